@@ -1,0 +1,127 @@
+// Fetching work: read new entries (XREADGROUP), take over lapsed ones (XAUTOCLAIM), and mark
+// a batch started in one script call that also settles entries that cannot run.
+import { runScript, scripts } from "./_scripts.ts";
+import type { WorkerOptions } from "./config.ts";
+import type { Redis } from "./connect.ts";
+import { GROUP, type QueueKeys } from "./keys.ts";
+import { field } from "./results.ts";
+
+/** A delivered stream entry: its id and the job id it carries ('' when it has none). */
+export interface Delivery {
+  entryId: string;
+  jobId: string;
+}
+
+/** A job the start script said to run. */
+export interface Startable extends Delivery {
+  task: string;
+  payload: string;
+  attempt: number;
+  maxAttempts: number;
+}
+
+/** An entry the start script settled without running it, and why. */
+export interface Settled extends Delivery {
+  verdict: "bad" | "missing" | "done" | "dead";
+}
+
+type RawEntry = [string, string[] | null];
+
+/** Creates the consumer group, reading from the start of the stream (jobs may predate it). */
+export async function ensureGroup(client: Redis, keys: QueueKeys): Promise<void> {
+  try {
+    await client.sendCommand(["XGROUP", "CREATE", keys.stream, GROUP, "0", "MKSTREAM"]);
+  } catch (err) {
+    if (!String((err as Error).message).startsWith("BUSYGROUP")) throw err;
+  }
+}
+
+/** Blocking read of up to `count` new entries for this consumer. */
+export async function readNew(
+  reader: Redis,
+  keys: QueueKeys,
+  consumer: string,
+  count: number,
+  blockMs: number,
+): Promise<Delivery[]> {
+  const reply = await reader.sendCommand<[string, RawEntry[]][] | null>([
+    "XREADGROUP",
+    "GROUP",
+    GROUP,
+    consumer,
+    "COUNT",
+    String(count),
+    "BLOCK",
+    String(blockMs),
+    "STREAMS",
+    keys.stream,
+    ">",
+  ]);
+  return toDeliveries(reply?.[0]?.[1] ?? []);
+}
+
+/**
+ * Claims up to `count` entries idle for claimIdleMs. Returns the next cursor ('0-0' when the
+ * scan is complete) and the deliveries. Entries deleted from the stream come back with no
+ * fields (Redis 6.2) or in a list of their own (7.0+, already dropped from the pending list);
+ * the former become deliveries with no job id, which the start script acknowledges.
+ */
+export async function claimIdle(
+  client: Redis,
+  keys: QueueKeys,
+  consumer: string,
+  o: Pick<WorkerOptions, "claimIdleMs">,
+  cursor: string,
+  count: number,
+): Promise<{ cursor: string; claimed: Delivery[]; deleted: string[] }> {
+  const reply = await client.sendCommand<[string, RawEntry[], string[]?]>([
+    "XAUTOCLAIM",
+    keys.stream,
+    GROUP,
+    consumer,
+    String(o.claimIdleMs),
+    cursor,
+    "COUNT",
+    String(count),
+  ]);
+  return { cursor: reply[0], claimed: toDeliveries(reply[1]), deleted: reply[2] ?? [] };
+}
+
+function toDeliveries(entries: RawEntry[]): Delivery[] {
+  return entries.map(([entryId, fields]) => ({ entryId, jobId: field(fields, "id") ?? "" }));
+}
+
+/** Marks deliveries started; splits them into jobs to run and entries already settled. */
+export async function startBatch(
+  client: Redis,
+  keys: QueueKeys,
+  consumer: string,
+  o: WorkerOptions,
+  deliveries: readonly Delivery[],
+  kind: "read" | "claim",
+): Promise<{ run: Startable[]; settled: Settled[] }> {
+  const args: (string | number)[] = [keys.jobPrefix, GROUP, consumer, o.now(), o.failureTtlS];
+  args.push(o.deadMaxLen, o.eventsMaxLen, kind);
+  for (const d of deliveries) args.push(d.entryId, d.jobId);
+  const sKeys = [keys.stream, keys.dead, keys.events, keys.stats];
+  const reply = await runScript<(string | number)[][]>(client, scripts.start, sKeys, args);
+  const run: Startable[] = [];
+  const settled: Settled[] = [];
+  for (const r of reply) {
+    const [entryId, verdict, jobId] = [String(r[0]), String(r[1]), String(r[2] ?? "")];
+    if (verdict === "run") {
+      const [task, payload, attempt, max] = [String(r[3]), String(r[4]), r[5], r[6]];
+      run.push({
+        entryId,
+        jobId,
+        task,
+        payload,
+        attempt: Number(attempt),
+        maxAttempts: Number(max),
+      });
+    } else {
+      settled.push({ entryId, jobId, verdict: verdict as Settled["verdict"] });
+    }
+  }
+  return { run, settled };
+}

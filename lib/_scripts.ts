@@ -1,0 +1,52 @@
+// Lua scripts, loaded once per process and called with EVALSHA. A server that does not have
+// a script yet (first call, or after a restart or SCRIPT FLUSH) answers NOSCRIPT, and the
+// call is made again with the script's text, which also caches it there.
+import type { Redis } from "./connect.ts";
+import enqueueSrc from "./lua/enqueue-3.lua" with { type: "text" };
+import failSrc from "./lua/fail-5.lua" with { type: "text" };
+import finishSrc from "./lua/finish-3.lua" with { type: "text" };
+import leaseSrc from "./lua/lease-1.lua" with { type: "text" };
+import promoteSrc from "./lua/promote-2.lua" with { type: "text" };
+import releaseSrc from "./lua/release-1.lua" with { type: "text" };
+import startSrc from "./lua/start-4.lua" with { type: "text" };
+
+export interface Script {
+  name: string;
+  source: string;
+  sha: string;
+  numKeys: number;
+}
+
+function script(name: string, source: string, numKeys: number): Script {
+  const sha = new Bun.CryptoHasher("sha1").update(source).digest("hex");
+  return { name, source, sha, numKeys };
+}
+
+export const scripts = {
+  enqueue: script("enqueue", enqueueSrc, 3),
+  start: script("start", startSrc, 4),
+  finish: script("finish", finishSrc, 3),
+  fail: script("fail", failSrc, 5),
+  promote: script("promote", promoteSrc, 2),
+  lease: script("lease", leaseSrc, 1),
+  release: script("release", releaseSrc, 1),
+} as const;
+
+/** Runs a script; keys and args are strings (numbers are sent as their decimal text). */
+export async function runScript<T = unknown>(
+  client: Redis,
+  s: Script,
+  keys: readonly string[],
+  args: readonly (string | number)[],
+): Promise<T> {
+  if (keys.length !== s.numKeys) {
+    throw new Error(`script ${s.name} takes ${s.numKeys} keys, got ${keys.length}`);
+  }
+  const tail = [String(keys.length), ...keys, ...args.map(String)];
+  try {
+    return (await client.sendCommand(["EVALSHA", s.sha, ...tail])) as T;
+  } catch (err) {
+    if (!String((err as Error)?.message).startsWith("NOSCRIPT")) throw err;
+    return (await client.sendCommand(["EVAL", s.source, ...tail])) as T;
+  }
+}

@@ -1,0 +1,108 @@
+// Settling jobs: finishes (and failures) that complete in the same tick are written together
+// in one script call. A write that fails (Redis down) is kept and tried again with back-off,
+// never dropped: the entry stays pending until its outcome is recorded.
+import { runScript, scripts } from "./_scripts.ts";
+import type { WorkerOptions } from "./config.ts";
+import type { Redis } from "./connect.ts";
+import { GROUP, type QueueKeys } from "./keys.ts";
+
+export interface Finish {
+  kind: "finish";
+  entryId: string;
+  jobId: string;
+  result: string;
+}
+
+export interface Failure {
+  kind: "fail";
+  entryId: string;
+  jobId: string;
+  error: string;
+  /** When to run again (ms since the epoch); 0 = fail for good now. */
+  retryAt: number;
+}
+
+export type Outcome = Finish | Failure;
+
+/** Script replies: finish 1 recorded / 0 already ended / -1 gone; fail 1 retry / 2 dead. */
+export type OnSettled = (outcome: Outcome, reply: number) => void;
+
+const MAX_PER_CALL = 500;
+
+export class Settler {
+  #queue: Outcome[] = [];
+  #scheduled = false;
+  #retryMs = 0;
+  #idle: (() => void)[] = [];
+
+  constructor(
+    private readonly client: Redis,
+    private readonly keys: QueueKeys,
+    private readonly o: WorkerOptions,
+    private readonly onSettled: OnSettled,
+    private readonly onError: (err: unknown, retryInMs: number) => void,
+  ) {}
+
+  get size(): number {
+    return this.#queue.length;
+  }
+
+  add(outcome: Outcome): void {
+    this.#queue.push(outcome);
+    this.#schedule(0);
+  }
+
+  /** Resolves once everything added so far has been written. */
+  drained(): Promise<void> {
+    if (this.#queue.length === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#idle.push(resolve));
+  }
+
+  #schedule(delayMs: number): void {
+    if (this.#scheduled) return;
+    this.#scheduled = true;
+    const run = () => void this.#flush();
+    if (delayMs > 0) setTimeout(run, delayMs);
+    else setImmediate(run);
+  }
+
+  async #flush(): Promise<void> {
+    const batch = this.#queue.splice(0, MAX_PER_CALL);
+    try {
+      await Promise.all([
+        this.#write(batch.filter((b): b is Finish => b.kind === "finish")),
+        this.#write(batch.filter((b): b is Failure => b.kind === "fail")),
+      ]);
+      this.#retryMs = 0;
+    } catch (err) {
+      // Both scripts are idempotent per job (a job already ended is left alone), so writing
+      // the whole batch again after a partial failure is safe.
+      this.#queue.unshift(...batch);
+      this.#retryMs = Math.min(Math.max(100, this.#retryMs * 2), this.o.reconnectMaxMs);
+      this.onError(err, this.#retryMs);
+    }
+    this.#scheduled = false;
+    if (this.#queue.length > 0) this.#schedule(this.#retryMs);
+    else for (const resolve of this.#idle.splice(0)) resolve();
+  }
+
+  async #write(items: Outcome[]): Promise<void> {
+    if (items.length === 0) return;
+    const { keys, o } = this;
+    const now = o.now();
+    let reply: number[];
+    if (items[0]!.kind === "finish") {
+      const args: (string | number)[] = [keys.jobPrefix, GROUP, now, o.resultTtlS, o.eventsMaxLen];
+      for (const f of items as Finish[]) args.push(f.entryId, f.jobId, f.result);
+      const sKeys = [keys.stream, keys.events, keys.stats];
+      reply = await runScript<number[]>(this.client, scripts.finish, sKeys, args);
+    } else {
+      const args: (string | number)[] = [keys.jobPrefix, GROUP, now, o.failureTtlS, o.deadMaxLen];
+      args.push(o.eventsMaxLen);
+      for (const f of items as Failure[]) args.push(f.entryId, f.jobId, f.error, f.retryAt);
+      const sKeys = [keys.stream, keys.delayed, keys.dead, keys.events, keys.stats];
+      reply = await runScript<number[]>(this.client, scripts.fail, sKeys, args);
+    }
+    for (const [i, item] of items.entries()) this.onSettled(item, Number(reply[i]));
+  }
+}

@@ -1,0 +1,135 @@
+// Every default in one typed object. Units are in the names: Ms milliseconds, S seconds.
+import { ConfigError } from "./errors.ts";
+
+export interface QueueOptions {
+  /** Redis URL, `redis://` or `rediss://` (TLS), may hold user and password. */
+  redisUrl: string;
+  /** Queue name; every key of the queue carries it as a Redis Cluster hash tag `{queue}`. */
+  queue: string;
+  /** First segment of every key, so several apps can share one Redis. */
+  prefix: string;
+  /** Wall clock (ms since the epoch), injectable so tests need not sleep. */
+  now: () => number;
+}
+
+export interface ProducerOptions extends QueueOptions {
+  /** Attempts a job gets before it is dead-lettered (1 = no retry). */
+  maxAttempts: number;
+  /** Jobs sent per script call by bulk enqueue: larger batches, fewer round trips, longer calls. */
+  enqueueBatchSize: number;
+}
+
+export interface WorkerOptions extends QueueOptions {
+  /** Jobs run at once by one worker process (async, not threads). */
+  concurrency: number;
+  /** Consumer name in the group; defaults to `<host>-<pid>-<random>`. */
+  name: string;
+  /** Exit once nothing is waiting, delayed or in flight, like `rq worker --burst`. */
+  burst: boolean;
+  /**
+   * How long a job's lease may go unrenewed before another worker takes it over. Shorter
+   * recovers crashed jobs sooner; too short steals jobs from a worker whose event loop stalls.
+   */
+  claimIdleMs: number;
+  /** How often a worker looks for lapsed leases to claim (XAUTOCLAIM). */
+  reclaimEveryMs: number;
+  /**
+   * Longest time one blocking read waits. Bounded so a stopping worker notices within this
+   * time; longer means fewer idle round trips.
+   */
+  blockMs: number;
+  /** Run-time limit of one attempt, enforced through the task's AbortSignal. */
+  jobTimeoutMs: number;
+  /** How often due jobs are moved from the delayed set back to the stream. */
+  promoteEveryMs: number;
+  /** How often the worker records its heartbeat in the workers set. */
+  heartbeatEveryMs: number;
+  /** How long a stopping worker lets in-flight jobs run before releasing them. */
+  shutdownGraceMs: number;
+  /** Seconds a finished job's record (and result) is kept. */
+  resultTtlS: number;
+  /** Seconds a failed job's record is kept (its dead letter is kept apart, see deadMaxLen). */
+  failureTtlS: number;
+  /** First retry back-off; doubles each attempt, with ±25% jitter. */
+  backoffBaseMs: number;
+  /** Longest retry back-off. */
+  backoffMaxMs: number;
+  /** Dead letters kept (approximate, trimmed by MAXLEN ~: safe, this is not the job stream). */
+  deadMaxLen: number;
+  /** Events kept for `result --wait` and dashboards (approximate MAXLEN ~). */
+  eventsMaxLen: number;
+  /** Longest wait between reconnect attempts after Redis goes away. */
+  reconnectMaxMs: number;
+}
+
+export const defaults = {
+  redisUrl: "redis://127.0.0.1:6379",
+  queue: "default",
+  prefix: "courier",
+  maxAttempts: 3,
+  enqueueBatchSize: 500,
+  concurrency: 16,
+  name: "",
+  burst: false,
+  claimIdleMs: 30_000,
+  reclaimEveryMs: 5_000,
+  blockMs: 2_000,
+  jobTimeoutMs: 180_000, // RQ's default job timeout
+  promoteEveryMs: 250,
+  heartbeatEveryMs: 5_000,
+  shutdownGraceMs: 25_000, // under the 30 s most orchestrators wait before SIGKILL
+  resultTtlS: 3_600, // the seed's result_ttl
+  failureTtlS: 7 * 24 * 3_600,
+  backoffBaseMs: 1_000,
+  backoffMaxMs: 10 * 60_000,
+  deadMaxLen: 100_000,
+  eventsMaxLen: 10_000,
+  reconnectMaxMs: 5_000,
+  now: Date.now,
+} satisfies ProducerOptions & WorkerOptions;
+
+const QUEUE_NAME = /^[A-Za-z0-9_.:-]{1,100}$/;
+
+/** Merges options over the defaults and refuses values that cannot work. */
+export function resolveOptions<T extends Partial<ProducerOptions & WorkerOptions>>(
+  given: T,
+): ProducerOptions & WorkerOptions {
+  const defined = Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined));
+  const o = { ...defaults, ...defined } as ProducerOptions & WorkerOptions;
+  if (!QUEUE_NAME.test(o.queue)) {
+    throw new ConfigError(`queue name "${o.queue}" must be 1-100 letters, digits or _.:-`);
+  }
+  if (!QUEUE_NAME.test(o.prefix)) {
+    throw new ConfigError(`key prefix "${o.prefix}" must be 1-100 letters, digits or _.:-`);
+  }
+  positiveInt(o, "concurrency", 1, 10_000);
+  positiveInt(o, "maxAttempts", 1, 1_000);
+  positiveInt(o, "enqueueBatchSize", 1, 100_000);
+  for (const key of INTERVALS) positiveInt(o, key, 1, 2 ** 31);
+  if (o.claimIdleMs < 3 * 10) throw new ConfigError("claimIdleMs must be at least 30");
+  return o;
+}
+
+const INTERVALS = [
+  "claimIdleMs",
+  "reclaimEveryMs",
+  "blockMs",
+  "jobTimeoutMs",
+  "promoteEveryMs",
+  "heartbeatEveryMs",
+  "shutdownGraceMs",
+  "resultTtlS",
+  "failureTtlS",
+  "backoffBaseMs",
+  "backoffMaxMs",
+  "deadMaxLen",
+  "eventsMaxLen",
+  "reconnectMaxMs",
+] as const;
+
+function positiveInt(options: object, key: string, min: number, max: number): void {
+  const v = (options as Record<string, unknown>)[key];
+  if (typeof v !== "number" || !Number.isInteger(v) || v < min || v > max) {
+    throw new ConfigError(`${key} must be a whole number from ${min} to ${max}, got ${String(v)}`);
+  }
+}

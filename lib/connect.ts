@@ -1,0 +1,138 @@
+// Connecting to Redis: one client per role, a preflight version check, and errors that name
+// the URL (password masked) and the cause in one line.
+import { hostname } from "node:os";
+import { createClient } from "redis";
+import { ConnectError } from "./errors.ts";
+
+/** The client type we use everywhere: RESP2, so raw replies are plain arrays and strings. */
+export type Redis = ReturnType<typeof createRedisClient>;
+
+/** XAUTOCLAIM (and its deleted-ids reply) needs Redis 6.2. */
+export const MIN_REDIS_VERSION = "6.2.0";
+
+export interface ConnectOptions {
+  /** Keep reconnecting after the connection drops (workers). One-shot CLIs give up fast. */
+  persistent?: boolean;
+  /** Seconds to keep retrying the first connection before giving up (0 = one try). */
+  retryConnectS?: number;
+  /** Longest wait between reconnect attempts. */
+  reconnectMaxMs?: number;
+  /** Told about connection errors while reconnecting (never with a password in it). */
+  onError?: (message: string) => void;
+  /** Client name shown by CLIENT LIST. */
+  name?: string;
+}
+
+/** `redis://user:secret@host` → `redis://user:***@host`; never print a URL without this. */
+export function maskUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = "***";
+    return u.toString().replace(/\/$/, "");
+  } catch {
+    return url.replace(/\/\/([^/@]*):[^/@]*@/, "//$1:***@");
+  }
+}
+
+function createRedisClient(url: string, strategy: (retries: number) => number | Error) {
+  return createClient({
+    url,
+    RESP: 2,
+    socket: { connectTimeout: 5_000, reconnectStrategy: strategy },
+    // Commands sent while reconnecting wait in the offline queue; that is what lets a worker
+    // ride out a Redis restart. Blocking reads are bounded, so nothing waits forever.
+    disableOfflineQueue: false,
+  });
+}
+
+/** Connects, checks the server, and returns a ready client. Throws ConnectError. */
+export async function connect(url: string, options: ConnectOptions = {}): Promise<Redis> {
+  validateUrl(url);
+  const deadline = Date.now() + (options.retryConnectS ?? 0) * 1_000;
+  let ready = false;
+  let lastCause: unknown;
+  const maxMs = options.reconnectMaxMs ?? 5_000;
+  const client = createRedisClient(url, (retries) => {
+    if (!ready && Date.now() >= deadline) return new Error("gave up connecting");
+    if (ready && !options.persistent && retries > 3) return new Error("connection lost");
+    return Math.min(50 * 2 ** retries, maxMs);
+  });
+  client.on("error", (err: unknown) => {
+    lastCause = err;
+    if (ready) options.onError?.(describeCause(err));
+  });
+  try {
+    await client.connect();
+  } catch (err) {
+    client.destroy();
+    throw new ConnectError(
+      `cannot connect to Redis at ${maskUrl(url)}: ${describeCause(lastCause ?? err)}`,
+      {
+        cause: lastCause ?? err,
+      },
+    );
+  }
+  ready = true;
+  await preflight(client, url);
+  if (options.name) await client.sendCommand(["CLIENT", "SETNAME", options.name]).catch(() => {});
+  return client;
+}
+
+async function preflight(client: Redis, url: string): Promise<void> {
+  let info: string;
+  try {
+    info = String(await client.sendCommand(["INFO", "server"]));
+  } catch (err) {
+    client.destroy();
+    throw new ConnectError(`Redis at ${maskUrl(url)} refused INFO: ${describeCause(err)}`, {
+      cause: err,
+    });
+  }
+  const version = /redis_version:([\d.]+)/.exec(info)?.[1] ?? "0";
+  if (compareVersions(version, MIN_REDIS_VERSION) < 0) {
+    client.destroy();
+    throw new ConnectError(
+      `Redis at ${maskUrl(url)} is version ${version}; Courier needs ${MIN_REDIS_VERSION} or newer (XAUTOCLAIM)`,
+    );
+  }
+}
+
+export function compareVersions(a: string, b: string): number {
+  const pa = a.split(".").map(Number);
+  const pb = b.split(".").map(Number);
+  for (let i = 0; i < 3; i++) {
+    const d = (pa[i] ?? 0) - (pb[i] ?? 0);
+    if (d !== 0) return Math.sign(d);
+  }
+  return 0;
+}
+
+function validateUrl(url: string): void {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    throw new ConnectError(`invalid Redis URL "${maskUrl(url)}": expected redis://host:port`);
+  }
+  if (u.protocol !== "redis:" && u.protocol !== "rediss:") {
+    throw new ConnectError(
+      `invalid Redis URL "${maskUrl(url)}": scheme must be redis:// or rediss://`,
+    );
+  }
+}
+
+/** One line for a low-level connection error; AggregateErrors (IPv4+IPv6) are flattened. */
+export function describeCause(err: unknown): string {
+  if (err instanceof AggregateError && err.errors.length > 0) return describeCause(err.errors[0]);
+  if (err instanceof Error) {
+    const code = (err as { code?: string }).code;
+    const msg = err.message || err.name;
+    return code && !msg.includes(code) ? `${code} ${msg}` : msg;
+  }
+  return String(err);
+}
+
+/** Default consumer name: unique per process, readable in `info`. */
+export function defaultWorkerName(): string {
+  return `${hostname()}-${process.pid}-${Math.random().toString(36).slice(2, 6)}`;
+}

@@ -1,0 +1,99 @@
+// Named errors with stable codes. `bin/` maps codes to exit status in one place
+// (bin/_cli.ts); task code throws PermanentError or RetryableError to steer the queue.
+
+export type ErrorCode =
+  | "ECONFIG"
+  | "ECONNECT"
+  | "EINVALIDURL"
+  | "EINPUT"
+  | "ENOTFOUND"
+  | "ETIMEOUT"
+  | "EPERMANENT"
+  | "ERETRYABLE"
+  | "EREDIS";
+
+/** Base class: every error Courier throws on purpose has a stable `code`. */
+export class CourierError extends Error {
+  readonly code: ErrorCode;
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+    this.code = code;
+  }
+}
+
+/** An option or argument is out of range or malformed. */
+export class ConfigError extends CourierError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super("ECONFIG", message, options);
+  }
+}
+
+/** Redis cannot be reached, refused us, or is too old. The message never holds a password. */
+export class ConnectError extends CourierError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super("ECONNECT", message, options);
+  }
+}
+
+/** A URL given to the word-count task cannot be fetched safely (bad scheme, credentials, …). */
+export class InvalidUrlError extends CourierError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super("EINVALIDURL", message, options);
+  }
+}
+
+/** Bad user input that is not a URL or an option: a malformed job id, an unreadable file. */
+export class InputError extends CourierError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super("EINPUT", message, options);
+  }
+}
+
+/** A job id that Redis does not know (never enqueued, or its hash expired). */
+export class JobNotFoundError extends CourierError {
+  readonly jobId: string;
+  constructor(jobId: string) {
+    super("ENOTFOUND", `no job ${jobId}: unknown id, or its record has expired`);
+    this.jobId = jobId;
+  }
+}
+
+/** Waiting for something (a job, a connection) took longer than allowed. */
+export class WaitTimeoutError extends CourierError {
+  constructor(message: string) {
+    super("ETIMEOUT", message);
+  }
+}
+
+/** Thrown by a task: the job fails now, with no further attempt. */
+export class PermanentError extends CourierError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super("EPERMANENT", message, options);
+  }
+}
+
+/**
+ * Thrown by a task: the job is tried again after a back-off (any other error counts as
+ * retryable too). `retryAfterMs` overrides the computed back-off, e.g. from `Retry-After`.
+ */
+export class RetryableError extends CourierError {
+  readonly retryAfterMs: number | undefined;
+  constructor(message: string, options?: { cause?: unknown; retryAfterMs?: number }) {
+    super("ERETRYABLE", message, options);
+    this.retryAfterMs = options?.retryAfterMs;
+  }
+}
+
+/** One line that says what went wrong, for logs and job records. */
+export function describeError(err: unknown): string {
+  if (err instanceof Error) return err.message || err.name;
+  return String(err);
+}
+
+/** The attempt ran longer than its time limit; the task's signal was aborted. Retryable. */
+export class JobTimeoutError extends RetryableError {
+  constructor(timeoutMs: number) {
+    super(`timed out after ${timeoutMs} ms`);
+  }
+}

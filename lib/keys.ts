@@ -1,0 +1,43 @@
+// The one module that names Redis keys. Every key of a queue carries the hash tag `{queue}`,
+// so the whole queue lives in one Redis Cluster slot and multi-key scripts work there too.
+
+export interface QueueKeys {
+  /** Stream: one entry per delivery, field `id` = job id. */
+  stream: string;
+  /** Hash per job: task, payload, status, attempt, times, result, error. */
+  job: (id: string) => string;
+  /** Prefix of job hashes, for Lua scripts that build job keys from ids. */
+  jobPrefix: string;
+  /** Sorted set: job ids waiting for a retry back-off or a delayed enqueue, scored by due ms. */
+  delayed: string;
+  /** Stream of dead letters: jobs that failed for good. */
+  dead: string;
+  /** Stream of job events (finished, failed, retried, dead), trimmed by approximate length. */
+  events: string;
+  /** Sorted set of live workers, scored by last heartbeat ms. */
+  workers: string;
+  /** Hash per worker: host, pid, concurrency, in-flight and processed counts. */
+  worker: (name: string) => string;
+  /** Hash of counters: enqueued, started, finished, failed, retried, dead, claimed. */
+  stats: string;
+}
+
+/** The consumer group every worker of a queue reads through. */
+export const GROUP = "workers";
+
+export function queueKeys(prefix: string, queue: string): QueueKeys {
+  const base = `${prefix}:{${queue}}`;
+  const jobPrefix = `${base}:job:`;
+  const workerPrefix = `${base}:worker:`;
+  return {
+    stream: `${base}:stream`,
+    job: (id) => jobPrefix + id,
+    jobPrefix,
+    delayed: `${base}:delayed`,
+    dead: `${base}:dead`,
+    events: `${base}:events`,
+    workers: `${base}:workers`,
+    worker: (name) => workerPrefix + name,
+    stats: `${base}:stats`,
+  };
+}

@@ -1,0 +1,38 @@
+// Worker logs: one line per event, human-readable on a terminal or JSON lines for machines.
+
+export type LogFormat = "human" | "json";
+export type LogLevel = "info" | "warn" | "error";
+
+export interface Logger {
+  log(level: LogLevel, event: string, fields?: Record<string, unknown>): void;
+}
+
+/** Writes one line per event to `write` (stdout by default). */
+export function createLogger(
+  format: LogFormat = "human",
+  write: (line: string) => void = (line) => process.stdout.write(`${line}\n`),
+  now: () => number = Date.now,
+): Logger {
+  return {
+    log(level, event, fields = {}) {
+      const time = new Date(now()).toISOString();
+      if (format === "json") {
+        write(JSON.stringify({ time, level, event, ...fields }));
+        return;
+      }
+      const parts = Object.entries(fields)
+        .filter(([, v]) => v !== undefined && v !== null && v !== "")
+        .map(([k, v]) => `${k}=${formatValue(v)}`);
+      const tag = level === "info" ? "" : `${level.toUpperCase()} `;
+      write(`${time.slice(11, 23)} ${tag}${event}${parts.length ? ` ${parts.join(" ")}` : ""}`);
+    },
+  };
+}
+
+function formatValue(v: unknown): string {
+  const s = typeof v === "string" ? v : JSON.stringify(v);
+  return /[\s"]/.test(s) ? JSON.stringify(s) : s;
+}
+
+/** A logger that drops everything (library default). */
+export const silentLogger: Logger = { log() {} };

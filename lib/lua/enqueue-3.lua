@@ -1,0 +1,30 @@
+-- Enqueue a batch of jobs: write each job hash and add its id to the stream (or to the
+-- delayed set when it is due later), atomically per job and in one round trip per batch.
+-- A job id that already has a hash is left alone: a caller-given id is an idempotency key.
+--
+-- KEYS[1] stream        KEYS[2] delayed (zset)        KEYS[3] stats (hash)
+-- ARGV[1] job key prefix   ARGV[2] now (ms)
+-- ARGV[3..] groups of 5: id, task, payload (JSON), max attempts, due (ms; 0 = now)
+-- Returns: one integer per job, 1 = enqueued, 0 = already existed.
+local prefix, now = ARGV[1], tonumber(ARGV[2])
+local out, added = {}, 0
+for i = 3, #ARGV, 5 do
+  local id = ARGV[i]
+  local key = prefix .. id
+  if redis.call('EXISTS', key) == 1 then
+    out[#out + 1] = 0
+  else
+    redis.call('HSET', key, 'task', ARGV[i + 1], 'payload', ARGV[i + 2], 'status', 'queued',
+      'attempt', 0, 'max_attempts', ARGV[i + 3], 'enqueued_at', now)
+    local due = tonumber(ARGV[i + 4])
+    if due > now then
+      redis.call('ZADD', KEYS[2], due, id)
+    else
+      redis.call('XADD', KEYS[1], '*', 'id', id)
+    end
+    added = added + 1
+    out[#out + 1] = 1
+  end
+end
+if added > 0 then redis.call('HINCRBY', KEYS[3], 'enqueued', added) end
+return out

@@ -1,0 +1,21 @@
+-- Move jobs whose retry back-off (or delayed enqueue) is over from the delayed set back to
+-- the stream. Any worker may run it; ZREM before XADD inside one script means two workers
+-- can never both re-add the same job.
+--
+-- KEYS[1] delayed (zset)   KEYS[2] stream
+-- ARGV[1] job key prefix   ARGV[2] now (ms)   ARGV[3] most jobs moved per call
+-- Returns: number of jobs moved.
+local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[2], 'LIMIT', 0, ARGV[3])
+local moved = 0
+for _, id in ipairs(due) do
+  redis.call('ZREM', KEYS[1], id)
+  local key = ARGV[1] .. id
+  local status = redis.call('HGET', key, 'status')
+  -- A hash that expired or was deleted while waiting has nothing left to run.
+  if status == 'retrying' or status == 'queued' then
+    redis.call('HSET', key, 'status', 'queued')
+    redis.call('XADD', KEYS[2], '*', 'id', id)
+    moved = moved + 1
+  end
+end
+return moved

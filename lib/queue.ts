@@ -1,0 +1,83 @@
+// The producer side of a queue, for services and the CLIs: enqueue jobs, read them back,
+// wait for them to end.
+import { type ProducerOptions, resolveOptions } from "./config.ts";
+import { type ConnectOptions, connect, type Redis } from "./connect.ts";
+import { JobNotFoundError } from "./errors.ts";
+import { type QueueKeys, queueKeys } from "./keys.ts";
+import { type Enqueued, enqueuePrepared, type JobSpec, prepareJob } from "./producer.ts";
+import { getJobs, type WaitOptions, type WaitResult, waitForJobs } from "./results.ts";
+import type { JobRecord, Task } from "./types.ts";
+
+export type QueueConfig = Partial<ProducerOptions> & Pick<ConnectOptions, "retryConnectS">;
+
+export class Queue {
+  readonly options: ProducerOptions;
+  readonly keys: QueueKeys;
+  readonly client: Redis;
+  #blocking: Redis | null = null;
+
+  private constructor(client: Redis, options: ProducerOptions) {
+    this.client = client;
+    this.options = options;
+    this.keys = queueKeys(options.prefix, options.queue);
+  }
+
+  /** Connects to Redis (throws ConnectError with the URL, password masked, and the cause). */
+  static async connect(config: QueueConfig = {}): Promise<Queue> {
+    const options = resolveOptions(config);
+    const client = await connect(options.redisUrl, {
+      retryConnectS: config.retryConnectS,
+      name: "courier-producer",
+    });
+    return new Queue(client, options);
+  }
+
+  /** Enqueues one job and returns its id. */
+  async enqueue<P>(
+    task: string | Task<P, unknown>,
+    payload: P,
+    opts: Omit<JobSpec, "task" | "payload"> = {},
+  ): Promise<string> {
+    const [first] = await this.enqueueMany([{ ...opts, task: task as JobSpec["task"], payload }]);
+    return first!.id;
+  }
+
+  /**
+   * Enqueues many jobs, in batches of `enqueueBatchSize` per script call, pipelined. Every job
+   * is checked before any is sent: one bad spec throws and nothing is enqueued.
+   */
+  async enqueueMany(specs: readonly JobSpec[]): Promise<Enqueued[]> {
+    const prepared = specs.map((spec) => prepareJob(spec, this.options));
+    return enqueuePrepared(this.client, this.keys, this.options, prepared);
+  }
+
+  /** The job's record, or null when the id is unknown (or its record expired). */
+  async getJob(id: string): Promise<JobRecord | null> {
+    const [record] = await getJobs(this.client, this.keys, [id]);
+    return record ?? null;
+  }
+
+  /** Like getJob, but throws JobNotFoundError for an unknown id. */
+  async mustGetJob(id: string): Promise<JobRecord> {
+    const record = await this.getJob(id);
+    if (!record) throw new JobNotFoundError(id);
+    return record;
+  }
+
+  getJobs(ids: readonly string[]): Promise<(JobRecord | null)[]> {
+    return getJobs(this.client, this.keys, ids);
+  }
+
+  /** Blocks until every job has finished or failed, or the timeout passes. */
+  async waitForJobs(ids: readonly string[], options: WaitOptions): Promise<WaitResult> {
+    this.#blocking ??= await connect(this.options.redisUrl, { name: "courier-waiter" });
+    return waitForJobs(this.client, this.#blocking, this.keys, ids, options);
+  }
+
+  /** Closes the connections. Pending replies are awaited. */
+  async close(): Promise<void> {
+    const clients = [this.client, this.#blocking].filter((c): c is Redis => c !== null);
+    this.#blocking = null;
+    await Promise.all(clients.map((c) => c.close().catch(() => c.destroy())));
+  }
+}

@@ -1,0 +1,125 @@
+// Reading jobs back, and waiting for them to end. Waiting blocks on the events stream
+// (XREAD BLOCK), so a waiter wakes as soon as a job finishes, without polling.
+import { JOB_FIELDS, parseJob } from "./_job.ts";
+import type { Redis } from "./connect.ts";
+import type { QueueKeys } from "./keys.ts";
+import { type JobRecord, TERMINAL_STATUSES } from "./types.ts";
+
+/** Reads several jobs in one pipelined round trip; null for ids Redis does not know. */
+export async function getJobs(
+  client: Redis,
+  keys: QueueKeys,
+  ids: readonly string[],
+): Promise<(JobRecord | null)[]> {
+  const replies = await Promise.all(
+    ids.map((id) => client.sendCommand<(string | null)[]>(["HMGET", keys.job(id), ...JOB_FIELDS])),
+  );
+  return ids.map((id, i) => parseJob(id, replies[i] ?? []));
+}
+
+export interface WaitOptions {
+  /** Give up after this long; the jobs still running are left out of the answer. */
+  timeoutMs: number;
+  /** Called each time more jobs have ended. */
+  onProgress?: (ended: number, total: number) => void;
+  /** Even with no event, re-read the jobs this often (covers events trimmed away unseen). */
+  recheckMs?: number;
+}
+
+export interface WaitResult {
+  /** Jobs that ended (finished or failed), and ids that are unknown (null). */
+  ended: Map<string, JobRecord | null>;
+  /** Ids still not ended when the time ran out. */
+  pending: string[];
+}
+
+/**
+ * Waits until every job has finished or failed. `blocking` must be a connection of its own:
+ * XREAD BLOCK holds it. The cursor is read before the jobs are checked, so an event that
+ * lands between the check and the first read is still seen.
+ */
+export async function waitForJobs(
+  client: Redis,
+  blocking: Redis,
+  keys: QueueKeys,
+  ids: readonly string[],
+  options: WaitOptions,
+): Promise<WaitResult> {
+  const deadline = Date.now() + options.timeoutMs;
+  const waiting = new Set(ids);
+  const ended = new Map<string, JobRecord | null>();
+  let cursor = await lastEventId(client, keys);
+  const check = async (list: string[]) => {
+    const records = await getJobs(client, keys, list);
+    list.forEach((id, i) => {
+      const r = records[i] ?? null;
+      if (r && !TERMINAL_STATUSES.has(r.status)) return;
+      ended.set(id, r);
+      waiting.delete(id);
+    });
+    options.onProgress?.(ended.size, ids.length);
+  };
+  await check([...waiting]);
+  let lastCheck = Date.now();
+  while (waiting.size > 0) {
+    const left = deadline - Date.now();
+    if (left <= 0) break;
+    const events = await readEvents(blocking, keys, cursor, Math.min(left, 1_000));
+    const touched = new Set<string>();
+    for (const e of events) {
+      cursor = e.entryId;
+      if (waiting.has(e.jobId)) touched.add(e.jobId);
+    }
+    const recheck = Date.now() - lastCheck >= (options.recheckMs ?? 10_000);
+    if (touched.size > 0 || recheck) {
+      await check(recheck ? [...waiting] : [...touched]);
+      if (recheck) lastCheck = Date.now();
+    }
+  }
+  return { ended, pending: [...waiting] };
+}
+
+async function lastEventId(client: Redis, keys: QueueKeys): Promise<string> {
+  const reply = (await client.sendCommand(["XREVRANGE", keys.events, "+", "-", "COUNT", "1"])) as [
+    string,
+    string[],
+  ][];
+  return reply[0]?.[0] ?? "0-0";
+}
+
+interface JobEvent {
+  entryId: string;
+  type: string;
+  jobId: string;
+}
+
+async function readEvents(
+  blocking: Redis,
+  keys: QueueKeys,
+  cursor: string,
+  blockMs: number,
+): Promise<JobEvent[]> {
+  const reply = (await blocking.sendCommand([
+    "XREAD",
+    "COUNT",
+    "1000",
+    "BLOCK",
+    String(Math.max(1, Math.round(blockMs))),
+    "STREAMS",
+    keys.events,
+    cursor,
+  ])) as [string, [string, string[]][]][] | null;
+  const entries = reply?.[0]?.[1] ?? [];
+  return entries.map(([entryId, fields]) => ({
+    entryId,
+    type: field(fields, "type") ?? "",
+    jobId: field(fields, "id") ?? "",
+  }));
+}
+
+/** The value of `name` in a flat [field, value, …] list. */
+export function field(fields: readonly string[] | null | undefined, name: string): string | null {
+  if (!fields) return null;
+  for (let i = 0; i + 1 < fields.length; i += 2) if (fields[i] === name) return fields[i + 1]!;
+  return null;
+}

@@ -1,0 +1,62 @@
+// Glossary (the words used across Courier's code and docs)
+//
+// job          One unit of work: a task name, a JSON payload, and its record (the job hash).
+// task         A named async function that runs a job's payload: `(payload, signal, job) => result`.
+// queue        A named set of Redis keys (stream, job hashes, delayed set, …) sharing one hash tag.
+// stream       The Redis stream of a queue; one entry per delivery, holding only the job id.
+// group        The consumer group `workers` on the stream; every worker reads through it.
+// consumer     One worker's name inside the group. Entries delivered to it are its pending ones.
+// pending      Delivered to a consumer but not yet acknowledged (Redis' PEL).
+// lease        A worker's claim on its pending entries, renewed with `XCLAIM … JUSTID` while
+//              the job runs. A lease left unrenewed for `claimIdleMs` may be claimed by another.
+// claim        Taking over another consumer's pending entry (`XAUTOCLAIM`) after its lease lapsed.
+// ack          `XACK`: the entry is done (finished, failed, or moved to the delayed set).
+// attempt      One start of a job. Counted in the job hash (not the stream), since a retry
+//              adds a new stream entry and resets Redis' delivery count.
+// delayed      Sorted set of job ids waiting for a retry back-off or a delayed enqueue.
+// dead letter  An entry in the `dead` stream: a job that failed for good, with its last error.
+
+/** Status names, as stored in the job hash and shown by `result`. */
+export type JobStatus = "queued" | "started" | "retrying" | "finished" | "failed";
+
+export const TERMINAL_STATUSES: ReadonlySet<JobStatus> = new Set(["finished", "failed"]);
+
+/** What a task sees of the job it runs. */
+export interface JobInfo {
+  id: string;
+  task: string;
+  /** 1 on the first run; counts every start, including ones a crashed worker never finished. */
+  attempt: number;
+  maxAttempts: number;
+}
+
+/** A task: a name and an async function of a JSON payload and an AbortSignal. */
+export interface Task<P = unknown, R = unknown> {
+  name: string;
+  run: (payload: P, signal: AbortSignal, job: JobInfo) => Promise<R>;
+  /** Checks a payload at enqueue time; throws to refuse it (nothing is enqueued). */
+  validate?: (payload: unknown) => P;
+  /** Run-time limit for one attempt; overrides the worker's `jobTimeoutMs`. */
+  timeoutMs?: number;
+}
+
+/** Defines a task with its types inferred. */
+export function defineTask<P, R>(task: Task<P, R>): Task<P, R> {
+  return task;
+}
+
+/** A job as read back from Redis. Times are wall-clock milliseconds since the epoch. */
+export interface JobRecord {
+  id: string;
+  task: string;
+  status: JobStatus;
+  payload: unknown;
+  attempts: number;
+  maxAttempts: number;
+  enqueuedAt: number | null;
+  startedAt: number | null;
+  endedAt: number | null;
+  worker: string | null;
+  result: unknown;
+  error: string | null;
+}
