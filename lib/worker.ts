@@ -8,6 +8,7 @@ import { Leases } from "./_leases.ts";
 import { type AttemptResult, GivenUp, runAttempt } from "./_run.ts";
 import { runScript, scripts } from "./_scripts.ts";
 import { type Outcome, Settler } from "./_settle.ts";
+import { within } from "./_time.ts";
 import { backoffMs } from "./backoff.ts";
 import { resolveOptions, type WorkerOptions } from "./config.ts";
 import { connect, defaultWorkerName, describeCause, type Redis } from "./connect.ts";
@@ -280,10 +281,10 @@ export class Worker {
         graceMs,
       });
       const empty = new Promise<void>((resolve) => this.#emptied.push(resolve));
-      await Promise.race([empty, Bun.sleep(graceMs)]);
+      await within(empty, graceMs);
     }
     for (const job of this.#running.values()) job.controller.abort(new GivenUp("shutdown"));
-    await Promise.race([this.#settler.drained(), Bun.sleep(graceMs + this.options.reconnectMaxMs)]);
+    await within(this.#settler.drained(), graceMs + this.options.reconnectMaxMs);
     clearInterval(this.#leaseTimer);
     await this.#leave().catch((err) =>
       this.#log.log("warn", "could not release jobs", { error: describeCause(err) }),

@@ -1,0 +1,60 @@
+#!/usr/bin/env bun
+// Show a job's status and result: `--jobid ID [--json] [--wait [SECONDS]]`.
+import { defineCommand } from "citty";
+import { formatJob, jobJson } from "../lib/cli/format.ts";
+import { fetchResult } from "../lib/cli/result.ts";
+import { Queue } from "../lib/queue.ts";
+import {
+  commonArgs,
+  EXIT,
+  optionalValue,
+  printJson,
+  queueArgs,
+  runCli,
+  UsageError,
+  waitSeconds,
+} from "./_cli.ts";
+
+const command = defineCommand({
+  meta: {
+    name: "result",
+    description: `Print a job's status and, once finished, its result. Exit codes: ${EXIT.ok} finished, ${EXIT.failed} failed, ${EXIT.notFinished} not finished yet, ${EXIT.notFound} unknown id (or expired), ${EXIT.timeout} timed out waiting, ${EXIT.connect} Redis unreachable, ${EXIT.usage} bad usage.`,
+  },
+  args: {
+    jobid: { type: "string", description: "Id printed by trigger", required: true },
+    json: {
+      type: "boolean",
+      description: "Print one JSON object: { id, status, attempts, result, error, … }",
+    },
+    wait: {
+      type: "string",
+      description:
+        "Block until the job has finished or failed; optional limit in SECONDS (default: no limit)",
+    },
+    ...commonArgs,
+  },
+  async run({ args }) {
+    if (!args.jobid) throw new UsageError("--jobid needs a job id");
+    const wait = waitSeconds(args.wait);
+    const queue = await Queue.connect(queueArgs(args));
+    try {
+      const job = await fetchResult(queue, args.jobid, wait);
+      if (args.json) printJson(jobJson(job));
+      else process.stdout.write(`${formatJob(job)}\n`);
+      process.exitCode =
+        job.status === "finished"
+          ? EXIT.ok
+          : job.status === "failed"
+            ? EXIT.failed
+            : EXIT.notFinished;
+    } finally {
+      await queue.close();
+    }
+  },
+});
+
+export { command };
+
+if (import.meta.main) {
+  await runCli(command, optionalValue(process.argv.slice(2), "wait", "forever"));
+}

@@ -1,0 +1,71 @@
+#!/usr/bin/env bun
+// Process jobs: joins the consumer group and runs the built-in word-count task.
+import { defineCommand } from "citty";
+import { runWorker } from "../lib/cli/worker.ts";
+import { defaults } from "../lib/config.ts";
+import { ConfigError } from "../lib/errors.ts";
+import { createWordCountTask } from "../lib/tasks/wordcount/index.ts";
+import { commonArgs, intArg, queueArgs, runCli } from "./_cli.ts";
+
+const command = defineCommand({
+  meta: {
+    name: "worker",
+    description:
+      "Process jobs until stopped. SIGINT/SIGTERM: finish in-flight jobs (up to --shutdown-grace-ms), release the rest, exit 0; a second signal exits at once.",
+  },
+  args: {
+    concurrency: {
+      type: "string",
+      description: `Jobs run at once (default ${defaults.concurrency})`,
+    },
+    burst: { type: "boolean", description: "Exit 0 once nothing is waiting, delayed or in flight" },
+    name: {
+      type: "string",
+      description: "Consumer name in the group (default <host>-<pid>-<random>)",
+    },
+    "claim-idle-ms": {
+      type: "string",
+      description: `How long a job's lease may go unrenewed before another worker takes it over (default ${defaults.claimIdleMs})`,
+    },
+    "job-timeout-ms": {
+      type: "string",
+      description: `Run-time limit of one attempt (default ${defaults.jobTimeoutMs})`,
+    },
+    "shutdown-grace-ms": {
+      type: "string",
+      description: `On SIGINT/SIGTERM, how long in-flight jobs may run before they are released (default ${defaults.shutdownGraceMs})`,
+    },
+    "allow-private": {
+      type: "boolean",
+      description:
+        "Allow fetching loopback, private and link-local addresses (off: such URLs fail)",
+    },
+    "log-format": {
+      type: "string",
+      description:
+        "human or json (one JSON object per line); default: human on a terminal, else json",
+    },
+    ...commonArgs,
+  },
+  async run({ args }) {
+    const logFormat = args["log-format"] ?? "auto";
+    if (!["human", "json", "auto"].includes(logFormat)) {
+      throw new ConfigError(`--log-format must be human or json, got "${logFormat}"`);
+    }
+    await runWorker({
+      ...queueArgs(args),
+      tasks: [createWordCountTask({ allowPrivate: Boolean(args["allow-private"]) })],
+      concurrency: intArg(args.concurrency, "concurrency", 1, 10_000),
+      burst: Boolean(args.burst),
+      name: args.name,
+      claimIdleMs: intArg(args["claim-idle-ms"], "claim-idle-ms", 30, 2 ** 31),
+      jobTimeoutMs: intArg(args["job-timeout-ms"], "job-timeout-ms", 1, 2 ** 31),
+      shutdownGraceMs: intArg(args["shutdown-grace-ms"], "shutdown-grace-ms", 0, 2 ** 31),
+      logFormat: logFormat as "human" | "json" | "auto",
+    });
+  },
+});
+
+export { command };
+
+if (import.meta.main) await runCli(command);

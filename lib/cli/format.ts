@@ -1,0 +1,89 @@
+// How jobs are shown: a block of aligned lines for people, a plain object for --json.
+import type { JobRecord } from "../types.ts";
+
+/** The job as one JSON object: times as ISO strings, `attempts` as a number. */
+export function jobJson(job: JobRecord): Record<string, unknown> {
+  return {
+    id: job.id,
+    task: job.task,
+    status: job.status,
+    attempts: job.attempts,
+    maxAttempts: job.maxAttempts,
+    payload: job.payload,
+    result: job.result,
+    error: job.error,
+    worker: job.worker,
+    enqueuedAt: iso(job.enqueuedAt),
+    startedAt: iso(job.startedAt),
+    endedAt: iso(job.endedAt),
+  };
+}
+
+function iso(ms: number | null): string | null {
+  return ms == null ? null : new Date(ms).toISOString();
+}
+
+/** A block of `label: value` lines; the result's own fields are listed under `result:`. */
+export function formatJob(job: JobRecord): string {
+  const took = job.startedAt && job.endedAt ? ` (ran ${job.endedAt - job.startedAt} ms)` : "";
+  const rows: [string, unknown][] = [
+    ["id", job.id],
+    ["task", job.task],
+    ["status", job.status],
+    ["attempts", `${job.attempts} of ${job.maxAttempts}`],
+    ["payload", compact(job.payload)],
+    ["enqueued", iso(job.enqueuedAt)],
+    ["started", iso(job.startedAt)],
+    ["ended", job.endedAt ? `${iso(job.endedAt)}${took}` : null],
+    ["worker", job.worker],
+    ["error", job.error],
+  ];
+  const lines = align(rows.filter(([, v]) => v != null && v !== ""));
+  if (job.status === "finished") {
+    lines.push("result:");
+    const result = job.result;
+    if (result && typeof result === "object" && !Array.isArray(result)) {
+      const fields = Object.entries(result as Record<string, unknown>).map(
+        ([k, v]) => [k, compact(v)] as [string, unknown],
+      );
+      lines.push(...align(fields).map((l) => `  ${l}`));
+    } else {
+      lines.push(`  ${compact(result)}`);
+    }
+  }
+  return lines.join("\n");
+}
+
+/** One line per job, for bulk output: id, status, then the gist of the result or error. */
+export function formatJobLine(job: JobRecord): string {
+  const r = job.result as Record<string, unknown> | null;
+  const gist =
+    job.status === "failed"
+      ? `error: ${job.error ?? "unknown"}`
+      : r && typeof r === "object" && "words" in r
+        ? `${r.words} words  ${String(r.finalUrl ?? r.url ?? "")}`
+        : compact(job.result);
+  return `${job.id}  ${job.status.padEnd(8)}  ${gist}`;
+}
+
+function align(rows: [string, unknown][]): string[] {
+  const width = Math.max(0, ...rows.map(([k]) => k.length)) + 2;
+  return rows.map(([k, v]) => `${`${k}:`.padEnd(width)}${String(v)}`);
+}
+
+/** Scalars as they are; word lists as `word (n)`; small objects as `k=v`; the rest as JSON. */
+function compact(v: unknown): string {
+  if (v == null) return "";
+  if (typeof v !== "object") return String(v);
+  if (Array.isArray(v)) {
+    if (v.every((x) => x && typeof x === "object" && "word" in x && "count" in x)) {
+      return v.map((x) => `${x.word} (${x.count})`).join(", ");
+    }
+    return JSON.stringify(v);
+  }
+  const entries = Object.entries(v as Record<string, unknown>);
+  if (entries.every(([, x]) => x == null || typeof x !== "object")) {
+    return entries.map(([k, x]) => `${k}=${String(x)}`).join(" ");
+  }
+  return JSON.stringify(v);
+}

@@ -1,0 +1,113 @@
+// Arguments of `bin/stack.ts`, checked and turned into StackOptions. Pure: tested with tables.
+import { isAbsolute, resolve } from "node:path";
+import { defaults, resolveOptions } from "../config.ts";
+import { ConfigError } from "../errors.ts";
+
+/** The repository root (this file is lib/stack/options.ts). */
+export const REPO_ROOT = resolve(import.meta.dir, "../..");
+
+export const stackDefaults = {
+  /** Worker processes started (each runs `concurrency` jobs at once). */
+  workers: 2,
+  /** Port of the local redis-server, on 127.0.0.1. */
+  redisPort: 6379,
+  /** Where the local Redis keeps its AOF; relative to the repository root. */
+  dataDir: ".data/redis",
+  queue: defaults.queue,
+} as const;
+
+export interface StackOptions {
+  workers: number;
+  redisPort: number;
+  /** An existing Redis to use: then no redis-server is started. */
+  redisUrl: string | undefined;
+  /** Absolute path. */
+  dataDir: string;
+  queue: string;
+  allowPrivate: boolean;
+  /** Passed to each worker only when given (else the worker's own default applies). */
+  concurrency: number | undefined;
+}
+
+/** As citty hands them over: strings for values, booleans for switches, kebab and camel keys. */
+export type StackArgs = Record<string, unknown>;
+
+const KNOWN = new Set([
+  "_",
+  ...["workers", "queue", "concurrency"],
+  ...["redis-port", "redisPort", "redis-url", "redisUrl", "data-dir", "dataDir"],
+  ...["allow-private", "allowPrivate"],
+]);
+
+// A dev stack: each worker is a Bun process of its own; more than this is likely a typo.
+const MAX_WORKERS = 64;
+
+/** Checks the arguments; throws ConfigError with a one-line message naming the flag. */
+export function parseStackArgs(
+  args: StackArgs,
+  env: Record<string, string | undefined> = process.env,
+  cwd = process.cwd(),
+): StackOptions {
+  rejectUnknown(args);
+  const port = optionalInt(args, "redis-port", 1, 65_535);
+  const flagUrl = optionalString(args, "redis-url");
+  if (port !== undefined && flagUrl !== undefined) {
+    throw new ConfigError("give --redis-port (start a Redis here) or --redis-url (use one), not both");
+  }
+  // An explicit --redis-port beats REDIS_URL from the environment: flags are the more deliberate.
+  const envUrl = port === undefined ? env.REDIS_URL || undefined : undefined;
+  const redisUrl = flagUrl ?? envUrl;
+  if (redisUrl !== undefined) checkRedisUrl(redisUrl, flagUrl ? "--redis-url" : "REDIS_URL");
+  const queue = optionalString(args, "queue") ?? stackDefaults.queue;
+  resolveOptions({ queue }); // the queue name rules live in one place
+  const dataDir = optionalString(args, "data-dir");
+  return {
+    workers: optionalInt(args, "workers", 1, MAX_WORKERS) ?? stackDefaults.workers,
+    redisPort: port ?? stackDefaults.redisPort,
+    redisUrl,
+    dataDir: dataDir ? resolve(cwd, dataDir) : resolve(REPO_ROOT, stackDefaults.dataDir),
+    queue,
+    allowPrivate: args["allow-private"] === true,
+    concurrency: optionalInt(args, "concurrency", 1, 10_000),
+  };
+}
+
+function rejectUnknown(args: StackArgs): void {
+  const unknown = Object.keys(args).find((key) => !KNOWN.has(key));
+  if (unknown) throw new ConfigError(`unknown option --${unknown} (see --help)`);
+  const positional = args._;
+  if (Array.isArray(positional) && positional.length > 0) {
+    throw new ConfigError(`unexpected argument "${positional[0]}" (see --help)`);
+  }
+}
+
+function optionalString(args: StackArgs, flag: string): string | undefined {
+  const value = args[flag];
+  if (value === undefined) return undefined;
+  if (typeof value !== "string" || value === "") {
+    throw new ConfigError(`--${flag} needs one value`);
+  }
+  return value;
+}
+
+function optionalInt(args: StackArgs, flag: string, min: number, max: number): number | undefined {
+  const text = optionalString(args, flag);
+  if (text === undefined) return undefined;
+  const value = /^\d{1,9}$/.test(text) ? Number(text) : Number.NaN;
+  if (!(value >= min && value <= max)) {
+    throw new ConfigError(`--${flag} must be a whole number from ${min} to ${max}, got "${text}"`);
+  }
+  return value;
+}
+
+function checkRedisUrl(url: string, source: string): void {
+  let scheme = "";
+  try {
+    scheme = new URL(url).protocol;
+  } catch {
+    // reported below
+  }
+  if (scheme !== "redis:" && scheme !== "rediss:") {
+    throw new ConfigError(`${source} must look like redis://[user:password@]host:port`);
+  }
+}

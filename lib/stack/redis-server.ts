@@ -1,0 +1,184 @@
+// Start, wait for and stop a local redis-server: used by `bin/stack.ts`, and written so a test
+// harness can start a throwaway Redis on a free port in a temporary directory.
+import { mkdirSync } from "node:fs";
+import { connect, createServer } from "node:net";
+import type { Subprocess } from "bun";
+import { ConnectError } from "../errors.ts";
+import { exitedWithin, hasExited, readLines, settledWithin, signal } from "./_process.ts";
+
+export const REDIS_NOT_INSTALLED =
+  'redis-server is not installed: run "sudo apt-get install -y redis-server" (Debian/Ubuntu), ' +
+  "or set REDIS_URL to use another Redis";
+
+export interface RedisServerOptions {
+  /** TCP port; the server listens on 127.0.0.1 only. */
+  port: number;
+  /** Working directory of the server: the AOF goes in `<dataDir>/appendonlydir/`. Created. */
+  dataDir: string;
+  /** AOF on, fsync every second (default true). Off: nothing is written to disk at all. */
+  persistence?: boolean;
+  /** The executable (default `redis-server` from PATH). */
+  bin?: string;
+  /** How long to wait for the first PONG before giving up (default 10 000 ms). */
+  startTimeoutMs?: number;
+  /**
+   * Own session (setsid), so a Ctrl-C in the terminal reaches only our process, which then stops
+   * Redis last, after the workers have drained. Default false: a test harness wants the
+   * terminal's Ctrl-C to take its Redis down with it.
+   */
+  detached?: boolean;
+  /** Gets each line of the server's log. Default: lines are only kept for error messages. */
+  onLine?: (line: string) => void;
+}
+
+export interface RedisServer {
+  /** `redis://127.0.0.1:<port>` (no password: the server only listens on loopback). */
+  readonly url: string;
+  readonly port: number;
+  readonly pid: number;
+  /** Resolves with the exit code when the server exits, for whatever reason. */
+  readonly exited: Promise<number>;
+  /** The last lines of its log, oldest first. */
+  logTail(): string[];
+  /** SIGTERM (Redis fsyncs its AOF and exits), then SIGKILL if still up after `timeoutMs`. */
+  stop(timeoutMs?: number): Promise<number>;
+  /** SIGKILL now: loses at most the last second of writes (appendfsync everysec). */
+  kill(): void;
+}
+
+const LOG_TAIL_LINES = 20;
+
+/** Path of `redis-server` on PATH, or null when it is not installed. */
+export function findRedisServer(): string | null {
+  return Bun.which("redis-server");
+}
+
+/** Starts redis-server and resolves once it answers PING. Throws ConnectError. */
+export async function startRedisServer(options: RedisServerOptions): Promise<RedisServer> {
+  const bin = options.bin ?? findRedisServer();
+  if (!bin) throw new ConnectError(REDIS_NOT_INSTALLED);
+  mkdirSync(options.dataDir, { recursive: true });
+  const proc = Bun.spawn({
+    cmd: [bin, ...redisArgs(options)],
+    cwd: options.dataDir,
+    stdin: "ignore",
+    stdout: "pipe",
+    stderr: "pipe",
+    detached: options.detached ?? false,
+  });
+  const tail: string[] = [];
+  const onLine = (line: string) => {
+    tail.push(line);
+    if (tail.length > LOG_TAIL_LINES) tail.shift();
+    options.onLine?.(line);
+  };
+  const reading = Promise.all([readLines(proc.stdout, onLine), readLines(proc.stderr, onLine)]);
+  const server = wrap(proc, options.port, tail);
+  try {
+    await waitForRedis(options.port, proc, options.startTimeoutMs ?? 10_000);
+  } catch (err) {
+    server.kill();
+    await proc.exited;
+    await settledWithin(reading, 1_000); // its last words are usually the reason
+    throw new ConnectError(`${(err as Error).message}; last lines of its log:\n${indent(tail)}`);
+  }
+  return server;
+}
+
+/**
+ * Command-line configuration. No config file: everything the server needs is here, so a
+ * distribution's /etc/redis/redis.conf (which may daemonize or log to /var/log) never applies.
+ */
+export function redisArgs(options: RedisServerOptions): string[] {
+  const aof = options.persistence ?? true;
+  return [
+    ["--port", String(options.port)],
+    ["--bind", "127.0.0.1"],
+    ["--dir", options.dataDir],
+    ["--daemonize", "no"],
+    ["--logfile", ""],
+    // No RDB snapshots: with the AOF on, Redis loads the AOF at start and ignores dump.rdb, and
+    // a snapshot on shutdown would only make Ctrl-C slower.
+    ["--save", ""],
+    ["--appendonly", aof ? "yes" : "no"],
+    // everysec: at most one second of writes lost on a crash, at a fraction of `always`'s cost.
+    ["--appendfsync", "everysec"],
+  ].flat();
+}
+
+function wrap(proc: Subprocess, port: number, tail: string[]): RedisServer {
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    port,
+    pid: proc.pid,
+    exited: proc.exited,
+    logTail: () => [...tail],
+    async stop(timeoutMs = 15_000) {
+      signal(proc, "SIGTERM");
+      if (!(await exitedWithin(proc, timeoutMs))) signal(proc, "SIGKILL");
+      return proc.exited;
+    },
+    kill: () => signal(proc, "SIGKILL"),
+  };
+}
+
+/** Polls PING until Redis answers +PONG (not -LOADING), the process dies, or time runs out. */
+async function waitForRedis(port: number, proc: Subprocess, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (hasExited(proc)) {
+      throw new Error(`redis-server exited with code ${proc.exitCode ?? proc.signalCode}`);
+    }
+    if (await pingRedis(port)) return;
+    await Bun.sleep(100);
+  }
+  throw new Error(`redis-server did not answer PING on 127.0.0.1:${port} within ${timeoutMs} ms`);
+}
+
+/** Sends a raw `PING` and reports whether the reply is `+PONG`. Never throws. */
+export function pingRedis(port: number, host = "127.0.0.1", timeoutMs = 1_000): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ port, host });
+    let reply = "";
+    const done = (ok: boolean) => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.setTimeout(timeoutMs, () => done(false));
+    socket.on("connect", () => socket.write("PING\r\n"));
+    socket.on("data", (data) => {
+      reply += data.toString();
+      if (reply.includes("\r\n")) done(reply.startsWith("+PONG"));
+    });
+    socket.on("error", () => done(false));
+    socket.on("close", () => done(false));
+  });
+}
+
+/** Whether nothing listens on 127.0.0.1:`port` (we could bind it ourselves). */
+export function isPortFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once("error", () => resolve(false));
+    server.listen({ port, host: "127.0.0.1", exclusive: true }, () => {
+      server.close(() => resolve(true));
+    });
+  });
+}
+
+/** A port that was free a moment ago on 127.0.0.1 (the kernel picks it; racy but good enough). */
+export function findFreePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen({ port: 0, host: "127.0.0.1", exclusive: true }, () => {
+      const address = server.address();
+      const port = typeof address === "object" && address ? address.port : 0;
+      server.close(() => (port ? resolve(port) : reject(new Error("no port assigned"))));
+    });
+  });
+}
+
+function indent(lines: string[]): string {
+  return lines.length ? lines.map((l) => `  ${l}`).join("\n") : "  (nothing)";
+}

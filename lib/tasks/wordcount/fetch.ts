@@ -1,0 +1,242 @@
+// Fetches one page, bounded in everything: total time, redirects (each hop re-checked against
+// the address guard), body size after decompression, and content type. Failures are sorted
+// into RetryableError (worth another attempt) and PermanentError (will fail the same way again).
+
+import { STATUS_CODES } from "node:http";
+import { CourierError, InvalidUrlError, PermanentError, RetryableError } from "../../errors.ts";
+import { charsetFromContentType, sniffType } from "./decode.ts";
+import { assertPublicHost } from "./guard.ts";
+import { type ResolvedOptions, resolveOptions, type WordCountOptions } from "./options.ts";
+import { normaliseUrl } from "./url.ts";
+
+/** A page as fetched: the body is raw bytes (decompressed, not yet decoded). */
+export interface FetchedPage {
+  url: string;
+  /** The URL after redirects. */
+  finalUrl: string;
+  status: number;
+  /** The MIME type without parameters: text/html, application/xhtml+xml or text/plain. */
+  contentType: string;
+  /** The charset parameter of Content-Type, or null. */
+  charset: string | null;
+  body: Uint8Array;
+  bytes: number;
+  /** Time from the first DNS check to the last body byte, in milliseconds (monotonic clock). */
+  fetchMs: number;
+}
+
+export const ALLOWED_TYPES: ReadonlySet<string> = new Set([
+  "text/html",
+  "application/xhtml+xml",
+  "text/plain",
+]);
+
+const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
+
+const REQUEST_HEADERS = {
+  accept: "text/html,application/xhtml+xml,text/plain;q=0.9,*/*;q=0.1",
+  "user-agent": "Courier-wordcount/0.1",
+};
+
+/** Fetches `url` (already normalised), following redirects itself so each hop is checked. */
+export async function fetchPage(
+  url: string,
+  options: WordCountOptions = {},
+  signal?: AbortSignal,
+): Promise<FetchedPage> {
+  const limits = resolveOptions(options);
+  const started = performance.now();
+  const timeout = AbortSignal.timeout(limits.timeoutMs);
+  const combined = signal ? AbortSignal.any([signal, timeout]) : timeout;
+  try {
+    const { response, finalUrl } = await followRedirects(url, limits, combined);
+    await checkStatus(response, finalUrl);
+    const header = response.headers.get("content-type");
+    const declared = mimeEssence(header);
+    if (declared !== null && !ALLOWED_TYPES.has(declared)) {
+      await response.body?.cancel();
+      throw new PermanentError(`unsupported content type ${declared} from ${finalUrl}`);
+    }
+    checkContentLength(response, limits.maxBytes, finalUrl);
+    const body = await readBody(response, limits.maxBytes, finalUrl);
+    const contentType = declared ?? sniffType(body);
+    if (contentType === null) {
+      throw new PermanentError(
+        `unsupported content type (none sent, and the body is not text) from ${finalUrl}`,
+      );
+    }
+    const charset = charsetFromContentType(header);
+    const fetchMs = Math.round(performance.now() - started);
+    return {
+      url,
+      finalUrl,
+      status: response.status,
+      contentType,
+      charset,
+      body,
+      bytes: body.byteLength,
+      fetchMs,
+    };
+  } catch (err) {
+    throw classifyFailure(err, url, signal, timeout, limits.timeoutMs);
+  }
+}
+
+async function followRedirects(
+  start: string,
+  limits: ResolvedOptions,
+  signal: AbortSignal,
+): Promise<{ response: Response; finalUrl: string }> {
+  let current = start;
+  for (let hop = 0; ; hop += 1) {
+    if (!limits.allowPrivate) {
+      // DNS lookup takes no signal; race it so the timeout still bounds a hanging resolver.
+      await untilAborted(
+        assertPublicHost(new URL(current).hostname, limits.lookup, current),
+        signal,
+      );
+    }
+    const response = await fetch(current, { redirect: "manual", signal, headers: REQUEST_HEADERS });
+    if (!REDIRECT_STATUSES.has(response.status)) return { response, finalUrl: current };
+    await response.body?.cancel();
+    if (hop >= limits.maxRedirects) {
+      throw new PermanentError(
+        `too many redirects (more than ${limits.maxRedirects}) from ${start}`,
+      );
+    }
+    current = redirectTarget(response, current);
+  }
+}
+
+/** The normalised URL a redirect points to; a target that is not http(s) fails for good. */
+function redirectTarget(response: Response, from: string): string {
+  const location = response.headers.get("location");
+  if (location === null) {
+    throw new PermanentError(
+      `HTTP ${response.status} redirect from ${from} has no Location header`,
+    );
+  }
+  try {
+    return normaliseUrl(new URL(location, from).href);
+  } catch (cause) {
+    const reason = cause instanceof InvalidUrlError ? cause.message : `bad Location "${location}"`;
+    throw new PermanentError(`redirect from ${from} refused: ${reason}`, { cause });
+  }
+}
+
+/** 2xx passes; 5xx, 408 and 429 are retryable (with Retry-After); other statuses are permanent. */
+async function checkStatus(response: Response, url: string): Promise<void> {
+  const { status } = response;
+  if (status >= 200 && status < 300) return;
+  await response.body?.cancel();
+  const text = response.statusText || STATUS_CODES[status] || "";
+  const message = `HTTP ${status}${text ? ` ${text}` : ""} from ${url}`;
+  // 408 Request Timeout is the server asking for the same request again later.
+  if (status >= 500 || status === 429 || status === 408) {
+    const retryAfterMs = parseRetryAfter(response.headers.get("retry-after"), Date.now());
+    const hint =
+      retryAfterMs === undefined ? "" : ` (retry after ${Math.ceil(retryAfterMs / 1000)} s)`;
+    throw new RetryableError(message + hint, { retryAfterMs });
+  }
+  throw new PermanentError(message);
+}
+
+/**
+ * Milliseconds to wait from a Retry-After header: delay-seconds or an HTTP-date (in the past
+ * means 0). Undefined when absent or unparsable, so the queue's own back-off applies.
+ */
+export function parseRetryAfter(value: string | null, nowMs: number): number | undefined {
+  if (value === null) return undefined;
+  const trimmed = value.trim();
+  if (/^\d+$/.test(trimmed)) return Number(trimmed) * 1000;
+  // All three HTTP-date forms open with a day name; Date.parse alone would take "-5" as a year.
+  const at = /^[a-z]{3}/i.test(trimmed) ? Date.parse(trimmed) : Number.NaN;
+  return Number.isNaN(at) ? undefined : Math.max(0, at - nowMs);
+}
+
+/** The lower-cased MIME type of a Content-Type value without parameters, or null if absent. */
+export function mimeEssence(contentType: string | null): string | null {
+  const essence = contentType?.split(";")[0]?.trim().toLowerCase() ?? "";
+  return essence === "" ? null : essence;
+}
+
+// An uncompressed body that announces its size can be refused before it is downloaded.
+function checkContentLength(response: Response, maxBytes: number, url: string): void {
+  if (response.headers.has("content-encoding")) return;
+  const length = Number(response.headers.get("content-length") ?? Number.NaN);
+  if (length > maxBytes) throw tooLarge(maxBytes, url);
+}
+
+/** Reads the body as a stream and stops at `maxBytes`, counted after decompression. */
+async function readBody(response: Response, maxBytes: number, url: string): Promise<Uint8Array> {
+  if (response.body === null) return new Uint8Array(0);
+  const reader = response.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      total += value.byteLength;
+      if (total > maxBytes) throw tooLarge(maxBytes, url);
+      chunks.push(value);
+    }
+  } catch (err) {
+    // Cancelling closes the connection instead of draining (or inflating) the rest.
+    await reader.cancel().catch(() => {});
+    throw err;
+  }
+  const body = new Uint8Array(total);
+  let offset = 0;
+  for (const chunk of chunks) {
+    body.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return body;
+}
+
+function tooLarge(maxBytes: number, url: string): PermanentError {
+  return new PermanentError(`page is larger than ${formatBytes(maxBytes)}: ${url}`);
+}
+
+/** `10 MiB`, `64 KiB` or `1000 bytes`: limits are usually powers of two, so say them that way. */
+export function formatBytes(bytes: number): string {
+  if (bytes % (1024 * 1024) === 0) return `${bytes / (1024 * 1024)} MiB`;
+  if (bytes % 1024 === 0) return `${bytes / 1024} KiB`;
+  return `${bytes} bytes`;
+}
+
+/** Maps a failure to the error the queue acts on; errors already classified pass through. */
+function classifyFailure(
+  err: unknown,
+  url: string,
+  caller: AbortSignal | undefined,
+  timeout: AbortSignal,
+  timeoutMs: number,
+): unknown {
+  if (err instanceof CourierError) return err;
+  // The caller's abort (job timeout, shutdown) is the queue's decision: hand back its reason.
+  if (caller?.aborted) return caller.reason;
+  if (timeout.aborted) {
+    return new RetryableError(`timed out after ${timeoutMs} ms fetching ${url}`, { cause: err });
+  }
+  const code = (err as { code?: unknown } | null)?.code;
+  const detail = typeof code === "string" ? `${code}: ${describe(err)}` : describe(err);
+  return new RetryableError(`could not fetch ${url}: connection failed (${detail})`, {
+    cause: err,
+  });
+}
+
+function describe(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+/** Resolves like `promise`, or rejects with the signal's reason as soon as it aborts. */
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+    promise.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
+  });
+}

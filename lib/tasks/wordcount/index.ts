@@ -1,0 +1,108 @@
+// The built-in word-count task, as a chain: validate (normalise the URL) -> fetch (bounded,
+// address-checked) -> decode (charset sniffing) -> extract (rendered text) -> count (ICU words).
+
+import { InputError, InvalidUrlError, PermanentError } from "../../errors.ts";
+import { defineTask, type Task } from "../../types.ts";
+import { countWords, type WordFrequency } from "./count.ts";
+import { decodeBody } from "./decode.ts";
+import { extractText } from "./extract.ts";
+import { fetchPage } from "./fetch.ts";
+import { resolveOptions, type WordCountOptions } from "./options.ts";
+import { normaliseUrl } from "./url.ts";
+
+export type { LookupFn } from "./guard.ts";
+export { type WordCountOptions, wordCountDefaults } from "./options.ts";
+
+export const WORDCOUNT_TASK = "wordcount";
+
+export interface WordCountPayload {
+  url: string;
+}
+
+export interface WordCountResult {
+  words: number;
+  title: string | null;
+  lang: string | null;
+  /** The URL as enqueued (normalised). */
+  url: string;
+  /** The URL after redirects. */
+  finalUrl: string;
+  status: number;
+  contentType: string;
+  /** Body size in bytes, after decompression. */
+  bytes: number;
+  topWords: WordFrequency[];
+  timings: {
+    /** From the first DNS check to the last body byte, in milliseconds. */
+    fetchMs: number;
+    /** Decoding, extracting and counting, in milliseconds. */
+    parseMs: number;
+  };
+}
+
+/** The word-count task; `options` apply to every job the worker runs with it. */
+export function createWordCountTask(
+  options: WordCountOptions = {},
+): Task<WordCountPayload, WordCountResult> {
+  // Checked once here, so a bad option stops the worker at start rather than failing each job.
+  resolveOptions(options);
+  return defineTask<WordCountPayload, WordCountResult>({
+    name: WORDCOUNT_TASK,
+    validate: validatePayload,
+    run: (payload, signal) => runWordCount(payload, options, signal),
+  });
+}
+
+/** Refuses a payload that is not `{ url: string }` or whose URL is unusable; normalises the URL. */
+export function validatePayload(payload: unknown): WordCountPayload {
+  const url = (payload as { url?: unknown } | null)?.url;
+  if (typeof payload !== "object" || typeof url !== "string") {
+    throw new InputError(
+      'wordcount payload must be an object like {"url": "https://example.org/"}',
+    );
+  }
+  return { url: normaliseUrl(url) };
+}
+
+async function runWordCount(
+  payload: WordCountPayload,
+  options: WordCountOptions,
+  signal: AbortSignal,
+): Promise<WordCountResult> {
+  const url = checkedUrl(payload);
+  const page = await fetchPage(url, options, signal);
+  const started = performance.now();
+  const { text: decoded } = decodeBody(page.body, page.charset);
+  // Plain text is already what a reader sees; parsing it as HTML would eat "<" and "&".
+  const { text, title, lang } =
+    page.contentType === "text/plain"
+      ? { text: decoded, title: null, lang: null }
+      : extractText(decoded);
+  const { words, topWords } = countWords(text);
+  const parseMs = Math.round(performance.now() - started);
+  return {
+    words,
+    title,
+    lang,
+    url: page.url,
+    finalUrl: page.finalUrl,
+    status: page.status,
+    contentType: page.contentType,
+    bytes: page.bytes,
+    topWords,
+    timings: { fetchMs: page.fetchMs, parseMs },
+  };
+}
+
+// A job enqueued without `validate` (by another client, or an older version) still gets its URL
+// checked. A bad URL will not get better, so it is permanent, not the retryable default.
+function checkedUrl(payload: WordCountPayload): string {
+  try {
+    return validatePayload(payload).url;
+  } catch (cause) {
+    if (cause instanceof InvalidUrlError || cause instanceof InputError) {
+      throw new PermanentError(cause.message, { cause });
+    }
+    throw cause;
+  }
+}

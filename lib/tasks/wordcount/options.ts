@@ -1,0 +1,72 @@
+// The word-count task's options and their defaults, in one place.
+
+import { ConfigError } from "../../errors.ts";
+import type { LookupFn } from "./guard.ts";
+
+/** Options of the word-count task (and of `fetchPage`). Every field is optional. */
+export interface WordCountOptions {
+  /**
+   * Fetch loopback, private, link-local, metadata and other non-public addresses. Off by default
+   * (`wordCountDefaults.allowPrivate`); the worker's --allow-private turns it on, tests use it.
+   */
+  allowPrivate?: boolean;
+  /**
+   * Total time for one fetch, in milliseconds: DNS, every redirect hop and the whole body.
+   * Default `wordCountDefaults.fetchTimeoutMs` (30,000).
+   */
+  timeoutMs?: number;
+  /**
+   * Largest body read, in bytes, counted after decompression; a larger page fails for good.
+   * Default `wordCountDefaults.maxBodyBytes` (10 MiB).
+   */
+  maxBytes?: number;
+  /** Redirects followed before giving up. Default `wordCountDefaults.maxRedirects` (5). */
+  maxRedirects?: number;
+  /** Resolves host names for the address check; defaults to `dns.lookup(name, { all: true })`. */
+  lookup?: LookupFn;
+}
+
+export const wordCountDefaults = {
+  /** Refuse non-public addresses: a job's URL comes from whoever can enqueue, not the operator. */
+  allowPrivate: false,
+  /**
+   * 30 s for the whole fetch. Long enough for a slow server sending a large page, short enough
+   * that a server dripping one byte a second cannot hold a worker slot for the job's lifetime.
+   */
+  fetchTimeoutMs: 30_000,
+  /** 10 MiB: far above any article (a long one is ~1 MiB of HTML), low enough to bound memory. */
+  maxBodyBytes: 10 * 1024 * 1024,
+  /** 5 redirects: real sites need 1 or 2 (http to https, a trailing slash); browsers allow 20. */
+  maxRedirects: 5,
+} as const;
+
+/** Options with every default filled in. */
+export interface ResolvedOptions {
+  allowPrivate: boolean;
+  timeoutMs: number;
+  maxBytes: number;
+  maxRedirects: number;
+  lookup: LookupFn | undefined;
+}
+
+/** Fills in defaults; throws ConfigError for a limit that is not a positive whole number. */
+export function resolveOptions(options: WordCountOptions): ResolvedOptions {
+  const resolved = {
+    allowPrivate: options.allowPrivate ?? wordCountDefaults.allowPrivate,
+    timeoutMs: options.timeoutMs ?? wordCountDefaults.fetchTimeoutMs,
+    maxBytes: options.maxBytes ?? wordCountDefaults.maxBodyBytes,
+    maxRedirects: options.maxRedirects ?? wordCountDefaults.maxRedirects,
+    lookup: options.lookup,
+  };
+  for (const name of ["timeoutMs", "maxBytes", "maxRedirects"] as const) {
+    const value = resolved[name];
+    // Zero redirects is a valid choice ("do not follow any"); zero time or bytes is not.
+    const least = name === "maxRedirects" ? 0 : 1;
+    if (!Number.isSafeInteger(value) || value < least) {
+      throw new ConfigError(
+        `wordcount option ${name} must be a whole number >= ${least}, got ${value}`,
+      );
+    }
+  }
+  return resolved;
+}

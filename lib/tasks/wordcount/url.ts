@@ -1,0 +1,78 @@
+// Normalises the URL a user gives the word-count task, or refuses it with a one-line reason.
+// Runs at `trigger` time (through the task's `validate`), so a bad URL never reaches the queue.
+
+import { InvalidUrlError } from "../../errors.ts";
+
+/** Longest URL accepted, in characters. 2,048 is the de facto limit of browsers and CDNs. */
+export const MAX_URL_CHARS = 2048;
+
+// A scheme per RFC 3986: a letter, then letters, digits, "+", "-" or ".".
+const SCHEME = /^([a-z][a-z0-9+.-]*):/i;
+
+/**
+ * Returns the canonical `http(s)` form of `input`: trimmed, `https://` added when no scheme is
+ * given, fragment dropped, host lower-cased and IDN turned into punycode by WHATWG URL.
+ * Throws InvalidUrlError naming the problem.
+ */
+export function normaliseUrl(input: string): string {
+  const trimmed = input.trim();
+  if (trimmed === "") throw refuse(input, "it is empty");
+  if (trimmed.length > MAX_URL_CHARS) {
+    throw refuse(trimmed, `it is longer than 2,048 characters (${trimmed.length})`);
+  }
+  // WHATWG URL would silently strip tabs and newlines and percent-encode spaces; a URL with
+  // whitespace inside is more likely two things pasted together, so it is refused instead.
+  if (/\s/.test(trimmed)) throw refuse(trimmed, "it contains a space");
+
+  const url = parse(withScheme(trimmed), trimmed);
+  if (url.protocol !== "http:" && url.protocol !== "https:") {
+    throw refuse(
+      trimmed,
+      `scheme "${url.protocol.slice(0, -1)}" is not allowed (only http and https)`,
+    );
+  }
+  // Credentials would end up in job records and logs, which are not secret; the message
+  // quotes the URL with them masked for the same reason.
+  if (url.username !== "" || url.password !== "") {
+    url.username = "***";
+    url.password = "";
+    throw refuse(url.href, "it contains a user name or password");
+  }
+  if (url.hostname === "") throw refuse(trimmed, "it has no host");
+  url.hash = "";
+  // Punycode can make the host longer than the input was.
+  if (url.href.length > MAX_URL_CHARS) {
+    throw refuse(
+      trimmed,
+      `it is longer than 2,048 characters once normalised (${url.href.length})`,
+    );
+  }
+  return url.href;
+}
+
+/** Adds `https://` unless the input already starts with a scheme. */
+function withScheme(input: string): string {
+  if (input.startsWith("//")) return `https:${input}`;
+  const match = SCHEME.exec(input);
+  if (match === null) return `https://${input}`;
+  const rest = input.slice(match[0].length);
+  // `example.org:8080/x` looks like scheme `example.org:`, but a digit after the colon is a port.
+  if (!rest.startsWith("//") && /^\d/.test(rest)) return `https://${input}`;
+  return input;
+}
+
+function parse(candidate: string, original: string): URL {
+  try {
+    return new URL(candidate);
+  } catch (cause) {
+    throw refuse(original, "it cannot be parsed (no valid host)", cause);
+  }
+}
+
+function refuse(input: string, problem: string, cause?: unknown): InvalidUrlError {
+  // Quote at most 80 characters so a 2 MB "URL" does not end up in a log line, and escape
+  // control characters so the message stays on one line.
+  const shown = input.length > 80 ? `${input.slice(0, 77)}...` : input;
+  const quoted = input.trim() === "" ? "" : ` ${JSON.stringify(shown)}`;
+  return new InvalidUrlError(`invalid URL${quoted}: ${problem}`, { cause });
+}
