@@ -31,7 +31,11 @@ export interface WorkerOptions extends QueueOptions {
    * recovers crashed jobs sooner; too short steals jobs from a worker whose event loop stalls.
    */
   claimIdleMs: number;
-  /** How often a worker looks for lapsed leases to claim (XAUTOCLAIM). */
+  /**
+   * How often a worker looks for lapsed leases to claim (XAUTOCLAIM). When not given, it is
+   * the default or half of claimIdleMs, whichever is smaller, so a short claimIdleMs also
+   * recovers jobs quickly.
+   */
   reclaimEveryMs: number;
   /**
    * Longest time one blocking read waits. Bounded so a stopping worker notices within this
@@ -96,6 +100,9 @@ export function resolveOptions<T extends Partial<ProducerOptions & WorkerOptions
 ): ProducerOptions & WorkerOptions {
   const defined = Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined));
   const o = { ...defaults, ...defined } as ProducerOptions & WorkerOptions;
+  if (given.reclaimEveryMs === undefined) {
+    o.reclaimEveryMs = Math.max(1, Math.min(defaults.reclaimEveryMs, Math.ceil(o.claimIdleMs / 2)));
+  }
   if (!QUEUE_NAME.test(o.queue)) {
     throw new ConfigError(`queue name "${o.queue}" must be 1-100 letters, digits or _.:-`);
   }

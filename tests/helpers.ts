@@ -1,0 +1,169 @@
+// Test helpers: a unique key prefix per test, tracked resources (closed after each test, and
+// reported as a failure when a test forgets them), a local page server and CLI runners.
+import type { Server, Subprocess } from "bun";
+import { resolve } from "node:path";
+import { connect, type Redis } from "../lib/connect.ts";
+import { Queue, type QueueConfig } from "../lib/queue.ts";
+import { Worker, type WorkerConfig } from "../lib/worker.ts";
+
+export const ROOT = resolve(import.meta.dir, "..");
+
+export function redisUrl(): string {
+  const url = process.env.COURIER_TEST_REDIS_URL;
+  if (!url) throw new Error("tests/preload.ts did not start Redis (run tests with `bun test`)");
+  return url;
+}
+
+let counter = 0;
+/** A key prefix no other test uses, so tests never see each other's keys. */
+export function testPrefix(): string {
+  return `t${process.pid}-${++counter}-${Math.random().toString(36).slice(2, 6)}`;
+}
+
+type Closer = { what: string; close: () => Promise<unknown> | unknown };
+const open = new Set<Closer>();
+
+function track(what: string, close: () => Promise<unknown> | unknown): Closer {
+  const c = { what, close };
+  open.add(c);
+  return c;
+}
+
+/** Closes whatever a test left open; returns what that was. */
+export async function closeLeftovers(): Promise<string[]> {
+  const left = [...open];
+  open.clear();
+  await Promise.all(left.map((c) => Promise.resolve(c.close()).catch(() => {})));
+  return left.map((c) => c.what);
+}
+
+/** A queue client on the test Redis, to be closed by the test (`using` or close()). */
+export async function openQueue(config: QueueConfig): Promise<Queue & AsyncDisposable> {
+  const q = await Queue.connect({ redisUrl: redisUrl(), ...config });
+  const c = track("queue", () => q.close());
+  const close = q.close.bind(q);
+  q.close = async () => {
+    open.delete(c);
+    await close();
+  };
+  return Object.assign(q, { [Symbol.asyncDispose]: () => q.close() });
+}
+
+/** A worker on the test Redis; test intervals are short so nothing needs to sleep long. */
+export async function startWorker(config: WorkerConfig & { prefix: string }): Promise<Worker> {
+  const w = await Worker.start({
+    redisUrl: redisUrl(),
+    blockMs: 100,
+    promoteEveryMs: 20,
+    backoffBaseMs: 20,
+    ...config,
+  });
+  const c = track(`worker ${w.name}`, () => w.stop(0));
+  void w.stopped.then(() => open.delete(c));
+  return w;
+}
+
+/** A raw Redis connection for assertions. */
+export async function rawRedis(): Promise<Redis & AsyncDisposable> {
+  const r = await connect(redisUrl());
+  const c = track("redis connection", () => r.destroy());
+  return Object.assign(r, {
+    [Symbol.asyncDispose]: async () => {
+      open.delete(c);
+      r.destroy();
+    },
+  });
+}
+
+/** A page server on 127.0.0.1 with a free port; stopped after the test. */
+export function servePages(fetch: (req: Request) => Response | Promise<Response>): Server<undefined> {
+  const server = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch });
+  const c = track("page server", () => server.stop(true));
+  const stop = server.stop.bind(server);
+  server.stop = (force?: boolean) => {
+    open.delete(c);
+    return stop(force);
+  };
+  return server;
+}
+
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `bun bin/<name>.ts …args` to completion. */
+export async function runCli(
+  name: string,
+  args: string[],
+  options: { env?: Record<string, string>; stdin?: string; timeoutMs?: number } = {},
+): Promise<CliResult> {
+  const proc = spawnCli(name, args, { ...options, stdin: options.stdin });
+  const timer = setTimeout(() => proc.kill("SIGKILL"), options.timeoutMs ?? 20_000);
+  const [stdout, stderr, code] = await Promise.all([
+    new Response(proc.stdout).text(),
+    new Response(proc.stderr).text(),
+    proc.exited,
+  ]);
+  clearTimeout(timer);
+  return { code, stdout, stderr };
+}
+
+/** Starts `bun bin/<name>.ts …args`; killed after the test if still running. */
+export function spawnCli(
+  name: string,
+  args: string[],
+  options: { env?: Record<string, string>; stdin?: string } = {},
+): Subprocess<"pipe", "pipe", "pipe"> {
+  const proc = Bun.spawn({
+    cmd: [process.execPath, resolve(ROOT, "bin", `${name}.ts`), ...args],
+    cwd: ROOT,
+    env: { ...process.env, REDIS_URL: redisUrl(), ...options.env },
+    stdin: "pipe",
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  if (options.stdin !== undefined) proc.stdin.write(options.stdin);
+  proc.stdin.end();
+  const c = track(`process bin/${name}.ts`, () => proc.kill("SIGKILL"));
+  void proc.exited.then(() => open.delete(c));
+  return proc;
+}
+
+/** Resolves when `predicate` holds, checking after each `tick()`; fails after `timeoutMs`. */
+export async function until(
+  predicate: () => Promise<boolean> | boolean,
+  what: string,
+  timeoutMs = 10_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await predicate())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await Bun.sleep(10);
+  }
+}
+
+/** Reads lines from a stream until one matches; returns it. */
+export async function waitForLine(
+  stream: ReadableStream<Uint8Array>,
+  match: RegExp,
+  timeoutMs = 10_000,
+): Promise<string> {
+  const reader = stream.getReader();
+  const decoder = new TextDecoder();
+  let buf = "";
+  const deadline = Date.now() + timeoutMs;
+  try {
+    while (Date.now() < deadline) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      buf += decoder.decode(value, { stream: true });
+      const line = buf.split("\n").find((l) => match.test(l));
+      if (line) return line;
+    }
+  } finally {
+    reader.releaseLock();
+  }
+  throw new Error(`no line matching ${match} in output:\n${buf}`);
+}
