@@ -1,0 +1,94 @@
+import { describe, expect, test } from "bun:test";
+import { InputError } from "../lib/errors.ts";
+import { defineTask } from "../lib/types.ts";
+import { openQueue, rawRedis, testPrefix } from "./helpers.ts";
+
+describe("enqueue", () => {
+  test("writes the job hash (status queued) and adds its id to the stream", async () => {
+    const prefix = testPrefix();
+    await using q = await openQueue({ prefix });
+    await using r = await rawRedis();
+    const id = await q.enqueue("echo", { n: 1 });
+    const job = await q.getJob(id);
+    expect(job).toMatchObject({ id, task: "echo", status: "queued", payload: { n: 1 }, attempts: 0 });
+    expect(job?.maxAttempts).toBe(3);
+    const entries = (await r.sendCommand(["XRANGE", q.keys.stream, "-", "+"])) as [string, string[]][];
+    expect(entries.map((e) => e[1])).toEqual([["id", id]]);
+  });
+
+  test("ids are time-ordered UUIDv7s, unique per job", async () => {
+    await using q = await openQueue({ prefix: testPrefix() });
+    const ids = (await q.enqueueMany(Array.from({ length: 50 }, () => ({ task: "t" })))).map((e) => e.id);
+    expect(new Set(ids).size).toBe(50);
+    for (const id of ids) expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-/);
+  });
+
+  test("a caller-given id is an idempotency key: the second enqueue adds nothing", async () => {
+    await using q = await openQueue({ prefix: testPrefix() });
+    await using r = await rawRedis();
+    const first = await q.enqueueMany([{ task: "t", payload: 1, id: "order-42" }]);
+    const second = await q.enqueueMany([{ task: "t", payload: 2, id: "order-42" }]);
+    expect(first).toEqual([{ id: "order-42", created: true }]);
+    expect(second).toEqual([{ id: "order-42", created: false }]);
+    expect((await q.getJob("order-42"))?.payload).toBe(1);
+    expect(await r.sendCommand(["XLEN", q.keys.stream])).toBe(1);
+  });
+
+  test("bulk enqueue keeps input order across batches", async () => {
+    await using q = await openQueue({ prefix: testPrefix(), enqueueBatchSize: 7 });
+    await using r = await rawRedis();
+    const specs = Array.from({ length: 100 }, (_, i) => ({ task: "t", payload: i, id: `job-${i}` }));
+    const done = await q.enqueueMany(specs);
+    expect(done.map((d) => d.id)).toEqual(specs.map((s) => s.id));
+    const entries = (await r.sendCommand(["XRANGE", q.keys.stream, "-", "+"])) as [string, string[]][];
+    expect(entries.map((e) => e[1][1])).toEqual(specs.map((s) => s.id));
+    const stats = (await r.sendCommand(["HGET", q.keys.stats, "enqueued"])) as string;
+    expect(Number(stats)).toBe(100);
+  });
+
+  test("a delayed job waits in the delayed set, scored by its due time", async () => {
+    const now = 1_700_000_000_000;
+    await using q = await openQueue({ prefix: testPrefix(), now: () => now });
+    await using r = await rawRedis();
+    const id = await q.enqueue("t", null, { delayMs: 5_000 });
+    expect(await r.sendCommand(["XLEN", q.keys.stream])).toBe(0);
+    expect(await r.sendCommand(["ZSCORE", q.keys.delayed, id])).toBe(String(now + 5_000));
+  });
+
+  test.each([
+    [{ task: "t", id: "has space" }, "job id"],
+    [{ task: "t", id: "" }, "job id"],
+    [{ task: "t", id: "x".repeat(129) }, "job id"],
+    [{ task: "" }, "task name"],
+    [{ task: "t", maxAttempts: 0 }, "maxAttempts"],
+  ])("refuses %j and enqueues nothing", async (spec, message) => {
+    await using q = await openQueue({ prefix: testPrefix() });
+    await using r = await rawRedis();
+    const good = { task: "t", id: "fine" };
+    const err = await q.enqueueMany([good, spec]).catch((e) => e);
+    expect(err).toBeInstanceOf(InputError);
+    expect(err.message).toContain(message);
+    expect(await r.sendCommand(["XLEN", q.keys.stream])).toBe(0);
+  });
+
+  test("a task's validate runs before anything is sent", async () => {
+    await using q = await openQueue({ prefix: testPrefix() });
+    const positive = defineTask({
+      name: "sqrt",
+      validate: (p: unknown) => {
+        if (typeof p !== "number" || p < 0) throw new InputError("need a number ≥ 0");
+        return p;
+      },
+      run: async (p: number) => Math.sqrt(p),
+    });
+    await expect(q.enqueue(positive, -1)).rejects.toThrow("need a number ≥ 0");
+    const id = await q.enqueue(positive, 9);
+    expect((await q.getJob(id))?.payload).toBe(9);
+  });
+
+  test("getJob of an unknown id is null; mustGetJob says it may have expired", async () => {
+    await using q = await openQueue({ prefix: testPrefix() });
+    expect(await q.getJob("nope")).toBeNull();
+    await expect(q.mustGetJob("nope")).rejects.toThrow("unknown id, or its record has expired");
+  });
+});

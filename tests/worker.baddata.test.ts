@@ -1,0 +1,76 @@
+// Bad stream data must never stop a worker or strand an entry: it is acknowledged (or
+// dead-lettered) with a logged reason, and the jobs behind it still run.
+import { describe, expect, test } from "bun:test";
+import type { LogLevel, Logger } from "../lib/log.ts";
+import { defineTask } from "../lib/types.ts";
+import { openQueue, rawRedis, startWorker, testPrefix } from "./helpers.ts";
+
+function recorder(): Logger & { events: string[] } {
+  const events: string[] = [];
+  return { events, log: (_l: LogLevel, event: string) => void events.push(event) };
+}
+
+const echo = defineTask({ name: "echo", run: async (p: unknown) => p });
+
+describe("bad data", () => {
+  test("an entry without a job id is acknowledged and deleted; the next job runs", async () => {
+    const prefix = testPrefix();
+    await using q = await openQueue({ prefix });
+    await using r = await rawRedis();
+    await r.sendCommand(["XADD", q.keys.stream, "*", "garbage", "yes"]);
+    const id = await q.enqueue("echo", 7);
+    const log = recorder();
+    const w = await startWorker({ prefix, tasks: [echo], logger: log });
+    const { ended } = await q.waitForJobs([id], { timeoutMs: 5_000 });
+    expect(ended.get(id)?.result).toBe(7);
+    expect(await r.sendCommand(["XLEN", q.keys.stream])).toBe(0);
+    expect(log.events).toContain("entry has no job id; acknowledged and deleted");
+    await w.stop();
+  });
+
+  test("an entry whose job record is gone is acknowledged with a logged reason", async () => {
+    const prefix = testPrefix();
+    await using q = await openQueue({ prefix });
+    await using r = await rawRedis();
+    const gone = await q.enqueue("echo", 1);
+    await r.sendCommand(["DEL", q.keys.job(gone)]);
+    const id = await q.enqueue("echo", 2);
+    const log = recorder();
+    const w = await startWorker({ prefix, tasks: [echo], logger: log });
+    await q.waitForJobs([id], { timeoutMs: 5_000 });
+    expect(log.events).toContain("job record is gone (expired or deleted); entry acknowledged");
+    expect(await r.sendCommand(["XLEN", q.keys.stream])).toBe(0);
+    await w.stop();
+  });
+
+  test("a payload that is not JSON fails the job for good, with a clear error", async () => {
+    const prefix = testPrefix();
+    await using q = await openQueue({ prefix });
+    await using r = await rawRedis();
+    const id = await q.enqueue("echo", 1);
+    await r.sendCommand(["HSET", q.keys.job(id), "payload", "{not json"]);
+    const w = await startWorker({ prefix, tasks: [echo] });
+    const { ended } = await q.waitForJobs([id], { timeoutMs: 5_000 });
+    expect(ended.get(id)).toMatchObject({ status: "failed", attempts: 1, error: "payload is not valid JSON" });
+    await w.stop();
+  });
+
+  test("a second entry for a finished job is acknowledged; the first result stays", async () => {
+    const prefix = testPrefix();
+    await using q = await openQueue({ prefix });
+    await using r = await rawRedis();
+    let runs = 0;
+    const once = defineTask({ name: "once", run: async () => ++runs });
+    const w = await startWorker({ prefix, tasks: [once] });
+    const id = await q.enqueue("once", null);
+    await q.waitForJobs([id], { timeoutMs: 5_000 });
+    const log = recorder();
+    await w.stop();
+    await r.sendCommand(["XADD", q.keys.stream, "*", "id", id]);
+    const w2 = await startWorker({ prefix, tasks: [once], burst: true, logger: log });
+    await w2.stopped;
+    expect(runs).toBe(1);
+    expect(await q.getJob(id)).toMatchObject({ status: "finished", result: 1 });
+    expect(log.events).toContain("job already ended; duplicate delivery acknowledged");
+  });
+});

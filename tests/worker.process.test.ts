@@ -1,0 +1,190 @@
+import { describe, expect, test } from "bun:test";
+import { PermanentError, RetryableError } from "../lib/errors.ts";
+import { defineTask } from "../lib/types.ts";
+import { openQueue, rawRedis, startWorker, testPrefix, until } from "./helpers.ts";
+
+const add = defineTask({ name: "add", run: async (p: { a: number; b: number }) => p.a + p.b });
+
+describe("worker", () => {
+  test("runs a job, records its result once, acks and deletes the entry", async () => {
+    const prefix = testPrefix();
+    await using q = await openQueue({ prefix });
+    await using r = await rawRedis();
+    const w = await startWorker({ prefix, tasks: [add] });
+    const id = await q.enqueue("add", { a: 2, b: 3 });
+    const { ended } = await q.waitForJobs([id], { timeoutMs: 5_000 });
+    const job = ended.get(id);
+    expect(job).toMatchObject({ status: "finished", result: 5, attempts: 1, worker: w.name });
+    expect(job?.error).toBeNull();
+    expect(await r.sendCommand(["XLEN", q.keys.stream])).toBe(0);
+    const ttl = Number(await r.sendCommand(["TTL", q.keys.job(id)]));
+    expect(ttl).toBeGreaterThan(3_500); // resultTtlS: 3600
+    const stats = (await r.sendCommand(["HGETALL", q.keys.stats])) as string[];
+    expect(stats).toEqual(expect.arrayContaining(["enqueued", "1", "started", "1", "finished", "1"]));
+    await w.stop();
+  });
+
+  test("a job that fails twice then succeeds finishes on attempt 3, backing off in between", async () => {
+    const prefix = testPrefix();
+    await using q = await openQueue({ prefix });
+    let calls = 0;
+    const flaky = defineTask({
+      name: "flaky",
+      run: async () => {
+        if (++calls < 3) throw new Error(`boom ${calls}`);
+        return "ok";
+      },
+    });
+    const w = await startWorker({ prefix, tasks: [flaky] });
+    const id = await q.enqueue("flaky", null);
+    const { ended } = await q.waitForJobs([id], { timeoutMs: 5_000 });
+    expect(ended.get(id)).toMatchObject({ status: "finished", result: "ok", attempts: 3, error: null });
+    expect(calls).toBe(3);
+    await w.stop();
+  });
+
+  test("a retryable error waits in the delayed set until its retry time", async () => {
+    const prefix = testPrefix();
+    const now = 1_800_000_000_000;
+    await using q = await openQueue({ prefix });
+    await using r = await rawRedis();
+    const later = defineTask({
+      name: "later",
+      run: async () => {
+        throw new RetryableError("busy", { retryAfterMs: 60_000 });
+      },
+    });
+    const w = await startWorker({ prefix, tasks: [later], now: () => now });
+    const id = await q.enqueue("later", null);
+    const score = () => r.sendCommand(["ZSCORE", q.keys.delayed, id]);
+    await until(async () => (await score()) !== null, "the job to enter the delayed set");
+    expect(await score()).toBe(String(now + 60_000));
+    expect(await q.getJob(id)).toMatchObject({ status: "retrying", error: "busy", attempts: 1 });
+    await w.stop();
+  });
+
+  test("a PermanentError fails at once: no retry, a dead letter, the failure TTL", async () => {
+    const prefix = testPrefix();
+    await using q = await openQueue({ prefix });
+    await using r = await rawRedis();
+    let calls = 0;
+    const nope = defineTask({
+      name: "nope",
+      run: async () => {
+        calls++;
+        throw new PermanentError("not today");
+      },
+    });
+    const w = await startWorker({ prefix, tasks: [nope] });
+    const id = await q.enqueue("nope", { x: 1 });
+    const { ended } = await q.waitForJobs([id], { timeoutMs: 5_000 });
+    expect(ended.get(id)).toMatchObject({ status: "failed", error: "not today", attempts: 1 });
+    expect(calls).toBe(1);
+    const dead = (await r.sendCommand(["XRANGE", q.keys.dead, "-", "+"])) as [string, string[]][];
+    expect(dead).toHaveLength(1);
+    expect(dead[0]![1]).toEqual(
+      expect.arrayContaining(["id", id, "task", "nope", "error", "not today", "attempts", "1"]),
+    );
+    expect(Number(await r.sendCommand(["TTL", q.keys.job(id)]))).toBeGreaterThan(600_000);
+    await w.stop();
+  });
+
+  test("a job that always fails is dead-lettered after maxAttempts with its last error", async () => {
+    const prefix = testPrefix();
+    await using q = await openQueue({ prefix, maxAttempts: 4 });
+    await using r = await rawRedis();
+    let calls = 0;
+    const broken = defineTask({
+      name: "broken",
+      run: async () => {
+        throw new Error(`failure ${++calls}`);
+      },
+    });
+    const w = await startWorker({ prefix, tasks: [broken] });
+    const id = await q.enqueue("broken", null);
+    const { ended } = await q.waitForJobs([id], { timeoutMs: 5_000 });
+    expect(ended.get(id)).toMatchObject({ status: "failed", attempts: 4, error: "failure 4" });
+    expect(calls).toBe(4);
+    const stats = (await r.sendCommand(["HMGET", q.keys.stats, "retried", "failed", "dead"])) as string[];
+    expect(stats).toEqual(["3", "1", "1"]);
+    await w.stop();
+  });
+
+  test("a job past its time limit is aborted through its signal and retried", async () => {
+    const prefix = testPrefix();
+    await using q = await openQueue({ prefix, maxAttempts: 2 });
+    const signals: AbortSignal[] = [];
+    const stuck = defineTask({
+      name: "stuck",
+      // Ignores its signal on purpose: the attempt must still end at the time limit.
+      run: (_p: null, signal) => {
+        signals.push(signal);
+        return new Promise<never>(() => {});
+      },
+    });
+    const w = await startWorker({ prefix, tasks: [stuck], jobTimeoutMs: 50 });
+    const id = await q.enqueue("stuck", null);
+    const { ended } = await q.waitForJobs([id], { timeoutMs: 5_000 });
+    expect(ended.get(id)).toMatchObject({ status: "failed", attempts: 2, error: "timed out after 50 ms" });
+    expect(signals).toHaveLength(2);
+    expect(signals.every((s) => s.aborted)).toBe(true);
+    await w.stop();
+  });
+
+  test("a job whose task this worker does not know fails with a clear error", async () => {
+    const prefix = testPrefix();
+    await using q = await openQueue({ prefix });
+    const w = await startWorker({ prefix, tasks: [add] });
+    const id = await q.enqueue("resize-image", {});
+    const { ended } = await q.waitForJobs([id], { timeoutMs: 5_000 });
+    expect(ended.get(id)).toMatchObject({ status: "failed", attempts: 1 });
+    expect(ended.get(id)?.error).toBe('no task named "resize-image" on this worker');
+    await w.stop();
+  });
+
+  test("never runs more jobs at once than its concurrency", async () => {
+    const prefix = testPrefix();
+    await using q = await openQueue({ prefix });
+    let running = 0;
+    let peak = 0;
+    const slow = defineTask({
+      name: "slow",
+      run: async () => {
+        peak = Math.max(peak, ++running);
+        await Bun.sleep(20);
+        running--;
+      },
+    });
+    const w = await startWorker({ prefix, tasks: [slow], concurrency: 3 });
+    const ids = (await q.enqueueMany(Array.from({ length: 12 }, () => ({ task: "slow" })))).map((e) => e.id);
+    const { ended } = await q.waitForJobs(ids, { timeoutMs: 5_000 });
+    expect([...ended.values()].every((j) => j?.status === "finished")).toBe(true);
+    expect(peak).toBe(3);
+    await w.stop();
+  });
+
+  test("burst mode exits once nothing is waiting, delayed or in flight", async () => {
+    const prefix = testPrefix();
+    await using q = await openQueue({ prefix });
+    const ids = (await q.enqueueMany(Array.from({ length: 20 }, (_, i) => ({ task: "add", payload: { a: i, b: 1 } })))).map(
+      (e) => e.id,
+    );
+    const w = await startWorker({ prefix, tasks: [add], burst: true });
+    await w.stopped;
+    const jobs = await q.getJobs(ids);
+    expect(jobs.map((j) => j?.result)).toEqual(ids.map((_, i) => i + 1));
+    expect(w.processed).toBe(20);
+  });
+
+  test("a delayed job runs once its time has come", async () => {
+    const prefix = testPrefix();
+    await using q = await openQueue({ prefix });
+    const w = await startWorker({ prefix, tasks: [add] });
+    const before = Date.now();
+    const id = await q.enqueue("add", { a: 1, b: 1 }, { delayMs: 150 });
+    const { ended } = await q.waitForJobs([id], { timeoutMs: 5_000 });
+    expect(ended.get(id)?.status).toBe("finished");
+    expect(ended.get(id)!.startedAt! - before).toBeGreaterThanOrEqual(150);
+    await w.stop();
+  });
+});

@@ -1,0 +1,116 @@
+// Crash takeover, simulated deterministically: a fake consumer reads a job (and marks it
+// started, as a real worker would) and never acknowledges it, as if its process had died.
+import { describe, expect, test } from "bun:test";
+import type { Redis } from "../lib/connect.ts";
+import { GROUP } from "../lib/keys.ts";
+import type { Queue } from "../lib/queue.ts";
+import { defineTask } from "../lib/types.ts";
+import { openQueue, rawRedis, startWorker, testPrefix, until } from "./helpers.ts";
+
+/** Reads the next entry as consumer `name`, marks the job started, and never acks it. */
+async function crashAfterStart(r: Redis, q: Queue, name: string): Promise<string> {
+  await r.sendCommand(["XGROUP", "CREATE", q.keys.stream, GROUP, "0", "MKSTREAM"]).catch(() => {});
+  const reply = (await r.sendCommand(["XREADGROUP", "GROUP", GROUP, name, "COUNT", "1", "STREAMS", q.keys.stream, ">"])) as [
+    string,
+    [string, string[]][],
+  ][];
+  const [entryId, fields] = reply[0]![1][0]!;
+  const jobId = fields[1]!;
+  await r.sendCommand(["HSET", q.keys.job(jobId), "status", "started", "worker", name]);
+  await r.sendCommand(["HINCRBY", q.keys.job(jobId), "attempt", "1"]);
+  return entryId;
+}
+
+const pending = async (r: Redis, q: Queue) =>
+  Number(((await r.sendCommand(["XPENDING", q.keys.stream, GROUP])) as [number])[0]);
+
+describe("claiming a dead worker's jobs", () => {
+  test("a job left pending by a dead consumer is claimed after claimIdleMs and finished", async () => {
+    const prefix = testPrefix();
+    await using q = await openQueue({ prefix });
+    await using r = await rawRedis();
+    const id = await q.enqueue("echo", "hello");
+    await crashAfterStart(r, q, "dead-worker");
+    const echo = defineTask({ name: "echo", run: async (p: string) => p });
+    const w = await startWorker({ prefix, tasks: [echo], claimIdleMs: 100 });
+    const { ended } = await q.waitForJobs([id], { timeoutMs: 5_000 });
+    expect(ended.get(id)).toMatchObject({ status: "finished", result: "hello", attempts: 2, worker: w.name });
+    expect(await pending(r, q)).toBe(0);
+    expect(await r.sendCommand(["HGET", q.keys.stats, "claimed"])).toBe("1");
+    await w.stop();
+  });
+
+  test("a job whose worker died on its last attempt is dead-lettered, not run again", async () => {
+    const prefix = testPrefix();
+    await using q = await openQueue({ prefix, maxAttempts: 1 });
+    await using r = await rawRedis();
+    const id = await q.enqueue("poison", null);
+    await crashAfterStart(r, q, "dead-worker");
+    let runs = 0;
+    const poison = defineTask({
+      name: "poison",
+      run: async () => {
+        runs++;
+      },
+    });
+    const w = await startWorker({ prefix, tasks: [poison], claimIdleMs: 100 });
+    const { ended } = await q.waitForJobs([id], { timeoutMs: 5_000 });
+    expect(ended.get(id)?.status).toBe("failed");
+    expect(ended.get(id)?.error).toContain("abandoned: its worker stopped during attempt 1 of 1");
+    expect(runs).toBe(0);
+    expect(await r.sendCommand(["XLEN", q.keys.dead])).toBe(1);
+    expect(await pending(r, q)).toBe(0);
+    await w.stop();
+  });
+
+  test("a long job whose worker is alive is not taken over (its lease is renewed)", async () => {
+    const prefix = testPrefix();
+    await using q = await openQueue({ prefix });
+    await using r = await rawRedis();
+    const runs: string[] = [];
+    const slow = (name: string) =>
+      defineTask({
+        name: "slow",
+        run: async () => {
+          runs.push(name);
+          await Bun.sleep(800); // eight times claimIdleMs
+          return name;
+        },
+      });
+    const a = await startWorker({ prefix, tasks: [slow("a")], claimIdleMs: 100, name: "a" });
+    const id = await q.enqueue("slow", null);
+    await until(() => runs.length === 1, "worker a to start the job");
+    const b = await startWorker({ prefix, tasks: [slow("b")], claimIdleMs: 100, name: "b" });
+    const { ended } = await q.waitForJobs([id], { timeoutMs: 5_000 });
+    expect(ended.get(id)).toMatchObject({ status: "finished", result: "a", attempts: 1 });
+    expect(runs).toEqual(["a"]);
+    expect(await r.sendCommand(["HGET", q.keys.stats, "claimed"])).toBeNull();
+    await Promise.all([a.stop(), b.stop()]);
+  });
+
+  test("a worker whose lease was taken over gives the job up and records nothing", async () => {
+    const prefix = testPrefix();
+    await using q = await openQueue({ prefix });
+    await using r = await rawRedis();
+    let signal: AbortSignal | undefined;
+    const held = defineTask({
+      name: "held",
+      run: (_p: null, s) => {
+        signal = s;
+        return new Promise<string>((resolve) => s.addEventListener("abort", () => resolve("late")));
+      },
+    });
+    const w = await startWorker({ prefix, tasks: [held], claimIdleMs: 60 });
+    const id = await q.enqueue("held", null);
+    await until(() => signal !== undefined, "the job to start");
+    // Another consumer claims the entry, as if this worker had stalled past claimIdleMs.
+    const [entry] = (await r.sendCommand(["XRANGE", q.keys.stream, "-", "+"])) as [string, string[]][];
+    await r.sendCommand(["XCLAIM", q.keys.stream, GROUP, "thief", "0", entry![0], "JUSTID"]);
+    await until(() => signal?.aborted === true, "the worker to give the job up");
+    expect(signal?.reason?.why).toBe("lease lost");
+    expect(await q.getJob(id)).toMatchObject({ status: "started", result: null });
+    const owner = (await r.sendCommand(["XPENDING", q.keys.stream, GROUP, "-", "+", "10"])) as [string, string][];
+    expect(owner.map((p) => p[1])).toEqual(["thief"]);
+    await w.stop();
+  });
+});

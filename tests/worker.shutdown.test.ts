@@ -1,0 +1,71 @@
+import { describe, expect, test } from "bun:test";
+import type { Redis } from "../lib/connect.ts";
+import { GROUP } from "../lib/keys.ts";
+import type { Queue } from "../lib/queue.ts";
+import { defineTask } from "../lib/types.ts";
+import { openQueue, rawRedis, startWorker, testPrefix, until } from "./helpers.ts";
+
+const pendingCount = async (r: Redis, q: Queue) =>
+  Number(((await r.sendCommand(["XPENDING", q.keys.stream, GROUP])) as [number])[0]);
+
+describe("graceful stop", () => {
+  test("lets an in-flight job finish, then leaves the group and the workers set", async () => {
+    const prefix = testPrefix();
+    await using q = await openQueue({ prefix });
+    await using r = await rawRedis();
+    let started = false;
+    const slow = defineTask({
+      name: "slow",
+      run: async () => {
+        started = true;
+        await Bun.sleep(200);
+        return "done";
+      },
+    });
+    const w = await startWorker({ prefix, tasks: [slow], name: "leaving" });
+    const id = await q.enqueue("slow", null);
+    await until(() => started, "the job to start");
+    await w.stop(5_000);
+    expect(await q.getJob(id)).toMatchObject({ status: "finished", result: "done", attempts: 1 });
+    expect(await pendingCount(r, q)).toBe(0);
+    expect(await r.sendCommand(["XLEN", q.keys.stream])).toBe(0);
+    const consumers = (await r.sendCommand(["XINFO", "CONSUMERS", q.keys.stream, GROUP])) as unknown[];
+    expect(consumers).toHaveLength(0);
+    expect(await r.sendCommand(["ZSCORE", q.keys.workers, "leaving"])).toBeNull();
+  });
+
+  test("releases a job still running after the grace period, without counting the attempt", async () => {
+    const prefix = testPrefix();
+    await using q = await openQueue({ prefix });
+    await using r = await rawRedis();
+    let runs = 0;
+    const endless = defineTask({
+      name: "job",
+      run: (_p: null, signal) => {
+        runs++;
+        return new Promise<string>((resolve) => signal.addEventListener("abort", () => resolve("x")));
+      },
+    });
+    const w = await startWorker({ prefix, tasks: [endless] });
+    const id = await q.enqueue("job", null);
+    await until(() => runs === 1, "the job to start");
+    await w.stop(50);
+    expect(await q.getJob(id)).toMatchObject({ status: "queued", attempts: 0, worker: null });
+    expect(await pendingCount(r, q)).toBe(0);
+    expect(await r.sendCommand(["XLEN", q.keys.stream])).toBe(1); // a fresh entry, ready at once
+    // Another worker gets it immediately, not after claimIdleMs.
+    const quick = defineTask({ name: "job", run: async () => "second" });
+    const w2 = await startWorker({ prefix, tasks: [quick], claimIdleMs: 60_000 });
+    const { ended } = await q.waitForJobs([id], { timeoutMs: 5_000 });
+    expect(ended.get(id)).toMatchObject({ status: "finished", result: "second", attempts: 1 });
+    await w2.stop();
+  });
+
+  test("stop is idempotent and resolves `stopped`", async () => {
+    const prefix = testPrefix();
+    const w = await startWorker({ prefix, tasks: [] });
+    await Promise.all([w.stop(), w.stop()]);
+    await w.stopped;
+    expect(w.inFlight).toBe(0);
+  });
+});
