@@ -5,14 +5,14 @@
 import type { Startable } from "./_fetch.ts";
 import { claimIdle, type Delivery, ensureGroup, readNew, startBatch } from "./_fetch.ts";
 import { Leases } from "./_leases.ts";
+import { heartbeat, leave, promoteDue } from "./_presence.ts";
 import { type AttemptResult, GivenUp, runAttempt } from "./_run.ts";
-import { runScript, scripts } from "./_scripts.ts";
 import { type Outcome, Settler } from "./_settle.ts";
 import { within } from "./_time.ts";
 import { backoffMs } from "./backoff.ts";
 import { resolveOptions, type WorkerOptions } from "./config.ts";
 import { connect, defaultWorkerName, describeCause, type Redis } from "./connect.ts";
-import { GROUP, type QueueKeys, queueKeys } from "./keys.ts";
+import { type QueueKeys, queueKeys } from "./keys.ts";
 import { type Logger, silentLogger } from "./log.ts";
 import type { Task } from "./types.ts";
 
@@ -93,7 +93,7 @@ export class Worker {
       concurrency: o.concurrency,
       tasks: [...this.#tasks.keys()].join(","),
     });
-    this.#every(o.promoteEveryMs, () => this.#promote());
+    this.#every(o.promoteEveryMs, () => promoteDue(this.#client, this.keys, o));
     this.#every(o.heartbeatEveryMs, () => this.#heartbeat());
     this.#leaseTimer = setInterval(() => void this.#renewLeases(), this.#leases.everyMs);
     void this.#heartbeat();
@@ -286,29 +286,19 @@ export class Worker {
     for (const job of this.#running.values()) job.controller.abort(new GivenUp("shutdown"));
     await within(this.#settler.drained(), graceMs + this.options.reconnectMaxMs);
     clearInterval(this.#leaseTimer);
-    await this.#leave().catch((err) =>
-      this.#log.log("warn", "could not release jobs", { error: describeCause(err) }),
-    );
+    await leave(this.#client, this.keys, this.name)
+      .then((n) => n > 0 && this.#log.log("info", "released unfinished jobs", { count: n }))
+      .catch((err) =>
+        this.#log.log("warn", "could not release jobs", { error: describeCause(err) }),
+      );
     await this.#client.close().catch(() => this.#client.destroy());
     this.#log.log("info", "worker stopped", { worker: this.name, processed: this.processed });
     this.#resolveStopped();
   }
 
-  /** Releases this consumer's pending entries, then deregisters it. */
-  async #leave(): Promise<void> {
-    const { keys } = this;
-    const released = await runScript<number>(
-      this.#client,
-      scripts.release,
-      [keys.stream],
-      [keys.jobPrefix, GROUP, this.name, 10_000],
-    );
-    if (released > 0) this.#log.log("info", "released unfinished jobs", { count: released });
-    await Promise.all([
-      this.#client.sendCommand(["XGROUP", "DELCONSUMER", keys.stream, GROUP, this.name]),
-      this.#client.sendCommand(["ZREM", keys.workers, this.name]),
-      this.#client.sendCommand(["DEL", keys.worker(this.name)]),
-    ]);
+  #heartbeat(): Promise<void> {
+    const counts = { inFlight: this.#running.size, processed: this.processed, failed: this.failed };
+    return heartbeat(this.#client, this.keys, this.options, counts);
   }
 
   #giveUp(entryId: string): void {
@@ -321,41 +311,7 @@ export class Worker {
   #onRedisError = (err: unknown, retryInMs?: number): void => {
     this.#log.log("warn", "redis command failed", { error: describeCause(err), retryInMs });
   };
-
-  async #promote(): Promise<void> {
-    const args = [this.keys.jobPrefix, this.options.now(), 1000];
-    await runScript(this.#client, scripts.promote, [this.keys.delayed, this.keys.stream], args);
-  }
-
-  async #heartbeat(): Promise<void> {
-    const { keys, options: o } = this;
-    const key = keys.worker(this.name);
-    await Promise.all([
-      this.#client.sendCommand(["ZADD", keys.workers, String(o.now()), this.name]),
-      this.#client.sendCommand([
-        "HSET",
-        key,
-        "host",
-        HOST,
-        "pid",
-        String(process.pid),
-        "concurrency",
-        String(o.concurrency),
-        "in_flight",
-        String(this.#running.size),
-        "processed",
-        String(this.processed),
-        "failed",
-        String(this.failed),
-        "seen_at",
-        String(o.now()),
-      ]),
-      this.#client.sendCommand(["PEXPIRE", key, String(o.heartbeatEveryMs * 6)]),
-    ]);
-  }
 }
-
-const HOST = (await import("node:os")).hostname();
 
 const SETTLED_WHY = {
   bad: "entry has no job id; acknowledged and deleted",

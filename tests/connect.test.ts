@@ -45,7 +45,7 @@ describe("connect", () => {
 
   test("the test Redis passes the version check", async () => {
     const client = await connect(redisUrl());
-    expect(await client.sendCommand(["PING"])).toBe("PONG");
+    expect(await client.sendCommand<string>(["PING"])).toBe("PONG");
     client.destroy();
   });
 });

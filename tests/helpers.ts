@@ -1,8 +1,9 @@
 // Test helpers: a unique key prefix per test, tracked resources (closed after each test, and
 // reported as a failure when a test forgets them), a local page server and CLI runners.
-import type { Server, Subprocess } from "bun";
+
 import { resolve } from "node:path";
-import { connect, type Redis } from "../lib/connect.ts";
+import type { Server, Subprocess } from "bun";
+import { connect } from "../lib/connect.ts";
 import { Queue, type QueueConfig } from "../lib/queue.ts";
 import { Worker, type WorkerConfig } from "../lib/worker.ts";
 
@@ -63,8 +64,14 @@ export async function startWorker(config: WorkerConfig & { prefix: string }): Pr
   return w;
 }
 
+/** A raw connection for assertions: replies are untyped, as tests read them. */
+export interface RawRedis extends AsyncDisposable {
+  // biome-ignore lint/suspicious/noExplicitAny: replies are checked by the assertions
+  sendCommand(args: readonly string[]): Promise<any>;
+}
+
 /** A raw Redis connection for assertions. */
-export async function rawRedis(): Promise<Redis & AsyncDisposable> {
+export async function rawRedis(): Promise<RawRedis> {
   const r = await connect(redisUrl());
   const c = track("redis connection", () => r.destroy());
   return Object.assign(r, {
@@ -76,7 +83,9 @@ export async function rawRedis(): Promise<Redis & AsyncDisposable> {
 }
 
 /** A page server on 127.0.0.1 with a free port; stopped after the test. */
-export function servePages(fetch: (req: Request) => Response | Promise<Response>): Server<undefined> {
+export function servePages(
+  fetch: (req: Request) => Response | Promise<Response>,
+): Server<undefined> {
   const server = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch });
   const c = track("page server", () => server.stop(true));
   const stop = server.stop.bind(server);

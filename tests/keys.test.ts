@@ -19,7 +19,16 @@ describe("queueKeys", () => {
 
   test("every key of a queue carries the same hash tag (one Redis Cluster slot)", () => {
     const q = queueKeys("app", "emails");
-    const all = [q.stream, q.job("x"), q.delayed, q.dead, q.events, q.workers, q.worker("w"), q.stats];
+    const all = [
+      q.stream,
+      q.job("x"),
+      q.delayed,
+      q.dead,
+      q.events,
+      q.workers,
+      q.worker("w"),
+      q.stats,
+    ];
     for (const key of all) expect(key).toMatch(/^app:\{emails\}:/);
   });
 

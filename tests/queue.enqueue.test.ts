@@ -10,15 +10,26 @@ describe("enqueue", () => {
     await using r = await rawRedis();
     const id = await q.enqueue("echo", { n: 1 });
     const job = await q.getJob(id);
-    expect(job).toMatchObject({ id, task: "echo", status: "queued", payload: { n: 1 }, attempts: 0 });
+    expect(job).toMatchObject({
+      id,
+      task: "echo",
+      status: "queued",
+      payload: { n: 1 },
+      attempts: 0,
+    });
     expect(job?.maxAttempts).toBe(3);
-    const entries = (await r.sendCommand(["XRANGE", q.keys.stream, "-", "+"])) as [string, string[]][];
+    const entries = (await r.sendCommand(["XRANGE", q.keys.stream, "-", "+"])) as [
+      string,
+      string[],
+    ][];
     expect(entries.map((e) => e[1])).toEqual([["id", id]]);
   });
 
   test("ids are time-ordered UUIDv7s, unique per job", async () => {
     await using q = await openQueue({ prefix: testPrefix() });
-    const ids = (await q.enqueueMany(Array.from({ length: 50 }, () => ({ task: "t" })))).map((e) => e.id);
+    const ids = (await q.enqueueMany(Array.from({ length: 50 }, () => ({ task: "t" })))).map(
+      (e) => e.id,
+    );
     expect(new Set(ids).size).toBe(50);
     for (const id of ids) expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-/);
   });
@@ -37,10 +48,17 @@ describe("enqueue", () => {
   test("bulk enqueue keeps input order across batches", async () => {
     await using q = await openQueue({ prefix: testPrefix(), enqueueBatchSize: 7 });
     await using r = await rawRedis();
-    const specs = Array.from({ length: 100 }, (_, i) => ({ task: "t", payload: i, id: `job-${i}` }));
+    const specs = Array.from({ length: 100 }, (_, i) => ({
+      task: "t",
+      payload: i,
+      id: `job-${i}`,
+    }));
     const done = await q.enqueueMany(specs);
     expect(done.map((d) => d.id)).toEqual(specs.map((s) => s.id));
-    const entries = (await r.sendCommand(["XRANGE", q.keys.stream, "-", "+"])) as [string, string[]][];
+    const entries = (await r.sendCommand(["XRANGE", q.keys.stream, "-", "+"])) as [
+      string,
+      string[],
+    ][];
     expect(entries.map((e) => e[1][1])).toEqual(specs.map((s) => s.id));
     const stats = (await r.sendCommand(["HGET", q.keys.stats, "enqueued"])) as string;
     expect(Number(stats)).toBe(100);

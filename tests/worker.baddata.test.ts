@@ -1,7 +1,7 @@
 // Bad stream data must never stop a worker or strand an entry: it is acknowledged (or
 // dead-lettered) with a logged reason, and the jobs behind it still run.
 import { describe, expect, test } from "bun:test";
-import type { LogLevel, Logger } from "../lib/log.ts";
+import type { Logger, LogLevel } from "../lib/log.ts";
 import { defineTask } from "../lib/types.ts";
 import { openQueue, rawRedis, startWorker, testPrefix } from "./helpers.ts";
 
@@ -51,7 +51,11 @@ describe("bad data", () => {
     await r.sendCommand(["HSET", q.keys.job(id), "payload", "{not json"]);
     const w = await startWorker({ prefix, tasks: [echo] });
     const { ended } = await q.waitForJobs([id], { timeoutMs: 5_000 });
-    expect(ended.get(id)).toMatchObject({ status: "failed", attempts: 1, error: "payload is not valid JSON" });
+    expect(ended.get(id)).toMatchObject({
+      status: "failed",
+      attempts: 1,
+      error: "payload is not valid JSON",
+    });
     await w.stop();
   });
 

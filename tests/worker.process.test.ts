@@ -20,7 +20,9 @@ describe("worker", () => {
     const ttl = Number(await r.sendCommand(["TTL", q.keys.job(id)]));
     expect(ttl).toBeGreaterThan(3_500); // resultTtlS: 3600
     const stats = (await r.sendCommand(["HGETALL", q.keys.stats])) as string[];
-    expect(stats).toEqual(expect.arrayContaining(["enqueued", "1", "started", "1", "finished", "1"]));
+    expect(stats).toEqual(
+      expect.arrayContaining(["enqueued", "1", "started", "1", "finished", "1"]),
+    );
     await w.stop();
   });
 
@@ -38,7 +40,12 @@ describe("worker", () => {
     const w = await startWorker({ prefix, tasks: [flaky] });
     const id = await q.enqueue("flaky", null);
     const { ended } = await q.waitForJobs([id], { timeoutMs: 5_000 });
-    expect(ended.get(id)).toMatchObject({ status: "finished", result: "ok", attempts: 3, error: null });
+    expect(ended.get(id)).toMatchObject({
+      status: "finished",
+      result: "ok",
+      attempts: 3,
+      error: null,
+    });
     expect(calls).toBe(3);
     await w.stop();
   });
@@ -105,7 +112,13 @@ describe("worker", () => {
     const { ended } = await q.waitForJobs([id], { timeoutMs: 5_000 });
     expect(ended.get(id)).toMatchObject({ status: "failed", attempts: 4, error: "failure 4" });
     expect(calls).toBe(4);
-    const stats = (await r.sendCommand(["HMGET", q.keys.stats, "retried", "failed", "dead"])) as string[];
+    const stats = (await r.sendCommand([
+      "HMGET",
+      q.keys.stats,
+      "retried",
+      "failed",
+      "dead",
+    ])) as string[];
     expect(stats).toEqual(["3", "1", "1"]);
     await w.stop();
   });
@@ -125,7 +138,11 @@ describe("worker", () => {
     const w = await startWorker({ prefix, tasks: [stuck], jobTimeoutMs: 50 });
     const id = await q.enqueue("stuck", null);
     const { ended } = await q.waitForJobs([id], { timeoutMs: 5_000 });
-    expect(ended.get(id)).toMatchObject({ status: "failed", attempts: 2, error: "timed out after 50 ms" });
+    expect(ended.get(id)).toMatchObject({
+      status: "failed",
+      attempts: 2,
+      error: "timed out after 50 ms",
+    });
     expect(signals).toHaveLength(2);
     expect(signals.every((s) => s.aborted)).toBe(true);
     await w.stop();
@@ -156,7 +173,9 @@ describe("worker", () => {
       },
     });
     const w = await startWorker({ prefix, tasks: [slow], concurrency: 3 });
-    const ids = (await q.enqueueMany(Array.from({ length: 12 }, () => ({ task: "slow" })))).map((e) => e.id);
+    const ids = (await q.enqueueMany(Array.from({ length: 12 }, () => ({ task: "slow" })))).map(
+      (e) => e.id,
+    );
     const { ended } = await q.waitForJobs(ids, { timeoutMs: 5_000 });
     expect([...ended.values()].every((j) => j?.status === "finished")).toBe(true);
     expect(peak).toBe(3);
@@ -166,9 +185,11 @@ describe("worker", () => {
   test("burst mode exits once nothing is waiting, delayed or in flight", async () => {
     const prefix = testPrefix();
     await using q = await openQueue({ prefix });
-    const ids = (await q.enqueueMany(Array.from({ length: 20 }, (_, i) => ({ task: "add", payload: { a: i, b: 1 } })))).map(
-      (e) => e.id,
-    );
+    const ids = (
+      await q.enqueueMany(
+        Array.from({ length: 20 }, (_, i) => ({ task: "add", payload: { a: i, b: 1 } })),
+      )
+    ).map((e) => e.id);
     const w = await startWorker({ prefix, tasks: [add], burst: true });
     await w.stopped;
     const jobs = await q.getJobs(ids);

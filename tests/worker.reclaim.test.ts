@@ -1,19 +1,26 @@
 // Crash takeover, simulated deterministically: a fake consumer reads a job (and marks it
 // started, as a real worker would) and never acknowledges it, as if its process had died.
 import { describe, expect, test } from "bun:test";
-import type { Redis } from "../lib/connect.ts";
 import { GROUP } from "../lib/keys.ts";
 import type { Queue } from "../lib/queue.ts";
 import { defineTask } from "../lib/types.ts";
+import type { RawRedis } from "./helpers.ts";
 import { openQueue, rawRedis, startWorker, testPrefix, until } from "./helpers.ts";
 
 /** Reads the next entry as consumer `name`, marks the job started, and never acks it. */
-async function crashAfterStart(r: Redis, q: Queue, name: string): Promise<string> {
+async function crashAfterStart(r: RawRedis, q: Queue, name: string): Promise<string> {
   await r.sendCommand(["XGROUP", "CREATE", q.keys.stream, GROUP, "0", "MKSTREAM"]).catch(() => {});
-  const reply = (await r.sendCommand(["XREADGROUP", "GROUP", GROUP, name, "COUNT", "1", "STREAMS", q.keys.stream, ">"])) as [
-    string,
-    [string, string[]][],
-  ][];
+  const reply = (await r.sendCommand([
+    "XREADGROUP",
+    "GROUP",
+    GROUP,
+    name,
+    "COUNT",
+    "1",
+    "STREAMS",
+    q.keys.stream,
+    ">",
+  ])) as [string, [string, string[]][]][];
   const [entryId, fields] = reply[0]![1][0]!;
   const jobId = fields[1]!;
   await r.sendCommand(["HSET", q.keys.job(jobId), "status", "started", "worker", name]);
@@ -21,7 +28,7 @@ async function crashAfterStart(r: Redis, q: Queue, name: string): Promise<string
   return entryId;
 }
 
-const pending = async (r: Redis, q: Queue) =>
+const pending = async (r: RawRedis, q: Queue) =>
   Number(((await r.sendCommand(["XPENDING", q.keys.stream, GROUP])) as [number])[0]);
 
 describe("claiming a dead worker's jobs", () => {
@@ -34,7 +41,12 @@ describe("claiming a dead worker's jobs", () => {
     const echo = defineTask({ name: "echo", run: async (p: string) => p });
     const w = await startWorker({ prefix, tasks: [echo], claimIdleMs: 100 });
     const { ended } = await q.waitForJobs([id], { timeoutMs: 5_000 });
-    expect(ended.get(id)).toMatchObject({ status: "finished", result: "hello", attempts: 2, worker: w.name });
+    expect(ended.get(id)).toMatchObject({
+      status: "finished",
+      result: "hello",
+      attempts: 2,
+      worker: w.name,
+    });
     expect(await pending(r, q)).toBe(0);
     expect(await r.sendCommand(["HGET", q.keys.stats, "claimed"])).toBe("1");
     await w.stop();
@@ -104,12 +116,18 @@ describe("claiming a dead worker's jobs", () => {
     const id = await q.enqueue("held", null);
     await until(() => signal !== undefined, "the job to start");
     // Another consumer claims the entry, as if this worker had stalled past claimIdleMs.
-    const [entry] = (await r.sendCommand(["XRANGE", q.keys.stream, "-", "+"])) as [string, string[]][];
+    const [entry] = (await r.sendCommand(["XRANGE", q.keys.stream, "-", "+"])) as [
+      string,
+      string[],
+    ][];
     await r.sendCommand(["XCLAIM", q.keys.stream, GROUP, "thief", "0", entry![0], "JUSTID"]);
     await until(() => signal?.aborted === true, "the worker to give the job up");
     expect(signal?.reason?.why).toBe("lease lost");
     expect(await q.getJob(id)).toMatchObject({ status: "started", result: null });
-    const owner = (await r.sendCommand(["XPENDING", q.keys.stream, GROUP, "-", "+", "10"])) as [string, string][];
+    const owner = (await r.sendCommand(["XPENDING", q.keys.stream, GROUP, "-", "+", "10"])) as [
+      string,
+      string,
+    ][];
     expect(owner.map((p) => p[1])).toEqual(["thief"]);
     await w.stop();
   });

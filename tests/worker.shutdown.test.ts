@@ -1,11 +1,11 @@
 import { describe, expect, test } from "bun:test";
-import type { Redis } from "../lib/connect.ts";
 import { GROUP } from "../lib/keys.ts";
 import type { Queue } from "../lib/queue.ts";
 import { defineTask } from "../lib/types.ts";
+import type { RawRedis } from "./helpers.ts";
 import { openQueue, rawRedis, startWorker, testPrefix, until } from "./helpers.ts";
 
-const pendingCount = async (r: Redis, q: Queue) =>
+const pendingCount = async (r: RawRedis, q: Queue) =>
   Number(((await r.sendCommand(["XPENDING", q.keys.stream, GROUP])) as [number])[0]);
 
 describe("graceful stop", () => {
@@ -29,7 +29,12 @@ describe("graceful stop", () => {
     expect(await q.getJob(id)).toMatchObject({ status: "finished", result: "done", attempts: 1 });
     expect(await pendingCount(r, q)).toBe(0);
     expect(await r.sendCommand(["XLEN", q.keys.stream])).toBe(0);
-    const consumers = (await r.sendCommand(["XINFO", "CONSUMERS", q.keys.stream, GROUP])) as unknown[];
+    const consumers = (await r.sendCommand([
+      "XINFO",
+      "CONSUMERS",
+      q.keys.stream,
+      GROUP,
+    ])) as unknown[];
     expect(consumers).toHaveLength(0);
     expect(await r.sendCommand(["ZSCORE", q.keys.workers, "leaving"])).toBeNull();
   });
@@ -43,7 +48,9 @@ describe("graceful stop", () => {
       name: "job",
       run: (_p: null, signal) => {
         runs++;
-        return new Promise<string>((resolve) => signal.addEventListener("abort", () => resolve("x")));
+        return new Promise<string>((resolve) =>
+          signal.addEventListener("abort", () => resolve("x")),
+        );
       },
     });
     const w = await startWorker({ prefix, tasks: [endless] });

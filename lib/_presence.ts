@@ -1,0 +1,61 @@
+// A worker's presence in the queue: its heartbeat in the workers set (for `info` and the
+// dashboard), moving due retries back to the stream, and leaving cleanly at shutdown.
+import { hostname } from "node:os";
+import { runScript, scripts } from "./_scripts.ts";
+import type { WorkerOptions } from "./config.ts";
+import type { Redis } from "./connect.ts";
+import { GROUP, type QueueKeys } from "./keys.ts";
+
+const HOST = hostname();
+
+export interface WorkerCounts {
+  inFlight: number;
+  processed: number;
+  failed: number;
+}
+
+/** Records that the worker is alive; its hash expires if heartbeats stop (a crash). */
+export async function heartbeat(
+  client: Redis,
+  keys: QueueKeys,
+  o: WorkerOptions,
+  counts: WorkerCounts,
+): Promise<void> {
+  const key = keys.worker(o.name);
+  const now = String(o.now());
+  const fields = {
+    host: HOST,
+    pid: process.pid,
+    concurrency: o.concurrency,
+    in_flight: counts.inFlight,
+    processed: counts.processed,
+    failed: counts.failed,
+    seen_at: now,
+  };
+  await Promise.all([
+    client.sendCommand(["ZADD", keys.workers, now, o.name]),
+    client.sendCommand(["HSET", key, ...Object.entries(fields).flat().map(String)]),
+    client.sendCommand(["PEXPIRE", key, String(o.heartbeatEveryMs * 6)]),
+  ]);
+}
+
+/** Moves jobs whose back-off is over from the delayed set to the stream. */
+export function promoteDue(client: Redis, keys: QueueKeys, o: WorkerOptions): Promise<unknown> {
+  const args = [keys.jobPrefix, o.now(), 1_000];
+  return runScript(client, scripts.promote, [keys.delayed, keys.stream], args);
+}
+
+/**
+ * Releases the consumer's pending entries (fresh entries for the same jobs, ready at once),
+ * then removes it from the group and the workers set. Returns how many jobs were released.
+ */
+export async function leave(client: Redis, keys: QueueKeys, name: string): Promise<number> {
+  const args = [keys.jobPrefix, GROUP, name, 10_000];
+  const released = await runScript<number>(client, scripts.release, [keys.stream], args);
+  await Promise.all([
+    client.sendCommand(["XGROUP", "DELCONSUMER", keys.stream, GROUP, name]),
+    client.sendCommand(["ZREM", keys.workers, name]),
+    client.sendCommand(["DEL", keys.worker(name)]),
+  ]);
+  return released;
+}

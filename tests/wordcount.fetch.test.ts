@@ -1,0 +1,293 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import type { Socket, TCPSocketListener } from "bun";
+import { PermanentError, RetryableError } from "../lib/errors.ts";
+import { fetchPage, formatBytes, parseRetryAfter } from "../lib/tasks/wordcount/fetch.ts";
+import type { LookupFn } from "../lib/tasks/wordcount/guard.ts";
+
+const KiB = 1024;
+const encoder = new TextEncoder();
+const retryAt = new Date(Date.now() + 60_000).toUTCString();
+
+// A server that misbehaves on purpose, one route per way a page can go wrong.
+function route(request: Request): Response {
+  const { pathname } = new URL(request.url);
+  const redirect = /^\/redirect\/(\d+)$/.exec(pathname);
+  if (redirect) {
+    const left = Number(redirect[1]);
+    const next = left === 0 ? "/ok" : `/redirect/${left - 1}`;
+    return new Response(null, { status: 302, headers: { location: next } });
+  }
+  switch (pathname) {
+    case "/ok":
+      return html("<title>Fine</title><p>hello world</p>");
+    case "/503":
+      return new Response("down", { status: 503 });
+    case "/429-seconds":
+      return new Response("slow down", { status: 429, headers: { "retry-after": "7" } });
+    case "/429-date":
+      return new Response("slow down", { status: 429, headers: { "retry-after": retryAt } });
+    case "/404":
+      return new Response("no", { status: 404 });
+    case "/410":
+      return new Response("gone", { status: 410, statusText: "" });
+    case "/loop":
+      return new Response(null, { status: 301, headers: { location: "/loop" } });
+    case "/no-location":
+      return new Response(null, { status: 302 });
+    case "/to-ftp":
+      return new Response(null, { status: 302, headers: { location: "ftp://example.org/" } });
+    case "/to-metadata":
+      return new Response(null, {
+        status: 302,
+        headers: { location: "http://169.254.169.254/latest/meta-data/" },
+      });
+    case "/png":
+      return new Response(new Uint8Array([0x89, 0x50, 0x4e, 0x47]), {
+        headers: { "content-type": "image/png" },
+      });
+    case "/big":
+      return text("a ".repeat(50 * KiB));
+    case "/big-stream":
+      return new Response(stream(20, "b ".repeat(8 * KiB)), {
+        headers: { "content-type": "text/plain" },
+      });
+    case "/gzip":
+      return new Response(Bun.gzipSync("\0".repeat(4 * 1024 * KiB)), {
+        headers: { "content-type": "text/plain", "content-encoding": "gzip" },
+      });
+    case "/drip":
+      return new Response(drip(), { headers: { "content-type": "text/plain" } });
+    default:
+      return new Response("not here", { status: 404 });
+  }
+}
+
+const html = (body: string) =>
+  new Response(body, { headers: { "content-type": "text/html; charset=utf-8" } });
+const text = (body: string) => new Response(body, { headers: { "content-type": "text/plain" } });
+
+function stream(chunks: number, chunk: string): ReadableStream<Uint8Array> {
+  let sent = 0;
+  return new ReadableStream({
+    pull(controller) {
+      if (sent++ === chunks) controller.close();
+      else controller.enqueue(encoder.encode(chunk));
+    },
+  });
+}
+
+// One word every 100 ms: alive, but too slow for a 300 ms budget.
+function drip(): ReadableStream<Uint8Array> {
+  return new ReadableStream({
+    async pull(controller) {
+      await Bun.sleep(100);
+      controller.enqueue(encoder.encode("drip "));
+    },
+  });
+}
+
+// Bun.serve always sends a Content-Type, so bodies without one come from a raw TCP server.
+function rawResponse(request: string): string {
+  const body = request.startsWith("GET /binary ")
+    ? "\u0000\u0001\u0002binary"
+    : "<!doctype html><p>sniffed words</p>";
+  return `HTTP/1.1 200 OK\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`;
+}
+
+let server: ReturnType<typeof Bun.serve>;
+let raw: TCPSocketListener<undefined>;
+let base: string;
+let rawBase: string;
+const local = { allowPrivate: true, timeoutMs: 5000 };
+
+beforeAll(() => {
+  server = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: route });
+  base = `http://127.0.0.1:${server.port}`;
+  raw = Bun.listen({
+    hostname: "127.0.0.1",
+    port: 0,
+    socket: {
+      data(socket: Socket<undefined>, data: Buffer) {
+        socket.end(rawResponse(data.toString("latin1")));
+      },
+    },
+  });
+  rawBase = `http://127.0.0.1:${raw.port}`;
+});
+
+afterAll(() => {
+  server.stop(true);
+  raw.stop(true);
+});
+
+async function failure(promise: Promise<unknown>): Promise<Error> {
+  try {
+    await promise;
+  } catch (err) {
+    return err as Error;
+  }
+  throw new Error("expected the fetch to fail");
+}
+
+describe("fetchPage succeeds", () => {
+  test("a plain page", async () => {
+    const page = await fetchPage(`${base}/ok`, local);
+    expect(page).toMatchObject({
+      url: `${base}/ok`,
+      finalUrl: `${base}/ok`,
+      status: 200,
+      contentType: "text/html",
+      charset: "utf-8",
+      bytes: 37,
+    });
+    expect(new TextDecoder().decode(page.body)).toBe("<title>Fine</title><p>hello world</p>");
+    expect(page.fetchMs).toBeGreaterThanOrEqual(0);
+  });
+
+  test("a chain of five redirects", async () => {
+    const page = await fetchPage(`${base}/redirect/4`, local);
+    expect(page.url).toBe(`${base}/redirect/4`);
+    expect(page.finalUrl).toBe(`${base}/ok`);
+    expect(page.status).toBe(200);
+  });
+
+  test("a page without Content-Type that looks like HTML", async () => {
+    const page = await fetchPage(`${rawBase}/page`, local);
+    expect(page.contentType).toBe("text/html");
+    expect(page.charset).toBeNull();
+    expect(page.bytes).toBe(35);
+  });
+});
+
+describe("fetchPage fails for good", () => {
+  test.each([
+    ["/404", `HTTP 404 Not Found from BASE/404`],
+    ["/410", `HTTP 410 Gone from BASE/410`],
+    ["/loop", "too many redirects (more than 5) from BASE/loop"],
+    ["/redirect/5", "too many redirects (more than 5)"],
+    ["/no-location", "HTTP 302 redirect from BASE/no-location has no Location header"],
+    ["/to-ftp", 'scheme "ftp" is not allowed'],
+    ["/png", "unsupported content type image/png from BASE/png"],
+    ["/big", "page is larger than 64 KiB: BASE/big"],
+    ["/big-stream", "page is larger than 64 KiB: BASE/big-stream"],
+    ["/gzip", "page is larger than 64 KiB: BASE/gzip"],
+  ])("%s", async (path, message) => {
+    const err = await failure(fetchPage(base + path, { ...local, maxBytes: 64 * KiB }));
+    expect(err).toBeInstanceOf(PermanentError);
+    expect(err.message).toContain(message.replace("BASE", base));
+  });
+
+  test("maxRedirects is an option", async () => {
+    const err = await failure(fetchPage(`${base}/redirect/2`, { ...local, maxRedirects: 2 }));
+    expect(err.message).toContain("too many redirects (more than 2)");
+  });
+
+  test("a body without Content-Type that is binary", async () => {
+    const err = await failure(fetchPage(`${rawBase}/binary`, local));
+    expect(err).toBeInstanceOf(PermanentError);
+    expect(err.message).toContain("unsupported content type (none sent, and the body is not text)");
+  });
+});
+
+describe("fetchPage fails for now", () => {
+  test("HTTP 503", async () => {
+    const err = await failure(fetchPage(`${base}/503`, local));
+    expect(err).toBeInstanceOf(RetryableError);
+    expect(err.message).toBe(`HTTP 503 Service Unavailable from ${base}/503`);
+    expect((err as RetryableError).retryAfterMs).toBeUndefined();
+  });
+
+  test("HTTP 429 with Retry-After in seconds", async () => {
+    const err = await failure(fetchPage(`${base}/429-seconds`, local));
+    expect(err).toBeInstanceOf(RetryableError);
+    expect(err.message).toBe(
+      `HTTP 429 Too Many Requests from ${base}/429-seconds (retry after 7 s)`,
+    );
+    expect((err as RetryableError).retryAfterMs).toBe(7000);
+  });
+
+  test("HTTP 429 with Retry-After as a date", async () => {
+    const err = (await failure(fetchPage(`${base}/429-date`, local))) as RetryableError;
+    expect(err).toBeInstanceOf(RetryableError);
+    // The header has whole seconds, so up to a second less than the minute it was set to.
+    expect(err.retryAfterMs).toBeGreaterThan(58_000);
+    expect(err.retryAfterMs).toBeLessThanOrEqual(60_000);
+  });
+
+  test("a server that drips slower than the timeout", async () => {
+    const started = performance.now();
+    const err = await failure(fetchPage(`${base}/drip`, { ...local, timeoutMs: 300 }));
+    expect(err).toBeInstanceOf(RetryableError);
+    expect(err.message).toBe(`timed out after 300 ms fetching ${base}/drip`);
+    expect(performance.now() - started).toBeLessThan(1000);
+  });
+
+  test("a refused connection", async () => {
+    const closed = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => new Response() });
+    const url = `http://127.0.0.1:${closed.port}/`;
+    closed.stop(true);
+    const err = await failure(fetchPage(url, local));
+    expect(err).toBeInstanceOf(RetryableError);
+    expect(err.message).toStartWith(`could not fetch ${url}: connection failed (`);
+  });
+
+  test("the caller's abort is passed through with its reason", async () => {
+    const controller = new AbortController();
+    const reason = new Error("worker shutting down");
+    controller.abort(reason);
+    expect(await failure(fetchPage(`${base}/ok`, local, controller.signal))).toBe(reason);
+  });
+});
+
+describe("fetchPage address guard", () => {
+  test("refuses loopback without allowPrivate", async () => {
+    const err = await failure(fetchPage(`${base}/ok`));
+    expect(err).toBeInstanceOf(PermanentError);
+    expect(err.message).toBe(
+      `refused to fetch ${base}/ok: 127.0.0.1 is a loopback address ` +
+        "(start the worker with --allow-private to allow it)",
+    );
+  });
+
+  test("refuses a name that resolves to a private address", async () => {
+    const lookup: LookupFn = async () => [{ address: "10.0.0.1" }];
+    const err = await failure(fetchPage("http://intranet.example/", { lookup }));
+    expect(err).toBeInstanceOf(PermanentError);
+    expect(err.message).toContain("intranet.example resolves to 10.0.0.1, a private address");
+  });
+
+  test("re-checks every redirect hop", async () => {
+    // The first hop passes (the fake resolver says localhost is public); the redirect to the
+    // cloud metadata address must still be refused.
+    const lookup: LookupFn = async () => [{ address: "93.184.216.34" }];
+    const first = `http://localhost:${server.port}/to-metadata`;
+    const err = await failure(fetchPage(first, { lookup }));
+    expect(err).toBeInstanceOf(PermanentError);
+    expect(err.message).toContain(
+      "refused to fetch http://169.254.169.254/latest/meta-data/: 169.254.169.254 is a cloud metadata address",
+    );
+  });
+});
+
+describe("helpers", () => {
+  test.each([
+    ["120", 120_000],
+    [" 0 ", 0],
+    ["Wed, 21 Oct 2015 07:28:30 GMT", 30_000],
+    ["Wed, 21 Oct 2015 07:27:00 GMT", 0],
+    ["soon", undefined],
+    ["-5", undefined],
+    ["Sunday, 21-Oct-15 07:28:10 GMT", 10_000],
+    [null, undefined],
+  ])("parseRetryAfter(%j) -> %p", (value, expected) => {
+    expect(parseRetryAfter(value, Date.parse("Wed, 21 Oct 2015 07:28:00 GMT"))).toBe(expected);
+  });
+
+  test.each([
+    [10 * 1024 * 1024, "10 MiB"],
+    [64 * 1024, "64 KiB"],
+    [1000, "1000 bytes"],
+  ])("formatBytes(%d) -> %s", (bytes, expected) => {
+    expect(formatBytes(bytes)).toBe(expected);
+  });
+});
