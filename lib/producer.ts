@@ -10,7 +10,8 @@ import type { Task } from "./types.ts";
 
 export interface JobSpec {
   /** Task name, or the task itself (its `validate` then checks the payload first). */
-  task: string | Task<never, unknown>;
+  // biome-ignore lint/suspicious/noExplicitAny: a spec list mixes tasks of any payload type
+  task: string | Task<any, unknown>;
   /** Any JSON value. */
   payload?: unknown;
   /** Caller-given id: an idempotency key; a job with this id that exists is not re-added. */

@@ -2,6 +2,8 @@
 // `bun run check`: format/lint, typecheck, then every test; ends with `N passed, N failed`.
 // Each step's output is shown as it runs; the exit code is non-zero if any step failed.
 
+export {};
+
 const steps: [string, string[]][] = [
   ["lint", ["bunx", "biome", "check", "."]],
   ["typecheck", ["bunx", "tsc", "--noEmit", "-p", "."]],

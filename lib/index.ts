@@ -1,0 +1,32 @@
+// Courier's public API: enqueue your own tasks, run workers with your own handlers, read
+// results. Everything else in lib/ is internal (files starting with `_`) or used by bin/.
+export { backoffMs } from "./backoff.ts";
+export { defaults, type ProducerOptions, type QueueOptions, type WorkerOptions } from "./config.ts";
+export { maskUrl } from "./connect.ts";
+export {
+  ConfigError,
+  ConnectError,
+  CourierError,
+  type ErrorCode,
+  InputError,
+  InvalidUrlError,
+  JobNotFoundError,
+  JobTimeoutError,
+  PermanentError,
+  RetryableError,
+  WaitTimeoutError,
+} from "./errors.ts";
+export { type QueueKeys, queueKeys } from "./keys.ts";
+export { createLogger, type LogFormat, type Logger } from "./log.ts";
+export type { Enqueued, JobSpec } from "./producer.ts";
+export { Queue, type QueueConfig } from "./queue.ts";
+export type { WaitOptions, WaitResult } from "./results.ts";
+export {
+  createWordCountTask,
+  WORDCOUNT_TASK,
+  type WordCountOptions,
+  type WordCountPayload,
+  type WordCountResult,
+} from "./tasks/wordcount/index.ts";
+export { defineTask, type JobInfo, type JobRecord, type JobStatus, type Task } from "./types.ts";
+export { Worker, type WorkerConfig } from "./worker.ts";
