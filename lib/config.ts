@@ -8,6 +8,8 @@ export interface QueueOptions {
   queue: string;
   /** First segment of every key, so several apps can share one Redis. */
   prefix: string;
+  /** Longest wait between reconnect attempts after Redis goes away. */
+  reconnectMaxMs: number;
   /** Wall clock (ms since the epoch), injectable so tests need not sleep. */
   now: () => number;
 }
@@ -62,8 +64,6 @@ export interface WorkerOptions extends QueueOptions {
   deadMaxLen: number;
   /** Events kept for `result --wait` and dashboards (approximate MAXLEN ~). */
   eventsMaxLen: number;
-  /** Longest wait between reconnect attempts after Redis goes away. */
-  reconnectMaxMs: number;
 }
 
 export const defaults = {

@@ -13,6 +13,12 @@ export const MIN_REDIS_VERSION = "6.2.0";
 export interface ConnectOptions {
   /** Keep reconnecting after the connection drops (workers). One-shot CLIs give up fast. */
   persistent?: boolean;
+  /**
+   * While disconnected, fail commands at once instead of queueing them until the connection
+   * is back. Producers want this (the caller hears that Redis is down); workers do not (a
+   * result written while Redis restarts should simply wait and land).
+   */
+  failFast?: boolean;
   /** Seconds to keep retrying the first connection before giving up (0 = one try). */
   retryConnectS?: number;
   /** Longest wait between reconnect attempts. */
@@ -34,14 +40,19 @@ export function maskUrl(url: string): string {
   }
 }
 
-function createRedisClient(url: string, strategy: (retries: number) => number | Error) {
+function createRedisClient(
+  url: string,
+  strategy: (retries: number) => number | Error,
+  failFast = false,
+) {
   return createClient({
     url,
     RESP: 2,
     socket: { connectTimeout: 5_000, reconnectStrategy: strategy },
-    // Commands sent while reconnecting wait in the offline queue; that is what lets a worker
-    // ride out a Redis restart. Blocking reads are bounded, so nothing waits forever.
-    disableOfflineQueue: false,
+    // Without failFast, commands sent while reconnecting wait in the offline queue; that is
+    // what lets a worker ride out a Redis restart. Blocking reads are bounded, so nothing
+    // waits forever.
+    disableOfflineQueue: failFast,
   });
 }
 
@@ -52,11 +63,15 @@ export async function connect(url: string, options: ConnectOptions = {}): Promis
   let ready = false;
   let lastCause: unknown;
   const maxMs = options.reconnectMaxMs ?? 5_000;
-  const client = createRedisClient(url, (retries) => {
-    if (!ready && Date.now() >= deadline) return new Error("gave up connecting");
-    if (ready && !options.persistent && retries > 3) return new Error("connection lost");
-    return Math.min(50 * 2 ** retries, maxMs);
-  });
+  const client = createRedisClient(
+    url,
+    (retries) => {
+      if (!ready && Date.now() >= deadline) return new Error("gave up connecting");
+      if (ready && !options.persistent && retries > 3) return new Error("connection lost");
+      return Math.min(50 * 2 ** retries, maxMs);
+    },
+    options.failFast,
+  );
   client.on("error", (err: unknown) => {
     lastCause = err;
     if (ready) options.onError?.(describeCause(err));

@@ -25,9 +25,14 @@ export class Queue {
   /** Connects to Redis (throws ConnectError with the URL, password masked, and the cause). */
   static async connect(config: QueueConfig = {}): Promise<Queue> {
     const options = resolveOptions(config);
+    // A Queue lives as long as its service: it reconnects in the background, and while Redis
+    // is down its calls fail at once with a clear error instead of hanging.
     const client = await connect(options.redisUrl, {
       retryConnectS: config.retryConnectS,
       name: "courier-producer",
+      persistent: true,
+      failFast: true,
+      reconnectMaxMs: options.reconnectMaxMs,
     });
     return new Queue(client, options);
   }
@@ -70,7 +75,12 @@ export class Queue {
 
   /** Blocks until every job has finished or failed, or the timeout passes. */
   async waitForJobs(ids: readonly string[], options: WaitOptions): Promise<WaitResult> {
-    this.#blocking ??= await connect(this.options.redisUrl, { name: "courier-waiter" });
+    this.#blocking ??= await connect(this.options.redisUrl, {
+      name: "courier-waiter",
+      persistent: true,
+      failFast: true,
+      reconnectMaxMs: this.options.reconnectMaxMs,
+    });
     return waitForJobs(this.client, this.#blocking, this.keys, ids, options);
   }
 

@@ -24,6 +24,8 @@ export interface WaitOptions {
   onProgress?: (ended: number, total: number) => void;
   /** Even with no event, re-read the jobs this often (covers events trimmed away unseen). */
   recheckMs?: number;
+  /** Told when a read fails (Redis down); waiting goes on until the timeout. */
+  onError?: (err: unknown) => void;
 }
 
 export interface WaitResult {
@@ -61,19 +63,29 @@ export async function waitForJobs(
   };
   await check([...waiting]);
   let lastCheck = Date.now();
+  let failures = 0;
   while (waiting.size > 0) {
     const left = deadline - Date.now();
     if (left <= 0) break;
-    const events = await readEvents(blocking, keys, cursor, Math.min(left, 1_000));
-    const touched = new Set<string>();
-    for (const e of events) {
-      cursor = e.entryId;
-      if (waiting.has(e.jobId)) touched.add(e.jobId);
-    }
-    const recheck = Date.now() - lastCheck >= (options.recheckMs ?? 10_000);
-    if (touched.size > 0 || recheck) {
-      await check(recheck ? [...waiting] : [...touched]);
-      if (recheck) lastCheck = Date.now();
+    try {
+      const events = await readEvents(blocking, keys, cursor, Math.min(left, 1_000));
+      const touched = new Set<string>();
+      for (const e of events) {
+        cursor = e.entryId;
+        if (waiting.has(e.jobId)) touched.add(e.jobId);
+      }
+      const recheck = Date.now() - lastCheck >= (options.recheckMs ?? 10_000);
+      if (touched.size > 0 || recheck) {
+        await check(recheck ? [...waiting] : [...touched]);
+        if (recheck) lastCheck = Date.now();
+      }
+      failures = 0;
+    } catch (err) {
+      // Redis went away (restart, network): keep waiting while the client reconnects, and
+      // re-read every job once it is back, since events may have been missed meanwhile.
+      options.onError?.(err);
+      lastCheck = 0;
+      await Bun.sleep(Math.min(100 * 2 ** failures++, 2_000, Math.max(1, left)));
     }
   }
   return { ended, pending: [...waiting] };

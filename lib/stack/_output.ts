@@ -26,7 +26,7 @@ export function createOutput(options: OutputOptions): Output {
       const label = `${name.padEnd(width)} |`;
       if (!options.color) return write(`${label} ${text}\n`);
       const index = options.names.indexOf(name);
-      const colour = COLOURS[(index < 0 ? 0 : index) % COLOURS.length];
+      const colour = COLOURS[Math.max(index, 0) % COLOURS.length];
       write(`\x1b[${colour}m${label}\x1b[0m ${text}\n`);
     },
   };

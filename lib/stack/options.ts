@@ -1,7 +1,8 @@
 // Arguments of `bin/stack.ts`, checked and turned into StackOptions. Pure: tested with tables.
-import { isAbsolute, resolve } from "node:path";
+import { resolve } from "node:path";
 import { defaults, resolveOptions } from "../config.ts";
-import { ConfigError } from "../errors.ts";
+import { maskUrl } from "../connect.ts";
+import { ConfigError, ConnectError } from "../errors.ts";
 
 /** The repository root (this file is lib/stack/options.ts). */
 export const REPO_ROOT = resolve(import.meta.dir, "../..");
@@ -29,36 +30,34 @@ export interface StackOptions {
   concurrency: number | undefined;
 }
 
-/** As citty hands them over: strings for values, booleans for switches, kebab and camel keys. */
+/** As citty hands them over: strings for values, booleans for switches. */
 export type StackArgs = Record<string, unknown>;
-
-const KNOWN = new Set([
-  "_",
-  ...["workers", "queue", "concurrency"],
-  ...["redis-port", "redisPort", "redis-url", "redisUrl", "data-dir", "dataDir"],
-  ...["allow-private", "allowPrivate"],
-]);
 
 // A dev stack: each worker is a Bun process of its own; more than this is likely a typo.
 const MAX_WORKERS = 64;
 
-/** Checks the arguments; throws ConfigError with a one-line message naming the flag. */
+/**
+ * Checks the arguments (unknown options are refused earlier, by bin/_cli.ts) and applies the
+ * environment the other commands read too: REDIS_URL, COURIER_QUEUE. Throws ConfigError with a
+ * one-line message naming the flag.
+ */
 export function parseStackArgs(
   args: StackArgs,
   env: Record<string, string | undefined> = process.env,
   cwd = process.cwd(),
 ): StackOptions {
-  rejectUnknown(args);
   const port = optionalInt(args, "redis-port", 1, 65_535);
   const flagUrl = optionalString(args, "redis-url");
   if (port !== undefined && flagUrl !== undefined) {
-    throw new ConfigError("give --redis-port (start a Redis here) or --redis-url (use one), not both");
+    throw new ConfigError(
+      "give --redis-port (start a Redis here) or --redis-url (use one), not both",
+    );
   }
   // An explicit --redis-port beats REDIS_URL from the environment: flags are the more deliberate.
   const envUrl = port === undefined ? env.REDIS_URL || undefined : undefined;
   const redisUrl = flagUrl ?? envUrl;
   if (redisUrl !== undefined) checkRedisUrl(redisUrl, flagUrl ? "--redis-url" : "REDIS_URL");
-  const queue = optionalString(args, "queue") ?? stackDefaults.queue;
+  const queue = optionalString(args, "queue") ?? (env.COURIER_QUEUE || stackDefaults.queue);
   resolveOptions({ queue }); // the queue name rules live in one place
   const dataDir = optionalString(args, "data-dir");
   return {
@@ -70,15 +69,6 @@ export function parseStackArgs(
     allowPrivate: args["allow-private"] === true,
     concurrency: optionalInt(args, "concurrency", 1, 10_000),
   };
-}
-
-function rejectUnknown(args: StackArgs): void {
-  const unknown = Object.keys(args).find((key) => !KNOWN.has(key));
-  if (unknown) throw new ConfigError(`unknown option --${unknown} (see --help)`);
-  const positional = args._;
-  if (Array.isArray(positional) && positional.length > 0) {
-    throw new ConfigError(`unexpected argument "${positional[0]}" (see --help)`);
-  }
 }
 
 function optionalString(args: StackArgs, flag: string): string | undefined {
@@ -100,6 +90,7 @@ function optionalInt(args: StackArgs, flag: string, min: number, max: number): n
   return value;
 }
 
+/** Fails fast rather than let every worker crash-loop on it; ConnectError like other commands. */
 function checkRedisUrl(url: string, source: string): void {
   let scheme = "";
   try {
@@ -108,6 +99,9 @@ function checkRedisUrl(url: string, source: string): void {
     // reported below
   }
   if (scheme !== "redis:" && scheme !== "rediss:") {
-    throw new ConfigError(`${source} must look like redis://[user:password@]host:port`);
+    throw new ConnectError(
+      `invalid Redis URL "${maskUrl(url)}" in ${source}: ` +
+        "expected redis://[user:password@]host:port",
+    );
   }
 }

@@ -2,6 +2,7 @@
 // harness can start a throwaway Redis on a free port in a temporary directory.
 import { mkdirSync } from "node:fs";
 import { connect, createServer } from "node:net";
+import { resolve } from "node:path";
 import type { Subprocess } from "bun";
 import { ConnectError } from "../errors.ts";
 import { exitedWithin, hasExited, readLines, settledWithin, signal } from "./_process.ts";
@@ -57,10 +58,12 @@ export function findRedisServer(): string | null {
 export async function startRedisServer(options: RedisServerOptions): Promise<RedisServer> {
   const bin = options.bin ?? findRedisServer();
   if (!bin) throw new ConnectError(REDIS_NOT_INSTALLED);
-  mkdirSync(options.dataDir, { recursive: true });
+  // Absolute: redis resolves --dir against its own working directory, which is this one.
+  const dataDir = resolve(options.dataDir);
+  mkdirSync(dataDir, { recursive: true });
   const proc = Bun.spawn({
-    cmd: [bin, ...redisArgs(options)],
-    cwd: options.dataDir,
+    cmd: [bin, ...redisArgs({ ...options, dataDir })],
+    cwd: dataDir,
     stdin: "ignore",
     stdout: "pipe",
     stderr: "pipe",
@@ -122,36 +125,66 @@ function wrap(proc: Subprocess, port: number, tail: string[]): RedisServer {
   };
 }
 
-/** Polls PING until Redis answers +PONG (not -LOADING), the process dies, or time runs out. */
+/**
+ * Polls until Redis answers PING with +PONG (not -LOADING) and is the process we started: another
+ * server already on the port would answer too, and ours would then exit with "in use".
+ */
 async function waitForRedis(port: number, proc: Subprocess, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (hasExited(proc)) {
       throw new Error(`redis-server exited with code ${proc.exitCode ?? proc.signalCode}`);
     }
-    if (await pingRedis(port)) return;
+    if ((await pingRedis(port)) && (await serverPid(port)) === proc.pid) return;
     await Bun.sleep(100);
   }
   throw new Error(`redis-server did not answer PING on 127.0.0.1:${port} within ${timeoutMs} ms`);
 }
 
 /** Sends a raw `PING` and reports whether the reply is `+PONG`. Never throws. */
-export function pingRedis(port: number, host = "127.0.0.1", timeoutMs = 1_000): Promise<boolean> {
+export async function pingRedis(
+  port: number,
+  host = "127.0.0.1",
+  timeoutMs = 1_000,
+): Promise<boolean> {
+  const reply = await inlineCommand(port, host, "PING", (r) => r.includes("\r\n"), timeoutMs);
+  return reply?.startsWith("+PONG") ?? false;
+}
+
+/** The pid of the server listening on 127.0.0.1:`port`, from INFO; undefined if unknown. */
+async function serverPid(port: number): Promise<number | undefined> {
+  const done = (r: string) => /process_id:\d+\r\n/.test(r) || r.startsWith("-");
+  const reply = await inlineCommand(port, "127.0.0.1", "INFO server", done, 1_000);
+  const pid = reply ? /process_id:(\d+)/.exec(reply)?.[1] : undefined;
+  return pid ? Number(pid) : undefined;
+}
+
+/**
+ * Sends one inline command (no client library: this runs before any Redis is known to be up)
+ * and resolves with the reply so far once `complete` accepts it, or null. Never throws.
+ */
+function inlineCommand(
+  port: number,
+  host: string,
+  command: string,
+  complete: (reply: string) => boolean,
+  timeoutMs: number,
+): Promise<string | null> {
   return new Promise((resolve) => {
     const socket = connect({ port, host });
     let reply = "";
-    const done = (ok: boolean) => {
+    const done = (result: string | null) => {
       socket.destroy();
-      resolve(ok);
+      resolve(result);
     };
-    socket.setTimeout(timeoutMs, () => done(false));
-    socket.on("connect", () => socket.write("PING\r\n"));
+    socket.setTimeout(timeoutMs, () => done(null));
+    socket.on("connect", () => socket.write(`${command}\r\n`));
     socket.on("data", (data) => {
       reply += data.toString();
-      if (reply.includes("\r\n")) done(reply.startsWith("+PONG"));
+      if (complete(reply)) done(reply);
     });
-    socket.on("error", () => done(false));
-    socket.on("close", () => done(false));
+    socket.on("error", () => done(null));
+    socket.on("close", () => done(null));
   });
 }
 

@@ -111,9 +111,9 @@ export class Supervisor {
         detached: this.#detached,
       });
     } catch (err) {
-      this.#system(`${spec.name} could not start: ${(err as Error).message}`);
       child.proc = undefined;
-      return this.#scheduleRestart(child, "could not start");
+      this.#scheduleRestart(child, `could not start: ${(err as Error).message}`);
+      return;
     }
     child.proc = proc;
     const print = (line: string) => this.#output.line(spec.name, line);

@@ -1,0 +1,54 @@
+#!/usr/bin/env bun
+// The local stack, like the seed's `honcho start`: a redis-server with its AOF on (unless
+// REDIS_URL names a Redis to use) and N workers, their output prefixed with their names.
+import { defineCommand } from "citty";
+import { defaults } from "../lib/config.ts";
+import { parseStackArgs, stackDefaults } from "../lib/stack/options.ts";
+import { runStack } from "../lib/stack/stack.ts";
+import { runCli } from "./_cli.ts";
+
+const command = defineCommand({
+  meta: {
+    name: "stack",
+    description:
+      "Run Redis and workers in the foreground. Ctrl-C/SIGTERM: workers drain (up to 30 s), then Redis writes its AOF and stops; a second Ctrl-C kills everything.",
+  },
+  args: {
+    workers: {
+      type: "string",
+      description: `Worker processes to run, each restarted 2 s after it exits (default ${stackDefaults.workers})`,
+    },
+    "redis-port": {
+      type: "string",
+      description: `Port for the local redis-server, on 127.0.0.1 (default ${stackDefaults.redisPort})`,
+    },
+    "redis-url": {
+      type: "string",
+      description:
+        "Use this Redis and start none, redis://[user:password@]host:port (env REDIS_URL; default: start one)",
+    },
+    "data-dir": {
+      type: "string",
+      description: `Where the local Redis keeps its AOF (default ${stackDefaults.dataDir} in the repository)`,
+    },
+    queue: {
+      type: "string",
+      description: `Queue the workers serve (env COURIER_QUEUE; default ${defaults.queue})`,
+    },
+    "allow-private": {
+      type: "boolean",
+      description: "Let workers fetch loopback, private and link-local addresses (default off)",
+    },
+    concurrency: {
+      type: "string",
+      description: `Jobs each worker runs at once (default: the worker's, ${defaults.concurrency})`,
+    },
+  },
+  async run({ args }) {
+    process.exit(await runStack(parseStackArgs(args)));
+  },
+});
+
+export { command };
+
+if (import.meta.main) await runCli(command);

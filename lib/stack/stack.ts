@@ -1,0 +1,194 @@
+// The local stack, honcho-style: one redis-server (unless REDIS_URL names another) and N workers,
+// their output interleaved under their names. Stop order matters: workers first, so they can
+// record the jobs they are running, then Redis, which writes its AOF on the way out.
+import { join } from "node:path";
+import { defaults } from "../config.ts";
+import { maskUrl } from "../connect.ts";
+import { ConnectError, CourierError, InputError } from "../errors.ts";
+import { createOutput, type Output, wantColour } from "./_output.ts";
+import { REPO_ROOT, type StackOptions } from "./options.ts";
+import {
+  findRedisServer,
+  isPortFree,
+  REDIS_NOT_INSTALLED,
+  type RedisServer,
+  startRedisServer,
+} from "./redis-server.ts";
+import { Supervisor } from "./supervisor.ts";
+
+const WORKER_SCRIPT = join(REPO_ROOT, "bin/worker.ts");
+
+// The seed's Procfile loop waited 2 s before restarting `rq worker`: long enough not to spin
+// while Redis is down, short enough that nobody notices.
+const RESTART_DELAY_MS = 2_000;
+// Above the worker's own shutdownGraceMs (25 s), so a worker releases its unfinished jobs itself
+// before we resort to SIGKILL.
+const WORKER_STOP_GRACE_MS = 30_000;
+
+/**
+ * Runs the stack until SIGINT/SIGTERM/SIGHUP; resolves with the exit code: 0 after a clean stop,
+ * 1 when it could not start (one line on stderr) or Redis died under it, 130 after a second
+ * signal. Only bugs throw.
+ */
+export async function runStack(options: StackOptions): Promise<number> {
+  const names = ["system", "redis.1", ...workerNames(options.workers)];
+  const output = createOutput({ names, color: wantColour() });
+  const signals = listenForSignals();
+  let redis: RedisServer | undefined;
+  try {
+    await preflight(options);
+    redis = options.redisUrl ? undefined : await startLocalRedis(options, output);
+    const url = redis?.url ?? options.redisUrl!;
+    const supervisor = new Supervisor({ output });
+    workerNames(options.workers).forEach((name, i) => {
+      const cmd = workerCmd(options, url, i + 1);
+      supervisor.start({ name, cmd, restartDelayMs: RESTART_DELAY_MS });
+    });
+    printBanner(output, options, url, redis);
+    return await runUntilStopped(output, supervisor, redis, signals);
+  } catch (err) {
+    redis?.kill(); // detached: it would outlive us
+    if (!(err instanceof CourierError)) throw err;
+    process.stderr.write(`stack: ${err.message}\n`);
+    return 1;
+  } finally {
+    signals.dispose();
+  }
+}
+
+/** What can be checked before anything starts. */
+async function preflight(options: StackOptions): Promise<void> {
+  if (!options.redisUrl && !findRedisServer()) throw new ConnectError(REDIS_NOT_INSTALLED);
+  if (!(await Bun.file(WORKER_SCRIPT).exists())) {
+    throw new InputError(`cannot start workers: ${WORKER_SCRIPT} does not exist`);
+  }
+}
+
+async function runUntilStopped(
+  output: Output,
+  supervisor: Supervisor,
+  redis: RedisServer | undefined,
+  signals: Signals,
+): Promise<number> {
+  const say = (text: string) => output.line("system", text);
+  const died = redis ? redis.exited : new Promise<number>(() => {});
+  const event = await Promise.race([signals.first, died.then((code) => ({ code }))]);
+  const bySignal = typeof event === "string";
+  say(
+    bySignal
+      ? `${event}: stopping (a second Ctrl-C kills everything at once)`
+      : `redis exited on its own (code ${event.code}): stopping the workers`,
+  );
+  // From here on Redis exiting is expected: only a further signal changes the plan.
+  const kill = signals[bySignal ? "second" : "first"].then(() => {
+    say("second signal: killing everything now");
+    supervisor.kill();
+    redis?.kill();
+    return 130;
+  });
+  // A Redis that died needs no stopping: only the workers are left.
+  const stopped = shutdown(output, supervisor, bySignal ? redis : undefined);
+  return Promise.race([stopped.then(() => (bySignal ? 0 : 1)), kill]);
+}
+
+function workerNames(count: number): string[] {
+  return Array.from({ length: count }, (_, i) => `worker.${i + 1}`);
+}
+
+async function startLocalRedis(options: StackOptions, output: Output): Promise<RedisServer> {
+  const port = options.redisPort;
+  if (!(await isPortFree(port))) {
+    throw new ConnectError(
+      `port ${port} on 127.0.0.1 is already in use: start on another with --redis-port <port>, ` +
+        `or use the Redis there with REDIS_URL=redis://127.0.0.1:${port}`,
+    );
+  }
+  output.line("system", `starting redis-server on 127.0.0.1:${port}, data in ${options.dataDir}`);
+  return startRedisServer({
+    port,
+    dataDir: options.dataDir,
+    persistence: true,
+    detached: true,
+    onLine: (line) => output.line("redis.1", line),
+  });
+}
+
+/** `bun bin/worker.ts --redis-url URL --queue Q --name stack-worker-<i> …` */
+export function workerCmd(options: StackOptions, url: string, index: number): string[] {
+  const cmd = [process.execPath, WORKER_SCRIPT, "--redis-url", url, "--queue", options.queue];
+  cmd.push("--name", `stack-worker-${index}`);
+  // Our name prefix already makes each line unparseable as JSON: ask for the human format.
+  cmd.push("--log-format", "human");
+  if (options.allowPrivate) cmd.push("--allow-private");
+  if (options.concurrency !== undefined) cmd.push("--concurrency", String(options.concurrency));
+  return cmd;
+}
+
+function printBanner(
+  output: Output,
+  options: StackOptions,
+  url: string,
+  redis: RedisServer | undefined,
+): void {
+  const say = (text: string) => output.line("system", text);
+  const where = redis
+    ? `pid ${redis.pid}, data in ${options.dataDir} (AOF, fsync every second)`
+    : "not started here: its data is its own";
+  say(`redis    ${maskUrl(url)}  ${where}`);
+  say(`workers  ${options.workers} on queue "${options.queue}", each restarted 2 s after it exits`);
+  say("ready. In another terminal, try:");
+  const flags = clientFlags(options, url);
+  say(`  bun bin/trigger.ts --url https://example.org/${flags}`);
+  say(`  bun bin/result.ts --jobid <id>${flags}`);
+  say(`Ctrl-C stops the workers (they finish their jobs first)${redis ? ", then Redis" : ""}.`);
+}
+
+/** The flags trigger and result need to reach our workers: none when env and defaults do. */
+function clientFlags(options: StackOptions, url: string): string {
+  const env = process.env;
+  let flags = "";
+  // Masked: a password is never printed; whoever copies the line types it in.
+  if (url !== (env.REDIS_URL || defaults.redisUrl)) flags += ` --redis-url ${maskUrl(url)}`;
+  if (options.queue !== (env.COURIER_QUEUE || defaults.queue)) flags += ` --queue ${options.queue}`;
+  return flags;
+}
+
+async function shutdown(
+  output: Output,
+  supervisor: Supervisor,
+  redis: RedisServer | undefined,
+): Promise<void> {
+  output.line("system", `SIGTERM to workers (up to ${WORKER_STOP_GRACE_MS / 1000} s to drain)`);
+  await supervisor.stop(WORKER_STOP_GRACE_MS);
+  if (!redis) return;
+  output.line("system", "SIGTERM to redis (it writes its AOF)");
+  const code = await redis.stop();
+  output.line("system", `redis stopped (code ${code})`);
+}
+
+interface Signals {
+  /** The name of the first SIGINT, SIGTERM or SIGHUP. */
+  first: Promise<string>;
+  /** The name of the second one. */
+  second: Promise<string>;
+  dispose(): void;
+}
+
+function listenForSignals(): Signals {
+  const first = Promise.withResolvers<string>();
+  const second = Promise.withResolvers<string>();
+  let count = 0;
+  const names = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
+  const handler = (name: NodeJS.Signals) => {
+    count += 1;
+    (count === 1 ? first : second).resolve(name);
+  };
+  for (const name of names) process.on(name, handler);
+  return {
+    first: first.promise,
+    second: second.promise,
+    dispose: () => {
+      for (const name of names) process.off(name, handler);
+    },
+  };
+}

@@ -1,0 +1,282 @@
+// `bin/stack.ts` and its parts: argument checks (tables), a throwaway redis-server, the
+// supervisor with stand-in children, and the whole stack run as a subprocess and stopped with
+// SIGINT. Nothing here uses the preload's Redis; every process started is killed afterwards.
+import { afterAll, afterEach, describe, expect, test } from "bun:test";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { ConfigError, ConnectError } from "../lib/errors.ts";
+import { createOutput } from "../lib/stack/_output.ts";
+import { parseStackArgs, REPO_ROOT } from "../lib/stack/options.ts";
+import {
+  findFreePort,
+  isPortFree,
+  pingRedis,
+  REDIS_NOT_INSTALLED,
+  type RedisServer,
+  startRedisServer,
+} from "../lib/stack/redis-server.ts";
+import { workerCmd } from "../lib/stack/stack.ts";
+import { Supervisor } from "../lib/stack/supervisor.ts";
+import { until } from "./helpers.ts";
+
+const dirs: string[] = [];
+const pids = new Set<number>();
+const cleanups: (() => unknown)[] = [];
+
+function tempDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), "courier-stack-test-"));
+  dirs.push(dir);
+  return dir;
+}
+
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0)) await cleanup();
+  for (const pid of pids) {
+    try {
+      process.kill(pid, "SIGKILL"); // detached children outlive a failed test otherwise
+    } catch {}
+  }
+  pids.clear();
+});
+
+afterAll(() => {
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+});
+
+describe("parseStackArgs", () => {
+  const cwd = "/somewhere";
+  test.each([
+    [{}, { workers: 2, redisPort: 6379, redisUrl: undefined, concurrency: undefined }],
+    [
+      { workers: "3", "redis-port": "7000" },
+      { workers: 3, redisPort: 7000 },
+    ],
+    [
+      { concurrency: "4", "allow-private": true },
+      { concurrency: 4, allowPrivate: true },
+    ],
+    [{ "redis-url": "redis://h:1" }, { redisUrl: "redis://h:1" }],
+    [{ "data-dir": "d" }, { dataDir: "/somewhere/d" }],
+  ])("%j", (args, expected) => {
+    expect(parseStackArgs(args, {}, cwd)).toMatchObject(expected);
+  });
+
+  test("defaults: data under the repo, REDIS_URL and COURIER_QUEUE from the environment", () => {
+    const env = { REDIS_URL: "redis://x:1", COURIER_QUEUE: "q" };
+    expect(parseStackArgs({}, env, cwd)).toMatchObject({
+      dataDir: resolve(REPO_ROOT, ".data/redis"),
+      redisUrl: "redis://x:1",
+      queue: "q",
+    });
+    // An explicit port means "start one here", whatever REDIS_URL says.
+    expect(parseStackArgs({ "redis-port": "7001" }, env, cwd).redisUrl).toBeUndefined();
+  });
+
+  test.each([
+    [{ workers: "abc" }, '--workers must be a whole number from 1 to 64, got "abc"'],
+    [{ workers: "0" }, "--workers must be"],
+    [{ workers: "2.5" }, "--workers must be"],
+    [{ workers: "" }, "--workers needs one value"],
+    [{ "redis-port": "65536" }, "--redis-port must be a whole number from 1 to 65535"],
+    [{ concurrency: "-1" }, "--concurrency must be"],
+    [{ "redis-url": "redis://x", "redis-port": "1" }, "not both"],
+    [{ queue: "a b" }, 'queue name "a b"'],
+  ])("refuses %j", (args, message) => {
+    expect(() => parseStackArgs(args, {}, cwd)).toThrow(ConfigError);
+    expect(() => parseStackArgs(args, {}, cwd)).toThrow(message);
+  });
+
+  test.each([
+    [{ "redis-url": "http://u:secret@x" }, {}, 'invalid Redis URL "http://u:***@x" in --redis-url'],
+    [{}, { REDIS_URL: "localhost" }, 'invalid Redis URL "localhost" in REDIS_URL'],
+  ])("refuses the URL in %j %j, password masked", (args, env, message) => {
+    expect(() => parseStackArgs(args, env, cwd)).toThrow(ConnectError);
+    expect(() => parseStackArgs(args, env, cwd)).toThrow(message);
+  });
+});
+
+test("workerCmd passes the worker its flags", () => {
+  const options = { ...parseStackArgs({}, {}, "/"), allowPrivate: true, concurrency: 3 };
+  expect(workerCmd(options, "redis://127.0.0.1:1", 2).slice(1)).toEqual([
+    join(REPO_ROOT, "bin/worker.ts"),
+    ...["--redis-url", "redis://127.0.0.1:1", "--queue", "default", "--name", "stack-worker-2"],
+    ...["--log-format", "human", "--allow-private", "--concurrency", "3"],
+  ]);
+});
+
+test("createOutput pads names so the bars line up, colours only when asked", () => {
+  const lines: string[] = [];
+  const plain = createOutput({
+    names: ["system", "worker.1"],
+    color: false,
+    write: (t) => lines.push(t),
+  });
+  plain.line("system", "hi");
+  plain.line("worker.1", "there");
+  expect(lines).toEqual(["system   | hi\n", "worker.1 | there\n"]);
+  createOutput({ names: ["a"], color: true, write: (t) => lines.push(t) }).line("a", "x");
+  expect(lines[2]).toBe("\x1b[36ma |\x1b[0m x\n");
+});
+
+/** A redis-server on a free port in a fresh directory, stopped after the test. */
+async function throwaway(persistence = false): Promise<[RedisServer, string]> {
+  const dataDir = tempDir();
+  const server = await startRedisServer({ port: await findFreePort(), dataDir, persistence });
+  cleanups.push(() => server.stop(2_000));
+  return [server, dataDir];
+}
+
+describe("redis-server", () => {
+  test("starts with the AOF on, answers PING, stops and frees its port", async () => {
+    const [server, dataDir] = await throwaway(true);
+    expect(await pingRedis(server.port)).toBe(true);
+    expect(await isPortFree(server.port)).toBe(false);
+    expect(existsSync(join(dataDir, "appendonlydir"))).toBe(true);
+    expect(await server.stop()).toBe(0);
+    expect(await pingRedis(server.port)).toBe(false);
+    expect(await isPortFree(server.port)).toBe(true);
+  });
+
+  test("persistence off writes nothing", async () => {
+    const [server, dataDir] = await throwaway();
+    await server.stop();
+    expect(existsSync(join(dataDir, "appendonlydir"))).toBe(false);
+    expect(existsSync(join(dataDir, "dump.rdb"))).toBe(false);
+  });
+
+  test("a port in use fails fast with the end of redis' log", async () => {
+    const [server] = await throwaway();
+    const failing = startRedisServer({ port: server.port, dataDir: tempDir(), persistence: false });
+    await expect(failing).rejects.toBeInstanceOf(ConnectError);
+    await expect(failing).rejects.toThrow(/exited with code 1; last lines of its log:\n.*in use/s);
+  });
+});
+
+describe("Supervisor", () => {
+  function supervise(): { supervisor: Supervisor; lines: string[] } {
+    const lines: string[] = [];
+    const output = createOutput({ names: [], color: false, write: (t) => lines.push(t.trimEnd()) });
+    const supervisor = new Supervisor({ output, detached: false });
+    cleanups.push(() => supervisor.kill());
+    return { supervisor, lines };
+  }
+  const bun = (code: string) => [process.execPath, "-e", code];
+
+  test("prefixes output and restarts a process that exits on its own", async () => {
+    const { supervisor, lines } = supervise();
+    supervisor.start({
+      name: "w",
+      cmd: bun("console.log('a'); console.error('b')"),
+      restartDelayMs: 50,
+    });
+    await until(() => lines.filter((l) => l === "w | a").length >= 2, "a restart");
+    expect(lines).toContain("w | b");
+    expect(lines).toContain("system | w exited (code 0); restarting in 0.05 s");
+    await supervisor.stop(1_000);
+  });
+
+  test("stop: SIGTERM first, SIGKILL after the grace period", async () => {
+    const { supervisor, lines } = supervise();
+    const up = "console.log('up'); setInterval(() => {}, 1e3);";
+    const polite = `process.on('SIGTERM', () => { console.log('bye'); process.exit(0) }); ${up}`;
+    const stubborn = `process.on('SIGTERM', () => console.log('no')); ${up}`;
+    supervisor.start({ name: "polite", cmd: bun(polite), restartDelayMs: 50 });
+    supervisor.start({ name: "stubborn", cmd: bun(stubborn), restartDelayMs: 50 });
+    await until(() => lines.filter((l) => l.endsWith("| up")).length === 2, "both up");
+    await supervisor.stop(300);
+    expect(lines).toContain("polite | bye");
+    expect(lines).toContain("system | polite stopped (code 0)");
+    expect(lines).toContain("stubborn | no");
+    expect(lines).toContain("system | stubborn stopped (killed by SIGKILL)");
+    expect(supervisor.pids()).toEqual([]);
+  });
+});
+
+describe("bin/stack.ts", () => {
+  // The preload's REDIS_URL must not leak in: each test says which Redis it wants.
+  const { REDIS_URL: _, COURIER_QUEUE: __, ...env } = process.env;
+
+  function runStackBin(args: string[], extraEnv: Record<string, string> = {}) {
+    const proc = Bun.spawn([process.execPath, join(REPO_ROOT, "bin/stack.ts"), ...args], {
+      env: { ...env, ...extraEnv },
+      stdout: "pipe",
+      stderr: "pipe",
+    });
+    pids.add(proc.pid);
+    return proc;
+  }
+
+  /** Runs the stack until its "ready" line; every pid it prints is killed after the test. */
+  async function readyStack(args: string[]) {
+    const proc = runStackBin([...args, "--workers", "1"]);
+    const out = collect(proc.stdout);
+    const ready = () => /system +\| ready/.test(out.text);
+    await until(ready, "the ready line", 15_000).catch((err: Error) => {
+      throw new Error(`${err.message}; the output so far:\n${out.text}`);
+    });
+    for (const m of out.text.matchAll(/\(pid (\d+)/g)) pids.add(Number(m[1]));
+    return { proc, out };
+  }
+
+  test("runs redis with its AOF and a worker, and stops cleanly on SIGINT", async () => {
+    const [port, dataDir] = [await findFreePort(), tempDir()];
+    const { proc, out } = await readyStack(["--redis-port", String(port), "--data-dir", dataDir]);
+    expect(await pingRedis(port)).toBe(true);
+    expect(existsSync(join(dataDir, "appendonlydir"))).toBe(true);
+    expect(out.text).toContain(`redis://127.0.0.1:${port}`);
+    expect(out.text).toContain("bun bin/trigger.ts --url https://example.org/");
+    proc.kill("SIGINT");
+    expect(await exitCodeWithin(proc, 15_000)).toBe(0);
+    expect(await isPortFree(port)).toBe(true);
+    expect(out.text).toContain("redis stopped (code 0)");
+  }, 40_000);
+
+  test("with --redis-url it starts no Redis and leaves that one running", async () => {
+    const [server] = await throwaway();
+    const { proc, out } = await readyStack(["--redis-url", server.url]);
+    expect(out.text).not.toContain("redis.1");
+    proc.kill("SIGTERM");
+    expect(await exitCodeWithin(proc, 15_000)).toBe(0);
+    expect(await pingRedis(server.port)).toBe(true);
+  }, 40_000);
+
+  test.each([
+    [["--workers", "x"], 2, /^stack: --workers must be a whole number/],
+    [["--redis-port", "0"], 2, /^stack: --redis-port must be/],
+  ])("%j exits %d with one line", async (args, code, message) => {
+    const proc = runStackBin(args);
+    expect(await exitCodeWithin(proc, 10_000)).toBe(code);
+    expect(await new Response(proc.stderr).text()).toMatch(message);
+  });
+
+  test("a port in use: one line naming --redis-port and REDIS_URL, exit 1", async () => {
+    const [server] = await throwaway();
+    const proc = runStackBin(["--redis-port", String(server.port)]);
+    expect(await exitCodeWithin(proc, 10_000)).toBe(1);
+    const stderr = await new Response(proc.stderr).text();
+    expect(stderr.trim().split("\n")).toHaveLength(1);
+    expect(stderr).toMatch(/already in use.*--redis-port.*REDIS_URL/);
+  });
+
+  test("no redis-server on PATH: one line with the install command, exit 1", async () => {
+    const proc = runStackBin([], { PATH: dirname(process.execPath) });
+    expect(await exitCodeWithin(proc, 10_000)).toBe(1);
+    expect(await new Response(proc.stderr).text()).toBe(`stack: ${REDIS_NOT_INSTALLED}\n`);
+  });
+});
+
+/** Accumulates a stream's text as it arrives. */
+function collect(stream: ReadableStream<Uint8Array>): { text: string } {
+  const out = { text: "" };
+  void (async () => {
+    const decoder = new TextDecoder();
+    for await (const chunk of stream) out.text += decoder.decode(chunk, { stream: true });
+  })();
+  return out;
+}
+
+async function exitCodeWithin(proc: Bun.Subprocess, timeoutMs: number): Promise<number | string> {
+  const timeout = Bun.sleep(timeoutMs).then(() => "still running" as const);
+  return Promise.race([proc.exited, timeout]);
+}
