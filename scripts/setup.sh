@@ -64,6 +64,18 @@ install_redis() {
   fi
 }
 
+# Browser tests (text extraction against a real browser, the dashboard) drive Debian's
+# Chromium; only `npm test` asks for it (--with-browser).
+ensure_chromium() {
+  [ -x /usr/bin/chromium ] && return 0
+  command -v apt-get >/dev/null 2>&1 ||
+    fail "chromium is missing and there is no apt-get: install Debian's chromium package"
+  { as_root apt-get update -qq && as_root env DEBIAN_FRONTEND=noninteractive \
+      apt-get install -y -qq chromium; } >/dev/null 2>&1 ||
+    fail 'could not install chromium: run "sudo apt-get install -y chromium"'
+  say "installed $(/usr/bin/chromium --version 2>/dev/null | head -n 1) (apt-get install chromium)"
+}
+
 ensure_deps() {
   if ! out="$(bun install --frozen-lockfile 2>&1)"; then
     printf '%s\n' "$out" >&2
@@ -77,4 +89,5 @@ ensure_deps() {
 
 ensure_bun
 ensure_redis
+if [ "${1:-}" = "--with-browser" ]; then ensure_chromium; fi
 ensure_deps
