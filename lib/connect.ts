@@ -29,15 +29,20 @@ export interface ConnectOptions {
   name?: string;
 }
 
-/** `redis://user:secret@host` → `redis://user:***@host`; never print a URL without this. */
+/**
+ * `redis://user:secret@host` → `redis://user:***@host`; never print a URL without this.
+ * Works on the text, not a URL parser: a password with an unencoded `/` or `@` would fool a
+ * parser into seeing no password at all. Everything up to the last `@` is credentials.
+ */
 export function maskUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = "***";
-    return u.toString().replace(/\/$/, "");
-  } catch {
-    return url.replace(/\/\/([^/@]*):[^/@]*@/, "//$1:***@");
-  }
+  const head = /^[a-z][\w+.-]*:\/{0,2}/i.exec(url)?.[0] ?? "";
+  const at = url.lastIndexOf("@");
+  if (at < head.length) return url.replace(/\/$/, "");
+  const credentials = url.slice(head.length, at);
+  const colon = credentials.indexOf(":");
+  const user = colon === -1 ? credentials : credentials.slice(0, colon);
+  const masked = colon === -1 ? user : `${user}:***`;
+  return `${head}${masked}@${url.slice(at + 1)}`.replace(/\/$/, "");
 }
 
 function createRedisClient(
@@ -63,15 +68,18 @@ export async function connect(url: string, options: ConnectOptions = {}): Promis
   let ready = false;
   let lastCause: unknown;
   const maxMs = options.reconnectMaxMs ?? 5_000;
-  const client = createRedisClient(
-    url,
-    (retries) => {
-      if (!ready && Date.now() >= deadline) return new Error("gave up connecting");
-      if (ready && !options.persistent && retries > 3) return new Error("connection lost");
-      return Math.min(50 * 2 ** retries, maxMs);
-    },
-    options.failFast,
-  );
+  const strategy = (retries: number) => {
+    if (!ready && Date.now() >= deadline) return new Error("gave up connecting");
+    if (ready && !options.persistent && retries > 3) return new Error("connection lost");
+    return Math.min(50 * 2 ** retries, maxMs);
+  };
+  let client: Redis;
+  try {
+    client = createRedisClient(url, strategy, options.failFast);
+  } catch (err) {
+    // node-redis refuses what it cannot parse (a database that is not a number, no host).
+    throw new ConnectError(`invalid Redis URL "${maskUrl(url)}": ${describeCause(err)}`);
+  }
   client.on("error", (err: unknown) => {
     lastCause = err;
     if (ready) options.onError?.(describeCause(err));
@@ -82,9 +90,7 @@ export async function connect(url: string, options: ConnectOptions = {}): Promis
     client.destroy();
     throw new ConnectError(
       `cannot connect to Redis at ${maskUrl(url)}: ${describeCause(lastCause ?? err)}`,
-      {
-        cause: lastCause ?? err,
-      },
+      { cause: lastCause ?? err },
     );
   }
   ready = true;

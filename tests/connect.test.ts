@@ -10,7 +10,10 @@ describe("maskUrl", () => {
     ["redis://:secret@host:6379", "redis://:***@host:6379"],
     ["redis://alice:secret@host:6379/2", "redis://alice:***@host:6379/2"],
     ["rediss://alice:s%40cret@host", "rediss://alice:***@host"],
-    ["not a url alice:secret@host", "not a url alice:secret@host"],
+    ["redis://user:se/cret@host:1", "redis://user:***@host:1"],
+    ["redis://user:p@ss@host", "redis://user:***@host"],
+    ["redis:/user:secret@host", "redis:/user:***@host"],
+    ["redis://secret-token@host", "redis://secret-token@host"], // a user name alone is shown
   ])("%s → %s", (url, masked) => {
     expect(maskUrl(url)).toBe(masked);
   });

@@ -1,0 +1,229 @@
+// Every documented exit code of `result` and `trigger` (bin/_cli.ts EXIT), through the real
+// CLIs: 0 finished, 1 failed, 2 bad usage, 3 not finished yet, 4 unknown id, 5 gave up waiting,
+// 6 Redis unreachable (or refusing us, or its URL malformed). Also --help of all three commands,
+// and `result --wait` with no limit.
+import { describe, expect, test } from "bun:test";
+import { findFreePort } from "../lib/stack/redis-server.ts";
+import {
+  backgroundWorker,
+  HTML,
+  pages,
+  showJob,
+  streamLength,
+  triggerOne,
+  workerArgs,
+} from "./fixtures/cli/harness.ts";
+import { rawRedis, redisUrl, runCli, spawnCli, testPrefix, until } from "./helpers.ts";
+
+const EXAMPLE = "https://example.org/";
+const STACK_FRAME = /^\s+at .+:\d+/m;
+
+/** One page that counts, one that is not there. */
+function site() {
+  return pages((path) =>
+    path === "/ok"
+      ? new Response("<p>three small words</p>", { headers: HTML })
+      : new Response("gone", { status: 404 }),
+  );
+}
+
+describe("exit 2: bad usage, nothing done", () => {
+  const cases: [string, string, string[], RegExp][] = [
+    ["trigger", "an invalid URL", ["--url", "ftp://x"], /invalid URL "ftp:\/\/x"/],
+    ["trigger", "an unknown option", ["--url", EXAMPLE, "--colour"], /unknown option --colour/],
+    ["trigger", "neither --url nor --file", [], /--url URL or --file PATH/],
+    ["trigger", "--max-attempts 0", ["--url", EXAMPLE, "--max-attempts", "0"], /--max-attempts/],
+    ["result", "an unknown option", ["--jobid", "x", "--colour"], /unknown option --colour/],
+    ["result", "a missing --jobid", [], /--jobid/],
+    ["worker", "--concurrency abc", ["--concurrency", "abc"], /--concurrency .*"abc"/],
+    ["worker", "an unknown option", ["--colour"], /unknown option --colour/],
+  ];
+
+  test.each(cases)("%s: %s", async (cli, _what, args, message) => {
+    const prefix = testPrefix();
+    const r = await runCli(cli, ["--prefix", prefix, ...args], { timeoutMs: 5_000 });
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe("");
+    expect(r.stderr).toMatch(message);
+    expect(r.stderr).toContain("Run with --help");
+    expect(r.stderr).not.toMatch(STACK_FRAME);
+    await using redis = await rawRedis();
+    expect(await streamLength(redis, prefix)).toBe(0);
+    expect(await redis.sendCommand(["KEYS", `${prefix}:*`])).toEqual([]);
+  });
+});
+
+describe("exit 6: Redis unreachable, refusing us, or its URL malformed", () => {
+  const clis: Record<string, string[]> = {
+    result: ["--jobid", "x"],
+    trigger: ["--url", EXAMPLE],
+    worker: ["--allow-private"],
+  };
+  type Case = [cli: string, why: string, url: () => Promise<string>];
+  const each = (urls: [string, () => Promise<string>][]): Case[] =>
+    Object.keys(clis).flatMap((cli) => urls.map(([why, url]): Case => [cli, why, url]));
+  const closedPort = async () => `127.0.0.1:${await findFreePort()}`;
+
+  // Nothing listens on a port that was just free; the test Redis has no user "user".
+  test.each(
+    each([
+      ["a closed port", async () => `redis://user:secret@${await closedPort()}`],
+      ["a wrong password", async () => `redis://user:secret@${new URL(redisUrl()).host}`],
+    ]),
+  )("%s, %s: one line, no stack trace, no password", async (cli, _why, url) => {
+    const given = await url();
+    const r = await runCli(cli, ["--redis-url", given, ...clis[cli]!]);
+    expect(r.code).toBe(6);
+    expect(r.stdout).toBe("");
+    expect(r.stderr.trimEnd().split("\n")).toHaveLength(1);
+    const masked = given.replace(":secret@", ":***@");
+    expect(r.stderr).toStartWith(`${cli}: cannot connect to Redis at ${masked}: `);
+    expect(r.stderr).not.toMatch(STACK_FRAME);
+    expect(`${r.stdout}${r.stderr}`).not.toContain("secret");
+  });
+
+  // Typos in --redis-url: refused like `redis://host:notaport` already is, with one line that
+  // names the problem and never the password.
+  test.each(
+    each([
+      ["a password with an unencoded /", async () => `redis://user:se/cret@${await closedPort()}`],
+      [
+        "a database that is not a number",
+        async () => `redis://user:secret@${await closedPort()}/abc`,
+      ],
+      ["one slash after the scheme", async () => `redis:/user:secret@${await closedPort()}`],
+    ]),
+  )("%s, %s: one line, no stack trace, no password", async (cli, _why, url) => {
+    const r = await runCli(cli, ["--redis-url", await url(), ...clis[cli]!]);
+    expect(r.stderr).not.toMatch(STACK_FRAME);
+    expect(`${r.stdout}${r.stderr}`).not.toMatch(/se\/?cret/);
+    expect(r.stderr.trimEnd().split("\n")).toHaveLength(1);
+    expect(r.stderr).toStartWith(`${cli}: invalid Redis URL "`);
+    expect(r.code).toBe(6);
+  });
+});
+
+describe("exits 3, 4 and 5: no worker running", () => {
+  test("3 while queued, 5 when --wait runs out, 4 for an unknown id", async () => {
+    const prefix = testPrefix();
+    const id = await triggerOne(prefix, EXAMPLE);
+
+    const queued = await runCli("result", ["--prefix", prefix, "--jobid", id]);
+    expect(queued.code).toBe(3);
+    expect(queued.stdout).toMatch(/^status:\s+queued$/m);
+    expect(queued.stdout).toMatch(/^attempts:\s+0 of 3$/m);
+
+    const started = Date.now();
+    const waited = await runCli("result", ["--prefix", prefix, "--jobid", id, "--wait", "1"]);
+    expect(waited.code).toBe(5);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1_000);
+    expect(waited.stderr).toContain(`job ${id} is still queued after waiting 1 s`);
+
+    const triggerWaited = await runCli("trigger", [
+      "--prefix",
+      prefix,
+      "--url",
+      EXAMPLE,
+      "--wait=1",
+    ]);
+    expect(triggerWaited.code).toBe(5);
+    expect(triggerWaited.stdout).toMatch(/^status:\s+queued$/m);
+
+    const unknown = await runCli("result", ["--prefix", prefix, "--jobid", "no-such-job"]);
+    expect(unknown.code).toBe(4);
+    expect(unknown.stdout).toBe("");
+    expect(unknown.stderr).toMatch(/no job no-such-job: .*expired/);
+  });
+});
+
+describe("exits 0 and 1: a worker running", () => {
+  test("0 for a finished job; 1 for a 404, which fails at once with no retry", async () => {
+    const prefix = testPrefix();
+    const pagesSite = site();
+    const worker = backgroundWorker(prefix);
+    try {
+      const trig = ["--prefix", prefix, "--json", "--wait", "20", "--url"];
+      const ok = await runCli("trigger", [...trig, pagesSite.url("/ok")]);
+      expect(ok.code).toBe(0);
+      const missing = await runCli("trigger", [...trig, pagesSite.url("/missing")]);
+      expect(missing.code).toBe(1);
+
+      const okShown = await showJob(prefix, JSON.parse(ok.stdout).id);
+      expect(okShown.code).toBe(0);
+      expect(okShown.job).toMatchObject({ status: "finished", attempts: 1, result: { words: 3 } });
+
+      const failed = await showJob(prefix, JSON.parse(missing.stdout).id);
+      expect(failed.code).toBe(1);
+      expect(failed.job).toMatchObject({ status: "failed", attempts: 1, result: null });
+      expect(failed.job.error).toMatch(/\b404\b/);
+      expect(pagesSite.hits("/missing")).toBe(1);
+      const plain = await runCli("result", [
+        "--prefix",
+        prefix,
+        "--jobid",
+        failed.job.id as string,
+      ]);
+      expect(plain.code).toBe(1);
+      expect(plain.stdout).toMatch(/^error:\s+HTTP 404/m);
+    } finally {
+      worker.proc.kill("SIGTERM");
+      await worker.ended();
+      pagesSite.stop();
+    }
+  });
+
+  test("result --wait with no limit exits 0 once a worker started later finishes the job", async () => {
+    const prefix = testPrefix();
+    const pagesSite = site();
+    try {
+      const id = await triggerOne(prefix, pagesSite.url("/ok"));
+      const waiter = spawnCli("result", ["--prefix", prefix, "--jobid", id, "--wait"]);
+      await using redis = await rawRedis();
+      // The waiter is blocked reading the events stream before any worker exists.
+      await until(async () => {
+        const clients = String(await redis.sendCommand(["CLIENT", "LIST"]));
+        return /name=courier-waiter .*cmd=xread/.test(clients);
+      }, "result --wait to block on the events stream");
+      expect(waiter.exitCode).toBeNull();
+
+      const work = await runCli("worker", workerArgs(prefix, "--burst"));
+      expect(work.code).toBe(0);
+      const [code, stdout] = await Promise.all([waiter.exited, new Response(waiter.stdout).text()]);
+      expect(code).toBe(0);
+      expect(stdout).toMatch(/^status:\s+finished$/m);
+      expect(stdout).toMatch(/^\s+words:\s+3$/m);
+    } finally {
+      pagesSite.stop();
+    }
+  });
+});
+
+describe("--help", () => {
+  const options: Record<string, string[]> = {
+    result: ["jobid", "json", "wait"],
+    trigger: ["url", "file", "json", "wait", "max-attempts", "retry-connect"],
+    worker: [
+      "concurrency",
+      "burst",
+      "name",
+      "claim-idle-ms",
+      "job-timeout-ms",
+      "shutdown-grace-ms",
+      "allow-private",
+      "log-format",
+    ],
+  };
+
+  test.each(Object.keys(options))("%s --help exits 0 and names every option", async (cli) => {
+    const r = await runCli(cli, ["--help"]);
+    expect(r.code).toBe(0);
+    const text = r.stdout.replace(/\x1b\[[0-9;]*m/g, ""); // citty colours its usage
+    // The options the command defines, and the ones documented here, must all be shown.
+    const { command } = await import(`../bin/${cli}.ts`);
+    const defined = Object.keys(await command.args);
+    const common = ["redis-url", "queue", "prefix"];
+    for (const name of new Set([...options[cli]!, ...common, ...defined])) {
+      expect(text).toMatch(new RegExp(`--${name}\\b`));
+    }
+  });
+});
