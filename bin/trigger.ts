@@ -50,7 +50,8 @@ const command = defineCommand({
     },
     "retry-connect": {
       type: "string",
-      description: "Keep trying to reach Redis for up to SECONDS before giving up (default 0)",
+      description:
+        "Keep trying to reach Redis for up to SECONDS, at start and while enqueueing, before giving up (default 0)",
     },
     ...commonArgs,
   },

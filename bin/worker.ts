@@ -40,6 +40,15 @@ const command = defineCommand({
       description:
         "Allow fetching loopback, private and link-local addresses (off: such URLs fail)",
     },
+    "health-port": {
+      type: "string",
+      description:
+        "Serve /livez and /healthz (200 when connected and reading, else 503) on this port (default: off)",
+    },
+    "health-host": {
+      type: "string",
+      description: `Address the health server binds to (default ${defaults.healthHost}, so orchestrators reach it)`,
+    },
     "log-format": {
       type: "string",
       description:
@@ -61,6 +70,8 @@ const command = defineCommand({
       claimIdleMs: intArg(args["claim-idle-ms"], "claim-idle-ms", 30, 2 ** 31),
       jobTimeoutMs: intArg(args["job-timeout-ms"], "job-timeout-ms", 1, 2 ** 31),
       shutdownGraceMs: intArg(args["shutdown-grace-ms"], "shutdown-grace-ms", 0, 2 ** 31),
+      healthPort: intArg(args["health-port"], "health-port", 1, 65_535),
+      healthHost: args["health-host"],
       logFormat: logFormat as "human" | "json" | "auto",
     });
   },

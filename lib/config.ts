@@ -46,6 +46,15 @@ export interface WorkerOptions extends QueueOptions {
   blockMs: number;
   /** Run-time limit of one attempt, enforced through the task's AbortSignal. */
   jobTimeoutMs: number;
+  /**
+   * How long a command may go unanswered before its connection is taken for dead (a stalled
+   * network that never errors) and reopened. Bounds how soon a cut-off worker notices.
+   */
+  commandTimeoutMs: number;
+  /** Port for /livez and /healthz (0 = no health server). */
+  healthPort: number;
+  /** Address the health server binds to; all interfaces, so orchestrators can reach it. */
+  healthHost: string;
   /** How often due jobs are moved from the delayed set back to the stream. */
   promoteEveryMs: number;
   /** How often the worker records its heartbeat in the workers set. */
@@ -79,6 +88,9 @@ export const defaults = {
   reclaimEveryMs: 5_000,
   blockMs: 2_000,
   jobTimeoutMs: 180_000, // RQ's default job timeout
+  commandTimeoutMs: 10_000,
+  healthPort: 0,
+  healthHost: "0.0.0.0",
   promoteEveryMs: 250,
   heartbeatEveryMs: 5_000,
   shutdownGraceMs: 25_000, // under the 30 s most orchestrators wait before SIGKILL
@@ -114,6 +126,9 @@ export function resolveOptions<T extends Partial<ProducerOptions & WorkerOptions
   positiveInt(o, "enqueueBatchSize", 1, 100_000);
   for (const key of INTERVALS) positiveInt(o, key, 1, 2 ** 31);
   if (o.claimIdleMs < 3 * 10) throw new ConfigError("claimIdleMs must be at least 30");
+  if (!Number.isInteger(o.healthPort) || o.healthPort < 0 || o.healthPort > 65_535) {
+    throw new ConfigError(`healthPort must be a port number (0 = off), got ${o.healthPort}`);
+  }
   return o;
 }
 
@@ -122,6 +137,7 @@ const INTERVALS = [
   "reclaimEveryMs",
   "blockMs",
   "jobTimeoutMs",
+  "commandTimeoutMs",
   "promoteEveryMs",
   "heartbeatEveryMs",
   "shutdownGraceMs",

@@ -1,7 +1,7 @@
 // Connecting to Redis: one client per role, a preflight version check, and errors that name
 // the URL (password masked) and the cause in one line.
 import { hostname } from "node:os";
-import { createClient } from "redis";
+import { createClient, ErrorReply } from "redis";
 import { ConnectError } from "./errors.ts";
 
 /** The client type we use everywhere: RESP2, so raw replies are plain arrays and strings. */
@@ -151,6 +151,44 @@ export function describeCause(err: unknown): string {
     return code && !msg.includes(code) ? `${code} ${msg}` : msg;
   }
   return String(err);
+}
+
+/**
+ * Server settings that put jobs at risk, as warnings (empty when all is well). CONFIG may be
+ * disabled (managed Redis): then nothing can be said, and nothing is.
+ */
+export async function serverWarnings(client: Redis): Promise<string[]> {
+  const get = async (name: string) => {
+    try {
+      const reply = await client.sendCommand<string[]>(["CONFIG", "GET", name]);
+      return reply[1] ?? null;
+    } catch {
+      return null;
+    }
+  };
+  const [policy, aof] = await Promise.all([get("maxmemory-policy"), get("appendonly")]);
+  const warnings: string[] = [];
+  if (policy && policy !== "noeviction") {
+    warnings.push(
+      `maxmemory-policy is ${policy}: Redis may evict job records or the stream under memory pressure and lose jobs; set it to noeviction`,
+    );
+  }
+  if (aof === "no") {
+    warnings.push("appendonly is no: jobs will not survive a broker restart");
+  }
+  return warnings;
+}
+
+/** Error replies that mean "not now" rather than "never": Redis is starting or failing over. */
+const TRANSIENT_REPLY = /^(LOADING|BUSY|MASTERDOWN|TRYAGAIN|CLUSTERDOWN)\b/;
+
+/**
+ * True for failures of the connection (closed, offline, reset, timed out) and for replies
+ * that say Redis is not ready yet; false for real error replies (a command Redis refused).
+ */
+export function isTransient(err: unknown): boolean {
+  if (err instanceof ErrorReply) return TRANSIENT_REPLY.test(err.message);
+  return err instanceof Error;
 }
 
 /** Default consumer name: unique per process, readable in `info`. */

@@ -1,8 +1,15 @@
 // The producer side of a queue, for services and the CLIs: enqueue jobs, read them back,
 // wait for them to end.
 import { type ProducerOptions, resolveOptions } from "./config.ts";
-import { type ConnectOptions, connect, type Redis } from "./connect.ts";
-import { JobNotFoundError } from "./errors.ts";
+import {
+  type ConnectOptions,
+  connect,
+  describeCause,
+  isTransient,
+  maskUrl,
+  type Redis,
+} from "./connect.ts";
+import { ConnectError, JobNotFoundError } from "./errors.ts";
 import { type QueueKeys, queueKeys } from "./keys.ts";
 import { type Enqueued, enqueuePrepared, type JobSpec, prepareJob } from "./producer.ts";
 import { getJobs, type WaitOptions, type WaitResult, waitForJobs } from "./results.ts";
@@ -16,7 +23,10 @@ export class Queue {
   readonly client: Redis;
   #blocking: Redis | null = null;
 
-  private constructor(client: Redis, options: ProducerOptions) {
+  #retryConnectS: number;
+
+  private constructor(client: Redis, options: ProducerOptions, retryConnectS = 0) {
+    this.#retryConnectS = retryConnectS;
     this.client = client;
     this.options = options;
     this.keys = queueKeys(options.prefix, options.queue);
@@ -34,7 +44,7 @@ export class Queue {
       failFast: true,
       reconnectMaxMs: options.reconnectMaxMs,
     });
-    return new Queue(client, options);
+    return new Queue(client, options, config.retryConnectS);
   }
 
   /** Enqueues one job and returns its id. */
@@ -53,12 +63,14 @@ export class Queue {
    */
   async enqueueMany(specs: readonly JobSpec[]): Promise<Enqueued[]> {
     const prepared = specs.map((spec) => prepareJob(spec, this.options));
-    return enqueuePrepared(this.client, this.keys, this.options, prepared);
+    // Safe to send again after a lost reply: ids are fixed before sending, and a job whose
+    // hash exists is not added twice.
+    return this.#call(() => enqueuePrepared(this.client, this.keys, this.options, prepared));
   }
 
   /** The job's record, or null when the id is unknown (or its record expired). */
   async getJob(id: string): Promise<JobRecord | null> {
-    const [record] = await getJobs(this.client, this.keys, [id]);
+    const [record] = await this.getJobs([id]);
     return record ?? null;
   }
 
@@ -70,7 +82,30 @@ export class Queue {
   }
 
   getJobs(ids: readonly string[]): Promise<(JobRecord | null)[]> {
-    return getJobs(this.client, this.keys, ids);
+    return this.#call(() => getJobs(this.client, this.keys, ids));
+  }
+
+  /**
+   * Runs a call; when Redis is unreachable, retries with back-off for up to `retryConnectS`
+   * (0 by default: fail at once), then throws a ConnectError naming the URL and the cause.
+   */
+  async #call<T>(fn: () => Promise<T>): Promise<T> {
+    const deadline = Date.now() + this.#retryConnectS * 1_000;
+    for (let failures = 0; ; failures++) {
+      try {
+        return await fn();
+      } catch (err) {
+        if (!isTransient(err)) throw err;
+        const waitMs = Math.min(100 * 2 ** failures, this.options.reconnectMaxMs);
+        if (Date.now() + waitMs > deadline) {
+          const url = maskUrl(this.options.redisUrl);
+          throw new ConnectError(`Redis at ${url} is unreachable: ${describeCause(err)}`, {
+            cause: err,
+          });
+        }
+        await Bun.sleep(waitMs);
+      }
+    }
   }
 
   /** Blocks until every job has finished or failed, or the timeout passes. */

@@ -2,16 +2,21 @@
 // of dead workers claimed, due retries promoted, and a graceful stop. The chain is told in
 // docs/internals.md.
 
-import type { Startable } from "./_fetch.ts";
 import { claimIdle, type Delivery, ensureGroup, readNew, startBatch } from "./_fetch.ts";
+import { Jobs } from "./_jobs.ts";
 import { Leases } from "./_leases.ts";
 import { heartbeat, leave, promoteDue } from "./_presence.ts";
-import { type AttemptResult, GivenUp, runAttempt } from "./_run.ts";
-import { type Outcome, Settler } from "./_settle.ts";
 import { within } from "./_time.ts";
-import { backoffMs } from "./backoff.ts";
+import { guard } from "./_watchdog.ts";
 import { resolveOptions, type WorkerOptions } from "./config.ts";
-import { connect, defaultWorkerName, describeCause, type Redis } from "./connect.ts";
+import {
+  connect,
+  defaultWorkerName,
+  describeCause,
+  type Redis,
+  serverWarnings,
+} from "./connect.ts";
+import { type HealthServer, serveHealth } from "./health.ts";
 import { type QueueKeys, queueKeys } from "./keys.ts";
 import { type Logger, silentLogger } from "./log.ts";
 import type { Task } from "./types.ts";
@@ -22,35 +27,29 @@ export interface WorkerConfig extends Partial<WorkerOptions> {
   logger?: Logger;
 }
 
-interface Running extends Startable {
-  controller: AbortController;
-  startedMono: number;
-}
-
 export class Worker {
   readonly options: WorkerOptions;
   readonly keys: QueueKeys;
   readonly name: string;
   /** Resolves when the worker has stopped and closed its connections. */
   readonly stopped: Promise<void>;
-  processed = 0;
-  failed = 0;
 
   #tasks: Map<string, Task>;
   #log: Logger;
   #client: Redis;
   #reader: Redis;
-  #running = new Map<string, Running>();
-  #settler: Settler;
+  #jobs: Jobs;
   #leases: Leases;
   #stopping = false;
   #slotFreed: (() => void) | null = null;
   #timers: ReturnType<typeof setInterval>[] = [];
   #leaseTimer: ReturnType<typeof setInterval> | undefined;
-  #emptied: (() => void)[] = [];
   #claimCursor = "0-0";
   #nextClaimAt = 0;
   #resolveStopped!: () => void;
+  #health: HealthServer | null = null;
+  /** Monotonic ms of the read loop's last turn, for /livez. */
+  #lastTurn = performance.now();
 
   private constructor(config: WorkerConfig, o: WorkerOptions, client: Redis, reader: Redis) {
     this.options = o;
@@ -60,8 +59,13 @@ export class Worker {
     this.#log = config.logger ?? silentLogger;
     this.#client = client;
     this.#reader = reader;
-    this.#settler = new Settler(client, this.keys, o, this.#onSettled, this.#onRedisError);
-    this.#leases = new Leases(client, this.keys, o, (entryId) => this.#giveUp(entryId));
+    this.#jobs = new Jobs(client, this.keys, o, this.#tasks, this.#log, this.#onRedisError);
+    this.#jobs.onFreed = () => {
+      const wake = this.#slotFreed;
+      this.#slotFreed = null;
+      wake?.();
+    };
+    this.#leases = new Leases(client, this.keys, o, (id) => this.#jobs.giveUp(id, "lease lost"));
     this.stopped = new Promise((resolve) => {
       this.#resolveStopped = resolve;
     });
@@ -77,12 +81,42 @@ export class Worker {
     const reader = await connect(o.redisUrl, { ...common, name: `courier-reader-${o.name}` });
     const worker = new Worker(config, o, client, reader);
     await ensureGroup(client, worker.keys);
+    for (const w of await serverWarnings(client)) config.logger?.log("warn", w);
+    if (o.healthPort > 0) worker.#health = serveHealth(worker, o.healthPort, o.healthHost);
     worker.#begin();
     return worker;
   }
 
+  /** Jobs this worker has finished (recorded) since it started. */
+  get processed(): number {
+    return this.#jobs.processed;
+  }
+
+  /** Failed attempts (retried or not) since it started. */
+  get failed(): number {
+    return this.#jobs.failed;
+  }
+
   get inFlight(): number {
-    return this.#running.size;
+    return this.#jobs.size;
+  }
+
+  /** Port of the health server (0 when there is none). */
+  get healthPort(): number {
+    return this.#health?.port ?? 0;
+  }
+
+  /** Connected to Redis and reading (for /healthz). */
+  ready(): boolean {
+    return !this.#stopping && this.#client.isReady && this.#reader.isReady;
+  }
+
+  /** The read loop turned recently, or waits for busy slots, or is stopping (for /livez). */
+  live(): boolean {
+    const o = this.options;
+    const quietMs = performance.now() - this.#lastTurn;
+    const slotsFull = this.#jobs.size >= o.concurrency;
+    return this.#stopping || slotsFull || quietMs < 3 * (o.blockMs + o.commandTimeoutMs);
   }
 
   #begin(): void {
@@ -92,8 +126,14 @@ export class Worker {
       queue: o.queue,
       concurrency: o.concurrency,
       tasks: [...this.#tasks.keys()].join(","),
+      health: this.#health ? `:${this.#health.port}` : undefined,
     });
-    this.#every(o.promoteEveryMs, () => promoteDue(this.#client, this.keys, o));
+    // The promote call also probes the command connection: no reply in time means it stalled.
+    this.#every(o.promoteEveryMs, () =>
+      guard(this.#client, promoteDue(this.#client, this.keys, o), o.commandTimeoutMs, () =>
+        this.#log.log("warn", "redis connection stalled; reconnecting", { connection: "commands" }),
+      ),
+    );
     this.#every(o.heartbeatEveryMs, () => this.#heartbeat());
     this.#leaseTimer = setInterval(() => void this.#renewLeases(), this.#leases.everyMs);
     void this.#heartbeat();
@@ -108,7 +148,8 @@ export class Worker {
   async #loop(): Promise<void> {
     let failures = 0;
     while (!this.#stopping) {
-      const free = this.options.concurrency - this.#running.size;
+      this.#lastTurn = performance.now();
+      const free = this.options.concurrency - this.#jobs.size;
       if (free <= 0) {
         await new Promise<void>((resolve) => {
           this.#slotFreed = resolve;
@@ -141,7 +182,10 @@ export class Worker {
     }
     if (deliveries.length === 0) {
       const block = o.burst ? Math.min(o.blockMs, 250) : o.blockMs;
-      deliveries = await readNew(this.#reader, this.keys, this.name, free, block);
+      const read = readNew(this.#reader, this.keys, this.name, free, block);
+      deliveries = await guard(this.#reader, read, block + o.commandTimeoutMs, () =>
+        this.#log.log("warn", "redis connection stalled; reconnecting", { connection: "reads" }),
+      );
       kind = "read";
     }
     if (deliveries.length === 0 || this.#stopping) return deliveries.length;
@@ -155,7 +199,7 @@ export class Worker {
     );
     for (const s of settled)
       this.#log.log("warn", SETTLED_WHY[s.verdict], { job: s.jobId || null, entry: s.entryId });
-    for (const job of run) this.#launch(job, kind);
+    for (const job of run) this.#jobs.launch(job, kind);
     return deliveries.length;
   }
 
@@ -173,7 +217,7 @@ export class Worker {
 
   /** Nothing waiting, delayed or in flight anywhere in the queue (burst mode's exit test). */
   async #drained(): Promise<boolean> {
-    if (this.#running.size > 0 || this.#settler.size > 0) return false;
+    if (this.#jobs.size > 0 || this.#jobs.settler.size > 0) return false;
     const [len, delayed] = await Promise.all([
       this.#client.sendCommand<number>(["XLEN", this.keys.stream]),
       this.#client.sendCommand<number>(["ZCARD", this.keys.delayed]),
@@ -181,86 +225,8 @@ export class Worker {
     return Number(len) === 0 && Number(delayed) === 0;
   }
 
-  #launch(job: Startable, kind: "read" | "claim"): void {
-    const running: Running = {
-      ...job,
-      controller: new AbortController(),
-      startedMono: performance.now(),
-    };
-    this.#running.set(job.entryId, running);
-    if (kind === "claim")
-      this.#log.log("info", "claimed", { job: job.jobId, attempt: job.attempt });
-    const info = {
-      id: job.jobId,
-      task: job.task,
-      attempt: job.attempt,
-      maxAttempts: job.maxAttempts,
-    };
-    const task = this.#tasks.get(job.task);
-    void runAttempt(task, info, job.payload, this.options.jobTimeoutMs, running.controller).then(
-      (r) => this.#settle(running, r),
-    );
-  }
-
-  #settle(job: Running, r: AttemptResult): void {
-    if ("givenUp" in r) {
-      this.#release(job.entryId);
-      return;
-    }
-    if (r.ok) {
-      this.#settler.add({
-        kind: "finish",
-        entryId: job.entryId,
-        jobId: job.jobId,
-        result: r.result,
-      });
-      return;
-    }
-    const last = r.permanent || job.attempt >= job.maxAttempts;
-    const delay = r.retryAfterMs ?? backoffMs(job.attempt, this.options);
-    const retryAt = last ? 0 : this.options.now() + delay;
-    this.#settler.add({
-      kind: "fail",
-      entryId: job.entryId,
-      jobId: job.jobId,
-      error: r.error,
-      retryAt,
-    });
-  }
-
-  #onSettled = (outcome: Outcome, reply: number): void => {
-    const job = this.#running.get(outcome.entryId);
-    const ms = job ? Math.round(performance.now() - job.startedMono) : undefined;
-    const attempt = job ? `${job.attempt}/${job.maxAttempts}` : undefined;
-    const fields = { job: outcome.jobId, task: job?.task, ms, attempt };
-    if (outcome.kind === "finish") {
-      this.processed++;
-      const event =
-        reply === 1
-          ? "finished"
-          : reply === 0
-            ? "finished (duplicate run, first result kept)"
-            : "finished (job record gone)";
-      this.#log.log("info", event, fields);
-    } else {
-      this.failed++;
-      const event =
-        reply === 1 ? "failed, will retry" : reply === 2 ? "failed" : "failed (job already ended)";
-      this.#log.log(reply === 2 ? "error" : "warn", event, { ...fields, error: outcome.error });
-    }
-    this.#release(outcome.entryId);
-  };
-
-  #release(entryId: string): void {
-    this.#running.delete(entryId);
-    const wake = this.#slotFreed;
-    this.#slotFreed = null;
-    wake?.();
-    if (this.#running.size === 0) for (const resolve of this.#emptied.splice(0)) resolve();
-  }
-
   #renewLeases(): Promise<void> {
-    return this.#leases.renew(this.name, [...this.#running.keys()]).catch(this.#onRedisError);
+    return this.#leases.renew(this.name, this.#jobs.entryIds()).catch(this.#onRedisError);
   }
 
   /**
@@ -272,19 +238,19 @@ export class Worker {
     if (this.#stopping) return this.stopped;
     this.#stopping = true;
     for (const t of this.#timers.splice(0)) clearInterval(t);
+    this.#health?.stop();
     // Interrupts the blocking read; anything it was delivered is released below.
     this.#reader.destroy();
     this.#slotFreed?.();
-    if (this.#running.size > 0) {
+    if (this.#jobs.size > 0) {
       this.#log.log("info", "stopping: waiting for jobs in flight", {
-        inFlight: this.#running.size,
+        inFlight: this.#jobs.size,
         graceMs,
       });
-      const empty = new Promise<void>((resolve) => this.#emptied.push(resolve));
-      await within(empty, graceMs);
+      await within(this.#jobs.empty(), graceMs);
     }
-    for (const job of this.#running.values()) job.controller.abort(new GivenUp("shutdown"));
-    await within(this.#settler.drained(), graceMs + this.options.reconnectMaxMs);
+    this.#jobs.giveUpAll("shutdown");
+    await within(this.#jobs.settler.drained(), graceMs + this.options.reconnectMaxMs);
     clearInterval(this.#leaseTimer);
     await leave(this.#client, this.keys, this.name)
       .then((n) => n > 0 && this.#log.log("info", "released unfinished jobs", { count: n }))
@@ -297,15 +263,9 @@ export class Worker {
   }
 
   #heartbeat(): Promise<void> {
-    const counts = { inFlight: this.#running.size, processed: this.processed, failed: this.failed };
+    const { size: inFlight, processed, failed } = this.#jobs;
+    const counts = { inFlight, processed, failed };
     return heartbeat(this.#client, this.keys, this.options, counts);
-  }
-
-  #giveUp(entryId: string): void {
-    const job = this.#running.get(entryId);
-    if (!job) return;
-    this.#log.log("warn", "lease lost, job given up (another worker has it)", { job: job.jobId });
-    job.controller.abort(new GivenUp("lease lost"));
   }
 
   #onRedisError = (err: unknown, retryInMs?: number): void => {

@@ -1,0 +1,97 @@
+// A loopback TCP proxy that can cut the network on purpose, for tests and the chaos run:
+// `drop()` closes every connection (the peer sees a reset), `stall()` keeps connections open
+// but silently discards everything in both directions (a cut cable: nothing ever errors),
+// `resume()` lets new connections through again.
+import type { Socket } from "bun";
+
+export interface Proxy {
+  readonly port: number;
+  /** Connections accepted so far. */
+  readonly accepted: number;
+  drop(): void;
+  stall(): void;
+  resume(): void;
+  close(): void;
+}
+
+interface Pair {
+  client: Socket<Pair>;
+  upstream: Socket<unknown> | null;
+  pending: Uint8Array[];
+  stalled: boolean;
+}
+
+export function startProxy(targetPort: number, targetHost = "127.0.0.1"): Proxy {
+  const pairs = new Set<Pair>();
+  let stalled = false;
+  let accepted = 0;
+  const closePair = (p: Pair) => {
+    pairs.delete(p);
+    p.client.end();
+    p.upstream?.end();
+  };
+  const server = Bun.listen<Pair>({
+    hostname: "127.0.0.1",
+    port: 0,
+    socket: {
+      open(client) {
+        accepted++;
+        const pair: Pair = { client, upstream: null, pending: [], stalled };
+        client.data = pair;
+        pairs.add(pair);
+        if (pair.stalled) return; // a cut network: the connection goes nowhere
+        void Bun.connect({
+          hostname: targetHost,
+          port: targetPort,
+          socket: {
+            open(up) {
+              pair.upstream = up;
+              for (const chunk of pair.pending.splice(0)) up.write(chunk);
+            },
+            data(_up, chunk) {
+              if (!pair.stalled) pair.client.write(chunk);
+            },
+            close() {
+              closePair(pair);
+            },
+            error() {
+              closePair(pair);
+            },
+          },
+        }).catch(() => closePair(pair));
+      },
+      data(client, chunk) {
+        const pair = client.data;
+        if (pair.stalled) return;
+        if (pair.upstream) pair.upstream.write(chunk);
+        else pair.pending.push(new Uint8Array(chunk));
+      },
+      close(client) {
+        closePair(client.data);
+      },
+      error(client) {
+        closePair(client.data);
+      },
+    },
+  });
+  return {
+    port: server.port,
+    get accepted() {
+      return accepted;
+    },
+    drop() {
+      for (const p of [...pairs]) closePair(p);
+    },
+    stall() {
+      stalled = true;
+      for (const p of pairs) p.stalled = true;
+    },
+    resume() {
+      stalled = false;
+    },
+    close() {
+      for (const p of [...pairs]) closePair(p);
+      server.stop(true);
+    },
+  };
+}

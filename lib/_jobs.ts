@@ -1,0 +1,135 @@
+// The jobs a worker is running: launch each attempt, turn its outcome into a finish, a retry
+// or a failure, hand that to the Settler, and free the slot once it is written. Log lines
+// per job are written here, once the outcome is recorded.
+import type { Startable } from "./_fetch.ts";
+import { type AttemptResult, GivenUp, runAttempt } from "./_run.ts";
+import { type Outcome, Settler } from "./_settle.ts";
+import { backoffMs } from "./backoff.ts";
+import type { WorkerOptions } from "./config.ts";
+import type { Redis } from "./connect.ts";
+import type { QueueKeys } from "./keys.ts";
+import type { Logger } from "./log.ts";
+import type { Task } from "./types.ts";
+
+interface Running extends Startable {
+  controller: AbortController;
+  startedMono: number;
+}
+
+export class Jobs {
+  readonly settler: Settler;
+  processed = 0;
+  failed = 0;
+  /** Called whenever a slot frees up. */
+  onFreed: () => void = () => {};
+  #running = new Map<string, Running>();
+  #emptied: (() => void)[] = [];
+
+  constructor(
+    client: Redis,
+    keys: QueueKeys,
+    private readonly o: WorkerOptions,
+    private readonly tasks: ReadonlyMap<string, Task>,
+    private readonly log: Logger,
+    onRedisError: (err: unknown, retryInMs?: number) => void,
+  ) {
+    this.settler = new Settler(client, keys, o, this.#onSettled, onRedisError);
+  }
+
+  get size(): number {
+    return this.#running.size;
+  }
+
+  /** Entry ids of every job running or waiting for its outcome to be written. */
+  entryIds(): string[] {
+    return [...this.#running.keys()];
+  }
+
+  launch(job: Startable, kind: "read" | "claim"): void {
+    const controller = new AbortController();
+    const running: Running = { ...job, controller, startedMono: performance.now() };
+    this.#running.set(job.entryId, running);
+    if (kind === "claim") this.log.log("info", "claimed", { job: job.jobId, attempt: job.attempt });
+    const { jobId: id, task, attempt, maxAttempts } = job;
+    const info = { id, task, attempt, maxAttempts };
+    void runAttempt(this.tasks.get(task), info, job.payload, this.o.jobTimeoutMs, controller).then(
+      (r) => this.#settle(running, r),
+    );
+  }
+
+  /** Aborts a job whose lease another worker took; nothing is recorded for it. */
+  giveUp(entryId: string, why: GivenUp["why"]): void {
+    const job = this.#running.get(entryId);
+    if (!job) return;
+    if (why === "lease lost") {
+      this.log.log("warn", "lease lost, job given up (another worker has it)", { job: job.jobId });
+    }
+    job.controller.abort(new GivenUp(why));
+  }
+
+  giveUpAll(why: GivenUp["why"]): void {
+    for (const entryId of this.#running.keys()) this.giveUp(entryId, why);
+  }
+
+  /** Resolves when nothing is running (at once if nothing is). */
+  empty(): Promise<void> {
+    if (this.#running.size === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#emptied.push(resolve));
+  }
+
+  #settle(job: Running, r: AttemptResult): void {
+    const { entryId, jobId } = job;
+    if ("givenUp" in r) {
+      this.#free(entryId);
+    } else if (r.ok) {
+      this.settler.add({ kind: "finish", entryId, jobId, result: r.result });
+    } else {
+      this.#fail(job, r.error, r.permanent, r.retryAfterMs);
+    }
+  }
+
+  #fail(job: Running, error: string, permanent: boolean, retryAfterMs?: number): void {
+    const { entryId, jobId } = job;
+    const last = permanent || job.attempt >= job.maxAttempts;
+    const retryAt = last ? 0 : this.o.now() + (retryAfterMs ?? backoffMs(job.attempt, this.o));
+    this.settler.add({ kind: "fail", entryId, jobId, error, retryAt });
+  }
+
+  #onSettled = (outcome: Outcome, reply: number): void => {
+    const job = this.#running.get(outcome.entryId);
+    const fields = {
+      job: outcome.jobId,
+      task: job?.task,
+      ms: job ? Math.round(performance.now() - job.startedMono) : undefined,
+      attempt: job ? `${job.attempt}/${job.maxAttempts}` : undefined,
+    };
+    if (outcome.kind === "finish") {
+      this.processed++;
+      this.log.log("info", FINISHED[reply] ?? "finished", fields);
+    } else {
+      this.failed++;
+      const level = reply === 2 ? "error" : "warn";
+      this.log.log(level, FAILED[reply] ?? "failed", { ...fields, error: outcome.error });
+    }
+    this.#free(outcome.entryId);
+  };
+
+  #free(entryId: string): void {
+    this.#running.delete(entryId);
+    this.onFreed();
+    if (this.#running.size === 0) for (const resolve of this.#emptied.splice(0)) resolve();
+  }
+}
+
+/** Log events by script reply (see finish-3.lua and fail-5.lua). */
+const FINISHED: Record<number, string> = {
+  1: "finished",
+  0: "finished (duplicate run, first result kept)",
+  [-1]: "finished (job record gone)",
+};
+const FAILED: Record<number, string> = {
+  1: "failed, will retry",
+  2: "failed",
+  0: "failed (job already ended)",
+  [-1]: "failed (job record gone)",
+};
