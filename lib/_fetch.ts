@@ -103,7 +103,7 @@ export async function startBatch(
   const args: (string | number)[] = [keys.jobPrefix, GROUP, consumer, o.now(), o.failureTtlS];
   args.push(o.deadMaxLen, o.eventsMaxLen, kind);
   for (const d of deliveries) args.push(d.entryId, d.jobId);
-  const sKeys = [keys.stream, keys.dead, keys.events, keys.stats];
+  const sKeys = [keys.stream, keys.dead, keys.events, keys.stats, keys.minutes];
   const reply = await runScript<(string | number)[][]>(client, scripts.start, sKeys, args);
   const run: Startable[] = [];
   const settled: Settled[] = [];

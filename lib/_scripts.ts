@@ -2,13 +2,16 @@
 // a script yet (first call, or after a restart or SCRIPT FLUSH) answers NOSCRIPT, and the
 // call is made again with the script's text, which also caches it there.
 import type { Redis } from "./connect.ts";
+import discardSrc from "./lua/discard-1.lua" with { type: "text" };
 import enqueueSrc from "./lua/enqueue-3.lua" with { type: "text" };
-import failSrc from "./lua/fail-5.lua" with { type: "text" };
-import finishSrc from "./lua/finish-3.lua" with { type: "text" };
+import failSrc from "./lua/fail-6.lua" with { type: "text" };
+import finishSrc from "./lua/finish-5.lua" with { type: "text" };
 import leaseSrc from "./lua/lease-1.lua" with { type: "text" };
 import promoteSrc from "./lua/promote-2.lua" with { type: "text" };
+import pruneSrc from "./lua/prune-2.lua" with { type: "text" };
 import releaseSrc from "./lua/release-1.lua" with { type: "text" };
-import startSrc from "./lua/start-4.lua" with { type: "text" };
+import requeueSrc from "./lua/requeue-3.lua" with { type: "text" };
+import startSrc from "./lua/start-5.lua" with { type: "text" };
 
 export interface Script {
   name: string;
@@ -24,12 +27,16 @@ function script(name: string, source: string, numKeys: number): Script {
 
 export const scripts = {
   enqueue: script("enqueue", enqueueSrc, 3),
-  start: script("start", startSrc, 4),
-  finish: script("finish", finishSrc, 3),
-  fail: script("fail", failSrc, 5),
+  start: script("start", startSrc, 5),
+  finish: script("finish", finishSrc, 5),
+  fail: script("fail", failSrc, 6),
   promote: script("promote", promoteSrc, 2),
   lease: script("lease", leaseSrc, 1),
   release: script("release", releaseSrc, 1),
+  // Operator actions (lib/admin): dead letters and workers that stopped heart-beating.
+  requeue: script("requeue", requeueSrc, 3),
+  discard: script("discard", discardSrc, 1),
+  prune: script("prune", pruneSrc, 2),
 } as const;
 
 /** Runs a script; keys and args are strings (numbers are sent as their decimal text). */

@@ -4,7 +4,7 @@
 import { runScript, scripts } from "./_scripts.ts";
 import type { WorkerOptions } from "./config.ts";
 import type { Redis } from "./connect.ts";
-import { GROUP, type QueueKeys } from "./keys.ts";
+import { GROUP, MINUTES_KEPT, type QueueKeys } from "./keys.ts";
 
 export interface Finish {
   kind: "finish";
@@ -93,14 +93,15 @@ export class Settler {
     let reply: number[];
     if (items[0]!.kind === "finish") {
       const args: (string | number)[] = [keys.jobPrefix, GROUP, now, o.resultTtlS, o.eventsMaxLen];
+      args.push(o.name, MINUTES_KEPT);
       for (const f of items as Finish[]) args.push(f.entryId, f.jobId, f.result);
-      const sKeys = [keys.stream, keys.events, keys.stats];
+      const sKeys = [keys.stream, keys.events, keys.stats, keys.minutes, keys.durations];
       reply = await runScript<number[]>(this.client, scripts.finish, sKeys, args);
     } else {
       const args: (string | number)[] = [keys.jobPrefix, GROUP, now, o.failureTtlS, o.deadMaxLen];
-      args.push(o.eventsMaxLen);
+      args.push(o.eventsMaxLen, o.name, MINUTES_KEPT);
       for (const f of items as Failure[]) args.push(f.entryId, f.jobId, f.error, f.retryAt);
-      const sKeys = [keys.stream, keys.delayed, keys.dead, keys.events, keys.stats];
+      const sKeys = [keys.stream, keys.delayed, keys.dead, keys.events, keys.stats, keys.minutes];
       reply = await runScript<number[]>(this.client, scripts.fail, sKeys, args);
     }
     for (const [i, item] of items.entries()) this.onSettled(item, Number(reply[i]));

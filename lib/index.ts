@@ -28,5 +28,12 @@ export {
   type WordCountPayload,
   type WordCountResult,
 } from "./tasks/wordcount/index.ts";
-export { defineTask, type JobInfo, type JobRecord, type JobStatus, type Task } from "./types.ts";
+export {
+  type AttemptRecord,
+  defineTask,
+  type JobInfo,
+  type JobRecord,
+  type JobStatus,
+  type Task,
+} from "./types.ts";
 export { Worker, type WorkerConfig } from "./worker.ts";

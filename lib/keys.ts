@@ -18,9 +18,24 @@ export interface QueueKeys {
   workers: string;
   /** Hash per worker: host, pid, concurrency, in-flight and processed counts. */
   worker: (name: string) => string;
-  /** Hash of counters: enqueued, started, finished, failed, retried, dead, claimed. */
+  /** Prefix of worker hashes, for Lua scripts that build worker keys from names. */
+  workerPrefix: string;
+  /** Hash of counters: enqueued, started, finished, failed, retried, dead, claimed, requeued. */
   stats: string;
+  /**
+   * Hash of per-minute counts, field `<epoch minute>:<finished|failed|retried>`, plus `trimmed`
+   * (the last minute the scripts trimmed at); fields older than MINUTES_KEPT are deleted.
+   */
+  minutes: string;
+  /**
+   * Hash: histogram of finished jobs' run times. Field `<bound ms>` (or `inf`) counts jobs whose
+   * run took at most that bound and more than the one below; `sum_ms` and `count` as well.
+   */
+  durations: string;
 }
+
+/** Minutes of per-minute counts kept (three hours: the dashboard's chart and `info` use one). */
+export const MINUTES_KEPT = 180;
 
 /** The consumer group every worker of a queue reads through. */
 export const GROUP = "workers";
@@ -38,6 +53,9 @@ export function queueKeys(prefix: string, queue: string): QueueKeys {
     events: `${base}:events`,
     workers: `${base}:workers`,
     worker: (name) => workerPrefix + name,
+    workerPrefix,
     stats: `${base}:stats`,
+    minutes: `${base}:stats:minutes`,
+    durations: `${base}:stats:durations`,
   };
 }

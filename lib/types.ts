@@ -59,4 +59,19 @@ export interface JobRecord {
   worker: string | null;
   result: unknown;
   error: string | null;
+  /** The last 20 attempts, oldest first (kept across a requeue from the dead letters). */
+  history: AttemptRecord[];
+}
+
+/** One attempt of a job, as recorded by the start, finish and fail scripts. */
+export interface AttemptRecord {
+  /** The job's attempt counter at this start (it starts again at 1 after a requeue). */
+  attempt: number;
+  worker: string | null;
+  startedAt: number | null;
+  /** null while it runs, or when its worker stopped and released it unfinished. */
+  endedAt: number | null;
+  error: string | null;
+  /** How it ended: finished, retrying (failed, will run again) or failed (for good). */
+  outcome: "finished" | "retrying" | "failed" | null;
 }

@@ -1,5 +1,5 @@
 // How jobs are shown: a block of aligned lines for people, a plain object for --json.
-import type { JobRecord } from "../types.ts";
+import type { AttemptRecord, JobRecord } from "../types.ts";
 
 /** The job as one JSON object: times as ISO strings, `attempts` as a number. */
 export function jobJson(job: JobRecord): Record<string, unknown> {
@@ -16,6 +16,19 @@ export function jobJson(job: JobRecord): Record<string, unknown> {
     enqueuedAt: iso(job.enqueuedAt),
     startedAt: iso(job.startedAt),
     endedAt: iso(job.endedAt),
+    history: job.history.map(attemptJson),
+  };
+}
+
+/** One attempt as JSON: times as ISO strings. */
+export function attemptJson(a: AttemptRecord): Record<string, unknown> {
+  return {
+    attempt: a.attempt,
+    worker: a.worker,
+    startedAt: iso(a.startedAt),
+    endedAt: iso(a.endedAt),
+    outcome: a.outcome,
+    error: a.error,
   };
 }
 
@@ -39,6 +52,12 @@ export function formatJob(job: JobRecord): string {
     ["error", job.error],
   ];
   const lines = align(rows.filter(([, v]) => v != null && v !== ""));
+  if (job.history.length > 0) {
+    lines.push("history:");
+    const last = job.history.length - 1;
+    const running = (i: number) => i === last && job.status === "started";
+    lines.push(...job.history.map((a, i) => `  ${formatAttempt(a, running(i))}`));
+  }
   if (job.status === "finished") {
     lines.push("result:");
     const result = job.result;
@@ -52,6 +71,18 @@ export function formatJob(job: JobRecord): string {
     }
   }
   return lines.join("\n");
+}
+
+/**
+ * `#2  worker w1  <start> → <end> (120 ms)  retrying: boom`. An attempt with no end that is not
+ * `running` was cut short: its worker stopped (released it, or died and the job was taken over).
+ */
+export function formatAttempt(a: AttemptRecord, running = false): string {
+  const took = a.startedAt != null && a.endedAt != null ? ` (${a.endedAt - a.startedAt} ms)` : "";
+  const end = a.endedAt != null ? iso(a.endedAt) : "…";
+  const how = a.outcome ?? (running ? "running" : "cut short (its worker stopped)");
+  const error = a.error ? `: ${a.error}` : "";
+  return `#${a.attempt}  worker ${a.worker ?? "?"}  ${iso(a.startedAt) ?? "?"} → ${end}${took}  ${how}${error}`;
 }
 
 /** One line per job, for bulk output: id, status, then the gist of the result or error. */

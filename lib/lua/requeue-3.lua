@@ -1,0 +1,50 @@
+-- Requeue dead letters: each job runs again with a fresh attempt count, atomically, so a job is
+-- never both dead and queued. Its dead letter is deleted, its record goes back to 'queued'
+-- (attempt 0, no TTL, its history kept) and its id is added to the stream. A record that
+-- expired meanwhile is recreated from the letter (task, payload, max attempts), its history
+-- holding the attempt that died. A letter whose job is alive again (queued, running, retrying,
+-- finished: its id was reused) is left alone.
+--
+-- KEYS[1] dead (stream)   KEYS[2] stream   KEYS[3] stats
+-- ARGV[1] job key prefix   ARGV[2] now (ms)   ARGV[3] max attempts for letters without one
+-- ARGV[4..] pairs: dead letter entry id, job id it must carry ('' = whichever it carries)
+-- Returns: per pair {job id or '', verdict}: 'requeued', 'missing' (no such letter, or one
+-- for another job), 'active' (the job is not failed).
+local prefix, now = ARGV[1], ARGV[2]
+local out, requeued = {}, 0
+for i = 4, #ARGV, 2 do
+  local entry, want = ARGV[i], ARGV[i + 1]
+  local e = redis.call('XRANGE', KEYS[1], entry, entry)[1]
+  local letter = {}
+  if e then
+    for j = 1, #e[2] - 1, 2 do letter[e[2][j]] = e[2][j + 1] end
+  end
+  local id = letter.id
+  if not id or (want ~= '' and id ~= want) then
+    out[#out + 1] = { want, 'missing' }
+  else
+    local key = prefix .. id
+    local status = redis.call('HGET', key, 'status')
+    if status and status ~= 'failed' then
+      out[#out + 1] = { id, 'active' }
+    else
+      if status then
+        redis.call('HDEL', key, 'error', 'worker', 'started_at', 'ended_at', 'result', 'dead_entry')
+        redis.call('PERSIST', key)
+      else
+        local died = { attempt = tonumber(letter.attempts) or 0, error = letter.error,
+          ['end'] = tonumber(string.match(entry, '^(%d+)')), outcome = 'failed' }
+        redis.call('HSET', key, 'task', letter.task or '', 'payload', letter.payload or 'null',
+          'max_attempts', letter.max_attempts or ARGV[3], 'enqueued_at', now,
+          'history', cjson.encode({ died }))
+      end
+      redis.call('HSET', key, 'status', 'queued', 'attempt', 0)
+      redis.call('XDEL', KEYS[1], entry)
+      redis.call('XADD', KEYS[2], '*', 'id', id)
+      requeued = requeued + 1
+      out[#out + 1] = { id, 'requeued' }
+    end
+  end
+end
+if requeued > 0 then redis.call('HINCRBY', KEYS[3], 'requeued', requeued) end
+return out

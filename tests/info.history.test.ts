@@ -1,0 +1,137 @@
+// A job's history (each attempt's worker, start, end and error), written by the start, finish
+// and fail scripts inside the calls they already make, and shown by `result`.
+import { describe, expect, test } from "bun:test";
+import { PermanentError } from "../lib/errors.ts";
+import { defineTask } from "../lib/types.ts";
+import { openQueue, rawRedis, runCli, startWorker, testPrefix } from "./helpers.ts";
+
+describe("history", () => {
+  test("each attempt records its worker, start, end, outcome and error", async () => {
+    const prefix = testPrefix();
+    await using q = await openQueue({ prefix });
+    let calls = 0;
+    const flaky = defineTask({
+      name: "flaky",
+      run: async () => {
+        if (++calls < 3) throw new Error(`boom ${calls}`);
+        return "ok";
+      },
+    });
+    const w = await startWorker({ prefix, tasks: [flaky], name: "w-hist" });
+    const before = Date.now();
+    const id = await q.enqueue("flaky", null);
+    const { ended } = await q.waitForJobs([id], { timeoutMs: 5_000 });
+    await w.stop();
+    const job = ended.get(id)!;
+    expect(job.status).toBe("finished");
+    expect(job.history.map((a) => [a.attempt, a.worker, a.outcome, a.error])).toEqual([
+      [1, "w-hist", "retrying", "boom 1"],
+      [2, "w-hist", "retrying", "boom 2"],
+      [3, "w-hist", "finished", null],
+    ]);
+    for (const a of job.history) {
+      expect(a.startedAt).toBeGreaterThanOrEqual(before);
+      expect(a.endedAt).toBeGreaterThanOrEqual(a.startedAt!);
+    }
+  });
+
+  test("a dead job's last attempt holds its error; the history keeps the last 20 attempts", async () => {
+    const prefix = testPrefix();
+    await using q = await openQueue({ prefix, maxAttempts: 22 });
+    const broken = defineTask({
+      name: "broken",
+      run: async (_p, _s, job) => {
+        if (job.attempt === 22) throw new PermanentError("gave up");
+        throw new Error(`failure ${job.attempt}`);
+      },
+    });
+    const w = await startWorker({ prefix, tasks: [broken], backoffBaseMs: 1, backoffMaxMs: 1 });
+    const id = await q.enqueue("broken", null);
+    const { ended } = await q.waitForJobs([id], { timeoutMs: 10_000 });
+    await w.stop();
+    const job = ended.get(id)!;
+    expect(job).toMatchObject({ status: "failed", attempts: 22, error: "gave up" });
+    expect(job.history).toHaveLength(20);
+    expect(job.history[0]).toMatchObject({ attempt: 3, error: "failure 3", outcome: "retrying" });
+    expect(job.history[19]).toMatchObject({ attempt: 22, error: "gave up", outcome: "failed" });
+  });
+
+  test("finish and fail count per minute and the run-time histogram, in the same calls", async () => {
+    const prefix = testPrefix();
+    const now = 1_800_000_030_000; // 30 s into a minute
+    const minute = Math.floor(now / 60_000);
+    await using q = await openQueue({ prefix });
+    await using r = await rawRedis();
+    const ok = defineTask({ name: "ok", run: async () => 1 });
+    const no = defineTask({
+      name: "no",
+      run: async () => {
+        throw new PermanentError("no");
+      },
+    });
+    const w = await startWorker({ prefix, tasks: [ok, no], now: () => now });
+    const ids = await q.enqueueMany([
+      { task: "ok" },
+      { task: "ok" },
+      { task: "ok" },
+      { task: "no" },
+    ]);
+    await q.waitForJobs(
+      ids.map((j) => j.id),
+      { timeoutMs: 5_000 },
+    );
+    await w.stop();
+    const minutes = await r.sendCommand(["HGETALL", q.keys.minutes]);
+    expect(toObject(minutes)).toEqual({
+      trimmed: String(minute),
+      [`${minute}:finished`]: "3",
+      [`${minute}:failed`]: "1",
+    });
+    // The injected clock stands still: every run took 0 ms, the first bucket (<= 5 ms).
+    expect(toObject(await r.sendCommand(["HGETALL", q.keys.durations]))).toEqual({
+      "5": "3",
+      count: "3",
+      sum_ms: "0",
+    });
+  });
+
+  test("`result --json` and `result` show the attempts", async () => {
+    const prefix = testPrefix();
+    await using q = await openQueue({ prefix });
+    const once = defineTask({
+      name: "once",
+      run: async (_p, _s, job) => {
+        if (job.attempt === 1) throw new Error("first try <b>fails</b>");
+        return { done: true };
+      },
+    });
+    const w = await startWorker({ prefix, tasks: [once], name: "w-cli" });
+    const id = await q.enqueue("once", null);
+    await q.waitForJobs([id], { timeoutMs: 5_000 });
+    await w.stop();
+    const json = await runCli("result", ["--prefix", prefix, "--jobid", id, "--json"]);
+    expect(json.code).toBe(0);
+    const shown = JSON.parse(json.stdout);
+    expect(shown.history).toEqual([
+      {
+        attempt: 1,
+        worker: "w-cli",
+        startedAt: expect.stringMatching(/^\d{4}-.*Z$/),
+        endedAt: expect.stringMatching(/^\d{4}-.*Z$/),
+        outcome: "retrying",
+        error: "first try <b>fails</b>",
+      },
+      expect.objectContaining({ attempt: 2, worker: "w-cli", outcome: "finished", error: null }),
+    ]);
+    const text = await runCli("result", ["--prefix", prefix, "--jobid", id]);
+    expect(text.stdout).toMatch(
+      /^history:\n {2}#1 {2}worker w-cli .* retrying: first try <b>fails<\/b>\n {2}#2 {2}worker w-cli .* finished$/m,
+    );
+  });
+});
+
+function toObject(flat: string[]): Record<string, string> {
+  const o: Record<string, string> = {};
+  for (let i = 0; i + 1 < flat.length; i += 2) o[flat[i]!] = flat[i + 1]!;
+  return o;
+}
