@@ -28,6 +28,34 @@ describe("extractText on fixtures", () => {
     ["script-style.html", 2, null, null, "real text"],
     ["cjk.html", 9, "中文", "zh", "我喜欢吃苹果。\n\n日本語のテキスト\n\n안녕하세요 세계"],
     ["mixed.html", 8, null, null, "Hello мир 世界 مرحبا 123 don't e-mail"],
+    ["cdata.html", 3, null, null, "beforeafter\n\nkept words"],
+    ["empty.html", 0, null, null, ""],
+    ["head-text.html", 3, "T", null, "stray textbody text"],
+    [
+      "scripts.html",
+      36,
+      null,
+      null,
+      "Latin words, Кириллица тоже, 中文分词测试, 日本語の文章です, 한국어 문장\n\n" +
+        "العربية من اليمين, עברית גם, ภาษาไทยไม่มีช่องว่าง, हिन्दी भाषा\n\n" +
+        "Emoji 🎉 are not words 👍🏽 but text around them is: ok🙂ok",
+    ],
+    [
+      "forms.html",
+      19,
+      null,
+      null,
+      "Name\nfirst choice\nsecond choice\nSend now\nClosed summary\nOpen summary\n\n" +
+        "open content\n\nopen dialog\n\nScore done\n\nAn image",
+    ],
+    [
+      "display.html",
+      12,
+      null,
+      null,
+      "block\nspan inlinediv\nonetwo\ncontentsflow\nshown anyway\nvisible\n\nafter hidden\n\n" +
+        "lastwins wins",
+    ],
   ] as const)("%s has %d words", async (name, words, title, lang, text) => {
     const extracted = extractText(await fixture(name));
     expect(extracted.text).toBe(text);
@@ -35,6 +63,11 @@ describe("extractText on fixtures", () => {
     expect(extracted.lang).toBe(lang);
     expect(countWords(extracted.text).words).toBe(words);
   });
+});
+
+test("plain.txt: a text/plain page is counted as it is, tags and entities included", async () => {
+  // The task does not parse text/plain (see index.ts); a browser shows it verbatim.
+  expect(countWords(await fixture("plain.txt")).words).toBe(20);
 });
 
 describe("extractText on snippets", () => {
@@ -56,6 +89,17 @@ describe("extractText on snippets", () => {
     ["<p>  tab\tand\nnewline  </p>", "tab and newline"],
     ["<pre>a\tkept  as is\n b</pre>", "a\tkept  as is\n b"],
     ["plain text, no tags", "plain text, no tags"],
+    ["<details><summary>s</summary>closed</details>", "s"],
+    ["<details open><summary>s</summary>open</details>", "s\nopen"],
+    ["<textarea>typed</textarea>x", "x"],
+    ["<dialog>shut</dialog><dialog open>open</dialog>", "open"],
+    ["<span style='display:block'>a</span>b", "a\nb"],
+    ["<div style='display:inline-block'>a</div>b", "ab"],
+    ["<div style='visibility:hidden'>a<b style='visibility:visible'>b</b></div>", "b"],
+    ["<table><tr><td>a<td>b</tr></table>", "a\tb"],
+    ["<td>loose</td>cell", "loosecell"],
+    ["a<svg><text>b</text></svg>c", "a\nb\nc"],
+    ["<p>&nbsp;</p>", "\u00a0"],
     ["", ""],
   ])("%j renders as %j", (html, text) => {
     expect(extractText(html).text).toBe(text);

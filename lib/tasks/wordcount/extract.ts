@@ -2,6 +2,7 @@
 // without a layout engine: only the HTML default styles and inline `style` attributes are known.
 
 import { parseHTML } from "linkedom";
+import { displayOf, type Role } from "./_display.ts";
 
 export interface ExtractedText {
   /** Rendered text: block boundaries become newlines, table cells tabs, `<pre>` kept as is. */
@@ -12,34 +13,28 @@ export interface ExtractedText {
   lang: string | null;
 }
 
-// Never rendered: metadata, scripts, inert templates, and fallback content that a browser
-// with scripting and media support does not show.
-const SKIPPED = new Set(
-  (
-    "head title script style noscript template meta link base iframe canvas video audio " +
-    "datalist rp"
-  ).split(" "),
-);
-
-// Elements that are display:block (or list-item, table…) in the HTML default style sheet.
-const BLOCKS = new Set(
-  (
-    "address article aside blockquote body caption center dd details dialog dir div dl dt " +
-    "fieldset figcaption figure footer form h1 h2 h3 h4 h5 h6 header hgroup hr html legend " +
-    "li listing main menu nav ol optgroup option pre search section summary table tbody " +
-    "tfoot thead ul xmp"
-  ).split(" "),
-);
-
 // Whitespace is kept verbatim inside these (white-space: pre in the default style sheet).
 const PREFORMATTED = new Set(["pre", "listing", "xmp", "plaintext"]);
 
-// A pending separator between two runs of text; a stronger one replaces a weaker one.
+// A pending separator between two runs of text; a stronger one replaces a weaker one, the way
+// innerText's "required line break counts" merge into the largest.
 type Separator = "" | "\t" | "\n" | "\n\n";
 const STRENGTH: Record<Separator, number> = { "": 0, "\t": 1, "\n": 2, "\n\n": 3 };
+const BEFORE: Record<Role, Separator> = {
+  none: "",
+  inline: "",
+  block: "\n",
+  paragraph: "\n\n",
+  row: "",
+  cell: "",
+};
 
-const LEAVE_PRE = Symbol("leave pre");
-type WorkItem = Node | Separator | typeof LEAVE_PRE;
+/** Leaving an element that changed the walk's state: the state to go back to. */
+interface Restore {
+  preDepth: number;
+  visible: boolean;
+}
+type WorkItem = Node | Separator | Restore;
 
 const TEXT_NODE = 3;
 const ELEMENT_NODE = 1;
@@ -52,7 +47,10 @@ interface TextBuilder {
   trailingSpace: boolean;
   /** Nothing visible since the last line break: a leading collapsible space is dropped. */
   lineStart: boolean;
+  /** Inside this many preformatted elements: whitespace is kept. */
   preDepth: number;
+  /** The current element's visibility (inherited, as CSS `visibility` is). */
+  visible: boolean;
 }
 
 /** Parses `html` and returns its rendered text, title and language. */
@@ -76,54 +74,65 @@ function renderText(root: Node): string {
     trailingSpace: false,
     lineStart: true,
     preDepth: 0,
+    visible: true,
   };
   const stack: WorkItem[] = [...root.childNodes].reverse();
   while (stack.length > 0) {
     const item = stack.pop()!;
-    if (item === LEAVE_PRE) out.preDepth -= 1;
-    else if (typeof item === "string") separate(out, item);
+    if (typeof item === "string") separate(out, item);
+    else if (!("nodeType" in item)) Object.assign(out, item);
     else if (item.nodeType === TEXT_NODE) appendText(out, item.nodeValue ?? "");
     else if (item.nodeType === ELEMENT_NODE) enterElement(out, item as Element, stack);
-    // Comments, doctypes and processing instructions render nothing.
+    // Comments (and so CDATA sections, which HTML parses as comments), doctypes and processing
+    // instructions render nothing.
   }
-  return out.parts.join("").trim();
+  // Only collapsible whitespace is trimmed: a no-break space is text to a browser.
+  return out.parts.join("").replace(/^[ \t\n\r\f]+|[ \t\n\r\f]+$/g, "");
 }
 
 function enterElement(out: TextBuilder, element: Element, stack: WorkItem[]): void {
   const name = element.localName.toLowerCase();
-  if (SKIPPED.has(name) || isHidden(element)) return;
+  const display = displayOf(element, name);
+  if (display.role === "none") return;
+  const visible = display.visible ?? out.visible;
   if (name === "br") {
-    lineBreak(out);
+    if (visible) lineBreak(out);
     return;
   }
-  // Pushed first, so it is popped after the children.
-  const after = separatorAfter(name);
+  // Pushed first, so they are popped after the children. A box whose visibility is hidden
+  // still holds its children (which may be visible) but adds no breaks of its own.
+  const after = visible ? separatorAfter(display.role, element) : "";
   if (after !== "") stack.push(after);
-  if (PREFORMATTED.has(name)) {
-    out.preDepth += 1;
-    stack.push(LEAVE_PRE);
+  const pre = PREFORMATTED.has(name);
+  if (pre || visible !== out.visible) {
+    stack.push({ preDepth: out.preDepth, visible: out.visible });
+    out.visible = visible;
+    if (pre) out.preDepth += 1;
   }
-  if (name === "p") separate(out, "\n\n");
-  else if (BLOCKS.has(name) || name === "tr") separate(out, "\n");
-  const children = element.childNodes;
+  if (visible) separate(out, BEFORE[display.role]);
+  const children = display.summaryOnly ? summaryOf(element) : element.childNodes;
   for (let i = children.length - 1; i >= 0; i -= 1) stack.push(children[i]!);
 }
 
-function separatorAfter(name: string): Separator {
-  if (name === "p") return "\n\n";
-  if (name === "td" || name === "th") return "\t";
-  if (name === "tr" || BLOCKS.has(name)) return "\n";
+function separatorAfter(role: Role, element: Element): Separator {
+  if (role === "paragraph") return "\n\n";
+  if (role === "block" || role === "row") return "\n";
+  // A tab separates cells; the last cell of a row ends with the row's line break instead.
+  if (role === "cell") return isCell(element.nextElementSibling) ? "\t" : "";
   return "";
 }
 
-/** Hidden by the `hidden` attribute or an inline style; its whole subtree is skipped. */
-function isHidden(element: Element): boolean {
-  if (attribute(element, "hidden") !== null) return true;
-  const style = attribute(element, "style");
-  if (style === null) return false;
-  return /(?:^|;)\s*(?:display\s*:\s*none|visibility\s*:\s*(?:hidden|collapse))\s*(?:!important\s*)?(?:;|$)/i.test(
-    style,
-  );
+function isCell(element: Element | null): boolean {
+  const name = element?.localName.toLowerCase();
+  return name === "td" || name === "th";
+}
+
+/** The children of a closed `<details>` that are rendered: its first `<summary>`, if any. */
+function summaryOf(details: Element): Element[] {
+  for (const child of details.children) {
+    if (child.localName.toLowerCase() === "summary") return [child];
+  }
+  return [];
 }
 
 /** An attribute by name, ignoring case (linkedom keeps `<HTML LANG=…>` upper case). */
@@ -141,6 +150,7 @@ function separate(out: TextBuilder, separator: Separator): void {
 }
 
 function appendText(out: TextBuilder, raw: string): void {
+  if (!out.visible) return;
   let text = raw;
   if (out.preDepth === 0) {
     // Outside <pre>, runs of HTML whitespace collapse to one space (U+00A0 is not collapsed).

@@ -72,13 +72,7 @@ async function runWordCount(
   const url = checkedUrl(payload);
   const page = await fetchPage(url, options, signal);
   const started = performance.now();
-  const { text: decoded } = decodeBody(page.body, page.charset);
-  // Plain text is already what a reader sees; parsing it as HTML would eat "<" and "&".
-  const { text, title, lang } =
-    page.contentType === "text/plain"
-      ? { text: decoded, title: null, lang: null }
-      : extractText(decoded);
-  const { words, topWords } = countWords(text);
+  const { words, topWords, title, lang } = analyseBody(page.body, page.contentType, page.charset);
   const parseMs = Math.round(performance.now() - started);
   return {
     words,
@@ -92,6 +86,32 @@ async function runWordCount(
     topWords,
     timings: { fetchMs: page.fetchMs, parseMs },
   };
+}
+
+/** What the task reads from a page's body: its words, most frequent words, title and language. */
+export interface PageAnalysis {
+  words: number;
+  topWords: WordFrequency[];
+  title: string | null;
+  lang: string | null;
+}
+
+/**
+ * Decodes, extracts and counts one fetched body (`contentType` without parameters, `charset`
+ * from the header or null): the part of the task that needs no network.
+ */
+export function analyseBody(
+  body: Uint8Array,
+  contentType: string,
+  charset: string | null,
+): PageAnalysis {
+  const { text: decoded } = decodeBody(body, charset);
+  // Plain text is already what a reader sees; parsing it as HTML would eat "<" and "&".
+  const { text, title, lang } =
+    contentType === "text/plain"
+      ? { text: decoded, title: null, lang: null }
+      : extractText(decoded);
+  return { ...countWords(text), title, lang };
 }
 
 // A job enqueued without `validate` (by another client, or an older version) still gets its URL
