@@ -19,6 +19,32 @@ interface Pair {
   upstream: Socket<unknown> | null;
   pending: Uint8Array[];
   stalled: boolean;
+  /** Bytes a socket did not take yet (Bun's sockets write what fits, the rest is ours). */
+  backlog: Map<Socket<unknown>, Uint8Array[]>;
+}
+
+/** Writes everything, in order: what the socket does not take now waits for its drain. */
+function send(pair: Pair, socket: Socket<unknown>, chunk: Uint8Array): void {
+  const queue = pair.backlog.get(socket);
+  if (queue && queue.length > 0) {
+    queue.push(new Uint8Array(chunk));
+    return;
+  }
+  const written = socket.write(chunk);
+  if (written < chunk.length) pair.backlog.set(socket, [chunk.slice(Math.max(0, written))]);
+}
+
+function flush(pair: Pair, socket: Socket<unknown>): void {
+  const queue = pair.backlog.get(socket);
+  while (queue && queue.length > 0) {
+    const chunk = queue[0]!;
+    const written = socket.write(chunk);
+    if (written < chunk.length) {
+      queue[0] = chunk.slice(Math.max(0, written));
+      return;
+    }
+    queue.shift();
+  }
 }
 
 export function startProxy(targetPort: number, targetHost = "127.0.0.1"): Proxy {
@@ -36,7 +62,7 @@ export function startProxy(targetPort: number, targetHost = "127.0.0.1"): Proxy 
     socket: {
       open(client) {
         accepted++;
-        const pair: Pair = { client, upstream: null, pending: [], stalled };
+        const pair: Pair = { client, upstream: null, pending: [], stalled, backlog: new Map() };
         client.data = pair;
         pairs.add(pair);
         if (pair.stalled) return; // a cut network: the connection goes nowhere
@@ -46,10 +72,13 @@ export function startProxy(targetPort: number, targetHost = "127.0.0.1"): Proxy 
           socket: {
             open(up) {
               pair.upstream = up;
-              for (const chunk of pair.pending.splice(0)) up.write(chunk);
+              for (const chunk of pair.pending.splice(0)) send(pair, up, chunk);
             },
             data(_up, chunk) {
-              if (!pair.stalled) pair.client.write(chunk);
+              if (!pair.stalled) send(pair, pair.client, chunk);
+            },
+            drain(up) {
+              flush(pair, up);
             },
             close() {
               closePair(pair);
@@ -63,8 +92,11 @@ export function startProxy(targetPort: number, targetHost = "127.0.0.1"): Proxy 
       data(client, chunk) {
         const pair = client.data;
         if (pair.stalled) return;
-        if (pair.upstream) pair.upstream.write(chunk);
+        if (pair.upstream) send(pair, pair.upstream, chunk);
         else pair.pending.push(new Uint8Array(chunk));
+      },
+      drain(client) {
+        flush(client.data, client);
       },
       close(client) {
         closePair(client.data);

@@ -26,7 +26,7 @@ export class Jobs {
   #emptied: (() => void)[] = [];
 
   constructor(
-    client: Redis,
+    client: () => Redis,
     keys: QueueKeys,
     private readonly o: WorkerOptions,
     private readonly tasks: ReadonlyMap<string, Task>,

@@ -14,7 +14,8 @@ export class Leases {
   #busy = false;
 
   constructor(
-    private readonly client: Redis,
+    /** The current command connection (the worker may replace a stalled one). */
+    private readonly client: () => Redis,
     private readonly keys: QueueKeys,
     private readonly o: WorkerOptions,
     private readonly onLost: (entryId: string) => void,
@@ -28,7 +29,7 @@ export class Leases {
       for (let i = 0; i < entryIds.length; i += CHUNK) {
         const ids = entryIds.slice(i, i + CHUNK);
         const lost = await runScript<string[]>(
-          this.client,
+          this.client(),
           scripts.lease,
           [this.keys.stream],
           [GROUP, consumer, ...ids],

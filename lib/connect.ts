@@ -27,6 +27,8 @@ export interface ConnectOptions {
   onError?: (message: string) => void;
   /** Client name shown by CLIENT LIST. */
   name?: string;
+  /** Give up (ConnectError) when connecting and the checks take longer than this. */
+  timeoutMs?: number;
 }
 
 /**
@@ -84,19 +86,45 @@ export async function connect(url: string, options: ConnectOptions = {}): Promis
     lastCause = err;
     if (ready) options.onError?.(describeCause(err));
   });
+  // A peer that accepts the connection and then never answers (a stalled network) would hang
+  // here for ever: with a time limit, the client is destroyed, which rejects what is pending.
+  const limit = options.timeoutMs
+    ? setTimeout(() => {
+        lastCause = new Error(`no answer within ${options.timeoutMs} ms`);
+        safeDestroy(client);
+      }, options.timeoutMs)
+    : undefined;
   try {
     await client.connect();
   } catch (err) {
-    client.destroy();
+    clearTimeout(limit);
+    safeDestroy(client);
     throw new ConnectError(
       `cannot connect to Redis at ${maskUrl(url)}: ${describeCause(lastCause ?? err)}`,
       { cause: lastCause ?? err },
     );
   }
   ready = true;
-  await preflight(client, url);
-  if (options.name) await client.sendCommand(["CLIENT", "SETNAME", options.name]).catch(() => {});
+  try {
+    await preflight(client, url);
+    if (options.name) await client.sendCommand(["CLIENT", "SETNAME", options.name]);
+  } catch (err) {
+    if (err instanceof ConnectError) throw err;
+    safeDestroy(client);
+    const why = describeCause(lastCause ?? err);
+    throw new ConnectError(`Redis at ${maskUrl(url)} did not answer: ${why}`, { cause: err });
+  } finally {
+    clearTimeout(limit);
+  }
   return client;
+}
+
+function safeDestroy(client: Redis): void {
+  try {
+    client.destroy();
+  } catch {
+    // already closed
+  }
 }
 
 async function preflight(client: Redis, url: string): Promise<void> {
@@ -104,14 +132,15 @@ async function preflight(client: Redis, url: string): Promise<void> {
   try {
     info = String(await client.sendCommand(["INFO", "server"]));
   } catch (err) {
-    client.destroy();
+    if (isTransient(err)) throw err; // the caller reports a connection that did not answer
+    safeDestroy(client);
     throw new ConnectError(`Redis at ${maskUrl(url)} refused INFO: ${describeCause(err)}`, {
       cause: err,
     });
   }
   const version = /redis_version:([\d.]+)/.exec(info)?.[1] ?? "0";
   if (compareVersions(version, MIN_REDIS_VERSION) < 0) {
-    client.destroy();
+    safeDestroy(client);
     throw new ConnectError(
       `Redis at ${maskUrl(url)} is version ${version}; Courier needs ${MIN_REDIS_VERSION} or newer (XAUTOCLAIM)`,
     );

@@ -5,6 +5,7 @@
 import { claimIdle, type Delivery, ensureGroup, readNew, startBatch } from "./_fetch.ts";
 import { Jobs } from "./_jobs.ts";
 import { Leases } from "./_leases.ts";
+import { Link } from "./_link.ts";
 import { heartbeat, leave, promoteDue } from "./_presence.ts";
 import { within } from "./_time.ts";
 import { guard } from "./_watchdog.ts";
@@ -27,6 +28,12 @@ export interface WorkerConfig extends Partial<WorkerOptions> {
   logger?: Logger;
 }
 
+/** Commands on one connection; the blocking read on its own, so it never delays a command. */
+interface Links {
+  commands: Link;
+  reads: Link;
+}
+
 export class Worker {
   readonly options: WorkerOptions;
   readonly keys: QueueKeys;
@@ -36,8 +43,7 @@ export class Worker {
 
   #tasks: Map<string, Task>;
   #log: Logger;
-  #client: Redis;
-  #reader: Redis;
+  #links: Links;
   #jobs: Jobs;
   #leases: Leases;
   #stopping = false;
@@ -51,14 +57,14 @@ export class Worker {
   /** Monotonic ms of the read loop's last turn, for /livez. */
   #lastTurn = performance.now();
 
-  private constructor(config: WorkerConfig, o: WorkerOptions, client: Redis, reader: Redis) {
+  private constructor(config: WorkerConfig, o: WorkerOptions, links: Links) {
     this.options = o;
     this.name = o.name;
     this.keys = queueKeys(o.prefix, o.queue);
     this.#tasks = new Map(config.tasks.map((t) => [t.name, t as Task]));
     this.#log = config.logger ?? silentLogger;
-    this.#client = client;
-    this.#reader = reader;
+    this.#links = links;
+    const client = () => this.#client;
     this.#jobs = new Jobs(client, this.keys, o, this.#tasks, this.#log, this.#onRedisError);
     this.#jobs.onFreed = () => {
       const wake = this.#slotFreed;
@@ -76,12 +82,20 @@ export class Worker {
     const o = resolveOptions({ ...config, name: config.name || defaultWorkerName() });
     const onError = (message: string) =>
       config.logger?.log("warn", "redis connection error", { error: message });
-    const common = { persistent: true, reconnectMaxMs: o.reconnectMaxMs, onError };
-    const client = await connect(o.redisUrl, { ...common, name: `courier-worker-${o.name}` });
-    const reader = await connect(o.redisUrl, { ...common, name: `courier-reader-${o.name}` });
-    const worker = new Worker(config, o, client, reader);
-    await ensureGroup(client, worker.keys);
-    for (const w of await serverWarnings(client)) config.logger?.log("warn", w);
+    const common = {
+      persistent: true,
+      reconnectMaxMs: o.reconnectMaxMs,
+      timeoutMs: o.commandTimeoutMs,
+      onError,
+    };
+    const open = async (role: string) => {
+      const options = { ...common, name: `courier-${role}-${o.name}` };
+      return new Link(await connect(o.redisUrl, options), o.redisUrl, options);
+    };
+    const links = { commands: await open("worker"), reads: await open("reader") };
+    const worker = new Worker(config, o, links);
+    await ensureGroup(worker.#client, worker.keys);
+    for (const w of await serverWarnings(worker.#client)) config.logger?.log("warn", w);
     if (o.healthPort > 0) worker.#health = serveHealth(worker, o.healthPort, o.healthHost);
     worker.#begin();
     return worker;
@@ -95,6 +109,15 @@ export class Worker {
   /** Failed attempts (retried or not) since it started. */
   get failed(): number {
     return this.#jobs.failed;
+  }
+
+  /** The current command connection (replaced when it stalls). */
+  get #client(): Redis {
+    return this.#links.commands.client;
+  }
+
+  get #reader(): Redis {
+    return this.#links.reads.client;
   }
 
   get inFlight(): number {
@@ -130,8 +153,8 @@ export class Worker {
     });
     // The promote call also probes the command connection: no reply in time means it stalled.
     this.#every(o.promoteEveryMs, () =>
-      guard(this.#client, promoteDue(this.#client, this.keys, o), o.commandTimeoutMs, () =>
-        this.#log.log("warn", "redis connection stalled; reconnecting", { connection: "commands" }),
+      guard(promoteDue(this.#client, this.keys, o), o.commandTimeoutMs, () =>
+        this.#stalled("commands"),
       ),
     );
     this.#every(o.heartbeatEveryMs, () => this.#heartbeat());
@@ -140,8 +163,19 @@ export class Worker {
     void this.#loop();
   }
 
+  /** Runs `fn` every `ms`, skipping a tick while the previous call is still out. */
   #every(ms: number, fn: () => Promise<unknown>): void {
-    this.#timers.push(setInterval(() => void fn().catch(this.#onRedisError), ms));
+    let busy = false;
+    const tick = () => {
+      if (busy) return;
+      busy = true;
+      void fn()
+        .catch(this.#onRedisError)
+        .finally(() => {
+          busy = false;
+        });
+    };
+    this.#timers.push(setInterval(tick, ms));
   }
 
   /** The read loop: claim lapsed entries when due, else block for new ones, and start them. */
@@ -183,9 +217,7 @@ export class Worker {
     if (deliveries.length === 0) {
       const block = o.burst ? Math.min(o.blockMs, 250) : o.blockMs;
       const read = readNew(this.#reader, this.keys, this.name, free, block);
-      deliveries = await guard(this.#reader, read, block + o.commandTimeoutMs, () =>
-        this.#log.log("warn", "redis connection stalled; reconnecting", { connection: "reads" }),
-      );
+      deliveries = await guard(read, block + o.commandTimeoutMs, () => this.#stalled("reads"));
       kind = "read";
     }
     if (deliveries.length === 0 || this.#stopping) return deliveries.length;
@@ -240,7 +272,7 @@ export class Worker {
     for (const t of this.#timers.splice(0)) clearInterval(t);
     this.#health?.stop();
     // Interrupts the blocking read; anything it was delivered is released below.
-    this.#reader.destroy();
+    this.#links.reads.destroy();
     this.#slotFreed?.();
     if (this.#jobs.size > 0) {
       this.#log.log("info", "stopping: waiting for jobs in flight", {
@@ -257,7 +289,7 @@ export class Worker {
       .catch((err) =>
         this.#log.log("warn", "could not release jobs", { error: describeCause(err) }),
       );
-    await this.#client.close().catch(() => this.#client.destroy());
+    await this.#links.commands.close();
     this.#log.log("info", "worker stopped", { worker: this.name, processed: this.processed });
     this.#resolveStopped();
   }
@@ -268,8 +300,29 @@ export class Worker {
     return heartbeat(this.#client, this.keys, this.options, counts);
   }
 
+  #stalled(connection: keyof Links): void {
+    this.#log.log("warn", "redis connection stalled; reconnecting", { connection });
+    this.#links[connection].replace();
+  }
+
+  #quietUntil = 0;
+  #suppressed = 0;
+
+  /** Logs failed commands, at most one line a second while Redis is away. */
   #onRedisError = (err: unknown, retryInMs?: number): void => {
-    this.#log.log("warn", "redis command failed", { error: describeCause(err), retryInMs });
+    const now = performance.now();
+    if (now < this.#quietUntil) {
+      this.#suppressed++;
+      return;
+    }
+    const alsoFailed = this.#suppressed || undefined;
+    this.#quietUntil = now + 1_000;
+    this.#suppressed = 0;
+    this.#log.log("warn", "redis command failed", {
+      error: describeCause(err),
+      retryInMs,
+      alsoFailed,
+    });
   };
 }
 

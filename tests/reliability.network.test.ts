@@ -1,0 +1,102 @@
+// A network cut between a worker and Redis, through a loopback proxy that drops or stalls
+// connections. The worker must notice within a bounded time and reconnect; each of its jobs
+// is finished by it or taken over by another worker, never recorded twice.
+import { describe, expect, test } from "bun:test";
+import { type Proxy, startProxy } from "../bench/_proxy.ts";
+import type { Logger, LogLevel } from "../lib/log.ts";
+import { defineTask } from "../lib/types.ts";
+import { openQueue, rawRedis, redisUrl, startWorker, testPrefix, until } from "./helpers.ts";
+
+function viaProxy(): { proxy: Proxy; url: string } {
+  const port = Number(new URL(redisUrl()).port);
+  const proxy = startProxy(port);
+  return { proxy, url: `redis://127.0.0.1:${proxy.port}` };
+}
+
+function recorder(): Logger & { events: { at: number; event: string }[] } {
+  const events: { at: number; event: string }[] = [];
+  return {
+    events,
+    log: (_l: LogLevel, event: string) => void events.push({ at: Date.now(), event }),
+  };
+}
+
+describe("network cut", () => {
+  test("connections dropped mid-job: the worker reconnects and records every job once", async () => {
+    const prefix = testPrefix();
+    const { proxy, url } = viaProxy();
+    await using q = await openQueue({ prefix });
+    await using r = await rawRedis();
+    let started = 0;
+    const slow = defineTask({
+      name: "slow",
+      run: async (n: number) => {
+        started++;
+        await Bun.sleep(150);
+        return n * 2;
+      },
+    });
+    const w = await startWorker({ prefix, tasks: [slow], redisUrl: url, concurrency: 4 });
+    const ids = (
+      await q.enqueueMany([1, 2, 3, 4, 5, 6, 7, 8].map((n) => ({ task: "slow", payload: n })))
+    ).map((e) => e.id);
+    await until(() => started >= 4, "the first jobs to start");
+    proxy.drop(); // every connection of the worker is reset while four jobs run
+    const { ended, pending } = await q.waitForJobs(ids, { timeoutMs: 15_000 });
+    expect(pending).toEqual([]);
+    expect([...ended.values()].map((j) => j?.result)).toEqual([2, 4, 6, 8, 10, 12, 14, 16]);
+    expect(await r.sendCommand(["HGET", q.keys.stats, "finished"])).toBe("8");
+    await w.stop();
+    proxy.close();
+  });
+
+  test("a stalled connection is noticed within commandTimeoutMs; another worker takes the job over", async () => {
+    const prefix = testPrefix();
+    const { proxy, url } = viaProxy();
+    await using q = await openQueue({ prefix });
+    await using r = await rawRedis();
+    const runs: string[] = [];
+    const job = (name: string) =>
+      defineTask({
+        name: "job",
+        run: async () => {
+          runs.push(name);
+          await Bun.sleep(name === "cut" ? 1_500 : 10);
+          return name;
+        },
+      });
+    const log = recorder();
+    const timing = { claimIdleMs: 600, commandTimeoutMs: 300, blockMs: 100 };
+    const cut = await startWorker({
+      prefix,
+      tasks: [job("cut")],
+      redisUrl: url,
+      logger: log,
+      ...timing,
+    });
+    const id = await q.enqueue("job", null);
+    await until(() => runs.length === 1, "the job to start on the worker behind the proxy");
+    const stalledAt = Date.now();
+    proxy.stall();
+    const other = await startWorker({ prefix, tasks: [job("other")], ...timing });
+    const { ended } = await q.waitForJobs([id], { timeoutMs: 10_000 });
+    expect(ended.get(id)).toMatchObject({ status: "finished", result: "other", attempts: 2 });
+    const noticed = log.events.find((e) => e.event === "redis connection stalled; reconnecting");
+    expect(noticed).toBeDefined();
+    // Bounded: the command timeout, plus one promote tick and some scheduling slack.
+    expect(noticed!.at - stalledAt).toBeLessThan(timing.commandTimeoutMs + 1_000);
+    proxy.resume();
+    // Back online, the cut-off worker learns that its lease is gone and gives the job up (or,
+    // had it finished first, would find the result already recorded): never a second result.
+    const settled = (e: { event: string }) =>
+      e.event.startsWith("lease lost") || e.event.startsWith("finished");
+    await until(() => log.events.some(settled), "the cut-off worker to settle its run");
+    expect(log.events.filter(settled).map((e) => e.event)).toEqual([
+      expect.stringMatching(/^lease lost|^finished \(duplicate run/),
+    ]);
+    expect(await q.getJob(id)).toMatchObject({ result: "other" });
+    expect(await r.sendCommand(["HGET", q.keys.stats, "finished"])).toBe("1");
+    await Promise.all([cut.stop(), other.stop()]);
+    proxy.close();
+  });
+});
