@@ -36,7 +36,8 @@ export class Settler {
   #idle: (() => void)[] = [];
 
   constructor(
-    private readonly client: Redis,
+    /** The current command connection (the worker may replace a stalled one). */
+    private readonly client: () => Redis,
     private readonly keys: QueueKeys,
     private readonly o: WorkerOptions,
     private readonly onSettled: OnSettled,
@@ -96,13 +97,13 @@ export class Settler {
       args.push(o.name, MINUTES_KEPT);
       for (const f of items as Finish[]) args.push(f.entryId, f.jobId, f.result);
       const sKeys = [keys.stream, keys.events, keys.stats, keys.minutes, keys.durations];
-      reply = await runScript<number[]>(this.client, scripts.finish, sKeys, args);
+      reply = await runScript<number[]>(this.client(), scripts.finish, sKeys, args);
     } else {
       const args: (string | number)[] = [keys.jobPrefix, GROUP, now, o.failureTtlS, o.deadMaxLen];
       args.push(o.eventsMaxLen, o.name, MINUTES_KEPT);
       for (const f of items as Failure[]) args.push(f.entryId, f.jobId, f.error, f.retryAt);
       const sKeys = [keys.stream, keys.delayed, keys.dead, keys.events, keys.stats, keys.minutes];
-      reply = await runScript<number[]>(this.client, scripts.fail, sKeys, args);
+      reply = await runScript<number[]>(this.client(), scripts.fail, sKeys, args);
     }
     for (const [i, item] of items.entries()) this.onSettled(item, Number(reply[i]));
   }
