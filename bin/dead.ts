@@ -1,0 +1,83 @@
+#!/usr/bin/env bun
+// Dead letters: `list`, `show ID`, `requeue ID…|--all`, `purge [--older-than DURATION]`.
+import { defineCommand } from "citty";
+import { Admin } from "../lib/admin/admin.ts";
+import { deadLetterJson, formatDeadLetter, formatDeadPage, letterJson } from "../lib/admin/dead.ts";
+import { formatDuration, parseDuration } from "../lib/admin/duration.ts";
+import { CourierError } from "../lib/errors.ts";
+import { commonArgs, EXIT, intArg, printJson, queueArgs, runCli, UsageError } from "./_cli.ts";
+
+const ACTIONS = ["list", "show", "requeue", "purge"] as const;
+
+const command = defineCommand({
+  meta: {
+    name: "dead",
+    description: `Jobs that failed for good. list: newest first (id, task, attempts, when, error). show ID: the letter and the job's attempts. requeue ID…|--all: run again with a fresh attempt count (atomic: never both dead and queued; the history keeps the old error). purge [--older-than DURATION]: delete letters (all, or older than e.g. 7d, 12h, 30m, 45s). Exit ${EXIT.notFound} when an id has no dead letter.`,
+  },
+  args: {
+    action: { type: "positional", description: ACTIONS.join(" | "), required: true },
+    all: { type: "boolean", description: "requeue: every dead job" },
+    "older-than": {
+      type: "string",
+      description: "purge: only letters older than this (7d, 12h, 30m, 45s; default: all)",
+    },
+    limit: { type: "string", description: "list: letters shown, newest first (default 20)" },
+    json: { type: "boolean", description: "Print JSON instead of text" },
+    ...commonArgs,
+  },
+  async run({ args }) {
+    const action = args.action as (typeof ACTIONS)[number];
+    if (!ACTIONS.includes(action)) {
+      throw new UsageError(`unknown action "${args.action}": use ${ACTIONS.join(", ")}`);
+    }
+    const ids = (args._ as string[]).slice(1);
+    const limit = intArg(args.limit, "limit", 1, 500) ?? 20;
+    const olderThan = args["older-than"] ? parseDuration(args["older-than"]) : undefined;
+    if (action === "show" && ids.length !== 1) throw new UsageError("show takes one job id");
+    if (action === "requeue" && !args.all === (ids.length === 0)) {
+      throw new UsageError("requeue takes job ids, or --all");
+    }
+    const admin = await Admin.connect(queueArgs(args));
+    try {
+      if (action === "list") {
+        const page = await admin.deadLetters({ limit });
+        if (args.json) printJson({ total: page.total, letters: page.letters.map(letterJson) });
+        else process.stdout.write(`${formatDeadPage(page, admin.options.now())}\n`);
+      } else if (action === "show") {
+        const letter = await admin.deadLetter(ids[0]!);
+        if (!letter) throw new CourierError("ENOTFOUND", `no dead letter for job ${ids[0]}`);
+        const job = await admin.job(letter.id);
+        if (args.json) printJson(deadLetterJson(letter, job));
+        else process.stdout.write(`${formatDeadLetter(letter, job)}\n`);
+      } else if (action === "requeue" && args.all) {
+        const count = await admin.requeueAll();
+        if (args.json) printJson({ requeued: count });
+        else process.stdout.write(`requeued ${count} dead job${count === 1 ? "" : "s"}\n`);
+      } else if (action === "requeue") {
+        const done = await admin.requeue(ids);
+        for (const d of done) {
+          if (args.json) printJson(d);
+          else if (d.verdict === "requeued") process.stdout.write(`${d.id}\n`);
+          else process.stderr.write(`dead: ${d.id}: ${WHY[d.verdict]}\n`);
+        }
+        if (done.some((d) => d.verdict !== "requeued")) process.exitCode = EXIT.notFound;
+      } else {
+        const count = await admin.purgeDead(olderThan);
+        const which = olderThan === undefined ? "" : ` older than ${formatDuration(olderThan)}`;
+        if (args.json) printJson({ purged: count });
+        else process.stdout.write(`purged ${count} dead letter${count === 1 ? "" : "s"}${which}\n`);
+      }
+    } finally {
+      await admin.close();
+    }
+  },
+});
+
+const WHY = {
+  missing: "no dead letter for this job",
+  active: "its job is queued or running again, not dead (the letter is left alone)",
+} as const;
+
+export { command };
+
+if (import.meta.main) await runCli(command);

@@ -1,0 +1,54 @@
+#!/usr/bin/env bun
+// Show every queue's numbers and workers, like `rq info`: `[--json] [--watch]`.
+import { defineCommand } from "citty";
+import { Admin } from "../lib/admin/admin.ts";
+import { formatInfo, type InfoReport, infoReader, repeat } from "../lib/admin/info.ts";
+import { describeCause } from "../lib/connect.ts";
+import { commonArgs, intArg, printJson, queueArgs, runCli } from "./_cli.ts";
+
+const command = defineCommand({
+  meta: {
+    name: "info",
+    description:
+      "Per queue: jobs waiting, in flight, delayed (retry back-off) and dead; finished and failed in the last minute and hour; throughput; the oldest waiting job's age; and its workers. Without --queue (or COURIER_QUEUE), every queue under the prefix. Workers that stopped heart-beating are shown as gone and pruned.",
+  },
+  args: {
+    json: {
+      type: "boolean",
+      description: "Print one JSON object { time, queues: [{ queue, waiting, inFlight, … }] }",
+    },
+    watch: {
+      type: "boolean",
+      description: "Refresh until Ctrl-C (in place on a terminal; one report per interval else)",
+    },
+    interval: { type: "string", description: "Seconds between refreshes with --watch (default 1)" },
+    ...commonArgs,
+  },
+  async run({ args }) {
+    const everyS = intArg(args.interval, "interval", 1, 3_600) ?? 1;
+    const given = args.queue || process.env.COURIER_QUEUE;
+    const admin = await Admin.connect(queueArgs(args));
+    const read = infoReader(admin, given ? [admin.options.queue] : []);
+    const show = (report: InfoReport) => {
+      if (args.json) return printJson(report);
+      const clear = args.watch && process.stdout.isTTY ? "\x1b[H\x1b[2J" : "";
+      const heading = args.watch ? `${report.time}  (every ${everyS} s, Ctrl-C to stop)\n\n` : "";
+      process.stdout.write(`${clear}${heading}${formatInfo(report)}\n${args.watch ? "\n" : ""}`);
+    };
+    try {
+      if (!args.watch) return show(await read());
+      const stop = new AbortController();
+      process.once("SIGINT", () => stop.abort());
+      process.once("SIGTERM", () => stop.abort());
+      const onError = (err: unknown) =>
+        process.stderr.write(`info: ${describeCause(err)} (trying again)\n`);
+      await repeat(async () => show(await read()), everyS * 1_000, stop.signal, onError);
+    } finally {
+      await admin.close();
+    }
+  },
+});
+
+export { command };
+
+if (import.meta.main) await runCli(command);

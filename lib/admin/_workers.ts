@@ -1,0 +1,80 @@
+// The workers of a queue, from their heartbeats: the workers set (scored by last heartbeat)
+// and one hash per worker. Workers silent for longer than their hash lives are gone: they are
+// shown once as such and pruned (prune-2.lua), so the set does not grow with every crash.
+import { runScript, scripts } from "../_scripts.ts";
+import { defaults } from "../config.ts";
+import type { Redis } from "../connect.ts";
+import { GROUP, type QueueKeys } from "../keys.ts";
+
+export type WorkerState = "busy" | "idle" | "late" | "gone";
+
+export interface WorkerInfo {
+  name: string;
+  host: string | null;
+  pid: number | null;
+  concurrency: number | null;
+  inFlight: number;
+  /** Jobs this worker process finished (its count since it started). */
+  processed: number;
+  /** Attempts that failed in this worker process. */
+  failed: number;
+  /** Since its last heartbeat, ms. */
+  lastHeartbeatMs: number;
+  /** busy or idle; late after two missed heartbeats; gone once its record has expired. */
+  state: WorkerState;
+}
+
+/** After this long without a heartbeat a worker is late (two beats missed). */
+export const LATE_AFTER_MS = defaults.heartbeatEveryMs * 2;
+/** After this long it is gone: its hash has expired (six beats, lib/_presence.ts). */
+export const GONE_AFTER_MS = defaults.heartbeatEveryMs * 6;
+
+/** Lists the workers (busiest first); with `prune`, gone ones are removed afterwards. */
+export async function readWorkers(
+  client: Redis,
+  keys: QueueKeys,
+  now: number,
+  prune: boolean,
+): Promise<WorkerInfo[]> {
+  const flat = await client.sendCommand<string[]>([
+    "ZRANGE",
+    keys.workers,
+    "0",
+    "999",
+    "REV",
+    "WITHSCORES",
+  ]);
+  const names: [string, number][] = [];
+  for (let i = 0; i + 1 < flat.length; i += 2) names.push([flat[i]!, Number(flat[i + 1])]);
+  const hashes = await Promise.all(
+    names.map(([name]) => client.sendCommand<string[]>(["HGETALL", keys.worker(name)])),
+  );
+  const workers = names.map(([name, beat], i) => toWorker(name, beat, hashes[i] ?? [], now));
+  const gone = workers.filter((w) => w.state === "gone").map((w) => w.name);
+  if (prune && gone.length > 0) {
+    const args = [keys.workerPrefix, GROUP, now - GONE_AFTER_MS, ...gone];
+    await runScript(client, scripts.prune, [keys.workers, keys.stream], args);
+  }
+  return workers.sort((a, b) => b.inFlight - a.inFlight || a.name.localeCompare(b.name));
+}
+
+function toWorker(name: string, beat: number, flat: string[], now: number): WorkerInfo {
+  const h = new Map<string, string>();
+  for (let i = 0; i + 1 < flat.length; i += 2) h.set(flat[i]!, flat[i + 1]!);
+  const num = (k: string) => (h.has(k) ? Number(h.get(k)) : null);
+  const age = Math.max(0, now - beat);
+  const inFlight = num("in_flight") ?? 0;
+  const state: WorkerState =
+    age > GONE_AFTER_MS ? "gone" : age > LATE_AFTER_MS ? "late" : inFlight > 0 ? "busy" : "idle";
+  return {
+    name,
+    host: h.get("host") ?? null,
+    pid: num("pid"),
+    concurrency: num("concurrency"),
+    inFlight,
+    processed: num("processed") ?? 0,
+    failed: num("failed") ?? 0,
+    lastHeartbeatMs: age,
+    state,
+  };
+}

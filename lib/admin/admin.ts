@@ -1,0 +1,204 @@
+// The operator's view of a queue, for `info`, `dead` and the dashboard: numbers, workers, dead
+// letters (requeue, delete, purge), recent failures and Prometheus metrics. Nothing here is on
+// a job's hot path; every read is bounded (no scan grows with the number of jobs), except the
+// fallback search for a dead letter whose job record has expired.
+
+import { type QueueOptions, resolveOptions } from "../config.ts";
+import { connect, type Redis } from "../connect.ts";
+import { type QueueKeys, queueKeys } from "../keys.ts";
+import { field, getJobs } from "../results.ts";
+import type { JobRecord } from "../types.ts";
+import {
+  type DeadLetter,
+  type DeadPage,
+  discardLetters,
+  findDead,
+  listDead,
+  purgeLetters,
+  type RequeueVerdict,
+  requeueAllLetters,
+  requeueLetters,
+} from "./_dead.ts";
+import { type QueueCounts, readCounts, readDurations } from "./_stats.ts";
+import { readWorkers, type WorkerInfo } from "./_workers.ts";
+import { renderMetrics } from "./metrics.ts";
+import type { MinutePoint } from "./window.ts";
+
+export interface AdminConfig extends Partial<QueueOptions> {
+  /** Keep trying to reach Redis this long before giving up (0 = one try). */
+  retryConnectS?: number;
+  /** Attempts a requeued job gets when its dead letter does not say (older letters). */
+  maxAttempts?: number;
+}
+
+export interface Overview {
+  counts: QueueCounts;
+  /** Finished, failed and retried per minute over the last hour, oldest first. */
+  series: MinutePoint[];
+}
+
+export interface RecentFailure {
+  id: string;
+  /** `failed` (for good) or `retried` (will run again). */
+  type: string;
+  /** When the attempt failed, ms since the epoch. */
+  at: number;
+  /** The job now; null when its record has expired. */
+  job: JobRecord | null;
+}
+
+export class Admin {
+  readonly client: Redis;
+  readonly options: QueueOptions & { maxAttempts: number };
+  readonly keys: QueueKeys;
+  #owner: boolean;
+
+  private constructor(client: Redis, options: Admin["options"], owner: boolean) {
+    this.client = client;
+    this.options = options;
+    this.keys = queueKeys(options.prefix, options.queue);
+    this.#owner = owner;
+  }
+
+  /** Connects (throws ConnectError naming the URL, password masked, and the cause). */
+  static async connect(config: AdminConfig = {}): Promise<Admin> {
+    const options = resolveOptions(config);
+    // Like a Queue: reconnects in the background, and fails calls at once while Redis is down
+    // (the dashboard answers 503 rather than hang).
+    const client = await connect(options.redisUrl, {
+      retryConnectS: config.retryConnectS,
+      name: "courier-admin",
+      persistent: true,
+      failFast: true,
+      reconnectMaxMs: options.reconnectMaxMs,
+    });
+    return new Admin(client, options, true);
+  }
+
+  /** The same view of another queue, on this connection (closing it closes nothing). */
+  forQueue(queue: string): Admin {
+    const options = resolveOptions({ ...this.options, queue });
+    return new Admin(this.client, options, false);
+  }
+
+  /** Queue names under this prefix (those with a stream), found with SCAN: for `info`. */
+  async findQueues(): Promise<string[]> {
+    const found = new Set<string>();
+    const pattern = `${this.options.prefix}:{*}:stream`;
+    let cursor = "0";
+    do {
+      const [next, keys] = await this.client.sendCommand<[string, string[]]>([
+        "SCAN",
+        cursor,
+        "MATCH",
+        pattern,
+        "COUNT",
+        "1000",
+        "TYPE",
+        "stream",
+      ]);
+      for (const key of keys) {
+        const m = /^.*?:\{(.+)\}:stream$/.exec(key);
+        if (m) found.add(m[1]!);
+      }
+      cursor = next;
+    } while (cursor !== "0");
+    return [...found].sort();
+  }
+
+  async overview(): Promise<Overview> {
+    return readCounts(this.client, this.keys, this.options.queue, this.options.now());
+  }
+
+  /** Workers by heartbeat; with `prune`, those gone are removed from the set afterwards. */
+  workers({ prune = false } = {}): Promise<WorkerInfo[]> {
+    return readWorkers(this.client, this.keys, this.options.now(), prune);
+  }
+
+  deadLetters({ cursor = null as string | null, limit = 20 } = {}): Promise<DeadPage> {
+    return listDead(this.client, this.keys, cursor, Math.max(1, Math.min(limit, 500)));
+  }
+
+  deadLetter(jobId: string): Promise<DeadLetter | null> {
+    return findDead(this.client, this.keys, jobId);
+  }
+
+  /** Requeues dead jobs by id: each runs again with a fresh attempt count, its history kept. */
+  async requeue(jobIds: readonly string[]): Promise<{ id: string; verdict: RequeueVerdict }[]> {
+    const found = await this.#letters(jobIds);
+    const pairs = found.flatMap((l, i) => (l ? [[l.entryId, jobIds[i]!] as [string, string]] : []));
+    const done = new Map(
+      (await requeueLetters(this.client, this.keys, pairs, this.#o())).map((d) => [
+        d.id,
+        d.verdict,
+      ]),
+    );
+    return jobIds.map((id) => ({ id, verdict: done.get(id) ?? "missing" }));
+  }
+
+  /** Requeues every job dead now; returns how many. */
+  requeueAll(): Promise<number> {
+    return requeueAllLetters(this.client, this.keys, this.#o());
+  }
+
+  /** Deletes dead jobs (letter and record); returns the ids deleted. */
+  async deleteDead(jobIds: readonly string[]): Promise<string[]> {
+    const found = await this.#letters(jobIds);
+    const pairs = found.flatMap((l, i) => (l ? [[l.entryId, jobIds[i]!] as [string, string]] : []));
+    return discardLetters(this.client, this.keys, pairs);
+  }
+
+  /** Deletes dead letters older than `olderThanMs` (all when not given); returns how many. */
+  purgeDead(olderThanMs?: number): Promise<number> {
+    return purgeLetters(this.client, this.keys, this.options.now(), olderThanMs);
+  }
+
+  job(id: string): Promise<JobRecord | null> {
+    return getJobs(this.client, this.keys, [id]).then(([job]) => job ?? null);
+  }
+
+  /** The latest failed attempts (from the events stream), newest first, one per job. */
+  async recentFailures(limit = 20): Promise<RecentFailure[]> {
+    const events = await this.client.sendCommand<[string, string[]][]>([
+      "XREVRANGE",
+      this.keys.events,
+      "+",
+      "-",
+      "COUNT",
+      "1000",
+    ]);
+    const seen = new Map<string, { type: string; at: number }>();
+    for (const [entryId, fields] of events) {
+      const [type, id] = [field(fields, "type"), field(fields, "id")];
+      if ((type !== "failed" && type !== "retried") || !id || seen.has(id)) continue;
+      seen.set(id, { type, at: Number(entryId.split("-")[0]) });
+      if (seen.size >= limit) break;
+    }
+    const ids = [...seen.keys()];
+    const jobs = await getJobs(this.client, this.keys, ids);
+    return ids.map((id, i) => ({ id, ...seen.get(id)!, job: jobs[i] ?? null }));
+  }
+
+  /** Prometheus text for this queue. */
+  async metrics(): Promise<string> {
+    const [{ counts }, workers, durations] = await Promise.all([
+      this.overview(),
+      this.workers(),
+      readDurations(this.client, this.keys),
+    ]);
+    const liveWorkers = workers.filter((w) => w.state !== "gone").length;
+    return renderMetrics([{ counts, liveWorkers, durations }]);
+  }
+
+  async close(): Promise<void> {
+    if (this.#owner) await this.client.close().catch(() => this.client.destroy());
+  }
+
+  #letters(jobIds: readonly string[]): Promise<(DeadLetter | null)[]> {
+    return Promise.all(jobIds.map((id) => findDead(this.client, this.keys, id)));
+  }
+
+  #o() {
+    return { now: this.options.now(), maxAttempts: this.options.maxAttempts };
+  }
+}

@@ -1,0 +1,38 @@
+// Durations as operators type them: `45s`, `30m`, `12h`, `7d` (also `1d12h`, `500ms`).
+// Pure: tested with a table.
+import { InputError } from "../errors.ts";
+
+const UNIT_MS = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
+const WHOLE = /^(?:\d+(?:\.\d+)?(?:ms|s|m|h|d|w))+$/;
+const PART = /(\d+(?:\.\d+)?)(ms|s|m|h|d|w)/g;
+
+/** Milliseconds in `text`; throws InputError (exit 2) naming the accepted forms. */
+export function parseDuration(text: string): number {
+  const input = text.trim().toLowerCase();
+  if (!WHOLE.test(input)) {
+    throw new InputError(
+      `"${text}" is not a duration: use a number and a unit, e.g. 45s, 30m, 12h, 7d or 1d12h`,
+    );
+  }
+  let total = 0;
+  for (const m of input.matchAll(PART))
+    total += Number(m[1]) * UNIT_MS[m[2] as keyof typeof UNIT_MS];
+  return Math.round(total);
+}
+
+/** `90061000` → `1d1h1m1s`; under a second → `0s`. The reverse of parseDuration, for output. */
+export function formatDuration(ms: number): string {
+  let left = Math.max(0, Math.floor(ms / 1_000));
+  let out = "";
+  for (const [unit, size] of [
+    ["d", 86_400],
+    ["h", 3_600],
+    ["m", 60],
+    ["s", 1],
+  ] as const) {
+    const n = Math.floor(left / size);
+    left -= n * size;
+    if (n > 0) out += `${n}${unit}`;
+  }
+  return out || "0s";
+}

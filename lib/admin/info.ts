@@ -1,0 +1,129 @@
+// `info`: every queue's numbers and workers in one report, as text for people or one JSON
+// object for scripts. `bin/info.ts` parses arguments and prints; the work is here.
+import type { QueueCounts } from "./_stats.ts";
+import type { WorkerInfo } from "./_workers.ts";
+import type { Admin } from "./admin.ts";
+import { formatDuration } from "./duration.ts";
+
+export interface QueueReport extends QueueCounts {
+  workers: WorkerInfo[];
+}
+
+export interface InfoReport {
+  /** When the numbers were read (ISO 8601). */
+  time: string;
+  queues: QueueReport[];
+}
+
+// Finding queues is a SCAN of the whole keyspace: in --watch it is redone every so often, not
+// on every refresh.
+const REDISCOVER_MS = 10_000;
+
+/**
+ * A reader of the given queues (or of every queue under the prefix when `queues` is empty;
+ * the default queue is always shown). Gone workers are shown once and pruned.
+ */
+export function infoReader(admin: Admin, queues: readonly string[]): () => Promise<InfoReport> {
+  let known: string[] = [...queues];
+  let foundAt = Number.NEGATIVE_INFINITY;
+  return async () => {
+    if (queues.length === 0 && Date.now() - foundAt >= REDISCOVER_MS) {
+      known = await allQueues(admin);
+      foundAt = Date.now();
+    }
+    const reports = await Promise.all(
+      known.map(async (name) => {
+        const view = admin.forQueue(name);
+        const [{ counts }, workers] = await Promise.all([
+          view.overview(),
+          view.workers({ prune: true }),
+        ]);
+        return { ...counts, workers };
+      }),
+    );
+    return { time: new Date(admin.options.now()).toISOString(), queues: reports };
+  };
+}
+
+async function allQueues(admin: Admin): Promise<string[]> {
+  const found = await admin.findQueues();
+  return found.includes(admin.options.queue) ? found : [admin.options.queue, ...found];
+}
+
+/** Calls `tick` now and then every `everyMs` until `signal` aborts; a failed tick is reported. */
+export async function repeat(
+  tick: () => Promise<void>,
+  everyMs: number,
+  signal: AbortSignal,
+  onError: (err: unknown) => void,
+): Promise<void> {
+  while (!signal.aborted) {
+    const started = Date.now();
+    await tick().catch(onError);
+    const wait = Math.max(0, everyMs - (Date.now() - started));
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, wait);
+      const wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      signal.addEventListener("abort", wake, { once: true });
+    });
+  }
+}
+
+/** The report as aligned text: one block per queue, its workers in a table. */
+export function formatInfo(report: InfoReport): string {
+  return report.queues.map(formatQueue).join("\n\n");
+}
+
+function formatQueue(q: QueueReport): string {
+  const oldest = q.oldestWaitingMs === null ? "-" : formatDuration(q.oldestWaitingMs);
+  const lines = [
+    `queue ${q.queue}`,
+    `  waiting ${q.waiting}   in flight ${q.inFlight}   delayed ${q.delayed}   dead ${q.dead}   oldest waiting ${oldest}`,
+    `  finished  ${q.finished.lastMinute} last minute, ${q.finished.lastHour} last hour`,
+    `  failed    ${q.failed.lastMinute} last minute, ${q.failed.lastHour} last hour (retried ${q.retried.lastMinute}, ${q.retried.lastHour})`,
+    `  throughput ${q.throughputPerS} jobs/s over the last minute`,
+  ];
+  if (q.workers.length === 0) {
+    lines.push("  workers: none");
+    return lines.join("\n");
+  }
+  lines.push(`  workers: ${q.workers.filter((w) => w.state !== "gone").length} live`);
+  const header = [
+    "NAME",
+    "HOST",
+    "PID",
+    "CONC",
+    "IN FLIGHT",
+    "HEARTBEAT",
+    "DONE",
+    "FAILED",
+    "STATE",
+  ];
+  const rows = q.workers.map((w) => [
+    w.name,
+    w.host ?? "?",
+    String(w.pid ?? "?"),
+    String(w.concurrency ?? "?"),
+    String(w.inFlight),
+    `${formatDuration(w.lastHeartbeatMs)} ago`,
+    String(w.processed),
+    String(w.failed),
+    w.state === "gone" ? "gone (pruned)" : w.state,
+  ]);
+  lines.push(...table([header, ...rows]).map((l) => `    ${l}`));
+  return lines.join("\n");
+}
+
+/** Columns padded to their widest cell; the last column is not padded. */
+export function table(rows: readonly string[][]): string[] {
+  const widths: number[] = [];
+  for (const row of rows) {
+    for (const [i, cell] of row.entries()) widths[i] = Math.max(widths[i] ?? 0, cell.length);
+  }
+  return rows.map((row) =>
+    row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]!))).join("  "),
+  );
+}

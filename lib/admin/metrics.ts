@@ -1,0 +1,95 @@
+// `/metrics` in the Prometheus text format (version 0.0.4): the counters hash as counters, the
+// queue's current numbers as gauges, and the run-time histogram of finished jobs. Pure: the
+// dashboard reads the numbers, this turns them into text (tested with tables).
+import type { Counter, Durations, QueueCounts } from "./_stats.ts";
+
+/** Histogram bounds in ms; finish-5.lua counts with the same list (a test checks they agree). */
+export const DURATION_BOUNDS_MS = [
+  5, 10, 25, 50, 100, 250, 500, 1_000, 2_500, 5_000, 10_000, 30_000, 60_000,
+] as const;
+
+export interface QueueMetrics {
+  counts: QueueCounts;
+  liveWorkers: number;
+  durations: Durations;
+}
+
+const COUNTER_HELP: Record<Counter, string> = {
+  enqueued: "Jobs enqueued.",
+  started: "Attempts started.",
+  finished: "Jobs finished.",
+  failed: "Jobs failed for good (dead-lettered).",
+  retried: "Failed attempts that were scheduled to run again.",
+  dead: "Jobs dead-lettered.",
+  claimed: "Attempts started on a job taken over from a worker that stopped renewing its lease.",
+  requeued: "Dead jobs requeued by an operator.",
+};
+
+const GAUGES: [string, string, (c: QueueCounts) => number][] = [
+  ["jobs_waiting", "Jobs in the stream not yet read by a worker.", (c) => c.waiting],
+  ["jobs_in_flight", "Jobs read by a worker and not yet acknowledged.", (c) => c.inFlight],
+  ["jobs_delayed", "Jobs waiting for a retry back-off or a delayed start.", (c) => c.delayed],
+  ["jobs_dead", "Dead letters kept.", (c) => c.dead],
+  [
+    "oldest_waiting_seconds",
+    "Age of the oldest job waiting to be read (0 when none waits).",
+    (c) => (c.oldestWaitingMs ?? 0) / 1_000,
+  ],
+];
+
+export function renderMetrics(queues: readonly QueueMetrics[]): string {
+  const out: string[] = [];
+  const family = (name: string, type: string, help: string) => {
+    out.push(`# HELP courier_${name} ${help}`, `# TYPE courier_${name} ${type}`);
+  };
+  for (const [counter, help] of Object.entries(COUNTER_HELP) as [Counter, string][]) {
+    family(`jobs_${counter}_total`, "counter", help);
+    for (const q of queues) {
+      out.push(
+        sample(`jobs_${counter}_total`, { queue: q.counts.queue }, q.counts.totals[counter]),
+      );
+    }
+  }
+  for (const [name, help, get] of GAUGES) {
+    family(name, "gauge", help);
+    for (const q of queues) out.push(sample(name, { queue: q.counts.queue }, get(q.counts)));
+  }
+  family("workers_live", "gauge", "Workers whose last heartbeat is recent.");
+  for (const q of queues)
+    out.push(sample("workers_live", { queue: q.counts.queue }, q.liveWorkers));
+  family("job_duration_seconds", "histogram", "Run time of finished jobs, start to finish.");
+  for (const q of queues) out.push(...histogram(q.counts.queue, q.durations));
+  return `${out.join("\n")}\n`;
+}
+
+function histogram(queue: string, d: Durations): string[] {
+  const lines: string[] = [];
+  let cumulative = 0;
+  for (const bound of [...DURATION_BOUNDS_MS, Number.POSITIVE_INFINITY]) {
+    cumulative += d.buckets.get(bound) ?? 0;
+    const le = bound === Number.POSITIVE_INFINITY ? "+Inf" : String(bound / 1_000);
+    lines.push(sample("job_duration_seconds_bucket", { queue, le }, cumulative));
+  }
+  lines.push(sample("job_duration_seconds_sum", { queue }, d.sumMs / 1_000));
+  lines.push(sample("job_duration_seconds_count", { queue }, d.count));
+  return lines;
+}
+
+function sample(name: string, labels: Record<string, string>, value: number): string {
+  const text = Object.entries(labels)
+    .map(([k, v]) => `${k}="${escapeLabel(v)}"`)
+    .join(",");
+  return `courier_${name}{${text}} ${formatValue(value)}`;
+}
+
+/** Label values escape backslash, double quote and newline (the format's only escapes). */
+export function escapeLabel(value: string): string {
+  return value.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n");
+}
+
+function formatValue(n: number): string {
+  if (Number.isNaN(n)) return "NaN";
+  if (n === Number.POSITIVE_INFINITY) return "+Inf";
+  if (n === Number.NEGATIVE_INFINITY) return "-Inf";
+  return String(n);
+}

@@ -1,0 +1,100 @@
+// `bin/dead.ts` as operators run it: list, show, requeue, purge, and the mistakes that must
+// fail with one line and the documented exit code.
+import { describe, expect, test } from "bun:test";
+import { PermanentError } from "../lib/errors.ts";
+import { defineTask } from "../lib/types.ts";
+import { openQueue, rawRedis, runCli, startWorker, testPrefix } from "./helpers.ts";
+
+const fails = defineTask({
+  name: "fails",
+  run: async (p: { n: number }) => {
+    throw new PermanentError(`no luck for ${p.n}\nsecond line`);
+  },
+});
+
+async function killJobs(prefix: string, n: number): Promise<string[]> {
+  await using q = await openQueue({ prefix });
+  const w = await startWorker({ prefix, tasks: [fails] });
+  const jobs = await q.enqueueMany(
+    Array.from({ length: n }, (_, i) => ({ task: "fails", payload: { n: i } })),
+  );
+  const ids = jobs.map((j) => j.id);
+  await q.waitForJobs(ids, { timeoutMs: 5_000 });
+  await w.stop();
+  return ids;
+}
+
+const dead = (prefix: string, ...args: string[]) => runCli("dead", [...args, "--prefix", prefix]);
+
+describe("bin/dead.ts", () => {
+  test("list and show, as text and JSON", async () => {
+    const prefix = testPrefix();
+    const ids = await killJobs(prefix, 3);
+    const list = await dead(prefix, "list");
+    expect(list.code).toBe(0);
+    const rows = list.stdout.trim().split("\n");
+    expect(rows[0]).toMatch(/^ID +TASK +ATTEMPTS +DIED +ERROR$/);
+    expect(rows.slice(1).map((r) => r.split(" ")[0])).toEqual([...ids].reverse());
+    expect(rows[1]).toMatch(/ fails +1 +\d+s ago +no luck for 2 second line$/);
+
+    const limited = await dead(prefix, "list", "--limit", "1", "--json");
+    const page = JSON.parse(limited.stdout);
+    expect(page.total).toBe(3);
+    expect(page.letters).toEqual([
+      expect.objectContaining({ id: ids[2], task: "fails", attempts: 1, payload: { n: 2 } }),
+    ]);
+
+    const show = await dead(prefix, "show", ids[0]!);
+    expect(show.code).toBe(0);
+    expect(show.stdout).toMatch(new RegExp(`^id: +${ids[0]}$`, "m"));
+    expect(show.stdout).toMatch(/^payload: +\{"n":0\}$/m);
+    expect(show.stdout).toMatch(/^history:\n {2}#1 {2}worker \S+ .* failed: no luck for 0/m);
+    const json = JSON.parse((await dead(prefix, "show", ids[0]!, "--json")).stdout);
+    expect(json).toMatchObject({
+      id: ids[0],
+      job: { status: "failed" },
+      history: [{ attempt: 1 }],
+    });
+  });
+
+  test("requeue by id, then --all; unknown ids exit 4 with one line each", async () => {
+    const prefix = testPrefix();
+    const ids = await killJobs(prefix, 3);
+    await using r = await rawRedis();
+    await using q = await openQueue({ prefix });
+    const one = await dead(prefix, "requeue", ids[0]!, "nope");
+    expect(one.code).toBe(4);
+    expect(one.stdout).toBe(`${ids[0]}\n`);
+    expect(one.stderr).toBe("dead: nope: no dead letter for this job\n");
+    expect(await q.getJob(ids[0]!)).toMatchObject({ status: "queued", attempts: 0 });
+
+    const all = await dead(prefix, "requeue", "--all");
+    expect(all).toMatchObject({ code: 0, stdout: "requeued 2 dead jobs\n", stderr: "" });
+    expect(Number(await r.sendCommand(["XLEN", q.keys.dead]))).toBe(0);
+    expect(Number(await r.sendCommand(["XLEN", q.keys.stream]))).toBe(3);
+  });
+
+  test("purge, all or by age", async () => {
+    const prefix = testPrefix();
+    await killJobs(prefix, 2);
+    const young = await dead(prefix, "purge", "--older-than", "1h");
+    expect(young).toMatchObject({ code: 0, stdout: "purged 0 dead letters older than 1h\n" });
+    const all = await dead(prefix, "purge", "--json");
+    expect(JSON.parse(all.stdout)).toEqual({ purged: 2 });
+  });
+
+  test.each([
+    [["show"], 2, /^dead: show takes one job id\n/],
+    [["show", "unknown-id"], 4, /^dead: no dead letter for job unknown-id\n$/],
+    [["requeue"], 2, /^dead: requeue takes job ids, or --all\n/],
+    [["requeue", "x", "--all"], 2, /^dead: requeue takes job ids, or --all\n/],
+    [["purge", "--older-than", "7 days"], 2, /^dead: "7 days" is not a duration/],
+    [["bury"], 2, /^dead: unknown action "bury": use list, show, requeue, purge\n/],
+    [[], 2, /^dead: Missing required positional argument: ACTION\n/],
+  ])("%j exits %d", async (args, code, message) => {
+    const result = await dead(testPrefix(), ...args);
+    expect(result.code).toBe(code);
+    expect(result.stderr).toMatch(message);
+    expect(result.stdout).toBe("");
+  });
+});

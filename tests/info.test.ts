@@ -1,0 +1,251 @@
+// `info`'s numbers against real Redis: waiting, in flight, delayed, dead, the oldest waiting
+// job's age, recent counts, workers (gone ones pruned), and the command itself.
+import { describe, expect, test } from "bun:test";
+import { Admin } from "../lib/admin/admin.ts";
+import { GROUP } from "../lib/keys.ts";
+import { defineTask } from "../lib/types.ts";
+import {
+  openQueue,
+  rawRedis,
+  redisUrl,
+  runCli,
+  spawnCli,
+  startWorker,
+  testPrefix,
+} from "./helpers.ts";
+
+const LATER = 10_000;
+
+describe("queue numbers", () => {
+  test("waiting, in flight, delayed, dead and the oldest waiting job's age", async () => {
+    const prefix = testPrefix();
+    await using q = await openQueue({ prefix });
+    await using r = await rawRedis();
+    const admin = await Admin.connect({
+      redisUrl: redisUrl(),
+      prefix,
+      now: () => Date.now() + LATER,
+    });
+    try {
+      expect((await admin.overview()).counts).toMatchObject({
+        waiting: 0,
+        inFlight: 0,
+        delayed: 0,
+        dead: 0,
+        oldestWaitingMs: null,
+      });
+      const before = Date.now();
+      await q.enqueueMany(Array.from({ length: 5 }, () => ({ task: "t" })));
+      await q.enqueue("t", null, { delayMs: 60_000 });
+      await r.sendCommand(["XGROUP", "CREATE", q.keys.stream, GROUP, "0", "MKSTREAM"]);
+      // A consumer that reads two jobs and never acknowledges them: they are in flight.
+      await r.sendCommand([
+        "XREADGROUP",
+        "GROUP",
+        GROUP,
+        "fake",
+        "COUNT",
+        "2",
+        "STREAMS",
+        q.keys.stream,
+        ">",
+      ]);
+      await r.sendCommand([
+        "XADD",
+        q.keys.dead,
+        "*",
+        "id",
+        "x",
+        "task",
+        "t",
+        "error",
+        "e",
+        "attempts",
+        "1",
+      ]);
+      const { counts } = await admin.overview();
+      expect(counts).toMatchObject({
+        queue: "default",
+        waiting: 3,
+        inFlight: 2,
+        delayed: 1,
+        dead: 1,
+      });
+      // The oldest waiting job is the third enqueued: added at `before` or a little after.
+      expect(counts.oldestWaitingMs).toBeGreaterThan(LATER - 1_000);
+      expect(counts.oldestWaitingMs).toBeLessThanOrEqual(Date.now() + LATER - before);
+      expect(counts.totals.enqueued).toBe(6);
+    } finally {
+      await admin.close();
+    }
+  });
+
+  test("finished and failed in the last minute and hour, and throughput", async () => {
+    const prefix = testPrefix();
+    const now = 1_800_000_030_000; // 30 s into a minute
+    const minute = Math.floor(now / 60_000);
+    await using r = await rawRedis();
+    const admin = await Admin.connect({ redisUrl: redisUrl(), prefix, now: () => now });
+    try {
+      await r.sendCommand([
+        "HSET",
+        admin.keys.minutes,
+        `${minute}:finished`,
+        "40",
+        `${minute - 1}:finished`,
+        "40",
+        `${minute - 30}:finished`,
+        "100",
+        `${minute}:failed`,
+        "2",
+        `${minute - 90}:failed`,
+        "7",
+      ]);
+      const { counts, series } = await admin.overview();
+      expect(counts.finished).toEqual({ lastMinute: 60, lastHour: 180 });
+      expect(counts.failed).toEqual({ lastMinute: 2, lastHour: 2 });
+      expect(counts.throughputPerS).toBe(1.03); // (60 + 2) / 60
+      expect(series).toHaveLength(60);
+      expect(series.at(-1)).toEqual({ at: minute * 60_000, finished: 40, failed: 2, retried: 0 });
+    } finally {
+      await admin.close();
+    }
+  });
+});
+
+describe("workers", () => {
+  test("a live worker with its host, pid, concurrency and counts", async () => {
+    const prefix = testPrefix();
+    await using q = await openQueue({ prefix });
+    const ok = defineTask({ name: "ok", run: async () => 1 });
+    const w = await startWorker({
+      prefix,
+      tasks: [ok],
+      concurrency: 3,
+      name: "w-info",
+      heartbeatEveryMs: 20,
+    });
+    const admin = await Admin.connect({ redisUrl: redisUrl(), prefix });
+    try {
+      const id = await q.enqueue("ok", null);
+      await q.waitForJobs([id], { timeoutMs: 5_000 });
+      await Bun.sleep(60); // a heartbeat after the job
+      const [worker] = await admin.workers();
+      expect(worker).toMatchObject({
+        name: "w-info",
+        pid: process.pid,
+        concurrency: 3,
+        inFlight: 0,
+        processed: 1,
+        state: "idle",
+      });
+      expect(worker!.host).toBeString();
+      expect(worker!.lastHeartbeatMs).toBeLessThan(5_000);
+    } finally {
+      await w.stop();
+      await admin.close();
+    }
+  });
+
+  test("a worker silent too long is shown as gone once, then pruned (its consumer too, if idle)", async () => {
+    const prefix = testPrefix();
+    await using q = await openQueue({ prefix });
+    await using r = await rawRedis();
+    const admin = await Admin.connect({ redisUrl: redisUrl(), prefix });
+    try {
+      const old = String(Date.now() - 60_000);
+      const recent = String(Date.now() - 12_000);
+      await r.sendCommand(["ZADD", q.keys.workers, old, "crashed", old, "holder", recent, "slow"]);
+      await r.sendCommand(["HSET", q.keys.worker("slow"), "host", "h", "in_flight", "1"]);
+      await q.enqueue("t", null);
+      await r.sendCommand(["XGROUP", "CREATE", q.keys.stream, GROUP, "0"]);
+      await r.sendCommand(["XGROUP", "CREATECONSUMER", q.keys.stream, GROUP, "crashed"]);
+      // "holder" died holding a job: its consumer must stay, or the job would be lost.
+      await r.sendCommand([
+        "XREADGROUP",
+        "GROUP",
+        GROUP,
+        "holder",
+        "COUNT",
+        "1",
+        "STREAMS",
+        q.keys.stream,
+        ">",
+      ]);
+      const shown = await admin.workers({ prune: true });
+      expect(shown.map((w) => [w.name, w.state])).toEqual([
+        ["slow", "late"],
+        ["crashed", "gone"],
+        ["holder", "gone"],
+      ]);
+      expect((await admin.workers()).map((w) => w.name)).toEqual(["slow"]);
+      const consumers: string[][] = await r.sendCommand([
+        "XINFO",
+        "CONSUMERS",
+        q.keys.stream,
+        GROUP,
+      ]);
+      expect(consumers.map((c) => c[1])).toEqual(["holder"]);
+    } finally {
+      await admin.close();
+    }
+  });
+});
+
+describe("bin/info.ts", () => {
+  test("--json: one object with every queue under the prefix and its workers", async () => {
+    const prefix = testPrefix();
+    await using a = await openQueue({ prefix, queue: "alpha" });
+    await using b = await openQueue({ prefix, queue: "beta" });
+    await a.enqueueMany([{ task: "t" }, { task: "t" }]);
+    await b.enqueue("t", null);
+    const { code, stdout, stderr } = await runCli("info", ["--prefix", prefix, "--json"]);
+    expect(stderr).toBe("");
+    expect(code).toBe(0);
+    expect(stdout.trim().split("\n")).toHaveLength(1);
+    const report = JSON.parse(stdout);
+    expect(report.queues.map((q: { queue: string }) => q.queue)).toEqual([
+      "default",
+      "alpha",
+      "beta",
+    ]);
+    expect(report.queues[1]).toMatchObject({
+      queue: "alpha",
+      waiting: 2,
+      inFlight: 0,
+      delayed: 0,
+      dead: 0,
+      finished: { lastMinute: 0, lastHour: 0 },
+      failed: { lastMinute: 0, lastHour: 0 },
+      throughputPerS: 0,
+      workers: [],
+    });
+    const one = await runCli("info", ["--prefix", prefix, "--queue", "beta", "--json"]);
+    expect(JSON.parse(one.stdout).queues.map((q: { waiting: number }) => q.waiting)).toEqual([1]);
+  });
+
+  test("text: a block per queue; --watch refreshes until SIGINT", async () => {
+    const prefix = testPrefix();
+    await using q = await openQueue({ prefix });
+    await q.enqueue("t", null);
+    const text = await runCli("info", ["--prefix", prefix]);
+    expect(text.code).toBe(0);
+    expect(text.stdout).toMatch(
+      /^queue default\n {2}waiting 1 {3}in flight 0 {3}delayed 0 {3}dead 0 {3}oldest waiting \d+s$/m,
+    );
+    expect(text.stdout).toContain("workers: none");
+    const watch = spawnCli("info", ["--prefix", prefix, "--watch", "--json", "--interval", "1"]);
+    const reader = watch.stdout.getReader();
+    let out = "";
+    while (out.split("\n").length < 3) out += new TextDecoder().decode((await reader.read()).value);
+    reader.releaseLock();
+    watch.kill("SIGINT");
+    expect(await watch.exited).toBe(0);
+    const [first, second] = out.split("\n").map((l) => (l ? JSON.parse(l) : null));
+    expect(first.queues[0].waiting).toBe(1);
+    expect(Date.parse(second.time) - Date.parse(first.time)).toBeGreaterThanOrEqual(900);
+    const bad = await runCli("info", ["--prefix", prefix, "--interval", "0"]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toStartWith("info: --interval must be a whole number");
+  });
+});
