@@ -1,0 +1,66 @@
+// Operations: /livez and /healthz for orchestrators, and warnings about Redis settings that
+// put jobs at risk.
+import { describe, expect, test } from "bun:test";
+import type { Logger, LogLevel } from "../lib/log.ts";
+import { findFreePort } from "../lib/stack/redis-server.ts";
+import { rawRedis, startWorker, testPrefix } from "./helpers.ts";
+
+function recorder(): Logger & { lines: string[] } {
+  const lines: string[] = [];
+  return { lines, log: (level: LogLevel, event: string) => void lines.push(`${level} ${event}`) };
+}
+
+describe("health endpoints", () => {
+  test("/healthz and /livez answer 200 while the worker reads, and close with it", async () => {
+    const port = await findFreePort();
+    const w = await startWorker({
+      prefix: testPrefix(),
+      tasks: [],
+      healthPort: port,
+      healthHost: "127.0.0.1",
+    });
+    expect(w.healthPort).toBe(port);
+    const get = (path: string) => fetch(`http://127.0.0.1:${port}${path}`);
+    const ready = await get("/healthz");
+    expect([ready.status, await ready.text()]).toEqual([200, "ok ready\n"]);
+    const live = await get("/livez");
+    expect([live.status, await live.text()]).toEqual([200, "ok live\n"]);
+    expect((await get("/other")).status).toBe(404);
+    expect(w.ready()).toBe(true);
+    await w.stop();
+    expect(w.ready()).toBe(false);
+    await expect(get("/healthz")).rejects.toThrow(); // the server is gone with the worker
+  });
+});
+
+describe("Redis settings", () => {
+  test("an evicting maxmemory-policy and appendonly no are warned about at start", async () => {
+    await using r = await rawRedis();
+    const before = (await r.sendCommand(["CONFIG", "GET", "maxmemory-policy"]))[1];
+    await r.sendCommand(["CONFIG", "SET", "maxmemory-policy", "allkeys-lru"]);
+    try {
+      const log = recorder();
+      const w = await startWorker({ prefix: testPrefix(), tasks: [], logger: log });
+      await w.stop();
+      expect(log.lines).toContain(
+        "warn maxmemory-policy is allkeys-lru: Redis may evict job records or the stream under memory pressure and lose jobs; set it to noeviction",
+      );
+      expect(log.lines).toContain("warn appendonly is no: jobs will not survive a broker restart");
+    } finally {
+      await r.sendCommand(["CONFIG", "SET", "maxmemory-policy", before]);
+    }
+  });
+
+  test("no warnings when the settings are safe", async () => {
+    await using r = await rawRedis();
+    await r.sendCommand(["CONFIG", "SET", "appendonly", "yes"]);
+    try {
+      const log = recorder();
+      const w = await startWorker({ prefix: testPrefix(), tasks: [], logger: log });
+      await w.stop();
+      expect(log.lines.filter((l) => l.startsWith("warn"))).toEqual([]);
+    } finally {
+      await r.sendCommand(["CONFIG", "SET", "appendonly", "no"]);
+    }
+  });
+});
