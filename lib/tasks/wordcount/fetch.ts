@@ -221,11 +221,26 @@ function classifyFailure(
     return new RetryableError(`timed out after ${timeoutMs} ms fetching ${url}`, { cause: err });
   }
   const code = (err as { code?: unknown } | null)?.code;
-  const detail = typeof code === "string" ? `${code}: ${describe(err)}` : describe(err);
+  const known = typeof code === "string" ? CONNECTION_FAILURES[code] : undefined;
+  const detail = typeof code === "string" ? `${known ?? describe(err)}, ${code}` : describe(err);
   return new RetryableError(`could not fetch ${url}: connection failed (${detail})`, {
     cause: err,
   });
 }
+
+// Bun's messages for these name the code twice and suggest fetch's `verbose` option; a job's
+// error is read by whoever enqueued the URL, so it says what happened instead.
+const CONNECTION_FAILURES: Record<string, string> = {
+  ECONNRESET: "the server closed the connection before the page was complete",
+  ECONNREFUSED: "the server refused the connection",
+  ETIMEDOUT: "the connection timed out",
+  EHOSTUNREACH: "the host is unreachable",
+  ENETUNREACH: "the network is unreachable",
+  EPIPE: "the server closed the connection",
+  UNABLE_TO_VERIFY_LEAF_SIGNATURE: "the server's TLS certificate could not be verified",
+  CERT_HAS_EXPIRED: "the server's TLS certificate has expired",
+  ERR_TLS_CERT_ALTNAME_INVALID: "the server's TLS certificate is for another name",
+};
 
 function describe(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
