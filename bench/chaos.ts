@@ -1,0 +1,150 @@
+#!/usr/bin/env bun
+// `bun run chaos`: Redis with AOF, a page server and real worker processes; producers enqueue
+// word-count jobs while workers are SIGKILLed every second, Redis is killed and restarted,
+// and connections are dropped. Then it drains and checks, from Redis and from the page
+// server's own request log, that every acknowledged job ended with its correct result
+// recorded once, and nothing is pending, delayed or stuck. Prints a JSON summary; exits 1
+// when a check fails.
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { Queue } from "../lib/queue.ts";
+import { findFreePort, type RedisServer, startRedisServer } from "../lib/stack/redis-server.ts";
+import { WORDCOUNT_TASK } from "../lib/tasks/wordcount/index.ts";
+import { startProxy } from "./_proxy.ts";
+import { type Checked, checkOutcome } from "./chaos/check.ts";
+import { startPages } from "./chaos/pages.ts";
+import { WorkerPool } from "./chaos/workers.ts";
+
+const { values: a } = parseArgs({
+  options: {
+    jobs: { type: "string", default: "20000" },
+    producers: { type: "string", default: "4" },
+    workers: { type: "string", default: "4" },
+    "redis-restarts": { type: "string", default: "2" },
+    "kill-every-ms": { type: "string", default: "1000" },
+    "drop-every-ms": { type: "string", default: "3000" },
+    "max-seconds": { type: "string", default: "170" },
+    "page-delay-ms": { type: "string", default: "200" },
+  },
+});
+const jobs = Number(a.jobs);
+const restarts = Number(a["redis-restarts"]);
+const deadline = Date.now() + Number(a["max-seconds"]) * 1_000;
+const began = performance.now();
+
+const dataDir = mkdtempSync(join(tmpdir(), "courier-chaos-"));
+const port = await findFreePort();
+let redis: RedisServer = await startRedisServer({ port, dataDir, persistence: true });
+const proxy = startProxy(port);
+const pages = startPages(Number(a["page-delay-ms"]));
+const prefix = `chaos-${Date.now()}`;
+// Jobs get many attempts: a job may land on several workers that are then killed.
+const queue = await Queue.connect({
+  redisUrl: redis.url,
+  prefix,
+  retryConnectS: 60,
+  maxAttempts: 10,
+});
+const memoryBefore = await usedMemory();
+const pool = new WorkerPool({
+  redisUrl: `redis://127.0.0.1:${proxy.port}`, // workers go through the proxy, so it can cut them off
+  prefix,
+  size: Number(a.workers),
+  claimIdleMs: 2_000,
+  concurrency: 16,
+});
+pool.fill();
+const timers = [
+  setInterval(() => pool.killOne(), Number(a["kill-every-ms"])),
+  setInterval(() => proxy.drop(), Number(a["drop-every-ms"])),
+  setInterval(() => pool.sampleRss(), 250),
+];
+
+/** Job id → page number, for every job whose enqueue call returned. */
+const acked = new Map<string, number>();
+let producerErrors = 0;
+// Chaos goes on while the jobs are processed: Redis restarts are spread over the processing,
+// and workers keep being killed until nine jobs in ten are done.
+await Promise.all([
+  ...Array.from({ length: Number(a.producers) }, (_, p) => produce(p, Number(a.producers))),
+  restartRedis(),
+]);
+await progress(0.9);
+for (const t of timers) clearInterval(t);
+pool.fill();
+const ids = [...acked.keys()];
+const { pending } = await queue.waitForJobs(ids, {
+  timeoutMs: Math.max(1_000, deadline - Date.now()),
+});
+const checked: Checked = await checkOutcome(queue, acked, pages, pending);
+const summary = {
+  ...checked.summary,
+  seconds: Math.round((performance.now() - began) / 100) / 10,
+  workerKills: pool.kills,
+  redisRestarts: restarts,
+  connectionDrops: Math.floor((performance.now() - began) / Number(a["drop-every-ms"])),
+  producerErrors,
+  peakWorkerRssMiB: Math.round(pool.peakRssBytes / 2 ** 20),
+  redisMemoryBeforeMiB: memoryBefore,
+  redisMemoryAfterMiB: await usedMemory(),
+};
+await pool.stop();
+await queue.close();
+proxy.close();
+pages.stop();
+await redis.stop();
+rmSync(dataDir, { recursive: true, force: true });
+process.stdout.write(`${JSON.stringify(summary)}\n`);
+for (const failure of checked.failures) process.stderr.write(`chaos: FAILED: ${failure}\n`);
+if (Date.now() > deadline) process.stderr.write("chaos: FAILED: took longer than --max-seconds\n");
+process.exit(checked.failures.length > 0 || Date.now() > deadline ? 1 : 0);
+
+/** Producer p of n: enqueues its share in batches, with fixed ids so a re-sent batch is safe. */
+async function produce(p: number, n: number): Promise<void> {
+  const mine = Array.from({ length: Math.ceil((jobs - p) / n) }, (_, i) => p + i * n);
+  for (let i = 0; i < mine.length; i += 250) {
+    const batch = mine.slice(i, i + 250).map((page) => ({
+      task: WORDCOUNT_TASK,
+      id: `${prefix}-${page}`,
+      payload: { url: pages.url(page) },
+    }));
+    for (;;) {
+      try {
+        await queue.enqueueMany(batch);
+        for (const job of batch) acked.set(job.id, Number(job.id.split("-").pop()));
+        break;
+      } catch {
+        producerErrors++; // Redis down longer than retryConnectS: try the batch again
+      }
+    }
+  }
+}
+
+/** Resolves once this share of the jobs has finished (read from the stats counter). */
+async function progress(share: number): Promise<void> {
+  for (;;) {
+    const done = await queue.client
+      .sendCommand<string | null>(["HGET", queue.keys.stats, "finished"])
+      .catch(() => null);
+    if (Number(done ?? 0) >= jobs * share || Date.now() > deadline) return;
+    await Bun.sleep(50);
+  }
+}
+
+/** Kills Redis (SIGKILL) and starts it again on the same AOF, spread over the processing. */
+async function restartRedis(): Promise<void> {
+  for (let k = 1; k <= restarts; k++) {
+    await progress(k / (restarts + 1));
+    redis.kill();
+    await redis.exited;
+    await Bun.sleep(1_000);
+    redis = await startRedisServer({ port, dataDir, persistence: true });
+  }
+}
+
+async function usedMemory(): Promise<number> {
+  const info = String(await queue.client.sendCommand(["INFO", "memory"]));
+  return Math.round(Number(/used_memory:(\d+)/.exec(info)?.[1] ?? 0) / 2 ** 16) / 16;
+}
