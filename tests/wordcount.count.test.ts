@@ -51,4 +51,26 @@ describe("countWords", () => {
   test("punctuation is never a top word", () => {
     expect(countWords("... !!! hi").topWords).toEqual([{ word: "hi", count: 1 }]);
   });
+
+  test("the top words are those a full sort would give, on many generated texts", () => {
+    // A fixed linear congruential generator: the same texts on every run.
+    let seed = 1;
+    const next = () => {
+      seed = (seed * 48_271) % 2_147_483_647;
+      return seed / 2_147_483_647;
+    };
+    for (let trial = 0; trial < 200; trial += 1) {
+      const vocabulary = 1 + (trial % 40);
+      const words = Array.from({ length: trial % 120 }, () => {
+        return `w${Math.floor(next() ** 2 * vocabulary)}`;
+      });
+      const counts = new Map<string, number>();
+      for (const word of words) counts.set(word, (counts.get(word) ?? 0) + 1);
+      const sorted = [...counts]
+        .map(([word, count]) => ({ word, count }))
+        .sort((a, b) => b.count - a.count || (a.word < b.word ? -1 : 1))
+        .slice(0, 10);
+      expect(countWords(words.join(" ")).topWords).toEqual(sorted);
+    }
+  });
 });

@@ -75,13 +75,15 @@ export function displayOf(element: Element, name: string): Display {
   let hidden = false;
   let open = false;
   let style: string | null = null;
-  // One pass over the attributes: linkedom keeps their case, so getAttribute("style") misses
-  // `STYLE=`, and a miss would otherwise cost a pass of its own for each name asked.
-  for (const attr of element.attributes) {
-    const attrName = attr.name.toLowerCase();
-    if (attrName === "hidden") hidden = true;
-    else if (attrName === "open") open = true;
-    else if (attrName === "style") style = attr.value;
+  // One pass over the names: linkedom keeps their case, so getAttribute("style") misses
+  // `STYLE=`. Not `element.attributes`, which linkedom builds as a Proxy on every call.
+  if (element.hasAttributes()) {
+    for (const attrName of element.getAttributeNames()) {
+      const lower = attrName.toLowerCase();
+      if (lower === "hidden") hidden = true;
+      else if (lower === "open") open = true;
+      else if (lower === "style") style = element.getAttributeNode(attrName)?.value ?? null;
+    }
   }
   const declared = style === null ? {} : inlineStyle(style);
   const fromStyle = declared.display === undefined ? undefined : DISPLAY_ROLES[declared.display];

@@ -27,17 +27,37 @@ export function countWords(text: string): WordCount {
   for (const segment of segmenter.segment(text)) {
     if (!segment.isWordLike) continue;
     words += 1;
-    const word = segment.segment.toLocaleLowerCase();
+    // toLowerCase, not toLocaleLowerCase: the same on every host (no Turkish dotless i), and
+    // several times faster on a long page.
+    const word = segment.segment.toLowerCase();
     counts.set(word, (counts.get(word) ?? 0) + 1);
   }
   return { words, topWords: top(counts, TOP_WORDS) };
 }
 
+/**
+ * The `n` most frequent words, in one pass: a page has thousands of distinct words, and
+ * sorting them all to keep ten cost more than segmenting the page.
+ */
 function top(counts: ReadonlyMap<string, number>, n: number): WordFrequency[] {
-  return [...counts]
-    .map(([word, count]) => ({ word, count }))
-    .sort((a, b) => b.count - a.count || compare(a.word, b.word))
-    .slice(0, n);
+  const best: WordFrequency[] = [];
+  for (const [word, count] of counts) {
+    const last = best[best.length - 1];
+    if (best.length === n && last !== undefined && !ranksBefore(word, count, last)) continue;
+    let i = best.length === n ? n - 1 : best.length;
+    // Insertion into a list of at most n: shift the entries this one outranks.
+    while (i > 0 && ranksBefore(word, count, best[i - 1]!)) {
+      best[i] = best[i - 1]!;
+      i -= 1;
+    }
+    best[i] = { word, count };
+  }
+  return best;
+}
+
+/** Higher count first; ties in code-point order. */
+function ranksBefore(word: string, count: number, other: WordFrequency): boolean {
+  return count > other.count || (count === other.count && compare(word, other.word) < 0);
 }
 
 // Code-point order rather than localeCompare, so the result does not depend on the host locale.

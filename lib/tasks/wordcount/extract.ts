@@ -55,7 +55,11 @@ interface TextBuilder {
 
 /** Parses `html` and returns its rendered text, title and language. */
 export function extractText(html: string): ExtractedText {
-  const { document } = parseHTML(html);
+  return extractFromDocument(parseHTML(html).document);
+}
+
+/** The rendered text, title and language of a parsed document (the bench times the two apart). */
+export function extractFromDocument(document: Document): ExtractedText {
   // Walk from the document itself, not `document.body`: linkedom does not build the implied
   // <html>/<body> of a fragment, and text outside <body> is still rendered by a browser.
   const text = renderText(document);
@@ -79,15 +83,33 @@ function renderText(root: Node): string {
   const stack: WorkItem[] = [...root.childNodes].reverse();
   while (stack.length > 0) {
     const item = stack.pop()!;
-    if (typeof item === "string") separate(out, item);
-    else if (!("nodeType" in item)) Object.assign(out, item);
-    else if (item.nodeType === TEXT_NODE) appendText(out, item.nodeValue ?? "");
-    else if (item.nodeType === ELEMENT_NODE) enterElement(out, item as Element, stack);
+    if (typeof item === "string") {
+      separate(out, item);
+      continue;
+    }
+    // A Restore has no nodeType; reading it is cheaper than an `in` test up the prototype chain.
+    const type = (item as Partial<Node>).nodeType;
+    if (type === TEXT_NODE) appendText(out, (item as Text).data);
+    else if (type === ELEMENT_NODE) enterElement(out, item as Element, stack);
+    else if (type === undefined) Object.assign(out, item);
     // Comments (and so CDATA sections, which HTML parses as comments), doctypes and processing
     // instructions render nothing.
   }
-  // Only collapsible whitespace is trimmed: a no-break space is text to a browser.
-  return out.parts.join("").replace(/^[ \t\n\r\f]+|[ \t\n\r\f]+$/g, "");
+  return trimCollapsible(out.parts.join(""));
+}
+
+/** Trims only collapsible whitespace: a no-break space is text to a browser. */
+function trimCollapsible(text: string): string {
+  // A loop, not /^\s+|\s+$/: that regex tries the tail pattern at every position of the text.
+  let start = 0;
+  let end = text.length;
+  while (start < end && isCollapsible(text.charCodeAt(start))) start += 1;
+  while (end > start && isCollapsible(text.charCodeAt(end - 1))) end -= 1;
+  return text.slice(start, end);
+}
+
+function isCollapsible(code: number): boolean {
+  return code === 0x20 || code === 0x09 || code === 0x0a || code === 0x0d || code === 0x0c;
 }
 
 function enterElement(out: TextBuilder, element: Element, stack: WorkItem[]): void {
@@ -149,19 +171,25 @@ function separate(out: TextBuilder, separator: Separator): void {
   if (STRENGTH[separator] > STRENGTH[out.pending]) out.pending = separator;
 }
 
+// Text that whitespace collapsing would change; most text nodes have none, and a test is
+// cheaper than a replace that allocates a copy.
+const NEEDS_COLLAPSING = /[\t\n\r\f]| {2}/;
+
 function appendText(out: TextBuilder, raw: string): void {
-  if (!out.visible) return;
+  if (!out.visible || raw === "") return;
   let text = raw;
   if (out.preDepth === 0) {
     // Outside <pre>, runs of HTML whitespace collapse to one space (U+00A0 is not collapsed).
-    text = text.replace(/[ \t\n\r\f]+/g, " ");
-    if (out.lineStart || out.trailingSpace || out.pending !== "") text = text.replace(/^ /, "");
+    if (NEEDS_COLLAPSING.test(text)) text = text.replace(/[ \t\n\r\f]+/g, " ");
+    const dropLeading = out.lineStart || out.trailingSpace || out.pending !== "";
+    if (dropLeading && text.charCodeAt(0) === 0x20) text = text.slice(1);
+    if (text === "") return;
   }
-  if (text === "") return;
   flushSeparator(out);
   out.parts.push(text);
-  out.lineStart = text.endsWith("\n");
-  out.trailingSpace = out.preDepth === 0 && text.endsWith(" ");
+  const last = text.charCodeAt(text.length - 1);
+  out.lineStart = last === 0x0a;
+  out.trailingSpace = out.preDepth === 0 && last === 0x20;
 }
 
 /** `<br>`: a line break that is always kept, even several in a row. */
