@@ -125,3 +125,11 @@ export async function startBatch(
   }
   return { run, settled };
 }
+
+/** Why the start script settled an entry without running it, for the worker's log. */
+export const SETTLED_WHY = {
+  bad: "entry has no job id; acknowledged and deleted",
+  missing: "job record is gone (expired or deleted); entry acknowledged",
+  done: "job already ended; duplicate delivery acknowledged",
+  dead: "attempts used up by workers that stopped; dead-lettered",
+} as const;

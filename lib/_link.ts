@@ -1,12 +1,29 @@
 // A worker's connection that can be replaced. node-redis reconnects by itself when a socket
 // closes, but not when it stalls (see _watchdog.ts); then the stalled client is destroyed and
 // a fresh one opened. Calls made meanwhile fail fast and are retried by their owners.
+import type { WorkerOptions } from "./config.ts";
 import { type ConnectOptions, connect, type Redis } from "./connect.ts";
 
 export class Link {
   #client: Redis;
   #replacing = false;
   #closed = false;
+
+  /** Connects a worker's connection: reconnecting for ever, each attempt time-limited. */
+  static async open(
+    o: Pick<WorkerOptions, "redisUrl" | "reconnectMaxMs" | "commandTimeoutMs">,
+    name: string,
+    onError: (message: string) => void,
+  ): Promise<Link> {
+    const options = {
+      persistent: true,
+      reconnectMaxMs: o.reconnectMaxMs,
+      timeoutMs: o.commandTimeoutMs,
+      onError,
+      name,
+    };
+    return new Link(await connect(o.redisUrl, options), o.redisUrl, options);
+  }
 
   constructor(
     client: Redis,

@@ -12,3 +12,21 @@ export async function within(promise: Promise<unknown>, ms: number): Promise<boo
     clearTimeout(timer);
   }
 }
+
+/**
+ * Runs `fn` every `ms`, skipping a tick while the previous call is still out (a slow Redis
+ * must not pile calls up behind each other). Returns the function that stops it.
+ */
+export function every(ms: number, fn: () => Promise<unknown>, onError: (err: unknown) => void) {
+  let busy = false;
+  const timer = setInterval(() => {
+    if (busy) return;
+    busy = true;
+    void fn()
+      .catch(onError)
+      .finally(() => {
+        busy = false;
+      });
+  }, ms);
+  return () => clearInterval(timer);
+}

@@ -36,3 +36,26 @@ function formatValue(v: unknown): string {
 
 /** A logger that drops everything (library default). */
 export const silentLogger: Logger = { log() {} };
+
+/**
+ * Logs a recurring failure at most once per `everyMs`, saying how many were left out: while
+ * Redis is away every command fails, and one line a second says as much as a thousand.
+ */
+export function throttled(
+  log: Logger,
+  event: string,
+  everyMs = 1_000,
+): (fields: Record<string, unknown>) => void {
+  let quietUntil = 0;
+  let suppressed = 0;
+  return (fields) => {
+    const now = performance.now();
+    if (now < quietUntil) {
+      suppressed++;
+      return;
+    }
+    log.log("warn", event, { ...fields, alsoFailed: suppressed || undefined });
+    quietUntil = now + everyMs;
+    suppressed = 0;
+  };
+}

@@ -2,24 +2,25 @@
 // of dead workers claimed, due retries promoted, and a graceful stop. The chain is told in
 // docs/internals.md.
 
-import { claimIdle, type Delivery, ensureGroup, readNew, startBatch } from "./_fetch.ts";
+import {
+  claimIdle,
+  type Delivery,
+  ensureGroup,
+  readNew,
+  SETTLED_WHY,
+  startBatch,
+} from "./_fetch.ts";
 import { Jobs } from "./_jobs.ts";
 import { Leases } from "./_leases.ts";
 import { Link } from "./_link.ts";
 import { heartbeat, leave, promoteDue } from "./_presence.ts";
-import { within } from "./_time.ts";
+import { every, within } from "./_time.ts";
 import { guard } from "./_watchdog.ts";
 import { resolveOptions, type WorkerOptions } from "./config.ts";
-import {
-  connect,
-  defaultWorkerName,
-  describeCause,
-  type Redis,
-  serverWarnings,
-} from "./connect.ts";
+import { defaultWorkerName, describeCause, type Redis, serverWarnings } from "./connect.ts";
 import { type HealthServer, serveHealth } from "./health.ts";
 import { type QueueKeys, queueKeys } from "./keys.ts";
-import { type Logger, silentLogger } from "./log.ts";
+import { type Logger, silentLogger, throttled } from "./log.ts";
 import type { Task } from "./types.ts";
 
 export interface WorkerConfig extends Partial<WorkerOptions> {
@@ -48,12 +49,13 @@ export class Worker {
   #leases: Leases;
   #stopping = false;
   #slotFreed: (() => void) | null = null;
-  #timers: ReturnType<typeof setInterval>[] = [];
+  #timers: (() => void)[] = [];
   #leaseTimer: ReturnType<typeof setInterval> | undefined;
   #claimCursor = "0-0";
   #nextClaimAt = 0;
   #resolveStopped!: () => void;
   #health: HealthServer | null = null;
+  #commandFailed: (fields: Record<string, unknown>) => void;
   /** Monotonic ms of the read loop's last turn, for /livez. */
   #lastTurn = performance.now();
 
@@ -63,6 +65,7 @@ export class Worker {
     this.keys = queueKeys(o.prefix, o.queue);
     this.#tasks = new Map(config.tasks.map((t) => [t.name, t as Task]));
     this.#log = config.logger ?? silentLogger;
+    this.#commandFailed = throttled(this.#log, "redis command failed");
     this.#links = links;
     const client = () => this.#client;
     this.#jobs = new Jobs(client, this.keys, o, this.#tasks, this.#log, this.#onRedisError);
@@ -82,17 +85,10 @@ export class Worker {
     const o = resolveOptions({ ...config, name: config.name || defaultWorkerName() });
     const onError = (message: string) =>
       config.logger?.log("warn", "redis connection error", { error: message });
-    const common = {
-      persistent: true,
-      reconnectMaxMs: o.reconnectMaxMs,
-      timeoutMs: o.commandTimeoutMs,
-      onError,
+    const links = {
+      commands: await Link.open(o, `courier-worker-${o.name}`, onError),
+      reads: await Link.open(o, `courier-reader-${o.name}`, onError),
     };
-    const open = async (role: string) => {
-      const options = { ...common, name: `courier-${role}-${o.name}` };
-      return new Link(await connect(o.redisUrl, options), o.redisUrl, options);
-    };
-    const links = { commands: await open("worker"), reads: await open("reader") };
     const worker = new Worker(config, o, links);
     await ensureGroup(worker.#client, worker.keys);
     for (const w of await serverWarnings(worker.#client)) config.logger?.log("warn", w);
@@ -163,19 +159,8 @@ export class Worker {
     void this.#loop();
   }
 
-  /** Runs `fn` every `ms`, skipping a tick while the previous call is still out. */
   #every(ms: number, fn: () => Promise<unknown>): void {
-    let busy = false;
-    const tick = () => {
-      if (busy) return;
-      busy = true;
-      void fn()
-        .catch(this.#onRedisError)
-        .finally(() => {
-          busy = false;
-        });
-    };
-    this.#timers.push(setInterval(tick, ms));
+    this.#timers.push(every(ms, fn, this.#onRedisError));
   }
 
   /** The read loop: claim lapsed entries when due, else block for new ones, and start them. */
@@ -269,7 +254,7 @@ export class Worker {
   async stop(graceMs = this.options.shutdownGraceMs): Promise<void> {
     if (this.#stopping) return this.stopped;
     this.#stopping = true;
-    for (const t of this.#timers.splice(0)) clearInterval(t);
+    for (const stopTimer of this.#timers.splice(0)) stopTimer();
     this.#health?.stop();
     // Interrupts the blocking read; anything it was delivered is released below.
     this.#links.reads.destroy();
@@ -305,30 +290,7 @@ export class Worker {
     this.#links[connection].replace();
   }
 
-  #quietUntil = 0;
-  #suppressed = 0;
-
-  /** Logs failed commands, at most one line a second while Redis is away. */
   #onRedisError = (err: unknown, retryInMs?: number): void => {
-    const now = performance.now();
-    if (now < this.#quietUntil) {
-      this.#suppressed++;
-      return;
-    }
-    const alsoFailed = this.#suppressed || undefined;
-    this.#quietUntil = now + 1_000;
-    this.#suppressed = 0;
-    this.#log.log("warn", "redis command failed", {
-      error: describeCause(err),
-      retryInMs,
-      alsoFailed,
-    });
+    this.#commandFailed({ error: describeCause(err), retryInMs });
   };
 }
-
-const SETTLED_WHY = {
-  bad: "entry has no job id; acknowledged and deleted",
-  missing: "job record is gone (expired or deleted); entry acknowledged",
-  done: "job already ended; duplicate delivery acknowledged",
-  dead: "attempts used up by workers that stopped; dead-lettered",
-} as const;

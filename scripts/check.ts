@@ -19,9 +19,12 @@ for (const [name, cmd] of steps) {
   }
 }
 
-process.stdout.write("\n== tests: bun test\n");
+// Queue tests talk to a real Redis and real subprocesses: 30 s each, not bun's 5 s (bunfig.toml
+// cannot set this; bun only reads --timeout).
+const testCmd = ["bun", "test", "--timeout", "30000", ...process.argv.slice(2)];
+process.stdout.write(`\n== tests: ${testCmd.join(" ")}\n`);
 const proc = Bun.spawn({
-  cmd: ["bun", "test", ...process.argv.slice(2)],
+  cmd: testCmd,
   stdout: "pipe",
   stderr: "pipe",
 });

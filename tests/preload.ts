@@ -2,16 +2,12 @@
 // persistence off, in a temporary folder. Tests reach it through REDIS_URL and give every
 // test its own key prefix (tests/helpers.ts). A test that leaves a worker, connection,
 // server or subprocess open fails.
-import { afterAll, afterEach, setDefaultTimeout } from "bun:test";
+import { afterAll, afterEach } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { findFreePort, startRedisServer } from "../lib/stack/redis-server.ts";
 import { closeLeftovers } from "./helpers.ts";
-
-// Queue tests talk to a real Redis and real subprocesses: give them room (bunfig.toml has no
-// setting for this; tests that need more say so themselves).
-setDefaultTimeout(30_000);
 
 const dataDir = mkdtempSync(join(tmpdir(), "courier-test-redis-"));
 const server = await startRedisServer({ port: await findFreePort(), dataDir, persistence: false });

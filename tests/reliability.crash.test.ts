@@ -81,7 +81,7 @@ describe("worker killed", () => {
     const idle = spawnWorker(prefix, "idle");
     await waitForLine(idle.stdout, /worker started/);
     await until(
-      async () => (await q.client.sendCommand(["CLIENT", "LIST"])).includes("cmd=xreadgroup"),
+      async () => String(await q.client.sendCommand(["CLIENT", "LIST"])).includes("cmd=xreadgroup"),
       "a blocked read",
     );
     idle.kill("SIGKILL");
