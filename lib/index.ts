@@ -1,8 +1,16 @@
 // Courier's public API: enqueue your own tasks, run workers with your own handlers, read
-// results. Everything else in lib/ is internal (files starting with `_`) or used by bin/.
+// results, and operate queues (Admin, startDashboard). Everything else in lib/ is internal
+// (files starting with `_`) or used by bin/.
+export type { DeadLetter, DeadPage, RequeueVerdict } from "./admin/_dead.ts";
+export type { Counter, QueueCounts, RecentCounts } from "./admin/_stats.ts";
+export type { WorkerInfo, WorkerState } from "./admin/_workers.ts";
+export { Admin, type AdminConfig, type Overview, type RecentFailure } from "./admin/admin.ts";
+export { formatDuration, parseDuration } from "./admin/duration.ts";
+export type { MinutePoint } from "./admin/window.ts";
 export { backoffMs } from "./backoff.ts";
 export { defaults, type ProducerOptions, type QueueOptions, type WorkerOptions } from "./config.ts";
 export { maskUrl } from "./connect.ts";
+export { type Dashboard, type DashboardOptions, startDashboard } from "./dashboard/server.ts";
 export {
   ConfigError,
   ConnectError,

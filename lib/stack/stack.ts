@@ -4,6 +4,8 @@
 import { join } from "node:path";
 import { defaults } from "../config.ts";
 import { maskUrl } from "../connect.ts";
+import { isLoopback } from "../dashboard/_auth.ts";
+import { dashboardDefaults } from "../dashboard/options.ts";
 import { ConnectError, CourierError, InputError } from "../errors.ts";
 import { createOutput, type Output, wantColour } from "./_output.ts";
 import { REPO_ROOT, type StackOptions } from "./options.ts";
@@ -17,6 +19,7 @@ import {
 import { Supervisor } from "./supervisor.ts";
 
 const WORKER_SCRIPT = join(REPO_ROOT, "bin/worker.ts");
+const DASHBOARD_SCRIPT = join(REPO_ROOT, "bin/dashboard.ts");
 
 // The seed's Procfile loop waited 2 s before restarting `rq worker`: long enough not to spin
 // while Redis is down, short enough that nobody notices.
@@ -31,7 +34,7 @@ const WORKER_STOP_GRACE_MS = 30_000;
  * signal. Only bugs throw.
  */
 export async function runStack(options: StackOptions): Promise<number> {
-  const names = ["system", "redis.1", ...workerNames(options.workers)];
+  const names = ["system", "redis.1", ...workerNames(options.workers), "dashboard"];
   const output = createOutput({ names, color: wantColour() });
   const signals = listenForSignals();
   let redis: RedisServer | undefined;
@@ -44,7 +47,8 @@ export async function runStack(options: StackOptions): Promise<number> {
       const cmd = workerCmd(options, url, i + 1);
       supervisor.start({ name, cmd, restartDelayMs: RESTART_DELAY_MS });
     });
-    printBanner(output, options, url, redis);
+    const dashboard = await startDashboardProcess(supervisor, output, options, url);
+    printBanner(output, options, url, redis, dashboard);
     return await runUntilStopped(output, supervisor, redis, signals);
   } catch (err) {
     redis?.kill(); // detached: it would outlive us
@@ -124,11 +128,38 @@ export function workerCmd(options: StackOptions, url: string, index: number): st
   return cmd;
 }
 
+/**
+ * The dashboard, as the seed's Procfile ran rq-dashboard beside the workers. It reads
+ * COURIER_DASHBOARD_HOST/PORT/TOKEN from the environment it inherits. A port in use is not
+ * worth failing the stack for: it is said once and the stack runs without it. Returns its URL.
+ */
+async function startDashboardProcess(
+  supervisor: Supervisor,
+  output: Output,
+  options: StackOptions,
+  url: string,
+): Promise<string | undefined> {
+  const env = process.env;
+  const port = Number(env.COURIER_DASHBOARD_PORT || dashboardDefaults.port);
+  const host = env.COURIER_DASHBOARD_HOST || dashboardDefaults.host;
+  if (port !== 0 && isLoopback(host) && !(await isPortFree(port))) {
+    output.line(
+      "system",
+      `dashboard not started: port ${port} is in use (set COURIER_DASHBOARD_PORT)`,
+    );
+    return undefined;
+  }
+  const cmd = [process.execPath, DASHBOARD_SCRIPT, "--redis-url", url, "--queue", options.queue];
+  supervisor.start({ name: "dashboard", cmd, restartDelayMs: RESTART_DELAY_MS });
+  return `http://${host}:${port}`;
+}
+
 function printBanner(
   output: Output,
   options: StackOptions,
   url: string,
   redis: RedisServer | undefined,
+  dashboard: string | undefined,
 ): void {
   const say = (text: string) => output.line("system", text);
   const where = redis
@@ -136,6 +167,7 @@ function printBanner(
     : "not started here: its data is its own";
   say(`redis    ${maskUrl(url)}  ${where}`);
   say(`workers  ${options.workers} on queue "${options.queue}", each restarted 2 s after it exits`);
+  if (dashboard) say(`dashboard ${dashboard}  (metrics at ${dashboard}/metrics)`);
   say("ready. In another terminal, try:");
   const flags = clientFlags(options, url);
   say(`  bun bin/trigger.ts --url https://example.org/${flags}`);

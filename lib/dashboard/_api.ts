@@ -1,0 +1,113 @@
+// The JSON API under /api/ (the page uses nothing else) and /metrics. Reads are open; actions
+// (POST) need the token. Every list is bounded: pages of dead letters, the latest failures,
+// the last hour's minutes, so a queue of 100,000 jobs costs what an empty one does.
+import { isValidJobId } from "../_job.ts";
+import type { Admin } from "../admin/admin.ts";
+import { letterJson } from "../admin/dead.ts";
+import { jobJson } from "../cli/format.ts";
+import { CourierError } from "../errors.ts";
+import type { Queue } from "../queue.ts";
+import { WORDCOUNT_TASK } from "../tasks/wordcount/index.ts";
+import { normaliseUrl } from "../tasks/wordcount/url.ts";
+
+export interface Api {
+  admin: Admin;
+  queue: Queue;
+  /** Actions are on only when there is a token. */
+  actions: boolean;
+}
+
+export function json(body: unknown, status = 200): Response {
+  return Response.json(body, { status, headers: { "cache-control": "no-store" } });
+}
+
+export async function overview(api: Api) {
+  const { counts, series } = await api.admin.overview();
+  const time = new Date(api.admin.options.now()).toISOString();
+  return { queue: api.admin.options.queue, time, actions: api.actions, counts, series };
+}
+
+export async function workers(api: Api) {
+  return { workers: await api.admin.workers({ prune: true }) };
+}
+
+export async function failures(api: Api) {
+  const recent = await api.admin.recentFailures(20);
+  return {
+    failures: recent.map((f) => {
+      // The failed attempt itself: the job may have run again since (and finished).
+      const attempt = f.job?.history.findLast((a) => a.error !== null);
+      return {
+        id: f.id,
+        type: f.type,
+        at: new Date(f.at).toISOString(),
+        task: f.job?.task ?? null,
+        status: f.job?.status ?? null,
+        attempt: attempt?.attempt ?? f.job?.attempts ?? null,
+        error: attempt?.error ?? f.job?.error ?? null,
+      };
+    }),
+  };
+}
+
+/** What the page receives every second over server-sent events. */
+export async function snapshot(api: Api) {
+  const [o, w, f] = await Promise.all([overview(api), workers(api), failures(api)]);
+  return { overview: o, workers: w, failures: f };
+}
+
+export async function deadPage(api: Api, url: URL) {
+  const limit = Number(url.searchParams.get("limit") ?? 20);
+  const page = await api.admin.deadLetters({
+    cursor: url.searchParams.get("cursor"),
+    limit: Number.isInteger(limit) ? limit : 20,
+  });
+  return { total: page.total, letters: page.letters.map(letterJson), next: page.next };
+}
+
+export async function job(api: Api, id: string): Promise<Response> {
+  if (!isValidJobId(id)) return json({ error: `"${id}" is not a job id` }, 400);
+  const record = await api.queue.getJob(id);
+  if (!record) return json({ error: `no job ${id}: unknown id, or its record has expired` }, 404);
+  return json(jobJson(record));
+}
+
+export async function requeue(api: Api, id: string): Promise<Response> {
+  const [done] = await api.admin.requeue([id]);
+  if (done?.verdict === "requeued") return json(done);
+  if (done?.verdict === "active") {
+    return json({ error: `job ${id} is queued or running again, not dead` }, 409);
+  }
+  return json({ error: `no dead letter for job ${id}` }, 404);
+}
+
+export async function remove(api: Api, id: string): Promise<Response> {
+  const [deleted] = await api.admin.deleteDead([id]);
+  if (deleted) return json({ id, deleted: true });
+  return json({ error: `no dead letter for job ${id}` }, 404);
+}
+
+export async function requeueAll(api: Api): Promise<Response> {
+  return json({ requeued: await api.admin.requeueAll() });
+}
+
+/** Enqueues a word-count job; a URL `trigger` would refuse is refused here too (400). */
+export async function trigger(api: Api, req: Request): Promise<Response> {
+  const body = (await req.json().catch(() => null)) as { url?: unknown } | null;
+  if (typeof body?.url !== "string") return json({ error: 'send JSON { "url": "…" }' }, 400);
+  let url: string;
+  try {
+    url = normaliseUrl(body.url);
+  } catch (err) {
+    if (err instanceof CourierError) return json({ error: err.message }, 400);
+    throw err;
+  }
+  const id = await api.queue.enqueue(WORDCOUNT_TASK, { url });
+  return json({ id, url }, 201);
+}
+
+export async function metrics(api: Api): Promise<Response> {
+  return new Response(await api.admin.metrics(), {
+    headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8" },
+  });
+}

@@ -1,0 +1,47 @@
+// Who may do what. Reading is open to whoever reaches the port (it binds to loopback unless
+// told otherwise); actions need the token the dashboard was started with, sent in a header
+// (`Authorization: Bearer <token>` or `X-Courier-Token`). A header, not a cookie: a page on
+// another site cannot make the browser send it, so no CSRF token is needed.
+import { timingSafeEqual } from "node:crypto";
+
+export type Verdict = { ok: true } | { ok: false; status: number; error: string };
+
+export const ACTIONS_OFF =
+  "actions are off: start the dashboard with --token or COURIER_DASHBOARD_TOKEN to turn them on";
+
+/** Checks an action's token in constant time (the compare does not leak how much matched). */
+export function checkToken(req: Request, token: string | undefined): Verdict {
+  if (!token) return { ok: false, status: 403, error: ACTIONS_OFF };
+  const given = bearer(req.headers.get("authorization")) ?? req.headers.get("x-courier-token");
+  if (given === null || given === "") {
+    return { ok: false, status: 403, error: "this action needs the dashboard's token" };
+  }
+  // Hashing first gives equal lengths, so timingSafeEqual can compare any two strings.
+  const a = new Bun.CryptoHasher("sha256").update(given).digest();
+  const b = new Bun.CryptoHasher("sha256").update(token).digest();
+  if (!timingSafeEqual(a, b)) return { ok: false, status: 403, error: "wrong token" };
+  return { ok: true };
+}
+
+function bearer(header: string | null): string | null {
+  const m = /^Bearer\s+(.+)$/i.exec(header ?? "");
+  return m ? m[1]!.trim() : null;
+}
+
+const LOOPBACK_NAMES = new Set(["127.0.0.1", "localhost", "[::1]", "::1"]);
+
+export function isLoopback(host: string): boolean {
+  return LOOPBACK_NAMES.has(host) || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
+
+/**
+ * On a loopback address, refuses requests whose Host header names another host: a web page
+ * that points its own domain at 127.0.0.1 (DNS rebinding) cannot read the dashboard.
+ */
+export function checkHost(req: Request, boundHost: string): Verdict {
+  if (!isLoopback(boundHost)) return { ok: true };
+  const host = req.headers.get("host") ?? "";
+  const name = host.startsWith("[") ? host.slice(0, host.indexOf("]") + 1) : host.split(":")[0]!;
+  if (isLoopback(name)) return { ok: true };
+  return { ok: false, status: 421, error: `this dashboard answers to localhost only, not ${host}` };
+}

@@ -1,0 +1,76 @@
+// The page's DOM and HTTP helpers. Values reach the page through textContent and attributes
+// only, never as HTML: this is what keeps a hostile error message or URL inert.
+
+export type Row = Record<string, unknown>;
+
+export const TOKEN_KEY = "courier-token";
+export const $ = <T extends HTMLElement = HTMLElement>(id: string) =>
+  document.getElementById(id) as T;
+
+export function el(tag: string, text?: unknown, className?: string): HTMLElement {
+  const node = document.createElement(tag);
+  if (text !== undefined && text !== null) node.textContent = String(text);
+  if (className) node.className = className;
+  return node;
+}
+
+/** Replaces a table's rows; a cell that is not a <td> yet (a link, buttons) is wrapped in one. */
+export function fill(table: string, rows: Node[][], empty: string): void {
+  const trs = rows.map((cells) => {
+    const tr = document.createElement("tr");
+    for (const cell of cells) {
+      if (cell.nodeName === "TD") tr.append(cell);
+      else tr.appendChild(el("td")).appendChild(cell);
+    }
+    return tr;
+  });
+  if (trs.length === 0) {
+    const td = el("td", empty, "empty") as HTMLTableCellElement;
+    td.colSpan = $(table).querySelectorAll("th").length;
+    const tr = document.createElement("tr");
+    tr.append(td);
+    trs.push(tr);
+  }
+  $(table)
+    .querySelector("tbody")
+    ?.replaceChildren(...trs);
+}
+
+export const text = (v: unknown, className?: string): Node => el("td", v ?? "", className);
+export const ago = (ms: number | null) => (ms === null ? "–" : `${Math.round(ms / 1000)}s`);
+export const time = (at: unknown) =>
+  at ? new Date(at as string | number).toLocaleTimeString() : "";
+
+export function jobLink(id: unknown): Node {
+  const a = el("a", id) as HTMLAnchorElement;
+  a.href = `#/jobs/${encodeURIComponent(String(id))}`;
+  return a;
+}
+
+export function say(message: string, bad = false): void {
+  const m = $("message");
+  m.textContent = message;
+  m.className = bad ? "bad" : "";
+  setTimeout(() => {
+    if (m.textContent === message) m.textContent = "";
+  }, 6000);
+}
+
+export async function api(path: string, init: RequestInit = {}): Promise<Row> {
+  const res = await fetch(path, init);
+  const body = (await res.json().catch(() => ({}))) as Row;
+  if (!res.ok) throw new Error(String(body.error ?? `${res.status} ${res.statusText}`));
+  return body;
+}
+
+export function failed(err: Error): null {
+  say(err.message, true);
+  return null;
+}
+
+export function act(path: string, body?: unknown): Promise<Row | null> {
+  const headers: Record<string, string> = { "content-type": "application/json" };
+  const token = sessionStorage.getItem(TOKEN_KEY);
+  if (token) headers["x-courier-token"] = token;
+  return api(path, { method: "POST", headers, body: JSON.stringify(body ?? {}) }).catch(failed);
+}

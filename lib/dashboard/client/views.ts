@@ -1,0 +1,151 @@
+// What the page shows: the overview (counts, chart, workers, failures), the dead letters (one
+// page at a time, with their actions) and a job.
+import { drawChart, type Point } from "./chart.js";
+import { $, act, ago, api, el, failed, fill, jobLink, type Row, say, text, time } from "./dom.js";
+
+interface Counts {
+  queue: string;
+  waiting: number;
+  inFlight: number;
+  delayed: number;
+  dead: number;
+  oldestWaitingMs: number | null;
+  finished: { lastMinute: number; lastHour: number };
+  failed: { lastMinute: number; lastHour: number };
+  throughputPerS: number;
+  totals: Record<string, number>;
+}
+export interface Snapshot {
+  overview: { queue: string; actions: boolean; counts: Counts; series: Point[] };
+  workers: { workers: Record<string, string | number | null>[] };
+  failures: { failures: Record<string, string | number | null>[] };
+}
+
+export const state = { actions: false, deadCursors: [] as (string | null)[], deadKey: "" };
+
+export function render(s: Snapshot): void {
+  const c = s.overview.counts;
+  state.actions = s.overview.actions;
+  $("queue-name").textContent = s.overview.queue;
+  const set = (id: string, v: unknown) => ($(`count-${id}`).textContent = String(v));
+  set("waiting", c.waiting);
+  set("in-flight", c.inFlight);
+  set("delayed", c.delayed);
+  set("dead", c.dead);
+  set("finished-minute", c.finished.lastMinute);
+  set("failed-minute", c.failed.lastMinute);
+  set("finished-hour", c.finished.lastHour);
+  set("throughput", c.throughputPerS);
+  set("oldest", ago(c.oldestWaitingMs));
+  set("finished-total", c.totals.finished ?? 0);
+  $("actions-off").hidden = state.actions;
+  for (const b of document.querySelectorAll<HTMLButtonElement>(".action"))
+    b.disabled = !state.actions;
+  drawChart(s.overview.series);
+  fill(
+    "workers",
+    s.workers.workers.map((w) =>
+      [
+        w.name,
+        w.host,
+        w.pid,
+        w.concurrency,
+        w.inFlight,
+        w.processed,
+        w.failed,
+        `${ago(Number(w.lastHeartbeatMs))} ago`,
+      ]
+        .map((v) => text(v))
+        .concat(text(w.state, `state-${w.state}`)),
+    ),
+    "no workers",
+  );
+  fill(
+    "failures",
+    s.failures.failures.map((f) => [
+      text(time(f.at)),
+      jobLink(f.id),
+      text(f.task),
+      text(f.attempt),
+      text(f.status),
+      text(f.error, "error"),
+    ]),
+    "no failures",
+  );
+  const deadKey = `${c.dead}:${c.totals.requeued ?? 0}:${c.totals.dead ?? 0}`;
+  if (deadKey !== state.deadKey) {
+    state.deadKey = deadKey;
+    void loadDead(state.deadCursors.at(-1) ?? null);
+  }
+}
+
+export async function loadDead(cursor: string | null): Promise<void> {
+  const page = await api(
+    `/api/dead?limit=20${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`,
+  ).catch(failed);
+  if (!page) return;
+  const letters = page.letters as Row[];
+  $("dead-total").textContent = `${page.total} kept`;
+  fill(
+    "dead",
+    letters.map((l) => {
+      const buttons = el("td");
+      for (const [label, verb] of [
+        ["Requeue", "requeue"],
+        ["Delete", "delete"],
+      ] as const) {
+        const b = el("button", label, "action") as HTMLButtonElement;
+        b.type = "button";
+        b.disabled = !state.actions;
+        b.dataset.verb = verb;
+        b.addEventListener("click", async () => {
+          const done = await act(`/api/dead/${encodeURIComponent(String(l.id))}/${verb}`);
+          if (done) say(`${verb === "requeue" ? "Requeued" : "Deleted"} ${l.id}`);
+        });
+        buttons.append(b, " ");
+      }
+      return [
+        text(time(l.deadAt)),
+        jobLink(l.id),
+        text(l.task),
+        text(l.attempts),
+        text(l.error, "error"),
+        buttons,
+      ];
+    }),
+    "no dead letters",
+  );
+  ($("dead-older") as HTMLButtonElement).disabled = !page.next;
+  ($("dead-older") as HTMLButtonElement).dataset.next = String(page.next ?? "");
+}
+
+export async function showJob(id: string): Promise<void> {
+  $("job-title").textContent = id;
+  const job = await api(`/api/jobs/${encodeURIComponent(id)}`).catch(failed);
+  const fields = [
+    "status",
+    "task",
+    "attempts",
+    "maxAttempts",
+    "worker",
+    "enqueuedAt",
+    "startedAt",
+    "endedAt",
+    "error",
+  ];
+  $("job-fields").replaceChildren(
+    ...(job ? fields.flatMap((f) => [el("dt", f), el("dd", job[f] ?? "–")]) : []),
+  );
+  $("job-payload").textContent = job ? JSON.stringify(job.payload, null, 2) : "";
+  $("job-result").textContent = job ? JSON.stringify(job.result, null, 2) : "";
+  const history = (job?.history ?? []) as Row[];
+  fill(
+    "job-attempts",
+    history.map((a) =>
+      [a.attempt, a.worker, time(a.startedAt), time(a.endedAt), a.outcome, a.error].map((v, i) =>
+        text(v, i === 5 ? "error" : undefined),
+      ),
+    ),
+    "no attempts yet",
+  );
+}
