@@ -39,39 +39,58 @@ const command = defineCommand({
     }
     const admin = await Admin.connect(queueArgs(args));
     try {
-      if (action === "list") {
-        const page = await admin.deadLetters({ limit });
-        if (args.json) printJson({ total: page.total, letters: page.letters.map(letterJson) });
-        else process.stdout.write(`${formatDeadPage(page, admin.options.now())}\n`);
-      } else if (action === "show") {
-        const letter = await admin.deadLetter(ids[0]!);
-        if (!letter) throw new CourierError("ENOTFOUND", `no dead letter for job ${ids[0]}`);
-        const job = await admin.job(letter.id);
-        if (args.json) printJson(deadLetterJson(letter, job));
-        else process.stdout.write(`${formatDeadLetter(letter, job)}\n`);
-      } else if (action === "requeue" && args.all) {
-        const count = await admin.requeueAll();
-        if (args.json) printJson({ requeued: count });
-        else process.stdout.write(`requeued ${count} dead job${count === 1 ? "" : "s"}\n`);
-      } else if (action === "requeue") {
-        const done = await admin.requeue(ids);
-        for (const d of done) {
-          if (args.json) printJson(d);
-          else if (d.verdict === "requeued") process.stdout.write(`${d.id}\n`);
-          else process.stderr.write(`dead: ${d.id}: ${WHY[d.verdict]}\n`);
-        }
-        if (done.some((d) => d.verdict !== "requeued")) process.exitCode = EXIT.notFound;
-      } else {
-        const count = await admin.purgeDead(olderThan);
-        const which = olderThan === undefined ? "" : ` older than ${formatDuration(olderThan)}`;
-        if (args.json) printJson({ purged: count });
-        else process.stdout.write(`purged ${count} dead letter${count === 1 ? "" : "s"}${which}\n`);
-      }
+      const json = Boolean(args.json);
+      if (action === "list") await list(admin, limit, json);
+      else if (action === "show") await show(admin, ids[0]!, json);
+      else if (args.all) await requeueAll(admin, json);
+      else if (action === "requeue") await requeue(admin, ids, json);
+      else await purge(admin, olderThan, json);
     } finally {
       await admin.close();
     }
   },
 });
+
+async function list(admin: Admin, limit: number, json: boolean): Promise<void> {
+  const page = await admin.deadLetters({ limit });
+  if (json) printJson({ total: page.total, letters: page.letters.map(letterJson) });
+  else print(formatDeadPage(page, admin.options.now()));
+}
+
+async function show(admin: Admin, id: string, json: boolean): Promise<void> {
+  const letter = await admin.deadLetter(id);
+  if (!letter) throw new CourierError("ENOTFOUND", `no dead letter for job ${id}`);
+  const job = await admin.job(letter.id);
+  if (json) printJson(deadLetterJson(letter, job));
+  else print(formatDeadLetter(letter, job));
+}
+
+async function requeue(admin: Admin, ids: string[], json: boolean): Promise<void> {
+  const done = await admin.requeue(ids);
+  for (const d of done) {
+    if (json) printJson(d);
+    else if (d.verdict === "requeued") print(d.id);
+    else process.stderr.write(`dead: ${d.id}: ${WHY[d.verdict]}\n`);
+  }
+  if (done.some((d) => d.verdict !== "requeued")) process.exitCode = EXIT.notFound;
+}
+
+async function requeueAll(admin: Admin, json: boolean): Promise<void> {
+  const count = await admin.requeueAll();
+  if (json) printJson({ requeued: count });
+  else print(`requeued ${count} dead job${count === 1 ? "" : "s"}`);
+}
+
+async function purge(admin: Admin, olderThan: number | undefined, json: boolean): Promise<void> {
+  const count = await admin.purgeDead(olderThan);
+  const which = olderThan === undefined ? "" : ` older than ${formatDuration(olderThan)}`;
+  if (json) printJson({ purged: count });
+  else print(`purged ${count} dead letter${count === 1 ? "" : "s"}${which}`);
+}
+
+function print(text: string): void {
+  process.stdout.write(`${text}\n`);
+}
 
 const WHY = {
   missing: "no dead letter for this job",

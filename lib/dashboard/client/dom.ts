@@ -25,8 +25,8 @@ export function fill(table: string, rows: Node[][], empty: string): void {
     return tr;
   });
   if (trs.length === 0) {
-    const td = el("td", empty, "empty") as HTMLTableCellElement;
-    td.colSpan = $(table).querySelectorAll("th").length;
+    const td = el("td", empty, "empty");
+    td.setAttribute("colspan", String($(table).querySelectorAll("th").length));
     const tr = document.createElement("tr");
     tr.append(td);
     trs.push(tr);
@@ -42,8 +42,8 @@ export const time = (at: unknown) =>
   at ? new Date(at as string | number).toLocaleTimeString() : "";
 
 export function jobLink(id: unknown): Node {
-  const a = el("a", id) as HTMLAnchorElement;
-  a.href = `#/jobs/${encodeURIComponent(String(id))}`;
+  const a = el("a", id);
+  a.setAttribute("href", `#/jobs/${encodeURIComponent(String(id))}`);
   return a;
 }
 
