@@ -2,6 +2,7 @@
 // a script yet (first call, or after a restart or SCRIPT FLUSH) answers NOSCRIPT, and the
 // call is made again with the script's text, which also caches it there.
 import type { Redis } from "./connect.ts";
+import attemptsSrc from "./lua/_attempts.lua" with { type: "text" };
 import discardSrc from "./lua/discard-1.lua" with { type: "text" };
 import enqueueSrc from "./lua/enqueue-3.lua" with { type: "text" };
 import failSrc from "./lua/fail-6.lua" with { type: "text" };
@@ -27,9 +28,10 @@ function script(name: string, source: string, numKeys: number): Script {
 
 export const scripts = {
   enqueue: script("enqueue", enqueueSrc, 3),
-  start: script("start", startSrc, 5),
-  finish: script("finish", finishSrc, 5),
-  fail: script("fail", failSrc, 6),
+  // _attempts.lua holds the helpers these three share (history of attempts, per-minute counts).
+  start: script("start", attemptsSrc + startSrc, 5),
+  finish: script("finish", attemptsSrc + finishSrc, 5),
+  fail: script("fail", attemptsSrc + failSrc, 6),
   promote: script("promote", promoteSrc, 2),
   lease: script("lease", leaseSrc, 1),
   release: script("release", releaseSrc, 1),

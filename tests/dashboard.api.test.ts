@@ -69,6 +69,7 @@ describe("dashboard over HTTP", () => {
       expect(js.type).toStartWith("text/javascript");
       expect(js.body).not.toMatch(/:\s*(string|number|Row)\b[,)]/); // types are gone
       expect(js.body).not.toContain("innerHTML");
+      expect(js.body).not.toMatch(/from "\.\.\//); // type imports from the server are erased
     }
     expect((await get(d, "/style.css")).type).toStartWith("text/css");
     expect((await get(d, "/nope")).status).toBe(404);

@@ -51,6 +51,8 @@ export async function failures(api: Api) {
 }
 
 /** What the page receives every second over server-sent events. */
+export type Snapshot = Awaited<ReturnType<typeof snapshot>>;
+
 export async function snapshot(api: Api) {
   const [o, w, f] = await Promise.all([overview(api), workers(api), failures(api)]);
   return { overview: o, workers: w, failures: f };

@@ -3,7 +3,8 @@
 -- letter, and the failure TTL. A job already finished or failed is left as it is.
 -- The entry is acknowledged and deleted in every case; a retry adds a fresh entry later.
 -- The failed attempt is closed in the job's `history` with its error (same HSET), and counted,
--- per batch, in this minute's bucket (`retried` or `failed`).
+-- per batch, in this minute's bucket (`retried` or `failed`) (helpers in _attempts.lua,
+-- prepended).
 --
 -- KEYS[1] stream  KEYS[2] delayed (zset)  KEYS[3] dead (stream)  KEYS[4] events  KEYS[5] stats
 -- KEYS[6] minutes (hash of per-minute counts)
@@ -18,43 +19,13 @@ local prefix, group, now, consumer = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[7
 local HISTORY_ERROR_CHARS = 1000
 local out, retried, failed = {}, 0, 0
 
--- The attempt this worker is closing: its latest open one, else the latest open one at all.
-local function open_attempt(h)
-  for j = #h, 1, -1 do
-    if not h[j]['end'] and h[j].worker == consumer then return h[j] end
-  end
-  for j = #h, 1, -1 do
-    if not h[j]['end'] then return h[j] end
-  end
-end
-
 -- `history` with this worker's open attempt closed, or nil when there is nothing to close.
 local function closed_history(text, err, outcome)
-  local ok, h = pcall(cjson.decode, text or '[]')
-  if not ok or type(h) ~= 'table' then return nil end
-  local a = open_attempt(h)
+  local h = decode_history(text)
+  local a = open_attempt(h, consumer)
   if not a then return nil end
   a['end'], a.error, a.outcome = now, string.sub(err, 1, HISTORY_ERROR_CHARS), outcome
   return cjson.encode(h)
-end
-
--- Per-minute counts: fields older than ARGV[8] minutes are deleted once, when a new minute
--- starts, so the hash stays small (O(1) amortised per batch).
-local function count_minute(key, name, n)
-  local minute, kept = math.floor(now / 60000), tonumber(ARGV[8])
-  local trimmed = tonumber(redis.call('HGET', key, 'trimmed'))
-  if trimmed and minute - trimmed >= kept then
-    redis.call('DEL', key) -- nothing counted for longer than we keep: all of it is too old
-  elseif trimmed and minute > trimmed then
-    local old = {}
-    for m = trimmed - kept + 1, minute - kept do
-      old[#old + 1] = m .. ':finished'; old[#old + 1] = m .. ':failed'
-      old[#old + 1] = m .. ':retried'
-    end
-    if #old > 0 then redis.call('HDEL', key, unpack(old)) end
-  end
-  if not trimmed or minute > trimmed then redis.call('HSET', key, 'trimmed', minute) end
-  redis.call('HINCRBY', key, minute .. ':' .. name, n)
 end
 
 for i = 9, #ARGV, 4 do
@@ -93,11 +64,11 @@ for i = 9, #ARGV, 4 do
 end
 if retried > 0 then
   redis.call('HINCRBY', KEYS[5], 'retried', retried)
-  count_minute(KEYS[6], 'retried', retried)
+  count_minute(KEYS[6], now, tonumber(ARGV[8]), 'retried', retried)
 end
 if failed > 0 then
   redis.call('HINCRBY', KEYS[5], 'failed', failed)
   redis.call('HINCRBY', KEYS[5], 'dead', failed)
-  count_minute(KEYS[6], 'failed', failed)
+  count_minute(KEYS[6], now, tonumber(ARGV[8]), 'failed', failed)
 end
 return out

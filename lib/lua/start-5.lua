@@ -4,7 +4,8 @@
 --   failed (a duplicate delivery) -> acknowledged and deleted;
 --   attempts used up (its previous worker died on the last attempt) -> dead-lettered.
 -- Each start appends {attempt, worker, start} to the job's `history` (a JSON array in the
--- job hash, the last HISTORY_KEPT attempts), written by the same HSET: no extra command.
+-- job hash, the last HISTORY_KEPT attempts), written by the same HSET: no extra command
+-- (helpers in _attempts.lua, prepended).
 --
 -- KEYS[1] stream   KEYS[2] dead (stream)   KEYS[3] events (stream)   KEYS[4] stats
 -- KEYS[5] minutes (hash of per-minute counts)
@@ -21,12 +22,6 @@ local function settle(entry)
   redis.call('XACK', KEYS[1], group, entry)
   redis.call('XDEL', KEYS[1], entry)
 end
--- A history that does not parse (written by hand) is started afresh rather than failing the batch.
-local function history(text)
-  local ok, h = pcall(cjson.decode, text or '[]')
-  if ok and type(h) == 'table' then return h end
-  return {}
-end
 for i = 9, #ARGV, 2 do
   local entry, id = ARGV[i], ARGV[i + 1]
   local f = id ~= '' and redis.call('HMGET', prefix .. id, 'task', 'payload', 'status', 'attempt',
@@ -39,7 +34,7 @@ for i = 9, #ARGV, 2 do
     settle(entry); out[#out + 1] = { entry, 'done', id }
   else
     local attempt, max = tonumber(f[4]) or 0, tonumber(f[5]) or 1
-    local h = history(f[7])
+    local h = decode_history(f[7])
     if attempt >= max then
       local err = 'abandoned: its worker stopped during attempt ' .. attempt .. ' of ' .. max
       if f[6] then err = err .. ' (earlier error: ' .. f[6] .. ')' end

@@ -1,17 +1,12 @@
 // The throughput chart: finished and failed jobs per minute over the last hour, drawn as SVG
 // (element by element: labels are text nodes, never markup). Drawn at the element's own
 // width, so bars stay sharp and labels keep their size.
+import type { MinutePoint as Point } from "../../admin/window.ts";
 import { time } from "./dom.js";
 
 const SVG = "http://www.w3.org/2000/svg";
 const HEIGHT = 130;
 const BASE = 112; // the x axis; bars grow up from it to 12 at most
-
-export interface Point {
-  at: number;
-  finished: number;
-  failed: number;
-}
 
 function shape(tag: string, attrs: Record<string, string | number>, label?: string): Element {
   const n = document.createElementNS(SVG, tag);

@@ -1,25 +1,11 @@
 // What the page shows: the overview (counts, chart, workers, failures), the dead letters (one
 // page at a time, with their actions) and a job.
-import { drawChart, type Point } from "./chart.js";
+// Types only (erased when transpiled): the page reads exactly what the server sends.
+import type { Snapshot } from "../_api.ts";
+import { drawChart } from "./chart.js";
 import { $, act, ago, api, el, failed, fill, jobLink, type Row, say, text, time } from "./dom.js";
 
-interface Counts {
-  queue: string;
-  waiting: number;
-  inFlight: number;
-  delayed: number;
-  dead: number;
-  oldestWaitingMs: number | null;
-  finished: { lastMinute: number; lastHour: number };
-  failed: { lastMinute: number; lastHour: number };
-  throughputPerS: number;
-  totals: Record<string, number>;
-}
-export interface Snapshot {
-  overview: { queue: string; actions: boolean; counts: Counts; series: Point[] };
-  workers: { workers: Record<string, string | number | null>[] };
-  failures: { failures: Record<string, string | number | null>[] };
-}
+export type { Snapshot };
 
 export const state = { actions: false, deadCursors: [] as (string | null)[], deadKey: "" };
 
