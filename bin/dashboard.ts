@@ -38,6 +38,11 @@ const command = defineCommand({
     });
     const actions = dashboard.actions ? "actions on, with the token" : "actions off: no token";
     process.stdout.write(`dashboard on ${dashboard.url}  (${actions}; metrics at /metrics)\n`);
+    if (!dashboard.loopback) {
+      process.stderr.write(
+        "dashboard: warning: not on a loopback address: whoever reaches this port can read every job's payload\n",
+      );
+    }
     await new Promise<void>((resolve) => {
       process.once("SIGINT", resolve);
       process.once("SIGTERM", resolve);

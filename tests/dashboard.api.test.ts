@@ -2,7 +2,7 @@
 // updates, /metrics, the token on actions, the Host check, and the trigger's URL check.
 import { afterEach, describe, expect, test } from "bun:test";
 import { type Dashboard, startDashboard } from "../lib/dashboard/server.ts";
-import { PermanentError } from "../lib/errors.ts";
+import { ConfigError, PermanentError } from "../lib/errors.ts";
 import { defineTask } from "../lib/types.ts";
 import { openQueue, redisUrl, startWorker, testPrefix } from "./helpers.ts";
 
@@ -182,6 +182,15 @@ describe("dashboard over HTTP", () => {
     const data = JSON.parse(text.split("event: snapshot\ndata: ")[1]!.split("\n")[0]!);
     expect(Object.keys(data)).toEqual(["overview", "workers", "failures"]);
     expect(data.overview.counts.waiting).toBe(0);
+  });
+
+  test("a port in use is a one-line configuration error", async () => {
+    const d = await dashboard(testPrefix());
+    const again = startDashboard({ redisUrl: redisUrl(), prefix: testPrefix(), port: d.port });
+    await expect(again).rejects.toThrow(
+      new ConfigError(`port ${d.port} on 127.0.0.1 is in use: choose another with --port`),
+    );
+    expect((await get(d, "/nowhere")).headers.get("x-content-type-options")).toBe("nosniff");
   });
 
   test("on loopback, a request naming another host is refused (DNS rebinding)", async () => {

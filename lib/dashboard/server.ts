@@ -8,7 +8,7 @@ import { ConfigError } from "../errors.ts";
 import { Queue } from "../queue.ts";
 import * as api from "./_api.ts";
 import { loadAssets } from "./_assets.ts";
-import { checkHost, checkToken } from "./_auth.ts";
+import { checkHost, checkToken, isLoopback } from "./_auth.ts";
 import { Live } from "./_live.ts";
 import { dashboardDefaults } from "./options.ts";
 
@@ -28,6 +28,8 @@ export interface Dashboard {
   port: number;
   /** Whether requeue, delete and trigger are on. */
   actions: boolean;
+  /** Whether it listens on a loopback address only (reachable from this machine alone). */
+  loopback: boolean;
   stop(): Promise<void>;
 }
 
@@ -75,11 +77,13 @@ export async function startDashboard(options: DashboardOptions = {}): Promise<Da
     });
   const id = (req: { params: Record<string, string> }) => decodeURIComponent(req.params.id ?? "");
 
+  const notFound = guard(async () => api.json({ error: "not found" }, 404));
+  const wantPort = options.port ?? dashboardDefaults.port;
   let server: Server<undefined>;
   try {
     server = Bun.serve({
       hostname: host,
-      port: options.port ?? dashboardDefaults.port,
+      port: wantPort,
       routes: {
         ...Object.fromEntries([...assets.keys()].map((path) => [path, { GET: asset(path) }])),
         "/api/overview": { GET: read(() => api.overview(ctx)) },
@@ -94,18 +98,19 @@ export async function startDashboard(options: DashboardOptions = {}): Promise<Da
         "/api/dead/:id/delete": { POST: guard((req) => api.remove(ctx, id(req)), true) },
         "/api/trigger": { POST: guard((req) => api.trigger(ctx, req), true) },
       },
-      fetch: () => api.json({ error: "not found" }, 404),
+      fetch: (req) => notFound(Object.assign(req, { params: {} })),
     });
   } catch (err) {
     await Promise.all([admin.close(), queue.close()]);
     if ((err as { code?: string })?.code !== "EADDRINUSE") throw err;
-    throw new ConfigError(`port ${options.port} on ${host} is in use: choose another with --port`);
+    throw new ConfigError(`port ${wantPort} on ${host} is in use: choose another with --port`);
   }
   const port = server.port ?? 0;
   return {
     url: `http://${host.includes(":") ? `[${host}]` : host}:${port}`,
     port,
     actions: ctx.actions,
+    loopback: isLoopback(host),
     async stop() {
       live.close();
       await server.stop(true);
