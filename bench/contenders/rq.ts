@@ -1,0 +1,37 @@
+// RQ, the system Courier grew from: one `rq worker --burst` process running one job at a time
+// (its default forking worker), with Debian's /usr/bin/python3 and /usr/bin/rq (another
+// python3 may come first on the PATH). Used by the I/O-bound workload only.
+import { BENCH_DIR } from "../_proc.ts";
+import type { ContenderImpl } from "./types.ts";
+
+const PYTHON = "/usr/bin/python3";
+const RQ = "/usr/bin/rq";
+const TASKS_DIR = `${BENCH_DIR}/contenders`;
+
+export const rq: ContenderImpl = {
+  name: "rq",
+  finishedCommand: (queue) => ["ZCARD", `rq:finished:${queue}`],
+  async producer(url, queue) {
+    return {
+      enqueueOne: () => Promise.reject(new Error("rq: single enqueue is not benchmarked")),
+      async enqueueBulk(payloads) {
+        const urls = payloads.map((p) => (p as { url: string }).url).join("\n");
+        const proc = Bun.spawn({
+          cmd: [PYTHON, `${TASKS_DIR}/rq_tasks.py`, url, queue],
+          cwd: TASKS_DIR,
+          stdin: new Blob([urls]),
+          stdout: "ignore",
+          stderr: "pipe",
+        });
+        const [code, err] = await Promise.all([proc.exited, new Response(proc.stderr).text()]);
+        if (code !== 0) throw new Error(`rq enqueue failed (exit ${code}): ${err}`);
+      },
+      close: async () => {},
+    };
+  },
+  workerCommand: (spec) => ({
+    cmd: [RQ, "worker", "--burst", "--url", spec.url, "--path", TASKS_DIR, spec.queue],
+    ready: /Listening on/,
+    needsGo: false,
+  }),
+};

@@ -1,0 +1,171 @@
+#!/usr/bin/env bun
+// `bun run bench`: each workload on its own redis-server (persistence off, then once more with
+// AOF everysec for the throughput and latency workloads), each contender in turn, for several
+// rounds. Prints one JSON line per figure, then a table and the targets; the JSON lines of
+// the last run are also written to bench/results/latest.jsonl. docs/performance.md explains.
+import { mkdirSync, writeFileSync } from "node:fs";
+import { loadavg } from "node:os";
+import { dirname, join } from "node:path";
+import { parseArgs } from "node:util";
+import { CONTENDERS, type Contender, type Figure, formatTable, Recorder } from "./_figures.ts";
+import { BENCH_DIR, nowMs } from "./_proc.ts";
+import { withRedis } from "./_redis.ts";
+import { checkTargets, formatTargets } from "./_targets.ts";
+import { bullmq } from "./contenders/bullmq.ts";
+import { courier } from "./contenders/courier.ts";
+import { raw } from "./contenders/raw.ts";
+import { rq } from "./contenders/rq.ts";
+import type { ContenderImpl } from "./contenders/types.ts";
+import { profile } from "./profile.ts";
+import { SIZES } from "./sizes.ts";
+import type { Workload } from "./workloads/_common.ts";
+import { cost } from "./workloads/cost.ts";
+import { enqueue } from "./workloads/enqueue.ts";
+import { io } from "./workloads/io.ts";
+import { latency } from "./workloads/latency.ts";
+import { noop } from "./workloads/noop.ts";
+
+/** Workloads in run order; `aof` ones run a second time with AOF on. */
+const WORKLOADS: Record<string, { run: Workload; aof: boolean; byDefault: boolean }> = {
+  enqueue: { run: enqueue, aof: true, byDefault: true },
+  noop: { run: noop, aof: true, byDefault: true },
+  latency: { run: latency, aof: true, byDefault: true },
+  io: { run: io, aof: false, byDefault: true },
+  cost: { run: cost, aof: false, byDefault: true },
+  profile: { run: profile, aof: false, byDefault: false },
+};
+const IMPLS: Record<Contender, ContenderImpl> = { courier, bullmq, raw, rq };
+
+const USAGE = `usage: bun bench/run.ts [options]
+  --only LIST         workloads, comma-separated: ${Object.keys(WORKLOADS).join(",")}
+                      (default: all but profile)
+  --size SIZE         tiny | small | full (default small, ~7 min here; full: the issue's sizes, ~1 h)
+  --rounds N          rounds per figure; figures are medians over them (default 3)
+  --aof / --no-aof    only the AOF pass / no AOF pass (default: both, for enqueue, noop, latency)
+  --contenders LIST   ${CONTENDERS.join(",")} (default all)
+  --io-concurrency N  Courier and BullMQ concurrency in the I/O-bound workload (default 128)
+  --out PATH          where the JSON lines go (default bench/results/latest.jsonl)`;
+
+function options() {
+  const values = parse();
+  if (values.help) exit(USAGE, 0);
+  const list = (s: string) => s.split(",").filter(Boolean);
+  const only = values.only
+    ? list(values.only)
+    : Object.keys(WORKLOADS).filter((w) => WORKLOADS[w]!.byDefault);
+  const unknown = only.filter((w) => !WORKLOADS[w]);
+  if (unknown.length) exit(`unknown workload ${unknown.join(",")}\n${USAGE}`, 2);
+  const size = SIZES[values.size as keyof typeof SIZES];
+  if (!size) exit(`--size must be tiny, small or full\n${USAGE}`, 2);
+  const names = list(values.contenders);
+  const bad = names.filter((n) => !(n in IMPLS));
+  if (bad.length) exit(`unknown contender ${bad.join(",")}\n${USAGE}`, 2);
+  const passes: ("off" | "aof")[] = values.aof
+    ? ["aof"]
+    : values["no-aof"]
+      ? ["off"]
+      : ["off", "aof"];
+  return {
+    only,
+    size,
+    sizeName: values.size,
+    rounds: wholeNumber(values.rounds, "rounds"),
+    ioConcurrency: wholeNumber(values["io-concurrency"], "io-concurrency"),
+    passes,
+    contenders: names.map((n) => IMPLS[n as Contender]),
+    out: values.out,
+  };
+}
+
+function parse() {
+  try {
+    return parseArgs({
+      options: {
+        only: { type: "string" },
+        size: { type: "string", default: "small" },
+        rounds: { type: "string", default: "3" },
+        aof: { type: "boolean" },
+        "no-aof": { type: "boolean" },
+        contenders: { type: "string", default: CONTENDERS.join(",") },
+        "io-concurrency": { type: "string", default: "128" },
+        out: { type: "string", default: join(BENCH_DIR, "results", "latest.jsonl") },
+        help: { type: "boolean" },
+      },
+    }).values;
+  } catch (err) {
+    exit(`${(err as Error).message}\n${USAGE}`, 2);
+  }
+}
+
+function wholeNumber(value: string, flag: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) exit(`--${flag} takes a whole number >= 1\n${USAGE}`, 2);
+  return n;
+}
+
+function exit(message: string, code: number): never {
+  (code === 0 ? process.stdout : process.stderr).write(`${message}\n`);
+  process.exit(code);
+}
+
+const o = options();
+const t0 = nowMs();
+const log = (m: string) =>
+  process.stderr.write(`[bench ${((nowMs() - t0) / 1000).toFixed(0)}s] ${m}\n`);
+const figures: Figure[] = [];
+const meta = {
+  meta: "run",
+  size: o.sizeName,
+  rounds: o.rounds,
+  bun: Bun.version,
+  cores: navigator.hardwareConcurrency,
+  commit: git(["rev-parse", "--short", "HEAD"]),
+  libChanged: git(["status", "--porcelain", "lib", "bin"]) !== "",
+  loadavg: loadavg().map((x) => Number(x.toFixed(2))),
+};
+log(`size ${o.sizeName}, ${o.rounds} round(s), workloads ${o.only.join(",")}`);
+for (const name of o.only) {
+  const w = WORKLOADS[name]!;
+  for (const persistence of o.passes) {
+    if (persistence === "aof" && !w.aof) continue;
+    const rec = new Recorder(name, persistence);
+    log(`${name}: redis-server with persistence ${persistence}`);
+    await withRedis(persistence === "aof", (redis) =>
+      w.run({
+        redis,
+        size: o.size,
+        rounds: o.rounds,
+        rec,
+        contenders: o.contenders,
+        ioConcurrency: o.ioConcurrency,
+        outDir: dirname(o.out),
+        log,
+      }),
+    );
+    for (const f of rec.figures()) {
+      process.stdout.write(`${JSON.stringify(f)}\n`);
+      figures.push(f);
+    }
+  }
+}
+const targets = checkTargets(figures);
+mkdirSync(dirname(o.out), { recursive: true });
+const loadEnd = loadavg().map((x) => Number(x.toFixed(2)));
+writeFileSync(
+  o.out,
+  [{ ...meta, loadavgEnd: loadEnd }, ...figures, ...targets]
+    .map((x) => `${JSON.stringify(x)}\n`)
+    .join(""),
+);
+const minutes = ((nowMs() - t0) / 60_000).toFixed(1);
+process.stdout.write(`\n${formatTable(figures)}\n`);
+if (targets.length) process.stdout.write(`\n${formatTargets(targets)}\n`);
+const load = `load average ${meta.loadavg.join(" ")} at the start, ${loadEnd.join(" ")} at the end`;
+process.stdout.write(
+  `\nsize ${o.sizeName}, ${o.rounds} round(s), ${minutes} min, ${meta.cores} cores, ${load}; JSON lines in ${o.out}\n`,
+);
+
+function git(args: string[]): string {
+  const r = Bun.spawnSync({ cmd: ["git", ...args], cwd: BENCH_DIR });
+  return r.exitCode === 0 ? r.stdout.toString().trim() : "?";
+}

@@ -1,0 +1,31 @@
+// One worker process of a Bun contender: `bun bench/worker-proc.ts <contender> <spec JSON>`.
+// Prints "ready" once loaded, starts its worker (connects and works) on "go", and stops it
+// gracefully on "stop" or when stdin closes. With spec.notify it prints
+// `done <job id> <wall-clock ms>` as each result is recorded.
+import { nowMs } from "./_proc.ts";
+import type { RunningWorker, StartWorker, WorkerSpec } from "./contenders/types.ts";
+
+const NAMES = ["courier", "bullmq", "raw"];
+const [name, json] = process.argv.slice(2);
+if (!name || !NAMES.includes(name) || !json) {
+  process.stderr.write(`usage: bun bench/worker-proc.ts ${NAMES.join("|")} <spec JSON>\n`);
+  process.exit(2);
+}
+const spec = JSON.parse(json) as WorkerSpec;
+// Only the contender's own library is loaded, so its RSS is its own.
+const { startWorker } = (await import(`./contenders/${name}.ts`)) as { startWorker: StartWorker };
+const onDone = spec.notify
+  ? (id: string) => process.stdout.write(`done ${id} ${nowMs()}\n`)
+  : undefined;
+
+let worker: RunningWorker | undefined;
+process.stdout.write("ready\n");
+for await (const line of console) {
+  if (line === "go" && !worker) {
+    worker = await startWorker(spec, onDone);
+    process.stdout.write("started\n");
+  }
+  if (line === "stop") break;
+}
+await worker?.stop();
+process.exit(0);

@@ -1,0 +1,139 @@
+// Workload 5, cost per job: Redis memory per queued job and per kept result, Redis commands
+// per job (INFO commandstats: every command run, scripts' inner ones included; MONITOR: the
+// commands clients sent, i.e. round trips' worth of work), and Courier's worker RSS after a few jobs versus after ten times more.
+import type { WorkerProc } from "../_proc.ts";
+import { callsBetween, commandCalls, flush, monitor, sum, usedMemory } from "../_redis.ts";
+import type { ContenderImpl } from "../contenders/types.ts";
+import {
+  type Ctx,
+  enqueueInChunks,
+  freshQueue,
+  pick,
+  startWorkers,
+  waitForResults,
+} from "./_common.ts";
+
+const payload = (i: number) => ({ i });
+const MB = 1024 * 1024;
+
+export async function cost(ctx: Ctx): Promise<void> {
+  for (let round = 1; round <= ctx.rounds; round++) {
+    for (const c of pick(ctx, ["courier", "bullmq", "raw"])) {
+      ctx.log(`cost round ${round}: ${c.name} memory and commands (${ctx.size.queued} jobs)`);
+      await memoryAndCommands(ctx, c);
+      ctx.log(`cost round ${round}: ${c.name} under MONITOR (${ctx.size.monitored} jobs)`);
+      const counted = await monitored(ctx, c, ctx.size.monitored);
+      ctx.rec.add("cost.cmds.client", c.name, "cmds/job", sum(counted.client) / ctx.size.monitored);
+      if (c.name === "courier") await rss(ctx, c);
+    }
+  }
+}
+
+/** No-op jobs through one worker process at concurrency 128; its RSS at the end. */
+async function work(
+  ctx: Ctx,
+  c: ContenderImpl,
+  queue: string,
+  n: number,
+  onCount?: (count: number, proc: WorkerProc) => void,
+): Promise<{ polls: number; rssEnd: number }> {
+  const spec = {
+    url: ctx.redis.url,
+    queue,
+    concurrency: 128,
+    task: "noop" as const,
+    notify: false,
+  };
+  const { procs, go } = await startWorkers(c, spec, 1);
+  const proc = procs[0]!;
+  try {
+    go();
+    const polls = await waitForResults(ctx, c, queue, n, procs, (k) => onCount?.(k, proc));
+    return { polls, rssEnd: proc.rssBytes() };
+  } finally {
+    await proc.stop();
+  }
+}
+
+async function memoryAndCommands(ctx: Ctx, c: ContenderImpl): Promise<void> {
+  const { admin } = ctx.redis;
+  const n = ctx.size.queued;
+  await flush(admin);
+  const queue = freshQueue(c.name);
+  const producer = await c.producer(ctx.redis.url, queue, "noop");
+  const [mem0, calls0] = [await usedMemory(admin), await commandCalls(admin)];
+  try {
+    await enqueueInChunks(producer, n, payload);
+  } finally {
+    await producer.close();
+  }
+  const [mem1, calls1] = [await usedMemory(admin), await commandCalls(admin)];
+  const { polls } = await work(ctx, c, queue, n);
+  const [mem2, calls2] = [await usedMemory(admin), await commandCalls(admin)];
+  const pollCmd = c.finishedCommand(queue)[0]!.toLowerCase();
+  ctx.rec.add("cost.mem.queued", c.name, "bytes/job", (mem1 - mem0) / n);
+  ctx.rec.add("cost.mem.result", c.name, "bytes/job", (mem2 - mem0) / n);
+  ctx.rec.add("cost.cmds.enqueue", c.name, "cmds/job", callsBetween(calls0, calls1) / n);
+  const processCalls = callsBetween(calls1, calls2, new Map([[pollCmd, polls]]));
+  ctx.rec.add("cost.cmds.process", c.name, "cmds/job", processCalls / n);
+}
+
+/**
+ * Enqueue and process `n` jobs under MONITOR, the worker already started (its start-up and
+ * shutdown are not counted; its idle timers are). The bench's own polls are left out.
+ */
+export async function monitored(ctx: Ctx, c: ContenderImpl, n: number) {
+  await flush(ctx.redis.admin);
+  const queue = freshQueue(c.name);
+  const producer = await c.producer(ctx.redis.url, queue, "noop");
+  const spec = {
+    url: ctx.redis.url,
+    queue,
+    concurrency: 128,
+    task: "noop" as const,
+    notify: false,
+  };
+  const { procs, go } = await startWorkers(c, spec, 1);
+  let polls = 0;
+  try {
+    go();
+    await procs[0]!.waitFor(/^started$/);
+    const counted = await monitor(ctx.redis, async () => {
+      await enqueueInChunks(producer, n, payload);
+      polls = await waitForResults(ctx, c, queue, n, procs);
+    });
+    const pollCmd = c.finishedCommand(queue)[0]!.toLowerCase();
+    counted.client.set(pollCmd, (counted.client.get(pollCmd) ?? 0) - polls);
+    return counted;
+  } finally {
+    await producer.close();
+    await procs[0]!.stop();
+  }
+}
+
+/** Courier's worker RSS after rssFirst and after rssLast no-op jobs, in one process. */
+async function rss(ctx: Ctx, c: ContenderImpl): Promise<void> {
+  const { rssFirst, rssLast } = ctx.size;
+  ctx.log(`cost: ${c.name} worker RSS after ${short(rssFirst)} and ${short(rssLast)} jobs`);
+  await flush(ctx.redis.admin);
+  const queue = freshQueue(c.name);
+  const producer = await c.producer(ctx.redis.url, queue, "noop");
+  try {
+    await enqueueInChunks(producer, rssLast, payload);
+  } finally {
+    await producer.close();
+  }
+  let first = 0;
+  const { rssEnd } = await work(ctx, c, queue, rssLast, (count, proc) => {
+    if (!first && count >= rssFirst) first = proc.rssBytes();
+  });
+  ctx.rec.add(`cost.rss.after-${short(rssFirst)}`, c.name, "MB", first / MB);
+  ctx.rec.add(`cost.rss.after-${short(rssLast)}`, c.name, "MB", rssEnd / MB);
+  ctx.rec.add("cost.rss.growth", c.name, "x", rssEnd / first);
+}
+
+export function short(n: number): string {
+  if (n >= 1_000_000 && n % 1_000_000 === 0) return `${n / 1_000_000}M`;
+  if (n >= 1_000 && n % 1_000 === 0) return `${n / 1_000}k`;
+  return String(n);
+}

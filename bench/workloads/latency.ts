@@ -1,0 +1,82 @@
+// Workload 3, latency at low load: single jobs, one at a time, through one worker process.
+// "recorded": from the enqueue call to the moment the worker has the reply of the write that
+// records the result (it prints the wall-clock time; clocks agree across processes to ~20 µs).
+// "waiter": from the enqueue call to a `result --wait` waiter (started right after the enqueue
+// returned) waking with the result. Percentiles per round; the figure is their median.
+import { percentile } from "../_figures.ts";
+import { nowMs } from "../_proc.ts";
+import { flush } from "../_redis.ts";
+import type { ContenderImpl } from "../contenders/types.ts";
+import { type Ctx, freshQueue, pick, startWorkers } from "./_common.ts";
+
+const WARMUP = 20;
+const PERCENTILES = [50, 90, 99, 100] as const;
+
+export async function latency(ctx: Ctx): Promise<void> {
+  for (let round = 1; round <= ctx.rounds; round++) {
+    for (const c of pick(ctx, ["courier", "bullmq", "raw"])) {
+      ctx.log(`latency round ${round}: ${c.name} (${ctx.size.latency} jobs)`);
+      const { recorded, waiter } = await measure(ctx, c, ctx.size.latency);
+      for (const [kind, values] of [
+        ["recorded", recorded],
+        ["waiter", waiter],
+      ] as const) {
+        if (values.length === 0) continue;
+        for (const p of PERCENTILES) {
+          const label = p === 100 ? "max" : `p${p}`;
+          ctx.rec.add(`latency.${kind}.${label}`, c.name, "ms", percentile(values, p));
+        }
+      }
+    }
+  }
+}
+
+async function measure(ctx: Ctx, c: ContenderImpl, n: number) {
+  await flush(ctx.redis.admin);
+  const queue = freshQueue(c.name);
+  const producer = await c.producer(ctx.redis.url, queue, "noop");
+  const spec = { url: ctx.redis.url, queue, concurrency: 16, task: "noop" as const, notify: true };
+  const { procs, go } = await startWorkers(c, spec, 1);
+  const proc = procs[0]!;
+  const done = new Map<string, (t: number) => void>();
+  const early = new Map<string, number>();
+  proc.onLine((line) => {
+    const [tag, id, t] = line.split(" ");
+    if (tag !== "done" || !id) return;
+    const resolve = done.get(id);
+    if (resolve) resolve(Number(t));
+    else early.set(id, Number(t));
+  });
+  const recorded: number[] = [];
+  const waiter: number[] = [];
+  try {
+    go();
+    await proc.waitFor(/^started$/);
+    for (let i = -WARMUP; i < n; i++) {
+      const t0 = nowMs();
+      const id = await producer.enqueueOne({ i });
+      const result = early.has(id)
+        ? Promise.resolve(early.get(id)!)
+        : new Promise<number>((resolve) => done.set(id, resolve));
+      const woke = producer.waitFor?.(id).then(nowMs);
+      const [tRecorded, tWoke] = await Promise.all([withTimeout(result, id), woke]);
+      done.delete(id);
+      early.delete(id);
+      if (i < 0) continue; // warm-up: connections, scripts, JIT
+      recorded.push(tRecorded - t0);
+      if (tWoke !== undefined) waiter.push(tWoke - t0);
+    }
+  } finally {
+    await producer.close();
+    await proc.stop();
+  }
+  return { recorded, waiter };
+}
+
+function withTimeout(p: Promise<number>, id: string, ms = 30_000): Promise<number> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`job ${id}: no result after ${ms} ms`)), ms);
+  });
+  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
+}

@@ -1,0 +1,166 @@
+// The benchmark suite, smoke-tested: every workload runs once on a tiny size against its own
+// redis-server, and every figure it prints is a well-formed JSON line with a positive value.
+// No timing assertions: how fast things are is the bench's business, not the tests'.
+import { describe, expect, test } from "bun:test";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { median, percentile, round } from "../bench/_figures.ts";
+import { hotFunctions } from "../bench/profile.ts";
+import { ROOT } from "./helpers.ts";
+
+interface Figure {
+  workload: string;
+  name: string;
+  contender: string;
+  persistence: string;
+  median: number;
+  min: number;
+  max: number;
+  unit: string;
+  rounds: number;
+}
+
+async function bench(args: string[]): Promise<{ figures: Figure[]; file: string[] }> {
+  const dir = mkdtempSync(join(tmpdir(), "courier-bench-test-"));
+  const out = join(dir, "latest.jsonl");
+  try {
+    const proc = Bun.spawn({
+      cmd: [process.execPath, join(ROOT, "bench/run.ts"), "--size", "tiny", "--rounds", "1"].concat(
+        ["--out", out],
+        args,
+      ),
+      cwd: ROOT,
+      stdout: "pipe",
+      stderr: "pipe",
+    });
+    const timer = setTimeout(() => proc.kill("SIGKILL"), 60_000);
+    const [stdout, stderr, code] = await Promise.all([
+      new Response(proc.stdout).text(),
+      new Response(proc.stderr).text(),
+      proc.exited,
+    ]);
+    clearTimeout(timer);
+    if (code !== 0) throw new Error(`bench exited ${code}:\n${stderr.slice(-3_000)}`);
+    const lines = stdout.split("\n").filter((l) => l.startsWith("{"));
+    return {
+      figures: lines.map((l) => JSON.parse(l) as Figure),
+      file: readFileSync(out, "utf8").split("\n"),
+    };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function expectWellFormed(f: Figure): void {
+  expect(typeof f.name).toBe("string");
+  expect(["courier", "bullmq", "raw", "rq"]).toContain(f.contender);
+  expect(["off", "aof"]).toContain(f.persistence);
+  expect(f.unit.length).toBeGreaterThan(0);
+  expect(f.rounds).toBe(1);
+  for (const v of [f.median, f.min, f.max]) {
+    expect(Number.isFinite(v)).toBe(true);
+    expect(v).toBeGreaterThan(0);
+  }
+  expect(f.min).toBeLessThanOrEqual(f.median);
+  expect(f.median).toBeLessThanOrEqual(f.max);
+}
+
+describe("bun run bench", () => {
+  test("every workload once, tiny: one positive figure per JSON line", async () => {
+    const { figures, file } = await bench(["--no-aof"]);
+    for (const f of figures) expectWellFormed(f);
+    const names = new Set(figures.map((f) => `${f.name} ${f.contender}`));
+    for (const expected of [
+      "enqueue.single courier",
+      "enqueue.bulk bullmq",
+      "enqueue.trigger-file courier",
+      "noop.1proc.c1 courier",
+      "noop.1proc.c128 raw",
+      "noop.2proc.c128 bullmq",
+      "latency.recorded.p99 courier",
+      "latency.waiter.p50 bullmq",
+      "io.wordcount courier",
+      "io.wordcount bullmq",
+      "io.wordcount rq",
+      "cost.mem.queued courier",
+      "cost.cmds.client bullmq",
+      "cost.rss.growth courier",
+    ]) {
+      expect(names).toContain(expected);
+    }
+    // The file holds the run's description, the same figures, and the targets.
+    const records = file.filter(Boolean).map((l) => JSON.parse(l));
+    expect(records[0].meta).toBe("run");
+    expect(records.filter((r) => r.unit).length).toBe(figures.length);
+    expect(records.some((r) => r.target && typeof r.met === "boolean")).toBe(true);
+  }, 90_000);
+
+  test("the AOF pass runs on a Redis with appendonly on", async () => {
+    const { figures } = await bench(["--aof", "--only", "enqueue", "--contenders", "courier"]);
+    expect(figures.length).toBe(3);
+    for (const f of figures) {
+      expectWellFormed(f);
+      expect(f.persistence).toBe("aof");
+    }
+  }, 30_000);
+
+  test("bad options exit 2 with the usage", async () => {
+    const proc = Bun.spawn({
+      cmd: [process.execPath, join(ROOT, "bench/run.ts"), "--size", "huge"],
+      cwd: ROOT,
+      stdout: "pipe",
+      stderr: "pipe",
+    });
+    const [stderr, code] = await Promise.all([new Response(proc.stderr).text(), proc.exited]);
+    expect(code).toBe(2);
+    expect(stderr).toContain("--size must be tiny, small or full");
+  });
+});
+
+describe("figure arithmetic", () => {
+  test.each([
+    [[3, 1, 2], 2],
+    [[4, 1, 3, 2], 2.5],
+    [[7], 7],
+  ])("median of %p is %p", (values, expected) => {
+    expect(median(values)).toBe(expected);
+  });
+
+  test("nearest-rank percentiles", () => {
+    const values = Array.from({ length: 100 }, (_, i) => 100 - i);
+    expect(percentile(values, 50)).toBe(50);
+    expect(percentile(values, 99)).toBe(99);
+    expect(percentile(values, 100)).toBe(100);
+  });
+
+  test.each([
+    [123456.7, 123457],
+    [12.3456, 12.3],
+    [0.012345, 0.012],
+  ])("round(%p) = %p", (v, expected) => {
+    expect(round(v)).toBe(expected);
+  });
+
+  test("reads the hot functions of a bun --cpu-prof-md profile", () => {
+    const md = [
+      "## Hot Functions (Self Time)",
+      "",
+      "| Self% | Self | Total% | Total | Function | Location |",
+      "|------:|-----:|-------:|------:|----------|----------|",
+      "| 22.9% | 596.4ms | 22.9% | 596.4ms | `writeBuffered` | `[native code]` |",
+      `| 5.7% | 150us | 6.8% | 177.9ms | \`encodeCommand\` | \`${ROOT}/node_modules/@redis/client/x.js:10\` |`,
+      "",
+      "## Call Tree (Total Time)",
+    ].join("\n");
+    expect(hotFunctions(md)).toEqual([
+      { selfMs: 596.4, fn: "writeBuffered", location: "[native code]", origin: "native" },
+      {
+        selfMs: 0.15,
+        fn: "encodeCommand",
+        location: "node_modules/@redis/client/x.js:10",
+        origin: "node-redis",
+      },
+    ]);
+  });
+});
