@@ -18,6 +18,8 @@ export interface Startable extends Delivery {
   payload: string;
   attempt: number;
   maxAttempts: number;
+  /** This start's number in the job's history (never reset, unlike `attempt`). */
+  run: number;
 }
 
 /** An entry the start script settled without running it, and why. */
@@ -44,18 +46,29 @@ export async function readNew(
   count: number,
   blockMs: number,
 ): Promise<Delivery[]> {
+  const block = ["BLOCK", String(blockMs)];
   const reply = await reader.sendCommand<[string, RawEntry[]][] | null>([
-    "XREADGROUP",
-    "GROUP",
-    GROUP,
-    consumer,
-    "COUNT",
-    String(count),
-    "BLOCK",
-    String(blockMs),
-    "STREAMS",
-    keys.stream,
-    ">",
+    ...["XREADGROUP", "GROUP", GROUP, consumer, "COUNT", String(count), ...block],
+    ...["STREAMS", keys.stream, ">"],
+  ]);
+  return toDeliveries(reply?.[0]?.[1] ?? []);
+}
+
+/**
+ * Entries already delivered to this consumer, after `after` (non-blocking). A read whose reply
+ * was lost (Redis restarted, the connection dropped) leaves entries pending on a consumer that
+ * never saw them; reading its own pending list finds them at once, not after claimIdleMs.
+ */
+export async function readOwnPending(
+  client: Redis,
+  keys: QueueKeys,
+  consumer: string,
+  count: number,
+  after: string,
+): Promise<Delivery[]> {
+  const reply = await client.sendCommand<[string, RawEntry[]][] | null>([
+    ...["XREADGROUP", "GROUP", GROUP, consumer, "COUNT", String(count)],
+    ...["STREAMS", keys.stream, after],
   ]);
   return toDeliveries(reply?.[0]?.[1] ?? []);
 }
@@ -110,7 +123,7 @@ export async function startBatch(
   for (const r of reply) {
     const [entryId, verdict, jobId] = [String(r[0]), String(r[1]), String(r[2] ?? "")];
     if (verdict === "run") {
-      const [task, payload, attempt, max] = [String(r[3]), String(r[4]), r[5], r[6]];
+      const [task, payload, attempt, max, runNo] = [String(r[3]), String(r[4]), r[5], r[6], r[7]];
       run.push({
         entryId,
         jobId,
@@ -118,6 +131,7 @@ export async function startBatch(
         payload,
         attempt: Number(attempt),
         maxAttempts: Number(max),
+        run: Number(runNo),
       });
     } else {
       settled.push({ entryId, jobId, verdict: verdict as Settled["verdict"] });

@@ -1,62 +1,60 @@
 // Reading job records: the hash fields as stored, and the typed record we hand out.
 import type { AttemptRecord, JobRecord, JobStatus } from "./types.ts";
 
-/** Fields read for a record, in HMGET order. */
-export const JOB_FIELDS = [
-  "task",
-  "payload",
-  "status",
-  "attempt",
-  "max_attempts",
-  "enqueued_at",
-  "started_at",
-  "ended_at",
-  "worker",
-  "result",
-  "error",
-  "history",
-] as const;
-
 const STATUSES = new Set<JobStatus>(["queued", "started", "retrying", "finished", "failed"]);
 
-/** Turns an HMGET reply (JOB_FIELDS order) into a record; null when the hash does not exist. */
-export function parseJob(id: string, values: readonly (string | null)[]): JobRecord | null {
-  const [task, payload, status, attempt, max, enq, started, ended, worker, result, error, history] =
-    values;
+/** Turns an HGETALL reply (flat field/value list) into a record; null when the hash is gone. */
+export function parseJob(id: string, flat: readonly string[]): JobRecord | null {
+  const f = new Map<string, string>();
+  for (let i = 0; i + 1 < flat.length; i += 2) f.set(flat[i]!, flat[i + 1]!);
+  const task = f.get("task");
+  const status = f.get("status");
   if (task == null || status == null) return null;
   return {
     id,
     task,
     status: STATUSES.has(status as JobStatus) ? (status as JobStatus) : "queued",
-    payload: parseJson(payload),
-    attempts: toInt(attempt) ?? 0,
-    maxAttempts: toInt(max) ?? 1,
-    enqueuedAt: toInt(enq),
-    startedAt: toInt(started),
-    endedAt: toInt(ended),
-    worker: worker ?? null,
-    result: parseJson(result),
-    error: error ?? null,
-    history: parseHistory(history),
+    payload: parseJson(f.get("payload")),
+    attempts: toInt(f.get("attempt")) ?? 0,
+    maxAttempts: toInt(f.get("max_attempts")) ?? 1,
+    enqueuedAt: toInt(f.get("enqueued_at")),
+    startedAt: toInt(f.get("started_at")),
+    endedAt: toInt(f.get("ended_at")),
+    worker: f.get("worker") ?? null,
+    result: parseJson(f.get("result")),
+    error: f.get("error") ?? null,
+    history: parseHistory(f),
   };
 }
 
 const OUTCOMES = new Set(["finished", "retrying", "failed"]);
 
-/** The `history` field (a JSON array written by the Lua scripts) as typed attempts. */
-export function parseHistory(text: string | null | undefined): AttemptRecord[] {
-  const list = parseJson(text);
-  if (!Array.isArray(list)) return [];
-  return list
-    .filter((a): a is Record<string, unknown> => a !== null && typeof a === "object")
-    .map((a) => ({
-      attempt: typeof a.attempt === "number" ? a.attempt : 0,
-      worker: typeof a.worker === "string" ? a.worker : null,
-      startedAt: typeof a.start === "number" ? a.start : null,
-      endedAt: typeof a.end === "number" ? a.end : null,
-      error: typeof a.error === "string" ? a.error : null,
-      outcome: OUTCOMES.has(a.outcome as string) ? (a.outcome as AttemptRecord["outcome"]) : null,
-    }));
+/**
+ * The attempts, oldest first, from the `h:<run>:<fact>` fields the Lua scripts write (see
+ * lib/lua/_attempts.lua): a attempt, w worker, s start, e end, o outcome, x error.
+ */
+export function parseHistory(fields: ReadonlyMap<string, string>): AttemptRecord[] {
+  const runs = new Map<number, Map<string, string>>();
+  for (const [name, value] of fields) {
+    const m = /^h:(\d+):([a-z])$/.exec(name);
+    if (!m) continue;
+    const run = Number(m[1]);
+    if (!runs.has(run)) runs.set(run, new Map());
+    runs.get(run)!.set(m[2]!, value);
+  }
+  return [...runs.entries()]
+    .sort(([a], [b]) => a - b)
+    .map(([, r]) => {
+      const outcome = r.get("o") ?? null;
+      return {
+        attempt: toInt(r.get("a")) ?? 0,
+        worker: r.get("w") ?? null,
+        startedAt: toInt(r.get("s")),
+        endedAt: toInt(r.get("e")),
+        error: r.get("x") ?? null,
+        outcome: outcome && OUTCOMES.has(outcome) ? (outcome as AttemptRecord["outcome"]) : null,
+      };
+    });
 }
 
 function toInt(v: string | null | undefined): number | null {

@@ -23,6 +23,11 @@ export class Jobs {
   /** Called whenever a slot frees up. */
   onFreed: () => void = () => {};
   #running = new Map<string, Running>();
+  /**
+   * Jobs whose attempt is over and whose outcome waits to be written. Their slot is already
+   * free, so the next read overlaps with the write; they stay leased until it lands.
+   */
+  #settling = new Map<string, Running>();
   #emptied: (() => void)[] = [];
 
   constructor(
@@ -36,13 +41,27 @@ export class Jobs {
     this.settler = new Settler(client, keys, o, this.#onSettled, onRedisError);
   }
 
+  /** Jobs running now. */
   get size(): number {
     return this.#running.size;
   }
 
+  /** Jobs running or waiting for their outcome to be written. */
+  get inFlight(): number {
+    return this.#running.size + this.#settling.size;
+  }
+
+  /**
+   * Slots free for new jobs. Outcomes waiting to be written (Redis slow or away) count against
+   * them beyond `concurrency`, so what a worker holds stays bounded by twice its concurrency.
+   */
+  free(concurrency: number): number {
+    return concurrency - this.#running.size - Math.max(0, this.#settling.size - concurrency);
+  }
+
   /** Entry ids of every job running or waiting for its outcome to be written. */
   entryIds(): string[] {
-    return [...this.#running.keys()];
+    return [...this.#running.keys(), ...this.#settling.keys()];
   }
 
   launch(job: Startable, kind: "read" | "claim"): void {
@@ -81,22 +100,26 @@ export class Jobs {
     const { entryId, jobId } = job;
     if ("givenUp" in r) {
       this.#free(entryId);
-    } else if (r.ok) {
-      this.settler.add({ kind: "finish", entryId, jobId, result: r.result });
+      return;
+    }
+    if (r.ok) {
+      this.settler.add({ kind: "finish", entryId, jobId, run: job.run, result: r.result });
     } else {
       this.#fail(job, r.error, r.permanent, r.retryAfterMs);
     }
+    this.#settling.set(entryId, job);
+    this.#free(entryId);
   }
 
   #fail(job: Running, error: string, permanent: boolean, retryAfterMs?: number): void {
     const { entryId, jobId } = job;
     const last = permanent || job.attempt >= job.maxAttempts;
     const retryAt = last ? 0 : this.o.now() + (retryAfterMs ?? backoffMs(job.attempt, this.o));
-    this.settler.add({ kind: "fail", entryId, jobId, error, retryAt });
+    this.settler.add({ kind: "fail", entryId, jobId, run: job.run, error, retryAt });
   }
 
   #onSettled = (outcome: Outcome, reply: number): void => {
-    const job = this.#running.get(outcome.entryId);
+    const job = this.#settling.get(outcome.entryId);
     const fields = {
       job: outcome.jobId,
       task: job?.task,
@@ -111,7 +134,8 @@ export class Jobs {
       const level = reply === 2 ? "error" : "warn";
       this.log.log(level, FAILED[reply] ?? "failed", { ...fields, error: outcome.error });
     }
-    this.#free(outcome.entryId);
+    this.#settling.delete(outcome.entryId);
+    this.onFreed();
   };
 
   #free(entryId: string): void {

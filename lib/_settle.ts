@@ -9,6 +9,8 @@ import { GROUP, MINUTES_KEPT, type QueueKeys } from "./keys.ts";
 export interface Finish {
   kind: "finish";
   entryId: string;
+  /** The run this outcome ends, in the job's history. */
+  run: number;
   jobId: string;
   result: string;
 }
@@ -16,6 +18,7 @@ export interface Finish {
 export interface Failure {
   kind: "fail";
   entryId: string;
+  run: number;
   jobId: string;
   error: string;
   /** When to run again (ms since the epoch); 0 = fail for good now. */
@@ -95,13 +98,15 @@ export class Settler {
     if (items[0]!.kind === "finish") {
       const args: (string | number)[] = [keys.jobPrefix, GROUP, now, o.resultTtlS, o.eventsMaxLen];
       args.push(o.name, MINUTES_KEPT);
-      for (const f of items as Finish[]) args.push(f.entryId, f.jobId, f.result);
+      for (const f of items as Finish[]) args.push(f.entryId, f.jobId, f.run, f.result);
       const sKeys = [keys.stream, keys.events, keys.stats, keys.minutes, keys.durations];
       reply = await runScript<number[]>(this.client(), scripts.finish, sKeys, args);
     } else {
       const args: (string | number)[] = [keys.jobPrefix, GROUP, now, o.failureTtlS, o.deadMaxLen];
       args.push(o.eventsMaxLen, o.name, MINUTES_KEPT);
-      for (const f of items as Failure[]) args.push(f.entryId, f.jobId, f.error, f.retryAt);
+      for (const f of items as Failure[]) {
+        args.push(f.entryId, f.jobId, f.run, f.error, f.retryAt);
+      }
       const sKeys = [keys.stream, keys.delayed, keys.dead, keys.events, keys.stats, keys.minutes];
       reply = await runScript<number[]>(this.client(), scripts.fail, sKeys, args);
     }

@@ -1,6 +1,6 @@
 // Reading jobs back, and waiting for them to end. Waiting blocks on the events stream
 // (XREAD BLOCK), so a waiter wakes as soon as a job finishes, without polling.
-import { JOB_FIELDS, parseJob } from "./_job.ts";
+import { parseJob } from "./_job.ts";
 import type { Redis } from "./connect.ts";
 import type { QueueKeys } from "./keys.ts";
 import { type JobRecord, TERMINAL_STATUSES } from "./types.ts";
@@ -12,7 +12,7 @@ export async function getJobs(
   ids: readonly string[],
 ): Promise<(JobRecord | null)[]> {
   const replies = await Promise.all(
-    ids.map((id) => client.sendCommand<(string | null)[]>(["HMGET", keys.job(id), ...JOB_FIELDS])),
+    ids.map((id) => client.sendCommand<string[]>(["HGETALL", keys.job(id)])),
   );
   return ids.map((id, i) => parseJob(id, replies[i] ?? []));
 }

@@ -7,6 +7,7 @@ import {
   type Delivery,
   ensureGroup,
   readNew,
+  readOwnPending,
   SETTLED_WHY,
   startBatch,
 } from "./_fetch.ts";
@@ -52,6 +53,8 @@ export class Worker {
   #timers: (() => void)[] = [];
   #leaseTimer: ReturnType<typeof setInterval> | undefined;
   #claimCursor = "0-0";
+  /** Where to go on reading this consumer's own pending entries; null: nothing to look at. */
+  #ownCursor: string | null = null;
   #nextClaimAt = 0;
   #resolveStopped!: () => void;
   #health: HealthServer | null = null;
@@ -117,7 +120,7 @@ export class Worker {
   }
 
   get inFlight(): number {
-    return this.#jobs.size;
+    return this.#jobs.inFlight;
   }
 
   /** Port of the health server (0 when there is none). */
@@ -168,7 +171,7 @@ export class Worker {
     let failures = 0;
     while (!this.#stopping) {
       this.#lastTurn = performance.now();
-      const free = this.options.concurrency - this.#jobs.size;
+      const free = this.#jobs.free(this.options.concurrency);
       if (free <= 0) {
         await new Promise<void>((resolve) => {
           this.#slotFreed = resolve;
@@ -191,7 +194,10 @@ export class Worker {
     const o = this.options;
     let deliveries: Delivery[] = [];
     let kind: "read" | "claim" = "read";
-    if (o.now() >= this.#nextClaimAt) {
+    if (this.#ownCursor !== null) {
+      deliveries = await this.#ownPending(free);
+      kind = "claim";
+    } else if (o.now() >= this.#nextClaimAt) {
       const c = await claimIdle(this.#client, this.keys, this.name, o, this.#claimCursor, free);
       this.#claimCursor = c.cursor;
       if (c.cursor === "0-0") this.#nextClaimAt = o.now() + o.reclaimEveryMs;
@@ -220,7 +226,17 @@ export class Worker {
     return deliveries.length;
   }
 
+  /** This consumer's own pending entries that it is not running (see readOwnPending). */
+  async #ownPending(free: number): Promise<Delivery[]> {
+    const held = new Set(this.#jobs.entryIds());
+    const got = await readOwnPending(this.#client, this.keys, this.name, free, this.#ownCursor!);
+    this.#ownCursor = got.length < free ? null : got[got.length - 1]!.entryId;
+    return got.filter((d) => !held.has(d.entryId));
+  }
+
   async #recover(err: unknown, failures: number): Promise<void> {
+    // A read whose reply was lost may have left entries pending on us: look there first.
+    this.#ownCursor = "0";
     const message = describeCause(err);
     if (message.startsWith("NOGROUP")) {
       // The stream (and its group) vanished: a FLUSHALL, or a restart without persistence.
@@ -234,7 +250,7 @@ export class Worker {
 
   /** Nothing waiting, delayed or in flight anywhere in the queue (burst mode's exit test). */
   async #drained(): Promise<boolean> {
-    if (this.#jobs.size > 0 || this.#jobs.settler.size > 0) return false;
+    if (this.#jobs.inFlight > 0 || this.#jobs.settler.size > 0) return false;
     const [len, delayed] = await Promise.all([
       this.#client.sendCommand<number>(["XLEN", this.keys.stream]),
       this.#client.sendCommand<number>(["ZCARD", this.keys.delayed]),
@@ -280,7 +296,7 @@ export class Worker {
   }
 
   #heartbeat(): Promise<void> {
-    const { size: inFlight, processed, failed } = this.#jobs;
+    const { inFlight, processed, failed } = this.#jobs;
     const counts = { inFlight, processed, failed };
     return heartbeat(this.#client, this.keys, this.options, counts);
   }

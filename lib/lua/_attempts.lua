@@ -1,22 +1,36 @@
 -- Shared by start-5, finish-5 and fail-6 (lib/_scripts.ts puts this before each of them): a
 -- job's history of attempts, and the per-minute counts. Not a script of its own.
+--
+-- History lives in the job hash itself, one field per fact, so recording it costs no read
+-- and no JSON: a start numbers its run (`runs`, never reset, unlike `attempt`, which a requeue
+-- resets) and writes h:<run>:a (attempt), h:<run>:w (worker), h:<run>:s (start); the end
+-- writes h:<run>:e (end), h:<run>:o (outcome) and, for a failure, h:<run>:x (error). The
+-- last HISTORY_KEPT runs are kept. lib/_job.ts reads them back.
+local HISTORY_KEPT = 20
+local HISTORY_ERROR_CHARS = 1000
 
--- The `history` field (a JSON array) as a table; one that does not parse (written by hand) is
--- started afresh rather than failing the batch.
-local function decode_history(text)
-  local ok, h = pcall(cjson.decode, text or '[]')
-  if ok and type(h) == 'table' then return h end
-  return {}
+local function run_field(run, name)
+  return 'h:' .. run .. ':' .. name
 end
 
--- The attempt `consumer` is closing: its latest open one, else the latest open one at all.
-local function open_attempt(h, consumer)
-  for j = #h, 1, -1 do
-    if not h[j]['end'] and h[j].worker == consumer then return h[j] end
+-- Fields that end `run` (to append to an HSET): its end time, outcome and error.
+local function end_fields(fields, run, now, outcome, err)
+  if not run or run < 1 then return fields end
+  fields[#fields + 1] = run_field(run, 'e'); fields[#fields + 1] = now
+  fields[#fields + 1] = run_field(run, 'o'); fields[#fields + 1] = outcome
+  if err then
+    fields[#fields + 1] = run_field(run, 'x')
+    fields[#fields + 1] = string.sub(err, 1, HISTORY_ERROR_CHARS)
   end
-  for j = #h, 1, -1 do
-    if not h[j]['end'] then return h[j] end
-  end
+  return fields
+end
+
+-- Drops the run that fell out of the kept history when `run` starts.
+local function forget_old_run(key, run)
+  local old = run - HISTORY_KEPT
+  if old < 1 then return end
+  redis.call('HDEL', key, run_field(old, 'a'), run_field(old, 'w'), run_field(old, 's'),
+    run_field(old, 'e'), run_field(old, 'o'), run_field(old, 'x'))
 end
 
 -- Adds n to `<minute>:<name>` in the per-minute hash. When a new minute starts, the fields that
@@ -37,4 +51,14 @@ local function count_minute(key, now, kept, name, n)
   end
   if not trimmed or minute > trimmed then redis.call('HSET', key, 'trimmed', minute) end
   redis.call('HINCRBY', key, minute .. ':' .. name, n)
+end
+
+-- Acknowledges and deletes stream entries in one call each (variadic), in chunks that stay
+-- well under Lua's unpack() limit.
+local function settle_entries(stream, group, entries)
+  for i = 1, #entries, 1000 do
+    local chunk = { unpack(entries, i, math.min(i + 999, #entries)) }
+    redis.call('XACK', stream, group, unpack(chunk))
+    redis.call('XDEL', stream, unpack(chunk))
+  end
 end

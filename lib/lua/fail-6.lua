@@ -1,47 +1,33 @@
 -- Settle a batch of failed attempts. Each job either waits in the delayed set for its retry
 -- (status 'retrying') or, when it may not run again, fails for good: status 'failed', a dead
 -- letter, and the failure TTL. A job already finished or failed is left as it is.
--- The entry is acknowledged and deleted in every case; a retry adds a fresh entry later.
--- The failed attempt is closed in the job's `history` with its error (same HSET), and counted,
--- per batch, in this minute's bucket (`retried` or `failed`) (helpers in _attempts.lua,
--- prepended).
+-- Entries are acknowledged and deleted in every case; a retry adds a fresh entry later.
+-- The failed run is ended in the job's history with its error (same HSET), and counted, per
+-- batch, in this minute's bucket (`retried` or `failed`) (helpers in _attempts.lua, prepended).
 --
 -- KEYS[1] stream  KEYS[2] delayed (zset)  KEYS[3] dead (stream)  KEYS[4] events  KEYS[5] stats
 -- KEYS[6] minutes (hash of per-minute counts)
 -- ARGV[1] job key prefix  ARGV[2] group  ARGV[3] now (ms)  ARGV[4] failure TTL (s)
--- ARGV[5] dead max len    ARGV[6] events max len  ARGV[7] consumer
+-- ARGV[5] dead max len    ARGV[6] events max len  ARGV[7] consumer (unused)
 -- ARGV[8] minutes of per-minute counts kept
--- ARGV[9..] quadruples: entry id, job id, error, retry at (ms; 0 = no retry, fail now)
+-- ARGV[9..] quintuples: entry id, job id, run, error, retry at (ms; 0 = no retry, fail now)
 -- Returns: one integer per job, 1 = will retry, 2 = failed (dead letter), 0 = already
 -- terminal, -1 = job hash gone.
-local prefix, group, now, consumer = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[7]
--- An error is kept whole in the job's `error` field; its copy in the history is cut short.
-local HISTORY_ERROR_CHARS = 1000
-local out, retried, failed = {}, 0, 0
+local prefix, group, now = ARGV[1], ARGV[2], tonumber(ARGV[3])
+local out, retried, failed, entries = {}, 0, 0, {}
 
--- `history` with this worker's open attempt closed, or nil when there is nothing to close.
-local function closed_history(text, err, outcome)
-  local h = decode_history(text)
-  local a = open_attempt(h, consumer)
-  if not a then return nil end
-  a['end'], a.error, a.outcome = now, string.sub(err, 1, HISTORY_ERROR_CHARS), outcome
-  return cjson.encode(h)
-end
-
-for i = 9, #ARGV, 4 do
-  local entry, id, err, retry_at = ARGV[i], ARGV[i + 1], ARGV[i + 2], tonumber(ARGV[i + 3])
+for i = 9, #ARGV, 5 do
+  local entry, id, run = ARGV[i], ARGV[i + 1], tonumber(ARGV[i + 2])
+  local err, retry_at = ARGV[i + 3], tonumber(ARGV[i + 4])
   local key = prefix .. id
-  local f = redis.call('HMGET', key, 'status', 'task', 'attempt', 'payload', 'max_attempts',
-    'history')
+  local f = redis.call('HMGET', key, 'status', 'task', 'attempt', 'payload', 'max_attempts')
   if not f[1] then
     out[#out + 1] = -1
   elseif f[1] == 'finished' or f[1] == 'failed' then
     out[#out + 1] = 0
   elseif retry_at > 0 then
     local fields = { 'status', 'retrying', 'error', err }
-    local h = closed_history(f[6], err, 'retrying')
-    if h then fields[#fields + 1] = 'history'; fields[#fields + 1] = h end
-    redis.call('HSET', key, unpack(fields))
+    redis.call('HSET', key, unpack(end_fields(fields, run, now, 'retrying', err)))
     redis.call('ZADD', KEYS[2], retry_at, id)
     redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[6], '*', 'type', 'retried', 'id', id)
     retried = retried + 1
@@ -51,17 +37,15 @@ for i = 9, #ARGV, 4 do
     local letter = redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[5], '*', 'id', id,
       'task', f[2], 'error', err, 'attempts', f[3], 'payload', f[4], 'max_attempts', f[5] or 1)
     local fields = { 'status', 'failed', 'error', err, 'ended_at', now, 'dead_entry', letter }
-    local h = closed_history(f[6], err, 'failed')
-    if h then fields[#fields + 1] = 'history'; fields[#fields + 1] = h end
-    redis.call('HSET', key, unpack(fields))
+    redis.call('HSET', key, unpack(end_fields(fields, run, now, 'failed', err)))
     redis.call('EXPIRE', key, ARGV[4])
     redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[6], '*', 'type', 'failed', 'id', id)
     failed = failed + 1
     out[#out + 1] = 2
   end
-  redis.call('XACK', KEYS[1], group, entry)
-  redis.call('XDEL', KEYS[1], entry)
+  entries[#entries + 1] = entry
 end
+settle_entries(KEYS[1], group, entries)
 if retried > 0 then
   redis.call('HINCRBY', KEYS[5], 'retried', retried)
   count_minute(KEYS[6], now, tonumber(ARGV[8]), 'retried', retried)
