@@ -1,6 +1,7 @@
-// Running one attempt of a job: parse the payload, call the task with an AbortSignal that
-// fires on timeout (or when the worker gives the job up), and turn what happens into an
-// outcome. A task that ignores its signal is not waited for: the attempt ends at the abort.
+// Running one attempt of a job: parse the payload, call the task with an AbortSignal, and turn
+// what happens into an outcome, reported once through `done`. The worker ends an attempt
+// early with `Attempt.abort` (time limit, lease lost, shutdown): the signal fires and the
+// outcome is reported at once; a task that ignores its signal is not waited for.
 import { describeError, JobTimeoutError, PermanentError, RetryableError } from "./errors.ts";
 import type { JobInfo, Task } from "./types.ts";
 
@@ -14,29 +15,72 @@ export class GivenUp {
   constructor(readonly why: "lease lost" | "shutdown") {}
 }
 
-export async function runAttempt(
+/**
+ * One attempt in progress. Callbacks rather than a Promise.race against an abort promise: on
+ * the hot path that saves a promise, a listener and a timer per job (the worker checks
+ * deadlines with one ticker for all its jobs, see lib/_jobs.ts).
+ */
+export class Attempt {
+  readonly controller = new AbortController();
+  /** Monotonic ms after which the attempt is aborted with a JobTimeoutError. */
+  readonly deadline: number;
+  #done: ((r: AttemptResult) => void) | null;
+
+  constructor(
+    readonly limitMs: number,
+    done: (r: AttemptResult) => void,
+  ) {
+    this.deadline = performance.now() + limitMs;
+    this.#done = done;
+  }
+
+  /** Ends the attempt now: fires the task's signal and reports the outcome. */
+  abort(reason: unknown): void {
+    this.controller.abort(reason);
+    this.report(reason instanceof GivenUp ? { ok: false, givenUp: reason } : failure(reason));
+  }
+
+  timeOut(): void {
+    this.abort(new JobTimeoutError(this.limitMs));
+  }
+
+  /** Reports the outcome; only the first report counts. */
+  report(r: AttemptResult): void {
+    const done = this.#done;
+    this.#done = null;
+    done?.(r);
+  }
+}
+
+/** Starts an attempt; its outcome arrives through the Attempt's `done` callback. */
+export function runAttempt(
   task: Task | undefined,
   job: JobInfo,
   payloadJson: string,
-  timeoutMs: number,
-  controller: AbortController,
-): Promise<AttemptResult> {
-  if (!task) return failure(new PermanentError(`no task named "${job.task}" on this worker`));
-  const limit = task.timeoutMs ?? timeoutMs;
-  const timer = setTimeout(() => controller.abort(new JobTimeoutError(limit)), limit);
-  const { signal } = controller;
-  const aborted = new Promise<never>((_, reject) => {
-    signal.addEventListener("abort", () => reject(signal.reason), { once: true });
-  });
+  attempt: Attempt,
+): void {
+  if (!task) {
+    attempt.report(failure(new PermanentError(`no task named "${job.task}" on this worker`)));
+    return;
+  }
+  let running: Promise<unknown>;
   try {
-    const payload = parsePayload(payloadJson);
-    const value = await Promise.race([task.run(payload, signal, job), aborted]);
-    return { ok: true, result: serialise(value) };
+    running = task.run(parsePayload(payloadJson), attempt.controller.signal, job);
   } catch (err) {
-    if (signal.aborted && signal.reason instanceof GivenUp) return { ok: false, givenUp: err };
-    return failure(err);
-  } finally {
-    clearTimeout(timer);
+    attempt.report(failure(err)); // a task that throws before returning its promise
+    return;
+  }
+  running.then(
+    (value) => attempt.report(succeeded(value)),
+    (err) => attempt.report(failure(err)),
+  );
+}
+
+function succeeded(value: unknown): AttemptResult {
+  try {
+    return { ok: true, result: JSON.stringify(value ?? null) ?? "null" };
+  } catch (err) {
+    return failure(new PermanentError(`result is not JSON-serialisable: ${describeError(err)}`));
   }
 }
 
@@ -54,13 +98,5 @@ function parsePayload(json: string): unknown {
     return JSON.parse(json);
   } catch {
     throw new PermanentError("payload is not valid JSON");
-  }
-}
-
-function serialise(value: unknown): string {
-  try {
-    return JSON.stringify(value ?? null) ?? "null";
-  } catch (err) {
-    throw new PermanentError(`result is not JSON-serialisable: ${describeError(err)}`);
   }
 }

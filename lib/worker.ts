@@ -283,6 +283,7 @@ export class Worker {
       await within(this.#jobs.empty(), graceMs);
     }
     this.#jobs.giveUpAll("shutdown");
+    this.#jobs.close();
     await within(this.#jobs.settler.drained(), graceMs + this.options.reconnectMaxMs);
     clearInterval(this.#leaseTimer);
     await leave(this.#client, this.keys, this.name)
