@@ -12,7 +12,10 @@ export interface QueueKeys {
   delayed: string;
   /** Stream of dead letters: jobs that failed for good. */
   dead: string;
-  /** Stream of job events (finished, failed, retried, dead), trimmed by approximate length. */
+  /**
+   * Stream of job events, trimmed by approximate length: `type` failed or retried with `id`,
+   * or `type` finished with `ids` (every job one finish batch recorded, comma-separated).
+   */
   events: string;
   /** Sorted set of live workers, scored by last heartbeat ms. */
   workers: string;

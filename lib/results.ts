@@ -72,7 +72,7 @@ export async function waitForJobs(
       const touched = new Set<string>();
       for (const e of events) {
         cursor = e.entryId;
-        if (waiting.has(e.jobId)) touched.add(e.jobId);
+        for (const id of e.jobIds) if (waiting.has(id)) touched.add(id);
       }
       const recheck = Date.now() - lastCheck >= (options.recheckMs ?? 10_000);
       if (touched.size > 0 || recheck) {
@@ -102,7 +102,8 @@ async function lastEventId(client: Redis, keys: QueueKeys): Promise<string> {
 interface JobEvent {
   entryId: string;
   type: string;
-  jobId: string;
+  /** One job (failed, retried), or all the jobs a finish batch recorded. */
+  jobIds: string[];
 }
 
 async function readEvents(
@@ -125,7 +126,7 @@ async function readEvents(
   return entries.map(([entryId, fields]) => ({
     entryId,
     type: field(fields, "type") ?? "",
-    jobId: field(fields, "id") ?? "",
+    jobIds: field(fields, "ids")?.split(",") ?? [field(fields, "id") ?? ""],
   }));
 }
 

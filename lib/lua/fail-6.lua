@@ -1,7 +1,7 @@
 -- Settle a batch of failed attempts. Each job either waits in the delayed set for its retry
 -- (status 'retrying') or, when it may not run again, fails for good: status 'failed', a dead
 -- letter, and the failure TTL. A job already finished or failed is left as it is.
--- Entries are acknowledged and deleted in every case; a retry adds a fresh entry later.
+-- Entries are acknowledged and removed in every case; a retry adds a fresh entry later.
 -- The failed run is ended in the job's history with its error (same HSET), and counted, per
 -- batch, in this minute's bucket (`retried` or `failed`) (helpers in _attempts.lua, prepended).
 --

@@ -1,7 +1,8 @@
 -- Record the results of a batch of jobs and settle their entries. The first finisher wins:
 -- a job already finished or failed (a duplicate run) keeps its first result. A job whose hash
 -- is gone (expired, deleted) is not recreated. Either way the entry is acknowledged and
--- deleted (one XACK and one XDEL for the whole batch), so it can never be delivered again.
+-- removed from the stream (one XACK for the whole batch, then a trim behind the oldest pending
+-- entry: see settle_entries in _attempts.lua), so it can never be delivered again.
 -- A recorded finish also ends its run in the job's history (same HSET), and is counted, per
 -- batch, in this minute's bucket and in the run-time histogram.
 --
@@ -15,7 +16,7 @@
 local prefix, group, now = ARGV[1], ARGV[2], tonumber(ARGV[3])
 -- Histogram bounds in ms; keep in step with DURATION_BOUNDS_MS in lib/admin/metrics.ts.
 local BOUNDS = { 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000 }
-local out, finished, buckets, sum, entries = {}, 0, {}, 0, {}
+local out, finished, buckets, sum, entries, recorded = {}, 0, {}, 0, {}, {}
 
 for i = 8, #ARGV, 4 do
   local entry, id, run = ARGV[i], ARGV[i + 1], tonumber(ARGV[i + 2])
@@ -31,7 +32,7 @@ for i = 8, #ARGV, 4 do
     redis.call('HSET', key, unpack(end_fields(fields, run, now, 'finished')))
     if f[3] then redis.call('HDEL', key, 'error') end
     redis.call('EXPIRE', key, ARGV[4])
-    redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[5], '*', 'type', 'finished', 'id', id)
+    recorded[#recorded + 1] = id
     local ms = math.max(0, now - (tonumber(f[2]) or now))
     local bucket = 'inf'
     for _, b in ipairs(BOUNDS) do
@@ -46,6 +47,10 @@ for i = 8, #ARGV, 4 do
 end
 settle_entries(KEYS[1], group, entries)
 if finished > 0 then
+  -- One event for the whole batch (ids joined by commas: job ids never hold one), which wakes
+  -- every waiter for any of these jobs.
+  redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[5], '*', 'type', 'finished', 'ids',
+    table.concat(recorded, ','))
   redis.call('HINCRBY', KEYS[3], 'finished', finished)
   count_minute(KEYS[4], now, tonumber(ARGV[7]), 'finished', finished)
   for bucket, n in pairs(buckets) do redis.call('HINCRBY', KEYS[5], bucket, n) end
