@@ -5,11 +5,12 @@
 // the last run are also written to bench/results/latest.jsonl. docs/performance.md explains.
 import { mkdirSync, writeFileSync } from "node:fs";
 import { loadavg } from "node:os";
-import { dirname, join } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { CONTENDERS, type Contender, type Figure, formatTable, Recorder } from "./_figures.ts";
-import { BENCH_DIR, nowMs } from "./_proc.ts";
+import { BENCH_DIR, nowMs, ROOT } from "./_proc.ts";
 import { withRedis } from "./_redis.ts";
+import { codeFingerprint, git, runOnSnapshot } from "./_snapshot.ts";
 import { checkTargets, formatTargets } from "./_targets.ts";
 import { bullmq } from "./contenders/bullmq.ts";
 import { courier } from "./contenders/courier.ts";
@@ -44,7 +45,8 @@ const USAGE = `usage: bun bench/run.ts [options]
   --aof / --no-aof    only the AOF pass / no AOF pass (default: both, for enqueue, noop, latency)
   --contenders LIST   ${CONTENDERS.join(",")} (default all)
   --io-concurrency N  Courier and BullMQ concurrency in the I/O-bound workload (default 128)
-  --out PATH          where the JSON lines go (default bench/results/latest.jsonl)`;
+  --out PATH          where the JSON lines go (default bench/results/latest.jsonl)
+  --commit REF        measure a snapshot of REF (git archive) instead of the working tree`;
 
 function options() {
   const values = parse();
@@ -73,7 +75,8 @@ function options() {
     ioConcurrency: wholeNumber(values["io-concurrency"], "io-concurrency"),
     passes,
     contenders: names.map((n) => IMPLS[n as Contender]),
-    out: values.out,
+    out: resolve(values.out),
+    commit: values.commit,
   };
 }
 
@@ -89,6 +92,7 @@ function parse() {
         contenders: { type: "string", default: CONTENDERS.join(",") },
         "io-concurrency": { type: "string", default: "128" },
         out: { type: "string", default: join(BENCH_DIR, "results", "latest.jsonl") },
+        commit: { type: "string" },
         help: { type: "boolean" },
       },
     }).values;
@@ -109,18 +113,22 @@ function exit(message: string, code: number): never {
 }
 
 const o = options();
+if (o.commit) process.exit(await runOnSnapshot(ROOT, o.commit, forwarded()));
 const t0 = nowMs();
 const log = (m: string) =>
   process.stderr.write(`[bench ${((nowMs() - t0) / 1000).toFixed(0)}s] ${m}\n`);
 const figures: Figure[] = [];
+const fingerprint = codeFingerprint(ROOT);
 const meta = {
   meta: "run",
   size: o.sizeName,
   rounds: o.rounds,
   bun: Bun.version,
   cores: navigator.hardwareConcurrency,
-  commit: git(["rev-parse", "--short", "HEAD"]),
-  libChanged: git(["status", "--porcelain", "lib", "bin"]) !== "",
+  commit: process.env.COURIER_BENCH_COMMIT ?? git(ROOT, ["rev-parse", "--short", "HEAD"]),
+  // Uncommitted changes in lib/ or bin/ measured (always false for --commit).
+  uncommitted:
+    !process.env.COURIER_BENCH_COMMIT && git(ROOT, ["status", "--porcelain", "lib", "bin"]) !== "",
   loadavg: loadavg().map((x) => Number(x.toFixed(2))),
 };
 log(`size ${o.sizeName}, ${o.rounds} round(s), workloads ${o.only.join(",")}`);
@@ -148,12 +156,15 @@ for (const name of o.only) {
     }
   }
 }
+const changed = codeFingerprint(ROOT) !== fingerprint;
+if (changed)
+  log("WARNING: lib/ or bin/ changed during the run: figures mix versions (see --commit)");
 const targets = checkTargets(figures);
 mkdirSync(dirname(o.out), { recursive: true });
 const loadEnd = loadavg().map((x) => Number(x.toFixed(2)));
 writeFileSync(
   o.out,
-  [{ ...meta, loadavgEnd: loadEnd }, ...figures, ...targets]
+  [{ ...meta, loadavgEnd: loadEnd, codeChangedDuringRun: changed }, ...figures, ...targets]
     .map((x) => `${JSON.stringify(x)}\n`)
     .join(""),
 );
@@ -165,7 +176,11 @@ process.stdout.write(
   `\nsize ${o.sizeName}, ${o.rounds} round(s), ${minutes} min, ${meta.cores} cores, ${load}; JSON lines in ${o.out}\n`,
 );
 
-function git(args: string[]): string {
-  const r = Bun.spawnSync({ cmd: ["git", ...args], cwd: BENCH_DIR });
-  return r.exitCode === 0 ? r.stdout.toString().trim() : "?";
+/** The options, as arguments for the run inside a snapshot (--out absolute: it is deleted). */
+function forwarded(): string[] {
+  const args = ["--only", o.only.join(","), "--size", o.sizeName, "--rounds", String(o.rounds)];
+  args.push("--contenders", o.contenders.map((c) => c.name).join(","));
+  args.push("--io-concurrency", String(o.ioConcurrency), "--out", o.out);
+  if (o.passes.length === 1) args.push(o.passes[0] === "aof" ? "--aof" : "--no-aof");
+  return args;
 }

@@ -58,7 +58,7 @@ async function measure(ctx: Ctx, c: ContenderImpl, n: number) {
       const result = early.has(id)
         ? Promise.resolve(early.get(id)!)
         : new Promise<number>((resolve) => done.set(id, resolve));
-      const woke = producer.waitFor?.(id).then(nowMs);
+      const woke = producer.waitFor && withTimeout(producer.waitFor(id).then(nowMs), id);
       const [tRecorded, tWoke] = await Promise.all([withTimeout(result, id), woke]);
       done.delete(id);
       early.delete(id);
@@ -73,6 +73,7 @@ async function measure(ctx: Ctx, c: ContenderImpl, n: number) {
   return { recorded, waiter };
 }
 
+/** Every wait is bounded: a waiter that never wakes fails the run instead of hanging it. */
 function withTimeout(p: Promise<number>, id: string, ms = 30_000): Promise<number> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   const timeout = new Promise<never>((_, reject) => {

@@ -1,0 +1,54 @@
+// Measuring one version of the code while the working tree keeps changing: worker processes
+// load lib/ when they start, so an edit in the middle of a run would mix versions (or make a
+// waiter of the old version miss the events of the new one). `--commit REF` runs the bench on
+// a snapshot of REF (git archive, node_modules linked); a run on the working tree checks that
+// lib/ and bin/ did not change under it.
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+/** A digest of every file under lib/ and bin/: compared at the start and end of a run. */
+export function codeFingerprint(root: string): string {
+  const hasher = new Bun.CryptoHasher("sha1");
+  const walk = (dir: string) => {
+    for (const name of readdirSync(dir).sort()) {
+      const path = join(dir, name);
+      if (statSync(path).isDirectory()) walk(path);
+      else hasher.update(path).update(readFileSync(path));
+    }
+  };
+  for (const dir of ["lib", "bin"]) walk(join(root, dir));
+  return hasher.digest("hex").slice(0, 12);
+}
+
+export function git(root: string, args: string[]): string {
+  const r = Bun.spawnSync({ cmd: ["git", ...args], cwd: root });
+  return r.exitCode === 0 ? r.stdout.toString().trim() : "";
+}
+
+/**
+ * Runs `bun bench/run.ts <args>` in a snapshot of `ref` and returns its exit code. The
+ * snapshot's node_modules is a link to the tree's own; it is deleted afterwards.
+ */
+export async function runOnSnapshot(root: string, ref: string, args: string[]): Promise<number> {
+  const commit = git(root, ["rev-parse", "--short", ref]);
+  if (!commit) throw new Error(`--commit: git does not know ${ref}`);
+  const dir = mkdtempSync(join(tmpdir(), `courier-bench-${commit}-`));
+  try {
+    const archive = Bun.spawn({ cmd: ["git", "archive", commit], cwd: root, stdout: "pipe" });
+    const untar = Bun.spawn({ cmd: ["tar", "-x", "-C", dir], stdin: archive.stdout });
+    if ((await archive.exited) !== 0 || (await untar.exited) !== 0) {
+      throw new Error(`--commit: could not extract ${commit}`);
+    }
+    symlinkSync(join(root, "node_modules"), join(dir, "node_modules"));
+    const proc = Bun.spawn({
+      cmd: [process.execPath, join(dir, "bench/run.ts"), ...args],
+      cwd: dir,
+      env: { ...process.env, COURIER_BENCH_COMMIT: commit },
+      stdio: ["inherit", "inherit", "inherit"],
+    });
+    return await proc.exited;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
