@@ -4,7 +4,7 @@
 // `resume()` lets new connections through again.
 import type { Socket } from "bun";
 
-export interface Proxy {
+export interface NetProxy {
   readonly port: number;
   /** Connections accepted so far. */
   readonly accepted: number;
@@ -47,7 +47,7 @@ function flush(pair: Pair, socket: Socket<unknown>): void {
   }
 }
 
-export function startProxy(targetPort: number, targetHost = "127.0.0.1"): Proxy {
+export function startProxy(targetPort: number, targetHost = "127.0.0.1"): NetProxy {
   const pairs = new Set<Pair>();
   let stalled = false;
   let accepted = 0;

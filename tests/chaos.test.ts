@@ -1,32 +1,15 @@
 // The short chaos run (`bun run chaos` is the long one): a few thousand jobs while workers are
 // SIGKILLed every second, Redis is killed and restarted once, and connections are dropped.
 import { expect, test } from "bun:test";
-import { ROOT } from "./helpers.ts";
+import { runProcess } from "./helpers.ts";
 
 test("no acknowledged job is lost or recorded twice under kills, a Redis restart and drops", async () => {
-  const proc = Bun.spawn({
-    cmd: [
-      process.execPath,
-      "bench/chaos.ts",
-      "--jobs",
-      "3000",
-      "--redis-restarts",
-      "1",
-      "--max-seconds",
-      "60",
-    ],
-    cwd: ROOT,
-    stdout: "pipe",
-    stderr: "pipe",
-  });
-  const [out, err, code] = await Promise.all([
-    new Response(proc.stdout).text(),
-    new Response(proc.stderr).text(),
-    proc.exited,
+  const run = await runProcess([
+    ...[process.execPath, "bench/chaos.ts", "--jobs", "3000"],
+    ...["--redis-restarts", "1", "--max-seconds", "60"],
   ]);
-  expect(err).toBe("");
-  expect(code).toBe(0);
-  const summary = JSON.parse(out);
+  expect(run).toMatchObject({ code: 0, stderr: "" });
+  const summary = JSON.parse(run.stdout);
   expect(summary).toMatchObject({
     jobs: 3000,
     finished: 3000,

@@ -4,6 +4,7 @@
 import { resolve } from "node:path";
 import type { Server, Subprocess } from "bun";
 import { connect } from "../lib/connect.ts";
+import type { Logger, LogLevel } from "../lib/log.ts";
 import { Queue, type QueueConfig } from "../lib/queue.ts";
 import { Worker, type WorkerConfig } from "../lib/worker.ts";
 
@@ -175,4 +176,41 @@ export async function waitForLine(
     reader.releaseLock();
   }
   throw new Error(`no line matching ${match} in output:\n${buf}`);
+}
+
+/** A logger that keeps what it is told, for assertions on log events. */
+export interface Recorded {
+  at: number;
+  level: LogLevel;
+  event: string;
+  fields: Record<string, unknown>;
+}
+
+export function logRecorder(): Logger & { records: Recorded[]; events: () => string[] } {
+  const records: Recorded[] = [];
+  return {
+    records,
+    events: () => records.map((r) => r.event),
+    log: (level, event, fields = {}) => void records.push({ at: Date.now(), level, event, fields }),
+  };
+}
+
+/** Runs a command to completion, collecting its output. */
+export async function runProcess(
+  cmd: string[],
+  options: { env?: Record<string, string>; cwd?: string } = {},
+): Promise<CliResult> {
+  const proc = Bun.spawn({
+    cmd,
+    cwd: options.cwd ?? ROOT,
+    env: options.env ?? process.env,
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  const [stdout, stderr, code] = await Promise.all([
+    new Response(proc.stdout).text(),
+    new Response(proc.stderr).text(),
+    proc.exited,
+  ]);
+  return { code, stdout, stderr };
 }

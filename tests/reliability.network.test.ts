@@ -2,23 +2,22 @@
 // connections. The worker must notice within a bounded time and reconnect; each of its jobs
 // is finished by it or taken over by another worker, never recorded twice.
 import { describe, expect, test } from "bun:test";
-import { type Proxy, startProxy } from "../bench/_proxy.ts";
-import type { Logger, LogLevel } from "../lib/log.ts";
+import { type NetProxy, startProxy } from "../bench/_proxy.ts";
 import { defineTask } from "../lib/types.ts";
-import { openQueue, rawRedis, redisUrl, startWorker, testPrefix, until } from "./helpers.ts";
+import {
+  logRecorder,
+  openQueue,
+  rawRedis,
+  redisUrl,
+  startWorker,
+  testPrefix,
+  until,
+} from "./helpers.ts";
 
-function viaProxy(): { proxy: Proxy; url: string } {
+function viaProxy(): { proxy: NetProxy; url: string } {
   const port = Number(new URL(redisUrl()).port);
   const proxy = startProxy(port);
   return { proxy, url: `redis://127.0.0.1:${proxy.port}` };
-}
-
-function recorder(): Logger & { events: { at: number; event: string }[] } {
-  const events: { at: number; event: string }[] = [];
-  return {
-    events,
-    log: (_l: LogLevel, event: string) => void events.push({ at: Date.now(), event }),
-  };
 }
 
 describe("network cut", () => {
@@ -65,7 +64,7 @@ describe("network cut", () => {
           return name;
         },
       });
-    const log = recorder();
+    const log = logRecorder();
     const timing = { claimIdleMs: 600, commandTimeoutMs: 300, blockMs: 100 };
     const cut = await startWorker({
       prefix,
@@ -81,7 +80,7 @@ describe("network cut", () => {
     const other = await startWorker({ prefix, tasks: [job("other")], ...timing });
     const { ended } = await q.waitForJobs([id], { timeoutMs: 10_000 });
     expect(ended.get(id)).toMatchObject({ status: "finished", result: "other", attempts: 2 });
-    const noticed = log.events.find((e) => e.event === "redis connection stalled; reconnecting");
+    const noticed = log.records.find((e) => e.event === "redis connection stalled; reconnecting");
     expect(noticed).toBeDefined();
     // Bounded: the command timeout, plus one promote tick and some scheduling slack.
     expect(noticed!.at - stalledAt).toBeLessThan(timing.commandTimeoutMs + 1_000);
@@ -90,8 +89,8 @@ describe("network cut", () => {
     // had it finished first, would find the result already recorded): never a second result.
     const settled = (e: { event: string }) =>
       e.event.startsWith("lease lost") || e.event.startsWith("finished");
-    await until(() => log.events.some(settled), "the cut-off worker to settle its run");
-    expect(log.events.filter(settled).map((e) => e.event)).toEqual([
+    await until(() => log.records.some(settled), "the cut-off worker to settle its run");
+    expect(log.records.filter(settled).map((e) => e.event)).toEqual([
       expect.stringMatching(/^lease lost|^finished \(duplicate run/),
     ]);
     expect(await q.getJob(id)).toMatchObject({ result: "other" });

@@ -1,14 +1,8 @@
 // Bad stream data must never stop a worker or strand an entry: it is acknowledged (or
 // dead-lettered) with a logged reason, and the jobs behind it still run.
 import { describe, expect, test } from "bun:test";
-import type { Logger, LogLevel } from "../lib/log.ts";
 import { defineTask } from "../lib/types.ts";
-import { openQueue, rawRedis, startWorker, testPrefix } from "./helpers.ts";
-
-function recorder(): Logger & { events: string[] } {
-  const events: string[] = [];
-  return { events, log: (_l: LogLevel, event: string) => void events.push(event) };
-}
+import { logRecorder, openQueue, rawRedis, startWorker, testPrefix } from "./helpers.ts";
 
 const echo = defineTask({ name: "echo", run: async (p: unknown) => p });
 
@@ -19,12 +13,12 @@ describe("bad data", () => {
     await using r = await rawRedis();
     await r.sendCommand(["XADD", q.keys.stream, "*", "garbage", "yes"]);
     const id = await q.enqueue("echo", 7);
-    const log = recorder();
+    const log = logRecorder();
     const w = await startWorker({ prefix, tasks: [echo], logger: log });
     const { ended } = await q.waitForJobs([id], { timeoutMs: 5_000 });
     expect(ended.get(id)?.result).toBe(7);
     expect(await r.sendCommand(["XLEN", q.keys.stream])).toBe(0);
-    expect(log.events).toContain("entry has no job id; acknowledged and deleted");
+    expect(log.events()).toContain("entry has no job id; acknowledged and deleted");
     await w.stop();
   });
 
@@ -35,10 +29,10 @@ describe("bad data", () => {
     const gone = await q.enqueue("echo", 1);
     await r.sendCommand(["DEL", q.keys.job(gone)]);
     const id = await q.enqueue("echo", 2);
-    const log = recorder();
+    const log = logRecorder();
     const w = await startWorker({ prefix, tasks: [echo], logger: log });
     await q.waitForJobs([id], { timeoutMs: 5_000 });
-    expect(log.events).toContain("job record is gone (expired or deleted); entry acknowledged");
+    expect(log.events()).toContain("job record is gone (expired or deleted); entry acknowledged");
     expect(await r.sendCommand(["XLEN", q.keys.stream])).toBe(0);
     await w.stop();
   });
@@ -68,13 +62,13 @@ describe("bad data", () => {
     const w = await startWorker({ prefix, tasks: [once] });
     const id = await q.enqueue("once", null);
     await q.waitForJobs([id], { timeoutMs: 5_000 });
-    const log = recorder();
+    const log = logRecorder();
     await w.stop();
     await r.sendCommand(["XADD", q.keys.stream, "*", "id", id]);
     const w2 = await startWorker({ prefix, tasks: [once], burst: true, logger: log });
     await w2.stopped;
     expect(runs).toBe(1);
     expect(await q.getJob(id)).toMatchObject({ status: "finished", result: 1 });
-    expect(log.events).toContain("job already ended; duplicate delivery acknowledged");
+    expect(log.events()).toContain("job already ended; duplicate delivery acknowledged");
   });
 });

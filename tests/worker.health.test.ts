@@ -1,14 +1,8 @@
 // Operations: /livez and /healthz for orchestrators, and warnings about Redis settings that
 // put jobs at risk.
 import { describe, expect, test } from "bun:test";
-import type { Logger, LogLevel } from "../lib/log.ts";
 import { findFreePort } from "../lib/stack/redis-server.ts";
-import { rawRedis, startWorker, testPrefix } from "./helpers.ts";
-
-function recorder(): Logger & { lines: string[] } {
-  const lines: string[] = [];
-  return { lines, log: (level: LogLevel, event: string) => void lines.push(`${level} ${event}`) };
-}
+import { logRecorder, rawRedis, startWorker, testPrefix } from "./helpers.ts";
 
 describe("health endpoints", () => {
   test("/healthz and /livez answer 200 while the worker reads, and close with it", async () => {
@@ -39,13 +33,15 @@ describe("Redis settings", () => {
     const before = (await r.sendCommand(["CONFIG", "GET", "maxmemory-policy"]))[1];
     await r.sendCommand(["CONFIG", "SET", "maxmemory-policy", "allkeys-lru"]);
     try {
-      const log = recorder();
+      const log = logRecorder();
       const w = await startWorker({ prefix: testPrefix(), tasks: [], logger: log });
       await w.stop();
-      expect(log.lines).toContain(
+      expect(log.records.map((r) => `${r.level} ${r.event}`)).toContain(
         "warn maxmemory-policy is allkeys-lru: Redis may evict job records or the stream under memory pressure and lose jobs; set it to noeviction",
       );
-      expect(log.lines).toContain("warn appendonly is no: jobs will not survive a broker restart");
+      expect(log.records.map((r) => `${r.level} ${r.event}`)).toContain(
+        "warn appendonly is no: jobs will not survive a broker restart",
+      );
     } finally {
       await r.sendCommand(["CONFIG", "SET", "maxmemory-policy", before]);
     }
@@ -55,10 +51,10 @@ describe("Redis settings", () => {
     await using r = await rawRedis();
     await r.sendCommand(["CONFIG", "SET", "appendonly", "yes"]);
     try {
-      const log = recorder();
+      const log = logRecorder();
       const w = await startWorker({ prefix: testPrefix(), tasks: [], logger: log });
       await w.stop();
-      expect(log.lines.filter((l) => l.startsWith("warn"))).toEqual([]);
+      expect(log.records.filter((r) => r.level === "warn")).toEqual([]);
     } finally {
       await r.sendCommand(["CONFIG", "SET", "appendonly", "no"]);
     }
