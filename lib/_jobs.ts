@@ -31,6 +31,7 @@ export class Jobs {
   #settling = new Map<string, Running>();
   #emptied: (() => void)[] = [];
   #ticker: ReturnType<typeof setInterval> | undefined;
+  #closed = false;
   #tickMs = 0;
 
   constructor(
@@ -68,6 +69,8 @@ export class Jobs {
   }
 
   launch(job: Startable, kind: "read" | "claim"): void {
+    // Never two runs of one entry in one worker, and nothing once the worker has closed.
+    if (this.#closed || this.#running.has(job.entryId) || this.#settling.has(job.entryId)) return;
     const task = this.tasks.get(job.task);
     const limitMs = task?.timeoutMs ?? this.o.jobTimeoutMs;
     const running: Running = {
@@ -98,8 +101,9 @@ export class Jobs {
     }, tickMs);
   }
 
-  /** Stops the deadline ticker (the worker is stopping). */
+  /** Stops the deadline ticker and refuses new jobs (the worker is stopping). */
   close(): void {
+    this.#closed = true;
     clearInterval(this.#ticker);
     this.#ticker = undefined;
   }
@@ -142,7 +146,7 @@ export class Jobs {
   #fail(job: Running, error: string, permanent: boolean, retryAfterMs?: number): void {
     const { entryId, jobId } = job;
     const last = permanent || job.attempt >= job.maxAttempts;
-    const retryAt = last ? 0 : this.o.now() + (retryAfterMs ?? backoffMs(job.attempt, this.o));
+    const retryAt = last ? 0 : this.o.now() + retryDelayMs(retryAfterMs, job.attempt, this.o);
     this.settler.add({ kind: "fail", entryId, jobId, run: job.run, error, retryAt });
   }
 
@@ -173,7 +177,16 @@ export class Jobs {
   }
 }
 
-/** Log events by script reply (see finish-3.lua and fail-5.lua). */
+/**
+ * A task's own retry delay (a server's Retry-After) is kept within [0, backoffMaxMs]: a hostile
+ * or broken server must not park a job for years. Not a finite number: the usual back-off.
+ */
+export function retryDelayMs(asked: number | undefined, attempt: number, o: WorkerOptions): number {
+  if (asked === undefined || !Number.isFinite(asked)) return backoffMs(attempt, o);
+  return Math.min(Math.max(0, asked), o.backoffMaxMs);
+}
+
+/** Log events by script reply (see finish-5.lua and fail-6.lua). */
 const FINISHED: Record<number, string> = {
   1: "finished",
   0: "finished (duplicate run, first result kept)",

@@ -50,10 +50,15 @@ export function promoteDue(client: Redis, keys: QueueKeys, o: WorkerOptions): Pr
  * then removes it from the group and the workers set. Returns how many jobs were released.
  */
 export async function leave(client: Redis, keys: QueueKeys, name: string): Promise<number> {
-  const args = [keys.jobPrefix, GROUP, name, 10_000];
-  const released = await runScript<number>(client, scripts.release, [keys.stream], args);
+  const limit = 10_000;
+  let released = 0;
+  for (;;) {
+    const args = [keys.jobPrefix, GROUP, name, limit];
+    const n = await runScript<number>(client, scripts.release, [keys.stream], args);
+    released += n;
+    if (n < limit) break; // the script leaves the group once nothing is pending
+  }
   await Promise.all([
-    client.sendCommand(["XGROUP", "DELCONSUMER", keys.stream, GROUP, name]),
     client.sendCommand(["ZREM", keys.workers, name]),
     client.sendCommand(["DEL", keys.worker(name)]),
   ]);

@@ -36,7 +36,11 @@ export class Attempt {
 
   /** Ends the attempt now: fires the task's signal and reports the outcome. */
   abort(reason: unknown): void {
-    this.controller.abort(reason);
+    try {
+      this.controller.abort(reason);
+    } catch {
+      // A task's abort listener threw: the attempt ends all the same, the worker goes on.
+    }
     this.report(reason instanceof GivenUp ? { ok: false, givenUp: reason } : failure(reason));
   }
 
@@ -60,12 +64,14 @@ export function runAttempt(
   attempt: Attempt,
 ): void {
   if (!task) {
-    attempt.report(failure(new PermanentError(`no task named "${job.task}" on this worker`)));
+    // Retryable: in a rolling deploy, another worker of the queue may know the task.
+    attempt.report(failure(new RetryableError(`no task named "${job.task}" on this worker`)));
     return;
   }
   let running: Promise<unknown>;
   try {
-    running = task.run(parsePayload(payloadJson), attempt.controller.signal, job);
+    // Promise.resolve: a task that returns a plain value (not a promise) works too.
+    running = Promise.resolve(task.run(parsePayload(payloadJson), attempt.controller.signal, job));
   } catch (err) {
     attempt.report(failure(err)); // a task that throws before returning its promise
     return;

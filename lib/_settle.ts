@@ -37,6 +37,8 @@ export class Settler {
   #scheduled = false;
   #retryMs = 0;
   #idle: (() => void)[] = [];
+  #closed = false;
+  #timer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(
     /** The current command connection (the worker may replace a stalled one). */
@@ -62,28 +64,44 @@ export class Settler {
     return new Promise((resolve) => this.#idle.push(resolve));
   }
 
+  /**
+   * Stops writing (the worker is stopping). Returns how many outcomes were never written:
+   * their entries stay pending, and other workers claim those jobs after claimIdleMs.
+   */
+  close(): number {
+    this.#closed = true;
+    clearTimeout(this.#timer);
+    for (const resolve of this.#idle.splice(0)) resolve();
+    return this.#queue.splice(0).length;
+  }
+
   #schedule(delayMs: number): void {
-    if (this.#scheduled) return;
+    if (this.#scheduled || this.#closed) return;
     this.#scheduled = true;
     const run = () => void this.#flush();
-    if (delayMs > 0) setTimeout(run, delayMs);
+    if (delayMs > 0) this.#timer = setTimeout(run, delayMs);
     else setImmediate(run);
   }
 
   async #flush(): Promise<void> {
     const batch = this.#queue.splice(0, MAX_PER_CALL);
-    try {
-      await Promise.all([
-        this.#write(batch.filter((b): b is Finish => b.kind === "finish")),
-        this.#write(batch.filter((b): b is Failure => b.kind === "fail")),
-      ]);
-      this.#retryMs = 0;
-    } catch (err) {
-      // Both scripts are idempotent per job (a job already ended is left alone), so writing
-      // the whole batch again after a partial failure is safe.
-      this.#queue.unshift(...batch);
+    const finishes = batch.filter((b): b is Finish => b.kind === "finish");
+    const failures = batch.filter((b): b is Failure => b.kind === "fail");
+    const [f, x] = await Promise.allSettled([this.#write(finishes), this.#write(failures)]);
+    // Only the half that failed goes back: each script is idempotent per job (a job already
+    // ended, or a failure of a run that is no longer current, is left alone), so writing it
+    // again after a lost reply is safe.
+    const again = [
+      ...(f.status === "rejected" ? finishes : []),
+      ...(x.status === "rejected" ? failures : []),
+    ];
+    if (again.length > 0) {
+      this.#queue.unshift(...again);
       this.#retryMs = Math.min(Math.max(100, this.#retryMs * 2), this.o.reconnectMaxMs);
+      const err = f.status === "rejected" ? f.reason : (x as PromiseRejectedResult).reason;
       this.onError(err, this.#retryMs);
+    } else {
+      this.#retryMs = 0;
     }
     this.#scheduled = false;
     if (this.#queue.length > 0) this.#schedule(this.#retryMs);

@@ -124,7 +124,9 @@ export function resolveOptions<T extends Partial<ProducerOptions & WorkerOptions
   positiveInt(o, "concurrency", 1, 10_000);
   positiveInt(o, "maxAttempts", 1, 1_000);
   positiveInt(o, "enqueueBatchSize", 1, 100_000);
-  for (const key of INTERVALS) positiveInt(o, key, 1, 2 ** 31);
+  // Up to a billion (ms: 11 days): two added together still fit a timer's 31-bit delay.
+  for (const key of INTERVALS)
+    positiveInt(o, key, key === "shutdownGraceMs" ? 0 : 1, 1_000_000_000);
   if (o.claimIdleMs < 3 * 10) throw new ConfigError("claimIdleMs must be at least 30");
   if (!Number.isInteger(o.healthPort) || o.healthPort < 0 || o.healthPort > 65_535) {
     throw new ConfigError(`healthPort must be a port number (0 = off), got ${o.healthPort}`);

@@ -21,7 +21,9 @@ export class Queue {
   readonly options: ProducerOptions;
   readonly keys: QueueKeys;
   readonly client: Redis;
-  #blocking: Redis | null = null;
+  /** Connections for blocking waits: all of them, and those not in use right now. */
+  #waiters = new Set<Redis>();
+  #idleWaiters: Redis[] = [];
 
   #retryConnectS: number;
 
@@ -110,19 +112,29 @@ export class Queue {
 
   /** Blocks until every job has finished or failed, or the timeout passes. */
   async waitForJobs(ids: readonly string[], options: WaitOptions): Promise<WaitResult> {
-    this.#blocking ??= await connect(this.options.redisUrl, {
-      name: "courier-waiter",
-      persistent: true,
-      failFast: true,
-      reconnectMaxMs: this.options.reconnectMaxMs,
-    });
-    return waitForJobs(this.client, this.#blocking, this.keys, ids, options);
+    // A blocking read holds its connection: each wait running at once gets one of its own,
+    // kept afterwards for the next wait.
+    const blocking =
+      this.#idleWaiters.pop() ??
+      (await connect(this.options.redisUrl, {
+        name: "courier-waiter",
+        persistent: true,
+        failFast: true,
+        reconnectMaxMs: this.options.reconnectMaxMs,
+      }));
+    this.#waiters.add(blocking);
+    try {
+      return await waitForJobs(this.client, blocking, this.keys, ids, options);
+    } finally {
+      if (this.#waiters.has(blocking)) this.#idleWaiters.push(blocking);
+    }
   }
 
   /** Closes the connections. Pending replies are awaited. */
   async close(): Promise<void> {
-    const clients = [this.client, this.#blocking].filter((c): c is Redis => c !== null);
-    this.#blocking = null;
+    const clients = [this.client, ...this.#waiters];
+    this.#waiters.clear();
+    this.#idleWaiters = [];
     await Promise.all(clients.map((c) => c.close().catch(() => c.destroy())));
   }
 }

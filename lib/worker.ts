@@ -59,6 +59,8 @@ export class Worker {
   #resolveStopped!: () => void;
   #health: HealthServer | null = null;
   #commandFailed: (fields: Record<string, unknown>) => void;
+  /** The read loop; stop() waits for it, so nothing is launched after the worker stopped. */
+  #looping: Promise<void> = Promise.resolve();
   /** Monotonic ms of the read loop's last turn, for /livez. */
   #lastTurn = performance.now();
 
@@ -93,9 +95,15 @@ export class Worker {
       reads: await Link.open(o, `courier-reader-${o.name}`, onError),
     };
     const worker = new Worker(config, o, links);
-    await ensureGroup(worker.#client, worker.keys);
-    for (const w of await serverWarnings(worker.#client)) config.logger?.log("warn", w);
-    if (o.healthPort > 0) worker.#health = serveHealth(worker, o.healthPort, o.healthHost);
+    try {
+      await ensureGroup(worker.#client, worker.keys);
+      for (const w of await serverWarnings(worker.#client)) config.logger?.log("warn", w);
+      if (o.healthPort > 0) worker.#health = serveHealth(worker, o.healthPort, o.healthHost);
+    } catch (err) {
+      links.commands.destroy(); // a failed start leaves nothing open behind it
+      links.reads.destroy();
+      throw err;
+    }
     worker.#begin();
     return worker;
   }
@@ -158,8 +166,8 @@ export class Worker {
     );
     this.#every(o.heartbeatEveryMs, () => this.#heartbeat());
     this.#leaseTimer = setInterval(() => void this.#renewLeases(), this.#leases.everyMs);
-    void this.#heartbeat();
-    void this.#loop();
+    void this.#heartbeat().catch(this.#onRedisError);
+    this.#looping = this.#loop();
   }
 
   #every(ms: number, fn: () => Promise<unknown>): void {
@@ -211,6 +219,7 @@ export class Worker {
       deliveries = await guard(read, block + o.commandTimeoutMs, () => this.#stalled("reads"));
       kind = "read";
     }
+    if (kind === "claim") deliveries = this.#notHeld(deliveries);
     if (deliveries.length === 0 || this.#stopping) return deliveries.length;
     const { run, settled } = await startBatch(
       this.#client,
@@ -222,16 +231,25 @@ export class Worker {
     );
     for (const s of settled)
       this.#log.log("warn", SETTLED_WHY[s.verdict], { job: s.jobId || null, entry: s.entryId });
-    for (const job of run) this.#jobs.launch(job, kind);
+    // Stopping meanwhile: launch nothing; the entries stay pending and stop() releases them.
+    if (!this.#stopping) for (const job of run) this.#jobs.launch(job, kind);
     return deliveries.length;
+  }
+
+  /**
+   * Claimed entries this worker is running already (a lease that lapsed while it stalled)
+   * need no start: the claim has renewed them. Starting them again would run the job twice.
+   */
+  #notHeld(deliveries: Delivery[]): Delivery[] {
+    const held = new Set(this.#jobs.entryIds());
+    return deliveries.filter((d) => !held.has(d.entryId));
   }
 
   /** This consumer's own pending entries that it is not running (see readOwnPending). */
   async #ownPending(free: number): Promise<Delivery[]> {
-    const held = new Set(this.#jobs.entryIds());
     const got = await readOwnPending(this.#client, this.keys, this.name, free, this.#ownCursor!);
     this.#ownCursor = got.length < free ? null : got[got.length - 1]!.entryId;
-    return got.filter((d) => !held.has(d.entryId));
+    return got;
   }
 
   async #recover(err: unknown, failures: number): Promise<void> {
@@ -275,6 +293,7 @@ export class Worker {
     // Interrupts the blocking read; anything it was delivered is released below.
     this.#links.reads.destroy();
     this.#slotFreed?.();
+    await within(this.#looping, this.options.commandTimeoutMs); // a start in flight lands first
     if (this.#jobs.size > 0) {
       this.#log.log("info", "stopping: waiting for jobs in flight", {
         inFlight: this.#jobs.size,
@@ -291,6 +310,11 @@ export class Worker {
       .catch((err) =>
         this.#log.log("warn", "could not release jobs", { error: describeCause(err) }),
       );
+    // Outcomes still unwritten (Redis away past the grace period): their entries stay pending
+    // and other workers claim them after claimIdleMs.
+    const unwritten = this.#jobs.settler.close();
+    if (unwritten > 0)
+      this.#log.log("warn", "stopped with unwritten outcomes", { count: unwritten });
     await this.#links.commands.close();
     this.#log.log("info", "worker stopped", { worker: this.name, processed: this.processed });
     this.#resolveStopped();

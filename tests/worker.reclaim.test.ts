@@ -132,3 +132,65 @@ describe("claiming a dead worker's jobs", () => {
     await w.stop();
   });
 });
+
+describe("a worker's own lapsed leases", () => {
+  test("a job this worker still runs is not claimed and started a second time by it", async () => {
+    const prefix = testPrefix();
+    await using q = await openQueue({ prefix });
+    await using r = await rawRedis();
+    let runs = 0;
+    const slow = defineTask({
+      name: "slow",
+      run: async () => {
+        runs++;
+        await Bun.sleep(400);
+        return "once";
+      },
+    });
+    const w = await startWorker({ prefix, tasks: [slow], claimIdleMs: 3_000, reclaimEveryMs: 20 });
+    const id = await q.enqueue("slow", null);
+    await until(() => runs === 1, "the job to start");
+    // Its lease looks lapsed (as after an event-loop stall): this worker's own claim finds it.
+    const [entry] = (await r.sendCommand(["XRANGE", q.keys.stream, "-", "+"])) as [string][];
+    await r.sendCommand([
+      "XCLAIM",
+      q.keys.stream,
+      GROUP,
+      w.name,
+      "0",
+      entry![0],
+      "IDLE",
+      "60000",
+      "JUSTID",
+    ]);
+    const { ended } = await q.waitForJobs([id], { timeoutMs: 5_000 });
+    expect(ended.get(id)).toMatchObject({ status: "finished", result: "once", attempts: 1 });
+    expect(runs).toBe(1);
+    await w.stop();
+  });
+
+  test("jobs finished behind a slow one are removed from the stream at once", async () => {
+    const prefix = testPrefix();
+    await using q = await openQueue({ prefix });
+    await using r = await rawRedis();
+    let release = () => {};
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const work = defineTask({
+      name: "work",
+      run: (slow: boolean) => (slow ? gate : Promise.resolve()),
+    });
+    const w = await startWorker({ prefix, tasks: [work], concurrency: 8 });
+    const [slowId] = (await q.enqueueMany([{ task: "work", payload: true }])).map((e) => e.id);
+    const fast = (
+      await q.enqueueMany(Array.from({ length: 200 }, () => ({ task: "work", payload: false })))
+    ).map((e) => e.id);
+    await q.waitForJobs(fast, { timeoutMs: 5_000 });
+    expect(await r.sendCommand(["XLEN", q.keys.stream])).toBe(1); // only the slow job's entry
+    release();
+    await q.waitForJobs([slowId!], { timeoutMs: 5_000 });
+    expect(await r.sendCommand(["XLEN", q.keys.stream])).toBe(0);
+    await w.stop();
+  });
+});

@@ -1,6 +1,7 @@
 -- Settle a batch of failed attempts. Each job either waits in the delayed set for its retry
 -- (status 'retrying') or, when it may not run again, fails for good: status 'failed', a dead
--- letter, and the failure TTL. A job already finished or failed is left as it is.
+-- letter, and the failure TTL. Only the job's current run may fail it: a job that ended,
+-- or that has started again since, is left as it is.
 -- Entries are acknowledged and removed in every case; a retry adds a fresh entry later.
 -- The failed run is ended in the job's history with its error (same HSET), and counted, per
 -- batch, in this minute's bucket (`retried` or `failed`) (helpers in _attempts.lua, prepended).
@@ -11,8 +12,8 @@
 -- ARGV[5] dead max len    ARGV[6] events max len  ARGV[7] consumer (unused)
 -- ARGV[8] minutes of per-minute counts kept
 -- ARGV[9..] quintuples: entry id, job id, run, error, retry at (ms; 0 = no retry, fail now)
--- Returns: one integer per job, 1 = will retry, 2 = failed (dead letter), 0 = already
--- terminal, -1 = job hash gone.
+-- Returns: one integer per job, 1 = will retry, 2 = failed (dead letter), 0 = left alone
+-- (ended, or not this run any more), -1 = job hash gone.
 local prefix, group, now = ARGV[1], ARGV[2], tonumber(ARGV[3])
 local out, retried, failed, entries = {}, 0, 0, {}
 
@@ -20,10 +21,13 @@ for i = 9, #ARGV, 5 do
   local entry, id, run = ARGV[i], ARGV[i + 1], tonumber(ARGV[i + 2])
   local err, retry_at = ARGV[i + 3], tonumber(ARGV[i + 4])
   local key = prefix .. id
-  local f = redis.call('HMGET', key, 'status', 'task', 'attempt', 'payload', 'max_attempts')
+  local f = redis.call('HMGET', key, 'status', 'task', 'attempt', 'payload', 'max_attempts',
+    'runs')
   if not f[1] then
     out[#out + 1] = -1
-  elseif f[1] == 'finished' or f[1] == 'failed' then
+  elseif f[1] ~= 'started' or tonumber(f[6]) ~= run then
+    -- Ended already, or no longer this run (a re-sent failure after a lost reply, or a run
+    -- another worker has taken over): applying it again would retry the job twice.
     out[#out + 1] = 0
   elseif retry_at > 0 then
     local fields = { 'status', 'retrying', 'error', err }

@@ -5,6 +5,7 @@
 --
 -- KEYS[1] stream
 -- ARGV[1] job key prefix   ARGV[2] group   ARGV[3] consumer   ARGV[4] most entries
+-- Leaves the group (XGROUP DELCONSUMER) once the consumer holds nothing pending.
 -- Returns: number of jobs released.
 local prefix, group, consumer = ARGV[1], ARGV[2], ARGV[3]
 local pending = redis.call('XPENDING', KEYS[1], group, '-', '+', ARGV[4], consumer)
@@ -23,8 +24,13 @@ for _, p in ipairs(pending) do
     local key = prefix .. id
     local status = redis.call('HGET', key, 'status')
     if status == 'started' or status == 'queued' then
-      local attempt = tonumber(redis.call('HGET', key, 'attempt')) or 0
-      if attempt > 0 then redis.call('HSET', key, 'attempt', attempt - 1) end
+      local f = redis.call('HMGET', key, 'attempt', 'worker')
+      -- Only an attempt this worker started is given back; an entry it holds without having
+      -- started it (a claim or read that landed as it stopped) has used no attempt of its own.
+      if status == 'started' and f[2] == consumer then
+        local attempt = tonumber(f[1]) or 0
+        if attempt > 0 then redis.call('HSET', key, 'attempt', attempt - 1) end
+      end
       redis.call('HSET', key, 'status', 'queued')
       redis.call('HDEL', key, 'worker')
       redis.call('XADD', KEYS[1], '*', 'id', id)
@@ -33,5 +39,11 @@ for _, p in ipairs(pending) do
   end
   redis.call('XACK', KEYS[1], group, entry)
   redis.call('XDEL', KEYS[1], entry)
+end
+-- Leave the group only with nothing pending: deleting a consumer drops its pending entries,
+-- and no one could claim them. (More than ARGV[4] entries: the caller calls again.)
+if #pending < tonumber(ARGV[4]) then
+  local left = redis.call('XPENDING', KEYS[1], group, '-', '+', 1, consumer)
+  if #left == 0 then redis.call('XGROUP', 'DELCONSUMER', KEYS[1], group, consumer) end
 end
 return released

@@ -4,7 +4,8 @@
 --   failed (a duplicate delivery) -> acknowledged and deleted;
 --   attempts used up (its previous worker died on the last attempt) -> dead-lettered.
 -- Each start opens a run in the job's history (helpers in _attempts.lua, prepended), written
--- by the same HSET: no extra command.
+-- by the same HSET: no extra command. A start sent again for the same entry by the same worker
+-- (its first reply was lost) returns the run already started instead of counting an attempt.
 --
 -- KEYS[1] stream   KEYS[2] dead (stream)   KEYS[3] events (stream)   KEYS[4] stats
 -- KEYS[5] minutes (hash of per-minute counts)
@@ -34,13 +35,17 @@ for i = 9, #ARGV, 2 do
   local entry, id = ARGV[i], ARGV[i + 1]
   local key = prefix .. id
   local f = id ~= '' and redis.call('HMGET', key, 'task', 'payload', 'status', 'attempt',
-    'max_attempts', 'error', 'runs') or {}
+    'max_attempts', 'error', 'runs', 'worker', 'entry') or {}
   if id == '' then
     settled[#settled + 1] = entry; out[#out + 1] = { entry, 'bad', id }
   elseif not f[1] then
     settled[#settled + 1] = entry; out[#out + 1] = { entry, 'missing', id }
   elseif f[3] == 'finished' or f[3] == 'failed' then
     settled[#settled + 1] = entry; out[#out + 1] = { entry, 'done', id }
+  elseif f[3] == 'started' and f[8] == consumer and f[9] == entry then
+    -- This very start, sent again after its reply was lost: the same run, no new attempt.
+    out[#out + 1] = { entry, 'run', id, f[1], f[2], tonumber(f[4]), tonumber(f[5]),
+      tonumber(f[7]) }
   else
     local attempt, max = tonumber(f[4]) or 0, tonumber(f[5]) or 1
     if attempt >= max then
@@ -51,7 +56,7 @@ for i = 9, #ARGV, 2 do
       attempt = attempt + 1
       local run = (tonumber(f[7]) or 0) + 1
       redis.call('HSET', key, 'status', 'started', 'attempt', attempt, 'worker', consumer,
-        'started_at', now, 'runs', run, run_field(run, 'a'), attempt,
+        'entry', entry, 'started_at', now, 'runs', run, run_field(run, 'a'), attempt,
         run_field(run, 'w'), consumer, run_field(run, 's'), now)
       forget_old_run(key, run)
       started = started + 1

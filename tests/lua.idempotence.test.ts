@@ -1,0 +1,106 @@
+// Transition scripts sent again after a lost reply (a dropped connection, a replaced stalled
+// one) must not count twice; release at shutdown gives back only what the worker started.
+import { describe, expect, test } from "bun:test";
+import { runScript, scripts } from "../lib/_scripts.ts";
+import { GROUP } from "../lib/keys.ts";
+import { openQueue, rawRedis, testPrefix } from "./helpers.ts";
+
+async function setup(prefix: string) {
+  const q = await openQueue({ prefix });
+  const id = await q.enqueue("t", null);
+  await q.client.sendCommand(["XGROUP", "CREATE", q.keys.stream, GROUP, "0"]);
+  const reply = (await q.client.sendCommand([
+    ...["XREADGROUP", "GROUP", GROUP, "w1", "COUNT", "1", "STREAMS", q.keys.stream, ">"],
+  ])) as [string, [string, string[]][]][];
+  const entry = reply[0]![1][0]![0];
+  const k = q.keys;
+  const start = () =>
+    runScript<unknown[][]>(
+      q.client,
+      scripts.start,
+      [k.stream, k.dead, k.events, k.stats, k.minutes],
+      [...[k.jobPrefix, GROUP, "w1", Date.now(), 60, 100, 100, "read", entry, id]],
+    );
+  const fail = (run: number) =>
+    runScript<number[]>(
+      q.client,
+      scripts.fail,
+      [k.stream, k.delayed, k.dead, k.events, k.stats, k.minutes],
+      [
+        ...[
+          k.jobPrefix,
+          GROUP,
+          Date.now(),
+          60,
+          100,
+          100,
+          "w1",
+          180,
+          entry,
+          id,
+          run,
+          "boom",
+          Date.now() + 60_000,
+        ],
+      ],
+    );
+  return { q, id, entry, start, fail };
+}
+
+describe("sent again after a lost reply", () => {
+  test("a start: the same run comes back, no attempt is counted twice", async () => {
+    const { q, id, start } = await setup(testPrefix());
+    const first = await start();
+    const again = await start();
+    expect(first[0]!.slice(1)).toEqual(["run", id, "t", "null", 1, 3, 1]);
+    expect(again[0]!.slice(1)).toEqual(["run", id, "t", "null", 1, 3, 1]);
+    expect(await q.getJob(id)).toMatchObject({ status: "started", attempts: 1 });
+    await q.close();
+  });
+
+  test("a failure: the job is retried once, not twice", async () => {
+    const { q, id, start, fail } = await setup(testPrefix());
+    await start();
+    expect(await fail(1)).toEqual([1]);
+    expect(await fail(1)).toEqual([0]); // status is retrying now: left alone
+    expect(await q.client.sendCommand<string>(["HGET", q.keys.stats, "retried"])).toBe("1");
+    expect(await q.getJob(id)).toMatchObject({ status: "retrying", attempts: 1 });
+    await q.close();
+  });
+
+  test("a failure of a run that is no longer the job's current one is ignored", async () => {
+    const { q, id, start, fail } = await setup(testPrefix());
+    await start();
+    await q.client.sendCommand(["HSET", q.keys.job(id), "runs", "2"]); // another worker took over
+    expect(await fail(1)).toEqual([0]);
+    expect(await q.getJob(id)).toMatchObject({ status: "started" });
+    await q.close();
+  });
+});
+
+describe("release at shutdown", () => {
+  test("gives back the attempt only for jobs this worker started itself", async () => {
+    const prefix = testPrefix();
+    const { q, id, entry, start } = await setup(prefix);
+    await start(); // w1 starts it: attempt 1
+    await using r = await rawRedis();
+    // w2 holds the entry without having started it (a claim that landed as it stopped).
+    await r.sendCommand(["XCLAIM", q.keys.stream, GROUP, "w2", "0", entry, "JUSTID"]);
+    const released = await runScript<number>(
+      q.client,
+      scripts.release,
+      [q.keys.stream],
+      [...[q.keys.jobPrefix, GROUP, "w2", 100]],
+    );
+    expect(released).toBe(1);
+    expect(await q.getJob(id)).toMatchObject({ status: "queued", attempts: 1 });
+    const consumers = (await r.sendCommand([
+      "XINFO",
+      "CONSUMERS",
+      q.keys.stream,
+      GROUP,
+    ])) as string[][];
+    expect(consumers.map((c) => c[1])).toEqual(["w1"]); // w2 left the group: nothing pending
+    await q.close();
+  });
+});
