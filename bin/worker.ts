@@ -74,6 +74,8 @@ const command = defineCommand({
       healthHost: args["health-host"],
       logFormat: logFormat as "human" | "json" | "auto",
     });
+    // Stopped: a task that ignored its abort signal may still hold timers; do not wait for it.
+    process.exit(0);
   },
 });
 
