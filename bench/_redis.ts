@@ -61,15 +61,25 @@ export async function redisCpuS(admin: Redis): Promise<number> {
   return (cpu.get("used_cpu_user") ?? 0) + (cpu.get("used_cpu_sys") ?? 0);
 }
 
+/** Calls and microseconds per command, from INFO commandstats. */
+export async function commandStats(
+  admin: Redis,
+): Promise<Map<string, { calls: number; usec: number }>> {
+  const text = String(await admin.sendCommand(["INFO", "commandstats"]));
+  const out = new Map<string, { calls: number; usec: number }>();
+  for (const m of text.matchAll(/^cmdstat_([^:]+):calls=(\d+),usec=(\d+)/gm)) {
+    out.set(m[1]!, { calls: Number(m[2]), usec: Number(m[3]) });
+  }
+  return out;
+}
+
 /**
  * Calls per command from INFO commandstats. Redis counts a command run by a script under its
  * own name as well, so these are all commands executed, not only those clients sent.
  */
 export async function commandCalls(admin: Redis): Promise<Map<string, number>> {
-  const text = String(await admin.sendCommand(["INFO", "commandstats"]));
-  const out = new Map<string, number>();
-  for (const m of text.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) out.set(m[1]!, Number(m[2]));
-  return out;
+  const stats = await commandStats(admin);
+  return new Map([...stats].map(([name, s]) => [name, s.calls]));
 }
 
 /** The bench's own commands (INFO, MONITOR's end marker, FLUSHALL): never counted. */

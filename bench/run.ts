@@ -114,6 +114,7 @@ function exit(message: string, code: number): never {
 
 const o = options();
 if (o.commit) process.exit(await runOnSnapshot(ROOT, o.commit, forwarded()));
+mkdirSync(dirname(o.out), { recursive: true });
 const t0 = nowMs();
 const log = (m: string) =>
   process.stderr.write(`[bench ${((nowMs() - t0) / 1000).toFixed(0)}s] ${m}\n`);
@@ -160,7 +161,6 @@ const changed = codeFingerprint(ROOT) !== fingerprint;
 if (changed)
   log("WARNING: lib/ or bin/ changed during the run: figures mix versions (see --commit)");
 const targets = checkTargets(figures);
-mkdirSync(dirname(o.out), { recursive: true });
 const loadEnd = loadavg().map((x) => Number(x.toFixed(2)));
 writeFileSync(
   o.out,

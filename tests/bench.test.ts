@@ -5,8 +5,8 @@ import { describe, expect, test } from "bun:test";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { summarise } from "../bench/_cpuprofile.ts";
 import { median, percentile, round } from "../bench/_figures.ts";
-import { hotFunctions } from "../bench/profile.ts";
 import { ROOT } from "./helpers.ts";
 
 interface Figure {
@@ -142,25 +142,40 @@ describe("figure arithmetic", () => {
     expect(round(v)).toBe(expected);
   });
 
-  test("reads the hot functions of a bun --cpu-prof-md profile", () => {
-    const md = [
-      "## Hot Functions (Self Time)",
-      "",
-      "| Self% | Self | Total% | Total | Function | Location |",
-      "|------:|-----:|-------:|------:|----------|----------|",
-      "| 22.9% | 596.4ms | 22.9% | 596.4ms | `writeBuffered` | `[native code]` |",
-      `| 5.7% | 150us | 6.8% | 177.9ms | \`encodeCommand\` | \`${ROOT}/node_modules/@redis/client/x.js:10\` |`,
-      "",
-      "## Call Tree (Total Time)",
-    ].join("\n");
-    expect(hotFunctions(md)).toEqual([
-      { selfMs: 596.4, fn: "writeBuffered", location: "[native code]", origin: "native" },
-      {
-        selfMs: 0.15,
-        fn: "encodeCommand",
-        location: "node_modules/@redis/client/x.js:10",
-        origin: "node-redis",
-      },
-    ]);
+  test("CPU profile: samples, not time deltas; native work charged to its caller", () => {
+    const frame = (functionName: string, url = "", lineNumber = 0) => ({
+      functionName,
+      url,
+      lineNumber,
+    });
+    const profile = {
+      nodes: [
+        { id: 1, callFrame: frame("(root)"), children: [2, 5] },
+        {
+          id: 2,
+          callFrame: frame("write", `file://${ROOT}/node_modules/@redis/client/x.js`, 9),
+          children: [3],
+        },
+        { id: 3, callFrame: frame("writeBuffered") },
+        { id: 5, callFrame: frame("launch", `${ROOT}/lib/_jobs.ts`, 70) },
+        { id: 6, callFrame: frame("(idle)") },
+      ],
+      samples: [3, 3, 5, 6, 6, 6],
+    };
+    const s = summarise(profile, ROOT);
+    expect(s.samples).toBe(3);
+    expect(s.hot[0]).toEqual({
+      fn: "writeBuffered",
+      location: "[native code]",
+      origin: "native",
+      samples: 2,
+    });
+    expect(s.hot[1]).toEqual({
+      fn: "launch",
+      location: "lib/_jobs.ts:71",
+      origin: "courier lib/",
+      samples: 1,
+    });
+    expect(Object.fromEntries(s.byCaller)).toEqual({ "node-redis": 2, "courier lib/": 1 });
   });
 });
