@@ -2,19 +2,12 @@
 // of dead workers claimed, due retries promoted, and a graceful stop. The chain is told in
 // docs/internals.md.
 
-import {
-  claimIdle,
-  type Delivery,
-  ensureGroup,
-  readNew,
-  readOwnPending,
-  SETTLED_WHY,
-  startBatch,
-} from "./_fetch.ts";
+import { ensureGroup, SETTLED_WHY, startBatch } from "./_fetch.ts";
 import { Jobs } from "./_jobs.ts";
 import { Leases } from "./_leases.ts";
 import { Link } from "./_link.ts";
 import { heartbeat, leave, promoteDue } from "./_presence.ts";
+import { Source } from "./_source.ts";
 import { every, within } from "./_time.ts";
 import { guard } from "./_watchdog.ts";
 import { resolveOptions, type WorkerOptions } from "./config.ts";
@@ -52,10 +45,7 @@ export class Worker {
   #slotFreed: (() => void) | null = null;
   #timers: (() => void)[] = [];
   #leaseTimer: ReturnType<typeof setInterval> | undefined;
-  #claimCursor = "0-0";
-  /** Where to go on reading this consumer's own pending entries; null: nothing to look at. */
-  #ownCursor: string | null = null;
-  #nextClaimAt = 0;
+  #source: Source;
   #resolveStopped!: () => void;
   #health: HealthServer | null = null;
   #commandFailed: (fields: Record<string, unknown>) => void;
@@ -80,6 +70,10 @@ export class Worker {
       wake?.();
     };
     this.#leases = new Leases(client, this.keys, o, (id) => this.#jobs.giveUp(id, "lease lost"));
+    const reader = () => this.#reader;
+    this.#source = new Source(o, this.keys, { client, reader }, this.#log, () =>
+      this.#stalled("reads"),
+    );
     this.stopped = new Promise((resolve) => {
       this.#resolveStopped = resolve;
     });
@@ -199,28 +193,9 @@ export class Worker {
   }
 
   async #fetch(free: number): Promise<number> {
-    const o = this.options;
-    let deliveries: Delivery[] = [];
-    let kind: "read" | "claim" = "read";
-    if (this.#ownCursor !== null) {
-      deliveries = await this.#ownPending(free);
-      kind = "claim";
-    } else if (o.now() >= this.#nextClaimAt) {
-      const c = await claimIdle(this.#client, this.keys, this.name, o, this.#claimCursor, free);
-      this.#claimCursor = c.cursor;
-      if (c.cursor === "0-0") this.#nextClaimAt = o.now() + o.reclaimEveryMs;
-      for (const id of c.deleted) this.#log.log("warn", "claimed entry was deleted", { entry: id });
-      deliveries = c.claimed;
-      kind = "claim";
-    }
-    if (deliveries.length === 0) {
-      const block = o.burst ? Math.min(o.blockMs, 250) : o.blockMs;
-      const read = readNew(this.#reader, this.keys, this.name, free, block);
-      deliveries = await guard(read, block + o.commandTimeoutMs, () => this.#stalled("reads"));
-      kind = "read";
-    }
-    if (kind === "claim") deliveries = this.#notHeld(deliveries);
+    const { deliveries, kind } = await this.#source.next(free, new Set(this.#jobs.entryIds()));
     if (deliveries.length === 0 || this.#stopping) return deliveries.length;
+    const o = this.options;
     const { run, settled } = await startBatch(
       this.#client,
       this.keys,
@@ -229,32 +204,17 @@ export class Worker {
       deliveries,
       kind,
     );
-    for (const s of settled)
+    for (const s of settled) {
       this.#log.log("warn", SETTLED_WHY[s.verdict], { job: s.jobId || null, entry: s.entryId });
+    }
     // Stopping meanwhile: launch nothing; the entries stay pending and stop() releases them.
     if (!this.#stopping) for (const job of run) this.#jobs.launch(job, kind);
     return deliveries.length;
   }
 
-  /**
-   * Claimed entries this worker is running already (a lease that lapsed while it stalled)
-   * need no start: the claim has renewed them. Starting them again would run the job twice.
-   */
-  #notHeld(deliveries: Delivery[]): Delivery[] {
-    const held = new Set(this.#jobs.entryIds());
-    return deliveries.filter((d) => !held.has(d.entryId));
-  }
-
-  /** This consumer's own pending entries that it is not running (see readOwnPending). */
-  async #ownPending(free: number): Promise<Delivery[]> {
-    const got = await readOwnPending(this.#client, this.keys, this.name, free, this.#ownCursor!);
-    this.#ownCursor = got.length < free ? null : got[got.length - 1]!.entryId;
-    return got;
-  }
-
   async #recover(err: unknown, failures: number): Promise<void> {
     // A read whose reply was lost may have left entries pending on us: look there first.
-    this.#ownCursor = "0";
+    this.#source.readLost();
     const message = describeCause(err);
     if (message.startsWith("NOGROUP")) {
       // The stream (and its group) vanished: a FLUSHALL, or a restart without persistence.
