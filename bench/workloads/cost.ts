@@ -111,10 +111,15 @@ export async function monitored(ctx: Ctx, c: ContenderImpl, n: number) {
   }
 }
 
-/** Courier's worker RSS after rssFirst and after rssLast no-op jobs, in one process. */
+/**
+ * Courier's worker RSS in one process: after rssFirst, half of rssLast and rssLast no-op jobs,
+ * and its peak from the first sample on (read at every poll, so garbage collection's swings
+ * show: one sample alone can land before or after a collection).
+ */
 async function rss(ctx: Ctx, c: ContenderImpl): Promise<void> {
   const { rssFirst, rssLast } = ctx.size;
-  ctx.log(`cost: ${c.name} worker RSS after ${short(rssFirst)} and ${short(rssLast)} jobs`);
+  const mid = rssLast / 2;
+  ctx.log(`cost: ${c.name} worker RSS from ${short(rssFirst)} to ${short(rssLast)} jobs`);
   await flush(ctx.redis.admin);
   const queue = freshQueue(c.name);
   const producer = await c.producer(ctx.redis.url, queue, "noop");
@@ -123,12 +128,18 @@ async function rss(ctx: Ctx, c: ContenderImpl): Promise<void> {
   } finally {
     await producer.close();
   }
-  let first = 0;
+  let [first, half, peak] = [0, 0, 0];
   const { rssEnd } = await work(ctx, c, queue, rssLast, (count, proc) => {
-    if (!first && count >= rssFirst) first = proc.rssBytes();
+    if (count < rssFirst) return;
+    const now = proc.rssBytes();
+    first ||= now;
+    if (!half && count >= mid) half = now;
+    peak = Math.max(peak, now);
   });
   ctx.rec.add(`cost.rss.after-${short(rssFirst)}`, c.name, "MB", first / MB);
+  ctx.rec.add(`cost.rss.after-${short(mid)}`, c.name, "MB", half / MB);
   ctx.rec.add(`cost.rss.after-${short(rssLast)}`, c.name, "MB", rssEnd / MB);
+  ctx.rec.add("cost.rss.peak", c.name, "MB", Math.max(peak, rssEnd) / MB);
   ctx.rec.add("cost.rss.growth", c.name, "x", rssEnd / first);
 }
 
