@@ -40,7 +40,7 @@ const IMPLS: Record<Contender, ContenderImpl> = { courier, bullmq, raw, rq };
 const USAGE = `usage: bun bench/run.ts [options]
   --only LIST         workloads, comma-separated: ${Object.keys(WORKLOADS).join(",")}
                       (default: all but profile)
-  --size SIZE         tiny | small | full (default small, ~7 min here; full: the issue's sizes, ~1 h)
+  --size SIZE         tiny | small | full (default small, ~7 min here; full: the issue's sizes, ~40 min)
   --rounds N          rounds per figure; figures are medians over them (default 3)
   --aof / --no-aof    only the AOF pass / no AOF pass (default: both, for enqueue, noop, latency)
   --contenders LIST   ${CONTENDERS.join(",")} (default all)
