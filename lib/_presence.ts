@@ -54,9 +54,15 @@ export async function leave(client: Redis, keys: QueueKeys, name: string): Promi
   let released = 0;
   for (;;) {
     const args = [keys.jobPrefix, GROUP, name, limit];
-    const n = await runScript<number>(client, scripts.release, [keys.stream], args);
+    const [n, handled] = await runScript<[number, number]>(
+      client,
+      scripts.release,
+      [keys.stream],
+      args,
+    );
     released += n;
-    if (n < limit) break; // the script leaves the group once nothing is pending
+    // Fewer than `limit` handled: nothing is left pending, and the script has left the group.
+    if (handled < limit) break;
   }
   await Promise.all([
     client.sendCommand(["ZREM", keys.workers, name]),

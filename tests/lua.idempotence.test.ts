@@ -86,13 +86,13 @@ describe("release at shutdown", () => {
     await using r = await rawRedis();
     // w2 holds the entry without having started it (a claim that landed as it stopped).
     await r.sendCommand(["XCLAIM", q.keys.stream, GROUP, "w2", "0", entry, "JUSTID"]);
-    const released = await runScript<number>(
+    const released = await runScript<[number, number]>(
       q.client,
       scripts.release,
       [q.keys.stream],
       [...[q.keys.jobPrefix, GROUP, "w2", 100]],
     );
-    expect(released).toBe(1);
+    expect(released).toEqual([1, 1]); // one job released, one pending entry handled
     expect(await q.getJob(id)).toMatchObject({ status: "queued", attempts: 1 });
     const consumers = (await r.sendCommand([
       "XINFO",

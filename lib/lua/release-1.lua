@@ -6,7 +6,8 @@
 -- KEYS[1] stream
 -- ARGV[1] job key prefix   ARGV[2] group   ARGV[3] consumer   ARGV[4] most entries
 -- Leaves the group (XGROUP DELCONSUMER) once the consumer holds nothing pending.
--- Returns: number of jobs released.
+-- Returns: {jobs released, pending entries handled}; handled = ARGV[4] means there may be
+-- more, and the caller calls again.
 local prefix, group, consumer = ARGV[1], ARGV[2], ARGV[3]
 local pending = redis.call('XPENDING', KEYS[1], group, '-', '+', ARGV[4], consumer)
 local released = 0
@@ -46,4 +47,4 @@ if #pending < tonumber(ARGV[4]) then
   local left = redis.call('XPENDING', KEYS[1], group, '-', '+', 1, consumer)
   if #left == 0 then redis.call('XGROUP', 'DELCONSUMER', KEYS[1], group, consumer) end
 end
-return released
+return { released, #pending }
