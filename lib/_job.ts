@@ -30,31 +30,50 @@ export function parseJob(id: string, flat: readonly string[]): JobRecord | null 
 const OUTCOMES = new Set(["finished", "retrying", "failed"]);
 
 /**
- * The attempts, oldest first, from the `h:<run>:<fact>` fields the Lua scripts write (see
- * lib/lua/_attempts.lua): a attempt, w worker, s start, e end, o outcome, x error.
+ * The attempts, oldest first, from the fields the Lua scripts write (see lib/lua/_attempts.lua):
+ * `h:<run>` = "<attempt> <start ms> <worker>", `h:<run>:e` = "<end ms> <outcome>",
+ * `h:<run>:x` = error. A start or worker left empty is unknown.
  */
 export function parseHistory(fields: ReadonlyMap<string, string>): AttemptRecord[] {
-  const runs = new Map<number, Map<string, string>>();
+  const runs = new Map<number, { start?: string; end?: string; error?: string }>();
   for (const [name, value] of fields) {
-    const m = /^h:(\d+):([a-z])$/.exec(name);
+    const m = /^h:(\d+)(?::([ex]))?$/.exec(name);
     if (!m) continue;
     const run = Number(m[1]);
-    if (!runs.has(run)) runs.set(run, new Map());
-    runs.get(run)!.set(m[2]!, value);
+    const r = runs.get(run) ?? {};
+    runs.set(run, r);
+    if (m[2] === "e") r.end = value;
+    else if (m[2] === "x") r.error = value;
+    else r.start = value;
   }
   return [...runs.entries()]
     .sort(([a], [b]) => a - b)
     .map(([, r]) => {
-      const outcome = r.get("o") ?? null;
+      const [attempt, startedAt, worker] = splitN(r.start ?? "", 3);
+      const [endedAt, outcome] = splitN(r.end ?? "", 2);
       return {
-        attempt: toInt(r.get("a")) ?? 0,
-        worker: r.get("w") ?? null,
-        startedAt: toInt(r.get("s")),
-        endedAt: toInt(r.get("e")),
-        error: r.get("x") ?? null,
-        outcome: outcome && OUTCOMES.has(outcome) ? (outcome as AttemptRecord["outcome"]) : null,
+        attempt: toInt(attempt) ?? 0,
+        worker: worker || null,
+        startedAt: toInt(startedAt || null),
+        endedAt: toInt(endedAt || null),
+        error: r.error ?? null,
+        outcome: OUTCOMES.has(outcome!) ? (outcome as AttemptRecord["outcome"]) : null,
       };
     });
+}
+
+/** Splits on the first n - 1 spaces: the last part keeps its own (a worker name may hold one). */
+function splitN(value: string, n: number): string[] {
+  const parts: string[] = [];
+  let rest = value;
+  while (parts.length < n - 1) {
+    const at = rest.indexOf(" ");
+    if (at < 0) break;
+    parts.push(rest.slice(0, at));
+    rest = rest.slice(at + 1);
+  }
+  parts.push(rest);
+  return parts;
 }
 
 function toInt(v: string | null | undefined): number | null {

@@ -35,14 +35,15 @@ export class Jobs {
   #tickMs = 0;
 
   constructor(
-    client: () => Redis,
+    /** The connections outcomes are written on (the worker's lanes), in turn. */
+    clients: () => readonly Redis[],
     keys: QueueKeys,
     private readonly o: WorkerOptions,
     private readonly tasks: ReadonlyMap<string, Task>,
     private readonly log: Logger,
     onRedisError: (err: unknown, retryInMs?: number) => void,
   ) {
-    this.settler = new Settler(client, keys, o, this.#onSettled, onRedisError);
+    this.settler = new Settler(clients, keys, o, this.#onSettled, onRedisError);
   }
 
   /** Jobs running now. */

@@ -31,26 +31,37 @@ export type Outcome = Finish | Failure;
 export type OnSettled = (outcome: Outcome, reply: number) => void;
 
 const MAX_PER_CALL = 500;
+/** Writes in flight at once: a batch goes out while the one before is still being answered. */
+const MAX_IN_FLIGHT = 2;
 
 export class Settler {
   #queue: Outcome[] = [];
   #scheduled = false;
+  /** Outcomes in writes not answered yet, and those writes. */
+  #inFlight = 0;
+  #writes = 0;
+  /** Batches written so far: batch n goes on connection n mod the number of connections. */
+  #batches = 0;
   #retryMs = 0;
   #idle: (() => void)[] = [];
   #closed = false;
   #timer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(
-    /** The current command connection (the worker may replace a stalled one). */
-    private readonly client: () => Redis,
+    /**
+     * The connections to write on, in turn (the worker's lanes: see lib/worker.ts); read at
+     * each write, since the worker replaces a stalled one.
+     */
+    private readonly clients: () => readonly Redis[],
     private readonly keys: QueueKeys,
     private readonly o: WorkerOptions,
     private readonly onSettled: OnSettled,
     private readonly onError: (err: unknown, retryInMs: number) => void,
   ) {}
 
+  /** Outcomes not written yet (waiting, or in a write whose reply has not come). */
   get size(): number {
-    return this.#queue.length;
+    return this.#queue.length + this.#inFlight;
   }
 
   add(outcome: Outcome): void {
@@ -60,7 +71,7 @@ export class Settler {
 
   /** Resolves once everything added so far has been written. */
   drained(): Promise<void> {
-    if (this.#queue.length === 0) return Promise.resolve();
+    if (this.size === 0) return Promise.resolve();
     return new Promise((resolve) => this.#idle.push(resolve));
   }
 
@@ -76,7 +87,8 @@ export class Settler {
   }
 
   #schedule(delayMs: number): void {
-    if (this.#scheduled || this.#closed) return;
+    // A write in flight that ends schedules again: nothing waits for long.
+    if (this.#scheduled || this.#closed || this.#writes >= MAX_IN_FLIGHT) return;
     this.#scheduled = true;
     const run = () => void this.#flush();
     if (delayMs > 0) this.#timer = setTimeout(run, delayMs);
@@ -84,10 +96,18 @@ export class Settler {
   }
 
   async #flush(): Promise<void> {
+    this.#scheduled = false;
     const batch = this.#queue.splice(0, MAX_PER_CALL);
+    if (batch.length === 0) return;
+    this.#writes++;
+    this.#inFlight += batch.length;
+    // The next batch may go out while this one is on its way.
+    if (this.#queue.length > 0) this.#schedule(this.#retryMs);
     const finishes = batch.filter((b): b is Finish => b.kind === "finish");
     const failures = batch.filter((b): b is Failure => b.kind === "fail");
     const [f, x] = await Promise.allSettled([this.#write(finishes), this.#write(failures)]);
+    this.#writes--;
+    this.#inFlight -= batch.length;
     // Only the half that failed goes back: each script is idempotent per job (a job already
     // ended, or a failure of a run that is no longer current, is left alone), so writing it
     // again after a lost reply is safe.
@@ -103,14 +123,15 @@ export class Settler {
     } else {
       this.#retryMs = 0;
     }
-    this.#scheduled = false;
     if (this.#queue.length > 0) this.#schedule(this.#retryMs);
-    else for (const resolve of this.#idle.splice(0)) resolve();
+    else if (this.size === 0) for (const resolve of this.#idle.splice(0)) resolve();
   }
 
   async #write(items: Outcome[]): Promise<void> {
     if (items.length === 0) return;
     const { keys, o } = this;
+    const clients = this.clients();
+    const client = clients[this.#batches++ % clients.length]!;
     const now = o.now();
     let reply: number[];
     if (items[0]!.kind === "finish") {
@@ -118,7 +139,7 @@ export class Settler {
       args.push(o.name, MINUTES_KEPT);
       for (const f of items as Finish[]) args.push(f.entryId, f.jobId, f.run, f.result);
       const sKeys = [keys.stream, keys.events, keys.stats, keys.minutes, keys.durations];
-      reply = await runScript<number[]>(this.client(), scripts.finish, sKeys, args);
+      reply = await runScript<number[]>(client, scripts.finish, sKeys, args);
     } else {
       const args: (string | number)[] = [keys.jobPrefix, GROUP, now, o.failureTtlS, o.deadMaxLen];
       args.push(o.eventsMaxLen, o.name, MINUTES_KEPT);
@@ -126,7 +147,7 @@ export class Settler {
         args.push(f.entryId, f.jobId, f.run, f.error, f.retryAt);
       }
       const sKeys = [keys.stream, keys.delayed, keys.dead, keys.events, keys.stats, keys.minutes];
-      reply = await runScript<number[]>(this.client(), scripts.fail, sKeys, args);
+      reply = await runScript<number[]>(client, scripts.fail, sKeys, args);
     }
     for (const [i, item] of items.entries()) this.onSettled(item, Number(reply[i]));
   }

@@ -1,23 +1,44 @@
 // Where a worker's next jobs come from, in order: its own pending entries after a lost read,
 // then lapsed leases of other workers (XAUTOCLAIM, every reclaimEveryMs), then new entries
-// (a bounded blocking read). Keeps the cursors of the first two between turns.
-import { claimIdle, type Delivery, readNew, readOwnPending } from "./_fetch.ts";
+// (read and started in one script call; when there are none, a bounded blocking read). Keeps
+// the cursors of the first two between turns. Every delivery is started before it is handed
+// on: the start script says which ones to run.
+import {
+  claimIdle,
+  type Delivery,
+  readNew,
+  readOwnPending,
+  type Started,
+  startBatch,
+  takeBatch,
+} from "./_fetch.ts";
 import { guard } from "./_watchdog.ts";
 import type { WorkerOptions } from "./config.ts";
 import type { Redis } from "./connect.ts";
 import type { QueueKeys } from "./keys.ts";
 import type { Logger } from "./log.ts";
 
-export interface Fetched {
-  deliveries: Delivery[];
-  kind: "read" | "claim";
+/** A lane's connection for taking and starting new jobs, and what to do when it stalls. */
+export interface Lane {
+  client: () => Redis;
+  stalled: () => void;
 }
+
+export interface Fetched extends Started {
+  kind: "read" | "claim";
+  /** Entries delivered (run or settled); 0 when the queue had nothing. */
+  count: number;
+}
+
+const NOTHING: Fetched = { run: [], settled: [], kind: "read", count: 0 };
 
 export class Source {
   #claimCursor = "0-0";
   #nextClaimAt = 0;
   /** Where to go on reading this consumer's own pending entries; null: nothing to look at. */
   #ownCursor: string | null = null;
+  /** A lane is reading own pending entries or claiming: the other one only takes new ones. */
+  #claiming = false;
 
   constructor(
     private readonly o: WorkerOptions,
@@ -25,6 +46,8 @@ export class Source {
     private readonly links: { client: () => Redis; reader: () => Redis },
     private readonly log: Logger,
     private readonly onReadStalled: () => void,
+    /** True once the worker stops: deliveries read meanwhile are not started. */
+    private readonly stopping: () => boolean,
   ) {}
 
   /** A read failed, and its reply may be lost: look at this consumer's own entries first. */
@@ -32,29 +55,69 @@ export class Source {
     this.#ownCursor = "0";
   }
 
-  /** Up to `free` deliveries, leaving out entries in `held` (this worker runs them already). */
-  async next(free: number, held: ReadonlySet<string>): Promise<Fetched> {
+  /**
+   * Up to `free` jobs for a lane, leaving out entries in `held` (this worker runs them already).
+   * One lane at a time reads own pending entries or claims; new jobs come on the lane's own
+   * connection.
+   */
+  async next(free: number, held: () => ReadonlySet<string>, lane: Lane): Promise<Fetched> {
+    if (this.#claiming || (this.#ownCursor === null && this.o.now() < this.#nextClaimAt)) {
+      return this.#new(free, lane);
+    }
+    this.#claiming = true;
+    try {
+      const claimed = await this.#claim(free, held);
+      if (claimed) return claimed;
+    } finally {
+      this.#claiming = false;
+    }
+    return this.#new(free, lane);
+  }
+
+  /** Own pending entries after a lost read, else lapsed entries of others (null: none). */
+  async #claim(free: number, held: () => ReadonlySet<string>): Promise<Fetched | null> {
     const o = this.o;
     const name = o.name;
     if (this.#ownCursor !== null) {
       const got = await readOwnPending(this.links.client(), this.keys, name, free, this.#ownCursor);
       this.#ownCursor = got.length < free ? null : got[got.length - 1]!.entryId;
-      const deliveries = notHeld(got, held);
-      if (deliveries.length > 0) return { deliveries, kind: "claim" };
-    } else if (o.now() >= this.#nextClaimAt) {
+      const deliveries = notHeld(got, held());
+      if (deliveries.length > 0) return this.#start(deliveries, "claim");
+    } else {
       const c = await claimIdle(this.links.client(), this.keys, name, o, this.#claimCursor, free);
       this.#claimCursor = c.cursor;
       if (c.cursor === "0-0") this.#nextClaimAt = o.now() + o.reclaimEveryMs;
       for (const id of c.deleted) this.log.log("warn", "claimed entry was deleted", { entry: id });
-      const deliveries = notHeld(c.claimed, held);
-      if (deliveries.length > 0) return { deliveries, kind: "claim" };
+      const deliveries = notHeld(c.claimed, held());
+      if (deliveries.length > 0) return this.#start(deliveries, "claim");
     }
+    return null;
+  }
+
+  /** New entries: taken and started in one call, else a blocking read when there are none. */
+  async #new(free: number, lane: Lane): Promise<Fetched> {
+    const o = this.o;
+    const name = o.name;
+    if (this.stopping()) return NOTHING;
+    const take = takeBatch(lane.client(), this.keys, name, o, free);
+    const taken = await guard(take, o.commandTimeoutMs, lane.stalled);
+    const count = taken.run.length + taken.settled.length;
+    if (count > 0 || this.stopping()) return { ...taken, kind: "read", count };
     const block = o.burst ? Math.min(o.blockMs, 250) : o.blockMs;
     const read = readNew(this.links.reader(), this.keys, name, free, block);
-    return {
-      deliveries: await guard(read, block + o.commandTimeoutMs, this.onReadStalled),
-      kind: "read",
-    };
+    const deliveries = await guard(read, block + o.commandTimeoutMs, this.onReadStalled);
+    return deliveries.length > 0 ? this.#start(deliveries, "read", lane.client()) : NOTHING;
+  }
+
+  async #start(
+    deliveries: Delivery[],
+    kind: "read" | "claim",
+    client = this.links.client(),
+  ): Promise<Fetched> {
+    // Stopping meanwhile: start nothing; the entries stay pending and stop() releases them.
+    if (this.stopping()) return { ...NOTHING, kind, count: deliveries.length };
+    const started = await startBatch(client, this.keys, this.o.name, this.o, deliveries, kind);
+    return { ...started, kind, count: deliveries.length };
   }
 }
 

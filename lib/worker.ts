@@ -2,12 +2,13 @@
 // of dead workers claimed, due retries promoted, and a graceful stop. The chain is told in
 // docs/internals.md.
 
-import { ensureGroup, SETTLED_WHY, startBatch } from "./_fetch.ts";
+import { ensureGroup } from "./_fetch.ts";
 import { Jobs } from "./_jobs.ts";
+import { LANE_MIN_CONCURRENCY, Lanes } from "./_lanes.ts";
 import { Leases } from "./_leases.ts";
 import { Link } from "./_link.ts";
 import { heartbeat, leave, promoteDue } from "./_presence.ts";
-import { Source } from "./_source.ts";
+import { type Lane, Source } from "./_source.ts";
 import { every, within } from "./_time.ts";
 import { guard } from "./_watchdog.ts";
 import { resolveOptions, type WorkerOptions } from "./config.ts";
@@ -23,10 +24,14 @@ export interface WorkerConfig extends Partial<WorkerOptions> {
   logger?: Logger;
 }
 
-/** Commands on one connection; the blocking read on its own, so it never delays a command. */
+/**
+ * Commands on one connection; the blocking read on its own, so it never delays a command; and,
+ * with two lanes, the second lane's takes and half the outcome writes on a third (see #lanes).
+ */
 interface Links {
   commands: Link;
   reads: Link;
+  lane: Link | null;
 }
 
 export class Worker {
@@ -42,7 +47,7 @@ export class Worker {
   #jobs: Jobs;
   #leases: Leases;
   #stopping = false;
-  #slotFreed: (() => void) | null = null;
+  #reads: Lanes;
   #timers: (() => void)[] = [];
   #leaseTimer: ReturnType<typeof setInterval> | undefined;
   #source: Source;
@@ -51,8 +56,6 @@ export class Worker {
   #commandFailed: (fields: Record<string, unknown>) => void;
   /** The read loop; stop() waits for it, so nothing is launched after the worker stopped. */
   #looping: Promise<void> = Promise.resolve();
-  /** Monotonic ms of the read loop's last turn, for /livez. */
-  #lastTurn = performance.now();
 
   private constructor(config: WorkerConfig, o: WorkerOptions, links: Links) {
     this.options = o;
@@ -63,17 +66,28 @@ export class Worker {
     this.#commandFailed = throttled(this.#log, "redis command failed");
     this.#links = links;
     const client = () => this.#client;
-    this.#jobs = new Jobs(client, this.keys, o, this.#tasks, this.#log, this.#onRedisError);
-    this.#jobs.onFreed = () => {
-      const wake = this.#slotFreed;
-      this.#slotFreed = null;
-      wake?.();
-    };
+    const clients = () => this.#lanes().map((l) => l.client());
+    this.#jobs = new Jobs(clients, this.keys, o, this.#tasks, this.#log, this.#onRedisError);
+    this.#jobs.onFreed = () => this.#reads.wake();
     this.#leases = new Leases(client, this.keys, o, (id) => this.#jobs.giveUp(id, "lease lost"));
     const reader = () => this.#reader;
-    this.#source = new Source(o, this.keys, { client, reader }, this.#log, () =>
-      this.#stalled("reads"),
+    this.#source = new Source(
+      o,
+      this.keys,
+      { client, reader },
+      this.#log,
+      () => this.#stalled("reads"),
+      () => this.#stopping,
     );
+    this.#reads = new Lanes({
+      o,
+      keys: this.keys,
+      jobs: this.#jobs,
+      source: this.#source,
+      log: this.#log,
+      client,
+      stopping: () => this.#stopping,
+    });
     this.stopped = new Promise((resolve) => {
       this.#resolveStopped = resolve;
     });
@@ -84,9 +98,13 @@ export class Worker {
     const o = resolveOptions({ ...config, name: config.name || defaultWorkerName() });
     const onError = (message: string) =>
       config.logger?.log("warn", "redis connection error", { error: message });
-    const links = {
+    const links: Links = {
       commands: await Link.open(o, `courier-worker-${o.name}`, onError),
       reads: await Link.open(o, `courier-reader-${o.name}`, onError),
+      lane:
+        o.concurrency >= LANE_MIN_CONCURRENCY
+          ? await Link.open(o, `courier-lane-${o.name}`, onError)
+          : null,
     };
     const worker = new Worker(config, o, links);
     try {
@@ -96,6 +114,7 @@ export class Worker {
     } catch (err) {
       links.commands.destroy(); // a failed start leaves nothing open behind it
       links.reads.destroy();
+      links.lane?.destroy();
       throw err;
     }
     worker.#begin();
@@ -132,13 +151,19 @@ export class Worker {
 
   /** Connected to Redis and reading (for /healthz). */
   ready(): boolean {
-    return !this.#stopping && this.#client.isReady && this.#reader.isReady;
+    const lane = this.#links.lane;
+    return (
+      !this.#stopping &&
+      this.#client.isReady &&
+      this.#reader.isReady &&
+      (lane?.client.isReady ?? true)
+    );
   }
 
   /** The read loop turned recently, or waits for busy slots, or is stopping (for /livez). */
   live(): boolean {
     const o = this.options;
-    const quietMs = performance.now() - this.#lastTurn;
+    const quietMs = performance.now() - this.#reads.lastTurn;
     const slotsFull = this.#jobs.size >= o.concurrency;
     return this.#stopping || slotsFull || quietMs < 3 * (o.blockMs + o.commandTimeoutMs);
   }
@@ -161,79 +186,21 @@ export class Worker {
     this.#every(o.heartbeatEveryMs, () => this.#heartbeat());
     this.#leaseTimer = setInterval(() => void this.#renewLeases(), this.#leases.everyMs);
     void this.#heartbeat().catch(this.#onRedisError);
-    this.#looping = this.#loop();
+    this.#looping = this.#reads.run(this.#lanes()).then(() => {
+      if (!this.#stopping) void this.stop(); // burst mode: the queue is drained
+    });
   }
 
   #every(ms: number, fn: () => Promise<unknown>): void {
     this.#timers.push(every(ms, fn, this.#onRedisError));
   }
 
-  /** The read loop: claim lapsed entries when due, else block for new ones, and start them. */
-  async #loop(): Promise<void> {
-    let failures = 0;
-    while (!this.#stopping) {
-      this.#lastTurn = performance.now();
-      const free = this.#jobs.free(this.options.concurrency);
-      if (free <= 0) {
-        await new Promise<void>((resolve) => {
-          this.#slotFreed = resolve;
-        });
-        continue;
-      }
-      try {
-        const got = await this.#fetch(free);
-        failures = 0;
-        if (got === 0 && this.options.burst && (await this.#drained())) break;
-      } catch (err) {
-        if (this.#stopping) break;
-        await this.#recover(err, failures++);
-      }
-    }
-    if (!this.#stopping) void this.stop();
-  }
-
-  async #fetch(free: number): Promise<number> {
-    const { deliveries, kind } = await this.#source.next(free, new Set(this.#jobs.entryIds()));
-    if (deliveries.length === 0 || this.#stopping) return deliveries.length;
-    const o = this.options;
-    const { run, settled } = await startBatch(
-      this.#client,
-      this.keys,
-      this.name,
-      o,
-      deliveries,
-      kind,
-    );
-    for (const s of settled) {
-      this.#log.log("warn", SETTLED_WHY[s.verdict], { job: s.jobId || null, entry: s.entryId });
-    }
-    // Stopping meanwhile: launch nothing; the entries stay pending and stop() releases them.
-    if (!this.#stopping) for (const job of run) this.#jobs.launch(job, kind);
-    return deliveries.length;
-  }
-
-  async #recover(err: unknown, failures: number): Promise<void> {
-    // A read whose reply was lost may have left entries pending on us: look there first.
-    this.#source.readLost();
-    const message = describeCause(err);
-    if (message.startsWith("NOGROUP")) {
-      // The stream (and its group) vanished: a FLUSHALL, or a restart without persistence.
-      await ensureGroup(this.#client, this.keys).catch(() => {});
-      return;
-    }
-    const waitMs = Math.min(100 * 2 ** failures, this.options.reconnectMaxMs);
-    this.#log.log("warn", "read failed, retrying", { error: message, retryInMs: waitMs });
-    await Bun.sleep(waitMs);
-  }
-
-  /** Nothing waiting, delayed or in flight anywhere in the queue (burst mode's exit test). */
-  async #drained(): Promise<boolean> {
-    if (this.#jobs.inFlight > 0 || this.#jobs.settler.size > 0) return false;
-    const [len, delayed] = await Promise.all([
-      this.#client.sendCommand<number>(["XLEN", this.keys.stream]),
-      this.#client.sendCommand<number>(["ZCARD", this.keys.delayed]),
-    ]);
-    return Number(len) === 0 && Number(delayed) === 0;
+  /** The lanes' connections: the command one, and the lane one when there are two. */
+  #lanes(): Lane[] {
+    const { commands, lane } = this.#links;
+    const first = { client: () => commands.client, stalled: () => this.#stalled("commands") };
+    if (!lane) return [first];
+    return [first, { client: () => lane.client, stalled: () => this.#stalled("lane") }];
   }
 
   #renewLeases(): Promise<void> {
@@ -252,7 +219,7 @@ export class Worker {
     this.#health?.stop();
     // Interrupts the blocking read; anything it was delivered is released below.
     this.#links.reads.destroy();
-    this.#slotFreed?.();
+    this.#reads.wake();
     await within(this.#looping, this.options.commandTimeoutMs); // a start in flight lands first
     if (this.#jobs.size > 0) {
       this.#log.log("info", "stopping: waiting for jobs in flight", {
@@ -275,7 +242,7 @@ export class Worker {
     const unwritten = this.#jobs.settler.close();
     if (unwritten > 0)
       this.#log.log("warn", "stopped with unwritten outcomes", { count: unwritten });
-    await this.#links.commands.close();
+    await Promise.all([this.#links.commands.close(), this.#links.lane?.close()]);
     this.#log.log("info", "worker stopped", { worker: this.name, processed: this.processed });
     this.#resolveStopped();
   }
@@ -288,7 +255,7 @@ export class Worker {
 
   #stalled(connection: keyof Links): void {
     this.#log.log("warn", "redis connection stalled; reconnecting", { connection });
-    this.#links[connection].replace();
+    this.#links[connection]?.replace();
   }
 
   #onRedisError = (err: unknown, retryInMs?: number): void => {

@@ -15,7 +15,7 @@ async function setup(prefix: string) {
   const entry = reply[0]![1][0]![0];
   const k = q.keys;
   const start = () =>
-    runScript<unknown[][]>(
+    runScript<unknown[]>(
       q.client,
       scripts.start,
       [k.stream, k.dead, k.events, k.stats, k.minutes],
@@ -52,8 +52,9 @@ describe("sent again after a lost reply", () => {
     const { q, id, start } = await setup(testPrefix());
     const first = await start();
     const again = await start();
-    expect(first[0]!.slice(1)).toEqual(["run", id, "t", "null", 1, 3, 1]);
-    expect(again[0]!.slice(1)).toEqual(["run", id, "t", "null", 1, 3, 1]);
+    // Flat: entry, job id, run, attempt, max attempts, task, payload.
+    expect(first.slice(1)).toEqual([id, 1, 1, 3, "t", "null"]);
+    expect(again.slice(1)).toEqual([id, 1, 1, 3, "t", "null"]);
     expect(await q.getJob(id)).toMatchObject({ status: "started", attempts: 1 });
     await q.close();
   });

@@ -197,6 +197,40 @@ describe("worker", () => {
     expect(w.processed).toBe(20);
   });
 
+  test("two lanes (concurrency 16 and up): every job started once; the lane's connection closes at stop", async () => {
+    const prefix = testPrefix();
+    await using q = await openQueue({ prefix });
+    await using r = await rawRedis();
+    const payloads = Array.from({ length: 600 }, (_, i) => ({
+      task: "add",
+      payload: { a: i, b: 0 },
+    }));
+    const ids = (await q.enqueueMany(payloads)).map((e) => e.id);
+    const w = await startWorker({ prefix, tasks: [add], concurrency: 32 });
+    const clients = async () => String(await r.sendCommand(["CLIENT", "LIST"]));
+    expect(await clients()).toContain(`name=courier-lane-${w.name} `);
+    const { ended } = await q.waitForJobs(ids, { timeoutMs: 20_000 });
+    expect(ids.map((id) => ended.get(id)?.result)).toEqual(ids.map((_, i) => i));
+    expect([...ended.values()].every((j) => j.history.length === 1 && j.attempts === 1)).toBe(true);
+    const stats = (await r.sendCommand(["HMGET", q.keys.stats, "started", "finished"])) as string[];
+    expect(stats).toEqual(["600", "600"]);
+    await w.stop();
+    expect(await clients()).not.toContain(`name=courier-lane-${w.name} `);
+  });
+
+  test("below concurrency 16 a worker takes jobs in one lane: no third connection", async () => {
+    const prefix = testPrefix();
+    await using q = await openQueue({ prefix });
+    await using r = await rawRedis();
+    const w = await startWorker({ prefix, tasks: [add], concurrency: 15 });
+    const id = await q.enqueue("add", { a: 1, b: 2 });
+    expect((await q.waitForJobs([id], { timeoutMs: 5_000 })).ended.get(id)?.result).toBe(3);
+    const list = String(await r.sendCommand(["CLIENT", "LIST"]));
+    expect(list).toContain(`name=courier-worker-${w.name} `);
+    expect(list).not.toContain(`name=courier-lane-${w.name} `);
+    await w.stop();
+  });
+
   test("a delayed job runs once its time has come", async () => {
     const prefix = testPrefix();
     await using q = await openQueue({ prefix });

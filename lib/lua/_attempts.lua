@@ -1,25 +1,27 @@
 -- Shared by start-5, finish-5 and fail-6 (lib/_scripts.ts puts this before each of them): a
 -- job's history of attempts, and the per-minute counts. Not a script of its own.
 --
--- History lives in the job hash itself, one field per fact, so recording it costs no read
--- and no JSON: a start numbers its run (`runs`, never reset, unlike `attempt`, which a requeue
--- resets) and writes h:<run>:a (attempt), h:<run>:w (worker), h:<run>:s (start); the end
--- writes h:<run>:e (end), h:<run>:o (outcome) and, for a failure, h:<run>:x (error). The
--- last HISTORY_KEPT runs are kept. lib/_job.ts reads them back.
+-- History lives in the job hash itself, so recording it costs no read and no JSON, and one
+-- field per event, since every field an HSET writes is paid for by each job: a start numbers
+-- its run (`runs`, never reset, unlike `attempt`, which a requeue resets) and writes
+-- h:<run> = "<attempt> <start ms> <worker>"; the end writes h:<run>:e = "<end ms> <outcome>"
+-- and, for a failure, h:<run>:x (error). The last HISTORY_KEPT runs are kept. lib/_job.ts
+-- reads them back.
 local HISTORY_KEPT = 20
 local HISTORY_ERROR_CHARS = 1000
 
-local function run_field(run, name)
-  return 'h:' .. run .. ':' .. name
+-- The field and value that open `run` (to append to an HSET).
+local function start_field(run, attempt, now, worker)
+  return 'h:' .. run, attempt .. ' ' .. now .. ' ' .. worker
 end
 
--- Fields that end `run` (to append to an HSET): its end time, outcome and error.
+-- Fields that end `run` (to append to an HSET): its end time and outcome, and the error.
 local function end_fields(fields, run, now, outcome, err)
   if not run or run < 1 then return fields end
-  fields[#fields + 1] = run_field(run, 'e'); fields[#fields + 1] = now
-  fields[#fields + 1] = run_field(run, 'o'); fields[#fields + 1] = outcome
+  local h = 'h:' .. run
+  fields[#fields + 1] = h .. ':e'; fields[#fields + 1] = now .. ' ' .. outcome
   if err then
-    fields[#fields + 1] = run_field(run, 'x')
+    fields[#fields + 1] = h .. ':x'
     fields[#fields + 1] = string.sub(err, 1, HISTORY_ERROR_CHARS)
   end
   return fields
@@ -29,8 +31,8 @@ end
 local function forget_old_run(key, run)
   local old = run - HISTORY_KEPT
   if old < 1 then return end
-  redis.call('HDEL', key, run_field(old, 'a'), run_field(old, 'w'), run_field(old, 's'),
-    run_field(old, 'e'), run_field(old, 'o'), run_field(old, 'x'))
+  local h = 'h:' .. old
+  redis.call('HDEL', key, h, h .. ':e', h .. ':x')
 end
 
 -- Adds n to `<minute>:<name>` in the per-minute hash. When a new minute starts, the fields that

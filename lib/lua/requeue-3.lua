@@ -35,8 +35,8 @@ for i = 4, #ARGV, 2 do
         -- The history holds the attempt that died (fields as in _attempts.lua: run 1).
         redis.call('HSET', key, 'task', letter.task or '', 'payload', letter.payload or 'null',
           'max_attempts', letter.max_attempts or ARGV[3], 'enqueued_at', now, 'runs', 1,
-          'h:1:a', tonumber(letter.attempts) or 0, 'h:1:e', string.match(entry, '^(%d+)'),
-          'h:1:o', 'failed', 'h:1:x', letter.error or '')
+          'h:1', (tonumber(letter.attempts) or 0) .. '  ',
+          'h:1:e', string.match(entry, '^(%d+)') .. ' failed', 'h:1:x', letter.error or '')
       end
       redis.call('HSET', key, 'status', 'queued', 'attempt', 0)
       redis.call('XDEL', KEYS[1], entry)
