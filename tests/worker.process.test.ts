@@ -211,7 +211,9 @@ describe("worker", () => {
     expect(await clients()).toContain(`name=courier-lane-${w.name} `);
     const { ended } = await q.waitForJobs(ids, { timeoutMs: 20_000 });
     expect(ids.map((id) => ended.get(id)?.result)).toEqual(ids.map((_, i) => i));
-    expect([...ended.values()].every((j) => j.history.length === 1 && j.attempts === 1)).toBe(true);
+    expect([...ended.values()].every((j) => j?.history.length === 1 && j.attempts === 1)).toBe(
+      true,
+    );
     const stats = (await r.sendCommand(["HMGET", q.keys.stats, "started", "finished"])) as string[];
     expect(stats).toEqual(["600", "600"]);
     await w.stop();

@@ -11,11 +11,12 @@ export async function fetchResult(queue: Queue, id: string, waitS?: number): Pro
   const job = await queue.mustGetJob(id);
   if (waitS === undefined || TERMINAL_STATUSES.has(job.status)) return job;
   const timeoutMs = Number.isFinite(waitS) ? waitS * 1_000 : 2 ** 31;
-  const { pending } = await queue.waitForJobs([id], { timeoutMs });
-  const now = await queue.getJob(id);
-  if (!now) throw new JobNotFoundError(id);
-  if (pending.length > 0) {
-    throw new WaitTimeoutError(`job ${id} is still ${now.status} after waiting ${waitS} s`);
+  const { ended } = await queue.waitForJobs([id], { timeoutMs });
+  // The wait read the record that ended it: no second read (one round trip less to wake).
+  const record = ended.has(id) ? ended.get(id) : await queue.getJob(id);
+  if (!record) throw new JobNotFoundError(id);
+  if (!ended.has(id)) {
+    throw new WaitTimeoutError(`job ${id} is still ${record.status} after waiting ${waitS} s`);
   }
-  return now;
+  return record;
 }
