@@ -39,6 +39,12 @@ export class Source {
   #ownCursor: string | null = null;
   /** A lane is reading own pending entries or claiming: the other one only takes new ones. */
   #claiming = false;
+  /**
+   * Lanes whose last fetch of new entries got fewer than it asked for: the queue was empty or
+   * nearly, so their next fetch blocks at once instead of first taking (which would find
+   * nothing, and hold up the finish write queued behind it on the same connection).
+   */
+  #caughtUp = new WeakSet<Lane>();
 
   constructor(
     private readonly o: WorkerOptions,
@@ -99,13 +105,18 @@ export class Source {
     const o = this.o;
     const name = o.name;
     if (this.stopping()) return NOTHING;
-    const take = takeBatch(lane.client(), this.keys, name, o, free);
-    const taken = await guard(take, o.commandTimeoutMs, lane.stalled);
-    const count = taken.run.length + taken.settled.length;
-    if (count > 0 || this.stopping()) return { ...taken, kind: "read", count };
+    if (!this.#caughtUp.has(lane)) {
+      const take = takeBatch(lane.client(), this.keys, name, o, free);
+      const taken = await guard(take, o.commandTimeoutMs, lane.stalled);
+      const count = taken.run.length + taken.settled.length;
+      if (count < free) this.#caughtUp.add(lane);
+      if (count > 0 || this.stopping()) return { ...taken, kind: "read", count };
+    }
     const block = o.burst ? Math.min(o.blockMs, 250) : o.blockMs;
     const read = readNew(this.links.reader(), this.keys, name, free, block);
     const deliveries = await guard(read, block + o.commandTimeoutMs, this.onReadStalled);
+    // A full read means more may be waiting: take again next time.
+    if (deliveries.length === free) this.#caughtUp.delete(lane);
     return deliveries.length > 0 ? this.#start(deliveries, "read", lane.client()) : NOTHING;
   }
 

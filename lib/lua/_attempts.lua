@@ -67,18 +67,21 @@ local function settle_entries(stream, group, entries)
   end
   -- Everything older than the oldest pending entry has been acknowledged: entries are
   -- delivered in id order, and an entry leaves the pending list only when acknowledged. With
-  -- nothing pending, that holds for everything up to the group's last delivered entry.
+  -- nothing pending, that holds for everything up to the newest entry settled here (it was
+  -- delivered, so every older one was too).
   local minid = redis.call('XPENDING', stream, group)[2]
   if not minid then
-    local last
-    for _, g in ipairs(redis.call('XINFO', 'GROUPS', stream)) do
-      local f = {}
-      for j = 1, #g - 1, 2 do f[g[j]] = g[j + 1] end
-      if f.name == group then last = f['last-delivered-id'] end
+    local newest, nms, nseq = nil, -1, -1
+    for _, e in ipairs(entries) do
+      local text, seq = string.match(e, '^(%d+)-(%d+)$')
+      local ms = tonumber(text)
+      seq = tonumber(seq)
+      if ms and (ms > nms or (ms == nms and seq > nseq)) then
+        newest, nms, nseq = text, ms, seq
+      end
     end
-    if not last then return end
-    local ms, seq = string.match(last, '^(%d+)-(%d+)$')
-    minid = ms .. '-' .. (tonumber(seq) + 1)
+    if not newest then return end
+    minid = newest .. '-' .. (nseq + 1) -- the text of the ms: a number could print as 1e+12
   end
   redis.call('XTRIM', stream, 'MINID', minid)
   -- Entries acknowledged now but newer than the oldest pending one (a slow job holds the trim
