@@ -10,11 +10,6 @@
 local HISTORY_KEPT = 20
 local HISTORY_ERROR_CHARS = 1000
 
--- The field and value that open `run` (to append to an HSET).
-local function start_field(run, attempt, now, worker)
-  return 'h:' .. run, attempt .. ' ' .. now .. ' ' .. worker
-end
-
 -- Fields that end `run` (to append to an HSET): its end time and outcome, and the error.
 local function end_fields(fields, run, now, outcome, err)
   if not run or run < 1 then return fields end

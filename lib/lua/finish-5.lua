@@ -19,6 +19,7 @@ local BOUNDS = { 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000, 6
 local BUCKETS = {} -- the field names, made once per call rather than once per job
 for i, b in ipairs(BOUNDS) do BUCKETS[i] = tostring(b) end
 local out, finished, buckets, sum, entries, recorded = {}, 0, {}, 0, {}, {}
+local ended = now .. ' finished' -- the value that ends a run in the history (_attempts.lua)
 
 for i = 8, #ARGV, 4 do
   local entry, id, run = ARGV[i], ARGV[i + 1], tonumber(ARGV[i + 2])
@@ -30,8 +31,12 @@ for i = 8, #ARGV, 4 do
   elseif status == 'finished' or status == 'failed' then
     out[#out + 1] = 0
   else
-    local fields = { 'status', 'finished', 'result', ARGV[i + 3], 'ended_at', now }
-    redis.call('HSET', key, unpack(end_fields(fields, run, now, 'finished')))
+    if run and run >= 1 then
+      redis.call('HSET', key, 'status', 'finished', 'result', ARGV[i + 3], 'ended_at', now,
+        'h:' .. run .. ':e', ended)
+    else
+      redis.call('HSET', key, 'status', 'finished', 'result', ARGV[i + 3], 'ended_at', now)
+    end
     if f[3] then redis.call('HDEL', key, 'error') end
     redis.call('EXPIRE', key, ARGV[4])
     recorded[#recorded + 1] = id

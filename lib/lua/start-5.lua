@@ -21,6 +21,7 @@
 -- the reply costs Redis time per job.
 local prefix, group, consumer, now = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local out, started, dead, settled = {}, 0, 0, {}
+local opened = ' ' .. now .. ' ' .. consumer -- h:<run> = attempt .. opened (_attempts.lua)
 
 -- The previous worker died on the job's last attempt: fail it for good instead of running it.
 local function bury(key, id, f, attempt, max)
@@ -45,17 +46,23 @@ local function put(entry, id, verdict, attempt, max, task, payload)
   end
 end
 
+-- Started already by this consumer for this very entry (read only for a job 'started').
+local function started_here(key, entry)
+  local w = redis.call('HMGET', key, 'worker', 'entry')
+  return w[1] == consumer and w[2] == entry
+end
+
 local function start(entry, id)
   local key = prefix .. id
   local f = id ~= '' and redis.call('HMGET', key, 'task', 'payload', 'status', 'attempt',
-    'max_attempts', 'runs', 'worker', 'entry') or {}
+    'max_attempts', 'runs') or {}
   if id == '' then
     settled[#settled + 1] = entry; put(entry, id, 'bad')
   elseif not f[1] then
     settled[#settled + 1] = entry; put(entry, id, 'missing')
   elseif f[3] == 'finished' or f[3] == 'failed' then
     settled[#settled + 1] = entry; put(entry, id, 'done')
-  elseif f[3] == 'started' and f[7] == consumer and f[8] == entry then
+  elseif f[3] == 'started' and started_here(key, entry) then
     -- This very start, sent again after its reply was lost: the same run, no new attempt.
     put(entry, id, tonumber(f[6]) or 1, tonumber(f[4]) or 1, tonumber(f[5]) or 1, f[1],
       f[2] or 'null')
@@ -68,12 +75,13 @@ local function start(entry, id)
     else
       attempt = attempt + 1
       local run = (tonumber(f[6]) or 0) + 1
-      local h, record = start_field(run, attempt, now, consumer)
       redis.call('HSET', key, 'status', 'started', 'attempt', attempt, 'worker', consumer,
-        'entry', entry, 'started_at', now, 'runs', run, h, record)
+        'entry', entry, 'started_at', now, 'runs', run, 'h:' .. run, attempt .. opened)
       if run > HISTORY_KEPT then forget_old_run(key, run) end
       started = started + 1
-      put(entry, id, run, attempt, max, f[1], f[2] or 'null')
+      local n = #out -- put(), inlined: this is the path every job takes
+      out[n + 1] = entry; out[n + 2] = id; out[n + 3] = run; out[n + 4] = attempt
+      out[n + 5] = max; out[n + 6] = f[1]; out[n + 7] = f[2] or 'null'
     end
   end
 end
