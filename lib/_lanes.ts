@@ -36,13 +36,15 @@ export class Lanes {
   #waiting: (() => void)[] = [];
   /** Slots that fetches in flight may fill. */
   #reserved = 0;
+  /** Loops still running: each takes its share of the slots (burst mode ends them one by one). */
+  #running = 0;
 
   constructor(private readonly d: LaneDeps) {}
 
   /** Runs one loop per lane; resolves when all have ended (the worker stops, or burst ends). */
   run(lanes: readonly Lane[]): Promise<void> {
-    const share = Math.ceil(this.d.o.concurrency / lanes.length);
-    return Promise.all(lanes.map((lane) => this.#loop(share, lane))).then(() => {});
+    this.#running = lanes.length;
+    return Promise.all(lanes.map((lane) => this.#loop(lane))).then(() => {});
   }
 
   /** A slot was freed, or the worker is stopping: waiting loops look again. */
@@ -50,11 +52,21 @@ export class Lanes {
     for (const resolve of this.#waiting.splice(0)) resolve();
   }
 
-  async #loop(share: number, lane: Lane): Promise<void> {
+  async #loop(lane: Lane): Promise<void> {
+    try {
+      await this.#turns(lane);
+    } finally {
+      this.#running--;
+      this.wake();
+    }
+  }
+
+  async #turns(lane: Lane): Promise<void> {
     const { o, jobs } = this.d;
     let failures = 0;
     while (!this.d.stopping()) {
       this.lastTurn = performance.now();
+      const share = Math.ceil(o.concurrency / this.#running);
       const free = Math.min(share, jobs.free(o.concurrency) - this.#reserved);
       if (free <= 0) {
         await new Promise<void>((resolve) => this.#waiting.push(resolve));

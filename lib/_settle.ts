@@ -76,14 +76,15 @@ export class Settler {
   }
 
   /**
-   * Stops writing (the worker is stopping). Returns how many outcomes were never written:
-   * their entries stay pending, and other workers claim those jobs after claimIdleMs.
+   * Stops writing (the worker is stopping). Returns how many outcomes were never written, or
+   * whose write is still unanswered: their entries stay pending (unless the write lands), and
+   * other workers claim those jobs after claimIdleMs.
    */
   close(): number {
     this.#closed = true;
     clearTimeout(this.#timer);
     for (const resolve of this.#idle.splice(0)) resolve();
-    return this.#queue.splice(0).length;
+    return this.#queue.splice(0).length + this.#inFlight;
   }
 
   #schedule(delayMs: number): void {

@@ -45,6 +45,11 @@ export class Source {
    * nothing, and hold up the finish write queued behind it on the same connection).
    */
   #caughtUp = new WeakSet<Lane>();
+  /**
+   * The blocking read in progress, if any: the lanes share one read connection, so a second
+   * blocking read would wait behind the first (up to twice blockMs, past its guard's limit).
+   */
+  #blocking: Promise<unknown> | null = null;
 
   constructor(
     private readonly o: WorkerOptions,
@@ -112,9 +117,18 @@ export class Source {
       if (count < free) this.#caughtUp.add(lane);
       if (count > 0 || this.stopping()) return { ...taken, kind: "read", count };
     }
+    if (this.#blocking) {
+      // The other lane is blocking already: wait for its read, then look again.
+      await this.#blocking.catch(() => {});
+      return NOTHING;
+    }
     const block = o.burst ? Math.min(o.blockMs, 250) : o.blockMs;
     const read = readNew(this.links.reader(), this.keys, name, free, block);
-    const deliveries = await guard(read, block + o.commandTimeoutMs, this.onReadStalled);
+    const guarded = guard(read, block + o.commandTimeoutMs, this.onReadStalled);
+    this.#blocking = guarded;
+    const deliveries = await guarded.finally(() => {
+      this.#blocking = null;
+    });
     // A full read means more may be waiting: take again next time.
     if (deliveries.length === free) this.#caughtUp.delete(lane);
     return deliveries.length > 0 ? this.#start(deliveries, "read", lane.client()) : NOTHING;

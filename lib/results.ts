@@ -5,6 +5,9 @@ import type { Redis } from "./connect.ts";
 import type { QueueKeys } from "./keys.ts";
 import { type JobRecord, TERMINAL_STATUSES } from "./types.ts";
 
+/** Waits for at most this many jobs read their records behind each blocking read. */
+const READ_BEHIND_MAX = 16;
+
 /** Reads several jobs in one pipelined round trip; null for ids Redis does not know. */
 export async function getJobs(
   client: Redis,
@@ -73,17 +76,23 @@ export async function waitForJobs(
     const left = deadline - Date.now();
     if (left <= 0) break;
     try {
-      const events = await readEvents(blocking, keys, cursor, Math.min(left, 1_000));
+      // Waiting for a few jobs, their records are read right behind the blocking read, on the
+      // same connection: Redis runs that read as soon as the blocking one returns (an event,
+      // or its time is up), so a waiter has the record without another round trip.
+      const list = [...waiting];
+      const read = readEvents(blocking, keys, cursor, Math.min(left, 1_000));
+      const behind = list.length <= READ_BEHIND_MAX ? getJobs(blocking, keys, list) : null;
+      behind?.catch(() => {}); // if the blocking read fails, its error is the one reported
+      const events = await read;
       const touched = new Set<string>();
       for (const e of events) {
         cursor = e.entryId;
         for (const id of e.jobIds) if (waiting.has(id)) touched.add(id);
       }
       const recheck = Date.now() - lastCheck >= (options.recheckMs ?? 10_000);
-      if (touched.size > 0 || recheck) {
-        await check(recheck ? [...waiting] : [...touched]);
-        if (recheck) lastCheck = Date.now();
-      }
+      if (behind) await check(list, behind);
+      else if (touched.size > 0 || recheck) await check(recheck ? list : [...touched]);
+      if (recheck) lastCheck = Date.now();
       failures = 0;
     } catch (err) {
       // Redis went away (restart, network): keep waiting while the client reconnects, and

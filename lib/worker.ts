@@ -98,27 +98,28 @@ export class Worker {
     const o = resolveOptions({ ...config, name: config.name || defaultWorkerName() });
     const onError = (message: string) =>
       config.logger?.log("warn", "redis connection error", { error: message });
-    const links: Links = {
-      commands: await Link.open(o, `courier-worker-${o.name}`, onError),
-      reads: await Link.open(o, `courier-reader-${o.name}`, onError),
-      lane:
-        o.concurrency >= LANE_MIN_CONCURRENCY
-          ? await Link.open(o, `courier-lane-${o.name}`, onError)
-          : null,
+    const opened: Link[] = [];
+    const open = async (name: string) => {
+      const link = await Link.open(o, `${name}-${o.name}`, onError);
+      opened.push(link);
+      return link;
     };
-    const worker = new Worker(config, o, links);
     try {
+      const links: Links = {
+        commands: await open("courier-worker"),
+        reads: await open("courier-reader"),
+        lane: o.concurrency >= LANE_MIN_CONCURRENCY ? await open("courier-lane") : null,
+      };
+      const worker = new Worker(config, o, links);
       await ensureGroup(worker.#client, worker.keys);
       for (const w of await serverWarnings(worker.#client)) config.logger?.log("warn", w);
       if (o.healthPort > 0) worker.#health = serveHealth(worker, o.healthPort, o.healthHost);
+      worker.#begin();
+      return worker;
     } catch (err) {
-      links.commands.destroy(); // a failed start leaves nothing open behind it
-      links.reads.destroy();
-      links.lane?.destroy();
+      for (const link of opened) link.destroy(); // a failed start leaves nothing open behind it
       throw err;
     }
-    worker.#begin();
-    return worker;
   }
 
   /** Jobs this worker has finished (recorded) since it started. */
@@ -178,11 +179,16 @@ export class Worker {
       health: this.#health ? `:${this.#health.port}` : undefined,
     });
     // The promote call also probes the command connection: no reply in time means it stalled.
-    this.#every(o.promoteEveryMs, () =>
-      guard(promoteDue(this.#client, this.keys, o), o.commandTimeoutMs, () =>
+    // The lane connection gets a PING (its takes are guarded, but not its starts and writes).
+    this.#every(o.promoteEveryMs, () => {
+      const lane = this.#links.lane;
+      const probe =
+        lane && guard(lane.client.ping(), o.commandTimeoutMs, () => this.#stalled("lane"));
+      const promote = guard(promoteDue(this.#client, this.keys, o), o.commandTimeoutMs, () =>
         this.#stalled("commands"),
-      ),
-    );
+      );
+      return Promise.all([promote, probe]);
+    });
     this.#every(o.heartbeatEveryMs, () => this.#heartbeat());
     this.#leaseTimer = setInterval(() => void this.#renewLeases(), this.#leases.everyMs);
     void this.#heartbeat().catch(this.#onRedisError);

@@ -86,6 +86,7 @@ describe("bun run bench", () => {
       "cost.mem.queued courier",
       "cost.cmds.client bullmq",
       "cost.rss.growth courier",
+      "cost.rss.growth-median courier",
     ]) {
       expect(names).toContain(expected);
     }

@@ -105,3 +105,43 @@ describe("release at shutdown", () => {
     await q.close();
   });
 });
+
+describe("trimming after a finish", () => {
+  const finish = (q: Awaited<ReturnType<typeof openQueue>>, entry: string, id: string) =>
+    runScript<number[]>(
+      q.client,
+      scripts.finish,
+      [q.keys.stream, q.keys.events, q.keys.stats, q.keys.minutes, q.keys.durations],
+      [...[q.keys.jobPrefix, GROUP, Date.now(), 60, 100, "w1", 180, entry, id, 1, "null"]],
+    );
+
+  test("with nothing pending, the stream is trimmed up to the newest entry settled", async () => {
+    const { q, id, entry, start } = await setup(testPrefix());
+    const later = await q.enqueue("t", null); // not delivered yet: must stay
+    await start();
+    expect(await finish(q, entry, id)).toEqual([1]);
+    const left = (await q.client.sendCommand(["XRANGE", q.keys.stream, "-", "+"])) as [
+      string,
+      string[],
+    ][];
+    expect(left.map(([, f]) => f[1])).toEqual([later]);
+    await q.close();
+  });
+
+  test("an entry that was not pending (settled twice, or lost by Redis) never trims undelivered ones", async () => {
+    const { q, id, entry, start } = await setup(testPrefix());
+    const later = await q.enqueue("t", null); // not delivered yet: must stay
+    await start();
+    await q.client.sendCommand(["XACK", q.keys.stream, GROUP, entry]); // nothing pending now
+    // A finish naming an entry newer than everything delivered, which the group never had.
+    const [ms] = entry.split("-");
+    const unknown = `${Number(ms) + 60_000}-0`;
+    expect(await finish(q, unknown, id)).toEqual([1]);
+    const left = (await q.client.sendCommand(["XRANGE", q.keys.stream, "-", "+"])) as [
+      string,
+      string[],
+    ][];
+    expect(left.map(([, f]) => f[1])).toEqual([later]);
+    await q.close();
+  });
+});

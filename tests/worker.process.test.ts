@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { PermanentError, RetryableError } from "../lib/errors.ts";
 import { defineTask } from "../lib/types.ts";
-import { openQueue, rawRedis, startWorker, testPrefix, until } from "./helpers.ts";
+import { logRecorder, openQueue, rawRedis, startWorker, testPrefix, until } from "./helpers.ts";
 
 const add = defineTask({ name: "add", run: async (p: { a: number; b: number }) => p.a + p.b });
 
@@ -218,6 +218,26 @@ describe("worker", () => {
     expect(stats).toEqual(["600", "600"]);
     await w.stop();
     expect(await clients()).not.toContain(`name=courier-lane-${w.name} `);
+  });
+
+  test("two idle lanes block one at a time on the shared read connection: no false stall", async () => {
+    const prefix = testPrefix();
+    await using q = await openQueue({ prefix });
+    const log = logRecorder();
+    // A second blocking read queued behind the first would wait up to 2 x blockMs, past its
+    // guard (blockMs + commandTimeoutMs), and the read connection would be replaced as stalled.
+    const w = await startWorker({
+      prefix,
+      tasks: [add],
+      blockMs: 400,
+      commandTimeoutMs: 300,
+      logger: log,
+    });
+    await Bun.sleep(2_000); // idle: five block cycles
+    expect(log.events()).not.toContain("redis connection stalled; reconnecting");
+    const id = await q.enqueue("add", { a: 1, b: 1 });
+    expect((await q.waitForJobs([id], { timeoutMs: 5_000 })).ended.get(id)?.result).toBe(2);
+    await w.stop();
   });
 
   test("below concurrency 16 a worker takes jobs in one lane: no third connection", async () => {

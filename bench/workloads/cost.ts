@@ -1,6 +1,7 @@
 // Workload 5, cost per job: Redis memory per queued job and per kept result, Redis commands
 // per job (INFO commandstats: every command run, scripts' inner ones included; MONITOR: the
 // commands clients sent, i.e. round trips' worth of work), and Courier's worker RSS after a few jobs versus after ten times more.
+import { percentile } from "../_figures.ts";
 import type { WorkerProc } from "../_proc.ts";
 import { callsBetween, commandCalls, flush, monitor, sum, usedMemory } from "../_redis.ts";
 import type { ContenderImpl } from "../contenders/types.ts";
@@ -129,19 +130,37 @@ async function rss(ctx: Ctx, c: ContenderImpl): Promise<void> {
     await producer.close();
   }
   let [first, half, peak] = [0, 0, 0];
+  // Every poll's reading, for the medians over a window at each end (see below).
+  const early: number[] = [];
+  const late: number[] = [];
+  const window = rssLast * RSS_WINDOW;
   const { rssEnd } = await work(ctx, c, queue, rssLast, (count, proc) => {
     if (count < rssFirst) return;
     const now = proc.rssBytes();
     first ||= now;
     if (!half && count >= mid) half = now;
     peak = Math.max(peak, now);
+    if (count < rssFirst + window) early.push(now);
+    if (count >= rssLast - window) late.push(now);
   });
+  late.push(rssEnd);
   ctx.rec.add(`cost.rss.after-${short(rssFirst)}`, c.name, "MB", first / MB);
   ctx.rec.add(`cost.rss.after-${short(mid)}`, c.name, "MB", half / MB);
   ctx.rec.add(`cost.rss.after-${short(rssLast)}`, c.name, "MB", rssEnd / MB);
   ctx.rec.add("cost.rss.peak", c.name, "MB", Math.max(peak, rssEnd) / MB);
   ctx.rec.add("cost.rss.growth", c.name, "x", rssEnd / first);
+  // A single reading lands anywhere in a garbage collection's saw-tooth (about +-10% here),
+  // so the ends are also compared as medians of every reading within 5% of the run (in jobs)
+  // after rssFirst and before rssLast.
+  // (A short run may poll no reading inside the first window: its first reading stands in.)
+  const [a, b] = [early.length > 0 ? percentile(early, 50) : first, percentile(late, 50)];
+  ctx.rec.add(`cost.rss.median-${short(rssFirst)}`, c.name, "MB", a / MB);
+  ctx.rec.add(`cost.rss.median-${short(rssLast)}`, c.name, "MB", b / MB);
+  ctx.rec.add("cost.rss.growth-median", c.name, "x", b / a);
 }
+
+/** The share of rssLast (in jobs) whose readings make each end's median. */
+const RSS_WINDOW = 0.05;
 
 export function short(n: number): string {
   if (n >= 1_000_000 && n % 1_000_000 === 0) return `${n / 1_000_000}M`;

@@ -57,15 +57,28 @@ end
 -- the trim cannot reach (newer than a job still running) is XDEL'd.
 local function settle_entries(stream, group, entries)
   if #entries == 0 then return end
+  local acked = 0
   for i = 1, #entries, 1000 do
-    redis.call('XACK', stream, group, unpack(entries, i, math.min(i + 999, #entries)))
+    acked = acked + redis.call('XACK', stream, group, unpack(entries, i, math.min(i + 999, #entries)))
   end
   -- Everything older than the oldest pending entry has been acknowledged: entries are
   -- delivered in id order, and an entry leaves the pending list only when acknowledged. With
-  -- nothing pending, that holds for everything up to the newest entry settled here (it was
-  -- delivered, so every older one was too).
+  -- nothing pending, that holds for everything up to the newest entry settled here, if every
+  -- one of them was pending (delivered, so every older one was too); an entry that was not
+  -- (settled twice, or Redis lost data since) leaves the group's last delivered entry as the
+  -- bound.
   local minid = redis.call('XPENDING', stream, group)[2]
-  if not minid then
+  if not minid and acked < #entries then
+    local last
+    for _, g in ipairs(redis.call('XINFO', 'GROUPS', stream)) do
+      local f = {}
+      for j = 1, #g - 1, 2 do f[g[j]] = g[j + 1] end
+      if f.name == group then last = f['last-delivered-id'] end
+    end
+    if not last then return end
+    local ms, seq = string.match(last, '^(%d+)-(%d+)$')
+    minid = ms .. '-' .. (tonumber(seq) + 1)
+  elseif not minid then
     local newest, nms, nseq = nil, -1, -1
     for _, e in ipairs(entries) do
       local text, seq = string.match(e, '^(%d+)-(%d+)$')
