@@ -71,7 +71,10 @@ export interface WorkerOptions extends QueueOptions {
   backoffMaxMs: number;
   /** Dead letters kept (approximate, trimmed by MAXLEN ~: safe, this is not the job stream). */
   deadMaxLen: number;
-  /** Events kept for `result --wait` and dashboards (approximate MAXLEN ~). */
+  /**
+   * Job events kept for `result --wait` and dashboards: about this many jobs' (a finish event
+   * names a whole batch; approximate MAXLEN ~).
+   */
   eventsMaxLen: number;
 }
 

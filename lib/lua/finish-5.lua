@@ -9,7 +9,7 @@
 -- KEYS[1] stream   KEYS[2] events (stream)   KEYS[3] stats   KEYS[4] minutes (hash)
 -- KEYS[5] durations (hash: histogram of run times)
 -- ARGV[1] job key prefix  ARGV[2] group  ARGV[3] now (ms)  ARGV[4] result TTL (s)
--- ARGV[5] events max len  ARGV[6] consumer (unused; kept for the callers' argument layout)
+-- ARGV[5] events max len (jobs)  ARGV[6] consumer (unused; kept for the callers' argument layout)
 -- ARGV[7] minutes of per-minute counts kept
 -- ARGV[8..] quadruples: entry id, job id, run (from the start script), result (JSON)
 -- Returns: one integer per job, 1 = recorded, 0 = already terminal, -1 = job hash gone.
@@ -56,7 +56,11 @@ settle_entries(KEYS[1], group, entries)
 if finished > 0 then
   -- One event for the whole batch (ids joined by commas: job ids never hold one), which wakes
   -- every waiter for any of these jobs.
-  redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[5], '*', 'type', 'finished', 'ids',
+  -- The events stream keeps about ARGV[5] jobs' events, not ARGV[5] entries: an entry
+  -- naming a batch of 100 jobs holds 100 ids, and a count of entries would let its memory grow
+  -- with the batch size.
+  local keep = math.max(1, math.ceil(tonumber(ARGV[5]) / #recorded))
+  redis.call('XADD', KEYS[2], 'MAXLEN', '~', keep, '*', 'type', 'finished', 'ids',
     table.concat(recorded, ','))
   redis.call('HINCRBY', KEYS[3], 'finished', finished)
   count_minute(KEYS[4], now, tonumber(ARGV[7]), 'finished', finished)
