@@ -89,8 +89,7 @@ export class Lanes {
 
   async #fetch(free: number, lane: Lane): Promise<number> {
     const { jobs, log } = this.d;
-    const held = () => new Set(jobs.entryIds());
-    const { run, settled, kind, count } = await this.d.source.next(free, held, lane);
+    const { run, settled, kind, count } = await this.d.source.next(free, lane);
     for (const s of settled) {
       log.log("warn", SETTLED_WHY[s.verdict], { job: s.jobId || null, entry: s.entryId });
     }

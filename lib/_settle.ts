@@ -137,13 +137,13 @@ export class Settler {
     let reply: number[];
     if (items[0]!.kind === "finish") {
       const args: (string | number)[] = [keys.jobPrefix, GROUP, now, o.resultTtlS, o.eventsMaxLen];
-      args.push(o.name, MINUTES_KEPT);
+      args.push(MINUTES_KEPT);
       for (const f of items as Finish[]) args.push(f.entryId, f.jobId, f.run, f.result);
       const sKeys = [keys.stream, keys.events, keys.stats, keys.minutes, keys.durations];
       reply = await runScript<number[]>(client, scripts.finish, sKeys, args);
     } else {
       const args: (string | number)[] = [keys.jobPrefix, GROUP, now, o.failureTtlS, o.deadMaxLen];
-      args.push(o.eventsMaxLen, o.name, MINUTES_KEPT);
+      args.push(o.eventsMaxLen, MINUTES_KEPT);
       for (const f of items as Failure[]) {
         args.push(f.entryId, f.jobId, f.run, f.error, f.retryAt);
       }

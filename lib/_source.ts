@@ -67,17 +67,19 @@ export class Source {
   }
 
   /**
-   * Up to `free` jobs for a lane, leaving out entries in `held` (this worker runs them already).
+   * Up to `free` jobs for a lane. An entry this worker runs already (its lease lapsed while it
+   * stalled, and its own claim found it) is harmless here: the start script gives back the run
+   * it started, without counting an attempt, and Jobs.launch does not run an entry twice.
    * One lane at a time reads own pending entries or claims; new jobs come on the lane's own
    * connection.
    */
-  async next(free: number, held: () => ReadonlySet<string>, lane: Lane): Promise<Fetched> {
+  async next(free: number, lane: Lane): Promise<Fetched> {
     if (this.#claiming || (this.#ownCursor === null && this.o.now() < this.#nextClaimAt)) {
       return this.#new(free, lane);
     }
     this.#claiming = true;
     try {
-      const claimed = await this.#claim(free, held);
+      const claimed = await this.#claim(free);
       if (claimed) return claimed;
     } finally {
       this.#claiming = false;
@@ -86,21 +88,19 @@ export class Source {
   }
 
   /** Own pending entries after a lost read, else lapsed entries of others (null: none). */
-  async #claim(free: number, held: () => ReadonlySet<string>): Promise<Fetched | null> {
+  async #claim(free: number): Promise<Fetched | null> {
     const o = this.o;
     const name = o.name;
     if (this.#ownCursor !== null) {
       const got = await readOwnPending(this.links.client(), this.keys, name, free, this.#ownCursor);
       this.#ownCursor = got.length < free ? null : got[got.length - 1]!.entryId;
-      const deliveries = notHeld(got, held());
-      if (deliveries.length > 0) return this.#start(deliveries, "claim");
+      if (got.length > 0) return this.#start(got, "claim");
     } else {
       const c = await claimIdle(this.links.client(), this.keys, name, o, this.#claimCursor, free);
       this.#claimCursor = c.cursor;
       if (c.cursor === "0-0") this.#nextClaimAt = o.now() + o.reclaimEveryMs;
       for (const id of c.deleted) this.log.log("warn", "claimed entry was deleted", { entry: id });
-      const deliveries = notHeld(c.claimed, held());
-      if (deliveries.length > 0) return this.#start(deliveries, "claim");
+      if (c.claimed.length > 0) return this.#start(c.claimed, "claim");
     }
     return null;
   }
@@ -144,12 +144,4 @@ export class Source {
     const started = await startBatch(client, this.keys, this.o.name, this.o, deliveries, kind);
     return { ...started, kind, count: deliveries.length };
   }
-}
-
-/**
- * Entries this worker is running already (a lease that lapsed while it stalled) need no start:
- * the claim has renewed them. Starting them again would run the job twice.
- */
-function notHeld(deliveries: Delivery[], held: ReadonlySet<string>): Delivery[] {
-  return deliveries.filter((d) => !held.has(d.entryId));
 }

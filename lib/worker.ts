@@ -26,7 +26,7 @@ export interface WorkerConfig extends Partial<WorkerOptions> {
 
 /**
  * Commands on one connection; the blocking read on its own, so it never delays a command; and,
- * with two lanes, the second lane's takes and half the outcome writes on a third (see #lanes).
+ * with two lanes, the second lane's takes and half the outcome writes on a third (lib/_lanes.ts).
  */
 interface Links {
   commands: Link;
@@ -48,6 +48,8 @@ export class Worker {
   #leases: Leases;
   #stopping = false;
   #reads: Lanes;
+  /** Where each read loop takes new jobs (see lib/_lanes.ts). */
+  #lanes: Lane[];
   #timers: (() => void)[] = [];
   #leaseTimer: ReturnType<typeof setInterval> | undefined;
   #source: Source;
@@ -66,7 +68,8 @@ export class Worker {
     this.#commandFailed = throttled(this.#log, "redis command failed");
     this.#links = links;
     const client = () => this.#client;
-    const clients = () => this.#lanes().map((l) => l.client());
+    this.#lanes = this.#makeLanes();
+    const clients = () => this.#lanes.map((l) => l.client());
     this.#jobs = new Jobs(clients, this.keys, o, this.#tasks, this.#log, this.#onRedisError);
     this.#jobs.onFreed = () => this.#reads.wake();
     this.#leases = new Leases(client, this.keys, o, (id) => this.#jobs.giveUp(id, "lease lost"));
@@ -192,7 +195,7 @@ export class Worker {
     this.#every(o.heartbeatEveryMs, () => this.#heartbeat());
     this.#leaseTimer = setInterval(() => void this.#renewLeases(), this.#leases.everyMs);
     void this.#heartbeat().catch(this.#onRedisError);
-    this.#looping = this.#reads.run(this.#lanes()).then(() => {
+    this.#looping = this.#reads.run(this.#lanes).then(() => {
       if (!this.#stopping) void this.stop(); // burst mode: the queue is drained
     });
   }
@@ -202,7 +205,7 @@ export class Worker {
   }
 
   /** The lanes' connections: the command one, and the lane one when there are two. */
-  #lanes(): Lane[] {
+  #makeLanes(): Lane[] {
     const { commands, lane } = this.#links;
     const first = { client: () => commands.client, stalled: () => this.#stalled("commands") };
     if (!lane) return [first];

@@ -27,24 +27,26 @@ async function setup(prefix: string) {
       scripts.fail,
       [k.stream, k.delayed, k.dead, k.events, k.stats, k.minutes],
       [
-        ...[
-          k.jobPrefix,
-          GROUP,
-          Date.now(),
-          60,
-          100,
-          100,
-          "w1",
-          180,
-          entry,
-          id,
-          run,
-          "boom",
-          Date.now() + 60_000,
-        ],
+        ...[k.jobPrefix, GROUP, Date.now(), 60, 100, 100, 180, entry, id, run, "boom"],
+        Date.now() + 60_000,
       ],
     );
-  return { q, id, entry, start, fail };
+  const finish = (entryId = entry) =>
+    runScript<number[]>(
+      q.client,
+      scripts.finish,
+      [k.stream, k.events, k.stats, k.minutes, k.durations],
+      [...[k.jobPrefix, GROUP, Date.now(), 60, 100, 180, entryId, id, 1, "null"]],
+    );
+  /** The job ids the stream still holds, oldest first. */
+  const streamJobIds = async () => {
+    const entries = (await q.client.sendCommand(["XRANGE", k.stream, "-", "+"])) as [
+      string,
+      string[],
+    ][];
+    return entries.map(([, f]) => f[1]);
+  };
+  return { q, id, entry, start, fail, finish, streamJobIds };
 }
 
 describe("sent again after a lost reply", () => {
@@ -107,41 +109,24 @@ describe("release at shutdown", () => {
 });
 
 describe("trimming after a finish", () => {
-  const finish = (q: Awaited<ReturnType<typeof openQueue>>, entry: string, id: string) =>
-    runScript<number[]>(
-      q.client,
-      scripts.finish,
-      [q.keys.stream, q.keys.events, q.keys.stats, q.keys.minutes, q.keys.durations],
-      [...[q.keys.jobPrefix, GROUP, Date.now(), 60, 100, "w1", 180, entry, id, 1, "null"]],
-    );
-
   test("with nothing pending, the stream is trimmed up to the newest entry settled", async () => {
-    const { q, id, entry, start } = await setup(testPrefix());
+    const { q, start, finish, streamJobIds } = await setup(testPrefix());
     const later = await q.enqueue("t", null); // not delivered yet: must stay
     await start();
-    expect(await finish(q, entry, id)).toEqual([1]);
-    const left = (await q.client.sendCommand(["XRANGE", q.keys.stream, "-", "+"])) as [
-      string,
-      string[],
-    ][];
-    expect(left.map(([, f]) => f[1])).toEqual([later]);
+    expect(await finish()).toEqual([1]);
+    expect(await streamJobIds()).toEqual([later]);
     await q.close();
   });
 
   test("an entry that was not pending (settled twice, or lost by Redis) never trims undelivered ones", async () => {
-    const { q, id, entry, start } = await setup(testPrefix());
+    const { q, entry, start, finish, streamJobIds } = await setup(testPrefix());
     const later = await q.enqueue("t", null); // not delivered yet: must stay
     await start();
     await q.client.sendCommand(["XACK", q.keys.stream, GROUP, entry]); // nothing pending now
     // A finish naming an entry newer than everything delivered, which the group never had.
     const [ms] = entry.split("-");
-    const unknown = `${Number(ms) + 60_000}-0`;
-    expect(await finish(q, unknown, id)).toEqual([1]);
-    const left = (await q.client.sendCommand(["XRANGE", q.keys.stream, "-", "+"])) as [
-      string,
-      string[],
-    ][];
-    expect(left.map(([, f]) => f[1])).toEqual([later]);
+    expect(await finish(`${Number(ms) + 60_000}-0`)).toEqual([1]);
+    expect(await streamJobIds()).toEqual([later]);
     await q.close();
   });
 });

@@ -139,11 +139,15 @@ describe("a worker's own lapsed leases", () => {
     await using q = await openQueue({ prefix });
     await using r = await rawRedis();
     let runs = 0;
+    let release = () => {};
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
     const slow = defineTask({
       name: "slow",
       run: async () => {
         runs++;
-        await Bun.sleep(400);
+        await gate;
         return "once";
       },
     });
@@ -153,16 +157,20 @@ describe("a worker's own lapsed leases", () => {
     // Its lease looks lapsed (as after an event-loop stall): this worker's own claim finds it.
     const [entry] = (await r.sendCommand(["XRANGE", q.keys.stream, "-", "+"])) as [string][];
     await r.sendCommand([
-      "XCLAIM",
-      q.keys.stream,
-      GROUP,
-      w.name,
-      "0",
-      entry![0],
-      "IDLE",
-      "60000",
-      "JUSTID",
+      ...["XCLAIM", q.keys.stream, GROUP, w.name, "0", entry![0], "IDLE", "60000", "JUSTID"],
     ]);
+    // XAUTOCLAIM counts a delivery (the read was the first): the worker's claim has run.
+    const deliveries = async () => {
+      const [p] = (await r.sendCommand([...["XPENDING", q.keys.stream, GROUP, "-", "+", "1"]])) as [
+        string,
+        string,
+        number,
+        number,
+      ][];
+      return p?.[3] ?? 0;
+    };
+    await until(async () => (await deliveries()) >= 2, "the worker to claim its own entry");
+    release();
     const { ended } = await q.waitForJobs([id], { timeoutMs: 5_000 });
     expect(ended.get(id)).toMatchObject({ status: "finished", result: "once", attempts: 1 });
     expect(runs).toBe(1);

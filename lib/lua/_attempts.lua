@@ -10,13 +10,21 @@
 local HISTORY_KEPT = 20
 local HISTORY_ERROR_CHARS = 1000
 
+-- The history's field names and values (lib/_job.ts parses them). A script builds the parts
+-- that are the same for every job of its batch once: `opened` and `ended_as` below.
+local function run_field(run) return 'h:' .. run end
+local function end_field(run) return 'h:' .. run .. ':e' end
+-- What follows the attempt number in h:<run>: " <start ms> <worker>".
+local function opened(now, worker) return ' ' .. now .. ' ' .. worker end
+-- The value of h:<run>:e.
+local function ended_as(now, outcome) return now .. ' ' .. outcome end
+
 -- Fields that end `run` (to append to an HSET): its end time and outcome, and the error.
 local function end_fields(fields, run, now, outcome, err)
   if not run or run < 1 then return fields end
-  local h = 'h:' .. run
-  fields[#fields + 1] = h .. ':e'; fields[#fields + 1] = now .. ' ' .. outcome
+  fields[#fields + 1] = end_field(run); fields[#fields + 1] = ended_as(now, outcome)
   if err then
-    fields[#fields + 1] = h .. ':x'
+    fields[#fields + 1] = run_field(run) .. ':x'
     fields[#fields + 1] = string.sub(err, 1, HISTORY_ERROR_CHARS)
   end
   return fields
@@ -26,7 +34,7 @@ end
 local function forget_old_run(key, run)
   local old = run - HISTORY_KEPT
   if old < 1 then return end
-  local h = 'h:' .. old
+  local h = run_field(old)
   redis.call('HDEL', key, h, h .. ':e', h .. ':x')
 end
 
@@ -55,6 +63,17 @@ end
 -- oldest pending entry (never by MAXLEN, which would drop jobs not yet done) frees whole
 -- stream nodes at once: about 2.5 us of Redis time per job less than an XDEL per entry. What
 -- the trim cannot reach (newer than a job still running) is XDEL'd.
+-- A stream id as its ms (text and number) and seq; and the id just after it, "ms-(seq+1)",
+-- with the ms kept as text (a number could print as 1e+12).
+local function id_parts(id)
+  local ms, seq = string.match(id, '^(%d+)-(%d+)$')
+  return ms, tonumber(ms) or 0, tonumber(seq) or 0
+end
+local function id_after(id)
+  local text, _, seq = id_parts(id)
+  return text .. '-' .. (seq + 1)
+end
+
 local function settle_entries(stream, group, entries)
   if #entries == 0 then return end
   local acked = 0
@@ -76,31 +95,23 @@ local function settle_entries(stream, group, entries)
       if f.name == group then last = f['last-delivered-id'] end
     end
     if not last then return end
-    local ms, seq = string.match(last, '^(%d+)-(%d+)$')
-    minid = ms .. '-' .. (tonumber(seq) + 1)
+    minid = id_after(last)
   elseif not minid then
-    local newest, nms, nseq = nil, -1, -1
+    local newest, nms, nseq = entries[1], -1, -1
     for _, e in ipairs(entries) do
-      local text, seq = string.match(e, '^(%d+)-(%d+)$')
-      local ms = tonumber(text)
-      seq = tonumber(seq)
-      if ms and (ms > nms or (ms == nms and seq > nseq)) then
-        newest, nms, nseq = text, ms, seq
-      end
+      local _, ms, seq = id_parts(e)
+      if ms > nms or (ms == nms and seq > nseq) then newest, nms, nseq = e, ms, seq end
     end
-    if not newest then return end
-    minid = newest .. '-' .. (nseq + 1) -- the text of the ms: a number could print as 1e+12
+    minid = id_after(newest)
   end
   redis.call('XTRIM', stream, 'MINID', minid)
   -- Entries acknowledged now but newer than the oldest pending one (a slow job holds the trim
   -- back) are deleted one by one, so a long job cannot pin everything finished after it.
-  local mms, mseq = string.match(minid, '^(%d+)-(%d+)$')
-  mms, mseq = tonumber(mms), tonumber(mseq)
+  local _, mms, mseq = id_parts(minid)
   local newer = {}
   for _, e in ipairs(entries) do
-    local ems, eseq = string.match(e, '^(%d+)-(%d+)$')
-    ems, eseq = tonumber(ems), tonumber(eseq)
-    if ems and (ems > mms or (ems == mms and eseq >= mseq)) then newer[#newer + 1] = e end
+    local _, ms, seq = id_parts(e)
+    if ms > mms or (ms == mms and seq >= mseq) then newer[#newer + 1] = e end
   end
   for i = 1, #newer, 1000 do
     redis.call('XDEL', stream, unpack(newer, i, math.min(i + 999, #newer)))

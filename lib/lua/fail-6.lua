@@ -9,15 +9,14 @@
 -- KEYS[1] stream  KEYS[2] delayed (zset)  KEYS[3] dead (stream)  KEYS[4] events  KEYS[5] stats
 -- KEYS[6] minutes (hash of per-minute counts)
 -- ARGV[1] job key prefix  ARGV[2] group  ARGV[3] now (ms)  ARGV[4] failure TTL (s)
--- ARGV[5] dead max len    ARGV[6] events max len  ARGV[7] consumer (unused)
--- ARGV[8] minutes of per-minute counts kept
--- ARGV[9..] quintuples: entry id, job id, run, error, retry at (ms; 0 = no retry, fail now)
+-- ARGV[5] dead max len    ARGV[6] events max len  ARGV[7] minutes of per-minute counts kept
+-- ARGV[8..] quintuples: entry id, job id, run, error, retry at (ms; 0 = no retry, fail now)
 -- Returns: one integer per job, 1 = will retry, 2 = failed (dead letter), 0 = left alone
 -- (ended, or not this run any more), -1 = job hash gone.
 local prefix, group, now = ARGV[1], ARGV[2], tonumber(ARGV[3])
 local out, retried, failed, entries = {}, 0, 0, {}
 
-for i = 9, #ARGV, 5 do
+for i = 8, #ARGV, 5 do
   local entry, id, run = ARGV[i], ARGV[i + 1], tonumber(ARGV[i + 2])
   local err, retry_at = ARGV[i + 3], tonumber(ARGV[i + 4])
   local key = prefix .. id
@@ -52,11 +51,11 @@ end
 settle_entries(KEYS[1], group, entries)
 if retried > 0 then
   redis.call('HINCRBY', KEYS[5], 'retried', retried)
-  count_minute(KEYS[6], now, tonumber(ARGV[8]), 'retried', retried)
+  count_minute(KEYS[6], now, tonumber(ARGV[7]), 'retried', retried)
 end
 if failed > 0 then
   redis.call('HINCRBY', KEYS[5], 'failed', failed)
   redis.call('HINCRBY', KEYS[5], 'dead', failed)
-  count_minute(KEYS[6], now, tonumber(ARGV[8]), 'failed', failed)
+  count_minute(KEYS[6], now, tonumber(ARGV[7]), 'failed', failed)
 end
 return out

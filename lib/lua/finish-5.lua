@@ -9,9 +9,8 @@
 -- KEYS[1] stream   KEYS[2] events (stream)   KEYS[3] stats   KEYS[4] minutes (hash)
 -- KEYS[5] durations (hash: histogram of run times)
 -- ARGV[1] job key prefix  ARGV[2] group  ARGV[3] now (ms)  ARGV[4] result TTL (s)
--- ARGV[5] events max len (jobs)  ARGV[6] consumer (unused; kept for the callers' argument layout)
--- ARGV[7] minutes of per-minute counts kept
--- ARGV[8..] quadruples: entry id, job id, run (from the start script), result (JSON)
+-- ARGV[5] events max len (jobs)  ARGV[6] minutes of per-minute counts kept
+-- ARGV[7..] quadruples: entry id, job id, run (from the start script), result (JSON)
 -- Returns: one integer per job, 1 = recorded, 0 = already terminal, -1 = job hash gone.
 local prefix, group, now = ARGV[1], ARGV[2], tonumber(ARGV[3])
 -- Histogram bounds in ms; keep in step with DURATION_BOUNDS_MS in lib/admin/metrics.ts.
@@ -19,9 +18,9 @@ local BOUNDS = { 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000, 6
 local BUCKETS = {} -- the field names, made once per call rather than once per job
 for i, b in ipairs(BOUNDS) do BUCKETS[i] = tostring(b) end
 local out, finished, buckets, sum, entries, recorded = {}, 0, {}, 0, {}, {}
-local ended = now .. ' finished' -- the value that ends a run in the history (_attempts.lua)
+local ended = ended_as(now, 'finished') -- the same for every job of the batch
 
-for i = 8, #ARGV, 4 do
+for i = 7, #ARGV, 4 do
   local entry, id, run = ARGV[i], ARGV[i + 1], tonumber(ARGV[i + 2])
   local key = prefix .. id
   local f = redis.call('HMGET', key, 'status', 'started_at', 'error')
@@ -33,7 +32,7 @@ for i = 8, #ARGV, 4 do
   else
     if run and run >= 1 then
       redis.call('HSET', key, 'status', 'finished', 'result', ARGV[i + 3], 'ended_at', now,
-        'h:' .. run .. ':e', ended)
+        end_field(run), ended)
     else
       redis.call('HSET', key, 'status', 'finished', 'result', ARGV[i + 3], 'ended_at', now)
     end
@@ -63,7 +62,7 @@ if finished > 0 then
   redis.call('XADD', KEYS[2], 'MAXLEN', '~', keep, '*', 'type', 'finished', 'ids',
     table.concat(recorded, ','))
   redis.call('HINCRBY', KEYS[3], 'finished', finished)
-  count_minute(KEYS[4], now, tonumber(ARGV[7]), 'finished', finished)
+  count_minute(KEYS[4], now, tonumber(ARGV[6]), 'finished', finished)
   for bucket, n in pairs(buckets) do redis.call('HINCRBY', KEYS[5], bucket, n) end
   redis.call('HINCRBY', KEYS[5], 'count', finished)
   redis.call('HINCRBY', KEYS[5], 'sum_ms', sum)

@@ -21,7 +21,7 @@
 -- the reply costs Redis time per job.
 local prefix, group, consumer, now = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local out, started, dead, settled = {}, 0, 0, {}
-local opened = ' ' .. now .. ' ' .. consumer -- h:<run> = attempt .. opened (_attempts.lua)
+local opening = opened(now, consumer) -- h:<run> = attempt .. opening (_attempts.lua)
 
 -- The previous worker died on the job's last attempt: fail it for good instead of running it.
 local function bury(key, id, f, attempt, max)
@@ -76,12 +76,10 @@ local function start(entry, id)
       attempt = attempt + 1
       local run = (tonumber(f[6]) or 0) + 1
       redis.call('HSET', key, 'status', 'started', 'attempt', attempt, 'worker', consumer,
-        'entry', entry, 'started_at', now, 'runs', run, 'h:' .. run, attempt .. opened)
+        'entry', entry, 'started_at', now, 'runs', run, run_field(run), attempt .. opening)
       if run > HISTORY_KEPT then forget_old_run(key, run) end
       started = started + 1
-      local n = #out -- put(), inlined: this is the path every job takes
-      out[n + 1] = entry; out[n + 2] = id; out[n + 3] = run; out[n + 4] = attempt
-      out[n + 5] = max; out[n + 6] = f[1]; out[n + 7] = f[2] or 'null'
+      put(entry, id, run, attempt, max, f[1], f[2] or 'null')
     end
   end
 end
