@@ -275,6 +275,14 @@ describe("fetchPage address guard", () => {
     expect(err.message).toContain("127.0.0.1 is a loopback address");
   });
 
+  test("a dnsServers entry that is not an address is a ConfigError", async () => {
+    const err = await failure(fetchPage(`${base}/ok`, { dnsServers: ["dns.example"] }));
+    expect(err).toBeInstanceOf(ConfigError);
+    expect(err.message).toBe(
+      'wordcount option dnsServers must be IP addresses with optional ports, got ["dns.example"]',
+    );
+  });
+
   test("a bad allowAddresses entry is a ConfigError", async () => {
     const err = await failure(fetchPage(`${base}/ok`, { allowAddresses: ["10.0.0.0/33"] }));
     expect(err).toBeInstanceOf(ConfigError);

@@ -72,8 +72,7 @@ export function resolveOptions(options: WordCountOptions): ResolvedOptions {
     timeoutMs: options.timeoutMs ?? wordCountDefaults.fetchTimeoutMs,
     maxBytes: options.maxBytes ?? wordCountDefaults.maxBodyBytes,
     maxRedirects: options.maxRedirects ?? wordCountDefaults.maxRedirects,
-    lookup:
-      options.lookup ?? (options.dnsServers ? serverLookup(options.dnsServers) : systemLookup),
+    lookup: options.lookup ?? (options.dnsServers ? dnsLookup(options.dnsServers) : systemLookup),
     allowed: (options.allowAddresses ?? []).map(allowedBlock),
   };
   for (const name of ["timeoutMs", "maxBytes", "maxRedirects"] as const) {
@@ -87,6 +86,18 @@ export function resolveOptions(options: WordCountOptions): ResolvedOptions {
     }
   }
   return resolved;
+}
+
+// One resolver per dnsServers list, not one per fetch: the task passes the same options object
+// to every job.
+const resolvers = new WeakMap<readonly string[], LookupFn>();
+
+function dnsLookup(servers: readonly string[]): LookupFn {
+  const known = resolvers.get(servers);
+  if (known) return known;
+  const lookup = serverLookup(servers);
+  resolvers.set(servers, lookup);
+  return lookup;
 }
 
 function allowedBlock(text: string): Cidr {
