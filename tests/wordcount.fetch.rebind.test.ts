@@ -65,6 +65,7 @@ afterEach(() => {
   victim.server.stop(true);
   decoy.server.stop(true);
   dns?.stop();
+  dns = undefined;
 });
 
 /** Answers `first` to the first A question about a name, 127.0.0.1 to every later one. */
@@ -132,5 +133,13 @@ test("a redirect to a name whose only answer is loopback is refused", async () =
     `refused to fetch ${url("/secret")}: localhost resolves to 127.0.0.1, a loopback address ` +
       "(start the worker with --allow-private to allow it)",
   );
+  expect(victim.requests).toEqual([]);
+});
+
+test("an address that refuses the connection is passed over for the next checked one", async () => {
+  const lookup: LookupFn = async () => [{ address: "127.0.0.3" }, { address: "127.0.0.2" }];
+  const page = await fetchPage(url("/page"), { lookup, allowAddresses: ["127.0.0.2/31"] });
+  expect(page.status).toBe(200);
+  expect(decoy.requests.map((r) => r.path)).toEqual(["/page"]);
   expect(victim.requests).toEqual([]);
 });

@@ -32,8 +32,8 @@ export async function fetchPinned(
         headers: { ...init.headers, host: target.host },
         // SNI and the certificate check use serverName (Bun honours it for both), not the IP.
         tls: { serverName: target.hostname },
-        // Bun pools connections by the URL's host and port, here an IP that several names may
-        // share: a pooled connection made for one name must not serve another.
+        // A pool keyed by the URL's host and port (here an IP several names may share) could
+        // hand a connection whose certificate was checked for one name to another name.
         keepalive: false,
       });
     } catch (err) {
