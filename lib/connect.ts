@@ -1,8 +1,9 @@
 // Connecting to Redis: one client per role, a preflight version check, and errors that name
 // the URL (password masked) and the cause in one line.
+import { readFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { createClient, ErrorReply } from "redis";
-import { ConnectError } from "./errors.ts";
+import { ConfigError, ConnectError } from "./errors.ts";
 
 /** The client type we use everywhere: RESP2, so raw replies are plain arrays and strings. */
 export type Redis = ReturnType<typeof createRedisClient>;
@@ -51,11 +52,16 @@ function createRedisClient(
   url: string,
   strategy: (retries: number) => number | Error,
   failFast = false,
+  ca?: string,
 ) {
   return createClient({
     url,
     RESP: 2,
-    socket: { connectTimeout: 5_000, reconnectStrategy: strategy },
+    socket: {
+      connectTimeout: 5_000,
+      reconnectStrategy: strategy,
+      ...(ca === undefined ? {} : { tls: true as const, ca }),
+    },
     // Without failFast, commands sent while reconnecting wait in the offline queue; that is
     // what lets a worker ride out a Redis restart. Blocking reads are bounded, so nothing
     // waits forever.
@@ -76,8 +82,9 @@ export async function connect(url: string, options: ConnectOptions = {}): Promis
     return Math.min(50 * 2 ** retries, maxMs);
   };
   let client: Redis;
+  const ca = tlsCa(url);
   try {
-    client = createRedisClient(url, strategy, options.failFast);
+    client = createRedisClient(url, strategy, options.failFast, ca);
   } catch (err) {
     // node-redis refuses what it cannot parse (a database that is not a number, no host).
     throw new ConnectError(`invalid Redis URL "${maskUrl(url)}": ${describeCause(err)}`);
@@ -99,9 +106,10 @@ export async function connect(url: string, options: ConnectOptions = {}): Promis
   } catch (err) {
     clearTimeout(limit);
     safeDestroy(client);
+    const cause = lastCause ?? err;
     throw new ConnectError(
-      `cannot connect to Redis at ${maskUrl(url)}: ${describeCause(lastCause ?? err)}`,
-      { cause: lastCause ?? err },
+      `cannot connect to Redis at ${maskUrl(url)}: ${describeCause(cause)}${tlsHint(cause)}`,
+      { cause },
     );
   }
   ready = true;
@@ -117,6 +125,33 @@ export async function connect(url: string, options: ConnectOptions = {}): Promis
     clearTimeout(limit);
   }
   return client;
+}
+
+/**
+ * For rediss://, the CA certificates (PEM) in the file named by REDIS_TLS_CA, trusted instead of
+ * the system's for Redis alone (NODE_EXTRA_CA_CERTS would also make the word-count fetch trust
+ * them). Undefined when unset or for redis://.
+ */
+function tlsCa(url: string): string | undefined {
+  const file = process.env.REDIS_TLS_CA;
+  if (!file || new URL(url).protocol !== "rediss:") return undefined;
+  try {
+    return readFileSync(file, "utf8");
+  } catch (err) {
+    throw new ConfigError(`cannot read REDIS_TLS_CA file ${file}: ${describeCause(err)}`);
+  }
+}
+
+// Codes of a server certificate the client could not verify (node:tls names).
+const TLS_VERIFY = /CERT|SELF_SIGNED|UNABLE_TO_(GET|VERIFY)|ALTNAME/;
+
+function tlsHint(cause: unknown): string {
+  const code = String((cause as { code?: unknown } | null)?.code ?? "");
+  if (!TLS_VERIFY.test(code)) return "";
+  const file = process.env.REDIS_TLS_CA;
+  return file
+    ? ` (REDIS_TLS_CA is ${file}: is it the CA that signed the server's certificate?)`
+    : " (set REDIS_TLS_CA to the file of the CA that signed the server's certificate)";
 }
 
 function safeDestroy(client: Redis): void {

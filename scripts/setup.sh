@@ -89,5 +89,6 @@ ensure_deps() {
 
 ensure_bun
 ensure_redis
+command -v openssl >/dev/null 2>&1 || { as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssl >/dev/null 2>&1 && say "installed openssl (the TLS tests make certificates with it)"; } || say "openssl is missing: the TLS tests will be skipped"
 if [ "${1:-}" = "--with-browser" ]; then ensure_chromium; fi
 ensure_deps

@@ -73,6 +73,8 @@ function rawServer(onData: (socket: Socket<undefined>) => void): TCPSocketListen
 }
 
 let server: ReturnType<typeof Bun.serve>;
+/** The same routes on 127.0.0.2, standing for a public site (let through by allowAddresses). */
+let edge: ReturnType<typeof Bun.serve>;
 let silent: TCPSocketListener<undefined>;
 let resetting: TCPSocketListener<undefined>;
 const local = { allowPrivate: true, timeoutMs: 10_000 };
@@ -80,6 +82,7 @@ const at = (path: string) => `http://127.0.0.1:${server.port}${path}`;
 
 beforeAll(() => {
   server = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: route });
+  edge = Bun.serve({ hostname: "127.0.0.2", port: 0, fetch: route });
   silent = rawServer(() => {});
   resetting = rawServer((socket) => {
     socket.write("HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 100000\r\n\r\n");
@@ -91,6 +94,7 @@ beforeAll(() => {
 
 afterAll(() => {
   server.stop(true);
+  edge.stop(true);
   silent.stop(true);
   resetting.stop(true);
 });
@@ -177,15 +181,18 @@ describe("content types and connections", () => {
 });
 
 describe("a public page that redirects into the private network", () => {
-  // The fake resolver calls localhost public, so the first hop passes the guard and reaches
-  // our server; where its redirect points is checked again, after resolving it, and refused.
-  const lookup: LookupFn = async (name) => [
-    { address: name === "intranet.example" ? "10.1.2.3" : "93.184.216.34" },
-  ];
-  const first = (path: string) => `http://localhost:${server.port}${path}`;
+  // The first hop, public.example, is our server on 127.0.0.2, which allowAddresses lets
+  // through; where its redirect points is checked again, after resolving it, and refused.
+  const options = {
+    lookup: (async (name) => [
+      { address: name === "intranet.example" ? "10.1.2.3" : "127.0.0.2" },
+    ]) satisfies LookupFn,
+    allowAddresses: ["127.0.0.2"],
+  };
+  const first = (path: string) => `http://public.example:${edge.port}${path}`;
 
   test("to a loopback address", async () => {
-    const err = await failure(fetchPage(first("/to-loopback"), { lookup }));
+    const err = await failure(fetchPage(first("/to-loopback"), options));
     expect(err).toBeInstanceOf(PermanentError);
     expect(err.message).toBe(
       `refused to fetch ${at("/ok")}: 127.0.0.1 is a loopback address ` +
@@ -194,7 +201,7 @@ describe("a public page that redirects into the private network", () => {
   });
 
   test("to a name that resolves to a private address", async () => {
-    const err = await failure(fetchPage(first("/to-intranet"), { lookup }));
+    const err = await failure(fetchPage(first("/to-intranet"), options));
     expect(err).toBeInstanceOf(PermanentError);
     expect(err.message).toBe(
       `refused to fetch http://intranet.example:${server.port}/ok: intranet.example resolves ` +

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { Socket, TCPSocketListener } from "bun";
-import { PermanentError, RetryableError } from "../lib/errors.ts";
+import { ConfigError, PermanentError, RetryableError } from "../lib/errors.ts";
 import { fetchPage, formatBytes, parseRetryAfter } from "../lib/tasks/wordcount/fetch.ts";
 import type { LookupFn } from "../lib/tasks/wordcount/guard.ts";
 
@@ -257,14 +257,37 @@ describe("fetchPage address guard", () => {
   });
 
   test("re-checks every redirect hop", async () => {
-    // The first hop passes (the fake resolver says localhost is public); the redirect to the
-    // cloud metadata address must still be refused.
-    const lookup: LookupFn = async () => [{ address: "93.184.216.34" }];
+    // The first hop is let through (allowAddresses), so the request reaches our server; the
+    // redirect to the cloud metadata address must still be refused.
+    const lookup: LookupFn = async () => [{ address: "127.0.0.1" }];
     const first = `http://localhost:${server.port}/to-metadata`;
-    const err = await failure(fetchPage(first, { lookup }));
+    const err = await failure(fetchPage(first, { lookup, allowAddresses: ["127.0.0.1"] }));
     expect(err).toBeInstanceOf(PermanentError);
     expect(err.message).toContain(
       "refused to fetch http://169.254.169.254/latest/meta-data/: 169.254.169.254 is a cloud metadata address",
+    );
+  });
+
+  test("allowAddresses lets one block through, and only that one", async () => {
+    const page = await fetchPage(`${base}/ok`, { allowAddresses: ["127.0.0.0/30"] });
+    expect(page.status).toBe(200);
+    const err = await failure(fetchPage(`${base}/ok`, { allowAddresses: ["127.0.0.2/31"] }));
+    expect(err.message).toContain("127.0.0.1 is a loopback address");
+  });
+
+  test("a dnsServers entry that is not an address is a ConfigError", async () => {
+    const err = await failure(fetchPage(`${base}/ok`, { dnsServers: ["dns.example"] }));
+    expect(err).toBeInstanceOf(ConfigError);
+    expect(err.message).toBe(
+      'wordcount option dnsServers must be IP addresses with optional ports, got ["dns.example"]',
+    );
+  });
+
+  test("a bad allowAddresses entry is a ConfigError", async () => {
+    const err = await failure(fetchPage(`${base}/ok`, { allowAddresses: ["10.0.0.0/33"] }));
+    expect(err).toBeInstanceOf(ConfigError);
+    expect(err.message).toBe(
+      'wordcount option allowAddresses: "10.0.0.0/33" is not an address or a CIDR block like 10.0.0.0/8',
     );
   });
 });

@@ -5,8 +5,8 @@
 import { STATUS_CODES } from "node:http";
 import { CourierError, InvalidUrlError, PermanentError, RetryableError } from "../../errors.ts";
 import { charsetFromContentType, sniffType } from "./decode.ts";
-import { assertPublicHost } from "./guard.ts";
 import { type ResolvedOptions, resolveOptions, type WordCountOptions } from "./options.ts";
+import { fetchPinned } from "./pinned.ts";
 import { normaliseUrl } from "./url.ts";
 
 /** A page as fetched: the body is raw bytes (decompressed, not yet decoded). */
@@ -89,14 +89,11 @@ async function followRedirects(
 ): Promise<{ response: Response; finalUrl: string }> {
   let current = start;
   for (let hop = 0; ; hop += 1) {
-    if (!limits.allowPrivate) {
-      // DNS lookup takes no signal; race it so the timeout still bounds a hanging resolver.
-      await untilAborted(
-        assertPublicHost(new URL(current).hostname, limits.lookup, current),
-        signal,
-      );
-    }
-    const response = await fetch(current, { redirect: "manual", signal, headers: REQUEST_HEADERS });
+    const init = { redirect: "manual" as const, signal, headers: REQUEST_HEADERS };
+    // With allowPrivate nothing is refused, so nothing needs pinning to a checked address.
+    const response = limits.allowPrivate
+      ? await fetch(current, init)
+      : await fetchPinned(current, limits, init);
     if (!REDIRECT_STATUSES.has(response.status)) return { response, finalUrl: current };
     await response.body?.cancel();
     if (hop >= limits.maxRedirects) {
@@ -244,14 +241,4 @@ const CONNECTION_FAILURES: Record<string, string> = {
 
 function describe(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
-}
-
-/** Resolves like `promise`, or rejects with the signal's reason as soon as it aborts. */
-function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(signal.reason);
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener("abort", onAbort, { once: true });
-    promise.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
-  });
 }

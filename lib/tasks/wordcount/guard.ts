@@ -1,9 +1,10 @@
 // Keeps the word-count task from fetching inside the worker's own network (SSRF): loopback,
 // private ranges, link-local, cloud metadata and similar addresses are refused unless the worker
-// runs with --allow-private. Checked before the first request and again before every redirect.
+// runs with --allow-private. Checked before the first request and again before every redirect,
+// on the addresses the request then connects to (pinned.ts), so a second DNS answer cannot differ.
 
-import { lookup as dnsLookup } from "node:dns/promises";
 import { PermanentError, RetryableError } from "../../errors.ts";
+import { systemLookup } from "./resolve.ts";
 
 /** What kind of address an IP is; anything but "public" is refused. */
 export type AddressKind =
@@ -26,6 +27,11 @@ export interface ParsedIp {
   version: 4 | 6;
   /** The address as an unsigned integer: 32 bits for IPv4, 128 for IPv6. */
   value: bigint;
+}
+
+/** A block of addresses: `10.0.0.0/8`, or one address (`192.0.2.7` is `192.0.2.7/32`). */
+export interface Cidr extends ParsedIp {
+  prefix: number;
 }
 
 // First match wins, so the metadata addresses come before the ranges that contain them.
@@ -53,14 +59,38 @@ const RANGES: readonly (readonly [AddressKind, string])[] = [
   ["unique-local", "fc00::/7"],
   ["multicast", "ff00::/8"],
   ["reserved", "2001:db8::/32"], // documentation
+  ["reserved", "192.88.99.0/24"], // 6to4 relay anycast (deprecated): reaches whichever relay
+  // IPv4-translated (SIIT, RFC 2765): ::ffff:0:a.b.c.d. Issue 10 wrote it ::ffff:0:0/96, the
+  // IPv4-mapped block, which embeddedIpv4 already classifies by the IPv4 address it reaches.
+  ["reserved", "::ffff:0:0:0/96"],
+  ["reserved", "64:ff9b:1::/48"], // local-use NAT64: translates into the local network
+  ["private", "fec0::/10"], // site-local (deprecated), IPv6's first private addressing
+  ["reserved", "2001::/32"], // Teredo: tunnels to an IPv4 address hidden in the bits
+  ["reserved", "100::/64"], // discard-only
 ];
 
-const PARSED_RANGES = RANGES.map(([kind, cidr]) => {
-  const [address = "", bits = ""] = cidr.split("/");
-  const ip = parseIp(address);
-  if (ip === null) throw new Error(`bad range ${cidr}`);
-  return { kind, version: ip.version, value: ip.value, prefix: Number(bits) };
+const PARSED_RANGES = RANGES.map(([kind, text]) => {
+  const cidr = parseCidr(text);
+  if (cidr === null) throw new Error(`bad range ${text}`);
+  return { kind, ...cidr };
 });
+
+/** Parses `address/prefix` or a bare address (a block of one); null if it is neither. */
+export function parseCidr(text: string): Cidr | null {
+  const [address = "", bits, ...rest] = text.split("/");
+  const ip = parseIp(address);
+  if (ip === null || rest.length > 0) return null;
+  const width = ip.version === 4 ? 32 : 128;
+  const prefix = bits === undefined ? width : Number(bits);
+  if (!/^\d{1,3}$/.test(bits ?? "0") || prefix > width) return null;
+  return { ...ip, prefix };
+}
+
+function inBlock(ip: ParsedIp, block: Cidr): boolean {
+  if (ip.version !== block.version) return false;
+  const shift = BigInt((ip.version === 4 ? 32 : 128) - block.prefix);
+  return ip.value >> shift === block.value >> shift;
+}
 
 /** Parses an IP literal (IPv6 with or without brackets, IPv4 in any WHATWG form); null for names. */
 export function parseIp(text: string): ParsedIp | null {
@@ -117,13 +147,7 @@ export function classifyIp(ip: string): AddressKind {
 function classify(ip: ParsedIp): AddressKind {
   const embedded = embeddedIpv4(ip);
   if (embedded !== null) return classify(embedded);
-  const width = ip.version === 4 ? 32n : 128n;
-  for (const range of PARSED_RANGES) {
-    if (range.version !== ip.version) continue;
-    const shift = width - BigInt(range.prefix);
-    if (ip.value >> shift === range.value >> shift) return range.kind;
-  }
-  return "public";
+  return PARSED_RANGES.find((range) => inBlock(ip, range))?.kind ?? "public";
 }
 
 /**
@@ -143,29 +167,31 @@ function embeddedIpv4(ip: ParsedIp): ParsedIp | null {
 }
 
 /**
- * Refuses (PermanentError) a host that is, or resolves to, a non-public address. Every address
- * a name resolves to is checked, since the fetch may connect to any of them. `url` is only
- * used in the message.
+ * Refuses (PermanentError) a host that is, or resolves to, a non-public address outside
+ * `allowed`, and returns the addresses checked: the only ones the fetch may connect to. Every
+ * address is checked, since the fetch may connect to any of them. `url` is for the message.
  */
 export async function assertPublicHost(
   hostname: string,
-  lookup: LookupFn = defaultLookup,
+  lookup: LookupFn = systemLookup,
   url: string = hostname,
-): Promise<void> {
+  allowed: readonly Cidr[] = [],
+): Promise<string[]> {
   const literal = parseIp(hostname);
   if (literal !== null) {
-    const kind = classify(literal);
+    const kind = allowed.some((block) => inBlock(literal, block)) ? "public" : classify(literal);
     if (kind !== "public") throw refusal(url, `${unbracket(hostname)} is ${describe(kind)}`);
-    return;
+    return [unbracket(hostname)];
   }
-  const addresses = await resolve(hostname, lookup);
-  for (const { address } of addresses) {
+  const addresses = (await resolve(hostname, lookup)).map(({ address }) => address);
+  for (const address of addresses) {
     const ip = parseIp(address);
     const kind = ip === null ? "reserved" : classify(ip);
-    if (kind !== "public") {
+    if (kind !== "public" && !allowed.some((block) => ip !== null && inBlock(ip, block))) {
       throw refusal(url, `${hostname} resolves to ${address}, ${describe(kind)}`);
     }
   }
+  return addresses;
 }
 
 async function resolve(
@@ -185,10 +211,6 @@ async function resolve(
   }
   if (addresses.length === 0) throw new PermanentError(`could not resolve ${hostname}: no address`);
   return addresses;
-}
-
-function defaultLookup(hostname: string): Promise<readonly { address: string }[]> {
-  return dnsLookup(hostname, { all: true });
 }
 
 function describe(kind: AddressKind): string {

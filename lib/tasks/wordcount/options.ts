@@ -1,7 +1,8 @@
 // The word-count task's options and their defaults, in one place.
 
 import { ConfigError } from "../../errors.ts";
-import type { LookupFn } from "./guard.ts";
+import { type Cidr, type LookupFn, parseCidr } from "./guard.ts";
+import { serverLookup, systemLookup } from "./resolve.ts";
 
 /** Options of the word-count task (and of `fetchPage`). Every field is optional. */
 export interface WordCountOptions {
@@ -22,8 +23,22 @@ export interface WordCountOptions {
   maxBytes?: number;
   /** Redirects followed before giving up. Default `wordCountDefaults.maxRedirects` (5). */
   maxRedirects?: number;
-  /** Resolves host names for the address check; defaults to `dns.lookup(name, { all: true })`. */
+  /**
+   * Resolves host names, once per request: the addresses it returns are checked and the request
+   * connects to one of them. Default: `dnsServers` if given, else `dns.lookup(name, { all: true })`.
+   */
   lookup?: LookupFn;
+  /**
+   * DNS servers to ask instead of the system resolver (`"10.0.0.53"`, `"127.0.0.1:5353"`),
+   * for A and AAAA records. Default: none (the system resolver, /etc/hosts included).
+   */
+  dnsServers?: readonly string[];
+  /**
+   * Addresses or CIDR blocks fetched although they are not public (`"10.1.2.0/24"`, an
+   * intranet the worker is meant to read); every other non-public address stays refused.
+   * Default: none. `allowPrivate` allows them all.
+   */
+  allowAddresses?: readonly string[];
 }
 
 export const wordCountDefaults = {
@@ -46,7 +61,8 @@ export interface ResolvedOptions {
   timeoutMs: number;
   maxBytes: number;
   maxRedirects: number;
-  lookup: LookupFn | undefined;
+  lookup: LookupFn;
+  allowed: Cidr[];
 }
 
 /** Fills in defaults; throws ConfigError for a limit that is not a positive whole number. */
@@ -56,7 +72,8 @@ export function resolveOptions(options: WordCountOptions): ResolvedOptions {
     timeoutMs: options.timeoutMs ?? wordCountDefaults.fetchTimeoutMs,
     maxBytes: options.maxBytes ?? wordCountDefaults.maxBodyBytes,
     maxRedirects: options.maxRedirects ?? wordCountDefaults.maxRedirects,
-    lookup: options.lookup,
+    lookup: options.lookup ?? (options.dnsServers ? dnsLookup(options.dnsServers) : systemLookup),
+    allowed: (options.allowAddresses ?? []).map(allowedBlock),
   };
   for (const name of ["timeoutMs", "maxBytes", "maxRedirects"] as const) {
     const value = resolved[name];
@@ -69,4 +86,26 @@ export function resolveOptions(options: WordCountOptions): ResolvedOptions {
     }
   }
   return resolved;
+}
+
+// One resolver per dnsServers list, not one per fetch: the task passes the same options object
+// to every job.
+const resolvers = new WeakMap<readonly string[], LookupFn>();
+
+function dnsLookup(servers: readonly string[]): LookupFn {
+  const known = resolvers.get(servers);
+  if (known) return known;
+  const lookup = serverLookup(servers);
+  resolvers.set(servers, lookup);
+  return lookup;
+}
+
+function allowedBlock(text: string): Cidr {
+  const block = parseCidr(text);
+  if (block === null) {
+    throw new ConfigError(
+      `wordcount option allowAddresses: "${text}" is not an address or a CIDR block like 10.0.0.0/8`,
+    );
+  }
+  return block;
 }
