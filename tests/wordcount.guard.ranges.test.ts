@@ -30,7 +30,8 @@ const TABLE = `
 ::a.b.c.d           loopback        ::127.0.0.1 ::7f00:1 | ::8.8.8.8
 ::a.b.c.d           private         ::10.0.0.1
 ::a.b.c.d           unspecified     ::2
-::ffff:a.b.c.d      loopback        ::ffff:127.0.0.1 ::ffff:7f00:1 | ::ffff:8.8.8.8
+::ffff:a.b.c.d      loopback        ::ffff:127.0.0.1 ::ffff:7f00:1
+::ffff:0:0/96       reserved        ::ffff:8.8.8.8 ::ffff:1.0.0.0 ::ffff:223.255.255.255
 ::ffff:0:0:0/96     reserved        ::ffff:0:0:0 ::ffff:0:8.8.8.8 ::ffff:0:ffff:ffff | ::fffe:ffff:ffff:ffff ::ffff:1:0:0
 64:ff9b::/96        loopback        64:ff9b::127.0.0.1 | 64:ff9b::8.8.8.8
 64:ff9b:1::/48      reserved        64:ff9b:1:: 64:ff9b:1:ffff:ffff:ffff:ffff:ffff | 64:ff9b:0:ffff:ffff:ffff:ffff:ffff 64:ff9b:2::
@@ -60,7 +61,7 @@ const CASES = TABLE.trim()
 
 describe("every special-purpose block, at and around its edges", () => {
   test("the table is read whole", () => {
-    expect(CASES.length).toBe(110);
+    expect(CASES.length).toBe(112);
   });
 
   test.each(CASES)("%s (near %s) is %s", (ip, _block, kind) => {

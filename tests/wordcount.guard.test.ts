@@ -59,7 +59,7 @@ describe("classifyIp", () => {
     ["172.32.0.0", "public"],
     ["100.128.0.1", "public"],
     ["2606:4700:4700::1111", "public"],
-    ["::ffff:8.8.8.8", "public"],
+    ["::ffff:8.8.8.8", "reserved"], // IPv4-mapped: refused whatever it maps to
   ])("%s is %s", (ip, kind) => {
     expect(classifyIp(ip)).toBe(kind);
   });

@@ -60,8 +60,8 @@ const RANGES: readonly (readonly [AddressKind, string])[] = [
   ["multicast", "ff00::/8"],
   ["reserved", "2001:db8::/32"], // documentation
   ["reserved", "192.88.99.0/24"], // 6to4 relay anycast (deprecated): reaches whichever relay
-  // IPv4-translated (SIIT, RFC 2765): ::ffff:0:a.b.c.d. Issue 10 wrote it ::ffff:0:0/96, the
-  // IPv4-mapped block, which embeddedIpv4 already classifies by the IPv4 address it reaches.
+  // IPv4-translated (SIIT, RFC 2765): ::ffff:0:a.b.c.d. The IPv4-mapped block ::ffff:0:0/96 is
+  // refused as a whole in classify(): a public page is reached by its IPv4 address itself.
   ["reserved", "::ffff:0:0:0/96"],
   ["reserved", "64:ff9b:1::/48"], // local-use NAT64: translates into the local network
   ["private", "fec0::/10"], // site-local (deprecated), IPv6's first private addressing
@@ -146,7 +146,13 @@ export function classifyIp(ip: string): AddressKind {
 
 function classify(ip: ParsedIp): AddressKind {
   const embedded = embeddedIpv4(ip);
-  if (embedded !== null) return classify(embedded);
+  if (embedded !== null) {
+    const kind = classify(embedded);
+    // IPv4-mapped (::ffff:0:0/96) is never fetched, even for a public IPv4 address: a mapped
+    // literal only hides which IPv4 address is meant. Its kind names what it would reach.
+    const mapped = ip.version === 6 && ip.value >> 32n === 0xffffn;
+    return mapped && kind === "public" ? "reserved" : kind;
+  }
   return PARSED_RANGES.find((range) => inBlock(ip, range))?.kind ?? "public";
 }
 
