@@ -11,7 +11,7 @@ const command = defineCommand({
   meta: {
     name: "stack",
     description:
-      "Run Redis and workers in the foreground. Ctrl-C/SIGTERM: workers drain (up to 30 s), then Redis writes its AOF and stops; a second Ctrl-C kills everything.",
+      "Run Redis and workers in the foreground. Ctrl-C/SIGTERM: workers drain (up to 30 s), then Redis writes its AOF and stops; Ctrl-C again, a second or more later, kills everything.",
   },
   args: {
     workers: {

@@ -8,6 +8,7 @@ import { isLoopback } from "../dashboard/_auth.ts";
 import { dashboardDefaults } from "../dashboard/options.ts";
 import { ConnectError, CourierError, InputError } from "../errors.ts";
 import { createOutput, type Output, wantColour } from "./_output.ts";
+import { listenForSignals, type Signals } from "./_signals.ts";
 import { REPO_ROOT, type StackOptions } from "./options.ts";
 import {
   findRedisServer,
@@ -80,7 +81,7 @@ async function runUntilStopped(
   const bySignal = typeof event === "string";
   say(
     bySignal
-      ? `${event}: stopping (a second Ctrl-C kills everything at once)`
+      ? `${event}: stopping (Ctrl-C again, a second or more from now, kills everything at once)`
       : `redis exited on its own (code ${event.code}): stopping the workers`,
   );
   // From here on Redis exiting is expected: only a further signal changes the plan.
@@ -196,31 +197,4 @@ async function shutdown(
   output.line("system", "SIGTERM to redis (it writes its AOF)");
   const code = await redis.stop();
   output.line("system", `redis stopped (code ${code})`);
-}
-
-interface Signals {
-  /** The name of the first SIGINT, SIGTERM or SIGHUP. */
-  first: Promise<string>;
-  /** The name of the second one. */
-  second: Promise<string>;
-  dispose(): void;
-}
-
-function listenForSignals(): Signals {
-  const first = Promise.withResolvers<string>();
-  const second = Promise.withResolvers<string>();
-  let count = 0;
-  const names = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
-  const handler = (name: NodeJS.Signals) => {
-    count += 1;
-    (count === 1 ? first : second).resolve(name);
-  };
-  for (const name of names) process.on(name, handler);
-  return {
-    first: first.promise,
-    second: second.promise,
-    dispose: () => {
-      for (const name of names) process.off(name, handler);
-    },
-  };
 }
