@@ -7,6 +7,7 @@ import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { ConfigError, ConnectError } from "../lib/errors.ts";
 import { createOutput } from "../lib/stack/_output.ts";
+import { isCompiled, ownCommand, shownCommand } from "../lib/stack/_self.ts";
 import { parseStackArgs, REPO_ROOT } from "../lib/stack/options.ts";
 import {
   findFreePort,
@@ -113,6 +114,25 @@ test("workerCmd passes the worker its flags", () => {
     ...["--name", "stack-worker-2"],
     ...["--log-format", "human", "--allow-private", "--concurrency", "3"],
   ]);
+});
+
+test.each([
+  ["/$bunfs/root/courier", true],
+  ["B:/~BUN/root/courier.exe", true],
+  [join(REPO_ROOT, "bin/stack.ts"), false],
+])("isCompiled(%j) is %j", (main, compiled) => {
+  expect(isCompiled(main)).toBe(compiled);
+});
+
+test("the stack runs its own commands: itself when compiled, bin/ files from a checkout", () => {
+  expect(ownCommand("worker", true)).toEqual([process.execPath, "worker"]);
+  expect(ownCommand("dashboard", false)).toEqual([
+    process.execPath,
+    join(REPO_ROOT, "bin/dashboard.ts"),
+  ]);
+  expect(shownCommand("trigger", false)).toBe("bun bin/trigger.ts");
+  expect(shownCommand("result", true, dirname(process.execPath))).toMatch(/^\.\/\S+ result$/);
+  expect(shownCommand("result", true, "/")).toBe(`./${process.execPath.slice(1)} result`);
 });
 
 test("createOutput pads names so the bars line up, colours only when asked", () => {
