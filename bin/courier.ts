@@ -31,7 +31,7 @@ const OPTIONAL_WAIT = new Set(["trigger", "result"]);
 async function usage(): Promise<string> {
   const lines = ["Usage: courier <command> [options]", "", "Commands:"];
   for (const [name, cmd] of Object.entries(COMMANDS)) {
-    const meta = await cmd.meta;
+    const meta = await (typeof cmd.meta === "function" ? cmd.meta() : cmd.meta);
     const first = /^.*?(?=[.;](?:\s|$))/.exec(meta?.description ?? "")?.[0] ?? "";
     lines.push(`  ${name.padEnd(10)} ${first}`);
   }
