@@ -133,6 +133,16 @@ const meta = {
   loadavg: loadavg().map((x) => Number(x.toFixed(2))),
 };
 log(`size ${o.sizeName}, ${o.rounds} round(s), workloads ${o.only.join(",")}`);
+// A contender this machine cannot run (RQ without Debian's python3-rq) is left out, saying why.
+const skipped: Record<string, string> = {};
+const contenders = o.contenders.filter((c) => {
+  const missing = c.missing?.();
+  if (missing) {
+    skipped[c.name] = missing;
+    log(`${c.name} skipped: ${missing}`);
+  }
+  return !missing;
+});
 for (const name of o.only) {
   const w = WORKLOADS[name]!;
   for (const persistence of o.passes) {
@@ -145,7 +155,7 @@ for (const name of o.only) {
         size: o.size,
         rounds: o.rounds,
         rec,
-        contenders: o.contenders,
+        contenders,
         ioConcurrency: o.ioConcurrency,
         outDir: dirname(o.out),
         log,
@@ -164,7 +174,7 @@ const targets = checkTargets(figures);
 const loadEnd = loadavg().map((x) => Number(x.toFixed(2)));
 writeFileSync(
   o.out,
-  [{ ...meta, loadavgEnd: loadEnd, codeChangedDuringRun: changed }, ...figures, ...targets]
+  [{ ...meta, skipped, loadavgEnd: loadEnd, codeChangedDuringRun: changed }, ...figures, ...targets]
     .map((x) => `${JSON.stringify(x)}\n`)
     .join(""),
 );

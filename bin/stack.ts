@@ -1,17 +1,20 @@
 #!/usr/bin/env bun
 // The local stack, like the seed's `honcho start`: a redis-server with its AOF on (unless
-// REDIS_URL names a Redis to use) and N workers, their output prefixed with their names.
+// REDIS_URL names a Redis to use), N workers and the dashboard, their output prefixed with
+// their names.
 import { defineCommand } from "citty";
 import { defaults } from "../lib/config.ts";
+import { dashboardDefaults } from "../lib/dashboard/options.ts";
 import { parseStackArgs, stackDefaults } from "../lib/stack/options.ts";
 import { runStack } from "../lib/stack/stack.ts";
-import { runCli } from "./_cli.ts";
+import { commonArgs, runCli } from "./_cli.ts";
 
 const command = defineCommand({
   meta: {
     name: "stack",
     description:
-      "Run Redis and workers in the foreground. Ctrl-C/SIGTERM: workers drain (up to 30 s), then Redis writes its AOF and stops; a second Ctrl-C kills everything.",
+      "Run Redis, workers and the dashboard in the foreground. Ctrl-C/SIGTERM: workers drain (up to 30 s), then Redis writes its AOF and stops; Ctrl-C again, a second or more later, kills everything. " +
+      `The dashboard listens on COURIER_DASHBOARD_HOST (default ${dashboardDefaults.host}) port COURIER_DASHBOARD_PORT (default ${dashboardDefaults.port}; skipped if that port is busy); COURIER_DASHBOARD_TOKEN turns its actions on.`,
   },
   args: {
     workers: {
@@ -29,12 +32,13 @@ const command = defineCommand({
     },
     "data-dir": {
       type: "string",
-      description: `Where the local Redis keeps its AOF (default ${stackDefaults.dataDir} in the repository)`,
+      description: `Where the local Redis keeps its AOF (default ${stackDefaults.dataDir} in the repository; for dist/courier, in the current directory)`,
     },
     queue: {
       type: "string",
-      description: `Queue the workers serve (env COURIER_QUEUE; default ${defaults.queue})`,
+      description: `Queue the workers and the dashboard serve (env COURIER_QUEUE; default ${defaults.queue})`,
     },
+    prefix: commonArgs.prefix,
     "allow-private": {
       type: "boolean",
       description: "Let workers fetch loopback, private and link-local addresses (default off)",

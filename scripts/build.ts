@@ -1,31 +1,27 @@
 #!/usr/bin/env bun
-// `bun run build`: each command in bin/ (not the `_` helpers) becomes a standalone executable
-// in dist/, with Bun and every dependency (and the Lua scripts) inside.
-import { readdirSync } from "node:fs";
+// `bun run build`: one standalone executable, dist/courier, with Bun, every dependency and the
+// Lua scripts inside. Its subcommands are the commands of bin/ (bin/courier.ts): one binary of
+// ~100 MB instead of one per command, since each would carry a whole Bun runtime.
+import { rmSync } from "node:fs";
 import { join, resolve } from "node:path";
 
 const root = resolve(import.meta.dir, "..");
-const entries = readdirSync(join(root, "bin")).filter(
-  (f) => f.endsWith(".ts") && !f.startsWith("_"),
-);
-const only = process.argv.slice(2);
-for (const file of entries) {
-  const name = file.replace(/\.ts$/, "");
-  if (only.length > 0 && !only.includes(name)) continue;
-  const outfile = join(root, "dist", name);
-  const cmd = [
-    "bun",
-    "build",
-    "--compile",
-    "--minify",
-    join(root, "bin", file),
-    "--outfile",
-    outfile,
-  ];
-  const code = await Bun.spawn({ cmd, stdout: "ignore", stderr: "inherit" }).exited;
-  if (code !== 0) {
-    process.stderr.write(`build: ${file} failed (exit ${code})\n`);
-    process.exit(1);
-  }
-  process.stdout.write(`built dist/${name}\n`);
+const outfile = join(root, "dist", "courier");
+const cmd = ["bun", "build", "--compile", "--minify", join(root, "bin", "courier.ts")];
+const code = await Bun.spawn({
+  cmd: [...cmd, "--outfile", outfile],
+  stdout: "ignore",
+  stderr: "inherit",
+}).exited;
+if (code !== 0) {
+  process.stderr.write(`build: bin/courier.ts failed (exit ${code})\n`);
+  process.exit(1);
 }
+// Earlier builds wrote one executable per command: they would now only be stale copies.
+for (const old of ["trigger", "result", "worker", "info", "dead", "dashboard", "stack"]) {
+  rmSync(join(root, "dist", old), { force: true });
+}
+const mb = (Bun.file(outfile).size / 1e6).toFixed(0);
+process.stdout.write(
+  `built dist/courier (${mb} MB): courier trigger|result|worker|info|dead|dashboard|stack\n`,
+);

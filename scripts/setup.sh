@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what Courier needs and is missing, on a fresh Debian/Ubuntu machine with Node and npm:
-# Bun (through npm), redis-server (through apt), then the JS dependencies. Safe to run again: it
-# only acts on what is missing, and says nothing when nothing is.
+# Bun (through npm), redis-server (through apt), then the JS dependencies; with --with-browser
+# Chromium, with --with-bench RQ (both through apt). Safe to run again: it only acts on what is
+# missing, and says nothing when nothing is.
 set -eu
 
 cd "$(dirname "$0")/.."
@@ -76,6 +77,35 @@ ensure_chromium() {
   say "installed $(/usr/bin/chromium --version 2>/dev/null | head -n 1) (apt-get install chromium)"
 }
 
+# The benchmark's RQ contender (tests/bench.test.ts runs it) needs Debian's python3 with rq and
+# requests; only `npm test` asks for them (--with-bench). Without them the bench skips RQ and
+# says why, so a failed install is a warning, not a failure.
+ensure_rq() {
+  [ -x /usr/bin/rq ] && /usr/bin/python3 -c 'import redis, requests, rq' >/dev/null 2>&1 && return 0
+  if ! command -v apt-get >/dev/null 2>&1; then
+    say "no apt-get: the benchmark will skip RQ (it needs Debian's python3-rq and python3-requests)"
+    return 0
+  fi
+  if { as_root apt-get update -qq && as_root env DEBIAN_FRONTEND=noninteractive \
+      apt-get install -y -qq python3-rq python3-requests; } >/dev/null 2>&1; then
+    say "installed python3-rq and python3-requests (apt-get install), for the benchmark's RQ"
+  else
+    say 'could not install python3-rq python3-requests: the benchmark will skip RQ' \
+      '(run "sudo apt-get install -y python3-rq python3-requests")'
+  fi
+}
+
+# The TLS tests make their certificates with openssl; without it they are skipped, saying so.
+ensure_openssl() {
+  command -v openssl >/dev/null 2>&1 && return 0
+  if { as_root apt-get update -qq && as_root env DEBIAN_FRONTEND=noninteractive \
+      apt-get install -y -qq openssl; } >/dev/null 2>&1; then
+    say "installed openssl (apt-get install), for the TLS tests' certificates"
+  else
+    say 'could not install openssl: the TLS tests will be skipped (run "sudo apt-get install -y openssl")'
+  fi
+}
+
 ensure_deps() {
   if ! out="$(bun install --frozen-lockfile 2>&1)"; then
     printf '%s\n' "$out" >&2
@@ -87,8 +117,18 @@ ensure_deps() {
   esac
 }
 
+with_browser=no
+with_bench=no
+for arg in "$@"; do
+  case "$arg" in
+    --with-browser) with_browser=yes ;;
+    --with-bench) with_bench=yes ;;
+    *) fail "unknown option $arg (known: --with-browser, --with-bench)" ;;
+  esac
+done
+
 ensure_bun
 ensure_redis
-command -v openssl >/dev/null 2>&1 || { as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssl >/dev/null 2>&1 && say "installed openssl (the TLS tests make certificates with it)"; } || say "openssl is missing: the TLS tests will be skipped"
-if [ "${1:-}" = "--with-browser" ]; then ensure_chromium; fi
+if [ "$with_browser" = yes ]; then ensure_chromium; ensure_openssl; fi
+if [ "$with_bench" = yes ]; then ensure_rq; fi
 ensure_deps

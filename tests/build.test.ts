@@ -1,17 +1,43 @@
-// `bun run build` makes standalone executables; one is built and run here for real.
-import { expect, test } from "bun:test";
+// `bun run build` makes one standalone executable, dist/courier; it is built once here and run
+// for real, from directories where nothing of the checkout is reachable and Bun is not on PATH.
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { openQueue, ROOT, redisUrl, runProcess, testPrefix } from "./helpers.ts";
+import { findFreePort } from "../lib/stack/redis-server.ts";
+import { openQueue, ROOT, redisUrl, runProcess, testPrefix, until } from "./helpers.ts";
 
-test("a compiled trigger enqueues a job without Bun or the sources", async () => {
-  const build = await runProcess(["bun", "run", "build", "trigger"]);
-  expect(build.code).toBe(0);
-  expect(build.stdout).toContain("built dist/trigger");
+const COURIER = join(ROOT, "dist", "courier");
+// No Bun here: the executable must carry its runtime, and run itself as its workers.
+const PATH = "/usr/bin:/bin";
+const cleanups: (() => unknown)[] = [];
+
+beforeAll(async () => {
+  const build = await runProcess(["bun", "run", "build"]);
+  expect(build.stderr).not.toContain("error");
+  expect(build).toMatchObject({ code: 0 });
+  expect(build.stdout).toContain("built dist/courier");
+}, 120_000);
+
+afterAll(async () => {
+  for (const cleanup of cleanups.reverse()) await cleanup();
+});
+
+test("bun run build writes one executable, not one per command", () => {
+  expect(existsSync(COURIER)).toBe(true);
+  for (const old of ["trigger", "worker", "stack"]) {
+    expect(existsSync(join(ROOT, "dist", old))).toBe(false);
+  }
+});
+
+test("courier trigger enqueues a job without Bun or the sources", async () => {
   const prefix = testPrefix();
   const run = await runProcess(
-    [join(ROOT, "dist", "trigger"), "--url", "www.example.org", "--prefix", prefix],
-    // Nothing of the checkout is reachable by a relative path, and no Bun on the PATH.
-    { cwd: "/", env: { PATH: "/usr/bin:/bin", REDIS_URL: redisUrl() } },
+    [COURIER, "trigger", "--url", "www.example.org", "--prefix", prefix],
+    {
+      cwd: "/",
+      env: { PATH, REDIS_URL: redisUrl() },
+    },
   );
   expect(run).toMatchObject({ code: 0, stderr: "" });
   await using q = await openQueue({ prefix });
@@ -20,4 +46,72 @@ test("a compiled trigger enqueues a job without Bun or the sources", async () =>
     status: "queued",
     payload: { url: "https://www.example.org/" },
   });
+}, 30_000);
+
+test("courier with no command or an unknown one: the list of commands, exit 2", async () => {
+  for (const args of [[], ["nope"]]) {
+    const run = await runProcess([COURIER, ...args], { cwd: "/", env: { PATH } });
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/^courier: (no command given|unknown command "nope")\n/);
+    expect(run.stderr).toContain("  stack      Run Redis, workers and the dashboard");
+  }
+});
+
+test("courier stack runs its workers from another directory: trigger, result, Ctrl-C drains", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "courier-built-stack-"));
+  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+  const page = Bun.serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    fetch: () =>
+      new Response("<html><body><p>one two three four</p></body></html>", {
+        headers: { "content-type": "text/html" },
+      }),
+  });
+  cleanups.push(() => page.stop(true));
+  const [port, prefix] = [await findFreePort(), testPrefix()];
+  const env = { PATH, COURIER_DASHBOARD_PORT: String(await findFreePort()) };
+  const stack = Bun.spawn(
+    [COURIER, "stack", "--redis-port", String(port), "--workers", "1", "--allow-private"].concat([
+      "--prefix",
+      prefix,
+    ]),
+    { cwd: dir, env, stdout: "pipe", stderr: "pipe" },
+  );
+  cleanups.push(() => stack.kill("SIGKILL"));
+  const [out, errors] = [collect(stack.stdout), collect(stack.stderr)];
+  const ready = () => /worker\.1 +\| .*worker started/.test(out.text);
+  await until(ready, "the worker", 20_000).catch((err: Error) => {
+    throw new Error(`${err.message}; the output so far:\n${out.text}${errors.text}`);
+  });
+  expect(out.text).toContain(`data in ${join(dir, ".data/redis")}`);
+  expect(out.text).toContain(`${COURIER} trigger --url https://example.org/`);
+
+  const flags = ["--redis-url", `redis://127.0.0.1:${port}`, "--prefix", prefix];
+  const url = `http://127.0.0.1:${page.port}/`;
+  const trigger = await runProcess([COURIER, "trigger", "--url", url, ...flags], { cwd: dir, env });
+  expect(trigger).toMatchObject({ code: 0, stderr: "" });
+  const id = trigger.stdout.trim();
+  const result = await runProcess(
+    [COURIER, "result", "--jobid", id, "--json", "--wait", "30", ...flags],
+    { cwd: dir, env },
+  );
+  expect(result).toMatchObject({ code: 0, stderr: "" });
+  expect(JSON.parse(result.stdout)).toMatchObject({ id, status: "finished", result: { words: 4 } });
+
+  stack.kill("SIGINT");
+  expect(await stack.exited).toBe(0);
+  expect(out.text).toContain("worker.1 stopped (code 0)");
+  expect(out.text).toContain("redis stopped (code 0)");
+  expect(out.text).not.toContain("SIGKILL");
 }, 60_000);
+
+/** Accumulates a stream's text as it arrives. */
+function collect(stream: ReadableStream<Uint8Array>): { text: string } {
+  const out = { text: "" };
+  void (async () => {
+    const decoder = new TextDecoder();
+    for await (const chunk of stream) out.text += decoder.decode(chunk, { stream: true });
+  })();
+  return out;
+}

@@ -7,6 +7,7 @@ import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { ConfigError, ConnectError } from "../lib/errors.ts";
 import { createOutput } from "../lib/stack/_output.ts";
+import { isCompiled, ownCommand, shownCommand } from "../lib/stack/_self.ts";
 import { parseStackArgs, REPO_ROOT } from "../lib/stack/options.ts";
 import {
   findFreePort,
@@ -58,16 +59,19 @@ describe("parseStackArgs", () => {
     ],
     [{ "redis-url": "redis://h:1" }, { redisUrl: "redis://h:1" }],
     [{ "data-dir": "d" }, { dataDir: "/somewhere/d" }],
+    [{}, { prefix: "courier", queue: "default" }],
+    [{ prefix: "app1" }, { prefix: "app1" }],
   ])("%j", (args, expected) => {
     expect(parseStackArgs(args, {}, cwd)).toMatchObject(expected);
   });
 
   test("defaults: data under the repo, REDIS_URL and COURIER_QUEUE from the environment", () => {
-    const env = { REDIS_URL: "redis://x:1", COURIER_QUEUE: "q" };
+    const env = { REDIS_URL: "redis://x:1", COURIER_QUEUE: "q", COURIER_PREFIX: "p" };
     expect(parseStackArgs({}, env, cwd)).toMatchObject({
       dataDir: resolve(REPO_ROOT, ".data/redis"),
       redisUrl: "redis://x:1",
       queue: "q",
+      prefix: "p",
     });
     // An explicit port means "start one here", whatever REDIS_URL says.
     expect(parseStackArgs({ "redis-port": "7001" }, env, cwd).redisUrl).toBeUndefined();
@@ -82,6 +86,8 @@ describe("parseStackArgs", () => {
     [{ concurrency: "-1" }, "--concurrency must be"],
     [{ "redis-url": "redis://x", "redis-port": "1" }, "not both"],
     [{ queue: "a b" }, 'queue name "a b"'],
+    [{ prefix: "a b" }, 'key prefix "a b"'],
+    [{ prefix: "" }, "--prefix needs one value"],
   ])("refuses %j", (args, message) => {
     expect(() => parseStackArgs(args, {}, cwd)).toThrow(ConfigError);
     expect(() => parseStackArgs(args, {}, cwd)).toThrow(message);
@@ -97,12 +103,36 @@ describe("parseStackArgs", () => {
 });
 
 test("workerCmd passes the worker its flags", () => {
-  const options = { ...parseStackArgs({}, {}, "/"), allowPrivate: true, concurrency: 3 };
+  const options = {
+    ...parseStackArgs({ prefix: "p1" }, {}, "/"),
+    allowPrivate: true,
+    concurrency: 3,
+  };
   expect(workerCmd(options, "redis://127.0.0.1:1", 2).slice(1)).toEqual([
     join(REPO_ROOT, "bin/worker.ts"),
-    ...["--redis-url", "redis://127.0.0.1:1", "--queue", "default", "--name", "stack-worker-2"],
+    ...["--redis-url", "redis://127.0.0.1:1", "--queue", "default", "--prefix", "p1"],
+    ...["--name", "stack-worker-2"],
     ...["--log-format", "human", "--allow-private", "--concurrency", "3"],
   ]);
+});
+
+test.each([
+  ["/$bunfs/root/courier", true],
+  ["B:/~BUN/root/courier.exe", true],
+  [join(REPO_ROOT, "bin/stack.ts"), false],
+])("isCompiled(%j) is %j", (main, compiled) => {
+  expect(isCompiled(main)).toBe(compiled);
+});
+
+test("the stack runs its own commands: itself when compiled, bin/ files from a checkout", () => {
+  expect(ownCommand("worker", true)).toEqual([process.execPath, "worker"]);
+  expect(ownCommand("dashboard", false)).toEqual([
+    process.execPath,
+    join(REPO_ROOT, "bin/dashboard.ts"),
+  ]);
+  expect(shownCommand("trigger", false)).toBe("bun bin/trigger.ts");
+  expect(shownCommand("result", true, dirname(process.execPath))).toMatch(/^\.\/\S+ result$/);
+  expect(shownCommand("result", true, "/")).toBe(`./${process.execPath.slice(1)} result`);
 });
 
 test("createOutput pads names so the bars line up, colours only when asked", () => {
@@ -234,8 +264,12 @@ describe("bin/stack.ts", () => {
 
   test("with --redis-url it starts no Redis and leaves that one running", async () => {
     const [server] = await throwaway();
-    const { proc, out } = await readyStack(["--redis-url", server.url]);
+    const { proc, out } = await readyStack(["--redis-url", server.url, "--prefix", "stk"]);
     expect(out.text).not.toContain("redis.1");
+    // The way to reach these workers from another terminal names their key prefix.
+    expect(out.text).toContain(
+      `bun bin/trigger.ts --url https://example.org/ --redis-url ${server.url} --prefix stk`,
+    );
     proc.kill("SIGTERM");
     expect(await exitCodeWithin(proc, 15_000)).toBe(0);
     expect(await pingRedis(server.port)).toBe(true);
@@ -248,6 +282,17 @@ describe("bin/stack.ts", () => {
     const proc = runStackBin(args);
     expect(await exitCodeWithin(proc, 10_000)).toBe(code);
     expect(await new Response(proc.stderr).text()).toMatch(message);
+  });
+
+  test("--help names the dashboard, its variables and --prefix", async () => {
+    const proc = runStackBin(["--help"]);
+    expect(await exitCodeWithin(proc, 10_000)).toBe(0);
+    const help = await new Response(proc.stdout).text();
+    for (const word of ["dashboard", "COURIER_DASHBOARD_HOST", "COURIER_DASHBOARD_PORT"]) {
+      expect(help).toContain(word);
+    }
+    expect(help).toContain("COURIER_DASHBOARD_TOKEN");
+    expect(help).toContain("--prefix");
   });
 
   test("a port in use: one line naming --redis-port and REDIS_URL, exit 1", async () => {

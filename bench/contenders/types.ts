@@ -39,6 +39,8 @@ export interface ContenderImpl {
   finishedCommand(queue: string): string[];
   producer(url: string, queue: string, task: TaskKind): Promise<Producer>;
   workerCommand(spec: WorkerSpec): WorkerCommand;
+  /** Why this contender cannot run on this machine (it is then skipped, saying so), if it cannot. */
+  missing?(): string | undefined;
 }
 
 /** What a worker process runs (bench/worker-proc.ts) for the Bun contenders. */

@@ -53,3 +53,15 @@ function noop(): void {}
 export function signal(proc: Subprocess, name: "SIGTERM" | "SIGKILL"): void {
   if (!hasExited(proc)) proc.kill(name);
 }
+
+/**
+ * What to put before a detached child's command so it gets SIGTERM when we die, even by
+ * SIGKILL: `setpriv --pdeathsig TERM --` (util-linux, on every Debian/Ubuntu) sets the
+ * parent-death signal and execs the command, so the pid stays the child's own. A detached
+ * child no longer hears the terminal's Ctrl-C, and without this it would outlive a killed
+ * supervisor. Empty where setpriv is missing (macOS): there an orphan has to be stopped by hand.
+ */
+export function parentDeathGuard(): string[] {
+  const setpriv = process.platform === "linux" ? Bun.which("setpriv") : null;
+  return setpriv ? [setpriv, "--pdeathsig", "TERM", "--"] : [];
+}

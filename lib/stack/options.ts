@@ -3,18 +3,19 @@ import { resolve } from "node:path";
 import { defaults, resolveOptions } from "../config.ts";
 import { maskUrl } from "../connect.ts";
 import { ConfigError, ConnectError } from "../errors.ts";
+import { isCompiled, REPO_ROOT } from "./_self.ts";
 
-/** The repository root (this file is lib/stack/options.ts). */
-export const REPO_ROOT = resolve(import.meta.dir, "../..");
+export { REPO_ROOT };
 
 export const stackDefaults = {
   /** Worker processes started (each runs `concurrency` jobs at once). */
   workers: 2,
   /** Port of the local redis-server, on 127.0.0.1. */
   redisPort: 6379,
-  /** Where the local Redis keeps its AOF; relative to the repository root. */
+  /** Where the local Redis keeps its AOF; relative to the repository root (compiled: to cwd). */
   dataDir: ".data/redis",
   queue: defaults.queue,
+  prefix: defaults.prefix,
 } as const;
 
 export interface StackOptions {
@@ -25,6 +26,8 @@ export interface StackOptions {
   /** Absolute path. */
   dataDir: string;
   queue: string;
+  /** Prefix of every Redis key, passed to the workers and the dashboard. */
+  prefix: string;
   allowPrivate: boolean;
   /** Passed to each worker only when given (else the worker's own default applies). */
   concurrency: number | undefined;
@@ -38,8 +41,8 @@ const MAX_WORKERS = 64;
 
 /**
  * Checks the arguments (unknown options are refused earlier, by bin/_cli.ts) and applies the
- * environment the other commands read too: REDIS_URL, COURIER_QUEUE. Throws ConfigError with a
- * one-line message naming the flag.
+ * environment the other commands read too: REDIS_URL, COURIER_QUEUE, COURIER_PREFIX. Throws
+ * ConfigError with a one-line message naming the flag.
  */
 export function parseStackArgs(
   args: StackArgs,
@@ -58,17 +61,24 @@ export function parseStackArgs(
   const redisUrl = flagUrl ?? envUrl;
   if (redisUrl !== undefined) checkRedisUrl(redisUrl, flagUrl ? "--redis-url" : "REDIS_URL");
   const queue = optionalString(args, "queue") ?? (env.COURIER_QUEUE || stackDefaults.queue);
-  resolveOptions({ queue }); // the queue name rules live in one place
+  const prefix = optionalString(args, "prefix") ?? (env.COURIER_PREFIX || stackDefaults.prefix);
+  resolveOptions({ queue, prefix }); // the name rules live in one place
   const dataDir = optionalString(args, "data-dir");
   return {
     workers: optionalInt(args, "workers", 1, MAX_WORKERS) ?? stackDefaults.workers,
     redisPort: port ?? stackDefaults.redisPort,
     redisUrl,
-    dataDir: dataDir ? resolve(cwd, dataDir) : resolve(REPO_ROOT, stackDefaults.dataDir),
+    dataDir: resolve(dataDir ? cwd : defaultBase(cwd), dataDir ?? stackDefaults.dataDir),
     queue,
+    prefix,
     allowPrivate: args["allow-private"] === true,
     concurrency: optionalInt(args, "concurrency", 1, 10_000),
   };
+}
+
+/** A checkout keeps its data beside the code; the compiled executable, where it is run. */
+function defaultBase(cwd: string, compiled = isCompiled()): string {
+  return compiled ? cwd : REPO_ROOT;
 }
 
 function optionalString(args: StackArgs, flag: string): string | undefined {

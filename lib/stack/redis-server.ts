@@ -5,7 +5,14 @@ import { connect, createServer } from "node:net";
 import { resolve } from "node:path";
 import type { Subprocess } from "bun";
 import { ConnectError } from "../errors.ts";
-import { exitedWithin, hasExited, readLines, settledWithin, signal } from "./_process.ts";
+import {
+  exitedWithin,
+  hasExited,
+  parentDeathGuard,
+  readLines,
+  settledWithin,
+  signal,
+} from "./_process.ts";
 
 export const REDIS_NOT_INSTALLED =
   'redis-server is not installed: run "sudo apt-get install -y redis-server" (Debian/Ubuntu), ' +
@@ -61,13 +68,14 @@ export async function startRedisServer(options: RedisServerOptions): Promise<Red
   // Absolute: redis resolves --dir against its own working directory, which is this one.
   const dataDir = resolve(options.dataDir);
   mkdirSync(dataDir, { recursive: true });
+  const detached = options.detached ?? false;
   const proc = Bun.spawn({
-    cmd: [bin, ...redisArgs({ ...options, dataDir })],
+    cmd: [...(detached ? parentDeathGuard() : []), bin, ...redisArgs({ ...options, dataDir })],
     cwd: dataDir,
     stdin: "ignore",
     stdout: "pipe",
     stderr: "pipe",
-    detached: options.detached ?? false,
+    detached,
   });
   const tail: string[] = [];
   const onLine = (line: string) => {

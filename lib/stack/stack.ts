@@ -1,14 +1,15 @@
 // The local stack, honcho-style: one redis-server (unless REDIS_URL names another) and N workers,
 // their output interleaved under their names. Stop order matters: workers first, so they can
 // record the jobs they are running, then Redis, which writes its AOF on the way out.
-import { join } from "node:path";
 import { defaults } from "../config.ts";
 import { maskUrl } from "../connect.ts";
 import { isLoopback } from "../dashboard/_auth.ts";
 import { dashboardDefaults } from "../dashboard/options.ts";
 import { ConnectError, CourierError, InputError } from "../errors.ts";
 import { createOutput, type Output, wantColour } from "./_output.ts";
-import { REPO_ROOT, type StackOptions } from "./options.ts";
+import { isCompiled, ownCommand, scriptOf, shownCommand } from "./_self.ts";
+import { listenForSignals, type Signals } from "./_signals.ts";
+import type { StackOptions } from "./options.ts";
 import {
   findRedisServer,
   isPortFree,
@@ -17,9 +18,6 @@ import {
   startRedisServer,
 } from "./redis-server.ts";
 import { Supervisor } from "./supervisor.ts";
-
-const WORKER_SCRIPT = join(REPO_ROOT, "bin/worker.ts");
-const DASHBOARD_SCRIPT = join(REPO_ROOT, "bin/dashboard.ts");
 
 // The seed's Procfile loop waited 2 s before restarting `rq worker`: long enough not to spin
 // while Redis is down, short enough that nobody notices.
@@ -63,8 +61,12 @@ export async function runStack(options: StackOptions): Promise<number> {
 /** What can be checked before anything starts. */
 async function preflight(options: StackOptions): Promise<void> {
   if (!options.redisUrl && !findRedisServer()) throw new ConnectError(REDIS_NOT_INSTALLED);
-  if (!(await Bun.file(WORKER_SCRIPT).exists())) {
-    throw new InputError(`cannot start workers: ${WORKER_SCRIPT} does not exist`);
+  // Compiled, the workers are this executable; from a checkout, its bin/ files.
+  if (isCompiled()) return;
+  for (const script of [scriptOf("worker"), scriptOf("dashboard")]) {
+    if (!(await Bun.file(script).exists())) {
+      throw new InputError(`cannot start workers: ${script} does not exist`);
+    }
   }
 }
 
@@ -80,7 +82,7 @@ async function runUntilStopped(
   const bySignal = typeof event === "string";
   say(
     bySignal
-      ? `${event}: stopping (a second Ctrl-C kills everything at once)`
+      ? `${event}: stopping (Ctrl-C again, a second or more from now, kills everything at once)`
       : `redis exited on its own (code ${event.code}): stopping the workers`,
   );
   // From here on Redis exiting is expected: only a further signal changes the plan.
@@ -117,9 +119,9 @@ async function startLocalRedis(options: StackOptions, output: Output): Promise<R
   });
 }
 
-/** `bun bin/worker.ts --redis-url URL --queue Q --name stack-worker-<i> …` */
+/** `bun bin/worker.ts --redis-url URL --queue Q --prefix P --name stack-worker-<i> …` */
 export function workerCmd(options: StackOptions, url: string, index: number): string[] {
-  const cmd = [process.execPath, WORKER_SCRIPT, "--redis-url", url, "--queue", options.queue];
+  const cmd = [...ownCommand("worker"), ...queueFlags(options, url)];
   cmd.push("--name", `stack-worker-${index}`);
   // Our name prefix already makes each line unparseable as JSON: ask for the human format.
   cmd.push("--log-format", "human");
@@ -149,9 +151,13 @@ async function startDashboardProcess(
     );
     return undefined;
   }
-  const cmd = [process.execPath, DASHBOARD_SCRIPT, "--redis-url", url, "--queue", options.queue];
+  const cmd = [...ownCommand("dashboard"), ...queueFlags(options, url)];
   supervisor.start({ name: "dashboard", cmd, restartDelayMs: RESTART_DELAY_MS });
   return `http://${host}:${port}`;
+}
+
+function queueFlags(options: StackOptions, url: string): string[] {
+  return ["--redis-url", url, "--queue", options.queue, "--prefix", options.prefix];
 }
 
 function printBanner(
@@ -170,8 +176,8 @@ function printBanner(
   if (dashboard) say(`dashboard ${dashboard}  (metrics at ${dashboard}/metrics)`);
   say("ready. In another terminal, try:");
   const flags = clientFlags(options, url);
-  say(`  bun bin/trigger.ts --url https://example.org/${flags}`);
-  say(`  bun bin/result.ts --jobid <id>${flags}`);
+  say(`  ${shownCommand("trigger")} --url https://example.org/${flags}`);
+  say(`  ${shownCommand("result")} --jobid <id>${flags}`);
   say(`Ctrl-C stops the workers (they finish their jobs first)${redis ? ", then Redis" : ""}.`);
 }
 
@@ -182,6 +188,9 @@ function clientFlags(options: StackOptions, url: string): string {
   // Masked: a password is never printed; whoever copies the line types it in.
   if (url !== (env.REDIS_URL || defaults.redisUrl)) flags += ` --redis-url ${maskUrl(url)}`;
   if (options.queue !== (env.COURIER_QUEUE || defaults.queue)) flags += ` --queue ${options.queue}`;
+  if (options.prefix !== (env.COURIER_PREFIX || defaults.prefix)) {
+    flags += ` --prefix ${options.prefix}`;
+  }
   return flags;
 }
 
@@ -196,31 +205,4 @@ async function shutdown(
   output.line("system", "SIGTERM to redis (it writes its AOF)");
   const code = await redis.stop();
   output.line("system", `redis stopped (code ${code})`);
-}
-
-interface Signals {
-  /** The name of the first SIGINT, SIGTERM or SIGHUP. */
-  first: Promise<string>;
-  /** The name of the second one. */
-  second: Promise<string>;
-  dispose(): void;
-}
-
-function listenForSignals(): Signals {
-  const first = Promise.withResolvers<string>();
-  const second = Promise.withResolvers<string>();
-  let count = 0;
-  const names = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
-  const handler = (name: NodeJS.Signals) => {
-    count += 1;
-    (count === 1 ? first : second).resolve(name);
-  };
-  for (const name of names) process.on(name, handler);
-  return {
-    first: first.promise,
-    second: second.promise,
-    dispose: () => {
-      for (const name of names) process.off(name, handler);
-    },
-  };
 }

@@ -3,7 +3,14 @@
 // and stopped politely (SIGTERM, a grace period, then SIGKILL).
 import type { Subprocess } from "bun";
 import type { Output } from "./_output.ts";
-import { exitedWithin, hasExited, readLines, settledWithin, signal } from "./_process.ts";
+import {
+  exitedWithin,
+  hasExited,
+  parentDeathGuard,
+  readLines,
+  settledWithin,
+  signal,
+} from "./_process.ts";
 
 export interface ProcessSpec {
   /** Shown before each line it prints, e.g. `worker.1`. Unique within a supervisor. */
@@ -21,7 +28,10 @@ export interface ProcessSpec {
 export interface SupervisorOptions {
   /** Where prefixed lines go. The supervisor's own lines are written under `system`. */
   output: Output;
-  /** Start children in their own session, so a terminal's Ctrl-C reaches only us (default true). */
+  /**
+   * Start children in their own session, so a terminal's Ctrl-C reaches only us and we decide
+   * the stop order (default true). They then get SIGTERM when we die (parentDeathGuard).
+   */
   detached?: boolean;
 }
 
@@ -102,7 +112,7 @@ export class Supervisor {
     let proc: Subprocess<"ignore", "pipe", "pipe">;
     try {
       proc = Bun.spawn({
-        cmd: spec.cmd,
+        cmd: this.#detached ? [...parentDeathGuard(), ...spec.cmd] : spec.cmd,
         env: spec.env,
         cwd: spec.cwd,
         stdin: "ignore",

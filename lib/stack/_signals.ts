@@ -1,0 +1,60 @@
+// Counting Ctrl-Cs. One keypress can reach the stack several times: the terminal sends SIGINT to
+// its whole foreground process group (npm, sh, `bun run` and us), and `npm run` and `bun run`
+// each forward the one they got to their child. Those copies arrive within milliseconds; a
+// person pressing Ctrl-C again to give up on the drain does so seconds later. So a signal counts
+// as the second only when it comes at least REPEAT_WINDOW_MS after the first.
+
+/** Copies of one keypress arrive within a few ms; a deliberate second press takes longer. */
+export const REPEAT_WINDOW_MS = 1_000;
+
+export type SignalName = "SIGINT" | "SIGTERM" | "SIGHUP";
+export type Verdict = "first" | "repeat" | "second" | "later";
+
+/** Classifies signals by their arrival time in ms on a monotonic clock. Pure: table-tested. */
+export class SignalCounter {
+  #firstAtMs: number | undefined;
+  #sawSecond = false;
+
+  constructor(readonly windowMs = REPEAT_WINDOW_MS) {}
+
+  /** "first"; "repeat" (a copy of the first, ignored); "second"; "later" (after the second). */
+  classify(atMs: number): Verdict {
+    if (this.#firstAtMs === undefined) {
+      this.#firstAtMs = atMs;
+      return "first";
+    }
+    if (this.#sawSecond) return "later";
+    if (atMs - this.#firstAtMs < this.windowMs) return "repeat";
+    this.#sawSecond = true;
+    return "second";
+  }
+}
+
+export interface Signals {
+  /** The name of the first SIGINT, SIGTERM or SIGHUP. */
+  first: Promise<SignalName>;
+  /** The name of the second one, REPEAT_WINDOW_MS or more after the first. */
+  second: Promise<SignalName>;
+  dispose(): void;
+}
+
+/** Listens for SIGINT, SIGTERM and SIGHUP until dispose(). */
+export function listenForSignals(now: () => number = () => performance.now()): Signals {
+  const first = Promise.withResolvers<SignalName>();
+  const second = Promise.withResolvers<SignalName>();
+  const counter = new SignalCounter();
+  const names = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
+  const handler = (name: NodeJS.Signals) => {
+    const verdict = counter.classify(now());
+    if (verdict === "first") first.resolve(name as SignalName);
+    if (verdict === "second") second.resolve(name as SignalName);
+  };
+  for (const name of names) process.on(name, handler);
+  return {
+    first: first.promise,
+    second: second.promise,
+    dispose: () => {
+      for (const name of names) process.off(name, handler);
+    },
+  };
+}
