@@ -92,9 +92,10 @@ const ACTIONS: ActionRow[] = [
 ];
 
 describe("every action route needs the token", () => {
-  test("the table names every POST route the server declares", () => {
-    const source = readFileSync(join(ROOT, "lib/dashboard/server.ts"), "utf8");
-    const declared = [...source.matchAll(/"(\/[^"]+)": \{\s*POST:/g)].map((m) => m[1]);
+  test("the table names every action route the server declares", () => {
+    // Every POST route is declared as `"<path>": act(…)` (or with a POST key) in _routes.ts.
+    const source = readFileSync(join(ROOT, "lib/dashboard/_routes.ts"), "utf8");
+    const declared = [...source.matchAll(/"(\/[^"]+)": (?:act\(|\{\s*POST:)/g)].map((m) => m[1]);
     expect(declared.sort()).toEqual(ACTIONS.map((a) => a.route).sort());
   });
 
@@ -146,7 +147,14 @@ describe("--token-reads", () => {
     for (const path of READS) {
       for (const headers of [{}, { "x-courier-token": "wrong" }] as Record<string, string>[]) {
         const res = await fetch(d.url + path, { headers });
-        expect({ path, status: res.status }).toEqual({ path, status: 403 });
+        const error = headers["x-courier-token"]
+          ? "wrong token"
+          : "reading this dashboard needs the dashboard's token";
+        expect({ path, status: res.status, body: await res.json() }).toEqual({
+          path,
+          status: 403,
+          body: { error },
+        });
       }
       const controller = new AbortController();
       const res = await fetch(d.url + path, {

@@ -103,6 +103,9 @@ test("with --token-reads the page asks for the token and shows the queue once gi
     await page.goto(line.split(" ")[2]!);
     await textIs(page, "#live", "token needed");
     expect(await page.isVisible("#token-needed")).toBe(true);
+    expect(await page.textContent("#token-needed")).toBe(
+      "reading this dashboard needs the dashboard's token: enter it under Actions, below.",
+    );
     expect(await page.textContent("#count-waiting")).toBe("–");
     await page.fill("#token", token);
     await page.click("#token-form button");
