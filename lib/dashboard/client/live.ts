@@ -27,10 +27,7 @@ async function run(on: LiveHandlers, signal: AbortSignal): Promise<void> {
   while (!signal.aborted) {
     try {
       const res = await fetch(scoped("/api/events"), { headers: authHeaders(), signal });
-      if (res.status === 403) {
-        on.locked(String(((await res.json().catch(() => ({}))) as { error?: unknown }).error));
-        return;
-      }
+      if (res.status === 403) return on.locked(await refusal(res));
       if (!res.ok || !res.body) throw new Error(await refusal(res));
       await read(res.body, on, retry);
       on.down("reconnecting…");
