@@ -1,5 +1,6 @@
 #!/usr/bin/env bun
-// The web dashboard, like rq-dashboard: `[--host H] [--port P] [--token T]`.
+// The web dashboard, like rq-dashboard: `[--host H] [--port P] [--token T [--token-reads]]
+// [--max-live N]`.
 import { defineCommand } from "citty";
 import { dashboardDefaults } from "../lib/dashboard/options.ts";
 import { startDashboard } from "../lib/dashboard/server.ts";
@@ -9,7 +10,7 @@ const command = defineCommand({
   meta: {
     name: "dashboard",
     description:
-      "Serve a live dashboard of one queue (counts, throughput, workers, failures, dead letters, jobs), its JSON API under /api/ and Prometheus metrics at /metrics. Actions (requeue, delete, trigger) are off unless a token is given; requests must then carry it. Stops on SIGINT/SIGTERM.",
+      "Serve a live dashboard of the queues under the prefix (counts, throughput, workers, failures, dead letters, jobs; --queue is the one it opens on), its JSON API under /api/ and Prometheus metrics at /metrics. Actions (requeue, delete, trigger) are off unless a token is given; requests must then carry it. Stops on SIGINT/SIGTERM.",
   },
   args: {
     host: {
@@ -25,6 +26,15 @@ const command = defineCommand({
       description:
         "Turns actions on; the page asks for it, API calls send it as Authorization: Bearer or X-Courier-Token (env COURIER_DASHBOARD_TOKEN; default: actions off)",
     },
+    "token-reads": {
+      type: "boolean",
+      description:
+        "Reads need the token too: the API, live updates and /metrics answer 403 without it, and the page asks for it (env COURIER_DASHBOARD_TOKEN_READS=1; needs --token; default: reads open)",
+    },
+    "max-live": {
+      type: "string",
+      description: `Live connections (open pages) served at once; the next gets 503 (env COURIER_DASHBOARD_MAX_LIVE; default ${dashboardDefaults.maxLive})`,
+    },
     ...commonArgs,
   },
   async run({ args }) {
@@ -35,9 +45,15 @@ const command = defineCommand({
       host: args.host || env.COURIER_DASHBOARD_HOST || undefined,
       port: intArg(port, "port", 0, 65_535),
       token: args.token || env.COURIER_DASHBOARD_TOKEN || undefined,
+      tokenReads:
+        args["token-reads"] || /^(1|true|yes)$/i.test(env.COURIER_DASHBOARD_TOKEN_READS ?? ""),
+      maxLive: intArg(args["max-live"] ?? env.COURIER_DASHBOARD_MAX_LIVE, "max-live", 1, 100_000),
     });
     const actions = dashboard.actions ? "actions on, with the token" : "actions off: no token";
-    process.stdout.write(`dashboard on ${dashboard.url}  (${actions}; metrics at /metrics)\n`);
+    const reads = dashboard.tokenReads ? "; reads need the token too" : "";
+    process.stdout.write(
+      `dashboard on ${dashboard.url}  (${actions}${reads}; metrics at /metrics)\n`,
+    );
     if (!dashboard.loopback) {
       process.stderr.write(
         "dashboard: warning: not on a loopback address: whoever reaches this port can read every job's payload\n",

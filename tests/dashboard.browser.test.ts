@@ -5,62 +5,14 @@
 // message shows as text. The screenshot lands in .test-output/dashboard.png (and, with
 // COURIER_UPDATE_SCREENSHOTS=1 or when missing, in docs/dashboard.png for the README).
 import { expect, test } from "bun:test";
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { copyFileSync, existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { type BrowserContext, chromium, type Page } from "playwright-core";
+import { injected, launch, nextSnapshot, textIs } from "./fixtures/chromium.ts";
 import { ROOT, servePages, spawnCli, testPrefix, waitForLine } from "./helpers.ts";
 
-const CHROMIUM = "/usr/bin/chromium";
 const TOKEN = "browser-test-token";
 const HOSTILE = "text/<img src=x onerror=window.__pwned=1><script>window.__pwned=1</script>";
 const HTML = { "content-type": "text/html; charset=utf-8" };
-
-async function launch(): Promise<{ context: BrowserContext; close: () => Promise<void> }> {
-  if (!existsSync(CHROMIUM)) {
-    throw new Error(
-      `Chromium is not installed at ${CHROMIUM}: the dashboard's browser test needs it ` +
-        "(apt-get install -y chromium; scripts/setup.sh installs it)",
-    );
-  }
-  const profile = mkdtempSync(join(tmpdir(), "courier-chromium-"));
-  const context = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM,
-    headless: true,
-    viewport: { width: 1280, height: 1000 },
-    args: [
-      "--headless",
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-quic",
-      "--no-first-run",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-    ],
-  });
-  return {
-    context,
-    close: async () => {
-      await context.close();
-      rmSync(profile, { recursive: true, force: true });
-    },
-  };
-}
-
-/** Waits until the element's text is `expected` (the page updates once a second). */
-async function textIs(page: Page, selector: string, expected: string): Promise<void> {
-  await page
-    .waitForFunction(
-      ([s, e]) => document.querySelector(s as string)?.textContent === e,
-      [selector, expected],
-      { timeout: 10_000 },
-    )
-    .catch(async () => {
-      const now = await page.textContent(selector);
-      throw new Error(`${selector} shows ${JSON.stringify(now)}, not ${JSON.stringify(expected)}`);
-    });
-}
 
 async function dashboard(prefix: string, ...more: string[]) {
   const proc = spawnCli("dashboard", ["--prefix", prefix, "--port", "0", ...more]);
@@ -123,10 +75,7 @@ test("the dashboard follows the queue, requeues only with the token, shows hosti
       "#failures tbody td.error",
       `unsupported content type ${HOSTILE} from ${base}/broken`,
     );
-    expect(await page.locator("#dead tbody img, #failures tbody img, tbody script").count()).toBe(
-      0,
-    );
-    expect(await page.evaluate(() => (window as { __pwned?: number }).__pwned)).toBeUndefined();
+    expect(await injected(page)).toEqual([]);
     await page.waitForSelector("#workers tbody td.state-idle, #workers tbody td.state-busy");
 
     const outDir = join(ROOT, ".test-output");
@@ -142,8 +91,8 @@ test("the dashboard follows the queue, requeues only with the token, shows hosti
     await page.evaluate(() => sessionStorage.removeItem("courier-token"));
     await page.click("#dead tbody button[data-verb=requeue]");
     await textIs(page, "#message", "this action needs the dashboard's token");
-    await Bun.sleep(1_200); // a refresh later: still dead
-    await textIs(page, "#count-dead", "1");
+    await nextSnapshot(page); // a refresh later: still dead
+    expect(await page.textContent("#count-dead")).toBe("1");
 
     // With it, the job runs again (the page is fixed by now) and finishes.
     await page.fill("#token", TOKEN);
@@ -163,7 +112,7 @@ test("the dashboard follows the queue, requeues only with the token, shows hosti
     );
     expect(await page.locator("#job-attempts tbody tr").count()).toBe(2);
     expect(await page.textContent("#job-payload")).toContain(`${base}/broken`);
-    expect(await page.evaluate(() => (window as { __pwned?: number }).__pwned)).toBeUndefined();
+    expect(await injected(page)).toEqual([]);
 
     worker.kill("SIGTERM");
     expect(await worker.exited).toBe(0);

@@ -1,4 +1,5 @@
-// The JSON API under /api/ (the page uses nothing else) and /metrics. Reads are open; actions
+// The JSON API under /api/ (the page uses nothing else) and /metrics, for one queue (the
+// server picks it from `?queue=`). Reads are open unless the dashboard guards them; actions
 // (POST) need the token. Every list is bounded: pages of dead letters, the latest failures,
 // the last hour's minutes, so a queue of 100,000 jobs costs what an empty one does.
 import { isValidJobId } from "../_job.ts";
@@ -11,8 +12,10 @@ import { WORDCOUNT_TASK } from "../tasks/wordcount/index.ts";
 import { normaliseUrl } from "../tasks/wordcount/url.ts";
 
 export interface Api {
+  /** The queue this request is about. */
   admin: Admin;
-  queue: Queue;
+  /** A producer for that queue (trigger), connected on first use. */
+  producer: () => Promise<Queue>;
   /** Actions are on only when there is a token. */
   actions: boolean;
 }
@@ -34,19 +37,22 @@ export async function workers(api: Api) {
 export async function failures(api: Api) {
   const recent = await api.admin.recentFailures(20);
   return {
-    failures: recent.map((f) => {
-      // The failed attempt itself: the job may have run again since (and finished).
-      const attempt = f.job?.history.findLast((a) => a.error !== null);
-      return {
-        id: f.id,
-        type: f.type,
-        at: new Date(f.at).toISOString(),
-        task: f.job?.task ?? null,
-        status: f.job?.status ?? null,
-        attempt: attempt?.attempt ?? f.job?.attempts ?? null,
-        error: attempt?.error ?? f.job?.error ?? null,
-      };
-    }),
+    // A job whose record is gone (deleted with its dead letter, or expired) has nothing to show.
+    failures: recent
+      .flatMap((f) => (f.job ? [f] : []))
+      .map((f) => {
+        // The failed attempt itself: the job may have run again since (and finished).
+        const attempt = f.job?.history.findLast((a) => a.error !== null);
+        return {
+          id: f.id,
+          type: f.type,
+          at: new Date(f.at).toISOString(),
+          task: f.job?.task ?? null,
+          status: f.job?.status ?? null,
+          attempt: attempt?.attempt ?? f.job?.attempts ?? null,
+          error: attempt?.error ?? f.job?.error ?? null,
+        };
+      }),
   };
 }
 
@@ -58,18 +64,33 @@ export async function snapshot(api: Api) {
   return { overview: o, workers: w, failures: f };
 }
 
-export async function deadPage(api: Api, url: URL) {
-  const limit = Number(url.searchParams.get("limit") ?? 20);
-  const page = await api.admin.deadLetters({
-    cursor: url.searchParams.get("cursor"),
-    limit: Number.isInteger(limit) ? limit : 20,
-  });
-  return { total: page.total, letters: page.letters.map(letterJson), next: page.next };
+export async function deadPage(api: Api, url: URL): Promise<Response> {
+  const limit = Number(url.searchParams.get("limit") || 20);
+  const cursor = url.searchParams.get("cursor") || null;
+  // Checked here, before Redis: a garbage id is the caller's mistake (400), not a server error.
+  if (cursor !== null && !isEntryId(cursor)) {
+    return json({ error: "cursor must be the `next` of a previous page (an entry id)" }, 400);
+  }
+  if (!Number.isInteger(limit) || limit < 1 || limit > 500) {
+    return json({ error: "limit must be a whole number from 1 to 500" }, 400);
+  }
+  const page = await api.admin.deadLetters({ cursor, limit });
+  return json({ total: page.total, letters: page.letters.map(letterJson), next: page.next });
+}
+
+const U64_MAX = 2n ** 64n - 1n;
+
+/** A stream entry id Redis accepts after `(` in XREVRANGE: `<ms>-<seq>`, both u64, not 0-0. */
+export function isEntryId(s: string): boolean {
+  const m = /^(\d{1,20})-(\d{1,20})$/.exec(s);
+  if (!m) return false;
+  const [ms, seq] = [BigInt(m[1]!), BigInt(m[2]!)];
+  return ms <= U64_MAX && seq <= U64_MAX && ms + seq > 0n;
 }
 
 export async function job(api: Api, id: string): Promise<Response> {
   if (!isValidJobId(id)) return json({ error: `"${id}" is not a job id` }, 400);
-  const record = await api.queue.getJob(id);
+  const record = await api.admin.job(id);
   if (!record) return json({ error: `no job ${id}: unknown id, or its record has expired` }, 404);
   return json(jobJson(record));
 }
@@ -94,8 +115,8 @@ export async function requeueAll(api: Api): Promise<Response> {
 }
 
 /** Enqueues a word-count job; a URL `trigger` would refuse is refused here too (400). */
-export async function trigger(api: Api, req: Request): Promise<Response> {
-  const body = (await req.json().catch(() => null)) as { url?: unknown } | null;
+export async function trigger(api: Api, text: string): Promise<Response> {
+  const body = parseJson(text) as { url?: unknown } | null;
   if (typeof body?.url !== "string") return json({ error: 'send JSON { "url": "…" }' }, 400);
   let url: string;
   try {
@@ -104,8 +125,16 @@ export async function trigger(api: Api, req: Request): Promise<Response> {
     if (err instanceof CourierError) return json({ error: err.message }, 400);
     throw err;
   }
-  const id = await api.queue.enqueue(WORDCOUNT_TASK, { url });
+  const id = await (await api.producer()).enqueue(WORDCOUNT_TASK, { url });
   return json({ id, url }, 201);
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return null;
+  }
 }
 
 export async function metrics(api: Api): Promise<Response> {

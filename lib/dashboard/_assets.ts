@@ -8,9 +8,14 @@ import chart from "./client/chart.ts" with { type: "text" };
 // @ts-expect-error imported as text by Bun
 import dom from "./client/dom.ts" with { type: "text" };
 // @ts-expect-error imported as text by Bun
+import live from "./client/live.ts" with { type: "text" };
+// @ts-expect-error imported as text by Bun
 import views from "./client/views.ts" with { type: "text" };
 import page from "./page.html" with { type: "text" };
 import style from "./style.css" with { type: "text" };
+
+const FAVICON =
+  '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16"><rect width="16" height="16" rx="3" fill="#1f8a4c"/><path d="M3 5h10v7H3zM3 5l5 4 5-4" fill="none" stroke="#fff" stroke-width="1.4"/></svg>';
 
 export interface Asset {
   body: string;
@@ -32,5 +37,8 @@ export function loadAssets(): Map<string, Asset> {
     ["/chart.js", js(chart)],
     ["/dom.js", js(dom)],
     ["/views.js", js(views)],
+    ["/live.js", js(live)],
+    // SVG at the path browsers ask for by default: an envelope, the queue's courier.
+    ["/favicon.ico", { body: FAVICON, type: "image/svg+xml" }],
   ]);
 }

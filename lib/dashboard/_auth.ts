@@ -1,5 +1,6 @@
 // Who may do what. Reading is open to whoever reaches the port (it binds to loopback unless
-// told otherwise); actions need the token the dashboard was started with, sent in a header
+// told otherwise) unless the dashboard guards reads too; actions need the token the dashboard
+// was started with, sent in a header
 // (`Authorization: Bearer <token>` or `X-Courier-Token`). A header, not a cookie: a page on
 // another site cannot make the browser send it, so no CSRF token is needed.
 import { timingSafeEqual } from "node:crypto";
@@ -9,12 +10,17 @@ export type Verdict = { ok: true } | { ok: false; status: number; error: string 
 export const ACTIONS_OFF =
   "actions are off: start the dashboard with --token or COURIER_DASHBOARD_TOKEN to turn them on";
 
-/** Checks an action's token in constant time (the compare does not leak how much matched). */
-export function checkToken(req: Request, token: string | undefined): Verdict {
+/** Checks a request's token in constant time (the compare does not leak how much matched). */
+export function checkToken(
+  req: Request,
+  token: string | undefined,
+  kind: "action" | "read" = "action",
+): Verdict {
   if (!token) return { ok: false, status: 403, error: ACTIONS_OFF };
   const given = bearer(req.headers.get("authorization")) ?? req.headers.get("x-courier-token");
   if (given === null || given === "") {
-    return { ok: false, status: 403, error: "this action needs the dashboard's token" };
+    const what = kind === "action" ? "this action needs" : "reading this dashboard needs";
+    return { ok: false, status: 403, error: `${what} the dashboard's token` };
   }
   // Hashing first gives equal lengths, so timingSafeEqual can compare any two strings.
   const a = new Bun.CryptoHasher("sha256").update(given).digest();

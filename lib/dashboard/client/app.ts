@@ -1,7 +1,9 @@
-// The dashboard page's script, served as /app.js with its modules (dom, chart, views): each
-// transpiled from TypeScript when the server starts, no build step and no framework. Live
-// numbers arrive as server-sent events, one snapshot a second.
-import { $, act, say, TOKEN_KEY } from "./dom.js";
+// The dashboard page's script, served as /app.js with its modules (dom, chart, live, views):
+// each transpiled from TypeScript when the server starts, no build step and no framework. Live
+// numbers arrive as server-sent events, one snapshot a second. The queue shown is the page's
+// `?queue=` (the dashboard's own without it), picked from the queues under the prefix.
+import { $, act, api, el, pageQueue, type Row, say, TOKEN_KEY } from "./dom.js";
+import { follow } from "./live.js";
 import { loadDead, render, type Snapshot, showJob, state } from "./views.js";
 
 function route(): void {
@@ -13,20 +15,42 @@ function route(): void {
 
 function connect(): void {
   const live = $("live");
-  const events = new EventSource("/api/events");
-  events.addEventListener("snapshot", (e) => {
-    live.textContent = "live";
-    live.className = "badge live";
-    render(JSON.parse((e as MessageEvent).data) as Snapshot);
-  });
-  events.addEventListener("failure", (e) => {
-    live.textContent = `Redis unavailable: ${JSON.parse((e as MessageEvent).data).error}`;
-    live.className = "badge down";
-  });
-  events.onerror = () => {
-    live.textContent = "reconnecting…";
-    live.className = "badge down";
+  const badge = (text: string, kind: string) => {
+    live.textContent = text;
+    live.className = `badge ${kind}`;
   };
+  follow({
+    event(name, data) {
+      if (name === "failure") badge(`Redis unavailable: ${(data as Row).error}`, "down");
+      if (name !== "snapshot") return;
+      badge("live", "live");
+      $("token-needed").hidden = true;
+      // The snapshot's time on the badge: each update is visible, to tests as well.
+      live.dataset.at = (data as Snapshot).overview.time;
+      render(data as Snapshot);
+    },
+    down: (why) => badge(why, "down"),
+    locked(error) {
+      badge("token needed", "down");
+      $("token-needed").hidden = false;
+      $("token-needed-why").textContent = error;
+    },
+  });
+}
+
+/** Fills the queue picker with the queues under the prefix, this page's selected. */
+async function pickQueues(): Promise<void> {
+  const list = await api("/api/queues").catch(() => null);
+  if (!list) return;
+  const current = pageQueue() ?? String(list.default);
+  $("queue-picker").replaceChildren(
+    ...(list.queues as string[]).map((name) => {
+      const option = el("option", name) as HTMLOptionElement;
+      option.value = name;
+      option.selected = name === current;
+      return option;
+    }),
+  );
 }
 
 function wire(): void {
@@ -39,6 +63,13 @@ function wire(): void {
     sessionStorage.setItem(TOKEN_KEY, token.value);
     token.value = "";
     tokenState();
+    // A dashboard that guards its reads shows nothing until now: connect again with it.
+    state.deadKey = "";
+    connect();
+    void pickQueues();
+  });
+  $("queue-picker").addEventListener("change", (e) => {
+    location.search = `?queue=${encodeURIComponent((e.target as HTMLSelectElement).value)}`;
   });
   $("trigger-form").addEventListener("submit", async (e) => {
     e.preventDefault();
@@ -68,3 +99,4 @@ function wire(): void {
 wire();
 route();
 connect();
+void pickQueues();

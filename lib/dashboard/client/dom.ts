@@ -56,8 +56,25 @@ export function say(message: string, bad = false): void {
   }, 6000);
 }
 
+/** The queue this page shows (`?queue=` in its address); null = the dashboard's own. */
+export const pageQueue = () => new URLSearchParams(location.search).get("queue");
+
+/** An API path for this page's queue. */
+export function scoped(path: string): string {
+  const queue = pageQueue();
+  if (!queue) return path;
+  return `${path}${path.includes("?") ? "&" : "?"}queue=${encodeURIComponent(queue)}`;
+}
+
+/** The token's header, when the operator gave one (reads may need it too). */
+export function authHeaders(): Record<string, string> {
+  const token = sessionStorage.getItem(TOKEN_KEY);
+  return token ? { "x-courier-token": token } : {};
+}
+
 export async function api(path: string, init: RequestInit = {}): Promise<Row> {
-  const res = await fetch(path, init);
+  const headers = { ...authHeaders(), ...(init.headers as Record<string, string>) };
+  const res = await fetch(scoped(path), { ...init, headers });
   const body = (await res.json().catch(() => ({}))) as Row;
   if (!res.ok) throw new Error(String(body.error ?? `${res.status} ${res.statusText}`));
   return body;
@@ -69,8 +86,6 @@ export function failed(err: Error): null {
 }
 
 export function act(path: string, body?: unknown): Promise<Row | null> {
-  const headers: Record<string, string> = { "content-type": "application/json" };
-  const token = sessionStorage.getItem(TOKEN_KEY);
-  if (token) headers["x-courier-token"] = token;
+  const headers = { "content-type": "application/json" };
   return api(path, { method: "POST", headers, body: JSON.stringify(body ?? {}) }).catch(failed);
 }

@@ -12,7 +12,6 @@ export const state = { actions: false, deadCursors: [] as (string | null)[], dea
 export function render(s: Snapshot): void {
   const c = s.overview.counts;
   state.actions = s.overview.actions;
-  $("queue-name").textContent = s.overview.queue;
   const set = (id: string, v: unknown) => ($(`count-${id}`).textContent = String(v));
   set("waiting", c.waiting);
   set("in-flight", c.inFlight);

@@ -1,0 +1,186 @@
+// The dashboard's token, route by route: every action route refuses a request without the
+// token and one with a wrong token (403, nothing done) and serves one with it; the table is
+// checked against the routes the server declares, so a new action route needs a row here. With
+// `tokenReads`, every read route is guarded the same way, and the page itself stays open.
+import { afterEach, describe, expect, test } from "bun:test";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { type Dashboard, startDashboard } from "../lib/dashboard/server.ts";
+import { ConfigError, PermanentError } from "../lib/errors.ts";
+import { defineTask } from "../lib/types.ts";
+import { openQueue, ROOT, redisUrl, startWorker, testPrefix } from "./helpers.ts";
+
+const TOKEN = "auth-test-token";
+const running: Dashboard[] = [];
+afterEach(async () => {
+  await Promise.all(running.splice(0).map((d) => d.stop()));
+});
+
+async function dashboard(prefix: string, tokenReads = false): Promise<Dashboard> {
+  const d = await startDashboard({
+    redisUrl: redisUrl(),
+    prefix,
+    port: 0,
+    token: TOKEN,
+    tokenReads,
+  });
+  running.push(d);
+  return d;
+}
+
+const fails = defineTask({
+  name: "fails",
+  run: async () => {
+    throw new PermanentError("no");
+  },
+});
+
+/** A queue with `n` dead jobs; their ids. */
+async function deadJobs(prefix: string, n: number): Promise<string[]> {
+  await using q = await openQueue({ prefix });
+  const w = await startWorker({ prefix, tasks: [fails] });
+  const jobs = await q.enqueueMany(Array.from({ length: n }, () => ({ task: "fails" })));
+  await q.waitForJobs(
+    jobs.map((j) => j.id),
+    { timeoutMs: 5_000 },
+  );
+  await w.stop();
+  return jobs.map((j) => j.id);
+}
+
+async function counts(d: Dashboard) {
+  const res = await fetch(`${d.url}/api/overview`, { headers: { "x-courier-token": TOKEN } });
+  const { counts } = (await res.json()) as { counts: { waiting: number; dead: number } };
+  return { waiting: counts.waiting, dead: counts.dead };
+}
+
+interface ActionRow {
+  route: string;
+  path: (id: string) => string;
+  body?: unknown;
+  status: number;
+  /** The counts once it has run (from 1 dead job, nothing waiting). */
+  after: { waiting: number; dead: number };
+}
+
+const ACTIONS: ActionRow[] = [
+  {
+    route: "/api/dead/:id/requeue",
+    path: (id) => `/api/dead/${id}/requeue`,
+    status: 200,
+    after: { waiting: 1, dead: 0 },
+  },
+  {
+    route: "/api/dead/:id/delete",
+    path: (id) => `/api/dead/${id}/delete`,
+    status: 200,
+    after: { waiting: 0, dead: 0 },
+  },
+  {
+    route: "/api/dead/requeue-all",
+    path: () => "/api/dead/requeue-all",
+    status: 200,
+    after: { waiting: 1, dead: 0 },
+  },
+  {
+    route: "/api/trigger",
+    path: () => "/api/trigger",
+    body: { url: "www.example.org" },
+    status: 201,
+    after: { waiting: 1, dead: 1 },
+  },
+];
+
+describe("every action route needs the token", () => {
+  test("the table names every action route the server declares", () => {
+    // Every POST route is declared as `"<path>": act(…)` (or with a POST key) in _routes.ts.
+    const source = readFileSync(join(ROOT, "lib/dashboard/_routes.ts"), "utf8");
+    const declared = [...source.matchAll(/"(\/[^"]+)": (?:act\(|\{\s*POST:)/g)].map((m) => m[1]);
+    expect(declared.sort()).toEqual(ACTIONS.map((a) => a.route).sort());
+  });
+
+  test.each(ACTIONS.map((a) => [a.route, a] as const))("%s", async (_, row) => {
+    const prefix = testPrefix();
+    const [id] = await deadJobs(prefix, 1);
+    const d = await dashboard(prefix);
+    const send = (headers: Record<string, string>) =>
+      fetch(d.url + row.path(id!), {
+        method: "POST",
+        headers: { "content-type": "application/json", ...headers },
+        body: JSON.stringify(row.body ?? {}),
+      });
+    const refusals: [Record<string, string>, string][] = [
+      [{}, "this action needs the dashboard's token"],
+      [{ "x-courier-token": "wrong" }, "wrong token"],
+      [{ authorization: "Bearer wrong" }, "wrong token"],
+      [{ authorization: "Bearer " }, "this action needs the dashboard's token"],
+    ];
+    for (const [headers, error] of refusals) {
+      const res = await send(headers);
+      expect({ status: res.status, body: await res.json() }).toEqual({
+        status: 403,
+        body: { error },
+      });
+    }
+    expect(await counts(d)).toEqual({ waiting: 0, dead: 1 }); // nothing was done
+    const ok = await send({ authorization: `Bearer ${TOKEN}` });
+    expect(ok.status).toBe(row.status);
+    expect(await counts(d)).toEqual(row.after);
+  });
+});
+
+describe("--token-reads", () => {
+  const READS = [
+    "/api/overview",
+    "/api/workers",
+    "/api/failures",
+    "/api/dead",
+    "/api/jobs/some-id",
+    "/api/events",
+    "/api/queues",
+    "/metrics",
+  ];
+
+  test("every read needs the token; the page, its scripts and the icon do not", async () => {
+    const d = await dashboard(testPrefix(), true);
+    expect(d.tokenReads).toBe(true);
+    for (const path of READS) {
+      for (const headers of [{}, { "x-courier-token": "wrong" }] as Record<string, string>[]) {
+        const res = await fetch(d.url + path, { headers });
+        const error = headers["x-courier-token"]
+          ? "wrong token"
+          : "reading this dashboard needs the dashboard's token";
+        expect({ path, status: res.status, body: await res.json() }).toEqual({
+          path,
+          status: 403,
+          body: { error },
+        });
+      }
+      const controller = new AbortController();
+      const res = await fetch(d.url + path, {
+        headers: { authorization: `Bearer ${TOKEN}` },
+        signal: controller.signal,
+      });
+      expect({ path, status: res.status }).toEqual({
+        path,
+        status: path.startsWith("/api/jobs/") ? 404 : 200,
+      });
+      controller.abort();
+    }
+    for (const path of ["/", "/app.js", "/live.js", "/style.css", "/favicon.ico"]) {
+      expect({ path, status: (await fetch(d.url + path)).status }).toEqual({ path, status: 200 });
+    }
+  });
+
+  test("without it, reads are open; asking for it with no token is a configuration error", async () => {
+    const d = await dashboard(testPrefix());
+    expect(d.tokenReads).toBe(false);
+    for (const path of READS.filter((p) => p !== "/api/events" && !p.startsWith("/api/jobs"))) {
+      expect({ path, status: (await fetch(d.url + path)).status }).toEqual({ path, status: 200 });
+    }
+    const started = startDashboard({ redisUrl: redisUrl(), port: 0, tokenReads: true });
+    await expect(started).rejects.toThrow(
+      new ConfigError("--token-reads needs a token: give --token (or COURIER_DASHBOARD_TOKEN)"),
+    );
+  });
+});

@@ -1,0 +1,143 @@
+// The dashboard's pages in Chromium, beyond the overview (dashboard.browser.test.ts): a job
+// page whose every field holds markup shows it as text and creates no element from it; a
+// dashboard that guards its reads asks for the token and shows nothing until given it; the
+// queue picker switches between the queues under the prefix.
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import type { BrowserContext, Page } from "playwright-core";
+import { type Dashboard, startDashboard } from "../lib/dashboard/server.ts";
+import { injected, launch, textIs } from "./fixtures/chromium.ts";
+import { openQueue, rawRedis, redisUrl, spawnCli, testPrefix, waitForLine } from "./helpers.ts";
+
+let browser: { context: BrowserContext; close: () => Promise<void> };
+beforeAll(async () => {
+  browser = await launch();
+});
+afterAll(async () => {
+  await browser.close();
+});
+
+/** Markup that would create elements (or end an inline script) if written as HTML. */
+const hostile = (field: string) =>
+  `<img src=x onerror="document.title='${field}'"></script><script>document.title='${field}'</script><b>${field}</b> & "quotes"`;
+
+async function withDashboard(prefix: string, fn: (d: Dashboard) => Promise<void>) {
+  const d = await startDashboard({ redisUrl: redisUrl(), prefix, port: 0 });
+  try {
+    await fn(d);
+  } finally {
+    await d.stop();
+  }
+}
+
+/** The text of the <dd> that follows the <dt> named `name` on the job page. */
+const field = (page: Page, name: string) =>
+  page.evaluate(
+    (n) =>
+      [...document.querySelectorAll("#job-fields dt")].find((dt) => dt.textContent === n)
+        ?.nextElementSibling?.textContent,
+    name,
+  );
+
+test("the job page shows hostile strings in every field as text, creating no element", async () => {
+  const prefix = testPrefix();
+  const id = "hostile-job";
+  const payload = { url: `https://example.org/${hostile("url")}`, note: hostile("payload") };
+  const result = { title: hostile("result") };
+  const started = Date.UTC(2026, 0, 2, 3, 4, 5);
+  // Written by hand: a failed job with an error, a result and two attempts, each field hostile.
+  await using redis = await rawRedis();
+  await redis.sendCommand([
+    "HSET",
+    `${prefix}:{default}:job:${id}`,
+    ...["task", hostile("task"), "status", "failed", "attempt", "2", "max_attempts", "2"],
+    ...["payload", JSON.stringify(payload), "result", JSON.stringify(result)],
+    ...["error", hostile("error"), "worker", hostile("worker")],
+    ...["enqueued_at", String(started - 1000), "started_at", String(started)],
+    ...["ended_at", String(started + 1000)],
+    ...["h:1", `1 ${started - 500} ${hostile("history worker 1")}`, "h:1:e", `${started} retrying`],
+    ...["h:1:x", hostile("history error 1")],
+    ...["h:2", `2 ${started} ${hostile("history worker 2")}`, "h:2:e", `${started + 1000} failed`],
+    ...["h:2:x", hostile("history error 2")],
+  ]);
+  await withDashboard(prefix, async (d) => {
+    const page = await browser.context.newPage();
+    await page.goto(`${d.url}/#/jobs/${id}`);
+    await textIs(page, "#job-attempts tbody tr:nth-child(2) td.error", hostile("history error 2"));
+    expect(await page.textContent("#job-title")).toBe(id);
+    for (const name of ["task", "worker", "error"])
+      expect(await field(page, name)).toBe(hostile(name));
+    expect(await field(page, "status")).toBe("failed");
+    expect(await page.textContent("#job-payload")).toBe(JSON.stringify(payload, null, 2));
+    expect(await page.textContent("#job-result")).toBe(JSON.stringify(result, null, 2));
+    const cells = await page.$$eval("#job-attempts tbody tr", (rows) =>
+      rows.map((r) => [...r.querySelectorAll("td")].map((td) => td.textContent)),
+    );
+    expect(cells.map((row) => [row[0], row[1], row[4], row[5]])).toEqual([
+      ["1", hostile("history worker 1"), "retrying", hostile("history error 1")],
+      ["2", hostile("history worker 2"), "failed", hostile("history error 2")],
+    ]);
+    expect(await injected(page)).toEqual([]);
+
+    // A hostile id in the page's address: shown as the title, refused by the API as text.
+    await page.goto(`${d.url}/#/jobs/${encodeURIComponent(hostile("id"))}`);
+    await textIs(page, "#message", `"${hostile("id")}" is not a job id`);
+    expect(await page.textContent("#job-title")).toBe(hostile("id"));
+    expect(await injected(page)).toEqual([]);
+    expect(await page.title()).toBe("Courier");
+    await page.close();
+  });
+}, 30_000);
+
+test("with --token-reads the page asks for the token and shows the queue once given it", async () => {
+  const prefix = testPrefix();
+  await using q = await openQueue({ prefix });
+  await q.enqueueMany([{ task: "later" }, { task: "later" }]);
+  const token = "reads-token";
+  const proc = spawnCli("dashboard", ["--prefix", prefix, "--port", "0"], {
+    env: { COURIER_DASHBOARD_TOKEN: token, COURIER_DASHBOARD_TOKEN_READS: "1" },
+  });
+  try {
+    const line = await waitForLine(proc.stdout, /^dashboard on /);
+    expect(line).toContain("actions on, with the token; reads need the token too");
+    const page = await browser.context.newPage();
+    await page.goto(line.split(" ")[2]!);
+    await textIs(page, "#live", "token needed");
+    expect(await page.isVisible("#token-needed")).toBe(true);
+    expect(await page.textContent("#token-needed")).toBe(
+      "reading this dashboard needs the dashboard's token: enter it under Actions, below.",
+    );
+    expect(await page.textContent("#count-waiting")).toBe("–");
+    await page.fill("#token", token);
+    await page.click("#token-form button");
+    await textIs(page, "#count-waiting", "2");
+    await textIs(page, "#live", "live");
+    expect(await page.isHidden("#token-needed")).toBe(true);
+    await page.close();
+  } finally {
+    proc.kill("SIGTERM");
+    await proc.exited;
+  }
+}, 30_000);
+
+test("the queue picker lists the queues under the prefix and switches to the one picked", async () => {
+  const prefix = testPrefix();
+  await using mail = await openQueue({ prefix, queue: "mail" });
+  await mail.enqueueMany([{ task: "send" }, { task: "send" }, { task: "send" }]);
+  await withDashboard(prefix, async (d) => {
+    const page = await browser.context.newPage();
+    await page.goto(d.url);
+    await textIs(page, "#live", "live");
+    await page.waitForSelector("#queue-picker option[value=mail]", { state: "attached" });
+    expect(await page.$$eval("#queue-picker option", (o) => o.map((x) => x.textContent))).toEqual([
+      "default",
+      "mail",
+    ]);
+    expect(await page.inputValue("#queue-picker")).toBe("default");
+    expect(await page.textContent("#count-waiting")).toBe("0");
+    await page.selectOption("#queue-picker", "mail");
+    await page.waitForURL(/\?queue=mail/);
+    await textIs(page, "#count-waiting", "3");
+    expect(await page.inputValue("#queue-picker")).toBe("mail");
+    await page.close();
+  });
+}, 30_000);

@@ -1,0 +1,152 @@
+// One dashboard, every queue under its prefix: `/api/queues` lists them, `?queue=` picks one
+// for every read and action (a name that is no queue there is refused before anything is
+// read), and live updates follow the queue asked for. Also: a dead letter deleted leaves no
+// row in the latest failures, and the page has an icon.
+import { afterEach, describe, expect, test } from "bun:test";
+import { type Dashboard, startDashboard } from "../lib/dashboard/server.ts";
+import { PermanentError } from "../lib/errors.ts";
+import { defineTask } from "../lib/types.ts";
+import { openQueue, redisUrl, startWorker, testPrefix } from "./helpers.ts";
+
+const TOKEN = "queues-token";
+const AUTH = { "x-courier-token": TOKEN, "content-type": "application/json" };
+const running: Dashboard[] = [];
+afterEach(async () => {
+  await Promise.all(running.splice(0).map((d) => d.stop()));
+});
+
+async function dashboard(prefix: string): Promise<Dashboard> {
+  const d = await startDashboard({ redisUrl: redisUrl(), prefix, port: 0, token: TOKEN });
+  running.push(d);
+  return d;
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: the bodies are checked by the assertions
+async function get(d: Dashboard, path: string): Promise<{ status: number; body: any }> {
+  const res = await fetch(d.url + path);
+  return { status: res.status, body: await res.json() };
+}
+
+const fails = defineTask({
+  name: "fails",
+  run: async () => {
+    throw new PermanentError("no");
+  },
+});
+
+/** Dead jobs in `queue`: their ids. */
+async function deadJobs(prefix: string, queue: string, n: number): Promise<string[]> {
+  await using q = await openQueue({ prefix, queue });
+  const w = await startWorker({ prefix, queue, tasks: [fails] });
+  const jobs = await q.enqueueMany(Array.from({ length: n }, () => ({ task: "fails" })));
+  await q.waitForJobs(
+    jobs.map((j) => j.id),
+    { timeoutMs: 5_000 },
+  );
+  await w.stop();
+  return jobs.map((j) => j.id);
+}
+
+describe("queues under the prefix", () => {
+  test("lists them, reads and acts on the one named, refuses names that are no queue", async () => {
+    const prefix = testPrefix();
+    const [deadId] = await deadJobs(prefix, "images", 1);
+    await using q = await openQueue({ prefix, queue: "mail" });
+    await q.enqueueMany([{ task: "send" }, { task: "send" }]);
+    const d = await dashboard(prefix);
+
+    // The dashboard's own queue is listed even before it has a stream.
+    expect((await get(d, "/api/queues")).body).toEqual({
+      queues: ["default", "images", "mail"],
+      default: "default",
+    });
+    expect((await get(d, "/api/overview")).body).toMatchObject({
+      queue: "default",
+      counts: { waiting: 0, dead: 0 },
+    });
+    expect((await get(d, "/api/overview?queue=mail")).body).toMatchObject({
+      queue: "mail",
+      counts: { waiting: 2, dead: 0 },
+    });
+    expect((await get(d, "/api/dead?queue=images")).body).toMatchObject({
+      total: 1,
+      letters: [{ id: deadId }],
+    });
+    expect((await get(d, `/api/jobs/${deadId}?queue=images`)).body.status).toBe("failed");
+    expect((await get(d, `/api/jobs/${deadId}`)).status).toBe(404);
+    expect((await get(d, "/api/overview?queue=nope")).body).toEqual({
+      error: `no queue named nope under prefix ${prefix}`,
+    });
+    expect((await get(d, "/api/overview?queue=nope")).status).toBe(404);
+    expect((await get(d, "/api/dead?queue=a%20b")).status).toBe(400);
+
+    const requeued = await fetch(`${d.url}/api/dead/${deadId}/requeue?queue=images`, {
+      method: "POST",
+      headers: AUTH,
+    });
+    expect(requeued.status).toBe(200);
+    expect((await get(d, "/api/overview?queue=images")).body.counts).toMatchObject({
+      waiting: 1,
+      dead: 0,
+    });
+    const triggered = await fetch(`${d.url}/api/trigger?queue=mail`, {
+      method: "POST",
+      headers: AUTH,
+      body: JSON.stringify({ url: "www.example.org" }),
+    });
+    expect(triggered.status).toBe(201);
+    expect((await get(d, "/api/overview?queue=mail")).body.counts.waiting).toBe(3);
+    const refused = await fetch(`${d.url}/api/trigger?queue=nope`, {
+      method: "POST",
+      headers: AUTH,
+      body: JSON.stringify({ url: "www.example.org" }),
+    });
+    expect(refused.status).toBe(404);
+  });
+
+  test("live updates follow the queue asked for", async () => {
+    const prefix = testPrefix();
+    await using q = await openQueue({ prefix, queue: "mail" });
+    await q.enqueueMany([{ task: "send" }]);
+    const d = await dashboard(prefix);
+    const controller = new AbortController();
+    const res = await fetch(`${d.url}/api/events?queue=mail`, { signal: controller.signal });
+    const reader = res.body!.getReader();
+    let text = "";
+    while (!text.includes("event: snapshot\ndata: ")) {
+      text += new TextDecoder().decode((await reader.read()).value);
+    }
+    controller.abort();
+    const data = JSON.parse(text.split("event: snapshot\ndata: ")[1]!.split("\n")[0]!);
+    expect(data.overview).toMatchObject({ queue: "mail", counts: { waiting: 1 } });
+    expect((await fetch(`${d.url}/api/events?queue=nope`)).status).toBe(404);
+  });
+});
+
+test("a deleted dead letter leaves no row in the latest failures", async () => {
+  const prefix = testPrefix();
+  const [gone, kept] = await deadJobs(prefix, "default", 2);
+  const d = await dashboard(prefix);
+  expect((await get(d, "/api/failures")).body.failures.map((f: { id: string }) => f.id)).toEqual([
+    kept,
+    gone,
+  ]);
+  const deleted = await fetch(`${d.url}/api/dead/${gone}/delete`, {
+    method: "POST",
+    headers: AUTH,
+  });
+  expect(deleted.status).toBe(200);
+  const { failures } = (await get(d, "/api/failures")).body;
+  expect(failures).toEqual([expect.objectContaining({ id: kept, task: "fails", error: "no" })]);
+});
+
+test("the page has an icon", async () => {
+  const d = await dashboard(testPrefix());
+  const res = await fetch(`${d.url}/favicon.ico`);
+  expect(res.status).toBe(200);
+  expect(res.headers.get("content-type")).toBe("image/svg+xml");
+  expect(await res.text()).toStartWith('<svg xmlns="http://www.w3.org/2000/svg"');
+  expect(await (await fetch(d.url)).text()).toContain(
+    '<link rel="icon" href="/favicon.ico" type="image/svg+xml">',
+  );
+});
