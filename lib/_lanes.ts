@@ -104,8 +104,14 @@ export class Lanes {
     const message = describeCause(err);
     if (message.startsWith("NOGROUP")) {
       // The stream (and its group) vanished: a FLUSHALL, or a restart without persistence.
-      await ensureGroup(this.d.client(), this.d.keys).catch(() => {});
-      return;
+      // Made again: read at once; not made (Redis away): wait below, never spin.
+      if (
+        await ensureGroup(this.d.client(), this.d.keys).then(
+          () => true,
+          () => false,
+        )
+      )
+        return;
     }
     const waitMs = Math.min(100 * 2 ** failures, this.d.o.reconnectMaxMs);
     this.d.log.log("warn", "read failed, retrying", { error: message, retryInMs: waitMs });

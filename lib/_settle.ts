@@ -1,6 +1,8 @@
 // Settling jobs: finishes (and failures) that complete in the same tick are written together
-// in one script call. A write that fails (Redis down) is kept and tried again with back-off,
-// never dropped: the entry stays pending until its outcome is recorded.
+// in one script call. A write that fails (Redis down, or refusing it for lack of memory) is
+// kept and tried again with back-off, never dropped: the entry stays pending, and leased,
+// until its outcome is recorded. (On a full Redis the scripts still run: they acknowledge
+// first, which takes no memory; see lib/lua/_attempts.lua.)
 import { runScript, scripts } from "./_scripts.ts";
 import type { WorkerOptions } from "./config.ts";
 import type { Redis } from "./connect.ts";
@@ -46,6 +48,8 @@ export class Settler {
   #idle: (() => void)[] = [];
   #closed = false;
   #timer: ReturnType<typeof setTimeout> | undefined;
+  /** Called when a write lands after one failed (Redis is back, or has room again). */
+  onRecovered: () => void = () => {};
 
   constructor(
     /**
@@ -121,8 +125,9 @@ export class Settler {
       this.#retryMs = Math.min(Math.max(100, this.#retryMs * 2), this.o.reconnectMaxMs);
       const err = f.status === "rejected" ? f.reason : (x as PromiseRejectedResult).reason;
       this.onError(err, this.#retryMs);
-    } else {
+    } else if (this.#retryMs > 0) {
       this.#retryMs = 0;
+      this.onRecovered();
     }
     if (this.#queue.length > 0) this.#schedule(this.#retryMs);
     else if (this.size === 0) for (const resolve of this.#idle.splice(0)) resolve();

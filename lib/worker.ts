@@ -7,6 +7,7 @@ import { Jobs } from "./_jobs.ts";
 import { LANE_MIN_CONCURRENCY, Lanes } from "./_lanes.ts";
 import { Leases } from "./_leases.ts";
 import { Link } from "./_link.ts";
+import { MemoryWatch, readMemory } from "./_memory.ts";
 import { heartbeat, leave, promoteDue } from "./_presence.ts";
 import { type Lane, Source } from "./_source.ts";
 import { every, within } from "./_time.ts";
@@ -56,6 +57,8 @@ export class Worker {
   #resolveStopped!: () => void;
   #health: HealthServer | null = null;
   #commandFailed: (fields: Record<string, unknown>) => void;
+  /** Whether Redis is full (refused a write, or over maxmemory at the last heartbeat). */
+  #memory: MemoryWatch;
   /** The read loop; stop() waits for it, so nothing is launched after the worker stopped. */
   #looping: Promise<void> = Promise.resolve();
 
@@ -66,12 +69,14 @@ export class Worker {
     this.#tasks = new Map(config.tasks.map((t) => [t.name, t as Task]));
     this.#log = config.logger ?? silentLogger;
     this.#commandFailed = throttled(this.#log, "redis command failed");
+    this.#memory = new MemoryWatch(this.#log, o.now);
     this.#links = links;
     const client = () => this.#client;
     this.#lanes = this.#makeLanes();
     const clients = () => this.#lanes.map((l) => l.client());
     this.#jobs = new Jobs(clients, this.keys, o, this.#tasks, this.#log, this.#onRedisError);
     this.#jobs.onFreed = () => this.#reads.wake();
+    this.#jobs.settler.onRecovered = () => this.#memory.wrote();
     this.#leases = new Leases(client, this.keys, o, (id) => this.#jobs.giveUp(id, "lease lost"));
     const reader = () => this.#reader;
     this.#source = new Source(
@@ -162,6 +167,14 @@ export class Worker {
       this.#reader.isReady &&
       (lane?.client.isReady ?? true)
     );
+  }
+
+  /** Why the worker cannot make (full) progress, for /healthz; null when nothing is wrong. */
+  problem(): string | null {
+    if (this.#stopping) return "stopping";
+    if (!this.ready()) return "not connected to redis";
+    const since = this.#memory.fullSince;
+    return since === null ? null : `redis out of memory since ${new Date(since).toISOString()}`;
   }
 
   /** The read loop turned recently, or waits for busy slots, or is stopping (for /livez). */
@@ -256,10 +269,15 @@ export class Worker {
     this.#resolveStopped();
   }
 
-  #heartbeat(): Promise<void> {
+  /** Beats, and reads Redis' memory: the one place a worker learns that Redis is full again. */
+  async #heartbeat(): Promise<void> {
     const { inFlight, processed, failed } = this.#jobs;
     const counts = { inFlight, processed, failed };
-    return heartbeat(this.#client, this.keys, this.options, counts);
+    const [, memory] = await Promise.all([
+      heartbeat(this.#client, this.keys, this.options, counts),
+      readMemory(this.#client),
+    ]);
+    this.#memory.observe(memory);
   }
 
   #stalled(connection: keyof Links): void {
@@ -268,6 +286,8 @@ export class Worker {
   }
 
   #onRedisError = (err: unknown, retryInMs?: number): void => {
+    // Refused for lack of memory: one line when Redis becomes full, not one per attempt.
+    if (this.#memory.refused(err)) return;
     this.#commandFailed({ error: describeCause(err), retryInMs });
   };
 }

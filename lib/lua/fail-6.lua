@@ -2,7 +2,9 @@
 -- (status 'retrying') or, when it may not run again, fails for good: status 'failed', a dead
 -- letter, and the failure TTL. Only the job's current run may fail it: a job that ended,
 -- or that has started again since, is left as it is.
--- Entries are acknowledged and removed in every case; a retry adds a fresh entry later.
+-- Entries are acknowledged and removed in every case; a retry adds a fresh entry later. That
+-- comes first: it frees memory and takes none, so a full Redis still lets the outcomes be
+-- written (Redis checks maxmemory only before a script's first write: see settle_entries).
 -- The failed run is ended in the job's history with its error (same HSET), and counted, per
 -- batch, in this minute's bucket (`retried` or `failed`) (helpers in _attempts.lua, prepended).
 --
@@ -16,8 +18,10 @@
 local prefix, group, now = ARGV[1], ARGV[2], tonumber(ARGV[3])
 local out, retried, failed, entries = {}, 0, 0, {}
 
+for i = 8, #ARGV, 5 do entries[#entries + 1] = ARGV[i] end
+settle_entries(KEYS[1], group, entries)
 for i = 8, #ARGV, 5 do
-  local entry, id, run = ARGV[i], ARGV[i + 1], tonumber(ARGV[i + 2])
+  local id, run = ARGV[i + 1], tonumber(ARGV[i + 2])
   local err, retry_at = ARGV[i + 3], tonumber(ARGV[i + 4])
   local key = prefix .. id
   local f = redis.call('HMGET', key, 'status', 'task', 'attempt', 'payload', 'max_attempts',
@@ -46,9 +50,7 @@ for i = 8, #ARGV, 5 do
     failed = failed + 1
     out[#out + 1] = 2
   end
-  entries[#entries + 1] = entry
 end
-settle_entries(KEYS[1], group, entries)
 if retried > 0 then
   redis.call('HINCRBY', KEYS[5], 'retried', retried)
   count_minute(KEYS[6], now, tonumber(ARGV[7]), 'retried', retried)
