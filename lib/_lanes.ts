@@ -27,6 +27,8 @@ export interface LaneDeps {
   /** The command connection (for re-creating the group, and burst mode's exit test). */
   client: () => Redis;
   stopping: () => boolean;
+  /** Start no new jobs for now (Redis is full past the headroom); wake() when that changes. */
+  paused: () => boolean;
 }
 
 export class Lanes {
@@ -68,7 +70,7 @@ export class Lanes {
       this.lastTurn = performance.now();
       const share = Math.ceil(o.concurrency / this.#running);
       const free = Math.min(share, jobs.free(o.concurrency) - this.#reserved);
-      if (free <= 0) {
+      if (free <= 0 || this.d.paused()) {
         await new Promise<void>((resolve) => this.#waiting.push(resolve));
         continue;
       }

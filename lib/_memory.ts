@@ -49,23 +49,37 @@ export function formatBytes(n: number): string {
 
 /**
  * A worker's view of whether Redis is full: a write refused for lack of memory, or INFO over
- * maxmemory (read with each heartbeat). Logs one line when Redis becomes full and one when it
- * has room again, not one per refused attempt.
+ * maxmemory (read with each heartbeat, and more often while full). Logs one line when Redis
+ * becomes full and one when it has room again, not one per refused attempt. Says when to
+ * start no new jobs: past maxmemory by more than `headroomPct`, or while writes are refused.
  */
 export class MemoryWatch {
   #refused = false;
   #over = false;
   #since: number | null = null;
   #last: RedisMemory | null = null;
+  /** Called when the state changes (the read loops look again). */
+  onChange: () => void = () => {};
 
   constructor(
     private readonly log: Logger,
     private readonly now: () => number,
+    private readonly headroomPct = 0,
   ) {}
 
   /** Since when Redis is full (ms since the epoch), or null. */
   get fullSince(): number | null {
     return this.#since;
+  }
+
+  /**
+   * Start no new jobs: Redis refuses writes, or is past maxmemory by more than the headroom
+   * (what jobs in flight write is bounded by the concurrency; what new jobs would write is not).
+   */
+  get paused(): boolean {
+    const m = this.#last;
+    const limit = (m?.maxBytes ?? 0) * (1 + this.headroomPct / 100);
+    return this.#refused || (m?.full === true && m.usedBytes > limit);
   }
 
   /** A command failed: true when it was refused for lack of memory (now recorded). */
@@ -91,6 +105,7 @@ export class MemoryWatch {
   }
 
   #update(): void {
+    this.onChange();
     const full = this.#refused || this.#over;
     const m = this.#last;
     const fields = m ? { used: formatBytes(m.usedBytes), max: formatBytes(m.maxBytes) } : {};

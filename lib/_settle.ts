@@ -50,6 +50,12 @@ export class Settler {
   #timer: ReturnType<typeof setTimeout> | undefined;
   /** Called when a write lands after one failed (Redis is back, or has room again). */
   onRecovered: () => void = () => {};
+  /**
+   * Redis is full: a job that fails for good keeps only its dead letter (it has everything a
+   * requeue needs), not also its record for failureTtlS. The failure then frees memory rather
+   * than taking it, so a queue where every job fails still drains (README: "When Redis is full").
+   */
+  compactFailures: () => boolean = () => false;
 
   constructor(
     /**
@@ -147,7 +153,8 @@ export class Settler {
       const sKeys = [keys.stream, keys.events, keys.stats, keys.minutes, keys.durations];
       reply = await runScript<number[]>(client, scripts.finish, sKeys, args);
     } else {
-      const args: (string | number)[] = [keys.jobPrefix, GROUP, now, o.failureTtlS, o.deadMaxLen];
+      const ttl = this.compactFailures() ? 0 : o.failureTtlS;
+      const args: (string | number)[] = [keys.jobPrefix, GROUP, now, ttl, o.deadMaxLen];
       args.push(o.eventsMaxLen, MINUTES_KEPT);
       for (const f of items as Failure[]) {
         args.push(f.entryId, f.jobId, f.run, f.error, f.retryAt);

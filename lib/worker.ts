@@ -19,6 +19,9 @@ import { type QueueKeys, queueKeys } from "./keys.ts";
 import { type Logger, silentLogger, throttled } from "./log.ts";
 import type { Task } from "./types.ts";
 
+/** How often Redis' memory is read while it is full. */
+const FULL_POLL_MS = 200;
+
 export interface WorkerConfig extends Partial<WorkerOptions> {
   // biome-ignore lint/suspicious/noExplicitAny: tasks of any payload type live side by side
   tasks: readonly Task<any, any>[];
@@ -69,7 +72,7 @@ export class Worker {
     this.#tasks = new Map(config.tasks.map((t) => [t.name, t as Task]));
     this.#log = config.logger ?? silentLogger;
     this.#commandFailed = throttled(this.#log, "redis command failed");
-    this.#memory = new MemoryWatch(this.#log, o.now);
+    this.#memory = new MemoryWatch(this.#log, o.now, o.memoryHeadroomPct);
     this.#links = links;
     const client = () => this.#client;
     this.#lanes = this.#makeLanes();
@@ -77,6 +80,7 @@ export class Worker {
     this.#jobs = new Jobs(clients, this.keys, o, this.#tasks, this.#log, this.#onRedisError);
     this.#jobs.onFreed = () => this.#reads.wake();
     this.#jobs.settler.onRecovered = () => this.#memory.wrote();
+    this.#jobs.settler.compactFailures = () => this.#memory.fullSince !== null;
     this.#leases = new Leases(client, this.keys, o, (id) => this.#jobs.giveUp(id, "lease lost"));
     const reader = () => this.#reader;
     this.#source = new Source(
@@ -95,7 +99,9 @@ export class Worker {
       log: this.#log,
       client,
       stopping: () => this.#stopping,
+      paused: () => this.#memory.paused,
     });
+    this.#memory.onChange = () => this.#reads.wake();
     this.stopped = new Promise((resolve) => {
       this.#resolveStopped = resolve;
     });
@@ -121,6 +127,7 @@ export class Worker {
       const worker = new Worker(config, o, links);
       await ensureGroup(worker.#client, worker.keys);
       for (const w of await serverWarnings(worker.#client)) config.logger?.log("warn", w);
+      await worker.#readMemory(); // a full Redis is known before the first job is taken
       if (o.healthPort > 0) worker.#health = serveHealth(worker, o.healthPort, o.healthHost);
       worker.#begin();
       return worker;
@@ -174,7 +181,9 @@ export class Worker {
     if (this.#stopping) return "stopping";
     if (!this.ready()) return "not connected to redis";
     const since = this.#memory.fullSince;
-    return since === null ? null : `redis out of memory since ${new Date(since).toISOString()}`;
+    if (since === null) return null;
+    const paused = this.#memory.paused ? "; starting no new jobs until it has room" : "";
+    return `redis out of memory since ${new Date(since).toISOString()}${paused}`;
   }
 
   /** The read loop turned recently, or waits for busy slots, or is stopping (for /livez). */
@@ -206,6 +215,11 @@ export class Worker {
       return Promise.all([promote, probe]);
     });
     this.#every(o.heartbeatEveryMs, () => this.#heartbeat());
+    // While Redis is full, its memory is read more often than at each heartbeat: draining
+    // moves it quickly, and a paused worker should resume soon after there is room.
+    this.#every(Math.min(FULL_POLL_MS, o.heartbeatEveryMs), () =>
+      this.#memory.fullSince === null ? Promise.resolve() : this.#readMemory(),
+    );
     this.#leaseTimer = setInterval(() => void this.#renewLeases(), this.#leases.everyMs);
     void this.#heartbeat().catch(this.#onRedisError);
     this.#looping = this.#reads.run(this.#lanes).then(() => {
@@ -273,11 +287,14 @@ export class Worker {
   async #heartbeat(): Promise<void> {
     const { inFlight, processed, failed } = this.#jobs;
     const counts = { inFlight, processed, failed };
-    const [, memory] = await Promise.all([
+    await Promise.all([
       heartbeat(this.#client, this.keys, this.options, counts),
-      readMemory(this.#client),
+      this.#readMemory(),
     ]);
-    this.#memory.observe(memory);
+  }
+
+  async #readMemory(): Promise<void> {
+    this.#memory.observe(await readMemory(this.#client));
   }
 
   #stalled(connection: keyof Links): void {

@@ -19,6 +19,10 @@ afterEach(async () => {
 
 const PAD = "x".repeat(2_000); // payloads of a realistic size, so a job record weighs something
 const N = 150;
+// How far past maxmemory these workers may go on starting jobs. A 1.5 MB Redis is small next to
+// what a worker's connections and scripts take (some 200 kB), so the default 10% would pause
+// them at once; the pause itself is tested on its own below.
+const HEADROOM = { memoryHeadroomPct: 100 };
 
 /** A task that waits for `open()` and counts its runs per job. */
 function gated(fail = false) {
@@ -83,6 +87,7 @@ describe("a worker on a full Redis", () => {
       prefix,
       tasks: [defineTask({ name: "echo", run: async (p: { i: number }) => ({ i: p.i }) })],
       heartbeatEveryMs: 20,
+      ...HEADROOM,
       logger: log,
       healthPort: await findFreePort(),
       healthHost: "127.0.0.1",
@@ -124,6 +129,7 @@ describe("a worker on a full Redis", () => {
       concurrency: 8,
       resultTtlS: 1,
       heartbeatEveryMs: 20,
+      ...HEADROOM,
       logger: log,
     });
     const ids = await enqueue();
@@ -145,23 +151,65 @@ describe("a worker on a full Redis", () => {
     expect(log.events()).not.toContain("stopped with unwritten outcomes");
   });
 
-  test("a queue where every job fails drains too: retried, then dead-lettered, nothing lost", async () => {
+  test("a queue where every job fails drains too: retried, dead-lettered, records not kept", async () => {
     const { q, prefix, enqueue, stat, drained, recorded, refused, redis } = await setup();
     const g = gated(true);
-    const w = await startWorker({ redisUrl: redis.url, prefix, tasks: [g.task], concurrency: 8 });
+    const w = await startWorker({
+      redisUrl: redis.url,
+      prefix,
+      tasks: [g.task],
+      concurrency: 8,
+      heartbeatEveryMs: 20,
+      ...HEADROOM,
+    });
     const ids = await enqueue();
     await until(() => g.running() === 8, "jobs to be in flight");
     await redis.fill();
     await refused();
+    await until(() => w.problem() !== null, "the worker to see that Redis is full");
     g.open();
-    await until(async () => (await stat("dead")) === N, "every job to be dead-lettered", 20_000);
+    await until(async () => (await stat("dead")) === N, "every job to be dead-lettered");
     expect(await drained()).toBe(true);
     expect(await recorded("failed")).toEqual([...ids].sort());
     expect(await stat("retried")).toBe(N);
-    expect(Number(await redis.raw.sendCommand(["XLEN", q.keys.dead]))).toBe(N);
-    const jobs = await q.getJobs(ids);
-    expect(jobs.every((j) => j?.status === "failed" && j.attempts === 2)).toBe(true);
     expect([...g.runs.values()].every((n) => n === 2)).toBe(true);
+    // The price: a job that fails for good on a full Redis keeps its dead letter (everything a
+    // requeue needs), not its record, which would be kept for failureTtlS (7 days).
+    expect((await q.getJobs(ids)).every((j) => j === null)).toBe(true);
+    const letters = await redis.raw.sendCommand<[string, string[]][]>([
+      "XRANGE",
+      q.keys.dead,
+      "-",
+      "+",
+    ]);
+    const field = (f: string[], k: string) => f[f.indexOf(k) + 1];
+    expect(letters.map(([, f]) => field(f, "id")).sort()).toEqual([...ids].sort());
+    expect(
+      letters.every(([, f]) => field(f, "attempts") === "2" && field(f, "payload")?.includes(PAD)),
+    ).toBe(true);
+    await w.stop();
+  });
+
+  test("past maxmemory by more than its headroom, a worker starts nothing new until there is room", async () => {
+    const { prefix, enqueue, stat, drained, redis } = await setup();
+    await enqueue();
+    await redis.fill();
+    const g = gated();
+    g.open();
+    const w = await startWorker({
+      redisUrl: redis.url,
+      prefix,
+      tasks: [g.task],
+      heartbeatEveryMs: 20,
+      memoryHeadroomPct: 0,
+    });
+    // Known at start, before the first take: nothing runs, and /healthz says why.
+    expect(w.problem()).toEndWith("; starting no new jobs until it has room");
+    expect(g.running()).toBe(0);
+    await redis.makeRoom();
+    await until(async () => (await stat("finished")) === N, "every job to finish");
+    expect(await drained()).toBe(true);
+    expect(w.problem()).toBeNull();
     await w.stop();
   });
 

@@ -10,7 +10,9 @@
 --
 -- KEYS[1] stream  KEYS[2] delayed (zset)  KEYS[3] dead (stream)  KEYS[4] events  KEYS[5] stats
 -- KEYS[6] minutes (hash of per-minute counts)
--- ARGV[1] job key prefix  ARGV[2] group  ARGV[3] now (ms)  ARGV[4] failure TTL (s)
+-- ARGV[1] job key prefix  ARGV[2] group  ARGV[3] now (ms)
+-- ARGV[4] failure TTL (s); 0 keeps no failed record, only the dead letter (EXPIRE 0 deletes
+--   the key): what a worker sends while Redis is full, so a failure frees memory (lib/_settle.ts)
 -- ARGV[5] dead max len    ARGV[6] events max len  ARGV[7] minutes of per-minute counts kept
 -- ARGV[8..] quintuples: entry id, job id, run, error, retry at (ms; 0 = no retry, fail now)
 -- Returns: one integer per job, 1 = will retry, 2 = failed (dead letter), 0 = left alone
