@@ -136,6 +136,10 @@ describe("a worker on a full Redis", () => {
     await until(() => g.running() === 8, "jobs to be in flight");
     await redis.fill();
     await refused();
+    // Its heartbeat still lands: `info` does not show a worker draining the queue as gone.
+    const filledAt = Date.now();
+    const beat = () => redis.raw.sendCommand(["HGET", q.keys.worker(w.name), "seen_at"]);
+    await until(async () => Number(await beat()) > filledAt, "a heartbeat on the full Redis");
     g.open();
     await until(async () => (await stat("finished")) === N, "every job to finish");
     expect(await drained()).toBe(true);
