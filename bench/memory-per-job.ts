@@ -6,7 +6,9 @@
 // memory (less client buffers) before and after, divided by N; one job's record (MEMORY
 // USAGE); and the shared streams' bytes per job (the events stream stops growing at
 // eventsMaxLen jobs, the dead letters at deadMaxLen).
-// Usage: bun bench/memory-per-job.ts [N] (default 10000).
+// Usage: bun bench/memory-per-job.ts [N] [hash-max-listpack-value] (default 10000, Redis' 64):
+// a job record holding a value longer than that (a result, a long error) is stored as a hash
+// table, which takes about twice the memory of the compact encoding.
 import { PermanentError } from "../lib/errors.ts";
 import { Queue } from "../lib/queue.ts";
 import { defineTask } from "../lib/types.ts";
@@ -14,6 +16,7 @@ import { Worker } from "../lib/worker.ts";
 import { type BenchRedis, usedMemory, withRedis } from "./_redis.ts";
 
 const N = Number(process.argv[2] ?? 10_000);
+const LISTPACK_VALUE = process.argv[3];
 
 // A word-count job as the README's example makes it, and a result of the usual size.
 const payload = (i: number) => ({ url: `https://www.example.org/articles/${100_000 + i}` });
@@ -79,11 +82,15 @@ async function run(r: BenchRedis, queue: string, task: typeof wordcount, counter
 }
 
 await withRedis(false, async (r) => {
+  if (LISTPACK_VALUE) {
+    await r.admin.sendCommand(["CONFIG", "SET", "hash-max-listpack-value", LISTPACK_VALUE]);
+  }
   // Load the scripts and make the counters' hashes first: their memory is paid once, not per job.
   await run(r, "warmup", wordcount, "finished");
   const ok = await run(r, "ok", wordcount, "finished");
   line({
     state: "queued",
+    hashMaxListpackValue: LISTPACK_VALUE ?? "64 (default)",
     jobs: N,
     bytesPerJob: Math.round((ok.queued - ok.before) / N),
     streamEntry: ok.queuedParts.stream,
