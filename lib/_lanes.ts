@@ -107,13 +107,8 @@ export class Lanes {
     if (message.startsWith("NOGROUP")) {
       // The stream (and its group) vanished: a FLUSHALL, or a restart without persistence.
       // Made again: read at once; not made (Redis away): wait below, never spin.
-      if (
-        await ensureGroup(this.d.client(), this.d.keys).then(
-          () => true,
-          () => false,
-        )
-      )
-        return;
+      const made = ensureGroup(this.d.client(), this.d.keys);
+      if (await made.then(() => true).catch(() => false)) return;
     }
     const waitMs = Math.min(100 * 2 ** failures, this.d.o.reconnectMaxMs);
     this.d.log.log("warn", "read failed, retrying", { error: message, retryInMs: waitMs });

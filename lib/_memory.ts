@@ -82,6 +82,13 @@ export class MemoryWatch {
     return this.#refused || (m?.full === true && m.usedBytes > limit);
   }
 
+  /** What /healthz says while Redis is full; null when it is not. */
+  reason(): string | null {
+    if (this.#since === null) return null;
+    const paused = this.paused ? "; starting no new jobs until it has room" : "";
+    return `redis out of memory since ${new Date(this.#since).toISOString()}${paused}`;
+  }
+
   /** A command failed: true when it was refused for lack of memory (now recorded). */
   refused(err: unknown): boolean {
     if (!isOomError(err)) return false;
@@ -101,6 +108,8 @@ export class MemoryWatch {
   observe(m: RedisMemory | null): void {
     this.#last = m;
     this.#over = m?.full ?? false;
+    // Under maxmemory: Redis takes writes again, even if no refused one has been retried yet.
+    if (m && !m.full) this.#refused = false;
     this.#update();
   }
 

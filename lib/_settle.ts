@@ -53,7 +53,7 @@ export class Settler {
   /**
    * Redis is full: a job that fails for good keeps only its dead letter (it has everything a
    * requeue needs), not also its record for failureTtlS. The failure then frees memory rather
-   * than taking it, so a queue where every job fails still drains (README: "When Redis is full").
+   * than taking it, so a queue where every job fails still drains (README: "Redis memory").
    */
   compactFailures: () => boolean = () => false;
 

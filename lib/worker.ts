@@ -180,10 +180,7 @@ export class Worker {
   problem(): string | null {
     if (this.#stopping) return "stopping";
     if (!this.ready()) return "not connected to redis";
-    const since = this.#memory.fullSince;
-    if (since === null) return null;
-    const paused = this.#memory.paused ? "; starting no new jobs until it has room" : "";
-    return `redis out of memory since ${new Date(since).toISOString()}${paused}`;
+    return this.#memory.reason();
   }
 
   /** The read loop turned recently, or waits for busy slots, or is stopping (for /livez). */

@@ -59,8 +59,8 @@ local function count_minute(key, now, kept, name, n)
 end
 
 -- A full Redis (maxmemory reached, noeviction) refuses a command that may take memory, but
--- inside a script only before the script's first write (Redis 6.2 to 7.x: a script is never
--- stopped half-way). Scripts that must run while Redis is full, so the queue can drain, write
+-- inside a script only before the script's first write (a script is never stopped half-way;
+-- checked on Redis 7.0 by tests/redis-full.worker.test.ts). Scripts that must run while Redis is full, so the queue can drain, write
 -- first with a command that takes no memory: finish and fail acknowledge and trim their
 -- entries (settle_entries, below), which frees memory; start, when the script does not read
 -- the entries itself (XREADGROUP, also such a write), calls this. PERSIST on the stream is a
