@@ -10,12 +10,13 @@ const command = defineCommand({
   meta: {
     name: "info",
     description:
-      "Per queue: jobs waiting, in flight, delayed (retry back-off) and dead; finished and failed in the last minute and hour; throughput; the oldest waiting job's age; and its workers. Without --queue (or COURIER_QUEUE), every queue under the prefix. Workers that stopped heart-beating are shown as gone and pruned.",
+      "Redis' used and max memory (FULL when at maxmemory: new jobs are refused). Per queue: jobs waiting, in flight, delayed (retry back-off) and dead; finished and failed in the last minute and hour; throughput; the oldest waiting job's age; and its workers. Without --queue (or COURIER_QUEUE), every queue under the prefix. Workers that stopped heart-beating are shown as gone and pruned.",
   },
   args: {
     json: {
       type: "boolean",
-      description: "Print one JSON object { time, queues: [{ queue, waiting, inFlight, … }] }",
+      description:
+        "Print one JSON object { time, redis: { usedBytes, maxBytes, policy, full }, queues: [{ queue, waiting, inFlight, … }] }",
     },
     watch: {
       type: "boolean",

@@ -43,7 +43,7 @@ const command = defineCommand({
     "health-port": {
       type: "string",
       description:
-        "Serve /livez and /healthz (200 when connected and reading, else 503) on this port (default: off)",
+        "Serve /livez and /healthz (200 when connected and reading, else 503 with a JSON reason, e.g. Redis out of memory) on this port (default: off)",
     },
     "health-host": {
       type: "string",

@@ -29,13 +29,12 @@ export interface Settled extends Delivery {
 
 type RawEntry = [string, string[] | null];
 
-/** Creates the consumer group, reading from the start of the stream (jobs may predate it). */
+/**
+ * Creates the consumer group if it is missing, reading from the start of the stream (jobs may
+ * predate it). Works on a full Redis too (lib/lua/group-1.lua).
+ */
 export async function ensureGroup(client: Redis, keys: QueueKeys): Promise<void> {
-  try {
-    await client.sendCommand(["XGROUP", "CREATE", keys.stream, GROUP, "0", "MKSTREAM"]);
-  } catch (err) {
-    if (!String((err as Error).message).startsWith("BUSYGROUP")) throw err;
-  }
+  await runScript(client, scripts.group, [keys.stream], [GROUP]);
 }
 
 /** Blocking read of up to `count` new entries for this consumer. */

@@ -27,6 +27,8 @@ export interface LaneDeps {
   /** The command connection (for re-creating the group, and burst mode's exit test). */
   client: () => Redis;
   stopping: () => boolean;
+  /** Start no new jobs for now (Redis is full past the headroom); wake() when that changes. */
+  paused: () => boolean;
 }
 
 export class Lanes {
@@ -68,7 +70,7 @@ export class Lanes {
       this.lastTurn = performance.now();
       const share = Math.ceil(o.concurrency / this.#running);
       const free = Math.min(share, jobs.free(o.concurrency) - this.#reserved);
-      if (free <= 0) {
+      if (free <= 0 || this.d.paused()) {
         await new Promise<void>((resolve) => this.#waiting.push(resolve));
         continue;
       }
@@ -104,8 +106,9 @@ export class Lanes {
     const message = describeCause(err);
     if (message.startsWith("NOGROUP")) {
       // The stream (and its group) vanished: a FLUSHALL, or a restart without persistence.
-      await ensureGroup(this.d.client(), this.d.keys).catch(() => {});
-      return;
+      // Made again: read at once; not made (Redis away): wait below, never spin.
+      const made = ensureGroup(this.d.client(), this.d.keys);
+      if (await made.then(() => true).catch(() => false)) return;
     }
     const waitMs = Math.min(100 * 2 ** failures, this.d.o.reconnectMaxMs);
     this.d.log.log("warn", "read failed, retrying", { error: message, retryInMs: waitMs });

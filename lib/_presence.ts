@@ -32,11 +32,8 @@ export async function heartbeat(
     failed: counts.failed,
     seen_at: now,
   };
-  await Promise.all([
-    client.sendCommand(["ZADD", keys.workers, now, o.name]),
-    client.sendCommand(["HSET", key, ...Object.entries(fields).flat().map(String)]),
-    client.sendCommand(["PEXPIRE", key, String(o.heartbeatEveryMs * 6)]),
-  ]);
+  const args = [now, o.name, o.heartbeatEveryMs * 6, ...Object.entries(fields).flat()];
+  await runScript(client, scripts.heartbeat, [keys.workers, key], args.map(String));
 }
 
 /** Moves jobs whose back-off is over from the delayed set to the stream. */

@@ -7,6 +7,8 @@ import discardSrc from "./lua/discard-1.lua" with { type: "text" };
 import enqueueSrc from "./lua/enqueue-3.lua" with { type: "text" };
 import failSrc from "./lua/fail-6.lua" with { type: "text" };
 import finishSrc from "./lua/finish-5.lua" with { type: "text" };
+import groupSrc from "./lua/group-1.lua" with { type: "text" };
+import heartbeatSrc from "./lua/heartbeat-2.lua" with { type: "text" };
 import leaseSrc from "./lua/lease-1.lua" with { type: "text" };
 import promoteSrc from "./lua/promote-2.lua" with { type: "text" };
 import pruneSrc from "./lua/prune-2.lua" with { type: "text" };
@@ -35,6 +37,9 @@ export const scripts = {
   promote: script("promote", promoteSrc, 2),
   lease: script("lease", leaseSrc, 1),
   release: script("release", releaseSrc, 1),
+  // Joining the queue and staying visible: both run on a full Redis too (see the scripts).
+  group: script("group", groupSrc, 1),
+  heartbeat: script("heartbeat", heartbeatSrc, 2),
   // Operator actions (lib/admin): dead letters and workers that stopped heart-beating.
   requeue: script("requeue", requeueSrc, 3),
   discard: script("discard", discardSrc, 1),

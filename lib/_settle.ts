@@ -1,6 +1,8 @@
 // Settling jobs: finishes (and failures) that complete in the same tick are written together
-// in one script call. A write that fails (Redis down) is kept and tried again with back-off,
-// never dropped: the entry stays pending until its outcome is recorded.
+// in one script call. A write that fails (Redis down, or refusing it for lack of memory) is
+// kept and tried again with back-off, never dropped: the entry stays pending, and leased,
+// until its outcome is recorded. (On a full Redis the scripts still run: they acknowledge
+// first, which takes no memory; see lib/lua/_attempts.lua.)
 import { runScript, scripts } from "./_scripts.ts";
 import type { WorkerOptions } from "./config.ts";
 import type { Redis } from "./connect.ts";
@@ -46,6 +48,14 @@ export class Settler {
   #idle: (() => void)[] = [];
   #closed = false;
   #timer: ReturnType<typeof setTimeout> | undefined;
+  /** Called when a write lands after one failed (Redis is back, or has room again). */
+  onRecovered: () => void = () => {};
+  /**
+   * Redis is full: a job that fails for good keeps only its dead letter (it has everything a
+   * requeue needs), not also its record for failureTtlS. The failure then frees memory rather
+   * than taking it, so a queue where every job fails still drains (README: "Redis memory").
+   */
+  compactFailures: () => boolean = () => false;
 
   constructor(
     /**
@@ -121,8 +131,9 @@ export class Settler {
       this.#retryMs = Math.min(Math.max(100, this.#retryMs * 2), this.o.reconnectMaxMs);
       const err = f.status === "rejected" ? f.reason : (x as PromiseRejectedResult).reason;
       this.onError(err, this.#retryMs);
-    } else {
+    } else if (this.#retryMs > 0) {
       this.#retryMs = 0;
+      this.onRecovered();
     }
     if (this.#queue.length > 0) this.#schedule(this.#retryMs);
     else if (this.size === 0) for (const resolve of this.#idle.splice(0)) resolve();
@@ -142,7 +153,8 @@ export class Settler {
       const sKeys = [keys.stream, keys.events, keys.stats, keys.minutes, keys.durations];
       reply = await runScript<number[]>(client, scripts.finish, sKeys, args);
     } else {
-      const args: (string | number)[] = [keys.jobPrefix, GROUP, now, o.failureTtlS, o.deadMaxLen];
+      const ttl = this.compactFailures() ? 0 : o.failureTtlS;
+      const args: (string | number)[] = [keys.jobPrefix, GROUP, now, ttl, o.deadMaxLen];
       args.push(o.eventsMaxLen, MINUTES_KEPT);
       for (const f of items as Failure[]) {
         args.push(f.entryId, f.jobId, f.run, f.error, f.retryAt);

@@ -76,6 +76,14 @@ export interface WorkerOptions extends QueueOptions {
    * names a whole batch; approximate MAXLEN ~).
    */
   eventsMaxLen: number;
+  /**
+   * How far past maxmemory (percent) a worker on a full Redis goes on starting new jobs. Their
+   * outcomes are written anyway (a result or a dead letter usually weighs more than the queued
+   * job it replaces), so this bounds how far draining takes Redis past its limit; beyond it the
+   * worker finishes what it runs and waits for room (results expiring, dead letters purged).
+   * Default 10; 0 = start nothing new while Redis is full.
+   */
+  memoryHeadroomPct: number;
 }
 
 export const defaults = {
@@ -103,6 +111,7 @@ export const defaults = {
   backoffMaxMs: 10 * 60_000,
   deadMaxLen: 100_000,
   eventsMaxLen: 10_000,
+  memoryHeadroomPct: 10,
   reconnectMaxMs: 5_000,
   now: Date.now,
 } satisfies ProducerOptions & WorkerOptions;
@@ -131,6 +140,7 @@ export function resolveOptions<T extends Partial<ProducerOptions & WorkerOptions
   for (const key of INTERVALS)
     positiveInt(o, key, key === "shutdownGraceMs" ? 0 : 1, 1_000_000_000);
   if (o.claimIdleMs < 3 * 10) throw new ConfigError("claimIdleMs must be at least 30");
+  positiveInt(o, "memoryHeadroomPct", 0, 1_000);
   if (!Number.isInteger(o.healthPort) || o.healthPort < 0 || o.healthPort > 65_535) {
     throw new ConfigError(`healthPort must be a port number (0 = off), got ${o.healthPort}`);
   }

@@ -10,7 +10,8 @@ export type ErrorCode =
   | "ETIMEOUT"
   | "EPERMANENT"
   | "ERETRYABLE"
-  | "EREDIS";
+  | "EREDIS"
+  | "redis-full";
 
 /** Base class: every error Courier throws on purpose has a stable `code`. */
 export class CourierError extends Error {
@@ -83,6 +84,23 @@ export class RetryableError extends CourierError {
     super("ERETRYABLE", message, options);
     this.retryAfterMs = options?.retryAfterMs;
   }
+}
+
+/**
+ * Redis refused a write because it reached maxmemory (policy noeviction): nothing was written.
+ * Back off and try again once results expire or dead letters are purged.
+ */
+export class RedisFullError extends CourierError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super("redis-full", message, options);
+  }
+}
+
+/** Whether Redis refused a command for lack of memory (its reply starts with "OOM "). */
+export function isOomError(err: unknown): boolean {
+  if (err instanceof RedisFullError) return true;
+  const message = err instanceof Error ? err.message : String(err);
+  return message.startsWith("OOM ");
 }
 
 /** One line that says what went wrong, for logs and job records. */

@@ -7,6 +7,7 @@ import { Jobs } from "./_jobs.ts";
 import { LANE_MIN_CONCURRENCY, Lanes } from "./_lanes.ts";
 import { Leases } from "./_leases.ts";
 import { Link } from "./_link.ts";
+import { MemoryWatch, readMemory } from "./_memory.ts";
 import { heartbeat, leave, promoteDue } from "./_presence.ts";
 import { type Lane, Source } from "./_source.ts";
 import { every, within } from "./_time.ts";
@@ -17,6 +18,9 @@ import { type HealthServer, serveHealth } from "./health.ts";
 import { type QueueKeys, queueKeys } from "./keys.ts";
 import { type Logger, silentLogger, throttled } from "./log.ts";
 import type { Task } from "./types.ts";
+
+/** How often Redis' memory is read while it is full. */
+const FULL_POLL_MS = 200;
 
 export interface WorkerConfig extends Partial<WorkerOptions> {
   // biome-ignore lint/suspicious/noExplicitAny: tasks of any payload type live side by side
@@ -56,6 +60,8 @@ export class Worker {
   #resolveStopped!: () => void;
   #health: HealthServer | null = null;
   #commandFailed: (fields: Record<string, unknown>) => void;
+  /** Whether Redis is full (refused a write, or over maxmemory at the last heartbeat). */
+  #memory: MemoryWatch;
   /** The read loop; stop() waits for it, so nothing is launched after the worker stopped. */
   #looping: Promise<void> = Promise.resolve();
 
@@ -66,12 +72,15 @@ export class Worker {
     this.#tasks = new Map(config.tasks.map((t) => [t.name, t as Task]));
     this.#log = config.logger ?? silentLogger;
     this.#commandFailed = throttled(this.#log, "redis command failed");
+    this.#memory = new MemoryWatch(this.#log, o.now, o.memoryHeadroomPct);
     this.#links = links;
     const client = () => this.#client;
     this.#lanes = this.#makeLanes();
     const clients = () => this.#lanes.map((l) => l.client());
     this.#jobs = new Jobs(clients, this.keys, o, this.#tasks, this.#log, this.#onRedisError);
     this.#jobs.onFreed = () => this.#reads.wake();
+    this.#jobs.settler.onRecovered = () => this.#memory.wrote();
+    this.#jobs.settler.compactFailures = () => this.#memory.fullSince !== null;
     this.#leases = new Leases(client, this.keys, o, (id) => this.#jobs.giveUp(id, "lease lost"));
     const reader = () => this.#reader;
     this.#source = new Source(
@@ -90,7 +99,9 @@ export class Worker {
       log: this.#log,
       client,
       stopping: () => this.#stopping,
+      paused: () => this.#memory.paused,
     });
+    this.#memory.onChange = () => this.#reads.wake();
     this.stopped = new Promise((resolve) => {
       this.#resolveStopped = resolve;
     });
@@ -116,6 +127,7 @@ export class Worker {
       const worker = new Worker(config, o, links);
       await ensureGroup(worker.#client, worker.keys);
       for (const w of await serverWarnings(worker.#client)) config.logger?.log("warn", w);
+      await worker.#readMemory(); // a full Redis is known before the first job is taken
       if (o.healthPort > 0) worker.#health = serveHealth(worker, o.healthPort, o.healthHost);
       worker.#begin();
       return worker;
@@ -164,6 +176,13 @@ export class Worker {
     );
   }
 
+  /** Why the worker cannot make (full) progress, for /healthz; null when nothing is wrong. */
+  problem(): string | null {
+    if (this.#stopping) return "stopping";
+    if (!this.ready()) return "not connected to redis";
+    return this.#memory.reason();
+  }
+
   /** The read loop turned recently, or waits for busy slots, or is stopping (for /livez). */
   live(): boolean {
     const o = this.options;
@@ -193,6 +212,11 @@ export class Worker {
       return Promise.all([promote, probe]);
     });
     this.#every(o.heartbeatEveryMs, () => this.#heartbeat());
+    // While Redis is full, its memory is read more often than at each heartbeat: draining
+    // moves it quickly, and a paused worker should resume soon after there is room.
+    this.#every(Math.min(FULL_POLL_MS, o.heartbeatEveryMs), () =>
+      this.#memory.fullSince === null ? Promise.resolve() : this.#readMemory(),
+    );
     this.#leaseTimer = setInterval(() => void this.#renewLeases(), this.#leases.everyMs);
     void this.#heartbeat().catch(this.#onRedisError);
     this.#looping = this.#reads.run(this.#lanes).then(() => {
@@ -256,10 +280,18 @@ export class Worker {
     this.#resolveStopped();
   }
 
-  #heartbeat(): Promise<void> {
+  /** Beats, and reads Redis' memory: the one place a worker learns that Redis is full again. */
+  async #heartbeat(): Promise<void> {
     const { inFlight, processed, failed } = this.#jobs;
     const counts = { inFlight, processed, failed };
-    return heartbeat(this.#client, this.keys, this.options, counts);
+    await Promise.all([
+      heartbeat(this.#client, this.keys, this.options, counts),
+      this.#readMemory(),
+    ]);
+  }
+
+  async #readMemory(): Promise<void> {
+    this.#memory.observe(await readMemory(this.#client));
   }
 
   #stalled(connection: keyof Links): void {
@@ -268,6 +300,8 @@ export class Worker {
   }
 
   #onRedisError = (err: unknown, retryInMs?: number): void => {
+    // Refused for lack of memory: one line when Redis becomes full, not one per attempt.
+    if (this.#memory.refused(err)) return;
     this.#commandFailed({ error: describeCause(err), retryInMs });
   };
 }

@@ -3,6 +3,7 @@
 // a job's hot path; every read is bounded (no scan grows with the number of jobs), except the
 // fallback search for a dead letter whose job record has expired.
 
+import { type RedisMemory, readMemory } from "../_memory.ts";
 import { type QueueOptions, resolveOptions } from "../config.ts";
 import { connect, type Redis } from "../connect.ts";
 import { type QueueKeys, queueKeys } from "../keys.ts";
@@ -35,6 +36,8 @@ export interface Overview {
   counts: QueueCounts;
   /** Finished, failed and retried per minute over the last hour, oldest first. */
   series: MinutePoint[];
+  /** Redis' used and max memory, and whether it is full; null when INFO is not allowed. */
+  memory: RedisMemory | null;
 }
 
 export interface RecentFailure {
@@ -107,7 +110,11 @@ export class Admin {
   }
 
   async overview(): Promise<Overview> {
-    return readCounts(this.client, this.keys, this.options.queue, this.options.now());
+    const [{ counts, series }, memory] = await Promise.all([
+      readCounts(this.client, this.keys, this.options.queue, this.options.now()),
+      readMemory(this.client),
+    ]);
+    return { counts, series, memory };
   }
 
   /** Workers by heartbeat; with `prune`, those gone are removed from the set afterwards. */
@@ -181,13 +188,13 @@ export class Admin {
 
   /** Prometheus text for this queue. */
   async metrics(): Promise<string> {
-    const [{ counts }, workers, durations] = await Promise.all([
+    const [{ counts, memory }, workers, durations] = await Promise.all([
       this.overview(),
       this.workers(),
       readDurations(this.client, this.keys),
     ]);
     const liveWorkers = workers.filter((w) => w.state !== "gone").length;
-    return renderMetrics([{ counts, liveWorkers, durations }]);
+    return renderMetrics([{ counts, liveWorkers, durations }], memory);
   }
 
   async close(): Promise<void> {

@@ -1,5 +1,6 @@
 // `info`: every queue's numbers and workers in one report, as text for people or one JSON
 // object for scripts. `bin/info.ts` parses arguments and prints; the work is here.
+import { formatBytes, type RedisMemory } from "../_memory.ts";
 import type { QueueCounts } from "./_stats.ts";
 import type { WorkerInfo } from "./_workers.ts";
 import type { Admin } from "./admin.ts";
@@ -12,6 +13,8 @@ export interface QueueReport extends QueueCounts {
 export interface InfoReport {
   /** When the numbers were read (ISO 8601). */
   time: string;
+  /** Redis' used and max memory, and whether it is full; null when INFO is not allowed. */
+  redis: RedisMemory | null;
   queues: QueueReport[];
 }
 
@@ -31,17 +34,19 @@ export function infoReader(admin: Admin, queues: readonly string[]): () => Promi
       known = await allQueues(admin);
       foundAt = Date.now();
     }
+    let redis: RedisMemory | null = null;
     const reports = await Promise.all(
       known.map(async (name) => {
         const view = admin.forQueue(name);
-        const [{ counts }, workers] = await Promise.all([
+        const [{ counts, memory }, workers] = await Promise.all([
           view.overview(),
           view.workers({ prune: true }),
         ]);
+        redis = memory;
         return { ...counts, workers };
       }),
     );
-    return { time: new Date(admin.options.now()).toISOString(), queues: reports };
+    return { time: new Date(admin.options.now()).toISOString(), redis, queues: reports };
   };
 }
 
@@ -74,7 +79,19 @@ export async function repeat(
 
 /** The report as aligned text: one block per queue, its workers in a table. */
 export function formatInfo(report: InfoReport): string {
-  return report.queues.map(formatQueue).join("\n\n");
+  const memory = report.redis ? [formatMemory(report.redis)] : [];
+  return [...memory, ...report.queues.map(formatQueue)].join("\n\n");
+}
+
+/** One line on Redis' memory; a full Redis says what that means for the queue. */
+export function formatMemory(m: RedisMemory): string {
+  const used = `redis memory ${formatBytes(m.usedBytes)} used`;
+  if (m.maxBytes === 0) return `${used} (no maxmemory set)`;
+  const share = `${used} of ${formatBytes(m.maxBytes)} (${Math.round((100 * m.usedBytes) / m.maxBytes)}%)`;
+  if (!m.full) return share;
+  if (m.policy !== "noeviction")
+    return `${share}   FULL: Redis evicts keys (${m.policy}): jobs may be lost`;
+  return `${share}   FULL: new jobs are refused until results expire or dead letters are purged; workers keep draining`;
 }
 
 function formatQueue(q: QueueReport): string {

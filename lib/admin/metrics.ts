@@ -1,6 +1,7 @@
 // `/metrics` in the Prometheus text format (version 0.0.4): the counters hash as counters, the
 // queue's current numbers as gauges, and the run-time histogram of finished jobs. Pure: the
 // dashboard reads the numbers, this turns them into text (tested with tables).
+import type { RedisMemory } from "../_memory.ts";
 import type { Counter, Durations, QueueCounts } from "./_stats.ts";
 
 /** Histogram bounds in ms; finish-5.lua counts with the same list (a test checks they agree). */
@@ -37,11 +38,29 @@ const GAUGES: [string, string, (c: QueueCounts) => number][] = [
   ],
 ];
 
-export function renderMetrics(queues: readonly QueueMetrics[]): string {
+/** Redis' memory: one server for all queues, so no queue label (omitted when unknown). */
+const MEMORY_GAUGES: [string, string, (m: RedisMemory) => number][] = [
+  ["redis_used_memory_bytes", "Memory Redis uses (INFO used_memory).", (m) => m.usedBytes],
+  ["redis_max_memory_bytes", "Redis' maxmemory (0 = no limit).", (m) => m.maxBytes],
+  [
+    "redis_full",
+    "1 when Redis is at maxmemory: new jobs are refused (policy noeviction).",
+    (m) => (m.full ? 1 : 0),
+  ],
+];
+
+export function renderMetrics(
+  queues: readonly QueueMetrics[],
+  memory: RedisMemory | null = null,
+): string {
   const out: string[] = [];
   const family = (name: string, type: string, help: string) => {
     out.push(`# HELP courier_${name} ${help}`, `# TYPE courier_${name} ${type}`);
   };
+  for (const [name, help, get] of memory ? MEMORY_GAUGES : []) {
+    family(name, "gauge", help);
+    out.push(`courier_${name} ${formatValue(get(memory!))}`);
+  }
   for (const [counter, help] of Object.entries(COUNTER_HELP) as [Counter, string][]) {
     family(`jobs_${counter}_total`, "counter", help);
     for (const q of queues) {

@@ -25,9 +25,9 @@ export function json(body: unknown, status = 200): Response {
 }
 
 export async function overview(api: Api) {
-  const { counts, series } = await api.admin.overview();
+  const { counts, series, memory } = await api.admin.overview();
   const time = new Date(api.admin.options.now()).toISOString();
-  return { queue: api.admin.options.queue, time, actions: api.actions, counts, series };
+  return { queue: api.admin.options.queue, time, actions: api.actions, counts, series, memory };
 }
 
 export async function workers(api: Api) {

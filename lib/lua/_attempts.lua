@@ -58,6 +58,16 @@ local function count_minute(key, now, kept, name, n)
   redis.call('HINCRBY', key, minute .. ':' .. name, n)
 end
 
+-- A full Redis (maxmemory reached, noeviction) refuses a command that may take memory, but
+-- inside a script only before the script's first write (a script is never stopped half-way;
+-- checked on Redis 7.0 by tests/redis-full.worker.test.ts). Scripts that must run while Redis is full, so the queue can drain, write
+-- first with a command that takes no memory: finish and fail acknowledge and trim their
+-- entries (settle_entries, below), which frees memory; start, when the script does not read
+-- the entries itself (XREADGROUP, also such a write), calls this. PERSIST on the stream is a
+-- no-op (it never has a TTL) that counts as that first write. What the script then takes is
+-- bounded by the batch: a started job's few fields.
+local function write_without_memory(stream) redis.call('PERSIST', stream) end
+
 -- Acknowledges stream entries in one call (variadic, in chunks well under Lua's unpack()
 -- limit), then removes every acknowledged entry from the stream. Trimming by MINID behind the
 -- oldest pending entry (never by MAXLEN, which would drop jobs not yet done) frees whole

@@ -2,13 +2,17 @@
 -- (status 'retrying') or, when it may not run again, fails for good: status 'failed', a dead
 -- letter, and the failure TTL. Only the job's current run may fail it: a job that ended,
 -- or that has started again since, is left as it is.
--- Entries are acknowledged and removed in every case; a retry adds a fresh entry later.
+-- Entries are acknowledged and removed in every case; a retry adds a fresh entry later. That
+-- comes first: it frees memory and takes none, so a full Redis still lets the outcomes be
+-- written (Redis checks maxmemory only before a script's first write: see settle_entries).
 -- The failed run is ended in the job's history with its error (same HSET), and counted, per
 -- batch, in this minute's bucket (`retried` or `failed`) (helpers in _attempts.lua, prepended).
 --
 -- KEYS[1] stream  KEYS[2] delayed (zset)  KEYS[3] dead (stream)  KEYS[4] events  KEYS[5] stats
 -- KEYS[6] minutes (hash of per-minute counts)
--- ARGV[1] job key prefix  ARGV[2] group  ARGV[3] now (ms)  ARGV[4] failure TTL (s)
+-- ARGV[1] job key prefix  ARGV[2] group  ARGV[3] now (ms)
+-- ARGV[4] failure TTL (s); 0 keeps no failed record, only the dead letter (EXPIRE 0 deletes
+--   the key): what a worker sends while Redis is full, so a failure frees memory (lib/_settle.ts)
 -- ARGV[5] dead max len    ARGV[6] events max len  ARGV[7] minutes of per-minute counts kept
 -- ARGV[8..] quintuples: entry id, job id, run, error, retry at (ms; 0 = no retry, fail now)
 -- Returns: one integer per job, 1 = will retry, 2 = failed (dead letter), 0 = left alone
@@ -16,8 +20,10 @@
 local prefix, group, now = ARGV[1], ARGV[2], tonumber(ARGV[3])
 local out, retried, failed, entries = {}, 0, 0, {}
 
+for i = 8, #ARGV, 5 do entries[#entries + 1] = ARGV[i] end
+settle_entries(KEYS[1], group, entries)
 for i = 8, #ARGV, 5 do
-  local entry, id, run = ARGV[i], ARGV[i + 1], tonumber(ARGV[i + 2])
+  local id, run = ARGV[i + 1], tonumber(ARGV[i + 2])
   local err, retry_at = ARGV[i + 3], tonumber(ARGV[i + 4])
   local key = prefix .. id
   local f = redis.call('HMGET', key, 'status', 'task', 'attempt', 'payload', 'max_attempts',
@@ -46,9 +52,7 @@ for i = 8, #ARGV, 5 do
     failed = failed + 1
     out[#out + 1] = 2
   end
-  entries[#entries + 1] = entry
 end
-settle_entries(KEYS[1], group, entries)
 if retried > 0 then
   redis.call('HINCRBY', KEYS[5], 'retried', retried)
   count_minute(KEYS[6], now, tonumber(ARGV[7]), 'retried', retried)

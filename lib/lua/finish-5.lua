@@ -2,7 +2,9 @@
 -- a job already finished or failed (a duplicate run) keeps its first result. A job whose hash
 -- is gone (expired, deleted) is not recreated. Either way the entry is acknowledged and
 -- removed from the stream (one XACK for the whole batch, then a trim behind the oldest pending
--- entry: see settle_entries in _attempts.lua), so it can never be delivered again.
+-- entry: see settle_entries in _attempts.lua), so it can never be delivered again. That comes
+-- first: it frees memory and takes none, and Redis checks maxmemory only before a script's
+-- first write, so a full Redis still lets the results be recorded (see settle_entries).
 -- A recorded finish also ends its run in the job's history (same HSET), and is counted, per
 -- batch, in this minute's bucket and in the run-time histogram.
 --
@@ -20,8 +22,10 @@ for i, b in ipairs(BOUNDS) do BUCKETS[i] = tostring(b) end
 local out, finished, buckets, sum, entries, recorded = {}, 0, {}, 0, {}, {}
 local ended = ended_as(now, 'finished') -- the same for every job of the batch
 
+for i = 7, #ARGV, 4 do entries[#entries + 1] = ARGV[i] end
+settle_entries(KEYS[1], group, entries)
 for i = 7, #ARGV, 4 do
-  local entry, id, run = ARGV[i], ARGV[i + 1], tonumber(ARGV[i + 2])
+  local id, run = ARGV[i + 1], tonumber(ARGV[i + 2])
   local key = prefix .. id
   local f = redis.call('HMGET', key, 'status', 'started_at', 'error')
   local status = f[1]
@@ -49,9 +53,7 @@ for i = 7, #ARGV, 4 do
     finished = finished + 1
     out[#out + 1] = 1
   end
-  entries[#entries + 1] = entry
 end
-settle_entries(KEYS[1], group, entries)
 if finished > 0 then
   -- One event for the whole batch (ids joined by commas: job ids never hold one), which wakes
   -- every waiter for any of these jobs.

@@ -14,6 +14,10 @@ local released = 0
 for _, p in ipairs(pending) do
   local entry = p[1]
   local e = redis.call('XRANGE', KEYS[1], entry, entry)
+  -- Acknowledge and delete first: that takes no memory, and Redis checks maxmemory only before
+  -- a script's first write, so a full Redis still lets the job be released.
+  redis.call('XACK', KEYS[1], group, entry)
+  redis.call('XDEL', KEYS[1], entry)
   local id = nil
   if e[1] then
     local fields = e[1][2]
@@ -38,8 +42,6 @@ for _, p in ipairs(pending) do
       released = released + 1
     end
   end
-  redis.call('XACK', KEYS[1], group, entry)
-  redis.call('XDEL', KEYS[1], entry)
 end
 -- Leave the group only with nothing pending: deleting a consumer drops its pending entries,
 -- and no one could claim them. (More than ARGV[4] entries: the caller calls again.)

@@ -37,6 +37,8 @@ export interface RedisServerOptions {
   detached?: boolean;
   /** Gets each line of the server's log. Default: lines are only kept for error messages. */
   onLine?: (line: string) => void;
+  /** More configuration, after ours (e.g. `["--maxmemory", "8mb"]`). Default none. */
+  extraArgs?: readonly string[];
 }
 
 export interface RedisServer {
@@ -114,6 +116,7 @@ export function redisArgs(options: RedisServerOptions): string[] {
     ["--appendonly", aof ? "yes" : "no"],
     // everysec: at most one second of writes lost on a crash, at a fraction of `always`'s cost.
     ["--appendfsync", "everysec"],
+    [...(options.extraArgs ?? [])],
   ].flat();
 }
 

@@ -9,6 +9,14 @@ export type { Snapshot };
 
 export const state = { actions: false, deadCursors: [] as (string | null)[], deadKey: "" };
 
+/** "7.9 of 8.0 MB, FULL": a full Redis refuses new jobs (see the README's operations section). */
+function memoryText(m: Snapshot["overview"]["memory"]): string {
+  if (!m) return "–";
+  const mb = (n: number) => (n / 1_048_576).toFixed(1);
+  if (m.maxBytes === 0) return `${mb(m.usedBytes)} MB (no limit)`;
+  return `${mb(m.usedBytes)} of ${mb(m.maxBytes)} MB${m.full ? ", FULL" : ""}`;
+}
+
 export function render(s: Snapshot): void {
   const c = s.overview.counts;
   state.actions = s.overview.actions;
@@ -23,6 +31,7 @@ export function render(s: Snapshot): void {
   set("throughput", c.throughputPerS);
   set("oldest", ago(c.oldestWaitingMs));
   set("finished-total", c.totals.finished ?? 0);
+  set("memory", memoryText(s.overview.memory));
   $("actions-off").hidden = state.actions;
   for (const b of document.querySelectorAll<HTMLButtonElement>(".action"))
     b.disabled = !state.actions;

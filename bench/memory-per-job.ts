@@ -1,0 +1,115 @@
+#!/usr/bin/env bun
+// Redis memory per job, by state, for sizing maxmemory (docs/performance.md, "Memory per job";
+// README, "Operations"). On a fresh redis-server: N word-count jobs enqueued (queued), then
+// finished by a worker (result kept for resultTtlS), then N more that fail for good (a dead
+// letter plus the failed record kept for failureTtlS). Prints one JSON line per state: used
+// memory (less client buffers) before and after, divided by N; one job's record (MEMORY
+// USAGE); and the shared streams' bytes per job (the events stream stops growing at
+// eventsMaxLen jobs, the dead letters at deadMaxLen).
+// Usage: bun bench/memory-per-job.ts [N] [hash-max-listpack-value] (default 10000, Redis' 64):
+// a job record holding a value longer than that (a result, a long error) is stored as a hash
+// table, which takes about twice the memory of the compact encoding.
+import { PermanentError } from "../lib/errors.ts";
+import { Queue } from "../lib/queue.ts";
+import { defineTask } from "../lib/types.ts";
+import { Worker } from "../lib/worker.ts";
+import { type BenchRedis, usedMemory, withRedis } from "./_redis.ts";
+
+const N = Number(process.argv[2] ?? 10_000);
+const LISTPACK_VALUE = process.argv[3];
+
+// A word-count job as the README's example makes it, and a result of the usual size.
+const payload = (i: number) => ({ url: `https://www.example.org/articles/${100_000 + i}` });
+const RESULT = {
+  words: 1_234,
+  title: "An example article about something",
+  lang: "en",
+  url: "https://www.example.org/articles/100000",
+  finalUrl: "https://www.example.org/articles/100000",
+  status: 200,
+  contentType: "text/html; charset=utf-8",
+  bytes: 48_213,
+  topWords: ["the", "of", "and", "to", "a", "in", "is", "for", "that", "on"].map((word, i) => ({
+    word,
+    count: 80 - i * 5,
+  })),
+  timings: { fetchMs: 42, parseMs: 3 },
+};
+const ERROR = "HTTP 404 Not Found from https://www.example.org/articles/100000";
+
+const wordcount = defineTask({ name: "wordcount", run: async () => RESULT });
+const failing = defineTask({
+  name: "wordcount",
+  run: async () => {
+    throw new PermanentError(ERROR);
+  },
+});
+
+function line(fields: Record<string, unknown>): void {
+  process.stdout.write(`${JSON.stringify(fields)}\n`);
+}
+
+/** Bytes a key takes (MEMORY USAGE, every element counted). */
+async function bytes(r: BenchRedis, key: string): Promise<number> {
+  return Number(await r.admin.sendCommand(["MEMORY", "USAGE", key, "SAMPLES", "0"]));
+}
+
+/** Bytes a key shared by the queue's jobs (stream, events, dead letters) takes per job. */
+async function perJob(r: BenchRedis, key: string): Promise<number> {
+  return Math.round((await bytes(r, key)) / N);
+}
+
+/** Enqueues N jobs on `queue` and runs them with `task` until `done` of them are counted. */
+async function run(r: BenchRedis, queue: string, task: typeof wordcount, counter: string) {
+  const q = await Queue.connect({ redisUrl: r.url, queue });
+  const before = await usedMemory(r.admin);
+  await q.enqueueMany(
+    [...Array(N).keys()].map((i) => ({ task: "wordcount", payload: payload(i) })),
+  );
+  const queued = await usedMemory(r.admin);
+  const keys = q.keys;
+  const sample = `${keys.jobPrefix}${(await r.admin.sendCommand<[string, string[]][]>(["XRANGE", keys.stream, "-", "+", "COUNT", "1"]))[0]![1][1]}`;
+  const queuedParts = {
+    stream: await perJob(r, keys.stream),
+    record: await bytes(r, sample),
+  };
+  const w = await Worker.start({ redisUrl: r.url, queue, tasks: [task], concurrency: 64 });
+  while (Number(await r.admin.sendCommand(["HGET", keys.stats, counter])) < N) await Bun.sleep(50);
+  await w.stop();
+  await q.close();
+  const after = await usedMemory(r.admin);
+  return { before, queued, after, queuedParts, keys, sample };
+}
+
+await withRedis(false, async (r) => {
+  if (LISTPACK_VALUE) {
+    await r.admin.sendCommand(["CONFIG", "SET", "hash-max-listpack-value", LISTPACK_VALUE]);
+  }
+  // Load the scripts and make the counters' hashes first: their memory is paid once, not per job.
+  await run(r, "warmup", wordcount, "finished");
+  const ok = await run(r, "ok", wordcount, "finished");
+  line({
+    state: "queued",
+    hashMaxListpackValue: LISTPACK_VALUE ?? "64 (default)",
+    jobs: N,
+    bytesPerJob: Math.round((ok.queued - ok.before) / N),
+    streamEntry: ok.queuedParts.stream,
+    jobRecord: ok.queuedParts.record,
+  });
+  line({
+    state: "finished, result kept",
+    jobs: N,
+    bytesPerJob: Math.round((ok.after - ok.before) / N),
+    jobRecord: await bytes(r, ok.sample),
+    events: await perJob(r, ok.keys.events),
+  });
+  const bad = await run(r, "bad", failing, "dead");
+  line({
+    state: "failed, dead letter and record kept",
+    jobs: N,
+    bytesPerJob: Math.round((bad.after - bad.before) / N),
+    jobRecord: await bytes(r, bad.sample),
+    deadLetter: await perJob(r, bad.keys.dead),
+    events: await perJob(r, bad.keys.events),
+  });
+});

@@ -1,0 +1,133 @@
+// Redis' memory as Courier sees it: used and max bytes (INFO memory), and whether Redis is
+// full. With maxmemory-policy noeviction (the policy a queue needs) a full Redis refuses every
+// command that may take memory: producers get RedisFullError; workers keep draining (their
+// scripts write first with a command that takes no memory: lib/lua/_attempts.lua).
+import type { Redis } from "./connect.ts";
+import { describeError, isOomError } from "./errors.ts";
+import type { Logger } from "./log.ts";
+
+export interface RedisMemory {
+  usedBytes: number;
+  /** maxmemory; 0 = no limit. */
+  maxBytes: number;
+  policy: string;
+  /** At or over maxmemory (what Redis counts for it: used memory less replication buffers). */
+  full: boolean;
+}
+
+/** Parses the reply of `INFO memory`. */
+export function parseMemory(info: string): RedisMemory {
+  const value = (name: string) => new RegExp(`^${name}:(.*)$`, "m").exec(info)?.[1]?.trim();
+  const usedBytes = Number(value("used_memory") ?? 0);
+  const maxBytes = Number(value("maxmemory") ?? 0);
+  const notCounted = Number(value("mem_not_counted_for_evict") ?? 0);
+  const full = maxBytes > 0 && usedBytes - notCounted >= maxBytes;
+  return { usedBytes, maxBytes, policy: value("maxmemory_policy") ?? "unknown", full };
+}
+
+/** Reads Redis' memory; null when this user may not run INFO (an ACL without it). */
+export async function readMemory(client: Redis): Promise<RedisMemory | null> {
+  try {
+    return parseMemory(String(await client.sendCommand(["INFO", "memory"])));
+  } catch (err) {
+    if (describeError(err).startsWith("NOPERM")) return null;
+    throw err;
+  }
+}
+
+/** Bytes as people read them: 8 MB, 712 kB, 90 B (powers of 1024, one decimal under 10). */
+export function formatBytes(n: number): string {
+  const units = ["B", "kB", "MB", "GB", "TB"];
+  let i = 0;
+  let v = n;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return `${i > 0 && v < 10 ? v.toFixed(1) : Math.round(v)} ${units[i]}`;
+}
+
+/**
+ * A worker's view of whether Redis is full: a write refused for lack of memory, or INFO over
+ * maxmemory (read with each heartbeat, and more often while full). Logs one line when Redis
+ * becomes full and one when it has room again, not one per refused attempt. Says when to
+ * start no new jobs: past maxmemory by more than `headroomPct`, or while writes are refused.
+ */
+export class MemoryWatch {
+  #refused = false;
+  #over = false;
+  #since: number | null = null;
+  #last: RedisMemory | null = null;
+  /** Called when the state changes (the read loops look again). */
+  onChange: () => void = () => {};
+
+  constructor(
+    private readonly log: Logger,
+    private readonly now: () => number,
+    private readonly headroomPct = 0,
+  ) {}
+
+  /** Since when Redis is full (ms since the epoch), or null. */
+  get fullSince(): number | null {
+    return this.#since;
+  }
+
+  /**
+   * Start no new jobs: Redis refuses writes, or is past maxmemory by more than the headroom
+   * (what jobs in flight write is bounded by the concurrency; what new jobs would write is not).
+   */
+  get paused(): boolean {
+    const m = this.#last;
+    const limit = (m?.maxBytes ?? 0) * (1 + this.headroomPct / 100);
+    return this.#refused || (m?.full === true && m.usedBytes > limit);
+  }
+
+  /** What /healthz says while Redis is full; null when it is not. */
+  reason(): string | null {
+    if (this.#since === null) return null;
+    const paused = this.paused ? "; starting no new jobs until it has room" : "";
+    return `redis out of memory since ${new Date(this.#since).toISOString()}${paused}`;
+  }
+
+  /** A command failed: true when it was refused for lack of memory (now recorded). */
+  refused(err: unknown): boolean {
+    if (!isOomError(err)) return false;
+    this.#refused = true;
+    this.#update();
+    return true;
+  }
+
+  /** A write went through after a refusal. */
+  wrote(): void {
+    if (!this.#refused) return;
+    this.#refused = false;
+    this.#update();
+  }
+
+  /** What INFO memory said. */
+  observe(m: RedisMemory | null): void {
+    this.#last = m;
+    this.#over = m?.full ?? false;
+    // Under maxmemory: Redis takes writes again, even if no refused one has been retried yet.
+    if (m && !m.full) this.#refused = false;
+    this.#update();
+  }
+
+  #update(): void {
+    this.onChange();
+    const full = this.#refused || this.#over;
+    const m = this.#last;
+    const fields = m ? { used: formatBytes(m.usedBytes), max: formatBytes(m.maxBytes) } : {};
+    if (full && this.#since === null) {
+      this.#since = this.now();
+      this.log.log("warn", "redis is out of memory", {
+        ...fields,
+        policy: m?.policy,
+      });
+    } else if (!full && this.#since !== null) {
+      const fullForMs = this.now() - this.#since;
+      this.#since = null;
+      this.log.log("info", "redis has room again", { ...fields, fullForMs });
+    }
+  }
+}

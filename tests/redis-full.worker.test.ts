@@ -1,0 +1,247 @@
+// Workers on a full Redis (maxmemory reached, noeviction): they start, drain the queue, record
+// every outcome exactly once, release what they hold when stopped, and say that Redis is full
+// in one log line (and one when it has room again). Each test starts its own redis-server and
+// fills it deterministically: the jobs go in first, then maxmemory is set just under what is used.
+import { afterEach, describe, expect, test } from "bun:test";
+import { GROUP } from "../lib/keys.ts";
+import { findFreePort } from "../lib/stack/redis-server.ts";
+import { defineTask } from "../lib/types.ts";
+import { type FullRedis, startFullRedis } from "./fixtures/redis-full.ts";
+import { logRecorder, openQueue, startWorker, testPrefix, until } from "./helpers.ts";
+
+let full: FullRedis | null = null;
+let closeQueue = async () => {};
+afterEach(async () => {
+  await closeQueue();
+  await full?.stop();
+  full = null;
+});
+
+const PAD = "x".repeat(2_000); // payloads of a realistic size, so a job record weighs something
+const N = 150;
+// How far past maxmemory these workers may go on starting jobs. A 1.5 MB Redis is small next to
+// what a worker's connections and scripts take (some 200 kB), so the default 10% would pause
+// them at once; the pause itself is tested on its own below.
+const HEADROOM = { memoryHeadroomPct: 100 };
+
+/** A task that waits for `open()` and counts its runs per job. */
+function gated(fail = false) {
+  let open = () => {};
+  const gate = new Promise<void>((resolve) => {
+    open = resolve;
+  });
+  const runs = new Map<number, number>();
+  const task = defineTask({
+    name: "echo",
+    run: async (p: { i: number }) => {
+      runs.set(p.i, (runs.get(p.i) ?? 0) + 1);
+      await gate;
+      if (fail) throw new Error(`no ${p.i}`);
+      return { i: p.i };
+    },
+  });
+  return { task, runs, open, running: () => runs.size };
+}
+
+async function setup() {
+  full = await startFullRedis();
+  const prefix = testPrefix();
+  const q = await openQueue({ redisUrl: full.url, prefix, maxAttempts: 2 });
+  closeQueue = () => q.close();
+  const enqueue = async () =>
+    (
+      await q.enqueueMany([...Array(N).keys()].map((i) => ({ task: "echo", payload: { i, PAD } })))
+    ).map((e) => e.id);
+  const cmd = <T = unknown>(args: string[]) => full!.raw.sendCommand<T>(args);
+  const stat = async (name: string) => Number(await cmd(["HGET", q.keys.stats, name]));
+  const drained = async () =>
+    Number(await cmd(["XLEN", q.keys.stream])) === 0 &&
+    Number((await cmd<[number]>(["XPENDING", q.keys.stream, GROUP]))[0]) === 0 &&
+    Number(await cmd(["ZCARD", q.keys.delayed])) === 0;
+  /** Job ids named by the events of this type, as often as they were recorded. */
+  const recorded = async (type: string) => {
+    const events = await cmd<[string, string[]][]>(["XRANGE", q.keys.events, "-", "+"]);
+    const ids: string[] = [];
+    for (const [, f] of events) {
+      const field = (k: string) => (f.includes(k) ? f[f.indexOf(k) + 1] : undefined);
+      if (field("type") === type) ids.push(...(field("ids") ?? field("id") ?? "").split(","));
+    }
+    return ids.sort();
+  };
+  const refused = () => expect(cmd(["SET", "probe", "x"])).rejects.toThrow(/^OOM /);
+  return { q, prefix, enqueue, stat, drained, recorded, refused, redis: full };
+}
+
+const count = (log: ReturnType<typeof logRecorder>, event: string) =>
+  log.events().filter((e) => e === event).length;
+
+describe("a worker on a full Redis", () => {
+  test("starts on a full Redis whose queue never had a worker, and drains it", async () => {
+    const { q, prefix, enqueue, stat, drained, recorded, refused, redis } = await setup();
+    const ids = await enqueue(); // no worker yet: the stream has no consumer group
+    await redis.fill();
+    await refused();
+    const log = logRecorder();
+    const w = await startWorker({
+      redisUrl: redis.url,
+      prefix,
+      tasks: [defineTask({ name: "echo", run: async (p: { i: number }) => ({ i: p.i }) })],
+      heartbeatEveryMs: 20,
+      ...HEADROOM,
+      logger: log,
+      healthPort: await findFreePort(),
+      healthHost: "127.0.0.1",
+    });
+    const healthz = () => fetch(`http://127.0.0.1:${w.healthPort}/healthz`);
+    await until(async () => (await stat("finished")) === N, "every job to finish");
+    expect(await drained()).toBe(true);
+    expect(await recorded("finished")).toEqual([...ids].sort());
+    const jobs = await q.getJobs(ids);
+    expect(jobs.every((j) => j?.status === "finished" && j.history.length === 1)).toBe(true);
+    expect(jobs.map((j) => (j?.result as { i: number } | undefined)?.i)).toEqual([
+      ...Array(N).keys(),
+    ]);
+    await until(() => w.problem() !== null, "the worker to see that Redis is full");
+    const notReady = await healthz();
+    expect(notReady.status).toBe(503);
+    expect(await notReady.json()).toEqual({
+      ok: false,
+      reason: expect.stringMatching(/^redis out of memory since \d{4}-\d\d-\d\dT/),
+    });
+    await refused(); // draining took memory past the limit: producers still wait
+    await redis.makeRoom();
+    await until(() => count(log, "redis has room again") === 1, "the room-again line");
+    expect(w.problem()).toBeNull();
+    expect((await healthz()).status).toBe(200);
+    expect(count(log, "redis is out of memory")).toBe(1);
+    expect(log.events()).not.toContain("redis command failed");
+    await w.stop();
+  });
+
+  test("keeps going when the queue fills while it runs: 0 lost, each result once, room again once results expire", async () => {
+    const { q, prefix, enqueue, stat, drained, recorded, refused, redis } = await setup();
+    const g = gated();
+    const log = logRecorder();
+    const w = await startWorker({
+      redisUrl: redis.url,
+      prefix,
+      tasks: [g.task],
+      concurrency: 8,
+      resultTtlS: 1,
+      heartbeatEveryMs: 20,
+      ...HEADROOM,
+      logger: log,
+    });
+    const ids = await enqueue();
+    await until(() => g.running() === 8, "jobs to be in flight");
+    await redis.fill();
+    await refused();
+    // Its heartbeat still lands: `info` does not show a worker draining the queue as gone.
+    const filledAt = Date.now();
+    const beat = () => redis.raw.sendCommand(["HGET", q.keys.worker(w.name), "seen_at"]);
+    await until(async () => Number(await beat()) > filledAt, "a heartbeat on the full Redis");
+    g.open();
+    await until(async () => (await stat("finished")) === N, "every job to finish");
+    expect(await drained()).toBe(true);
+    expect(await recorded("finished")).toEqual([...ids].sort()); // each recorded exactly once
+    expect([...g.runs.values()].every((n) => n === 1)).toBe(true);
+    expect(g.runs.size).toBe(N);
+    // The results expire: Redis has room again by itself, and takes new jobs.
+    await until(() => count(log, "redis has room again") === 1, "the room-again line");
+    expect(count(log, "redis is out of memory")).toBe(1);
+    const id = await q.enqueue("echo", { i: N });
+    await until(async () => (await q.getJob(id))?.status === "finished", "a new job to run");
+    await w.stop();
+    expect(log.events()).not.toContain("stopped with unwritten outcomes");
+  });
+
+  test("a queue where every job fails drains too: retried, dead-lettered, records not kept", async () => {
+    const { q, prefix, enqueue, stat, drained, recorded, refused, redis } = await setup();
+    const g = gated(true);
+    const w = await startWorker({
+      redisUrl: redis.url,
+      prefix,
+      tasks: [g.task],
+      concurrency: 8,
+      heartbeatEveryMs: 20,
+      ...HEADROOM,
+    });
+    const ids = await enqueue();
+    await until(() => g.running() === 8, "jobs to be in flight");
+    await redis.fill();
+    await refused();
+    await until(() => w.problem() !== null, "the worker to see that Redis is full");
+    g.open();
+    await until(async () => (await stat("dead")) === N, "every job to be dead-lettered");
+    expect(await drained()).toBe(true);
+    expect(await recorded("failed")).toEqual([...ids].sort());
+    expect(await stat("retried")).toBe(N);
+    expect([...g.runs.values()].every((n) => n === 2)).toBe(true);
+    // The price: a job that fails for good on a full Redis keeps its dead letter (everything a
+    // requeue needs), not its record, which would be kept for failureTtlS (7 days).
+    expect((await q.getJobs(ids)).every((j) => j === null)).toBe(true);
+    const letters = await redis.raw.sendCommand<[string, string[]][]>([
+      "XRANGE",
+      q.keys.dead,
+      "-",
+      "+",
+    ]);
+    const field = (f: string[], k: string) => f[f.indexOf(k) + 1];
+    expect(letters.map(([, f]) => field(f, "id")).sort()).toEqual([...ids].sort());
+    expect(
+      letters.every(([, f]) => field(f, "attempts") === "2" && field(f, "payload")?.includes(PAD)),
+    ).toBe(true);
+    await w.stop();
+  });
+
+  test("past maxmemory by more than its headroom, a worker starts nothing new until there is room", async () => {
+    const { prefix, enqueue, stat, drained, redis } = await setup();
+    await enqueue();
+    await redis.fill();
+    const g = gated();
+    g.open();
+    const w = await startWorker({
+      redisUrl: redis.url,
+      prefix,
+      tasks: [g.task],
+      heartbeatEveryMs: 20,
+      memoryHeadroomPct: 0,
+    });
+    // Known at start, before the first take: nothing runs, and /healthz says why.
+    expect(w.problem()).toEndWith("; starting no new jobs until it has room");
+    expect(g.running()).toBe(0);
+    await redis.makeRoom();
+    await until(async () => (await stat("finished")) === N, "every job to finish");
+    expect(await drained()).toBe(true);
+    expect(w.problem()).toBeNull();
+    await w.stop();
+  });
+
+  test("stopping on a full Redis releases the jobs it holds", async () => {
+    const { q, prefix, enqueue, redis } = await setup();
+    const endless = defineTask({
+      name: "echo",
+      run: (_p: unknown, signal) =>
+        new Promise((resolve) => signal.addEventListener("abort", () => resolve(null))),
+    });
+    const log = logRecorder();
+    const w = await startWorker({
+      redisUrl: redis.url,
+      prefix,
+      tasks: [endless],
+      concurrency: 4,
+      logger: log,
+    });
+    const ids = await enqueue();
+    await until(() => w.inFlight === 4, "jobs to be in flight");
+    await redis.fill();
+    await w.stop(0);
+    const released = log.records.find((r) => r.event === "released unfinished jobs");
+    expect(released?.fields.count).toBe(4);
+    expect(log.events()).not.toContain("could not release jobs");
+    expect(log.events()).not.toContain("stopped with unwritten outcomes");
+    const jobs = await q.getJobs(ids);
+    expect(jobs.every((j) => j?.status === "queued" && j.attempts === 0)).toBe(true);
+    expect(Number(await redis.raw.sendCommand(["XLEN", q.keys.stream]))).toBe(N);
+  });
+});
