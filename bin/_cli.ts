@@ -1,6 +1,9 @@
 // Shared by every command: common options, argument checks, and the one place where errors
 // become exit codes. A user mistake prints one line and a non-zero exit, never a stack trace.
 import { type ArgsDef, type CommandDef, renderUsage, runCommand } from "citty";
+import { type ArgDefs, checkArgs } from "../lib/cli/args.ts";
+import { describeRefusal } from "../lib/cli/refusal.ts";
+import { safeJson, safeText } from "../lib/cli/safe-text.ts";
 import { defaults } from "../lib/config.ts";
 import { CourierError, type ErrorCode } from "../lib/errors.ts";
 
@@ -89,41 +92,47 @@ export function waitSeconds(value: unknown): number | undefined {
   return n;
 }
 
-/** Refuses options the command does not define (citty would silently accept them). */
-function checkUnknown(rawArgs: string[], args: ArgsDef): void {
-  const known = new Set<string>(["help", "h"]);
-  for (const [name, def] of Object.entries(args)) {
-    known.add(name);
-    const alias = (def as { alias?: string | string[] }).alias;
-    for (const a of [alias ?? []].flat()) known.add(a);
-  }
-  for (const arg of rawArgs) {
-    if (arg === "--") break;
-    const m = /^--?(?:no-)?([^=]+)/.exec(arg);
-    if (!m || /^-\d/.test(arg) || arg === "-") continue;
-    if (!known.has(m[1]!)) throw new UsageError(`unknown option ${arg.split("=")[0]}`);
-  }
-}
-
 /** Runs a command: `--help`, argument checks, and errors mapped to exit codes. */
 export async function runCli<T extends ArgsDef>(
   cmd: CommandDef<T>,
   rawArgs = process.argv.slice(2),
 ): Promise<void> {
   const args = (await cmd.args) as ArgsDef;
+  quietOnClosedPipe();
   if (rawArgs.includes("--help") || rawArgs.includes("-h")) {
-    process.stdout.write(`${await renderUsage(cmd)}\n`);
+    process.stdout.write(`${plainUnlessTerminal(await renderUsage(cmd))}\n`);
     process.exit(EXIT.ok);
   }
   try {
-    checkUnknown(rawArgs, args);
+    checkArgs(rawArgs, args as ArgDefs);
     await runCommand(cmd, { rawArgs });
   } catch (err) {
     const [code, message] = describeFailure(err);
-    process.stderr.write(`${message}\n`);
+    process.stderr.write(`${safeText(message, { multiline: code === EXIT.internal })}\n`);
     if (code === EXIT.usage) process.stderr.write("Run with --help to see the options.\n");
     process.exit(code);
   }
+}
+
+/**
+ * `info --watch | head`: once the reader has gone, there is no one left to tell; exit 0
+ * quietly instead of dying on EPIPE with a stack trace.
+ */
+function quietOnClosedPipe(): void {
+  process.stdout.on("error", (err: NodeJS.ErrnoException) => {
+    if (err.code === "EPIPE") process.exit(EXIT.ok);
+    throw err;
+  });
+}
+
+/** citty colours its usage text: plain text into a pipe or a file, or when NO_COLOR is set. */
+function plainUnlessTerminal(text: string): string {
+  const colour = process.stdout.isTTY && !process.env.NO_COLOR;
+  return colour ? text : stripAnsi(text);
+}
+
+function stripAnsi(text: string): string {
+  return text.replace(/\x1b\[[0-9;]*m/g, "");
 }
 
 const CODE_EXITS: Partial<Record<ErrorCode, number>> = {
@@ -131,6 +140,7 @@ const CODE_EXITS: Partial<Record<ErrorCode, number>> = {
   EINPUT: EXIT.usage,
   EINVALIDURL: EXIT.usage,
   ECONNECT: EXIT.connect,
+  EREDIS: EXIT.connect,
   ENOTFOUND: EXIT.notFound,
   ETIMEOUT: EXIT.timeout,
 };
@@ -139,8 +149,10 @@ function describeFailure(err: unknown): [number, string] {
   const name = process.argv[1]?.split("/").pop()?.replace(/\.ts$/, "") ?? "courier";
   // citty's own argument errors (a missing required option) carry the code EARG.
   if (err instanceof UsageError || (err as { code?: string })?.code === "EARG") {
-    return [EXIT.usage, `${name}: ${(err as Error).message}`];
+    return [EXIT.usage, `${name}: ${stripAnsi((err as Error).message)}`];
   }
+  const refused = describeRefusal(err);
+  if (refused) return [EXIT.connect, `${name}: ${refused}`];
   if (err instanceof CourierError) {
     const code = CODE_EXITS[err.code];
     if (code !== undefined) return [code, `${name}: ${err.message}`];
@@ -149,7 +161,7 @@ function describeFailure(err: unknown): [number, string] {
   return [EXIT.internal, `${name}: unexpected error (please report it): ${text}`];
 }
 
-/** Writes one JSON document to stdout. */
+/** Writes one JSON document to stdout (no raw control character in it, even C1). */
 export function printJson(value: unknown): void {
-  process.stdout.write(`${JSON.stringify(value)}\n`);
+  process.stdout.write(`${safeJson(value)}\n`);
 }

@@ -7,12 +7,19 @@ import { Jobs } from "./_jobs.ts";
 import { LANE_MIN_CONCURRENCY, Lanes } from "./_lanes.ts";
 import { Leases } from "./_leases.ts";
 import { Link } from "./_link.ts";
-import { heartbeat, leave, promoteDue } from "./_presence.ts";
+import { Outage } from "./_outage.ts";
+import { claimName, heartbeat, leave, promoteDue } from "./_presence.ts";
 import { type Lane, Source } from "./_source.ts";
 import { every, within } from "./_time.ts";
 import { guard } from "./_watchdog.ts";
 import { resolveOptions, type WorkerOptions } from "./config.ts";
-import { defaultWorkerName, describeCause, type Redis, serverWarnings } from "./connect.ts";
+import {
+  defaultWorkerName,
+  describeCause,
+  maskUrl,
+  type Redis,
+  serverWarnings,
+} from "./connect.ts";
 import { type HealthServer, serveHealth } from "./health.ts";
 import { type QueueKeys, queueKeys } from "./keys.ts";
 import { type Logger, silentLogger, throttled } from "./log.ts";
@@ -99,11 +106,12 @@ export class Worker {
   /** Connects, joins the consumer group and starts processing. */
   static async start(config: WorkerConfig): Promise<Worker> {
     const o = resolveOptions({ ...config, name: config.name || defaultWorkerName() });
-    const onError = (message: string) =>
-      config.logger?.log("warn", "redis connection error", { error: message });
+    const outage = new Outage(config.logger ?? silentLogger, maskUrl(o.redisUrl));
+    config = { ...config, logger: outage.logger };
     const opened: Link[] = [];
     const open = async (name: string) => {
-      const link = await Link.open(o, `${name}-${o.name}`, onError);
+      const lost = (cause: string) => outage.lost(name, cause);
+      const link = await Link.open(o, `${name}-${o.name}`, lost, () => outage.back(name));
       opened.push(link);
       return link;
     };
@@ -115,6 +123,7 @@ export class Worker {
       };
       const worker = new Worker(config, o, links);
       await ensureGroup(worker.#client, worker.keys);
+      await claimName(worker.#client, worker.keys, o);
       for (const w of await serverWarnings(worker.#client)) config.logger?.log("warn", w);
       if (o.healthPort > 0) worker.#health = serveHealth(worker, o.healthPort, o.healthHost);
       worker.#begin();
