@@ -1,5 +1,5 @@
 #!/usr/bin/env bun
-// Dead letters: `list`, `show ID`, `requeue ID…|--all`, `purge [--older-than DURATION]`.
+// Dead letters: `list`, `show ID`, `requeue ID…|--all`, `purge --older-than DURATION|--all`.
 import { defineCommand } from "citty";
 import { Admin } from "../lib/admin/admin.ts";
 import { deadLetterJson, formatDeadLetter, formatDeadPage, letterJson } from "../lib/admin/dead.ts";
@@ -12,14 +12,14 @@ const ACTIONS = ["list", "show", "requeue", "purge"] as const;
 const command = defineCommand({
   meta: {
     name: "dead",
-    description: `Jobs that failed for good. list: newest first (id, task, attempts, when, error). show ID: the letter and the job's attempts. requeue ID…|--all: run again with a fresh attempt count (atomic: never both dead and queued; the history keeps the old error). purge [--older-than DURATION]: delete letters (all, or older than e.g. 7d, 12h, 30m, 45s). Exit ${EXIT.notFound} when an id has no dead letter.`,
+    description: `Jobs that failed for good. list: newest first (id, task, attempts, when, error). show ID: the letter and the job's attempts. requeue ID…|--all: run again with a fresh attempt count (atomic: never both dead and queued; the history keeps the old error). purge --older-than DURATION|--all: delete letters older than e.g. 7d, 12h, 30m, 45s, or all of them. Exit ${EXIT.notFound} when an id has no dead letter.`,
   },
   args: {
     action: { type: "positional", description: ACTIONS.join(" | "), required: true },
-    all: { type: "boolean", description: "requeue: every dead job" },
+    all: { type: "boolean", description: "requeue: every dead job; purge: every dead letter" },
     "older-than": {
       type: "string",
-      description: "purge: only letters older than this (7d, 12h, 30m, 45s; default: all)",
+      description: "purge: only letters older than this (7d, 12h, 30m, 45s)",
     },
     limit: { type: "string", description: "list: letters shown, newest first (default 20)" },
     json: { type: "boolean", description: "Print JSON instead of text" },
@@ -37,12 +37,16 @@ const command = defineCommand({
     if (action === "requeue" && !args.all === (ids.length === 0)) {
       throw new UsageError("requeue takes job ids, or --all");
     }
+    // Deleting every dead letter is not what a bare `purge` should do by accident.
+    if (action === "purge" && !args.all === (olderThan === undefined)) {
+      throw new UsageError("purge takes --older-than DURATION, or --all to delete every dead letter");
+    }
     const admin = await Admin.connect(queueArgs(args));
     try {
       const json = Boolean(args.json);
       if (action === "list") await list(admin, limit, json);
       else if (action === "show") await show(admin, ids[0]!, json);
-      else if (args.all) await requeueAll(admin, json);
+      else if (action === "requeue" && args.all) await requeueAll(admin, json);
       else if (action === "requeue") await requeue(admin, ids, json);
       else await purge(admin, olderThan, json);
     } finally {

@@ -179,7 +179,7 @@ function validateUrl(url: string): void {
   const scheme = /^([a-z][\w+.-]*):\/\//i.exec(url)?.[1]?.toLowerCase();
   if (scheme === undefined) {
     // Not echoed: what was given in place of a URL may well be the password.
-    throw new ConfigError("the Redis URL is not a redis:// URL (not shown: it may hold a secret)");
+    throw new ConfigError("the Redis URL is not a redis:// URL (not shown: it may be a password)");
   }
   if (scheme !== "redis" && scheme !== "rediss") {
     throw new ConfigError(

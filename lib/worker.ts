@@ -8,6 +8,7 @@ import { LANE_MIN_CONCURRENCY, Lanes } from "./_lanes.ts";
 import { Leases } from "./_leases.ts";
 import { Link } from "./_link.ts";
 import { Outage } from "./_outage.ts";
+import { checkPermissions, workerCommands } from "./_permissions.ts";
 import { claimName, heartbeat, leave, promoteDue } from "./_presence.ts";
 import { type Lane, Source } from "./_source.ts";
 import { every, within } from "./_time.ts";
@@ -122,10 +123,12 @@ export class Worker {
         lane: o.concurrency >= LANE_MIN_CONCURRENCY ? await open("courier-lane") : null,
       };
       const worker = new Worker(config, o, links);
+      await checkPermissions(worker.#client, workerCommands(worker.keys, o.name), o.prefix);
       await ensureGroup(worker.#client, worker.keys);
       await claimName(worker.#client, worker.keys, o);
-      for (const w of await serverWarnings(worker.#client)) config.logger?.log("warn", w);
+      // Before any log line: a port in use is a usage error, said alone (exit 2).
       if (o.healthPort > 0) worker.#health = serveHealth(worker, o.healthPort, o.healthHost);
+      for (const w of await serverWarnings(worker.#client)) config.logger?.log("warn", w);
       worker.#begin();
       return worker;
     } catch (err) {

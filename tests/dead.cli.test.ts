@@ -79,7 +79,10 @@ describe("bin/dead.ts", () => {
     await killJobs(prefix, 2);
     const young = await dead(prefix, "purge", "--older-than", "1h");
     expect(young).toMatchObject({ code: 0, stdout: "purged 0 dead letters older than 1h\n" });
-    const all = await dead(prefix, "purge", "--json");
+    const bare = await dead(prefix, "purge");
+    expect(bare.code).toBe(2);
+    expect(bare.stderr).toStartWith("dead: purge takes --older-than DURATION, or --all");
+    const all = await dead(prefix, "purge", "--all", "--json");
     expect(JSON.parse(all.stdout)).toEqual({ purged: 2 });
   });
 
@@ -89,6 +92,12 @@ describe("bin/dead.ts", () => {
     [["requeue"], 2, /^dead: requeue takes job ids, or --all\n/],
     [["requeue", "x", "--all"], 2, /^dead: requeue takes job ids, or --all\n/],
     [["purge", "--older-than", "7 days"], 2, /^dead: "7 days" is not a duration/],
+    [["purge"], 2, /^dead: purge takes --older-than DURATION, or --all /],
+    [
+      ["purge", "--all", "--older-than", "1h"],
+      2,
+      /^dead: purge takes --older-than DURATION, or --all /,
+    ],
     [["bury"], 2, /^dead: unknown action "bury": use list, show, requeue, purge\n/],
     [[], 2, /^dead: Missing required positional argument: ACTION\n/],
   ])("%j exits %d", async (args, code, message) => {
