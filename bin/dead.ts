@@ -39,7 +39,9 @@ const command = defineCommand({
     }
     // Deleting every dead letter is not what a bare `purge` should do by accident.
     if (action === "purge" && !args.all === (olderThan === undefined)) {
-      throw new UsageError("purge takes --older-than DURATION, or --all to delete every dead letter");
+      throw new UsageError(
+        "purge takes --older-than DURATION, or --all to delete every dead letter",
+      );
     }
     const admin = await Admin.connect(queueArgs(args));
     try {

@@ -73,8 +73,7 @@ export async function checkPermissions(
     const text = r.reason.message;
     const command = /permissions to run the '([^']+)' command/.exec(text)?.[1];
     if (command) missing.add(`+${command.toLowerCase()}`);
-    else if (text.startsWith("NOPERM"))
-      missing.add(`~${prefix}:* (its keys)`);
+    else if (text.startsWith("NOPERM")) missing.add(`~${prefix}:* (its keys)`);
   }
   if (missing.size > 0) {
     throw new RedisRefusedError(

@@ -13,7 +13,7 @@ const RAW_CONTROL = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066
 
 describe("safeText", () => {
   test.each([
-    ["plain text", "plain text"],
+    ["plain text", "plain text", "plain text"],
     ["an OSC title then SGR", "\x1b]0;pwned\x07\x1b[31m", "\\x1b]0;pwned\\x07\\x1b[31m"],
     ["a C1 CSI", "OK\u009b31m", "OK\\x9b31m"],
     ["DEL", "a\x7fb", "a\\x7fb"],
@@ -24,7 +24,7 @@ describe("safeText", () => {
     ["an isolate", "\u2066x\u2069", "\\u2066x\\u2069"],
     ["letters beyond ASCII", "café — 日本 ✓", "café — 日本 ✓"],
     ["C1 neighbours are kept", "\u00a0\u00ff", "\u00a0\u00ff"],
-  ])("%s", (_what, text, shown = text) => {
+  ] as [string, string, string][])("%s", (_what, text, shown) => {
     expect(safeText(text)).toBe(shown);
     expect(safeText(text)).not.toMatch(RAW_CONTROL);
   });
