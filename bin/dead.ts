@@ -4,6 +4,7 @@ import { defineCommand } from "citty";
 import { Admin } from "../lib/admin/admin.ts";
 import { deadLetterJson, formatDeadLetter, formatDeadPage, letterJson } from "../lib/admin/dead.ts";
 import { formatDuration, parseDuration } from "../lib/admin/duration.ts";
+import { safeText } from "../lib/cli/safe-text.ts";
 import { CourierError } from "../lib/errors.ts";
 import { commonArgs, EXIT, intArg, printJson, queueArgs, runCli, UsageError } from "./_cli.ts";
 
@@ -75,8 +76,8 @@ async function requeue(admin: Admin, ids: string[], json: boolean): Promise<void
   const done = await admin.requeue(ids);
   for (const d of done) {
     if (json) printJson(d);
-    else if (d.verdict === "requeued") print(d.id);
-    else process.stderr.write(`dead: ${d.id}: ${WHY[d.verdict]}\n`);
+    else if (d.verdict === "requeued") print(safeText(d.id));
+    else process.stderr.write(`dead: ${safeText(d.id)}: ${WHY[d.verdict]}\n`);
   }
   if (done.some((d) => d.verdict !== "requeued")) process.exitCode = EXIT.notFound;
 }

@@ -188,10 +188,9 @@ test("a key of the wrong type (WRONGTYPE): one line, exit 6", async () => {
   const prefix = testPrefix();
   await using redis = await rawRedis();
   await redis.sendCommand(["SET", queueKeys(prefix, "default").stream, "not a stream"]);
-  const r = await runCli("info", ["--prefix", prefix, "--queue", "default"]);
-  expectRefused(
-    r,
-    "info",
-    /\(WRONGTYPE\): a key under Courier's prefix holds a value of another type/,
-  );
+  for (const watch of [[], ["--watch"]]) {
+    // --watch too: trying again would not change a refusal, so it is not retried.
+    const r = await runCli("info", ["--prefix", prefix, "--queue", "default", ...watch]);
+    expectRefused(r, "info", /\(WRONGTYPE\): a key under Courier's prefix holds a value/);
+  }
 });
