@@ -115,13 +115,18 @@ export async function runCli<T extends ArgsDef>(
 }
 
 /**
- * `info --watch | head`: once the reader has gone, there is no one left to tell; exit 0
- * quietly instead of dying on EPIPE with a stack trace.
+ * `info --watch | head`: once the reader has gone, there is no one left to tell; stop quietly
+ * (exit 0) instead of dying on EPIPE with a stack trace. A command that stops gracefully on
+ * SIGTERM (a worker drains its jobs, `--watch` ends its loop) is sent one; others exit now.
  */
 function quietOnClosedPipe(): void {
+  let closed = false;
   process.stdout.on("error", (err: NodeJS.ErrnoException) => {
-    if (err.code === "EPIPE") process.exit(EXIT.ok);
-    throw err;
+    if (err.code !== "EPIPE") throw err;
+    if (closed) return;
+    closed = true;
+    if (process.listenerCount("SIGTERM") > 0) process.kill(process.pid, "SIGTERM");
+    else process.exit(EXIT.ok);
   });
 }
 
