@@ -4,9 +4,18 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
+import { startDashboard } from "../lib/dashboard/server.ts";
 import { queueKeys } from "../lib/keys.ts";
 import { backgroundWorker, HTML, pages, triggerOne } from "./fixtures/cli/harness.ts";
-import { type CliResult, ROOT, rawRedis, redisUrl, runCli, testPrefix } from "./helpers.ts";
+import {
+  type CliResult,
+  openQueue,
+  ROOT,
+  rawRedis,
+  redisUrl,
+  runCli,
+  testPrefix,
+} from "./helpers.ts";
 
 const STACK_FRAME = /^\s+at .+:\d+/m;
 type Role = "producer" | "worker" | "admin";
@@ -134,6 +143,53 @@ describe("the README's rules are enough for each role", () => {
       expect(ended.stdout).not.toMatch(/NOPERM|refused|read failed|command failed/);
     }
   });
+});
+
+test("the admin rules are enough for the dashboard: every read, a gone worker pruned, the actions", async () => {
+  const prefix = testPrefix();
+  const token = "acl-test-token";
+  const d = await startDashboard({
+    redisUrl: await aclUser("admin", prefix),
+    prefix,
+    port: 0,
+    token,
+  });
+  try {
+    await using q = await openQueue({ prefix });
+    const id = await q.enqueue("wordcount", { url: "https://example.org/" });
+    await using redis = await rawRedis();
+    // A worker that stopped heart-beating long ago: reading the workers prunes it.
+    await redis.sendCommand(["ZADD", q.keys.workers, "1", "ghost"]);
+    const auth = { "x-courier-token": token, "content-type": "application/json" };
+    const reads = [
+      "/api/overview",
+      "/api/workers",
+      "/api/failures",
+      "/api/dead",
+      `/api/jobs/${id}`,
+      "/metrics",
+    ];
+    for (const path of reads) {
+      const res = await fetch(d.url + path);
+      expect({ path, status: res.status }).toEqual({ path, status: 200 });
+      await res.arrayBuffer();
+    }
+    expect(await redis.sendCommand(["ZSCORE", q.keys.workers, "ghost"])).toBeNull();
+    const trigger = await fetch(`${d.url}/api/trigger`, {
+      method: "POST",
+      headers: auth,
+      body: JSON.stringify({ url: "https://example.org/x" }),
+    });
+    expect(trigger.status).toBe(201);
+    const requeue = await fetch(`${d.url}/api/dead/requeue-all`, {
+      method: "POST",
+      headers: auth,
+      body: "{}",
+    });
+    expect(requeue.status).toBe(200);
+  } finally {
+    await d.stop();
+  }
 });
 
 describe("a user lacking a command: one line naming it, exit 6", () => {
