@@ -251,6 +251,21 @@ describe("help and pipes", () => {
     },
   );
 
+  test("on a terminal, colour unless NO_COLOR is set", async () => {
+    // `script` gives the command a pseudo-terminal for stdout.
+    const onTerminal = (env: Record<string, string>) =>
+      runProcess(["script", "-qfc", `"${process.execPath}" bin/result.ts --help`, "/dev/null"], {
+        // citty itself turns colour off under CI, TEST or TERM=dumb: not what is tested here.
+        env: { ...process.env, CI: "", TEST: "", TERM: "xterm", NO_COLOR: "", ...env },
+      });
+    const coloured = await onTerminal({});
+    expect(coloured.stdout).toContain("USAGE");
+    expect(coloured.stdout).toContain("\x1b[");
+    const plain = await onTerminal({ NO_COLOR: "true" });
+    expect(plain.stdout).toContain("USAGE");
+    expect(plain.stdout).not.toContain("\x1b");
+  });
+
   test("info --watch | head -1 exits 0 quietly once head has gone", async () => {
     const script = `set -o pipefail; "${process.execPath}" bin/info.ts --prefix ${testPrefix()} --watch --interval 1 | head -1`;
     const r = await runProcess(["bash", "-c", script], {
