@@ -204,7 +204,11 @@ describe("a user lacking a command: one line naming it, exit 6", () => {
       "--url",
       "https://example.org/",
     ]);
-    expectRefused(r, "trigger", /inside Courier's enqueue script \(NOPERM\).*"Redis ACL"/);
+    expectRefused(
+      r,
+      "trigger",
+      /inside Courier's enqueue script \(NOPERM\): the Redis user needs all of \+exists \+hincrby \+hset \+xadd \+zadd; see "Redis ACL"/,
+    );
   });
 
   test("result without HGETALL", async () => {

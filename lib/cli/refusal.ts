@@ -26,7 +26,10 @@ export function refusalLine(text: string): string | null {
   }
   const script = scriptOf(text);
   if (/can't run this command/.test(text)) {
-    return `Redis refused a command inside Courier's ${script} script (NOPERM): the Redis user lacks a command that script runs; ${ACL_HELP}`;
+    // Redis does not say which command: name those the script runs, one of them is missing.
+    const runs = scriptCommands(script);
+    const needs = runs ? `needs all of ${runs}` : "lacks a command that script runs";
+    return `Redis refused a command inside Courier's ${script} script (NOPERM): the Redis user ${needs}; ${ACL_HELP}`;
   }
   if (/can't access .*keys/.test(text)) {
     return `Redis refused a key inside Courier's ${script} script (NOPERM): the Redis user's key pattern must cover the prefix (~<prefix>:*); ${ACL_HELP}`;
@@ -44,6 +47,15 @@ function findReply(err: unknown): Error | null {
     e = e.cause;
   }
   return null;
+}
+
+/** `+exists +hset …`: the commands a script's source calls, as ACL rules; null if unknown. */
+export function scriptCommands(name: string): string | null {
+  const source = Object.values(scripts).find((s) => s.name === name)?.source;
+  if (!source) return null;
+  const called = [...source.matchAll(/redis\.p?call\(\s*'(\w+)'|\{\s*'([A-Z]+)'/g)];
+  const names = new Set(called.map((m) => `+${(m[1] ?? m[2]!).toLowerCase()}`));
+  return [...names].sort().join(" ");
 }
 
 /** The name of the script an error came from (Redis names it by its SHA1). */
