@@ -2,9 +2,11 @@
 // characters from a page never reach the terminal raw, mistakes get one line and exit 2,
 // secrets are never echoed, and `result --json --wait` says where the job stands on timeout.
 import { describe, expect, test } from "bun:test";
+import { queueKeys } from "../lib/keys.ts";
 import { findFreePort } from "../lib/stack/redis-server.ts";
 import { HTML, pages, triggerOne, workerArgs } from "./fixtures/cli/harness.ts";
 import {
+  rawRedis,
   redisUrl,
   runCli,
   runProcess,
@@ -237,6 +239,22 @@ describe("a second worker with the name of a live one", () => {
     expect(await first.exited).toBe(0);
     const third = await runCli("worker", workerArgs(prefix, "--name", "twin", "--burst"));
     expect(third.code).toBe(0);
+  });
+
+  test("a worker killed on this host does not hold its name: taken over at once", async () => {
+    const prefix = testPrefix();
+    const killed = spawnCli("worker", workerArgs(prefix, "--name", "phoenix"));
+    await waitForLine(killed.stdout, /"worker started"/);
+    killed.kill("SIGKILL");
+    await killed.exited;
+    await using redis = await rawRedis();
+    const key = queueKeys(prefix, "default").worker("phoenix");
+    // Its record is still there (it expires with its heartbeats: a record of a worker on
+    // another host frees itself after that long).
+    expect(Number(await redis.sendCommand(["PTTL", key]))).toBeGreaterThan(0);
+    const again = await runCli("worker", workerArgs(prefix, "--name", "phoenix", "--burst"));
+    expect(again.stderr).toBe("");
+    expect(again.code).toBe(0);
   });
 });
 
