@@ -1,6 +1,6 @@
 // Shared by every command: common options, argument checks, and the one place where errors
 // become exit codes. A user mistake prints one line and a non-zero exit, never a stack trace.
-import { type ArgsDef, type CommandDef, renderUsage, runCommand } from "citty";
+import { type ArgsDef, type CommandDef, type Resolvable, renderUsage, runCommand } from "citty";
 import { type ArgDefs, checkArgs } from "../lib/cli/args.ts";
 import { describeRefusal } from "../lib/cli/refusal.ts";
 import { safeJson, safeText } from "../lib/cli/safe-text.ts";
@@ -97,21 +97,67 @@ export async function runCli<T extends ArgsDef>(
   cmd: CommandDef<T>,
   rawArgs = process.argv.slice(2),
 ): Promise<void> {
-  const args = (await cmd.args) as ArgsDef;
   quietOnClosedPipe();
-  if (rawArgs.includes("--help") || rawArgs.includes("-h")) {
-    process.stdout.write(`${plainUnlessTerminal(await renderUsage(cmd))}\n`);
-    process.exit(EXIT.ok);
-  }
+  const help = rawArgs.includes("--help") || rawArgs.includes("-h");
   try {
-    checkArgs(rawArgs, args as ArgDefs);
-    await runCommand(cmd, { rawArgs });
+    const found = await findSubCommand(cmd as CommandDef, rawArgs, help);
+    if (help) {
+      const usage = await renderUsage(found.target, found.parent);
+      process.stdout.write(`${plainUnlessTerminal(usage)}\n`);
+      process.exit(EXIT.ok);
+    }
+    checkArgs(found.own, (await resolveValue(found.target.args)) as ArgDefs);
+    await runCommand(cmd, { rawArgs: found.ordered });
   } catch (err) {
     const [code, message] = describeFailure(err);
     process.stderr.write(`${safeText(message, { multiline: code === EXIT.internal })}\n`);
     if (code === EXIT.usage) process.stderr.write("Run with --help to see the options.\n");
     process.exit(code);
   }
+}
+
+interface Found {
+  /** The command that runs: `cmd` itself, or the subcommand named (`dead list`). */
+  target: CommandDef;
+  parent: CommandDef | undefined;
+  /** The arguments with the subcommands' names first, as citty wants them. */
+  ordered: string[];
+  /** The target's own arguments. */
+  own: string[];
+}
+
+/**
+ * A command with subcommands (`dead list`, `dead purge`): the subcommand is the first word that
+ * is not an option or an option's value. Its name is moved first, so options given before it
+ * (`dead --prefix p list`) still reach it: citty passes a subcommand only what follows its name.
+ */
+async function findSubCommand(cmd: CommandDef, rawArgs: string[], help: boolean): Promise<Found> {
+  const subs = await resolveValue(cmd.subCommands);
+  if (!subs || Object.keys(subs).length === 0) {
+    return { target: cmd, parent: undefined, ordered: rawArgs, own: rawArgs };
+  }
+  const names = Object.keys(subs);
+  const defs = await Promise.all(
+    [cmd, ...Object.values(subs)].map(async (c) => resolveValue((await resolveValue(c)).args)),
+  );
+  const takesValue = (arg: string) =>
+    !arg.includes("=") &&
+    defs.some((d) => (d as ArgDefs | undefined)?.[arg.replace(/^--?/, "")]?.type === "string");
+  let i = 0;
+  for (; i < rawArgs.length && rawArgs[i]!.startsWith("-"); i++) {
+    // Its value, unless none was given (checkArgs says so once the command is known).
+    if (takesValue(rawArgs[i]!) && !rawArgs[i + 1]?.startsWith("-")) i++;
+  }
+  const name = rawArgs[i];
+  if (name === undefined || name === "--") {
+    if (help) return { target: cmd, parent: undefined, ordered: rawArgs, own: rawArgs };
+    throw new UsageError(`give a command: ${names.join(", ")}`);
+  }
+  const sub = subs[name];
+  if (!sub) throw new UsageError(`unknown command "${name}": use ${names.join(", ")}`);
+  const rest = [...rawArgs.slice(0, i), ...rawArgs.slice(i + 1)];
+  const inner = await findSubCommand(await resolveValue(sub), rest, help);
+  return { ...inner, parent: inner.parent ?? cmd, ordered: [name, ...inner.ordered] };
 }
 
 /**
@@ -138,6 +184,10 @@ function plainUnlessTerminal(text: string): string {
 
 function stripAnsi(text: string): string {
   return text.replace(/\x1b\[[0-9;]*m/g, "");
+}
+
+async function resolveValue<T>(value: Resolvable<T>): Promise<T> {
+  return typeof value === "function" ? await (value as () => T | Promise<T>)() : await value;
 }
 
 const CODE_EXITS: Partial<Record<ErrorCode, number>> = {

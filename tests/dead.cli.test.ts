@@ -87,7 +87,8 @@ describe("bin/dead.ts", () => {
   });
 
   test.each([
-    [["show"], 2, /^dead: show takes one job id\n/],
+    [["show"], 2, /^dead: Missing required positional argument: ID\n/],
+    [["show", "a", "b"], 2, /^dead: show takes one job id\n/],
     [["show", "unknown-id"], 4, /^dead: no dead letter for job unknown-id\n$/],
     [["requeue"], 2, /^dead: requeue takes job ids, or --all\n/],
     [["requeue", "x", "--all"], 2, /^dead: requeue takes job ids, or --all\n/],
@@ -98,8 +99,9 @@ describe("bin/dead.ts", () => {
       2,
       /^dead: purge takes --older-than DURATION, or --all /,
     ],
-    [["bury"], 2, /^dead: unknown action "bury": use list, show, requeue, purge\n/],
-    [[], 2, /^dead: Missing required positional argument: ACTION\n/],
+    [["bury"], 2, /^dead: unknown command "bury": use list, show, requeue, purge\n/],
+    [[], 2, /^dead: give a command: list, show, requeue, purge\n/],
+    [["list", "--limt", "3"], 2, /^dead: unknown option --limt \(did you mean --limit\?\)\n/],
   ])("%j exits %d", async (args, code, message) => {
     const result = await dead(testPrefix(), ...args);
     expect(result.code).toBe(code);
