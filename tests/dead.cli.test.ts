@@ -74,6 +74,18 @@ describe("bin/dead.ts", () => {
     expect(Number(await r.sendCommand(["XLEN", q.keys.stream]))).toBe(3);
   });
 
+  test("options given before the command reach it; each command has its own --help", async () => {
+    const prefix = testPrefix();
+    await killJobs(prefix, 1);
+    const before = await runCli("dead", ["--prefix", prefix, "--json", "list"]);
+    expect(before.code).toBe(0);
+    expect(JSON.parse(before.stdout).total).toBe(1);
+    const help = await runCli("dead", ["purge", "--help"]);
+    expect(help.stdout).toContain("USAGE dead purge [OPTIONS]");
+    expect(help.stdout).toContain("--older-than");
+    expect(help.stdout).not.toContain("--limit");
+  });
+
   test("purge, all or by age", async () => {
     const prefix = testPrefix();
     await killJobs(prefix, 2);
