@@ -1,6 +1,9 @@
 // Shared by every command: common options, argument checks, and the one place where errors
 // become exit codes. A user mistake prints one line and a non-zero exit, never a stack trace.
-import { type ArgsDef, type CommandDef, renderUsage, runCommand } from "citty";
+import { type ArgsDef, type CommandDef, type Resolvable, renderUsage, runCommand } from "citty";
+import { type ArgDefs, checkArgs } from "../lib/cli/args.ts";
+import { describeRefusal } from "../lib/cli/refusal.ts";
+import { safeJson, safeText } from "../lib/cli/safe-text.ts";
 import { defaults } from "../lib/config.ts";
 import { CourierError, type ErrorCode } from "../lib/errors.ts";
 
@@ -89,41 +92,102 @@ export function waitSeconds(value: unknown): number | undefined {
   return n;
 }
 
-/** Refuses options the command does not define (citty would silently accept them). */
-function checkUnknown(rawArgs: string[], args: ArgsDef): void {
-  const known = new Set<string>(["help", "h"]);
-  for (const [name, def] of Object.entries(args)) {
-    known.add(name);
-    const alias = (def as { alias?: string | string[] }).alias;
-    for (const a of [alias ?? []].flat()) known.add(a);
-  }
-  for (const arg of rawArgs) {
-    if (arg === "--") break;
-    const m = /^--?(?:no-)?([^=]+)/.exec(arg);
-    if (!m || /^-\d/.test(arg) || arg === "-") continue;
-    if (!known.has(m[1]!)) throw new UsageError(`unknown option ${arg.split("=")[0]}`);
-  }
-}
-
 /** Runs a command: `--help`, argument checks, and errors mapped to exit codes. */
 export async function runCli<T extends ArgsDef>(
   cmd: CommandDef<T>,
   rawArgs = process.argv.slice(2),
 ): Promise<void> {
-  const args = (await cmd.args) as ArgsDef;
-  if (rawArgs.includes("--help") || rawArgs.includes("-h")) {
-    process.stdout.write(`${await renderUsage(cmd)}\n`);
-    process.exit(EXIT.ok);
-  }
+  quietOnClosedPipe();
+  const help = rawArgs.includes("--help") || rawArgs.includes("-h");
   try {
-    checkUnknown(rawArgs, args);
-    await runCommand(cmd, { rawArgs });
+    const found = await findSubCommand(cmd as CommandDef, rawArgs, help);
+    if (help) {
+      const usage = await renderUsage(found.target, found.parent);
+      process.stdout.write(`${plainUnlessTerminal(usage)}\n`);
+      process.exit(EXIT.ok);
+    }
+    checkArgs(found.own, (await resolveValue(found.target.args)) as ArgDefs);
+    await runCommand(cmd, { rawArgs: found.ordered });
   } catch (err) {
     const [code, message] = describeFailure(err);
-    process.stderr.write(`${message}\n`);
+    process.stderr.write(`${safeText(message, { multiline: code === EXIT.internal })}\n`);
     if (code === EXIT.usage) process.stderr.write("Run with --help to see the options.\n");
     process.exit(code);
   }
+}
+
+interface Found {
+  /** The command that runs: `cmd` itself, or the subcommand named (`dead list`). */
+  target: CommandDef;
+  parent: CommandDef | undefined;
+  /** The arguments with the subcommands' names first, as citty wants them. */
+  ordered: string[];
+  /** The target's own arguments. */
+  own: string[];
+}
+
+/**
+ * A command with subcommands (`dead list`, `dead purge`): the subcommand is the first word that
+ * is not an option or an option's value. Its name is moved first, so options given before it
+ * (`dead --prefix p list`) still reach it: citty passes a subcommand only what follows its name.
+ */
+async function findSubCommand(cmd: CommandDef, rawArgs: string[], help: boolean): Promise<Found> {
+  const subs = await resolveValue(cmd.subCommands);
+  if (!subs || Object.keys(subs).length === 0) {
+    return { target: cmd, parent: undefined, ordered: rawArgs, own: rawArgs };
+  }
+  const names = Object.keys(subs);
+  const defs = await Promise.all(
+    [cmd, ...Object.values(subs)].map(async (c) => resolveValue((await resolveValue(c)).args)),
+  );
+  const takesValue = (arg: string) =>
+    !arg.includes("=") &&
+    defs.some((d) => (d as ArgDefs | undefined)?.[arg.replace(/^--?/, "")]?.type === "string");
+  let i = 0;
+  for (; i < rawArgs.length && rawArgs[i]!.startsWith("-"); i++) {
+    // Its value, unless none was given (checkArgs says so once the command is known).
+    if (takesValue(rawArgs[i]!) && !rawArgs[i + 1]?.startsWith("-")) i++;
+  }
+  const name = rawArgs[i];
+  if (name === undefined || name === "--") {
+    if (help) return { target: cmd, parent: undefined, ordered: rawArgs, own: rawArgs };
+    throw new UsageError(`give a command: ${names.join(", ")}`);
+  }
+  const sub = subs[name];
+  if (!sub) throw new UsageError(`unknown command "${name}": use ${names.join(", ")}`);
+  const rest = [...rawArgs.slice(0, i), ...rawArgs.slice(i + 1)];
+  const inner = await findSubCommand(await resolveValue(sub), rest, help);
+  return { ...inner, parent: inner.parent ?? cmd, ordered: [name, ...inner.ordered] };
+}
+
+/**
+ * `info --watch | head`: once the reader has gone, there is no one left to tell; stop quietly
+ * (exit 0) instead of dying on EPIPE with a stack trace. A command that stops gracefully on
+ * SIGTERM (a worker drains its jobs, `--watch` ends its loop) is sent one; others exit now.
+ */
+function quietOnClosedPipe(): void {
+  let closed = false;
+  process.stdout.on("error", (err: NodeJS.ErrnoException) => {
+    if (err.code !== "EPIPE") throw err;
+    if (closed) return;
+    closed = true;
+    if (process.listenerCount("SIGTERM") > 0) process.kill(process.pid, "SIGTERM");
+    else process.exit(EXIT.ok);
+  });
+}
+
+/** citty colours its usage text: plain text into a pipe or a file, or when NO_COLOR is set. */
+function plainUnlessTerminal(text: string): string {
+  const colour = process.stdout.isTTY && !process.env.NO_COLOR;
+  return colour ? text : stripAnsi(text);
+}
+
+function stripAnsi(text: string): string {
+  return text.replace(/\x1b\[[0-9;]*m/g, "");
+}
+
+async function resolveValue<T>(value: Resolvable<T>): Promise<T> {
+  return typeof value === "function" ? await (value as () => T | Promise<T>)() : await value;
 }
 
 const CODE_EXITS: Partial<Record<ErrorCode, number>> = {
@@ -131,6 +195,7 @@ const CODE_EXITS: Partial<Record<ErrorCode, number>> = {
   EINPUT: EXIT.usage,
   EINVALIDURL: EXIT.usage,
   ECONNECT: EXIT.connect,
+  EREDIS: EXIT.connect,
   ENOTFOUND: EXIT.notFound,
   ETIMEOUT: EXIT.timeout,
 };
@@ -139,8 +204,10 @@ function describeFailure(err: unknown): [number, string] {
   const name = process.argv[1]?.split("/").pop()?.replace(/\.ts$/, "") ?? "courier";
   // citty's own argument errors (a missing required option) carry the code EARG.
   if (err instanceof UsageError || (err as { code?: string })?.code === "EARG") {
-    return [EXIT.usage, `${name}: ${(err as Error).message}`];
+    return [EXIT.usage, `${name}: ${stripAnsi((err as Error).message)}`];
   }
+  const refused = describeRefusal(err);
+  if (refused) return [EXIT.connect, `${name}: ${refused}`];
   if (err instanceof CourierError) {
     const code = CODE_EXITS[err.code];
     if (code !== undefined) return [code, `${name}: ${err.message}`];
@@ -149,7 +216,7 @@ function describeFailure(err: unknown): [number, string] {
   return [EXIT.internal, `${name}: unexpected error (please report it): ${text}`];
 }
 
-/** Writes one JSON document to stdout. */
+/** Writes one JSON document to stdout (no raw control character in it, even C1). */
 export function printJson(value: unknown): void {
-  process.stdout.write(`${JSON.stringify(value)}\n`);
+  process.stdout.write(`${safeJson(value)}\n`);
 }

@@ -1,10 +1,12 @@
 #!/usr/bin/env bun
 // The web dashboard, like rq-dashboard: `[--host H] [--port P] [--token T [--token-reads]]
 // [--max-live N]`.
+import { isIPv4 } from "node:net";
 import { defineCommand } from "citty";
 import { dashboardDefaults } from "../lib/dashboard/options.ts";
 import { startDashboard } from "../lib/dashboard/server.ts";
-import { commonArgs, intArg, queueArgs, runCli } from "./_cli.ts";
+import { listenError } from "../lib/health.ts";
+import { commonArgs, intArg, queueArgs, runCli, UsageError } from "./_cli.ts";
 
 const command = defineCommand({
   meta: {
@@ -39,15 +41,18 @@ const command = defineCommand({
   },
   async run({ args }) {
     const env = process.env;
-    const port = args.port ?? env.COURIER_DASHBOARD_PORT;
+    const host = listenHost(args.host || env.COURIER_DASHBOARD_HOST || undefined);
+    const port = intArg(args.port ?? env.COURIER_DASHBOARD_PORT, "port", 0, 65_535);
     const dashboard = await startDashboard({
       ...queueArgs(args),
-      host: args.host || env.COURIER_DASHBOARD_HOST || undefined,
-      port: intArg(port, "port", 0, 65_535),
+      host,
+      port,
       token: args.token || env.COURIER_DASHBOARD_TOKEN || undefined,
       tokenReads:
         args["token-reads"] || /^(1|true|yes)$/i.test(env.COURIER_DASHBOARD_TOKEN_READS ?? ""),
       maxLive: intArg(args["max-live"] ?? env.COURIER_DASHBOARD_MAX_LIVE, "max-live", 1, 100_000),
+    }).catch((err) => {
+      throw listenError(err, host ?? dashboardDefaults.host, port ?? dashboardDefaults.port);
     });
     const actions = dashboard.actions ? "actions on, with the token" : "actions off: no token";
     const reads = dashboard.tokenReads ? "; reads need the token too" : "";
@@ -66,6 +71,16 @@ const command = defineCommand({
     await dashboard.stop();
   },
 });
+
+/** An address of digits and dots must be a real IPv4 address (256.1.1.1 is not one). */
+function listenHost(host: string | undefined): string | undefined {
+  if (host !== undefined && /^[\d.]+$/.test(host) && !isIPv4(host)) {
+    throw new UsageError(
+      `host ${host} (--host or COURIER_DASHBOARD_HOST) is not an IPv4 address: each part is 0-255`,
+    );
+  }
+  return host;
+}
 
 export { command };
 

@@ -1,53 +1,115 @@
 #!/usr/bin/env bun
-// Dead letters: `list`, `show ID`, `requeue ID…|--all`, `purge [--older-than DURATION]`.
+// Dead letters: `list`, `show ID`, `requeue ID…|--all`, `purge --older-than DURATION|--all`,
+// each a citty subcommand with its own options and --help.
 import { defineCommand } from "citty";
 import { Admin } from "../lib/admin/admin.ts";
 import { deadLetterJson, formatDeadLetter, formatDeadPage, letterJson } from "../lib/admin/dead.ts";
 import { formatDuration, parseDuration } from "../lib/admin/duration.ts";
+import { safeText } from "../lib/cli/safe-text.ts";
 import { CourierError } from "../lib/errors.ts";
 import { commonArgs, EXIT, intArg, printJson, queueArgs, runCli, UsageError } from "./_cli.ts";
 
-const ACTIONS = ["list", "show", "requeue", "purge"] as const;
+const json = { type: "boolean", description: "Print JSON instead of text" } as const;
+
+/** Connects, runs `fn`, closes. */
+async function withAdmin(args: Record<string, unknown>, fn: (a: Admin) => Promise<void>) {
+  const admin = await Admin.connect(queueArgs(args));
+  try {
+    await fn(admin);
+  } finally {
+    await admin.close();
+  }
+}
+
+const listCommand = defineCommand({
+  meta: {
+    name: "list",
+    description: "Dead letters, newest first: id, task, attempts, when, error.",
+  },
+  args: {
+    limit: { type: "string", description: "Letters shown, newest first (default 20)" },
+    json,
+    ...commonArgs,
+  },
+  async run({ args }) {
+    const limit = intArg(args.limit, "limit", 1, 500) ?? 20;
+    await withAdmin(args, (admin) => list(admin, limit, Boolean(args.json)));
+  },
+});
+
+const showCommand = defineCommand({
+  meta: {
+    name: "show",
+    description: `A dead letter (error, payload) and the job's attempts. Exit ${EXIT.notFound} when the id has no dead letter.`,
+  },
+  args: {
+    id: { type: "positional", description: "The job's id", required: true },
+    json,
+    ...commonArgs,
+  },
+  async run({ args }) {
+    if ((args._ as string[]).length !== 1) throw new UsageError("show takes one job id");
+    await withAdmin(args, (admin) => show(admin, args.id, Boolean(args.json)));
+  },
+});
+
+const requeueCommand = defineCommand({
+  meta: {
+    name: "requeue",
+    description: `Run dead jobs again with a fresh attempt count: ID… or --all. Atomic (never both dead and queued); the history keeps the old error. Exit ${EXIT.notFound} when an id has no dead letter.`,
+  },
+  args: {
+    ids: { type: "positional", description: "Job ids (or --all)", required: false },
+    all: { type: "boolean", description: "Every dead job" },
+    json,
+    ...commonArgs,
+  },
+  async run({ args }) {
+    const ids = args._ as string[];
+    if (!args.all === (ids.length === 0)) throw new UsageError("requeue takes job ids, or --all");
+    await withAdmin(args, (admin) =>
+      args.all ? requeueAll(admin, Boolean(args.json)) : requeue(admin, ids, Boolean(args.json)),
+    );
+  },
+});
+
+const purgeCommand = defineCommand({
+  meta: {
+    name: "purge",
+    description: "Delete dead letters older than a duration (7d, 12h, 30m, 45s), or all of them.",
+  },
+  args: {
+    "older-than": {
+      type: "string",
+      description: "Only letters older than this (7d, 12h, 30m, 45s)",
+    },
+    all: { type: "boolean", description: "Every dead letter" },
+    json,
+    ...commonArgs,
+  },
+  async run({ args }) {
+    const olderThan = args["older-than"] ? parseDuration(args["older-than"]) : undefined;
+    // Deleting every dead letter is not what a bare `purge` should do by accident.
+    if (!args.all === (olderThan === undefined)) {
+      throw new UsageError(
+        "purge takes --older-than DURATION, or --all to delete every dead letter",
+      );
+    }
+    await withAdmin(args, (admin) => purge(admin, olderThan, Boolean(args.json)));
+  },
+});
 
 const command = defineCommand({
   meta: {
     name: "dead",
-    description: `Jobs that failed for good. list: newest first (id, task, attempts, when, error). show ID: the letter and the job's attempts. requeue ID…|--all: run again with a fresh attempt count (atomic: never both dead and queued; the history keeps the old error). purge [--older-than DURATION]: delete letters (all, or older than e.g. 7d, 12h, 30m, 45s). Exit ${EXIT.notFound} when an id has no dead letter.`,
+    description:
+      "Jobs that failed for good: list, show ID, requeue ID…|--all, purge --older-than DURATION|--all.",
   },
-  args: {
-    action: { type: "positional", description: ACTIONS.join(" | "), required: true },
-    all: { type: "boolean", description: "requeue: every dead job" },
-    "older-than": {
-      type: "string",
-      description: "purge: only letters older than this (7d, 12h, 30m, 45s; default: all)",
-    },
-    limit: { type: "string", description: "list: letters shown, newest first (default 20)" },
-    json: { type: "boolean", description: "Print JSON instead of text" },
-    ...commonArgs,
-  },
-  async run({ args }) {
-    const action = args.action as (typeof ACTIONS)[number];
-    if (!ACTIONS.includes(action)) {
-      throw new UsageError(`unknown action "${args.action}": use ${ACTIONS.join(", ")}`);
-    }
-    const ids = (args._ as string[]).slice(1);
-    const limit = intArg(args.limit, "limit", 1, 500) ?? 20;
-    const olderThan = args["older-than"] ? parseDuration(args["older-than"]) : undefined;
-    if (action === "show" && ids.length !== 1) throw new UsageError("show takes one job id");
-    if (action === "requeue" && !args.all === (ids.length === 0)) {
-      throw new UsageError("requeue takes job ids, or --all");
-    }
-    const admin = await Admin.connect(queueArgs(args));
-    try {
-      const json = Boolean(args.json);
-      if (action === "list") await list(admin, limit, json);
-      else if (action === "show") await show(admin, ids[0]!, json);
-      else if (args.all) await requeueAll(admin, json);
-      else if (action === "requeue") await requeue(admin, ids, json);
-      else await purge(admin, olderThan, json);
-    } finally {
-      await admin.close();
-    }
+  subCommands: {
+    list: listCommand,
+    show: showCommand,
+    requeue: requeueCommand,
+    purge: purgeCommand,
   },
 });
 
@@ -69,8 +131,8 @@ async function requeue(admin: Admin, ids: string[], json: boolean): Promise<void
   const done = await admin.requeue(ids);
   for (const d of done) {
     if (json) printJson(d);
-    else if (d.verdict === "requeued") print(d.id);
-    else process.stderr.write(`dead: ${d.id}: ${WHY[d.verdict]}\n`);
+    else if (d.verdict === "requeued") print(safeText(d.id));
+    else process.stderr.write(`dead: ${safeText(d.id)}: ${WHY[d.verdict]}\n`);
   }
   if (done.some((d) => d.verdict !== "requeued")) process.exitCode = EXIT.notFound;
 }

@@ -3,6 +3,8 @@
 import { defineCommand } from "citty";
 import { Admin } from "../lib/admin/admin.ts";
 import { formatInfo, type InfoReport, infoReader, repeat } from "../lib/admin/info.ts";
+import { describeRefusal } from "../lib/cli/refusal.ts";
+import { safeText } from "../lib/cli/safe-text.ts";
 import { describeCause } from "../lib/connect.ts";
 import { commonArgs, intArg, printJson, queueArgs, runCli } from "./_cli.ts";
 
@@ -41,8 +43,12 @@ const command = defineCommand({
       const stop = new AbortController();
       process.once("SIGINT", () => stop.abort());
       process.once("SIGTERM", () => stop.abort());
-      const onError = (err: unknown) =>
-        process.stderr.write(`info: ${describeCause(err)} (trying again)\n`);
+      // Redis away: say so and try again. Redis refusing (ACL, WRONGTYPE) will not change by
+      // trying again: that ends the watch with its one line and exit 6.
+      const onError = (err: unknown) => {
+        if (describeRefusal(err)) throw err;
+        process.stderr.write(`info: ${safeText(describeCause(err))} (trying again)\n`);
+      };
       await repeat(async () => show(await read()), everyS * 1_000, stop.signal, onError);
     } finally {
       await admin.close();

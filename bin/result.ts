@@ -2,8 +2,9 @@
 // Show a job's status and result: `--jobid ID [--json] [--wait [SECONDS]]`.
 import { defineCommand } from "citty";
 import { formatJob, jobJson } from "../lib/cli/format.ts";
-import { fetchResult } from "../lib/cli/result.ts";
+import { fetchResult, JobWaitTimeoutError } from "../lib/cli/result.ts";
 import { Queue } from "../lib/queue.ts";
+import type { JobRecord } from "../lib/types.ts";
 import {
   commonArgs,
   EXIT,
@@ -37,10 +38,17 @@ const command = defineCommand({
     if (!args.jobid) throw new UsageError("--jobid needs a job id");
     const wait = waitSeconds(args.wait);
     const queue = await Queue.connect(queueArgs(args));
-    try {
-      const job = await fetchResult(queue, args.jobid, wait);
+    const print = (job: JobRecord) => {
       if (args.json) printJson(jobJson(job));
       else process.stdout.write(`${formatJob(job)}\n`);
+    };
+    try {
+      const job = await fetchResult(queue, args.jobid, wait).catch((err) => {
+        // Gave up waiting: still say where the job stands (as `trigger --wait` does), exit 5.
+        if (err instanceof JobWaitTimeoutError) print(err.record);
+        throw err;
+      });
+      print(job);
       process.exitCode =
         job.status === "finished"
           ? EXIT.ok

@@ -1,11 +1,12 @@
 #!/usr/bin/env bun
 // Process jobs: joins the consumer group and runs the built-in word-count task.
 import { defineCommand } from "citty";
+import { safeText } from "../lib/cli/safe-text.ts";
 import { runWorker } from "../lib/cli/worker.ts";
 import { defaults } from "../lib/config.ts";
 import { ConfigError } from "../lib/errors.ts";
 import { createWordCountTask } from "../lib/tasks/wordcount/index.ts";
-import { commonArgs, intArg, queueArgs, runCli } from "./_cli.ts";
+import { commonArgs, intArg, queueArgs, runCli, UsageError } from "./_cli.ts";
 
 const command = defineCommand({
   meta: {
@@ -21,7 +22,8 @@ const command = defineCommand({
     burst: { type: "boolean", description: "Exit 0 once nothing is waiting, delayed or in flight" },
     name: {
       type: "string",
-      description: "Consumer name in the group (default <host>-<pid>-<random>)",
+      description:
+        "Consumer name in the group, printable, no spaces; refused while a live worker has it (default <host>-<pid>-<random>)",
     },
     "claim-idle-ms": {
       type: "string",
@@ -43,7 +45,7 @@ const command = defineCommand({
     "health-port": {
       type: "string",
       description:
-        "Serve /livez and /healthz (200 when connected and reading, else 503 with a JSON reason, e.g. Redis out of memory) on this port (default: off)",
+        "Serve /livez and /healthz (200 when connected and reading, else 503 with a JSON reason, e.g. Redis out of memory) on this port (default: off; a port in use exits 2)",
     },
     "health-host": {
       type: "string",
@@ -66,7 +68,7 @@ const command = defineCommand({
       tasks: [createWordCountTask({ allowPrivate: Boolean(args["allow-private"]) })],
       concurrency: intArg(args.concurrency, "concurrency", 1, 10_000),
       burst: Boolean(args.burst),
-      name: args.name,
+      name: workerName(args.name),
       claimIdleMs: intArg(args["claim-idle-ms"], "claim-idle-ms", 30, 1_000_000_000),
       jobTimeoutMs: intArg(args["job-timeout-ms"], "job-timeout-ms", 1, 1_000_000_000),
       shutdownGraceMs: intArg(args["shutdown-grace-ms"], "shutdown-grace-ms", 0, 1_000_000_000),
@@ -78,6 +80,16 @@ const command = defineCommand({
     process.exit(0);
   },
 });
+
+/** Names show in logs, `info` and CLIENT LIST: printable, no spaces, not too long. */
+function workerName(name: string | undefined): string | undefined {
+  if (name !== undefined && !/^[^\s\p{C}]{1,200}$/u.test(name)) {
+    throw new UsageError(
+      `--name must be 1-200 printable characters without spaces, got "${safeText(name)}"`,
+    );
+  }
+  return name;
+}
 
 export { command };
 

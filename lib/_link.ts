@@ -14,12 +14,14 @@ export class Link {
     o: Pick<WorkerOptions, "redisUrl" | "reconnectMaxMs" | "commandTimeoutMs">,
     name: string,
     onError: (message: string) => void,
+    onReady?: () => void,
   ): Promise<Link> {
     const options = {
       persistent: true,
       reconnectMaxMs: o.reconnectMaxMs,
       timeoutMs: o.commandTimeoutMs,
       onError,
+      onReady,
       name,
     };
     return new Link(await connect(o.redisUrl, options), o.redisUrl, options);
@@ -54,6 +56,7 @@ export class Link {
         const fresh = await connect(this.url, { ...this.options, persistent: true });
         if (this.#closed) destroy(fresh);
         else this.#client = fresh;
+        this.options.onReady?.();
         return;
       } catch {
         await Bun.sleep(Math.min(100 * 2 ** failures, this.options.reconnectMaxMs));

@@ -4,6 +4,7 @@ import { hostname } from "node:os";
 import { runScript, scripts } from "./_scripts.ts";
 import type { WorkerOptions } from "./config.ts";
 import type { Redis } from "./connect.ts";
+import { ConfigError } from "./errors.ts";
 import { GROUP, type QueueKeys } from "./keys.ts";
 
 const HOST = hostname();
@@ -34,6 +35,39 @@ export async function heartbeat(
   };
   const args = [now, o.name, o.heartbeatEveryMs * 6, ...Object.entries(fields).flat()];
   await runScript(client, scripts.heartbeat, [keys.workers, key], args.map(String));
+}
+
+/**
+ * Takes the worker's name, or throws ConfigError naming the live worker that holds it. A hash
+ * left by a worker on this host whose process is gone (killed, then restarted with the same
+ * --name) is taken over at once rather than after its heartbeat expires.
+ */
+export async function claimName(client: Redis, keys: QueueKeys, o: WorkerOptions): Promise<void> {
+  const key = keys.worker(o.name);
+  const args = [HOST, process.pid, o.now(), o.heartbeatEveryMs * 6];
+  for (let tries = 0; ; tries++) {
+    const held = await runScript<(string | null)[]>(client, scripts.claim, [key], args);
+    if (held.length === 0) return;
+    const [host, pid, seenAt] = held;
+    if (tries === 0 && host === HOST && pid && !processAlive(Number(pid))) {
+      await client.sendCommand(["DEL", key]);
+      continue;
+    }
+    const ago = seenAt ? `, last heartbeat ${Math.max(0, o.now() - Number(seenAt))} ms ago` : "";
+    throw new ConfigError(
+      `a worker named "${o.name}" is already running (host ${host ?? "?"}, pid ${pid ?? "?"}${ago}): give this one another --name, or stop that one`,
+    );
+  }
+}
+
+function processAlive(pid: number): boolean {
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as { code?: string }).code === "EPERM"; // alive, owned by another user
+  }
 }
 
 /** Moves jobs whose back-off is over from the delayed set to the stream. */

@@ -3,6 +3,7 @@
 // call is made again with the script's text, which also caches it there.
 import type { Redis } from "./connect.ts";
 import attemptsSrc from "./lua/_attempts.lua" with { type: "text" };
+import claimSrc from "./lua/claim-1.lua" with { type: "text" };
 import discardSrc from "./lua/discard-1.lua" with { type: "text" };
 import enqueueSrc from "./lua/enqueue-3.lua" with { type: "text" };
 import failSrc from "./lua/fail-6.lua" with { type: "text" };
@@ -40,6 +41,8 @@ export const scripts = {
   // Joining the queue and staying visible: both run on a full Redis too (see the scripts).
   group: script("group", groupSrc, 1),
   heartbeat: script("heartbeat", heartbeatSrc, 2),
+  // A worker name held by one live worker at a time (lib/_presence.ts).
+  claim: script("claim", claimSrc, 1),
   // Operator actions (lib/admin): dead letters and workers that stopped heart-beating.
   requeue: script("requeue", requeueSrc, 3),
   discard: script("discard", discardSrc, 1),

@@ -26,6 +26,8 @@ export interface ConnectOptions {
   reconnectMaxMs?: number;
   /** Told about connection errors while reconnecting (never with a password in it). */
   onError?: (message: string) => void;
+  /** Told when the connection is ready again after it was lost. */
+  onReady?: () => void;
   /** Client name shown by CLIENT LIST. */
   name?: string;
   /** Give up (ConnectError) when connecting and the checks take longer than this. */
@@ -33,18 +35,21 @@ export interface ConnectOptions {
 }
 
 /**
- * `redis://user:secret@host` → `redis://user:***@host`; never print a URL without this.
- * Works on the text, not a URL parser: a password with an unencoded `/` or `@` would fool a
- * parser into seeing no password at all. Everything up to the last `@` is credentials.
+ * `redis://user:secret@host` → `redis://user:***@host`; never print a URL without this. Redis
+ * also takes a lone `redis://secret@host` as a password, so a user with no password is masked
+ * too (`redis://***@host`). Text that is not `scheme://…` is not shown at all: a password given
+ * by mistake in place of the URL would be. Works on the text, not a URL parser: a password with
+ * an unencoded `/` or `@` would fool a parser into seeing no password at all. Everything up to
+ * the last `@` is credentials.
  */
 export function maskUrl(url: string): string {
-  const head = /^[a-z][\w+.-]*:\/{0,2}/i.exec(url)?.[0] ?? "";
+  const head = /^[a-z][\w+.-]*:\/\//i.exec(url)?.[0];
+  if (!head) return "***";
   const at = url.lastIndexOf("@");
   if (at < head.length) return url.replace(/\/$/, "");
   const credentials = url.slice(head.length, at);
   const colon = credentials.indexOf(":");
-  const user = colon === -1 ? credentials : credentials.slice(0, colon);
-  const masked = colon === -1 ? user : `${user}:***`;
+  const masked = colon === -1 ? "***" : `${credentials.slice(0, colon)}:***`;
   return `${head}${masked}@${url.slice(at + 1)}`.replace(/\/$/, "");
 }
 
@@ -87,11 +92,14 @@ export async function connect(url: string, options: ConnectOptions = {}): Promis
     client = createRedisClient(url, strategy, options.failFast, ca);
   } catch (err) {
     // node-redis refuses what it cannot parse (a database that is not a number, no host).
-    throw new ConnectError(`invalid Redis URL "${maskUrl(url)}": ${describeCause(err)}`);
+    throw new ConfigError(`invalid Redis URL "${maskUrl(url)}": ${describeCause(err)}`);
   }
   client.on("error", (err: unknown) => {
     lastCause = err;
     if (ready) options.onError?.(describeCause(err));
+  });
+  client.on("ready", () => {
+    if (ready) options.onReady?.();
   });
   // A peer that accepts the connection and then never answers (a stalled network) would hang
   // here for ever: with a time limit, the client is destroyed, which rejects what is pending.
@@ -115,7 +123,7 @@ export async function connect(url: string, options: ConnectOptions = {}): Promis
   ready = true;
   try {
     await preflight(client, url);
-    if (options.name) await client.sendCommand(["CLIENT", "SETNAME", options.name]);
+    if (options.name) await setName(client, options.name);
   } catch (err) {
     if (err instanceof ConnectError) throw err;
     safeDestroy(client);
@@ -152,6 +160,15 @@ function tlsHint(cause: unknown): string {
   return file
     ? ` (REDIS_TLS_CA is ${file}: is it the CA that signed the server's certificate?)`
     : " (set REDIS_TLS_CA to the file of the CA that signed the server's certificate)";
+}
+
+/** Names the connection for CLIENT LIST; an ACL user without CLIENT SETNAME goes unnamed. */
+async function setName(client: Redis, name: string): Promise<void> {
+  try {
+    await client.sendCommand(["CLIENT", "SETNAME", name]);
+  } catch (err) {
+    if (!(err instanceof ErrorReply && err.message.startsWith("NOPERM"))) throw err;
+  }
 }
 
 function safeDestroy(client: Redis): void {
@@ -192,16 +209,23 @@ export function compareVersions(a: string, b: string): number {
   return 0;
 }
 
+/** A malformed URL is bad usage (ConfigError, exit 2), not an unreachable Redis. */
 function validateUrl(url: string): void {
-  let u: URL;
-  try {
-    u = new URL(url);
-  } catch {
-    throw new ConnectError(`invalid Redis URL "${maskUrl(url)}": expected redis://host:port`);
+  const scheme = /^([a-z][\w+.-]*):\/\//i.exec(url)?.[1]?.toLowerCase();
+  if (scheme === undefined) {
+    // Not echoed: what was given in place of a URL may well be the password.
+    throw new ConfigError("the Redis URL is not a redis:// URL (not shown: it may be a password)");
   }
-  if (u.protocol !== "redis:" && u.protocol !== "rediss:") {
-    throw new ConnectError(
-      `invalid Redis URL "${maskUrl(url)}": scheme must be redis:// or rediss://`,
+  if (scheme !== "redis" && scheme !== "rediss") {
+    throw new ConfigError(
+      `invalid Redis URL: scheme must be redis:// or rediss://, not ${scheme}://`,
+    );
+  }
+  try {
+    new URL(url);
+  } catch {
+    throw new ConfigError(
+      `invalid Redis URL "${maskUrl(url)}": expected redis://[user:password@]host[:port][/db]`,
     );
   }
 }
@@ -211,7 +235,9 @@ export function describeCause(err: unknown): string {
   if (err instanceof AggregateError && err.errors.length > 0) return describeCause(err.errors[0]);
   if (err instanceof Error) {
     const code = (err as { code?: string }).code;
-    const msg = err.message || err.name;
+    // node-redis' TimeoutError (a command unanswered past its timeout) has no message.
+    const msg =
+      err.message || (err.constructor.name === "TimeoutError" ? "no reply in time" : err.name);
     return code && !msg.includes(code) ? `${code} ${msg}` : msg;
   }
   return String(err);

@@ -23,6 +23,13 @@ export class CourierError extends Error {
   }
 }
 
+/** Redis refused a command for good: the ACL user lacks it (NOPERM), or WRONGTYPE. */
+export class RedisRefusedError extends CourierError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super("EREDIS", message, options);
+  }
+}
+
 /** An option or argument is out of range or malformed. */
 export class ConfigError extends CourierError {
   constructor(message: string, options?: { cause?: unknown }) {

@@ -1,4 +1,7 @@
 // Worker logs: one line per event, human-readable on a terminal or JSON lines for machines.
+// Fields carry text from outside (URLs, errors, page titles): no control character is written
+// raw, in either format (lib/cli/safe-text.ts).
+import { safeJson, safeText } from "./cli/safe-text.ts";
 
 export type LogFormat = "human" | "json";
 export type LogLevel = "info" | "warn" | "error";
@@ -17,14 +20,15 @@ export function createLogger(
     log(level, event, fields = {}) {
       const time = new Date(now()).toISOString();
       if (format === "json") {
-        write(JSON.stringify({ time, level, event, ...fields }));
+        write(safeJson({ time, level, event, ...fields }));
         return;
       }
       const parts = Object.entries(fields)
         .filter(([, v]) => v !== undefined && v !== null && v !== "")
         .map(([k, v]) => `${k}=${formatValue(v)}`);
       const tag = level === "info" ? "" : `${level.toUpperCase()} `;
-      write(`${time.slice(11, 23)} ${tag}${event}${parts.length ? ` ${parts.join(" ")}` : ""}`);
+      const line = `${time.slice(11, 23)} ${tag}${event}${parts.length ? ` ${parts.join(" ")}` : ""}`;
+      write(safeText(line));
     },
   };
 }

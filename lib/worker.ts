@@ -8,12 +8,20 @@ import { LANE_MIN_CONCURRENCY, Lanes } from "./_lanes.ts";
 import { Leases } from "./_leases.ts";
 import { Link } from "./_link.ts";
 import { MemoryWatch, readMemory } from "./_memory.ts";
-import { heartbeat, leave, promoteDue } from "./_presence.ts";
+import { Outage } from "./_outage.ts";
+import { checkPermissions, workerCommands } from "./_permissions.ts";
+import { claimName, heartbeat, leave, promoteDue } from "./_presence.ts";
 import { type Lane, Source } from "./_source.ts";
 import { every, within } from "./_time.ts";
 import { guard } from "./_watchdog.ts";
 import { resolveOptions, type WorkerOptions } from "./config.ts";
-import { defaultWorkerName, describeCause, type Redis, serverWarnings } from "./connect.ts";
+import {
+  defaultWorkerName,
+  describeCause,
+  maskUrl,
+  type Redis,
+  serverWarnings,
+} from "./connect.ts";
 import { type HealthServer, serveHealth } from "./health.ts";
 import { type QueueKeys, queueKeys } from "./keys.ts";
 import { type Logger, silentLogger, throttled } from "./log.ts";
@@ -110,11 +118,12 @@ export class Worker {
   /** Connects, joins the consumer group and starts processing. */
   static async start(config: WorkerConfig): Promise<Worker> {
     const o = resolveOptions({ ...config, name: config.name || defaultWorkerName() });
-    const onError = (message: string) =>
-      config.logger?.log("warn", "redis connection error", { error: message });
+    const outage = new Outage(config.logger ?? silentLogger, maskUrl(o.redisUrl));
+    config = { ...config, logger: outage.logger };
     const opened: Link[] = [];
     const open = async (name: string) => {
-      const link = await Link.open(o, `${name}-${o.name}`, onError);
+      const lost = (cause: string) => outage.lost(name, cause);
+      const link = await Link.open(o, `${name}-${o.name}`, lost, () => outage.back(name));
       opened.push(link);
       return link;
     };
@@ -125,10 +134,13 @@ export class Worker {
         lane: o.concurrency >= LANE_MIN_CONCURRENCY ? await open("courier-lane") : null,
       };
       const worker = new Worker(config, o, links);
+      await checkPermissions(worker.#client, workerCommands(worker.keys, o.name), o.prefix);
       await ensureGroup(worker.#client, worker.keys);
-      for (const w of await serverWarnings(worker.#client)) config.logger?.log("warn", w);
+      await claimName(worker.#client, worker.keys, o);
       await worker.#readMemory(); // a full Redis is known before the first job is taken
+      // Before any log line: a port in use is a usage error, said alone (exit 2).
       if (o.healthPort > 0) worker.#health = serveHealth(worker, o.healthPort, o.healthHost);
+      for (const w of await serverWarnings(worker.#client)) config.logger?.log("warn", w);
       worker.#begin();
       return worker;
     } catch (err) {

@@ -1,6 +1,6 @@
 // Every documented exit code of `result` and `trigger` (bin/_cli.ts EXIT), through the real
 // CLIs: 0 finished, 1 failed, 2 bad usage, 3 not finished yet, 4 unknown id, 5 gave up waiting,
-// 6 Redis unreachable (or refusing us, or its URL malformed). Also --help of all three commands,
+// 6 Redis unreachable (or refusing us); a malformed Redis URL is bad usage (2). Also --help of all three commands,
 // and `result --wait` with no limit.
 import { describe, expect, test } from "bun:test";
 import { findFreePort } from "../lib/stack/redis-server.ts";
@@ -53,7 +53,7 @@ describe("exit 2: bad usage, nothing done", () => {
   });
 });
 
-describe("exit 6: Redis unreachable, refusing us, or its URL malformed", () => {
+describe("exit 6: Redis unreachable or refusing us; exit 2: its URL malformed", () => {
   const clis: Record<string, string[]> = {
     result: ["--jobid", "x"],
     trigger: ["--url", EXAMPLE],
@@ -82,7 +82,7 @@ describe("exit 6: Redis unreachable, refusing us, or its URL malformed", () => {
     expect(`${r.stdout}${r.stderr}`).not.toContain("secret");
   });
 
-  // Typos in --redis-url: refused like `redis://host:notaport` already is, with one line that
+  // Typos in --redis-url are bad usage (exit 2), with one line (and the --help hint) that
   // names the problem and never the password.
   test.each(
     each([
@@ -97,9 +97,11 @@ describe("exit 6: Redis unreachable, refusing us, or its URL malformed", () => {
     const r = await runCli(cli, ["--redis-url", await url(), ...clis[cli]!]);
     expect(r.stderr).not.toMatch(STACK_FRAME);
     expect(`${r.stdout}${r.stderr}`).not.toMatch(/se\/?cret/);
-    expect(r.stderr.trimEnd().split("\n")).toHaveLength(1);
-    expect(r.stderr).toStartWith(`${cli}: invalid Redis URL "`);
-    expect(r.code).toBe(6);
+    expect(r.stderr.trimEnd().split("\n")).toHaveLength(2);
+    expect(r.stderr).toMatch(
+      new RegExp(`^${cli}: (invalid Redis URL "|the Redis URL is not a redis:// URL)`),
+    );
+    expect(r.code).toBe(2);
   });
 });
 

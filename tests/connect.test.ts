@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { compareVersions, connect, maskUrl } from "../lib/connect.ts";
-import { ConnectError } from "../lib/errors.ts";
+import { ConfigError, ConnectError } from "../lib/errors.ts";
 import { findFreePort } from "../lib/stack/redis-server.ts";
 import { redisUrl } from "./helpers.ts";
 
@@ -12,8 +12,15 @@ describe("maskUrl", () => {
     ["rediss://alice:s%40cret@host", "rediss://alice:***@host"],
     ["redis://user:se/cret@host:1", "redis://user:***@host:1"],
     ["redis://user:p@ss@host", "redis://user:***@host"],
-    ["redis:/user:secret@host", "redis:/user:***@host"],
-    ["redis://secret-token@host", "redis://secret-token@host"], // a user name alone is shown
+    // Redis takes a lone user field as the password: it is masked too.
+    ["redis://secret-token@host", "redis://***@host"],
+    ["redis://secret-token@host:6379/0", "redis://***@host:6379/0"],
+    ["rediss://s3cr%2Ft@h", "rediss://***@h"],
+    // Not scheme://…: perhaps a password given in place of the URL, so nothing is shown.
+    ["redis:/user:secret@host", "***"],
+    ["hunter2", "***"],
+    ["user:hunter2", "***"],
+    ["", "***"],
   ])("%s → %s", (url, masked) => {
     expect(maskUrl(url)).toBe(masked);
   });
@@ -40,10 +47,17 @@ describe("connect", () => {
     expect(err.message).not.toContain("\n");
   });
 
-  test("a URL that is not redis:// is refused before connecting", async () => {
+  test("a URL that is not redis:// is refused before connecting, as bad usage", async () => {
     const err = await connect("http://127.0.0.1:6379").catch((e) => e);
-    expect(err).toBeInstanceOf(ConnectError);
+    expect(err).toBeInstanceOf(ConfigError);
     expect(err.message).toContain("redis:// or rediss://");
+  });
+
+  test("a bare string in place of the URL is refused without being echoed", async () => {
+    const err = await connect("hunter2-is-my-password").catch((e) => e);
+    expect(err).toBeInstanceOf(ConfigError);
+    expect(err.message).toContain("not a redis:// URL");
+    expect(err.message).not.toContain("hunter2");
   });
 
   test("the test Redis passes the version check", async () => {

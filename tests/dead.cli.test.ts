@@ -74,23 +74,46 @@ describe("bin/dead.ts", () => {
     expect(Number(await r.sendCommand(["XLEN", q.keys.stream]))).toBe(3);
   });
 
+  test("options given before the command reach it; each command has its own --help", async () => {
+    const prefix = testPrefix();
+    await killJobs(prefix, 1);
+    const before = await runCli("dead", ["--prefix", prefix, "--json", "list"]);
+    expect(before.code).toBe(0);
+    expect(JSON.parse(before.stdout).total).toBe(1);
+    const help = await runCli("dead", ["purge", "--help"]);
+    expect(help.stdout).toContain("USAGE dead purge [OPTIONS]");
+    expect(help.stdout).toContain("--older-than");
+    expect(help.stdout).not.toContain("--limit");
+  });
+
   test("purge, all or by age", async () => {
     const prefix = testPrefix();
     await killJobs(prefix, 2);
     const young = await dead(prefix, "purge", "--older-than", "1h");
     expect(young).toMatchObject({ code: 0, stdout: "purged 0 dead letters older than 1h\n" });
-    const all = await dead(prefix, "purge", "--json");
+    const bare = await dead(prefix, "purge");
+    expect(bare.code).toBe(2);
+    expect(bare.stderr).toStartWith("dead: purge takes --older-than DURATION, or --all");
+    const all = await dead(prefix, "purge", "--all", "--json");
     expect(JSON.parse(all.stdout)).toEqual({ purged: 2 });
   });
 
   test.each([
-    [["show"], 2, /^dead: show takes one job id\n/],
+    [["show"], 2, /^dead: Missing required positional argument: ID\n/],
+    [["show", "a", "b"], 2, /^dead: show takes one job id\n/],
     [["show", "unknown-id"], 4, /^dead: no dead letter for job unknown-id\n$/],
     [["requeue"], 2, /^dead: requeue takes job ids, or --all\n/],
     [["requeue", "x", "--all"], 2, /^dead: requeue takes job ids, or --all\n/],
     [["purge", "--older-than", "7 days"], 2, /^dead: "7 days" is not a duration/],
-    [["bury"], 2, /^dead: unknown action "bury": use list, show, requeue, purge\n/],
-    [[], 2, /^dead: Missing required positional argument: ACTION\n/],
+    [["purge"], 2, /^dead: purge takes --older-than DURATION, or --all /],
+    [
+      ["purge", "--all", "--older-than", "1h"],
+      2,
+      /^dead: purge takes --older-than DURATION, or --all /,
+    ],
+    [["bury"], 2, /^dead: unknown command "bury": use list, show, requeue, purge\n/],
+    [[], 2, /^dead: give a command: list, show, requeue, purge\n/],
+    [["list", "--limt", "3"], 2, /^dead: unknown option --limt \(did you mean --limit\?\)\n/],
   ])("%j exits %d", async (args, code, message) => {
     const result = await dead(testPrefix(), ...args);
     expect(result.code).toBe(code);

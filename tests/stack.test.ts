@@ -95,7 +95,7 @@ describe("parseStackArgs", () => {
 
   test.each([
     [{ "redis-url": "http://u:secret@x" }, {}, 'invalid Redis URL "http://u:***@x" in --redis-url'],
-    [{}, { REDIS_URL: "localhost" }, 'invalid Redis URL "localhost" in REDIS_URL'],
+    [{}, { REDIS_URL: "localhost" }, 'invalid Redis URL "***" in REDIS_URL'],
   ])("refuses the URL in %j %j, password masked", (args, env, message) => {
     expect(() => parseStackArgs(args, env, cwd)).toThrow(ConnectError);
     expect(() => parseStackArgs(args, env, cwd)).toThrow(message);

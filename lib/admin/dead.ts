@@ -1,6 +1,7 @@
 // `dead`: list, show, requeue and purge dead letters. `bin/dead.ts` parses arguments and
 // prints; the reading and the text are here.
 import { attemptJson, formatAttempt, jobJson } from "../cli/format.ts";
+import { safeText } from "../cli/safe-text.ts";
 import type { JobRecord } from "../types.ts";
 import type { DeadLetter, DeadPage } from "./_dead.ts";
 import { formatDuration } from "./duration.ts";
@@ -32,7 +33,7 @@ export function formatDeadPage(page: DeadPage, now: number): string {
   const lines = table([["ID", "TASK", "ATTEMPTS", "DIED", "ERROR"], ...rows]);
   const more = page.total - page.letters.length;
   if (more > 0) lines.push(`… ${more} more (--limit N to see more)`);
-  return lines.join("\n");
+  return lines.map((l) => safeText(l)).join("\n");
 }
 
 /** A dead letter and, when its record is still kept, the job's attempts. */
@@ -48,7 +49,8 @@ export function formatDeadLetter(l: DeadLetter, job: JobRecord | null): string {
   if (job && job.history.length > 0) {
     lines.push("history:", ...job.history.map((a) => `  ${formatAttempt(a)}`));
   }
-  return lines.join("\n");
+  // The error and the payload come from outside: no control character reaches the terminal.
+  return lines.map((l) => safeText(l)).join("\n");
 }
 
 export function deadLetterJson(l: DeadLetter, job: JobRecord | null): Record<string, unknown> {

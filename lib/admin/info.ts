@@ -1,6 +1,7 @@
 // `info`: every queue's numbers and workers in one report, as text for people or one JSON
 // object for scripts. `bin/info.ts` parses arguments and prints; the work is here.
 import { formatBytes, type RedisMemory } from "../_memory.ts";
+import { safeText } from "../cli/safe-text.ts";
 import type { QueueCounts } from "./_stats.ts";
 import type { WorkerInfo } from "./_workers.ts";
 import type { Admin } from "./admin.ts";
@@ -97,10 +98,12 @@ export function formatMemory(m: RedisMemory): string {
 function formatQueue(q: QueueReport): string {
   const oldest = q.oldestWaitingMs === null ? "-" : formatDuration(q.oldestWaitingMs);
   const lines = [
-    `queue ${q.queue}`,
+    `queue ${safeText(q.queue)}`,
     `  waiting ${q.waiting}   in flight ${q.inFlight}   delayed ${q.delayed}   dead ${q.dead}   oldest waiting ${oldest}`,
-    `  finished  ${q.finished.lastMinute} last minute, ${q.finished.lastHour} last hour`,
-    `  failed    ${q.failed.lastMinute} last minute, ${q.failed.lastHour} last hour (retried ${q.retried.lastMinute}, ${q.retried.lastHour})`,
+    // Each line says what it counts: jobs that ended, or attempts that failed and will rerun.
+    `  finished   ${recent(q.finished, "job")}`,
+    `  failed     ${recent(q.failed, "job")} (for good: dead-lettered)`,
+    `  retried    ${recent(q.retried, "attempt")} (failed attempts that will run again)`,
     `  throughput ${q.throughputPerS} jobs/s over the last minute`,
   ];
   if (q.workers.length === 0) {
@@ -115,13 +118,14 @@ function formatQueue(q: QueueReport): string {
     "CONC",
     "IN FLIGHT",
     "HEARTBEAT",
-    "DONE",
-    "FAILED",
+    "FINISHED JOBS",
+    "FAILED ATTEMPTS",
     "STATE",
   ];
+  // Names and hosts are whatever a worker wrote: control characters are shown escaped.
   const rows = q.workers.map((w) => [
-    w.name,
-    w.host ?? "?",
+    safeText(w.name),
+    safeText(w.host ?? "?"),
     String(w.pid ?? "?"),
     String(w.concurrency ?? "?"),
     String(w.inFlight),
@@ -132,6 +136,12 @@ function formatQueue(q: QueueReport): string {
   ]);
   lines.push(...table([header, ...rows]).map((l) => `    ${l}`));
   return lines.join("\n");
+}
+
+/** `7 jobs in the last minute, 17 in the last hour`. */
+function recent(c: { lastMinute: number; lastHour: number }, unit: string): string {
+  const plural = c.lastMinute === 1 ? unit : `${unit}s`;
+  return `${c.lastMinute} ${plural} in the last minute, ${c.lastHour} in the last hour`;
 }
 
 /** Columns padded to their widest cell; the last column is not padded. */

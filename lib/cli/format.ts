@@ -1,5 +1,6 @@
 // How jobs are shown: a block of aligned lines for people, a plain object for --json.
 import type { AttemptRecord, JobRecord } from "../types.ts";
+import { safeText } from "./safe-text.ts";
 
 /** The job as one JSON object: times as ISO strings, `attempts` as a number. */
 export function jobJson(job: JobRecord): Record<string, unknown> {
@@ -36,7 +37,11 @@ function iso(ms: number | null): string | null {
   return ms == null ? null : new Date(ms).toISOString();
 }
 
-/** A block of `label: value` lines; the result's own fields are listed under `result:`. */
+/**
+ * A block of `label: value` lines; the result's own fields are listed under `result:` (those
+ * with no value left out). Every line is safe to print: the page's title, the HTTP status text
+ * and the error come from outside, and their control characters are shown escaped.
+ */
 export function formatJob(job: JobRecord): string {
   const took = job.startedAt && job.endedAt ? ` (ran ${job.endedAt - job.startedAt} ms)` : "";
   const rows: [string, unknown][] = [
@@ -62,15 +67,15 @@ export function formatJob(job: JobRecord): string {
     lines.push("result:");
     const result = job.result;
     if (result && typeof result === "object" && !Array.isArray(result)) {
-      const fields = Object.entries(result as Record<string, unknown>).map(
-        ([k, v]) => [k, compact(v)] as [string, unknown],
-      );
+      const fields = Object.entries(result as Record<string, unknown>)
+        .map(([k, v]) => [k, compact(v)] as [string, unknown])
+        .filter(([, v]) => v !== "");
       lines.push(...align(fields).map((l) => `  ${l}`));
     } else {
       lines.push(`  ${compact(result)}`);
     }
   }
-  return lines.join("\n");
+  return lines.map((l) => safeText(l)).join("\n");
 }
 
 /**
@@ -82,7 +87,9 @@ export function formatAttempt(a: AttemptRecord, running = false): string {
   const end = a.endedAt != null ? iso(a.endedAt) : "…";
   const how = a.outcome ?? (running ? "running" : "cut short (its worker stopped)");
   const error = a.error ? `: ${a.error}` : "";
-  return `#${a.attempt}  worker ${a.worker ?? "?"}  ${iso(a.startedAt) ?? "?"} → ${end}${took}  ${how}${error}`;
+  return safeText(
+    `#${a.attempt}  worker ${a.worker ?? "?"}  ${iso(a.startedAt) ?? "?"} → ${end}${took}  ${how}${error}`,
+  );
 }
 
 /** One line per job, for bulk output: id, status, then the gist of the result or error. */
@@ -94,7 +101,7 @@ export function formatJobLine(job: JobRecord): string {
       : r && typeof r === "object" && "words" in r
         ? `${r.words} words  ${String(r.finalUrl ?? r.url ?? "")}`
         : compact(job.result);
-  return `${job.id}  ${job.status.padEnd(8)}  ${gist}`;
+  return safeText(`${job.id}  ${job.status.padEnd(8)}  ${gist}`);
 }
 
 function align(rows: [string, unknown][]): string[] {

@@ -3,9 +3,20 @@ import { JobNotFoundError, WaitTimeoutError } from "../errors.ts";
 import type { Queue } from "../queue.ts";
 import { type JobRecord, TERMINAL_STATUSES } from "../types.ts";
 
+/** Gave up waiting; `record` is the job as it was then (printed before exiting 5). */
+export class JobWaitTimeoutError extends WaitTimeoutError {
+  constructor(
+    message: string,
+    readonly record: JobRecord,
+  ) {
+    super(message);
+  }
+}
+
 /**
  * The job's record. With `waitS`, blocks until it has finished or failed (Infinity = no
- * limit). Throws JobNotFoundError for an unknown id, WaitTimeoutError when time runs out.
+ * limit). Throws JobNotFoundError for an unknown id, JobWaitTimeoutError (with the
+ * record as it stands) when time runs out.
  */
 export async function fetchResult(queue: Queue, id: string, waitS?: number): Promise<JobRecord> {
   const job = await queue.mustGetJob(id);
@@ -16,7 +27,8 @@ export async function fetchResult(queue: Queue, id: string, waitS?: number): Pro
   const record = ended.has(id) ? ended.get(id) : await queue.getJob(id);
   if (!record) throw new JobNotFoundError(id);
   if (!ended.has(id)) {
-    throw new WaitTimeoutError(`job ${id} is still ${record.status} after waiting ${waitS} s`);
+    const message = `job ${id} is still ${record.status} after waiting ${waitS} s`;
+    throw new JobWaitTimeoutError(message, record);
   }
   return record;
 }

@@ -1,0 +1,94 @@
+// Argument checks citty does not make: an option it does not define (it would accept it
+// silently), and a string option given no value (it would use the default silently, so
+// `--queue --json` ran on the default queue). Unknown options get a "did you mean".
+import { ConfigError } from "../errors.ts";
+
+/** What these checks need of citty's ArgsDef. */
+export type ArgDefs = Record<string, { type?: string; alias?: string | string[] }>;
+
+/** Throws ConfigError (exit 2) for an unknown option or a string option with no value. */
+export function checkArgs(rawArgs: readonly string[], defs: ArgDefs): void {
+  const byName = optionNames(defs);
+  for (let i = 0; i < rawArgs.length; i++) {
+    const arg = rawArgs[i]!;
+    if (arg === "--") break;
+    if (!isOption(arg)) continue;
+    const eq = arg.indexOf("=");
+    const flag = eq === -1 ? arg : arg.slice(0, eq);
+    const name = flag.replace(/^--?/, "");
+    const def = byName.get(name) ?? byName.get(name.replace(/^no-/, ""));
+    if (!def) throw new ConfigError(unknownOption(flag, [...byName.keys()]));
+    if (def.type !== "string") continue;
+    if (eq !== -1) {
+      if (arg.slice(eq + 1) === "") throw new ConfigError(`${flag} needs a value`);
+      continue;
+    }
+    const next = rawArgs[i + 1];
+    if (next === undefined || next === "" || isOption(next)) {
+      throw new ConfigError(`${flag} needs a value`);
+    }
+    i++; // the value, whatever it looks like, is not an option
+  }
+}
+
+/** `-x`, `--name`, `--name=v`; not `-` (stdin) and not a negative number. */
+function isOption(arg: string): boolean {
+  return arg.startsWith("-") && arg !== "-" && !/^-\d/.test(arg);
+}
+
+function optionNames(defs: ArgDefs): Map<string, { type?: string }> {
+  const names = new Map<string, { type?: string }>([
+    ["help", { type: "boolean" }],
+    ["h", { type: "boolean" }],
+  ]);
+  for (const [name, def] of Object.entries(defs)) {
+    if (def.type === "positional") continue;
+    names.set(name, def);
+    for (const a of [def.alias ?? []].flat()) names.set(a, def);
+  }
+  return names;
+}
+
+/** `unknown option --colour (did you mean --color?)`. */
+export function unknownOption(flag: string, known: readonly string[]): string {
+  const guess = suggest(flag.replace(/^--?(no-)?/, ""), known);
+  return `unknown option ${flag}${guess ? ` (did you mean --${guess}?)` : ""}`;
+}
+
+/**
+ * The known name closest to `given`: one it starts (3 letters at least), or the nearest by
+ * edit distance when that is small for the length (2 edits at most, 1 for short names).
+ */
+export function suggest(given: string, known: readonly string[]): string | undefined {
+  const lower = given.toLowerCase();
+  const long = known.filter((k) => k.length > 1);
+  if (lower.length >= 3) {
+    const started = long.find((k) => k.startsWith(lower));
+    if (started) return started;
+  }
+  // Short names get one edit, longer ones two: beyond that a guess is more noise than help.
+  let best: string | undefined;
+  let bestDistance = (lower.length <= 4 ? 1 : 2) + 1;
+  for (const k of long) {
+    const d = editDistance(lower, k);
+    if (d < bestDistance) {
+      best = k;
+      bestDistance = d;
+    }
+  }
+  return best;
+}
+
+/** Levenshtein distance: insertions, deletions and substitutions of one character. */
+export function editDistance(a: string, b: string): number {
+  let row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const next = [i];
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      next.push(Math.min(row[j]! + 1, next[j - 1]! + 1, row[j - 1]! + cost));
+    }
+    row = next;
+  }
+  return row[b.length]!;
+}

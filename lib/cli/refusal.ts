@@ -1,0 +1,65 @@
+// Commands Redis refuses for good, as one line that says what the user needs: NOPERM (the ACL
+// user lacks a command or a key pattern; README.md "Redis ACL" lists what each role needs) and
+// WRONGTYPE (a key under Courier's prefix holds something Courier did not write).
+import { ErrorReply } from "redis";
+import { scripts } from "../_scripts.ts";
+import { RedisRefusedError } from "../errors.ts";
+
+const ACL_HELP = 'see "Redis ACL" in README.md for the rules each role needs';
+
+/** One line for a refusal found in `err` or its causes; null when it is not one. */
+export function describeRefusal(err: unknown): string | null {
+  if (err instanceof RedisRefusedError) return err.message;
+  const reply = findReply(err);
+  return reply ? refusalLine(reply.message) : null;
+}
+
+/** The line for one error reply's text, or null when the reply is not a refusal. */
+export function refusalLine(text: string): string | null {
+  const command = /permissions to run the '([^']+)' command/.exec(text)?.[1];
+  if (command) {
+    const rule = `+${command.toLowerCase()}`;
+    return `Redis refused ${command.toUpperCase()} (NOPERM): the Redis user needs ${rule}; ${ACL_HELP}`;
+  }
+  if (/^NOPERM .*keys?\b/.test(text)) {
+    return `Redis refused access to a key (NOPERM): the Redis user's key pattern must cover the prefix (~<prefix>:*); ${ACL_HELP}`;
+  }
+  const script = scriptOf(text);
+  if (/can't run this command/.test(text)) {
+    // Redis does not say which command: name those the script runs, one of them is missing.
+    const runs = scriptCommands(script);
+    const needs = runs ? `needs all of ${runs}` : "lacks a command that script runs";
+    return `Redis refused a command inside Courier's ${script} script (NOPERM): the Redis user ${needs}; ${ACL_HELP}`;
+  }
+  if (/can't access .*keys/.test(text)) {
+    return `Redis refused a key inside Courier's ${script} script (NOPERM): the Redis user's key pattern must cover the prefix (~<prefix>:*); ${ACL_HELP}`;
+  }
+  if (/\bWRONGTYPE\b/.test(text)) {
+    const where = script === "unknown" ? "" : ` (in Courier's ${script} script)`;
+    return `Redis refused a command${where} (WRONGTYPE): a key under Courier's prefix holds a value of another type than Courier writes; another program uses these keys: give Courier its own --prefix, or delete that key`;
+  }
+  return null;
+}
+
+function findReply(err: unknown): Error | null {
+  for (let e = err, depth = 0; e instanceof Error && depth < 5; depth++) {
+    if (e instanceof ErrorReply) return e;
+    e = e.cause;
+  }
+  return null;
+}
+
+/** `+exists +hset …`: the commands a script's source calls, as ACL rules; null if unknown. */
+export function scriptCommands(name: string): string | null {
+  const source = Object.values(scripts).find((s) => s.name === name)?.source;
+  if (!source) return null;
+  const called = [...source.matchAll(/redis\.p?call\(\s*'(\w+)'|\{\s*'([A-Z]+)'/g)];
+  const names = new Set(called.map((m) => `+${(m[1] ?? m[2]!).toLowerCase()}`));
+  return [...names].sort().join(" ");
+}
+
+/** The name of the script an error came from (Redis names it by its SHA1). */
+function scriptOf(text: string): string {
+  const sha = /script: ([0-9a-f]{40})/.exec(text)?.[1] ?? /f_([0-9a-f]{40})/.exec(text)?.[1];
+  return Object.values(scripts).find((s) => s.sha === sha)?.name ?? "unknown";
+}

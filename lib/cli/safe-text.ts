@@ -1,0 +1,42 @@
+// Text from outside (a page's title, an HTTP status text, an error message, a worker's name)
+// reaches the terminal through every human-readable output. A terminal obeys control
+// characters: ESC and C1 sequences can retitle the window, rewrite what was printed, or on some
+// terminals answer back with input; bidi overrides make text read differently from what it is.
+// So every such string passes through `safeText` before it is printed, and shows its control
+// characters as visible escapes instead.
+
+// C0 except \n and \t (kept or not as the caller says), DEL, C1, and the bidi overrides and
+// isolates (U+202A–U+202E, U+2066–U+2069).
+const UNSAFE = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g;
+const UNSAFE_WITH_BREAKS = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g;
+
+export interface SafeTextOptions {
+  /** Keep line breaks and tabs (a block of text meant to span lines); default: escape them. */
+  multiline?: boolean;
+}
+
+/** `text` with every control character shown as `\xHH` or `\uHHHH`; safe to print. */
+export function safeText(text: string, options: SafeTextOptions = {}): string {
+  return text.replace(options.multiline ? UNSAFE : UNSAFE_WITH_BREAKS, visible);
+}
+
+function visible(c: string): string {
+  const code = c.charCodeAt(0);
+  if (c === "\n") return "\\n";
+  if (c === "\t") return "\\t";
+  if (c === "\r") return "\\r";
+  const hex = code.toString(16).padStart(code > 0xff ? 4 : 2, "0");
+  return code > 0xff ? `\\u${hex}` : `\\x${hex}`;
+}
+
+// JSON.stringify escapes C0 but passes DEL, C1 and bidi controls through raw: JSON printed to
+// a terminal gets them as \u escapes too (the same JSON value, only spelled differently).
+const JSON_UNSAFE = /[\u007f-\u009f\u202a-\u202e\u2066-\u2069\u2028\u2029]/g;
+
+/** JSON.stringify(value) with no raw control character left in it. */
+export function safeJson(value: unknown): string {
+  return JSON.stringify(value).replace(
+    JSON_UNSAFE,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
+  );
+}

@@ -1,0 +1,256 @@
+// Redis ACL users with the rules README.md gives each role (read from README.md itself, so the
+// documentation cannot drift from what works): a producer, a worker and an admin do their
+// whole job with them; a user lacking a command gets one line naming it and exit 6.
+import { afterEach, describe, expect, test } from "bun:test";
+import { readFileSync } from "node:fs";
+import { resolve } from "node:path";
+import { startDashboard } from "../lib/dashboard/server.ts";
+import { queueKeys } from "../lib/keys.ts";
+import { backgroundWorker, HTML, pages, triggerOne } from "./fixtures/cli/harness.ts";
+import {
+  type CliResult,
+  openQueue,
+  ROOT,
+  rawRedis,
+  redisUrl,
+  runCli,
+  testPrefix,
+} from "./helpers.ts";
+
+const STACK_FRAME = /^\s+at .+:\d+/m;
+type Role = "producer" | "worker" | "admin";
+
+/** README's `ACL SETUSER courier-<role> …` lines, as argument lists. */
+function readmeRules(): Map<Role, string[][]> {
+  const readme = readFileSync(resolve(ROOT, "README.md"), "utf8");
+  const rules = new Map<Role, string[][]>();
+  for (const line of readme.split("\n")) {
+    const m = /^ACL SETUSER courier-(producer|worker|admin) (.*)$/.exec(line);
+    if (!m) continue;
+    const role = m[1] as Role;
+    rules.set(role, [...(rules.get(role) ?? []), m[2]!.trim().split(/\s+/)]);
+  }
+  return rules;
+}
+
+const created: string[] = [];
+
+afterEach(async () => {
+  await using redis = await rawRedis();
+  for (const user of created.splice(0)) await redis.sendCommand(["ACL", "DELUSER", user]);
+});
+
+/**
+ * Creates a user with a role's README rules, for `prefix`'s keys, minus `without` (rules such
+ * as "-xreadgroup" appended); returns its Redis URL.
+ */
+async function aclUser(role: Role, prefix: string, ...without: string[]): Promise<string> {
+  const user = `courier-${role}-${prefix}`;
+  const password = `pw-${Math.random().toString(36).slice(2)}`;
+  await using redis = await rawRedis();
+  created.push(user);
+  const rules = readmeRules().get(role);
+  expect(rules?.length).toBeGreaterThan(0);
+  for (const rule of rules!) {
+    const args = rule.map((a) =>
+      a === ">PASSWORD" ? `>${password}` : a === "~courier:*" ? `~${prefix}:*` : a,
+    );
+    await redis.sendCommand(["ACL", "SETUSER", user, ...args]);
+  }
+  if (without.length > 0) await redis.sendCommand(["ACL", "SETUSER", user, ...without]);
+  const url = new URL(redisUrl());
+  return `redis://${user}:${password}@${url.host}`;
+}
+
+function expectRefused(r: CliResult, cli: string, message: RegExp): void {
+  expect(r.code).toBe(6);
+  expect(r.stdout).toBe("");
+  expect(r.stderr).not.toMatch(STACK_FRAME);
+  expect(r.stderr.trimEnd().split("\n")).toHaveLength(1);
+  expect(r.stderr).toStartWith(`${cli}: `);
+  expect(r.stderr).toMatch(message);
+  expect(r.stderr).not.toContain("pw-");
+}
+
+describe("the README's rules are enough for each role", () => {
+  test("producer, worker and admin do their whole job; the producer cannot read jobs off the stream", async () => {
+    const prefix = testPrefix();
+    const as = (url: string) => ["--prefix", prefix, "--redis-url", url];
+    const producer = as(await aclUser("producer", prefix));
+    const admin = as(await aclUser("admin", prefix));
+    const workerUrl = await aclUser("worker", prefix);
+    await using redis = await rawRedis();
+    const dry = await redis
+      .sendCommand([
+        "ACL",
+        "DRYRUN",
+        `courier-producer-${prefix}`,
+        "XREADGROUP",
+        "GROUP",
+        "g",
+        "c",
+        "STREAMS",
+        `${prefix}:x`,
+        ">",
+      ])
+      .catch((e: Error) => e.message);
+    expect(String(dry)).toContain("no permissions to run the 'xreadgroup' command");
+
+    const site = pages((path) =>
+      path === "/ok"
+        ? new Response("<p>three small words</p>", { headers: HTML })
+        : new Response("down", { status: path === "/down" ? 503 : 404 }),
+    );
+    const worker = backgroundWorker(prefix, "--redis-url", workerUrl, "--name", "acl-worker");
+    try {
+      await worker.logged("worker started");
+      const wait = ["--json", "--wait", "20", "--url"];
+      const ok = await runCli("trigger", [...producer, ...wait, site.url("/ok")]);
+      expect(ok.code).toBe(0);
+      expect(JSON.parse(ok.stdout)).toMatchObject({ status: "finished" });
+      const retried = ["--max-attempts", "2", ...wait, site.url("/down")];
+      expect((await runCli("trigger", [...producer, ...retried])).code).toBe(1);
+      const lost = await triggerOne(prefix, site.url("/missing"), ...producer.slice(2));
+      const shown = await runCli("result", [...producer, "--jobid", lost, "--wait", "20"]);
+      expect(shown.code).toBe(1);
+
+      for (const args of [
+        ["info"],
+        ["dead", "list"],
+        ["dead", "show", lost],
+        ["dead", "requeue", "--all"],
+      ]) {
+        const r = await runCli(args[0]!, [...args.slice(1), ...admin]);
+        expect({ args, code: r.code, stderr: r.stderr }).toEqual({ args, code: 0, stderr: "" });
+      }
+      const again = await runCli("result", [
+        ...producer,
+        "--jobid",
+        lost,
+        "--wait",
+        "20",
+        "--json",
+      ]);
+      expect(JSON.parse(again.stdout)).toMatchObject({ status: "failed", attempts: 1 });
+      const purged = await runCli("dead", ["purge", "--all", "--json", ...admin]);
+      expect(JSON.parse(purged.stdout).purged).toBeGreaterThan(0);
+    } finally {
+      worker.proc.kill("SIGTERM");
+      const ended = await worker.ended();
+      site.stop();
+      expect(ended.code).toBe(0);
+      expect(ended.stderr).toBe("");
+      expect(ended.stdout).not.toMatch(/NOPERM|refused|read failed|command failed/);
+    }
+  });
+});
+
+test("the admin rules are enough for the dashboard: every read, a gone worker pruned, the actions", async () => {
+  const prefix = testPrefix();
+  const token = "acl-test-token";
+  const d = await startDashboard({
+    redisUrl: await aclUser("admin", prefix),
+    prefix,
+    port: 0,
+    token,
+  });
+  try {
+    await using q = await openQueue({ prefix });
+    const id = await q.enqueue("wordcount", { url: "https://example.org/" });
+    await using redis = await rawRedis();
+    // A worker that stopped heart-beating long ago: reading the workers prunes it.
+    await redis.sendCommand(["ZADD", q.keys.workers, "1", "ghost"]);
+    const auth = { "x-courier-token": token, "content-type": "application/json" };
+    const reads = [
+      "/api/overview",
+      "/api/workers",
+      "/api/failures",
+      "/api/dead",
+      `/api/jobs/${id}`,
+      "/metrics",
+    ];
+    for (const path of reads) {
+      const res = await fetch(d.url + path);
+      expect({ path, status: res.status }).toEqual({ path, status: 200 });
+      await res.arrayBuffer();
+    }
+    expect(await redis.sendCommand(["ZSCORE", q.keys.workers, "ghost"])).toBeNull();
+    const trigger = await fetch(`${d.url}/api/trigger`, {
+      method: "POST",
+      headers: auth,
+      body: JSON.stringify({ url: "https://example.org/x" }),
+    });
+    expect(trigger.status).toBe(201);
+    const requeue = await fetch(`${d.url}/api/dead/requeue-all`, {
+      method: "POST",
+      headers: auth,
+      body: "{}",
+    });
+    expect(requeue.status).toBe(200);
+  } finally {
+    await d.stop();
+  }
+});
+
+describe("a user lacking a command: one line naming it, exit 6", () => {
+  test("trigger without XADD (inside the enqueue script)", async () => {
+    const prefix = testPrefix();
+    const url = await aclUser("producer", prefix, "-xadd");
+    const r = await runCli("trigger", [
+      "--prefix",
+      prefix,
+      "--redis-url",
+      url,
+      "--url",
+      "https://example.org/",
+    ]);
+    expectRefused(
+      r,
+      "trigger",
+      /inside Courier's enqueue script \(NOPERM\): the Redis user needs all of \+exists \+hincrby \+hset \+xadd \+zadd; see "Redis ACL"/,
+    );
+  });
+
+  test("result without HGETALL", async () => {
+    const prefix = testPrefix();
+    const url = await aclUser("producer", prefix, "-hgetall");
+    const r = await runCli("result", ["--prefix", prefix, "--redis-url", url, "--jobid", "x"]);
+    expectRefused(r, "result", /Redis refused HGETALL \(NOPERM\): the Redis user needs \+hgetall/);
+  });
+
+  test("worker without XREADGROUP and XAUTOCLAIM: refused at start, both named", async () => {
+    const prefix = testPrefix();
+    const url = await aclUser("worker", prefix, "-xreadgroup", "-xautoclaim");
+    const r = await runCli("worker", ["--prefix", prefix, "--redis-url", url, "--burst"]);
+    expectRefused(r, "worker", /the Redis user lacks \+xreadgroup \+xautoclaim; see "Redis ACL"/);
+  });
+
+  test("worker whose key pattern misses the prefix", async () => {
+    const prefix = testPrefix();
+    const url = await aclUser("worker", prefix);
+    const r = await runCli("worker", ["--prefix", `${prefix}x`, "--redis-url", url, "--burst"]);
+    expectRefused(r, "worker", new RegExp(`lacks ~${prefix}x:\\* \\(its keys\\)`));
+  });
+
+  test("info without XINFO GROUPS", async () => {
+    const prefix = testPrefix();
+    const url = await aclUser("admin", prefix, "-xinfo|groups");
+    const r = await runCli("info", ["--prefix", prefix, "--redis-url", url]);
+    expectRefused(
+      r,
+      "info",
+      /Redis refused XINFO\|GROUPS \(NOPERM\): the Redis user needs \+xinfo\|groups/,
+    );
+  });
+});
+
+test("a key of the wrong type (WRONGTYPE): one line, exit 6", async () => {
+  const prefix = testPrefix();
+  await using redis = await rawRedis();
+  await redis.sendCommand(["SET", queueKeys(prefix, "default").stream, "not a stream"]);
+  for (const watch of [[], ["--watch"]]) {
+    // --watch too: trying again would not change a refusal, so it is not retried.
+    const r = await runCli("info", ["--prefix", prefix, "--queue", "default", ...watch]);
+    expectRefused(r, "info", /\(WRONGTYPE\): a key under Courier's prefix holds a value/);
+  }
+});

@@ -1,0 +1,160 @@
+// Pure logic of the CLI's hardening, by tables: control characters made visible, JSON with no
+// raw control character, argument checks with "did you mean", Redis refusals in one line, and
+// listen failures as usage errors.
+import { describe, expect, test } from "bun:test";
+import { checkArgs, editDistance, suggest } from "../lib/cli/args.ts";
+import { refusalLine } from "../lib/cli/refusal.ts";
+import { safeJson, safeText } from "../lib/cli/safe-text.ts";
+import { ConfigError } from "../lib/errors.ts";
+import { listenError } from "../lib/health.ts";
+
+/** Any C0 but \n, DEL, C1, or a bidi control: what must never reach a terminal raw. */
+const RAW_CONTROL = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/;
+
+describe("safeText", () => {
+  test.each([
+    ["plain text", "plain text", "plain text"],
+    ["an OSC title then SGR", "\x1b]0;pwned\x07\x1b[31m", "\\x1b]0;pwned\\x07\\x1b[31m"],
+    ["a C1 CSI", "OK\u009b31m", "OK\\x9b31m"],
+    ["DEL", "a\x7fb", "a\\x7fb"],
+    ["NUL and BS", "a\0b\bc", "a\\x00b\\x08c"],
+    ["a line break", "two\nlines", "two\\nlines"],
+    ["CR and tab", "a\rb\tc", "a\\rb\\tc"],
+    ["a right-to-left override", "abc\u202Etxt.exe", "abc\\u202etxt.exe"],
+    ["an isolate", "\u2066x\u2069", "\\u2066x\\u2069"],
+    ["letters beyond ASCII", "café — 日本 ✓", "café — 日本 ✓"],
+    ["C1 neighbours are kept", "\u00a0\u00ff", "\u00a0\u00ff"],
+  ] as [string, string, string][])("%s", (_what, text, shown) => {
+    expect(safeText(text)).toBe(shown);
+    expect(safeText(text)).not.toMatch(RAW_CONTROL);
+  });
+
+  test("multiline keeps line breaks and tabs, and only those", () => {
+    expect(safeText("a\nb\tc\r\x1b", { multiline: true })).toBe("a\nb\tc\\r\\x1b");
+  });
+
+  test("is idempotent: escaping twice shows the same", () => {
+    const once = safeText("\x1b[2J\u009b");
+    expect(safeText(once)).toBe(once);
+  });
+});
+
+describe("safeJson", () => {
+  test.each([
+    ["C0", { t: "\x1b]0;x\x07" }],
+    ["DEL and C1", { t: "a\x7f\u0085\u009b" }],
+    ["bidi", { t: "\u202e\u2066" }],
+    ["line separators", { t: "\u2028\u2029" }],
+  ])("%s: no raw control character, and the same value parsed back", (_what, value) => {
+    const text = safeJson(value);
+    expect(text).not.toMatch(RAW_CONTROL);
+    expect(JSON.parse(text)).toEqual(value);
+  });
+});
+
+describe("checkArgs", () => {
+  const defs = {
+    queue: { type: "string" },
+    name: { type: "string" },
+    json: { type: "boolean" },
+    concurrency: { type: "string" },
+    action: { type: "positional" },
+  };
+  test.each([
+    [["--queue", "q", "--json"], null],
+    [["--queue=q"], null],
+    [["--concurrency", "-1"], null], // a negative number is a value (refused later by its range)
+    [["--name", "-"], null],
+    [["list", "--json", "--", "--anything"], null],
+    [["--no-json"], null],
+    [["--queue"], "--queue needs a value"],
+    [["--queue", "--json"], "--queue needs a value"],
+    [["--queue="], "--queue needs a value"],
+    [["--queue", ""], "--queue needs a value"],
+    [["--name", "--queue", "q"], "--name needs a value"],
+    [["--colour"], "unknown option --colour"],
+    [["--jsn"], "unknown option --jsn (did you mean --json?)"],
+    [["--qeueu=x"], "unknown option --qeueu (did you mean --queue?)"],
+    [["--conc", "3"], "unknown option --conc (did you mean --concurrency?)"],
+    [["--action", "x"], "unknown option --action"],
+  ])("%j → %p", (args, message) => {
+    const check = () => checkArgs(args, defs);
+    if (message === null) expect(check).not.toThrow();
+    else {
+      expect(check).toThrow(ConfigError);
+      expect(check).toThrow(new ConfigError(message));
+    }
+  });
+
+  test.each([
+    ["colour", ["color", "queue"], "color"],
+    ["jobId", ["jobid", "json"], "jobid"],
+    ["redis-ur", ["redis-url", "prefix"], "redis-url"],
+    ["xyz", ["json", "queue"], undefined],
+    ["q", ["queue"], undefined],
+  ])("suggest(%p) is %p", (given, known, expected) => {
+    expect(suggest(given, known)).toBe(expected);
+  });
+
+  test.each([
+    ["", "", 0],
+    ["kitten", "sitting", 3],
+    ["colour", "color", 1],
+    ["abc", "", 3],
+  ])("editDistance(%p, %p) is %i", (a, b, d) => {
+    expect(editDistance(a, b)).toBe(d);
+  });
+});
+
+describe("refusalLine", () => {
+  test.each([
+    [
+      "NOPERM this user has no permissions to run the 'xreadgroup' command",
+      /^Redis refused XREADGROUP \(NOPERM\): the Redis user needs \+xreadgroup; see "Redis ACL"/,
+    ],
+    [
+      "NOPERM this user has no permissions to run the 'xgroup|create' command",
+      /needs \+xgroup\|create/,
+    ],
+    [
+      "NOPERM this user has no permissions to access one of the keys used as arguments",
+      /refused access to a key \(NOPERM\).*~<prefix>:\*/,
+    ],
+    [
+      "ERR The user executing the script can't run this command or subcommand script: 0000000000000000000000000000000000000000, on @user_script:1.",
+      /inside Courier's unknown script \(NOPERM\)/,
+    ],
+    [
+      "WRONGTYPE Operation against a key holding the wrong kind of value",
+      /\(WRONGTYPE\).*--prefix/,
+    ],
+  ])("%s", (reply, line) => {
+    const shown = refusalLine(reply);
+    expect(shown).toMatch(line);
+    expect(shown).not.toContain("\n");
+  });
+
+  test.each([["ERR syntax error"], ["BUSYGROUP Consumer Group name already exists"]])(
+    "%s is not a refusal",
+    (reply) => {
+      expect(refusalLine(reply)).toBeNull();
+    },
+  );
+});
+
+describe("listenError", () => {
+  test.each([
+    ["EADDRINUSE", "127.0.0.1", 9181, "cannot listen on 127.0.0.1:9181: address in use"],
+    ["EADDRNOTAVAIL", "10.9.9.9", 1, "cannot listen on 10.9.9.9:1: no such address"],
+    ["EINVAL", "::1", 80, "cannot listen on [::1]:80: not a valid address"],
+  ])("%s", (code, host, port, message) => {
+    const err = listenError(Object.assign(new Error("x"), { code }), host, port);
+    expect(err).toBeInstanceOf(ConfigError);
+    expect(err.message).toStartWith(message);
+  });
+
+  test("another error is passed on as it is", () => {
+    const other = new Error("boom");
+    expect(listenError(other, "h", 1)).toBe(other);
+  });
+});
