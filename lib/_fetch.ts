@@ -24,7 +24,9 @@ export interface Startable extends Delivery {
 
 /** An entry the start script settled without running it, and why. */
 export interface Settled extends Delivery {
-  verdict: "bad" | "missing" | "done" | "dead";
+  verdict: "bad" | "missing" | "done" | "dead" | "corrupt" | "unreadable";
+  /** What is wrong with a corrupt or unreadable record. */
+  problem?: string;
 }
 
 type RawEntry = [string, string[] | null];
@@ -159,7 +161,8 @@ async function callStart(
 
 /**
  * The start script's flat reply: per entry, entry id, job id, then the run number followed by
- * attempt, max attempts, task and payload, or a verdict (see lib/lua/start-5.lua).
+ * attempt, max attempts, task and payload, or a verdict, followed by what is wrong for a
+ * corrupt or unreadable record (see lib/lua/start-5.lua).
  */
 export function parseStarts(reply: readonly (string | number)[]): Started {
   const run: Startable[] = [];
@@ -180,6 +183,9 @@ export function parseStarts(reply: readonly (string | number)[]): Started {
         payload: String(reply[i + 6]),
       });
       i += 7;
+    } else if (verdict === "corrupt" || verdict === "unreadable") {
+      settled.push({ entryId, jobId, verdict, problem: String(reply[i + 3]) });
+      i += 4;
     } else {
       settled.push({ entryId, jobId, verdict: verdict as Settled["verdict"] });
       i += 3;
@@ -194,4 +200,6 @@ export const SETTLED_WHY = {
   missing: "job record is gone (expired or deleted); entry acknowledged",
   done: "job already ended; duplicate delivery acknowledged",
   dead: "attempts used up by workers that stopped; dead-lettered",
+  corrupt: "corrupt record: dead-lettered",
+  unreadable: "corrupt record: entry acknowledged",
 } as const;

@@ -91,7 +91,8 @@ export class Lanes {
     const { jobs, log } = this.d;
     const { run, settled, kind, count } = await this.d.source.next(free, lane);
     for (const s of settled) {
-      log.log("warn", SETTLED_WHY[s.verdict], { job: s.jobId || null, entry: s.entryId });
+      const fields = { job: s.jobId || null, entry: s.entryId, problem: s.problem };
+      log.log(s.problem ? "error" : "warn", SETTLED_WHY[s.verdict], fields);
     }
     // Stopping meanwhile: launch nothing; the entries stay pending and stop() releases them.
     if (!this.d.stopping()) for (const job of run) jobs.launch(job, kind);

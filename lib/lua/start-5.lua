@@ -1,8 +1,11 @@
 -- Mark a batch of delivered entries as started and return what the worker needs to run them.
 -- Entries that cannot run are settled here, in the same atomic step, so nothing stays pending:
 --   no job id (garbled entry), job hash gone (expired or deleted), job already finished or
---   failed (a duplicate delivery) -> acknowledged and deleted;
+--   failed (a duplicate delivery), job key not a hash -> acknowledged and deleted;
+--   a field missing or garbled (corrupt record) -> dead-lettered with what is wrong;
 --   attempts used up (its previous worker died on the last attempt) -> dead-lettered.
+-- One bad record never fails the batch: the job key is read under pcall, and every field is
+-- checked before it is used (a nil passed to a Redis command would end the whole script).
 -- Each start opens a run in the job's history (helpers in _attempts.lua, prepended), written
 -- by the same HSET: no extra command. A start sent again for the same entry by the same worker
 -- (its first reply was lost) returns the run already started instead of counting an attempt.
@@ -17,31 +20,58 @@
 --   XREADGROUP), so a worker under load gets new jobs in one call instead of two.
 -- Returns a flat list, per entry: entry id, job id, then either the run number (an integer)
 -- followed by attempt, max attempts, task, payload (run it), or a verdict ('bad', 'missing',
--- 'done', 'dead': settled here, do not run it). Flat and without keys, since each element of
--- the reply costs Redis time per job.
+-- 'done', 'dead': settled here, do not run it), or 'corrupt' (dead-lettered) or 'unreadable'
+-- (key not a hash; acknowledged) followed by what is wrong. Flat and without keys, since each
+-- element of the reply costs Redis time per job.
 local prefix, group, consumer, now = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local out, started, dead, settled = {}, 0, 0, {}
 local opening = opened(now, consumer) -- h:<run> = attempt .. opening (_attempts.lua)
 
--- The previous worker died on the job's last attempt: fail it for good instead of running it.
-local function bury(key, id, f, attempt, max)
-  local err = 'abandoned: its worker stopped during attempt ' .. attempt .. ' of ' .. max
+-- Fails the job for good instead of running it: its previous worker died on its last attempt,
+-- or its record is corrupt. `f` is the HMGET below; a missing field goes in the letter as ''.
+-- Only a run still open (status 'started') is ended in the history.
+local function bury(key, id, f, err)
   local earlier = redis.call('HGET', key, 'error')
   if earlier then err = err .. ' (earlier error: ' .. earlier .. ')' end
   local letter = redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[6], '*', 'id', id,
-    'task', f[1], 'error', err, 'attempts', attempt, 'payload', f[2], 'max_attempts', max)
+    'task', f[1] or '', 'error', err, 'attempts', f[4] or '', 'payload', f[2] or '',
+    'max_attempts', f[5] or '')
   -- dead_entry lets `dead requeue ID` find the letter without scanning the dead stream.
   local fields = { 'status', 'failed', 'error', err, 'ended_at', now, 'dead_entry', letter }
-  redis.call('HSET', key, unpack(end_fields(fields, tonumber(f[6]), now, 'failed', err)))
+  local run = f[3] == 'started' and tonumber(f[6]) or nil
+  redis.call('HSET', key, unpack(end_fields(fields, run, now, 'failed', err)))
   redis.call('EXPIRE', key, ARGV[5])
   redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[7], '*', 'type', 'failed', 'id', id)
+end
+
+-- A whole number from 0 up, or nil (tonumber alone takes '0x1f', ' 2', 'nan', 'inf', '1.5').
+local function count(v)
+  local n = v and string.match(v, '^%d+$') and tonumber(v)
+  if n and n < 2 ^ 53 then return n end
+end
+
+local RUNNABLE = { queued = true, started = true, retrying = true }
+
+-- What is wrong with a job hash that is not finished or failed, or nil: every field the start
+-- and a later dead letter use must be there and make sense.
+local function flaw(f)
+  if not f[1] then return 'no task' end
+  if not f[2] then return 'no payload' end
+  if not RUNNABLE[f[3] or ''] then return f[3] and 'unknown status' or 'no status' end
+  if not count(f[4]) then return f[4] and 'attempt is not a number' or 'no attempt' end
+  local max = count(f[5])
+  if not max or max < 1 then
+    return f[5] and 'max_attempts is not a number of 1 or more' or 'no max_attempts'
+  end
 end
 
 -- Appends one entry's part of the reply (no nils: a nil would end the list there).
 local function put(entry, id, verdict, attempt, max, task, payload)
   local n = #out
   out[n + 1] = entry; out[n + 2] = id; out[n + 3] = verdict
-  if attempt then
+  if verdict == 'corrupt' or verdict == 'unreadable' then
+    out[n + 4] = attempt -- what is wrong
+  elseif attempt then
     out[n + 4] = attempt; out[n + 5] = max; out[n + 6] = task; out[n + 7] = payload
   end
 end
@@ -52,35 +82,46 @@ local function started_here(key, entry)
   return w[1] == consumer and w[2] == entry
 end
 
+-- Settles an entry here, without running it.
+local function settle(entry, id, verdict, why)
+  settled[#settled + 1] = entry; put(entry, id, verdict, why)
+end
+
 local function start(entry, id)
+  if id == '' then return settle(entry, id, 'bad') end
   local key = prefix .. id
-  local f = id ~= '' and redis.call('HMGET', key, 'task', 'payload', 'status', 'attempt',
-    'max_attempts', 'runs') or {}
-  if id == '' then
-    settled[#settled + 1] = entry; put(entry, id, 'bad')
-  elseif not f[1] then
-    settled[#settled + 1] = entry; put(entry, id, 'missing')
+  local ok, f = pcall(redis.call, 'HMGET', key, 'task', 'payload', 'status', 'attempt',
+    'max_attempts', 'runs')
+  if not ok then
+    -- Not a hash (WRONGTYPE): nothing to run, nor to dead-letter.
+    return settle(entry, id, 'unreadable', 'job key holds a ' .. redis.call('TYPE', key).ok)
+  elseif not (f[1] or f[2] or f[3]) then
+    return settle(entry, id, 'missing')
   elseif f[3] == 'finished' or f[3] == 'failed' then
-    settled[#settled + 1] = entry; put(entry, id, 'done')
-  elseif f[3] == 'started' and started_here(key, entry) then
+    return settle(entry, id, 'done')
+  end
+  local wrong = flaw(f)
+  if wrong then
+    bury(key, id, f, 'corrupt record: ' .. wrong)
+    dead = dead + 1
+    return settle(entry, id, 'corrupt', wrong)
+  end
+  local attempt, max = count(f[4]), count(f[5])
+  if f[3] == 'started' and started_here(key, entry) then
     -- This very start, sent again after its reply was lost: the same run, no new attempt.
-    put(entry, id, tonumber(f[6]) or 1, tonumber(f[4]) or 1, tonumber(f[5]) or 1, f[1],
-      f[2] or 'null')
+    put(entry, id, tonumber(f[6]) or 1, attempt, max, f[1], f[2])
+  elseif attempt >= max then
+    bury(key, id, f, 'abandoned: its worker stopped during attempt ' .. attempt .. ' of ' .. max)
+    dead = dead + 1
+    settle(entry, id, 'dead')
   else
-    local attempt, max = tonumber(f[4]) or 0, tonumber(f[5]) or 1
-    if attempt >= max then
-      bury(key, id, f, attempt, max)
-      dead = dead + 1
-      settled[#settled + 1] = entry; put(entry, id, 'dead')
-    else
-      attempt = attempt + 1
-      local run = (tonumber(f[6]) or 0) + 1
-      redis.call('HSET', key, 'status', 'started', 'attempt', attempt, 'worker', consumer,
-        'entry', entry, 'started_at', now, 'runs', run, run_field(run), attempt .. opening)
-      if run > HISTORY_KEPT then forget_old_run(key, run) end
-      started = started + 1
-      put(entry, id, run, attempt, max, f[1], f[2] or 'null')
-    end
+    attempt = attempt + 1
+    local run = (tonumber(f[6]) or 0) + 1
+    redis.call('HSET', key, 'status', 'started', 'attempt', attempt, 'worker', consumer,
+      'entry', entry, 'started_at', now, 'runs', run, run_field(run), attempt .. opening)
+    if run > HISTORY_KEPT then forget_old_run(key, run) end
+    started = started + 1
+    put(entry, id, run, attempt, max, f[1], f[2])
   end
 end
 
