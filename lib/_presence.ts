@@ -1,6 +1,7 @@
 // A worker's presence in the queue: its heartbeat in the workers set (for `info` and the
 // dashboard), moving due retries back to the stream, and leaving cleanly at shutdown.
 import { hostname } from "node:os";
+import { goneAfterMs } from "./_fetch.ts";
 import { runScript, scripts } from "./_scripts.ts";
 import type { WorkerOptions } from "./config.ts";
 import type { Redis } from "./connect.ts";
@@ -14,12 +15,16 @@ export interface WorkerCounts {
   failed: number;
 }
 
-/** Records that the worker is alive; its hash expires if heartbeats stop (a crash). */
+/**
+ * Records that the worker is alive, and which tasks it has; its hash expires if heartbeats stop
+ * (a crash). Then takes back the jobs parked for its tasks (see serveTasks).
+ */
 export async function heartbeat(
   client: Redis,
   keys: QueueKeys,
   o: WorkerOptions,
   counts: WorkerCounts,
+  tasks: readonly string[],
 ): Promise<void> {
   const key = keys.worker(o.name);
   const now = String(o.now());
@@ -31,12 +36,35 @@ export async function heartbeat(
     processed: counts.processed,
     failed: counts.failed,
     seen_at: now,
+    tasks: JSON.stringify(tasks),
   };
   await Promise.all([
     client.sendCommand(["ZADD", keys.workers, now, o.name]),
     client.sendCommand(["HSET", key, ...Object.entries(fields).flat().map(String)]),
-    client.sendCommand(["PEXPIRE", key, String(o.heartbeatEveryMs * 6)]),
+    client.sendCommand(["PEXPIRE", key, String(goneAfterMs(o))]),
+    serveTasks(client, keys, o, tasks),
   ]);
+}
+
+/**
+ * Says which tasks this worker has, and moves the jobs parked for them (taken while no live
+ * worker had their task) back to the stream. Returns how many it moved.
+ */
+export async function serveTasks(
+  client: Redis,
+  keys: QueueKeys,
+  o: WorkerOptions,
+  tasks: readonly string[],
+): Promise<number> {
+  const limit = 1_000;
+  let moved = 0;
+  for (;;) {
+    const args = [keys.parkedPrefix, keys.jobPrefix, o.now(), limit, ...tasks];
+    const sKeys = [keys.tasks, keys.stream];
+    const [n, fullest] = await runScript<[number, number]>(client, scripts.serve, sKeys, args);
+    moved += n;
+    if (fullest < limit) return moved;
+  }
 }
 
 /** Moves jobs whose back-off is over from the delayed set to the stream. */

@@ -8,6 +8,7 @@ import {
   type Delivery,
   readNew,
   readOwnPending,
+  type StartContext,
   type Started,
   startBatch,
   takeBatch,
@@ -52,15 +53,21 @@ export class Source {
    */
   #blocking: Promise<unknown> | null = null;
 
+  private readonly o: WorkerOptions;
+  private readonly keys: QueueKeys;
+
   constructor(
-    private readonly o: WorkerOptions,
-    private readonly keys: QueueKeys,
+    /** Who starts: keys, options, and the tasks this worker has (see lib/_fetch.ts). */
+    private readonly w: StartContext,
     private readonly links: { client: () => Redis; reader: () => Redis },
     private readonly log: Logger,
     private readonly onReadStalled: () => void,
     /** True once the worker stops: deliveries read meanwhile are not started. */
     private readonly stopping: () => boolean,
-  ) {}
+  ) {
+    this.o = w.o;
+    this.keys = w.keys;
+  }
 
   /** A read failed, and its reply may be lost: look at this consumer's own entries first. */
   readLost(): void {
@@ -112,7 +119,7 @@ export class Source {
     const name = o.name;
     if (this.stopping()) return NOTHING;
     if (!this.#caughtUp.has(lane)) {
-      const take = takeBatch(lane.client(), this.keys, name, o, free);
+      const take = takeBatch(lane.client(), this.w, free);
       const taken = await guard(take, o.commandTimeoutMs, lane.stalled).catch((err) => {
         if (!refusedForData(err)) throw err;
         // A script error over one record: what the take read is pending on this consumer, and
@@ -151,7 +158,7 @@ export class Source {
   ): Promise<Fetched> {
     // Stopping meanwhile: start nothing; the entries stay pending and stop() releases them.
     if (this.stopping()) return { ...NOTHING, kind, count: deliveries.length };
-    const started = await startBatch(client, this.keys, this.o.name, this.o, deliveries, kind)
+    const started = await startBatch(client, this.w, deliveries, kind)
       .catch((err) => {
         if (!refusedForData(err) || deliveries.length === 1) throw err;
         return this.#startEach(deliveries, kind, client);
@@ -167,7 +174,7 @@ export class Source {
   async #startEach(deliveries: Delivery[], kind: "read" | "claim", client: Redis) {
     const each = await Promise.all(
       deliveries.map((d) =>
-        startBatch(client, this.keys, this.o.name, this.o, [d], kind).catch((err) => {
+        startBatch(client, this.w, [d], kind).catch((err) => {
           if (!refusedForData(err)) throw err;
           return this.#setAside(d, err, client);
         }),

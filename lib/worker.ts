@@ -75,8 +75,7 @@ export class Worker {
     this.#leases = new Leases(client, this.keys, o, (id) => this.#jobs.giveUp(id, "lease lost"));
     const reader = () => this.#reader;
     this.#source = new Source(
-      o,
-      this.keys,
+      { o, keys: this.keys, tasks: [...this.#tasks.keys()] },
       { client, reader },
       this.#log,
       () => this.#stalled("reads"),
@@ -259,7 +258,7 @@ export class Worker {
   #heartbeat(): Promise<void> {
     const { inFlight, processed, failed } = this.#jobs;
     const counts = { inFlight, processed, failed };
-    return heartbeat(this.#client, this.keys, this.options, counts);
+    return heartbeat(this.#client, this.keys, this.options, counts, [...this.#tasks.keys()]);
   }
 
   #stalled(connection: keyof Links): void {

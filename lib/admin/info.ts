@@ -85,6 +85,9 @@ function formatQueue(q: QueueReport): string {
     `  finished  ${q.finished.lastMinute} last minute, ${q.finished.lastHour} last hour`,
     `  failed    ${q.failed.lastMinute} last minute, ${q.failed.lastHour} last hour (retried ${q.retried.lastMinute}, ${q.retried.lastHour})`,
     `  throughput ${q.throughputPerS} jobs/s over the last minute`,
+    ...q.unservedTasks.map(
+      (u) => `  no live worker has task ${JSON.stringify(u.task)}: ${u.jobs} jobs wait for one`,
+    ),
   ];
   if (q.workers.length === 0) {
     lines.push("  workers: none");

@@ -3,7 +3,10 @@
 --   no job id (garbled entry), job hash gone (expired or deleted), job already finished or
 --   failed (a duplicate delivery), job key not a hash -> acknowledged and deleted;
 --   a field missing or garbled (corrupt record) -> dead-lettered with what is wrong;
---   attempts used up (its previous worker died on the last attempt) -> dead-lettered.
+--   attempts used up (its previous worker died on the last attempt) -> dead-lettered;
+--   a task this worker does not have -> left for a worker that has it, using no attempt: back
+--   through the delayed set after a short back-off when a live worker has the task, else
+--   parked for the task until a worker that has it starts (serve-2.lua).
 -- One bad record never fails the batch: the job key is read under pcall, and every field is
 -- checked before it is used (a nil passed to a Redis command would end the whole script).
 -- Each start opens a run in the job's history (helpers in _attempts.lua, prepended), written
@@ -11,21 +14,31 @@
 -- (its first reply was lost) returns the run already started instead of counting an attempt.
 --
 -- KEYS[1] stream   KEYS[2] dead (stream)   KEYS[3] events (stream)   KEYS[4] stats
--- KEYS[5] minutes (hash of per-minute counts)
+-- KEYS[5] minutes (hash of per-minute counts)   KEYS[6] tasks (hash)   KEYS[7] delayed (zset)
 -- ARGV[1] job key prefix   ARGV[2] group   ARGV[3] consumer   ARGV[4] now (ms)
 -- ARGV[5] failure TTL (s)  ARGV[6] dead max len   ARGV[7] events max len
--- ARGV[8] 'read' or 'claim' (claims are counted in stats): ARGV[9..] pairs of entry id, job id
---   ('' when the entry had none), as delivered to this consumer;
---   or 'take': ARGV[9] = most entries; the script reads them itself (a non-blocking
+-- ARGV[8] parked key prefix   ARGV[9] ms after which a worker's last heartbeat means gone
+-- ARGV[10] n, ARGV[11..10+n] the tasks this worker has; then, from m = 11 + n:
+-- ARGV[m] 'read' or 'claim' (claims are counted in stats): ARGV[m+1..] pairs of entry id, job
+--   id ('' when the entry had none), as delivered to this consumer;
+--   or 'take': ARGV[m+1] = most entries; the script reads them itself (a non-blocking
 --   XREADGROUP), so a worker under load gets new jobs in one call instead of two.
 -- Returns a flat list, per entry: entry id, job id, then either the run number (an integer)
 -- followed by attempt, max attempts, task, payload (run it), or a verdict ('bad', 'missing',
 -- 'done', 'dead': settled here, do not run it), or 'corrupt' (dead-lettered) or 'unreadable'
--- (key not a hash; acknowledged) followed by what is wrong. Flat and without keys, since each
--- element of the reply costs Redis time per job.
+-- (key not a hash; acknowledged) followed by what is wrong, or 'deferred' or 'parked'
+-- followed by the task. Flat and without keys, since each element of the reply costs Redis
+-- time per job.
 local prefix, group, consumer, now = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local out, started, dead, settled = {}, 0, 0, {}
 local opening = opened(now, consumer) -- h:<run> = attempt .. opening (_attempts.lua)
+local has = {} -- the tasks this worker has, made once per call
+for i = 11, 10 + tonumber(ARGV[10]) do has[ARGV[i]] = true end
+local mode = 11 + tonumber(ARGV[10])
+-- A job left for another worker comes back after 50 ms, doubling each time, up to 1 s: which
+-- worker reads it next is chance, and a job that workers without its task keep taking costs
+-- them at most one start a second.
+local DEFER_MS, DEFER_MAX_MS = 50, 1000
 
 -- Fails the job for good instead of running it: its previous worker died on its last attempt,
 -- or its record is corrupt. `f` is the HMGET below; a missing field goes in the letter as ''.
@@ -65,12 +78,30 @@ local function flaw(f)
   end
 end
 
+-- Leaves a job whose task this worker does not have to a worker that has it, using no attempt.
+local function leave_for_others(key, id, task)
+  local seen = tonumber(redis.call('HGET', KEYS[6], 'seen:' .. task))
+  if seen and tonumber(now) - seen <= tonumber(ARGV[9]) then
+    local n = count(redis.call('HGET', key, 'deferred')) or 0
+    redis.call('HSET', key, 'status', 'queued', 'deferred', n + 1)
+    redis.call('ZADD', KEYS[7], now + math.min(DEFER_MS * 2 ^ n, DEFER_MAX_MS), id)
+    return 'deferred'
+  end
+  -- No live worker has it: parked until one starts (serve-2.lua takes it back), so no worker
+  -- keeps taking it meanwhile. waiting_for tells `result` why it waits.
+  if redis.call('ZADD', ARGV[8] .. task, now, id) == 1 then
+    redis.call('HINCRBY', KEYS[6], 'parked:' .. task, 1)
+  end
+  redis.call('HSET', key, 'status', 'queued', 'waiting_for', task)
+  return 'parked'
+end
+
 -- Appends one entry's part of the reply (no nils: a nil would end the list there).
 local function put(entry, id, verdict, attempt, max, task, payload)
   local n = #out
   out[n + 1] = entry; out[n + 2] = id; out[n + 3] = verdict
-  if verdict == 'corrupt' or verdict == 'unreadable' then
-    out[n + 4] = attempt -- what is wrong
+  if type(verdict) == 'string' and attempt then
+    out[n + 4] = attempt -- what is wrong, or the task
   elseif attempt then
     out[n + 4] = attempt; out[n + 5] = max; out[n + 6] = task; out[n + 7] = payload
   end
@@ -110,6 +141,8 @@ local function start(entry, id)
   if f[3] == 'started' and started_here(key, entry) then
     -- This very start, sent again after its reply was lost: the same run, no new attempt.
     put(entry, id, tonumber(f[6]) or 1, attempt, max, f[1], f[2])
+  elseif not has[f[1]] then
+    settle(entry, id, leave_for_others(key, id, f[1]), f[1])
   elseif attempt >= max then
     bury(key, id, f, 'abandoned: its worker stopped during attempt ' .. attempt .. ' of ' .. max)
     dead = dead + 1
@@ -125,8 +158,8 @@ local function start(entry, id)
   end
 end
 
-if ARGV[8] == 'take' then
-  local read = redis.call('XREADGROUP', 'GROUP', group, consumer, 'COUNT', ARGV[9],
+if ARGV[mode] == 'take' then
+  local read = redis.call('XREADGROUP', 'GROUP', group, consumer, 'COUNT', ARGV[mode + 1],
     'STREAMS', KEYS[1], '>')
   for _, e in ipairs(read and read[1][2] or {}) do
     local id, fields = '', e[2] or {}
@@ -136,12 +169,12 @@ if ARGV[8] == 'take' then
     start(e[1], id)
   end
 else
-  for i = 9, #ARGV, 2 do start(ARGV[i], ARGV[i + 1]) end
+  for i = mode + 1, #ARGV, 2 do start(ARGV[i], ARGV[i + 1]) end
 end
 settle_entries(KEYS[1], group, settled)
 if started > 0 then
   redis.call('HINCRBY', KEYS[4], 'started', started)
-  if ARGV[8] == 'claim' then redis.call('HINCRBY', KEYS[4], 'claimed', started) end
+  if ARGV[mode] == 'claim' then redis.call('HINCRBY', KEYS[4], 'claimed', started) end
 end
 if dead > 0 then
   redis.call('HINCRBY', KEYS[4], 'failed', dead)
