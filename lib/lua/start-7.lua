@@ -57,10 +57,10 @@ local function bury(key, id, f, err)
   redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[7], '*', 'type', 'failed', 'id', id)
 end
 
--- A whole number from 0 up, or nil (tonumber alone takes '0x1f', ' 2', 'nan', 'inf', '1.5').
+-- A whole number from 0 up, or nil (tonumber alone takes '0x1f', ' 2', 'nan', '1.5', and
+-- reads '1' out of '1\0002'). Digits only, up to 15 of them: exact as a Lua number.
 local function count(v)
-  local n = v and string.match(v, '^%d+$') and tonumber(v)
-  if n and n < 2 ^ 53 then return n end
+  if v and #v > 0 and #v < 16 and not string.find(v, '%D') then return tonumber(v) end
 end
 
 local RUNNABLE = { queued = true, started = true, retrying = true }
@@ -131,13 +131,16 @@ local function start(entry, id)
   elseif f[3] == 'finished' or f[3] == 'failed' then
     return settle(entry, id, 'done')
   end
-  local wrong = flaw(f)
-  if wrong then
+  local attempt, max = tonumber(f[4]), tonumber(f[5])
+  -- Checked inline (a function call per job costs more than all of these together); flaw()
+  -- names what is wrong only when this fails.
+  if not (f[1] and f[2] and RUNNABLE[f[3]] and attempt and max and max >= 1 and max < 2 ^ 53
+      and not string.find(f[4], '%D') and not string.find(f[5], '%D')) then
+    local wrong = flaw(f) or 'unreadable fields'
     bury(key, id, f, 'corrupt record: ' .. wrong)
     dead = dead + 1
     return settle(entry, id, 'corrupt', wrong)
   end
-  local attempt, max = count(f[4]), count(f[5])
   if f[3] == 'started' and started_here(key, entry) then
     -- This very start, sent again after its reply was lost: the same run, no new attempt.
     put(entry, id, tonumber(f[6]) or 1, attempt, max, f[1], f[2])
