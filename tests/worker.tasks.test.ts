@@ -28,14 +28,15 @@ describe("workers with different tasks on one queue", () => {
     const prefix = testPrefix();
     await using q = await openQueue({ prefix, maxAttempts: 1 });
     await using r = await rawRedis();
-    const fast = { heartbeatEveryMs: 100, concurrency: 4 };
-    const wa = await startWorker({ prefix, tasks: [task("a")], ...fast });
-    const wb = await startWorker({ prefix, tasks: [task("b")], ...fast });
     const ids = { a: [] as string[], b: [] as string[] };
     for (let i = 0; i < 10; i++) {
       ids.a.push(await q.enqueue("a", i));
       ids.b.push(await q.enqueue("b", i));
     }
+    // Queued first: each worker's first batch holds jobs of both tasks.
+    const fast = { heartbeatEveryMs: 100, concurrency: 4 };
+    const wa = await startWorker({ prefix, tasks: [task("a")], ...fast });
+    const wb = await startWorker({ prefix, tasks: [task("b")], ...fast });
     // Which worker reads a job is chance, and one left for the other comes back after a
     // back-off (up to 1 s): the wait allows a job a dozen such detours.
     const { ended } = await q.waitForJobs([...ids.a, ...ids.b], { timeoutMs: 15_000 });
@@ -56,6 +57,39 @@ describe("workers with different tasks on one queue", () => {
     }
     expect(await r.sendCommand(["XLEN", q.keys.dead])).toBe(0);
     expect(await pending(r, q)).toBe(0);
+    await Promise.all([wa.stop(), wb.stop()]);
+  });
+
+  test("a job taken by a worker without its task, while one that has it is busy, waits for it", async () => {
+    const prefix = testPrefix();
+    await using q = await openQueue({ prefix, maxAttempts: 1 });
+    await using r = await rawRedis();
+    let open = () => {};
+    const gate = new Promise<void>((resolve) => {
+      open = resolve;
+    });
+    const gated = defineTask({ name: "b", run: async (p: number) => (p === 1 ? gate : p) });
+    // Reads block for the default 2 s, as in production: the tests' 100 ms makes the two
+    // workers' reads keep step with the job's back-off, and the one without the task keep
+    // winning the race for it (still without spending an attempt, only slower).
+    const read = { blockMs: 2_000, heartbeatEveryMs: 100 };
+    const wb = await startWorker({ prefix, tasks: [gated], concurrency: 1, ...read });
+    const first = await q.enqueue("b", 1);
+    await until(async () => (await q.getJob(first))?.status === "started", "b busy", 5_000);
+    const log = logRecorder();
+    const wa = await startWorker({ prefix, tasks: [task("a")], logger: log, ...read });
+    const id = await q.enqueue("b", 2);
+    // wb is busy: wa takes the job, and leaves it (wb is live) without spending an attempt.
+    await until(() => log.events().some((e) => e.startsWith("not a task")), "deferred", 5_000);
+    expect(await r.sendCommand(["HMGET", q.keys.job(id), "status", "attempt"])).toEqual([
+      "queued",
+      "0",
+    ]);
+    expect(await r.sendCommand(["HGET", q.keys.tasks, "parked:b"])).toBeNull();
+    open();
+    const { ended } = await q.waitForJobs([first, id], { timeoutMs: 5_000 });
+    expect(ended.get(id)).toMatchObject({ status: "finished", attempts: 1, worker: wb.name });
+    expect(await r.sendCommand(["XLEN", q.keys.dead])).toBe(0);
     await Promise.all([wa.stop(), wb.stop()]);
   });
 

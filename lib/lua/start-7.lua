@@ -35,9 +35,11 @@ local opening = opened(now, consumer) -- h:<run> = attempt .. opening (_attempts
 local has = {} -- the tasks this worker has, made once per call
 for i = 11, 10 + tonumber(ARGV[10]) do has[ARGV[i]] = true end
 local mode = 11 + tonumber(ARGV[10])
--- A job left for another worker comes back after 50 ms, doubling each time, up to 1 s: which
--- worker reads it next is chance, and a job that workers without its task keep taking costs
--- them at most one start a second.
+-- A job left for another worker goes back to the stream at once the first time (a worker
+-- blocked reading, idle, gets it then; not this one, busy running this script), later after
+-- 50 ms, doubling, up to 1 s, give or take a quarter (so the delay does not keep step with
+-- the workers' reads): a job that workers without its task keep taking costs them at most
+-- about one start a second.
 local DEFER_MS, DEFER_MAX_MS = 50, 1000
 
 -- Fails the job for good instead of running it: its previous worker died on its last attempt,
@@ -84,7 +86,13 @@ local function leave_for_others(key, id, task)
   if seen and tonumber(now) - seen <= tonumber(ARGV[9]) then
     local n = count(redis.call('HGET', key, 'deferred')) or 0
     redis.call('HSET', key, 'status', 'queued', 'deferred', n + 1)
-    redis.call('ZADD', KEYS[7], now + math.min(DEFER_MS * 2 ^ n, DEFER_MAX_MS), id)
+    if n == 0 then
+      redis.call('XADD', KEYS[1], '*', 'id', id)
+    else
+      local jitter = 0.75 + (tonumber(now) % 97) / 194 -- now's last digits: spread enough
+      local delay = math.floor(math.min(DEFER_MS * 2 ^ (n - 1), DEFER_MAX_MS) * jitter)
+      redis.call('ZADD', KEYS[7], now + delay, id)
+    end
     return 'deferred'
   end
   -- No live worker has it: parked until one starts (serve-2.lua takes it back), so no worker
