@@ -4,13 +4,13 @@
 import { describe, expect, test } from "bun:test";
 import { Admin } from "../lib/admin/admin.ts";
 import { formatInfo, infoReader } from "../lib/admin/info.ts";
-import { GROUP } from "../lib/keys.ts";
 import type { Queue } from "../lib/queue.ts";
 import { defineTask } from "../lib/types.ts";
 import type { RawRedis } from "./helpers.ts";
 import {
   logRecorder,
   openQueue,
+  pendingCount,
   rawRedis,
   redisUrl,
   runCli,
@@ -20,8 +20,7 @@ import {
 } from "./helpers.ts";
 
 const task = (name: string) => defineTask({ name, run: async (p: unknown) => `${name}:${p}` });
-const pending = async (r: RawRedis, q: Queue) =>
-  Number(((await r.sendCommand(["XPENDING", q.keys.stream, GROUP])) as [number])[0]);
+const pending = (r: RawRedis, q: Queue) => pendingCount(r, q.keys);
 
 describe("workers with different tasks on one queue", () => {
   test("each runs only its own jobs, and no attempt is spent on the others", async () => {
