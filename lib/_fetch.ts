@@ -1,5 +1,6 @@
 // Fetching work: read new entries (XREADGROUP), take over lapsed ones (XAUTOCLAIM), and mark
 // a batch started in one script call that also settles entries that cannot run.
+import { goneAfterMs } from "./_presence.ts";
 import { runScript, scripts } from "./_scripts.ts";
 import type { WorkerOptions } from "./config.ts";
 import type { Redis } from "./connect.ts";
@@ -210,8 +211,3 @@ export const SETTLED_WHY = {
   deferred: "not a task of this worker; left for a worker that has it",
   parked: "no live worker has this task; the job waits for one",
 } as const;
-
-/** A worker silent this long is gone (its hash expires then: lib/_presence.ts). */
-export function goneAfterMs(o: Pick<WorkerOptions, "heartbeatEveryMs">): number {
-  return o.heartbeatEveryMs * 6;
-}

@@ -1,7 +1,6 @@
 // A worker's presence in the queue: its heartbeat in the workers set (for `info` and the
 // dashboard), moving due retries back to the stream, and leaving cleanly at shutdown.
 import { hostname } from "node:os";
-import { goneAfterMs } from "./_fetch.ts";
 import { runScript, scripts } from "./_scripts.ts";
 import type { WorkerOptions } from "./config.ts";
 import type { Redis } from "./connect.ts";
@@ -13,6 +12,11 @@ export interface WorkerCounts {
   inFlight: number;
   processed: number;
   failed: number;
+}
+
+/** A worker silent this long is gone: its hash expires then, and `info` prunes it. */
+export function goneAfterMs(o: Pick<WorkerOptions, "heartbeatEveryMs">): number {
+  return o.heartbeatEveryMs * 6;
 }
 
 /**

@@ -120,16 +120,10 @@ export class Source {
     if (this.stopping()) return NOTHING;
     if (!this.#caughtUp.has(lane)) {
       const take = takeBatch(lane.client(), this.w, free);
-      const taken = await guard(take, o.commandTimeoutMs, lane.stalled).catch((err) => {
-        if (!refusedForData(err)) throw err;
-        // A script error over one record: what the take read is pending on this consumer, and
-        // is started entry by entry from there, so only the bad one is set aside.
-        this.log.log("error", "start refused; starting entries one by one", {
-          error: describeCause(err),
-        });
-        this.readLost();
-        return NOTHING;
-      });
+      const taken = await guard(take, o.commandTimeoutMs, lane.stalled).catch((err) =>
+        this.#takeRefused(err),
+      );
+      if (!taken) return NOTHING;
       const count = taken.run.length + taken.settled.length;
       if (count < free) this.#caughtUp.add(lane);
       if (count > 0 || this.stopping()) return { ...taken, kind: "read", count };
@@ -168,6 +162,20 @@ export class Source {
         return this.#setAside(deliveries[0]!, err, client);
       });
     return { ...started, kind, count: deliveries.length };
+  }
+
+  /**
+   * A take Redis refused over one record (a script error): what it read is pending on this
+   * consumer, and is started entry by entry from there on the next turn, so that only the bad
+   * one is set aside. Other errors are the read loop's to handle.
+   */
+  #takeRefused(err: unknown): null {
+    if (!refusedForData(err)) throw err;
+    this.log.log("error", "start refused; starting entries one by one", {
+      error: describeCause(err),
+    });
+    this.readLost();
+    return null;
   }
 
   /** Starts deliveries one by one: a start Redis refuses sets only that entry aside. */

@@ -1,6 +1,7 @@
 // The workers of a queue, from their heartbeats: the workers set (scored by last heartbeat)
 // and one hash per worker. Workers silent for longer than their hash lives are gone: they are
 // shown once as such and pruned (prune-2.lua), so the set does not grow with every crash.
+import { goneAfterMs } from "../_presence.ts";
 import { runScript, scripts } from "../_scripts.ts";
 import { defaults } from "../config.ts";
 import type { Redis } from "../connect.ts";
@@ -29,7 +30,7 @@ export interface WorkerInfo {
 /** After this long without a heartbeat a worker is late (two beats missed). */
 export const LATE_AFTER_MS = defaults.heartbeatEveryMs * 2;
 /** After this long it is gone: its hash has expired (six beats, lib/_presence.ts). */
-export const GONE_AFTER_MS = defaults.heartbeatEveryMs * 6;
+export const GONE_AFTER_MS = goneAfterMs(defaults);
 
 /** Lists the workers (busiest first); with `prune`, gone ones are removed afterwards. */
 export async function readWorkers(

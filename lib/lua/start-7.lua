@@ -5,8 +5,8 @@
 --   a field missing or garbled (corrupt record) -> dead-lettered with what is wrong;
 --   attempts used up (its previous worker died on the last attempt) -> dead-lettered;
 --   a task this worker does not have -> left for a worker that has it, using no attempt: back
---   through the delayed set after a short back-off when a live worker has the task, else
---   parked for the task until a worker that has it starts (serve-2.lua).
+--   to the stream (at once, then through the delayed set with a back-off) when a live worker
+--   has the task, else parked for the task until a worker that has it starts (serve-2.lua).
 -- One bad record never fails the batch: the job key is read under pcall, and every field is
 -- checked before it is used (a nil passed to a Redis command would end the whole script).
 -- Each start opens a run in the job's history (helpers in _attempts.lua, prepended), written
