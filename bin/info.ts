@@ -12,7 +12,7 @@ const command = defineCommand({
   meta: {
     name: "info",
     description:
-      "Redis' used and max memory (FULL when at maxmemory: new jobs are refused). Per queue: jobs waiting, in flight, delayed (retry back-off) and dead; finished and failed in the last minute and hour; throughput; the oldest waiting job's age; and its workers. Without --queue (or COURIER_QUEUE), every queue under the prefix. Workers that stopped heart-beating are shown as gone and pruned.",
+      "Redis' used and max memory (FULL when at maxmemory: new jobs are refused). Per queue: jobs waiting, in flight, delayed (retry back-off) and dead; finished and failed in the last minute and hour; throughput; the oldest waiting job's age; tasks whose jobs wait because no live worker has them; and its workers. Without --queue (or COURIER_QUEUE), every queue under the prefix. Workers that stopped heart-beating are shown as gone and pruned.",
   },
   args: {
     json: {

@@ -1,5 +1,6 @@
 // Fetching work: read new entries (XREADGROUP), take over lapsed ones (XAUTOCLAIM), and mark
 // a batch started in one script call that also settles entries that cannot run.
+import { goneAfterMs } from "./_presence.ts";
 import { runScript, scripts } from "./_scripts.ts";
 import type { WorkerOptions } from "./config.ts";
 import type { Redis } from "./connect.ts";
@@ -24,8 +25,16 @@ export interface Startable extends Delivery {
 
 /** An entry the start script settled without running it, and why. */
 export interface Settled extends Delivery {
-  verdict: "bad" | "missing" | "done" | "dead";
+  verdict: "bad" | "missing" | "done" | "dead" | Detailed;
+  /** What is wrong with a corrupt or unreadable record. */
+  problem?: string;
+  /** The task of a job left for another worker (deferred) or for one to start (parked). */
+  task?: string;
 }
+
+/** Verdicts the start script follows with one more element (see parseStarts). */
+type Detailed = "corrupt" | "unreadable" | "deferred" | "parked";
+const DETAILED = new Set<unknown>(["corrupt", "unreadable", "deferred", "parked"]);
 
 type RawEntry = [string, string[] | null];
 
@@ -114,13 +123,11 @@ type StartMode = { kind: "read" | "claim"; deliveries: readonly Delivery[] } | {
 /** Marks deliveries started; splits them into jobs to run and entries already settled. */
 export function startBatch(
   client: Redis,
-  keys: QueueKeys,
-  consumer: string,
-  o: WorkerOptions,
+  w: StartContext,
   deliveries: readonly Delivery[],
   kind: "read" | "claim",
 ): Promise<Started> {
-  return callStart(client, keys, consumer, o, { kind, deliveries });
+  return callStart(client, w, { kind, deliveries });
 }
 
 /**
@@ -128,37 +135,36 @@ export function startBatch(
  * empty queue gives nothing, and the caller falls back to a blocking read). Under load this
  * takes one round trip per batch instead of two.
  */
-export function takeBatch(
-  client: Redis,
-  keys: QueueKeys,
-  consumer: string,
-  o: WorkerOptions,
-  count: number,
-): Promise<Started> {
-  return callStart(client, keys, consumer, o, { take: count });
+export function takeBatch(client: Redis, w: StartContext, count: number): Promise<Started> {
+  return callStart(client, w, { take: count });
 }
 
-async function callStart(
-  client: Redis,
-  keys: QueueKeys,
-  consumer: string,
-  o: WorkerOptions,
-  mode: StartMode,
-): Promise<Started> {
-  const args: (string | number)[] = [keys.jobPrefix, GROUP, consumer, o.now(), o.failureTtlS];
-  args.push(o.deadMaxLen, o.eventsMaxLen);
+/** Who starts: the queue's keys, this worker's name, options and the tasks it has. */
+export interface StartContext {
+  keys: QueueKeys;
+  o: WorkerOptions;
+  tasks: readonly string[];
+}
+
+async function callStart(client: Redis, w: StartContext, mode: StartMode): Promise<Started> {
+  const { keys, o, tasks } = w;
+  const args: (string | number)[] = [keys.jobPrefix, GROUP, o.name, o.now(), o.failureTtlS];
+  args.push(o.deadMaxLen, o.eventsMaxLen, keys.parkedPrefix, goneAfterMs(o));
+  args.push(tasks.length, ...tasks);
   if ("take" in mode) args.push("take", mode.take);
   else {
     args.push(mode.kind);
     for (const d of mode.deliveries) args.push(d.entryId, d.jobId);
   }
-  const sKeys = [keys.stream, keys.dead, keys.events, keys.stats, keys.minutes];
+  const sKeys = [keys.stream, keys.dead, keys.events, keys.stats, keys.minutes, keys.tasks];
+  sKeys.push(keys.delayed);
   return parseStarts(await runScript<(string | number)[]>(client, scripts.start, sKeys, args));
 }
 
 /**
  * The start script's flat reply: per entry, entry id, job id, then the run number followed by
- * attempt, max attempts, task and payload, or a verdict (see lib/lua/start-5.lua).
+ * attempt, max attempts, task and payload, or a verdict, followed by what is wrong for a
+ * corrupt or unreadable record (see lib/lua/start-7.lua).
  */
 export function parseStarts(reply: readonly (string | number)[]): Started {
   const run: Startable[] = [];
@@ -179,6 +185,12 @@ export function parseStarts(reply: readonly (string | number)[]): Started {
         payload: String(reply[i + 6]),
       });
       i += 7;
+    } else if (DETAILED.has(verdict)) {
+      const v = verdict as Detailed;
+      const detail = String(reply[i + 3]);
+      const more = v === "deferred" || v === "parked" ? { task: detail } : { problem: detail };
+      settled.push({ entryId, jobId, verdict: v, ...more });
+      i += 4;
     } else {
       settled.push({ entryId, jobId, verdict: verdict as Settled["verdict"] });
       i += 3;
@@ -193,4 +205,8 @@ export const SETTLED_WHY = {
   missing: "job record is gone (expired or deleted); entry acknowledged",
   done: "job already ended; duplicate delivery acknowledged",
   dead: "attempts used up by workers that stopped; dead-lettered",
+  corrupt: "corrupt record: dead-lettered",
+  unreadable: "corrupt record: entry acknowledged",
+  deferred: "not a task of this worker; left for a worker that has it",
+  parked: "no live worker has this task; the job waits for one",
 } as const;

@@ -10,7 +10,7 @@ export function parseJob(id: string, flat: readonly string[]): JobRecord | null 
   const task = f.get("task");
   const status = f.get("status");
   if (task == null || status == null) return null;
-  return {
+  const record: JobRecord = {
     id,
     task,
     status: STATUSES.has(status as JobStatus) ? (status as JobStatus) : "queued",
@@ -25,6 +25,13 @@ export function parseJob(id: string, flat: readonly string[]): JobRecord | null 
     error: f.get("error") ?? null,
     history: parseHistory(f),
   };
+  // Parked by a worker without its task while no live worker had it (lib/lua/start-7.lua);
+  // the field goes when a worker that has the task takes it back.
+  const waitingFor = f.get("waiting_for");
+  if (record.status === "queued" && waitingFor != null) {
+    record.note = `no live worker has task ${JSON.stringify(waitingFor)}`;
+  }
+  return record;
 }
 
 const OUTCOMES = new Set(["finished", "retrying", "failed"]);

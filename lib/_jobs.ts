@@ -3,7 +3,7 @@
 // per job are written here, once the outcome is recorded.
 import type { Startable } from "./_fetch.ts";
 import { Attempt, type AttemptResult, GivenUp, runAttempt } from "./_run.ts";
-import { type Outcome, Settler } from "./_settle.ts";
+import { CORRUPT, type Outcome, Settler } from "./_settle.ts";
 import { backoffMs } from "./backoff.ts";
 import type { WorkerOptions } from "./config.ts";
 import type { Redis } from "./connect.ts";
@@ -161,10 +161,10 @@ export class Jobs {
     };
     if (outcome.kind === "finish") {
       this.processed++;
-      this.log.log("info", FINISHED[reply] ?? "finished", fields);
+      this.log.log(reply === CORRUPT ? "error" : "info", FINISHED[reply] ?? "finished", fields);
     } else {
       this.failed++;
-      const level = reply === 2 ? "error" : "warn";
+      const level = reply === 2 || reply === CORRUPT ? "error" : "warn";
       this.log.log(level, FAILED[reply] ?? "failed", { ...fields, error: outcome.error });
     }
     this.#settling.delete(outcome.entryId);
@@ -192,10 +192,12 @@ const FINISHED: Record<number, string> = {
   1: "finished",
   0: "finished (duplicate run, first result kept)",
   [-1]: "finished (job record gone)",
+  [CORRUPT]: "corrupt record: result not recorded, entry acknowledged",
 };
 const FAILED: Record<number, string> = {
   1: "failed, will retry",
   2: "failed",
   0: "failed (job already ended)",
   [-1]: "failed (job record gone)",
+  [CORRUPT]: "corrupt record: failure not recorded, entry acknowledged",
 };

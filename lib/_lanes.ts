@@ -7,13 +7,20 @@
 // a reply, and the worker sits idle while Redis works. With two, one lane's calls are answered
 // while the worker handles the other's (docs/performance.md: about 1.2x the jobs per second
 // at concurrency 128).
-import { ensureGroup, SETTLED_WHY } from "./_fetch.ts";
+import { ensureGroup, SETTLED_WHY, type Settled } from "./_fetch.ts";
 import type { Jobs } from "./_jobs.ts";
 import type { Lane, Source } from "./_source.ts";
 import type { WorkerOptions } from "./config.ts";
 import { describeCause, type Redis } from "./connect.ts";
 import type { QueueKeys } from "./keys.ts";
-import type { Logger } from "./log.ts";
+import type { Logger, LogLevel } from "./log.ts";
+
+/** Log level by start verdict (warn when not named): a corrupt record is an error. */
+const LEVEL: Partial<Record<Settled["verdict"], LogLevel>> = {
+  corrupt: "error",
+  unreadable: "error",
+  deferred: "info",
+};
 
 /** From this concurrency on, a worker takes jobs in two lanes. */
 export const LANE_MIN_CONCURRENCY = 16;
@@ -93,7 +100,8 @@ export class Lanes {
     const { jobs, log } = this.d;
     const { run, settled, kind, count } = await this.d.source.next(free, lane);
     for (const s of settled) {
-      log.log("warn", SETTLED_WHY[s.verdict], { job: s.jobId || null, entry: s.entryId });
+      const fields = { job: s.jobId || null, entry: s.entryId, problem: s.problem, task: s.task };
+      log.log(LEVEL[s.verdict] ?? "warn", SETTLED_WHY[s.verdict], fields);
     }
     // Stopping meanwhile: launch nothing; the entries stay pending and stop() releases them.
     if (!this.d.stopping()) for (const job of run) jobs.launch(job, kind);

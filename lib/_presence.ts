@@ -15,12 +15,21 @@ export interface WorkerCounts {
   failed: number;
 }
 
-/** Records that the worker is alive; its hash expires if heartbeats stop (a crash). */
+/** A worker silent this long is gone: its hash expires then, and `info` prunes it. */
+export function goneAfterMs(o: Pick<WorkerOptions, "heartbeatEveryMs">): number {
+  return o.heartbeatEveryMs * 6;
+}
+
+/**
+ * Records that the worker is alive, and which tasks it has; its hash expires if heartbeats stop
+ * (a crash). Then takes back the jobs parked for its tasks (see serveTasks).
+ */
 export async function heartbeat(
   client: Redis,
   keys: QueueKeys,
   o: WorkerOptions,
   counts: WorkerCounts,
+  tasks: readonly string[],
 ): Promise<void> {
   const key = keys.worker(o.name);
   const now = String(o.now());
@@ -32,9 +41,13 @@ export async function heartbeat(
     processed: counts.processed,
     failed: counts.failed,
     seen_at: now,
+    tasks: JSON.stringify(tasks),
   };
-  const args = [now, o.name, o.heartbeatEveryMs * 6, ...Object.entries(fields).flat()];
-  await runScript(client, scripts.heartbeat, [keys.workers, key], args.map(String));
+  const args = [now, o.name, goneAfterMs(o), ...Object.entries(fields).flat()];
+  await Promise.all([
+    runScript(client, scripts.heartbeat, [keys.workers, key], args.map(String)),
+    serveTasks(client, keys, o, tasks),
+  ]);
 }
 
 /**
@@ -67,6 +80,27 @@ function processAlive(pid: number): boolean {
     return true;
   } catch (err) {
     return (err as { code?: string }).code === "EPERM"; // alive, owned by another user
+  }
+}
+
+/**
+ * Says which tasks this worker has, and moves the jobs parked for them (taken while no live
+ * worker had their task) back to the stream. Returns how many it moved.
+ */
+export async function serveTasks(
+  client: Redis,
+  keys: QueueKeys,
+  o: WorkerOptions,
+  tasks: readonly string[],
+): Promise<number> {
+  const limit = 1_000;
+  let moved = 0;
+  for (;;) {
+    const args = [keys.parkedPrefix, keys.jobPrefix, o.now(), limit, ...tasks];
+    const sKeys = [keys.tasks, keys.stream];
+    const [n, fullest] = await runScript<[number, number]>(client, scripts.serve, sKeys, args);
+    moved += n;
+    if (fullest < limit) return moved;
   }
 }
 

@@ -15,7 +15,8 @@ import promoteSrc from "./lua/promote-2.lua" with { type: "text" };
 import pruneSrc from "./lua/prune-2.lua" with { type: "text" };
 import releaseSrc from "./lua/release-1.lua" with { type: "text" };
 import requeueSrc from "./lua/requeue-3.lua" with { type: "text" };
-import startSrc from "./lua/start-5.lua" with { type: "text" };
+import serveSrc from "./lua/serve-2.lua" with { type: "text" };
+import startSrc from "./lua/start-7.lua" with { type: "text" };
 
 export interface Script {
   name: string;
@@ -32,10 +33,11 @@ function script(name: string, source: string, numKeys: number): Script {
 export const scripts = {
   enqueue: script("enqueue", enqueueSrc, 3),
   // _attempts.lua holds the helpers these three share (history of attempts, per-minute counts).
-  start: script("start", attemptsSrc + startSrc, 5),
+  start: script("start", attemptsSrc + startSrc, 7),
   finish: script("finish", attemptsSrc + finishSrc, 5),
   fail: script("fail", attemptsSrc + failSrc, 6),
   promote: script("promote", promoteSrc, 2),
+  serve: script("serve", serveSrc, 2),
   lease: script("lease", leaseSrc, 1),
   release: script("release", releaseSrc, 1),
   // Joining the queue and staying visible: both run on a full Redis too (see the scripts).

@@ -3,6 +3,7 @@
 // kept and tried again with back-off, never dropped: the entry stays pending, and leased,
 // until its outcome is recorded. (On a full Redis the scripts still run: they acknowledge
 // first, which takes no memory; see lib/lua/_attempts.lua.)
+import { ErrorReply } from "redis";
 import { runScript, scripts } from "./_scripts.ts";
 import type { WorkerOptions } from "./config.ts";
 import type { Redis } from "./connect.ts";
@@ -29,7 +30,16 @@ export interface Failure {
 
 export type Outcome = Finish | Failure;
 
-/** Script replies: finish 1 recorded / 0 already ended / -1 gone; fail 1 retry / 2 dead. */
+/**
+ * The reply for a job key that is not a hash (finish-5.lua, fail-6.lua), or an outcome no
+ * script call could record (see #isolate): its entry is acknowledged, nothing recorded.
+ */
+export const CORRUPT = -2;
+
+/**
+ * Script replies: finish 1 recorded / 0 already ended / -1 gone; fail 1 retry / 2 dead;
+ * CORRUPT for either.
+ */
 export type OnSettled = (outcome: Outcome, reply: number) => void;
 
 const MAX_PER_CALL = 500;
@@ -116,27 +126,55 @@ export class Settler {
     if (this.#queue.length > 0) this.#schedule(this.#retryMs);
     const finishes = batch.filter((b): b is Finish => b.kind === "finish");
     const failures = batch.filter((b): b is Failure => b.kind === "fail");
-    const [f, x] = await Promise.allSettled([this.#write(finishes), this.#write(failures)]);
+    const [f, x] = await Promise.all([this.#isolate(finishes), this.#isolate(failures)]);
     this.#writes--;
     this.#inFlight -= batch.length;
-    // Only the half that failed goes back: each script is idempotent per job (a job already
-    // ended, or a failure of a run that is no longer current, is left alone), so writing it
-    // again after a lost reply is safe.
-    const again = [
-      ...(f.status === "rejected" ? finishes : []),
-      ...(x.status === "rejected" ? failures : []),
-    ];
+    // Only what failed goes back: each script is idempotent per job (a job already ended, or a
+    // failure of a run that is no longer current, is left alone), so writing it again after a
+    // lost reply is safe.
+    const again = [...f.again, ...x.again];
     if (again.length > 0) {
       this.#queue.unshift(...again);
       this.#retryMs = Math.min(Math.max(100, this.#retryMs * 2), this.o.reconnectMaxMs);
-      const err = f.status === "rejected" ? f.reason : (x as PromiseRejectedResult).reason;
-      this.onError(err, this.#retryMs);
+      this.onError(f.error ?? x.error, this.#retryMs);
     } else if (this.#retryMs > 0) {
       this.#retryMs = 0;
       this.onRecovered();
     }
     if (this.#queue.length > 0) this.#schedule(this.#retryMs);
     else if (this.size === 0) for (const resolve of this.#idle.splice(0)) resolve();
+  }
+
+  /**
+   * Writes items; returns those to write again (Redis away or busy) and why. A call Redis
+   * refuses for what is in it (a script error over one corrupt record) is split, so the one bad
+   * outcome is isolated and the others are recorded; one refused on its own is given up: its
+   * entry is acknowledged (lib/_jobs.ts logs it), never retried forever.
+   */
+  async #isolate(items: Outcome[]): Promise<{ again: Outcome[]; error?: unknown }> {
+    try {
+      await this.#write(items);
+      return { again: [] };
+    } catch (error) {
+      if (!refusedForData(error)) return { again: items, error };
+      if (items.length > 1) {
+        const parts = await Promise.all(items.map((item) => this.#isolate([item])));
+        return { again: parts.flatMap((p) => p.again), error: parts.find((p) => p.error)?.error };
+      }
+      return this.#acknowledge(items[0]!).then(
+        () => ({ again: [] }),
+        (err: unknown) => ({ again: items, error: err }),
+      );
+    }
+  }
+
+  /** Acknowledges an outcome's entry without recording it (no script could record it). */
+  async #acknowledge(item: Outcome): Promise<void> {
+    const { stream } = this.keys;
+    const client = this.clients()[0]!;
+    await client.sendCommand(["XACK", stream, GROUP, item.entryId]);
+    await client.sendCommand(["XDEL", stream, item.entryId]);
+    this.onSettled(item, CORRUPT);
   }
 
   async #write(items: Outcome[]): Promise<void> {
@@ -164,4 +202,12 @@ export class Settler {
     }
     for (const [i, item] of items.entries()) this.onSettled(item, Number(reply[i]));
   }
+}
+
+/**
+ * An error reply that may come from what the call carried (a script error, a wrong type) rather
+ * than from Redis' state (out of memory, loading, read-only, no permission): worth splitting.
+ */
+export function refusedForData(err: unknown): boolean {
+  return err instanceof ErrorReply && /^(ERR|WRONGTYPE)\b/.test(err.message);
 }

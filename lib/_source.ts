@@ -8,14 +8,16 @@ import {
   type Delivery,
   readNew,
   readOwnPending,
+  type StartContext,
   type Started,
   startBatch,
   takeBatch,
 } from "./_fetch.ts";
+import { refusedForData } from "./_settle.ts";
 import { guard } from "./_watchdog.ts";
 import type { WorkerOptions } from "./config.ts";
-import type { Redis } from "./connect.ts";
-import type { QueueKeys } from "./keys.ts";
+import { describeCause, type Redis } from "./connect.ts";
+import { GROUP, type QueueKeys } from "./keys.ts";
 import type { Logger } from "./log.ts";
 
 /** A lane's connection for taking and starting new jobs, and what to do when it stalls. */
@@ -51,15 +53,21 @@ export class Source {
    */
   #blocking: Promise<unknown> | null = null;
 
+  private readonly o: WorkerOptions;
+  private readonly keys: QueueKeys;
+
   constructor(
-    private readonly o: WorkerOptions,
-    private readonly keys: QueueKeys,
+    /** Who starts: keys, options, and the tasks this worker has (see lib/_fetch.ts). */
+    private readonly w: StartContext,
     private readonly links: { client: () => Redis; reader: () => Redis },
     private readonly log: Logger,
     private readonly onReadStalled: () => void,
     /** True once the worker stops: deliveries read meanwhile are not started. */
     private readonly stopping: () => boolean,
-  ) {}
+  ) {
+    this.o = w.o;
+    this.keys = w.keys;
+  }
 
   /** A read failed, and its reply may be lost: look at this consumer's own entries first. */
   readLost(): void {
@@ -111,8 +119,11 @@ export class Source {
     const name = o.name;
     if (this.stopping()) return NOTHING;
     if (!this.#caughtUp.has(lane)) {
-      const take = takeBatch(lane.client(), this.keys, name, o, free);
-      const taken = await guard(take, o.commandTimeoutMs, lane.stalled);
+      const take = takeBatch(lane.client(), this.w, free);
+      const taken = await guard(take, o.commandTimeoutMs, lane.stalled).catch((err) =>
+        this.#takeRefused(err),
+      );
+      if (!taken) return NOTHING;
       const count = taken.run.length + taken.settled.length;
       if (count < free) this.#caughtUp.add(lane);
       if (count > 0 || this.stopping()) return { ...taken, kind: "read", count };
@@ -141,7 +152,50 @@ export class Source {
   ): Promise<Fetched> {
     // Stopping meanwhile: start nothing; the entries stay pending and stop() releases them.
     if (this.stopping()) return { ...NOTHING, kind, count: deliveries.length };
-    const started = await startBatch(client, this.keys, this.o.name, this.o, deliveries, kind);
+    const started = await startBatch(client, this.w, deliveries, kind)
+      .catch((err) => {
+        if (!refusedForData(err) || deliveries.length === 1) throw err;
+        return this.#startEach(deliveries, kind, client);
+      })
+      .catch((err) => {
+        if (!refusedForData(err)) throw err;
+        return this.#setAside(deliveries[0]!, err, client);
+      });
     return { ...started, kind, count: deliveries.length };
+  }
+
+  /**
+   * A take Redis refused over one record (a script error): what it read is pending on this
+   * consumer, and is started entry by entry from there on the next turn, so that only the bad
+   * one is set aside. Other errors are the read loop's to handle.
+   */
+  #takeRefused(err: unknown): null {
+    if (!refusedForData(err)) throw err;
+    this.log.log("error", "start refused; starting entries one by one", {
+      error: describeCause(err),
+    });
+    this.readLost();
+    return null;
+  }
+
+  /** Starts deliveries one by one: a start Redis refuses sets only that entry aside. */
+  async #startEach(deliveries: Delivery[], kind: "read" | "claim", client: Redis) {
+    const each = await Promise.all(
+      deliveries.map((d) =>
+        startBatch(client, this.w, [d], kind).catch((err) => {
+          if (!refusedForData(err)) throw err;
+          return this.#setAside(d, err, client);
+        }),
+      ),
+    );
+    return { run: each.flatMap((e) => e.run), settled: each.flatMap((e) => e.settled) };
+  }
+
+  /** Acknowledges an entry no start could read (the worker logs it as a corrupt record). */
+  async #setAside(d: Delivery, err: unknown, client: Redis): Promise<Started> {
+    await client.sendCommand(["XACK", this.keys.stream, GROUP, d.entryId]);
+    await client.sendCommand(["XDEL", this.keys.stream, d.entryId]);
+    const problem = `start refused: ${describeCause(err)}`;
+    return { run: [], settled: [{ ...d, verdict: "unreadable", problem }] };
   }
 }

@@ -23,6 +23,13 @@ export interface QueueKeys {
   worker: (name: string) => string;
   /** Prefix of worker hashes, for Lua scripts that build worker keys from names. */
   workerPrefix: string;
+  /**
+   * Hash of per-task facts: `seen:<task>` = when a live worker that has the task last said so
+   * (ms), `parked:<task>` = jobs parked for it (no live worker had it when they came).
+   */
+  tasks: string;
+  /** Prefix of the sorted sets (one per task) of parked job ids, scored by when parked. */
+  parkedPrefix: string;
   /** Hash of counters: enqueued, started, finished, failed, retried, dead, claimed, requeued. */
   stats: string;
   /**
@@ -57,6 +64,8 @@ export function queueKeys(prefix: string, queue: string): QueueKeys {
     workers: `${base}:workers`,
     worker: (name) => workerPrefix + name,
     workerPrefix,
+    tasks: `${base}:tasks`,
+    parkedPrefix: `${base}:parked:`,
     stats: `${base}:stats`,
     minutes: `${base}:stats:minutes`,
     durations: `${base}:stats:durations`,

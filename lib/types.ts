@@ -61,6 +61,8 @@ export interface JobRecord {
   error: string | null;
   /** The last 20 attempts, oldest first (kept across a requeue from the dead letters). */
   history: AttemptRecord[];
+  /** Why a queued job is not running, e.g. `no live worker has task "resize"`. */
+  note?: string;
 }
 
 /** One attempt of a job, as recorded by the start, finish and fail scripts. */

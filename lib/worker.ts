@@ -92,8 +92,7 @@ export class Worker {
     this.#leases = new Leases(client, this.keys, o, (id) => this.#jobs.giveUp(id, "lease lost"));
     const reader = () => this.#reader;
     this.#source = new Source(
-      o,
-      this.keys,
+      { o, keys: this.keys, tasks: [...this.#tasks.keys()] },
       { client, reader },
       this.#log,
       () => this.#stalled("reads"),
@@ -297,7 +296,7 @@ export class Worker {
     const { inFlight, processed, failed } = this.#jobs;
     const counts = { inFlight, processed, failed };
     await Promise.all([
-      heartbeat(this.#client, this.keys, this.options, counts),
+      heartbeat(this.#client, this.keys, this.options, counts, [...this.#tasks.keys()]),
       this.#readMemory(),
     ]);
   }

@@ -214,3 +214,24 @@ export async function runProcess(
   ]);
   return { code, stdout, stderr };
 }
+
+/** Entries read and not yet acknowledged in the queue's group (XPENDING's count). */
+export async function pendingCount(r: RawRedis, keys: { stream: string }): Promise<number> {
+  const reply = (await r.sendCommand(["XPENDING", keys.stream, "workers"])) as [number];
+  return Number(reply[0]);
+}
+
+/** The queue's dead letters as job id → error. */
+export async function deadLetterErrors(
+  r: RawRedis,
+  keys: { dead: string },
+): Promise<Map<string, string>> {
+  const entries = (await r.sendCommand(["XRANGE", keys.dead, "-", "+"])) as [string, string[]][];
+  const byId = new Map<string, string>();
+  for (const [, f] of entries) {
+    const m = new Map<string, string>();
+    for (let i = 0; i + 1 < f.length; i += 2) m.set(f[i]!, f[i + 1]!);
+    byId.set(m.get("id") ?? "", m.get("error") ?? "");
+  }
+  return byId;
+}

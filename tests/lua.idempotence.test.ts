@@ -18,8 +18,11 @@ async function setup(prefix: string) {
     runScript<unknown[]>(
       q.client,
       scripts.start,
-      [k.stream, k.dead, k.events, k.stats, k.minutes],
-      [...[k.jobPrefix, GROUP, "w1", Date.now(), 60, 100, 100, "read", entry, id]],
+      [k.stream, k.dead, k.events, k.stats, k.minutes, k.tasks, k.delayed],
+      [
+        ...[k.jobPrefix, GROUP, "w1", Date.now(), 60, 100, 100, k.parkedPrefix, 30_000],
+        ...[1, "t", "read", entry, id],
+      ],
     );
   const fail = (run: number) =>
     runScript<number[]>(

@@ -23,6 +23,7 @@ function counts(queue: string): QueueCounts {
     retried: recent,
     throughputPerS: 0,
     totals: Object.fromEntries(COUNTERS.map((c, i) => [c, i + 1])) as QueueCounts["totals"],
+    unservedTasks: [],
   };
 }
 

@@ -148,17 +148,6 @@ describe("worker", () => {
     await w.stop();
   });
 
-  test("a task this worker does not know is retried (another worker may know it), then fails", async () => {
-    const prefix = testPrefix();
-    await using q = await openQueue({ prefix });
-    const w = await startWorker({ prefix, tasks: [add] });
-    const id = await q.enqueue("resize-image", {});
-    const { ended } = await q.waitForJobs([id], { timeoutMs: 5_000 });
-    expect(ended.get(id)).toMatchObject({ status: "failed", attempts: 3 });
-    expect(ended.get(id)?.error).toBe('no task named "resize-image" on this worker');
-    await w.stop();
-  });
-
   test("never runs more jobs at once than its concurrency", async () => {
     const prefix = testPrefix();
     await using q = await openQueue({ prefix });

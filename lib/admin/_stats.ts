@@ -3,6 +3,7 @@
 // XRANGE … COUNT 1 for the oldest waiting job. Cost does not grow with the queue's length.
 import type { Redis } from "../connect.ts";
 import { GROUP, type QueueKeys } from "../keys.ts";
+import { readUnservedTasks, type UnservedTask } from "./_workers.ts";
 import {
   bucketsFrom,
   type MinutePoint,
@@ -49,6 +50,8 @@ export interface QueueCounts {
   /** Jobs ended (finished or failed for good) per second, over the last minute. */
   throughputPerS: number;
   totals: Record<Counter, number>;
+  /** Tasks whose jobs wait because no live worker has them, with how many wait. */
+  unservedTasks: UnservedTask[];
 }
 
 interface GroupInfo {
@@ -65,13 +68,14 @@ export async function readCounts(
   now: number,
 ): Promise<{ counts: QueueCounts; series: MinutePoint[] }> {
   const fields = minuteFields(now, 60);
-  const [group, len, delayed, dead, totals, minutes] = await Promise.all([
+  const [group, len, delayed, dead, totals, minutes, unservedTasks] = await Promise.all([
     readGroup(client, keys),
     client.sendCommand<number>(["XLEN", keys.stream]),
     client.sendCommand<number>(["ZCARD", keys.delayed]),
     client.sendCommand<number>(["XLEN", keys.dead]),
     client.sendCommand<(string | null)[]>(["HMGET", keys.stats, ...COUNTERS]),
     client.sendCommand<(string | null)[]>(["HMGET", keys.minutes, ...fields]),
+    readUnservedTasks(client, keys, now),
   ]);
   const inFlight = group?.pending ?? 0;
   // lag is Redis 7's count of entries not yet delivered; it is null when Redis cannot tell
@@ -99,6 +103,7 @@ export async function readCounts(
       Counter,
       number
     >,
+    unservedTasks,
   };
   counts.throughputPerS = round2((counts.finished.lastMinute + counts.failed.lastMinute) / 60);
   return { counts, series: minuteSeries(buckets, now, 60) };

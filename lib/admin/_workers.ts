@@ -1,6 +1,7 @@
 // The workers of a queue, from their heartbeats: the workers set (scored by last heartbeat)
 // and one hash per worker. Workers silent for longer than their hash lives are gone: they are
 // shown once as such and pruned (prune-2.lua), so the set does not grow with every crash.
+import { goneAfterMs } from "../_presence.ts";
 import { runScript, scripts } from "../_scripts.ts";
 import { defaults } from "../config.ts";
 import type { Redis } from "../connect.ts";
@@ -22,12 +23,14 @@ export interface WorkerInfo {
   lastHeartbeatMs: number;
   /** busy or idle; late after two missed heartbeats; gone once its record has expired. */
   state: WorkerState;
+  /** The tasks it has (empty when its record does not say). */
+  tasks: string[];
 }
 
 /** After this long without a heartbeat a worker is late (two beats missed). */
 export const LATE_AFTER_MS = defaults.heartbeatEveryMs * 2;
 /** After this long it is gone: its hash has expired (six beats, lib/_presence.ts). */
-export const GONE_AFTER_MS = defaults.heartbeatEveryMs * 6;
+export const GONE_AFTER_MS = goneAfterMs(defaults);
 
 /** Lists the workers (busiest first); with `prune`, gone ones are removed afterwards. */
 export async function readWorkers(
@@ -76,5 +79,47 @@ function toWorker(name: string, beat: number, flat: string[], now: number): Work
     failed: num("failed") ?? 0,
     lastHeartbeatMs: age,
     state,
+    tasks: parseTasks(h.get("tasks")),
   };
+}
+
+/** The worker hash's `tasks` (a JSON array of names, lib/_presence.ts); [] when unreadable. */
+function parseTasks(value: string | undefined): string[] {
+  try {
+    const tasks: unknown = JSON.parse(value ?? "[]");
+    return Array.isArray(tasks) ? tasks.filter((t) => typeof t === "string") : [];
+  } catch {
+    return [];
+  }
+}
+
+/** Jobs waiting for a task that no live worker has (parked: see lib/lua/start-7.lua). */
+export interface UnservedTask {
+  task: string;
+  jobs: number;
+}
+
+/**
+ * Tasks with parked jobs and no live worker that has them, from the queue's tasks hash: one
+ * HGETALL, whose size grows with the number of task names, not of jobs.
+ */
+export async function readUnservedTasks(
+  client: Redis,
+  keys: QueueKeys,
+  now: number,
+): Promise<UnservedTask[]> {
+  const flat = await client.sendCommand<string[]>(["HGETALL", keys.tasks]);
+  const seen = new Map<string, number>();
+  const parked = new Map<string, number>();
+  for (let i = 0; i + 1 < flat.length; i += 2) {
+    const [name, value] = [flat[i]!, Number(flat[i + 1])];
+    if (name.startsWith("seen:")) seen.set(name.slice(5), value);
+    else if (name.startsWith("parked:")) parked.set(name.slice(7), value);
+  }
+  const live = (task: string) =>
+    now - (seen.get(task) ?? Number.NEGATIVE_INFINITY) <= GONE_AFTER_MS;
+  return [...parked]
+    .filter(([task, jobs]) => jobs > 0 && !live(task))
+    .map(([task, jobs]) => ({ task, jobs }))
+    .sort((a, b) => a.task.localeCompare(b.task));
 }

@@ -105,6 +105,9 @@ function formatQueue(q: QueueReport): string {
     `  failed     ${recent(q.failed, "job")} (for good: dead-lettered)`,
     `  retried    ${recent(q.retried, "attempt")} (failed attempts that will run again)`,
     `  throughput ${q.throughputPerS} jobs/s over the last minute`,
+    ...q.unservedTasks.map(
+      (u) => `  no live worker has task ${JSON.stringify(u.task)}: ${u.jobs} jobs wait for one`,
+    ),
   ];
   if (q.workers.length === 0) {
     lines.push("  workers: none");

@@ -8,6 +8,7 @@ export function jobJson(job: JobRecord): Record<string, unknown> {
     id: job.id,
     task: job.task,
     status: job.status,
+    ...(job.note ? { note: job.note } : {}),
     attempts: job.attempts,
     maxAttempts: job.maxAttempts,
     payload: job.payload,
@@ -47,7 +48,7 @@ export function formatJob(job: JobRecord): string {
   const rows: [string, unknown][] = [
     ["id", job.id],
     ["task", job.task],
-    ["status", job.status],
+    ["status", job.note ? `${job.status} (${job.note})` : job.status],
     ["attempts", `${job.attempts} of ${job.maxAttempts}`],
     ["payload", compact(job.payload)],
     ["enqueued", iso(job.enqueuedAt)],

@@ -1,4 +1,4 @@
--- Shared by start-5, finish-5 and fail-6 (lib/_scripts.ts puts this before each of them): a
+-- Shared by start-7, finish-5 and fail-6 (lib/_scripts.ts puts this before each of them): a
 -- job's history of attempts, and the per-minute counts. Not a script of its own.
 --
 -- History lives in the job hash itself, so recording it costs no read and no JSON, and one

@@ -16,7 +16,7 @@
 -- ARGV[5] dead max len    ARGV[6] events max len  ARGV[7] minutes of per-minute counts kept
 -- ARGV[8..] quintuples: entry id, job id, run, error, retry at (ms; 0 = no retry, fail now)
 -- Returns: one integer per job, 1 = will retry, 2 = failed (dead letter), 0 = left alone
--- (ended, or not this run any more), -1 = job hash gone.
+-- (ended, or not this run any more), -1 = job hash gone, -2 = job key not a hash (corrupt).
 local prefix, group, now = ARGV[1], ARGV[2], tonumber(ARGV[3])
 local out, retried, failed, entries = {}, 0, 0, {}
 
@@ -26,9 +26,12 @@ for i = 8, #ARGV, 5 do
   local id, run = ARGV[i + 1], tonumber(ARGV[i + 2])
   local err, retry_at = ARGV[i + 3], tonumber(ARGV[i + 4])
   local key = prefix .. id
-  local f = redis.call('HMGET', key, 'status', 'task', 'attempt', 'payload', 'max_attempts',
-    'runs')
-  if not f[1] then
+  -- Under pcall: a job key that is no longer a hash must not fail the batch (-2, settled).
+  local ok, f = pcall(redis.call, 'HMGET', key, 'status', 'task', 'attempt', 'payload',
+    'max_attempts', 'runs')
+  if not ok then
+    out[#out + 1] = -2
+  elseif not f[1] then
     out[#out + 1] = -1
   elseif f[1] ~= 'started' or tonumber(f[6]) ~= run then
     -- Ended already, or no longer this run (a re-sent failure after a lost reply, or a run
@@ -44,7 +47,8 @@ for i = 8, #ARGV, 5 do
   else
     -- dead_entry lets `dead requeue ID` find the letter without scanning the dead stream.
     local letter = redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[5], '*', 'id', id,
-      'task', f[2], 'error', err, 'attempts', f[3], 'payload', f[4], 'max_attempts', f[5] or 1)
+      'task', f[2] or '', 'error', err, 'attempts', f[3] or '', 'payload', f[4] or '',
+      'max_attempts', f[5] or '') -- a field gone from a corrupt record: never a nil argument
     local fields = { 'status', 'failed', 'error', err, 'ended_at', now, 'dead_entry', letter }
     redis.call('HSET', key, unpack(end_fields(fields, run, now, 'failed', err)))
     redis.call('EXPIRE', key, ARGV[4])

@@ -13,7 +13,8 @@
 -- ARGV[1] job key prefix  ARGV[2] group  ARGV[3] now (ms)  ARGV[4] result TTL (s)
 -- ARGV[5] events max len (jobs)  ARGV[6] minutes of per-minute counts kept
 -- ARGV[7..] quadruples: entry id, job id, run (from the start script), result (JSON)
--- Returns: one integer per job, 1 = recorded, 0 = already terminal, -1 = job hash gone.
+-- Returns: one integer per job, 1 = recorded, 0 = already terminal, -1 = job hash gone,
+-- -2 = job key not a hash (corrupt).
 local prefix, group, now = ARGV[1], ARGV[2], tonumber(ARGV[3])
 -- Histogram bounds in ms; keep in step with DURATION_BOUNDS_MS in lib/admin/metrics.ts.
 local BOUNDS = { 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000 }
@@ -27,9 +28,12 @@ settle_entries(KEYS[1], group, entries)
 for i = 7, #ARGV, 4 do
   local id, run = ARGV[i + 1], tonumber(ARGV[i + 2])
   local key = prefix .. id
-  local f = redis.call('HMGET', key, 'status', 'started_at', 'error')
-  local status = f[1]
-  if not status then
+  -- Under pcall: a job key that is no longer a hash must not fail the batch (-2, settled).
+  local ok, f = pcall(redis.call, 'HMGET', key, 'status', 'started_at', 'error')
+  local status = ok and f[1]
+  if not ok then
+    out[#out + 1] = -2
+  elseif not status then
     out[#out + 1] = -1
   elseif status == 'finished' or status == 'failed' then
     out[#out + 1] = 0

@@ -10,9 +10,13 @@ local moved = 0
 for _, id in ipairs(due) do
   redis.call('ZREM', KEYS[1], id)
   local key = ARGV[1] .. id
-  local status = redis.call('HGET', key, 'status')
+  -- Under pcall: a job key that is not a hash goes to the stream as it is, where the start
+  -- script settles it with a logged reason (failing here would stop every promotion).
+  local ok, status = pcall(redis.call, 'HGET', key, 'status')
+  if not ok then
+    redis.call('XADD', KEYS[2], '*', 'id', id)
   -- A hash that expired or was deleted while waiting has nothing left to run.
-  if status == 'retrying' or status == 'queued' then
+  elseif status == 'retrying' or status == 'queued' then
     redis.call('HSET', key, 'status', 'queued')
     redis.call('XADD', KEYS[2], '*', 'id', id)
     moved = moved + 1

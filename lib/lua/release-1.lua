@@ -27,8 +27,12 @@ for _, p in ipairs(pending) do
   end
   if id then
     local key = prefix .. id
-    local status = redis.call('HGET', key, 'status')
-    if status == 'started' or status == 'queued' then
+    -- Under pcall: a job key that is not a hash is given back as it is; the start script
+    -- that reads it next settles it.
+    local ok, status = pcall(redis.call, 'HGET', key, 'status')
+    if not ok then
+      redis.call('XADD', KEYS[1], '*', 'id', id)
+    elseif status == 'started' or status == 'queued' then
       local f = redis.call('HMGET', key, 'attempt', 'worker')
       -- Only an attempt this worker started is given back; an entry it holds without having
       -- started it (a claim or read that landed as it stopped) has used no attempt of its own.

@@ -24,8 +24,10 @@ for i = 4, #ARGV, 2 do
     out[#out + 1] = { want, 'missing' }
   else
     local key = prefix .. id
-    local status = redis.call('HGET', key, 'status')
-    if status and status ~= 'failed' then
+    -- Under pcall: a job key that is not a hash is not a failed job; it is left alone, and
+    -- the rest of the batch is requeued.
+    local ok, status = pcall(redis.call, 'HGET', key, 'status')
+    if not ok or (status and status ~= 'failed') then
       out[#out + 1] = { id, 'active' }
     else
       if status then

@@ -1,0 +1,88 @@
+// The settler against a scripted fake connection: a batched write that Redis refuses over one
+// bad outcome is split so that only that outcome is isolated; a write refused for Redis' own
+// state (out of memory) is retried whole, not split.
+import { describe, expect, test } from "bun:test";
+import { ErrorReply } from "redis";
+import { CORRUPT, type Outcome, Settler } from "../lib/_settle.ts";
+import { resolveOptions } from "../lib/config.ts";
+import type { Redis } from "../lib/connect.ts";
+import { queueKeys } from "../lib/keys.ts";
+
+/** Answers script calls with 1 per outcome, and refuses any call that carries `poison`. */
+function fakeRedis(refuse: (args: string[]) => Error | null) {
+  const calls: string[][] = [];
+  const client = {
+    sendCommand: async (args: string[]) => {
+      calls.push(args);
+      const err = refuse(args);
+      if (err) throw err;
+      if (args[0] === "EVALSHA") return args.filter((a) => a.startsWith("e-")).map(() => 1);
+      return 1;
+    },
+  };
+  return { client: client as unknown as Redis, calls };
+}
+
+const finish = (n: string): Outcome => ({
+  kind: "finish",
+  entryId: `e-${n}`,
+  run: 1,
+  jobId: n,
+  result: "null",
+});
+const failure = (n: string): Outcome => ({
+  kind: "fail",
+  entryId: `e-${n}`,
+  run: 1,
+  jobId: n,
+  error: "boom",
+  retryAt: 0,
+});
+
+function settler(client: Redis) {
+  const replies = new Map<string, number>();
+  const errors: unknown[] = [];
+  const o = resolveOptions({ reconnectMaxMs: 10 });
+  const s = new Settler(
+    () => [client],
+    queueKeys("t", "q"),
+    o,
+    (outcome, reply) => replies.set(outcome.jobId, reply),
+    (err) => errors.push(err),
+  );
+  return { s, replies, errors };
+}
+
+describe("settling a batch with one bad outcome", () => {
+  for (const make of [finish, failure]) {
+    test(`a script error over one ${make("x").kind} settles the rest; the bad one is acknowledged`, async () => {
+      const { client, calls } = fakeRedis((args) =>
+        args[0] === "EVALSHA" && args.includes("poison")
+          ? new ErrorReply("ERR user_script:1: attempt to concatenate a nil value")
+          : null,
+      );
+      const { s, replies, errors } = settler(client);
+      for (const id of ["a", "b", "poison", "c"]) s.add(make(id));
+      await s.drained();
+      expect(Object.fromEntries(replies)).toEqual({ a: 1, b: 1, c: 1, poison: CORRUPT });
+      expect(errors).toEqual([]);
+      expect(calls.filter((c) => c[0] === "XACK").map((c) => c[3])).toEqual(["e-poison"]);
+      expect(s.size).toBe(0);
+    });
+  }
+
+  test("an out-of-memory refusal is retried whole, not split", async () => {
+    let oom = 2;
+    const { client, calls } = fakeRedis((args) =>
+      args[0] === "EVALSHA" && oom-- > 0 ? new ErrorReply("OOM command not allowed") : null,
+    );
+    const { s, replies, errors } = settler(client);
+    for (const id of ["a", "b", "c"]) s.add(finish(id));
+    await s.drained();
+    expect(Object.fromEntries(replies)).toEqual({ a: 1, b: 1, c: 1 });
+    expect(errors.length).toBe(2);
+    // Three whole-batch calls (two refused), never one call per outcome.
+    expect(calls.filter((c) => c[0] === "EVALSHA").length).toBe(3);
+    expect(calls.some((c) => c[0] === "XACK")).toBe(false);
+  });
+});
