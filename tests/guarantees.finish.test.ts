@@ -133,3 +133,25 @@ describe("first finisher wins", () => {
     expect(await eventsFor(r, q, id)).toEqual(["finished"]);
   });
 });
+
+describe("a job whose record is gone", () => {
+  test("its finish does not recreate the record (deleted, or expired, while it ran)", async () => {
+    const prefix = testPrefix();
+    await using q = await openQueue({ prefix });
+    await using r = await rawRedis();
+    const held = heldTask(() => "late");
+    const log = logRecorder();
+    const w = await startWorker({ prefix, tasks: [held.task], logger: log });
+    const id = await q.enqueue("twice", null);
+    await until(held.started, "the job to start");
+    await r.sendCommand(["DEL", q.keys.job(id)]);
+    held.open();
+    const settled = () => log.records.filter((e) => e.fields.job === id).map((e) => e.event);
+    await until(() => settled().length > 0, "the finish to be written");
+    expect(settled()).toEqual(["finished (job record gone)"]);
+    expect(await r.sendCommand(["EXISTS", q.keys.job(id)])).toBe(0);
+    expect(await r.sendCommand(["HGET", q.keys.stats, "finished"])).toBeNull();
+    expect(Number(await r.sendCommand(["XLEN", q.keys.stream]))).toBe(0); // still settled
+    await w.stop();
+  });
+});

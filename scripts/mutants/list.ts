@@ -1,0 +1,480 @@
+// The mutants `bun run mutants` applies (scripts/mutants.ts): each one a small deliberate bug
+// that breaks one guarantee of docs/internals.md, and the test files that must catch it. The
+// search text must occur exactly once in its file: when the code changes, the list fails
+// loudly and the mutant is rewritten for the new code (Engine v2 rewrites its files' mutants
+// in the same change). `equivalent` marks a mutant no test can catch, with the reason.
+
+export interface Mutant {
+  id: string;
+  /** The guarantee it breaks, in a few words. */
+  breaks: string;
+  file: string;
+  search: string;
+  replace: string;
+  /** Test files (under tests/) run against it; at least one must fail. */
+  tests: string[];
+  /** Why no test can tell it from the real code (then a survivor does not fail the run). */
+  equivalent?: string;
+}
+
+const G = (name: string) => `tests/guarantees.${name}.test.ts`;
+const T = (name: string) => `tests/${name}.test.ts`;
+
+const FINISH = "lib/lua/finish-5.lua";
+const START = "lib/lua/start-5.lua";
+const FAIL = "lib/lua/fail-6.lua";
+const SHARED = "lib/lua/_attempts.lua";
+
+export const mutants: Mutant[] = [
+  // Finish: the first finisher wins, a gone record stays gone, ack in the same script.
+  {
+    id: "finish-first-wins",
+    breaks: "first finisher wins (a second finish overwrites the result)",
+    file: FINISH,
+    search: "  elseif status == 'finished' or status == 'failed' then",
+    replace: "  elseif false then",
+    tests: [G("finish")],
+  },
+  {
+    id: "finish-recreates-gone",
+    breaks: "a finish does not recreate an expired or deleted record",
+    file: FINISH,
+    search: "  if not status then",
+    replace: "  if false then",
+    tests: [G("finish")],
+  },
+  {
+    id: "finish-no-ttl",
+    breaks: "a finished record expires after resultTtlS",
+    file: FINISH,
+    search: "    redis.call('EXPIRE', key, ARGV[4])",
+    replace: "",
+    tests: [G("ttl")],
+  },
+  {
+    id: "finish-ttl-failure",
+    breaks: "a finished record is kept resultTtlS, not failureTtlS",
+    file: "lib/_settle.ts",
+    search: "[keys.jobPrefix, GROUP, now, o.resultTtlS, o.eventsMaxLen]",
+    replace: "[keys.jobPrefix, GROUP, now, o.failureTtlS, o.eventsMaxLen]",
+    tests: [G("ttl"), T("worker.process")],
+  },
+  {
+    id: "finish-no-ack",
+    breaks: "an entry is acknowledged in the script that records its outcome",
+    file: FINISH,
+    search: "settle_entries(KEYS[1], group, entries)",
+    replace: "",
+    tests: [T("worker.process"), T("worker.shutdown")],
+  },
+  {
+    id: "finish-no-event",
+    breaks: "a finish writes one event naming the job (waiters wake on it)",
+    file: FINISH,
+    search: "'*', 'type', 'finished', 'ids',",
+    replace: "'*', 'type', 'other', 'ids',",
+    tests: [G("finish")],
+  },
+  {
+    id: "finish-count-twice",
+    breaks: "stats.finished counts each recorded finish once",
+    file: FINISH,
+    search: "  redis.call('HINCRBY', KEYS[3], 'finished', finished)",
+    replace: "  redis.call('HINCRBY', KEYS[3], 'finished', finished + 1)",
+    tests: [T("worker.process")],
+  },
+  {
+    id: "finish-histogram-bounds",
+    breaks: "run times counted in the histogram bucket of their upper bound (le)",
+    file: FINISH,
+    search: "      if ms <= BOUNDS[j] then",
+    replace: "      if ms < BOUNDS[j] then",
+    tests: [T("metrics")],
+  },
+  // Shared helpers: trimming never drops jobs not yet done; history and counts.
+  {
+    id: "trim-past-delivered",
+    breaks: "MINID trim bound: an entry that was not pending never trims undelivered ones",
+    file: SHARED,
+    search: "  if not minid and acked < #entries then",
+    replace: "  if false then",
+    tests: [T("lua.idempotence")],
+  },
+  {
+    id: "trim-maxlen",
+    breaks: "the job stream is never trimmed by MAXLEN",
+    file: SHARED,
+    search: "  redis.call('XTRIM', stream, 'MINID', minid)",
+    replace: "  redis.call('XTRIM', stream, 'MAXLEN', 0)",
+    tests: [T("lua.idempotence")],
+  },
+  {
+    id: "trim-no-xdel",
+    breaks: "entries finished behind a slow job are deleted at once",
+    file: SHARED,
+    search: "then newer[#newer + 1] = e end",
+    replace: "then end",
+    tests: [T("worker.reclaim")],
+  },
+  {
+    id: "history-kept",
+    breaks: "the history keeps the last 20 runs",
+    file: SHARED,
+    search: "local HISTORY_KEPT = 20",
+    replace: "local HISTORY_KEPT = 21",
+    tests: [T("info.history")],
+  },
+  {
+    id: "minute-count",
+    breaks: "per-minute counts add what the batch did",
+    file: SHARED,
+    search: "  redis.call('HINCRBY', key, minute .. ':' .. name, n)",
+    replace: "  redis.call('HINCRBY', key, minute .. ':' .. name, 1)",
+    tests: [T("info.history"), T("metrics")],
+  },
+  // Start: attempts, dead letters on claim, duplicates and gone records.
+  {
+    id: "claim-bury-no-ttl",
+    breaks: "a job dead-lettered on a claim expires after failureTtlS",
+    file: START,
+    search: "  redis.call('EXPIRE', key, ARGV[5])",
+    replace: "",
+    tests: [G("ttl")],
+  },
+  {
+    id: "claim-max-attempts",
+    breaks: "a job whose worker died on its last attempt is dead-lettered, not run again",
+    file: START,
+    search: "    if attempt >= max then",
+    replace: "    if attempt > max then",
+    tests: [T("worker.reclaim"), G("ttl")],
+  },
+  {
+    id: "start-resent",
+    breaks: "a start sent again after a lost reply counts no second attempt",
+    file: START,
+    search: "  elseif f[3] == 'started' and started_here(key, entry) then",
+    replace: "  elseif false then",
+    tests: [T("lua.idempotence")],
+  },
+  {
+    id: "start-duplicate-delivery",
+    breaks: "a second entry for an ended job is acknowledged, not run",
+    file: START,
+    search: "  elseif f[3] == 'finished' or f[3] == 'failed' then",
+    replace: "  elseif false then",
+    tests: [T("worker.baddata")],
+  },
+  {
+    id: "start-gone-record",
+    breaks: "an entry whose record is gone is acknowledged, not run",
+    file: START,
+    search: "  elseif not f[1] then",
+    replace: "  elseif false then",
+    tests: [T("worker.baddata")],
+  },
+  {
+    id: "start-no-attempt",
+    breaks: "each start counts an attempt",
+    file: START,
+    search: "      attempt = attempt + 1",
+    replace: "      attempt = attempt + 0",
+    tests: [T("worker.process")],
+  },
+  // Fail: retries through the delayed set, dead letters, only the current run.
+  {
+    id: "fail-not-current-run",
+    breaks: "a failure of a run that is no longer the job's current one is ignored",
+    file: FAIL,
+    search: "  elseif f[1] ~= 'started' or tonumber(f[6]) ~= run then",
+    replace: "  elseif f[1] ~= 'started' then",
+    tests: [T("lua.idempotence")],
+  },
+  {
+    id: "fail-after-end",
+    breaks: "a job that ended is never changed by a later failure",
+    file: FAIL,
+    search: "  elseif f[1] ~= 'started' or tonumber(f[6]) ~= run then",
+    replace: "  elseif tonumber(f[6]) ~= run then",
+    tests: [G("finish"), T("lua.idempotence")],
+  },
+  {
+    id: "fail-retry-now",
+    breaks: "a retry waits in the delayed set until its retry time",
+    file: FAIL,
+    search: "    redis.call('ZADD', KEYS[2], retry_at, id)",
+    replace: "    redis.call('ZADD', KEYS[2], now, id)",
+    tests: [G("retry"), T("worker.process")],
+  },
+  {
+    id: "fail-no-ttl",
+    breaks: "a failed record expires after failureTtlS",
+    file: FAIL,
+    search: "    redis.call('EXPIRE', key, ARGV[4])",
+    replace: "",
+    tests: [G("ttl"), T("worker.process")],
+  },
+  {
+    id: "fail-letter-attempts",
+    breaks: "a dead letter carries the attempts the job used",
+    file: FAIL,
+    search: "'attempts', f[3], 'payload', f[4]",
+    replace: "'attempts', 0, 'payload', f[4]",
+    tests: [T("worker.process")],
+  },
+  {
+    id: "fail-last-attempt",
+    breaks: "an error on the last attempt dead-letters the job (maxAttempts)",
+    file: "lib/_jobs.ts",
+    search: "const last = permanent || job.attempt >= job.maxAttempts;",
+    replace: "const last = permanent || job.attempt > job.maxAttempts;",
+    tests: [T("worker.process")],
+  },
+  {
+    id: "fail-permanent-retried",
+    breaks: "a PermanentError fails the job at once",
+    file: "lib/_jobs.ts",
+    search: "const last = permanent || job.attempt >= job.maxAttempts;",
+    replace: "const last = job.attempt >= job.maxAttempts;",
+    tests: [T("worker.process")],
+  },
+  // Back-off.
+  {
+    id: "backoff-attempt-1",
+    breaks: "back-off doubles with each attempt",
+    file: "lib/_jobs.ts",
+    search: "retryDelayMs(retryAfterMs, job.attempt, this.o)",
+    replace: "retryDelayMs(retryAfterMs, 1, this.o)",
+    tests: [G("retry")],
+  },
+  {
+    id: "backoff-skipped",
+    breaks: "a plain error backs off (no Retry-After: the usual back-off)",
+    file: "lib/_jobs.ts",
+    search: "return backoffMs(attempt, o, o.random);",
+    replace: "return 0;",
+    tests: [G("retry")],
+  },
+  {
+    id: "backoff-retry-after-uncapped",
+    breaks: "a task's own delay is kept within 0 and backoffMaxMs",
+    file: "lib/_jobs.ts",
+    search: "return Math.min(Math.max(0, asked), o.backoffMaxMs);",
+    replace: "return Math.max(0, asked);",
+    tests: [G("retry"), T("backoff")],
+  },
+  {
+    id: "backoff-uncapped",
+    breaks: "back-off is capped at backoffMaxMs",
+    file: "lib/backoff.ts",
+    search: "const capped = Math.min(exp, o.backoffMaxMs);",
+    replace: "const capped = exp;",
+    tests: [G("retry"), T("backoff")],
+  },
+  {
+    id: "backoff-no-jitter",
+    breaks: "back-off has ±25% jitter",
+    file: "lib/backoff.ts",
+    search: "capped * (0.75 + random() * 0.5)",
+    replace: "capped * 1",
+    tests: [G("retry"), T("backoff")],
+  },
+  // Enqueue and promotion.
+  {
+    id: "enqueue-not-idempotent",
+    breaks: "idempotent enqueue: a job whose record exists is not added twice",
+    file: "lib/lua/enqueue-3.lua",
+    search: "  if redis.call('EXISTS', key) == 1 then",
+    replace: "  if false then",
+    tests: [T("queue.enqueue")],
+  },
+  {
+    id: "enqueue-delay-ignored",
+    breaks: "a delayed job waits in the delayed set",
+    file: "lib/lua/enqueue-3.lua",
+    search: "    if due > now then",
+    replace: "    if false then",
+    tests: [T("queue.enqueue"), G("retry")],
+  },
+  {
+    id: "producer-delay-ignored",
+    breaks: "a delayed job is due delayMs after its enqueue",
+    file: "lib/producer.ts",
+    search: "const due = delay > 0 ? o.now() + delay : 0;",
+    replace: "const due = 0;",
+    tests: [T("queue.enqueue"), T("worker.process")],
+  },
+  {
+    id: "promote-status-check",
+    breaks: "promotion skips a delayed job whose record expired or was deleted",
+    file: "lib/lua/promote-2.lua",
+    search: "  if status == 'retrying' or status == 'queued' then",
+    replace: "  if true then",
+    tests: [G("retry")],
+  },
+  {
+    id: "promote-no-zrem",
+    breaks: "a promoted job leaves the delayed set (promoted once)",
+    file: "lib/lua/promote-2.lua",
+    search: "  redis.call('ZREM', KEYS[1], id)",
+    replace: "",
+    tests: [G("retry"), T("worker.process")],
+  },
+  {
+    id: "promote-early",
+    breaks: "only jobs whose time has come are promoted",
+    file: "lib/lua/promote-2.lua",
+    search: "'ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[2],",
+    replace: "'ZRANGEBYSCORE', KEYS[1], '-inf', '+inf',",
+    tests: [G("retry"), T("worker.process")],
+  },
+  // Leases and claims.
+  {
+    id: "lease-no-justid",
+    breaks: "lease renewal does not bump the delivery count",
+    file: "lib/lua/lease-1.lua",
+    search: "  args[#args + 1] = 'JUSTID'",
+    replace: "",
+    tests: [G("lease")],
+  },
+  {
+    id: "lease-takes-back",
+    breaks: "a lease another worker claimed is not taken back",
+    file: "lib/lua/lease-1.lua",
+    search: "  if p[1] and p[1][2] == consumer then",
+    replace: "  if p[1] then",
+    tests: [T("worker.reclaim")],
+  },
+  {
+    id: "lease-interval-no-slack",
+    breaks: "renewals happen well inside the lease (every claimIdleMs / 3)",
+    file: "lib/_leases.ts",
+    search: "Math.floor(this.o.claimIdleMs / 3)",
+    replace: "this.o.claimIdleMs",
+    tests: [G("lease")],
+  },
+  {
+    id: "lease-never-renewed",
+    breaks: "a long job whose worker is alive is not taken over",
+    file: "lib/worker.ts",
+    search: "this.#leaseTimer = setInterval(() => void this.#renewLeases(), this.#leases.everyMs);",
+    replace: "",
+    tests: [T("worker.reclaim"), G("lease")],
+  },
+  {
+    id: "claim-own-run-twice",
+    breaks: "a worker never runs two copies of an entry it claimed from itself",
+    file: "lib/_jobs.ts",
+    search:
+      "if (this.#closed || this.#running.has(job.entryId) || this.#settling.has(job.entryId)) return;",
+    replace: "if (this.#closed || this.#settling.has(job.entryId)) return;",
+    tests: [T("worker.reclaim")],
+  },
+  {
+    id: "group-from-now",
+    breaks: "the group reads from the start: jobs enqueued before any worker are not skipped",
+    file: "lib/_fetch.ts",
+    search: '"XGROUP", "CREATE", keys.stream, GROUP, "0", "MKSTREAM"',
+    replace: '"XGROUP", "CREATE", keys.stream, GROUP, "$", "MKSTREAM"',
+    tests: [T("worker.process")],
+  },
+  // Running: time limits, concurrency, bad payloads.
+  {
+    id: "no-time-limit",
+    breaks: "an attempt ends at its time limit even if the task ignores its signal",
+    file: "lib/_jobs.ts",
+    search: "if (now >= job.current.deadline) job.current.timeOut();",
+    replace: "if (now < 0) job.current.timeOut();",
+    tests: [T("worker.process")],
+  },
+  {
+    id: "concurrency-ignored",
+    breaks: "a worker never runs more jobs at once than its concurrency",
+    file: "lib/_lanes.ts",
+    search: "const free = Math.min(share, jobs.free(o.concurrency) - this.#reserved);",
+    replace: "const free = share;",
+    tests: [T("worker.process")],
+  },
+  {
+    id: "bad-payload-retried",
+    breaks: "a payload that is not JSON fails the job for good",
+    file: "lib/_run.ts",
+    search: 'throw new PermanentError("payload is not valid JSON");',
+    replace: 'throw new Error("payload is not valid JSON");',
+    tests: [T("worker.baddata")],
+  },
+  // Release at stop.
+  {
+    id: "release-not-readded",
+    breaks: "release at stop gives the job a fresh entry, ready at once",
+    file: "lib/lua/release-1.lua",
+    search: "      redis.call('XADD', KEYS[1], '*', 'id', id)",
+    replace: "",
+    tests: [T("worker.shutdown")],
+  },
+  {
+    id: "release-counts-attempt",
+    breaks: "release at stop does not count the unfinished attempt",
+    file: "lib/lua/release-1.lua",
+    search: "if attempt > 0 then redis.call('HSET', key, 'attempt', attempt - 1) end",
+    replace: "",
+    tests: [T("worker.shutdown")],
+  },
+  {
+    id: "release-others-attempt",
+    breaks: "release gives back only attempts this worker started",
+    file: "lib/lua/release-1.lua",
+    search: "      if status == 'started' and f[2] == consumer then",
+    replace: "      if status == 'started' then",
+    tests: [T("lua.idempotence")],
+  },
+  {
+    id: "release-skipped",
+    breaks: "a stopping worker releases what it could not finish",
+    file: "lib/worker.ts",
+    search: "await leave(this.#client, this.keys, this.name)",
+    replace: "await Promise.resolve(0)",
+    tests: [T("worker.shutdown")],
+  },
+  // Operating: pruning, requeue, discard.
+  {
+    id: "prune-drops-pending",
+    breaks: "a pruned worker's consumer is kept while it holds pending entries",
+    file: "lib/lua/prune-2.lua",
+    search: "    if ok and #pending == 0 then",
+    replace: "    if ok then",
+    tests: [T("info")],
+  },
+  {
+    id: "requeue-keeps-ttl",
+    breaks: "a requeued job's record no longer expires",
+    file: "lib/lua/requeue-3.lua",
+    search: "        redis.call('PERSIST', key)",
+    replace: "",
+    tests: [T("dead")],
+  },
+  {
+    id: "requeue-live-job",
+    breaks: "a letter whose id a live job reuses is left alone",
+    file: "lib/lua/requeue-3.lua",
+    search: "    if status and status ~= 'failed' then",
+    replace: "    if false then",
+    tests: [T("dead")],
+  },
+  {
+    id: "requeue-attempts-kept",
+    breaks: "a requeued job starts with a fresh attempt count",
+    file: "lib/lua/requeue-3.lua",
+    search: "redis.call('HSET', key, 'status', 'queued', 'attempt', 0)",
+    replace: "redis.call('HSET', key, 'status', 'queued')",
+    tests: [T("dead")],
+  },
+  {
+    id: "discard-live-record",
+    breaks: "deleting a letter deletes the record only while it is the failed job",
+    file: "lib/lua/discard-1.lua",
+    search: "    if redis.call('HGET', prefix .. id, 'status') == 'failed' then",
+    replace: "    if true then",
+    tests: [T("dead")],
+  },
+];
