@@ -70,13 +70,17 @@ function scratchCopy(): string {
   return dir;
 }
 
-/** Runs test files in the scratch copy; true when every test passed. */
+/**
+ * Runs test files in the scratch copy; ok when every test passed. `bail`: stop at the first
+ * failure (one is enough to kill a mutant, and the rest may each wait out a timeout).
+ */
 async function runTests(
   dir: string,
   files: readonly string[],
+  bail: boolean,
 ): Promise<{ ok: boolean; log: string; timedOut: boolean }> {
   const proc = spawn({
-    cmd: [process.execPath, "test", ...files, "--timeout", "30000"],
+    cmd: [process.execPath, "test", ...files, "--timeout", "30000", ...(bail ? ["--bail"] : [])],
     cwd: dir,
     env: { ...process.env, NO_COLOR: "1" },
     stdout: "pipe",
@@ -105,7 +109,7 @@ async function runMutant(dir: string, m: Mutant): Promise<Outcome> {
   );
   const started = performance.now();
   try {
-    const r = await runTests(dir, m.tests);
+    const r = await runTests(dir, m.tests, true);
     const seconds = (performance.now() - started) / 1000;
     let verdict: Outcome["verdict"] = r.timedOut ? "timed out (killed)" : "killed";
     if (r.ok) verdict = m.equivalent ? "equivalent" : "SURVIVED";
@@ -173,7 +177,7 @@ async function main(): Promise<number> {
     // The unmutated tests must pass first, or every "kill" would mean nothing.
     const all = [...new Set(chosen.flatMap((m) => m.tests))].sort();
     console.log(`baseline: ${all.length} test files on the unmutated copy in ${dir}`);
-    const base = await runTests(dir, all);
+    const base = await runTests(dir, all, false);
     if (!base.ok) {
       console.error(base.log.split("\n").slice(-40).join("\n"));
       console.error("baseline failed: fix the tests before reading mutants");

@@ -26,6 +26,9 @@ function held() {
   return { task, open, started: () => started };
 }
 
+/** Claim scans only as the worker starts: only renewals reset the entry's idle time. */
+const NO_SCANS = 1_000_000_000;
+
 interface Pending {
   idleMs: number;
   deliveries: number;
@@ -77,7 +80,14 @@ describe("lease renewal", () => {
     await using q = await openQueue({ prefix });
     await using r = await rawRedis();
     const job = held();
-    const w = await startWorker({ prefix, tasks: [job.task], claimIdleMs: 90 }); // every 30 ms
+    // Renewed every 30 ms. No claim scans after the first: a worker's claim of its own lapsed
+    // entry (a renewal come late on a busy machine) is a delivery.
+    const w = await startWorker({
+      prefix,
+      tasks: [job.task],
+      claimIdleMs: 90,
+      reclaimEveryMs: NO_SCANS,
+    });
     const id = await q.enqueue("held", null);
     await until(job.started, "the job to start");
     await watchRenewals(r, q, 4, (p) => expect(p.deliveries).toBe(1));
@@ -97,7 +107,12 @@ describe("lease renewal", () => {
     // Renewed every 800 ms (a third). A renewal only at claimIdleMs would leave the entry idle
     // for all of it; the bound (1200 ms) leaves 400 ms for timers on a busy machine.
     const claimIdleMs = 2_400;
-    const w = await startWorker({ prefix, tasks: [job.task], claimIdleMs });
+    const w = await startWorker({
+      prefix,
+      tasks: [job.task],
+      claimIdleMs,
+      reclaimEveryMs: NO_SCANS,
+    });
     const id = await q.enqueue("held", null);
     await until(job.started, "the job to start");
     const most = await watchRenewals(r, q, 2, (p) =>

@@ -378,6 +378,14 @@ export const mutants: Mutant[] = [
     replace: '"XGROUP", "CREATE", keys.stream, GROUP, "$", "MKSTREAM"',
     tests: [T("worker.process")],
   },
+  {
+    id: "reads-block-together",
+    breaks: "idle lanes block one at a time on the shared read connection (no false stall)",
+    file: "lib/_source.ts",
+    search: "    if (this.#blocking) {",
+    replace: "    if (false) {",
+    tests: [T("worker.process")],
+  },
   // Running: time limits, concurrency, bad payloads.
   {
     id: "no-time-limit",
@@ -427,6 +435,14 @@ export const mutants: Mutant[] = [
     search: "      if status == 'started' and f[2] == consumer then",
     replace: "      if status == 'started' then",
     tests: [T("lua.idempotence")],
+  },
+  {
+    id: "stop-no-grace",
+    breaks: "a graceful stop lets jobs in flight finish within the grace period",
+    file: "lib/worker.ts",
+    search: "      await within(this.#jobs.empty(), graceMs);",
+    replace: "",
+    tests: [T("worker.shutdown")],
   },
   {
     id: "release-skipped",
