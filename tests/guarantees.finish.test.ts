@@ -155,3 +155,28 @@ describe("a job whose record is gone", () => {
     await w.stop();
   });
 });
+
+describe("run times", () => {
+  test("a finish counts its run time in the bucket of its upper bound (le)", async () => {
+    const prefix = testPrefix();
+    await using q = await openQueue({ prefix });
+    await using r = await rawRedis();
+    const t0 = 1_900_000_000_000;
+    let clock = t0;
+    // The worker's clock says the run took exactly 10 ms: the bound of bucket "10".
+    const tenMs = defineTask({
+      name: "ten",
+      run: async () => {
+        clock = t0 + 10;
+        return null;
+      },
+    });
+    const w = await startWorker({ prefix, tasks: [tenMs], now: () => clock });
+    const id = await q.enqueue("ten", null);
+    await q.waitForJobs([id], { timeoutMs: 5_000 });
+    await w.stop();
+    const flat = (await r.sendCommand(["HGETALL", q.keys.durations])) as string[];
+    const h = Object.fromEntries(flat.flatMap((v, i) => (i % 2 ? [] : [[v, flat[i + 1]]])));
+    expect(h).toEqual({ "10": "1", count: "1", sum_ms: "10" });
+  });
+});

@@ -89,7 +89,7 @@ export const mutants: Mutant[] = [
     file: FINISH,
     search: "      if ms <= BOUNDS[j] then",
     replace: "      if ms < BOUNDS[j] then",
-    tests: [T("metrics")],
+    tests: [G("finish"), T("metrics")],
   },
   // Shared helpers: trimming never drops jobs not yet done; history and counts.
   {
@@ -491,6 +491,6 @@ export const mutants: Mutant[] = [
     file: "lib/lua/discard-1.lua",
     search: "    if redis.call('HGET', prefix .. id, 'status') == 'failed' then",
     replace: "    if true then",
-    tests: [T("dead")],
+    tests: [T("dead"), G("dead")],
   },
 ];
