@@ -4,7 +4,8 @@
 // its claimIdleMs is huge), worker B takes it over, and A's run ends only after B's has been
 // recorded.
 import { describe, expect, test } from "bun:test";
-import { PermanentError } from "../lib/errors.ts";
+import { PermanentError, RetryableError } from "../lib/errors.ts";
+import { GROUP } from "../lib/keys.ts";
 import type { Queue } from "../lib/queue.ts";
 import { defineTask } from "../lib/types.ts";
 import type { RawRedis } from "./helpers.ts";
@@ -178,5 +179,32 @@ describe("run times", () => {
     const flat = (await r.sendCommand(["HGETALL", q.keys.durations])) as string[];
     const h = Object.fromEntries(flat.flatMap((v, i) => (i % 2 ? [] : [[v, flat[i + 1]]])));
     expect(h).toEqual({ "10": "1", count: "1", sum_ms: "10" });
+  });
+});
+
+describe("acknowledged with the outcome", () => {
+  test.each([
+    ["finished", "finished"],
+    ["failed for good", "failed"],
+    ["retried later", "retrying"],
+  ])("a job %s: its entry is acknowledged and gone once its outcome shows", async (_, status) => {
+    const prefix = testPrefix();
+    await using q = await openQueue({ prefix });
+    await using r = await rawRedis();
+    const task = defineTask({
+      name: "end",
+      run: async () => {
+        if (status === "failed") throw new PermanentError("no");
+        if (status === "retrying") throw new RetryableError("later", { retryAfterMs: 60_000 });
+        return "ok";
+      },
+    });
+    const w = await startWorker({ prefix, tasks: [task] });
+    const id = await q.enqueue("end", null);
+    await until(async () => (await q.getJob(id))?.status === status, `the job to be ${status}`);
+    // Written by the same script as the outcome: no moment shows one without the other.
+    expect(await r.sendCommand(["XPENDING", q.keys.stream, GROUP])).toEqual([0, null, null, null]);
+    expect(Number(await r.sendCommand(["XLEN", q.keys.stream]))).toBe(0);
+    await w.stop();
   });
 });

@@ -65,7 +65,7 @@ export const mutants: Mutant[] = [
     file: FINISH,
     search: "settle_entries(KEYS[1], group, entries)",
     replace: "",
-    tests: [T("worker.process"), T("worker.shutdown")],
+    tests: [G("finish")],
   },
   {
     id: "finish-no-event",
@@ -197,6 +197,14 @@ export const mutants: Mutant[] = [
     search: "  elseif f[1] ~= 'started' or tonumber(f[6]) ~= run then",
     replace: "  elseif tonumber(f[6]) ~= run then",
     tests: [G("finish"), T("lua.idempotence")],
+  },
+  {
+    id: "fail-no-ack",
+    breaks: "a failed or retried entry is acknowledged in the script that records it",
+    file: FAIL,
+    search: "settle_entries(KEYS[1], group, entries)",
+    replace: "",
+    tests: [G("finish")],
   },
   {
     id: "fail-retry-now",
@@ -385,6 +393,31 @@ export const mutants: Mutant[] = [
     search: "    if (this.#blocking) {",
     replace: "    if (false) {",
     tests: [T("worker.process")],
+  },
+  // Connections: stalls noticed, outcomes never dropped while Redis is away, lost reads.
+  {
+    id: "stall-never-noticed",
+    breaks: "a stalled connection is noticed after commandTimeoutMs and replaced",
+    file: "lib/_watchdog.ts",
+    search: "const timer = setTimeout(onStall, limitMs);",
+    replace: "const timer = setTimeout(() => {}, limitMs);",
+    tests: [T("reliability.network")],
+  },
+  {
+    id: "settle-drops-failed-write",
+    breaks: "an outcome whose write failed is kept and written again, never dropped",
+    file: "lib/_settle.ts",
+    search: "      this.#queue.unshift(...again);",
+    replace: "",
+    tests: [T("reliability.network"), T("reliability.restart")],
+  },
+  {
+    id: "read-lost-not-rechecked",
+    breaks: "after a failed read the worker starts its own pending entries at once",
+    file: "lib/_lanes.ts",
+    search: "    this.d.source.readLost();",
+    replace: "",
+    tests: [G("network")],
   },
   // Running: time limits, concurrency, bad payloads.
   {
