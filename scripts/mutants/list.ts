@@ -289,6 +289,22 @@ export const mutants: Mutant[] = [
   },
   // Enqueue and promotion.
   {
+    id: "enqueue-bad-id",
+    breaks: "job ids are checked (1-128 letters, digits or _.:-) before anything is sent",
+    file: "lib/producer.ts",
+    search: "  if (!isValidJobId(id)) {",
+    replace: "  if (false) {",
+    tests: [G("enqueue")],
+  },
+  {
+    id: "enqueue-bad-max-attempts",
+    breaks: "maxAttempts is checked (a whole number, 1 or more) before anything is sent",
+    file: "lib/producer.ts",
+    search: "if (!Number.isInteger(max) || max < 1)",
+    replace: "if (max < 0)",
+    tests: [G("enqueue")],
+  },
+  {
     id: "enqueue-not-idempotent",
     breaks: "idempotent enqueue: a job whose record exists is not added twice",
     file: "lib/lua/enqueue-3.lua",
@@ -377,6 +393,22 @@ export const mutants: Mutant[] = [
       "if (this.#closed || this.#running.has(job.entryId) || this.#settling.has(job.entryId)) return;",
     replace: "if (this.#closed || this.#settling.has(job.entryId)) return;",
     tests: [T("worker.reclaim")],
+  },
+  {
+    id: "nogroup-not-recreated",
+    breaks: "a vanished stream's group is recreated (NOGROUP), and new jobs run",
+    file: "lib/_lanes.ts",
+    search: '    if (message.startsWith("NOGROUP")) {',
+    replace: "    if (false) {",
+    tests: [G("read")],
+  },
+  {
+    id: "unknown-task-permanent",
+    breaks: "a task this worker does not know is retried (another worker may know it)",
+    file: "lib/_run.ts",
+    search: "attempt.report(failure(new RetryableError(`no task named",
+    replace: "attempt.report(failure(new PermanentError(`no task named",
+    tests: [T("worker.process")],
   },
   {
     id: "group-from-now",
