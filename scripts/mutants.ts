@@ -85,11 +85,21 @@ async function runTests(
     env: { ...process.env, NO_COLOR: "1" },
     stdout: "pipe",
     stderr: "pipe",
+    // A process group of its own: a run that bails or is killed skips the tests' afterAll, and
+    // what it started (the test redis-server, worker subprocesses) is ended with the group.
+    detached: true,
   });
+  const endGroup = () => {
+    try {
+      process.kill(-proc.pid, "SIGKILL");
+    } catch {
+      // the group is gone already
+    }
+  };
   let timedOut = false;
   const timer = setTimeout(() => {
     timedOut = true;
-    proc.kill("SIGKILL");
+    endGroup();
   }, MUTANT_LIMIT_MS);
   const [out, err, code] = await Promise.all([
     new Response(proc.stdout).text(),
@@ -97,6 +107,7 @@ async function runTests(
     proc.exited,
   ]);
   clearTimeout(timer);
+  endGroup();
   return { ok: code === 0 && !timedOut, log: `${out}${err}`, timedOut };
 }
 
