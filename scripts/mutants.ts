@@ -21,13 +21,12 @@ const ROOT = resolve(import.meta.dir, "..");
 /** A mutant whose tests hang is stopped here, and counted as caught (its tests did not pass). */
 const MUTANT_LIMIT_MS = 180_000;
 /** Copied to the scratch tree: everything but these. */
-const SKIP = new Set(["node_modules", ".git", "bench/results"]);
+const SKIP = new Set(["node_modules", ".git", ".data", "dist", "bench/results"]);
 
 interface Outcome {
   mutant: Mutant;
   verdict: "killed" | "SURVIVED" | "equivalent" | "timed out (killed)";
   seconds: number;
-  log: string;
 }
 
 /** Each mutant's search text must occur exactly once: returns one line per one that does not. */
@@ -124,7 +123,7 @@ async function runMutant(dir: string, m: Mutant): Promise<Outcome> {
     const seconds = (performance.now() - started) / 1000;
     let verdict: Outcome["verdict"] = r.timedOut ? "timed out (killed)" : "killed";
     if (r.ok) verdict = m.equivalent ? "equivalent" : "SURVIVED";
-    return { mutant: m, verdict, seconds, log: r.log };
+    return { mutant: m, verdict, seconds };
   } finally {
     writeFileSync(path, original);
   }
@@ -185,27 +184,32 @@ async function main(): Promise<number> {
   }
   const dir = scratchCopy();
   try {
-    // The unmutated tests must pass first, or every "kill" would mean nothing.
-    const all = [...new Set(chosen.flatMap((m) => m.tests))].sort();
-    console.log(`baseline: ${all.length} test files on the unmutated copy in ${dir}`);
-    const base = await runTests(dir, all, false);
-    if (!base.ok) {
-      console.error(base.log.split("\n").slice(-40).join("\n"));
-      console.error("baseline failed: fix the tests before reading mutants");
-      return 2;
-    }
-    const outcomes: Outcome[] = [];
-    for (const [i, m] of chosen.entries()) {
-      const o = await runMutant(dir, m);
-      outcomes.push(o);
-      console.log(`[${i + 1}/${chosen.length}] ${m.id}: ${o.verdict} (${o.seconds.toFixed(1)} s)`);
-    }
-    console.log("");
-    printTable(outcomes);
-    return report(outcomes);
+    return await runAll(dir, chosen);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** The baseline, then each mutant in turn (one at a time: they share the scratch copy). */
+async function runAll(dir: string, chosen: readonly Mutant[]): Promise<number> {
+  // The unmutated tests must pass first, or every "kill" would mean nothing.
+  const all = [...new Set(chosen.flatMap((m) => m.tests))].sort();
+  console.log(`baseline: ${all.length} test files on the unmutated copy in ${dir}`);
+  const base = await runTests(dir, all, false);
+  if (!base.ok) {
+    console.error(base.log.split("\n").slice(-40).join("\n"));
+    console.error("baseline failed: fix the tests before reading mutants");
+    return 2;
+  }
+  const outcomes: Outcome[] = [];
+  for (const [i, m] of chosen.entries()) {
+    const o = await runMutant(dir, m);
+    outcomes.push(o);
+    console.log(`[${i + 1}/${chosen.length}] ${m.id}: ${o.verdict} (${o.seconds.toFixed(1)} s)`);
+  }
+  console.log("");
+  printTable(outcomes);
+  return report(outcomes);
 }
 
 function report(outcomes: readonly Outcome[]): number {
