@@ -2,7 +2,8 @@
 // changed by a later finish or failure" (docs/internals.md, Guarantees). Two real runs of one
 // job, through the public API: worker A starts it and stalls past its lease (it never renews:
 // its claimIdleMs is huge), worker B takes it over, and A's run ends only after B's has been
-// recorded.
+// recorded. Also: a finish never recreates a gone record, counts its run time, and acknowledges
+// the entry in the same step as the outcome.
 import { describe, expect, test } from "bun:test";
 import { PermanentError, RetryableError } from "../lib/errors.ts";
 import { GROUP } from "../lib/keys.ts";
@@ -11,7 +12,7 @@ import { defineTask } from "../lib/types.ts";
 import type { RawRedis } from "./helpers.ts";
 import { logRecorder, openQueue, rawRedis, startWorker, testPrefix, until } from "./helpers.ts";
 
-/** A's run of the job waits for `open()`, then ends as `end` says. */
+/** A task whose run waits for `open()`, then ends as `end` says. */
 function heldTask(end: () => unknown) {
   let open!: () => void;
   const gate = new Promise<void>((resolve) => {
