@@ -183,7 +183,7 @@ export class Jobs {
  * or broken server must not park a job for years. Not a finite number: the usual back-off.
  */
 export function retryDelayMs(asked: number | undefined, attempt: number, o: WorkerOptions): number {
-  if (asked === undefined || !Number.isFinite(asked)) return backoffMs(attempt, o);
+  if (asked === undefined || !Number.isFinite(asked)) return backoffMs(attempt, o, o.random);
   return Math.min(Math.max(0, asked), o.backoffMaxMs);
 }
 

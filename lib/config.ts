@@ -69,6 +69,8 @@ export interface WorkerOptions extends QueueOptions {
   backoffBaseMs: number;
   /** Longest retry back-off. */
   backoffMaxMs: number;
+  /** Random source in [0, 1) for the back-off's jitter, injectable so tests can predict it. */
+  random: () => number;
   /** Dead letters kept (approximate, trimmed by MAXLEN ~: safe, this is not the job stream). */
   deadMaxLen: number;
   /**
@@ -114,6 +116,7 @@ export const defaults = {
   memoryHeadroomPct: 10,
   reconnectMaxMs: 5_000,
   now: Date.now,
+  random: Math.random,
 } satisfies ProducerOptions & WorkerOptions;
 
 const QUEUE_NAME = /^[A-Za-z0-9_.:-]{1,100}$/;

@@ -235,3 +235,14 @@ export async function deadLetterErrors(
   }
   return byId;
 }
+
+/**
+ * How many times Redis has run `command` (INFO commandstats; calls from scripts count too).
+ * The test Redis is this run's own and tests run one at a time, so a rise between two reads
+ * is the current test's doing: a way to wait for "the worker has read N times" without sleeping.
+ */
+export async function commandCalls(r: RawRedis, command: string): Promise<number> {
+  const info = String(await r.sendCommand(["INFO", "commandstats"]));
+  const m = new RegExp(`^cmdstat_${command.toLowerCase()}:calls=(\\d+)`, "m").exec(info);
+  return m ? Number(m[1]) : 0;
+}

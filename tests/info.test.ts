@@ -12,6 +12,7 @@ import {
   spawnCli,
   startWorker,
   testPrefix,
+  until,
 } from "./helpers.ts";
 
 const LATER = 10_000;
@@ -129,7 +130,11 @@ describe("workers", () => {
     try {
       const id = await q.enqueue("ok", null);
       await q.waitForJobs([id], { timeoutMs: 5_000 });
-      await Bun.sleep(60); // a heartbeat after the job
+      // The heartbeat after the job is the event: it reports the job processed.
+      await until(
+        async () => (await admin.workers())[0]?.processed === 1,
+        "a heartbeat after the job",
+      );
       const [worker] = await admin.workers();
       expect(worker).toMatchObject({
         name: "w-info",

@@ -1,7 +1,15 @@
 import { describe, expect, test } from "bun:test";
 import { PermanentError, RetryableError } from "../lib/errors.ts";
 import { defineTask } from "../lib/types.ts";
-import { logRecorder, openQueue, rawRedis, startWorker, testPrefix, until } from "./helpers.ts";
+import {
+  commandCalls,
+  logRecorder,
+  openQueue,
+  rawRedis,
+  startWorker,
+  testPrefix,
+  until,
+} from "./helpers.ts";
 
 const add = defineTask({ name: "add", run: async (p: { a: number; b: number }) => p.a + p.b });
 
@@ -212,6 +220,7 @@ describe("worker", () => {
   test("two idle lanes block one at a time on the shared read connection: no false stall", async () => {
     const prefix = testPrefix();
     await using q = await openQueue({ prefix });
+    await using r = await rawRedis();
     const log = logRecorder();
     // A second blocking read queued behind the first would wait up to 2 x blockMs, past its
     // guard (blockMs + commandTimeoutMs), and the read connection would be replaced as stalled.
@@ -222,8 +231,16 @@ describe("worker", () => {
       commandTimeoutMs: 300,
       logger: log,
     });
-    await Bun.sleep(2_000); // idle: five block cycles
-    expect(log.events()).not.toContain("redis connection stalled; reconnecting");
+    // A window is the point here (a false stall shows only after a while): wait for the reads
+    // themselves, six of them (the first takes, then four or more 400 ms blocking reads: a
+    // stall would show after the second), not for a fixed time, and fail at the first stall.
+    const stalled = () => log.events().includes("redis connection stalled; reconnecting");
+    const reads = await commandCalls(r, "xreadgroup");
+    await until(async () => {
+      if (stalled()) throw new Error("the read connection was taken for stalled");
+      return (await commandCalls(r, "xreadgroup")) >= reads + 6;
+    }, "six reads while idle");
+    expect(stalled()).toBe(false);
     const id = await q.enqueue("add", { a: 1, b: 1 });
     expect((await q.waitForJobs([id], { timeoutMs: 5_000 })).ended.get(id)?.result).toBe(2);
     await w.stop();

@@ -5,7 +5,7 @@ import { GROUP } from "../lib/keys.ts";
 import type { Queue } from "../lib/queue.ts";
 import { defineTask } from "../lib/types.ts";
 import type { RawRedis } from "./helpers.ts";
-import { openQueue, rawRedis, startWorker, testPrefix, until } from "./helpers.ts";
+import { commandCalls, openQueue, rawRedis, startWorker, testPrefix, until } from "./helpers.ts";
 
 /** Reads the next entry as consumer `name`, marks the job started, and never acks it. */
 async function crashAfterStart(r: RawRedis, q: Queue, name: string): Promise<string> {
@@ -80,19 +80,37 @@ describe("claiming a dead worker's jobs", () => {
     await using q = await openQueue({ prefix });
     await using r = await rawRedis();
     const runs: string[] = [];
+    let open!: () => void;
+    const gate = new Promise<void>((resolve) => {
+      open = resolve;
+    });
     const slow = (name: string) =>
       defineTask({
         name: "slow",
         run: async () => {
           runs.push(name);
-          await Bun.sleep(800); // eight times claimIdleMs
+          await gate;
           return name;
         },
       });
-    const a = await startWorker({ prefix, tasks: [slow("a")], claimIdleMs: 100, name: "a" });
+    // Worker a looks for lapsed leases only as it starts: its own later looks would find its
+    // own entry once idle and reset its idle time, standing in for the renewals under test.
+    const a = await startWorker({
+      prefix,
+      tasks: [slow("a")],
+      claimIdleMs: 100,
+      reclaimEveryMs: 1_000_000_000,
+      name: "a",
+    });
     const id = await q.enqueue("slow", null);
     await until(() => runs.length === 1, "worker a to start the job");
     const b = await startWorker({ prefix, tasks: [slow("b")], claimIdleMs: 100, name: "b" });
+    // A window is the point: the job must outlast its lease many times over while b looks for
+    // lapsed leases. Wait for those looks (XAUTOCLAIM, every 50 to 100 ms between b's reads),
+    // ten of them, five leases or more, rather than for a fixed time.
+    const looks = await commandCalls(r, "xautoclaim");
+    await until(async () => (await commandCalls(r, "xautoclaim")) >= looks + 10, "b's claim scans");
+    open();
     const { ended } = await q.waitForJobs([id], { timeoutMs: 5_000 });
     expect(ended.get(id)).toMatchObject({ status: "finished", result: "a", attempts: 1 });
     expect(runs).toEqual(["a"]);

@@ -3,7 +3,7 @@ import { GROUP } from "../lib/keys.ts";
 import type { Queue } from "../lib/queue.ts";
 import { defineTask } from "../lib/types.ts";
 import type { RawRedis } from "./helpers.ts";
-import { openQueue, rawRedis, startWorker, testPrefix, until } from "./helpers.ts";
+import { logRecorder, openQueue, rawRedis, startWorker, testPrefix, until } from "./helpers.ts";
 
 const pendingCount = async (r: RawRedis, q: Queue) =>
   Number(((await r.sendCommand(["XPENDING", q.keys.stream, GROUP])) as [number])[0]);
@@ -14,18 +14,30 @@ describe("graceful stop", () => {
     await using q = await openQueue({ prefix });
     await using r = await rawRedis();
     let started = false;
+    let finish!: () => void;
+    const gate = new Promise<void>((resolve) => {
+      finish = resolve;
+    });
     const slow = defineTask({
       name: "slow",
       run: async () => {
         started = true;
-        await Bun.sleep(200);
+        await gate;
         return "done";
       },
     });
-    const w = await startWorker({ prefix, tasks: [slow], name: "leaving" });
+    const log = logRecorder();
+    const w = await startWorker({ prefix, tasks: [slow], name: "leaving", logger: log });
     const id = await q.enqueue("slow", null);
     await until(() => started, "the job to start");
-    await w.stop(5_000);
+    const stopping = w.stop(5_000);
+    // The job ends only once the worker is waiting for it: stop must have waited.
+    await until(
+      () => log.events().includes("stopping: waiting for jobs in flight"),
+      "the worker to wait for its job",
+    );
+    finish();
+    await stopping;
     expect(await q.getJob(id)).toMatchObject({ status: "finished", result: "done", attempts: 1 });
     expect(await pendingCount(r, q)).toBe(0);
     expect(await r.sendCommand(["XLEN", q.keys.stream])).toBe(0);

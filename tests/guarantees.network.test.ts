@@ -1,0 +1,58 @@
+// A read whose reply is lost (the network cut after Redis delivered the entry) leaves the entry
+// pending on a consumer that never saw it. The worker must look at its own pending entries
+// after any failed read and start them at once, not wait claimIdleMs for a claim
+// (docs/internals.md, "Start").
+import { describe, expect, test } from "bun:test";
+import { startProxy } from "../bench/_proxy.ts";
+import { GROUP } from "../lib/keys.ts";
+import { defineTask } from "../lib/types.ts";
+import {
+  logRecorder,
+  openQueue,
+  rawRedis,
+  redisUrl,
+  startWorker,
+  testPrefix,
+  until,
+} from "./helpers.ts";
+
+describe("a lost read", () => {
+  test("the entry delivered into the void is started at once after the read fails", async () => {
+    const prefix = testPrefix();
+    const proxy = startProxy(Number(new URL(redisUrl()).port));
+    await using q = await openQueue({ prefix });
+    await using r = await rawRedis();
+    const log = logRecorder();
+    const ok = defineTask({ name: "ok", run: async () => "ok" });
+    // A one-minute lease: a claim of the lapsed entry cannot be what runs the job here.
+    const w = await startWorker({
+      prefix,
+      tasks: [ok],
+      redisUrl: `redis://127.0.0.1:${proxy.port}`,
+      logger: log,
+      concurrency: 1,
+      claimIdleMs: 60_000,
+      blockMs: 1_000,
+      commandTimeoutMs: 300,
+    });
+    try {
+      const blocked = async () =>
+        String(await r.sendCommand(["CLIENT", "LIST"]))
+          .split("\n")
+          .some((c) => c.includes(`name=courier-reader-${w.name} `) && / flags=b /.test(c));
+      await until(blocked, "the worker's blocking read");
+      proxy.stall(); // the cable is cut: the read's reply will never arrive
+      const id = await q.enqueue("ok", null);
+      const pending = async () =>
+        Number(((await r.sendCommand(["XPENDING", q.keys.stream, GROUP])) as [number])[0]);
+      await until(async () => (await pending()) === 1, "Redis to deliver the entry");
+      proxy.resume(); // new connections get through; the stalled read stays lost
+      const { ended } = await q.waitForJobs([id], { timeoutMs: 10_000 });
+      expect(ended.get(id)).toMatchObject({ status: "finished", attempts: 1, worker: w.name });
+      expect(log.records.some((e) => e.fields.connection === "reads")).toBe(true);
+    } finally {
+      await w.stop();
+      proxy.close();
+    }
+  });
+});
