@@ -21,7 +21,7 @@ const G = (name: string) => `tests/guarantees.${name}.test.ts`;
 const T = (name: string) => `tests/${name}.test.ts`;
 
 const FINISH = "lib/lua/finish-5.lua";
-const START = "lib/lua/start-5.lua";
+const START = "lib/lua/start-7.lua";
 const FAIL = "lib/lua/fail-6.lua";
 const SHARED = "lib/lua/_attempts.lua";
 
