@@ -10,7 +10,8 @@ export type ErrorCode =
   | "ETIMEOUT"
   | "EPERMANENT"
   | "ERETRYABLE"
-  | "EREDIS";
+  | "EREDIS"
+  | "EFULL";
 
 /** Base class: every error Courier throws on purpose has a stable `code`. */
 export class CourierError extends Error {
@@ -33,6 +34,25 @@ export class ConfigError extends CourierError {
 export class ConnectError extends CourierError {
   constructor(message: string, options?: { cause?: unknown }) {
     super("ECONNECT", message, options);
+  }
+}
+
+/**
+ * Redis refused a write because it is at its `maxmemory` (policy `noeviction`, the one a queue
+ * needs): nothing of the refused call was written. Back off and retry, or free memory (drain
+ * the queue, read or expire results, purge dead letters). `maxmemoryBytes` and `policy` are
+ * undefined when Redis would not say (CONFIG and INFO refused by an ACL).
+ */
+export class RedisFullError extends CourierError {
+  readonly maxmemoryBytes: number | undefined;
+  readonly policy: string | undefined;
+  constructor(
+    message: string,
+    options: { cause?: unknown; maxmemoryBytes?: number; policy?: string } = {},
+  ) {
+    super("EFULL", message, { cause: options.cause });
+    this.maxmemoryBytes = options.maxmemoryBytes;
+    this.policy = options.policy;
   }
 }
 

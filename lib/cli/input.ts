@@ -19,6 +19,47 @@ export async function readLines(path: string): Promise<Line[]> {
   return splitLines(text);
 }
 
+/**
+ * Like readLines, but streamed: memory stays bounded however long the input. The first `skip`
+ * lines (counted as in the input, blank and comment lines included) are passed over, for a
+ * resumed run. Yields arrays of lines, one per chunk read, to keep the per-line cost low.
+ */
+export async function* streamLines(path: string, skip = 0): AsyncGenerator<Line[]> {
+  const source = path === "-" ? Bun.stdin : Bun.file(path);
+  if (path !== "-" && !(await source.exists())) {
+    throw new InputError(`cannot read ${path}: no such file`);
+  }
+  const decoder = new TextDecoder();
+  let rest = "";
+  let lineNo = 0;
+  try {
+    for await (const chunk of source.stream()) {
+      const text = rest + decoder.decode(chunk, { stream: true });
+      const parts = text.split("\n");
+      rest = parts.pop() ?? "";
+      const out = keepLines(parts, lineNo, skip);
+      lineNo += parts.length;
+      if (out.length > 0) yield out;
+    }
+  } catch (err) {
+    if (err instanceof InputError) throw err;
+    throw new InputError(`cannot read ${path}: ${String(err)}`, { cause: err });
+  }
+  const last = keepLines([rest + decoder.decode()], lineNo, skip);
+  if (last.length > 0) yield last;
+}
+
+function keepLines(raw: string[], before: number, skip: number): Line[] {
+  const out: Line[] = [];
+  for (let i = 0; i < raw.length; i++) {
+    const line = before + i + 1;
+    if (line <= skip) continue;
+    const t = raw[i]!.trim();
+    if (t !== "" && !t.startsWith("#")) out.push({ line, text: t });
+  }
+  return out;
+}
+
 export function splitLines(text: string): Line[] {
   const out: Line[] = [];
   text.split(/\r?\n/).forEach((raw, i) => {
