@@ -1,5 +1,9 @@
 // Reading job inputs for bulk enqueue: one item per line, from a file or standard input.
+import { createReadStream } from "node:fs";
+import { stat } from "node:fs/promises";
 import { InputError } from "../errors.ts";
+
+const CHUNK = 64 * 1024;
 
 export interface Line {
   /** 1-based line number in the input. */
@@ -25,15 +29,15 @@ export async function readLines(path: string): Promise<Line[]> {
  * resumed run. Yields arrays of lines, one per chunk read, to keep the per-line cost low.
  */
 export async function* streamLines(path: string, skip = 0): AsyncGenerator<Line[]> {
-  const source = path === "-" ? Bun.stdin : Bun.file(path);
-  if (path !== "-" && !(await source.exists())) {
-    throw new InputError(`cannot read ${path}: no such file`);
-  }
+  if (path !== "-") await checkReadable(path);
+  // Chunks of 64 KiB: Bun.file().stream() reads 512 KiB at a time, tens of thousands of lines.
+  const source =
+    path === "-" ? Bun.stdin.stream() : createReadStream(path, { highWaterMark: CHUNK });
   const decoder = new TextDecoder();
   let rest = "";
   let lineNo = 0;
   try {
-    for await (const chunk of source.stream()) {
+    for await (const chunk of source as AsyncIterable<Uint8Array>) {
       const text = rest + decoder.decode(chunk, { stream: true });
       const parts = text.split("\n");
       rest = parts.pop() ?? "";
@@ -47,6 +51,14 @@ export async function* streamLines(path: string, skip = 0): AsyncGenerator<Line[
   }
   const last = keepLines([rest + decoder.decode()], lineNo, skip);
   if (last.length > 0) yield last;
+}
+
+async function checkReadable(path: string): Promise<void> {
+  const info = await stat(path).catch((err: { code?: string }) => {
+    const why = err.code === "ENOENT" ? "no such file" : String(err);
+    throw new InputError(`cannot read ${path}: ${why}`, { cause: err });
+  });
+  if (info.isDirectory()) throw new InputError(`cannot read ${path}: it is a directory`);
 }
 
 function keepLines(raw: string[], before: number, skip: number): Line[] {
