@@ -2,6 +2,7 @@
 // Enqueue word-count jobs: `--url URL` (or a bare URL), or `--file PATH` (one URL per line,
 // `-` = stdin), streamed in batches with ids printed as Redis acknowledges them.
 import { once } from "node:events";
+import { writeSync } from "node:fs";
 import { defineCommand } from "citty";
 import { formatJob, formatJobLine, jobJson } from "../lib/cli/format.ts";
 import { type Line, streamLines } from "../lib/cli/input.ts";
@@ -97,6 +98,7 @@ const command = defineCommand({
     const queue = await Queue.connect({ ...queueArgs(args), retryConnectS, waitForMemoryS });
     const idFromUrls = Boolean(args["id-from-url"]);
     const kept: Job[] | undefined = wait === undefined ? undefined : [];
+    if (kept) process.once("SIGINT", () => interrupted(kept));
     try {
       const report = await enqueueLines(queue, lines, {
         task: WORDCOUNT_TASK,
@@ -106,7 +108,8 @@ const command = defineCommand({
         onEnqueued: (jobs) => (kept ? void kept.push(...jobs) : printEnqueued(jobs, args.json)),
         onRefused: (bad) => process.stderr.write(`trigger: line ${bad.line}: ${bad.error}\n`),
       });
-      if (report.stopped) return stopped(report, input.url === undefined, idFromUrls, kept);
+      if (report.stopped)
+        return stopped(report, input.url === undefined, idFromUrls, kept, args.json);
       const usage = report.refused > 0 ? EXIT.usage : EXIT.ok;
       if (!kept) process.exitCode = usage;
       else process.exitCode = await waitAndPrint(queue, kept, wait!, args.json, usage);
@@ -172,13 +175,24 @@ async function stopped(
   bulk: boolean,
   idFromUrls: boolean,
   kept: Job[] | undefined,
+  json: boolean | undefined,
 ): Promise<void> {
   const err = report.stopped!.error;
   if (!(err instanceof RedisFullError || err instanceof ConnectError)) throw err;
-  if (kept) await printEnqueued(kept, false);
+  if (kept) await printEnqueued(kept, json);
   process.stderr.write(`trigger: ${describeError(err)}\n`);
   if (bulk) process.stderr.write(`trigger: ${stoppedLine(report, idFromUrls)}\n`);
   process.exitCode = err instanceof RedisFullError ? EXIT.full : EXIT.connect;
+}
+
+/**
+ * Ctrl-C with --wait: the jobs enqueued so far stay queued, so their ids must not be lost.
+ * Written synchronously: process.exit() would drop what a pipe has not taken yet.
+ */
+function interrupted(jobs: Job[]): never {
+  if (jobs.length > 0) writeSync(1, `${jobs.map((j) => j.id).join("\n")}\n`);
+  writeSync(2, `trigger: interrupted; ${jobs.length} jobs enqueued stay queued (ids printed)\n`);
+  process.exit(130);
 }
 
 async function waitAndPrint(
@@ -190,18 +204,8 @@ async function waitAndPrint(
 ): Promise<number> {
   const ids = jobs.map((e) => e.id);
   if (ids.length === 1) process.stderr.write(`trigger: job ${ids[0]} enqueued, waiting for it\n`);
-  // Ctrl-C while waiting: the jobs stay queued, so their ids must not be lost.
-  const onInterrupt = () => {
-    process.stdout.write(`${ids.join("\n")}\n`);
-    process.stderr.write("trigger: stopped waiting; the jobs stay queued (ids printed)\n");
-    process.exit(130);
-  };
-  process.once("SIGINT", onInterrupt);
   const bar = progressBar();
-  const waited = await waitForAll(queue, ids, seconds, bar.update).finally(() => {
-    process.off("SIGINT", onInterrupt);
-    bar.end();
-  });
+  const waited = await waitForAll(queue, ids, seconds, bar.update).finally(() => bar.end());
   waited.jobs.forEach(({ id, record }, i) => {
     const line = jobs[i]!.line;
     if (json) printJson(record ? { line, ...jobJson(record) } : { line, id, status: null });

@@ -1,0 +1,87 @@
+// `trigger`'s own arguments and waiting: each mistake named in one line (exit 2, nothing
+// enqueued), a bare URL taken as --url, `--wait --json` that times out printing the record
+// (exit 5), and Ctrl-C while waiting that does not lose the job's id.
+import { describe, expect, test } from "bun:test";
+import { JOB_ID, showJob, streamLength } from "./fixtures/cli/harness.ts";
+import { rawRedis, runCli, spawnCli, testPrefix, waitForLine } from "./helpers.ts";
+
+const A = "https://example.org/a";
+const B = "https://example.org/b";
+
+describe("trigger refuses, naming the actual problem", () => {
+  test.each([
+    [
+      "two --url",
+      ["--url", A, "--url", B],
+      "trigger: give --url once; for many URLs use --file PATH",
+    ],
+    ["an empty --url", ["--url", ""], "trigger: the URL is empty"],
+    [
+      "--wait -1",
+      ["--url", A, "--wait", "-1"],
+      'trigger: --wait takes a number of seconds, got "-1"',
+    ],
+    ["a bare URL and --url", [A, "--url", B], `trigger: give the URL once: --url ${B} or ${A}`],
+    ["two bare URLs", [A, B], "trigger: give one URL; for many URLs use --file PATH"],
+    ["--skip with a URL", ["--url", A, "--skip", "2"], "trigger: --skip goes with --file"],
+    ["--skip -3", ["--file", "-", "--skip", "-3"], "--skip must be a whole number"],
+    ["--wait-for-memory x", ["--url", A, "--wait-for-memory", "x"], "--wait-for-memory must be"],
+  ])("%s: exit 2, one line, nothing enqueued", async (_, args, message) => {
+    const prefix = testPrefix();
+    const r = await runCli("trigger", ["--prefix", prefix, ...args], { stdin: `${A}\n` });
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe("");
+    expect(r.stderr.split("\n")[0]).toStartWith(
+      message.startsWith("-") ? `trigger: ${message}` : message,
+    );
+    await using redis = await rawRedis();
+    expect(await streamLength(redis, prefix)).toBe(0);
+  });
+});
+
+test("a bare URL is taken as --url", async () => {
+  const prefix = testPrefix();
+  const r = await runCli("trigger", ["--prefix", prefix, "www.example.org"]);
+  expect(r.code).toBe(0);
+  const id = r.stdout.trim();
+  expect(id).toMatch(JOB_ID);
+  const { job } = await showJob(prefix, id);
+  expect(job.payload).toEqual({ url: "https://www.example.org/" });
+});
+
+describe("waiting", () => {
+  test("--wait that runs out with --json prints the current record of each job, exit 5", async () => {
+    const prefix = testPrefix();
+    const input = `${A}\n\n${B}\n`;
+    const r = await runCli(
+      "trigger",
+      ["--prefix", prefix, "--file", "-", "--json", "--wait", "0"],
+      { stdin: input },
+    );
+    expect(r.code).toBe(5);
+    const records = r.stdout
+      .trimEnd()
+      .split("\n")
+      .map((l) => JSON.parse(l));
+    expect(records.map((j) => [j.line, j.status, j.payload.url])).toEqual([
+      [1, "queued", A],
+      [3, "queued", B],
+    ]);
+    // The same fields as `result --json`, plus the input line.
+    const shown = await showJob(prefix, records[0].id);
+    expect(Object.keys(records[0]).sort()).toEqual(["line", ...Object.keys(shown.job)].sort());
+  });
+
+  test("Ctrl-C while waiting for one job: its id was printed first, and is printed again", async () => {
+    const prefix = testPrefix();
+    const proc = spawnCli("trigger", ["--prefix", prefix, "--url", A, "--wait"]);
+    const line = await waitForLine(proc.stderr, /job \S+ enqueued, waiting/);
+    const id = /job (\S+) enqueued/.exec(line)![1]!;
+    expect(id).toMatch(JOB_ID);
+    proc.kill("SIGINT");
+    const [code, out] = await Promise.all([proc.exited, new Response(proc.stdout).text()]);
+    expect(code).toBe(130);
+    expect(out).toBe(`${id}\n`);
+    expect((await showJob(prefix, id)).job.status).toBe("queued");
+  });
+});
