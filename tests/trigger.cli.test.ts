@@ -39,6 +39,14 @@ describe("trigger refuses, naming the actual problem", () => {
   });
 });
 
+test("--help names the resume, idempotency and memory options", async () => {
+  const r = await runCli("trigger", ["--help"]);
+  expect(r.code).toBe(0);
+  for (const option of ["--skip", "--id-from-url", "--wait-for-memory"]) {
+    expect(r.stdout).toContain(option);
+  }
+});
+
 test("a bare URL is taken as --url", async () => {
   const prefix = testPrefix();
   const r = await runCli("trigger", ["--prefix", prefix, "www.example.org"]);
