@@ -74,8 +74,9 @@ export class Queue {
   ): Promise<string> {
     const spec = { ...opts, task: task as JobSpec["task"], payload };
     const job = prepareJob(spec, this.options);
+    let tries = 0;
     await this.#call(
-      () => enqueueBatch(this.client, this.keys, this.options, [job]),
+      () => enqueueBatch(this.client, this.keys, this.options, [job], tries++ === 0),
       "job not enqueued",
     );
     return job.id;
@@ -122,11 +123,13 @@ export class Queue {
       prepare: (spec: JobSpec) => prepareJob(spec, this.options),
       // Safe to send again after a lost reply: ids are fixed before sending, and a job whose
       // hash exists is not added twice.
-      send: (batch: readonly Prepared[]) =>
-        this.#call(
-          () => enqueueBatch(this.client, this.keys, this.options, batch),
+      send: (batch: readonly Prepared[]) => {
+        let tries = 0;
+        return this.#call(
+          () => enqueueBatch(this.client, this.keys, this.options, batch, tries++ === 0),
           batch.length === 1 ? "job not enqueued" : `batch of ${batch.length} jobs not enqueued`,
-        ),
+        );
+      },
     };
   }
 

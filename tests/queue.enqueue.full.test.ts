@@ -9,7 +9,7 @@ import { ConnectError, RedisFullError } from "../lib/errors.ts";
 import { RedisFullError as PublicRedisFullError } from "../lib/index.ts";
 import { Queue } from "../lib/queue.ts";
 import { type SmallRedis, startSmallRedis } from "./fixtures/redis-small.ts";
-import { openQueue, testPrefix, until } from "./helpers.ts";
+import { openQueue, rawRedis, testPrefix, until } from "./helpers.ts";
 
 let small: SmallRedis;
 beforeAll(async () => {
@@ -136,5 +136,24 @@ describe("a command timeout", () => {
     expect(err).toBeInstanceOf(ConnectError);
     expect((err as Error).message).toContain("did not answer in time (command timeout)");
     expect((err as Error).message).not.toContain("unreachable");
+  });
+
+  test("a batch whose reply was lost is sent again, and nothing is enqueued twice", async () => {
+    await using q = await openQueue({ prefix: testPrefix(), retryConnectS: 30 });
+    await using r = await rawRedis();
+    const send = q.client.sendCommand.bind(q.client);
+    let lost = 0;
+    // The first script call runs in Redis, then its reply is "lost" (a timeout), once.
+    q.client.sendCommand = (async (args: string[], ...rest: unknown[]) => {
+      const reply = await (send as (...a: unknown[]) => Promise<unknown>)(args, ...rest);
+      if (args[0]?.startsWith("EVAL") && lost++ === 0) throw new TimeoutError();
+      return reply;
+    }) as typeof q.client.sendCommand;
+    const done = await q.enqueueMany(
+      Array.from({ length: 10 }, (_, i) => ({ task: "t", payload: i })),
+    );
+    expect(lost).toBe(2);
+    expect(done.map((d) => d.created)).toEqual(Array(10).fill(false)); // found on the retry
+    expect(await r.sendCommand(["XLEN", q.keys.stream])).toBe(10);
   });
 });
