@@ -181,7 +181,8 @@ async function stopped(
   if (!(err instanceof RedisFullError || err instanceof ConnectError)) throw err;
   if (kept) await printEnqueued(kept, json);
   process.stderr.write(`trigger: ${describeError(err)}\n`);
-  if (bulk) process.stderr.write(`trigger: ${stoppedLine(report, idFromUrls)}\n`);
+  const unsure = err instanceof ConnectError;
+  if (bulk) process.stderr.write(`trigger: ${stoppedLine(report, idFromUrls, unsure)}\n`);
   process.exitCode = err instanceof RedisFullError ? EXIT.full : EXIT.connect;
 }
 

@@ -2,7 +2,7 @@
 // results, and operate queues (Admin, startDashboard). Everything else in lib/ is internal
 // (files starting with `_`) or used by bin/.
 
-export type { EnqueuedBatch, EnqueueStreamOptions } from "./_bulk.ts";
+export type { BatchOutcome, EnqueuedBatch, EnqueueStreamOptions } from "./_bulk.ts";
 export type { DeadLetter, DeadPage, RequeueVerdict } from "./admin/_dead.ts";
 export type { Counter, QueueCounts, RecentCounts } from "./admin/_stats.ts";
 export type { WorkerInfo, WorkerState } from "./admin/_workers.ts";

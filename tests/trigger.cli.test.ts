@@ -2,6 +2,7 @@
 // enqueued), a bare URL taken as --url, `--wait --json` that times out printing the record
 // (exit 5), and Ctrl-C while waiting that does not lose the job's id.
 import { describe, expect, test } from "bun:test";
+import { stoppedLine } from "../lib/cli/trigger.ts";
 import { JOB_ID, showJob, streamLength } from "./fixtures/cli/harness.ts";
 import { rawRedis, runCli, spawnCli, testPrefix, waitForLine } from "./helpers.ts";
 
@@ -91,5 +92,41 @@ describe("waiting", () => {
     expect(code).toBe(130);
     expect(out).toBe(`${id}\n`);
     expect((await showJob(prefix, id)).job.status).toBe("queued");
+  });
+});
+
+describe("the line after a run stopped part-way", () => {
+  const report = (later: number) => ({
+    enqueued: 1_000 + later,
+    refused: 0,
+    stopped: { error: new Error("x"), resumeLine: 1_003, laterEnqueued: later },
+  });
+  test.each([
+    [
+      0,
+      false,
+      false,
+      "stopped at line 1003: 1000 jobs enqueued before it (ids printed); to resume, run again with --skip 1002",
+    ],
+    [
+      0,
+      true,
+      false,
+      "stopped at line 1003: 1000 jobs enqueued before it (ids printed); to resume, run the same command again (--id-from-url: nothing is enqueued twice), or add --skip 1002",
+    ],
+    [
+      500,
+      false,
+      false,
+      "stopped at line 1003: 1000 jobs enqueued before it (ids printed); 500 jobs from later lines were enqueued too (ids printed), which --skip would enqueue again; to resume, run again with --skip 1002",
+    ],
+    [
+      0,
+      false,
+      true,
+      "stopped at line 1003: 1000 jobs enqueued before it (ids printed); Redis did not answer for the jobs from line 1003 on: some of them may have been enqueued, and --skip would enqueue them again; to resume, run again with --skip 1002",
+    ],
+  ])("later %d, --id-from-url %p, no answer %p", (later, idFromUrls, unsure, line) => {
+    expect(stoppedLine(report(later), idFromUrls, unsure)).toBe(line);
   });
 });

@@ -89,10 +89,16 @@ export function idFromUrl(url: string): string {
   return `url-${hash.slice(0, 40)}`;
 }
 
-/** The stderr line after a run stopped part-way: what was enqueued, how to resume. */
-export function stoppedLine(report: TriggerReport, idFromUrls: boolean): string {
+/**
+ * The stderr line after a run stopped part-way: what was enqueued, how to resume. `unsure`:
+ * the refused batch got no answer (connection lost, timeout), so it may have been enqueued.
+ */
+export function stoppedLine(report: TriggerReport, idFromUrls: boolean, unsure: boolean): string {
   const s = report.stopped!;
   const before = report.enqueued - s.laterEnqueued;
+  const maybe = unsure
+    ? `; Redis did not answer for the jobs from line ${s.resumeLine} on: some of them may have been enqueued${idFromUrls ? "" : ", and --skip would enqueue them again"}`
+    : "";
   const resume = idFromUrls
     ? `to resume, run the same command again (--id-from-url: nothing is enqueued twice), or add --skip ${s.resumeLine - 1}`
     : `to resume, run again with --skip ${s.resumeLine - 1}`;
@@ -100,7 +106,7 @@ export function stoppedLine(report: TriggerReport, idFromUrls: boolean): string 
     s.laterEnqueued > 0
       ? `; ${s.laterEnqueued} jobs from later lines were enqueued too (ids printed)${idFromUrls ? "" : ", which --skip would enqueue again"}`
       : "";
-  return `stopped at line ${s.resumeLine}: ${before} jobs enqueued before it (ids printed)${later}; ${resume}`;
+  return `stopped at line ${s.resumeLine}: ${before} jobs enqueued before it (ids printed)${later}${maybe}; ${resume}`;
 }
 
 export interface Waited {
