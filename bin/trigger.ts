@@ -110,6 +110,7 @@ const command = defineCommand({
       });
       if (report.stopped)
         return stopped(report, input.url === undefined, idFromUrls, kept, args.json);
+      if (report.halted) return outputClosed(report);
       const usage = report.refused > 0 ? EXIT.usage : EXIT.ok;
       if (!kept) process.exitCode = usage;
       else process.exitCode = await waitAndPrint(queue, kept, wait!, args.json, usage);
@@ -194,6 +195,20 @@ function interrupted(jobs: Job[]): never {
   if (jobs.length > 0) writeSync(1, `${jobs.map((j) => j.id).join("\n")}\n`);
   writeSync(2, `trigger: interrupted; ${jobs.length} jobs enqueued stay queued (ids printed)\n`);
   process.exit(130);
+}
+
+/**
+ * Standard output closed (`trigger --file big | head`): nothing more is read, and since the
+ * ids of what was enqueued can no longer all be shown, stderr says how far it got. Exit 141,
+ * as a process killed by SIGPIPE would.
+ */
+function outputClosed(report: TriggerReport): void {
+  const { error, resumeLine } = report.halted!;
+  if ((error as { code?: string }).code !== "EPIPE") throw error;
+  process.stderr.write(
+    `trigger: standard output closed; lines up to ${resumeLine - 1} enqueued (${report.enqueued} jobs, not every id printed), later lines not read; to resume, run again with --skip ${resumeLine - 1}\n`,
+  );
+  process.exitCode = 141;
 }
 
 async function waitAndPrint(

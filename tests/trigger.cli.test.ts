@@ -2,6 +2,9 @@
 // enqueued), a bare URL taken as --url, `--wait --json` that times out printing the record
 // (exit 5), and Ctrl-C while waiting that does not lose the job's id.
 import { describe, expect, test } from "bun:test";
+import { rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { stoppedLine } from "../lib/cli/trigger.ts";
 import { JOB_ID, showJob, streamLength } from "./fixtures/cli/harness.ts";
 import { rawRedis, runCli, spawnCli, testPrefix, waitForLine } from "./helpers.ts";
@@ -93,6 +96,30 @@ describe("waiting", () => {
     expect(out).toBe(`${id}\n`);
     expect((await showJob(prefix, id)).job.status).toBe("queued");
   });
+});
+
+test("standard output closed part-way (| head): stops reading, says how far it got, exit 141", async () => {
+  const prefix = testPrefix();
+  const path = join(tmpdir(), `courier-${prefix}.txt`);
+  writeFileSync(path, Array.from({ length: 50_000 }, (_, i) => `https://e.org/${i}\n`).join(""));
+  const proc = spawnCli("trigger", ["--prefix", prefix, "--file", path]);
+  const reader = proc.stdout.getReader();
+  await reader.read(); // the first ids, then the reader goes away
+  await reader.cancel();
+  const [code, err] = await Promise.all([proc.exited, new Response(proc.stderr).text()]);
+  expect(code).toBe(141);
+  const m =
+    /^trigger: standard output closed; lines up to (\d+) enqueued \((\d+) jobs, not every id printed\), later lines not read; to resume, run again with --skip (\d+)\n$/.exec(
+      err,
+    );
+  expect(m).not.toBeNull();
+  const [, upTo, jobs, skip] = m!.map(Number);
+  expect(upTo).toBe(jobs!); // one URL per line, none refused
+  expect(skip).toBe(upTo!);
+  expect(upTo).toBeLessThan(50_000);
+  await using redis = await rawRedis();
+  expect(await streamLength(redis, prefix)).toBe(jobs!);
+  rmSync(path);
 });
 
 describe("the line after a run stopped part-way", () => {

@@ -37,6 +37,11 @@ export interface TriggerReport {
   enqueued: number;
   refused: number;
   stopped?: Stopped;
+  /**
+   * `onEnqueued` threw (standard output closed): no more lines were read, the batches in
+   * flight were still counted, and the input is enqueued up to the line before `resumeLine`.
+   */
+  halted?: { error: unknown; resumeLine: number };
 }
 
 /** Enqueues a job per good line, streamed in batches; never throws for a failed batch. */
@@ -46,29 +51,44 @@ export async function enqueueLines<P>(
   jobs: LineJobs<P>,
 ): Promise<TriggerReport> {
   const report: TriggerReport = { enqueued: 0, refused: 0 };
-  const specs = toSpecs(lines, jobs, () => report.refused++);
+  const specs = toSpecs(
+    lines,
+    jobs,
+    () => report.refused++,
+    () => report.halted !== undefined,
+  );
   for await (const o of queue.enqueueBatches(specs)) {
     if (!o.ok) {
       report.stopped ??= { error: o.error, resumeLine: o.specs[0]!.line, laterEnqueued: 0 };
       continue;
     }
-    await jobs.onEnqueued(
-      o.specs.map((s, i) => ({
+    const last = o.specs[o.specs.length - 1]!.line;
+    if (!report.halted) {
+      const done = o.specs.map((s, i) => ({
         line: s.line,
         id: o.jobs[i]!.id,
         payload: s.payload,
         created: o.jobs[i]!.created,
-      })),
-    );
+      }));
+      await Promise.resolve(jobs.onEnqueued(done)).catch((error: unknown) => {
+        report.halted = { error, resumeLine: last + 1 };
+      });
+    } else report.halted.resumeLine = last + 1;
     report.enqueued += o.jobs.length;
     if (report.stopped) report.stopped.laterEnqueued += o.jobs.length;
   }
   return report;
 }
 
-async function* toSpecs<P>(lines: AsyncIterable<Line[]>, jobs: LineJobs<P>, refused: () => void) {
+async function* toSpecs<P>(
+  lines: AsyncIterable<Line[]>,
+  jobs: LineJobs<P>,
+  refused: () => void,
+  halted: () => boolean,
+) {
   for await (const group of lines) {
     for (const l of group) {
+      if (halted()) return;
       let payload: P;
       try {
         payload = jobs.toPayload(l.text);
