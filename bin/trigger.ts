@@ -116,6 +116,8 @@ const command = defineCommand({
       else process.exitCode = await waitAndPrint(queue, kept, wait!, args.json, usage);
     } finally {
       await queue.close();
+      // Stopped early while a pipe still feeds us: the pending read must not keep us running.
+      if (input.file === "-") process.stdin.destroy();
     }
   },
 });

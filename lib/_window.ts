@@ -10,8 +10,9 @@ export type Settled<B, R> =
 /**
  * Pulls batches from `source`, keeps at most `size` calls of `send` running, and yields each
  * batch's outcome in input order as soon as it and every batch before it have settled.
- * After the first failure no further batch is pulled or sent; the batches already in flight
- * are still yielded (they may have succeeded), then the generator ends.
+ * Waiting for input never holds back an outcome: a slow source (a pipe) still sees its
+ * batches reported as they are acknowledged. After the first failure nothing more is sent;
+ * the batches already in flight are still yielded (they may have succeeded), then it ends.
  */
 export async function* inOrderWindow<B, R>(
   source: AsyncIterable<B> | Iterable<B>,
@@ -19,30 +20,43 @@ export async function* inOrderWindow<B, R>(
   size: number,
 ): AsyncGenerator<Settled<B, R>> {
   if (!Number.isInteger(size) || size < 1) throw new RangeError("window size must be 1 or more");
-  const inFlight: Promise<Settled<B, R>>[] = [];
-  let failed = false;
   const iterator = (source as AsyncIterable<B>)[Symbol.asyncIterator]
     ? (source as AsyncIterable<B>)[Symbol.asyncIterator]()
     : (source as Iterable<B>)[Symbol.iterator]();
+  const inFlight: Promise<Settled<B, R>>[] = [];
+  let pulling: Promise<IteratorResult<B>> | undefined;
+  let ended = false;
+  let failed = false;
   try {
     for (;;) {
-      while (!failed && inFlight.length < size) {
-        const next = await iterator.next();
-        if (next.done) break;
-        inFlight.push(settle(next.value, send));
+      if (!pulling && !ended && !failed && inFlight.length < size) {
+        pulling = Promise.resolve(iterator.next());
+        pulling.catch(() => {}); // seen by the race below, or dropped once a batch failed
       }
-      const oldest = inFlight.shift();
-      if (!oldest) return;
-      const outcome = await oldest;
-      if (!outcome.ok) failed = true;
-      yield outcome;
-      // Stop pulling once the window drained after a failure (or the input ended).
-      if (failed && inFlight.length === 0) return;
+      const waits: Promise<Step<B, R>>[] = [];
+      // The oldest outcome first: when both are ready, reporting wins over reading.
+      if (inFlight[0]) waits.push(inFlight[0].then((o) => ({ settled: o })));
+      if (pulling && !failed) waits.push(pulling.then((r) => ({ pulled: r })));
+      if (waits.length === 0) return;
+      const step = await Promise.race(waits);
+      if ("pulled" in step) {
+        pulling = undefined;
+        if (step.pulled.done) ended = true;
+        else inFlight.push(settle(step.pulled.value, send));
+        continue;
+      }
+      inFlight.shift();
+      if (!step.settled.ok) failed = true;
+      yield step.settled;
     }
   } finally {
-    await iterator.return?.();
+    // Not awaited: a source waiting for input (an open pipe) would hold the caller until it
+    // came. Its cleanup runs once that read ends.
+    void Promise.resolve(iterator.return?.()).catch(() => {});
   }
 }
+
+type Step<B, R> = { settled: Settled<B, R> } | { pulled: IteratorResult<B> };
 
 async function settle<B, R>(batch: B, send: (b: B) => Promise<R>): Promise<Settled<B, R>> {
   try {

@@ -52,7 +52,7 @@ describe("inOrderWindow", () => {
       for await (const o of inOrderWindow(counted(100, pulled), s.send, 4)) {
         expect(o.ok).toBe(true);
         seen.push(o.batch);
-        expect(pulled.n - seen.length).toBeLessThanOrEqual(4);
+        expect(pulled.n - seen.length).toBeLessThanOrEqual(4 + 1); // the window and one read
       }
     })();
     // Answer the newest call first each time: outcomes must still come out in input order.
@@ -95,9 +95,10 @@ describe("inOrderWindow", () => {
       [2, true],
       ...(sent === 4 ? [[3, false]] : []),
     ]);
-    // Only the batch pulled when batch 0 was acknowledged, before the refusal was seen.
+    // Only the batch pulled when batch 0 was acknowledged, before the refusal was seen; at
+    // most one more read, never sent.
     expect(sent).toBeLessThanOrEqual(4);
-    expect(pulled.n).toBe(sent);
+    expect(pulled.n).toBeLessThanOrEqual(sent + 1);
   });
 
   test("chunks groups lazily, the last group shorter", async () => {

@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { stoppedLine } from "../lib/cli/trigger.ts";
 import { JOB_ID, showJob, streamLength } from "./fixtures/cli/harness.ts";
-import { rawRedis, runCli, spawnCli, testPrefix, waitForLine } from "./helpers.ts";
+import { ROOT, rawRedis, redisUrl, runCli, spawnCli, testPrefix, waitForLine } from "./helpers.ts";
 
 const A = "https://example.org/a";
 const B = "https://example.org/b";
@@ -120,6 +120,34 @@ test("standard output closed part-way (| head): stops reading, says how far it g
   await using redis = await rawRedis();
   expect(await streamLength(redis, prefix)).toBe(jobs!);
   rmSync(path);
+});
+
+test("a slow pipe: each batch's ids are printed once acknowledged, not when more input comes", async () => {
+  const prefix = testPrefix();
+  const proc = Bun.spawn({
+    cmd: [process.execPath, join(ROOT, "bin/trigger.ts"), "--prefix", prefix, "--file", "-"],
+    env: { ...process.env, REDIS_URL: redisUrl() },
+    stdin: "pipe",
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  try {
+    proc.stdin.write(Array.from({ length: 1_000 }, (_, i) => `https://e.org/${i}\n`).join(""));
+    proc.stdin.flush();
+    const reader = proc.stdout.getReader();
+    let out = "";
+    while (out.split("\n").length <= 1_000) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      out += new TextDecoder().decode(value);
+    }
+    expect(out.trim().split("\n")).toHaveLength(1_000); // two batches, stdin still open
+    proc.stdin.end();
+    reader.releaseLock();
+    expect(await proc.exited).toBe(0);
+  } finally {
+    proc.kill();
+  }
 });
 
 describe("the line after a run stopped part-way", () => {

@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { queueKeys } from "../lib/keys.ts";
 import { type SmallRedis, startSmallRedis } from "./fixtures/redis-small.ts";
-import { runCli, spawnCli, testPrefix, until } from "./helpers.ts";
+import { ROOT, runCli, spawnCli, testPrefix, until } from "./helpers.ts";
 
 const LINES = 5_000;
 const FULL = (url: string, what: string) =>
@@ -124,4 +124,67 @@ describe("single trigger on a full Redis", () => {
     expect(code).toBe(0);
     expect((await enqueuedJobs(small, prefix)).ids).toEqual([out.trim()]);
   });
+});
+
+describe("bulk trigger when Redis goes away part-way", () => {
+  test("exit 6, the ids printed are the jobs in the stream, and the resume line", async () => {
+    await using small = await startSmallRedis(64);
+    const prefix = testPrefix();
+    const proc = Bun.spawn({
+      cmd: [process.execPath, join(ROOT, "bin/trigger.ts"), "--prefix", prefix, "--file", "-"],
+      env: { ...process.env, REDIS_URL: small.url },
+      stdin: "pipe",
+      stdout: "pipe",
+      stderr: "pipe",
+    });
+    try {
+      const urls = Array.from({ length: 2_000 }, (_, i) => `https://example.org/page/${i}\n`);
+      proc.stdin.write(urls.slice(0, 1_000).join(""));
+      proc.stdin.flush();
+      const keys = queueKeys(prefix, "default");
+      await until(
+        async () => Number(await small.redis.sendCommand(["XLEN", keys.stream])) === 1_000,
+        "the first two batches",
+      );
+      const enqueued = (await enqueuedJobs(small, prefix)).ids;
+      small.kill(); // Redis goes away, then more lines arrive
+      proc.stdin.write(urls.slice(1_000).join(""));
+      proc.stdin.end();
+      const [code, out, err] = await Promise.all([
+        proc.exited,
+        new Response(proc.stdout).text(),
+        new Response(proc.stderr).text(),
+      ]);
+      expect(code).toBe(6);
+      expect(lines(out)).toEqual(enqueued);
+      expect(enqueued).toHaveLength(1_000);
+      expect(lines(err)[1]).toStartWith(
+        "trigger: stopped at line 1001: 1000 jobs enqueued before it (ids printed); Redis did not answer",
+      );
+      expect(lines(err)[1]).toEndWith("to resume, run again with --skip 1000");
+    } finally {
+      proc.kill();
+    }
+  });
+});
+
+test("a pipe left open: the refusal is reported at once and trigger exits 7", async () => {
+  await using small = await startSmallRedis(4);
+  await small.fill(-256 * 1024);
+  const proc = Bun.spawn({
+    cmd: [process.execPath, join(ROOT, "bin/trigger.ts"), "--prefix", testPrefix(), "--file", "-"],
+    env: { ...process.env, REDIS_URL: small.url },
+    stdin: "pipe",
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  try {
+    proc.stdin.write(Array.from({ length: 2_000 }, (_, i) => `https://e.org/${i}\n`).join(""));
+    proc.stdin.flush(); // and the writer stays, as a producer piping into trigger would
+    const [code, err] = await Promise.all([proc.exited, new Response(proc.stderr).text()]);
+    expect(code).toBe(7);
+    expect(lines(err)[0]).toBe(FULL(small.url, "batch of 500 jobs not enqueued"));
+  } finally {
+    proc.kill();
+  }
 });

@@ -31,8 +31,9 @@ export async function readLines(path: string): Promise<Line[]> {
 export async function* streamLines(path: string, skip = 0): AsyncGenerator<Line[]> {
   if (path !== "-") await checkReadable(path);
   // Chunks of 64 KiB: Bun.file().stream() reads 512 KiB at a time, tens of thousands of lines.
-  const source =
-    path === "-" ? Bun.stdin.stream() : createReadStream(path, { highWaterMark: CHUNK });
+  // Standard input as a Node stream, so that the caller can destroy() it when it stops early
+  // while the writer keeps the pipe open (a pending read would keep the process alive).
+  const source = path === "-" ? process.stdin : createReadStream(path, { highWaterMark: CHUNK });
   const decoder = new TextDecoder();
   let rest = "";
   let lineNo = 0;
