@@ -22,6 +22,8 @@ export const EXIT = {
   timeout: 5,
   /** Redis unreachable, refused us, or too old. */
   connect: 6,
+  /** Redis is out of memory (maxmemory reached, policy noeviction): the write was refused. */
+  full: 7,
   /** A bug or an unexpected failure; the message says what. */
   internal: 70,
 } as const;
@@ -77,7 +79,9 @@ export function optionalValue(rawArgs: string[], flag: string, bare: string): st
   return rawArgs.map((arg, i) => {
     if (arg !== `--${flag}`) return arg;
     const next = rawArgs[i + 1];
-    return next === undefined || next.startsWith("-") ? `--${flag}=${bare}` : arg;
+    // A negative number (`--wait -1`) is a value to refuse, not the next option.
+    const isOption = next?.startsWith("-") && !/^-\d/.test(next);
+    return next === undefined || isOption ? `--${flag}=${bare}` : arg;
   });
 }
 
@@ -196,6 +200,7 @@ const CODE_EXITS: Partial<Record<ErrorCode, number>> = {
   EINVALIDURL: EXIT.usage,
   ECONNECT: EXIT.connect,
   EREDIS: EXIT.connect,
+  EFULL: EXIT.full,
   ENOTFOUND: EXIT.notFound,
   ETIMEOUT: EXIT.timeout,
 };

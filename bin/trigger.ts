@@ -1,13 +1,25 @@
 #!/usr/bin/env bun
-// Enqueue word-count jobs: `--url URL`, or `--file PATH` (one URL per line, `-` = stdin).
+// Enqueue word-count jobs: `--url URL` (or a bare URL), or `--file PATH` (one URL per line,
+// `-` = stdin), streamed in batches with ids printed as Redis acknowledges them.
+import { once } from "node:events";
+import { writeSync } from "node:fs";
 import { defineCommand } from "citty";
 import { formatJob, formatJobLine, jobJson } from "../lib/cli/format.ts";
-import { type Line, readLines } from "../lib/cli/input.ts";
+import { type Line, streamLines } from "../lib/cli/input.ts";
 import { progressBar } from "../lib/cli/progress.ts";
-import { enqueueLines, waitForAll } from "../lib/cli/trigger.ts";
+import {
+  type EnqueuedLine,
+  enqueueLines,
+  idFromUrl,
+  stoppedLine,
+  type TriggerReport,
+  waitForAll,
+} from "../lib/cli/trigger.ts";
 import { defaults } from "../lib/config.ts";
+import { ConnectError, describeError, RedisFullError } from "../lib/errors.ts";
 import { Queue } from "../lib/queue.ts";
-import { WORDCOUNT_TASK } from "../lib/tasks/wordcount/index.ts";
+import type { WordCountPayload } from "../lib/tasks/wordcount/index.ts";
+import { WORDCOUNT_TASK } from "../lib/tasks/wordcount/name.ts";
 import { normaliseUrl } from "../lib/tasks/wordcount/url.ts";
 import {
   commonArgs,
@@ -21,6 +33,8 @@ import {
   waitSeconds,
 } from "./_cli.ts";
 
+type Job = EnqueuedLine<WordCountPayload>;
+
 const command = defineCommand({
   meta: {
     name: "trigger",
@@ -29,7 +43,8 @@ const command = defineCommand({
   args: {
     url: {
       type: "string",
-      description: "URL to count the words of (www.example.org becomes https://www.example.org/)",
+      description:
+        "URL to count the words of (www.example.org becomes https://www.example.org/); a bare URL argument is the same",
     },
     file: {
       type: "string",
@@ -48,68 +63,176 @@ const command = defineCommand({
       type: "string",
       description: `Attempts per job before it is dead-lettered (default ${defaults.maxAttempts})`,
     },
+    skip: {
+      type: "string",
+      description:
+        "With --file: pass over the first N lines of the input (to resume a run that stopped; default 0)",
+    },
+    "id-from-url": {
+      type: "boolean",
+      description:
+        "Job id derived from the URL (a hash): a URL whose job still exists is not enqueued again",
+    },
     "retry-connect": {
       type: "string",
       description:
         "Keep trying to reach Redis for up to SECONDS, at start and while enqueueing, before giving up (default 0)",
     },
+    "wait-for-memory": {
+      type: "string",
+      description:
+        "While Redis is out of memory, keep retrying for up to SECONDS, with back-off, before giving up (default 0)",
+    },
     ...commonArgs,
   },
-  async run({ args }) {
-    if (!args.url === !args.file) throw new UsageError("give either --url URL or --file PATH");
+  async run({ args, rawArgs }) {
+    const input = inputOf(args, rawArgs);
     const wait = waitSeconds(args.wait);
     const maxAttempts = intArg(args["max-attempts"], "max-attempts", 1, 1000);
     const retryConnectS = intArg(args["retry-connect"], "retry-connect", 0, 86_400);
-    const lines: Line[] = args.url ? [{ line: 1, text: args.url }] : await readLines(args.file!);
-    if (args.url) normaliseUrl(args.url); // a single bad URL: one-line error, nothing enqueued
-    if (lines.length === 0) throw new UsageError(`no URLs in ${args.file}`);
-    const queue = await Queue.connect({ ...queueArgs(args), retryConnectS });
+    const waitForMemoryS = intArg(args["wait-for-memory"], "wait-for-memory", 0, 86_400);
+    const skip = intArg(args.skip, "skip", 0, Number.MAX_SAFE_INTEGER) ?? 0;
+    if (skip > 0 && input.url !== undefined) throw new UsageError("--skip goes with --file");
+    if (input.url !== undefined) normaliseUrl(input.url); // one bad URL: one line, nothing sent
+    const lines = await nonEmpty(input, skip);
+    const queue = await Queue.connect({ ...queueArgs(args), retryConnectS, waitForMemoryS });
+    const idFromUrls = Boolean(args["id-from-url"]);
+    const kept: Job[] | undefined = wait === undefined ? undefined : [];
+    if (kept) process.once("SIGINT", () => interrupted(kept));
     try {
-      const report = await enqueueLines(
-        queue,
-        WORDCOUNT_TASK,
-        lines,
-        (t) => ({ url: normaliseUrl(t) }),
+      const report = await enqueueLines(queue, lines, {
+        task: WORDCOUNT_TASK,
+        toPayload: (text) => ({ url: normaliseUrl(text) }),
+        idFor: idFromUrls ? (p) => idFromUrl(p.url) : undefined,
         maxAttempts,
-      );
-      for (const bad of report.refused)
-        process.stderr.write(`trigger: line ${bad.line}: ${bad.error}\n`);
-      if (wait === undefined) {
-        for (const e of report.enqueued) {
-          if (args.json)
-            printJson({ line: e.line, id: e.id, url: e.payload.url, created: e.created });
-          else process.stdout.write(`${e.id}\n`);
-        }
-        process.exitCode = report.refused.length > 0 ? EXIT.usage : EXIT.ok;
-        return;
-      }
-      const bar = progressBar();
-      const ids = report.enqueued.map((e) => e.id);
-      const waited = await waitForAll(queue, ids, wait, bar.update);
-      bar.end();
-      waited.jobs.forEach(({ id, record }, i) => {
-        const line = report.enqueued[i]!.line;
-        if (args.json)
-          printJson(record ? { line, ...jobJson(record) } : { line, id, status: null });
-        else if (!record) process.stdout.write(`${id}  unknown (record expired)\n`);
-        else
-          process.stdout.write(`${ids.length === 1 ? formatJob(record) : formatJobLine(record)}\n`);
+        onEnqueued: (jobs) => (kept ? void kept.push(...jobs) : printEnqueued(jobs, args.json)),
+        onRefused: (bad) => process.stderr.write(`trigger: line ${bad.line}: ${bad.error}\n`),
       });
-      process.exitCode = exitFor(
-        waited.jobs.map((j) => j.record?.status),
-        waited.timedOut,
-        report.refused.length,
-      );
+      if (report.stopped)
+        return stopped(report, input.url === undefined, idFromUrls, kept, args.json);
+      if (report.halted) return outputClosed(report);
+      const usage = report.refused > 0 ? EXIT.usage : EXIT.ok;
+      if (!kept) process.exitCode = usage;
+      else process.exitCode = await waitAndPrint(queue, kept, wait!, args.json, usage);
     } finally {
       await queue.close();
+      // Stopped early while a pipe still feeds us: the pending read must not keep us running.
+      if (input.file === "-") process.stdin.destroy();
     }
   },
 });
 
-function exitFor(statuses: (string | undefined)[], timedOut: boolean, refused: number): number {
-  if (timedOut) return EXIT.timeout;
-  if (statuses.some((s) => s !== "finished")) return EXIT.failed;
-  return refused > 0 ? EXIT.usage : EXIT.ok;
+/** `--url URL`, a bare URL, or `--file PATH`: exactly one, and not empty. */
+function inputOf(args: Record<string, unknown>, rawArgs: string[]) {
+  const urls = rawArgs.filter((a) => a === "--url" || a.startsWith("--url="));
+  if (urls.length > 1) throw new UsageError("give --url once; for many URLs use --file PATH");
+  const bare = ((args._ as string[] | undefined) ?? []).map(String);
+  if (bare.length > 1) throw new UsageError("give one URL; for many URLs use --file PATH");
+  const url = typeof args.url === "string" ? args.url : bare[0];
+  const file = typeof args.file === "string" ? args.file : undefined;
+  if (typeof args.url === "string" && bare.length > 0)
+    throw new UsageError(`give the URL once: --url ${args.url} or ${bare[0]}`);
+  if (url !== undefined && file !== undefined)
+    throw new UsageError("give either a URL or --file PATH, not both");
+  if (url === undefined && file === undefined)
+    throw new UsageError("give either --url URL or --file PATH");
+  if (url !== undefined && url.trim() === "") throw new UsageError("the URL is empty");
+  if (file !== undefined && file === "") throw new UsageError("--file needs a path (- = stdin)");
+  return { url, file };
+}
+
+/** The input's lines; a file with no URL at all is refused before Redis is contacted. */
+async function nonEmpty(
+  input: { url?: string; file?: string },
+  skip: number,
+): Promise<AsyncIterable<Line[]>> {
+  if (input.url !== undefined)
+    return (async function* () {
+      yield [{ line: 1, text: input.url! }];
+    })();
+  const it = streamLines(input.file!, skip);
+  const first = await it.next();
+  const where = skip > 0 ? ` after line ${skip}` : "";
+  if (first.done) throw new UsageError(`no URLs in ${input.file}${where}`);
+  return (async function* () {
+    yield first.value;
+    yield* it;
+  })();
+}
+
+/** Prints a batch's ids (or JSON lines), waiting for stdout to drain: memory stays bounded. */
+async function printEnqueued(jobs: Job[], json: boolean | undefined): Promise<void> {
+  const text = json
+    ? jobs
+        .map((e) =>
+          JSON.stringify({ line: e.line, id: e.id, url: e.payload.url, created: e.created }),
+        )
+        .join("\n")
+    : jobs.map((e) => e.id).join("\n");
+  if (!process.stdout.write(`${text}\n`)) await once(process.stdout, "drain");
+}
+
+/** After a failure part-way: the ids enqueued, the cause, where to resume; exit 7 or 6. */
+async function stopped(
+  report: TriggerReport,
+  bulk: boolean,
+  idFromUrls: boolean,
+  kept: Job[] | undefined,
+  json: boolean | undefined,
+): Promise<void> {
+  const err = report.stopped!.error;
+  if (!(err instanceof RedisFullError || err instanceof ConnectError)) throw err;
+  if (kept) await printEnqueued(kept, json);
+  process.stderr.write(`trigger: ${describeError(err)}\n`);
+  const unsure = err instanceof ConnectError;
+  if (bulk) process.stderr.write(`trigger: ${stoppedLine(report, idFromUrls, unsure)}\n`);
+  process.exitCode = err instanceof RedisFullError ? EXIT.full : EXIT.connect;
+}
+
+/**
+ * Ctrl-C with --wait: the jobs enqueued so far stay queued, so their ids must not be lost.
+ * Written synchronously: process.exit() would drop what a pipe has not taken yet.
+ */
+function interrupted(jobs: Job[]): never {
+  if (jobs.length > 0) writeSync(1, `${jobs.map((j) => j.id).join("\n")}\n`);
+  writeSync(2, `trigger: interrupted; ${jobs.length} jobs enqueued stay queued (ids printed)\n`);
+  process.exit(130);
+}
+
+/**
+ * Standard output closed (`trigger --file big | head`): nothing more is read, and since the
+ * ids of what was enqueued can no longer all be shown, stderr says how far it got. Exit 141,
+ * as a process killed by SIGPIPE would.
+ */
+function outputClosed(report: TriggerReport): void {
+  const { error, resumeLine } = report.halted!;
+  if ((error as { code?: string }).code !== "EPIPE") throw error;
+  process.stderr.write(
+    `trigger: standard output closed; lines up to ${resumeLine - 1} enqueued (${report.enqueued} jobs, not every id printed), later lines not read; to resume, run again with --skip ${resumeLine - 1}\n`,
+  );
+  process.exitCode = 141;
+}
+
+async function waitAndPrint(
+  queue: Queue,
+  jobs: Job[],
+  seconds: number,
+  json: boolean | undefined,
+  usage: number,
+): Promise<number> {
+  const ids = jobs.map((e) => e.id);
+  if (ids.length === 1) process.stderr.write(`trigger: job ${ids[0]} enqueued, waiting for it\n`);
+  const bar = progressBar();
+  const waited = await waitForAll(queue, ids, seconds, bar.update).finally(() => bar.end());
+  waited.jobs.forEach(({ id, record }, i) => {
+    const line = jobs[i]!.line;
+    if (json) printJson(record ? { line, ...jobJson(record) } : { line, id, status: null });
+    else if (!record) process.stdout.write(`${id}  unknown (record expired)\n`);
+    else process.stdout.write(`${ids.length === 1 ? formatJob(record) : formatJobLine(record)}\n`);
+  });
+  if (waited.timedOut) return EXIT.timeout;
+  if (waited.jobs.some((j) => j.record?.status !== "finished")) return EXIT.failed;
+  return usage;
 }
 
 // Exported for the entry point of compiled binaries and for tests.

@@ -11,7 +11,7 @@ export type ErrorCode =
   | "EPERMANENT"
   | "ERETRYABLE"
   | "EREDIS"
-  | "redis-full";
+  | "EFULL";
 
 /** Base class: every error Courier throws on purpose has a stable `code`. */
 export class CourierError extends Error {
@@ -41,6 +41,25 @@ export class ConfigError extends CourierError {
 export class ConnectError extends CourierError {
   constructor(message: string, options?: { cause?: unknown }) {
     super("ECONNECT", message, options);
+  }
+}
+
+/**
+ * Redis refused a write because it is at its `maxmemory` (policy `noeviction`, the one a queue
+ * needs): nothing of the refused call was written. Back off and retry, or free memory (drain
+ * the queue, read or expire results, purge dead letters). `maxmemoryBytes` and `policy` are
+ * undefined when Redis would not say (CONFIG and INFO refused by an ACL).
+ */
+export class RedisFullError extends CourierError {
+  readonly maxmemoryBytes: number | undefined;
+  readonly policy: string | undefined;
+  constructor(
+    message: string,
+    options: { cause?: unknown; maxmemoryBytes?: number; policy?: string } = {},
+  ) {
+    super("EFULL", message, { cause: options.cause });
+    this.maxmemoryBytes = options.maxmemoryBytes;
+    this.policy = options.policy;
   }
 }
 
@@ -97,12 +116,6 @@ export class RetryableError extends CourierError {
  * Redis refused a write because it reached maxmemory (policy noeviction): nothing was written.
  * Back off and try again once results expire or dead letters are purged.
  */
-export class RedisFullError extends CourierError {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super("redis-full", message, options);
-  }
-}
-
 /** Whether Redis refused a command for lack of memory (its reply starts with "OOM "). */
 export function isOomError(err: unknown): boolean {
   if (err instanceof RedisFullError) return true;

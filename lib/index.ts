@@ -1,6 +1,8 @@
 // Courier's public API: enqueue your own tasks, run workers with your own handlers, read
 // results, and operate queues (Admin, startDashboard). Everything else in lib/ is internal
 // (files starting with `_`) or used by bin/.
+
+export type { BatchOutcome, EnqueuedBatch, EnqueueStreamOptions } from "./_bulk.ts";
 export type { DeadLetter, DeadPage, RequeueVerdict } from "./admin/_dead.ts";
 export type { Counter, QueueCounts, RecentCounts } from "./admin/_stats.ts";
 export type { WorkerInfo, WorkerState } from "./admin/_workers.ts";
@@ -21,6 +23,7 @@ export {
   JobNotFoundError,
   JobTimeoutError,
   PermanentError,
+  RedisFullError,
   RetryableError,
   WaitTimeoutError,
 } from "./errors.ts";

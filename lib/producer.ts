@@ -1,5 +1,6 @@
 // Enqueueing: one script call writes each job hash and adds its id to the stream. Bulk
-// enqueue sends batches of `enqueueBatchSize` jobs per call, and pipelines the batches.
+// enqueue sends batches of `enqueueBatchSize` jobs per call, a few batches in flight at once
+// (lib/_bulk.ts).
 import { isValidJobId } from "./_job.ts";
 import { runScript, scripts } from "./_scripts.ts";
 import type { ProducerOptions } from "./config.ts";
@@ -28,9 +29,11 @@ export interface Enqueued {
   created: boolean;
 }
 
-interface Prepared {
+export interface Prepared {
   id: string;
   args: string[];
+  /** The id was made here (a UUIDv7), not given by the caller: no job can have it yet. */
+  fresh: boolean;
 }
 
 /** Checks and serialises a job spec; throws InputError (or the task's own error). */
@@ -50,26 +53,28 @@ export function prepareJob(spec: JobSpec, o: ProducerOptions): Prepared {
   const delay = spec.delayMs ?? 0;
   const due = delay > 0 ? o.now() + delay : 0;
   const json = JSON.stringify(payload ?? null);
-  return { id, args: [id, name, json, String(max), String(due)] };
+  return { id, args: [id, name, json, String(max), String(due)], fresh: spec.id === undefined };
 }
 
-/** Enqueues already-prepared jobs in batches; results keep the input order. */
-export async function enqueuePrepared(
+/**
+ * Enqueues already-prepared jobs in one script call; results keep the input order. Under
+ * `noeviction` at maxmemory, Redis refuses the call at its first write, so a refused batch
+ * wrote nothing (the script only reads before it writes). `firstTry`: this batch has not been
+ * sent before; if its ids are all fresh too, no job can exist with them and the script skips
+ * its existence check (a fifth of its time). A retry checks: the first try may have landed.
+ */
+export async function enqueueBatch(
   client: Redis,
   keys: QueueKeys,
   o: ProducerOptions,
-  jobs: readonly Prepared[],
+  batch: readonly Prepared[],
+  firstTry = false,
 ): Promise<Enqueued[]> {
-  const calls: Promise<number[]>[] = [];
-  for (let i = 0; i < jobs.length; i += o.enqueueBatchSize) {
-    const batch = jobs.slice(i, i + o.enqueueBatchSize);
-    const args: string[] = [keys.jobPrefix, String(o.now())];
-    for (const job of batch) args.push(...job.args);
-    // Not awaited one by one: node-redis pipelines the calls made in the same tick.
-    calls.push(runScript<number[]>(client, scripts.enqueue, enqueueKeys(keys), args));
-  }
-  const replies = (await Promise.all(calls)).flat();
-  return jobs.map((job, i) => ({ id: job.id, created: replies[i] === 1 }));
+  const check = !firstTry || batch.some((job) => !job.fresh);
+  const args: string[] = [keys.jobPrefix, String(o.now()), check ? "1" : "0"];
+  for (const job of batch) args.push(...job.args);
+  const replies = await runScript<number[]>(client, scripts.enqueue, enqueueKeys(keys), args);
+  return batch.map((job, i) => ({ id: job.id, created: replies[i] === 1 }));
 }
 
 function enqueueKeys(keys: QueueKeys): string[] {

@@ -1,21 +1,36 @@
 // The producer side of a queue, for services and the CLIs: enqueue jobs, read them back,
 // wait for them to end.
-import { type ProducerOptions, resolveOptions } from "./config.ts";
 import {
-  type ConnectOptions,
-  connect,
-  describeCause,
-  isTransient,
-  maskUrl,
-  type Redis,
-} from "./connect.ts";
-import { ConnectError, JobNotFoundError } from "./errors.ts";
+  type BatchOutcome,
+  type EnqueuedBatch,
+  type EnqueueStreamOptions,
+  enqueueBatches,
+  enqueuePreparedMany,
+  enqueueStream,
+} from "./_bulk.ts";
+import { type RetryPolicy, withRetries } from "./_calls.ts";
+import { type ProducerOptions, resolveOptions } from "./config.ts";
+import { type ConnectOptions, connect, type Redis } from "./connect.ts";
+import { JobNotFoundError } from "./errors.ts";
 import { type QueueKeys, queueKeys } from "./keys.ts";
-import { type Enqueued, enqueuePrepared, type JobSpec, prepareJob } from "./producer.ts";
+import {
+  type Enqueued,
+  enqueueBatch,
+  type JobSpec,
+  type Prepared,
+  prepareJob,
+} from "./producer.ts";
 import { getJobs, type WaitOptions, type WaitResult, waitForJobs } from "./results.ts";
 import type { JobRecord, Task } from "./types.ts";
 
-export type QueueConfig = Partial<ProducerOptions> & Pick<ConnectOptions, "retryConnectS">;
+export type QueueConfig = Partial<ProducerOptions> &
+  Pick<ConnectOptions, "retryConnectS"> & {
+    /**
+     * Seconds to keep retrying a write that Redis refuses because it is at `maxmemory`, with
+     * back-off, before throwing RedisFullError (default 0: throw at once).
+     */
+    waitForMemoryS?: number;
+  };
 
 export class Queue {
   readonly options: ProducerOptions;
@@ -26,9 +41,11 @@ export class Queue {
   #idleWaiters: Redis[] = [];
 
   #retryConnectS: number;
+  #waitForMemoryS: number;
 
-  private constructor(client: Redis, options: ProducerOptions, retryConnectS = 0) {
-    this.#retryConnectS = retryConnectS;
+  private constructor(client: Redis, options: ProducerOptions, config: QueueConfig) {
+    this.#retryConnectS = config.retryConnectS ?? 0;
+    this.#waitForMemoryS = config.waitForMemoryS ?? 0;
     this.client = client;
     this.options = options;
     this.keys = queueKeys(options.prefix, options.queue);
@@ -46,7 +63,7 @@ export class Queue {
       failFast: true,
       reconnectMaxMs: options.reconnectMaxMs,
     });
-    return new Queue(client, options, config.retryConnectS);
+    return new Queue(client, options, config);
   }
 
   /** Enqueues one job and returns its id. */
@@ -55,19 +72,65 @@ export class Queue {
     payload: P,
     opts: Omit<JobSpec, "task" | "payload"> = {},
   ): Promise<string> {
-    const [first] = await this.enqueueMany([{ ...opts, task: task as JobSpec["task"], payload }]);
-    return first!.id;
+    const spec = { ...opts, task: task as JobSpec["task"], payload };
+    const job = prepareJob(spec, this.options);
+    let tries = 0;
+    await this.#call(
+      () => enqueueBatch(this.client, this.keys, this.options, [job], tries++ === 0),
+      "job not enqueued",
+    );
+    return job.id;
   }
 
   /**
-   * Enqueues many jobs, in batches of `enqueueBatchSize` per script call, pipelined. Every job
-   * is checked before any is sent: one bad spec throws and nothing is enqueued.
+   * Enqueues many jobs, in batches of `enqueueBatchSize` per script call, a few batches in
+   * flight at once. Every job is checked before any is sent: one bad spec throws and nothing
+   * is enqueued. A failure part-way (RedisFullError, ConnectError) leaves the batches sent
+   * before it enqueued; use enqueueStream or enqueueBatches to learn exactly which.
    */
-  async enqueueMany(specs: readonly JobSpec[]): Promise<Enqueued[]> {
+  async enqueueMany(
+    specs: readonly JobSpec[],
+    options?: EnqueueStreamOptions,
+  ): Promise<Enqueued[]> {
     const prepared = specs.map((spec) => prepareJob(spec, this.options));
-    // Safe to send again after a lost reply: ids are fixed before sending, and a job whose
-    // hash exists is not added twice.
-    return this.#call(() => enqueuePrepared(this.client, this.keys, this.options, prepared));
+    return enqueuePreparedMany(prepared, this.#sender(), options);
+  }
+
+  /**
+   * Enqueues jobs from any (async) iterable with bounded memory, yielding each batch as Redis
+   * acknowledges it, in input order. On a failure it yields the batches already in flight that
+   * were acknowledged, then throws (RedisFullError, ConnectError, or InputError for a bad spec,
+   * which refuses its batch): what was yielded is exactly what was enqueued.
+   */
+  enqueueStream<S extends JobSpec>(
+    specs: AsyncIterable<S> | Iterable<S>,
+    options?: EnqueueStreamOptions,
+  ): AsyncGenerator<EnqueuedBatch<S>> {
+    return enqueueStream(this.enqueueBatches(specs, options));
+  }
+
+  /** Like enqueueStream, but every batch's outcome is yielded, a refused one too; never throws. */
+  enqueueBatches<S extends JobSpec>(
+    specs: AsyncIterable<S> | Iterable<S>,
+    options?: EnqueueStreamOptions,
+  ): AsyncGenerator<BatchOutcome<S>> {
+    return enqueueBatches(specs, this.#sender(), options);
+  }
+
+  #sender() {
+    return {
+      batchSize: this.options.enqueueBatchSize,
+      prepare: (spec: JobSpec) => prepareJob(spec, this.options),
+      // Safe to send again after a lost reply: ids are fixed before sending, and a job whose
+      // hash exists is not added twice.
+      send: (batch: readonly Prepared[]) => {
+        let tries = 0;
+        return this.#call(
+          () => enqueueBatch(this.client, this.keys, this.options, batch, tries++ === 0),
+          batch.length === 1 ? "job not enqueued" : `batch of ${batch.length} jobs not enqueued`,
+        );
+      },
+    };
   }
 
   /** The job's record, or null when the id is unknown (or its record expired). */
@@ -88,26 +151,19 @@ export class Queue {
   }
 
   /**
-   * Runs a call; when Redis is unreachable, retries with back-off for up to `retryConnectS`
-   * (0 by default: fail at once), then throws a ConnectError naming the URL and the cause.
+   * Runs a call; while Redis is unreachable (or full, for writes) retries with back-off for up
+   * to `retryConnectS` (`waitForMemoryS`), 0 by default: then throws a ConnectError (or a
+   * RedisFullError) naming the URL and the cause.
    */
-  async #call<T>(fn: () => Promise<T>): Promise<T> {
-    const deadline = Date.now() + this.#retryConnectS * 1_000;
-    for (let failures = 0; ; failures++) {
-      try {
-        return await fn();
-      } catch (err) {
-        if (!isTransient(err)) throw err;
-        const waitMs = Math.min(100 * 2 ** failures, this.options.reconnectMaxMs);
-        if (Date.now() + waitMs > deadline) {
-          const url = maskUrl(this.options.redisUrl);
-          throw new ConnectError(`Redis at ${url} is unreachable: ${describeCause(err)}`, {
-            cause: err,
-          });
-        }
-        await Bun.sleep(waitMs);
-      }
-    }
+  #call<T>(fn: () => Promise<T>, what = "nothing read"): Promise<T> {
+    const policy: RetryPolicy = {
+      redisUrl: this.options.redisUrl,
+      retryConnectS: this.#retryConnectS,
+      waitForMemoryS: this.#waitForMemoryS,
+      reconnectMaxMs: this.options.reconnectMaxMs,
+      what,
+    };
+    return withRetries(this.client, policy, fn);
   }
 
   /** Blocks until every job has finished or failed, or the timeout passes. */

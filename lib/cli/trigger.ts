@@ -1,33 +1,132 @@
 // `trigger`: enqueue one job per input line of a task whose payload is built from the line,
-// and optionally wait for them. Bad lines are reported; good ones are enqueued regardless.
+// streamed with bounded memory, and optionally wait for them. Bad lines are reported; good
+// ones are enqueued regardless. A failure part-way says exactly what was enqueued and where
+// to resume.
 import type { Queue } from "../queue.ts";
 import type { JobRecord } from "../types.ts";
-import { checkLines, type Line } from "./input.ts";
+import type { Line } from "./input.ts";
 
-export interface TriggerReport<P> {
-  enqueued: { line: number; id: string; payload: P; created: boolean }[];
-  refused: (Line & { error: string })[];
+export interface EnqueuedLine<P> {
+  line: number;
+  id: string;
+  payload: P;
+  created: boolean;
 }
 
-/** Checks every line with `toPayload`, then enqueues the good ones in pipelined batches. */
+export interface LineJobs<P> {
+  task: string;
+  /** Builds the payload from a line's text; throws for a bad line (reported, not enqueued). */
+  toPayload: (text: string) => P;
+  /** The job id for a payload (an idempotency key), or undefined for a fresh UUIDv7. */
+  idFor?: (payload: P) => string;
+  maxAttempts?: number;
+  /** Each acknowledged batch, in input order; awaited, so slow output slows the input. */
+  onEnqueued: (jobs: EnqueuedLine<P>[]) => Promise<void> | void;
+  onRefused: (bad: Line & { error: string }) => void;
+}
+
+/** Where a run stopped: the first line not known to be enqueued, and why. */
+export interface Stopped {
+  error: unknown;
+  resumeLine: number;
+  /** Jobs from lines after `resumeLine` acknowledged anyway (batches already in flight). */
+  laterEnqueued: number;
+}
+
+export interface TriggerReport {
+  enqueued: number;
+  refused: number;
+  stopped?: Stopped;
+  /**
+   * `onEnqueued` threw (standard output closed): no more lines were read, the batches in
+   * flight were still counted, and the input is enqueued up to the line before `resumeLine`.
+   */
+  halted?: { error: unknown; resumeLine: number };
+}
+
+/** Enqueues a job per good line, streamed in batches; never throws for a failed batch. */
 export async function enqueueLines<P>(
   queue: Queue,
-  task: string,
-  lines: readonly Line[],
-  toPayload: (text: string) => P,
-  maxAttempts?: number,
-): Promise<TriggerReport<P>> {
-  const { good, bad } = checkLines(lines, toPayload);
-  const done = await queue.enqueueMany(
-    good.map((g) => ({ task, payload: g.payload, maxAttempts })),
+  lines: AsyncIterable<Line[]>,
+  jobs: LineJobs<P>,
+): Promise<TriggerReport> {
+  const report: TriggerReport = { enqueued: 0, refused: 0 };
+  const specs = toSpecs(
+    lines,
+    jobs,
+    () => report.refused++,
+    () => report.halted !== undefined,
   );
-  const enqueued = good.map((g, i) => ({
-    line: g.line,
-    id: done[i]!.id,
-    payload: g.payload,
-    created: done[i]!.created,
-  }));
-  return { enqueued, refused: bad };
+  for await (const o of queue.enqueueBatches(specs)) {
+    if (!o.ok) {
+      report.stopped ??= { error: o.error, resumeLine: o.specs[0]!.line, laterEnqueued: 0 };
+      continue;
+    }
+    const last = o.specs[o.specs.length - 1]!.line;
+    if (!report.halted) {
+      const done = o.specs.map((s, i) => ({
+        line: s.line,
+        id: o.jobs[i]!.id,
+        payload: s.payload,
+        created: o.jobs[i]!.created,
+      }));
+      await Promise.resolve(jobs.onEnqueued(done)).catch((error: unknown) => {
+        report.halted = { error, resumeLine: last + 1 };
+      });
+    } else report.halted.resumeLine = last + 1;
+    report.enqueued += o.jobs.length;
+    if (report.stopped) report.stopped.laterEnqueued += o.jobs.length;
+  }
+  return report;
+}
+
+async function* toSpecs<P>(
+  lines: AsyncIterable<Line[]>,
+  jobs: LineJobs<P>,
+  refused: () => void,
+  halted: () => boolean,
+) {
+  for await (const group of lines) {
+    for (const l of group) {
+      if (halted()) return;
+      let payload: P;
+      try {
+        payload = jobs.toPayload(l.text);
+      } catch (err) {
+        refused();
+        jobs.onRefused({ ...l, error: err instanceof Error ? err.message : String(err) });
+        continue;
+      }
+      const id = jobs.idFor?.(payload);
+      yield { task: jobs.task, payload, maxAttempts: jobs.maxAttempts, id, line: l.line };
+    }
+  }
+}
+
+/** Job id from a URL: the same URL gives the same id, so a rerun enqueues nothing twice. */
+export function idFromUrl(url: string): string {
+  const hash = new Bun.CryptoHasher("sha256").update(url).digest("hex");
+  return `url-${hash.slice(0, 40)}`;
+}
+
+/**
+ * The stderr line after a run stopped part-way: what was enqueued, how to resume. `unsure`:
+ * the refused batch got no answer (connection lost, timeout), so it may have been enqueued.
+ */
+export function stoppedLine(report: TriggerReport, idFromUrls: boolean, unsure: boolean): string {
+  const s = report.stopped!;
+  const before = report.enqueued - s.laterEnqueued;
+  const maybe = unsure
+    ? `; Redis did not answer for the jobs from line ${s.resumeLine} on: some of them may have been enqueued${idFromUrls ? "" : ", and --skip would enqueue them again"}`
+    : "";
+  const resume = idFromUrls
+    ? `to resume, run the same command again (--id-from-url: nothing is enqueued twice), or add --skip ${s.resumeLine - 1}`
+    : `to resume, run again with --skip ${s.resumeLine - 1}`;
+  const later =
+    s.laterEnqueued > 0
+      ? `; ${s.laterEnqueued} jobs from later lines were enqueued too (ids printed)${idFromUrls ? "" : ", which --skip would enqueue again"}`
+      : "";
+  return `stopped at line ${s.resumeLine}: ${before} jobs enqueued before it (ids printed)${later}${maybe}; ${resume}`;
 }
 
 export interface Waited {

@@ -4,14 +4,16 @@
 --
 -- KEYS[1] stream        KEYS[2] delayed (zset)        KEYS[3] stats (hash)
 -- ARGV[1] job key prefix   ARGV[2] now (ms)
--- ARGV[3..] groups of 5: id, task, payload (JSON), max attempts, due (ms; 0 = now)
+-- ARGV[3] 1 = skip ids that have a hash; 0 = the caller vouches that none has (ids it just made,
+--         sent for the first time), and the check is left out
+-- ARGV[4..] groups of 5: id, task, payload (JSON), max attempts, due (ms; 0 = now)
 -- Returns: one integer per job, 1 = enqueued, 0 = already existed.
-local prefix, now = ARGV[1], tonumber(ARGV[2])
+local prefix, now, check = ARGV[1], tonumber(ARGV[2]), ARGV[3] == '1'
 local out, added = {}, 0
-for i = 3, #ARGV, 5 do
+for i = 4, #ARGV, 5 do
   local id = ARGV[i]
   local key = prefix .. id
-  if redis.call('EXISTS', key) == 1 then
+  if check and redis.call('EXISTS', key) == 1 then
     out[#out + 1] = 0
   else
     redis.call('HSET', key, 'task', ARGV[i + 1], 'payload', ARGV[i + 2], 'status', 'queued',

@@ -13,7 +13,9 @@ import { normaliseUrl } from "./url.ts";
 export type { LookupFn } from "./guard.ts";
 export { type WordCountOptions, wordCountDefaults } from "./options.ts";
 
-export const WORDCOUNT_TASK = "wordcount";
+import { WORDCOUNT_TASK } from "./name.ts";
+
+export { WORDCOUNT_TASK };
 
 export interface WordCountPayload {
   url: string;

@@ -1,0 +1,83 @@
+// A window of batches in flight: bulk enqueue sends at most `size` batches before it waits for
+// the oldest reply, so memory stays bounded however long the input is, and every call is
+// answered long before the client's command timeout (a million jobs pipelined at once left the
+// last ones waiting past it).
+
+export type Settled<B, R> =
+  | { batch: B; ok: true; value: R }
+  | { batch: B; ok: false; error: unknown };
+
+/**
+ * Pulls batches from `source`, keeps at most `size` calls of `send` running, and yields each
+ * batch's outcome in input order as soon as it and every batch before it have settled.
+ * Waiting for input never holds back an outcome: a slow source (a pipe) still sees its
+ * batches reported as they are acknowledged. After the first failure nothing more is sent;
+ * the batches already in flight are still yielded (they may have succeeded), then it ends.
+ */
+export async function* inOrderWindow<B, R>(
+  source: AsyncIterable<B> | Iterable<B>,
+  send: (batch: B) => Promise<R>,
+  size: number,
+): AsyncGenerator<Settled<B, R>> {
+  if (!Number.isInteger(size) || size < 1) throw new RangeError("window size must be 1 or more");
+  const iterator = (source as AsyncIterable<B>)[Symbol.asyncIterator]
+    ? (source as AsyncIterable<B>)[Symbol.asyncIterator]()
+    : (source as Iterable<B>)[Symbol.iterator]();
+  const inFlight: Promise<Settled<B, R>>[] = [];
+  let pulling: Promise<IteratorResult<B>> | undefined;
+  let ended = false;
+  let failed = false;
+  try {
+    for (;;) {
+      if (!pulling && !ended && !failed && inFlight.length < size) {
+        pulling = Promise.resolve(iterator.next());
+        pulling.catch(() => {}); // seen by the race below, or dropped once a batch failed
+      }
+      const waits: Promise<Step<B, R>>[] = [];
+      // The oldest outcome first: when both are ready, reporting wins over reading.
+      if (inFlight[0]) waits.push(inFlight[0].then((o) => ({ settled: o })));
+      if (pulling && !failed) waits.push(pulling.then((r) => ({ pulled: r })));
+      if (waits.length === 0) return;
+      const step = await Promise.race(waits);
+      if ("pulled" in step) {
+        pulling = undefined;
+        if (step.pulled.done) ended = true;
+        else inFlight.push(settle(step.pulled.value, send));
+        continue;
+      }
+      inFlight.shift();
+      if (!step.settled.ok) failed = true;
+      yield step.settled;
+    }
+  } finally {
+    // Not awaited: a source waiting for input (an open pipe) would hold the caller until it
+    // came. Its cleanup runs once that read ends.
+    void Promise.resolve(iterator.return?.()).catch(() => {});
+  }
+}
+
+type Step<B, R> = { settled: Settled<B, R> } | { pulled: IteratorResult<B> };
+
+async function settle<B, R>(batch: B, send: (b: B) => Promise<R>): Promise<Settled<B, R>> {
+  try {
+    return { batch, ok: true, value: await send(batch) };
+  } catch (error) {
+    return { batch, ok: false, error };
+  }
+}
+
+/** Groups items into arrays of `size` (the last one may be shorter), lazily. */
+export async function* chunks<T>(
+  items: AsyncIterable<T> | Iterable<T>,
+  size: number,
+): AsyncGenerator<T[]> {
+  let batch: T[] = [];
+  for await (const item of items) {
+    batch.push(item);
+    if (batch.length >= size) {
+      yield batch;
+      batch = [];
+    }
+  }
+  if (batch.length > 0) yield batch;
+}

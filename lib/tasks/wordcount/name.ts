@@ -1,0 +1,3 @@
+// The task's name, on its own: a producer (bin/trigger.ts) that only enqueues needs it without
+// loading the fetcher and the HTML parser, which weigh some 30 MB of memory.
+export const WORDCOUNT_TASK = "wordcount";

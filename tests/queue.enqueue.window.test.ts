@@ -1,0 +1,173 @@
+// Bulk enqueue keeps memory bounded: at most a window of batches in flight, the input pulled
+// only as fast as batches are acknowledged, outcomes in input order, nothing sent after a
+// refusal. Checked by counting, never by timing: a fake sender for the window itself, and the
+// real client's calls counted for Queue.enqueueMany and `trigger`'s line stream.
+import { describe, expect, test } from "bun:test";
+import { writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { chunks, inOrderWindow } from "../lib/_window.ts";
+import { streamLines } from "../lib/cli/input.ts";
+import { enqueueLines } from "../lib/cli/trigger.ts";
+import type { Queue } from "../lib/queue.ts";
+import { openQueue, rawRedis, testPrefix } from "./helpers.ts";
+
+/** A sender whose calls the test answers one by one, in any order it likes. */
+function manualSender() {
+  const calls: { batch: number; resolve: (v: number) => void; reject: (e: Error) => void }[] = [];
+  let inFlight = 0;
+  let maxInFlight = 0;
+  const send = (batch: number) =>
+    new Promise<number>((resolve, reject) => {
+      inFlight++;
+      maxInFlight = Math.max(maxInFlight, inFlight);
+      calls.push({
+        batch,
+        resolve: (v) => {
+          inFlight--;
+          resolve(v);
+        },
+        reject: (e) => {
+          inFlight--;
+          reject(e);
+        },
+      });
+    });
+  return { calls, send, maxInFlight: () => maxInFlight };
+}
+
+function* counted(n: number, pulled: { n: number }) {
+  for (let i = 0; i < n; i++) {
+    pulled.n++;
+    yield i;
+  }
+}
+
+describe("inOrderWindow", () => {
+  test("never more than `size` in flight, input pulled only as batches are acknowledged", async () => {
+    const s = manualSender();
+    const pulled = { n: 0 };
+    const seen: number[] = [];
+    const run = (async () => {
+      for await (const o of inOrderWindow(counted(100, pulled), s.send, 4)) {
+        expect(o.ok).toBe(true);
+        seen.push(o.batch);
+        expect(pulled.n - seen.length).toBeLessThanOrEqual(4 + 1); // the window and one read
+      }
+    })();
+    // Answer the newest call first each time: outcomes must still come out in input order.
+    while (seen.length < 100) {
+      await Bun.sleep(0);
+      const open = s.calls.splice(0);
+      for (const c of open.reverse()) c.resolve(c.batch * 10);
+    }
+    await run;
+    expect(seen).toEqual(Array.from({ length: 100 }, (_, i) => i));
+    expect(s.maxInFlight()).toBe(4);
+  });
+
+  test("after a failure nothing more is sent; the batches in flight are still reported", async () => {
+    const s = manualSender();
+    const pulled = { n: 0 };
+    const outcomes: { batch: number; ok: boolean }[] = [];
+    let ended = false;
+    const run = (async () => {
+      for await (const o of inOrderWindow(counted(100, pulled), s.send, 3)) outcomes.push(o);
+      ended = true;
+    })();
+    await Bun.sleep(0);
+    const [first, second, third] = s.calls.splice(0);
+    first!.resolve(0);
+    second!.reject(new Error("refused"));
+    third!.resolve(2); // sent before the refusal was known: it may have landed
+    let sent = 3;
+    while (!ended) {
+      await Bun.sleep(0);
+      for (const c of s.calls.splice(0)) {
+        sent++;
+        c.reject(new Error("refused too"));
+      }
+    }
+    await run;
+    expect(outcomes.map((o) => [o.batch, o.ok])).toEqual([
+      [0, true],
+      [1, false],
+      [2, true],
+      ...(sent === 4 ? [[3, false]] : []),
+    ]);
+    // Only the batch pulled when batch 0 was acknowledged, before the refusal was seen; at
+    // most one more read, never sent.
+    expect(sent).toBeLessThanOrEqual(4);
+    expect(pulled.n).toBeLessThanOrEqual(sent + 1);
+  });
+
+  test("chunks groups lazily, the last group shorter", async () => {
+    const out: number[][] = [];
+    for await (const c of chunks([1, 2, 3, 4, 5, 6, 7], 3)) out.push(c);
+    expect(out).toEqual([[1, 2, 3], [4, 5, 6], [7]]);
+  });
+});
+
+/** Counts the enqueue script calls waiting for a reply on the queue's connection. */
+function countCalls(q: Queue) {
+  const counts = { inFlight: 0, max: 0, calls: 0 };
+  const send = q.client.sendCommand.bind(q.client);
+  q.client.sendCommand = (async (args: string[], ...rest: unknown[]) => {
+    const script = args[0] === "EVALSHA";
+    if (script) {
+      counts.calls++;
+      counts.max = Math.max(counts.max, ++counts.inFlight);
+    }
+    try {
+      return await (send as (...a: unknown[]) => Promise<unknown>)(args, ...rest);
+    } finally {
+      if (script) counts.inFlight--;
+    }
+  }) as typeof q.client.sendCommand;
+  return counts;
+}
+
+describe("bounded bulk enqueue against Redis", () => {
+  test("enqueueMany with 50,000 jobs keeps at most 8 batches in flight, in order", async () => {
+    await using q = await openQueue({ prefix: testPrefix(), enqueueBatchSize: 100 });
+    await using r = await rawRedis();
+    const counts = countCalls(q);
+    const specs = Array.from({ length: 50_000 }, (_, i) => ({ task: "t", id: `j${i}` }));
+    const done = await q.enqueueMany(specs);
+    expect(done.map((d) => d.id)).toEqual(specs.map((s) => s.id));
+    expect(counts.calls).toBe(500);
+    expect(counts.max).toBeLessThanOrEqual(8);
+    expect(await r.sendCommand(["XLEN", q.keys.stream])).toBe(50_000);
+  });
+
+  test("trigger's line stream: 50,000 lines read no further ahead than the window", async () => {
+    await using q = await openQueue({ prefix: testPrefix(), enqueueBatchSize: 500 });
+    const counts = countCalls(q);
+    const path = join(tmpdir(), `courier-lines-${process.pid}-${Date.now()}.txt`);
+    writeFileSync(path, Array.from({ length: 50_000 }, (_, i) => `https://e.org/${i}\n`).join(""));
+    let read = 0;
+    async function* lines() {
+      for await (const group of streamLines(path)) {
+        read += group.length;
+        yield group;
+      }
+    }
+    let acked = 0;
+    let maxAhead = 0;
+    const report = await enqueueLines(q, lines(), {
+      task: "t",
+      toPayload: (text) => ({ url: text }),
+      onEnqueued: (jobs) => {
+        expect(jobs[0]!.line).toBe(acked + 1); // in input order
+        acked += jobs.length;
+        maxAhead = Math.max(maxAhead, read - acked);
+      },
+      onRefused: () => {},
+    });
+    expect(report).toEqual({ enqueued: 50_000, refused: 0 });
+    expect(counts.max).toBeLessThanOrEqual(8);
+    // Read ahead: the batches in flight, the one being filled, and one 64 KiB chunk of the
+    // file (some 3,500 lines here): far from the 50,000 read at once before.
+    expect(maxAhead).toBeLessThanOrEqual(9 * 500 + 4_000);
+  });
+});

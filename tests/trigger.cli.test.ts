@@ -1,0 +1,187 @@
+// `trigger`'s own arguments and waiting: each mistake named in one line (exit 2, nothing
+// enqueued), a bare URL taken as --url, `--wait --json` that times out printing the record
+// (exit 5), and Ctrl-C while waiting that does not lose the job's id.
+import { describe, expect, test } from "bun:test";
+import { rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { stoppedLine } from "../lib/cli/trigger.ts";
+import { JOB_ID, showJob, streamLength } from "./fixtures/cli/harness.ts";
+import { ROOT, rawRedis, redisUrl, runCli, spawnCli, testPrefix, waitForLine } from "./helpers.ts";
+
+const A = "https://example.org/a";
+const B = "https://example.org/b";
+
+describe("trigger refuses, naming the actual problem", () => {
+  test.each([
+    [
+      "two --url",
+      ["--url", A, "--url", B],
+      "trigger: give --url once; for many URLs use --file PATH",
+    ],
+    ["an empty --url", ["--url", ""], "trigger: the URL is empty"],
+    [
+      "--wait -1",
+      ["--url", A, "--wait", "-1"],
+      'trigger: --wait takes a number of seconds, got "-1"',
+    ],
+    ["a bare URL and --url", [A, "--url", B], `trigger: give the URL once: --url ${B} or ${A}`],
+    ["two bare URLs", [A, B], "trigger: give one URL; for many URLs use --file PATH"],
+    ["--skip with a URL", ["--url", A, "--skip", "2"], "trigger: --skip goes with --file"],
+    ["--skip -3", ["--file", "-", "--skip", "-3"], "--skip must be a whole number"],
+    ["--wait-for-memory x", ["--url", A, "--wait-for-memory", "x"], "--wait-for-memory must be"],
+  ])("%s: exit 2, one line, nothing enqueued", async (_, args, message) => {
+    const prefix = testPrefix();
+    const r = await runCli("trigger", ["--prefix", prefix, ...args], { stdin: `${A}\n` });
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe("");
+    expect(r.stderr.split("\n")[0]).toStartWith(
+      message.startsWith("-") ? `trigger: ${message}` : message,
+    );
+    await using redis = await rawRedis();
+    expect(await streamLength(redis, prefix)).toBe(0);
+  });
+});
+
+test("--help names the resume, idempotency and memory options", async () => {
+  const r = await runCli("trigger", ["--help"]);
+  expect(r.code).toBe(0);
+  for (const option of ["--skip", "--id-from-url", "--wait-for-memory"]) {
+    expect(r.stdout).toContain(option);
+  }
+});
+
+test("a bare URL is taken as --url", async () => {
+  const prefix = testPrefix();
+  const r = await runCli("trigger", ["--prefix", prefix, "www.example.org"]);
+  expect(r.code).toBe(0);
+  const id = r.stdout.trim();
+  expect(id).toMatch(JOB_ID);
+  const { job } = await showJob(prefix, id);
+  expect(job.payload).toEqual({ url: "https://www.example.org/" });
+});
+
+describe("waiting", () => {
+  test("--wait that runs out with --json prints the current record of each job, exit 5", async () => {
+    const prefix = testPrefix();
+    const input = `${A}\n\n${B}\n`;
+    const r = await runCli(
+      "trigger",
+      ["--prefix", prefix, "--file", "-", "--json", "--wait", "0"],
+      { stdin: input },
+    );
+    expect(r.code).toBe(5);
+    const records = r.stdout
+      .trimEnd()
+      .split("\n")
+      .map((l) => JSON.parse(l));
+    expect(records.map((j) => [j.line, j.status, j.payload.url])).toEqual([
+      [1, "queued", A],
+      [3, "queued", B],
+    ]);
+    // The same fields as `result --json`, plus the input line.
+    const shown = await showJob(prefix, records[0].id);
+    expect(Object.keys(records[0]).sort()).toEqual(["line", ...Object.keys(shown.job)].sort());
+  });
+
+  test("Ctrl-C while waiting for one job: its id was printed first, and is printed again", async () => {
+    const prefix = testPrefix();
+    const proc = spawnCli("trigger", ["--prefix", prefix, "--url", A, "--wait"]);
+    const line = await waitForLine(proc.stderr, /job \S+ enqueued, waiting/);
+    const id = /job (\S+) enqueued/.exec(line)![1]!;
+    expect(id).toMatch(JOB_ID);
+    proc.kill("SIGINT");
+    const [code, out] = await Promise.all([proc.exited, new Response(proc.stdout).text()]);
+    expect(code).toBe(130);
+    expect(out).toBe(`${id}\n`);
+    expect((await showJob(prefix, id)).job.status).toBe("queued");
+  });
+});
+
+test("standard output closed part-way (| head): stops reading, says how far it got, exit 141", async () => {
+  const prefix = testPrefix();
+  const path = join(tmpdir(), `courier-${prefix}.txt`);
+  writeFileSync(path, Array.from({ length: 50_000 }, (_, i) => `https://e.org/${i}\n`).join(""));
+  const proc = spawnCli("trigger", ["--prefix", prefix, "--file", path]);
+  const reader = proc.stdout.getReader();
+  await reader.read(); // the first ids, then the reader goes away
+  await reader.cancel();
+  const [code, err] = await Promise.all([proc.exited, new Response(proc.stderr).text()]);
+  expect(code).toBe(141);
+  const m =
+    /^trigger: standard output closed; lines up to (\d+) enqueued \((\d+) jobs, not every id printed\), later lines not read; to resume, run again with --skip (\d+)\n$/.exec(
+      err,
+    );
+  expect(m).not.toBeNull();
+  const [, upTo, jobs, skip] = m!.map(Number);
+  expect(upTo).toBe(jobs!); // one URL per line, none refused
+  expect(skip).toBe(upTo!);
+  expect(upTo).toBeLessThan(50_000);
+  await using redis = await rawRedis();
+  expect(await streamLength(redis, prefix)).toBe(jobs!);
+  rmSync(path);
+});
+
+test("a slow pipe: each batch's ids are printed once acknowledged, not when more input comes", async () => {
+  const prefix = testPrefix();
+  const proc = Bun.spawn({
+    cmd: [process.execPath, join(ROOT, "bin/trigger.ts"), "--prefix", prefix, "--file", "-"],
+    env: { ...process.env, REDIS_URL: redisUrl() },
+    stdin: "pipe",
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  try {
+    proc.stdin.write(Array.from({ length: 1_000 }, (_, i) => `https://e.org/${i}\n`).join(""));
+    proc.stdin.flush();
+    const reader = proc.stdout.getReader();
+    let out = "";
+    while (out.split("\n").length <= 1_000) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      out += new TextDecoder().decode(value);
+    }
+    expect(out.trim().split("\n")).toHaveLength(1_000); // two batches, stdin still open
+    proc.stdin.end();
+    reader.releaseLock();
+    expect(await proc.exited).toBe(0);
+  } finally {
+    proc.kill();
+  }
+});
+
+describe("the line after a run stopped part-way", () => {
+  const report = (later: number) => ({
+    enqueued: 1_000 + later,
+    refused: 0,
+    stopped: { error: new Error("x"), resumeLine: 1_003, laterEnqueued: later },
+  });
+  test.each([
+    [
+      0,
+      false,
+      false,
+      "stopped at line 1003: 1000 jobs enqueued before it (ids printed); to resume, run again with --skip 1002",
+    ],
+    [
+      0,
+      true,
+      false,
+      "stopped at line 1003: 1000 jobs enqueued before it (ids printed); to resume, run the same command again (--id-from-url: nothing is enqueued twice), or add --skip 1002",
+    ],
+    [
+      500,
+      false,
+      false,
+      "stopped at line 1003: 1000 jobs enqueued before it (ids printed); 500 jobs from later lines were enqueued too (ids printed), which --skip would enqueue again; to resume, run again with --skip 1002",
+    ],
+    [
+      0,
+      false,
+      true,
+      "stopped at line 1003: 1000 jobs enqueued before it (ids printed); Redis did not answer for the jobs from line 1003 on: some of them may have been enqueued, and --skip would enqueue them again; to resume, run again with --skip 1002",
+    ],
+  ])("later %d, --id-from-url %p, no answer %p", (later, idFromUrls, unsure, line) => {
+    expect(stoppedLine(report(later), idFromUrls, unsure)).toBe(line);
+  });
+});
