@@ -5,7 +5,7 @@ import { type ArgDefs, checkArgs } from "../lib/cli/args.ts";
 import { describeRefusal } from "../lib/cli/refusal.ts";
 import { safeJson, safeText } from "../lib/cli/safe-text.ts";
 import { defaults } from "../lib/config.ts";
-import { CourierError, type ErrorCode } from "../lib/errors.ts";
+import { CourierError, type ErrorCode, isOomError } from "../lib/errors.ts";
 
 /** Exit codes, the same for every command (documented in README.md). */
 export const EXIT = {
@@ -205,7 +205,7 @@ const CODE_EXITS: Partial<Record<ErrorCode, number>> = {
   ETIMEOUT: EXIT.timeout,
 };
 
-function describeFailure(err: unknown): [number, string] {
+export function describeFailure(err: unknown): [number, string] {
   const name = process.argv[1]?.split("/").pop()?.replace(/\.ts$/, "") ?? "courier";
   // citty's own argument errors (a missing required option) carry the code EARG.
   if (err instanceof UsageError || (err as { code?: string })?.code === "EARG") {
@@ -217,8 +217,22 @@ function describeFailure(err: unknown): [number, string] {
     const code = CODE_EXITS[err.code];
     if (code !== undefined) return [code, `${name}: ${err.message}`];
   }
+  if (causes(err).some(isOomError)) return [EXIT.full, `${name}: ${OUT_OF_MEMORY}`];
   const text = err instanceof Error ? (err.stack ?? err.message) : String(err);
   return [EXIT.internal, `${name}: unexpected error (please report it): ${text}`];
+}
+
+const OUT_OF_MEMORY =
+  'Redis is out of memory (maxmemory reached, policy noeviction): it refused this command and wrote nothing of it; free memory or raise maxmemory (see "Redis memory" in README.md), then run it again';
+
+/** An error and the causes behind it, nearest first (a few levels at most). */
+function causes(err: unknown): unknown[] {
+  const chain: unknown[] = [];
+  for (let e = err; e !== undefined && e !== null && chain.length < 5; ) {
+    chain.push(e);
+    e = e instanceof Error ? e.cause : undefined;
+  }
+  return chain;
 }
 
 /** Writes one JSON document to stdout (no raw control character in it, even C1). */
