@@ -5,6 +5,7 @@ import { describe, expect, test } from "bun:test";
 import { rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { streamLines } from "../lib/cli/input.ts";
 import { stoppedLine } from "../lib/cli/trigger.ts";
 import { JOB_ID, showJob, streamLength } from "./fixtures/cli/harness.ts";
 import { ROOT, rawRedis, redisUrl, runCli, spawnCli, testPrefix, waitForLine } from "./helpers.ts";
@@ -184,4 +185,26 @@ describe("the line after a run stopped part-way", () => {
   ])("later %d, --id-from-url %p, no answer %p", (later, idFromUrls, unsure, line) => {
     expect(stoppedLine(report(later), idFromUrls, unsure)).toBe(line);
   });
+});
+
+test("a line of megabytes with no URL in it is refused on its own; its neighbours are enqueued", async () => {
+  const prefix = testPrefix();
+  const file = join(tmpdir(), `courier-long-line-${prefix}.txt`);
+  // 8 MiB with no newline: read in 64 KiB pieces, the line is cut, not held whole.
+  writeFileSync(file, `${A}\n${"x".repeat(8 * 1024 * 1024)}\n${B}\n`);
+  try {
+    const r = await runCli("trigger", ["--file", file, "--prefix", prefix]);
+    expect(r.code).toBe(2);
+    expect(r.stdout.trim().split("\n")).toHaveLength(2);
+    expect(r.stderr).toMatch(/line 2\b.*2,048/);
+    expect(r.stderr.length).toBeLessThan(2_000); // the line is not echoed back whole
+    await using raw = await rawRedis();
+    expect(await streamLength(raw, prefix)).toBe(2);
+    // What the reader holds of that line is cut at 64 KiB, whatever the line's length.
+    const lengths: number[] = [];
+    for await (const lines of streamLines(file)) for (const l of lines) lengths.push(l.text.length);
+    expect(lengths).toEqual([A.length, 64 * 1024, B.length]);
+  } finally {
+    rmSync(file, { force: true });
+  }
 });

@@ -4,6 +4,8 @@ import { stat } from "node:fs/promises";
 import { InputError } from "../errors.ts";
 
 const CHUNK = 64 * 1024;
+/** Characters of one line kept: past this it is cut (and then refused as too long). */
+const LINE_MAX = 64 * 1024;
 
 export interface Line {
   /** 1-based line number in the input. */
@@ -11,20 +13,9 @@ export interface Line {
   text: string;
 }
 
-/** Non-blank lines that are not `#` comments, numbered as in the input. `-` reads stdin. */
-export async function readLines(path: string): Promise<Line[]> {
-  let text: string;
-  try {
-    text = path === "-" ? await Bun.stdin.text() : await Bun.file(path).text();
-  } catch (err) {
-    const why = (err as { code?: string }).code === "ENOENT" ? "no such file" : String(err);
-    throw new InputError(`cannot read ${path}: ${why}`, { cause: err });
-  }
-  return splitLines(text);
-}
-
 /**
- * Like readLines, but streamed: memory stays bounded however long the input. The first `skip`
+ * Non-blank lines that are not `#` comments, numbered as in the input; `-` reads stdin.
+ * Streamed: memory stays bounded however long the input. The first `skip`
  * lines (counted as in the input, blank and comment lines included) are passed over, for a
  * resumed run. Yields arrays of lines, one per chunk read, to keep the per-line cost low.
  */
@@ -42,6 +33,9 @@ export async function* streamLines(path: string, skip = 0): AsyncGenerator<Line[
       const text = rest + decoder.decode(chunk, { stream: true });
       const parts = text.split("\n");
       rest = parts.pop() ?? "";
+      // A line with no end in sight is cut: what is kept already shows it is no valid input
+      // (a URL is at most 2,048 characters), and a line of gigabytes must not fill memory.
+      if (rest.length > LINE_MAX) rest = rest.slice(0, LINE_MAX);
       const out = keepLines(parts, lineNo, skip);
       lineNo += parts.length;
       if (out.length > 0) yield out;
@@ -67,35 +61,8 @@ function keepLines(raw: string[], before: number, skip: number): Line[] {
   for (let i = 0; i < raw.length; i++) {
     const line = before + i + 1;
     if (line <= skip) continue;
-    const t = raw[i]!.trim();
+    const t = raw[i]!.slice(0, LINE_MAX).trim();
     if (t !== "" && !t.startsWith("#")) out.push({ line, text: t });
-  }
-  return out;
-}
-
-export function splitLines(text: string): Line[] {
-  const out: Line[] = [];
-  text.split(/\r?\n/).forEach((raw, i) => {
-    const t = raw.trim();
-    if (t !== "" && !t.startsWith("#")) out.push({ line: i + 1, text: t });
-  });
-  return out;
-}
-
-export interface Checked<P> {
-  good: (Line & { payload: P })[];
-  bad: (Line & { error: string })[];
-}
-
-/** Runs `validate` on every line; a line it refuses is reported, the others go on. */
-export function checkLines<P>(lines: readonly Line[], validate: (text: string) => P): Checked<P> {
-  const out: Checked<P> = { good: [], bad: [] };
-  for (const l of lines) {
-    try {
-      out.good.push({ ...l, payload: validate(l.text) });
-    } catch (err) {
-      out.bad.push({ ...l, error: err instanceof Error ? err.message : String(err) });
-    }
   }
   return out;
 }
