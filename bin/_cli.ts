@@ -164,6 +164,16 @@ async function findSubCommand(cmd: CommandDef, rawArgs: string[], help: boolean)
   return { ...inner, parent: inner.parent ?? cmd, ordered: [name, ...inner.ordered] };
 }
 
+let ownPipeHandling = false;
+
+/**
+ * For a command that reports a closed standard output itself (`trigger` says how far it got):
+ * the quiet exit below then leaves it alone.
+ */
+export function handleClosedPipeInCommand(): void {
+  ownPipeHandling = true;
+}
+
 /**
  * `info --watch | head`: once the reader has gone, there is no one left to tell; stop quietly
  * (exit 0) instead of dying on EPIPE with a stack trace. A command that stops gracefully on
@@ -173,7 +183,7 @@ function quietOnClosedPipe(): void {
   let closed = false;
   process.stdout.on("error", (err: NodeJS.ErrnoException) => {
     if (err.code !== "EPIPE") throw err;
-    if (closed) return;
+    if (closed || ownPipeHandling) return;
     closed = true;
     if (process.listenerCount("SIGTERM") > 0) process.kill(process.pid, "SIGTERM");
     else process.exit(EXIT.ok);

@@ -24,6 +24,7 @@ import { normaliseUrl } from "../lib/tasks/wordcount/url.ts";
 import {
   commonArgs,
   EXIT,
+  handleClosedPipeInCommand,
   intArg,
   optionalValue,
   printJson,
@@ -86,6 +87,7 @@ const command = defineCommand({
     ...commonArgs,
   },
   async run({ args, rawArgs }) {
+    handleClosedPipeInCommand(); // it says how far it got (outputClosed)
     const input = inputOf(args, rawArgs);
     const wait = waitSeconds(args.wait);
     const maxAttempts = intArg(args["max-attempts"], "max-attempts", 1, 1000);

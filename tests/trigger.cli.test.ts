@@ -20,7 +20,7 @@ describe("trigger refuses, naming the actual problem", () => {
       ["--url", A, "--url", B],
       "trigger: give --url once; for many URLs use --file PATH",
     ],
-    ["an empty --url", ["--url", ""], "trigger: the URL is empty"],
+    ["an empty --url", ["--url", ""], "trigger: --url needs a value"],
     [
       "--wait -1",
       ["--url", A, "--wait", "-1"],
