@@ -7,6 +7,7 @@ import { defineCommand } from "citty";
 import { formatJob, formatJobLine, jobJson } from "../lib/cli/format.ts";
 import { type Line, streamLines } from "../lib/cli/input.ts";
 import { progressBar } from "../lib/cli/progress.ts";
+import { safeText } from "../lib/cli/safe-text.ts";
 import {
   type EnqueuedLine,
   enqueueLines,
@@ -108,7 +109,8 @@ const command = defineCommand({
         idFor: idFromUrls ? (p) => idFromUrl(p.url) : undefined,
         maxAttempts,
         onEnqueued: (jobs) => (kept ? void kept.push(...jobs) : printEnqueued(jobs, args.json)),
-        onRefused: (bad) => process.stderr.write(`trigger: line ${bad.line}: ${bad.error}\n`),
+        onRefused: (bad) =>
+          process.stderr.write(`trigger: line ${bad.line}: ${safeText(bad.error)}\n`),
       });
       if (report.stopped)
         return stopped(report, input.url === undefined, idFromUrls, kept, args.json);

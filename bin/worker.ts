@@ -81,11 +81,14 @@ const command = defineCommand({
   },
 });
 
-/** Names show in logs, `info` and CLIENT LIST: printable, no spaces, not too long. */
+/**
+ * Names show in logs, `info` and CLIENT LIST, whose CLIENT SETNAME takes printable ASCII only
+ * (no spaces): the same rule here, so a name Redis would refuse is a usage error.
+ */
 function workerName(name: string | undefined): string | undefined {
-  if (name !== undefined && !/^[^\s\p{C}]{1,200}$/u.test(name)) {
+  if (name !== undefined && !/^[!-~]{1,200}$/.test(name)) {
     throw new UsageError(
-      `--name must be 1-200 printable characters without spaces, got "${safeText(name)}"`,
+      `--name must be 1-200 printable ASCII characters without spaces, got "${safeText(name)}"`,
     );
   }
   return name;

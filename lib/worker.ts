@@ -287,7 +287,11 @@ export class Worker {
     if (unwritten > 0)
       this.#log.log("warn", "stopped with unwritten outcomes", { count: unwritten });
     await Promise.all([this.#links.commands.close(), this.#links.lane?.close()]);
-    this.#log.log("info", "worker stopped", { worker: this.name, processed: this.processed });
+    this.#log.log("info", "worker stopped", {
+      worker: this.name,
+      finished: this.processed,
+      failedAttempts: this.failed,
+    });
     this.#resolveStopped();
   }
 

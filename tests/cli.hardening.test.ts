@@ -185,12 +185,17 @@ describe("mistakes in every command: one line, exit 2", () => {
     expect(r.stderr).not.toContain("hunter2");
   });
 
-  test.each([["a b"], ["tab\there"], ["esc\x1b[31m"], [""]])("worker --name %j", async (name) => {
-    const r = await runCli("worker", ["--prefix", testPrefix(), "--name", name]);
-    if (name === "") expectUsage(r, "worker", /--name needs a value/);
-    else expectUsage(r, "worker", /--name must be 1-200 printable characters without spaces/);
-    expect(r.stderr).not.toMatch(RAW_CONTROL);
-  });
+  // CLIENT SETNAME takes printable ASCII only: a name beyond it would be refused by Redis.
+  test.each([["a b"], ["tab\there"], ["esc\x1b[31m"], ["café"], [""]])(
+    "worker --name %j",
+    async (name) => {
+      const r = await runCli("worker", ["--prefix", testPrefix(), "--name", name]);
+      if (name === "") expectUsage(r, "worker", /--name needs a value/);
+      else
+        expectUsage(r, "worker", /--name must be 1-200 printable ASCII characters without spaces/);
+      expect(r.stderr).not.toMatch(RAW_CONTROL);
+    },
+  );
 
   test("dashboard --host 256.1.1.1", async () => {
     const r = await runCli("dashboard", [

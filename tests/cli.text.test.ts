@@ -9,7 +9,8 @@ import { ConfigError } from "../lib/errors.ts";
 import { listenError } from "../lib/health.ts";
 
 /** Any C0 but \n, DEL, C1, or a bidi control: what must never reach a terminal raw. */
-const RAW_CONTROL = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/;
+const RAW_CONTROL =
+  /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/;
 
 describe("safeText", () => {
   test.each([
@@ -22,6 +23,7 @@ describe("safeText", () => {
     ["CR and tab", "a\rb\tc", "a\\rb\\tc"],
     ["a right-to-left override", "abc\u202Etxt.exe", "abc\\u202etxt.exe"],
     ["an isolate", "\u2066x\u2069", "\\u2066x\\u2069"],
+    ["bidi marks", "a\u200eb\u200fc\u061cd", "a\\u200eb\\u200fc\\u061cd"],
     ["letters beyond ASCII", "café — 日本 ✓", "café — 日本 ✓"],
     ["C1 neighbours are kept", "\u00a0\u00ff", "\u00a0\u00ff"],
   ] as [string, string, string][])("%s", (_what, text, shown) => {

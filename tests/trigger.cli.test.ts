@@ -208,3 +208,12 @@ test("a line of megabytes with no URL in it is refused on its own; its neighbour
     rmSync(file, { force: true });
   }
 });
+
+test("a refused line's reason shows its control characters escaped (C1, DEL, bidi), never raw", async () => {
+  const prefix = testPrefix();
+  const input = "http://a\u009b31mb.com/\nhttp://x\u007fy.com/\nhttp://ok\u202eexample.com/\n";
+  const r = await runCli("trigger", ["--file", "-", "--prefix", prefix], { stdin: input });
+  expect(r.stderr).toMatch(/^trigger: line 1: /m);
+  expect(r.stderr).toContain("\\x9b");
+  expect(r.stderr).not.toMatch(/[\u007f-\u009f\u202a-\u202e]/);
+});

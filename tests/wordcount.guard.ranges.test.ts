@@ -37,6 +37,8 @@ const TABLE = `
 64:ff9b:1::/48      reserved        64:ff9b:1:: 64:ff9b:1:ffff:ffff:ffff:ffff:ffff | 64:ff9b:0:ffff:ffff:ffff:ffff:ffff 64:ff9b:2::
 100::/64            reserved        100:: 100::ffff:ffff:ffff:ffff | ff:ffff:ffff:ffff:ffff:ffff:ffff:ffff 100:0:0:1::
 2001::/32           reserved        2001:: 2001:0:ffff:ffff:ffff:ffff:ffff:ffff | 2000:ffff:ffff:ffff:ffff:ffff:ffff:ffff 2001:1::
+2001:2::/48         reserved        2001:2:: 2001:2:0:ffff:ffff:ffff:ffff:ffff
+3fff::/20           reserved        3fff:: 3fff:fff:ffff:ffff:ffff:ffff:ffff:ffff | 3ffe:ffff:ffff:ffff:ffff:ffff:ffff:ffff 3fff:1000::
 2001:db8::/32       reserved        2001:db8:: 2001:db8:ffff:ffff:ffff:ffff:ffff:ffff | 2001:db7:ffff:ffff:ffff:ffff:ffff:ffff 2001:db9::
 2002::/16           loopback        2002:7f00:1:: | 2002:808:808::
 2002::/16           private         2002:a00:1::
@@ -61,7 +63,7 @@ const CASES = TABLE.trim()
 
 describe("every special-purpose block, at and around its edges", () => {
   test("the table is read whole", () => {
-    expect(CASES.length).toBe(112);
+    expect(CASES.length).toBe(118);
   });
 
   test.each(CASES)("%s (near %s) is %s", (ip, _block, kind) => {

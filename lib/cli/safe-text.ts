@@ -6,9 +6,10 @@
 // characters as visible escapes instead.
 
 // C0 except \n and \t (kept or not as the caller says), DEL, C1, and the bidi overrides and
-// isolates (U+202A–U+202E, U+2066–U+2069).
-const UNSAFE = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g;
-const UNSAFE_WITH_BREAKS = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g;
+// isolates (U+202A–U+202E, U+2066–U+2069), and the marks that steer bidi text (U+061C, U+200E,
+// U+200F).
+const UNSAFE = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+const UNSAFE_WITH_BREAKS = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
 
 export interface SafeTextOptions {
   /** Keep line breaks and tabs (a block of text meant to span lines); default: escape them. */
@@ -31,7 +32,7 @@ function visible(c: string): string {
 
 // JSON.stringify escapes C0 but passes DEL, C1 and bidi controls through raw: JSON printed to
 // a terminal gets them as \u escapes too (the same JSON value, only spelled differently).
-const JSON_UNSAFE = /[\u007f-\u009f\u202a-\u202e\u2066-\u2069\u2028\u2029]/g;
+const JSON_UNSAFE = /[\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029]/g;
 
 /** JSON.stringify(value) with no raw control character left in it. */
 export function safeJson(value: unknown): string {

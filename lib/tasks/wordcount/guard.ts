@@ -59,6 +59,8 @@ const RANGES: readonly (readonly [AddressKind, string])[] = [
   ["unique-local", "fc00::/7"],
   ["multicast", "ff00::/8"],
   ["reserved", "2001:db8::/32"], // documentation
+  ["reserved", "3fff::/20"], // documentation (RFC 9637)
+  ["reserved", "2001:2::/48"], // benchmarking (RFC 5180)
   ["reserved", "192.88.99.0/24"], // 6to4 relay anycast (deprecated): reaches whichever relay
   // IPv4-translated (SIIT, RFC 2765): ::ffff:0:a.b.c.d. The IPv4-mapped block ::ffff:0:0/96 is
   // refused as a whole in classify(): a public page is reached by its IPv4 address itself.
