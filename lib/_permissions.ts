@@ -56,21 +56,26 @@ export function workerCommands(keys: QueueKeys, name: string): string[][] {
 }
 
 /**
- * Throws RedisRefusedError listing every command (or key) the user may not use. A user that
- * may not run MULTI cannot be checked this way; it is let through, and a refused command then
- * shows in the log.
+ * Throws RedisRefusedError listing every command (or key) the user may not use. MULTI is
+ * answered before anything else is sent: a user that may not run it cannot be checked this way,
+ * and the commands below must then never go out (outside a MULTI they would run, and write).
+ * Such a user is let through, and a refused command shows in the log.
  */
 export async function checkPermissions(
   client: Redis,
   commands: string[][],
   prefix: string,
 ): Promise<void> {
+  try {
+    await client.sendCommand(["MULTI"]);
+  } catch {
+    return;
+  }
+  // Queued, never run: DISCARD throws the transaction away whatever was refused in it.
   const replies = await Promise.allSettled([
-    client.sendCommand(["MULTI"]),
     ...commands.map((c) => client.sendCommand(c)),
     client.sendCommand(["DISCARD"]),
   ]);
-  if (replies[0]?.status === "rejected") return;
   const missing = new Set<string>();
   for (const r of replies) {
     if (r.status !== "rejected" || !(r.reason instanceof ErrorReply)) continue;

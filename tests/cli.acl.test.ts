@@ -225,6 +225,20 @@ describe("a user lacking a command: one line naming it, exit 6", () => {
     expectRefused(r, "worker", /the Redis user lacks \+xreadgroup \+xautoclaim; see "Redis ACL"/);
   });
 
+  test("worker without MULTI: its start check is skipped, and writes nothing to the queue", async () => {
+    const prefix = testPrefix();
+    const url = await aclUser("worker", prefix, "-multi");
+    const r = await runCli("worker", ["--prefix", prefix, "--redis-url", url, "--burst"]);
+    expect(r.code).toBe(0); // nothing to do: burst mode ends
+    expect(r.stderr).not.toMatch(STACK_FRAME);
+    // The check's commands were never sent outside a MULTI, where they would have run.
+    await using redis = await rawRedis();
+    const keys = queueKeys(prefix, "default");
+    expect(await redis.sendCommand(["EXISTS", keys.job("permission-check")])).toBe(0);
+    expect(await redis.sendCommand(["EXISTS", keys.delayed, keys.dead])).toBe(0);
+    expect(await redis.sendCommand(["XLEN", keys.stream])).toBe(0);
+  });
+
   test("worker whose key pattern misses the prefix", async () => {
     const prefix = testPrefix();
     const url = await aclUser("worker", prefix);

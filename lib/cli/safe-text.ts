@@ -8,8 +8,10 @@
 // C0 except \n and \t (kept or not as the caller says), DEL, C1, and the bidi overrides and
 // isolates (U+202A–U+202E, U+2066–U+2069), and the marks that steer bidi text (U+061C, U+200E,
 // U+200F).
-const UNSAFE = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
-const UNSAFE_WITH_BREAKS = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+const UNSAFE =
+  /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+const UNSAFE_WITH_BREAKS =
+  /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
 
 export interface SafeTextOptions {
   /** Keep line breaks and tabs (a block of text meant to span lines); default: escape them. */
