@@ -1,8 +1,10 @@
 #!/usr/bin/env bun
 // Show a job's status and result: `--jobid ID [--json] [--wait [SECONDS]]`.
 import { defineCommand } from "citty";
+import { isValidJobId } from "../lib/_job.ts";
 import { formatJob, jobJson } from "../lib/cli/format.ts";
 import { fetchResult, JobWaitTimeoutError } from "../lib/cli/result.ts";
+import { safeText } from "../lib/cli/safe-text.ts";
 import { Queue } from "../lib/queue.ts";
 import type { JobRecord } from "../lib/types.ts";
 import {
@@ -36,6 +38,11 @@ const command = defineCommand({
   },
   async run({ args }) {
     if (!args.jobid) throw new UsageError("--jobid needs a job id");
+    if (!isValidJobId(args.jobid)) {
+      throw new UsageError(
+        `"${safeText(args.jobid)}" is not a job id (1-128 letters, digits and _ . : -)`,
+      );
+    }
     const wait = waitSeconds(args.wait);
     const queue = await Queue.connect(queueArgs(args));
     const print = (job: JobRecord) => {

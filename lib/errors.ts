@@ -80,8 +80,11 @@ export class InputError extends CourierError {
 /** A job id that Redis does not know (never enqueued, or its hash expired). */
 export class JobNotFoundError extends CourierError {
   readonly jobId: string;
-  constructor(jobId: string) {
-    super("ENOTFOUND", `no job ${jobId}: unknown id, or its record has expired`);
+  /** `where` names the queue looked in, e.g. `queue "default" (prefix courier)`. */
+  constructor(jobId: string, where?: string) {
+    const place = where ? ` in ${where}` : "";
+    const other = where ? ", or it is in another queue (--queue)" : "";
+    super("ENOTFOUND", `no job ${jobId}${place}: unknown id, or its record has expired${other}`);
     this.jobId = jobId;
   }
 }

@@ -139,10 +139,15 @@ export class Queue {
     return record ?? null;
   }
 
+  /** The queue, as a message names it. */
+  #where(): string {
+    return `queue "${this.options.queue}" (prefix ${this.options.prefix})`;
+  }
+
   /** Like getJob, but throws JobNotFoundError for an unknown id. */
   async mustGetJob(id: string): Promise<JobRecord> {
     const record = await this.getJob(id);
-    if (!record) throw new JobNotFoundError(id);
+    if (!record) throw new JobNotFoundError(id, this.#where());
     return record;
   }
 

@@ -35,6 +35,7 @@ describe("exit 2: bad usage, nothing done", () => {
     ["trigger", "--max-attempts 0", ["--url", EXAMPLE, "--max-attempts", "0"], /--max-attempts/],
     ["result", "an unknown option", ["--jobid", "x", "--colour"], /unknown option --colour/],
     ["result", "a missing --jobid", [], /--jobid/],
+    ["result", "a malformed job id", ["--jobid", "a b"], /"a b" is not a job id/],
     ["worker", "--concurrency abc", ["--concurrency", "abc"], /--concurrency .*"abc"/],
     ["worker", "an unknown option", ["--colour"], /unknown option --colour/],
   ];
@@ -137,7 +138,11 @@ describe("exits 3, 4 and 5: no worker running", () => {
     const unknown = await runCli("result", ["--prefix", prefix, "--jobid", "no-such-job"]);
     expect(unknown.code).toBe(4);
     expect(unknown.stdout).toBe("");
-    expect(unknown.stderr).toMatch(/no job no-such-job: .*expired/);
+    expect(unknown.stderr).toMatch(
+      new RegExp(
+        `no job no-such-job in queue "default" \\(prefix ${prefix}\\): .*expired, or it is in another queue \\(--queue\\)`,
+      ),
+    );
   });
 });
 
