@@ -319,3 +319,14 @@ describe("helpers", () => {
     expect(formatBytes(bytes)).toBe(expected);
   });
 });
+
+describe("a name that does not exist", () => {
+  // `.invalid` never resolves (RFC 2606); with allowPrivate the fetch resolves the name itself.
+  test("fails for good with the guard's wording, with or without allowPrivate", async () => {
+    for (const options of [local, { timeoutMs: 5000 }]) {
+      const err = await fetchPage("http://no-such-host.invalid/", options).catch((e) => e);
+      expect(err).toBeInstanceOf(PermanentError);
+      expect(err.message).toBe("could not resolve no-such-host.invalid: no such host");
+    }
+  });
+});

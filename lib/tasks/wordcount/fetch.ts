@@ -218,6 +218,12 @@ function classifyFailure(
     return new RetryableError(`timed out after ${timeoutMs} ms fetching ${url}`, { cause: err });
   }
   const code = (err as { code?: unknown } | null)?.code;
+  // A name that does not exist fails for good, as the guard says when it resolves the name
+  // itself (without allowPrivate the fetch never resolves names: it connects to an address).
+  if (code === "ENOTFOUND") {
+    const host = URL.canParse(url) ? new URL(url).hostname : url;
+    return new PermanentError(`could not resolve ${host}: no such host`, { cause: err });
+  }
   const known = typeof code === "string" ? CONNECTION_FAILURES[code] : undefined;
   const detail = typeof code === "string" ? `${known ?? describe(err)}, ${code}` : describe(err);
   return new RetryableError(`could not fetch ${url}: connection failed (${detail})`, {
