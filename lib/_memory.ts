@@ -117,7 +117,12 @@ export class MemoryWatch {
     this.onChange();
     const full = this.#refused || this.#over;
     const m = this.#last;
-    const fields = m ? { used: formatBytes(m.usedBytes), max: formatBytes(m.maxBytes) } : {};
+    const fields = m
+      ? {
+          used: formatBytes(m.usedBytes),
+          max: m.maxBytes > 0 ? formatBytes(m.maxBytes) : "no limit",
+        }
+      : {};
     if (full && this.#since === null) {
       this.#since = this.now();
       this.log.log("warn", "redis is out of memory", {

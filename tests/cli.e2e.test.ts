@@ -130,7 +130,7 @@ describe("trigger --file", () => {
         const [id, status, gist] = line.split(/ {2,}/, 3);
         expect(id).toMatch(JOB_ID);
         expect(status).toBe("finished");
-        expect(gist).toBe(`${counts[i]} words`);
+        expect(gist).toBe(`${counts[i]} ${counts[i] === 1 ? "word" : "words"}`);
         expect(line).toEndWith(urls[i]!);
       });
 

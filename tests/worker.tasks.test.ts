@@ -121,7 +121,7 @@ describe("workers with different tasks on one queue", () => {
     try {
       const report = await infoReader(admin, [admin.options.queue])();
       expect(report.queues[0]!.unservedTasks).toEqual([{ task: "resize", jobs: 1 }]);
-      expect(formatInfo(report)).toContain('no live worker has task "resize": 1 jobs wait');
+      expect(formatInfo(report)).toContain('no live worker has task "resize": 1 job waits');
       expect(report.queues[0]!.workers[0]!.tasks).toEqual(["a"]);
       expect((await admin.overview()).counts.unservedTasks).toEqual([{ task: "resize", jobs: 1 }]);
     } finally {

@@ -106,7 +106,8 @@ function formatQueue(q: QueueReport): string {
     `  retried    ${recent(q.retried, "attempt")} (failed attempts that will run again)`,
     `  throughput ${q.throughputPerS} jobs/s over the last minute`,
     ...q.unservedTasks.map(
-      (u) => `  no live worker has task "${safeText(u.task)}": ${u.jobs} jobs wait for one`,
+      (u) =>
+        `  no live worker has task "${safeText(u.task)}": ${u.jobs} ${u.jobs === 1 ? "job waits" : "jobs wait"} for one`,
     ),
   ];
   if (q.workers.length === 0) {

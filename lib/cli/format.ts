@@ -100,7 +100,7 @@ export function formatJobLine(job: JobRecord): string {
     job.status === "failed"
       ? `error: ${job.error ?? "unknown"}`
       : r && typeof r === "object" && "words" in r
-        ? `${r.words} words  ${String(r.finalUrl ?? r.url ?? "")}`
+        ? `${r.words} ${r.words === 1 ? "word" : "words"}  ${String(r.finalUrl ?? r.url ?? "")}`
         : compact(job.result);
   return safeText(`${job.id}  ${job.status.padEnd(8)}  ${gist}`);
 }
