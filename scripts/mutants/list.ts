@@ -233,7 +233,10 @@ export const mutants: Mutant[] = [
     "    if (false) {", [G("read")]),
   m("unknown-task-permanent", "lib/_run.ts", "a task this worker does not know is retried (another worker may know it)",
     "attempt.report(failure(new RetryableError(`no task named",
-    "attempt.report(failure(new PermanentError(`no task named", [T("worker.process")]),
+    "attempt.report(failure(new PermanentError(`no task named", [T("worker.process")],
+    "unreachable since start-7.lua: the start script starts only jobs whose task is in the list " +
+    "the worker sends (the keys of its task map, lib/worker.ts), and leaves the others to a " +
+    "worker that has it (start-runs-lacked-task, defer-spends-attempt, park-spends-attempt)"),
   m("group-from-now", "lib/lua/group-1.lua", "the group reads from the start: jobs enqueued before any worker are not skipped",
     "'XGROUP', 'CREATE', KEYS[1], ARGV[1], '0', 'MKSTREAM'",
     "'XGROUP', 'CREATE', KEYS[1], ARGV[1], '$', 'MKSTREAM'", [T("worker.process")]),
