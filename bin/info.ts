@@ -2,11 +2,11 @@
 // Show every queue's numbers and workers, like `rq info`: `[--json] [--watch]`.
 import { defineCommand } from "citty";
 import { Admin } from "../lib/admin/admin.ts";
-import { formatInfo, type InfoReport, infoReader, repeat } from "../lib/admin/info.ts";
+import { allReadable, formatInfo, type InfoReport, infoReader, repeat } from "../lib/admin/info.ts";
 import { describeRefusal } from "../lib/cli/refusal.ts";
 import { safeText } from "../lib/cli/safe-text.ts";
 import { describeCause } from "../lib/connect.ts";
-import { commonArgs, intArg, printJson, queueArgs, runCli } from "./_cli.ts";
+import { commonArgs, EXIT, intArg, printJson, queueArgs, runCli } from "./_cli.ts";
 
 const command = defineCommand({
   meta: {
@@ -39,7 +39,12 @@ const command = defineCommand({
       process.stdout.write(`${clear}${heading}${formatInfo(report)}\n${args.watch ? "\n" : ""}`);
     };
     try {
-      if (!args.watch) return show(await read());
+      if (!args.watch) {
+        const report = await read();
+        show(report);
+        if (!allReadable(report)) process.exitCode = EXIT.connect; // as a WRONGTYPE refusal is
+        return;
+      }
       const stop = new AbortController();
       process.once("SIGINT", () => stop.abort());
       process.once("SIGTERM", () => stop.abort());
@@ -49,7 +54,15 @@ const command = defineCommand({
         if (describeRefusal(err)) throw err;
         process.stderr.write(`info: ${safeText(describeCause(err))} (trying again)\n`);
       };
-      await repeat(async () => show(await read()), everyS * 1_000, stop.signal, onError);
+      const tick = async () => {
+        const report = await read();
+        show(report);
+        if (!allReadable(report)) {
+          process.exitCode = EXIT.connect;
+          stop.abort(); // a broken key stays broken: watching on would repeat it
+        }
+      };
+      await repeat(tick, everyS * 1_000, stop.signal, onError);
     } finally {
       await admin.close();
     }

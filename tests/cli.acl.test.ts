@@ -258,13 +258,25 @@ describe("a user lacking a command: one line naming it, exit 6", () => {
   });
 });
 
-test("a key of the wrong type (WRONGTYPE): one line, exit 6", async () => {
+test("a key of the wrong type (WRONGTYPE): the queue is reported unreadable, the others shown, exit 6", async () => {
   const prefix = testPrefix();
+  await using q = await openQueue({ prefix, queue: "good" });
+  await q.enqueue("t", null);
   await using redis = await rawRedis();
   await redis.sendCommand(["SET", queueKeys(prefix, "default").stream, "not a stream"]);
   for (const watch of [[], ["--watch"]]) {
-    // --watch too: trying again would not change a refusal, so it is not retried.
-    const r = await runCli("info", ["--prefix", prefix, "--queue", "default", ...watch]);
-    expectRefused(r, "info", /\(WRONGTYPE\): a key under Courier's prefix holds a value/);
+    // --watch too: trying again would not change it, so the watch ends there.
+    const r = await runCli("info", ["--prefix", prefix, ...watch]);
+    expect(r.code).toBe(6);
+    expect(r.stderr).not.toMatch(STACK_FRAME);
+    expect(r.stdout).toMatch(
+      /^queue default\n {2}unreadable: a key of this queue holds another type/m,
+    );
+    expect(r.stdout).toMatch(/^queue good\n {2}waiting 1 /m);
   }
+  const one = await runCli("info", ["--prefix", prefix, "--queue", "default", "--json"]);
+  expect(one.code).toBe(6);
+  expect(JSON.parse(one.stdout).queues).toEqual([
+    { queue: "default", unreadable: expect.stringContaining("another type") },
+  ]);
 });

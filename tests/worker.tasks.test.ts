@@ -120,9 +120,11 @@ describe("workers with different tasks on one queue", () => {
     const admin = await Admin.connect({ redisUrl: redisUrl(), prefix });
     try {
       const report = await infoReader(admin, [admin.options.queue])();
-      expect(report.queues[0]!.unservedTasks).toEqual([{ task: "resize", jobs: 1 }]);
+      const queue = report.queues[0]!;
+      if ("unreadable" in queue) throw new Error(queue.unreadable);
+      expect(queue.unservedTasks).toEqual([{ task: "resize", jobs: 1 }]);
       expect(formatInfo(report)).toContain('no live worker has task "resize": 1 job waits');
-      expect(report.queues[0]!.workers[0]!.tasks).toEqual(["a"]);
+      expect(queue.workers[0]!.tasks).toEqual(["a"]);
       expect((await admin.overview()).counts.unservedTasks).toEqual([{ task: "resize", jobs: 1 }]);
     } finally {
       await admin.close();

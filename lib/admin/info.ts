@@ -2,6 +2,8 @@
 // object for scripts. `bin/info.ts` parses arguments and prints; the work is here.
 import { formatBytes, type RedisMemory } from "../_memory.ts";
 import { safeText } from "../cli/safe-text.ts";
+import { describeError } from "../errors.ts";
+import type { QueueKeys } from "../keys.ts";
 import type { QueueCounts } from "./_stats.ts";
 import type { WorkerInfo } from "./_workers.ts";
 import type { Admin } from "./admin.ts";
@@ -11,12 +13,18 @@ export interface QueueReport extends QueueCounts {
   workers: WorkerInfo[];
 }
 
+/** A queue whose keys could not be read (one of them holds another type than Courier writes). */
+export interface UnreadableQueue {
+  queue: string;
+  unreadable: string;
+}
+
 export interface InfoReport {
   /** When the numbers were read (ISO 8601). */
   time: string;
   /** Redis' used and max memory, and whether it is full; null when INFO is not allowed. */
   redis: RedisMemory | null;
-  queues: QueueReport[];
+  queues: (QueueReport | UnreadableQueue)[];
 }
 
 // Finding queues is a SCAN of the whole keyspace: in --watch it is redone every so often, not
@@ -39,16 +47,32 @@ export function infoReader(admin: Admin, queues: readonly string[]): () => Promi
     const reports = await Promise.all(
       known.map(async (name) => {
         const view = admin.forQueue(name);
-        const [{ counts, memory }, workers] = await Promise.all([
-          view.overview(),
-          view.workers({ prune: true }),
-        ]);
-        redis = memory;
-        return { ...counts, workers };
+        try {
+          const [{ counts, memory }, workers] = await Promise.all([
+            view.overview(),
+            view.workers({ prune: true }),
+          ]);
+          redis = memory;
+          return { ...counts, workers };
+        } catch (err) {
+          // One queue's broken key (WRONGTYPE) does not hide the others: it is reported as
+          // unreadable, and `info` exits 6 after printing everything.
+          if (!/\bWRONGTYPE\b/.test(describeError(err))) throw err;
+          return { queue: name, unreadable: wrongTypeLine(view.keys) };
+        }
       }),
     );
     return { time: new Date(admin.options.now()).toISOString(), redis, queues: reports };
   };
+}
+
+function wrongTypeLine(keys: QueueKeys): string {
+  return `a key of this queue holds another type than Courier writes (another program uses keys under ${keys.stream.replace(/:stream$/, "")}:…): give Courier its own --prefix, or delete that key`;
+}
+
+/** Whether every queue of the report could be read. */
+export function allReadable(report: InfoReport): boolean {
+  return report.queues.every((q) => !("unreadable" in q));
 }
 
 async function allQueues(admin: Admin): Promise<string[]> {
@@ -95,7 +119,9 @@ export function formatMemory(m: RedisMemory): string {
   return `${share}   FULL: new jobs are refused until results expire or dead letters are purged; workers keep draining`;
 }
 
-function formatQueue(q: QueueReport): string {
+function formatQueue(q: QueueReport | UnreadableQueue): string {
+  if ("unreadable" in q)
+    return `queue ${safeText(q.queue)}\n  unreadable: ${safeText(q.unreadable)}`;
   const oldest = q.oldestWaitingMs === null ? "-" : formatDuration(q.oldestWaitingMs);
   const lines = [
     `queue ${safeText(q.queue)}`,
