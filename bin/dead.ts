@@ -27,7 +27,7 @@ const listCommand = defineCommand({
     description: "Dead letters, newest first: id, task, attempts, when, error.",
   },
   args: {
-    limit: { type: "string", description: "Letters shown, newest first (default 20)" },
+    limit: { type: "string", description: "Letters shown, newest first (1-500; default 20)" },
     json,
     ...commonArgs,
   },
@@ -66,7 +66,9 @@ const requeueCommand = defineCommand({
   },
   async run({ args }) {
     const ids = args._ as string[];
-    if (!args.all === (ids.length === 0)) throw new UsageError("requeue takes job ids, or --all");
+    if (args.all && ids.length > 0)
+      throw new UsageError("requeue takes job ids or --all, not both");
+    if (!args.all && ids.length === 0) throw new UsageError("requeue takes job ids, or --all");
     await withAdmin(args, (admin) =>
       args.all ? requeueAll(admin, Boolean(args.json)) : requeue(admin, ids, Boolean(args.json)),
     );
@@ -76,7 +78,8 @@ const requeueCommand = defineCommand({
 const purgeCommand = defineCommand({
   meta: {
     name: "purge",
-    description: "Delete dead letters older than a duration (7d, 12h, 30m, 45s), or all of them.",
+    description:
+      "Delete dead letters older than a duration (7d, 12h, 30m, 45s, 1d12h), or all of them.",
   },
   args: {
     "older-than": {
@@ -90,6 +93,9 @@ const purgeCommand = defineCommand({
   async run({ args }) {
     const olderThan = args["older-than"] ? parseDuration(args["older-than"]) : undefined;
     // Deleting every dead letter is not what a bare `purge` should do by accident.
+    if (args.all && olderThan !== undefined) {
+      throw new UsageError("purge takes --older-than DURATION or --all, not both");
+    }
     if (!args.all === (olderThan === undefined)) {
       throw new UsageError(
         "purge takes --older-than DURATION, or --all to delete every dead letter",

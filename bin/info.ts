@@ -6,7 +6,7 @@ import { allReadable, formatInfo, type InfoReport, infoReader, repeat } from "..
 import { describeRefusal } from "../lib/cli/refusal.ts";
 import { safeText } from "../lib/cli/safe-text.ts";
 import { describeCause } from "../lib/connect.ts";
-import { commonArgs, EXIT, intArg, printJson, queueArgs, runCli } from "./_cli.ts";
+import { commonArgs, EXIT, intArg, printJson, queueArgs, runCli, UsageError } from "./_cli.ts";
 
 const command = defineCommand({
   meta: {
@@ -24,11 +24,17 @@ const command = defineCommand({
       type: "boolean",
       description: "Refresh until Ctrl-C (in place on a terminal; one report per interval else)",
     },
-    interval: { type: "string", description: "Seconds between refreshes with --watch (default 1)" },
+    interval: {
+      type: "string",
+      description: "Whole seconds between refreshes with --watch (1-3600; default 1)",
+    },
     ...commonArgs,
   },
   async run({ args }) {
     const everyS = intArg(args.interval, "interval", 1, 3_600) ?? 1;
+    if (args.interval !== undefined && !args.watch) {
+      throw new UsageError("--interval goes with --watch");
+    }
     const given = args.queue || process.env.COURIER_QUEUE;
     const admin = await Admin.connect(queueArgs(args));
     const read = infoReader(admin, given ? [admin.options.queue] : []);

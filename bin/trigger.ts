@@ -157,7 +157,10 @@ async function nonEmpty(
   const it = streamLines(input.file!, skip);
   const first = await it.next();
   const where = skip > 0 ? ` after line ${skip}` : "";
-  if (first.done) throw new UsageError(`no URLs in ${input.file}${where}`);
+  if (first.done)
+    throw new UsageError(
+      `no URLs in ${input.file === "-" ? "standard input" : input.file}${where}`,
+    );
   return (async function* () {
     yield first.value;
     yield* it;

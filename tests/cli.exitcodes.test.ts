@@ -38,11 +38,18 @@ describe("exit 2: bad usage, nothing done", () => {
     ["result", "a malformed job id", ["--jobid", "a b"], /"a b" is not a job id/],
     ["worker", "--concurrency abc", ["--concurrency", "abc"], /--concurrency .*"abc"/],
     ["worker", "an unknown option", ["--colour"], /unknown option --colour/],
+    [
+      "info",
+      "--interval without --watch",
+      ["--interval", "2"],
+      /^info: --interval goes with --watch/,
+    ],
+    ["trigger", "an empty standard input", ["--file", "-"], /^trigger: no URLs in standard input/],
   ];
 
   test.each(cases)("%s: %s", async (cli, _what, args, message) => {
     const prefix = testPrefix();
-    const r = await runCli(cli, ["--prefix", prefix, ...args], { timeoutMs: 5_000 });
+    const r = await runCli(cli, ["--prefix", prefix, ...args], { timeoutMs: 5_000, stdin: "" });
     expect(r.code).toBe(2);
     expect(r.stdout).toBe("");
     expect(r.stderr).toMatch(message);
