@@ -6,8 +6,8 @@ import { defineCommand } from "citty";
 import { defaults } from "../lib/config.ts";
 import { dashboardDefaults } from "../lib/dashboard/options.ts";
 import { parseStackArgs, stackDefaults } from "../lib/stack/options.ts";
-import { runStack } from "../lib/stack/stack.ts";
-import { commonArgs, runCli } from "./_cli.ts";
+import { runStack, type StackEnd } from "../lib/stack/stack.ts";
+import { commonArgs, EXIT, runCli } from "./_cli.ts";
 
 const command = defineCommand({
   meta: {
@@ -49,9 +49,17 @@ const command = defineCommand({
     },
   },
   async run({ args }) {
-    process.exit(await runStack(parseStackArgs(args)));
+    process.exit(STACK_EXITS[await runStack(parseStackArgs(args))]);
   },
 });
+
+// A stack that could not start throws, and bin/_cli.ts maps the error like any command's.
+const STACK_EXITS: Record<StackEnd, number> = {
+  stopped: EXIT.ok,
+  "redis-exited": EXIT.connect,
+  // As a shell reports a process ended by Ctrl-C (128 + SIGINT).
+  killed: 130,
+};
 
 export { command };
 
