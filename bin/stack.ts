@@ -14,7 +14,8 @@ const command = defineCommand({
     name: "stack",
     description:
       "Run Redis, workers and the dashboard in the foreground. Ctrl-C/SIGTERM: workers drain (up to 30 s), then Redis writes its AOF and stops; Ctrl-C again, a second or more later, kills everything. " +
-      `The dashboard listens on COURIER_DASHBOARD_HOST (default ${dashboardDefaults.host}) port COURIER_DASHBOARD_PORT (default ${dashboardDefaults.port}; skipped if that port is busy); COURIER_DASHBOARD_TOKEN turns its actions on.`,
+      `The dashboard listens on COURIER_DASHBOARD_HOST (default ${dashboardDefaults.host}) port COURIER_DASHBOARD_PORT (default ${dashboardDefaults.port}; skipped if that port is busy); COURIER_DASHBOARD_TOKEN turns its actions on. ` +
+      "Exits 2 on a bad option or a Redis port it cannot listen on; 6 when redis-server is missing, the Redis given does not answer, or Redis dies.",
   },
   args: {
     workers: {
@@ -28,7 +29,7 @@ const command = defineCommand({
     "redis-url": {
       type: "string",
       description:
-        "Use this Redis and start none, redis://[user:password@]host:port (env REDIS_URL; default: start one)",
+        "Use this Redis and start none, redis://[user:password@]host:port; it must answer first (env REDIS_URL; default: start one)",
     },
     "data-dir": {
       type: "string",
