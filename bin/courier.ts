@@ -3,7 +3,8 @@
 // options of its bin/ file (`courier trigger --url X` is `bun bin/trigger.ts --url X`).
 // `bun run build` compiles this file into dist/courier; `courier stack` runs its workers and
 // dashboard as `courier worker` and `courier dashboard`.
-import type { CommandDef } from "citty";
+import { type CommandDef, defineCommand } from "citty";
+import pkg from "../package.json" with { type: "json" };
 import { optionalValue, runCli } from "./_cli.ts";
 import { command as dashboard } from "./dashboard.ts";
 import { command as dead } from "./dead.ts";
@@ -13,8 +14,20 @@ import { command as stack } from "./stack.ts";
 import { command as trigger } from "./trigger.ts";
 import { command as worker } from "./worker.ts";
 
+// Written for the list, not cut from each --help: a first sentence can run long or stop inside
+// a bracket. COMMANDS is keyed by these names, so a command without a summary fails tsc.
+const SUMMARIES = {
+  trigger: "Enqueue word-count jobs (one URL, or a file of them) and print their ids",
+  result: "Print a job's status and, once it has finished, its result",
+  worker: "Process jobs until stopped (Ctrl-C finishes the jobs in flight first)",
+  info: "Show Redis' memory, each queue's counts and throughput, and its workers",
+  dead: "List, show, requeue or purge jobs that failed for good",
+  dashboard: "Serve the web dashboard, its JSON API and Prometheus metrics",
+  stack: "Run Redis, workers and the dashboard in the foreground, for local use",
+};
+
 // biome-ignore lint/suspicious/noExplicitAny: commands with different options side by side
-const COMMANDS: Record<string, CommandDef<any>> = {
+const COMMANDS: Record<keyof typeof SUMMARIES, CommandDef<any>> = {
   trigger,
   result,
   worker,
@@ -24,18 +37,21 @@ const COMMANDS: Record<string, CommandDef<any>> = {
   stack,
 };
 
+/** Own names only: `courier constructor` is an unknown command, not Object's. */
+function isCommand(name: string | undefined): name is keyof typeof COMMANDS {
+  return name !== undefined && Object.hasOwn(COMMANDS, name);
+}
+
 // These take `--wait` with an optional value, as their bin/ files arrange before parsing.
 const OPTIONAL_WAIT = new Set(["trigger", "result"]);
 
-/** The first sentence of each command's description, under a usage line. */
-async function usage(): Promise<string> {
-  const lines = ["Usage: courier <command> [options]", "", "Commands:"];
-  for (const [name, cmd] of Object.entries(COMMANDS)) {
-    const meta = await (typeof cmd.meta === "function" ? cmd.meta() : cmd.meta);
-    const first = /^.*?(?=[.;](?:\s|$))/.exec(meta?.description ?? "")?.[0] ?? "";
-    lines.push(`  ${name.padEnd(10)} ${first}`);
+/** One line per command under a usage line. */
+function usage(): string {
+  const lines = [`Usage: courier <command> [options]   (courier ${pkg.version})`, "", "Commands:"];
+  for (const [name, summary] of Object.entries(SUMMARIES)) {
+    lines.push(`  ${name.padEnd(10)} ${summary}`);
   }
-  lines.push("", "Run courier <command> --help for the options of one.");
+  lines.push("", "Run courier <command> --help for the options of one; courier --version.");
   return `${lines.join("\n")}\n`;
 }
 
@@ -43,16 +59,22 @@ async function usage(): Promise<string> {
 export async function runCourier(argv = process.argv.slice(2)): Promise<void> {
   const [name, ...rest] = argv;
   if (name === "--help" || name === "-h" || name === "help") {
-    process.stdout.write(await usage());
+    process.stdout.write(usage());
     return;
   }
-  const command = name === undefined ? undefined : COMMANDS[name];
-  if (!command) {
+  if (name === "--version" || name === "-v") {
+    process.stdout.write(`${pkg.version}\n`);
+    return;
+  }
+  if (!isCommand(name)) {
     const what = name === undefined ? "no command given" : `unknown command "${name}"`;
-    process.stderr.write(`courier: ${what}\n${await usage()}`);
+    process.stderr.write(`courier: ${what}\n${usage()}`);
     process.exit(2);
   }
-  await runCli(command, OPTIONAL_WAIT.has(name!) ? optionalValue(rest, "wait", "forever") : rest);
+  const args = OPTIONAL_WAIT.has(name) ? optionalValue(rest, "wait", "forever") : rest;
+  // Run as a subcommand of "courier", so its --help reads `courier trigger`, not `trigger`.
+  const subCommands = { [name]: COMMANDS[name] };
+  await runCli(defineCommand({ meta: { name: "courier" }, subCommands }), [name, ...args]);
 }
 
 if (import.meta.main) await runCourier();

@@ -6,15 +6,16 @@ import { defineCommand } from "citty";
 import { defaults } from "../lib/config.ts";
 import { dashboardDefaults } from "../lib/dashboard/options.ts";
 import { parseStackArgs, stackDefaults } from "../lib/stack/options.ts";
-import { runStack } from "../lib/stack/stack.ts";
-import { commonArgs, runCli } from "./_cli.ts";
+import { runStack, type StackEnd } from "../lib/stack/stack.ts";
+import { commonArgs, EXIT, runCli } from "./_cli.ts";
 
 const command = defineCommand({
   meta: {
     name: "stack",
     description:
       "Run Redis, workers and the dashboard in the foreground. Ctrl-C/SIGTERM: workers drain (up to 30 s), then Redis writes its AOF and stops; Ctrl-C again, a second or more later, kills everything. " +
-      `The dashboard listens on COURIER_DASHBOARD_HOST (default ${dashboardDefaults.host}) port COURIER_DASHBOARD_PORT (default ${dashboardDefaults.port}; skipped if that port is busy); COURIER_DASHBOARD_TOKEN turns its actions on.`,
+      `The dashboard listens on COURIER_DASHBOARD_HOST (default ${dashboardDefaults.host}) port COURIER_DASHBOARD_PORT (default ${dashboardDefaults.port}; skipped if that port is busy); COURIER_DASHBOARD_TOKEN turns its actions on. ` +
+      "Exits 2 on a bad option or a Redis port it cannot listen on; 6 when redis-server is missing, the Redis given does not answer, or Redis dies.",
   },
   args: {
     workers: {
@@ -28,7 +29,7 @@ const command = defineCommand({
     "redis-url": {
       type: "string",
       description:
-        "Use this Redis and start none, redis://[user:password@]host:port (env REDIS_URL; default: start one)",
+        "Use this Redis and start none, redis://[user:password@]host:port; it must answer first (env REDIS_URL; default: start one)",
     },
     "data-dir": {
       type: "string",
@@ -49,9 +50,17 @@ const command = defineCommand({
     },
   },
   async run({ args }) {
-    process.exit(await runStack(parseStackArgs(args)));
+    process.exit(STACK_EXITS[await runStack(parseStackArgs(args))]);
   },
 });
+
+// A stack that could not start throws, and bin/_cli.ts maps the error like any command's.
+const STACK_EXITS: Record<StackEnd, number> = {
+  stopped: EXIT.ok,
+  "redis-exited": EXIT.connect,
+  // As a shell reports a process ended by Ctrl-C (128 + SIGINT).
+  killed: 130,
+};
 
 export { command };
 

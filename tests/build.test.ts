@@ -5,6 +5,7 @@ import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { findFreePort } from "../lib/stack/redis-server.ts";
+import pkg from "../package.json" with { type: "json" };
 import { openQueue, ROOT, redisUrl, runProcess, testPrefix, until } from "./helpers.ts";
 
 const COURIER = join(ROOT, "dist", "courier");
@@ -55,6 +56,27 @@ test("courier with no command or an unknown one: the list of commands, exit 2", 
     expect(run.stderr).toMatch(/^courier: (no command given|unknown command "nope")\n/);
     expect(run.stderr).toContain("  stack      Run Redis, workers and the dashboard");
   }
+});
+
+test("courier --help: one written summary per command, none cut inside a bracket", async () => {
+  const run = await runProcess([COURIER, "--help"], { cwd: "/", env: { PATH } });
+  expect(run).toMatchObject({ code: 0, stderr: "" });
+  const lines = run.stdout.split("\n").filter((line) => /^ {2}\w/.test(line));
+  const names = ["trigger", "result", "worker", "info", "dead", "dashboard", "stack"];
+  expect(lines.map((line) => line.trim().split(" ")[0])).toEqual(names);
+  for (const line of lines) {
+    expect(line.split("(").length).toBe(line.split(")").length);
+    expect(line.length).toBeLessThanOrEqual(100);
+  }
+  expect(run.stdout).toContain("  info       Show Redis' memory, each queue's counts");
+});
+
+test("courier --version prints the version in package.json; a command's --help names courier", async () => {
+  const version = await runProcess([COURIER, "--version"], { cwd: "/", env: { PATH } });
+  expect(version).toMatchObject({ code: 0, stdout: `${pkg.version}\n`, stderr: "" });
+  const help = await runProcess([COURIER, "trigger", "--help"], { cwd: "/", env: { PATH } });
+  expect(help.code).toBe(0);
+  expect(help.stdout).toContain("USAGE courier trigger [OPTIONS]");
 });
 
 test("courier stack runs its workers from another directory: trigger, result, Ctrl-C drains", async () => {

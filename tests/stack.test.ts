@@ -97,7 +97,7 @@ describe("parseStackArgs", () => {
     [{ "redis-url": "http://u:secret@x" }, {}, 'invalid Redis URL "http://u:***@x" in --redis-url'],
     [{}, { REDIS_URL: "localhost" }, 'invalid Redis URL "***" in REDIS_URL'],
   ])("refuses the URL in %j %j, password masked", (args, env, message) => {
-    expect(() => parseStackArgs(args, env, cwd)).toThrow(ConnectError);
+    expect(() => parseStackArgs(args, env, cwd)).toThrow(ConfigError);
     expect(() => parseStackArgs(args, env, cwd)).toThrow(message);
   });
 });
@@ -278,6 +278,7 @@ describe("bin/stack.ts", () => {
   test.each([
     [["--workers", "x"], 2, /^stack: --workers must be a whole number/],
     [["--redis-port", "0"], 2, /^stack: --redis-port must be/],
+    [["--redis-url", "http://u:secret@x"], 2, /^stack: invalid Redis URL "http:\/\/u:\*\*\*@x"/],
   ])("%j exits %d with one line", async (args, code, message) => {
     const proc = runStackBin(args);
     expect(await exitCodeWithin(proc, 10_000)).toBe(code);
@@ -295,20 +296,55 @@ describe("bin/stack.ts", () => {
     expect(help).toContain("--prefix");
   });
 
-  test("a port in use: one line naming --redis-port and REDIS_URL, exit 1", async () => {
+  test("a port in use is bad usage (exit 2), worded as the worker's: the way out on one line", async () => {
     const [server] = await throwaway();
     const proc = runStackBin(["--redis-port", String(server.port)]);
-    expect(await exitCodeWithin(proc, 10_000)).toBe(1);
-    const stderr = await new Response(proc.stderr).text();
-    expect(stderr.trim().split("\n")).toHaveLength(1);
-    expect(stderr).toMatch(/already in use.*--redis-port.*REDIS_URL/);
+    expect(await exitCodeWithin(proc, 10_000)).toBe(2);
+    const [line, ...rest] = (await new Response(proc.stderr).text()).trim().split("\n");
+    expect(line).toStartWith(`stack: cannot listen on 127.0.0.1:${server.port}: address in use`);
+    expect(line).toContain(
+      `--redis-port <port>, or use the Redis there with --redis-url ${server.url}`,
+    );
+    expect(rest).toEqual(["Run with --help to see the options."]); // as every exit 2 says
+    expect(await new Response(proc.stdout).text()).toBe("");
   });
 
-  test("no redis-server on PATH: one line with the install command, exit 1", async () => {
+  test("no redis-server on PATH: one line with the install command, exit 6", async () => {
     const proc = runStackBin([], { PATH: dirname(process.execPath) });
-    expect(await exitCodeWithin(proc, 10_000)).toBe(1);
+    expect(await exitCodeWithin(proc, 10_000)).toBe(6);
     expect(await new Response(proc.stderr).text()).toBe(`stack: ${REDIS_NOT_INSTALLED}\n`);
   });
+
+  test.each([
+    ["--redis-url", (url: string) => [["--redis-url", url], {}] as const],
+    ["REDIS_URL", (url: string) => [[], { REDIS_URL: url }] as const],
+  ])(
+    "a Redis in %s that does not answer: exit 6, one line, URL masked, never ready",
+    async (_, given) => {
+      const port = await findFreePort(); // nothing listens there
+      const [args, extraEnv] = given(`redis://u:secret@127.0.0.1:${port}`);
+      const proc = runStackBin([...args], extraEnv);
+      expect(await exitCodeWithin(proc, 15_000)).toBe(6);
+      const stderr = await new Response(proc.stderr).text();
+      expect(stderr).toMatch(
+        new RegExp(
+          `^stack: cannot connect to Redis at redis://u:\\*\\*\\*@127\\.0\\.0\\.1:${port}: .*ECONNREFUSED.*\n$`,
+        ),
+      );
+      expect(await new Response(proc.stdout).text()).toBe("");
+    },
+    20_000,
+  );
+
+  test("Redis dying under the stack stops the workers and exits 6", async () => {
+    const [port, dataDir] = [await findFreePort(), tempDir()];
+    const { proc, out } = await readyStack(["--redis-port", String(port), "--data-dir", dataDir]);
+    const redisPid = Number(/pid (\d+), data in/.exec(out.text)?.[1]);
+    pids.add(redisPid);
+    process.kill(redisPid, "SIGKILL");
+    expect(await exitCodeWithin(proc, 30_000)).toBe(6);
+    expect(out.text).toContain("redis exited on its own");
+  }, 45_000);
 });
 
 /** Accumulates a stream's text as it arrives. */

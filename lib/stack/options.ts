@@ -2,7 +2,7 @@
 import { resolve } from "node:path";
 import { defaults, resolveOptions } from "../config.ts";
 import { maskUrl } from "../connect.ts";
-import { ConfigError, ConnectError } from "../errors.ts";
+import { ConfigError } from "../errors.ts";
 import { isCompiled, REPO_ROOT } from "./_self.ts";
 
 export { REPO_ROOT };
@@ -100,7 +100,7 @@ function optionalInt(args: StackArgs, flag: string, min: number, max: number): n
   return value;
 }
 
-/** Fails fast rather than let every worker crash-loop on it; ConnectError like other commands. */
+/** Fails fast rather than let every worker crash-loop on it: bad usage, as for other commands. */
 function checkRedisUrl(url: string, source: string): void {
   let scheme = "";
   try {
@@ -109,7 +109,7 @@ function checkRedisUrl(url: string, source: string): void {
     // reported below
   }
   if (scheme !== "redis:" && scheme !== "rediss:") {
-    throw new ConnectError(
+    throw new ConfigError(
       `invalid Redis URL "${maskUrl(url)}" in ${source}: ` +
         "expected redis://[user:password@]host:port",
     );

@@ -200,12 +200,17 @@ function inlineCommand(
 }
 
 /** Whether nothing listens on 127.0.0.1:`port` (we could bind it ourselves). */
-export function isPortFree(port: number): Promise<boolean> {
+export async function isPortFree(port: number): Promise<boolean> {
+  return (await listenProblem(port)) === null;
+}
+
+/** Why 127.0.0.1:`port` cannot be listened on (EADDRINUSE, EACCES…), or null when it can. */
+export function listenProblem(port: number): Promise<Error | null> {
   return new Promise((resolve) => {
     const server = createServer();
-    server.once("error", () => resolve(false));
+    server.once("error", (err) => resolve(err));
     server.listen({ port, host: "127.0.0.1", exclusive: true }, () => {
-      server.close(() => resolve(true));
+      server.close(() => resolve(null));
     });
   });
 }

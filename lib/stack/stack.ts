@@ -2,10 +2,11 @@
 // their output interleaved under their names. Stop order matters: workers first, so they can
 // record the jobs they are running, then Redis, which writes its AOF on the way out.
 import { defaults } from "../config.ts";
-import { maskUrl } from "../connect.ts";
+import { connect, maskUrl } from "../connect.ts";
 import { isLoopback } from "../dashboard/_auth.ts";
 import { dashboardDefaults } from "../dashboard/options.ts";
-import { ConnectError, CourierError, InputError } from "../errors.ts";
+import { ConfigError, ConnectError, InputError } from "../errors.ts";
+import { listenError } from "../health.ts";
 import { createOutput, type Output, wantColour } from "./_output.ts";
 import { isCompiled, ownCommand, scriptOf, shownCommand } from "./_self.ts";
 import { listenForSignals, type Signals } from "./_signals.ts";
@@ -13,6 +14,7 @@ import type { StackOptions } from "./options.ts";
 import {
   findRedisServer,
   isPortFree,
+  listenProblem,
   REDIS_NOT_INSTALLED,
   type RedisServer,
   startRedisServer,
@@ -25,19 +27,26 @@ const RESTART_DELAY_MS = 2_000;
 // Above the worker's own shutdownGraceMs (25 s), so a worker releases its unfinished jobs itself
 // before we resort to SIGKILL.
 const WORKER_STOP_GRACE_MS = 30_000;
+// The Redis named by --redis-url must answer this soon: the connect timeout of every command.
+const GIVEN_REDIS_TIMEOUT_MS = 5_000;
+
+/** How a stack that started ended: bin/stack.ts turns it into an exit code. */
+export type StackEnd = "stopped" | "redis-exited" | "killed";
 
 /**
- * Runs the stack until SIGINT/SIGTERM/SIGHUP; resolves with the exit code: 0 after a clean stop,
- * 1 when it could not start (one line on stderr) or Redis died under it, 130 after a second
- * signal. Only bugs throw.
+ * Runs the stack until SIGINT/SIGTERM/SIGHUP; resolves with "stopped" after a clean stop,
+ * "redis-exited" when Redis died under it, "killed" after a second signal. When it cannot start,
+ * it throws a CourierError (ConfigError: a port it cannot listen on; ConnectError: no
+ * redis-server, or a Redis that does not answer) having stopped whatever it had started.
  */
-export async function runStack(options: StackOptions): Promise<number> {
+export async function runStack(options: StackOptions): Promise<StackEnd> {
   const names = ["system", "redis.1", ...workerNames(options.workers), "dashboard"];
   const output = createOutput({ names, color: wantColour() });
   const signals = listenForSignals();
   let redis: RedisServer | undefined;
   try {
     await preflight(options);
+    if (options.redisUrl) await checkGivenRedis(options.redisUrl);
     redis = options.redisUrl ? undefined : await startLocalRedis(options, output);
     const url = redis?.url ?? options.redisUrl!;
     const supervisor = new Supervisor({ output });
@@ -50,9 +59,7 @@ export async function runStack(options: StackOptions): Promise<number> {
     return await runUntilStopped(output, supervisor, redis, signals);
   } catch (err) {
     redis?.kill(); // detached: it would outlive us
-    if (!(err instanceof CourierError)) throw err;
-    process.stderr.write(`stack: ${err.message}\n`);
-    return 1;
+    throw err;
   } finally {
     signals.dispose();
   }
@@ -70,12 +77,22 @@ async function preflight(options: StackOptions): Promise<void> {
   }
 }
 
+/**
+ * Workers pointed at a Redis that does not answer would only be restarted every 2 s for ever,
+ * under a "ready" line: check it first, as each worker will (connect, INFO, version), and say
+ * why in one line (URL masked) if it fails.
+ */
+async function checkGivenRedis(url: string): Promise<void> {
+  const client = await connect(url, { timeoutMs: GIVEN_REDIS_TIMEOUT_MS });
+  client.destroy();
+}
+
 async function runUntilStopped(
   output: Output,
   supervisor: Supervisor,
   redis: RedisServer | undefined,
   signals: Signals,
-): Promise<number> {
+): Promise<StackEnd> {
   const say = (text: string) => output.line("system", text);
   const died = redis ? redis.exited : new Promise<number>(() => {});
   const event = await Promise.race([signals.first, died.then((code) => ({ code }))]);
@@ -90,11 +107,11 @@ async function runUntilStopped(
     say("second signal: killing everything now");
     supervisor.kill();
     redis?.kill();
-    return 130;
+    return "killed" as const;
   });
   // A Redis that died needs no stopping: only the workers are left.
   const stopped = shutdown(output, supervisor, bySignal ? redis : undefined);
-  return Promise.race([stopped.then(() => (bySignal ? 0 : 1)), kill]);
+  return Promise.race([stopped.then(() => (bySignal ? "stopped" : "redis-exited")), kill]);
 }
 
 function workerNames(count: number): string[] {
@@ -103,10 +120,16 @@ function workerNames(count: number): string[] {
 
 async function startLocalRedis(options: StackOptions, output: Output): Promise<RedisServer> {
   const port = options.redisPort;
-  if (!(await isPortFree(port))) {
-    throw new ConnectError(
-      `port ${port} on 127.0.0.1 is already in use: start on another with --redis-port <port>, ` +
-        `or use the Redis there with REDIS_URL=redis://127.0.0.1:${port}`,
+  const problem = await listenProblem(port);
+  if (problem) {
+    // One wording with the worker's and the dashboard's ports, plus the two ways out.
+    const err = listenError(problem, "127.0.0.1", port);
+    if (!(err instanceof ConfigError)) throw err;
+    const inUse = (problem as { code?: string }).code === "EADDRINUSE";
+    const there = `, or use the Redis there with --redis-url redis://127.0.0.1:${port}`;
+    throw new ConfigError(
+      `${err.message}; start Redis on another port with --redis-port <port>${inUse ? there : ""}`,
+      { cause: problem },
     );
   }
   output.line("system", `starting redis-server on 127.0.0.1:${port}, data in ${options.dataDir}`);
