@@ -89,6 +89,32 @@ describe("a late outcome of a run another worker took over", () => {
     await w.stop();
   });
 
+  test("a failure recorded between another worker's claim and its start: that start leaves the job alone", async () => {
+    const prefix = testPrefix();
+    await using q = await openQueue({ prefix });
+    await using r = await rawRedis();
+    const id = await q.enqueue("echo", "x");
+    const client = asRedis(r);
+    await ensureGroup(client, q.keys);
+    const w1 = consumer(q, "w1");
+    const [run1] = (await takeBatch(client, w1, 1)).run;
+    const claimed = await claimIdle(client, q.keys, "w2", { claimIdleMs: 0 }, "0-0", 1);
+    // W1's failure lands first: its run is still current, so it is recorded and acknowledged.
+    const { s, replies } = settlerFor(r, w1);
+    const retryAt = Date.now() + 60_000;
+    s.add({ kind: "fail", entryId: run1!.entryId, run: 1, jobId: id, error: "boom", retryAt });
+    await s.drained();
+    s.close();
+    expect(replies).toEqual([1]);
+    // W2's start of the entry it claimed: no longer pending on it, so not started (a start
+    // would run the job on an entry no one could claim again if W2 died).
+    const started = await startBatch(client, consumer(q, "w2"), claimed.claimed, "claim");
+    expect(started.run).toEqual([]);
+    expect(started.settled.map((x) => x.verdict)).toEqual(["taken"]);
+    expect(await q.getJob(id)).toMatchObject({ status: "retrying", attempts: 1 });
+    expect(Number(await r.sendCommand(["ZCARD", q.keys.delayed]))).toBe(1);
+  });
+
   test("a finish that comes first still wins and acknowledges: the job is done", async () => {
     const prefix = testPrefix();
     await using q = await openQueue({ prefix });

@@ -25,7 +25,8 @@
 --   XREADGROUP), so a worker under load gets new jobs in one call instead of two.
 -- Returns a flat list, per entry: entry id, job id, then either the run number (an integer)
 -- followed by attempt, max attempts, task, payload (run it), or a verdict ('bad', 'missing',
--- 'done', 'dead': settled here, do not run it), or 'corrupt' (dead-lettered) or 'unreadable'
+-- 'done', 'dead': settled here, do not run it; 'taken': a claimed entry no longer pending
+-- here, left alone), or 'corrupt' (dead-lettered) or 'unreadable'
 -- (key not a hash; acknowledged) followed by what is wrong, or 'deferred' or 'parked'
 -- followed by the task. Flat and without keys, since each element of the reply costs Redis
 -- time per job.
@@ -40,6 +41,7 @@ local opening = opened(now, consumer) -- h:<run> = attempt .. opening (_attempts
 local has = {} -- the tasks this worker has, made once per call
 for i = 11, 10 + tonumber(ARGV[10]) do has[ARGV[i]] = true end
 local mode = 11 + tonumber(ARGV[10])
+local claiming = ARGV[mode] == 'claim'
 -- A job left for another worker goes back to the stream at once the first time (a worker
 -- blocked reading, idle, gets it then; not this one, busy running this script), later after
 -- 50 ms, doubling, up to 1 s, give or take a quarter (so the delay does not keep step with
@@ -140,6 +142,12 @@ end
 
 local function start(entry, id)
   if id == '' then return settle(entry, id, 'bad') end
+  -- A claimed entry whose job's outcome was recorded since the claim (by the worker it was
+  -- taken from, which acknowledged it) is no longer pending here: starting its job on it would
+  -- run the job on an entry no one can claim again. Claims only: a new read is this consumer's.
+  if claiming and #redis.call('XPENDING', KEYS[1], group, entry, entry, 1, consumer) == 0 then
+    return put(entry, id, 'taken')
+  end
   local key = prefix .. id
   local ok, f = pcall(redis.call, 'HMGET', key, 'task', 'payload', 'status', 'attempt',
     'max_attempts', 'runs')
