@@ -8,7 +8,10 @@ import { resolveOptions } from "../lib/config.ts";
 import type { Redis } from "../lib/connect.ts";
 import { queueKeys } from "../lib/keys.ts";
 
-/** Answers script calls with 1 per outcome, and refuses any call that carries `poison`. */
+/**
+ * Answers script calls with 1 per outcome, other commands with 1 (so TYPE says the job key is
+ * not a hash: a record with nothing to lose), and refuses what `refuse` picks.
+ */
 function fakeRedis(refuse: (args: string[]) => Error | null) {
   const calls: string[][] = [];
   const client = {
