@@ -25,7 +25,7 @@ export interface Startable extends Delivery {
 
 /** An entry the start script settled without running it, and why. */
 export interface Settled extends Delivery {
-  verdict: "bad" | "missing" | "done" | "dead" | Detailed;
+  verdict: "bad" | "missing" | "done" | "dead" | "taken" | Detailed;
   /** What is wrong with a corrupt or unreadable record. */
   problem?: string;
   /** The task of a job left for another worker (deferred) or for one to start (parked). */
@@ -205,6 +205,7 @@ export const SETTLED_WHY = {
   missing: "job record is gone (expired or deleted); entry acknowledged",
   done: "job already ended; duplicate delivery acknowledged",
   dead: "attempts used up by workers that stopped; dead-lettered",
+  taken: "claimed entry settled meanwhile by the worker it was taken from; not started",
   corrupt: "corrupt record: dead-lettered",
   unreadable: "corrupt record: entry acknowledged",
   deferred: "not a task of this worker; left for a worker that has it",

@@ -3,7 +3,7 @@
 // per job are written here, once the outcome is recorded.
 import type { Startable } from "./_fetch.ts";
 import { Attempt, type AttemptResult, GivenUp, runAttempt } from "./_run.ts";
-import { CORRUPT, type Outcome, Settler } from "./_settle.ts";
+import { CORRUPT, type Outcome, Settler, UNRECORDED } from "./_settle.ts";
 import { backoffMs } from "./backoff.ts";
 import type { WorkerOptions } from "./config.ts";
 import type { Redis } from "./connect.ts";
@@ -161,10 +161,11 @@ export class Jobs {
     };
     if (outcome.kind === "finish") {
       this.processed++;
-      this.log.log(reply === CORRUPT ? "error" : "info", FINISHED[reply] ?? "finished", fields);
+      const bad = reply === CORRUPT || reply === UNRECORDED;
+      this.log.log(bad ? "error" : "info", FINISHED[reply] ?? "finished", fields);
     } else {
       this.failed++;
-      const level = reply === 2 || reply === CORRUPT ? "error" : "warn";
+      const level = reply === 2 || reply === CORRUPT || reply === UNRECORDED ? "error" : "warn";
       this.log.log(level, FAILED[reply] ?? "failed", { ...fields, error: outcome.error });
     }
     this.#settling.delete(outcome.entryId);
@@ -193,6 +194,7 @@ const FINISHED: Record<number, string> = {
   0: "finished (duplicate run, first result kept)",
   [-1]: "finished (job record gone)",
   [CORRUPT]: "corrupt record: result not recorded, entry acknowledged",
+  [UNRECORDED]: "result not recorded; entry left pending for a claim",
 };
 const FAILED: Record<number, string> = {
   1: "failed, will retry",
@@ -200,4 +202,5 @@ const FAILED: Record<number, string> = {
   0: "failed (job already ended)",
   [-1]: "failed (job record gone)",
   [CORRUPT]: "corrupt record: failure not recorded, entry acknowledged",
+  [UNRECORDED]: "failure not recorded; entry left pending for a claim",
 };

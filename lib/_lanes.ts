@@ -20,6 +20,7 @@ const LEVEL: Partial<Record<Settled["verdict"], LogLevel>> = {
   corrupt: "error",
   unreadable: "error",
   deferred: "info",
+  taken: "info",
 };
 
 /** From this concurrency on, a worker takes jobs in two lanes. */

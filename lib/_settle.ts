@@ -1,8 +1,8 @@
 // Settling jobs: finishes (and failures) that complete in the same tick are written together
 // in one script call. A write that fails (Redis down, or refusing it for lack of memory) is
 // kept and tried again with back-off, never dropped: the entry stays pending, and leased,
-// until its outcome is recorded. (On a full Redis the scripts still run: they acknowledge
-// first, which takes no memory; see lib/lua/_attempts.lua.)
+// until its outcome is recorded. (On a full Redis the scripts still run: their first write
+// takes no memory; see lib/lua/_attempts.lua.)
 import { ErrorReply } from "redis";
 import { runScript, scripts } from "./_scripts.ts";
 import type { WorkerOptions } from "./config.ts";
@@ -32,13 +32,22 @@ export type Outcome = Finish | Failure;
 
 /**
  * The reply for a job key that is not a hash (finish-5.lua, fail-6.lua), or an outcome no
- * script call could record (see #isolate): its entry is acknowledged, nothing recorded.
+ * script call could record whose job has no record to lose (see #giveUp): its entry is
+ * acknowledged, nothing recorded.
  */
 export const CORRUPT = -2;
 
 /**
- * Script replies: finish 1 recorded / 0 already ended / -1 gone; fail 1 retry / 2 dead;
- * CORRUPT for either.
+ * An outcome no script call could record although its job record is a hash: its entry is left
+ * pending, not acknowledged (that would lose the job), and claimed after claimIdleMs, when the
+ * start script runs the job again or settles it.
+ */
+export const UNRECORDED = -3;
+
+/**
+ * Script replies: finish 1 recorded / 0 already ended / -1 gone; fail 1 retry / 2 dead /
+ * 0 left alone (ended, or not its current run: entry not acknowledged); CORRUPT or UNRECORDED
+ * for either.
  */
 export type OnSettled = (outcome: Outcome, reply: number) => void;
 
@@ -146,32 +155,40 @@ export class Settler {
   }
 
   /**
-   * Writes items; returns those to write again (Redis away or busy) and why. A call Redis
-   * refuses for what is in it (a script error over one corrupt record) is split, so the one bad
-   * outcome is isolated and the others are recorded; one refused on its own is given up: its
-   * entry is acknowledged (lib/_jobs.ts logs it), never retried forever.
+   * Writes items; returns those to write again (Redis away or busy, or a queue-wide key of the
+   * wrong type: nothing was written, and the whole batch waits) and why. A call Redis refuses
+   * for what is in it (a script error over one record) is split, so the one bad outcome is
+   * isolated and the others are recorded; one refused on its own is given up, never retried
+   * forever (lib/_jobs.ts logs it): see #giveUp.
    */
   async #isolate(items: Outcome[]): Promise<{ again: Outcome[]; error?: unknown }> {
     try {
       await this.#write(items);
       return { again: [] };
     } catch (error) {
-      if (!refusedForData(error)) return { again: items, error };
+      if (!refusedForData(error) || queueKeyRefused(error)) return { again: items, error };
       if (items.length > 1) {
         const parts = await Promise.all(items.map((item) => this.#isolate([item])));
         return { again: parts.flatMap((p) => p.again), error: parts.find((p) => p.error)?.error };
       }
-      return this.#acknowledge(items[0]!).then(
+      return this.#giveUp(items[0]!).then(
         () => ({ again: [] }),
         (err: unknown) => ({ again: items, error: err }),
       );
     }
   }
 
-  /** Acknowledges an outcome's entry without recording it (no script could record it). */
-  async #acknowledge(item: Outcome): Promise<void> {
+  /**
+   * An outcome no script could record. Its entry is acknowledged only when the job key holds
+   * no record to lose (not a hash, or gone); a job with a record keeps its entry pending, to be
+   * claimed after claimIdleMs (acknowledging it would leave the job started, with nothing
+   * pending: lost).
+   */
+  async #giveUp(item: Outcome): Promise<void> {
     const { stream } = this.keys;
     const client = this.clients()[0]!;
+    const type = await client.sendCommand<string>(["TYPE", this.keys.job(item.jobId)]);
+    if (String(type) === "hash") return this.onSettled(item, UNRECORDED);
     await client.sendCommand(["XACK", stream, GROUP, item.entryId]);
     await client.sendCommand(["XDEL", stream, item.entryId]);
     this.onSettled(item, CORRUPT);
@@ -210,4 +227,13 @@ export class Settler {
  */
 export function refusedForData(err: unknown): boolean {
   return err instanceof ErrorReply && /^(ERR|WRONGTYPE)\b/.test(err.message);
+}
+
+/**
+ * A script's refusal over a queue-wide key of the wrong type (wrong_type in
+ * lib/lua/_attempts.lua): nothing was written. Not about any one job, so never split or
+ * acknowledged: the batch is retried with back-off until the key is repaired.
+ */
+export function queueKeyRefused(err: unknown): boolean {
+  return err instanceof ErrorReply && /^ERR courier: key /.test(err.message);
 }

@@ -13,7 +13,7 @@ import {
   startBatch,
   takeBatch,
 } from "./_fetch.ts";
-import { refusedForData } from "./_settle.ts";
+import { queueKeyRefused, refusedForData } from "./_settle.ts";
 import { guard } from "./_watchdog.ts";
 import type { WorkerOptions } from "./config.ts";
 import { describeCause, type Redis } from "./connect.ts";
@@ -152,13 +152,16 @@ export class Source {
   ): Promise<Fetched> {
     // Stopping meanwhile: start nothing; the entries stay pending and stop() releases them.
     if (this.stopping()) return { ...NOTHING, kind, count: deliveries.length };
+    // A queue-wide key of the wrong type is no one entry's fault: the read loop backs off and
+    // the entries stay pending on this consumer (read again after the failed read).
+    const splittable = (err: unknown) => refusedForData(err) && !queueKeyRefused(err);
     const started = await startBatch(client, this.w, deliveries, kind)
       .catch((err) => {
-        if (!refusedForData(err) || deliveries.length === 1) throw err;
+        if (!splittable(err) || deliveries.length === 1) throw err;
         return this.#startEach(deliveries, kind, client);
       })
       .catch((err) => {
-        if (!refusedForData(err)) throw err;
+        if (!splittable(err)) throw err;
         return this.#setAside(deliveries[0]!, err, client);
       });
     return { ...started, kind, count: deliveries.length };
@@ -170,7 +173,7 @@ export class Source {
    * one is set aside. Other errors are the read loop's to handle.
    */
   #takeRefused(err: unknown): null {
-    if (!refusedForData(err)) throw err;
+    if (!refusedForData(err) || queueKeyRefused(err)) throw err;
     this.log.log("error", "start refused; starting entries one by one", {
       error: describeCause(err),
     });
@@ -183,7 +186,7 @@ export class Source {
     const each = await Promise.all(
       deliveries.map((d) =>
         startBatch(client, this.w, [d], kind).catch((err) => {
-          if (!refusedForData(err)) throw err;
+          if (!refusedForData(err) || queueKeyRefused(err)) throw err;
           return this.#setAside(d, err, client);
         }),
       ),
@@ -191,11 +194,24 @@ export class Source {
     return { run: each.flatMap((e) => e.run), settled: each.flatMap((e) => e.settled) };
   }
 
-  /** Acknowledges an entry no start could read (the worker logs it as a corrupt record). */
+  /**
+   * An entry no start could read. Acknowledged (the worker logs it as a corrupt record) only
+   * when its job key holds no record to lose (not a hash, gone, or no job id); an entry whose
+   * job has a record stays pending, and is claimed and started again after claimIdleMs.
+   */
   async #setAside(d: Delivery, err: unknown, client: Redis): Promise<Started> {
+    const problem = `start refused: ${describeCause(err)}`;
+    const type = d.jobId && (await client.sendCommand<string>(["TYPE", this.keys.job(d.jobId)]));
+    if (String(type) === "hash") {
+      this.log.log("error", "start refused; entry left pending for a claim", {
+        job: d.jobId,
+        entry: d.entryId,
+        problem,
+      });
+      return { run: [], settled: [] };
+    }
     await client.sendCommand(["XACK", this.keys.stream, GROUP, d.entryId]);
     await client.sendCommand(["XDEL", this.keys.stream, d.entryId]);
-    const problem = `start refused: ${describeCause(err)}`;
     return { run: [], settled: [{ ...d, verdict: "unreadable", problem }] };
   }
 }

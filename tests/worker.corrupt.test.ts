@@ -102,6 +102,11 @@ const TABLE: Corruption[] = [
     end: { dead: /corrupt record: .*max_attempts/ },
   },
   { name: "max_attempts 0", make: hset("max_attempts", "0"), end: { dead: CORRUPT } },
+  // A run numbered 2.5 could never be ended by its outcome (fail-6 compares run numbers).
+  { name: "runs 1.5", make: hset("runs", "1.5"), end: { dead: /corrupt record: runs/ } },
+  { name: "runs inf", make: hset("runs", "inf"), end: { dead: /corrupt record: runs/ } },
+  { name: "runs nan", make: hset("runs", "nan"), end: { dead: /corrupt record: runs/ } },
+  { name: "runs 1e999", make: hset("runs", "1e999"), end: { dead: /corrupt record: runs/ } },
   { name: "unknown status", make: hset("status", "zzz\u0000"), end: { dead: CORRUPT } },
   { name: "unknown task", make: hset("task", "resize"), end: { waiting: true } },
   { name: "task with NUL bytes", make: hset("task", "ec\u0000ho"), end: { waiting: true } },

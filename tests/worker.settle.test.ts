@@ -3,12 +3,15 @@
 // state (out of memory) is retried whole, not split.
 import { describe, expect, test } from "bun:test";
 import { ErrorReply } from "redis";
-import { CORRUPT, type Outcome, Settler } from "../lib/_settle.ts";
+import { CORRUPT, type Outcome, Settler, UNRECORDED } from "../lib/_settle.ts";
 import { resolveOptions } from "../lib/config.ts";
 import type { Redis } from "../lib/connect.ts";
 import { queueKeys } from "../lib/keys.ts";
 
-/** Answers script calls with 1 per outcome, and refuses any call that carries `poison`. */
+/**
+ * Answers script calls with 1 per outcome, other commands with 1 (so TYPE says the job key is
+ * not a hash: a record with nothing to lose), and refuses what `refuse` picks.
+ */
 function fakeRedis(refuse: (args: string[]) => Error | null) {
   const calls: string[][] = [];
   const client = {
@@ -70,6 +73,37 @@ describe("settling a batch with one bad outcome", () => {
       expect(s.size).toBe(0);
     });
   }
+
+  test("one refused on its own whose job record is a hash is left pending, not acknowledged", async () => {
+    const { client, calls } = fakeRedis((args) =>
+      args[0] === "EVALSHA" && args.includes("poison") ? new ErrorReply("ERR boom") : null,
+    );
+    const typed = {
+      sendCommand: (args: string[]) =>
+        args[0] === "TYPE" ? Promise.resolve("hash") : client.sendCommand(args),
+    } as unknown as Redis;
+    const { s, replies } = settler(typed);
+    for (const id of ["a", "poison"]) s.add(failure(id));
+    await s.drained();
+    expect(Object.fromEntries(replies)).toEqual({ a: 1, poison: UNRECORDED });
+    expect(calls.some((c) => c[0] === "XACK")).toBe(false);
+  });
+
+  test("a refusal over a queue-wide key is retried whole: not split, nothing acknowledged", async () => {
+    let refusals = 2;
+    const { client, calls } = fakeRedis((args) =>
+      args[0] === "EVALSHA" && refusals-- > 0
+        ? new ErrorReply("ERR courier: key t:{q}:delayed holds a string, not a zset")
+        : null,
+    );
+    const { s, replies, errors } = settler(client);
+    for (const id of ["a", "b", "c"]) s.add(failure(id));
+    await s.drained();
+    expect(Object.fromEntries(replies)).toEqual({ a: 1, b: 1, c: 1 });
+    expect(errors.length).toBe(2);
+    expect(calls.filter((c) => c[0] === "EVALSHA").length).toBe(3);
+    expect(calls.some((c) => c[0] === "XACK" || c[0] === "TYPE")).toBe(false);
+  });
 
   test("an out-of-memory refusal is retried whole, not split", async () => {
     let oom = 2;

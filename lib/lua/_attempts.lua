@@ -61,12 +61,28 @@ end
 -- A full Redis (maxmemory reached, noeviction) refuses a command that may take memory, but
 -- inside a script only before the script's first write (a script is never stopped half-way;
 -- checked on Redis 7.0 by tests/redis-full.worker.test.ts). Scripts that must run while Redis is full, so the queue can drain, write
--- first with a command that takes no memory: finish and fail acknowledge and trim their
--- entries (settle_entries, below), which frees memory; start, when the script does not read
--- the entries itself (XREADGROUP, also such a write), calls this. PERSIST on the stream is a
--- no-op (it never has a TTL) that counts as that first write. What the script then takes is
--- bounded by the batch: a started job's few fields.
+-- first with a command that takes no memory: start, finish and fail call this (start in
+-- 'take' mode reads the entries itself: XREADGROUP is also such a write). PERSIST on the
+-- stream is a no-op (it never has a TTL) that counts as that first write. What the script then
+-- takes is bounded by the batch (a started job's few fields, an outcome), and finish and fail
+-- free more at their end, when they acknowledge and trim their entries (settle_entries, below:
+-- last, so that a script error half-way leaves every entry pending).
 local function write_without_memory(stream) redis.call('PERSIST', stream) end
+
+-- An error reply naming the first queue-wide key that holds the wrong type of value (pairs of
+-- key and type; a missing key is fine), or nil. Scripts check every queue-wide key they write,
+-- once per batch, before their first write: a WRONGTYPE raised half-way would leave the batch
+-- half done (Redis does not roll a script back). The worker reads the marker `courier: key`
+-- (lib/_settle.ts queueKeyRefused) and retries the batch with back-off, acknowledging nothing.
+local function wrong_type(expected)
+  for i = 1, #expected, 2 do
+    local t = redis.call('TYPE', expected[i]).ok
+    if t ~= 'none' and t ~= expected[i + 1] then
+      return redis.error_reply('ERR courier: key ' .. expected[i] .. ' holds a ' .. t ..
+        ', not a ' .. expected[i + 1])
+    end
+  end
+end
 
 -- Acknowledges stream entries in one call (variadic, in chunks well under Lua's unpack()
 -- limit), then removes every acknowledged entry from the stream. Trimming by MINID behind the

@@ -2,9 +2,15 @@
 -- (status 'retrying') or, when it may not run again, fails for good: status 'failed', a dead
 -- letter, and the failure TTL. Only the job's current run may fail it: a job that ended,
 -- or that has started again since, is left as it is.
--- Entries are acknowledged and removed in every case; a retry adds a fresh entry later. That
--- comes first: it frees memory and takes none, so a full Redis still lets the outcomes be
--- written (Redis checks maxmemory only before a script's first write: see settle_entries).
+-- An entry is acknowledged and removed when its outcome is recorded here, or the job has
+-- ended or is gone; a retry adds a fresh entry later. A failure of a run that is no longer the
+-- job's current one does not acknowledge: the entry may be another worker's lease now (a claim
+-- keeps the entry id), and if no one holds it, a claim after claimIdleMs settles it.
+-- Order: reads, then a write that takes no memory (so a full Redis still lets the outcomes be
+-- written: Redis checks maxmemory only before a script's first write), then the outcomes, then
+-- the acknowledgements, last: a script error half-way (Redis does not roll back) then leaves
+-- every entry pending, never one acknowledged and unrecorded. Queue-wide keys of the wrong type
+-- are refused before any write (wrong_type, _attempts.lua).
 -- The failed run is ended in the job's history with its error (same HSET), and counted, per
 -- batch, in this minute's bucket (`retried` or `failed`) (helpers in _attempts.lua, prepended).
 --
@@ -17,33 +23,47 @@
 -- ARGV[8..] quintuples: entry id, job id, run, error, retry at (ms; 0 = no retry, fail now)
 -- Returns: one integer per job, 1 = will retry, 2 = failed (dead letter), 0 = left alone
 -- (ended, or not this run any more), -1 = job hash gone, -2 = job key not a hash (corrupt).
+-- Or an error reply `ERR courier: key … holds a …` (nothing written).
+local wrong = wrong_type({ KEYS[1], 'stream', KEYS[2], 'zset', KEYS[3], 'stream',
+  KEYS[4], 'stream', KEYS[5], 'hash', KEYS[6], 'hash' })
+if wrong then return wrong end
 local prefix, group, now = ARGV[1], ARGV[2], tonumber(ARGV[3])
-local out, retried, failed, entries = {}, 0, 0, {}
+local out, retried, failed, entries, records = {}, 0, 0, {}, {}
 
-for i = 8, #ARGV, 5 do entries[#entries + 1] = ARGV[i] end
-settle_entries(KEYS[1], group, entries)
+-- Reads first: what to do with each job, and which entries are ours to acknowledge.
 for i = 8, #ARGV, 5 do
-  local id, run = ARGV[i + 1], tonumber(ARGV[i + 2])
-  local err, retry_at = ARGV[i + 3], tonumber(ARGV[i + 4])
-  local key = prefix .. id
+  local run = tonumber(ARGV[i + 2])
   -- Under pcall: a job key that is no longer a hash must not fail the batch (-2, settled).
-  local ok, f = pcall(redis.call, 'HMGET', key, 'status', 'task', 'attempt', 'payload',
-    'max_attempts', 'runs')
+  local ok, f = pcall(redis.call, 'HMGET', prefix .. ARGV[i + 1], 'status', 'task', 'attempt',
+    'payload', 'max_attempts', 'runs')
+  local reply
   if not ok then
-    out[#out + 1] = -2
+    reply = -2
   elseif not f[1] then
-    out[#out + 1] = -1
+    reply = -1
   elseif f[1] ~= 'started' or tonumber(f[6]) ~= run then
     -- Ended already, or no longer this run (a re-sent failure after a lost reply, or a run
     -- another worker has taken over): applying it again would retry the job twice.
-    out[#out + 1] = 0
+    reply = 0
+  end
+  out[#out + 1] = reply or false
+  records[#records + 1] = ok and f
+  if reply ~= 0 or f[1] == 'finished' or f[1] == 'failed' then entries[#entries + 1] = ARGV[i] end
+end
+write_without_memory(KEYS[1])
+for i = 8, #ARGV, 5 do
+  local n = (i - 3) / 5 -- this job's place in out and records
+  local id, run, f = ARGV[i + 1], tonumber(ARGV[i + 2]), records[n]
+  local err, retry_at = ARGV[i + 3], tonumber(ARGV[i + 4]) or 0
+  local key = prefix .. id
+  if out[n] then -- settled above: nothing to write
   elseif retry_at > 0 then
     local fields = { 'status', 'retrying', 'error', err }
     redis.call('HSET', key, unpack(end_fields(fields, run, now, 'retrying', err)))
     redis.call('ZADD', KEYS[2], retry_at, id)
     redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[6], '*', 'type', 'retried', 'id', id)
     retried = retried + 1
-    out[#out + 1] = 1
+    out[n] = 1
   else
     -- dead_entry lets `dead requeue ID` find the letter without scanning the dead stream.
     local letter = redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[5], '*', 'id', id,
@@ -54,7 +74,7 @@ for i = 8, #ARGV, 5 do
     redis.call('EXPIRE', key, ARGV[4])
     redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[6], '*', 'type', 'failed', 'id', id)
     failed = failed + 1
-    out[#out + 1] = 2
+    out[n] = 2
   end
 end
 if retried > 0 then
@@ -66,4 +86,5 @@ if failed > 0 then
   redis.call('HINCRBY', KEYS[5], 'dead', failed)
   count_minute(KEYS[6], now, tonumber(ARGV[7]), 'failed', failed)
 end
+settle_entries(KEYS[1], group, entries)
 return out

@@ -2,9 +2,13 @@
 -- a job already finished or failed (a duplicate run) keeps its first result. A job whose hash
 -- is gone (expired, deleted) is not recreated. Either way the entry is acknowledged and
 -- removed from the stream (one XACK for the whole batch, then a trim behind the oldest pending
--- entry: see settle_entries in _attempts.lua), so it can never be delivered again. That comes
--- first: it frees memory and takes none, and Redis checks maxmemory only before a script's
--- first write, so a full Redis still lets the results be recorded (see settle_entries).
+-- entry: see settle_entries in _attempts.lua), so it can never be delivered again: the job is
+-- done (a finish of a run another worker took over that wins ends the job all the same).
+-- Order: a write that takes no memory first (Redis checks maxmemory only before a script's
+-- first write, so a full Redis still lets the results be recorded), the acknowledgements last
+-- (a script error half-way, which Redis does not roll back, leaves every entry pending rather
+-- than one acknowledged and unrecorded). Queue-wide keys of the wrong type are refused before
+-- any write (wrong_type, _attempts.lua).
 -- A recorded finish also ends its run in the job's history (same HSET), and is counted, per
 -- batch, in this minute's bucket and in the run-time histogram.
 --
@@ -14,7 +18,11 @@
 -- ARGV[5] events max len (jobs)  ARGV[6] minutes of per-minute counts kept
 -- ARGV[7..] quadruples: entry id, job id, run (from the start script), result (JSON)
 -- Returns: one integer per job, 1 = recorded, 0 = already terminal, -1 = job hash gone,
--- -2 = job key not a hash (corrupt).
+-- -2 = job key not a hash (corrupt). Or an error reply `ERR courier: key … holds a …`
+-- (nothing written).
+local wrong = wrong_type({ KEYS[1], 'stream', KEYS[2], 'stream', KEYS[3], 'hash',
+  KEYS[4], 'hash', KEYS[5], 'hash' })
+if wrong then return wrong end
 local prefix, group, now = ARGV[1], ARGV[2], tonumber(ARGV[3])
 -- Histogram bounds in ms; keep in step with DURATION_BOUNDS_MS in lib/admin/metrics.ts.
 local BOUNDS = { 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000 }
@@ -24,7 +32,7 @@ local out, finished, buckets, sum, entries, recorded = {}, 0, {}, 0, {}, {}
 local ended = ended_as(now, 'finished') -- the same for every job of the batch
 
 for i = 7, #ARGV, 4 do entries[#entries + 1] = ARGV[i] end
-settle_entries(KEYS[1], group, entries)
+write_without_memory(KEYS[1])
 for i = 7, #ARGV, 4 do
   local id, run = ARGV[i + 1], tonumber(ARGV[i + 2])
   local key = prefix .. id
@@ -73,4 +81,5 @@ if finished > 0 then
   redis.call('HINCRBY', KEYS[5], 'count', finished)
   redis.call('HINCRBY', KEYS[5], 'sum_ms', sum)
 end
+settle_entries(KEYS[1], group, entries)
 return out

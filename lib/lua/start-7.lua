@@ -25,22 +25,35 @@
 --   XREADGROUP), so a worker under load gets new jobs in one call instead of two.
 -- Returns a flat list, per entry: entry id, job id, then either the run number (an integer)
 -- followed by attempt, max attempts, task, payload (run it), or a verdict ('bad', 'missing',
--- 'done', 'dead': settled here, do not run it), or 'corrupt' (dead-lettered) or 'unreadable'
+-- 'done', 'dead': settled here, do not run it; 'taken': a claimed entry no longer pending
+-- here, left alone), or 'corrupt' (dead-lettered) or 'unreadable'
 -- (key not a hash; acknowledged) followed by what is wrong, or 'deferred' or 'parked'
 -- followed by the task. Flat and without keys, since each element of the reply costs Redis
 -- time per job.
+-- Or an error reply `ERR courier: key … holds a …` when a queue-wide key holds the wrong type
+-- (checked before anything is read or written: wrong_type, _attempts.lua).
+local wrong = wrong_type({ KEYS[1], 'stream', KEYS[2], 'stream', KEYS[3], 'stream',
+  KEYS[4], 'hash', KEYS[5], 'hash', KEYS[6], 'hash', KEYS[7], 'zset' })
+if wrong then return wrong end
 local prefix, group, consumer, now = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local out, started, dead, settled = {}, 0, 0, {}
 local opening = opened(now, consumer) -- h:<run> = attempt .. opening (_attempts.lua)
 local has = {} -- the tasks this worker has, made once per call
 for i = 11, 10 + tonumber(ARGV[10]) do has[ARGV[i]] = true end
 local mode = 11 + tonumber(ARGV[10])
+local claiming = ARGV[mode] == 'claim'
 -- A job left for another worker goes back to the stream at once the first time (a worker
 -- blocked reading, idle, gets it then; not this one, busy running this script), later after
 -- 50 ms, doubling, up to 1 s, give or take a quarter (so the delay does not keep step with
 -- the workers' reads): a job that workers without its task keep taking costs them at most
 -- about one start a second.
 local DEFER_MS, DEFER_MAX_MS = 50, 1000
+
+-- A whole number from 0 up, or nil (tonumber alone takes '0x1f', ' 2', 'nan', '1.5', and
+-- reads '1' out of '1\0002'). Digits only, up to 15 of them: exact as a Lua number.
+local function count(v)
+  if v and #v > 0 and #v < 16 and not string.find(v, '%D') then return tonumber(v) end
+end
 
 -- Fails the job for good instead of running it: its previous worker died on its last attempt,
 -- or its record is corrupt. `f` is the HMGET below; a missing field goes in the letter as ''.
@@ -53,16 +66,10 @@ local function bury(key, id, f, err)
     'max_attempts', f[5] or '')
   -- dead_entry lets `dead requeue ID` find the letter without scanning the dead stream.
   local fields = { 'status', 'failed', 'error', err, 'ended_at', now, 'dead_entry', letter }
-  local run = f[3] == 'started' and tonumber(f[6]) or nil
+  local run = f[3] == 'started' and count(f[6]) or nil
   redis.call('HSET', key, unpack(end_fields(fields, run, now, 'failed', err)))
   redis.call('EXPIRE', key, ARGV[5])
   redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[7], '*', 'type', 'failed', 'id', id)
-end
-
--- A whole number from 0 up, or nil (tonumber alone takes '0x1f', ' 2', 'nan', '1.5', and
--- reads '1' out of '1\0002'). Digits only, up to 15 of them: exact as a Lua number.
-local function count(v)
-  if v and #v > 0 and #v < 16 and not string.find(v, '%D') then return tonumber(v) end
 end
 
 local RUNNABLE = { queued = true, started = true, retrying = true }
@@ -78,12 +85,19 @@ local function flaw(f)
   if not max or max < 1 then
     return f[5] and 'max_attempts is not a number of 1 or more' or 'no max_attempts'
   end
+  -- No runs yet is fine (none started); garbage would number this run 2.5, which no outcome
+  -- could end (fail-6 compares run numbers).
+  if f[6] and not count(f[6]) then return 'runs is not a number' end
 end
 
 -- Leaves a job whose task this worker does not have to a worker that has it, using no attempt.
 local function leave_for_others(key, id, task)
   local seen = tonumber(redis.call('HGET', KEYS[6], 'seen:' .. task))
-  if seen and tonumber(now) - seen <= tonumber(ARGV[9]) then
+  local parked = ARGV[8] .. task
+  -- A parked set of the wrong type (rare path: checked here, not per batch) would fail the
+  -- whole script: the job is deferred instead, and comes back until someone repairs the key.
+  local t = redis.call('TYPE', parked).ok
+  if (seen and tonumber(now) - seen <= tonumber(ARGV[9])) or (t ~= 'none' and t ~= 'zset') then
     local n = count(redis.call('HGET', key, 'deferred')) or 0
     redis.call('HSET', key, 'status', 'queued', 'deferred', n + 1)
     if n == 0 then
@@ -97,7 +111,7 @@ local function leave_for_others(key, id, task)
   end
   -- No live worker has it: parked until one starts (serve-2.lua takes it back), so no worker
   -- keeps taking it meanwhile. waiting_for tells `result` why it waits.
-  if redis.call('ZADD', ARGV[8] .. task, now, id) == 1 then
+  if redis.call('ZADD', parked, now, id) == 1 then
     redis.call('HINCRBY', KEYS[6], 'parked:' .. task, 1)
   end
   redis.call('HSET', key, 'status', 'queued', 'waiting_for', task)
@@ -128,6 +142,12 @@ end
 
 local function start(entry, id)
   if id == '' then return settle(entry, id, 'bad') end
+  -- A claimed entry whose job's outcome was recorded since the claim (by the worker it was
+  -- taken from, which acknowledged it) is no longer pending here: starting its job on it would
+  -- run the job on an entry no one can claim again. Claims only: a new read is this consumer's.
+  if claiming and #redis.call('XPENDING', KEYS[1], group, entry, entry, 1, consumer) == 0 then
+    return put(entry, id, 'taken')
+  end
   local key = prefix .. id
   local ok, f = pcall(redis.call, 'HMGET', key, 'task', 'payload', 'status', 'attempt',
     'max_attempts', 'runs')
@@ -143,7 +163,8 @@ local function start(entry, id)
   -- Checked inline (a function call per job costs more than all of these together); flaw()
   -- names what is wrong only when this fails.
   if not (f[1] and f[2] and RUNNABLE[f[3]] and attempt and max and max >= 1 and max < 2 ^ 53
-      and not string.find(f[4], '%D') and not string.find(f[5], '%D')) then
+      and not string.find(f[4], '%D') and not string.find(f[5], '%D')
+      and (not f[6] or (#f[6] > 0 and #f[6] < 16 and not string.find(f[6], '%D')))) then
     local wrong = flaw(f) or 'unreadable fields'
     bury(key, id, f, 'corrupt record: ' .. wrong)
     dead = dead + 1
@@ -183,7 +204,6 @@ else
   write_without_memory(KEYS[1]) -- so a full Redis lets the starts through (_attempts.lua)
   for i = mode + 1, #ARGV, 2 do start(ARGV[i], ARGV[i + 1]) end
 end
-settle_entries(KEYS[1], group, settled)
 if started > 0 then
   redis.call('HINCRBY', KEYS[4], 'started', started)
   if ARGV[mode] == 'claim' then redis.call('HINCRBY', KEYS[4], 'claimed', started) end
@@ -194,4 +214,6 @@ if dead > 0 then
   -- Counted in this minute's bucket; finish and fail trim old buckets (rare here: no trim).
   redis.call('HINCRBY', KEYS[5], math.floor(tonumber(now) / 60000) .. ':failed', dead)
 end
+-- Last: an error before here (Redis does not roll a script back) leaves these entries pending.
+settle_entries(KEYS[1], group, settled)
 return out

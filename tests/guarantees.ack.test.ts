@@ -1,0 +1,242 @@
+// An entry is acknowledged only with its job's outcome recorded, or with the job ended or
+// gone: a late failure of a run another worker took over leaves that worker's lease alone, and
+// a queue-wide key of the wrong type acknowledges nothing (the batch waits, and is written once
+// the key is repaired). Each case here lost its job before (nothing pending, never run again).
+import { describe, expect, test } from "bun:test";
+import { claimIdle, ensureGroup, type StartContext, startBatch, takeBatch } from "../lib/_fetch.ts";
+import { Settler } from "../lib/_settle.ts";
+import { resolveOptions } from "../lib/config.ts";
+import type { Redis } from "../lib/connect.ts";
+import { GROUP, type QueueKeys } from "../lib/keys.ts";
+import type { Queue } from "../lib/queue.ts";
+import { defineTask } from "../lib/types.ts";
+import {
+  logRecorder,
+  openQueue,
+  pendingCount,
+  type RawRedis,
+  rawRedis,
+  startWorker,
+  testPrefix,
+  until,
+} from "./helpers.ts";
+
+const echo = defineTask({ name: "echo", run: async (p: unknown) => p });
+
+/** A consumer driven by hand: the worker's own fetch functions, no worker around them. */
+function consumer(q: Queue, name: string): StartContext {
+  return { keys: q.keys, o: resolveOptions({ prefix: "unused", name }), tasks: ["echo"] };
+}
+
+/** The raw connection as the worker's functions take it (it is one: tests/helpers.ts). */
+const asRedis = (r: RawRedis) => r as unknown as Redis;
+
+/** A settler writing on `r` for consumer `c`; collects replies and errors. */
+function settlerFor(r: RawRedis, c: StartContext) {
+  const replies: number[] = [];
+  const errors: string[] = [];
+  const o = { ...c.o, reconnectMaxMs: 20 };
+  const client = asRedis(r);
+  const s = new Settler(
+    () => [client],
+    c.keys,
+    o,
+    (_, reply) => replies.push(reply),
+    (err) => errors.push(String((err as Error).message)),
+  );
+  return { s, replies, errors };
+}
+
+/** Who holds each pending entry: entry id → consumer. */
+async function holders(r: RawRedis, keys: QueueKeys): Promise<Record<string, string>> {
+  const rows = (await r.sendCommand(["XPENDING", keys.stream, GROUP, "-", "+", "10"])) as [
+    string,
+    string,
+  ][];
+  return Object.fromEntries(rows.map(([entry, who]) => [entry, who]));
+}
+
+describe("a late outcome of a run another worker took over", () => {
+  test("a failure leaves the new holder's lease pending; the job is not lost if it dies too", async () => {
+    const prefix = testPrefix();
+    await using q = await openQueue({ prefix });
+    await using r = await rawRedis();
+    const id = await q.enqueue("echo", "x");
+    const client = asRedis(r);
+    await ensureGroup(client, q.keys);
+    // W1 starts run 1 and stalls past claimIdleMs (here: W2 claims with no idle time needed).
+    const w1 = consumer(q, "w1");
+    const [run1] = (await takeBatch(client, w1, 1)).run;
+    expect(run1?.run).toBe(1);
+    const w2 = consumer(q, "w2");
+    const claimed = await claimIdle(client, q.keys, "w2", { claimIdleMs: 0 }, "0-0", 1);
+    expect(claimed.claimed.map((d) => d.entryId)).toEqual([run1!.entryId]); // same entry id
+    const [run2] = (await startBatch(client, w2, claimed.claimed, "claim")).run;
+    expect(run2?.run).toBe(2);
+    // W1's task throws at last: its failure is settled.
+    const { s, replies } = settlerFor(r, w1);
+    const retryAt = Date.now() + 60_000;
+    s.add({ kind: "fail", entryId: run1!.entryId, run: 1, jobId: id, error: "late", retryAt });
+    await s.drained();
+    s.close();
+    expect(replies).toEqual([0]); // left alone
+    expect(await holders(r, q.keys)).toEqual({ [run1!.entryId]: "w2" });
+    expect(await q.getJob(id)).toMatchObject({ status: "started", attempts: 2 });
+    // W2 dies as well: a worker claims the entry once it is idle and runs the job.
+    const w = await startWorker({ prefix, tasks: [echo], claimIdleMs: 30, reclaimEveryMs: 5 });
+    const { ended } = await q.waitForJobs([id], { timeoutMs: 5_000 });
+    expect(ended.get(id)?.status).toBe("finished");
+    await w.stop();
+  });
+
+  test("a failure recorded between another worker's claim and its start: that start leaves the job alone", async () => {
+    const prefix = testPrefix();
+    await using q = await openQueue({ prefix });
+    await using r = await rawRedis();
+    const id = await q.enqueue("echo", "x");
+    const client = asRedis(r);
+    await ensureGroup(client, q.keys);
+    const w1 = consumer(q, "w1");
+    const [run1] = (await takeBatch(client, w1, 1)).run;
+    const claimed = await claimIdle(client, q.keys, "w2", { claimIdleMs: 0 }, "0-0", 1);
+    // W1's failure lands first: its run is still current, so it is recorded and acknowledged.
+    const { s, replies } = settlerFor(r, w1);
+    const retryAt = Date.now() + 60_000;
+    s.add({ kind: "fail", entryId: run1!.entryId, run: 1, jobId: id, error: "boom", retryAt });
+    await s.drained();
+    s.close();
+    expect(replies).toEqual([1]);
+    // W2's start of the entry it claimed: no longer pending on it, so not started (a start
+    // would run the job on an entry no one could claim again if W2 died).
+    const started = await startBatch(client, consumer(q, "w2"), claimed.claimed, "claim");
+    expect(started.run).toEqual([]);
+    expect(started.settled.map((x) => x.verdict)).toEqual(["taken"]);
+    expect(await q.getJob(id)).toMatchObject({ status: "retrying", attempts: 1 });
+    expect(Number(await r.sendCommand(["ZCARD", q.keys.delayed]))).toBe(1);
+  });
+
+  test("a finish that comes first still wins and acknowledges: the job is done", async () => {
+    const prefix = testPrefix();
+    await using q = await openQueue({ prefix });
+    await using r = await rawRedis();
+    const id = await q.enqueue("echo", "x");
+    const client = asRedis(r);
+    await ensureGroup(client, q.keys);
+    const w1 = consumer(q, "w1");
+    const [run1] = (await takeBatch(client, w1, 1)).run;
+    const claimed = await claimIdle(client, q.keys, "w2", { claimIdleMs: 0 }, "0-0", 1);
+    await startBatch(client, consumer(q, "w2"), claimed.claimed, "claim");
+    const { s, replies } = settlerFor(r, w1);
+    s.add({ kind: "finish", entryId: run1!.entryId, run: 1, jobId: id, result: '"w1"' });
+    await s.drained();
+    s.close();
+    expect(replies).toEqual([1]);
+    expect(await q.getJob(id)).toMatchObject({ status: "finished", result: "w1" });
+    expect(await pendingCount(r, q.keys)).toBe(0);
+  });
+});
+
+/** Queue-wide keys the settle scripts write, the outcome that writes each, and its type. */
+const KEYS: [keyof QueueKeys, "finish" | "retry" | "dead", string][] = [
+  ["delayed", "retry", "zset"],
+  ["events", "retry", "stream"],
+  ["stats", "retry", "hash"],
+  ["minutes", "retry", "hash"],
+  ["dead", "dead", "stream"],
+  ["events", "finish", "stream"],
+  ["stats", "finish", "hash"],
+  ["minutes", "finish", "hash"],
+  ["durations", "finish", "hash"],
+];
+
+describe("a queue-wide key of the wrong type", () => {
+  for (const [name, kind, type] of KEYS) {
+    test(`${name} (a ${kind}): nothing acknowledged; written once the key is repaired`, async () => {
+      const prefix = testPrefix();
+      await using q = await openQueue({ prefix });
+      await using r = await rawRedis();
+      const ids = [await q.enqueue("echo", 1), await q.enqueue("echo", 2)];
+      const client = asRedis(r);
+      await ensureGroup(client, q.keys);
+      const c = consumer(q, "w1");
+      const started = (await takeBatch(client, c, 2)).run;
+      expect(started.length).toBe(2);
+      const key = q.keys[name] as string;
+      await r.sendCommand(["DEL", key]);
+      await r.sendCommand(["SET", key, "garbage"]);
+      const { s, replies, errors } = settlerFor(r, c);
+      for (const j of started) {
+        const { entryId, jobId, run } = j;
+        if (kind === "finish") s.add({ kind: "finish", entryId, jobId, run, result: "1" });
+        else {
+          const retryAt = kind === "retry" ? Date.now() + 60_000 : 0;
+          s.add({ kind: "fail", entryId, jobId, run, error: "boom", retryAt });
+        }
+      }
+      await until(() => errors.length >= 2 || replies.length > 0, "the write refused twice");
+      expect(replies).toEqual([]);
+      expect(await pendingCount(r, q.keys)).toBe(2);
+      expect(errors[0]).toBe(`ERR courier: key ${key} holds a string, not a ${type}`);
+      for (const id of ids) expect((await q.getJob(id))?.status).toBe("started");
+      await r.sendCommand(["DEL", key]); // repaired
+      await s.drained();
+      s.close();
+      expect(replies).toEqual(kind === "finish" ? [1, 1] : kind === "retry" ? [1, 1] : [2, 2]);
+      expect(await pendingCount(r, q.keys)).toBe(0);
+      const want = ({ finish: "finished", retry: "retrying", dead: "failed" } as const)[kind];
+      for (const id of ids) expect((await q.getJob(id))?.status).toBe(want);
+    });
+  }
+
+  test("delayed, for a failing job: the worker acknowledges nothing; the retry comes once it is repaired", async () => {
+    const prefix = testPrefix();
+    await using q = await openQueue({ prefix });
+    await using r = await rawRedis();
+    const ids = [await q.enqueue("flaky", 1), await q.enqueue("flaky", 2)];
+    let broken = true;
+    const flaky = defineTask({
+      name: "flaky",
+      run: async () => {
+        if (!broken) return "ok";
+        // Broken while the job runs: its start went through, its failure cannot be recorded.
+        await r.sendCommand(["SET", q.keys.delayed, "garbage"]);
+        throw new Error("transient");
+      },
+    });
+    const log = logRecorder();
+    const w = await startWorker({ prefix, tasks: [flaky], reconnectMaxMs: 50, logger: log });
+    await refusedOnly(log);
+    expect(await pendingCount(r, q.keys)).toBe(2);
+    for (const id of ids) expect((await q.getJob(id))?.status).toBe("started");
+    broken = false;
+    await r.sendCommand(["DEL", q.keys.delayed]); // repaired
+    const { ended } = await q.waitForJobs(ids, { timeoutMs: 5_000 });
+    expect([...ended.values()].map((j) => j?.status)).toEqual(["finished", "finished"]);
+    await w.stop();
+  });
+
+  test("dead, for a job whose attempts are used up: the worker starts (and acknowledges) nothing until it is repaired", async () => {
+    const prefix = testPrefix();
+    await using q = await openQueue({ prefix, maxAttempts: 2 });
+    await using r = await rawRedis();
+    const id = await q.enqueue("echo", 1);
+    // Its last worker died during attempt 2 of 2: the next start dead-letters it.
+    await r.sendCommand(["HSET", q.keys.job(id), "status", "started", "attempt", "2"]);
+    await r.sendCommand(["SET", q.keys.dead, "garbage"]);
+    const log = logRecorder();
+    const w = await startWorker({ prefix, tasks: [echo], reconnectMaxMs: 50, logger: log });
+    await refusedOnly(log);
+    expect(Number(await r.sendCommand(["XLEN", q.keys.stream]))).toBe(1);
+    await r.sendCommand(["DEL", q.keys.dead]); // repaired
+    const { ended } = await q.waitForJobs([id], { timeoutMs: 5_000 });
+    expect(ended.get(id)?.status).toBe("failed");
+    await w.stop();
+  });
+});
+
+/** Waits for the worker's first complaint; every one so far must be the queue-wide refusal. */
+async function refusedOnly(log: ReturnType<typeof logRecorder>): Promise<void> {
+  const said = () => log.records.filter((l) => l.fields.error !== undefined);
+  await until(() => said().length > 0, "a refusal logged");
+  for (const l of said()) expect(`${l.event}: ${l.fields.error}`).toMatch(/: ERR courier: key /);
+}
