@@ -6,6 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { connect } from "../../lib/connect.ts";
 import { findFreePort, startRedisServer } from "../../lib/stack/redis-server.ts";
+import claimV2 from "./claim.lua" with { type: "text" };
 import finishV2 from "./finish.lua" with { type: "text" };
 
 const S = "{q}:stream";
@@ -61,6 +62,26 @@ try {
     await r.sendCommand(["XCLAIM", S, "workers", "w2", "60000", e2, "JUSTID"]),
   );
   await r.sendCommand(["XACK", S, "workers", e2]);
+  // A job whose run kills its worker every time (never acknowledged): read once, then claimed
+  // by the next worker after each "death", until the claim buries it after max attempts.
+  const j = String(
+    await r.sendCommand(["XADD", S, "*", "t", "kill", "p", "1", "a", "0", "m", "3"]),
+  );
+  await r.sendCommand(["XREADGROUP", "GROUP", "workers", "k0", "COUNT", "1", "STREAMS", S, ">"]);
+  const seen: unknown[] = [["k0", "run", 1]];
+  for (let w = 1; w <= 4; w++) {
+    const keys = ["2", S, "{q}:dead", "workers", `k${w}`, "0", j, "1"];
+    const [, got] = (await r.sendCommand(["EVAL", claimV2, ...keys])) as [string, unknown[][]];
+    for (const g of got) seen.push([`k${w}`, ...g.slice(1)]);
+    if (got.some((g) => g[1] === "buried")) break;
+  }
+  say("attempts from delivery counts (max 3)", seen);
+  const letter = (await r.sendCommand(["XRANGE", "{q}:dead", "-", "+"])) as [string, string[]][];
+  say(
+    "dead letter",
+    letter.map(([, f]) => f.join(" ")),
+  );
+  say("pending after the burial", await r.sendCommand(["XPENDING", S, "workers"]));
   // A full Redis: the enqueue of a batch refused whole; MULTI refused whole; the finish still
   // records after acknowledging first.
   await r.sendCommand(["CONFIG", "SET", "maxmemory-policy", "noeviction"]);
