@@ -77,17 +77,20 @@ describe("dead letters on a full Redis", () => {
     const { ids, redis, dead, letters, keys } = await fullOfLetters();
     const requeued = await dead("requeue", ids[0]!);
     expect(requeued.code).toBe(0);
-    expect(await redis.raw.sendCommand(["HGET", keys.job(ids[0]!), "status"])).toBe("queued");
+    expect(String(await redis.raw.sendCommand(["HGET", keys.job(ids[0]!), "status"]))).toBe(
+      "queued",
+    );
     // A job that failed for good while Redis was full keeps only its letter: requeuing it
     // recreates the record, which takes memory. Refused as a whole, nothing written.
     await redis.raw.sendCommand(["DEL", keys.job(ids[1]!)]);
+    await redis.fill(); // that freed memory: full again
     const refused = await dead("requeue", ids[1]!);
     expect(refused.code).toBe(7);
     expect(refused.stderr.trim().split("\n")).toEqual([
       expect.stringMatching(/^dead: Redis is out of memory .*README/),
     ]);
     expect(await letters()).toBe(N - 1);
-    expect(await redis.raw.sendCommand(["EXISTS", keys.job(ids[1]!)])).toBe(0);
+    expect(Number(await redis.raw.sendCommand(["EXISTS", keys.job(ids[1]!)]))).toBe(0);
   });
 
   test("the dashboard's actions answer JSON: delete works, a refused requeue is 507", async () => {
@@ -105,7 +108,9 @@ describe("dead letters on a full Redis", () => {
       status: 200,
       body: { id: ids[0], deleted: true },
     });
-    await redis.raw.sendCommand(["DEL", keys.job(ids[1]!)]);
+    // The jobs died while Redis was full: their letters are all that is left of them.
+    await redis.raw.sendCommand(["DEL", ...ids.map((id) => keys.job(id))]);
+    await redis.fill(); // that freed memory: full again
     const refused = await post(`/api/dead/${ids[1]}/requeue`);
     expect(refused.status).toBe(507);
     expect(refused.body.error).toStartWith("Redis is out of memory");
