@@ -54,8 +54,6 @@ export function formatBytes(n: number): string {
 const BYTES_PER_START = 4_096;
 /** Jobs a worker may start between two reads of INFO when it is close to the limit, or past it. */
 export const STARTS_PER_READ = 16;
-/** Past the limit, how far above its lowest since Redis' memory may rise while jobs start. */
-const RISE_BYTES = 64 * 1_024;
 
 /**
  * A worker's view of whether Redis is full: a write refused for lack of memory, or INFO over
@@ -67,10 +65,11 @@ const RISE_BYTES = 64 * 1_024;
  * first are not checked by Redis): each read of INFO allows as many starts as the room up to
  * the limit (maxmemory plus `headroomPct`) holds at BYTES_PER_START each, at least
  * STARTS_PER_READ; once they are taken, INFO is read again before more start. Past the limit,
- * jobs start (STARTS_PER_READ per read) only while Redis' memory is no more than RISE_BYTES
- * above the lowest it has been since: a queue whose jobs fail frees memory as it goes (a
- * failure on a full Redis keeps only a compact dead letter), so it drains; one whose results
- * take memory stops, until there is room (results expire, letters are purged).
+ * jobs start (STARTS_PER_READ per read) only while every outcome written since Redis was last
+ * seen under it freed memory: a job that fails for good on a full Redis keeps only a compact
+ * dead letter, lighter than the queued job, so a queue whose jobs fail drains; a result or a
+ * retry takes memory, and then nothing new starts until there is room (results expire,
+ * letters are purged).
  */
 export class MemoryWatch {
   #refused = false;
@@ -79,8 +78,8 @@ export class MemoryWatch {
   #last: RedisMemory | null = null;
   /** Starts left before INFO must be read again. */
   #allowance = Number.POSITIVE_INFINITY;
-  /** Lowest used memory since Redis went past the limit; null while under it. */
-  #lowest: number | null = null;
+  /** An outcome that takes memory (a result, a retry) was written since Redis was under the limit. */
+  #took = false;
   /** Called when the state changes (the read loops look again). */
   onChange: () => void = () => {};
   /** Called when the starts allowed by the last read are taken: read INFO, then observe(). */
@@ -99,15 +98,22 @@ export class MemoryWatch {
 
   /**
    * Start no new jobs until there is room: Redis refuses writes, or is past maxmemory by more
-   * than the headroom and its memory does not fall (what jobs in flight write is bounded by
-   * the concurrency; what new jobs would write is not). Headroom 0: none past maxmemory.
+   * than the headroom and the outcomes written take memory (what jobs in flight write is
+   * bounded by the concurrency; what new jobs would write is not). Headroom 0: none past
+   * maxmemory.
    */
   get paused(): boolean {
     if (this.#refused) return true;
     const m = this.#last;
     if (!m || m.maxBytes === 0 || m.usedBytes <= this.#limit(m)) return false;
-    if (this.headroomPct === 0 || this.#lowest === null) return true;
-    return m.usedBytes > this.#lowest + RISE_BYTES;
+    return this.headroomPct === 0 || this.#took;
+  }
+
+  /** An outcome was written: `takes` when it takes memory (a result, a retry). */
+  settled(takes: boolean): void {
+    if (!takes || this.#took) return;
+    this.#took = true;
+    this.onChange();
   }
 
   /** How many of `n` jobs may start now (taken); 0 = none until the next read. */
@@ -156,16 +162,13 @@ export class MemoryWatch {
     return m.maxBytes * (1 + this.headroomPct / 100);
   }
 
-  /** Starts allowed until the next read; notes the lowest memory while past the limit. */
+  /** Starts allowed until the next read. */
   #budget(m: RedisMemory | null): number {
     if (!m || m.maxBytes === 0) return Number.POSITIVE_INFINITY;
     const room = this.#limit(m) - m.usedBytes;
-    if (room >= 0) {
-      this.#lowest = null;
-      return Math.max(STARTS_PER_READ, Math.floor(room / BYTES_PER_START));
-    }
-    this.#lowest = Math.min(this.#lowest ?? m.usedBytes, m.usedBytes);
-    return STARTS_PER_READ;
+    if (room < 0) return STARTS_PER_READ;
+    this.#took = false; // under the limit: what was written before is seen
+    return Math.max(STARTS_PER_READ, Math.floor(room / BYTES_PER_START));
   }
 
   #update(): void {

@@ -90,6 +90,11 @@ export class Worker {
     this.#jobs.onFreed = () => this.#reads.wake();
     this.#jobs.settler.onRecovered = () => this.#memory.wrote();
     this.#jobs.settler.compactFailures = () => this.#memory.fullSince !== null;
+    // What takes memory: a result, a retry, a failed record kept (Redis not full: not compact).
+    this.#jobs.onOutcome = (outcome, reply) =>
+      this.#memory.settled(
+        reply === 1 || (outcome.kind === "fail" && reply === 2 && this.#memory.fullSince === null),
+      );
     this.#leases = new Leases(client, this.keys, o, (id) => this.#jobs.giveUp(id, "lease lost"));
     const reader = () => this.#reader;
     this.#source = new Source(

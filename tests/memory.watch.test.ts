@@ -1,6 +1,6 @@
 // MemoryWatch's start budget, without Redis: how many jobs a worker may start per read of
 // INFO memory (what bounds how far it takes a full Redis past maxmemory), and when it starts
-// none past the headroom (memory rising) or goes on (memory falling: failures free it).
+// none past the headroom (a result or a retry took memory) or goes on (failures free it).
 import { describe, expect, test } from "bun:test";
 import { MemoryWatch, type RedisMemory, STARTS_PER_READ } from "../lib/_memory.ts";
 import { silentLogger } from "../lib/log.ts";
@@ -44,25 +44,33 @@ describe("MemoryWatch's start budget", () => {
     expect(w.take(30)).toBe(30);
   });
 
-  test("past the headroom: starts while memory falls, none once it rises 64 kB above its lowest", () => {
+  test("past the headroom: starts while outcomes free memory, none once one takes it", () => {
     const { w } = watch();
     w.observe(at(10 * MB));
     expect(w.paused).toBe(false);
     expect(w.take(64)).toBe(STARTS_PER_READ);
-    w.observe(at(9.9 * MB)); // failures free memory
+    w.settled(false); // failures on a full Redis: compact dead letters
+    w.observe(at(9.9 * MB));
     expect(w.take(64)).toBe(STARTS_PER_READ);
-    w.observe(at(9.9 * MB + 60_000));
-    expect(w.take(64)).toBe(STARTS_PER_READ);
-    w.observe(at(9.9 * MB + 70_000)); // results take it
+    w.settled(true); // a result
     expect(w.paused).toBe(true);
     expect(w.take(64)).toBe(0);
     expect(w.reason()).toEndWith("; starting no new jobs until it has room");
-    w.observe(at(9.9 * MB + 70_000)); // nothing moves: still none
+    w.settled(false);
+    w.observe(at(9.8 * MB)); // still past the limit: still none
     expect(w.take(64)).toBe(0);
-    w.observe(at(8 * MB)); // room again (results expired): the lowest is forgotten
+    w.observe(at(8 * MB)); // room again (results expired): what was written is forgotten
     expect(w.take(64)).toBe(64);
     w.observe(at(10 * MB));
     expect(w.take(64)).toBe(STARTS_PER_READ);
+  });
+
+  test("a result written before Redis went past the limit counts too", () => {
+    const { w } = watch();
+    w.observe(at(8.7 * MB));
+    w.settled(true);
+    w.observe(at(8.9 * MB));
+    expect(w.take(64)).toBe(0);
   });
 
   test("headroom 0: nothing new starts past maxmemory", () => {
