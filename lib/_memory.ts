@@ -78,7 +78,7 @@ export class MemoryWatch {
   #last: RedisMemory | null = null;
   /** Starts left before INFO must be read again. */
   #allowance = Number.POSITIVE_INFINITY;
-  /** An outcome that takes memory (a result, a retry) was written since Redis was under the limit. */
+  /** Since Redis was last seen under the limit, an outcome that takes memory was written. */
   #took = false;
   /** Called when the state changes (the read loops look again). */
   onChange: () => void = () => {};
