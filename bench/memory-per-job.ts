@@ -60,7 +60,13 @@ async function perJob(r: BenchRedis, key: string): Promise<number> {
 }
 
 /** Enqueues N jobs on `queue` and runs them with `task` until `done` of them are counted. */
-async function run(r: BenchRedis, queue: string, task: typeof wordcount, counter: string) {
+async function run(
+  r: BenchRedis,
+  queue: string,
+  task: typeof wordcount,
+  counter: string,
+  full = false,
+) {
   const q = await Queue.connect({ redisUrl: r.url, queue });
   const before = await usedMemory(r.admin);
   await q.enqueueMany(
@@ -73,9 +79,12 @@ async function run(r: BenchRedis, queue: string, task: typeof wordcount, counter
     stream: await perJob(r, keys.stream),
     record: await bytes(r, sample),
   };
+  // Full: maxmemory under what was used before the jobs came, so Redis stays full all along.
+  if (full) await r.admin.sendCommand(["CONFIG", "SET", "maxmemory", String(before - 65_536)]);
   const w = await Worker.start({ redisUrl: r.url, queue, tasks: [task], concurrency: 64 });
   while (Number(await r.admin.sendCommand(["HGET", keys.stats, counter])) < N) await Bun.sleep(50);
   await w.stop();
+  if (full) await r.admin.sendCommand(["CONFIG", "SET", "maxmemory", "0"]);
   await q.close();
   const after = await usedMemory(r.admin);
   return { before, queued, after, queuedParts, keys, sample };
@@ -111,5 +120,17 @@ await withRedis(false, async (r) => {
     jobRecord: await bytes(r, bad.sample),
     deadLetter: await perJob(r, bad.keys.dead),
     events: await perJob(r, bad.keys.events),
+  });
+  // On a full Redis (noeviction), a failure keeps only a compact dead letter: it must weigh
+  // less than the queued job it replaces, so a queue where every job fails drains.
+  await r.admin.sendCommand(["CONFIG", "SET", "maxmemory-policy", "noeviction"]);
+  const onFull = await run(r, "full", failing, "dead", true);
+  line({
+    state: "failed while Redis is full, dead letter only",
+    jobs: N,
+    bytesPerJob: Math.round((onFull.after - onFull.before) / N),
+    bytesPerJobVsQueued: Math.round((onFull.after - onFull.queued) / N),
+    deadLetter: await perJob(r, onFull.keys.dead),
+    events: await perJob(r, onFull.keys.events),
   });
 });

@@ -3,7 +3,7 @@
 // per job are written here, once the outcome is recorded.
 import type { Startable } from "./_fetch.ts";
 import { Attempt, type AttemptResult, GivenUp, runAttempt } from "./_run.ts";
-import { CORRUPT, type Outcome, Settler, UNRECORDED } from "./_settle.ts";
+import { CORRUPT, type OnSettled, type Outcome, Settler, UNRECORDED } from "./_settle.ts";
 import { backoffMs } from "./backoff.ts";
 import type { WorkerOptions } from "./config.ts";
 import type { Redis } from "./connect.ts";
@@ -23,6 +23,8 @@ export class Jobs {
   failed = 0;
   /** Called whenever a slot frees up. */
   onFreed: () => void = () => {};
+  /** An outcome was written (script reply as in lib/_settle.ts). */
+  onOutcome: OnSettled = () => {};
   #running = new Map<string, Running>();
   /**
    * Jobs whose attempt is over and whose outcome waits to be written. Their slot is already
@@ -169,6 +171,7 @@ export class Jobs {
       this.log.log(level, FAILED[reply] ?? "failed", { ...fields, error: outcome.error });
     }
     this.#settling.delete(outcome.entryId);
+    this.onOutcome(outcome, reply);
     this.onFreed();
   };
 

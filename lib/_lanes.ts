@@ -35,8 +35,11 @@ export interface LaneDeps {
   /** The command connection (for re-creating the group, and burst mode's exit test). */
   client: () => Redis;
   stopping: () => boolean;
-  /** Start no new jobs for now (Redis is full past the headroom); wake() when that changes. */
-  paused: () => boolean;
+  /**
+   * How many of `n` jobs may start now, taken from the memory budget (lib/_memory.ts); 0 =
+   * none for now (Redis is full past the headroom, or its memory is being read): wake() then.
+   */
+  take: (n: number) => number;
 }
 
 export class Lanes {
@@ -77,8 +80,9 @@ export class Lanes {
     while (!this.d.stopping()) {
       this.lastTurn = performance.now();
       const share = Math.ceil(o.concurrency / this.#running);
-      const free = Math.min(share, jobs.free(o.concurrency) - this.#reserved);
-      if (free <= 0 || this.d.paused()) {
+      const slots = Math.min(share, jobs.free(o.concurrency) - this.#reserved);
+      const free = slots > 0 ? this.d.take(slots) : 0;
+      if (free <= 0) {
         await new Promise<void>((resolve) => this.#waiting.push(resolve));
         continue;
       }

@@ -48,18 +48,42 @@ export function formatBytes(n: number): string {
 }
 
 /**
+ * What a job may add to Redis' memory before a worker sees it in INFO: a finished word-count
+ * job with its result kept weighs 1.9 kB (docs/performance.md), twice that for margin.
+ */
+const BYTES_PER_START = 4_096;
+/** Jobs a worker may start between two reads of INFO when it is close to the limit, or past it. */
+export const STARTS_PER_READ = 16;
+
+/**
  * A worker's view of whether Redis is full: a write refused for lack of memory, or INFO over
- * maxmemory (read with each heartbeat, and more often while full). Logs one line when Redis
- * becomes full and one when it has room again, not one per refused attempt. Says when to
- * start no new jobs: past maxmemory by more than `headroomPct`, or while writes are refused.
+ * maxmemory (read with each heartbeat, more often while full, and after every budget of
+ * starts). Logs one line when Redis becomes full and one when it has room again, not one per
+ * refused attempt.
+ *
+ * It also bounds how far a worker takes Redis past maxmemory (a script's writes after its
+ * first are not checked by Redis): each read of INFO allows as many starts as the room up to
+ * the limit (maxmemory plus `headroomPct`) holds at BYTES_PER_START each, at least
+ * STARTS_PER_READ; once they are taken, INFO is read again before more start. Past the limit,
+ * jobs start (STARTS_PER_READ per read) only while every outcome written since Redis was last
+ * seen under it freed memory: a job that fails for good on a full Redis keeps only a compact
+ * dead letter, lighter than the queued job, so a queue whose jobs fail drains; a result or a
+ * retry takes memory, and then nothing new starts until there is room (results expire,
+ * letters are purged).
  */
 export class MemoryWatch {
   #refused = false;
   #over = false;
   #since: number | null = null;
   #last: RedisMemory | null = null;
+  /** Starts left before INFO must be read again. */
+  #allowance = Number.POSITIVE_INFINITY;
+  /** Since Redis was last seen under the limit, an outcome that takes memory was written. */
+  #took = false;
   /** Called when the state changes (the read loops look again). */
   onChange: () => void = () => {};
+  /** Called when the starts allowed by the last read are taken: read INFO, then observe(). */
+  onReadNeeded: () => void = () => {};
 
   constructor(
     private readonly log: Logger,
@@ -73,13 +97,32 @@ export class MemoryWatch {
   }
 
   /**
-   * Start no new jobs: Redis refuses writes, or is past maxmemory by more than the headroom
-   * (what jobs in flight write is bounded by the concurrency; what new jobs would write is not).
+   * Start no new jobs until there is room: Redis refuses writes, or is past maxmemory by more
+   * than the headroom and the outcomes written take memory (what jobs in flight write is
+   * bounded by the concurrency; what new jobs would write is not). Headroom 0: none past
+   * maxmemory.
    */
   get paused(): boolean {
+    if (this.#refused) return true;
     const m = this.#last;
-    const limit = (m?.maxBytes ?? 0) * (1 + this.headroomPct / 100);
-    return this.#refused || (m?.full === true && m.usedBytes > limit);
+    if (!m || m.maxBytes === 0 || m.usedBytes <= this.#limit(m)) return false;
+    return this.headroomPct === 0 || this.#took;
+  }
+
+  /** An outcome was written: `takes` when it takes memory (a result, a retry). */
+  settled(takes: boolean): void {
+    if (!takes || this.#took) return;
+    this.#took = true;
+    this.onChange();
+  }
+
+  /** How many of `n` jobs may start now (taken); 0 = none until the next read. */
+  take(n: number): number {
+    if (this.paused) return 0;
+    const granted = Math.min(n, this.#allowance);
+    this.#allowance -= granted;
+    if (this.#allowance <= 0) this.onReadNeeded();
+    return granted;
   }
 
   /** What /healthz says while Redis is full; null when it is not. */
@@ -110,7 +153,22 @@ export class MemoryWatch {
     this.#over = m?.full ?? false;
     // Under maxmemory: Redis takes writes again, even if no refused one has been retried yet.
     if (m && !m.full) this.#refused = false;
+    this.#allowance = this.#budget(m);
     this.#update();
+  }
+
+  /** maxmemory plus the headroom, in bytes. */
+  #limit(m: RedisMemory): number {
+    return m.maxBytes * (1 + this.headroomPct / 100);
+  }
+
+  /** Starts allowed until the next read. */
+  #budget(m: RedisMemory | null): number {
+    if (!m || m.maxBytes === 0) return Number.POSITIVE_INFINITY;
+    const room = this.#limit(m) - m.usedBytes;
+    if (room < 0) return STARTS_PER_READ;
+    this.#took = false; // under the limit: what was written before is seen
+    return Math.max(STARTS_PER_READ, Math.floor(room / BYTES_PER_START));
   }
 
   #update(): void {

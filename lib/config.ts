@@ -80,10 +80,11 @@ export interface WorkerOptions extends QueueOptions {
   eventsMaxLen: number;
   /**
    * How far past maxmemory (percent) a worker on a full Redis goes on starting new jobs. Their
-   * outcomes are written anyway (a result or a dead letter usually weighs more than the queued
-   * job it replaces), so this bounds how far draining takes Redis past its limit; beyond it the
-   * worker finishes what it runs and waits for room (results expiring, dead letters purged).
-   * Default 10; 0 = start nothing new while Redis is full.
+   * outcomes are written anyway (a result weighs more than the queued job it replaces), so this
+   * bounds how far draining takes Redis past its limit; beyond it the worker starts jobs only
+   * while its outcomes free memory (failures on a full Redis), else finishes what it runs and
+   * waits for room (results expiring, dead letters purged). Default 10; 0 = start nothing new
+   * while Redis is full.
    */
   memoryHeadroomPct: number;
 }

@@ -70,6 +70,7 @@ export class Worker {
   #commandFailed: (fields: Record<string, unknown>) => void;
   /** Whether Redis is full (refused a write, or over maxmemory at the last heartbeat). */
   #memory: MemoryWatch;
+  #memoryRead: Promise<void> | null = null;
   /** The read loop; stop() waits for it, so nothing is launched after the worker stopped. */
   #looping: Promise<void> = Promise.resolve();
 
@@ -89,6 +90,11 @@ export class Worker {
     this.#jobs.onFreed = () => this.#reads.wake();
     this.#jobs.settler.onRecovered = () => this.#memory.wrote();
     this.#jobs.settler.compactFailures = () => this.#memory.fullSince !== null;
+    // What takes memory: a result, a retry, a failed record kept (Redis not full: not compact).
+    this.#jobs.onOutcome = (outcome, reply) =>
+      this.#memory.settled(
+        reply === 1 || (outcome.kind === "fail" && reply === 2 && this.#memory.fullSince === null),
+      );
     this.#leases = new Leases(client, this.keys, o, (id) => this.#jobs.giveUp(id, "lease lost"));
     const reader = () => this.#reader;
     this.#source = new Source(
@@ -106,9 +112,10 @@ export class Worker {
       log: this.#log,
       client,
       stopping: () => this.#stopping,
-      paused: () => this.#memory.paused,
+      take: (n) => this.#memory.take(n),
     });
     this.#memory.onChange = () => this.#reads.wake();
+    this.#memory.onReadNeeded = () => void this.#readMemory().catch(this.#onRedisError);
     this.stopped = new Promise((resolve) => {
       this.#resolveStopped = resolve;
     });
@@ -305,8 +312,14 @@ export class Worker {
     ]);
   }
 
-  async #readMemory(): Promise<void> {
-    this.#memory.observe(await readMemory(this.#client));
+  /** Reads Redis' memory; one read at a time (a read asked for meanwhile gets that one). */
+  #readMemory(): Promise<void> {
+    this.#memoryRead ??= readMemory(this.#client)
+      .then((m) => this.#memory.observe(m))
+      .finally(() => {
+        this.#memoryRead = null;
+      });
+    return this.#memoryRead;
   }
 
   #stalled(connection: keyof Links): void {

@@ -3,10 +3,13 @@
 // in one log line (and one when it has room again). Each test starts its own redis-server and
 // fills it deterministically: the jobs go in first, then maxmemory is set just under what is used.
 import { afterEach, describe, expect, test } from "bun:test";
+import { STARTS_PER_READ } from "../lib/_memory.ts";
+import { PermanentError, RedisFullError } from "../lib/errors.ts";
 import { GROUP } from "../lib/keys.ts";
 import { findFreePort } from "../lib/stack/redis-server.ts";
 import { defineTask } from "../lib/types.ts";
 import { type FullRedis, startFullRedis } from "./fixtures/redis-full.ts";
+import { startSmallRedis } from "./fixtures/redis-small.ts";
 import { logRecorder, openQueue, startWorker, testPrefix, until } from "./helpers.ts";
 
 let full: FullRedis | null = null;
@@ -155,43 +158,83 @@ describe("a worker on a full Redis", () => {
     expect(log.events()).not.toContain("stopped with unwritten outcomes");
   });
 
-  test("a queue where every job fails drains too: retried, dead-lettered, records not kept", async () => {
-    const { q, prefix, enqueue, stat, drained, recorded, refused, redis } = await setup();
-    const g = gated(true);
-    const w = await startWorker({
-      redisUrl: redis.url,
-      prefix,
-      tasks: [g.task],
-      concurrency: 8,
-      heartbeatEveryMs: 20,
-      ...HEADROOM,
+  test("a queue that filled Redis, where every job fails, drains: all dead-lettered, within the headroom", async () => {
+    // The realistic way: producers fill a 4 MB Redis until it refuses, then a worker whose
+    // every job fails for good (with an error of the usual length) runs at the default
+    // headroom. Each failure must free memory, or the worker soon waits for room forever.
+    await using small = await startSmallRedis(4);
+    const prefix = testPrefix();
+    const q = await openQueue({ redisUrl: small.url, prefix });
+    closeQueue = () => q.close();
+    let i = 0;
+    const batch = () => [...Array(200).keys()].map(() => ({ task: "echo", payload: { i: i++ } }));
+    await expect(
+      (async () => {
+        for (;;) await q.enqueueMany(batch());
+      })(),
+    ).rejects.toBeInstanceOf(RedisFullError);
+    const cmd = <T = unknown>(args: string[]) => small.redis.sendCommand<T>(args);
+    const entries = await cmd<[string, string[]][]>(["XRANGE", q.keys.stream, "-", "+"]);
+    const ids = entries.map(([, f]) => f[1]!).sort();
+    expect(ids.length).toBeGreaterThan(5_000);
+    const error = `${"http://127.0.0.1:9/p".padEnd(60, "x")} resolves to a private address (127.0.0.1), which this worker refuses: run it with --allow-private`;
+    const fails = defineTask({
+      name: "echo",
+      run: async () => {
+        throw new PermanentError(error);
+      },
     });
-    const ids = await enqueue();
-    await until(() => g.running() === 8, "jobs to be in flight");
-    await redis.fill();
-    await refused();
-    await until(() => w.problem() !== null, "the worker to see that Redis is full");
-    g.open();
-    await until(async () => (await stat("dead")) === N, "every job to be dead-lettered");
-    expect(await drained()).toBe(true);
-    expect(await recorded("failed")).toEqual([...ids].sort());
-    expect(await stat("retried")).toBe(N);
-    expect([...g.runs.values()].every((n) => n === 2)).toBe(true);
-    // The price: a job that fails for good on a full Redis keeps its dead letter (everything a
-    // requeue needs), not its record, which would be kept for failureTtlS (7 days).
-    expect((await q.getJobs(ids)).every((j) => j === null)).toBe(true);
-    const letters = await redis.raw.sendCommand<[string, string[]][]>([
-      "XRANGE",
-      q.keys.dead,
-      "-",
-      "+",
-    ]);
-    const field = (f: string[], k: string) => f[f.indexOf(k) + 1];
-    expect(letters.map(([, f]) => field(f, "id")).sort()).toEqual([...ids].sort());
-    expect(
-      letters.every(([, f]) => field(f, "attempts") === "2" && field(f, "payload")?.includes(PAD)),
-    ).toBe(true);
+    const w = await startWorker({ redisUrl: small.url, prefix, tasks: [fails], concurrency: 1 });
+    const dead = async () => Number(await cmd(["HGET", q.keys.stats, "dead"]));
+    await until(async () => (await dead()) === ids.length, "every job to be dead-lettered", 60_000);
     await w.stop();
+    expect(Number(await cmd(["XLEN", q.keys.stream]))).toBe(0);
+    expect(Number((await cmd<[number]>(["XPENDING", q.keys.stream, GROUP]))[0])).toBe(0);
+    const letters = await cmd<[string, string[]][]>(["XRANGE", q.keys.dead, "-", "+"]);
+    expect(letters.map(([, f]) => f[f.indexOf("id") + 1]!).sort()).toEqual(ids);
+    // The price (README, "Redis memory"): a job that dies while Redis is full keeps a letter
+    // with its error cut, and no record.
+    const cut = letters.filter(([, f]) => f[f.indexOf("error") + 1] === error.slice(0, 100));
+    expect(cut.length).toBeGreaterThan(ids.length / 2);
+    const kept = await Promise.all(
+      cut.map(([, f]) => cmd(["EXISTS", q.keys.job(f[f.indexOf("id") + 1]!)])),
+    );
+    expect(kept.every((n) => Number(n) === 0)).toBe(true);
+    // Failures do not take Redis past its limit: maxmemory plus the default 10% headroom.
+    expect(await small.usedBytes()).toBeLessThan(small.maxmemoryBytes * 1.1);
+  });
+
+  test("a worker whose results take memory stops within its bound past maxmemory", async () => {
+    // Redis checks maxmemory only before a script's first write: what bounds a worker is how
+    // many jobs it starts between two reads of INFO (README, "Redis memory"). 64 jobs at once,
+    // each leaving a result of the usual size, on a 4 MB Redis that producers filled.
+    await using small = await startSmallRedis(4);
+    const prefix = testPrefix();
+    const q = await openQueue({ redisUrl: small.url, prefix });
+    closeQueue = () => q.close();
+    let i = 0;
+    const batch = () => [...Array(200).keys()].map(() => ({ task: "echo", payload: { i: i++ } }));
+    await expect(
+      (async () => {
+        for (;;) await q.enqueueMany(batch());
+      })(),
+    ).rejects.toBeInstanceOf(RedisFullError);
+    const result = { text: "y".repeat(480) };
+    const ok = defineTask({ name: "echo", run: async () => result });
+    const w = await startWorker({ redisUrl: small.url, prefix, tasks: [ok], concurrency: 64 });
+    const paused = () => w.problem()?.endsWith("starting no new jobs until it has room") === true;
+    await until(() => paused() && w.inFlight === 0, "the worker to stop starting jobs", 30_000);
+    await w.stop();
+    const info = String(await small.redis.sendCommand(["INFO", "memory"]));
+    const peak = Number(/^used_memory_peak:(\d+)/m.exec(info)?.[1]);
+    // maxmemory + 10% headroom, + (concurrency + STARTS_PER_READ) jobs of 4 kB, + the worker's
+    // own connections and scripts (0.5 MB measured at this concurrency). Without the bound on
+    // starts per read: 13 MB.
+    const bound = small.maxmemoryBytes * 1.1 + (64 + STARTS_PER_READ) * 4_096 + 512 * 1_024;
+    expect(peak).toBeLessThan(bound);
+    expect(
+      Number(await small.redis.sendCommand(["HGET", q.keys.stats, "finished"])),
+    ).toBeGreaterThan(0);
   });
 
   test("past maxmemory by more than its headroom, a worker starts nothing new until there is room", async () => {

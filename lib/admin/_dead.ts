@@ -159,12 +159,12 @@ export async function purgeLetters(
   olderThanMs: number | undefined,
 ): Promise<number> {
   if (olderThanMs === undefined) {
-    const reply = await client
-      .multi()
-      .addCommand(["XLEN", keys.dead])
-      .addCommand(["DEL", keys.dead])
-      .exec();
-    return Number(reply[0]);
+    // One command, so it is atomic and counts exactly what it deletes (a letter written
+    // meanwhile is either counted and deleted, or kept). Not MULTI: a full Redis refuses to
+    // queue any command inside MULTI, even one that frees memory, and purging is how an
+    // operator makes room. XTRIM takes no memory, so Redis runs it when full. The empty
+    // stream left behind weighs a few bytes.
+    return Number(await client.sendCommand(["XTRIM", keys.dead, "MAXLEN", "0"]));
   }
   const minId = String(Math.max(0, now - olderThanMs));
   return Number(await client.sendCommand(["XTRIM", keys.dead, "MINID", minId]));

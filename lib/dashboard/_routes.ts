@@ -4,6 +4,7 @@
 import type { Server } from "bun";
 import type { Admin } from "../admin/admin.ts";
 import { describeCause } from "../connect.ts";
+import { isOomError } from "../errors.ts";
 import * as api from "./_api.ts";
 import { loadAssets } from "./_assets.ts";
 import { checkHost, checkToken, type Verdict } from "./_auth.ts";
@@ -124,11 +125,18 @@ export function routes(d: RouteDeps) {
 }
 
 /**
- * Redis unreachable (down, restarting) is 503 with the cause. Anything else is a bug or a reply
- * the API should have prevented: 500, told in the dashboard's log, never in the response (a
- * raw Redis error names keys and commands).
+ * Redis unreachable (down, restarting) is 503 with the cause; Redis full, 507. Anything else
+ * is a bug or a reply the API should have prevented: 500, told in the dashboard's log, never
+ * in the response (a raw Redis error names keys and commands).
  */
 function failure(err: unknown): Response {
+  // A full Redis refuses a write that takes memory (a requeue): the action did nothing, and
+  // will work once there is room. 507 says so, apart from Redis being away (503).
+  if (isOomError(err)) {
+    const error =
+      "Redis is out of memory (maxmemory reached): it refused this and wrote nothing; free memory (purge dead letters) or raise maxmemory, then try again";
+    return api.json({ error }, 507);
+  }
   const name = (err as Error)?.constructor?.name ?? "";
   if (/Client|Socket|Connect|Reconnect|Redis|Offline|Closed/.test(name)) {
     return api.json({ error: `Redis unavailable: ${describeCause(err)}` }, 503);

@@ -17,8 +17,10 @@
 -- KEYS[1] stream  KEYS[2] delayed (zset)  KEYS[3] dead (stream)  KEYS[4] events  KEYS[5] stats
 -- KEYS[6] minutes (hash of per-minute counts)
 -- ARGV[1] job key prefix  ARGV[2] group  ARGV[3] now (ms)
--- ARGV[4] failure TTL (s); 0 keeps no failed record, only the dead letter (EXPIRE 0 deletes
---   the key): what a worker sends while Redis is full, so a failure frees memory (lib/_settle.ts)
+-- ARGV[4] failure TTL (s); 0 = compact, what a worker sends while Redis is full, so that a
+--   failure frees memory (lib/_settle.ts): no failed record is kept (deleted), only the dead
+--   letter, its error cut to COMPACT_ERROR_CHARS, and one `failed` event per batch (ids
+--   joined), not one per job. Together less than the job record and stream entry freed.
 -- ARGV[5] dead max len    ARGV[6] events max len  ARGV[7] minutes of per-minute counts kept
 -- ARGV[8..] quintuples: entry id, job id, run, error, retry at (ms; 0 = no retry, fail now)
 -- Returns: one integer per job, 1 = will retry, 2 = failed (dead letter), 0 = left alone
@@ -29,6 +31,8 @@ local wrong = wrong_type({ KEYS[1], 'stream', KEYS[2], 'zset', KEYS[3], 'stream'
 if wrong then return wrong end
 local prefix, group, now = ARGV[1], ARGV[2], tonumber(ARGV[3])
 local out, retried, failed, entries, records = {}, 0, 0, {}, {}
+local COMPACT_ERROR_CHARS = 100
+local compact, compacted = ARGV[4] == '0', {}
 
 -- Reads first: what to do with each job, and which entries are ours to acknowledge.
 for i = 8, #ARGV, 5 do
@@ -67,12 +71,18 @@ for i = 8, #ARGV, 5 do
   else
     -- dead_entry lets `dead requeue ID` find the letter without scanning the dead stream.
     local letter = redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[5], '*', 'id', id,
-      'task', f[2] or '', 'error', err, 'attempts', f[3] or '', 'payload', f[4] or '',
+      'task', f[2] or '', 'error', compact and string.sub(err, 1, COMPACT_ERROR_CHARS) or err,
+      'attempts', f[3] or '', 'payload', f[4] or '',
       'max_attempts', f[5] or '') -- a field gone from a corrupt record: never a nil argument
-    local fields = { 'status', 'failed', 'error', err, 'ended_at', now, 'dead_entry', letter }
-    redis.call('HSET', key, unpack(end_fields(fields, run, now, 'failed', err)))
-    redis.call('EXPIRE', key, ARGV[4])
-    redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[6], '*', 'type', 'failed', 'id', id)
+    if compact then
+      redis.call('DEL', key)
+      compacted[#compacted + 1] = id
+    else
+      local fields = { 'status', 'failed', 'error', err, 'ended_at', now, 'dead_entry', letter }
+      redis.call('HSET', key, unpack(end_fields(fields, run, now, 'failed', err)))
+      redis.call('EXPIRE', key, ARGV[4])
+      redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[6], '*', 'type', 'failed', 'id', id)
+    end
     failed = failed + 1
     out[n] = 2
   end
@@ -80,6 +90,12 @@ end
 if retried > 0 then
   redis.call('HINCRBY', KEYS[5], 'retried', retried)
   count_minute(KEYS[6], now, tonumber(ARGV[7]), 'retried', retried)
+end
+if #compacted > 0 then
+  -- As finish-5.lua: the events stream keeps about ARGV[6] jobs' events, not entries.
+  local keep = math.max(1, math.ceil(tonumber(ARGV[6]) / #compacted))
+  redis.call('XADD', KEYS[4], 'MAXLEN', '~', keep, '*', 'type', 'failed', 'ids',
+    table.concat(compacted, ','))
 end
 if failed > 0 then
   redis.call('HINCRBY', KEYS[5], 'failed', failed)

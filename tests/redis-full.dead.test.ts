@@ -1,0 +1,120 @@
+// Dead letters on a full Redis (maxmemory reached, noeviction), where purging them is the
+// README's remedy: `dead purge` (all, or by age) works and frees memory; `dead requeue` works
+// when the job's record is there and otherwise refuses with one line and exit 7; the
+// dashboard's actions answer JSON, 507 for a refusal, never a 500. Each test starts its own
+// redis-server and fills it deterministically (letters in, then maxmemory set under what is used).
+import { afterEach, describe, expect, test } from "bun:test";
+import { type Dashboard, startDashboard } from "../lib/dashboard/server.ts";
+import { PermanentError } from "../lib/errors.ts";
+import { defineTask } from "../lib/types.ts";
+import { type FullRedis, startFullRedis } from "./fixtures/redis-full.ts";
+import { openQueue, runCli, startWorker, testPrefix } from "./helpers.ts";
+
+let full: FullRedis | null = null;
+let dashboard: Dashboard | null = null;
+afterEach(async () => {
+  await dashboard?.stop();
+  dashboard = null;
+  await full?.stop();
+  full = null;
+});
+
+const PAD = "x".repeat(2_000); // letters of some weight, so purging them frees a measurable amount
+const N = 100;
+const TOKEN = "s3cret-token";
+
+const fails = defineTask({
+  name: "fails",
+  run: async (p: { i: number }) => {
+    throw new PermanentError(`no luck for ${p.i}`);
+  },
+});
+
+/** A full Redis holding N dead letters (their records kept too). */
+async function fullOfLetters() {
+  full = await startFullRedis();
+  const prefix = testPrefix();
+  await using q = await openQueue({ redisUrl: full.url, prefix });
+  const w = await startWorker({ redisUrl: full.url, prefix, tasks: [fails] });
+  const jobs = await q.enqueueMany(
+    [...Array(N).keys()].map((i) => ({ task: "fails", payload: { i, PAD } })),
+  );
+  const ids = jobs.map((j) => j.id);
+  await q.waitForJobs(ids, { timeoutMs: 10_000 });
+  await w.stop();
+  await full.fill();
+  const redis = full;
+  await expect(redis.raw.sendCommand(["SET", "probe", "x"])).rejects.toThrow(/^OOM /);
+  const env = { REDIS_URL: redis.url };
+  const dead = (...args: string[]) => runCli("dead", [...args, "--prefix", prefix], { env });
+  const letters = async () => Number(await redis.raw.sendCommand(["XLEN", q.keys.dead]));
+  return { prefix, ids, redis, dead, letters, keys: q.keys };
+}
+
+describe("dead letters on a full Redis", () => {
+  test("purge --all deletes every letter and frees memory", async () => {
+    const { redis, dead, letters } = await fullOfLetters();
+    const before = (await redis.memory()).usedBytes;
+    const purged = await dead("purge", "--all", "--json");
+    expect(purged.stderr).toBe("");
+    expect(purged.code).toBe(0);
+    expect(purged.stdout).toContain(String(N));
+    expect(await letters()).toBe(0);
+    expect((await redis.memory()).usedBytes).toBeLessThan(before - N * PAD.length);
+  });
+
+  test("purge --older-than deletes the letters that old and frees memory", async () => {
+    const { redis, dead, letters } = await fullOfLetters();
+    const before = (await redis.memory()).usedBytes;
+    const purged = await dead("purge", "--older-than", "0s");
+    expect(purged.stderr).toBe("");
+    expect(purged.code).toBe(0);
+    expect(await letters()).toBe(0);
+    expect((await redis.memory()).usedBytes).toBeLessThan(before - N * PAD.length);
+  });
+
+  test("requeue works while the record is there; without it, one line and exit 7", async () => {
+    const { ids, redis, dead, letters, keys } = await fullOfLetters();
+    const requeued = await dead("requeue", ids[0]!);
+    expect(requeued.code).toBe(0);
+    expect(String(await redis.raw.sendCommand(["HGET", keys.job(ids[0]!), "status"]))).toBe(
+      "queued",
+    );
+    // A job that failed for good while Redis was full keeps only its letter: requeuing it
+    // recreates the record, which takes memory. Refused as a whole, nothing written.
+    await redis.raw.sendCommand(["DEL", keys.job(ids[1]!)]);
+    await redis.fill(); // that freed memory: full again
+    const refused = await dead("requeue", ids[1]!);
+    expect(refused.code).toBe(7);
+    expect(refused.stderr.trim().split("\n")).toEqual([
+      expect.stringMatching(/^dead: Redis is out of memory .*README/),
+    ]);
+    expect(await letters()).toBe(N - 1);
+    expect(Number(await redis.raw.sendCommand(["EXISTS", keys.job(ids[1]!)]))).toBe(0);
+  });
+
+  test("the dashboard's actions answer JSON: delete works, a refused requeue is 507", async () => {
+    const { prefix, ids, redis, letters, keys } = await fullOfLetters();
+    dashboard = await startDashboard({ redisUrl: redis.url, prefix, port: 0, token: TOKEN });
+    const post = async (path: string) => {
+      const res = await fetch(dashboard!.url + path, {
+        method: "POST",
+        headers: { "content-type": "application/json", "x-courier-token": TOKEN },
+        body: "{}",
+      });
+      return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+    };
+    expect(await post(`/api/dead/${ids[0]}/delete`)).toEqual({
+      status: 200,
+      body: { id: ids[0], deleted: true },
+    });
+    // The jobs died while Redis was full: their letters are all that is left of them.
+    await redis.raw.sendCommand(["DEL", ...ids.map((id) => keys.job(id))]);
+    await redis.fill(); // that freed memory: full again
+    const refused = await post(`/api/dead/${ids[1]}/requeue`);
+    expect(refused.status).toBe(507);
+    expect(refused.body.error).toStartWith("Redis is out of memory");
+    expect(await post("/api/dead/requeue-all")).toMatchObject({ status: 507 });
+    expect(await letters()).toBe(N - 1);
+  });
+});
