@@ -6,6 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { findFreePort } from "../lib/stack/redis-server.ts";
 import pkg from "../package.json" with { type: "json" };
+import { collect } from "./fixtures/output.ts";
 import { openQueue, ROOT, redisUrl, runProcess, testPrefix, until } from "./helpers.ts";
 
 const COURIER = join(ROOT, "dist", "courier");
@@ -127,13 +128,3 @@ test("courier stack runs its workers from another directory: trigger, result, Ct
   expect(out.text).toContain("redis stopped (code 0)");
   expect(out.text).not.toContain("SIGKILL");
 }, 60_000);
-
-/** Accumulates a stream's text as it arrives. */
-function collect(stream: ReadableStream<Uint8Array>): { text: string } {
-  const out = { text: "" };
-  void (async () => {
-    const decoder = new TextDecoder();
-    for await (const chunk of stream) out.text += decoder.decode(chunk, { stream: true });
-  })();
-  return out;
-}

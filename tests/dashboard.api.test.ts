@@ -4,7 +4,8 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { type Dashboard, startDashboard } from "../lib/dashboard/server.ts";
 import { ConfigError, PermanentError } from "../lib/errors.ts";
 import { defineTask } from "../lib/types.ts";
-import { openQueue, redisUrl, startWorker, testPrefix } from "./helpers.ts";
+import { deadJobs, firstSnapshot } from "./fixtures/dashboard.ts";
+import { openQueue, redisUrl, testPrefix } from "./helpers.ts";
 
 const TOKEN = "s3cret-token";
 const running: Dashboard[] = [];
@@ -41,20 +42,6 @@ const fails = defineTask({
   },
 });
 
-async function deadJobs(prefix: string, n: number): Promise<string[]> {
-  await using q = await openQueue({ prefix });
-  const w = await startWorker({ prefix, tasks: [fails] });
-  const jobs = await q.enqueueMany(
-    Array.from({ length: n }, (_, i) => ({ task: "fails", payload: { n: i } })),
-  );
-  await q.waitForJobs(
-    jobs.map((j) => j.id),
-    { timeoutMs: 5_000 },
-  );
-  await w.stop();
-  return jobs.map((j) => j.id);
-}
-
 describe("dashboard over HTTP", () => {
   test("serves the page and its modules with a strict content security policy", async () => {
     const d = await dashboard(testPrefix());
@@ -77,7 +64,7 @@ describe("dashboard over HTTP", () => {
 
   test("overview, workers, failures and metrics follow the queue", async () => {
     const prefix = testPrefix();
-    await deadJobs(prefix, 2);
+    await deadJobs(prefix, 2, { task: fails });
     await using q = await openQueue({ prefix });
     await q.enqueueMany([{ task: "later" }, { task: "later" }, { task: "later" }]);
     const d = await dashboard(prefix);
@@ -102,7 +89,7 @@ describe("dashboard over HTTP", () => {
 
   test("dead letters come in pages; a job shows its attempts", async () => {
     const prefix = testPrefix();
-    const ids = await deadJobs(prefix, 3);
+    const ids = await deadJobs(prefix, 3, { task: fails });
     const d = await dashboard(prefix);
     const first = (await get(d, "/api/dead?limit=2")).body;
     expect(first.total).toBe(3);
@@ -118,7 +105,7 @@ describe("dashboard over HTTP", () => {
 
   test("actions are off without a token, and need it when there is one", async () => {
     const prefix = testPrefix();
-    const ids = await deadJobs(prefix, 3);
+    const ids = await deadJobs(prefix, 3, { task: fails });
     const off = await dashboard(prefix);
     const refused = await post(off, `/api/dead/${ids[0]}/requeue`, { "x-courier-token": "x" });
     expect(refused.status).toBe(403);
@@ -170,16 +157,8 @@ describe("dashboard over HTTP", () => {
 
   test("live updates arrive as server-sent events, the first at once", async () => {
     const d = await dashboard(testPrefix());
-    const controller = new AbortController();
-    const res = await fetch(`${d.url}/api/events`, { signal: controller.signal });
-    expect(res.headers.get("content-type")).toBe("text/event-stream; charset=utf-8");
-    const reader = res.body!.getReader();
-    let text = "";
-    while (!text.includes("event: snapshot\ndata: ")) {
-      text += new TextDecoder().decode((await reader.read()).value);
-    }
-    controller.abort();
-    const data = JSON.parse(text.split("event: snapshot\ndata: ")[1]!.split("\n")[0]!);
+    const { headers, data } = await firstSnapshot(`${d.url}/api/events`);
+    expect(headers.get("content-type")).toBe("text/event-stream; charset=utf-8");
     expect(Object.keys(data)).toEqual(["overview", "workers", "failures"]);
     expect(data.overview.counts.waiting).toBe(0);
   });

@@ -6,9 +6,9 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { type Dashboard, startDashboard } from "../lib/dashboard/server.ts";
-import { ConfigError, PermanentError } from "../lib/errors.ts";
-import { defineTask } from "../lib/types.ts";
-import { openQueue, ROOT, redisUrl, startWorker, testPrefix } from "./helpers.ts";
+import { ConfigError } from "../lib/errors.ts";
+import { deadJobs } from "./fixtures/dashboard.ts";
+import { ROOT, redisUrl, testPrefix } from "./helpers.ts";
 
 const TOKEN = "auth-test-token";
 const running: Dashboard[] = [];
@@ -26,26 +26,6 @@ async function dashboard(prefix: string, tokenReads = false): Promise<Dashboard>
   });
   running.push(d);
   return d;
-}
-
-const fails = defineTask({
-  name: "fails",
-  run: async () => {
-    throw new PermanentError("no");
-  },
-});
-
-/** A queue with `n` dead jobs; their ids. */
-async function deadJobs(prefix: string, n: number): Promise<string[]> {
-  await using q = await openQueue({ prefix });
-  const w = await startWorker({ prefix, tasks: [fails] });
-  const jobs = await q.enqueueMany(Array.from({ length: n }, () => ({ task: "fails" })));
-  await q.waitForJobs(
-    jobs.map((j) => j.id),
-    { timeoutMs: 5_000 },
-  );
-  await w.stop();
-  return jobs.map((j) => j.id);
 }
 
 async function counts(d: Dashboard) {

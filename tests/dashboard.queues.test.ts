@@ -4,9 +4,8 @@
 // row in the latest failures, and the page has an icon.
 import { afterEach, describe, expect, test } from "bun:test";
 import { type Dashboard, startDashboard } from "../lib/dashboard/server.ts";
-import { PermanentError } from "../lib/errors.ts";
-import { defineTask } from "../lib/types.ts";
-import { openQueue, redisUrl, startWorker, testPrefix } from "./helpers.ts";
+import { deadJobs, firstSnapshot } from "./fixtures/dashboard.ts";
+import { openQueue, redisUrl, testPrefix } from "./helpers.ts";
 
 const TOKEN = "queues-token";
 const AUTH = { "x-courier-token": TOKEN, "content-type": "application/json" };
@@ -27,30 +26,10 @@ async function get(d: Dashboard, path: string): Promise<{ status: number; body: 
   return { status: res.status, body: await res.json() };
 }
 
-const fails = defineTask({
-  name: "fails",
-  run: async () => {
-    throw new PermanentError("no");
-  },
-});
-
-/** Dead jobs in `queue`: their ids. */
-async function deadJobs(prefix: string, queue: string, n: number): Promise<string[]> {
-  await using q = await openQueue({ prefix, queue });
-  const w = await startWorker({ prefix, queue, tasks: [fails] });
-  const jobs = await q.enqueueMany(Array.from({ length: n }, () => ({ task: "fails" })));
-  await q.waitForJobs(
-    jobs.map((j) => j.id),
-    { timeoutMs: 5_000 },
-  );
-  await w.stop();
-  return jobs.map((j) => j.id);
-}
-
 describe("queues under the prefix", () => {
   test("lists them, reads and acts on the one named, refuses names that are no queue", async () => {
     const prefix = testPrefix();
-    const [deadId] = await deadJobs(prefix, "images", 1);
+    const [deadId] = await deadJobs(prefix, 1, { queue: "images" });
     await using q = await openQueue({ prefix, queue: "mail" });
     await q.enqueueMany([{ task: "send" }, { task: "send" }]);
     const d = await dashboard(prefix);
@@ -109,15 +88,7 @@ describe("queues under the prefix", () => {
     await using q = await openQueue({ prefix, queue: "mail" });
     await q.enqueueMany([{ task: "send" }]);
     const d = await dashboard(prefix);
-    const controller = new AbortController();
-    const res = await fetch(`${d.url}/api/events?queue=mail`, { signal: controller.signal });
-    const reader = res.body!.getReader();
-    let text = "";
-    while (!text.includes("event: snapshot\ndata: ")) {
-      text += new TextDecoder().decode((await reader.read()).value);
-    }
-    controller.abort();
-    const data = JSON.parse(text.split("event: snapshot\ndata: ")[1]!.split("\n")[0]!);
+    const { data } = await firstSnapshot(`${d.url}/api/events?queue=mail`);
     expect(data.overview).toMatchObject({ queue: "mail", counts: { waiting: 1 } });
     expect((await fetch(`${d.url}/api/events?queue=nope`)).status).toBe(404);
   });
@@ -125,7 +96,7 @@ describe("queues under the prefix", () => {
 
 test("a deleted dead letter leaves no row in the latest failures", async () => {
   const prefix = testPrefix();
-  const [gone, kept] = await deadJobs(prefix, "default", 2);
+  const [gone, kept] = await deadJobs(prefix, 2, { queue: "default" });
   const d = await dashboard(prefix);
   expect((await get(d, "/api/failures")).body.failures.map((f: { id: string }) => f.id)).toEqual([
     kept,

@@ -4,12 +4,13 @@
 // the key is repaired). Each case here lost its job before (nothing pending, never run again).
 import { describe, expect, test } from "bun:test";
 import { claimIdle, ensureGroup, type StartContext, startBatch, takeBatch } from "../lib/_fetch.ts";
-import { Settler } from "../lib/_settle.ts";
+import { type Outcome, Settler } from "../lib/_settle.ts";
 import { resolveOptions } from "../lib/config.ts";
 import type { Redis } from "../lib/connect.ts";
 import { GROUP, type QueueKeys } from "../lib/keys.ts";
 import type { Queue } from "../lib/queue.ts";
 import { defineTask } from "../lib/types.ts";
+import { echo } from "./fixtures/corrupt.ts";
 import {
   logRecorder,
   openQueue,
@@ -20,8 +21,6 @@ import {
   testPrefix,
   until,
 } from "./helpers.ts";
-
-const echo = defineTask({ name: "echo", run: async (p: unknown) => p });
 
 /** A consumer driven by hand: the worker's own fetch functions, no worker around them. */
 function consumer(q: Queue, name: string): StartContext {
@@ -47,6 +46,26 @@ function settlerFor(r: RawRedis, c: StartContext) {
   return { s, replies, errors };
 }
 
+/** Job `id` taken by W1 (its run 1), then its entry claimed by W2 (not started yet). */
+async function takenThenClaimed(q: Queue, r: RawRedis) {
+  const id = await q.enqueue("echo", "x");
+  const client = asRedis(r);
+  await ensureGroup(client, q.keys);
+  const w1 = consumer(q, "w1");
+  const [run1] = (await takeBatch(client, w1, 1)).run;
+  const { claimed } = await claimIdle(client, q.keys, "w2", { claimIdleMs: 0 }, "0-0", 1);
+  return { id, client, w1, run1: run1!, entryId: run1!.entryId, claimed };
+}
+
+/** Settles one outcome as consumer `c`; the replies of the script. */
+async function settleOne(r: RawRedis, c: StartContext, outcome: Outcome): Promise<number[]> {
+  const { s, replies } = settlerFor(r, c);
+  s.add(outcome);
+  await s.drained();
+  s.close();
+  return replies;
+}
+
 /** Who holds each pending entry: entry id → consumer. */
 async function holders(r: RawRedis, keys: QueueKeys): Promise<Record<string, string>> {
   const rows = (await r.sendCommand(["XPENDING", keys.stream, GROUP, "-", "+", "10"])) as [
@@ -61,26 +80,17 @@ describe("a late outcome of a run another worker took over", () => {
     const prefix = testPrefix();
     await using q = await openQueue({ prefix });
     await using r = await rawRedis();
-    const id = await q.enqueue("echo", "x");
-    const client = asRedis(r);
-    await ensureGroup(client, q.keys);
     // W1 starts run 1 and stalls past claimIdleMs (here: W2 claims with no idle time needed).
-    const w1 = consumer(q, "w1");
-    const [run1] = (await takeBatch(client, w1, 1)).run;
-    expect(run1?.run).toBe(1);
-    const w2 = consumer(q, "w2");
-    const claimed = await claimIdle(client, q.keys, "w2", { claimIdleMs: 0 }, "0-0", 1);
-    expect(claimed.claimed.map((d) => d.entryId)).toEqual([run1!.entryId]); // same entry id
-    const [run2] = (await startBatch(client, w2, claimed.claimed, "claim")).run;
+    const { id, client, w1, run1, entryId, claimed } = await takenThenClaimed(q, r);
+    expect(run1.run).toBe(1);
+    expect(claimed.map((d) => d.entryId)).toEqual([entryId]); // same entry id
+    const [run2] = (await startBatch(client, consumer(q, "w2"), claimed, "claim")).run;
     expect(run2?.run).toBe(2);
     // W1's task throws at last: its failure is settled.
-    const { s, replies } = settlerFor(r, w1);
     const retryAt = Date.now() + 60_000;
-    s.add({ kind: "fail", entryId: run1!.entryId, run: 1, jobId: id, error: "late", retryAt });
-    await s.drained();
-    s.close();
-    expect(replies).toEqual([0]); // left alone
-    expect(await holders(r, q.keys)).toEqual({ [run1!.entryId]: "w2" });
+    const fail: Outcome = { kind: "fail", entryId, run: 1, jobId: id, error: "late", retryAt };
+    expect(await settleOne(r, w1, fail)).toEqual([0]); // left alone
+    expect(await holders(r, q.keys)).toEqual({ [entryId]: "w2" });
     expect(await q.getJob(id)).toMatchObject({ status: "started", attempts: 2 });
     // W2 dies as well: a worker claims the entry once it is idle and runs the job.
     const w = await startWorker({ prefix, tasks: [echo], claimIdleMs: 30, reclaimEveryMs: 5 });
@@ -93,22 +103,14 @@ describe("a late outcome of a run another worker took over", () => {
     const prefix = testPrefix();
     await using q = await openQueue({ prefix });
     await using r = await rawRedis();
-    const id = await q.enqueue("echo", "x");
-    const client = asRedis(r);
-    await ensureGroup(client, q.keys);
-    const w1 = consumer(q, "w1");
-    const [run1] = (await takeBatch(client, w1, 1)).run;
-    const claimed = await claimIdle(client, q.keys, "w2", { claimIdleMs: 0 }, "0-0", 1);
+    const { id, client, w1, entryId, claimed } = await takenThenClaimed(q, r);
     // W1's failure lands first: its run is still current, so it is recorded and acknowledged.
-    const { s, replies } = settlerFor(r, w1);
     const retryAt = Date.now() + 60_000;
-    s.add({ kind: "fail", entryId: run1!.entryId, run: 1, jobId: id, error: "boom", retryAt });
-    await s.drained();
-    s.close();
-    expect(replies).toEqual([1]);
+    const fail: Outcome = { kind: "fail", entryId, run: 1, jobId: id, error: "boom", retryAt };
+    expect(await settleOne(r, w1, fail)).toEqual([1]);
     // W2's start of the entry it claimed: no longer pending on it, so not started (a start
     // would run the job on an entry no one could claim again if W2 died).
-    const started = await startBatch(client, consumer(q, "w2"), claimed.claimed, "claim");
+    const started = await startBatch(client, consumer(q, "w2"), claimed, "claim");
     expect(started.run).toEqual([]);
     expect(started.settled.map((x) => x.verdict)).toEqual(["taken"]);
     expect(await q.getJob(id)).toMatchObject({ status: "retrying", attempts: 1 });
@@ -119,18 +121,10 @@ describe("a late outcome of a run another worker took over", () => {
     const prefix = testPrefix();
     await using q = await openQueue({ prefix });
     await using r = await rawRedis();
-    const id = await q.enqueue("echo", "x");
-    const client = asRedis(r);
-    await ensureGroup(client, q.keys);
-    const w1 = consumer(q, "w1");
-    const [run1] = (await takeBatch(client, w1, 1)).run;
-    const claimed = await claimIdle(client, q.keys, "w2", { claimIdleMs: 0 }, "0-0", 1);
-    await startBatch(client, consumer(q, "w2"), claimed.claimed, "claim");
-    const { s, replies } = settlerFor(r, w1);
-    s.add({ kind: "finish", entryId: run1!.entryId, run: 1, jobId: id, result: '"w1"' });
-    await s.drained();
-    s.close();
-    expect(replies).toEqual([1]);
+    const { id, client, w1, entryId, claimed } = await takenThenClaimed(q, r);
+    await startBatch(client, consumer(q, "w2"), claimed, "claim");
+    const finish: Outcome = { kind: "finish", entryId, run: 1, jobId: id, result: '"w1"' };
+    expect(await settleOne(r, w1, finish)).toEqual([1]);
     expect(await q.getJob(id)).toMatchObject({ status: "finished", result: "w1" });
     expect(await pendingCount(r, q.keys)).toBe(0);
   });

@@ -3,14 +3,13 @@
 // after any failed read and start them at once, not wait claimIdleMs for a claim
 // (docs/internals.md, "Start").
 import { describe, expect, test } from "bun:test";
-import { startProxy } from "../bench/_proxy.ts";
-import { GROUP } from "../lib/keys.ts";
 import { defineTask } from "../lib/types.ts";
+import { viaProxy } from "./fixtures/proxy.ts";
 import {
   logRecorder,
   openQueue,
+  pendingCount,
   rawRedis,
-  redisUrl,
   startWorker,
   testPrefix,
   until,
@@ -19,7 +18,7 @@ import {
 describe("a lost read", () => {
   test("the entry delivered into the void is started at once after the read fails", async () => {
     const prefix = testPrefix();
-    const proxy = startProxy(Number(new URL(redisUrl()).port));
+    const { proxy, url } = viaProxy();
     await using q = await openQueue({ prefix });
     await using r = await rawRedis();
     const log = logRecorder();
@@ -28,7 +27,7 @@ describe("a lost read", () => {
     const w = await startWorker({
       prefix,
       tasks: [ok],
-      redisUrl: `redis://127.0.0.1:${proxy.port}`,
+      redisUrl: url,
       logger: log,
       concurrency: 1,
       claimIdleMs: 60_000,
@@ -43,8 +42,7 @@ describe("a lost read", () => {
       await until(blocked, "the worker's blocking read");
       proxy.stall(); // the cable is cut: the read's reply will never arrive
       const id = await q.enqueue("ok", null);
-      const pending = async () =>
-        Number(((await r.sendCommand(["XPENDING", q.keys.stream, GROUP])) as [number])[0]);
+      const pending = () => pendingCount(r, q.keys);
       await until(async () => (await pending()) === 1, "Redis to deliver the entry");
       proxy.resume(); // new connections get through; the stalled read stays lost
       const { ended } = await q.waitForJobs([id], { timeoutMs: 10_000 });

@@ -7,10 +7,10 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { type Dashboard, startDashboard } from "../lib/dashboard/server.ts";
 import { PermanentError } from "../lib/errors.ts";
 import { defineTask } from "../lib/types.ts";
-import { type FullRedis, startFullRedis } from "./fixtures/redis-full.ts";
+import { type SmallRedis, startSmallRedis } from "./fixtures/redis-small.ts";
 import { openQueue, runCli, startWorker, testPrefix } from "./helpers.ts";
 
-let full: FullRedis | null = null;
+let full: SmallRedis | null = null;
 let dashboard: Dashboard | null = null;
 afterEach(async () => {
   await dashboard?.stop();
@@ -32,7 +32,7 @@ const fails = defineTask({
 
 /** A full Redis holding N dead letters (their records kept too). */
 async function fullOfLetters() {
-  full = await startFullRedis();
+  full = await startSmallRedis(0);
   const prefix = testPrefix();
   await using q = await openQueue({ redisUrl: full.url, prefix });
   const w = await startWorker({ redisUrl: full.url, prefix, tasks: [fails] });
@@ -42,60 +42,60 @@ async function fullOfLetters() {
   const ids = jobs.map((j) => j.id);
   await q.waitForJobs(ids, { timeoutMs: 10_000 });
   await w.stop();
-  await full.fill();
-  const redis = full;
-  await expect(redis.raw.sendCommand(["SET", "probe", "x"])).rejects.toThrow(/^OOM /);
-  const env = { REDIS_URL: redis.url };
+  await full.capBelowUsed();
+  const server = full;
+  await expect(server.redis.sendCommand(["SET", "probe", "x"])).rejects.toThrow(/^OOM /);
+  const env = { REDIS_URL: server.url };
   const dead = (...args: string[]) => runCli("dead", [...args, "--prefix", prefix], { env });
-  const letters = async () => Number(await redis.raw.sendCommand(["XLEN", q.keys.dead]));
-  return { prefix, ids, redis, dead, letters, keys: q.keys };
+  const letters = async () => Number(await server.redis.sendCommand(["XLEN", q.keys.dead]));
+  return { prefix, ids, server, dead, letters, keys: q.keys };
 }
 
 describe("dead letters on a full Redis", () => {
   test("purge --all deletes every letter and frees memory", async () => {
-    const { redis, dead, letters } = await fullOfLetters();
-    const before = (await redis.memory()).usedBytes;
+    const { server, dead, letters } = await fullOfLetters();
+    const before = (await server.memory()).usedBytes;
     const purged = await dead("purge", "--all", "--json");
     expect(purged.stderr).toBe("");
     expect(purged.code).toBe(0);
     expect(purged.stdout).toContain(String(N));
     expect(await letters()).toBe(0);
-    expect((await redis.memory()).usedBytes).toBeLessThan(before - N * PAD.length);
+    expect((await server.memory()).usedBytes).toBeLessThan(before - N * PAD.length);
   });
 
   test("purge --older-than deletes the letters that old and frees memory", async () => {
-    const { redis, dead, letters } = await fullOfLetters();
-    const before = (await redis.memory()).usedBytes;
+    const { server, dead, letters } = await fullOfLetters();
+    const before = (await server.memory()).usedBytes;
     const purged = await dead("purge", "--older-than", "0s");
     expect(purged.stderr).toBe("");
     expect(purged.code).toBe(0);
     expect(await letters()).toBe(0);
-    expect((await redis.memory()).usedBytes).toBeLessThan(before - N * PAD.length);
+    expect((await server.memory()).usedBytes).toBeLessThan(before - N * PAD.length);
   });
 
   test("requeue works while the record is there; without it, one line and exit 7", async () => {
-    const { ids, redis, dead, letters, keys } = await fullOfLetters();
+    const { ids, server, dead, letters, keys } = await fullOfLetters();
     const requeued = await dead("requeue", ids[0]!);
     expect(requeued.code).toBe(0);
-    expect(String(await redis.raw.sendCommand(["HGET", keys.job(ids[0]!), "status"]))).toBe(
+    expect(String(await server.redis.sendCommand(["HGET", keys.job(ids[0]!), "status"]))).toBe(
       "queued",
     );
     // A job that failed for good while Redis was full keeps only its letter: requeuing it
     // recreates the record, which takes memory. Refused as a whole, nothing written.
-    await redis.raw.sendCommand(["DEL", keys.job(ids[1]!)]);
-    await redis.fill(); // that freed memory: full again
+    await server.redis.sendCommand(["DEL", keys.job(ids[1]!)]);
+    await server.capBelowUsed(); // that freed memory: full again
     const refused = await dead("requeue", ids[1]!);
     expect(refused.code).toBe(7);
     expect(refused.stderr.trim().split("\n")).toEqual([
       expect.stringMatching(/^dead: Redis is out of memory .*README/),
     ]);
     expect(await letters()).toBe(N - 1);
-    expect(Number(await redis.raw.sendCommand(["EXISTS", keys.job(ids[1]!)]))).toBe(0);
+    expect(Number(await server.redis.sendCommand(["EXISTS", keys.job(ids[1]!)]))).toBe(0);
   });
 
   test("the dashboard's actions answer JSON: delete works, a refused requeue is 507", async () => {
-    const { prefix, ids, redis, letters, keys } = await fullOfLetters();
-    dashboard = await startDashboard({ redisUrl: redis.url, prefix, port: 0, token: TOKEN });
+    const { prefix, ids, server, letters, keys } = await fullOfLetters();
+    dashboard = await startDashboard({ redisUrl: server.url, prefix, port: 0, token: TOKEN });
     const post = async (path: string) => {
       const res = await fetch(dashboard!.url + path, {
         method: "POST",
@@ -109,8 +109,8 @@ describe("dead letters on a full Redis", () => {
       body: { id: ids[0], deleted: true },
     });
     // The jobs died while Redis was full: their letters are all that is left of them.
-    await redis.raw.sendCommand(["DEL", ...ids.map((id) => keys.job(id))]);
-    await redis.fill(); // that freed memory: full again
+    await server.redis.sendCommand(["DEL", ...ids.map((id) => keys.job(id))]);
+    await server.capBelowUsed(); // that freed memory: full again
     const refused = await post(`/api/dead/${ids[1]}/requeue`);
     expect(refused.status).toBe(507);
     expect(refused.body.error).toStartWith("Redis is out of memory");

@@ -4,21 +4,21 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { Admin } from "../lib/admin/admin.ts";
 import { overview } from "../lib/dashboard/_api.ts";
-import { type FullRedis, startFullRedis } from "./fixtures/redis-full.ts";
+import { type SmallRedis, startSmallRedis } from "./fixtures/redis-small.ts";
 import { openQueue, runCli, testPrefix } from "./helpers.ts";
 
-let full: FullRedis | null = null;
+let full: SmallRedis | null = null;
 afterEach(async () => {
   await full?.stop();
   full = null;
 });
 
 async function filledQueue() {
-  full = await startFullRedis();
+  full = await startSmallRedis(0);
   const prefix = testPrefix();
   await using q = await openQueue({ redisUrl: full.url, prefix });
   await q.enqueueMany([...Array(50).keys()].map((i) => ({ task: "t", payload: { i } })));
-  await full.fill();
+  await full.capBelowUsed();
   return { prefix, redis: full, max: (await full.memory()).maxBytes };
 }
 
@@ -41,7 +41,7 @@ describe("a full Redis, as operators see it", () => {
     expect(text.stdout).toMatch(
       /^redis memory [\d.]+ [kM]B used of [\d.]+ [kM]B \(\d+%\) {3}FULL: /m,
     );
-    await redis.makeRoom();
+    await redis.raise(0);
     const after = JSON.parse(
       (await runCli("info", ["--prefix", prefix, "--json"], { env })).stdout,
     );
@@ -59,7 +59,7 @@ describe("a full Redis, as operators see it", () => {
       expect(metrics).toContain("# TYPE courier_redis_full gauge\ncourier_redis_full 1\n");
       expect(metrics).toContain(`courier_redis_max_memory_bytes ${max}\n`);
       expect(metrics).toMatch(/^courier_redis_used_memory_bytes \d+$/m);
-      await redis.makeRoom();
+      await redis.raise(0);
       expect(await admin.metrics()).toContain("courier_redis_full 0\n");
       expect((await admin.overview()).memory?.full).toBe(false);
     } finally {

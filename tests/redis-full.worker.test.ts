@@ -8,11 +8,10 @@ import { PermanentError, RedisFullError } from "../lib/errors.ts";
 import { GROUP } from "../lib/keys.ts";
 import { findFreePort } from "../lib/stack/redis-server.ts";
 import { defineTask } from "../lib/types.ts";
-import { type FullRedis, startFullRedis } from "./fixtures/redis-full.ts";
-import { startSmallRedis } from "./fixtures/redis-small.ts";
+import { type SmallRedis, startSmallRedis } from "./fixtures/redis-small.ts";
 import { logRecorder, openQueue, startWorker, testPrefix, until } from "./helpers.ts";
 
-let full: FullRedis | null = null;
+let full: SmallRedis | null = null;
 let closeQueue = async () => {};
 afterEach(async () => {
   await closeQueue();
@@ -47,7 +46,7 @@ function gated(fail = false) {
 }
 
 async function setup() {
-  full = await startFullRedis();
+  full = await startSmallRedis(0);
   const prefix = testPrefix();
   const q = await openQueue({ redisUrl: full.url, prefix, maxAttempts: 2 });
   closeQueue = () => q.close();
@@ -55,7 +54,7 @@ async function setup() {
     (
       await q.enqueueMany([...Array(N).keys()].map((i) => ({ task: "echo", payload: { i, PAD } })))
     ).map((e) => e.id);
-  const cmd = <T = unknown>(args: string[]) => full!.raw.sendCommand<T>(args);
+  const cmd = <T = unknown>(args: string[]) => full!.redis.sendCommand<T>(args);
   const stat = async (name: string) => Number(await cmd(["HGET", q.keys.stats, name]));
   const drained = async () =>
     Number(await cmd(["XLEN", q.keys.stream])) === 0 &&
@@ -72,7 +71,22 @@ async function setup() {
     return ids.sort();
   };
   const refused = () => expect(cmd(["SET", "probe", "x"])).rejects.toThrow(/^OOM /);
-  return { q, prefix, enqueue, stat, drained, recorded, refused, redis: full };
+  return { q, prefix, enqueue, stat, drained, recorded, refused, server: full };
+}
+
+/** Producers fill `small` the realistic way: "echo" jobs, 200 at a time, until it refuses. */
+async function fillWithJobs(small: SmallRedis) {
+  const prefix = testPrefix();
+  const q = await openQueue({ redisUrl: small.url, prefix });
+  closeQueue = () => q.close();
+  let i = 0;
+  const batch = () => [...Array(200).keys()].map(() => ({ task: "echo", payload: { i: i++ } }));
+  await expect(
+    (async () => {
+      for (;;) await q.enqueueMany(batch());
+    })(),
+  ).rejects.toBeInstanceOf(RedisFullError);
+  return { prefix, q };
 }
 
 const count = (log: ReturnType<typeof logRecorder>, event: string) =>
@@ -80,13 +94,13 @@ const count = (log: ReturnType<typeof logRecorder>, event: string) =>
 
 describe("a worker on a full Redis", () => {
   test("starts on a full Redis whose queue never had a worker, and drains it", async () => {
-    const { q, prefix, enqueue, stat, drained, recorded, refused, redis } = await setup();
+    const { q, prefix, enqueue, stat, drained, recorded, refused, server } = await setup();
     const ids = await enqueue(); // no worker yet: the stream has no consumer group
-    await redis.fill();
+    await server.capBelowUsed();
     await refused();
     const log = logRecorder();
     const w = await startWorker({
-      redisUrl: redis.url,
+      redisUrl: server.url,
       prefix,
       tasks: [defineTask({ name: "echo", run: async (p: { i: number }) => ({ i: p.i }) })],
       heartbeatEveryMs: 20,
@@ -112,7 +126,7 @@ describe("a worker on a full Redis", () => {
       reason: expect.stringMatching(/^redis out of memory since \d{4}-\d\d-\d\dT/),
     });
     await refused(); // draining took memory past the limit: producers still wait
-    await redis.makeRoom();
+    await server.raise(0);
     await until(() => count(log, "redis has room again") === 1, "the room-again line");
     expect(w.problem()).toBeNull();
     expect((await healthz()).status).toBe(200);
@@ -122,11 +136,11 @@ describe("a worker on a full Redis", () => {
   });
 
   test("keeps going when the queue fills while it runs: 0 lost, each result once, room again once results expire", async () => {
-    const { q, prefix, enqueue, stat, drained, recorded, refused, redis } = await setup();
+    const { q, prefix, enqueue, stat, drained, recorded, refused, server } = await setup();
     const g = gated();
     const log = logRecorder();
     const w = await startWorker({
-      redisUrl: redis.url,
+      redisUrl: server.url,
       prefix,
       tasks: [g.task],
       concurrency: 8,
@@ -137,11 +151,11 @@ describe("a worker on a full Redis", () => {
     });
     const ids = await enqueue();
     await until(() => g.running() === 8, "jobs to be in flight");
-    await redis.fill();
+    await server.capBelowUsed();
     await refused();
     // Its heartbeat still lands: `info` does not show a worker draining the queue as gone.
     const filledAt = Date.now();
-    const beat = () => redis.raw.sendCommand(["HGET", q.keys.worker(w.name), "seen_at"]);
+    const beat = () => server.redis.sendCommand(["HGET", q.keys.worker(w.name), "seen_at"]);
     await until(async () => Number(await beat()) > filledAt, "a heartbeat on the full Redis");
     g.open();
     await until(async () => (await stat("finished")) === N, "every job to finish");
@@ -163,16 +177,7 @@ describe("a worker on a full Redis", () => {
     // every job fails for good (with an error of the usual length) runs at the default
     // headroom. Each failure must free memory, or the worker soon waits for room forever.
     await using small = await startSmallRedis(4);
-    const prefix = testPrefix();
-    const q = await openQueue({ redisUrl: small.url, prefix });
-    closeQueue = () => q.close();
-    let i = 0;
-    const batch = () => [...Array(200).keys()].map(() => ({ task: "echo", payload: { i: i++ } }));
-    await expect(
-      (async () => {
-        for (;;) await q.enqueueMany(batch());
-      })(),
-    ).rejects.toBeInstanceOf(RedisFullError);
+    const { prefix, q } = await fillWithJobs(small);
     const cmd = <T = unknown>(args: string[]) => small.redis.sendCommand<T>(args);
     const entries = await cmd<[string, string[]][]>(["XRANGE", q.keys.stream, "-", "+"]);
     const ids = entries.map(([, f]) => f[1]!).sort();
@@ -209,16 +214,7 @@ describe("a worker on a full Redis", () => {
     // many jobs it starts between two reads of INFO (README, "Redis memory"). 64 jobs at once,
     // each leaving a result of the usual size, on a 4 MB Redis that producers filled.
     await using small = await startSmallRedis(4);
-    const prefix = testPrefix();
-    const q = await openQueue({ redisUrl: small.url, prefix });
-    closeQueue = () => q.close();
-    let i = 0;
-    const batch = () => [...Array(200).keys()].map(() => ({ task: "echo", payload: { i: i++ } }));
-    await expect(
-      (async () => {
-        for (;;) await q.enqueueMany(batch());
-      })(),
-    ).rejects.toBeInstanceOf(RedisFullError);
+    const { prefix, q } = await fillWithJobs(small);
     const result = { text: "y".repeat(480) };
     const ok = defineTask({ name: "echo", run: async () => result });
     const w = await startWorker({ redisUrl: small.url, prefix, tasks: [ok], concurrency: 64 });
@@ -238,13 +234,13 @@ describe("a worker on a full Redis", () => {
   });
 
   test("past maxmemory by more than its headroom, a worker starts nothing new until there is room", async () => {
-    const { prefix, enqueue, stat, drained, redis } = await setup();
+    const { prefix, enqueue, stat, drained, server } = await setup();
     await enqueue();
-    await redis.fill();
+    await server.capBelowUsed();
     const g = gated();
     g.open();
     const w = await startWorker({
-      redisUrl: redis.url,
+      redisUrl: server.url,
       prefix,
       tasks: [g.task],
       heartbeatEveryMs: 20,
@@ -253,7 +249,7 @@ describe("a worker on a full Redis", () => {
     // Known at start, before the first take: nothing runs, and /healthz says why.
     expect(w.problem()).toEndWith("; starting no new jobs until it has room");
     expect(g.running()).toBe(0);
-    await redis.makeRoom();
+    await server.raise(0);
     await until(async () => (await stat("finished")) === N, "every job to finish");
     expect(await drained()).toBe(true);
     expect(w.problem()).toBeNull();
@@ -261,7 +257,7 @@ describe("a worker on a full Redis", () => {
   });
 
   test("stopping on a full Redis releases the jobs it holds", async () => {
-    const { q, prefix, enqueue, redis } = await setup();
+    const { q, prefix, enqueue, server } = await setup();
     const endless = defineTask({
       name: "echo",
       run: (_p: unknown, signal) =>
@@ -269,7 +265,7 @@ describe("a worker on a full Redis", () => {
     });
     const log = logRecorder();
     const w = await startWorker({
-      redisUrl: redis.url,
+      redisUrl: server.url,
       prefix,
       tasks: [endless],
       concurrency: 4,
@@ -277,7 +273,7 @@ describe("a worker on a full Redis", () => {
     });
     const ids = await enqueue();
     await until(() => w.inFlight === 4, "jobs to be in flight");
-    await redis.fill();
+    await server.capBelowUsed();
     await w.stop(0);
     const released = log.records.find((r) => r.event === "released unfinished jobs");
     expect(released?.fields.count).toBe(4);
@@ -285,6 +281,6 @@ describe("a worker on a full Redis", () => {
     expect(log.events()).not.toContain("stopped with unwritten outcomes");
     const jobs = await q.getJobs(ids);
     expect(jobs.every((j) => j?.status === "queued" && j.attempts === 0)).toBe(true);
-    expect(Number(await redis.raw.sendCommand(["XLEN", q.keys.stream]))).toBe(N);
+    expect(Number(await server.redis.sendCommand(["XLEN", q.keys.stream]))).toBe(N);
   });
 });

@@ -2,23 +2,9 @@
 // connections. The worker must notice within a bounded time and reconnect; each of its jobs
 // is finished by it or taken over by another worker, never recorded twice.
 import { describe, expect, test } from "bun:test";
-import { type NetProxy, startProxy } from "../bench/_proxy.ts";
 import { defineTask } from "../lib/types.ts";
-import {
-  logRecorder,
-  openQueue,
-  rawRedis,
-  redisUrl,
-  startWorker,
-  testPrefix,
-  until,
-} from "./helpers.ts";
-
-function viaProxy(): { proxy: NetProxy; url: string } {
-  const port = Number(new URL(redisUrl()).port);
-  const proxy = startProxy(port);
-  return { proxy, url: `redis://127.0.0.1:${proxy.port}` };
-}
+import { viaProxy } from "./fixtures/proxy.ts";
+import { logRecorder, openQueue, rawRedis, startWorker, testPrefix, until } from "./helpers.ts";
 
 describe("network cut", () => {
   test("connections dropped mid-job: the worker reconnects and records every job once", async () => {

@@ -10,6 +10,7 @@ import { Queue } from "../lib/queue.ts";
 import { REPEAT_WINDOW_MS, SignalCounter } from "../lib/stack/_signals.ts";
 import { REPO_ROOT } from "../lib/stack/options.ts";
 import { findFreePort } from "../lib/stack/redis-server.ts";
+import { collect, exitCodeWithin, waitFor } from "./fixtures/output.ts";
 import { until } from "./helpers.ts";
 
 const cleanups: (() => unknown)[] = [];
@@ -54,8 +55,13 @@ function tempDir(): string {
   return dir;
 }
 
-/** Every pid the stack printed (its children, Redis): SIGKILLed after the test. */
-function trackPids(out: { text: string }): void {
+/**
+ * The stack's output once it is ready; after the test, the stack and every pid it printed (its
+ * children, Redis) are SIGKILLed.
+ */
+async function whenReady(proc: Bun.Subprocess<"pipe" | "ignore", "pipe", "pipe">) {
+  cleanups.push(() => proc.kill("SIGKILL"));
+  const out = collect(proc.stdout, true);
   cleanups.push(() => {
     for (const m of out.text.matchAll(/\bpid (\d+)/g)) {
       try {
@@ -63,6 +69,8 @@ function trackPids(out: { text: string }): void {
       } catch {}
     }
   });
+  await waitFor(out, /system +\| ready/, 20_000);
+  return out;
 }
 
 /** `bun run stack ARGS` on a pseudo-terminal; `ctrlC()` types Ctrl-C into it. */
@@ -75,10 +83,7 @@ async function stackOnTerminal(args: string[]) {
     stdout: "pipe",
     stderr: "pipe",
   });
-  cleanups.push(() => proc.kill("SIGKILL"));
-  const out = collect(proc.stdout);
-  trackPids(out);
-  await waitFor(out, /system +\| ready/, 20_000);
+  const out = await whenReady(proc);
   const ctrlC = () => {
     proc.stdin.write("\x03");
     proc.stdin.flush();
@@ -130,10 +135,7 @@ test("a stack killed with SIGKILL takes its workers and Redis with it", async ()
     stdout: "pipe",
     stderr: "pipe",
   });
-  cleanups.push(() => proc.kill("SIGKILL"));
-  const out = collect(proc.stdout);
-  trackPids(out);
-  await waitFor(out, /system +\| ready/, 20_000);
+  const out = await whenReady(proc);
   const pids = [...out.text.matchAll(/\bpid (\d+)/g)].map((m) => Number(m[1]));
   expect(pids.length).toBe(3); // redis, worker.1, dashboard
   proc.kill("SIGKILL");
@@ -167,28 +169,4 @@ function running(pid: number): boolean {
   } catch {
     return false;
   }
-}
-
-/** Accumulates a stream's text as it arrives, without colours or carriage returns. */
-function collect(stream: ReadableStream<Uint8Array>): { text: string } {
-  const out = { text: "" };
-  void (async () => {
-    const decoder = new TextDecoder();
-    for await (const chunk of stream) {
-      out.text += decoder.decode(chunk, { stream: true });
-      out.text = out.text.replace(/\x1b\[[0-9;]*m/g, "").replace(/\r/g, "");
-    }
-  })();
-  return out;
-}
-
-async function waitFor(out: { text: string }, pattern: RegExp, timeoutMs: number): Promise<void> {
-  await until(() => pattern.test(out.text), String(pattern), timeoutMs).catch((err: Error) => {
-    throw new Error(`${err.message}; the output so far:\n${out.text}`);
-  });
-}
-
-async function exitCodeWithin(proc: Bun.Subprocess, timeoutMs: number): Promise<number | string> {
-  const timeout = Bun.sleep(timeoutMs).then(() => "still running" as const);
-  return Promise.race([proc.exited, timeout]);
 }

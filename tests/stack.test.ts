@@ -19,6 +19,7 @@ import {
 } from "../lib/stack/redis-server.ts";
 import { workerCmd } from "../lib/stack/stack.ts";
 import { Supervisor } from "../lib/stack/supervisor.ts";
+import { collect, exitCodeWithin, waitFor } from "./fixtures/output.ts";
 import { until } from "./helpers.ts";
 
 const dirs: string[] = [];
@@ -241,10 +242,7 @@ describe("bin/stack.ts", () => {
   async function readyStack(args: string[]) {
     const proc = runStackBin([...args, "--workers", "1"]);
     const out = collect(proc.stdout);
-    const ready = () => /system +\| ready/.test(out.text);
-    await until(ready, "the ready line", 15_000).catch((err: Error) => {
-      throw new Error(`${err.message}; the output so far:\n${out.text}`);
-    });
+    await waitFor(out, /system +\| ready/, 15_000, "the ready line");
     for (const m of out.text.matchAll(/\(pid (\d+)/g)) pids.add(Number(m[1]));
     return { proc, out };
   }
@@ -346,18 +344,3 @@ describe("bin/stack.ts", () => {
     expect(out.text).toContain("redis exited on its own");
   }, 45_000);
 });
-
-/** Accumulates a stream's text as it arrives. */
-function collect(stream: ReadableStream<Uint8Array>): { text: string } {
-  const out = { text: "" };
-  void (async () => {
-    const decoder = new TextDecoder();
-    for await (const chunk of stream) out.text += decoder.decode(chunk, { stream: true });
-  })();
-  return out;
-}
-
-async function exitCodeWithin(proc: Bun.Subprocess, timeoutMs: number): Promise<number | string> {
-  const timeout = Bun.sleep(timeoutMs).then(() => "still running" as const);
-  return Promise.race([proc.exited, timeout]);
-}

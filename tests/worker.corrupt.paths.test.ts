@@ -5,25 +5,9 @@ import { describe, expect, test } from "bun:test";
 import { scripts } from "../lib/_scripts.ts";
 import { PermanentError } from "../lib/errors.ts";
 import { GROUP } from "../lib/keys.ts";
-import type { Queue } from "../lib/queue.ts";
 import { defineTask } from "../lib/types.ts";
-import type { RawRedis } from "./helpers.ts";
-import {
-  deadLetterErrors,
-  logRecorder,
-  openQueue,
-  pendingCount,
-  rawRedis,
-  startWorker,
-  testPrefix,
-  until,
-} from "./helpers.ts";
-
-const echo = defineTask({ name: "echo", run: async (p: unknown) => p });
-const CORRUPT = /^corrupt record: /;
-const count = (events: string[], re: RegExp) => events.filter((e) => re.test(e)).length;
-const pending = (r: RawRedis, q: Queue) => pendingCount(r, q.keys);
-const deadLetters = (r: RawRedis, q: Queue) => deadLetterErrors(r, q.keys);
+import { CORRUPT, count, deadLetters, echo, pending } from "./fixtures/corrupt.ts";
+import { logRecorder, openQueue, rawRedis, startWorker, testPrefix, until } from "./helpers.ts";
 
 describe("corrupt records on the fail, finish and claim paths", () => {
   test("a permanent failure of a job whose payload vanished is dead-lettered", async () => {

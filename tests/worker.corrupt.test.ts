@@ -3,20 +3,16 @@
 // acknowledged entry and a log line), every good job finishes, and nothing stays pending.
 import { describe, expect, test } from "bun:test";
 import type { Queue } from "../lib/queue.ts";
-import { defineTask } from "../lib/types.ts";
-import type { RawRedis } from "./helpers.ts";
+import { CORRUPT, count, deadLetters, echo, pending } from "./fixtures/corrupt.ts";
 import {
-  deadLetterErrors,
   logRecorder,
   openQueue,
-  pendingCount,
+  type RawRedis,
   rawRedis,
   startWorker,
   testPrefix,
   until,
 } from "./helpers.ts";
-
-const echo = defineTask({ name: "echo", run: async (p: unknown) => p });
 
 /**
  * How a corrupt record must end: `dead` = a dead letter whose error matches; `acked` = its entry
@@ -52,7 +48,6 @@ const entry =
     return null;
   };
 
-const CORRUPT = /^corrupt record: /;
 const holds = (type: string) => new RegExp(`^corrupt record: .*"job key holds a ${type}"`);
 const TABLE: Corruption[] = [
   { name: "no payload", make: hdel("payload"), end: { dead: /corrupt record: no payload/ } },
@@ -133,10 +128,6 @@ const TABLE: Corruption[] = [
     end: { acked: /job record is gone/ },
   },
 ];
-
-const count = (events: string[], re: RegExp) => events.filter((e) => re.test(e)).length;
-const pending = (r: RawRedis, q: Queue) => pendingCount(r, q.keys);
-const deadLetters = (r: RawRedis, q: Queue) => deadLetterErrors(r, q.keys);
 
 /** Stream entries and pending entries left, and the bounded count of retried reads/writes. */
 async function settledAll(r: RawRedis, q: Queue, dead: number, deadOf: () => Promise<number>) {
