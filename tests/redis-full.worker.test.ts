@@ -135,6 +135,38 @@ describe("a worker on a full Redis", () => {
     await w.stop();
   });
 
+  test("takes over a dead worker's jobs on a full Redis (a claim's start writes first what takes no memory)", async () => {
+    const { q, prefix, enqueue, stat, drained, refused, server } = await setup();
+    const ids = await enqueue();
+    // A consumer that read every job and died: its entries are pending, their leases lapse.
+    const cmd = (args: string[]) => server.redis.sendCommand(args);
+    await cmd(["XGROUP", "CREATE", q.keys.stream, GROUP, "0", "MKSTREAM"]);
+    await cmd([
+      "XREADGROUP",
+      "GROUP",
+      GROUP,
+      "dead-one",
+      "COUNT",
+      String(N),
+      "STREAMS",
+      q.keys.stream,
+      ">",
+    ]);
+    await server.capBelowUsed();
+    await refused();
+    const w = await startWorker({
+      redisUrl: server.url,
+      prefix,
+      tasks: [defineTask({ name: "echo", run: async (p: { i: number }) => ({ i: p.i }) })],
+      claimIdleMs: 100,
+      ...HEADROOM,
+    });
+    await until(async () => (await stat("finished")) === N, "every claimed job to finish");
+    expect(await drained()).toBe(true);
+    expect((await q.getJobs(ids)).every((j) => j?.status === "finished")).toBe(true);
+    await w.stop();
+  });
+
   test("keeps going when the queue fills while it runs: 0 lost, each result once, room again once results expire", async () => {
     const { q, prefix, enqueue, stat, drained, recorded, refused, server } = await setup();
     const g = gated();
