@@ -34,11 +34,12 @@ for _, p in ipairs(pending) do
     if not ok then
       redis.call('XADD', KEYS[1], '*', 'id', id)
     elseif status == 'started' or status == 'queued' then
-      local f = redis.call('HMGET', key, 'attempt', 'worker', 'boot')
-      -- Only an attempt this worker started is given back; an entry it holds without having
-      -- started it (a claim or read that landed as it stopped) has used no attempt of its own,
-      -- nor has one its crashed predecessor under the same name started (another boot id).
-      if status == 'started' and f[2] == consumer and f[3] == boot then
+      local f = redis.call('HMGET', key, 'attempt', 'boot')
+      -- Only an attempt this worker process started (its boot id, start-7.lua) is given back;
+      -- an entry it holds without having started it (a claim or read that landed as it
+      -- stopped) has used no attempt of its own, nor has one its crashed predecessor under the
+      -- same name started.
+      if status == 'started' and f[2] == boot then
         local attempt = tonumber(f[1]) or 0
         if attempt > 0 then redis.call('HSET', key, 'attempt', attempt - 1) end
       end

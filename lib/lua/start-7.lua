@@ -135,10 +135,10 @@ local function put(entry, id, verdict, attempt, max, task, payload)
 end
 
 -- Started already by this worker process for this very entry (read only for a job 'started'):
--- the boot id, not only the name, which a restarted worker reuses.
+-- by its boot id, not its name, which a restarted worker reuses (a boot id has one name).
 local function started_here(key, entry)
-  local w = redis.call('HMGET', key, 'worker', 'entry', 'boot')
-  return w[1] == consumer and w[2] == entry and w[3] == boot
+  local w = redis.call('HMGET', key, 'entry', 'boot')
+  return w[1] == entry and w[2] == boot
 end
 
 -- Settles an entry here, without running it.
