@@ -144,12 +144,14 @@ export interface StartContext {
   keys: QueueKeys;
   o: WorkerOptions;
   tasks: readonly string[];
+  /** This worker process's boot id: what tells its own re-sent start from a predecessor's. */
+  boot: string;
 }
 
 async function callStart(client: Redis, w: StartContext, mode: StartMode): Promise<Started> {
   const { keys, o, tasks } = w;
   const args: (string | number)[] = [keys.jobPrefix, GROUP, o.name, o.now(), o.failureTtlS];
-  args.push(o.deadMaxLen, o.eventsMaxLen, keys.parkedPrefix, goneAfterMs(o));
+  args.push(o.deadMaxLen, o.eventsMaxLen, keys.parkedPrefix, goneAfterMs(o), w.boot);
   args.push(tasks.length, ...tasks);
   if ("take" in mode) args.push("take", mode.take);
   else {

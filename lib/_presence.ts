@@ -113,12 +113,18 @@ export function promoteDue(client: Redis, keys: QueueKeys, o: WorkerOptions): Pr
 /**
  * Releases the consumer's pending entries (fresh entries for the same jobs, ready at once),
  * then removes it from the group and the workers set. Returns how many jobs were released.
+ * `boot`: the worker's boot id; only attempts started with it are given back (release-1.lua).
  */
-export async function leave(client: Redis, keys: QueueKeys, name: string): Promise<number> {
+export async function leave(
+  client: Redis,
+  keys: QueueKeys,
+  name: string,
+  boot: string,
+): Promise<number> {
   const limit = 10_000;
   let released = 0;
   for (;;) {
-    const args = [keys.jobPrefix, GROUP, name, limit];
+    const args = [keys.jobPrefix, GROUP, name, limit, boot];
     const [n, handled] = await runScript<[number, number]>(
       client,
       scripts.release,

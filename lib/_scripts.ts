@@ -3,6 +3,7 @@
 // call is made again with the script's text, which also caches it there.
 import type { Redis } from "./connect.ts";
 import attemptsSrc from "./lua/_attempts.lua" with { type: "text" };
+import wrongTypeSrc from "./lua/_wrongtype.lua" with { type: "text" };
 import claimSrc from "./lua/claim-1.lua" with { type: "text" };
 import discardSrc from "./lua/discard-1.lua" with { type: "text" };
 import enqueueSrc from "./lua/enqueue-3.lua" with { type: "text" };
@@ -31,13 +32,15 @@ function script(name: string, source: string, numKeys: number): Script {
 }
 
 export const scripts = {
-  enqueue: script("enqueue", enqueueSrc, 3),
-  // _attempts.lua holds the helpers these three share (history of attempts, per-minute counts).
-  start: script("start", attemptsSrc + startSrc, 7),
-  finish: script("finish", attemptsSrc + finishSrc, 5),
-  fail: script("fail", attemptsSrc + failSrc, 6),
-  promote: script("promote", promoteSrc, 2),
-  serve: script("serve", serveSrc, 2),
+  // _wrongtype.lua: the up-front type check of the queue-wide keys a script writes, for every
+  // script that writes them. _attempts.lua: the helpers start, finish and fail share (history
+  // of attempts, per-minute counts).
+  enqueue: script("enqueue", wrongTypeSrc + enqueueSrc, 3),
+  start: script("start", wrongTypeSrc + attemptsSrc + startSrc, 7),
+  finish: script("finish", wrongTypeSrc + attemptsSrc + finishSrc, 5),
+  fail: script("fail", wrongTypeSrc + attemptsSrc + failSrc, 6),
+  promote: script("promote", wrongTypeSrc + promoteSrc, 2),
+  serve: script("serve", wrongTypeSrc + serveSrc, 2),
   lease: script("lease", leaseSrc, 1),
   release: script("release", releaseSrc, 1),
   // Joining the queue and staying visible: both run on a full Redis too (see the scripts).
@@ -46,7 +49,7 @@ export const scripts = {
   // A worker name held by one live worker at a time (lib/_presence.ts).
   claim: script("claim", claimSrc, 1),
   // Operator actions (lib/admin): dead letters and workers that stopped heart-beating.
-  requeue: script("requeue", requeueSrc, 3),
+  requeue: script("requeue", wrongTypeSrc + requeueSrc, 3),
   discard: script("discard", discardSrc, 1),
   prune: script("prune", pruneSrc, 2),
 } as const;

@@ -231,7 +231,7 @@ export function refusedForData(err: unknown): boolean {
 
 /**
  * A script's refusal over a queue-wide key of the wrong type (wrong_type in
- * lib/lua/_attempts.lua): nothing was written. Not about any one job, so never split or
+ * lib/lua/_wrongtype.lua): nothing was written. Not about any one job, so never split or
  * acknowledged: the batch is retried with back-off until the key is repaired.
  */
 export function queueKeyRefused(err: unknown): boolean {

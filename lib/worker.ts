@@ -2,6 +2,7 @@
 // of dead workers claimed, due retries promoted, and a graceful stop. The chain is told in
 // docs/internals.md.
 
+import { randomBytes } from "node:crypto";
 import { ensureGroup } from "./_fetch.ts";
 import { Jobs } from "./_jobs.ts";
 import { LANE_MIN_CONCURRENCY, Lanes } from "./_lanes.ts";
@@ -50,6 +51,12 @@ export class Worker {
   readonly options: WorkerOptions;
   readonly keys: QueueKeys;
   readonly name: string;
+  /**
+   * Unique to this Worker instance (made as it starts): a worker restarted under the same name
+   * is another process, and the jobs its predecessor started count as attempts used
+   * (lib/lua/start-7.lua). 72 random bits, short: it is stored in each started job's record.
+   */
+  readonly boot = randomBytes(9).toString("base64url");
   /** Resolves when the worker has stopped and closed its connections. */
   readonly stopped: Promise<void>;
 
@@ -98,7 +105,7 @@ export class Worker {
     this.#leases = new Leases(client, this.keys, o, (id) => this.#jobs.giveUp(id, "lease lost"));
     const reader = () => this.#reader;
     this.#source = new Source(
-      { o, keys: this.keys, tasks: [...this.#tasks.keys()] },
+      { o, keys: this.keys, tasks: [...this.#tasks.keys()], boot: this.boot },
       { client, reader },
       this.#log,
       () => this.#stalled("reads"),
@@ -283,7 +290,7 @@ export class Worker {
     this.#jobs.close();
     await within(this.#jobs.settler.drained(), graceMs + this.options.reconnectMaxMs);
     clearInterval(this.#leaseTimer);
-    await leave(this.#client, this.keys, this.name)
+    await leave(this.#client, this.keys, this.name, this.boot)
       .then((n) => n > 0 && this.#log.log("info", "released unfinished jobs", { count: n }))
       .catch((err) =>
         this.#log.log("warn", "could not release jobs", { error: describeCause(err) }),

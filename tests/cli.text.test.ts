@@ -130,6 +130,10 @@ describe("refusalLine", () => {
       "WRONGTYPE Operation against a key holding the wrong kind of value",
       /\(WRONGTYPE\).*--prefix/,
     ],
+    [
+      "ERR courier: key p:{q}:stream\x1b[2J holds a string, not a stream",
+      /^Redis refused a Courier script \(WRONGTYPE\): key p:\{q\}:stream\\x1b\[2J holds a string where Courier keeps a stream; nothing was written; .*--prefix/,
+    ],
   ])("%s", (reply, line) => {
     const shown = refusalLine(reply);
     expect(shown).toMatch(line);

@@ -24,7 +24,12 @@ import {
 
 /** A consumer driven by hand: the worker's own fetch functions, no worker around them. */
 function consumer(q: Queue, name: string): StartContext {
-  return { keys: q.keys, o: resolveOptions({ prefix: "unused", name }), tasks: ["echo"] };
+  return {
+    keys: q.keys,
+    o: resolveOptions({ prefix: "unused", name }),
+    tasks: ["echo"],
+    boot: name,
+  };
 }
 
 /** The raw connection as the worker's functions take it (it is one: tests/helpers.ts). */

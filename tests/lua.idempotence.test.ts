@@ -14,13 +14,14 @@ async function setup(prefix: string) {
   ])) as [string, [string, string[]][]][];
   const entry = reply[0]![1][0]![0];
   const k = q.keys;
-  const start = () =>
+  /** Starts the entry as worker w1; `boot` tells one w1 process from another. */
+  const start = (boot = "boot1") =>
     runScript<unknown[]>(
       q.client,
       scripts.start,
       [k.stream, k.dead, k.events, k.stats, k.minutes, k.tasks, k.delayed],
       [
-        ...[k.jobPrefix, GROUP, "w1", Date.now(), 60, 100, 100, k.parkedPrefix, 30_000],
+        ...[k.jobPrefix, GROUP, "w1", Date.now(), 60, 100, 100, k.parkedPrefix, 30_000, boot],
         ...[1, "t", "read", entry, id],
       ],
     );
@@ -64,6 +65,22 @@ describe("sent again after a lost reply", () => {
     await q.close();
   });
 
+  test("a start from a worker restarted under the same name is a new attempt, not the same run", async () => {
+    // The process that started it died (SIGKILL, OOM) with the entry pending; a new process
+    // under the same name (the stack's stack-worker-<i>) takes the entry back.
+    const { q, id, start } = await setup(testPrefix());
+    await start("boot1");
+    const restarted = await start("boot2");
+    expect(restarted.slice(1)).toEqual([id, 2, 2, 3, "t", "null"]); // run 2, attempt 2
+    expect(await start("boot3")).toEqual([expect.any(String), id, 3, 3, 3, "t", "null"]);
+    // Its attempts used up: the next restart dead-letters it as abandoned.
+    expect((await start("boot4")).slice(1)).toEqual([id, "dead"]);
+    const job = await q.getJob(id);
+    expect(job).toMatchObject({ status: "failed", attempts: 3 });
+    expect(job?.error).toContain("abandoned: its worker stopped during attempt 3 of 3");
+    await q.close();
+  });
+
   test("a failure: the job is retried once, not twice", async () => {
     const { q, id, start, fail } = await setup(testPrefix());
     await start();
@@ -96,7 +113,7 @@ describe("release at shutdown", () => {
       q.client,
       scripts.release,
       [q.keys.stream],
-      [...[q.keys.jobPrefix, GROUP, "w2", 100]],
+      [...[q.keys.jobPrefix, GROUP, "w2", 100, "boot2"]],
     );
     expect(released).toEqual([1, 1]); // one job released, one pending entry handled
     expect(await q.getJob(id)).toMatchObject({ status: "queued", attempts: 1 });
@@ -107,6 +124,35 @@ describe("release at shutdown", () => {
       GROUP,
     ])) as string[][];
     expect(consumers.map((c) => c[1])).toEqual(["w1"]); // w2 left the group: nothing pending
+    await q.close();
+  });
+
+  test("does not give back an attempt its crashed predecessor under the same name started", async () => {
+    const { q, id, start } = await setup(testPrefix());
+    await start("boot1"); // the w1 process that then died: attempt 1 used
+    // A new w1 process (another boot id) stops before it starts the entry it took back.
+    const released = await runScript<[number, number]>(
+      q.client,
+      scripts.release,
+      [q.keys.stream],
+      [...[q.keys.jobPrefix, GROUP, "w1", 100, "boot2"]],
+    );
+    expect(released).toEqual([1, 1]);
+    expect(await q.getJob(id)).toMatchObject({ status: "queued", attempts: 1 });
+    await q.close();
+  });
+
+  test("gives back the attempt the same process started", async () => {
+    const { q, id, start } = await setup(testPrefix());
+    await start("boot1");
+    const released = await runScript<[number, number]>(
+      q.client,
+      scripts.release,
+      [q.keys.stream],
+      [...[q.keys.jobPrefix, GROUP, "w1", 100, "boot1"]],
+    );
+    expect(released).toEqual([1, 1]);
+    expect(await q.getJob(id)).toMatchObject({ status: "queued", attempts: 0 });
     await q.close();
   });
 });

@@ -93,6 +93,31 @@ describe("dead letters on a full Redis", () => {
     expect(Number(await server.redis.sendCommand(["EXISTS", keys.job(ids[1]!)]))).toBe(0);
   });
 
+  test("a batch whose first letter has its record and the others not: refused whole, exit 7", async () => {
+    const { ids, server, dead, letters, keys } = await fullOfLetters();
+    // The first letter's record is there (its requeue would write first with HDEL, which Redis
+    // does not check); the others' were dropped: recreating them takes memory.
+    await server.redis.sendCommand(["DEL", keys.job(ids[1]!), keys.job(ids[2]!)]);
+    await server.capBelowUsed(); // that freed memory: full again
+    const batch = [ids[0]!, ids[1]!, ids[2]!];
+    const refused = await dead("requeue", ...batch);
+    expect(refused.code).toBe(7);
+    expect(refused.stderr.trim().split("\n")).toEqual([
+      expect.stringMatching(/^dead: Redis is out of memory .*README/),
+    ]);
+    // Nothing written: every letter is still there, the kept record still failed, none rebuilt.
+    expect(await letters()).toBe(N);
+    const status = (id: string) => server.redis.sendCommand(["HGET", keys.job(id), "status"]);
+    expect(String(await status(ids[0]!))).toBe("failed");
+    expect(Number(await server.redis.sendCommand(["EXISTS", keys.job(ids[1]!)]))).toBe(0);
+    expect(Number(await server.redis.sendCommand(["XLEN", keys.stream]))).toBe(0);
+    await server.raise(0); // room again: the same batch goes through, each job queued once
+    expect((await dead("requeue", ...batch)).code).toBe(0);
+    expect(await letters()).toBe(N - 3);
+    for (const id of batch) expect(String(await status(id))).toBe("queued");
+    expect(Number(await server.redis.sendCommand(["XLEN", keys.stream]))).toBe(3);
+  });
+
   test("the dashboard's actions answer JSON: delete works, a refused requeue is 507", async () => {
     const { prefix, ids, server, letters, keys } = await fullOfLetters();
     dashboard = await startDashboard({ redisUrl: server.url, prefix, port: 0, token: TOKEN });

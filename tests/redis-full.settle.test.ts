@@ -22,7 +22,7 @@ describe("an outcome refused for lack of memory", () => {
     try {
       const o = resolveOptions({ prefix, name: "c1" });
       await ensureGroup(client, q.keys);
-      const [job] = (await takeBatch(client, { keys: q.keys, o, tasks: ["t"] }, 1)).run;
+      const [job] = (await takeBatch(client, { keys: q.keys, o, tasks: ["t"], boot: "b1" }, 1)).run;
       let refusals = 3;
       const full = {
         sendCommand: (args: string[]) =>

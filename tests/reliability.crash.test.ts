@@ -75,6 +75,34 @@ describe("worker killed", () => {
     expect(await survivor!.exited).toBe(0);
   });
 
+  test("a job that crashes its worker uses up its attempts when the worker comes back under the same name", async () => {
+    // The stack names its workers stack-worker-<i>, and a restart on the same host takes the
+    // name over at once: each restarted worker takes back the entry its predecessor held.
+    const prefix = testPrefix();
+    await using q = await openQueue({ prefix, maxAttempts: 3 });
+    const poison = await q.enqueue("poison", null);
+    const attempts: number[] = [];
+    const failed = async () => (await q.getJob(poison))?.status === "failed";
+    const buried = until(failed, "the job dead-lettered", 20_000).then(
+      () => "buried" as const,
+      () => "never" as const,
+    );
+    let survivor: ReturnType<typeof spawnWorker> | null = null;
+    for (let i = 0; i < 5 && !survivor; i++) {
+      const proc = spawnWorker(prefix, "fixed");
+      const outcome = await Promise.race([proc.exited, buried]);
+      if (typeof outcome === "number") attempts.push((await q.getJob(poison))?.attempts ?? -1);
+      else if (outcome === "buried") survivor = proc;
+      else proc.kill("SIGKILL");
+    }
+    expect(attempts).toEqual([1, 2, 3]); // each crash used an attempt
+    expect(survivor).not.toBeNull();
+    const job = await q.getJob(poison);
+    expect(job?.error).toContain("abandoned: its worker stopped during attempt 3 of 3");
+    survivor!.kill("SIGTERM");
+    expect(await survivor!.exited).toBe(0);
+  });
+
   test("killed while blocked reading: nothing is lost, the next worker gets the job", async () => {
     const prefix = testPrefix();
     await using q = await openQueue({ prefix });

@@ -152,6 +152,7 @@ try {
         10000,
         "courier:{q}:parked:",
         30000,
+        "boot1",
         1,
         "noop",
         "take",

@@ -1,9 +1,11 @@
 // Commands Redis refuses for good, as one line that says what the user needs: NOPERM (the ACL
 // user lacks a command or a key pattern; README.md "Redis ACL" lists what each role needs) and
-// WRONGTYPE (a key under Courier's prefix holds something Courier did not write).
+// WRONGTYPE (a key under Courier's prefix holds something Courier did not write, found by Redis
+// or by a script's own check before its first write).
 import { ErrorReply } from "redis";
 import { scripts } from "../_scripts.ts";
 import { RedisRefusedError } from "../errors.ts";
+import { safeText } from "./safe-text.ts";
 
 const ACL_HELP = 'see "Redis ACL" in README.md for the rules each role needs';
 
@@ -33,6 +35,13 @@ export function refusalLine(text: string): string | null {
   }
   if (/can't access .*keys/.test(text)) {
     return `Redis refused a key inside Courier's ${script} script (NOPERM): the Redis user's key pattern must cover the prefix (~<prefix>:*); ${ACL_HELP}`;
+  }
+  // A script's own up-front check (lib/lua/_wrongtype.lua), which names the key: nothing written.
+  const key = /courier: key (.+) holds an? (\w+), not an? (\w+)/.exec(text);
+  if (key) {
+    const [, name, has, wants] = key;
+    const by = script === "unknown" ? "a Courier script" : `Courier's ${script} script`;
+    return `Redis refused ${by} (WRONGTYPE): key ${safeText(name!)} holds a ${has} where Courier keeps a ${wants}; nothing was written; another program uses these keys: give Courier its own --prefix, or delete that key`;
   }
   if (/\bWRONGTYPE\b/.test(text)) {
     const where = script === "unknown" ? "" : ` (in Courier's ${script} script)`;

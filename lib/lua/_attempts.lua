@@ -69,21 +69,6 @@ end
 -- last, so that a script error half-way leaves every entry pending).
 local function write_without_memory(stream) redis.call('PERSIST', stream) end
 
--- An error reply naming the first queue-wide key that holds the wrong type of value (pairs of
--- key and type; a missing key is fine), or nil. Scripts check every queue-wide key they write,
--- once per batch, before their first write: a WRONGTYPE raised half-way would leave the batch
--- half done (Redis does not roll a script back). The worker reads the marker `courier: key`
--- (lib/_settle.ts queueKeyRefused) and retries the batch with back-off, acknowledging nothing.
-local function wrong_type(expected)
-  for i = 1, #expected, 2 do
-    local t = redis.call('TYPE', expected[i]).ok
-    if t ~= 'none' and t ~= expected[i + 1] then
-      return redis.error_reply('ERR courier: key ' .. expected[i] .. ' holds a ' .. t ..
-        ', not a ' .. expected[i + 1])
-    end
-  end
-end
-
 -- Acknowledges stream entries in one call (variadic, in chunks well under Lua's unpack()
 -- limit), then removes every acknowledged entry from the stream. Trimming by MINID behind the
 -- oldest pending entry (never by MAXLEN, which would drop jobs not yet done) frees whole

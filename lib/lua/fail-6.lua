@@ -10,7 +10,7 @@
 -- written: Redis checks maxmemory only before a script's first write), then the outcomes, then
 -- the acknowledgements, last: a script error half-way (Redis does not roll back) then leaves
 -- every entry pending, never one acknowledged and unrecorded. Queue-wide keys of the wrong type
--- are refused before any write (wrong_type, _attempts.lua).
+-- are refused before any write (wrong_type, _wrongtype.lua).
 -- The failed run is ended in the job's history with its error (same HSET), and counted, per
 -- batch, in this minute's bucket (`retried` or `failed`) (helpers in _attempts.lua, prepended).
 --

@@ -8,7 +8,7 @@
 -- first write, so a full Redis still lets the results be recorded), the acknowledgements last
 -- (a script error half-way, which Redis does not roll back, leaves every entry pending rather
 -- than one acknowledged and unrecorded). Queue-wide keys of the wrong type are refused before
--- any write (wrong_type, _attempts.lua).
+-- any write (wrong_type, _wrongtype.lua).
 -- A recorded finish also ends its run in the job's history (same HSET), and is counted, per
 -- batch, in this minute's bucket and in the run-time histogram.
 --

@@ -5,10 +5,11 @@
 --
 -- KEYS[1] stream
 -- ARGV[1] job key prefix   ARGV[2] group   ARGV[3] consumer   ARGV[4] most entries
+-- ARGV[5] the worker's boot id (start-7.lua): its attempts are the ones started with it
 -- Leaves the group (XGROUP DELCONSUMER) once the consumer holds nothing pending.
 -- Returns: {jobs released, pending entries handled}; handled = ARGV[4] means there may be
 -- more, and the caller calls again.
-local prefix, group, consumer = ARGV[1], ARGV[2], ARGV[3]
+local prefix, group, consumer, boot = ARGV[1], ARGV[2], ARGV[3], ARGV[5]
 local pending = redis.call('XPENDING', KEYS[1], group, '-', '+', ARGV[4], consumer)
 local released = 0
 for _, p in ipairs(pending) do
@@ -33,15 +34,17 @@ for _, p in ipairs(pending) do
     if not ok then
       redis.call('XADD', KEYS[1], '*', 'id', id)
     elseif status == 'started' or status == 'queued' then
-      local f = redis.call('HMGET', key, 'attempt', 'worker')
-      -- Only an attempt this worker started is given back; an entry it holds without having
-      -- started it (a claim or read that landed as it stopped) has used no attempt of its own.
-      if status == 'started' and f[2] == consumer then
+      local f = redis.call('HMGET', key, 'attempt', 'boot')
+      -- Only an attempt this worker process started (its boot id, start-7.lua) is given back;
+      -- an entry it holds without having started it (a claim or read that landed as it
+      -- stopped) has used no attempt of its own, nor has one its crashed predecessor under the
+      -- same name started.
+      if status == 'started' and f[2] == boot then
         local attempt = tonumber(f[1]) or 0
         if attempt > 0 then redis.call('HSET', key, 'attempt', attempt - 1) end
       end
       redis.call('HSET', key, 'status', 'queued')
-      redis.call('HDEL', key, 'worker')
+      redis.call('HDEL', key, 'worker', 'boot')
       redis.call('XADD', KEYS[1], '*', 'id', id)
       released = released + 1
     end

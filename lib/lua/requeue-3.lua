@@ -10,15 +10,45 @@
 -- ARGV[4..] pairs: dead letter entry id, job id it must carry ('' = whichever it carries)
 -- Returns: per pair {job id or '', verdict}: 'requeued', 'missing' (no such letter, or one
 -- for another job), 'active' (the job is not failed).
+-- Or an error reply `ERR courier: key … holds a …` when a queue-wide key holds the wrong type,
+-- with nothing written (wrong_type, _wrongtype.lua): a WRONGTYPE from the XADD would come after
+-- the letter was deleted and the record said queued, leaving the job in no stream.
+local wrong = wrong_type({ KEYS[1], 'stream', KEYS[2], 'stream', KEYS[3], 'hash' })
+if wrong then return wrong end
 local prefix, now = ARGV[1], ARGV[2]
 local out, requeued = {}, 0
-for i = 4, #ARGV, 2 do
-  local entry, want = ARGV[i], ARGV[i + 1]
+
+-- The letter at `entry` as a table of its fields (empty when there is none).
+local function letter_at(entry)
   local e = redis.call('XRANGE', KEYS[1], entry, entry)[1]
   local letter = {}
   if e then
     for j = 1, #e[2] - 1, 2 do letter[e[2][j]] = e[2][j + 1] end
   end
+  return letter
+end
+
+-- A full Redis (maxmemory, noeviction) refuses a command that may take memory only as a
+-- script's first write; later ones go through. Recreating a record from its letter takes
+-- memory, but the first write of a batch whose first letter still has its record is an HDEL,
+-- which Redis does not check: so whether the batch recreates any record is decided here, before
+-- any write, and if so the first write is one Redis checks (HINCRBY, which adds nothing), so a
+-- full Redis refuses the whole call (OOM) with nothing written, as for a single letter.
+local function recreates_any()
+  for i = 4, #ARGV, 2 do
+    local id = letter_at(ARGV[i]).id
+    if id and (ARGV[i + 1] == '' or id == ARGV[i + 1]) then
+      local ok, status = pcall(redis.call, 'HGET', prefix .. id, 'status')
+      if ok and not status then return true end
+    end
+  end
+  return false
+end
+if recreates_any() then redis.call('HINCRBY', KEYS[3], 'requeued', 0) end
+
+for i = 4, #ARGV, 2 do
+  local entry, want = ARGV[i], ARGV[i + 1]
+  local letter = letter_at(entry)
   local id = letter.id
   if not id or (want ~= '' and id ~= want) then
     out[#out + 1] = { want, 'missing' }
@@ -31,7 +61,8 @@ for i = 4, #ARGV, 2 do
       out[#out + 1] = { id, 'active' }
     else
       if status then
-        redis.call('HDEL', key, 'error', 'worker', 'started_at', 'ended_at', 'result', 'dead_entry')
+        redis.call('HDEL', key, 'error', 'worker', 'boot', 'started_at', 'ended_at', 'result',
+          'dead_entry')
         redis.call('PERSIST', key)
       else
         -- The history holds the attempt that died (fields as in _attempts.lua: run 1).

@@ -9,6 +9,15 @@
 -- ARGV[4] most jobs moved per task and call   ARGV[5..] the worker's tasks
 -- Returns: {jobs moved, most jobs taken from one task's parked set}; the latter equal to
 -- ARGV[4] means there may be more, and the caller calls again.
+-- Or an error reply `ERR courier: key … holds a …` when a key it writes (the parked sets too)
+-- holds the wrong type, with nothing written (wrong_type, _wrongtype.lua): a WRONGTYPE from the
+-- XADD would come after the ZPOPMIN, losing the jobs popped.
+local expected = { KEYS[1], 'hash', KEYS[2], 'stream' }
+for i = 5, #ARGV do
+  expected[#expected + 1] = ARGV[1] .. ARGV[i]; expected[#expected + 1] = 'zset'
+end
+local wrong = wrong_type(expected)
+if wrong then return wrong end
 -- A write that takes no memory first: Redis checks maxmemory only before a script's first
 -- write, so a full Redis still takes the heartbeat's few fields (as heartbeat-2.lua does).
 redis.call('PERSIST', KEYS[2])

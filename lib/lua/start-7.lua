@@ -11,14 +11,19 @@
 -- checked before it is used (a nil passed to a Redis command would end the whole script).
 -- Each start opens a run in the job's history (helpers in _attempts.lua, prepended), written
 -- by the same HSET: no extra command. A start sent again for the same entry by the same worker
--- (its first reply was lost) returns the run already started instead of counting an attempt.
+-- process (its first reply was lost) returns the run already started instead of counting an
+-- attempt. "The same process" is its boot id (ARGV[10], made at each Worker.start, stored as
+-- `boot`), not its name: a worker restarted under the same --name (the stack names its workers
+-- stack-worker-<i>) takes back the entries its crashed predecessor held, and must count an
+-- attempt for each, or a job that crashes its worker would run as attempt 1 for ever.
 --
 -- KEYS[1] stream   KEYS[2] dead (stream)   KEYS[3] events (stream)   KEYS[4] stats
 -- KEYS[5] minutes (hash of per-minute counts)   KEYS[6] tasks (hash)   KEYS[7] delayed (zset)
 -- ARGV[1] job key prefix   ARGV[2] group   ARGV[3] consumer   ARGV[4] now (ms)
 -- ARGV[5] failure TTL (s)  ARGV[6] dead max len   ARGV[7] events max len
 -- ARGV[8] parked key prefix   ARGV[9] ms after which a worker's last heartbeat means gone
--- ARGV[10] n, ARGV[11..10+n] the tasks this worker has; then, from m = 11 + n:
+-- ARGV[10] boot id (unique to this worker process)
+-- ARGV[11] n, ARGV[12..11+n] the tasks this worker has; then, from m = 12 + n:
 -- ARGV[m] 'read' or 'claim' (claims are counted in stats): ARGV[m+1..] pairs of entry id, job
 --   id ('' when the entry had none), as delivered to this consumer;
 --   or 'take': ARGV[m+1] = most entries; the script reads them itself (a non-blocking
@@ -31,16 +36,16 @@
 -- followed by the task. Flat and without keys, since each element of the reply costs Redis
 -- time per job.
 -- Or an error reply `ERR courier: key … holds a …` when a queue-wide key holds the wrong type
--- (checked before anything is read or written: wrong_type, _attempts.lua).
+-- (checked before anything is read or written: wrong_type, _wrongtype.lua).
 local wrong = wrong_type({ KEYS[1], 'stream', KEYS[2], 'stream', KEYS[3], 'stream',
   KEYS[4], 'hash', KEYS[5], 'hash', KEYS[6], 'hash', KEYS[7], 'zset' })
 if wrong then return wrong end
-local prefix, group, consumer, now = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+local prefix, group, consumer, now, boot = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[10]
 local out, started, dead, settled = {}, 0, 0, {}
 local opening = opened(now, consumer) -- h:<run> = attempt .. opening (_attempts.lua)
 local has = {} -- the tasks this worker has, made once per call
-for i = 11, 10 + tonumber(ARGV[10]) do has[ARGV[i]] = true end
-local mode = 11 + tonumber(ARGV[10])
+for i = 12, 11 + tonumber(ARGV[11]) do has[ARGV[i]] = true end
+local mode = 12 + tonumber(ARGV[11])
 local claiming = ARGV[mode] == 'claim'
 -- A job left for another worker goes back to the stream at once the first time (a worker
 -- blocked reading, idle, gets it then; not this one, busy running this script), later after
@@ -129,10 +134,11 @@ local function put(entry, id, verdict, attempt, max, task, payload)
   end
 end
 
--- Started already by this consumer for this very entry (read only for a job 'started').
+-- Started already by this worker process for this very entry (read only for a job 'started'):
+-- by its boot id, not its name, which a restarted worker reuses (a boot id has one name).
 local function started_here(key, entry)
-  local w = redis.call('HMGET', key, 'worker', 'entry')
-  return w[1] == consumer and w[2] == entry
+  local w = redis.call('HMGET', key, 'entry', 'boot')
+  return w[1] == entry and w[2] == boot
 end
 
 -- Settles an entry here, without running it.
@@ -183,7 +189,8 @@ local function start(entry, id)
     attempt = attempt + 1
     local run = (tonumber(f[6]) or 0) + 1
     redis.call('HSET', key, 'status', 'started', 'attempt', attempt, 'worker', consumer,
-      'entry', entry, 'started_at', now, 'runs', run, run_field(run), attempt .. opening)
+      'boot', boot, 'entry', entry, 'started_at', now, 'runs', run, run_field(run),
+      attempt .. opening)
     if run > HISTORY_KEPT then forget_old_run(key, run) end
     started = started + 1
     put(entry, id, run, attempt, max, f[1], f[2])
