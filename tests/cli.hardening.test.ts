@@ -231,7 +231,11 @@ describe("mistakes in every command: one line, exit 2", () => {
   // A host that does not resolve failed in getaddrinfo: a stack trace and exit 70 before.
   test.each([
     ["worker", ["--health-port", "6597", "--health-host", "a b"], "a b:6597"],
-    ["worker", ["--health-port", "6597", "--health-host", "localhost:80"], "\\[localhost:80\\]:6597"],
+    [
+      "worker",
+      ["--health-port", "6597", "--health-host", "localhost:80"],
+      "\\[localhost:80\\]:6597",
+    ],
     ["dashboard", ["--host", "a b", "--port", "0"], "a b:0"],
   ])("%s %j: no such address", async (cli, args, where) => {
     const r = await runCli(cli, ["--prefix", testPrefix(), ...args]);
