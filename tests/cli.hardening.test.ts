@@ -241,6 +241,18 @@ describe("mistakes in every command: one line, exit 2", () => {
     const r = await runCli(cli, ["--prefix", testPrefix(), ...args]);
     expectUsage(r, cli, new RegExp(`cannot listen on ${where}: no such address$`));
   });
+
+  // A one-character token guarded the actions before: anyone could guess it.
+  test.each([
+    [["--token", "tok3n"], {}],
+    [[], { COURIER_DASHBOARD_TOKEN: "tok3n-fifteen-c" }],
+  ])("dashboard with a short token %j %j", async (args, env) => {
+    const r = await runCli("dashboard", ["--prefix", testPrefix(), "--port", "0", ...args], {
+      env,
+    });
+    expectUsage(r, "dashboard", /token .*must be at least 16 characters, got (5|15):/);
+    expect(r.stderr).not.toContain("tok3n");
+  });
 });
 
 describe("a second worker with the name of a live one", () => {

@@ -21,7 +21,7 @@ afterEach(async () => {
 
 const PAD = "x".repeat(2_000); // letters of some weight, so purging them frees a measurable amount
 const N = 100;
-const TOKEN = "s3cret-token";
+const TOKEN = "s3cret-test-token-0001";
 
 const fails = defineTask({
   name: "fails",
