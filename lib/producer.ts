@@ -17,7 +17,10 @@ export interface JobSpec {
   payload?: unknown;
   /** Caller-given id: an idempotency key; a job with this id that exists is not re-added. */
   id?: string;
-  /** Attempts before the job is dead-lettered (1 to 1,000,000); defaults to the queue's `maxAttempts`. */
+  /**
+   * Attempts before the job is dead-lettered (1 to 1,000,000); defaults to the queue's
+   * `maxAttempts`.
+   */
   maxAttempts?: number;
   /** Run no sooner than this many milliseconds from now (at most one year). */
   delayMs?: number;
