@@ -61,10 +61,13 @@ function str(v: unknown): string | undefined {
   return typeof v === "string" && v !== "" ? v : undefined;
 }
 
-/** Parses a whole number option, or exits with a one-line usage error. */
+/**
+ * Parses a whole number option, or exits with a one-line usage error. Plain decimal digits
+ * only: Number() would also take `1e3`, `0x10` or `1_000`-like surprises and ` 12 `.
+ */
 export function intArg(value: unknown, name: string, min: number, max: number): number | undefined {
   if (value === undefined || value === "") return undefined;
-  const n = Number(value);
+  const n = typeof value === "string" && /^\d+$/.test(value) ? Number(value) : Number.NaN;
   if (!Number.isInteger(n) || n < min || n > max) {
     throw new UsageError(`--${name} must be a whole number from ${min} to ${max}, got "${value}"`);
   }
@@ -89,7 +92,8 @@ export function optionalValue(rawArgs: string[], flag: string, bare: string): st
 export function waitSeconds(value: unknown): number | undefined {
   if (value === undefined || value === false) return undefined;
   if (value === "forever" || value === true || value === "") return Number.POSITIVE_INFINITY;
-  const n = Number(value);
+  // Decimal only (`1.5`), as intArg: not `1e3` or `0x10`.
+  const n = typeof value === "string" && /^\d+(\.\d+)?$/.test(value) ? Number(value) : Number.NaN;
   if (!Number.isFinite(n) || n < 0) {
     throw new UsageError(`--wait takes a number of seconds, got "${String(value)}"`);
   }

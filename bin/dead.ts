@@ -84,7 +84,7 @@ const purgeCommand = defineCommand({
   args: {
     "older-than": {
       type: "string",
-      description: "Only letters older than this (7d, 12h, 30m, 45s)",
+      description: "Only letters older than this (7d, 12h, 30m, 45s; more than 0: 0 is --all)",
     },
     all: { type: "boolean", description: "Every dead letter" },
     json,
@@ -95,6 +95,12 @@ const purgeCommand = defineCommand({
     // Deleting every dead letter is not what a bare `purge` should do by accident.
     if (args.all && olderThan !== undefined) {
       throw new UsageError("purge takes --older-than DURATION or --all, not both");
+    }
+    // `--older-than 0s` is every letter: a typo away from `--all`, so it must be said as --all.
+    if (olderThan === 0) {
+      throw new UsageError(
+        `--older-than ${args["older-than"]} is every dead letter: say --all to delete them all`,
+      );
     }
     if (!args.all === (olderThan === undefined)) {
       throw new UsageError(

@@ -6,13 +6,14 @@ import { allReadable, formatInfo, type InfoReport, infoReader, repeat } from "..
 import { describeRefusal } from "../lib/cli/refusal.ts";
 import { safeText } from "../lib/cli/safe-text.ts";
 import { describeCause } from "../lib/connect.ts";
+import { CourierError } from "../lib/errors.ts";
 import { commonArgs, EXIT, intArg, printJson, queueArgs, runCli, UsageError } from "./_cli.ts";
 
 const command = defineCommand({
   meta: {
     name: "info",
     description:
-      "Redis' used and max memory (FULL when at maxmemory: new jobs are refused). Per queue: jobs waiting, in flight, delayed (retry back-off) and dead; finished and failed in the last minute and hour; throughput; the oldest waiting job's age; tasks whose jobs wait because no live worker has them; and its workers. Without --queue (or COURIER_QUEUE), every queue under the prefix. Workers that stopped heart-beating are shown as gone and pruned.",
+      "Redis' used and max memory (FULL when at maxmemory: new jobs are refused). Per queue: jobs waiting, in flight, delayed (retry back-off) and dead; finished and failed in the last minute and hour; throughput; the oldest waiting job's age; tasks whose jobs wait because no live worker has them; and its workers. Without --queue (or COURIER_QUEUE), every queue under the prefix; a queue named that does not exist exits 4. Workers that stopped heart-beating are shown as gone and pruned.",
   },
   args: {
     json: {
@@ -45,6 +46,11 @@ const command = defineCommand({
       process.stdout.write(`${clear}${heading}${formatInfo(report)}\n${args.watch ? "\n" : ""}`);
     };
     try {
+      // A queue named that does not exist is a mistake (a typo): not a report of zeros.
+      if (given && !(await admin.exists())) {
+        const { queue, prefix } = admin.options;
+        throw new CourierError("ENOTFOUND", `no queue ${queue} under prefix ${prefix}`);
+      }
       if (!args.watch) {
         const report = await read();
         show(report);

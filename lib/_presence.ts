@@ -60,9 +60,12 @@ export async function claimName(client: Redis, keys: QueueKeys, o: WorkerOptions
   const args = [HOST, process.pid, o.now(), o.heartbeatEveryMs * 6];
   for (let tries = 0; ; tries++) {
     const held = await runScript<(string | null)[]>(client, scripts.claim, [key], args);
-    if (held.length === 0) return;
+    if (held.length === 0) {
+      RUNNING.add(key);
+      return;
+    }
     const [host, pid, seenAt] = held;
-    if (tries === 0 && host === HOST && pid && !processAlive(Number(pid))) {
+    if (tries === 0 && host === HOST && pid && !processAlive(Number(pid), key)) {
       await client.sendCommand(["DEL", key]);
       continue;
     }
@@ -73,8 +76,21 @@ export async function claimName(client: Redis, keys: QueueKeys, o: WorkerOptions
   }
 }
 
-function processAlive(pid: number): boolean {
-  if (pid === process.pid) return true;
+/**
+ * The worker names (their hash keys) this process runs now. A record with this host and our own
+ * pid is ours only if the name is here: otherwise it was left by an earlier process that had
+ * the same pid, typically a container restarted after a crash (pid 1 again, same host name),
+ * which must take its name back at once, not be refused "already running" until it expires.
+ */
+const RUNNING = new Set<string>();
+
+/** Forgets that this process runs the name (a stop, or a start that failed after claiming it). */
+export function forgetName(keys: QueueKeys, name: string): void {
+  RUNNING.delete(keys.worker(name));
+}
+
+function processAlive(pid: number, key: string): boolean {
+  if (pid === process.pid) return RUNNING.has(key);
   try {
     process.kill(pid, 0);
     return true;
@@ -121,6 +137,7 @@ export async function leave(
   name: string,
   boot: string,
 ): Promise<number> {
+  forgetName(keys, name); // first: a leave that fails (Redis away) still frees the name here
   const limit = 10_000;
   let released = 0;
   for (;;) {

@@ -55,6 +55,11 @@ const LISTEN_WHY: Record<string, string> = {
   EADDRNOTAVAIL: "no such address on this machine",
   EACCES: "permission denied (ports below 1024 need privileges)",
   EINVAL: "not a valid address to listen on",
+  // A host name that does not resolve (`a b`, `localhost:80`): the name is the mistake.
+  ENOTFOUND: "no such address",
+  EAI_NONAME: "no such address",
+  EAI_FAIL: "no such address",
+  EAI_AGAIN: "its name could not be resolved now (DNS did not answer)",
 };
 
 /** `cannot listen on HOST:PORT: address in use`, a usage error (exit 2), for a failed listen. */

@@ -17,9 +17,12 @@ export interface JobSpec {
   payload?: unknown;
   /** Caller-given id: an idempotency key; a job with this id that exists is not re-added. */
   id?: string;
-  /** Attempts before the job is dead-lettered; defaults to the queue's `maxAttempts`. */
+  /**
+   * Attempts before the job is dead-lettered (1 to 1,000,000); defaults to the queue's
+   * `maxAttempts`.
+   */
   maxAttempts?: number;
-  /** Run no sooner than this many milliseconds from now. */
+  /** Run no sooner than this many milliseconds from now (at most one year). */
   delayMs?: number;
 }
 
@@ -36,6 +39,11 @@ export interface Prepared {
   fresh: boolean;
 }
 
+/** The most attempts a job may be given. */
+export const MAX_ATTEMPTS_LIMIT = 1_000_000;
+/** The longest delay a job may be given: one year. */
+export const DELAY_LIMIT_MS = 365 * 86_400_000;
+
 /** Checks and serialises a job spec; throws InputError (or the task's own error). */
 export function prepareJob(spec: JobSpec, o: ProducerOptions): Prepared {
   const name = typeof spec.task === "string" ? spec.task : spec.task.name;
@@ -49,8 +57,20 @@ export function prepareJob(spec: JobSpec, o: ProducerOptions): Prepared {
     throw new InputError(`job id "${id}" must be 1-128 letters, digits or _.:-`);
   }
   const max = spec.maxAttempts ?? o.maxAttempts;
-  if (!Number.isInteger(max) || max < 1) throw new InputError("maxAttempts must be 1 or more");
+  // Bounded here: a count the start script cannot read back (1e21 is stored as "1e+21") would
+  // be enqueued, then dead-lettered as a corrupt record at its first start.
+  if (!Number.isInteger(max) || max < 1 || max > MAX_ATTEMPTS_LIMIT) {
+    throw new InputError(
+      `maxAttempts must be a whole number from 1 to ${MAX_ATTEMPTS_LIMIT}, got ${max}`,
+    );
+  }
   const delay = spec.delayMs ?? 0;
+  // Infinity (or NaN) would park the job forever; a year is far past any back-off or schedule.
+  if (typeof delay !== "number" || !Number.isFinite(delay) || delay > DELAY_LIMIT_MS) {
+    throw new InputError(
+      `delayMs must be a number of milliseconds up to ${DELAY_LIMIT_MS} (one year), got ${delay}`,
+    );
+  }
   const due = delay > 0 ? o.now() + delay : 0;
   const json = JSON.stringify(payload ?? null);
   return { id, args: [id, name, json, String(max), String(due)], fresh: spec.id === undefined };

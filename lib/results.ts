@@ -1,14 +1,23 @@
 // Reading jobs back, and waiting for them to end. Waiting blocks on the events stream
 // (XREAD BLOCK), so a waiter wakes as soon as a job finishes, without polling.
+import { field } from "./_fields.ts";
 import { parseJob } from "./_job.ts";
+import { recordsFromLetters } from "./_letters.ts";
 import type { Redis } from "./connect.ts";
 import type { QueueKeys } from "./keys.ts";
 import { type JobRecord, TERMINAL_STATUSES } from "./types.ts";
 
+export { field };
+
 /** Waits for at most this many jobs read their records behind each blocking read. */
 const READ_BEHIND_MAX = 16;
 
-/** Reads several jobs in one pipelined round trip; null for ids Redis does not know. */
+/**
+ * Reads several jobs in one pipelined round trip; null for ids Redis does not know. A job
+ * whose record is gone but whose dead letter is kept (failed while Redis was full, or its
+ * failed record expired) reads as failed, from the letter (_letters.ts: a bounded scan, made
+ * only when some record is missing).
+ */
 export async function getJobs(
   client: Redis,
   keys: QueueKeys,
@@ -17,7 +26,11 @@ export async function getJobs(
   const replies = await Promise.all(
     ids.map((id) => client.sendCommand<string[]>(["HGETALL", keys.job(id)])),
   );
-  return ids.map((id, i) => parseJob(id, replies[i] ?? []));
+  const records = ids.map((id, i) => parseJob(id, replies[i] ?? []));
+  const missing = ids.filter((_, i) => records[i] === null);
+  if (missing.length === 0) return records;
+  const letters = await recordsFromLetters(client, keys, missing);
+  return records.map((r, i) => r ?? letters.get(ids[i]!) ?? null);
 }
 
 export interface WaitOptions {
@@ -142,11 +155,4 @@ async function readEvents(
     type: field(fields, "type") ?? "",
     jobIds: field(fields, "ids")?.split(",") ?? [field(fields, "id") ?? ""],
   }));
-}
-
-/** The value of `name` in a flat [field, value, …] list. */
-export function field(fields: readonly string[] | null | undefined, name: string): string | null {
-  if (!fields) return null;
-  for (let i = 0; i + 1 < fields.length; i += 2) if (fields[i] === name) return fields[i + 1]!;
-  return null;
 }

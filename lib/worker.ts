@@ -11,7 +11,7 @@ import { Link } from "./_link.ts";
 import { MemoryWatch, readMemory } from "./_memory.ts";
 import { Outage } from "./_outage.ts";
 import { checkPermissions, workerCommands } from "./_permissions.ts";
-import { claimName, heartbeat, leave, promoteDue } from "./_presence.ts";
+import { claimName, forgetName, heartbeat, leave, promoteDue } from "./_presence.ts";
 import { type Lane, Source } from "./_source.ts";
 import { every, within } from "./_time.ts";
 import { guard } from "./_watchdog.ts";
@@ -134,6 +134,7 @@ export class Worker {
     const outage = new Outage(config.logger ?? silentLogger, maskUrl(o.redisUrl));
     config = { ...config, logger: outage.logger };
     const opened: Link[] = [];
+    let claimed = false;
     const open = async (name: string) => {
       const lost = (cause: string) => outage.lost(name, cause);
       const link = await Link.open(o, `${name}-${o.name}`, lost, () => outage.back(name));
@@ -150,6 +151,7 @@ export class Worker {
       await checkPermissions(worker.#client, workerCommands(worker.keys, o.name), o.prefix);
       await ensureGroup(worker.#client, worker.keys);
       await claimName(worker.#client, worker.keys, o);
+      claimed = true;
       await worker.#readMemory(); // a full Redis is known before the first job is taken
       // Before any log line: a port in use is a usage error, said alone (exit 2).
       if (o.healthPort > 0) worker.#health = serveHealth(worker, o.healthPort, o.healthHost);
@@ -157,6 +159,9 @@ export class Worker {
       worker.#begin();
       return worker;
     } catch (err) {
+      // A name this start claimed is freed (the same process may start it again); one refused
+      // as already running here stays the other worker's.
+      if (claimed) forgetName(queueKeys(o.prefix, o.queue), o.name);
       for (const link of opened) link.destroy(); // a failed start leaves nothing open behind it
       throw err;
     }

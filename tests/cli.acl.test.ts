@@ -147,7 +147,7 @@ describe("the README's rules are enough for each role", () => {
 
 test("the admin rules are enough for the dashboard: every read, a gone worker pruned, the actions", async () => {
   const prefix = testPrefix();
-  const token = "acl-test-token";
+  const token = "acl-test-token-0001";
   const d = await startDashboard({
     redisUrl: await aclUser("admin", prefix),
     prefix,

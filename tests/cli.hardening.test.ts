@@ -227,6 +227,32 @@ describe("mistakes in every command: one line, exit 2", () => {
       busy.stop(true);
     }
   });
+
+  // A host that does not resolve failed in getaddrinfo: a stack trace and exit 70 before.
+  test.each([
+    ["worker", ["--health-port", "6597", "--health-host", "a b"], "a b:6597"],
+    [
+      "worker",
+      ["--health-port", "6597", "--health-host", "localhost:80"],
+      "\\[localhost:80\\]:6597",
+    ],
+    ["dashboard", ["--host", "a b", "--port", "0"], "a b:0"],
+  ])("%s %j: no such address", async (cli, args, where) => {
+    const r = await runCli(cli, ["--prefix", testPrefix(), ...args]);
+    expectUsage(r, cli, new RegExp(`cannot listen on ${where}: no such address$`));
+  });
+
+  // A one-character token guarded the actions before: anyone could guess it.
+  test.each([
+    [["--token", "tok3n"], {}],
+    [[], { COURIER_DASHBOARD_TOKEN: "tok3n-fifteen-c" }],
+  ])("dashboard with a short token %j %j", async (args, env) => {
+    const r = await runCli("dashboard", ["--prefix", testPrefix(), "--port", "0", ...args], {
+      env,
+    });
+    expectUsage(r, "dashboard", /token .*must be at least 16 characters, got (5|15):/);
+    expect(r.stderr).not.toContain("tok3n");
+  });
 });
 
 describe("a second worker with the name of a live one", () => {

@@ -7,7 +7,7 @@ import { defineTask } from "../lib/types.ts";
 import { deadJobs, firstSnapshot } from "./fixtures/dashboard.ts";
 import { openQueue, redisUrl, testPrefix } from "./helpers.ts";
 
-const TOKEN = "s3cret-token";
+const TOKEN = "s3cret-test-token-0001";
 const running: Dashboard[] = [];
 afterEach(async () => {
   await Promise.all(running.splice(0).map((d) => d.stop()));

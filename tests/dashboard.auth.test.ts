@@ -10,7 +10,7 @@ import { ConfigError } from "../lib/errors.ts";
 import { deadJobs } from "./fixtures/dashboard.ts";
 import { ROOT, redisUrl, testPrefix } from "./helpers.ts";
 
-const TOKEN = "auth-test-token";
+const TOKEN = "auth-test-token-0001";
 const running: Dashboard[] = [];
 afterEach(async () => {
   await Promise.all(running.splice(0).map((d) => d.stop()));

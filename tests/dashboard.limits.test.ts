@@ -8,7 +8,7 @@ import { Live } from "../lib/dashboard/_live.ts";
 import { type Dashboard, startDashboard } from "../lib/dashboard/server.ts";
 import { rawRedis, redisUrl, testPrefix, until } from "./helpers.ts";
 
-const TOKEN = "limits-token";
+const TOKEN = "limits-test-token-0001";
 const running: Dashboard[] = [];
 const sockets: net.Socket[] = [];
 afterEach(async () => {

@@ -92,7 +92,7 @@ test("with --token-reads the page asks for the token and shows the queue once gi
   const prefix = testPrefix();
   await using q = await openQueue({ prefix });
   await q.enqueueMany([{ task: "later" }, { task: "later" }]);
-  const token = "reads-token";
+  const token = "reads-test-token-0001";
   const proc = spawnCli("dashboard", ["--prefix", prefix, "--port", "0"], {
     env: { COURIER_DASHBOARD_TOKEN: token, COURIER_DASHBOARD_TOKEN_READS: "1" },
   });

@@ -7,7 +7,7 @@ import { type Dashboard, startDashboard } from "../lib/dashboard/server.ts";
 import { deadJobs, firstSnapshot } from "./fixtures/dashboard.ts";
 import { openQueue, redisUrl, testPrefix } from "./helpers.ts";
 
-const TOKEN = "queues-token";
+const TOKEN = "queues-test-token-0001";
 const AUTH = { "x-courier-token": TOKEN, "content-type": "application/json" };
 const running: Dashboard[] = [];
 afterEach(async () => {

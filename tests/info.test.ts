@@ -2,7 +2,7 @@
 // job's age, recent counts, workers (gone ones pruned), and the command itself.
 import { describe, expect, test } from "bun:test";
 import { Admin } from "../lib/admin/admin.ts";
-import { GROUP } from "../lib/keys.ts";
+import { GROUP, queueKeys } from "../lib/keys.ts";
 import { defineTask } from "../lib/types.ts";
 import {
   openQueue,
@@ -252,5 +252,30 @@ describe("bin/info.ts", () => {
     const bad = await runCli("info", ["--prefix", prefix, "--interval", "0"]);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toStartWith("info: --interval must be a whole number");
+  });
+});
+
+describe("info --queue NAME", () => {
+  test("a queue that does not exist: one line, exit 4; one that exists but is empty: its zeros", async () => {
+    const prefix = testPrefix();
+    for (const args of [
+      ["--queue", "nope"],
+      ["--queue", "nope", "--json"],
+      ["--watch", "--queue", "nope"],
+    ]) {
+      const r = await runCli("info", ["--prefix", prefix, ...args]);
+      expect(r.code).toBe(4);
+      expect(r.stdout).toBe("");
+      expect(r.stderr).toBe(`info: no queue nope under prefix ${prefix}\n`);
+    }
+    const env = { COURIER_QUEUE: "nope" };
+    expect((await runCli("info", ["--prefix", prefix], { env })).code).toBe(4);
+    // A worker has joined it, nothing was enqueued yet: its stream is there, empty.
+    await using r = await rawRedis();
+    const { stream } = queueKeys(prefix, "empty");
+    await r.sendCommand(["XGROUP", "CREATE", stream, GROUP, "0", "MKSTREAM"]);
+    const empty = await runCli("info", ["--prefix", prefix, "--queue", "empty", "--json"]);
+    expect(empty.code).toBe(0);
+    expect(JSON.parse(empty.stdout).queues).toMatchObject([{ queue: "empty", waiting: 0 }]);
   });
 });

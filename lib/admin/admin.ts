@@ -84,6 +84,15 @@ export class Admin {
     return new Admin(this.client, options, false);
   }
 
+  /**
+   * Whether this queue exists: its stream key does (the dashboard's test too; the stream
+   * outlives its jobs, so an empty queue exists). A key of another type is a queue all the
+   * same, reported as unreadable rather than unknown.
+   */
+  async exists(): Promise<boolean> {
+    return (await this.client.sendCommand<string>(["TYPE", this.keys.stream])) !== "none";
+  }
+
   /** Queue names under this prefix (those with a stream), found with SCAN: for `info`. */
   async findQueues(): Promise<string[]> {
     const found = new Set<string>();

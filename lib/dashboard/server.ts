@@ -41,10 +41,20 @@ export interface Dashboard {
   stop(): Promise<void>;
 }
 
+/** The shortest token the dashboard takes. */
+export const TOKEN_MIN_CHARS = 16;
+
 export async function startDashboard(options: DashboardOptions = {}): Promise<Dashboard> {
   const host = options.host ?? dashboardDefaults.host;
   if (options.tokenReads && !options.token) {
     throw new ConfigError("--token-reads needs a token: give --token (or COURIER_DASHBOARD_TOKEN)");
+  }
+  // A short token is guessed: the actions (requeue, delete, trigger) would be anyone's. Its
+  // length is said, never the token itself.
+  if (options.token !== undefined && options.token.length < TOKEN_MIN_CHARS) {
+    throw new ConfigError(
+      `the dashboard token (--token or COURIER_DASHBOARD_TOKEN) must be at least ${TOKEN_MIN_CHARS} characters, got ${options.token.length}: make one with \`openssl rand -hex 16\``,
+    );
   }
   const maxLive = options.maxLive ?? dashboardDefaults.maxLive;
   if (!Number.isInteger(maxLive) || maxLive < 1) {

@@ -1,0 +1,78 @@
+// A job whose record is gone but whose dead letter is kept. A job that fails for good while
+// Redis is full keeps only its letter (fail-6.lua, failure TTL 0: the record is deleted to free
+// memory), and a failed record expires after failureTtlS while its letter stays: either way the
+// job failed, and reading it must say so, not "unknown id".
+import { field } from "./_fields.ts";
+import type { Redis } from "./connect.ts";
+import type { QueueKeys } from "./keys.ts";
+import type { JobRecord } from "./types.ts";
+
+/**
+ * How many of the newest dead letters are looked through for jobs whose record is gone. No
+ * index names a letter by job id (the record's `dead_entry` went with the record), so this is
+ * a scan, bounded: it runs only for ids with no record (an unknown id pays it once), and
+ * 10,000 letters is a few pages of XREVRANGE. A job dead-lettered before the newest 10,000
+ * reads as unknown here; `dead show ID` looks through every letter.
+ */
+export const LETTER_LOOKBACK = 10_000;
+const PAGE = 1_000;
+
+export const RECORD_GONE_NOTE =
+  "its record was dropped while Redis was full, or has expired; read from its dead letter";
+
+/** The jobs among `ids` that have a dead letter (the newest one each), as failed records. */
+export async function recordsFromLetters(
+  client: Redis,
+  keys: QueueKeys,
+  ids: readonly string[],
+): Promise<Map<string, JobRecord>> {
+  const wanted = new Set(ids);
+  const found = new Map<string, JobRecord>();
+  let from = "+";
+  for (let seen = 0; wanted.size > 0 && seen < LETTER_LOOKBACK; seen += PAGE) {
+    const range = ["XREVRANGE", keys.dead, from, "-", "COUNT", String(PAGE)];
+    const page = await client.sendCommand<[string, string[]][]>(range).catch(notAStream);
+    for (const entry of page) {
+      const id = field(entry[1], "id");
+      if (id === null || !wanted.has(id)) continue;
+      wanted.delete(id);
+      found.set(id, letterRecord(id, entry));
+    }
+    if (page.length < PAGE) break;
+    from = `(${page.at(-1)![0]}`;
+  }
+  return found;
+}
+
+/** A dead key that is not a stream (corrupt) has no letters: the job reads as unknown, as before. */
+function notAStream(err: unknown): [string, string[]][] {
+  if (String((err as Error)?.message).startsWith("WRONGTYPE")) return [];
+  throw err;
+}
+
+function letterRecord(id: string, [entryId, fields]: [string, string[]]): JobRecord {
+  const raw = field(fields, "payload");
+  let payload: unknown = raw;
+  try {
+    payload = raw === null ? null : JSON.parse(raw);
+  } catch {
+    // shown as text
+  }
+  const maxAttempts = Number(field(fields, "max_attempts"));
+  return {
+    id,
+    task: field(fields, "task") ?? "",
+    status: "failed",
+    payload,
+    attempts: Number(field(fields, "attempts") ?? 0) || 0,
+    maxAttempts: Number.isFinite(maxAttempts) ? maxAttempts : 0,
+    enqueuedAt: null,
+    startedAt: null,
+    endedAt: Number(entryId.split("-")[0]),
+    worker: null,
+    result: null,
+    error: field(fields, "error") ?? "",
+    history: [],
+    note: RECORD_GONE_NOTE,
+  };
+}
