@@ -84,7 +84,8 @@ const purgeCommand = defineCommand({
   args: {
     "older-than": {
       type: "string",
-      description: "Only letters older than this (7d, 12h, 30m, 45s; more than 0: to delete every letter say --all)",
+      description:
+        "Only letters older than this (7d, 12h, 30m, 45s; more than 0: to delete every letter say --all)",
     },
     all: { type: "boolean", description: "Every dead letter" },
     json,
