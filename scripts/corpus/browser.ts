@@ -12,7 +12,7 @@ export const CHROMIUM_PATH = "/usr/bin/chromium";
 
 // Keep Chromium quiet and offline: no GPU, no QUIC, no update checks, no sync, nothing fetched
 // in the background that could stall a load or add text.
-const FLAGS = [
+export const CHROMIUM_FLAGS = [
   "--headless",
   "--no-sandbox",
   "--disable-gpu",
@@ -47,7 +47,7 @@ export async function openRenderer(): Promise<Renderer> {
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM_PATH,
     headless: true,
-    args: FLAGS,
+    args: CHROMIUM_FLAGS,
   });
   const version = context.browser()?.version() ?? "unknown";
   // One tab for every page: opening a tab costs more than rendering a typical page.
