@@ -1,7 +1,9 @@
-// A job whose record is gone but whose dead letter is kept. A job that fails for good while
+// A job whose record was dropped but whose dead letter is kept: a job that fails for good while
 // Redis is full keeps only its letter (fail-6.lua, failure TTL 0: the record is deleted to free
-// memory), and a failed record expires after failureTtlS while its letter stays: either way the
-// job failed, and reading it must say so, not "unknown id".
+// memory, and the letter is marked `record dropped`). The job failed, and reading it must say
+// so, not "unknown id". Only marked letters count: a record that expired after failureTtlS
+// reads as unknown, as before, and a later job that reuses the id is never shown an old letter
+// of a job whose record simply expired.
 import { field } from "./_fields.ts";
 import type { Redis } from "./connect.ts";
 import type { QueueKeys } from "./keys.ts";
@@ -10,15 +12,17 @@ import type { JobRecord } from "./types.ts";
 /**
  * How many of the newest dead letters are looked through for jobs whose record is gone. No
  * index names a letter by job id (the record's `dead_entry` went with the record), so this is
- * a scan, bounded: it runs only for ids with no record (an unknown id pays it once), and
- * 10,000 letters is a few pages of XREVRANGE. A job dead-lettered before the newest 10,000
- * reads as unknown here; `dead show ID` looks through every letter.
+ * a scan, bounded to one XREVRANGE: it runs only for ids with no record, only where the caller
+ * asks about jobs it names (`result`, waiters, `Queue.getJobs`; not the dashboard's reads, which
+ * anyone may send), and a letter carries its payload, so the bound is kept small. A job
+ * dead-lettered before the newest 1,000 reads as unknown here; `dead show ID` looks through
+ * every letter.
  */
-export const LETTER_LOOKBACK = 10_000;
+export const LETTER_LOOKBACK = 1_000;
 const PAGE = 1_000;
 
 export const RECORD_GONE_NOTE =
-  "its record was dropped while Redis was full, or has expired; read from its dead letter";
+  "its record was dropped while Redis was full; read from its dead letter";
 
 /** The jobs among `ids` that have a dead letter (the newest one each), as failed records. */
 export async function recordsFromLetters(
@@ -34,7 +38,7 @@ export async function recordsFromLetters(
     const page = await client.sendCommand<[string, string[]][]>(range).catch(notAStream);
     for (const entry of page) {
       const id = field(entry[1], "id");
-      if (id === null || !wanted.has(id)) continue;
+      if (id === null || !wanted.has(id) || field(entry[1], "record") !== "dropped") continue;
       wanted.delete(id);
       found.set(id, letterRecord(id, entry));
     }

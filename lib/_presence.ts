@@ -57,6 +57,22 @@ export async function heartbeat(
  */
 export async function claimName(client: Redis, keys: QueueKeys, o: WorkerOptions): Promise<void> {
   const key = keys.worker(o.name);
+  // Two starts of one name in this process, at once: the second must not see the first's
+  // record (our own pid, not yet RUNNING) as a dead predecessor's and take it over.
+  if (RUNNING.has(key) || CLAIMING.has(key)) {
+    throw new ConfigError(
+      `a worker named "${o.name}" is already running in this process: give this one another name`,
+    );
+  }
+  CLAIMING.add(key);
+  try {
+    await claim(client, key, o);
+  } finally {
+    CLAIMING.delete(key);
+  }
+}
+
+async function claim(client: Redis, key: string, o: WorkerOptions): Promise<void> {
   const args = [HOST, process.pid, o.now(), o.heartbeatEveryMs * 6];
   for (let tries = 0; ; tries++) {
     const held = await runScript<(string | null)[]>(client, scripts.claim, [key], args);
@@ -83,6 +99,8 @@ export async function claimName(client: Redis, keys: QueueKeys, o: WorkerOptions
  * which must take its name back at once, not be refused "already running" until it expires.
  */
 const RUNNING = new Set<string>();
+/** Names this process is claiming right now (a start in flight). */
+const CLAIMING = new Set<string>();
 
 /** Forgets that this process runs the name (a stop, or a start that failed after claiming it). */
 export function forgetName(keys: QueueKeys, name: string): void {

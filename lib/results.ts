@@ -13,22 +13,23 @@ export { field };
 const READ_BEHIND_MAX = 16;
 
 /**
- * Reads several jobs in one pipelined round trip; null for ids Redis does not know. A job
- * whose record is gone but whose dead letter is kept (failed while Redis was full, or its
- * failed record expired) reads as failed, from the letter (_letters.ts: a bounded scan, made
- * only when some record is missing).
+ * Reads several jobs in one pipelined round trip; null for ids Redis does not know. With
+ * `fromLetters` (the default), a job whose record was dropped while Redis was full reads as
+ * failed, from its dead letter (_letters.ts: a bounded scan, made only when some record is
+ * missing). Readers that anyone may call, or that run every second (the dashboard), pass false.
  */
 export async function getJobs(
   client: Redis,
   keys: QueueKeys,
   ids: readonly string[],
+  fromLetters = true,
 ): Promise<(JobRecord | null)[]> {
   const replies = await Promise.all(
     ids.map((id) => client.sendCommand<string[]>(["HGETALL", keys.job(id)])),
   );
   const records = ids.map((id, i) => parseJob(id, replies[i] ?? []));
   const missing = ids.filter((_, i) => records[i] === null);
-  if (missing.length === 0) return records;
+  if (missing.length === 0 || !fromLetters) return records;
   const letters = await recordsFromLetters(client, keys, missing);
   return records.map((r, i) => r ?? letters.get(ids[i]!) ?? null);
 }

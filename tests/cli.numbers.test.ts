@@ -41,14 +41,19 @@ describe("waitSeconds", () => {
   test.each([
     ["5", 5],
     ["1.5", 1.5],
+    [".5", 0.5],
+    ["1.", 1],
     ["forever", Number.POSITIVE_INFINITY],
   ])("%j is %d", (text, n) => {
     expect(waitSeconds(text)).toBe(n);
   });
 
-  test.each([["1e3"], ["0x10"], ["-1"], ["Infinity"]])("%j is refused", (text) => {
-    expect(() => waitSeconds(text)).toThrow(`--wait takes a number of seconds, got "${text}"`);
-  });
+  test.each([["1e3"], ["0x10"], ["-1"], ["Infinity"], ["."], ["1.2.3"]])(
+    "%j is refused",
+    (text) => {
+      expect(() => waitSeconds(text)).toThrow(`--wait takes a number of seconds, got "${text}"`);
+    },
+  );
 });
 
 describe("the commands refuse them, exit 2", () => {

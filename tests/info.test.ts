@@ -277,5 +277,11 @@ describe("info --queue NAME", () => {
     const empty = await runCli("info", ["--prefix", prefix, "--queue", "empty", "--json"]);
     expect(empty.code).toBe(0);
     expect(JSON.parse(empty.stdout).queues).toMatchObject([{ queue: "empty", waiting: 0 }]);
+    // A queue whose only job is delayed has no stream yet: it exists all the same.
+    await using later = await openQueue({ prefix, queue: "later" });
+    await later.enqueue("t", null, { delayMs: 60_000 });
+    const delayed = await runCli("info", ["--prefix", prefix, "--queue", "later", "--json"]);
+    expect(delayed.code).toBe(0);
+    expect(JSON.parse(delayed.stdout).queues).toMatchObject([{ queue: "later", delayed: 1 }]);
   });
 });

@@ -1,7 +1,8 @@
 // A job that fails for good while Redis is full keeps only its dead letter (fail-6.lua with
 // failure TTL 0 deletes the record to free memory). Every way of reading it must still say
-// "failed", from the letter: `result`, `trigger --wait`, the dashboard's /api/jobs/ID and a
-// library waiter woken by the batched `failed` event; never "unknown id".
+// "failed", from the letter: `result`, `trigger --wait` and a library waiter woken by the
+// batched `failed` event; never "unknown id". The dashboard's reads, which anyone may send and
+// which run every second, do not look through letters (its dead-letter list shows the job).
 import { afterEach, describe, expect, test } from "bun:test";
 import { LETTER_LOOKBACK } from "../lib/_letters.ts";
 import { type Dashboard, startDashboard } from "../lib/dashboard/server.ts";
@@ -82,9 +83,9 @@ describe("a job that failed while Redis was full (no record, only its dead lette
     }
 
     dashboard = await startDashboard({ redisUrl: server.url, prefix, port: 0 });
-    const res = await fetch(`${dashboard.url}/api/jobs/${id}`);
-    expect(res.status).toBe(200);
-    expect(await res.json()).toMatchObject({ id, status: "failed", error: ERROR });
+    expect((await fetch(`${dashboard.url}/api/jobs/${id}`)).status).toBe(404);
+    const dead = await (await fetch(`${dashboard.url}/api/dead`)).json();
+    expect(dead.letters.map((l: { id: string }) => l.id)).toContain(id);
   });
 
   test("the letters looked through are bounded: the newest LETTER_LOOKBACK", async () => {
@@ -104,6 +105,8 @@ describe("a job that failed while Redis was full (no record, only its dead lette
         "e",
         "attempts",
         "1",
+        "record",
+        "dropped",
       ]);
     await letter("old");
     // LETTER_LOOKBACK - 1 newer letters: "old" is the last one looked at; one more hides it.
@@ -115,5 +118,15 @@ describe("a job that failed while Redis was full (no record, only its dead lette
     expect(await q.getJob("old")).toBeNull();
     expect((await q.getJob("new"))?.status).toBe("failed");
     expect(await q.getJob("no-such-job")).toBeNull();
+  });
+
+  test("only a letter whose record was dropped counts: an expired record's id reads as unknown", async () => {
+    const prefix = testPrefix();
+    await using q = await openQueue({ prefix });
+    await using r = await rawRedis();
+    // A letter of a job whose failed record simply expired (no `record dropped` mark): a later
+    // job that reuses the id, once its own record expires, must not read as that old failure.
+    await r.sendCommand(["XADD", q.keys.dead, "*", "id", "reused", "task", "t", "error", "old"]);
+    expect(await q.getJob("reused")).toBeNull();
   });
 });

@@ -101,6 +101,28 @@ describe("parseStackArgs", () => {
     expect(() => parseStackArgs(args, env, cwd)).toThrow(ConfigError);
     expect(() => parseStackArgs(args, env, cwd)).toThrow(message);
   });
+
+  // What the dashboard it starts would refuse (exit 2, restarted every 2 s): refused up front.
+  test.each([
+    [
+      { COURIER_DASHBOARD_PORT: "abc" },
+      'COURIER_DASHBOARD_PORT must be a whole number from 0 to 65535, got "abc"',
+    ],
+    [{ COURIER_DASHBOARD_PORT: "70000" }, "COURIER_DASHBOARD_PORT must be"],
+    [{ COURIER_DASHBOARD_PORT: "9181 " }, "COURIER_DASHBOARD_PORT must be"],
+    [
+      { COURIER_DASHBOARD_TOKEN: "shorttoken" },
+      "COURIER_DASHBOARD_TOKEN must be at least 16 characters, got 10",
+    ],
+  ])("refuses the dashboard's %j", (env, message) => {
+    expect(() => parseStackArgs({}, env, cwd)).toThrow(ConfigError);
+    expect(() => parseStackArgs({}, env, cwd)).toThrow(message);
+  });
+
+  test("takes a dashboard port and token the dashboard takes", () => {
+    const env = { COURIER_DASHBOARD_PORT: "9182", COURIER_DASHBOARD_TOKEN: "0123456789abcdef" };
+    expect(() => parseStackArgs({}, env, cwd)).not.toThrow();
+  });
 });
 
 test("workerCmd passes the worker its flags", () => {

@@ -3,6 +3,9 @@
 // host name), unless this very process runs a worker of that name now.
 import { describe, expect, test } from "bun:test";
 import { hostname } from "node:os";
+import { claimName, forgetName } from "../lib/_presence.ts";
+import { resolveOptions } from "../lib/config.ts";
+import type { Redis } from "../lib/connect.ts";
 import { ConfigError } from "../lib/errors.ts";
 import { queueKeys } from "../lib/keys.ts";
 import { rawRedis, startWorker, testPrefix } from "./helpers.ts";
@@ -33,5 +36,32 @@ describe("a worker name held with our own pid", () => {
     // Stopped, the name is free for this process again.
     const again = await startWorker({ prefix, tasks: [], name: "twin" });
     await again.stop(0);
+  });
+
+  test("two claims of one name at the same moment in this process: exactly one gets it", async () => {
+    // The first claim's reply is held back until the second claim has been answered: the
+    // order in which the second would see the first's record (our pid, not yet running).
+    const prefix = testPrefix();
+    const keys = queueKeys(prefix, "default");
+    const o = resolveOptions({ prefix, name: "racer" });
+    await using r = await rawRedis();
+    let release = () => {};
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let calls = 0;
+    const slowFirst = {
+      sendCommand: async (args: string[]) => {
+        const first = calls++ === 0;
+        const reply = await r.sendCommand(args);
+        if (first) await held;
+        return reply;
+      },
+    } as unknown as Redis;
+    const a = claimName(slowFirst, keys, o);
+    const b = claimName(slowFirst, keys, o).finally(release);
+    const results = await Promise.allSettled([a, b]);
+    expect(results.filter((x) => x.status === "fulfilled")).toHaveLength(1);
+    forgetName(keys, "racer");
   });
 });

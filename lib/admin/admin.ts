@@ -85,12 +85,15 @@ export class Admin {
   }
 
   /**
-   * Whether this queue exists: its stream key does (the dashboard's test too; the stream
-   * outlives its jobs, so an empty queue exists). A key of another type is a queue all the
+   * Whether this queue exists: its stream, delayed set, dead letters or counters do (the stream
+   * and the counters outlive its jobs, so an empty queue exists). A key of another type is a queue all the
    * same, reported as unreadable rather than unknown.
    */
   async exists(): Promise<boolean> {
-    return (await this.client.sendCommand<string>(["TYPE", this.keys.stream])) !== "none";
+    // A queue whose only jobs are delayed, or dead, has no stream yet (or any more): any of
+    // its keys that outlive a job says the queue is there.
+    const { stream, delayed, dead, stats } = this.keys;
+    return Number(await this.client.sendCommand(["EXISTS", stream, delayed, dead, stats])) > 0;
   }
 
   /** Queue names under this prefix (those with a stream), found with SCAN: for `info`. */
@@ -170,7 +173,7 @@ export class Admin {
   }
 
   job(id: string): Promise<JobRecord | null> {
-    return getJobs(this.client, this.keys, [id]).then(([job]) => job ?? null);
+    return getJobs(this.client, this.keys, [id], false).then(([job]) => job ?? null);
   }
 
   /** The latest failed attempts (from the events stream), newest first, one per job. */
@@ -191,7 +194,7 @@ export class Admin {
       if (seen.size >= limit) break;
     }
     const ids = [...seen.keys()];
-    const jobs = await getJobs(this.client, this.keys, ids);
+    const jobs = await getJobs(this.client, this.keys, ids, false);
     return ids.map((id, i) => ({ id, ...seen.get(id)!, job: jobs[i] ?? null }));
   }
 

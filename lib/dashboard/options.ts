@@ -1,5 +1,8 @@
 // The dashboard's defaults, apart from the server so `bun run stack` can read them cheaply.
 
+/** The shortest token the dashboard takes: a short one is guessed. */
+export const TOKEN_MIN_CHARS = 16;
+
 export const dashboardDefaults = {
   /** Loopback only: whoever can reach the port can read every job's payload. */
   host: "127.0.0.1",

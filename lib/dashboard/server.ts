@@ -10,7 +10,7 @@ import { isLoopback } from "./_auth.ts";
 import { LiveHub } from "./_live.ts";
 import { Queues } from "./_queues.ts";
 import { apiFor, routes } from "./_routes.ts";
-import { dashboardDefaults } from "./options.ts";
+import { dashboardDefaults, TOKEN_MIN_CHARS } from "./options.ts";
 
 export { dashboardDefaults };
 
@@ -41,9 +41,6 @@ export interface Dashboard {
   stop(): Promise<void>;
 }
 
-/** The shortest token the dashboard takes. */
-export const TOKEN_MIN_CHARS = 16;
-
 export async function startDashboard(options: DashboardOptions = {}): Promise<Dashboard> {
   const host = options.host ?? dashboardDefaults.host;
   if (options.tokenReads && !options.token) {
@@ -51,6 +48,7 @@ export async function startDashboard(options: DashboardOptions = {}): Promise<Da
   }
   // A short token is guessed: the actions (requeue, delete, trigger) would be anyone's. Its
   // length is said, never the token itself.
+  if (options.token === "") options = { ...options, token: undefined }; // no token: actions off
   if (options.token !== undefined && options.token.length < TOKEN_MIN_CHARS) {
     throw new ConfigError(
       `the dashboard token (--token or COURIER_DASHBOARD_TOKEN) must be at least ${TOKEN_MIN_CHARS} characters, got ${options.token.length}: make one with \`openssl rand -hex 16\``,

@@ -33,6 +33,7 @@ local prefix, group, now = ARGV[1], ARGV[2], tonumber(ARGV[3])
 local out, retried, failed, entries, records = {}, 0, 0, {}, {}
 local COMPACT_ERROR_CHARS = 100
 local compact, compacted = ARGV[4] == '0', {}
+local DROPPED = { 'record', 'dropped' } -- on a compact letter: lib/_letters.ts reads those only
 
 -- Reads first: what to do with each job, and which entries are ours to acknowledge.
 for i = 8, #ARGV, 5 do
@@ -73,7 +74,8 @@ for i = 8, #ARGV, 5 do
     local letter = redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[5], '*', 'id', id,
       'task', f[2] or '', 'error', compact and string.sub(err, 1, COMPACT_ERROR_CHARS) or err,
       'attempts', f[3] or '', 'payload', f[4] or '',
-      'max_attempts', f[5] or '') -- a field gone from a corrupt record: never a nil argument
+      'max_attempts', f[5] or '', -- a field gone from a corrupt record: never a nil argument
+      unpack(compact and DROPPED or {})) -- says the record is gone: the letter is all there is
     if compact then
       redis.call('DEL', key)
       compacted[#compacted + 1] = id

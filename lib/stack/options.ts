@@ -1,7 +1,9 @@
 // Arguments of `bin/stack.ts`, checked and turned into StackOptions. Pure: tested with tables.
 import { resolve } from "node:path";
+import { safeText } from "../cli/safe-text.ts";
 import { defaults, resolveOptions } from "../config.ts";
 import { maskUrl } from "../connect.ts";
+import { TOKEN_MIN_CHARS } from "../dashboard/options.ts";
 import { ConfigError } from "../errors.ts";
 import { isCompiled, REPO_ROOT } from "./_self.ts";
 
@@ -63,6 +65,7 @@ export function parseStackArgs(
   const queue = optionalString(args, "queue") ?? (env.COURIER_QUEUE || stackDefaults.queue);
   const prefix = optionalString(args, "prefix") ?? (env.COURIER_PREFIX || stackDefaults.prefix);
   resolveOptions({ queue, prefix }); // the name rules live in one place
+  checkDashboardEnv(env);
   const dataDir = optionalString(args, "data-dir");
   return {
     workers: optionalInt(args, "workers", 1, MAX_WORKERS) ?? stackDefaults.workers,
@@ -112,6 +115,26 @@ function checkRedisUrl(url: string, source: string): void {
     throw new ConfigError(
       `invalid Redis URL "${maskUrl(url)}" in ${source}: ` +
         "expected redis://[user:password@]host:port",
+    );
+  }
+}
+
+/**
+ * The dashboard the stack starts reads COURIER_DASHBOARD_PORT and _TOKEN itself and refuses bad
+ * ones (exit 2); checked here first, so the stack says so once and does not start a dashboard
+ * that exits, is restarted every 2 s, and exits again.
+ */
+function checkDashboardEnv(env: Record<string, string | undefined>): void {
+  const port = env.COURIER_DASHBOARD_PORT;
+  if (port && !(/^\d{1,5}$/.test(port) && Number(port) <= 65_535)) {
+    throw new ConfigError(
+      `COURIER_DASHBOARD_PORT must be a whole number from 0 to 65535, got "${safeText(port)}"`,
+    );
+  }
+  const token = env.COURIER_DASHBOARD_TOKEN;
+  if (token && token.length < TOKEN_MIN_CHARS) {
+    throw new ConfigError(
+      `COURIER_DASHBOARD_TOKEN must be at least ${TOKEN_MIN_CHARS} characters, got ${token.length}: make one with \`openssl rand -hex 16\``,
     );
   }
 }
