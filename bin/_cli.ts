@@ -93,7 +93,8 @@ export function waitSeconds(value: unknown): number | undefined {
   if (value === undefined || value === false) return undefined;
   if (value === "forever" || value === true || value === "") return Number.POSITIVE_INFINITY;
   // Decimal only (`1.5`), as intArg: not `1e3` or `0x10`.
-  const n = typeof value === "string" && /^(\d+\.?\d*|\.\d+)$/.test(value) ? Number(value) : Number.NaN;
+  const n =
+    typeof value === "string" && /^(\d+\.?\d*|\.\d+)$/.test(value) ? Number(value) : Number.NaN;
   if (!Number.isFinite(n) || n < 0) {
     throw new UsageError(`--wait takes a number of seconds, got "${String(value)}"`);
   }
