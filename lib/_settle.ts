@@ -166,7 +166,7 @@ export class Settler {
       await this.#write(items);
       return { again: [] };
     } catch (error) {
-      if (!refusedForData(error) || queueKeyRefused(error)) return { again: items, error };
+      if (!refusedOverOneRecord(error)) return { again: items, error };
       if (items.length > 1) {
         const parts = await Promise.all(items.map((item) => this.#isolate([item])));
         return { again: parts.flatMap((p) => p.again), error: parts.find((p) => p.error)?.error };
@@ -178,20 +178,10 @@ export class Settler {
     }
   }
 
-  /**
-   * An outcome no script could record. Its entry is acknowledged only when the job key holds
-   * no record to lose (not a hash, or gone); a job with a record keeps its entry pending, to be
-   * claimed after claimIdleMs (acknowledging it would leave the job started, with nothing
-   * pending: lost).
-   */
+  /** An outcome no script could record: see dropIfNoRecord. */
   async #giveUp(item: Outcome): Promise<void> {
-    const { stream } = this.keys;
-    const client = this.clients()[0]!;
-    const type = await client.sendCommand<string>(["TYPE", this.keys.job(item.jobId)]);
-    if (String(type) === "hash") return this.onSettled(item, UNRECORDED);
-    await client.sendCommand(["XACK", stream, GROUP, item.entryId]);
-    await client.sendCommand(["XDEL", stream, item.entryId]);
-    this.onSettled(item, CORRUPT);
+    const dropped = await dropIfNoRecord(this.clients()[0]!, this.keys, item.entryId, item.jobId);
+    this.onSettled(item, dropped ? CORRUPT : UNRECORDED);
   }
 
   async #write(items: Outcome[]): Promise<void> {
@@ -222,18 +212,33 @@ export class Settler {
 }
 
 /**
- * An error reply that may come from what the call carried (a script error, a wrong type) rather
- * than from Redis' state (out of memory, loading, read-only, no permission): worth splitting.
+ * An error reply over one record (a script error, a wrong type under a job key) rather than
+ * Redis' state (out of memory, loading, read-only, no permission) or a queue-wide key of the
+ * wrong type (wrong_type in lib/lua/_wrongtype.lua: nothing was written, and no one job is at
+ * fault): the call is worth splitting, so only the bad record is set aside.
  */
-export function refusedForData(err: unknown): boolean {
-  return err instanceof ErrorReply && /^(ERR|WRONGTYPE)\b/.test(err.message);
+export function refusedOverOneRecord(err: unknown): boolean {
+  if (!(err instanceof ErrorReply)) return false;
+  return /^(ERR|WRONGTYPE)\b/.test(err.message) && !/^ERR courier: key /.test(err.message);
 }
 
 /**
- * A script's refusal over a queue-wide key of the wrong type (wrong_type in
- * lib/lua/_wrongtype.lua): nothing was written. Not about any one job, so never split or
- * acknowledged: the batch is retried with back-off until the key is repaired.
+ * Settles an entry no script could handle, when its job has no record to lose (the key is not
+ * a hash, or gone, or the entry names no job): acknowledged and removed; returns true. An entry
+ * whose job has a record stays pending (acknowledging it would lose the job), to be claimed
+ * after claimIdleMs; returns false.
  */
-export function queueKeyRefused(err: unknown): boolean {
-  return err instanceof ErrorReply && /^ERR courier: key /.test(err.message);
+export async function dropIfNoRecord(
+  client: Redis,
+  keys: QueueKeys,
+  entryId: string,
+  jobId: string,
+): Promise<boolean> {
+  const type = jobId ? await client.sendCommand<string>(["TYPE", keys.job(jobId)]) : "none";
+  if (String(type) === "hash") return false;
+  await Promise.all([
+    client.sendCommand(["XACK", keys.stream, GROUP, entryId]),
+    client.sendCommand(["XDEL", keys.stream, entryId]),
+  ]);
+  return true;
 }

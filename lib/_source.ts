@@ -13,11 +13,11 @@ import {
   startBatch,
   takeBatch,
 } from "./_fetch.ts";
-import { queueKeyRefused, refusedForData } from "./_settle.ts";
+import { dropIfNoRecord, refusedOverOneRecord } from "./_settle.ts";
 import { guard } from "./_watchdog.ts";
 import type { WorkerOptions } from "./config.ts";
 import { describeCause, type Redis } from "./connect.ts";
-import { GROUP, type QueueKeys } from "./keys.ts";
+import type { QueueKeys } from "./keys.ts";
 import type { Logger } from "./log.ts";
 
 /** A lane's connection for taking and starting new jobs, and what to do when it stalls. */
@@ -154,14 +154,13 @@ export class Source {
     if (this.stopping()) return { ...NOTHING, kind, count: deliveries.length };
     // A queue-wide key of the wrong type is no one entry's fault: the read loop backs off and
     // the entries stay pending on this consumer (read again after the failed read).
-    const splittable = (err: unknown) => refusedForData(err) && !queueKeyRefused(err);
     const started = await startBatch(client, this.w, deliveries, kind)
       .catch((err) => {
-        if (!splittable(err) || deliveries.length === 1) throw err;
+        if (!refusedOverOneRecord(err) || deliveries.length === 1) throw err;
         return this.#startEach(deliveries, kind, client);
       })
       .catch((err) => {
-        if (!splittable(err)) throw err;
+        if (!refusedOverOneRecord(err)) throw err;
         return this.#setAside(deliveries[0]!, err, client);
       });
     return { ...started, kind, count: deliveries.length };
@@ -173,7 +172,7 @@ export class Source {
    * one is set aside. Other errors are the read loop's to handle.
    */
   #takeRefused(err: unknown): null {
-    if (!refusedForData(err) || queueKeyRefused(err)) throw err;
+    if (!refusedOverOneRecord(err)) throw err;
     this.log.log("error", "start refused; starting entries one by one", {
       error: describeCause(err),
     });
@@ -186,7 +185,7 @@ export class Source {
     const each = await Promise.all(
       deliveries.map((d) =>
         startBatch(client, this.w, [d], kind).catch((err) => {
-          if (!refusedForData(err) || queueKeyRefused(err)) throw err;
+          if (!refusedOverOneRecord(err)) throw err;
           return this.#setAside(d, err, client);
         }),
       ),
@@ -201,8 +200,7 @@ export class Source {
    */
   async #setAside(d: Delivery, err: unknown, client: Redis): Promise<Started> {
     const problem = `start refused: ${describeCause(err)}`;
-    const type = d.jobId && (await client.sendCommand<string>(["TYPE", this.keys.job(d.jobId)]));
-    if (String(type) === "hash") {
+    if (!(await dropIfNoRecord(client, this.keys, d.entryId, d.jobId))) {
       this.log.log("error", "start refused; entry left pending for a claim", {
         job: d.jobId,
         entry: d.entryId,
@@ -210,8 +208,6 @@ export class Source {
       });
       return { run: [], settled: [] };
     }
-    await client.sendCommand(["XACK", this.keys.stream, GROUP, d.entryId]);
-    await client.sendCommand(["XDEL", this.keys.stream, d.entryId]);
     return { run: [], settled: [{ ...d, verdict: "unreadable", problem }] };
   }
 }

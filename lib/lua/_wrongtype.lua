@@ -6,7 +6,7 @@
 -- once per batch, before their first write: a WRONGTYPE raised half-way would leave the batch
 -- half done (Redis does not roll a script back: a job recorded but in no stream, delayed set or
 -- dead letter, stuck for good). The worker reads the marker `courier: key`
--- (lib/_settle.ts queueKeyRefused) and retries the batch with back-off, acknowledging nothing;
+-- (lib/_settle.ts refusedOverOneRecord) and retries the batch with back-off, acknowledging nothing;
 -- the CLI says it in one line (lib/cli/refusal.ts).
 local function wrong_type(expected)
   for i = 1, #expected, 2 do
