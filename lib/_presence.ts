@@ -73,7 +73,7 @@ export async function claimName(client: Redis, keys: QueueKeys, o: WorkerOptions
 }
 
 async function claim(client: Redis, key: string, o: WorkerOptions): Promise<void> {
-  const args = [HOST, process.pid, o.now(), o.heartbeatEveryMs * 6];
+  const args = [HOST, process.pid, o.now(), goneAfterMs(o)];
   for (let tries = 0; ; tries++) {
     const held = await runScript<(string | null)[]>(client, scripts.claim, [key], args);
     if (held.length === 0) {
