@@ -4,6 +4,7 @@
 // to set, exit 6 from the CLI, a ConnectError from the library.
 
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { rmSync } from "node:fs";
 import { ConnectError } from "../lib/errors.ts";
 import { Queue } from "../lib/queue.ts";
 import { defineTask } from "../lib/types.ts";
@@ -29,6 +30,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await redis?.stop();
+  if (certs) rmSync(certs.dir, { recursive: true, force: true });
 });
 
 /** Runs `fn` with REDIS_TLS_CA set to `ca` (or unset), as the library reads it at connect. */
@@ -55,7 +57,12 @@ describe.skipIf(skip !== null)("rediss://", () => {
     const config = { redisUrl: redis.url, prefix, queue: "tls" };
     await withCa(certs.ca, async () => {
       const queue = await Queue.connect(config);
-      const worker = await Worker.start({ ...config, tasks: [double], blockMs: 100 });
+      const worker = await Worker.start({ ...config, tasks: [double], blockMs: 100 }).catch(
+        async (err: unknown) => {
+          await queue.close();
+          throw err;
+        },
+      );
       try {
         const [job] = await queue.enqueueMany([{ task: double, payload: { n: 21 } }]);
         const id = job?.id ?? "";
@@ -113,7 +120,10 @@ describe.skipIf(skip !== null)("rediss://", () => {
 
   test("no CA given: the library throws a ConnectError saying what to set", async () => {
     const err = await withCa(undefined, () => Queue.connect({ redisUrl: redis.url })).then(
-      () => new Error("connected without trusting the CA"),
+      (q) => {
+        void q.close();
+        return new Error("connected without trusting the CA");
+      },
       (e: Error) => e,
     );
     expect(err).toBeInstanceOf(ConnectError);

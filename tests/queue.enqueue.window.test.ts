@@ -3,7 +3,7 @@
 // refusal. Checked by counting, never by timing: a fake sender for the window itself, and the
 // real client's calls counted for Queue.enqueueMany and `trigger`'s line stream.
 import { describe, expect, test } from "bun:test";
-import { writeFileSync } from "node:fs";
+import { rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { chunks, inOrderWindow } from "../lib/_window.ts";
@@ -145,29 +145,33 @@ describe("bounded bulk enqueue against Redis", () => {
     const counts = countCalls(q);
     const path = join(tmpdir(), `courier-lines-${process.pid}-${Date.now()}.txt`);
     writeFileSync(path, Array.from({ length: 50_000 }, (_, i) => `https://e.org/${i}\n`).join(""));
-    let read = 0;
-    async function* lines() {
-      for await (const group of streamLines(path)) {
-        read += group.length;
-        yield group;
+    try {
+      let read = 0;
+      async function* lines() {
+        for await (const group of streamLines(path)) {
+          read += group.length;
+          yield group;
+        }
       }
+      let acked = 0;
+      let maxAhead = 0;
+      const report = await enqueueLines(q, lines(), {
+        task: "t",
+        toPayload: (text) => ({ url: text }),
+        onEnqueued: (jobs) => {
+          expect(jobs[0]!.line).toBe(acked + 1); // in input order
+          acked += jobs.length;
+          maxAhead = Math.max(maxAhead, read - acked);
+        },
+        onRefused: () => {},
+      });
+      expect(report).toEqual({ enqueued: 50_000, refused: 0 });
+      expect(counts.max).toBeLessThanOrEqual(8);
+      // Read ahead: the batches in flight, the one being filled, and one 64 KiB chunk of the
+      // file (some 3,500 lines here): far from the 50,000 read at once before.
+      expect(maxAhead).toBeLessThanOrEqual(9 * 500 + 4_000);
+    } finally {
+      rmSync(path, { force: true });
     }
-    let acked = 0;
-    let maxAhead = 0;
-    const report = await enqueueLines(q, lines(), {
-      task: "t",
-      toPayload: (text) => ({ url: text }),
-      onEnqueued: (jobs) => {
-        expect(jobs[0]!.line).toBe(acked + 1); // in input order
-        acked += jobs.length;
-        maxAhead = Math.max(maxAhead, read - acked);
-      },
-      onRefused: () => {},
-    });
-    expect(report).toEqual({ enqueued: 50_000, refused: 0 });
-    expect(counts.max).toBeLessThanOrEqual(8);
-    // Read ahead: the batches in flight, the one being filled, and one 64 KiB chunk of the
-    // file (some 3,500 lines here): far from the 50,000 read at once before.
-    expect(maxAhead).toBeLessThanOrEqual(9 * 500 + 4_000);
   });
 });

@@ -95,12 +95,16 @@ describe("worker killed", () => {
       else if (outcome === "buried") survivor = proc;
       else proc.kill("SIGKILL");
     }
-    expect(attempts).toEqual([1, 2, 3]); // each crash used an attempt
-    expect(survivor).not.toBeNull();
-    const job = await q.getJob(poison);
-    expect(job?.error).toContain("abandoned: its worker stopped during attempt 3 of 3");
-    survivor!.kill("SIGTERM");
-    expect(await survivor!.exited).toBe(0);
+    try {
+      expect(attempts).toEqual([1, 2, 3]); // each crash used an attempt
+      expect(survivor).not.toBeNull();
+      const job = await q.getJob(poison);
+      expect(job?.error).toContain("abandoned: its worker stopped during attempt 3 of 3");
+      survivor!.kill("SIGTERM");
+      expect(await survivor!.exited).toBe(0);
+    } finally {
+      survivor?.kill("SIGKILL"); // a failed assertion leaves no worker on the test Redis
+    }
   });
 
   test("killed while blocked reading: nothing is lost, the next worker gets the job", async () => {

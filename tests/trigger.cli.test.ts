@@ -103,24 +103,27 @@ test("standard output closed part-way (| head): stops reading, says how far it g
   const prefix = testPrefix();
   const path = join(tmpdir(), `courier-${prefix}.txt`);
   writeFileSync(path, Array.from({ length: 50_000 }, (_, i) => `https://e.org/${i}\n`).join(""));
-  const proc = spawnCli("trigger", ["--prefix", prefix, "--file", path]);
-  const reader = proc.stdout.getReader();
-  await reader.read(); // the first ids, then the reader goes away
-  await reader.cancel();
-  const [code, err] = await Promise.all([proc.exited, new Response(proc.stderr).text()]);
-  expect(code).toBe(141);
-  const m =
-    /^trigger: standard output closed; lines up to (\d+) enqueued \((\d+) jobs, not every id printed\), later lines not read; to resume, run again with --skip (\d+)\n$/.exec(
-      err,
-    );
-  expect(m).not.toBeNull();
-  const [, upTo, jobs, skip] = m!.map(Number);
-  expect(upTo).toBe(jobs!); // one URL per line, none refused
-  expect(skip).toBe(upTo!);
-  expect(upTo).toBeLessThan(50_000);
-  await using redis = await rawRedis();
-  expect(await streamLength(redis, prefix)).toBe(jobs!);
-  rmSync(path);
+  try {
+    const proc = spawnCli("trigger", ["--prefix", prefix, "--file", path]);
+    const reader = proc.stdout.getReader();
+    await reader.read(); // the first ids, then the reader goes away
+    await reader.cancel();
+    const [code, err] = await Promise.all([proc.exited, new Response(proc.stderr).text()]);
+    expect(code).toBe(141);
+    const m =
+      /^trigger: standard output closed; lines up to (\d+) enqueued \((\d+) jobs, not every id printed\), later lines not read; to resume, run again with --skip (\d+)\n$/.exec(
+        err,
+      );
+    expect(m).not.toBeNull();
+    const [, upTo, jobs, skip] = m!.map(Number);
+    expect(upTo).toBe(jobs!); // one URL per line, none refused
+    expect(skip).toBe(upTo!);
+    expect(upTo).toBeLessThan(50_000);
+    await using redis = await rawRedis();
+    expect(await streamLength(redis, prefix)).toBe(jobs!);
+  } finally {
+    rmSync(path, { force: true });
+  }
 });
 
 test("a slow pipe: each batch's ids are printed once acknowledged, not when more input comes", async () => {

@@ -3,10 +3,11 @@
 // against it. The server's certificate (from a test CA) is for courier.test alone, no IP.
 
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { readFileSync } from "node:fs";
+import { readFileSync, rmSync } from "node:fs";
 import { createServer, type Server } from "node:https";
 import type { TLSSocket } from "node:tls";
 import { makeCerts, opensslMissing, type TestCerts } from "./fixtures/tls-certs.ts";
+import { runProcess } from "./helpers.ts";
 
 const skip = opensslMissing();
 if (skip) console.log(`skipping TLS fetch tests: ${skip}`);
@@ -32,16 +33,18 @@ beforeAll(async () => {
   port = (server.address() as { port: number }).port;
 });
 
-afterAll(() => server?.close());
+afterAll(() => {
+  server?.close();
+  if (certs) rmSync(certs.dir, { recursive: true, force: true });
+});
 
 async function fetchAs(name: string): Promise<{ body?: string; error?: string }> {
-  const child = Bun.spawn(
-    ["bun", "tests/fixtures/tls-fetch.ts", `https://${name}:${port}/page`, "127.0.0.1"],
-    { env: { ...process.env, NODE_EXTRA_CA_CERTS: certs.ca }, stdout: "pipe" },
+  const url = `https://${name}:${port}/page`;
+  const { stdout } = await runProcess(
+    [process.execPath, "tests/fixtures/tls-fetch.ts", url, "127.0.0.1"],
+    { env: { ...(process.env as Record<string, string>), NODE_EXTRA_CA_CERTS: certs.ca } },
   );
-  const out = await new Response(child.stdout).text();
-  await child.exited;
-  return JSON.parse(out);
+  return JSON.parse(stdout);
 }
 
 describe.skipIf(skip !== null)("https to a pinned address", () => {
