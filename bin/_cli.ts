@@ -5,7 +5,7 @@ import { type ArgDefs, checkArgs } from "../lib/cli/args.ts";
 import { describeRefusal } from "../lib/cli/refusal.ts";
 import { safeJson, safeText } from "../lib/cli/safe-text.ts";
 import { defaults } from "../lib/config.ts";
-import { CourierError, type ErrorCode, isOomError } from "../lib/errors.ts";
+import { CourierError, causes, type ErrorCode, isOomError } from "../lib/errors.ts";
 
 /** Exit codes, the same for every command (documented in README.md). */
 export const EXIT = {
@@ -239,16 +239,6 @@ export function describeFailure(err: unknown): [number, string] {
 
 const OUT_OF_MEMORY =
   'Redis is out of memory (maxmemory reached, policy noeviction): it refused this command and wrote nothing of it; free memory or raise maxmemory (see "Redis memory" in README.md), then run it again';
-
-/** An error and the causes behind it, nearest first (a few levels at most). */
-function causes(err: unknown): unknown[] {
-  const chain: unknown[] = [];
-  for (let e = err; e !== undefined && e !== null && chain.length < 5; ) {
-    chain.push(e);
-    e = e instanceof Error ? e.cause : undefined;
-  }
-  return chain;
-}
 
 /** Writes one JSON document to stdout (no raw control character in it, even C1). */
 export function printJson(value: unknown): void {

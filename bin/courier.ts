@@ -4,8 +4,9 @@
 // `bun run build` compiles this file into dist/courier; `courier stack` runs its workers and
 // dashboard as `courier worker` and `courier dashboard`.
 import { type CommandDef, defineCommand } from "citty";
+import { safeText } from "../lib/cli/safe-text.ts";
 import pkg from "../package.json" with { type: "json" };
-import { optionalValue, runCli } from "./_cli.ts";
+import { EXIT, optionalValue, runCli } from "./_cli.ts";
 import { command as dashboard } from "./dashboard.ts";
 import { command as dead } from "./dead.ts";
 import { command as info } from "./info.ts";
@@ -67,9 +68,9 @@ export async function runCourier(argv = process.argv.slice(2)): Promise<void> {
     return;
   }
   if (!isCommand(name)) {
-    const what = name === undefined ? "no command given" : `unknown command "${name}"`;
+    const what = name === undefined ? "no command given" : `unknown command "${safeText(name)}"`;
     process.stderr.write(`courier: ${what}\n${usage()}`);
-    process.exit(2);
+    process.exit(EXIT.usage);
   }
   const args = OPTIONAL_WAIT.has(name) ? optionalValue(rest, "wait", "forever") : rest;
   // Run as a subcommand of "courier", so its --help reads `courier trigger`, not `trigger`.

@@ -5,7 +5,6 @@ import { isIPv4 } from "node:net";
 import { defineCommand } from "citty";
 import { dashboardDefaults } from "../lib/dashboard/options.ts";
 import { startDashboard } from "../lib/dashboard/server.ts";
-import { listenError } from "../lib/health.ts";
 import { commonArgs, intArg, queueArgs, runCli, UsageError } from "./_cli.ts";
 
 const command = defineCommand({
@@ -51,8 +50,6 @@ const command = defineCommand({
       tokenReads:
         args["token-reads"] || /^(1|true|yes)$/i.test(env.COURIER_DASHBOARD_TOKEN_READS ?? ""),
       maxLive: intArg(args["max-live"] ?? env.COURIER_DASHBOARD_MAX_LIVE, "max-live", 1, 100_000),
-    }).catch((err) => {
-      throw listenError(err, host ?? dashboardDefaults.host, port ?? dashboardDefaults.port);
     });
     const actions = dashboard.actions ? "actions on, with the token" : "actions off: no token";
     const reads = dashboard.tokenReads ? "; reads need the token too" : "";

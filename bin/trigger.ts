@@ -7,7 +7,7 @@ import { defineCommand } from "citty";
 import { formatJob, formatJobLine, jobJson } from "../lib/cli/format.ts";
 import { type Line, streamLines } from "../lib/cli/input.ts";
 import { progressBar } from "../lib/cli/progress.ts";
-import { safeText } from "../lib/cli/safe-text.ts";
+import { safeJson, safeText } from "../lib/cli/safe-text.ts";
 import {
   type EnqueuedLine,
   enqueueLines,
@@ -171,9 +171,7 @@ async function nonEmpty(
 async function printEnqueued(jobs: Job[], json: boolean | undefined): Promise<void> {
   const text = json
     ? jobs
-        .map((e) =>
-          JSON.stringify({ line: e.line, id: e.id, url: e.payload.url, created: e.created }),
-        )
+        .map((e) => safeJson({ line: e.line, id: e.id, url: e.payload.url, created: e.created }))
         .join("\n")
     : jobs.map((e) => e.id).join("\n");
   if (!process.stdout.write(`${text}\n`)) await once(process.stdout, "drain");
@@ -190,7 +188,7 @@ async function stopped(
   const err = report.stopped!.error;
   if (!(err instanceof RedisFullError || err instanceof ConnectError)) throw err;
   if (kept) await printEnqueued(kept, json);
-  process.stderr.write(`trigger: ${describeError(err)}\n`);
+  process.stderr.write(`trigger: ${safeText(describeError(err))}\n`);
   const unsure = err instanceof ConnectError;
   if (bulk) process.stderr.write(`trigger: ${stoppedLine(report, idFromUrls, unsure)}\n`);
   process.exitCode = err instanceof RedisFullError ? EXIT.full : EXIT.connect;

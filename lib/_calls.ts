@@ -1,9 +1,10 @@
 // How a producer's calls fail and are retried: while Redis is unreachable (`retryConnectS`) or
 // full (`waitForMemoryS`), with back-off; then one typed error that names the URL (password
 // masked) and the cause: ConnectError, or RedisFullError with the server's limit and policy.
-import { ErrorReply, TimeoutError } from "redis";
+import { TimeoutError } from "redis";
+import { formatBytes, readMemory } from "./_memory.ts";
 import { describeCause, isTransient, maskUrl, type Redis } from "./connect.ts";
-import { ConnectError, RedisFullError } from "./errors.ts";
+import { ConnectError, isOomError, RedisFullError } from "./errors.ts";
 
 export interface RetryPolicy {
   redisUrl: string;
@@ -17,11 +18,6 @@ export interface RetryPolicy {
   what: string;
 }
 
-/** Redis' refusal of a write at `maxmemory`: `OOM command not allowed when used memory > …`. */
-export function isOutOfMemory(err: unknown): boolean {
-  return err instanceof ErrorReply && err.message.startsWith("OOM ");
-}
-
 /** Runs `fn`, retrying as the policy allows; throws ConnectError, RedisFullError or fn's own. */
 export async function withRetries<T>(
   client: Redis,
@@ -33,7 +29,7 @@ export async function withRetries<T>(
     try {
       return await fn();
     } catch (err) {
-      const full = isOutOfMemory(err);
+      const full = isOomError(err);
       if (!full && !isTransient(err)) throw err;
       const budgetS = full ? policy.waitForMemoryS : policy.retryConnectS;
       const waitMs = Math.min(100 * 2 ** failures, policy.reconnectMaxMs);
@@ -80,17 +76,9 @@ export async function redisFullError(
  * maxmemory and its policy, from INFO memory (read-only, allowed to most users), else from
  * CONFIG GET; an ACL may refuse both (NOPERM): then they are simply not known.
  */
-export async function memoryLimits(
-  client: Redis,
-): Promise<{ maxmemoryBytes?: number; policy?: string }> {
-  try {
-    const info = String(await client.sendCommand(["INFO", "memory"]));
-    const max = /^maxmemory:(\d+)/m.exec(info)?.[1];
-    const policy = /^maxmemory_policy:(\S+)/m.exec(info)?.[1];
-    if (max !== undefined) return { maxmemoryBytes: Number(max), policy };
-  } catch {
-    // refused or unreachable: try CONFIG below
-  }
+async function memoryLimits(client: Redis): Promise<{ maxmemoryBytes?: number; policy?: string }> {
+  const m = await readMemory(client).catch(() => null); // refused or unreachable: CONFIG below
+  if (m) return { maxmemoryBytes: m.maxBytes, policy: m.policy };
   try {
     const reply = await client.sendCommand<string[]>([
       "CONFIG",
@@ -105,17 +93,4 @@ export async function memoryLimits(
   } catch {
     return {};
   }
-}
-
-/** 8388608 → "8 MB", 1536 → "1.5 KB" (binary units, as redis.conf reads `8mb`). */
-export function formatBytes(n: number): string {
-  const units = ["bytes", "KB", "MB", "GB", "TB"];
-  let value = n;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  const text = Number.isInteger(value) ? String(value) : value.toFixed(1).replace(/\.0$/, "");
-  return `${text} ${units[unit]}`;
 }

@@ -35,7 +35,10 @@ export async function readMemory(client: Redis): Promise<RedisMemory | null> {
   }
 }
 
-/** Bytes as people read them: 8 MB, 712 kB, 90 B (powers of 1024, one decimal under 10). */
+/**
+ * Bytes as people read them, in powers of 1024 as redis.conf's `8mb`: 8 MB, 1.5 MB, 712 kB, 90 B
+ * (one decimal under 10, none when it is .0).
+ */
 export function formatBytes(n: number): string {
   const units = ["B", "kB", "MB", "GB", "TB"];
   let i = 0;
@@ -44,7 +47,8 @@ export function formatBytes(n: number): string {
     v /= 1024;
     i++;
   }
-  return `${i > 0 && v < 10 ? v.toFixed(1) : Math.round(v)} ${units[i]}`;
+  const text = i > 0 && v < 10 ? v.toFixed(1).replace(/\.0$/, "") : String(Math.round(v));
+  return `${text} ${units[i]}`;
 }
 
 /**

@@ -64,7 +64,8 @@ export function runAttempt(
   attempt: Attempt,
 ): void {
   if (!task) {
-    // Retryable: in a rolling deploy, another worker of the queue may know the task.
+    // Unreachable since start-7.lua leaves such jobs to a worker that has the task (no attempt
+    // spent); kept as a guard, retryable.
     attempt.report(failure(new RetryableError(`no task named "${job.task}" on this worker`)));
     return;
   }

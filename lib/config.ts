@@ -120,7 +120,8 @@ export const defaults = {
   random: Math.random,
 } satisfies ProducerOptions & WorkerOptions;
 
-const QUEUE_NAME = /^[A-Za-z0-9_.:-]{1,100}$/;
+/** What a queue name (and a key prefix) may be: it goes into key names and the `{…}` hash tag. */
+export const QUEUE_NAME = /^[A-Za-z0-9_.:-]{1,100}$/;
 
 /** Merges options over the defaults and refuses values that cannot work. */
 export function resolveOptions<T extends Partial<ProducerOptions & WorkerOptions>>(

@@ -115,10 +115,16 @@ export class RetryableError extends CourierError {
   }
 }
 
-/**
- * Redis refused a write because it reached maxmemory (policy noeviction): nothing was written.
- * Back off and try again once results expire or dead letters are purged.
- */
+/** An error and the causes behind it, nearest first (a few levels at most). */
+export function causes(err: unknown): unknown[] {
+  const chain: unknown[] = [];
+  for (let e = err; e !== undefined && e !== null && chain.length < 5; ) {
+    chain.push(e);
+    e = e instanceof Error ? e.cause : undefined;
+  }
+  return chain;
+}
+
 /** Whether Redis refused a command for lack of memory (its reply starts with "OOM "). */
 export function isOomError(err: unknown): boolean {
   if (err instanceof RedisFullError) return true;

@@ -74,11 +74,7 @@ export class Queue {
   ): Promise<string> {
     const spec = { ...opts, task: task as JobSpec["task"], payload };
     const job = prepareJob(spec, this.options);
-    let tries = 0;
-    await this.#call(
-      () => enqueueBatch(this.client, this.keys, this.options, [job], tries++ === 0),
-      "job not enqueued",
-    );
+    await this.#sender().send([job]);
     return job.id;
   }
 

@@ -217,12 +217,12 @@ describe("mistakes in every command: one line, exit 2", () => {
     try {
       const args = cli === "worker" ? ["--health-host", "127.0.0.1"] : [];
       const r = await runCli(cli, ["--prefix", testPrefix(), ...args, ...flag, String(busy.port)]);
-      // The dashboard says it in its own words (lib/dashboard); both name the port, exit 2.
-      const said =
-        cli === "worker"
-          ? `cannot listen on 127\\.0\\.0\\.1:${busy.port}: address in use`
-          : `port ${busy.port} .*in use`;
-      expectUsage(r, cli, new RegExp(said));
+      // One wording for both (lib/health.ts listenError), exit 2.
+      expectUsage(
+        r,
+        cli,
+        new RegExp(`cannot listen on 127\\.0\\.0\\.1:${busy.port}: address in use`),
+      );
     } finally {
       busy.stop(true);
     }

@@ -167,7 +167,9 @@ describe("dashboard over HTTP", () => {
     const d = await dashboard(testPrefix());
     const again = startDashboard({ redisUrl: redisUrl(), prefix: testPrefix(), port: d.port });
     await expect(again).rejects.toThrow(
-      new ConfigError(`port ${d.port} on 127.0.0.1 is in use: choose another with --port`),
+      new ConfigError(
+        `cannot listen on 127.0.0.1:${d.port}: address in use (another process listens on that port)`,
+      ),
     );
     expect((await get(d, "/nowhere")).headers.get("x-content-type-options")).toBe("nosniff");
   });

@@ -110,10 +110,7 @@ describe("parseStackArgs", () => {
     ],
     [{ COURIER_DASHBOARD_PORT: "70000" }, "COURIER_DASHBOARD_PORT must be"],
     [{ COURIER_DASHBOARD_PORT: "9181 " }, "COURIER_DASHBOARD_PORT must be"],
-    [
-      { COURIER_DASHBOARD_TOKEN: "shorttoken" },
-      "COURIER_DASHBOARD_TOKEN must be at least 16 characters, got 10",
-    ],
+    [{ COURIER_DASHBOARD_TOKEN: "shorttoken" }, "must be at least 16 characters, got 10"],
   ])("refuses the dashboard's %j", (env, message) => {
     expect(() => parseStackArgs({}, env, cwd)).toThrow(ConfigError);
     expect(() => parseStackArgs({}, env, cwd)).toThrow(message);

@@ -115,7 +115,7 @@ export function formatMemory(m: RedisMemory): string {
   const share = `${used} of ${formatBytes(m.maxBytes)} (${Math.round((100 * m.usedBytes) / m.maxBytes)}%)`;
   if (!m.full) return share;
   if (m.policy !== "noeviction")
-    return `${share}   FULL: Redis evicts keys (${m.policy}): jobs may be lost`;
+    return `${share}   FULL: Redis evicts keys (${safeText(m.policy)}): jobs may be lost`;
   return `${share}   FULL: new jobs are refused until results expire or dead letters are purged; workers keep draining`;
 }
 

@@ -4,7 +4,7 @@
 // or by a script's own check before its first write).
 import { ErrorReply } from "redis";
 import { scripts } from "../_scripts.ts";
-import { RedisRefusedError } from "../errors.ts";
+import { causes, RedisRefusedError } from "../errors.ts";
 import { safeText } from "./safe-text.ts";
 
 const ACL_HELP = 'see "Redis ACL" in README.md for the rules each role needs';
@@ -51,11 +51,7 @@ export function refusalLine(text: string): string | null {
 }
 
 function findReply(err: unknown): Error | null {
-  for (let e = err, depth = 0; e instanceof Error && depth < 5; depth++) {
-    if (e instanceof ErrorReply) return e;
-    e = e.cause;
-  }
-  return null;
+  return (causes(err).find((e) => e instanceof ErrorReply) as Error | undefined) ?? null;
 }
 
 /** `+exists +hset …`: the commands a script's source calls, as ACL rules; null if unknown. */

@@ -6,7 +6,9 @@ import { isValidJobId } from "../_job.ts";
 import type { Admin } from "../admin/admin.ts";
 import { letterJson } from "../admin/dead.ts";
 import { jobJson } from "../cli/format.ts";
-import { CourierError } from "../errors.ts";
+import { safeJson } from "../cli/safe-text.ts";
+import { describeCause } from "../connect.ts";
+import { CourierError, isOomError } from "../errors.ts";
 import type { Queue } from "../queue.ts";
 import { WORDCOUNT_TASK } from "../tasks/wordcount/index.ts";
 import { normaliseUrl } from "../tasks/wordcount/url.ts";
@@ -22,6 +24,26 @@ export interface Api {
 
 export function json(body: unknown, status = 200): Response {
   return Response.json(body, { status, headers: { "cache-control": "no-store" } });
+}
+
+/**
+ * What a page or an API client is told of a failure, and the status: a full Redis (507: the
+ * action wrote nothing and works once there is room), Redis away (503); anything else is a 500
+ * that only points to the log, where the details go (never Redis' own message to the client).
+ */
+export function publicFailure(err: unknown): { status: number; error: string } {
+  if (isOomError(err)) {
+    const error =
+      "Redis is out of memory (maxmemory reached): it refused this and wrote nothing; free memory (purge dead letters) or raise maxmemory, then try again";
+    return { status: 507, error };
+  }
+  const name = (err as Error)?.constructor?.name ?? "";
+  if (/Client|Socket|Connect|Reconnect|Redis|Offline|Closed/.test(name)) {
+    return { status: 503, error: `Redis unavailable: ${describeCause(err)}` };
+  }
+  // JSON-quoted, escaped: a control character in the message does not reach the terminal raw.
+  process.stderr.write(`dashboard: internal error: ${safeJson(describeCause(err))}\n`);
+  return { status: 500, error: "internal error: the dashboard's log has the details" };
 }
 
 export async function overview(api: Api) {

@@ -3,6 +3,7 @@
 // is read while no page listens. Memory stays bounded whoever connects: the connections are
 // capped (the next one gets 503), and a connection whose reader has stopped reading is dropped
 // once `queuedMax` snapshots wait unsent for it, instead of queueing them for ever.
+import { publicFailure } from "./_api.ts";
 import { dashboardDefaults } from "./options.ts";
 
 export type Snapshot = () => Promise<unknown>;
@@ -94,8 +95,8 @@ export class Live {
     try {
       event = `event: snapshot\ndata: ${JSON.stringify(await this.snapshot())}\n\n`;
     } catch (err) {
-      const error = err instanceof Error ? err.message : String(err);
-      event = `event: failure\ndata: ${JSON.stringify({ error })}\n\n`;
+      // As the API says it (lib/dashboard/_api.ts): never Redis' own message to every page.
+      event = `event: failure\ndata: ${JSON.stringify({ error: publicFailure(err).error })}\n\n`;
     } finally {
       this.#busy = false;
     }

@@ -2,13 +2,12 @@
 // with. A name must be a queue that exists under the prefix (it has a stream), so a request
 // cannot make the dashboard read, or connect for, queues that are not there.
 import type { Admin } from "../admin/admin.ts";
+import { QUEUE_NAME } from "../config.ts";
 import { queueKeys } from "../keys.ts";
 import { Queue } from "../queue.ts";
 
 /** Why a request's queue is refused. */
 export type Refusal = { ok: false; status: number; error: string };
-
-const QUEUE_NAME = /^[A-Za-z0-9_.:-]{1,100}$/;
 
 export class Queues {
   /** Producers for the queues triggered into, connected on first use. */

@@ -3,8 +3,6 @@
 // dashboard guards them) and a bounded body (actions). Errors become JSON.
 import type { Server } from "bun";
 import type { Admin } from "../admin/admin.ts";
-import { describeCause } from "../connect.ts";
-import { isOomError } from "../errors.ts";
 import * as api from "./_api.ts";
 import { loadAssets } from "./_assets.ts";
 import { checkHost, checkToken, type Verdict } from "./_auth.ts";
@@ -130,18 +128,6 @@ export function routes(d: RouteDeps) {
  * in the response (a raw Redis error names keys and commands).
  */
 function failure(err: unknown): Response {
-  // A full Redis refuses a write that takes memory (a requeue): the action did nothing, and
-  // will work once there is room. 507 says so, apart from Redis being away (503).
-  if (isOomError(err)) {
-    const error =
-      "Redis is out of memory (maxmemory reached): it refused this and wrote nothing; free memory (purge dead letters) or raise maxmemory, then try again";
-    return api.json({ error }, 507);
-  }
-  const name = (err as Error)?.constructor?.name ?? "";
-  if (/Client|Socket|Connect|Reconnect|Redis|Offline|Closed/.test(name)) {
-    return api.json({ error: `Redis unavailable: ${describeCause(err)}` }, 503);
-  }
-  // JSON-quoted: a control character in the message does not reach the terminal raw.
-  process.stderr.write(`dashboard: internal error: ${JSON.stringify(describeCause(err))}\n`);
-  return api.json({ error: "internal error: the dashboard's log has the details" }, 500);
+  const { status, error } = api.publicFailure(err);
+  return api.json({ error }, status);
 }

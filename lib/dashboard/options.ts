@@ -1,7 +1,19 @@
 // The dashboard's defaults, apart from the server so `bun run stack` can read them cheaply.
+import { ConfigError } from "../errors.ts";
 
 /** The shortest token the dashboard takes: a short one is guessed. */
 export const TOKEN_MIN_CHARS = 16;
+
+/**
+ * Refuses a token too short to keep the actions (requeue, delete, trigger) the owner's; its
+ * length is said, never the token itself. Used by the dashboard and by the stack that starts it.
+ */
+export function checkDashboardToken(token: string | undefined): void {
+  if (token === undefined || token.length >= TOKEN_MIN_CHARS) return;
+  throw new ConfigError(
+    `the dashboard token (--token or COURIER_DASHBOARD_TOKEN) must be at least ${TOKEN_MIN_CHARS} characters, got ${token.length}: make one with \`openssl rand -hex 16\``,
+  );
+}
 
 export const dashboardDefaults = {
   /** Loopback only: whoever can reach the port can read every job's payload. */

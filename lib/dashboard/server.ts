@@ -5,12 +5,13 @@ import type { Server } from "bun";
 import { Admin } from "../admin/admin.ts";
 import type { QueueOptions } from "../config.ts";
 import { ConfigError } from "../errors.ts";
+import { listenError } from "../health.ts";
 import * as api from "./_api.ts";
 import { isLoopback } from "./_auth.ts";
 import { LiveHub } from "./_live.ts";
 import { Queues } from "./_queues.ts";
 import { apiFor, routes } from "./_routes.ts";
-import { dashboardDefaults, TOKEN_MIN_CHARS } from "./options.ts";
+import { checkDashboardToken, dashboardDefaults } from "./options.ts";
 
 export { dashboardDefaults };
 
@@ -46,14 +47,8 @@ export async function startDashboard(options: DashboardOptions = {}): Promise<Da
   if (options.tokenReads && !options.token) {
     throw new ConfigError("--token-reads needs a token: give --token (or COURIER_DASHBOARD_TOKEN)");
   }
-  // A short token is guessed: the actions (requeue, delete, trigger) would be anyone's. Its
-  // length is said, never the token itself.
   if (options.token === "") options = { ...options, token: undefined }; // no token: actions off
-  if (options.token !== undefined && options.token.length < TOKEN_MIN_CHARS) {
-    throw new ConfigError(
-      `the dashboard token (--token or COURIER_DASHBOARD_TOKEN) must be at least ${TOKEN_MIN_CHARS} characters, got ${options.token.length}: make one with \`openssl rand -hex 16\``,
-    );
-  }
+  checkDashboardToken(options.token);
   const maxLive = options.maxLive ?? dashboardDefaults.maxLive;
   if (!Number.isInteger(maxLive) || maxLive < 1) {
     throw new ConfigError(`maxLive must be a whole number of at least 1, got ${maxLive}`);
@@ -70,8 +65,7 @@ export async function startDashboard(options: DashboardOptions = {}): Promise<Da
     server = Bun.serve({ hostname: host, port: wantPort, ...table });
   } catch (err) {
     await queues.close();
-    if ((err as { code?: string })?.code !== "EADDRINUSE") throw err;
-    throw new ConfigError(`port ${wantPort} on ${host} is in use: choose another with --port`);
+    throw listenError(err, host, wantPort); // one wording for every command (exit 2)
   }
   const port = server.port ?? 0;
   return {

@@ -3,7 +3,7 @@ import { resolve } from "node:path";
 import { safeText } from "../cli/safe-text.ts";
 import { defaults, resolveOptions } from "../config.ts";
 import { maskUrl } from "../connect.ts";
-import { TOKEN_MIN_CHARS } from "../dashboard/options.ts";
+import { checkDashboardToken } from "../dashboard/options.ts";
 import { ConfigError } from "../errors.ts";
 import { isCompiled, REPO_ROOT } from "./_self.ts";
 
@@ -131,10 +131,5 @@ function checkDashboardEnv(env: Record<string, string | undefined>): void {
       `COURIER_DASHBOARD_PORT must be a whole number from 0 to 65535, got "${safeText(port)}"`,
     );
   }
-  const token = env.COURIER_DASHBOARD_TOKEN;
-  if (token && token.length < TOKEN_MIN_CHARS) {
-    throw new ConfigError(
-      `COURIER_DASHBOARD_TOKEN must be at least ${TOKEN_MIN_CHARS} characters, got ${token.length}: make one with \`openssl rand -hex 16\``,
-    );
-  }
+  checkDashboardToken(env.COURIER_DASHBOARD_TOKEN || undefined);
 }

@@ -277,7 +277,7 @@ export const mutants: Mutant[] = [
   m("nogroup-not-recreated", "lib/_lanes.ts", "a vanished stream's group is recreated (NOGROUP), and new jobs run",
     "    if (message.startsWith(\"NOGROUP\")) {",
     "    if (false) {", [G("read")]),
-  m("unknown-task-permanent", "lib/_run.ts", "a task this worker does not know is retried (another worker may know it)",
+  m("unknown-task-permanent", "lib/_run.ts", "a job whose task this worker lacks spends no attempt (unreachable: start-7.lua leaves it to others)",
     "attempt.report(failure(new RetryableError(`no task named",
     "attempt.report(failure(new PermanentError(`no task named", [T("worker.process")],
     "unreachable since start-7.lua: the start script starts only jobs whose task is in the list " +
