@@ -261,7 +261,8 @@ describe("bin/stack.ts", () => {
   async function readyStack(args: string[]) {
     const proc = runStackBin([...args, "--workers", "1"]);
     const out = collect(proc.stdout);
-    await waitFor(out, /system +\| ready/, 15_000, "the ready line");
+    // The banner's last line, not "ready": the lines after "ready" may still be on their way.
+    await waitFor(out, /system +\| Ctrl-C stops the workers/, 15_000, "the banner's last line");
     for (const m of out.text.matchAll(/\(pid (\d+)/g)) pids.add(Number(m[1]));
     return { proc, out };
   }
