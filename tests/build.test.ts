@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { findFreePort } from "../lib/stack/redis-server.ts";
 import pkg from "../package.json" with { type: "json" };
-import { collect } from "./fixtures/output.ts";
+import { collect, exitCodeWithin } from "./fixtures/output.ts";
 import { openQueue, ROOT, redisUrl, runProcess, testPrefix, until } from "./helpers.ts";
 
 const COURIER = join(ROOT, "dist", "courier");
@@ -123,7 +123,7 @@ test("courier stack runs its workers from another directory: trigger, result, Ct
   expect(JSON.parse(result.stdout)).toMatchObject({ id, status: "finished", result: { words: 4 } });
 
   stack.kill("SIGINT");
-  expect(await stack.exited).toBe(0);
+  expect(await exitCodeWithin(stack, 30_000, out)).toBe(0);
   expect(out.text).toContain("worker.1 stopped (code 0)");
   expect(out.text).toContain("redis stopped (code 0)");
   expect(out.text).not.toContain("SIGKILL");

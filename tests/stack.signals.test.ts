@@ -98,7 +98,7 @@ test("Ctrl-C on `bun run stack` in a terminal drains the workers and stops Redis
   ]);
   await waitFor(out, /worker\.1 +\| .*worker started/, 15_000);
   ctrlC();
-  expect(await exitCodeWithin(proc, 30_000)).toBe(0);
+  expect(await exitCodeWithin(proc, 30_000, out)).toBe(0);
   expect(out.text).toMatch(/worker\.1 +\| .*worker stopped/);
   expect(out.text).toContain("worker.1 stopped (code 0)");
   expect(out.text).toMatch(/redis\.1 +\| .*ready to exit/);
@@ -123,7 +123,7 @@ test("a second Ctrl-C, a second after the first, still kills everything", async 
   await Bun.sleep(REPEAT_WINDOW_MS + 200);
   expect(out.text).not.toContain("second signal");
   ctrlC();
-  expect(await exitCodeWithin(proc, 15_000)).toBe(130);
+  expect(await exitCodeWithin(proc, 15_000, out)).toBe(130);
   expect(out.text).toContain("second signal: killing everything now");
 }, 60_000);
 

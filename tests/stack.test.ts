@@ -275,7 +275,7 @@ describe("bin/stack.ts", () => {
     expect(out.text).toContain(`redis://127.0.0.1:${port}`);
     expect(out.text).toContain("bun bin/trigger.ts --url https://example.org/");
     proc.kill("SIGINT");
-    expect(await exitCodeWithin(proc, 15_000)).toBe(0);
+    expect(await exitCodeWithin(proc, 15_000, out)).toBe(0);
     expect(await isPortFree(port)).toBe(true);
     expect(out.text).toContain("redis stopped (code 0)");
   }, 40_000);
@@ -360,7 +360,7 @@ describe("bin/stack.ts", () => {
     const redisPid = Number(/pid (\d+), data in/.exec(out.text)?.[1]);
     pids.add(redisPid);
     process.kill(redisPid, "SIGKILL");
-    expect(await exitCodeWithin(proc, 30_000)).toBe(6);
+    expect(await exitCodeWithin(proc, 30_000, out)).toBe(6);
     expect(out.text).toContain("redis exited on its own");
   }, 45_000);
 });
