@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { connect as tcpConnect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { connect, type Redis } from "../lib/connect.ts";
+import { connect, type Redis } from "../lib/redis/connect.ts";
 import { findFreePort, startRedisServer } from "../lib/stack/redis-server.ts";
 
 export interface BenchRedis {

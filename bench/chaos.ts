@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { Queue } from "../lib/queue.ts";
+import { Queue } from "../lib/queue/queue.ts";
 import { findFreePort, type RedisServer, startRedisServer } from "../lib/stack/redis-server.ts";
 import { WORDCOUNT_TASK } from "../lib/tasks/wordcount/index.ts";
 import { startProxy } from "./_proxy.ts";

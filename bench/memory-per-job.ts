@@ -10,9 +10,9 @@
 // a job record holding a value longer than that (a result, a long error) is stored as a hash
 // table, which takes about twice the memory of the compact encoding.
 import { PermanentError } from "../lib/errors.ts";
-import { Queue } from "../lib/queue.ts";
+import { Queue } from "../lib/queue/queue.ts";
 import { defineTask } from "../lib/types.ts";
-import { Worker } from "../lib/worker.ts";
+import { Worker } from "../lib/worker/worker.ts";
 import { type BenchRedis, usedMemory, withRedis } from "./_redis.ts";
 
 const N = Number(process.argv[2] ?? 10_000);

@@ -9,7 +9,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { Queue } from "../lib/queue.ts";
+import { Queue } from "../lib/queue/queue.ts";
 import { findFreePort, startRedisServer } from "../lib/stack/redis-server.ts";
 
 const { values: a } = parseArgs({

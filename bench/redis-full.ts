@@ -9,9 +9,9 @@
 // (fail: every job fails for good with a 130-character error; ok: every job finishes with a
 // 480-byte result; mix: every other one fails.)
 import { PermanentError } from "../lib/errors.ts";
-import { Queue } from "../lib/queue.ts";
+import { Queue } from "../lib/queue/queue.ts";
 import { defineTask } from "../lib/types.ts";
-import { Worker } from "../lib/worker.ts";
+import { Worker } from "../lib/worker/worker.ts";
 import { info, withRedis } from "./_redis.ts";
 
 const MODE = process.argv[2] ?? "fail";

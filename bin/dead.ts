@@ -3,8 +3,8 @@
 // each a citty subcommand with its own options and --help.
 import { defineCommand } from "citty";
 import { Admin } from "../lib/admin/admin.ts";
-import { deadLetterJson, formatDeadLetter, formatDeadPage, letterJson } from "../lib/admin/dead.ts";
 import { formatDuration, parseDuration } from "../lib/admin/duration.ts";
+import { deadLetterJson, formatDeadLetter, formatDeadPage, letterJson } from "../lib/cli/dead.ts";
 import { safeText } from "../lib/cli/safe-text.ts";
 import { CourierError } from "../lib/errors.ts";
 import { commonArgs, EXIT, intArg, printJson, queueArgs, runCli, UsageError } from "./_cli.ts";

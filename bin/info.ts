@@ -5,8 +5,8 @@ import { Admin } from "../lib/admin/admin.ts";
 import { allReadable, formatInfo, type InfoReport, infoReader, repeat } from "../lib/admin/info.ts";
 import { describeRefusal } from "../lib/cli/refusal.ts";
 import { safeText } from "../lib/cli/safe-text.ts";
-import { describeCause } from "../lib/connect.ts";
 import { CourierError } from "../lib/errors.ts";
+import { describeCause } from "../lib/redis/connect.ts";
 import { commonArgs, EXIT, intArg, printJson, queueArgs, runCli, UsageError } from "./_cli.ts";
 
 const command = defineCommand({

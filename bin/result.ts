@@ -1,11 +1,11 @@
 #!/usr/bin/env bun
 // Show a job's status and result: `--jobid ID [--json] [--wait [SECONDS]]`.
 import { defineCommand } from "citty";
-import { isValidJobId } from "../lib/_job.ts";
 import { formatJob, jobJson } from "../lib/cli/format.ts";
 import { fetchResult, JobWaitTimeoutError } from "../lib/cli/result.ts";
 import { safeText } from "../lib/cli/safe-text.ts";
-import { Queue } from "../lib/queue.ts";
+import { isValidJobId } from "../lib/engine/record.ts";
+import { Queue } from "../lib/queue/queue.ts";
 import type { JobRecord } from "../lib/types.ts";
 import {
   commonArgs,

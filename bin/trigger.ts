@@ -18,7 +18,7 @@ import {
 } from "../lib/cli/trigger.ts";
 import { defaults } from "../lib/config.ts";
 import { ConnectError, describeError, RedisFullError } from "../lib/errors.ts";
-import { Queue } from "../lib/queue.ts";
+import { Queue } from "../lib/queue/queue.ts";
 import type { WordCountPayload } from "../lib/tasks/wordcount/index.ts";
 import { WORDCOUNT_TASK } from "../lib/tasks/wordcount/name.ts";
 import { normaliseUrl } from "../lib/tasks/wordcount/url.ts";

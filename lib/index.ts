@@ -2,17 +2,15 @@
 // results, and operate queues (Admin, startDashboard). Everything else in lib/ is internal
 // (files starting with `_`) or used by bin/.
 
-export type { BatchOutcome, EnqueuedBatch, EnqueueStreamOptions } from "./_bulk.ts";
-export type { DeadLetter, DeadPage, RequeueVerdict } from "./admin/_dead.ts";
-export type { Counter, QueueCounts, RecentCounts } from "./admin/_stats.ts";
-export type { WorkerInfo, WorkerState } from "./admin/_workers.ts";
 export { Admin, type AdminConfig, type Overview, type RecentFailure } from "./admin/admin.ts";
 export { formatDuration, parseDuration } from "./admin/duration.ts";
+export type { DeadLetter, DeadPage, RequeueVerdict } from "./admin/letters.ts";
+export type { Counter, QueueCounts, RecentCounts } from "./admin/stats.ts";
 export type { MinutePoint } from "./admin/window.ts";
-export { backoffMs } from "./backoff.ts";
+export type { WorkerInfo, WorkerState } from "./admin/workers.ts";
 export { defaults, type ProducerOptions, type QueueOptions, type WorkerOptions } from "./config.ts";
-export { maskUrl } from "./connect.ts";
 export { type Dashboard, type DashboardOptions, startDashboard } from "./dashboard/server.ts";
+export { type QueueKeys, queueKeys } from "./engine/keys.ts";
 export {
   ConfigError,
   ConnectError,
@@ -27,11 +25,12 @@ export {
   RetryableError,
   WaitTimeoutError,
 } from "./errors.ts";
-export { type QueueKeys, queueKeys } from "./keys.ts";
 export { createLogger, type LogFormat, type Logger } from "./log.ts";
-export type { Enqueued, JobSpec } from "./producer.ts";
-export { Queue, type QueueConfig } from "./queue.ts";
-export type { WaitOptions, WaitResult } from "./results.ts";
+export type { BatchOutcome, EnqueuedBatch, EnqueueStreamOptions } from "./queue/bulk.ts";
+export type { Enqueued, JobSpec } from "./queue/prepare.ts";
+export { Queue, type QueueConfig } from "./queue/queue.ts";
+export type { WaitOptions, WaitResult } from "./queue/read.ts";
+export { maskUrl } from "./redis/connect.ts";
 export {
   createWordCountTask,
   WORDCOUNT_TASK,
@@ -47,4 +46,5 @@ export {
   type JobStatus,
   type Task,
 } from "./types.ts";
-export { Worker, type WorkerConfig } from "./worker.ts";
+export { backoffMs } from "./worker/retry-policy.ts";
+export { Worker, type WorkerConfig } from "./worker/worker.ts";

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
-import { retryDelayMs } from "../lib/_jobs.ts";
-import { backoffMs } from "../lib/backoff.ts";
+import { backoffMs } from "../lib/worker/retry-policy.ts";
+import { retryDelayMs } from "../lib/worker/running.ts";
 
 const o = { backoffBaseMs: 1_000, backoffMaxMs: 10_000 };
 

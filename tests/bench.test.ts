@@ -193,7 +193,7 @@ describe("figure arithmetic", () => {
           children: [3],
         },
         { id: 3, callFrame: frame("writeBuffered") },
-        { id: 5, callFrame: frame("launch", `${ROOT}/lib/_jobs.ts`, 70) },
+        { id: 5, callFrame: frame("launch", `${ROOT}/lib/worker/running.ts`, 70) },
         { id: 6, callFrame: frame("(idle)") },
       ],
       samples: [3, 3, 5, 6, 6, 6],
@@ -208,7 +208,7 @@ describe("figure arithmetic", () => {
     });
     expect(s.hot[1]).toEqual({
       fn: "launch",
-      location: "lib/_jobs.ts:71",
+      location: "lib/worker/running.ts:71",
       origin: "courier lib/",
       samples: 1,
     });

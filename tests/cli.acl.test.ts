@@ -5,7 +5,7 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { startDashboard } from "../lib/dashboard/server.ts";
-import { queueKeys } from "../lib/keys.ts";
+import { queueKeys } from "../lib/engine/keys.ts";
 import { backgroundWorker, HTML, pages, triggerOne } from "./fixtures/cli/harness.ts";
 import {
   type CliResult,

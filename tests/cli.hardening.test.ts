@@ -2,7 +2,7 @@
 // characters from a page never reach the terminal raw, mistakes get one line and exit 2,
 // secrets are never echoed, and `result --json --wait` says where the job stands on timeout.
 import { describe, expect, test } from "bun:test";
-import { queueKeys } from "../lib/keys.ts";
+import { queueKeys } from "../lib/engine/keys.ts";
 import { findFreePort } from "../lib/stack/redis-server.ts";
 import { HTML, pages, triggerOne, workerArgs } from "./fixtures/cli/harness.ts";
 import {
@@ -217,7 +217,7 @@ describe("mistakes in every command: one line, exit 2", () => {
     try {
       const args = cli === "worker" ? ["--health-host", "127.0.0.1"] : [];
       const r = await runCli(cli, ["--prefix", testPrefix(), ...args, ...flag, String(busy.port)]);
-      // One wording for both (lib/health.ts listenError), exit 2.
+      // One wording for both (lib/worker/health.ts listenError), exit 2.
       expectUsage(
         r,
         cli,

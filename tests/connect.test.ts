@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
-import { compareVersions, connect, maskUrl } from "../lib/connect.ts";
 import { ConfigError, ConnectError } from "../lib/errors.ts";
+import { compareVersions, connect, maskUrl } from "../lib/redis/connect.ts";
 import { findFreePort } from "../lib/stack/redis-server.ts";
 import { redisUrl } from "./helpers.ts";
 

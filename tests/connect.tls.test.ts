@@ -6,9 +6,9 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { rmSync } from "node:fs";
 import { ConnectError } from "../lib/errors.ts";
-import { Queue } from "../lib/queue.ts";
+import { Queue } from "../lib/queue/queue.ts";
 import { defineTask } from "../lib/types.ts";
-import { Worker } from "../lib/worker.ts";
+import { Worker } from "../lib/worker/worker.ts";
 import { HTML, JOB_ID, logEvents, pages, workerArgs } from "./fixtures/cli/harness.ts";
 import { startTlsRedis, TLS_REDIS_PASSWORD, type TlsRedis } from "./fixtures/redis-tls.ts";
 import { makeCerts, opensslMissing, type TestCerts } from "./fixtures/tls-certs.ts";

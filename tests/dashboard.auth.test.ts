@@ -74,7 +74,7 @@ const ACTIONS: ActionRow[] = [
 describe("every action route needs the token", () => {
   test("the table names every action route the server declares", () => {
     // Every POST route is declared as `"<path>": act(…)` (or with a POST key) in _routes.ts.
-    const source = readFileSync(join(ROOT, "lib/dashboard/_routes.ts"), "utf8");
+    const source = readFileSync(join(ROOT, "lib/dashboard/routes.ts"), "utf8");
     const declared = [...source.matchAll(/"(\/[^"]+)": (?:act\(|\{\s*POST:)/g)].map((m) => m[1]);
     expect(declared.sort()).toEqual(ACTIONS.map((a) => a.route).sort());
   });

@@ -3,7 +3,7 @@
 // message (a key name, a script line) never goes to every open page.
 import { describe, expect, spyOn, test } from "bun:test";
 import { ErrorReply } from "redis";
-import { publicFailure } from "../lib/dashboard/_api.ts";
+import { publicFailure } from "../lib/dashboard/api.ts";
 
 describe("publicFailure", () => {
   test("a full Redis: 507, the action wrote nothing", () => {

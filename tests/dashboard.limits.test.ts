@@ -4,7 +4,7 @@
 // (400, and no raw Redis error in any answer).
 import { afterEach, describe, expect, test } from "bun:test";
 import net from "node:net";
-import { Live } from "../lib/dashboard/_live.ts";
+import { Live } from "../lib/dashboard/live.ts";
 import { type Dashboard, startDashboard } from "../lib/dashboard/server.ts";
 import { rawRedis, redisUrl, testPrefix, until } from "./helpers.ts";
 

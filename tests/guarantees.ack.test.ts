@@ -3,13 +3,19 @@
 // a queue-wide key of the wrong type acknowledges nothing (the batch waits, and is written once
 // the key is repaired). Each case here lost its job before (nothing pending, never run again).
 import { describe, expect, test } from "bun:test";
-import { claimIdle, ensureGroup, type StartContext, startBatch, takeBatch } from "../lib/_fetch.ts";
-import { type Outcome, Settler } from "../lib/_settle.ts";
 import { resolveOptions } from "../lib/config.ts";
-import type { Redis } from "../lib/connect.ts";
-import { GROUP, type QueueKeys } from "../lib/keys.ts";
-import type { Queue } from "../lib/queue.ts";
+import { GROUP, type QueueKeys } from "../lib/engine/keys.ts";
+import type { Queue } from "../lib/queue/queue.ts";
+import type { Redis } from "../lib/redis/connect.ts";
 import { defineTask } from "../lib/types.ts";
+import {
+  claimIdle,
+  ensureGroup,
+  type StartContext,
+  startBatch,
+  takeBatch,
+} from "../lib/worker/entries.ts";
+import { type Outcome, Settler } from "../lib/worker/outcomes.ts";
 import { echo } from "./fixtures/corrupt.ts";
 import {
   logRecorder,

@@ -2,7 +2,7 @@
 // problem, and nothing of the batch is enqueued (docs/internals.md, "Enqueue").
 import { describe, expect, test } from "bun:test";
 import { InputError } from "../lib/errors.ts";
-import type { JobSpec } from "../lib/producer.ts";
+import type { JobSpec } from "../lib/queue/prepare.ts";
 import { openQueue, rawRedis, testPrefix } from "./helpers.ts";
 
 describe("a bad spec in a batch", () => {

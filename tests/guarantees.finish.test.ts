@@ -5,9 +5,9 @@
 // recorded. Also: a finish never recreates a gone record, counts its run time, and acknowledges
 // the entry in the same step as the outcome.
 import { describe, expect, test } from "bun:test";
+import { GROUP } from "../lib/engine/keys.ts";
 import { PermanentError, RetryableError } from "../lib/errors.ts";
-import { GROUP } from "../lib/keys.ts";
-import type { Queue } from "../lib/queue.ts";
+import type { Queue } from "../lib/queue/queue.ts";
 import { defineTask } from "../lib/types.ts";
 import type { RawRedis } from "./helpers.ts";
 import { logRecorder, openQueue, rawRedis, startWorker, testPrefix, until } from "./helpers.ts";

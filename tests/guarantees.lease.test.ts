@@ -2,8 +2,8 @@
 // well inside claimIdleMs (docs/internals.md, "Lease and run": every claimIdleMs / 3), and
 // renewing never counts as a delivery (under Engine v2, attempts come from delivery counts).
 import { describe, expect, test } from "bun:test";
-import { GROUP } from "../lib/keys.ts";
-import type { Queue } from "../lib/queue.ts";
+import { GROUP } from "../lib/engine/keys.ts";
+import type { Queue } from "../lib/queue/queue.ts";
 import { defineTask } from "../lib/types.ts";
 import type { RawRedis } from "./helpers.ts";
 import { openQueue, rawRedis, startWorker, testPrefix, until } from "./helpers.ts";

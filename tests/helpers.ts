@@ -3,10 +3,10 @@
 
 import { resolve } from "node:path";
 import type { Server, Subprocess } from "bun";
-import { connect } from "../lib/connect.ts";
 import type { Logger, LogLevel } from "../lib/log.ts";
-import { Queue, type QueueConfig } from "../lib/queue.ts";
-import { Worker, type WorkerConfig } from "../lib/worker.ts";
+import { Queue, type QueueConfig } from "../lib/queue/queue.ts";
+import { connect } from "../lib/redis/connect.ts";
+import { Worker, type WorkerConfig } from "../lib/worker/worker.ts";
 
 export const ROOT = resolve(import.meta.dir, "..");
 

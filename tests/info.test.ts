@@ -2,7 +2,7 @@
 // job's age, recent counts, workers (gone ones pruned), and the command itself.
 import { describe, expect, test } from "bun:test";
 import { Admin } from "../lib/admin/admin.ts";
-import { GROUP, queueKeys } from "../lib/keys.ts";
+import { GROUP, queueKeys } from "../lib/engine/keys.ts";
 import { defineTask } from "../lib/types.ts";
 import {
   openQueue,

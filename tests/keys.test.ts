@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { GROUP, queueKeys } from "../lib/keys.ts";
+import { GROUP, queueKeys } from "../lib/engine/keys.ts";
 
 describe("queueKeys", () => {
   const k = queueKeys("courier", "default");

@@ -1,10 +1,10 @@
 // The finish and fail scripts settle a job whose key is no longer a hash themselves (reply -2)
 // and record the rest of the batch in the same call. The worker splits a batch Redis refuses
-// (lib/_settle.ts #isolate), so only a call to the script itself shows that the script, not
+// (lib/worker/outcomes.ts #isolate), so only a call to the script itself shows that the script, not
 // that last resort, kept the one bad record from failing its batch.
 import { describe, expect, test } from "bun:test";
-import { runScript, scripts } from "../lib/_scripts.ts";
-import { GROUP } from "../lib/keys.ts";
+import { GROUP } from "../lib/engine/keys.ts";
+import { runScript, scripts } from "../lib/engine/lua.ts";
 import { openQueue, pendingCount, rawRedis, testPrefix } from "./helpers.ts";
 
 /** Two jobs read and started by consumer w1; the second one's key then becomes a string. */

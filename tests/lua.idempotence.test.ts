@@ -1,8 +1,8 @@
 // Transition scripts sent again after a lost reply (a dropped connection, a replaced stalled
 // one) must not count twice; release at shutdown gives back only what the worker started.
 import { describe, expect, test } from "bun:test";
-import { runScript, scripts } from "../lib/_scripts.ts";
-import { GROUP } from "../lib/keys.ts";
+import { GROUP } from "../lib/engine/keys.ts";
+import { runScript, scripts } from "../lib/engine/lua.ts";
 import { openQueue, rawRedis, testPrefix } from "./helpers.ts";
 
 async function setup(prefix: string) {

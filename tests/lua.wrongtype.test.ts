@@ -1,15 +1,15 @@
 // The scripts that write queue-wide keys check their types before their first write
-// (lib/lua/_wrongtype.lua). Without it, a WRONGTYPE half-way left jobs recorded but in no
+// (lib/engine/lua/_wrongtype.lua). Without it, a WRONGTYPE half-way left jobs recorded but in no
 // stream, delayed set or dead letter, stuck for good (Redis does not roll a script back). Per
 // script and key: refused with the key named and nothing written; once the key is deleted the
 // same call works, and nothing is done twice.
 import { describe, expect, test } from "bun:test";
-import { promoteDue, serveTasks } from "../lib/_presence.ts";
-import { requeueLetters } from "../lib/admin/_dead.ts";
+import { requeueLetters } from "../lib/admin/letters.ts";
 import { resolveOptions } from "../lib/config.ts";
-import type { QueueKeys } from "../lib/keys.ts";
-import type { Queue } from "../lib/queue.ts";
+import type { QueueKeys } from "../lib/engine/keys.ts";
+import type { Queue } from "../lib/queue/queue.ts";
 import { defineTask } from "../lib/types.ts";
+import { promoteDue, serveTasks } from "../lib/worker/presence.ts";
 import {
   logRecorder,
   openQueue,

@@ -2,8 +2,8 @@
 // INFO memory (what bounds how far it takes a full Redis past maxmemory), and when it starts
 // none past the headroom (a result or a retry took memory) or goes on (failures free it).
 import { describe, expect, test } from "bun:test";
-import { MemoryWatch, type RedisMemory, STARTS_PER_READ } from "../lib/_memory.ts";
 import { silentLogger } from "../lib/log.ts";
+import { MemoryWatch, type RedisMemory, STARTS_PER_READ } from "../lib/redis/memory.ts";
 
 const MB = 1024 * 1024;
 const at = (usedBytes: number, maxBytes = 8 * MB): RedisMemory => ({

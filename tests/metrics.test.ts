@@ -2,10 +2,10 @@
 // the finish script counts with; and the per-minute hash trimmed by the scripts themselves.
 import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
-import { COUNTERS, type Durations, type QueueCounts } from "../lib/admin/_stats.ts";
 import { DURATION_BOUNDS_MS, escapeLabel, renderMetrics } from "../lib/admin/metrics.ts";
+import { COUNTERS, type Durations, type QueueCounts } from "../lib/admin/stats.ts";
 import { minuteFields, minuteSeries, windowCount } from "../lib/admin/window.ts";
-import { MINUTES_KEPT } from "../lib/keys.ts";
+import { MINUTES_KEPT } from "../lib/engine/keys.ts";
 import { defineTask } from "../lib/types.ts";
 import { openQueue, ROOT, rawRedis, startWorker, testPrefix } from "./helpers.ts";
 
@@ -86,7 +86,7 @@ describe("renderMetrics", () => {
   });
 
   test("the finish script counts with the same bounds", async () => {
-    const lua = await Bun.file(join(ROOT, "lib/lua/finish-5.lua")).text();
+    const lua = await Bun.file(join(ROOT, "lib/engine/lua/finish-5.lua")).text();
     const list = /local BOUNDS = \{([^}]*)\}/.exec(lua)?.[1] ?? "";
     expect(list.split(",").map((b) => Number(b.trim()))).toEqual([...DURATION_BOUNDS_MS]);
   });

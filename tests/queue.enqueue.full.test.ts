@@ -3,11 +3,11 @@
 // room with waitForMemoryS, and a command timeout that is not called "unreachable".
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { ErrorReply, TimeoutError } from "redis";
-import { redisFullError } from "../lib/_calls.ts";
-import type { Redis } from "../lib/connect.ts";
 import { ConnectError, RedisFullError } from "../lib/errors.ts";
 import { RedisFullError as PublicRedisFullError } from "../lib/index.ts";
-import { Queue } from "../lib/queue.ts";
+import { Queue } from "../lib/queue/queue.ts";
+import { redisFullError } from "../lib/redis/calls.ts";
+import type { Redis } from "../lib/redis/connect.ts";
 import { type SmallRedis, startSmallRedis } from "./fixtures/redis-small.ts";
 import { openQueue, rawRedis, testPrefix, until } from "./helpers.ts";
 

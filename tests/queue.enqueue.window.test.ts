@@ -6,10 +6,10 @@ import { describe, expect, test } from "bun:test";
 import { rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { chunks, inOrderWindow } from "../lib/_window.ts";
 import { streamLines } from "../lib/cli/input.ts";
 import { enqueueLines } from "../lib/cli/trigger.ts";
-import type { Queue } from "../lib/queue.ts";
+import type { Queue } from "../lib/queue/queue.ts";
+import { chunks, inOrderWindow } from "../lib/queue/window.ts";
 import { openQueue, rawRedis, testPrefix } from "./helpers.ts";
 
 /** A sender whose calls the test answers one by one, in any order it likes. */

@@ -4,8 +4,8 @@
 // batched `failed` event; never "unknown id". The dashboard's reads, which anyone may send and
 // which run every second, do not look through letters (its dead-letter list shows the job).
 import { afterEach, describe, expect, test } from "bun:test";
-import { LETTER_LOOKBACK } from "../lib/_letters.ts";
 import { type Dashboard, startDashboard } from "../lib/dashboard/server.ts";
+import { LETTER_LOOKBACK } from "../lib/engine/letters.ts";
 import { PermanentError } from "../lib/errors.ts";
 import { WORDCOUNT_TASK } from "../lib/tasks/wordcount/name.ts";
 import { defineTask } from "../lib/types.ts";

@@ -3,12 +3,12 @@
 // leased, the write is retried with back-off, and the worker logs one line when Redis becomes
 // full and one when it has room again, not one per attempt.
 import { describe, expect, test } from "bun:test";
-import { ensureGroup, takeBatch } from "../lib/_fetch.ts";
-import { MemoryWatch } from "../lib/_memory.ts";
-import { type Outcome, Settler } from "../lib/_settle.ts";
 import { resolveOptions } from "../lib/config.ts";
-import { connect, type Redis } from "../lib/connect.ts";
-import { GROUP } from "../lib/keys.ts";
+import { GROUP } from "../lib/engine/keys.ts";
+import { connect, type Redis } from "../lib/redis/connect.ts";
+import { MemoryWatch } from "../lib/redis/memory.ts";
+import { ensureGroup, takeBatch } from "../lib/worker/entries.ts";
+import { type Outcome, Settler } from "../lib/worker/outcomes.ts";
 import { logRecorder, openQueue, redisUrl, testPrefix, until } from "./helpers.ts";
 
 const OOM = "OOM command not allowed when used memory > 'maxmemory'.";

@@ -3,9 +3,9 @@
 // in one log line (and one when it has room again). Each test starts its own redis-server and
 // fills it deterministically: the jobs go in first, then maxmemory is set just under what is used.
 import { afterEach, describe, expect, test } from "bun:test";
-import { STARTS_PER_READ } from "../lib/_memory.ts";
+import { GROUP } from "../lib/engine/keys.ts";
 import { PermanentError, RedisFullError } from "../lib/errors.ts";
-import { GROUP } from "../lib/keys.ts";
+import { STARTS_PER_READ } from "../lib/redis/memory.ts";
 import { findFreePort } from "../lib/stack/redis-server.ts";
 import { defineTask } from "../lib/types.ts";
 import { type SmallRedis, startSmallRedis } from "./fixtures/redis-small.ts";

@@ -2,7 +2,7 @@
 // dead-lettered, none stays pending, and a result is recorded once.
 import { describe, expect, test } from "bun:test";
 import { resolve } from "node:path";
-import { GROUP } from "../lib/keys.ts";
+import { GROUP } from "../lib/engine/keys.ts";
 import { defineTask } from "../lib/types.ts";
 import {
   openQueue,

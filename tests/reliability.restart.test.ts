@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ConnectError } from "../lib/errors.ts";
-import { Queue } from "../lib/queue.ts";
+import { Queue } from "../lib/queue/queue.ts";
 import { findFreePort, type RedisServer, startRedisServer } from "../lib/stack/redis-server.ts";
 import { defineTask } from "../lib/types.ts";
 import { startWorker, testPrefix, until } from "./helpers.ts";

@@ -6,7 +6,7 @@ import { afterEach, expect, test } from "bun:test";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Queue } from "../lib/queue.ts";
+import { Queue } from "../lib/queue/queue.ts";
 import { REPEAT_WINDOW_MS, SignalCounter } from "../lib/stack/_signals.ts";
 import { REPO_ROOT } from "../lib/stack/options.ts";
 import { findFreePort } from "../lib/stack/redis-server.ts";

@@ -6,7 +6,7 @@ import { describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { queueKeys } from "../lib/keys.ts";
+import { queueKeys } from "../lib/engine/keys.ts";
 import { type SmallRedis, startSmallRedis } from "./fixtures/redis-small.ts";
 import { ROOT, runCli, spawnCli, testPrefix, until } from "./helpers.ts";
 

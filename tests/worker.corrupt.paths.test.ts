@@ -2,9 +2,9 @@
 // Redis refuses) is settled on its own: the jobs around it run, and nothing stays pending or is
 // retried forever. The table of corruptions is in worker.corrupt.test.ts.
 import { describe, expect, test } from "bun:test";
-import { scripts } from "../lib/_scripts.ts";
+import { GROUP } from "../lib/engine/keys.ts";
+import { scripts } from "../lib/engine/lua.ts";
 import { PermanentError } from "../lib/errors.ts";
-import { GROUP } from "../lib/keys.ts";
 import { defineTask } from "../lib/types.ts";
 import { CORRUPT, count, deadLetters, echo, pending } from "./fixtures/corrupt.ts";
 import { logRecorder, openQueue, rawRedis, startWorker, testPrefix, until } from "./helpers.ts";

@@ -2,7 +2,7 @@
 // each bad record is settled on its own (a dead letter whose error says what is wrong, or an
 // acknowledged entry and a log line), every good job finishes, and nothing stays pending.
 import { describe, expect, test } from "bun:test";
-import type { Queue } from "../lib/queue.ts";
+import type { Queue } from "../lib/queue/queue.ts";
 import { CORRUPT, count, deadLetters, echo, pending } from "./fixtures/corrupt.ts";
 import {
   logRecorder,
@@ -60,7 +60,7 @@ const TABLE: Corruption[] = [
   },
   { name: "no status", make: hdel("status"), end: { dead: /corrupt record: .*status/ } },
   // The start script's own verdict, naming the type: not the worker's last resort for a start
-  // Redis refuses (lib/_source.ts #setAside), which would mean the script failed its batch.
+  // Redis refuses (lib/worker/take.ts #setAside), which would mean the script failed its batch.
   { name: "key is a string", make: replace(["SET", "garbage"]), end: { acked: holds("string") } },
   { name: "key is a list", make: replace(["RPUSH", "a", "b"]), end: { acked: holds("list") } },
   { name: "key is a set", make: replace(["SADD", "a"]), end: { acked: holds("set") } },

@@ -3,11 +3,11 @@
 // host name), unless this very process runs a worker of that name now.
 import { describe, expect, test } from "bun:test";
 import { hostname } from "node:os";
-import { claimName, forgetName } from "../lib/_presence.ts";
 import { resolveOptions } from "../lib/config.ts";
-import type { Redis } from "../lib/connect.ts";
+import { queueKeys } from "../lib/engine/keys.ts";
 import { ConfigError } from "../lib/errors.ts";
-import { queueKeys } from "../lib/keys.ts";
+import type { Redis } from "../lib/redis/connect.ts";
+import { claimName, forgetName } from "../lib/worker/presence.ts";
 import { rawRedis, startWorker, testPrefix } from "./helpers.ts";
 
 describe("a worker name held with our own pid", () => {

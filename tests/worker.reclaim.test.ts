@@ -1,8 +1,8 @@
 // Crash takeover, simulated deterministically: a fake consumer reads a job (and marks it
 // started, as a real worker would) and never acknowledges it, as if its process had died.
 import { describe, expect, test } from "bun:test";
-import { GROUP } from "../lib/keys.ts";
-import type { Queue } from "../lib/queue.ts";
+import { GROUP } from "../lib/engine/keys.ts";
+import type { Queue } from "../lib/queue/queue.ts";
 import { defineTask } from "../lib/types.ts";
 import type { RawRedis } from "./helpers.ts";
 import { commandCalls, openQueue, rawRedis, startWorker, testPrefix, until } from "./helpers.ts";

@@ -3,10 +3,10 @@
 // state (out of memory) is retried whole, not split.
 import { describe, expect, test } from "bun:test";
 import { ErrorReply } from "redis";
-import { CORRUPT, type Outcome, Settler, UNRECORDED } from "../lib/_settle.ts";
 import { resolveOptions } from "../lib/config.ts";
-import type { Redis } from "../lib/connect.ts";
-import { queueKeys } from "../lib/keys.ts";
+import { queueKeys } from "../lib/engine/keys.ts";
+import type { Redis } from "../lib/redis/connect.ts";
+import { CORRUPT, type Outcome, Settler, UNRECORDED } from "../lib/worker/outcomes.ts";
 
 /**
  * Answers script calls with 1 per outcome, other commands with 1 (so TYPE says the job key is

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
-import { GROUP } from "../lib/keys.ts";
-import type { Queue } from "../lib/queue.ts";
+import { GROUP } from "../lib/engine/keys.ts";
+import type { Queue } from "../lib/queue/queue.ts";
 import { defineTask } from "../lib/types.ts";
 import type { RawRedis } from "./helpers.ts";
 import { logRecorder, openQueue, rawRedis, startWorker, testPrefix, until } from "./helpers.ts";

@@ -4,7 +4,7 @@
 import { describe, expect, test } from "bun:test";
 import { Admin } from "../lib/admin/admin.ts";
 import { formatInfo, infoReader } from "../lib/admin/info.ts";
-import type { Queue } from "../lib/queue.ts";
+import type { Queue } from "../lib/queue/queue.ts";
 import { defineTask } from "../lib/types.ts";
 import type { RawRedis } from "./helpers.ts";
 import {

@@ -2,8 +2,8 @@
 // server saw. A job is lost if it has no record or never ended; a result is wrong if its word
 // count is not the page's; "recorded once" holds when the finished counter (bumped only by a
 // first finish) equals the number of finished jobs.
-import { GROUP } from "../../lib/keys.ts";
-import type { Queue } from "../../lib/queue.ts";
+import { GROUP } from "../../lib/engine/keys.ts";
+import type { Queue } from "../../lib/queue/queue.ts";
 import type { JobRecord } from "../../lib/types.ts";
 import type { PageServer } from "./pages.ts";
 

@@ -6,8 +6,8 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { runScript, scripts } from "../../lib/_scripts.ts";
-import { connect, type Redis } from "../../lib/connect.ts";
+import { runScript, scripts } from "../../lib/engine/lua.ts";
+import { connect, type Redis } from "../../lib/redis/connect.ts";
 import { findFreePort, startRedisServer } from "../../lib/stack/redis-server.ts";
 import enqueueV2 from "./enqueue.lua" with { type: "text" };
 import finishV2 from "./finish.lua" with { type: "text" };

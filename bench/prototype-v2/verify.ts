@@ -4,7 +4,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { connect } from "../../lib/connect.ts";
+import { connect } from "../../lib/redis/connect.ts";
 import { findFreePort, startRedisServer } from "../../lib/stack/redis-server.ts";
 import claimV2 from "./claim.lua" with { type: "text" };
 import finishV2 from "./finish.lua" with { type: "text" };

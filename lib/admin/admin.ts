@@ -3,11 +3,11 @@
 // a job's hot path; every read is bounded (no scan grows with the number of jobs), except the
 // fallback search for a dead letter whose job record has expired.
 
-import { type RedisMemory, readMemory } from "../_memory.ts";
 import { type QueueOptions, resolveOptions } from "../config.ts";
-import { connect, type Redis } from "../connect.ts";
-import { type QueueKeys, queueKeys } from "../keys.ts";
-import { field, getJobs } from "../results.ts";
+import { type QueueKeys, queueKeys } from "../engine/keys.ts";
+import { field, getJobs } from "../queue/read.ts";
+import { connect, type Redis } from "../redis/connect.ts";
+import { type RedisMemory, readMemory } from "../redis/memory.ts";
 import type { JobRecord } from "../types.ts";
 import {
   type DeadLetter,
@@ -19,11 +19,11 @@ import {
   type RequeueVerdict,
   requeueAllLetters,
   requeueLetters,
-} from "./_dead.ts";
-import { type QueueCounts, readCounts, readDurations } from "./_stats.ts";
-import { readWorkers, type WorkerInfo } from "./_workers.ts";
+} from "./letters.ts";
 import { renderMetrics } from "./metrics.ts";
+import { type QueueCounts, readCounts, readDurations } from "./stats.ts";
 import type { MinutePoint } from "./window.ts";
+import { readWorkers, type WorkerInfo } from "./workers.ts";
 
 export interface AdminConfig extends Partial<QueueOptions> {
   /** Keep trying to reach Redis this long before giving up (0 = one try). */

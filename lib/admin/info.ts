@@ -1,13 +1,14 @@
 // `info`: every queue's numbers and workers in one report, as text for people or one JSON
 // object for scripts. `bin/info.ts` parses arguments and prints; the work is here.
-import { formatBytes, type RedisMemory } from "../_memory.ts";
+
 import { safeText } from "../cli/safe-text.ts";
+import type { QueueKeys } from "../engine/keys.ts";
 import { describeError } from "../errors.ts";
-import type { QueueKeys } from "../keys.ts";
-import type { QueueCounts } from "./_stats.ts";
-import type { WorkerInfo } from "./_workers.ts";
+import { formatBytes, type RedisMemory } from "../redis/memory.ts";
 import type { Admin } from "./admin.ts";
 import { formatDuration } from "./duration.ts";
+import type { QueueCounts } from "./stats.ts";
+import type { WorkerInfo } from "./workers.ts";
 
 export interface QueueReport extends QueueCounts {
   workers: WorkerInfo[];

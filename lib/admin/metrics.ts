@@ -1,8 +1,8 @@
 // `/metrics` in the Prometheus text format (version 0.0.4): the counters hash as counters, the
 // queue's current numbers as gauges, and the run-time histogram of finished jobs. Pure: the
 // dashboard reads the numbers, this turns them into text (tested with tables).
-import type { RedisMemory } from "../_memory.ts";
-import type { Counter, Durations, QueueCounts } from "./_stats.ts";
+import type { RedisMemory } from "../redis/memory.ts";
+import type { Counter, Durations, QueueCounts } from "./stats.ts";
 
 /** Histogram bounds in ms; finish-5.lua counts with the same list (a test checks they agree). */
 export const DURATION_BOUNDS_MS = [

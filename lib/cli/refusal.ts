@@ -3,7 +3,7 @@
 // WRONGTYPE (a key under Courier's prefix holds something Courier did not write, found by Redis
 // or by a script's own check before its first write).
 import { ErrorReply } from "redis";
-import { scripts } from "../_scripts.ts";
+import { scripts } from "../engine/lua.ts";
 import { causes, RedisRefusedError } from "../errors.ts";
 import { safeText } from "./safe-text.ts";
 
@@ -36,7 +36,7 @@ export function refusalLine(text: string): string | null {
   if (/can't access .*keys/.test(text)) {
     return `Redis refused a key inside Courier's ${script} script (NOPERM): the Redis user's key pattern must cover the prefix (~<prefix>:*); ${ACL_HELP}`;
   }
-  // A script's own up-front check (lib/lua/_wrongtype.lua), which names the key: nothing written.
+  // A script's own up-front check (lib/engine/lua/_wrongtype.lua), which names the key: nothing written.
   const key = /courier: key (.+) holds an? (\w+), not an? (\w+)/.exec(text);
   if (key) {
     const [, name, has, wants] = key;

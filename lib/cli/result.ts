@@ -1,6 +1,6 @@
 // `result`: read one job, optionally waiting for it to end, and say which exit code fits.
 import { JobNotFoundError, WaitTimeoutError } from "../errors.ts";
-import type { Queue } from "../queue.ts";
+import type { Queue } from "../queue/queue.ts";
 import { type JobRecord, TERMINAL_STATUSES } from "../types.ts";
 
 /** Gave up waiting; `record` is the job as it was then (printed before exiting 5). */

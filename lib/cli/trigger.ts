@@ -2,7 +2,7 @@
 // streamed with bounded memory, and optionally wait for them. Bad lines are reported; good
 // ones are enqueued regardless. A failure part-way says exactly what was enqueued and where
 // to resume.
-import type { Queue } from "../queue.ts";
+import type { Queue } from "../queue/queue.ts";
 import type { JobRecord } from "../types.ts";
 import type { Line } from "./input.ts";
 

@@ -3,7 +3,7 @@
 // the leases then lapse so other workers claim the jobs as after a crash.
 import { createLogger, type LogFormat } from "../log.ts";
 import type { Task } from "../types.ts";
-import { Worker, type WorkerConfig } from "../worker.ts";
+import { Worker, type WorkerConfig } from "../worker/worker.ts";
 
 export interface RunWorkerOptions extends Omit<WorkerConfig, "tasks" | "logger"> {
   // biome-ignore lint/suspicious/noExplicitAny: tasks of any payload type live side by side

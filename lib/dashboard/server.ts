@@ -5,13 +5,13 @@ import type { Server } from "bun";
 import { Admin } from "../admin/admin.ts";
 import type { QueueOptions } from "../config.ts";
 import { ConfigError } from "../errors.ts";
-import { listenError } from "../health.ts";
-import * as api from "./_api.ts";
-import { isLoopback } from "./_auth.ts";
-import { LiveHub } from "./_live.ts";
-import { Queues } from "./_queues.ts";
-import { apiFor, routes } from "./_routes.ts";
+import { listenError } from "../worker/health.ts";
+import * as api from "./api.ts";
+import { isLoopback } from "./auth.ts";
+import { LiveHub } from "./live.ts";
 import { checkDashboardToken, dashboardDefaults } from "./options.ts";
+import { Queues } from "./queues.ts";
+import { apiFor, routes } from "./routes.ts";
 
 export { dashboardDefaults };
 

@@ -2,9 +2,9 @@
 import { resolve } from "node:path";
 import { safeText } from "../cli/safe-text.ts";
 import { defaults, resolveOptions } from "../config.ts";
-import { maskUrl } from "../connect.ts";
 import { checkDashboardToken } from "../dashboard/options.ts";
 import { ConfigError } from "../errors.ts";
+import { maskUrl } from "../redis/connect.ts";
 import { isCompiled, REPO_ROOT } from "./_self.ts";
 
 export { REPO_ROOT };

@@ -2,11 +2,11 @@
 // their output interleaved under their names. Stop order matters: workers first, so they can
 // record the jobs they are running, then Redis, which writes its AOF on the way out.
 import { defaults } from "../config.ts";
-import { connect, maskUrl } from "../connect.ts";
-import { isLoopback } from "../dashboard/_auth.ts";
+import { isLoopback } from "../dashboard/auth.ts";
 import { dashboardDefaults } from "../dashboard/options.ts";
 import { ConfigError, ConnectError, InputError } from "../errors.ts";
-import { listenError } from "../health.ts";
+import { connect, maskUrl } from "../redis/connect.ts";
+import { listenError } from "../worker/health.ts";
 import { createOutput, type Output, wantColour } from "./_output.ts";
 import { isCompiled, ownCommand, scriptOf, shownCommand } from "./_self.ts";
 import { listenForSignals, type Signals } from "./_signals.ts";

@@ -1,0 +1,191 @@
+// Dead letters: list them page by page (newest first), find one by job id, requeue or delete
+// them (one script each, atomic per letter), purge them by age.
+
+import type { QueueKeys } from "../engine/keys.ts";
+import { runScript, scripts } from "../engine/lua.ts";
+import { field } from "../queue/read.ts";
+import type { Redis } from "../redis/connect.ts";
+
+export interface DeadLetter {
+  /** The letter's entry id in the dead stream; its ms part is when the job died. */
+  entryId: string;
+  /** The job id. */
+  id: string;
+  task: string;
+  error: string;
+  attempts: number;
+  payload: unknown;
+  /** When the job was dead-lettered, ms since the epoch. */
+  deadAt: number;
+}
+
+export interface DeadPage {
+  /** Dead letters kept in all. */
+  total: number;
+  letters: DeadLetter[];
+  /** Pass as `cursor` for the next (older) page; null on the last page. */
+  next: string | null;
+}
+
+type RawEntry = [string, string[]];
+
+const ENTRY_ID = /^\d+-\d+$/;
+
+export async function listDead(
+  client: Redis,
+  keys: QueueKeys,
+  cursor: string | null,
+  limit: number,
+): Promise<DeadPage> {
+  const from = cursor && ENTRY_ID.test(cursor) ? `(${cursor}` : "+";
+  const [total, entries] = await Promise.all([
+    client.sendCommand<number>(["XLEN", keys.dead]),
+    client.sendCommand<RawEntry[]>(["XREVRANGE", keys.dead, from, "-", "COUNT", String(limit + 1)]),
+  ]);
+  const letters = entries.slice(0, limit).map(toLetter);
+  const next = entries.length > limit ? (letters.at(-1)?.entryId ?? null) : null;
+  return { total: Number(total), letters, next };
+}
+
+/** The newest dead letter of a job, or null. */
+export async function findDead(
+  client: Redis,
+  keys: QueueKeys,
+  jobId: string,
+): Promise<DeadLetter | null> {
+  // Letters written since history was kept are named in the job's record: no scan needed.
+  const known = await client.sendCommand<string | null>(["HGET", keys.job(jobId), "dead_entry"]);
+  if (known && ENTRY_ID.test(known)) {
+    const [entry] = await client.sendCommand<RawEntry[]>(["XRANGE", keys.dead, known, known]);
+    if (entry && field(entry[1], "id") === jobId) return toLetter(entry);
+  }
+  // The record expired (or predates dead_entry): look through the letters, newest first. The
+  // stream is capped (deadMaxLen), so this is bounded; it is an operator's command, not a loop.
+  let from = "+";
+  for (;;) {
+    const page = await client.sendCommand<RawEntry[]>([
+      "XREVRANGE",
+      keys.dead,
+      from,
+      "-",
+      "COUNT",
+      "1000",
+    ]);
+    const hit = page.find((e) => field(e[1], "id") === jobId);
+    if (hit) return toLetter(hit);
+    if (page.length < 1000) return null;
+    from = `(${page.at(-1)![0]}`;
+  }
+}
+
+export type RequeueVerdict = "requeued" | "missing" | "active";
+
+/** Requeues letters [entry id, job id ('' = any)]; atomic per letter (requeue-3.lua). */
+export async function requeueLetters(
+  client: Redis,
+  keys: QueueKeys,
+  letters: readonly [string, string][],
+  o: { now: number; maxAttempts: number },
+): Promise<{ id: string; verdict: RequeueVerdict }[]> {
+  if (letters.length === 0) return [];
+  const args = [keys.jobPrefix, o.now, o.maxAttempts, ...letters.flat()];
+  const reply = await runScript<[string, string][]>(
+    client,
+    scripts.requeue,
+    [keys.dead, keys.stream, keys.stats],
+    args,
+  );
+  return reply.map(([id, verdict]) => ({ id, verdict: verdict as RequeueVerdict }));
+}
+
+/** Requeues every letter there is now (not those that die again meanwhile); returns how many. */
+export async function requeueAllLetters(
+  client: Redis,
+  keys: QueueKeys,
+  o: { now: number; maxAttempts: number },
+): Promise<number> {
+  const [last] = await client.sendCommand<RawEntry[]>([
+    "XREVRANGE",
+    keys.dead,
+    "+",
+    "-",
+    "COUNT",
+    "1",
+  ]);
+  if (!last) return 0;
+  let from = "-";
+  let count = 0;
+  for (;;) {
+    const page = await client.sendCommand<RawEntry[]>([
+      "XRANGE",
+      keys.dead,
+      from,
+      last[0],
+      "COUNT",
+      "500",
+    ]);
+    if (page.length === 0) return count;
+    const done = await requeueLetters(
+      client,
+      keys,
+      page.map((e) => [e[0], ""] as [string, string]),
+      o,
+    );
+    count += done.filter((d) => d.verdict === "requeued").length;
+    from = `(${page.at(-1)![0]}`;
+  }
+}
+
+/** Deletes letters and their failed job records (discard-1.lua); returns the job ids deleted. */
+export async function discardLetters(
+  client: Redis,
+  keys: QueueKeys,
+  letters: readonly [string, string][],
+): Promise<string[]> {
+  if (letters.length === 0) return [];
+  const args = [keys.jobPrefix, ...letters.flat()];
+  const reply = await runScript<[string, number][]>(client, scripts.discard, [keys.dead], args);
+  return reply.filter(([, ok]) => Number(ok) === 1).map(([id]) => id);
+}
+
+/**
+ * Deletes dead letters older than `olderThanMs` (all when undefined); returns how many. The
+ * jobs' records are left to expire with their failure TTL. Trimming by MINID is safe here:
+ * the dead stream is not the job stream.
+ */
+export async function purgeLetters(
+  client: Redis,
+  keys: QueueKeys,
+  now: number,
+  olderThanMs: number | undefined,
+): Promise<number> {
+  if (olderThanMs === undefined) {
+    // One command, so it is atomic and counts exactly what it deletes (a letter written
+    // meanwhile is either counted and deleted, or kept). Not MULTI: a full Redis refuses to
+    // queue any command inside MULTI, even one that frees memory, and purging is how an
+    // operator makes room. XTRIM takes no memory, so Redis runs it when full. The empty
+    // stream left behind weighs a few bytes.
+    return Number(await client.sendCommand(["XTRIM", keys.dead, "MAXLEN", "0"]));
+  }
+  const minId = String(Math.max(0, now - olderThanMs));
+  return Number(await client.sendCommand(["XTRIM", keys.dead, "MINID", minId]));
+}
+
+function toLetter([entryId, fields]: RawEntry): DeadLetter {
+  const payload = field(fields, "payload");
+  let parsed: unknown = payload;
+  try {
+    parsed = payload === null ? null : JSON.parse(payload);
+  } catch {
+    // shown as text
+  }
+  return {
+    entryId,
+    id: field(fields, "id") ?? "",
+    task: field(fields, "task") ?? "",
+    error: field(fields, "error") ?? "",
+    attempts: Number(field(fields, "attempts") ?? 0),
+    payload: parsed,
+    deadAt: Number(entryId.split("-")[0]),
+  };
+}

@@ -1,0 +1,175 @@
+// A queue's numbers, read without scanning anything: XINFO GROUPS (waiting, in flight, last
+// delivered id), XLEN, ZCARD, the counters hash, one HMGET of the per-minute counts, and one
+// XRANGE … COUNT 1 for the oldest waiting job. Cost does not grow with the queue's length.
+
+import { GROUP, type QueueKeys } from "../engine/keys.ts";
+import type { Redis } from "../redis/connect.ts";
+import {
+  bucketsFrom,
+  type MinutePoint,
+  minuteFields,
+  minuteSeries,
+  windowCount,
+} from "./window.ts";
+import { readUnservedTasks, type UnservedTask } from "./workers.ts";
+
+/** The counters hash: totals since the queue began. */
+export const COUNTERS = [
+  "enqueued",
+  "started",
+  "finished",
+  "failed",
+  "retried",
+  "dead",
+  "claimed",
+  "requeued",
+] as const;
+export type Counter = (typeof COUNTERS)[number];
+
+export interface RecentCounts {
+  lastMinute: number;
+  lastHour: number;
+}
+
+export interface QueueCounts {
+  queue: string;
+  /** In the stream, not yet read by any worker. */
+  waiting: number;
+  /** Read by a worker and not yet acknowledged (the group's pending entries). */
+  inFlight: number;
+  /** Waiting for a retry back-off or a delayed start. */
+  delayed: number;
+  /** Dead letters kept. */
+  dead: number;
+  /** How long the oldest waiting job has been ready to run, ms; null when none waits. */
+  oldestWaitingMs: number | null;
+  finished: RecentCounts;
+  /** Failed for good (dead-lettered). */
+  failed: RecentCounts;
+  /** Failed attempts that will run again. */
+  retried: RecentCounts;
+  /** Jobs ended (finished or failed for good) per second, over the last minute. */
+  throughputPerS: number;
+  totals: Record<Counter, number>;
+  /** Tasks whose jobs wait because no live worker has them, with how many wait. */
+  unservedTasks: UnservedTask[];
+}
+
+interface GroupInfo {
+  pending: number;
+  lastDeliveredId: string;
+  lag: number | null;
+}
+
+/** Everything `info` and the dashboard show about one queue. */
+export async function readCounts(
+  client: Redis,
+  keys: QueueKeys,
+  queue: string,
+  now: number,
+): Promise<{ counts: QueueCounts; series: MinutePoint[] }> {
+  const fields = minuteFields(now, 60);
+  const [group, len, delayed, dead, totals, minutes, unservedTasks] = await Promise.all([
+    readGroup(client, keys),
+    client.sendCommand<number>(["XLEN", keys.stream]),
+    client.sendCommand<number>(["ZCARD", keys.delayed]),
+    client.sendCommand<number>(["XLEN", keys.dead]),
+    client.sendCommand<(string | null)[]>(["HMGET", keys.stats, ...COUNTERS]),
+    client.sendCommand<(string | null)[]>(["HMGET", keys.minutes, ...fields]),
+    readUnservedTasks(client, keys, now),
+  ]);
+  const inFlight = group?.pending ?? 0;
+  // lag is Redis 7's count of entries not yet delivered; it is null when Redis cannot tell
+  // (and absent before 7). Acknowledged entries are deleted, so the stream holds exactly the
+  // waiting and the in-flight ones: XLEN minus pending is the same number.
+  const waiting = group?.lag ?? Math.max(0, Number(len) - inFlight);
+  const oldest = waiting > 0 ? await oldestWaiting(client, keys, group?.lastDeliveredId) : null;
+  const buckets = bucketsFrom(fields, minutes);
+  const recent = (name: "finished" | "failed" | "retried") => ({
+    lastMinute: windowCount(buckets, name, now, 1),
+    lastHour: windowCount(buckets, name, now, 60),
+  });
+  const counts: QueueCounts = {
+    queue,
+    waiting,
+    inFlight,
+    delayed: Number(delayed),
+    dead: Number(dead),
+    oldestWaitingMs: oldest === null ? null : Math.max(0, now - oldest),
+    finished: recent("finished"),
+    failed: recent("failed"),
+    retried: recent("retried"),
+    throughputPerS: 0,
+    totals: Object.fromEntries(COUNTERS.map((c, i) => [c, Number(totals[i] ?? 0)])) as Record<
+      Counter,
+      number
+    >,
+    unservedTasks,
+  };
+  counts.throughputPerS = round2((counts.finished.lastMinute + counts.failed.lastMinute) / 60);
+  return { counts, series: minuteSeries(buckets, now, 60) };
+}
+
+/** The group's pending count, last delivered id and lag; null when there is no stream yet. */
+async function readGroup(client: Redis, keys: QueueKeys): Promise<GroupInfo | null> {
+  let reply: unknown[][];
+  try {
+    reply = await client.sendCommand<unknown[][]>(["XINFO", "GROUPS", keys.stream]);
+  } catch (err) {
+    if (/no such key/i.test(String((err as Error)?.message))) return null;
+    throw err;
+  }
+  for (const flat of reply) {
+    const info = new Map<string, unknown>();
+    for (let i = 0; i + 1 < flat.length; i += 2) info.set(String(flat[i]), flat[i + 1]);
+    if (info.get("name") !== GROUP) continue;
+    const lag = info.get("lag");
+    return {
+      pending: Number(info.get("pending") ?? 0),
+      lastDeliveredId: String(info.get("last-delivered-id") ?? "0-0"),
+      lag: lag === null || lag === undefined ? null : Number(lag),
+    };
+  }
+  return null;
+}
+
+/** When the first entry after the last delivered one was added (its id's ms part). */
+async function oldestWaiting(
+  client: Redis,
+  keys: QueueKeys,
+  lastDelivered = "0-0",
+): Promise<number | null> {
+  const reply = await client.sendCommand<[string, string[]][]>([
+    "XRANGE",
+    keys.stream,
+    `(${lastDelivered}`,
+    "+",
+    "COUNT",
+    "1",
+  ]);
+  const id = reply[0]?.[0];
+  return id ? Number(id.split("-")[0]) : null;
+}
+
+/** Run-time histogram of finished jobs: counts per upper bound (ms, or Infinity), sum, count. */
+export interface Durations {
+  buckets: Map<number, number>;
+  sumMs: number;
+  count: number;
+}
+
+export async function readDurations(client: Redis, keys: QueueKeys): Promise<Durations> {
+  const flat = await client.sendCommand<string[]>(["HGETALL", keys.durations]);
+  const d: Durations = { buckets: new Map(), sumMs: 0, count: 0 };
+  for (let i = 0; i + 1 < flat.length; i += 2) {
+    const [name, value] = [flat[i]!, Number(flat[i + 1])];
+    if (name === "sum_ms") d.sumMs = value;
+    else if (name === "count") d.count = value;
+    else d.buckets.set(name === "inf" ? Number.POSITIVE_INFINITY : Number(name), value);
+  }
+  return d;
+}
+
+function round2(n: number): number {
+  return Math.round(n * 100) / 100;
+}

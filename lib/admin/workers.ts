@@ -1,0 +1,126 @@
+// The workers of a queue, from their heartbeats: the workers set (scored by last heartbeat)
+// and one hash per worker. Workers silent for longer than their hash lives are gone: they are
+// shown once as such and pruned (prune-2.lua), so the set does not grow with every crash.
+
+import { defaults } from "../config.ts";
+import { GROUP, type QueueKeys } from "../engine/keys.ts";
+import { runScript, scripts } from "../engine/lua.ts";
+import type { Redis } from "../redis/connect.ts";
+import { goneAfterMs } from "../worker/presence.ts";
+
+export type WorkerState = "busy" | "idle" | "late" | "gone";
+
+export interface WorkerInfo {
+  name: string;
+  host: string | null;
+  pid: number | null;
+  concurrency: number | null;
+  inFlight: number;
+  /** Jobs this worker process finished (its count since it started). */
+  processed: number;
+  /** Attempts that failed in this worker process. */
+  failed: number;
+  /** Since its last heartbeat, ms. */
+  lastHeartbeatMs: number;
+  /** busy or idle; late after two missed heartbeats; gone once its record has expired. */
+  state: WorkerState;
+  /** The tasks it has (empty when its record does not say). */
+  tasks: string[];
+}
+
+/** After this long without a heartbeat a worker is late (two beats missed). */
+export const LATE_AFTER_MS = defaults.heartbeatEveryMs * 2;
+/** After this long it is gone: its hash has expired (six beats, lib/worker/presence.ts). */
+export const GONE_AFTER_MS = goneAfterMs(defaults);
+
+/** Lists the workers (busiest first); with `prune`, gone ones are removed afterwards. */
+export async function readWorkers(
+  client: Redis,
+  keys: QueueKeys,
+  now: number,
+  prune: boolean,
+): Promise<WorkerInfo[]> {
+  const flat = await client.sendCommand<string[]>([
+    "ZRANGE",
+    keys.workers,
+    "0",
+    "999",
+    "REV",
+    "WITHSCORES",
+  ]);
+  const names: [string, number][] = [];
+  for (let i = 0; i + 1 < flat.length; i += 2) names.push([flat[i]!, Number(flat[i + 1])]);
+  const hashes = await Promise.all(
+    names.map(([name]) => client.sendCommand<string[]>(["HGETALL", keys.worker(name)])),
+  );
+  const workers = names.map(([name, beat], i) => toWorker(name, beat, hashes[i] ?? [], now));
+  const gone = workers.filter((w) => w.state === "gone").map((w) => w.name);
+  if (prune && gone.length > 0) {
+    const args = [keys.workerPrefix, GROUP, now - GONE_AFTER_MS, ...gone];
+    await runScript(client, scripts.prune, [keys.workers, keys.stream], args);
+  }
+  return workers.sort((a, b) => b.inFlight - a.inFlight || a.name.localeCompare(b.name));
+}
+
+function toWorker(name: string, beat: number, flat: string[], now: number): WorkerInfo {
+  const h = new Map<string, string>();
+  for (let i = 0; i + 1 < flat.length; i += 2) h.set(flat[i]!, flat[i + 1]!);
+  const num = (k: string) => (h.has(k) ? Number(h.get(k)) : null);
+  const age = Math.max(0, now - beat);
+  const inFlight = num("in_flight") ?? 0;
+  const state: WorkerState =
+    age > GONE_AFTER_MS ? "gone" : age > LATE_AFTER_MS ? "late" : inFlight > 0 ? "busy" : "idle";
+  return {
+    name,
+    host: h.get("host") ?? null,
+    pid: num("pid"),
+    concurrency: num("concurrency"),
+    inFlight,
+    processed: num("processed") ?? 0,
+    failed: num("failed") ?? 0,
+    lastHeartbeatMs: age,
+    state,
+    tasks: parseTasks(h.get("tasks")),
+  };
+}
+
+/** The worker hash's `tasks` (a JSON array of names, lib/worker/presence.ts); [] when unreadable. */
+function parseTasks(value: string | undefined): string[] {
+  try {
+    const tasks: unknown = JSON.parse(value ?? "[]");
+    return Array.isArray(tasks) ? tasks.filter((t) => typeof t === "string") : [];
+  } catch {
+    return [];
+  }
+}
+
+/** Jobs waiting for a task that no live worker has (parked: see lib/engine/lua/start-7.lua). */
+export interface UnservedTask {
+  task: string;
+  jobs: number;
+}
+
+/**
+ * Tasks with parked jobs and no live worker that has them, from the queue's tasks hash: one
+ * HGETALL, whose size grows with the number of task names, not of jobs.
+ */
+export async function readUnservedTasks(
+  client: Redis,
+  keys: QueueKeys,
+  now: number,
+): Promise<UnservedTask[]> {
+  const flat = await client.sendCommand<string[]>(["HGETALL", keys.tasks]);
+  const seen = new Map<string, number>();
+  const parked = new Map<string, number>();
+  for (let i = 0; i + 1 < flat.length; i += 2) {
+    const [name, value] = [flat[i]!, Number(flat[i + 1])];
+    if (name.startsWith("seen:")) seen.set(name.slice(5), value);
+    else if (name.startsWith("parked:")) parked.set(name.slice(7), value);
+  }
+  const live = (task: string) =>
+    now - (seen.get(task) ?? Number.NEGATIVE_INFINITY) <= GONE_AFTER_MS;
+  return [...parked]
+    .filter(([task, jobs]) => jobs > 0 && !live(task))
+    .map(([task, jobs]) => ({ task, jobs }))
+    .sort((a, b) => a.task.localeCompare(b.task));
+}

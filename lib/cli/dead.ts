@@ -1,0 +1,68 @@
+// `dead`: list, show, requeue and purge dead letters. `bin/dead.ts` parses arguments and
+// prints; the reading and the text are here.
+
+import { formatDuration } from "../admin/duration.ts";
+import { table } from "../admin/info.ts";
+import type { DeadLetter, DeadPage } from "../admin/letters.ts";
+import type { JobRecord } from "../types.ts";
+import { attemptJson, formatAttempt, jobJson } from "./format.ts";
+import { safeText } from "./safe-text.ts";
+
+/** A dead letter as JSON: `deadAt` as an ISO string. */
+export function letterJson(l: DeadLetter): Record<string, unknown> {
+  return {
+    id: l.id,
+    task: l.task,
+    error: l.error,
+    attempts: l.attempts,
+    deadAt: new Date(l.deadAt).toISOString(),
+    payload: l.payload,
+    entryId: l.entryId,
+  };
+}
+
+/** One row per letter, newest first: id, task, attempts, age, error (cut to one line). */
+export function formatDeadPage(page: DeadPage, now: number): string {
+  if (page.letters.length === 0) return "no dead letters";
+  const rows = page.letters.map((l) => [
+    l.id,
+    l.task,
+    String(l.attempts),
+    `${formatDuration(now - l.deadAt)} ago`,
+    oneLine(l.error, 100),
+  ]);
+  const lines = table([["ID", "TASK", "ATTEMPTS", "DIED", "ERROR"], ...rows]);
+  const more = page.total - page.letters.length;
+  if (more > 0) lines.push(`… ${more} more (--limit N to see more)`);
+  return lines.map((l) => safeText(l)).join("\n");
+}
+
+/** A dead letter and, when its record is still kept, the job's attempts. */
+export function formatDeadLetter(l: DeadLetter, job: JobRecord | null): string {
+  const lines = [
+    `id:        ${l.id}`,
+    `task:      ${l.task}`,
+    `attempts:  ${l.attempts}`,
+    `died:      ${new Date(l.deadAt).toISOString()}`,
+    `error:     ${l.error}`,
+    `payload:   ${JSON.stringify(l.payload)}`,
+  ];
+  if (job && job.history.length > 0) {
+    lines.push("history:", ...job.history.map((a) => `  ${formatAttempt(a)}`));
+  }
+  // The error and the payload come from outside: no control character reaches the terminal.
+  return lines.map((l) => safeText(l)).join("\n");
+}
+
+export function deadLetterJson(l: DeadLetter, job: JobRecord | null): Record<string, unknown> {
+  return {
+    ...letterJson(l),
+    job: job ? jobJson(job) : null,
+    history: job ? job.history.map(attemptJson) : [],
+  };
+}
+
+function oneLine(text: string, max: number): string {
+  const flat = text.replace(/\s+/g, " ").trim();
+  return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
+}

@@ -1,0 +1,167 @@
+// The JSON API under /api/ (the page uses nothing else) and /metrics, for one queue (the
+// server picks it from `?queue=`). Reads are open unless the dashboard guards them; actions
+// (POST) need the token. Every list is bounded: pages of dead letters, the latest failures,
+// the last hour's minutes, so a queue of 100,000 jobs costs what an empty one does.
+
+import type { Admin } from "../admin/admin.ts";
+import { letterJson } from "../cli/dead.ts";
+import { jobJson } from "../cli/format.ts";
+import { safeJson } from "../cli/safe-text.ts";
+import { isValidJobId } from "../engine/record.ts";
+import { CourierError, isOomError } from "../errors.ts";
+import type { Queue } from "../queue/queue.ts";
+import { describeCause } from "../redis/connect.ts";
+import { WORDCOUNT_TASK } from "../tasks/wordcount/index.ts";
+import { normaliseUrl } from "../tasks/wordcount/url.ts";
+
+export interface Api {
+  /** The queue this request is about. */
+  admin: Admin;
+  /** A producer for that queue (trigger), connected on first use. */
+  producer: () => Promise<Queue>;
+  /** Actions are on only when there is a token. */
+  actions: boolean;
+}
+
+export function json(body: unknown, status = 200): Response {
+  return Response.json(body, { status, headers: { "cache-control": "no-store" } });
+}
+
+/**
+ * What a page or an API client is told of a failure, and the status: a full Redis (507: the
+ * action wrote nothing and works once there is room), Redis away (503); anything else is a 500
+ * that only points to the log, where the details go (never Redis' own message to the client).
+ */
+export function publicFailure(err: unknown): { status: number; error: string } {
+  if (isOomError(err)) {
+    const error =
+      "Redis is out of memory (maxmemory reached): it refused this and wrote nothing; free memory (purge dead letters) or raise maxmemory, then try again";
+    return { status: 507, error };
+  }
+  const name = (err as Error)?.constructor?.name ?? "";
+  if (/Client|Socket|Connect|Reconnect|Redis|Offline|Closed/.test(name)) {
+    return { status: 503, error: `Redis unavailable: ${describeCause(err)}` };
+  }
+  // JSON-quoted, escaped: a control character in the message does not reach the terminal raw.
+  process.stderr.write(`dashboard: internal error: ${safeJson(describeCause(err))}\n`);
+  return { status: 500, error: "internal error: the dashboard's log has the details" };
+}
+
+export async function overview(api: Api) {
+  const { counts, series, memory } = await api.admin.overview();
+  const time = new Date(api.admin.options.now()).toISOString();
+  return { queue: api.admin.options.queue, time, actions: api.actions, counts, series, memory };
+}
+
+export async function workers(api: Api) {
+  return { workers: await api.admin.workers({ prune: true }) };
+}
+
+export async function failures(api: Api) {
+  const recent = await api.admin.recentFailures(20);
+  return {
+    // A job whose record is gone (deleted with its dead letter, or expired) has nothing to show.
+    failures: recent
+      .flatMap((f) => (f.job ? [f] : []))
+      .map((f) => {
+        // The failed attempt itself: the job may have run again since (and finished).
+        const attempt = f.job?.history.findLast((a) => a.error !== null);
+        return {
+          id: f.id,
+          type: f.type,
+          at: new Date(f.at).toISOString(),
+          task: f.job?.task ?? null,
+          status: f.job?.status ?? null,
+          attempt: attempt?.attempt ?? f.job?.attempts ?? null,
+          error: attempt?.error ?? f.job?.error ?? null,
+        };
+      }),
+  };
+}
+
+/** What the page receives every second over server-sent events. */
+export type Snapshot = Awaited<ReturnType<typeof snapshot>>;
+
+export async function snapshot(api: Api) {
+  const [o, w, f] = await Promise.all([overview(api), workers(api), failures(api)]);
+  return { overview: o, workers: w, failures: f };
+}
+
+export async function deadPage(api: Api, url: URL): Promise<Response> {
+  const limit = Number(url.searchParams.get("limit") || 20);
+  const cursor = url.searchParams.get("cursor") || null;
+  // Checked here, before Redis: a garbage id is the caller's mistake (400), not a server error.
+  if (cursor !== null && !isEntryId(cursor)) {
+    return json({ error: "cursor must be the `next` of a previous page (an entry id)" }, 400);
+  }
+  if (!Number.isInteger(limit) || limit < 1 || limit > 500) {
+    return json({ error: "limit must be a whole number from 1 to 500" }, 400);
+  }
+  const page = await api.admin.deadLetters({ cursor, limit });
+  return json({ total: page.total, letters: page.letters.map(letterJson), next: page.next });
+}
+
+const U64_MAX = 2n ** 64n - 1n;
+
+/** A stream entry id Redis accepts after `(` in XREVRANGE: `<ms>-<seq>`, both u64, not 0-0. */
+export function isEntryId(s: string): boolean {
+  const m = /^(\d{1,20})-(\d{1,20})$/.exec(s);
+  if (!m) return false;
+  const [ms, seq] = [BigInt(m[1]!), BigInt(m[2]!)];
+  return ms <= U64_MAX && seq <= U64_MAX && ms + seq > 0n;
+}
+
+export async function job(api: Api, id: string): Promise<Response> {
+  if (!isValidJobId(id)) return json({ error: `"${id}" is not a job id` }, 400);
+  const record = await api.admin.job(id);
+  if (!record) return json({ error: `no job ${id}: unknown id, or its record has expired` }, 404);
+  return json(jobJson(record));
+}
+
+export async function requeue(api: Api, id: string): Promise<Response> {
+  const [done] = await api.admin.requeue([id]);
+  if (done?.verdict === "requeued") return json(done);
+  if (done?.verdict === "active") {
+    return json({ error: `job ${id} is queued or running again, not dead` }, 409);
+  }
+  return json({ error: `no dead letter for job ${id}` }, 404);
+}
+
+export async function remove(api: Api, id: string): Promise<Response> {
+  const [deleted] = await api.admin.deleteDead([id]);
+  if (deleted) return json({ id, deleted: true });
+  return json({ error: `no dead letter for job ${id}` }, 404);
+}
+
+export async function requeueAll(api: Api): Promise<Response> {
+  return json({ requeued: await api.admin.requeueAll() });
+}
+
+/** Enqueues a word-count job; a URL `trigger` would refuse is refused here too (400). */
+export async function trigger(api: Api, text: string): Promise<Response> {
+  const body = parseJson(text) as { url?: unknown } | null;
+  if (typeof body?.url !== "string") return json({ error: 'send JSON { "url": "…" }' }, 400);
+  let url: string;
+  try {
+    url = normaliseUrl(body.url);
+  } catch (err) {
+    if (err instanceof CourierError) return json({ error: err.message }, 400);
+    throw err;
+  }
+  const id = await (await api.producer()).enqueue(WORDCOUNT_TASK, { url });
+  return json({ id, url }, 201);
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return null;
+  }
+}
+
+export async function metrics(api: Api): Promise<Response> {
+  return new Response(await api.admin.metrics(), {
+    headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8" },
+  });
+}

@@ -1,0 +1,62 @@
+// Which queue a request is about: `?queue=<name>`, else the one the dashboard was started
+// with. A name must be a queue that exists under the prefix (it has a stream), so a request
+// cannot make the dashboard read, or connect for, queues that are not there.
+import type { Admin } from "../admin/admin.ts";
+import { QUEUE_NAME } from "../config.ts";
+import { queueKeys } from "../engine/keys.ts";
+import { Queue } from "../queue/queue.ts";
+
+/** Why a request's queue is refused. */
+export type Refusal = { ok: false; status: number; error: string };
+
+export class Queues {
+  /** Producers for the queues triggered into, connected on first use. */
+  #producers = new Map<string, Promise<Queue>>();
+
+  constructor(readonly admin: Admin) {}
+
+  get name(): string {
+    return this.admin.options.queue;
+  }
+
+  /** The Admin of the queue the request names, or why not (400 bad name, 404 no such queue). */
+  async resolve(url: URL): Promise<Admin | Refusal> {
+    const name = url.searchParams.get("queue") || this.name;
+    if (name === this.name) return this.admin;
+    if (!QUEUE_NAME.test(name)) {
+      return { ok: false, status: 400, error: "a queue name is 1-100 letters, digits or _.:-" };
+    }
+    const { stream } = queueKeys(this.admin.options.prefix, name);
+    if ((await this.admin.client.sendCommand<string>(["TYPE", stream])) !== "stream") {
+      const prefix = this.admin.options.prefix;
+      return { ok: false, status: 404, error: `no queue named ${name} under prefix ${prefix}` };
+    }
+    return this.admin.forQueue(name);
+  }
+
+  /** Every queue under the prefix, the dashboard's own included (it may have no stream yet). */
+  async list(): Promise<string[]> {
+    const found = await this.admin.findQueues();
+    return found.includes(this.name) ? found : [this.name, ...found].sort();
+  }
+
+  /** A producer for the queue (for trigger), kept for the next time. */
+  producer(admin: Admin): Promise<Queue> {
+    const name = admin.options.queue;
+    let q = this.#producers.get(name);
+    if (!q) {
+      q = Queue.connect({ ...admin.options, queue: name });
+      q.catch(() => this.#producers.delete(name));
+      this.#producers.set(name, q);
+    }
+    return q;
+  }
+
+  async close(): Promise<void> {
+    const producers = await Promise.allSettled(this.#producers.values());
+    await Promise.all([
+      this.admin.close(),
+      ...producers.map((p) => (p.status === "fulfilled" ? p.value.close() : undefined)),
+    ]);
+  }
+}

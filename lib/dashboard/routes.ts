@@ -1,0 +1,133 @@
+// The dashboard's routes, each wrapped in what it needs: the Host check and security headers
+// (all), the queue it names (`?queue=`, the API), the token (actions; reads too when the
+// dashboard guards them) and a bounded body (actions). Errors become JSON.
+import type { Server } from "bun";
+import type { Admin } from "../admin/admin.ts";
+import * as api from "./api.ts";
+import { loadAssets } from "./assets.ts";
+import { checkHost, checkToken, type Verdict } from "./auth.ts";
+import { readBody } from "./body.ts";
+import type { LiveHub } from "./live.ts";
+import { dashboardDefaults } from "./options.ts";
+import type { Queues } from "./queues.ts";
+
+// Defence in depth: even a string that slipped into the DOM as markup could not run a script.
+const SECURITY_HEADERS = {
+  "content-security-policy":
+    "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+  "x-content-type-options": "nosniff",
+  "referrer-policy": "no-referrer",
+};
+
+type Req = Request & { params: Record<string, string> };
+type Handler = (req: Req) => Promise<Response>;
+/** An API route: the request and the API of the queue it names. */
+type Route = (req: Req, ctx: api.Api) => Promise<Response>;
+
+export interface RouteDeps {
+  host: string;
+  token?: string;
+  tokenReads?: boolean;
+  queues: Queues;
+  hub: LiveHub;
+  maxLive: number;
+  /** The server, once started (a stalled live connection is timed out through it). */
+  server: () => Server<undefined>;
+}
+
+/** The API of one queue, for a request about it. */
+export function apiFor(queues: Queues, admin: Admin, o: { token?: string }): api.Api {
+  return { admin, producer: () => queues.producer(admin), actions: Boolean(o.token) };
+}
+
+/** Host check, errors as JSON (503 while Redis is unreachable), security headers. */
+function guard(d: RouteDeps, handler: Handler, token?: "action" | "read"): Handler {
+  return async (req) => {
+    const checks = [checkHost(req, d.host), token ? checkToken(req, d.token, token) : null];
+    const denied = checks.find((v): v is Verdict & { ok: false } => v !== null && !v.ok);
+    const res = denied
+      ? api.json({ error: denied.error }, denied.status)
+      : await handler(req).catch(failure);
+    for (const [k, v] of Object.entries(SECURITY_HEADERS)) res.headers.set(k, v);
+    return res;
+  };
+}
+
+/** A route about one queue (`?queue=`, default the dashboard's own). */
+function scoped(d: RouteDeps, route: Route): Handler {
+  return async (req) => {
+    const admin = await d.queues.resolve(new URL(req.url));
+    if ("error" in admin) return api.json({ error: admin.error }, admin.status);
+    return route(req, apiFor(d.queues, admin, d));
+  };
+}
+
+/** An action: the token, then a body of at most bodyMaxBytes (413 beyond). */
+function action(d: RouteDeps, fn: (req: Req, ctx: api.Api, body: string) => Promise<Response>) {
+  const withBody: Route = async (req, ctx) => {
+    const body = await readBody(req, dashboardDefaults.bodyMaxBytes);
+    return typeof body === "string" ? fn(req, ctx, body) : body;
+  };
+  return guard(d, scoped(d, withBody), "action");
+}
+
+/** Live updates, or 503 when `maxLive` connections are open. */
+function events(d: RouteDeps): Route {
+  return async (req, ctx) => {
+    // A stalled connection's socket is closed within seconds (uWS checks timeouts every 4 s).
+    const onStalled = () => d.server().timeout(req, 1);
+    const stream = d.hub.subscribe(ctx.admin.options.queue, req.signal, onStalled);
+    if (stream) return stream;
+    const error = `too many live connections (${d.maxLive}): close a dashboard page, or raise --max-live`;
+    return Response.json({ error }, { status: 503, headers: { "retry-after": "5" } });
+  };
+}
+
+/** Bun.serve's `routes` and `fetch` (404 for anything else). */
+export function routes(d: RouteDeps) {
+  const readToken = d.tokenReads ? "read" : undefined;
+  const read = (route: Route) => guard(d, scoped(d, route), readToken);
+  const readJson = (fn: (ctx: api.Api) => Promise<unknown>) =>
+    read(async (_, ctx) => api.json(await fn(ctx)));
+  const act = (fn: (req: Req, ctx: api.Api, body: string) => Promise<Response>) => ({
+    POST: action(d, fn),
+  });
+  const id = (req: Req) => decodeURIComponent(req.params.id ?? "");
+  const assets = loadAssets();
+  const asset = (path: string) =>
+    guard(d, async () => {
+      const a = assets.get(path)!;
+      return new Response(a.body, { headers: { "content-type": a.type } });
+    });
+  const queueList = async () => api.json({ queues: await d.queues.list(), default: d.queues.name });
+  const notFound = guard(d, async () => api.json({ error: "not found" }, 404));
+  return {
+    routes: {
+      ...Object.fromEntries([...assets.keys()].map((path) => [path, { GET: asset(path) }])),
+      "/api/queues": { GET: guard(d, queueList, readToken) },
+      "/api/overview": { GET: readJson((ctx) => api.overview(ctx)) },
+      "/api/workers": { GET: readJson((ctx) => api.workers(ctx)) },
+      "/api/failures": { GET: readJson((ctx) => api.failures(ctx)) },
+      "/api/dead": { GET: read((req, ctx) => api.deadPage(ctx, new URL(req.url))) },
+      "/api/jobs/:id": { GET: read((req, ctx) => api.job(ctx, id(req))) },
+      "/api/events": { GET: read(events(d)) },
+      "/metrics": { GET: read((_, ctx) => api.metrics(ctx)) },
+      // Actions: every one is in tests/dashboard.auth.test.ts's table.
+      "/api/dead/requeue-all": act((_, ctx) => api.requeueAll(ctx)),
+      "/api/dead/:id/requeue": act((req, ctx) => api.requeue(ctx, id(req))),
+      "/api/dead/:id/delete": act((req, ctx) => api.remove(ctx, id(req))),
+      "/api/trigger": act((_, ctx, body) => api.trigger(ctx, body)),
+    },
+    fetch: (req: Request) => notFound(Object.assign(req, { params: {} })),
+  };
+}
+
+/**
+ * Redis unreachable (down, restarting) is 503 with the cause; Redis full, 507. Anything else
+ * is a bug or a reply the API should have prevented: 500, told in the dashboard's log, never
+ * in the response (a raw Redis error names keys and commands).
+ */
+function failure(err: unknown): Response {
+  const { status, error } = api.publicFailure(err);
+  return api.json({ error }, status);
+}

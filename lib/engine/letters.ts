@@ -1,0 +1,83 @@
+// A job whose record was dropped but whose dead letter is kept: a job that fails for good while
+// Redis is full keeps only its letter (fail-6.lua, failure TTL 0: the record is deleted to free
+// memory, and the letter is marked `record dropped`). The job failed, and reading it must say
+// so, not "unknown id". Only marked letters count: a record that expired after failureTtlS
+// reads as unknown, as before, and a later job that reuses the id is never shown an old letter
+// of a job whose record simply expired.
+
+import type { Redis } from "../redis/connect.ts";
+import { field } from "../redis/reply.ts";
+import type { JobRecord } from "../types.ts";
+import type { QueueKeys } from "./keys.ts";
+
+/**
+ * How many of the newest dead letters are looked through for jobs whose record is gone. No
+ * index names a letter by job id (the record's `dead_entry` went with the record), so this is
+ * a scan, bounded to one XREVRANGE: it runs only for ids with no record, only where the caller
+ * asks about jobs it names (`result`, waiters, `Queue.getJobs`; not the dashboard's reads, which
+ * anyone may send), and a letter carries its payload, so the bound is kept small. A job
+ * dead-lettered before the newest 1,000 reads as unknown here; `dead show ID` looks through
+ * every letter.
+ */
+export const LETTER_LOOKBACK = 1_000;
+const PAGE = 1_000;
+
+export const RECORD_GONE_NOTE =
+  "its record was dropped while Redis was full; read from its dead letter";
+
+/** The jobs among `ids` that have a dead letter (the newest one each), as failed records. */
+export async function recordsFromLetters(
+  client: Redis,
+  keys: QueueKeys,
+  ids: readonly string[],
+): Promise<Map<string, JobRecord>> {
+  const wanted = new Set(ids);
+  const found = new Map<string, JobRecord>();
+  let from = "+";
+  for (let seen = 0; wanted.size > 0 && seen < LETTER_LOOKBACK; seen += PAGE) {
+    const range = ["XREVRANGE", keys.dead, from, "-", "COUNT", String(PAGE)];
+    const page = await client.sendCommand<[string, string[]][]>(range).catch(notAStream);
+    for (const entry of page) {
+      const id = field(entry[1], "id");
+      if (id === null || !wanted.has(id) || field(entry[1], "record") !== "dropped") continue;
+      wanted.delete(id);
+      found.set(id, letterRecord(id, entry));
+    }
+    if (page.length < PAGE) break;
+    from = `(${page.at(-1)![0]}`;
+  }
+  return found;
+}
+
+/** A dead key that is not a stream (corrupt) has no letters: the job reads as unknown, as before. */
+function notAStream(err: unknown): [string, string[]][] {
+  if (String((err as Error)?.message).startsWith("WRONGTYPE")) return [];
+  throw err;
+}
+
+function letterRecord(id: string, [entryId, fields]: [string, string[]]): JobRecord {
+  const raw = field(fields, "payload");
+  let payload: unknown = raw;
+  try {
+    payload = raw === null ? null : JSON.parse(raw);
+  } catch {
+    // shown as text
+  }
+  const maxAttempts = Number(field(fields, "max_attempts"));
+  return {
+    id,
+    task: field(fields, "task") ?? "",
+    status: "failed",
+    payload,
+    attempts: Number(field(fields, "attempts") ?? 0) || 0,
+    maxAttempts: Number.isFinite(maxAttempts) ? maxAttempts : 0,
+    enqueuedAt: null,
+    startedAt: null,
+    endedAt: Number(entryId.split("-")[0]),
+    worker: null,
+    result: null,
+    error: field(fields, "error") ?? "",
+    history: [],
+    note: RECORD_GONE_NOTE,
+  };
+}

@@ -1,0 +1,19 @@
+-- Shared by every script that writes queue-wide keys (lib/engine/lua.ts puts this before each of
+-- them: start, finish, fail, enqueue, promote, serve, requeue). Not a script of its own.
+--
+-- An error reply naming the first queue-wide key that holds the wrong type of value (pairs of
+-- key and type; a missing key is fine), or nil. Scripts check every queue-wide key they write,
+-- once per batch, before their first write: a WRONGTYPE raised half-way would leave the batch
+-- half done (Redis does not roll a script back: a job recorded but in no stream, delayed set or
+-- dead letter, stuck for good). The worker reads the marker `courier: key`
+-- (lib/worker/outcomes.ts refusedOverOneRecord) and retries the batch with back-off, acknowledging nothing;
+-- the CLI says it in one line (lib/cli/refusal.ts).
+local function wrong_type(expected)
+  for i = 1, #expected, 2 do
+    local t = redis.call('TYPE', expected[i]).ok
+    if t ~= 'none' and t ~= expected[i + 1] then
+      return redis.error_reply('ERR courier: key ' .. expected[i] .. ' holds a ' .. t ..
+        ', not a ' .. expected[i + 1])
+    end
+  end
+end

@@ -1,0 +1,19 @@
+-- Claims a worker name for a starting worker: its hash, unless a live worker already holds it.
+-- A worker's hash expires when its heartbeats stop (lib/worker/presence.ts), so a name held by a
+-- worker that died frees itself; one read and one write in one script, so two workers
+-- starting at once with the same name cannot both get it.
+--
+-- KEYS[1]  the worker's hash (courier:{q}:worker:<name>)
+-- ARGV[1]  host   ARGV[2]  pid   ARGV[3]  now, ms   ARGV[4]  time to live, ms
+--
+-- Returns: {} when the name is now ours; { host, pid, seen_at } of the worker holding it.
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  return redis.call('HMGET', KEYS[1], 'host', 'pid', 'seen_at')
+end
+-- A PEXPIRE (of nothing: the key does not exist) first: Redis checks maxmemory only before a
+-- script's first write, and PEXPIRE is allowed on a full Redis, so the name is claimed there too
+-- (a worker must start on a full Redis to drain it).
+redis.call('PEXPIRE', KEYS[1], ARGV[4])
+redis.call('HSET', KEYS[1], 'host', ARGV[1], 'pid', ARGV[2], 'seen_at', ARGV[3])
+redis.call('PEXPIRE', KEYS[1], ARGV[4])
+return {}

@@ -1,0 +1,94 @@
+// Bulk enqueue with bounded memory: specs are grouped into batches of `enqueueBatchSize`, a
+// few batches are in flight at once, and each batch's outcome is reported in input order as
+// it is acknowledged, so a caller always knows exactly which jobs were enqueued.
+
+import type { Enqueued, JobSpec, Prepared } from "./prepare.ts";
+import { chunks, inOrderWindow } from "./window.ts";
+
+/** Batches in flight by default: enough to keep Redis busy, few enough to bound memory. */
+export const DEFAULT_IN_FLIGHT = 8;
+
+export interface EnqueueStreamOptions {
+  /** Batches sent before waiting for the oldest reply (default 8; batches hold `enqueueBatchSize` jobs). */
+  inFlight?: number;
+}
+
+/** A batch Redis acknowledged: its specs, as given, and their jobs in the same order. */
+export interface EnqueuedBatch<S extends JobSpec = JobSpec> {
+  /** Position of the batch's first spec in the input (0-based). */
+  index: number;
+  specs: S[];
+  jobs: Enqueued[];
+}
+
+/** Every batch's outcome: acknowledged, or refused (nothing of it known to be enqueued). */
+export type BatchOutcome<S extends JobSpec = JobSpec> =
+  | (EnqueuedBatch<S> & { ok: true })
+  | { index: number; specs: S[]; ok: false; error: unknown };
+
+interface Sender {
+  batchSize: number;
+  prepare: (spec: JobSpec) => Prepared;
+  /** Sends one batch (with retries); throws ConnectError, RedisFullError, … */
+  send: (batch: readonly Prepared[]) => Promise<Enqueued[]>;
+}
+
+/**
+ * Outcomes of every batch, in input order. Specs are checked as their batch is sent: a spec
+ * that fails its check refuses its batch. After the first refusal nothing more is sent; the
+ * batches already in flight are still reported (they may have been acknowledged).
+ */
+export async function* enqueueBatches<S extends JobSpec>(
+  specs: AsyncIterable<S> | Iterable<S>,
+  sender: Sender,
+  options: EnqueueStreamOptions = {},
+): AsyncGenerator<BatchOutcome<S>> {
+  let index = 0;
+  const numbered = mapAsync(chunks(specs, sender.batchSize), (batch) => {
+    const at = index;
+    index += batch.length;
+    return { index: at, specs: batch };
+  });
+  const send = (b: { specs: S[] }) => sender.send(b.specs.map(sender.prepare));
+  for await (const o of inOrderWindow(numbered, send, options.inFlight ?? DEFAULT_IN_FLIGHT)) {
+    if (o.ok) yield { ...o.batch, ok: true, jobs: o.value };
+    else yield { ...o.batch, ok: false, error: o.error };
+  }
+}
+
+/** Acknowledged batches in order; after a refusal, the later acknowledged ones, then throws. */
+export async function* enqueueStream<S extends JobSpec>(
+  outcomes: AsyncIterable<BatchOutcome<S>>,
+): AsyncGenerator<EnqueuedBatch<S>> {
+  let failure: { error: unknown } | undefined;
+  for await (const o of outcomes) {
+    if (o.ok) yield { index: o.index, specs: o.specs, jobs: o.jobs };
+    else failure ??= { error: o.error };
+  }
+  if (failure) throw failure.error;
+}
+
+/** Already-prepared jobs (enqueueMany checked them all first), sent through the window. */
+export async function enqueuePreparedMany(
+  prepared: readonly Prepared[],
+  sender: Sender,
+  options: EnqueueStreamOptions = {},
+): Promise<Enqueued[]> {
+  const out: Enqueued[] = [];
+  const window = inOrderWindow(
+    chunks(prepared, sender.batchSize),
+    sender.send,
+    options.inFlight ?? DEFAULT_IN_FLIGHT,
+  );
+  let failure: { error: unknown } | undefined;
+  for await (const o of window) {
+    if (o.ok) out.push(...o.value);
+    else failure ??= { error: o.error };
+  }
+  if (failure) throw failure.error;
+  return out;
+}
+
+async function* mapAsync<T, U>(items: AsyncIterable<T>, fn: (t: T) => U): AsyncGenerator<U> {
+  for await (const item of items) yield fn(item);
+}

@@ -1,0 +1,160 @@
+// Reading jobs back, and waiting for them to end. Waiting blocks on the events stream
+// (XREAD BLOCK), so a waiter wakes as soon as a job finishes, without polling.
+
+import type { QueueKeys } from "../engine/keys.ts";
+import { recordsFromLetters } from "../engine/letters.ts";
+import { parseJob } from "../engine/record.ts";
+import type { Redis } from "../redis/connect.ts";
+import { field } from "../redis/reply.ts";
+import { type JobRecord, TERMINAL_STATUSES } from "../types.ts";
+
+export { field };
+
+/** Waits for at most this many jobs read their records behind each blocking read. */
+const READ_BEHIND_MAX = 16;
+
+/**
+ * Reads several jobs in one pipelined round trip; null for ids Redis does not know. With
+ * `fromLetters` (the default), a job whose record was dropped while Redis was full reads as
+ * failed, from its dead letter (_letters.ts: a bounded scan, made only when some record is
+ * missing). Readers that anyone may call, or that run every second (the dashboard), pass false.
+ */
+export async function getJobs(
+  client: Redis,
+  keys: QueueKeys,
+  ids: readonly string[],
+  fromLetters = true,
+): Promise<(JobRecord | null)[]> {
+  const replies = await Promise.all(
+    ids.map((id) => client.sendCommand<string[]>(["HGETALL", keys.job(id)])),
+  );
+  const records = ids.map((id, i) => parseJob(id, replies[i] ?? []));
+  const missing = ids.filter((_, i) => records[i] === null);
+  if (missing.length === 0 || !fromLetters) return records;
+  const letters = await recordsFromLetters(client, keys, missing);
+  return records.map((r, i) => r ?? letters.get(ids[i]!) ?? null);
+}
+
+export interface WaitOptions {
+  /** Give up after this long; the jobs still running are left out of the answer. */
+  timeoutMs: number;
+  /** Called each time more jobs have ended. */
+  onProgress?: (ended: number, total: number) => void;
+  /** Even with no event, re-read the jobs this often (covers events trimmed away unseen). */
+  recheckMs?: number;
+  /** Told when a read fails (Redis down); waiting goes on until the timeout. */
+  onError?: (err: unknown) => void;
+}
+
+export interface WaitResult {
+  /** Jobs that ended (finished or failed), and ids that are unknown (null). */
+  ended: Map<string, JobRecord | null>;
+  /** Ids still not ended when the time ran out. */
+  pending: string[];
+}
+
+/**
+ * Waits until every job has finished or failed. `blocking` must be a connection of its own:
+ * XREAD BLOCK holds it. The cursor is read before the jobs are checked (same connection,
+ * pipelined in that order), so an event that lands between the check and the first read is
+ * still seen.
+ */
+export async function waitForJobs(
+  client: Redis,
+  blocking: Redis,
+  keys: QueueKeys,
+  ids: readonly string[],
+  options: WaitOptions,
+): Promise<WaitResult> {
+  const deadline = Date.now() + options.timeoutMs;
+  const waiting = new Set(ids);
+  const ended = new Map<string, JobRecord | null>();
+  const check = async (list: string[], read = getJobs(client, keys, list)) => {
+    const records = await read;
+    list.forEach((id, i) => {
+      const r = records[i] ?? null;
+      if (r && !TERMINAL_STATUSES.has(r.status)) return;
+      ended.set(id, r);
+      waiting.delete(id);
+    });
+    options.onProgress?.(ended.size, ids.length);
+  };
+  // Sent in the same tick, so pipelined: Redis runs the cursor read before the job reads, which
+  // is the order that matters, at the cost of one round trip instead of two.
+  const cursorRead = lastEventId(client, keys);
+  const firstRead = getJobs(client, keys, [...waiting]);
+  let cursor = await cursorRead;
+  await check([...waiting], firstRead);
+  let lastCheck = Date.now();
+  let failures = 0;
+  while (waiting.size > 0) {
+    const left = deadline - Date.now();
+    if (left <= 0) break;
+    try {
+      // Waiting for a few jobs, their records are read right behind the blocking read, on the
+      // same connection: Redis runs that read as soon as the blocking one returns (an event,
+      // or its time is up), so a waiter has the record without another round trip.
+      const list = [...waiting];
+      const read = readEvents(blocking, keys, cursor, Math.min(left, 1_000));
+      const behind = list.length <= READ_BEHIND_MAX ? getJobs(blocking, keys, list) : null;
+      behind?.catch(() => {}); // if the blocking read fails, its error is the one reported
+      const events = await read;
+      const touched = new Set<string>();
+      for (const e of events) {
+        cursor = e.entryId;
+        for (const id of e.jobIds) if (waiting.has(id)) touched.add(id);
+      }
+      const recheck = Date.now() - lastCheck >= (options.recheckMs ?? 10_000);
+      if (behind) await check(list, behind);
+      else if (touched.size > 0 || recheck) await check(recheck ? list : [...touched]);
+      if (recheck) lastCheck = Date.now();
+      failures = 0;
+    } catch (err) {
+      // Redis went away (restart, network): keep waiting while the client reconnects, and
+      // re-read every job once it is back, since events may have been missed meanwhile.
+      options.onError?.(err);
+      lastCheck = 0;
+      await Bun.sleep(Math.min(100 * 2 ** failures++, 2_000, Math.max(1, left)));
+    }
+  }
+  return { ended, pending: [...waiting] };
+}
+
+async function lastEventId(client: Redis, keys: QueueKeys): Promise<string> {
+  const reply = (await client.sendCommand(["XREVRANGE", keys.events, "+", "-", "COUNT", "1"])) as [
+    string,
+    string[],
+  ][];
+  return reply[0]?.[0] ?? "0-0";
+}
+
+interface JobEvent {
+  entryId: string;
+  type: string;
+  /** One job (failed, retried), or all the jobs a finish batch recorded. */
+  jobIds: string[];
+}
+
+async function readEvents(
+  blocking: Redis,
+  keys: QueueKeys,
+  cursor: string,
+  blockMs: number,
+): Promise<JobEvent[]> {
+  const reply = (await blocking.sendCommand([
+    "XREAD",
+    "COUNT",
+    "1000",
+    "BLOCK",
+    String(Math.max(1, Math.round(blockMs))),
+    "STREAMS",
+    keys.events,
+    cursor,
+  ])) as [string, [string, string[]][]][] | null;
+  const entries = reply?.[0]?.[1] ?? [];
+  return entries.map(([entryId, fields]) => ({
+    entryId,
+    type: field(fields, "type") ?? "",
+    jobIds: field(fields, "ids")?.split(",") ?? [field(fields, "id") ?? ""],
+  }));
+}

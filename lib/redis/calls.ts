@@ -1,0 +1,96 @@
+// How a producer's calls fail and are retried: while Redis is unreachable (`retryConnectS`) or
+// full (`waitForMemoryS`), with back-off; then one typed error that names the URL (password
+// masked) and the cause: ConnectError, or RedisFullError with the server's limit and policy.
+import { TimeoutError } from "redis";
+import { ConnectError, isOomError, RedisFullError } from "../errors.ts";
+import { describeCause, isTransient, maskUrl, type Redis } from "./connect.ts";
+import { formatBytes, readMemory } from "./memory.ts";
+
+export interface RetryPolicy {
+  redisUrl: string;
+  /** Seconds to keep retrying while Redis cannot be reached (0 = fail at once). */
+  retryConnectS: number;
+  /** Seconds to keep retrying while Redis is out of memory (0 = fail at once). */
+  waitForMemoryS: number;
+  /** Longest pause between two tries. */
+  reconnectMaxMs: number;
+  /** What a refusal left undone, for the message: "job not enqueued". */
+  what: string;
+}
+
+/** Runs `fn`, retrying as the policy allows; throws ConnectError, RedisFullError or fn's own. */
+export async function withRetries<T>(
+  client: Redis,
+  policy: RetryPolicy,
+  fn: () => Promise<T>,
+): Promise<T> {
+  const started = Date.now();
+  for (let failures = 0; ; failures++) {
+    try {
+      return await fn();
+    } catch (err) {
+      const full = isOomError(err);
+      if (!full && !isTransient(err)) throw err;
+      const budgetS = full ? policy.waitForMemoryS : policy.retryConnectS;
+      const waitMs = Math.min(100 * 2 ** failures, policy.reconnectMaxMs);
+      if (Date.now() + waitMs > started + budgetS * 1_000) {
+        throw full ? await redisFullError(client, policy, err) : connectError(policy, err);
+      }
+      await Bun.sleep(waitMs);
+    }
+  }
+}
+
+function connectError(policy: RetryPolicy, err: unknown): ConnectError {
+  const url = maskUrl(policy.redisUrl);
+  // node-redis rejects a command that waited longer than its timeout with an empty
+  // TimeoutError: the connection may be fine, the server busy or the reply lost in between.
+  if (err instanceof TimeoutError) {
+    return new ConnectError(
+      `Redis at ${url} did not answer in time (command timeout): it may or may not have done it`,
+      { cause: err },
+    );
+  }
+  return new ConnectError(`Redis at ${url} is unreachable: ${describeCause(err)}`, { cause: err });
+}
+
+/** The refusal as RedisFullError, with the server's maxmemory and policy when it tells them. */
+export async function redisFullError(
+  client: Redis,
+  policy: Pick<RetryPolicy, "redisUrl" | "what">,
+  err: unknown,
+): Promise<RedisFullError> {
+  const limits = await memoryLimits(client);
+  const known: string[] = [];
+  if (limits.maxmemoryBytes) known.push(`maxmemory ${formatBytes(limits.maxmemoryBytes)}`);
+  if (limits.policy) known.push(`policy ${limits.policy}`);
+  const detail = known.length > 0 ? ` (${known.join(", ")})` : "";
+  const url = maskUrl(policy.redisUrl);
+  return new RedisFullError(`Redis at ${url} is out of memory${detail}: ${policy.what}`, {
+    cause: err,
+    ...limits,
+  });
+}
+
+/**
+ * maxmemory and its policy, from INFO memory (read-only, allowed to most users), else from
+ * CONFIG GET; an ACL may refuse both (NOPERM): then they are simply not known.
+ */
+async function memoryLimits(client: Redis): Promise<{ maxmemoryBytes?: number; policy?: string }> {
+  const m = await readMemory(client).catch(() => null); // refused or unreachable: CONFIG below
+  if (m) return { maxmemoryBytes: m.maxBytes, policy: m.policy };
+  try {
+    const reply = await client.sendCommand<string[]>([
+      "CONFIG",
+      "GET",
+      "maxmemory",
+      "maxmemory-policy",
+    ]);
+    const map = new Map<string, string>();
+    for (let i = 0; i + 1 < reply.length; i += 2) map.set(reply[i]!, reply[i + 1]!);
+    const max = map.get("maxmemory");
+    return { maxmemoryBytes: max ? Number(max) : undefined, policy: map.get("maxmemory-policy") };
+  } catch {
+    return {};
+  }
+}

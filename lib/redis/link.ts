@@ -1,0 +1,85 @@
+// A worker's connection that can be replaced. node-redis reconnects by itself when a socket
+// closes, but not when it stalls (see _watchdog.ts); then the stalled client is destroyed and
+// a fresh one opened. Calls made meanwhile fail fast and are retried by their owners.
+import type { WorkerOptions } from "../config.ts";
+import { type ConnectOptions, connect, type Redis } from "./connect.ts";
+
+export class Link {
+  #client: Redis;
+  #replacing = false;
+  #closed = false;
+
+  /** Connects a worker's connection: reconnecting for ever, each attempt time-limited. */
+  static async open(
+    o: Pick<WorkerOptions, "redisUrl" | "reconnectMaxMs" | "commandTimeoutMs">,
+    name: string,
+    onError: (message: string) => void,
+    onReady?: () => void,
+  ): Promise<Link> {
+    const options = {
+      persistent: true,
+      reconnectMaxMs: o.reconnectMaxMs,
+      timeoutMs: o.commandTimeoutMs,
+      onError,
+      onReady,
+      name,
+    };
+    return new Link(await connect(o.redisUrl, options), o.redisUrl, options);
+  }
+
+  constructor(
+    client: Redis,
+    private readonly url: string,
+    private readonly options: ConnectOptions & { timeoutMs: number; reconnectMaxMs: number },
+  ) {
+    this.#client = client;
+  }
+
+  /** The current client: read it at each call, never keep it. */
+  get client(): Redis {
+    return this.#client;
+  }
+
+  /** Drops the current client and connects a new one in the background (once at a time). */
+  replace(): void {
+    if (this.#replacing || this.#closed) return;
+    this.#replacing = true;
+    destroy(this.#client);
+    void this.#reconnect().finally(() => {
+      this.#replacing = false;
+    });
+  }
+
+  async #reconnect(): Promise<void> {
+    for (let failures = 0; !this.#closed; failures++) {
+      try {
+        const fresh = await connect(this.url, { ...this.options, persistent: true });
+        if (this.#closed) destroy(fresh);
+        else this.#client = fresh;
+        this.options.onReady?.();
+        return;
+      } catch {
+        await Bun.sleep(Math.min(100 * 2 ** failures, this.options.reconnectMaxMs));
+      }
+    }
+  }
+
+  /** Closes the client (replies still pending are awaited). */
+  async close(): Promise<void> {
+    this.#closed = true;
+    await this.#client.close().catch(() => destroy(this.#client));
+  }
+
+  destroy(): void {
+    this.#closed = true;
+    destroy(this.#client);
+  }
+}
+
+function destroy(client: Redis): void {
+  try {
+    client.destroy();
+  } catch {
+    // already closed
+  }
+}

@@ -1,0 +1,92 @@
+// A worker checks at start that its Redis user may run what a worker runs, so that an ACL user
+// lacking a command fails at once with one line naming it (exit 6), instead of a worker that
+// starts and then retries a refused read forever. Redis checks permissions (commands and keys)
+// when a command is queued in a MULTI, not when it runs: every command is queued in a MULTI,
+// in a harmless form, and the MULTI is discarded, so nothing runs. Commands run inside the Lua
+// scripts are checked against the same user, so they are queued here too.
+import { ErrorReply } from "redis";
+import { GROUP, type QueueKeys } from "../engine/keys.ts";
+import { scripts } from "../engine/lua.ts";
+import { RedisRefusedError } from "../errors.ts";
+import type { Redis } from "./connect.ts";
+
+/** What a worker sends, directly or from its scripts (lib/engine/lua), with the keys it touches. */
+export function workerCommands(keys: QueueKeys, name: string): string[][] {
+  const { stream, events, dead, delayed, workers, stats, minutes, durations } = keys;
+  const job = keys.job("permission-check");
+  const worker = keys.worker(name);
+  return [
+    ["XGROUP", "CREATE", stream, GROUP, "0", "MKSTREAM"],
+    ["XREADGROUP", "GROUP", GROUP, name, "COUNT", "1", "STREAMS", stream, ">"],
+    ["XAUTOCLAIM", stream, GROUP, name, "0", "0-0", "COUNT", "1"],
+    ["XCLAIM", stream, GROUP, name, "0", "0-0", "JUSTID"],
+    ["XACK", stream, GROUP, "0-0"],
+    ["XPENDING", stream, GROUP],
+    ["XGROUP", "DELCONSUMER", stream, GROUP, name],
+    ["XINFO", "GROUPS", stream],
+    ["XLEN", stream],
+    ["XRANGE", stream, "-", "+", "COUNT", "1"],
+    ["XDEL", stream, "0-1"],
+    ["XTRIM", stream, "MINID", "0"],
+    ["PERSIST", stream],
+    ...[stream, events, dead].map((k) => ["XADD", k, "*", "f", "v"]),
+    ["HSET", job, "f", "v"],
+    ["HGET", job, "f"],
+    ["HMGET", job, "f"],
+    ["HDEL", job, "f"],
+    ...[stats, minutes, durations].map((k) => ["HINCRBY", k, "f", "0"]),
+    ["EXPIRE", job, "1"],
+    ["EXISTS", worker],
+    ["HSET", worker, "f", "v"],
+    ["PEXPIRE", worker, "1"],
+    ["DEL", worker],
+    ["ZADD", workers, "0", name],
+    ["ZREM", workers, name],
+    ["ZADD", delayed, "0", "x"],
+    ["ZREM", delayed, "x"],
+    ["ZRANGEBYSCORE", delayed, "0", "0"],
+    ["ZCARD", delayed],
+    ["ZPOPMIN", `${keys.parkedPrefix}permission-check`, "1"],
+    ["HSET", keys.tasks, "f", "v"],
+    ["TYPE", job],
+    ["EVALSHA", scripts.start.sha, "0"],
+    ["EVAL", "return 1", "0"],
+    ["PING"],
+  ];
+}
+
+/**
+ * Throws RedisRefusedError listing every command (or key) the user may not use. MULTI is
+ * answered before anything else is sent: a user that may not run it cannot be checked this way,
+ * and the commands below must then never go out (outside a MULTI they would run, and write).
+ * Such a user is let through, and a refused command shows in the log.
+ */
+export async function checkPermissions(
+  client: Redis,
+  commands: string[][],
+  prefix: string,
+): Promise<void> {
+  try {
+    await client.sendCommand(["MULTI"]);
+  } catch {
+    return;
+  }
+  // Queued, never run: DISCARD throws the transaction away whatever was refused in it.
+  const replies = await Promise.allSettled([
+    ...commands.map((c) => client.sendCommand(c)),
+    client.sendCommand(["DISCARD"]),
+  ]);
+  const missing = new Set<string>();
+  for (const r of replies) {
+    if (r.status !== "rejected" || !(r.reason instanceof ErrorReply)) continue;
+    const text = r.reason.message;
+    const command = /permissions to run the '([^']+)' command/.exec(text)?.[1];
+    if (command) missing.add(`+${command.toLowerCase()}`);
+    else if (text.startsWith("NOPERM")) missing.add(`~${prefix}:* (its keys)`);
+  }
+  if (missing.size > 0) {
+    throw new RedisRefusedError(
+      `Redis refused what a worker needs (NOPERM): the Redis user lacks ${[...missing].join(" ")}; see "Redis ACL" in README.md for the rules each role needs`,
+    );
+  }
+}

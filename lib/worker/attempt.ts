@@ -1,0 +1,109 @@
+// Running one attempt of a job: parse the payload, call the task with an AbortSignal, and turn
+// what happens into an outcome, reported once through `done`. The worker ends an attempt
+// early with `Attempt.abort` (time limit, lease lost, shutdown): the signal fires and the
+// outcome is reported at once; a task that ignores its signal is not waited for.
+import { describeError, JobTimeoutError, PermanentError, RetryableError } from "../errors.ts";
+import type { JobInfo, Task } from "../types.ts";
+
+export type AttemptResult =
+  | { ok: true; result: string }
+  | { ok: false; error: string; permanent: boolean; retryAfterMs?: number }
+  | { ok: false; givenUp: unknown };
+
+/** Abort reason used when the worker itself gives a job up (lease lost, shutdown). */
+export class GivenUp {
+  constructor(readonly why: "lease lost" | "shutdown") {}
+}
+
+/**
+ * One attempt in progress. Callbacks rather than a Promise.race against an abort promise: on
+ * the hot path that saves a promise, a listener and a timer per job (the worker checks
+ * deadlines with one ticker for all its jobs, see lib/worker/running.ts).
+ */
+export class Attempt {
+  readonly controller = new AbortController();
+  /** Monotonic ms after which the attempt is aborted with a JobTimeoutError. */
+  readonly deadline: number;
+  #done: ((r: AttemptResult) => void) | null;
+
+  constructor(
+    readonly limitMs: number,
+    done: (r: AttemptResult) => void,
+  ) {
+    this.deadline = performance.now() + limitMs;
+    this.#done = done;
+  }
+
+  /** Ends the attempt now: fires the task's signal and reports the outcome. */
+  abort(reason: unknown): void {
+    try {
+      this.controller.abort(reason);
+    } catch {
+      // A task's abort listener threw: the attempt ends all the same, the worker goes on.
+    }
+    this.report(reason instanceof GivenUp ? { ok: false, givenUp: reason } : failure(reason));
+  }
+
+  timeOut(): void {
+    this.abort(new JobTimeoutError(this.limitMs));
+  }
+
+  /** Reports the outcome; only the first report counts. */
+  report(r: AttemptResult): void {
+    const done = this.#done;
+    this.#done = null;
+    done?.(r);
+  }
+}
+
+/** Starts an attempt; its outcome arrives through the Attempt's `done` callback. */
+export function runAttempt(
+  task: Task | undefined,
+  job: JobInfo,
+  payloadJson: string,
+  attempt: Attempt,
+): void {
+  if (!task) {
+    // Unreachable since start-7.lua leaves such jobs to a worker that has the task (no attempt
+    // spent); kept as a guard, retryable.
+    attempt.report(failure(new RetryableError(`no task named "${job.task}" on this worker`)));
+    return;
+  }
+  let running: Promise<unknown>;
+  try {
+    // Promise.resolve: a task that returns a plain value (not a promise) works too.
+    running = Promise.resolve(task.run(parsePayload(payloadJson), attempt.controller.signal, job));
+  } catch (err) {
+    attempt.report(failure(err)); // a task that throws before returning its promise
+    return;
+  }
+  running.then(
+    (value) => attempt.report(succeeded(value)),
+    (err) => attempt.report(failure(err)),
+  );
+}
+
+function succeeded(value: unknown): AttemptResult {
+  try {
+    return { ok: true, result: JSON.stringify(value ?? null) ?? "null" };
+  } catch (err) {
+    return failure(new PermanentError(`result is not JSON-serialisable: ${describeError(err)}`));
+  }
+}
+
+function failure(err: unknown): AttemptResult {
+  return {
+    ok: false,
+    error: describeError(err),
+    permanent: err instanceof PermanentError,
+    retryAfterMs: err instanceof RetryableError ? err.retryAfterMs : undefined,
+  };
+}
+
+function parsePayload(json: string): unknown {
+  try {
+    return JSON.parse(json);
+  } catch {
+    throw new PermanentError("payload is not valid JSON");
+  }
+}

@@ -1,0 +1,72 @@
+// Health endpoints for orchestrators: /livez (the process is working: restart it if not) and
+// /healthz (connected to Redis and reading: send it work; 503 with a JSON reason, e.g. Redis
+// out of memory, when not). No details that matter to an attacker.
+import { ConfigError } from "../errors.ts";
+
+export interface HealthSource {
+  /** Connected to Redis and reading jobs. */
+  ready(): boolean;
+  /** The read loop has made progress recently (or the worker is stopping on purpose). */
+  live(): boolean;
+  /** Why the source is not making (full) progress; null when nothing is wrong. */
+  problem?(): string | null;
+}
+
+export interface HealthServer {
+  port: number;
+  stop(): void;
+}
+
+export function serveHealth(source: HealthSource, port: number, hostname: string): HealthServer {
+  const answer = (ok: boolean, what: string) =>
+    new Response(`${ok ? "ok" : "not"} ${what}\n`, {
+      status: ok ? 200 : 503,
+      headers: { "content-type": "text/plain; charset=utf-8", "cache-control": "no-store" },
+    });
+  const server = listen(hostname, port, (req) => {
+    const path = new URL(req.url).pathname;
+    if (path === "/livez") return answer(source.live(), "live");
+    if (path === "/healthz" || path === "/readyz") {
+      const problem = source.problem?.() ?? (source.ready() ? null : "not ready");
+      if (problem === null) return answer(true, "ready");
+      const headers = { "cache-control": "no-store" };
+      return Response.json({ ok: false, reason: problem }, { status: 503, headers });
+    }
+    return new Response("not found\n", { status: 404 });
+  });
+  return { port: server.port ?? port, stop: () => server.stop(true) };
+}
+
+/** Bun.serve, with a port in use or an address this machine lacks as one ConfigError line. */
+export function listen(
+  hostname: string,
+  port: number,
+  fetch: (req: Request) => Response | Promise<Response>,
+): ReturnType<typeof Bun.serve> {
+  try {
+    return Bun.serve({ hostname, port, fetch });
+  } catch (err) {
+    throw listenError(err, hostname, port);
+  }
+}
+
+const LISTEN_WHY: Record<string, string> = {
+  EADDRINUSE: "address in use (another process listens on that port)",
+  EADDRNOTAVAIL: "no such address on this machine",
+  EACCES: "permission denied (ports below 1024 need privileges)",
+  EINVAL: "not a valid address to listen on",
+  // A host name that does not resolve (`a b`, `localhost:80`): the name is the mistake.
+  ENOTFOUND: "no such address",
+  EAI_NONAME: "no such address",
+  EAI_FAIL: "no such address",
+  EAI_AGAIN: "its name could not be resolved now (DNS did not answer)",
+};
+
+/** `cannot listen on HOST:PORT: address in use`, a usage error (exit 2), for a failed listen. */
+export function listenError(err: unknown, hostname: string, port: number): Error {
+  const code = (err as { code?: string })?.code ?? "";
+  const why = LISTEN_WHY[code];
+  if (!why) return err as Error;
+  const host = hostname.includes(":") ? `[${hostname}]` : hostname;
+  return new ConfigError(`cannot listen on ${host}:${port}: ${why}`, { cause: err });
+}

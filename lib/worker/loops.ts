@@ -1,0 +1,147 @@
+// The read loops ("lanes"): each claims lapsed entries when due, else takes new jobs (blocking
+// when there are none), starts them and hands them to Jobs, for as long as slots are free.
+//
+// From LANE_MIN_CONCURRENCY on, two lanes share the slots, each on its own connection, and
+// outcomes are written on the two in turn (lib/worker/outcomes.ts). Redis answers the commands that
+// reach it together in one go: with a single connection it sits idle while the worker handles
+// a reply, and the worker sits idle while Redis works. With two, one lane's calls are answered
+// while the worker handles the other's (docs/performance.md: about 1.2x the jobs per second
+// at concurrency 128).
+
+import type { WorkerOptions } from "../config.ts";
+import type { QueueKeys } from "../engine/keys.ts";
+import type { Logger, LogLevel } from "../log.ts";
+import { describeCause, type Redis } from "../redis/connect.ts";
+import { ensureGroup, SETTLED_WHY, type Settled } from "./entries.ts";
+import type { Jobs } from "./running.ts";
+import type { Lane, Source } from "./take.ts";
+
+/** Log level by start verdict (warn when not named): a corrupt record is an error. */
+const LEVEL: Partial<Record<Settled["verdict"], LogLevel>> = {
+  corrupt: "error",
+  unreadable: "error",
+  deferred: "info",
+  taken: "info",
+};
+
+/** From this concurrency on, a worker takes jobs in two lanes. */
+export const LANE_MIN_CONCURRENCY = 16;
+
+export interface LaneDeps {
+  o: WorkerOptions;
+  keys: QueueKeys;
+  jobs: Jobs;
+  source: Source;
+  log: Logger;
+  /** The command connection (for re-creating the group, and burst mode's exit test). */
+  client: () => Redis;
+  stopping: () => boolean;
+  /**
+   * How many of `n` jobs may start now, taken from the memory budget (lib/redis/memory.ts); 0 =
+   * none for now (Redis is full past the headroom, or its memory is being read): wake() then.
+   */
+  take: (n: number) => number;
+}
+
+export class Lanes {
+  /** Monotonic ms of a loop's last turn, for /livez. */
+  lastTurn = performance.now();
+  /** Loops waiting for a free slot. */
+  #waiting: (() => void)[] = [];
+  /** Slots that fetches in flight may fill. */
+  #reserved = 0;
+  /** Loops still running: each takes its share of the slots (burst mode ends them one by one). */
+  #running = 0;
+
+  constructor(private readonly d: LaneDeps) {}
+
+  /** Runs one loop per lane; resolves when all have ended (the worker stops, or burst ends). */
+  run(lanes: readonly Lane[]): Promise<void> {
+    this.#running = lanes.length;
+    return Promise.all(lanes.map((lane) => this.#loop(lane))).then(() => {});
+  }
+
+  /** A slot was freed, or the worker is stopping: waiting loops look again. */
+  wake(): void {
+    for (const resolve of this.#waiting.splice(0)) resolve();
+  }
+
+  async #loop(lane: Lane): Promise<void> {
+    try {
+      await this.#turns(lane);
+    } finally {
+      this.#running--;
+      this.wake();
+    }
+  }
+
+  async #turns(lane: Lane): Promise<void> {
+    const { o, jobs } = this.d;
+    let failures = 0;
+    while (!this.d.stopping()) {
+      this.lastTurn = performance.now();
+      const share = Math.ceil(o.concurrency / this.#running);
+      const slots = Math.min(share, jobs.free(o.concurrency) - this.#reserved);
+      const free = slots > 0 ? this.d.take(slots) : 0;
+      if (free <= 0) {
+        await new Promise<void>((resolve) => this.#waiting.push(resolve));
+        continue;
+      }
+      this.#reserved += free;
+      try {
+        const got = await this.#fetch(free, lane);
+        failures = 0;
+        if (got === 0 && o.burst && (await this.#drained())) return;
+      } catch (err) {
+        if (this.d.stopping()) return;
+        await this.#recover(err, failures++);
+      } finally {
+        this.#reserved -= free;
+        this.wake();
+      }
+    }
+  }
+
+  async #fetch(free: number, lane: Lane): Promise<number> {
+    const { jobs, log } = this.d;
+    const { run, settled, kind, count } = await this.d.source.next(free, lane);
+    for (const s of settled) {
+      const fields = { job: s.jobId || null, entry: s.entryId, problem: s.problem, task: s.task };
+      log.log(LEVEL[s.verdict] ?? "warn", SETTLED_WHY[s.verdict], fields);
+    }
+    // Stopping meanwhile: launch nothing; the entries stay pending and stop() releases them.
+    if (!this.d.stopping()) for (const job of run) jobs.launch(job, kind);
+    return count;
+  }
+
+  async #recover(err: unknown, failures: number): Promise<void> {
+    // A read whose reply was lost may have left entries pending on us: look there first.
+    this.d.source.readLost();
+    const message = describeCause(err);
+    if (message.startsWith("NOGROUP")) {
+      // The stream (and its group) vanished: a FLUSHALL, or a restart without persistence.
+      // Made again: read at once; not made (Redis away): wait below, never spin.
+      const made = ensureGroup(this.d.client(), this.d.keys);
+      if (await made.then(() => true).catch(() => false)) return;
+    }
+    const waitMs = Math.min(100 * 2 ** failures, this.d.o.reconnectMaxMs);
+    this.d.log.log("warn", "read failed, retrying", { error: message, retryInMs: waitMs });
+    await Bun.sleep(waitMs);
+  }
+
+  /**
+   * Nothing waiting, delayed or in flight anywhere in the queue (burst mode's exit test). A
+   * lane that ends leaves the other to finish what its fetch in flight brings; the worker stops
+   * once both have ended.
+   */
+  async #drained(): Promise<boolean> {
+    const { jobs, keys } = this.d;
+    if (jobs.inFlight > 0 || jobs.settler.size > 0) return false;
+    const client = this.d.client();
+    const [len, delayed] = await Promise.all([
+      client.sendCommand<number>(["XLEN", keys.stream]),
+      client.sendCommand<number>(["ZCARD", keys.delayed]),
+    ]);
+    return Number(len) === 0 && Number(delayed) === 0;
+  }
+}
