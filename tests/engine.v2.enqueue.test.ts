@@ -130,7 +130,9 @@ describe("v2 enqueue", () => {
       expect(await client.sendCommand<unknown>(["XRANGE", keys.stream, "-", "+"])).toEqual([
         [given!.entryId, ["t", "t", "p", '{"n":0}', "a", "0", "m", "3", "i", "kept"]],
       ]);
-      expect(await client.sendCommand<unknown>(["EXISTS", keys.delayed, keys.record("new-one")])).toBe(0);
+      expect(
+        await client.sendCommand<unknown>(["EXISTS", keys.delayed, keys.record("new-one")]),
+      ).toBe(0);
       expect(await client.sendCommand<unknown>(["EXISTS", keys.receipt(batch.batchId)])).toBe(0);
       expect(await client.sendCommand<unknown>(["HGET", keys.stats, "enqueued"])).toBe("1");
       // With room again the same batch goes in whole.
