@@ -41,7 +41,14 @@ end
 for i = 3, #ARGV, 6 do
   local id, task, payload, max, delay, opts = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3],
     tonumber(ARGV[i + 4]) or 0, ARGV[i + 5]
-  if id ~= '' and redis.call('EXISTS', prefix .. id) == 1 then
+  if ms and id == '' and delay == 0 and opts == '' then
+    -- The common job, after the batch's first entry: its XADD and nothing else (no table
+    -- built and unpacked per job: a third of the script's time per job, measured).
+    seq = seq + 1
+    redis.call('XADD', KEYS[1], ms .. '-' .. seq, 't', task, 'p', payload, 'a', '0', 'm', max)
+    added = added + 1
+    flags[#flags + 1] = '1'
+  elseif id ~= '' and redis.call('EXISTS', prefix .. id) == 1 then
     flags[#flags + 1] = '0'
   else
     local fields = { 't', task, 'p', payload, 'a', '0', 'm', max }
