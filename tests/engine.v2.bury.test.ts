@@ -4,9 +4,12 @@
 import { describe, expect, test } from "bun:test";
 import { buryEntries } from "../lib/engine/v2/bury.ts";
 import { parseEntry } from "../lib/engine/v2/entry.ts";
+import { v2Keys } from "../lib/engine/v2/keys.ts";
 import { parseOutcome } from "../lib/engine/v2/outcome.ts";
+import { connect } from "../lib/redis/connect.ts";
 import { asClient, enqueue, freshQueue, jobs, pendingCount, take } from "./fixtures/engine-v2.ts";
-import { rawRedis } from "./helpers.ts";
+import { startSmallRedis } from "./fixtures/redis-small.ts";
+import { rawRedis, testPrefix } from "./helpers.ts";
 
 const O = { consumer: "w1", failureTtlS: 900, deadMaxLen: 1000, eventsMaxLen: 1000 };
 
@@ -117,5 +120,41 @@ describe("v2 bury", () => {
     expect(letter.slice(-2)).toEqual(["record", "dropped"]);
     expect(await r.sendCommand(["EXISTS", keys.result(entry)])).toBe(0);
     expect(await pendingCount(r, keys)).toBe(0);
+  });
+
+  test("a full Redis still buries: the letter and the outcome are written, the entry freed", async () => {
+    await using small = await startSmallRedis(0);
+    const client = await connect(small.url);
+    try {
+      const keys = v2Keys(testPrefix(), "q");
+      await client.sendCommand(["XGROUP", "CREATE", keys.stream, "workers", "0", "MKSTREAM"]);
+      const entry = await client.sendCommand<string>([
+        "XADD",
+        keys.stream,
+        "*",
+        "t",
+        "t",
+        "m",
+        "1",
+      ]);
+      await client.sendCommand([
+        "XREADGROUP",
+        "GROUP",
+        "workers",
+        "w1",
+        "STREAMS",
+        keys.stream,
+        ">",
+      ]);
+      await small.capBelowUsed();
+      await expect(client.sendCommand(["SET", "probe", "x"])).rejects.toThrow(/^OOM/);
+      const burial = { entryId: entry, id: entry, problem: "no payload" };
+      expect(await buryEntries(client, keys, O, [burial])).toEqual([1]);
+      expect(await client.sendCommand<unknown>(["XLEN", keys.dead])).toBe(1);
+      expect(await client.sendCommand<unknown>(["EXISTS", keys.result(entry)])).toBe(1);
+      expect(await client.sendCommand<unknown>(["XLEN", keys.stream])).toBe(0);
+    } finally {
+      client.destroy();
+    }
   });
 });

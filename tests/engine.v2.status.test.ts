@@ -110,4 +110,59 @@ describe("v2 status", () => {
     });
     expect(jc?.status).toBe("started");
   });
+
+  test("a record says retrying (in the delayed set) or waiting for a task (parked)", async () => {
+    await using r = await rawRedis();
+    const keys = await freshQueue(r);
+    // Records as the rare path writes them (fail.lua, leave.lua): planted here, read back.
+    const fields = ["t", "t", "p", "{}", "a", "1", "m", "3", "q", "1764423456789"];
+    const history = [
+      "h:1",
+      "1 1764423456800 w1",
+      "h:1:e",
+      "1764423456900 retrying",
+      "h:1:x",
+      "boom",
+    ];
+    await r.sendCommand([
+      "HSET",
+      keys.record("r-1"),
+      ...fields,
+      "status",
+      "retrying",
+      "error",
+      "boom",
+      ...history,
+    ]);
+    await r.sendCommand(["ZADD", keys.delayed, "1764423459999", "r-1"]);
+    await r.sendCommand([
+      "HSET",
+      keys.record("p-1"),
+      ...fields,
+      "status",
+      "queued",
+      "waiting_for",
+      "resize",
+    ]);
+    await r.sendCommand(["ZADD", `${keys.parkedPrefix}resize`, "1", "p-1"]);
+    const [retrying, parked] = await readStatuses(asClient(r), keys, ["r-1", "p-1"]);
+    expect(retrying).toMatchObject({
+      status: "retrying",
+      attempts: 1,
+      maxAttempts: 3,
+      error: "boom",
+      enqueuedAt: 1764423456789,
+      history: [
+        {
+          attempt: 1,
+          worker: "w1",
+          startedAt: 1764423456800,
+          endedAt: 1764423456900,
+          error: "boom",
+          outcome: "retrying",
+        },
+      ],
+    });
+    expect(parked).toMatchObject({ status: "queued", note: 'no live worker has task "resize"' });
+  });
 });

@@ -16,11 +16,11 @@ import finishLua from "./lua/finish.lua" with { type: "text" };
 import statusLua from "./lua/status.lua" with { type: "text" };
 
 /** The shared snippet that writes dead letters and failed outcomes (bury, claim, fail). */
-export const DEAD_LUA = clockLua + deadLua;
+export const DEAD_LUA = deadLua;
 
 export const v2Scripts = {
   enqueue: script("v2-enqueue", wrongTypeSrc + clockLua + enqueueLua, 4),
   finish: script("v2-finish", wrongTypeSrc + attemptsSrc + clockLua + finishLua, 5),
-  bury: script("v2-bury", wrongTypeSrc + attemptsSrc + DEAD_LUA + buryLua, 5),
+  bury: script("v2-bury", wrongTypeSrc + attemptsSrc + clockLua + DEAD_LUA + buryLua, 5),
   status: script("v2-status", statusLua, 2),
 } as const;

@@ -7,9 +7,9 @@
 -- with the result, so its idempotency marker lives as long as its result.
 -- Order: TIME, then a write that takes no memory (Redis checks maxmemory only before a
 -- script's first write, so a full Redis still records results), the outcomes, the per-batch
--- event and counters, the take, and the acknowledgements and trim last (ack_and_trim is v1's
--- settle_entries, _attempts.lua): a script error half-way leaves every entry pending, never one
--- acknowledged and unrecorded. Queue-wide keys of the wrong type are refused before any write.
+-- event and counters, the take, and the acknowledgements and trim last (v1's settle_entries,
+-- _attempts.lua): a script error half-way leaves every entry pending, never one acknowledged
+-- and unrecorded. Queue-wide keys of the wrong type are refused before any write.
 --
 -- KEYS[1] stream  KEYS[2] events  KEYS[3] stats  KEYS[4] minutes  KEYS[5] durations
 -- ARGV[1] result key prefix  ARGV[2] record key prefix  ARGV[3] group  ARGV[4] consumer
