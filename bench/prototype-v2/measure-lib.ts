@@ -129,6 +129,36 @@ try {
       }
     },
   );
+  await fresh();
+  await enqueueAll(r);
+  const t0 = performance.now();
+  await phase(
+    r,
+    "process v2 lib, concurrency 1: finishJobs taking the next 1",
+    ["evalsha", "eval", "xreadgroup"],
+    async () => {
+      const first = await r.sendCommand<[string, TakenEntry[]][]>([
+        "XREADGROUP",
+        "GROUP",
+        GROUP,
+        "w1",
+        "COUNT",
+        "1",
+        "STREAMS",
+        keys.stream,
+        ">",
+      ]);
+      for (let got = first[0]![1]; got.length > 0; ) {
+        got = (await finishJobs(r, keys, W, got.map(item), 1)).taken;
+      }
+    },
+  );
+  console.log(
+    JSON.stringify({
+      phase: "concurrency 1, wall per call in a row (no task)",
+      usPerJob: +(((performance.now() - t0) * 1000) / N).toFixed(1),
+    }),
+  );
 } finally {
   r.destroy();
   await server.stop(2_000);
