@@ -45,6 +45,10 @@ describe("v2 enqueue", () => {
     const first = await enqueueJobs(asClient(r), keys, batch);
     const again = await enqueueJobs(asClient(r), keys, batch);
     expect(again).toEqual(first);
+    // The receipt outlives any re-send of the producer's, and then goes.
+    const pttl = Number(await r.sendCommand(["PTTL", keys.receipt(batch.batchId)]));
+    expect(pttl).toBeGreaterThan(50_000);
+    expect(pttl).toBeLessThanOrEqual(60_000);
     expect(first.map((e) => e.created)).toEqual([true, true, true, true, true]);
     expect(await r.sendCommand(["XLEN", keys.stream])).toBe(4);
     expect(await r.sendCommand(["ZCARD", keys.delayed])).toBe(1);
