@@ -26,7 +26,7 @@ export interface Script {
   numKeys: number;
 }
 
-function script(name: string, source: string, numKeys: number): Script {
+export function script(name: string, source: string, numKeys: number): Script {
   const sha = new Bun.CryptoHasher("sha1").update(source).digest("hex");
   return { name, source, sha, numKeys };
 }
