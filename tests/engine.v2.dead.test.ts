@@ -11,8 +11,10 @@ const OPTS = { consumer: "w1", failureTtlS: 600, deadMaxLen: 1000, eventsMaxLen:
 /** Enqueues, runs and fails one job for good; returns its id and its letter's id. */
 async function deadJob(v: V2, i?: string): Promise<{ id: string; letter: string }> {
   const entry = await plant(v, { t: "echo", p: '"x"', a: 2, m: 3, ...(i ? { i } : {}) });
+  // A caller id's marker record, as the enqueue writes it.
+  if (i) await v.r.sendCommand(["HSET", v.k.recordPrefix + i, "e", entry, "q", "1000"]);
   await deliver(v, "w1");
-  const failed = { entry, id: i ?? null, hasRecord: false, runNo: 1, runMs: 7 };
+  const failed = { entry, id: i ?? null, hasRecord: i !== undefined, runNo: 1, runMs: 7 };
   await failJobs(v.client, v.k, OPTS, [{ ...failed, error: "broke", retryInMs: null }]);
   const letters = (await v.r.sendCommand(["XRANGE", v.k.dead, "-", "+"])) as [string, string[]][];
   return { id: i ?? entry, letter: letters.at(-1)![0] };
@@ -34,6 +36,19 @@ describe("requeue.lua", () => {
     expect(rec["h:1:e"]).toMatch(/^\d+ failed$/);
     expect(await v.r.sendCommand(["TTL", v.k.recordPrefix + id])).toBe(-1);
     expect((await hgetall(v, v.k.stats)).requeued).toBe("1");
+  });
+
+  test("a caller id's record loses the failure TTL and keeps its enqueue time", async () => {
+    await using v = await v2Queue();
+    const { id, letter } = await deadJob(v, "job-6");
+    const key = v.k.recordPrefix + id;
+    expect(await v.r.sendCommand(["TTL", key])).toBeGreaterThan(0);
+    expect(await hgetall(v, key)).toMatchObject({ status: "failed", error: "broke" });
+    await requeueLetters(v.client, v.k, [{ letter, id }], 3);
+    expect(await v.r.sendCommand(["TTL", key])).toBe(-1);
+    const rec = await hgetall(v, key);
+    expect(rec).toMatchObject({ status: "queued", q: "1000", t: "echo", a: "0", n: "1" });
+    expect(rec.error).toBeUndefined();
   });
 
   test("with the failed value and record expired, the job is made again from its letter", async () => {

@@ -156,6 +156,27 @@ describe("fail.lua", () => {
     expect(await pendingRow(v, second)).toBeNull(); // the duplicate's entry goes
   });
 
+  test("two deliveries of one job failed in one batch: the first decides", async () => {
+    await using v = await v2Queue();
+    const first = await plant(v, { a: 2, m: 3, i: "job-3" });
+    const second = await plant(v, { a: 2, m: 3, i: "job-3" });
+    await deliver(v, "w1");
+    const base = { id: "job-3", retryInMs: null, runNo: 3 };
+    const items = [
+      attempt(first, { ...base, error: "e1" }),
+      attempt(second, { ...base, error: "e2" }),
+    ];
+    expect(await failJobs(v.client, v.k, OPTS, items)).toEqual(["failed", "left"]);
+    expect(await letters(v)).toHaveLength(1);
+    expect(String(await v.r.sendCommand(["GET", `${v.k.resultPrefix}job-3`]))).toEndWith("\ne1");
+    expect(await v.r.sendCommand(["XPENDING", v.k.stream, "workers"])).toEqual([
+      0,
+      null,
+      null,
+      null,
+    ]);
+  });
+
   test("on a full Redis (letter only) the record goes and the letter is marked", async () => {
     await using v = await v2Queue();
     const entry = await plant(v, { i: "job-2" });

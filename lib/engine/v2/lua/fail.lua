@@ -91,10 +91,15 @@ local function fail_for_good(j, key)
   return 2
 end
 
+-- Two entries of one job in one batch (a duplicate delivery): the first decides, the second
+-- is left alone (the reads above ran before either was written).
+local decided = {}
 for _, j in ipairs(jobs) do
+  if not j.code and decided[j.id] then j.code = 0 end
   if not j.code then
     local key = jprefix .. j.id
     if j.delay >= 0 then j.code = retry(j, key) else j.code = fail_for_good(j, key) end
+    decided[j.id] = true
   end
   out[#out + 1] = j.code
 end
