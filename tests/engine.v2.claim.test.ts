@@ -45,7 +45,7 @@ describe("claim.lua, others mode", () => {
     ]);
     expect(await v.r.sendCommand(["XLEN", v.k.stream])).toBe(0);
     const value = String(await v.r.sendCommand(["GET", v.k.resultPrefix + entry]));
-    expect(value).toMatch(/^X\d+ 0 3 3 k2 \d+ \d+-\d+ kill\n1\nabandoned: its worker stopped/);
+    expect(value).toMatch(/^X\d+ - 3 3 \d+ \d+-\d+ "k2"\n"kill"\n1\nabandoned: its worker stopped/);
     // The abandoned runs before the last are in the record, with their workers.
     const rec = await hgetall(v, v.k.recordPrefix + entry);
     expect(rec).toMatchObject({ status: "failed", "h:1": "1  k0", "h:2": "2  k1" });

@@ -69,7 +69,7 @@ describe("requeue.lua", () => {
   test("a job alive again is left alone; a letter that is not there is missing", async () => {
     await using v = await v2Queue();
     const { id, letter } = await deadJob(v, "job-8");
-    await v.r.sendCommand(["SET", v.k.resultPrefix + id, "F1 1 1 3 w1 1 echo\n1\ntrue"]);
+    await v.r.sendCommand(["SET", v.k.resultPrefix + id, 'F1 1 1 3 - "w1"\n"echo"\n1\ntrue']);
     const reply = await requeueLetters(
       v.client,
       v.k,
@@ -107,7 +107,7 @@ describe("discard.lua", () => {
   test("a failed value about another letter (the job failed again since) is kept", async () => {
     await using v = await v2Queue();
     const { id, letter } = await deadJob(v, "job-e");
-    const value = "X1 1 3 3 w1 1 9-9 echo\n1\nlater";
+    const value = 'X1 1 3 3 1 9-9 "w1"\n"echo"\n1\nlater';
     await v.r.sendCommand(["SET", v.k.resultPrefix + id, value]);
     expect(await discardLetters(v.client, v.k, [{ letter, id }])).toEqual([{ id, deleted: true }]);
     expect(await v.r.sendCommand(["GET", v.k.resultPrefix + id])).toBe(value);

@@ -118,37 +118,26 @@ describe("fail.lua", () => {
     // Two deliveries of one job (a duplicate after a claim or release): both fail for good.
     const first = await plant(v, { t: "t1", p: '"a"', a: 2, m: 3, i: "job-1" });
     const second = await plant(v, { t: "t1", p: '"a"', a: 2, m: 3, i: "job-1" });
+    const record = `${v.k.recordPrefix}job-1`;
+    await v.r.sendCommand(["HSET", record, "e", first, "q", "1000"]); // the enqueue's marker
     await deliver(v, "w1");
-    const base = { id: "job-1", hasRecord: false, retryInMs: null, runNo: 3, runMs: 40 };
+    const base = { id: "job-1", hasRecord: true, retryInMs: null, runNo: 3, runMs: 40 };
     const before = await redisNow(v);
-    expect(await failJobs(v.client, v.k, OPTS, [attempt(first, { ...base, error: "e1" })])).toEqual(
-      ["failed"],
-    );
+    const codes = await failJobs(v.client, v.k, OPTS, [attempt(first, { ...base, error: "e1" })]);
+    expect(codes).toEqual(["failed"]);
     const dead = await letters(v);
     expect(dead).toHaveLength(1);
     const [letterId, fields] = dead[0]!;
-    expect(fields).toEqual([
-      "id",
-      "job-1",
-      "task",
-      "t1",
-      "error",
-      "e1",
-      "attempts",
-      "3",
-      "payload",
-      '"a"',
-      "max_attempts",
-      "3",
-    ]);
+    const letter = ["id", "job-1", "task", "t1", "error", "e1", "attempts", "3", "payload", '"a"'];
+    expect(fields).toEqual([...letter, "max_attempts", "3"]);
     const value = String(await v.r.sendCommand(["GET", `${v.k.resultPrefix}job-1`]));
-    const m = /^X(\d+) 40 3 3 w1 (\d+) (\S+) t1\n"a"\ne1$/.exec(value);
+    const m = /^X(\d+) 40 3 3 1000 (\S+) "w1"\n"t1"\n"a"\ne1$/.exec(value);
     expect(m).not.toBeNull();
     expect(Number(m![1])).toBeGreaterThanOrEqual(before);
-    expect(m![2]).toBe(first.split("-")[0]!);
-    expect(m![3]).toBe(letterId);
-    const ttl = await v.r.sendCommand(["TTL", `${v.k.resultPrefix}job-1`]);
-    expect(ttl).toBeGreaterThan(590);
+    expect(m![2]).toBe(letterId);
+    expect(await v.r.sendCommand(["TTL", `${v.k.resultPrefix}job-1`])).toBeGreaterThan(590);
+    expect(await v.r.sendCommand(["TTL", record])).toBeGreaterThan(590);
+    expect(await hgetall(v, record)).toMatchObject({ status: "failed", error: "e1", q: "1000" });
     const again = await failJobs(v.client, v.k, OPTS, [attempt(second, { ...base, error: "e2" })]);
     expect(again).toEqual(["left"]);
     expect(await v.r.sendCommand(["GET", `${v.k.resultPrefix}job-1`])).toBe(value);

@@ -1,7 +1,7 @@
 // Test helpers for the v2 engine tests: a queue's shard keys under a fresh prefix, entries
 // planted in the v2 entry format (docs/engine-v2.md §2.2), deliveries, Redis' clock.
-import type { ShardKeys } from "../lib/engine/v2/keys-h5-tmp.ts";
-import { GROUP, shardKeys } from "../lib/engine/v2/keys-h5-tmp.ts";
+import { GROUP } from "../lib/engine/keys.ts";
+import { type V2Keys, v2Keys } from "../lib/engine/v2/keys-h5-tmp.ts";
 import type { Redis } from "../lib/redis/connect.ts";
 import { type RawRedis, rawRedis, testPrefix } from "./helpers.ts";
 
@@ -9,12 +9,12 @@ export interface V2 extends AsyncDisposable {
   r: RawRedis;
   /** The same connection, typed for the engine functions. */
   client: Redis;
-  k: ShardKeys;
+  k: V2Keys;
 }
 
 export async function v2Queue(): Promise<V2> {
   const r = await rawRedis();
-  const k = shardKeys(testPrefix(), "q");
+  const k = v2Keys(testPrefix(), "q");
   await r.sendCommand(["XGROUP", "CREATE", k.stream, GROUP, "0", "MKSTREAM"]);
   return {
     r,

@@ -40,7 +40,7 @@ describe("release.lua", () => {
     await using v = await v2Queue();
     const entry = await plant(v);
     await deliver(v, "w1");
-    await v.r.sendCommand(["SET", v.k.resultPrefix + entry, "F1 1 1 3 w1 1 echo\n1\ntrue"]);
+    await v.r.sendCommand(["SET", v.k.resultPrefix + entry, 'F1 1 1 3 - "w1"\n"echo"\n1\ntrue']);
     expect(await releaseAll(v.client, v.k, "w1")).toBe(0);
     expect(await streamEntries(v)).toEqual([]);
     expect(await v.r.sendCommand(["XPENDING", v.k.stream, "workers"])).toEqual([

@@ -2,8 +2,9 @@
 // (attempts counted from delivery counts, jobs that used them up buried) and this worker's own
 // pending entries after a lost read reply. Owns claim.lua's KEYS/ARGV order and its reply.
 import type { Redis } from "../../redis/connect.ts";
+import { GROUP, MINUTES_KEPT } from "../keys.ts";
 import { runScript } from "../lua.ts";
-import { GROUP, MINUTES_KEPT, type ShardKeys } from "./keys-h5-tmp.ts";
+import type { V2Keys } from "./keys-h5-tmp.ts";
 import { rareScripts } from "./scripts-rare.ts";
 
 export type Claimed =
@@ -42,14 +43,14 @@ export interface ClaimOptions {
 type RawItem = [string, string, number?, number?, number?, string[]?, string?];
 
 /** Takes over entries whose leases lapsed (others' or a predecessor's under the same name). */
-export function claimLapsed(client: Redis, k: ShardKeys, o: ClaimOptions): Promise<ClaimReply> {
+export function claimLapsed(client: Redis, k: V2Keys, o: ClaimOptions): Promise<ClaimReply> {
   return call(client, k, o, "others");
 }
 
 /** This consumer's own pending entries, read without bumping their delivery counts. */
 export function readOwnPending(
   client: Redis,
-  k: ShardKeys,
+  k: V2Keys,
   o: Pick<ClaimOptions, "consumer" | "cursor" | "count">,
 ): Promise<ClaimReply> {
   return call(
@@ -60,7 +61,7 @@ export function readOwnPending(
   );
 }
 
-async function call(client: Redis, k: ShardKeys, o: ClaimOptions, mode: string) {
+async function call(client: Redis, k: V2Keys, o: ClaimOptions, mode: string) {
   const keys = [k.stream, k.dead, k.events, k.stats, k.minutes];
   const args = [k.resultPrefix, k.recordPrefix, GROUP, o.consumer, mode, o.minIdleMs];
   args.push(o.cursor ?? "0-0", o.count, o.failureTtlS, o.deadMaxLen, o.eventsMaxLen, MINUTES_KEPT);

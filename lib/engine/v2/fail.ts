@@ -1,8 +1,9 @@
 // Failed attempts (docs/engine-v2.md §2.8): owns fail.lua's KEYS/ARGV order and its reply.
 // When to retry and after how long is lib/worker/retry-policy.ts's decision; this writes it.
 import type { Redis } from "../../redis/connect.ts";
+import { GROUP, MINUTES_KEPT } from "../keys.ts";
 import { runScript } from "../lua.ts";
-import { GROUP, MINUTES_KEPT, type ShardKeys } from "./keys-h5-tmp.ts";
+import type { V2Keys } from "./keys-h5-tmp.ts";
 import { rareScripts } from "./scripts-rare.ts";
 
 export interface FailedAttempt {
@@ -35,12 +36,12 @@ const CODES: Record<number, FailCode> = { 1: "retrying", 2: "failed", 0: "left",
 
 export async function failJobs(
   client: Redis,
-  k: ShardKeys,
+  k: V2Keys,
   o: FailOptions,
   items: readonly FailedAttempt[],
 ): Promise<FailCode[]> {
   const args: (string | number)[] = [k.resultPrefix, k.recordPrefix, GROUP, o.consumer];
-  args.push(o.failureTtlS ?? "keep-letter-only", o.deadMaxLen, o.eventsMaxLen, MINUTES_KEPT);
+  args.push(o.failureTtlS ?? 0, o.deadMaxLen, o.eventsMaxLen, MINUTES_KEPT);
   for (const f of items) {
     const delay = f.retryInMs === null ? -1 : Math.max(0, Math.round(f.retryInMs));
     args.push(f.entry, f.id ?? "", f.hasRecord ? 1 : 0, f.runNo, Math.round(f.runMs));

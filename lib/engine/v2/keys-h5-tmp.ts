@@ -1,38 +1,47 @@
-// PRIVATE COPY (h5-tmp): the v2 shard keys of docs/engine-v2.md §1, until lib/engine/v2/keys.ts
-// (owned by the happy-path work) lands; the lead replaces imports of this file at merge.
-import { GROUP, MINUTES_KEPT } from "../keys.ts";
+// PRIVATE COPY (h5-tmp) of `V2Keys`/`v2Keys` from lib/engine/v2/keys.ts (h-4, which owns it),
+// the same names and fields, so the lead dedupes at merge by pointing imports at keys.ts.
 
-export { GROUP, MINUTES_KEPT };
-
-/** One shard's keys (N = 1 today: the tag is `{queue}`, today's layout). */
-export interface ShardKeys {
+export interface V2Keys {
   stream: string;
+  result: (id: string) => string;
+  resultPrefix: string;
+  record: (id: string) => string;
+  recordPrefix: string;
+  receipt: (batch: string) => string;
+  meta: string;
   delayed: string;
   dead: string;
   events: string;
   stats: string;
   minutes: string;
+  durations: string;
   tasks: string;
-  /** `r:<id>`: a job's outcome (finished or failed value), with its TTL. */
-  resultPrefix: string;
-  /** `job:<id>`: a job's record, only for jobs that need one. */
-  recordPrefix: string;
-  /** `parked:<task>`: job ids parked until a worker that has the task is alive. */
   parkedPrefix: string;
+  workers: string;
+  workerPrefix: string;
 }
 
-export function shardKeys(prefix: string, queue: string): ShardKeys {
+export function v2Keys(prefix: string, queue: string): V2Keys {
   const base = `${prefix}:{${queue}}`;
+  const resultPrefix = `${base}:r:`;
+  const recordPrefix = `${base}:job:`;
   return {
     stream: `${base}:stream`,
+    result: (id) => resultPrefix + id,
+    resultPrefix,
+    record: (id) => recordPrefix + id,
+    recordPrefix,
+    receipt: (batch) => `${base}:receipt:${batch}`,
+    meta: `${base}:meta`,
     delayed: `${base}:delayed`,
     dead: `${base}:dead`,
     events: `${base}:events`,
     stats: `${base}:stats`,
     minutes: `${base}:stats:minutes`,
+    durations: `${base}:stats:durations`,
     tasks: `${base}:tasks`,
-    resultPrefix: `${base}:r:`,
-    recordPrefix: `${base}:job:`,
     parkedPrefix: `${base}:parked:`,
+    workers: `${base}:workers`,
+    workerPrefix: `${base}:worker:`,
   };
 }

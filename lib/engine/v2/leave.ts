@@ -1,8 +1,9 @@
 // Entries whose task this worker lacks (docs/engine-v2.md §2.11): left for a worker that has
 // the task, spending no attempt. Owns leave.lua's KEYS/ARGV order and its reply.
 import type { Redis } from "../../redis/connect.ts";
+import { GROUP } from "../keys.ts";
 import { runScript } from "../lua.ts";
-import { GROUP, type ShardKeys } from "./keys-h5-tmp.ts";
+import type { V2Keys } from "./keys-h5-tmp.ts";
 import { rareScripts } from "./scripts-rare.ts";
 
 export interface LeftEntry {
@@ -21,7 +22,7 @@ export type LeaveVerdict = "deferred" | "parked" | "gone";
  */
 export async function leaveForOthers(
   client: Redis,
-  k: ShardKeys,
+  k: V2Keys,
   consumer: string,
   delaysMs: readonly number[],
   entries: readonly LeftEntry[],

@@ -1,7 +1,8 @@
 // Release at stop (docs/engine-v2.md §2.12): owns release.lua's KEYS/ARGV order and reply.
 import type { Redis } from "../../redis/connect.ts";
+import { GROUP } from "../keys.ts";
 import { runScript } from "../lua.ts";
-import { GROUP, type ShardKeys } from "./keys-h5-tmp.ts";
+import type { V2Keys } from "./keys-h5-tmp.ts";
 import { rareScripts } from "./scripts-rare.ts";
 
 /**
@@ -10,7 +11,7 @@ import { rareScripts } from "./scripts-rare.ts";
  */
 export async function releaseAll(
   client: Redis,
-  k: ShardKeys,
+  k: V2Keys,
   consumer: string,
   most = 1000,
 ): Promise<number> {

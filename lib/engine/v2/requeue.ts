@@ -2,7 +2,7 @@
 // discard.lua's KEYS/ARGV order and replies.
 import type { Redis } from "../../redis/connect.ts";
 import { runScript } from "../lua.ts";
-import type { ShardKeys } from "./keys-h5-tmp.ts";
+import type { V2Keys } from "./keys-h5-tmp.ts";
 import { rareScripts } from "./scripts-rare.ts";
 
 export interface LetterRef {
@@ -16,7 +16,7 @@ export type RequeueVerdict = "requeued" | "missing" | "active";
 
 export async function requeueLetters(
   client: Redis,
-  k: ShardKeys,
+  k: V2Keys,
   letters: readonly LetterRef[],
   defaultMaxAttempts: number,
 ): Promise<{ id: string; verdict: RequeueVerdict }[]> {
@@ -35,7 +35,7 @@ export async function requeueLetters(
 /** Deletes letters, and the failed value and record of the job each is about. */
 export async function discardLetters(
   client: Redis,
-  k: ShardKeys,
+  k: V2Keys,
   letters: readonly LetterRef[],
 ): Promise<{ id: string; deleted: boolean }[]> {
   const args: string[] = [k.resultPrefix, k.recordPrefix];

@@ -1,7 +1,7 @@
 // A worker's tasks, said every heartbeat (docs/engine-v2.md §2.11): owns serve.lua's KEYS/ARGV.
 import type { Redis } from "../../redis/connect.ts";
 import { runScript } from "../lua.ts";
-import type { ShardKeys } from "./keys-h5-tmp.ts";
+import type { V2Keys } from "./keys-h5-tmp.ts";
 import { rareScripts } from "./scripts-rare.ts";
 
 export interface Served {
@@ -14,7 +14,7 @@ export interface Served {
 /** Marks `tasks` alive for `aliveMs` past Redis' TIME and moves their parked jobs back. */
 export async function serveTasks(
   client: Redis,
-  k: ShardKeys,
+  k: V2Keys,
   tasks: readonly string[],
   aliveMs: number,
   most = 1000,

@@ -11,7 +11,8 @@
 --   last sign of life) and the entry is handed over as attempt a + deliveries + 1.
 -- 'own': this consumer's own pending entries (after a read whose reply was lost), read with
 --   XPENDING + XRANGE: no delivery count bumped (XREADGROUP ... 0 would charge an attempt).
--- Helpers: _wrongtype.lua, _attempts.lua, readd.lua, dead-h5-tmp.lua (scripts-rare.ts).
+-- Helpers: _wrongtype.lua, _attempts.lua, readd.lua, clock-h5-tmp.lua, dead-h5-tmp.lua
+-- (scripts-rare.ts).
 --
 -- KEYS[1] stream  KEYS[2] dead  KEYS[3] events  KEYS[4] stats  KEYS[5] minutes
 -- ARGV[1] result prefix  ARGV[2] record prefix  ARGV[3] group  ARGV[4] consumer
@@ -41,12 +42,13 @@ local function bury(entry, f, p, used)
   local ok, earlier = pcall(redis.call, 'HMGET', key, 'error', 'q')
   earlier = ok and earlier or {}
   if earlier[1] then err = err .. ' (earlier error: ' .. earlier[1] .. ')' end
-  local letter = write_letter(KEYS[2], ARGV[10], id, f, err, used, false)
-  local value = failed_value(now - p[3], 0, used, p[2], earlier[2] or ms_of(entry), letter, f, err)
-  redis.call('SET', rprefix .. id, value, 'NX', 'EX', ARGV[9])
-  if ok and redis.call('EXISTS', key) == 1 then
+  -- The run that killed its worker ended at its last lease renewal; how long it ran is unknown.
+  local _, code = fail_for_good({ dead = KEYS[2], dead_max = ARGV[10], id = id,
+    f = { t = f.t, p = f.p, a = used, m = f.m }, err = err, ttl = ARGV[9], now = now - p[3],
+    result_key = rprefix .. id, record_key = ok and key or nil, attempt = used, worker = p[2],
+    enqueued = earlier[2] or auto_ms(id) })
+  if code == 1 and ok and redis.call('EXISTS', key) == 1 then
     redis.call('HSET', key, 'status', 'failed', 'error', err)
-    redis.call('EXPIRE', key, ARGV[9])
   end
   redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[11], '*', 'type', 'failed', 'id', id)
   acks[#acks + 1] = entry
@@ -61,7 +63,7 @@ local function take_over(entry, f, raw, p, used)
   local ok = pcall(redis.call, 'HSET', key, 'status', 'started', 'e', entry, 'n', runs,
     run_field(runs), used .. '  ' .. p[2], end_field(runs), ended_as(now - p[3], 'abandoned'))
   if ok then
-    redis.call('HSETNX', key, 'q', ms_of(entry))
+    keep_enqueued(key, id)
     forget_old_run(key, runs)
   end
   claimed = claimed + 1

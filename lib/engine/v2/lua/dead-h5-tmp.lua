@@ -1,34 +1,65 @@
--- PRIVATE COPY (h5-tmp) of the dead-letter helper (lib/engine/v2/lua/dead.lua is owned by the
--- happy-path work; the lead dedupes at merge). Included by fail.lua and claim.lua.
--- A dead letter keeps today's fields (lib/engine/letters.ts, lib/admin/letters.ts read them);
--- `record dropped` marks a letter written while Redis was full, with no failed value kept.
-local DROPPED = { 'record', 'dropped' }
-local COMPACT_ERROR_CHARS = 100
+-- PRIVATE COPY (h5-tmp) of lib/engine/v2/lua/dead.lua (h-4), verbatim below this line; the lead dedupes at merge.
+-- Shared (prepended by lib/engine/v2/scripts.ts) by every v2 script that ends a job failed
+-- for good: bury.lua (entries that cannot run), and the claim (attempts used up) and fail
+-- (last attempt, PermanentError) scripts. Dead-lettering is written once, here. Not a script.
+-- The letter keeps v1's fields (lib/admin/letters.ts, `dead requeue` read them); the outcome
+-- value is the one lib/engine/v2/outcome.ts parses.
 
-local function write_letter(dead, max_len, id, f, err, attempt, compact)
-  if compact then err = string.sub(err, 1, COMPACT_ERROR_CHARS) end
-  return redis.call('XADD', dead, 'MAXLEN', '~', max_len, '*', 'id', id, 'task', f.t or '',
-    'error', err, 'attempts', attempt, 'payload', f.p or '', 'max_attempts', f.m or '',
-    unpack(compact and DROPPED or {}))
+-- A number for the outcome header, or '-' (a corrupt field must not add a space to it).
+local function num_or_dash(v)
+  if type(v) == 'number' then return string.format('%d', v) end
+  if type(v) == 'string' and string.find(v, '^%d+$') then return v end
+  return '-'
 end
 
--- The failed value of r:<id> (docs/engine-v2.md §2.8):
--- X<end> <run ms> <attempt> <max> <worker> <enqueued> <dead entry> <task>\n<payload>\n<error>
-local function failed_value(end_ms, run_ms, attempt, worker, enqueued, letter, f, err)
-  return 'X' .. end_ms .. ' ' .. run_ms .. ' ' .. attempt .. ' ' .. (f.m or '') .. ' ' .. worker
-    .. ' ' .. enqueued .. ' ' .. letter .. ' ' .. (f.t or '') .. '\n' .. (f.p or '') .. '\n' .. err
+-- The failed value of r:<id>: X<end> <run ms> <attempt> <max> <enqueued> <letter> <worker JSON>
+-- \n<task JSON>\n<payload>\n<error>. Worker and task as JSON strings (cjson: every Redis has
+-- it), raw newlines of the payload escaped: only the error, last, is free text.
+local function failed_value(now, run_ms, attempt, max, enqueued, letter, worker, task, payload, err)
+  local p = string.gsub(payload or '', '\n', '\\n')
+  return 'X' .. num_or_dash(now) .. ' ' .. num_or_dash(run_ms) .. ' ' .. num_or_dash(attempt) ..
+    ' ' .. num_or_dash(max) .. ' ' .. num_or_dash(enqueued) .. ' ' .. (letter or '-') .. ' ' ..
+    cjson.encode(worker or '') .. '\n' .. cjson.encode(task or '') .. '\n' .. p .. '\n' .. err
 end
 
--- The head of a failed value, or nil when `v` is not one (a finished value, or garbage):
--- {end ms, run ms, attempt, max, worker, enqueued ms, dead entry}.
-local function failed_parts(v)
-  local e, run_ms, attempt, max, worker, enqueued, letter =
-    string.match(v, '^X(%d+) (%d+) (%d+) (%S*) (.-) (%d+) (%d+%-%d+) ')
-  if e then return { e, run_ms, attempt, max, worker, enqueued, letter } end
+-- Writes the dead letter of job `id` whose fields (t p a m, whatever exists) are in `f`;
+-- returns its entry id. `compact` (Redis full: no outcome is kept, see fail_for_good) marks it
+-- `record dropped`, which lib/engine/letters.ts reads back as the job's failure.
+local function dead_letter(dead, dead_max, id, f, err, compact)
+  if compact then
+    return redis.call('XADD', dead, 'MAXLEN', '~', dead_max, '*', 'id', id, 'task', f.t or '',
+      'error', err, 'attempts', f.a or '', 'payload', f.p or '', 'max_attempts', f.m or '',
+      'record', 'dropped')
+  end
+  return redis.call('XADD', dead, 'MAXLEN', '~', dead_max, '*', 'id', id, 'task', f.t or '',
+    'error', err, 'attempts', f.a or '', 'payload', f.p or '', 'max_attempts', f.m or '')
 end
 
--- The dead letter a failed value names, or nil.
-local function letter_of(v)
-  local parts = failed_parts(v)
-  return parts and parts[7]
+-- Records a failed outcome unless the job has one: 1 recorded, 0 it had one (first wins),
+-- -2 r:<id> holds another type (SET NX answers nil then, not an error: checked on 7.0).
+local function record_outcome(key, value, ttl)
+  if redis.call('SET', key, value, 'NX', 'EX', ttl) then return 1 end
+  if redis.call('TYPE', key).ok ~= 'string' then return -2 end
+  return 0
+end
+
+-- Ends job `j.id` failed for good: the letter, then (unless Redis is full: j.ttl == 0) its
+-- outcome with the failure TTL and the same TTL on its record; a full Redis keeps only the
+-- letter and deletes the record, to free memory. j = { dead, dead_max, id, f (entry fields),
+-- err, ttl, now, result_key, record_key (nil: no record), run_ms, attempt, worker, enqueued }.
+-- Returns the letter id and record_outcome's code (1 when compact). Events and counters are
+-- the caller's, once per batch.
+local function fail_for_good(j)
+  local compact = tonumber(j.ttl) == 0
+  local letter = dead_letter(j.dead, j.dead_max, j.id, j.f, j.err, compact)
+  if compact then
+    if j.record_key then redis.call('DEL', j.record_key) end
+    return letter, 1
+  end
+  local f = j.f
+  local value = failed_value(j.now, j.run_ms, j.attempt, f.m, j.enqueued, letter, j.worker, f.t,
+    f.p, j.err)
+  local code = record_outcome(j.result_key, value, j.ttl)
+  if code == 1 and j.record_key then redis.call('EXPIRE', j.record_key, j.ttl) end
+  return letter, code
 end

@@ -1,7 +1,7 @@
 -- Engine v2: delete dead letters for good (docs/engine-v2.md §2.13): the letter, and the job's
 -- failed value r:<id> and record when they are about this letter (the failed value names its
 -- letter); a job whose id lives on (requeued since, finished) keeps its value and record.
--- Helpers: readd.lua (scripts-rare.ts).
+-- Helpers: readd.lua, failed.lua (scripts-rare.ts).
 --
 -- KEYS[1] dead (stream)
 -- ARGV[1] result prefix  ARGV[2] record prefix
@@ -13,7 +13,10 @@ local out = {}
 -- The job's failed value is about this letter, or it has none and its record says failed.
 local function about(id, letter)
   local ok, v = pcall(redis.call, 'GET', rprefix .. id)
-  if ok and v then return letter_of(v) == letter end
+  if ok and v then
+    local parts = failed_parts(v)
+    return parts ~= nil and parts.letter == letter
+  end
   local rok, status = pcall(redis.call, 'HGET', jprefix .. id, 'status')
   return rok and status == 'failed'
 end

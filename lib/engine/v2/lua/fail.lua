@@ -10,12 +10,12 @@
 -- script's first write, so a full Redis still lets outcomes through), then the outcomes, then
 -- acknowledge and trim last: a script error half-way leaves every entry pending.
 -- Helpers: _wrongtype.lua, _attempts.lua (history, minutes, settle_entries), readd.lua,
--- dead-h5-tmp.lua (lib/engine/v2/scripts-rare.ts puts them before this).
+-- clock-h5-tmp.lua, dead-h5-tmp.lua (lib/engine/v2/scripts-rare.ts puts them before this).
 --
 -- KEYS[1] stream  KEYS[2] delayed  KEYS[3] dead  KEYS[4] events  KEYS[5] stats  KEYS[6] minutes
 -- ARGV[1] result prefix  ARGV[2] record prefix  ARGV[3] group  ARGV[4] consumer
--- ARGV[5] failure TTL (s), or 'keep-letter-only' (Redis is full: only the dead letter, marked
---   `record dropped`, its error cut; the record deleted; one `failed` event for the batch)
+-- ARGV[5] failure TTL (s); 0 = compact (Redis is full: only the dead letter, marked
+--   `record dropped`; the record deleted; one `failed` event for the batch)
 -- ARGV[6] dead max len  ARGV[7] events max len  ARGV[8] minutes of per-minute counts kept
 -- ARGV[9..] septuples: entry id, job id ('' = the entry id), has record (1/0), run number,
 --   run ms (on the worker's monotonic clock), error, delay ms (-1 = fail for good)
@@ -25,7 +25,7 @@ local wrong = wrong_type({ KEYS[1], 'stream', KEYS[2], 'zset', KEYS[3], 'stream'
   KEYS[4], 'stream', KEYS[5], 'hash', KEYS[6], 'hash' })
 if wrong then return wrong end
 local rprefix, jprefix, group, consumer = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
-local compact = ARGV[5] == 'keep-letter-only'
+local compact = tonumber(ARGV[5]) == 0
 local now = clock_ms()
 local out, jobs, acks, compacted, retried, failed = {}, {}, {}, {}, 0, 0
 
@@ -49,7 +49,7 @@ for i = 9, #ARGV, 7 do
       job.attempt = (count(job.f.a) or 0) + p[4]
       local ok, q = pcall(redis.call, 'HGET', jprefix .. id, 'q')
       if not ok then job.code = -2 end
-      job.enqueued = q or ms_of(entry)
+      job.enqueued = q or auto_ms(id)
     end
   end
   jobs[#jobs + 1] = job
@@ -59,10 +59,11 @@ write_without_memory(KEYS[1])
 local function retry(j, key)
   local f = j.f
   local fields = record_fields(f, j.attempt, j.run)
-  for _, v in ipairs({ 'status', 'retrying', 'error', j.err, 'q', j.enqueued,
+  for _, v in ipairs({ 'status', 'retrying', 'error', j.err,
       run_field(j.run), j.attempt .. opened(now - j.run_ms, consumer) }) do
     fields[#fields + 1] = v
   end
+  keep_enqueued(key, j.id)
   redis.call('HSET', key, unpack(end_fields(fields, j.run, now, 'retrying', j.err)))
   forget_old_run(key, j.run)
   redis.call('ZADD', KEYS[2], now + j.delay, j.id)
@@ -71,23 +72,24 @@ local function retry(j, key)
   return 1
 end
 
-local function fail_for_good(j, key)
-  local letter = write_letter(KEYS[3], ARGV[6], j.id, j.f, j.err, j.attempt, compact)
-  if compact then
-    redis.call('DEL', key)
-    compacted[#compacted + 1] = j.id
-  else
-    redis.call('SET', rprefix .. j.id, failed_value(now, j.run_ms, j.attempt, consumer,
-      j.enqueued, letter, j.f, j.err), 'NX', 'EX', ARGV[5])
-    -- The record (an idempotency marker, earlier runs) lives as long as the failed value;
-    -- its status keeps `dead requeue` from taking the job for alive.
-    if j.record and redis.call('EXISTS', key) == 1 then
-      redis.call('HSET', key, 'status', 'failed', 'error', j.err)
-      redis.call('EXPIRE', key, ARGV[5])
-    end
-    redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[7], '*', 'type', 'failed', 'id', j.id)
-  end
+local function fail_now(j, key)
+  -- The letter's `attempts` is the attempt that failed (v1's letter), not the entry's `a`.
+  local f = { t = j.f.t, p = j.f.p, a = j.attempt, m = j.f.m }
+  local _, code = fail_for_good({ dead = KEYS[3], dead_max = ARGV[6], id = j.id, f = f,
+    err = j.err, ttl = ARGV[5], now = now, result_key = rprefix .. j.id, record_key = key,
+    run_ms = j.run_ms, attempt = j.attempt, worker = consumer, enqueued = j.enqueued })
+  if code == -2 then return -2 end
   failed = failed + 1
+  if compact then
+    compacted[#compacted + 1] = j.id
+    return 2
+  end
+  -- The record (an idempotency marker, earlier runs) lives as long as the failed value
+  -- (fail_for_good set its TTL); its status keeps `dead requeue` from taking the job for alive.
+  if j.record and redis.call('EXISTS', key) == 1 then
+    redis.call('HSET', key, 'status', 'failed', 'error', j.err)
+  end
+  redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[7], '*', 'type', 'failed', 'id', j.id)
   return 2
 end
 
@@ -98,7 +100,7 @@ for _, j in ipairs(jobs) do
   if not j.code and decided[j.id] then j.code = 0 end
   if not j.code then
     local key = jprefix .. j.id
-    if j.delay >= 0 then j.code = retry(j, key) else j.code = fail_for_good(j, key) end
+    if j.delay >= 0 then j.code = retry(j, key) else j.code = fail_now(j, key) end
     decided[j.id] = true
   end
   out[#out + 1] = j.code

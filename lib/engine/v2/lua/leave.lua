@@ -40,7 +40,7 @@ local function leave(entry, id, task, f, attempts)
     readd(KEYS[1], id, f, attempts, f.n) -- record unusable: back at once, nothing else written
     return 'deferred'
   end
-  redis.call('HSETNX', key, 'q', ms_of(entry))
+  keep_enqueued(key, id)
   if not alive(task) then
     redis.call('HSET', key, 'status', 'queued', 'waiting_for', task,
       unpack(record_fields(f, attempts, f.n)))

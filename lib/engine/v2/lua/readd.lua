@@ -1,12 +1,6 @@
 -- Included by the v2 rare-path scripts (lib/engine/v2/scripts-rare.ts puts it before them):
--- Redis' clock, entry fields, and re-adding a job to the stream from an entry's or a record's
--- fields (promote, serve, leave, release, requeue: written once). Not a script of its own.
-
--- Redis' clock in ms: every time two processes compare comes from here (docs/engine-v2.md §2.16).
-local function clock_ms()
-  local t = redis.call('TIME')
-  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-end
+-- entry fields, and re-adding a job to the stream from an entry's or a record's fields
+-- (promote, serve, leave, release, requeue: written once). Not a script of its own.
 
 -- A flat field/value list as a table.
 local function to_map(flat)
@@ -21,8 +15,16 @@ local function entry_at(stream, entry)
   if e then return to_map(e[2]) end
 end
 
--- The ms part of an entry id: when a job whose id is its first entry was enqueued.
-local function ms_of(entry) return string.match(entry, '^(%d+)-') or '0' end
+-- The ms part of an auto id (the job's first entry id: Redis' clock when it was enqueued), or
+-- nil for a caller id (or a delayed job's), whose record holds `q` from its enqueue.
+local function auto_ms(id) return string.match(id, '^(%d+)%-%d+$') end
+
+-- A record made for an auto-id job (by a retry, claim, deferral, release) keeps when the job
+-- was enqueued, which its entry id said; a record already there keeps its own `q`.
+local function keep_enqueued(key, id)
+  local ms = auto_ms(id)
+  if ms then redis.call('HSETNX', key, 'q', ms) end
+end
 
 -- A whole number from 0 up, or nil (tonumber alone takes '0x1f', ' 2', 'nan', '1.5').
 local function count(v)

@@ -30,7 +30,7 @@ local function release(entry, f, deliveries)
     run_field(runs), ((a or 0) + deliveries) .. '  ' .. me, end_field(runs),
     ended_as(now, 'released'))
   if ok then
-    redis.call('HSETNX', key, 'q', ms_of(entry))
+    keep_enqueued(key, id)
     forget_old_run(key, runs)
   end
   return 1

@@ -7,7 +7,8 @@
 -- On a full Redis a call that would make a record from a letter is refused whole (its first
 -- write is one Redis checks); one that finds its records writes first with XDEL, which takes
 -- no memory, and goes through (the letter and value it frees pay for the entry).
--- Helpers: _wrongtype.lua, _attempts.lua, readd.lua, dead-h5-tmp.lua (scripts-rare.ts).
+-- Helpers: _wrongtype.lua, _attempts.lua, clock-h5-tmp.lua, readd.lua, failed.lua
+-- (scripts-rare.ts).
 --
 -- KEYS[1] dead (stream)  KEYS[2] stream  KEYS[3] stats
 -- ARGV[1] result prefix  ARGV[2] record prefix  ARGV[3] max attempts for letters without one
@@ -46,11 +47,13 @@ if creates then redis.call('HINCRBY', KEYS[3], 'requeued', 0) end
 local function last_run(j, runs)
   local fields, parts = {}, j.value and failed_parts(j.value)
   if parts then
-    fields = { run_field(runs), parts[3] .. ' ' .. (parts[1] - parts[2]) .. ' ' .. parts[5] }
-    return end_fields(fields, runs, parts[1], 'failed', j.letter.error or '')
+    -- A run of unknown length (a buried entry) has no start.
+    local start = parts.run_ms and string.format('%d', parts.ended - parts.run_ms) or ''
+    fields = { run_field(runs), parts.attempt .. ' ' .. start .. ' ' .. parts.worker }
+    return end_fields(fields, runs, parts.ended, 'failed', j.letter.error or '')
   end
   fields = { run_field(runs), (j.letter.attempts or '') .. '  ' }
-  return end_fields(fields, runs, ms_of(j.entry), 'failed', j.letter.error or '')
+  return end_fields(fields, runs, string.match(j.entry, '^(%d+)'), 'failed', j.letter.error or '')
 end
 
 local function requeue(j)
@@ -62,7 +65,7 @@ local function requeue(j)
     o = r.o }
   local fields = record_fields(f, 0, runs)
   for _, v in ipairs(last_run(j, runs)) do fields[#fields + 1] = v end
-  redis.call('HSET', key, 'status', 'queued', 'q', r.q or now, unpack(fields))
+  redis.call('HSET', key, 'status', 'queued', 'q', r.q or auto_ms(j.id) or now, unpack(fields))
   redis.call('HDEL', key, 'error', 'waiting_for', 'deferred')
   redis.call('PERSIST', key)
   forget_old_run(key, runs)
