@@ -2,7 +2,15 @@
 // tests/preload.ts. Attempts come from delivery counts (docs/engine-v2.md §2.6, §2.9).
 import { describe, expect, test } from "bun:test";
 import { type Claimed, claimLapsed, readOwnPending } from "../lib/engine/v2/claim.ts";
-import { deliver, hgetall, pendingRow, plant, type V2, v2Queue } from "./engine.v2.plant.ts";
+import {
+  deliver,
+  hgetall,
+  pendingRow,
+  plant,
+  redisNow,
+  type V2,
+  v2Queue,
+} from "./engine.v2.plant.ts";
 
 const OPTS = { minIdleMs: 0, count: 10, failureTtlS: 600, deadMaxLen: 1000, eventsMaxLen: 1000 };
 
@@ -52,6 +60,31 @@ describe("claim.lua, others mode", () => {
     expect(rec["h:1:e"]).toMatch(/^\d+ abandoned$/);
     const stats = await hgetall(v, v.k.stats);
     expect(stats).toMatchObject({ claimed: "2", failed: "1", dead: "1" });
+  });
+
+  test("the abandoned run ends at its worker's last sign of life: Redis' idle time", async () => {
+    await using v = await v2Queue();
+    const entry = await plant(v, { m: 2 });
+    await deliver(v, "k0");
+    const HOUR = 3_600_000;
+    const lastSign = async (owner: string) => {
+      const t = await redisNow(v);
+      // IDLE sets when the entry was last renewed; JUSTID bumps no delivery count.
+      const renew = ["XCLAIM", v.k.stream, "workers", owner, "0", entry, "IDLE", String(HOUR)];
+      await v.r.sendCommand([...renew, "JUSTID"]);
+      return [t - HOUR - 1, (await redisNow(v)) - HOUR + 1] as const;
+    };
+    const [low, high] = await lastSign("k0");
+    expect((await claimAs(v, "k1")).claimed.map(brief)).toEqual([["run", 2, 2, "k0"]]);
+    const ended = Number((await hgetall(v, v.k.recordPrefix + entry))["h:1:e"]!.split(" ")[0]);
+    expect(ended).toBeGreaterThanOrEqual(low);
+    expect(ended).toBeLessThanOrEqual(high);
+    const [low2, high2] = await lastSign("k1");
+    expect((await claimAs(v, "k2")).claimed.map(brief)).toEqual([["buried", 2]]);
+    const value = String(await v.r.sendCommand(["GET", v.k.resultPrefix + entry]));
+    const buriedAt = Number(/^X(\d+) /.exec(value)![1]);
+    expect(buriedAt).toBeGreaterThanOrEqual(low2);
+    expect(buriedAt).toBeLessThanOrEqual(high2);
   });
 
   test("a claim hands over the entry's fields, its run number and a record", async () => {

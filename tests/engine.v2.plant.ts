@@ -12,16 +12,13 @@ export interface V2 extends AsyncDisposable {
   k: V2Keys;
 }
 
-export async function v2Queue(): Promise<V2> {
-  const r = await rawRedis();
+/** A fresh queue (group created) on the test Redis, or on `on` (closed by its owner). */
+export async function v2Queue(on?: Redis): Promise<V2> {
+  const r = on ? (on as unknown as RawRedis) : await rawRedis();
   const k = v2Keys(testPrefix(), "q");
   await r.sendCommand(["XGROUP", "CREATE", k.stream, GROUP, "0", "MKSTREAM"]);
-  return {
-    r,
-    client: r as unknown as Redis,
-    k,
-    [Symbol.asyncDispose]: () => r[Symbol.asyncDispose](),
-  };
+  const dispose = on ? async () => {} : () => r[Symbol.asyncDispose]();
+  return { r, client: r as unknown as Redis, k, [Symbol.asyncDispose]: dispose };
 }
 
 export interface EntrySpec {
