@@ -10,19 +10,11 @@
 
 import type { WorkerOptions } from "../config.ts";
 import type { QueueKeys } from "../engine/keys.ts";
-import type { Logger, LogLevel } from "../log.ts";
+import type { Logger } from "../log.ts";
 import { describeCause, type Redis } from "../redis/connect.ts";
-import { ensureGroup, SETTLED_WHY, type Settled } from "./entries.ts";
+import { ensureGroup } from "./entries.ts";
 import type { Jobs } from "./running.ts";
 import type { Lane, Source } from "./take.ts";
-
-/** Log level by start verdict (warn when not named): a corrupt record is an error. */
-const LEVEL: Partial<Record<Settled["verdict"], LogLevel>> = {
-  corrupt: "error",
-  unreadable: "error",
-  deferred: "info",
-  taken: "info",
-};
 
 /** From this concurrency on, a worker takes jobs in two lanes. */
 export const LANE_MIN_CONCURRENCY = 16;
@@ -102,13 +94,26 @@ export class Lanes {
     }
   }
 
+  /**
+   * Holds one slot for a finish that takes the next entry (take mode, below
+   * LANE_MIN_CONCURRENCY: the finishing job's slot, so the loops do not read for it too);
+   * false when none may be held: stopping, or Redis full past the memory budget.
+   */
+  reserve(): boolean {
+    if (this.d.stopping() || this.d.take(1) < 1) return false;
+    this.#reserved++;
+    return true;
+  }
+
+  /** A finish that held `n` slots came back: what it took is running, the rest is free. */
+  unreserve(n: number): void {
+    this.#reserved -= n;
+    this.wake();
+  }
+
   async #fetch(free: number, lane: Lane): Promise<number> {
-    const { jobs, log } = this.d;
-    const { run, settled, kind, count } = await this.d.source.next(free, lane);
-    for (const s of settled) {
-      const fields = { job: s.jobId || null, entry: s.entryId, problem: s.problem, task: s.task };
-      log.log(LEVEL[s.verdict] ?? "warn", SETTLED_WHY[s.verdict], fields);
-    }
+    const { jobs } = this.d;
+    const { run, kind, count } = await this.d.source.next(free, lane);
     // Stopping meanwhile: launch nothing; the entries stay pending and stop() releases them.
     if (!this.d.stopping()) for (const job of run) jobs.launch(job, kind);
     return count;

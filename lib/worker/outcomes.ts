@@ -1,53 +1,61 @@
-// Settling jobs: finishes (and failures) that complete in the same tick are written together
-// in one script call. A write that fails (Redis down, or refusing it for lack of memory) is
-// kept and tried again with back-off, never dropped: the entry stays pending, and leased,
-// until its outcome is recorded. (On a full Redis the scripts still run: their first write
-// takes no memory; see lib/engine/lua/_attempts.lua.)
+// Writing outcomes: finishes (and failures) that complete in the same tick are written together
+// in one script call (lib/engine/v2/finish.ts, fail.ts). A write that fails (Redis down, or
+// refusing it for lack of memory) is kept and tried again with back-off, never dropped: the
+// entry stays pending, and leased, until its outcome is recorded. (On a full Redis the scripts
+// still run: their first write takes no memory.) Below LANE_MIN_CONCURRENCY the finish also
+// takes the next entries for the slots it frees (docs/engine-v2.md §2.14): one call per job.
 import { ErrorReply } from "redis";
 import type { WorkerOptions } from "../config.ts";
-import { GROUP, MINUTES_KEPT, type QueueKeys } from "../engine/keys.ts";
-import { runScript, scripts } from "../engine/lua.ts";
+import { GROUP, type QueueKeys } from "../engine/keys.ts";
+import { failJobs } from "../engine/v2/fail.ts";
+import { finishJobs, type TakenEntry } from "../engine/v2/finish.ts";
+import type { V2Keys } from "../engine/v2/keys.ts";
 import type { Redis } from "../redis/connect.ts";
+import type { Startable } from "./entries.ts";
 
 export interface Finish {
   kind: "finish";
   entryId: string;
-  /** The run this outcome ends, in the job's history. */
-  run: number;
   jobId: string;
+  job: Startable;
+  /** How long the run took, on the worker's monotonic clock. */
+  runMs: number;
   result: string;
+  /** A slot was held for this finish to take the next entry (see Outcomes.reserve). */
+  reserved?: boolean;
 }
 
 export interface Failure {
   kind: "fail";
   entryId: string;
-  run: number;
   jobId: string;
+  job: Startable;
+  runMs: number;
   error: string;
-  /** When to run again (ms since the epoch); 0 = fail for good now. */
-  retryAt: number;
+  /** Try again after this many ms (from Redis' clock); null = fail for good now. */
+  retryInMs: number | null;
 }
 
 export type Outcome = Finish | Failure;
 
 /**
- * The reply for a job key that is not a hash (finish-5.lua, fail-6.lua), or an outcome no
- * script call could record whose job has no record to lose (see #giveUp): its entry is
- * acknowledged, nothing recorded.
+ * The reply for an outcome key that holds another type (corrupt), or an outcome no script call
+ * could record whose job has no record to lose (see #giveUp): its entry is acknowledged,
+ * nothing recorded.
  */
 export const CORRUPT = -2;
 
 /**
  * An outcome no script call could record although its job record is a hash: its entry is left
  * pending, not acknowledged (that would lose the job), and claimed after claimIdleMs, when the
- * start script runs the job again or settles it.
+ * claim hands the job to a worker again.
  */
 export const UNRECORDED = -3;
 
 /**
- * Script replies: finish 1 recorded / 0 already ended / -1 gone; fail 1 retry / 2 dead /
- * 0 left alone (ended, or not its current run: entry not acknowledged); CORRUPT or UNRECORDED
- * for either.
+ * Script replies: finish 1 recorded / 0 the job had an outcome (the first is kept); fail 1
+ * retry / 2 failed for good / 0 left alone (ended, or not its current run: entry not
+ * acknowledged); CORRUPT or UNRECORDED for either.
  */
 export type OnSettled = (outcome: Outcome, reply: number) => void;
 
@@ -75,6 +83,18 @@ export class Settler {
    * than taking it, so a queue where every job fails still drains (README: "Redis memory").
    */
   compactFailures: () => boolean = () => false;
+  /** Starts since the last count sent (the `started` counter, written with outcomes). */
+  startedSince = 0;
+  /**
+   * Take mode (below LANE_MIN_CONCURRENCY): holds a slot for a finish to fill with the next
+   * entry; false when none may be held (stopping, Redis full). Null: the lanes read alone.
+   */
+  reserve: (() => boolean) | null = null;
+  /**
+   * A finish call that held `held` slots came back with `taken` entries (none when it failed:
+   * `lost` says its reply may have been lost with entries read for us).
+   */
+  onTaken: (taken: TakenEntry[], held: number, lost: boolean) => void = () => {};
 
   constructor(
     /**
@@ -83,6 +103,7 @@ export class Settler {
      */
     private readonly clients: () => readonly Redis[],
     private readonly keys: QueueKeys,
+    private readonly v2: V2Keys,
     private readonly o: WorkerOptions,
     private readonly onSettled: OnSettled,
     private readonly onError: (err: unknown, retryInMs: number) => void,
@@ -94,6 +115,7 @@ export class Settler {
   }
 
   add(outcome: Outcome): void {
+    if (outcome.kind === "finish" && this.reserve) outcome.reserved = this.reserve();
     this.#queue.push(outcome);
     this.#schedule(0);
   }
@@ -186,29 +208,91 @@ export class Settler {
 
   async #write(items: Outcome[]): Promise<void> {
     if (items.length === 0) return;
-    const { keys, o } = this;
     const clients = this.clients();
     const client = clients[this.#batches++ % clients.length]!;
-    const now = o.now();
-    let reply: number[];
-    if (items[0]!.kind === "finish") {
-      const args: (string | number)[] = [keys.jobPrefix, GROUP, now, o.resultTtlS, o.eventsMaxLen];
-      args.push(MINUTES_KEPT);
-      for (const f of items as Finish[]) args.push(f.entryId, f.jobId, f.run, f.result);
-      const sKeys = [keys.stream, keys.events, keys.stats, keys.minutes, keys.durations];
-      reply = await runScript<number[]>(client, scripts.finish, sKeys, args);
-    } else {
-      const ttl = this.compactFailures() ? 0 : o.failureTtlS;
-      const args: (string | number)[] = [keys.jobPrefix, GROUP, now, ttl, o.deadMaxLen];
-      args.push(o.eventsMaxLen, MINUTES_KEPT);
-      for (const f of items as Failure[]) {
-        args.push(f.entryId, f.jobId, f.run, f.error, f.retryAt);
-      }
-      const sKeys = [keys.stream, keys.delayed, keys.dead, keys.events, keys.stats, keys.minutes];
-      reply = await runScript<number[]>(client, scripts.fail, sKeys, args);
+    const started = this.startedSince;
+    this.startedSince = 0;
+    try {
+      const codes =
+        items[0]!.kind === "finish"
+          ? await this.#finish(client, items as Finish[], started)
+          : await this.#fail(client, items as Failure[], started);
+      for (const [i, item] of items.entries()) this.onSettled(item, codes[i]!);
+    } catch (err) {
+      this.startedSince += started; // sent with the next write
+      throw err;
     }
-    for (const [i, item] of items.entries()) this.onSettled(item, Number(reply[i]));
   }
+
+  async #finish(client: Redis, items: Finish[], started: number): Promise<number[]> {
+    const { o } = this;
+    const w = { consumer: o.name, resultTtlS: o.resultTtlS, eventsMaxLen: o.eventsMaxLen };
+    const held = items.filter((f) => f.reserved).length;
+    const jobs = items.map((f) => ({ ...f.job, runMs: f.runMs, result: f.result }));
+    const finish = finishJobs(
+      client,
+      this.v2,
+      { ...w, startedSince: started },
+      jobs.map((j) => item(j, o.name)),
+      held,
+    );
+    try {
+      const { codes, taken } = await finish;
+      // The slots are handed back after onSettled: the taken entries fill them first.
+      if (held > 0) queueMicrotask(() => this.onTaken(taken, held, false));
+      for (const f of items) f.reserved = false;
+      return codes;
+    } catch (err) {
+      if (held > 0) this.onTaken([], held, true);
+      for (const f of items) f.reserved = false;
+      throw err;
+    }
+  }
+
+  #fail(client: Redis, items: Failure[], started: number): Promise<number[]> {
+    const { o } = this;
+    const compact = this.compactFailures();
+    const fo = { consumer: o.name, failureTtlS: compact ? null : o.failureTtlS };
+    const failures = items.map((f) => ({
+      entry: f.entryId,
+      id: f.jobId === f.entryId ? null : f.jobId,
+      hasRecord: f.job.hasRecord,
+      runNo: f.job.runNo,
+      runMs: f.runMs,
+      error: f.error,
+      retryInMs: f.retryInMs,
+    }));
+    const count =
+      started > 0
+        ? client.sendCommand(["HINCRBY", this.keys.stats, "started", String(started)])
+        : null;
+    const fail = failJobs(
+      client,
+      this.v2,
+      { ...fo, deadMaxLen: o.deadMaxLen, eventsMaxLen: o.eventsMaxLen },
+      failures,
+    );
+    return Promise.all([fail, count]).then(([codes]) => codes.map((c) => FAIL_CODES[c]));
+  }
+}
+
+const FAIL_CODES = { retrying: 1, failed: 2, left: 0, corrupt: CORRUPT } as const;
+
+/** What finishJobs needs of a finished job. */
+function item(f: Startable & { runMs: number; result: string }, worker: string) {
+  return {
+    entryId: f.entryId,
+    jobId: f.jobId,
+    hasRecord: f.hasRecord,
+    runMs: f.runMs,
+    attempt: f.attempt,
+    maxAttempts: f.maxAttempts,
+    enqueuedAt: null,
+    worker,
+    task: f.task,
+    payload: f.payload,
+    result: f.result,
+  };
 }
 
 /**

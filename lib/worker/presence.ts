@@ -1,9 +1,12 @@
 // A worker's presence in the queue: its heartbeat in the workers set (for `info` and the
-// dashboard), moving due retries back to the stream, and leaving cleanly at shutdown.
+// dashboard), the tasks it serves, and leaving cleanly at shutdown.
 import { hostname } from "node:os";
 import type { WorkerOptions } from "../config.ts";
-import { GROUP, type QueueKeys } from "../engine/keys.ts";
+import type { QueueKeys } from "../engine/keys.ts";
 import { runScript, scripts } from "../engine/lua.ts";
+import type { V2Keys } from "../engine/v2/keys.ts";
+import { releaseAll } from "../engine/v2/release.ts";
+import { serveTasks as serve } from "../engine/v2/serve.ts";
 import { ConfigError } from "../errors.ts";
 import type { Redis } from "../redis/connect.ts";
 
@@ -27,6 +30,7 @@ export function goneAfterMs(o: Pick<WorkerOptions, "heartbeatEveryMs">): number 
 export async function heartbeat(
   client: Redis,
   keys: QueueKeys,
+  v2: V2Keys,
   o: WorkerOptions,
   counts: WorkerCounts,
   tasks: readonly string[],
@@ -46,7 +50,7 @@ export async function heartbeat(
   const args = [now, o.name, goneAfterMs(o), ...Object.entries(fields).flat()];
   await Promise.all([
     runScript(client, scripts.heartbeat, [keys.workers, key], args.map(String)),
-    serveTasks(client, keys, o, tasks),
+    serveTasks(client, v2, o, tasks),
   ]);
 }
 
@@ -118,58 +122,38 @@ function processAlive(pid: number, key: string): boolean {
 }
 
 /**
- * Says which tasks this worker has, and moves the jobs parked for them (taken while no live
- * worker had their task) back to the stream. Returns how many it moved.
+ * Says which tasks this worker has (alive until 6 heartbeats from Redis' TIME), and moves the
+ * jobs parked for them (taken while no live worker had their task) back to the stream.
+ * Returns how many it moved.
  */
 export async function serveTasks(
   client: Redis,
-  keys: QueueKeys,
+  v2: V2Keys,
   o: WorkerOptions,
   tasks: readonly string[],
 ): Promise<number> {
   const limit = 1_000;
   let moved = 0;
   for (;;) {
-    const args = [keys.parkedPrefix, keys.jobPrefix, o.now(), limit, ...tasks];
-    const sKeys = [keys.tasks, keys.stream];
-    const [n, fullest] = await runScript<[number, number]>(client, scripts.serve, sKeys, args);
-    moved += n;
-    if (fullest < limit) return moved;
+    const served = await serve(client, v2, tasks, goneAfterMs(o), limit);
+    moved += served.moved;
+    if (served.fullest < limit) return moved;
   }
 }
 
-/** Moves jobs whose back-off is over from the delayed set to the stream. */
-export function promoteDue(client: Redis, keys: QueueKeys, o: WorkerOptions): Promise<unknown> {
-  const args = [keys.jobPrefix, o.now(), 1_000];
-  return runScript(client, scripts.promote, [keys.delayed, keys.stream], args);
-}
-
 /**
- * Releases the consumer's pending entries (fresh entries for the same jobs, ready at once),
- * then removes it from the group and the workers set. Returns how many jobs were released.
- * `boot`: the worker's boot id; only attempts started with it are given back (release-1.lua).
+ * Releases the consumer's pending entries (fresh entries for the same jobs, ready at once, the
+ * unfinished run not counted as an attempt), then removes it from the group and the workers
+ * set. Returns how many jobs were released.
  */
 export async function leave(
   client: Redis,
   keys: QueueKeys,
+  v2: V2Keys,
   name: string,
-  boot: string,
 ): Promise<number> {
   forgetName(keys, name); // first: a leave that fails (Redis away) still frees the name here
-  const limit = 10_000;
-  let released = 0;
-  for (;;) {
-    const args = [keys.jobPrefix, GROUP, name, limit, boot];
-    const [n, handled] = await runScript<[number, number]>(
-      client,
-      scripts.release,
-      [keys.stream],
-      args,
-    );
-    released += n;
-    // Fewer than `limit` handled: nothing is left pending, and the script has left the group.
-    if (handled < limit) break;
-  }
+  const released = await releaseAll(client, v2, name, 10_000);
   await Promise.all([
     client.sendCommand(["ZREM", keys.workers, name]),
     client.sendCommand(["DEL", keys.worker(name)]),

@@ -1,5 +1,12 @@
-// Retry back-off: exponential, capped, with jitter so jobs that failed together (a site that
-// went down) do not all come back in the same instant.
+// The retry policy, in one place: when a failed attempt is tried again and after how long
+// (back-off with jitter, a task's own delay capped), the last-attempt rule, the delays of
+// jobs left for a worker that has their task, and the promotion of due jobs. The scripts
+// (lib/engine/v2/lua/fail.lua, leave.lua, promote.lua) write what this decides; due times are
+// Redis' TIME + these delays, never a worker's clock.
+import type { WorkerOptions } from "../config.ts";
+import type { V2Keys } from "../engine/v2/keys.ts";
+import { promoteDue as promote } from "../engine/v2/promote.ts";
+import type { Redis } from "../redis/connect.ts";
 
 export interface BackoffOptions {
   backoffBaseMs: number;
@@ -8,7 +15,8 @@ export interface BackoffOptions {
 
 /**
  * Delay before the attempt after `attempt` (1-based): base · 2^(attempt−1), capped at max,
- * then scaled by a factor in [0.75, 1.25). `random` is injectable for table tests.
+ * then scaled by a factor in [0.75, 1.25), so jobs that failed together (a site that went
+ * down) do not all come back in the same instant. `random` is injectable for table tests.
  */
 export function backoffMs(
   attempt: number,
@@ -18,4 +26,53 @@ export function backoffMs(
   const exp = o.backoffBaseMs * 2 ** Math.max(0, attempt - 1);
   const capped = Math.min(exp, o.backoffMaxMs);
   return Math.round(capped * (0.75 + random() * 0.5));
+}
+
+/**
+ * A task's own retry delay (a server's Retry-After) is kept within [0, backoffMaxMs]: a hostile
+ * or broken server must not park a job for years. Not a finite number: the usual back-off.
+ */
+export function retryDelayMs(asked: number | undefined, attempt: number, o: WorkerOptions): number {
+  if (asked === undefined || !Number.isFinite(asked)) return backoffMs(attempt, o, o.random);
+  return Math.min(Math.max(0, asked), o.backoffMaxMs);
+}
+
+export interface FailedRun {
+  attempt: number;
+  maxAttempts: number;
+  permanent: boolean;
+  /** The delay the task asked for (RetryableError.retryAfterMs), if any. */
+  retryAfterMs?: number;
+}
+
+/**
+ * When to try a failed job again, in ms from Redis' clock; null = fail for good: a
+ * PermanentError, or the last attempt.
+ */
+export function retryInMs(run: FailedRun, o: WorkerOptions): number | null {
+  if (run.permanent || run.attempt >= run.maxAttempts) return null;
+  return retryDelayMs(run.retryAfterMs, run.attempt, o);
+}
+
+/** Deferrals of a job whose task this worker lacks: at once, then 50 ms doubling to 1 s. */
+const DEFER_FIRST_MS = 50;
+const DEFER_MAX_MS = 1_000;
+
+/**
+ * The schedule leave.lua follows for jobs left for a worker that has their task: the first
+ * deferral at once, then 50 ms doubling up to 1 s, each ±25 %; no attempt is spent.
+ */
+export function deferralDelaysMs(random: () => number = Math.random): number[] {
+  const o = { backoffBaseMs: DEFER_FIRST_MS, backoffMaxMs: DEFER_MAX_MS };
+  const delays = [0];
+  // 50, 100, 200, 400, 800, then the cap: the last one stands for every later deferral.
+  for (let n = 1; DEFER_FIRST_MS * 2 ** (n - 2) < DEFER_MAX_MS; n++) {
+    delays.push(backoffMs(n, o, random));
+  }
+  return delays;
+}
+
+/** Moves jobs whose delay is over (by Redis' clock) from the delayed set back to the stream. */
+export function promoteDue(client: Redis, keys: V2Keys): Promise<number> {
+  return promote(client, keys, 1_000);
 }

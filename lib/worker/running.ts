@@ -4,13 +4,14 @@
 
 import type { WorkerOptions } from "../config.ts";
 import type { QueueKeys } from "../engine/keys.ts";
+import type { V2Keys } from "../engine/v2/keys.ts";
 import type { Logger } from "../log.ts";
 import type { Redis } from "../redis/connect.ts";
 import type { Task } from "../types.ts";
 import { Attempt, type AttemptResult, GivenUp, runAttempt } from "./attempt.ts";
 import type { Startable } from "./entries.ts";
 import { CORRUPT, type OnSettled, type Outcome, Settler, UNRECORDED } from "./outcomes.ts";
-import { backoffMs } from "./retry-policy.ts";
+import { retryInMs } from "./retry-policy.ts";
 
 interface Running extends Startable {
   /** The attempt in progress: its signal, deadline and one-shot outcome report. */
@@ -41,12 +42,13 @@ export class Jobs {
     /** The connections outcomes are written on (the worker's lanes), in turn. */
     clients: () => readonly Redis[],
     keys: QueueKeys,
+    v2: V2Keys,
     private readonly o: WorkerOptions,
     private readonly tasks: ReadonlyMap<string, Task>,
     private readonly log: Logger,
     onRedisError: (err: unknown, retryInMs?: number) => void,
   ) {
-    this.settler = new Settler(clients, keys, o, this.#onSettled, onRedisError);
+    this.settler = new Settler(clients, keys, v2, o, this.#onSettled, onRedisError);
   }
 
   /** Jobs running now. */
@@ -83,6 +85,7 @@ export class Jobs {
       startedMono: performance.now(),
     };
     this.#running.set(job.entryId, running);
+    this.settler.startedSince++;
     this.#watchDeadlines(limitMs);
     if (kind === "claim") this.log.log("info", "claimed", { job: job.jobId, attempt: job.attempt });
     const { jobId: id, attempt, maxAttempts } = job;
@@ -138,20 +141,18 @@ export class Jobs {
       this.#free(entryId);
       return;
     }
-    if (r.ok) {
-      this.settler.add({ kind: "finish", entryId, jobId, run: job.run, result: r.result });
-    } else {
-      this.#fail(job, r.error, r.permanent, r.retryAfterMs);
+    const runMs = performance.now() - job.startedMono;
+    const base = { entryId, jobId, job: toStartable(job), runMs };
+    if (r.ok) this.settler.add({ kind: "finish", ...base, result: r.result });
+    else {
+      const retryIn = retryInMs(
+        { ...job, permanent: r.permanent, retryAfterMs: r.retryAfterMs },
+        this.o,
+      );
+      this.settler.add({ kind: "fail", ...base, error: r.error, retryInMs: retryIn });
     }
     this.#settling.set(entryId, job);
     this.#free(entryId);
-  }
-
-  #fail(job: Running, error: string, permanent: boolean, retryAfterMs?: number): void {
-    const { entryId, jobId } = job;
-    const last = permanent || job.attempt >= job.maxAttempts;
-    const retryAt = last ? 0 : this.o.now() + retryDelayMs(retryAfterMs, job.attempt, this.o);
-    this.settler.add({ kind: "fail", entryId, jobId, run: job.run, error, retryAt });
   }
 
   #onSettled = (outcome: Outcome, reply: number): void => {
@@ -183,20 +184,16 @@ export class Jobs {
   }
 }
 
-/**
- * A task's own retry delay (a server's Retry-After) is kept within [0, backoffMaxMs]: a hostile
- * or broken server must not park a job for years. Not a finite number: the usual back-off.
- */
-export function retryDelayMs(asked: number | undefined, attempt: number, o: WorkerOptions): number {
-  if (asked === undefined || !Number.isFinite(asked)) return backoffMs(attempt, o, o.random);
-  return Math.min(Math.max(0, asked), o.backoffMaxMs);
+/** The job as delivered, without the attempt in progress. */
+function toStartable(r: Running): Startable {
+  const { entryId, jobId, task, payload, attempt, maxAttempts, runNo, hasRecord } = r;
+  return { entryId, jobId, task, payload, attempt, maxAttempts, runNo, hasRecord };
 }
 
-/** Log events by script reply (see finish-5.lua and fail-6.lua). */
+/** Log events by script reply (lib/engine/v2/lua/finish.lua and fail.lua). */
 const FINISHED: Record<number, string> = {
   1: "finished",
   0: "finished (duplicate run, first result kept)",
-  [-1]: "finished (job record gone)",
   [CORRUPT]: "corrupt record: result not recorded, entry acknowledged",
   [UNRECORDED]: "result not recorded; entry left pending for a claim",
 };
@@ -204,7 +201,6 @@ const FAILED: Record<number, string> = {
   1: "failed, will retry",
   2: "failed",
   0: "failed (job already ended)",
-  [-1]: "failed (job record gone)",
   [CORRUPT]: "corrupt record: failure not recorded, entry acknowledged",
   [UNRECORDED]: "failure not recorded; entry left pending for a claim",
 };

@@ -1,10 +1,10 @@
-// The worker: read → start → run → settle, with leases renewed while jobs run, lapsed leases
+// The worker: read → run → write the outcome, with leases renewed while jobs run, lapsed leases
 // of dead workers claimed, due retries promoted, and a graceful stop. The chain is told in
 // docs/internals.md.
 
-import { randomBytes } from "node:crypto";
 import { resolveOptions, type WorkerOptions } from "../config.ts";
 import { type QueueKeys, queueKeys } from "../engine/keys.ts";
+import { type V2Keys, v2Keys } from "../engine/v2/keys.ts";
 import { type Logger, silentLogger, throttled } from "../log.ts";
 import {
   defaultWorkerName,
@@ -24,7 +24,8 @@ import { ensureGroup } from "./entries.ts";
 import { type HealthServer, serveHealth } from "./health.ts";
 import { Leases } from "./leases.ts";
 import { LANE_MIN_CONCURRENCY, Lanes } from "./loops.ts";
-import { claimName, forgetName, heartbeat, leave, promoteDue } from "./presence.ts";
+import { claimName, forgetName, heartbeat, leave } from "./presence.ts";
+import { promoteDue } from "./retry-policy.ts";
 import { Jobs } from "./running.ts";
 import { type Lane, Source } from "./take.ts";
 
@@ -50,13 +51,9 @@ interface Links {
 export class Worker {
   readonly options: WorkerOptions;
   readonly keys: QueueKeys;
+  /** The queue's v2 keys (lib/engine/v2/keys.ts): the scripts of the v2 engine take these. */
+  readonly v2: V2Keys;
   readonly name: string;
-  /**
-   * Unique to this Worker instance (made as it starts): a worker restarted under the same name
-   * is another process, and the jobs its predecessor started count as attempts used
-   * (lib/engine/lua/start-7.lua). 72 random bits, short: it is stored in each started job's record.
-   */
-  readonly boot = randomBytes(9).toString("base64url");
   /** Resolves when the worker has stopped and closed its connections. */
   readonly stopped: Promise<void>;
 
@@ -85,6 +82,7 @@ export class Worker {
     this.options = o;
     this.name = o.name;
     this.keys = queueKeys(o.prefix, o.queue);
+    this.v2 = v2Keys(o.prefix, o.queue);
     this.#tasks = new Map(config.tasks.map((t) => [t.name, t as Task]));
     this.#log = config.logger ?? silentLogger;
     this.#commandFailed = throttled(this.#log, "redis command failed");
@@ -93,7 +91,15 @@ export class Worker {
     const client = () => this.#client;
     this.#lanes = this.#makeLanes();
     const clients = () => this.#lanes.map((l) => l.client());
-    this.#jobs = new Jobs(clients, this.keys, o, this.#tasks, this.#log, this.#onRedisError);
+    this.#jobs = new Jobs(
+      clients,
+      this.keys,
+      this.v2,
+      o,
+      this.#tasks,
+      this.#log,
+      this.#onRedisError,
+    );
     this.#jobs.onFreed = () => this.#reads.wake();
     this.#jobs.settler.onRecovered = () => this.#memory.wrote();
     this.#jobs.settler.compactFailures = () => this.#memory.fullSince !== null;
@@ -104,8 +110,10 @@ export class Worker {
       );
     this.#leases = new Leases(client, this.keys, o, (id) => this.#jobs.giveUp(id, "lease lost"));
     const reader = () => this.#reader;
+    const compact = () => this.#memory.fullSince !== null;
+    const tasks = new Set(this.#tasks.keys());
     this.#source = new Source(
-      { o, keys: this.keys, tasks: [...this.#tasks.keys()], boot: this.boot },
+      { o, keys: this.keys, v2: this.v2, tasks, compact },
       { client, reader },
       this.#log,
       () => this.#stalled("reads"),
@@ -121,6 +129,7 @@ export class Worker {
       stopping: () => this.#stopping,
       take: (n) => this.#memory.take(n),
     });
+    if (o.concurrency < LANE_MIN_CONCURRENCY) this.#takeInFinish();
     this.#memory.onChange = () => this.#reads.wake();
     this.#memory.onReadNeeded = () => void this.#readMemory().catch(this.#onRedisError);
     this.stopped = new Promise((resolve) => {
@@ -236,7 +245,7 @@ export class Worker {
       const lane = this.#links.lane;
       const probe =
         lane && guard(lane.client.ping(), o.commandTimeoutMs, () => this.#stalled("lane"));
-      const promote = guard(promoteDue(this.#client, this.keys, o), o.commandTimeoutMs, () =>
+      const promote = guard(promoteDue(this.#client, this.v2), o.commandTimeoutMs, () =>
         this.#stalled("commands"),
       );
       return Promise.all([promote, probe]);
@@ -252,6 +261,27 @@ export class Worker {
     this.#looping = this.#reads.run(this.#lanes).then(() => {
       if (!this.#stopping) void this.stop(); // burst mode: the queue is drained
     });
+  }
+
+  /**
+   * Below LANE_MIN_CONCURRENCY a finish also takes the next entries for the slots it frees
+   * (docs/engine-v2.md §2.14): one call per job at concurrency 1. Above, passing big batches
+   * through Lua costs Redis more than the plain read the lanes do.
+   */
+  #takeInFinish(): void {
+    const settler = this.#jobs.settler;
+    settler.reserve = () => this.#reads.reserve();
+    settler.onTaken = (taken, held, lost) => {
+      if (lost) this.#source.readLost(); // its reply may have carried entries read for us
+      if (taken.length === 0) return this.#reads.unreserve(held);
+      void this.#source
+        .taken(taken)
+        .then((run) => {
+          if (!this.#stopping) for (const job of run) this.#jobs.launch(job, "read");
+        })
+        .catch(this.#onRedisError)
+        .finally(() => this.#reads.unreserve(held));
+    };
   }
 
   #every(ms: number, fn: () => Promise<unknown>): void {
@@ -295,7 +325,7 @@ export class Worker {
     this.#jobs.close();
     await within(this.#jobs.settler.drained(), graceMs + this.options.reconnectMaxMs);
     clearInterval(this.#leaseTimer);
-    await leave(this.#client, this.keys, this.name, this.boot)
+    await leave(this.#client, this.keys, this.v2, this.name)
       .then((n) => n > 0 && this.#log.log("info", "released unfinished jobs", { count: n }))
       .catch((err) =>
         this.#log.log("warn", "could not release jobs", { error: describeCause(err) }),
@@ -319,7 +349,7 @@ export class Worker {
     const { inFlight, processed, failed } = this.#jobs;
     const counts = { inFlight, processed, failed };
     await Promise.all([
-      heartbeat(this.#client, this.keys, this.options, counts, [...this.#tasks.keys()]),
+      heartbeat(this.#client, this.keys, this.v2, this.options, counts, [...this.#tasks.keys()]),
       this.#readMemory(),
     ]);
   }
