@@ -2,7 +2,7 @@
 // in one script call. A write that fails (Redis down, or refusing it for lack of memory) is
 // kept and tried again with back-off, never dropped: the entry stays pending, and leased,
 // until its outcome is recorded. (On a full Redis the scripts still run: their first write
-// takes no memory; see lib/engine/lua/_attempts.lua.)
+// takes no memory; see lib/engine/lua/include/memory.lua.)
 import { ErrorReply } from "redis";
 import type { WorkerOptions } from "../config.ts";
 import { GROUP, MINUTES_KEPT, type QueueKeys } from "../engine/keys.ts";
@@ -214,7 +214,7 @@ export class Settler {
 /**
  * An error reply over one record (a script error, a wrong type under a job key) rather than
  * Redis' state (out of memory, loading, read-only, no permission) or a queue-wide key of the
- * wrong type (wrong_type in lib/engine/lua/_wrongtype.lua: nothing was written, and no one job is at
+ * wrong type (wrong_type in lib/engine/lua/include/wrongtype.lua: nothing was written, and no one job is at
  * fault): the call is worth splitting, so only the bad record is set aside.
  */
 export function refusedOverOneRecord(err: unknown): boolean {
