@@ -166,6 +166,29 @@ describe("fail.lua", () => {
     ]);
   });
 
+  test("a record that is not a hash: corrupt, acknowledged, nothing written", async () => {
+    await using v = await v2Queue();
+    const entry = await plant(v, { i: "job-4" });
+    await v.r.sendCommand(["SET", `${v.k.recordPrefix}job-4`, "garbage"]);
+    await deliver(v, "w1");
+    const item = attempt(entry, { id: "job-4", hasRecord: true, retryInMs: 0 });
+    expect(await failJobs(v.client, v.k, OPTS, [item])).toEqual(["corrupt"]);
+    expect(await pendingRow(v, entry)).toBeNull();
+    expect(await v.r.sendCommand(["ZCARD", v.k.delayed])).toBe(0);
+    expect(await v.r.sendCommand(["GET", `${v.k.recordPrefix}job-4`])).toBe("garbage");
+  });
+
+  test("a queue key of the wrong type: refused before any write, the entry still pending", async () => {
+    await using v = await v2Queue();
+    const entry = await plant(v);
+    await deliver(v, "w1");
+    await v.r.sendCommand(["SET", v.k.delayed, "oops"]);
+    const call = failJobs(v.client, v.k, OPTS, [attempt(entry)]);
+    await expect(call).rejects.toThrow(/courier: key .*delayed holds a string, not a zset/);
+    expect(await pendingRow(v, entry)).toEqual({ owner: "w1", deliveries: 1 });
+    expect(await v.r.sendCommand(["EXISTS", v.k.recordPrefix + entry])).toBe(0);
+  });
+
   test("on a full Redis (letter only) the record goes and the letter is marked", async () => {
     await using v = await v2Queue();
     const entry = await plant(v, { i: "job-2" });
