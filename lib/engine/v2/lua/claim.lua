@@ -22,7 +22,8 @@
 -- ARGV[12] minutes of per-minute counts kept
 -- Returns: {next cursor ('0-0' when the scan ended), items}, an item per entry:
 --   {entry, 'run', attempt, run number, has record 1/0, fields (flat), previous owner},
---   {entry, 'buried', attempt}, or {entry, 'deleted'} (gone from the stream: nothing to run).
+--   {entry, 'buried', attempt}, {entry, 'done'} (the job has an outcome already: acknowledged),
+--   or {entry, 'deleted'} (gone from the stream: nothing to run).
 local wrong = wrong_type({ KEYS[1], 'stream', KEYS[2], 'stream', KEYS[3], 'stream',
   KEYS[4], 'hash', KEYS[5], 'hash' })
 if wrong then return wrong end
@@ -85,6 +86,10 @@ local function others()
     local a, m = f and count(f.a), f and count(f.m)
     if not f then
       out[#out + 1] = { entry, 'deleted' }
+    elseif redis.call('EXISTS', rprefix .. job_id(entry, f)) == 1 then
+      -- The job has its outcome (a duplicate entry): nothing to run, nor to bury.
+      acks[#acks + 1] = entry
+      out[#out + 1] = { entry, 'done' }
     elseif a and m and a + p[4] >= m then
       bury(entry, f, p, a + p[4])
     else

@@ -49,7 +49,7 @@ for i = 9, #ARGV, 7 do
       job.attempt = (count(job.f.a) or 0) + p[4]
       local ok, q = pcall(redis.call, 'HGET', jprefix .. id, 'q')
       if not ok then job.code = -2 end
-      job.enqueued = q or auto_ms(id)
+      job.enqueued = ok and q or auto_ms(id)
     end
   end
   jobs[#jobs + 1] = job
