@@ -103,6 +103,17 @@ describe("leave.lua and serve.lua", () => {
     expect(await v.r.sendCommand(["EXISTS", v.k.recordPrefix + entry])).toBe(0);
   });
 
+  test("an entry of a job that has its outcome is acknowledged, not left for others", async () => {
+    await using v = await v2Queue();
+    const entry = await plant(v, { t: "png" });
+    await deliver(v, "w1");
+    await v.r.sendCommand(["SET", v.k.resultPrefix + entry, 'F1 1 1 3 - "w0"\n"png"\n1\ntrue']);
+    expect(await leave(v, entry)).toEqual(["done"]);
+    expect(await pendingRow(v, entry)).toBeNull();
+    expect(await streamEntries(v)).toEqual([]);
+    expect(await v.r.sendCommand(["EXISTS", `${v.k.parkedPrefix}png`])).toBe(0);
+  });
+
   test("serve keeps a later alive_until another worker set", async () => {
     await using v = await v2Queue();
     const later = (await redisNow(v)) + 3_600_000;
