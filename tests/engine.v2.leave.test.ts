@@ -4,6 +4,7 @@ import { describe, expect, test } from "bun:test";
 import { leaveForOthers } from "../lib/engine/v2/leave.ts";
 import { promoteDue } from "../lib/engine/v2/promote.ts";
 import { serveTasks } from "../lib/engine/v2/serve.ts";
+import { deferralDelaysMs } from "../lib/worker/retry-policy.ts";
 import {
   deliver,
   hgetall,
@@ -120,5 +121,12 @@ describe("leave.lua and serve.lua", () => {
     await v.r.sendCommand(["HSET", v.k.tasks, "alive_until:png", String(later)]);
     await serveTasks(v.client, v.k, ["png"], 1_000);
     expect((await hgetall(v, v.k.tasks))["alive_until:png"]).toBe(String(later));
+  });
+});
+
+describe("the deferral delays (lib/worker/retry-policy.ts)", () => {
+  test("at once, then 50 ms doubling up to 1 s, each jittered by a quarter", () => {
+    expect(deferralDelaysMs(() => 0.5)).toEqual([0, 50, 100, 200, 400, 800, 1000]);
+    expect(deferralDelaysMs(() => 0)).toEqual([0, 38, 75, 150, 300, 600, 750]);
   });
 });
