@@ -204,3 +204,23 @@ describe("fail.lua", () => {
     ).toBe(0);
   });
 });
+
+describe("promote.lua", () => {
+  test("a delayed enqueue's record goes to the stream; a corrupt one as it is; a gone one not", async () => {
+    await using v = await v2Queue();
+    const rec = (id: string) => `${v.k.recordPrefix}${id}`;
+    // The record a delayed enqueue writes (FORMATS.md): the entry's fields, q, status queued.
+    const fields = ["t", "echo", "p", '"d"', "a", "0", "m", "2", "o", '{"x":1}', "q", "5"];
+    await v.r.sendCommand(["HSET", rec("later"), ...fields, "status", "queued"]);
+    await v.r.sendCommand(["SET", rec("bad"), "not a hash"]);
+    await v.r.sendCommand(["ZADD", v.k.delayed, "0", "later", "1", "bad", "2", "gone"]);
+    expect(await promoteDue(v.client, v.k)).toBe(1);
+    const added = await streamEntries(v);
+    expect(added.map((e) => e.f)).toEqual([
+      { t: "echo", p: '"d"', a: "0", m: "2", i: "later", o: '{"x":1}' },
+      { i: "bad" }, // the worker's validation buries it with a reason
+    ]);
+    expect(await hgetall(v, rec("later"))).toMatchObject({ status: "queued", e: added[0]!.id });
+    expect(await v.r.sendCommand(["ZCARD", v.k.delayed])).toBe(0);
+  });
+});
