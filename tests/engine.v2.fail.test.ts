@@ -72,6 +72,17 @@ describe("fail.lua", () => {
     expect(await promoteDue(v.client, v.k)).toBe(0); // ZREM first: never re-added twice
   });
 
+  test("counters: retried, failed and dead, and the starts the worker counted", async () => {
+    await using v = await v2Queue();
+    const a = await plant(v);
+    const b = await plant(v);
+    await deliver(v, "w1");
+    const items = [attempt(a, { retryInMs: 1_000 }), attempt(b, { retryInMs: null })];
+    await failJobs(v.client, v.k, { ...OPTS, startedSince: 7 }, items);
+    const stats = await hgetall(v, v.k.stats);
+    expect(stats).toEqual({ started: "7", retried: "1", failed: "1", dead: "1" });
+  });
+
   test("a delivery count above 1 is charged: a = a + deliveries", async () => {
     await using v = await v2Queue();
     const entry = await plant(v, { a: 1, m: 5, i: "job-x", n: 1 });

@@ -17,7 +17,9 @@
 -- ARGV[5] failure TTL (s); 0 = compact (Redis is full: only the dead letter, marked
 --   `record dropped`; the record deleted; one `failed` event for the batch)
 -- ARGV[6] dead max len  ARGV[7] events max len  ARGV[8] minutes of per-minute counts kept
--- ARGV[9..] septuples: entry id, job id ('' = the entry id), has record (1/0), run number,
+-- ARGV[9] starts the worker made since its last count (the `started` counter has no other
+--   writer: nothing is written at a start)
+-- ARGV[10..] septuples: entry id, job id ('' = the entry id), has record (1/0), run number,
 --   run ms (on the worker's monotonic clock), error, delay ms (-1 = fail for good)
 -- Returns: one integer per job: 1 will retry, 2 failed for good, 0 left alone, -2 corrupt
 -- (entry gone or record not a hash: acknowledged, nothing written).
@@ -30,7 +32,7 @@ local now = clock_ms()
 local out, jobs, acks, compacted, retried, failed = {}, {}, {}, {}, 0, 0
 
 -- Reads first: which failures are the job's current run.
-for i = 9, #ARGV, 7 do
+for i = 10, #ARGV, 7 do
   local entry = ARGV[i]
   local id = ARGV[i + 1] ~= '' and ARGV[i + 1] or entry
   local p = redis.call('XPENDING', KEYS[1], group, entry, entry, 1)[1]
@@ -105,6 +107,7 @@ for _, j in ipairs(jobs) do
   end
   out[#out + 1] = j.code
 end
+if (tonumber(ARGV[9]) or 0) > 0 then redis.call('HINCRBY', KEYS[5], 'started', ARGV[9]) end
 if retried > 0 then
   redis.call('HINCRBY', KEYS[5], 'retried', retried)
   count_minute(KEYS[6], now, tonumber(ARGV[8]), 'retried', retried)
