@@ -19,3 +19,15 @@ export function backoffMs(
   const capped = Math.min(exp, o.backoffMaxMs);
   return Math.round(capped * (0.75 + random() * 0.5));
 }
+
+/** A job left for a worker that has its task: back at once the first time, then 50 ms doubling. */
+const DEFERRAL = { backoffBaseMs: 50, backoffMaxMs: 1_000 };
+
+/**
+ * The delays of a job's deferrals (engine v2's leave.lua indexes them by the job's count, the
+ * last for every later one): 0, then 50 ms doubling up to 1 s, each jittered as backoffMs, so
+ * a job that workers without its task keep taking costs them at most about one read a second.
+ */
+export function deferralDelaysMs(random: () => number = Math.random): number[] {
+  return [0, ...[1, 2, 3, 4, 5, 6].map((n) => backoffMs(n, DEFERRAL, random))];
+}
