@@ -1,6 +1,8 @@
 // Engine v2 rare path: claim.lua through its typed functions, against the real Redis of
 // tests/preload.ts. Attempts come from delivery counts (docs/engine-v2.md §2.6, §2.9).
 import { describe, expect, test } from "bun:test";
+import { GROUP } from "../lib/engine/keys.ts";
+import { runScript, scripts } from "../lib/engine/lua.ts";
 import { type Claimed, claimLapsed, readOwnPending } from "../lib/engine/v2/claim.ts";
 import {
   deliver,
@@ -127,6 +129,16 @@ describe("claim.lua, others mode", () => {
     expect(await pendingRow(v, entry)).toBeNull();
   });
 
+  test("an entry of a job that has its outcome is acknowledged, not run nor buried", async () => {
+    await using v = await v2Queue();
+    const entry = await plant(v, { a: 2, m: 3 });
+    await deliver(v, "w0");
+    await v.r.sendCommand(["SET", v.k.resultPrefix + entry, 'F1 1 1 3 - "w0"\n"echo"\n1\ntrue']);
+    expect((await claimAs(v, "w1")).claimed).toEqual([{ kind: "done", entry }]);
+    expect(await pendingRow(v, entry)).toBeNull();
+    expect(await v.r.sendCommand(["XLEN", v.k.dead])).toBe(0);
+  });
+
   test("the cursor goes on after the last entry examined, and ends at 0-0", async () => {
     await using v = await v2Queue();
     const a = await plant(v);
@@ -138,6 +150,23 @@ describe("claim.lua, others mode", () => {
     expect(second.claimed.map((c) => c.entry)).toEqual([b]);
     const third = await claimAs(v, "w3", { count: 1, cursor: second.cursor });
     expect(third).toEqual({ cursor: "0-0", claimed: [] });
+  });
+});
+
+describe("leases (v1 lease.lua, unchanged) and claims", () => {
+  test("a renewed lease bumps no delivery count and keeps the entry from a claim", async () => {
+    await using v = await v2Queue();
+    const entry = await plant(v);
+    await deliver(v, "w0");
+    for (let i = 0; i < 3; i++) {
+      expect(await runScript(v.client, scripts.lease, [v.k.stream], [GROUP, "w0", entry])).toEqual(
+        [],
+      );
+    }
+    expect(await pendingRow(v, entry)).toEqual({ owner: "w0", deliveries: 1 });
+    expect((await claimAs(v, "w1", { minIdleMs: 60_000 })).claimed).toEqual([]);
+    // Lapsed at last: the claim counts the one delivery, not the renewals.
+    expect((await claimAs(v, "w1")).claimed.map(brief)).toEqual([["run", 2, 2, "w0"]]);
   });
 });
 

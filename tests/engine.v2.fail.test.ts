@@ -72,6 +72,17 @@ describe("fail.lua", () => {
     expect(await promoteDue(v.client, v.k)).toBe(0); // ZREM first: never re-added twice
   });
 
+  test("counters: retried, failed and dead, and the starts the worker counted", async () => {
+    await using v = await v2Queue();
+    const a = await plant(v);
+    const b = await plant(v);
+    await deliver(v, "w1");
+    const items = [attempt(a, { retryInMs: 1_000 }), attempt(b, { retryInMs: null })];
+    await failJobs(v.client, v.k, { ...OPTS, startedSince: 7 }, items);
+    const stats = await hgetall(v, v.k.stats);
+    expect(stats).toEqual({ started: "7", retried: "1", failed: "1", dead: "1" });
+  });
+
   test("a delivery count above 1 is charged: a = a + deliveries", async () => {
     await using v = await v2Queue();
     const entry = await plant(v, { a: 1, m: 5, i: "job-x", n: 1 });
@@ -166,6 +177,29 @@ describe("fail.lua", () => {
     ]);
   });
 
+  test("a record that is not a hash: corrupt, acknowledged, nothing written", async () => {
+    await using v = await v2Queue();
+    const entry = await plant(v, { i: "job-4" });
+    await v.r.sendCommand(["SET", `${v.k.recordPrefix}job-4`, "garbage"]);
+    await deliver(v, "w1");
+    const item = attempt(entry, { id: "job-4", hasRecord: true, retryInMs: 0 });
+    expect(await failJobs(v.client, v.k, OPTS, [item])).toEqual(["corrupt"]);
+    expect(await pendingRow(v, entry)).toBeNull();
+    expect(await v.r.sendCommand(["ZCARD", v.k.delayed])).toBe(0);
+    expect(await v.r.sendCommand(["GET", `${v.k.recordPrefix}job-4`])).toBe("garbage");
+  });
+
+  test("a queue key of the wrong type: refused before any write, the entry still pending", async () => {
+    await using v = await v2Queue();
+    const entry = await plant(v);
+    await deliver(v, "w1");
+    await v.r.sendCommand(["SET", v.k.delayed, "oops"]);
+    const call = failJobs(v.client, v.k, OPTS, [attempt(entry)]);
+    await expect(call).rejects.toThrow(/courier: key .*delayed holds a string, not a zset/);
+    expect(await pendingRow(v, entry)).toEqual({ owner: "w1", deliveries: 1 });
+    expect(await v.r.sendCommand(["EXISTS", v.k.recordPrefix + entry])).toBe(0);
+  });
+
   test("on a full Redis (letter only) the record goes and the letter is marked", async () => {
     await using v = await v2Queue();
     const entry = await plant(v, { i: "job-2" });
@@ -179,5 +213,25 @@ describe("fail.lua", () => {
     expect(
       await v.r.sendCommand(["EXISTS", `${v.k.resultPrefix}job-2`, `${v.k.recordPrefix}job-2`]),
     ).toBe(0);
+  });
+});
+
+describe("promote.lua", () => {
+  test("a delayed enqueue's record goes to the stream; a corrupt one as it is; a gone one not", async () => {
+    await using v = await v2Queue();
+    const rec = (id: string) => `${v.k.recordPrefix}${id}`;
+    // The record a delayed enqueue writes (FORMATS.md): the entry's fields, q, status queued.
+    const fields = ["t", "echo", "p", '"d"', "a", "0", "m", "2", "o", '{"x":1}', "q", "5"];
+    await v.r.sendCommand(["HSET", rec("later"), ...fields, "status", "queued"]);
+    await v.r.sendCommand(["SET", rec("bad"), "not a hash"]);
+    await v.r.sendCommand(["ZADD", v.k.delayed, "0", "later", "1", "bad", "2", "gone"]);
+    expect(await promoteDue(v.client, v.k)).toBe(1);
+    const added = await streamEntries(v);
+    expect(added.map((e) => e.f)).toEqual([
+      { t: "echo", p: '"d"', a: "0", m: "2", i: "later", o: '{"x":1}' },
+      { i: "bad" }, // the worker's validation buries it with a reason
+    ]);
+    expect(await hgetall(v, rec("later"))).toMatchObject({ status: "queued", e: added[0]!.id });
+    expect(await v.r.sendCommand(["ZCARD", v.k.delayed])).toBe(0);
   });
 });

@@ -3,8 +3,8 @@
 // run, entries to bury (they fail the entry check, lib/engine/v2/entry.ts) and entries whose
 // task this worker lacks (left for a worker that has it).
 
+import { createGroup } from "../engine/calls/worker.ts";
 import { GROUP, type QueueKeys } from "../engine/keys.ts";
-import { runScript, scripts } from "../engine/lua.ts";
 import type { Claimed } from "../engine/v2/claim.ts";
 import { type EntryJob, parseEntry } from "../engine/v2/entry.ts";
 import type { TakenEntry } from "../engine/v2/finish.ts";
@@ -52,7 +52,7 @@ export interface Sorted {
  * predate it). Works on a full Redis too (lib/engine/lua/group-1.lua).
  */
 export async function ensureGroup(client: Redis, keys: QueueKeys): Promise<void> {
-  await runScript(client, scripts.group, [keys.stream], [GROUP]);
+  await createGroup(client, keys);
 }
 
 /** Reads up to `count` new entries for this consumer; blocks up to `blockMs` when given. */

@@ -262,17 +262,10 @@ export class Settler {
       error: f.error,
       retryInMs: f.retryInMs,
     }));
-    const count =
-      started > 0
-        ? client.sendCommand(["HINCRBY", this.keys.stats, "started", String(started)])
-        : null;
-    const fail = failJobs(
-      client,
-      this.v2,
-      { ...fo, deadMaxLen: o.deadMaxLen, eventsMaxLen: o.eventsMaxLen },
-      failures,
+    const limits = { deadMaxLen: o.deadMaxLen, eventsMaxLen: o.eventsMaxLen };
+    return failJobs(client, this.v2, { ...fo, ...limits, startedSince: started }, failures).then(
+      (codes) => codes.map((c) => FAIL_CODES[c]),
     );
-    return Promise.all([fail, count]).then(([codes]) => codes.map((c) => FAIL_CODES[c]));
   }
 }
 
@@ -298,7 +291,7 @@ function item(f: Startable & { runMs: number; result: string }, worker: string) 
 /**
  * An error reply over one record (a script error, a wrong type under a job key) rather than
  * Redis' state (out of memory, loading, read-only, no permission) or a queue-wide key of the
- * wrong type (wrong_type in lib/engine/lua/_wrongtype.lua: nothing was written, and no one job is at
+ * wrong type (wrong_type in lib/engine/lua/include/wrongtype.lua: nothing was written, and no one job is at
  * fault): the call is worth splitting, so only the bad record is set aside.
  */
 export function refusedOverOneRecord(err: unknown): boolean {

@@ -2,8 +2,8 @@
 // dashboard), the tasks it serves, and leaving cleanly at shutdown.
 import { hostname } from "node:os";
 import type { WorkerOptions } from "../config.ts";
+import { beat, holdName } from "../engine/calls/worker.ts";
 import type { QueueKeys } from "../engine/keys.ts";
-import { runScript, scripts } from "../engine/lua.ts";
 import type { V2Keys } from "../engine/v2/keys.ts";
 import { releaseAll } from "../engine/v2/release.ts";
 import { serveTasks as serve } from "../engine/v2/serve.ts";
@@ -35,8 +35,7 @@ export async function heartbeat(
   counts: WorkerCounts,
   tasks: readonly string[],
 ): Promise<void> {
-  const key = keys.worker(o.name);
-  const now = String(o.now());
+  const now = o.now();
   const fields = {
     host: HOST,
     pid: process.pid,
@@ -47,9 +46,8 @@ export async function heartbeat(
     seen_at: now,
     tasks: JSON.stringify(tasks),
   };
-  const args = [now, o.name, goneAfterMs(o), ...Object.entries(fields).flat()];
   await Promise.all([
-    runScript(client, scripts.heartbeat, [keys.workers, key], args.map(String)),
+    beat(client, keys, { name: o.name, now, ttlMs: goneAfterMs(o), fields }),
     serveTasks(client, v2, o, tasks),
   ]);
 }
@@ -77,14 +75,14 @@ export async function claimName(client: Redis, keys: QueueKeys, o: WorkerOptions
 }
 
 async function claim(client: Redis, key: string, o: WorkerOptions): Promise<void> {
-  const args = [HOST, process.pid, o.now(), goneAfterMs(o)];
+  const name = { host: HOST, pid: process.pid, now: o.now(), ttlMs: goneAfterMs(o) };
   for (let tries = 0; ; tries++) {
-    const held = await runScript<(string | null)[]>(client, scripts.claim, [key], args);
-    if (held.length === 0) {
+    const held = await holdName(client, key, name);
+    if (held === null) {
       RUNNING.add(key);
       return;
     }
-    const [host, pid, seenAt] = held;
+    const { host, pid, seenAt } = held;
     if (tries === 0 && host === HOST && pid && !processAlive(Number(pid), key)) {
       await client.sendCommand(["DEL", key]);
       continue;
@@ -132,12 +130,12 @@ export async function serveTasks(
   o: WorkerOptions,
   tasks: readonly string[],
 ): Promise<number> {
-  const limit = 1_000;
+  const most = 1_000;
   let moved = 0;
   for (;;) {
-    const served = await serve(client, v2, tasks, goneAfterMs(o), limit);
+    const served = await serve(client, v2, tasks, goneAfterMs(o), most);
     moved += served.moved;
-    if (served.fullest < limit) return moved;
+    if (served.fullest < most) return moved;
   }
 }
 

@@ -54,22 +54,16 @@ export function retryInMs(run: FailedRun, o: WorkerOptions): number | null {
   return retryDelayMs(run.retryAfterMs, run.attempt, o);
 }
 
-/** Deferrals of a job whose task this worker lacks: at once, then 50 ms doubling to 1 s. */
-const DEFER_FIRST_MS = 50;
-const DEFER_MAX_MS = 1_000;
+/** A job left for a worker that has its task: back at once the first time, then 50 ms doubling. */
+const DEFERRAL = { backoffBaseMs: 50, backoffMaxMs: 1_000 };
 
 /**
- * The schedule leave.lua follows for jobs left for a worker that has their task: the first
- * deferral at once, then 50 ms doubling up to 1 s, each ±25 %; no attempt is spent.
+ * The delays of a job's deferrals (engine v2's leave.lua indexes them by the job's count, the
+ * last for every later one): 0, then 50 ms doubling up to 1 s, each jittered as backoffMs, so
+ * a job that workers without its task keep taking costs them at most about one read a second.
  */
 export function deferralDelaysMs(random: () => number = Math.random): number[] {
-  const o = { backoffBaseMs: DEFER_FIRST_MS, backoffMaxMs: DEFER_MAX_MS };
-  const delays = [0];
-  // 50, 100, 200, 400, 800, then the cap: the last one stands for every later deferral.
-  for (let n = 1; DEFER_FIRST_MS * 2 ** (n - 2) < DEFER_MAX_MS; n++) {
-    delays.push(backoffMs(n, o, random));
-  }
-  return delays;
+  return [0, ...[1, 2, 3, 4, 5, 6].map((n) => backoffMs(n, DEFERRAL, random))];
 }
 
 /** Moves jobs whose delay is over (by Redis' clock) from the delayed set back to the stream. */
