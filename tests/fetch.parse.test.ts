@@ -1,7 +1,7 @@
 // The start script's flat reply and the history fields, read back: pure, tested with tables.
 import { describe, expect, test } from "bun:test";
+import { parseStarts } from "../lib/engine/calls/start.ts";
 import { parseHistory } from "../lib/engine/record.ts";
-import { parseStarts } from "../lib/worker/entries.ts";
 
 describe("parseStarts", () => {
   const cases: [string, (string | number)[], ReturnType<typeof parseStarts>][] = [

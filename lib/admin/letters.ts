@@ -3,9 +3,15 @@
 
 import type { QueueKeys } from "../engine/keys.ts";
 import { parseOutcome } from "../engine/v2/outcome.ts";
-import { discardLetters as discard, requeueLetters as requeue } from "../engine/v2/requeue.ts";
+import {
+  discardLetters as discard,
+  type RequeueVerdict,
+  requeueLetters as requeue,
+} from "../engine/v2/requeue.ts";
 import { field } from "../queue/read.ts";
 import type { Redis } from "../redis/connect.ts";
+
+export type { RequeueVerdict };
 
 export interface DeadLetter {
   /** The letter's entry id in the dead stream; its ms part is when the job died. */
@@ -81,8 +87,6 @@ export async function findDead(
     from = `(${page.at(-1)![0]}`;
   }
 }
-
-export type RequeueVerdict = "requeued" | "missing" | "active";
 
 /** Requeues letters [entry id, job id ('' = any)]; atomic per letter (engine v2 requeue.lua). */
 export async function requeueLetters(

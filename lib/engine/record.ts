@@ -37,7 +37,7 @@ export function parseJob(id: string, flat: readonly string[]): JobRecord | null 
 const OUTCOMES = new Set(["finished", "retrying", "failed"]);
 
 /**
- * The attempts, oldest first, from the fields the Lua scripts write (see lib/engine/lua/_attempts.lua):
+ * The attempts, oldest first, from the fields the Lua scripts write (see lib/engine/lua/include/history.lua):
  * `h:<run>` = "<attempt> <start ms> <worker>", `h:<run>:e` = "<end ms> <outcome>",
  * `h:<run>:x` = error. A start or worker left empty is unknown.
  */

@@ -2,11 +2,11 @@
 // in one script call. A write that fails (Redis down, or refusing it for lack of memory) is
 // kept and tried again with back-off, never dropped: the entry stays pending, and leased,
 // until its outcome is recorded. (On a full Redis the scripts still run: their first write
-// takes no memory; see lib/engine/lua/_attempts.lua.)
+// takes no memory; see lib/engine/lua/include/memory.lua.)
 import { ErrorReply } from "redis";
 import type { WorkerOptions } from "../config.ts";
-import { GROUP, MINUTES_KEPT, type QueueKeys } from "../engine/keys.ts";
-import { runScript, scripts } from "../engine/lua.ts";
+import { failJobs, finishJobs } from "../engine/calls/outcomes.ts";
+import { GROUP, type QueueKeys } from "../engine/keys.ts";
 import type { Redis } from "../redis/connect.ts";
 
 export interface Finish {
@@ -190,22 +190,15 @@ export class Settler {
     const clients = this.clients();
     const client = clients[this.#batches++ % clients.length]!;
     const now = o.now();
+    const { eventsMaxLen, deadMaxLen } = o;
     let reply: number[];
     if (items[0]!.kind === "finish") {
-      const args: (string | number)[] = [keys.jobPrefix, GROUP, now, o.resultTtlS, o.eventsMaxLen];
-      args.push(MINUTES_KEPT);
-      for (const f of items as Finish[]) args.push(f.entryId, f.jobId, f.run, f.result);
-      const sKeys = [keys.stream, keys.events, keys.stats, keys.minutes, keys.durations];
-      reply = await runScript<number[]>(client, scripts.finish, sKeys, args);
+      const resultTtlS = o.resultTtlS;
+      reply = await finishJobs(client, keys, { now, resultTtlS, eventsMaxLen }, items as Finish[]);
     } else {
-      const ttl = this.compactFailures() ? 0 : o.failureTtlS;
-      const args: (string | number)[] = [keys.jobPrefix, GROUP, now, ttl, o.deadMaxLen];
-      args.push(o.eventsMaxLen, MINUTES_KEPT);
-      for (const f of items as Failure[]) {
-        args.push(f.entryId, f.jobId, f.run, f.error, f.retryAt);
-      }
-      const sKeys = [keys.stream, keys.delayed, keys.dead, keys.events, keys.stats, keys.minutes];
-      reply = await runScript<number[]>(client, scripts.fail, sKeys, args);
+      const failureTtlS = this.compactFailures() ? 0 : o.failureTtlS;
+      const f = { now, failureTtlS, deadMaxLen, eventsMaxLen };
+      reply = await failJobs(client, keys, f, items as Failure[]);
     }
     for (const [i, item] of items.entries()) this.onSettled(item, Number(reply[i]));
   }
@@ -214,7 +207,7 @@ export class Settler {
 /**
  * An error reply over one record (a script error, a wrong type under a job key) rather than
  * Redis' state (out of memory, loading, read-only, no permission) or a queue-wide key of the
- * wrong type (wrong_type in lib/engine/lua/_wrongtype.lua: nothing was written, and no one job is at
+ * wrong type (wrong_type in lib/engine/lua/include/wrongtype.lua: nothing was written, and no one job is at
  * fault): the call is worth splitting, so only the bad record is set aside.
  */
 export function refusedOverOneRecord(err: unknown): boolean {

@@ -23,7 +23,10 @@ const T = (name: string) => `tests/${name}.test.ts`;
 const FINISH = "lib/engine/lua/finish-5.lua";
 const START = "lib/engine/lua/start-7.lua";
 const FAIL = "lib/engine/lua/fail-6.lua";
-const SHARED = "lib/engine/lua/_attempts.lua";
+const ENTRIES = "lib/engine/lua/include/entries.lua";
+const HISTORY = "lib/engine/lua/include/history.lua";
+const MINUTES = "lib/engine/lua/include/minutes.lua";
+const DEAD = "lib/engine/lua/include/dead.lua";
 
 /** One mutant: id, file, what it breaks, the exact text, its replacement, the tests. */
 function m(
@@ -51,10 +54,10 @@ export const mutants: Mutant[] = [
     "    redis.call('EXPIRE', key, ARGV[4])",
     "", [G("ttl")]),
   m("finish-ttl-failure", "lib/worker/outcomes.ts", "a finished record is kept resultTtlS, not failureTtlS",
-    "[keys.jobPrefix, GROUP, now, o.resultTtlS, o.eventsMaxLen]",
-    "[keys.jobPrefix, GROUP, now, o.failureTtlS, o.eventsMaxLen]", [G("ttl"), T("worker.process")]),
+    "const resultTtlS = o.resultTtlS;",
+    "const resultTtlS = o.failureTtlS;", [G("ttl"), T("worker.process")]),
   m("finish-no-ack", FINISH, "an entry is acknowledged in the script that records its outcome",
-    "settle_entries(KEYS[1], group, entries)",
+    "ack_and_trim(KEYS[1], group, entries)",
     "", [G("finish")]),
   m("finish-takes-memory-first", FINISH, "a finish writes first with a command that takes no memory, so a full Redis still records results",
     "write_without_memory(KEYS[1])\nfor i = 7, #ARGV, 4 do\n  local id, run",
@@ -78,25 +81,25 @@ export const mutants: Mutant[] = [
     "      if ms <= BOUNDS[j] then",
     "      if ms < BOUNDS[j] then", [G("finish"), T("metrics")]),
   // Shared helpers: trimming never drops jobs not yet done; history and counts.
-  m("trim-past-delivered", SHARED, "MINID trim bound: an entry that was not pending never trims undelivered ones",
+  m("trim-past-delivered", ENTRIES, "MINID trim bound: an entry that was not pending never trims undelivered ones",
     "  if not minid and acked < #entries then",
     "  if false then", [T("lua.idempotence")]),
-  m("trim-maxlen", SHARED, "the job stream is never trimmed by MAXLEN",
+  m("trim-maxlen", ENTRIES, "the job stream is never trimmed by MAXLEN",
     "  redis.call('XTRIM', stream, 'MINID', minid)",
     "  redis.call('XTRIM', stream, 'MAXLEN', 0)", [T("lua.idempotence")]),
-  m("trim-no-xdel", SHARED, "entries finished behind a slow job are deleted at once",
+  m("trim-no-xdel", ENTRIES, "entries finished behind a slow job are deleted at once",
     "then newer[#newer + 1] = e end",
     "then end", [T("worker.reclaim")]),
-  m("history-kept", SHARED, "the history keeps the last 20 runs",
+  m("history-kept", HISTORY, "the history keeps the last 20 runs",
     "local HISTORY_KEPT = 20",
     "local HISTORY_KEPT = 21", [T("info.history")]),
-  m("minute-count", SHARED, "per-minute counts add what the batch did",
+  m("minute-count", MINUTES, "per-minute counts add what the batch did",
     "  redis.call('HINCRBY', key, minute .. ':' .. name, n)",
     "  redis.call('HINCRBY', key, minute .. ':' .. name, 1)", [T("info.history"), T("metrics")]),
   // Start: attempts, dead letters on claim, duplicates and gone records.
   m("claim-bury-no-ttl", START, "a job dead-lettered on a claim expires after failureTtlS",
-    "  redis.call('EXPIRE', key, ARGV[5])",
-    "", [G("ttl")]),
+    "  ttl = ARGV[5], now = now }",
+    "  ttl = 1e9, now = now }", [G("ttl")]),
   m("claim-max-attempts", START, "a job whose worker died on its last attempt is dead-lettered, not run again",
     "  elseif attempt >= max then",
     "  elseif attempt > max then", [T("worker.reclaim"), G("ttl")]),
@@ -137,7 +140,7 @@ export const mutants: Mutant[] = [
     "redis.call('HSET', key, 'status', 'queued', 'waiting_for', task, 'attempt', count(redis.call('HGET', key, 'attempt')) + 1)",
     [T("worker.tasks")]),
   m("start-write-takes-memory", START, "starts go through on a full Redis (first write takes no memory)",
-    "write_without_memory(KEYS[1]) -- so a full Redis lets the starts through (_attempts.lua)",
+    "write_without_memory(KEYS[1]) -- so a full Redis lets the starts through (include/memory.lua)",
     "", [T("redis-full.worker")]),
   // Fail: retries through the delayed set, dead letters, only the current run.
   m("fail-not-current-run", FAIL, "a failure of a run that is no longer the job's current one is ignored",
@@ -147,7 +150,7 @@ export const mutants: Mutant[] = [
     "  elseif f[1] ~= 'started' or tonumber(f[6]) ~= run then",
     "  elseif tonumber(f[6]) ~= run then", [G("finish"), T("lua.idempotence")]),
   m("fail-no-ack", FAIL, "a failed or retried entry is acknowledged in the script that records it",
-    "settle_entries(KEYS[1], group, entries)",
+    "ack_and_trim(KEYS[1], group, entries)",
     "", [G("finish")]),
   m("fail-takes-memory-first", FAIL, "a failure writes first with a command that takes no memory, so a full Redis still records it",
     "write_without_memory(KEYS[1])\nfor i = 8, #ARGV, 5 do",
@@ -165,8 +168,8 @@ export const mutants: Mutant[] = [
     " || field(entry[1], \"record\") !== \"dropped\")",
     ")", [T("redis-full.letters")]),
   m("fail-letter-unmarked", FAIL, "a compact letter says its record was dropped (the job still reads as failed)",
-    "unpack(compact and DROPPED or {})",
-    "unpack({})", [T("redis-full.letters")]),
+    "compact and DROPPED or nil)",
+    "nil)", [T("redis-full.letters")]),
   m("settle-splits-queue-refusal", "lib/worker/outcomes.ts", "a refusal over a queue-wide key is retried whole, never split and acknowledged",
     "&& !/^ERR courier: key /.test(err.message)",
     "",
@@ -184,12 +187,12 @@ export const mutants: Mutant[] = [
   m("fail-retry-now", FAIL, "a retry waits in the delayed set until its retry time",
     "    redis.call('ZADD', KEYS[2], retry_at, id)",
     "    redis.call('ZADD', KEYS[2], now, id)", [G("retry"), T("worker.process")]),
-  m("fail-no-ttl", FAIL, "a failed record expires after failureTtlS",
-    "    redis.call('EXPIRE', key, ARGV[4])",
+  m("fail-no-ttl", DEAD, "a failed record expires after failureTtlS",
+    "  redis.call('EXPIRE', key, grave.ttl)",
     "", [G("ttl"), T("worker.process")]),
   m("fail-letter-attempts", FAIL, "a dead letter carries the attempts the job used",
-    "'attempts', f[3] or '', 'payload'",
-    "'attempts', 0, 'payload'", [T("worker.process")]),
+    "attempt = f[3], payload = f[4]",
+    "attempt = 0, payload = f[4]", [T("worker.process")]),
   m("fail-compact-whole-error", FAIL, "a failure on a full Redis keeps a compact letter, so a failing queue drains",
     "compact and string.sub(err, 1, COMPACT_ERROR_CHARS) or err",
     "err", [T("redis-full.worker")]),

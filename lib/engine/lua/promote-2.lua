@@ -5,8 +5,9 @@
 -- KEYS[1] delayed (zset)   KEYS[2] stream
 -- ARGV[1] job key prefix   ARGV[2] now (ms)   ARGV[3] most jobs moved per call
 -- Returns: number of jobs moved. Or an error reply `ERR courier: key … holds a …` when a key
--- holds the wrong type, with nothing written (wrong_type, _wrongtype.lua): a WRONGTYPE from the
+-- holds the wrong type, with nothing written (wrong_type, include/wrongtype.lua): a WRONGTYPE from the
 -- XADD would come after the ZREM and the status, losing a job per call.
+--- @include wrongtype
 local wrong = wrong_type({ KEYS[1], 'zset', KEYS[2], 'stream' })
 if wrong then return wrong end
 local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[2], 'LIMIT', 0, ARGV[3])

@@ -10,8 +10,9 @@
 -- Returns: {jobs moved, most jobs taken from one task's parked set}; the latter equal to
 -- ARGV[4] means there may be more, and the caller calls again.
 -- Or an error reply `ERR courier: key … holds a …` when a key it writes (the parked sets too)
--- holds the wrong type, with nothing written (wrong_type, _wrongtype.lua): a WRONGTYPE from the
+-- holds the wrong type, with nothing written (wrong_type, include/wrongtype.lua): a WRONGTYPE from the
 -- XADD would come after the ZPOPMIN, losing the jobs popped.
+--- @include wrongtype
 local expected = { KEYS[1], 'hash', KEYS[2], 'stream' }
 for i = 5, #ARGV do
   expected[#expected + 1] = ARGV[1] .. ARGV[i]; expected[#expected + 1] = 'zset'

@@ -14,6 +14,10 @@
 -- Returns one integer per entry: 1 buried, 0 not pending to this consumer (left alone),
 -- -2 buried but r:<id> holds another type (no outcome written). Or an error reply
 -- `ERR courier: key … holds a …` (nothing written).
+--- @include wrongtype
+--- @include minutes
+--- @include clock
+--- @include dead-v2
 local wrong = wrong_type({ KEYS[1], 'stream', KEYS[2], 'stream', KEYS[3], 'stream',
   KEYS[4], 'hash', KEYS[5], 'hash' })
 if wrong then return wrong end

@@ -16,6 +16,8 @@
 --   delay ms (0 = now; a delayed job always has an id), options JSON ('' = none)
 -- Returns "<first entry id or empty> <flags>", one flag per job: 1 created, 0 existed.
 -- Or an error reply `ERR courier: key … holds a …` (nothing written: wrong_type, _wrongtype.lua).
+--- @include wrongtype
+--- @include clock
 local seen = redis.call('GET', KEYS[4])
 if seen then return seen end
 local wrong = wrong_type({ KEYS[1], 'stream', KEYS[2], 'zset', KEYS[3], 'hash' })

@@ -7,8 +7,8 @@
 -- with the result, so its idempotency marker lives as long as its result.
 -- Order: TIME, then a write that takes no memory (Redis checks maxmemory only before a
 -- script's first write, so a full Redis still records results), the outcomes, the per-batch
--- event and counters, the take, and the acknowledgements and trim last (v1's settle_entries,
--- _attempts.lua): a script error half-way leaves every entry pending, never one acknowledged
+-- event and counters, the take, and the acknowledgements and trim last (v1's ack_and_trim,
+-- include/entries.lua): a script error half-way leaves every entry pending, never one acknowledged
 -- and unrecorded. Queue-wide keys of the wrong type are refused before any write.
 --
 -- KEYS[1] stream  KEYS[2] events  KEYS[3] stats  KEYS[4] minutes  KEYS[5] durations
@@ -21,6 +21,10 @@
 -- Returns { codes, taken }: per job 1 recorded, 0 had an outcome, -2 r:<id> holds another
 -- type (corrupt; the entry is acknowledged all the same); taken = XREADGROUP's entries.
 -- Or an error reply `ERR courier: key … holds a …` (nothing written).
+--- @include wrongtype
+--- @include minutes
+--- @include entries
+--- @include clock
 local wrong = wrong_type({ KEYS[1], 'stream', KEYS[2], 'stream', KEYS[3], 'hash',
   KEYS[4], 'hash', KEYS[5], 'hash' })
 if wrong then return wrong end
@@ -75,5 +79,5 @@ if tonumber(ARGV[9]) > 0 then
     'STREAMS', KEYS[1], '>')
   if read then taken = read[1][2] end
 end
-settle_entries(KEYS[1], group, entries)
+ack_and_trim(KEYS[1], group, entries)
 return { codes, taken }
