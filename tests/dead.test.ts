@@ -2,9 +2,9 @@
 // fresh attempts, history kept, record recreated when expired), delete and purge.
 import { describe, expect, test } from "bun:test";
 import { Admin } from "../lib/admin/admin.ts";
+import type { QueueKeys } from "../lib/engine/keys.ts";
 import { PermanentError } from "../lib/errors.ts";
 import { defineTask } from "../lib/types.ts";
-import type { QueueKeys } from "../lib/engine/keys.ts";
 import { entryJobId } from "./fixtures/engine-v2.ts";
 import {
   openQueue,
