@@ -2,8 +2,6 @@
 // is its script's text after the helpers it uses, concatenated here until the loader expands
 // `--- @include` lines (then each script names its helpers and this file goes).
 
-import attemptsSrc from "../lua/_attempts.lua" with { type: "text" };
-import wrongTypeSrc from "../lua/_wrongtype.lua" with { type: "text" };
 import { script } from "../lua.ts";
 import claimSrc from "./lua/claim.lua" with { type: "text" };
 import clockSrc from "./lua/clock-h5-tmp.lua" with { type: "text" };
@@ -19,8 +17,13 @@ import requeueSrc from "./lua/requeue.lua" with { type: "text" };
 import serveSrc from "./lua/serve.lua" with { type: "text" };
 
 const withHelpers = (...parts: string[]) => parts.join("\n");
-// History of runs, per-minute counts, acknowledge-and-trim: today's helpers, today's formats.
-const base = withHelpers(wrongTypeSrc, attemptsSrc, clockSrc, readdSrc);
+// History of runs, per-minute counts, acknowledge-and-trim: today's helpers (lib/engine/lua/
+// include/), today's formats. (h-8: bridged onto the includes after main's h-1 merge, until h-5
+// moves these scripts onto `--- @include` lines of their own.)
+const includes = ["wrongtype", "history", "minutes", "memory", "entries"];
+const bridge = `${includes.map((n) => `--- @include ${n}`).join("\n")}
+local function settle_entries(stream, group, entries) return ack_and_trim(stream, group, entries) end`;
+const base = withHelpers(bridge, clockSrc, readdSrc);
 
 export const rareScripts = {
   fail: script("v2-fail", withHelpers(base, deadSrc, failSrc), 6),
