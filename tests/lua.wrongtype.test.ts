@@ -53,7 +53,7 @@ async function letter(q: Queue, r: RawRedis) {
 async function requeue(q: Queue) {
   const letters = (await q.client.sendCommand(["XRANGE", q.keys.dead, "-", "+"])) as [string][];
   const pairs = letters.map(([entry]) => [entry, "j1"] as [string, string]);
-  return requeueLetters(q.client, q.keys, pairs, { now: Date.now(), maxAttempts: 3 });
+  return requeueLetters(q.client, q.keys, pairs, { maxAttempts: 3 });
 }
 /** j1 queued and parked for task t (as start-7.lua parks it). */
 async function parked(q: Queue, r: RawRedis) {

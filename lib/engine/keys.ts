@@ -42,6 +42,16 @@ export interface QueueKeys {
    * run took at most that bound and more than the one below; `sum_ms` and `count` as well.
    */
   durations: string;
+  /** `r:<id>`: a string holding the job's outcome (lib/engine/v2/outcome.ts), with a TTL. */
+  result: (id: string) => string;
+  resultPrefix: string;
+  /** `job:<id>`: the record hash (engine v2), only for jobs that need one; the same key as `job`. */
+  record: (id: string) => string;
+  recordPrefix: string;
+  /** `receipt:<batch>`: an enqueue batch's reply, so a re-sent batch adds nothing. */
+  receipt: (batch: string) => string;
+  /** Hash: `format`, `created_at` (the data format's version; checked by every process). */
+  meta: string;
 }
 
 /** Minutes of per-minute counts kept (three hours: the dashboard's chart and `info` use one). */
@@ -54,6 +64,7 @@ export function queueKeys(prefix: string, queue: string): QueueKeys {
   const base = `${prefix}:{${queue}}`;
   const jobPrefix = `${base}:job:`;
   const workerPrefix = `${base}:worker:`;
+  const resultPrefix = `${base}:r:`;
   return {
     stream: `${base}:stream`,
     job: (id) => jobPrefix + id,
@@ -69,5 +80,11 @@ export function queueKeys(prefix: string, queue: string): QueueKeys {
     stats: `${base}:stats`,
     minutes: `${base}:stats:minutes`,
     durations: `${base}:stats:durations`,
+    result: (id) => resultPrefix + id,
+    resultPrefix,
+    record: (id) => jobPrefix + id,
+    recordPrefix: jobPrefix,
+    receipt: (batch) => `${base}:receipt:${batch}`,
+    meta: `${base}:meta`,
   };
 }

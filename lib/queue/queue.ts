@@ -15,7 +15,7 @@ import {
   enqueuePreparedMany,
   enqueueStream,
 } from "./bulk.ts";
-import { type Enqueued, enqueueBatch, type JobSpec, type Prepared, prepareJob } from "./prepare.ts";
+import { batchSender, type Enqueued, type JobSpec, type Prepared, prepareJob } from "./prepare.ts";
 import { getJobs, type WaitOptions, type WaitResult, waitForJobs } from "./read.ts";
 
 export type QueueConfig = Partial<ProducerOptions> &
@@ -69,8 +69,8 @@ export class Queue {
   ): Promise<string> {
     const spec = { ...opts, task: task as JobSpec["task"], payload };
     const job = prepareJob(spec, this.options);
-    await this.#sender().send([job]);
-    return job.id;
+    const [done] = await this.#sender().send([job]);
+    return done!.id;
   }
 
   /**
@@ -112,12 +112,12 @@ export class Queue {
     return {
       batchSize: this.options.enqueueBatchSize,
       prepare: (spec: JobSpec) => prepareJob(spec, this.options),
-      // Safe to send again after a lost reply: ids are fixed before sending, and a job whose
-      // hash exists is not added twice.
+      // Safe to send again after a lost reply: the batch's id is fixed before the first send,
+      // and a batch whose receipt exists returns the same ids, adding nothing.
       send: (batch: readonly Prepared[]) => {
-        let tries = 0;
+        const send = batchSender(this.client, this.keys, batch);
         return this.#call(
-          () => enqueueBatch(this.client, this.keys, this.options, batch, tries++ === 0),
+          send,
           batch.length === 1 ? "job not enqueued" : `batch of ${batch.length} jobs not enqueued`,
         );
       },

@@ -100,6 +100,15 @@ function toRecord(id: string, [outcome, flat, pending, fields, due]: Found): Job
   return status === "queued" || status === "started" ? base(status, a) : null;
 }
 
+/**
+ * A job read from its outcome value `r:<id>` and its record (flat HGETALL, for the earlier runs):
+ * what a waiter reads behind its blocking read. null when the value is not an outcome.
+ */
+export function endedRecord(id: string, value: string, recordFlat: readonly string[]) {
+  const o = parseOutcome(value);
+  return o ? ended(id, o, toMap(recordFlat)) : null;
+}
+
 /** A finished or failed job: the outcome value, plus earlier runs from its record. */
 function ended(id: string, o: OutcomeValue, record: ReadonlyMap<string, string>): JobRecord {
   const startedAt = o.runMs === null ? null : o.endedAt - o.runMs;
