@@ -9,7 +9,6 @@ import type { WorkerOptions } from "../config.ts";
 import { GROUP, type QueueKeys } from "../engine/keys.ts";
 import { failJobs } from "../engine/v2/fail.ts";
 import { finishJobs, type TakenEntry } from "../engine/v2/finish.ts";
-import type { V2Keys } from "../engine/v2/keys.ts";
 import type { Redis } from "../redis/connect.ts";
 import type { Startable } from "./entries.ts";
 
@@ -103,7 +102,6 @@ export class Settler {
      */
     private readonly clients: () => readonly Redis[],
     private readonly keys: QueueKeys,
-    private readonly v2: V2Keys,
     private readonly o: WorkerOptions,
     private readonly onSettled: OnSettled,
     private readonly onError: (err: unknown, retryInMs: number) => void,
@@ -231,7 +229,7 @@ export class Settler {
     const jobs = items.map((f) => ({ ...f.job, runMs: f.runMs, result: f.result }));
     const finish = finishJobs(
       client,
-      this.v2,
+      this.keys,
       { ...w, startedSince: started },
       jobs.map((j) => item(j, o.name)),
       held,
@@ -263,7 +261,7 @@ export class Settler {
       retryInMs: f.retryInMs,
     }));
     const limits = { deadMaxLen: o.deadMaxLen, eventsMaxLen: o.eventsMaxLen };
-    return failJobs(client, this.v2, { ...fo, ...limits, startedSince: started }, failures).then(
+    return failJobs(client, this.keys, { ...fo, ...limits, startedSince: started }, failures).then(
       (codes) => codes.map((c) => FAIL_CODES[c]),
     );
   }

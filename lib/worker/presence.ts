@@ -4,7 +4,6 @@ import { hostname } from "node:os";
 import type { WorkerOptions } from "../config.ts";
 import { beat, holdName } from "../engine/calls/worker.ts";
 import type { QueueKeys } from "../engine/keys.ts";
-import type { V2Keys } from "../engine/v2/keys.ts";
 import { releaseAll } from "../engine/v2/release.ts";
 import { serveTasks as serve } from "../engine/v2/serve.ts";
 import { ConfigError } from "../errors.ts";
@@ -30,7 +29,6 @@ export function goneAfterMs(o: Pick<WorkerOptions, "heartbeatEveryMs">): number 
 export async function heartbeat(
   client: Redis,
   keys: QueueKeys,
-  v2: V2Keys,
   o: WorkerOptions,
   counts: WorkerCounts,
   tasks: readonly string[],
@@ -48,7 +46,7 @@ export async function heartbeat(
   };
   await Promise.all([
     beat(client, keys, { name: o.name, now, ttlMs: goneAfterMs(o), fields }),
-    serveTasks(client, v2, o, tasks),
+    serveTasks(client, keys, o, tasks),
   ]);
 }
 
@@ -126,14 +124,14 @@ function processAlive(pid: number, key: string): boolean {
  */
 export async function serveTasks(
   client: Redis,
-  v2: V2Keys,
+  keys: QueueKeys,
   o: WorkerOptions,
   tasks: readonly string[],
 ): Promise<number> {
   const most = 1_000;
   let moved = 0;
   for (;;) {
-    const served = await serve(client, v2, tasks, goneAfterMs(o), most);
+    const served = await serve(client, keys, tasks, goneAfterMs(o), most);
     moved += served.moved;
     if (served.fullest < most) return moved;
   }
@@ -144,14 +142,9 @@ export async function serveTasks(
  * unfinished run not counted as an attempt), then removes it from the group and the workers
  * set. Returns how many jobs were released.
  */
-export async function leave(
-  client: Redis,
-  keys: QueueKeys,
-  v2: V2Keys,
-  name: string,
-): Promise<number> {
+export async function leave(client: Redis, keys: QueueKeys, name: string): Promise<number> {
   forgetName(keys, name); // first: a leave that fails (Redis away) still frees the name here
-  const released = await releaseAll(client, v2, name, 10_000);
+  const released = await releaseAll(client, keys, name, 10_000);
   await Promise.all([
     client.sendCommand(["ZREM", keys.workers, name]),
     client.sendCommand(["DEL", keys.worker(name)]),

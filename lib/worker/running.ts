@@ -4,7 +4,6 @@
 
 import type { WorkerOptions } from "../config.ts";
 import type { QueueKeys } from "../engine/keys.ts";
-import type { V2Keys } from "../engine/v2/keys.ts";
 import type { Logger } from "../log.ts";
 import type { Redis } from "../redis/connect.ts";
 import type { Task } from "../types.ts";
@@ -42,13 +41,12 @@ export class Jobs {
     /** The connections outcomes are written on (the worker's lanes), in turn. */
     clients: () => readonly Redis[],
     keys: QueueKeys,
-    v2: V2Keys,
     private readonly o: WorkerOptions,
     private readonly tasks: ReadonlyMap<string, Task>,
     private readonly log: Logger,
     onRedisError: (err: unknown, retryInMs?: number) => void,
   ) {
-    this.settler = new Settler(clients, keys, v2, o, this.#onSettled, onRedisError);
+    this.settler = new Settler(clients, keys, o, this.#onSettled, onRedisError);
   }
 
   /** Jobs running now. */

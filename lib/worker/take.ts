@@ -11,7 +11,6 @@ import type { QueueKeys } from "../engine/keys.ts";
 import { buryEntries } from "../engine/v2/bury.ts";
 import { type Claimed, claimLapsed, readOwnPending } from "../engine/v2/claim.ts";
 import type { TakenEntry } from "../engine/v2/finish.ts";
-import type { V2Keys } from "../engine/v2/keys.ts";
 import { leaveForOthers } from "../engine/v2/leave.ts";
 import type { Logger } from "../log.ts";
 import { describeCause, type Redis } from "../redis/connect.ts";
@@ -38,7 +37,6 @@ const NOTHING: Fetched = { run: [], kind: "read", count: 0 };
 export interface TakeContext {
   o: WorkerOptions;
   keys: QueueKeys;
-  v2: V2Keys;
   tasks: ReadonlySet<string>;
   /** Redis is full: buried entries keep only their dead letter. */
   compact: () => boolean;
@@ -101,13 +99,13 @@ export class Source {
 
   /** Own pending entries after a lost read, else lapsed entries (null: none). */
   async #claim(free: number): Promise<Fetched | null> {
-    const { o, v2 } = this.w;
+    const { o, keys } = this.w;
     const client = this.links.client();
     const own = this.#ownCursor;
     const reply =
       own !== null
-        ? await readOwnPending(client, v2, { consumer: o.name, cursor: own, count: free })
-        : await claimLapsed(client, v2, {
+        ? await readOwnPending(client, keys, { consumer: o.name, cursor: own, count: free })
+        : await claimLapsed(client, keys, {
             consumer: o.name,
             minIdleMs: o.claimIdleMs,
             cursor: this.#claimCursor,
@@ -196,7 +194,7 @@ export class Source {
     if (s.bad.length === 0) return;
     const { o } = this.w;
     const bo = { consumer: o.name, failureTtlS: this.w.compact() ? 0 : o.failureTtlS };
-    await buryEntries(client, this.w.v2, { ...bo, ...deadLimits(o) }, s.bad);
+    await buryEntries(client, this.w.keys, { ...bo, ...deadLimits(o) }, s.bad);
     for (const b of s.bad) {
       const fields = { job: b.id || null, entry: b.entryId, problem: b.problem };
       this.log.log("error", "corrupt record: dead-lettered", fields);
@@ -207,7 +205,7 @@ export class Source {
     if (s.lacked.length === 0) return;
     const left = s.lacked.map((l) => ({ entry: l.entryId, id: null, task: l.task }));
     const delays = deferralDelaysMs(this.o.random);
-    const verdicts = await leaveForOthers(client, this.w.v2, this.o.name, delays, left);
+    const verdicts = await leaveForOthers(client, this.w.keys, this.o.name, delays, left);
     for (const [i, l] of s.lacked.entries()) {
       const v = verdicts[i];
       const fields = { job: l.jobId, entry: l.entryId, task: l.task };

@@ -4,7 +4,6 @@
 
 import { resolveOptions, type WorkerOptions } from "../config.ts";
 import { type QueueKeys, queueKeys } from "../engine/keys.ts";
-import { type V2Keys, v2Keys } from "../engine/v2/keys.ts";
 import { type Logger, silentLogger, throttled } from "../log.ts";
 import {
   defaultWorkerName,
@@ -51,8 +50,6 @@ interface Links {
 export class Worker {
   readonly options: WorkerOptions;
   readonly keys: QueueKeys;
-  /** The queue's v2 keys (lib/engine/v2/keys.ts): the scripts of the v2 engine take these. */
-  readonly v2: V2Keys;
   readonly name: string;
   /** Resolves when the worker has stopped and closed its connections. */
   readonly stopped: Promise<void>;
@@ -82,7 +79,6 @@ export class Worker {
     this.options = o;
     this.name = o.name;
     this.keys = queueKeys(o.prefix, o.queue);
-    this.v2 = v2Keys(o.prefix, o.queue);
     this.#tasks = new Map(config.tasks.map((t) => [t.name, t as Task]));
     this.#log = config.logger ?? silentLogger;
     this.#commandFailed = throttled(this.#log, "redis command failed");
@@ -91,15 +87,7 @@ export class Worker {
     const client = () => this.#client;
     this.#lanes = this.#makeLanes();
     const clients = () => this.#lanes.map((l) => l.client());
-    this.#jobs = new Jobs(
-      clients,
-      this.keys,
-      this.v2,
-      o,
-      this.#tasks,
-      this.#log,
-      this.#onRedisError,
-    );
+    this.#jobs = new Jobs(clients, this.keys, o, this.#tasks, this.#log, this.#onRedisError);
     this.#jobs.onFreed = () => this.#reads.wake();
     this.#jobs.settler.onRecovered = () => this.#memory.wrote();
     this.#jobs.settler.compactFailures = () => this.#memory.fullSince !== null;
@@ -113,7 +101,7 @@ export class Worker {
     const compact = () => this.#memory.fullSince !== null;
     const tasks = new Set(this.#tasks.keys());
     this.#source = new Source(
-      { o, keys: this.keys, v2: this.v2, tasks, compact },
+      { o, keys: this.keys, tasks, compact },
       { client, reader },
       this.#log,
       () => this.#stalled("reads"),
@@ -245,7 +233,7 @@ export class Worker {
       const lane = this.#links.lane;
       const probe =
         lane && guard(lane.client.ping(), o.commandTimeoutMs, () => this.#stalled("lane"));
-      const promote = guard(promoteDue(this.#client, this.v2), o.commandTimeoutMs, () =>
+      const promote = guard(promoteDue(this.#client, this.keys), o.commandTimeoutMs, () =>
         this.#stalled("commands"),
       );
       return Promise.all([promote, probe]);
@@ -325,7 +313,7 @@ export class Worker {
     this.#jobs.close();
     await within(this.#jobs.settler.drained(), graceMs + this.options.reconnectMaxMs);
     clearInterval(this.#leaseTimer);
-    await leave(this.#client, this.keys, this.v2, this.name)
+    await leave(this.#client, this.keys, this.name)
       .then((n) => n > 0 && this.#log.log("info", "released unfinished jobs", { count: n }))
       .catch((err) =>
         this.#log.log("warn", "could not release jobs", { error: describeCause(err) }),
@@ -349,7 +337,7 @@ export class Worker {
     const { inFlight, processed, failed } = this.#jobs;
     const counts = { inFlight, processed, failed };
     await Promise.all([
-      heartbeat(this.#client, this.keys, this.v2, this.options, counts, [...this.#tasks.keys()]),
+      heartbeat(this.#client, this.keys, this.options, counts, [...this.#tasks.keys()]),
       this.#readMemory(),
     ]);
   }
