@@ -16,6 +16,11 @@ interface Running extends Startable {
   /** The attempt in progress: its signal, deadline and one-shot outcome report. */
   current: Attempt;
   startedMono: number;
+  /**
+   * The worker's own clock (`now`) at launch: the run time written with the outcome is a
+   * difference on one host's clock (never compared with another's: the end time is Redis').
+   */
+  startedAt: number;
 }
 
 export class Jobs {
@@ -81,6 +86,7 @@ export class Jobs {
       ...job,
       current: new Attempt(limitMs, (r) => this.#settle(running, r)),
       startedMono: performance.now(),
+      startedAt: this.o.now(),
     };
     this.#running.set(job.entryId, running);
     this.settler.startedSince++;
@@ -139,7 +145,7 @@ export class Jobs {
       this.#free(entryId);
       return;
     }
-    const runMs = performance.now() - job.startedMono;
+    const runMs = Math.max(0, this.o.now() - job.startedAt);
     const base = { entryId, jobId, job: toStartable(job), runMs };
     if (r.ok) this.settler.add({ kind: "finish", ...base, result: r.result });
     else {
