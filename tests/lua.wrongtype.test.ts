@@ -9,7 +9,8 @@ import { resolveOptions } from "../lib/config.ts";
 import type { QueueKeys } from "../lib/engine/keys.ts";
 import type { Queue } from "../lib/queue/queue.ts";
 import { defineTask } from "../lib/types.ts";
-import { promoteDue, serveTasks } from "../lib/worker/presence.ts";
+import { serveTasks } from "../lib/worker/presence.ts";
+import { promoteDue } from "../lib/worker/retry-policy.ts";
 import {
   logRecorder,
   openQueue,
@@ -20,8 +21,6 @@ import {
   testPrefix,
   until,
 } from "./helpers.ts";
-
-const FAR = Date.now() + 3_600_000; // "now" for promote: every delayed job is due
 
 /** Every key under the prefix with its type and serialized value, to compare before/after. */
 async function snapshot(r: RawRedis, prefix: string): Promise<string[]> {
@@ -44,7 +43,12 @@ interface Case {
 
 const enqueue = (q: Queue, delayMs = 0) =>
   q.enqueueMany([{ task: "t", payload: 1, id: "j1", delayMs }]);
-const promote = (q: Queue) => promoteDue(q.client, q.keys, resolveOptions({ now: () => FAR }));
+const promote = (q: Queue) => promoteDue(q.client, q.keys);
+/** j1 delayed, and due now by Redis' clock (promotion reads TIME). */
+async function due(q: Queue) {
+  await enqueue(q, 60_000);
+  await q.client.sendCommand(["ZADD", q.keys.delayed, "XX", "0", "j1"]);
+}
 const serve = (q: Queue) => serveTasks(q.client, q.keys, resolveOptions({}), ["t"]);
 /** A letter for j1 whose record was dropped (the requeue recreates it). */
 async function letter(q: Queue, r: RawRedis) {
@@ -67,7 +71,7 @@ const cases: Case[] = [
   { script: "enqueue", name: "stream", key: (k) => k.stream, setup: async () => {}, run: (q) => enqueue(q) },
   { script: "enqueue", name: "stats", key: (k) => k.stats, setup: async () => {}, run: (q) => enqueue(q) },
   { script: "enqueue", name: "delayed", key: (k) => k.delayed, setup: async () => {}, run: (q) => enqueue(q, 60_000) },
-  { script: "promote", name: "stream", key: (k) => k.stream, setup: (q) => enqueue(q, 60_000), run: promote },
+  { script: "promote", name: "stream", key: (k) => k.stream, setup: due, run: promote },
   { script: "serve", name: "stream", key: (k) => k.stream, setup: parked, run: serve },
   { script: "serve", name: "tasks", key: (k) => k.tasks, setup: parked, run: serve },
   { script: "requeue", name: "stream", key: (k) => k.stream, setup: letter, run: requeue },

@@ -7,7 +7,7 @@ import { resolveOptions } from "../lib/config.ts";
 import { GROUP } from "../lib/engine/keys.ts";
 import { connect, type Redis } from "../lib/redis/connect.ts";
 import { MemoryWatch } from "../lib/redis/memory.ts";
-import { ensureGroup, takeBatch } from "../lib/worker/entries.ts";
+import { ensureGroup, readNew, sortFresh } from "../lib/worker/entries.ts";
 import { type Outcome, Settler } from "../lib/worker/outcomes.ts";
 import { logRecorder, openQueue, redisUrl, testPrefix, until } from "./helpers.ts";
 
@@ -22,7 +22,7 @@ describe("an outcome refused for lack of memory", () => {
     try {
       const o = resolveOptions({ prefix, name: "c1" });
       await ensureGroup(client, q.keys);
-      const [job] = (await takeBatch(client, { keys: q.keys, o, tasks: ["t"], boot: "b1" }, 1)).run;
+      const [job] = sortFresh(await readNew(client, q.keys, "c1", 1), new Set(["t"])).run;
       let refusals = 3;
       const full = {
         sendCommand: (args: string[]) =>
@@ -43,7 +43,8 @@ describe("an outcome refused for lack of memory", () => {
         },
       );
       settler.onRecovered = () => memory.wrote();
-      settler.add({ kind: "finish", entryId: job!.entryId, jobId: id, run: 1, result: '"ok"' });
+      const finish = { entryId: job!.entryId, jobId: id, job: job!, runMs: 1, result: '"ok"' };
+      settler.add({ kind: "finish", ...finish });
       await until(() => waits.length === 1, "the first refusal");
       const pending = async () =>
         Number((await client.sendCommand<[number]>(["XPENDING", q.keys.stream, GROUP]))[0]);
