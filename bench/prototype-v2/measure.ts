@@ -140,43 +140,8 @@ try {
 
   // --- processing, current scripts: take (start-7) + finish-5 per batch
   await group();
-  await phase(r, "process v1: start-7 take + finish-5", ["evalsha", "eval"], async () => {
-    for (let done = 0; done < N; ) {
-      const args: (string | number)[] = [
-        jobPrefix,
-        "workers",
-        "w1",
-        Date.now(),
-        604800,
-        100000,
-        10000,
-        "courier:{q}:parked:",
-        30000,
-        "boot1",
-        1,
-        "noop",
-        "take",
-        BATCH,
-      ];
-      const keys = [
-        S,
-        "courier:{q}:dead",
-        K[1]!,
-        K[2]!,
-        K[3]!,
-        "courier:{q}:tasks",
-        "courier:{q}:delayed",
-      ];
-      const reply = await runScript<(string | number)[]>(r, scripts.start, keys, args);
-      const fin: (string | number)[] = [jobPrefix, "workers", Date.now(), 3600, 10000, 180];
-      for (let i = 0; i + 6 < reply.length; i += 7)
-        fin.push(reply[i]!, reply[i + 1]!, reply[i + 2]!, RESULT);
-      const n = (fin.length - 6) / 4;
-      if (n === 0) throw new Error("v1: nothing taken");
-      await runScript(r, scripts.finish, K, fin);
-      done += n;
-    }
-  });
+  // (The v1 processing phase, start-7 take + finish-5, went with those scripts when the
+  // worker moved to v2; its figures are in docs/engine-v2.md §7 and results-run*.jsonl.)
 
   // --- processing, v2: plain XREADGROUP + finish script; and finish that takes the next
   await flush();

@@ -25,7 +25,7 @@ export function parseJob(id: string, flat: readonly string[]): JobRecord | null 
     error: f.get("error") ?? null,
     history: parseHistory(f),
   };
-  // Parked by a worker without its task while no live worker had it (lib/engine/lua/start-7.lua);
+  // Parked by a worker without its task while no live worker had it (lib/engine/v2/lua/leave.lua);
   // the field goes when a worker that has the task takes it back.
   const waitingFor = f.get("waiting_for");
   if (record.status === "queued" && waitingFor != null) {
