@@ -1,6 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { backoffMs } from "../lib/worker/retry-policy.ts";
-import { retryDelayMs } from "../lib/worker/running.ts";
+import { backoffMs, retryDelayMs } from "../lib/worker/retry-policy.ts";
 
 const o = { backoffBaseMs: 1_000, backoffMaxMs: 10_000 };
 

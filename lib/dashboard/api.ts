@@ -10,7 +10,7 @@ import { safeJson } from "../cli/safe-text.ts";
 import { isValidJobId } from "../engine/record.ts";
 import { CourierError, isOomError } from "../errors.ts";
 import type { Queue } from "../queue/queue.ts";
-import { describeCause } from "../redis/connect.ts";
+import { describeCause } from "../redis/cause.ts";
 import { WORDCOUNT_TASK } from "../tasks/wordcount/index.ts";
 import { normaliseUrl } from "../tasks/wordcount/url.ts";
 

@@ -1,12 +1,13 @@
 // Reading job records: the hash fields as stored, and the typed record we hand out.
+
+import { toMap } from "../redis/reply.ts";
 import type { AttemptRecord, JobRecord, JobStatus } from "../types.ts";
 
 const STATUSES = new Set<JobStatus>(["queued", "started", "retrying", "finished", "failed"]);
 
 /** Turns an HGETALL reply (flat field/value list) into a record; null when the hash is gone. */
 export function parseJob(id: string, flat: readonly string[]): JobRecord | null {
-  const f = new Map<string, string>();
-  for (let i = 0; i + 1 < flat.length; i += 2) f.set(flat[i]!, flat[i + 1]!);
+  const f = toMap(flat);
   const task = f.get("task");
   const status = f.get("status");
   if (task == null || status == null) return null;

@@ -1,5 +1,5 @@
 // Fetching work: read new entries (XREADGROUP), take over lapsed ones (XAUTOCLAIM), and mark
-// a batch started in one script call that also settles entries that cannot run.
+// a batch started in one script call that also sets aside entries that cannot run.
 
 import type { WorkerOptions } from "../config.ts";
 import { GROUP, type QueueKeys } from "../engine/keys.ts";
@@ -21,11 +21,11 @@ export interface Startable extends Delivery {
   attempt: number;
   maxAttempts: number;
   /** This start's number in the job's history (never reset, unlike `attempt`). */
-  run: number;
+  runNo: number;
 }
 
-/** An entry the start script settled without running it, and why. */
-export interface Settled extends Delivery {
+/** An entry the start script set aside without running it, and why. */
+export interface SetAside extends Delivery {
   verdict: "bad" | "missing" | "done" | "dead" | "taken" | Detailed;
   /** What is wrong with a corrupt or unreadable record. */
   problem?: string;
@@ -113,15 +113,15 @@ function toDeliveries(entries: RawEntry[]): Delivery[] {
   return entries.map(([entryId, fields]) => ({ entryId, jobId: field(fields, "id") ?? "" }));
 }
 
-/** What a start call gave: jobs to run, and entries it settled without running them. */
+/** What a start call gave: jobs to run, and entries it set aside without running them. */
 export interface Started {
-  run: Startable[];
-  settled: Settled[];
+  toRun: Startable[];
+  setAside: SetAside[];
 }
 
 type StartMode = { kind: "read" | "claim"; deliveries: readonly Delivery[] } | { take: number };
 
-/** Marks deliveries started; splits them into jobs to run and entries already settled. */
+/** Marks deliveries started; splits them into jobs to run and entries set aside. */
 export function startBatch(
   client: Redis,
   w: StartContext,
@@ -170,18 +170,18 @@ async function callStart(client: Redis, w: StartContext, mode: StartMode): Promi
  * corrupt or unreadable record (see lib/engine/lua/start-7.lua).
  */
 export function parseStarts(reply: readonly (string | number)[]): Started {
-  const run: Startable[] = [];
-  const settled: Settled[] = [];
+  const toRun: Startable[] = [];
+  const setAside: SetAside[] = [];
   let i = 0;
   while (i + 2 < reply.length) {
     const entryId = String(reply[i]);
     const jobId = String(reply[i + 1]);
     const verdict = reply[i + 2];
     if (typeof verdict === "number") {
-      run.push({
+      toRun.push({
         entryId,
         jobId,
-        run: verdict,
+        runNo: verdict,
         attempt: Number(reply[i + 3]),
         maxAttempts: Number(reply[i + 4]),
         task: String(reply[i + 5]),
@@ -192,23 +192,23 @@ export function parseStarts(reply: readonly (string | number)[]): Started {
       const v = verdict as Detailed;
       const detail = String(reply[i + 3]);
       const more = v === "deferred" || v === "parked" ? { task: detail } : { problem: detail };
-      settled.push({ entryId, jobId, verdict: v, ...more });
+      setAside.push({ entryId, jobId, verdict: v, ...more });
       i += 4;
     } else {
-      settled.push({ entryId, jobId, verdict: verdict as Settled["verdict"] });
+      setAside.push({ entryId, jobId, verdict: verdict as SetAside["verdict"] });
       i += 3;
     }
   }
-  return { run, settled };
+  return { toRun, setAside };
 }
 
-/** Why the start script settled an entry without running it, for the worker's log. */
-export const SETTLED_WHY = {
+/** Why the start script set aside an entry without running it, for the worker's log. */
+export const SET_ASIDE_WHY = {
   bad: "entry has no job id; acknowledged and deleted",
   missing: "job record is gone (expired or deleted); entry acknowledged",
   done: "job already ended; duplicate delivery acknowledged",
   dead: "attempts used up by workers that stopped; dead-lettered",
-  taken: "claimed entry settled meanwhile by the worker it was taken from; not started",
+  taken: "claimed entry ended meanwhile by the worker it was taken from; not started",
   corrupt: "corrupt record: dead-lettered",
   unreadable: "corrupt record: entry acknowledged",
   deferred: "not a task of this worker; left for a worker that has it",
