@@ -1,5 +1,5 @@
 // The JSON API under /api/ (the page uses nothing else) and /metrics, for one queue (the
-// server picks it from `?queue=`). Reads are open unless the dashboard guards them; actions
+// server picks it from `?queue=`). Reads are open unless the dashboard asks a token for them; actions
 // (POST) need the token. Every list is bounded: pages of dead letters, the latest failures,
 // the last hour's minutes, so a queue of 100,000 jobs costs what an empty one does.
 

@@ -38,18 +38,17 @@ export function parseJob(id: string, flat: readonly string[]): JobRecord | null 
 const OUTCOMES = new Set(["finished", "retrying", "failed"]);
 
 /**
- * The attempts, oldest first, from the fields the Lua scripts write (see lib/engine/lua/_attempts.lua):
- * `h:<run>` = "<attempt> <start ms> <worker>", `h:<run>:e` = "<end ms> <outcome>",
- * `h:<run>:x` = error. A start or worker left empty is unknown.
+ * The attempts, oldest first, from the history fields `h:<run>`, `h:<run>:e` and `h:<run>:x`
+ * (the format is described once, in docs/internals.md, "History").
  */
 export function parseHistory(fields: ReadonlyMap<string, string>): AttemptRecord[] {
   const runs = new Map<number, { start?: string; end?: string; error?: string }>();
   for (const [name, value] of fields) {
     const m = /^h:(\d+)(?::([ex]))?$/.exec(name);
     if (!m) continue;
-    const run = Number(m[1]);
-    const r = runs.get(run) ?? {};
-    runs.set(run, r);
+    const runNo = Number(m[1]);
+    const r = runs.get(runNo) ?? {};
+    runs.set(runNo, r);
     if (m[2] === "e") r.end = value;
     else if (m[2] === "x") r.error = value;
     else r.start = value;

@@ -5,8 +5,7 @@
 // outcomes are written on the two in turn (lib/worker/outcomes.ts). Redis answers the commands that
 // reach it together in one go: with a single connection it sits idle while the worker handles
 // a reply, and the worker sits idle while Redis works. With two, one lane's calls are answered
-// while the worker handles the other's (docs/performance.md: about 1.2x the jobs per second
-// at concurrency 128).
+// while the worker handles the other's (measured in docs/performance.md).
 
 import type { WorkerOptions } from "../config.ts";
 import type { QueueKeys } from "../engine/keys.ts";
