@@ -81,8 +81,8 @@ export class Outcomes {
 
   constructor(
     /**
-     * The connections to write on, in turn (the worker's lanes: see lib/worker/worker.ts); read at
-     * each write, since the worker replaces a stalled one.
+     * The connections to write on, in turn (the read loops' connections: lib/worker/links.ts);
+     * read at each write, since the worker replaces a stalled one.
      */
     private readonly clients: () => readonly Redis[],
     private readonly keys: QueueKeys,
