@@ -10,7 +10,7 @@ import type { Queue } from "../lib/queue/queue.ts";
 import type { Redis } from "../lib/redis/connect.ts";
 import { defineTask } from "../lib/types.ts";
 import { ensureGroup, type Startable, sortClaimed, sortFresh } from "../lib/worker/entries.ts";
-import { type Outcome, Settler } from "../lib/worker/outcomes.ts";
+import { type Outcome, Outcomes } from "../lib/worker/outcomes.ts";
 import { echo } from "./fixtures/corrupt.ts";
 import { take } from "./fixtures/engine-v2.ts";
 import {
@@ -44,13 +44,13 @@ async function takeAs(r: RawRedis, c: Consumer, n: number): Promise<Startable[]>
   return sortFresh(await take(r, c.keys, c.o.name, n), TASKS).run;
 }
 
-/** A settler writing on `r` for consumer `c`; collects replies and errors. */
-function settlerFor(r: RawRedis, c: Consumer) {
+/** An outcome writer on `r` for consumer `c`; collects replies and errors. */
+function outcomesFor(r: RawRedis, c: Consumer) {
   const replies: number[] = [];
   const errors: string[] = [];
   const o = { ...c.o, reconnectMaxMs: 20 };
   const client = asRedis(r);
-  const s = new Settler(
+  const s = new Outcomes(
     () => [client],
     c.keys,
     o,
@@ -87,7 +87,7 @@ async function taken(q: Queue, r: RawRedis) {
 
 /** Settles one outcome as consumer `c`; the replies of the script. */
 async function settleOne(r: RawRedis, c: Consumer, outcome: Outcome): Promise<number[]> {
-  const { s, replies } = settlerFor(r, c);
+  const { s, replies } = outcomesFor(r, c);
   s.add(outcome);
   await s.drained();
   s.close();
@@ -178,7 +178,7 @@ describe("a queue-wide key of the wrong type", () => {
       const key = q.keys[name] as string;
       await r.sendCommand(["DEL", key]);
       await r.sendCommand(["SET", key, "garbage"]);
-      const { s, replies, errors } = settlerFor(r, c);
+      const { s, replies, errors } = outcomesFor(r, c);
       for (const j of started) {
         if (kind === "finish") s.add(finished(j, "1"));
         else s.add(failed(j, "boom", kind === "retry" ? 60_000 : null));

@@ -8,7 +8,7 @@ import { GROUP } from "../lib/engine/keys.ts";
 import { connect, type Redis } from "../lib/redis/connect.ts";
 import { MemoryWatch } from "../lib/redis/memory.ts";
 import { ensureGroup, readNew, sortFresh } from "../lib/worker/entries.ts";
-import { type Outcome, Settler } from "../lib/worker/outcomes.ts";
+import { type Outcome, Outcomes } from "../lib/worker/outcomes.ts";
 import { logRecorder, openQueue, redisUrl, testPrefix, until } from "./helpers.ts";
 
 const OOM = "OOM command not allowed when used memory > 'maxmemory'.";
@@ -32,7 +32,7 @@ describe("an outcome refused for lack of memory", () => {
       const memory = new MemoryWatch(log, Date.now);
       const waits: number[] = [];
       const settled: [Outcome, number][] = [];
-      const settler = new Settler(
+      const outcomes = new Outcomes(
         () => [full],
         q.keys,
         o,
@@ -42,15 +42,15 @@ describe("an outcome refused for lack of memory", () => {
           waits.push(retryInMs);
         },
       );
-      settler.onRecovered = () => memory.wrote();
+      outcomes.onRecovered = () => memory.wrote();
       const finish = { entryId: job!.entryId, jobId: id, job: job!, runMs: 1, result: '"ok"' };
-      settler.add({ kind: "finish", ...finish });
+      outcomes.add({ kind: "finish", ...finish });
       await until(() => waits.length === 1, "the first refusal");
       const pending = async () =>
         Number((await client.sendCommand<[number]>(["XPENDING", q.keys.stream, GROUP]))[0]);
       expect(await pending()).toBe(1); // not lost, not acknowledged
       expect((await q.getJob(id))?.status).toBe("started");
-      await settler.drained();
+      await outcomes.drained();
       expect(waits).toEqual([100, 200, 400]);
       expect(settled.map(([, reply]) => reply)).toEqual([1]);
       expect(await q.getJob(id)).toMatchObject({ status: "finished", result: "ok" });
@@ -59,7 +59,7 @@ describe("an outcome refused for lack of memory", () => {
         "warn redis is out of memory",
         "info redis has room again",
       ]);
-      settler.close();
+      outcomes.close();
     } finally {
       client.destroy();
     }

@@ -2,6 +2,7 @@
 // in place of the first such line (a helper may include others; each goes in once per script).
 // Redis numbers the lines of the text it was sent, so the expansion keeps a line map: which
 // file and line each line of the sent text came from, to point an error reply at the source.
+import counters from "./lua/include/counters.lua" with { type: "text" };
 import entries from "./lua/include/entries.lua" with { type: "text" };
 import history from "./lua/include/history.lua" with { type: "text" };
 import memory from "./lua/include/memory.lua" with { type: "text" };
@@ -19,6 +20,7 @@ export const includes: Readonly<Record<string, string>> = {
   "dead-v2": deadV2,
   failed,
   readd,
+  counters,
   entries,
   history,
   memory,

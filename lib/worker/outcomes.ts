@@ -10,6 +10,7 @@ import { GROUP, type QueueKeys } from "../engine/keys.ts";
 import { failJobs } from "../engine/v2/fail.ts";
 import { finishJobs, type TakenEntry } from "../engine/v2/finish.ts";
 import type { Redis } from "../redis/connect.ts";
+import { exponentialMs } from "../time.ts";
 import type { Startable } from "./entries.ts";
 
 export interface Finish {
@@ -56,13 +57,13 @@ export const UNRECORDED = -3;
  * retry / 2 failed for good / 0 left alone (ended, or not its current run: entry not
  * acknowledged); CORRUPT or UNRECORDED for either.
  */
-export type OnSettled = (outcome: Outcome, reply: number) => void;
+export type OnWritten = (outcome: Outcome, reply: number) => void;
 
 const MAX_PER_CALL = 500;
 /** Writes in flight at once: a batch goes out while the one before is still being answered. */
 const MAX_IN_FLIGHT = 2;
 
-export class Settler {
+export class Outcomes {
   #queue: Outcome[] = [];
   #scheduled = false;
   /** Outcomes in writes not answered yet, and those writes. */
@@ -71,6 +72,8 @@ export class Settler {
   /** Batches written so far: batch n goes on connection n mod the number of connections. */
   #batches = 0;
   #retryMs = 0;
+  /** Writes that failed in a row: the wait before the next doubles with each. */
+  #failedWrites = 0;
   #idle: (() => void)[] = [];
   #closed = false;
   #timer: ReturnType<typeof setTimeout> | undefined;
@@ -97,13 +100,13 @@ export class Settler {
 
   constructor(
     /**
-     * The connections to write on, in turn (the worker's lanes: see lib/worker/worker.ts); read at
-     * each write, since the worker replaces a stalled one.
+     * The connections to write on, in turn (the read loops' connections: lib/worker/links.ts);
+     * read at each write, since the worker replaces a stalled one.
      */
     private readonly clients: () => readonly Redis[],
     private readonly keys: QueueKeys,
     private readonly o: WorkerOptions,
-    private readonly onSettled: OnSettled,
+    private readonly onWritten: OnWritten,
     private readonly onError: (err: unknown, retryInMs: number) => void,
   ) {}
 
@@ -164,10 +167,11 @@ export class Settler {
     const again = [...f.again, ...x.again];
     if (again.length > 0) {
       this.#queue.unshift(...again);
-      this.#retryMs = Math.min(Math.max(100, this.#retryMs * 2), this.o.reconnectMaxMs);
+      this.#retryMs = exponentialMs(100, this.#failedWrites++, this.o.reconnectMaxMs);
       this.onError(f.error ?? x.error, this.#retryMs);
     } else if (this.#retryMs > 0) {
       this.#retryMs = 0;
+      this.#failedWrites = 0;
       this.onRecovered();
     }
     if (this.#queue.length > 0) this.#schedule(this.#retryMs);
@@ -201,7 +205,7 @@ export class Settler {
   /** An outcome no script could record: see dropIfNoRecord. */
   async #giveUp(item: Outcome): Promise<void> {
     const dropped = await dropIfNoRecord(this.clients()[0]!, this.keys, item.entryId, item.jobId);
-    this.onSettled(item, dropped ? CORRUPT : UNRECORDED);
+    this.onWritten(item, dropped ? CORRUPT : UNRECORDED);
   }
 
   async #write(items: Outcome[]): Promise<void> {
@@ -215,7 +219,7 @@ export class Settler {
         items[0]!.kind === "finish"
           ? await this.#finish(client, items as Finish[], started)
           : await this.#fail(client, items as Failure[], started);
-      for (const [i, item] of items.entries()) this.onSettled(item, codes[i]!);
+      for (const [i, item] of items.entries()) this.onWritten(item, codes[i]!);
     } catch (err) {
       this.startedSince += started; // sent with the next write
       throw err;
@@ -236,7 +240,7 @@ export class Settler {
     );
     try {
       const { codes, taken } = await finish;
-      // The slots are handed back after onSettled: the taken entries fill them first.
+      // The slots are handed back after onWritten: the taken entries fill them first.
       if (held > 0) queueMicrotask(() => this.onTaken(taken, held, false));
       for (const f of items) f.reserved = false;
       return codes;
@@ -298,7 +302,7 @@ export function refusedOverOneRecord(err: unknown): boolean {
 }
 
 /**
- * Settles an entry no script could handle, when its job has no record to lose (the key is not
+ * Removes an entry no script could handle, when its job has no record to lose (the key is not
  * a hash, or gone, or the entry names no job): acknowledged and removed; returns true. An entry
  * whose job has a record stays pending (acknowledging it would lose the job), to be claimed
  * after claimIdleMs; returns false.

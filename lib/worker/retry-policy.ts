@@ -1,12 +1,12 @@
-// The retry policy, in one place: when a failed attempt is tried again and after how long
-// (back-off with jitter, a task's own delay capped), the last-attempt rule, the delays of
-// jobs left for a worker that has their task, and the promotion of due jobs. The scripts
+// The retry policy, in one place: when a failed attempt is the last one and how long a job
+// waits before the next (back-off with jitter, a task's own delay capped), the delays of jobs
+// left for a worker that has their task, and the promotion of due jobs. The scripts
 // (lib/engine/v2/lua/fail.lua, leave.lua, promote.lua) write what this decides; due times are
 // Redis' TIME + these delays, never a worker's clock.
-import type { WorkerOptions } from "../config.ts";
 import type { V2Keys } from "../engine/v2/keys.ts";
 import { promoteDue as promote } from "../engine/v2/promote.ts";
 import type { Redis } from "../redis/connect.ts";
+import { exponentialMs } from "../time.ts";
 
 export interface BackoffOptions {
   backoffBaseMs: number;
@@ -23,8 +23,7 @@ export function backoffMs(
   o: BackoffOptions,
   random: () => number = Math.random,
 ): number {
-  const exp = o.backoffBaseMs * 2 ** Math.max(0, attempt - 1);
-  const capped = Math.min(exp, o.backoffMaxMs);
+  const capped = exponentialMs(o.backoffBaseMs, attempt - 1, o.backoffMaxMs);
   return Math.round(capped * (0.75 + random() * 0.5));
 }
 
@@ -32,26 +31,36 @@ export function backoffMs(
  * A task's own retry delay (a server's Retry-After) is kept within [0, backoffMaxMs]: a hostile
  * or broken server must not park a job for years. Not a finite number: the usual back-off.
  */
-export function retryDelayMs(asked: number | undefined, attempt: number, o: WorkerOptions): number {
+export function retryDelayMs(
+  asked: number | undefined,
+  attempt: number,
+  o: BackoffOptions & { random?: () => number },
+): number {
   if (asked === undefined || !Number.isFinite(asked)) return backoffMs(attempt, o, o.random);
   return Math.min(Math.max(0, asked), o.backoffMaxMs);
 }
 
-export interface FailedRun {
+/** What a failed attempt needs to say whether, and when, it runs again. */
+export interface FailedAttempt {
   attempt: number;
   maxAttempts: number;
+  /** The task threw PermanentError: no retry, whatever attempts are left. */
   permanent: boolean;
-  /** The delay the task asked for (RetryableError.retryAfterMs), if any. */
+  /** The task's own delay (RetryableError's retryAfterMs), if it asked for one. */
   retryAfterMs?: number;
 }
 
 /**
- * When to try a failed job again, in ms from Redis' clock; null = fail for good: a
- * PermanentError, or the last attempt.
+ * How long until the job runs again (ms, added to Redis' clock by fail.lua), or null to fail
+ * for good now. The last-attempt rule: a permanent error, or an attempt that used the last of
+ * maxAttempts, ends the job.
  */
-export function retryInMs(run: FailedRun, o: WorkerOptions): number | null {
-  if (run.permanent || run.attempt >= run.maxAttempts) return null;
-  return retryDelayMs(run.retryAfterMs, run.attempt, o);
+export function retryInMs(
+  f: FailedAttempt,
+  o: BackoffOptions & { random?: () => number },
+): number | null {
+  if (f.permanent || f.attempt >= f.maxAttempts) return null;
+  return retryDelayMs(f.retryAfterMs, f.attempt, o);
 }
 
 /** A job left for a worker that has its task: back at once the first time, then 50 ms doubling. */

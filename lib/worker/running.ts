@@ -1,18 +1,19 @@
 // The jobs a worker is running: launch each attempt, turn its outcome into a finish, a retry
-// or a failure, hand that to the Settler, and free the slot once it is written. Log lines
+// or a failure, hand that to Outcomes (the writer), and free the slot once it is written. Log lines
 // per job are written here, once the outcome is recorded.
 
 import type { WorkerOptions } from "../config.ts";
 import type { QueueKeys } from "../engine/keys.ts";
 import type { Logger } from "../log.ts";
 import type { Redis } from "../redis/connect.ts";
+import { within } from "../time.ts";
 import type { Task } from "../types.ts";
 import { Attempt, type AttemptResult, GivenUp, runAttempt } from "./attempt.ts";
 import type { Startable } from "./entries.ts";
-import { CORRUPT, type OnSettled, type Outcome, Settler, UNRECORDED } from "./outcomes.ts";
+import { CORRUPT, type OnWritten, type Outcome, Outcomes, UNRECORDED } from "./outcomes.ts";
 import { retryInMs } from "./retry-policy.ts";
 
-interface Running extends Startable {
+interface RunningJob extends Startable {
   /** The attempt in progress: its signal, deadline and one-shot outcome report. */
   current: Attempt;
   startedMono: number;
@@ -24,19 +25,19 @@ interface Running extends Startable {
 }
 
 export class Jobs {
-  readonly settler: Settler;
+  readonly outcomes: Outcomes;
   processed = 0;
   failed = 0;
   /** Called whenever a slot frees up. */
   onFreed: () => void = () => {};
   /** An outcome was written (script reply as in lib/worker/outcomes.ts). */
-  onOutcome: OnSettled = () => {};
-  #running = new Map<string, Running>();
+  onOutcome: OnWritten = () => {};
+  #running = new Map<string, RunningJob>();
   /**
    * Jobs whose attempt is over and whose outcome waits to be written. Their slot is already
    * free, so the next read overlaps with the write; they stay leased until it lands.
    */
-  #settling = new Map<string, Running>();
+  #writing = new Map<string, RunningJob>();
   #emptied: (() => void)[] = [];
   #ticker: ReturnType<typeof setInterval> | undefined;
   #closed = false;
@@ -51,7 +52,7 @@ export class Jobs {
     private readonly log: Logger,
     onRedisError: (err: unknown, retryInMs?: number) => void,
   ) {
-    this.settler = new Settler(clients, keys, o, this.#onSettled, onRedisError);
+    this.outcomes = new Outcomes(clients, keys, o, this.#onWritten, onRedisError);
   }
 
   /** Jobs running now. */
@@ -61,7 +62,7 @@ export class Jobs {
 
   /** Jobs running or waiting for their outcome to be written. */
   get inFlight(): number {
-    return this.#running.size + this.#settling.size;
+    return this.#running.size + this.#writing.size;
   }
 
   /**
@@ -69,27 +70,27 @@ export class Jobs {
    * them beyond `concurrency`, so what a worker holds stays bounded by twice its concurrency.
    */
   free(concurrency: number): number {
-    return concurrency - this.#running.size - Math.max(0, this.#settling.size - concurrency);
+    return concurrency - this.#running.size - Math.max(0, this.#writing.size - concurrency);
   }
 
   /** Entry ids of every job running or waiting for its outcome to be written. */
   entryIds(): string[] {
-    return [...this.#running.keys(), ...this.#settling.keys()];
+    return [...this.#running.keys(), ...this.#writing.keys()];
   }
 
   launch(job: Startable, kind: "read" | "claim"): void {
     // Never two runs of one entry in one worker, and nothing once the worker has closed.
-    if (this.#closed || this.#running.has(job.entryId) || this.#settling.has(job.entryId)) return;
+    if (this.#closed || this.#running.has(job.entryId) || this.#writing.has(job.entryId)) return;
     const task = this.tasks.get(job.task);
     const limitMs = task?.timeoutMs ?? this.o.jobTimeoutMs;
-    const running: Running = {
+    const running: RunningJob = {
       ...job,
-      current: new Attempt(limitMs, (r) => this.#settle(running, r)),
+      current: new Attempt(limitMs, (r) => this.#ended(running, r)),
       startedMono: performance.now(),
       startedAt: this.o.now(),
     };
     this.#running.set(job.entryId, running);
-    this.settler.startedSince++;
+    this.outcomes.startedSince++;
     this.#watchDeadlines(limitMs);
     if (kind === "claim") this.log.log("info", "claimed", { job: job.jobId, attempt: job.attempt });
     const { jobId: id, attempt, maxAttempts } = job;
@@ -133,13 +134,30 @@ export class Jobs {
     for (const entryId of this.#running.keys()) this.giveUp(entryId, why);
   }
 
+  /**
+   * The worker is stopping: running jobs get `graceMs` to end, then are given up; then waits
+   * (up to graceMs plus one reconnect) for the outcomes to be written.
+   */
+  async windDown(graceMs: number, reconnectMaxMs: number): Promise<void> {
+    if (this.size > 0) {
+      this.log.log("info", "stopping: waiting for jobs in flight", {
+        inFlight: this.size,
+        graceMs,
+      });
+      await within(this.empty(), graceMs);
+    }
+    this.giveUpAll("shutdown");
+    this.close();
+    await within(this.outcomes.drained(), graceMs + reconnectMaxMs);
+  }
+
   /** Resolves when nothing is running (at once if nothing is). */
   empty(): Promise<void> {
     if (this.#running.size === 0) return Promise.resolve();
     return new Promise((resolve) => this.#emptied.push(resolve));
   }
 
-  #settle(job: Running, r: AttemptResult): void {
+  #ended(job: RunningJob, r: AttemptResult): void {
     const { entryId, jobId } = job;
     if ("givenUp" in r) {
       this.#free(entryId);
@@ -147,20 +165,20 @@ export class Jobs {
     }
     const runMs = Math.max(0, this.o.now() - job.startedAt);
     const base = { entryId, jobId, job: toStartable(job), runMs };
-    if (r.ok) this.settler.add({ kind: "finish", ...base, result: r.result });
+    if (r.ok) this.outcomes.add({ kind: "finish", ...base, result: r.result });
     else {
       const retryIn = retryInMs(
         { ...job, permanent: r.permanent, retryAfterMs: r.retryAfterMs },
         this.o,
       );
-      this.settler.add({ kind: "fail", ...base, error: r.error, retryInMs: retryIn });
+      this.outcomes.add({ kind: "fail", ...base, error: r.error, retryInMs: retryIn });
     }
-    this.#settling.set(entryId, job);
+    this.#writing.set(entryId, job);
     this.#free(entryId);
   }
 
-  #onSettled = (outcome: Outcome, reply: number): void => {
-    const job = this.#settling.get(outcome.entryId);
+  #onWritten = (outcome: Outcome, reply: number): void => {
+    const job = this.#writing.get(outcome.entryId);
     const fields = {
       job: outcome.jobId,
       task: job?.task,
@@ -176,7 +194,7 @@ export class Jobs {
       const level = reply === 2 || reply === CORRUPT || reply === UNRECORDED ? "error" : "warn";
       this.log.log(level, FAILED[reply] ?? "failed", { ...fields, error: outcome.error });
     }
-    this.#settling.delete(outcome.entryId);
+    this.#writing.delete(outcome.entryId);
     this.onOutcome(outcome, reply);
     this.onFreed();
   };
@@ -189,7 +207,7 @@ export class Jobs {
 }
 
 /** The job as delivered, without the attempt in progress. */
-function toStartable(r: Running): Startable {
+function toStartable(r: RunningJob): Startable {
   const { entryId, jobId, task, payload, attempt, maxAttempts, runNo, hasRecord } = r;
   return { entryId, jobId, task, payload, attempt, maxAttempts, runNo, hasRecord };
 }

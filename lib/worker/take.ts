@@ -13,8 +13,9 @@ import { type Claimed, claimLapsed, readOwnPending } from "../engine/v2/claim.ts
 import type { TakenEntry } from "../engine/v2/finish.ts";
 import { leaveForOthers } from "../engine/v2/leave.ts";
 import type { Logger } from "../log.ts";
-import { describeCause, type Redis } from "../redis/connect.ts";
-import { guard } from "../redis/watchdog.ts";
+import { describeCause } from "../redis/cause.ts";
+import type { Redis } from "../redis/connect.ts";
+import { watchdog } from "../redis/watchdog.ts";
 import { readNew, type Sorted, type Startable, sortClaimed, sortFresh } from "./entries.ts";
 import { deferralDelaysMs } from "./retry-policy.ts";
 
@@ -25,13 +26,13 @@ export interface Lane {
 }
 
 export interface Fetched {
-  run: Startable[];
+  toRun: Startable[];
   kind: "read" | "claim";
   /** Entries delivered (run or set aside); 0 when the queue had nothing. */
   count: number;
 }
 
-const NOTHING: Fetched = { run: [], kind: "read", count: 0 };
+const NOTHING: Fetched = { toRun: [], kind: "read", count: 0 };
 
 /** What a Source needs to know about its worker. */
 export interface TakeContext {
@@ -57,7 +58,7 @@ export class Source {
   #caughtUp = new WeakSet<Lane>();
   /**
    * The blocking read in progress, if any: the lanes share one read connection, so a second
-   * blocking read would wait behind the first (up to twice blockMs, past its guard's limit).
+   * blocking read would wait behind the first (up to twice blockMs, past its watchdog's limit).
    */
   #blocking: Promise<unknown> | null = null;
 
@@ -121,8 +122,8 @@ export class Source {
     }
     if (reply.claimed.length === 0) return null;
     this.#logClaimed(reply.claimed);
-    const run = await this.#sorted(sortClaimed(reply.claimed, this.w.tasks), client);
-    return { run, kind: "claim", count: reply.claimed.length };
+    const toRun = await this.#sorted(sortClaimed(reply.claimed, this.w.tasks), client);
+    return { toRun, kind: "claim", count: reply.claimed.length };
   }
 
   #logClaimed(claimed: readonly Claimed[]): void {
@@ -142,7 +143,7 @@ export class Source {
     if (this.stopping()) return NOTHING;
     if (!this.#caughtUp.has(lane)) {
       const read = readNew(lane.client(), this.w.keys, o.name, free);
-      const taken = await guard(read, o.commandTimeoutMs, lane.stalled);
+      const taken = await watchdog(read, o.commandTimeoutMs, lane.stalled);
       if (taken.length < free) this.#caughtUp.add(lane);
       if (taken.length > 0) return this.#fresh(taken, lane.client());
     }
@@ -153,9 +154,9 @@ export class Source {
     }
     const block = o.burst ? Math.min(o.blockMs, 250) : o.blockMs;
     const read = readNew(this.links.reader(), this.w.keys, o.name, free, block);
-    const guarded = guard(read, block + o.commandTimeoutMs, this.onReadStalled);
-    this.#blocking = guarded;
-    const entries = await guarded.finally(() => {
+    const watched = watchdog(read, block + o.commandTimeoutMs, this.onReadStalled);
+    this.#blocking = watched;
+    const entries = await watched.finally(() => {
       this.#blocking = null;
     });
     // A full read means more may be waiting: read without blocking next time.
@@ -164,8 +165,8 @@ export class Source {
   }
 
   async #fresh(entries: TakenEntry[], client: Redis): Promise<Fetched> {
-    const run = await this.#sorted(sortFresh(entries, this.w.tasks), client);
-    return { run, kind: "read", count: entries.length };
+    const toRun = await this.#sorted(sortFresh(entries, this.w.tasks), client);
+    return { toRun, kind: "read", count: entries.length };
   }
 
   /** Entries a finish took for this worker (lib/worker/outcomes.ts): the jobs to run. */
