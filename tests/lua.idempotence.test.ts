@@ -9,6 +9,7 @@ import { claimLapsed, readOwnPending } from "../lib/engine/v2/claim.ts";
 import { failJobs } from "../lib/engine/v2/fail.ts";
 import { finishJobs } from "../lib/engine/v2/finish.ts";
 import { releaseAll } from "../lib/engine/v2/release.ts";
+import { handOverPredecessor } from "../lib/worker/presence.ts";
 import { openQueue, rawRedis, testPrefix } from "./helpers.ts";
 
 const LIMITS = { failureTtlS: 60, deadMaxLen: 100, eventsMaxLen: 100 };
@@ -57,7 +58,12 @@ async function setup(prefix: string) {
     const entries = (await q.client.sendCommand(["XRANGE", k.stream, "-", "+"])) as [string][];
     return entries.map(([e]) => e);
   };
-  return { q, id, entry, reread, claim, fail, finish, streamIds };
+  /** A new w1 process starts: its dead predecessor's entries become claimable, then it claims. */
+  const restart = async () => {
+    await handOverPredecessor(q.client, k, "w1");
+    return claim("w1");
+  };
+  return { q, id, entry, reread, claim, restart, fail, finish, streamIds };
 }
 
 describe("sent again after a lost reply", () => {
@@ -72,11 +78,12 @@ describe("sent again after a lost reply", () => {
   test("a worker restarted under the same name takes its entry as a new attempt, not the same run", async () => {
     // The process that read it died (SIGKILL, OOM) with the entry pending; a new process
     // under the same name (the stack's stack-worker-<i>) claims the lapsed entry back.
-    const { q, id, claim } = await setup(testPrefix());
-    expect(await claim("w1")).toEqual([{ attempt: 2, runNo: 2 }]);
-    expect(await claim("w1")).toEqual([{ attempt: 3, runNo: 3 }]);
+    const { q, id, claim, restart } = await setup(testPrefix());
+    expect(await claim("w1")).toEqual([]); // never its own entries: only a restart's hand-over
+    expect(await restart()).toEqual([{ attempt: 2, runNo: 2 }]);
+    expect(await restart()).toEqual([{ attempt: 3, runNo: 3 }]);
     // Its attempts used up: the next restart dead-letters it as abandoned.
-    expect(await claim("w1")).toEqual(["buried"]);
+    expect(await restart()).toEqual(["buried"]);
     const job = await q.getJob(id);
     expect(job).toMatchObject({ status: "failed", attempts: 3 });
     expect(job?.error).toContain("abandoned: its worker stopped during attempt 3 of 3");
@@ -121,9 +128,9 @@ describe("release at shutdown", () => {
   });
 
   test("does not give back an attempt its crashed predecessor under the same name used", async () => {
-    const { q, id, claim } = await setup(testPrefix());
+    const { q, id, restart } = await setup(testPrefix());
     // The w1 process that read it died: attempt 1 used. A new w1 claims it, then stops.
-    await claim("w1");
+    await restart();
     expect(await releaseAll(q.client, q.keys, "w1", 100)).toBe(1);
     expect(await q.getJob(id)).toMatchObject({ status: "queued", attempts: 1 });
     await q.close();

@@ -3,7 +3,7 @@
 import { hostname } from "node:os";
 import type { WorkerOptions } from "../config.ts";
 import { beat, holdName } from "../engine/calls/worker.ts";
-import type { QueueKeys } from "../engine/keys.ts";
+import { GROUP, type QueueKeys } from "../engine/keys.ts";
 import { releaseAll } from "../engine/v2/release.ts";
 import { serveTasks as serve } from "../engine/v2/serve.ts";
 import { ConfigError } from "../errors.ts";
@@ -72,6 +72,40 @@ export async function claimName(client: Redis, keys: QueueKeys, o: WorkerOptions
   }
 }
 
+/** The consumer a predecessor's entries are moved to (see handOverPredecessor). */
+export function predecessorOf(name: string): string {
+  return `${name}~gone`;
+}
+
+/**
+ * Entries pending on this worker's name when it starts are a predecessor's: a process that ran
+ * under the same name and died (SIGKILL, OOM; the stack restarts stack-worker-<i>). They are
+ * moved, unread and with their idle times, to another consumer, so that a claim (this worker's
+ * or any other's) takes them over as lapsed leases and counts the runs that killed the
+ * predecessor (docs/engine-v2.md §2.6): a job that kills every worker still stops after
+ * maxAttempts. Claims never take a worker's own entries, and re-reading them counts nothing.
+ * XCLAIM … JUSTID bumps no delivery count. Returns how many were handed over.
+ */
+export async function handOverPredecessor(
+  client: Redis,
+  keys: QueueKeys,
+  name: string,
+): Promise<number> {
+  const ghost = predecessorOf(name);
+  let moved = 0;
+  for (;;) {
+    const pending = await client.sendCommand<[string, string, number, number][]>([
+      ...["XPENDING", keys.stream, GROUP, "-", "+", "1000", name],
+    ]);
+    for (const [entry, , idle] of pending) {
+      const to = [keys.stream, GROUP, ghost, "0", entry, "IDLE", String(idle), "JUSTID"];
+      await client.sendCommand(["XCLAIM", ...to]);
+    }
+    moved += pending.length;
+    if (pending.length < 1000) return moved;
+  }
+}
+
 async function claim(client: Redis, key: string, o: WorkerOptions): Promise<void> {
   const name = { host: HOST, pid: process.pid, now: o.now(), ttlMs: goneAfterMs(o) };
   for (let tries = 0; ; tries++) {
@@ -120,7 +154,8 @@ function processAlive(pid: number, key: string): boolean {
 /**
  * Says which tasks this worker has (alive until 6 heartbeats from Redis' TIME), and moves the
  * jobs parked for them (taken while no live worker had their task) back to the stream.
- * Returns how many it moved.
+ * Returns how many it moved. A parked set of the wrong type is skipped (the other tasks'
+ * jobs still move), then reported as an error naming its key (one log line per heartbeat).
  */
 export async function serveTasks(
   client: Redis,
@@ -133,6 +168,10 @@ export async function serveTasks(
   for (;;) {
     const served = await serve(client, keys, tasks, goneAfterMs(o), most);
     moved += served.moved;
+    if (served.corrupt) {
+      const key = `${keys.parkedPrefix}${served.corrupt[0]}`;
+      throw new Error(`courier: key ${key} holds another type than a zset; its jobs wait`);
+    }
     if (served.fullest < most) return moved;
   }
 }

@@ -19,7 +19,7 @@ import { type HealthServer, serveHealth } from "./health.ts";
 import { Leases } from "./leases.ts";
 import { destroyLinks, type Links, lanesOf, linksReady, openLinks } from "./links.ts";
 import { LANE_MIN_CONCURRENCY, Lanes } from "./loops.ts";
-import { claimName, forgetName, leave } from "./presence.ts";
+import { claimName, forgetName, handOverPredecessor, leave } from "./presence.ts";
 import { Jobs } from "./running.ts";
 import { type Lane, Source } from "./take.ts";
 import { Upkeep, watchMemory } from "./upkeep.ts";
@@ -118,6 +118,7 @@ export class Worker {
       await ensureGroup(worker.#client, worker.keys);
       await claimName(worker.#client, worker.keys, o);
       claimed = true;
+      await handOverPredecessor(worker.#client, worker.keys, o.name);
       await worker.#upkeep.readMemory(); // a full Redis is known before the first job is taken
       // Before any log line: a port in use is a usage error, said alone (exit 2).
       if (o.healthPort > 0) worker.#health = serveHealth(worker, o.healthPort, o.healthHost);
