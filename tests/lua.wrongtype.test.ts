@@ -92,8 +92,7 @@ describe("a queue-wide key of the wrong type", () => {
       await r.sendCommand(["DEL", key]);
       await c.run(q);
       await c.run(q).catch(() => {}); // again: nothing is done twice
-      const where = await r.sendCommand(["HGET", q.keys.job("j1"), "status"]);
-      expect(where).toBe("queued");
+      expect((await q.getJob("j1"))?.status).toBe("queued");
       const delayed = Number(await r.sendCommand(["ZCARD", q.keys.delayed]));
       expect(Number(await XLEN(r, q.keys)) + delayed).toBe(1); // one entry, in one place
     },
