@@ -1,6 +1,7 @@
+// Retry policy and the one exponential delay: pure, tested with tables.
 import { describe, expect, test } from "bun:test";
-import { backoffMs } from "../lib/worker/retry-policy.ts";
-import { retryDelayMs } from "../lib/worker/running.ts";
+import { exponentialMs } from "../lib/time.ts";
+import { backoffMs, retryAt, retryDelayMs } from "../lib/worker/retry-policy.ts";
 
 const o = { backoffBaseMs: 1_000, backoffMaxMs: 10_000 };
 
@@ -38,4 +39,36 @@ describe("retryDelayMs: a task's own delay (Retry-After) is kept within bounds",
       Math.random = random;
     }
   });
+});
+
+test.each([
+  // base, n, cap, expected: base · 2^n, capped; n below 0 counts as 0
+  [100, 0, 5_000, 100],
+  [100, 3, 5_000, 800],
+  [100, 6, 5_000, 5_000],
+  [100, 1_100, 5_000, 5_000], // 2^1100 is Infinity: still the cap
+  [50, -1, 5_000, 50],
+  [100, 2, 0, 0],
+])("exponentialMs(%i, %i, %i) is %i", (base, n, cap, expected) => {
+  expect(exponentialMs(base, n, cap)).toBe(expected);
+});
+
+describe("retryAt: the last-attempt rule", () => {
+  const o = { backoffBaseMs: 1_000, backoffMaxMs: 60_000, now: () => 5_000, random: () => 0.5 };
+  test.each([
+    // attempt, max, permanent, retryAfterMs, expected
+    [1, 3, false, undefined, 6_000], // back-off from now
+    [2, 3, false, undefined, 7_000],
+    [3, 3, false, undefined, 0], // the last attempt: failed for good
+    [4, 3, false, undefined, 0], // past it (a requeue lowered nothing; still the end)
+    [1, 3, true, undefined, 0], // PermanentError: no retry with attempts left
+    [1, 3, false, 250, 5_250], // the task's own delay
+    [3, 3, false, 250, 0], // ...but not past the last attempt
+  ])(
+    "attempt %i of %i, permanent %p, asked %p: %p",
+    (attempt, maxAttempts, permanent, asked, expected) => {
+      const f = { attempt, maxAttempts, permanent, retryAfterMs: asked };
+      expect(retryAt(f, o)).toBe(expected);
+    },
+  );
 });

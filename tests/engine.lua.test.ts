@@ -5,6 +5,7 @@ import { describe, expect, test } from "bun:test";
 import { runScript, script, scripts } from "../lib/engine/lua.ts";
 import { expandIncludes, includes } from "../lib/engine/lua-includes.ts";
 import { v2Scripts } from "../lib/engine/v2/scripts.ts";
+import { rareScripts } from "../lib/engine/v2/scripts-rare.ts";
 import { openQueue, testPrefix } from "./helpers.ts";
 
 /** The 1-based line of `file`'s text (an include's, by name) that holds `text`. */
@@ -30,7 +31,7 @@ describe("includes", () => {
   });
 
   test("every helper is included by some script", () => {
-    const all = [...Object.values(scripts), ...Object.values(v2Scripts)];
+    const all = [scripts, v2Scripts, rareScripts].flatMap((s) => Object.values(s));
     const used = new Set(all.flatMap((s) => s.lines.map((l) => l.file)));
     for (const name of Object.keys(includes)) expect(used).toContain(`include/${name}.lua`);
   });

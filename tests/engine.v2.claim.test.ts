@@ -129,6 +129,16 @@ describe("claim.lua, others mode", () => {
     expect(await pendingRow(v, entry)).toBeNull();
   });
 
+  test("an entry of a job that has its outcome is acknowledged, not run nor buried", async () => {
+    await using v = await v2Queue();
+    const entry = await plant(v, { a: 2, m: 3 });
+    await deliver(v, "w0");
+    await v.r.sendCommand(["SET", v.k.resultPrefix + entry, 'F1 1 1 3 - "w0"\n"echo"\n1\ntrue']);
+    expect((await claimAs(v, "w1")).claimed).toEqual([{ kind: "done", entry }]);
+    expect(await pendingRow(v, entry)).toBeNull();
+    expect(await v.r.sendCommand(["XLEN", v.k.dead])).toBe(0);
+  });
+
   test("the cursor goes on after the last entry examined, and ends at 0-0", async () => {
     await using v = await v2Queue();
     const a = await plant(v);

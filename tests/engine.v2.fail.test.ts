@@ -72,6 +72,17 @@ describe("fail.lua", () => {
     expect(await promoteDue(v.client, v.k)).toBe(0); // ZREM first: never re-added twice
   });
 
+  test("counters: retried, failed and dead, and the starts the worker counted", async () => {
+    await using v = await v2Queue();
+    const a = await plant(v);
+    const b = await plant(v);
+    await deliver(v, "w1");
+    const items = [attempt(a, { retryInMs: 1_000 }), attempt(b, { retryInMs: null })];
+    await failJobs(v.client, v.k, { ...OPTS, startedSince: 7 }, items);
+    const stats = await hgetall(v, v.k.stats);
+    expect(stats).toEqual({ started: "7", retried: "1", failed: "1", dead: "1" });
+  });
+
   test("a delivery count above 1 is charged: a = a + deliveries", async () => {
     await using v = await v2Queue();
     const entry = await plant(v, { a: 1, m: 5, i: "job-x", n: 1 });
@@ -202,5 +213,25 @@ describe("fail.lua", () => {
     expect(
       await v.r.sendCommand(["EXISTS", `${v.k.resultPrefix}job-2`, `${v.k.recordPrefix}job-2`]),
     ).toBe(0);
+  });
+});
+
+describe("promote.lua", () => {
+  test("a delayed enqueue's record goes to the stream; a corrupt one as it is; a gone one not", async () => {
+    await using v = await v2Queue();
+    const rec = (id: string) => `${v.k.recordPrefix}${id}`;
+    // The record a delayed enqueue writes (FORMATS.md): the entry's fields, q, status queued.
+    const fields = ["t", "echo", "p", '"d"', "a", "0", "m", "2", "o", '{"x":1}', "q", "5"];
+    await v.r.sendCommand(["HSET", rec("later"), ...fields, "status", "queued"]);
+    await v.r.sendCommand(["SET", rec("bad"), "not a hash"]);
+    await v.r.sendCommand(["ZADD", v.k.delayed, "0", "later", "1", "bad", "2", "gone"]);
+    expect(await promoteDue(v.client, v.k)).toBe(1);
+    const added = await streamEntries(v);
+    expect(added.map((e) => e.f)).toEqual([
+      { t: "echo", p: '"d"', a: "0", m: "2", i: "later", o: '{"x":1}' },
+      { i: "bad" }, // the worker's validation buries it with a reason
+    ]);
+    expect(await hgetall(v, rec("later"))).toMatchObject({ status: "queued", e: added[0]!.id });
+    expect(await v.r.sendCommand(["ZCARD", v.k.delayed])).toBe(0);
   });
 });

@@ -8,6 +8,7 @@ import { claimLapsed } from "../lib/engine/v2/claim.ts";
 import { failJobs } from "../lib/engine/v2/fail.ts";
 import { leaveForOthers } from "../lib/engine/v2/leave.ts";
 import { releaseAll } from "../lib/engine/v2/release.ts";
+import { requeueLetters } from "../lib/engine/v2/requeue.ts";
 import { deliver, pendingRow, plant, type V2, v2Queue } from "./engine.v2.plant.ts";
 import { type SmallRedis, startSmallRedis } from "./fixtures/redis-small.ts";
 
@@ -68,6 +69,38 @@ describe("the v2 rare path on a full Redis", () => {
     const left = [{ entry: entries[0]!, id: null, task: "t" }];
     expect(await leaveForOthers(v.client, v.k, "w1", [0], left)).toEqual(["parked"]);
     expect(await releaseAll(v.client, v.k, "w1")).toBe(1);
+    expect(await v.r.sendCommand(["XLEN", v.k.stream])).toBe(1);
+  });
+
+  test("requeue goes through when the record is there, and is refused whole when it would make one", async () => {
+    small = await startSmallRedis(0);
+    const v = await v2Queue(small.redis);
+    const entries: string[] = [];
+    for (let i = 0; i < 3; i++)
+      entries.push(await plant(v, { i: `job-${i}`, p: `"${"x".repeat(500)}"` }));
+    for (let i = 0; i < 3; i++) {
+      await v.r.sendCommand(["HSET", `${v.k.recordPrefix}job-${i}`, "e", entries[i]!, "q", "1"]);
+    }
+    await deliver(v, "w1");
+    const items = entries.map((entry, i) => ({
+      entry,
+      id: `job-${i}`,
+      hasRecord: true,
+      runNo: 1,
+      runMs: 1,
+      error: "boom",
+      retryInMs: null,
+    }));
+    await failJobs(v.client, v.k, { ...OPTS, failureTtlS: 600 }, items);
+    const letters = (await v.r.sendCommand(["XRANGE", v.k.dead, "-", "+"])) as [string, string[]][];
+    await v.r.sendCommand(["DEL", `${v.k.recordPrefix}job-2`]); // expired: made again from its letter
+    await small.capBelowUsed();
+    const ref = (i: number) => ({ letter: letters[i]![0], id: `job-${i}` });
+    expect(await requeueLetters(v.client, v.k, [ref(0)], 3)).toEqual([
+      { id: "job-0", verdict: "requeued" },
+    ]);
+    await expect(requeueLetters(v.client, v.k, [ref(1), ref(2)], 3)).rejects.toThrow(/^OOM /);
+    expect(await v.r.sendCommand(["XLEN", v.k.dead])).toBe(2); // nothing written
     expect(await v.r.sendCommand(["XLEN", v.k.stream])).toBe(1);
   });
 });

@@ -4,6 +4,7 @@ import { describe, expect, test } from "bun:test";
 import { leaveForOthers } from "../lib/engine/v2/leave.ts";
 import { promoteDue } from "../lib/engine/v2/promote.ts";
 import { serveTasks } from "../lib/engine/v2/serve.ts";
+import { deferralDelaysMs } from "../lib/worker/retry-policy.ts";
 import {
   deliver,
   hgetall,
@@ -103,11 +104,29 @@ describe("leave.lua and serve.lua", () => {
     expect(await v.r.sendCommand(["EXISTS", v.k.recordPrefix + entry])).toBe(0);
   });
 
+  test("an entry of a job that has its outcome is acknowledged, not left for others", async () => {
+    await using v = await v2Queue();
+    const entry = await plant(v, { t: "png" });
+    await deliver(v, "w1");
+    await v.r.sendCommand(["SET", v.k.resultPrefix + entry, 'F1 1 1 3 - "w0"\n"png"\n1\ntrue']);
+    expect(await leave(v, entry)).toEqual(["done"]);
+    expect(await pendingRow(v, entry)).toBeNull();
+    expect(await streamEntries(v)).toEqual([]);
+    expect(await v.r.sendCommand(["EXISTS", `${v.k.parkedPrefix}png`])).toBe(0);
+  });
+
   test("serve keeps a later alive_until another worker set", async () => {
     await using v = await v2Queue();
     const later = (await redisNow(v)) + 3_600_000;
     await v.r.sendCommand(["HSET", v.k.tasks, "alive_until:png", String(later)]);
     await serveTasks(v.client, v.k, ["png"], 1_000);
     expect((await hgetall(v, v.k.tasks))["alive_until:png"]).toBe(String(later));
+  });
+});
+
+describe("the deferral delays (lib/worker/retry-policy.ts)", () => {
+  test("at once, then 50 ms doubling up to 1 s, each jittered by a quarter", () => {
+    expect(deferralDelaysMs(() => 0.5)).toEqual([0, 50, 100, 200, 400, 800, 1000]);
+    expect(deferralDelaysMs(() => 0)).toEqual([0, 38, 75, 150, 300, 600, 750]);
   });
 });

@@ -30,7 +30,7 @@ async function twoStartedOneSpoiled(prefix: string) {
       deliveries,
     },
   );
-  expect(started.run.map((s) => s.run)).toEqual([1, 1]);
+  expect(started.toRun.map((s) => s.runNo)).toEqual([1, 1]);
   await q.client.sendCommand(["DEL", k.job(ids[1]!)]);
   await q.client.sendCommand(["SET", k.job(ids[1]!), "garbage"]);
   return { q, k, ids, entries };
@@ -46,8 +46,8 @@ describe("a batch with one job key that is not a hash", () => {
       k,
       { now: Date.now(), resultTtlS: 60, eventsMaxLen: 100 },
       [
-        { entryId: entries[0]!, jobId: ids[0]!, run: 1, result: '"one"' },
-        { entryId: entries[1]!, jobId: ids[1]!, run: 1, result: '"two"' },
+        { entryId: entries[0]!, jobId: ids[0]!, runNo: 1, result: '"one"' },
+        { entryId: entries[1]!, jobId: ids[1]!, runNo: 1, result: '"two"' },
       ],
     );
     expect(reply).toEqual([1, -2]);
@@ -61,8 +61,8 @@ describe("a batch with one job key that is not a hash", () => {
     await using r = await rawRedis();
     const o = { now: Date.now(), failureTtlS: 60, deadMaxLen: 100, eventsMaxLen: 100 };
     const reply = await failJobs(q.client, k, o, [
-      { entryId: entries[0]!, jobId: ids[0]!, run: 1, error: "boom", retryAt: 0 },
-      { entryId: entries[1]!, jobId: ids[1]!, run: 1, error: "boom", retryAt: 0 },
+      { entryId: entries[0]!, jobId: ids[0]!, runNo: 1, error: "boom", retryAt: 0 },
+      { entryId: entries[1]!, jobId: ids[1]!, runNo: 1, error: "boom", retryAt: 0 },
     ]);
     expect(reply).toEqual([2, -2]);
     expect(await q.getJob(ids[0]!)).toMatchObject({ status: "failed", error: "boom" });

@@ -8,8 +8,12 @@ import { GROUP } from "../lib/engine/keys.ts";
 import { openQueue, rawRedis, testPrefix } from "./helpers.ts";
 
 /** A started job of task "t" (payload null, 3 attempts) as the start script answers it. */
-function runOf(jobId: string, run: number, attempt: number): Omit<Started["run"][0], "entryId"> {
-  return { jobId, run, attempt, maxAttempts: 3, task: "t", payload: "null" };
+function runOf(
+  jobId: string,
+  runNo: number,
+  attempt: number,
+): Omit<Started["toRun"][0], "entryId"> {
+  return { jobId, runNo, attempt, maxAttempts: 3, task: "t", payload: "null" };
 }
 
 async function setup(prefix: string) {
@@ -30,14 +34,14 @@ async function setup(prefix: string) {
       deliveries: [{ entryId: entry, jobId: id }],
     });
   };
-  const fail = (run: number) => {
+  const fail = (runNo: number) => {
     const o = { now: Date.now(), failureTtlS: 60, deadMaxLen: 100, eventsMaxLen: 100 };
     const retryAt = Date.now() + 60_000;
-    return failJobs(q.client, k, o, [{ entryId: entry, jobId: id, run, error: "boom", retryAt }]);
+    return failJobs(q.client, k, o, [{ entryId: entry, jobId: id, runNo, error: "boom", retryAt }]);
   };
   const finish = (entryId = entry) =>
     finishJobs(q.client, k, { now: Date.now(), resultTtlS: 60, eventsMaxLen: 100 }, [
-      { entryId, jobId: id, run: 1, result: "null" },
+      { entryId, jobId: id, runNo: 1, result: "null" },
     ]);
   /** The job ids the stream still holds, oldest first. */
   const streamJobIds = async () => {
@@ -55,8 +59,8 @@ describe("sent again after a lost reply", () => {
     const { q, id, start } = await setup(testPrefix());
     const first = await start();
     const again = await start();
-    expect(first.run).toEqual([{ ...runOf(id, 1, 1), entryId: expect.any(String) }]);
-    expect(again.run).toEqual([{ ...runOf(id, 1, 1), entryId: expect.any(String) }]);
+    expect(first.toRun).toEqual([{ ...runOf(id, 1, 1), entryId: expect.any(String) }]);
+    expect(again.toRun).toEqual([{ ...runOf(id, 1, 1), entryId: expect.any(String) }]);
     expect(await q.getJob(id)).toMatchObject({ status: "started", attempts: 1 });
     await q.close();
   });
@@ -67,13 +71,13 @@ describe("sent again after a lost reply", () => {
     const { q, id, start } = await setup(testPrefix());
     await start("boot1");
     const restarted = await start("boot2");
-    expect(restarted.run).toEqual([{ ...runOf(id, 2, 2), entryId: expect.any(String) }]); // run 2, attempt 2
+    expect(restarted.toRun).toEqual([{ ...runOf(id, 2, 2), entryId: expect.any(String) }]); // run 2, attempt 2
     expect(await start("boot3")).toEqual({
-      run: [{ ...runOf(id, 3, 3), entryId: expect.any(String) }],
-      settled: [],
+      toRun: [{ ...runOf(id, 3, 3), entryId: expect.any(String) }],
+      setAside: [],
     });
     // Its attempts used up: the next restart dead-letters it as abandoned.
-    expect((await start("boot4")).settled).toEqual([
+    expect((await start("boot4")).setAside).toEqual([
       { entryId: expect.any(String), jobId: id, verdict: "dead" },
     ]);
     const job = await q.getJob(id);

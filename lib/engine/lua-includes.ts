@@ -11,11 +11,15 @@ import wrongtype from "./lua/include/wrongtype.lua" with { type: "text" };
 // Engine v2's helpers (side by side with v1 until the switch-over: docs/engine-v2.md).
 import clock from "./v2/lua/clock.lua" with { type: "text" };
 import deadV2 from "./v2/lua/dead.lua" with { type: "text" };
+import failed from "./v2/lua/failed.lua" with { type: "text" };
+import readd from "./v2/lua/readd.lua" with { type: "text" };
 
 /** The helpers a script may include, by name (imported as text: `bun build` embeds them). */
 export const includes: Readonly<Record<string, string>> = {
   clock,
   "dead-v2": deadV2,
+  failed,
+  readd,
   dead,
   entries,
   history,

@@ -115,7 +115,7 @@ export class MemoryWatch {
   }
 
   /** An outcome was written: `takes` when it takes memory (a result, a retry). */
-  settled(takes: boolean): void {
+  outcomeWritten(takes: boolean): void {
     if (!takes || this.#took) return;
     this.#took = true;
     this.onChange();

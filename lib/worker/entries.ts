@@ -1,5 +1,5 @@
 // Fetching work: read new entries (XREADGROUP), take over lapsed ones (XAUTOCLAIM), and mark
-// a batch started in one script call that also settles entries that cannot run.
+// a batch started in one script call that also sets aside entries that cannot run.
 
 import type { WorkerOptions } from "../config.ts";
 import {
@@ -15,7 +15,7 @@ import type { Redis } from "../redis/connect.ts";
 import { goneAfterMs } from "./presence.ts";
 
 // The start script's types, where the worker's modules have always found them.
-export type { Delivery, Settled, Startable, Started } from "../engine/calls/start.ts";
+export type { Delivery, SetAside, Startable, Started } from "../engine/calls/start.ts";
 
 type RawEntry = [string, string[] | null];
 
@@ -128,13 +128,13 @@ function callStart(client: Redis, w: StartContext, mode: StartMode): Promise<Sta
   return startEntries(client, keys, { ...starter, ...limits, goneAfterMs: goneAfterMs(o) }, mode);
 }
 
-/** Why the start script settled an entry without running it, for the worker's log. */
-export const SETTLED_WHY = {
+/** Why the start script set aside an entry without running it, for the worker's log. */
+export const SET_ASIDE_WHY = {
   bad: "entry has no job id; acknowledged and deleted",
   missing: "job record is gone (expired or deleted); entry acknowledged",
   done: "job already ended; duplicate delivery acknowledged",
   dead: "attempts used up by workers that stopped; dead-lettered",
-  taken: "claimed entry settled meanwhile by the worker it was taken from; not started",
+  taken: "claimed entry ended meanwhile by the worker it was taken from; not started",
   corrupt: "corrupt record: dead-lettered",
   unreadable: "corrupt record: entry acknowledged",
   deferred: "not a task of this worker; left for a worker that has it",

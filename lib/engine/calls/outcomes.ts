@@ -9,7 +9,7 @@ import { runScript, scripts } from "../lua.ts";
 export interface FinishItem {
   entryId: string;
   jobId: string;
-  run: number;
+  runNo: number;
   result: string;
 }
 
@@ -17,7 +17,7 @@ export interface FinishItem {
 export interface FailItem {
   entryId: string;
   jobId: string;
-  run: number;
+  runNo: number;
   error: string;
   retryAt: number;
 }
@@ -34,7 +34,7 @@ export async function finishJobs(
 ): Promise<number[]> {
   const args: (string | number)[] = [keys.jobPrefix, GROUP, o.now, o.resultTtlS, o.eventsMaxLen];
   args.push(MINUTES_KEPT);
-  for (const f of items) args.push(f.entryId, f.jobId, f.run, f.result);
+  for (const f of items) args.push(f.entryId, f.jobId, f.runNo, f.result);
   const sKeys = [keys.stream, keys.events, keys.stats, keys.minutes, keys.durations];
   return (await runScript<number[]>(client, scripts.finish, sKeys, args)).map(Number);
 }
@@ -52,7 +52,7 @@ export async function failJobs(
 ): Promise<number[]> {
   const args: (string | number)[] = [keys.jobPrefix, GROUP, o.now, o.failureTtlS, o.deadMaxLen];
   args.push(o.eventsMaxLen, MINUTES_KEPT);
-  for (const f of items) args.push(f.entryId, f.jobId, f.run, f.error, f.retryAt);
+  for (const f of items) args.push(f.entryId, f.jobId, f.runNo, f.error, f.retryAt);
   const sKeys = [keys.stream, keys.delayed, keys.dead, keys.events, keys.stats, keys.minutes];
   return (await runScript<number[]>(client, scripts.fail, sKeys, args)).map(Number);
 }

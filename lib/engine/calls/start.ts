@@ -1,5 +1,5 @@
 // The start script (lib/engine/lua/start-7.lua): marks a batch of delivered entries started and
-// says, per entry, what to run and what it settled without running. This file owns the
+// says, per entry, what to run and what it set aside without running. This file owns the
 // script's KEYS and ARGV order and the reading of its flat reply.
 import type { Redis } from "../../redis/connect.ts";
 import { GROUP, type QueueKeys } from "../keys.ts";
@@ -18,11 +18,11 @@ export interface Startable extends Delivery {
   attempt: number;
   maxAttempts: number;
   /** This start's number in the job's history (never reset, unlike `attempt`). */
-  run: number;
+  runNo: number;
 }
 
-/** An entry the start script settled without running it, and why. */
-export interface Settled extends Delivery {
+/** An entry the start script set aside without running it, and why. */
+export interface SetAside extends Delivery {
   verdict: "bad" | "missing" | "done" | "dead" | "taken" | Detailed;
   /** What is wrong with a corrupt or unreadable record. */
   problem?: string;
@@ -34,10 +34,10 @@ export interface Settled extends Delivery {
 type Detailed = "corrupt" | "unreadable" | "deferred" | "parked";
 const DETAILED = new Set<unknown>(["corrupt", "unreadable", "deferred", "parked"]);
 
-/** What a start call gave: jobs to run, and entries it settled without running them. */
+/** What a start call gave: jobs to run, and entries it set aside without running them. */
 export interface Started {
-  run: Startable[];
-  settled: Settled[];
+  toRun: Startable[];
+  setAside: SetAside[];
 }
 
 /** Who starts, and the limits of what a start writes. */
@@ -88,18 +88,18 @@ export async function startEntries(
  * corrupt or unreadable record (see lib/engine/lua/start-7.lua).
  */
 export function parseStarts(reply: readonly (string | number)[]): Started {
-  const run: Startable[] = [];
-  const settled: Settled[] = [];
+  const toRun: Startable[] = [];
+  const setAside: SetAside[] = [];
   let i = 0;
   while (i + 2 < reply.length) {
     const entryId = String(reply[i]);
     const jobId = String(reply[i + 1]);
     const verdict = reply[i + 2];
     if (typeof verdict === "number") {
-      run.push({
+      toRun.push({
         entryId,
         jobId,
-        run: verdict,
+        runNo: verdict,
         attempt: Number(reply[i + 3]),
         maxAttempts: Number(reply[i + 4]),
         task: String(reply[i + 5]),
@@ -110,12 +110,12 @@ export function parseStarts(reply: readonly (string | number)[]): Started {
       const v = verdict as Detailed;
       const detail = String(reply[i + 3]);
       const more = v === "deferred" || v === "parked" ? { task: detail } : { problem: detail };
-      settled.push({ entryId, jobId, verdict: v, ...more });
+      setAside.push({ entryId, jobId, verdict: v, ...more });
       i += 4;
     } else {
-      settled.push({ entryId, jobId, verdict: verdict as Settled["verdict"] });
+      setAside.push({ entryId, jobId, verdict: verdict as SetAside["verdict"] });
       i += 3;
     }
   }
-  return { run, settled };
+  return { toRun, setAside };
 }

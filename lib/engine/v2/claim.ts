@@ -4,7 +4,7 @@
 import type { Redis } from "../../redis/connect.ts";
 import { GROUP, MINUTES_KEPT } from "../keys.ts";
 import { runScript } from "../lua.ts";
-import type { V2Keys } from "./keys-h5-tmp.ts";
+import type { V2Keys } from "./keys.ts";
 import { rareScripts } from "./scripts-rare.ts";
 
 export type Claimed =
@@ -21,6 +21,9 @@ export type Claimed =
       previousOwner: string;
     }
   | { kind: "buried"; entry: string; attempt: number }
+  /** The job has an outcome already (a duplicate entry): acknowledged, nothing to run. */
+  | { kind: "done"; entry: string }
+  /** Gone from the stream: dropped from the pending list, nothing to run. */
   | { kind: "deleted"; entry: string };
 
 export interface ClaimReply {
@@ -76,6 +79,7 @@ async function call(client: Redis, k: V2Keys, o: ClaimOptions, mode: string) {
 
 function parseItem([entry, kind, attempt, runNo, has, flat, owner]: RawItem): Claimed {
   if (kind === "buried") return { kind, entry, attempt: Number(attempt) };
+  if (kind === "done") return { kind, entry };
   if (kind !== "run") return { kind: "deleted", entry };
   const fields: Record<string, string> = {};
   for (let i = 0; i + 1 < (flat ?? []).length; i += 2) fields[flat![i]!] = flat![i + 1]!;

@@ -3,7 +3,7 @@
 import type { Redis } from "../../redis/connect.ts";
 import { GROUP, MINUTES_KEPT } from "../keys.ts";
 import { runScript } from "../lua.ts";
-import type { V2Keys } from "./keys-h5-tmp.ts";
+import type { V2Keys } from "./keys.ts";
 import { rareScripts } from "./scripts-rare.ts";
 
 export interface FailedAttempt {
@@ -28,6 +28,8 @@ export interface FailOptions {
   failureTtlS: number | null;
   deadMaxLen: number;
   eventsMaxLen: number;
+  /** Starts made since this worker's last count (the `started` counter). */
+  startedSince?: number;
 }
 
 /** What became of each failure: retrying, failed for good, left alone, or corrupt. */
@@ -41,7 +43,7 @@ export async function failJobs(
   items: readonly FailedAttempt[],
 ): Promise<FailCode[]> {
   const args: (string | number)[] = [k.resultPrefix, k.recordPrefix, GROUP, o.consumer];
-  args.push(o.failureTtlS ?? 0, o.deadMaxLen, o.eventsMaxLen, MINUTES_KEPT);
+  args.push(o.failureTtlS ?? 0, o.deadMaxLen, o.eventsMaxLen, MINUTES_KEPT, o.startedSince ?? 0);
   for (const f of items) {
     const delay = f.retryInMs === null ? -1 : Math.max(0, Math.round(f.retryInMs));
     args.push(f.entry, f.id ?? "", f.hasRecord ? 1 : 0, f.runNo, Math.round(f.runMs));

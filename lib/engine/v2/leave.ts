@@ -3,7 +3,7 @@
 import type { Redis } from "../../redis/connect.ts";
 import { GROUP } from "../keys.ts";
 import { runScript } from "../lua.ts";
-import type { V2Keys } from "./keys-h5-tmp.ts";
+import type { V2Keys } from "./keys.ts";
 import { rareScripts } from "./scripts-rare.ts";
 
 export interface LeftEntry {
@@ -13,8 +13,11 @@ export interface LeftEntry {
   task: string;
 }
 
-/** Deferred (another live worker has the task), parked (none has), or gone (not ours). */
-export type LeaveVerdict = "deferred" | "parked" | "gone";
+/**
+ * Deferred (another live worker has the task), parked (none has), done (the job has an outcome
+ * already: its entry acknowledged), or gone (not pending on this consumer: left alone).
+ */
+export type LeaveVerdict = "deferred" | "parked" | "done" | "gone";
 
 /**
  * `delaysMs`: the deferral delays the retry policy chose, the first for a job's first
@@ -27,7 +30,7 @@ export async function leaveForOthers(
   delaysMs: readonly number[],
   entries: readonly LeftEntry[],
 ): Promise<LeaveVerdict[]> {
-  const args: string[] = [k.recordPrefix, k.parkedPrefix, GROUP, consumer];
+  const args: string[] = [k.recordPrefix, k.parkedPrefix, GROUP, consumer, k.resultPrefix];
   args.push(delaysMs.map((ms) => Math.max(0, Math.round(ms))).join(",") || "0");
   for (const e of entries) args.push(e.entry, e.id ?? "", e.task);
   const keys = [k.stream, k.delayed, k.tasks];

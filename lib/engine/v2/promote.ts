@@ -1,7 +1,7 @@
 // Promotion of due jobs (docs/engine-v2.md §2.8): owns promote.lua's KEYS/ARGV and reply.
 import type { Redis } from "../../redis/connect.ts";
 import { runScript } from "../lua.ts";
-import type { V2Keys } from "./keys-h5-tmp.ts";
+import type { V2Keys } from "./keys.ts";
 import { rareScripts } from "./scripts-rare.ts";
 
 /** Moves up to `most` jobs due by Redis' clock back to the stream; returns how many moved. */

@@ -2,7 +2,7 @@
 import type { Redis } from "../../redis/connect.ts";
 import { GROUP } from "../keys.ts";
 import { runScript } from "../lua.ts";
-import type { V2Keys } from "./keys-h5-tmp.ts";
+import type { V2Keys } from "./keys.ts";
 import { rareScripts } from "./scripts-rare.ts";
 
 /**

@@ -2,7 +2,7 @@
 // discard.lua's KEYS/ARGV order and replies.
 import type { Redis } from "../../redis/connect.ts";
 import { runScript } from "../lua.ts";
-import type { V2Keys } from "./keys-h5-tmp.ts";
+import type { V2Keys } from "./keys.ts";
 import { rareScripts } from "./scripts-rare.ts";
 
 export interface LetterRef {

@@ -1,7 +1,7 @@
 // A worker's tasks, said every heartbeat (docs/engine-v2.md §2.11): owns serve.lua's KEYS/ARGV.
 import type { Redis } from "../../redis/connect.ts";
 import { runScript } from "../lua.ts";
-import type { V2Keys } from "./keys-h5-tmp.ts";
+import type { V2Keys } from "./keys.ts";
 import { rareScripts } from "./scripts-rare.ts";
 
 export interface Served {

@@ -11,7 +11,6 @@
 --   last sign of life) and the entry is handed over as attempt a + deliveries + 1.
 -- 'own': this consumer's own pending entries (after a read whose reply was lost), read with
 --   XPENDING + XRANGE: no delivery count bumped (XREADGROUP ... 0 would charge an attempt).
--- Helpers: _wrongtype.lua, _attempts.lua, readd.lua, clock-h5-tmp.lua, dead-h5-tmp.lua
 -- (scripts-rare.ts).
 --
 -- KEYS[1] stream  KEYS[2] dead  KEYS[3] events  KEYS[4] stats  KEYS[5] minutes
@@ -22,7 +21,15 @@
 -- ARGV[12] minutes of per-minute counts kept
 -- Returns: {next cursor ('0-0' when the scan ended), items}, an item per entry:
 --   {entry, 'run', attempt, run number, has record 1/0, fields (flat), previous owner},
---   {entry, 'buried', attempt}, or {entry, 'deleted'} (gone from the stream: nothing to run).
+--   {entry, 'buried', attempt}, {entry, 'done'} (the job has an outcome already: acknowledged),
+--   or {entry, 'deleted'} (gone from the stream: nothing to run).
+--- @include wrongtype
+--- @include history
+--- @include minutes
+--- @include entries
+--- @include clock
+--- @include dead-v2
+--- @include readd
 local wrong = wrong_type({ KEYS[1], 'stream', KEYS[2], 'stream', KEYS[3], 'stream',
   KEYS[4], 'hash', KEYS[5], 'hash' })
 if wrong then return wrong end
@@ -85,6 +92,10 @@ local function others()
     local a, m = f and count(f.a), f and count(f.m)
     if not f then
       out[#out + 1] = { entry, 'deleted' }
+    elseif redis.call('EXISTS', rprefix .. job_id(entry, f)) == 1 then
+      -- The job has its outcome (a duplicate entry): nothing to run, nor to bury.
+      acks[#acks + 1] = entry
+      out[#out + 1] = { entry, 'done' }
     elseif a and m and a + p[4] >= m then
       bury(entry, f, p, a + p[4])
     else
@@ -120,6 +131,6 @@ if buried > 0 then
   redis.call('HINCRBY', KEYS[4], 'dead', buried)
   count_minute(KEYS[5], now, tonumber(ARGV[12]), 'failed', buried)
 end
-settle_entries(KEYS[1], group, acks)
+ack_and_trim(KEYS[1], group, acks)
 local next = #pending == most and pending[#pending][1] or '0-0'
 return { next, out }

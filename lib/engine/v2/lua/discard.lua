@@ -1,12 +1,13 @@
 -- Engine v2: delete dead letters for good (docs/engine-v2.md §2.13): the letter, and the job's
 -- failed value r:<id> and record when they are about this letter (the failed value names its
 -- letter); a job whose id lives on (requeued since, finished) keeps its value and record.
--- Helpers: readd.lua, failed.lua (scripts-rare.ts).
 --
 -- KEYS[1] dead (stream)
 -- ARGV[1] result prefix  ARGV[2] record prefix
 -- ARGV[3..] pairs: dead letter entry id, job id it must carry ('' = whichever it carries)
 -- Returns: per pair {job id or '', 1 = deleted, 0 = no such letter (or one for another job)}.
+--- @include readd
+--- @include failed
 local rprefix, jprefix = ARGV[1], ARGV[2]
 local out = {}
 

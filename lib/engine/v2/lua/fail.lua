@@ -9,18 +9,27 @@
 -- Order: reads, then a write that takes no memory (Redis checks maxmemory only before a
 -- script's first write, so a full Redis still lets outcomes through), then the outcomes, then
 -- acknowledge and trim last: a script error half-way leaves every entry pending.
--- Helpers: _wrongtype.lua, _attempts.lua (history, minutes, settle_entries), readd.lua,
--- clock-h5-tmp.lua, dead-h5-tmp.lua (lib/engine/v2/scripts-rare.ts puts them before this).
+-- clock and dead-v2 (named below with --- @include).
 --
 -- KEYS[1] stream  KEYS[2] delayed  KEYS[3] dead  KEYS[4] events  KEYS[5] stats  KEYS[6] minutes
 -- ARGV[1] result prefix  ARGV[2] record prefix  ARGV[3] group  ARGV[4] consumer
 -- ARGV[5] failure TTL (s); 0 = compact (Redis is full: only the dead letter, marked
 --   `record dropped`; the record deleted; one `failed` event for the batch)
 -- ARGV[6] dead max len  ARGV[7] events max len  ARGV[8] minutes of per-minute counts kept
--- ARGV[9..] septuples: entry id, job id ('' = the entry id), has record (1/0), run number,
+-- ARGV[9] starts the worker made since its last count (the `started` counter has no other
+--   writer: nothing is written at a start)
+-- ARGV[10..] septuples: entry id, job id ('' = the entry id), has record (1/0), run number,
 --   run ms (on the worker's monotonic clock), error, delay ms (-1 = fail for good)
 -- Returns: one integer per job: 1 will retry, 2 failed for good, 0 left alone, -2 corrupt
 -- (entry gone or record not a hash: acknowledged, nothing written).
+--- @include wrongtype
+--- @include history
+--- @include minutes
+--- @include entries
+--- @include memory
+--- @include clock
+--- @include dead-v2
+--- @include readd
 local wrong = wrong_type({ KEYS[1], 'stream', KEYS[2], 'zset', KEYS[3], 'stream',
   KEYS[4], 'stream', KEYS[5], 'hash', KEYS[6], 'hash' })
 if wrong then return wrong end
@@ -30,7 +39,7 @@ local now = clock_ms()
 local out, jobs, acks, compacted, retried, failed = {}, {}, {}, {}, 0, 0
 
 -- Reads first: which failures are the job's current run.
-for i = 9, #ARGV, 7 do
+for i = 10, #ARGV, 7 do
   local entry = ARGV[i]
   local id = ARGV[i + 1] ~= '' and ARGV[i + 1] or entry
   local p = redis.call('XPENDING', KEYS[1], group, entry, entry, 1)[1]
@@ -49,7 +58,7 @@ for i = 9, #ARGV, 7 do
       job.attempt = (count(job.f.a) or 0) + p[4]
       local ok, q = pcall(redis.call, 'HGET', jprefix .. id, 'q')
       if not ok then job.code = -2 end
-      job.enqueued = q or auto_ms(id)
+      job.enqueued = ok and q or auto_ms(id)
     end
   end
   jobs[#jobs + 1] = job
@@ -105,6 +114,7 @@ for _, j in ipairs(jobs) do
   end
   out[#out + 1] = j.code
 end
+if (tonumber(ARGV[9]) or 0) > 0 then redis.call('HINCRBY', KEYS[5], 'started', ARGV[9]) end
 if retried > 0 then
   redis.call('HINCRBY', KEYS[5], 'retried', retried)
   count_minute(KEYS[6], now, tonumber(ARGV[8]), 'retried', retried)
@@ -120,5 +130,5 @@ if failed > 0 then
   redis.call('HINCRBY', KEYS[5], 'dead', failed)
   count_minute(KEYS[6], now, tonumber(ARGV[8]), 'failed', failed)
 end
-settle_entries(KEYS[1], group, acks)
+ack_and_trim(KEYS[1], group, acks)
 return out

@@ -8,19 +8,23 @@
 -- The delays are the retry policy's (lib/worker/retry-policy.ts: one copy of the formula); the
 -- worker sends them as a schedule, indexed here by the record's `deferred` count.
 -- Acknowledge and delete first: they take no memory, so a full Redis still lets jobs be left.
--- Helpers: _wrongtype.lua, _attempts.lua, readd.lua (scripts-rare.ts).
 --
 -- KEYS[1] stream  KEYS[2] delayed  KEYS[3] tasks (hash)
 -- ARGV[1] record prefix  ARGV[2] parked prefix  ARGV[3] group  ARGV[4] consumer
--- ARGV[5] deferral delays in ms, comma-separated: the first for a job's first deferral, the
+-- ARGV[5] result prefix
+-- ARGV[6] deferral delays in ms, comma-separated: the first for a job's first deferral, the
 --   last for every one after the list (e.g. '0,50,100,200,400,800,1000', jittered)
--- ARGV[6..] triples: entry id, job id ('' = the entry's i, else the entry id), task
--- Returns: per entry 'deferred', 'parked', or 'gone' (not pending on this consumer: left alone).
+-- ARGV[7..] triples: entry id, job id ('' = the entry's i, else the entry id), task
+-- Returns: per entry 'deferred', 'parked', 'done' (the job has an outcome already: a duplicate
+-- entry, acknowledged and deleted), or 'gone' (not pending on this consumer: left alone).
+--- @include wrongtype
+--- @include clock
+--- @include readd
 local wrong = wrong_type({ KEYS[1], 'stream', KEYS[2], 'zset', KEYS[3], 'hash' })
 if wrong then return wrong end
-local jprefix, pprefix, group, me = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+local jprefix, pprefix, group, me, rprefix = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 local schedule = {}
-for ms in string.gmatch(ARGV[5], '%d+') do schedule[#schedule + 1] = tonumber(ms) end
+for ms in string.gmatch(ARGV[6], '%d+') do schedule[#schedule + 1] = tonumber(ms) end
 local now = clock_ms()
 local out = {}
 
@@ -62,7 +66,7 @@ local function leave(entry, id, task, f, attempts)
   return 'deferred'
 end
 
-for i = 6, #ARGV, 3 do
+for i = 7, #ARGV, 3 do
   local entry, task = ARGV[i], ARGV[i + 2]
   local p = redis.call('XPENDING', KEYS[1], group, entry, entry, 1)[1]
   local f = p and p[2] == me and entry_at(KEYS[1], entry)
@@ -77,7 +81,11 @@ for i = 6, #ARGV, 3 do
     -- This delivery did not run: not counted. A malformed a goes on as it is (the worker buries).
     local attempts = a and (a + p[4] - 1) or f.a
     local id = ARGV[i + 1] ~= '' and ARGV[i + 1] or f.i or entry
-    out[#out + 1] = leave(entry, id, task, f, attempts)
+    if redis.call('EXISTS', rprefix .. id) == 1 then
+      out[#out + 1] = 'done'
+    else
+      out[#out + 1] = leave(entry, id, task, f, attempts)
+    end
   end
 end
 return out

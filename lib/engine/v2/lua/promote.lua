@@ -5,12 +5,14 @@
 -- the history), with `i` = the job id; the record then points at it (`e`) and says `queued`.
 -- A record that is not a hash goes to the stream as it is (an entry with `i` only): the
 -- worker's validation buries it with a reason, and promotion never stops on it.
--- Helpers: _wrongtype.lua, readd.lua (lib/engine/v2/scripts-rare.ts puts them before this).
 --
 -- KEYS[1] delayed (zset)  KEYS[2] stream
 -- ARGV[1] record prefix  ARGV[2] most jobs moved per call
 -- Returns: number of jobs moved. Or an error reply `ERR courier: key … holds a …` (nothing
 -- written): a WRONGTYPE from the XADD would come after the ZREM, losing a job per call.
+--- @include wrongtype
+--- @include clock
+--- @include readd
 local wrong = wrong_type({ KEYS[1], 'zset', KEYS[2], 'stream' })
 if wrong then return wrong end
 local now = clock_ms()

@@ -5,13 +5,15 @@
 -- run goes into the record as `released`. A job that has an outcome already (r:<id>) is not
 -- re-added. Acknowledge and delete first: they take no memory, so a full Redis still releases.
 -- Leaves the group (XGROUP DELCONSUMER) once nothing is pending on the consumer.
--- Helpers: _attempts.lua (history), readd.lua (scripts-rare.ts).
 --
 -- KEYS[1] stream
 -- ARGV[1] record prefix  ARGV[2] result prefix  ARGV[3] group  ARGV[4] consumer
 -- ARGV[5] most entries per call
 -- Returns: {jobs released, pending entries handled}; handled = ARGV[5] means there may be more,
 -- and the caller calls again.
+--- @include history
+--- @include clock
+--- @include readd
 local jprefix, rprefix, group, me = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local now = clock_ms()
 local pending = redis.call('XPENDING', KEYS[1], group, '-', '+', ARGV[5], me)

@@ -7,7 +7,6 @@
 -- On a full Redis a call that would make a record from a letter is refused whole (its first
 -- write is one Redis checks); one that finds its records writes first with XDEL, which takes
 -- no memory, and goes through (the letter and value it frees pay for the entry).
--- Helpers: _wrongtype.lua, _attempts.lua, clock-h5-tmp.lua, readd.lua, failed.lua
 -- (scripts-rare.ts).
 --
 -- KEYS[1] dead (stream)  KEYS[2] stream  KEYS[3] stats
@@ -16,6 +15,11 @@
 -- Returns: per pair {job id or '', verdict}: 'requeued', 'missing' (no such letter, or one for
 -- another job), 'active' (the job is not failed). Or an error reply `ERR courier: key … holds
 -- a …` (nothing written).
+--- @include wrongtype
+--- @include history
+--- @include clock
+--- @include readd
+--- @include failed
 local wrong = wrong_type({ KEYS[1], 'stream', KEYS[2], 'stream', KEYS[3], 'hash' })
 if wrong then return wrong end
 local rprefix, jprefix = ARGV[1], ARGV[2]

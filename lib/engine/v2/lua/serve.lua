@@ -3,7 +3,6 @@
 -- Redis' TIME + the alive window the worker sends (6 x its heartbeat interval), or the later
 -- value another worker set: a worker's own clock never decides. One script, so a job is never
 -- parked after a worker with its task said so and before it looked for parked jobs.
--- Helpers: _wrongtype.lua, readd.lua (scripts-rare.ts).
 --
 -- KEYS[1] tasks (hash: alive_until:<task>, parked:<task>)  KEYS[2] stream
 -- ARGV[1] parked prefix  ARGV[2] record prefix  ARGV[3] alive window ms
@@ -12,6 +11,9 @@
 -- ARGV[4] means there may be more, and the caller calls again. Or an error reply
 -- `ERR courier: key … holds a …` (nothing written): a WRONGTYPE from the XADD would come after
 -- the ZPOPMIN, losing the jobs popped.
+--- @include wrongtype
+--- @include clock
+--- @include readd
 local expected = { KEYS[1], 'hash', KEYS[2], 'stream' }
 for i = 5, #ARGV do
   expected[#expected + 1] = ARGV[1] .. ARGV[i]; expected[#expected + 1] = 'zset'
