@@ -5,8 +5,6 @@
 // the loader pastes in (lua-includes.ts); an error reply is pointed back at the file and line.
 import type { Redis } from "../redis/connect.ts";
 import claimSrc from "./lua/claim-1.lua" with { type: "text" };
-import discardSrc from "./lua/discard-1.lua" with { type: "text" };
-import enqueueSrc from "./lua/enqueue-3.lua" with { type: "text" };
 import failSrc from "./lua/fail-6.lua" with { type: "text" };
 import finishSrc from "./lua/finish-5.lua" with { type: "text" };
 import groupSrc from "./lua/group-1.lua" with { type: "text" };
@@ -15,7 +13,6 @@ import leaseSrc from "./lua/lease-1.lua" with { type: "text" };
 import promoteSrc from "./lua/promote-2.lua" with { type: "text" };
 import pruneSrc from "./lua/prune-2.lua" with { type: "text" };
 import releaseSrc from "./lua/release-1.lua" with { type: "text" };
-import requeueSrc from "./lua/requeue-3.lua" with { type: "text" };
 import serveSrc from "./lua/serve-2.lua" with { type: "text" };
 import startSrc from "./lua/start-7.lua" with { type: "text" };
 import { expandIncludes, mapLines, type SourceLine } from "./lua-includes.ts";
@@ -46,7 +43,6 @@ export function script(
 }
 
 export const scripts = {
-  enqueue: script("enqueue", enqueueSrc, 3),
   start: script("start", startSrc, 7),
   finish: script("finish", finishSrc, 5),
   fail: script("fail", failSrc, 6),
@@ -60,8 +56,6 @@ export const scripts = {
   // A worker name held by one live worker at a time (lib/worker/presence.ts).
   claim: script("claim", claimSrc, 1),
   // Operator actions (lib/admin): dead letters and workers that stopped heart-beating.
-  requeue: script("requeue", requeueSrc, 3),
-  discard: script("discard", discardSrc, 1),
   prune: script("prune", pruneSrc, 2),
 } as const;
 
