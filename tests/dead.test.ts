@@ -5,7 +5,7 @@ import { Admin } from "../lib/admin/admin.ts";
 import type { QueueKeys } from "../lib/engine/keys.ts";
 import { PermanentError } from "../lib/errors.ts";
 import { defineTask } from "../lib/types.ts";
-import { entryJobId } from "./fixtures/engine-v2.ts";
+import { entryJobId, killWaiting } from "./fixtures/engine-v2.ts";
 import {
   openQueue,
   type RawRedis,
@@ -188,6 +188,25 @@ describe("dead letters", () => {
       await again.close();
     } finally {
       await close();
+    }
+  });
+
+  test("requeue leaves a letter alone when its caller id came back as a new job", async () => {
+    const prefix = testPrefix();
+    await using q = await openQueue({ prefix });
+    await using r = await rawRedis();
+    await q.enqueue("switchable", 1, { id: "reused" });
+    expect(await killWaiting(q.client, q.keys, () => "broken")).toBe(1);
+    await expire(r, q.keys, "reused");
+    await q.enqueue("switchable", 2, { id: "reused" }); // queued again, not dead
+    const admin = await Admin.connect({ redisUrl: redisUrl(), prefix });
+    try {
+      expect(await admin.requeue(["reused"])).toEqual([{ id: "reused", verdict: "active" }]);
+      expect(Number(await r.sendCommand(["XLEN", q.keys.stream]))).toBe(1);
+      expect(Number(await r.sendCommand(["XLEN", q.keys.dead]))).toBe(1);
+      expect(await q.getJob("reused")).toMatchObject({ status: "queued", payload: 2 });
+    } finally {
+      await admin.close();
     }
   });
 
