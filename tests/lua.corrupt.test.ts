@@ -22,7 +22,7 @@ async function twoStartedOneSpoiled(prefix: string) {
     scripts.start,
     [k.stream, k.dead, k.events, k.stats, k.minutes, k.tasks, k.delayed],
     [
-      ...[k.jobPrefix, GROUP, "w1", Date.now(), 60, 100, 100, k.parkedPrefix, 30_000, "boot1"],
+      ...[k.jobPrefix, GROUP, "w1", 60, 100, 100, k.parkedPrefix, 30_000, "boot1"],
       ...[1, "t", "read", entries[0]!, ids[0]!, entries[1]!, ids[1]!],
     ],
   );
@@ -43,7 +43,7 @@ describe("a batch with one job key that is not a hash", () => {
       scripts.finish,
       [k.stream, k.events, k.stats, k.minutes, k.durations],
       [
-        ...[k.jobPrefix, GROUP, Date.now(), 60, 100, 180],
+        ...[k.jobPrefix, GROUP, 60, 100, 180],
         ...[entries[0]!, ids[0]!, 1, '"one"', entries[1]!, ids[1]!, 1, '"two"'],
       ],
     );
@@ -61,8 +61,8 @@ describe("a batch with one job key that is not a hash", () => {
       scripts.fail,
       [k.stream, k.delayed, k.dead, k.events, k.stats, k.minutes],
       [
-        ...[k.jobPrefix, GROUP, Date.now(), 60, 100, 100, 180],
-        ...[entries[0]!, ids[0]!, 1, "boom", 0, entries[1]!, ids[1]!, 1, "boom", 0],
+        ...[k.jobPrefix, GROUP, 60, 100, 100, 180],
+        ...[entries[0]!, ids[0]!, 1, "boom", -1, entries[1]!, ids[1]!, 1, "boom", -1],
       ],
     );
     expect(reply).toEqual([2, -2]);

@@ -21,7 +21,7 @@ async function setup(prefix: string) {
       scripts.start,
       [k.stream, k.dead, k.events, k.stats, k.minutes, k.tasks, k.delayed],
       [
-        ...[k.jobPrefix, GROUP, "w1", Date.now(), 60, 100, 100, k.parkedPrefix, 30_000, boot],
+        ...[k.jobPrefix, GROUP, "w1", 60, 100, 100, k.parkedPrefix, 30_000, boot],
         ...[1, "t", "read", entry, id],
       ],
     );
@@ -30,17 +30,14 @@ async function setup(prefix: string) {
       q.client,
       scripts.fail,
       [k.stream, k.delayed, k.dead, k.events, k.stats, k.minutes],
-      [
-        ...[k.jobPrefix, GROUP, Date.now(), 60, 100, 100, 180, entry, id, run, "boom"],
-        Date.now() + 60_000,
-      ],
+      [...[k.jobPrefix, GROUP, 60, 100, 100, 180, entry, id, run, "boom"], 60_000],
     );
   const finish = (entryId = entry) =>
     runScript<number[]>(
       q.client,
       scripts.finish,
       [k.stream, k.events, k.stats, k.minutes, k.durations],
-      [...[k.jobPrefix, GROUP, Date.now(), 60, 100, 180, entryId, id, 1, "null"]],
+      [...[k.jobPrefix, GROUP, 60, 100, 180, entryId, id, 1, "null"]],
     );
   /** The job ids the stream still holds, oldest first. */
   const streamJobIds = async () => {

@@ -39,7 +39,7 @@ const failure = (n: string): Outcome => ({
   run: 1,
   jobId: n,
   error: "boom",
-  retryAt: 0,
+  retryInMs: -1,
 });
 
 function settler(client: Redis) {

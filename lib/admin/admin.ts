@@ -6,6 +6,7 @@
 import { type QueueOptions, resolveOptions } from "../config.ts";
 import { type QueueKeys, queueKeys } from "../engine/keys.ts";
 import { field, getJobs } from "../queue/read.ts";
+import { redisNowMs } from "../redis/clock.ts";
 import { connect, type Redis } from "../redis/connect.ts";
 import { type RedisMemory, readMemory } from "../redis/memory.ts";
 import type { JobRecord } from "../types.ts";
@@ -122,16 +123,17 @@ export class Admin {
   }
 
   async overview(): Promise<Overview> {
+    const now = await redisNowMs(this.client); // the clock the scripts count minutes by
     const [{ counts, series }, memory] = await Promise.all([
-      readCounts(this.client, this.keys, this.options.queue, this.options.now()),
+      readCounts(this.client, this.keys, this.options.queue, now),
       readMemory(this.client),
     ]);
     return { counts, series, memory };
   }
 
   /** Workers by heartbeat; with `prune`, those gone are removed from the set afterwards. */
-  workers({ prune = false } = {}): Promise<WorkerInfo[]> {
-    return readWorkers(this.client, this.keys, this.options.now(), prune);
+  async workers({ prune = false } = {}): Promise<WorkerInfo[]> {
+    return readWorkers(this.client, this.keys, await redisNowMs(this.client), prune);
   }
 
   deadLetters({ cursor = null as string | null, limit = 20 } = {}): Promise<DeadPage> {
@@ -168,8 +170,9 @@ export class Admin {
   }
 
   /** Deletes dead letters older than `olderThanMs` (all when not given); returns how many. */
-  purgeDead(olderThanMs?: number): Promise<number> {
-    return purgeLetters(this.client, this.keys, this.options.now(), olderThanMs);
+  async purgeDead(olderThanMs?: number): Promise<number> {
+    // Letters' ids are Redis' times: their age is measured on Redis' clock.
+    return purgeLetters(this.client, this.keys, await redisNowMs(this.client), olderThanMs);
   }
 
   job(id: string): Promise<JobRecord | null> {
@@ -218,6 +221,6 @@ export class Admin {
   }
 
   #o() {
-    return { now: this.options.now(), maxAttempts: this.options.maxAttempts };
+    return { maxAttempts: this.options.maxAttempts };
   }
 }

@@ -85,10 +85,10 @@ export async function requeueLetters(
   client: Redis,
   keys: QueueKeys,
   letters: readonly [string, string][],
-  o: { now: number; maxAttempts: number },
+  o: { maxAttempts: number },
 ): Promise<{ id: string; verdict: RequeueVerdict }[]> {
   if (letters.length === 0) return [];
-  const args = [keys.jobPrefix, o.now, o.maxAttempts, ...letters.flat()];
+  const args = [keys.jobPrefix, o.maxAttempts, ...letters.flat()];
   const reply = await runScript<[string, string][]>(
     client,
     scripts.requeue,
@@ -102,7 +102,7 @@ export async function requeueLetters(
 export async function requeueAllLetters(
   client: Redis,
   keys: QueueKeys,
-  o: { now: number; maxAttempts: number },
+  o: { maxAttempts: number },
 ): Promise<number> {
   const [last] = await client.sendCommand<RawEntry[]>([
     "XREVRANGE",

@@ -1,6 +1,8 @@
 // The workers of a queue, from their heartbeats: the workers set (scored by last heartbeat)
-// and one hash per worker. Workers silent for longer than their hash lives are gone: they are
-// shown once as such and pruned (prune-2.lua), so the set does not grow with every crash.
+// and one hash per worker. Each is judged by its own heartbeat interval (`beat_ms` in its hash)
+// and Redis' clock (`now` is Redis' TIME; the beats are Redis' times too): late after two
+// missed beats; gone once its hash has expired (six beats, Redis' own expiry decides), shown
+// once as such and pruned (prune-2.lua), so the set does not grow with every crash.
 
 import { defaults } from "../config.ts";
 import { GROUP, type QueueKeys } from "../engine/keys.ts";
@@ -24,16 +26,21 @@ export interface WorkerInfo {
   lastHeartbeatMs: number;
   /** busy or idle; late after two missed heartbeats; gone once its record has expired. */
   state: WorkerState;
+  /** Its heartbeat interval, ms (the default for a worker whose record does not say). */
+  heartbeatEveryMs: number;
   /** The tasks it has (empty when its record does not say). */
   tasks: string[];
 }
 
-/** After this long without a heartbeat a worker is late (two beats missed). */
-export const LATE_AFTER_MS = defaults.heartbeatEveryMs * 2;
-/** After this long it is gone: its hash has expired (six beats, lib/worker/presence.ts). */
+/** A worker is late after two missed beats of its own interval. */
+const LATE_BEATS = 2;
+/** A task whose workers all went silent this long (default interval) has none live. */
 export const GONE_AFTER_MS = goneAfterMs(defaults);
 
-/** Lists the workers (busiest first); with `prune`, gone ones are removed afterwards. */
+/**
+ * Lists the workers (busiest first); with `prune`, gone ones are removed afterwards. `now`:
+ * Redis' time (lib/redis/clock.ts), the clock the beats were written with.
+ */
 export async function readWorkers(
   client: Redis,
   keys: QueueKeys,
@@ -56,7 +63,7 @@ export async function readWorkers(
   const workers = names.map(([name, beat], i) => toWorker(name, beat, hashes[i] ?? [], now));
   const gone = workers.filter((w) => w.state === "gone").map((w) => w.name);
   if (prune && gone.length > 0) {
-    const args = [keys.workerPrefix, GROUP, now - GONE_AFTER_MS, ...gone];
+    const args = [keys.workerPrefix, GROUP, ...gone];
     await runScript(client, scripts.prune, [keys.workers, keys.stream], args);
   }
   return workers.sort((a, b) => b.inFlight - a.inFlight || a.name.localeCompare(b.name));
@@ -68,8 +75,10 @@ function toWorker(name: string, beat: number, flat: string[], now: number): Work
   const num = (k: string) => (h.has(k) ? Number(h.get(k)) : null);
   const age = Math.max(0, now - beat);
   const inFlight = num("in_flight") ?? 0;
+  const beatMs = num("beat_ms") || defaults.heartbeatEveryMs;
+  // No hash: it expired, six of the worker's own beats after its last one.
   const state: WorkerState =
-    age > GONE_AFTER_MS ? "gone" : age > LATE_AFTER_MS ? "late" : inFlight > 0 ? "busy" : "idle";
+    h.size === 0 ? "gone" : age > LATE_BEATS * beatMs ? "late" : inFlight > 0 ? "busy" : "idle";
   return {
     name,
     host: h.get("host") ?? null,
@@ -80,6 +89,7 @@ function toWorker(name: string, beat: number, flat: string[], now: number): Work
     failed: num("failed") ?? 0,
     lastHeartbeatMs: age,
     state,
+    heartbeatEveryMs: beatMs,
     tasks: parseTasks(h.get("tasks")),
   };
 }

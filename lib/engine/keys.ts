@@ -2,6 +2,11 @@
 // so the whole queue lives in one Redis Cluster slot and multi-key scripts work there too.
 
 export interface QueueKeys {
+  /**
+   * Hash: `format` (the data format the queue's keys are written in, DATA_FORMAT) and
+   * `created_at` (Redis' ms), written once by the first worker or producer (meta-1.lua).
+   */
+  meta: string;
   /** Stream: one entry per delivery, field `id` = job id. */
   stream: string;
   /** Hash per job: task, payload, status, attempt, times, result, error. */
@@ -47,6 +52,12 @@ export interface QueueKeys {
 /** Minutes of per-minute counts kept (three hours: the dashboard's chart and `info` use one). */
 export const MINUTES_KEPT = 180;
 
+/**
+ * The data format this Courier reads and writes. A process meeting a queue of another format
+ * refuses it (lib/engine/format.ts) rather than misread it; a change of layout bumps it.
+ */
+export const DATA_FORMAT = 1;
+
 /** The consumer group every worker of a queue reads through. */
 export const GROUP = "workers";
 
@@ -55,6 +66,7 @@ export function queueKeys(prefix: string, queue: string): QueueKeys {
   const jobPrefix = `${base}:job:`;
   const workerPrefix = `${base}:worker:`;
   return {
+    meta: `${base}:meta`,
     stream: `${base}:stream`,
     job: (id) => jobPrefix + id,
     jobPrefix,

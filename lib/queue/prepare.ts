@@ -72,9 +72,10 @@ export function prepareJob(spec: JobSpec, o: ProducerOptions): Prepared {
       `delayMs must be a number of milliseconds up to ${DELAY_LIMIT_MS} (one year), got ${delay}`,
     );
   }
-  const due = delay > 0 ? o.now() + delay : 0;
+  // A delay, not a due time: the script adds it to Redis' clock (this host's may be off).
+  const wait = delay > 0 ? Math.round(delay) : 0;
   const json = JSON.stringify(payload ?? null);
-  return { id, args: [id, name, json, String(max), String(due)], fresh: spec.id === undefined };
+  return { id, args: [id, name, json, String(max), String(wait)], fresh: spec.id === undefined };
 }
 
 /**
@@ -87,12 +88,11 @@ export function prepareJob(spec: JobSpec, o: ProducerOptions): Prepared {
 export async function enqueueBatch(
   client: Redis,
   keys: QueueKeys,
-  o: ProducerOptions,
   batch: readonly Prepared[],
   firstTry = false,
 ): Promise<Enqueued[]> {
   const check = !firstTry || batch.some((job) => !job.fresh);
-  const args: string[] = [keys.jobPrefix, String(o.now()), check ? "1" : "0"];
+  const args: string[] = [keys.jobPrefix, check ? "1" : "0"];
   for (const job of batch) args.push(...job.args);
   const replies = await runScript<number[]>(client, scripts.enqueue, enqueueKeys(keys), args);
   return batch.map((job, i) => ({ id: job.id, created: replies[i] === 1 }));

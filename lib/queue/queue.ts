@@ -117,7 +117,7 @@ export class Queue {
       send: (batch: readonly Prepared[]) => {
         let tries = 0;
         return this.#call(
-          () => enqueueBatch(this.client, this.keys, this.options, batch, tries++ === 0),
+          () => enqueueBatch(this.client, this.keys, batch, tries++ === 0),
           batch.length === 1 ? "job not enqueued" : `batch of ${batch.length} jobs not enqueued`,
         );
       },

@@ -151,7 +151,7 @@ export interface StartContext {
 
 async function callStart(client: Redis, w: StartContext, mode: StartMode): Promise<Started> {
   const { keys, o, tasks } = w;
-  const args: (string | number)[] = [keys.jobPrefix, GROUP, o.name, o.now(), o.failureTtlS];
+  const args: (string | number)[] = [keys.jobPrefix, GROUP, o.name, o.failureTtlS];
   args.push(o.deadMaxLen, o.eventsMaxLen, keys.parkedPrefix, goneAfterMs(o), w.boot);
   args.push(tasks.length, ...tasks);
   if ("take" in mode) args.push("take", mode.take);

@@ -24,8 +24,11 @@ export interface Failure {
   run: number;
   jobId: string;
   error: string;
-  /** When to run again (ms since the epoch); 0 = fail for good now. */
-  retryAt: number;
+  /**
+   * Run again this many ms after the failure is recorded (the script adds it to Redis' clock,
+   * not this host's); -1 = fail for good now.
+   */
+  retryInMs: number;
 }
 
 export type Outcome = Finish | Failure;
@@ -189,20 +192,19 @@ export class Settler {
     const { keys, o } = this;
     const clients = this.clients();
     const client = clients[this.#batches++ % clients.length]!;
-    const now = o.now();
     let reply: number[];
     if (items[0]!.kind === "finish") {
-      const args: (string | number)[] = [keys.jobPrefix, GROUP, now, o.resultTtlS, o.eventsMaxLen];
+      const args: (string | number)[] = [keys.jobPrefix, GROUP, o.resultTtlS, o.eventsMaxLen];
       args.push(MINUTES_KEPT);
       for (const f of items as Finish[]) args.push(f.entryId, f.jobId, f.run, f.result);
       const sKeys = [keys.stream, keys.events, keys.stats, keys.minutes, keys.durations];
       reply = await runScript<number[]>(client, scripts.finish, sKeys, args);
     } else {
       const ttl = this.compactFailures() ? 0 : o.failureTtlS;
-      const args: (string | number)[] = [keys.jobPrefix, GROUP, now, ttl, o.deadMaxLen];
+      const args: (string | number)[] = [keys.jobPrefix, GROUP, ttl, o.deadMaxLen];
       args.push(o.eventsMaxLen, MINUTES_KEPT);
       for (const f of items as Failure[]) {
-        args.push(f.entryId, f.jobId, f.run, f.error, f.retryAt);
+        args.push(f.entryId, f.jobId, f.run, f.error, f.retryInMs);
       }
       const sKeys = [keys.stream, keys.delayed, keys.dead, keys.events, keys.stats, keys.minutes];
       reply = await runScript<number[]>(client, scripts.fail, sKeys, args);

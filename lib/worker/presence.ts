@@ -32,7 +32,8 @@ export async function heartbeat(
   tasks: readonly string[],
 ): Promise<void> {
   const key = keys.worker(o.name);
-  const now = String(o.now());
+  // seen_at and the score are Redis' time (heartbeat-2.lua); beat_ms lets `info` judge this
+  // worker by its own interval.
   const fields = {
     host: HOST,
     pid: process.pid,
@@ -40,13 +41,13 @@ export async function heartbeat(
     in_flight: counts.inFlight,
     processed: counts.processed,
     failed: counts.failed,
-    seen_at: now,
+    beat_ms: o.heartbeatEveryMs,
     tasks: JSON.stringify(tasks),
   };
-  const args = [now, o.name, goneAfterMs(o), ...Object.entries(fields).flat()];
+  const args = [o.name, goneAfterMs(o), ...Object.entries(fields).flat()];
   await Promise.all([
     runScript(client, scripts.heartbeat, [keys.workers, key], args.map(String)),
-    serveTasks(client, keys, o, tasks),
+    serveTasks(client, keys, tasks),
   ]);
 }
 
@@ -73,19 +74,19 @@ export async function claimName(client: Redis, keys: QueueKeys, o: WorkerOptions
 }
 
 async function claim(client: Redis, key: string, o: WorkerOptions): Promise<void> {
-  const args = [HOST, process.pid, o.now(), goneAfterMs(o)];
+  const args = [HOST, process.pid, goneAfterMs(o)];
   for (let tries = 0; ; tries++) {
-    const held = await runScript<(string | null)[]>(client, scripts.claim, [key], args);
+    const held = await runScript<(string | number | null)[]>(client, scripts.claim, [key], args);
     if (held.length === 0) {
       RUNNING.add(key);
       return;
     }
-    const [host, pid, seenAt] = held;
+    const [host, pid, agoMs] = held;
     if (tries === 0 && host === HOST && pid && !processAlive(Number(pid), key)) {
       await client.sendCommand(["DEL", key]);
       continue;
     }
-    const ago = seenAt ? `, last heartbeat ${Math.max(0, o.now() - Number(seenAt))} ms ago` : "";
+    const ago = typeof agoMs === "number" ? `, last heartbeat ${agoMs} ms ago` : "";
     throw new ConfigError(
       `a worker named "${o.name}" is already running (host ${host ?? "?"}, pid ${pid ?? "?"}${ago}): give this one another --name, or stop that one`,
     );
@@ -124,13 +125,12 @@ function processAlive(pid: number, key: string): boolean {
 export async function serveTasks(
   client: Redis,
   keys: QueueKeys,
-  o: WorkerOptions,
   tasks: readonly string[],
 ): Promise<number> {
   const limit = 1_000;
   let moved = 0;
   for (;;) {
-    const args = [keys.parkedPrefix, keys.jobPrefix, o.now(), limit, ...tasks];
+    const args = [keys.parkedPrefix, keys.jobPrefix, limit, ...tasks];
     const sKeys = [keys.tasks, keys.stream];
     const [n, fullest] = await runScript<[number, number]>(client, scripts.serve, sKeys, args);
     moved += n;
@@ -139,8 +139,8 @@ export async function serveTasks(
 }
 
 /** Moves jobs whose back-off is over from the delayed set to the stream. */
-export function promoteDue(client: Redis, keys: QueueKeys, o: WorkerOptions): Promise<unknown> {
-  const args = [keys.jobPrefix, o.now(), 1_000];
+export function promoteDue(client: Redis, keys: QueueKeys): Promise<unknown> {
+  const args = [keys.jobPrefix, 1_000];
   return runScript(client, scripts.promote, [keys.delayed, keys.stream], args);
 }
 

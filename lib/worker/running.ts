@@ -150,8 +150,8 @@ export class Jobs {
   #fail(job: Running, error: string, permanent: boolean, retryAfterMs?: number): void {
     const { entryId, jobId } = job;
     const last = permanent || job.attempt >= job.maxAttempts;
-    const retryAt = last ? 0 : this.o.now() + retryDelayMs(retryAfterMs, job.attempt, this.o);
-    this.settler.add({ kind: "fail", entryId, jobId, run: job.run, error, retryAt });
+    const retryInMs = last ? -1 : retryDelayMs(retryAfterMs, job.attempt, this.o);
+    this.settler.add({ kind: "fail", entryId, jobId, run: job.run, error, retryInMs });
   }
 
   #onSettled = (outcome: Outcome, reply: number): void => {

@@ -236,7 +236,7 @@ export class Worker {
       const lane = this.#links.lane;
       const probe =
         lane && guard(lane.client.ping(), o.commandTimeoutMs, () => this.#stalled("lane"));
-      const promote = guard(promoteDue(this.#client, this.keys, o), o.commandTimeoutMs, () =>
+      const promote = guard(promoteDue(this.#client, this.keys), o.commandTimeoutMs, () =>
         this.#stalled("commands"),
       );
       return Promise.all([promote, probe]);

@@ -5,15 +5,16 @@
 -- before this runs.
 --
 -- KEYS[1] tasks (hash: seen:<task>, parked:<task>)   KEYS[2] stream
--- ARGV[1] parked key prefix   ARGV[2] job key prefix   ARGV[3] now (ms)
--- ARGV[4] most jobs moved per task and call   ARGV[5..] the worker's tasks
+-- ARGV[1] parked key prefix   ARGV[2] job key prefix
+-- ARGV[3] most jobs moved per task and call   ARGV[4..] the worker's tasks
+-- `seen:<task>` is Redis' time, which start-7.lua compares with its own.
 -- Returns: {jobs moved, most jobs taken from one task's parked set}; the latter equal to
--- ARGV[4] means there may be more, and the caller calls again.
+-- ARGV[3] means there may be more, and the caller calls again.
 -- Or an error reply `ERR courier: key … holds a …` when a key it writes (the parked sets too)
 -- holds the wrong type, with nothing written (wrong_type, _wrongtype.lua): a WRONGTYPE from the
 -- XADD would come after the ZPOPMIN, losing the jobs popped.
 local expected = { KEYS[1], 'hash', KEYS[2], 'stream' }
-for i = 5, #ARGV do
+for i = 4, #ARGV do
   expected[#expected + 1] = ARGV[1] .. ARGV[i]; expected[#expected + 1] = 'zset'
 end
 local wrong = wrong_type(expected)
@@ -21,11 +22,11 @@ if wrong then return wrong end
 -- A write that takes no memory first: Redis checks maxmemory only before a script's first
 -- write, so a full Redis still takes the heartbeat's few fields (as heartbeat-2.lua does).
 redis.call('PERSIST', KEYS[2])
-local most = tonumber(ARGV[4])
+local most, now = tonumber(ARGV[3]), redis_ms()
 local moved, fullest = 0, 0
-for i = 5, #ARGV do
+for i = 4, #ARGV do
   local task = ARGV[i]
-  redis.call('HSET', KEYS[1], 'seen:' .. task, ARGV[3])
+  redis.call('HSET', KEYS[1], 'seen:' .. task, now)
   local parked = ARGV[1] .. task
   local popped = redis.call('ZPOPMIN', parked, most)
   for j = 1, #popped, 2 do

@@ -1,0 +1,15 @@
+-- Stamps the queue with the data format this Courier writes, unless it already has one, and
+-- returns the format it has: the caller refuses a queue of another format (lib/engine/format.ts)
+-- before it writes anything else there. Run once per process, by a worker at start and a
+-- producer before its first enqueue, not per job.
+-- A write that takes no memory first (PERSIST of the hash, which never has a TTL): Redis checks
+-- maxmemory only before a script's first write, so a worker still starts on a full Redis.
+--
+-- KEYS[1] meta (hash: format, created_at)
+-- ARGV[1] the format this Courier writes
+-- Returns: the queue's format (text).
+redis.call('PERSIST', KEYS[1])
+if redis.call('HSETNX', KEYS[1], 'format', ARGV[1]) == 1 then
+  redis.call('HSETNX', KEYS[1], 'created_at', redis_ms())
+end
+return redis.call('HGET', KEYS[1], 'format')
