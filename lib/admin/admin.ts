@@ -4,6 +4,7 @@
 // fallback search for a dead letter whose job record has expired.
 
 import { type QueueOptions, resolveOptions } from "../config.ts";
+import { checkFormat } from "../engine/format.ts";
 import { type QueueKeys, queueKeys } from "../engine/keys.ts";
 import { field, getJobs } from "../queue/read.ts";
 import { redisNowMs } from "../redis/clock.ts";
@@ -76,7 +77,22 @@ export class Admin {
       failFast: true,
       reconnectMaxMs: options.reconnectMaxMs,
     });
-    return new Admin(client, options, true);
+    const admin = new Admin(client, options, true);
+    try {
+      await admin.checkFormat();
+    } catch (err) {
+      await admin.close();
+      throw err;
+    }
+    return admin;
+  }
+
+  /**
+   * Refuses (RedisRefusedError, one line) a queue whose data is in another format than this
+   * Courier's: read, it would be misread. One HGET; a queue without a format yet passes.
+   */
+  async checkFormat(): Promise<void> {
+    await checkFormat(this.client, this.keys);
   }
 
   /** The same view of another queue, on this connection (closing it closes nothing). */
@@ -120,6 +136,11 @@ export class Admin {
       cursor = next;
     } while (cursor !== "0");
     return [...found].sort();
+  }
+
+  /** Redis' time, ms: the clock heartbeats, letters and history are written with (one TIME). */
+  now(): Promise<number> {
+    return redisNowMs(this.client);
   }
 
   async overview(): Promise<Overview> {
