@@ -3,6 +3,7 @@
 // (and by the library), before anything is read or written there.
 import { describe, expect, test } from "bun:test";
 import { Admin } from "../lib/admin/admin.ts";
+import { startDashboard } from "../lib/dashboard/server.ts";
 import { DATA_FORMAT, queueKeys } from "../lib/engine/keys.ts";
 import { RedisRefusedError } from "../lib/errors.ts";
 import { Queue } from "../lib/queue/queue.ts";
@@ -111,5 +112,24 @@ describe("a queue of another data format", () => {
       expect((err as Error).message).toBe(LINE);
     }
     expect(await snapshot()).toEqual(before);
+  });
+});
+
+describe("the dashboard", () => {
+  test("refuses a queue of another format named by ?queue= (409, the line), reads the rest", async () => {
+    const prefix = testPrefix();
+    await using r = await rawRedis();
+    const other = queueKeys(prefix, "other");
+    await r.sendCommand(["HSET", other.meta, "format", "99"]);
+    await r.sendCommand(["XADD", other.stream, "*", "id", "j1"]);
+    const d = await startDashboard({ redisUrl: redisUrl(), prefix, port: 0 });
+    try {
+      const res = await fetch(`${d.url}/api/overview?queue=other`);
+      expect(res.status).toBe(409);
+      expect(await res.json()).toEqual({ error: LINE.replace('"default"', '"other"') });
+      expect((await fetch(`${d.url}/api/overview`)).status).toBe(200);
+    } finally {
+      await d.stop();
+    }
   });
 });
