@@ -117,3 +117,32 @@ describe("a worker's own heartbeat interval", () => {
     }
   });
 });
+
+describe("a task's liveness, by its worker's own interval", () => {
+  test("a worker with a 60 s heartbeat has its task 80 ms after its beat, for a reader that beats every 10 ms", async () => {
+    const prefix = testPrefix();
+    await using q = await openQueue({ prefix });
+    await using r = await rawRedis();
+    const x = defineTask({ name: "x", run: async () => "x" });
+    const y = defineTask({ name: "y", run: async () => "y" });
+    // The worker that has task x beats once (at start), then stops: it counts as live for six
+    // of its own heartbeats (6 min), not six of the reader's (60 ms).
+    const owner = await startWorker({ prefix, tasks: [x], heartbeatEveryMs: 60_000 });
+    await until(async () => Number(await r.sendCommand(["HLEN", q.keys.tasks])) > 0, "its beat");
+    const beatAt = await redisTime(r);
+    await owner.stop();
+    await until(async () => (await redisTime(r)) > beatAt + 80, "80 ms on Redis' clock");
+    const reader = await startWorker({ prefix, tasks: [y], heartbeatEveryMs: 10 });
+    try {
+      const id = await q.enqueue("x", null);
+      const fields = () => r.sendCommand(["HMGET", q.keys.job(id), "deferred", "waiting_for"]);
+      await until(async () => (await fields()).some(Boolean), "the reader to leave the job");
+      // Deferred (a live worker has x), not parked for a task no live worker has.
+      const [deferred, waitingFor] = await fields();
+      expect(waitingFor).toBeNull();
+      expect(Number(deferred)).toBeGreaterThanOrEqual(1);
+    } finally {
+      await reader.stop();
+    }
+  });
+});

@@ -38,7 +38,7 @@ describe("a fresh queue", () => {
     expect(Number(createdAt)).toBeLessThanOrEqual(await redisTime(r));
   });
 
-  test("a producer writes it at its first enqueue; reading alone writes nothing", async () => {
+  test("a producer writes it with its first enqueue; reading alone writes nothing", async () => {
     const prefix = testPrefix();
     await using r = await rawRedis();
     await using q = await openQueue({ prefix });

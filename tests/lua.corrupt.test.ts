@@ -22,7 +22,7 @@ async function twoStartedOneSpoiled(prefix: string) {
     scripts.start,
     [k.stream, k.dead, k.events, k.stats, k.minutes, k.tasks, k.delayed],
     [
-      ...[k.jobPrefix, GROUP, "w1", 60, 100, 100, k.parkedPrefix, 30_000, "boot1"],
+      ...[k.jobPrefix, GROUP, "w1", 60, 100, 100, k.parkedPrefix, "boot1"],
       ...[1, "t", "read", entries[0]!, ids[0]!, entries[1]!, ids[1]!],
     ],
   );

@@ -21,7 +21,7 @@ async function setup(prefix: string) {
       scripts.start,
       [k.stream, k.dead, k.events, k.stats, k.minutes, k.tasks, k.delayed],
       [
-        ...[k.jobPrefix, GROUP, "w1", 60, 100, 100, k.parkedPrefix, 30_000, boot],
+        ...[k.jobPrefix, GROUP, "w1", 60, 100, 100, k.parkedPrefix, boot],
         ...[1, "t", "read", entry, id],
       ],
     );

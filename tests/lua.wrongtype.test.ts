@@ -42,7 +42,7 @@ interface Case {
 const enqueue = (q: Queue, delayMs = 0) =>
   q.enqueueMany([{ task: "t", payload: 1, id: "j1", delayMs }]);
 const promote = (q: Queue) => promoteDue(q.client, q.keys);
-const serve = (q: Queue) => serveTasks(q.client, q.keys, ["t"]);
+const serve = (q: Queue) => serveTasks(q.client, q.keys, ["t"], 30_000);
 /** A letter for j1 whose record was dropped (the requeue recreates it). */
 async function letter(q: Queue, r: RawRedis) {
   await r.sendCommand([...["XADD", q.keys.dead, "*", "id", "j1", "task", "t", "payload", "1"]]);
@@ -103,7 +103,7 @@ describe("a queue-wide key of the wrong type", () => {
     await r.sendCommand(["SET", `${q.keys.parkedPrefix}u`, "not ours"]);
     await parked(q, r);
     const before = await snapshot(r, prefix);
-    const run = serveTasks(q.client, q.keys, ["t", "u"]);
+    const run = serveTasks(q.client, q.keys, ["t", "u"], 30_000);
     await expect(run).rejects.toThrow(
       `courier: key ${q.keys.parkedPrefix}u holds a string, not a zset`,
     );

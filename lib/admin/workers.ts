@@ -8,7 +8,6 @@ import { defaults } from "../config.ts";
 import { GROUP, type QueueKeys } from "../engine/keys.ts";
 import { runScript, scripts } from "../engine/lua.ts";
 import type { Redis } from "../redis/connect.ts";
-import { goneAfterMs } from "../worker/presence.ts";
 
 export type WorkerState = "busy" | "idle" | "late" | "gone";
 
@@ -34,9 +33,6 @@ export interface WorkerInfo {
 
 /** A worker is late after two missed beats of its own interval. */
 const LATE_BEATS = 2;
-/** A task whose workers all went silent this long (default interval) has none live. */
-export const GONE_AFTER_MS = goneAfterMs(defaults);
-
 /**
  * Lists the workers (busiest first); with `prune`, gone ones are removed afterwards. `now`:
  * Redis' time (lib/redis/clock.ts), the clock the beats were written with.
@@ -120,15 +116,15 @@ export async function readUnservedTasks(
   now: number,
 ): Promise<UnservedTask[]> {
   const flat = await client.sendCommand<string[]>(["HGETALL", keys.tasks]);
-  const seen = new Map<string, number>();
+  const aliveUntil = new Map<string, number>();
   const parked = new Map<string, number>();
   for (let i = 0; i + 1 < flat.length; i += 2) {
     const [name, value] = [flat[i]!, Number(flat[i + 1])];
-    if (name.startsWith("seen:")) seen.set(name.slice(5), value);
+    if (name.startsWith("alive_until:")) aliveUntil.set(name.slice(12), value);
     else if (name.startsWith("parked:")) parked.set(name.slice(7), value);
   }
-  const live = (task: string) =>
-    now - (seen.get(task) ?? Number.NEGATIVE_INFINITY) <= GONE_AFTER_MS;
+  // Both Redis' time: the until was written by serve-2.lua from TIME and its worker's interval.
+  const live = (task: string) => (aliveUntil.get(task) ?? Number.NEGATIVE_INFINITY) >= now;
   return [...parked]
     .filter(([task, jobs]) => jobs > 0 && !live(task))
     .map(([task, jobs]) => ({ task, jobs }))

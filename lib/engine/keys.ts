@@ -29,8 +29,9 @@ export interface QueueKeys {
   /** Prefix of worker hashes, for Lua scripts that build worker keys from names. */
   workerPrefix: string;
   /**
-   * Hash of per-task facts: `seen:<task>` = when a live worker that has the task last said so
-   * (ms), `parked:<task>` = jobs parked for it (no live worker had it when they came).
+   * Hash of per-task facts: `alive_until:<task>` = until when (Redis' ms) a worker that has the
+   * task counts as live (its last beat plus six of its heartbeats, the latest of them),
+   * `parked:<task>` = jobs parked for it (no live worker had it when they came).
    */
   tasks: string;
   /** Prefix of the sorted sets (one per task) of parked job ids, scored by when parked. */

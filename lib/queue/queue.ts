@@ -130,8 +130,11 @@ export class Queue {
         let tries = 0;
         return this.#call(
           async () => {
+            const sent = await enqueueBatch(this.client, this.keys, batch, tries++ === 0);
+            // After the batch: a refused one (full, a key of another type) writes nothing, not
+            // even the format. The queue's format was checked at connect.
             await this.#stamp();
-            return enqueueBatch(this.client, this.keys, batch, tries++ === 0);
+            return sent;
           },
           batch.length === 1 ? "job not enqueued" : `batch of ${batch.length} jobs not enqueued`,
         );
@@ -139,7 +142,7 @@ export class Queue {
     };
   }
 
-  /** Writes the queue's data format once, before its first job (a failed try is tried again). */
+  /** Writes the queue's data format once, with its first jobs (a failed try is tried again). */
   #stamp(): Promise<void> {
     this.#stamped ??= stampFormat(this.client, this.keys).catch((err) => {
       this.#stamped = null;

@@ -6,7 +6,6 @@ import { GROUP, type QueueKeys } from "../engine/keys.ts";
 import { runScript, scripts } from "../engine/lua.ts";
 import { field } from "../queue/read.ts";
 import type { Redis } from "../redis/connect.ts";
-import { goneAfterMs } from "./presence.ts";
 
 /** A delivered stream entry: its id and the job id it carries ('' when it has none). */
 export interface Delivery {
@@ -152,7 +151,7 @@ export interface StartContext {
 async function callStart(client: Redis, w: StartContext, mode: StartMode): Promise<Started> {
   const { keys, o, tasks } = w;
   const args: (string | number)[] = [keys.jobPrefix, GROUP, o.name, o.failureTtlS];
-  args.push(o.deadMaxLen, o.eventsMaxLen, keys.parkedPrefix, goneAfterMs(o), w.boot);
+  args.push(o.deadMaxLen, o.eventsMaxLen, keys.parkedPrefix, w.boot);
   args.push(tasks.length, ...tasks);
   if ("take" in mode) args.push("take", mode.take);
   else {

@@ -47,7 +47,7 @@ export async function heartbeat(
   const args = [o.name, goneAfterMs(o), ...Object.entries(fields).flat()];
   await Promise.all([
     runScript(client, scripts.heartbeat, [keys.workers, key], args.map(String)),
-    serveTasks(client, keys, tasks),
+    serveTasks(client, keys, tasks, goneAfterMs(o)),
   ]);
 }
 
@@ -126,11 +126,12 @@ export async function serveTasks(
   client: Redis,
   keys: QueueKeys,
   tasks: readonly string[],
+  aliveMs: number,
 ): Promise<number> {
   const limit = 1_000;
   let moved = 0;
   for (;;) {
-    const args = [keys.parkedPrefix, keys.jobPrefix, limit, ...tasks];
+    const args = [keys.parkedPrefix, keys.jobPrefix, limit, aliveMs, ...tasks];
     const sKeys = [keys.tasks, keys.stream];
     const [n, fullest] = await runScript<[number, number]>(client, scripts.serve, sKeys, args);
     moved += n;
