@@ -139,7 +139,7 @@ export class Admin {
   }
 
   /** Redis' time, ms: the clock heartbeats, letters and history are written with (one TIME). */
-  now(): Promise<number> {
+  redisNow(): Promise<number> {
     return redisNowMs(this.client);
   }
 

@@ -64,7 +64,7 @@ export class Queue {
     const queue = new Queue(client, options, config);
     try {
       // A queue of another data format is refused before anything is read or written there;
-      // a fresh one gets its format at the first enqueue (reading alone writes nothing).
+      // a fresh one gets its format with its first batch (reading alone writes nothing).
       if (await checkFormat(client, queue.keys)) queue.#stamped = Promise.resolve();
     } catch (err) {
       client.destroy();
