@@ -9,6 +9,7 @@ describe("history", () => {
   test("each attempt records its worker, start, end, outcome and error", async () => {
     const prefix = testPrefix();
     await using q = await openQueue({ prefix });
+    await using r = await rawRedis();
     let calls = 0;
     const flaky = defineTask({
       name: "flaky",
@@ -17,13 +18,8 @@ describe("history", () => {
         return "ok";
       },
     });
-    // Taken before the worker starts, not before the enqueue: the assertion was wrong, not the
-    // code. A worker stamps a start with the time it sends the call that starts it, and its
-    // first take can be on its way before the enqueue and reach Redis after it, so the stamp
-    // may precede the enqueue by up to one round trip (2 runs in 15 failed by 1 ms). A stamp
-    // taken by a client is only as precise as its round trip; what must hold is that every
-    // stamp comes from this worker, after it started.
-    const before = Date.now();
+    // Every time in the history is Redis' (the scripts read TIME): none before this read.
+    const before = await redisTime(r);
     const w = await startWorker({ prefix, tasks: [flaky], name: "w-hist" });
     const id = await q.enqueue("flaky", null);
     const { ended } = await q.waitForJobs([id], { timeoutMs: 5_000 });
