@@ -6,7 +6,7 @@ import { allReadable, formatInfo, type InfoReport, infoReader, repeat } from "..
 import { describeRefusal } from "../lib/cli/refusal.ts";
 import { safeText } from "../lib/cli/safe-text.ts";
 import { CourierError } from "../lib/errors.ts";
-import { describeCause } from "../lib/redis/connect.ts";
+import { describeCause } from "../lib/redis/cause.ts";
 import { commonArgs, EXIT, intArg, printJson, queueArgs, runCli, UsageError } from "./_cli.ts";
 
 const command = defineCommand({

@@ -30,7 +30,7 @@ export type { BatchOutcome, EnqueuedBatch, EnqueueStreamOptions } from "./queue/
 export type { Enqueued, JobSpec } from "./queue/prepare.ts";
 export { Queue, type QueueConfig } from "./queue/queue.ts";
 export type { WaitOptions, WaitResult } from "./queue/read.ts";
-export { maskUrl } from "./redis/connect.ts";
+export { maskUrl } from "./redis/url.ts";
 export {
   createWordCountTask,
   WORDCOUNT_TASK,

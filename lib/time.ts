@@ -30,3 +30,11 @@ export function every(ms: number, fn: () => Promise<unknown>, onError: (err: unk
   }, ms);
   return () => clearInterval(timer);
 }
+
+/**
+ * `base` · 2^n, capped at `cap` (n below 0 counts as 0): the one exponential delay, for retry
+ * back-off and for waits between reconnects. No jitter here; callers that need it add it.
+ */
+export function exponentialMs(base: number, n: number, cap: number): number {
+  return Math.min(base * 2 ** Math.max(0, n), cap);
+}

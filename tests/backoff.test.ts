@@ -1,6 +1,7 @@
+// Retry policy and the one exponential delay: pure, tested with tables.
 import { describe, expect, test } from "bun:test";
-import { backoffMs } from "../lib/worker/retry-policy.ts";
-import { retryDelayMs } from "../lib/worker/running.ts";
+import { exponentialMs } from "../lib/time.ts";
+import { backoffMs, retryDelayMs, retryInMs } from "../lib/worker/retry-policy.ts";
 
 const o = { backoffBaseMs: 1_000, backoffMaxMs: 10_000 };
 
@@ -38,4 +39,37 @@ describe("retryDelayMs: a task's own delay (Retry-After) is kept within bounds",
       Math.random = random;
     }
   });
+});
+
+test.each([
+  // base, n, cap, expected: base · 2^n, capped; n below 0 counts as 0
+  [100, 0, 5_000, 100],
+  [100, 3, 5_000, 800],
+  [100, 6, 5_000, 5_000],
+  [100, 1_100, 5_000, 5_000], // 2^1100 is Infinity: still the cap
+  [50, -1, 5_000, 50],
+  [100, 2, 0, 0],
+])("exponentialMs(%i, %i, %i) is %i", (base, n, cap, expected) => {
+  expect(exponentialMs(base, n, cap)).toBe(expected);
+});
+
+describe("retryInMs: the last-attempt rule", () => {
+  const o = { backoffBaseMs: 1_000, backoffMaxMs: 60_000, random: () => 0.5 };
+  test.each([
+    // attempt, max, permanent, retryAfterMs, expected
+    [1, 3, false, undefined, 1_000], // back-off (a delay: the script adds Redis' time)
+    [2, 3, false, undefined, 2_000],
+    [3, 3, false, undefined, -1], // the last attempt: failed for good
+    [4, 3, false, undefined, -1], // past it (a requeue lowered nothing; still the end)
+    [1, 3, true, undefined, -1], // PermanentError: no retry with attempts left
+    [1, 3, false, 250, 250], // the task's own delay
+    [1, 3, false, 0, 0], // ...of none: due at once, still a retry
+    [3, 3, false, 250, -1], // ...but not past the last attempt
+  ])(
+    "attempt %i of %i, permanent %p, asked %p: %p",
+    (attempt, maxAttempts, permanent, asked, expected) => {
+      const f = { attempt, maxAttempts, permanent, retryAfterMs: asked };
+      expect(retryInMs(f, o)).toBe(expected);
+    },
+  );
 });

@@ -1,6 +1,8 @@
 import { describe, expect, test } from "bun:test";
 import { ConfigError, ConnectError } from "../lib/errors.ts";
-import { compareVersions, connect, maskUrl } from "../lib/redis/connect.ts";
+import { connect } from "../lib/redis/connect.ts";
+import { compareVersions } from "../lib/redis/server.ts";
+import { maskUrl } from "../lib/redis/url.ts";
 import { findFreePort } from "../lib/stack/redis-server.ts";
 import { redisUrl } from "./helpers.ts";
 

@@ -86,6 +86,19 @@ describe("bin/dead.ts", () => {
     expect(help.stdout).not.toContain("--limit");
   });
 
+  test.each([
+    ["list", ["--limit", "--json"], ["--all", "--older-than"]],
+    ["show", ["ID", "--json"], ["--all", "--limit"]],
+    ["requeue", ["IDS", "--all", "--json"], ["--older-than", "--limit"]],
+    ["purge", ["--older-than", "--all", "--json"], ["--limit"]],
+  ])("dead %s --help names its own options, and only those", async (name, has, lacks) => {
+    const help = await runCli("dead", [name, "--help"]);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain(`USAGE dead ${name}`);
+    for (const option of has) expect(help.stdout).toContain(option);
+    for (const option of lacks) expect(help.stdout).not.toContain(option);
+  });
+
   test("purge, all or by age", async () => {
     const prefix = testPrefix();
     await killJobs(prefix, 2);

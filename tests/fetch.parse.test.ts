@@ -1,45 +1,45 @@
 // The start script's flat reply and the history fields, read back: pure, tested with tables.
 import { describe, expect, test } from "bun:test";
+import { parseStarts } from "../lib/engine/calls/start.ts";
 import { parseHistory } from "../lib/engine/record.ts";
-import { parseStarts } from "../lib/worker/entries.ts";
 
 describe("parseStarts", () => {
   const cases: [string, (string | number)[], ReturnType<typeof parseStarts>][] = [
-    ["nothing", [], { run: [], settled: [] }],
+    ["nothing", [], { toRun: [], setAside: [] }],
     [
       "one job to run",
       ["1-0", "j1", 3, 2, 5, "add", '{"a":1}'],
       {
-        run: [
+        toRun: [
           {
             entryId: "1-0",
             jobId: "j1",
-            run: 3,
+            runNo: 3,
             attempt: 2,
             maxAttempts: 5,
             task: "add",
             payload: '{"a":1}',
           },
         ],
-        settled: [],
+        setAside: [],
       },
     ],
     [
-      "settled entries between jobs to run",
+      "entries set aside between jobs to run",
       ["1-0", "", "bad", "2-0", "j2", 1, 1, 3, "t", "null", "3-0", "j3", "done"],
       {
-        run: [
+        toRun: [
           {
             entryId: "2-0",
             jobId: "j2",
-            run: 1,
+            runNo: 1,
             attempt: 1,
             maxAttempts: 3,
             task: "t",
             payload: "null",
           },
         ],
-        settled: [
+        setAside: [
           { entryId: "1-0", jobId: "", verdict: "bad" },
           { entryId: "3-0", jobId: "j3", verdict: "done" },
         ],
@@ -49,8 +49,8 @@ describe("parseStarts", () => {
       "every verdict",
       ["1-0", "a", "missing", "2-0", "b", "dead"],
       {
-        run: [],
-        settled: [
+        toRun: [],
+        setAside: [
           { entryId: "1-0", jobId: "a", verdict: "missing" },
           { entryId: "2-0", jobId: "b", verdict: "dead" },
         ],

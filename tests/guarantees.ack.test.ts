@@ -15,7 +15,7 @@ import {
   startBatch,
   takeBatch,
 } from "../lib/worker/entries.ts";
-import { type Outcome, Settler } from "../lib/worker/outcomes.ts";
+import { type Outcome, Outcomes } from "../lib/worker/outcomes.ts";
 import { echo } from "./fixtures/corrupt.ts";
 import {
   logRecorder,
@@ -41,13 +41,13 @@ function consumer(q: Queue, name: string): StartContext {
 /** The raw connection as the worker's functions take it (it is one: tests/helpers.ts). */
 const asRedis = (r: RawRedis) => r as unknown as Redis;
 
-/** A settler writing on `r` for consumer `c`; collects replies and errors. */
-function settlerFor(r: RawRedis, c: StartContext) {
+/** Outcomes writing on `r` for consumer `c`; collects replies and errors. */
+function outcomesFor(r: RawRedis, c: StartContext) {
   const replies: number[] = [];
   const errors: string[] = [];
   const o = { ...c.o, reconnectMaxMs: 20 };
   const client = asRedis(r);
-  const s = new Settler(
+  const s = new Outcomes(
     () => [client],
     c.keys,
     o,
@@ -63,14 +63,14 @@ async function takenThenClaimed(q: Queue, r: RawRedis) {
   const client = asRedis(r);
   await ensureGroup(client, q.keys);
   const w1 = consumer(q, "w1");
-  const [run1] = (await takeBatch(client, w1, 1)).run;
+  const [run1] = (await takeBatch(client, w1, 1)).toRun;
   const { claimed } = await claimIdle(client, q.keys, "w2", { claimIdleMs: 0 }, "0-0", 1);
   return { id, client, w1, run1: run1!, entryId: run1!.entryId, claimed };
 }
 
 /** Settles one outcome as consumer `c`; the replies of the script. */
 async function settleOne(r: RawRedis, c: StartContext, outcome: Outcome): Promise<number[]> {
-  const { s, replies } = settlerFor(r, c);
+  const { s, replies } = outcomesFor(r, c);
   s.add(outcome);
   await s.drained();
   s.close();
@@ -93,13 +93,13 @@ describe("a late outcome of a run another worker took over", () => {
     await using r = await rawRedis();
     // W1 starts run 1 and stalls past claimIdleMs (here: W2 claims with no idle time needed).
     const { id, client, w1, run1, entryId, claimed } = await takenThenClaimed(q, r);
-    expect(run1.run).toBe(1);
+    expect(run1.runNo).toBe(1);
     expect(claimed.map((d) => d.entryId)).toEqual([entryId]); // same entry id
-    const [run2] = (await startBatch(client, consumer(q, "w2"), claimed, "claim")).run;
-    expect(run2?.run).toBe(2);
+    const [run2] = (await startBatch(client, consumer(q, "w2"), claimed, "claim")).toRun;
+    expect(run2?.runNo).toBe(2);
     // W1's task throws at last: its failure is settled.
     const retryInMs = 60_000;
-    const fail: Outcome = { kind: "fail", entryId, run: 1, jobId: id, error: "late", retryInMs };
+    const fail: Outcome = { kind: "fail", entryId, runNo: 1, jobId: id, error: "late", retryInMs };
     expect(await settleOne(r, w1, fail)).toEqual([0]); // left alone
     expect(await holders(r, q.keys)).toEqual({ [entryId]: "w2" });
     expect(await q.getJob(id)).toMatchObject({ status: "started", attempts: 2 });
@@ -117,13 +117,13 @@ describe("a late outcome of a run another worker took over", () => {
     const { id, client, w1, entryId, claimed } = await takenThenClaimed(q, r);
     // W1's failure lands first: its run is still current, so it is recorded and acknowledged.
     const retryInMs = 60_000;
-    const fail: Outcome = { kind: "fail", entryId, run: 1, jobId: id, error: "boom", retryInMs };
+    const fail: Outcome = { kind: "fail", entryId, runNo: 1, jobId: id, error: "boom", retryInMs };
     expect(await settleOne(r, w1, fail)).toEqual([1]);
     // W2's start of the entry it claimed: no longer pending on it, so not started (a start
     // would run the job on an entry no one could claim again if W2 died).
     const started = await startBatch(client, consumer(q, "w2"), claimed, "claim");
-    expect(started.run).toEqual([]);
-    expect(started.settled.map((x) => x.verdict)).toEqual(["taken"]);
+    expect(started.toRun).toEqual([]);
+    expect(started.setAside.map((x) => x.verdict)).toEqual(["taken"]);
     expect(await q.getJob(id)).toMatchObject({ status: "retrying", attempts: 1 });
     expect(Number(await r.sendCommand(["ZCARD", q.keys.delayed]))).toBe(1);
   });
@@ -134,7 +134,7 @@ describe("a late outcome of a run another worker took over", () => {
     await using r = await rawRedis();
     const { id, client, w1, entryId, claimed } = await takenThenClaimed(q, r);
     await startBatch(client, consumer(q, "w2"), claimed, "claim");
-    const finish: Outcome = { kind: "finish", entryId, run: 1, jobId: id, result: '"w1"' };
+    const finish: Outcome = { kind: "finish", entryId, runNo: 1, jobId: id, result: '"w1"' };
     expect(await settleOne(r, w1, finish)).toEqual([1]);
     expect(await q.getJob(id)).toMatchObject({ status: "finished", result: "w1" });
     expect(await pendingCount(r, q.keys)).toBe(0);
@@ -164,18 +164,18 @@ describe("a queue-wide key of the wrong type", () => {
       const client = asRedis(r);
       await ensureGroup(client, q.keys);
       const c = consumer(q, "w1");
-      const started = (await takeBatch(client, c, 2)).run;
+      const started = (await takeBatch(client, c, 2)).toRun;
       expect(started.length).toBe(2);
       const key = q.keys[name] as string;
       await r.sendCommand(["DEL", key]);
       await r.sendCommand(["SET", key, "garbage"]);
-      const { s, replies, errors } = settlerFor(r, c);
+      const { s, replies, errors } = outcomesFor(r, c);
       for (const j of started) {
-        const { entryId, jobId, run } = j;
-        if (kind === "finish") s.add({ kind: "finish", entryId, jobId, run, result: "1" });
+        const { entryId, jobId, runNo } = j;
+        if (kind === "finish") s.add({ kind: "finish", entryId, jobId, runNo, result: "1" });
         else {
           const retryInMs = kind === "retry" ? 60_000 : -1;
-          s.add({ kind: "fail", entryId, jobId, run, error: "boom", retryInMs });
+          s.add({ kind: "fail", entryId, jobId, runNo, error: "boom", retryInMs });
         }
       }
       await until(() => errors.length >= 2 || replies.length > 0, "the write refused twice");

@@ -47,7 +47,7 @@ describe("a lost read", () => {
       proxy.resume(); // new connections get through; the stalled read stays lost
       const { ended } = await q.waitForJobs([id], { timeoutMs: 10_000 });
       expect(ended.get(id)).toMatchObject({ status: "finished", attempts: 1, worker: w.name });
-      expect(log.records.some((e) => e.fields.connection === "reads")).toBe(true);
+      expect(log.records.some((e) => e.fields.connection === "blocking")).toBe(true);
     } finally {
       await w.stop();
       proxy.close();

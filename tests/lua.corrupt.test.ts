@@ -3,8 +3,9 @@
 // (lib/worker/outcomes.ts #isolate), so only a call to the script itself shows that the script, not
 // that last resort, kept the one bad record from failing its batch.
 import { describe, expect, test } from "bun:test";
+import { failJobs, finishJobs } from "../lib/engine/calls/outcomes.ts";
+import { startEntries } from "../lib/engine/calls/start.ts";
 import { GROUP } from "../lib/engine/keys.ts";
-import { runScript, scripts } from "../lib/engine/lua.ts";
 import { openQueue, pendingCount, rawRedis, testPrefix } from "./helpers.ts";
 
 /** Two jobs read and started by consumer w1; the second one's key then becomes a string. */
@@ -17,17 +18,19 @@ async function twoStartedOneSpoiled(prefix: string) {
     ...["XREADGROUP", "GROUP", GROUP, "w1", "COUNT", "2", "STREAMS", k.stream, ">"],
   ])) as [string, [string, string[]][]][];
   const entries = reply[0]![1].map(([entry]) => entry);
-  const started = await runScript<unknown[]>(
+  const starter = { consumer: "w1", failureTtlS: 60, boot: "boot1" };
+  const limits = { deadMaxLen: 100, eventsMaxLen: 100, tasks: ["t"] };
+  const deliveries = entries.map((entryId, i) => ({ entryId, jobId: ids[i]! }));
+  const started = await startEntries(
     q.client,
-    scripts.start,
-    [k.stream, k.dead, k.events, k.stats, k.minutes, k.tasks, k.delayed],
-    [
-      ...[k.jobPrefix, GROUP, "w1", 60, 100, 100, k.parkedPrefix, "boot1"],
-      ...[1, "t", "read", entries[0]!, ids[0]!, entries[1]!, ids[1]!],
-    ],
+    k,
+    { ...starter, ...limits },
+    {
+      kind: "read",
+      deliveries,
+    },
   );
-  // Flat, per entry: entry, job id, run, attempt, max attempts, task, payload.
-  expect([started[2], started[9]]).toEqual([1, 1]);
+  expect(started.toRun.map((s) => s.runNo)).toEqual([1, 1]);
   await q.client.sendCommand(["DEL", k.job(ids[1]!)]);
   await q.client.sendCommand(["SET", k.job(ids[1]!), "garbage"]);
   return { q, k, ids, entries };
@@ -38,15 +41,10 @@ describe("a batch with one job key that is not a hash", () => {
     const { q: queue, k, ids, entries } = await twoStartedOneSpoiled(testPrefix());
     await using q = queue;
     await using r = await rawRedis();
-    const reply = await runScript<number[]>(
-      q.client,
-      scripts.finish,
-      [k.stream, k.events, k.stats, k.minutes, k.durations],
-      [
-        ...[k.jobPrefix, GROUP, 60, 100, 180],
-        ...[entries[0]!, ids[0]!, 1, '"one"', entries[1]!, ids[1]!, 1, '"two"'],
-      ],
-    );
+    const reply = await finishJobs(q.client, k, { resultTtlS: 60, eventsMaxLen: 100 }, [
+      { entryId: entries[0]!, jobId: ids[0]!, runNo: 1, result: '"one"' },
+      { entryId: entries[1]!, jobId: ids[1]!, runNo: 1, result: '"two"' },
+    ]);
     expect(reply).toEqual([1, -2]);
     expect(await q.getJob(ids[0]!)).toMatchObject({ status: "finished", result: "one" });
     expect(await pendingCount(r, k)).toBe(0);
@@ -56,15 +54,11 @@ describe("a batch with one job key that is not a hash", () => {
     const { q: queue, k, ids, entries } = await twoStartedOneSpoiled(testPrefix());
     await using q = queue;
     await using r = await rawRedis();
-    const reply = await runScript<number[]>(
-      q.client,
-      scripts.fail,
-      [k.stream, k.delayed, k.dead, k.events, k.stats, k.minutes],
-      [
-        ...[k.jobPrefix, GROUP, 60, 100, 100, 180],
-        ...[entries[0]!, ids[0]!, 1, "boom", -1, entries[1]!, ids[1]!, 1, "boom", -1],
-      ],
-    );
+    const o = { failureTtlS: 60, deadMaxLen: 100, eventsMaxLen: 100 };
+    const reply = await failJobs(q.client, k, o, [
+      { entryId: entries[0]!, jobId: ids[0]!, runNo: 1, error: "boom", retryInMs: -1 },
+      { entryId: entries[1]!, jobId: ids[1]!, runNo: 1, error: "boom", retryInMs: -1 },
+    ]);
     expect(reply).toEqual([2, -2]);
     expect(await q.getJob(ids[0]!)).toMatchObject({ status: "failed", error: "boom" });
     expect(await pendingCount(r, k)).toBe(0);

@@ -1,9 +1,20 @@
 // Transition scripts sent again after a lost reply (a dropped connection, a replaced stalled
 // one) must not count twice; release at shutdown gives back only what the worker started.
 import { describe, expect, test } from "bun:test";
+import { failJobs, finishJobs } from "../lib/engine/calls/outcomes.ts";
+import { type Started, startEntries } from "../lib/engine/calls/start.ts";
+import { releaseAll } from "../lib/engine/calls/worker.ts";
 import { GROUP } from "../lib/engine/keys.ts";
-import { runScript, scripts } from "../lib/engine/lua.ts";
 import { openQueue, rawRedis, testPrefix } from "./helpers.ts";
+
+/** A started job of task "t" (payload null, 3 attempts) as the start script answers it. */
+function runOf(
+  jobId: string,
+  runNo: number,
+  attempt: number,
+): Omit<Started["toRun"][0], "entryId"> {
+  return { jobId, runNo, attempt, maxAttempts: 3, task: "t", payload: "null" };
+}
 
 async function setup(prefix: string) {
   const q = await openQueue({ prefix });
@@ -15,30 +26,25 @@ async function setup(prefix: string) {
   const entry = reply[0]![1][0]![0];
   const k = q.keys;
   /** Starts the entry as worker w1; `boot` tells one w1 process from another. */
-  const start = (boot = "boot1") =>
-    runScript<unknown[]>(
-      q.client,
-      scripts.start,
-      [k.stream, k.dead, k.events, k.stats, k.minutes, k.tasks, k.delayed],
-      [
-        ...[k.jobPrefix, GROUP, "w1", 60, 100, 100, k.parkedPrefix, boot],
-        ...[1, "t", "read", entry, id],
-      ],
-    );
-  const fail = (run: number) =>
-    runScript<number[]>(
-      q.client,
-      scripts.fail,
-      [k.stream, k.delayed, k.dead, k.events, k.stats, k.minutes],
-      [...[k.jobPrefix, GROUP, 60, 100, 100, 180, entry, id, run, "boom"], 60_000],
-    );
+  const start = (boot = "boot1") => {
+    const limits = { failureTtlS: 60, deadMaxLen: 100, eventsMaxLen: 100 };
+    const starter = { consumer: "w1", boot, tasks: ["t"], ...limits };
+    return startEntries(q.client, k, starter, {
+      kind: "read",
+      deliveries: [{ entryId: entry, jobId: id }],
+    });
+  };
+  const fail = (runNo: number) => {
+    const o = { failureTtlS: 60, deadMaxLen: 100, eventsMaxLen: 100 };
+    const retryInMs = 60_000;
+    return failJobs(q.client, k, o, [
+      { entryId: entry, jobId: id, runNo, error: "boom", retryInMs },
+    ]);
+  };
   const finish = (entryId = entry) =>
-    runScript<number[]>(
-      q.client,
-      scripts.finish,
-      [k.stream, k.events, k.stats, k.minutes, k.durations],
-      [...[k.jobPrefix, GROUP, 60, 100, 180, entryId, id, 1, "null"]],
-    );
+    finishJobs(q.client, k, { resultTtlS: 60, eventsMaxLen: 100 }, [
+      { entryId, jobId: id, runNo: 1, result: "null" },
+    ]);
   /** The job ids the stream still holds, oldest first. */
   const streamJobIds = async () => {
     const entries = (await q.client.sendCommand(["XRANGE", k.stream, "-", "+"])) as [
@@ -55,9 +61,8 @@ describe("sent again after a lost reply", () => {
     const { q, id, start } = await setup(testPrefix());
     const first = await start();
     const again = await start();
-    // Flat: entry, job id, run, attempt, max attempts, task, payload.
-    expect(first.slice(1)).toEqual([id, 1, 1, 3, "t", "null"]);
-    expect(again.slice(1)).toEqual([id, 1, 1, 3, "t", "null"]);
+    expect(first.toRun).toEqual([{ ...runOf(id, 1, 1), entryId: expect.any(String) }]);
+    expect(again.toRun).toEqual([{ ...runOf(id, 1, 1), entryId: expect.any(String) }]);
     expect(await q.getJob(id)).toMatchObject({ status: "started", attempts: 1 });
     await q.close();
   });
@@ -68,10 +73,15 @@ describe("sent again after a lost reply", () => {
     const { q, id, start } = await setup(testPrefix());
     await start("boot1");
     const restarted = await start("boot2");
-    expect(restarted.slice(1)).toEqual([id, 2, 2, 3, "t", "null"]); // run 2, attempt 2
-    expect(await start("boot3")).toEqual([expect.any(String), id, 3, 3, 3, "t", "null"]);
+    expect(restarted.toRun).toEqual([{ ...runOf(id, 2, 2), entryId: expect.any(String) }]); // run 2, attempt 2
+    expect(await start("boot3")).toEqual({
+      toRun: [{ ...runOf(id, 3, 3), entryId: expect.any(String) }],
+      setAside: [],
+    });
     // Its attempts used up: the next restart dead-letters it as abandoned.
-    expect((await start("boot4")).slice(1)).toEqual([id, "dead"]);
+    expect((await start("boot4")).setAside).toEqual([
+      { entryId: expect.any(String), jobId: id, verdict: "dead" },
+    ]);
     const job = await q.getJob(id);
     expect(job).toMatchObject({ status: "failed", attempts: 3 });
     expect(job?.error).toContain("abandoned: its worker stopped during attempt 3 of 3");
@@ -106,13 +116,12 @@ describe("release at shutdown", () => {
     await using r = await rawRedis();
     // w2 holds the entry without having started it (a claim that landed as it stopped).
     await r.sendCommand(["XCLAIM", q.keys.stream, GROUP, "w2", "0", entry, "JUSTID"]);
-    const released = await runScript<[number, number]>(
-      q.client,
-      scripts.release,
-      [q.keys.stream],
-      [...[q.keys.jobPrefix, GROUP, "w2", 100, "boot2"]],
-    );
-    expect(released).toEqual([1, 1]); // one job released, one pending entry handled
+    const released = await releaseAll(q.client, q.keys, {
+      consumer: "w2",
+      most: 100,
+      boot: "boot2",
+    });
+    expect(released).toEqual({ released: 1, handled: 1 }); // one job released, one entry handled
     expect(await q.getJob(id)).toMatchObject({ status: "queued", attempts: 1 });
     const consumers = (await r.sendCommand([
       "XINFO",
@@ -128,13 +137,12 @@ describe("release at shutdown", () => {
     const { q, id, start } = await setup(testPrefix());
     await start("boot1"); // the w1 process that then died: attempt 1 used
     // A new w1 process (another boot id) stops before it starts the entry it took back.
-    const released = await runScript<[number, number]>(
-      q.client,
-      scripts.release,
-      [q.keys.stream],
-      [...[q.keys.jobPrefix, GROUP, "w1", 100, "boot2"]],
-    );
-    expect(released).toEqual([1, 1]);
+    const released = await releaseAll(q.client, q.keys, {
+      consumer: "w1",
+      most: 100,
+      boot: "boot2",
+    });
+    expect(released).toEqual({ released: 1, handled: 1 });
     expect(await q.getJob(id)).toMatchObject({ status: "queued", attempts: 1 });
     await q.close();
   });
@@ -142,13 +150,12 @@ describe("release at shutdown", () => {
   test("gives back the attempt the same process started", async () => {
     const { q, id, start } = await setup(testPrefix());
     await start("boot1");
-    const released = await runScript<[number, number]>(
-      q.client,
-      scripts.release,
-      [q.keys.stream],
-      [...[q.keys.jobPrefix, GROUP, "w1", 100, "boot1"]],
-    );
-    expect(released).toEqual([1, 1]);
+    const released = await releaseAll(q.client, q.keys, {
+      consumer: "w1",
+      most: 100,
+      boot: "boot1",
+    });
+    expect(released).toEqual({ released: 1, handled: 1 });
     expect(await q.getJob(id)).toMatchObject({ status: "queued", attempts: 0 });
     await q.close();
   });

@@ -1,5 +1,5 @@
 // The scripts that write queue-wide keys check their types before their first write
-// (lib/engine/lua/_wrongtype.lua). Without it, a WRONGTYPE half-way left jobs recorded but in no
+// (lib/engine/lua/include/wrongtype.lua). Without it, a WRONGTYPE half-way left jobs recorded but in no
 // stream, delayed set or dead letter, stuck for good (Redis does not roll a script back). Per
 // script and key: refused with the key named and nothing written; once the key is deleted the
 // same call works, and nothing is done twice.

@@ -49,14 +49,14 @@ describe("MemoryWatch's start budget", () => {
     w.observe(at(10 * MB));
     expect(w.paused).toBe(false);
     expect(w.take(64)).toBe(STARTS_PER_READ);
-    w.settled(false); // failures on a full Redis: compact dead letters
+    w.outcomeWritten(false); // failures on a full Redis: compact dead letters
     w.observe(at(9.9 * MB));
     expect(w.take(64)).toBe(STARTS_PER_READ);
-    w.settled(true); // a result
+    w.outcomeWritten(true); // a result
     expect(w.paused).toBe(true);
     expect(w.take(64)).toBe(0);
     expect(w.reason()).toEndWith("; starting no new jobs until it has room");
-    w.settled(false);
+    w.outcomeWritten(false);
     w.observe(at(9.8 * MB)); // still past the limit: still none
     expect(w.take(64)).toBe(0);
     w.observe(at(8 * MB)); // room again (results expired): what was written is forgotten
@@ -68,7 +68,7 @@ describe("MemoryWatch's start budget", () => {
   test("a result written before Redis went past the limit counts too", () => {
     const { w } = watch();
     w.observe(at(8.7 * MB));
-    w.settled(true);
+    w.outcomeWritten(true);
     w.observe(at(8.9 * MB));
     expect(w.take(64)).toBe(0);
   });

@@ -8,7 +8,7 @@ import { GROUP } from "../lib/engine/keys.ts";
 import { connect, type Redis } from "../lib/redis/connect.ts";
 import { MemoryWatch } from "../lib/redis/memory.ts";
 import { ensureGroup, takeBatch } from "../lib/worker/entries.ts";
-import { type Outcome, Settler } from "../lib/worker/outcomes.ts";
+import { type Outcome, Outcomes } from "../lib/worker/outcomes.ts";
 import { logRecorder, openQueue, redisUrl, testPrefix, until } from "./helpers.ts";
 
 const OOM = "OOM command not allowed when used memory > 'maxmemory'.";
@@ -22,7 +22,8 @@ describe("an outcome refused for lack of memory", () => {
     try {
       const o = resolveOptions({ prefix, name: "c1" });
       await ensureGroup(client, q.keys);
-      const [job] = (await takeBatch(client, { keys: q.keys, o, tasks: ["t"], boot: "b1" }, 1)).run;
+      const [job] = (await takeBatch(client, { keys: q.keys, o, tasks: ["t"], boot: "b1" }, 1))
+        .toRun;
       let refusals = 3;
       const full = {
         sendCommand: (args: string[]) =>
@@ -32,7 +33,7 @@ describe("an outcome refused for lack of memory", () => {
       const memory = new MemoryWatch(log, Date.now);
       const waits: number[] = [];
       const settled: [Outcome, number][] = [];
-      const settler = new Settler(
+      const settler = new Outcomes(
         () => [full],
         q.keys,
         o,
@@ -43,7 +44,7 @@ describe("an outcome refused for lack of memory", () => {
         },
       );
       settler.onRecovered = () => memory.wrote();
-      settler.add({ kind: "finish", entryId: job!.entryId, jobId: id, run: 1, result: '"ok"' });
+      settler.add({ kind: "finish", entryId: job!.entryId, jobId: id, runNo: 1, result: '"ok"' });
       await until(() => waits.length === 1, "the first refusal");
       const pending = async () =>
         Number((await client.sendCommand<[number]>(["XPENDING", q.keys.stream, GROUP]))[0]);

@@ -1,4 +1,4 @@
-// The settler against a scripted fake connection: a batched write that Redis refuses over one
+// Outcomes (the writer) against a scripted fake connection: a batched write that Redis refuses over one
 // bad outcome is split so that only that outcome is isolated; a write refused for Redis' own
 // state (out of memory) is retried whole, not split.
 import { describe, expect, test } from "bun:test";
@@ -6,7 +6,7 @@ import { ErrorReply } from "redis";
 import { resolveOptions } from "../lib/config.ts";
 import { queueKeys } from "../lib/engine/keys.ts";
 import type { Redis } from "../lib/redis/connect.ts";
-import { CORRUPT, type Outcome, Settler, UNRECORDED } from "../lib/worker/outcomes.ts";
+import { CORRUPT, type Outcome, Outcomes, UNRECORDED } from "../lib/worker/outcomes.ts";
 
 /**
  * Answers script calls with 1 per outcome, other commands with 1 (so TYPE says the job key is
@@ -29,24 +29,24 @@ function fakeRedis(refuse: (args: string[]) => Error | null) {
 const finish = (n: string): Outcome => ({
   kind: "finish",
   entryId: `e-${n}`,
-  run: 1,
+  runNo: 1,
   jobId: n,
   result: "null",
 });
 const failure = (n: string): Outcome => ({
   kind: "fail",
   entryId: `e-${n}`,
-  run: 1,
+  runNo: 1,
   jobId: n,
   error: "boom",
   retryInMs: -1,
 });
 
-function settler(client: Redis) {
+function outcomes(client: Redis) {
   const replies = new Map<string, number>();
   const errors: unknown[] = [];
   const o = resolveOptions({ reconnectMaxMs: 10 });
-  const s = new Settler(
+  const s = new Outcomes(
     () => [client],
     queueKeys("t", "q"),
     o,
@@ -64,7 +64,7 @@ describe("settling a batch with one bad outcome", () => {
           ? new ErrorReply("ERR user_script:1: attempt to concatenate a nil value")
           : null,
       );
-      const { s, replies, errors } = settler(client);
+      const { s, replies, errors } = outcomes(client);
       for (const id of ["a", "b", "poison", "c"]) s.add(make(id));
       await s.drained();
       expect(Object.fromEntries(replies)).toEqual({ a: 1, b: 1, c: 1, poison: CORRUPT });
@@ -82,7 +82,7 @@ describe("settling a batch with one bad outcome", () => {
       sendCommand: (args: string[]) =>
         args[0] === "TYPE" ? Promise.resolve("hash") : client.sendCommand(args),
     } as unknown as Redis;
-    const { s, replies } = settler(typed);
+    const { s, replies } = outcomes(typed);
     for (const id of ["a", "poison"]) s.add(failure(id));
     await s.drained();
     expect(Object.fromEntries(replies)).toEqual({ a: 1, poison: UNRECORDED });
@@ -96,7 +96,7 @@ describe("settling a batch with one bad outcome", () => {
         ? new ErrorReply("ERR courier: key t:{q}:delayed holds a string, not a zset")
         : null,
     );
-    const { s, replies, errors } = settler(client);
+    const { s, replies, errors } = outcomes(client);
     for (const id of ["a", "b", "c"]) s.add(failure(id));
     await s.drained();
     expect(Object.fromEntries(replies)).toEqual({ a: 1, b: 1, c: 1 });
@@ -110,7 +110,7 @@ describe("settling a batch with one bad outcome", () => {
     const { client, calls } = fakeRedis((args) =>
       args[0] === "EVALSHA" && oom-- > 0 ? new ErrorReply("OOM command not allowed") : null,
     );
-    const { s, replies, errors } = settler(client);
+    const { s, replies, errors } = outcomes(client);
     for (const id of ["a", "b", "c"]) s.add(finish(id));
     await s.drained();
     expect(Object.fromEntries(replies)).toEqual({ a: 1, b: 1, c: 1 });

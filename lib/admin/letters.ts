@@ -1,8 +1,11 @@
 // Dead letters: list them page by page (newest first), find one by job id, requeue or delete
 // them (one script each, atomic per letter), purge them by age.
 
+import { discardDead, type RequeueVerdict, requeueDead } from "../engine/calls/admin.ts";
 import type { QueueKeys } from "../engine/keys.ts";
-import { runScript, scripts } from "../engine/lua.ts";
+
+export type { RequeueVerdict } from "../engine/calls/admin.ts";
+
 import { field } from "../queue/read.ts";
 import type { Redis } from "../redis/connect.ts";
 
@@ -78,8 +81,6 @@ export async function findDead(
   }
 }
 
-export type RequeueVerdict = "requeued" | "missing" | "active";
-
 /** Requeues letters [entry id, job id ('' = any)]; atomic per letter (requeue-3.lua). */
 export async function requeueLetters(
   client: Redis,
@@ -88,14 +89,7 @@ export async function requeueLetters(
   o: { maxAttempts: number },
 ): Promise<{ id: string; verdict: RequeueVerdict }[]> {
   if (letters.length === 0) return [];
-  const args = [keys.jobPrefix, o.maxAttempts, ...letters.flat()];
-  const reply = await runScript<[string, string][]>(
-    client,
-    scripts.requeue,
-    [keys.dead, keys.stream, keys.stats],
-    args,
-  );
-  return reply.map(([id, verdict]) => ({ id, verdict: verdict as RequeueVerdict }));
+  return requeueDead(client, keys, o, letters);
 }
 
 /** Requeues every letter there is now (not those that die again meanwhile); returns how many. */
@@ -143,9 +137,8 @@ export async function discardLetters(
   letters: readonly [string, string][],
 ): Promise<string[]> {
   if (letters.length === 0) return [];
-  const args = [keys.jobPrefix, ...letters.flat()];
-  const reply = await runScript<[string, number][]>(client, scripts.discard, [keys.dead], args);
-  return reply.filter(([, ok]) => Number(ok) === 1).map(([id]) => id);
+  const done = await discardDead(client, keys, letters);
+  return done.filter((d) => d.deleted).map((d) => d.id);
 }
 
 /**

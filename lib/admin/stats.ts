@@ -4,6 +4,7 @@
 
 import { GROUP, type QueueKeys } from "../engine/keys.ts";
 import type { Redis } from "../redis/connect.ts";
+import { pairs, toMap } from "../redis/reply.ts";
 import {
   bucketsFrom,
   type MinutePoint,
@@ -120,8 +121,7 @@ async function readGroup(client: Redis, keys: QueueKeys): Promise<GroupInfo | nu
     throw err;
   }
   for (const flat of reply) {
-    const info = new Map<string, unknown>();
-    for (let i = 0; i + 1 < flat.length; i += 2) info.set(String(flat[i]), flat[i + 1]);
+    const info = toMap<unknown>(flat);
     if (info.get("name") !== GROUP) continue;
     const lag = info.get("lag");
     return {
@@ -161,8 +161,8 @@ export interface Durations {
 export async function readDurations(client: Redis, keys: QueueKeys): Promise<Durations> {
   const flat = await client.sendCommand<string[]>(["HGETALL", keys.durations]);
   const d: Durations = { buckets: new Map(), sumMs: 0, count: 0 };
-  for (let i = 0; i + 1 < flat.length; i += 2) {
-    const [name, value] = [flat[i]!, Number(flat[i + 1])];
+  for (const [name, raw] of pairs(flat)) {
+    const value = Number(raw);
     if (name === "sum_ms") d.sumMs = value;
     else if (name === "count") d.count = value;
     else d.buckets.set(name === "inf" ? Number.POSITIVE_INFINITY : Number(name), value);

@@ -5,8 +5,8 @@
 // once as such and pruned (prune-2.lua), so the set does not grow with every crash.
 
 import { defaults } from "../config.ts";
-import { GROUP, type QueueKeys } from "../engine/keys.ts";
-import { runScript, scripts } from "../engine/lua.ts";
+import { pruneGone } from "../engine/calls/admin.ts";
+import type { QueueKeys } from "../engine/keys.ts";
 import type { Redis } from "../redis/connect.ts";
 
 export type WorkerState = "busy" | "idle" | "late" | "gone";
@@ -59,8 +59,7 @@ export async function readWorkers(
   const workers = names.map(([name, beat], i) => toWorker(name, beat, hashes[i] ?? [], now));
   const gone = workers.filter((w) => w.state === "gone").map((w) => w.name);
   if (prune && gone.length > 0) {
-    const args = [keys.workerPrefix, GROUP, ...gone];
-    await runScript(client, scripts.prune, [keys.workers, keys.stream], args);
+    await pruneGone(client, keys, gone);
   }
   return workers.sort((a, b) => b.inFlight - a.inFlight || a.name.localeCompare(b.name));
 }

@@ -36,7 +36,7 @@ export function refusalLine(text: string): string | null {
   if (/can't access .*keys/.test(text)) {
     return `Redis refused a key inside Courier's ${script} script (NOPERM): the Redis user's key pattern must cover the prefix (~<prefix>:*); ${ACL_HELP}`;
   }
-  // A script's own up-front check (lib/engine/lua/_wrongtype.lua), which names the key: nothing written.
+  // A script's own up-front check (lib/engine/lua/include/wrongtype.lua), which names the key: nothing written.
   const key = /courier: key (.+) holds an? (\w+), not an? (\w+)/.exec(text);
   if (key) {
     const [, name, has, wants] = key;

@@ -1,5 +1,5 @@
 // The JSON API under /api/ (the page uses nothing else) and /metrics, for one queue (the
-// server picks it from `?queue=`). Reads are open unless the dashboard guards them; actions
+// server picks it from `?queue=`). Reads are open unless the dashboard asks a token for them; actions
 // (POST) need the token. Every list is bounded: pages of dead letters, the latest failures,
 // the last hour's minutes, so a queue of 100,000 jobs costs what an empty one does.
 
@@ -10,7 +10,7 @@ import { safeJson } from "../cli/safe-text.ts";
 import { isValidJobId } from "../engine/record.ts";
 import { CourierError, isOomError } from "../errors.ts";
 import type { Queue } from "../queue/queue.ts";
-import { describeCause } from "../redis/connect.ts";
+import { describeCause } from "../redis/cause.ts";
 import { WORDCOUNT_TASK } from "../tasks/wordcount/index.ts";
 import { normaliseUrl } from "../tasks/wordcount/url.ts";
 

@@ -1,5 +1,5 @@
 // Who may do what. Reading is open to whoever reaches the port (it binds to loopback unless
-// told otherwise) unless the dashboard guards reads too; actions need the token the dashboard
+// told otherwise) unless the dashboard asks a token for reads too; actions need the token the dashboard
 // was started with, sent in a header
 // (`Authorization: Bearer <token>` or `X-Courier-Token`). A header, not a cookie: a page on
 // another site cannot make the browser send it, so no CSRF token is needed.

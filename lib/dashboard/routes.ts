@@ -1,6 +1,6 @@
 // The dashboard's routes, each wrapped in what it needs: the Host check and security headers
 // (all), the queue it names (`?queue=`, the API), the token (actions; reads too when the
-// dashboard guards them) and a bounded body (actions). Errors become JSON.
+// dashboard asks a token for them) and a bounded body (actions). Errors become JSON.
 import type { Server } from "bun";
 import type { Admin } from "../admin/admin.ts";
 import * as api from "./api.ts";
@@ -41,7 +41,7 @@ export function apiFor(queues: Queues, admin: Admin, o: { token?: string }): api
 }
 
 /** Host check, errors as JSON (503 while Redis is unreachable), security headers. */
-function guard(d: RouteDeps, handler: Handler, token?: "action" | "read"): Handler {
+function checked(d: RouteDeps, handler: Handler, token?: "action" | "read"): Handler {
   return async (req) => {
     const checks = [checkHost(req, d.host), token ? checkToken(req, d.token, token) : null];
     const denied = checks.find((v): v is Verdict & { ok: false } => v !== null && !v.ok);
@@ -68,7 +68,7 @@ function action(d: RouteDeps, fn: (req: Req, ctx: api.Api, body: string) => Prom
     const body = await readBody(req, dashboardDefaults.bodyMaxBytes);
     return typeof body === "string" ? fn(req, ctx, body) : body;
   };
-  return guard(d, scoped(d, withBody), "action");
+  return checked(d, scoped(d, withBody), "action");
 }
 
 /** Live updates, or 503 when `maxLive` connections are open. */
@@ -86,7 +86,7 @@ function events(d: RouteDeps): Route {
 /** Bun.serve's `routes` and `fetch` (404 for anything else). */
 export function routes(d: RouteDeps) {
   const readToken = d.tokenReads ? "read" : undefined;
-  const read = (route: Route) => guard(d, scoped(d, route), readToken);
+  const read = (route: Route) => checked(d, scoped(d, route), readToken);
   const readJson = (fn: (ctx: api.Api) => Promise<unknown>) =>
     read(async (_, ctx) => api.json(await fn(ctx)));
   const act = (fn: (req: Req, ctx: api.Api, body: string) => Promise<Response>) => ({
@@ -95,16 +95,16 @@ export function routes(d: RouteDeps) {
   const id = (req: Req) => decodeURIComponent(req.params.id ?? "");
   const assets = loadAssets();
   const asset = (path: string) =>
-    guard(d, async () => {
+    checked(d, async () => {
       const a = assets.get(path)!;
       return new Response(a.body, { headers: { "content-type": a.type } });
     });
   const queueList = async () => api.json({ queues: await d.queues.list(), default: d.queues.name });
-  const notFound = guard(d, async () => api.json({ error: "not found" }, 404));
+  const notFound = checked(d, async () => api.json({ error: "not found" }, 404));
   return {
     routes: {
       ...Object.fromEntries([...assets.keys()].map((path) => [path, { GET: asset(path) }])),
-      "/api/queues": { GET: guard(d, queueList, readToken) },
+      "/api/queues": { GET: checked(d, queueList, readToken) },
       "/api/overview": { GET: readJson((ctx) => api.overview(ctx)) },
       "/api/workers": { GET: readJson((ctx) => api.workers(ctx)) },
       "/api/failures": { GET: readJson((ctx) => api.failures(ctx)) },

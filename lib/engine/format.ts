@@ -3,8 +3,8 @@
 // than misread it. Checked once per process, never per job.
 import { RedisRefusedError } from "../errors.ts";
 import type { Redis } from "../redis/connect.ts";
+import { stampMeta } from "./calls/meta.ts";
 import { DATA_FORMAT, type QueueKeys } from "./keys.ts";
-import { runScript, scripts } from "./lua.ts";
 
 /**
  * Reads the queue's format (one HGET) and throws RedisRefusedError if it is another one.
@@ -18,10 +18,7 @@ export async function checkFormat(client: Redis, keys: QueueKeys): Promise<boole
 
 /** Writes this Courier's format on a fresh queue, else checks the queue's (meta-1.lua). */
 export async function stampFormat(client: Redis, keys: QueueKeys): Promise<void> {
-  refuseOther(
-    keys,
-    await runScript<string | null>(client, scripts.meta, [keys.meta], [DATA_FORMAT]),
-  );
+  refuseOther(keys, await stampMeta(client, keys, DATA_FORMAT));
 }
 
 function refuseOther(keys: QueueKeys, format: string | null): void {

@@ -1,10 +1,9 @@
 // Lua scripts, loaded once per process and called with EVALSHA. A server that does not have
 // a script yet (first call, or after a restart or SCRIPT FLUSH) answers NOSCRIPT, and the
 // call is made again with the script's text, which also caches it there.
+// A script names the helpers it uses with `--- @include <name>` (lib/engine/lua/include/), which
+// the loader pastes in (lua-includes.ts); an error reply is pointed back at the file and line.
 import type { Redis } from "../redis/connect.ts";
-import attemptsSrc from "./lua/_attempts.lua" with { type: "text" };
-import clockSrc from "./lua/_clock.lua" with { type: "text" };
-import wrongTypeSrc from "./lua/_wrongtype.lua" with { type: "text" };
 import claimSrc from "./lua/claim-1.lua" with { type: "text" };
 import discardSrc from "./lua/discard-1.lua" with { type: "text" };
 import enqueueSrc from "./lua/enqueue-3.lua" with { type: "text" };
@@ -20,45 +19,59 @@ import releaseSrc from "./lua/release-1.lua" with { type: "text" };
 import requeueSrc from "./lua/requeue-3.lua" with { type: "text" };
 import serveSrc from "./lua/serve-2.lua" with { type: "text" };
 import startSrc from "./lua/start-7.lua" with { type: "text" };
+import { expandIncludes, mapLines, type SourceLine } from "./lua-includes.ts";
 
 export interface Script {
   name: string;
+  /** The text sent to Redis: the script with its includes pasted in. */
   source: string;
   sha: string;
   numKeys: number;
+  /** Where each line of `source` came from, for error replies. */
+  lines: SourceLine[];
 }
 
-function script(name: string, source: string, numKeys: number): Script {
+/**
+ * A script from its text (`file` names it in error replies: lib/engine/lua/<name>-<numKeys>.lua
+ * unless told). Its includes are expanded here: an unknown one throws when the module loads.
+ */
+export function script(
+  name: string,
+  text: string,
+  numKeys: number,
+  file = `${name}-${numKeys}.lua`,
+): Script {
+  const { text: source, lines } = expandIncludes(file, text);
   const sha = new Bun.CryptoHasher("sha1").update(source).digest("hex");
-  return { name, source, sha, numKeys };
+  return { name, source, sha, numKeys, lines };
 }
 
 export const scripts = {
-  // _wrongtype.lua: the up-front type check of the queue-wide keys a script writes, for every
-  // script that writes them. _attempts.lua: the helpers start, finish and fail share (history
-  // of attempts, per-minute counts). _clock.lua: Redis' time, for every script that needs one.
-  enqueue: script("enqueue", clockSrc + wrongTypeSrc + enqueueSrc, 3),
-  start: script("start", clockSrc + wrongTypeSrc + attemptsSrc + startSrc, 7),
-  finish: script("finish", clockSrc + wrongTypeSrc + attemptsSrc + finishSrc, 5),
-  fail: script("fail", clockSrc + wrongTypeSrc + attemptsSrc + failSrc, 6),
-  promote: script("promote", clockSrc + wrongTypeSrc + promoteSrc, 2),
-  serve: script("serve", clockSrc + wrongTypeSrc + serveSrc, 2),
+  enqueue: script("enqueue", enqueueSrc, 3),
+  start: script("start", startSrc, 7),
+  finish: script("finish", finishSrc, 5),
+  fail: script("fail", failSrc, 6),
+  promote: script("promote", promoteSrc, 2),
+  serve: script("serve", serveSrc, 2),
   lease: script("lease", leaseSrc, 1),
   release: script("release", releaseSrc, 1),
   // Joining the queue and staying visible: both run on a full Redis too (see the scripts).
   group: script("group", groupSrc, 1),
-  heartbeat: script("heartbeat", clockSrc + heartbeatSrc, 2),
+  heartbeat: script("heartbeat", heartbeatSrc, 2),
   // The queue's data format, checked once per process (lib/engine/format.ts).
-  meta: script("meta", clockSrc + metaSrc, 1),
+  meta: script("meta", metaSrc, 1),
   // A worker name held by one live worker at a time (lib/worker/presence.ts).
-  claim: script("claim", clockSrc + claimSrc, 1),
+  claim: script("claim", claimSrc, 1),
   // Operator actions (lib/admin): dead letters and workers that stopped heart-beating.
-  requeue: script("requeue", clockSrc + wrongTypeSrc + requeueSrc, 3),
+  requeue: script("requeue", requeueSrc, 3),
   discard: script("discard", discardSrc, 1),
   prune: script("prune", pruneSrc, 2),
 } as const;
 
-/** Runs a script; keys and args are strings (numbers are sent as their decimal text). */
+/**
+ * Runs a script; keys and args are strings (numbers are sent as their decimal text). An error
+ * reply is thrown as it came, its message naming the script file and line it points at.
+ */
 export async function runScript<T = unknown>(
   client: Redis,
   s: Script,
@@ -70,9 +83,16 @@ export async function runScript<T = unknown>(
   }
   const tail = [String(keys.length), ...keys, ...args.map(String)];
   try {
-    return (await client.sendCommand(["EVALSHA", s.sha, ...tail])) as T;
+    try {
+      return (await client.sendCommand(["EVALSHA", s.sha, ...tail])) as T;
+    } catch (err) {
+      if (!String((err as Error)?.message).startsWith("NOSCRIPT")) throw err;
+      return (await client.sendCommand(["EVAL", s.source, ...tail])) as T;
+    }
   } catch (err) {
-    if (!String((err as Error)?.message).startsWith("NOSCRIPT")) throw err;
-    return (await client.sendCommand(["EVAL", s.source, ...tail])) as T;
+    // The same error (class, code, cause), so callers that match NOPERM, OOM, WRONGTYPE or
+    // `ERR courier:` by its start still do; only the source line is added at its end.
+    if (err instanceof Error) err.message = mapLines(err.message, s.lines);
+    throw err;
   }
 }

@@ -1,12 +1,13 @@
 // Reading job records: the hash fields as stored, and the typed record we hand out.
+
+import { toMap } from "../redis/reply.ts";
 import type { AttemptRecord, JobRecord, JobStatus } from "../types.ts";
 
 const STATUSES = new Set<JobStatus>(["queued", "started", "retrying", "finished", "failed"]);
 
 /** Turns an HGETALL reply (flat field/value list) into a record; null when the hash is gone. */
 export function parseJob(id: string, flat: readonly string[]): JobRecord | null {
-  const f = new Map<string, string>();
-  for (let i = 0; i + 1 < flat.length; i += 2) f.set(flat[i]!, flat[i + 1]!);
+  const f = toMap(flat);
   const task = f.get("task");
   const status = f.get("status");
   if (task == null || status == null) return null;
@@ -37,18 +38,17 @@ export function parseJob(id: string, flat: readonly string[]): JobRecord | null 
 const OUTCOMES = new Set(["finished", "retrying", "failed"]);
 
 /**
- * The attempts, oldest first, from the fields the Lua scripts write (see lib/engine/lua/_attempts.lua):
- * `h:<run>` = "<attempt> <start ms> <worker>", `h:<run>:e` = "<end ms> <outcome>",
- * `h:<run>:x` = error. A start or worker left empty is unknown.
+ * The attempts, oldest first, from the history fields `h:<run>`, `h:<run>:e` and `h:<run>:x`
+ * (the format is described once, in docs/internals.md, "History").
  */
 export function parseHistory(fields: ReadonlyMap<string, string>): AttemptRecord[] {
   const runs = new Map<number, { start?: string; end?: string; error?: string }>();
   for (const [name, value] of fields) {
     const m = /^h:(\d+)(?::([ex]))?$/.exec(name);
     if (!m) continue;
-    const run = Number(m[1]);
-    const r = runs.get(run) ?? {};
-    runs.set(run, r);
+    const runNo = Number(m[1]);
+    const r = runs.get(runNo) ?? {};
+    runs.set(runNo, r);
     if (m[2] === "e") r.end = value;
     else if (m[2] === "x") r.error = value;
     else r.start = value;

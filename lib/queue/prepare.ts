@@ -3,8 +3,8 @@
 // (lib/queue/bulk.ts).
 
 import type { ProducerOptions } from "../config.ts";
+import { enqueueJobs, jobArgs } from "../engine/calls/enqueue.ts";
 import type { QueueKeys } from "../engine/keys.ts";
-import { runScript, scripts } from "../engine/lua.ts";
 import { isValidJobId } from "../engine/record.ts";
 import { InputError } from "../errors.ts";
 import type { Redis } from "../redis/connect.ts";
@@ -35,6 +35,7 @@ export interface Enqueued {
 
 export interface Prepared {
   id: string;
+  /** Its part of the enqueue script's ARGV (lib/engine/calls/enqueue.ts jobArgs). */
   args: string[];
   /** The id was made here (a UUIDv7), not given by the caller: no job can have it yet. */
   fresh: boolean;
@@ -75,7 +76,8 @@ export function prepareJob(spec: JobSpec, o: ProducerOptions): Prepared {
   // A delay, not a due time: the script adds it to Redis' clock (this host's may be off).
   const wait = delay > 0 ? Math.round(delay) : 0;
   const json = JSON.stringify(payload ?? null);
-  return { id, args: [id, name, json, String(max), String(wait)], fresh: spec.id === undefined };
+  const args = jobArgs({ id, task: name, payload: json, maxAttempts: max, delayMs: wait });
+  return { id, args, fresh: spec.id === undefined };
 }
 
 /**
@@ -92,12 +94,6 @@ export async function enqueueBatch(
   firstTry = false,
 ): Promise<Enqueued[]> {
   const check = !firstTry || batch.some((job) => !job.fresh);
-  const args: string[] = [keys.jobPrefix, check ? "1" : "0"];
-  for (const job of batch) args.push(...job.args);
-  const replies = await runScript<number[]>(client, scripts.enqueue, enqueueKeys(keys), args);
-  return batch.map((job, i) => ({ id: job.id, created: replies[i] === 1 }));
-}
-
-function enqueueKeys(keys: QueueKeys): string[] {
-  return [keys.stream, keys.delayed, keys.stats];
+  const created = await enqueueJobs(client, keys, { check }, batch);
+  return batch.map((job, i) => ({ id: job.id, created: created[i] === true }));
 }

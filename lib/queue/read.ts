@@ -6,6 +6,7 @@ import { recordsFromLetters } from "../engine/letters.ts";
 import { parseJob } from "../engine/record.ts";
 import type { Redis } from "../redis/connect.ts";
 import { field } from "../redis/reply.ts";
+import { exponentialMs } from "../time.ts";
 import { type JobRecord, TERMINAL_STATUSES } from "../types.ts";
 
 export { field };
@@ -114,7 +115,7 @@ export async function waitForJobs(
       // re-read every job once it is back, since events may have been missed meanwhile.
       options.onError?.(err);
       lastCheck = 0;
-      await Bun.sleep(Math.min(100 * 2 ** failures++, 2_000, Math.max(1, left)));
+      await Bun.sleep(Math.min(exponentialMs(100, failures++, 2_000), Math.max(1, left)));
     }
   }
   return { ended, pending: [...waiting] };

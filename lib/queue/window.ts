@@ -3,13 +3,13 @@
 // answered long before the client's command timeout (a million jobs pipelined at once left the
 // last ones waiting past it).
 
-export type Settled<B, R> =
+export type Answered<B, R> =
   | { batch: B; ok: true; value: R }
   | { batch: B; ok: false; error: unknown };
 
 /**
  * Pulls batches from `source`, keeps at most `size` calls of `send` running, and yields each
- * batch's outcome in input order as soon as it and every batch before it have settled.
+ * batch's outcome in input order as soon as it and every batch before it have been answered.
  * Waiting for input never holds back an outcome: a slow source (a pipe) still sees its
  * batches reported as they are acknowledged. After the first failure nothing more is sent;
  * the batches already in flight are still yielded (they may have succeeded), then it ends.
@@ -18,12 +18,12 @@ export async function* inOrderWindow<B, R>(
   source: AsyncIterable<B> | Iterable<B>,
   send: (batch: B) => Promise<R>,
   size: number,
-): AsyncGenerator<Settled<B, R>> {
+): AsyncGenerator<Answered<B, R>> {
   if (!Number.isInteger(size) || size < 1) throw new RangeError("window size must be 1 or more");
   const iterator = (source as AsyncIterable<B>)[Symbol.asyncIterator]
     ? (source as AsyncIterable<B>)[Symbol.asyncIterator]()
     : (source as Iterable<B>)[Symbol.iterator]();
-  const inFlight: Promise<Settled<B, R>>[] = [];
+  const inFlight: Promise<Answered<B, R>>[] = [];
   let pulling: Promise<IteratorResult<B>> | undefined;
   let ended = false;
   let failed = false;
@@ -35,19 +35,19 @@ export async function* inOrderWindow<B, R>(
       }
       const waits: Promise<Step<B, R>>[] = [];
       // The oldest outcome first: when both are ready, reporting wins over reading.
-      if (inFlight[0]) waits.push(inFlight[0].then((o) => ({ settled: o })));
+      if (inFlight[0]) waits.push(inFlight[0].then((o) => ({ answered: o })));
       if (pulling && !failed) waits.push(pulling.then((r) => ({ pulled: r })));
       if (waits.length === 0) return;
       const step = await Promise.race(waits);
       if ("pulled" in step) {
         pulling = undefined;
         if (step.pulled.done) ended = true;
-        else inFlight.push(settle(step.pulled.value, send));
+        else inFlight.push(answer(step.pulled.value, send));
         continue;
       }
       inFlight.shift();
-      if (!step.settled.ok) failed = true;
-      yield step.settled;
+      if (!step.answered.ok) failed = true;
+      yield step.answered;
     }
   } finally {
     // Not awaited: a source waiting for input (an open pipe) would hold the caller until it
@@ -56,9 +56,9 @@ export async function* inOrderWindow<B, R>(
   }
 }
 
-type Step<B, R> = { settled: Settled<B, R> } | { pulled: IteratorResult<B> };
+type Step<B, R> = { answered: Answered<B, R> } | { pulled: IteratorResult<B> };
 
-async function settle<B, R>(batch: B, send: (b: B) => Promise<R>): Promise<Settled<B, R>> {
+async function answer<B, R>(batch: B, send: (b: B) => Promise<R>): Promise<Answered<B, R>> {
   try {
     return { batch, ok: true, value: await send(batch) };
   } catch (error) {

@@ -3,8 +3,12 @@
 // masked) and the cause: ConnectError, or RedisFullError with the server's limit and policy.
 import { TimeoutError } from "redis";
 import { ConnectError, isOomError, RedisFullError } from "../errors.ts";
-import { describeCause, isTransient, maskUrl, type Redis } from "./connect.ts";
+import { exponentialMs } from "../time.ts";
+import { describeCause, isTransient } from "./cause.ts";
+import type { Redis } from "./connect.ts";
 import { formatBytes, readMemory } from "./memory.ts";
+import { toMap } from "./reply.ts";
+import { maskUrl } from "./url.ts";
 
 export interface RetryPolicy {
   redisUrl: string;
@@ -32,7 +36,7 @@ export async function withRetries<T>(
       const full = isOomError(err);
       if (!full && !isTransient(err)) throw err;
       const budgetS = full ? policy.waitForMemoryS : policy.retryConnectS;
-      const waitMs = Math.min(100 * 2 ** failures, policy.reconnectMaxMs);
+      const waitMs = exponentialMs(100, failures, policy.reconnectMaxMs);
       if (Date.now() + waitMs > started + budgetS * 1_000) {
         throw full ? await redisFullError(client, policy, err) : connectError(policy, err);
       }
@@ -86,8 +90,7 @@ async function memoryLimits(client: Redis): Promise<{ maxmemoryBytes?: number; p
       "maxmemory",
       "maxmemory-policy",
     ]);
-    const map = new Map<string, string>();
-    for (let i = 0; i + 1 < reply.length; i += 2) map.set(reply[i]!, reply[i + 1]!);
+    const map = toMap(reply);
     const max = map.get("maxmemory");
     return { maxmemoryBytes: max ? Number(max) : undefined, policy: map.get("maxmemory-policy") };
   } catch {

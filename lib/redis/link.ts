@@ -1,8 +1,9 @@
 // A worker's connection that can be replaced. node-redis reconnects by itself when a socket
-// closes, but not when it stalls (see _watchdog.ts); then the stalled client is destroyed and
+// closes, but not when it stalls (see watchdog.ts); then the stalled client is destroyed and
 // a fresh one opened. Calls made meanwhile fail fast and are retried by their owners.
 import type { WorkerOptions } from "../config.ts";
-import { type ConnectOptions, connect, type Redis } from "./connect.ts";
+import { exponentialMs } from "../time.ts";
+import { type ConnectOptions, connect, destroy, type Redis } from "./connect.ts";
 
 export class Link {
   #client: Redis;
@@ -59,7 +60,7 @@ export class Link {
         this.options.onReady?.();
         return;
       } catch {
-        await Bun.sleep(Math.min(100 * 2 ** failures, this.options.reconnectMaxMs));
+        await Bun.sleep(exponentialMs(100, failures, this.options.reconnectMaxMs));
       }
     }
   }
@@ -73,13 +74,5 @@ export class Link {
   destroy(): void {
     this.#closed = true;
     destroy(this.#client);
-  }
-}
-
-function destroy(client: Redis): void {
-  try {
-    client.destroy();
-  } catch {
-    // already closed
   }
 }

@@ -1,7 +1,7 @@
 // Redis' memory as Courier sees it: used and max bytes (INFO memory), and whether Redis is
 // full. With maxmemory-policy noeviction (the policy a queue needs) a full Redis refuses every
 // command that may take memory: producers get RedisFullError; workers keep draining (their
-// scripts write first with a command that takes no memory: lib/engine/lua/_attempts.lua).
+// scripts write first with a command that takes no memory: lib/engine/lua/include/memory.lua).
 
 import { describeError, isOomError } from "../errors.ts";
 import type { Logger } from "../log.ts";
@@ -115,7 +115,7 @@ export class MemoryWatch {
   }
 
   /** An outcome was written: `takes` when it takes memory (a result, a retry). */
-  settled(takes: boolean): void {
+  outcomeWritten(takes: boolean): void {
     if (!takes || this.#took) return;
     this.#took = true;
     this.onChange();

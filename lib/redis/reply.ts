@@ -1,8 +1,21 @@
-// Reading one field out of the flat [field, value, …] lists Redis returns for stream entries.
+// Reading the flat [field, value, …] lists Redis returns (HGETALL, CONFIG GET, XINFO, stream
+// entries): one copy of the loop over pairs.
+
+/** The [field, value] pairs of a flat [field, value, …] list (an odd last element is ignored). */
+export function* pairs<T>(flat: readonly T[]): Generator<[T, T]> {
+  for (let i = 0; i + 1 < flat.length; i += 2) yield [flat[i]!, flat[i + 1]!];
+}
+
+/** A flat [field, value, …] list as a map, field names as strings. */
+export function toMap<T>(flat: readonly T[]): Map<string, T> {
+  const map = new Map<string, T>();
+  for (const [name, value] of pairs(flat)) map.set(String(name), value);
+  return map;
+}
 
 /** The value of `name` in a flat [field, value, …] list. */
 export function field(fields: readonly string[] | null | undefined, name: string): string | null {
   if (!fields) return null;
-  for (let i = 0; i + 1 < fields.length; i += 2) if (fields[i] === name) return fields[i + 1]!;
+  for (const [f, value] of pairs(fields)) if (f === name) return value;
   return null;
 }

@@ -1,10 +1,10 @@
 // Stalled connections. A connection whose peer vanished without closing it (a cut cable, a
 // proxy that stalls) never errors: the kernel keeps accepting writes, so socket timeouts do
-// not fire either. The only sure sign is a reply that does not come. A command guarded here
+// not fire either. The only sure sign is a reply that does not come. A command watched here
 // that stays unanswered past its limit calls `onStall`, which replaces the connection
 // (lib/redis/link.ts); everything pending on it is rejected and retried by its owner.
 
-export function guard<T>(command: Promise<T>, limitMs: number, onStall: () => void): Promise<T> {
+export function watchdog<T>(command: Promise<T>, limitMs: number, onStall: () => void): Promise<T> {
   const timer = setTimeout(onStall, limitMs);
   return command.finally(() => clearTimeout(timer));
 }

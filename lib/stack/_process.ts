@@ -61,7 +61,7 @@ export function signal(proc: Subprocess, name: "SIGTERM" | "SIGKILL"): void {
  * child no longer hears the terminal's Ctrl-C, and without this it would outlive a killed
  * supervisor. Empty where setpriv is missing (macOS): there an orphan has to be stopped by hand.
  */
-export function parentDeathGuard(): string[] {
+export function parentDeathPrefix(): string[] {
   const setpriv = process.platform === "linux" ? Bun.which("setpriv") : null;
   return setpriv ? [setpriv, "--pdeathsig", "TERM", "--"] : [];
 }

@@ -4,7 +4,7 @@ import { safeText } from "../cli/safe-text.ts";
 import { defaults, resolveOptions } from "../config.ts";
 import { checkDashboardToken } from "../dashboard/options.ts";
 import { ConfigError } from "../errors.ts";
-import { maskUrl } from "../redis/connect.ts";
+import { maskUrl } from "../redis/url.ts";
 import { isCompiled, REPO_ROOT } from "./_self.ts";
 
 export { REPO_ROOT };

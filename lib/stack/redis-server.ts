@@ -8,7 +8,7 @@ import { ConnectError } from "../errors.ts";
 import {
   exitedWithin,
   hasExited,
-  parentDeathGuard,
+  parentDeathPrefix,
   readLines,
   settledWithin,
   signal,
@@ -72,7 +72,7 @@ export async function startRedisServer(options: RedisServerOptions): Promise<Red
   mkdirSync(dataDir, { recursive: true });
   const detached = options.detached ?? false;
   const proc = Bun.spawn({
-    cmd: [...(detached ? parentDeathGuard() : []), bin, ...redisArgs({ ...options, dataDir })],
+    cmd: [...(detached ? parentDeathPrefix() : []), bin, ...redisArgs({ ...options, dataDir })],
     cwd: dataDir,
     stdin: "ignore",
     stdout: "pipe",

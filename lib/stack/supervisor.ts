@@ -6,7 +6,7 @@ import type { Output } from "./_output.ts";
 import {
   exitedWithin,
   hasExited,
-  parentDeathGuard,
+  parentDeathPrefix,
   readLines,
   settledWithin,
   signal,
@@ -30,7 +30,7 @@ export interface SupervisorOptions {
   output: Output;
   /**
    * Start children in their own session, so a terminal's Ctrl-C reaches only us and we decide
-   * the stop order (default true). They then get SIGTERM when we die (parentDeathGuard).
+   * the stop order (default true). They then get SIGTERM when we die (parentDeathPrefix).
    */
   detached?: boolean;
 }
@@ -112,7 +112,7 @@ export class Supervisor {
     let proc: Subprocess<"ignore", "pipe", "pipe">;
     try {
       proc = Bun.spawn({
-        cmd: this.#detached ? [...parentDeathGuard(), ...spec.cmd] : spec.cmd,
+        cmd: this.#detached ? [...parentDeathPrefix(), ...spec.cmd] : spec.cmd,
         env: spec.env,
         cwd: spec.cwd,
         stdin: "ignore",

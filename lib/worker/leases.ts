@@ -4,8 +4,8 @@
 // taken back; the worker is told, and gives those jobs up.
 
 import type { WorkerOptions } from "../config.ts";
-import { GROUP, type QueueKeys } from "../engine/keys.ts";
-import { runScript, scripts } from "../engine/lua.ts";
+import { renewLeases } from "../engine/calls/worker.ts";
+import type { QueueKeys } from "../engine/keys.ts";
 import type { Redis } from "../redis/connect.ts";
 
 /** Lua's unpack() has a stack limit; renew in chunks well below it. */
@@ -29,12 +29,7 @@ export class Leases {
     try {
       for (let i = 0; i < entryIds.length; i += CHUNK) {
         const ids = entryIds.slice(i, i + CHUNK);
-        const lost = await runScript<string[]>(
-          this.client(),
-          scripts.lease,
-          [this.keys.stream],
-          [GROUP, consumer, ...ids],
-        );
+        const lost = await renewLeases(this.client(), this.keys, consumer, ids);
         for (const id of lost) this.onLost(id);
       }
     } finally {

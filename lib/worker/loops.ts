@@ -5,19 +5,20 @@
 // outcomes are written on the two in turn (lib/worker/outcomes.ts). Redis answers the commands that
 // reach it together in one go: with a single connection it sits idle while the worker handles
 // a reply, and the worker sits idle while Redis works. With two, one lane's calls are answered
-// while the worker handles the other's (docs/performance.md: about 1.2x the jobs per second
-// at concurrency 128).
+// while the worker handles the other's (measured in docs/performance.md).
 
 import type { WorkerOptions } from "../config.ts";
 import type { QueueKeys } from "../engine/keys.ts";
 import type { Logger, LogLevel } from "../log.ts";
-import { describeCause, type Redis } from "../redis/connect.ts";
-import { ensureGroup, SETTLED_WHY, type Settled } from "./entries.ts";
+import { describeCause } from "../redis/cause.ts";
+import type { Redis } from "../redis/connect.ts";
+import { exponentialMs } from "../time.ts";
+import { ensureGroup, SET_ASIDE_WHY, type SetAside } from "./entries.ts";
 import type { Jobs } from "./running.ts";
 import type { Lane, Source } from "./take.ts";
 
 /** Log level by start verdict (warn when not named): a corrupt record is an error. */
-const LEVEL: Partial<Record<Settled["verdict"], LogLevel>> = {
+const LEVEL: Partial<Record<SetAside["verdict"], LogLevel>> = {
   corrupt: "error",
   unreadable: "error",
   deferred: "info",
@@ -104,13 +105,13 @@ export class Lanes {
 
   async #fetch(free: number, lane: Lane): Promise<number> {
     const { jobs, log } = this.d;
-    const { run, settled, kind, count } = await this.d.source.next(free, lane);
-    for (const s of settled) {
+    const { toRun, setAside, kind, count } = await this.d.source.next(free, lane);
+    for (const s of setAside) {
       const fields = { job: s.jobId || null, entry: s.entryId, problem: s.problem, task: s.task };
-      log.log(LEVEL[s.verdict] ?? "warn", SETTLED_WHY[s.verdict], fields);
+      log.log(LEVEL[s.verdict] ?? "warn", SET_ASIDE_WHY[s.verdict], fields);
     }
     // Stopping meanwhile: launch nothing; the entries stay pending and stop() releases them.
-    if (!this.d.stopping()) for (const job of run) jobs.launch(job, kind);
+    if (!this.d.stopping()) for (const job of toRun) jobs.launch(job, kind);
     return count;
   }
 
@@ -124,7 +125,7 @@ export class Lanes {
       const made = ensureGroup(this.d.client(), this.d.keys);
       if (await made.then(() => true).catch(() => false)) return;
     }
-    const waitMs = Math.min(100 * 2 ** failures, this.d.o.reconnectMaxMs);
+    const waitMs = exponentialMs(100, failures, this.d.o.reconnectMaxMs);
     this.d.log.log("warn", "read failed, retrying", { error: message, retryInMs: waitMs });
     await Bun.sleep(waitMs);
   }
@@ -136,7 +137,7 @@ export class Lanes {
    */
   async #drained(): Promise<boolean> {
     const { jobs, keys } = this.d;
-    if (jobs.inFlight > 0 || jobs.settler.size > 0) return false;
+    if (jobs.inFlight > 0 || jobs.outcomes.size > 0) return false;
     const client = this.d.client();
     const [len, delayed] = await Promise.all([
       client.sendCommand<number>(["XLEN", keys.stream]),

@@ -1,19 +1,20 @@
-// Settling jobs: finishes (and failures) that complete in the same tick are written together
+// Writing outcomes: finishes (and failures) that complete in the same tick are written together
 // in one script call. A write that fails (Redis down, or refusing it for lack of memory) is
 // kept and tried again with back-off, never dropped: the entry stays pending, and leased,
 // until its outcome is recorded. (On a full Redis the scripts still run: their first write
-// takes no memory; see lib/engine/lua/_attempts.lua.)
+// takes no memory; see lib/engine/lua/include/memory.lua.)
 import { ErrorReply } from "redis";
 import type { WorkerOptions } from "../config.ts";
-import { GROUP, MINUTES_KEPT, type QueueKeys } from "../engine/keys.ts";
-import { runScript, scripts } from "../engine/lua.ts";
+import { failJobs, finishJobs } from "../engine/calls/outcomes.ts";
+import { GROUP, type QueueKeys } from "../engine/keys.ts";
 import type { Redis } from "../redis/connect.ts";
+import { exponentialMs } from "../time.ts";
 
 export interface Finish {
   kind: "finish";
   entryId: string;
   /** The run this outcome ends, in the job's history. */
-  run: number;
+  runNo: number;
   jobId: string;
   result: string;
 }
@@ -21,7 +22,7 @@ export interface Finish {
 export interface Failure {
   kind: "fail";
   entryId: string;
-  run: number;
+  runNo: number;
   jobId: string;
   error: string;
   /**
@@ -43,7 +44,7 @@ export const CORRUPT = -2;
 /**
  * An outcome no script call could record although its job record is a hash: its entry is left
  * pending, not acknowledged (that would lose the job), and claimed after claimIdleMs, when the
- * start script runs the job again or settles it.
+ * start script runs the job again or sets it aside.
  */
 export const UNRECORDED = -3;
 
@@ -52,13 +53,13 @@ export const UNRECORDED = -3;
  * 0 left alone (ended, or not its current run: entry not acknowledged); CORRUPT or UNRECORDED
  * for either.
  */
-export type OnSettled = (outcome: Outcome, reply: number) => void;
+export type OnWritten = (outcome: Outcome, reply: number) => void;
 
 const MAX_PER_CALL = 500;
 /** Writes in flight at once: a batch goes out while the one before is still being answered. */
 const MAX_IN_FLIGHT = 2;
 
-export class Settler {
+export class Outcomes {
   #queue: Outcome[] = [];
   #scheduled = false;
   /** Outcomes in writes not answered yet, and those writes. */
@@ -67,6 +68,8 @@ export class Settler {
   /** Batches written so far: batch n goes on connection n mod the number of connections. */
   #batches = 0;
   #retryMs = 0;
+  /** Writes that failed in a row: the wait before the next doubles with each. */
+  #failedWrites = 0;
   #idle: (() => void)[] = [];
   #closed = false;
   #timer: ReturnType<typeof setTimeout> | undefined;
@@ -81,13 +84,13 @@ export class Settler {
 
   constructor(
     /**
-     * The connections to write on, in turn (the worker's lanes: see lib/worker/worker.ts); read at
-     * each write, since the worker replaces a stalled one.
+     * The connections to write on, in turn (the read loops' connections: lib/worker/links.ts);
+     * read at each write, since the worker replaces a stalled one.
      */
     private readonly clients: () => readonly Redis[],
     private readonly keys: QueueKeys,
     private readonly o: WorkerOptions,
-    private readonly onSettled: OnSettled,
+    private readonly onWritten: OnWritten,
     private readonly onError: (err: unknown, retryInMs: number) => void,
   ) {}
 
@@ -147,10 +150,11 @@ export class Settler {
     const again = [...f.again, ...x.again];
     if (again.length > 0) {
       this.#queue.unshift(...again);
-      this.#retryMs = Math.min(Math.max(100, this.#retryMs * 2), this.o.reconnectMaxMs);
+      this.#retryMs = exponentialMs(100, this.#failedWrites++, this.o.reconnectMaxMs);
       this.onError(f.error ?? x.error, this.#retryMs);
     } else if (this.#retryMs > 0) {
       this.#retryMs = 0;
+      this.#failedWrites = 0;
       this.onRecovered();
     }
     if (this.#queue.length > 0) this.#schedule(this.#retryMs);
@@ -184,7 +188,7 @@ export class Settler {
   /** An outcome no script could record: see dropIfNoRecord. */
   async #giveUp(item: Outcome): Promise<void> {
     const dropped = await dropIfNoRecord(this.clients()[0]!, this.keys, item.entryId, item.jobId);
-    this.onSettled(item, dropped ? CORRUPT : UNRECORDED);
+    this.onWritten(item, dropped ? CORRUPT : UNRECORDED);
   }
 
   async #write(items: Outcome[]): Promise<void> {
@@ -192,31 +196,24 @@ export class Settler {
     const { keys, o } = this;
     const clients = this.clients();
     const client = clients[this.#batches++ % clients.length]!;
+    const { eventsMaxLen, deadMaxLen } = o;
     let reply: number[];
     if (items[0]!.kind === "finish") {
-      const args: (string | number)[] = [keys.jobPrefix, GROUP, o.resultTtlS, o.eventsMaxLen];
-      args.push(MINUTES_KEPT);
-      for (const f of items as Finish[]) args.push(f.entryId, f.jobId, f.run, f.result);
-      const sKeys = [keys.stream, keys.events, keys.stats, keys.minutes, keys.durations];
-      reply = await runScript<number[]>(client, scripts.finish, sKeys, args);
+      const resultTtlS = o.resultTtlS;
+      reply = await finishJobs(client, keys, { resultTtlS, eventsMaxLen }, items as Finish[]);
     } else {
-      const ttl = this.compactFailures() ? 0 : o.failureTtlS;
-      const args: (string | number)[] = [keys.jobPrefix, GROUP, ttl, o.deadMaxLen];
-      args.push(o.eventsMaxLen, MINUTES_KEPT);
-      for (const f of items as Failure[]) {
-        args.push(f.entryId, f.jobId, f.run, f.error, f.retryInMs);
-      }
-      const sKeys = [keys.stream, keys.delayed, keys.dead, keys.events, keys.stats, keys.minutes];
-      reply = await runScript<number[]>(client, scripts.fail, sKeys, args);
+      const failureTtlS = this.compactFailures() ? 0 : o.failureTtlS;
+      const f = { failureTtlS, deadMaxLen, eventsMaxLen };
+      reply = await failJobs(client, keys, f, items as Failure[]);
     }
-    for (const [i, item] of items.entries()) this.onSettled(item, Number(reply[i]));
+    for (const [i, item] of items.entries()) this.onWritten(item, Number(reply[i]));
   }
 }
 
 /**
  * An error reply over one record (a script error, a wrong type under a job key) rather than
  * Redis' state (out of memory, loading, read-only, no permission) or a queue-wide key of the
- * wrong type (wrong_type in lib/engine/lua/_wrongtype.lua: nothing was written, and no one job is at
+ * wrong type (wrong_type in lib/engine/lua/include/wrongtype.lua: nothing was written, and no one job is at
  * fault): the call is worth splitting, so only the bad record is set aside.
  */
 export function refusedOverOneRecord(err: unknown): boolean {
@@ -225,7 +222,7 @@ export function refusedOverOneRecord(err: unknown): boolean {
 }
 
 /**
- * Settles an entry no script could handle, when its job has no record to lose (the key is not
+ * Removes an entry no script could handle, when its job has no record to lose (the key is not
  * a hash, or gone, or the entry names no job): acknowledged and removed; returns true. An entry
  * whose job has a record stays pending (acknowledging it would lose the job), to be claimed
  * after claimIdleMs; returns false.

@@ -2,8 +2,8 @@
 // dashboard), moving due retries back to the stream, and leaving cleanly at shutdown.
 import { hostname } from "node:os";
 import type { WorkerOptions } from "../config.ts";
-import { GROUP, type QueueKeys } from "../engine/keys.ts";
-import { runScript, scripts } from "../engine/lua.ts";
+import { beat, holdName, promoteJobs, releaseAll, serveParked } from "../engine/calls/worker.ts";
+import type { QueueKeys } from "../engine/keys.ts";
 import { ConfigError } from "../errors.ts";
 import type { Redis } from "../redis/connect.ts";
 
@@ -31,7 +31,6 @@ export async function heartbeat(
   counts: WorkerCounts,
   tasks: readonly string[],
 ): Promise<void> {
-  const key = keys.worker(o.name);
   // seen_at and the score are Redis' time (heartbeat-2.lua); beat_ms lets `info` judge this
   // worker by its own interval.
   const fields = {
@@ -44,9 +43,8 @@ export async function heartbeat(
     beat_ms: o.heartbeatEveryMs,
     tasks: JSON.stringify(tasks),
   };
-  const args = [o.name, goneAfterMs(o), ...Object.entries(fields).flat()];
   await Promise.all([
-    runScript(client, scripts.heartbeat, [keys.workers, key], args.map(String)),
+    beat(client, keys, { name: o.name, ttlMs: goneAfterMs(o), fields }),
     serveTasks(client, keys, tasks, goneAfterMs(o)),
   ]);
 }
@@ -74,19 +72,19 @@ export async function claimName(client: Redis, keys: QueueKeys, o: WorkerOptions
 }
 
 async function claim(client: Redis, key: string, o: WorkerOptions): Promise<void> {
-  const args = [HOST, process.pid, goneAfterMs(o)];
+  const name = { host: HOST, pid: process.pid, ttlMs: goneAfterMs(o) };
   for (let tries = 0; ; tries++) {
-    const held = await runScript<(string | number | null)[]>(client, scripts.claim, [key], args);
-    if (held.length === 0) {
+    const held = await holdName(client, key, name);
+    if (held === null) {
       RUNNING.add(key);
       return;
     }
-    const [host, pid, agoMs] = held;
+    const { host, pid, agoMs } = held;
     if (tries === 0 && host === HOST && pid && !processAlive(Number(pid), key)) {
       await client.sendCommand(["DEL", key]);
       continue;
     }
-    const ago = typeof agoMs === "number" ? `, last heartbeat ${agoMs} ms ago` : "";
+    const ago = agoMs === null ? "" : `, last heartbeat ${agoMs} ms ago`;
     throw new ConfigError(
       `a worker named "${o.name}" is already running (host ${host ?? "?"}, pid ${pid ?? "?"}${ago}): give this one another --name, or stop that one`,
     );
@@ -128,21 +126,18 @@ export async function serveTasks(
   tasks: readonly string[],
   aliveMs: number,
 ): Promise<number> {
-  const limit = 1_000;
+  const most = 1_000;
   let moved = 0;
   for (;;) {
-    const args = [keys.parkedPrefix, keys.jobPrefix, limit, aliveMs, ...tasks];
-    const sKeys = [keys.tasks, keys.stream];
-    const [n, fullest] = await runScript<[number, number]>(client, scripts.serve, sKeys, args);
-    moved += n;
-    if (fullest < limit) return moved;
+    const served = await serveParked(client, keys, { most, aliveMs, tasks });
+    moved += served.moved;
+    if (served.fullest < most) return moved;
   }
 }
 
 /** Moves jobs whose back-off is over from the delayed set to the stream. */
-export function promoteDue(client: Redis, keys: QueueKeys): Promise<unknown> {
-  const args = [keys.jobPrefix, 1_000];
-  return runScript(client, scripts.promote, [keys.delayed, keys.stream], args);
+export function promoteDue(client: Redis, keys: QueueKeys): Promise<number> {
+  return promoteJobs(client, keys, { most: 1_000 });
 }
 
 /**
@@ -157,19 +152,13 @@ export async function leave(
   boot: string,
 ): Promise<number> {
   forgetName(keys, name); // first: a leave that fails (Redis away) still frees the name here
-  const limit = 10_000;
+  const most = 10_000;
   let released = 0;
   for (;;) {
-    const args = [keys.jobPrefix, GROUP, name, limit, boot];
-    const [n, handled] = await runScript<[number, number]>(
-      client,
-      scripts.release,
-      [keys.stream],
-      args,
-    );
-    released += n;
-    // Fewer than `limit` handled: nothing is left pending, and the script has left the group.
-    if (handled < limit) break;
+    const r = await releaseAll(client, keys, { consumer: name, boot, most });
+    released += r.released;
+    // Fewer than `most` handled: nothing is left pending, and the script has left the group.
+    if (r.handled < most) break;
   }
   await Promise.all([
     client.sendCommand(["ZREM", keys.workers, name]),

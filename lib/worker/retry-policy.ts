@@ -1,5 +1,10 @@
-// Retry back-off: exponential, capped, with jitter so jobs that failed together (a site that
-// went down) do not all come back in the same instant.
+// The retry policy, in one place: when a failed attempt is the last one, and how long a job
+// waits before the next. Back-off is exponential, capped, with jitter so jobs that failed
+// together (a site that went down) do not all come back in the same instant. The due job is
+// moved back to the stream by promoteDue (lib/worker/presence.ts, lib/engine/lua/promote-2.lua).
+// A job left for a worker that has its task (deferred) waits on a back-off of its own, written
+// in lib/engine/lua/start-7.lua (50 ms doubling up to 1 s).
+import { exponentialMs } from "../time.ts";
 
 export interface BackoffOptions {
   backoffBaseMs: number;
@@ -15,7 +20,52 @@ export function backoffMs(
   o: BackoffOptions,
   random: () => number = Math.random,
 ): number {
-  const exp = o.backoffBaseMs * 2 ** Math.max(0, attempt - 1);
-  const capped = Math.min(exp, o.backoffMaxMs);
+  const capped = exponentialMs(o.backoffBaseMs, attempt - 1, o.backoffMaxMs);
   return Math.round(capped * (0.75 + random() * 0.5));
+}
+
+/** A job left for a worker that has its task: back at once the first time, then 50 ms doubling. */
+const DEFERRAL = { backoffBaseMs: 50, backoffMaxMs: 1_000 };
+
+/**
+ * The delays of a job's deferrals (engine v2's leave.lua indexes them by the job's count, the
+ * last for every later one): 0, then 50 ms doubling up to 1 s, each jittered as backoffMs, so
+ * a job that workers without its task keep taking costs them at most about one read a second.
+ */
+export function deferralDelaysMs(random: () => number = Math.random): number[] {
+  return [0, ...[1, 2, 3, 4, 5, 6].map((n) => backoffMs(n, DEFERRAL, random))];
+}
+
+/**
+ * A task's own retry delay (a server's Retry-After) is kept within [0, backoffMaxMs]: a hostile
+ * or broken server must not park a job for years. Not a finite number: the usual back-off.
+ */
+export function retryDelayMs(
+  asked: number | undefined,
+  attempt: number,
+  o: BackoffOptions & { random?: () => number },
+): number {
+  if (asked === undefined || !Number.isFinite(asked)) return backoffMs(attempt, o, o.random);
+  return Math.min(Math.max(0, asked), o.backoffMaxMs);
+}
+
+/** What a failed attempt needs to say whether, and when, it runs again. */
+export interface FailedAttempt {
+  attempt: number;
+  maxAttempts: number;
+  /** The task threw PermanentError: no retry, whatever attempts are left. */
+  permanent: boolean;
+  /** The task's own delay (RetryableError's retryAfterMs), if it asked for one. */
+  retryAfterMs?: number;
+}
+
+/**
+ * How long after the failure is recorded to run again (ms), or -1 to fail for good now. A
+ * delay, not a due time: fail-6.lua adds it to Redis' clock (this host's may be off). The
+ * last-attempt rule: a permanent error, or an attempt that used the last of maxAttempts, ends
+ * the job.
+ */
+export function retryInMs(f: FailedAttempt, o: BackoffOptions & { random?: () => number }): number {
+  if (f.permanent || f.attempt >= f.maxAttempts) return -1;
+  return retryDelayMs(f.retryAfterMs, f.attempt, o);
 }

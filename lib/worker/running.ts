@@ -1,37 +1,38 @@
 // The jobs a worker is running: launch each attempt, turn its outcome into a finish, a retry
-// or a failure, hand that to the Settler, and free the slot once it is written. Log lines
+// or a failure, hand that to Outcomes (the writer), and free the slot once it is written. Log lines
 // per job are written here, once the outcome is recorded.
 
 import type { WorkerOptions } from "../config.ts";
 import type { QueueKeys } from "../engine/keys.ts";
 import type { Logger } from "../log.ts";
 import type { Redis } from "../redis/connect.ts";
+import { within } from "../time.ts";
 import type { Task } from "../types.ts";
 import { Attempt, type AttemptResult, GivenUp, runAttempt } from "./attempt.ts";
 import type { Startable } from "./entries.ts";
-import { CORRUPT, type OnSettled, type Outcome, Settler, UNRECORDED } from "./outcomes.ts";
-import { backoffMs } from "./retry-policy.ts";
+import { CORRUPT, type OnWritten, type Outcome, Outcomes, UNRECORDED } from "./outcomes.ts";
+import { retryInMs } from "./retry-policy.ts";
 
-interface Running extends Startable {
+interface RunningJob extends Startable {
   /** The attempt in progress: its signal, deadline and one-shot outcome report. */
   current: Attempt;
   startedMono: number;
 }
 
 export class Jobs {
-  readonly settler: Settler;
+  readonly outcomes: Outcomes;
   processed = 0;
   failed = 0;
   /** Called whenever a slot frees up. */
   onFreed: () => void = () => {};
   /** An outcome was written (script reply as in lib/worker/outcomes.ts). */
-  onOutcome: OnSettled = () => {};
-  #running = new Map<string, Running>();
+  onOutcome: OnWritten = () => {};
+  #running = new Map<string, RunningJob>();
   /**
    * Jobs whose attempt is over and whose outcome waits to be written. Their slot is already
    * free, so the next read overlaps with the write; they stay leased until it lands.
    */
-  #settling = new Map<string, Running>();
+  #writing = new Map<string, RunningJob>();
   #emptied: (() => void)[] = [];
   #ticker: ReturnType<typeof setInterval> | undefined;
   #closed = false;
@@ -46,7 +47,7 @@ export class Jobs {
     private readonly log: Logger,
     onRedisError: (err: unknown, retryInMs?: number) => void,
   ) {
-    this.settler = new Settler(clients, keys, o, this.#onSettled, onRedisError);
+    this.outcomes = new Outcomes(clients, keys, o, this.#onWritten, onRedisError);
   }
 
   /** Jobs running now. */
@@ -56,7 +57,7 @@ export class Jobs {
 
   /** Jobs running or waiting for their outcome to be written. */
   get inFlight(): number {
-    return this.#running.size + this.#settling.size;
+    return this.#running.size + this.#writing.size;
   }
 
   /**
@@ -64,22 +65,22 @@ export class Jobs {
    * them beyond `concurrency`, so what a worker holds stays bounded by twice its concurrency.
    */
   free(concurrency: number): number {
-    return concurrency - this.#running.size - Math.max(0, this.#settling.size - concurrency);
+    return concurrency - this.#running.size - Math.max(0, this.#writing.size - concurrency);
   }
 
   /** Entry ids of every job running or waiting for its outcome to be written. */
   entryIds(): string[] {
-    return [...this.#running.keys(), ...this.#settling.keys()];
+    return [...this.#running.keys(), ...this.#writing.keys()];
   }
 
   launch(job: Startable, kind: "read" | "claim"): void {
     // Never two runs of one entry in one worker, and nothing once the worker has closed.
-    if (this.#closed || this.#running.has(job.entryId) || this.#settling.has(job.entryId)) return;
+    if (this.#closed || this.#running.has(job.entryId) || this.#writing.has(job.entryId)) return;
     const task = this.tasks.get(job.task);
     const limitMs = task?.timeoutMs ?? this.o.jobTimeoutMs;
-    const running: Running = {
+    const running: RunningJob = {
       ...job,
-      current: new Attempt(limitMs, (r) => this.#settle(running, r)),
+      current: new Attempt(limitMs, (r) => this.#ended(running, r)),
       startedMono: performance.now(),
     };
     this.#running.set(job.entryId, running);
@@ -126,36 +127,52 @@ export class Jobs {
     for (const entryId of this.#running.keys()) this.giveUp(entryId, why);
   }
 
+  /**
+   * The worker is stopping: running jobs get `graceMs` to end, then are given up; then waits
+   * (up to graceMs plus one reconnect) for the outcomes to be written.
+   */
+  async windDown(graceMs: number, reconnectMaxMs: number): Promise<void> {
+    if (this.size > 0) {
+      this.log.log("info", "stopping: waiting for jobs in flight", {
+        inFlight: this.size,
+        graceMs,
+      });
+      await within(this.empty(), graceMs);
+    }
+    this.giveUpAll("shutdown");
+    this.close();
+    await within(this.outcomes.drained(), graceMs + reconnectMaxMs);
+  }
+
   /** Resolves when nothing is running (at once if nothing is). */
   empty(): Promise<void> {
     if (this.#running.size === 0) return Promise.resolve();
     return new Promise((resolve) => this.#emptied.push(resolve));
   }
 
-  #settle(job: Running, r: AttemptResult): void {
+  #ended(job: RunningJob, r: AttemptResult): void {
     const { entryId, jobId } = job;
     if ("givenUp" in r) {
       this.#free(entryId);
       return;
     }
     if (r.ok) {
-      this.settler.add({ kind: "finish", entryId, jobId, run: job.run, result: r.result });
+      this.outcomes.add({ kind: "finish", entryId, jobId, runNo: job.runNo, result: r.result });
     } else {
       this.#fail(job, r.error, r.permanent, r.retryAfterMs);
     }
-    this.#settling.set(entryId, job);
+    this.#writing.set(entryId, job);
     this.#free(entryId);
   }
 
-  #fail(job: Running, error: string, permanent: boolean, retryAfterMs?: number): void {
-    const { entryId, jobId } = job;
-    const last = permanent || job.attempt >= job.maxAttempts;
-    const retryInMs = last ? -1 : retryDelayMs(retryAfterMs, job.attempt, this.o);
-    this.settler.add({ kind: "fail", entryId, jobId, run: job.run, error, retryInMs });
+  #fail(job: RunningJob, error: string, permanent: boolean, retryAfterMs?: number): void {
+    const { entryId, jobId, attempt, maxAttempts } = job;
+    const inMs = retryInMs({ attempt, maxAttempts, permanent, retryAfterMs }, this.o);
+    this.outcomes.add({ kind: "fail", entryId, jobId, runNo: job.runNo, error, retryInMs: inMs });
   }
 
-  #onSettled = (outcome: Outcome, reply: number): void => {
-    const job = this.#settling.get(outcome.entryId);
+  #onWritten = (outcome: Outcome, reply: number): void => {
+    const job = this.#writing.get(outcome.entryId);
     const fields = {
       job: outcome.jobId,
       task: job?.task,
@@ -171,7 +188,7 @@ export class Jobs {
       const level = reply === 2 || reply === CORRUPT || reply === UNRECORDED ? "error" : "warn";
       this.log.log(level, FAILED[reply] ?? "failed", { ...fields, error: outcome.error });
     }
-    this.#settling.delete(outcome.entryId);
+    this.#writing.delete(outcome.entryId);
     this.onOutcome(outcome, reply);
     this.onFreed();
   };
@@ -181,15 +198,6 @@ export class Jobs {
     this.onFreed();
     if (this.#running.size === 0) for (const resolve of this.#emptied.splice(0)) resolve();
   }
-}
-
-/**
- * A task's own retry delay (a server's Retry-After) is kept within [0, backoffMaxMs]: a hostile
- * or broken server must not park a job for years. Not a finite number: the usual back-off.
- */
-export function retryDelayMs(asked: number | undefined, attempt: number, o: WorkerOptions): number {
-  if (asked === undefined || !Number.isFinite(asked)) return backoffMs(attempt, o, o.random);
-  return Math.min(Math.max(0, asked), o.backoffMaxMs);
 }
 
 /** Log events by script reply (see finish-5.lua and fail-6.lua). */

@@ -7,8 +7,9 @@
 import type { WorkerOptions } from "../config.ts";
 import type { QueueKeys } from "../engine/keys.ts";
 import type { Logger } from "../log.ts";
-import { describeCause, type Redis } from "../redis/connect.ts";
-import { guard } from "../redis/watchdog.ts";
+import { describeCause } from "../redis/cause.ts";
+import type { Redis } from "../redis/connect.ts";
+import { watchdog } from "../redis/watchdog.ts";
 import {
   claimIdle,
   type Delivery,
@@ -29,11 +30,11 @@ export interface Lane {
 
 export interface Fetched extends Started {
   kind: "read" | "claim";
-  /** Entries delivered (run or settled); 0 when the queue had nothing. */
+  /** Entries delivered (to run or set aside); 0 when the queue had nothing. */
   count: number;
 }
 
-const NOTHING: Fetched = { run: [], settled: [], kind: "read", count: 0 };
+const NOTHING: Fetched = { toRun: [], setAside: [], kind: "read", count: 0 };
 
 export class Source {
   #claimCursor = "0-0";
@@ -50,7 +51,7 @@ export class Source {
   #caughtUp = new WeakSet<Lane>();
   /**
    * The blocking read in progress, if any: the lanes share one read connection, so a second
-   * blocking read would wait behind the first (up to twice blockMs, past its guard's limit).
+   * blocking read would wait behind the first (up to twice blockMs, past its watchdog's limit).
    */
   #blocking: Promise<unknown> | null = null;
 
@@ -121,11 +122,11 @@ export class Source {
     if (this.stopping()) return NOTHING;
     if (!this.#caughtUp.has(lane)) {
       const take = takeBatch(lane.client(), this.w, free);
-      const taken = await guard(take, o.commandTimeoutMs, lane.stalled).catch((err) =>
+      const taken = await watchdog(take, o.commandTimeoutMs, lane.stalled).catch((err) =>
         this.#takeRefused(err),
       );
       if (!taken) return NOTHING;
-      const count = taken.run.length + taken.settled.length;
+      const count = taken.toRun.length + taken.setAside.length;
       if (count < free) this.#caughtUp.add(lane);
       if (count > 0 || this.stopping()) return { ...taken, kind: "read", count };
     }
@@ -136,9 +137,9 @@ export class Source {
     }
     const block = o.burst ? Math.min(o.blockMs, 250) : o.blockMs;
     const read = readNew(this.links.reader(), this.keys, name, free, block);
-    const guarded = guard(read, block + o.commandTimeoutMs, this.onReadStalled);
-    this.#blocking = guarded;
-    const deliveries = await guarded.finally(() => {
+    const watched = watchdog(read, block + o.commandTimeoutMs, this.onReadStalled);
+    this.#blocking = watched;
+    const deliveries = await watched.finally(() => {
       this.#blocking = null;
     });
     // A full read means more may be waiting: take again next time.
@@ -191,7 +192,7 @@ export class Source {
         }),
       ),
     );
-    return { run: each.flatMap((e) => e.run), settled: each.flatMap((e) => e.settled) };
+    return { toRun: each.flatMap((e) => e.toRun), setAside: each.flatMap((e) => e.setAside) };
   }
 
   /**
@@ -207,8 +208,8 @@ export class Source {
         entry: d.entryId,
         problem,
       });
-      return { run: [], settled: [] };
+      return { toRun: [], setAside: [] };
     }
-    return { run: [], settled: [{ ...d, verdict: "unreadable", problem }] };
+    return { toRun: [], setAside: [{ ...d, verdict: "unreadable", problem }] };
   }
 }

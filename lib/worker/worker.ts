@@ -1,51 +1,35 @@
-// The worker: read → start → run → settle, with leases renewed while jobs run, lapsed leases
-// of dead workers claimed, due retries promoted, and a graceful stop. The chain is told in
-// docs/internals.md.
+// The worker: read → start → run → write the outcome, with leases renewed while jobs run,
+// lapsed leases of dead workers claimed, due retries promoted, and a graceful stop. The chain
+// is told in docs/internals.md. Connections: lib/worker/links.ts; timers: lib/worker/upkeep.ts.
 
 import { randomBytes } from "node:crypto";
 import { resolveOptions, type WorkerOptions } from "../config.ts";
 import { stampFormat } from "../engine/format.ts";
 import { type QueueKeys, queueKeys } from "../engine/keys.ts";
 import { type Logger, silentLogger, throttled } from "../log.ts";
-import {
-  defaultWorkerName,
-  describeCause,
-  maskUrl,
-  type Redis,
-  serverWarnings,
-} from "../redis/connect.ts";
-import { Link } from "../redis/link.ts";
-import { MemoryWatch, readMemory } from "../redis/memory.ts";
+import { describeCause } from "../redis/cause.ts";
+import { defaultWorkerName, type Redis } from "../redis/connect.ts";
+import { MemoryWatch } from "../redis/memory.ts";
 import { Outage } from "../redis/outage.ts";
 import { checkPermissions, workerCommands } from "../redis/permissions.ts";
-import { guard } from "../redis/watchdog.ts";
-import { every, within } from "../time.ts";
+import { serverWarnings } from "../redis/server.ts";
+import { maskUrl } from "../redis/url.ts";
+import { within } from "../time.ts";
 import type { Task } from "../types.ts";
 import { ensureGroup } from "./entries.ts";
 import { type HealthServer, serveHealth } from "./health.ts";
 import { Leases } from "./leases.ts";
-import { LANE_MIN_CONCURRENCY, Lanes } from "./loops.ts";
-import { claimName, forgetName, heartbeat, leave, promoteDue } from "./presence.ts";
+import { destroyLinks, type Links, lanesOf, linksReady, openLinks } from "./links.ts";
+import { Lanes } from "./loops.ts";
+import { claimName, forgetName, leave } from "./presence.ts";
 import { Jobs } from "./running.ts";
 import { type Lane, Source } from "./take.ts";
-
-/** How often Redis' memory is read while it is full. */
-const FULL_POLL_MS = 200;
+import { Upkeep, watchMemory } from "./upkeep.ts";
 
 export interface WorkerConfig extends Partial<WorkerOptions> {
   // biome-ignore lint/suspicious/noExplicitAny: tasks of any payload type live side by side
   tasks: readonly Task<any, any>[];
   logger?: Logger;
-}
-
-/**
- * Commands on one connection; the blocking read on its own, so it never delays a command; and,
- * with two lanes, the second lane's takes and half the outcome writes on a third (lib/worker/loops.ts).
- */
-interface Links {
-  commands: Link;
-  reads: Link;
-  lane: Link | null;
 }
 
 export class Worker {
@@ -65,20 +49,18 @@ export class Worker {
   #log: Logger;
   #links: Links;
   #jobs: Jobs;
-  #leases: Leases;
   #stopping = false;
-  #reads: Lanes;
+  /** The read loops. */
+  #loops: Lanes;
   /** Where each read loop takes new jobs (see lib/worker/loops.ts). */
   #lanes: Lane[];
-  #timers: (() => void)[] = [];
-  #leaseTimer: ReturnType<typeof setInterval> | undefined;
+  #upkeep: Upkeep;
   #source: Source;
   #resolveStopped!: () => void;
   #health: HealthServer | null = null;
   #commandFailed: (fields: Record<string, unknown>) => void;
   /** Whether Redis is full (refused a write, or over maxmemory at the last heartbeat). */
   #memory: MemoryWatch;
-  #memoryRead: Promise<void> | null = null;
   /** The read loop; stop() waits for it, so nothing is launched after the worker stopped. */
   #looping: Promise<void> = Promise.resolve();
 
@@ -92,27 +74,22 @@ export class Worker {
     this.#memory = new MemoryWatch(this.#log, o.now, o.memoryHeadroomPct);
     this.#links = links;
     const client = () => this.#client;
-    this.#lanes = this.#makeLanes();
+    const stalled = (connection: keyof Links) => this.#stalled(connection);
+    this.#lanes = lanesOf(links, stalled);
     const clients = () => this.#lanes.map((l) => l.client());
     this.#jobs = new Jobs(clients, this.keys, o, this.#tasks, this.#log, this.#onRedisError);
-    this.#jobs.onFreed = () => this.#reads.wake();
-    this.#jobs.settler.onRecovered = () => this.#memory.wrote();
-    this.#jobs.settler.compactFailures = () => this.#memory.fullSince !== null;
-    // What takes memory: a result, a retry, a failed record kept (Redis not full: not compact).
-    this.#jobs.onOutcome = (outcome, reply) =>
-      this.#memory.settled(
-        reply === 1 || (outcome.kind === "fail" && reply === 2 && this.#memory.fullSince === null),
-      );
-    this.#leases = new Leases(client, this.keys, o, (id) => this.#jobs.giveUp(id, "lease lost"));
-    const reader = () => this.#reader;
+    this.#jobs.onFreed = () => this.#loops.wake();
+    watchMemory(this.#jobs, this.#memory, () => this.#loops.wake());
+    const leases = new Leases(client, this.keys, o, (id) => this.#jobs.giveUp(id, "lease lost"));
+    const tasks = [...this.#tasks.keys()];
     this.#source = new Source(
-      { o, keys: this.keys, tasks: [...this.#tasks.keys()], boot: this.boot },
-      { client, reader },
+      { o, keys: this.keys, tasks, boot: this.boot },
+      { client, reader: () => this.#reader },
       this.#log,
-      () => this.#stalled("reads"),
+      () => this.#stalled("blocking"),
       () => this.#stopping,
     );
-    this.#reads = new Lanes({
+    this.#loops = new Lanes({
       o,
       keys: this.keys,
       jobs: this.#jobs,
@@ -122,8 +99,13 @@ export class Worker {
       stopping: () => this.#stopping,
       take: (n) => this.#memory.take(n),
     });
-    this.#memory.onChange = () => this.#reads.wake();
-    this.#memory.onReadNeeded = () => void this.#readMemory().catch(this.#onRedisError);
+    this.#upkeep = new Upkeep({
+      ...{ o, keys: this.keys, name: this.name, tasks, links, leases, stalled },
+      jobs: this.#jobs,
+      memory: this.#memory,
+      onRedisError: this.#onRedisError,
+    });
+    this.#memory.onReadNeeded = () => void this.#upkeep.readMemory().catch(this.#onRedisError);
     this.stopped = new Promise((resolve) => {
       this.#resolveStopped = resolve;
     });
@@ -134,27 +116,16 @@ export class Worker {
     const o = resolveOptions({ ...config, name: config.name || defaultWorkerName() });
     const outage = new Outage(config.logger ?? silentLogger, maskUrl(o.redisUrl));
     config = { ...config, logger: outage.logger };
-    const opened: Link[] = [];
+    const links = await openLinks(o, outage);
     let claimed = false;
-    const open = async (name: string) => {
-      const lost = (cause: string) => outage.lost(name, cause);
-      const link = await Link.open(o, `${name}-${o.name}`, lost, () => outage.back(name));
-      opened.push(link);
-      return link;
-    };
     try {
-      const links: Links = {
-        commands: await open("courier-worker"),
-        reads: await open("courier-reader"),
-        lane: o.concurrency >= LANE_MIN_CONCURRENCY ? await open("courier-lane") : null,
-      };
       const worker = new Worker(config, o, links);
       await checkPermissions(worker.#client, workerCommands(worker.keys, o.name), o.prefix);
       await stampFormat(worker.#client, worker.keys); // before anything is written there
       await ensureGroup(worker.#client, worker.keys);
       await claimName(worker.#client, worker.keys, o);
       claimed = true;
-      await worker.#readMemory(); // a full Redis is known before the first job is taken
+      await worker.#upkeep.readMemory(); // a full Redis is known before the first job is taken
       // Before any log line: a port in use is a usage error, said alone (exit 2).
       if (o.healthPort > 0) worker.#health = serveHealth(worker, o.healthPort, o.healthHost);
       for (const w of await serverWarnings(worker.#client)) config.logger?.log("warn", w);
@@ -164,7 +135,7 @@ export class Worker {
       // A name this start claimed is freed (the same process may start it again); one refused
       // as already running here stays the other worker's.
       if (claimed) forgetName(queueKeys(o.prefix, o.queue), o.name);
-      for (const link of opened) link.destroy(); // a failed start leaves nothing open behind it
+      destroyLinks(links); // a failed start leaves nothing open behind it
       throw err;
     }
   }
@@ -185,7 +156,7 @@ export class Worker {
   }
 
   get #reader(): Redis {
-    return this.#links.reads.client;
+    return this.#links.blocking.client;
   }
 
   get inFlight(): number {
@@ -199,13 +170,7 @@ export class Worker {
 
   /** Connected to Redis and reading (for /healthz). */
   ready(): boolean {
-    const lane = this.#links.lane;
-    return (
-      !this.#stopping &&
-      this.#client.isReady &&
-      this.#reader.isReady &&
-      (lane?.client.isReady ?? true)
-    );
+    return !this.#stopping && linksReady(this.#links);
   }
 
   /** Why the worker cannot make (full) progress, for /healthz; null when nothing is wrong. */
@@ -218,7 +183,7 @@ export class Worker {
   /** The read loop turned recently, or waits for busy slots, or is stopping (for /livez). */
   live(): boolean {
     const o = this.options;
-    const quietMs = performance.now() - this.#reads.lastTurn;
+    const quietMs = performance.now() - this.#loops.lastTurn;
     const slotsFull = this.#jobs.size >= o.concurrency;
     return this.#stopping || slotsFull || quietMs < 3 * (o.blockMs + o.commandTimeoutMs);
   }
@@ -232,44 +197,10 @@ export class Worker {
       tasks: [...this.#tasks.keys()].join(","),
       health: this.#health ? `:${this.#health.port}` : undefined,
     });
-    // The promote call also probes the command connection: no reply in time means it stalled.
-    // The lane connection gets a PING (its takes are guarded, but not its starts and writes).
-    this.#every(o.promoteEveryMs, () => {
-      const lane = this.#links.lane;
-      const probe =
-        lane && guard(lane.client.ping(), o.commandTimeoutMs, () => this.#stalled("lane"));
-      const promote = guard(promoteDue(this.#client, this.keys), o.commandTimeoutMs, () =>
-        this.#stalled("commands"),
-      );
-      return Promise.all([promote, probe]);
-    });
-    this.#every(o.heartbeatEveryMs, () => this.#heartbeat());
-    // While Redis is full, its memory is read more often than at each heartbeat: draining
-    // moves it quickly, and a paused worker should resume soon after there is room.
-    this.#every(Math.min(FULL_POLL_MS, o.heartbeatEveryMs), () =>
-      this.#memory.fullSince === null ? Promise.resolve() : this.#readMemory(),
-    );
-    this.#leaseTimer = setInterval(() => void this.#renewLeases(), this.#leases.everyMs);
-    void this.#heartbeat().catch(this.#onRedisError);
-    this.#looping = this.#reads.run(this.#lanes).then(() => {
+    this.#upkeep.start();
+    this.#looping = this.#loops.run(this.#lanes).then(() => {
       if (!this.#stopping) void this.stop(); // burst mode: the queue is drained
     });
-  }
-
-  #every(ms: number, fn: () => Promise<unknown>): void {
-    this.#timers.push(every(ms, fn, this.#onRedisError));
-  }
-
-  /** The lanes' connections: the command one, and the lane one when there are two. */
-  #makeLanes(): Lane[] {
-    const { commands, lane } = this.#links;
-    const first = { client: () => commands.client, stalled: () => this.#stalled("commands") };
-    if (!lane) return [first];
-    return [first, { client: () => lane.client, stalled: () => this.#stalled("lane") }];
-  }
-
-  #renewLeases(): Promise<void> {
-    return this.#leases.renew(this.name, this.#jobs.entryIds()).catch(this.#onRedisError);
   }
 
   /**
@@ -280,23 +211,14 @@ export class Worker {
   async stop(graceMs = this.options.shutdownGraceMs): Promise<void> {
     if (this.#stopping) return this.stopped;
     this.#stopping = true;
-    for (const stopTimer of this.#timers.splice(0)) stopTimer();
+    this.#upkeep.stop();
     this.#health?.stop();
     // Interrupts the blocking read; anything it was delivered is released below.
-    this.#links.reads.destroy();
-    this.#reads.wake();
+    this.#links.blocking.destroy();
+    this.#loops.wake();
     await within(this.#looping, this.options.commandTimeoutMs); // a start in flight lands first
-    if (this.#jobs.size > 0) {
-      this.#log.log("info", "stopping: waiting for jobs in flight", {
-        inFlight: this.#jobs.size,
-        graceMs,
-      });
-      await within(this.#jobs.empty(), graceMs);
-    }
-    this.#jobs.giveUpAll("shutdown");
-    this.#jobs.close();
-    await within(this.#jobs.settler.drained(), graceMs + this.options.reconnectMaxMs);
-    clearInterval(this.#leaseTimer);
+    await this.#jobs.windDown(graceMs, this.options.reconnectMaxMs);
+    this.#upkeep.stopLeases();
     await leave(this.#client, this.keys, this.name, this.boot)
       .then((n) => n > 0 && this.#log.log("info", "released unfinished jobs", { count: n }))
       .catch((err) =>
@@ -304,7 +226,7 @@ export class Worker {
       );
     // Outcomes still unwritten (Redis away past the grace period): their entries stay pending
     // and other workers claim them after claimIdleMs.
-    const unwritten = this.#jobs.settler.close();
+    const unwritten = this.#jobs.outcomes.close();
     if (unwritten > 0)
       this.#log.log("warn", "stopped with unwritten outcomes", { count: unwritten });
     await Promise.all([this.#links.commands.close(), this.#links.lane?.close()]);
@@ -314,26 +236,6 @@ export class Worker {
       failedAttempts: this.failed,
     });
     this.#resolveStopped();
-  }
-
-  /** Beats, and reads Redis' memory: the one place a worker learns that Redis is full again. */
-  async #heartbeat(): Promise<void> {
-    const { inFlight, processed, failed } = this.#jobs;
-    const counts = { inFlight, processed, failed };
-    await Promise.all([
-      heartbeat(this.#client, this.keys, this.options, counts, [...this.#tasks.keys()]),
-      this.#readMemory(),
-    ]);
-  }
-
-  /** Reads Redis' memory; one read at a time (a read asked for meanwhile gets that one). */
-  #readMemory(): Promise<void> {
-    this.#memoryRead ??= readMemory(this.#client)
-      .then((m) => this.#memory.observe(m))
-      .finally(() => {
-        this.#memoryRead = null;
-      });
-    return this.#memoryRead;
   }
 
   #stalled(connection: keyof Links): void {

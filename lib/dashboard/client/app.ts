@@ -63,7 +63,7 @@ function wire(): void {
     sessionStorage.setItem(TOKEN_KEY, token.value);
     token.value = "";
     tokenState();
-    // A dashboard that guards its reads shows nothing until now: connect again with it.
+    // A dashboard that asks a token for reads shows nothing until now: connect again with it.
     state.deadKey = "";
     connect();
     void pickQueues();

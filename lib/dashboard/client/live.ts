@@ -1,5 +1,5 @@
 // Live updates: the server-sent events of /api/events, read with fetch rather than
-// EventSource, which cannot send the token that a dashboard guarding its reads asks for.
+// EventSource, which cannot send the token that a dashboard that asks a token for reads wants.
 // Reconnects after the interval the server gives (`retry:`) when the stream ends or fails.
 import { authHeaders, scoped } from "./dom.js";
 

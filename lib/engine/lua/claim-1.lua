@@ -8,7 +8,8 @@
 --
 -- Returns: {} when the name is now ours; { host, pid, ms since its last heartbeat (Redis' clock,
 -- false when unknown) } of the worker holding it.
-local now = redis_ms()
+--- @include clock
+local now = clock_ms()
 if redis.call('EXISTS', KEYS[1]) == 1 then
   local f = redis.call('HMGET', KEYS[1], 'host', 'pid', 'seen_at')
   local seen = tonumber(f[3])

@@ -10,12 +10,14 @@
 --   Redis' time plus the delay: the producer's clock may be off
 -- Returns: one integer per job, 1 = enqueued, 0 = already existed. Or an error reply
 -- `ERR courier: key … holds a …` when a queue-wide key holds the wrong type, with nothing written
--- (wrong_type, _wrongtype.lua): a WRONGTYPE from the XADD would leave a job recorded and in no
+-- (wrong_type, include/wrongtype.lua): a WRONGTYPE from the XADD would leave a job recorded and in no
 -- stream, which a rerun with its id would then skip; one from the HINCRBY, jobs queued but
 -- reported as not, which a rerun without ids would enqueue again.
+--- @include clock
+--- @include wrongtype
 local wrong = wrong_type({ KEYS[1], 'stream', KEYS[2], 'zset', KEYS[3], 'hash' })
 if wrong then return wrong end
-local prefix, now, check = ARGV[1], redis_ms(), ARGV[2] == '1'
+local prefix, now, check = ARGV[1], clock_ms(), ARGV[2] == '1'
 local out, added = {}, 0
 for i = 3, #ARGV, 5 do
   local id = ARGV[i]

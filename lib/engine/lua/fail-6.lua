@@ -10,9 +10,9 @@
 -- written: Redis checks maxmemory only before a script's first write), then the outcomes, then
 -- the acknowledgements, last: a script error half-way (Redis does not roll back) then leaves
 -- every entry pending, never one acknowledged and unrecorded. Queue-wide keys of the wrong type
--- are refused before any write (wrong_type, _wrongtype.lua).
+-- are refused before any write (wrong_type, include/wrongtype.lua).
 -- The failed run is ended in the job's history with its error (same HSET), and counted, per
--- batch, in this minute's bucket (`retried` or `failed`) (helpers in _attempts.lua, prepended).
+-- batch, in this minute's bucket (`retried` or `failed`) (include/history.lua, minutes.lua).
 --
 -- KEYS[1] stream  KEYS[2] delayed (zset)  KEYS[3] dead (stream)  KEYS[4] events  KEYS[5] stats
 -- KEYS[6] minutes (hash of per-minute counts)
@@ -27,14 +27,24 @@
 -- Returns: one integer per job, 1 = will retry, 2 = failed (dead letter), 0 = left alone
 -- (ended, or not this run any more), -1 = job hash gone, -2 = job key not a hash (corrupt).
 -- Or an error reply `ERR courier: key … holds a …` (nothing written).
+--- @include clock
+--- @include wrongtype
+--- @include history
+--- @include minutes
+--- @include dead
+--- @include memory
+--- @include entries
 local wrong = wrong_type({ KEYS[1], 'stream', KEYS[2], 'zset', KEYS[3], 'stream',
   KEYS[4], 'stream', KEYS[5], 'hash', KEYS[6], 'hash' })
 if wrong then return wrong end
-local prefix, group, now = ARGV[1], ARGV[2], redis_ms()
+local prefix, group, now = ARGV[1], ARGV[2], clock_ms()
 local out, retried, failed, entries, records = {}, 0, 0, {}, {}
 local COMPACT_ERROR_CHARS = 100
 local compact, compacted = ARGV[3] == '0', {}
 local DROPPED = { 'record', 'dropped' } -- on a compact letter: lib/engine/letters.ts reads those only
+-- Where a job failed for good goes (include/dead.lua).
+local grave = { dead = KEYS[3], dead_max = ARGV[4], events = KEYS[4], events_max = ARGV[5],
+  ttl = ARGV[3], now = now }
 
 -- Reads first: what to do with each job, and which entries are ours to acknowledge.
 for i = 7, #ARGV, 5 do
@@ -71,20 +81,15 @@ for i = 7, #ARGV, 5 do
     retried = retried + 1
     out[n] = 1
   else
-    -- dead_entry lets `dead requeue ID` find the letter without scanning the dead stream.
-    local letter = redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[4], '*', 'id', id,
-      'task', f[2] or '', 'error', compact and string.sub(err, 1, COMPACT_ERROR_CHARS) or err,
-      'attempts', f[3] or '', 'payload', f[4] or '',
-      'max_attempts', f[5] or '', -- a field gone from a corrupt record: never a nil argument
-      unpack(compact and DROPPED or {})) -- says the record is gone: the letter is all there is
+    local job = { task = f[2], attempt = f[3], payload = f[4], max_attempts = f[5] }
+    -- A compact letter says the record is gone: the letter is all there is.
+    local letter = add_letter(grave, id, job,
+      compact and string.sub(err, 1, COMPACT_ERROR_CHARS) or err, compact and DROPPED or nil)
     if compact then
       redis.call('DEL', key)
       compacted[#compacted + 1] = id
     else
-      local fields = { 'status', 'failed', 'error', err, 'ended_at', now, 'dead_entry', letter }
-      redis.call('HSET', key, unpack(end_fields(fields, run, now, 'failed', err)))
-      redis.call('EXPIRE', key, ARGV[3])
-      redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[5], '*', 'type', 'failed', 'id', id)
+      record_failed(grave, key, id, letter, err, run)
     end
     failed = failed + 1
     out[n] = 2
@@ -105,5 +110,5 @@ if failed > 0 then
   redis.call('HINCRBY', KEYS[5], 'dead', failed)
   count_minute(KEYS[6], now, tonumber(ARGV[6]), 'failed', failed)
 end
-settle_entries(KEYS[1], group, entries)
+ack_and_trim(KEYS[1], group, entries)
 return out

@@ -2,13 +2,13 @@
 -- a job already finished or failed (a duplicate run) keeps its first result. A job whose hash
 -- is gone (expired, deleted) is not recreated. Either way the entry is acknowledged and
 -- removed from the stream (one XACK for the whole batch, then a trim behind the oldest pending
--- entry: see settle_entries in _attempts.lua), so it can never be delivered again: the job is
+-- entry: see ack_and_trim in include/entries.lua), so it can never be delivered again: the job is
 -- done (a finish of a run another worker took over that wins ends the job all the same).
 -- Order: a write that takes no memory first (Redis checks maxmemory only before a script's
 -- first write, so a full Redis still lets the results be recorded), the acknowledgements last
 -- (a script error half-way, which Redis does not roll back, leaves every entry pending rather
 -- than one acknowledged and unrecorded). Queue-wide keys of the wrong type are refused before
--- any write (wrong_type, _wrongtype.lua).
+-- any write (wrong_type, include/wrongtype.lua).
 -- A recorded finish also ends its run in the job's history (same HSET), and is counted, per
 -- batch, in this minute's bucket and in the run-time histogram.
 --
@@ -20,10 +20,16 @@
 -- Returns: one integer per job, 1 = recorded, 0 = already terminal, -1 = job hash gone,
 -- -2 = job key not a hash (corrupt). Or an error reply `ERR courier: key … holds a …`
 -- (nothing written).
+--- @include clock
+--- @include wrongtype
+--- @include history
+--- @include minutes
+--- @include memory
+--- @include entries
 local wrong = wrong_type({ KEYS[1], 'stream', KEYS[2], 'stream', KEYS[3], 'hash',
   KEYS[4], 'hash', KEYS[5], 'hash' })
 if wrong then return wrong end
-local prefix, group, now = ARGV[1], ARGV[2], redis_ms() -- Redis' clock, as the start's
+local prefix, group, now = ARGV[1], ARGV[2], clock_ms() -- Redis' clock, as the start's
 -- Histogram bounds in ms; keep in step with DURATION_BOUNDS_MS in lib/admin/metrics.ts.
 local BOUNDS = { 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000 }
 local BUCKETS = {} -- the field names, made once per call rather than once per job
@@ -81,5 +87,5 @@ if finished > 0 then
   redis.call('HINCRBY', KEYS[5], 'count', finished)
   redis.call('HINCRBY', KEYS[5], 'sum_ms', sum)
 end
-settle_entries(KEYS[1], group, entries)
+ack_and_trim(KEYS[1], group, entries)
 return out

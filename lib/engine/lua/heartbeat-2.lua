@@ -8,7 +8,8 @@
 -- ARGV[1] worker name   ARGV[2] hash TTL (ms)   ARGV[3..] field, value pairs
 -- The beat's time is Redis' (the score, and `seen_at` in the hash): `info` judges it by the same clock.
 -- Returns: 1.
-local now = redis_ms()
+--- @include clock
+local now = clock_ms()
 redis.call('PEXPIRE', KEYS[2], ARGV[2])
 redis.call('ZADD', KEYS[1], now, ARGV[1])
 redis.call('HSET', KEYS[2], 'seen_at', now, unpack(ARGV, 3))

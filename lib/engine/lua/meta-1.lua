@@ -8,8 +8,9 @@
 -- KEYS[1] meta (hash: format, created_at)
 -- ARGV[1] the format this Courier writes
 -- Returns: the queue's format (text).
+--- @include clock
 redis.call('PERSIST', KEYS[1])
 if redis.call('HSETNX', KEYS[1], 'format', ARGV[1]) == 1 then
-  redis.call('HSETNX', KEYS[1], 'created_at', redis_ms())
+  redis.call('HSETNX', KEYS[1], 'created_at', clock_ms())
 end
 return redis.call('HGET', KEYS[1], 'format')

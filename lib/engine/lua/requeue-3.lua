@@ -11,11 +11,14 @@
 -- Returns: per pair {job id or '', verdict}: 'requeued', 'missing' (no such letter, or one
 -- for another job), 'active' (the job is not failed).
 -- Or an error reply `ERR courier: key … holds a …` when a queue-wide key holds the wrong type,
--- with nothing written (wrong_type, _wrongtype.lua): a WRONGTYPE from the XADD would come after
+-- with nothing written (wrong_type, include/wrongtype.lua): a WRONGTYPE from the XADD would come after
 -- the letter was deleted and the record said queued, leaving the job in no stream.
+--- @include clock
+--- @include wrongtype
+--- @include history
 local wrong = wrong_type({ KEYS[1], 'stream', KEYS[2], 'stream', KEYS[3], 'hash' })
 if wrong then return wrong end
-local prefix, now = ARGV[1], redis_ms()
+local prefix, now = ARGV[1], clock_ms()
 local out, requeued = {}, 0
 
 -- The letter at `entry` as a table of its fields (empty when there is none).
@@ -65,11 +68,13 @@ for i = 3, #ARGV, 2 do
           'dead_entry')
         redis.call('PERSIST', key)
       else
-        -- The history holds the attempt that died (fields as in _attempts.lua: run 1).
-        redis.call('HSET', key, 'task', letter.task or '', 'payload', letter.payload or 'null',
+        -- The history holds the attempt that died as run 1 (include/history.lua), with no
+        -- start time nor worker (the letter has neither), ended when the letter was written.
+        local fields = { 'task', letter.task or '', 'payload', letter.payload or 'null',
           'max_attempts', letter.max_attempts or ARGV[2], 'enqueued_at', now, 'runs', 1,
-          'h:1', (tonumber(letter.attempts) or 0) .. '  ',
-          'h:1:e', string.match(entry, '^(%d+)') .. ' failed', 'h:1:x', letter.error or '')
+          run_field(1), (tonumber(letter.attempts) or 0) .. opened('', '') }
+        local died = string.match(entry, '^(%d+)')
+        redis.call('HSET', key, unpack(end_fields(fields, 1, died, 'failed', letter.error or '')))
       end
       redis.call('HSET', key, 'status', 'queued', 'attempt', 0)
       redis.call('XDEL', KEYS[1], entry)

@@ -15,8 +15,10 @@
 -- Returns: {jobs moved, most jobs taken from one task's parked set}; the latter equal to
 -- ARGV[3] means there may be more, and the caller calls again.
 -- Or an error reply `ERR courier: key … holds a …` when a key it writes (the parked sets too)
--- holds the wrong type, with nothing written (wrong_type, _wrongtype.lua): a WRONGTYPE from the
+-- holds the wrong type, with nothing written (wrong_type, include/wrongtype.lua): a WRONGTYPE from the
 -- XADD would come after the ZPOPMIN, losing the jobs popped.
+--- @include clock
+--- @include wrongtype
 local expected = { KEYS[1], 'hash', KEYS[2], 'stream' }
 for i = 5, #ARGV do
   expected[#expected + 1] = ARGV[1] .. ARGV[i]; expected[#expected + 1] = 'zset'
@@ -26,7 +28,7 @@ if wrong then return wrong end
 -- A write that takes no memory first: Redis checks maxmemory only before a script's first
 -- write, so a full Redis still takes the heartbeat's few fields (as heartbeat-2.lua does).
 redis.call('PERSIST', KEYS[2])
-local most, now = tonumber(ARGV[3]), redis_ms()
+local most, now = tonumber(ARGV[3]), clock_ms()
 local alive_until = now + tonumber(ARGV[4])
 local moved, fullest = 0, 0
 for i = 5, #ARGV do

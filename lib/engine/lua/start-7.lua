@@ -9,7 +9,7 @@
 --   has the task, else parked for the task until a worker that has it starts (serve-2.lua).
 -- One bad record never fails the batch: the job key is read under pcall, and every field is
 -- checked before it is used (a nil passed to a Redis command would end the whole script).
--- Each start opens a run in the job's history (helpers in _attempts.lua, prepended), written
+-- Each start opens a run in the job's history (include/history.lua), written
 -- by the same HSET: no extra command. A start sent again for the same entry by the same worker
 -- process (its first reply was lost) returns the run already started instead of counting an
 -- attempt. "The same process" is its boot id (ARGV[8], made at each Worker.start, stored as
@@ -35,15 +35,24 @@
 -- followed by the task. Flat and without keys, since each element of the reply costs Redis
 -- time per job.
 -- Or an error reply `ERR courier: key … holds a …` when a queue-wide key holds the wrong type
--- (checked before anything is read or written: wrong_type, _wrongtype.lua).
+-- (checked before anything is read or written: wrong_type, include/wrongtype.lua).
+--- @include clock
+--- @include wrongtype
+--- @include history
+--- @include dead
+--- @include memory
+--- @include entries
 local wrong = wrong_type({ KEYS[1], 'stream', KEYS[2], 'stream', KEYS[3], 'stream',
   KEYS[4], 'hash', KEYS[5], 'hash', KEYS[6], 'hash', KEYS[7], 'zset' })
 if wrong then return wrong end
 -- The start time is Redis' clock (the finish's is too): history times and run times that a
 -- host's skewed clock cannot shift.
-local prefix, group, consumer, now, boot = ARGV[1], ARGV[2], ARGV[3], redis_ms(), ARGV[8]
+local prefix, group, consumer, now, boot = ARGV[1], ARGV[2], ARGV[3], clock_ms(), ARGV[8]
 local out, started, dead, settled = {}, 0, 0, {}
-local opening = opened(now, consumer) -- h:<run> = attempt .. opening (_attempts.lua)
+local opening = opened(now, consumer) -- h:<run> = attempt .. opening (include/history.lua)
+-- Where a job that may not run goes (include/dead.lua).
+local grave = { dead = KEYS[2], dead_max = ARGV[5], events = KEYS[3], events_max = ARGV[6],
+  ttl = ARGV[4], now = now }
 local has = {} -- the tasks this worker has, made once per call
 for i = 10, 9 + tonumber(ARGV[9]) do has[ARGV[i]] = true end
 local mode = 10 + tonumber(ARGV[9])
@@ -67,15 +76,9 @@ end
 local function bury(key, id, f, err)
   local earlier = redis.call('HGET', key, 'error')
   if earlier then err = err .. ' (earlier error: ' .. earlier .. ')' end
-  local letter = redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[5], '*', 'id', id,
-    'task', f[1] or '', 'error', err, 'attempts', f[4] or '', 'payload', f[2] or '',
-    'max_attempts', f[5] or '')
-  -- dead_entry lets `dead requeue ID` find the letter without scanning the dead stream.
-  local fields = { 'status', 'failed', 'error', err, 'ended_at', now, 'dead_entry', letter }
-  local run = f[3] == 'started' and count(f[6]) or nil
-  redis.call('HSET', key, unpack(end_fields(fields, run, now, 'failed', err)))
-  redis.call('EXPIRE', key, ARGV[4])
-  redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[6], '*', 'type', 'failed', 'id', id)
+  local job = { task = f[1], payload = f[2], attempt = f[4], max_attempts = f[5] }
+  local letter = add_letter(grave, id, job, err)
+  record_failed(grave, key, id, letter, err, f[3] == 'started' and count(f[6]) or nil)
 end
 
 local RUNNABLE = { queued = true, started = true, retrying = true }
@@ -211,7 +214,7 @@ if ARGV[mode] == 'take' then
     start(e[1], id)
   end
 else
-  write_without_memory(KEYS[1]) -- so a full Redis lets the starts through (_attempts.lua)
+  write_without_memory(KEYS[1]) -- so a full Redis lets the starts through (include/memory.lua)
   for i = mode + 1, #ARGV, 2 do start(ARGV[i], ARGV[i + 1]) end
 end
 if started > 0 then
@@ -225,5 +228,5 @@ if dead > 0 then
   redis.call('HINCRBY', KEYS[5], math.floor(tonumber(now) / 60000) .. ':failed', dead)
 end
 -- Last: an error before here (Redis does not roll a script back) leaves these entries pending.
-settle_entries(KEYS[1], group, settled)
+ack_and_trim(KEYS[1], group, settled)
 return out

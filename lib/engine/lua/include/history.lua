@@ -1,0 +1,39 @@
+-- Include (`--- @include history`): a job's history of runs, written by start-7, finish-5,
+-- fail-6 and requeue-3 (through dead.lua too). Not a script of its own.
+--
+-- History lives in the job hash itself, so recording it costs no read and no JSON, and one
+-- field per event, since every field an HSET writes is paid for by each job: a start numbers
+-- its run (`runs`, never reset, unlike `attempt`, which a requeue resets) and writes
+-- h:<run> = "<attempt> <start ms> <worker>"; the end writes h:<run>:e = "<end ms> <outcome>"
+-- and, for a failure, h:<run>:x (error). The last HISTORY_KEPT runs are kept. lib/engine/record.ts
+-- reads them back.
+local HISTORY_KEPT = 20
+local HISTORY_ERROR_CHARS = 1000
+
+-- The history's field names and values (lib/engine/record.ts parses them). A script builds the parts
+-- that are the same for every job of its batch once: `opened` and `ended_as` below.
+local function run_field(run) return 'h:' .. run end
+local function end_field(run) return 'h:' .. run .. ':e' end
+-- What follows the attempt number in h:<run>: " <start ms> <worker>".
+local function opened(now, worker) return ' ' .. now .. ' ' .. worker end
+-- The value of h:<run>:e.
+local function ended_as(now, outcome) return now .. ' ' .. outcome end
+
+-- Fields that end `run` (to append to an HSET): its end time and outcome, and the error.
+local function end_fields(fields, run, now, outcome, err)
+  if not run or run < 1 then return fields end
+  fields[#fields + 1] = end_field(run); fields[#fields + 1] = ended_as(now, outcome)
+  if err then
+    fields[#fields + 1] = run_field(run) .. ':x'
+    fields[#fields + 1] = string.sub(err, 1, HISTORY_ERROR_CHARS)
+  end
+  return fields
+end
+
+-- Drops the run that fell out of the kept history when `run` starts.
+local function forget_old_run(key, run)
+  local old = run - HISTORY_KEPT
+  if old < 1 then return end
+  local h = run_field(old)
+  redis.call('HDEL', key, h, h .. ':e', h .. ':x')
+end

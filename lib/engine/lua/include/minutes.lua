@@ -1,0 +1,22 @@
+-- Include (`--- @include minutes`): the per-minute counts of finish-5 and fail-6 (read by
+-- `info` and /metrics). Not a script of its own.
+
+-- Adds n to `<minute>:<name>` in the per-minute hash. When a new minute starts, the fields that
+-- fell out of the last `kept` minutes are deleted (remembered by `trimmed`), so the hash stays
+-- small at an O(1) amortised cost.
+local function count_minute(key, now, kept, name, n)
+  local minute = math.floor(now / 60000)
+  local trimmed = tonumber(redis.call('HGET', key, 'trimmed'))
+  if trimmed and minute - trimmed >= kept then
+    redis.call('DEL', key) -- nothing counted for longer than we keep: all of it is too old
+  elseif trimmed and minute > trimmed then
+    local old = {}
+    for m = trimmed - kept + 1, minute - kept do
+      old[#old + 1] = m .. ':finished'; old[#old + 1] = m .. ':failed'
+      old[#old + 1] = m .. ':retried'
+    end
+    if #old > 0 then redis.call('HDEL', key, unpack(old)) end
+  end
+  if not trimmed or minute > trimmed then redis.call('HSET', key, 'trimmed', minute) end
+  redis.call('HINCRBY', key, minute .. ':' .. name, n)
+end

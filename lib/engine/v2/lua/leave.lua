@@ -1,0 +1,91 @@
+-- Engine v2: entries whose task this worker lacks (docs/engine-v2.md §2.11), left for a worker
+-- that has it, spending no attempt: the entry is acknowledged and deleted, and the job comes
+-- back as a fresh entry (delivery count 1 again) with `a + deliveries - 1`, i.e. `a` unchanged
+-- for a fresh delivery. When a live worker has the task (`alive_until:<task>` in the tasks hash,
+-- set by serve.lua from Redis' clock, not before TIME) the job is deferred: re-added at once the
+-- first time, later through the delayed set; else it is parked in `parked:<task>` (record
+-- `waiting_for`) until serve.lua sees a worker with the task.
+-- The delays are the retry policy's (lib/worker/retry-policy.ts: one copy of the formula); the
+-- worker sends them as a schedule, indexed here by the record's `deferred` count.
+-- Acknowledge and delete first: they take no memory, so a full Redis still lets jobs be left.
+--
+-- KEYS[1] stream  KEYS[2] delayed  KEYS[3] tasks (hash)
+-- ARGV[1] record prefix  ARGV[2] parked prefix  ARGV[3] group  ARGV[4] consumer
+-- ARGV[5] result prefix
+-- ARGV[6] deferral delays in ms, comma-separated: the first for a job's first deferral, the
+--   last for every one after the list (e.g. '0,50,100,200,400,800,1000', jittered)
+-- ARGV[7..] triples: entry id, job id ('' = the entry's i, else the entry id), task
+-- Returns: per entry 'deferred', 'parked', 'done' (the job has an outcome already: a duplicate
+-- entry, acknowledged and deleted), or 'gone' (not pending on this consumer: left alone).
+--- @include wrongtype
+--- @include clock
+--- @include readd
+local wrong = wrong_type({ KEYS[1], 'stream', KEYS[2], 'zset', KEYS[3], 'hash' })
+if wrong then return wrong end
+local jprefix, pprefix, group, me, rprefix = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
+local schedule = {}
+for ms in string.gmatch(ARGV[6], '%d+') do schedule[#schedule + 1] = tonumber(ms) end
+local now = clock_ms()
+local out = {}
+
+local function alive(task)
+  local t = redis.call('TYPE', pprefix .. task).ok
+  -- A parked set of the wrong type (rare path: checked here, not per batch) would fail the
+  -- script: the job is deferred instead, and comes back until someone repairs the key.
+  if t ~= 'none' and t ~= 'zset' then return true end
+  local until_ms = tonumber(redis.call('HGET', KEYS[3], 'alive_until:' .. task))
+  return until_ms ~= nil and until_ms >= now
+end
+
+local function leave(entry, id, task, f, attempts)
+  local key = jprefix .. id
+  local t = redis.call('TYPE', key).ok
+  if t ~= 'none' and t ~= 'hash' then
+    readd(KEYS[1], id, f, attempts, f.n) -- record unusable: back at once, nothing else written
+    return 'deferred'
+  end
+  keep_enqueued(key, id)
+  if not alive(task) then
+    redis.call('HSET', key, 'status', 'queued', 'waiting_for', task,
+      unpack(record_fields(f, attempts, f.n)))
+    if redis.call('ZADD', pprefix .. task, now, id) == 1 then
+      redis.call('HINCRBY', KEYS[3], 'parked:' .. task, 1)
+    end
+    return 'parked'
+  end
+  local n = count(redis.call('HGET', key, 'deferred')) or 0
+  local delay = schedule[math.min(n + 1, #schedule)] or 0
+  if delay == 0 then
+    local e = readd(KEYS[1], id, f, attempts, f.n)
+    redis.call('HSET', key, 'status', 'queued', 'e', e, 'deferred', n + 1)
+  else
+    redis.call('HSET', key, 'status', 'queued', 'deferred', n + 1,
+      unpack(record_fields(f, attempts, f.n)))
+    redis.call('ZADD', KEYS[2], now + delay, id)
+  end
+  return 'deferred'
+end
+
+for i = 7, #ARGV, 3 do
+  local entry, task = ARGV[i], ARGV[i + 2]
+  local p = redis.call('XPENDING', KEYS[1], group, entry, entry, 1)[1]
+  local f = p and p[2] == me and entry_at(KEYS[1], entry)
+  if p and p[2] == me then
+    redis.call('XACK', KEYS[1], group, entry)
+    redis.call('XDEL', KEYS[1], entry)
+  end
+  if not f then
+    out[#out + 1] = 'gone'
+  else
+    local a = count(f.a)
+    -- This delivery did not run: not counted. A malformed a goes on as it is (the worker buries).
+    local attempts = a and (a + p[4] - 1) or f.a
+    local id = ARGV[i + 1] ~= '' and ARGV[i + 1] or f.i or entry
+    if redis.call('EXISTS', rprefix .. id) == 1 then
+      out[#out + 1] = 'done'
+    else
+      out[#out + 1] = leave(entry, id, task, f, attempts)
+    end
+  end
+end
+return out

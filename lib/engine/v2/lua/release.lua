@@ -1,0 +1,54 @@
+-- Engine v2: release what a stopping worker holds (docs/engine-v2.md §2.12), so other workers
+-- get it at once instead of after the lease: each entry pending on this consumer is
+-- acknowledged, deleted and re-added from its own fields with `a + deliveries - 1` (the
+-- unfinished run is not counted: the job did not fail, its worker was asked to stop), and the
+-- run goes into the record as `released`. A job that has an outcome already (r:<id>) is not
+-- re-added. Acknowledge and delete first: they take no memory, so a full Redis still releases.
+-- Leaves the group (XGROUP DELCONSUMER) once nothing is pending on the consumer.
+--
+-- KEYS[1] stream
+-- ARGV[1] record prefix  ARGV[2] result prefix  ARGV[3] group  ARGV[4] consumer
+-- ARGV[5] most entries per call
+-- Returns: {jobs released, pending entries handled}; handled = ARGV[5] means there may be more,
+-- and the caller calls again.
+--- @include history
+--- @include clock
+--- @include readd
+local jprefix, rprefix, group, me = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+local now = clock_ms()
+local pending = redis.call('XPENDING', KEYS[1], group, '-', '+', ARGV[5], me)
+local released = 0
+
+local function release(entry, f, deliveries)
+  local id = f.i or entry
+  if redis.call('EXISTS', rprefix .. id) == 1 then return 0 end -- ended: nothing to run again
+  local a = count(f.a)
+  local attempts = a and (a + deliveries - 1) or f.a -- malformed: as it is (the worker buries)
+  local runs = (count(f.n) or 0) + deliveries
+  local e = readd(KEYS[1], id, f, attempts, runs)
+  local key = jprefix .. id
+  -- Under pcall: a record that is not a hash does not stop the release (the job is re-added).
+  local ok = pcall(redis.call, 'HSET', key, 'status', 'queued', 'e', e, 'n', runs,
+    run_field(runs), ((a or 0) + deliveries) .. '  ' .. me, end_field(runs),
+    ended_as(now, 'released'))
+  if ok then
+    keep_enqueued(key, id)
+    forget_old_run(key, runs)
+  end
+  return 1
+end
+
+for _, p in ipairs(pending) do
+  local entry = p[1]
+  local f = entry_at(KEYS[1], entry)
+  redis.call('XACK', KEYS[1], group, entry)
+  redis.call('XDEL', KEYS[1], entry)
+  if f then released = released + release(entry, f, p[4]) end
+end
+-- Leave the group only with nothing pending: deleting a consumer drops its pending entries,
+-- and no one could claim them. (More than ARGV[5] entries: the caller calls again.)
+if #pending < tonumber(ARGV[5]) then
+  local left = redis.call('XPENDING', KEYS[1], group, '-', '+', 1, me)
+  if #left == 0 then redis.call('XGROUP', 'DELCONSUMER', KEYS[1], group, me) end
+end
+return { released, #pending }

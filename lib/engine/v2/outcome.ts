@@ -1,0 +1,106 @@
+// The value of `r:<id>`, a job's outcome (docs/engine-v2.md §2.7, §2.8): the one place that
+// builds and reads it. A kept result carries task and payload too: the entry is gone by then,
+// and `result` and the dashboard show them.
+//   finished: F<end ms> <run ms> <attempt> <max> <enqueued ms|-> <worker JSON>\n<task JSON>\n<payload>\n<result JSON>
+//   failed:   X<end ms> <run ms|-> <attempt|-> <max|-> <enqueued ms|-> <letter id|-> <worker JSON>\n<task JSON>\n<payload>\n<error>
+// The end time is Redis' (finish.lua prepends `F<now> `; the failed value is made in Lua by
+// failed_value in lua/dead.lua); the run's start is end - run ms, measured on the worker's
+// monotonic clock. Worker and task are JSON strings (they may hold spaces or newlines; JSON
+// has none raw), the payload has raw newlines escaped, so only the last part is free text.
+
+export interface OutcomeValue {
+  status: "finished" | "failed";
+  endedAt: number;
+  /** How long the run took (ms), null when there was no run (a buried entry). */
+  runMs: number | null;
+  attempt: number | null;
+  maxAttempts: number | null;
+  /** null: unknown here (an auto id's ms, or the record's `q`, tell it). */
+  enqueuedAt: number | null;
+  /** The dead letter's entry id (failed only). */
+  letter: string | null;
+  worker: string | null;
+  task: string;
+  /** The payload as stored (JSON text). */
+  payload: string;
+  /** The result JSON (finished) or the error (failed). */
+  text: string;
+}
+
+export interface FinishedRun {
+  runMs: number;
+  attempt: number;
+  maxAttempts: number;
+  enqueuedAt: number | null;
+  worker: string;
+  task: string;
+  payload: string;
+  /** The result as JSON text. */
+  result: string;
+}
+
+/** Newlines would end the payload's part early: a valid JSON payload has none raw. */
+function oneLine(text: string): string {
+  return text.includes("\n") ? text.replaceAll("\n", "\\n") : text;
+}
+
+/** What the worker sends finish.lua for a job; the script prepends `F<end ms> `. */
+export function finishedTail(r: FinishedRun): string {
+  const enqueued = r.enqueuedAt === null ? "-" : String(r.enqueuedAt);
+  const head = `${Math.max(0, Math.round(r.runMs))} ${r.attempt} ${r.maxAttempts} ${enqueued}`;
+  return `${head} ${JSON.stringify(r.worker)}\n${JSON.stringify(r.task)}\n${oneLine(r.payload)}\n${r.result}`;
+}
+
+function num(v: string | undefined): number | null {
+  return v === undefined || !/^\d{1,15}$/.test(v) ? null : Number(v);
+}
+
+function jsonString(v: string | undefined): string | null {
+  try {
+    const s = JSON.parse(v ?? "");
+    return typeof s === "string" && s !== "" ? s : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Parts split at the first three newlines; the last keeps its own. */
+function lines(value: string): string[] | null {
+  const out: string[] = [];
+  let rest = value;
+  for (let i = 0; i < 3; i++) {
+    const at = rest.indexOf("\n");
+    if (at < 0) return null;
+    out.push(rest.slice(0, at));
+    rest = rest.slice(at + 1);
+  }
+  out.push(rest);
+  return out;
+}
+
+/** Reads an outcome value; null when it is not one (a key written by something else). */
+export function parseOutcome(value: string): OutcomeValue | null {
+  const kind = value[0];
+  if (kind !== "F" && kind !== "X") return null;
+  const parts = lines(value.slice(1));
+  if (!parts) return null;
+  const [header, task, payload, text] = parts as [string, string, string, string];
+  const numbers = kind === "F" ? 5 : 6;
+  const tokens = header.split(" ");
+  if (tokens.length <= numbers) return null;
+  const endedAt = num(tokens[0]);
+  if (endedAt === null) return null;
+  return {
+    status: kind === "F" ? "finished" : "failed",
+    endedAt,
+    runMs: num(tokens[1]),
+    attempt: num(tokens[2]),
+    maxAttempts: num(tokens[3]),
+    enqueuedAt: num(tokens[4]),
+    letter: kind === "X" && tokens[5] !== "-" ? (tokens[5] ?? null) : null,
+    worker: jsonString(tokens.slice(numbers).join(" ")),
+    task: jsonString(task) ?? "",
+    payload,
+    text,
+  };
+}

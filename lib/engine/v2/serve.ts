@@ -1,0 +1,26 @@
+// A worker's tasks, said every heartbeat (docs/engine-v2.md §2.11): owns serve.lua's KEYS/ARGV.
+import type { Redis } from "../../redis/connect.ts";
+import { runScript } from "../lua.ts";
+import type { V2Keys } from "./keys.ts";
+import { rareScripts } from "./scripts-rare.ts";
+
+export interface Served {
+  /** Parked jobs moved back to the stream. */
+  moved: number;
+  /** Most jobs taken from one task's parked set: equal to `most` means call again. */
+  fullest: number;
+}
+
+/** Marks `tasks` alive for `aliveMs` past Redis' TIME and moves their parked jobs back. */
+export async function serveTasks(
+  client: Redis,
+  k: V2Keys,
+  tasks: readonly string[],
+  aliveMs: number,
+  most = 1000,
+): Promise<Served> {
+  const args = [k.parkedPrefix, k.recordPrefix, Math.round(aliveMs), most, ...tasks];
+  const keys = [k.tasks, k.stream];
+  const [moved, fullest] = await runScript<[number, number]>(client, rareScripts.serve, keys, args);
+  return { moved, fullest };
+}

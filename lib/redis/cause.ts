@@ -1,0 +1,27 @@
+// Why a Redis call failed, in one line, and whether it is worth trying again.
+import { ErrorReply } from "redis";
+
+/** One line for a low-level connection error; AggregateErrors (IPv4+IPv6) are flattened. */
+export function describeCause(err: unknown): string {
+  if (err instanceof AggregateError && err.errors.length > 0) return describeCause(err.errors[0]);
+  if (err instanceof Error) {
+    const code = (err as { code?: string }).code;
+    // node-redis' TimeoutError (a command unanswered past its timeout) has no message.
+    const msg =
+      err.message || (err.constructor.name === "TimeoutError" ? "no reply in time" : err.name);
+    return code && !msg.includes(code) ? `${code} ${msg}` : msg;
+  }
+  return String(err);
+}
+
+/** Error replies that mean "not now" rather than "never": Redis is starting or failing over. */
+const TRANSIENT_REPLY = /^(LOADING|BUSY|MASTERDOWN|TRYAGAIN|CLUSTERDOWN)\b/;
+
+/**
+ * True for failures of the connection (closed, offline, reset, timed out) and for replies
+ * that say Redis is not ready yet; false for real error replies (a command Redis refused).
+ */
+export function isTransient(err: unknown): boolean {
+  if (err instanceof ErrorReply) return TRANSIENT_REPLY.test(err.message);
+  return err instanceof Error;
+}

@@ -1,0 +1,63 @@
+// The server we connected to: the preflight version check, and settings that put jobs at risk.
+import { ConnectError } from "../errors.ts";
+import { describeCause, isTransient } from "./cause.ts";
+import type { Redis } from "./connect.ts";
+import { maskUrl } from "./url.ts";
+
+/** XAUTOCLAIM (and its deleted-ids reply) needs Redis 6.2. */
+export const MIN_REDIS_VERSION = "6.2.0";
+
+/** Throws ConnectError when the server refuses INFO or is too old; connect() closes the client. */
+export async function preflight(client: Redis, url: string): Promise<void> {
+  let info: string;
+  try {
+    info = String(await client.sendCommand(["INFO", "server"]));
+  } catch (err) {
+    if (isTransient(err)) throw err; // the caller reports a connection that did not answer
+    throw new ConnectError(`Redis at ${maskUrl(url)} refused INFO: ${describeCause(err)}`, {
+      cause: err,
+    });
+  }
+  const version = /redis_version:([\d.]+)/.exec(info)?.[1] ?? "0";
+  if (compareVersions(version, MIN_REDIS_VERSION) < 0) {
+    throw new ConnectError(
+      `Redis at ${maskUrl(url)} is version ${version}; Courier needs ${MIN_REDIS_VERSION} or newer (XAUTOCLAIM)`,
+    );
+  }
+}
+
+export function compareVersions(a: string, b: string): number {
+  const pa = a.split(".").map(Number);
+  const pb = b.split(".").map(Number);
+  for (let i = 0; i < 3; i++) {
+    const d = (pa[i] ?? 0) - (pb[i] ?? 0);
+    if (d !== 0) return Math.sign(d);
+  }
+  return 0;
+}
+
+/**
+ * Server settings that put jobs at risk, as warnings (empty when all is well). CONFIG may be
+ * disabled (managed Redis): then nothing can be said, and nothing is.
+ */
+export async function serverWarnings(client: Redis): Promise<string[]> {
+  const get = async (name: string) => {
+    try {
+      const reply = await client.sendCommand<string[]>(["CONFIG", "GET", name]);
+      return reply[1] ?? null;
+    } catch {
+      return null;
+    }
+  };
+  const [policy, aof] = await Promise.all([get("maxmemory-policy"), get("appendonly")]);
+  const warnings: string[] = [];
+  if (policy && policy !== "noeviction") {
+    warnings.push(
+      `maxmemory-policy is ${policy}: Redis may evict job records or the stream under memory pressure and lose jobs; set it to noeviction`,
+    );
+  }
+  if (aof === "no") {
+    warnings.push("appendonly is no: jobs will not survive a broker restart");
+  }
+  return warnings;
+}

@@ -1,0 +1,72 @@
+// The Redis URL: checked before connecting (a malformed one is bad usage), masked wherever it
+// is shown, and the CA file that rediss:// trusts.
+import { readFileSync } from "node:fs";
+import { ConfigError } from "../errors.ts";
+import { describeCause } from "./cause.ts";
+
+/**
+ * `redis://user:secret@host` → `redis://user:***@host`; never print a URL without this. Redis
+ * also takes a lone `redis://secret@host` as a password, so a user with no password is masked
+ * too (`redis://***@host`). Text that is not `scheme://…` is not shown at all: a password given
+ * by mistake in place of the URL would be. Works on the text, not a URL parser: a password with
+ * an unencoded `/` or `@` would fool a parser into seeing no password at all. Everything up to
+ * the last `@` is credentials.
+ */
+export function maskUrl(url: string): string {
+  const head = /^[a-z][\w+.-]*:\/\//i.exec(url)?.[0];
+  if (!head) return "***";
+  const at = url.lastIndexOf("@");
+  if (at < head.length) return url.replace(/\/$/, "");
+  const credentials = url.slice(head.length, at);
+  const colon = credentials.indexOf(":");
+  const masked = colon === -1 ? "***" : `${credentials.slice(0, colon)}:***`;
+  return `${head}${masked}@${url.slice(at + 1)}`.replace(/\/$/, "");
+}
+
+/** A malformed URL is bad usage (ConfigError, exit 2), not an unreachable Redis. */
+export function validateUrl(url: string): void {
+  const scheme = /^([a-z][\w+.-]*):\/\//i.exec(url)?.[1]?.toLowerCase();
+  if (scheme === undefined) {
+    // Not echoed: what was given in place of a URL may well be the password.
+    throw new ConfigError("the Redis URL is not a redis:// URL (not shown: it may be a password)");
+  }
+  if (scheme !== "redis" && scheme !== "rediss") {
+    throw new ConfigError(
+      `invalid Redis URL: scheme must be redis:// or rediss://, not ${scheme}://`,
+    );
+  }
+  try {
+    new URL(url);
+  } catch {
+    throw new ConfigError(
+      `invalid Redis URL "${maskUrl(url)}": expected redis://[user:password@]host[:port][/db]`,
+    );
+  }
+}
+
+/**
+ * For rediss://, the CA certificates (PEM) in the file named by REDIS_TLS_CA, trusted instead of
+ * the system's for Redis alone (NODE_EXTRA_CA_CERTS would also make the word-count fetch trust
+ * them). Undefined when unset or for redis://.
+ */
+export function tlsCa(url: string): string | undefined {
+  const file = process.env.REDIS_TLS_CA;
+  if (!file || new URL(url).protocol !== "rediss:") return undefined;
+  try {
+    return readFileSync(file, "utf8");
+  } catch (err) {
+    throw new ConfigError(`cannot read REDIS_TLS_CA file ${file}: ${describeCause(err)}`);
+  }
+}
+
+// Codes of a server certificate the client could not verify (node:tls names).
+const TLS_VERIFY = /CERT|SELF_SIGNED|UNABLE_TO_(GET|VERIFY)|ALTNAME/;
+
+export function tlsHint(cause: unknown): string {
+  const code = String((cause as { code?: unknown } | null)?.code ?? "");
+  if (!TLS_VERIFY.test(code)) return "";
+  const file = process.env.REDIS_TLS_CA;
+  return file
+    ? ` (REDIS_TLS_CA is ${file}: is it the CA that signed the server's certificate?)`
+    : " (set REDIS_TLS_CA to the file of the CA that signed the server's certificate)";
+}

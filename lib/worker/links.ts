@@ -1,0 +1,54 @@
+// A worker's connections to Redis, by role. Commands go on one; the blocking read has its own,
+// so it never delays a command; with two read loops, the second loop's takes and half the
+// outcome writes go on a third (lib/worker/loops.ts).
+import type { WorkerOptions } from "../config.ts";
+import { Link } from "../redis/link.ts";
+import type { Outage } from "../redis/outage.ts";
+import { LANE_MIN_CONCURRENCY } from "./loops.ts";
+import type { Lane } from "./take.ts";
+
+export interface Links {
+  commands: Link;
+  /** The blocking read's connection (XREADGROUP … BLOCK), shared by the read loops. */
+  blocking: Link;
+  lane: Link | null;
+}
+
+/** Opens the worker's connections; on failure, closes those already open and throws. */
+export async function openLinks(o: WorkerOptions, outage: Outage): Promise<Links> {
+  const opened: Link[] = [];
+  const open = async (name: string) => {
+    const lost = (cause: string) => outage.lost(name, cause);
+    const link = await Link.open(o, `${name}-${o.name}`, lost, () => outage.back(name));
+    opened.push(link);
+    return link;
+  };
+  try {
+    return {
+      commands: await open("courier-worker"),
+      blocking: await open("courier-reader"),
+      lane: o.concurrency >= LANE_MIN_CONCURRENCY ? await open("courier-lane") : null,
+    };
+  } catch (err) {
+    for (const link of opened) link.destroy();
+    throw err;
+  }
+}
+
+/** Closes every connection at once (a failed start leaves nothing open behind it). */
+export function destroyLinks(links: Links): void {
+  for (const link of [links.commands, links.blocking, links.lane]) link?.destroy();
+}
+
+/** Every connection is ready (connected, not reconnecting). */
+export function linksReady(links: Links): boolean {
+  return [links.commands, links.blocking, links.lane].every((l) => l?.client.isReady ?? true);
+}
+
+/** The read loops' connections: the command one, and the lane one when there are two. */
+export function lanesOf(links: Links, stalled: (connection: keyof Links) => void): Lane[] {
+  const { commands, lane } = links;
+  const first = { client: () => commands.client, stalled: () => stalled("commands") };
+  if (!lane) return [first];
+  return [first, { client: () => lane.client, stalled: () => stalled("lane") }];
+}

@@ -1,0 +1,114 @@
+// A worker's periodic work beside its read loops: due retries promoted (which also probes the
+// command connection for a stall), heartbeats, Redis' memory read, and leases renewed.
+import type { WorkerOptions } from "../config.ts";
+import type { QueueKeys } from "../engine/keys.ts";
+import type { Redis } from "../redis/connect.ts";
+import { type MemoryWatch, readMemory } from "../redis/memory.ts";
+import { watchdog } from "../redis/watchdog.ts";
+import { every } from "../time.ts";
+import type { Leases } from "./leases.ts";
+import type { Links } from "./links.ts";
+import { heartbeat, promoteDue } from "./presence.ts";
+import type { Jobs } from "./running.ts";
+
+/** How often Redis' memory is read while it is full. */
+const FULL_POLL_MS = 200;
+
+export interface UpkeepDeps {
+  o: WorkerOptions;
+  keys: QueueKeys;
+  name: string;
+  tasks: readonly string[];
+  links: Links;
+  jobs: Jobs;
+  leases: Leases;
+  memory: MemoryWatch;
+  stalled: (connection: keyof Links) => void;
+  onRedisError: (err: unknown) => void;
+}
+
+export class Upkeep {
+  #timers: (() => void)[] = [];
+  #leaseTimer: ReturnType<typeof setInterval> | undefined;
+  #memoryRead: Promise<void> | null = null;
+
+  constructor(private readonly d: UpkeepDeps) {}
+
+  get #client(): Redis {
+    return this.d.links.commands.client;
+  }
+
+  start(): void {
+    const { o, keys, links, stalled } = this.d;
+    // The promote call also probes the command connection: no reply in time means it stalled.
+    // The lane connection gets a PING (its takes are watched, but not its starts and writes).
+    this.#every(o.promoteEveryMs, () => {
+      const lane = links.lane;
+      const probe = lane && watchdog(lane.client.ping(), o.commandTimeoutMs, () => stalled("lane"));
+      const promote = watchdog(promoteDue(this.#client, keys), o.commandTimeoutMs, () =>
+        stalled("commands"),
+      );
+      return Promise.all([promote, probe]);
+    });
+    this.#every(o.heartbeatEveryMs, () => this.#heartbeat());
+    // While Redis is full, its memory is read more often than at each heartbeat: draining
+    // moves it quickly, and a paused worker should resume soon after there is room.
+    this.#every(Math.min(FULL_POLL_MS, o.heartbeatEveryMs), () =>
+      this.d.memory.fullSince === null ? Promise.resolve() : this.readMemory(),
+    );
+    this.#leaseTimer = setInterval(() => void this.#renewLeases(), this.d.leases.everyMs);
+    void this.#heartbeat().catch(this.d.onRedisError);
+  }
+
+  /** Stops the timers; leases are renewed until stopLeases (jobs may still be finishing). */
+  stop(): void {
+    for (const stopTimer of this.#timers.splice(0)) stopTimer();
+  }
+
+  stopLeases(): void {
+    clearInterval(this.#leaseTimer);
+  }
+
+  /** Reads Redis' memory; one read at a time (a read asked for meanwhile gets that one). */
+  readMemory(): Promise<void> {
+    this.#memoryRead ??= readMemory(this.#client)
+      .then((m) => this.d.memory.observe(m))
+      .finally(() => {
+        this.#memoryRead = null;
+      });
+    return this.#memoryRead;
+  }
+
+  #every(ms: number, fn: () => Promise<unknown>): void {
+    this.#timers.push(every(ms, fn, this.d.onRedisError));
+  }
+
+  #renewLeases(): Promise<void> {
+    return this.d.leases.renew(this.d.name, this.d.jobs.entryIds()).catch(this.d.onRedisError);
+  }
+
+  /** Beats, and reads Redis' memory: the one place a worker learns that Redis is full again. */
+  async #heartbeat(): Promise<void> {
+    const { inFlight, processed, failed } = this.d.jobs;
+    const counts = { inFlight, processed, failed };
+    await Promise.all([
+      heartbeat(this.#client, this.d.keys, this.d.o, counts, this.d.tasks),
+      this.readMemory(),
+    ]);
+  }
+}
+
+/**
+ * Tells the memory watch what each written outcome takes, and lets it shrink failures while
+ * Redis is full; `wake` runs the read loops when it changes its mind about taking new jobs.
+ */
+export function watchMemory(jobs: Jobs, memory: MemoryWatch, wake: () => void): void {
+  jobs.outcomes.onRecovered = () => memory.wrote();
+  jobs.outcomes.compactFailures = () => memory.fullSince !== null;
+  // What takes memory: a result, a retry, a failed record kept (Redis not full: not compact).
+  jobs.onOutcome = (outcome, reply) =>
+    memory.outcomeWritten(
+      reply === 1 || (outcome.kind === "fail" && reply === 2 && memory.fullSince === null),
+    );
+  memory.onChange = wake;
+}

@@ -1,0 +1,115 @@
+// Engine v2 rare path: dead letters requeued (requeue.lua) or discarded (discard.lua), through
+// their typed functions against the real Redis of tests/preload.ts. Letters are made by real
+// final failures (fail.lua), not planted by hand.
+import { describe, expect, test } from "bun:test";
+import { failJobs } from "../lib/engine/v2/fail.ts";
+import { discardLetters, requeueLetters } from "../lib/engine/v2/requeue.ts";
+import { deliver, hgetall, plant, streamEntries, type V2, v2Queue } from "./engine.v2.plant.ts";
+
+const OPTS = { consumer: "w1", failureTtlS: 600, deadMaxLen: 1000, eventsMaxLen: 1000 };
+
+/** Enqueues, runs and fails one job for good; returns its id and its letter's id. */
+async function deadJob(v: V2, i?: string): Promise<{ id: string; letter: string }> {
+  const entry = await plant(v, { t: "echo", p: '"x"', a: 2, m: 3, ...(i ? { i } : {}) });
+  // A caller id's marker record, as the enqueue writes it.
+  if (i) await v.r.sendCommand(["HSET", v.k.recordPrefix + i, "e", entry, "q", "1000"]);
+  await deliver(v, "w1");
+  const failed = { entry, id: i ?? null, hasRecord: i !== undefined, runNo: 1, runMs: 7 };
+  await failJobs(v.client, v.k, OPTS, [{ ...failed, error: "broke", retryInMs: null }]);
+  const letters = (await v.r.sendCommand(["XRANGE", v.k.dead, "-", "+"])) as [string, string[]][];
+  return { id: i ?? entry, letter: letters.at(-1)![0] };
+}
+
+describe("requeue.lua", () => {
+  test("a dead letter's job is queued again with a fresh entry and its last run kept", async () => {
+    await using v = await v2Queue();
+    const { id, letter } = await deadJob(v);
+    const reply = await requeueLetters(v.client, v.k, [{ letter, id: null }], 3);
+    expect(reply).toEqual([{ id, verdict: "requeued" }]);
+    expect(await v.r.sendCommand(["XLEN", v.k.dead])).toBe(0);
+    expect(await v.r.sendCommand(["EXISTS", v.k.resultPrefix + id])).toBe(0);
+    const [entry] = await streamEntries(v);
+    expect(entry!.f).toEqual({ t: "echo", p: '"x"', a: "0", m: "3", i: id, n: "1" });
+    const rec = await hgetall(v, v.k.recordPrefix + id);
+    expect(rec).toMatchObject({ status: "queued", a: "0", e: entry!.id, "h:1:x": "broke" });
+    expect(rec["h:1"]).toMatch(/^3 \d+ w1$/);
+    expect(rec["h:1:e"]).toMatch(/^\d+ failed$/);
+    expect(await v.r.sendCommand(["TTL", v.k.recordPrefix + id])).toBe(-1);
+    expect((await hgetall(v, v.k.stats)).requeued).toBe("1");
+  });
+
+  test("a caller id's record loses the failure TTL and keeps its enqueue time", async () => {
+    await using v = await v2Queue();
+    const { id, letter } = await deadJob(v, "job-6");
+    const key = v.k.recordPrefix + id;
+    expect(await v.r.sendCommand(["TTL", key])).toBeGreaterThan(0);
+    expect(await hgetall(v, key)).toMatchObject({ status: "failed", error: "broke" });
+    await requeueLetters(v.client, v.k, [{ letter, id }], 3);
+    expect(await v.r.sendCommand(["TTL", key])).toBe(-1);
+    const rec = await hgetall(v, key);
+    expect(rec).toMatchObject({ status: "queued", q: "1000", t: "echo", a: "0", n: "1" });
+    expect(rec.error).toBeUndefined();
+  });
+
+  test("with the failed value and record expired, the job is made again from its letter", async () => {
+    await using v = await v2Queue();
+    const { id, letter } = await deadJob(v, "job-7");
+    await v.r.sendCommand(["DEL", v.k.resultPrefix + id, v.k.recordPrefix + id]);
+    expect(await requeueLetters(v.client, v.k, [{ letter, id }], 3)).toEqual([
+      { id, verdict: "requeued" },
+    ]);
+    const [entry] = await streamEntries(v);
+    expect(entry!.f).toEqual({ t: "echo", p: '"x"', a: "0", m: "3", i: id, n: "1" });
+    expect(await hgetall(v, v.k.recordPrefix + id)).toMatchObject({
+      "h:1": "3  ",
+      "h:1:x": "broke",
+    });
+  });
+
+  test("a job alive again is left alone; a letter that is not there is missing", async () => {
+    await using v = await v2Queue();
+    const { id, letter } = await deadJob(v, "job-8");
+    await v.r.sendCommand(["SET", v.k.resultPrefix + id, 'F1 1 1 3 - "w1"\n"echo"\n1\ntrue']);
+    const reply = await requeueLetters(
+      v.client,
+      v.k,
+      [
+        { letter, id },
+        { letter, id: "someone-else" },
+        { letter: "1-1", id: null },
+      ],
+      3,
+    );
+    expect(reply).toEqual([
+      { id, verdict: "active" },
+      { id: "someone-else", verdict: "missing" },
+      { id: "", verdict: "missing" },
+    ]);
+    expect(await v.r.sendCommand(["XLEN", v.k.dead])).toBe(1);
+    expect(await streamEntries(v)).toEqual([]);
+  });
+});
+
+describe("discard.lua", () => {
+  test("deletes the letter and the failed value it is about", async () => {
+    await using v = await v2Queue();
+    const { id, letter } = await deadJob(v, "job-d");
+    expect(await discardLetters(v.client, v.k, [{ letter, id: null }])).toEqual([
+      { id, deleted: true },
+    ]);
+    expect(await v.r.sendCommand(["XLEN", v.k.dead])).toBe(0);
+    expect(await v.r.sendCommand(["EXISTS", v.k.resultPrefix + id])).toBe(0);
+    expect(await discardLetters(v.client, v.k, [{ letter, id: null }])).toEqual([
+      { id: "", deleted: false },
+    ]);
+  });
+
+  test("a failed value about another letter (the job failed again since) is kept", async () => {
+    await using v = await v2Queue();
+    const { id, letter } = await deadJob(v, "job-e");
+    const value = 'X1 1 3 3 1 9-9 "w1"\n"echo"\n1\nlater';
+    await v.r.sendCommand(["SET", v.k.resultPrefix + id, value]);
+    expect(await discardLetters(v.client, v.k, [{ letter, id }])).toEqual([{ id, deleted: true }]);
+    expect(await v.r.sendCommand(["GET", v.k.resultPrefix + id])).toBe(value);
+  });
+});
