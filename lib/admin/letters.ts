@@ -86,7 +86,7 @@ export async function requeueLetters(
   client: Redis,
   keys: QueueKeys,
   letters: readonly [string, string][],
-  o: { now: number; maxAttempts: number },
+  o: { maxAttempts: number },
 ): Promise<{ id: string; verdict: RequeueVerdict }[]> {
   if (letters.length === 0) return [];
   return requeueDead(client, keys, o, letters);
@@ -96,7 +96,7 @@ export async function requeueLetters(
 export async function requeueAllLetters(
   client: Redis,
   keys: QueueKeys,
-  o: { now: number; maxAttempts: number },
+  o: { maxAttempts: number },
 ): Promise<number> {
   const [last] = await client.sendCommand<RawEntry[]>([
     "XREVRANGE",

@@ -73,9 +73,10 @@ export function prepareJob(spec: JobSpec, o: ProducerOptions): Prepared {
       `delayMs must be a number of milliseconds up to ${DELAY_LIMIT_MS} (one year), got ${delay}`,
     );
   }
-  const due = delay > 0 ? o.now() + delay : 0;
+  // A delay, not a due time: the script adds it to Redis' clock (this host's may be off).
+  const wait = delay > 0 ? Math.round(delay) : 0;
   const json = JSON.stringify(payload ?? null);
-  const args = jobArgs({ id, task: name, payload: json, maxAttempts: max, dueMs: due });
+  const args = jobArgs({ id, task: name, payload: json, maxAttempts: max, delayMs: wait });
   return { id, args, fresh: spec.id === undefined };
 }
 
@@ -89,11 +90,10 @@ export function prepareJob(spec: JobSpec, o: ProducerOptions): Prepared {
 export async function enqueueBatch(
   client: Redis,
   keys: QueueKeys,
-  o: ProducerOptions,
   batch: readonly Prepared[],
   firstTry = false,
 ): Promise<Enqueued[]> {
   const check = !firstTry || batch.some((job) => !job.fresh);
-  const created = await enqueueJobs(client, keys, { now: o.now(), check }, batch);
+  const created = await enqueueJobs(client, keys, { check }, batch);
   return batch.map((job, i) => ({ id: job.id, created: created[i] === true }));
 }

@@ -13,10 +13,10 @@ export type RequeueVerdict = "requeued" | "missing" | "active";
 export async function requeueDead(
   client: Redis,
   keys: QueueKeys,
-  o: { now: number; maxAttempts: number },
+  o: { maxAttempts: number },
   letters: readonly LetterRef[],
 ): Promise<{ id: string; verdict: RequeueVerdict }[]> {
-  const args = [keys.jobPrefix, o.now, o.maxAttempts, ...letters.flat()];
+  const args = [keys.jobPrefix, o.maxAttempts, ...letters.flat()];
   const sKeys = [keys.dead, keys.stream, keys.stats];
   const reply = await runScript<[string, string][]>(client, scripts.requeue, sKeys, args);
   return reply.map(([id, verdict]) => ({ id, verdict: verdict as RequeueVerdict }));
@@ -36,13 +36,15 @@ export async function discardDead(
   return reply.map(([id, ok]) => ({ id, deleted: Number(ok) === 1 }));
 }
 
-/** Forgets workers whose last beat is at or before `cutoffMs` (prune-2.lua); the names pruned. */
+/**
+ * Forgets those of `names` whose hash has expired (prune-2.lua: Redis' own expiry decides, not
+ * a time a caller computed); the names pruned.
+ */
 export function pruneGone(
   client: Redis,
   keys: QueueKeys,
-  cutoffMs: number,
   names: readonly string[],
 ): Promise<string[]> {
-  const args = [keys.workerPrefix, GROUP, cutoffMs, ...names];
+  const args = [keys.workerPrefix, GROUP, ...names];
   return runScript<string[]>(client, scripts.prune, [keys.workers, keys.stream], args);
 }

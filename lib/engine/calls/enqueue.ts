@@ -11,13 +11,16 @@ export interface NewJob {
   /** The payload as JSON text. */
   payload: string;
   maxAttempts: number;
-  /** When it may run (ms since the epoch); 0 = now. */
-  dueMs: number;
+  /**
+   * How long after it is enqueued it may run (ms; 0 = now): the script adds it to Redis' clock,
+   * not this host's, which may be off.
+   */
+  delayMs: number;
 }
 
 /** One job's ARGV, in the script's order; made once per job, when it is prepared. */
 export function jobArgs(job: NewJob): string[] {
-  return [job.id, job.task, job.payload, String(job.maxAttempts), String(job.dueMs)];
+  return [job.id, job.task, job.payload, String(job.maxAttempts), String(job.delayMs)];
 }
 
 /**
@@ -27,10 +30,10 @@ export function jobArgs(job: NewJob): string[] {
 export async function enqueueJobs(
   client: Redis,
   keys: QueueKeys,
-  o: { now: number; check: boolean },
+  o: { check: boolean },
   jobs: readonly { args: readonly string[] }[],
 ): Promise<boolean[]> {
-  const args: string[] = [keys.jobPrefix, String(o.now), o.check ? "1" : "0"];
+  const args: string[] = [keys.jobPrefix, o.check ? "1" : "0"];
   for (const job of jobs) args.push(...job.args);
   const sKeys = [keys.stream, keys.delayed, keys.stats];
   const replies = await runScript<number[]>(client, scripts.enqueue, sKeys, args);

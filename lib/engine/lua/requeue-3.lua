@@ -6,18 +6,19 @@
 -- finished: its id was reused) is left alone.
 --
 -- KEYS[1] dead (stream)   KEYS[2] stream   KEYS[3] stats
--- ARGV[1] job key prefix   ARGV[2] now (ms)   ARGV[3] max attempts for letters without one
--- ARGV[4..] pairs: dead letter entry id, job id it must carry ('' = whichever it carries)
+-- ARGV[1] job key prefix   ARGV[2] max attempts for letters without one
+-- ARGV[3..] pairs: dead letter entry id, job id it must carry ('' = whichever it carries)
 -- Returns: per pair {job id or '', verdict}: 'requeued', 'missing' (no such letter, or one
 -- for another job), 'active' (the job is not failed).
 -- Or an error reply `ERR courier: key … holds a …` when a queue-wide key holds the wrong type,
 -- with nothing written (wrong_type, include/wrongtype.lua): a WRONGTYPE from the XADD would come after
 -- the letter was deleted and the record said queued, leaving the job in no stream.
+--- @include clock
 --- @include wrongtype
 --- @include history
 local wrong = wrong_type({ KEYS[1], 'stream', KEYS[2], 'stream', KEYS[3], 'hash' })
 if wrong then return wrong end
-local prefix, now = ARGV[1], ARGV[2]
+local prefix, now = ARGV[1], clock_ms()
 local out, requeued = {}, 0
 
 -- The letter at `entry` as a table of its fields (empty when there is none).
@@ -37,7 +38,7 @@ end
 -- any write, and if so the first write is one Redis checks (HINCRBY, which adds nothing), so a
 -- full Redis refuses the whole call (OOM) with nothing written, as for a single letter.
 local function recreates_any()
-  for i = 4, #ARGV, 2 do
+  for i = 3, #ARGV, 2 do
     local id = letter_at(ARGV[i]).id
     if id and (ARGV[i + 1] == '' or id == ARGV[i + 1]) then
       local ok, status = pcall(redis.call, 'HGET', prefix .. id, 'status')
@@ -48,7 +49,7 @@ local function recreates_any()
 end
 if recreates_any() then redis.call('HINCRBY', KEYS[3], 'requeued', 0) end
 
-for i = 4, #ARGV, 2 do
+for i = 3, #ARGV, 2 do
   local entry, want = ARGV[i], ARGV[i + 1]
   local letter = letter_at(entry)
   local id = letter.id
@@ -70,7 +71,7 @@ for i = 4, #ARGV, 2 do
         -- The history holds the attempt that died as run 1 (include/history.lua), with no
         -- start time nor worker (the letter has neither), ended when the letter was written.
         local fields = { 'task', letter.task or '', 'payload', letter.payload or 'null',
-          'max_attempts', letter.max_attempts or ARGV[3], 'enqueued_at', now, 'runs', 1,
+          'max_attempts', letter.max_attempts or ARGV[2], 'enqueued_at', now, 'runs', 1,
           run_field(1), (tonumber(letter.attempts) or 0) .. opened('', '') }
         local died = string.match(entry, '^(%d+)')
         redis.call('HSET', key, unpack(end_fields(fields, 1, died, 'failed', letter.error or '')))
