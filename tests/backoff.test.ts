@@ -1,7 +1,7 @@
 // Retry policy and the one exponential delay: pure, tested with tables.
 import { describe, expect, test } from "bun:test";
 import { exponentialMs } from "../lib/time.ts";
-import { backoffMs, retryAt, retryDelayMs } from "../lib/worker/retry-policy.ts";
+import { backoffMs, retryDelayMs, retryInMs } from "../lib/worker/retry-policy.ts";
 
 const o = { backoffBaseMs: 1_000, backoffMaxMs: 10_000 };
 
@@ -53,22 +53,23 @@ test.each([
   expect(exponentialMs(base, n, cap)).toBe(expected);
 });
 
-describe("retryAt: the last-attempt rule", () => {
-  const o = { backoffBaseMs: 1_000, backoffMaxMs: 60_000, now: () => 5_000, random: () => 0.5 };
+describe("retryInMs: the last-attempt rule", () => {
+  const o = { backoffBaseMs: 1_000, backoffMaxMs: 60_000, random: () => 0.5 };
   test.each([
     // attempt, max, permanent, retryAfterMs, expected
-    [1, 3, false, undefined, 6_000], // back-off from now
-    [2, 3, false, undefined, 7_000],
-    [3, 3, false, undefined, 0], // the last attempt: failed for good
-    [4, 3, false, undefined, 0], // past it (a requeue lowered nothing; still the end)
-    [1, 3, true, undefined, 0], // PermanentError: no retry with attempts left
-    [1, 3, false, 250, 5_250], // the task's own delay
-    [3, 3, false, 250, 0], // ...but not past the last attempt
+    [1, 3, false, undefined, 1_000], // back-off (a delay: the script adds Redis' time)
+    [2, 3, false, undefined, 2_000],
+    [3, 3, false, undefined, -1], // the last attempt: failed for good
+    [4, 3, false, undefined, -1], // past it (a requeue lowered nothing; still the end)
+    [1, 3, true, undefined, -1], // PermanentError: no retry with attempts left
+    [1, 3, false, 250, 250], // the task's own delay
+    [1, 3, false, 0, 0], // ...of none: due at once, still a retry
+    [3, 3, false, 250, -1], // ...but not past the last attempt
   ])(
     "attempt %i of %i, permanent %p, asked %p: %p",
     (attempt, maxAttempts, permanent, asked, expected) => {
       const f = { attempt, maxAttempts, permanent, retryAfterMs: asked };
-      expect(retryAt(f, o)).toBe(expected);
+      expect(retryInMs(f, o)).toBe(expected);
     },
   );
 });

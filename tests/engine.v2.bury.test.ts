@@ -7,6 +7,7 @@ import { parseEntry } from "../lib/engine/v2/entry.ts";
 import { v2Keys } from "../lib/engine/v2/keys.ts";
 import { parseOutcome } from "../lib/engine/v2/outcome.ts";
 import { connect } from "../lib/redis/connect.ts";
+import { deliver, pendingRow, plant, v2Queue } from "./engine.v2.plant.ts";
 import { asClient, enqueue, freshQueue, jobs, pendingCount, take } from "./fixtures/engine-v2.ts";
 import { startSmallRedis } from "./fixtures/redis-small.ts";
 import { rawRedis, testPrefix } from "./helpers.ts";
@@ -156,5 +157,31 @@ describe("v2 bury", () => {
     } finally {
       client.destroy();
     }
+  });
+
+  test("an entry whose job already has an outcome is acknowledged only: no letter, no counts", async () => {
+    await using v = await v2Queue();
+    const entry = await plant(v, { i: "dup-1", m: 0 });
+    const value = 'F1 1 1 1 - "w0"\n"echo"\n1\n1';
+    await v.r.sendCommand(["SET", `${v.k.resultPrefix}dup-1`, value]);
+    await deliver(v, "w1");
+    const burial = { entryId: entry, id: "dup-1", problem: "max attempts is not a number from 1" };
+    expect(await buryEntries(v.client, v.k, O, [burial])).toEqual([0]);
+    expect(await v.r.sendCommand(["XLEN", v.k.dead])).toBe(0);
+    expect(await v.r.sendCommand(["EXISTS", v.k.stats])).toBe(0);
+    expect(await pendingRow(v, entry)).toBeNull();
+    expect(await v.r.sendCommand(["XLEN", v.k.stream])).toBe(0);
+    expect(await v.r.sendCommand(["GET", `${v.k.resultPrefix}dup-1`])).toBe(value);
+  });
+
+  test("a counter field that is not an integer: the entry is buried and acknowledged all the same", async () => {
+    await using v = await v2Queue();
+    await v.r.sendCommand(["HSET", v.k.stats, "dead", "x"]);
+    const entry = await plant(v, { m: 0 });
+    await deliver(v, "w1");
+    const burial = { entryId: entry, id: entry, problem: "max attempts is not a number from 1" };
+    expect(await buryEntries(v.client, v.k, O, [burial])).toEqual([1]);
+    expect(await pendingRow(v, entry)).toBeNull();
+    expect(await v.r.sendCommand(["HGET", v.k.stats, "dead"])).toBe("1");
   });
 });

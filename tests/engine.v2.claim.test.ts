@@ -4,6 +4,7 @@ import { describe, expect, test } from "bun:test";
 import { GROUP } from "../lib/engine/keys.ts";
 import { runScript, scripts } from "../lib/engine/lua.ts";
 import { type Claimed, claimLapsed, readOwnPending } from "../lib/engine/v2/claim.ts";
+import { failJobs } from "../lib/engine/v2/fail.ts";
 import {
   deliver,
   hgetall,
@@ -204,5 +205,62 @@ describe("claim.lua, own mode", () => {
     await deliver(v, "w2");
     const reply = await readOwnPending(v.client, v.k, { consumer: "w1", count: 10 });
     expect(reply).toEqual({ cursor: "0-0", claimed: [] });
+  });
+});
+
+describe("claim.lua, others mode: own entries, bad ids, made records", () => {
+  test("others mode leaves this worker's own pending entries to own mode", async () => {
+    await using v = await v2Queue();
+    const mine = await plant(v);
+    await deliver(v, "w1");
+    const theirs = await plant(v);
+    await deliver(v, "w0");
+    const { claimed } = await claimAs(v, "w1");
+    expect(claimed.map((c) => [c.entry, c.kind])).toEqual([[theirs, "run"]]);
+    expect(await pendingRow(v, mine)).toEqual({ owner: "w1", deliveries: 1 });
+    expect(await v.r.sendCommand(["EXISTS", v.k.recordPrefix + mine])).toBe(0);
+  });
+
+  test("an entry whose i is no valid job id is buried as corrupt, with no record under it", async () => {
+    await using v = await v2Queue();
+    const entry = await plant(v, { i: "" });
+    await deliver(v, "w0");
+    const { claimed } = await claimAs(v, "w1");
+    expect(claimed.map(brief)).toEqual([["buried", 1]]);
+    expect(await pendingRow(v, entry)).toBeNull();
+    expect(await v.r.sendCommand(["EXISTS", v.k.recordPrefix])).toBe(0);
+    const [[, letter]] = (await v.r.sendCommand(["XRANGE", v.k.dead, "-", "+"])) as [
+      [string, string[]],
+    ];
+    expect(letter.slice(0, 6)).toEqual([
+      "id",
+      entry,
+      "task",
+      "echo",
+      "error",
+      "corrupt record: job id is not valid",
+    ]);
+  });
+
+  test("a record the claim makes expires unless the job waits on it: a retry keeps it", async () => {
+    await using v = await v2Queue();
+    const entry = await plant(v);
+    await deliver(v, "w0");
+    await claimAs(v, "w1");
+    const ttl = Number(await v.r.sendCommand(["TTL", v.k.recordPrefix + entry]));
+    expect(ttl).toBeGreaterThan(0);
+    expect(ttl).toBeLessThanOrEqual(OPTS.failureTtlS);
+    const failed = {
+      entry,
+      id: null,
+      hasRecord: true,
+      runNo: 2,
+      runMs: 1,
+      error: "e",
+      retryInMs: 1,
+    };
+    const o = { consumer: "w1", failureTtlS: 600, deadMaxLen: 100, eventsMaxLen: 100 };
+    expect(await failJobs(v.client, v.k, o, [failed])).toEqual(["retrying"]);
+    expect(await v.r.sendCommand(["TTL", v.k.recordPrefix + entry])).toBe(-1);
   });
 });

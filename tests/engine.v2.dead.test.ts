@@ -113,3 +113,40 @@ describe("discard.lua", () => {
     expect(await v.r.sendCommand(["GET", v.k.resultPrefix + id])).toBe(value);
   });
 });
+
+describe("requeue.lua, one job in one call", () => {
+  test("two letters of one job requeued in one call: one entry; the later letter says active and stays", async () => {
+    await using v = await v2Queue();
+    const letter = (error: string) =>
+      v.r.sendCommand([
+        "XADD",
+        v.k.dead,
+        "*",
+        "id",
+        "job-9",
+        "task",
+        "t",
+        "error",
+        error,
+        "attempts",
+        "3",
+        "payload",
+        "1",
+        "max_attempts",
+        "3",
+      ]);
+    const l1 = String(await letter("e1"));
+    const l2 = String(await letter("e2"));
+    const refs = [
+      { letter: l1, id: null },
+      { letter: l2, id: null },
+    ];
+    expect(await requeueLetters(v.client, v.k, refs, 3)).toEqual([
+      { id: "job-9", verdict: "requeued" },
+      { id: "job-9", verdict: "active" },
+    ]);
+    expect((await streamEntries(v)).map((e) => e.f.i)).toEqual(["job-9"]);
+    expect(await v.r.sendCommand(["XRANGE", v.k.dead, "-", "+"])).toHaveLength(1);
+    expect(await v.r.sendCommand(["HGET", v.k.stats, "requeued"])).toBe("1");
+  });
+});

@@ -146,4 +146,15 @@ describe("v2 enqueue", () => {
       client.destroy();
     }
   });
+
+  test("a counter field that is not an integer: the batch is enqueued and its receipt kept (a re-send adds nothing)", async () => {
+    await using r = await rawRedis();
+    const keys = await freshQueue(r);
+    await r.sendCommand(["HSET", keys.stats, "enqueued", "x"]);
+    const batch = prepareBatch(jobs(2));
+    const first = await enqueueJobs(asClient(r), keys, batch);
+    expect(await enqueueJobs(asClient(r), keys, batch)).toEqual(first);
+    expect(await r.sendCommand(["XLEN", keys.stream])).toBe(2);
+    expect(await r.sendCommand(["HGET", keys.stats, "enqueued"])).toBe("2");
+  });
 });

@@ -177,7 +177,7 @@ describe("fail.lua", () => {
     ]);
   });
 
-  test("a record that is not a hash: corrupt, acknowledged, nothing written", async () => {
+  test("a record that is not a hash: failed for good as corrupt (letter, failed value), acknowledged", async () => {
     await using v = await v2Queue();
     const entry = await plant(v, { i: "job-4" });
     await v.r.sendCommand(["SET", `${v.k.recordPrefix}job-4`, "garbage"]);
@@ -187,6 +187,34 @@ describe("fail.lua", () => {
     expect(await pendingRow(v, entry)).toBeNull();
     expect(await v.r.sendCommand(["ZCARD", v.k.delayed])).toBe(0);
     expect(await v.r.sendCommand(["GET", `${v.k.recordPrefix}job-4`])).toBe("garbage");
+    const [[, fields]] = (await letters(v)) as [[string, string[]]];
+    expect(fields.slice(0, 6)).toEqual([
+      "id",
+      "job-4",
+      "task",
+      "echo",
+      "error",
+      "corrupt record: not a hash",
+    ]);
+    const value = String(await v.r.sendCommand(["GET", `${v.k.resultPrefix}job-4`]));
+    expect(value).toStartWith("X");
+    expect(value).toEndWith("\ncorrupt record: not a hash");
+    expect(await v.r.sendCommand(["HGET", v.k.stats, "dead"])).toBe("1");
+  });
+
+  test("a counter field that is not an integer: the retry is written and the entry acknowledged (no second copy)", async () => {
+    await using v = await v2Queue();
+    await v.r.sendCommand(["HSET", v.k.stats, "retried", "x", "started", "y"]);
+    await v.r.sendCommand(["HSET", v.k.minutes, "trimmed", "z"]);
+    const entry = await plant(v);
+    await deliver(v, "w1");
+    const codes = await failJobs(v.client, v.k, { ...OPTS, startedSince: 1 }, [attempt(entry)]);
+    expect(codes).toEqual(["retrying"]);
+    expect(await pendingRow(v, entry)).toBeNull();
+    expect(await promoteDue(v.client, v.k)).toBe(1);
+    expect(await v.r.sendCommand(["XLEN", v.k.stream])).toBe(1); // one live copy
+    // A refused counter starts again from this batch's count.
+    expect(await hgetall(v, v.k.stats)).toEqual({ retried: "1", started: "1" });
   });
 
   test("a queue key of the wrong type: refused before any write, the entry still pending", async () => {

@@ -3,6 +3,7 @@
 // event and counters, entries acknowledged and trimmed, results recorded on a full Redis, and
 // the next entries taken in the same call.
 import { describe, expect, test } from "bun:test";
+import { claimLapsed } from "../lib/engine/v2/claim.ts";
 import { enqueueJobs, prepareBatch } from "../lib/engine/v2/enqueue.ts";
 import { parseEntry } from "../lib/engine/v2/entry.ts";
 import type { TakenEntry } from "../lib/engine/v2/finish.ts";
@@ -10,6 +11,7 @@ import { type FinishItem, finishJobs } from "../lib/engine/v2/finish.ts";
 import { type V2Keys, v2Keys } from "../lib/engine/v2/keys.ts";
 import { parseOutcome } from "../lib/engine/v2/outcome.ts";
 import { connect } from "../lib/redis/connect.ts";
+import { deliver, pendingRow, plant, v2Queue } from "./engine.v2.plant.ts";
 import {
   asClient,
   enqueue,
@@ -181,4 +183,50 @@ describe("v2 finish", () => {
       client.destroy();
     }
   });
+
+  test("a counter field that is not an integer: results recorded and entries acknowledged in one call", async () => {
+    await using v = await v2Queue();
+    await v.r.sendCommand(["HSET", v.k.stats, "finished", "x"]);
+    await v.r.sendCommand(["HSET", v.k.durations, "count", "y"]);
+    const entry = await plant(v);
+    await deliver(v, "w1");
+    const run = { ...RUN, entryId: entry, jobId: entry, hasRecord: false };
+    expect((await finishJobs(v.client, v.k, W, [run])).codes).toEqual([1]);
+    expect(await pendingRow(v, entry)).toBeNull();
+    expect(await v.r.sendCommand(["HMGET", v.k.stats, "finished"])).toEqual(["1"]);
+  });
+
+  test("a stale worker finishes first after a claim: the record the claim made does not outlive the result", async () => {
+    await using v = await v2Queue();
+    const entry = await plant(v);
+    await deliver(v, "A");
+    const o = { minIdleMs: 0, count: 10, failureTtlS: 6_000, deadMaxLen: 100, eventsMaxLen: 100 };
+    const { claimed } = await claimLapsed(v.client, v.k, { ...o, consumer: "B" });
+    expect(claimed.map((c) => c.kind === "run" && c.hasRecord)).toEqual([true]);
+    const run = { ...RUN, entryId: entry, jobId: entry };
+    const a = await finishJobs(v.client, v.k, { ...W, consumer: "A" }, [
+      { ...run, hasRecord: false },
+    ]);
+    expect(a.codes).toEqual([1]);
+    const ttl = Number(await v.r.sendCommand(["TTL", v.k.recordPrefix + entry]));
+    expect(ttl).toBeGreaterThan(0); // the claim's own TTL: never forever
+    const b = await finishJobs(v.client, v.k, { ...W, consumer: "B" }, [
+      { ...run, hasRecord: true },
+    ]);
+    expect(b.codes).toEqual([0]);
+    const after = Number(await v.r.sendCommand(["TTL", v.k.recordPrefix + entry]));
+    expect(after).toBeGreaterThan(0);
+    expect(after).toBeLessThanOrEqual(W.resultTtlS); // the loser set the result's TTL
+  });
 });
+
+const RUN = {
+  runMs: 1,
+  attempt: 1,
+  maxAttempts: 3,
+  enqueuedAt: null,
+  worker: "w1",
+  task: "echo",
+  payload: "1",
+  result: "1",
+};

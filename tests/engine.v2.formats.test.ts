@@ -84,9 +84,29 @@ describe("outcome value", () => {
       letter: null,
       worker: "host a\n1",
       task: "re size",
-      payload: '{"a":\\n1}',
+      payload: '{"a": 1}',
       text: '{"lines":"x\\ny"}\nmore',
     });
+  });
+
+  test("a pretty-printed payload (raw CR/LF) stays valid JSON with the same value", () => {
+    const payload = JSON.stringify({ a: [1, "x\ny"], b: { c: true } }, null, 2).replaceAll(
+      "\n",
+      "\r\n",
+    );
+    const tail = finishedTail({
+      runMs: 1,
+      attempt: 1,
+      maxAttempts: 1,
+      enqueuedAt: null,
+      worker: "w",
+      task: "t",
+      payload,
+      result: "null",
+    });
+    const back = parseOutcome(`F1 ${tail}`);
+    expect(back?.payload).not.toMatch(/[\r\n]/);
+    expect(JSON.parse(back!.payload)).toEqual({ a: [1, "x\ny"], b: { c: true } });
   });
 
   test("a failed value with unknown parts", () => {

@@ -1,6 +1,7 @@
 // Engine v2 rare path: tasks a worker lacks (leave.lua) and the tasks a worker has (serve.lua),
 // through their typed functions against the real Redis of tests/preload.ts. No attempt is spent.
 import { describe, expect, test } from "bun:test";
+import { claimLapsed } from "../lib/engine/v2/claim.ts";
 import { leaveForOthers } from "../lib/engine/v2/leave.ts";
 import { promoteDue } from "../lib/engine/v2/promote.ts";
 import { serveTasks } from "../lib/engine/v2/serve.ts";
@@ -121,6 +122,83 @@ describe("leave.lua and serve.lua", () => {
     await v.r.sendCommand(["HSET", v.k.tasks, "alive_until:png", String(later)]);
     await serveTasks(v.client, v.k, ["png"], 1_000);
     expect((await hgetall(v, v.k.tasks))["alive_until:png"]).toBe(String(later));
+  });
+});
+
+describe("leave.lua and serve.lua on corrupt or unusual data", () => {
+  test("an entry without `a` is parked (a '' in the record), not lost", async () => {
+    await using v = await v2Queue();
+    const entry = String(
+      await v.r.sendCommand(["XADD", v.k.stream, "*", "t", "png", "p", "1", "m", "3"]),
+    );
+    await deliver(v, "w1");
+    expect(await leave(v, entry)).toEqual(["parked"]);
+    expect(await v.r.sendCommand(["ZRANGE", `${v.k.parkedPrefix}png`, "0", "-1"])).toEqual([entry]);
+    expect(await hgetall(v, v.k.recordPrefix + entry)).toMatchObject({ t: "png", a: "", m: "3" });
+    expect(await pendingRow(v, entry)).toBeNull();
+  });
+
+  test("an entry without `a` deferred through the delayed set is kept there, not lost", async () => {
+    await using v = await v2Queue();
+    await serveTasks(v.client, v.k, ["png"], 60_000);
+    const entry = String(
+      await v.r.sendCommand(["XADD", v.k.stream, "*", "t", "png", "p", "1", "m", "3"]),
+    );
+    await deliver(v, "w1");
+    expect(
+      await leaveForOthers(v.client, v.k, "w1", [50], [{ entry, id: null, task: "png" }]),
+    ).toEqual(["deferred"]);
+    expect(await v.r.sendCommand(["ZRANGE", v.k.delayed, "0", "-1"])).toEqual([entry]);
+    expect(await pendingRow(v, entry)).toBeNull();
+  });
+
+  test("a corrupt parked:<task> count in the tasks hash: parked all the same, the count set from the set", async () => {
+    await using v = await v2Queue();
+    await v.r.sendCommand(["HSET", v.k.tasks, "parked:png", "x"]);
+    const e1 = await plant(v, { t: "png" });
+    const e2 = await plant(v, { t: "gif" });
+    await deliver(v, "w1");
+    const left = [
+      { entry: e1, id: null, task: "png" },
+      { entry: e2, id: null, task: "gif" },
+    ];
+    expect(await leaveForOthers(v.client, v.k, "w1", DELAYS, left)).toEqual(["parked", "parked"]);
+    expect(await hgetall(v, v.k.tasks)).toEqual({ "parked:png": "1", "parked:gif": "1" });
+    expect(await pendingRow(v, e1)).toBeNull();
+  });
+
+  test("left after a claim: the re-added entry carries n past the abandoned run, its history kept", async () => {
+    await using v = await v2Queue();
+    await serveTasks(v.client, v.k, ["png"], 60_000);
+    const entry = await plant(v, { t: "png", a: 0, m: 5 });
+    await deliver(v, "w0");
+    const claimed = await claimLapsed(v.client, v.k, {
+      consumer: "w1",
+      minIdleMs: 0,
+      count: 10,
+      failureTtlS: 600,
+      deadMaxLen: 100,
+      eventsMaxLen: 100,
+    });
+    expect(claimed.claimed.map((c) => c.kind === "run" && c.runNo)).toEqual([2]);
+    expect(await leave(v, entry)).toEqual(["deferred"]);
+    const [again] = await streamEntries(v);
+    expect(again!.f).toMatchObject({ a: "1", n: "1", i: entry }); // the next run is run 2
+    expect(await hgetall(v, v.k.recordPrefix + entry)).toMatchObject({ n: "1" });
+    expect((await hgetall(v, v.k.recordPrefix + entry))["h:1:e"]).toMatch(/ abandoned$/);
+  });
+
+  test("serve skips a parked key of the wrong type, names it, and still marks every task alive", async () => {
+    await using v = await v2Queue();
+    await v.r.sendCommand(["SET", `${v.k.parkedPrefix}png`, "x"]);
+    const entry = await plant(v, { t: "gif" });
+    await deliver(v, "w1");
+    expect(await leave(v, entry, "gif")).toEqual(["parked"]);
+    const served = await serveTasks(v.client, v.k, ["png", "gif"], 60_000);
+    expect(served).toEqual({ moved: 1, fullest: 1, corrupt: ["png"] });
+    const tasks = await hgetall(v, v.k.tasks);
+    expect(Object.keys(tasks).sort()).toEqual(["alive_until:gif", "alive_until:png"]);
+    expect(await v.r.sendCommand(["GET", `${v.k.parkedPrefix}png`])).toBe("x");
   });
 });
 

@@ -98,8 +98,8 @@ describe("a late outcome of a run another worker took over", () => {
     const [run2] = (await startBatch(client, consumer(q, "w2"), claimed, "claim")).toRun;
     expect(run2?.runNo).toBe(2);
     // W1's task throws at last: its failure is settled.
-    const retryAt = Date.now() + 60_000;
-    const fail: Outcome = { kind: "fail", entryId, runNo: 1, jobId: id, error: "late", retryAt };
+    const retryInMs = 60_000;
+    const fail: Outcome = { kind: "fail", entryId, runNo: 1, jobId: id, error: "late", retryInMs };
     expect(await settleOne(r, w1, fail)).toEqual([0]); // left alone
     expect(await holders(r, q.keys)).toEqual({ [entryId]: "w2" });
     expect(await q.getJob(id)).toMatchObject({ status: "started", attempts: 2 });
@@ -116,8 +116,8 @@ describe("a late outcome of a run another worker took over", () => {
     await using r = await rawRedis();
     const { id, client, w1, entryId, claimed } = await takenThenClaimed(q, r);
     // W1's failure lands first: its run is still current, so it is recorded and acknowledged.
-    const retryAt = Date.now() + 60_000;
-    const fail: Outcome = { kind: "fail", entryId, runNo: 1, jobId: id, error: "boom", retryAt };
+    const retryInMs = 60_000;
+    const fail: Outcome = { kind: "fail", entryId, runNo: 1, jobId: id, error: "boom", retryInMs };
     expect(await settleOne(r, w1, fail)).toEqual([1]);
     // W2's start of the entry it claimed: no longer pending on it, so not started (a start
     // would run the job on an entry no one could claim again if W2 died).
@@ -174,8 +174,8 @@ describe("a queue-wide key of the wrong type", () => {
         const { entryId, jobId, runNo } = j;
         if (kind === "finish") s.add({ kind: "finish", entryId, jobId, runNo, result: "1" });
         else {
-          const retryAt = kind === "retry" ? Date.now() + 60_000 : 0;
-          s.add({ kind: "fail", entryId, jobId, runNo, error: "boom", retryAt });
+          const retryInMs = kind === "retry" ? 60_000 : -1;
+          s.add({ kind: "fail", entryId, jobId, runNo, error: "boom", retryInMs });
         }
       }
       await until(() => errors.length >= 2 || replies.length > 0, "the write refused twice");

@@ -18,8 +18,8 @@ async function twoStartedOneSpoiled(prefix: string) {
     ...["XREADGROUP", "GROUP", GROUP, "w1", "COUNT", "2", "STREAMS", k.stream, ">"],
   ])) as [string, [string, string[]][]][];
   const entries = reply[0]![1].map(([entry]) => entry);
-  const starter = { consumer: "w1", now: Date.now(), failureTtlS: 60, boot: "boot1" };
-  const limits = { deadMaxLen: 100, eventsMaxLen: 100, goneAfterMs: 30_000, tasks: ["t"] };
+  const starter = { consumer: "w1", failureTtlS: 60, boot: "boot1" };
+  const limits = { deadMaxLen: 100, eventsMaxLen: 100, tasks: ["t"] };
   const deliveries = entries.map((entryId, i) => ({ entryId, jobId: ids[i]! }));
   const started = await startEntries(
     q.client,
@@ -41,15 +41,10 @@ describe("a batch with one job key that is not a hash", () => {
     const { q: queue, k, ids, entries } = await twoStartedOneSpoiled(testPrefix());
     await using q = queue;
     await using r = await rawRedis();
-    const reply = await finishJobs(
-      q.client,
-      k,
-      { now: Date.now(), resultTtlS: 60, eventsMaxLen: 100 },
-      [
-        { entryId: entries[0]!, jobId: ids[0]!, runNo: 1, result: '"one"' },
-        { entryId: entries[1]!, jobId: ids[1]!, runNo: 1, result: '"two"' },
-      ],
-    );
+    const reply = await finishJobs(q.client, k, { resultTtlS: 60, eventsMaxLen: 100 }, [
+      { entryId: entries[0]!, jobId: ids[0]!, runNo: 1, result: '"one"' },
+      { entryId: entries[1]!, jobId: ids[1]!, runNo: 1, result: '"two"' },
+    ]);
     expect(reply).toEqual([1, -2]);
     expect(await q.getJob(ids[0]!)).toMatchObject({ status: "finished", result: "one" });
     expect(await pendingCount(r, k)).toBe(0);
@@ -59,10 +54,10 @@ describe("a batch with one job key that is not a hash", () => {
     const { q: queue, k, ids, entries } = await twoStartedOneSpoiled(testPrefix());
     await using q = queue;
     await using r = await rawRedis();
-    const o = { now: Date.now(), failureTtlS: 60, deadMaxLen: 100, eventsMaxLen: 100 };
+    const o = { failureTtlS: 60, deadMaxLen: 100, eventsMaxLen: 100 };
     const reply = await failJobs(q.client, k, o, [
-      { entryId: entries[0]!, jobId: ids[0]!, runNo: 1, error: "boom", retryAt: 0 },
-      { entryId: entries[1]!, jobId: ids[1]!, runNo: 1, error: "boom", retryAt: 0 },
+      { entryId: entries[0]!, jobId: ids[0]!, runNo: 1, error: "boom", retryInMs: -1 },
+      { entryId: entries[1]!, jobId: ids[1]!, runNo: 1, error: "boom", retryInMs: -1 },
     ]);
     expect(reply).toEqual([2, -2]);
     expect(await q.getJob(ids[0]!)).toMatchObject({ status: "failed", error: "boom" });

@@ -27,20 +27,22 @@ async function setup(prefix: string) {
   const k = q.keys;
   /** Starts the entry as worker w1; `boot` tells one w1 process from another. */
   const start = (boot = "boot1") => {
-    const limits = { failureTtlS: 60, deadMaxLen: 100, eventsMaxLen: 100, goneAfterMs: 30_000 };
-    const starter = { consumer: "w1", now: Date.now(), boot, tasks: ["t"], ...limits };
+    const limits = { failureTtlS: 60, deadMaxLen: 100, eventsMaxLen: 100 };
+    const starter = { consumer: "w1", boot, tasks: ["t"], ...limits };
     return startEntries(q.client, k, starter, {
       kind: "read",
       deliveries: [{ entryId: entry, jobId: id }],
     });
   };
   const fail = (runNo: number) => {
-    const o = { now: Date.now(), failureTtlS: 60, deadMaxLen: 100, eventsMaxLen: 100 };
-    const retryAt = Date.now() + 60_000;
-    return failJobs(q.client, k, o, [{ entryId: entry, jobId: id, runNo, error: "boom", retryAt }]);
+    const o = { failureTtlS: 60, deadMaxLen: 100, eventsMaxLen: 100 };
+    const retryInMs = 60_000;
+    return failJobs(q.client, k, o, [
+      { entryId: entry, jobId: id, runNo, error: "boom", retryInMs },
+    ]);
   };
   const finish = (entryId = entry) =>
-    finishJobs(q.client, k, { now: Date.now(), resultTtlS: 60, eventsMaxLen: 100 }, [
+    finishJobs(q.client, k, { resultTtlS: 60, eventsMaxLen: 100 }, [
       { entryId, jobId: id, runNo: 1, result: "null" },
     ]);
   /** The job ids the stream still holds, oldest first. */

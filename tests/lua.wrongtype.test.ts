@@ -5,7 +5,6 @@
 // same call works, and nothing is done twice.
 import { describe, expect, test } from "bun:test";
 import { requeueLetters } from "../lib/admin/letters.ts";
-import { resolveOptions } from "../lib/config.ts";
 import type { QueueKeys } from "../lib/engine/keys.ts";
 import type { Queue } from "../lib/queue/queue.ts";
 import { defineTask } from "../lib/types.ts";
@@ -20,8 +19,6 @@ import {
   testPrefix,
   until,
 } from "./helpers.ts";
-
-const FAR = Date.now() + 3_600_000; // "now" for promote: every delayed job is due
 
 /** Every key under the prefix with its type and serialized value, to compare before/after. */
 async function snapshot(r: RawRedis, prefix: string): Promise<string[]> {
@@ -44,8 +41,8 @@ interface Case {
 
 const enqueue = (q: Queue, delayMs = 0) =>
   q.enqueueMany([{ task: "t", payload: 1, id: "j1", delayMs }]);
-const promote = (q: Queue) => promoteDue(q.client, q.keys, resolveOptions({ now: () => FAR }));
-const serve = (q: Queue) => serveTasks(q.client, q.keys, resolveOptions({}), ["t"]);
+const promote = (q: Queue) => promoteDue(q.client, q.keys);
+const serve = (q: Queue) => serveTasks(q.client, q.keys, ["t"], 30_000);
 /** A letter for j1 whose record was dropped (the requeue recreates it). */
 async function letter(q: Queue, r: RawRedis) {
   await r.sendCommand([...["XADD", q.keys.dead, "*", "id", "j1", "task", "t", "payload", "1"]]);
@@ -105,7 +102,7 @@ describe("a queue-wide key of the wrong type", () => {
     await r.sendCommand(["SET", `${q.keys.parkedPrefix}u`, "not ours"]);
     await parked(q, r);
     const before = await snapshot(r, prefix);
-    const run = serveTasks(q.client, q.keys, resolveOptions({}), ["t", "u"]);
+    const run = serveTasks(q.client, q.keys, ["t", "u"], 30_000);
     await expect(run).rejects.toThrow(
       `courier: key ${q.keys.parkedPrefix}u holds a string, not a zset`,
     );

@@ -39,7 +39,7 @@ const failure = (n: string): Outcome => ({
   runNo: 1,
   jobId: n,
   error: "boom",
-  retryAt: 0,
+  retryInMs: -1,
 });
 
 function outcomes(client: Redis) {

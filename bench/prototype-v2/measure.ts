@@ -134,7 +134,7 @@ try {
   const jobPrefix = "courier:{q}:job:";
   const enqueueV1 = async () => {
     for (let i = 0; i < N; i += ENQ_BATCH) {
-      const args: string[] = [jobPrefix, String(Date.now()), "0"];
+      const args: string[] = [jobPrefix, "0"];
       for (let j = 0; j < Math.min(ENQ_BATCH, N - i); j++)
         args.push(Bun.randomUUIDv7(), "noop", PAYLOAD, "3", "0");
       await runScript(r, enqueueV1Script, [S, "courier:{q}:delayed", "courier:{q}:stats"], args);
@@ -150,12 +150,10 @@ try {
         jobPrefix,
         "workers",
         "w1",
-        Date.now(),
         604800,
         100000,
         10000,
         "courier:{q}:parked:",
-        30000,
         "boot1",
         1,
         "noop",
@@ -172,10 +170,10 @@ try {
         "courier:{q}:delayed",
       ];
       const reply = await runScript<(string | number)[]>(r, scripts.start, keys, args);
-      const fin: (string | number)[] = [jobPrefix, "workers", Date.now(), 3600, 10000, 180];
+      const fin: (string | number)[] = [jobPrefix, "workers", 3600, 10000, 180];
       for (let i = 0; i + 6 < reply.length; i += 7)
         fin.push(reply[i]!, reply[i + 1]!, reply[i + 2]!, RESULT);
-      const n = (fin.length - 6) / 4;
+      const n = (fin.length - 5) / 4;
       if (n === 0) throw new Error("v1: nothing taken");
       await runScript(r, scripts.finish, K, fin);
       done += n;

@@ -10,6 +10,7 @@ import finishSrc from "./lua/finish-5.lua" with { type: "text" };
 import groupSrc from "./lua/group-1.lua" with { type: "text" };
 import heartbeatSrc from "./lua/heartbeat-2.lua" with { type: "text" };
 import leaseSrc from "./lua/lease-1.lua" with { type: "text" };
+import metaSrc from "./lua/meta-1.lua" with { type: "text" };
 import promoteSrc from "./lua/promote-2.lua" with { type: "text" };
 import pruneSrc from "./lua/prune-2.lua" with { type: "text" };
 import releaseSrc from "./lua/release-1.lua" with { type: "text" };
@@ -53,6 +54,8 @@ export const scripts = {
   // Joining the queue and staying visible: both run on a full Redis too (see the scripts).
   group: script("group", groupSrc, 1),
   heartbeat: script("heartbeat", heartbeatSrc, 2),
+  // The queue's data format, checked once per process (lib/engine/format.ts).
+  meta: script("meta", metaSrc, 1),
   // A worker name held by one live worker at a time (lib/worker/presence.ts).
   claim: script("claim", claimSrc, 1),
   // Operator actions (lib/admin): dead letters and workers that stopped heart-beating.

@@ -49,6 +49,8 @@ export function workerCommands(keys: QueueKeys, name: string): string[][] {
     ["ZPOPMIN", `${keys.parkedPrefix}permission-check`, "1"],
     ["HSET", keys.tasks, "f", "v"],
     ["TYPE", job],
+    ["TIME"],
+    ["HSETNX", keys.meta, "f", "v"],
     ["EVALSHA", scripts.start.sha, "0"],
     ["EVAL", "return 1", "0"],
     ["PING"],

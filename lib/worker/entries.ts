@@ -12,7 +12,6 @@ import { createGroup } from "../engine/calls/worker.ts";
 import { GROUP, type QueueKeys } from "../engine/keys.ts";
 import { field } from "../queue/read.ts";
 import type { Redis } from "../redis/connect.ts";
-import { goneAfterMs } from "./presence.ts";
 
 // The start script's types, where the worker's modules have always found them.
 export type { Delivery, SetAside, Startable, Started } from "../engine/calls/start.ts";
@@ -123,9 +122,9 @@ export interface StartContext {
 
 function callStart(client: Redis, w: StartContext, mode: StartMode): Promise<Started> {
   const { keys, o, tasks, boot } = w;
-  const starter = { consumer: o.name, now: o.now(), failureTtlS: o.failureTtlS, boot, tasks };
+  const starter = { consumer: o.name, failureTtlS: o.failureTtlS, boot, tasks };
   const limits = { deadMaxLen: o.deadMaxLen, eventsMaxLen: o.eventsMaxLen };
-  return startEntries(client, keys, { ...starter, ...limits, goneAfterMs: goneAfterMs(o) }, mode);
+  return startEntries(client, keys, { ...starter, ...limits }, mode);
 }
 
 /** Why the start script set aside an entry without running it, for the worker's log. */

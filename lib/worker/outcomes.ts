@@ -25,8 +25,11 @@ export interface Failure {
   runNo: number;
   jobId: string;
   error: string;
-  /** When to run again (ms since the epoch); 0 = fail for good now. */
-  retryAt: number;
+  /**
+   * Run again this many ms after the failure is recorded (the script adds it to Redis' clock,
+   * not this host's); -1 = fail for good now.
+   */
+  retryInMs: number;
 }
 
 export type Outcome = Finish | Failure;
@@ -193,15 +196,14 @@ export class Outcomes {
     const { keys, o } = this;
     const clients = this.clients();
     const client = clients[this.#batches++ % clients.length]!;
-    const now = o.now();
     const { eventsMaxLen, deadMaxLen } = o;
     let reply: number[];
     if (items[0]!.kind === "finish") {
       const resultTtlS = o.resultTtlS;
-      reply = await finishJobs(client, keys, { now, resultTtlS, eventsMaxLen }, items as Finish[]);
+      reply = await finishJobs(client, keys, { resultTtlS, eventsMaxLen }, items as Finish[]);
     } else {
       const failureTtlS = this.compactFailures() ? 0 : o.failureTtlS;
-      const f = { now, failureTtlS, deadMaxLen, eventsMaxLen };
+      const f = { failureTtlS, deadMaxLen, eventsMaxLen };
       reply = await failJobs(client, keys, f, items as Failure[]);
     }
     for (const [i, item] of items.entries()) this.onWritten(item, Number(reply[i]));

@@ -60,13 +60,12 @@ export interface FailedAttempt {
 }
 
 /**
- * When to run again (ms since the epoch), or 0 to fail for good now. The last-attempt rule: a
- * permanent error, or an attempt that used the last of maxAttempts, ends the job.
+ * How long after the failure is recorded to run again (ms), or -1 to fail for good now. A
+ * delay, not a due time: fail-6.lua adds it to Redis' clock (this host's may be off). The
+ * last-attempt rule: a permanent error, or an attempt that used the last of maxAttempts, ends
+ * the job.
  */
-export function retryAt(
-  f: FailedAttempt,
-  o: BackoffOptions & { now: () => number; random?: () => number },
-): number {
-  if (f.permanent || f.attempt >= f.maxAttempts) return 0;
-  return o.now() + retryDelayMs(f.retryAfterMs, f.attempt, o);
+export function retryInMs(f: FailedAttempt, o: BackoffOptions & { random?: () => number }): number {
+  if (f.permanent || f.attempt >= f.maxAttempts) return -1;
+  return retryDelayMs(f.retryAfterMs, f.attempt, o);
 }

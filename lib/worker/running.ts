@@ -11,7 +11,7 @@ import type { Task } from "../types.ts";
 import { Attempt, type AttemptResult, GivenUp, runAttempt } from "./attempt.ts";
 import type { Startable } from "./entries.ts";
 import { CORRUPT, type OnWritten, type Outcome, Outcomes, UNRECORDED } from "./outcomes.ts";
-import { retryAt } from "./retry-policy.ts";
+import { retryInMs } from "./retry-policy.ts";
 
 interface RunningJob extends Startable {
   /** The attempt in progress: its signal, deadline and one-shot outcome report. */
@@ -167,8 +167,8 @@ export class Jobs {
 
   #fail(job: RunningJob, error: string, permanent: boolean, retryAfterMs?: number): void {
     const { entryId, jobId, attempt, maxAttempts } = job;
-    const at = retryAt({ attempt, maxAttempts, permanent, retryAfterMs }, this.o);
-    this.outcomes.add({ kind: "fail", entryId, jobId, runNo: job.runNo, error, retryAt: at });
+    const inMs = retryInMs({ attempt, maxAttempts, permanent, retryAfterMs }, this.o);
+    this.outcomes.add({ kind: "fail", entryId, jobId, runNo: job.runNo, error, retryInMs: inMs });
   }
 
   #onWritten = (outcome: Outcome, reply: number): void => {

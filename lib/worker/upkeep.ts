@@ -45,7 +45,7 @@ export class Upkeep {
     this.#every(o.promoteEveryMs, () => {
       const lane = links.lane;
       const probe = lane && watchdog(lane.client.ping(), o.commandTimeoutMs, () => stalled("lane"));
-      const promote = watchdog(promoteDue(this.#client, keys, o), o.commandTimeoutMs, () =>
+      const promote = watchdog(promoteDue(this.#client, keys), o.commandTimeoutMs, () =>
         stalled("commands"),
       );
       return Promise.all([promote, probe]);

@@ -4,6 +4,7 @@
 
 import { randomBytes } from "node:crypto";
 import { resolveOptions, type WorkerOptions } from "../config.ts";
+import { stampFormat } from "../engine/format.ts";
 import { type QueueKeys, queueKeys } from "../engine/keys.ts";
 import { type Logger, silentLogger, throttled } from "../log.ts";
 import { describeCause } from "../redis/cause.ts";
@@ -120,6 +121,7 @@ export class Worker {
     try {
       const worker = new Worker(config, o, links);
       await checkPermissions(worker.#client, workerCommands(worker.keys, o.name), o.prefix);
+      await stampFormat(worker.#client, worker.keys); // before anything is written there
       await ensureGroup(worker.#client, worker.keys);
       await claimName(worker.#client, worker.keys, o);
       claimed = true;

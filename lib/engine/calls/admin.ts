@@ -4,13 +4,15 @@ import type { Redis } from "../../redis/connect.ts";
 import { GROUP, type QueueKeys } from "../keys.ts";
 import { runScript, scripts } from "../lua.ts";
 
-/** Forgets workers whose last beat is at or before `cutoffMs` (prune-2.lua); the names pruned. */
+/**
+ * Forgets those of `names` whose hash has expired (prune-2.lua: Redis' own expiry decides, not
+ * a time a caller computed); the names pruned.
+ */
 export function pruneGone(
   client: Redis,
   keys: QueueKeys,
-  cutoffMs: number,
   names: readonly string[],
 ): Promise<string[]> {
-  const args = [keys.workerPrefix, GROUP, cutoffMs, ...names];
+  const args = [keys.workerPrefix, GROUP, ...names];
   return runScript<string[]>(client, scripts.prune, [keys.workers, keys.stream], args);
 }

@@ -13,13 +13,17 @@ export interface FinishItem {
   result: string;
 }
 
-/** One failed run: its error, and when to run again (ms since the epoch; 0 = fail for good). */
+/** One failed run: its error, and when to run again. */
 export interface FailItem {
   entryId: string;
   jobId: string;
   runNo: number;
   error: string;
-  retryAt: number;
+  /**
+   * Run again this many ms after the failure is recorded (the script adds it to Redis' clock,
+   * not this host's); -1 = fail for good now.
+   */
+  retryInMs: number;
 }
 
 /**
@@ -29,10 +33,10 @@ export interface FailItem {
 export async function finishJobs(
   client: Redis,
   keys: QueueKeys,
-  o: { now: number; resultTtlS: number; eventsMaxLen: number },
+  o: { resultTtlS: number; eventsMaxLen: number },
   items: readonly FinishItem[],
 ): Promise<number[]> {
-  const args: (string | number)[] = [keys.jobPrefix, GROUP, o.now, o.resultTtlS, o.eventsMaxLen];
+  const args: (string | number)[] = [keys.jobPrefix, GROUP, o.resultTtlS, o.eventsMaxLen];
   args.push(MINUTES_KEPT);
   for (const f of items) args.push(f.entryId, f.jobId, f.runNo, f.result);
   const sKeys = [keys.stream, keys.events, keys.stats, keys.minutes, keys.durations];
@@ -47,12 +51,12 @@ export async function finishJobs(
 export async function failJobs(
   client: Redis,
   keys: QueueKeys,
-  o: { now: number; failureTtlS: number; deadMaxLen: number; eventsMaxLen: number },
+  o: { failureTtlS: number; deadMaxLen: number; eventsMaxLen: number },
   items: readonly FailItem[],
 ): Promise<number[]> {
-  const args: (string | number)[] = [keys.jobPrefix, GROUP, o.now, o.failureTtlS, o.deadMaxLen];
+  const args: (string | number)[] = [keys.jobPrefix, GROUP, o.failureTtlS, o.deadMaxLen];
   args.push(o.eventsMaxLen, MINUTES_KEPT);
-  for (const f of items) args.push(f.entryId, f.jobId, f.runNo, f.error, f.retryAt);
+  for (const f of items) args.push(f.entryId, f.jobId, f.runNo, f.error, f.retryInMs);
   const sKeys = [keys.stream, keys.delayed, keys.dead, keys.events, keys.stats, keys.minutes];
   return (await runScript<number[]>(client, scripts.fail, sKeys, args)).map(Number);
 }

@@ -44,13 +44,10 @@ export interface Started {
 export interface Starter {
   /** The consumer (worker name) the entries are delivered to. */
   consumer: string;
-  now: number;
   /** TTL of a record dead-lettered here (seconds). */
   failureTtlS: number;
   deadMaxLen: number;
   eventsMaxLen: number;
-  /** A worker whose last heartbeat is older than this is gone (ms). */
-  goneAfterMs: number;
   /** This worker process's boot id: what tells its own re-sent start from a predecessor's. */
   boot: string;
   /** The tasks this worker has. */
@@ -69,8 +66,8 @@ export async function startEntries(
   s: Starter,
   mode: StartMode,
 ): Promise<Started> {
-  const args: (string | number)[] = [keys.jobPrefix, GROUP, s.consumer, s.now, s.failureTtlS];
-  args.push(s.deadMaxLen, s.eventsMaxLen, keys.parkedPrefix, s.goneAfterMs, s.boot);
+  const args: (string | number)[] = [keys.jobPrefix, GROUP, s.consumer, s.failureTtlS];
+  args.push(s.deadMaxLen, s.eventsMaxLen, keys.parkedPrefix, s.boot);
   args.push(s.tasks.length, ...s.tasks);
   if ("take" in mode) args.push("take", mode.take);
   else {

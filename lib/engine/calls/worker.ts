@@ -14,8 +14,8 @@ export async function createGroup(client: Redis, keys: QueueKeys): Promise<boole
 export interface NameHolder {
   host: string | null;
   pid: string | null;
-  /** Its last heartbeat (ms), as written. */
-  seenAt: string | null;
+  /** How long ago its last heartbeat was (ms, on Redis' clock), null when unknown. */
+  agoMs: number | null;
 }
 
 /**
@@ -25,21 +25,29 @@ export interface NameHolder {
 export async function holdName(
   client: Redis,
   key: string,
-  n: { host: string; pid: number; now: number; ttlMs: number },
+  n: { host: string; pid: number; ttlMs: number },
 ): Promise<NameHolder | null> {
-  const args = [n.host, n.pid, n.now, n.ttlMs];
-  const held = await runScript<(string | null)[]>(client, scripts.claim, [key], args);
+  const args = [n.host, n.pid, n.ttlMs];
+  const held = await runScript<(string | number | null)[]>(client, scripts.claim, [key], args);
   if (held.length === 0) return null;
-  return { host: held[0] ?? null, pid: held[1] ?? null, seenAt: held[2] ?? null };
+  const [host, pid, ago] = held;
+  return {
+    host: host == null ? null : String(host),
+    pid: pid == null ? null : String(pid),
+    agoMs: typeof ago === "number" ? ago : null,
+  };
 }
 
-/** A heartbeat (heartbeat-2.lua): the worker's score and its hash of `fields`, kept `ttlMs`. */
+/**
+ * A heartbeat (heartbeat-2.lua): the worker's score and its hash of `fields`, kept `ttlMs`;
+ * the beat's time (score, `seen_at`) is Redis'.
+ */
 export async function beat(
   client: Redis,
   keys: QueueKeys,
-  b: { name: string; now: number; ttlMs: number; fields: Record<string, string | number> },
+  b: { name: string; ttlMs: number; fields: Record<string, string | number> },
 ): Promise<void> {
-  const args = [b.now, b.name, b.ttlMs, ...Object.entries(b.fields).flat()];
+  const args = [b.name, b.ttlMs, ...Object.entries(b.fields).flat()];
   await runScript(client, scripts.heartbeat, [keys.workers, keys.worker(b.name)], args);
 }
 
@@ -72,26 +80,30 @@ export async function releaseAll(
   return { released: Number(released), handled: Number(handled) };
 }
 
-/** Moves up to `most` due jobs from the delayed set to the stream (promote-2.lua); how many. */
+/**
+ * Moves up to `most` jobs due by Redis' clock from the delayed set to the stream (promote-2.lua);
+ * how many.
+ */
 export async function promoteJobs(
   client: Redis,
   keys: QueueKeys,
-  p: { now: number; most: number },
+  p: { most: number },
 ): Promise<number> {
-  const args = [keys.jobPrefix, p.now, p.most];
+  const args = [keys.jobPrefix, p.most];
   return Number(await runScript(client, scripts.promote, [keys.delayed, keys.stream], args));
 }
 
 /**
- * Says the worker has `tasks` and moves up to `most` jobs parked for each back to the stream
+ * Says the worker has `tasks`, live for `aliveMs` more (six of its own beats: `alive_until:<task>`
+ * from Redis' time), and moves up to `most` jobs parked for each back to the stream
  * (serve-2.lua). `fullest` = `most`: a parked set may hold more, call again.
  */
 export async function serveParked(
   client: Redis,
   keys: QueueKeys,
-  s: { now: number; most: number; tasks: readonly string[] },
+  s: { most: number; aliveMs: number; tasks: readonly string[] },
 ): Promise<{ moved: number; fullest: number }> {
-  const args = [keys.parkedPrefix, keys.jobPrefix, s.now, s.most, ...s.tasks];
+  const args = [keys.parkedPrefix, keys.jobPrefix, s.most, s.aliveMs, ...s.tasks];
   const sKeys = [keys.tasks, keys.stream];
   const [moved, fullest] = await runScript<[number, number]>(client, scripts.serve, sKeys, args);
   return { moved: Number(moved), fullest: Number(fullest) };

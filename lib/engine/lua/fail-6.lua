@@ -16,16 +16,18 @@
 --
 -- KEYS[1] stream  KEYS[2] delayed (zset)  KEYS[3] dead (stream)  KEYS[4] events  KEYS[5] stats
 -- KEYS[6] minutes (hash of per-minute counts)
--- ARGV[1] job key prefix  ARGV[2] group  ARGV[3] now (ms)
--- ARGV[4] failure TTL (s); 0 = compact, what a worker sends while Redis is full, so that a
+-- ARGV[1] job key prefix  ARGV[2] group
+-- ARGV[3] failure TTL (s); 0 = compact, what a worker sends while Redis is full, so that a
 --   failure frees memory (lib/worker/outcomes.ts): no failed record is kept (deleted), only the dead
 --   letter, its error cut to COMPACT_ERROR_CHARS, and one `failed` event per batch (ids
 --   joined), not one per job. Together less than the job record and stream entry freed.
--- ARGV[5] dead max len    ARGV[6] events max len  ARGV[7] minutes of per-minute counts kept
--- ARGV[8..] quintuples: entry id, job id, run, error, retry at (ms; 0 = no retry, fail now)
+-- ARGV[4] dead max len    ARGV[5] events max len  ARGV[6] minutes of per-minute counts kept
+-- ARGV[7..] quintuples: entry id, job id, run, error, retry in (ms; -1 = no retry, fail now):
+--   the job is due at Redis' time plus that delay, not at a time from the worker's clock
 -- Returns: one integer per job, 1 = will retry, 2 = failed (dead letter), 0 = left alone
 -- (ended, or not this run any more), -1 = job hash gone, -2 = job key not a hash (corrupt).
 -- Or an error reply `ERR courier: key … holds a …` (nothing written).
+--- @include clock
 --- @include wrongtype
 --- @include history
 --- @include minutes
@@ -35,17 +37,17 @@
 local wrong = wrong_type({ KEYS[1], 'stream', KEYS[2], 'zset', KEYS[3], 'stream',
   KEYS[4], 'stream', KEYS[5], 'hash', KEYS[6], 'hash' })
 if wrong then return wrong end
-local prefix, group, now = ARGV[1], ARGV[2], tonumber(ARGV[3])
+local prefix, group, now = ARGV[1], ARGV[2], clock_ms()
 local out, retried, failed, entries, records = {}, 0, 0, {}, {}
 local COMPACT_ERROR_CHARS = 100
-local compact, compacted = ARGV[4] == '0', {}
+local compact, compacted = ARGV[3] == '0', {}
 local DROPPED = { 'record', 'dropped' } -- on a compact letter: lib/engine/letters.ts reads those only
 -- Where a job failed for good goes (include/dead.lua).
-local grave = { dead = KEYS[3], dead_max = ARGV[5], events = KEYS[4], events_max = ARGV[6],
-  ttl = ARGV[4], now = now }
+local grave = { dead = KEYS[3], dead_max = ARGV[4], events = KEYS[4], events_max = ARGV[5],
+  ttl = ARGV[3], now = now }
 
 -- Reads first: what to do with each job, and which entries are ours to acknowledge.
-for i = 8, #ARGV, 5 do
+for i = 7, #ARGV, 5 do
   local run = tonumber(ARGV[i + 2])
   -- Under pcall: a job key that is no longer a hash must not fail the batch (-2, settled).
   local ok, f = pcall(redis.call, 'HMGET', prefix .. ARGV[i + 1], 'status', 'task', 'attempt',
@@ -65,17 +67,17 @@ for i = 8, #ARGV, 5 do
   if reply ~= 0 or f[1] == 'finished' or f[1] == 'failed' then entries[#entries + 1] = ARGV[i] end
 end
 write_without_memory(KEYS[1])
-for i = 8, #ARGV, 5 do
-  local n = (i - 3) / 5 -- this job's place in out and records
+for i = 7, #ARGV, 5 do
+  local n = (i - 2) / 5 -- this job's place in out and records
   local id, run, f = ARGV[i + 1], tonumber(ARGV[i + 2]), records[n]
-  local err, retry_at = ARGV[i + 3], tonumber(ARGV[i + 4]) or 0
+  local err, retry_in = ARGV[i + 3], tonumber(ARGV[i + 4]) or -1
   local key = prefix .. id
   if out[n] then -- settled above: nothing to write
-  elseif retry_at > 0 then
+  elseif retry_in >= 0 then
     local fields = { 'status', 'retrying', 'error', err }
     redis.call('HSET', key, unpack(end_fields(fields, run, now, 'retrying', err)))
-    redis.call('ZADD', KEYS[2], retry_at, id)
-    redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[6], '*', 'type', 'retried', 'id', id)
+    redis.call('ZADD', KEYS[2], now + retry_in, id)
+    redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[5], '*', 'type', 'retried', 'id', id)
     retried = retried + 1
     out[n] = 1
   else
@@ -95,18 +97,18 @@ for i = 8, #ARGV, 5 do
 end
 if retried > 0 then
   redis.call('HINCRBY', KEYS[5], 'retried', retried)
-  count_minute(KEYS[6], now, tonumber(ARGV[7]), 'retried', retried)
+  count_minute(KEYS[6], now, tonumber(ARGV[6]), 'retried', retried)
 end
 if #compacted > 0 then
-  -- As finish-5.lua: the events stream keeps about ARGV[6] jobs' events, not entries.
-  local keep = math.max(1, math.ceil(tonumber(ARGV[6]) / #compacted))
+  -- As finish-5.lua: the events stream keeps about ARGV[5] jobs' events, not entries.
+  local keep = math.max(1, math.ceil(tonumber(ARGV[5]) / #compacted))
   redis.call('XADD', KEYS[4], 'MAXLEN', '~', keep, '*', 'type', 'failed', 'ids',
     table.concat(compacted, ','))
 end
 if failed > 0 then
   redis.call('HINCRBY', KEYS[5], 'failed', failed)
   redis.call('HINCRBY', KEYS[5], 'dead', failed)
-  count_minute(KEYS[6], now, tonumber(ARGV[7]), 'failed', failed)
+  count_minute(KEYS[6], now, tonumber(ARGV[6]), 'failed', failed)
 end
 ack_and_trim(KEYS[1], group, entries)
 return out

@@ -14,12 +14,13 @@
 --
 -- KEYS[1] stream   KEYS[2] events (stream)   KEYS[3] stats   KEYS[4] minutes (hash)
 -- KEYS[5] durations (hash: histogram of run times)
--- ARGV[1] job key prefix  ARGV[2] group  ARGV[3] now (ms)  ARGV[4] result TTL (s)
--- ARGV[5] events max len (jobs)  ARGV[6] minutes of per-minute counts kept
--- ARGV[7..] quadruples: entry id, job id, run (from the start script), result (JSON)
+-- ARGV[1] job key prefix  ARGV[2] group  ARGV[3] result TTL (s)
+-- ARGV[4] events max len (jobs)  ARGV[5] minutes of per-minute counts kept
+-- ARGV[6..] quadruples: entry id, job id, run (from the start script), result (JSON)
 -- Returns: one integer per job, 1 = recorded, 0 = already terminal, -1 = job hash gone,
 -- -2 = job key not a hash (corrupt). Or an error reply `ERR courier: key … holds a …`
 -- (nothing written).
+--- @include clock
 --- @include wrongtype
 --- @include history
 --- @include minutes
@@ -28,7 +29,7 @@
 local wrong = wrong_type({ KEYS[1], 'stream', KEYS[2], 'stream', KEYS[3], 'hash',
   KEYS[4], 'hash', KEYS[5], 'hash' })
 if wrong then return wrong end
-local prefix, group, now = ARGV[1], ARGV[2], tonumber(ARGV[3])
+local prefix, group, now = ARGV[1], ARGV[2], clock_ms() -- Redis' clock, as the start's
 -- Histogram bounds in ms; keep in step with DURATION_BOUNDS_MS in lib/admin/metrics.ts.
 local BOUNDS = { 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000 }
 local BUCKETS = {} -- the field names, made once per call rather than once per job
@@ -36,9 +37,9 @@ for i, b in ipairs(BOUNDS) do BUCKETS[i] = tostring(b) end
 local out, finished, buckets, sum, entries, recorded = {}, 0, {}, 0, {}, {}
 local ended = ended_as(now, 'finished') -- the same for every job of the batch
 
-for i = 7, #ARGV, 4 do entries[#entries + 1] = ARGV[i] end
+for i = 6, #ARGV, 4 do entries[#entries + 1] = ARGV[i] end
 write_without_memory(KEYS[1])
-for i = 7, #ARGV, 4 do
+for i = 6, #ARGV, 4 do
   local id, run = ARGV[i + 1], tonumber(ARGV[i + 2])
   local key = prefix .. id
   -- Under pcall: a job key that is no longer a hash must not fail the batch (-2, settled).
@@ -58,7 +59,7 @@ for i = 7, #ARGV, 4 do
       redis.call('HSET', key, 'status', 'finished', 'result', ARGV[i + 3], 'ended_at', now)
     end
     if f[3] then redis.call('HDEL', key, 'error') end
-    redis.call('EXPIRE', key, ARGV[4])
+    redis.call('EXPIRE', key, ARGV[3])
     recorded[#recorded + 1] = id
     local ms = math.max(0, now - (tonumber(f[2]) or now))
     local bucket = 'inf'
@@ -74,14 +75,14 @@ end
 if finished > 0 then
   -- One event for the whole batch (ids joined by commas: job ids never hold one), which wakes
   -- every waiter for any of these jobs.
-  -- The events stream keeps about ARGV[5] jobs' events, not ARGV[5] entries: an entry
+  -- The events stream keeps about ARGV[4] jobs' events, not ARGV[4] entries: an entry
   -- naming a batch of 100 jobs holds 100 ids, and a count of entries would let its memory grow
   -- with the batch size.
-  local keep = math.max(1, math.ceil(tonumber(ARGV[5]) / #recorded))
+  local keep = math.max(1, math.ceil(tonumber(ARGV[4]) / #recorded))
   redis.call('XADD', KEYS[2], 'MAXLEN', '~', keep, '*', 'type', 'finished', 'ids',
     table.concat(recorded, ','))
   redis.call('HINCRBY', KEYS[3], 'finished', finished)
-  count_minute(KEYS[4], now, tonumber(ARGV[6]), 'finished', finished)
+  count_minute(KEYS[4], now, tonumber(ARGV[5]), 'finished', finished)
   for bucket, n in pairs(buckets) do redis.call('HINCRBY', KEYS[5], bucket, n) end
   redis.call('HINCRBY', KEYS[5], 'count', finished)
   redis.call('HINCRBY', KEYS[5], 'sum_ms', sum)

@@ -3,14 +3,16 @@
 -- can never both re-add the same job.
 --
 -- KEYS[1] delayed (zset)   KEYS[2] stream
--- ARGV[1] job key prefix   ARGV[2] now (ms)   ARGV[3] most jobs moved per call
+-- ARGV[1] job key prefix   ARGV[2] most jobs moved per call
+-- Due means due by Redis' clock (the scores are Redis times too: enqueue-3.lua, fail-6.lua).
 -- Returns: number of jobs moved. Or an error reply `ERR courier: key … holds a …` when a key
 -- holds the wrong type, with nothing written (wrong_type, include/wrongtype.lua): a WRONGTYPE from the
 -- XADD would come after the ZREM and the status, losing a job per call.
+--- @include clock
 --- @include wrongtype
 local wrong = wrong_type({ KEYS[1], 'zset', KEYS[2], 'stream' })
 if wrong then return wrong end
-local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[2], 'LIMIT', 0, ARGV[3])
+local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', clock_ms(), 'LIMIT', 0, ARGV[2])
 local moved = 0
 for _, id in ipairs(due) do
   redis.call('ZREM', KEYS[1], id)

@@ -4,14 +4,20 @@
 -- so and before it looked for parked jobs: the start either sees that worker, or parks the job
 -- before this runs.
 --
--- KEYS[1] tasks (hash: seen:<task>, parked:<task>)   KEYS[2] stream
--- ARGV[1] parked key prefix   ARGV[2] job key prefix   ARGV[3] now (ms)
--- ARGV[4] most jobs moved per task and call   ARGV[5..] the worker's tasks
+-- KEYS[1] tasks (hash: alive_until:<task>, parked:<task>)   KEYS[2] stream
+-- ARGV[1] parked key prefix   ARGV[2] job key prefix
+-- ARGV[3] most jobs moved per task and call
+-- ARGV[4] how long the worker counts as live after this beat (ms: six of its own heartbeats,
+--   as long as its record lives)   ARGV[5..] the worker's tasks
+-- `alive_until:<task>` = Redis' time plus ARGV[4], the latest any worker that has the task gave
+-- (a worker with a short interval does not cut short one with a long interval); start-7.lua
+-- compares it with Redis' time too.
 -- Returns: {jobs moved, most jobs taken from one task's parked set}; the latter equal to
--- ARGV[4] means there may be more, and the caller calls again.
+-- ARGV[3] means there may be more, and the caller calls again.
 -- Or an error reply `ERR courier: key … holds a …` when a key it writes (the parked sets too)
 -- holds the wrong type, with nothing written (wrong_type, include/wrongtype.lua): a WRONGTYPE from the
 -- XADD would come after the ZPOPMIN, losing the jobs popped.
+--- @include clock
 --- @include wrongtype
 local expected = { KEYS[1], 'hash', KEYS[2], 'stream' }
 for i = 5, #ARGV do
@@ -22,11 +28,15 @@ if wrong then return wrong end
 -- A write that takes no memory first: Redis checks maxmemory only before a script's first
 -- write, so a full Redis still takes the heartbeat's few fields (as heartbeat-2.lua does).
 redis.call('PERSIST', KEYS[2])
-local most = tonumber(ARGV[4])
+local most, now = tonumber(ARGV[3]), clock_ms()
+local alive_until = now + tonumber(ARGV[4])
 local moved, fullest = 0, 0
 for i = 5, #ARGV do
   local task = ARGV[i]
-  redis.call('HSET', KEYS[1], 'seen:' .. task, ARGV[3])
+  local field = 'alive_until:' .. task
+  if (tonumber(redis.call('HGET', KEYS[1], field)) or 0) < alive_until then
+    redis.call('HSET', KEYS[1], field, alive_until)
+  end
   local parked = ARGV[1] .. task
   local popped = redis.call('ZPOPMIN', parked, most)
   for j = 1, #popped, 2 do

@@ -12,18 +12,17 @@
 -- Each start opens a run in the job's history (include/history.lua), written
 -- by the same HSET: no extra command. A start sent again for the same entry by the same worker
 -- process (its first reply was lost) returns the run already started instead of counting an
--- attempt. "The same process" is its boot id (ARGV[10], made at each Worker.start, stored as
+-- attempt. "The same process" is its boot id (ARGV[8], made at each Worker.start, stored as
 -- `boot`), not its name: a worker restarted under the same --name (the stack names its workers
 -- stack-worker-<i>) takes back the entries its crashed predecessor held, and must count an
 -- attempt for each, or a job that crashes its worker would run as attempt 1 for ever.
 --
 -- KEYS[1] stream   KEYS[2] dead (stream)   KEYS[3] events (stream)   KEYS[4] stats
 -- KEYS[5] minutes (hash of per-minute counts)   KEYS[6] tasks (hash)   KEYS[7] delayed (zset)
--- ARGV[1] job key prefix   ARGV[2] group   ARGV[3] consumer   ARGV[4] now (ms)
--- ARGV[5] failure TTL (s)  ARGV[6] dead max len   ARGV[7] events max len
--- ARGV[8] parked key prefix   ARGV[9] ms after which a worker's last heartbeat means gone
--- ARGV[10] boot id (unique to this worker process)
--- ARGV[11] n, ARGV[12..11+n] the tasks this worker has; then, from m = 12 + n:
+-- ARGV[1] job key prefix   ARGV[2] group   ARGV[3] consumer   ARGV[4] failure TTL (s)
+-- ARGV[5] dead max len   ARGV[6] events max len   ARGV[7] parked key prefix
+-- ARGV[8] boot id (unique to this worker process)
+-- ARGV[9] n, ARGV[10..9+n] the tasks this worker has; then, from m = 10 + n:
 -- ARGV[m] 'read' or 'claim' (claims are counted in stats): ARGV[m+1..] pairs of entry id, job
 --   id ('' when the entry had none), as delivered to this consumer;
 --   or 'take': ARGV[m+1] = most entries; the script reads them itself (a non-blocking
@@ -37,6 +36,7 @@
 -- time per job.
 -- Or an error reply `ERR courier: key … holds a …` when a queue-wide key holds the wrong type
 -- (checked before anything is read or written: wrong_type, include/wrongtype.lua).
+--- @include clock
 --- @include wrongtype
 --- @include history
 --- @include dead
@@ -45,15 +45,17 @@
 local wrong = wrong_type({ KEYS[1], 'stream', KEYS[2], 'stream', KEYS[3], 'stream',
   KEYS[4], 'hash', KEYS[5], 'hash', KEYS[6], 'hash', KEYS[7], 'zset' })
 if wrong then return wrong end
-local prefix, group, consumer, now, boot = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[10]
+-- The start time is Redis' clock (the finish's is too): history times and run times that a
+-- host's skewed clock cannot shift.
+local prefix, group, consumer, now, boot = ARGV[1], ARGV[2], ARGV[3], clock_ms(), ARGV[8]
 local out, started, dead, settled = {}, 0, 0, {}
 local opening = opened(now, consumer) -- h:<run> = attempt .. opening (include/history.lua)
 -- Where a job that may not run goes (include/dead.lua).
-local grave = { dead = KEYS[2], dead_max = ARGV[6], events = KEYS[3], events_max = ARGV[7],
-  ttl = ARGV[5], now = now }
+local grave = { dead = KEYS[2], dead_max = ARGV[5], events = KEYS[3], events_max = ARGV[6],
+  ttl = ARGV[4], now = now }
 local has = {} -- the tasks this worker has, made once per call
-for i = 12, 11 + tonumber(ARGV[11]) do has[ARGV[i]] = true end
-local mode = 12 + tonumber(ARGV[11])
+for i = 10, 9 + tonumber(ARGV[9]) do has[ARGV[i]] = true end
+local mode = 10 + tonumber(ARGV[9])
 local claiming = ARGV[mode] == 'claim'
 -- A job left for another worker goes back to the stream at once the first time (a worker
 -- blocked reading, idle, gets it then; not this one, busy running this script), later after
@@ -99,12 +101,14 @@ end
 
 -- Leaves a job whose task this worker does not have to a worker that has it, using no attempt.
 local function leave_for_others(key, id, task)
-  local seen = tonumber(redis.call('HGET', KEYS[6], 'seen:' .. task))
-  local parked = ARGV[8] .. task
+  -- Live until its owner's record would expire (serve-2.lua: Redis' time plus six of the
+  -- owner's own heartbeats), so a worker with a long interval is not taken for gone.
+  local alive_until = tonumber(redis.call('HGET', KEYS[6], 'alive_until:' .. task))
+  local parked = ARGV[7] .. task
   -- A parked set of the wrong type (rare path: checked here, not per batch) would fail the
   -- whole script: the job is deferred instead, and comes back until someone repairs the key.
   local t = redis.call('TYPE', parked).ok
-  if (seen and tonumber(now) - seen <= tonumber(ARGV[9])) or (t ~= 'none' and t ~= 'zset') then
+  if (alive_until and alive_until >= now) or (t ~= 'none' and t ~= 'zset') then
     local n = count(redis.call('HGET', key, 'deferred')) or 0
     redis.call('HSET', key, 'status', 'queued', 'deferred', n + 1)
     if n == 0 then

@@ -22,7 +22,10 @@ export interface BuryOptions {
   eventsMaxLen: number;
 }
 
-/** Per entry: 1 buried, 0 not pending to this consumer (left alone), -2 buried, r:<id> corrupt. */
+/**
+ * Per entry: 1 buried, 0 not buried (not pending to this consumer: left alone; or its job has an
+ * outcome already: acknowledged, no letter), -2 buried, r:<id> corrupt.
+ */
 export async function buryEntries(
   client: Redis,
   keys: V2Keys,

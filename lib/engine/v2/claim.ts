@@ -45,7 +45,10 @@ export interface ClaimOptions {
 
 type RawItem = [string, string, number?, number?, number?, string[]?, string?];
 
-/** Takes over entries whose leases lapsed (others' or a predecessor's under the same name). */
+/**
+ * Takes over entries of other consumers whose leases lapsed. Entries pending on `consumer`
+ * itself (a predecessor under the same name) are not taken: readOwnPending reads those.
+ */
 export function claimLapsed(client: Redis, k: V2Keys, o: ClaimOptions): Promise<ClaimReply> {
   return call(client, k, o, "others");
 }

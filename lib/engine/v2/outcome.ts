@@ -6,7 +6,8 @@
 // The end time is Redis' (finish.lua prepends `F<now> `; the failed value is made in Lua by
 // failed_value in lua/dead.lua); the run's start is end - run ms, measured on the worker's
 // monotonic clock. Worker and task are JSON strings (they may hold spaces or newlines; JSON
-// has none raw), the payload has raw newlines escaped, so only the last part is free text.
+// has none raw), the payload has raw CR/LF made spaces (oneLine), so only the last part is
+// free text.
 
 export interface OutcomeValue {
   status: "finished" | "failed";
@@ -39,9 +40,13 @@ export interface FinishedRun {
   result: string;
 }
 
-/** Newlines would end the payload's part early: a valid JSON payload has none raw. */
+/**
+ * A raw newline would end the payload's part early. In valid JSON a raw CR or LF can only be
+ * whitespace between tokens (inside a string it must be escaped), so each becomes a space: a
+ * pretty-printed payload stays valid JSON with the same value (an escape `\n` there would not).
+ */
 function oneLine(text: string): string {
-  return text.includes("\n") ? text.replaceAll("\n", "\\n") : text;
+  return /[\r\n]/.test(text) ? text.replace(/[\r\n]/g, " ") : text;
 }
 
 /** What the worker sends finish.lua for a job; the script prepends `F<end ms> `. */

@@ -9,6 +9,8 @@ export interface Served {
   moved: number;
   /** Most jobs taken from one task's parked set: equal to `most` means call again. */
   fullest: number;
+  /** Tasks whose parked key holds another type: skipped (still marked alive); worth a log line. */
+  corrupt?: string[];
 }
 
 /** Marks `tasks` alive for `aliveMs` past Redis' TIME and moves their parked jobs back. */
@@ -21,6 +23,7 @@ export async function serveTasks(
 ): Promise<Served> {
   const args = [k.parkedPrefix, k.recordPrefix, Math.round(aliveMs), most, ...tasks];
   const keys = [k.tasks, k.stream];
-  const [moved, fullest] = await runScript<[number, number]>(client, rareScripts.serve, keys, args);
-  return { moved, fullest };
+  const reply = await runScript<[number, number, string[]]>(client, rareScripts.serve, keys, args);
+  const [moved, fullest, corrupt = []] = reply;
+  return corrupt.length > 0 ? { moved, fullest, corrupt } : { moved, fullest };
 }

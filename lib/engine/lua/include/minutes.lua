@@ -1,5 +1,6 @@
 -- Include (`--- @include minutes`): the per-minute counts of finish-5 and fail-6 (read by
 -- `info` and /metrics). Not a script of its own.
+--- @include counters
 
 -- Adds n to `<minute>:<name>` in the per-minute hash. When a new minute starts, the fields that
 -- fell out of the last `kept` minutes are deleted (remembered by `trimmed`), so the hash stays
@@ -18,5 +19,5 @@ local function count_minute(key, now, kept, name, n)
     if #old > 0 then redis.call('HDEL', key, unpack(old)) end
   end
   if not trimmed or minute > trimmed then redis.call('HSET', key, 'trimmed', minute) end
-  redis.call('HINCRBY', key, minute .. ':' .. name, n)
+  add_count(key, minute .. ':' .. name, n) -- a corrupt field must not stop the script
 end

@@ -11,10 +11,13 @@
 -- ARGV[5] failure TTL (s; 0 = Redis is full: the letter only, record dropped)
 -- ARGV[6] dead max len  ARGV[7] events max len  ARGV[8] minutes of counts kept
 -- ARGV[9..] triples: entry id, job id ('' = not known: the letter names the entry), problem
--- Returns one integer per entry: 1 buried, 0 not pending to this consumer (left alone),
--- -2 buried but r:<id> holds another type (no outcome written). Or an error reply
+-- Returns one integer per entry: 1 buried, 0 not buried: not pending to this consumer (left
+-- alone), or its job has an outcome already (a duplicate entry: acknowledged and deleted, no
+-- letter, no count: the job is not failed), -2 buried but r:<id> holds another type (no
+-- outcome written). Or an error reply
 -- `ERR courier: key … holds a …` (nothing written).
 --- @include wrongtype
+--- @include counters
 --- @include minutes
 --- @include clock
 --- @include dead-v2
@@ -28,7 +31,10 @@ for i = 9, #ARGV, 3 do
   local entry = ARGV[i]
   local p = redis.call('XPENDING', KEYS[1], group, entry, entry, 1, consumer)[1]
   local f = nil
-  if p then
+  -- TYPE, not EXISTS: an r:<id> of another type is no outcome (the job is buried, -2 below).
+  if p and ARGV[i + 1] ~= '' and redis.call('TYPE', ARGV[1] .. ARGV[i + 1]).ok == 'string' then
+    entries[#entries + 1] = entry -- the job has its outcome (a duplicate entry): no letter
+  elseif p then
     f = {}
     local e = redis.call('XRANGE', KEYS[1], entry, entry)[1]
     local flat = e and e[2] or {}
@@ -62,15 +68,19 @@ for i = 9, #ARGV, 3 do
     out[n] = code == -2 and -2 or 1
   end
 end
-if #entries > 0 then
+local buried = 0
+for _, f in ipairs(fields) do if f then buried = buried + 1 end end
+if buried > 0 then
   if #ids > 0 then
     local keep = math.max(1, math.ceil(tonumber(ARGV[7]) / #ids))
     redis.call('XADD', KEYS[3], 'MAXLEN', '~', keep, '*', 'type', 'failed', 'ids',
       table.concat(ids, ','))
   end
-  redis.call('HINCRBY', KEYS[4], 'failed', #entries)
-  redis.call('HINCRBY', KEYS[4], 'dead', #entries)
-  count_minute(KEYS[5], now, tonumber(ARGV[8]), 'failed', #entries)
+  add_count(KEYS[4], 'failed', buried)
+  add_count(KEYS[4], 'dead', buried)
+  count_minute(KEYS[5], now, tonumber(ARGV[8]), 'failed', buried)
+end
+if #entries > 0 then
   redis.call('XACK', KEYS[1], group, unpack(entries))
   redis.call('XDEL', KEYS[1], unpack(entries))
 end

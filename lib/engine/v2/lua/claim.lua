@@ -9,6 +9,14 @@
 --   `abandoned: its worker stopped during attempt X of M`, the failed value, acknowledged.
 --   Else the abandoned run is written to the record (its end = the last lease renewal, the
 --   last sign of life) and the entry is handed over as attempt a + deliveries + 1.
+--   Entries pending on this consumer itself are not taken here ('own' mode reads them).
+--   An entry deleted while pending is acknowledged ('deleted'): Redis 6.2's XCLAIM answers nil
+--   for it and leaves it pending, 7.x drops it. An entry whose `i` is no valid job id is
+--   buried as corrupt (a letter named by its entry, no outcome): no record under a bad key.
+--   A record the claim makes (an entry without `i`: the job had none) gets the failure TTL,
+--   so that it cannot outlive the job when the stale first worker finishes it (a finish that
+--   believes there is no record expires none); the scripts that keep a job waiting on its
+--   record (fail's retry, leave, release) PERSIST it, and a finish that has it sets its own TTL.
 -- 'own': this consumer's own pending entries (after a read whose reply was lost), read with
 --   XPENDING + XRANGE: no delivery count bumped (XREADGROUP ... 0 would charge an attempt).
 -- (scripts-rare.ts).
@@ -25,6 +33,7 @@
 --   or {entry, 'deleted'} (gone from the stream: nothing to run).
 --- @include wrongtype
 --- @include history
+--- @include counters
 --- @include minutes
 --- @include entries
 --- @include clock
@@ -72,16 +81,36 @@ local function take_over(entry, f, raw, p, used)
   if ok then
     keep_enqueued(key, id)
     forget_old_run(key, runs)
+    -- Made by this claim (no `i`): expires unless a later write keeps it (see above).
+    if not f.i and tonumber(ARGV[9]) > 0 then redis.call('EXPIRE', key, ARGV[9]) end
   end
   claimed = claimed + 1
   out[#out + 1] = { entry, 'run', used + 1, runs + 1, ok and 1 or 0, raw, p[2] }
+end
+
+-- An entry whose `i` is not a job id (lib/engine/record.ts isValidJobId): buried as bury.lua
+-- buries an entry of unknown id, with a letter named by the entry and nothing else.
+local function bad_id(entry, f, used)
+  dead_letter(KEYS[2], ARGV[10], entry, f, 'corrupt record: job id is not valid', false)
+  redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[11], '*', 'type', 'failed', 'id', entry)
+  acks[#acks + 1] = entry
+  buried = buried + 1
+  out[#out + 1] = { entry, 'buried', used }
+end
+
+local function valid_id(id)
+  return #id >= 1 and #id <= 128 and not string.find(id, '[^%w_.:%-]')
 end
 
 local function others()
   local pending = redis.call('XPENDING', KEYS[1], group, 'IDLE', ARGV[6], start, '+', most)
   if #pending == 0 then return pending end
   local before, ids = {}, {}
-  for _, p in ipairs(pending) do before[p[1]] = p; ids[#ids + 1] = p[1] end
+  for _, p in ipairs(pending) do
+    before[p[1]] = p
+    if p[2] ~= me then ids[#ids + 1] = p[1] end -- own entries: 'own' mode's, not a takeover
+  end
+  if #ids == 0 then return pending end
   local got = {}
   for _, e in ipairs(redis.call('XCLAIM', KEYS[1], group, me, ARGV[6], unpack(ids))) do
     if e and e[1] then got[e[1]] = e[2] or {} end
@@ -91,7 +120,10 @@ local function others()
     local f = raw and to_map(raw)
     local a, m = f and count(f.a), f and count(f.m)
     if not f then
+      acks[#acks + 1] = entry -- 6.2 leaves it pending: nothing to run, nothing to keep
       out[#out + 1] = { entry, 'deleted' }
+    elseif f.i and not valid_id(f.i) then
+      bad_id(entry, f, (a or 0) + p[4])
     elseif redis.call('EXISTS', rprefix .. job_id(entry, f)) == 1 then
       -- The job has its outcome (a duplicate entry): nothing to run, nor to bury.
       acks[#acks + 1] = entry
@@ -125,10 +157,10 @@ local function own()
 end
 
 local pending = ARGV[5] == 'own' and own() or others()
-if claimed > 0 then redis.call('HINCRBY', KEYS[4], 'claimed', claimed) end
+if claimed > 0 then add_count(KEYS[4], 'claimed', claimed) end
 if buried > 0 then
-  redis.call('HINCRBY', KEYS[4], 'failed', buried)
-  redis.call('HINCRBY', KEYS[4], 'dead', buried)
+  add_count(KEYS[4], 'failed', buried)
+  add_count(KEYS[4], 'dead', buried)
   count_minute(KEYS[5], now, tonumber(ARGV[12]), 'failed', buried)
 end
 ack_and_trim(KEYS[1], group, acks)

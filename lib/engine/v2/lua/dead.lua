@@ -13,9 +13,10 @@ end
 
 -- The failed value of r:<id>: X<end> <run ms> <attempt> <max> <enqueued> <letter> <worker JSON>
 -- \n<task JSON>\n<payload>\n<error>. Worker and task as JSON strings (cjson: every Redis has
--- it), raw newlines of the payload escaped: only the error, last, is free text.
+-- it), raw CR/LF of the payload made spaces (as outcome.ts oneLine: in valid JSON they are
+-- whitespace between tokens, so the payload stays valid JSON): only the error, last, is free text.
 local function failed_value(now, run_ms, attempt, max, enqueued, letter, worker, task, payload, err)
-  local p = string.gsub(payload or '', '\n', '\\n')
+  local p = string.gsub(payload or '', '[\r\n]', ' ')
   return 'X' .. num_or_dash(now) .. ' ' .. num_or_dash(run_ms) .. ' ' .. num_or_dash(attempt) ..
     ' ' .. num_or_dash(max) .. ' ' .. num_or_dash(enqueued) .. ' ' .. (letter or '-') .. ' ' ..
     cjson.encode(worker or '') .. '\n' .. cjson.encode(task or '') .. '\n' .. p .. '\n' .. err

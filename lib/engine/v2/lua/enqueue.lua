@@ -17,6 +17,7 @@
 -- Returns "<first entry id or empty> <flags>", one flag per job: 1 created, 0 existed.
 -- Or an error reply `ERR courier: key … holds a …` (nothing written: wrong_type, _wrongtype.lua).
 --- @include wrongtype
+--- @include counters
 --- @include clock
 local seen = redis.call('GET', KEYS[4])
 if seen then return seen end
@@ -73,7 +74,7 @@ for i = 3, #ARGV, 6 do
     flags[#flags + 1] = '1'
   end
 end
-if added > 0 then redis.call('HINCRBY', KEYS[3], 'enqueued', added) end
+if added > 0 then add_count(KEYS[3], 'enqueued', added) end
 local reply = first .. ' ' .. table.concat(flags)
 redis.call('SET', KEYS[4], reply, 'PX', ARGV[2])
 return reply

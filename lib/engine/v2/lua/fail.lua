@@ -20,10 +20,15 @@
 --   writer: nothing is written at a start)
 -- ARGV[10..] septuples: entry id, job id ('' = the entry id), has record (1/0), run number,
 --   run ms (on the worker's monotonic clock), error, delay ms (-1 = fail for good)
--- Returns: one integer per job: 1 will retry, 2 failed for good, 0 left alone, -2 corrupt
--- (entry gone or record not a hash: acknowledged, nothing written).
+-- Returns: one integer per job: 1 will retry, 2 failed for good, 0 left alone, -2 corrupt:
+-- the entry gone (acknowledged, nothing written), or the record not a hash (failed for good as
+-- bury.lua does: a dead letter and failed value `corrupt record: not a hash`, acknowledged;
+-- the record itself left as it is, with the failure TTL), or r:<id> of another type.
+-- Counters are added with add_count (include/counters.lua): a corrupt counter field never
+-- stops the script between its writes and its acknowledgements.
 --- @include wrongtype
 --- @include history
+--- @include counters
 --- @include minutes
 --- @include entries
 --- @include memory
@@ -57,7 +62,7 @@ for i = 10, #ARGV, 7 do
     else
       job.attempt = (count(job.f.a) or 0) + p[4]
       local ok, q = pcall(redis.call, 'HGET', jprefix .. id, 'q')
-      if not ok then job.code = -2 end
+      job.corrupt = not ok -- the record is not a hash: fails for good below, as a bury does
       job.enqueued = ok and q or auto_ms(id)
     end
   end
@@ -74,6 +79,8 @@ local function retry(j, key)
   end
   keep_enqueued(key, j.id)
   redis.call('HSET', key, unpack(end_fields(fields, j.run, now, 'retrying', j.err)))
+  -- The job waits on its record: no TTL (a claim gives a record it makes one, claim.lua).
+  redis.call('PERSIST', key)
   forget_old_run(key, j.run)
   redis.call('ZADD', KEYS[2], now + j.delay, j.id)
   redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[7], '*', 'type', 'retried', 'id', j.id)
@@ -84,21 +91,23 @@ end
 local function fail_now(j, key)
   -- The letter's `attempts` is the attempt that failed (v1's letter), not the entry's `a`.
   local f = { t = j.f.t, p = j.f.p, a = j.attempt, m = j.f.m }
+  local err = j.corrupt and 'corrupt record: not a hash' or j.err
   local _, code = fail_for_good({ dead = KEYS[3], dead_max = ARGV[6], id = j.id, f = f,
-    err = j.err, ttl = ARGV[5], now = now, result_key = rprefix .. j.id, record_key = key,
+    err = err, ttl = ARGV[5], now = now, result_key = rprefix .. j.id, record_key = key,
     run_ms = j.run_ms, attempt = j.attempt, worker = consumer, enqueued = j.enqueued })
   if code == -2 then return -2 end
   failed = failed + 1
   if compact then
     compacted[#compacted + 1] = j.id
-    return 2
+    return j.corrupt and -2 or 2
   end
+  redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[7], '*', 'type', 'failed', 'id', j.id)
+  if j.corrupt then return -2 end
   -- The record (an idempotency marker, earlier runs) lives as long as the failed value
   -- (fail_for_good set its TTL); its status keeps `dead requeue` from taking the job for alive.
   if j.record and redis.call('EXISTS', key) == 1 then
     redis.call('HSET', key, 'status', 'failed', 'error', j.err)
   end
-  redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[7], '*', 'type', 'failed', 'id', j.id)
   return 2
 end
 
@@ -109,14 +118,15 @@ for _, j in ipairs(jobs) do
   if not j.code and decided[j.id] then j.code = 0 end
   if not j.code then
     local key = jprefix .. j.id
-    if j.delay >= 0 then j.code = retry(j, key) else j.code = fail_now(j, key) end
+    -- A record that is not a hash cannot hold a retry: the job fails for good (no loop).
+    if j.delay >= 0 and not j.corrupt then j.code = retry(j, key) else j.code = fail_now(j, key) end
     decided[j.id] = true
   end
   out[#out + 1] = j.code
 end
-if (tonumber(ARGV[9]) or 0) > 0 then redis.call('HINCRBY', KEYS[5], 'started', ARGV[9]) end
+if (tonumber(ARGV[9]) or 0) > 0 then add_count(KEYS[5], 'started', ARGV[9]) end
 if retried > 0 then
-  redis.call('HINCRBY', KEYS[5], 'retried', retried)
+  add_count(KEYS[5], 'retried', retried)
   count_minute(KEYS[6], now, tonumber(ARGV[8]), 'retried', retried)
 end
 if #compacted > 0 then
@@ -126,8 +136,8 @@ if #compacted > 0 then
     table.concat(compacted, ','))
 end
 if failed > 0 then
-  redis.call('HINCRBY', KEYS[5], 'failed', failed)
-  redis.call('HINCRBY', KEYS[5], 'dead', failed)
+  add_count(KEYS[5], 'failed', failed)
+  add_count(KEYS[5], 'dead', failed)
   count_minute(KEYS[6], now, tonumber(ARGV[8]), 'failed', failed)
 end
 ack_and_trim(KEYS[1], group, acks)

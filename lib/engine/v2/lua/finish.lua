@@ -22,6 +22,7 @@
 -- type (corrupt; the entry is acknowledged all the same); taken = XREADGROUP's entries.
 -- Or an error reply `ERR courier: key … holds a …` (nothing written).
 --- @include wrongtype
+--- @include counters
 --- @include minutes
 --- @include entries
 --- @include clock
@@ -57,6 +58,10 @@ for i = 10, #ARGV, 5 do
   elseif redis.call('TYPE', key).ok ~= 'string' then
     codes[#codes + 1] = -2 -- rare path: SET NX answers nil on a key of another type
   else
+    -- Lost (rare path): another run finished first. If that run did not know of the record (a
+    -- stale worker whose entry a claim took over, making the record), its finish expired none:
+    -- this one does, so the record does not outlive the result.
+    if ARGV[i + 2] == '1' then redis.call('EXPIRE', jprefix .. id, ttl) end
     codes[#codes + 1] = 0
   end
 end
@@ -66,13 +71,13 @@ if #recorded > 0 then
   local keep = math.max(1, math.ceil(tonumber(ARGV[6]) / #recorded))
   redis.call('XADD', KEYS[2], 'MAXLEN', '~', keep, '*', 'type', 'finished', 'ids',
     table.concat(recorded, ','))
-  redis.call('HINCRBY', KEYS[3], 'finished', #recorded)
+  add_count(KEYS[3], 'finished', #recorded)
   count_minute(KEYS[4], now, tonumber(ARGV[7]), 'finished', #recorded)
-  for bucket, n in pairs(buckets) do redis.call('HINCRBY', KEYS[5], bucket, n) end
-  redis.call('HINCRBY', KEYS[5], 'count', #recorded)
-  redis.call('HINCRBY', KEYS[5], 'sum_ms', sum)
+  for bucket, n in pairs(buckets) do add_count(KEYS[5], bucket, n) end
+  add_count(KEYS[5], 'count', #recorded)
+  add_count(KEYS[5], 'sum_ms', sum)
 end
-if tonumber(ARGV[8]) > 0 then redis.call('HINCRBY', KEYS[3], 'started', ARGV[8]) end
+if tonumber(ARGV[8]) > 0 then add_count(KEYS[3], 'started', ARGV[8]) end
 local taken = {}
 if tonumber(ARGV[9]) > 0 then
   local read = redis.call('XREADGROUP', 'GROUP', group, ARGV[4], 'COUNT', ARGV[9],

@@ -7,7 +7,11 @@
 -- `waiting_for`) until serve.lua sees a worker with the task.
 -- The delays are the retry policy's (lib/worker/retry-policy.ts: one copy of the formula); the
 -- worker sends them as a schedule, indexed here by the record's `deferred` count.
--- Acknowledge and delete first: they take no memory, so a full Redis still lets jobs be left.
+-- Order: reads, a write that takes no memory (PERSIST on the stream: a full Redis still lets
+-- jobs be left), the re-adds and parks, and the acknowledgements and deletes last, so that a
+-- script error half-way leaves the entries pending (claimed later), never acknowledged with
+-- the job nowhere. The re-added entry carries `n + deliveries - 1`: the runs abandoned before
+-- a claim are in the record's history, and the next run must not reuse their numbers.
 --
 -- KEYS[1] stream  KEYS[2] delayed  KEYS[3] tasks (hash)
 -- ARGV[1] record prefix  ARGV[2] parked prefix  ARGV[3] group  ARGV[4] consumer
@@ -37,55 +41,63 @@ local function alive(task)
   return until_ms ~= nil and until_ms >= now
 end
 
-local function leave(entry, id, task, f, attempts)
+local function leave(id, task, f, attempts, runs)
   local key = jprefix .. id
   local t = redis.call('TYPE', key).ok
   if t ~= 'none' and t ~= 'hash' then
-    readd(KEYS[1], id, f, attempts, f.n) -- record unusable: back at once, nothing else written
+    readd(KEYS[1], id, f, attempts, runs) -- record unusable: back at once, nothing else written
     return 'deferred'
   end
   keep_enqueued(key, id)
+  -- The job waits on its record now: no TTL (a claim gives the record it makes one).
+  redis.call('PERSIST', key)
   if not alive(task) then
     redis.call('HSET', key, 'status', 'queued', 'waiting_for', task,
-      unpack(record_fields(f, attempts, f.n)))
-    if redis.call('ZADD', pprefix .. task, now, id) == 1 then
-      redis.call('HINCRBY', KEYS[3], 'parked:' .. task, 1)
-    end
+      unpack(record_fields(f, attempts, runs)))
+    redis.call('ZADD', pprefix .. task, now, id)
+    -- The count is the parked set's size, set (not added): a corrupt field cannot fail the call.
+    redis.call('HSET', KEYS[3], 'parked:' .. task, redis.call('ZCARD', pprefix .. task))
     return 'parked'
   end
   local n = count(redis.call('HGET', key, 'deferred')) or 0
   local delay = schedule[math.min(n + 1, #schedule)] or 0
   if delay == 0 then
-    local e = readd(KEYS[1], id, f, attempts, f.n)
-    redis.call('HSET', key, 'status', 'queued', 'e', e, 'deferred', n + 1)
+    local e = readd(KEYS[1], id, f, attempts, runs)
+    redis.call('HSET', key, 'status', 'queued', 'e', e, 'deferred', n + 1, 'n', runs)
   else
     redis.call('HSET', key, 'status', 'queued', 'deferred', n + 1,
-      unpack(record_fields(f, attempts, f.n)))
+      unpack(record_fields(f, attempts, runs)))
     redis.call('ZADD', KEYS[2], now + delay, id)
   end
   return 'deferred'
 end
 
+local acks = {}
+redis.call('PERSIST', KEYS[1]) -- the write that takes no memory (see above)
 for i = 7, #ARGV, 3 do
   local entry, task = ARGV[i], ARGV[i + 2]
   local p = redis.call('XPENDING', KEYS[1], group, entry, entry, 1)[1]
   local f = p and p[2] == me and entry_at(KEYS[1], entry)
-  if p and p[2] == me then
-    redis.call('XACK', KEYS[1], group, entry)
-    redis.call('XDEL', KEYS[1], entry)
-  end
+  if p and p[2] == me then acks[#acks + 1] = entry end
   if not f then
     out[#out + 1] = 'gone'
   else
     local a = count(f.a)
-    -- This delivery did not run: not counted. A malformed a goes on as it is (the worker buries).
-    local attempts = a and (a + p[4] - 1) or f.a
+    -- This delivery did not run: not counted. A malformed or missing a goes on as it is, ''
+    -- when missing (the worker's validation buries the entry the job comes back as).
+    local attempts = a and (a + p[4] - 1) or f.a or ''
+    -- Deliveries before this one were runs a claim recorded as abandoned (as release.lua).
+    local runs = (count(f.n) or 0) + p[4] - 1
     local id = ARGV[i + 1] ~= '' and ARGV[i + 1] or f.i or entry
     if redis.call('EXISTS', rprefix .. id) == 1 then
       out[#out + 1] = 'done'
     else
-      out[#out + 1] = leave(entry, id, task, f, attempts)
+      out[#out + 1] = leave(id, task, f, attempts, runs)
     end
   end
+end
+for _, entry in ipairs(acks) do
+  redis.call('XACK', KEYS[1], group, entry)
+  redis.call('XDEL', KEYS[1], entry)
 end
 return out

@@ -47,7 +47,10 @@ end
 -- The fields of a record that hold a job waiting outside the stream (delayed, parked): the
 -- entry's own fields, so promote and serve can re-add it without the entry.
 local function record_fields(f, attempts, runs)
-  local out = { 't', f.t or '', 'p', f.p or '', 'a', attempts, 'm', f.m or '', 'n', runs or 0 }
+  -- '' for a missing field (never nil: it would end the script half-way); the entry made from
+  -- the record later carries it, and the worker's validation buries that entry.
+  local out = { 't', f.t or '', 'p', f.p or '', 'a', attempts or '', 'm', f.m or '',
+    'n', runs or 0 }
   if f.o and f.o ~= '' then out[#out + 1] = 'o'; out[#out + 1] = f.o end
   return out
 end

@@ -3,7 +3,9 @@
 -- acknowledged, deleted and re-added from its own fields with `a + deliveries - 1` (the
 -- unfinished run is not counted: the job did not fail, its worker was asked to stop), and the
 -- run goes into the record as `released`. A job that has an outcome already (r:<id>) is not
--- re-added. Acknowledge and delete first: they take no memory, so a full Redis still releases.
+-- re-added. Order: a write that takes no memory first (PERSIST on the stream: a full Redis
+-- still releases), the re-adds, and the acknowledgements and deletes last, so that a script
+-- error half-way leaves the entries pending (claimed later), never acknowledged and lost.
 -- Leaves the group (XGROUP DELCONSUMER) once nothing is pending on the consumer.
 --
 -- KEYS[1] stream
@@ -32,18 +34,21 @@ local function release(entry, f, deliveries)
     run_field(runs), ((a or 0) + deliveries) .. '  ' .. me, end_field(runs),
     ended_as(now, 'released'))
   if ok then
+    redis.call('PERSIST', key) -- the job lives on: no TTL (a claim gives the record it makes one)
     keep_enqueued(key, id)
     forget_old_run(key, runs)
   end
   return 1
 end
 
+redis.call('PERSIST', KEYS[1]) -- the write that takes no memory (see above)
 for _, p in ipairs(pending) do
-  local entry = p[1]
-  local f = entry_at(KEYS[1], entry)
-  redis.call('XACK', KEYS[1], group, entry)
-  redis.call('XDEL', KEYS[1], entry)
-  if f then released = released + release(entry, f, p[4]) end
+  local f = entry_at(KEYS[1], p[1])
+  if f then released = released + release(p[1], f, p[4]) end
+end
+for _, p in ipairs(pending) do
+  redis.call('XACK', KEYS[1], group, p[1])
+  redis.call('XDEL', KEYS[1], p[1])
 end
 -- Leave the group only with nothing pending: deleting a consumer drops its pending entries,
 -- and no one could claim them. (More than ARGV[5] entries: the caller calls again.)

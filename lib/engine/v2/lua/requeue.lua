@@ -13,9 +13,11 @@
 -- ARGV[1] result prefix  ARGV[2] record prefix  ARGV[3] max attempts for letters without one
 -- ARGV[4..] pairs: dead letter entry id, job id it must carry ('' = whichever it carries)
 -- Returns: per pair {job id or '', verdict}: 'requeued', 'missing' (no such letter, or one for
--- another job), 'active' (the job is not failed). Or an error reply `ERR courier: key … holds
--- a …` (nothing written).
+-- another job), 'active' (the job is not failed, or an earlier letter of the same job in this
+-- call requeues it: one job, one entry; the later letter is kept). Or an error reply
+-- `ERR courier: key … holds a …` (nothing written).
 --- @include wrongtype
+--- @include counters
 --- @include history
 --- @include clock
 --- @include readd
@@ -24,7 +26,7 @@ local wrong = wrong_type({ KEYS[1], 'stream', KEYS[2], 'stream', KEYS[3], 'hash'
 if wrong then return wrong end
 local rprefix, jprefix = ARGV[1], ARGV[2]
 local now = clock_ms()
-local out, jobs, requeued, creates = {}, {}, 0, false
+local out, jobs, requeued, creates, seen = {}, {}, 0, false, {}
 local ALIVE = { queued = true, retrying = true, started = true }
 
 -- Reads first: each pair's letter, failed value and record, and the verdict.
@@ -43,13 +45,20 @@ for i = 4, #ARGV, 2 do
     if not vok or not rok or (v and string.sub(v, 1, 1) ~= 'X') or ALIVE[j.record.status or '']
       or marker then
       j.verdict = 'active'
+    elseif seen[j.id] then
+      -- Another letter of this job earlier in the call requeues it: the job is queued now, so
+      -- this one says 'active' (as it would in a later call) and stays where it is.
+      j.verdict = 'active'
     elseif not j.record.status and not j.record.e then
       creates = true
     end
+    if not j.verdict then seen[j.id] = true end
   end
   jobs[#jobs + 1] = j
 end
-if creates then redis.call('HINCRBY', KEYS[3], 'requeued', 0) end
+-- HSETNX: a write Redis checks against maxmemory that adds nothing, and that no corrupt
+-- counter value can make fail (HINCRBY 0 could: the whole requeue refused).
+if creates then redis.call('HSETNX', KEYS[3], 'requeued', 0) end
 
 -- The run that failed for good, as the record's next history run.
 local function last_run(j, runs)
@@ -85,5 +94,5 @@ end
 for _, j in ipairs(jobs) do
   out[#out + 1] = { j.verdict == 'missing' and j.want or j.id, j.verdict or requeue(j) }
 end
-if requeued > 0 then redis.call('HINCRBY', KEYS[3], 'requeued', requeued) end
+if requeued > 0 then add_count(KEYS[3], 'requeued', requeued) end
 return out
