@@ -65,7 +65,7 @@ export const MINUTES_KEPT = 180;
  * The data format this Courier reads and writes. A process meeting a queue of another format
  * refuses it (lib/engine/format.ts) rather than misread it; a change of layout bumps it.
  */
-export const DATA_FORMAT = 1;
+export const DATA_FORMAT = 2;
 
 /** The consumer group every worker of a queue reads through. */
 export const GROUP = "workers";

@@ -19,8 +19,8 @@ export async function holdsV1Jobs(client: Redis, keys: QueueKeys): Promise<boole
   const [entries, delayed] = await Promise.all([
     client
       .sendCommand<[string, string[]][]>(["XRANGE", keys.stream, "-", "+", "COUNT", "1"])
-      .catch(() => []), // not a stream: not ours to judge here (the scripts name such keys)
-    client.sendCommand<string[]>(["ZRANGE", keys.delayed, "0", "0"]).catch(() => []),
+      .catch(wrongType([])),
+    client.sendCommand<string[]>(["ZRANGE", keys.delayed, "0", "0"]).catch(wrongType([])),
   ]);
   // v1's entry is `id <job id>`; v2's carries the job (`t`, `p`, `a`, `m`, …).
   const fields = entries[0]?.[1];
@@ -28,8 +28,21 @@ export async function holdsV1Jobs(client: Redis, keys: QueueKeys): Promise<boole
   const first = delayed[0];
   if (first === undefined) return false;
   // v1's delayed job is a hash with `task`; v2's record has `t`.
-  const v1 = await client.sendCommand<number>(["HEXISTS", keys.record(first), "task"]);
+  const v1 = await client
+    .sendCommand<number>(["HEXISTS", keys.record(first), "task"])
+    .catch(wrongType(0));
   return Number(v1) === 1;
+}
+
+/**
+ * A key of another type is not ours to judge here (the scripts name such keys when they meet
+ * them); any other refusal (NOPERM) is the caller's to report.
+ */
+function wrongType<T>(instead: T): (err: unknown) => T {
+  return (err) => {
+    if (String((err as Error)?.message).startsWith("WRONGTYPE")) return instead;
+    throw err;
+  };
 }
 
 /** Throws RedisRefusedError (exit 6) when the queue holds v1 jobs. */
