@@ -129,7 +129,7 @@ const command = defineCommand({
 async function list(admin: Admin, limit: number, json: boolean): Promise<void> {
   const page = await admin.deadLetters({ limit });
   if (json) printJson({ total: page.total, letters: page.letters.map(letterJson) });
-  else print(formatDeadPage(page, admin.options.now()));
+  else print(formatDeadPage(page, await admin.redisNow())); // letters' ages on Redis' clock
 }
 
 async function show(admin: Admin, id: string, json: boolean): Promise<void> {

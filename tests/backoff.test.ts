@@ -63,6 +63,7 @@ describe("retryInMs: the last-attempt rule", () => {
     [4, 3, false, undefined, null], // past it (a requeue lowered nothing; still the end)
     [1, 3, true, undefined, null], // PermanentError: no retry with attempts left
     [1, 3, false, 250, 250], // the task's own delay
+    [1, 3, false, 0, 0], // ...of none: due at once, still a retry
     [3, 3, false, 250, null], // ...but not past the last attempt
   ])(
     "attempt %i of %i, permanent %p, asked %p: %p",

@@ -5,14 +5,16 @@ import { Admin } from "../lib/admin/admin.ts";
 import type { QueueKeys } from "../lib/engine/keys.ts";
 import { PermanentError } from "../lib/errors.ts";
 import { defineTask } from "../lib/types.ts";
-import { entryJobId } from "./fixtures/engine-v2.ts";
+import { entryJobId, killWaiting } from "./fixtures/engine-v2.ts";
 import {
   openQueue,
   type RawRedis,
   rawRedis,
+  redisTime,
   redisUrl,
   startWorker,
   testPrefix,
+  until,
 } from "./helpers.ts";
 
 /** A task that fails for good while `state.broken`, and returns its payload otherwise. */
@@ -191,6 +193,25 @@ describe("dead letters", () => {
     }
   });
 
+  test("requeue leaves a letter alone when its caller id came back as a new job", async () => {
+    const prefix = testPrefix();
+    await using q = await openQueue({ prefix });
+    await using r = await rawRedis();
+    await q.enqueue("switchable", 1, { id: "reused" });
+    expect(await killWaiting(q.client, q.keys, () => "broken")).toBe(1);
+    await expire(r, q.keys, "reused");
+    await q.enqueue("switchable", 2, { id: "reused" }); // queued again, not dead
+    const admin = await Admin.connect({ redisUrl: redisUrl(), prefix });
+    try {
+      expect(await admin.requeue(["reused"])).toEqual([{ id: "reused", verdict: "active" }]);
+      expect(Number(await r.sendCommand(["XLEN", q.keys.stream]))).toBe(1);
+      expect(Number(await r.sendCommand(["XLEN", q.keys.dead]))).toBe(1);
+      expect(await q.getJob("reused")).toMatchObject({ status: "queued", payload: 2 });
+    } finally {
+      await admin.close();
+    }
+  });
+
   test("requeue --all requeues every letter there is, once", async () => {
     const prefix = testPrefix();
     const { ids, admin, close } = await deadJobs(prefix, 4);
@@ -213,18 +234,31 @@ describe("dead letters", () => {
   test("delete removes the letter and the failed record; purge by age or all", async () => {
     const prefix = testPrefix();
     const { ids, admin, close } = await deadJobs(prefix, 3);
+    await using r = await rawRedis();
     try {
       expect(await admin.deleteDead([ids[0]!, "unknown"])).toEqual([ids[0]!]);
       expect(await admin.job(ids[0]!)).toBeNull();
       expect((await admin.deadLetters()).total).toBe(2);
+      // Ages are measured on Redis' clock (the letters' ids are its times), not this one's.
       const later = await Admin.connect({
         redisUrl: redisUrl(),
         prefix,
         now: () => Date.now() + 7_200_000,
       });
-      expect(await later.purgeDead(3 * 3_600_000)).toBe(0); // none is 3 h old
-      expect(await later.purgeDead(3_600_000)).toBe(2); // both are 2 h old by this clock
+      expect(await later.purgeDead(3_600_000)).toBe(0); // none is an hour old
       await later.close();
+      // Both are 2 ms old once Redis' clock has passed the newest letter by that much.
+      const [[newest]] = await r.sendCommand([
+        "XREVRANGE",
+        admin.keys.dead,
+        "+",
+        "-",
+        "COUNT",
+        "1",
+      ]);
+      const newestMs = Number(String(newest).split("-")[0]);
+      await until(async () => (await redisTime(r)) > newestMs + 2, "Redis' clock to move on");
+      expect(await admin.purgeDead(2)).toBe(2);
       expect((await admin.deadLetters()).total).toBe(0);
       expect(await admin.purgeDead()).toBe(0);
     } finally {

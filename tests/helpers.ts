@@ -246,3 +246,9 @@ export async function commandCalls(r: RawRedis, command: string): Promise<number
   const m = new RegExp(`^cmdstat_${command.toLowerCase()}:calls=(\\d+)`, "m").exec(info);
   return m ? Number(m[1]) : 0;
 }
+
+/** Redis' clock, ms (one TIME): the clock every time Courier writes comes from. */
+export async function redisTime(r: { sendCommand(args: readonly string[]): Promise<unknown> }) {
+  const [s, us] = (await r.sendCommand(["TIME"])) as [string, string];
+  return Number(s) * 1_000 + Math.floor(Number(us) / 1_000);
+}

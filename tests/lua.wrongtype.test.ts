@@ -5,7 +5,6 @@
 // same call works, and nothing is done twice.
 import { describe, expect, test } from "bun:test";
 import { requeueLetters } from "../lib/admin/letters.ts";
-import { resolveOptions } from "../lib/config.ts";
 import type { QueueKeys } from "../lib/engine/keys.ts";
 import type { Queue } from "../lib/queue/queue.ts";
 import { defineTask } from "../lib/types.ts";
@@ -49,7 +48,7 @@ async function due(q: Queue) {
   await enqueue(q, 60_000);
   await q.client.sendCommand(["ZADD", q.keys.delayed, "XX", "0", "j1"]);
 }
-const serve = (q: Queue) => serveTasks(q.client, q.keys, resolveOptions({}), ["t"]);
+const serve = (q: Queue) => serveTasks(q.client, q.keys, ["t"], 30_000);
 /** A letter for j1 whose record was dropped (the requeue recreates it). */
 async function letter(q: Queue, r: RawRedis) {
   await r.sendCommand([...["XADD", q.keys.dead, "*", "id", "j1", "task", "t", "payload", "1"]]);
@@ -108,7 +107,7 @@ describe("a queue-wide key of the wrong type", () => {
     await using r = await rawRedis();
     await r.sendCommand(["SET", `${q.keys.parkedPrefix}u`, "not ours"]);
     await parked(q, r);
-    const run = serveTasks(q.client, q.keys, resolveOptions({}), ["t", "u"]);
+    const run = serveTasks(q.client, q.keys, ["t", "u"], 30_000);
     await expect(run).rejects.toThrow(`courier: key ${q.keys.parkedPrefix}u holds another type`);
     expect(Number(await XLEN(r, q.keys))).toBe(1); // j1, parked for t, is back in the stream
     expect(await r.sendCommand(["GET", `${q.keys.parkedPrefix}u`])).toBe("not ours");

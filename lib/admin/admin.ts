@@ -4,8 +4,10 @@
 // fallback search for a dead letter whose job record has expired.
 
 import { type QueueOptions, resolveOptions } from "../config.ts";
+import { checkFormat } from "../engine/format.ts";
 import { type QueueKeys, queueKeys } from "../engine/keys.ts";
 import { field, getJobs } from "../queue/read.ts";
+import { redisNowMs } from "../redis/clock.ts";
 import { connect, type Redis } from "../redis/connect.ts";
 import { type RedisMemory, readMemory } from "../redis/memory.ts";
 import type { JobRecord } from "../types.ts";
@@ -75,7 +77,22 @@ export class Admin {
       failFast: true,
       reconnectMaxMs: options.reconnectMaxMs,
     });
-    return new Admin(client, options, true);
+    const admin = new Admin(client, options, true);
+    try {
+      await admin.checkFormat();
+    } catch (err) {
+      await admin.close();
+      throw err;
+    }
+    return admin;
+  }
+
+  /**
+   * Refuses (RedisRefusedError, one line) a queue whose data is in another format than this
+   * Courier's: read, it would be misread. One HGET; a queue without a format yet passes.
+   */
+  async checkFormat(): Promise<void> {
+    await checkFormat(this.client, this.keys);
   }
 
   /** The same view of another queue, on this connection (closing it closes nothing). */
@@ -121,17 +138,23 @@ export class Admin {
     return [...found].sort();
   }
 
+  /** Redis' time, ms: the clock heartbeats, letters and history are written with (one TIME). */
+  redisNow(): Promise<number> {
+    return redisNowMs(this.client);
+  }
+
   async overview(): Promise<Overview> {
+    const now = await redisNowMs(this.client); // the clock the scripts count minutes by
     const [{ counts, series }, memory] = await Promise.all([
-      readCounts(this.client, this.keys, this.options.queue, this.options.now()),
+      readCounts(this.client, this.keys, this.options.queue, now),
       readMemory(this.client),
     ]);
     return { counts, series, memory };
   }
 
   /** Workers by heartbeat; with `prune`, those gone are removed from the set afterwards. */
-  workers({ prune = false } = {}): Promise<WorkerInfo[]> {
-    return readWorkers(this.client, this.keys, this.options.now(), prune);
+  async workers({ prune = false } = {}): Promise<WorkerInfo[]> {
+    return readWorkers(this.client, this.keys, await redisNowMs(this.client), prune);
   }
 
   deadLetters({ cursor = null as string | null, limit = 20 } = {}): Promise<DeadPage> {
@@ -160,7 +183,7 @@ export class Admin {
     return requeueAllLetters(this.client, this.keys, this.#o());
   }
 
-  /** Deletes dead jobs (letter and record); returns the ids deleted. */
+  /** Deletes dead jobs (letter, failed outcome and record); returns the ids deleted. */
   async deleteDead(jobIds: readonly string[]): Promise<string[]> {
     const found = await this.#letters(jobIds);
     const pairs = found.flatMap((l, i) => (l ? [[l.entryId, jobIds[i]!] as [string, string]] : []));
@@ -168,8 +191,9 @@ export class Admin {
   }
 
   /** Deletes dead letters older than `olderThanMs` (all when not given); returns how many. */
-  purgeDead(olderThanMs?: number): Promise<number> {
-    return purgeLetters(this.client, this.keys, this.options.now(), olderThanMs);
+  async purgeDead(olderThanMs?: number): Promise<number> {
+    // Letters' ids are Redis' times: their age is measured on Redis' clock.
+    return purgeLetters(this.client, this.keys, await redisNowMs(this.client), olderThanMs);
   }
 
   job(id: string): Promise<JobRecord | null> {
@@ -222,6 +246,6 @@ export class Admin {
   }
 
   #o() {
-    return { now: this.options.now(), maxAttempts: this.options.maxAttempts };
+    return { maxAttempts: this.options.maxAttempts };
   }
 }

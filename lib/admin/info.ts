@@ -3,7 +3,7 @@
 
 import { safeText } from "../cli/safe-text.ts";
 import type { QueueKeys } from "../engine/keys.ts";
-import { describeError } from "../errors.ts";
+import { describeError, RedisRefusedError } from "../errors.ts";
 import { formatBytes, type RedisMemory } from "../redis/memory.ts";
 import type { Admin } from "./admin.ts";
 import { formatDuration } from "./duration.ts";
@@ -49,6 +49,7 @@ export function infoReader(admin: Admin, queues: readonly string[]): () => Promi
       known.map(async (name) => {
         const view = admin.forQueue(name);
         try {
+          await view.checkFormat();
           const [{ counts, memory }, workers] = await Promise.all([
             view.overview(),
             view.workers({ prune: true }),
@@ -56,8 +57,9 @@ export function infoReader(admin: Admin, queues: readonly string[]): () => Promi
           redis = memory;
           return { ...counts, workers };
         } catch (err) {
-          // One queue's broken key (WRONGTYPE) does not hide the others: it is reported as
-          // unreadable, and `info` exits 6 after printing everything.
+          // One queue's broken key (WRONGTYPE) or other data format does not hide the others:
+          // it is reported as unreadable, and `info` exits 6 after printing everything.
+          if (err instanceof RedisRefusedError) return { queue: name, unreadable: err.message };
           if (!/\bWRONGTYPE\b/.test(describeError(err))) throw err;
           return { queue: name, unreadable: wrongTypeLine(view.keys) };
         }

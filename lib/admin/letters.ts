@@ -69,8 +69,8 @@ export async function findDead(
     const [entry] = await client.sendCommand<RawEntry[]>(["XRANGE", keys.dead, known, known]);
     if (entry && field(entry[1], "id") === jobId) return toLetter(entry);
   }
-  // The record expired (or predates dead_entry): look through the letters, newest first. The
-  // stream is capped (deadMaxLen), so this is bounded; it is an operator's command, not a loop.
+  // The outcome expired (or was dropped on a full Redis): look through the letters, newest
+  // first. The stream is capped (deadMaxLen), so this is bounded; it is an operator's command.
   let from = "+";
   for (;;) {
     const page = await client.sendCommand<RawEntry[]>([

@@ -1,12 +1,13 @@
 // The workers of a queue, from their heartbeats: the workers set (scored by last heartbeat)
-// and one hash per worker. Workers silent for longer than their hash lives are gone: they are
-// shown once as such and pruned (prune-2.lua), so the set does not grow with every crash.
+// and one hash per worker. Each is judged by its own heartbeat interval (`beat_ms` in its hash)
+// and Redis' clock (`now` is Redis' TIME; the beats are Redis' times too): late after two
+// missed beats; gone once its hash has expired (six beats, Redis' own expiry decides), shown
+// once as such and pruned (prune-2.lua), so the set does not grow with every crash.
 
 import { defaults } from "../config.ts";
 import { pruneGone } from "../engine/calls/admin.ts";
 import type { QueueKeys } from "../engine/keys.ts";
 import type { Redis } from "../redis/connect.ts";
-import { goneAfterMs } from "../worker/presence.ts";
 
 export type WorkerState = "busy" | "idle" | "late" | "gone";
 
@@ -24,16 +25,18 @@ export interface WorkerInfo {
   lastHeartbeatMs: number;
   /** busy or idle; late after two missed heartbeats; gone once its record has expired. */
   state: WorkerState;
+  /** Its heartbeat interval, ms (the default for a worker whose record does not say). */
+  heartbeatEveryMs: number;
   /** The tasks it has (empty when its record does not say). */
   tasks: string[];
 }
 
-/** After this long without a heartbeat a worker is late (two beats missed). */
-export const LATE_AFTER_MS = defaults.heartbeatEveryMs * 2;
-/** After this long it is gone: its hash has expired (six beats, lib/worker/presence.ts). */
-export const GONE_AFTER_MS = goneAfterMs(defaults);
-
-/** Lists the workers (busiest first); with `prune`, gone ones are removed afterwards. */
+/** A worker is late after two missed beats of its own interval. */
+const LATE_BEATS = 2;
+/**
+ * Lists the workers (busiest first); with `prune`, gone ones are removed afterwards. `now`:
+ * Redis' time (lib/redis/clock.ts), the clock the beats were written with.
+ */
 export async function readWorkers(
   client: Redis,
   keys: QueueKeys,
@@ -56,7 +59,7 @@ export async function readWorkers(
   const workers = names.map(([name, beat], i) => toWorker(name, beat, hashes[i] ?? [], now));
   const gone = workers.filter((w) => w.state === "gone").map((w) => w.name);
   if (prune && gone.length > 0) {
-    await pruneGone(client, keys, now - GONE_AFTER_MS, gone);
+    await pruneGone(client, keys, gone);
   }
   return workers.sort((a, b) => b.inFlight - a.inFlight || a.name.localeCompare(b.name));
 }
@@ -67,8 +70,10 @@ function toWorker(name: string, beat: number, flat: string[], now: number): Work
   const num = (k: string) => (h.has(k) ? Number(h.get(k)) : null);
   const age = Math.max(0, now - beat);
   const inFlight = num("in_flight") ?? 0;
+  const beatMs = num("beat_ms") || defaults.heartbeatEveryMs;
+  // No hash: it expired, six of the worker's own beats after its last one.
   const state: WorkerState =
-    age > GONE_AFTER_MS ? "gone" : age > LATE_AFTER_MS ? "late" : inFlight > 0 ? "busy" : "idle";
+    h.size === 0 ? "gone" : age > LATE_BEATS * beatMs ? "late" : inFlight > 0 ? "busy" : "idle";
   return {
     name,
     host: h.get("host") ?? null,
@@ -79,6 +84,7 @@ function toWorker(name: string, beat: number, flat: string[], now: number): Work
     failed: num("failed") ?? 0,
     lastHeartbeatMs: age,
     state,
+    heartbeatEveryMs: beatMs,
     tasks: parseTasks(h.get("tasks")),
   };
 }
@@ -109,15 +115,15 @@ export async function readUnservedTasks(
   now: number,
 ): Promise<UnservedTask[]> {
   const flat = await client.sendCommand<string[]>(["HGETALL", keys.tasks]);
-  const seen = new Map<string, number>();
+  const aliveUntil = new Map<string, number>();
   const parked = new Map<string, number>();
   for (let i = 0; i + 1 < flat.length; i += 2) {
     const [name, value] = [flat[i]!, Number(flat[i + 1])];
-    if (name.startsWith("seen:")) seen.set(name.slice(5), value);
+    if (name.startsWith("alive_until:")) aliveUntil.set(name.slice(12), value);
     else if (name.startsWith("parked:")) parked.set(name.slice(7), value);
   }
-  const live = (task: string) =>
-    now - (seen.get(task) ?? Number.NEGATIVE_INFINITY) <= GONE_AFTER_MS;
+  // Both Redis' time: the until was written by serve-2.lua from TIME and its worker's interval.
+  const live = (task: string) => (aliveUntil.get(task) ?? Number.NEGATIVE_INFINITY) >= now;
   return [...parked]
     .filter(([task, jobs]) => jobs > 0 && !live(task))
     .map(([task, jobs]) => ({ task, jobs }))

@@ -4,6 +4,7 @@
 import type { Admin } from "../admin/admin.ts";
 import { QUEUE_NAME } from "../config.ts";
 import { queueKeys } from "../engine/keys.ts";
+import { RedisRefusedError } from "../errors.ts";
 import { Queue } from "../queue/queue.ts";
 
 /** Why a request's queue is refused. */
@@ -12,6 +13,8 @@ export type Refusal = { ok: false; status: number; error: string };
 export class Queues {
   /** Producers for the queues triggered into, connected on first use. */
   #producers = new Map<string, Promise<Queue>>();
+  /** Queues whose data format was found to be this Courier's (checked once, not per request). */
+  #readable = new Set<string>();
 
   constructor(readonly admin: Admin) {}
 
@@ -31,7 +34,17 @@ export class Queues {
       const prefix = this.admin.options.prefix;
       return { ok: false, status: 404, error: `no queue named ${name} under prefix ${prefix}` };
     }
-    return this.admin.forQueue(name);
+    const view = this.admin.forQueue(name);
+    if (!this.#readable.has(name)) {
+      // Another data format: refused (409) before anything of it is read, as the CLIs do.
+      const refused = await view.checkFormat().then(
+        () => null,
+        (err: unknown) => (err instanceof RedisRefusedError ? err : Promise.reject(err)),
+      );
+      if (refused) return { ok: false, status: 409, error: refused.message };
+      this.#readable.add(name);
+    }
+    return view;
   }
 
   /** Every queue under the prefix, the dashboard's own included (it may have no stream yet). */

@@ -2,6 +2,11 @@
 // so the whole queue lives in one Redis Cluster slot and multi-key scripts work there too.
 
 export interface QueueKeys {
+  /**
+   * Hash: `format` (the data format the queue's keys are written in, DATA_FORMAT) and
+   * `created_at` (Redis' ms), written once by the first worker or producer (meta-1.lua).
+   */
+  meta: string;
   /** Stream: one entry per delivery, field `id` = job id. */
   stream: string;
   /** Hash per job: task, payload, status, attempt, times, result, error. */
@@ -24,8 +29,9 @@ export interface QueueKeys {
   /** Prefix of worker hashes, for Lua scripts that build worker keys from names. */
   workerPrefix: string;
   /**
-   * Hash of per-task facts: `seen:<task>` = when a live worker that has the task last said so
-   * (ms), `parked:<task>` = jobs parked for it (no live worker had it when they came).
+   * Hash of per-task facts: `alive_until:<task>` = until when (Redis' ms) a worker that has the
+   * task counts as live (its last beat plus six of its heartbeats, the latest of them),
+   * `parked:<task>` = jobs parked for it (no live worker had it when they came).
    */
   tasks: string;
   /** Prefix of the sorted sets (one per task) of parked job ids, scored by when parked. */
@@ -50,12 +56,16 @@ export interface QueueKeys {
   recordPrefix: string;
   /** `receipt:<batch>`: an enqueue batch's reply, so a re-sent batch adds nothing. */
   receipt: (batch: string) => string;
-  /** Hash: `format`, `created_at` (the data format's version; checked by every process). */
-  meta: string;
 }
 
 /** Minutes of per-minute counts kept (three hours: the dashboard's chart and `info` use one). */
 export const MINUTES_KEPT = 180;
+
+/**
+ * The data format this Courier reads and writes. A process meeting a queue of another format
+ * refuses it (lib/engine/format.ts) rather than misread it; a change of layout bumps it.
+ */
+export const DATA_FORMAT = 2;
 
 /** The consumer group every worker of a queue reads through. */
 export const GROUP = "workers";
@@ -66,6 +76,7 @@ export function queueKeys(prefix: string, queue: string): QueueKeys {
   const workerPrefix = `${base}:worker:`;
   const resultPrefix = `${base}:r:`;
   return {
+    meta: `${base}:meta`,
     stream: `${base}:stream`,
     job: (id) => jobPrefix + id,
     jobPrefix,
@@ -85,6 +96,5 @@ export function queueKeys(prefix: string, queue: string): QueueKeys {
     record: (id) => jobPrefix + id,
     recordPrefix: jobPrefix,
     receipt: (batch) => `${base}:receipt:${batch}`,
-    meta: `${base}:meta`,
   };
 }

@@ -2,6 +2,7 @@
 // wait for them to end.
 
 import { type ProducerOptions, resolveOptions } from "../config.ts";
+import { checkFormat, stampFormat } from "../engine/format.ts";
 import { type QueueKeys, queueKeys } from "../engine/keys.ts";
 import { JobNotFoundError } from "../errors.ts";
 import { type RetryPolicy, withRetries } from "../redis/calls.ts";
@@ -37,6 +38,8 @@ export class Queue {
 
   #retryConnectS: number;
   #waitForMemoryS: number;
+  /** The queue's data format is written (or was found): null until the first enqueue needs it. */
+  #stamped: Promise<void> | null = null;
 
   private constructor(client: Redis, options: ProducerOptions, config: QueueConfig) {
     this.#retryConnectS = config.retryConnectS ?? 0;
@@ -58,7 +61,16 @@ export class Queue {
       failFast: true,
       reconnectMaxMs: options.reconnectMaxMs,
     });
-    return new Queue(client, options, config);
+    const queue = new Queue(client, options, config);
+    try {
+      // A queue of another data format is refused before anything is read or written there;
+      // a fresh one gets its format with its first batch (reading alone writes nothing).
+      if (await checkFormat(client, queue.keys)) queue.#stamped = Promise.resolve();
+    } catch (err) {
+      client.destroy();
+      throw err;
+    }
+    return queue;
   }
 
   /** Enqueues one job and returns its id. */
@@ -117,11 +129,26 @@ export class Queue {
       send: (batch: readonly Prepared[]) => {
         const send = batchSender(this.client, this.keys, batch);
         return this.#call(
-          send,
+          async () => {
+            const sent = await send();
+            // After the batch: a refused one (full, a key of another type) writes nothing, not
+            // even the format. The queue's format was checked at connect.
+            await this.#stamp();
+            return sent;
+          },
           batch.length === 1 ? "job not enqueued" : `batch of ${batch.length} jobs not enqueued`,
         );
       },
     };
+  }
+
+  /** Writes the queue's data format once, with its first jobs (a failed try is tried again). */
+  #stamp(): Promise<void> {
+    this.#stamped ??= stampFormat(this.client, this.keys).catch((err) => {
+      this.#stamped = null;
+      throw err;
+    });
+    return this.#stamped;
   }
 
   /** The job's record, or null when the id is unknown (or its record expired). */

@@ -38,10 +38,9 @@ export function workerCommands(keys: QueueKeys, name: string): string[][] {
     ["HDEL", job, "f"],
     ["HGETALL", job],
     ["DEL", job],
-    // The job's outcome (engine v2: r:<id>), and Redis' clock (every time the scripts write).
+    // The job's outcome (engine v2: r:<id>).
     ["SET", result, "v", "NX", "EX", "1"],
     ["TYPE", result],
-    ["TIME"],
     ...[stats, minutes, durations].map((k) => ["HINCRBY", k, "f", "0"]),
     ["EXPIRE", job, "1"],
     ["EXISTS", worker],
@@ -57,6 +56,8 @@ export function workerCommands(keys: QueueKeys, name: string): string[][] {
     ["ZPOPMIN", `${keys.parkedPrefix}permission-check`, "1"],
     ["HSET", keys.tasks, "f", "v"],
     ["TYPE", job],
+    ["TIME"],
+    ["HSETNX", keys.meta, "f", "v"],
     ["EVALSHA", v2Scripts.finish.sha, "0"],
     ["EVAL", "return 1", "0"],
     ["PING"],

@@ -33,7 +33,8 @@ export async function heartbeat(
   counts: WorkerCounts,
   tasks: readonly string[],
 ): Promise<void> {
-  const now = o.now();
+  // seen_at and the score are Redis' time (heartbeat-2.lua); beat_ms lets `info` judge this
+  // worker by its own interval.
   const fields = {
     host: HOST,
     pid: process.pid,
@@ -41,12 +42,12 @@ export async function heartbeat(
     in_flight: counts.inFlight,
     processed: counts.processed,
     failed: counts.failed,
-    seen_at: now,
+    beat_ms: o.heartbeatEveryMs,
     tasks: JSON.stringify(tasks),
   };
   await Promise.all([
-    beat(client, keys, { name: o.name, now, ttlMs: goneAfterMs(o), fields }),
-    serveTasks(client, keys, o, tasks),
+    beat(client, keys, { name: o.name, ttlMs: goneAfterMs(o), fields }),
+    serveTasks(client, keys, tasks, goneAfterMs(o)),
   ]);
 }
 
@@ -107,19 +108,19 @@ export async function handOverPredecessor(
 }
 
 async function claim(client: Redis, key: string, o: WorkerOptions): Promise<void> {
-  const name = { host: HOST, pid: process.pid, now: o.now(), ttlMs: goneAfterMs(o) };
+  const name = { host: HOST, pid: process.pid, ttlMs: goneAfterMs(o) };
   for (let tries = 0; ; tries++) {
     const held = await holdName(client, key, name);
     if (held === null) {
       RUNNING.add(key);
       return;
     }
-    const { host, pid, seenAt } = held;
+    const { host, pid, agoMs } = held;
     if (tries === 0 && host === HOST && pid && !processAlive(Number(pid), key)) {
       await client.sendCommand(["DEL", key]);
       continue;
     }
-    const ago = seenAt ? `, last heartbeat ${Math.max(0, o.now() - Number(seenAt))} ms ago` : "";
+    const ago = agoMs === null ? "" : `, last heartbeat ${agoMs} ms ago`;
     throw new ConfigError(
       `a worker named "${o.name}" is already running (host ${host ?? "?"}, pid ${pid ?? "?"}${ago}): give this one another --name, or stop that one`,
     );
@@ -160,13 +161,13 @@ function processAlive(pid: number, key: string): boolean {
 export async function serveTasks(
   client: Redis,
   keys: QueueKeys,
-  o: WorkerOptions,
   tasks: readonly string[],
+  aliveMs: number,
 ): Promise<number> {
   const most = 1_000;
   let moved = 0;
   for (;;) {
-    const served = await serve(client, keys, tasks, goneAfterMs(o), most);
+    const served = await serve(client, keys, tasks, aliveMs, most);
     moved += served.moved;
     if (served.corrupt) {
       const key = `${keys.parkedPrefix}${served.corrupt[0]}`;

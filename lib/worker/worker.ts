@@ -3,6 +3,7 @@
 // is told in docs/internals.md. Connections: lib/worker/links.ts; timers: lib/worker/upkeep.ts.
 
 import { resolveOptions, type WorkerOptions } from "../config.ts";
+import { stampFormat } from "../engine/format.ts";
 import { type QueueKeys, queueKeys } from "../engine/keys.ts";
 import { type Logger, silentLogger, throttled } from "../log.ts";
 import { describeCause } from "../redis/cause.ts";
@@ -115,6 +116,7 @@ export class Worker {
     try {
       const worker = new Worker(config, o, links);
       await checkPermissions(worker.#client, workerCommands(worker.keys, o.name), o.prefix);
+      await stampFormat(worker.#client, worker.keys); // before anything is written there
       await ensureGroup(worker.#client, worker.keys);
       await claimName(worker.#client, worker.keys, o);
       claimed = true;

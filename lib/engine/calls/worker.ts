@@ -14,8 +14,8 @@ export async function createGroup(client: Redis, keys: QueueKeys): Promise<boole
 export interface NameHolder {
   host: string | null;
   pid: string | null;
-  /** Its last heartbeat (ms), as written. */
-  seenAt: string | null;
+  /** How long ago its last heartbeat was (ms, on Redis' clock), null when unknown. */
+  agoMs: number | null;
 }
 
 /**
@@ -25,21 +25,29 @@ export interface NameHolder {
 export async function holdName(
   client: Redis,
   key: string,
-  n: { host: string; pid: number; now: number; ttlMs: number },
+  n: { host: string; pid: number; ttlMs: number },
 ): Promise<NameHolder | null> {
-  const args = [n.host, n.pid, n.now, n.ttlMs];
-  const held = await runScript<(string | null)[]>(client, scripts.claim, [key], args);
+  const args = [n.host, n.pid, n.ttlMs];
+  const held = await runScript<(string | number | null)[]>(client, scripts.claim, [key], args);
   if (held.length === 0) return null;
-  return { host: held[0] ?? null, pid: held[1] ?? null, seenAt: held[2] ?? null };
+  const [host, pid, ago] = held;
+  return {
+    host: host == null ? null : String(host),
+    pid: pid == null ? null : String(pid),
+    agoMs: typeof ago === "number" ? ago : null,
+  };
 }
 
-/** A heartbeat (heartbeat-2.lua): the worker's score and its hash of `fields`, kept `ttlMs`. */
+/**
+ * A heartbeat (heartbeat-2.lua): the worker's score and its hash of `fields`, kept `ttlMs`;
+ * the beat's time (score, `seen_at`) is Redis'.
+ */
 export async function beat(
   client: Redis,
   keys: QueueKeys,
-  b: { name: string; now: number; ttlMs: number; fields: Record<string, string | number> },
+  b: { name: string; ttlMs: number; fields: Record<string, string | number> },
 ): Promise<void> {
-  const args = [b.now, b.name, b.ttlMs, ...Object.entries(b.fields).flat()];
+  const args = [b.name, b.ttlMs, ...Object.entries(b.fields).flat()];
   await runScript(client, scripts.heartbeat, [keys.workers, keys.worker(b.name)], args);
 }
 

@@ -4,16 +4,21 @@
 -- starting at once with the same name cannot both get it.
 --
 -- KEYS[1]  the worker's hash (courier:{q}:worker:<name>)
--- ARGV[1]  host   ARGV[2]  pid   ARGV[3]  now, ms   ARGV[4]  time to live, ms
+-- ARGV[1]  host   ARGV[2]  pid   ARGV[3]  time to live, ms
 --
--- Returns: {} when the name is now ours; { host, pid, seen_at } of the worker holding it.
+-- Returns: {} when the name is now ours; { host, pid, ms since its last heartbeat (Redis' clock,
+-- false when unknown) } of the worker holding it.
+--- @include clock
+local now = clock_ms()
 if redis.call('EXISTS', KEYS[1]) == 1 then
-  return redis.call('HMGET', KEYS[1], 'host', 'pid', 'seen_at')
+  local f = redis.call('HMGET', KEYS[1], 'host', 'pid', 'seen_at')
+  local seen = tonumber(f[3])
+  return { f[1], f[2], seen and math.max(0, now - seen) or false }
 end
 -- A PEXPIRE (of nothing: the key does not exist) first: Redis checks maxmemory only before a
 -- script's first write, and PEXPIRE is allowed on a full Redis, so the name is claimed there too
 -- (a worker must start on a full Redis to drain it).
-redis.call('PEXPIRE', KEYS[1], ARGV[4])
-redis.call('HSET', KEYS[1], 'host', ARGV[1], 'pid', ARGV[2], 'seen_at', ARGV[3])
-redis.call('PEXPIRE', KEYS[1], ARGV[4])
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+redis.call('HSET', KEYS[1], 'host', ARGV[1], 'pid', ARGV[2], 'seen_at', now)
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
 return {}

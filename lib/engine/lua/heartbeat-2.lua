@@ -5,10 +5,13 @@
 -- fields each time) and `info` does not show a worker that is draining the queue as gone.
 --
 -- KEYS[1] workers (zset)   KEYS[2] the worker's hash
--- ARGV[1] now (ms)   ARGV[2] worker name   ARGV[3] hash TTL (ms)   ARGV[4..] field, value pairs
+-- ARGV[1] worker name   ARGV[2] hash TTL (ms)   ARGV[3..] field, value pairs
+-- The beat's time is Redis' (the score, and `seen_at` in the hash): `info` judges it by the same clock.
 -- Returns: 1.
-redis.call('PEXPIRE', KEYS[2], ARGV[3])
-redis.call('ZADD', KEYS[1], ARGV[1], ARGV[2])
-redis.call('HSET', KEYS[2], unpack(ARGV, 4))
-redis.call('PEXPIRE', KEYS[2], ARGV[3])
+--- @include clock
+local now = clock_ms()
+redis.call('PEXPIRE', KEYS[2], ARGV[2])
+redis.call('ZADD', KEYS[1], now, ARGV[1])
+redis.call('HSET', KEYS[2], 'seen_at', now, unpack(ARGV, 3))
+redis.call('PEXPIRE', KEYS[2], ARGV[2])
 return 1

@@ -1,0 +1,16 @@
+-- Stamps the queue with the data format this Courier writes, unless it already has one, and
+-- returns the format it has: the caller refuses a queue of another format (lib/engine/format.ts).
+-- Run once per process, not per job: by a worker at start, before it writes anything else
+-- there, and by a producer after its first enqueue (it checked the format at connect).
+-- A write that takes no memory first (PERSIST of the hash, which never has a TTL): Redis checks
+-- maxmemory only before a script's first write, so a worker still starts on a full Redis.
+--
+-- KEYS[1] meta (hash: format, created_at)
+-- ARGV[1] the format this Courier writes
+-- Returns: the queue's format (text).
+--- @include clock
+redis.call('PERSIST', KEYS[1])
+if redis.call('HSETNX', KEYS[1], 'format', ARGV[1]) == 1 then
+  redis.call('HSETNX', KEYS[1], 'created_at', clock_ms())
+end
+return redis.call('HGET', KEYS[1], 'format')
