@@ -6,7 +6,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { runScript, script, scripts } from "../../lib/engine/lua.ts";
+import { runScript, script } from "../../lib/engine/lua.ts";
 import { connect, type Redis } from "../../lib/redis/connect.ts";
 import { findFreePort, startRedisServer } from "../../lib/stack/redis-server.ts";
 import enqueueV2 from "./enqueue.lua" with { type: "text" };
