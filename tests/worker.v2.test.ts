@@ -2,6 +2,7 @@
 // the finish taking the next job below 16 slots (one script call per job at concurrency 1),
 // own pending entries read again without an attempt spent.
 import { describe, expect, test } from "bun:test";
+import { entryFields } from "../lib/engine/v2/entry.ts";
 import { parseOutcome } from "../lib/engine/v2/outcome.ts";
 import { connect } from "../lib/redis/connect.ts";
 import type { Task } from "../lib/types.ts";
@@ -98,10 +99,6 @@ describe("own pending entries after a lost read", () => {
     await using r = await rawRedis();
     const keys = await freshQueue(r);
     const prefix = keys.stream.split(":{")[0]!;
-    const [job] = await enqueue(r, keys, jobs(1));
-    // A read whose reply never reached the worker: the entry is pending on w1, unseen.
-    const read = ["XREADGROUP", "GROUP", "workers", "w1", "COUNT", "1"];
-    expect(await r.sendCommand([...read, "STREAMS", keys.stream, ">"])).not.toBeNull();
     // The lease is long: only reading its own pending entries lets w1 find the job now.
     const w = await startWorker({
       prefix,
@@ -110,11 +107,21 @@ describe("own pending entries after a lost read", () => {
       tasks: [echo],
       claimIdleMs: 60_000,
     });
-    await r.sendCommand(["CLIENT", "KILL", "ID", await blockedReader(r, "courier-reader-w1")]);
+    const reader = await blockedReader(r, "courier-reader-w1");
+    // A read whose reply never reached w1: the entry is added and read as w1 in one script,
+    // so w1's blocked read never sees it; it is pending on w1, unseen.
+    const lost =
+      "local id = redis.call('XADD', KEYS[1], '*', unpack(ARGV)) " +
+      "redis.call('XREADGROUP', 'GROUP', 'workers', 'w1', 'COUNT', '1', 'STREAMS', KEYS[1], '>') " +
+      "return id";
+    const fields = entryFields("t", JSON.stringify({ n: 0 }), 3);
+    const id = String(await r.sendCommand(["EVAL", lost, "1", keys.stream, ...fields]));
+    // Its connection drops: the read failed, as far as w1 knows.
+    await r.sendCommand(["CLIENT", "KILL", "ID", reader]);
     await until(() => w.processed === 1, "the job finished");
     await w.stop();
-    const o = await outcome(r, keys.result(job!.id));
+    const o = await outcome(r, keys.result(id));
     expect(o).toMatchObject({ status: "finished", attempt: 1 });
-    expect(await r.sendCommand(["EXISTS", keys.record(job!.id)])).toBe(0); // no abandoned run
+    expect(await r.sendCommand(["EXISTS", keys.record(id)])).toBe(0); // no abandoned run
   });
 });
