@@ -4,6 +4,8 @@
 // loudly and the mutant is rewritten for the new code (Engine v2 rewrites its files' mutants
 // in the same change). `equivalent` marks a mutant no test can catch, with the reason.
 
+import { v2Mutants } from "./v2.ts";
+
 export interface Mutant {
   id: string;
   /** The guarantee it breaks, in a few words. */
@@ -376,3 +378,6 @@ export const mutants: Mutant[] = [
     "  if (format === null || format === String(DATA_FORMAT)) return;",
     "  return;", [T("format.version")]),
 ];
+
+// Engine v2's mutants (scripts/mutants/v2.ts), side by side with v1's until v1's scripts go.
+mutants.push(...v2Mutants);
