@@ -96,8 +96,8 @@ export const mutants: Mutant[] = [
     "local HISTORY_KEPT = 20",
     "local HISTORY_KEPT = 21", [T("info.history")]),
   m("minute-count", MINUTES, "per-minute counts add what the batch did",
-    "  redis.call('HINCRBY', key, minute .. ':' .. name, n)",
-    "  redis.call('HINCRBY', key, minute .. ':' .. name, 1)", [T("info.history"), T("metrics")]),
+    "  add_count(key, minute .. ':' .. name, n)",
+    "  add_count(key, minute .. ':' .. name, 1)", [T("info.history"), T("metrics")]),
   // Start: attempts, dead letters on claim, duplicates and gone records.
   m("claim-bury-no-ttl", START, "a job dead-lettered on a claim expires after failureTtlS",
     "  ttl = ARGV[4], now = now }",
