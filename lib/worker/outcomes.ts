@@ -1,17 +1,24 @@
 // Writing outcomes: finishes (and failures) that complete in the same tick are written together
-// in one script call (lib/engine/v2/finish.ts, fail.ts). A write that fails (Redis down, or
-// refusing it for lack of memory) is kept and tried again with back-off, never dropped: the
-// entry stays pending, and leased, until its outcome is recorded. (On a full Redis the scripts
-// still run: their first write takes no memory.) Below LANE_MIN_CONCURRENCY the finish also
-// takes the next entries for the slots it frees (docs/engine-v2.md §2.14): one call per job.
-import { ErrorReply } from "redis";
+// in one script call (lib/engine/v2/finish.ts, fail.ts, through lib/worker/outcome-calls.ts). A
+// write that fails (Redis down, or refusing it for lack of memory) is kept and tried again with
+// back-off, never dropped: the entry stays pending, and leased, until its outcome is recorded.
+// (On a full Redis the scripts still run: their first write takes no memory.) Below
+// LANE_MIN_CONCURRENCY the finish also takes the next entries for the slots it frees
+// (docs/engine-v2.md §2.14): one call per job.
 import type { WorkerOptions } from "../config.ts";
-import { GROUP, type QueueKeys } from "../engine/keys.ts";
-import { failJobs } from "../engine/v2/fail.ts";
+import type { QueueKeys } from "../engine/keys.ts";
 import { finishJobs, type TakenEntry } from "../engine/v2/finish.ts";
 import type { Redis } from "../redis/connect.ts";
 import { exponentialMs } from "../time.ts";
 import type { Startable } from "./entries.ts";
+import {
+  CORRUPT,
+  dropIfNoRecord,
+  failBatch,
+  finishItem,
+  refusedOverOneRecord,
+  UNRECORDED,
+} from "./outcome-calls.ts";
 
 export interface Finish {
   kind: "finish";
@@ -38,19 +45,7 @@ export interface Failure {
 
 export type Outcome = Finish | Failure;
 
-/**
- * The reply for an outcome key that holds another type (corrupt), or an outcome no script call
- * could record whose job has no record to lose (see #giveUp): its entry is acknowledged,
- * nothing recorded.
- */
-export const CORRUPT = -2;
-
-/**
- * An outcome no script call could record although its job record is a hash: its entry is left
- * pending, not acknowledged (that would lose the job), and claimed after claimIdleMs, when the
- * claim hands the job to a worker again.
- */
-export const UNRECORDED = -3;
+export { CORRUPT, UNRECORDED } from "./outcome-calls.ts";
 
 /**
  * Script replies: finish 1 recorded / 0 the job had an outcome (the first is kept); fail 1
@@ -235,7 +230,7 @@ export class Outcomes {
       client,
       this.keys,
       { ...w, startedSince: started },
-      jobs.map((j) => item(j, o.name)),
+      jobs.map((j) => finishItem(j, o.name)),
       held,
     );
     try {
@@ -252,72 +247,9 @@ export class Outcomes {
   }
 
   #fail(client: Redis, items: Failure[], started: number): Promise<number[]> {
-    const { o } = this;
-    const compact = this.compactFailures();
-    const fo = { consumer: o.name, failureTtlS: compact ? null : o.failureTtlS };
-    const failures = items.map((f) => ({
-      entry: f.entryId,
-      id: f.jobId === f.entryId ? null : f.jobId,
-      hasRecord: f.job.hasRecord,
-      runNo: f.job.runNo,
-      runMs: f.runMs,
-      error: f.error,
-      retryInMs: f.retryInMs,
-    }));
-    const limits = { deadMaxLen: o.deadMaxLen, eventsMaxLen: o.eventsMaxLen };
-    return failJobs(client, this.keys, { ...fo, ...limits, startedSince: started }, failures).then(
-      (codes) => codes.map((c) => FAIL_CODES[c]),
-    );
+    return failBatch(client, this.keys, this.o, items, {
+      compact: this.compactFailures(),
+      started,
+    });
   }
-}
-
-const FAIL_CODES = { retrying: 1, failed: 2, left: 0, corrupt: CORRUPT } as const;
-
-/** What finishJobs needs of a finished job. */
-function item(f: Startable & { runMs: number; result: string }, worker: string) {
-  return {
-    entryId: f.entryId,
-    jobId: f.jobId,
-    hasRecord: f.hasRecord,
-    runMs: f.runMs,
-    attempt: f.attempt,
-    maxAttempts: f.maxAttempts,
-    enqueuedAt: null,
-    worker,
-    task: f.task,
-    payload: f.payload,
-    result: f.result,
-  };
-}
-
-/**
- * An error reply over one record (a script error, a wrong type under a job key) rather than
- * Redis' state (out of memory, loading, read-only, no permission) or a queue-wide key of the
- * wrong type (wrong_type in lib/engine/lua/include/wrongtype.lua: nothing was written, and no one job is at
- * fault): the call is worth splitting, so only the bad record is set aside.
- */
-export function refusedOverOneRecord(err: unknown): boolean {
-  if (!(err instanceof ErrorReply)) return false;
-  return /^(ERR|WRONGTYPE)\b/.test(err.message) && !/^ERR courier: key /.test(err.message);
-}
-
-/**
- * Removes an entry no script could handle, when its job has no record to lose (the key is not
- * a hash, or gone, or the entry names no job): acknowledged and removed; returns true. An entry
- * whose job has a record stays pending (acknowledging it would lose the job), to be claimed
- * after claimIdleMs; returns false.
- */
-export async function dropIfNoRecord(
-  client: Redis,
-  keys: QueueKeys,
-  entryId: string,
-  jobId: string,
-): Promise<boolean> {
-  const type = jobId ? await client.sendCommand<string>(["TYPE", keys.job(jobId)]) : "none";
-  if (String(type) === "hash") return false;
-  await Promise.all([
-    client.sendCommand(["XACK", keys.stream, GROUP, entryId]),
-    client.sendCommand(["XDEL", keys.stream, entryId]),
-  ]);
-  return true;
 }
