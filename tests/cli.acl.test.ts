@@ -222,11 +222,11 @@ describe("a user lacking a command: one line naming it, exit 6", () => {
     );
   });
 
-  test("worker without XREADGROUP and XAUTOCLAIM: refused at start, both named", async () => {
+  test("worker without XREADGROUP and XCLAIM (its claims): refused at start, both named", async () => {
     const prefix = testPrefix();
-    const url = await aclUser("worker", prefix, "-xreadgroup", "-xautoclaim");
+    const url = await aclUser("worker", prefix, "-xreadgroup", "-xclaim");
     const r = await runCli("worker", ["--prefix", prefix, "--redis-url", url, "--burst"]);
-    expectRefused(r, "worker", /the Redis user lacks \+xreadgroup \+xautoclaim; see "Redis ACL"/);
+    expectRefused(r, "worker", /the Redis user lacks \+xreadgroup \+xclaim; see "Redis ACL"/);
   });
 
   test("worker without MULTI: its start check is skipped, and writes nothing to the queue", async () => {

@@ -4,7 +4,7 @@ import type { Redis } from "../../redis/connect.ts";
 import type { AttemptRecord, JobRecord } from "../../types.ts";
 import { GROUP } from "../keys.ts";
 import { runScript } from "../lua.ts";
-import { parseHistory } from "../record.ts";
+import { HISTORY_KEPT, parseHistory } from "../record.ts";
 import { autoIdMs, type V2Keys } from "./keys.ts";
 import { type OutcomeValue, parseOutcome } from "./outcome.ts";
 import { v2Scripts } from "./scripts.ts";
@@ -123,6 +123,8 @@ function ended(id: string, o: OutcomeValue, record: ReadonlyMap<string, string>)
       outcome: o.status,
     };
     history.push(last);
+    // The record keeps the last HISTORY_KEPT runs before this one: show as many in all.
+    if (history.length > HISTORY_KEPT) history.splice(0, history.length - HISTORY_KEPT);
   }
   return {
     id,
