@@ -222,7 +222,7 @@ describe("a user lacking a command: one line naming it, exit 6", () => {
     );
   });
 
-  test("worker without XREADGROUP and XCLAIM (its claims): refused at start, both named", async () => {
+  test("worker without XREADGROUP and XCLAIM: refused at start, both named", async () => {
     const prefix = testPrefix();
     const url = await aclUser("worker", prefix, "-xreadgroup", "-xclaim");
     const r = await runCli("worker", ["--prefix", prefix, "--redis-url", url, "--burst"]);

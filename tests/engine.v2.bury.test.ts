@@ -110,6 +110,25 @@ describe("v2 bury", () => {
     expect(await r.sendCommand(["XLEN", keys.dead])).toBe(1);
   });
 
+  test("a script error after the letter acknowledges nothing; the bury sent again frees the entry", async () => {
+    await using r = await rawRedis();
+    const keys = await freshQueue(r);
+    const entry = await r.sendCommand(["XADD", keys.stream, "*", "t", "t", "a", "0", "m", "1"]);
+    await take(r, keys, "w1", 1);
+    // An events stream at the last possible id: the batch's event XADD fails, after the letter
+    // and the failed value and before the acknowledgement (an error half-way).
+    await r.sendCommand(["XADD", keys.events, "*", "x", "1"]);
+    await r.sendCommand(["XSETID", keys.events, "18446744073709551615-18446744073709551615"]);
+    const burial = { entryId: entry, id: entry, problem: "no payload" };
+    await expect(buryEntries(asClient(r), keys, O, [burial])).rejects.toThrow(/last possible ID/);
+    expect(await pendingCount(r, keys)).toBe(1);
+    await r.sendCommand(["DEL", keys.events]);
+    // The job has its failed value now: the entry is acknowledged, no second letter.
+    expect(await buryEntries(asClient(r), keys, O, [burial])).toEqual([0]);
+    expect(await pendingCount(r, keys)).toBe(0);
+    expect(await r.sendCommand(["XLEN", keys.dead])).toBe(1);
+  });
+
   test("with Redis full (failure TTL 0) only the letter is kept, marked record dropped", async () => {
     await using r = await rawRedis();
     const keys = await freshQueue(r);

@@ -63,6 +63,12 @@ describe("claim.lua, others mode", () => {
     expect(rec["h:1:e"]).toMatch(/^\d+ abandoned$/);
     const stats = await hgetall(v, v.k.stats);
     expect(stats).toMatchObject({ claimed: "2", failed: "1", dead: "1" });
+    // The failed value and the record expire after the failure TTL, as any failed job's.
+    for (const key of [v.k.resultPrefix + entry, v.k.recordPrefix + entry]) {
+      const ttl = Number(await v.r.sendCommand(["TTL", key]));
+      expect(ttl).toBeGreaterThan(0);
+      expect(ttl).toBeLessThanOrEqual(OPTS.failureTtlS);
+    }
   });
 
   test("the abandoned run ends at its worker's last sign of life: Redis' idle time", async () => {

@@ -110,6 +110,23 @@ describe("fail.lua", () => {
     expect(await v.r.sendCommand(["EXISTS", v.k.resultPrefix + entry])).toBe(0);
   });
 
+  test("a script error after the writes acknowledges nothing; the failure sent again goes through", async () => {
+    await using v = await v2Queue();
+    const entry = await plant(v);
+    await deliver(v, "w1");
+    // An events stream at the last possible id: the retry's event XADD fails, after the
+    // retry is written and before the acknowledgement (an error half-way, as any could be).
+    await v.r.sendCommand(["XADD", v.k.events, "*", "x", "1"]);
+    await v.r.sendCommand(["XSETID", v.k.events, "18446744073709551615-18446744073709551615"]);
+    const failed = [attempt(entry, { retryInMs: 60_000 })];
+    await expect(failJobs(v.client, v.k, OPTS, failed)).rejects.toThrow(/last possible ID/);
+    expect(await pendingRow(v, entry)).toEqual({ owner: "w1", deliveries: 1 });
+    await v.r.sendCommand(["DEL", v.k.events]);
+    expect(await failJobs(v.client, v.k, OPTS, failed)).toEqual(["retrying"]);
+    expect(await pendingRow(v, entry)).toBeNull();
+    expect(await v.r.sendCommand(["ZCARD", v.k.delayed])).toBe(1);
+  });
+
   test("a consumer that does not own the entry changes nothing", async () => {
     await using v = await v2Queue();
     const entry = await plant(v);

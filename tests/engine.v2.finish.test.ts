@@ -218,6 +218,23 @@ describe("v2 finish", () => {
     expect(after).toBeGreaterThan(0);
     expect(after).toBeLessThanOrEqual(W.resultTtlS); // the loser set the result's TTL
   });
+
+  test("a script error after the outcomes acknowledges nothing; the finish sent again frees the entries", async () => {
+    await using v = await v2Queue();
+    const entries = [await plant(v), await plant(v)];
+    await deliver(v, "w1");
+    // An events stream at the last possible id: the batch's event XADD fails, after the
+    // outcomes and before the acknowledgements (an error half-way, as any could be).
+    await v.r.sendCommand(["XADD", v.k.events, "*", "x", "1"]);
+    await v.r.sendCommand(["XSETID", v.k.events, "18446744073709551615-18446744073709551615"]);
+    const runs = entries.map((e) => ({ ...RUN, entryId: e, jobId: e, hasRecord: false }));
+    await expect(finishJobs(v.client, v.k, W, runs)).rejects.toThrow(/last possible ID/);
+    for (const e of entries) expect(await pendingRow(v, e)).toMatchObject({ owner: "w1" });
+    await v.r.sendCommand(["DEL", v.k.events]);
+    // Sent again: the outcomes are there (kept), and now the entries go.
+    expect((await finishJobs(v.client, v.k, W, runs)).codes).toEqual([0, 0]);
+    for (const e of entries) expect(await pendingRow(v, e)).toBeNull();
+  });
 });
 
 const RUN = {

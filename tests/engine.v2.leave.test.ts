@@ -77,6 +77,22 @@ describe("leave.lua and serve.lua", () => {
     expect(promoted!.f).toMatchObject({ t: "png", a: "0", i: entry });
   });
 
+  test("a re-add that fails leaves the entry pending here: acknowledged only after its job is back", async () => {
+    await using v = await v2Queue();
+    await serveTasks(v.client, v.k, ["png"], 60_000);
+    const entry = await plant(v, { t: "png", a: 0, m: 3 });
+    await deliver(v, "w1");
+    // The stream at the last possible id: the re-add's XADD fails (an error half-way).
+    await v.r.sendCommand(["XSETID", v.k.stream, "18446744073709551615-18446744073709551615"]);
+    await expect(leave(v, entry)).rejects.toThrow(/last possible ID/);
+    expect(await pendingRow(v, entry)).toEqual({ owner: "w1", deliveries: 1 });
+    expect((await streamEntries(v)).map((e) => e.id)).toEqual([entry]);
+    // Once the stream takes entries again, the job is left for others as usual.
+    await v.r.sendCommand(["XSETID", v.k.stream, entry]);
+    expect(await leave(v, entry)).toEqual(["deferred"]);
+    expect(await pendingRow(v, entry)).toBeNull();
+  });
+
   test("a claimed entry keeps the attempts of its earlier deliveries: a + deliveries - 1", async () => {
     await using v = await v2Queue();
     await serveTasks(v.client, v.k, ["png"], 60_000);

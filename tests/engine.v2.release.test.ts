@@ -2,7 +2,15 @@
 // real Redis of tests/preload.ts. The unfinished run spends no attempt.
 import { describe, expect, test } from "bun:test";
 import { releaseAll } from "../lib/engine/v2/release.ts";
-import { deliver, hgetall, plant, streamEntries, type V2, v2Queue } from "./engine.v2.plant.ts";
+import {
+  deliver,
+  hgetall,
+  pendingRow,
+  plant,
+  streamEntries,
+  type V2,
+  v2Queue,
+} from "./engine.v2.plant.ts";
 
 async function consumers(v: V2): Promise<string[]> {
   const rows = (await v.r.sendCommand(["XINFO", "CONSUMERS", v.k.stream, "workers"])) as string[][];
@@ -49,6 +57,31 @@ describe("release.lua", () => {
       null,
       null,
     ]);
+  });
+
+  test("only this consumer's entries are released; another worker's stay pending to it", async () => {
+    await using v = await v2Queue();
+    const theirs = await plant(v);
+    await deliver(v, "w0");
+    const mine = await plant(v);
+    await deliver(v, "w1");
+    expect(await releaseAll(v.client, v.k, "w1")).toBe(1);
+    expect((await streamEntries(v)).map((e) => e.f.i ?? e.id)).toEqual([theirs, mine]);
+    expect(await pendingRow(v, theirs)).toEqual({ owner: "w0", deliveries: 1 });
+    expect(await pendingRow(v, mine)).toBeNull();
+  });
+
+  test("a re-add that fails leaves the entry pending: acknowledged only after its job is back", async () => {
+    await using v = await v2Queue();
+    const entry = await plant(v);
+    await deliver(v, "w1");
+    // The stream at the last possible id: the re-add's XADD fails (an error half-way).
+    await v.r.sendCommand(["XSETID", v.k.stream, "18446744073709551615-18446744073709551615"]);
+    await expect(releaseAll(v.client, v.k, "w1")).rejects.toThrow(/last possible ID/);
+    expect(await pendingRow(v, entry)).toEqual({ owner: "w1", deliveries: 1 });
+    await v.r.sendCommand(["XSETID", v.k.stream, entry]);
+    expect(await releaseAll(v.client, v.k, "w1")).toBe(1);
+    expect(await pendingRow(v, entry)).toBeNull();
   });
 
   test("more entries than one call handles: called again until none is left", async () => {

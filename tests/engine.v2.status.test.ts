@@ -3,6 +3,7 @@
 // today's JobRecord shape.
 import { describe, expect, test } from "bun:test";
 import { buryEntries } from "../lib/engine/v2/bury.ts";
+import { claimLapsed } from "../lib/engine/v2/claim.ts";
 import { parseEntry } from "../lib/engine/v2/entry.ts";
 import { finishJobs } from "../lib/engine/v2/finish.ts";
 import { readStatuses } from "../lib/engine/v2/status.ts";
@@ -164,5 +165,22 @@ describe("v2 status", () => {
       ],
     });
     expect(parked).toMatchObject({ status: "queued", note: 'no live worker has task "resize"' });
+  });
+
+  test("an outcome decides before the record: a job claimed (record says started), then finished", async () => {
+    await using r = await rawRedis();
+    const keys = await freshQueue(r);
+    const [job] = await enqueue(r, keys, [{ task: "t", payload: "1", maxAttempts: 3 }]);
+    await take(r, keys, "w1", 1);
+    const o = { minIdleMs: 0, count: 10, failureTtlS: 600, deadMaxLen: 100, eventsMaxLen: 100 };
+    const { claimed } = await claimLapsed(asClient(r), keys, { ...o, consumer: "w2" });
+    expect(claimed.map((c) => c.kind)).toEqual(["run"]);
+    expect(await r.sendCommand(["HGET", keys.record(job!.id), "status"])).toBe("started");
+    const w2 = { consumer: "w2", resultTtlS: 600, eventsMaxLen: 1000 };
+    const run = { entryId: job!.id, jobId: job!.id, hasRecord: true, runMs: 3, attempt: 2 };
+    const done = { ...run, maxAttempts: 3, enqueuedAt: null, worker: "w2", task: "t" };
+    await finishJobs(asClient(r), keys, w2, [{ ...done, payload: "1", result: '"ok"' }]);
+    const [read] = await readStatuses(asClient(r), keys, [job!.id]);
+    expect(read).toMatchObject({ status: "finished", result: "ok", attempts: 2, worker: "w2" });
   });
 });

@@ -3,9 +3,6 @@
 
 import type { AttemptRecord } from "../types.ts";
 
-/** Runs a job's history shows, the newest (include/history.lua keeps as many in the record). */
-export const HISTORY_KEPT = 20;
-
 const OUTCOMES = new Set(["finished", "retrying", "failed", "abandoned", "released"]);
 
 /**

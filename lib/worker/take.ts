@@ -129,7 +129,7 @@ export class Source {
   #logClaimed(claimed: readonly Claimed[]): void {
     for (const c of claimed) {
       if (c.kind === "buried") {
-        const fields = { entry: c.entry, attempt: c.attempt };
+        const fields = { job: c.id || null, entry: c.entry, attempt: c.attempt };
         this.log.log("warn", "attempts used up by workers that stopped; dead-lettered", fields);
       } else if (c.kind === "deleted") {
         this.log.log("warn", "claimed entry was deleted", { entry: c.entry });

@@ -4,6 +4,8 @@
 // loudly and the mutant is rewritten for the new code (Engine v2 rewrites its files' mutants
 // in the same change). `equivalent` marks a mutant no test can catch, with the reason.
 
+import { v2Mutants } from "./v2.ts";
+
 export interface Mutant {
   id: string;
   /** The guarantee it breaks, in a few words. */
@@ -94,8 +96,8 @@ export const mutants: Mutant[] = [
     "local HISTORY_KEPT = 20",
     "local HISTORY_KEPT = 21", [T("info.history")]),
   m("minute-count", MINUTES, "per-minute counts add what the batch did",
-    "  redis.call('HINCRBY', key, minute .. ':' .. name, n)",
-    "  redis.call('HINCRBY', key, minute .. ':' .. name, 1)", [T("info.history"), T("metrics")]),
+    "  add_count(key, minute .. ':' .. name, n)",
+    "  add_count(key, minute .. ':' .. name, 1)", [T("info.history"), T("metrics")]),
   // Start: attempts, dead letters on claim, duplicates and gone records.
   m("claim-bury-no-ttl", START, "a job dead-lettered on a claim expires after failureTtlS",
     "  ttl = ARGV[4], now = now }",
@@ -376,3 +378,6 @@ export const mutants: Mutant[] = [
     "  if (format === null || format === String(DATA_FORMAT)) return;",
     "  return;", [T("format.version")]),
 ];
+
+// Engine v2's mutants (scripts/mutants/v2.ts), side by side with v1's until v1's scripts go.
+mutants.push(...v2Mutants);

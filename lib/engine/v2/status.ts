@@ -4,7 +4,7 @@ import type { Redis } from "../../redis/connect.ts";
 import type { AttemptRecord, JobRecord } from "../../types.ts";
 import { GROUP } from "../keys.ts";
 import { runScript } from "../lua.ts";
-import { HISTORY_KEPT, parseHistory } from "../record.ts";
+import { parseHistory } from "../record.ts";
 import { autoIdMs, type V2Keys } from "./keys.ts";
 import { type OutcomeValue, parseOutcome } from "./outcome.ts";
 import { v2Scripts } from "./scripts.ts";
@@ -109,6 +109,9 @@ export function endedRecord(id: string, value: string, recordFlat: readonly stri
   return o ? ended(id, o, toMap(recordFlat)) : null;
 }
 
+/** Runs a job's history shows (include/history.lua keeps as many in the record). */
+const HISTORY_KEPT = 20;
+
 /** A finished or failed job: the outcome value, plus earlier runs from its record. */
 function ended(id: string, o: OutcomeValue, record: ReadonlyMap<string, string>): JobRecord {
   const startedAt = o.runMs === null ? null : o.endedAt - o.runMs;
@@ -123,7 +126,8 @@ function ended(id: string, o: OutcomeValue, record: ReadonlyMap<string, string>)
       outcome: o.status,
     };
     history.push(last);
-    // The record keeps the last HISTORY_KEPT runs before this one: show as many in all.
+    // The record keeps the last 20 runs (HISTORY_KEPT, include/history.lua); with the final
+    // run from the outcome value that would be 21.
     if (history.length > HISTORY_KEPT) history.splice(0, history.length - HISTORY_KEPT);
   }
   return {
