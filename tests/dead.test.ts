@@ -105,7 +105,8 @@ describe("dead letters", () => {
 
   test("requeue: a fresh attempt count, no TTL, never both dead and queued; the history keeps the error", async () => {
     const prefix = testPrefix();
-    const { ids, admin, close } = await deadJobs(prefix, 1);
+    // A caller id: its record (the marker) had the failure TTL, and loses it.
+    const { ids, admin, close } = await deadJobs(prefix, 1, true);
     await using r = await rawRedis();
     const id = ids[0]!;
     try {

@@ -91,7 +91,8 @@ describe("enqueue", () => {
     [{ task: "" }, "task name"],
     [{ task: "t", maxAttempts: 0 }, "maxAttempts"],
   ])("refuses %j and enqueues nothing", async (spec, message) => {
-    await using q = await openQueue({ prefix: testPrefix() });
+    // One job per batch: every spec is checked before the first batch goes.
+    await using q = await openQueue({ prefix: testPrefix(), enqueueBatchSize: 1 });
     await using r = await rawRedis();
     const good = { task: "t", id: "fine" };
     const err = await q.enqueueMany([good, spec]).catch((e) => e);
