@@ -34,7 +34,7 @@ export interface WorkerOptions extends QueueOptions {
    */
   claimIdleMs: number;
   /**
-   * How often a worker looks for lapsed leases to claim (XAUTOCLAIM). When not given, it is
+   * How often a worker looks for lapsed leases to claim (claim.lua). When not given, it is
    * the default or half of claimIdleMs, whichever is smaller, so a short claimIdleMs also
    * recovers jobs quickly.
    */

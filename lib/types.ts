@@ -74,6 +74,10 @@ export interface AttemptRecord {
   /** null while it runs, or when its worker stopped and released it unfinished. */
   endedAt: number | null;
   error: string | null;
-  /** How it ended: finished, retrying (failed, will run again) or failed (for good). */
-  outcome: "finished" | "retrying" | "failed" | null;
+  /**
+   * How it ended: finished, retrying (failed, will run again), failed (for good), abandoned
+   * (its worker stopped during it: a claim found the lease lapsed) or released (its worker was
+   * stopping and gave it back unfinished; the attempt is not counted).
+   */
+  outcome: "finished" | "retrying" | "failed" | "abandoned" | "released" | null;
 }

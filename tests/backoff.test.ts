@@ -56,15 +56,15 @@ test.each([
 describe("retryInMs: the last-attempt rule", () => {
   const o = { backoffBaseMs: 1_000, backoffMaxMs: 60_000, random: () => 0.5 };
   test.each([
-    // attempt, max, permanent, retryAfterMs, expected
-    [1, 3, false, undefined, 1_000], // back-off (a delay: the script adds Redis' time)
+    // attempt, max, permanent, retryAfterMs, expected (ms from Redis' clock; null: for good)
+    [1, 3, false, undefined, 1_000], // back-off
     [2, 3, false, undefined, 2_000],
-    [3, 3, false, undefined, -1], // the last attempt: failed for good
-    [4, 3, false, undefined, -1], // past it (a requeue lowered nothing; still the end)
-    [1, 3, true, undefined, -1], // PermanentError: no retry with attempts left
+    [3, 3, false, undefined, null], // the last attempt: failed for good
+    [4, 3, false, undefined, null], // past it (a requeue lowered nothing; still the end)
+    [1, 3, true, undefined, null], // PermanentError: no retry with attempts left
     [1, 3, false, 250, 250], // the task's own delay
     [1, 3, false, 0, 0], // ...of none: due at once, still a retry
-    [3, 3, false, 250, -1], // ...but not past the last attempt
+    [3, 3, false, 250, null], // ...but not past the last attempt
   ])(
     "attempt %i of %i, permanent %p, asked %p: %p",
     (attempt, maxAttempts, permanent, asked, expected) => {

@@ -207,22 +207,26 @@ describe("a user lacking a command: one line naming it, exit 6", () => {
     expectRefused(
       r,
       "trigger",
-      /inside Courier's enqueue script \(NOPERM\): the Redis user needs all of \+exists \+hincrby \+hset \+time \+type \+xadd \+zadd; see "Redis ACL"/,
+      /inside Courier's enqueue script \(NOPERM\): the Redis user needs all of \+exists \+get \+hincrby \+hset \+set \+time \+type \+xadd \+zadd; see "Redis ACL"/,
     );
   });
 
-  test("result without HGETALL", async () => {
+  test("result without HGETALL (inside the status script)", async () => {
     const prefix = testPrefix();
     const url = await aclUser("producer", prefix, "-hgetall");
     const r = await runCli("result", ["--prefix", prefix, "--redis-url", url, "--jobid", "x"]);
-    expectRefused(r, "result", /Redis refused HGETALL \(NOPERM\): the Redis user needs \+hgetall/);
+    expectRefused(
+      r,
+      "result",
+      /inside Courier's status script \(NOPERM\): the Redis user needs all of \+get \+hgetall \+xpending \+xrange \+zscore; see "Redis ACL"/,
+    );
   });
 
-  test("worker without XREADGROUP and XAUTOCLAIM: refused at start, both named", async () => {
+  test("worker without XREADGROUP and XCLAIM: refused at start, both named", async () => {
     const prefix = testPrefix();
-    const url = await aclUser("worker", prefix, "-xreadgroup", "-xautoclaim");
+    const url = await aclUser("worker", prefix, "-xreadgroup", "-xclaim");
     const r = await runCli("worker", ["--prefix", prefix, "--redis-url", url, "--burst"]);
-    expectRefused(r, "worker", /the Redis user lacks \+xreadgroup \+xautoclaim; see "Redis ACL"/);
+    expectRefused(r, "worker", /the Redis user lacks \+xreadgroup \+xclaim; see "Redis ACL"/);
   });
 
   test("worker without MULTI: its start check is skipped, and writes nothing to the queue", async () => {

@@ -6,7 +6,8 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import type { BrowserContext, Page } from "playwright-core";
 import { type Dashboard, startDashboard } from "../lib/dashboard/server.ts";
 import { injected, launch, textIs } from "./fixtures/chromium.ts";
-import { openQueue, rawRedis, redisUrl, spawnCli, testPrefix, waitForLine } from "./helpers.ts";
+import { runJob } from "./fixtures/engine-v2.ts";
+import { openQueue, redisUrl, spawnCli, testPrefix, waitForLine } from "./helpers.ts";
 
 let browser: { context: BrowserContext; close: () => Promise<void> };
 beforeAll(async () => {
@@ -41,41 +42,42 @@ const field = (page: Page, name: string) =>
 test("the job page shows hostile strings in every field as text, creating no element", async () => {
   const prefix = testPrefix();
   const id = "hostile-job";
+  const done = "hostile-done";
   const payload = { url: `https://example.org/${hostile("url")}`, note: hostile("payload") };
   const result = { title: hostile("result") };
-  const started = Date.UTC(2026, 0, 2, 3, 4, 5);
-  // Written by hand: a failed job with an error, a result and two attempts, each field hostile.
-  await using redis = await rawRedis();
-  await redis.sendCommand([
-    "HSET",
-    `${prefix}:{default}:job:${id}`,
-    ...["task", hostile("task"), "status", "failed", "attempt", "2", "max_attempts", "2"],
-    ...["payload", JSON.stringify(payload), "result", JSON.stringify(result)],
-    ...["error", hostile("error"), "worker", hostile("worker")],
-    ...["enqueued_at", String(started - 1000), "started_at", String(started)],
-    ...["ended_at", String(started + 1000)],
-    ...["h:1", `1 ${started - 500} ${hostile("history worker 1")}`, "h:1:e", `${started} retrying`],
-    ...["h:1:x", hostile("history error 1")],
-    ...["h:2", `2 ${started} ${hostile("history worker 2")}`, "h:2:e", `${started + 1000} failed`],
-    ...["h:2:x", hostile("history error 2")],
+  // Planted through the engine: a job that failed twice (retried, then failed for good), and
+  // one that finished with a result; every field a worker or task writes is hostile.
+  await using q = await openQueue({ prefix });
+  await q.enqueue(hostile("task"), payload, { id, maxAttempts: 2 });
+  await runJob(q.client, q.keys, [
+    { worker: hostile("history worker 1"), error: hostile("history error 1"), retry: true },
+    { worker: hostile("worker"), error: hostile("error"), retry: false },
   ]);
+  await q.enqueue(hostile("task"), payload, { id: done });
+  await runJob(q.client, q.keys, [{ worker: hostile("worker"), result: JSON.stringify(result) }]);
   await withDashboard(prefix, async (d) => {
     const page = await browser.context.newPage();
     await page.goto(`${d.url}/#/jobs/${id}`);
-    await textIs(page, "#job-attempts tbody tr:nth-child(2) td.error", hostile("history error 2"));
+    await textIs(page, "#job-attempts tbody tr:nth-child(2) td.error", hostile("error"));
     expect(await page.textContent("#job-title")).toBe(id);
     for (const name of ["task", "worker", "error"])
       expect(await field(page, name)).toBe(hostile(name));
     expect(await field(page, "status")).toBe("failed");
     expect(await page.textContent("#job-payload")).toBe(JSON.stringify(payload, null, 2));
-    expect(await page.textContent("#job-result")).toBe(JSON.stringify(result, null, 2));
     const cells = await page.$$eval("#job-attempts tbody tr", (rows) =>
       rows.map((r) => [...r.querySelectorAll("td")].map((td) => td.textContent)),
     );
     expect(cells.map((row) => [row[0], row[1], row[4], row[5]])).toEqual([
       ["1", hostile("history worker 1"), "retrying", hostile("history error 1")],
-      ["2", hostile("history worker 2"), "failed", hostile("history error 2")],
+      ["2", hostile("worker"), "failed", hostile("error")],
     ]);
+    expect(await injected(page)).toEqual([]);
+
+    // The finished one: its result, and its worker, as text.
+    await page.goto(`${d.url}/#/jobs/${done}`);
+    await textIs(page, "#job-result", JSON.stringify(result, null, 2));
+    expect(await field(page, "worker")).toBe(hostile("worker"));
+    expect(await field(page, "status")).toBe("finished");
     expect(await injected(page)).toEqual([]);
 
     // A hostile id in the page's address: shown as the title, refused by the API as text.

@@ -2,10 +2,13 @@
 // fresh attempts, history kept, record recreated when expired), delete and purge.
 import { describe, expect, test } from "bun:test";
 import { Admin } from "../lib/admin/admin.ts";
+import type { QueueKeys } from "../lib/engine/keys.ts";
 import { PermanentError } from "../lib/errors.ts";
 import { defineTask } from "../lib/types.ts";
+import { entryJobId, killWaiting } from "./fixtures/engine-v2.ts";
 import {
   openQueue,
+  type RawRedis,
   rawRedis,
   redisTime,
   redisUrl,
@@ -27,13 +30,20 @@ function switchable() {
   return { state, task };
 }
 
-/** `n` jobs that died, oldest first, and an Admin on their queue (closed by the test). */
-async function deadJobs(prefix: string, n: number) {
+/**
+ * `n` jobs that died, oldest first, and an Admin on their queue (closed by the test). With
+ * `callerIds` the jobs have ids of the caller's (`job-<n>`), else ids Courier made.
+ */
+async function deadJobs(prefix: string, n: number, callerIds = false) {
   const q = await openQueue({ prefix });
   const { state, task } = switchable();
   const w = await startWorker({ prefix, tasks: [task] });
   const jobs = await q.enqueueMany(
-    Array.from({ length: n }, (_, i) => ({ task: "switchable", payload: { n: i } })),
+    Array.from({ length: n }, (_, i) => ({
+      task: "switchable",
+      payload: { n: i },
+      ...(callerIds ? { id: `job-${i}` } : {}),
+    })),
   );
   const ids = jobs.map((j) => j.id);
   await q.waitForJobs(ids, { timeoutMs: 5_000 });
@@ -44,6 +54,11 @@ async function deadJobs(prefix: string, n: number) {
     await q.close();
   };
   return { q, w, ids, state, admin, close };
+}
+
+/** As if the job's outcome (and record) had expired. */
+async function expire(r: RawRedis, keys: QueueKeys, id: string) {
+  await r.sendCommand(["DEL", keys.result(id), keys.record(id)]);
 }
 
 describe("dead letters", () => {
@@ -80,7 +95,7 @@ describe("dead letters", () => {
     try {
       const letter = await admin.deadLetter(ids[1]!);
       expect(letter).toMatchObject({ id: ids[1], payload: { n: 1 } });
-      await r.sendCommand(["DEL", admin.keys.job(ids[1]!)]); // as if its TTL ran out
+      await expire(r, admin.keys, ids[1]!);
       expect(await admin.deadLetter(ids[1]!)).toMatchObject({ id: ids[1], payload: { n: 1 } });
       expect(await admin.deadLetter("no-such-job")).toBeNull();
     } finally {
@@ -90,11 +105,12 @@ describe("dead letters", () => {
 
   test("requeue: a fresh attempt count, no TTL, never both dead and queued; the history keeps the error", async () => {
     const prefix = testPrefix();
-    const { ids, admin, close } = await deadJobs(prefix, 1);
+    // A caller id: its record (the marker) had the failure TTL, and loses it.
+    const { ids, admin, close } = await deadJobs(prefix, 1, true);
     await using r = await rawRedis();
     const id = ids[0]!;
     try {
-      expect(Number(await r.sendCommand(["TTL", admin.keys.job(id)]))).toBeGreaterThan(0);
+      expect(Number(await r.sendCommand(["TTL", admin.keys.result(id)]))).toBeGreaterThan(0);
       await close(); // no worker: look at the keys right after the requeue
       const reopened = await Admin.connect({ redisUrl: redisUrl(), prefix });
       // Two operators requeue at once: exactly one wins, and the job is queued once.
@@ -102,8 +118,13 @@ describe("dead letters", () => {
       expect([a[0]!.verdict, b[0]!.verdict].sort()).toEqual(["missing", "requeued"]);
       expect(Number(await r.sendCommand(["XLEN", admin.keys.dead]))).toBe(0);
       const entries = await r.sendCommand(["XRANGE", admin.keys.stream, "-", "+"]);
-      expect(entries.map((e: [string, string[]]) => e[1])).toEqual([["id", id]]);
-      expect(Number(await r.sendCommand(["TTL", admin.keys.job(id)]))).toBe(-1);
+      // One fresh entry (attempts used: 0) carrying the job's id; its failed outcome gone, its
+      // record (the history) kept without a TTL.
+      expect(entries.map(entryJobId)).toEqual([id]);
+      const fields: string[] = entries[0][1];
+      expect(fields[fields.indexOf("a") + 1]).toBe("0");
+      expect(Number(await r.sendCommand(["EXISTS", admin.keys.result(id)]))).toBe(0);
+      expect(Number(await r.sendCommand(["TTL", admin.keys.record(id)]))).toBe(-1);
       const job = await reopened.job(id);
       expect(job).toMatchObject({ status: "queued", attempts: 0, error: null, endedAt: null });
       expect(job!.history).toEqual([
@@ -135,12 +156,13 @@ describe("dead letters", () => {
 
   test("requeue recreates an expired record from its letter; a reused id is left alone", async () => {
     const prefix = testPrefix();
-    const { ids, admin, close } = await deadJobs(prefix, 2);
+    // Caller ids: an id Courier makes is never issued twice, a caller's may be reused.
+    const { ids, admin, close } = await deadJobs(prefix, 2, true);
     await using r = await rawRedis();
     try {
       await close();
       const again = await Admin.connect({ redisUrl: redisUrl(), prefix });
-      await r.sendCommand(["DEL", admin.keys.job(ids[0]!)]);
+      await expire(r, admin.keys, ids[0]!);
       expect(await again.requeue([ids[0]!])).toEqual([{ id: ids[0]!, verdict: "requeued" }]);
       const job = await again.job(ids[0]!);
       expect(job).toMatchObject({
@@ -158,7 +180,7 @@ describe("dead letters", () => {
         }),
       ]);
       // The second job's record expired and its id was enqueued anew: its old letter is stale.
-      await r.sendCommand(["DEL", admin.keys.job(ids[1]!)]);
+      await expire(r, admin.keys, ids[1]!);
       await using q = await openQueue({ prefix });
       await q.enqueue("switchable", null, { id: ids[1]! });
       expect(await again.requeue([ids[1]!, "unknown"])).toEqual([
@@ -169,6 +191,25 @@ describe("dead letters", () => {
       await again.close();
     } finally {
       await close();
+    }
+  });
+
+  test("requeue leaves a letter alone when its caller id came back as a new job", async () => {
+    const prefix = testPrefix();
+    await using q = await openQueue({ prefix });
+    await using r = await rawRedis();
+    await q.enqueue("switchable", 1, { id: "reused" });
+    expect(await killWaiting(q.client, q.keys, () => "broken")).toBe(1);
+    await expire(r, q.keys, "reused");
+    await q.enqueue("switchable", 2, { id: "reused" }); // queued again, not dead
+    const admin = await Admin.connect({ redisUrl: redisUrl(), prefix });
+    try {
+      expect(await admin.requeue(["reused"])).toEqual([{ id: "reused", verdict: "active" }]);
+      expect(Number(await r.sendCommand(["XLEN", q.keys.stream]))).toBe(1);
+      expect(Number(await r.sendCommand(["XLEN", q.keys.dead]))).toBe(1);
+      expect(await q.getJob("reused")).toMatchObject({ status: "queued", payload: 2 });
+    } finally {
+      await admin.close();
     }
   });
 

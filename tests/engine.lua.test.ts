@@ -27,7 +27,7 @@ describe("includes", () => {
       }
       expect(s.source.split("\n").length).toBe(s.lines.length);
     }
-    expect(scripts.finish.source).toContain("local function ack_and_trim(");
+    expect(v2Scripts.finish.source).toContain("local function ack_and_trim(");
   });
 
   test("every helper is included by some script", () => {

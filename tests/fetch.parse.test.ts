@@ -1,64 +1,64 @@
-// The start script's flat reply and the history fields, read back: pure, tested with tables.
+// What a read delivered, sorted into jobs to run, entries to bury and tasks lacked, and the
+// history fields, read back: pure, tested with tables.
 import { describe, expect, test } from "bun:test";
-import { parseStarts } from "../lib/engine/calls/start.ts";
 import { parseHistory } from "../lib/engine/record.ts";
+import type { TakenEntry } from "../lib/engine/v2/finish.ts";
+import { type Sorted, type Startable, sortFresh } from "../lib/worker/entries.ts";
 
-describe("parseStarts", () => {
-  const cases: [string, (string | number)[], ReturnType<typeof parseStarts>][] = [
-    ["nothing", [], { toRun: [], setAside: [] }],
+describe("sortFresh: what a plain read delivered, sorted", () => {
+  const tasks = new Set(["add", "t"]);
+  const job = (entryId: string, f: Partial<Startable>) => ({
+    entryId,
+    jobId: entryId,
+    task: "t",
+    payload: "null",
+    attempt: 1,
+    maxAttempts: 3,
+    runNo: 1,
+    hasRecord: false,
+    ...f,
+  });
+  const cases: [string, TakenEntry[], Sorted][] = [
+    ["nothing", [], { run: [], bad: [], lacked: [] }],
     [
-      "one job to run",
-      ["1-0", "j1", 3, 2, 5, "add", '{"a":1}'],
+      "one job to run: attempt a + 1, run n + 1",
+      [["1-0", ["t", "add", "p", '{"a":1}', "a", "1", "m", "5", "i", "j1", "n", "2"]]],
       {
-        toRun: [
-          {
-            entryId: "1-0",
+        run: [
+          job("1-0", {
             jobId: "j1",
-            runNo: 3,
-            attempt: 2,
-            maxAttempts: 5,
             task: "add",
             payload: '{"a":1}',
-          },
+            attempt: 2,
+            maxAttempts: 5,
+            runNo: 3,
+            hasRecord: true,
+          }),
         ],
-        setAside: [],
+        bad: [],
+        lacked: [],
       },
     ],
     [
-      "entries set aside between jobs to run",
-      ["1-0", "", "bad", "2-0", "j2", 1, 1, 3, "t", "null", "3-0", "j3", "done"],
+      "bad entries and tasks lacked between jobs to run",
+      [
+        ["1-0", ["garbage", "yes"]],
+        ["2-0", ["t", "t", "p", "null", "a", "0", "m", "3"]],
+        ["3-0", ["t", "resize", "p", "1", "a", "0", "m", "3"]],
+        ["4-0", ["t", "t", "p", "null", "a", "3", "m", "3"]],
+      ],
       {
-        toRun: [
-          {
-            entryId: "2-0",
-            jobId: "j2",
-            runNo: 1,
-            attempt: 1,
-            maxAttempts: 3,
-            task: "t",
-            payload: "null",
-          },
+        run: [job("2-0", {})],
+        bad: [
+          { entryId: "1-0", id: "1-0", problem: "no task" },
+          { entryId: "4-0", id: "4-0", problem: "attempts used up (3 of 3)" },
         ],
-        setAside: [
-          { entryId: "1-0", jobId: "", verdict: "bad" },
-          { entryId: "3-0", jobId: "j3", verdict: "done" },
-        ],
-      },
-    ],
-    [
-      "every verdict",
-      ["1-0", "a", "missing", "2-0", "b", "dead"],
-      {
-        toRun: [],
-        setAside: [
-          { entryId: "1-0", jobId: "a", verdict: "missing" },
-          { entryId: "2-0", jobId: "b", verdict: "dead" },
-        ],
+        lacked: [{ entryId: "3-0", jobId: "3-0", task: "resize" }],
       },
     ],
   ];
-  test.each(cases)("%s", (_name, reply, expected) => {
-    expect(parseStarts(reply)).toEqual(expected);
+  test.each(cases)("%s", (_name, entries, expected) => {
+    expect(sortFresh(entries, tasks)).toEqual(expected);
   });
 });
 

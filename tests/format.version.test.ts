@@ -89,7 +89,7 @@ describe("a queue of another data format", () => {
     // The default queue is fine here; "other" holds the foreign data.
     const other = queueKeys(prefix, "other");
     for (const k of ["meta", "stream"] as const) await r.sendCommand(["RENAME", keys[k], other[k]]);
-    await r.sendCommand(["XADD", keys.stream, "*", "id", "j2"]);
+    await r.sendCommand(["XADD", keys.stream, "*", "t", "x", "p", "1", "a", "0", "m", "3"]);
     const res = await runCli("info", ["--prefix", prefix]);
     expect(res.code).toBe(6);
     expect(res.stdout).toContain(`unreadable: ${LINE.replace('"default"', '"other"')}`);

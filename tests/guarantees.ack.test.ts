@@ -3,20 +3,16 @@
 // a queue-wide key of the wrong type acknowledges nothing (the batch waits, and is written once
 // the key is repaired). Each case here lost its job before (nothing pending, never run again).
 import { describe, expect, test } from "bun:test";
-import { resolveOptions } from "../lib/config.ts";
+import { resolveOptions, type WorkerOptions } from "../lib/config.ts";
 import { GROUP, type QueueKeys } from "../lib/engine/keys.ts";
+import { claimLapsed } from "../lib/engine/v2/claim.ts";
 import type { Queue } from "../lib/queue/queue.ts";
 import type { Redis } from "../lib/redis/connect.ts";
 import { defineTask } from "../lib/types.ts";
-import {
-  claimIdle,
-  ensureGroup,
-  type StartContext,
-  startBatch,
-  takeBatch,
-} from "../lib/worker/entries.ts";
+import { ensureGroup, type Startable, sortClaimed, sortFresh } from "../lib/worker/entries.ts";
 import { type Outcome, Outcomes } from "../lib/worker/outcomes.ts";
 import { echo } from "./fixtures/corrupt.ts";
+import { take } from "./fixtures/engine-v2.ts";
 import {
   logRecorder,
   openQueue,
@@ -28,21 +24,28 @@ import {
   until,
 } from "./helpers.ts";
 
-/** A consumer driven by hand: the worker's own fetch functions, no worker around them. */
-function consumer(q: Queue, name: string): StartContext {
-  return {
-    keys: q.keys,
-    o: resolveOptions({ prefix: "unused", name }),
-    tasks: ["echo"],
-    boot: name,
-  };
+/** A consumer driven by hand: the worker's own functions, no worker around them. */
+interface Consumer {
+  keys: QueueKeys;
+  o: WorkerOptions;
 }
+
+function consumer(q: Queue, name: string): Consumer {
+  return { keys: q.keys, o: resolveOptions({ prefix: "unused", name }) };
+}
+
+const TASKS = new Set(["echo"]);
 
 /** The raw connection as the worker's functions take it (it is one: tests/helpers.ts). */
 const asRedis = (r: RawRedis) => r as unknown as Redis;
 
-/** Outcomes writing on `r` for consumer `c`; collects replies and errors. */
-function outcomesFor(r: RawRedis, c: StartContext) {
+/** Reads up to `n` new entries as consumer `c`, as a lane does: the jobs it would run. */
+async function takeAs(r: RawRedis, c: Consumer, n: number): Promise<Startable[]> {
+  return sortFresh(await take(r, c.keys, c.o.name, n), TASKS).run;
+}
+
+/** An outcome writer on `r` for consumer `c`; collects replies and errors. */
+function outcomesFor(r: RawRedis, c: Consumer) {
   const replies: number[] = [];
   const errors: string[] = [];
   const o = { ...c.o, reconnectMaxMs: 20 };
@@ -57,19 +60,33 @@ function outcomesFor(r: RawRedis, c: StartContext) {
   return { s, replies, errors };
 }
 
-/** Job `id` taken by W1 (its run 1), then its entry claimed by W2 (not started yet). */
-async function takenThenClaimed(q: Queue, r: RawRedis) {
+const finished = (job: Startable, result: string): Outcome => {
+  const { entryId, jobId } = job;
+  return { kind: "finish", entryId, jobId, job, runMs: 1, result };
+};
+const failed = (job: Startable, error: string, retryInMs: number | null): Outcome => {
+  const { entryId, jobId } = job;
+  return { kind: "fail", entryId, jobId, job, runMs: 1, error, retryInMs };
+};
+
+/** Claims lapsed entries as consumer `name` with no idle time needed. */
+function claimAs(client: Redis, q: Queue, name: string) {
+  const o = { consumer: name, minIdleMs: 0, count: 10, failureTtlS: 60 };
+  return claimLapsed(client, q.keys, { ...o, deadMaxLen: 100, eventsMaxLen: 100 });
+}
+
+/** Job `id` taken by W1 (its run 1). */
+async function taken(q: Queue, r: RawRedis) {
   const id = await q.enqueue("echo", "x");
   const client = asRedis(r);
   await ensureGroup(client, q.keys);
   const w1 = consumer(q, "w1");
-  const [run1] = (await takeBatch(client, w1, 1)).toRun;
-  const { claimed } = await claimIdle(client, q.keys, "w2", { claimIdleMs: 0 }, "0-0", 1);
-  return { id, client, w1, run1: run1!, entryId: run1!.entryId, claimed };
+  const [run1] = await takeAs(r, w1, 1);
+  return { id, client, w1, run1: run1!, entryId: run1!.entryId };
 }
 
 /** Settles one outcome as consumer `c`; the replies of the script. */
-async function settleOne(r: RawRedis, c: StartContext, outcome: Outcome): Promise<number[]> {
+async function settleOne(r: RawRedis, c: Consumer, outcome: Outcome): Promise<number[]> {
   const { s, replies } = outcomesFor(r, c);
   s.add(outcome);
   await s.drained();
@@ -92,15 +109,13 @@ describe("a late outcome of a run another worker took over", () => {
     await using q = await openQueue({ prefix });
     await using r = await rawRedis();
     // W1 starts run 1 and stalls past claimIdleMs (here: W2 claims with no idle time needed).
-    const { id, client, w1, run1, entryId, claimed } = await takenThenClaimed(q, r);
+    const { id, client, w1, run1, entryId } = await taken(q, r);
     expect(run1.runNo).toBe(1);
-    expect(claimed.map((d) => d.entryId)).toEqual([entryId]); // same entry id
-    const [run2] = (await startBatch(client, consumer(q, "w2"), claimed, "claim")).toRun;
-    expect(run2?.runNo).toBe(2);
-    // W1's task throws at last: its failure is settled.
-    const retryInMs = 60_000;
-    const fail: Outcome = { kind: "fail", entryId, runNo: 1, jobId: id, error: "late", retryInMs };
-    expect(await settleOne(r, w1, fail)).toEqual([0]); // left alone
+    const claimed = (await claimAs(client, q, "w2")).claimed;
+    const [run2] = sortClaimed(claimed, TASKS).run;
+    expect(run2).toMatchObject({ entryId, runNo: 2, attempt: 2 }); // same entry id
+    // W1's task throws at last: its failure is written.
+    expect(await settleOne(r, w1, failed(run1, "late", 60_000))).toEqual([0]); // left alone
     expect(await holders(r, q.keys)).toEqual({ [entryId]: "w2" });
     expect(await q.getJob(id)).toMatchObject({ status: "started", attempts: 2 });
     // W2 dies as well: a worker claims the entry once it is idle and runs the job.
@@ -110,20 +125,16 @@ describe("a late outcome of a run another worker took over", () => {
     await w.stop();
   });
 
-  test("a failure recorded between another worker's claim and its start: that start leaves the job alone", async () => {
+  test("a failure recorded before another worker's claim: that claim takes nothing", async () => {
     const prefix = testPrefix();
     await using q = await openQueue({ prefix });
     await using r = await rawRedis();
-    const { id, client, w1, entryId, claimed } = await takenThenClaimed(q, r);
-    // W1's failure lands first: its run is still current, so it is recorded and acknowledged.
-    const retryInMs = 60_000;
-    const fail: Outcome = { kind: "fail", entryId, runNo: 1, jobId: id, error: "boom", retryInMs };
-    expect(await settleOne(r, w1, fail)).toEqual([1]);
-    // W2's start of the entry it claimed: no longer pending on it, so not started (a start
-    // would run the job on an entry no one could claim again if W2 died).
-    const started = await startBatch(client, consumer(q, "w2"), claimed, "claim");
-    expect(started.toRun).toEqual([]);
-    expect(started.setAside.map((x) => x.verdict)).toEqual(["taken"]);
+    const { id, client, w1, run1 } = await taken(q, r);
+    // W1's failure lands first: its run is current, so it is recorded and acknowledged.
+    expect(await settleOne(r, w1, failed(run1, "boom", 60_000))).toEqual([1]);
+    // W2's claim finds the entry no longer pending: nothing to run (a run would be on an
+    // entry no one could claim again if W2 died).
+    expect((await claimAs(client, q, "w2")).claimed).toEqual([]);
     expect(await q.getJob(id)).toMatchObject({ status: "retrying", attempts: 1 });
     expect(Number(await r.sendCommand(["ZCARD", q.keys.delayed]))).toBe(1);
   });
@@ -132,10 +143,9 @@ describe("a late outcome of a run another worker took over", () => {
     const prefix = testPrefix();
     await using q = await openQueue({ prefix });
     await using r = await rawRedis();
-    const { id, client, w1, entryId, claimed } = await takenThenClaimed(q, r);
-    await startBatch(client, consumer(q, "w2"), claimed, "claim");
-    const finish: Outcome = { kind: "finish", entryId, runNo: 1, jobId: id, result: '"w1"' };
-    expect(await settleOne(r, w1, finish)).toEqual([1]);
+    const { id, client, w1, run1 } = await taken(q, r);
+    await claimAs(client, q, "w2");
+    expect(await settleOne(r, w1, finished(run1, '"w1"'))).toEqual([1]);
     expect(await q.getJob(id)).toMatchObject({ status: "finished", result: "w1" });
     expect(await pendingCount(r, q.keys)).toBe(0);
   });
@@ -161,22 +171,17 @@ describe("a queue-wide key of the wrong type", () => {
       await using q = await openQueue({ prefix });
       await using r = await rawRedis();
       const ids = [await q.enqueue("echo", 1), await q.enqueue("echo", 2)];
-      const client = asRedis(r);
-      await ensureGroup(client, q.keys);
+      await ensureGroup(asRedis(r), q.keys);
       const c = consumer(q, "w1");
-      const started = (await takeBatch(client, c, 2)).toRun;
+      const started = await takeAs(r, c, 2);
       expect(started.length).toBe(2);
       const key = q.keys[name] as string;
       await r.sendCommand(["DEL", key]);
       await r.sendCommand(["SET", key, "garbage"]);
       const { s, replies, errors } = outcomesFor(r, c);
       for (const j of started) {
-        const { entryId, jobId, runNo } = j;
-        if (kind === "finish") s.add({ kind: "finish", entryId, jobId, runNo, result: "1" });
-        else {
-          const retryInMs = kind === "retry" ? 60_000 : -1;
-          s.add({ kind: "fail", entryId, jobId, runNo, error: "boom", retryInMs });
-        }
+        if (kind === "finish") s.add(finished(j, "1"));
+        else s.add(failed(j, "boom", kind === "retry" ? 60_000 : null));
       }
       await until(() => errors.length >= 2 || replies.length > 0, "the write refused twice");
       expect(replies).toEqual([]);
@@ -220,16 +225,19 @@ describe("a queue-wide key of the wrong type", () => {
     await w.stop();
   });
 
-  test("dead, for a job whose attempts are used up: the worker starts (and acknowledges) nothing until it is repaired", async () => {
+  test("dead, for a job whose attempts are used up: the worker claims (and acknowledges) nothing until it is repaired", async () => {
     const prefix = testPrefix();
     await using q = await openQueue({ prefix, maxAttempts: 2 });
     await using r = await rawRedis();
-    const id = await q.enqueue("echo", 1);
-    // Its last worker died during attempt 2 of 2: the next start dead-letters it.
-    await r.sendCommand(["HSET", q.keys.job(id), "status", "started", "attempt", "2"]);
+    await ensureGroup(asRedis(r), q.keys);
+    // Its last worker died during attempt 2 of 2 (a 1, read once): the claim dead-letters it.
+    const fields = ["t", "echo", "p", "1", "a", "1", "m", "2"];
+    const id = String(await r.sendCommand(["XADD", q.keys.stream, "*", ...fields]));
+    await takeAs(r, consumer(q, "ghost"), 1);
     await r.sendCommand(["SET", q.keys.dead, "garbage"]);
     const log = logRecorder();
-    const w = await startWorker({ prefix, tasks: [echo], reconnectMaxMs: 50, logger: log });
+    const o = { reconnectMaxMs: 50, claimIdleMs: 50, logger: log };
+    const w = await startWorker({ prefix, tasks: [echo], ...o });
     await refusedOnly(log);
     expect(Number(await r.sendCommand(["XLEN", q.keys.stream]))).toBe(1);
     await r.sendCommand(["DEL", q.keys.dead]); // repaired

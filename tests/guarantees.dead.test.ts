@@ -23,7 +23,7 @@ describe("a letter whose id a live job reuses", () => {
       (await q.waitForJobs(["reused"], { timeoutMs: 5_000 })).ended.get("reused"),
     ).toMatchObject({ status: "failed" });
     await w.stop();
-    await r.sendCommand(["DEL", q.keys.job("reused")]); // its record expired
+    await r.sendCommand(["DEL", q.keys.result("reused"), q.keys.record("reused")]); // expired
     const [again] = await q.enqueueMany([{ task: "no", id: "reused", payload: "second" }]);
     expect(again).toEqual({ id: "reused", created: true });
     const admin = await Admin.connect({ redisUrl: redisUrl(), prefix });

@@ -81,7 +81,7 @@ describe("promotion", () => {
     const gone = await q.enqueue("job", "gone", { delayMs: 1_000 });
     const kept = await q.enqueue("job", "kept", { delayMs: 1_000 });
     expect(Number(await r.sendCommand(["ZCARD", q.keys.delayed]))).toBe(2);
-    await r.sendCommand(["DEL", q.keys.job(gone)]); // expired or deleted while it waited
+    await r.sendCommand(["DEL", q.keys.record(gone)]); // expired or deleted while it waited
     const log = logRecorder();
     // Both due now (Redis' clock decides: no injected clock moves it).
     await r.sendCommand(["ZADD", q.keys.delayed, "0", gone, "0", kept]);
@@ -90,7 +90,7 @@ describe("promotion", () => {
     const { ended } = await q.waitForJobs([kept], { timeoutMs: 5_000 });
     expect(ended.get(kept)?.status).toBe("finished");
     expect(Number(await r.sendCommand(["ZCARD", q.keys.delayed]))).toBe(0);
-    expect(await r.sendCommand(["EXISTS", q.keys.job(gone)])).toBe(0); // no stub record
+    expect(await r.sendCommand(["EXISTS", q.keys.record(gone)])).toBe(0); // no stub record
     expect(runs).toEqual(["kept"]);
     expect(await r.sendCommand(["HGET", q.keys.stats, "started"])).toBe("1");
     // Nothing was added for it: no entry came to be settled as "record gone".

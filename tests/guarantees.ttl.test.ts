@@ -1,4 +1,4 @@
-// Records expire: a finished job after resultTtlS, a failed one (also one dead-lettered because
+// Outcomes expire: a finished job after resultTtlS, a failed one (also one dead-lettered because
 // its worker died on the last attempt) after failureTtlS (docs/internals.md, Memory). The two
 // TTLs are set far apart, so each is checked from both sides: a record kept with the other TTL
 // (or none) fails.
@@ -32,7 +32,7 @@ describe("record TTLs", () => {
     expect((await q.waitForJobs([id], { timeoutMs: 5_000 })).ended.get(id)?.status).toBe(
       "finished",
     );
-    expectTtl(await ttl(q.keys.job(id)), TTLS.resultTtlS);
+    expectTtl(await ttl(q.keys.result(id)), TTLS.resultTtlS);
     await w.stop();
   });
 
@@ -48,7 +48,7 @@ describe("record TTLs", () => {
     const w = await startWorker({ prefix, tasks: [no], ...TTLS });
     const id = await q.enqueue("no", null);
     expect((await q.waitForJobs([id], { timeoutMs: 5_000 })).ended.get(id)?.status).toBe("failed");
-    expectTtl(await ttl(q.keys.job(id)), TTLS.failureTtlS);
+    expectTtl(await ttl(q.keys.result(id)), TTLS.failureTtlS);
     await w.stop();
   });
 
@@ -70,7 +70,7 @@ describe("record TTLs", () => {
     const { ended } = await q.waitForJobs([id], { timeoutMs: 5_000 });
     expect(ended.get(id)).toMatchObject({ status: "failed", result: null });
     expect(ended.get(id)?.error).toStartWith("abandoned:");
-    expectTtl(await ttl(q.keys.job(id)), TTLS.failureTtlS);
+    expectTtl(await ttl(q.keys.result(id)), TTLS.failureTtlS);
     await w.stop();
   });
 });

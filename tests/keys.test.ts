@@ -13,6 +13,10 @@ describe("queueKeys", () => {
     ["workers", k.workers, "courier:{default}:workers"],
     ["worker", k.worker("w1"), "courier:{default}:worker:w1"],
     ["stats", k.stats, "courier:{default}:stats"],
+    ["result", k.result("abc"), "courier:{default}:r:abc"],
+    ["record", k.record("abc"), "courier:{default}:job:abc"],
+    ["receipt", k.receipt("b1"), "courier:{default}:receipt:b1"],
+    ["meta", k.meta, "courier:{default}:meta"],
   ])("%s is %p", (_name, actual, expected) => {
     expect(actual).toBe(expected);
   });
@@ -28,6 +32,10 @@ describe("queueKeys", () => {
       q.workers,
       q.worker("w"),
       q.stats,
+      q.result("x"),
+      q.record("x"),
+      q.receipt("b"),
+      q.meta,
     ];
     for (const key of all) expect(key).toMatch(/^app:\{emails\}:/);
   });

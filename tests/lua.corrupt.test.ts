@@ -1,15 +1,22 @@
-// The finish and fail scripts settle a job whose key is no longer a hash themselves (reply -2)
-// and record the rest of the batch in the same call. The worker splits a batch Redis refuses
-// (lib/worker/outcomes.ts #isolate), so only a call to the script itself shows that the script, not
-// that last resort, kept the one bad record from failing its batch.
+// The finish and fail scripts set aside a job whose key holds the wrong type themselves (reply
+// -2) and record the rest of the batch in the same call. The worker splits a batch Redis refuses
+// (lib/worker/outcomes.ts #isolate), so only a call to the script itself shows that the script,
+// not that last resort, kept the one bad record from failing its batch. (Engine v2: a finish
+// meets the job's outcome key `r:<id>`, a failure also its record `job:<id>`.)
 import { describe, expect, test } from "bun:test";
-import { failJobs, finishJobs } from "../lib/engine/calls/outcomes.ts";
-import { startEntries } from "../lib/engine/calls/start.ts";
 import { GROUP } from "../lib/engine/keys.ts";
+import { failJobs } from "../lib/engine/v2/fail.ts";
+import { finishJobs } from "../lib/engine/v2/finish.ts";
 import { openQueue, pendingCount, rawRedis, testPrefix } from "./helpers.ts";
 
-/** Two jobs read and started by consumer w1; the second one's key then becomes a string. */
-async function twoStartedOneSpoiled(prefix: string) {
+/** Two jobs read by consumer w1 (nothing is written at start); `spoil` then hits the second. */
+async function twoRead(
+  prefix: string,
+  spoil: (
+    k: { result: (id: string) => string; record: (id: string) => string },
+    id: string,
+  ) => string[][],
+) {
   const q = await openQueue({ prefix });
   const k = q.keys;
   const ids = [await q.enqueue("t", 1), await q.enqueue("t", 2)];
@@ -18,48 +25,66 @@ async function twoStartedOneSpoiled(prefix: string) {
     ...["XREADGROUP", "GROUP", GROUP, "w1", "COUNT", "2", "STREAMS", k.stream, ">"],
   ])) as [string, [string, string[]][]][];
   const entries = reply[0]![1].map(([entry]) => entry);
-  const starter = { consumer: "w1", failureTtlS: 60, boot: "boot1" };
-  const limits = { deadMaxLen: 100, eventsMaxLen: 100, tasks: ["t"] };
-  const deliveries = entries.map((entryId, i) => ({ entryId, jobId: ids[i]! }));
-  const started = await startEntries(
-    q.client,
-    k,
-    { ...starter, ...limits },
-    {
-      kind: "read",
-      deliveries,
-    },
-  );
-  expect(started.toRun.map((s) => s.runNo)).toEqual([1, 1]);
-  await q.client.sendCommand(["DEL", k.job(ids[1]!)]);
-  await q.client.sendCommand(["SET", k.job(ids[1]!), "garbage"]);
+  expect(entries).toEqual(ids); // auto ids: the job id is its first entry's id
+  for (const cmd of spoil(k, ids[1]!)) await q.client.sendCommand(cmd);
   return { q, k, ids, entries };
 }
 
-describe("a batch with one job key that is not a hash", () => {
+const run = (entryId: string, result: string) => ({
+  entryId,
+  jobId: entryId,
+  hasRecord: false,
+  runMs: 1,
+  attempt: 1,
+  maxAttempts: 3,
+  enqueuedAt: null,
+  worker: "w1",
+  task: "t",
+  payload: "1",
+  result,
+});
+
+describe("a batch with one job key of the wrong type", () => {
   test("finish: the good job is recorded, the bad one answered -2, both acknowledged", async () => {
-    const { q: queue, k, ids, entries } = await twoStartedOneSpoiled(testPrefix());
+    const {
+      q: queue,
+      k,
+      ids,
+      entries,
+    } = await twoRead(testPrefix(), (k, id) => [["RPUSH", k.result(id), "garbage"]]);
     await using q = queue;
     await using r = await rawRedis();
-    const reply = await finishJobs(q.client, k, { resultTtlS: 60, eventsMaxLen: 100 }, [
-      { entryId: entries[0]!, jobId: ids[0]!, runNo: 1, result: '"one"' },
-      { entryId: entries[1]!, jobId: ids[1]!, runNo: 1, result: '"two"' },
+    const w = { consumer: "w1", resultTtlS: 60, eventsMaxLen: 100 };
+    const reply = await finishJobs(q.client, k, w, [
+      run(entries[0]!, '"one"'),
+      run(entries[1]!, '"two"'),
     ]);
-    expect(reply).toEqual([1, -2]);
+    expect(reply.codes).toEqual([1, -2]);
     expect(await q.getJob(ids[0]!)).toMatchObject({ status: "finished", result: "one" });
     expect(await pendingCount(r, k)).toBe(0);
   });
 
   test("fail: the good job is dead-lettered, the bad one answered -2, both acknowledged", async () => {
-    const { q: queue, k, ids, entries } = await twoStartedOneSpoiled(testPrefix());
+    const {
+      q: queue,
+      k,
+      ids,
+      entries,
+    } = await twoRead(testPrefix(), (k, id) => [["SET", k.record(id), "garbage"]]);
     await using q = queue;
     await using r = await rawRedis();
-    const o = { failureTtlS: 60, deadMaxLen: 100, eventsMaxLen: 100 };
-    const reply = await failJobs(q.client, k, o, [
-      { entryId: entries[0]!, jobId: ids[0]!, runNo: 1, error: "boom", retryInMs: -1 },
-      { entryId: entries[1]!, jobId: ids[1]!, runNo: 1, error: "boom", retryInMs: -1 },
-    ]);
-    expect(reply).toEqual([2, -2]);
+    const o = { consumer: "w1", failureTtlS: 60, deadMaxLen: 100, eventsMaxLen: 100 };
+    const fail = (entry: string) => ({
+      entry,
+      id: null,
+      hasRecord: false,
+      runNo: 1,
+      runMs: 1,
+      error: "boom",
+      retryInMs: null,
+    });
+    const reply = await failJobs(q.client, k, o, [fail(entries[0]!), fail(entries[1]!)]);
+    expect(reply).toEqual(["failed", "corrupt"]);
     expect(await q.getJob(ids[0]!)).toMatchObject({ status: "failed", error: "boom" });
     expect(await pendingCount(r, k)).toBe(0);
   });

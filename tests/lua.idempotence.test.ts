@@ -1,20 +1,18 @@
 // Transition scripts sent again after a lost reply (a dropped connection, a replaced stalled
-// one) must not count twice; release at shutdown gives back only what the worker started.
+// one) must not count twice; release at shutdown gives back only the run that did not happen.
+// Engine v2: nothing is written at start; attempts come from delivery counts (docs/engine-v2.md
+// §2.6), so "a start sent again" is a read of the worker's own pending entries (claim `own`
+// mode), and a worker restarted under the same name claims its predecessor's entry.
 import { describe, expect, test } from "bun:test";
-import { failJobs, finishJobs } from "../lib/engine/calls/outcomes.ts";
-import { type Started, startEntries } from "../lib/engine/calls/start.ts";
-import { releaseAll } from "../lib/engine/calls/worker.ts";
 import { GROUP } from "../lib/engine/keys.ts";
+import { claimLapsed, readOwnPending } from "../lib/engine/v2/claim.ts";
+import { failJobs } from "../lib/engine/v2/fail.ts";
+import { finishJobs } from "../lib/engine/v2/finish.ts";
+import { releaseAll } from "../lib/engine/v2/release.ts";
+import { handOverPredecessor } from "../lib/worker/presence.ts";
 import { openQueue, rawRedis, testPrefix } from "./helpers.ts";
 
-/** A started job of task "t" (payload null, 3 attempts) as the start script answers it. */
-function runOf(
-  jobId: string,
-  runNo: number,
-  attempt: number,
-): Omit<Started["toRun"][0], "entryId"> {
-  return { jobId, runNo, attempt, maxAttempts: 3, task: "t", payload: "null" };
-}
+const LIMITS = { failureTtlS: 60, deadMaxLen: 100, eventsMaxLen: 100 };
 
 async function setup(prefix: string) {
   const q = await openQueue({ prefix });
@@ -25,63 +23,67 @@ async function setup(prefix: string) {
   ])) as [string, [string, string[]][]][];
   const entry = reply[0]![1][0]![0];
   const k = q.keys;
-  /** Starts the entry as worker w1; `boot` tells one w1 process from another. */
-  const start = (boot = "boot1") => {
-    const limits = { failureTtlS: 60, deadMaxLen: 100, eventsMaxLen: 100 };
-    const starter = { consumer: "w1", boot, tasks: ["t"], ...limits };
-    return startEntries(q.client, k, starter, {
-      kind: "read",
-      deliveries: [{ entryId: entry, jobId: id }],
-    });
-  };
-  const fail = (runNo: number) => {
-    const o = { failureTtlS: 60, deadMaxLen: 100, eventsMaxLen: 100 };
-    const retryInMs = 60_000;
-    return failJobs(q.client, k, o, [
-      { entryId: entry, jobId: id, runNo, error: "boom", retryInMs },
+  /** Reads w1's own pending entries again (after a lost read): attempt and run of each. */
+  const reread = async () =>
+    (await readOwnPending(q.client, k, { consumer: "w1", count: 10 })).claimed.map((c) =>
+      c.kind === "run" ? { attempt: c.attempt, runNo: c.runNo } : c.kind,
+    );
+  /** Takes the entry over as `consumer` (its lease lapsed: no idle time asked here). */
+  const claim = async (consumer: string) =>
+    (await claimLapsed(q.client, k, { consumer, minIdleMs: 0, count: 10, ...LIMITS })).claimed.map(
+      (c) => (c.kind === "run" ? { attempt: c.attempt, runNo: c.runNo } : c.kind),
+    );
+  const fail = (runNo: number, consumer = "w1") =>
+    failJobs(q.client, k, { consumer, ...LIMITS }, [
+      { entry, id: null, hasRecord: false, runNo, runMs: 1, error: "boom", retryInMs: 60_000 },
     ]);
-  };
   const finish = (entryId = entry) =>
-    finishJobs(q.client, k, { resultTtlS: 60, eventsMaxLen: 100 }, [
-      { entryId, jobId: id, runNo: 1, result: "null" },
+    finishJobs(q.client, k, { consumer: "w1", resultTtlS: 60, eventsMaxLen: 100 }, [
+      {
+        entryId,
+        jobId: entryId,
+        hasRecord: false,
+        runMs: 1,
+        attempt: 1,
+        maxAttempts: 3,
+        enqueuedAt: null,
+        worker: "w1",
+        task: "t",
+        payload: "null",
+        result: "null",
+      },
     ]);
-  /** The job ids the stream still holds, oldest first. */
-  const streamJobIds = async () => {
-    const entries = (await q.client.sendCommand(["XRANGE", k.stream, "-", "+"])) as [
-      string,
-      string[],
-    ][];
-    return entries.map(([, f]) => f[1]);
+  /** The entry ids the stream still holds, oldest first. */
+  const streamIds = async () => {
+    const entries = (await q.client.sendCommand(["XRANGE", k.stream, "-", "+"])) as [string][];
+    return entries.map(([e]) => e);
   };
-  return { q, id, entry, start, fail, finish, streamJobIds };
+  /** A new w1 process starts: its dead predecessor's entries become claimable, then it claims. */
+  const restart = async () => {
+    await handOverPredecessor(q.client, k, "w1");
+    return claim("w1");
+  };
+  return { q, id, entry, reread, claim, restart, fail, finish, streamIds };
 }
 
 describe("sent again after a lost reply", () => {
-  test("a start: the same run comes back, no attempt is counted twice", async () => {
-    const { q, id, start } = await setup(testPrefix());
-    const first = await start();
-    const again = await start();
-    expect(first.toRun).toEqual([{ ...runOf(id, 1, 1), entryId: expect.any(String) }]);
-    expect(again.toRun).toEqual([{ ...runOf(id, 1, 1), entryId: expect.any(String) }]);
+  test("a read: own pending entries come back as the same run, no attempt counted twice", async () => {
+    const { q, id, reread } = await setup(testPrefix());
+    expect(await reread()).toEqual([{ attempt: 1, runNo: 1 }]);
+    expect(await reread()).toEqual([{ attempt: 1, runNo: 1 }]);
     expect(await q.getJob(id)).toMatchObject({ status: "started", attempts: 1 });
     await q.close();
   });
 
-  test("a start from a worker restarted under the same name is a new attempt, not the same run", async () => {
-    // The process that started it died (SIGKILL, OOM) with the entry pending; a new process
-    // under the same name (the stack's stack-worker-<i>) takes the entry back.
-    const { q, id, start } = await setup(testPrefix());
-    await start("boot1");
-    const restarted = await start("boot2");
-    expect(restarted.toRun).toEqual([{ ...runOf(id, 2, 2), entryId: expect.any(String) }]); // run 2, attempt 2
-    expect(await start("boot3")).toEqual({
-      toRun: [{ ...runOf(id, 3, 3), entryId: expect.any(String) }],
-      setAside: [],
-    });
+  test("a worker restarted under the same name takes its entry as a new attempt, not the same run", async () => {
+    // The process that read it died (SIGKILL, OOM) with the entry pending; a new process
+    // under the same name (the stack's stack-worker-<i>) claims the lapsed entry back.
+    const { q, id, claim, restart } = await setup(testPrefix());
+    expect(await claim("w1")).toEqual([]); // never its own entries: only a restart's hand-over
+    expect(await restart()).toEqual([{ attempt: 2, runNo: 2 }]);
+    expect(await restart()).toEqual([{ attempt: 3, runNo: 3 }]);
     // Its attempts used up: the next restart dead-letters it as abandoned.
-    expect((await start("boot4")).setAside).toEqual([
-      { entryId: expect.any(String), jobId: id, verdict: "dead" },
-    ]);
+    expect(await restart()).toEqual(["buried"]);
     const job = await q.getJob(id);
     expect(job).toMatchObject({ status: "failed", attempts: 3 });
     expect(job?.error).toContain("abandoned: its worker stopped during attempt 3 of 3");
@@ -89,39 +91,31 @@ describe("sent again after a lost reply", () => {
   });
 
   test("a failure: the job is retried once, not twice", async () => {
-    const { q, id, start, fail } = await setup(testPrefix());
-    await start();
-    expect(await fail(1)).toEqual([1]);
-    expect(await fail(1)).toEqual([0]); // status is retrying now: left alone
+    const { q, id, fail } = await setup(testPrefix());
+    expect(await fail(1)).toEqual(["retrying"]);
+    expect(await fail(1)).toEqual(["left"]); // acknowledged already: left alone
     expect(await q.client.sendCommand<string>(["HGET", q.keys.stats, "retried"])).toBe("1");
     expect(await q.getJob(id)).toMatchObject({ status: "retrying", attempts: 1 });
     await q.close();
   });
 
   test("a failure of a run that is no longer the job's current one is ignored", async () => {
-    const { q, id, start, fail } = await setup(testPrefix());
-    await start();
-    await q.client.sendCommand(["HSET", q.keys.job(id), "runs", "2"]); // another worker took over
-    expect(await fail(1)).toEqual([0]);
+    const { q, id, claim, fail } = await setup(testPrefix());
+    await claim("w2"); // another worker took over
+    expect(await fail(1)).toEqual(["left"]);
     expect(await q.getJob(id)).toMatchObject({ status: "started" });
     await q.close();
   });
 });
 
 describe("release at shutdown", () => {
-  test("gives back the attempt only for jobs this worker started itself", async () => {
+  test("gives back only the run the releasing worker did not finish: earlier runs count", async () => {
     const prefix = testPrefix();
-    const { q, id, entry, start } = await setup(prefix);
-    await start(); // w1 starts it: attempt 1
+    const { q, id, claim } = await setup(prefix);
+    // w1 ran attempt 1 and stalled; w2 took it over (attempt 2) and stops before finishing.
+    await claim("w2");
     await using r = await rawRedis();
-    // w2 holds the entry without having started it (a claim that landed as it stopped).
-    await r.sendCommand(["XCLAIM", q.keys.stream, GROUP, "w2", "0", entry, "JUSTID"]);
-    const released = await releaseAll(q.client, q.keys, {
-      consumer: "w2",
-      most: 100,
-      boot: "boot2",
-    });
-    expect(released).toEqual({ released: 1, handled: 1 }); // one job released, one entry handled
+    expect(await releaseAll(q.client, q.keys, "w2", 100)).toBe(1);
     expect(await q.getJob(id)).toMatchObject({ status: "queued", attempts: 1 });
     const consumers = (await r.sendCommand([
       "XINFO",
@@ -133,29 +127,18 @@ describe("release at shutdown", () => {
     await q.close();
   });
 
-  test("does not give back an attempt its crashed predecessor under the same name started", async () => {
-    const { q, id, start } = await setup(testPrefix());
-    await start("boot1"); // the w1 process that then died: attempt 1 used
-    // A new w1 process (another boot id) stops before it starts the entry it took back.
-    const released = await releaseAll(q.client, q.keys, {
-      consumer: "w1",
-      most: 100,
-      boot: "boot2",
-    });
-    expect(released).toEqual({ released: 1, handled: 1 });
+  test("does not give back an attempt its crashed predecessor under the same name used", async () => {
+    const { q, id, restart } = await setup(testPrefix());
+    // The w1 process that read it died: attempt 1 used. A new w1 claims it, then stops.
+    await restart();
+    expect(await releaseAll(q.client, q.keys, "w1", 100)).toBe(1);
     expect(await q.getJob(id)).toMatchObject({ status: "queued", attempts: 1 });
     await q.close();
   });
 
-  test("gives back the attempt the same process started", async () => {
-    const { q, id, start } = await setup(testPrefix());
-    await start("boot1");
-    const released = await releaseAll(q.client, q.keys, {
-      consumer: "w1",
-      most: 100,
-      boot: "boot1",
-    });
-    expect(released).toEqual({ released: 1, handled: 1 });
+  test("gives back the attempt the same process read and did not finish", async () => {
+    const { q, id } = await setup(testPrefix());
+    expect(await releaseAll(q.client, q.keys, "w1", 100)).toBe(1);
     expect(await q.getJob(id)).toMatchObject({ status: "queued", attempts: 0 });
     await q.close();
   });
@@ -163,23 +146,21 @@ describe("release at shutdown", () => {
 
 describe("trimming after a finish", () => {
   test("with nothing pending, the stream is trimmed up to the newest entry settled", async () => {
-    const { q, start, finish, streamJobIds } = await setup(testPrefix());
+    const { q, finish, streamIds } = await setup(testPrefix());
     const later = await q.enqueue("t", null); // not delivered yet: must stay
-    await start();
-    expect(await finish()).toEqual([1]);
-    expect(await streamJobIds()).toEqual([later]);
+    expect((await finish()).codes).toEqual([1]);
+    expect(await streamIds()).toEqual([later]);
     await q.close();
   });
 
   test("an entry that was not pending (settled twice, or lost by Redis) never trims undelivered ones", async () => {
-    const { q, entry, start, finish, streamJobIds } = await setup(testPrefix());
+    const { q, entry, finish, streamIds } = await setup(testPrefix());
     const later = await q.enqueue("t", null); // not delivered yet: must stay
-    await start();
     await q.client.sendCommand(["XACK", q.keys.stream, GROUP, entry]); // nothing pending now
     // A finish naming an entry newer than everything delivered, which the group never had.
     const [ms] = entry.split("-");
-    expect(await finish(`${Number(ms) + 60_000}-0`)).toEqual([1]);
-    expect(await streamJobIds()).toEqual([later]);
+    expect((await finish(`${Number(ms) + 60_000}-0`)).codes).toEqual([1]);
+    expect(await streamIds()).toEqual([later]);
     await q.close();
   });
 });

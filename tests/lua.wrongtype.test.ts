@@ -8,7 +8,8 @@ import { requeueLetters } from "../lib/admin/letters.ts";
 import type { QueueKeys } from "../lib/engine/keys.ts";
 import type { Queue } from "../lib/queue/queue.ts";
 import { defineTask } from "../lib/types.ts";
-import { promoteDue, serveTasks } from "../lib/worker/presence.ts";
+import { serveTasks } from "../lib/worker/presence.ts";
+import { promoteDue } from "../lib/worker/retry-policy.ts";
 import {
   logRecorder,
   openQueue,
@@ -42,6 +43,11 @@ interface Case {
 const enqueue = (q: Queue, delayMs = 0) =>
   q.enqueueMany([{ task: "t", payload: 1, id: "j1", delayMs }]);
 const promote = (q: Queue) => promoteDue(q.client, q.keys);
+/** j1 delayed, and due now by Redis' clock (promotion reads TIME). */
+async function due(q: Queue) {
+  await enqueue(q, 60_000);
+  await q.client.sendCommand(["ZADD", q.keys.delayed, "XX", "0", "j1"]);
+}
 const serve = (q: Queue) => serveTasks(q.client, q.keys, ["t"], 30_000);
 /** A letter for j1 whose record was dropped (the requeue recreates it). */
 async function letter(q: Queue, r: RawRedis) {
@@ -64,7 +70,7 @@ const cases: Case[] = [
   { script: "enqueue", name: "stream", key: (k) => k.stream, setup: async () => {}, run: (q) => enqueue(q) },
   { script: "enqueue", name: "stats", key: (k) => k.stats, setup: async () => {}, run: (q) => enqueue(q) },
   { script: "enqueue", name: "delayed", key: (k) => k.delayed, setup: async () => {}, run: (q) => enqueue(q, 60_000) },
-  { script: "promote", name: "stream", key: (k) => k.stream, setup: (q) => enqueue(q, 60_000), run: promote },
+  { script: "promote", name: "stream", key: (k) => k.stream, setup: due, run: promote },
   { script: "serve", name: "stream", key: (k) => k.stream, setup: parked, run: serve },
   { script: "serve", name: "tasks", key: (k) => k.tasks, setup: parked, run: serve },
   { script: "requeue", name: "stream", key: (k) => k.stream, setup: letter, run: requeue },
@@ -89,25 +95,22 @@ describe("a queue-wide key of the wrong type", () => {
       await r.sendCommand(["DEL", key]);
       await c.run(q);
       await c.run(q).catch(() => {}); // again: nothing is done twice
-      const where = await r.sendCommand(["HGET", q.keys.job("j1"), "status"]);
-      expect(where).toBe("queued");
+      expect((await q.getJob("j1"))?.status).toBe("queued");
       const delayed = Number(await r.sendCommand(["ZCARD", q.keys.delayed]));
       expect(Number(await XLEN(r, q.keys)) + delayed).toBe(1); // one entry, in one place
     },
   );
 
-  test("a parked set: serve refuses naming it, nothing popped", async () => {
+  test("a parked set: serve skips it, naming it; the other task's jobs still move", async () => {
     const prefix = testPrefix();
     await using q = await openQueue({ prefix });
     await using r = await rawRedis();
     await r.sendCommand(["SET", `${q.keys.parkedPrefix}u`, "not ours"]);
     await parked(q, r);
-    const before = await snapshot(r, prefix);
     const run = serveTasks(q.client, q.keys, ["t", "u"], 30_000);
-    await expect(run).rejects.toThrow(
-      `courier: key ${q.keys.parkedPrefix}u holds a string, not a zset`,
-    );
-    expect(await snapshot(r, prefix)).toEqual(before);
+    await expect(run).rejects.toThrow(`courier: key ${q.keys.parkedPrefix}u holds another type`);
+    expect(Number(await XLEN(r, q.keys))).toBe(1); // j1, parked for t, is back in the stream
+    expect(await r.sendCommand(["GET", `${q.keys.parkedPrefix}u`])).toBe("not ours");
   });
 });
 

@@ -4,7 +4,7 @@ import { defineTask } from "../lib/types.ts";
 import { openQueue, rawRedis, redisTime, testPrefix } from "./helpers.ts";
 
 describe("enqueue", () => {
-  test("writes the job hash (status queued) and adds its id to the stream", async () => {
+  test("puts the job in one stream entry (no hash): its id is the entry's", async () => {
     const prefix = testPrefix();
     await using q = await openQueue({ prefix });
     await using r = await rawRedis();
@@ -22,16 +22,19 @@ describe("enqueue", () => {
       string,
       string[],
     ][];
-    expect(entries.map((e) => e[1])).toEqual([["id", id]]);
+    expect(entries).toEqual([[id, ["t", "echo", "p", '{"n":1}', "a", "0", "m", "3"]]]);
+    expect(await r.sendCommand(["EXISTS", q.keys.record(id)])).toBe(0);
   });
 
-  test("ids are time-ordered UUIDv7s, unique per job", async () => {
-    await using q = await openQueue({ prefix: testPrefix() });
+  test("ids are the jobs' entry ids: time-ordered, unique per job", async () => {
+    await using q = await openQueue({ prefix: testPrefix(), enqueueBatchSize: 7 });
+    await using r = await rawRedis();
     const ids = (await q.enqueueMany(Array.from({ length: 50 }, () => ({ task: "t" })))).map(
       (e) => e.id,
     );
     expect(new Set(ids).size).toBe(50);
-    for (const id of ids) expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-/);
+    const entries = (await r.sendCommand(["XRANGE", q.keys.stream, "-", "+"])) as [string][];
+    expect(ids).toEqual(entries.map((e) => e[0]));
   });
 
   test("a caller-given id is an idempotency key: the second enqueue adds nothing", async () => {
@@ -59,7 +62,8 @@ describe("enqueue", () => {
       string,
       string[],
     ][];
-    expect(entries.map((e) => e[1][1])).toEqual(specs.map((s) => s.id));
+    const idOf = (fields: string[]) => fields[fields.indexOf("i") + 1];
+    expect(entries.map((e) => idOf(e[1]))).toEqual(specs.map((s) => s.id));
     const stats = (await r.sendCommand(["HGET", q.keys.stats, "enqueued"])) as string;
     expect(Number(stats)).toBe(100);
   });
@@ -75,16 +79,20 @@ describe("enqueue", () => {
     const score = Number(await r.sendCommand(["ZSCORE", q.keys.delayed, id]));
     expect(score).toBeGreaterThanOrEqual(before + 5_000);
     expect(score).toBeLessThanOrEqual(after + 5_000);
+    expect((await q.getJob(id))?.status).toBe("queued");
   });
 
   test.each([
     [{ task: "t", id: "has space" }, "job id"],
     [{ task: "t", id: "" }, "job id"],
     [{ task: "t", id: "x".repeat(129) }, "job id"],
+    [{ task: "t", id: "123-4" }, 'job id "123-4" has the form of an id Courier makes'],
+    [{ task: "t", id: "123-4:0" }, "has the form of an id Courier makes (digits-digits)"],
     [{ task: "" }, "task name"],
     [{ task: "t", maxAttempts: 0 }, "maxAttempts"],
   ])("refuses %j and enqueues nothing", async (spec, message) => {
-    await using q = await openQueue({ prefix: testPrefix() });
+    // One job per batch: every spec is checked before the first batch goes.
+    await using q = await openQueue({ prefix: testPrefix(), enqueueBatchSize: 1 });
     await using r = await rawRedis();
     const good = { task: "t", id: "fine" };
     const err = await q.enqueueMany([good, spec]).catch((e) => e);

@@ -5,10 +5,9 @@
 // redis-server and fills it deterministically (letters in, then maxmemory set under what is used).
 import { afterEach, describe, expect, test } from "bun:test";
 import { type Dashboard, startDashboard } from "../lib/dashboard/server.ts";
-import { PermanentError } from "../lib/errors.ts";
-import { defineTask } from "../lib/types.ts";
+import { killWaiting } from "./fixtures/engine-v2.ts";
 import { type SmallRedis, startSmallRedis } from "./fixtures/redis-small.ts";
-import { openQueue, runCli, startWorker, testPrefix } from "./helpers.ts";
+import { openQueue, runCli, testPrefix } from "./helpers.ts";
 
 let full: SmallRedis | null = null;
 let dashboard: Dashboard | null = null;
@@ -23,25 +22,21 @@ const PAD = "x".repeat(2_000); // letters of some weight, so purging them frees 
 const N = 100;
 const TOKEN = "s3cret-test-token-0001";
 
-const fails = defineTask({
-  name: "fails",
-  run: async (p: { i: number }) => {
-    throw new PermanentError(`no luck for ${p.i}`);
-  },
-});
-
-/** A full Redis holding N dead letters (their records kept too). */
+/**
+ * A full Redis holding N dead letters (their failed outcomes and records kept too: the jobs have
+ * caller ids, whose records live as long as their outcomes).
+ */
 async function fullOfLetters() {
   full = await startSmallRedis(0);
   const prefix = testPrefix();
   await using q = await openQueue({ redisUrl: full.url, prefix });
-  const w = await startWorker({ redisUrl: full.url, prefix, tasks: [fails] });
   const jobs = await q.enqueueMany(
-    [...Array(N).keys()].map((i) => ({ task: "fails", payload: { i, PAD } })),
+    [...Array(N).keys()].map((i) => ({ task: "fails", payload: { i, PAD }, id: `job-${i}` })),
   );
   const ids = jobs.map((j) => j.id);
-  await q.waitForJobs(ids, { timeoutMs: 10_000 });
-  await w.stop();
+  // Each fails for good, as a worker's last attempt records it.
+  const error = (p: string) => `no luck for ${JSON.parse(p).i}`;
+  expect(await killWaiting(q.client, q.keys, error)).toBe(N);
   await full.capBelowUsed();
   const server = full;
   await expect(server.redis.sendCommand(["SET", "probe", "x"])).rejects.toThrow(/^OOM /);
@@ -78,12 +73,12 @@ describe("dead letters on a full Redis", () => {
     const { ids, server, dead, letters, keys } = await fullOfLetters();
     const requeued = await dead("requeue", ids[0]!);
     expect(requeued.code).toBe(0);
-    expect(String(await server.redis.sendCommand(["HGET", keys.job(ids[0]!), "status"]))).toBe(
+    expect(String(await server.redis.sendCommand(["HGET", keys.record(ids[0]!), "status"]))).toBe(
       "queued",
     );
     // A job that failed for good while Redis was full keeps only its letter: requeuing it
     // recreates the record, which takes memory. Refused as a whole, nothing written.
-    await server.redis.sendCommand(["DEL", keys.job(ids[1]!)]);
+    await server.redis.sendCommand(["DEL", keys.record(ids[1]!), keys.result(ids[1]!)]);
     await server.capBelowUsed(); // that freed memory: full again
     const refused = await dead("requeue", ids[1]!);
     expect(refused.code).toBe(7);
@@ -91,14 +86,15 @@ describe("dead letters on a full Redis", () => {
       expect.stringMatching(/^dead: Redis is out of memory .*README/),
     ]);
     expect(await letters()).toBe(N - 1);
-    expect(Number(await server.redis.sendCommand(["EXISTS", keys.job(ids[1]!)]))).toBe(0);
+    expect(Number(await server.redis.sendCommand(["EXISTS", keys.record(ids[1]!)]))).toBe(0);
   });
 
   test("a batch whose first letter has its record and the others not: refused whole, exit 7", async () => {
     const { ids, server, dead, letters, keys } = await fullOfLetters();
     // The first letter's record is there (its requeue would write first with HDEL, which Redis
     // does not check); the others' were dropped: recreating them takes memory.
-    await server.redis.sendCommand(["DEL", keys.job(ids[1]!), keys.job(ids[2]!)]);
+    const drop = [ids[1]!, ids[2]!].flatMap((id) => [keys.record(id), keys.result(id)]);
+    await server.redis.sendCommand(["DEL", ...drop]);
     await server.capBelowUsed(); // that freed memory: full again
     const batch = [ids[0]!, ids[1]!, ids[2]!];
     const refused = await dead("requeue", ...batch);
@@ -106,11 +102,12 @@ describe("dead letters on a full Redis", () => {
     expect(refused.stderr.trim().split("\n")).toEqual([
       expect.stringMatching(/^dead: Redis is out of memory .*README/),
     ]);
-    // Nothing written: every letter is still there, the kept record still failed, none rebuilt.
+    // Nothing written: every letter is still there, the kept job still failed, none rebuilt.
     expect(await letters()).toBe(N);
-    const status = (id: string) => server.redis.sendCommand(["HGET", keys.job(id), "status"]);
-    expect(String(await status(ids[0]!))).toBe("failed");
-    expect(Number(await server.redis.sendCommand(["EXISTS", keys.job(ids[1]!)]))).toBe(0);
+    const status = (id: string) => server.redis.sendCommand(["HGET", keys.record(id), "status"]);
+    const outcome = String(await server.redis.sendCommand(["GET", keys.result(ids[0]!)]));
+    expect(outcome[0]).toBe("X"); // failed
+    expect(Number(await server.redis.sendCommand(["EXISTS", keys.record(ids[1]!)]))).toBe(0);
     expect(Number(await server.redis.sendCommand(["XLEN", keys.stream]))).toBe(0);
     await server.raise(0); // room again: the same batch goes through, each job queued once
     expect((await dead("requeue", ...batch)).code).toBe(0);
@@ -135,7 +132,8 @@ describe("dead letters on a full Redis", () => {
       body: { id: ids[0], deleted: true },
     });
     // The jobs died while Redis was full: their letters are all that is left of them.
-    await server.redis.sendCommand(["DEL", ...ids.map((id) => keys.job(id))]);
+    const drop = ids.flatMap((id) => [keys.record(id), keys.result(id)]);
+    await server.redis.sendCommand(["DEL", ...drop]);
     await server.capBelowUsed(); // that freed memory: full again
     const refused = await post(`/api/dead/${ids[1]}/requeue`);
     expect(refused.status).toBe(507);

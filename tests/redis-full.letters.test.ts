@@ -56,8 +56,8 @@ describe("a job that failed while Redis was full (no record, only its dead lette
     const { ended, pending } = await waited;
     await w.stop();
     expect(pending).toEqual([]);
-    // The record is gone: this is the compact failure, not a kept failed record.
-    expect(Number(await server.redis.sendCommand(["EXISTS", q.keys.job(id)]))).toBe(0);
+    // No outcome value: this is the compact failure, not a kept failed outcome.
+    expect(Number(await server.redis.sendCommand(["EXISTS", q.keys.result(id)]))).toBe(0);
     expect([...ended.keys()].sort()).toEqual([id, other].sort());
     for (const job of ended.values()) {
       expect(job).toMatchObject({ status: "failed", task: WORDCOUNT_TASK, error: ERROR });

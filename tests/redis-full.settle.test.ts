@@ -7,7 +7,7 @@ import { resolveOptions } from "../lib/config.ts";
 import { GROUP } from "../lib/engine/keys.ts";
 import { connect, type Redis } from "../lib/redis/connect.ts";
 import { MemoryWatch } from "../lib/redis/memory.ts";
-import { ensureGroup, takeBatch } from "../lib/worker/entries.ts";
+import { ensureGroup, readNew, sortFresh } from "../lib/worker/entries.ts";
 import { type Outcome, Outcomes } from "../lib/worker/outcomes.ts";
 import { logRecorder, openQueue, redisUrl, testPrefix, until } from "./helpers.ts";
 
@@ -22,8 +22,7 @@ describe("an outcome refused for lack of memory", () => {
     try {
       const o = resolveOptions({ prefix, name: "c1" });
       await ensureGroup(client, q.keys);
-      const [job] = (await takeBatch(client, { keys: q.keys, o, tasks: ["t"], boot: "b1" }, 1))
-        .toRun;
+      const [job] = sortFresh(await readNew(client, q.keys, "c1", 1), new Set(["t"])).run;
       let refusals = 3;
       const full = {
         sendCommand: (args: string[]) =>
@@ -33,7 +32,7 @@ describe("an outcome refused for lack of memory", () => {
       const memory = new MemoryWatch(log, Date.now);
       const waits: number[] = [];
       const settled: [Outcome, number][] = [];
-      const settler = new Outcomes(
+      const outcomes = new Outcomes(
         () => [full],
         q.keys,
         o,
@@ -43,14 +42,15 @@ describe("an outcome refused for lack of memory", () => {
           waits.push(retryInMs);
         },
       );
-      settler.onRecovered = () => memory.wrote();
-      settler.add({ kind: "finish", entryId: job!.entryId, jobId: id, runNo: 1, result: '"ok"' });
+      outcomes.onRecovered = () => memory.wrote();
+      const finish = { entryId: job!.entryId, jobId: id, job: job!, runMs: 1, result: '"ok"' };
+      outcomes.add({ kind: "finish", ...finish });
       await until(() => waits.length === 1, "the first refusal");
       const pending = async () =>
         Number((await client.sendCommand<[number]>(["XPENDING", q.keys.stream, GROUP]))[0]);
       expect(await pending()).toBe(1); // not lost, not acknowledged
       expect((await q.getJob(id))?.status).toBe("started");
-      await settler.drained();
+      await outcomes.drained();
       expect(waits).toEqual([100, 200, 400]);
       expect(settled.map(([, reply]) => reply)).toEqual([1]);
       expect(await q.getJob(id)).toMatchObject({ status: "finished", result: "ok" });
@@ -59,7 +59,7 @@ describe("an outcome refused for lack of memory", () => {
         "warn redis is out of memory",
         "info redis has room again",
       ]);
-      settler.close();
+      outcomes.close();
     } finally {
       client.destroy();
     }

@@ -212,7 +212,7 @@ describe("a worker on a full Redis", () => {
     const { prefix, q } = await fillWithJobs(small);
     const cmd = <T = unknown>(args: string[]) => small.redis.sendCommand<T>(args);
     const entries = await cmd<[string, string[]][]>(["XRANGE", q.keys.stream, "-", "+"]);
-    const ids = entries.map(([, f]) => f[1]!).sort();
+    const ids = entries.map(([e]) => e).sort(); // auto ids: each job's first entry id
     expect(ids.length).toBeGreaterThan(5_000);
     const error = `${"http://127.0.0.1:9/p".padEnd(60, "x")} resolves to a private address (127.0.0.1), which this worker refuses: run it with --allow-private`;
     const fails = defineTask({
@@ -230,11 +230,11 @@ describe("a worker on a full Redis", () => {
     const letters = await cmd<[string, string[]][]>(["XRANGE", q.keys.dead, "-", "+"]);
     expect(letters.map(([, f]) => f[f.indexOf("id") + 1]!).sort()).toEqual(ids);
     // The price (README, "Redis memory"): a job that dies while Redis is full keeps a letter
-    // with its error cut, and no record.
+    // with its error cut, and no outcome kept.
     const cut = letters.filter(([, f]) => f[f.indexOf("error") + 1] === error.slice(0, 100));
     expect(cut.length).toBeGreaterThan(ids.length / 2);
     const kept = await Promise.all(
-      cut.map(([, f]) => cmd(["EXISTS", q.keys.job(f[f.indexOf("id") + 1]!)])),
+      cut.map(([, f]) => cmd(["EXISTS", q.keys.result(f[f.indexOf("id") + 1]!)])),
     );
     expect(kept.every((n) => Number(n) === 0)).toBe(true);
     // Failures do not take Redis past its limit: maxmemory plus the default 10% headroom.

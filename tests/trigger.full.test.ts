@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { queueKeys } from "../lib/engine/keys.ts";
+import { entryJobId } from "./fixtures/engine-v2.ts";
 import { type SmallRedis, startSmallRedis } from "./fixtures/redis-small.ts";
 import { ROOT, runCli, spawnCli, testPrefix, until } from "./helpers.ts";
 
@@ -33,10 +34,9 @@ async function enqueuedJobs(small: SmallRedis, prefix: string) {
     string,
     string[],
   ][];
-  const ids = entries.map((e) => e[1][1]!);
-  const payloads = await Promise.all(
-    ids.map((id) => small.redis.sendCommand(["HGET", `${keys.jobPrefix}${id}`, "payload"])),
-  );
+  const ids = entries.map(entryJobId);
+  // The job travels in its entry: the payload is the entry's `p`.
+  const payloads = entries.map((e) => e[1][e[1].indexOf("p") + 1]);
   return { ids, urls: payloads.map((p) => JSON.parse(String(p)).url as string) };
 }
 

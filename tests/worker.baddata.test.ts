@@ -1,13 +1,16 @@
 // Bad stream data must never stop a worker or strand an entry: it is acknowledged (or
-// dead-lettered) with a logged reason, and the jobs behind it still run.
+// dead-lettered) with a logged reason, and the jobs behind it still run. (Engine v2: the entry
+// carries the job, so "a record gone" no longer stops a job, and a duplicate entry runs; its
+// finish loses to the first result, docs/engine-v2.md §2.3.)
 import { describe, expect, test } from "bun:test";
+import { entryFields } from "../lib/engine/v2/entry.ts";
 import { defineTask } from "../lib/types.ts";
 import { logRecorder, openQueue, rawRedis, startWorker, testPrefix } from "./helpers.ts";
 
 const echo = defineTask({ name: "echo", run: async (p: unknown) => p });
 
 describe("bad data", () => {
-  test("an entry without a job id is acknowledged and deleted; the next job runs", async () => {
+  test("an entry without a job is dead-lettered and deleted; the next job runs", async () => {
     const prefix = testPrefix();
     await using q = await openQueue({ prefix });
     await using r = await rawRedis();
@@ -18,21 +21,20 @@ describe("bad data", () => {
     const { ended } = await q.waitForJobs([id], { timeoutMs: 5_000 });
     expect(ended.get(id)?.result).toBe(7);
     expect(await r.sendCommand(["XLEN", q.keys.stream])).toBe(0);
-    expect(log.events()).toContain("entry has no job id; acknowledged and deleted");
+    expect(log.events()).toContain("corrupt record: dead-lettered");
     await w.stop();
   });
 
-  test("an entry whose job record is gone is acknowledged with a logged reason", async () => {
+  test("a job whose record is gone still runs from its entry, and is acknowledged", async () => {
     const prefix = testPrefix();
     await using q = await openQueue({ prefix });
     await using r = await rawRedis();
-    const gone = await q.enqueue("echo", 1);
-    await r.sendCommand(["DEL", q.keys.job(gone)]);
+    const gone = await q.enqueue("echo", 1, { id: "gone-1" });
+    await r.sendCommand(["DEL", q.keys.record(gone)]);
     const id = await q.enqueue("echo", 2);
-    const log = logRecorder();
-    const w = await startWorker({ prefix, tasks: [echo], logger: log });
-    await q.waitForJobs([id], { timeoutMs: 5_000 });
-    expect(log.events()).toContain("job record is gone (expired or deleted); entry acknowledged");
+    const w = await startWorker({ prefix, tasks: [echo] });
+    const { ended } = await q.waitForJobs([gone, id], { timeoutMs: 5_000 });
+    expect(ended.get(gone)).toMatchObject({ status: "finished", result: 1 });
     expect(await r.sendCommand(["XLEN", q.keys.stream])).toBe(0);
     await w.stop();
   });
@@ -41,8 +43,9 @@ describe("bad data", () => {
     const prefix = testPrefix();
     await using q = await openQueue({ prefix });
     await using r = await rawRedis();
-    const id = await q.enqueue("echo", 1);
-    await r.sendCommand(["HSET", q.keys.job(id), "payload", "{not json"]);
+    const id = String(
+      await r.sendCommand(["XADD", q.keys.stream, "*", ...entryFields("echo", "{not json", 3)]),
+    );
     const w = await startWorker({ prefix, tasks: [echo] });
     const { ended } = await q.waitForJobs([id], { timeoutMs: 5_000 });
     expect(ended.get(id)).toMatchObject({
@@ -64,11 +67,12 @@ describe("bad data", () => {
     await q.waitForJobs([id], { timeoutMs: 5_000 });
     const log = logRecorder();
     await w.stop();
-    await r.sendCommand(["XADD", q.keys.stream, "*", "id", id]);
+    await r.sendCommand(["XADD", q.keys.stream, "*", ...entryFields("once", "null", 3, { id })]);
     const w2 = await startWorker({ prefix, tasks: [once], burst: true, logger: log });
     await w2.stopped;
-    expect(runs).toBe(1);
+    expect(runs).toBe(2); // nothing is read at start: the duplicate runs, and loses the finish
     expect(await q.getJob(id)).toMatchObject({ status: "finished", result: 1 });
-    expect(log.events()).toContain("job already ended; duplicate delivery acknowledged");
+    expect(log.events()).toContain("finished (duplicate run, first result kept)");
+    expect(await r.sendCommand(["XLEN", q.keys.stream])).toBe(0);
   });
 });

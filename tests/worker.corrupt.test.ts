@@ -1,5 +1,5 @@
 // One corrupt record must never stall a worker or the queue: mixed into batches with good jobs,
-// each bad record is settled on its own (a dead letter whose error says what is wrong, or an
+// each bad entry is set aside on its own (a dead letter whose error says what is wrong, or an
 // acknowledged entry and a log line), every good job finishes, and nothing stays pending.
 import { describe, expect, test } from "bun:test";
 import type { Queue } from "../lib/queue/queue.ts";
@@ -15,117 +15,117 @@ import {
 } from "./helpers.ts";
 
 /**
- * How a corrupt record must end: `dead` = a dead letter whose error matches; `acked` = its entry
- * acknowledged with a log line matching; `waiting` = left queued for a worker with its task.
+ * How a corrupt entry must end: `dead` = a dead letter (under the job's id) whose error
+ * matches; `buried` = dead-lettered by the worker's entry check, with a log line naming the
+ * entry and matching; `acked` = its entry acknowledged with a log line matching; `waiting` =
+ * left queued (parked) for a worker with its task. (Engine v2: the entry is the job's record,
+ * docs/engine-v2.md §2.2, so the corruptions are the entry's fields and the outcome key.)
  */
-type End = { dead: RegExp } | { acked: RegExp } | { waiting: true };
+type End = { dead: RegExp } | { buried: RegExp } | { acked: RegExp } | { waiting: true };
 
 interface Corruption {
   name: string;
-  /** Makes the bad record (the queue has a good "echo" job `id` to spoil); returns its job id. */
-  make: (r: RawRedis, q: Queue, id: string) => Promise<string | null>;
+  /** Adds the bad entry (or spoils what a good one needs); returns its job id, or its entry id. */
+  make: (r: RawRedis, q: Queue) => Promise<string>;
   end: End;
 }
 
-const hdel = (field: string) => async (r: RawRedis, q: Queue, id: string) => {
-  await r.sendCommand(["HDEL", q.keys.job(id), field]);
-  return id;
-};
-const hset = (field: string, value: string) => async (r: RawRedis, q: Queue, id: string) => {
-  await r.sendCommand(["HSET", q.keys.job(id), field, value]);
-  return id;
-};
-const replace = (cmd: string[]) => async (r: RawRedis, q: Queue, id: string) => {
-  await r.sendCommand(["DEL", q.keys.job(id)]);
-  await r.sendCommand([cmd[0]!, q.keys.job(id), ...cmd.slice(1)]);
-  return id;
-};
-/** An extra stream entry of its own (the good job `id` then runs as usual). */
-const entry =
-  (...fields: string[]) =>
-  async (r: RawRedis, q: Queue) => {
-    await r.sendCommand(["XADD", q.keys.stream, "*", ...fields]);
-    return null;
+const GOOD: Record<string, string> = { t: "echo", p: '"victim"', a: "0", m: "3" };
+/** An entry of the good fields with `spoil` applied (a value of null drops the field). */
+const fields =
+  (spoil: Record<string, string | null>, raw?: string[]) => async (r: RawRedis, q: Queue) => {
+    const f =
+      raw ?? Object.entries({ ...GOOD, ...spoil }).flatMap(([k, v]) => (v === null ? [] : [k, v]));
+    const entryId = String(await r.sendCommand(["XADD", q.keys.stream, "*", ...f]));
+    const i = spoil.i; // a valid job id names the job; else the entry is the job
+    return i && /^[\w.:-]+$/.test(i) ? i : entryId;
   };
+/** A good entry whose outcome key already holds another type. */
+const outcomeHolds = (cmd: string[]) => async (r: RawRedis, q: Queue) => {
+  const id = await fields({})(r, q);
+  await r.sendCommand([cmd[0]!, q.keys.result(id), ...cmd.slice(1)]);
+  return id;
+};
 
-const holds = (type: string) => new RegExp(`^corrupt record: .*"job key holds a ${type}"`);
+const unrecorded = /corrupt record: result not recorded/;
 const TABLE: Corruption[] = [
-  { name: "no payload", make: hdel("payload"), end: { dead: /corrupt record: no payload/ } },
-  { name: "no task", make: hdel("task"), end: { dead: /corrupt record: no task/ } },
-  { name: "no attempt", make: hdel("attempt"), end: { dead: /corrupt record: .*attempt/ } },
+  { name: "no payload", make: fields({ p: null }), end: { dead: /corrupt record: no payload/ } },
+  { name: "no task", make: fields({ t: null }), end: { dead: /corrupt record: no task/ } },
+  { name: "no attempt", make: fields({ a: null }), end: { dead: /corrupt record: .*attempt/ } },
   {
     name: "no max_attempts",
-    make: hdel("max_attempts"),
+    make: fields({ m: null }),
     end: { dead: /corrupt record: .*max_attempts/ },
   },
-  { name: "no status", make: hdel("status"), end: { dead: /corrupt record: .*status/ } },
-  // The start script's own verdict, naming the type: not the worker's last resort for a start
-  // Redis refuses (lib/worker/take.ts #setAside), which would mean the script failed its batch.
-  { name: "key is a string", make: replace(["SET", "garbage"]), end: { acked: holds("string") } },
-  { name: "key is a list", make: replace(["RPUSH", "a", "b"]), end: { acked: holds("list") } },
-  { name: "key is a set", make: replace(["SADD", "a"]), end: { acked: holds("set") } },
-  { name: "key is a zset", make: replace(["ZADD", "1", "a"]), end: { acked: holds("zset") } },
-  { name: "hash missing", make: replace(["DEL"]), end: { acked: /job record is gone/ } },
+  { name: "outcome key is a list", make: outcomeHolds(["RPUSH", "a"]), end: { acked: unrecorded } },
+  { name: "outcome key is a set", make: outcomeHolds(["SADD", "a"]), end: { acked: unrecorded } },
   {
-    name: "only unknown fields",
-    make: replace(["HSET", "colour", "blue"]),
-    end: { acked: /job record is gone|corrupt record/ },
+    name: "outcome key is a zset",
+    make: outcomeHolds(["ZADD", "1", "a"]),
+    end: { acked: unrecorded },
+  },
+  {
+    name: "outcome key is a hash",
+    make: outcomeHolds(["HSET", "a", "b"]),
+    end: { acked: unrecorded },
   },
   {
     name: "payload with NUL bytes",
-    make: hset("payload", "\u0000\u0001{x"),
+    make: fields({ p: "\u0000\u0001{x" }),
     end: { dead: /payload is not valid JSON/ },
   },
   {
     name: "unparsable JSON payload",
-    make: hset("payload", "{not json"),
+    make: fields({ p: "{not json" }),
     end: { dead: /payload is not valid JSON/ },
   },
   {
     name: "non-numeric attempt",
-    make: hset("attempt", "many"),
+    make: fields({ a: "many" }),
     end: { dead: /corrupt record: .*attempt/ },
   },
   {
     name: "attempt with NUL bytes",
-    make: hset("attempt", "1\u00002"),
+    make: fields({ a: "1\u00002" }),
     end: { dead: /corrupt record: .*attempt/ },
   },
   {
     name: "max_attempts not a number",
-    make: hset("max_attempts", "nan"),
+    make: fields({ m: "nan" }),
     end: { dead: /corrupt record: .*max_attempts/ },
   },
-  { name: "max_attempts 0", make: hset("max_attempts", "0"), end: { dead: CORRUPT } },
-  // A run numbered 2.5 could never be ended by its outcome (fail-6 compares run numbers).
-  { name: "runs 1.5", make: hset("runs", "1.5"), end: { dead: /corrupt record: runs/ } },
-  { name: "runs inf", make: hset("runs", "inf"), end: { dead: /corrupt record: runs/ } },
-  { name: "runs nan", make: hset("runs", "nan"), end: { dead: /corrupt record: runs/ } },
-  { name: "runs 1e999", make: hset("runs", "1e999"), end: { dead: /corrupt record: runs/ } },
-  { name: "unknown status", make: hset("status", "zzz\u0000"), end: { dead: CORRUPT } },
-  { name: "unknown task", make: hset("task", "resize"), end: { waiting: true } },
-  { name: "task with NUL bytes", make: hset("task", "ec\u0000ho"), end: { waiting: true } },
+  { name: "max_attempts 0", make: fields({ m: "0" }), end: { dead: CORRUPT } },
+  { name: "attempts used up", make: fields({ a: "3" }), end: { dead: /attempts used up/ } },
+  { name: "runs 1.5", make: fields({ n: "1.5" }), end: { dead: /corrupt record: runs/ } },
+  { name: "runs inf", make: fields({ n: "inf" }), end: { dead: /corrupt record: runs/ } },
+  { name: "runs nan", make: fields({ n: "nan" }), end: { dead: /corrupt record: runs/ } },
+  { name: "runs 1e999", make: fields({ n: "1e999" }), end: { dead: /corrupt record: runs/ } },
   {
-    name: "entry with an empty field",
-    make: entry("", ""),
-    end: { acked: /entry has no job id/ },
+    name: "unknown task",
+    make: fields({ t: "resize", i: "unknown-task-1" }),
+    end: { waiting: true },
   },
-  { name: "entry with unknown fields", make: entry("foo", "bar"), end: { acked: /no job id/ } },
-  { name: "entry with an empty id", make: entry("id", ""), end: { acked: /no job id/ } },
+  {
+    name: "task with NUL bytes",
+    make: fields({ t: "ec\u0000ho", i: "nul-task-1" }),
+    end: { waiting: true },
+  },
+  { name: "entry with an empty field", make: fields({}, ["", ""]), end: { dead: /no task/ } },
+  { name: "entry with unknown fields", make: fields({}, ["foo", "bar"]), end: { dead: /no task/ } },
+  {
+    name: "entry with an empty id",
+    make: fields({ i: "" }),
+    end: { buried: /job id is not valid/ },
+  },
   {
     name: "entry with duplicate fields",
-    make: entry("id", "nope-1", "id", "nope-2", "id", ""),
-    end: { acked: /job record is gone/ },
-  },
-  {
-    name: "entry for a job with no record",
-    make: entry("id", "no-such-job"),
-    end: { acked: /job record is gone/ },
+    make: fields({}, [...Object.entries(GOOD).flat(), "i", "nope-1", "i", "nope-2", "i", ""]),
+    end: { buried: /job id is not valid/ },
   },
   {
     name: "entry whose id holds NUL bytes",
-    make: entry("id", "a\u0000b"),
-    end: { acked: /job record is gone/ },
+    make: fields({ i: "a\u0000b" }),
+    end: { buried: /job id is not valid/ },
   },
 ];
 
@@ -151,10 +151,7 @@ describe("corrupt records, mixed into batches with good jobs", () => {
       const bad = new Map<string, Corruption>();
       for (const c of TABLE) {
         good.push(await q.enqueue("echo", good.length));
-        const victim = await q.enqueue("echo", "victim");
-        const id = await c.make(r, q, victim);
-        if (id) bad.set(id, c);
-        else good.push(victim); // the table's entry is extra: the job itself is untouched
+        bad.set(await c.make(r, q), c);
         good.push(await q.enqueue("echo", good.length));
       }
       const log = logRecorder();
@@ -162,7 +159,9 @@ describe("corrupt records, mixed into batches with good jobs", () => {
       const { ended } = await q.waitForJobs(good, { timeoutMs: 8_000 });
       expect(ended.size).toBe(good.length);
       for (const id of good) expect(ended.get(id)?.status).toBe("finished");
-      const expectDead = [...bad.values()].filter((c) => "dead" in c.end).length;
+      const expectDead = [...bad.values()].filter(
+        (c) => "dead" in c.end || "buried" in c.end,
+      ).length;
       await settledAll(r, q, expectDead, async () => (await deadLetters(r, q)).size);
       const letters = await deadLetters(r, q);
       const lines = log.records.map((l) => `${l.event} ${JSON.stringify(l.fields)}`);
@@ -170,6 +169,14 @@ describe("corrupt records, mixed into batches with good jobs", () => {
         const where = `${c.name} (${id})`;
         if ("dead" in c.end) {
           expect(letters.get(id), where).toMatch(c.end.dead);
+        } else if ("buried" in c.end) {
+          const re = c.end.buried;
+          expect(
+            lines.some(
+              (l) => l.startsWith("corrupt record: dead-lettered") && re.test(l) && l.includes(id),
+            ),
+            where,
+          ).toBe(true);
         } else if ("acked" in c.end) {
           expect(letters.has(id), where).toBe(false);
           const re = c.end.acked;
@@ -179,16 +186,18 @@ describe("corrupt records, mixed into batches with good jobs", () => {
           ).toBe(true);
         } else {
           expect(letters.has(id), where).toBe(false);
-          const job = (await r.sendCommand(["HMGET", q.keys.job(id), "status", "attempt"])) as [
+          const job = (await r.sendCommand(["HMGET", q.keys.record(id), "status", "a"])) as [
             string,
             string,
           ];
           expect(job, where).toEqual(["queued", "0"]);
         }
       }
-      // The entry-level rows (no job id) are logged too, one line each.
-      const entryRows = TABLE.filter((c) => c.make.length < 3).length;
-      expect(count(log.events(), /no job id|record is gone/)).toBeGreaterThanOrEqual(entryRows);
+      // Every entry the worker's check refused is logged, one line each.
+      const checked = TABLE.filter(
+        (c) => "buried" in c.end || ("dead" in c.end && !/JSON/.test(c.end.dead.source)),
+      ).length;
+      expect(count(log.events(), /^corrupt record: dead-lettered$/)).toBe(checked);
       // Bounded: no read or write was retried over a bad record.
       expect(count(log.events(), /read failed|redis command failed/)).toBe(0);
       await w.stop();

@@ -26,7 +26,7 @@ describe("worker", () => {
     expect(job).toMatchObject({ status: "finished", result: 5, attempts: 1, worker: w.name });
     expect(job?.error).toBeNull();
     expect(await r.sendCommand(["XLEN", q.keys.stream])).toBe(0);
-    const ttl = Number(await r.sendCommand(["TTL", q.keys.job(id)]));
+    const ttl = Number(await r.sendCommand(["TTL", q.keys.result(id)]));
     expect(ttl).toBeGreaterThan(3_500); // resultTtlS: 3600
     const stats = (await r.sendCommand(["HGETALL", q.keys.stats])) as string[];
     expect(stats).toEqual(
@@ -103,7 +103,7 @@ describe("worker", () => {
     expect(dead[0]![1]).toEqual(
       expect.arrayContaining(["id", id, "task", "nope", "error", "not today", "attempts", "1"]),
     );
-    expect(Number(await r.sendCommand(["TTL", q.keys.job(id)]))).toBeGreaterThan(600_000);
+    expect(Number(await r.sendCommand(["TTL", q.keys.result(id)]))).toBeGreaterThan(600_000);
     await w.stop();
   });
 

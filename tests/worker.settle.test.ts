@@ -1,10 +1,11 @@
-// Outcomes (the writer) against a scripted fake connection: a batched write that Redis refuses over one
+// Outcomes (the writer, on engine v2's finish and fail scripts) against a scripted fake connection: a batched write that Redis refuses over one
 // bad outcome is split so that only that outcome is isolated; a write refused for Redis' own
 // state (out of memory) is retried whole, not split.
 import { describe, expect, test } from "bun:test";
 import { ErrorReply } from "redis";
 import { resolveOptions } from "../lib/config.ts";
 import { queueKeys } from "../lib/engine/keys.ts";
+import { v2Scripts } from "../lib/engine/v2/scripts.ts";
 import type { Redis } from "../lib/redis/connect.ts";
 import { CORRUPT, type Outcome, Outcomes, UNRECORDED } from "../lib/worker/outcomes.ts";
 
@@ -19,27 +20,40 @@ function fakeRedis(refuse: (args: string[]) => Error | null) {
       calls.push(args);
       const err = refuse(args);
       if (err) throw err;
-      if (args[0] === "EVALSHA") return args.filter((a) => a.startsWith("e-")).map(() => 1);
-      return 1;
+      if (args[0] !== "EVALSHA") return 1;
+      const codes = args.filter((a) => a.startsWith("e-")).map(() => 1);
+      return args[1] === v2Scripts.finish.sha ? [codes, []] : codes; // finish also says what it took
     },
   };
   return { client: client as unknown as Redis, calls };
 }
 
+const job = (n: string) => ({
+  entryId: `e-${n}`,
+  jobId: n,
+  task: "t",
+  payload: "null",
+  attempt: 1,
+  maxAttempts: 3,
+  runNo: 1,
+  hasRecord: false,
+});
 const finish = (n: string): Outcome => ({
   kind: "finish",
   entryId: `e-${n}`,
-  runNo: 1,
   jobId: n,
+  job: job(n),
+  runMs: 1,
   result: "null",
 });
 const failure = (n: string): Outcome => ({
   kind: "fail",
   entryId: `e-${n}`,
-  runNo: 1,
   jobId: n,
+  job: job(n),
+  runMs: 1,
   error: "boom",
-  retryInMs: -1,
+  retryInMs: null,
 });
 
 function outcomes(client: Redis) {

@@ -80,7 +80,7 @@ describe("workers with different tasks on one queue", () => {
     const id = await q.enqueue("b", 2);
     // wb is busy: wa takes the job, and leaves it (wb is live) without spending an attempt.
     await until(() => log.events().some((e) => e.startsWith("not a task")), "deferred", 5_000);
-    expect(await r.sendCommand(["HMGET", q.keys.job(id), "status", "attempt"])).toEqual([
+    expect(await r.sendCommand(["HMGET", q.keys.record(id), "status", "a"])).toEqual([
       "queued",
       "0",
     ]);

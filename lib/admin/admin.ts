@@ -183,7 +183,7 @@ export class Admin {
     return requeueAllLetters(this.client, this.keys, this.#o());
   }
 
-  /** Deletes dead jobs (letter and record); returns the ids deleted. */
+  /** Deletes dead jobs (letter, failed outcome and record); returns the ids deleted. */
   async deleteDead(jobIds: readonly string[]): Promise<string[]> {
     const found = await this.#letters(jobIds);
     const pairs = found.flatMap((l, i) => (l ? [[l.entryId, jobIds[i]!] as [string, string]] : []));
@@ -212,9 +212,13 @@ export class Admin {
     ]);
     const seen = new Map<string, { type: string; at: number }>();
     for (const [entryId, fields] of events) {
-      const [type, id] = [field(fields, "type"), field(fields, "id")];
-      if ((type !== "failed" && type !== "retried") || !id || seen.has(id)) continue;
-      seen.set(id, { type, at: Number(entryId.split("-")[0]) });
+      const type = field(fields, "type");
+      if (type !== "failed" && type !== "retried") continue;
+      // One job (a failed run), or every job one bury call dead-lettered (`ids`).
+      for (const id of field(fields, "ids")?.split(",") ?? [field(fields, "id") ?? ""]) {
+        if (!id || seen.has(id) || seen.size >= limit) continue;
+        seen.set(id, { type, at: Number(entryId.split("-")[0]) });
+      }
       if (seen.size >= limit) break;
     }
     const ids = [...seen.keys()];

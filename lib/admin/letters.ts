@@ -1,13 +1,17 @@
 // Dead letters: list them page by page (newest first), find one by job id, requeue or delete
 // them (one script each, atomic per letter), purge them by age.
 
-import { discardDead, type RequeueVerdict, requeueDead } from "../engine/calls/admin.ts";
 import type { QueueKeys } from "../engine/keys.ts";
-
-export type { RequeueVerdict } from "../engine/calls/admin.ts";
-
+import { parseOutcome } from "../engine/v2/outcome.ts";
+import {
+  discardLetters as discard,
+  type RequeueVerdict,
+  requeueLetters as requeue,
+} from "../engine/v2/requeue.ts";
 import { field } from "../queue/read.ts";
 import type { Redis } from "../redis/connect.ts";
+
+export type { RequeueVerdict };
 
 export interface DeadLetter {
   /** The letter's entry id in the dead stream; its ms part is when the job died. */
@@ -56,14 +60,17 @@ export async function findDead(
   keys: QueueKeys,
   jobId: string,
 ): Promise<DeadLetter | null> {
-  // Letters written since history was kept are named in the job's record: no scan needed.
-  const known = await client.sendCommand<string | null>(["HGET", keys.job(jobId), "dead_entry"]);
+  // A failed job's outcome value names its letter: no scan needed while it is kept.
+  const value = await client
+    .sendCommand<string | null>(["GET", keys.result(jobId)])
+    .catch(() => null); // a key of another type: look through the letters
+  const known = value ? parseOutcome(value)?.letter : null;
   if (known && ENTRY_ID.test(known)) {
     const [entry] = await client.sendCommand<RawEntry[]>(["XRANGE", keys.dead, known, known]);
     if (entry && field(entry[1], "id") === jobId) return toLetter(entry);
   }
-  // The record expired (or predates dead_entry): look through the letters, newest first. The
-  // stream is capped (deadMaxLen), so this is bounded; it is an operator's command, not a loop.
+  // The outcome expired (or was dropped on a full Redis): look through the letters, newest
+  // first. The stream is capped (deadMaxLen), so this is bounded; it is an operator's command.
   let from = "+";
   for (;;) {
     const page = await client.sendCommand<RawEntry[]>([
@@ -81,7 +88,7 @@ export async function findDead(
   }
 }
 
-/** Requeues letters [entry id, job id ('' = any)]; atomic per letter (requeue-3.lua). */
+/** Requeues letters [entry id, job id ('' = any)]; atomic per letter (engine v2 requeue.lua). */
 export async function requeueLetters(
   client: Redis,
   keys: QueueKeys,
@@ -89,7 +96,11 @@ export async function requeueLetters(
   o: { maxAttempts: number },
 ): Promise<{ id: string; verdict: RequeueVerdict }[]> {
   if (letters.length === 0) return [];
-  return requeueDead(client, keys, o, letters);
+  return requeue(client, keys, letters.map(toRef), o.maxAttempts);
+}
+
+function toRef([letter, id]: readonly [string, string]) {
+  return { letter, id: id === "" ? null : id };
 }
 
 /** Requeues every letter there is now (not those that die again meanwhile); returns how many. */
@@ -130,20 +141,23 @@ export async function requeueAllLetters(
   }
 }
 
-/** Deletes letters and their failed job records (discard-1.lua); returns the job ids deleted. */
+/**
+ * Deletes letters, and the failed outcome and record of the job each is about (engine v2
+ * discard.lua); returns the job ids of the letters deleted.
+ */
 export async function discardLetters(
   client: Redis,
   keys: QueueKeys,
   letters: readonly [string, string][],
 ): Promise<string[]> {
   if (letters.length === 0) return [];
-  const done = await discardDead(client, keys, letters);
-  return done.filter((d) => d.deleted).map((d) => d.id);
+  const reply = await discard(client, keys, letters.map(toRef));
+  return reply.filter((d) => d.deleted).map((d) => d.id);
 }
 
 /**
  * Deletes dead letters older than `olderThanMs` (all when undefined); returns how many. The
- * jobs' records are left to expire with their failure TTL. Trimming by MINID is safe here:
+ * jobs' outcomes are left to expire with their failure TTL. Trimming by MINID is safe here:
  * the dead stream is not the job stream.
  */
 export async function purgeLetters(

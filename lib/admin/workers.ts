@@ -99,7 +99,7 @@ function parseTasks(value: string | undefined): string[] {
   }
 }
 
-/** Jobs waiting for a task that no live worker has (parked: see lib/engine/lua/start-7.lua). */
+/** Jobs waiting for a task that no live worker has (parked: see lib/engine/v2/lua/leave.lua). */
 export interface UnservedTask {
   task: string;
   jobs: number;

@@ -3,7 +3,9 @@
 // WRONGTYPE (a key under Courier's prefix holds something Courier did not write, found by Redis
 // or by a script's own check before its first write).
 import { ErrorReply } from "redis";
-import { scripts } from "../engine/lua.ts";
+import { type Script, scripts } from "../engine/lua.ts";
+import { v2Scripts } from "../engine/v2/scripts.ts";
+import { rareScripts } from "../engine/v2/scripts-rare.ts";
 import { causes, RedisRefusedError } from "../errors.ts";
 import { safeText } from "./safe-text.ts";
 
@@ -54,17 +56,28 @@ function findReply(err: unknown): Error | null {
   return (causes(err).find((e) => e instanceof ErrorReply) as Error | undefined) ?? null;
 }
 
+/** Every script a Courier process may run, by the name a message gives it (v2's first). */
+const ALL: readonly Script[] = [
+  ...Object.values(v2Scripts),
+  ...Object.values(rareScripts),
+  ...Object.values(scripts),
+];
+const shown = (s: Script) => s.name.replace(/^v2-/, "");
+
 /** `+exists +hset …`: the commands a script's source calls, as ACL rules; null if unknown. */
 export function scriptCommands(name: string): string | null {
-  const source = Object.values(scripts).find((s) => s.name === name)?.source;
+  const source = ALL.find((s) => shown(s) === name)?.source;
   if (!source) return null;
-  const called = [...source.matchAll(/redis\.p?call\(\s*'(\w+)'|\{\s*'([A-Z]+)'/g)];
-  const names = new Set(called.map((m) => `+${(m[1] ?? m[2]!).toLowerCase()}`));
+  const call =
+    /redis\.p?call\(\s*'(\w+)'|pcall\(redis\.call,\s*'(\w+)'|read\('(\w+)'|\{\s*'([A-Z]+)'/g;
+  const called = [...source.matchAll(call)];
+  const names = new Set(called.map((m) => `+${(m[1] ?? m[2] ?? m[3] ?? m[4]!).toLowerCase()}`));
   return [...names].sort().join(" ");
 }
 
 /** The name of the script an error came from (Redis names it by its SHA1). */
 function scriptOf(text: string): string {
   const sha = /script: ([0-9a-f]{40})/.exec(text)?.[1] ?? /f_([0-9a-f]{40})/.exec(text)?.[1];
-  return Object.values(scripts).find((s) => s.sha === sha)?.name ?? "unknown";
+  const found = ALL.find((s) => s.sha === sha);
+  return found ? shown(found) : "unknown";
 }

@@ -17,7 +17,7 @@ export interface LineJobs<P> {
   task: string;
   /** Builds the payload from a line's text; throws for a bad line (reported, not enqueued). */
   toPayload: (text: string) => P;
-  /** The job id for a payload (an idempotency key), or undefined for a fresh UUIDv7. */
+  /** The job id for a payload (an idempotency key), or undefined: the job gets its entry id. */
   idFor?: (payload: P) => string;
   maxAttempts?: number;
   /** Each acknowledged batch, in input order; awaited, so slow output slows the input. */

@@ -5,19 +5,26 @@ import { RedisRefusedError } from "../errors.ts";
 import type { Redis } from "../redis/connect.ts";
 import { stampMeta } from "./calls/meta.ts";
 import { DATA_FORMAT, type QueueKeys } from "./keys.ts";
+import { refuseV1Data } from "./v1-data.ts";
 
 /**
- * Reads the queue's format (one HGET) and throws RedisRefusedError if it is another one.
+ * Reads the queue's format (one HGET) and throws RedisRefusedError if it is another one, or if
+ * it has none yet but holds jobs of Courier 1.x (format 1 wrote no meta: lib/engine/v1-data.ts).
  * Returns whether the queue has a format yet (a fresh queue has none until written to).
  */
 export async function checkFormat(client: Redis, keys: QueueKeys): Promise<boolean> {
   const format = await client.sendCommand<string | null>(["HGET", keys.meta, "format"]);
   refuseOther(keys, format);
+  if (format === null) await refuseV1Data(client, keys, DATA_FORMAT);
   return format !== null;
 }
 
-/** Writes this Courier's format on a fresh queue, else checks the queue's (meta-1.lua). */
+/**
+ * Writes this Courier's format on a fresh queue, else checks the queue's (meta-1.lua). A queue
+ * without a format is looked at first: one holding v1 jobs is refused, never stamped.
+ */
 export async function stampFormat(client: Redis, keys: QueueKeys): Promise<void> {
+  if (await checkFormat(client, keys)) return;
   refuseOther(keys, await stampMeta(client, keys, DATA_FORMAT));
 }
 

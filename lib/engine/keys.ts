@@ -48,6 +48,14 @@ export interface QueueKeys {
    * run took at most that bound and more than the one below; `sum_ms` and `count` as well.
    */
   durations: string;
+  /** `r:<id>`: a string holding the job's outcome (lib/engine/v2/outcome.ts), with a TTL. */
+  result: (id: string) => string;
+  resultPrefix: string;
+  /** `job:<id>`: the record hash (engine v2), only for jobs that need one; the same key as `job`. */
+  record: (id: string) => string;
+  recordPrefix: string;
+  /** `receipt:<batch>`: an enqueue batch's reply, so a re-sent batch adds nothing. */
+  receipt: (batch: string) => string;
 }
 
 /** Minutes of per-minute counts kept (three hours: the dashboard's chart and `info` use one). */
@@ -57,7 +65,7 @@ export const MINUTES_KEPT = 180;
  * The data format this Courier reads and writes. A process meeting a queue of another format
  * refuses it (lib/engine/format.ts) rather than misread it; a change of layout bumps it.
  */
-export const DATA_FORMAT = 1;
+export const DATA_FORMAT = 2;
 
 /** The consumer group every worker of a queue reads through. */
 export const GROUP = "workers";
@@ -66,6 +74,7 @@ export function queueKeys(prefix: string, queue: string): QueueKeys {
   const base = `${prefix}:{${queue}}`;
   const jobPrefix = `${base}:job:`;
   const workerPrefix = `${base}:worker:`;
+  const resultPrefix = `${base}:r:`;
   return {
     meta: `${base}:meta`,
     stream: `${base}:stream`,
@@ -82,5 +91,10 @@ export function queueKeys(prefix: string, queue: string): QueueKeys {
     stats: `${base}:stats`,
     minutes: `${base}:stats:minutes`,
     durations: `${base}:stats:durations`,
+    result: (id) => resultPrefix + id,
+    resultPrefix,
+    record: (id) => jobPrefix + id,
+    recordPrefix: jobPrefix,
+    receipt: (batch) => `${base}:receipt:${batch}`,
   };
 }

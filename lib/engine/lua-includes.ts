@@ -4,7 +4,6 @@
 // file and line each line of the sent text came from, to point an error reply at the source.
 import clock from "./lua/include/clock.lua" with { type: "text" };
 import counters from "./lua/include/counters.lua" with { type: "text" };
-import dead from "./lua/include/dead.lua" with { type: "text" };
 import entries from "./lua/include/entries.lua" with { type: "text" };
 import history from "./lua/include/history.lua" with { type: "text" };
 import memory from "./lua/include/memory.lua" with { type: "text" };
@@ -22,7 +21,6 @@ export const includes: Readonly<Record<string, string>> = {
   readd,
   clock,
   counters,
-  dead,
   entries,
   history,
   memory,

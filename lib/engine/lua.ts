@@ -5,20 +5,11 @@
 // the loader pastes in (lua-includes.ts); an error reply is pointed back at the file and line.
 import type { Redis } from "../redis/connect.ts";
 import claimSrc from "./lua/claim-1.lua" with { type: "text" };
-import discardSrc from "./lua/discard-1.lua" with { type: "text" };
-import enqueueSrc from "./lua/enqueue-3.lua" with { type: "text" };
-import failSrc from "./lua/fail-6.lua" with { type: "text" };
-import finishSrc from "./lua/finish-5.lua" with { type: "text" };
 import groupSrc from "./lua/group-1.lua" with { type: "text" };
 import heartbeatSrc from "./lua/heartbeat-2.lua" with { type: "text" };
 import leaseSrc from "./lua/lease-1.lua" with { type: "text" };
 import metaSrc from "./lua/meta-1.lua" with { type: "text" };
-import promoteSrc from "./lua/promote-2.lua" with { type: "text" };
 import pruneSrc from "./lua/prune-2.lua" with { type: "text" };
-import releaseSrc from "./lua/release-1.lua" with { type: "text" };
-import requeueSrc from "./lua/requeue-3.lua" with { type: "text" };
-import serveSrc from "./lua/serve-2.lua" with { type: "text" };
-import startSrc from "./lua/start-7.lua" with { type: "text" };
 import { expandIncludes, mapLines, type SourceLine } from "./lua-includes.ts";
 
 export interface Script {
@@ -47,14 +38,7 @@ export function script(
 }
 
 export const scripts = {
-  enqueue: script("enqueue", enqueueSrc, 3),
-  start: script("start", startSrc, 7),
-  finish: script("finish", finishSrc, 5),
-  fail: script("fail", failSrc, 6),
-  promote: script("promote", promoteSrc, 2),
-  serve: script("serve", serveSrc, 2),
   lease: script("lease", leaseSrc, 1),
-  release: script("release", releaseSrc, 1),
   // Joining the queue and staying visible: both run on a full Redis too (see the scripts).
   group: script("group", groupSrc, 1),
   heartbeat: script("heartbeat", heartbeatSrc, 2),
@@ -63,8 +47,6 @@ export const scripts = {
   // A worker name held by one live worker at a time (lib/worker/presence.ts).
   claim: script("claim", claimSrc, 1),
   // Operator actions (lib/admin): dead letters and workers that stopped heart-beating.
-  requeue: script("requeue", requeueSrc, 3),
-  discard: script("discard", discardSrc, 1),
   prune: script("prune", pruneSrc, 2),
 } as const;
 

@@ -1,41 +1,9 @@
-// Reading job records: the hash fields as stored, and the typed record we hand out.
+// Reading a job's record (engine v2's `job:<id>` hash): the history of its runs, and the
+// alphabet of job ids. Where a job is now is read by lib/engine/v2/status.ts.
 
-import { toMap } from "../redis/reply.ts";
-import type { AttemptRecord, JobRecord, JobStatus } from "../types.ts";
+import type { AttemptRecord } from "../types.ts";
 
-const STATUSES = new Set<JobStatus>(["queued", "started", "retrying", "finished", "failed"]);
-
-/** Turns an HGETALL reply (flat field/value list) into a record; null when the hash is gone. */
-export function parseJob(id: string, flat: readonly string[]): JobRecord | null {
-  const f = toMap(flat);
-  const task = f.get("task");
-  const status = f.get("status");
-  if (task == null || status == null) return null;
-  const record: JobRecord = {
-    id,
-    task,
-    status: STATUSES.has(status as JobStatus) ? (status as JobStatus) : "queued",
-    payload: parseJson(f.get("payload")),
-    attempts: toInt(f.get("attempt")) ?? 0,
-    maxAttempts: toInt(f.get("max_attempts")) ?? 1,
-    enqueuedAt: toInt(f.get("enqueued_at")),
-    startedAt: toInt(f.get("started_at")),
-    endedAt: toInt(f.get("ended_at")),
-    worker: f.get("worker") ?? null,
-    result: parseJson(f.get("result")),
-    error: f.get("error") ?? null,
-    history: parseHistory(f),
-  };
-  // Parked by a worker without its task while no live worker had it (lib/engine/lua/start-7.lua);
-  // the field goes when a worker that has the task takes it back.
-  const waitingFor = f.get("waiting_for");
-  if (record.status === "queued" && waitingFor != null) {
-    record.note = `no live worker has task ${JSON.stringify(waitingFor)}`;
-  }
-  return record;
-}
-
-const OUTCOMES = new Set(["finished", "retrying", "failed"]);
+const OUTCOMES = new Set(["finished", "retrying", "failed", "abandoned", "released"]);
 
 /**
  * The attempts, oldest first, from the history fields `h:<run>`, `h:<run>:e` and `h:<run>:x`
@@ -87,15 +55,6 @@ function toInt(v: string | null | undefined): number | null {
   if (v == null) return null;
   const n = Number(v);
   return Number.isFinite(n) ? n : null;
-}
-
-function parseJson(v: string | null | undefined): unknown {
-  if (v == null) return null;
-  try {
-    return JSON.parse(v);
-  } catch {
-    return v; // stored by hand or by an older version: show it as text rather than fail
-  }
 }
 
 const JOB_ID = /^[A-Za-z0-9_.:-]{1,128}$/;

@@ -16,7 +16,7 @@ import {
   enqueuePreparedMany,
   enqueueStream,
 } from "./bulk.ts";
-import { type Enqueued, enqueueBatch, type JobSpec, type Prepared, prepareJob } from "./prepare.ts";
+import { batchSender, type Enqueued, type JobSpec, type Prepared, prepareJob } from "./prepare.ts";
 import { getJobs, type WaitOptions, type WaitResult, waitForJobs } from "./read.ts";
 
 export type QueueConfig = Partial<ProducerOptions> &
@@ -81,8 +81,8 @@ export class Queue {
   ): Promise<string> {
     const spec = { ...opts, task: task as JobSpec["task"], payload };
     const job = prepareJob(spec, this.options);
-    await this.#sender().send([job]);
-    return job.id;
+    const [done] = await this.#sender().send([job]);
+    return done!.id;
   }
 
   /**
@@ -124,13 +124,13 @@ export class Queue {
     return {
       batchSize: this.options.enqueueBatchSize,
       prepare: (spec: JobSpec) => prepareJob(spec, this.options),
-      // Safe to send again after a lost reply: ids are fixed before sending, and a job whose
-      // hash exists is not added twice.
+      // Safe to send again after a lost reply: the batch's id is fixed before the first send,
+      // and a batch whose receipt exists returns the same ids, adding nothing.
       send: (batch: readonly Prepared[]) => {
-        let tries = 0;
+        const send = batchSender(this.client, this.keys, batch);
         return this.#call(
           async () => {
-            const sent = await enqueueBatch(this.client, this.keys, batch, tries++ === 0);
+            const sent = await send();
             // After the batch: a refused one (full, a key of another type) writes nothing, not
             // even the format. The queue's format was checked at connect.
             await this.#stamp();

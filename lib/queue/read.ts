@@ -1,9 +1,10 @@
-// Reading jobs back, and waiting for them to end. Waiting blocks on the events stream
-// (XREAD BLOCK), so a waiter wakes as soon as a job finishes, without polling.
+// Reading jobs back (engine v2's status script: where each job is now), and waiting for them
+// to end. Waiting blocks on the events stream (XREAD BLOCK), so a waiter wakes as soon as a job
+// finishes, without polling, and reads the jobs' outcome values `r:<id>`.
 
 import type { QueueKeys } from "../engine/keys.ts";
 import { recordsFromLetters } from "../engine/letters.ts";
-import { parseJob } from "../engine/record.ts";
+import { endedRecord, readStatuses } from "../engine/v2/status.ts";
 import type { Redis } from "../redis/connect.ts";
 import { field } from "../redis/reply.ts";
 import { exponentialMs } from "../time.ts";
@@ -15,10 +16,10 @@ export { field };
 const READ_BEHIND_MAX = 16;
 
 /**
- * Reads several jobs in one pipelined round trip; null for ids Redis does not know. With
- * `fromLetters` (the default), a job whose record was dropped while Redis was full reads as
- * failed, from its dead letter (_letters.ts: a bounded scan, made only when some record is
- * missing). Readers that anyone may call, or that run every second (the dashboard), pass false.
+ * Reads several jobs in one script call (read only); null for ids Redis does not know. With
+ * `fromLetters` (the default), a job whose outcome was dropped while Redis was full reads as
+ * failed, from its dead letter (engine/letters.ts: a bounded scan, made only when some job is
+ * unknown). Readers that anyone may call, or that run every second (the dashboard), pass false.
  */
 export async function getJobs(
   client: Redis,
@@ -26,10 +27,7 @@ export async function getJobs(
   ids: readonly string[],
   fromLetters = true,
 ): Promise<(JobRecord | null)[]> {
-  const replies = await Promise.all(
-    ids.map((id) => client.sendCommand<string[]>(["HGETALL", keys.job(id)])),
-  );
-  const records = ids.map((id, i) => parseJob(id, replies[i] ?? []));
+  const records = await readStatuses(client, keys, ids);
   const missing = ids.filter((_, i) => records[i] === null);
   if (missing.length === 0 || !fromLetters) return records;
   const letters = await recordsFromLetters(client, keys, missing);
@@ -70,11 +68,12 @@ export async function waitForJobs(
   const deadline = Date.now() + options.timeoutMs;
   const waiting = new Set(ids);
   const ended = new Map<string, JobRecord | null>();
-  const check = async (list: string[], read = getJobs(client, keys, list)) => {
+  // `unknownEnds`: a null read means the id is unknown (a full read), not "no outcome yet".
+  const check = async (list: string[], read = getJobs(client, keys, list), unknownEnds = true) => {
     const records = await read;
     list.forEach((id, i) => {
       const r = records[i] ?? null;
-      if (r && !TERMINAL_STATUSES.has(r.status)) return;
+      if (r ? !TERMINAL_STATUSES.has(r.status) : !unknownEnds) return;
       ended.set(id, r);
       waiting.delete(id);
     });
@@ -97,7 +96,7 @@ export async function waitForJobs(
       // or its time is up), so a waiter has the record without another round trip.
       const list = [...waiting];
       const read = readEvents(blocking, keys, cursor, Math.min(left, 1_000));
-      const behind = list.length <= READ_BEHIND_MAX ? getJobs(blocking, keys, list) : null;
+      const behind = list.length <= READ_BEHIND_MAX ? readOutcomes(blocking, keys, list) : null;
       behind?.catch(() => {}); // if the blocking read fails, its error is the one reported
       const events = await read;
       const touched = new Set<string>();
@@ -106,8 +105,16 @@ export async function waitForJobs(
         for (const id of e.jobIds) if (waiting.has(id)) touched.add(id);
       }
       const recheck = Date.now() - lastCheck >= (options.recheckMs ?? 10_000);
-      if (behind) await check(list, behind);
-      else if (touched.size > 0 || recheck) await check(recheck ? list : [...touched]);
+      if (behind) {
+        // Ended jobs are known from their outcome values; a touched job without one (failed
+        // while Redis was full: a letter but no value) is read in full.
+        const outcomes = await behind;
+        list.forEach((id, i) => {
+          if (outcomes[i]) touched.delete(id);
+        });
+        await check(list, Promise.resolve(outcomes), false);
+      }
+      if (touched.size > 0 || recheck) await check(recheck ? [...waiting] : [...touched]);
       if (recheck) lastCheck = Date.now();
       failures = 0;
     } catch (err) {
@@ -119,6 +126,21 @@ export async function waitForJobs(
     }
   }
   return { ended, pending: [...waiting] };
+}
+
+/**
+ * The jobs that have ended, from their outcome values (`GET r:<id>`) and records (the earlier
+ * runs), pipelined; null for a job with no outcome yet (running, queued, or unknown).
+ */
+async function readOutcomes(
+  client: Redis,
+  keys: QueueKeys,
+  ids: readonly string[],
+): Promise<(JobRecord | null)[]> {
+  const values = ids.map((id) => client.sendCommand<string | null>(["GET", keys.result(id)]));
+  const records = ids.map((id) => client.sendCommand<string[]>(["HGETALL", keys.record(id)]));
+  const [v, r] = await Promise.all([Promise.all(values), Promise.all(records)]);
+  return ids.map((id, i) => (v[i] ? endedRecord(id, v[i], r[i] ?? []) : null));
 }
 
 async function lastEventId(client: Redis, keys: QueueKeys): Promise<string> {

@@ -6,7 +6,7 @@
 // scripts are checked against the same user, so they are queued here too.
 import { ErrorReply } from "redis";
 import { GROUP, type QueueKeys } from "../engine/keys.ts";
-import { scripts } from "../engine/lua.ts";
+import { v2Scripts } from "../engine/v2/scripts.ts";
 import { RedisRefusedError } from "../errors.ts";
 import type { Redis } from "./connect.ts";
 
@@ -14,14 +14,16 @@ import type { Redis } from "./connect.ts";
 export function workerCommands(keys: QueueKeys, name: string): string[][] {
   const { stream, events, dead, delayed, workers, stats, minutes, durations } = keys;
   const job = keys.job("permission-check");
+  const result = keys.result("permission-check");
   const worker = keys.worker(name);
   return [
     ["XGROUP", "CREATE", stream, GROUP, "0", "MKSTREAM"],
     ["XREADGROUP", "GROUP", GROUP, name, "COUNT", "1", "STREAMS", stream, ">"],
-    ["XAUTOCLAIM", stream, GROUP, name, "0", "0-0", "COUNT", "1"],
     ["XCLAIM", stream, GROUP, name, "0", "0-0", "JUSTID"],
+    ["XCLAIM", stream, GROUP, name, "0", "0-0"],
     ["XACK", stream, GROUP, "0-0"],
     ["XPENDING", stream, GROUP],
+    ["XPENDING", stream, GROUP, "IDLE", "0", "-", "+", "1"],
     ["XGROUP", "DELCONSUMER", stream, GROUP, name],
     ["XINFO", "GROUPS", stream],
     ["XLEN", stream],
@@ -34,6 +36,11 @@ export function workerCommands(keys: QueueKeys, name: string): string[][] {
     ["HGET", job, "f"],
     ["HMGET", job, "f"],
     ["HDEL", job, "f"],
+    ["HGETALL", job],
+    ["DEL", job],
+    // The job's outcome (engine v2: r:<id>).
+    ["SET", result, "v", "NX", "EX", "1"],
+    ["TYPE", result],
     ...[stats, minutes, durations].map((k) => ["HINCRBY", k, "f", "0"]),
     ["EXPIRE", job, "1"],
     ["EXISTS", worker],
@@ -51,7 +58,7 @@ export function workerCommands(keys: QueueKeys, name: string): string[][] {
     ["TYPE", job],
     ["TIME"],
     ["HSETNX", keys.meta, "f", "v"],
-    ["EVALSHA", scripts.start.sha, "0"],
+    ["EVALSHA", v2Scripts.finish.sha, "0"],
     ["EVAL", "return 1", "0"],
     ["PING"],
   ];

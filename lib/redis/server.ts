@@ -4,7 +4,7 @@ import { describeCause, isTransient } from "./cause.ts";
 import type { Redis } from "./connect.ts";
 import { maskUrl } from "./url.ts";
 
-/** XAUTOCLAIM (and its deleted-ids reply) needs Redis 6.2. */
+/** XPENDING … IDLE (the claim script reads lapsed leases with it) needs Redis 6.2. */
 export const MIN_REDIS_VERSION = "6.2.0";
 
 /** Throws ConnectError when the server refuses INFO or is too old; connect() closes the client. */
@@ -21,7 +21,7 @@ export async function preflight(client: Redis, url: string): Promise<void> {
   const version = /redis_version:([\d.]+)/.exec(info)?.[1] ?? "0";
   if (compareVersions(version, MIN_REDIS_VERSION) < 0) {
     throw new ConnectError(
-      `Redis at ${maskUrl(url)} is version ${version}; Courier needs ${MIN_REDIS_VERSION} or newer (XAUTOCLAIM)`,
+      `Redis at ${maskUrl(url)} is version ${version}; Courier needs ${MIN_REDIS_VERSION} or newer (XPENDING IDLE)`,
     );
   }
 }

@@ -64,8 +64,8 @@ export function runAttempt(
   attempt: Attempt,
 ): void {
   if (!task) {
-    // Unreachable since start-7.lua leaves such jobs to a worker that has the task (no attempt
-    // spent); kept as a guard, retryable.
+    // Unreachable: the worker leaves such jobs to one that has the task (lib/worker/take.ts,
+    // no attempt spent); kept as a guard, retryable.
     attempt.report(failure(new RetryableError(`no task named "${job.task}" on this worker`)));
     return;
   }

@@ -9,21 +9,13 @@
 
 import type { WorkerOptions } from "../config.ts";
 import type { QueueKeys } from "../engine/keys.ts";
-import type { Logger, LogLevel } from "../log.ts";
+import type { Logger } from "../log.ts";
 import { describeCause } from "../redis/cause.ts";
 import type { Redis } from "../redis/connect.ts";
 import { exponentialMs } from "../time.ts";
-import { ensureGroup, SET_ASIDE_WHY, type SetAside } from "./entries.ts";
+import { ensureGroup } from "./entries.ts";
 import type { Jobs } from "./running.ts";
 import type { Lane, Source } from "./take.ts";
-
-/** Log level by start verdict (warn when not named): a corrupt record is an error. */
-const LEVEL: Partial<Record<SetAside["verdict"], LogLevel>> = {
-  corrupt: "error",
-  unreadable: "error",
-  deferred: "info",
-  taken: "info",
-};
 
 /** From this concurrency on, a worker takes jobs in two lanes. */
 export const LANE_MIN_CONCURRENCY = 16;
@@ -103,13 +95,26 @@ export class Lanes {
     }
   }
 
+  /**
+   * Holds one slot for a finish that takes the next entry (take mode, below
+   * LANE_MIN_CONCURRENCY: the finishing job's slot, so the loops do not read for it too);
+   * false when none may be held: stopping, or Redis full past the memory budget.
+   */
+  reserve(): boolean {
+    if (this.d.stopping() || this.d.take(1) < 1) return false;
+    this.#reserved++;
+    return true;
+  }
+
+  /** A finish that held `n` slots came back: what it took is running, the rest is free. */
+  unreserve(n: number): void {
+    this.#reserved -= n;
+    this.wake();
+  }
+
   async #fetch(free: number, lane: Lane): Promise<number> {
-    const { jobs, log } = this.d;
-    const { toRun, setAside, kind, count } = await this.d.source.next(free, lane);
-    for (const s of setAside) {
-      const fields = { job: s.jobId || null, entry: s.entryId, problem: s.problem, task: s.task };
-      log.log(LEVEL[s.verdict] ?? "warn", SET_ASIDE_WHY[s.verdict], fields);
-    }
+    const { jobs } = this.d;
+    const { toRun, kind, count } = await this.d.source.next(free, lane);
     // Stopping meanwhile: launch nothing; the entries stay pending and stop() releases them.
     if (!this.d.stopping()) for (const job of toRun) jobs.launch(job, kind);
     return count;

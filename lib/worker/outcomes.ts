@@ -1,57 +1,56 @@
 // Writing outcomes: finishes (and failures) that complete in the same tick are written together
-// in one script call. A write that fails (Redis down, or refusing it for lack of memory) is
-// kept and tried again with back-off, never dropped: the entry stays pending, and leased,
-// until its outcome is recorded. (On a full Redis the scripts still run: their first write
-// takes no memory; see lib/engine/lua/include/memory.lua.)
-import { ErrorReply } from "redis";
+// in one script call (lib/engine/v2/finish.ts, fail.ts, through lib/worker/outcome-calls.ts). A
+// write that fails (Redis down, or refusing it for lack of memory) is kept and tried again with
+// back-off, never dropped: the entry stays pending, and leased, until its outcome is recorded.
+// (On a full Redis the scripts still run: their first write takes no memory.) Below
+// LANE_MIN_CONCURRENCY the finish also takes the next entries for the slots it frees
+// (docs/engine-v2.md §2.14): one call per job.
 import type { WorkerOptions } from "../config.ts";
-import { failJobs, finishJobs } from "../engine/calls/outcomes.ts";
-import { GROUP, type QueueKeys } from "../engine/keys.ts";
+import type { QueueKeys } from "../engine/keys.ts";
+import { finishJobs, type TakenEntry } from "../engine/v2/finish.ts";
 import type { Redis } from "../redis/connect.ts";
 import { exponentialMs } from "../time.ts";
+import type { Startable } from "./entries.ts";
+import {
+  CORRUPT,
+  dropIfNoRecord,
+  failBatch,
+  finishItem,
+  refusedOverOneRecord,
+  UNRECORDED,
+} from "./outcome-calls.ts";
 
 export interface Finish {
   kind: "finish";
   entryId: string;
-  /** The run this outcome ends, in the job's history. */
-  runNo: number;
   jobId: string;
+  job: Startable;
+  /** How long the run took, on the worker's monotonic clock. */
+  runMs: number;
   result: string;
+  /** A slot was held for this finish to take the next entry (see Outcomes.reserve). */
+  reserved?: boolean;
 }
 
 export interface Failure {
   kind: "fail";
   entryId: string;
-  runNo: number;
   jobId: string;
+  job: Startable;
+  runMs: number;
   error: string;
-  /**
-   * Run again this many ms after the failure is recorded (the script adds it to Redis' clock,
-   * not this host's); -1 = fail for good now.
-   */
-  retryInMs: number;
+  /** Try again after this many ms (from Redis' clock); null = fail for good now. */
+  retryInMs: number | null;
 }
 
 export type Outcome = Finish | Failure;
 
-/**
- * The reply for a job key that is not a hash (finish-5.lua, fail-6.lua), or an outcome no
- * script call could record whose job has no record to lose (see #giveUp): its entry is
- * acknowledged, nothing recorded.
- */
-export const CORRUPT = -2;
+export { CORRUPT, UNRECORDED } from "./outcome-calls.ts";
 
 /**
- * An outcome no script call could record although its job record is a hash: its entry is left
- * pending, not acknowledged (that would lose the job), and claimed after claimIdleMs, when the
- * start script runs the job again or sets it aside.
- */
-export const UNRECORDED = -3;
-
-/**
- * Script replies: finish 1 recorded / 0 already ended / -1 gone; fail 1 retry / 2 dead /
- * 0 left alone (ended, or not its current run: entry not acknowledged); CORRUPT or UNRECORDED
- * for either.
+ * Script replies: finish 1 recorded / 0 the job had an outcome (the first is kept); fail 1
+ * retry / 2 failed for good / 0 left alone (ended, or not its current run: entry not
+ * acknowledged); CORRUPT or UNRECORDED for either.
  */
 export type OnWritten = (outcome: Outcome, reply: number) => void;
 
@@ -81,6 +80,18 @@ export class Outcomes {
    * than taking it, so a queue where every job fails still drains (README: "Redis memory").
    */
   compactFailures: () => boolean = () => false;
+  /** Starts since the last count sent (the `started` counter, written with outcomes). */
+  startedSince = 0;
+  /**
+   * Take mode (below LANE_MIN_CONCURRENCY): holds a slot for a finish to fill with the next
+   * entry; false when none may be held (stopping, Redis full). Null: the lanes read alone.
+   */
+  reserve: (() => boolean) | null = null;
+  /**
+   * A finish call that held `held` slots came back with `taken` entries (none when it failed:
+   * `lost` says its reply may have been lost with entries read for us).
+   */
+  onTaken: (taken: TakenEntry[], held: number, lost: boolean) => void = () => {};
 
   constructor(
     /**
@@ -100,6 +111,7 @@ export class Outcomes {
   }
 
   add(outcome: Outcome): void {
+    if (outcome.kind === "finish" && this.reserve) outcome.reserved = this.reserve();
     this.#queue.push(outcome);
     this.#schedule(0);
   }
@@ -193,51 +205,51 @@ export class Outcomes {
 
   async #write(items: Outcome[]): Promise<void> {
     if (items.length === 0) return;
-    const { keys, o } = this;
     const clients = this.clients();
     const client = clients[this.#batches++ % clients.length]!;
-    const { eventsMaxLen, deadMaxLen } = o;
-    let reply: number[];
-    if (items[0]!.kind === "finish") {
-      const resultTtlS = o.resultTtlS;
-      reply = await finishJobs(client, keys, { resultTtlS, eventsMaxLen }, items as Finish[]);
-    } else {
-      const failureTtlS = this.compactFailures() ? 0 : o.failureTtlS;
-      const f = { failureTtlS, deadMaxLen, eventsMaxLen };
-      reply = await failJobs(client, keys, f, items as Failure[]);
+    const started = this.startedSince;
+    this.startedSince = 0;
+    try {
+      const codes =
+        items[0]!.kind === "finish"
+          ? await this.#finish(client, items as Finish[], started)
+          : await this.#fail(client, items as Failure[], started);
+      for (const [i, item] of items.entries()) this.onWritten(item, codes[i]!);
+    } catch (err) {
+      this.startedSince += started; // sent with the next write
+      throw err;
     }
-    for (const [i, item] of items.entries()) this.onWritten(item, Number(reply[i]));
   }
-}
 
-/**
- * An error reply over one record (a script error, a wrong type under a job key) rather than
- * Redis' state (out of memory, loading, read-only, no permission) or a queue-wide key of the
- * wrong type (wrong_type in lib/engine/lua/include/wrongtype.lua: nothing was written, and no one job is at
- * fault): the call is worth splitting, so only the bad record is set aside.
- */
-export function refusedOverOneRecord(err: unknown): boolean {
-  if (!(err instanceof ErrorReply)) return false;
-  return /^(ERR|WRONGTYPE)\b/.test(err.message) && !/^ERR courier: key /.test(err.message);
-}
+  async #finish(client: Redis, items: Finish[], started: number): Promise<number[]> {
+    const { o } = this;
+    const w = { consumer: o.name, resultTtlS: o.resultTtlS, eventsMaxLen: o.eventsMaxLen };
+    const held = items.filter((f) => f.reserved).length;
+    const jobs = items.map((f) => ({ ...f.job, runMs: f.runMs, result: f.result }));
+    const finish = finishJobs(
+      client,
+      this.keys,
+      { ...w, startedSince: started },
+      jobs.map((j) => finishItem(j, o.name)),
+      held,
+    );
+    try {
+      const { codes, taken } = await finish;
+      // The slots are handed back after onWritten: the taken entries fill them first.
+      if (held > 0) queueMicrotask(() => this.onTaken(taken, held, false));
+      for (const f of items) f.reserved = false;
+      return codes;
+    } catch (err) {
+      if (held > 0) this.onTaken([], held, true);
+      for (const f of items) f.reserved = false;
+      throw err;
+    }
+  }
 
-/**
- * Removes an entry no script could handle, when its job has no record to lose (the key is not
- * a hash, or gone, or the entry names no job): acknowledged and removed; returns true. An entry
- * whose job has a record stays pending (acknowledging it would lose the job), to be claimed
- * after claimIdleMs; returns false.
- */
-export async function dropIfNoRecord(
-  client: Redis,
-  keys: QueueKeys,
-  entryId: string,
-  jobId: string,
-): Promise<boolean> {
-  const type = jobId ? await client.sendCommand<string>(["TYPE", keys.job(jobId)]) : "none";
-  if (String(type) === "hash") return false;
-  await Promise.all([
-    client.sendCommand(["XACK", keys.stream, GROUP, entryId]),
-    client.sendCommand(["XDEL", keys.stream, entryId]),
-  ]);
-  return true;
+  #fail(client: Redis, items: Failure[], started: number): Promise<number[]> {
+    return failBatch(client, this.keys, this.o, items, {
+      compact: this.compactFailures(),
+      started,
+    });
+  }
 }

@@ -1,9 +1,11 @@
 // A worker's presence in the queue: its heartbeat in the workers set (for `info` and the
-// dashboard), moving due retries back to the stream, and leaving cleanly at shutdown.
+// dashboard), the tasks it serves, and leaving cleanly at shutdown.
 import { hostname } from "node:os";
 import type { WorkerOptions } from "../config.ts";
-import { beat, holdName, promoteJobs, releaseAll, serveParked } from "../engine/calls/worker.ts";
-import type { QueueKeys } from "../engine/keys.ts";
+import { beat, holdName } from "../engine/calls/worker.ts";
+import { GROUP, type QueueKeys } from "../engine/keys.ts";
+import { releaseAll } from "../engine/v2/release.ts";
+import { serveTasks as serve } from "../engine/v2/serve.ts";
 import { ConfigError } from "../errors.ts";
 import type { Redis } from "../redis/connect.ts";
 
@@ -71,6 +73,40 @@ export async function claimName(client: Redis, keys: QueueKeys, o: WorkerOptions
   }
 }
 
+/** The consumer a predecessor's entries are moved to (see handOverPredecessor). */
+export function predecessorOf(name: string): string {
+  return `${name}~gone`;
+}
+
+/**
+ * Entries pending on this worker's name when it starts are a predecessor's: a process that ran
+ * under the same name and died (SIGKILL, OOM; the stack restarts stack-worker-<i>). They are
+ * moved, unread and with their idle times, to another consumer, so that a claim (this worker's
+ * or any other's) takes them over as lapsed leases and counts the runs that killed the
+ * predecessor (docs/engine-v2.md §2.6): a job that kills every worker still stops after
+ * maxAttempts. Claims never take a worker's own entries, and re-reading them counts nothing.
+ * XCLAIM … JUSTID bumps no delivery count. Returns how many were handed over.
+ */
+export async function handOverPredecessor(
+  client: Redis,
+  keys: QueueKeys,
+  name: string,
+): Promise<number> {
+  const ghost = predecessorOf(name);
+  let moved = 0;
+  for (;;) {
+    const pending = await client.sendCommand<[string, string, number, number][]>([
+      ...["XPENDING", keys.stream, GROUP, "-", "+", "1000", name],
+    ]);
+    for (const [entry, , idle] of pending) {
+      const to = [keys.stream, GROUP, ghost, "0", entry, "IDLE", String(idle), "JUSTID"];
+      await client.sendCommand(["XCLAIM", ...to]);
+    }
+    moved += pending.length;
+    if (pending.length < 1000) return moved;
+  }
+}
+
 async function claim(client: Redis, key: string, o: WorkerOptions): Promise<void> {
   const name = { host: HOST, pid: process.pid, ttlMs: goneAfterMs(o) };
   for (let tries = 0; ; tries++) {
@@ -117,8 +153,10 @@ function processAlive(pid: number, key: string): boolean {
 }
 
 /**
- * Says which tasks this worker has, and moves the jobs parked for them (taken while no live
- * worker had their task) back to the stream. Returns how many it moved.
+ * Says which tasks this worker has (alive until 6 heartbeats from Redis' TIME), and moves the
+ * jobs parked for them (taken while no live worker had their task) back to the stream.
+ * Returns how many it moved. A parked set of the wrong type is skipped (the other tasks'
+ * jobs still move), then reported as an error naming its key (one log line per heartbeat).
  */
 export async function serveTasks(
   client: Redis,
@@ -129,37 +167,24 @@ export async function serveTasks(
   const most = 1_000;
   let moved = 0;
   for (;;) {
-    const served = await serveParked(client, keys, { most, aliveMs, tasks });
+    const served = await serve(client, keys, tasks, aliveMs, most);
     moved += served.moved;
+    if (served.corrupt) {
+      const key = `${keys.parkedPrefix}${served.corrupt[0]}`;
+      throw new Error(`courier: key ${key} holds another type than a zset; its jobs wait`);
+    }
     if (served.fullest < most) return moved;
   }
 }
 
-/** Moves jobs whose back-off is over from the delayed set to the stream. */
-export function promoteDue(client: Redis, keys: QueueKeys): Promise<number> {
-  return promoteJobs(client, keys, { most: 1_000 });
-}
-
 /**
- * Releases the consumer's pending entries (fresh entries for the same jobs, ready at once),
- * then removes it from the group and the workers set. Returns how many jobs were released.
- * `boot`: the worker's boot id; only attempts started with it are given back (release-1.lua).
+ * Releases the consumer's pending entries (fresh entries for the same jobs, ready at once, the
+ * unfinished run not counted as an attempt), then removes it from the group and the workers
+ * set. Returns how many jobs were released.
  */
-export async function leave(
-  client: Redis,
-  keys: QueueKeys,
-  name: string,
-  boot: string,
-): Promise<number> {
+export async function leave(client: Redis, keys: QueueKeys, name: string): Promise<number> {
   forgetName(keys, name); // first: a leave that fails (Redis away) still frees the name here
-  const most = 10_000;
-  let released = 0;
-  for (;;) {
-    const r = await releaseAll(client, keys, { consumer: name, boot, most });
-    released += r.released;
-    // Fewer than `most` handled: nothing is left pending, and the script has left the group.
-    if (r.handled < most) break;
-  }
+  const released = await releaseAll(client, keys, name, 10_000);
   await Promise.all([
     client.sendCommand(["ZREM", keys.workers, name]),
     client.sendCommand(["DEL", keys.worker(name)]),

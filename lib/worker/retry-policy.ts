@@ -1,9 +1,11 @@
-// The retry policy, in one place: when a failed attempt is the last one, and how long a job
-// waits before the next. Back-off is exponential, capped, with jitter so jobs that failed
-// together (a site that went down) do not all come back in the same instant. The due job is
-// moved back to the stream by promoteDue (lib/worker/presence.ts, lib/engine/lua/promote-2.lua).
-// A job left for a worker that has its task (deferred) waits on a back-off of its own, written
-// in lib/engine/lua/start-7.lua (50 ms doubling up to 1 s).
+// The retry policy, in one place: when a failed attempt is the last one and how long a job
+// waits before the next (back-off with jitter, a task's own delay capped), the delays of jobs
+// left for a worker that has their task, and the promotion of due jobs. The scripts
+// (lib/engine/v2/lua/fail.lua, leave.lua, promote.lua) write what this decides; due times are
+// Redis' TIME + these delays, never a worker's clock.
+import type { V2Keys } from "../engine/v2/keys.ts";
+import { promoteDue as promote } from "../engine/v2/promote.ts";
+import type { Redis } from "../redis/connect.ts";
 import { exponentialMs } from "../time.ts";
 
 export interface BackoffOptions {
@@ -13,7 +15,8 @@ export interface BackoffOptions {
 
 /**
  * Delay before the attempt after `attempt` (1-based): base · 2^(attempt−1), capped at max,
- * then scaled by a factor in [0.75, 1.25). `random` is injectable for table tests.
+ * then scaled by a factor in [0.75, 1.25), so jobs that failed together (a site that went
+ * down) do not all come back in the same instant. `random` is injectable for table tests.
  */
 export function backoffMs(
   attempt: number,
@@ -22,18 +25,6 @@ export function backoffMs(
 ): number {
   const capped = exponentialMs(o.backoffBaseMs, attempt - 1, o.backoffMaxMs);
   return Math.round(capped * (0.75 + random() * 0.5));
-}
-
-/** A job left for a worker that has its task: back at once the first time, then 50 ms doubling. */
-const DEFERRAL = { backoffBaseMs: 50, backoffMaxMs: 1_000 };
-
-/**
- * The delays of a job's deferrals (engine v2's leave.lua indexes them by the job's count, the
- * last for every later one): 0, then 50 ms doubling up to 1 s, each jittered as backoffMs, so
- * a job that workers without its task keep taking costs them at most about one read a second.
- */
-export function deferralDelaysMs(random: () => number = Math.random): number[] {
-  return [0, ...[1, 2, 3, 4, 5, 6].map((n) => backoffMs(n, DEFERRAL, random))];
 }
 
 /**
@@ -60,12 +51,31 @@ export interface FailedAttempt {
 }
 
 /**
- * How long after the failure is recorded to run again (ms), or -1 to fail for good now. A
- * delay, not a due time: fail-6.lua adds it to Redis' clock (this host's may be off). The
- * last-attempt rule: a permanent error, or an attempt that used the last of maxAttempts, ends
- * the job.
+ * How long until the job runs again (ms, added to Redis' clock by fail.lua), or null to fail
+ * for good now. The last-attempt rule: a permanent error, or an attempt that used the last of
+ * maxAttempts, ends the job.
  */
-export function retryInMs(f: FailedAttempt, o: BackoffOptions & { random?: () => number }): number {
-  if (f.permanent || f.attempt >= f.maxAttempts) return -1;
+export function retryInMs(
+  f: FailedAttempt,
+  o: BackoffOptions & { random?: () => number },
+): number | null {
+  if (f.permanent || f.attempt >= f.maxAttempts) return null;
   return retryDelayMs(f.retryAfterMs, f.attempt, o);
+}
+
+/** A job left for a worker that has its task: back at once the first time, then 50 ms doubling. */
+const DEFERRAL = { backoffBaseMs: 50, backoffMaxMs: 1_000 };
+
+/**
+ * The delays of a job's deferrals (engine v2's leave.lua indexes them by the job's count, the
+ * last for every later one): 0, then 50 ms doubling up to 1 s, each jittered as backoffMs, so
+ * a job that workers without its task keep taking costs them at most about one read a second.
+ */
+export function deferralDelaysMs(random: () => number = Math.random): number[] {
+  return [0, ...[1, 2, 3, 4, 5, 6].map((n) => backoffMs(n, DEFERRAL, random))];
+}
+
+/** Moves jobs whose delay is over (by Redis' clock) from the delayed set back to the stream. */
+export function promoteDue(client: Redis, keys: V2Keys): Promise<number> {
+  return promote(client, keys, 1_000);
 }

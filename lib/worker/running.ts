@@ -17,6 +17,11 @@ interface RunningJob extends Startable {
   /** The attempt in progress: its signal, deadline and one-shot outcome report. */
   current: Attempt;
   startedMono: number;
+  /**
+   * The worker's own clock (`now`) at launch: the run time written with the outcome is a
+   * difference on one host's clock (never compared with another's: the end time is Redis').
+   */
+  startedAt: number;
 }
 
 export class Jobs {
@@ -82,8 +87,10 @@ export class Jobs {
       ...job,
       current: new Attempt(limitMs, (r) => this.#ended(running, r)),
       startedMono: performance.now(),
+      startedAt: this.o.now(),
     };
     this.#running.set(job.entryId, running);
+    this.outcomes.startedSince++;
     this.#watchDeadlines(limitMs);
     if (kind === "claim") this.log.log("info", "claimed", { job: job.jobId, attempt: job.attempt });
     const { jobId: id, attempt, maxAttempts } = job;
@@ -156,19 +163,18 @@ export class Jobs {
       this.#free(entryId);
       return;
     }
-    if (r.ok) {
-      this.outcomes.add({ kind: "finish", entryId, jobId, runNo: job.runNo, result: r.result });
-    } else {
-      this.#fail(job, r.error, r.permanent, r.retryAfterMs);
+    const runMs = Math.max(0, this.o.now() - job.startedAt);
+    const base = { entryId, jobId, job: toStartable(job), runMs };
+    if (r.ok) this.outcomes.add({ kind: "finish", ...base, result: r.result });
+    else {
+      const retryIn = retryInMs(
+        { ...job, permanent: r.permanent, retryAfterMs: r.retryAfterMs },
+        this.o,
+      );
+      this.outcomes.add({ kind: "fail", ...base, error: r.error, retryInMs: retryIn });
     }
     this.#writing.set(entryId, job);
     this.#free(entryId);
-  }
-
-  #fail(job: RunningJob, error: string, permanent: boolean, retryAfterMs?: number): void {
-    const { entryId, jobId, attempt, maxAttempts } = job;
-    const inMs = retryInMs({ attempt, maxAttempts, permanent, retryAfterMs }, this.o);
-    this.outcomes.add({ kind: "fail", entryId, jobId, runNo: job.runNo, error, retryInMs: inMs });
   }
 
   #onWritten = (outcome: Outcome, reply: number): void => {
@@ -200,11 +206,16 @@ export class Jobs {
   }
 }
 
-/** Log events by script reply (see finish-5.lua and fail-6.lua). */
+/** The job as delivered, without the attempt in progress. */
+function toStartable(r: RunningJob): Startable {
+  const { entryId, jobId, task, payload, attempt, maxAttempts, runNo, hasRecord } = r;
+  return { entryId, jobId, task, payload, attempt, maxAttempts, runNo, hasRecord };
+}
+
+/** Log events by script reply (lib/engine/v2/lua/finish.lua and fail.lua). */
 const FINISHED: Record<number, string> = {
   1: "finished",
   0: "finished (duplicate run, first result kept)",
-  [-1]: "finished (job record gone)",
   [CORRUPT]: "corrupt record: result not recorded, entry acknowledged",
   [UNRECORDED]: "result not recorded; entry left pending for a claim",
 };
@@ -212,7 +223,6 @@ const FAILED: Record<number, string> = {
   1: "failed, will retry",
   2: "failed",
   0: "failed (job already ended)",
-  [-1]: "failed (job record gone)",
   [CORRUPT]: "corrupt record: failure not recorded, entry acknowledged",
   [UNRECORDED]: "failure not recorded; entry left pending for a claim",
 };

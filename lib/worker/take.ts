@@ -1,40 +1,47 @@
-// Where a worker's next jobs come from, in order: its own pending entries after a lost read,
-// then lapsed leases of other workers (XAUTOCLAIM, every reclaimEveryMs), then new entries
-// (read and started in one script call; when there are none, a bounded blocking read). Keeps
-// the cursors of the first two between turns. Every delivery is started before it is handed
-// on: the start script says which ones to run.
+// Where a worker's next jobs come from, in order: its own pending entries after a lost read
+// (claim `own` mode: no delivery count bumped), then lapsed leases (claim `others` mode, every
+// reclaimEveryMs: attempts from delivery counts, jobs that used them up buried), then new
+// entries (a plain XREADGROUP; when there are none, a bounded blocking read). Nothing is
+// written when a job starts: the delivery is the record of it (docs/engine-v2.md §2.3).
+// Entries that fail the entry check are buried alone, and those of tasks this worker lacks
+// are left for a worker that has them; the rest of a batch runs.
 
 import type { WorkerOptions } from "../config.ts";
 import type { QueueKeys } from "../engine/keys.ts";
+import { buryEntries } from "../engine/v2/bury.ts";
+import { type Claimed, claimLapsed, readOwnPending } from "../engine/v2/claim.ts";
+import type { TakenEntry } from "../engine/v2/finish.ts";
+import { leaveForOthers } from "../engine/v2/leave.ts";
 import type { Logger } from "../log.ts";
 import { describeCause } from "../redis/cause.ts";
 import type { Redis } from "../redis/connect.ts";
 import { watchdog } from "../redis/watchdog.ts";
-import {
-  claimIdle,
-  type Delivery,
-  readNew,
-  readOwnPending,
-  type StartContext,
-  type Started,
-  startBatch,
-  takeBatch,
-} from "./entries.ts";
-import { dropIfNoRecord, refusedOverOneRecord } from "./outcomes.ts";
+import { readNew, type Sorted, type Startable, sortClaimed, sortFresh } from "./entries.ts";
+import { deferralDelaysMs } from "./retry-policy.ts";
 
-/** A lane's connection for taking and starting new jobs, and what to do when it stalls. */
+/** A lane's connection for taking new jobs, and what to do when it stalls. */
 export interface Lane {
   client: () => Redis;
   stalled: () => void;
 }
 
-export interface Fetched extends Started {
+export interface Fetched {
+  toRun: Startable[];
   kind: "read" | "claim";
-  /** Entries delivered (to run or set aside); 0 when the queue had nothing. */
+  /** Entries delivered (run or set aside); 0 when the queue had nothing. */
   count: number;
 }
 
-const NOTHING: Fetched = { toRun: [], setAside: [], kind: "read", count: 0 };
+const NOTHING: Fetched = { toRun: [], kind: "read", count: 0 };
+
+/** What a Source needs to know about its worker. */
+export interface TakeContext {
+  o: WorkerOptions;
+  keys: QueueKeys;
+  tasks: ReadonlySet<string>;
+  /** Redis is full: buried entries keep only their dead letter. */
+  compact: () => boolean;
+}
 
 export class Source {
   #claimCursor = "0-0";
@@ -44,9 +51,9 @@ export class Source {
   /** A lane is reading own pending entries or claiming: the other one only takes new ones. */
   #claiming = false;
   /**
-   * Lanes whose last fetch of new entries got fewer than it asked for: the queue was empty or
-   * nearly, so their next fetch blocks at once instead of first taking (which would find
-   * nothing, and hold up the finish write queued behind it on the same connection).
+   * Lanes whose last read of new entries got fewer than it asked for: the queue was empty or
+   * nearly, so their next fetch blocks at once instead of first reading without blocking
+   * (which would find nothing, and hold up the finish write queued behind it).
    */
   #caughtUp = new WeakSet<Lane>();
   /**
@@ -56,32 +63,26 @@ export class Source {
   #blocking: Promise<unknown> | null = null;
 
   private readonly o: WorkerOptions;
-  private readonly keys: QueueKeys;
 
   constructor(
-    /** Who starts: keys, options, and the tasks this worker has (see lib/worker/entries.ts). */
-    private readonly w: StartContext,
+    private readonly w: TakeContext,
     private readonly links: { client: () => Redis; reader: () => Redis },
     private readonly log: Logger,
     private readonly onReadStalled: () => void,
-    /** True once the worker stops: deliveries read meanwhile are not started. */
+    /** True once the worker stops: deliveries read meanwhile are not run. */
     private readonly stopping: () => boolean,
   ) {
     this.o = w.o;
-    this.keys = w.keys;
   }
 
   /** A read failed, and its reply may be lost: look at this consumer's own entries first. */
   readLost(): void {
-    this.#ownCursor = "0";
+    this.#ownCursor = "0-0";
   }
 
   /**
-   * Up to `free` jobs for a lane. An entry this worker runs already (its lease lapsed while it
-   * stalled, and its own claim found it) is harmless here: the start script gives back the run
-   * it started, without counting an attempt, and Jobs.launch does not run an entry twice.
-   * One lane at a time reads own pending entries or claims; new jobs come on the lane's own
-   * connection.
+   * Up to `free` jobs for a lane. One lane at a time reads own pending entries or claims; an
+   * entry this worker runs already (its own claim found it) is not run twice (Jobs.launch).
    */
   async next(free: number, lane: Lane): Promise<Fetched> {
     if (this.#claiming || (this.#ownCursor === null && this.o.now() < this.#nextClaimAt)) {
@@ -97,38 +98,54 @@ export class Source {
     return this.#new(free, lane);
   }
 
-  /** Own pending entries after a lost read, else lapsed entries of others (null: none). */
+  /** Own pending entries after a lost read, else lapsed entries (null: none). */
   async #claim(free: number): Promise<Fetched | null> {
-    const o = this.o;
-    const name = o.name;
-    if (this.#ownCursor !== null) {
-      const got = await readOwnPending(this.links.client(), this.keys, name, free, this.#ownCursor);
-      this.#ownCursor = got.length < free ? null : got[got.length - 1]!.entryId;
-      if (got.length > 0) return this.#start(got, "claim");
-    } else {
-      const c = await claimIdle(this.links.client(), this.keys, name, o, this.#claimCursor, free);
-      this.#claimCursor = c.cursor;
-      if (c.cursor === "0-0") this.#nextClaimAt = o.now() + o.reclaimEveryMs;
-      for (const id of c.deleted) this.log.log("warn", "claimed entry was deleted", { entry: id });
-      if (c.claimed.length > 0) return this.#start(c.claimed, "claim");
+    const { o, keys } = this.w;
+    const client = this.links.client();
+    const own = this.#ownCursor;
+    const reply =
+      own !== null
+        ? await readOwnPending(client, keys, { consumer: o.name, cursor: own, count: free })
+        : await claimLapsed(client, keys, {
+            consumer: o.name,
+            minIdleMs: o.claimIdleMs,
+            cursor: this.#claimCursor,
+            count: free,
+            failureTtlS: this.w.compact() ? 0 : o.failureTtlS,
+            deadMaxLen: o.deadMaxLen,
+            eventsMaxLen: o.eventsMaxLen,
+          });
+    if (own !== null) this.#ownCursor = reply.cursor === "0-0" ? null : reply.cursor;
+    else {
+      this.#claimCursor = reply.cursor;
+      if (reply.cursor === "0-0") this.#nextClaimAt = o.now() + o.reclaimEveryMs;
     }
-    return null;
+    if (reply.claimed.length === 0) return null;
+    this.#logClaimed(reply.claimed);
+    const toRun = await this.#sorted(sortClaimed(reply.claimed, this.w.tasks), client);
+    return { toRun, kind: "claim", count: reply.claimed.length };
   }
 
-  /** New entries: taken and started in one call, else a blocking read when there are none. */
+  #logClaimed(claimed: readonly Claimed[]): void {
+    for (const c of claimed) {
+      if (c.kind === "buried") {
+        const fields = { job: c.id || null, entry: c.entry, attempt: c.attempt };
+        this.log.log("warn", "attempts used up by workers that stopped; dead-lettered", fields);
+      } else if (c.kind === "deleted") {
+        this.log.log("warn", "claimed entry was deleted", { entry: c.entry });
+      }
+    }
+  }
+
+  /** New entries: a plain read, else a blocking read when there are none. */
   async #new(free: number, lane: Lane): Promise<Fetched> {
     const o = this.o;
-    const name = o.name;
     if (this.stopping()) return NOTHING;
     if (!this.#caughtUp.has(lane)) {
-      const take = takeBatch(lane.client(), this.w, free);
-      const taken = await watchdog(take, o.commandTimeoutMs, lane.stalled).catch((err) =>
-        this.#takeRefused(err),
-      );
-      if (!taken) return NOTHING;
-      const count = taken.toRun.length + taken.setAside.length;
-      if (count < free) this.#caughtUp.add(lane);
-      if (count > 0 || this.stopping()) return { ...taken, kind: "read", count };
+      const read = readNew(lane.client(), this.w.keys, o.name, free);
+      const taken = await watchdog(read, o.commandTimeoutMs, lane.stalled);
+      if (taken.length < free) this.#caughtUp.add(lane);
+      if (taken.length > 0) return this.#fresh(taken, lane.client());
     }
     if (this.#blocking) {
       // The other lane is blocking already: wait for its read, then look again.
@@ -136,80 +153,75 @@ export class Source {
       return NOTHING;
     }
     const block = o.burst ? Math.min(o.blockMs, 250) : o.blockMs;
-    const read = readNew(this.links.reader(), this.keys, name, free, block);
+    const read = readNew(this.links.reader(), this.w.keys, o.name, free, block);
     const watched = watchdog(read, block + o.commandTimeoutMs, this.onReadStalled);
     this.#blocking = watched;
-    const deliveries = await watched.finally(() => {
+    const entries = await watched.finally(() => {
       this.#blocking = null;
     });
-    // A full read means more may be waiting: take again next time.
-    if (deliveries.length === free) this.#caughtUp.delete(lane);
-    return deliveries.length > 0 ? this.#start(deliveries, "read", lane.client()) : NOTHING;
+    // A full read means more may be waiting: read without blocking next time.
+    if (entries.length === free) this.#caughtUp.delete(lane);
+    return entries.length > 0 ? this.#fresh(entries, lane.client()) : NOTHING;
   }
 
-  async #start(
-    deliveries: Delivery[],
-    kind: "read" | "claim",
-    client = this.links.client(),
-  ): Promise<Fetched> {
-    // Stopping meanwhile: start nothing; the entries stay pending and stop() releases them.
-    if (this.stopping()) return { ...NOTHING, kind, count: deliveries.length };
-    // A queue-wide key of the wrong type is no one entry's fault: the read loop backs off and
-    // the entries stay pending on this consumer (read again after the failed read).
-    const started = await startBatch(client, this.w, deliveries, kind)
-      .catch((err) => {
-        if (!refusedOverOneRecord(err) || deliveries.length === 1) throw err;
-        return this.#startEach(deliveries, kind, client);
-      })
-      .catch((err) => {
-        if (!refusedOverOneRecord(err)) throw err;
-        return this.#setAside(deliveries[0]!, err, client);
-      });
-    return { ...started, kind, count: deliveries.length };
+  async #fresh(entries: TakenEntry[], client: Redis): Promise<Fetched> {
+    const toRun = await this.#sorted(sortFresh(entries, this.w.tasks), client);
+    return { toRun, kind: "read", count: entries.length };
+  }
+
+  /** Entries a finish took for this worker (lib/worker/outcomes.ts): the jobs to run. */
+  taken(entries: TakenEntry[]): Promise<Startable[]> {
+    return this.#sorted(sortFresh(entries, this.w.tasks), this.links.client());
   }
 
   /**
-   * A take Redis refused over one record (a script error): what it read is pending on this
-   * consumer, and is started entry by entry from there on the next turn, so that only the bad
-   * one is set aside. Other errors are the read loop's to handle.
+   * The jobs to run; the rest is set aside first (buried, or left for another worker). Setting
+   * aside that fails (Redis away) leaves those entries pending here: found again by reading
+   * own pending entries, without an attempt counted.
    */
-  #takeRefused(err: unknown): null {
-    if (!refusedOverOneRecord(err)) throw err;
-    this.log.log("error", "start refused; starting entries one by one", {
-      error: describeCause(err),
+  async #sorted(s: Sorted, client: Redis): Promise<Startable[]> {
+    // Stopping meanwhile: nothing is run or set aside; stop() releases what is pending.
+    if (this.stopping()) return [];
+    await Promise.all([this.#bury(s, client), this.#leave(s, client)]).catch((err) => {
+      this.log.log("warn", "could not set entries aside; looking again", {
+        error: describeCause(err),
+      });
+      this.readLost();
     });
-    this.readLost();
-    return null;
+    return s.run;
   }
 
-  /** Starts deliveries one by one: a start Redis refuses sets only that entry aside. */
-  async #startEach(deliveries: Delivery[], kind: "read" | "claim", client: Redis) {
-    const each = await Promise.all(
-      deliveries.map((d) =>
-        startBatch(client, this.w, [d], kind).catch((err) => {
-          if (!refusedOverOneRecord(err)) throw err;
-          return this.#setAside(d, err, client);
-        }),
-      ),
-    );
-    return { toRun: each.flatMap((e) => e.toRun), setAside: each.flatMap((e) => e.setAside) };
-  }
-
-  /**
-   * An entry no start could read. Acknowledged (the worker logs it as a corrupt record) only
-   * when its job key holds no record to lose (not a hash, gone, or no job id); an entry whose
-   * job has a record stays pending, and is claimed and started again after claimIdleMs.
-   */
-  async #setAside(d: Delivery, err: unknown, client: Redis): Promise<Started> {
-    const problem = `start refused: ${describeCause(err)}`;
-    if (!(await dropIfNoRecord(client, this.keys, d.entryId, d.jobId))) {
-      this.log.log("error", "start refused; entry left pending for a claim", {
-        job: d.jobId,
-        entry: d.entryId,
-        problem,
-      });
-      return { toRun: [], setAside: [] };
+  async #bury(s: Sorted, client: Redis): Promise<void> {
+    if (s.bad.length === 0) return;
+    const { o } = this.w;
+    const bo = { consumer: o.name, failureTtlS: this.w.compact() ? 0 : o.failureTtlS };
+    await buryEntries(client, this.w.keys, { ...bo, ...deadLimits(o) }, s.bad);
+    for (const b of s.bad) {
+      const fields = { job: b.id || null, entry: b.entryId, problem: b.problem };
+      this.log.log("error", "corrupt record: dead-lettered", fields);
     }
-    return { toRun: [], setAside: [{ ...d, verdict: "unreadable", problem }] };
+  }
+
+  async #leave(s: Sorted, client: Redis): Promise<void> {
+    if (s.lacked.length === 0) return;
+    const left = s.lacked.map((l) => ({ entry: l.entryId, id: null, task: l.task }));
+    const delays = deferralDelaysMs(this.o.random);
+    const verdicts = await leaveForOthers(client, this.w.keys, this.o.name, delays, left);
+    for (const [i, l] of s.lacked.entries()) {
+      const v = verdicts[i];
+      const fields = { job: l.jobId, entry: l.entryId, task: l.task };
+      if (v === "deferred") this.log.log("info", LEFT.deferred, fields);
+      else if (v === "parked") this.log.log("warn", LEFT.parked, fields);
+    }
   }
 }
+
+function deadLimits(o: WorkerOptions) {
+  return { deadMaxLen: o.deadMaxLen, eventsMaxLen: o.eventsMaxLen };
+}
+
+/** Why an entry was left without running it, for the worker's log. */
+const LEFT = {
+  deferred: "not a task of this worker; left for a worker that has it",
+  parked: "no live worker has this task; the job waits for one",
+} as const;

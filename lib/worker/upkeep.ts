@@ -8,7 +8,8 @@ import { watchdog } from "../redis/watchdog.ts";
 import { every } from "../time.ts";
 import type { Leases } from "./leases.ts";
 import type { Links } from "./links.ts";
-import { heartbeat, promoteDue } from "./presence.ts";
+import { heartbeat } from "./presence.ts";
+import { promoteDue } from "./retry-policy.ts";
 import type { Jobs } from "./running.ts";
 
 /** How often Redis' memory is read while it is full. */

@@ -1,8 +1,7 @@
-// The worker: read → start → run → write the outcome, with leases renewed while jobs run,
+// The worker: read → run → write the outcome, with leases renewed while jobs run,
 // lapsed leases of dead workers claimed, due retries promoted, and a graceful stop. The chain
 // is told in docs/internals.md. Connections: lib/worker/links.ts; timers: lib/worker/upkeep.ts.
 
-import { randomBytes } from "node:crypto";
 import { resolveOptions, type WorkerOptions } from "../config.ts";
 import { stampFormat } from "../engine/format.ts";
 import { type QueueKeys, queueKeys } from "../engine/keys.ts";
@@ -20,8 +19,8 @@ import { ensureGroup } from "./entries.ts";
 import { type HealthServer, serveHealth } from "./health.ts";
 import { Leases } from "./leases.ts";
 import { destroyLinks, type Links, lanesOf, linksReady, openLinks } from "./links.ts";
-import { Lanes } from "./loops.ts";
-import { claimName, forgetName, leave } from "./presence.ts";
+import { LANE_MIN_CONCURRENCY, Lanes } from "./loops.ts";
+import { claimName, forgetName, handOverPredecessor, leave } from "./presence.ts";
 import { Jobs } from "./running.ts";
 import { type Lane, Source } from "./take.ts";
 import { Upkeep, watchMemory } from "./upkeep.ts";
@@ -36,12 +35,6 @@ export class Worker {
   readonly options: WorkerOptions;
   readonly keys: QueueKeys;
   readonly name: string;
-  /**
-   * Unique to this Worker instance (made as it starts): a worker restarted under the same name
-   * is another process, and the jobs its predecessor started count as attempts used
-   * (lib/engine/lua/start-7.lua). 72 random bits, short: it is stored in each started job's record.
-   */
-  readonly boot = randomBytes(9).toString("base64url");
   /** Resolves when the worker has stopped and closed its connections. */
   readonly stopped: Promise<void>;
 
@@ -82,8 +75,9 @@ export class Worker {
     watchMemory(this.#jobs, this.#memory, () => this.#loops.wake());
     const leases = new Leases(client, this.keys, o, (id) => this.#jobs.giveUp(id, "lease lost"));
     const tasks = [...this.#tasks.keys()];
+    const compact = () => this.#memory.fullSince !== null;
     this.#source = new Source(
-      { o, keys: this.keys, tasks, boot: this.boot },
+      { o, keys: this.keys, tasks: new Set(tasks), compact },
       { client, reader: () => this.#reader },
       this.#log,
       () => this.#stalled("blocking"),
@@ -106,6 +100,7 @@ export class Worker {
       onRedisError: this.#onRedisError,
     });
     this.#memory.onReadNeeded = () => void this.#upkeep.readMemory().catch(this.#onRedisError);
+    if (o.concurrency < LANE_MIN_CONCURRENCY) this.#takeInFinish();
     this.stopped = new Promise((resolve) => {
       this.#resolveStopped = resolve;
     });
@@ -125,6 +120,7 @@ export class Worker {
       await ensureGroup(worker.#client, worker.keys);
       await claimName(worker.#client, worker.keys, o);
       claimed = true;
+      await handOverPredecessor(worker.#client, worker.keys, o.name);
       await worker.#upkeep.readMemory(); // a full Redis is known before the first job is taken
       // Before any log line: a port in use is a usage error, said alone (exit 2).
       if (o.healthPort > 0) worker.#health = serveHealth(worker, o.healthPort, o.healthHost);
@@ -219,7 +215,7 @@ export class Worker {
     await within(this.#looping, this.options.commandTimeoutMs); // a start in flight lands first
     await this.#jobs.windDown(graceMs, this.options.reconnectMaxMs);
     this.#upkeep.stopLeases();
-    await leave(this.#client, this.keys, this.name, this.boot)
+    await leave(this.#client, this.keys, this.name)
       .then((n) => n > 0 && this.#log.log("info", "released unfinished jobs", { count: n }))
       .catch((err) =>
         this.#log.log("warn", "could not release jobs", { error: describeCause(err) }),
@@ -236,6 +232,27 @@ export class Worker {
       failedAttempts: this.failed,
     });
     this.#resolveStopped();
+  }
+
+  /**
+   * Below LANE_MIN_CONCURRENCY a finish also takes the next entries for the slots it frees
+   * (docs/engine-v2.md §2.14): one call per job at concurrency 1. Above, passing big batches
+   * through Lua costs Redis more than the plain read the lanes do.
+   */
+  #takeInFinish(): void {
+    const outcomes = this.#jobs.outcomes;
+    outcomes.reserve = () => this.#loops.reserve();
+    outcomes.onTaken = (taken, held, lost) => {
+      if (lost) this.#source.readLost(); // its reply may have carried entries read for us
+      if (taken.length === 0) return this.#loops.unreserve(held);
+      void this.#source
+        .taken(taken)
+        .then((run) => {
+          if (!this.#stopping) for (const job of run) this.#jobs.launch(job, "read");
+        })
+        .catch(this.#onRedisError)
+        .finally(() => this.#loops.unreserve(held));
+    };
   }
 
   #stalled(connection: keyof Links): void {

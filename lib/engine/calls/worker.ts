@@ -1,5 +1,5 @@
-// The scripts a worker runs besides start, finish and fail: joining the queue, its name and
-// heartbeat, leases, release at stop, and moving delayed and parked jobs back to the stream.
+// The v1-format scripts a worker still runs (engine v2's are in lib/engine/v2/): joining the
+// queue, its name and heartbeat, and leases.
 // Each function owns its script's KEYS and ARGV order and reads its reply.
 import type { Redis } from "../../redis/connect.ts";
 import { GROUP, type QueueKeys } from "../keys.ts";
@@ -59,52 +59,4 @@ export function renewLeases(
   entryIds: readonly string[],
 ): Promise<string[]> {
   return runScript<string[]>(client, scripts.lease, [keys.stream], [GROUP, consumer, ...entryIds]);
-}
-
-/**
- * Releases up to `most` of the consumer's pending entries (release-1.lua): fresh entries for
- * their jobs, the attempts started with `boot` given back. `handled` = `most`: call again.
- */
-export async function releaseAll(
-  client: Redis,
-  keys: QueueKeys,
-  r: { consumer: string; boot: string; most: number },
-): Promise<{ released: number; handled: number }> {
-  const args = [keys.jobPrefix, GROUP, r.consumer, r.most, r.boot];
-  const [released, handled] = await runScript<[number, number]>(
-    client,
-    scripts.release,
-    [keys.stream],
-    args,
-  );
-  return { released: Number(released), handled: Number(handled) };
-}
-
-/**
- * Moves up to `most` jobs due by Redis' clock from the delayed set to the stream (promote-2.lua);
- * how many.
- */
-export async function promoteJobs(
-  client: Redis,
-  keys: QueueKeys,
-  p: { most: number },
-): Promise<number> {
-  const args = [keys.jobPrefix, p.most];
-  return Number(await runScript(client, scripts.promote, [keys.delayed, keys.stream], args));
-}
-
-/**
- * Says the worker has `tasks`, live for `aliveMs` more (six of its own beats: `alive_until:<task>`
- * from Redis' time), and moves up to `most` jobs parked for each back to the stream
- * (serve-2.lua). `fullest` = `most`: a parked set may hold more, call again.
- */
-export async function serveParked(
-  client: Redis,
-  keys: QueueKeys,
-  s: { most: number; aliveMs: number; tasks: readonly string[] },
-): Promise<{ moved: number; fullest: number }> {
-  const args = [keys.parkedPrefix, keys.jobPrefix, s.most, s.aliveMs, ...s.tasks];
-  const sKeys = [keys.tasks, keys.stream];
-  const [moved, fullest] = await runScript<[number, number]>(client, scripts.serve, sKeys, args);
-  return { moved: Number(moved), fullest: Number(fullest) };
 }

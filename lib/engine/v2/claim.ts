@@ -20,7 +20,13 @@ export type Claimed =
       /** Whom the entry was pending on before: this worker itself in own mode. */
       previousOwner: string;
     }
-  | { kind: "buried"; entry: string; attempt: number }
+  | {
+      kind: "buried";
+      entry: string;
+      attempt: number;
+      /** The job id ('' when the entry's `i` is not a valid id). */
+      id: string;
+    }
   /** The job has an outcome already (a duplicate entry): acknowledged, nothing to run. */
   | { kind: "done"; entry: string }
   /** Gone from the stream: dropped from the pending list, nothing to run. */
@@ -43,7 +49,8 @@ export interface ClaimOptions {
   eventsMaxLen: number;
 }
 
-type RawItem = [string, string, number?, number?, number?, string[]?, string?];
+/** entry, kind, attempt, then run number (run) or job id (buried), has record, fields, owner. */
+type RawItem = [string, string, number?, (number | string)?, number?, string[]?, string?];
 
 /**
  * Takes over entries of other consumers whose leases lapsed. Entries pending on `consumer`
@@ -81,7 +88,7 @@ async function call(client: Redis, k: V2Keys, o: ClaimOptions, mode: string) {
 }
 
 function parseItem([entry, kind, attempt, runNo, has, flat, owner]: RawItem): Claimed {
-  if (kind === "buried") return { kind, entry, attempt: Number(attempt) };
+  if (kind === "buried") return { kind, entry, attempt: Number(attempt), id: String(runNo ?? "") };
   if (kind === "done") return { kind, entry };
   if (kind !== "run") return { kind: "deleted", entry };
   const fields: Record<string, string> = {};

@@ -100,6 +100,18 @@ function toRecord(id: string, [outcome, flat, pending, fields, due]: Found): Job
   return status === "queued" || status === "started" ? base(status, a) : null;
 }
 
+/**
+ * A job read from its outcome value `r:<id>` and its record (flat HGETALL, for the earlier runs):
+ * what a waiter reads behind its blocking read. null when the value is not an outcome.
+ */
+export function endedRecord(id: string, value: string, recordFlat: readonly string[]) {
+  const o = parseOutcome(value);
+  return o ? ended(id, o, toMap(recordFlat)) : null;
+}
+
+/** Runs a job's history shows (include/history.lua keeps as many in the record). */
+const HISTORY_KEPT = 20;
+
 /** A finished or failed job: the outcome value, plus earlier runs from its record. */
 function ended(id: string, o: OutcomeValue, record: ReadonlyMap<string, string>): JobRecord {
   const startedAt = o.runMs === null ? null : o.endedAt - o.runMs;
@@ -114,6 +126,9 @@ function ended(id: string, o: OutcomeValue, record: ReadonlyMap<string, string>)
       outcome: o.status,
     };
     history.push(last);
+    // The record keeps the last 20 runs (HISTORY_KEPT, include/history.lua); with the final
+    // run from the outcome value that would be 21.
+    if (history.length > HISTORY_KEPT) history.splice(0, history.length - HISTORY_KEPT);
   }
   return {
     id,

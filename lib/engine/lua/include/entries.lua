@@ -1,5 +1,5 @@
--- Include (`--- @include entries`): where acknowledged entries leave the job stream (start-7,
--- finish-5 and fail-6 call ack_and_trim last). Not a script of its own.
+-- Include (`--- @include entries`): where acknowledged entries leave the job stream (the v2
+-- finish, fail, bury and claim scripts call ack_and_trim last). Not a script of its own.
 
 -- A stream id as its ms (text and number) and seq; and the id just after it, "ms-(seq+1)",
 -- with the ms kept as text (a number could print as 1e+12).

@@ -1,5 +1,5 @@
--- Include (`--- @include history`): a job's history of runs, written by start-7, finish-5,
--- fail-6 and requeue-3 (through dead.lua too). Not a script of its own.
+-- Include (`--- @include history`): a job's history of runs, written by the v2 fail, claim,
+-- release, leave and requeue scripts. Not a script of its own.
 --
 -- History lives in the job hash itself, so recording it costs no read and no JSON, and one
 -- field per event, since every field an HSET writes is paid for by each job: a start numbers

@@ -1,4 +1,4 @@
--- Include (`--- @include memory`): how start-7, finish-5 and fail-6 run on a full Redis. Not a
+-- Include (`--- @include memory`): how the finish and fail scripts run on a full Redis. Not a
 -- script of its own.
 
 -- A full Redis (maxmemory reached, noeviction) refuses a command that may take memory, but

@@ -1,4 +1,4 @@
--- Include (`--- @include minutes`): the per-minute counts of finish-5 and fail-6 (read by
+-- Include (`--- @include minutes`): the per-minute counts of the finish, fail, bury and claim scripts (read by
 -- `info` and /metrics). Not a script of its own.
 --- @include counters
 

@@ -29,7 +29,7 @@
 -- ARGV[12] minutes of per-minute counts kept
 -- Returns: {next cursor ('0-0' when the scan ended), items}, an item per entry:
 --   {entry, 'run', attempt, run number, has record 1/0, fields (flat), previous owner},
---   {entry, 'buried', attempt}, {entry, 'done'} (the job has an outcome already: acknowledged),
+--   {entry, 'buried', attempt, job id ('' when not valid)}, {entry, 'done'} (the job has an outcome already: acknowledged),
 --   or {entry, 'deleted'} (gone from the stream: nothing to run).
 --- @include wrongtype
 --- @include history
@@ -69,7 +69,7 @@ local function bury(entry, f, p, used)
   redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[11], '*', 'type', 'failed', 'id', id)
   acks[#acks + 1] = entry
   buried = buried + 1
-  out[#out + 1] = { entry, 'buried', used }
+  out[#out + 1] = { entry, 'buried', used, id }
 end
 
 -- Writes the run the previous owner abandoned; the claimed entry runs as the next attempt.
@@ -95,7 +95,7 @@ local function bad_id(entry, f, used)
   redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[11], '*', 'type', 'failed', 'id', entry)
   acks[#acks + 1] = entry
   buried = buried + 1
-  out[#out + 1] = { entry, 'buried', used }
+  out[#out + 1] = { entry, 'buried', used, '' }
 end
 
 local function valid_id(id)

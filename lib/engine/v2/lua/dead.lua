@@ -23,12 +23,15 @@ local function failed_value(now, run_ms, attempt, max, enqueued, letter, worker,
 end
 
 -- Writes the dead letter of job `id` whose fields (t p a m, whatever exists) are in `f`;
--- returns its entry id. `compact` (Redis full: no outcome is kept, see fail_for_good) marks it
--- `record dropped`, which lib/engine/letters.ts reads back as the job's failure.
+-- returns its entry id. `compact` (Redis full: no outcome is kept, see fail_for_good) cuts the
+-- error and marks it `record dropped`, which lib/engine/letters.ts reads back as the job's failure.
 local function dead_letter(dead, dead_max, id, f, err, compact)
   if compact then
+    -- The error cut to 100 characters (v1's COMPACT_ERROR_CHARS): a failure on a full Redis
+    -- must free more than its letter takes, or a queue where every job fails never drains
+    -- (README, "Redis memory"; tests/redis-full.worker.test.ts).
     return redis.call('XADD', dead, 'MAXLEN', '~', dead_max, '*', 'id', id, 'task', f.t or '',
-      'error', err, 'attempts', f.a or '', 'payload', f.p or '', 'max_attempts', f.m or '',
+      'error', string.sub(err, 1, 100), 'attempts', f.a or '', 'payload', f.p or '', 'max_attempts', f.m or '',
       'record', 'dropped')
   end
   return redis.call('XADD', dead, 'MAXLEN', '~', dead_max, '*', 'id', id, 'task', f.t or '',

@@ -39,7 +39,11 @@ for i = 4, #ARGV, 2 do
     local vok, v = pcall(redis.call, 'GET', rprefix .. j.id)
     local rok, flat = pcall(redis.call, 'HGETALL', jprefix .. j.id)
     j.value, j.record = vok and v or nil, rok and to_map(flat) or nil
-    if not vok or not rok or (v and string.sub(v, 1, 1) ~= 'X') or ALIVE[j.record.status or ''] then
+    -- Alive: an outcome that is not a failure, a record saying so, or, with no outcome, a
+    -- caller id's marker (`e`, no status): the id came back as a new job since the letter.
+    local marker = not v and j.record and j.record.e and not j.record.status
+    if not vok or not rok or (v and string.sub(v, 1, 1) ~= 'X') or ALIVE[j.record.status or '']
+      or marker then
       j.verdict = 'active'
     elseif seen[j.id] then
       -- Another letter of this job earlier in the call requeues it: the job is queued now, so

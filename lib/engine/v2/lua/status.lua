@@ -5,6 +5,7 @@
 -- job moving on meanwhile is never reported in a state it left; the caller
 -- (lib/engine/v2/status.ts) decides the status from what is returned.
 -- Every read is under pcall: a key of the wrong type reads as absent, never fails the call.
+-- (A command the ACL user lacks still fails it: see read.)
 --
 -- KEYS[1] stream  KEYS[2] delayed (zset)
 -- ARGV[1] result key prefix  ARGV[2] record key prefix  ARGV[3] group  ARGV[4..] job ids
@@ -13,7 +14,14 @@
 local function read(...)
   local ok, v = pcall(redis.call, ...)
   if ok then return v end
-  return false
+  -- A key of the wrong type, or a stream no worker has joined yet (NOGROUP), reads as absent;
+  -- any other refusal (an ACL user lacking the command: NOPERM) is the caller's to report, not
+  -- a job to call unknown.
+  local text = type(v) == 'table' and v.err or tostring(v)
+  if string.find(text, 'WRONGTYPE', 1, true) or string.find(text, 'NOGROUP', 1, true) then
+    return false
+  end
+  error(v)
 end
 local function is_entry(id) return id and string.find(id, '^%d+%-%d+$') ~= nil end
 

@@ -1,0 +1,107 @@
+// The v2 outcome calls as the writer (lib/worker/outcomes.ts) makes them, and what it does when
+// Redis refuses one over a single record: split the batch, or set the entry aside.
+import { ErrorReply } from "redis";
+import type { WorkerOptions } from "../config.ts";
+import { GROUP, type QueueKeys } from "../engine/keys.ts";
+import { failJobs } from "../engine/v2/fail.ts";
+import type { FinishItem } from "../engine/v2/finish.ts";
+import type { Redis } from "../redis/connect.ts";
+import type { Startable } from "./entries.ts";
+import type { Failure } from "./outcomes.ts";
+
+/**
+ * The reply for an outcome key that holds another type (corrupt), or an outcome no script call
+ * could record whose job has no record to lose (Outcomes.#giveUp): its entry is acknowledged,
+ * nothing recorded.
+ */
+export const CORRUPT = -2;
+
+/**
+ * An outcome no script call could record although its job record is a hash: its entry is left
+ * pending, not acknowledged (that would lose the job), and claimed after claimIdleMs, when the
+ * claim hands the job to a worker again.
+ */
+export const UNRECORDED = -3;
+
+/** Replies as the writer reports them: 1 retry, 2 failed for good, 0 left alone, CORRUPT. */
+const FAIL_CODES = { retrying: 1, failed: 2, left: 0, corrupt: CORRUPT } as const;
+
+/** Writes a batch of failures (fail.lua); `compact` while Redis is full (letter only). */
+export async function failBatch(
+  client: Redis,
+  keys: QueueKeys,
+  o: WorkerOptions,
+  items: readonly Failure[],
+  w: { compact: boolean; started: number },
+): Promise<number[]> {
+  const failures = items.map((f) => ({
+    entry: f.entryId,
+    id: f.jobId === f.entryId ? null : f.jobId,
+    hasRecord: f.job.hasRecord,
+    runNo: f.job.runNo,
+    runMs: f.runMs,
+    error: f.error,
+    retryInMs: f.retryInMs,
+  }));
+  const fo = { consumer: o.name, failureTtlS: w.compact ? null : o.failureTtlS };
+  const limits = { deadMaxLen: o.deadMaxLen, eventsMaxLen: o.eventsMaxLen };
+  const codes = await failJobs(
+    client,
+    keys,
+    { ...fo, ...limits, startedSince: w.started },
+    failures,
+  );
+  return codes.map((c) => FAIL_CODES[c]);
+}
+
+/** What finishJobs needs of a finished job (its outcome value: lib/engine/v2/outcome.ts). */
+export function finishItem(
+  f: Startable & { runMs: number; result: string },
+  worker: string,
+): FinishItem {
+  return {
+    entryId: f.entryId,
+    jobId: f.jobId,
+    hasRecord: f.hasRecord,
+    runMs: f.runMs,
+    attempt: f.attempt,
+    maxAttempts: f.maxAttempts,
+    enqueuedAt: null,
+    worker,
+    task: f.task,
+    payload: f.payload,
+    result: f.result,
+  };
+}
+
+/**
+ * An error reply over one record (a script error, a wrong type under a job key) rather than
+ * Redis' state (out of memory, loading, read-only, no permission) or a queue-wide key of the
+ * wrong type (wrong_type in lib/engine/lua/include/wrongtype.lua: nothing was written, and no one job is at
+ * fault): the call is worth splitting, so only the bad record is set aside.
+ */
+export function refusedOverOneRecord(err: unknown): boolean {
+  if (!(err instanceof ErrorReply)) return false;
+  return /^(ERR|WRONGTYPE)\b/.test(err.message) && !/^ERR courier: key /.test(err.message);
+}
+
+/**
+ * Removes an entry no script could handle, when its job has no record to lose (the key is not
+ * a hash, or gone, or the entry names no job): acknowledged and removed; returns true. An entry
+ * whose job has a record stays pending (acknowledging it would lose the job), to be claimed
+ * after claimIdleMs; returns false.
+ */
+export async function dropIfNoRecord(
+  client: Redis,
+  keys: QueueKeys,
+  entryId: string,
+  jobId: string,
+): Promise<boolean> {
+  const type = jobId ? await client.sendCommand<string>(["TYPE", keys.job(jobId)]) : "none";
+  if (String(type) === "hash") return false;
+  await Promise.all([
+    client.sendCommand(["XACK", keys.stream, GROUP, entryId]),
+    client.sendCommand(["XDEL", keys.stream, entryId]),
+  ]);
+  return true;
+}
