@@ -25,7 +25,8 @@ export async function cost(ctx: Ctx): Promise<void> {
       ctx.log(`cost round ${round}: ${c.name} under MONITOR (${ctx.size.monitored} jobs)`);
       const counted = await monitored(ctx, c, ctx.size.monitored);
       ctx.rec.add("cost.cmds.client", c.name, "cmds/job", sum(counted.client) / ctx.size.monitored);
-      if (c.name === "courier") await rss(ctx, c);
+      // Worker RSS does not depend on Redis' persistence: measured once, on the pass without AOF.
+      if (c.name === "courier" && ctx.persistence === "off") await rss(ctx, c);
     }
   }
 }
