@@ -10,6 +10,7 @@ import { type Figure as BenchFigure, best, median, percentile, round } from "../
 import { checkTargets, formatTargets } from "../bench/_targets.ts";
 import { countMonitorLine, innerShares, type Monitored, topLevelUsec } from "../bench/_usec.ts";
 import { rqMissing } from "../bench/contenders/rq.ts";
+import { inTurn } from "../bench/workloads/_common.ts";
 import { ROOT } from "./helpers.ts";
 
 interface Figure {
@@ -354,5 +355,17 @@ describe("issue 11's targets: best of the rounds, a verdict per figure", () => {
     ]);
     const aof = results.find((r) => r.persistence === "aof")!;
     expect(aof).toMatchObject({ value: 4, met: false, need: "within 15% of 5x" });
+  });
+});
+
+describe("contenders take turns", () => {
+  test("each round starts with the next contender", () => {
+    const order = [1, 2, 3, 4].map((round) => inTurn(["courier", "bullmq", "raw"], round));
+    expect(order).toEqual([
+      ["courier", "bullmq", "raw"],
+      ["bullmq", "raw", "courier"],
+      ["raw", "courier", "bullmq"],
+      ["courier", "bullmq", "raw"],
+    ]);
   });
 });

@@ -32,6 +32,15 @@ export function freshQueue(contender: string): string {
   return `${contender}-${process.pid}-${++counter}`;
 }
 
+/**
+ * The contenders in the order they run in `round` (from 1): each round starts with the next
+ * one, so none always runs first (on a fresh Redis) or last (after the others warmed it).
+ */
+export function inTurn<T>(contenders: readonly T[], round: number): T[] {
+  const k = contenders.length ? (round - 1) % contenders.length : 0;
+  return [...contenders.slice(k), ...contenders.slice(0, k)];
+}
+
 export function pick(ctx: Ctx, names: readonly string[]): ContenderImpl[] {
   return ctx.contenders.filter((c) => names.includes(c.name));
 }

@@ -9,6 +9,7 @@ import {
   type Ctx,
   enqueueInChunks,
   freshQueue,
+  inTurn,
   pick,
   startWorkers,
   waitForResults,
@@ -19,7 +20,7 @@ const MB = 1024 * 1024;
 
 export async function cost(ctx: Ctx): Promise<void> {
   for (let round = 1; round <= ctx.rounds; round++) {
-    for (const c of pick(ctx, ["courier", "bullmq", "raw"])) {
+    for (const c of inTurn(pick(ctx, ["courier", "bullmq", "raw"]), round)) {
       ctx.log(`cost round ${round}: ${c.name} memory and commands (${ctx.size.queued} jobs)`);
       await memoryAndCommands(ctx, c);
       ctx.log(`cost round ${round}: ${c.name} under MONITOR (${ctx.size.monitored} jobs)`);

@@ -10,7 +10,7 @@ import { BENCH_DIR, nowMs, ROOT } from "../_proc.ts";
 import { commandStats, flush, redisCpuS } from "../_redis.ts";
 import { topLevelUsec } from "../_usec.ts";
 import type { ContenderImpl } from "../contenders/types.ts";
-import { type Ctx, freshQueue, pick } from "./_common.ts";
+import { type Ctx, freshQueue, inTurn, pick } from "./_common.ts";
 import { enqueueOrigins, originsOf } from "./_origins.ts";
 
 export async function enqueue(ctx: Ctx): Promise<void> {
@@ -25,7 +25,7 @@ export async function enqueue(ctx: Ctx): Promise<void> {
   );
   try {
     for (let round = 1; round <= ctx.rounds; round++) {
-      for (const c of contenders) {
+      for (const c of inTurn(contenders, round)) {
         ctx.log(`enqueue round ${round}: ${c.name}`);
         ctx.rec.add("enqueue.single", c.name, "jobs/s", await single(ctx, c, size.single));
         const b = await bulk(ctx, c, size.bulk, origins.get(c.name)!);

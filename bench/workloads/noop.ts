@@ -3,7 +3,7 @@
 // and 128, and through 2 processes. The raw loop reads COUNT min(concurrency, 100). At
 // concurrency 128 it also records CPU per job of the worker and of Redis (INFO cpu), and Redis'
 // time per job in top-level calls (INFO commandstats, each call counted once: bench/_usec.ts).
-import { type Ctx, pick, processJobs } from "./_common.ts";
+import { type Ctx, inTurn, pick, processJobs } from "./_common.ts";
 import { originsOf, processOrigins } from "./_origins.ts";
 
 export async function noop(ctx: Ctx): Promise<void> {
@@ -18,7 +18,7 @@ export async function noop(ctx: Ctx): Promise<void> {
   const origins = await originsOf(ctx, contenders, processOrigins);
   for (let round = 1; round <= ctx.rounds; round++) {
     for (const run of runs) {
-      for (const c of contenders) {
+      for (const c of inTurn(contenders, round)) {
         const name = `noop.${run.procs}proc.c${run.concurrency}`;
         ctx.log(`noop round ${round}: ${name} ${c.name} (${run.n} jobs)`);
         const c128 = run.procs === 1 && run.concurrency === 128;
