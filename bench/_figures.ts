@@ -102,3 +102,13 @@ export function formatNumber(v: number): string {
   if (Math.abs(v) >= 1000) return Math.round(v).toLocaleString("en-US");
   return String(v);
 }
+
+/** Whether a bigger value of this unit is better (throughput) or worse (time, bytes, CPU). */
+export function higherIsBetter(unit: string): boolean {
+  return unit === "jobs/s" || unit === "MB/s";
+}
+
+/** The best of its rounds: the fastest round's throughput, the lowest time or size. */
+export function best(f: Figure): number {
+  return higherIsBetter(f.unit) ? f.max : f.min;
+}

@@ -4,8 +4,16 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { connect as tcpConnect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { connect, type Redis } from "../lib/redis/connect.ts";
+import { createClient } from "redis";
 import { findFreePort, startRedisServer } from "../lib/stack/redis-server.ts";
+import { countMonitorLine, type Monitored } from "./_usec.ts";
+
+export type { Monitored } from "./_usec.ts";
+
+/** The admin connection: node-redis on RESP2 (plain strings and arrays), not the library's own
+ * client, so the bench reaches into lib/ only through its public API (and the server starter). */
+export type Redis = ReturnType<typeof createAdmin>;
+const createAdmin = (url: string) => createClient({ url, RESP: 2 });
 
 export interface BenchRedis {
   url: string;
@@ -17,7 +25,8 @@ export interface BenchRedis {
 export async function withRedis<T>(aof: boolean, fn: (r: BenchRedis) => Promise<T>): Promise<T> {
   const dataDir = mkdtempSync(join(tmpdir(), "courier-bench-redis-"));
   const server = await startRedisServer({ port: await findFreePort(), dataDir, persistence: aof });
-  const admin = await connect(server.url);
+  const admin = createAdmin(server.url);
+  await admin.connect();
   try {
     return await fn({ url: server.url, port: server.port, admin });
   } finally {
@@ -98,18 +107,13 @@ export function callsBetween(
   return total;
 }
 
-/** Counts of commands seen by MONITOR while `fn` runs: sent by clients vs run inside scripts. */
-export interface Monitored {
-  client: Map<string, number>;
-  script: Map<string, number>;
-}
-
 /**
  * Runs `fn` under MONITOR and counts every command by name and origin (MONITOR tags commands
  * run by a Lua script `[0 lua]`). MONITOR slows Redis down: use it only for counting.
  */
 export async function monitor(r: BenchRedis, fn: () => Promise<void>): Promise<Monitored> {
-  const out: Monitored = { client: new Map(), script: new Map() };
+  const out: Monitored = { client: new Map(), script: new Map(), inTransaction: new Map() };
+  const inMulti = new Set<string>();
   const marker = `courier-bench-end-${Math.random().toString(36).slice(2)}`;
   const socket = tcpConnect({ port: r.port, host: "127.0.0.1" });
   let buf = "";
@@ -130,12 +134,7 @@ export async function monitor(r: BenchRedis, fn: () => Promise<void>): Promise<M
       buf = buf.slice(nl + 2);
       if (line === "+OK") ready();
       if (line.includes(marker)) ended();
-      const m = /^\+\d+\.\d+ \[\d+ ([^\]]+)\] "([^"]+)"/.exec(line);
-      const name = m?.[2]?.toLowerCase() ?? "";
-      if (m && !OURS.has(name)) {
-        const map = m[1] === "lua" ? out.script : out.client;
-        map.set(name, (map.get(name) ?? 0) + 1);
-      }
+      countMonitorLine(out, inMulti, line, OURS);
       nl = buf.indexOf("\r\n");
     }
   });

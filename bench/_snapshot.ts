@@ -1,9 +1,18 @@
 // Measuring one version of the code while the working tree keeps changing: worker processes
 // load lib/ when they start, so an edit in the middle of a run would mix versions (or make a
-// waiter of the old version miss the events of the new one). `--commit REF` runs the bench on
-// a snapshot of REF (git archive, node_modules linked); a run on the working tree checks that
-// lib/ and bin/ did not change under it.
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync } from "node:fs";
+// waiter of the old version miss the events of the new one). `--commit REF` runs this bench/
+// on a snapshot of REF (git archive, node_modules linked, bench/ replaced by the working tree's),
+// so two commits are measured by the same bench, which reaches lib/ through its public API; a
+// run on the working tree checks that lib/ and bin/ did not change under it.
+import {
+  cpSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -27,8 +36,8 @@ export function git(root: string, args: string[]): string {
 }
 
 /**
- * Runs `bun bench/run.ts <args>` in a snapshot of `ref` and returns its exit code. The
- * snapshot's node_modules is a link to the tree's own; it is deleted afterwards.
+ * Runs this tree's `bun bench/run.ts <args>` in a snapshot of `ref` and returns its exit code.
+ * The snapshot's node_modules is a link to the tree's own; it is deleted afterwards.
  */
 export async function runOnSnapshot(root: string, ref: string, args: string[]): Promise<number> {
   const commit = git(root, ["rev-parse", "--short", ref]);
@@ -41,10 +50,18 @@ export async function runOnSnapshot(root: string, ref: string, args: string[]): 
       throw new Error(`--commit: could not extract ${commit}`);
     }
     symlinkSync(join(root, "node_modules"), join(dir, "node_modules"));
+    // Past results stay behind: --out is absolute, so the run writes into this tree.
+    rmSync(join(dir, "bench"), { recursive: true, force: true });
+    cpSync(join(root, "bench"), join(dir, "bench"), {
+      recursive: true,
+      filter: (src) => src !== join(root, "bench", "results"),
+    });
+    const dirty = git(root, ["status", "--porcelain", "bench"]) !== "";
+    const bench = `${git(root, ["rev-parse", "--short", "HEAD"])}${dirty ? "+changes" : ""}`;
     const proc = Bun.spawn({
       cmd: [process.execPath, join(dir, "bench/run.ts"), ...args],
       cwd: dir,
-      env: { ...process.env, COURIER_BENCH_COMMIT: commit },
+      env: { ...process.env, COURIER_BENCH_COMMIT: commit, COURIER_BENCH_CODE: bench },
       stdio: ["inherit", "inherit", "inherit"],
     });
     return await proc.exited;

@@ -9,10 +9,7 @@
 // Usage: bun bench/memory-per-job.ts [N] [hash-max-listpack-value] (default 10000, Redis' 64):
 // a job record holding a value longer than that (a result, a long error) is stored as a hash
 // table, which takes about twice the memory of the compact encoding.
-import { PermanentError } from "../lib/errors.ts";
-import { Queue } from "../lib/queue/queue.ts";
-import { defineTask } from "../lib/types.ts";
-import { Worker } from "../lib/worker/worker.ts";
+import { defineTask, PermanentError, Queue, Worker } from "../lib/index.ts";
 import { type BenchRedis, usedMemory, withRedis } from "./_redis.ts";
 
 const N = Number(process.argv[2] ?? 10_000);

@@ -32,7 +32,7 @@ const WORKLOADS: Record<string, { run: Workload; aof: boolean; byDefault: boolea
   noop: { run: noop, aof: true, byDefault: true },
   latency: { run: latency, aof: true, byDefault: true },
   io: { run: io, aof: false, byDefault: true },
-  cost: { run: cost, aof: false, byDefault: true },
+  cost: { run: cost, aof: true, byDefault: true },
   profile: { run: profile, aof: false, byDefault: false },
 };
 const IMPLS: Record<Contender, ContenderImpl> = { courier, bullmq, raw, rq };
@@ -46,7 +46,8 @@ const USAGE = `usage: bun bench/run.ts [options]
   --contenders LIST   ${CONTENDERS.join(",")} (default all)
   --io-concurrency N  Courier and BullMQ concurrency in the I/O-bound workload (default 128)
   --out PATH          where the JSON lines go (default bench/results/latest.jsonl)
-  --commit REF        measure a snapshot of REF (git archive) instead of the working tree`;
+  --commit REF        measure lib/ and bin/ of REF (a git archive snapshot) with this bench/,
+                      instead of the working tree`;
 
 function options() {
   const values = parse();
@@ -127,12 +128,15 @@ const meta = {
   bun: Bun.version,
   cores: navigator.hardwareConcurrency,
   commit: process.env.COURIER_BENCH_COMMIT ?? git(ROOT, ["rev-parse", "--short", "HEAD"]),
+  // The bench's own code (--commit runs the working tree's bench/ on REF's lib/ and bin/).
+  benchCode: process.env.COURIER_BENCH_CODE ?? "same",
   // Uncommitted changes in lib/ or bin/ measured (always false for --commit).
   uncommitted:
     !process.env.COURIER_BENCH_COMMIT && git(ROOT, ["status", "--porcelain", "lib", "bin"]) !== "",
   loadavg: loadavg().map((x) => Number(x.toFixed(2))),
 };
 log(`size ${o.sizeName}, ${o.rounds} round(s), workloads ${o.only.join(",")}`);
+const loadByWorkload: { workload: string; persistence: string; loadavg: number[] }[] = [];
 // A contender this machine cannot run (RQ without Debian's python3-rq) is left out, saying why.
 const skipped: Record<string, string> = {};
 const contenders = o.contenders.filter((c) => {
@@ -148,7 +152,9 @@ for (const name of o.only) {
   for (const persistence of o.passes) {
     if (persistence === "aof" && !w.aof) continue;
     const rec = new Recorder(name, persistence);
-    log(`${name}: redis-server with persistence ${persistence}`);
+    const load = loadavg().map((x) => Number(x.toFixed(2)));
+    loadByWorkload.push({ workload: name, persistence, loadavg: load });
+    log(`${name}: redis-server with persistence ${persistence} (load average ${load.join(" ")})`);
     await withRedis(persistence === "aof", (redis) =>
       w.run({
         redis,
@@ -157,6 +163,7 @@ for (const name of o.only) {
         rec,
         contenders,
         ioConcurrency: o.ioConcurrency,
+        persistence,
         outDir: dirname(o.out),
         log,
       }),
@@ -174,14 +181,21 @@ const targets = checkTargets(figures);
 const loadEnd = loadavg().map((x) => Number(x.toFixed(2)));
 writeFileSync(
   o.out,
-  [{ ...meta, skipped, loadavgEnd: loadEnd, codeChangedDuringRun: changed }, ...figures, ...targets]
+  [
+    { ...meta, skipped, loadavgEnd: loadEnd, loadByWorkload, codeChangedDuringRun: changed },
+    ...figures,
+    ...targets,
+  ]
     .map((x) => `${JSON.stringify(x)}\n`)
     .join(""),
 );
 const minutes = ((nowMs() - t0) / 60_000).toFixed(1);
 process.stdout.write(`\n${formatTable(figures)}\n`);
-if (targets.length) process.stdout.write(`\n${formatTargets(targets)}\n`);
 const load = `load average ${meta.loadavg.join(" ")} at the start, ${loadEnd.join(" ")} at the end`;
+if (targets.length) {
+  const head = `Issue 11's targets, best of ${o.rounds} round(s), commit ${meta.commit}, ${load}:`;
+  process.stdout.write(`\n${head}\n\n${formatTargets(targets)}\n`);
+}
 process.stdout.write(
   `\nsize ${o.sizeName}, ${o.rounds} round(s), ${minutes} min, ${meta.cores} cores, ${load}; JSON lines in ${o.out}\n`,
 );

@@ -10,7 +10,7 @@ import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { queueKeys } from "../lib/engine/keys.ts";
+import { queueKeys } from "../lib/index.ts";
 import { nowMs, ROOT } from "./_proc.ts";
 import { type BenchRedis, flush, withRedis } from "./_redis.ts";
 

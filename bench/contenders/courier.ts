@@ -1,7 +1,6 @@
-// Courier through its public API only (lib/index.ts): Queue.connect, enqueue, enqueueMany and
-// Worker.start; `result --wait` is the CLI's own fetchResult.
+// Courier through its public API only (lib/index.ts): Queue.connect, enqueue, enqueueMany,
+// waitForJobs (the library's own wait, which `result --wait` uses) and Worker.start.
 
-import { fetchResult } from "../../lib/cli/result.ts";
 import {
   createWordCountTask,
   defineTask,
@@ -35,7 +34,8 @@ export const courier: ContenderImpl = {
         await q.enqueueMany(payloads.map((payload) => ({ task: t, payload })));
       },
       async waitFor(id) {
-        await fetchResult(q, id, 30);
+        const { ended } = await q.waitForJobs([id], { timeoutMs: 30_000 });
+        if (!ended.get(id)) throw new Error(`courier: job ${id} did not end within 30 s`);
       },
       close: () => q.close(),
     };

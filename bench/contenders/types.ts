@@ -20,7 +20,7 @@ export interface Producer {
   enqueueOne(payload: unknown): Promise<string>;
   /** Enqueues many jobs through the library's bulk path. */
   enqueueBulk(payloads: readonly unknown[]): Promise<void>;
-  /** Blocks until the job has a result, the way a `result --wait` waiter does. */
+  /** Blocks until the job has a result, through the library's own wait. */
   waitFor?(id: string): Promise<void>;
   close(): Promise<void>;
 }

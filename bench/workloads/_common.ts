@@ -2,7 +2,8 @@
 // worker processes, time them until N results are recorded".
 import type { Recorder } from "../_figures.ts";
 import { nowMs, spawnProc, type WorkerProc } from "../_proc.ts";
-import { type BenchRedis, flush, redisCpuS } from "../_redis.ts";
+import { type BenchRedis, commandStats, flush, redisCpuS } from "../_redis.ts";
+import { topLevelUsec } from "../_usec.ts";
 import type { ContenderImpl, Producer, TaskKind, WorkerSpec } from "../contenders/types.ts";
 import type { Size } from "../sizes.ts";
 
@@ -15,6 +16,8 @@ export interface Ctx {
   contenders: readonly ContenderImpl[];
   /** Concurrency of the Courier and BullMQ workers in the I/O-bound workload. */
   ioConcurrency: number;
+  /** The Redis of this pass: persistence off, or AOF everysec. */
+  persistence: "off" | "aof";
   /** Where files other than the JSON lines go (profile.md). */
   outDir: string;
   /** Progress for humans, on stderr. */
@@ -27,6 +30,15 @@ let counter = 0;
 /** A queue name no earlier measurement used (Redis is also flushed between measurements). */
 export function freshQueue(contender: string): string {
   return `${contender}-${process.pid}-${++counter}`;
+}
+
+/**
+ * The contenders in the order they run in `round` (from 1): each round starts with the next
+ * one, so none always runs first (on a fresh Redis) or last (after the others warmed it).
+ */
+export function inTurn<T>(contenders: readonly T[], round: number): T[] {
+  const k = contenders.length ? (round - 1) % contenders.length : 0;
+  return [...contenders.slice(k), ...contenders.slice(0, k)];
 }
 
 export function pick(ctx: Ctx, names: readonly string[]): ContenderImpl[] {
@@ -106,6 +118,8 @@ export interface Processed {
   /** CPU per job of the worker processes and of redis-server, in microseconds (if measurable). */
   workerCpuUs: number | undefined;
   redisCpuUs: number | undefined;
+  /** Redis time per job in top-level calls (INFO commandstats), with `opts.inner` given. */
+  redisUsec: number | undefined;
 }
 
 /**
@@ -121,6 +135,8 @@ export async function processJobs(
     concurrency: number;
     task: TaskKind;
     payload: (i: number) => unknown;
+    /** innerShares of a sample (bench/_usec.ts): asks for `redisUsec`. */
+    inner?: Map<string, number>;
   },
 ): Promise<Processed> {
   await flush(ctx.redis.admin);
@@ -141,19 +157,26 @@ export async function processJobs(
   const { procs, go } = await startWorkers(c, spec, opts.procs);
   try {
     const cpu0 = procs.map((p) => p.cpuS());
-    const redis0 = await redisCpuS(ctx.redis.admin);
+    const [redis0, stats0] = [
+      await redisCpuS(ctx.redis.admin),
+      await commandStats(ctx.redis.admin),
+    ];
     const t0 = nowMs();
     go();
-    await waitForResults(ctx, c, queue, opts.n, procs);
+    const polls = await waitForResults(ctx, c, queue, opts.n, procs);
     const seconds = (nowMs() - t0) / 1_000;
     const workerCpu = procs.reduce((s, p, i) => s + p.cpuS() - cpu0[i]!, 0);
     const redisCpu = (await redisCpuS(ctx.redis.admin)) - redis0;
+    const stats1 = await commandStats(ctx.redis.admin);
+    const ours = new Map([[c.finishedCommand(queue)[0]!.toLowerCase(), polls]]);
+    const usec = opts.inner && topLevelUsec(stats0, stats1, opts.inner, ours);
     // /proc counts CPU in 10 ms ticks: below 50 ms the figure would be mostly rounding.
     const measurable = workerCpu >= 0.05;
     return {
       jobsPerS: opts.n / seconds,
       workerCpuUs: measurable ? (workerCpu / opts.n) * 1e6 : undefined,
       redisCpuUs: measurable ? (redisCpu / opts.n) * 1e6 : undefined,
+      redisUsec: usec === undefined ? undefined : usec / opts.n,
     };
   } finally {
     await Promise.all(procs.map((p) => p.stop()));

@@ -9,6 +9,7 @@ import {
   type Ctx,
   enqueueInChunks,
   freshQueue,
+  inTurn,
   pick,
   startWorkers,
   waitForResults,
@@ -19,13 +20,14 @@ const MB = 1024 * 1024;
 
 export async function cost(ctx: Ctx): Promise<void> {
   for (let round = 1; round <= ctx.rounds; round++) {
-    for (const c of pick(ctx, ["courier", "bullmq", "raw"])) {
+    for (const c of inTurn(pick(ctx, ["courier", "bullmq", "raw"]), round)) {
       ctx.log(`cost round ${round}: ${c.name} memory and commands (${ctx.size.queued} jobs)`);
       await memoryAndCommands(ctx, c);
       ctx.log(`cost round ${round}: ${c.name} under MONITOR (${ctx.size.monitored} jobs)`);
       const counted = await monitored(ctx, c, ctx.size.monitored);
       ctx.rec.add("cost.cmds.client", c.name, "cmds/job", sum(counted.client) / ctx.size.monitored);
-      if (c.name === "courier") await rss(ctx, c);
+      // Worker RSS does not depend on Redis' persistence: measured once, on the pass without AOF.
+      if (c.name === "courier" && ctx.persistence === "off") await rss(ctx, c);
     }
   }
 }

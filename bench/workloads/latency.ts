@@ -7,14 +7,14 @@ import { percentile } from "../_figures.ts";
 import { nowMs } from "../_proc.ts";
 import { flush } from "../_redis.ts";
 import type { ContenderImpl } from "../contenders/types.ts";
-import { type Ctx, freshQueue, pick, startWorkers } from "./_common.ts";
+import { type Ctx, freshQueue, inTurn, pick, startWorkers } from "./_common.ts";
 
 const WARMUP = 20;
 const PERCENTILES = [50, 90, 99, 100] as const;
 
 export async function latency(ctx: Ctx): Promise<void> {
   for (let round = 1; round <= ctx.rounds; round++) {
-    for (const c of pick(ctx, ["courier", "bullmq", "raw"])) {
+    for (const c of inTurn(pick(ctx, ["courier", "bullmq", "raw"]), round)) {
       ctx.log(`latency round ${round}: ${c.name} (${ctx.size.latency} jobs)`);
       const { recorded, waiter } = await measure(ctx, c, ctx.size.latency);
       for (const [kind, values] of [
