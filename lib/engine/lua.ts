@@ -45,19 +45,24 @@ export function script(name: string, text: string, numKeys: number, file = `${na
 }
 
 export const scripts = {
-  // A job's way through the queue, each owned by the typed function of the same name
-  // (lib/engine/<name>.ts): the common path (enqueue, finish) first.
+  // Each is called by one typed function in lib/engine/<name>.ts (discard's is in requeue.ts),
+  // which owns its KEYS and ARGV order. The common path first: enqueue, finish.
   enqueue: script("enqueue", enqueueLua, 4),
   finish: script("finish", finishLua, 5),
+  // Failed attempts (retry or dead letter), and retries and delayed jobs brought back when due.
   fail: script("fail", failLua, 6),
   promote: script("promote", promoteLua, 2),
   // Entries taken without a plain read: lapsed leases of other workers, own entries read again.
   claim: script("claim", claimLua, 5),
+  // Entries a worker cannot run: corrupt (buried), a task it lacks (left; parked jobs taken
+  // back when a worker serves the task), or held when it stops (released).
   bury: script("bury", buryLua, 5),
   leave: script("leave", leaveLua, 3),
   serve: script("serve", serveLua, 2),
   release: script("release", releaseLua, 1),
+  // Where each job is now (read only).
   status: script("status", statusLua, 2),
+  // A running job's lease kept: its entry's idle time reset.
   lease: script("lease", leaseLua, 1),
   // Joining the queue and staying visible: both run on a full Redis too (see the scripts).
   group: script("group", groupLua, 1),
