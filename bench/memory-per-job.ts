@@ -71,7 +71,7 @@ async function run(
   );
   const queued = await usedMemory(r.admin);
   const keys = q.keys;
-  const sample = `${keys.jobPrefix}${(await r.admin.sendCommand<[string, string[]][]>(["XRANGE", keys.stream, "-", "+", "COUNT", "1"]))[0]![1][1]}`;
+  const sample = `${keys.recordPrefix}${(await r.admin.sendCommand<[string, string[]][]>(["XRANGE", keys.stream, "-", "+", "COUNT", "1"]))[0]![1][1]}`;
   const queuedParts = {
     stream: await perJob(r, keys.stream),
     record: await bytes(r, sample),

@@ -238,7 +238,7 @@ describe("a user lacking a command: one line naming it, exit 6", () => {
     // The check's commands were never sent outside a MULTI, where they would have run.
     await using redis = await rawRedis();
     const keys = queueKeys(prefix, "default");
-    expect(await redis.sendCommand(["EXISTS", keys.job("permission-check")])).toBe(0);
+    expect(await redis.sendCommand(["EXISTS", keys.record("permission-check")])).toBe(0);
     expect(await redis.sendCommand(["EXISTS", keys.delayed, keys.dead])).toBe(0);
     expect(await redis.sendCommand(["XLEN", keys.stream])).toBe(0);
   });

@@ -135,7 +135,7 @@ describe("a task's liveness, by its worker's own interval", () => {
     const reader = await startWorker({ prefix, tasks: [y], heartbeatEveryMs: 10 });
     try {
       const id = await q.enqueue("x", null);
-      const fields = () => r.sendCommand(["HMGET", q.keys.job(id), "deferred", "waiting_for"]);
+      const fields = () => r.sendCommand(["HMGET", q.keys.record(id), "deferred", "waiting_for"]);
       await until(async () => (await fields()).some(Boolean), "the reader to leave the job");
       // Deferred (a live worker has x), not parked for a task no live worker has.
       const [deferred, waitingFor] = await fields();

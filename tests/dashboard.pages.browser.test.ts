@@ -6,7 +6,7 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import type { BrowserContext, Page } from "playwright-core";
 import { type Dashboard, startDashboard } from "../lib/dashboard/server.ts";
 import { injected, launch, textIs } from "./fixtures/chromium.ts";
-import { runJob } from "./fixtures/engine-v2.ts";
+import { runJob } from "./fixtures/engine.ts";
 import { openQueue, redisUrl, spawnCli, testPrefix, waitForLine } from "./helpers.ts";
 
 let browser: { context: BrowserContext; close: () => Promise<void> };

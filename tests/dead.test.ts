@@ -5,7 +5,7 @@ import { Admin } from "../lib/admin/admin.ts";
 import type { QueueKeys } from "../lib/engine/keys.ts";
 import { PermanentError } from "../lib/errors.ts";
 import { defineTask } from "../lib/types.ts";
-import { entryJobId, killWaiting } from "./fixtures/engine-v2.ts";
+import { entryJobId, killWaiting } from "./fixtures/engine.ts";
 import {
   openQueue,
   type RawRedis,

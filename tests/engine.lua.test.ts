@@ -4,8 +4,6 @@
 import { describe, expect, test } from "bun:test";
 import { runScript, script, scripts } from "../lib/engine/lua.ts";
 import { expandIncludes, includes } from "../lib/engine/lua-includes.ts";
-import { v2Scripts } from "../lib/engine/v2/scripts.ts";
-import { rareScripts } from "../lib/engine/v2/scripts-rare.ts";
 import { openQueue, testPrefix } from "./helpers.ts";
 
 /** The 1-based line of `file`'s text (an include's, by name) that holds `text`. */
@@ -27,11 +25,11 @@ describe("includes", () => {
       }
       expect(s.source.split("\n").length).toBe(s.lines.length);
     }
-    expect(v2Scripts.finish.source).toContain("local function ack_and_trim(");
+    expect(scripts.finish.source).toContain("local function ack_and_trim(");
   });
 
   test("every helper is included by some script", () => {
-    const all = [scripts, v2Scripts, rareScripts].flatMap((s) => Object.values(s));
+    const all = Object.values(scripts);
     const used = new Set(all.flatMap((s) => s.lines.map((l) => l.file)));
     for (const name of Object.keys(includes)) expect(used).toContain(`include/${name}.lua`);
   });
@@ -51,7 +49,7 @@ describe("includes", () => {
 
   test("an unknown include or a cycle fails at load, naming the file and line", () => {
     expect(() => script("x", "-- x\n--- @include nope\nreturn 1", 0)).toThrow(
-      'x-0.lua:2: no include "nope" (lib/engine/lua/include/nope.lua)',
+      'x.lua:2: no include "nope" (lib/engine/lua/include/nope.lua)',
     );
     const cycle = { a: "--- @include b\n", b: "--- @include a\n" };
     expect(() => expandIncludes("y.lua", "--- @include a", cycle)).toThrow(
@@ -71,7 +69,7 @@ describe("error replies point at the source line", () => {
       const err = (await runScript(q.client, s, [], []).catch((e) => e)) as Error;
       expect(err.message).toStartWith("ERR user_script:");
       expect(err.message).toContain("boom 1");
-      expect(err.message).toEndWith(" (at boom-0.lua:5)");
+      expect(err.message).toEndWith(" (at boom.lua:5)");
     }
   });
 

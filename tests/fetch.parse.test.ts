@@ -1,8 +1,8 @@
 // What a read delivered, sorted into jobs to run, entries to bury and tasks lacked, and the
 // history fields, read back: pure, tested with tables.
 import { describe, expect, test } from "bun:test";
+import type { TakenEntry } from "../lib/engine/finish.ts";
 import { parseHistory } from "../lib/engine/record.ts";
-import type { TakenEntry } from "../lib/engine/v2/finish.ts";
 import { type Sorted, type Startable, sortFresh } from "../lib/worker/entries.ts";
 
 describe("sortFresh: what a plain read delivered, sorted", () => {

@@ -4,15 +4,15 @@
 // the key is repaired). Each case here lost its job before (nothing pending, never run again).
 import { describe, expect, test } from "bun:test";
 import { resolveOptions, type WorkerOptions } from "../lib/config.ts";
+import { claimLapsed } from "../lib/engine/claim.ts";
 import { GROUP, type QueueKeys } from "../lib/engine/keys.ts";
-import { claimLapsed } from "../lib/engine/v2/claim.ts";
 import type { Queue } from "../lib/queue/queue.ts";
 import type { Redis } from "../lib/redis/connect.ts";
 import { defineTask } from "../lib/types.ts";
 import { ensureGroup, type Startable, sortClaimed, sortFresh } from "../lib/worker/entries.ts";
 import { type Outcome, Outcomes } from "../lib/worker/outcomes.ts";
 import { echo } from "./fixtures/corrupt.ts";
-import { take } from "./fixtures/engine-v2.ts";
+import { take } from "./fixtures/engine.ts";
 import {
   logRecorder,
   openQueue,

@@ -151,7 +151,7 @@ describe("a job whose record is gone", () => {
     held.open();
     const settled = () => log.records.filter((e) => e.fields.job === id).map((e) => e.event);
     await until(() => settled().length > 0, "the finish to be written");
-    // Engine v2: the entry carries the job, so its result is recorded all the same.
+    // The entry carries the job, so its result is recorded all the same.
     expect(settled()).toEqual(["finished"]);
     expect(await r.sendCommand(["EXISTS", q.keys.record(id)])).toBe(0);
     expect(await q.getJob(id)).toMatchObject({ status: "finished", result: "late" });
@@ -165,7 +165,7 @@ describe("run times", () => {
     const prefix = testPrefix();
     await using q = await openQueue({ prefix });
     await using r = await rawRedis();
-    // The run time is a difference on the worker's own clock (engine v2 writes nothing at
+    // The run time is a difference on the worker's own clock (the engine writes nothing at
     // start); its clock says the run took exactly 10 ms: the bound of bucket "10".
     const t0 = 1_900_000_000_000;
     let clock = t0;

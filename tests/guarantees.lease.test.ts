@@ -1,6 +1,6 @@
 // Lease renewal, watched from Redis: a running job's pending entry has its idle time reset
 // well inside claimIdleMs (docs/internals.md, "Lease and run": every claimIdleMs / 3), and
-// renewing never counts as a delivery (under Engine v2, attempts come from delivery counts).
+// renewing never counts as a delivery (attempts come from delivery counts).
 import { describe, expect, test } from "bun:test";
 import { GROUP } from "../lib/engine/keys.ts";
 import type { Queue } from "../lib/queue/queue.ts";

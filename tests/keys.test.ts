@@ -5,8 +5,6 @@ describe("queueKeys", () => {
   const k = queueKeys("courier", "default");
   test.each([
     ["stream", k.stream, "courier:{default}:stream"],
-    ["job", k.job("abc"), "courier:{default}:job:abc"],
-    ["jobPrefix", k.jobPrefix, "courier:{default}:job:"],
     ["delayed", k.delayed, "courier:{default}:delayed"],
     ["dead", k.dead, "courier:{default}:dead"],
     ["events", k.events, "courier:{default}:events"],
@@ -15,6 +13,7 @@ describe("queueKeys", () => {
     ["stats", k.stats, "courier:{default}:stats"],
     ["result", k.result("abc"), "courier:{default}:r:abc"],
     ["record", k.record("abc"), "courier:{default}:job:abc"],
+    ["recordPrefix", k.recordPrefix, "courier:{default}:job:"],
     ["receipt", k.receipt("b1"), "courier:{default}:receipt:b1"],
     ["meta", k.meta, "courier:{default}:meta"],
   ])("%s is %p", (_name, actual, expected) => {
@@ -25,7 +24,6 @@ describe("queueKeys", () => {
     const q = queueKeys("app", "emails");
     const all = [
       q.stream,
-      q.job("x"),
       q.delayed,
       q.dead,
       q.events,

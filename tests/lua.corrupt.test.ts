@@ -1,12 +1,12 @@
 // The finish and fail scripts set aside a job whose key holds the wrong type themselves (reply
 // -2) and record the rest of the batch in the same call. The worker splits a batch Redis refuses
 // (lib/worker/outcomes.ts #isolate), so only a call to the script itself shows that the script,
-// not that last resort, kept the one bad record from failing its batch. (Engine v2: a finish
+// not that last resort, kept the one bad record from failing its batch. (A finish
 // meets the job's outcome key `r:<id>`, a failure also its record `job:<id>`.)
 import { describe, expect, test } from "bun:test";
+import { failJobs } from "../lib/engine/fail.ts";
+import { finishJobs } from "../lib/engine/finish.ts";
 import { GROUP } from "../lib/engine/keys.ts";
-import { failJobs } from "../lib/engine/v2/fail.ts";
-import { finishJobs } from "../lib/engine/v2/finish.ts";
 import { openQueue, pendingCount, rawRedis, testPrefix } from "./helpers.ts";
 
 /** Two jobs read by consumer w1 (nothing is written at start); `spoil` then hits the second. */

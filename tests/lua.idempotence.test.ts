@@ -4,11 +4,11 @@
 // §2.6), so "a start sent again" is a read of the worker's own pending entries (claim `own`
 // mode), and a worker restarted under the same name claims its predecessor's entry.
 import { describe, expect, test } from "bun:test";
+import { claimLapsed, readOwnPending } from "../lib/engine/claim.ts";
+import { failJobs } from "../lib/engine/fail.ts";
+import { finishJobs } from "../lib/engine/finish.ts";
 import { GROUP } from "../lib/engine/keys.ts";
-import { claimLapsed, readOwnPending } from "../lib/engine/v2/claim.ts";
-import { failJobs } from "../lib/engine/v2/fail.ts";
-import { finishJobs } from "../lib/engine/v2/finish.ts";
-import { releaseAll } from "../lib/engine/v2/release.ts";
+import { releaseAll } from "../lib/engine/release.ts";
 import { handOverPredecessor } from "../lib/worker/presence.ts";
 import { openQueue, rawRedis, testPrefix } from "./helpers.ts";
 

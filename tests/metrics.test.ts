@@ -86,7 +86,7 @@ describe("renderMetrics", () => {
   });
 
   test("the finish script counts with the same bounds", async () => {
-    const lua = await Bun.file(join(ROOT, "lib/engine/v2/lua/finish.lua")).text();
+    const lua = await Bun.file(join(ROOT, "lib/engine/lua/finish.lua")).text();
     const list = /local BOUNDS = \{([^}]*)\}/.exec(lua)?.[1] ?? "";
     expect(list.split(",").map((b) => Number(b.trim()))).toEqual([...DURATION_BOUNDS_MS]);
   });

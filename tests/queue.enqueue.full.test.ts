@@ -8,7 +8,7 @@ import { RedisFullError as PublicRedisFullError } from "../lib/index.ts";
 import { Queue } from "../lib/queue/queue.ts";
 import { redisFullError } from "../lib/redis/calls.ts";
 import type { Redis } from "../lib/redis/connect.ts";
-import { entryJobId } from "./fixtures/engine-v2.ts";
+import { entryJobId } from "./fixtures/engine.ts";
 import { type SmallRedis, startSmallRedis } from "./fixtures/redis-small.ts";
 import { openQueue, rawRedis, testPrefix, until } from "./helpers.ts";
 

@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { streamLines } from "../lib/cli/input.ts";
 import { enqueueLines } from "../lib/cli/trigger.ts";
-import { v2Scripts } from "../lib/engine/v2/scripts.ts";
+import { scripts } from "../lib/engine/lua.ts";
 import type { Queue } from "../lib/queue/queue.ts";
 import { chunks, inOrderWindow } from "../lib/queue/window.ts";
 import { openQueue, rawRedis, testPrefix } from "./helpers.ts";
@@ -115,7 +115,7 @@ function countCalls(q: Queue) {
   const send = q.client.sendCommand.bind(q.client);
   q.client.sendCommand = (async (args: string[], ...rest: unknown[]) => {
     // Enqueue batches only (not the one call that writes the queue's format).
-    const script = args[0] === "EVALSHA" && args[1] === v2Scripts.enqueue.sha;
+    const script = args[0] === "EVALSHA" && args[1] === scripts.enqueue.sha;
     if (script) {
       counts.calls++;
       counts.max = Math.max(counts.max, ++counts.inFlight);

@@ -1,10 +1,10 @@
-// Reading jobs back through the library (Queue.getJob/getJobs, waitForJobs) on engine v2 data:
+// Reading jobs back through the library (Queue.getJob/getJobs, waitForJobs):
 // a job is where it is (its entry, the pending list, its record, its outcome), and each place
 // reads as the status `result` shows. Data is planted through the engine's own functions.
 import { describe, expect, test } from "bun:test";
+import { claimLapsed } from "../lib/engine/claim.ts";
 import { GROUP } from "../lib/engine/keys.ts";
-import { claimLapsed } from "../lib/engine/v2/claim.ts";
-import { runJob } from "./fixtures/engine-v2.ts";
+import { runJob } from "./fixtures/engine.ts";
 import { openQueue, rawRedis, testPrefix } from "./helpers.ts";
 
 describe("getJob reads where a job is", () => {

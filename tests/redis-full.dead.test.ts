@@ -5,7 +5,7 @@
 // redis-server and fills it deterministically (letters in, then maxmemory set under what is used).
 import { afterEach, describe, expect, test } from "bun:test";
 import { type Dashboard, startDashboard } from "../lib/dashboard/server.ts";
-import { killWaiting } from "./fixtures/engine-v2.ts";
+import { killWaiting } from "./fixtures/engine.ts";
 import { type SmallRedis, startSmallRedis } from "./fixtures/redis-small.ts";
 import { openQueue, runCli, testPrefix } from "./helpers.ts";
 

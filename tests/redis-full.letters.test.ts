@@ -1,4 +1,4 @@
-// A job that fails for good while Redis is full keeps only its dead letter (fail-6.lua with
+// A job that fails for good while Redis is full keeps only its dead letter (fail.lua with
 // failure TTL 0 deletes the record to free memory). Every way of reading it must still say
 // "failed", from the letter: `result`, `trigger --wait` and a library waiter woken by the
 // batched `failed` event; never "unknown id". The dashboard's reads, which anyone may send and

@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { queueKeys } from "../lib/engine/keys.ts";
-import { entryJobId } from "./fixtures/engine-v2.ts";
+import { entryJobId } from "./fixtures/engine.ts";
 import { type SmallRedis, startSmallRedis } from "./fixtures/redis-small.ts";
 import { ROOT, runCli, spawnCli, testPrefix, until } from "./helpers.ts";
 

@@ -1,5 +1,5 @@
 // Crash takeover, simulated deterministically: a fake consumer reads a job (a read is all a
-// real worker does at start: engine v2 writes nothing then) and never acknowledges it, as if
+// real worker does at start: the engine writes nothing then) and never acknowledges it, as if
 // its process had died.
 import { describe, expect, test } from "bun:test";
 import { GROUP } from "../lib/engine/keys.ts";

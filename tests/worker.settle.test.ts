@@ -1,11 +1,11 @@
-// Outcomes (the writer, on engine v2's finish and fail scripts) against a scripted fake connection: a batched write that Redis refuses over one
+// Outcomes (the writer, on the finish and fail scripts) against a scripted fake connection: a batched write that Redis refuses over one
 // bad outcome is split so that only that outcome is isolated; a write refused for Redis' own
 // state (out of memory) is retried whole, not split.
 import { describe, expect, test } from "bun:test";
 import { ErrorReply } from "redis";
 import { resolveOptions } from "../lib/config.ts";
 import { queueKeys } from "../lib/engine/keys.ts";
-import { v2Scripts } from "../lib/engine/v2/scripts.ts";
+import { scripts } from "../lib/engine/lua.ts";
 import type { Redis } from "../lib/redis/connect.ts";
 import { CORRUPT, type Outcome, Outcomes, UNRECORDED } from "../lib/worker/outcomes.ts";
 
@@ -22,7 +22,7 @@ function fakeRedis(refuse: (args: string[]) => Error | null) {
       if (err) throw err;
       if (args[0] !== "EVALSHA") return 1;
       const codes = args.filter((a) => a.startsWith("e-")).map(() => 1);
-      return args[1] === v2Scripts.finish.sha ? [codes, []] : codes; // finish also says what it took
+      return args[1] === scripts.finish.sha ? [codes, []] : codes; // finish also says what it took
     },
   };
   return { client: client as unknown as Redis, calls };

@@ -4,10 +4,9 @@
 // a dead letter, and the worker that buried it lives on.
 import { describe, expect, test } from "bun:test";
 import { resolve } from "node:path";
-import { GROUP } from "../lib/engine/keys.ts";
-import { v2Keys } from "../lib/engine/v2/keys.ts";
-import { parseOutcome } from "../lib/engine/v2/outcome.ts";
-import { enqueue } from "./fixtures/engine-v2.ts";
+import { GROUP, queueKeys } from "../lib/engine/keys.ts";
+import { parseOutcome } from "../lib/engine/outcome.ts";
+import { enqueue } from "./fixtures/engine.ts";
 import { deadLetterErrors, pendingCount, ROOT, rawRedis, redisUrl, testPrefix } from "./helpers.ts";
 
 const SCRIPT = resolve(ROOT, "tests/fixtures/crash-worker.ts");
@@ -24,7 +23,7 @@ describe("a job that SIGKILLs its worker every time", () => {
   test("ends failed after 3 of 3 attempts, with a dead letter; the next worker lives", async () => {
     await using r = await rawRedis();
     const prefix = testPrefix();
-    const keys = v2Keys(prefix, "default"); // the fixture's workers use the default queue
+    const keys = queueKeys(prefix, "default"); // the fixture's workers use the default queue
     await r.sendCommand(["XGROUP", "CREATE", keys.stream, GROUP, "0", "MKSTREAM"]);
     const [job] = await enqueue(r, keys, [{ task: "sigkill", payload: "null", maxAttempts: 3 }]);
     const id = job!.id;

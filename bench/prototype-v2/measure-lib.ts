@@ -1,4 +1,4 @@
-// Redis time per job of the BUILT v2 engine (lib/engine/v2/: enqueueJobs, finishJobs), measured
+// Redis time per job of the BUILT v2 engine (lib/engine/: enqueueJobs, finishJobs), measured
 // as measure.ts measures the prototype: INFO commandstats (top-level commands only: a script's
 // usec includes the commands it runs) and INFO cpu, on a throwaway redis-server (persistence
 // off), calls in a row on one connection (Redis' cost per job, not throughput). Not a test.
@@ -6,11 +6,10 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { GROUP } from "../../lib/engine/keys.ts";
-import { enqueueJobs, prepareBatch } from "../../lib/engine/v2/enqueue.ts";
-import { parseEntry } from "../../lib/engine/v2/entry.ts";
-import { type FinishItem, finishJobs, type TakenEntry } from "../../lib/engine/v2/finish.ts";
-import { v2Keys } from "../../lib/engine/v2/keys.ts";
+import { enqueueJobs, prepareBatch } from "../../lib/engine/enqueue.ts";
+import { parseEntry } from "../../lib/engine/entry.ts";
+import { type FinishItem, finishJobs, type TakenEntry } from "../../lib/engine/finish.ts";
+import { GROUP, queueKeys } from "../../lib/engine/keys.ts";
 import { connect, type Redis } from "../../lib/redis/connect.ts";
 import { findFreePort, startRedisServer } from "../../lib/stack/redis-server.ts";
 
@@ -19,7 +18,7 @@ const BATCH = Number(process.argv[3] ?? 128);
 const ENQ_BATCH = 500;
 const PAYLOAD = JSON.stringify({ url: "https://www.example.org/articles/100000" });
 const RESULT = JSON.stringify({ ok: true });
-const keys = v2Keys("courier", "q");
+const keys = queueKeys("courier", "q");
 const W = { consumer: "w1", resultTtlS: 3600, eventsMaxLen: 10_000 };
 
 async function info(r: Redis, section: string): Promise<string> {

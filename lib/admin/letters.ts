@@ -2,12 +2,12 @@
 // them (one script each, atomic per letter), purge them by age.
 
 import type { QueueKeys } from "../engine/keys.ts";
-import { parseOutcome } from "../engine/v2/outcome.ts";
+import { parseOutcome } from "../engine/outcome.ts";
 import {
   discardLetters as discard,
   type RequeueVerdict,
   requeueLetters as requeue,
-} from "../engine/v2/requeue.ts";
+} from "../engine/requeue.ts";
 import { field } from "../queue/read.ts";
 import type { Redis } from "../redis/connect.ts";
 
@@ -88,7 +88,7 @@ export async function findDead(
   }
 }
 
-/** Requeues letters [entry id, job id ('' = any)]; atomic per letter (engine v2 requeue.lua). */
+/** Requeues letters [entry id, job id ('' = any)]; atomic per letter (requeue.lua). */
 export async function requeueLetters(
   client: Redis,
   keys: QueueKeys,
@@ -142,8 +142,7 @@ export async function requeueAllLetters(
 }
 
 /**
- * Deletes letters, and the failed outcome and record of the job each is about (engine v2
- * discard.lua); returns the job ids of the letters deleted.
+ * Deletes letters, and the failed outcome and record of the job each is about (discard.lua); returns the job ids of the letters deleted.
  */
 export async function discardLetters(
   client: Redis,

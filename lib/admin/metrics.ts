@@ -4,7 +4,7 @@
 import type { RedisMemory } from "../redis/memory.ts";
 import type { Counter, Durations, QueueCounts } from "./stats.ts";
 
-/** Histogram bounds in ms; lib/engine/v2/lua/finish.lua counts with the same list (a test checks they agree). */
+/** Histogram bounds in ms; lib/engine/lua/finish.lua counts with the same list (a test checks they agree). */
 export const DURATION_BOUNDS_MS = [
   5, 10, 25, 50, 100, 250, 500, 1_000, 2_500, 5_000, 10_000, 30_000, 60_000,
 ] as const;

@@ -2,11 +2,11 @@
 // and one hash per worker. Each is judged by its own heartbeat interval (`beat_ms` in its hash)
 // and Redis' clock (`now` is Redis' TIME; the beats are Redis' times too): late after two
 // missed beats; gone once its hash has expired (six beats, Redis' own expiry decides), shown
-// once as such and pruned (prune-2.lua), so the set does not grow with every crash.
+// once as such and pruned (prune.lua), so the set does not grow with every crash.
 
 import { defaults } from "../config.ts";
-import { pruneGone } from "../engine/calls/admin.ts";
 import type { QueueKeys } from "../engine/keys.ts";
+import { pruneGone } from "../engine/prune.ts";
 import type { Redis } from "../redis/connect.ts";
 
 export type WorkerState = "busy" | "idle" | "late" | "gone";
@@ -99,7 +99,7 @@ function parseTasks(value: string | undefined): string[] {
   }
 }
 
-/** Jobs waiting for a task that no live worker has (parked: see lib/engine/v2/lua/leave.lua). */
+/** Jobs waiting for a task that no live worker has (parked: see lib/engine/lua/leave.lua). */
 export interface UnservedTask {
   task: string;
   jobs: number;
@@ -122,7 +122,7 @@ export async function readUnservedTasks(
     if (name.startsWith("alive_until:")) aliveUntil.set(name.slice(12), value);
     else if (name.startsWith("parked:")) parked.set(name.slice(7), value);
   }
-  // Both Redis' time: the until was written by serve-2.lua from TIME and its worker's interval.
+  // Both Redis' time: the until was written by serve.lua from TIME and its worker's interval.
   const live = (task: string) => (aliveUntil.get(task) ?? Number.NEGATIVE_INFINITY) >= now;
   return [...parked]
     .filter(([task, jobs]) => jobs > 0 && !live(task))

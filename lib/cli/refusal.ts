@@ -4,8 +4,6 @@
 // or by a script's own check before its first write).
 import { ErrorReply } from "redis";
 import { type Script, scripts } from "../engine/lua.ts";
-import { v2Scripts } from "../engine/v2/scripts.ts";
-import { rareScripts } from "../engine/v2/scripts-rare.ts";
 import { causes, RedisRefusedError } from "../errors.ts";
 import { safeText } from "./safe-text.ts";
 
@@ -56,17 +54,12 @@ function findReply(err: unknown): Error | null {
   return (causes(err).find((e) => e instanceof ErrorReply) as Error | undefined) ?? null;
 }
 
-/** Every script a Courier process may run, by the name a message gives it (v2's first). */
-const ALL: readonly Script[] = [
-  ...Object.values(v2Scripts),
-  ...Object.values(rareScripts),
-  ...Object.values(scripts),
-];
-const shown = (s: Script) => s.name.replace(/^v2-/, "");
+/** Every script a Courier process may run, by the name a message gives it. */
+const ALL: readonly Script[] = Object.values(scripts);
 
 /** `+exists +hset …`: the commands a script's source calls, as ACL rules; null if unknown. */
 export function scriptCommands(name: string): string | null {
-  const source = ALL.find((s) => shown(s) === name)?.source;
+  const source = ALL.find((s) => s.name === name)?.source;
   if (!source) return null;
   const call =
     /redis\.p?call\(\s*'(\w+)'|pcall\(redis\.call,\s*'(\w+)'|read\('(\w+)'|\{\s*'([A-Z]+)'/g;
@@ -79,5 +72,5 @@ export function scriptCommands(name: string): string | null {
 function scriptOf(text: string): string {
   const sha = /script: ([0-9a-f]{40})/.exec(text)?.[1] ?? /f_([0-9a-f]{40})/.exec(text)?.[1];
   const found = ALL.find((s) => s.sha === sha);
-  return found ? shown(found) : "unknown";
+  return found ? found.name : "unknown";
 }

@@ -3,8 +3,8 @@
 // than misread it. Checked once per process, never per job.
 import { RedisRefusedError } from "../errors.ts";
 import type { Redis } from "../redis/connect.ts";
-import { stampMeta } from "./calls/meta.ts";
 import { DATA_FORMAT, type QueueKeys } from "./keys.ts";
+import { stampMeta } from "./meta.ts";
 import { refuseV1Data } from "./v1-data.ts";
 
 /**
@@ -20,7 +20,7 @@ export async function checkFormat(client: Redis, keys: QueueKeys): Promise<boole
 }
 
 /**
- * Writes this Courier's format on a fresh queue, else checks the queue's (meta-1.lua). A queue
+ * Writes this Courier's format on a fresh queue, else checks the queue's (meta.lua). A queue
  * without a format is looked at first: one holding v1 jobs is refused, never stamped.
  */
 export async function stampFormat(client: Redis, keys: QueueKeys): Promise<void> {

@@ -1,18 +1,17 @@
-// The one module that names Redis keys. Every key of a queue carries the hash tag `{queue}`,
-// so the whole queue lives in one Redis Cluster slot and multi-key scripts work there too.
+// The one module that names Redis keys, and the forms of job ids (docs/engine-v2.md §1, §2.1).
+// Every key of a queue carries the hash tag `{queue}`, so the whole queue lives in one Redis
+// Cluster slot and multi-key scripts work there too. Nothing here assumes one stream per queue:
+// scripts take one shard's keys, and `shardOf` says which shard an id lives in.
+import { isValidJobId } from "./record.ts";
 
 export interface QueueKeys {
   /**
    * Hash: `format` (the data format the queue's keys are written in, DATA_FORMAT) and
-   * `created_at` (Redis' ms), written once by the first worker or producer (meta-1.lua).
+   * `created_at` (Redis' ms), written once by the first worker or producer (meta.lua).
    */
   meta: string;
-  /** Stream: one entry per delivery, field `id` = job id. */
+  /** The shard's stream: one entry per delivery of a job (fields: lib/engine/entry.ts). */
   stream: string;
-  /** Hash per job: task, payload, status, attempt, times, result, error. */
-  job: (id: string) => string;
-  /** Prefix of job hashes, for Lua scripts that build job keys from ids. */
-  jobPrefix: string;
   /** Sorted set: job ids waiting for a retry back-off or a delayed enqueue, scored by due ms. */
   delayed: string;
   /** Stream of dead letters: jobs that failed for good. */
@@ -48,11 +47,12 @@ export interface QueueKeys {
    * run took at most that bound and more than the one below; `sum_ms` and `count` as well.
    */
   durations: string;
-  /** `r:<id>`: a string holding the job's outcome (lib/engine/v2/outcome.ts), with a TTL. */
+  /** `r:<id>`: a string holding the job's outcome (lib/engine/outcome.ts), with a TTL. */
   result: (id: string) => string;
   resultPrefix: string;
-  /** `job:<id>`: the record hash (engine v2), only for jobs that need one; the same key as `job`. */
+  /** `job:<id>`: the record hash, only for jobs that need one (caller id, delayed, retried…). */
   record: (id: string) => string;
+  /** Prefix of record hashes, for Lua scripts that build record keys from ids. */
   recordPrefix: string;
   /** `receipt:<batch>`: an enqueue batch's reply, so a re-sent batch adds nothing. */
   receipt: (batch: string) => string;
@@ -72,14 +72,12 @@ export const GROUP = "workers";
 
 export function queueKeys(prefix: string, queue: string): QueueKeys {
   const base = `${prefix}:{${queue}}`;
-  const jobPrefix = `${base}:job:`;
+  const recordPrefix = `${base}:job:`;
   const workerPrefix = `${base}:worker:`;
   const resultPrefix = `${base}:r:`;
   return {
     meta: `${base}:meta`,
     stream: `${base}:stream`,
-    job: (id) => jobPrefix + id,
-    jobPrefix,
     delayed: `${base}:delayed`,
     dead: `${base}:dead`,
     events: `${base}:events`,
@@ -93,8 +91,39 @@ export function queueKeys(prefix: string, queue: string): QueueKeys {
     durations: `${base}:stats:durations`,
     result: (id) => resultPrefix + id,
     resultPrefix,
-    record: (id) => jobPrefix + id,
-    recordPrefix: jobPrefix,
+    record: (id) => recordPrefix + id,
+    recordPrefix,
     receipt: (batch) => `${base}:receipt:${batch}`,
   };
+}
+
+/** An id Courier makes: the job's first stream entry id (`<ms>-<seq>`, a shard suffix with N > 1). */
+const AUTO_ID = /^\d+-\d+(:\d+)?$/;
+
+export function isAutoId(id: string): boolean {
+  return AUTO_ID.test(id);
+}
+
+/** The problem with a caller-given job id, or null when it may be used. */
+export function callerIdProblem(id: string): string | null {
+  if (!isValidJobId(id)) return `job id "${id}" must be 1-128 letters, digits or _.:-`;
+  if (AUTO_ID.test(id)) {
+    return `job id "${id}" has the form of an id Courier makes (digits-digits): add a letter`;
+  }
+  return null;
+}
+
+/** The ms part of an auto id (Redis' clock when the job was enqueued), else null. */
+export function autoIdMs(id: string): number | null {
+  if (!AUTO_ID.test(id)) return null;
+  return Number(id.slice(0, id.indexOf("-")));
+}
+
+/**
+ * The shard a job id lives in. One shard today (N = 1): always 0. With N > 1 (issue 12): the
+ * suffix of an auto id, `fnv1a32(utf8(id)) % N` for the rest.
+ */
+export function shardOf(_id: string, shards = 1): number {
+  if (shards !== 1) throw new Error(`queues of ${shards} shards are not supported yet`);
+  return 0;
 }

@@ -1,5 +1,5 @@
 // A job whose record was dropped but whose dead letter is kept: a job that fails for good while
-// Redis is full keeps only its letter (lib/engine/v2/lua/dead.lua, failure TTL 0: the record is deleted to free
+// Redis is full keeps only its letter (lib/engine/lua/include/dead.lua, failure TTL 0: the record is deleted to free
 // memory, and the letter is marked `record dropped`). The job failed, and reading it must say
 // so, not "unknown id". Only marked letters count: a record that expired after failureTtlS
 // reads as unknown, as before, and a later job that reuses the id is never shown an old letter

@@ -4,27 +4,26 @@
 // file and line each line of the sent text came from, to point an error reply at the source.
 import clock from "./lua/include/clock.lua" with { type: "text" };
 import counters from "./lua/include/counters.lua" with { type: "text" };
+import dead from "./lua/include/dead.lua" with { type: "text" };
 import entries from "./lua/include/entries.lua" with { type: "text" };
+import failed from "./lua/include/failed.lua" with { type: "text" };
 import history from "./lua/include/history.lua" with { type: "text" };
 import memory from "./lua/include/memory.lua" with { type: "text" };
 import minutes from "./lua/include/minutes.lua" with { type: "text" };
+import readd from "./lua/include/readd.lua" with { type: "text" };
 import wrongtype from "./lua/include/wrongtype.lua" with { type: "text" };
-// Engine v2's helpers (side by side with v1 until the switch-over: docs/engine-v2.md).
-import deadV2 from "./v2/lua/dead.lua" with { type: "text" };
-import failed from "./v2/lua/failed.lua" with { type: "text" };
-import readd from "./v2/lua/readd.lua" with { type: "text" };
 
 /** The helpers a script may include, by name (imported as text: `bun build` embeds them). */
 export const includes: Readonly<Record<string, string>> = {
-  "dead-v2": deadV2,
-  failed,
-  readd,
   clock,
   counters,
+  dead,
   entries,
+  failed,
   history,
   memory,
   minutes,
+  readd,
   wrongtype,
 };
 

@@ -4,12 +4,24 @@
 // A script names the helpers it uses with `--- @include <name>` (lib/engine/lua/include/), which
 // the loader pastes in (lua-includes.ts); an error reply is pointed back at the file and line.
 import type { Redis } from "../redis/connect.ts";
-import claimSrc from "./lua/claim-1.lua" with { type: "text" };
-import groupSrc from "./lua/group-1.lua" with { type: "text" };
-import heartbeatSrc from "./lua/heartbeat-2.lua" with { type: "text" };
-import leaseSrc from "./lua/lease-1.lua" with { type: "text" };
-import metaSrc from "./lua/meta-1.lua" with { type: "text" };
-import pruneSrc from "./lua/prune-2.lua" with { type: "text" };
+import buryLua from "./lua/bury.lua" with { type: "text" };
+import claimLua from "./lua/claim.lua" with { type: "text" };
+import discardLua from "./lua/discard.lua" with { type: "text" };
+import enqueueLua from "./lua/enqueue.lua" with { type: "text" };
+import failLua from "./lua/fail.lua" with { type: "text" };
+import finishLua from "./lua/finish.lua" with { type: "text" };
+import groupLua from "./lua/group.lua" with { type: "text" };
+import heartbeatLua from "./lua/heartbeat.lua" with { type: "text" };
+import leaseLua from "./lua/lease.lua" with { type: "text" };
+import leaveLua from "./lua/leave.lua" with { type: "text" };
+import metaLua from "./lua/meta.lua" with { type: "text" };
+import nameLua from "./lua/name.lua" with { type: "text" };
+import promoteLua from "./lua/promote.lua" with { type: "text" };
+import pruneLua from "./lua/prune.lua" with { type: "text" };
+import releaseLua from "./lua/release.lua" with { type: "text" };
+import requeueLua from "./lua/requeue.lua" with { type: "text" };
+import serveLua from "./lua/serve.lua" with { type: "text" };
+import statusLua from "./lua/status.lua" with { type: "text" };
 import { expandIncludes, mapLines, type SourceLine } from "./lua-includes.ts";
 
 export interface Script {
@@ -23,31 +35,46 @@ export interface Script {
 }
 
 /**
- * A script from its text (`file` names it in error replies: lib/engine/lua/<name>-<numKeys>.lua
- * unless told). Its includes are expanded here: an unknown one throws when the module loads.
+ * A script from its text (`file` names it in error replies: lib/engine/lua/<name>.lua unless
+ * told). Its includes are expanded here: an unknown one throws when the module loads.
  */
-export function script(
-  name: string,
-  text: string,
-  numKeys: number,
-  file = `${name}-${numKeys}.lua`,
-): Script {
+export function script(name: string, text: string, numKeys: number, file = `${name}.lua`): Script {
   const { text: source, lines } = expandIncludes(file, text);
   const sha = new Bun.CryptoHasher("sha1").update(source).digest("hex");
   return { name, source, sha, numKeys, lines };
 }
 
 export const scripts = {
-  lease: script("lease", leaseSrc, 1),
+  // Each is called by one typed function in lib/engine/<name>.ts (discard's is in requeue.ts),
+  // which owns its KEYS and ARGV order. The common path first: enqueue, finish.
+  enqueue: script("enqueue", enqueueLua, 4),
+  finish: script("finish", finishLua, 5),
+  // Failed attempts (retry or dead letter), and retries and delayed jobs brought back when due.
+  fail: script("fail", failLua, 6),
+  promote: script("promote", promoteLua, 2),
+  // Entries taken without a plain read: lapsed leases of other workers, own entries read again.
+  claim: script("claim", claimLua, 5),
+  // Entries a worker cannot run: corrupt (buried), a task it lacks (left; parked jobs taken
+  // back when a worker serves the task), or held when it stops (released).
+  bury: script("bury", buryLua, 5),
+  leave: script("leave", leaveLua, 3),
+  serve: script("serve", serveLua, 2),
+  release: script("release", releaseLua, 1),
+  // Where each job is now (read only).
+  status: script("status", statusLua, 2),
+  // A running job's lease kept: its entry's idle time reset.
+  lease: script("lease", leaseLua, 1),
   // Joining the queue and staying visible: both run on a full Redis too (see the scripts).
-  group: script("group", groupSrc, 1),
-  heartbeat: script("heartbeat", heartbeatSrc, 2),
+  group: script("group", groupLua, 1),
+  heartbeat: script("heartbeat", heartbeatLua, 2),
   // The queue's data format, checked once per process (lib/engine/format.ts).
-  meta: script("meta", metaSrc, 1),
+  meta: script("meta", metaLua, 1),
   // A worker name held by one live worker at a time (lib/worker/presence.ts).
-  claim: script("claim", claimSrc, 1),
-  // Operator actions (lib/admin): dead letters and workers that stopped heart-beating.
-  prune: script("prune", pruneSrc, 2),
+  name: script("name", nameLua, 1),
+  // Operator actions (lib/admin): dead letters requeued or discarded, gone workers pruned.
+  requeue: script("requeue", requeueLua, 3),
+  discard: script("discard", discardLua, 1),
+  prune: script("prune", pruneLua, 2),
 } as const;
 
 /**

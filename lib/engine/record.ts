@@ -1,5 +1,5 @@
-// Reading a job's record (engine v2's `job:<id>` hash): the history of its runs, and the
-// alphabet of job ids. Where a job is now is read by lib/engine/v2/status.ts.
+// Reading a job's record (the `job:<id>` hash): the history of its runs, and the
+// alphabet of job ids. Where a job is now is read by lib/engine/status.ts.
 
 import type { AttemptRecord } from "../types.ts";
 

@@ -22,12 +22,12 @@ export async function holdsV1Jobs(client: Redis, keys: QueueKeys): Promise<boole
       .catch(wrongType([])),
     client.sendCommand<string[]>(["ZRANGE", keys.delayed, "0", "0"]).catch(wrongType([])),
   ]);
-  // v1's entry is `id <job id>`; v2's carries the job (`t`, `p`, `a`, `m`, …).
+  // v1's entry is `id <job id>`; format 2's carries the job (`t`, `p`, `a`, `m`, …).
   const fields = entries[0]?.[1];
   if (fields && fields[0] === "id" && !fields.includes("t")) return true;
   const first = delayed[0];
   if (first === undefined) return false;
-  // v1's delayed job is a hash with `task`; v2's record has `t`.
+  // v1's delayed job is a hash with `task`; format 2's record has `t`.
   const v1 = await client
     .sendCommand<number>(["HEXISTS", keys.record(first), "task"])
     .catch(wrongType(0));

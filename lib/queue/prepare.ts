@@ -1,11 +1,10 @@
-// Enqueueing: each job is checked and serialised here, then sent in batches through engine v2's
-// enqueue script (lib/engine/v2/enqueue.ts: one XADD per job, the job in the stream entry).
+// Enqueueing: each job is checked and serialised here, then sent in batches through the engine's
+// enqueue script (lib/engine/enqueue.ts: one XADD per job, the job in the stream entry).
 // Bulk enqueue sends batches of `enqueueBatchSize` jobs per call, a few batches in flight at
 // once (lib/queue/bulk.ts).
 
-import type { QueueKeys } from "../engine/keys.ts";
-import { type EnqueueJob, enqueueJobs, prepareBatch } from "../engine/v2/enqueue.ts";
-import { callerIdProblem } from "../engine/v2/keys.ts";
+import { type EnqueueJob, enqueueJobs, prepareBatch } from "../engine/enqueue.ts";
+import { callerIdProblem, type QueueKeys } from "../engine/keys.ts";
 import { InputError } from "../errors.ts";
 import type { Redis } from "../redis/connect.ts";
 import type { Task } from "../types.ts";

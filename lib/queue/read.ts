@@ -1,10 +1,10 @@
-// Reading jobs back (engine v2's status script: where each job is now), and waiting for them
+// Reading jobs back (the status script: where each job is now), and waiting for them
 // to end. Waiting blocks on the events stream (XREAD BLOCK), so a waiter wakes as soon as a job
 // finishes, without polling, and reads the jobs' outcome values `r:<id>`.
 
 import type { QueueKeys } from "../engine/keys.ts";
 import { recordsFromLetters } from "../engine/letters.ts";
-import { endedRecord, readStatuses } from "../engine/v2/status.ts";
+import { endedRecord, readStatuses } from "../engine/status.ts";
 import type { Redis } from "../redis/connect.ts";
 import { field } from "../redis/reply.ts";
 import { exponentialMs } from "../time.ts";

@@ -6,14 +6,14 @@
 // scripts are checked against the same user, so they are queued here too.
 import { ErrorReply } from "redis";
 import { GROUP, type QueueKeys } from "../engine/keys.ts";
-import { v2Scripts } from "../engine/v2/scripts.ts";
+import { scripts } from "../engine/lua.ts";
 import { RedisRefusedError } from "../errors.ts";
 import type { Redis } from "./connect.ts";
 
 /** What a worker sends, directly or from its scripts (lib/engine/lua), with the keys it touches. */
 export function workerCommands(keys: QueueKeys, name: string): string[][] {
   const { stream, events, dead, delayed, workers, stats, minutes, durations } = keys;
-  const job = keys.job("permission-check");
+  const job = keys.record("permission-check");
   const result = keys.result("permission-check");
   const worker = keys.worker(name);
   return [
@@ -38,7 +38,7 @@ export function workerCommands(keys: QueueKeys, name: string): string[][] {
     ["HDEL", job, "f"],
     ["HGETALL", job],
     ["DEL", job],
-    // The job's outcome (engine v2: r:<id>).
+    // The job's outcome (r:<id>).
     ["SET", result, "v", "NX", "EX", "1"],
     ["TYPE", result],
     ...[stats, minutes, durations].map((k) => ["HINCRBY", k, "f", "0"]),
@@ -58,7 +58,7 @@ export function workerCommands(keys: QueueKeys, name: string): string[][] {
     ["TYPE", job],
     ["TIME"],
     ["HSETNX", keys.meta, "f", "v"],
-    ["EVALSHA", v2Scripts.finish.sha, "0"],
+    ["EVALSHA", scripts.finish.sha, "0"],
     ["EVAL", "return 1", "0"],
     ["PING"],
   ];

@@ -1,13 +1,13 @@
 // What comes off the stream: plain reads of new entries (XREADGROUP … >; nothing is written
 // when a job starts, docs/engine-v2.md §2.3), and the sorting of what was read into jobs to
-// run, entries to bury (they fail the entry check, lib/engine/v2/entry.ts) and entries whose
+// run, entries to bury (they fail the entry check, lib/engine/entry.ts) and entries whose
 // task this worker lacks (left for a worker that has it).
 
-import { createGroup } from "../engine/calls/worker.ts";
+import type { Claimed } from "../engine/claim.ts";
+import { type EntryJob, parseEntry } from "../engine/entry.ts";
+import type { TakenEntry } from "../engine/finish.ts";
+import { createGroup } from "../engine/group.ts";
 import { GROUP, type QueueKeys } from "../engine/keys.ts";
-import type { Claimed } from "../engine/v2/claim.ts";
-import { type EntryJob, parseEntry } from "../engine/v2/entry.ts";
-import type { TakenEntry } from "../engine/v2/finish.ts";
 import type { Redis } from "../redis/connect.ts";
 
 /** A job to run, as its delivery says. */
@@ -49,7 +49,7 @@ export interface Sorted {
 
 /**
  * Creates the consumer group if it is missing, reading from the start of the stream (jobs may
- * predate it). Works on a full Redis too (lib/engine/lua/group-1.lua).
+ * predate it). Works on a full Redis too (lib/engine/lua/group.lua).
  */
 export async function ensureGroup(client: Redis, keys: QueueKeys): Promise<void> {
   await createGroup(client, keys);
@@ -83,7 +83,7 @@ export function sortFresh(entries: readonly TakenEntry[], tasks: ReadonlySet<str
 }
 
 /**
- * Sorts what a claim gave (lib/engine/v2/claim.ts): attempts and run numbers come from the
+ * Sorts what a claim gave (lib/engine/claim.ts): attempts and run numbers come from the
  * script, which read the delivery counts. Buried and deleted entries need nothing more.
  */
 export function sortClaimed(claimed: readonly Claimed[], tasks: ReadonlySet<string>): Sorted {

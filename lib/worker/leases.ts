@@ -4,8 +4,8 @@
 // taken back; the worker is told, and gives those jobs up.
 
 import type { WorkerOptions } from "../config.ts";
-import { renewLeases } from "../engine/calls/worker.ts";
 import type { QueueKeys } from "../engine/keys.ts";
+import { renewLeases } from "../engine/lease.ts";
 import type { Redis } from "../redis/connect.ts";
 
 /** Lua's unpack() has a stack limit; renew in chunks well below it. */

@@ -1,10 +1,10 @@
-// The v2 outcome calls as the writer (lib/worker/outcomes.ts) makes them, and what it does when
+// The outcome calls as the writer (lib/worker/outcomes.ts) makes them, and what it does when
 // Redis refuses one over a single record: split the batch, or set the entry aside.
 import { ErrorReply } from "redis";
 import type { WorkerOptions } from "../config.ts";
+import { failJobs } from "../engine/fail.ts";
+import type { FinishItem } from "../engine/finish.ts";
 import { GROUP, type QueueKeys } from "../engine/keys.ts";
-import { failJobs } from "../engine/v2/fail.ts";
-import type { FinishItem } from "../engine/v2/finish.ts";
 import type { Redis } from "../redis/connect.ts";
 import type { Startable } from "./entries.ts";
 import type { Failure } from "./outcomes.ts";
@@ -54,7 +54,7 @@ export async function failBatch(
   return codes.map((c) => FAIL_CODES[c]);
 }
 
-/** What finishJobs needs of a finished job (its outcome value: lib/engine/v2/outcome.ts). */
+/** What finishJobs needs of a finished job (its outcome value: lib/engine/outcome.ts). */
 export function finishItem(
   f: Startable & { runMs: number; result: string },
   worker: string,
@@ -97,7 +97,7 @@ export async function dropIfNoRecord(
   entryId: string,
   jobId: string,
 ): Promise<boolean> {
-  const type = jobId ? await client.sendCommand<string>(["TYPE", keys.job(jobId)]) : "none";
+  const type = jobId ? await client.sendCommand<string>(["TYPE", keys.record(jobId)]) : "none";
   if (String(type) === "hash") return false;
   await Promise.all([
     client.sendCommand(["XACK", keys.stream, GROUP, entryId]),

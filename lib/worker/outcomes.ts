@@ -1,13 +1,13 @@
 // Writing outcomes: finishes (and failures) that complete in the same tick are written together
-// in one script call (lib/engine/v2/finish.ts, fail.ts, through lib/worker/outcome-calls.ts). A
+// in one script call (lib/engine/finish.ts, fail.ts, through lib/worker/outcome-calls.ts). A
 // write that fails (Redis down, or refusing it for lack of memory) is kept and tried again with
 // back-off, never dropped: the entry stays pending, and leased, until its outcome is recorded.
 // (On a full Redis the scripts still run: their first write takes no memory.) Below
 // LANE_MIN_CONCURRENCY the finish also takes the next entries for the slots it frees
 // (docs/engine-v2.md §2.14): one call per job.
 import type { WorkerOptions } from "../config.ts";
+import { finishJobs, type TakenEntry } from "../engine/finish.ts";
 import type { QueueKeys } from "../engine/keys.ts";
-import { finishJobs, type TakenEntry } from "../engine/v2/finish.ts";
 import type { Redis } from "../redis/connect.ts";
 import { exponentialMs } from "../time.ts";
 import type { Startable } from "./entries.ts";

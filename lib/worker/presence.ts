@@ -2,10 +2,11 @@
 // dashboard), the tasks it serves, and leaving cleanly at shutdown.
 import { hostname } from "node:os";
 import type { WorkerOptions } from "../config.ts";
-import { beat, holdName } from "../engine/calls/worker.ts";
+import { beat } from "../engine/heartbeat.ts";
 import { GROUP, type QueueKeys } from "../engine/keys.ts";
-import { releaseAll } from "../engine/v2/release.ts";
-import { serveTasks as serve } from "../engine/v2/serve.ts";
+import { holdName } from "../engine/name.ts";
+import { releaseAll } from "../engine/release.ts";
+import { serveTasks as serve } from "../engine/serve.ts";
 import { ConfigError } from "../errors.ts";
 import type { Redis } from "../redis/connect.ts";
 
@@ -33,7 +34,7 @@ export async function heartbeat(
   counts: WorkerCounts,
   tasks: readonly string[],
 ): Promise<void> {
-  // seen_at and the score are Redis' time (heartbeat-2.lua); beat_ms lets `info` judge this
+  // seen_at and the score are Redis' time (heartbeat.lua); beat_ms lets `info` judge this
   // worker by its own interval.
   const fields = {
     host: HOST,

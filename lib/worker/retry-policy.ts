@@ -1,10 +1,10 @@
 // The retry policy, in one place: when a failed attempt is the last one and how long a job
 // waits before the next (back-off with jitter, a task's own delay capped), the delays of jobs
 // left for a worker that has their task, and the promotion of due jobs. The scripts
-// (lib/engine/v2/lua/fail.lua, leave.lua, promote.lua) write what this decides; due times are
+// (lib/engine/lua/fail.lua, leave.lua, promote.lua) write what this decides; due times are
 // Redis' TIME + these delays, never a worker's clock.
-import type { V2Keys } from "../engine/v2/keys.ts";
-import { promoteDue as promote } from "../engine/v2/promote.ts";
+import type { QueueKeys } from "../engine/keys.ts";
+import { promoteDue as promote } from "../engine/promote.ts";
 import type { Redis } from "../redis/connect.ts";
 import { exponentialMs } from "../time.ts";
 
@@ -67,7 +67,7 @@ export function retryInMs(
 const DEFERRAL = { backoffBaseMs: 50, backoffMaxMs: 1_000 };
 
 /**
- * The delays of a job's deferrals (engine v2's leave.lua indexes them by the job's count, the
+ * The delays of a job's deferrals (leave.lua indexes them by the job's count, the
  * last for every later one): 0, then 50 ms doubling up to 1 s, each jittered as backoffMs, so
  * a job that workers without its task keep taking costs them at most about one read a second.
  */
@@ -76,6 +76,6 @@ export function deferralDelaysMs(random: () => number = Math.random): number[] {
 }
 
 /** Moves jobs whose delay is over (by Redis' clock) from the delayed set back to the stream. */
-export function promoteDue(client: Redis, keys: V2Keys): Promise<number> {
+export function promoteDue(client: Redis, keys: QueueKeys): Promise<number> {
   return promote(client, keys, 1_000);
 }

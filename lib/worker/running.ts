@@ -212,7 +212,7 @@ function toStartable(r: RunningJob): Startable {
   return { entryId, jobId, task, payload, attempt, maxAttempts, runNo, hasRecord };
 }
 
-/** Log events by script reply (lib/engine/v2/lua/finish.lua and fail.lua). */
+/** Log events by script reply (lib/engine/lua/finish.lua and fail.lua). */
 const FINISHED: Record<number, string> = {
   1: "finished",
   0: "finished (duplicate run, first result kept)",

@@ -7,11 +7,11 @@
 // are left for a worker that has them; the rest of a batch runs.
 
 import type { WorkerOptions } from "../config.ts";
+import { buryEntries } from "../engine/bury.ts";
+import { type Claimed, claimLapsed, readOwnPending } from "../engine/claim.ts";
+import type { TakenEntry } from "../engine/finish.ts";
 import type { QueueKeys } from "../engine/keys.ts";
-import { buryEntries } from "../engine/v2/bury.ts";
-import { type Claimed, claimLapsed, readOwnPending } from "../engine/v2/claim.ts";
-import type { TakenEntry } from "../engine/v2/finish.ts";
-import { leaveForOthers } from "../engine/v2/leave.ts";
+import { leaveForOthers } from "../engine/leave.ts";
 import type { Logger } from "../log.ts";
 import { describeCause } from "../redis/cause.ts";
 import type { Redis } from "../redis/connect.ts";

@@ -1,10 +1,10 @@
 // The mutants `bun run mutants` applies (scripts/mutants.ts): each one a small deliberate bug
 // that breaks one guarantee of docs/internals.md, and the test files that must catch it. The
 // search text must occur exactly once in its file: when the code changes, the list fails
-// loudly and the mutant is rewritten for the new code (Engine v2 rewrites its files' mutants
-// in the same change). `equivalent` marks a mutant no test can catch, with the reason.
+// loudly and the mutant is rewritten for the new code (a rewrite of a file rewrites its
+// mutants in the same change). `equivalent` marks a mutant no test can catch, with the reason.
 
-import { v2Mutants } from "./v2.ts";
+import { engineMutants } from "./engine.ts";
 
 export interface Mutant {
   id: string;
@@ -233,7 +233,7 @@ export const mutants: Mutant[] = [
   m("enqueue-batch-id-per-try", "lib/queue/prepare.ts", "a batch keeps its id (its receipt's name) across tries",
     "  const batch = prepareBatch(jobs);\n  return async () => {\n",
     "  return async () => {\n    const batch = prepareBatch(jobs);\n", [T("queue.enqueue.full")]),
-  m("enqueue-delay-ignored", "lib/engine/v2/lua/enqueue.lua", "a delayed job waits in the delayed set",
+  m("enqueue-delay-ignored", "lib/engine/lua/enqueue.lua", "a delayed job waits in the delayed set",
     "    if delay > 0 then",
     "    if false then", [T("queue.enqueue"), G("retry")]),
   m("producer-delay-ignored", "lib/queue/prepare.ts", "a delayed job is due delayMs after its enqueue",
@@ -255,10 +255,10 @@ export const mutants: Mutant[] = [
     "'ZRANGEBYSCORE', KEYS[1], '-inf', clock_ms(),",
     "'ZRANGEBYSCORE', KEYS[1], '-inf', '+inf',", [G("retry"), T("worker.process")]),
   // Leases and claims.
-  m("lease-no-justid", "lib/engine/lua/lease-1.lua", "lease renewal does not bump the delivery count",
+  m("lease-no-justid", "lib/engine/lua/lease.lua", "lease renewal does not bump the delivery count",
     "  args[#args + 1] = 'JUSTID'",
     "", [G("lease")]),
-  m("lease-takes-back", "lib/engine/lua/lease-1.lua", "a lease another worker claimed is not taken back",
+  m("lease-takes-back", "lib/engine/lua/lease.lua", "a lease another worker claimed is not taken back",
     "  if p[1] and p[1][2] == consumer then",
     "  if p[1] then", [T("worker.reclaim")]),
   m("lease-interval-no-slack", "lib/worker/leases.ts", "renewals happen well inside the lease (every claimIdleMs / 3)",
@@ -279,16 +279,16 @@ export const mutants: Mutant[] = [
     "unreachable since start-7.lua: the start script starts only jobs whose task is in the list " +
     "the worker sends (the keys of its task map, lib/worker/worker.ts), and leaves the others to a " +
     "worker that has it (start-runs-lacked-task, defer-spends-attempt, park-spends-attempt)"),
-  m("group-from-now", "lib/engine/lua/group-1.lua", "the group reads from the start: jobs enqueued before any worker are not skipped",
+  m("group-from-now", "lib/engine/lua/group.lua", "the group reads from the start: jobs enqueued before any worker are not skipped",
     "'XGROUP', 'CREATE', KEYS[1], ARGV[1], '0', 'MKSTREAM'",
     "'XGROUP', 'CREATE', KEYS[1], ARGV[1], '$', 'MKSTREAM'", [T("worker.process")]),
-  m("group-full-redis", "lib/engine/lua/group-1.lua", "the group is created on a full Redis (first write takes no memory)",
+  m("group-full-redis", "lib/engine/lua/group.lua", "the group is created on a full Redis (first write takes no memory)",
     "redis.call('PERSIST', KEYS[1])\n",
     "", [T("redis-full.worker")]),
-  m("name-not-unique", "lib/engine/lua/claim-1.lua", "two live workers never share a name",
+  m("name-not-unique", "lib/engine/lua/name.lua", "two live workers never share a name",
     "if redis.call('EXISTS', KEYS[1]) == 1 then",
     "if false then", [T("cli.hardening")]),
-  m("name-full-redis", "lib/engine/lua/claim-1.lua", "a worker claims its name on a full Redis (first write takes no memory)",
+  m("name-full-redis", "lib/engine/lua/name.lua", "a worker claims its name on a full Redis (first write takes no memory)",
     "redis.call('PEXPIRE', KEYS[1], ARGV[3])\nredis.call('HSET'",
     "redis.call('HSET'", [T("redis-full.worker")]),
   m("reads-block-together", "lib/worker/take.ts", "idle lanes block one at a time on the shared read connection (no false stall)",
@@ -334,23 +334,23 @@ export const mutants: Mutant[] = [
     "await leave(this.#client, this.keys, this.name, this.boot)",
     "await Promise.resolve(0)", [T("worker.shutdown")]),
   // Operating: pruning, requeue, discard.
-  m("prune-drops-pending", "lib/engine/lua/prune-2.lua", "a pruned worker's consumer is kept while it holds pending entries",
+  m("prune-drops-pending", "lib/engine/lua/prune.lua", "a pruned worker's consumer is kept while it holds pending entries",
     "    if ok and #pending == 0 then",
     "    if ok then", [T("info")]),
-  m("requeue-keeps-ttl", "lib/engine/v2/lua/requeue.lua", "a requeued job's record no longer expires",
+  m("requeue-keeps-ttl", "lib/engine/lua/requeue.lua", "a requeued job's record no longer expires",
     "  redis.call('PERSIST', key)",
-    "", [T("dead"), T("engine.v2.dead")]),
-  m("requeue-live-job", "lib/engine/v2/lua/requeue.lua", "a letter whose id a live job reuses is left alone",
+    "", [T("dead"), T("engine.dead")]),
+  m("requeue-live-job", "lib/engine/lua/requeue.lua", "a letter whose id a live job reuses is left alone",
     "      or marker then",
     "      or false then", [T("dead")]),
-  m("discard-live-record", "lib/engine/v2/lua/discard.lua", "deleting a letter deletes the outcome and record only while they are about it",
+  m("discard-live-record", "lib/engine/lua/discard.lua", "deleting a letter deletes the outcome and record only while they are about it",
     "    return parts ~= nil and parts.letter == letter",
-    "    return true", [T("dead"), G("dead"), T("engine.v2.dead")]),
+    "    return true", [T("dead"), G("dead"), T("engine.dead")]),
   // One clock, and the queue's data format.
   m("late-by-default-interval", "lib/admin/workers.ts", "a worker is judged late by its own heartbeat interval",
     'const beatMs = num("beat_ms") || defaults.heartbeatEveryMs;',
     "const beatMs = defaults.heartbeatEveryMs;", [T("clock.skew")]),
-  m("beat-on-worker-clock", "lib/engine/lua/heartbeat-2.lua", "a heartbeat is Redis' time, so a worker whose clock is behind is not gone",
+  m("beat-on-worker-clock", "lib/engine/lua/heartbeat.lua", "a heartbeat is Redis' time, so a worker whose clock is behind is not gone",
     "redis.call('ZADD', KEYS[1], now, ARGV[1])",
     "redis.call('ZADD', KEYS[1], now - 120000, ARGV[1])", [T("clock.skew")]),
   m("task-live-short", "lib/engine/lua/serve-2.lua", "a task counts as live for six of its worker's own heartbeats",
@@ -361,5 +361,5 @@ export const mutants: Mutant[] = [
     "  return;", [T("format.version")]),
 ];
 
-// Engine v2's mutants (scripts/mutants/v2.ts), side by side with v1's until v1's scripts go.
-mutants.push(...v2Mutants);
+// The engine's mutants (scripts/mutants/engine.ts).
+mutants.push(...engineMutants);

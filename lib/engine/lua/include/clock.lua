@@ -1,4 +1,4 @@
--- Redis' clock in ms, for v1 and v2 scripts alike (`--- @include clock`). Every time two
+-- Redis' clock in ms, for every script that reads it (`--- @include clock`). Every time two
 -- processes compare comes from here, never from a host's clock: workers and producers run on
 -- hosts whose clocks disagree, so no script takes a time argument (a heartbeat, a due time or a
 -- history time from a host's clock would be judged against another host's: a worker 120 s

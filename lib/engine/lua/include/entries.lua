@@ -1,4 +1,4 @@
--- Include (`--- @include entries`): where acknowledged entries leave the job stream (the v2
+-- Include (`--- @include entries`): where acknowledged entries leave the job stream (the
 -- finish, fail, bury and claim scripts call ack_and_trim last). Not a script of its own.
 
 -- A stream id as its ms (text and number) and seq; and the id just after it, "ms-(seq+1)",

@@ -1,4 +1,4 @@
--- Include (`--- @include history`): a job's history of runs, written by the v2 fail, claim,
+-- Include (`--- @include history`): a job's history of runs, written by the fail, claim,
 -- release, leave and requeue scripts. Not a script of its own.
 --
 -- History lives in the job hash itself, so recording it costs no read and no JSON, and one

@@ -1,0 +1,102 @@
+// Enqueue in v2 (docs/engine-v2.md §2.4): the typed owner of enqueue.lua's KEYS/ARGV and reply.
+// A batch is prepared once (its id, and the ids of delayed jobs, are fixed before the first
+// send), so sending it again after a lost reply returns the same ids and adds nothing.
+import { InputError } from "../errors.ts";
+import type { Redis } from "../redis/connect.ts";
+import { callerIdProblem, type QueueKeys } from "./keys.ts";
+import { runScript, scripts } from "./lua.ts";
+
+export interface EnqueueJob {
+  /** A caller id (idempotency key), or none: the job's id is then its entry id. */
+  id?: string;
+  task: string;
+  /** The payload as JSON text. */
+  payload: string;
+  maxAttempts: number;
+  /** Due this long after Redis' TIME (0 or absent: now). */
+  delayMs?: number;
+  /** Per-job options JSON (`o`), reserved. */
+  options?: string;
+}
+
+export interface EnqueueBatch {
+  /** Names the batch's receipt: the same id, the same reply. */
+  batchId: string;
+  jobs: readonly PreparedJob[];
+}
+
+interface PreparedJob {
+  /** '' = auto: the entry id. */
+  id: string;
+  args: readonly string[];
+  delayed: boolean;
+}
+
+export interface Enqueued {
+  id: string;
+  /** The job's stream entry, null for a delayed job (none yet) or one that existed. */
+  entryId: string | null;
+  /** false: a job with this caller id exists, left as it is. */
+  created: boolean;
+}
+
+/** How long a batch's reply is kept for a re-send: longer than any producer retries one. */
+export const RECEIPT_TTL_MS = 60_000;
+
+/** Checks the jobs and fixes the batch's id and the ids of delayed jobs without one. */
+export function prepareBatch(
+  jobs: readonly EnqueueJob[],
+  batchId = Bun.randomUUIDv7(),
+): EnqueueBatch {
+  return {
+    batchId,
+    jobs: jobs.map((j) => {
+      if (j.id !== undefined) {
+        const problem = callerIdProblem(j.id);
+        if (problem) throw new InputError(problem);
+      }
+      if (!j.task) throw new InputError("a job needs a task name");
+      const delay = Math.max(0, Math.round(j.delayMs ?? 0));
+      // A delayed job has no entry yet whose id it could take: it is kept under a made id.
+      const id = j.id ?? (delay > 0 ? Bun.randomUUIDv7() : "");
+      const args = [id, j.task, j.payload, String(j.maxAttempts), String(delay), j.options ?? ""];
+      return { id, args, delayed: delay > 0 };
+    }),
+  };
+}
+
+/** Sends a prepared batch; one script call. */
+export async function enqueueJobs(
+  client: Redis,
+  keys: QueueKeys,
+  batch: EnqueueBatch,
+  receiptTtlMs = RECEIPT_TTL_MS,
+): Promise<Enqueued[]> {
+  const reply = await runScript<string>(
+    client,
+    scripts.enqueue,
+    [keys.stream, keys.delayed, keys.stats, keys.receipt(batch.batchId)],
+    [keys.recordPrefix, receiptTtlMs, ...batch.jobs.flatMap((j) => j.args)],
+  );
+  return readReply(String(reply), batch.jobs);
+}
+
+/** The k-th created job with an entry has entry `<ms>-<seq + k>` of the first. */
+function readReply(reply: string, jobs: readonly PreparedJob[]): Enqueued[] {
+  const space = reply.indexOf(" ");
+  const first = reply.slice(0, space);
+  const flags = reply.slice(space + 1);
+  if (space < 0 || flags.length !== jobs.length) {
+    throw new Error(`enqueue: unexpected reply ${JSON.stringify(reply.slice(0, 80))}`);
+  }
+  const dash = first.indexOf("-");
+  const ms = first.slice(0, dash);
+  let seq = dash < 0 ? 0 : Number(first.slice(dash + 1));
+  let k = 0;
+  return jobs.map((j, n) => {
+    const created = flags[n] === "1";
+    if (!created || j.delayed) return { id: j.id, entryId: null, created };
+    const entryId = k++ === 0 ? first : `${ms}-${++seq}`;
+    return { id: j.id || entryId, entryId, created };
+  });
+}

@@ -1,0 +1,92 @@
+// A v2 stream entry carries the job (docs/engine-v2.md §2.2): `t` task, `p` payload JSON, `a`
+// attempts used before this entry, `m` max attempts, and only when needed `i` job id, `n` runs
+// already in the history, `o` options JSON. The common entry has exactly the first four, the
+// same field names as the stream's first entry, so Redis stores only their values.
+// The worker validates every entry it reads: one that fails is buried alone (bury.lua), the
+// rest of its batch runs.
+import { isValidJobId } from "./record.ts";
+
+/** What a producer puts in an entry (a fresh job: `a` is 0). */
+export interface EntryJob {
+  /** The stream entry id. */
+  entryId: string;
+  /** `i` when present, else the entry id (an auto id). */
+  jobId: string;
+  task: string;
+  /** The payload as stored (JSON text): the worker parses it, not this module. */
+  payload: string;
+  /** Attempts used before this entry (`a`). */
+  attemptsBefore: number;
+  maxAttempts: number;
+  /** Runs already written to the record's history (`n`, 0 when absent). */
+  runsBefore: number;
+  /** Per-job options JSON (`o`), or null. */
+  options: string | null;
+  /** Whether the job has a record (`job:<id>`): it came with an `i`. */
+  hasRecord: boolean;
+}
+
+export type EntryCheck =
+  | { ok: true; job: EntryJob }
+  /** `id`: the job id when known (no `i`: the entry id; a valid `i`), else ''. */
+  | { ok: false; entryId: string; id: string; problem: string };
+
+/** The fields of a fresh entry, in the order the stream's master entry has them. */
+export function entryFields(
+  task: string,
+  payload: string,
+  maxAttempts: number,
+  extra: { id?: string; runsBefore?: number; options?: string } = {},
+): string[] {
+  const f = ["t", task, "p", payload, "a", "0", "m", String(maxAttempts)];
+  if (extra.id !== undefined) f.push("i", extra.id);
+  if (extra.runsBefore) f.push("n", String(extra.runsBefore));
+  if (extra.options !== undefined) f.push("o", extra.options);
+  return f;
+}
+
+/** A whole number from 0 up, written as digits only (what the scripts write), or null. */
+function count(v: string | undefined): number | null {
+  if (v === undefined || !/^\d{1,15}$/.test(v)) return null;
+  return Number(v);
+}
+
+/** Reads and checks one entry as XREADGROUP/XRANGE return it (`fields` flat). */
+export function parseEntry(entryId: string, fields: readonly string[] | null): EntryCheck {
+  const f = new Map<string, string>();
+  for (let i = 0; fields && i + 1 < fields.length; i += 2) f.set(fields[i]!, fields[i + 1]!);
+  const rawId = f.get("i");
+  const id = rawId === undefined ? entryId : isValidJobId(rawId) ? rawId : "";
+  const problem = flaw(f, id);
+  if (problem) return { ok: false, entryId, id, problem };
+  return {
+    ok: true,
+    job: {
+      entryId,
+      jobId: id,
+      task: f.get("t")!,
+      payload: f.get("p")!,
+      attemptsBefore: count(f.get("a"))!,
+      maxAttempts: count(f.get("m"))!,
+      runsBefore: count(f.get("n")) ?? 0,
+      options: f.get("o") ?? null,
+      hasRecord: rawId !== undefined,
+    },
+  };
+}
+
+/** What is wrong with an entry's fields (the dead letter says `corrupt record: <this>`). */
+function flaw(f: ReadonlyMap<string, string>, id: string): string | null {
+  if (!f.get("t")) return "no task";
+  if (!f.has("p")) return "no payload";
+  const a = count(f.get("a"));
+  if (a === null) return f.has("a") ? "attempt count is not a number" : "no attempt count";
+  const m = count(f.get("m"));
+  if (m === null || m < 1) {
+    return f.has("m") ? "max_attempts is not a number of 1 or more" : "no max_attempts";
+  }
+  if (a >= m) return `attempts used up (${a} of ${m})`;
+  if (id === "") return "job id is not valid";
+  if (f.has("n") && count(f.get("n")) === null) return "runs is not a number";
+  return null;
+}

@@ -1,0 +1,64 @@
+// Finish in v2 (docs/engine-v2.md §2.7, §2.14): the typed owner of finish.lua's KEYS/ARGV and
+// reply. One call per batch of finished jobs; with `take` > 0 the same call reads the next
+// entries for the worker's free slots (one call per job at concurrency 1).
+import type { Redis } from "../redis/connect.ts";
+import { GROUP, MINUTES_KEPT, type QueueKeys } from "./keys.ts";
+import { runScript, scripts } from "./lua.ts";
+import { type FinishedRun, finishedTail } from "./outcome.ts";
+
+export interface FinishItem extends FinishedRun {
+  entryId: string;
+  jobId: string;
+  /** The job has a record (its entry had `i`, or it came from a claim): EXPIREd with the result. */
+  hasRecord: boolean;
+}
+
+export interface FinishWorker {
+  /** The consumer name (the worker's name). */
+  consumer: string;
+  resultTtlS: number;
+  eventsMaxLen: number;
+  /** Starts made since this worker's last count (the `started` counter). */
+  startedSince?: number;
+}
+
+/** An entry as XREADGROUP returns it (fields flat); check it with parseEntry (entry.ts). */
+export type TakenEntry = [entryId: string, fields: string[]];
+
+export interface Finished {
+  /** Per item: 1 recorded, 0 the job had an outcome (the first is kept), -2 r:<id> corrupt. */
+  codes: number[];
+  taken: TakenEntry[];
+}
+
+export async function finishJobs(
+  client: Redis,
+  keys: QueueKeys,
+  w: FinishWorker,
+  items: readonly FinishItem[],
+  take = 0,
+): Promise<Finished> {
+  const args: (string | number)[] = [
+    keys.resultPrefix,
+    keys.recordPrefix,
+    GROUP,
+    w.consumer,
+    w.resultTtlS,
+    w.eventsMaxLen,
+    MINUTES_KEPT,
+    w.startedSince ?? 0,
+    take,
+  ];
+  for (const it of items) {
+    const id = it.jobId === it.entryId ? "" : it.jobId;
+    args.push(it.entryId, id, it.hasRecord ? 1 : 0, Math.max(0, Math.round(it.runMs)));
+    args.push(finishedTail(it));
+  }
+  const [codes, taken] = await runScript<[number[], TakenEntry[]]>(
+    client,
+    scripts.finish,
+    [keys.stream, keys.events, keys.stats, keys.minutes, keys.durations],
+    args,
+  );
+  return { codes: codes.map(Number), taken };
+}

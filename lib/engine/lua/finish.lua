@@ -1,0 +1,88 @@
+-- Record the results of a batch of finished jobs (docs/engine-v2.md §2.7) and, optionally,
+-- take the next entries for the worker's free slots (§2.14: one call per job at concurrency 1).
+-- Per job one command in the common case: SET r:<id> <outcome> NX EX <ttl>. NX is the
+-- first-finisher check: a job that has an outcome (finished or failed, a duplicate run, a
+-- finish re-sent after a lost reply) keeps the first one, and the job's code says 0. A job
+-- with a record (caller id, retried, claimed: the worker knows) also gets the record EXPIREd
+-- with the result, so its idempotency marker lives as long as its result.
+-- Order: TIME, then a write that takes no memory (Redis checks maxmemory only before a
+-- script's first write, so a full Redis still records results), the outcomes, the per-batch
+-- event and counters, the take, and the acknowledgements and trim last (v1's ack_and_trim,
+-- include/entries.lua): a script error half-way leaves every entry pending, never one acknowledged
+-- and unrecorded. Queue-wide keys of the wrong type are refused before any write.
+--
+-- KEYS[1] stream  KEYS[2] events  KEYS[3] stats  KEYS[4] minutes  KEYS[5] durations
+-- ARGV[1] result key prefix  ARGV[2] record key prefix  ARGV[3] group  ARGV[4] consumer
+-- ARGV[5] result TTL (s)  ARGV[6] events max len (jobs)  ARGV[7] minutes of counts kept
+-- ARGV[8] starts this worker made since its last count (the `started` counter's only writer)
+-- ARGV[9] take: entries to read for the worker after recording (0 = none)
+-- ARGV[10..] quintuples: entry id, job id ('' = the entry id), has record (1/0), run ms,
+--   outcome tail (lib/engine/outcome.ts finishedTail: the script prepends `F<now> `)
+-- Returns { codes, taken }: per job 1 recorded, 0 had an outcome, -2 r:<id> holds another
+-- type (corrupt; the entry is acknowledged all the same); taken = XREADGROUP's entries.
+-- Or an error reply `ERR courier: key … holds a …` (nothing written).
+--- @include wrongtype
+--- @include counters
+--- @include minutes
+--- @include entries
+--- @include clock
+local wrong = wrong_type({ KEYS[1], 'stream', KEYS[2], 'stream', KEYS[3], 'hash',
+  KEYS[4], 'hash', KEYS[5], 'hash' })
+if wrong then return wrong end
+local rprefix, jprefix, group, ttl = ARGV[1], ARGV[2], ARGV[3], ARGV[5]
+local now = clock_ms()
+-- Histogram bounds in ms; keep in step with DURATION_BOUNDS_MS in lib/admin/metrics.ts.
+local BOUNDS = { 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000 }
+local BUCKETS = {}
+for i, b in ipairs(BOUNDS) do BUCKETS[i] = tostring(b) end
+local head = 'F' .. string.format('%d', now) .. ' '
+local codes, entries, recorded, buckets, sum = {}, {}, {}, {}, 0
+
+redis.call('PERSIST', KEYS[1]) -- the write that takes no memory (see above)
+for i = 10, #ARGV, 5 do
+  local entry, id = ARGV[i], ARGV[i + 1]
+  if id == '' then id = entry end
+  entries[#entries + 1] = entry
+  local key = rprefix .. id
+  if redis.call('SET', key, head .. ARGV[i + 4], 'NX', 'EX', ttl) then
+    if ARGV[i + 2] == '1' then redis.call('EXPIRE', jprefix .. id, ttl) end
+    recorded[#recorded + 1] = id
+    local ms = tonumber(ARGV[i + 3]) or 0
+    local bucket = 'inf'
+    for j = 1, #BOUNDS do
+      if ms <= BOUNDS[j] then bucket = BUCKETS[j]; break end
+    end
+    buckets[bucket] = (buckets[bucket] or 0) + 1
+    sum = sum + ms
+    codes[#codes + 1] = 1
+  elseif redis.call('TYPE', key).ok ~= 'string' then
+    codes[#codes + 1] = -2 -- rare path: SET NX answers nil on a key of another type
+  else
+    -- Lost (rare path): another run finished first. If that run did not know of the record (a
+    -- stale worker whose entry a claim took over, making the record), its finish expired none:
+    -- this one does, so the record does not outlive the result.
+    if ARGV[i + 2] == '1' then redis.call('EXPIRE', jprefix .. id, ttl) end
+    codes[#codes + 1] = 0
+  end
+end
+if #recorded > 0 then
+  -- One event per batch naming every recorded job (job ids hold no comma); the stream keeps
+  -- about ARGV[6] jobs' events, not entries, so its memory does not grow with batch size.
+  local keep = math.max(1, math.ceil(tonumber(ARGV[6]) / #recorded))
+  redis.call('XADD', KEYS[2], 'MAXLEN', '~', keep, '*', 'type', 'finished', 'ids',
+    table.concat(recorded, ','))
+  add_count(KEYS[3], 'finished', #recorded)
+  count_minute(KEYS[4], now, tonumber(ARGV[7]), 'finished', #recorded)
+  for bucket, n in pairs(buckets) do add_count(KEYS[5], bucket, n) end
+  add_count(KEYS[5], 'count', #recorded)
+  add_count(KEYS[5], 'sum_ms', sum)
+end
+if tonumber(ARGV[8]) > 0 then add_count(KEYS[3], 'started', ARGV[8]) end
+local taken = {}
+if tonumber(ARGV[9]) > 0 then
+  local read = redis.call('XREADGROUP', 'GROUP', group, ARGV[4], 'COUNT', ARGV[9],
+    'STREAMS', KEYS[1], '>')
+  if read then taken = read[1][2] end
+end
+ack_and_trim(KEYS[1], group, entries)
+return { codes, taken }

@@ -1,0 +1,68 @@
+-- Included (`--- @include dead`) by every script that ends a job failed
+-- for good: bury.lua (entries that cannot run), and the claim (attempts used up) and fail
+-- (last attempt, PermanentError) scripts. Dead-lettering is written once, here. Not a script.
+-- The letter keeps v1's fields (lib/admin/letters.ts, `dead requeue` read them); the outcome
+-- value is the one lib/engine/outcome.ts parses.
+
+-- A number for the outcome header, or '-' (a corrupt field must not add a space to it).
+local function num_or_dash(v)
+  if type(v) == 'number' then return string.format('%d', v) end
+  if type(v) == 'string' and string.find(v, '^%d+$') then return v end
+  return '-'
+end
+
+-- The failed value of r:<id>: X<end> <run ms> <attempt> <max> <enqueued> <letter> <worker JSON>
+-- \n<task JSON>\n<payload>\n<error>. Worker and task as JSON strings (cjson: every Redis has
+-- it), raw CR/LF of the payload made spaces (as outcome.ts oneLine: in valid JSON they are
+-- whitespace between tokens, so the payload stays valid JSON): only the error, last, is free text.
+local function failed_value(now, run_ms, attempt, max, enqueued, letter, worker, task, payload, err)
+  local p = string.gsub(payload or '', '[\r\n]', ' ')
+  return 'X' .. num_or_dash(now) .. ' ' .. num_or_dash(run_ms) .. ' ' .. num_or_dash(attempt) ..
+    ' ' .. num_or_dash(max) .. ' ' .. num_or_dash(enqueued) .. ' ' .. (letter or '-') .. ' ' ..
+    cjson.encode(worker or '') .. '\n' .. cjson.encode(task or '') .. '\n' .. p .. '\n' .. err
+end
+
+-- Writes the dead letter of job `id` whose fields (t p a m, whatever exists) are in `f`;
+-- returns its entry id. `compact` (Redis full: no outcome is kept, see fail_for_good) cuts the
+-- error and marks it `record dropped`, which lib/engine/letters.ts reads back as the job's failure.
+local function dead_letter(dead, dead_max, id, f, err, compact)
+  if compact then
+    -- The error cut to 100 characters (v1's COMPACT_ERROR_CHARS): a failure on a full Redis
+    -- must free more than its letter takes, or a queue where every job fails never drains
+    -- (README, "Redis memory"; tests/redis-full.worker.test.ts).
+    return redis.call('XADD', dead, 'MAXLEN', '~', dead_max, '*', 'id', id, 'task', f.t or '',
+      'error', string.sub(err, 1, 100), 'attempts', f.a or '', 'payload', f.p or '', 'max_attempts', f.m or '',
+      'record', 'dropped')
+  end
+  return redis.call('XADD', dead, 'MAXLEN', '~', dead_max, '*', 'id', id, 'task', f.t or '',
+    'error', err, 'attempts', f.a or '', 'payload', f.p or '', 'max_attempts', f.m or '')
+end
+
+-- Records a failed outcome unless the job has one: 1 recorded, 0 it had one (first wins),
+-- -2 r:<id> holds another type (SET NX answers nil then, not an error: checked on 7.0).
+local function record_outcome(key, value, ttl)
+  if redis.call('SET', key, value, 'NX', 'EX', ttl) then return 1 end
+  if redis.call('TYPE', key).ok ~= 'string' then return -2 end
+  return 0
+end
+
+-- Ends job `j.id` failed for good: the letter, then (unless Redis is full: j.ttl == 0) its
+-- outcome with the failure TTL and the same TTL on its record; a full Redis keeps only the
+-- letter and deletes the record, to free memory. j = { dead, dead_max, id, f (entry fields),
+-- err, ttl, now, result_key, record_key (nil: no record), run_ms, attempt, worker, enqueued }.
+-- Returns the letter id and record_outcome's code (1 when compact). Events and counters are
+-- the caller's, once per batch.
+local function fail_for_good(j)
+  local compact = tonumber(j.ttl) == 0
+  local letter = dead_letter(j.dead, j.dead_max, j.id, j.f, j.err, compact)
+  if compact then
+    if j.record_key then redis.call('DEL', j.record_key) end
+    return letter, 1
+  end
+  local f = j.f
+  local value = failed_value(j.now, j.run_ms, j.attempt, f.m, j.enqueued, letter, j.worker, f.t,
+    f.p, j.err)
+  local code = record_outcome(j.result_key, value, j.ttl)
+  if code == 1 and j.record_key then redis.call('EXPIRE', j.record_key, j.ttl) end
+  return letter, code
+end

@@ -1,0 +1,56 @@
+-- Included (`--- @include readd`) by the rare-path scripts:
+-- entry fields, and re-adding a job to the stream from an entry's or a record's fields
+-- (promote, serve, leave, release, requeue: written once). Not a script of its own.
+
+-- A flat field/value list as a table.
+local function to_map(flat)
+  local f = {}
+  for j = 1, #flat - 1, 2 do f[flat[j]] = flat[j + 1] end
+  return f
+end
+
+-- The fields of one stream entry, or nil when the entry is gone (deleted or trimmed).
+local function entry_at(stream, entry)
+  local e = redis.call('XRANGE', stream, entry, entry)[1]
+  if e then return to_map(e[2]) end
+end
+
+-- The ms part of an auto id (the job's first entry id: Redis' clock when it was enqueued), or
+-- nil for a caller id (or a delayed job's), whose record holds `q` from its enqueue.
+local function auto_ms(id) return string.match(id, '^(%d+)%-%d+$') end
+
+-- A record made for an auto-id job (by a retry, claim, deferral, release) keeps when the job
+-- was enqueued, which its entry id said; a record already there keeps its own `q`.
+local function keep_enqueued(key, id)
+  local ms = auto_ms(id)
+  if ms then redis.call('HSETNX', key, 'q', ms) end
+end
+
+-- A whole number from 0 up, or nil (tonumber alone takes '0x1f', ' 2', 'nan', '1.5').
+local function count(v)
+  if v and #v > 0 and #v < 16 and not string.find(v, '%D') then return tonumber(v) end
+end
+
+-- The fields a re-added entry carries (docs/engine-v2.md §2.2), in the order of a first entry:
+-- t p a m, then i (the job id always differs from the new entry's id), n when runs were
+-- recorded, o when set. A field missing from a corrupt record is left out, so the worker's
+-- validation names it and buries the entry (a nil here would end the script).
+local function readd(stream, id, f, attempts, runs)
+  local args = { 'XADD', stream, '*' }
+  local function put(name, v) if v then args[#args + 1] = name; args[#args + 1] = v end end
+  put('t', f.t); put('p', f.p); put('a', attempts); put('m', f.m); put('i', id)
+  if (tonumber(runs) or 0) > 0 then put('n', runs) end
+  if f.o and f.o ~= '' then put('o', f.o) end
+  return redis.call(unpack(args))
+end
+
+-- The fields of a record that hold a job waiting outside the stream (delayed, parked): the
+-- entry's own fields, so promote and serve can re-add it without the entry.
+local function record_fields(f, attempts, runs)
+  -- '' for a missing field (never nil: it would end the script half-way); the entry made from
+  -- the record later carries it, and the worker's validation buries that entry.
+  local out = { 't', f.t or '', 'p', f.p or '', 'a', attempts or '', 'm', f.m or '',
+    'n', runs or 0 }
+  if f.o and f.o ~= '' then out[#out + 1] = 'o'; out[#out + 1] = f.o end
+  return out
+end

@@ -1,0 +1,97 @@
+-- Engine v2: requeue dead letters (docs/engine-v2.md §2.13): each job runs again with a fresh
+-- attempt count, atomically, so a job is never both dead and queued. Its letter and failed
+-- value r:<id> are deleted, its record says `queued`, `a 0`, without TTL, its history kept
+-- plus the run that failed for good (from the failed value; from the letter when the value
+-- expired too), and a fresh entry `t p a 0 m i n` goes to the stream. A letter whose job is
+-- alive (finished, or a record queued, retrying or started: its id was reused) is left alone.
+-- On a full Redis a call that would make a record from a letter is refused whole (its first
+-- write is one Redis checks); one that finds its records writes first with XDEL, which takes
+-- no memory, and goes through (the letter and value it frees pay for the entry).
+--
+-- KEYS[1] dead (stream)  KEYS[2] stream  KEYS[3] stats
+-- ARGV[1] result prefix  ARGV[2] record prefix  ARGV[3] max attempts for letters without one
+-- ARGV[4..] pairs: dead letter entry id, job id it must carry ('' = whichever it carries)
+-- Returns: per pair {job id or '', verdict}: 'requeued', 'missing' (no such letter, or one for
+-- another job), 'active' (the job is not failed, or an earlier letter of the same job in this
+-- call requeues it: one job, one entry; the later letter is kept). Or an error reply
+-- `ERR courier: key … holds a …` (nothing written).
+--- @include wrongtype
+--- @include counters
+--- @include history
+--- @include clock
+--- @include readd
+--- @include failed
+local wrong = wrong_type({ KEYS[1], 'stream', KEYS[2], 'stream', KEYS[3], 'hash' })
+if wrong then return wrong end
+local rprefix, jprefix = ARGV[1], ARGV[2]
+local now = clock_ms()
+local out, jobs, requeued, creates, seen = {}, {}, 0, false, {}
+local ALIVE = { queued = true, retrying = true, started = true }
+
+-- Reads first: each pair's letter, failed value and record, and the verdict.
+for i = 4, #ARGV, 2 do
+  local j = { entry = ARGV[i], want = ARGV[i + 1], letter = entry_at(KEYS[1], ARGV[i]) or {} }
+  j.id = j.letter.id
+  if not j.id or (j.want ~= '' and j.id ~= j.want) then
+    j.verdict = 'missing'
+  else
+    local vok, v = pcall(redis.call, 'GET', rprefix .. j.id)
+    local rok, flat = pcall(redis.call, 'HGETALL', jprefix .. j.id)
+    j.value, j.record = vok and v or nil, rok and to_map(flat) or nil
+    -- Alive: an outcome that is not a failure, a record saying so, or, with no outcome, a
+    -- caller id's marker (`e`, no status): the id came back as a new job since the letter.
+    local marker = not v and j.record and j.record.e and not j.record.status
+    if not vok or not rok or (v and string.sub(v, 1, 1) ~= 'X') or ALIVE[j.record.status or '']
+      or marker then
+      j.verdict = 'active'
+    elseif seen[j.id] then
+      -- Another letter of this job earlier in the call requeues it: the job is queued now, so
+      -- this one says 'active' (as it would in a later call) and stays where it is.
+      j.verdict = 'active'
+    elseif not j.record.status and not j.record.e then
+      creates = true
+    end
+    if not j.verdict then seen[j.id] = true end
+  end
+  jobs[#jobs + 1] = j
+end
+-- HSETNX: a write Redis checks against maxmemory that adds nothing, and that no corrupt
+-- counter value can make fail (HINCRBY 0 could: the whole requeue refused).
+if creates then redis.call('HSETNX', KEYS[3], 'requeued', 0) end
+
+-- The run that failed for good, as the record's next history run.
+local function last_run(j, runs)
+  local fields, parts = {}, j.value and failed_parts(j.value)
+  if parts then
+    -- A run of unknown length (a buried entry) has no start.
+    local start = parts.run_ms and string.format('%d', parts.ended - parts.run_ms) or ''
+    fields = { run_field(runs), parts.attempt .. ' ' .. start .. ' ' .. parts.worker }
+    return end_fields(fields, runs, parts.ended, 'failed', j.letter.error or '')
+  end
+  fields = { run_field(runs), (j.letter.attempts or '') .. '  ' }
+  return end_fields(fields, runs, string.match(j.entry, '^(%d+)'), 'failed', j.letter.error or '')
+end
+
+local function requeue(j)
+  local key, r, l = jprefix .. j.id, j.record, j.letter
+  redis.call('XDEL', KEYS[1], j.entry)
+  redis.call('DEL', rprefix .. j.id)
+  local runs = (count(r.n) or 0) + 1
+  local f = { t = r.t or l.task, p = r.p or l.payload or 'null', m = r.m or l.max_attempts or ARGV[3],
+    o = r.o }
+  local fields = record_fields(f, 0, runs)
+  for _, v in ipairs(last_run(j, runs)) do fields[#fields + 1] = v end
+  redis.call('HSET', key, 'status', 'queued', 'q', r.q or auto_ms(j.id) or now, unpack(fields))
+  redis.call('HDEL', key, 'error', 'waiting_for', 'deferred')
+  redis.call('PERSIST', key)
+  forget_old_run(key, runs)
+  redis.call('HSET', key, 'e', readd(KEYS[2], j.id, f, 0, runs))
+  requeued = requeued + 1
+  return 'requeued'
+end
+
+for _, j in ipairs(jobs) do
+  out[#out + 1] = { j.verdict == 'missing' and j.want or j.id, j.verdict or requeue(j) }
+end
+if requeued > 0 then add_count(KEYS[3], 'requeued', requeued) end
+return out

@@ -1,0 +1,64 @@
+-- A worker says which tasks it has (every heartbeat) and takes back to the stream
+-- the jobs parked for them (docs/engine-v2.md §2.11). `alive_until:<task>` in the tasks hash is
+-- Redis' TIME + the alive window the worker sends (6 x its heartbeat interval), or the later
+-- value another worker set: a worker's own clock never decides. One script, so a job is never
+-- parked after a worker with its task said so and before it looked for parked jobs.
+--
+-- KEYS[1] tasks (hash: alive_until:<task>, parked:<task>)  KEYS[2] stream
+-- ARGV[1] parked prefix  ARGV[2] record prefix  ARGV[3] alive window ms
+-- ARGV[4] most jobs moved per task and call  ARGV[5..] the worker's tasks
+-- Returns: {jobs moved, most jobs taken from one task's parked set, tasks whose parked key
+-- holds another type}; the second equal to ARGV[4] means there may be more, and the caller
+-- calls again. A parked key of another type is skipped (its task is still marked alive, the
+-- other tasks served) and named in the third part, for the worker to log: one corrupt key must
+-- not stop every heartbeat. Or an error reply `ERR courier: key … holds a …` for the tasks
+-- hash or the stream (nothing written): a WRONGTYPE from the XADD would come after the
+-- ZPOPMIN, losing the jobs popped.
+--- @include wrongtype
+--- @include clock
+--- @include readd
+local wrong = wrong_type({ KEYS[1], 'hash', KEYS[2], 'stream' })
+if wrong then return wrong end
+-- A write that takes no memory first: a full Redis still takes the few fields of a heartbeat.
+redis.call('PERSIST', KEYS[2])
+local now = clock_ms()
+local most = tonumber(ARGV[4])
+local moved, fullest, corrupt = 0, 0, {}
+
+local function back(id)
+  local key = ARGV[2] .. id
+  local ok, flat = pcall(redis.call, 'HGETALL', key)
+  if not ok then -- not a hash: goes back as it is, and the worker buries it with a reason
+    redis.call('XADD', KEYS[2], '*', 'i', id)
+    return 1
+  end
+  local f = to_map(flat)
+  if f.status ~= 'queued' then return 0 end -- gone (expired, deleted) or ended meanwhile
+  local e = readd(KEYS[2], id, f, f.a, f.n)
+  redis.call('HSET', key, 'e', e)
+  redis.call('HDEL', key, 'waiting_for')
+  return 1
+end
+
+for i = 5, #ARGV do
+  local task = ARGV[i]
+  local field, want = 'alive_until:' .. task, now + tonumber(ARGV[3])
+  local current = tonumber(redis.call('HGET', KEYS[1], field))
+  if not current or current < want then redis.call('HSET', KEYS[1], field, want) end
+  local parked = ARGV[1] .. task
+  local t = redis.call('TYPE', parked).ok
+  if t ~= 'none' and t ~= 'zset' then
+    corrupt[#corrupt + 1] = task -- left as it is: leave.lua defers this task's jobs meanwhile
+  else
+    local popped = redis.call('ZPOPMIN', parked, most)
+    for j = 1, #popped, 2 do moved = moved + back(popped[j]) end
+    fullest = math.max(fullest, #popped / 2)
+    local left = redis.call('ZCARD', parked)
+    if left == 0 then
+      redis.call('HDEL', KEYS[1], 'parked:' .. task)
+    elseif #popped > 0 then
+      redis.call('HSET', KEYS[1], 'parked:' .. task, left)
+    end
+  end
+end
+return { moved, fullest, corrupt }

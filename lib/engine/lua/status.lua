@@ -1,0 +1,52 @@
+-- Where each job is now (docs/engine-v2.md §2.15). Read only: it runs on a full Redis (and,
+-- later, on a replica). The engine writes nothing at enqueue or start for most jobs, so the state is
+-- read from where the job is: its outcome, else its record, else the pending list (started:
+-- owner, deliveries), else the stream (queued), else the delayed set. All in one script, so a
+-- job moving on meanwhile is never reported in a state it left; the caller
+-- (lib/engine/status.ts) decides the status from what is returned.
+-- Every read is under pcall: a key of the wrong type reads as absent, never fails the call.
+-- (A command the ACL user lacks still fails it: see read.)
+--
+-- KEYS[1] stream  KEYS[2] delayed (zset)
+-- ARGV[1] result key prefix  ARGV[2] record key prefix  ARGV[3] group  ARGV[4..] job ids
+-- Returns per id { outcome or false, record (HGETALL, flat), pending [entry, owner, idle ms,
+-- deliveries] or false, entry fields (flat) or false, due ms or false }.
+local function read(...)
+  local ok, v = pcall(redis.call, ...)
+  if ok then return v end
+  -- A key of the wrong type, or a stream no worker has joined yet (NOGROUP), reads as absent;
+  -- any other refusal (an ACL user lacking the command: NOPERM) is the caller's to report, not
+  -- a job to call unknown.
+  local text = type(v) == 'table' and v.err or tostring(v)
+  if string.find(text, 'WRONGTYPE', 1, true) or string.find(text, 'NOGROUP', 1, true) then
+    return false
+  end
+  error(v)
+end
+local function is_entry(id) return id and string.find(id, '^%d+%-%d+$') ~= nil end
+
+local out = {}
+for i = 4, #ARGV do
+  local id = ARGV[i]
+  local outcome = read('GET', ARGV[1] .. id)
+  -- The record holds the history of earlier runs, for an ended job too.
+  local record = read('HGETALL', ARGV[2] .. id) or {}
+  if outcome then
+    out[#out + 1] = { outcome, record, false, false, false }
+  else
+    local e = nil
+    for j = 1, #record - 1, 2 do
+      if record[j] == 'e' then e = record[j + 1] end
+    end
+    if not e and is_entry(id) then e = id end
+    local pending, fields = false, false
+    if is_entry(e) then
+      local p = read('XPENDING', KEYS[1], ARGV[3], e, e, 1)
+      pending = p and p[1] or false
+      local r = read('XRANGE', KEYS[1], e, e)
+      fields = r and r[1] and r[1][2] or false
+    end
+    out[#out + 1] = { false, record, pending, fields, read('ZSCORE', KEYS[2], id) or false }
+  end
+end
+return out

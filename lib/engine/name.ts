@@ -1,0 +1,32 @@
+// The name script (lib/engine/lua/name.lua): a worker name held by one live worker at a time
+// (lib/worker/presence.ts). This file owns its KEYS and ARGV order and reads its reply.
+import type { Redis } from "../redis/connect.ts";
+import { runScript, scripts } from "./lua.ts";
+
+/** Who holds a worker name. */
+export interface NameHolder {
+  host: string | null;
+  pid: string | null;
+  /** How long ago its last heartbeat was (ms, on Redis' clock), null when unknown. */
+  agoMs: number | null;
+}
+
+/**
+ * Takes the worker hash `key` unless a live worker holds it (name.lua): null when the name
+ * is now ours, else who holds it.
+ */
+export async function holdName(
+  client: Redis,
+  key: string,
+  n: { host: string; pid: number; ttlMs: number },
+): Promise<NameHolder | null> {
+  const args = [n.host, n.pid, n.ttlMs];
+  const held = await runScript<(string | number | null)[]>(client, scripts.name, [key], args);
+  if (held.length === 0) return null;
+  const [host, pid, ago] = held;
+  return {
+    host: host == null ? null : String(host),
+    pid: pid == null ? null : String(pid),
+    agoMs: typeof ago === "number" ? ago : null,
+  };
+}

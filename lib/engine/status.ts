@@ -1,0 +1,146 @@
+// Reading jobs back in v2 (docs/engine-v2.md §2.15): the typed owner of status.lua, turning
+// where a job is into today's JobRecord, so `result`, waiters and the dashboard can switch to it.
+import type { Redis } from "../redis/connect.ts";
+import type { AttemptRecord, JobRecord } from "../types.ts";
+import { autoIdMs, GROUP, type QueueKeys } from "./keys.ts";
+import { runScript, scripts } from "./lua.ts";
+import { type OutcomeValue, parseOutcome } from "./outcome.ts";
+import { parseHistory } from "./record.ts";
+
+type Pending = [entry: string, owner: string, idleMs: number, deliveries: number];
+type Found = [
+  outcome: string | null,
+  record: string[],
+  pending: Pending | null,
+  fields: string[] | null,
+  due: string | null,
+];
+
+/** The jobs' records, in the order of `ids`; null for an id Redis knows nothing of. */
+export async function readStatuses(
+  client: Redis,
+  keys: QueueKeys,
+  ids: readonly string[],
+): Promise<(JobRecord | null)[]> {
+  if (ids.length === 0) return [];
+  const reply = await runScript<Found[]>(
+    client,
+    scripts.status,
+    [keys.stream, keys.delayed],
+    [keys.resultPrefix, keys.recordPrefix, GROUP, ...ids],
+  );
+  return reply.map((found, n) => toRecord(ids[n]!, found));
+}
+
+function toMap(flat: readonly string[] | null): Map<string, string> {
+  const m = new Map<string, string>();
+  for (let i = 0; flat && i + 1 < flat.length; i += 2) m.set(flat[i]!, flat[i + 1]!);
+  return m;
+}
+
+function json(text: string | undefined): unknown {
+  if (text === undefined) return null;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text; // written by hand or corrupt: shown as text rather than fail the read
+  }
+}
+
+function int(v: string | undefined): number | null {
+  return v !== undefined && /^\d{1,15}$/.test(v) ? Number(v) : null;
+}
+
+function toRecord(id: string, [outcome, flat, pending, fields, due]: Found): JobRecord | null {
+  const record = toMap(flat);
+  if (outcome !== null) {
+    const o = parseOutcome(String(outcome));
+    return o ? ended(id, o, record) : null;
+  }
+  const entry = toMap(fields);
+  // The job's fields: from its entry while it has one, else from its record (delayed, retrying).
+  const f = entry.size > 0 ? entry : record;
+  const status = record.get("status");
+  const base = (s: JobRecord["status"], attempts: number): JobRecord | null => {
+    const task = f.get("t");
+    if (task === undefined) return null;
+    return {
+      id,
+      task,
+      status: s,
+      payload: json(f.get("p")),
+      attempts,
+      maxAttempts: int(f.get("m")) ?? 1,
+      enqueuedAt: autoIdMs(id) ?? int(record.get("q")),
+      startedAt: null,
+      endedAt: null,
+      worker: null,
+      result: null,
+      error: record.get("error") ?? null,
+      history: parseHistory(record),
+    };
+  };
+  const a = int(f.get("a")) ?? 0;
+  if (status === "retrying") return base("retrying", a);
+  const waitingFor = record.get("waiting_for");
+  if (waitingFor !== undefined && entry.size === 0) {
+    const r = base("queued", a);
+    if (r) r.note = `no live worker has task ${JSON.stringify(waitingFor)}`;
+    return r;
+  }
+  if (pending) {
+    // Started: the delivery is the record of the start (attempt = a + deliveries).
+    const r = base("started", a + Number(pending[3]));
+    if (r) r.worker = String(pending[1]);
+    return r;
+  }
+  if (entry.size > 0 || due !== null) return base("queued", a);
+  return status === "queued" || status === "started" ? base(status, a) : null;
+}
+
+/**
+ * A job read from its outcome value `r:<id>` and its record (flat HGETALL, for the earlier runs):
+ * what a waiter reads behind its blocking read. null when the value is not an outcome.
+ */
+export function endedRecord(id: string, value: string, recordFlat: readonly string[]) {
+  const o = parseOutcome(value);
+  return o ? ended(id, o, toMap(recordFlat)) : null;
+}
+
+/** Runs a job's history shows (include/history.lua keeps as many in the record). */
+const HISTORY_KEPT = 20;
+
+/** A finished or failed job: the outcome value, plus earlier runs from its record. */
+function ended(id: string, o: OutcomeValue, record: ReadonlyMap<string, string>): JobRecord {
+  const startedAt = o.runMs === null ? null : o.endedAt - o.runMs;
+  const history = parseHistory(record);
+  if (o.worker !== null && o.runMs !== null) {
+    const last: AttemptRecord = {
+      attempt: o.attempt ?? 0,
+      worker: o.worker,
+      startedAt,
+      endedAt: o.endedAt,
+      error: o.status === "failed" ? o.text : null,
+      outcome: o.status,
+    };
+    history.push(last);
+    // The record keeps the last 20 runs (HISTORY_KEPT, include/history.lua); with the final
+    // run from the outcome value that would be 21.
+    if (history.length > HISTORY_KEPT) history.splice(0, history.length - HISTORY_KEPT);
+  }
+  return {
+    id,
+    task: o.task,
+    status: o.status,
+    payload: json(o.payload),
+    attempts: o.attempt ?? 0,
+    maxAttempts: o.maxAttempts ?? int(record.get("m")) ?? 0,
+    enqueuedAt: o.enqueuedAt ?? autoIdMs(id) ?? int(record.get("q")),
+    startedAt,
+    endedAt: o.endedAt,
+    worker: o.worker,
+    result: o.status === "finished" ? json(o.text) : null,
+    error: o.status === "failed" ? o.text : null,
+    history,
+  };
+}
