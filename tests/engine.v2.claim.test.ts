@@ -1,5 +1,5 @@
 // Engine v2 rare path: claim.lua through its typed functions, against the real Redis of
-// tests/preload.ts. Attempts come from delivery counts (docs/engine-v2.md §2.6, §2.9).
+// tests/preload.ts. Attempts come from delivery counts (docs/internals.md, "3. Start", "7. Claims").
 import { describe, expect, test } from "bun:test";
 import { GROUP } from "../lib/engine/keys.ts";
 import { runScript, scripts } from "../lib/engine/lua.ts";

@@ -1,5 +1,5 @@
 // Test helpers for the v2 engine tests: a queue's shard keys under a fresh prefix, entries
-// planted in the v2 entry format (docs/engine-v2.md §2.2), deliveries, Redis' clock.
+// planted in the v2 entry format (docs/internals.md, "The stream entry"), deliveries, Redis' clock.
 import { GROUP } from "../lib/engine/keys.ts";
 import { type V2Keys, v2Keys } from "../lib/engine/v2/keys.ts";
 import type { Redis } from "../lib/redis/connect.ts";

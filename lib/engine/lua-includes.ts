@@ -9,7 +9,7 @@ import history from "./lua/include/history.lua" with { type: "text" };
 import memory from "./lua/include/memory.lua" with { type: "text" };
 import minutes from "./lua/include/minutes.lua" with { type: "text" };
 import wrongtype from "./lua/include/wrongtype.lua" with { type: "text" };
-// Engine v2's helpers (side by side with v1 until the switch-over: docs/engine-v2.md).
+// Engine v2's helpers (side by side with v1 until the switch-over: docs/internals.md).
 import deadV2 from "./v2/lua/dead.lua" with { type: "text" };
 import failed from "./v2/lua/failed.lua" with { type: "text" };
 import readd from "./v2/lua/readd.lua" with { type: "text" };

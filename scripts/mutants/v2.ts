@@ -1,6 +1,6 @@
 // The Engine v2 mutants (scripts/mutants/list.ts appends them): each a small deliberate bug
 // in lib/engine/v2/ that breaks one guarantee of the v2 scripts or the entry check
-// (docs/engine-v2.md §8 step 9), and the engine-level tests that must catch it
+// (docs/internals.md, "Mutation testing"), and the engine-level tests that must catch it
 // (tests/engine.v2.*.test.ts, which call the typed functions against a real Redis). Side by
 // side with v1's until the worker and queue switch over and v1's scripts and mutants go.
 import type { Mutant } from "./list.ts";

@@ -1,4 +1,4 @@
-// Engine v2's keys and id forms (docs/engine-v2.md §1, §2.1). Every key of a queue carries the
+// Engine v2's keys and id forms (docs/internals.md, "Keys", "Job ids"). Every key of a queue carries the
 // hash tag `{queue}`: with one shard (today) the layout of v1 plus the v2 keys below. Nothing
 // here assumes one stream per queue: scripts take one shard's keys (`V2Keys`), and `shardOf`
 // says which shard an id lives in.

@@ -1,4 +1,4 @@
-// The v2 rare-path scripts (docs/engine-v2.md §2.8–2.13), side by side with the v1 engine. Each
+// The v2 rare-path scripts (docs/internals.md, "Scripts"), side by side with the v1 engine. Each
 // names its helpers with `--- @include` (lib/engine/lua-includes.ts).
 
 import { script } from "../lua.ts";

@@ -1,4 +1,4 @@
-// Engine v2's scripts (docs/engine-v2.md §5.4), side by side with v1's (lib/engine/lua.ts),
+// Engine v2's scripts (docs/internals.md, "Scripts"), side by side with v1's (lib/engine/lua.ts),
 // which keep running everything until the switch-over. Each names its helpers with
 // `--- @include` (lib/engine/lua-includes.ts): v1's wrongtype, minutes and entries, the one
 // clock both engines share, and v2's dead-v2 (dead letters and failed outcomes).
