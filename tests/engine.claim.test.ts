@@ -1,5 +1,5 @@
 // The engine's rare path: claim.lua through its typed functions, against the real Redis of
-// tests/preload.ts. Attempts come from delivery counts (docs/engine-v2.md §2.6, §2.9).
+// tests/preload.ts. Attempts come from delivery counts (docs/internals.md, "7. Claims").
 import { describe, expect, test } from "bun:test";
 import { type Claimed, claimLapsed, readOwnPending } from "../lib/engine/claim.ts";
 import { failJobs } from "../lib/engine/fail.ts";

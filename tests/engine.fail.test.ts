@@ -265,7 +265,7 @@ describe("promote.lua", () => {
   test("a delayed enqueue's record goes to the stream; a corrupt one as it is; a gone one not", async () => {
     await using v = await engineQueue();
     const rec = (id: string) => `${v.k.recordPrefix}${id}`;
-    // The record a delayed enqueue writes (FORMATS.md): the entry's fields, q, status queued.
+    // The record a delayed enqueue writes (docs/internals.md, "The record"): the entry's fields, q, status queued.
     const fields = ["t", "echo", "p", '"d"', "a", "0", "m", "2", "o", '{"x":1}', "q", "5"];
     await v.r.sendCommand(["HSET", rec("later"), ...fields, "status", "queued"]);
     await v.r.sendCommand(["SET", rec("bad"), "not a hash"]);

@@ -1,7 +1,7 @@
 // Transition scripts sent again after a lost reply (a dropped connection, a replaced stalled
 // one) must not count twice; release at shutdown gives back only the run that did not happen.
-// Engine v2: nothing is written at start; attempts come from delivery counts (docs/engine-v2.md
-// §2.6), so "a start sent again" is a read of the worker's own pending entries (claim `own`
+// Engine v2: nothing is written at start; attempts come from delivery counts (docs/internals.md,
+// "3. Start"), so "a start sent again" is a read of the worker's own pending entries (claim `own`
 // mode), and a worker restarted under the same name claims its predecessor's entry.
 import { describe, expect, test } from "bun:test";
 import { claimLapsed, readOwnPending } from "../lib/engine/claim.ts";

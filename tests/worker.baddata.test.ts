@@ -1,7 +1,7 @@
 // Bad stream data must never stop a worker or strand an entry: it is acknowledged (or
 // dead-lettered) with a logged reason, and the jobs behind it still run. (The entry
 // carries the job, so "a record gone" no longer stops a job, and a duplicate entry runs; its
-// finish loses to the first result, docs/engine-v2.md §2.3.)
+// finish loses to the first result, docs/internals.md, "2. Read".)
 import { describe, expect, test } from "bun:test";
 import { entryFields } from "../lib/engine/entry.ts";
 import { defineTask } from "../lib/types.ts";

@@ -1,7 +1,7 @@
 // One corrupt record on the rarer paths (a failure, a finish, a claim of a lapsed lease) is
 // settled on its own: the jobs around it run, and nothing stays pending or is retried forever.
 // The table of corruptions is in worker.corrupt.test.ts. (The engine has no start script, so no
-// start Redis could refuse: docs/engine-v2.md §2.3.)
+// start Redis could refuse: docs/internals.md, "2. Read".)
 import { describe, expect, test } from "bun:test";
 import { entryFields } from "../lib/engine/entry.ts";
 import { GROUP } from "../lib/engine/keys.ts";

@@ -19,7 +19,7 @@ import {
  * matches; `buried` = dead-lettered by the worker's entry check, with a log line naming the
  * entry and matching; `acked` = its entry acknowledged with a log line matching; `waiting` =
  * left queued (parked) for a worker with its task. (The entry is the job's record,
- * docs/engine-v2.md §2.2, so the corruptions are the entry's fields and the outcome key.)
+ * docs/internals.md, "The stream entry", so the corruptions are the entry's fields and the outcome key.)
  */
 type End = { dead: RegExp } | { buried: RegExp } | { acked: RegExp } | { waiting: true };
 

@@ -1,4 +1,4 @@
-// A job whose run SIGKILLs its worker process every time (docs/engine-v2.md §2.6): nothing is
+// A job whose run SIGKILLs its worker process every time (docs/internals.md, "3. Start"): nothing is
 // written when a job starts, so its attempts come from the entry's delivery count, read when a
 // claim takes the lapsed lease over. After maxAttempts runs the claim buries it: failed, with
 // a dead letter, and the worker that buried it lives on.

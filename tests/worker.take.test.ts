@@ -1,4 +1,4 @@
-// The worker on the v2 engine (docs/engine-v2.md): plain reads with nothing written at start,
+// The worker on the v2 engine (docs/internals.md): plain reads with nothing written at start,
 // the finish taking the next job below 16 slots (one script call per job at concurrency 1),
 // own pending entries read again without an attempt spent.
 import { describe, expect, test } from "bun:test";

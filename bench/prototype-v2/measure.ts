@@ -145,7 +145,7 @@ try {
   // --- processing, current scripts: take (start-7) + finish-5 per batch
   await group();
   // (The v1 processing phase, start-7 take + finish-5, went with those scripts when the
-  // worker moved to v2; its figures are in docs/engine-v2.md §7 and results-run*.jsonl.)
+  // worker moved to v2; its figures are in docs/internals.md, "Decisions and departures" and results-run*.jsonl.)
 
   // --- processing, v2: plain XREADGROUP + finish script; and finish that takes the next
   await flush();

@@ -1,4 +1,4 @@
-// PROTOTYPE (not imported by anything): checks the Redis behaviours docs/engine-v2.md relies on,
+// PROTOTYPE (not imported by anything): checks the Redis behaviours docs/internals.md relies on,
 // on a throwaway redis-server. Prints one JSON line per check.
 //   bun bench/prototype-v2/verify.ts
 import { mkdtempSync, rmSync } from "node:fs";

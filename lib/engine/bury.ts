@@ -1,4 +1,4 @@
-// Bury in v2 (docs/engine-v2.md §2.10): the typed owner of bury.lua's KEYS/ARGV and reply.
+// Bury in v2 (docs/internals.md, "3. Start"): the typed owner of bury.lua's KEYS/ARGV and reply.
 // Entries that fail the worker's check (parseEntry, entry.ts) are dead-lettered one by one.
 import type { Redis } from "../redis/connect.ts";
 import { GROUP, MINUTES_KEPT, type QueueKeys } from "./keys.ts";

@@ -1,4 +1,4 @@
-// Entries taken without a plain read (docs/engine-v2.md §2.9): lapsed leases of other workers
+// Entries taken without a plain read (docs/internals.md, "7. Claims"): lapsed leases of other workers
 // (attempts counted from delivery counts, jobs that used them up buried) and this worker's own
 // pending entries after a lost read reply. Owns claim.lua's KEYS/ARGV order and its reply.
 import type { Redis } from "../redis/connect.ts";

@@ -1,4 +1,4 @@
-// Enqueue in v2 (docs/engine-v2.md §2.4): the typed owner of enqueue.lua's KEYS/ARGV and reply.
+// Enqueue in v2 (docs/internals.md, "1. Enqueue"): the typed owner of enqueue.lua's KEYS/ARGV and reply.
 // A batch is prepared once (its id, and the ids of delayed jobs, are fixed before the first
 // send), so sending it again after a lost reply returns the same ids and adds nothing.
 import { InputError } from "../errors.ts";

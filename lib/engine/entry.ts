@@ -1,4 +1,4 @@
-// A v2 stream entry carries the job (docs/engine-v2.md §2.2): `t` task, `p` payload JSON, `a`
+// A v2 stream entry carries the job (docs/internals.md, "The stream entry"): `t` task, `p` payload JSON, `a`
 // attempts used before this entry, `m` max attempts, and only when needed `i` job id, `n` runs
 // already in the history, `o` options JSON. The common entry has exactly the first four, the
 // same field names as the stream's first entry, so Redis stores only their values.

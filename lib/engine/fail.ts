@@ -1,4 +1,4 @@
-// Failed attempts (docs/engine-v2.md §2.8): owns fail.lua's KEYS/ARGV order and its reply.
+// Failed attempts (docs/internals.md, "6. Fail and retry"): owns fail.lua's KEYS/ARGV order and its reply.
 // When to retry and after how long is lib/worker/retry-policy.ts's decision; this writes it.
 import type { Redis } from "../redis/connect.ts";
 import { GROUP, MINUTES_KEPT, type QueueKeys } from "./keys.ts";

@@ -1,4 +1,4 @@
-// Finish in v2 (docs/engine-v2.md §2.7, §2.14): the typed owner of finish.lua's KEYS/ARGV and
+// Finish in v2 (docs/internals.md, "5. Finish", "2. Read"): the typed owner of finish.lua's KEYS/ARGV and
 // reply. One call per batch of finished jobs; with `take` > 0 the same call reads the next
 // entries for the worker's free slots (one call per job at concurrency 1).
 import type { Redis } from "../redis/connect.ts";

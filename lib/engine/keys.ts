@@ -1,4 +1,4 @@
-// The one module that names Redis keys, and the forms of job ids (docs/engine-v2.md §1, §2.1).
+// The one module that names Redis keys, and the forms of job ids (docs/internals.md, "Keys", "Job ids").
 // Every key of a queue carries the hash tag `{queue}`, so the whole queue lives in one Redis
 // Cluster slot and multi-key scripts work there too. Nothing here assumes one stream per queue:
 // scripts take one shard's keys, and `shardOf` says which shard an id lives in.

@@ -1,4 +1,4 @@
-// Entries whose task this worker lacks (docs/engine-v2.md §2.11): left for a worker that has
+// Entries whose task this worker lacks (docs/internals.md, "3. Start"): left for a worker that has
 // the task, spending no attempt. Owns leave.lua's KEYS/ARGV order and its reply.
 import type { Redis } from "../redis/connect.ts";
 import { GROUP, type QueueKeys } from "./keys.ts";

@@ -1,4 +1,4 @@
-// The value of `r:<id>`, a job's outcome (docs/engine-v2.md §2.7, §2.8): the one place that
+// The value of `r:<id>`, a job's outcome (docs/internals.md, "The outcome value"): the one place that
 // builds and reads it. A kept result carries task and payload too: the entry is gone by then,
 // and `result` and the dashboard show them.
 //   finished: F<end ms> <run ms> <attempt> <max> <enqueued ms|-> <worker JSON>\n<task JSON>\n<payload>\n<result JSON>

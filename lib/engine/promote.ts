@@ -1,4 +1,4 @@
-// Promotion of due jobs (docs/engine-v2.md §2.8): owns promote.lua's KEYS/ARGV and reply.
+// Promotion of due jobs (docs/internals.md, "6. Fail and retry"): owns promote.lua's KEYS/ARGV and reply.
 import type { Redis } from "../redis/connect.ts";
 import type { QueueKeys } from "./keys.ts";
 import { runScript, scripts } from "./lua.ts";

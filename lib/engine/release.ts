@@ -1,4 +1,4 @@
-// Release at stop (docs/engine-v2.md §2.12): owns release.lua's KEYS/ARGV order and reply.
+// Release at stop (docs/internals.md, "8. Shutdown"): owns release.lua's KEYS/ARGV order and reply.
 import type { Redis } from "../redis/connect.ts";
 import { GROUP, type QueueKeys } from "./keys.ts";
 import { runScript, scripts } from "./lua.ts";

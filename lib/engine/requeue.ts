@@ -1,4 +1,4 @@
-// Dead letters requeued or discarded (docs/engine-v2.md §2.13): owns requeue.lua's and
+// Dead letters requeued or discarded (docs/internals.md, "Dead letters: requeue, discard"): owns requeue.lua's and
 // discard.lua's KEYS/ARGV order and replies.
 import type { Redis } from "../redis/connect.ts";
 import type { QueueKeys } from "./keys.ts";

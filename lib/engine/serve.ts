@@ -1,4 +1,4 @@
-// A worker's tasks, said every heartbeat (docs/engine-v2.md §2.11): owns serve.lua's KEYS/ARGV.
+// A worker's tasks, said every heartbeat (docs/internals.md, "3. Start"): owns serve.lua's KEYS/ARGV.
 import type { Redis } from "../redis/connect.ts";
 import type { QueueKeys } from "./keys.ts";
 import { runScript, scripts } from "./lua.ts";

@@ -1,4 +1,4 @@
-// Reading jobs back in v2 (docs/engine-v2.md §2.15): the typed owner of status.lua, turning
+// Reading jobs back in v2 (docs/internals.md, "Reading a job back"): the typed owner of status.lua, turning
 // where a job is into today's JobRecord, so `result`, waiters and the dashboard can switch to it.
 import type { Redis } from "../redis/connect.ts";
 import type { AttemptRecord, JobRecord } from "../types.ts";

@@ -1,5 +1,5 @@
 // What comes off the stream: plain reads of new entries (XREADGROUP … >; nothing is written
-// when a job starts, docs/engine-v2.md §2.3), and the sorting of what was read into jobs to
+// when a job starts, docs/internals.md, "2. Read"), and the sorting of what was read into jobs to
 // run, entries to bury (they fail the entry check, lib/engine/entry.ts) and entries whose
 // task this worker lacks (left for a worker that has it).
 

@@ -4,7 +4,7 @@
 // back-off, never dropped: the entry stays pending, and leased, until its outcome is recorded.
 // (On a full Redis the scripts still run: their first write takes no memory.) Below
 // LANE_MIN_CONCURRENCY the finish also takes the next entries for the slots it frees
-// (docs/engine-v2.md §2.14): one call per job.
+// (docs/internals.md, "2. Read"): one call per job.
 import type { WorkerOptions } from "../config.ts";
 import { finishJobs, type TakenEntry } from "../engine/finish.ts";
 import type { QueueKeys } from "../engine/keys.ts";

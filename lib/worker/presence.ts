@@ -84,7 +84,7 @@ export function predecessorOf(name: string): string {
  * under the same name and died (SIGKILL, OOM; the stack restarts stack-worker-<i>). They are
  * moved, unread and with their idle times, to another consumer, so that a claim (this worker's
  * or any other's) takes them over as lapsed leases and counts the runs that killed the
- * predecessor (docs/engine-v2.md §2.6): a job that kills every worker still stops after
+ * predecessor (docs/internals.md, "3. Start"): a job that kills every worker still stops after
  * maxAttempts. Claims never take a worker's own entries, and re-reading them counts nothing.
  * XCLAIM … JUSTID bumps no delivery count. Returns how many were handed over.
  */

@@ -2,7 +2,7 @@
 // (claim `own` mode: no delivery count bumped), then lapsed leases (claim `others` mode, every
 // reclaimEveryMs: attempts from delivery counts, jobs that used them up buried), then new
 // entries (a plain XREADGROUP; when there are none, a bounded blocking read). Nothing is
-// written when a job starts: the delivery is the record of it (docs/engine-v2.md §2.3).
+// written when a job starts: the delivery is the record of it (docs/internals.md, "2. Read").
 // Entries that fail the entry check are buried alone, and those of tasks this worker lacks
 // are left for a worker that has them; the rest of a batch runs.
 

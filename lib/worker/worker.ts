@@ -236,7 +236,7 @@ export class Worker {
 
   /**
    * Below LANE_MIN_CONCURRENCY a finish also takes the next entries for the slots it frees
-   * (docs/engine-v2.md §2.14): one call per job at concurrency 1. Above, passing big batches
+   * (docs/internals.md, "2. Read"): one call per job at concurrency 1. Above, passing big batches
    * through Lua costs Redis more than the plain read the lanes do.
    */
   #takeInFinish(): void {

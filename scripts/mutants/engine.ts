@@ -1,6 +1,6 @@
 // The engine's mutants (scripts/mutants/list.ts appends them): each a small deliberate bug
 // in lib/engine/ that breaks one guarantee of the scripts or the entry check
-// (docs/engine-v2.md §8 step 9), and the engine-level tests that must catch it
+// (docs/internals.md, "Mutation testing"), and the engine-level tests that must catch it
 // (tests/engine.*.test.ts, which call the typed functions against a real Redis).
 import type { Mutant } from "./list.ts";
 

@@ -1,4 +1,4 @@
--- Bury entries that cannot run (docs/engine-v2.md §2.10): an entry whose fields fail the
+-- Bury entries that cannot run (docs/internals.md, "3. Start"): an entry whose fields fail the
 -- worker's check (lib/engine/entry.ts) is dead-lettered alone, with `corrupt record:
 -- <problem>` and whatever fields it has, its job failed (r:<id>, when its id is known) with
 -- the failure TTL, then acknowledged and deleted; the rest of its batch runs as usual.

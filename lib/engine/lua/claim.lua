@@ -1,5 +1,5 @@
--- Engine v2: entries a worker takes that it did not get from a plain read (docs/engine-v2.md
--- §2.9). Attempts come from delivery counts: attempt = a + deliveries, read with XPENDING,
+-- Engine v2: entries a worker takes that it did not get from a plain read (docs/internals.md,
+-- "7. Claims"). Attempts come from delivery counts: attempt = a + deliveries, read with XPENDING,
 -- which bumps nothing; nothing is written when a job starts, so this is where a job that kills
 -- its workers is stopped.
 -- 'others': entries idle for at least the lease (their worker stopped renewing) are taken over

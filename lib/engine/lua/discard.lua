@@ -1,4 +1,4 @@
--- Engine v2: delete dead letters for good (docs/engine-v2.md §2.13): the letter, and the job's
+-- Engine v2: delete dead letters for good (docs/internals.md, "Dead letters: requeue, discard"): the letter, and the job's
 -- failed value r:<id> and record when they are about this letter (the failed value names its
 -- letter); a job whose id lives on (requeued since, finished) keeps its value and record.
 --

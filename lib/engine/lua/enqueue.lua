@@ -1,4 +1,4 @@
--- Enqueue a batch of jobs (docs/engine-v2.md §2.4): one XADD per job, the job in the entry, no
+-- Enqueue a batch of jobs (docs/internals.md, "1. Enqueue"): one XADD per job, the job in the entry, no
 -- hash. Entry ids are consecutive: the first from '*', the k-th next `<ms>-<seq + k>` (each is
 -- above the stream's top, the previous one, and nothing runs in between), so the reply carries
 -- the first id only and the client derives the rest.

@@ -1,4 +1,4 @@
--- Engine v2: a batch of failed attempts (rare path, docs/engine-v2.md §2.8). Each job either
+-- Engine v2: a batch of failed attempts (rare path, docs/internals.md, "6. Fail and retry"). Each job either
 -- waits in the delayed set for its retry (record `status retrying`, the failed run in its
 -- history, due at Redis' TIME + the delay the worker's retry policy chose) or fails for good:
 -- a dead letter and the failed value r:<id> (first outcome wins: SET NX), with the failure TTL.

@@ -1,5 +1,5 @@
--- Record the results of a batch of finished jobs (docs/engine-v2.md §2.7) and, optionally,
--- take the next entries for the worker's free slots (§2.14: one call per job at concurrency 1).
+-- Record the results of a batch of finished jobs (docs/internals.md, "5. Finish") and, optionally,
+-- take the next entries for the worker's free slots ("2. Read": one call per job at concurrency 1).
 -- Per job one command in the common case: SET r:<id> <outcome> NX EX <ttl>. NX is the
 -- first-finisher check: a job that has an outcome (finished or failed, a duplicate run, a
 -- finish re-sent after a lost reply) keeps the first one, and the job's code says 0. A job

@@ -1,4 +1,4 @@
--- Engine v2: entries whose task this worker lacks (docs/engine-v2.md §2.11), left for a worker
+-- Engine v2: entries whose task this worker lacks (docs/internals.md, "3. Start"), left for a worker
 -- that has it, spending no attempt: the entry is acknowledged and deleted, and the job comes
 -- back as a fresh entry (delivery count 1 again) with `a + deliveries - 1`, i.e. `a` unchanged
 -- for a fresh delivery. When a live worker has the task (`alive_until:<task>` in the tasks hash,

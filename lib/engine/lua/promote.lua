@@ -1,5 +1,5 @@
 -- Move jobs whose retry back-off or delay is over from the delayed set back to the
--- stream (docs/engine-v2.md §2.8). Due is judged by Redis' clock (TIME), never a worker's. Any
+-- stream (docs/internals.md, "6. Fail and retry"). Due is judged by Redis' clock (TIME), never a worker's. Any
 -- worker may run it: ZREM before XADD inside one script means two workers never both re-add a
 -- job. The new entry is made from the record, carrying `a` (attempts used) and `n` (runs in
 -- the history), with `i` = the job id; the record then points at it (`e`) and says `queued`.

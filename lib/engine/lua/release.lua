@@ -1,4 +1,4 @@
--- Engine v2: release what a stopping worker holds (docs/engine-v2.md §2.12), so other workers
+-- Engine v2: release what a stopping worker holds (docs/internals.md, "8. Shutdown"), so other workers
 -- get it at once instead of after the lease: each entry pending on this consumer is
 -- acknowledged, deleted and re-added from its own fields with `a + deliveries - 1` (the
 -- unfinished run is not counted: the job did not fail, its worker was asked to stop), and the

@@ -1,4 +1,4 @@
--- Engine v2: requeue dead letters (docs/engine-v2.md §2.13): each job runs again with a fresh
+-- Engine v2: requeue dead letters (docs/internals.md, "Dead letters: requeue, discard"): each job runs again with a fresh
 -- attempt count, atomically, so a job is never both dead and queued. Its letter and failed
 -- value r:<id> are deleted, its record says `queued`, `a 0`, without TTL, its history kept
 -- plus the run that failed for good (from the failed value; from the letter when the value

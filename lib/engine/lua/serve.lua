@@ -1,5 +1,5 @@
 -- A worker says which tasks it has (every heartbeat) and takes back to the stream
--- the jobs parked for them (docs/engine-v2.md §2.11). `alive_until:<task>` in the tasks hash is
+-- the jobs parked for them (docs/internals.md, "3. Start"). `alive_until:<task>` in the tasks hash is
 -- Redis' TIME + the alive window the worker sends (6 x its heartbeat interval), or the later
 -- value another worker set: a worker's own clock never decides. One script, so a job is never
 -- parked after a worker with its task said so and before it looked for parked jobs.

@@ -1,4 +1,4 @@
--- Where each job is now (docs/engine-v2.md §2.15). Read only: it runs on a full Redis (and,
+-- Where each job is now (docs/internals.md, "Reading a job back"). Read only: it runs on a full Redis (and,
 -- later, on a replica). The engine writes nothing at enqueue or start for most jobs, so the state is
 -- read from where the job is: its outcome, else its record, else the pending list (started:
 -- owner, deliveries), else the stream (queued), else the delayed set. All in one script, so a

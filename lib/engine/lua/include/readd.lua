@@ -31,7 +31,7 @@ local function count(v)
   if v and #v > 0 and #v < 16 and not string.find(v, '%D') then return tonumber(v) end
 end
 
--- The fields a re-added entry carries (docs/engine-v2.md §2.2), in the order of a first entry:
+-- The fields a re-added entry carries (docs/internals.md, "The stream entry"), in the order of a first entry:
 -- t p a m, then i (the job id always differs from the new entry's id), n when runs were
 -- recorded, o when set. A field missing from a corrupt record is left out, so the worker's
 -- validation names it and buries the entry (a nil here would end the script).
