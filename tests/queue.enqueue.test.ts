@@ -122,3 +122,35 @@ describe("enqueue", () => {
     await expect(q.mustGetJob("nope")).rejects.toThrow("unknown id, or its record has expired");
   });
 });
+
+describe("the receipt that makes a re-sent batch safe", () => {
+  test.each([
+    // [retryConnectS, waitForMemoryS, the receipt lives at least (ms)]
+    [0, 0, 60_000],
+    [600, 0, 660_000],
+    [0, 3_600, 3_660_000],
+  ])(
+    "retryConnectS %d, waitForMemoryS %d: kept at least %d ms, past the last re-send",
+    async (retryConnectS, waitForMemoryS, atLeastMs) => {
+      const prefix = testPrefix();
+      await using q = await openQueue({ prefix, retryConnectS, waitForMemoryS });
+      await using r = await rawRedis();
+      await q.enqueue("t", null);
+      const keys: string[] = [];
+      let cursor = "0";
+      do {
+        const match = ["MATCH", `${prefix}:*receipt:*`, "COUNT", "1000"];
+        const [next, found] = (await r.sendCommand(["SCAN", cursor, ...match])) as [
+          string,
+          string[],
+        ];
+        cursor = next;
+        keys.push(...found);
+      } while (cursor !== "0");
+      expect(keys.length).toBe(1);
+      const pttl = Number(await r.sendCommand(["PTTL", keys[0]!]));
+      expect(pttl).toBeGreaterThan(atLeastMs - 5_000);
+      expect(pttl).toBeLessThanOrEqual(atLeastMs);
+    },
+  );
+});

@@ -3,7 +3,7 @@
 // Bulk enqueue sends batches of `enqueueBatchSize` jobs per call, a few batches in flight at
 // once (lib/queue/bulk.ts).
 
-import { type EnqueueJob, enqueueJobs, prepareBatch } from "../engine/enqueue.ts";
+import { type EnqueueJob, enqueueJobs, prepareBatch, RECEIPT_TTL_MS } from "../engine/enqueue.ts";
 import { callerIdProblem, type QueueKeys } from "../engine/keys.ts";
 import { InputError } from "../errors.ts";
 import type { Redis } from "../redis/connect.ts";
@@ -82,6 +82,15 @@ export function prepareJob(spec: JobSpec, o: { maxAttempts: number }): Prepared 
 }
 
 /**
+ * How long a batch's receipt is kept: past the last re-send the producer may make (it retries
+ * for up to `retryWindowS`), plus a minute for the reply's way back; at least RECEIPT_TTL_MS.
+ * A receipt gone before a re-send would let that re-send add the batch a second time.
+ */
+export function receiptTtlFor(retryWindowS: number): number {
+  return Math.max(RECEIPT_TTL_MS, Math.ceil((retryWindowS + 60) * 1000));
+}
+
+/**
  * A batch sender: the batch's id (naming its receipt) and the ids of delayed jobs are fixed
  * here, once, so every try sends the same batch and a re-send after a lost reply returns the
  * first try's ids and adds nothing. Under `noeviction` at maxmemory Redis refuses the call at
@@ -91,10 +100,12 @@ export function batchSender(
   client: Redis,
   keys: QueueKeys,
   jobs: readonly Prepared[],
+  retryWindowS = 0,
 ): () => Promise<Enqueued[]> {
   const batch = prepareBatch(jobs);
+  const receiptTtlMs = receiptTtlFor(retryWindowS);
   return async () => {
-    const done = await enqueueJobs(client, keys, batch);
+    const done = await enqueueJobs(client, keys, batch, receiptTtlMs);
     return done.map((j) => ({ id: j.id, created: j.created }));
   };
 }

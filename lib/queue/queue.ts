@@ -127,7 +127,8 @@ export class Queue {
       // Safe to send again after a lost reply: the batch's id is fixed before the first send,
       // and a batch whose receipt exists returns the same ids, adding nothing.
       send: (batch: readonly Prepared[]) => {
-        const send = batchSender(this.client, this.keys, batch);
+        const window = Math.max(this.#retryConnectS, this.#waitForMemoryS);
+        const send = batchSender(this.client, this.keys, batch, window);
         return this.#call(
           async () => {
             const sent = await send();
