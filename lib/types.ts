@@ -9,7 +9,7 @@
 // pending      Delivered to a consumer but not yet acknowledged (Redis' PEL).
 // lease        A worker's claim on its pending entries, renewed with `XCLAIM … JUSTID` while
 //              the job runs. A lease left unrenewed for `claimIdleMs` may be claimed by another.
-// claim        Taking over another consumer's pending entry (`XAUTOCLAIM`) after its lease lapsed.
+// claim        Taking over another consumer's pending entry (`XPENDING IDLE` + `XCLAIM`) after its lease lapsed.
 // ack          `XACK`: the entry is done (finished, failed, or moved to the delayed set).
 // attempt      One start of a job. Counted in the job hash (not the stream), since a retry
 //              adds a new stream entry and resets Redis' delivery count.

@@ -1,6 +1,6 @@
 -- Forget workers that stopped heart-beating (crashed, or cut off): remove them from the
 -- workers set, delete their hash, and delete their consumer from the group when it holds no
--- pending entries (entries it still holds are left for XAUTOCLAIM: deleting the consumer
+-- pending entries (entries it still holds are left for claim.lua: deleting the consumer
 -- would drop them from the pending list). A worker is gone when its hash is: the hash lives
 -- 6 x the worker's own heartbeat interval past each beat (heartbeat.lua), and Redis' clock
 -- expires it, so neither a host's skewed clock nor another worker's interval decides. A worker

@@ -1,12 +1,12 @@
 -- Include (`--- @include history`): a job's history of runs, written by the fail, claim,
 -- release, leave and requeue scripts. Not a script of its own.
 --
--- History lives in the job hash itself, so recording it costs no read and no JSON, and one
--- field per event, since every field an HSET writes is paid for by each job: a start numbers
--- its run (`runs`, never reset, unlike `attempt`, which a requeue resets) and writes
--- h:<run> = "<attempt> <start ms> <worker>"; the end writes h:<run>:e = "<end ms> <outcome>"
--- and, for a failure, h:<run>:x (error). The last HISTORY_KEPT runs are kept. lib/engine/record.ts
--- reads them back.
+-- Runs that did not end the job (retried, abandoned, released) are fields of the job's record
+-- (`job:<id>`), written when the run ends; the final run rides in the outcome value. The
+-- fields h:<run>, h:<run>:e and h:<run>:x, their values and the numbering of runs are
+-- described once, in docs/internals.md, "The history"; lib/engine/record.ts reads them back.
+-- The last HISTORY_KEPT runs are kept.
+--
 local HISTORY_KEPT = 20
 local HISTORY_ERROR_CHARS = 1000
 

@@ -1,5 +1,5 @@
--- Include (`--- @include wrongtype`) of every script that writes queue-wide keys (start,
--- finish, fail, enqueue, promote, serve, requeue). Not a script of its own.
+-- Include (`--- @include wrongtype`) of every script that writes queue-wide keys (enqueue,
+-- finish, fail, bury, claim, leave, promote, serve, requeue). Not a script of its own.
 --
 -- An error reply naming the first queue-wide key that holds the wrong type of value (pairs of
 -- key and type; a missing key is fine), or nil. Scripts check every queue-wide key they write,
