@@ -1,5 +1,5 @@
-// Courier 2 reads data format 2. A queue of a later format (3), or one holding jobs that
-// Courier 1.x wrote (format 1: no `meta` hash, a stream entry naming a job hash), is refused by
+// this Courier (data format 2) reads data format 2. A queue of a later format (3), or one holding jobs that
+// a Courier of data format 1 wrote (format 1: no `meta` hash, a stream entry naming a job hash), is refused by
 // the worker, trigger, result and info with one line saying what to do, exit 6, nothing written.
 import { describe, expect, test } from "bun:test";
 import { DATA_FORMAT, queueKeys } from "../lib/engine/keys.ts";
@@ -10,11 +10,11 @@ import { openQueue, rawRedis, runCli, testPrefix } from "./helpers.ts";
 
 const STACK_FRAME = /^\s+at .+:\d+/m;
 const V1_LINE = (prefix: string) =>
-  `queue "default" (prefix ${prefix}) holds data of format 1 (Courier 1.x); this is Courier 2 (format 2): drain it with Courier 1.x (courier info shows nothing waiting, delayed or in flight), then point this Courier at a new --prefix`;
+  `queue "default" (prefix ${prefix}) holds data of format 1 (an earlier Courier); this Courier reads format 2: drain it with the Courier that wrote it (courier info shows nothing waiting, delayed or in flight), then point this Courier at a new --prefix`;
 const LATER_LINE =
   'queue "default" has data format 3, this Courier reads format 2: upgrade Courier (or use another --queue/--prefix)';
 
-/** A queue as Courier 1.x left it: no meta, a job hash, its id in the stream, one delayed. */
+/** A queue as a Courier of data format 1 left it: no meta, a job hash, its id in the stream, one delayed. */
 async function v1Queue(prefix: string) {
   const keys = queueKeys(prefix, "default");
   await using r = await rawRedis();
@@ -57,7 +57,7 @@ test("this Courier reads and writes format 2", () => {
 });
 
 describe.each([
-  ["format 1 (Courier 1.x, no meta)", v1Queue, V1_LINE],
+  ["format 1 (no meta)", v1Queue, V1_LINE],
   ["format 3", laterQueue, () => LATER_LINE],
 ] as const)("a queue of %s", (_name, plant, line) => {
   test.each(commands)("%s refuses with one line and exit 6, writing nothing", async (cli, args) => {

@@ -9,7 +9,7 @@ import { refuseV1Data } from "./v1-data.ts";
 
 /**
  * Reads the queue's format (one HGET) and throws RedisRefusedError if it is another one, or if
- * it has none yet but holds jobs of Courier 1.x (format 1 wrote no meta: lib/engine/v1-data.ts).
+ * it has none yet but holds jobs of a Courier of data format 1 (format 1 wrote no meta: lib/engine/v1-data.ts).
  * Returns whether the queue has a format yet (a fresh queue has none until written to).
  */
 export async function checkFormat(client: Redis, keys: QueueKeys): Promise<boolean> {

@@ -1,4 +1,4 @@
-// Data of Courier 1.x (format 1), which wrote no `meta` hash: a queue whose jobs wait in v1's
+// Data of format 1 (an earlier Courier), which wrote no `meta` hash: a queue whose jobs wait in v1's
 // shape (a stream entry naming a job hash, a job hash with `task` and `status`) would be misread
 // by this engine, its entries buried as corrupt. Looked for only when a queue has no format yet
 // (once per process, never per job): the oldest stream entry and the first delayed job tell.
@@ -11,10 +11,10 @@ import type { QueueKeys } from "./keys.ts";
 export function formatOneLine(keys: Pick<QueueKeys, "meta">, format: number): string {
   const m = /^(.*):\{(.*)\}:meta$/.exec(keys.meta);
   const [prefix, queue] = m ? [m[1], m[2]] : ["?", "?"];
-  return `queue "${queue}" (prefix ${prefix}) holds data of format 1 (Courier 1.x); this is Courier 2 (format ${format}): drain it with Courier 1.x (courier info shows nothing waiting, delayed or in flight), then point this Courier at a new --prefix`;
+  return `queue "${queue}" (prefix ${prefix}) holds data of format 1 (an earlier Courier); this Courier reads format ${format}: drain it with the Courier that wrote it (courier info shows nothing waiting, delayed or in flight), then point this Courier at a new --prefix`;
 }
 
-/** Whether the queue holds jobs written by Courier 1.x (format 1, no `meta`). */
+/** Whether the queue holds jobs of data format 1 (an earlier Courier, no `meta`). */
 export async function holdsV1Jobs(client: Redis, keys: QueueKeys): Promise<boolean> {
   const [entries, delayed] = await Promise.all([
     client
