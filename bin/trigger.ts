@@ -18,6 +18,7 @@ import {
 } from "../lib/cli/trigger.ts";
 import { defaults } from "../lib/config.ts";
 import { ConnectError, describeError, RedisFullError } from "../lib/errors.ts";
+import { MAX_ATTEMPTS_LIMIT } from "../lib/queue/prepare.ts";
 import { Queue } from "../lib/queue/queue.ts";
 import type { WordCountPayload } from "../lib/tasks/wordcount/index.ts";
 import { WORDCOUNT_TASK } from "../lib/tasks/wordcount/name.ts";
@@ -63,7 +64,7 @@ const command = defineCommand({
     },
     "max-attempts": {
       type: "string",
-      description: `Attempts per job before it is dead-lettered (default ${defaults.maxAttempts})`,
+      description: `Attempts per job before it is dead-lettered, 1 to ${MAX_ATTEMPTS_LIMIT} (default ${defaults.maxAttempts})`,
     },
     skip: {
       type: "string",
@@ -91,7 +92,7 @@ const command = defineCommand({
     handleClosedPipeInCommand(); // it says how far it got (outputClosed)
     const input = inputOf(args, rawArgs);
     const wait = waitSeconds(args.wait);
-    const maxAttempts = intArg(args["max-attempts"], "max-attempts", 1, 1000);
+    const maxAttempts = intArg(args["max-attempts"], "max-attempts", 1, MAX_ATTEMPTS_LIMIT);
     const retryConnectS = intArg(args["retry-connect"], "retry-connect", 0, 86_400);
     const waitForMemoryS = intArg(args["wait-for-memory"], "wait-for-memory", 0, 86_400);
     const skip = intArg(args.skip, "skip", 0, Number.MAX_SAFE_INTEGER) ?? 0;
