@@ -46,7 +46,7 @@ export async function checkOutcome(
     wrongResults: wrong.length,
     recordedFinishes,
     ranMoreThanOnce,
-    whyMoreThanOnce: reasons(finished),
+    whyMoreThanOnce: reasons(finished, (r) => (pages.requests.get(acked.get(r.id)!) ?? 0) > 1),
     claimed: Number(stats[2] ?? 0),
     pending: Number(pendingReply[0]),
     streamLength: Number(streamLen),
@@ -68,13 +68,33 @@ export async function checkOutcome(
   return { summary, failures };
 }
 
-/** Why finished jobs ran more than once: their worker died (claimed) or an attempt failed. */
-function reasons(finished: JobRecord[]): Record<string, number> {
-  const out: Record<string, number> = { workerKilledOrCutOff: 0, attemptFailed: 0 };
+/**
+ * Why finished jobs ran more than once (their page was asked for more than once): their worker
+ * died or was cut off (a claim took the run over: an abandoned or released run, or an attempt
+ * past the first), an attempt failed, or a worker cut off but alive finished first, so its
+ * outcome (one attempt) was kept and the claimer's run lost the first-finisher check.
+ */
+function reasons(
+  finished: JobRecord[],
+  ranTwice: (r: JobRecord) => boolean,
+): Record<string, number> {
+  const out: Record<string, number> = {
+    workerKilledOrCutOff: 0,
+    attemptFailed: 0,
+    staleFinishKept: 0,
+  };
   for (const r of finished) {
-    if (r.attempts <= 1) continue;
+    if (!ranTwice(r)) continue;
     const failedAttempt = r.history.some((h) => h.error && !h.error.startsWith("abandoned"));
-    out[failedAttempt ? "attemptFailed" : "workerKilledOrCutOff"]!++;
+    const takenOver =
+      r.attempts > 1 ||
+      r.history.some((h) => h.outcome === "abandoned" || h.outcome === "released");
+    const why = failedAttempt
+      ? "attemptFailed"
+      : takenOver
+        ? "workerKilledOrCutOff"
+        : "staleFinishKept";
+    out[why]!++;
   }
   return out;
 }
