@@ -73,7 +73,14 @@ async function run(
   const queued = await usedMemory(r.admin);
   const keys = q.keys;
   // An auto id is the job's first entry id; its outcome is r:<id> (docs/engine-v2.md §2.7).
-  const first = await r.admin.sendCommand<[string][]>(["XRANGE", keys.stream, "-", "+", "COUNT", "1"]);
+  const first = await r.admin.sendCommand<[string][]>([
+    "XRANGE",
+    keys.stream,
+    "-",
+    "+",
+    "COUNT",
+    "1",
+  ]);
   const sample = keys.result(first[0]![0]);
   const queuedParts = { stream: await perJob(r, keys.stream) };
   // Full: maxmemory under what was used before the jobs came, so Redis stays full all along.
