@@ -54,7 +54,8 @@ export function formatBytes(n: number): string {
 
 /**
  * What a job may add to Redis' memory before a worker sees it in INFO: a finished word-count
- * job with its result kept weighs 1.9 kB (docs/performance.md), twice that for margin.
+ * job with its result kept weighs 0.93 kB (docs/performance.md; 1.9 kB on Engine v1), kept at
+ * 4 kB for margin (a larger result).
  */
 const BYTES_PER_START = 4_096;
 /** Jobs a worker may start between two reads of INFO when it is close to the limit, or past it. */
