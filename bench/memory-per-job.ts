@@ -2,9 +2,10 @@
 // Redis memory per job, by state, for sizing maxmemory (docs/performance.md, "Memory per job";
 // README, "Operations"). On a fresh redis-server: N word-count jobs enqueued (queued), then
 // finished by a worker (result kept for resultTtlS), then N more that fail for good (a dead
-// letter plus the failed record kept for failureTtlS). Prints one JSON line per state: used
-// memory (less client buffers) before and after, divided by N; one job's record (MEMORY
-// USAGE); and the shared streams' bytes per job (the events stream stops growing at
+// letter plus the failed value kept for failureTtlS), then N more that fail on a full Redis.
+// Prints one JSON line per state: used memory (less client buffers) before and after, divided
+// by N; one job's outcome key r:<id> (MEMORY USAGE; Engine v2 keeps no record for a job that
+// runs once); and the shared streams' bytes per job (the events stream stops growing at
 // eventsMaxLen jobs, the dead letters at deadMaxLen).
 // Usage: bun bench/memory-per-job.ts [N] [hash-max-listpack-value] (default 10000, Redis' 64):
 // a job record holding a value longer than that (a result, a long error) is stored as a hash
@@ -71,14 +72,29 @@ async function run(
   );
   const queued = await usedMemory(r.admin);
   const keys = q.keys;
-  const sample = `${keys.recordPrefix}${(await r.admin.sendCommand<[string, string[]][]>(["XRANGE", keys.stream, "-", "+", "COUNT", "1"]))[0]![1][1]}`;
-  const queuedParts = {
-    stream: await perJob(r, keys.stream),
-    record: await bytes(r, sample),
-  };
+  // An auto id is the job's first entry id; its outcome is r:<id> (docs/internals.md, "The outcome value").
+  const first = await r.admin.sendCommand<[string][]>([
+    "XRANGE",
+    keys.stream,
+    "-",
+    "+",
+    "COUNT",
+    "1",
+  ]);
+  const sample = keys.result(first[0]![0]);
+  const queuedParts = { stream: await perJob(r, keys.stream) };
   // Full: maxmemory under what was used before the jobs came, so Redis stays full all along.
   if (full) await r.admin.sendCommand(["CONFIG", "SET", "maxmemory", String(before - 65_536)]);
-  const w = await Worker.start({ redisUrl: r.url, queue, tasks: [task], concurrency: 64 });
+  // Full: a headroom wide enough that the worker never waits for room (it would, past the
+  // default 10%: every outcome takes memory); this measures bytes, not the pause.
+  const memoryHeadroomPct = full ? 1_000 : undefined;
+  const w = await Worker.start({
+    redisUrl: r.url,
+    queue,
+    tasks: [task],
+    concurrency: 64,
+    memoryHeadroomPct,
+  });
   while (Number(await r.admin.sendCommand(["HGET", keys.stats, counter])) < N) await Bun.sleep(50);
   await w.stop();
   if (full) await r.admin.sendCommand(["CONFIG", "SET", "maxmemory", "0"]);
@@ -100,13 +116,12 @@ await withRedis(false, async (r) => {
     jobs: N,
     bytesPerJob: Math.round((ok.queued - ok.before) / N),
     streamEntry: ok.queuedParts.stream,
-    jobRecord: ok.queuedParts.record,
   });
   line({
     state: "finished, result kept",
     jobs: N,
     bytesPerJob: Math.round((ok.after - ok.before) / N),
-    jobRecord: await bytes(r, ok.sample),
+    result: await bytes(r, ok.sample),
     events: await perJob(r, ok.keys.events),
   });
   const bad = await run(r, "bad", failing, "dead");
@@ -114,12 +129,12 @@ await withRedis(false, async (r) => {
     state: "failed, dead letter and record kept",
     jobs: N,
     bytesPerJob: Math.round((bad.after - bad.before) / N),
-    jobRecord: await bytes(r, bad.sample),
+    failedValue: await bytes(r, bad.sample),
     deadLetter: await perJob(r, bad.keys.dead),
     events: await perJob(r, bad.keys.events),
   });
-  // On a full Redis (noeviction), a failure keeps only a compact dead letter: it must weigh
-  // less than the queued job it replaces, so a queue where every job fails drains.
+  // On a full Redis (noeviction), a failure keeps only a compact dead letter: still more than
+  // the queued job it replaces (Engine v2: the stream entry alone), so it takes memory.
   await r.admin.sendCommand(["CONFIG", "SET", "maxmemory-policy", "noeviction"]);
   const onFull = await run(r, "full", failing, "dead", true);
   line({

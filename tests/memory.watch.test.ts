@@ -49,7 +49,7 @@ describe("MemoryWatch's start budget", () => {
     w.observe(at(10 * MB));
     expect(w.paused).toBe(false);
     expect(w.take(64)).toBe(STARTS_PER_READ);
-    w.outcomeWritten(false); // failures on a full Redis: compact dead letters
+    w.outcomeWritten(false); // outcomes that take nothing (a duplicate run's, left alone)
     w.observe(at(9.9 * MB));
     expect(w.take(64)).toBe(STARTS_PER_READ);
     w.outcomeWritten(true); // a result

@@ -3,6 +3,7 @@
 // The Redis client is Bun's built-in one, BullMQ's fastest option here (about a third faster
 // than node-redis in our runs); BENCH_BULLMQ_CLIENT=node-redis selects node-redis instead.
 
+import type { EventEmitter } from "node:events";
 import {
   createBunRedisClient,
   createNodeRedisClient,
@@ -50,6 +51,49 @@ function processor(kind: TaskKind) {
     });
 }
 
+/**
+ * Waits for job `id` to complete (or throws when it failed), as Job.waitUntilFinished does: listen
+ * for its events, then check once whether it had finished before the listener was ready. Not
+ * waitUntilFinished itself: it reads that check's reply inside an async Promise executor, so a
+ * null reply (seen once under load: `TypeError: null is not an object (evaluating '[status,
+ * result]')`) escaped as an unhandled rejection, failing the run, and the wait hung until its
+ * timeout. Here a check that throws or reads no final state is tried again every 50 ms while
+ * the events are awaited. The normal case costs what BullMQ's does: one listener, one check.
+ */
+function waitFinished(q: Queue, qe: QueueEvents, id: string, ttlMs: number): Promise<void> {
+  // Per-job events (`completed:<id>`) are emitted but not in QueueEvents' typed listener list.
+  const emitter = qe as unknown as EventEmitter;
+  return new Promise<void>((resolve, reject) => {
+    let done = false;
+    let poll: ReturnType<typeof setTimeout> | undefined;
+    const end = (err?: Error) => {
+      if (done) return;
+      done = true;
+      clearTimeout(timeout);
+      clearTimeout(poll);
+      emitter.off(`completed:${id}`, onCompleted);
+      emitter.off(`failed:${id}`, onFailed);
+      if (err) reject(err);
+      else resolve();
+    };
+    const onCompleted = () => end();
+    const onFailed = (args: { failedReason?: string }) => end(new Error(args.failedReason));
+    const timeout = setTimeout(
+      () => end(new Error(`job ${id} not finished in ${ttlMs} ms`)),
+      ttlMs,
+    );
+    emitter.on(`completed:${id}`, onCompleted);
+    emitter.on(`failed:${id}`, onFailed);
+    const check = async () => {
+      const state = await q.getJobState(id).catch(() => null);
+      if (state === "completed") end();
+      else if (state === "failed") end(new Error(`job ${id} failed`));
+      else if (state === null && !done) poll = setTimeout(check, 50);
+    };
+    void qe.waitUntilReady().then(check, () => check());
+  });
+}
+
 export const bullmq: ContenderImpl = {
   name: "bullmq",
   finishedCommand: (queue) => ["ZCARD", `bull:${queue}:completed`],
@@ -57,11 +101,9 @@ export const bullmq: ContenderImpl = {
     const conn = await client(url);
     const q = new Queue(queue, { connection: conn.connection });
     const events: { qe: QueueEvents; conn: Client }[] = [];
-    const jobs = new Map<string, Job>();
     return {
       async enqueueOne(data) {
         const job = await q.add(kind, data, JOB_OPTS);
-        jobs.set(job.id!, job);
         return job.id!;
       },
       async enqueueBulk(payloads) {
@@ -74,9 +116,7 @@ export const bullmq: ContenderImpl = {
           await qe.waitUntilReady();
           events.push({ qe, conn: c });
         }
-        const job = jobs.get(id);
-        jobs.delete(id);
-        await job!.waitUntilFinished(events[0]!.qe, 30_000);
+        await waitFinished(q, events[0]!.qe, id, 30_000);
       },
       async close() {
         for (const e of events) await e.qe.close();

@@ -16,7 +16,12 @@ export async function runWorker(options: RunWorkerOptions): Promise<Worker> {
   const format =
     options.logFormat === "auto" ? (process.stdout.isTTY ? "human" : "json") : options.logFormat;
   const logger = createLogger(format);
-  const worker = await Worker.start({ ...options, logger });
+  // The handlers go in before the start, not after it returns: until a handler is installed a
+  // SIGTERM kills the process outright (the default action), and a supervisor stopping a worker
+  // that is still starting, or has just logged `worker started` and not yet got past the
+  // `await` (a loaded machine deschedules it there), would see it killed, not drained. A first
+  // signal during the start stops the worker as soon as it has started.
+  let worker: Worker | null = null;
   let signals = 0;
   const onSignal = (signal: NodeJS.Signals) => {
     signals++;
@@ -27,12 +32,17 @@ export async function runWorker(options: RunWorkerOptions): Promise<Worker> {
       process.exit(130);
     }
     logger.log("info", "stopping (send the signal again to exit at once)", { signal });
-    void worker.stop();
+    if (worker) void worker.stop();
   };
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
-  await worker.stopped;
-  process.off("SIGINT", onSignal);
-  process.off("SIGTERM", onSignal);
-  return worker;
+  try {
+    worker = await Worker.start({ ...options, logger });
+    if (signals > 0) void worker.stop();
+    await worker.stopped;
+    return worker;
+  } finally {
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+  }
 }

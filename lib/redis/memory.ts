@@ -54,7 +54,8 @@ export function formatBytes(n: number): string {
 
 /**
  * What a job may add to Redis' memory before a worker sees it in INFO: a finished word-count
- * job with its result kept weighs 1.9 kB (docs/performance.md), twice that for margin.
+ * job with its result kept weighs 0.93 kB (docs/performance.md; 1.9 kB on Engine v1), kept at
+ * 4 kB for margin (a larger result).
  */
 const BYTES_PER_START = 4_096;
 /** Jobs a worker may start between two reads of INFO when it is close to the limit, or past it. */
@@ -70,11 +71,11 @@ export const STARTS_PER_READ = 16;
  * first are not checked by Redis): each read of INFO allows as many starts as the room up to
  * the limit (maxmemory plus `headroomPct`) holds at BYTES_PER_START each, at least
  * STARTS_PER_READ; once they are taken, INFO is read again before more start. Past the limit,
- * jobs start (STARTS_PER_READ per read) only while every outcome written since Redis was last
- * seen under it freed memory: a job that fails for good on a full Redis keeps only a compact
- * dead letter, lighter than the queued job, so a queue whose jobs fail drains; a result or a
- * retry takes memory, and then nothing new starts until there is room (results expire,
- * letters are purged).
+ * jobs start (STARTS_PER_READ per read) only until an outcome that takes memory is written
+ * (Engine v2: every recorded one does; a queued job is only its ~40 B stream entry, and even
+ * the compact dead letter of a failure on a full Redis outweighs it), and then nothing new
+ * starts until there is room (results expire, letters are purged, maxmemory is raised). The
+ * jobs in flight still finish: past the limit by at most (concurrency + STARTS_PER_READ) jobs.
  */
 export class MemoryWatch {
   #refused = false;
