@@ -6,7 +6,13 @@ import { checkFormat, stampFormat } from "../engine/format.ts";
 import { type QueueKeys, queueKeys } from "../engine/keys.ts";
 import { JobNotFoundError } from "../errors.ts";
 import { type RetryPolicy, withRetries } from "../redis/calls.ts";
-import { type ConnectOptions, connect, type Redis } from "../redis/connect.ts";
+import {
+  type ConnectOptions,
+  closeClient,
+  connect,
+  destroy,
+  type Redis,
+} from "../redis/connect.ts";
 import type { JobRecord, Task } from "../types.ts";
 import {
   type BatchOutcome,
@@ -67,7 +73,7 @@ export class Queue {
       // a fresh one gets its format with its first batch (reading alone writes nothing).
       if (await checkFormat(client, queue.keys)) queue.#stamped = Promise.resolve();
     } catch (err) {
-      client.destroy();
+      destroy(client);
       throw err;
     }
     return queue;
@@ -138,6 +144,7 @@ export class Queue {
             return sent;
           },
           batch.length === 1 ? "job not enqueued" : `batch of ${batch.length} jobs not enqueued`,
+          `${batch.length === 1 ? "the job" : `the batch of ${batch.length} jobs`} may or may not have been enqueued`,
         );
       },
     };
@@ -177,15 +184,17 @@ export class Queue {
   /**
    * Runs a call; while Redis is unreachable (or full, for writes) retries with back-off for up
    * to `retryConnectS` (`waitForMemoryS`), 0 by default: then throws a ConnectError (or a
-   * RedisFullError) naming the URL and the cause.
+   * RedisFullError) naming the URL and the cause; a LostReplyError saying `unsure` when a
+   * write may have been done, its reply lost.
    */
-  #call<T>(fn: () => Promise<T>, what = "nothing read"): Promise<T> {
+  #call<T>(fn: () => Promise<T>, what = "nothing read", unsure?: string): Promise<T> {
     const policy: RetryPolicy = {
       redisUrl: this.options.redisUrl,
       retryConnectS: this.#retryConnectS,
       waitForMemoryS: this.#waitForMemoryS,
       reconnectMaxMs: this.options.reconnectMaxMs,
       what,
+      unsure,
     };
     return withRetries(this.client, policy, fn);
   }
@@ -210,11 +219,11 @@ export class Queue {
     }
   }
 
-  /** Closes the connections. Pending replies are awaited. */
+  /** Closes the connections. Pending replies are awaited (a few seconds at most). */
   async close(): Promise<void> {
     const clients = [this.client, ...this.#waiters];
     this.#waiters.clear();
     this.#idleWaiters = [];
-    await Promise.all(clients.map((c) => c.close().catch(() => c.destroy())));
+    await Promise.all(clients.map((c) => closeClient(c)));
   }
 }

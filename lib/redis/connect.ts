@@ -3,7 +3,7 @@
 import { hostname } from "node:os";
 import { createClient, ErrorReply } from "redis";
 import { ConfigError, ConnectError } from "../errors.ts";
-import { exponentialMs } from "../time.ts";
+import { exponentialMs, within } from "../time.ts";
 import { describeCause } from "./cause.ts";
 import { preflight } from "./server.ts";
 import { maskUrl, tlsCa, tlsHint, validateUrl } from "./url.ts";
@@ -125,13 +125,44 @@ async function setName(client: Redis, name: string): Promise<void> {
   }
 }
 
-/** Closes a client at once (pending replies are rejected); a closed one is left as it is. */
+/** Clients destroyed here, each watched once for a connection it opens after that. */
+const destroyed = new WeakSet<Redis>();
+
+/**
+ * Closes a client at once (pending replies are rejected); a closed one is left as it is.
+ * node-redis finishes a reconnection it had begun even after destroy() or close(): the socket
+ * it then opens belongs to no one and keeps the process alive for ever (a CLI that never
+ * exits). So a connection the client makes after this is closed as soon as it opens.
+ */
 export function destroy(client: Redis): void {
   try {
     client.destroy();
   } catch {
     // already closed
   }
+  if (destroyed.has(client)) return;
+  destroyed.add(client);
+  client.on("connect", () => {
+    try {
+      client.destroy();
+    } catch {
+      // already closed
+    }
+  });
+}
+
+/**
+ * Closes a client, letting replies still pending land for up to `waitMs`, then destroys it.
+ * A client that is not connected (Redis away, reconnecting) is destroyed at once: node-redis'
+ * close() would wait for replies that cannot come, or leave the reconnection running.
+ */
+export async function closeClient(client: Redis, waitMs = 5_000): Promise<void> {
+  if (client.isReady)
+    await within(
+      client.close().catch(() => {}),
+      waitMs,
+    );
+  destroy(client);
 }
 
 /** Default consumer name: unique per process, readable in `info`. */
