@@ -3,7 +3,7 @@
 // reconnecting leaves no connection behind, so `trigger` exits instead of running for ever.
 import { beforeAll, describe, expect, test } from "bun:test";
 import { Admin } from "../lib/admin/admin.ts";
-import { queueKeys } from "../lib/engine/keys.ts";
+import { DATA_FORMAT, queueKeys } from "../lib/engine/keys.ts";
 import { scripts } from "../lib/engine/lua.ts";
 import { LostReplyError } from "../lib/errors.ts";
 import { Queue } from "../lib/queue/queue.ts";
@@ -43,6 +43,18 @@ describe("an enqueue whose reply is lost", () => {
     await noConnectionLeft(proxy);
     expect(proxy.dropped).toBe(1);
     expect(await streamLength(prefix)).toBe(2);
+  });
+
+  test("the queue's first enqueue: its data format is written with the jobs all the same", async () => {
+    const prefix = testPrefix();
+    await using proxy = await lossyProxy(scripts.enqueue.sha);
+    const q = await Queue.connect({ redisUrl: proxy.url, prefix });
+    await expect(q.enqueue("t", 1)).rejects.toBeInstanceOf(LostReplyError);
+    await q.close();
+    await using r = await rawRedis();
+    const meta = queueKeys(prefix, "default").meta;
+    expect(await r.sendCommand(["HGET", meta, "format"])).toBe(String(DATA_FORMAT));
+    expect(await streamLength(prefix)).toBe(1);
   });
 
   test.each([

@@ -2,7 +2,7 @@
 // wait for them to end.
 
 import { type ProducerOptions, resolveOptions } from "../config.ts";
-import { checkFormat, stampFormat } from "../engine/format.ts";
+import { checkFormat } from "../engine/format.ts";
 import { type QueueKeys, queueKeys } from "../engine/keys.ts";
 import { JobNotFoundError } from "../errors.ts";
 import { type RetryPolicy, withRetries } from "../redis/calls.ts";
@@ -44,8 +44,6 @@ export class Queue {
 
   #retryConnectS: number;
   #waitForMemoryS: number;
-  /** The queue's data format is written (or was found): null until the first enqueue needs it. */
-  #stamped: Promise<void> | null = null;
 
   private constructor(client: Redis, options: ProducerOptions, config: QueueConfig) {
     this.#retryConnectS = config.retryConnectS ?? 0;
@@ -70,8 +68,9 @@ export class Queue {
     const queue = new Queue(client, options, config);
     try {
       // A queue of another data format is refused before anything is read or written there;
-      // a fresh one gets its format with its first batch (reading alone writes nothing).
-      if (await checkFormat(client, queue.keys)) queue.#stamped = Promise.resolve();
+      // a fresh one gets its format with its first batch, in the same script call
+      // (enqueue.lua: a lost reply cannot part them), and reading alone writes nothing.
+      await checkFormat(client, queue.keys);
     } catch (err) {
       destroy(client);
       throw err;
@@ -136,27 +135,12 @@ export class Queue {
         const window = Math.max(this.#retryConnectS, this.#waitForMemoryS);
         const send = batchSender(this.client, this.keys, batch, window);
         return this.#call(
-          async () => {
-            const sent = await send();
-            // After the batch: a refused one (full, a key of another type) writes nothing, not
-            // even the format. The queue's format was checked at connect.
-            await this.#stamp();
-            return sent;
-          },
+          send,
           batch.length === 1 ? "job not enqueued" : `batch of ${batch.length} jobs not enqueued`,
           `${batch.length === 1 ? "the job" : `the batch of ${batch.length} jobs`} may or may not have been enqueued`,
         );
       },
     };
-  }
-
-  /** Writes the queue's data format once, with its first jobs (a failed try is tried again). */
-  #stamp(): Promise<void> {
-    this.#stamped ??= stampFormat(this.client, this.keys).catch((err) => {
-      this.#stamped = null;
-      throw err;
-    });
-    return this.#stamped;
   }
 
   /** The job's record, or null when the id is unknown (or its record expired). */
