@@ -4,7 +4,7 @@ import { hostname } from "node:os";
 import { createClient, ErrorReply } from "redis";
 import { ConfigError, ConnectError } from "../errors.ts";
 import { exponentialMs, within } from "../time.ts";
-import { describeCause } from "./cause.ts";
+import { describeCause, isConnectionError } from "./cause.ts";
 import { preflight } from "./server.ts";
 import { maskUrl, tlsCa, tlsHint, validateUrl } from "./url.ts";
 
@@ -114,6 +114,19 @@ export async function connect(url: string, options: ConnectOptions = {}): Promis
     clearTimeout(limit);
   }
   return client;
+}
+
+/**
+ * A connection lost after connecting, while a process sets itself up (a worker's checks, its
+ * group, its name): a ConnectError (exit 6, one line), not an unexpected error with a stack.
+ * Replies and anything else pass as they are.
+ */
+export function lostWhileStarting(err: unknown, url: string, what: string): unknown {
+  if (!isConnectionError(err)) return err;
+  const why = describeCause(err);
+  return new ConnectError(`Redis at ${maskUrl(url)} did not answer ${what}: ${why}`, {
+    cause: err,
+  });
 }
 
 /** Names the connection for CLIENT LIST; an ACL user without CLIENT SETNAME goes unnamed. */

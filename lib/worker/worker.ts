@@ -9,7 +9,7 @@ import { type QueueKeys, queueKeys } from "../engine/keys.ts";
 import { RedisRefusedError } from "../errors.ts";
 import { type Logger, silentLogger, throttled } from "../log.ts";
 import { describeCause } from "../redis/cause.ts";
-import { defaultWorkerName, type Redis } from "../redis/connect.ts";
+import { defaultWorkerName, lostWhileStarting, type Redis } from "../redis/connect.ts";
 import { MemoryWatch } from "../redis/memory.ts";
 import { Outage } from "../redis/outage.ts";
 import { checkPermissions, workerCommands } from "../redis/permissions.ts";
@@ -136,7 +136,7 @@ export class Worker {
       // as already running here stays the other worker's.
       if (claimed) forgetName(queueKeys(o.prefix, o.queue), o.name);
       destroyLinks(links); // a failed start leaves nothing open behind it
-      throw err;
+      throw lostWhileStarting(err, o.redisUrl, "while the worker started");
     }
   }
 
