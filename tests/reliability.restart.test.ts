@@ -99,6 +99,23 @@ describe("Redis restart", () => {
     await q.close();
   });
 
+  test("a wait begun while Redis is down waits for it to come back", async () => {
+    const redisUrl = server!.url;
+    const prefix = testPrefix();
+    const q = await Queue.connect({ redisUrl, prefix });
+    const id = await q.enqueue("work", 7);
+    await q.waitForJobs([id], { timeoutMs: 1 }); // its waiting connection is kept for the next
+    await server!.stop(2_000);
+    const waited = q.waitForJobs([id], { timeoutMs: 15_000 });
+    await start();
+    const work = defineTask({ name: "work", run: async (n: number) => n });
+    const w = await startWorker({ prefix, redisUrl, tasks: [work] });
+    const { ended } = await waited;
+    expect(ended.get(id)?.result).toBe(7);
+    await w.stop();
+    await q.close();
+  });
+
   test("a producer asked to retry waits for Redis to come back, then enqueues", async () => {
     const redisUrl = server!.url;
     const q = await Queue.connect({ redisUrl, prefix: testPrefix(), retryConnectS: 15 });
