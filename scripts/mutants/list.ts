@@ -164,7 +164,7 @@ export const mutants: Mutant[] = [
     "local f = { t = j.f.t, p = j.f.p, a = 0, m = j.f.m }", [T("worker.process"), E("fail")]),
   m("fail-compact-whole-error", DEAD, "a failure on a full Redis keeps a compact letter, so a failing queue drains",
     "'error', string.sub(err, 1, 100),",
-    "'error', err,", [T("redis-full.worker")]),
+    "'error', err,", [E("fail"), T("redis-full.worker")]),
   m("memory-budget-ignored", "lib/redis/memory.ts", "a worker reads Redis' memory between budgets of starts (bounds its overshoot)",
     "    this.#allowance -= granted;",
     "", [T("memory.watch"), T("redis-full.worker")]),
