@@ -230,7 +230,7 @@ export const mutants: Mutant[] = [
     "", [T("worker.reclaim"), G("lease")]),
   m("claim-own-run-twice", "lib/worker/running.ts", "a worker never runs two copies of an entry it claimed from itself",
     "if (this.#closed || this.#running.has(job.entryId) || this.#writing.has(job.entryId)) return;",
-    "if (this.#closed || this.#writing.has(job.entryId)) return;", [T("worker.reclaim")]),
+    "if (this.#closed || this.#writing.has(job.entryId)) return;", [T("worker.reclaim"), G("network")]),
   m("nogroup-not-recreated", "lib/worker/loops.ts", "a vanished stream's group is recreated (NOGROUP), and new jobs run",
     "    if (message.startsWith(\"NOGROUP\")) {",
     "    if (false) {", [G("read")]),
