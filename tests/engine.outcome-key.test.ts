@@ -8,6 +8,7 @@ import { type FailedAttempt, failJobs } from "../lib/engine/fail.ts";
 import { finishJobs } from "../lib/engine/finish.ts";
 import { leaveForOthers } from "../lib/engine/leave.ts";
 import { releaseAll } from "../lib/engine/release.ts";
+import { getJobs } from "../lib/queue/read.ts";
 import {
   deliver,
   type EngineQueue,
@@ -67,6 +68,9 @@ async function expectDeadLettered(v: EngineQueue): Promise<void> {
   // The operator's key is left as it is; the entry is settled.
   expect(await v.r.sendCommand(["HGET", `${v.k.resultPrefix}job-1`, "someone"])).toBe("else");
   expect(await streamEntries(v)).toEqual([]);
+  // Read back (result, waiters): failed, from its letter, not unknown.
+  const [job] = await getJobs(v.client, v.k, ["job-1"]);
+  expect(job).toMatchObject({ id: "job-1", status: "failed", error: letter!.error });
 }
 
 describe("r:<id> of another type", () => {
