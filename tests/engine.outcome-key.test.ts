@@ -104,6 +104,15 @@ describe("r:<id> of another type", () => {
     expect(events.map(([, f]) => f)).toEqual([["type", "failed", "ids", "job-1"]]);
   });
 
+  test("finish: re-sent after a lost reply, it writes no second letter", async () => {
+    await using v = await engineQueue();
+    const entry = await corruptJob(v);
+    const item = finished(entry, "job-1", true);
+    expect((await finishJobs(v.client, v.k, FINISH, [item])).codes).toEqual([-2]);
+    expect((await finishJobs(v.client, v.k, FINISH, [item])).codes).toEqual([-2]);
+    await expectDeadLettered(v);
+  });
+
   test("a finished outcome string is left alone: first wins, no letter", async () => {
     await using v = await engineQueue();
     const entry = await plant(v);

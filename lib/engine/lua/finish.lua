@@ -48,7 +48,10 @@ local codes, entries, recorded, corrupt, buckets, sum = {}, {}, {}, {}, {}, 0
 
 -- r:<id> holds another type (someone's key): no outcome can be kept there, so the job is
 -- dead-lettered with the entry's fields and the attempt that ran (from the outcome tail).
+-- Only while the entry is pending: a finish re-sent after a lost reply, or a second run's finish
+-- of the same entry (a claim keeps the entry id), finds it acknowledged and writes no second letter.
 local function bury_corrupt(entry, id, key, has_record, tail)
+  if not redis.call('XPENDING', KEYS[1], group, entry, entry, 1)[1] then return end
   local f = entry_at(KEYS[1], entry) or {}
   local attempt = string.match(tail, '^%S+ (%d+) ') or f.a
   local err = 'corrupt record: key ' .. key .. ' holds a ' .. redis.call('TYPE', key).ok ..
