@@ -192,13 +192,20 @@ async function main(): Promise<number> {
 
 /** The baseline, then each mutant in turn (one at a time: they share the scratch copy). */
 async function runAll(dir: string, chosen: readonly Mutant[]): Promise<number> {
-  // The unmutated tests must pass first, or every "kill" would mean nothing.
+  // The unmutated tests must pass first, or every "kill" would mean nothing. Each file in a
+  // process of its own, as the mutants run them (a few files each): one process for all of
+  // them would also test how files disturb each other, which no mutant run does.
   const all = [...new Set(chosen.flatMap((m) => m.tests))].sort();
   console.log(`baseline: ${all.length} test files on the unmutated copy in ${dir}`);
-  const base = await runTests(dir, all, false);
-  if (!base.ok) {
+  const failed: string[] = [];
+  for (const file of all) {
+    const base = await runTests(dir, [file], false);
+    if (base.ok) continue;
+    failed.push(file);
     console.error(base.log.split("\n").slice(-40).join("\n"));
-    console.error("baseline failed: fix the tests before reading mutants");
+  }
+  if (failed.length > 0) {
+    console.error(`baseline failed in ${failed.join(" ")}: fix the tests before reading mutants`);
     return 2;
   }
   const outcomes: Outcome[] = [];

@@ -245,16 +245,20 @@ describe("fail.lua", () => {
     expect(await v.r.sendCommand(["EXISTS", v.k.recordPrefix + entry])).toBe(0);
   });
 
-  test("on a full Redis (letter only) the record goes and the letter is marked", async () => {
+  test("on a full Redis (letter only) the record goes, the letter is marked, its error cut", async () => {
     await using v = await engineQueue();
     const entry = await plant(v, { i: "job-2" });
     await v.r.sendCommand(["HSET", `${v.k.recordPrefix}job-2`, "e", entry, "q", "1"]);
     await deliver(v, "w1");
-    const item = attempt(entry, { id: "job-2", hasRecord: true, retryInMs: null });
+    // An error of 150 characters: the compact letter keeps its first 100 (it must free more
+    // memory than it takes, or a queue where every job fails never drains).
+    const error = "e".repeat(100) + "x".repeat(50);
+    const item = attempt(entry, { id: "job-2", hasRecord: true, retryInMs: null, error });
     const codes = await failJobs(v.client, v.k, { ...OPTS, failureTtlS: null }, [item]);
     expect(codes).toEqual(["failed"]);
     const [[, fields]] = (await letters(v)) as [[string, string[]]];
     expect(fields.slice(-2)).toEqual(["record", "dropped"]);
+    expect(fields[fields.indexOf("error") + 1]).toBe("e".repeat(100));
     expect(
       await v.r.sendCommand(["EXISTS", `${v.k.resultPrefix}job-2`, `${v.k.recordPrefix}job-2`]),
     ).toBe(0);

@@ -116,7 +116,7 @@ describe("finish", () => {
     expect(await r.sendCommand(["HGET", keys.stats, "finished"])).toBe("1");
   });
 
-  test("a result key of another type: -2, the entry acknowledged all the same", async () => {
+  test("a result key of another type: -2, the job dead-lettered, the entry acknowledged", async () => {
     await using r = await rawRedis();
     const keys = await freshQueue(r);
     await enqueue(r, keys, jobs(1));

@@ -8,6 +8,7 @@ import { parseEntry } from "../lib/engine/entry.ts";
 import { finishJobs } from "../lib/engine/finish.ts";
 import { readStatuses } from "../lib/engine/status.ts";
 import { asClient, enqueue, freshQueue, redisTime, take } from "./fixtures/engine.ts";
+import { deliver, engineQueue, plant } from "./fixtures/plant.ts";
 import { rawRedis } from "./helpers.ts";
 
 describe("status", () => {
@@ -182,5 +183,54 @@ describe("status", () => {
     await finishJobs(asClient(r), keys, w2, [{ ...done, payload: "1", result: '"ok"' }]);
     const [read] = await readStatuses(asClient(r), keys, [job!.id]);
     expect(read).toMatchObject({ status: "finished", result: "ok", attempts: 2, worker: "w2" });
+  });
+});
+
+describe("the history of a job taken over while its worker stalled", () => {
+  test("the stalled run that finished first shows once, as finished, not also as abandoned", async () => {
+    await using v = await engineQueue();
+    const entry = await plant(v, { t: "echo", p: "{}", a: 0, m: 3 });
+    await deliver(v, "wA");
+    const lapsed = {
+      minIdleMs: 0,
+      count: 10,
+      failureTtlS: 600,
+      deadMaxLen: 100,
+      eventsMaxLen: 100,
+    };
+    const claimed = await claimLapsed(v.client, v.k, { consumer: "wB", ...lapsed });
+    expect(claimed.claimed.map((c) => c.kind)).toEqual(["run"]); // run 1 written as abandoned
+    // wA wakes up and finishes its run (attempt 1) before wB's run ends.
+    const run = { attempt: 1, maxAttempts: 3, enqueuedAt: null, worker: "wA", task: "echo" };
+    const item = { ...run, entryId: entry, jobId: entry, hasRecord: false, runMs: 5 };
+    const w = { consumer: "wA", resultTtlS: 60, eventsMaxLen: 100 };
+    await finishJobs(v.client, v.k, w, [{ ...item, payload: "{}", result: "1" }]);
+    const [job] = await readStatuses(v.client, v.k, [entry]);
+    expect(job!.history.map((h) => [h.attempt, h.worker, h.outcome])).toEqual([
+      [1, "wA", "finished"],
+    ]);
+  });
+
+  test("an abandoned run followed by the claimer's finish keeps both", async () => {
+    await using v = await engineQueue();
+    const entry = await plant(v, { t: "echo", p: "{}", a: 0, m: 3 });
+    await deliver(v, "wA");
+    const lapsed = {
+      minIdleMs: 0,
+      count: 10,
+      failureTtlS: 600,
+      deadMaxLen: 100,
+      eventsMaxLen: 100,
+    };
+    await claimLapsed(v.client, v.k, { consumer: "wB", ...lapsed });
+    const run = { attempt: 2, maxAttempts: 3, enqueuedAt: null, worker: "wB", task: "echo" };
+    const item = { ...run, entryId: entry, jobId: entry, hasRecord: true, runMs: 5 };
+    const w = { consumer: "wB", resultTtlS: 60, eventsMaxLen: 100 };
+    await finishJobs(v.client, v.k, w, [{ ...item, payload: "{}", result: "1" }]);
+    const [job] = await readStatuses(v.client, v.k, [entry]);
+    expect(job!.history.map((h) => [h.attempt, h.worker, h.outcome])).toEqual([
+      [1, "wA", "abandoned"],
+      [2, "wB", "finished"],
+    ]);
   });
 });

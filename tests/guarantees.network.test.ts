@@ -1,7 +1,7 @@
 // A read whose reply is lost (the network cut after Redis delivered the entry) leaves the entry
 // pending on a consumer that never saw it. The worker must look at its own pending entries
 // after any failed read and start them at once, not wait claimIdleMs for a claim
-// (docs/internals.md, "Start").
+// (docs/internals.md, "Start"), and never start a second copy of one it is running.
 import { describe, expect, test } from "bun:test";
 import { defineTask } from "../lib/types.ts";
 import { viaProxy } from "./fixtures/proxy.ts";
@@ -49,6 +49,60 @@ describe("a lost read", () => {
       expect(ended.get(id)).toMatchObject({ status: "finished", attempts: 1, worker: w.name });
       expect(log.records.some((e) => e.fields.connection === "blocking")).toBe(true);
     } finally {
+      await w.stop();
+      proxy.close();
+    }
+  });
+
+  test("an entry this worker is running comes back with the lost read's, and is not run twice", async () => {
+    const prefix = testPrefix();
+    const { proxy, url } = viaProxy();
+    await using q = await openQueue({ prefix });
+    await using r = await rawRedis();
+    const ok = defineTask({ name: "ok", run: async () => "ok" });
+    let slowRuns = 0;
+    let release = () => {};
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const slow = defineTask({
+      name: "slow",
+      run: async () => {
+        slowRuns++;
+        await gate;
+        return "once";
+      },
+    });
+    const w = await startWorker({
+      prefix,
+      tasks: [ok, slow],
+      redisUrl: url,
+      concurrency: 2,
+      claimIdleMs: 60_000,
+      blockMs: 1_000,
+      commandTimeoutMs: 300,
+    });
+    try {
+      const slowId = await q.enqueue("slow", null);
+      await until(() => slowRuns === 1, "the slow job to start");
+      const blocked = async () =>
+        String(await r.sendCommand(["CLIENT", "LIST"]))
+          .split("\n")
+          .some((c) => c.includes(`name=courier-reader-${w.name} `) && / flags=b /.test(c));
+      await until(blocked, "the worker's blocking read for its free slot");
+      proxy.stall();
+      const id = await q.enqueue("ok", null);
+      await until(async () => (await pendingCount(r, q.keys)) === 2, "Redis to deliver the entry");
+      proxy.resume();
+      // The worker reads its own pending entries: the slow job's (running) and the lost one.
+      const { ended } = await q.waitForJobs([id], { timeoutMs: 10_000 });
+      expect(ended.get(id)).toMatchObject({ status: "finished", attempts: 1 });
+      release();
+      const { ended: slowEnded } = await q.waitForJobs([slowId], { timeoutMs: 10_000 });
+      expect(slowEnded.get(slowId)).toMatchObject({ status: "finished", attempts: 1 });
+      expect(slowRuns).toBe(1);
+    } finally {
+      release();
       await w.stop();
       proxy.close();
     }

@@ -40,6 +40,7 @@ describe("history", () => {
   test("a dead job's last attempt holds its error; the history keeps the last 20 attempts", async () => {
     const prefix = testPrefix();
     await using q = await openQueue({ prefix, maxAttempts: 22 });
+    await using r = await rawRedis();
     const broken = defineTask({
       name: "broken",
       run: async (_p, _s, job) => {
@@ -56,6 +57,11 @@ describe("history", () => {
     expect(job.history).toHaveLength(20);
     expect(job.history[0]).toMatchObject({ attempt: 3, error: "failure 3", outcome: "retrying" });
     expect(job.history[19]).toMatchObject({ attempt: 22, error: "gave up", outcome: "failed" });
+    // The record itself holds no more (a job that keeps failing must not grow it): runs 2 to 21
+    // (the 22nd, the last, is in its outcome), run 1 dropped when run 21 began.
+    const fields = (await r.sendCommand(["HKEYS", q.keys.record(id)])) as string[];
+    const runs = fields.filter((f) => /^h:\d+$/.test(f)).map((f) => Number(f.slice(2)));
+    expect(runs.sort((a, b) => a - b)).toEqual([...Array(20).keys()].map((i) => i + 2));
   });
 
   test("finish and fail count per minute and the run-time histogram, in the same calls", async () => {

@@ -73,6 +73,8 @@ describe("claiming a dead worker's jobs", () => {
     await w.stop();
   });
 
+  /** Long enough that a busy test process still renews in time; short enough to lapse often. */
+  const LEASE_MS = 400;
   test("a long job whose worker is alive is not taken over (its lease is renewed)", async () => {
     const prefix = testPrefix();
     await using q = await openQueue({ prefix });
@@ -96,26 +98,28 @@ describe("claiming a dead worker's jobs", () => {
     const a = await startWorker({
       prefix,
       tasks: [slow("a")],
-      claimIdleMs: 100,
+      claimIdleMs: LEASE_MS,
       reclaimEveryMs: 1_000_000_000,
       name: "a",
     });
     const id = await q.enqueue("slow", null);
     await until(() => runs.length === 1, "worker a to start the job");
-    const b = await startWorker({ prefix, tasks: [slow("b")], claimIdleMs: 100, name: "b" });
+    const b = await startWorker({ prefix, tasks: [slow("b")], claimIdleMs: LEASE_MS, name: "b" });
     // A window is the point: the job must outlast its lease many times over while b looks for
     // lapsed leases. Wait for those looks (an XPENDING IDLE in the claim script, every 50 to
-    // 100 ms between b's reads; a's lease renewals, every 33 ms, read XPENDING too), thirty
-    // of them, five leases or more, rather than for a fixed time.
+    // 100 ms between b's reads; a's lease renewals, every LEASE_MS / 3, read XPENDING too),
+    // forty of them, several leases, rather than for a fixed time. The lease is long enough
+    // that a test process busy for a moment (2 shared cores) does not miss a renewal.
     const looks = await commandCalls(r, "xpending");
-    await until(async () => (await commandCalls(r, "xpending")) >= looks + 30, "b's claim scans");
+    const scans = () => commandCalls(r, "xpending");
+    await until(async () => (await scans()) >= looks + 40, "b's claim scans", 20_000);
     open();
     const { ended } = await q.waitForJobs([id], { timeoutMs: 5_000 });
     expect(ended.get(id)).toMatchObject({ status: "finished", result: "a", attempts: 1 });
     expect(runs).toEqual(["a"]);
     expect(await r.sendCommand(["HGET", q.keys.stats, "claimed"])).toBeNull();
     await Promise.all([a.stop(), b.stop()]);
-  });
+  }, 30_000);
 
   test("a worker whose lease was taken over gives the job up and records nothing", async () => {
     const prefix = testPrefix();

@@ -20,7 +20,8 @@ export interface DeadLetter {
   id: string;
   task: string;
   error: string;
-  attempts: number;
+  /** The attempt that failed; null when the letter's field is not a number (a corrupt entry's `a`). */
+  attempts: number | null;
   payload: unknown;
   /** When the job was dead-lettered, ms since the epoch. */
   deadAt: number;
@@ -190,8 +191,16 @@ function toLetter([entryId, fields]: RawEntry): DeadLetter {
     id: field(fields, "id") ?? "",
     task: field(fields, "task") ?? "",
     error: field(fields, "error") ?? "",
-    attempts: Number(field(fields, "attempts") ?? 0),
+    attempts: letterAttempts(field(fields, "attempts")),
     payload: parsed,
     deadAt: Number(entryId.split("-")[0]),
   };
+}
+
+/**
+ * A letter's `attempts`: digits as written by the scripts, else null. A buried entry's letter
+ * carries its `a` as it was (`corrupt record: attempt count is not a number`): no NaN on show.
+ */
+function letterAttempts(v: string | null | undefined): number | null {
+  return v != null && /^\d{1,15}$/.test(v) ? Number(v) : null;
 }

@@ -27,7 +27,7 @@ export function formatDeadPage(page: DeadPage, now: number): string {
   const rows = page.letters.map((l) => [
     l.id,
     l.task,
-    String(l.attempts),
+    String(l.attempts ?? "-"),
     `${formatDuration(now - l.deadAt)} ago`,
     oneLine(l.error, 100),
   ]);
@@ -42,7 +42,7 @@ export function formatDeadLetter(l: DeadLetter, job: JobRecord | null): string {
   const lines = [
     `id:        ${l.id}`,
     `task:      ${l.task}`,
-    `attempts:  ${l.attempts}`,
+    `attempts:  ${l.attempts ?? "-"}`,
     `died:      ${new Date(l.deadAt).toISOString()}`,
     `error:     ${l.error}`,
     `payload:   ${JSON.stringify(l.payload)}`,

@@ -1,6 +1,7 @@
 // Finish in v2 (docs/internals.md, "5. Finish", "2. Read"): the typed owner of finish.lua's KEYS/ARGV and
 // reply. One call per batch of finished jobs; with `take` > 0 the same call reads the next
 // entries for the worker's free slots (one call per job at concurrency 1).
+import { defaults } from "../config.ts";
 import type { Redis } from "../redis/connect.ts";
 import { GROUP, MINUTES_KEPT, type QueueKeys } from "./keys.ts";
 import { runScript, scripts } from "./lua.ts";
@@ -18,6 +19,10 @@ export interface FinishWorker {
   consumer: string;
   resultTtlS: number;
   eventsMaxLen: number;
+  /** A corrupt r:<id> (another type) dead-letters its job: the dead stream's cap. */
+  deadMaxLen?: number;
+  /** ... and that job's record is kept this long (seconds). */
+  failureTtlS?: number;
   /** Starts made since this worker's last count (the `started` counter). */
   startedSince?: number;
 }
@@ -26,7 +31,7 @@ export interface FinishWorker {
 export type TakenEntry = [entryId: string, fields: string[]];
 
 export interface Finished {
-  /** Per item: 1 recorded, 0 the job had an outcome (the first is kept), -2 r:<id> corrupt. */
+  /** Per item: 1 recorded, 0 the job had an outcome (the first is kept), -2 r:<id> corrupt (dead-lettered). */
   codes: number[];
   taken: TakenEntry[];
 }
@@ -48,6 +53,8 @@ export async function finishJobs(
     MINUTES_KEPT,
     w.startedSince ?? 0,
     take,
+    w.deadMaxLen ?? defaults.deadMaxLen,
+    w.failureTtlS ?? defaults.failureTtlS,
   ];
   for (const it of items) {
     const id = it.jobId === it.entryId ? "" : it.jobId;
@@ -57,7 +64,7 @@ export async function finishJobs(
   const [codes, taken] = await runScript<[number[], TakenEntry[]]>(
     client,
     scripts.finish,
-    [keys.stream, keys.events, keys.stats, keys.minutes, keys.durations],
+    [keys.stream, keys.events, keys.stats, keys.minutes, keys.durations, keys.dead],
     args,
   );
   return { codes: codes.map(Number), taken };

@@ -97,11 +97,20 @@ export function queueKeys(prefix: string, queue: string): QueueKeys {
   };
 }
 
-/** An id Courier makes: the job's first stream entry id (`<ms>-<seq>`, a shard suffix with N > 1). */
-const AUTO_ID = /^\d+-\d+(:\d+)?$/;
+/** The form of an id Courier makes: the job's first stream entry id (`<ms>-<seq>`, a shard suffix with N > 1). */
+const AUTO_ID = /^(\d+)-(\d+)(:\d+)?$/;
+/** Redis stream ids are two unsigned 64-bit numbers. */
+const U64_MAX = 2n ** 64n - 1n;
 
+/**
+ * An id Courier makes: of the auto form, with both numbers within a stream id's range. An id
+ * of that form past the range (`99999999999999999999-1`) names no job: Courier never made it
+ * and callers may not use the form (callerIdProblem), so it reads as unknown everywhere
+ * (result exit 4, the dashboard's 404, Queue.getJob null), and is never sent as a stream id.
+ */
 export function isAutoId(id: string): boolean {
-  return AUTO_ID.test(id);
+  const m = AUTO_ID.exec(id);
+  return m !== null && BigInt(m[1]!) <= U64_MAX && BigInt(m[2]!) <= U64_MAX;
 }
 
 /** The problem with a caller-given job id, or null when it may be used. */
@@ -115,7 +124,7 @@ export function callerIdProblem(id: string): string | null {
 
 /** The ms part of an auto id (Redis' clock when the job was enqueued), else null. */
 export function autoIdMs(id: string): number | null {
-  if (!AUTO_ID.test(id)) return null;
+  if (!isAutoId(id)) return null;
   return Number(id.slice(0, id.indexOf("-")));
 }
 

@@ -3,7 +3,9 @@
 // memory, and the letter is marked `record dropped`). The job failed, and reading it must say
 // so, not "unknown id". Only marked letters count: a record that expired after failureTtlS
 // reads as unknown, as before, and a later job that reuses the id is never shown an old letter
-// of a job whose record simply expired.
+// of a job whose record simply expired. A job dead-lettered because its outcome key r:<id> held
+// another type (fail.lua, finish.lua: `corrupt record: key … holds a …`) has no outcome either,
+// and is read from its letter the same way.
 
 import type { Redis } from "../redis/connect.ts";
 import { field } from "../redis/reply.ts";
@@ -24,6 +26,8 @@ const PAGE = 1_000;
 
 export const RECORD_GONE_NOTE =
   "its record was dropped while Redis was full; read from its dead letter";
+export const CORRUPT_OUTCOME_NOTE =
+  "its outcome key holds another type of value; read from its dead letter";
 
 /** The jobs among `ids` that have a dead letter (the newest one each), as failed records. */
 export async function recordsFromLetters(
@@ -39,14 +43,22 @@ export async function recordsFromLetters(
     const page = await client.sendCommand<[string, string[]][]>(range).catch(notAStream);
     for (const entry of page) {
       const id = field(entry[1], "id");
-      if (id === null || !wanted.has(id) || field(entry[1], "record") !== "dropped") continue;
+      if (id === null || !wanted.has(id)) continue;
+      const dropped = field(entry[1], "record") === "dropped";
+      const corrupt = field(entry[1], "error")?.startsWith(corruptOutcome(keys, id));
+      if (!dropped && !corrupt) continue;
       wanted.delete(id);
-      found.set(id, letterRecord(id, entry));
+      found.set(id, letterRecord(id, entry, dropped ? RECORD_GONE_NOTE : CORRUPT_OUTCOME_NOTE));
     }
     if (page.length < PAGE) break;
     from = `(${page.at(-1)![0]}`;
   }
   return found;
+}
+
+/** How the letter of a job whose r:<id> held another type begins (lib/engine/lua/fail.lua). */
+function corruptOutcome(keys: QueueKeys, id: string): string {
+  return `corrupt record: key ${keys.resultPrefix}${id} holds a `;
 }
 
 /** A dead key that is not a stream (corrupt) has no letters: the job reads as unknown, as before. */
@@ -55,7 +67,7 @@ function notAStream(err: unknown): [string, string[]][] {
   throw err;
 }
 
-function letterRecord(id: string, [entryId, fields]: [string, string[]]): JobRecord {
+function letterRecord(id: string, [entryId, fields]: [string, string[]], note: string): JobRecord {
   const raw = field(fields, "payload");
   let payload: unknown = raw;
   try {
@@ -78,6 +90,6 @@ function letterRecord(id: string, [entryId, fields]: [string, string[]]): JobRec
     result: null,
     error: field(fields, "error") ?? "",
     history: [],
-    note: RECORD_GONE_NOTE,
+    note,
   };
 }

@@ -107,6 +107,21 @@ export function endedRecord(id: string, value: string, recordFlat: readonly stri
   return o ? ended(id, o, toMap(recordFlat)) : null;
 }
 
+/**
+ * A stalled worker's run that a claim wrote as abandoned, and that then finished first after
+ * all: the record's last run is `abandoned` by the same worker at the same attempt as the final
+ * run (a claim hands the job on as the next attempt, and a later run of the same attempt by the
+ * same name comes only after a release or requeue, which write a run of their own in between).
+ * One run, shown once, as it ended (docs/internals.md, "The history").
+ */
+function sameRun(earlier: AttemptRecord | undefined, last: AttemptRecord): boolean {
+  return (
+    earlier?.outcome === "abandoned" &&
+    earlier.worker === last.worker &&
+    earlier.attempt === last.attempt
+  );
+}
+
 /** Runs a job's history shows (include/history.lua keeps as many in the record). */
 const HISTORY_KEPT = 20;
 
@@ -123,6 +138,7 @@ function ended(id: string, o: OutcomeValue, record: ReadonlyMap<string, string>)
       error: o.status === "failed" ? o.text : null,
       outcome: o.status,
     };
+    if (sameRun(history.at(-1), last)) history.pop();
     history.push(last);
     // The record keeps the last 20 runs (HISTORY_KEPT, include/history.lua); with the final
     // run from the outcome value that would be 21.

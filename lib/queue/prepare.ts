@@ -53,7 +53,11 @@ export function prepareJob(spec: JobSpec, o: { maxAttempts: number }): Prepared 
       ? spec.task.validate(spec.payload)
       : spec.payload;
   if (spec.id !== undefined) {
-    const problem = callerIdProblem(String(spec.id));
+    // A string only: 123 would be stored as "123", and the job read back under another type.
+    if (typeof spec.id !== "string") {
+      throw new InputError(`job id must be a string, got ${typeof spec.id} ${String(spec.id)}`);
+    }
+    const problem = callerIdProblem(spec.id);
     if (problem) throw new InputError(problem);
   }
   const max = spec.maxAttempts ?? o.maxAttempts;

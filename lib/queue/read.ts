@@ -79,14 +79,30 @@ export async function waitForJobs(
     });
     options.onProgress?.(ended.size, ids.length);
   };
-  // Sent in the same tick, so pipelined: Redis runs the cursor read before the job reads, which
-  // is the order that matters, at the cost of one round trip instead of two.
-  const cursorRead = lastEventId(client, keys);
-  const firstRead = getJobs(client, keys, [...waiting]);
-  let cursor = await cursorRead;
-  await check([...waiting], firstRead);
-  let lastCheck = Date.now();
+  // The first look is retried like the reads below: called just after Redis restarted, the
+  // client may still be reconnecting (it fails fast meanwhile), and the wait must not end there.
+  let cursor: string | null = null;
   let failures = 0;
+  for (;;) {
+    try {
+      // Sent in the same tick, so pipelined: Redis runs the cursor read before the job reads,
+      // which is the order that matters, at the cost of one round trip instead of two.
+      const cursorRead = lastEventId(client, keys);
+      const firstRead = getJobs(client, keys, [...waiting]);
+      firstRead.catch(() => {}); // if the cursor read fails, its error is the one reported
+      const first = await cursorRead;
+      await check([...waiting], firstRead);
+      cursor = first;
+      break;
+    } catch (err) {
+      options.onError?.(err);
+      const left = deadline - Date.now();
+      if (left <= 0) return { ended, pending: [...waiting] };
+      await Bun.sleep(Math.min(exponentialMs(100, failures++, 2_000), left));
+    }
+  }
+  let lastCheck = Date.now();
+  failures = 0;
   while (waiting.size > 0) {
     const left = deadline - Date.now();
     if (left <= 0) break;

@@ -11,6 +11,12 @@ export class Outage {
   #down = new Set<string>();
   #since = 0;
   #log: Logger;
+  /**
+   * Called each time a connection is ready again after it was lost, before the line is logged:
+   * a restarted Redis may have lost its last writes (appendfsync everysec), the worker's reads
+   * of its own pending entries among them.
+   */
+  onReady: (name: string) => void = () => {};
 
   /** `url` is shown in the lines: give it masked (maskUrl). */
   constructor(
@@ -45,6 +51,7 @@ export class Outage {
 
   /** Connection `name` is ready again; the line is logged once all of them are. */
   back(name: string): void {
+    this.onReady(name);
     if (!this.#down.delete(name) || this.#down.size > 0) return;
     const downMs = Math.round(performance.now() - this.#since);
     this.#log.log("info", "redis connection back", { redis: this.url, downMs });

@@ -225,12 +225,13 @@ export class Outcomes {
   async #finish(client: Redis, items: Finish[], started: number): Promise<number[]> {
     const { o } = this;
     const w = { consumer: o.name, resultTtlS: o.resultTtlS, eventsMaxLen: o.eventsMaxLen };
+    const corrupt = { deadMaxLen: o.deadMaxLen, failureTtlS: o.failureTtlS };
     const held = items.filter((f) => f.reserved).length;
     const jobs = items.map((f) => ({ ...f.job, runMs: f.runMs, result: f.result }));
     const finish = finishJobs(
       client,
       this.keys,
-      { ...w, startedSince: started },
+      { ...w, ...corrupt, startedSince: started },
       jobs.map((j) => finishItem(j, o.name)),
       held,
     );

@@ -216,13 +216,13 @@ function toStartable(r: RunningJob): Startable {
 const FINISHED: Record<number, string> = {
   1: "finished",
   0: "finished (duplicate run, first result kept)",
-  [CORRUPT]: "corrupt record: result not recorded, entry acknowledged",
+  [CORRUPT]: "corrupt record: result not recorded, entry acknowledged (see dead letters)",
   [UNRECORDED]: "result not recorded; entry left pending for a claim",
 };
 const FAILED: Record<number, string> = {
   1: "failed, will retry",
   2: "failed",
   0: "failed (job already ended)",
-  [CORRUPT]: "corrupt record: failure not recorded, entry acknowledged",
+  [CORRUPT]: "corrupt record: failure not recorded, entry acknowledged (see dead letters)",
   [UNRECORDED]: "failure not recorded; entry left pending for a claim",
 };

@@ -119,6 +119,11 @@ export class Worker {
     let claimed = false;
     try {
       const worker = new Worker(config, o, links);
+      // A connection back (Redis restarted, or one replaced): Redis may hold entries pending on
+      // this worker that it does not know of (their acknowledgements lost with the AOF's last
+      // writes), and no read of its failed to say so when its slots were all busy: read them
+      // again. A worker never claims its own entries: nothing else would run them while it lives.
+      outage.onReady = () => worker.#source.readLost();
       await checkPermissions(worker.#client, workerCommands(worker.keys, o.name), o.prefix);
       await stampFormat(worker.#client, worker.keys); // before anything is written there
       await ensureGroup(worker.#client, worker.keys);

@@ -80,7 +80,7 @@ export const engineMutants: Mutant[] = [
     "  if not p or p[2] ~= consumer then",
     "  if not p then", [E("fail")]),
   m("engine-fail-outcome-check-dropped", LUA("fail"), "a job that has an outcome (r:<id>) is never retried nor failed again",
-    "    if redis.call('EXISTS', rprefix .. id) == 1 then\n      job.code = 0",
+    "    if rtype == 'string' then\n      job.code = 0",
     "    if false then\n      job.code = 0", [E("fail")]),
   m("engine-fail-retry-no-time", LUA("fail"), "a retry is due at Redis' TIME + its delay",
     "  redis.call('ZADD', KEYS[2], now + j.delay, j.id)",

@@ -102,7 +102,7 @@ export async function loadDead(cursor: string | null): Promise<void> {
         text(time(l.deadAt)),
         jobLink(l.id),
         text(l.task),
-        text(l.attempts),
+        text(l.attempts ?? "-"),
         text(l.error, "error"),
         buttons,
       ];

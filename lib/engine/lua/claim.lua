@@ -123,8 +123,10 @@ local function others()
       out[#out + 1] = { entry, 'deleted' }
     elseif f.i and not valid_id(f.i) then
       bad_id(entry, f, (a or 0) + p[4])
-    elseif redis.call('EXISTS', rprefix .. job_id(entry, f)) == 1 then
-      -- The job has its outcome (a duplicate entry): nothing to run, nor to bury.
+    elseif redis.call('TYPE', rprefix .. job_id(entry, f)).ok == 'string' then
+      -- The job has its outcome (a duplicate entry): nothing to run, nor to bury. TYPE, not
+      -- EXISTS: r:<id> of another type is no outcome; the job runs, and its finish or failure
+      -- dead-letters it as corrupt (finish.lua, fail.lua).
       acks[#acks + 1] = entry
       out[#out + 1] = { entry, 'done' }
     elseif a and m and a + p[4] >= m then

@@ -17,13 +17,15 @@
 --   `record dropped`; the record deleted; one `failed` event for the batch)
 -- ARGV[6] dead max len  ARGV[7] events max len  ARGV[8] minutes of per-minute counts kept
 -- ARGV[9] starts the worker made since its last count (the `started` counter has no other
---   writer: nothing is written at a start)
+--   writer: nothing is written at a start); added only when some entry was still pending here
 -- ARGV[10..] septuples: entry id, job id ('' = the entry id), has record (1/0), run number,
 --   run ms (on the worker's monotonic clock), error, delay ms (-1 = fail for good)
 -- Returns: one integer per job: 1 will retry, 2 failed for good, 0 left alone, -2 corrupt:
 -- the entry gone (acknowledged, nothing written), or the record not a hash (failed for good as
 -- bury.lua does: a dead letter and failed value `corrupt record: not a hash`, acknowledged;
--- the record itself left as it is, with the failure TTL), or r:<id> of another type.
+-- the record itself left as it is, with the failure TTL), or r:<id> of another type (failed
+-- for good: a dead letter `corrupt record: key … holds a <type>, not a string`, counted, the
+-- record given the failure TTL; r:<id> is left as it is: it is not Courier's to delete).
 -- Counters are added with add_count (include/counters.lua): a corrupt counter field never
 -- stops the script between its writes and its acknowledgements.
 --- @include wrongtype
@@ -55,14 +57,22 @@ for i = 10, #ARGV, 7 do
   else
     acks[#acks + 1] = entry
     job.f = entry_at(KEYS[1], entry)
-    if redis.call('EXISTS', rprefix .. id) == 1 then
+    -- TYPE, not EXISTS: only a string is an outcome; r:<id> of another type is no outcome
+    -- (someone's key): the job fails for good as corrupt below, never vanishes.
+    local rtype = redis.call('TYPE', rprefix .. id).ok
+    if rtype == 'string' then
       job.code = 0 -- the job has an outcome (a duplicate run): its entry goes, nothing else
     elseif not job.f then
       job.code = -2
     else
       job.attempt = (count(job.f.a) or 0) + p[4]
       local ok, q = pcall(redis.call, 'HGET', jprefix .. id, 'q')
-      job.corrupt = not ok -- the record is not a hash: fails for good below, as a bury does
+      -- A record that is not a hash, or r:<id> of another type: fails for good below, as a
+      -- bury does (the letter says which key; the key itself is left as it is).
+      if not ok then job.corrupt = 'not a hash' end
+      if rtype ~= 'none' then
+        job.corrupt = 'key ' .. rprefix .. id .. ' holds a ' .. rtype .. ', not a string'
+      end
       job.enqueued = ok and q or auto_ms(id)
     end
   end
@@ -91,12 +101,11 @@ end
 local function fail_now(j, key)
   -- The letter's `attempts` is the attempt that failed (v1's letter), not the entry's `a`.
   local f = { t = j.f.t, p = j.f.p, a = j.attempt, m = j.f.m }
-  local err = j.corrupt and 'corrupt record: not a hash' or j.err
-  local _, code = fail_for_good({ dead = KEYS[3], dead_max = ARGV[6], id = j.id, f = f,
+  local err = j.corrupt and 'corrupt record: ' .. j.corrupt or j.err
+  fail_for_good({ dead = KEYS[3], dead_max = ARGV[6], id = j.id, f = f,
     err = err, ttl = ARGV[5], now = now, result_key = rprefix .. j.id, record_key = key,
     run_ms = j.run_ms, attempt = j.attempt, worker = consumer, enqueued = j.enqueued })
-  if code == -2 then return -2 end
-  failed = failed + 1
+  failed = failed + 1 -- a letter was written: the job is dead, whatever its keys hold
   if compact then
     compacted[#compacted + 1] = j.id
     return j.corrupt and -2 or 2
@@ -124,7 +133,6 @@ for _, j in ipairs(jobs) do
   end
   out[#out + 1] = j.code
 end
-if (tonumber(ARGV[9]) or 0) > 0 then add_count(KEYS[5], 'started', ARGV[9]) end
 if retried > 0 then
   add_count(KEYS[5], 'retried', retried)
   count_minute(KEYS[6], now, tonumber(ARGV[8]), 'retried', retried)
@@ -141,4 +149,7 @@ if failed > 0 then
   count_minute(KEYS[6], now, tonumber(ARGV[8]), 'failed', failed)
 end
 ack_and_trim(KEYS[1], group, acks)
+-- Only a call that acknowledged something counts the worker's starts: one re-sent after a lost
+-- reply finds every entry acknowledged (all 0), and the call that landed counted them.
+if #acks > 0 and (tonumber(ARGV[9]) or 0) > 0 then add_count(KEYS[5], 'started', ARGV[9]) end
 return out

@@ -12,22 +12,30 @@
 -- and unrecorded. Queue-wide keys of the wrong type are refused before any write.
 --
 -- KEYS[1] stream  KEYS[2] events  KEYS[3] stats  KEYS[4] minutes  KEYS[5] durations
+-- KEYS[6] dead
 -- ARGV[1] result key prefix  ARGV[2] record key prefix  ARGV[3] group  ARGV[4] consumer
 -- ARGV[5] result TTL (s)  ARGV[6] events max len (jobs)  ARGV[7] minutes of counts kept
--- ARGV[8] starts this worker made since its last count (the `started` counter's only writer)
+-- ARGV[8] starts this worker made since its last count (the `started` counter's only writer;
+--   added only when the call acknowledged an entry: a finish re-sent after a lost reply
+--   finds its entries acknowledged, and its tally was counted by the call that landed)
 -- ARGV[9] take: entries to read for the worker after recording (0 = none)
--- ARGV[10..] quintuples: entry id, job id ('' = the entry id), has record (1/0), run ms,
+-- ARGV[10] dead max len  ARGV[11] failure TTL (s)
+-- ARGV[12..] quintuples: entry id, job id ('' = the entry id), has record (1/0), run ms,
 --   outcome tail (lib/engine/outcome.ts finishedTail: the script prepends `F<now> `)
 -- Returns { codes, taken }: per job 1 recorded, 0 had an outcome, -2 r:<id> holds another
--- type (corrupt; the entry is acknowledged all the same); taken = XREADGROUP's entries.
+-- type (corrupt: the job is dead-lettered `corrupt record: key … holds a …`, counted as
+-- failed, its record given the failure TTL, the entry acknowledged; r:<id> is left as it is:
+-- the letter is the durable trace, the key not Courier's to delete); taken = XREADGROUP's entries.
 -- Or an error reply `ERR courier: key … holds a …` (nothing written).
 --- @include wrongtype
 --- @include counters
 --- @include minutes
 --- @include entries
 --- @include clock
+--- @include dead
+--- @include readd
 local wrong = wrong_type({ KEYS[1], 'stream', KEYS[2], 'stream', KEYS[3], 'hash',
-  KEYS[4], 'hash', KEYS[5], 'hash' })
+  KEYS[4], 'hash', KEYS[5], 'hash', KEYS[6], 'stream' })
 if wrong then return wrong end
 local rprefix, jprefix, group, ttl = ARGV[1], ARGV[2], ARGV[3], ARGV[5]
 local now = clock_ms()
@@ -36,10 +44,25 @@ local BOUNDS = { 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000, 6
 local BUCKETS = {}
 for i, b in ipairs(BOUNDS) do BUCKETS[i] = tostring(b) end
 local head = 'F' .. string.format('%d', now) .. ' '
-local codes, entries, recorded, buckets, sum = {}, {}, {}, {}, 0
+local codes, entries, recorded, corrupt, buckets, sum = {}, {}, {}, {}, {}, 0
+
+-- r:<id> holds another type (someone's key): no outcome can be kept there, so the job is
+-- dead-lettered with the entry's fields and the attempt that ran (from the outcome tail).
+-- Only while the entry is pending: a finish re-sent after a lost reply, or a second run's finish
+-- of the same entry (a claim keeps the entry id), finds it acknowledged and writes no second letter.
+local function bury_corrupt(entry, id, key, has_record, tail)
+  if not redis.call('XPENDING', KEYS[1], group, entry, entry, 1)[1] then return end
+  local f = entry_at(KEYS[1], entry) or {}
+  local attempt = string.match(tail, '^%S+ (%d+) ') or f.a
+  local err = 'corrupt record: key ' .. key .. ' holds a ' .. redis.call('TYPE', key).ok ..
+    ', not a string'
+  dead_letter(KEYS[6], ARGV[10], id, { t = f.t, p = f.p, a = attempt, m = f.m }, err, false)
+  if has_record then redis.call('EXPIRE', jprefix .. id, ARGV[11]) end
+  corrupt[#corrupt + 1] = id
+end
 
 redis.call('PERSIST', KEYS[1]) -- the write that takes no memory (see above)
-for i = 10, #ARGV, 5 do
+for i = 12, #ARGV, 5 do
   local entry, id = ARGV[i], ARGV[i + 1]
   if id == '' then id = entry end
   entries[#entries + 1] = entry
@@ -56,7 +79,9 @@ for i = 10, #ARGV, 5 do
     sum = sum + ms
     codes[#codes + 1] = 1
   elseif redis.call('TYPE', key).ok ~= 'string' then
-    codes[#codes + 1] = -2 -- rare path: SET NX answers nil on a key of another type
+    -- Rare path: SET NX answers nil on a key of another type.
+    bury_corrupt(entry, id, key, ARGV[i + 2] == '1', ARGV[i + 4])
+    codes[#codes + 1] = -2
   else
     -- Lost (rare path): another run finished first. If that run did not know of the record (a
     -- stale worker whose entry a claim took over, making the record), its finish expired none:
@@ -77,12 +102,21 @@ if #recorded > 0 then
   add_count(KEYS[5], 'count', #recorded)
   add_count(KEYS[5], 'sum_ms', sum)
 end
-if tonumber(ARGV[8]) > 0 then add_count(KEYS[3], 'started', ARGV[8]) end
+if #corrupt > 0 then
+  local keep = math.max(1, math.ceil(tonumber(ARGV[6]) / #corrupt))
+  redis.call('XADD', KEYS[2], 'MAXLEN', '~', keep, '*', 'type', 'failed', 'ids',
+    table.concat(corrupt, ','))
+  add_count(KEYS[3], 'failed', #corrupt)
+  add_count(KEYS[3], 'dead', #corrupt)
+  count_minute(KEYS[4], now, tonumber(ARGV[7]), 'failed', #corrupt)
+end
 local taken = {}
 if tonumber(ARGV[9]) > 0 then
   local read = redis.call('XREADGROUP', 'GROUP', group, ARGV[4], 'COUNT', ARGV[9],
     'STREAMS', KEYS[1], '>')
   if read then taken = read[1][2] end
 end
-ack_and_trim(KEYS[1], group, entries)
+local acked = ack_and_trim(KEYS[1], group, entries)
+-- After the acknowledgements (add_count never fails): see ARGV[8].
+if acked > 0 and tonumber(ARGV[8]) > 0 then add_count(KEYS[3], 'started', ARGV[8]) end
 return { codes, taken }

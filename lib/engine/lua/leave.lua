@@ -89,7 +89,9 @@ for i = 7, #ARGV, 3 do
     -- Deliveries before this one were runs a claim recorded as abandoned (as release.lua).
     local runs = (count(f.n) or 0) + p[4] - 1
     local id = ARGV[i + 1] ~= '' and ARGV[i + 1] or f.i or entry
-    if redis.call('EXISTS', rprefix .. id) == 1 then
+    -- TYPE, not EXISTS: r:<id> of another type is no outcome (the job goes on, and its finish
+    -- or failure dead-letters it as corrupt); acknowledging it as done would lose the job.
+    if redis.call('TYPE', rprefix .. id).ok == 'string' then
       out[#out + 1] = 'done'
     else
       out[#out + 1] = leave(id, task, f, attempts, runs)

@@ -23,7 +23,9 @@ local released = 0
 
 local function release(entry, f, deliveries)
   local id = f.i or entry
-  if redis.call('EXISTS', rprefix .. id) == 1 then return 0 end -- ended: nothing to run again
+  -- Ended: nothing to run again. TYPE, not EXISTS: r:<id> of another type is no outcome (the
+  -- job is re-added; its finish or failure dead-letters it as corrupt).
+  if redis.call('TYPE', rprefix .. id).ok == 'string' then return 0 end
   local a = count(f.a)
   local attempts = a and (a + deliveries - 1) or f.a -- malformed: as it is (the worker buries)
   local runs = (count(f.n) or 0) + deliveries

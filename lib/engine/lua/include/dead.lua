@@ -63,6 +63,7 @@ local function fail_for_good(j)
   local value = failed_value(j.now, j.run_ms, j.attempt, f.m, j.enqueued, letter, j.worker, f.t,
     f.p, j.err)
   local code = record_outcome(j.result_key, value, j.ttl)
-  if code == 1 and j.record_key then redis.call('EXPIRE', j.record_key, j.ttl) end
+  -- -2 (r:<id> of another type): the letter is the job's trace, the record goes with it.
+  if code ~= 0 and j.record_key then redis.call('EXPIRE', j.record_key, j.ttl) end
   return letter, code
 end
