@@ -73,7 +73,7 @@ function connectError(policy: RetryPolicy, err: unknown, maybeDone: boolean): Co
   // The connection dropped while a write was out: Redis may have done it, its reply lost.
   if (maybeDone && policy.unsure) {
     return new LostReplyError(
-      `Redis at ${url} did not answer (${describeCause(err)}): ${policy.unsure}`,
+      `Redis at ${url} is unreachable: ${describeCause(err)}, before it answered: ${policy.unsure}`,
       { cause: err },
     );
   }

@@ -45,9 +45,21 @@ const LOST = [
   TimeoutError,
 ];
 
+/** The socket errors of a connection that failed (not a port in use, not our own codes). */
+const LOST_CODES = new Set([
+  "ECONNRESET",
+  "ECONNREFUSED",
+  "ECONNABORTED",
+  "EPIPE",
+  "ETIMEDOUT",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "ENOTCONN",
+]);
+
 /** The connection failed (reset, closed, timed out): not a reply, not a bug of ours. */
 export function isConnectionError(err: unknown): boolean {
   if (LOST.some((c) => err instanceof c)) return true;
   const code = (err as { code?: unknown } | null)?.code;
-  return err instanceof Error && typeof code === "string" && /^E[A-Z]+$/.test(code);
+  return err instanceof Error && typeof code === "string" && LOST_CODES.has(code);
 }

@@ -160,7 +160,8 @@ export class Worker {
     if (line === null) return false;
     if (!this.#failure) {
       this.#failure = new RedisRefusedError(line, { cause: err });
-      this.#log.log("error", "redis refused the worker's reads, stopping", { error: line });
+      const error = describeCause(err);
+      this.#log.log("error", "redis refused the worker's reads, stopping", { error });
     }
     void this.stop();
     return true;
