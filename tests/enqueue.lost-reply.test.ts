@@ -74,7 +74,7 @@ describe("an enqueue whose reply is lost", () => {
       expect(r.stdout).toBe("");
       const first = r.stderr.split("\n")[0]!;
       expect(first).toContain(maybe);
-    expect(first).toContain("is unreachable: Socket closed unexpectedly, before it answered");
+      expect(first).toContain("is unreachable: Socket closed unexpectedly, before it answered");
       expect(first).toContain("with --retry-connect SECONDS, trigger sends");
       expect(first).toContain("its receipt makes the re-send add nothing");
       expect(await streamLength(prefix)).toBe(jobs);
