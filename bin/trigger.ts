@@ -12,12 +12,13 @@ import {
   type EnqueuedLine,
   enqueueLines,
   idFromUrl,
+  lostReplyHint,
   stoppedLine,
   type TriggerReport,
   waitForAll,
 } from "../lib/cli/trigger.ts";
 import { defaults } from "../lib/config.ts";
-import { ConnectError, describeError, RedisFullError } from "../lib/errors.ts";
+import { ConnectError, describeError, LostReplyError, RedisFullError } from "../lib/errors.ts";
 import { MAX_ATTEMPTS_LIMIT } from "../lib/queue/prepare.ts";
 import { Queue } from "../lib/queue/queue.ts";
 import type { WordCountPayload } from "../lib/tasks/wordcount/index.ts";
@@ -113,8 +114,10 @@ const command = defineCommand({
         onRefused: (bad) =>
           process.stderr.write(`trigger: line ${bad.line}: ${safeText(bad.error)}\n`),
       });
-      if (report.stopped)
-        return stopped(report, input.url === undefined, idFromUrls, kept, args.json);
+      if (report.stopped) {
+        const how = { bulk: input.url === undefined, idFromUrls, retryConnectS };
+        return stopped(report, how, kept, args.json);
+      }
       if (report.halted) return outputClosed(report);
       const usage = report.refused > 0 ? EXIT.usage : EXIT.ok;
       if (!kept) process.exitCode = usage;
@@ -181,15 +184,17 @@ async function printEnqueued(jobs: Job[], json: boolean | undefined): Promise<vo
 /** After a failure part-way: the ids enqueued, the cause, where to resume; exit 7 or 6. */
 async function stopped(
   report: TriggerReport,
-  bulk: boolean,
-  idFromUrls: boolean,
+  how: { bulk: boolean; idFromUrls: boolean; retryConnectS: number | undefined },
   kept: Job[] | undefined,
   json: boolean | undefined,
 ): Promise<void> {
+  const { bulk, idFromUrls } = how;
   const err = report.stopped!.error;
   if (!(err instanceof RedisFullError || err instanceof ConnectError)) throw err;
   if (kept) await printEnqueued(kept, json);
-  process.stderr.write(`trigger: ${safeText(describeError(err))}\n`);
+  const hint =
+    err instanceof LostReplyError ? `; ${lostReplyHint(bulk, idFromUrls, how.retryConnectS)}` : "";
+  process.stderr.write(`trigger: ${safeText(describeError(err))}${hint}\n`);
   const unsure = err instanceof ConnectError;
   if (bulk) process.stderr.write(`trigger: ${stoppedLine(report, idFromUrls, unsure)}\n`);
   process.exitCode = err instanceof RedisFullError ? EXIT.full : EXIT.connect;

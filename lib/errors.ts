@@ -45,6 +45,13 @@ export class ConnectError extends CourierError {
 }
 
 /**
+ * A write got no answer: the connection dropped (or the command timed out) after it was sent,
+ * so Redis may or may not have done it. An enqueue sent again within `retryConnectS` is safe:
+ * its batch's receipt makes the re-send add nothing.
+ */
+export class LostReplyError extends ConnectError {}
+
+/**
  * Redis refused a write because it is at its `maxmemory` (policy `noeviction`, the one a queue
  * needs): nothing of the refused call was written. Back off and retry, or free memory (drain
  * the queue, read or expire results, purge dead letters). `maxmemoryBytes` and `policy` are

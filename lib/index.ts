@@ -20,6 +20,7 @@ export {
   InvalidUrlError,
   JobNotFoundError,
   JobTimeoutError,
+  LostReplyError,
   PermanentError,
   RedisFullError,
   RetryableError,

@@ -225,7 +225,7 @@ describe("a queue-wide key of the wrong type", () => {
     await w.stop();
   });
 
-  test("dead, for a job whose attempts are used up: the worker claims (and acknowledges) nothing until it is repaired", async () => {
+  test("dead, for a job whose attempts are used up: the worker claims (and acknowledges) nothing and stops; once repaired, the next one dead-letters it", async () => {
     const prefix = testPrefix();
     await using q = await openQueue({ prefix, maxAttempts: 2 });
     await using r = await rawRedis();
@@ -238,12 +238,16 @@ describe("a queue-wide key of the wrong type", () => {
     const log = logRecorder();
     const o = { reconnectMaxMs: 50, claimIdleMs: 50, logger: log };
     const w = await startWorker({ prefix, tasks: [echo], ...o });
+    await w.stopped; // a read refused for good: no retry repairs the key (Worker.failure)
+    expect(w.failure?.message).toContain(`key ${q.keys.dead} holds a string`);
     await refusedOnly(log);
     expect(Number(await r.sendCommand(["XLEN", q.keys.stream]))).toBe(1);
+    expect(await pendingCount(r, q.keys)).toBe(1);
     await r.sendCommand(["DEL", q.keys.dead]); // repaired
+    const next = await startWorker({ prefix, tasks: [echo], ...o });
     const { ended } = await q.waitForJobs([id], { timeoutMs: 5_000 });
     expect(ended.get(id)?.status).toBe("failed");
-    await w.stop();
+    await next.stop();
   });
 });
 

@@ -8,7 +8,7 @@ import { checkFormat } from "../engine/format.ts";
 import { type QueueKeys, queueKeys } from "../engine/keys.ts";
 import { field, getJobs } from "../queue/read.ts";
 import { redisNowMs } from "../redis/clock.ts";
-import { connect, type Redis } from "../redis/connect.ts";
+import { closeClient, connect, type Redis } from "../redis/connect.ts";
 import { type RedisMemory, readMemory } from "../redis/memory.ts";
 import type { JobRecord } from "../types.ts";
 import {
@@ -238,7 +238,7 @@ export class Admin {
   }
 
   async close(): Promise<void> {
-    if (this.#owner) await this.client.close().catch(() => this.client.destroy());
+    if (this.#owner) await closeClient(this.client);
   }
 
   #letters(jobIds: readonly string[]): Promise<(DeadLetter | null)[]> {

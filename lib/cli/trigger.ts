@@ -110,6 +110,21 @@ export function idFromUrl(url: string): string {
 }
 
 /**
+ * After a write whose reply was lost (LostReplyError): how to have it sent again safely. Within
+ * one run a batch keeps its receipt, so trigger's own re-send adds nothing; a new run makes new
+ * batches, and without --id-from-url new jobs. For `bulk`, stoppedLine says how to resume.
+ */
+export function lostReplyHint(bulk: boolean, idFromUrls: boolean, retryConnectS = 0): string {
+  const flag = retryConnectS > 0 ? "a longer --retry-connect" : "--retry-connect SECONDS";
+  const resend = `with ${flag}, trigger sends ${bulk ? "a batch" : "it"} again by itself, safely (its receipt makes the re-send add nothing)`;
+  if (bulk) return resend;
+  const again = idFromUrls
+    ? "running the same command again enqueues nothing twice (--id-from-url)"
+    : "running the command again would enqueue it a second time";
+  return `${resend}; ${again}`;
+}
+
+/**
  * The stderr line after a run stopped part-way: what was enqueued, how to resume. `unsure`:
  * the refused batch got no answer (connection lost, timeout), so it may have been enqueued.
  */

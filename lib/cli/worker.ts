@@ -40,6 +40,8 @@ export async function runWorker(options: RunWorkerOptions): Promise<Worker> {
     worker = await Worker.start({ ...options, logger });
     if (signals > 0) void worker.stop();
     await worker.stopped;
+    // Redis refused it for good (a key of another type): one line and exit 6 (bin/_cli.ts).
+    if (worker.failure) throw worker.failure;
     return worker;
   } finally {
     process.off("SIGINT", onSignal);

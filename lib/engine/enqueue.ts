@@ -3,7 +3,7 @@
 // send), so sending it again after a lost reply returns the same ids and adds nothing.
 import { InputError } from "../errors.ts";
 import type { Redis } from "../redis/connect.ts";
-import { callerIdProblem, type QueueKeys } from "./keys.ts";
+import { callerIdProblem, DATA_FORMAT, type QueueKeys } from "./keys.ts";
 import { runScript, scripts } from "./lua.ts";
 
 export interface EnqueueJob {
@@ -75,8 +75,8 @@ export async function enqueueJobs(
   const reply = await runScript<string>(
     client,
     scripts.enqueue,
-    [keys.stream, keys.delayed, keys.stats, keys.receipt(batch.batchId)],
-    [keys.recordPrefix, receiptTtlMs, ...batch.jobs.flatMap((j) => j.args)],
+    [keys.stream, keys.delayed, keys.stats, keys.receipt(batch.batchId), keys.meta],
+    [keys.recordPrefix, receiptTtlMs, DATA_FORMAT, ...batch.jobs.flatMap((j) => j.args)],
   );
   return readReply(String(reply), batch.jobs);
 }

@@ -2,11 +2,17 @@
 // wait for them to end.
 
 import { type ProducerOptions, resolveOptions } from "../config.ts";
-import { checkFormat, stampFormat } from "../engine/format.ts";
+import { checkFormat } from "../engine/format.ts";
 import { type QueueKeys, queueKeys } from "../engine/keys.ts";
 import { JobNotFoundError } from "../errors.ts";
 import { type RetryPolicy, withRetries } from "../redis/calls.ts";
-import { type ConnectOptions, connect, type Redis } from "../redis/connect.ts";
+import {
+  type ConnectOptions,
+  closeClient,
+  connect,
+  destroy,
+  type Redis,
+} from "../redis/connect.ts";
 import type { JobRecord, Task } from "../types.ts";
 import {
   type BatchOutcome,
@@ -38,8 +44,6 @@ export class Queue {
 
   #retryConnectS: number;
   #waitForMemoryS: number;
-  /** The queue's data format is written (or was found): null until the first enqueue needs it. */
-  #stamped: Promise<void> | null = null;
 
   private constructor(client: Redis, options: ProducerOptions, config: QueueConfig) {
     this.#retryConnectS = config.retryConnectS ?? 0;
@@ -64,10 +68,11 @@ export class Queue {
     const queue = new Queue(client, options, config);
     try {
       // A queue of another data format is refused before anything is read or written there;
-      // a fresh one gets its format with its first batch (reading alone writes nothing).
-      if (await checkFormat(client, queue.keys)) queue.#stamped = Promise.resolve();
+      // a fresh one gets its format with its first batch, in the same script call
+      // (enqueue.lua: a lost reply cannot part them), and reading alone writes nothing.
+      await checkFormat(client, queue.keys);
     } catch (err) {
-      client.destroy();
+      destroy(client);
       throw err;
     }
     return queue;
@@ -130,26 +135,12 @@ export class Queue {
         const window = Math.max(this.#retryConnectS, this.#waitForMemoryS);
         const send = batchSender(this.client, this.keys, batch, window);
         return this.#call(
-          async () => {
-            const sent = await send();
-            // After the batch: a refused one (full, a key of another type) writes nothing, not
-            // even the format. The queue's format was checked at connect.
-            await this.#stamp();
-            return sent;
-          },
+          send,
           batch.length === 1 ? "job not enqueued" : `batch of ${batch.length} jobs not enqueued`,
+          `${batch.length === 1 ? "the job" : `the batch of ${batch.length} jobs`} may or may not have been enqueued`,
         );
       },
     };
-  }
-
-  /** Writes the queue's data format once, with its first jobs (a failed try is tried again). */
-  #stamp(): Promise<void> {
-    this.#stamped ??= stampFormat(this.client, this.keys).catch((err) => {
-      this.#stamped = null;
-      throw err;
-    });
-    return this.#stamped;
   }
 
   /** The job's record, or null when the id is unknown (or its record expired). */
@@ -177,15 +168,17 @@ export class Queue {
   /**
    * Runs a call; while Redis is unreachable (or full, for writes) retries with back-off for up
    * to `retryConnectS` (`waitForMemoryS`), 0 by default: then throws a ConnectError (or a
-   * RedisFullError) naming the URL and the cause.
+   * RedisFullError) naming the URL and the cause; a LostReplyError saying `unsure` when a
+   * write may have been done, its reply lost.
    */
-  #call<T>(fn: () => Promise<T>, what = "nothing read"): Promise<T> {
+  #call<T>(fn: () => Promise<T>, what = "nothing read", unsure?: string): Promise<T> {
     const policy: RetryPolicy = {
       redisUrl: this.options.redisUrl,
       retryConnectS: this.#retryConnectS,
       waitForMemoryS: this.#waitForMemoryS,
       reconnectMaxMs: this.options.reconnectMaxMs,
       what,
+      unsure,
     };
     return withRetries(this.client, policy, fn);
   }
@@ -210,11 +203,11 @@ export class Queue {
     }
   }
 
-  /** Closes the connections. Pending replies are awaited. */
+  /** Closes the connections. Pending replies are awaited (a few seconds at most). */
   async close(): Promise<void> {
     const clients = [this.client, ...this.#waiters];
     this.#waiters.clear();
     this.#idleWaiters = [];
-    await Promise.all(clients.map((c) => c.close().catch(() => c.destroy())));
+    await Promise.all(clients.map((c) => closeClient(c)));
   }
 }

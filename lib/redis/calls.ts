@@ -1,8 +1,8 @@
 // How a producer's calls fail and are retried: while Redis is unreachable (`retryConnectS`) or
 // full (`waitForMemoryS`), with back-off; then one typed error that names the URL (password
 // masked) and the cause: ConnectError, or RedisFullError with the server's limit and policy.
-import { TimeoutError } from "redis";
-import { ConnectError, isOomError, RedisFullError } from "../errors.ts";
+import { ClientClosedError, ClientOfflineError, TimeoutError } from "redis";
+import { ConnectError, isOomError, LostReplyError, RedisFullError } from "../errors.ts";
 import { exponentialMs } from "../time.ts";
 import { describeCause, isTransient } from "./cause.ts";
 import type { Redis } from "./connect.ts";
@@ -20,6 +20,11 @@ export interface RetryPolicy {
   reconnectMaxMs: number;
   /** What a refusal left undone, for the message: "job not enqueued". */
   what: string;
+  /**
+   * For a write: what a lost reply leaves unknown ("the job may or may not have been
+   * enqueued"). Unset for reads, which a lost reply leaves as they were.
+   */
+  unsure?: string;
 }
 
 /** Runs `fn`, retrying as the policy allows; throws ConnectError, RedisFullError or fn's own. */
@@ -29,29 +34,46 @@ export async function withRetries<T>(
   fn: () => Promise<T>,
 ): Promise<T> {
   const started = Date.now();
+  // Whether a try may have been done although it failed: the last error alone does not say
+  // (a lost reply, then tries refused while the client reconnects).
+  let maybeDone = false;
   for (let failures = 0; ; failures++) {
     try {
       return await fn();
     } catch (err) {
       const full = isOomError(err);
       if (!full && !isTransient(err)) throw err;
+      maybeDone ||= !full && !neverSent(err);
       const budgetS = full ? policy.waitForMemoryS : policy.retryConnectS;
       const waitMs = exponentialMs(100, failures, policy.reconnectMaxMs);
       if (Date.now() + waitMs > started + budgetS * 1_000) {
-        throw full ? await redisFullError(client, policy, err) : connectError(policy, err);
+        if (full) throw await redisFullError(client, policy, err);
+        throw connectError(policy, err, maybeDone);
       }
       await Bun.sleep(waitMs);
     }
   }
 }
 
-function connectError(policy: RetryPolicy, err: unknown): ConnectError {
+/** Refused by the client before it was written: the connection was known to be down. */
+function neverSent(err: unknown): boolean {
+  return err instanceof ClientOfflineError || err instanceof ClientClosedError;
+}
+
+function connectError(policy: RetryPolicy, err: unknown, maybeDone: boolean): ConnectError {
   const url = maskUrl(policy.redisUrl);
   // node-redis rejects a command that waited longer than its timeout with an empty
   // TimeoutError: the connection may be fine, the server busy or the reply lost in between.
   if (err instanceof TimeoutError) {
-    return new ConnectError(
-      `Redis at ${url} did not answer in time (command timeout): it may or may not have done it`,
+    const message = `Redis at ${url} did not answer in time (command timeout): ${policy.unsure ?? "it may or may not have done it"}`;
+    return policy.unsure
+      ? new LostReplyError(message, { cause: err })
+      : new ConnectError(message, { cause: err });
+  }
+  // The connection dropped while a write was out: Redis may have done it, its reply lost.
+  if (maybeDone && policy.unsure) {
+    return new LostReplyError(
+      `Redis at ${url} is unreachable: ${describeCause(err)}, before it answered: ${policy.unsure}`,
       { cause: err },
     );
   }

@@ -1,5 +1,14 @@
 // Why a Redis call failed, in one line, and whether it is worth trying again.
-import { ErrorReply } from "redis";
+import {
+  ClientClosedError,
+  ClientOfflineError,
+  ConnectionTimeoutError,
+  DisconnectsClientError,
+  ErrorReply,
+  SocketClosedUnexpectedlyError,
+  SocketTimeoutError,
+  TimeoutError,
+} from "redis";
 
 /** One line for a low-level connection error; AggregateErrors (IPv4+IPv6) are flattened. */
 export function describeCause(err: unknown): string {
@@ -24,4 +33,33 @@ const TRANSIENT_REPLY = /^(LOADING|BUSY|MASTERDOWN|TRYAGAIN|CLUSTERDOWN)\b/;
 export function isTransient(err: unknown): boolean {
   if (err instanceof ErrorReply) return TRANSIENT_REPLY.test(err.message);
   return err instanceof Error;
+}
+
+const LOST = [
+  ClientClosedError,
+  ClientOfflineError,
+  ConnectionTimeoutError,
+  DisconnectsClientError,
+  SocketClosedUnexpectedlyError,
+  SocketTimeoutError,
+  TimeoutError,
+];
+
+/** The socket errors of a connection that failed (not a port in use, not our own codes). */
+const LOST_CODES = new Set([
+  "ECONNRESET",
+  "ECONNREFUSED",
+  "ECONNABORTED",
+  "EPIPE",
+  "ETIMEDOUT",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "ENOTCONN",
+]);
+
+/** The connection failed (reset, closed, timed out): not a reply, not a bug of ours. */
+export function isConnectionError(err: unknown): boolean {
+  if (LOST.some((c) => err instanceof c)) return true;
+  const code = (err as { code?: unknown } | null)?.code;
+  return err instanceof Error && typeof code === "string" && LOST_CODES.has(code);
 }

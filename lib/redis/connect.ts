@@ -3,8 +3,8 @@
 import { hostname } from "node:os";
 import { createClient, ErrorReply } from "redis";
 import { ConfigError, ConnectError } from "../errors.ts";
-import { exponentialMs } from "../time.ts";
-import { describeCause } from "./cause.ts";
+import { exponentialMs, within } from "../time.ts";
+import { describeCause, isConnectionError } from "./cause.ts";
 import { preflight } from "./server.ts";
 import { maskUrl, tlsCa, tlsHint, validateUrl } from "./url.ts";
 
@@ -116,6 +116,19 @@ export async function connect(url: string, options: ConnectOptions = {}): Promis
   return client;
 }
 
+/**
+ * A connection lost after connecting, while a process sets itself up (a worker's checks, its
+ * group, its name): a ConnectError (exit 6, one line), not an unexpected error with a stack.
+ * Replies and anything else pass as they are.
+ */
+export function lostWhileStarting(err: unknown, url: string, what: string): unknown {
+  if (!isConnectionError(err)) return err;
+  const why = describeCause(err);
+  return new ConnectError(`Redis at ${maskUrl(url)} did not answer ${what}: ${why}`, {
+    cause: err,
+  });
+}
+
 /** Names the connection for CLIENT LIST; an ACL user without CLIENT SETNAME goes unnamed. */
 async function setName(client: Redis, name: string): Promise<void> {
   try {
@@ -125,13 +138,44 @@ async function setName(client: Redis, name: string): Promise<void> {
   }
 }
 
-/** Closes a client at once (pending replies are rejected); a closed one is left as it is. */
+/** Clients destroyed here, each watched once for a connection it opens after that. */
+const destroyed = new WeakSet<Redis>();
+
+/**
+ * Closes a client at once (pending replies are rejected); a closed one is left as it is.
+ * node-redis finishes a reconnection it had begun even after destroy() or close(): the socket
+ * it then opens belongs to no one and keeps the process alive for ever (a CLI that never
+ * exits). So a connection the client makes after this is closed as soon as it opens.
+ */
 export function destroy(client: Redis): void {
   try {
     client.destroy();
   } catch {
     // already closed
   }
+  if (destroyed.has(client)) return;
+  destroyed.add(client);
+  client.on("connect", () => {
+    try {
+      client.destroy();
+    } catch {
+      // already closed
+    }
+  });
+}
+
+/**
+ * Closes a client, letting replies still pending land for up to `waitMs`, then destroys it.
+ * A client that is not connected (Redis away, reconnecting) is destroyed at once: node-redis'
+ * close() would wait for replies that cannot come, or leave the reconnection running.
+ */
+export async function closeClient(client: Redis, waitMs = 5_000): Promise<void> {
+  if (client.isReady)
+    await within(
+      client.close().catch(() => {}),
+      waitMs,
+    );
+  destroy(client);
 }
 
 /** Default consumer name: unique per process, readable in `info`. */

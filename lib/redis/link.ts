@@ -3,7 +3,7 @@
 // a fresh one opened. Calls made meanwhile fail fast and are retried by their owners.
 import type { WorkerOptions } from "../config.ts";
 import { exponentialMs } from "../time.ts";
-import { type ConnectOptions, connect, destroy, type Redis } from "./connect.ts";
+import { type ConnectOptions, closeClient, connect, destroy, type Redis } from "./connect.ts";
 
 export class Link {
   #client: Redis;
@@ -65,10 +65,10 @@ export class Link {
     }
   }
 
-  /** Closes the client (replies still pending are awaited). */
+  /** Closes the client (replies still pending are awaited, a few seconds at most). */
   async close(): Promise<void> {
     this.#closed = true;
-    await this.#client.close().catch(() => destroy(this.#client));
+    await closeClient(this.#client);
   }
 
   destroy(): void {

@@ -34,6 +34,11 @@ export interface LaneDeps {
    * none for now (Redis is full past the headroom, or its memory is being read): wake() then.
    */
   take: (n: number) => number;
+  /**
+   * Whether a failed read was refused for good (a queue key of another type, NOPERM): the loop
+   * then ends rather than retry for ever, and the worker stops (it is told here).
+   */
+  refused: (err: unknown) => boolean;
 }
 
 export class Lanes {
@@ -86,7 +91,7 @@ export class Lanes {
         failures = 0;
         if (got === 0 && o.burst && (await this.#drained())) return;
       } catch (err) {
-        if (this.d.stopping()) return;
+        if (this.d.stopping() || this.d.refused(err)) return;
         await this.#recover(err, failures++);
       } finally {
         this.#reserved -= free;

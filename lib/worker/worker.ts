@@ -2,12 +2,14 @@
 // lapsed leases of dead workers claimed, due retries promoted, and a graceful stop. The chain
 // is told in docs/internals.md. Connections: lib/worker/links.ts; timers: lib/worker/upkeep.ts.
 
+import { describeRefusal } from "../cli/refusal.ts";
 import { resolveOptions, type WorkerOptions } from "../config.ts";
 import { stampFormat } from "../engine/format.ts";
 import { type QueueKeys, queueKeys } from "../engine/keys.ts";
+import { RedisRefusedError } from "../errors.ts";
 import { type Logger, silentLogger, throttled } from "../log.ts";
 import { describeCause } from "../redis/cause.ts";
-import { defaultWorkerName, type Redis } from "../redis/connect.ts";
+import { defaultWorkerName, lostWhileStarting, type Redis } from "../redis/connect.ts";
 import { MemoryWatch } from "../redis/memory.ts";
 import { Outage } from "../redis/outage.ts";
 import { checkPermissions, workerCommands } from "../redis/permissions.ts";
@@ -56,6 +58,7 @@ export class Worker {
   #memory: MemoryWatch;
   /** The read loop; stop() waits for it, so nothing is launched after the worker stopped. */
   #looping: Promise<void> = Promise.resolve();
+  #failure: RedisRefusedError | null = null;
 
   private constructor(config: WorkerConfig, o: WorkerOptions, links: Links) {
     this.options = o;
@@ -92,6 +95,7 @@ export class Worker {
       client,
       stopping: () => this.#stopping,
       take: (n) => this.#memory.take(n),
+      refused: (err) => this.#refused(err),
     });
     this.#upkeep = new Upkeep({
       ...{ o, keys: this.keys, name: this.name, tasks, links, leases, stalled },
@@ -137,8 +141,30 @@ export class Worker {
       // as already running here stays the other worker's.
       if (claimed) forgetName(queueKeys(o.prefix, o.queue), o.name);
       destroyLinks(links); // a failed start leaves nothing open behind it
-      throw err;
+      throw lostWhileStarting(err, o.redisUrl, "while the worker started");
     }
+  }
+
+  /**
+   * Why the worker stopped by itself, or null: Redis refused its reads for good (a queue key
+   * holding another type of value than Courier writes, or NOPERM), an operator's error that
+   * no retry fixes. Set before `stopped` resolves.
+   */
+  get failure(): RedisRefusedError | null {
+    return this.#failure;
+  }
+
+  /** A read refused for good stops the worker (true); any other failure is retried (false). */
+  #refused(err: unknown): boolean {
+    const line = describeRefusal(err);
+    if (line === null) return false;
+    if (!this.#failure) {
+      this.#failure = new RedisRefusedError(line, { cause: err });
+      const error = describeCause(err);
+      this.#log.log("error", "redis refused the worker's reads, stopping", { error });
+    }
+    void this.stop();
+    return true;
   }
 
   /** Jobs this worker has finished (recorded) since it started. */

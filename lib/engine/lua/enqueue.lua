@@ -10,9 +10,14 @@
 -- an id that has a record is left alone (flag 0). A delayed job gets a record with the entry's
 -- fields and waits in the delayed set, due at Redis' TIME + its delay; it has no entry yet.
 --
+-- The queue's data format is written with its first jobs, in the same call (meta.lua does it for
+-- a worker): a separate call after this one would be lost with a lost reply, leaving jobs in a
+-- queue with no format. The producer checked the format at connect.
+--
 -- KEYS[1] stream  KEYS[2] delayed (zset)  KEYS[3] stats (hash)  KEYS[4] receipt (string)
--- ARGV[1] record key prefix  ARGV[2] receipt TTL (ms)
--- ARGV[3..] sextuples: job id ('' = auto: the entry id), task, payload JSON, max attempts,
+-- KEYS[5] meta (hash: format, created_at)
+-- ARGV[1] record key prefix  ARGV[2] receipt TTL (ms)  ARGV[3] the format this Courier writes
+-- ARGV[4..] sextuples: job id ('' = auto: the entry id), task, payload JSON, max attempts,
 --   delay ms (0 = now; a delayed job always has an id), options JSON ('' = none)
 -- Returns "<first entry id or empty> <flags>", one flag per job: 1 created, 0 existed.
 -- Or an error reply `ERR courier: key … holds a …` (nothing written: wrong_type, _wrongtype.lua).
@@ -21,7 +26,7 @@
 --- @include clock
 local seen = redis.call('GET', KEYS[4])
 if seen then return seen end
-local wrong = wrong_type({ KEYS[1], 'stream', KEYS[2], 'zset', KEYS[3], 'hash' })
+local wrong = wrong_type({ KEYS[1], 'stream', KEYS[2], 'zset', KEYS[3], 'hash', KEYS[5], 'hash' })
 if wrong then return wrong end
 local prefix = ARGV[1]
 local first, ms, seq, now = '', nil, nil, nil
@@ -41,7 +46,7 @@ local function add_entry(fields)
   return entry
 end
 
-for i = 3, #ARGV, 6 do
+for i = 4, #ARGV, 6 do
   local id, task, payload, max, delay, opts = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3],
     tonumber(ARGV[i + 4]) or 0, ARGV[i + 5]
   if ms and id == '' and delay == 0 and opts == '' then
@@ -74,7 +79,12 @@ for i = 3, #ARGV, 6 do
     flags[#flags + 1] = '1'
   end
 end
-if added > 0 then add_count(KEYS[3], 'enqueued', added) end
+if added > 0 then
+  add_count(KEYS[3], 'enqueued', added)
+  if redis.call('HSETNX', KEYS[5], 'format', ARGV[3]) == 1 then
+    redis.call('HSETNX', KEYS[5], 'created_at', clock_ms())
+  end
+end
 local reply = first .. ' ' .. table.concat(flags)
 redis.call('SET', KEYS[4], reply, 'PX', ARGV[2])
 return reply

@@ -1,7 +1,7 @@
 -- Stamps the queue with the data format this Courier writes, unless it already has one, and
 -- returns the format it has: the caller refuses a queue of another format (lib/engine/format.ts).
 -- Run once per process, not per job: by a worker at start, before it writes anything else
--- there, and by a producer after its first enqueue (it checked the format at connect).
+-- there. A producer's first jobs write it themselves (enqueue.lua); it checked it at connect.
 -- A write that takes no memory first (PERSIST of the hash, which never has a TTL): Redis checks
 -- maxmemory only before a script's first write, so a worker still starts on a full Redis.
 --

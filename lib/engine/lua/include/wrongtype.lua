@@ -6,8 +6,9 @@
 -- once per batch, before their first write: a WRONGTYPE raised half-way would leave the batch
 -- half done (Redis does not roll a script back: a job recorded but in no stream, delayed set or
 -- dead letter, stuck for good). The worker reads the marker `courier: key`
--- (lib/worker/outcomes.ts refusedOverOneRecord) and retries the batch with back-off, acknowledging nothing;
--- the CLI says it in one line (lib/cli/refusal.ts).
+-- (lib/worker/outcomes.ts refusedOverOneRecord) and retries an outcome batch with back-off,
+-- acknowledging nothing; a refused read stops it (Worker.failure, lib/worker/worker.ts); the
+-- CLI says it in one line (lib/cli/refusal.ts).
 local function wrong_type(expected)
   for i = 1, #expected, 2 do
     local t = redis.call('TYPE', expected[i]).ok
