@@ -155,8 +155,12 @@ async function cpuSection(ctx: Ctx, n: number): Promise<string> {
   ].join("\n");
 }
 
-/** Runs a Courier worker process under `bun --cpu-prof` and returns its profile. */
-async function cpuProfile(ctx: Ctx, n: number): Promise<{ profile: CpuProfile; seconds: number }> {
+/** Runs a Courier worker process under `bun --cpu-prof` and returns its profile (bench/profile-c1.ts: at concurrency 1). */
+export async function cpuProfile(
+  ctx: Ctx,
+  n: number,
+  concurrency = 128,
+): Promise<{ profile: CpuProfile; seconds: number }> {
   await flush(ctx.redis.admin);
   const queue = freshQueue("courier");
   const producer = await courier.producer(ctx.redis.url, queue, "noop");
@@ -166,7 +170,7 @@ async function cpuProfile(ctx: Ctx, n: number): Promise<{ profile: CpuProfile; s
     await producer.close();
   }
   const dir = mkdtempSync(join(tmpdir(), "courier-bench-prof-"));
-  const spec = { url: ctx.redis.url, queue, concurrency: 128, task: "noop", notify: false };
+  const spec = { url: ctx.redis.url, queue, concurrency, task: "noop", notify: false };
   const script = join(BENCH_DIR, "worker-proc.ts");
   const cmd = [process.execPath, "--cpu-prof", `--cpu-prof-dir=${dir}`, script, "courier"];
   const proc = spawnProc([...cmd, JSON.stringify(spec)]);
