@@ -2,20 +2,7 @@
 // in lib/engine/ that breaks one guarantee of the scripts or the entry check
 // (docs/internals.md, "Mutation testing"), and the engine-level tests that must catch it
 // (tests/engine.*.test.ts, which call the typed functions against a real Redis).
-import type { Mutant } from "./list.ts";
-
-/** One mutant: id, file, what it breaks, the exact text, its replacement, the tests. */
-function m(
-  id: string,
-  file: string,
-  breaks: string,
-  search: string,
-  replace: string,
-  tests: string[],
-  equivalent?: string,
-): Mutant {
-  return { id, file, breaks, search, replace, tests, equivalent };
-}
+import { type Mutant, m } from "./mutant.ts";
 
 const LUA = (name: string) => `lib/engine/lua/${name}.lua`;
 const E = (name: string) => `tests/engine.${name}.test.ts`;

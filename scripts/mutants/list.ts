@@ -6,18 +6,9 @@
 
 import { engineMutants } from "./engine.ts";
 
-export interface Mutant {
-  id: string;
-  /** The guarantee it breaks, in a few words. */
-  breaks: string;
-  file: string;
-  search: string;
-  replace: string;
-  /** Test files (under tests/) run against it; at least one must fail. */
-  tests: string[];
-  /** Why no test can tell it from the real code (then a survivor does not fail the run). */
-  equivalent?: string;
-}
+import { type Mutant, m } from "./mutant.ts";
+
+export type { Mutant } from "./mutant.ts";
 
 const G = (name: string) => `tests/guarantees.${name}.test.ts`;
 const T = (name: string) => `tests/${name}.test.ts`;
@@ -36,19 +27,6 @@ const DEAD = "lib/engine/lua/include/dead.lua";
 const SETTLE = "lib/worker/outcome-calls.ts";
 const RETRY = "lib/worker/retry-policy.ts";
 const E = (name: string) => `tests/engine.${name}.test.ts`;
-
-/** One mutant: id, file, what it breaks, the exact text, its replacement, the tests. */
-function m(
-  id: string,
-  file: string,
-  breaks: string,
-  search: string,
-  replace: string,
-  tests: string[],
-  equivalent?: string,
-): Mutant {
-  return { id, file, breaks, search, replace, tests, equivalent };
-}
 
 // biome-ignore format: a table, one mutant to three lines
 export const mutants: Mutant[] = [
