@@ -1,12 +1,13 @@
 // The engine's rare path: failed attempts (fail.lua) and promotion of due jobs (promote.lua),
 // called through their typed functions against the real Redis of tests/preload.ts.
 import { describe, expect, test } from "bun:test";
-import { type FailedAttempt, failJobs } from "../lib/engine/fail.ts";
+import { failJobs } from "../lib/engine/fail.ts";
 import { promoteDue } from "../lib/engine/promote.ts";
 import {
+  deadLetters,
   deliver,
-  type EngineQueue,
   engineQueue,
+  failedAttempt,
   hgetall,
   pendingRow,
   plant,
@@ -16,32 +17,15 @@ import {
 
 const OPTS = { consumer: "w1", failureTtlS: 600, deadMaxLen: 1000, eventsMaxLen: 1000 };
 
-function attempt(entry: string, more: Partial<FailedAttempt> = {}): FailedAttempt {
-  return {
-    entry,
-    id: null,
-    hasRecord: false,
-    runNo: 1,
-    runMs: 5,
-    error: "boom",
-    retryInMs: 0,
-    ...more,
-  };
-}
-
-async function letters(v: EngineQueue) {
-  return (await v.r.sendCommand(["XRANGE", v.k.dead, "-", "+"])) as [string, string[]][];
-}
-
 describe("fail.lua", () => {
   test("a retry lands in delayed at Redis TIME + delay; promote re-adds it with a carried and i set", async () => {
     await using v = await engineQueue();
     const entry = await plant(v, { t: "echo", p: '{"n":7}', a: 0, m: 3 });
     await deliver(v, "w1");
     const before = await redisNow(v);
-    expect(await failJobs(v.client, v.k, OPTS, [attempt(entry, { retryInMs: 60_000 })])).toEqual([
-      "retrying",
-    ]);
+    expect(
+      await failJobs(v.client, v.k, OPTS, [failedAttempt(entry, { retryInMs: 60_000 })]),
+    ).toEqual(["retrying"]);
     const after = await redisNow(v);
     const due = Number(await v.r.sendCommand(["ZSCORE", v.k.delayed, entry]));
     expect(due).toBeGreaterThanOrEqual(before + 60_000);
@@ -77,7 +61,7 @@ describe("fail.lua", () => {
     const a = await plant(v);
     const b = await plant(v);
     await deliver(v, "w1");
-    const items = [attempt(a, { retryInMs: 1_000 }), attempt(b, { retryInMs: null })];
+    const items = [failedAttempt(a, { retryInMs: 1_000 }), failedAttempt(b, { retryInMs: null })];
     await failJobs(v.client, v.k, { ...OPTS, startedSince: 7 }, items);
     const stats = await hgetall(v, v.k.stats);
     expect(stats).toEqual({ started: "7", retried: "1", failed: "1", dead: "1" });
@@ -88,7 +72,7 @@ describe("fail.lua", () => {
     const entry = await plant(v, { a: 1, m: 5, i: "job-x", n: 1 });
     await deliver(v, "w0");
     await v.r.sendCommand(["XCLAIM", v.k.stream, "workers", "w1", "0", entry]); // deliveries 2
-    const item = attempt(entry, { id: "job-x", hasRecord: true, runNo: 3, retryInMs: 0 });
+    const item = failedAttempt(entry, { id: "job-x", hasRecord: true, runNo: 3, retryInMs: 0 });
     expect(await failJobs(v.client, v.k, OPTS, [item])).toEqual(["retrying"]);
     expect(await hgetall(v, `${v.k.recordPrefix}job-x`)).toMatchObject({ a: "3", n: "3" });
   });
@@ -97,16 +81,16 @@ describe("fail.lua", () => {
     await using v = await engineQueue();
     const entry = await plant(v);
     await deliver(v, "w1");
-    expect(await failJobs(v.client, v.k, OPTS, [attempt(entry, { retryInMs: 60_000 })])).toEqual([
-      "retrying",
-    ]);
+    expect(
+      await failJobs(v.client, v.k, OPTS, [failedAttempt(entry, { retryInMs: 60_000 })]),
+    ).toEqual(["retrying"]);
     const rec = await hgetall(v, v.k.recordPrefix + entry);
     const due = await v.r.sendCommand(["ZSCORE", v.k.delayed, entry]);
-    const resent = await failJobs(v.client, v.k, OPTS, [attempt(entry, { retryInMs: null })]);
+    const resent = await failJobs(v.client, v.k, OPTS, [failedAttempt(entry, { retryInMs: null })]);
     expect(resent).toEqual(["left"]);
     expect(await hgetall(v, v.k.recordPrefix + entry)).toEqual(rec);
     expect(await v.r.sendCommand(["ZSCORE", v.k.delayed, entry])).toBe(due);
-    expect(await letters(v)).toEqual([]);
+    expect(await deadLetters(v)).toEqual([]);
     expect(await v.r.sendCommand(["EXISTS", v.k.resultPrefix + entry])).toBe(0);
   });
 
@@ -118,7 +102,7 @@ describe("fail.lua", () => {
     // retry is written and before the acknowledgement (an error half-way, as any could be).
     await v.r.sendCommand(["XADD", v.k.events, "*", "x", "1"]);
     await v.r.sendCommand(["XSETID", v.k.events, "18446744073709551615-18446744073709551615"]);
-    const failed = [attempt(entry, { retryInMs: 60_000 })];
+    const failed = [failedAttempt(entry, { retryInMs: 60_000 })];
     await expect(failJobs(v.client, v.k, OPTS, failed)).rejects.toThrow(/last possible ID/);
     expect(await pendingRow(v, entry)).toEqual({ owner: "w1", deliveries: 1 });
     await v.r.sendCommand(["DEL", v.k.events]);
@@ -131,10 +115,10 @@ describe("fail.lua", () => {
     await using v = await engineQueue();
     const entry = await plant(v);
     await deliver(v, "w2");
-    const codes = await failJobs(v.client, v.k, OPTS, [attempt(entry, { retryInMs: null })]);
+    const codes = await failJobs(v.client, v.k, OPTS, [failedAttempt(entry, { retryInMs: null })]);
     expect(codes).toEqual(["left"]);
     expect(await pendingRow(v, entry)).toEqual({ owner: "w2", deliveries: 1 });
-    expect(await letters(v)).toEqual([]);
+    expect(await deadLetters(v)).toEqual([]);
     expect(
       await v.r.sendCommand(["EXISTS", v.k.resultPrefix + entry, v.k.recordPrefix + entry]),
     ).toBe(0);
@@ -151,9 +135,11 @@ describe("fail.lua", () => {
     await deliver(v, "w1");
     const base = { id: "job-1", hasRecord: true, retryInMs: null, runNo: 3, runMs: 40 };
     const before = await redisNow(v);
-    const codes = await failJobs(v.client, v.k, OPTS, [attempt(first, { ...base, error: "e1" })]);
+    const codes = await failJobs(v.client, v.k, OPTS, [
+      failedAttempt(first, { ...base, error: "e1" }),
+    ]);
     expect(codes).toEqual(["failed"]);
-    const dead = await letters(v);
+    const dead = await deadLetters(v);
     expect(dead).toHaveLength(1);
     const [letterId, fields] = dead[0]!;
     const letter = ["id", "job-1", "task", "t1", "error", "e1", "attempts", "3", "payload", '"a"'];
@@ -166,10 +152,12 @@ describe("fail.lua", () => {
     expect(await v.r.sendCommand(["TTL", `${v.k.resultPrefix}job-1`])).toBeGreaterThan(590);
     expect(await v.r.sendCommand(["TTL", record])).toBeGreaterThan(590);
     expect(await hgetall(v, record)).toMatchObject({ status: "failed", error: "e1", q: "1000" });
-    const again = await failJobs(v.client, v.k, OPTS, [attempt(second, { ...base, error: "e2" })]);
+    const again = await failJobs(v.client, v.k, OPTS, [
+      failedAttempt(second, { ...base, error: "e2" }),
+    ]);
     expect(again).toEqual(["left"]);
     expect(await v.r.sendCommand(["GET", `${v.k.resultPrefix}job-1`])).toBe(value);
-    expect(await letters(v)).toHaveLength(1);
+    expect(await deadLetters(v)).toHaveLength(1);
     expect(await pendingRow(v, second)).toBeNull(); // the duplicate's entry goes
   });
 
@@ -180,11 +168,11 @@ describe("fail.lua", () => {
     await deliver(v, "w1");
     const base = { id: "job-3", retryInMs: null, runNo: 3 };
     const items = [
-      attempt(first, { ...base, error: "e1" }),
-      attempt(second, { ...base, error: "e2" }),
+      failedAttempt(first, { ...base, error: "e1" }),
+      failedAttempt(second, { ...base, error: "e2" }),
     ];
     expect(await failJobs(v.client, v.k, OPTS, items)).toEqual(["failed", "left"]);
-    expect(await letters(v)).toHaveLength(1);
+    expect(await deadLetters(v)).toHaveLength(1);
     expect(String(await v.r.sendCommand(["GET", `${v.k.resultPrefix}job-3`]))).toEndWith("\ne1");
     expect(await v.r.sendCommand(["XPENDING", v.k.stream, "workers"])).toEqual([
       0,
@@ -199,12 +187,12 @@ describe("fail.lua", () => {
     const entry = await plant(v, { i: "job-4" });
     await v.r.sendCommand(["SET", `${v.k.recordPrefix}job-4`, "garbage"]);
     await deliver(v, "w1");
-    const item = attempt(entry, { id: "job-4", hasRecord: true, retryInMs: 0 });
+    const item = failedAttempt(entry, { id: "job-4", hasRecord: true, retryInMs: 0 });
     expect(await failJobs(v.client, v.k, OPTS, [item])).toEqual(["corrupt"]);
     expect(await pendingRow(v, entry)).toBeNull();
     expect(await v.r.sendCommand(["ZCARD", v.k.delayed])).toBe(0);
     expect(await v.r.sendCommand(["GET", `${v.k.recordPrefix}job-4`])).toBe("garbage");
-    const [[, fields]] = (await letters(v)) as [[string, string[]]];
+    const [[, fields]] = (await deadLetters(v)) as [[string, string[]]];
     expect(fields.slice(0, 6)).toEqual([
       "id",
       "job-4",
@@ -225,7 +213,9 @@ describe("fail.lua", () => {
     await v.r.sendCommand(["HSET", v.k.minutes, "trimmed", "z"]);
     const entry = await plant(v);
     await deliver(v, "w1");
-    const codes = await failJobs(v.client, v.k, { ...OPTS, startedSince: 1 }, [attempt(entry)]);
+    const codes = await failJobs(v.client, v.k, { ...OPTS, startedSince: 1 }, [
+      failedAttempt(entry),
+    ]);
     expect(codes).toEqual(["retrying"]);
     expect(await pendingRow(v, entry)).toBeNull();
     expect(await promoteDue(v.client, v.k)).toBe(1);
@@ -239,7 +229,7 @@ describe("fail.lua", () => {
     const entry = await plant(v);
     await deliver(v, "w1");
     await v.r.sendCommand(["SET", v.k.delayed, "oops"]);
-    const call = failJobs(v.client, v.k, OPTS, [attempt(entry)]);
+    const call = failJobs(v.client, v.k, OPTS, [failedAttempt(entry)]);
     await expect(call).rejects.toThrow(/courier: key .*delayed holds a string, not a zset/);
     expect(await pendingRow(v, entry)).toEqual({ owner: "w1", deliveries: 1 });
     expect(await v.r.sendCommand(["EXISTS", v.k.recordPrefix + entry])).toBe(0);
@@ -253,10 +243,10 @@ describe("fail.lua", () => {
     // An error of 150 characters: the compact letter keeps its first 100 (it must free more
     // memory than it takes, or a queue where every job fails never drains).
     const error = "e".repeat(100) + "x".repeat(50);
-    const item = attempt(entry, { id: "job-2", hasRecord: true, retryInMs: null, error });
+    const item = failedAttempt(entry, { id: "job-2", hasRecord: true, retryInMs: null, error });
     const codes = await failJobs(v.client, v.k, { ...OPTS, failureTtlS: null }, [item]);
     expect(codes).toEqual(["failed"]);
-    const [[, fields]] = (await letters(v)) as [[string, string[]]];
+    const [[, fields]] = (await deadLetters(v)) as [[string, string[]]];
     expect(fields.slice(-2)).toEqual(["record", "dropped"]);
     expect(fields[fields.indexOf("error") + 1]).toBe("e".repeat(100));
     expect(

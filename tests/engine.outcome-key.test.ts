@@ -4,15 +4,17 @@
 // worker's `started` tally is counted only by a call that acknowledged something.
 import { describe, expect, test } from "bun:test";
 import { claimLapsed } from "../lib/engine/claim.ts";
-import { type FailedAttempt, failJobs } from "../lib/engine/fail.ts";
+import { failJobs } from "../lib/engine/fail.ts";
 import { finishJobs } from "../lib/engine/finish.ts";
 import { leaveForOthers } from "../lib/engine/leave.ts";
 import { releaseAll } from "../lib/engine/release.ts";
 import { getJobs } from "../lib/queue/read.ts";
 import {
+  deadLetters,
   deliver,
   type EngineQueue,
   engineQueue,
+  failedAttempt,
   hgetall,
   plant,
   streamEntries,
@@ -22,27 +24,13 @@ import {
 const FAIL = { consumer: "w1", failureTtlS: 600, deadMaxLen: 1000, eventsMaxLen: 1000 };
 const FINISH = { consumer: "w1", resultTtlS: 60, eventsMaxLen: 1000, failureTtlS: 600 };
 
-function failed(entry: string, more: Partial<FailedAttempt> = {}): FailedAttempt {
-  return {
-    entry,
-    id: null,
-    hasRecord: false,
-    runNo: 1,
-    runMs: 5,
-    error: "boom",
-    retryInMs: 0,
-    ...more,
-  };
-}
-
 function finished(entry: string, jobId = entry, hasRecord = false) {
   const base = { attempt: 1, maxAttempts: 3, enqueuedAt: null, worker: "w1", task: "echo" };
   return { ...base, entryId: entry, jobId, hasRecord, runMs: 5, payload: "{}", result: "1" };
 }
 
 async function letters(v: EngineQueue): Promise<Record<string, string>[]> {
-  const rows = (await v.r.sendCommand(["XRANGE", v.k.dead, "-", "+"])) as [string, string[]][];
-  return rows.map(([, flat]) => toMap(flat));
+  return (await deadLetters(v)).map(([, flat]) => toMap(flat));
 }
 
 /** A job with a caller id, its record, and an r:<id> that is a hash; delivered to w1. */
@@ -77,7 +65,7 @@ describe("r:<id> of another type", () => {
   test("fail: a retry of such a job is dead-lettered as corrupt, not dropped", async () => {
     await using v = await engineQueue();
     const entry = await corruptJob(v);
-    const item = failed(entry, { id: "job-1", hasRecord: true });
+    const item = failedAttempt(entry, { id: "job-1", hasRecord: true });
     expect(await failJobs(v.client, v.k, FAIL, [item])).toEqual(["corrupt"]);
     await expectDeadLettered(v);
     expect(await v.r.sendCommand(["ZCARD", v.k.delayed])).toBe(0);
@@ -86,7 +74,7 @@ describe("r:<id> of another type", () => {
   test("fail: a failure for good of such a job is dead-lettered and counted", async () => {
     await using v = await engineQueue();
     const entry = await corruptJob(v);
-    const item = failed(entry, { id: "job-1", hasRecord: true, retryInMs: null });
+    const item = failedAttempt(entry, { id: "job-1", hasRecord: true, retryInMs: null });
     expect(await failJobs(v.client, v.k, FAIL, [item])).toEqual(["corrupt"]);
     await expectDeadLettered(v);
   });
@@ -118,9 +106,9 @@ describe("r:<id> of another type", () => {
     const entry = await plant(v);
     await deliver(v, "w1");
     await v.r.sendCommand(["SET", v.k.resultPrefix + entry, 'F1 1 1 3 - ""\n""\n{}\n1']);
-    expect(await failJobs(v.client, v.k, FAIL, [failed(entry, { retryInMs: null })])).toEqual([
-      "left",
-    ]);
+    expect(
+      await failJobs(v.client, v.k, FAIL, [failedAttempt(entry, { retryInMs: null })]),
+    ).toEqual(["left"]);
     expect(await letters(v)).toEqual([]);
   });
 
@@ -160,10 +148,10 @@ describe("the started tally", () => {
     const entry = await plant(v);
     await deliver(v, "w1");
     const o = { ...FAIL, startedSince: 3 };
-    expect(await failJobs(v.client, v.k, o, [failed(entry, { retryInMs: 1000 })])).toEqual([
+    expect(await failJobs(v.client, v.k, o, [failedAttempt(entry, { retryInMs: 1000 })])).toEqual([
       "retrying",
     ]);
-    expect(await failJobs(v.client, v.k, o, [failed(entry, { retryInMs: 1000 })])).toEqual([
+    expect(await failJobs(v.client, v.k, o, [failedAttempt(entry, { retryInMs: 1000 })])).toEqual([
       "left",
     ]);
     expect(await v.r.sendCommand(["HGET", v.k.stats, "started"])).toBe("3");
