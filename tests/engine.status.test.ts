@@ -8,7 +8,7 @@ import { parseEntry } from "../lib/engine/entry.ts";
 import { finishJobs } from "../lib/engine/finish.ts";
 import { readStatuses } from "../lib/engine/status.ts";
 import { asClient, enqueue, freshQueue, redisTime, take } from "./fixtures/engine.ts";
-import { deliver, engineQueue, plant } from "./fixtures/plant.ts";
+import { deliver, type EngineQueue, engineQueue, plant } from "./fixtures/plant.ts";
 import { rawRedis } from "./helpers.ts";
 
 describe("status", () => {
@@ -187,18 +187,18 @@ describe("status", () => {
 });
 
 describe("the history of a job taken over while its worker stalled", () => {
+  const LAPSED = { minIdleMs: 0, count: 10, failureTtlS: 600, deadMaxLen: 100, eventsMaxLen: 100 };
+  /** A job of 3 attempts, delivered to `consumer` (its lease lapses at once: minIdleMs 0). */
+  const deliveredTo = async (v: EngineQueue, consumer: string) => {
+    const entry = await plant(v, { t: "echo", p: "{}", a: 0, m: 3 });
+    await deliver(v, consumer);
+    return entry;
+  };
+
   test("the stalled run that finished first shows once, as finished, not also as abandoned", async () => {
     await using v = await engineQueue();
-    const entry = await plant(v, { t: "echo", p: "{}", a: 0, m: 3 });
-    await deliver(v, "wA");
-    const lapsed = {
-      minIdleMs: 0,
-      count: 10,
-      failureTtlS: 600,
-      deadMaxLen: 100,
-      eventsMaxLen: 100,
-    };
-    const claimed = await claimLapsed(v.client, v.k, { consumer: "wB", ...lapsed });
+    const entry = await deliveredTo(v, "wA");
+    const claimed = await claimLapsed(v.client, v.k, { consumer: "wB", ...LAPSED });
     expect(claimed.claimed.map((c) => c.kind)).toEqual(["run"]); // run 1 written as abandoned
     // wA wakes up and finishes its run (attempt 1) before wB's run ends.
     const run = { attempt: 1, maxAttempts: 3, enqueuedAt: null, worker: "wA", task: "echo" };
@@ -213,16 +213,8 @@ describe("the history of a job taken over while its worker stalled", () => {
 
   test("an abandoned run followed by the claimer's finish keeps both", async () => {
     await using v = await engineQueue();
-    const entry = await plant(v, { t: "echo", p: "{}", a: 0, m: 3 });
-    await deliver(v, "wA");
-    const lapsed = {
-      minIdleMs: 0,
-      count: 10,
-      failureTtlS: 600,
-      deadMaxLen: 100,
-      eventsMaxLen: 100,
-    };
-    await claimLapsed(v.client, v.k, { consumer: "wB", ...lapsed });
+    const entry = await deliveredTo(v, "wA");
+    await claimLapsed(v.client, v.k, { consumer: "wB", ...LAPSED });
     const run = { attempt: 2, maxAttempts: 3, enqueuedAt: null, worker: "wB", task: "echo" };
     const item = { ...run, entryId: entry, jobId: entry, hasRecord: true, runMs: 5 };
     const w = { consumer: "wB", resultTtlS: 60, eventsMaxLen: 100 };
