@@ -46,6 +46,16 @@ describe("the scripts refuse a queue-wide key of the wrong type before any write
     expect(await exists(v, v.k.receipt(batch.batchId))).toBe(0);
   });
 
+  test("enqueue (its receipt key a hash): refused with Courier's line, no entry added", async () => {
+    await using v = await engineQueue();
+    const batch = prepareBatch([{ task: "t", payload: "1", maxAttempts: 3 }]);
+    await v.r.sendCommand(["HSET", v.k.receipt(batch.batchId), "x", "y"]);
+    await expect(enqueueJobs(v.client, v.k, batch)).rejects.toThrow(
+      /^ERR courier: key .* holds a hash/,
+    );
+    expect(await v.r.sendCommand(["XLEN", v.k.stream])).toBe(0);
+  });
+
   test("promote (the stream a string): the due job stays in the delayed set", async () => {
     await using v = await engineQueue();
     await v.r.sendCommand(["HSET", `${v.k.recordPrefix}later`, "t", "t", "p", "1", "a", "0"]);

@@ -21,6 +21,7 @@
 --- @include minutes
 --- @include clock
 --- @include dead
+--- @include readd
 local wrong = wrong_type({ KEYS[1], 'stream', KEYS[2], 'stream', KEYS[3], 'stream',
   KEYS[4], 'hash', KEYS[5], 'hash' })
 if wrong then return wrong end
@@ -35,10 +36,7 @@ for i = 9, #ARGV, 3 do
   if p and ARGV[i + 1] ~= '' and redis.call('TYPE', ARGV[1] .. ARGV[i + 1]).ok == 'string' then
     entries[#entries + 1] = entry -- the job has its outcome (a duplicate entry): no letter
   elseif p then
-    f = {}
-    local e = redis.call('XRANGE', KEYS[1], entry, entry)[1]
-    local flat = e and e[2] or {}
-    for j = 1, #flat - 1, 2 do f[flat[j]] = flat[j + 1] end
+    f = entry_at(KEYS[1], entry) or {}
     entries[#entries + 1] = entry
   end
   fields[#fields + 1] = f or false

@@ -24,10 +24,11 @@
 --- @include wrongtype
 --- @include counters
 --- @include clock
+local wrong = wrong_type({ KEYS[1], 'stream', KEYS[2], 'zset', KEYS[3], 'hash', KEYS[5], 'hash',
+  KEYS[4], 'string' })
+if wrong then return wrong end
 local seen = redis.call('GET', KEYS[4])
 if seen then return seen end
-local wrong = wrong_type({ KEYS[1], 'stream', KEYS[2], 'zset', KEYS[3], 'hash', KEYS[5], 'hash' })
-if wrong then return wrong end
 local prefix = ARGV[1]
 local first, ms, seq, now = '', nil, nil, nil
 local flags, added = {}, 0
