@@ -17,9 +17,8 @@ import {
   type TriggerReport,
   waitForAll,
 } from "../lib/cli/trigger.ts";
-import { defaults } from "../lib/config.ts";
+import { defaults, MAX_ATTEMPTS_LIMIT } from "../lib/config.ts";
 import { ConnectError, describeError, LostReplyError, RedisFullError } from "../lib/errors.ts";
-import { MAX_ATTEMPTS_LIMIT } from "../lib/queue/prepare.ts";
 import { Queue } from "../lib/queue/queue.ts";
 import type { WordCountPayload } from "../lib/tasks/wordcount/index.ts";
 import { WORDCOUNT_TASK } from "../lib/tasks/wordcount/name.ts";

@@ -1,6 +1,9 @@
 // Every default in one typed object. Units are in the names: Ms milliseconds, S seconds.
 import { ConfigError } from "./errors.ts";
 
+/** Attempts a job may be given, per job or as a queue's default (one limit for both). */
+export const MAX_ATTEMPTS_LIMIT = 1_000_000;
+
 export interface QueueOptions {
   /** Redis URL, `redis://` or `rediss://` (TLS), may hold user and password. */
   redisUrl: string;
@@ -139,7 +142,7 @@ export function resolveOptions<T extends Partial<ProducerOptions & WorkerOptions
     throw new ConfigError(`key prefix "${o.prefix}" must be 1-100 letters, digits or _.:-`);
   }
   positiveInt(o, "concurrency", 1, 10_000);
-  positiveInt(o, "maxAttempts", 1, 1_000);
+  positiveInt(o, "maxAttempts", 1, MAX_ATTEMPTS_LIMIT);
   positiveInt(o, "enqueueBatchSize", 1, 100_000);
   // Up to a billion (ms: 11 days): two added together still fit a timer's 31-bit delay.
   for (const key of INTERVALS)

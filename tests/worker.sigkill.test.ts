@@ -7,7 +7,15 @@ import { resolve } from "node:path";
 import { GROUP, queueKeys } from "../lib/engine/keys.ts";
 import { parseOutcome } from "../lib/engine/outcome.ts";
 import { enqueue } from "./fixtures/engine.ts";
-import { deadLetterErrors, pendingCount, ROOT, rawRedis, redisUrl, testPrefix } from "./helpers.ts";
+import {
+  deadLetterErrors,
+  openQueue,
+  pendingCount,
+  ROOT,
+  rawRedis,
+  redisUrl,
+  testPrefix,
+} from "./helpers.ts";
 
 const SCRIPT = resolve(ROOT, "tests/fixtures/crash-worker.ts");
 
@@ -27,15 +35,15 @@ describe("a job that SIGKILLs its worker every time", () => {
     await r.sendCommand(["XGROUP", "CREATE", keys.stream, GROUP, "0", "MKSTREAM"]);
     const [job] = await enqueue(r, keys, [{ task: "sigkill", payload: "null", maxAttempts: 3 }]);
     const id = job!.id;
+    // Woken by the job's end event (the library's wait), not by polling its result.
+    await using queue = await openQueue({ prefix });
+    const buried = queue.waitForJobs([id], { timeoutMs: 60_000 }).then(() => "done" as const);
     const signals: string[] = [];
     // Like a supervisor: each worker that dies is replaced, until one survives the job.
     let survivor: ReturnType<typeof spawnWorker> | null = null;
-    let done = false;
     try {
       for (let i = 0; i < 5 && !survivor; i++) {
         const proc = spawnWorker(prefix, `w${i}`);
-        const failed = async () => (await r.sendCommand(["EXISTS", keys.result(id)])) === 1;
-        const buried = poll(async () => done || (await failed())).catch(() => "done" as const);
         const ended = await Promise.race([proc.exited.then(() => "died" as const), buried]);
         if (ended === "died") signals.push(String(proc.signalCode));
         else survivor = proc;
@@ -52,14 +60,7 @@ describe("a job that SIGKILLs its worker every time", () => {
       survivor!.kill("SIGTERM");
       expect(await survivor!.exited).toBe(0);
     } finally {
-      done = true;
       survivor?.kill("SIGKILL"); // a failed assertion leaves no worker on the test Redis
     }
   });
 });
-
-/** Resolves "done" once `check` holds (checked every 20 ms; the caller races it). */
-async function poll(check: () => Promise<boolean>): Promise<"done"> {
-  while (!(await check())) await Bun.sleep(20);
-  return "done";
-}

@@ -112,7 +112,7 @@ export function formatInfo(report: InfoReport): string {
 }
 
 /** One line on Redis' memory; a full Redis says what that means for the queue. */
-export function formatMemory(m: RedisMemory): string {
+function formatMemory(m: RedisMemory): string {
   const used = `redis memory ${formatBytes(m.usedBytes)} used`;
   if (m.maxBytes === 0) return `${used} (no maxmemory set)`;
   const share = `${used} of ${formatBytes(m.maxBytes)} (${Math.round((100 * m.usedBytes) / m.maxBytes)}%)`;

@@ -50,7 +50,7 @@ function optionNames(defs: ArgDefs): Map<string, { type?: string }> {
 }
 
 /** `unknown option --colour (did you mean --color?)`. */
-export function unknownOption(flag: string, known: readonly string[]): string {
+function unknownOption(flag: string, known: readonly string[]): string {
   const guess = suggest(flag.replace(/^--?(no-)?/, ""), known);
   return `unknown option ${flag}${guess ? ` (did you mean --${guess}?)` : ""}`;
 }

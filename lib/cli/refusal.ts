@@ -58,7 +58,7 @@ function findReply(err: unknown): Error | null {
 const ALL: readonly Script[] = Object.values(scripts);
 
 /** `+exists +hset …`: the commands a script's source calls, as ACL rules; null if unknown. */
-export function scriptCommands(name: string): string | null {
+function scriptCommands(name: string): string | null {
   const source = ALL.find((s) => s.name === name)?.source;
   if (!source) return null;
   const call =

@@ -1,6 +1,7 @@
 // Reading jobs back in v2 (docs/internals.md, "Reading a job back"): the typed owner of status.lua, turning
 // where a job is into today's JobRecord, so `result`, waiters and the dashboard can switch to it.
 import type { Redis } from "../redis/connect.ts";
+import { toMap } from "../redis/reply.ts";
 import type { AttemptRecord, JobRecord } from "../types.ts";
 import { autoIdMs, GROUP, type QueueKeys } from "./keys.ts";
 import { runScript, scripts } from "./lua.ts";
@@ -32,12 +33,6 @@ export async function readStatuses(
   return reply.map((found, n) => toRecord(ids[n]!, found));
 }
 
-function toMap(flat: readonly string[] | null): Map<string, string> {
-  const m = new Map<string, string>();
-  for (let i = 0; flat && i + 1 < flat.length; i += 2) m.set(flat[i]!, flat[i + 1]!);
-  return m;
-}
-
 function json(text: string | undefined): unknown {
   if (text === undefined) return null;
   try {
@@ -52,12 +47,12 @@ function int(v: string | undefined): number | null {
 }
 
 function toRecord(id: string, [outcome, flat, pending, fields, due]: Found): JobRecord | null {
-  const record = toMap(flat);
+  const record = toMap(flat ?? []);
   if (outcome !== null) {
     const o = parseOutcome(String(outcome));
     return o ? ended(id, o, record) : null;
   }
-  const entry = toMap(fields);
+  const entry = toMap(fields ?? []);
   // The job's fields: from its entry while it has one, else from its record (delayed, retrying).
   const f = entry.size > 0 ? entry : record;
   const status = record.get("status");
@@ -104,7 +99,7 @@ function toRecord(id: string, [outcome, flat, pending, fields, due]: Found): Job
  */
 export function endedRecord(id: string, value: string, recordFlat: readonly string[]) {
   const o = parseOutcome(value);
-  return o ? ended(id, o, toMap(recordFlat)) : null;
+  return o ? ended(id, o, toMap(recordFlat ?? [])) : null;
 }
 
 /**

@@ -6,7 +6,7 @@ import type { Enqueued, JobSpec, Prepared } from "./prepare.ts";
 import { chunks, inOrderWindow } from "./window.ts";
 
 /** Batches in flight by default: enough to keep Redis busy, few enough to bound memory. */
-export const DEFAULT_IN_FLIGHT = 8;
+const DEFAULT_IN_FLIGHT = 8;
 
 export interface EnqueueStreamOptions {
   /** Batches sent before waiting for the oldest reply (default 8; batches hold `enqueueBatchSize` jobs). */

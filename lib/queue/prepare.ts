@@ -3,6 +3,7 @@
 // Bulk enqueue sends batches of `enqueueBatchSize` jobs per call, a few batches in flight at
 // once (lib/queue/bulk.ts).
 
+import { MAX_ATTEMPTS_LIMIT } from "../config.ts";
 import { type EnqueueJob, enqueueJobs, prepareBatch, RECEIPT_TTL_MS } from "../engine/enqueue.ts";
 import { callerIdProblem, type QueueKeys } from "../engine/keys.ts";
 import { InputError } from "../errors.ts";
@@ -40,9 +41,8 @@ export interface Enqueued {
 export type Prepared = EnqueueJob;
 
 /** The most attempts a job may be given. */
-export const MAX_ATTEMPTS_LIMIT = 1_000_000;
 /** The longest delay a job may be given: one year. */
-export const DELAY_LIMIT_MS = 365 * 86_400_000;
+const DELAY_LIMIT_MS = 365 * 86_400_000;
 
 /** Checks and serialises a job spec; throws InputError (or the task's own error). */
 export function prepareJob(spec: JobSpec, o: { maxAttempts: number }): Prepared {

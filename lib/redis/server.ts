@@ -5,7 +5,7 @@ import type { Redis } from "./connect.ts";
 import { maskUrl } from "./url.ts";
 
 /** XPENDING … IDLE (the claim script reads lapsed leases with it) needs Redis 6.2. */
-export const MIN_REDIS_VERSION = "6.2.0";
+const MIN_REDIS_VERSION = "6.2.0";
 
 /** Throws ConnectError when the server refuses INFO or is too old; connect() closes the client. */
 export async function preflight(client: Redis, url: string): Promise<void> {

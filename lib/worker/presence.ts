@@ -19,7 +19,7 @@ export interface WorkerCounts {
 }
 
 /** A worker silent this long is gone: its hash expires then, and `info` prunes it. */
-export function goneAfterMs(o: Pick<WorkerOptions, "heartbeatEveryMs">): number {
+function goneAfterMs(o: Pick<WorkerOptions, "heartbeatEveryMs">): number {
   return o.heartbeatEveryMs * 6;
 }
 
@@ -75,7 +75,7 @@ export async function claimName(client: Redis, keys: QueueKeys, o: WorkerOptions
 }
 
 /** The consumer a predecessor's entries are moved to (see handOverPredecessor). */
-export function predecessorOf(name: string): string {
+function predecessorOf(name: string): string {
   return `${name}~gone`;
 }
 

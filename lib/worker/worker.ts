@@ -246,11 +246,16 @@ export class Worker {
     await within(this.#looping, this.options.commandTimeoutMs); // a start in flight lands first
     await this.#jobs.windDown(graceMs, this.options.reconnectMaxMs);
     this.#upkeep.stopLeases();
-    await leave(this.#client, this.keys, this.name)
+    // Bounded: with Redis away the call would wait in the offline queue for ever; what is not
+    // released is claimed by other workers after claimIdleMs.
+    const released = leave(this.#client, this.keys, this.name)
       .then((n) => n > 0 && this.#log.log("info", "released unfinished jobs", { count: n }))
       .catch((err) =>
         this.#log.log("warn", "could not release jobs", { error: describeCause(err) }),
       );
+    if (!(await within(released, this.options.commandTimeoutMs))) {
+      this.#log.log("warn", "could not release jobs", { error: "Redis did not answer in time" });
+    }
     // Outcomes still unwritten (Redis away past the grace period): their entries stay pending
     // and other workers claim them after claimIdleMs.
     const unwritten = this.#jobs.outcomes.close();

@@ -265,8 +265,8 @@ export const mutants: Mutant[] = [
     "      await within(this.empty(), graceMs);",
     "", [T("worker.shutdown")]),
   m("release-skipped", "lib/worker/worker.ts", "a stopping worker releases what it could not finish",
-    "await leave(this.#client, this.keys, this.name)",
-    "await Promise.resolve(0)", [T("worker.shutdown")]),
+    "const released = leave(this.#client, this.keys, this.name)",
+    "const released = Promise.resolve(0)", [T("worker.shutdown")]),
   // Operating: pruning, requeue, discard.
   m("prune-drops-pending", "lib/engine/lua/prune.lua", "a pruned worker's consumer is kept while it holds pending entries",
     "    if ok and #pending == 0 then",
