@@ -75,7 +75,11 @@ async function whenReady(proc: Bun.Subprocess<"pipe" | "ignore", "pipe", "pipe">
 
 /** `bun run stack ARGS` on a pseudo-terminal; `ctrlC()` types Ctrl-C into it. */
 async function stackOnTerminal(args: string[]) {
-  const command = [process.execPath, "run", "stack", ...args].map((a) => `'${a}'`).join(" ");
+  // `exec`: `script` runs the command through $SHELL -c, and a shell left waiting in the
+  // terminal's foreground group dies of the Ctrl-C itself (dash does; bash execs its last
+  // command). A person's shell puts the command in a group of its own, so it never sees it.
+  const quoted = [process.execPath, "run", "stack", ...args].map((a) => `'${a}'`).join(" ");
+  const command = `exec ${quoted}`;
   const proc = Bun.spawn(["script", "-qfec", command, "/dev/null"], {
     cwd: REPO_ROOT,
     env: await stackEnv(),
