@@ -58,8 +58,8 @@ async function measure(ctx: Ctx, c: ContenderImpl, n: number) {
       const result = early.has(id)
         ? Promise.resolve(early.get(id)!)
         : new Promise<number>((resolve) => done.set(id, resolve));
-      const woke = producer.waitFor && withTimeout(producer.waitFor(id).then(nowMs), id);
-      const [tRecorded, tWoke] = await Promise.all([withTimeout(result, id), woke]);
+      const woke = producer.waitFor && withTimeout(producer.waitFor(id).then(nowMs), id, "waiter");
+      const [tRecorded, tWoke] = await Promise.all([withTimeout(result, id, "worker's done line"), woke]);
       done.delete(id);
       early.delete(id);
       if (i < 0) continue; // warm-up: connections, scripts, JIT
@@ -74,10 +74,10 @@ async function measure(ctx: Ctx, c: ContenderImpl, n: number) {
 }
 
 /** Every wait is bounded: a waiter that never wakes fails the run instead of hanging it. */
-function withTimeout(p: Promise<number>, id: string, ms = 30_000): Promise<number> {
+function withTimeout(p: Promise<number>, id: string, what: string, ms = 30_000): Promise<number> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`job ${id}: no result after ${ms} ms`)), ms);
+    timer = setTimeout(() => reject(new Error(`job ${id}: no ${what} after ${ms} ms`)), ms);
   });
   return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
 }
