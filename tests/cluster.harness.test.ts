@@ -6,6 +6,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createClient, createCluster } from "redis";
+import { clusterReadiness, nodeReadiness, parseNodes } from "../lib/stack/_cluster-parse.ts";
 import { type LocalCluster, startCluster } from "../lib/stack/cluster.ts";
 import { ROOT, runProcess } from "./helpers.ts";
 
@@ -49,7 +50,72 @@ async function clusterClient(port: number) {
   return client;
 }
 
-test("a 3+3 cluster is ready, routes keys to its three masters, fails over, and stops its own processes", async () => {
+const info = (fields: Record<string, string | number>) =>
+  Object.entries(fields)
+    .map(([k, v]) => `${k}:${v}\r\n`)
+    .join("");
+const okCluster = { cluster_state: "ok", cluster_slots_ok: 16384, cluster_known_nodes: 6 };
+const master = info({ role: "master", connected_slaves: 1 });
+const replica = info({ role: "slave", master_link_status: "up" });
+
+test.each([
+  ["a ready master", info(okCluster), master, null],
+  ["a ready replica", info(okCluster), replica, null],
+  ["no answer", null, master, "at does not answer"],
+  ["cluster down", info({ ...okCluster, cluster_state: "fail" }), master, "at cluster_state:fail"],
+  [
+    "a slot not covered",
+    info({ ...okCluster, cluster_slots_ok: 16383 }),
+    master,
+    "at cluster_slots_ok:16383",
+  ],
+  [
+    "a node not met yet",
+    info({ ...okCluster, cluster_known_nodes: 5 }),
+    master,
+    "at cluster_known_nodes:5 (want 6)",
+  ],
+  [
+    "a replica still syncing",
+    info(okCluster),
+    info({ role: "slave", master_link_status: "down" }),
+    "at master_link_status:down",
+  ],
+])("node readiness: %s", (_, clusterInfo, replication, problem) => {
+  expect(nodeReadiness("at", clusterInfo, replication, 6).problem).toBe(problem);
+});
+
+test("cluster readiness: every node ready, and as many replicas as masters", () => {
+  const ready = (role: string) => ({ problem: null, role });
+  const three = ["master", "master", "slave"].map(ready);
+  expect(clusterReadiness([...three, ready("slave")], 2)).toBe(null);
+  expect(clusterReadiness(three, 2)).toBe("1 replicas (want 2)");
+  const down = { problem: "at does not answer", role: undefined };
+  expect(clusterReadiness([...three, down], 2)).toBe("at does not answer");
+});
+
+test("CLUSTER NODES: ports, flags, masters and slot ranges (not slots being migrated)", () => {
+  const text = [
+    "e7d1 127.0.0.1:30001@31001,host1 myself,master - 0 0 1 connected 0-5460 16383 [5461->-67ed]",
+    "07c3 127.0.0.1:30004@31004 slave e7d1 0 1426238317239 4 connected",
+    "",
+  ].join("\n");
+  expect(parseNodes(text)).toEqual([
+    {
+      id: "e7d1",
+      port: 30001,
+      flags: ["myself", "master"],
+      masterId: "-",
+      slots: [
+        [0, 5460],
+        [16383, 16383],
+      ],
+    },
+    { id: "07c3", port: 30004, flags: ["slave"], masterId: "e7d1", slots: [] },
+  ]);
+});
+
+test("a 3+3 cluster is ready, routes keys to its three masters, fails over, takes its old master back, and stops its own processes", async () => {
   cluster = await startCluster();
   const nodes = cluster.nodes;
   const pids = nodes.map((n) => n.pid);
@@ -109,10 +175,17 @@ test("a 3+3 cluster is ready, routes keys to its three masters, fails over, and 
     after.destroy();
   }
 
+  // Restarted, the old master rejoins as a replica of the node that took its place.
+  await cluster.restart(victim);
+  const [victimRole, victimReplication] = await onNode(victim, ["ROLE"], ["INFO", "replication"]);
+  expect((victimRole as [string, string, number])[2]).toBe(replicaPort);
+  expect(field(victimReplication, "master_link_status")).toBe("up");
+  const restartedPid = cluster.nodes.find((n) => n.port === victim)!.pid;
+
   const dir = cluster.dir;
   await cluster.stop();
   cluster = undefined;
-  expect(pids.filter(exists)).toEqual([]);
+  expect([...pids, restartedPid].filter(exists)).toEqual([]);
   expect(existsSync(dir)).toBe(false);
 });
 

@@ -1,8 +1,13 @@
 // Talking to each node of a local Redis Cluster on its own (not through a cluster client, which
-// would hide which node answered), and reading what the harness waits on: CLUSTER INFO,
-// INFO replication and CLUSTER NODES.
+// would hide which node answered): joining fresh nodes, asking each whether it is ready.
 import { createClient, ErrorReply } from "redis";
 import { within } from "../time.ts";
+import {
+  clusterReadiness,
+  type NodeReadiness,
+  nodeReadiness,
+  parseNodes,
+} from "./_cluster-parse.ts";
 
 type NodeClient = ReturnType<typeof createNodeClient>;
 
@@ -79,90 +84,55 @@ export class NodeLinks {
   }
 }
 
-/** `key:value` lines of CLUSTER INFO or INFO. */
-export function infoFields(text: string | null): Map<string, string> {
-  const fields = new Map<string, string>();
-  for (const line of text?.split("\r\n") ?? []) {
-    const colon = line.indexOf(":");
-    if (colon > 0) fields.set(line.slice(0, colon), line.slice(colon + 1));
-  }
-  return fields;
-}
-
-export interface NodeEntry {
-  id: string;
-  port: number;
-  flags: string[];
-  /** The id of the master it replicates, or "-" for a master. */
-  masterId: string;
-  /** Slot ranges it serves, inclusive. */
-  slots: [number, number][];
-}
-
-/** Lines of CLUSTER NODES: `<id> <ip:port@cport[,hostname]> <flags> <master> … <slot ranges>`. */
-export function parseNodes(text: string): NodeEntry[] {
-  return text
-    .split("\n")
-    .filter((line) => line.trim() !== "")
-    .map((line) => {
-      const [id = "", address = "", flags = "", masterId = "", ...rest] = line.trim().split(" ");
-      const port = Number(/:(\d+)@/.exec(address)?.[1]);
-      // rest: ping-sent pong-recv epoch link-state, then slots; `[…]` are slots being migrated.
-      const slots = rest
-        .slice(4)
-        .filter((s) => !s.startsWith("["))
-        .map((s) => s.split("-").map(Number))
-        .map(([from = 0, to = from]): [number, number] => [from, to]);
-      return { id, port, flags: flags.split(","), masterId, slots };
-    });
-}
-
-/** What keeps one node from being ready, or null: the readiness test of issue 12. */
+/** One node's readiness (nodeReadiness), asked of the node. */
 export async function nodeProblem(
   links: NodeLinks,
   port: number,
   knownNodes: number,
-): Promise<{ problem: string | null; role: string | undefined }> {
+): Promise<NodeReadiness> {
   const [cluster, replication] = await Promise.all([
     links.text(port, ["CLUSTER", "INFO"]),
     links.text(port, ["INFO", "replication"]),
   ]);
-  const info = infoFields(cluster);
-  const repl = infoFields(replication);
-  const role = repl.get("role");
-  const at = `127.0.0.1:${port}`;
-  let problem: string | null = null;
-  if (cluster === null || replication === null) problem = `${at} does not answer`;
-  else if (info.get("cluster_state") !== "ok") {
-    problem = `${at} cluster_state:${info.get("cluster_state")}`;
-  } else if (info.get("cluster_slots_ok") !== "16384") {
-    problem = `${at} cluster_slots_ok:${info.get("cluster_slots_ok")}`;
-  } else if (info.get("cluster_known_nodes") !== String(knownNodes)) {
-    problem = `${at} cluster_known_nodes:${info.get("cluster_known_nodes")} (want ${knownNodes})`;
-  } else if (role === "slave" && repl.get("master_link_status") !== "up") {
-    problem = `${at} master_link_status:${repl.get("master_link_status")}`;
-  }
-  return { problem, role };
+  return nodeReadiness(`127.0.0.1:${port}`, cluster, replication, knownNodes);
 }
 
-/**
- * What keeps the cluster from being ready, or null: every node reports cluster_state:ok, all
- * 16384 slots ok and every node known; every replica's link to its master is up, and there are
- * `replicas` of them. cluster_state:ok alone is not enough: a replica that has not finished its
- * first sync cannot take over.
- */
+/** What keeps the cluster of these nodes from being ready (clusterReadiness), or null. */
 export async function clusterProblem(
   links: NodeLinks,
   ports: readonly number[],
   replicas: number,
 ): Promise<string | null> {
   const nodes = await Promise.all(ports.map((p) => nodeProblem(links, p, ports.length)));
-  const problems = nodes.flatMap((n) => (n.problem ? [n.problem] : []));
-  const seen = nodes.filter((n) => n.role === "slave").length;
-  if (problems.length === 0 && seen !== replicas) {
-    problems.push(`${seen} replicas (want ${replicas})`);
+  return clusterReadiness(nodes, replicas);
+}
+
+/**
+ * What the failover to `replica` still waits for, or null once done: the replica reports
+ * role:master, and every running node (`ports`) reports cluster_state:ok and lists it as a
+ * master, so a client asking any of them is sent to it.
+ */
+export async function failoverProblem(
+  links: NodeLinks,
+  ports: readonly number[],
+  replica: { id: string; port: number },
+): Promise<string | null> {
+  const role = await links.send(replica.port, ["ROLE"]).catch(() => null);
+  if (!Array.isArray(role) || role[0] !== "master") {
+    return `replica 127.0.0.1:${replica.port} not yet master`;
   }
-  return problems.length ? problems.slice(0, 3).join("; ") : null;
+  for (const port of ports) {
+    const [info, nodes] = await Promise.all([
+      links.text(port, ["CLUSTER", "INFO"]),
+      links.text(port, ["CLUSTER", "NODES"]),
+    ]);
+    if (!info?.includes("cluster_state:ok")) return `127.0.0.1:${port} cluster_state not ok`;
+    const promoted = parseNodes(nodes ?? "").find((n) => n.id === replica.id);
+    if (!promoted?.flags.includes("master")) {
+      return `127.0.0.1:${port} does not see 127.0.0.1:${replica.port} as master yet`;
+    }
+  }
+  return null;
 }
 
 const SLOTS = 16_384;

@@ -6,7 +6,14 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { ConfigError, ConnectError, WaitTimeoutError } from "../errors.ts";
-import { clusterProblem, joinCluster, NodeLinks, parseNodes, until } from "./_cluster-nodes.ts";
+import {
+  clusterProblem,
+  failoverProblem,
+  joinCluster,
+  NodeLinks,
+  until,
+} from "./_cluster-nodes.ts";
+import { parseNodes } from "./_cluster-parse.ts";
 import { writeRecord } from "./_cluster-record.ts";
 import { findFreePort, type RedisServer, startRedisServer } from "./redis-server.ts";
 
@@ -56,16 +63,16 @@ export async function startCluster(options: ClusterOptions = {}): Promise<LocalC
 }
 
 export class LocalCluster {
+  readonly dir: string;
+  readonly masters: number;
   /** ms from the first spawn until the cluster was ready. */
   startMs = 0;
+  readonly #options: ClusterOptions;
+  readonly #timeoutMs: number;
+  /** The nodes running now, by port: the processes stop() stops, and only those. */
   readonly #servers = new Map<number, RedisServer>();
   readonly #nodes: ClusterNode[] = [];
   readonly #links = new NodeLinks();
-  readonly #timeoutMs: number;
-
-  readonly dir: string;
-  readonly masters: number;
-  readonly #options: ClusterOptions;
 
   constructor(dir: string, masters: number, options: ClusterOptions) {
     this.dir = dir;
@@ -122,8 +129,9 @@ export class LocalCluster {
     const server = this.#running(masterPort);
     const nodes = parseNodes(String(await this.#links.send(masterPort, ["CLUSTER", "NODES"])));
     const me = nodes.find((n) => n.flags.includes("myself"));
-    if (!me?.flags.includes("master"))
+    if (!me?.flags.includes("master")) {
       throw new ConfigError(`127.0.0.1:${masterPort} is not a master`);
+    }
     const replica = nodes.find((n) => n.masterId === me.id && !n.flags.includes("fail"));
     if (!replica) throw new ConfigError(`127.0.0.1:${masterPort} has no replica to take over`);
     const began = performance.now();
@@ -132,14 +140,18 @@ export class LocalCluster {
     this.#servers.delete(masterPort);
     this.#links.drop(masterPort);
     await until(
-      () => this.#failoverProblem(replica.id, replica.port),
+      () => failoverProblem(this.#links, this.livePorts, replica),
       this.#timeoutMs,
       (problem) => this.#timeout(`failover of 127.0.0.1:${masterPort}`, problem),
     );
     return Math.round(performance.now() - began);
   }
 
-  /** Starts the stopped node on `port` again (same folder, so same identity); resolves with ms until the cluster is ready. */
+  /**
+   * Starts the killed node on `port` again, in its folder, so with its identity (nodes.conf): a
+   * killed master comes back as a replica of the node that took over. Resolves with the ms until
+   * the cluster is ready again.
+   */
   async restart(port: number): Promise<number> {
     const index = this.#nodes.findIndex((n) => n.port === port);
     if (index < 0 || this.#servers.has(port)) {
@@ -220,25 +232,6 @@ export class LocalCluster {
   #waitReady(what: string): Promise<void> {
     const check = () => clusterProblem(this.#links, this.livePorts, this.masters);
     return until(check, this.#timeoutMs, (problem) => this.#timeout(what, problem));
-  }
-
-  async #failoverProblem(replicaId: string, replicaPort: number): Promise<string | null> {
-    const role = await this.#links.send(replicaPort, ["ROLE"]).catch(() => null);
-    if (!Array.isArray(role) || role[0] !== "master") {
-      return `replica 127.0.0.1:${replicaPort} not yet master`;
-    }
-    for (const port of this.livePorts.filter((p) => p !== replicaPort)) {
-      const [info, nodes] = await Promise.all([
-        this.#links.text(port, ["CLUSTER", "INFO"]),
-        this.#links.text(port, ["CLUSTER", "NODES"]),
-      ]);
-      if (!info?.includes("cluster_state:ok")) return `127.0.0.1:${port} cluster_state not ok`;
-      const promoted = parseNodes(nodes ?? "").find((n) => n.id === replicaId);
-      if (!promoted?.flags.includes("master")) {
-        return `127.0.0.1:${port} does not see 127.0.0.1:${replicaPort} as master yet`;
-      }
-    }
-    return null;
   }
 
   #running(port: number): RedisServer {
