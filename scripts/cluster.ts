@@ -7,7 +7,7 @@ import { EXIT, intArg, runCli, UsageError } from "../bin/_cli.ts";
 import { ConnectError } from "../lib/errors.ts";
 import { readRecord, recordedStatus, stopRecorded } from "../lib/stack/_cluster-record.ts";
 import { REPO_ROOT } from "../lib/stack/_self.ts";
-import { clusterDefaults, startCluster } from "../lib/stack/cluster.ts";
+import { clusterDefaults, MAX_MASTERS, startCluster } from "../lib/stack/cluster.ts";
 
 const DEFAULT_DIR = ".data/cluster";
 
@@ -26,7 +26,7 @@ const start = defineCommand({
   meta: {
     name: "start",
     description:
-      "Start N masters + N replicas on free 127.0.0.1 ports and wait until every node reports cluster_state:ok, 16384 slots and every replica master_link_status:up; print the seed URL. Exits 2 when a cluster already runs from --dir, 5 when it is not ready in time, 6 when redis-server is missing or a node does not start.",
+      "Start N masters + N replicas on free 127.0.0.1 ports and wait until every node reports cluster_state:ok, 16384 slots and every replica master_link_status:up; print the seed URL. Exits 2 when a cluster already runs from --dir or it holds other files, 5 when it is not ready in time, 6 when redis-server is missing or a node does not start.",
   },
   args: {
     ...dirArg,
@@ -56,7 +56,7 @@ const start = defineCommand({
     const cluster = await startCluster({
       dir,
       survive: true,
-      masters: intArg(args.masters, "masters", 1, 100),
+      masters: intArg(args.masters, "masters", 1, MAX_MASTERS),
       nodeTimeoutMs: intArg(args["node-timeout"], "node-timeout", 100, 600_000),
       fullCoverage: args["full-coverage"],
       aof: args.aof,

@@ -2,7 +2,7 @@
 // outside: what each node says on its own connection, what node-redis's cluster client does
 // with it, and which processes are left once it is stopped.
 import { afterEach, expect, test } from "bun:test";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createClient, createCluster } from "redis";
@@ -193,7 +193,7 @@ test("scripts/cluster.ts: the nodes outlive start, status checks them, stop stop
   const parent = mkdtempSync(join(tmpdir(), "courier-cluster-cli-"));
   const dir = join(parent, "nodes");
   const cli = (...args: string[]) =>
-    runProcess([process.execPath, join(ROOT, "scripts/cluster.ts"), ...args, "--dir", dir]);
+    runProcess([process.execPath, join(ROOT, "scripts/cluster.ts"), "--dir", dir, ...args]);
   try {
     const started = await cli("start", "--masters", "1");
     expect(started).toMatchObject({ code: 0 });
@@ -216,6 +216,13 @@ test("scripts/cluster.ts: the nodes outlive start, status checks them, stop stop
     expect(existsSync(dir)).toBe(false);
     expect((await cli("status")).code).toBe(6);
     expect(await cli("stop")).toMatchObject({ code: 0 });
+
+    // stop removes its folder: start refuses one that holds anything else.
+    writeFileSync(join(parent, "keep.txt"), "mine");
+    const refused = await cli("start", "--dir", parent);
+    expect(refused).toMatchObject({ code: 2, stdout: "" });
+    expect(refused.stderr).toStartWith(`cluster: ${parent} is not empty`);
+    expect(readFileSync(join(parent, "keep.txt"), "utf8")).toBe("mine");
   } finally {
     await cli("stop");
     rmSync(parent, { recursive: true, force: true });
