@@ -6,6 +6,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "no
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createClient, createCluster } from "redis";
+import { WaitTimeoutError } from "../lib/errors.ts";
 import { clusterReadiness, nodeReadiness, parseNodes } from "../lib/stack/_cluster-parse.ts";
 import { type LocalCluster, startCluster } from "../lib/stack/cluster.ts";
 import { ROOT, runProcess } from "./helpers.ts";
@@ -189,18 +190,41 @@ test("a 3+3 cluster is ready, routes keys to its three masters, fails over, take
   expect(existsSync(dir)).toBe(false);
 });
 
+/** Cluster nodes this test process started and that still run (their titles end `[cluster]`). */
+function ownNodes(): string[] {
+  const ps = Bun.spawnSync(["ps", "-o", "stat=,args=", "--ppid", String(process.pid)]);
+  return ps.stdout
+    .toString()
+    .split("\n")
+    .filter((line) => line.includes("[cluster]") && !line.trim().startsWith("Z"));
+}
+
+test("a cluster not ready in time: one line naming what was not, and nothing left running", async () => {
+  const failed = await startCluster({ masters: 1, timeoutMs: 300 }).catch((err: Error) => err);
+  expect(failed).toBeInstanceOf(WaitTimeoutError);
+  // A master reports cluster_state:ok 2 s after it started at the earliest (Redis's own delay).
+  expect((failed as Error).message).toMatch(
+    /^cluster (join )?not ready within 300 ms: 127\.0\.0\.1:\d+ \S+/,
+  );
+  expect((failed as Error).message).not.toContain("\n");
+  expect(ownNodes()).toEqual([]);
+});
+
 test("scripts/cluster.ts: the nodes outlive start, status checks them, stop stops exactly those", async () => {
   const parent = mkdtempSync(join(tmpdir(), "courier-cluster-cli-"));
   const dir = join(parent, "nodes");
   const cli = (...args: string[]) =>
     runProcess([process.execPath, join(ROOT, "scripts/cluster.ts"), "--dir", dir, ...args]);
   try {
-    const started = await cli("start", "--masters", "1");
+    const started = await cli("start", "--masters", "1", "--aof");
     expect(started).toMatchObject({ code: 0 });
     expect(started.stdout).toMatch(/^redis\+cluster:\/\/127\.0\.0\.1:\d+,127\.0\.0\.1:\d+\n$/);
     const record = JSON.parse(readFileSync(join(dir, "cluster.json"), "utf8"));
     const pids: number[] = record.nodes.map((n: { pid: number }) => n.pid);
     expect(pids.filter(exists)).toHaveLength(2);
+    for (const { port } of record.nodes) {
+      expect(existsSync(join(dir, String(port), "appendonlydir"))).toBe(true);
+    }
 
     const status = await cli("status");
     expect(status.code).toBe(0);

@@ -28,7 +28,7 @@ export interface ClusterOptions {
   fullCoverage?: boolean;
   /** AOF on every node, fsync every second (default false: tests need no disk). */
   aof?: boolean;
-  /** Bound on each wait: start, readiness, failover, restart (default 30 000 ms). */
+  /** Bound on each wait for the cluster: join, readiness, failover (default 30 000 ms). A node's own start waits up to 10 s. */
   timeoutMs?: number;
   /** Nodes outlive this process (own session, logs in `<dir>/<port>/redis.log`): for `scripts/cluster.ts start`. Default false. */
   survive?: boolean;
@@ -228,6 +228,8 @@ export class LocalCluster {
       ["--cluster-require-full-coverage", (this.#options.fullCoverage ?? true) ? "yes" : "no"],
       // Else a replica's first sync waits out Redis's 5 s diskless-sync delay (6.2 s to ready).
       ["--repl-diskless-sync-delay", "0"],
+      // A replica with nothing yet loads its first sync from the socket, not through a file.
+      ["--repl-diskless-load", "on-empty-db"],
       survive ? ["--logfile", join(dataDir, "redis.log")] : [],
     ].flat();
     return {
@@ -236,7 +238,6 @@ export class LocalCluster {
       persistence: this.#options.aof ?? false,
       detached: survive,
       stopWithParent: false,
-      startTimeoutMs: this.#timeoutMs,
       extraArgs: cluster,
     };
   }
