@@ -84,8 +84,10 @@ const status = defineCommand({
     process.stdout.write(`${record.seedUrl}\n`);
     for (const n of nodes) {
       const role = n.role === "slave" ? "replica" : (n.role ?? "-");
-      const state = n.process === "ours" ? (n.problem ?? "ok") : `process ${n.process}`;
-      process.stdout.write(`127.0.0.1:${n.port} pid ${n.pid} ${role} ${state}\n`);
+      const at = `127.0.0.1:${n.port}`;
+      const problem = n.problem?.replace(`${at} `, "") ?? "ok";
+      const state = n.process === "ours" ? problem : `process ${n.process}`;
+      process.stdout.write(`${at} pid ${n.pid} ${role} ${state}\n`);
     }
     if (problem) throw new ConnectError(`cluster not ready: ${problem}`);
     process.exit(EXIT.ok);
