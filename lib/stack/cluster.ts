@@ -7,10 +7,12 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { ConfigError, ConnectError, WaitTimeoutError } from "../errors.ts";
 import {
+  clusterDefaults,
   clusterProblem,
   failoverProblem,
   joinCluster,
   NodeLinks,
+  nodeServerOptions,
   until,
 } from "./_cluster-nodes.ts";
 import { parseNodes } from "./_cluster-parse.ts";
@@ -41,7 +43,7 @@ export interface ClusterNode {
   pid: number;
 }
 
-export const clusterDefaults = { masters: 3, nodeTimeoutMs: 1_000, timeoutMs: 30_000 } as const;
+export { clusterDefaults };
 
 /** Two processes each, on one machine: more is likely a typo. */
 export const MAX_MASTERS = 20;
@@ -189,7 +191,7 @@ export class LocalCluster {
   async #startNode(index: number, node: ClusterNode, firstStart = true): Promise<void> {
     for (let attempt = 1; ; attempt++) {
       try {
-        const server = await startRedisServer(this.#serverOptions(node.port, node.busPort));
+        const server = await startRedisServer(nodeServerOptions(this.dir, node, this.#options));
         this.#servers.set(node.port, server);
         this.#nodes[index] = { ...node, pid: server.pid };
         return;
@@ -212,34 +214,6 @@ export class LocalCluster {
       }
     };
     return { port: await pick(), busPort: await pick(), pid: 0 };
-  }
-
-  #serverOptions(port: number, busPort: number) {
-    const survive = this.#options.survive ?? false;
-    const dataDir = join(this.dir, String(port));
-    const cluster = [
-      ["--cluster-enabled", "yes"],
-      ["--cluster-config-file", "nodes.conf"], // in dataDir: restart() finds its identity there
-      ["--cluster-port", String(busPort)],
-      [
-        "--cluster-node-timeout",
-        String(this.#options.nodeTimeoutMs ?? clusterDefaults.nodeTimeoutMs),
-      ],
-      ["--cluster-require-full-coverage", (this.#options.fullCoverage ?? true) ? "yes" : "no"],
-      // Else a replica's first sync waits out Redis's 5 s diskless-sync delay (6.2 s to ready).
-      ["--repl-diskless-sync-delay", "0"],
-      // A replica with nothing yet loads its first sync from the socket, not through a file.
-      ["--repl-diskless-load", "on-empty-db"],
-      survive ? ["--logfile", join(dataDir, "redis.log")] : [],
-    ].flat();
-    return {
-      port,
-      dataDir,
-      persistence: this.#options.aof ?? false,
-      detached: survive,
-      stopWithParent: false,
-      extraArgs: cluster,
-    };
   }
 
   #waitReady(what: string): Promise<void> {
