@@ -35,6 +35,11 @@ export interface RedisServerOptions {
    * terminal's Ctrl-C to take its Redis down with it.
    */
   detached?: boolean;
+  /**
+   * With `detached`: stop the server when this process dies (default true). False for a server
+   * that must outlive the command that started it (`scripts/cluster.ts start`).
+   */
+  stopWithParent?: boolean;
   /** Gets each line of the server's log. Default: lines are only kept for error messages. */
   onLine?: (line: string) => void;
   /** More configuration, after ours (e.g. `["--maxmemory", "8mb"]`). Default none. */
@@ -71,8 +76,9 @@ export async function startRedisServer(options: RedisServerOptions): Promise<Red
   const dataDir = resolve(options.dataDir);
   mkdirSync(dataDir, { recursive: true });
   const detached = options.detached ?? false;
+  const prefix = detached && (options.stopWithParent ?? true) ? parentDeathPrefix() : [];
   const proc = Bun.spawn({
-    cmd: [...(detached ? parentDeathPrefix() : []), bin, ...redisArgs({ ...options, dataDir })],
+    cmd: [...prefix, bin, ...redisArgs({ ...options, dataDir })],
     cwd: dataDir,
     stdin: "ignore",
     stdout: "pipe",
