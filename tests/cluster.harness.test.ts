@@ -188,7 +188,7 @@ test("a 3+3 cluster is ready, routes keys to its three masters, fails over, take
   cluster = undefined;
   expect([...pids, restartedPid].filter(exists)).toEqual([]);
   expect(existsSync(dir)).toBe(false);
-});
+}, 60_000);
 
 /** Cluster nodes this test process started and that still run (their titles end `[cluster]`). */
 function ownNodes(): string[] {
@@ -208,7 +208,7 @@ test("a cluster not ready in time: one line naming what was not, and nothing lef
   );
   expect((failed as Error).message).not.toContain("\n");
   expect(ownNodes()).toEqual([]);
-});
+}, 60_000);
 
 test("scripts/cluster.ts: the nodes outlive start, status checks them, stop stops exactly those", async () => {
   const parent = mkdtempSync(join(tmpdir(), "courier-cluster-cli-"));
@@ -251,4 +251,4 @@ test("scripts/cluster.ts: the nodes outlive start, status checks them, stop stop
     await cli("stop");
     rmSync(parent, { recursive: true, force: true });
   }
-});
+}, 60_000);
