@@ -2,7 +2,8 @@
 // Redis memory per job, by state, for sizing maxmemory (docs/performance.md, "Memory per job";
 // README, "Operations"). On a fresh redis-server: N word-count jobs enqueued (queued), then
 // finished by a worker (result kept for resultTtlS), then N more that fail for good (a dead
-// letter plus the failed value kept for failureTtlS), then N more that fail on a full Redis.
+// letter plus the failed value kept for failureTtlS), then N more that fail on a full Redis
+// (a compact letter; past the first 1,000, each drops the oldest).
 // Prints one JSON line per state: used memory (less client buffers) before and after, divided
 // by N; one job's outcome key r:<id> (MEMORY USAGE; Engine v2 keeps no record for a job that
 // runs once); and the shared streams' bytes per job (the events stream stops growing at
@@ -85,16 +86,8 @@ async function run(
   const queuedParts = { stream: await perJob(r, keys.stream) };
   // Full: maxmemory under what was used before the jobs came, so Redis stays full all along.
   if (full) await r.admin.sendCommand(["CONFIG", "SET", "maxmemory", String(before - 65_536)]);
-  // Full: a headroom wide enough that the worker never waits for room (it would, past the
-  // default 10%: every outcome takes memory); this measures bytes, not the pause.
-  const memoryHeadroomPct = full ? 1_000 : undefined;
-  const w = await Worker.start({
-    redisUrl: r.url,
-    queue,
-    tasks: [task],
-    concurrency: 64,
-    memoryHeadroomPct,
-  });
+  // The default headroom: a failure on a full Redis takes no memory, so the worker never waits.
+  const w = await Worker.start({ redisUrl: r.url, queue, tasks: [task], concurrency: 64 });
   while (Number(await r.admin.sendCommand(["HGET", keys.stats, counter])) < N) await Bun.sleep(50);
   await w.stop();
   if (full) await r.admin.sendCommand(["CONFIG", "SET", "maxmemory", "0"]);
@@ -133,16 +126,20 @@ await withRedis(false, async (r) => {
     deadLetter: await perJob(r, bad.keys.dead),
     events: await perJob(r, bad.keys.events),
   });
-  // On a full Redis (noeviction), a failure keeps only a compact dead letter: still more than
-  // the queued job it replaces (Engine v2: the stream entry alone), so it takes memory.
+  // On a full Redis (noeviction), a failure keeps only a compact dead letter, and once 1,000
+  // letters are kept each one drops the oldest (lib/engine/lua/include/dead.lua): past them a
+  // failure takes only its share of the events, less than the queued job it replaces.
   await r.admin.sendCommand(["CONFIG", "SET", "maxmemory-policy", "noeviction"]);
   const onFull = await run(r, "full", failing, "dead", true);
+  const kept = Number(await r.admin.sendCommand(["XLEN", onFull.keys.dead]));
   line({
     state: "failed while Redis is full, dead letter only",
     jobs: N,
     bytesPerJob: Math.round((onFull.after - onFull.before) / N),
     bytesPerJobVsQueued: Math.round((onFull.after - onFull.queued) / N),
-    deadLetter: await perJob(r, onFull.keys.dead),
+    lettersKept: kept,
+    lettersDropped: Number(await r.admin.sendCommand(["HGET", onFull.keys.stats, "dead_trimmed"])),
+    deadLetterEach: Math.round((await bytes(r, onFull.keys.dead)) / kept),
     events: await perJob(r, onFull.keys.events),
   });
 });

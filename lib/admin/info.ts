@@ -122,6 +122,13 @@ function formatMemory(m: RedisMemory): string {
   return `${share}   FULL: new jobs are refused until results expire or dead letters are purged; workers keep draining`;
 }
 
+/** Letters dropped for newer ones on a full Redis (lib/engine/lua/include/dead.lua): said once any were. */
+function trimmedLetters(n: number): string[] {
+  if (n === 0) return [];
+  const letters = n === 1 ? "1 dead letter" : `${n} dead letters`;
+  return [`  trimmed    ${letters} dropped (oldest first) for newer ones while Redis was full`];
+}
+
 function formatQueue(q: QueueReport | UnreadableQueue): string {
   if ("unreadable" in q)
     return `queue ${safeText(q.queue)}\n  unreadable: ${safeText(q.unreadable)}`;
@@ -132,6 +139,7 @@ function formatQueue(q: QueueReport | UnreadableQueue): string {
     // Each line says what it counts: jobs that ended, or attempts that failed and will rerun.
     `  finished   ${recent(q.finished, "job")}`,
     `  failed     ${recent(q.failed, "job")} (for good: dead-lettered)`,
+    ...trimmedLetters(q.totals.dead_trimmed),
     `  retried    ${recent(q.retried, "attempt")} (failed attempts that will run again)`,
     `  throughput ${q.throughputPerS} jobs/s over the last minute`,
     ...q.unservedTasks.map(

@@ -24,6 +24,8 @@ const COUNTER_HELP: Record<Counter, string> = {
   dead: "Jobs dead-lettered.",
   claimed: "Attempts started on a job taken over from a worker that stopped renewing its lease.",
   requeued: "Dead jobs requeued by an operator.",
+  dead_trimmed:
+    "Dead letters dropped, oldest first, to make room for new ones while Redis was full.",
 };
 
 const GAUGES: [string, string, (c: QueueCounts) => number][] = [

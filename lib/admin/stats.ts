@@ -24,6 +24,7 @@ export const COUNTERS = [
   "dead",
   "claimed",
   "requeued",
+  "dead_trimmed",
 ] as const;
 export type Counter = (typeof COUNTERS)[number];
 

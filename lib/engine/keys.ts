@@ -35,7 +35,10 @@ export interface QueueKeys {
   tasks: string;
   /** Prefix of the sorted sets (one per task) of parked job ids, scored by when parked. */
   parkedPrefix: string;
-  /** Hash of counters: enqueued, started, finished, failed, retried, dead, claimed, requeued. */
+  /**
+   * Hash of counters: enqueued, started, finished, failed, retried, dead, claimed, requeued, and
+   * dead_trimmed (dead letters dropped, oldest first, for new ones while Redis was full).
+   */
   stats: string;
   /**
    * Hash of per-minute counts, field `<epoch minute>:<finished|failed|retried>`, plus `trimmed`

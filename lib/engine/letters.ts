@@ -19,7 +19,8 @@ import type { QueueKeys } from "./keys.ts";
  * asks about jobs it names (`result`, waiters, `Queue.getJobs`; not the dashboard's reads, which
  * anyone may send), and a letter carries its payload, so the bound is kept small. A job
  * dead-lettered before the newest 1,000 reads as unknown here; `dead show ID` looks through
- * every letter.
+ * every letter. A full Redis keeps at least this many when it drops the oldest letters for new
+ * ones (LETTERS_KEPT_WHEN_FULL, lib/engine/lua/include/dead.lua; a test checks they agree).
  */
 export const LETTER_LOOKBACK = 1_000;
 const PAGE = 1_000;

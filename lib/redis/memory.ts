@@ -72,10 +72,11 @@ export const STARTS_PER_READ = 16;
  * the limit (maxmemory plus `headroomPct`) holds at BYTES_PER_START each, at least
  * STARTS_PER_READ; once they are taken, INFO is read again before more start. Past the limit,
  * jobs start (STARTS_PER_READ per read) only until an outcome that takes memory is written
- * (Engine v2: every recorded one does; a queued job is only its ~40 B stream entry, and even
- * the compact dead letter of a failure on a full Redis outweighs it), and then nothing new
- * starts until there is room (results expire, letters are purged, maxmemory is raised). The
- * jobs in flight still finish: past the limit by at most (concurrency + STARTS_PER_READ) jobs.
+ * (Engine v2: a result or a retry does, a queued job being only its ~95 B stream entry; a
+ * failure for good on a full Redis does not: its compact letter drops the oldest one), and
+ * then nothing new starts until there is room (results expire, letters are purged, maxmemory
+ * is raised). The jobs in flight still finish: past the limit by at most (concurrency +
+ * STARTS_PER_READ) jobs.
  */
 export class MemoryWatch {
   #refused = false;

@@ -41,6 +41,8 @@ export interface Failure {
   error: string;
   /** Try again after this many ms (from Redis' clock); null = fail for good now. */
   retryInMs: number | null;
+  /** Written while Redis was full: a compact letter for which the oldest letter went. */
+  compact?: boolean;
 }
 
 export type Outcome = Finish | Failure;
@@ -76,9 +78,9 @@ export class Outcomes {
   onRecovered: () => void = () => {};
   /**
    * Redis is full: a job that fails for good keeps only a compact dead letter (it has
-   * everything a requeue needs), not also its failed outcome for failureTtlS: 190 bytes
-   * instead of 560. Still more than the ~95-byte entry it replaces, so failures take memory
-   * and a worker past its headroom waits for room (README: "Redis memory").
+   * everything a requeue needs), not also its failed outcome for failureTtlS, and the oldest
+   * letter is dropped for it (lib/engine/lua/include/dead.lua): failing frees the ~95-byte
+   * entry, so a queue where every job fails drains (README: "Redis memory").
    */
   compactFailures: () => boolean = () => false;
   /** Starts since the last count sent (the `started` counter, written with outcomes). */
@@ -249,9 +251,8 @@ export class Outcomes {
   }
 
   #fail(client: Redis, items: Failure[], started: number): Promise<number[]> {
-    return failBatch(client, this.keys, this.o, items, {
-      compact: this.compactFailures(),
-      started,
-    });
+    const compact = this.compactFailures();
+    for (const f of items) f.compact = compact;
+    return failBatch(client, this.keys, this.o, items, { compact, started });
   }
 }

@@ -106,10 +106,13 @@ export class Upkeep {
 export function watchMemory(jobs: Jobs, memory: MemoryWatch, wake: () => void): void {
   jobs.outcomes.onRecovered = () => memory.wrote();
   jobs.outcomes.compactFailures = () => memory.fullSince !== null;
-  // What takes memory: a result, a retry, and a failure for good even on a full Redis: its
-  // compact dead letter (72 B and up) outweighs the stream entry it replaces (some 40 B).
-  // Only an outcome left alone (0: a duplicate, or not this run's) takes nothing.
+  // What takes memory: a result, a retry, and a failure for good written while Redis had room
+  // (its failed outcome and letter). A failure for good on a full Redis frees its stream entry
+  // (its compact letter drops the oldest: lib/engine/lua/include/dead.lua), and an outcome left
+  // alone (0: a duplicate, or not this run's) takes nothing.
   jobs.onOutcome = (outcome, reply) =>
-    memory.outcomeWritten(reply === 1 || (outcome.kind === "fail" && reply === 2));
+    memory.outcomeWritten(
+      reply === 1 || (outcome.kind === "fail" && reply === 2 && outcome.compact !== true),
+    );
   memory.onChange = wake;
 }

@@ -8,7 +8,8 @@
 --
 -- KEYS[1] stream  KEYS[2] dead  KEYS[3] events  KEYS[4] stats  KEYS[5] minutes
 -- ARGV[1] result key prefix  ARGV[2] record key prefix  ARGV[3] group  ARGV[4] consumer
--- ARGV[5] failure TTL (s; 0 = Redis is full: the letter only, record dropped)
+-- ARGV[5] failure TTL (s; 0 = Redis is full: the letter only, record dropped, the oldest
+--   letter dropped for it as include/dead.lua says, counted `dead_trimmed`)
 -- ARGV[6] dead max len  ARGV[7] events max len  ARGV[8] minutes of counts kept
 -- ARGV[9..] triples: entry id, job id ('' = not known: the letter names the entry), problem
 -- Returns one integer per entry: 1 buried, 0 not buried: not pending to this consumer (left
@@ -78,6 +79,7 @@ if buried > 0 then
   add_count(KEYS[4], 'dead', buried)
   count_minute(KEYS[5], now, tonumber(ARGV[8]), 'failed', buried)
 end
+if letters_trimmed > 0 then add_count(KEYS[4], 'dead_trimmed', letters_trimmed) end
 if #entries > 0 then
   redis.call('XACK', KEYS[1], group, unpack(entries))
   redis.call('XDEL', KEYS[1], unpack(entries))

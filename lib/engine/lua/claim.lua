@@ -24,7 +24,8 @@
 -- ARGV[1] result prefix  ARGV[2] record prefix  ARGV[3] group  ARGV[4] consumer
 -- ARGV[5] mode: 'others' or 'own'  ARGV[6] min idle ms (the lease)  ARGV[7] cursor: the last
 --   entry examined by the previous call, '0-0' to start  ARGV[8] most entries
--- ARGV[9] failure TTL (s)  ARGV[10] dead max len  ARGV[11] events max len
+-- ARGV[9] failure TTL (s; 0 = Redis is full: a burial as fail.lua's compact one)
+-- ARGV[10] dead max len  ARGV[11] events max len
 -- ARGV[12] minutes of per-minute counts kept
 -- Returns: {next cursor ('0-0' when the scan ended), items}, an item per entry:
 --   {entry, 'run', attempt, run number, has record 1/0, fields (flat), previous owner},
@@ -164,6 +165,7 @@ if buried > 0 then
   add_count(KEYS[4], 'dead', buried)
   count_minute(KEYS[5], now, tonumber(ARGV[12]), 'failed', buried)
 end
+if letters_trimmed > 0 then add_count(KEYS[4], 'dead_trimmed', letters_trimmed) end
 ack_and_trim(KEYS[1], group, acks)
 local next = #pending == most and pending[#pending][1] or '0-0'
 return { next, out }

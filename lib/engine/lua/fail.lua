@@ -14,7 +14,8 @@
 -- KEYS[1] stream  KEYS[2] delayed  KEYS[3] dead  KEYS[4] events  KEYS[5] stats  KEYS[6] minutes
 -- ARGV[1] result prefix  ARGV[2] record prefix  ARGV[3] group  ARGV[4] consumer
 -- ARGV[5] failure TTL (s); 0 = compact (Redis is full: only the dead letter, marked
---   `record dropped`; the record deleted; one `failed` event for the batch)
+--   `record dropped`, for which the oldest letter goes (include/dead.lua; counted
+--   `dead_trimmed`); the record deleted; one `failed` event for the batch)
 -- ARGV[6] dead max len  ARGV[7] events max len  ARGV[8] minutes of per-minute counts kept
 -- ARGV[9] starts the worker made since its last count (the `started` counter has no other
 --   writer: nothing is written at a start); added only when some entry was still pending here
@@ -148,6 +149,7 @@ if failed > 0 then
   add_count(KEYS[5], 'dead', failed)
   count_minute(KEYS[6], now, tonumber(ARGV[8]), 'failed', failed)
 end
+if letters_trimmed > 0 then add_count(KEYS[5], 'dead_trimmed', letters_trimmed) end
 ack_and_trim(KEYS[1], group, acks)
 -- Only a call that acknowledged something counts the worker's starts: one re-sent after a lost
 -- reply finds every entry acknowledged (all 0), and the call that landed counted them.

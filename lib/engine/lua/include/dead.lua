@@ -22,17 +22,35 @@ local function failed_value(now, run_ms, attempt, max, enqueued, letter, worker,
     cjson.encode(worker or '') .. '\n' .. cjson.encode(task or '') .. '\n' .. p .. '\n' .. err
 end
 
+-- On a full Redis the newest this many letters are kept whatever they take (a job whose record
+-- was dropped is read from them: LETTER_LOOKBACK in lib/engine/letters.ts, a test checks they
+-- agree); past them, each compact letter drops the oldest (dead_letter below). At ~200 B a
+-- letter, what this lets a full Redis take is bounded: some 200 kB per queue.
+local LETTERS_KEPT_WHEN_FULL = 1000
+-- Dead letters dropped by this script call to make room for compact ones; the script adds
+-- them to the `dead_trimmed` counter once, at its end.
+local letters_trimmed = 0
+
 -- Writes the dead letter of job `id` whose fields (t p a m, whatever exists) are in `f`;
 -- returns its entry id. `compact` (Redis full: no outcome is kept, see fail_for_good) cuts the
 -- error and marks it `record dropped`, which lib/engine/letters.ts reads back as the job's failure.
 local function dead_letter(dead, dead_max, id, f, err, compact)
   if compact then
-    -- The error cut to 100 characters (v1's COMPACT_ERROR_CHARS): a failure on a full Redis
-    -- must free more than its letter takes, or a queue where every job fails never drains
-    -- (README, "Redis memory"; tests/redis-full.worker.test.ts).
-    return redis.call('XADD', dead, 'MAXLEN', '~', dead_max, '*', 'id', id, 'task', f.t or '',
+    -- A letter outweighs the queued job it replaces (~200 B against ~95, docs/performance.md), so
+    -- on a full Redis the oldest letter goes for each compact one (once LETTERS_KEPT_WHEN_FULL
+    -- are kept): the letters keep their count, failing frees the job's stream entry, and a queue
+    -- where every job fails drains (README, "Redis memory"; tests/redis-full.worker.test.ts).
+    -- The oldest first: the newest are those a job that failed is read from. An exact trim
+    -- only marks a stream node's entries deleted; the node is freed once all of them are.
+    -- The error cut to 100 characters (v1's COMPACT_ERROR_CHARS) keeps the new letter small.
+    local kept = redis.call('XLEN', dead)
+    local letter = redis.call('XADD', dead, 'MAXLEN', '~', dead_max, '*', 'id', id, 'task', f.t or '',
       'error', string.sub(err, 1, 100), 'attempts', f.a or '', 'payload', f.p or '', 'max_attempts', f.m or '',
       'record', 'dropped')
+    if kept >= LETTERS_KEPT_WHEN_FULL then
+      letters_trimmed = letters_trimmed + redis.call('XTRIM', dead, 'MAXLEN', kept)
+    end
+    return letter
   end
   return redis.call('XADD', dead, 'MAXLEN', '~', dead_max, '*', 'id', id, 'task', f.t or '',
     'error', err, 'attempts', f.a or '', 'payload', f.p or '', 'max_attempts', f.m or '')
