@@ -15,7 +15,7 @@ import { Outage } from "../redis/outage.ts";
 import { checkPermissions, workerCommands } from "../redis/permissions.ts";
 import { serverWarnings } from "../redis/server.ts";
 import { maskUrl } from "../redis/url.ts";
-import { within } from "../time.ts";
+import { exponentialMs, within } from "../time.ts";
 import type { Task } from "../types.ts";
 import { ensureGroup } from "./entries.ts";
 import { type HealthServer, serveHealth } from "./health.ts";
@@ -96,6 +96,7 @@ export class Worker {
       stopping: () => this.#stopping,
       take: (n) => this.#memory.take(n),
       refused: (err) => this.#refused(err),
+      retryMs: (failures) => exponentialMs(100, failures, o.reconnectMaxMs),
     });
     this.#upkeep = new Upkeep({
       ...{ o, keys: this.keys, name: this.name, tasks, links, leases, stalled },

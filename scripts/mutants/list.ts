@@ -244,6 +244,9 @@ export const mutants: Mutant[] = [
   m("read-lost-not-rechecked", "lib/worker/loops.ts", "after a failed read the worker starts its own pending entries at once",
     "    this.d.source.readLost();",
     "", [G("network")]),
+  m("stop-sits-out-back-off", "lib/worker/loops.ts", "a worker stopping while it backs off after a failed read ends the wait at once",
+    "await pause(waitMs, this.#halt.signal);",
+    "await Bun.sleep(waitMs);", [T("worker.stop.backoff")]),
   // Running: time limits, concurrency, bad payloads.
   m("no-time-limit", "lib/worker/running.ts", "an attempt ends at its time limit even if the task ignores its signal",
     "if (now >= job.current.deadline) job.current.timeOut();",
