@@ -19,6 +19,8 @@
 -- ARGV[6] deferral delays in ms, comma-separated: the first for a job's first deferral, the
 --   last for every one after the list (e.g. '0,50,100,200,400,800,1000', jittered)
 -- ARGV[7..] triples: entry id, job id ('' = the entry's i, else the entry id), task
+-- An id that names no job (an `i` claim.lua would bury) builds no key: the entry is re-added as
+-- it is ('deferred'), and the worker that reads it buries it.
 -- Returns: per entry 'deferred', 'parked', 'done' (the job has an outcome already: a duplicate
 -- entry, acknowledged and deleted), or 'gone' (not pending on this consumer: left alone).
 --- @include wrongtype
@@ -89,9 +91,14 @@ for i = 7, #ARGV, 3 do
     -- Deliveries before this one were runs a claim recorded as abandoned (as release.lua).
     local runs = (count(f.n) or 0) + p[4] - 1
     local id = ARGV[i + 1] ~= '' and ARGV[i + 1] or f.i or entry
+    if not valid_id(id) then
+      -- An id that names no job: no key is built from it; the entry comes back as it is
+      -- ('deferred'), and the worker that reads it buries it (`job id is not valid`).
+      readd(KEYS[1], id, f, attempts, runs)
+      out[#out + 1] = 'deferred'
     -- TYPE, not EXISTS: r:<id> of another type is no outcome (the job goes on, and its finish
     -- or failure dead-letters it as corrupt); acknowledging it as done would lose the job.
-    if redis.call('TYPE', rprefix .. id).ok == 'string' then
+    elseif redis.call('TYPE', rprefix .. id).ok == 'string' then
       out[#out + 1] = 'done'
     else
       out[#out + 1] = leave(id, task, f, attempts, runs)
