@@ -18,6 +18,7 @@ import {
   redisNow,
   streamEntries,
 } from "./fixtures/plant.ts";
+import { commandCalls } from "./helpers.ts";
 
 const DELAYS = [0, 60_000];
 
@@ -104,6 +105,26 @@ describe("leave.lua and serve.lua", () => {
     expect(await leave(v, entry)).toEqual(["deferred"]);
     const [again] = await streamEntries(v);
     expect(again!.f.a).toBe("2");
+  });
+
+  test("per call: the liveness read and the parked count once per task, one XACK and one XDEL", async () => {
+    await using v = await engineQueue();
+    const tasks = ["png", "gif", "png", "png", "gif"];
+    const left = [];
+    for (const task of tasks) left.push({ entry: await plant(v, { t: task }), id: null, task });
+    await deliver(v, "w1");
+    const calls = () =>
+      Promise.all(["hget", "zcard", "xack", "xdel"].map((c) => commandCalls(v.r, c)));
+    const before = await calls();
+    expect(await leaveForOthers(v.client, v.k, "w1", DELAYS, left)).toEqual(
+      tasks.map(() => "parked"),
+    );
+    const after = await calls();
+    // hget: alive_until per task; zcard: the parked count per task.
+    expect(after.map((n, i) => n - before[i]!)).toEqual([2, 2, 1, 1]);
+    expect(await hgetall(v, v.k.tasks)).toEqual({ "parked:png": "3", "parked:gif": "2" });
+    expect(await streamEntries(v)).toEqual([]);
+    for (const { entry } of left) expect(await pendingRow(v, entry)).toBeNull();
   });
 
   test("a task whose workers' window ended parks the job", async () => {

@@ -13,6 +13,7 @@ import {
   plant,
   streamEntries,
 } from "./fixtures/plant.ts";
+import { commandCalls } from "./helpers.ts";
 
 async function consumers(v: EngineQueue): Promise<string[]> {
   const rows = (await v.r.sendCommand(["XINFO", "CONSUMERS", v.k.stream, "workers"])) as string[][];
@@ -84,6 +85,18 @@ describe("release.lua", () => {
     await v.r.sendCommand(["XSETID", v.k.stream, entry]);
     expect(await releaseAll(v.client, v.k, "w1")).toBe(1);
     expect(await pendingRow(v, entry)).toBeNull();
+  });
+
+  test("one XACK and one XDEL per call, whatever the number of entries", async () => {
+    await using v = await engineQueue();
+    for (let i = 0; i < 3; i++) await plant(v);
+    await deliver(v, "w1");
+    const [acks, dels] = [await commandCalls(v.r, "xack"), await commandCalls(v.r, "xdel")];
+    expect(await releaseAll(v.client, v.k, "w1")).toBe(3);
+    expect(await commandCalls(v.r, "xack")).toBe(acks + 1);
+    expect(await commandCalls(v.r, "xdel")).toBe(dels + 1);
+    expect((await streamEntries(v)).map((e) => e.f.a)).toEqual(["0", "0", "0"]);
+    expect(await v.r.sendCommand(["XLEN", v.k.stream])).toBe(3); // the old entries deleted
   });
 
   test("more entries than one call handles: called again until none is left", async () => {

@@ -56,10 +56,9 @@ for _, p in ipairs(pending) do
   local f = entry_at(KEYS[1], p[1])
   if f then released = released + release(p[1], f, p[4]) end
 end
-for _, p in ipairs(pending) do
-  redis.call('XACK', KEYS[1], group, p[1])
-  redis.call('XDEL', KEYS[1], p[1])
-end
+local entries = {}
+for _, p in ipairs(pending) do entries[#entries + 1] = p[1] end
+ack_and_delete(KEYS[1], group, entries)
 -- Leave the group only with nothing pending: deleting a consumer drops its pending entries,
 -- and no one could claim them. (More than ARGV[5] entries: the caller calls again.)
 if #pending < tonumber(ARGV[5]) then

@@ -52,6 +52,17 @@ local function readd(stream, id, f, attempts, runs)
   return redis.call(unpack(args))
 end
 
+-- The other half of re-adding: the old entries acknowledged and deleted, one variadic XACK and
+-- one XDEL per call (in chunks well under Lua's unpack() limit). Called last, once every job is
+-- back, so a script error before it leaves the entries pending (claimed later), never lost.
+local function ack_and_delete(stream, group, entries)
+  for i = 1, #entries, 1000 do
+    local last = math.min(i + 999, #entries)
+    redis.call('XACK', stream, group, unpack(entries, i, last))
+    redis.call('XDEL', stream, unpack(entries, i, last))
+  end
+end
+
 -- The fields of a record that hold a job waiting outside the stream (delayed, parked): the
 -- entry's own fields, so promote and serve can re-add it without the entry.
 local function record_fields(f, attempts, runs)
