@@ -125,6 +125,27 @@ export class Lanes {
     this.wake();
   }
 
+  /**
+   * Take mode, below LANE_MIN_CONCURRENCY: a finish also takes the next entries for the slots
+   * it frees (docs/internals.md, "2. Read"): one call per job at concurrency 1. Above, passing
+   * big batches through Lua costs Redis more than the plain read the lanes do.
+   */
+  takeInFinish(onError: (err: unknown) => void): void {
+    const { jobs, source } = this.d;
+    jobs.outcomes.reserve = () => this.reserve();
+    jobs.outcomes.onTaken = (taken, held, lost) => {
+      if (lost) source.readLost(); // its reply may have carried entries read for us
+      if (taken.length === 0) return this.unreserve(held);
+      void source
+        .taken(taken)
+        .then((run) => {
+          if (!this.d.stopping()) for (const job of run) jobs.launch(job, "read");
+        })
+        .catch(onError)
+        .finally(() => this.unreserve(held));
+    };
+  }
+
   async #fetch(free: number, lane: Lane): Promise<number> {
     const { jobs } = this.d;
     const { toRun, kind, count } = await this.d.source.next(free, lane);

@@ -251,13 +251,16 @@ export const mutants: Mutant[] = [
   m("no-time-limit", "lib/worker/running.ts", "an attempt ends at its time limit even if the task ignores its signal",
     "if (now >= job.current.deadline) job.current.timeOut();",
     "if (now < 0) job.current.timeOut();", [T("worker.process")]),
+  m("take-mode-off", "lib/worker/loops.ts", "below 16 slots a finish takes the next entries: one call per job at concurrency 1",
+    "    jobs.outcomes.reserve = () => this.reserve();\n",
+    "", [T("worker.take")]),
   m("concurrency-ignored", "lib/worker/loops.ts", "a worker never runs more jobs at once than its concurrency",
     "const slots = Math.min(share, jobs.free(o.concurrency) - this.#reserved);",
     "const slots = share;", [T("worker.process")]),
   m("bad-payload-retried", "lib/worker/attempt.ts", "a payload that is not JSON fails the job for good",
     "throw new PermanentError(\"payload is not valid JSON\");",
     "throw new Error(\"payload is not valid JSON\");", [T("worker.baddata")]),
-  // Release at stop (release.lua, lib/worker/worker.ts). Held by engine.ts, deleted here: the
+  // Release at stop (release.lua, lib/worker/stop.ts). Held by engine.ts, deleted here: the
   // unfinished attempt not counted (engine-release-off-by-one), only this worker's entries
   // (engine-release-others). v1's "no attempt a predecessor under the same name started" is
   // start-resent-by-name now: a predecessor's entries leave the name before the worker reads.
@@ -276,8 +279,8 @@ export const mutants: Mutant[] = [
   m("stop-no-grace", "lib/worker/running.ts", "a graceful stop lets jobs in flight finish within the grace period",
     "      await within(this.empty(), graceMs);",
     "", [T("worker.shutdown")]),
-  m("release-skipped", "lib/worker/worker.ts", "a stopping worker releases what it could not finish",
-    "const released = leave(this.#client, this.keys, this.name)",
+  m("release-skipped", "lib/worker/stop.ts", "a stopping worker releases what it could not finish",
+    "const released = leave(this.p.client(), this.p.keys, o.name)",
     "const released = Promise.resolve(0)", [T("worker.shutdown")]),
   // Operating: pruning, requeue, discard.
   m("prune-drops-pending", "lib/engine/lua/prune.lua", "a pruned worker's consumer is kept while it holds pending entries",
