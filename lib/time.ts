@@ -14,6 +14,23 @@ export async function within(promise: Promise<unknown>, ms: number): Promise<boo
 }
 
 /**
+ * Waits `ms`, or less if `signal` aborts first (then at once): a back-off that a stopping
+ * worker ends instead of sitting it out.
+ */
+export function pause(ms: number, signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener("abort", done, { once: true });
+  });
+}
+
+/**
  * Runs `fn` every `ms`, skipping a tick while the previous call is still out (a slow Redis
  * must not pile calls up behind each other). Returns the function that stops it.
  */

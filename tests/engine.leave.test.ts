@@ -2,10 +2,12 @@
 // through their typed functions against the real Redis of tests/preload.ts. No attempt is spent.
 import { describe, expect, test } from "bun:test";
 import { claimLapsed } from "../lib/engine/claim.ts";
+import { parseEntry } from "../lib/engine/entry.ts";
 import { leaveForOthers } from "../lib/engine/leave.ts";
 import { promoteDue } from "../lib/engine/promote.ts";
 import { serveTasks } from "../lib/engine/serve.ts";
 import { deferralDelaysMs } from "../lib/worker/retry-policy.ts";
+import { HOSTILE_IDS, queueKeyNames } from "./fixtures/hostile-ids.ts";
 import {
   deliver,
   type EngineQueue,
@@ -16,6 +18,7 @@ import {
   redisNow,
   streamEntries,
 } from "./fixtures/plant.ts";
+import { commandCalls } from "./helpers.ts";
 
 const DELAYS = [0, 60_000];
 
@@ -102,6 +105,26 @@ describe("leave.lua and serve.lua", () => {
     expect(await leave(v, entry)).toEqual(["deferred"]);
     const [again] = await streamEntries(v);
     expect(again!.f.a).toBe("2");
+  });
+
+  test("per call: the liveness read and the parked count once per task, one XACK and one XDEL", async () => {
+    await using v = await engineQueue();
+    const tasks = ["png", "gif", "png", "png", "gif"];
+    const left = [];
+    for (const task of tasks) left.push({ entry: await plant(v, { t: task }), id: null, task });
+    await deliver(v, "w1");
+    const calls = () =>
+      Promise.all(["hget", "zcard", "xack", "xdel"].map((c) => commandCalls(v.r, c)));
+    const before = await calls();
+    expect(await leaveForOthers(v.client, v.k, "w1", DELAYS, left)).toEqual(
+      tasks.map(() => "parked"),
+    );
+    const after = await calls();
+    // hget: alive_until per task; zcard: the parked count per task.
+    expect(after.map((n, i) => n - before[i]!)).toEqual([2, 2, 1, 1]);
+    expect(await hgetall(v, v.k.tasks)).toEqual({ "parked:png": "3", "parked:gif": "2" });
+    expect(await streamEntries(v)).toEqual([]);
+    for (const { entry } of left) expect(await pendingRow(v, entry)).toBeNull();
   });
 
   test("a task whose workers' window ended parks the job", async () => {
@@ -223,4 +246,39 @@ describe("the deferral delays (lib/worker/retry-policy.ts)", () => {
     expect(deferralDelaysMs(() => 0.5)).toEqual([0, 50, 100, 200, 400, 800, 1000]);
     expect(deferralDelaysMs(() => 0)).toEqual([0, 38, 75, 150, 300, 600, 750]);
   });
+});
+
+describe("leave.lua: an entry whose `i` names no job", () => {
+  test.each(HOSTILE_IDS)(
+    "i %s: re-added as it is, no key built from it; its neighbours parked",
+    async (_, bad) => {
+      await using v = await engineQueue();
+      const before = await plant(v, { t: "png", p: "1" });
+      const hostile = await plant(v, { t: "png", p: "2", i: bad });
+      const after = await plant(v, { t: "png", p: "3", i: "job-after" });
+      await deliver(v, "w1");
+      const left = [before, hostile, after].map((entry) => ({ entry, id: null, task: "png" }));
+      expect(await leaveForOthers(v.client, v.k, "w1", DELAYS, left)).toEqual([
+        "parked",
+        "deferred",
+        "parked",
+      ]);
+      const entries = await streamEntries(v);
+      expect(entries.map((e) => e.f)).toEqual([{ t: "png", p: "2", a: "0", m: "3", i: bad }]);
+      const check = parseEntry(entries[0]!.id, Object.entries(entries[0]!.f).flat());
+      expect(check).toMatchObject({ ok: false, problem: "job id is not valid" });
+      const parked = `${v.k.parkedPrefix}png`;
+      expect(await v.r.sendCommand(["ZRANGE", parked, "0", "-1"])).toEqual([before, "job-after"]);
+      expect(await queueKeyNames(v)).toEqual(
+        [
+          v.k.stream,
+          v.k.tasks,
+          parked,
+          v.k.recordPrefix + before,
+          `${v.k.recordPrefix}job-after`,
+        ].sort(),
+      );
+      for (const entry of [before, hostile, after]) expect(await pendingRow(v, entry)).toBeNull();
+    },
+  );
 });

@@ -1,7 +1,9 @@
 // The engine's rare path: release at stop (release.lua) through its typed function, against the
 // real Redis of tests/preload.ts. The unfinished run spends no attempt.
 import { describe, expect, test } from "bun:test";
+import { parseEntry } from "../lib/engine/entry.ts";
 import { releaseAll } from "../lib/engine/release.ts";
+import { HOSTILE_IDS, queueKeyNames } from "./fixtures/hostile-ids.ts";
 import {
   deliver,
   type EngineQueue,
@@ -11,6 +13,7 @@ import {
   plant,
   streamEntries,
 } from "./fixtures/plant.ts";
+import { commandCalls } from "./helpers.ts";
 
 async function consumers(v: EngineQueue): Promise<string[]> {
   const rows = (await v.r.sendCommand(["XINFO", "CONSUMERS", v.k.stream, "workers"])) as string[][];
@@ -84,6 +87,18 @@ describe("release.lua", () => {
     expect(await pendingRow(v, entry)).toBeNull();
   });
 
+  test("one XACK and one XDEL per call, whatever the number of entries", async () => {
+    await using v = await engineQueue();
+    for (let i = 0; i < 3; i++) await plant(v);
+    await deliver(v, "w1");
+    const [acks, dels] = [await commandCalls(v.r, "xack"), await commandCalls(v.r, "xdel")];
+    expect(await releaseAll(v.client, v.k, "w1")).toBe(3);
+    expect(await commandCalls(v.r, "xack")).toBe(acks + 1);
+    expect(await commandCalls(v.r, "xdel")).toBe(dels + 1);
+    expect((await streamEntries(v)).map((e) => e.f.a)).toEqual(["0", "0", "0"]);
+    expect(await v.r.sendCommand(["XLEN", v.k.stream])).toBe(3); // the old entries deleted
+  });
+
   test("more entries than one call handles: called again until none is left", async () => {
     await using v = await engineQueue();
     for (let i = 0; i < 3; i++) await plant(v);
@@ -92,4 +107,34 @@ describe("release.lua", () => {
     expect((await streamEntries(v)).map((e) => e.f.a)).toEqual(["0", "0", "0"]);
     expect(await consumers(v)).not.toContain("w1");
   });
+});
+
+describe("release.lua: an entry whose `i` names no job", () => {
+  test.each(HOSTILE_IDS)(
+    "i %s: handed back as it is, no key built from it; its neighbours released",
+    async (_, bad) => {
+      await using v = await engineQueue();
+      const before = await plant(v, { p: "1" });
+      const hostile = await plant(v, { p: "2", a: 1, m: 3, i: bad });
+      const after = await plant(v, { p: "3", i: "job-after" });
+      await deliver(v, "w0");
+      await v.r.sendCommand(["XCLAIM", v.k.stream, "workers", "w1", "0", before, hostile, after]);
+      expect(await releaseAll(v.client, v.k, "w1")).toBe(3);
+      const entries = await streamEntries(v);
+      // Its fields as they were, a + deliveries - 1 (delivered twice): the reader buries it.
+      expect(entries.map((e) => e.f)).toEqual([
+        { t: "echo", p: "1", a: "1", m: "3", i: before, n: "2" },
+        { t: "echo", p: "2", a: "2", m: "3", i: bad },
+        { t: "echo", p: "3", a: "1", m: "3", i: "job-after", n: "2" },
+      ]);
+      const back = entries[1]!;
+      const check = parseEntry(back.id, Object.entries(back.f).flat());
+      expect(check).toMatchObject({ ok: false, problem: "job id is not valid" });
+      expect(await queueKeyNames(v)).toEqual(
+        [v.k.stream, v.k.recordPrefix + before, `${v.k.recordPrefix}job-after`].sort(),
+      );
+      expect(await pendingRow(v, hostile)).toBeNull();
+      expect(await consumers(v)).not.toContain("w1");
+    },
+  );
 });

@@ -88,6 +88,21 @@ describe("settling a batch with one bad outcome", () => {
     });
   }
 
+  test("the bad one of 64 is found by halving: 13 calls (1 + 2 per halving), not 65", async () => {
+    const { client, calls } = fakeRedis((args) =>
+      args[0] === "EVALSHA" && args.includes("poison") ? new ErrorReply("ERR boom") : null,
+    );
+    const { s, replies } = outcomes(client);
+    const ids = Array.from({ length: 64 }, (_, i) => (i === 41 ? "poison" : `j${i}`));
+    for (const id of ids) s.add(finish(id));
+    await s.drained();
+    expect(calls.filter((c) => c[0] === "EVALSHA").length).toBe(1 + 2 * Math.log2(64));
+    expect(replies.size).toBe(64);
+    expect(replies.get("poison")).toBe(CORRUPT);
+    expect([...replies.values()].filter((r) => r === 1).length).toBe(63);
+    expect(calls.filter((c) => c[0] === "XACK").map((c) => c[3])).toEqual(["e-poison"]);
+  });
+
   test("one refused on its own whose job record is a hash is left pending, not acknowledged", async () => {
     const { client, calls } = fakeRedis((args) =>
       args[0] === "EVALSHA" && args.includes("poison") ? new ErrorReply("ERR boom") : null,

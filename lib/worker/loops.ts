@@ -12,7 +12,7 @@ import type { QueueKeys } from "../engine/keys.ts";
 import type { Logger } from "../log.ts";
 import { describeCause } from "../redis/cause.ts";
 import type { Redis } from "../redis/connect.ts";
-import { exponentialMs } from "../time.ts";
+import { pause } from "../time.ts";
 import { ensureGroup } from "./entries.ts";
 import type { Jobs } from "./running.ts";
 import type { Lane, Source } from "./take.ts";
@@ -39,6 +39,8 @@ export interface LaneDeps {
    * then ends rather than retry for ever, and the worker stops (it is told here).
    */
   refused: (err: unknown) => boolean;
+  /** The wait before reading again after the `failures`-th failed read in a row (0 first). */
+  retryMs: (failures: number) => number;
 }
 
 export class Lanes {
@@ -50,6 +52,8 @@ export class Lanes {
   #reserved = 0;
   /** Loops still running: each takes its share of the slots (burst mode ends them one by one). */
   #running = 0;
+  /** Aborted once the worker stops: a loop backing off after a failed read ends at once. */
+  #halt = new AbortController();
 
   constructor(private readonly d: LaneDeps) {}
 
@@ -59,9 +63,13 @@ export class Lanes {
     return Promise.all(lanes.map((lane) => this.#loop(lane))).then(() => {});
   }
 
-  /** A slot was freed, or the worker is stopping: waiting loops look again. */
+  /**
+   * A slot was freed, or the worker is stopping: waiting loops look again. Stopping also ends
+   * the back-off after a failed read, which may be reconnectMaxMs long (Redis away or busy).
+   */
   wake(): void {
     for (const resolve of this.#waiting.splice(0)) resolve();
+    if (this.d.stopping()) this.#halt.abort();
   }
 
   async #loop(lane: Lane): Promise<void> {
@@ -117,6 +125,27 @@ export class Lanes {
     this.wake();
   }
 
+  /**
+   * Take mode, below LANE_MIN_CONCURRENCY: a finish also takes the next entries for the slots
+   * it frees (docs/internals.md, "2. Read"): one call per job at concurrency 1. Above, passing
+   * big batches through Lua costs Redis more than the plain read the lanes do.
+   */
+  takeInFinish(onError: (err: unknown) => void): void {
+    const { jobs, source } = this.d;
+    jobs.outcomes.reserve = () => this.reserve();
+    jobs.outcomes.onTaken = (taken, held, lost) => {
+      if (lost) source.readLost(); // its reply may have carried entries read for us
+      if (taken.length === 0) return this.unreserve(held);
+      void source
+        .taken(taken)
+        .then((run) => {
+          if (!this.d.stopping()) for (const job of run) jobs.launch(job, "read");
+        })
+        .catch(onError)
+        .finally(() => this.unreserve(held));
+    };
+  }
+
   async #fetch(free: number, lane: Lane): Promise<number> {
     const { jobs } = this.d;
     const { toRun, kind, count } = await this.d.source.next(free, lane);
@@ -135,9 +164,9 @@ export class Lanes {
       const made = ensureGroup(this.d.client(), this.d.keys);
       if (await made.then(() => true).catch(() => false)) return;
     }
-    const waitMs = exponentialMs(100, failures, this.d.o.reconnectMaxMs);
+    const waitMs = this.d.retryMs(failures);
     this.d.log.log("warn", "read failed, retrying", { error: message, retryInMs: waitMs });
-    await Bun.sleep(waitMs);
+    await pause(waitMs, this.#halt.signal);
   }
 
   /**

@@ -179,9 +179,9 @@ export class Outcomes {
   /**
    * Writes items; returns those to write again (Redis away or busy, or a queue-wide key of the
    * wrong type: nothing was written, and the whole batch waits) and why. A call Redis refuses
-   * for what is in it (a script error over one record) is split, so the one bad outcome is
-   * isolated and the others are recorded; one refused on its own is given up, never retried
-   * forever (lib/worker/running.ts logs it): see #giveUp.
+   * for what is in it (a script error over one record) is halved until the one bad outcome is
+   * isolated (2·log2(n) calls, not n) and the others are recorded; one refused on its own is
+   * given up, never retried forever (lib/worker/running.ts logs it): see #giveUp.
    */
   async #isolate(items: Outcome[]): Promise<{ again: Outcome[]; error?: unknown }> {
     try {
@@ -190,7 +190,9 @@ export class Outcomes {
     } catch (error) {
       if (!refusedOverOneRecord(error)) return { again: items, error };
       if (items.length > 1) {
-        const parts = await Promise.all(items.map((item) => this.#isolate([item])));
+        const half = Math.ceil(items.length / 2);
+        const halves = [items.slice(0, half), items.slice(half)];
+        const parts = await Promise.all(halves.map((part) => this.#isolate(part)));
         return { again: parts.flatMap((p) => p.again), error: parts.find((p) => p.error)?.error };
       }
       return this.#giveUp(items[0]!).then(

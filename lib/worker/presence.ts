@@ -82,8 +82,8 @@ function predecessorOf(name: string): string {
 /**
  * Entries pending on this worker's name when it starts are a predecessor's: a process that ran
  * under the same name and died (SIGKILL, OOM; the stack restarts stack-worker-<i>). They are
- * moved, unread and with their idle times, to another consumer, so that a claim (this worker's
- * or any other's) takes them over as lapsed leases and counts the runs that killed the
+ * moved, unread and about as idle as they were, to another consumer, so that a claim (this
+ * worker's or any other's) takes them over as lapsed leases and counts the runs that killed the
  * predecessor (docs/internals.md, "3. Start"): a job that kills every worker still stops after
  * maxAttempts. Claims never take a worker's own entries, and re-reading them counts nothing.
  * XCLAIM … JUSTID bumps no delivery count. Returns how many were handed over.
@@ -99,8 +99,13 @@ export async function handOverPredecessor(
     const pending = await client.sendCommand<[string, string, number, number][]>([
       ...["XPENDING", keys.stream, GROUP, "-", "+", "1000", name],
     ]);
-    for (const [entry, , idle] of pending) {
-      const to = [keys.stream, GROUP, ghost, "0", entry, "IDLE", String(idle), "JUSTID"];
+    if (pending.length > 0) {
+      // One XCLAIM per page, whose IDLE is one value for all: the page's smallest, so none is
+      // claimable sooner than it was, the rest later by the spread of their idle times (about
+      // one lease renewal: lease.lua renews all of a worker's entries at once).
+      const idle = Math.min(...pending.map(([, , ms]) => Number(ms)));
+      const entries = pending.map(([entry]) => entry);
+      const to = [keys.stream, GROUP, ghost, "0", ...entries, "IDLE", String(idle), "JUSTID"];
       await client.sendCommand(["XCLAIM", ...to]);
     }
     moved += pending.length;

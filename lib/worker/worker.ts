@@ -1,12 +1,12 @@
 // The worker: read → run → write the outcome, with leases renewed while jobs run,
 // lapsed leases of dead workers claimed, due retries promoted, and a graceful stop. The chain
-// is told in docs/internals.md. Connections: lib/worker/links.ts; timers: lib/worker/upkeep.ts.
+// is told in docs/internals.md. Connections: lib/worker/links.ts; timers: lib/worker/upkeep.ts;
+// stopping: lib/worker/stop.ts.
 
-import { describeRefusal } from "../cli/refusal.ts";
 import { resolveOptions, type WorkerOptions } from "../config.ts";
 import { stampFormat } from "../engine/format.ts";
 import { type QueueKeys, queueKeys } from "../engine/keys.ts";
-import { RedisRefusedError } from "../errors.ts";
+import type { RedisRefusedError } from "../errors.ts";
 import { type Logger, silentLogger, throttled } from "../log.ts";
 import { describeCause } from "../redis/cause.ts";
 import { defaultWorkerName, lostWhileStarting, type Redis } from "../redis/connect.ts";
@@ -15,15 +15,16 @@ import { Outage } from "../redis/outage.ts";
 import { checkPermissions, workerCommands } from "../redis/permissions.ts";
 import { serverWarnings } from "../redis/server.ts";
 import { maskUrl } from "../redis/url.ts";
-import { within } from "../time.ts";
+import { exponentialMs } from "../time.ts";
 import type { Task } from "../types.ts";
 import { ensureGroup } from "./entries.ts";
 import { type HealthServer, serveHealth } from "./health.ts";
 import { Leases } from "./leases.ts";
 import { destroyLinks, type Links, lanesOf, linksReady, openLinks } from "./links.ts";
 import { LANE_MIN_CONCURRENCY, Lanes } from "./loops.ts";
-import { claimName, forgetName, handOverPredecessor, leave } from "./presence.ts";
+import { claimName, forgetName, handOverPredecessor } from "./presence.ts";
 import { Jobs } from "./running.ts";
+import { Stop } from "./stop.ts";
 import { type Lane, Source } from "./take.ts";
 import { Upkeep, watchMemory } from "./upkeep.ts";
 
@@ -37,28 +38,24 @@ export class Worker {
   readonly options: WorkerOptions;
   readonly keys: QueueKeys;
   readonly name: string;
-  /** Resolves when the worker has stopped and closed its connections. */
-  readonly stopped: Promise<void>;
 
   #tasks: Map<string, Task>;
   #log: Logger;
   #links: Links;
   #jobs: Jobs;
-  #stopping = false;
+  #stop: Stop;
   /** The read loops. */
   #loops: Lanes;
   /** Where each read loop takes new jobs (see lib/worker/loops.ts). */
   #lanes: Lane[];
   #upkeep: Upkeep;
   #source: Source;
-  #resolveStopped!: () => void;
   #health: HealthServer | null = null;
   #commandFailed: (fields: Record<string, unknown>) => void;
   /** Whether Redis is full (refused a write, or over maxmemory at the last heartbeat). */
   #memory: MemoryWatch;
   /** The read loop; stop() waits for it, so nothing is launched after the worker stopped. */
   #looping: Promise<void> = Promise.resolve();
-  #failure: RedisRefusedError | null = null;
 
   private constructor(config: WorkerConfig, o: WorkerOptions, links: Links) {
     this.options = o;
@@ -84,7 +81,7 @@ export class Worker {
       { client, reader: () => this.#reader },
       this.#log,
       () => this.#stalled("blocking"),
-      () => this.#stopping,
+      () => this.#stop.stopping,
     );
     this.#loops = new Lanes({
       o,
@@ -93,9 +90,10 @@ export class Worker {
       source: this.#source,
       log: this.#log,
       client,
-      stopping: () => this.#stopping,
+      stopping: () => this.#stop.stopping,
       take: (n) => this.#memory.take(n),
-      refused: (err) => this.#refused(err),
+      refused: (err) => this.#stop.refused(err),
+      retryMs: (failures) => exponentialMs(100, failures, o.reconnectMaxMs),
     });
     this.#upkeep = new Upkeep({
       ...{ o, keys: this.keys, name: this.name, tasks, links, leases, stalled },
@@ -104,9 +102,13 @@ export class Worker {
       onRedisError: this.#onRedisError,
     });
     this.#memory.onReadNeeded = () => void this.#upkeep.readMemory().catch(this.#onRedisError);
-    if (o.concurrency < LANE_MIN_CONCURRENCY) this.#takeInFinish();
-    this.stopped = new Promise((resolve) => {
-      this.#resolveStopped = resolve;
+    if (o.concurrency < LANE_MIN_CONCURRENCY) this.#loops.takeInFinish(this.#onRedisError);
+    this.#stop = new Stop({
+      ...{ o, keys: this.keys, log: this.#log, jobs: this.#jobs, loops: this.#loops, links },
+      upkeep: this.#upkeep,
+      client,
+      health: () => this.#health,
+      looping: () => this.#looping,
     });
   }
 
@@ -151,20 +153,12 @@ export class Worker {
    * no retry fixes. Set before `stopped` resolves.
    */
   get failure(): RedisRefusedError | null {
-    return this.#failure;
+    return this.#stop.failure;
   }
 
-  /** A read refused for good stops the worker (true); any other failure is retried (false). */
-  #refused(err: unknown): boolean {
-    const line = describeRefusal(err);
-    if (line === null) return false;
-    if (!this.#failure) {
-      this.#failure = new RedisRefusedError(line, { cause: err });
-      const error = describeCause(err);
-      this.#log.log("error", "redis refused the worker's reads, stopping", { error });
-    }
-    void this.stop();
-    return true;
+  /** Resolves when the worker has stopped and closed its connections. */
+  get stopped(): Promise<void> {
+    return this.#stop.stopped;
   }
 
   /** Jobs this worker has finished (recorded) since it started. */
@@ -197,12 +191,12 @@ export class Worker {
 
   /** Connected to Redis and reading (for /healthz). */
   ready(): boolean {
-    return !this.#stopping && linksReady(this.#links);
+    return !this.#stop.stopping && linksReady(this.#links);
   }
 
   /** Why the worker cannot make (full) progress, for /healthz; null when nothing is wrong. */
   problem(): string | null {
-    if (this.#stopping) return "stopping";
+    if (this.#stop.stopping) return "stopping";
     if (!this.ready()) return "not connected to redis";
     return this.#memory.reason();
   }
@@ -212,7 +206,7 @@ export class Worker {
     const o = this.options;
     const quietMs = performance.now() - this.#loops.lastTurn;
     const slotsFull = this.#jobs.size >= o.concurrency;
-    return this.#stopping || slotsFull || quietMs < 3 * (o.blockMs + o.commandTimeoutMs);
+    return this.#stop.stopping || slotsFull || quietMs < 3 * (o.blockMs + o.commandTimeoutMs);
   }
 
   #begin(): void {
@@ -226,7 +220,7 @@ export class Worker {
     });
     this.#upkeep.start();
     this.#looping = this.#loops.run(this.#lanes).then(() => {
-      if (!this.#stopping) void this.stop(); // burst mode: the queue is drained
+      if (!this.#stop.stopping) void this.stop(); // burst mode: the queue is drained
     });
   }
 
@@ -235,60 +229,8 @@ export class Worker {
    * still running then is given up and released at once to other workers; the worker then
    * leaves the group and closes its connections. Safe to call more than once.
    */
-  async stop(graceMs = this.options.shutdownGraceMs): Promise<void> {
-    if (this.#stopping) return this.stopped;
-    this.#stopping = true;
-    this.#upkeep.stop();
-    this.#health?.stop();
-    // Interrupts the blocking read; anything it was delivered is released below.
-    this.#links.blocking.destroy();
-    this.#loops.wake();
-    await within(this.#looping, this.options.commandTimeoutMs); // a start in flight lands first
-    await this.#jobs.windDown(graceMs, this.options.reconnectMaxMs);
-    this.#upkeep.stopLeases();
-    // Bounded: with Redis away the call would wait in the offline queue for ever; what is not
-    // released is claimed by other workers after claimIdleMs.
-    const released = leave(this.#client, this.keys, this.name)
-      .then((n) => n > 0 && this.#log.log("info", "released unfinished jobs", { count: n }))
-      .catch((err) =>
-        this.#log.log("warn", "could not release jobs", { error: describeCause(err) }),
-      );
-    if (!(await within(released, this.options.commandTimeoutMs))) {
-      this.#log.log("warn", "could not release jobs", { error: "Redis did not answer in time" });
-    }
-    // Outcomes still unwritten (Redis away past the grace period): their entries stay pending
-    // and other workers claim them after claimIdleMs.
-    const unwritten = this.#jobs.outcomes.close();
-    if (unwritten > 0)
-      this.#log.log("warn", "stopped with unwritten outcomes", { count: unwritten });
-    await Promise.all([this.#links.commands.close(), this.#links.lane?.close()]);
-    this.#log.log("info", "worker stopped", {
-      worker: this.name,
-      finished: this.processed,
-      failedAttempts: this.failed,
-    });
-    this.#resolveStopped();
-  }
-
-  /**
-   * Below LANE_MIN_CONCURRENCY a finish also takes the next entries for the slots it frees
-   * (docs/internals.md, "2. Read"): one call per job at concurrency 1. Above, passing big batches
-   * through Lua costs Redis more than the plain read the lanes do.
-   */
-  #takeInFinish(): void {
-    const outcomes = this.#jobs.outcomes;
-    outcomes.reserve = () => this.#loops.reserve();
-    outcomes.onTaken = (taken, held, lost) => {
-      if (lost) this.#source.readLost(); // its reply may have carried entries read for us
-      if (taken.length === 0) return this.#loops.unreserve(held);
-      void this.#source
-        .taken(taken)
-        .then((run) => {
-          if (!this.#stopping) for (const job of run) this.#jobs.launch(job, "read");
-        })
-        .catch(this.#onRedisError)
-        .finally(() => this.#loops.unreserve(held));
-    };
+  stop(graceMs = this.options.shutdownGraceMs): Promise<void> {
+    return this.#stop.stop(graceMs);
   }
 
   #stalled(connection: keyof Links): void {

@@ -98,10 +98,6 @@ local function bad_id(entry, f, used)
   out[#out + 1] = { entry, 'buried', used, '' }
 end
 
-local function valid_id(id)
-  return #id >= 1 and #id <= 128 and not string.find(id, '[^%w_.:%-]')
-end
-
 local function others()
   local pending = redis.call('XPENDING', KEYS[1], group, 'IDLE', ARGV[6], start, '+', most)
   if #pending == 0 then return pending end

@@ -19,6 +19,8 @@
 -- ARGV[6] deferral delays in ms, comma-separated: the first for a job's first deferral, the
 --   last for every one after the list (e.g. '0,50,100,200,400,800,1000', jittered)
 -- ARGV[7..] triples: entry id, job id ('' = the entry's i, else the entry id), task
+-- An id that names no job (an `i` claim.lua would bury) builds no key: the entry is re-added as
+-- it is ('deferred'), and the worker that reads it buries it.
 -- Returns: per entry 'deferred', 'parked', 'done' (the job has an outcome already: a duplicate
 -- entry, acknowledged and deleted), or 'gone' (not pending on this consumer: left alone).
 --- @include wrongtype
@@ -32,13 +34,18 @@ for ms in string.gmatch(ARGV[6], '%d+') do schedule[#schedule + 1] = tonumber(ms
 local now = clock_ms()
 local out = {}
 
+-- Per task, read once per call: whether a live worker has it. The tasks that had jobs parked
+-- (by name, and in order).
+local alive_tasks, parked, parked_tasks = {}, {}, {}
+
 local function alive(task)
+  if alive_tasks[task] ~= nil then return alive_tasks[task] end
   local t = redis.call('TYPE', pprefix .. task).ok
   -- A parked set of the wrong type (rare path: checked here, not per batch) would fail the
   -- script: the job is deferred instead, and comes back until someone repairs the key.
-  if t ~= 'none' and t ~= 'zset' then return true end
   local until_ms = tonumber(redis.call('HGET', KEYS[3], 'alive_until:' .. task))
-  return until_ms ~= nil and until_ms >= now
+  alive_tasks[task] = (t ~= 'none' and t ~= 'zset') or (until_ms ~= nil and until_ms >= now)
+  return alive_tasks[task]
 end
 
 local function leave(id, task, f, attempts, runs)
@@ -55,8 +62,10 @@ local function leave(id, task, f, attempts, runs)
     redis.call('HSET', key, 'status', 'queued', 'waiting_for', task,
       unpack(record_fields(f, attempts, runs)))
     redis.call('ZADD', pprefix .. task, now, id)
-    -- The count is the parked set's size, set (not added): a corrupt field cannot fail the call.
-    redis.call('HSET', KEYS[3], 'parked:' .. task, redis.call('ZCARD', pprefix .. task))
+    if not parked[task] then
+      parked[task] = true
+      parked_tasks[#parked_tasks + 1] = task
+    end
     return 'parked'
   end
   local n = count(redis.call('HGET', key, 'deferred')) or 0
@@ -89,17 +98,23 @@ for i = 7, #ARGV, 3 do
     -- Deliveries before this one were runs a claim recorded as abandoned (as release.lua).
     local runs = (count(f.n) or 0) + p[4] - 1
     local id = ARGV[i + 1] ~= '' and ARGV[i + 1] or f.i or entry
+    if not valid_id(id) then
+      -- An id that names no job: no key is built from it; the entry comes back as it is
+      -- ('deferred'), and the worker that reads it buries it (`job id is not valid`).
+      readd(KEYS[1], id, f, attempts, runs)
+      out[#out + 1] = 'deferred'
     -- TYPE, not EXISTS: r:<id> of another type is no outcome (the job goes on, and its finish
     -- or failure dead-letters it as corrupt); acknowledging it as done would lose the job.
-    if redis.call('TYPE', rprefix .. id).ok == 'string' then
+    elseif redis.call('TYPE', rprefix .. id).ok == 'string' then
       out[#out + 1] = 'done'
     else
       out[#out + 1] = leave(id, task, f, attempts, runs)
     end
   end
 end
-for _, entry in ipairs(acks) do
-  redis.call('XACK', KEYS[1], group, entry)
-  redis.call('XDEL', KEYS[1], entry)
+-- The count is the parked set's size, set (not added): a corrupt field cannot fail the call.
+for _, task in ipairs(parked_tasks) do
+  redis.call('HSET', KEYS[3], 'parked:' .. task, redis.call('ZCARD', pprefix .. task))
 end
+ack_and_delete(KEYS[1], group, acks)
 return out

@@ -3,9 +3,11 @@
 -- acknowledged, deleted and re-added from its own fields with `a + deliveries - 1` (the
 -- unfinished run is not counted: the job did not fail, its worker was asked to stop), and the
 -- run goes into the record as `released`. A job that has an outcome already (r:<id>) is not
--- re-added. Order: a write that takes no memory first (PERSIST on the stream: a full Redis
--- still releases), the re-adds, and the acknowledgements and deletes last, so that a script
--- error half-way leaves the entries pending (claimed later), never acknowledged and lost.
+-- re-added. An entry whose `i` names no job (empty, too long, a character ids may not have) is
+-- handed back as it is, no key built from its `i`. Order: a write that takes no memory first
+-- (PERSIST on the stream: a full Redis still releases), the re-adds, and the acknowledgements
+-- and deletes last, so that a script error half-way leaves the entries pending (claimed
+-- later), never acknowledged and lost.
 -- Leaves the group (XGROUP DELCONSUMER) once nothing is pending on the consumer.
 --
 -- KEYS[1] stream
@@ -23,12 +25,18 @@ local released = 0
 
 local function release(entry, f, deliveries)
   local id = f.i or entry
-  -- Ended: nothing to run again. TYPE, not EXISTS: r:<id> of another type is no outcome (the
-  -- job is re-added; its finish or failure dead-letters it as corrupt).
-  if redis.call('TYPE', rprefix .. id).ok == 'string' then return 0 end
   local a = count(f.a)
   local attempts = a and (a + deliveries - 1) or f.a -- malformed: as it is (the worker buries)
   local runs = (count(f.n) or 0) + deliveries
+  -- An `i` that names no job (valid_id): no key is built from it; the entry comes back as it
+  -- is, and the worker that reads it buries it (`corrupt record: job id is not valid`).
+  if not valid_id(id) then
+    readd(KEYS[1], id, f, attempts, f.n)
+    return 1
+  end
+  -- Ended: nothing to run again. TYPE, not EXISTS: r:<id> of another type is no outcome (the
+  -- job is re-added; its finish or failure dead-letters it as corrupt).
+  if redis.call('TYPE', rprefix .. id).ok == 'string' then return 0 end
   local e = readd(KEYS[1], id, f, attempts, runs)
   local key = jprefix .. id
   -- Under pcall: a record that is not a hash does not stop the release (the job is re-added).
@@ -48,10 +56,9 @@ for _, p in ipairs(pending) do
   local f = entry_at(KEYS[1], p[1])
   if f then released = released + release(p[1], f, p[4]) end
 end
-for _, p in ipairs(pending) do
-  redis.call('XACK', KEYS[1], group, p[1])
-  redis.call('XDEL', KEYS[1], p[1])
-end
+local entries = {}
+for _, p in ipairs(pending) do entries[#entries + 1] = p[1] end
+ack_and_delete(KEYS[1], group, entries)
 -- Leave the group only with nothing pending: deleting a consumer drops its pending entries,
 -- and no one could claim them. (More than ARGV[5] entries: the caller calls again.)
 if #pending < tonumber(ARGV[5]) then

@@ -26,6 +26,14 @@ local function keep_enqueued(key, id)
   if ms then redis.call('HSETNX', key, 'q', ms) end
 end
 
+-- Whether an entry's `i` may name a job's keys: 1 to 128 of [A-Za-z0-9_.:-], as
+-- lib/engine/record.ts isValidJobId (Redis' Lua runs in the C locale: %w is ASCII only). An
+-- `i` that may not (empty, huge, control characters, a brace, a space) names no key: claim
+-- buries its entry, leave and release hand it back as it is (the reader's check buries it).
+local function valid_id(id)
+  return #id >= 1 and #id <= 128 and not string.find(id, '[^%w_.:%-]')
+end
+
 -- A whole number from 0 up, or nil (tonumber alone takes '0x1f', ' 2', 'nan', '1.5').
 local function count(v)
   if v and #v > 0 and #v < 16 and not string.find(v, '%D') then return tonumber(v) end
@@ -42,6 +50,17 @@ local function readd(stream, id, f, attempts, runs)
   if (tonumber(runs) or 0) > 0 then put('n', runs) end
   if f.o and f.o ~= '' then put('o', f.o) end
   return redis.call(unpack(args))
+end
+
+-- The other half of re-adding: the old entries acknowledged and deleted, one variadic XACK and
+-- one XDEL per call (in chunks well under Lua's unpack() limit). Called last, once every job is
+-- back, so a script error before it leaves the entries pending (claimed later), never lost.
+local function ack_and_delete(stream, group, entries)
+  for i = 1, #entries, 1000 do
+    local last = math.min(i + 999, #entries)
+    redis.call('XACK', stream, group, unpack(entries, i, last))
+    redis.call('XDEL', stream, unpack(entries, i, last))
+  end
 end
 
 -- The fields of a record that hold a job waiting outside the stream (delayed, parked): the

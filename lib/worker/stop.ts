@@ -1,0 +1,109 @@
+// How a worker stops: told to (stop(), SIGINT/SIGTERM through lib/cli/worker.ts), or by itself
+// when Redis refuses its reads for good. The steps are told in docs/internals.md, "8. Shutdown".
+
+import { describeRefusal } from "../cli/refusal.ts";
+import type { WorkerOptions } from "../config.ts";
+import type { QueueKeys } from "../engine/keys.ts";
+import { RedisRefusedError } from "../errors.ts";
+import type { Logger } from "../log.ts";
+import { describeCause } from "../redis/cause.ts";
+import type { Redis } from "../redis/connect.ts";
+import { within } from "../time.ts";
+import type { HealthServer } from "./health.ts";
+import type { Links } from "./links.ts";
+import type { Lanes } from "./loops.ts";
+import { leave } from "./presence.ts";
+import type { Jobs } from "./running.ts";
+import type { Upkeep } from "./upkeep.ts";
+
+/** What a stop winds down; read when it runs (the worker replaces stalled connections). */
+export interface StopParts {
+  o: WorkerOptions;
+  keys: QueueKeys;
+  log: Logger;
+  jobs: Jobs;
+  loops: Lanes;
+  upkeep: Upkeep;
+  links: Links;
+  /** The command connection now. */
+  client: () => Redis;
+  health: () => HealthServer | null;
+  /** The read loops' run; the stop waits for it, so nothing is launched after it. */
+  looping: () => Promise<void>;
+}
+
+export class Stop {
+  /** Resolves when the worker has stopped and closed its connections. */
+  readonly stopped: Promise<void>;
+  #stopping = false;
+  #failure: RedisRefusedError | null = null;
+  #resolveStopped!: () => void;
+
+  constructor(private readonly p: StopParts) {
+    this.stopped = new Promise((resolve) => {
+      this.#resolveStopped = resolve;
+    });
+  }
+
+  /** True from the first stop() on: no new reads, claims or launches. */
+  get stopping(): boolean {
+    return this.#stopping;
+  }
+
+  /** Why the worker stopped by itself (see Worker.failure), or null. */
+  get failure(): RedisRefusedError | null {
+    return this.#failure;
+  }
+
+  /** A read refused for good stops the worker (true); any other failure is retried (false). */
+  refused(err: unknown): boolean {
+    const line = describeRefusal(err);
+    if (line === null) return false;
+    if (!this.#failure) {
+      this.#failure = new RedisRefusedError(line, { cause: err });
+      const error = describeCause(err);
+      this.p.log.log("error", "redis refused the worker's reads, stopping", { error });
+    }
+    void this.stop(this.p.o.shutdownGraceMs);
+    return true;
+  }
+
+  /** Worker.stop(): the graceful stop, once; a second call waits for the first. */
+  async stop(graceMs: number): Promise<void> {
+    if (this.#stopping) return this.stopped;
+    this.#stopping = true;
+    const { o, log, jobs, links } = this.p;
+    this.p.upkeep.stop();
+    this.p.health()?.stop();
+    // Interrupts the blocking read; anything it was delivered is released below.
+    links.blocking.destroy();
+    this.p.loops.wake();
+    await within(this.p.looping(), o.commandTimeoutMs); // a start in flight lands first
+    await jobs.windDown(graceMs, o.reconnectMaxMs);
+    this.p.upkeep.stopLeases();
+    await this.#release();
+    // Outcomes still unwritten (Redis away past the grace period): their entries stay pending
+    // and other workers claim them after claimIdleMs.
+    const unwritten = jobs.outcomes.close();
+    if (unwritten > 0) log.log("warn", "stopped with unwritten outcomes", { count: unwritten });
+    await Promise.all([links.commands.close(), links.lane?.close()]);
+    const counts = { finished: jobs.processed, failedAttempts: jobs.failed };
+    log.log("info", "worker stopped", { worker: o.name, ...counts });
+    this.#resolveStopped();
+  }
+
+  /**
+   * Gives what is still pending on this worker back to the others at once. Bounded: with Redis
+   * away the call would wait in the offline queue for ever; what is not released is claimed by
+   * other workers after claimIdleMs.
+   */
+  async #release(): Promise<void> {
+    const { o, log } = this.p;
+    const released = leave(this.p.client(), this.p.keys, o.name)
+      .then((n) => n > 0 && log.log("info", "released unfinished jobs", { count: n }))
+      .catch((err) => log.log("warn", "could not release jobs", { error: describeCause(err) }));
+    if (!(await within(released, o.commandTimeoutMs))) {
+      log.log("warn", "could not release jobs", { error: "Redis did not answer in time" });
+    }
+  }
+}
