@@ -293,6 +293,22 @@ export const mutants: Mutant[] = [
   m("format-unchecked", "lib/engine/format.ts", "a queue of another data format is refused, not misread",
     "  if (format === null || format === String(DATA_FORMAT)) return;",
     "  return;", [T("format.version")]),
+  // Times past a Date's range read as unknown (lib/time.ts), never RangeError.
+  m("date-range-unchecked", "lib/time.ts", "a time past a Date's range (8.64e15 ms) reads as unknown",
+    "Number.isFinite(ms) && Math.abs(ms) <= DATE_MAX_MS ? ms : null",
+    "Number.isFinite(ms) ? ms : null", [T("dates.range")]),
+  m("date-auto-id-unchecked", "lib/engine/keys.ts", "an auto id past a Date's range tells no enqueue time",
+    "  return dateMs(Number(id.slice(0, id.indexOf(\"-\"))));",
+    "  return Number(id.slice(0, id.indexOf(\"-\")));", [T("dates.range")]),
+  m("date-history-unchecked", "lib/engine/record.ts", "a history time past a Date's range reads as unknown",
+    "        startedAt: dateMs(toInt(startedAt || null)),",
+    "        startedAt: toInt(startedAt || null),", [T("dates.range")]),
+  m("date-letter-unchecked", "lib/cli/dead.ts", "a dead letter's time past a Date's range shows as -",
+    "    deadAt: isoOrNull(l.deadAt),",
+    "    deadAt: new Date(l.deadAt).toISOString(),", [T("dates.range")]),
+  m("date-failure-unchecked", "lib/dashboard/api.ts", "a failure event's time past a Date's range is null, not a 500",
+    "          at: isoOrNull(f.at),",
+    "          at: new Date(f.at).toISOString(),", [T("dates.range")]),
 ];
 
 // The engine's mutants (scripts/mutants/engine.ts).
