@@ -45,10 +45,13 @@ local function next_entry()
   return ms .. '-' .. seq
 end
 
+local function no_ids_left()
+  return redis.error_reply('ERR courier: stream ' .. KEYS[1] .. ' has no ids left (its last id ' ..
+    'is near ' .. ID_MAX_PART .. '-' .. ID_MAX_PART .. ')')
+end
+
 -- Whether `n` more ids do not fit after seq `s` of the last ms a stream can have (2^64 - 1: any
 -- other ms leaves 2^64 ids or more). Checked at the batch's first entry, its first write.
-local NO_ROOM = 'ERR courier: stream ' .. KEYS[1] .. ' has no ids left (its last id is near ' ..
-  ID_MAX_PART .. '-' .. ID_MAX_PART .. ')'
 local function no_room(s, n)
   for _ = 1, n do
     if s == ID_MAX_PART then return true end
@@ -74,13 +77,15 @@ local function add_entry(fields, i)
       if not string.find(got.err, 'exhausted') then
         redis.call('XADD', KEYS[1], '*', unpack(fields))
       end
-      return nil, redis.error_reply(NO_ROOM)
+      return nil, no_ids_left()
     end
     first = got
     ms, seq = id_split(first)
     if ms == ID_MAX_PART and no_room(seq, entries_from(i) - 1) then
-      redis.pcall('XDEL', KEYS[1], first) -- the batch's only write (+xdel: README, "Redis ACL")
-      return nil, redis.error_reply(NO_ROOM)
+      -- The batch's only write undone (a producer user without +xdel cannot: the entry then
+      -- stays; docs/internals.md, "Job ids").
+      redis.pcall('XDEL', KEYS[1], first)
+      return nil, no_ids_left()
     end
     return first
   end
