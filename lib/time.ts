@@ -55,3 +55,20 @@ export function every(ms: number, fn: () => Promise<unknown>, onError: (err: unk
 export function exponentialMs(base: number, n: number, cap: number): number {
   return Math.min(base * 2 ** Math.max(0, n), cap);
 }
+
+/** The largest time a JavaScript Date holds, in ms either side of 1970 (100,000,000 days). */
+const DATE_MAX_MS = 8.64e15;
+
+/**
+ * A time in ms that a Date can show, else null (unknown): stored times come from Redis, where a
+ * stream id's ms goes up to 2^64 - 1 and a record's field holds any digits.
+ */
+export function dateMs(ms: number | null | undefined): number | null {
+  return ms != null && Number.isFinite(ms) && Math.abs(ms) <= DATE_MAX_MS ? ms : null;
+}
+
+/** A time in ms as an ISO string, or null when unknown or past a Date's range (dateMs). */
+export function isoOrNull(ms: number | null | undefined): string | null {
+  const at = dateMs(ms);
+  return at === null ? null : new Date(at).toISOString();
+}

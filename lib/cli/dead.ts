@@ -4,6 +4,7 @@
 import { formatDuration } from "../admin/duration.ts";
 import { table } from "../admin/info.ts";
 import type { DeadLetter, DeadPage } from "../admin/letters.ts";
+import { dateMs, isoOrNull } from "../time.ts";
 import type { JobRecord } from "../types.ts";
 import { attemptJson, formatAttempt, jobJson } from "./format.ts";
 import { safeText } from "./safe-text.ts";
@@ -15,7 +16,7 @@ export function letterJson(l: DeadLetter): Record<string, unknown> {
     task: l.task,
     error: l.error,
     attempts: l.attempts,
-    deadAt: new Date(l.deadAt).toISOString(),
+    deadAt: isoOrNull(l.deadAt),
     payload: l.payload,
     entryId: l.entryId,
   };
@@ -28,7 +29,7 @@ export function formatDeadPage(page: DeadPage, now: number): string {
     l.id,
     l.task,
     String(l.attempts ?? "-"),
-    `${formatDuration(now - l.deadAt)} ago`,
+    dateMs(l.deadAt) === null ? "-" : `${formatDuration(now - l.deadAt)} ago`,
     oneLine(l.error, 100),
   ]);
   const lines = table([["ID", "TASK", "ATTEMPTS", "DIED", "ERROR"], ...rows]);
@@ -43,7 +44,7 @@ export function formatDeadLetter(l: DeadLetter, job: JobRecord | null): string {
     `id:        ${l.id}`,
     `task:      ${l.task}`,
     `attempts:  ${l.attempts ?? "-"}`,
-    `died:      ${new Date(l.deadAt).toISOString()}`,
+    `died:      ${isoOrNull(l.deadAt) ?? "-"}`,
     `error:     ${l.error}`,
     `payload:   ${JSON.stringify(l.payload)}`,
   ];

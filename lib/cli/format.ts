@@ -1,4 +1,6 @@
 // How jobs are shown: a block of aligned lines for people, a plain object for --json.
+
+import { isoOrNull } from "../time.ts";
 import type { AttemptRecord, JobRecord } from "../types.ts";
 import { safeText } from "./safe-text.ts";
 
@@ -15,9 +17,9 @@ export function jobJson(job: JobRecord): Record<string, unknown> {
     result: job.result,
     error: job.error,
     worker: job.worker,
-    enqueuedAt: iso(job.enqueuedAt),
-    startedAt: iso(job.startedAt),
-    endedAt: iso(job.endedAt),
+    enqueuedAt: isoOrNull(job.enqueuedAt),
+    startedAt: isoOrNull(job.startedAt),
+    endedAt: isoOrNull(job.endedAt),
     history: job.history.map(attemptJson),
   };
 }
@@ -27,15 +29,11 @@ export function attemptJson(a: AttemptRecord): Record<string, unknown> {
   return {
     attempt: a.attempt,
     worker: a.worker,
-    startedAt: iso(a.startedAt),
-    endedAt: iso(a.endedAt),
+    startedAt: isoOrNull(a.startedAt),
+    endedAt: isoOrNull(a.endedAt),
     outcome: a.outcome,
     error: a.error,
   };
-}
-
-function iso(ms: number | null): string | null {
-  return ms == null ? null : new Date(ms).toISOString();
 }
 
 /**
@@ -51,9 +49,9 @@ export function formatJob(job: JobRecord): string {
     ["status", job.note ? `${job.status} (${job.note})` : job.status],
     ["attempts", `${job.attempts} of ${job.maxAttempts}`],
     ["payload", compact(job.payload)],
-    ["enqueued", iso(job.enqueuedAt)],
-    ["started", iso(job.startedAt)],
-    ["ended", job.endedAt ? `${iso(job.endedAt)}${took}` : null],
+    ["enqueued", isoOrNull(job.enqueuedAt)],
+    ["started", isoOrNull(job.startedAt)],
+    ["ended", job.endedAt ? `${isoOrNull(job.endedAt)}${took}` : null],
     ["worker", job.worker],
     ["error", job.error],
   ];
@@ -85,11 +83,11 @@ export function formatJob(job: JobRecord): string {
  */
 export function formatAttempt(a: AttemptRecord, running = false): string {
   const took = a.startedAt != null && a.endedAt != null ? ` (${a.endedAt - a.startedAt} ms)` : "";
-  const end = a.endedAt != null ? iso(a.endedAt) : "…";
+  const end = a.endedAt != null ? isoOrNull(a.endedAt) : "…";
   const how = a.outcome ?? (running ? "running" : "cut short (its worker stopped)");
   const error = a.error ? `: ${a.error}` : "";
   return safeText(
-    `#${a.attempt}  worker ${a.worker ?? "?"}  ${iso(a.startedAt) ?? "?"} → ${end}${took}  ${how}${error}`,
+    `#${a.attempt}  worker ${a.worker ?? "?"}  ${isoOrNull(a.startedAt) ?? "?"} → ${end}${took}  ${how}${error}`,
   );
 }
 

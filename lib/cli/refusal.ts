@@ -43,6 +43,11 @@ export function refusalLine(text: string): string | null {
     const by = script === "unknown" ? "a Courier script" : `Courier's ${script} script`;
     return `Redis refused ${by} (WRONGTYPE): key ${safeText(name!)} holds a ${has} where Courier keeps a ${wants}; nothing was written; another program uses these keys: give Courier its own --prefix, or delete that key`;
   }
+  // enqueue.lua: the batch's entries would pass the largest stream id; nothing written.
+  const full = /courier: stream (.+) has no ids left/.exec(text);
+  if (full) {
+    return `Redis refused Courier's enqueue script: the job stream ${safeText(full[1]!)} has no ids left (its last id is near the largest a stream can hold, 18446744073709551615-18446744073709551615); nothing was enqueued; enqueue into another queue or --prefix`;
+  }
   if (/\bWRONGTYPE\b/.test(text)) {
     const where = script === "unknown" ? "" : ` (in Courier's ${script} script)`;
     return `Redis refused a command${where} (WRONGTYPE): a key under Courier's prefix holds a value of another type than Courier writes; another program uses these keys: give Courier its own --prefix, or delete that key`;

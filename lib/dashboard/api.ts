@@ -13,6 +13,7 @@ import type { Queue } from "../queue/queue.ts";
 import { describeCause } from "../redis/cause.ts";
 import { WORDCOUNT_TASK } from "../tasks/wordcount/index.ts";
 import { normaliseUrl } from "../tasks/wordcount/url.ts";
+import { isoOrNull } from "../time.ts";
 
 export interface Api {
   /** The queue this request is about. */
@@ -69,7 +70,7 @@ export async function failures(api: Api) {
         return {
           id: f.id,
           type: f.type,
-          at: new Date(f.at).toISOString(),
+          at: isoOrNull(f.at),
           task: f.job?.task ?? null,
           status: f.job?.status ?? null,
           attempt: attempt?.attempt ?? f.job?.attempts ?? null,

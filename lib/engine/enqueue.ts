@@ -81,7 +81,18 @@ export async function enqueueJobs(
   return readReply(String(reply), batch.jobs);
 }
 
-/** The k-th created job with an entry has entry `<ms>-<seq + k>` of the first. */
+/** The largest ms or seq of a stream id. */
+const ID_MAX_PART = 2n ** 64n - 1n;
+
+/**
+ * The id after `<ms>-<seq>` as enqueue.lua makes it (include/ids.lua id_next): exact past 2^53
+ * (BigInt), a seq at its maximum moves on to the next ms.
+ */
+function nextEntryId(ms: bigint, seq: bigint): [bigint, bigint] {
+  return seq < ID_MAX_PART ? [ms, seq + 1n] : [ms + 1n, 0n];
+}
+
+/** The k-th created job with an entry has the k-th id after the first (nextEntryId). */
 function readReply(reply: string, jobs: readonly PreparedJob[]): Enqueued[] {
   const space = reply.indexOf(" ");
   const first = reply.slice(0, space);
@@ -89,14 +100,14 @@ function readReply(reply: string, jobs: readonly PreparedJob[]): Enqueued[] {
   if (space < 0 || flags.length !== jobs.length) {
     throw new Error(`enqueue: unexpected reply ${JSON.stringify(reply.slice(0, 80))}`);
   }
-  const dash = first.indexOf("-");
-  const ms = first.slice(0, dash);
-  let seq = dash < 0 ? 0 : Number(first.slice(dash + 1));
+  const m = /^(\d+)-(\d+)$/.exec(first);
+  let [ms, seq] = m ? [BigInt(m[1]!), BigInt(m[2]!)] : [0n, 0n];
   let k = 0;
   return jobs.map((j, n) => {
     const created = flags[n] === "1";
     if (!created || j.delayed) return { id: j.id, entryId: null, created };
-    const entryId = k++ === 0 ? first : `${ms}-${++seq}`;
+    if (k++ > 0) [ms, seq] = nextEntryId(ms, seq);
+    const entryId = k === 1 ? first : `${ms}-${seq}`;
     return { id: j.id || entryId, entryId, created };
   });
 }

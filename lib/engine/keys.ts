@@ -2,6 +2,7 @@
 // Every key of a queue carries the hash tag `{queue}`, so the whole queue lives in one Redis
 // Cluster slot and multi-key scripts work there too. Nothing here assumes one stream per queue:
 // scripts take one shard's keys, and `shardOf` says which shard an id lives in.
+import { dateMs } from "../time.ts";
 import { isValidJobId } from "./record.ts";
 
 export interface QueueKeys {
@@ -125,10 +126,13 @@ export function callerIdProblem(id: string): string | null {
   return null;
 }
 
-/** The ms part of an auto id (Redis' clock when the job was enqueued), else null. */
+/**
+ * The ms part of an auto id (Redis' clock when the job was enqueued), else null; null too past
+ * a Date's range (dateMs): an entry added with such an id by hand tells no time.
+ */
 export function autoIdMs(id: string): number | null {
   if (!isAutoId(id)) return null;
-  return Number(id.slice(0, id.indexOf("-")));
+  return dateMs(Number(id.slice(0, id.indexOf("-"))));
 }
 
 /**

@@ -8,6 +8,7 @@ import dead from "./lua/include/dead.lua" with { type: "text" };
 import entries from "./lua/include/entries.lua" with { type: "text" };
 import failed from "./lua/include/failed.lua" with { type: "text" };
 import history from "./lua/include/history.lua" with { type: "text" };
+import ids from "./lua/include/ids.lua" with { type: "text" };
 import memory from "./lua/include/memory.lua" with { type: "text" };
 import minutes from "./lua/include/minutes.lua" with { type: "text" };
 import readd from "./lua/include/readd.lua" with { type: "text" };
@@ -21,6 +22,7 @@ export const includes: Readonly<Record<string, string>> = {
   entries,
   failed,
   history,
+  ids,
   memory,
   minutes,
   readd,

@@ -1,6 +1,7 @@
 // Reading a job's record (the `job:<id>` hash): the history of its runs, and the
 // alphabet of job ids. Where a job is now is read by lib/engine/status.ts.
 
+import { dateMs } from "../time.ts";
 import type { AttemptRecord } from "../types.ts";
 
 const OUTCOMES = new Set(["finished", "retrying", "failed", "abandoned", "released"]);
@@ -29,8 +30,8 @@ export function parseHistory(fields: ReadonlyMap<string, string>): AttemptRecord
       return {
         attempt: toInt(attempt) ?? 0,
         worker: worker || null,
-        startedAt: toInt(startedAt || null),
-        endedAt: toInt(endedAt || null),
+        startedAt: dateMs(toInt(startedAt || null)),
+        endedAt: dateMs(toInt(endedAt || null)),
         error: r.error ?? null,
         outcome: OUTCOMES.has(outcome!) ? (outcome as AttemptRecord["outcome"]) : null,
       };

@@ -23,6 +23,14 @@ export const CORRUPT = -2;
  */
 export const UNRECORDED = -3;
 
+/**
+ * A call refused after it wrote (Redis does not roll a script back: one that fails late, e.g.
+ * at its event's XADD on a stream with no ids left, keeps what it wrote): the job has its
+ * outcome, or its entry is acknowledged. The entry is acknowledged (safe: the job has ended or
+ * its retry is written) and the log says so, not "not recorded".
+ */
+export const WRITTEN = -4;
+
 /** Replies as the writer reports them: 1 retry, 2 failed for good, 0 left alone, CORRUPT. */
 const FAIL_CODES = { retrying: 1, failed: 2, left: 0, corrupt: CORRUPT } as const;
 
@@ -86,6 +94,34 @@ export function refusedOverOneRecord(err: unknown): boolean {
 }
 
 /**
+ * Whether a call that was refused wrote anyway (WRITTEN): the job's outcome key holds its
+ * outcome, or its entry is no longer pending. An outcome found with the entry still pending
+ * has its entry acknowledged and removed here, as the call would have.
+ */
+export async function writtenAnyway(
+  client: Redis,
+  keys: QueueKeys,
+  entryId: string,
+  jobId: string,
+): Promise<boolean> {
+  const [type, pending] = await Promise.all([
+    jobId ? client.sendCommand<string>(["TYPE", keys.result(jobId)]) : "none",
+    client.sendCommand<unknown>(["XPENDING", keys.stream, GROUP, entryId, entryId, "1"]),
+  ]);
+  const acknowledged = Array.isArray(pending) && pending.length === 0;
+  if (String(type) !== "string") return acknowledged;
+  if (!acknowledged) await ackAndDelete(client, keys, entryId);
+  return true;
+}
+
+function ackAndDelete(client: Redis, keys: QueueKeys, entryId: string): Promise<unknown> {
+  return Promise.all([
+    client.sendCommand(["XACK", keys.stream, GROUP, entryId]),
+    client.sendCommand(["XDEL", keys.stream, entryId]),
+  ]);
+}
+
+/**
  * Removes an entry no script could handle, when its job has no record to lose (the key is not
  * a hash, or gone, or the entry names no job): acknowledged and removed; returns true. An entry
  * whose job has a record stays pending (acknowledging it would lose the job), to be claimed
@@ -99,9 +135,6 @@ export async function dropIfNoRecord(
 ): Promise<boolean> {
   const type = jobId ? await client.sendCommand<string>(["TYPE", keys.record(jobId)]) : "none";
   if (String(type) === "hash") return false;
-  await Promise.all([
-    client.sendCommand(["XACK", keys.stream, GROUP, entryId]),
-    client.sendCommand(["XDEL", keys.stream, entryId]),
-  ]);
+  await ackAndDelete(client, keys, entryId);
   return true;
 }

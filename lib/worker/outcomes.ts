@@ -18,6 +18,8 @@ import {
   finishItem,
   refusedOverOneRecord,
   UNRECORDED,
+  WRITTEN,
+  writtenAnyway,
 } from "./outcome-calls.ts";
 
 export interface Finish {
@@ -47,12 +49,12 @@ export interface Failure {
 
 export type Outcome = Finish | Failure;
 
-export { CORRUPT, UNRECORDED } from "./outcome-calls.ts";
+export { CORRUPT, UNRECORDED, WRITTEN } from "./outcome-calls.ts";
 
 /**
  * Script replies: finish 1 recorded / 0 the job had an outcome (the first is kept); fail 1
  * retry / 2 failed for good / 0 left alone (ended, or not its current run: entry not
- * acknowledged); CORRUPT or UNRECORDED for either.
+ * acknowledged); CORRUPT, UNRECORDED or WRITTEN for either.
  */
 export type OnWritten = (outcome: Outcome, reply: number) => void;
 
@@ -202,9 +204,13 @@ export class Outcomes {
     }
   }
 
-  /** An outcome no script could record: see dropIfNoRecord. */
+  /** An outcome whose call was refused on its own: see writtenAnyway, then dropIfNoRecord. */
   async #giveUp(item: Outcome): Promise<void> {
-    const dropped = await dropIfNoRecord(this.clients()[0]!, this.keys, item.entryId, item.jobId);
+    const client = this.clients()[0]!;
+    if (await writtenAnyway(client, this.keys, item.entryId, item.jobId)) {
+      return this.onWritten(item, WRITTEN);
+    }
+    const dropped = await dropIfNoRecord(client, this.keys, item.entryId, item.jobId);
     this.onWritten(item, dropped ? CORRUPT : UNRECORDED);
   }
 

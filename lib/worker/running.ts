@@ -10,7 +10,14 @@ import { within } from "../time.ts";
 import type { Task } from "../types.ts";
 import { Attempt, type AttemptResult, GivenUp, runAttempt } from "./attempt.ts";
 import type { Startable } from "./entries.ts";
-import { CORRUPT, type OnWritten, type Outcome, Outcomes, UNRECORDED } from "./outcomes.ts";
+import {
+  CORRUPT,
+  type OnWritten,
+  type Outcome,
+  Outcomes,
+  UNRECORDED,
+  WRITTEN,
+} from "./outcomes.ts";
 import { retryInMs } from "./retry-policy.ts";
 
 interface RunningJob extends Startable {
@@ -187,11 +194,11 @@ export class Jobs {
     };
     if (outcome.kind === "finish") {
       this.processed++;
-      const bad = reply === CORRUPT || reply === UNRECORDED;
+      const bad = reply === CORRUPT || reply === UNRECORDED || reply === WRITTEN;
       this.log.log(bad ? "error" : "info", FINISHED[reply] ?? "finished", fields);
     } else {
       this.failed++;
-      const level = reply === 2 || reply === CORRUPT || reply === UNRECORDED ? "error" : "warn";
+      const level = reply === 2 || reply < 0 ? "error" : "warn";
       this.log.log(level, FAILED[reply] ?? "failed", { ...fields, error: outcome.error });
     }
     this.#writing.delete(outcome.entryId);
@@ -218,6 +225,8 @@ const FINISHED: Record<number, string> = {
   0: "finished (duplicate run, first result kept)",
   [CORRUPT]: "corrupt record: result not recorded, entry acknowledged (see dead letters)",
   [UNRECORDED]: "result not recorded; entry left pending for a claim",
+  [WRITTEN]:
+    "result recorded, then the call failed (Redis keeps a script's writes); entry acknowledged",
 };
 const FAILED: Record<number, string> = {
   1: "failed, will retry",
@@ -225,4 +234,6 @@ const FAILED: Record<number, string> = {
   0: "failed (job already ended)",
   [CORRUPT]: "corrupt record: failure not recorded, entry acknowledged (see dead letters)",
   [UNRECORDED]: "failure not recorded; entry left pending for a claim",
+  [WRITTEN]:
+    "failure written, then the call failed (Redis keeps a script's writes); entry acknowledged",
 };

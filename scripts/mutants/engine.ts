@@ -6,6 +6,7 @@ import { type Mutant, m } from "./mutant.ts";
 
 const LUA = (name: string) => `lib/engine/lua/${name}.lua`;
 const E = (name: string) => `tests/engine.${name}.test.ts`;
+const T = (name: string) => `tests/${name}.test.ts`;
 
 // biome-ignore format: a table, one mutant to three lines
 export const engineMutants: Mutant[] = [
@@ -34,17 +35,40 @@ export const engineMutants: Mutant[] = [
     "if seen then return seen end",
     "", [E("enqueue")]),
   m("engine-enqueue-exists-dropped", LUA("enqueue"), "a caller id whose record exists is not enqueued twice",
-    "  elseif id ~= '' and redis.call('EXISTS', prefix .. id) == 1 then",
+    "  elseif id ~= '' and (made[id] or redis.call('EXISTS', prefix .. id) == 1) then",
     "  elseif false then", [E("enqueue")]),
   m("engine-enqueue-client-clock", LUA("enqueue"), "a delayed job is due at Redis' TIME + its delay, never a host's clock (one a minute behind here)",
     "now = now or clock_ms()",
     "now = now or clock_ms() - 60000", [E("enqueue")]),
   m("engine-enqueue-ids-gap", LUA("enqueue"), "a batch's entry ids are consecutive (first + k), as the client derives them",
-    "    seq = seq + 1\n    redis.call('XADD', KEYS[1], ms .. '-' .. seq,",
-    "    seq = seq + 2\n    redis.call('XADD', KEYS[1], ms .. '-' .. seq,", [E("enqueue")]),
+    "    redis.call('XADD', KEYS[1], next_entry(), 't',",
+    "    next_entry()\n    redis.call('XADD', KEYS[1], next_entry(), 't',", [E("enqueue")]),
   m("engine-enqueue-ids-derived-wrong", "lib/engine/enqueue.ts", "the client derives the k-th entry id as first + k",
-    "let seq = dash < 0 ? 0 : Number(first.slice(dash + 1));",
-    "let seq = dash < 0 ? 0 : Number(first.slice(dash + 1)) + 1;", [E("enqueue")]),
+    "    if (k++ > 0) [ms, seq] = nextEntryId(ms, seq);",
+    "    if (k++ > 0) [ms, seq] = nextEntryId(ms, seq + 1n);", [E("enqueue")]),
+  // Ids as text (include/ids.lua): exact past 1e14 and 2^53, a full seq moves on to the next
+  // ms, a stream with no ids left refuses a batch whole.
+  m("ids-carry-lost", "lib/engine/lua/include/ids.lua", "a decimal id part counts on past ...9 (99 + 1 = 100)",
+    "  if i == 0 then return '1' .. string.rep('0', #d) end",
+    "  if i == 0 then return string.rep('0', #d) end", [T("ids.big")]),
+  m("ids-as-numbers", "lib/engine/lua/include/ids.lua", "id parts are compared as numbers, not as text (length first)",
+    "  if #a ~= #b then return #a < #b end\n",
+    "", [T("ids.big")]),
+  m("ids-seq-no-rollover", LUA("enqueue"), "enqueue: after seq 2^64 - 1 the next id is <ms + 1>-0, as Redis counts",
+    "if seq ~= ID_MAX_PART then seq = decimal_next(seq) else ms, seq = decimal_next(ms), '0' end",
+    "seq = decimal_next(seq)", [T("ids.big")]),
+  m("ids-client-no-rollover", "lib/engine/enqueue.ts", "the client derives <ms + 1>-0 after seq 2^64 - 1, as enqueue.lua makes it",
+    "return seq < ID_MAX_PART ? [ms, seq + 1n] : [ms + 1n, 0n];",
+    "return [ms, seq + 1n];", [T("ids.big")]),
+  m("ids-room-unchecked", LUA("enqueue"), "a batch that does not fit the stream's last ids is refused whole (its first entry deleted)",
+    "    if ms == ID_MAX_PART and no_room(seq, entries_from(i) - 1) then",
+    "    if false then", [T("ids.big")]),
+  m("ids-delayed-first", LUA("enqueue"), "delayed jobs are written after the batch's entries: a refused batch leaves none",
+    "      later[#later + 1] = { id, fields, now + delay }",
+    "      redis.call('HSET', prefix .. id, unpack(fields))\n      later[#later + 1] = { id, fields, now + delay }", [T("ids.big")]),
+  m("ids-history-e14", "lib/engine/lua/include/history.lua", "a run number past 1e14 names its history field in digits (h:100000000000000)",
+    "local function run_field(run) return 'h:' .. int(run) end",
+    "local function run_field(run) return 'h:' .. run end", [T("ids.big")]),
   // Claim: attempts from delivery counts, own entries without a bump, burial when used up.
   m("engine-claim-deliveries-ignored", LUA("claim"), "a claimed job's attempt counts its deliveries (a + deliveries + 1)",
     "      take_over(entry, f, raw, p, (a or 0) + p[4])",

@@ -54,7 +54,7 @@ local function job_id(entry, f) return f.i or entry end
 -- Fails a job whose attempts are used up, with the run that killed its worker as the last.
 local function bury(entry, f, p, used)
   local id, key = job_id(entry, f), jprefix .. job_id(entry, f)
-  local err = 'abandoned: its worker stopped during attempt ' .. used .. ' of ' .. (f.m or '?')
+  local err = 'abandoned: its worker stopped during attempt ' .. int(used) .. ' of ' .. (f.m or '?')
   local ok, earlier = pcall(redis.call, 'HMGET', key, 'error', 'q')
   earlier = ok and earlier or {}
   if earlier[1] then err = err .. ' (earlier error: ' .. earlier[1] .. ')' end
@@ -77,7 +77,7 @@ local function take_over(entry, f, raw, p, used)
   local id, runs = job_id(entry, f), (count(f.n) or 0) + p[4]
   local key = jprefix .. id
   local ok = pcall(redis.call, 'HSET', key, 'status', 'started', 'e', entry, 'n', runs,
-    run_field(runs), used .. '  ' .. p[2], end_field(runs), ended_as(now - p[3], 'abandoned'))
+    run_field(runs), int(used) .. '  ' .. p[2], end_field(runs), ended_as(now - p[3], 'abandoned'))
   if ok then
     keep_enqueued(key, id)
     forget_old_run(key, runs)

@@ -20,8 +20,11 @@
 -- ARGV[4..] sextuples: job id ('' = auto: the entry id), task, payload JSON, max attempts,
 --   delay ms (0 = now; a delayed job always has an id), options JSON ('' = none)
 -- Returns "<first entry id or empty> <flags>", one flag per job: 1 created, 0 existed.
--- Or an error reply `ERR courier: key … holds a …` (nothing written: wrong_type, _wrongtype.lua).
+-- Or an error reply `ERR courier: key … holds a …` (nothing written: wrong_type, _wrongtype.lua),
+-- or `ERR courier: stream … has no ids left` (its last id is near 2^64 - 1 in both parts: the
+-- batch's entries would not fit; nothing written but the stream's last id).
 --- @include wrongtype
+--- @include ids
 --- @include counters
 --- @include clock
 local wrong = wrong_type({ KEYS[1], 'stream', KEYS[2], 'zset', KEYS[3], 'hash', KEYS[5], 'hash',
@@ -32,17 +35,61 @@ if seen then return seen end
 local prefix = ARGV[1]
 local first, ms, seq, now = '', nil, nil, nil
 local flags, added = {}, 0
+-- Delayed jobs are written after the loop: a stream with no ids left refuses the batch at its
+-- first entry, and nothing may have been written before it (Redis does not roll a script back).
+local later, made = {}, {}
 
--- Adds the job's entry; returns its id.
-local function add_entry(fields)
+-- The next consecutive id (ids as text: include/ids.lua); the batch's room was checked.
+local function next_entry()
+  if seq ~= ID_MAX_PART then seq = decimal_next(seq) else ms, seq = decimal_next(ms), '0' end
+  return ms .. '-' .. seq
+end
+
+local function no_ids_left()
+  return redis.error_reply('ERR courier: stream ' .. KEYS[1] .. ' has no ids left (its last id ' ..
+    'is near ' .. ID_MAX_PART .. '-' .. ID_MAX_PART .. ')')
+end
+
+-- Whether `n` more ids do not fit after seq `s` of the last ms a stream can have (2^64 - 1: any
+-- other ms leaves 2^64 ids or more). Checked at the batch's first entry, its first write.
+local function no_room(s, n)
+  for _ = 1, n do
+    if s == ID_MAX_PART then return true end
+    s = decimal_next(s)
+  end
+  return false
+end
+
+-- Jobs from the i-th on that would add an entry (at most: a caller id may exist).
+local function entries_from(i)
+  local n = 0
+  for j = i, #ARGV, 6 do if (tonumber(ARGV[j + 4]) or 0) == 0 then n = n + 1 end end
+  return n
+end
+
+-- Adds the job's entry (the i-th job); returns its id, or nil and an error reply.
+local function add_entry(fields, i)
   if not ms then
-    first = redis.call('XADD', KEYS[1], '*', unpack(fields))
-    local m, s = string.match(first, '^(%d+)-(%d+)$')
-    ms, seq = m, tonumber(s)
+    local got = redis.pcall('XADD', KEYS[1], '*', unpack(fields))
+    if type(got) ~= 'string' then
+      -- Any other refusal (NOPERM, OOM) raised as before, naming this script: the same call
+      -- fails the same way, with nothing written.
+      if not string.find(got.err, 'exhausted') then
+        redis.call('XADD', KEYS[1], '*', unpack(fields))
+      end
+      return nil, no_ids_left()
+    end
+    first = got
+    ms, seq = id_split(first)
+    if ms == ID_MAX_PART and no_room(seq, entries_from(i) - 1) then
+      -- The batch's only write undone (a producer user without +xdel cannot: the entry then
+      -- stays; docs/internals.md, "Job ids").
+      redis.pcall('XDEL', KEYS[1], first)
+      return nil, no_ids_left()
+    end
     return first
   end
-  seq = seq + 1
-  local entry = ms .. '-' .. seq
+  local entry = next_entry()
   redis.call('XADD', KEYS[1], entry, unpack(fields))
   return entry
 end
@@ -53,11 +100,10 @@ for i = 4, #ARGV, 6 do
   if ms and id == '' and delay == 0 and opts == '' then
     -- The common job, after the batch's first entry: its XADD and nothing else (no table
     -- built and unpacked per job: a third of the script's time per job, measured).
-    seq = seq + 1
-    redis.call('XADD', KEYS[1], ms .. '-' .. seq, 't', task, 'p', payload, 'a', '0', 'm', max)
+    redis.call('XADD', KEYS[1], next_entry(), 't', task, 'p', payload, 'a', '0', 'm', max)
     added = added + 1
     flags[#flags + 1] = '1'
-  elseif id ~= '' and redis.call('EXISTS', prefix .. id) == 1 then
+  elseif id ~= '' and (made[id] or redis.call('EXISTS', prefix .. id) == 1) then
     flags[#flags + 1] = '0'
   else
     local fields = { 't', task, 'p', payload, 'a', '0', 'm', max }
@@ -66,12 +112,13 @@ for i = 4, #ARGV, 6 do
       if opts ~= '' then fields[#fields + 1] = 'o'; fields[#fields + 1] = opts end
       fields[#fields + 1] = 'q'; fields[#fields + 1] = now
       fields[#fields + 1] = 'status'; fields[#fields + 1] = 'queued'
-      redis.call('HSET', prefix .. id, unpack(fields))
-      redis.call('ZADD', KEYS[2], now + delay, id)
+      later[#later + 1] = { id, fields, now + delay }
+      made[id] = true
     else
       if id ~= '' then fields[#fields + 1] = 'i'; fields[#fields + 1] = id end
       if opts ~= '' then fields[#fields + 1] = 'o'; fields[#fields + 1] = opts end
-      local entry = add_entry(fields)
+      local entry, refused = add_entry(fields, i)
+      if refused then return refused end
       if id ~= '' then
         redis.call('HSET', prefix .. id, 'e', entry, 'q', string.match(entry, '^(%d+)'))
       end
@@ -79,6 +126,10 @@ for i = 4, #ARGV, 6 do
     added = added + 1
     flags[#flags + 1] = '1'
   end
+end
+for _, d in ipairs(later) do
+  redis.call('HSET', prefix .. d[1], unpack(d[2]))
+  redis.call('ZADD', KEYS[2], d[3], d[1])
 end
 if added > 0 then
   add_count(KEYS[3], 'enqueued', added)

@@ -85,7 +85,7 @@ local function retry(j, key)
   local f = j.f
   local fields = record_fields(f, j.attempt, j.run)
   for _, v in ipairs({ 'status', 'retrying', 'error', j.err,
-      run_field(j.run), j.attempt .. opened(now - j.run_ms, consumer) }) do
+      run_field(j.run), int(j.attempt) .. opened(now - j.run_ms, consumer) }) do
     fields[#fields + 1] = v
   end
   keep_enqueued(key, j.id)

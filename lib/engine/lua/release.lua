@@ -41,7 +41,7 @@ local function release(entry, f, deliveries)
   local key = jprefix .. id
   -- Under pcall: a record that is not a hash does not stop the release (the job is re-added).
   local ok = pcall(redis.call, 'HSET', key, 'status', 'queued', 'e', e, 'n', runs,
-    run_field(runs), ((a or 0) + deliveries) .. '  ' .. me, end_field(runs),
+    run_field(runs), int((a or 0) + deliveries) .. '  ' .. me, end_field(runs),
     ended_as(now, 'released'))
   if ok then
     redis.call('PERSIST', key) -- the job lives on: no TTL (a claim gives the record it makes one)

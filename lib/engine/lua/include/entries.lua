@@ -1,15 +1,13 @@
 -- Include (`--- @include entries`): where acknowledged entries leave the job stream (the
 -- finish, fail, bury and claim scripts call ack_and_trim last). Not a script of its own.
 
--- A stream id as its ms (text and number) and seq; and the id just after it, "ms-(seq+1)",
--- with the ms kept as text (a number could print as 1e+12).
-local function id_parts(id)
-  local ms, seq = string.match(id, '^(%d+)-(%d+)$')
-  return ms, tonumber(ms) or 0, tonumber(seq) or 0
-end
+--- @include ids
+
+-- The id just after `id` (include/ids.lua: as text, exact up to 2^64 - 1), or `id` itself when
+-- it is the last a stream can hold (nothing comes after it to trim below).
 local function id_after(id)
-  local text, _, seq = id_parts(id)
-  return text .. '-' .. (seq + 1)
+  local ms, seq = id_split(id)
+  return id_next(ms, seq) or id
 end
 
 -- Acknowledges stream entries in one call (variadic, in chunks well under Lua's unpack()
@@ -41,21 +39,21 @@ local function ack_and_trim(stream, group, entries)
     if not last then return acked end
     minid = id_after(last)
   elseif not minid then
-    local newest, nms, nseq = entries[1], -1, -1
+    local newest, nms, nseq = entries[1], id_split(entries[1])
     for _, e in ipairs(entries) do
-      local _, ms, seq = id_parts(e)
-      if ms > nms or (ms == nms and seq > nseq) then newest, nms, nseq = e, ms, seq end
+      local ms, seq = id_split(e)
+      if id_before(nms, nseq, ms, seq) then newest, nms, nseq = e, ms, seq end
     end
     minid = id_after(newest)
   end
   redis.call('XTRIM', stream, 'MINID', minid)
   -- Entries acknowledged now but newer than the oldest pending one (a slow job holds the trim
   -- back) are deleted one by one, so a long job cannot pin everything finished after it.
-  local _, mms, mseq = id_parts(minid)
+  local mms, mseq = id_split(minid)
   local newer = {}
   for _, e in ipairs(entries) do
-    local _, ms, seq = id_parts(e)
-    if ms > mms or (ms == mms and seq >= mseq) then newer[#newer + 1] = e end
+    local ms, seq = id_split(e)
+    if not id_before(ms, seq, mms, mseq) then newer[#newer + 1] = e end
   end
   for i = 1, #newer, 1000 do
     redis.call('XDEL', stream, unpack(newer, i, math.min(i + 999, #newer)))

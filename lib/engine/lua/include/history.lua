@@ -12,12 +12,14 @@ local HISTORY_ERROR_CHARS = 1000
 
 -- The history's field names and values (lib/engine/record.ts parses them). A script builds the parts
 -- that are the same for every job of its batch once: `opened` and `ended_as` below.
-local function run_field(run) return 'h:' .. run end
-local function end_field(run) return 'h:' .. run .. ':e' end
+-- A whole number as text: `..` prints one from 1e14 up as `1e+14` (record.ts would not read it).
+local function int(n) return type(n) == 'number' and string.format('%.0f', n) or n end
+local function run_field(run) return 'h:' .. int(run) end
+local function end_field(run) return 'h:' .. int(run) .. ':e' end
 -- What follows the attempt number in h:<run>: " <start ms> <worker>".
-local function opened(now, worker) return ' ' .. now .. ' ' .. worker end
+local function opened(now, worker) return ' ' .. int(now) .. ' ' .. worker end
 -- The value of h:<run>:e.
-local function ended_as(now, outcome) return now .. ' ' .. outcome end
+local function ended_as(now, outcome) return int(now) .. ' ' .. outcome end
 
 -- Fields that end `run` (to append to an HSET): its end time and outcome, and the error.
 local function end_fields(fields, run, now, outcome, err)
