@@ -141,6 +141,7 @@ describe("exits 3, 4 and 5: no worker running", () => {
     ]);
     expect(triggerWaited.code).toBe(5);
     expect(triggerWaited.stdout).toMatch(/^status:\s+queued$/m);
+    expect(triggerWaited.stderr).toMatch(/^trigger: job \S+ is still queued after waiting 1 s$/m);
 
     const unknown = await runCli("result", ["--prefix", prefix, "--jobid", "no-such-job"]);
     expect(unknown.code).toBe(4);
