@@ -67,6 +67,10 @@ export function listenError(err: unknown, hostname: string, port: number): Error
   const code = (err as { code?: string })?.code ?? "";
   const why = LISTEN_WHY[code];
   if (!why) return err as Error;
-  const host = hostname.includes(":") ? `[${hostname}]` : hostname;
-  return new ConfigError(`cannot listen on ${host}:${port}: ${why}`, { cause: err });
+  return new ConfigError(`cannot listen on ${hostPort(hostname, port)}: ${why}`, { cause: err });
+}
+
+/** `host:port`, an IPv6 address in brackets (`[::1]:9090`). */
+export function hostPort(hostname: string, port: number): string {
+  return `${hostname.includes(":") ? `[${hostname}]` : hostname}:${port}`;
 }
