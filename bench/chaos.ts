@@ -8,37 +8,26 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { parseArgs } from "node:util";
 import { Queue } from "../lib/queue/queue.ts";
 import { findFreePort, type RedisServer, startRedisServer } from "../lib/stack/redis-server.ts";
 import { WORDCOUNT_TASK } from "../lib/tasks/wordcount/index.ts";
 import { startProxy } from "./_proxy.ts";
 import { type Checked, checkOutcome } from "./chaos/check.ts";
+import { chaosOptions } from "./chaos/options.ts";
 import { startPages } from "./chaos/pages.ts";
 import { WorkerPool } from "./chaos/workers.ts";
 
-const { values: a } = parseArgs({
-  options: {
-    jobs: { type: "string", default: "20000" },
-    producers: { type: "string", default: "4" },
-    workers: { type: "string", default: "4" },
-    "redis-restarts": { type: "string", default: "2" },
-    "kill-every-ms": { type: "string", default: "1000" },
-    "drop-every-ms": { type: "string", default: "3000" },
-    "max-seconds": { type: "string", default: "170" },
-    "page-delay-ms": { type: "string", default: "200" },
-  },
-});
-const jobs = Number(a.jobs);
-const restarts = Number(a["redis-restarts"]);
-const deadline = Date.now() + Number(a["max-seconds"]) * 1_000;
+const a = chaosOptions(process.argv.slice(2));
+const jobs = a.jobs;
+const restarts = a["redis-restarts"];
+const deadline = Date.now() + a["max-seconds"] * 1_000;
 const began = performance.now();
 
 const dataDir = mkdtempSync(join(tmpdir(), "courier-chaos-"));
 const port = await findFreePort();
 let redis: RedisServer = await startRedisServer({ port, dataDir, persistence: true });
 const proxy = startProxy(port);
-const pages = startPages(Number(a["page-delay-ms"]));
+const pages = startPages(a["page-delay-ms"]);
 const prefix = `chaos-${Date.now()}`;
 // Jobs get many attempts: a job may land on several workers that are then killed.
 const queue = await Queue.connect({
@@ -51,14 +40,14 @@ const memoryBefore = await usedMemory();
 const pool = new WorkerPool({
   redisUrl: `redis://127.0.0.1:${proxy.port}`, // workers go through the proxy, so it can cut them off
   prefix,
-  size: Number(a.workers),
+  size: a.workers,
   claimIdleMs: 2_000,
   concurrency: 16,
 });
 pool.fill();
 const timers = [
-  setInterval(() => pool.killOne(), Number(a["kill-every-ms"])),
-  setInterval(() => proxy.drop(), Number(a["drop-every-ms"])),
+  setInterval(() => pool.killOne(), a["kill-every-ms"]),
+  setInterval(() => proxy.drop(), a["drop-every-ms"]),
   setInterval(() => pool.sampleRss(), 250),
 ];
 
@@ -68,7 +57,7 @@ let producerErrors = 0;
 // Chaos goes on while the jobs are processed: Redis restarts are spread over the processing,
 // and workers keep being killed until nine jobs in ten are done.
 await Promise.all([
-  ...Array.from({ length: Number(a.producers) }, (_, p) => produce(p, Number(a.producers))),
+  ...Array.from({ length: a.producers }, (_, p) => produce(p, a.producers)),
   restartRedis(),
 ]);
 await progress(0.9);
@@ -84,7 +73,7 @@ const summary = {
   seconds: Math.round((performance.now() - began) / 100) / 10,
   workerKills: pool.kills,
   redisRestarts: restarts,
-  connectionDrops: Math.floor((performance.now() - began) / Number(a["drop-every-ms"])),
+  connectionDrops: Math.floor((performance.now() - began) / a["drop-every-ms"]),
   producerErrors,
   peakWorkerRssMiB: Math.round(pool.peakRssBytes / 2 ** 20),
   redisMemoryBeforeMiB: memoryBefore,

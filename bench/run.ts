@@ -40,8 +40,9 @@ const IMPLS: Record<Contender, ContenderImpl> = { courier, bullmq, raw, rq };
 const USAGE = `usage: bun bench/run.ts [options]
   --only LIST         workloads, comma-separated: ${Object.keys(WORKLOADS).join(",")}
                       (default: all but profile)
-  --size SIZE         tiny | small | full (default small, ~7 min here; full: the issue's sizes, ~40 min)
-  --rounds N          rounds per figure; figures are medians over them (default 3)
+  --size SIZE         tiny | small | full (default small, ~7 min here; full: the issue's sizes, ~30 min)
+  --rounds N          rounds per figure (default 3): each JSON line has the median, min and max
+                      over them, the table shows medians, the targets the best round
   --aof / --no-aof    only the AOF pass / no AOF pass (default: both, for enqueue, noop, latency)
   --contenders LIST   ${CONTENDERS.join(",")} (default all)
   --io-concurrency N  Courier and BullMQ concurrency in the I/O-bound workload (default 128)

@@ -5,7 +5,13 @@ import { type ArgDefs, checkArgs } from "../lib/cli/args.ts";
 import { describeRefusal } from "../lib/cli/refusal.ts";
 import { safeJson, safeText } from "../lib/cli/safe-text.ts";
 import { defaults } from "../lib/config.ts";
-import { CourierError, causes, type ErrorCode, isOomError } from "../lib/errors.ts";
+import {
+  CourierError,
+  causes,
+  type ErrorCode,
+  isOomError,
+  UnavailableError,
+} from "../lib/errors.ts";
 
 /** Exit codes, the same for every command (documented in README.md). */
 export const EXIT = {
@@ -120,7 +126,10 @@ export async function runCli<T extends ArgsDef>(
   } catch (err) {
     const [code, message] = describeFailure(err);
     process.stderr.write(`${safeText(message, { multiline: code === EXIT.internal })}\n`);
-    if (code === EXIT.usage) process.stderr.write("Run with --help to see the options.\n");
+    // Only for a mistake in the arguments: a port in use or a name taken is not fixed there.
+    if (code === EXIT.usage && !(err instanceof UnavailableError)) {
+      process.stderr.write("Run with --help to see the options.\n");
+    }
     process.exit(code);
   }
 }

@@ -22,7 +22,7 @@ const SUMMARIES = {
   result: "Print a job's status and, once it has finished, its result",
   worker: "Process jobs until stopped (Ctrl-C finishes the jobs in flight first)",
   info: "Show Redis' memory, each queue's counts and throughput, and its workers",
-  dead: "List, show, requeue or purge jobs that failed for good",
+  dead: "List, show, requeue, delete or purge jobs that failed for good",
   dashboard: "Serve the web dashboard, its JSON API and Prometheus metrics",
   stack: "Run Redis, workers and the dashboard in the foreground, for local use",
 };

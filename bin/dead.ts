@@ -1,5 +1,6 @@
 #!/usr/bin/env bun
-// Dead letters: `list`, `show ID`, `requeue ID…|--all`, `purge --older-than DURATION|--all`,
+// Dead letters: `list`, `show ID`, `requeue ID…|--all`, `delete ID…`,
+// `purge --older-than DURATION|--all`,
 // each a citty subcommand with its own options and --help.
 import { defineCommand } from "citty";
 import { Admin } from "../lib/admin/admin.ts";
@@ -75,6 +76,23 @@ const requeueCommand = defineCommand({
   },
 });
 
+const deleteCommand = defineCommand({
+  meta: {
+    name: "delete",
+    description: `Delete dead jobs for good: each letter, and the job's failed outcome and record. Exit ${EXIT.notFound} when an id has no dead letter.`,
+  },
+  args: {
+    ids: { type: "positional", description: "Job ids", required: false },
+    json,
+    ...commonArgs,
+  },
+  async run({ args }) {
+    const ids = args._ as string[];
+    if (ids.length === 0) throw new UsageError("delete takes job ids");
+    await withAdmin(args, (admin) => remove(admin, ids, Boolean(args.json)));
+  },
+});
+
 const purgeCommand = defineCommand({
   meta: {
     name: "purge",
@@ -116,12 +134,13 @@ const command = defineCommand({
   meta: {
     name: "dead",
     description:
-      "Jobs that failed for good: list, show ID, requeue ID…|--all, purge --older-than DURATION|--all.",
+      "Jobs that failed for good: list, show ID, requeue ID…|--all, delete ID…, purge --older-than DURATION|--all.",
   },
   subCommands: {
     list: listCommand,
     show: showCommand,
     requeue: requeueCommand,
+    delete: deleteCommand,
     purge: purgeCommand,
   },
 });
@@ -154,6 +173,16 @@ async function requeueAll(admin: Admin, json: boolean): Promise<void> {
   const count = await admin.requeueAll();
   if (json) printJson({ requeued: count });
   else print(`requeued ${count} dead job${count === 1 ? "" : "s"}`);
+}
+
+async function remove(admin: Admin, ids: string[], json: boolean): Promise<void> {
+  const deleted = new Set(await admin.deleteDead(ids));
+  for (const id of ids) {
+    if (json) printJson({ id, deleted: deleted.has(id) });
+    else if (deleted.has(id)) print(safeText(id));
+    else process.stderr.write(`dead: ${safeText(id)}: ${WHY.missing}\n`);
+  }
+  if (ids.some((id) => !deleted.has(id))) process.exitCode = EXIT.notFound;
 }
 
 async function purge(admin: Admin, olderThan: number | undefined, json: boolean): Promise<void> {

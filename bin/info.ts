@@ -13,7 +13,7 @@ const command = defineCommand({
   meta: {
     name: "info",
     description:
-      "Redis' used and max memory (FULL when at maxmemory: new jobs are refused). Per queue: jobs waiting, in flight, delayed (retry back-off) and dead; finished and failed in the last minute and hour; throughput; the oldest waiting job's age; tasks whose jobs wait because no live worker has them; and its workers. Without --queue (or COURIER_QUEUE), every queue under the prefix; a queue named that does not exist exits 4. Workers that stopped heart-beating are shown as gone and pruned.",
+      "Redis' used and max memory (FULL when at maxmemory: new jobs are refused). Per queue: jobs waiting, in flight, delayed (retry back-off) and dead; finished and failed in the last minute and hour; throughput; the oldest waiting job's age; tasks whose jobs wait because no live worker has them; and its workers. Without --queue (or COURIER_QUEUE), every queue under the prefix that exists (none: `no queue under prefix P`, exit 0); a queue named that does not exist exits 4. Workers that stopped heart-beating are shown as gone and pruned.",
   },
   args: {
     json: {
@@ -30,6 +30,10 @@ const command = defineCommand({
       description: "Whole seconds between refreshes with --watch (1-3600; default 1)",
     },
     ...commonArgs,
+    queue: {
+      type: "string",
+      description: "Only this queue (env COURIER_QUEUE; default: every queue under the prefix)",
+    },
   },
   async run({ args }) {
     const everyS = intArg(args.interval, "interval", 1, 3_600) ?? 1;
@@ -43,7 +47,9 @@ const command = defineCommand({
       if (args.json) return printJson(report);
       const clear = args.watch && process.stdout.isTTY ? "\x1b[H\x1b[2J" : "";
       const heading = args.watch ? `${report.time}  (every ${everyS} s, Ctrl-C to stop)\n\n` : "";
-      process.stdout.write(`${clear}${heading}${formatInfo(report)}\n${args.watch ? "\n" : ""}`);
+      process.stdout.write(
+        `${clear}${heading}${formatInfo(report, admin.options.prefix)}\n${args.watch ? "\n" : ""}`,
+      );
     };
     try {
       // A queue named that does not exist is a mistake (a typo): not a report of zeros.

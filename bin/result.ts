@@ -1,5 +1,5 @@
 #!/usr/bin/env bun
-// Show a job's status and result: `--jobid ID [--json] [--wait [SECONDS]]`.
+// Show a job's status and result: `ID|--jobid ID [--json] [--wait [SECONDS]]`.
 import { defineCommand } from "citty";
 import { formatJob, jobJson } from "../lib/cli/format.ts";
 import { fetchResult, JobWaitTimeoutError } from "../lib/cli/result.ts";
@@ -24,7 +24,8 @@ const command = defineCommand({
     description: `Print a job's status and, once finished, its result. Exit codes: ${EXIT.ok} finished, ${EXIT.failed} failed, ${EXIT.notFinished} not finished yet, ${EXIT.notFound} unknown id (or expired), ${EXIT.timeout} timed out waiting, ${EXIT.connect} Redis unreachable, ${EXIT.usage} bad usage.`,
   },
   args: {
-    jobid: { type: "string", description: "Id printed by trigger", required: true },
+    id: { type: "positional", description: "The job's id, as trigger printed it", required: false },
+    jobid: { type: "string", description: "The job's id (the same as ID; either one)" },
     json: {
       type: "boolean",
       description: "Print one JSON object: { id, status, attempts, result, error, … }",
@@ -37,12 +38,7 @@ const command = defineCommand({
     ...commonArgs,
   },
   async run({ args }) {
-    if (!args.jobid) throw new UsageError("--jobid needs a job id");
-    if (!isValidJobId(args.jobid)) {
-      throw new UsageError(
-        `"${safeText(args.jobid)}" is not a job id (1-128 letters, digits and _ . : -)`,
-      );
-    }
+    const id = jobIdArg(args._ as string[], args.jobid);
     const wait = waitSeconds(args.wait);
     const queue = await Queue.connect(queueArgs(args));
     const print = (job: JobRecord) => {
@@ -50,7 +46,7 @@ const command = defineCommand({
       else process.stdout.write(`${formatJob(job)}\n`);
     };
     try {
-      const job = await fetchResult(queue, args.jobid, wait).catch((err) => {
+      const job = await fetchResult(queue, id, wait).catch((err) => {
         // Gave up waiting: still say where the job stands (as `trigger --wait` does), exit 5.
         if (err instanceof JobWaitTimeoutError) print(err.record);
         throw err;
@@ -67,6 +63,19 @@ const command = defineCommand({
     }
   },
 });
+
+/** The job id, given as `result ID` or `result --jobid ID` (one of them, once). */
+function jobIdArg(positional: string[], jobid: string | undefined): string {
+  if (jobid === "") throw new UsageError("--jobid needs a job id");
+  const given = [...positional, ...(jobid === undefined ? [] : [jobid])];
+  if (given.length === 0) throw new UsageError("give the job id: result ID (or --jobid ID)");
+  if (given.length > 1) throw new UsageError("takes one job id (ID or --jobid ID)");
+  const id = given[0]!;
+  if (!isValidJobId(id)) {
+    throw new UsageError(`"${safeText(id)}" is not a job id (1-128 letters, digits and _ . : -)`);
+  }
+  return id;
+}
 
 export { command };
 

@@ -15,6 +15,7 @@ import {
   lostReplyHint,
   stoppedLine,
   type TriggerReport,
+  timedOutLine,
   waitForAll,
 } from "../lib/cli/trigger.ts";
 import { defaults, MAX_ATTEMPTS_LIMIT } from "../lib/config.ts";
@@ -205,7 +206,10 @@ async function stopped(
  */
 function interrupted(jobs: Job[]): never {
   if (jobs.length > 0) writeSync(1, `${jobs.map((j) => j.id).join("\n")}\n`);
-  writeSync(2, `trigger: interrupted; ${jobs.length} jobs enqueued stay queued (ids printed)\n`);
+  writeSync(
+    2,
+    `trigger: interrupted; ${jobs.length === 1 ? "1 job enqueued stays" : `${jobs.length} jobs enqueued stay`} queued (ids printed)\n`,
+  );
   process.exit(130);
 }
 
@@ -240,7 +244,10 @@ async function waitAndPrint(
     else if (!record) process.stdout.write(`${id}  unknown (record expired)\n`);
     else process.stdout.write(`${ids.length === 1 ? formatJob(record) : formatJobLine(record)}\n`);
   });
-  if (waited.timedOut) return EXIT.timeout;
+  if (waited.timedOut) {
+    process.stderr.write(`trigger: ${safeText(timedOutLine(waited, seconds))}\n`);
+    return EXIT.timeout;
+  }
   if (waited.jobs.some((j) => j.record?.status !== "finished")) return EXIT.failed;
   return usage;
 }

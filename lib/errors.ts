@@ -37,6 +37,13 @@ export class ConfigError extends CourierError {
   }
 }
 
+/**
+ * What the command needs is taken or missing on this machine (a port in use, a worker's name
+ * held by a live worker): exit 2 as a ConfigError, but no option in --help is the fix, so the
+ * CLI does not point there.
+ */
+export class UnavailableError extends ConfigError {}
+
 /** Redis cannot be reached, refused us, or is too old. The message never holds a password. */
 export class ConnectError extends CourierError {
   constructor(message: string, options?: { cause?: unknown }) {

@@ -24,6 +24,7 @@ export {
   PermanentError,
   RedisFullError,
   RetryableError,
+  UnavailableError,
   WaitTimeoutError,
 } from "./errors.ts";
 export { createLogger, type LogFormat, type Logger } from "./log.ts";

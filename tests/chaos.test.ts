@@ -23,3 +23,14 @@ test("no acknowledged job is lost or recorded twice under kills, a Redis restart
   });
   expect(summary.workerKills).toBeGreaterThan(0);
 }, 90_000);
+
+test.each([
+  [["--help"], 0, /^usage: bun bench\/chaos\.ts \[options\]\n/, "stdout"],
+  [["--bogus"], 2, /^chaos: Unknown option '--bogus'.*\nusage: bun bench\/chaos\.ts/, "stderr"],
+  [["--jobs", "many"], 2, /^chaos: --jobs takes a whole number >= 1\nusage: /, "stderr"],
+] as const)("chaos %j exits %d with a usage, no stack trace", async (args, code, text, stream) => {
+  const run = await runProcess([process.execPath, "bench/chaos.ts", ...args]);
+  expect(run.code).toBe(code);
+  expect(run[stream]).toMatch(text);
+  expect(run.stderr).not.toContain("    at ");
+});

@@ -252,6 +252,8 @@ describe("a user lacking a command: one line naming it, exit 6", () => {
 
   test("info without XINFO GROUPS", async () => {
     const prefix = testPrefix();
+    await using q = await openQueue({ prefix }); // a queue to read: info reads only those that exist
+    await q.enqueue("t", null);
     const url = await aclUser("admin", prefix, "-xinfo|groups");
     const r = await runCli("info", ["--prefix", prefix, "--redis-url", url]);
     expectRefused(

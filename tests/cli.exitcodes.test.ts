@@ -34,7 +34,9 @@ describe("exit 2: bad usage, nothing done", () => {
     ["trigger", "neither --url nor --file", [], /--url URL or --file PATH/],
     ["trigger", "--max-attempts 0", ["--url", EXAMPLE, "--max-attempts", "0"], /--max-attempts/],
     ["result", "an unknown option", ["--jobid", "x", "--colour"], /unknown option --colour/],
-    ["result", "a missing --jobid", [], /--jobid/],
+    ["result", "no job id", [], /^result: give the job id: result ID \(or --jobid ID\)$/m],
+    ["result", "two job ids", ["a", "--jobid", "b"], /^result: takes one job id/m],
+    ["result", "a malformed bare id", ["a b"], /"a b" is not a job id/],
     ["result", "a malformed job id", ["--jobid", "a b"], /"a b" is not a job id/],
     ["worker", "--concurrency abc", ["--concurrency", "abc"], /--concurrency .*"abc"/],
     ["worker", "an unknown option", ["--colour"], /unknown option --colour/],
@@ -121,6 +123,9 @@ describe("exits 3, 4 and 5: no worker running", () => {
     const queued = await runCli("result", ["--prefix", prefix, "--jobid", id]);
     expect(queued.code).toBe(3);
     expect(queued.stdout).toMatch(/^status:\s+queued$/m);
+    // The id as a bare argument, as `dead show ID` takes it: the same answer.
+    const bare = await runCli("result", ["--prefix", prefix, id]);
+    expect(bare).toMatchObject({ code: 3, stdout: queued.stdout });
     expect(queued.stdout).toMatch(/^attempts:\s+0 of 3$/m);
 
     const started = Date.now();
@@ -141,6 +146,7 @@ describe("exits 3, 4 and 5: no worker running", () => {
     ]);
     expect(triggerWaited.code).toBe(5);
     expect(triggerWaited.stdout).toMatch(/^status:\s+queued$/m);
+    expect(triggerWaited.stderr).toMatch(/^trigger: job \S+ is still queued after waiting 1 s$/m);
 
     const unknown = await runCli("result", ["--prefix", prefix, "--jobid", "no-such-job"]);
     expect(unknown.code).toBe(4);
@@ -237,10 +243,13 @@ describe("--help", () => {
     const text = r.stdout.replace(/\x1b\[[0-9;]*m/g, ""); // citty colours its usage
     // The options the command defines, and the ones documented here, must all be shown.
     const { command } = await import(`../bin/${cli}.ts`);
-    const defined = Object.keys(await command.args);
+    const args: Record<string, { type?: string }> = await command.args;
+    // Positional arguments (`result ID`) are shown by name in the usage line, not as --options.
+    const defined = Object.keys(args).filter((k) => args[k]!.type !== "positional");
     const common = ["redis-url", "queue", "prefix"];
     for (const name of new Set([...options[cli]!, ...common, ...defined])) {
       expect(text).toMatch(new RegExp(`--${name}\\b`));
     }
+    if (cli === "result") expect(text).toContain("USAGE result [OPTIONS] [ID]");
   });
 });

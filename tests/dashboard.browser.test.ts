@@ -75,6 +75,8 @@ test("the dashboard follows the queue, requeues only with the token, shows hosti
       "#failures tbody td.error",
       `unsupported content type ${HOSTILE} from ${base}/broken`,
     );
+    // The Outcome column: what the failure led to (here, the job failed for good).
+    await textIs(page, "#failures tbody td:nth-child(5)", "failed");
     expect(await injected(page)).toEqual([]);
     await page.waitForSelector("#workers tbody td.state-idle, #workers tbody td.state-busy");
 

@@ -1,4 +1,4 @@
-// `bin/dead.ts` as operators run it: list, show, requeue, purge, and the mistakes that must
+// `bin/dead.ts` as operators run it: list, show, requeue, delete, purge, and the mistakes that must
 // fail with one line and the documented exit code.
 import { describe, expect, test } from "bun:test";
 import { PermanentError } from "../lib/errors.ts";
@@ -74,6 +74,27 @@ describe("bin/dead.ts", () => {
     expect(Number(await r.sendCommand(["XLEN", q.keys.stream]))).toBe(3);
   });
 
+  test("delete by id: letter, outcome and record gone; unknown ids exit 4 with one line each", async () => {
+    const prefix = testPrefix();
+    const ids = await killJobs(prefix, 2);
+    await using r = await rawRedis();
+    await using q = await openQueue({ prefix });
+    const one = await dead(prefix, "delete", ids[0]!, "nope");
+    expect(one).toMatchObject({ code: 4, stdout: `${ids[0]}\n` });
+    expect(one.stderr).toBe("dead: nope: no dead letter for this job\n");
+    expect(await q.getJob(ids[0]!)).toBeNull();
+    expect(Number(await r.sendCommand(["XLEN", q.keys.dead]))).toBe(1);
+    const json = await dead(prefix, "delete", ids[1]!, "--json");
+    expect(json.code).toBe(0);
+    expect(JSON.parse(json.stdout)).toEqual({ id: ids[1], deleted: true });
+    expect(Number(await r.sendCommand(["XLEN", q.keys.dead]))).toBe(0);
+    const bare = await dead(prefix, "delete");
+    expect(bare).toMatchObject({
+      code: 2,
+      stderr: expect.stringMatching(/^dead: delete takes job ids\n/),
+    });
+  });
+
   test("options given before the command reach it; each command has its own --help", async () => {
     const prefix = testPrefix();
     await killJobs(prefix, 1);
@@ -91,6 +112,7 @@ describe("bin/dead.ts", () => {
     ["show", ["ID", "--json"], ["--all", "--limit"]],
     ["requeue", ["IDS", "--all", "--json"], ["--older-than", "--limit"]],
     ["purge", ["--older-than", "--all", "--json"], ["--limit"]],
+    ["delete", ["IDS", "--json"], ["--all", "--older-than", "--limit"]],
   ])("dead %s --help names its own options, and only those", async (name, has, lacks) => {
     const help = await runCli("dead", [name, "--help"]);
     expect(help.code).toBe(0);
@@ -128,8 +150,8 @@ describe("bin/dead.ts", () => {
       2,
       /^dead: purge takes --older-than DURATION or --all, not both\n/,
     ],
-    [["bury"], 2, /^dead: unknown command "bury": use list, show, requeue, purge\n/],
-    [[], 2, /^dead: give a command: list, show, requeue, purge\n/],
+    [["bury"], 2, /^dead: unknown command "bury": use list, show, requeue, delete, purge\n/],
+    [[], 2, /^dead: give a command: list, show, requeue, delete, purge\n/],
     [["list", "--limt", "3"], 2, /^dead: unknown option --limt \(did you mean --limit\?\)\n/],
   ])("%j exits %d", async (args, code, message) => {
     const result = await dead(testPrefix(), ...args);

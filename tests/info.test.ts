@@ -220,12 +220,9 @@ describe("bin/info.ts", () => {
     expect(code).toBe(0);
     expect(stdout.trim().split("\n")).toHaveLength(1);
     const report = JSON.parse(stdout);
-    expect(report.queues.map((q: { queue: string }) => q.queue)).toEqual([
-      "default",
-      "alpha",
-      "beta",
-    ]);
-    expect(report.queues[1]).toMatchObject({
+    // Only queues that exist: no `default` with zeros on a prefix that never had it.
+    expect(report.queues.map((q: { queue: string }) => q.queue)).toEqual(["alpha", "beta"]);
+    expect(report.queues[0]).toMatchObject({
       queue: "alpha",
       waiting: 2,
       inFlight: 0,
@@ -238,6 +235,37 @@ describe("bin/info.ts", () => {
     });
     const one = await runCli("info", ["--prefix", prefix, "--queue", "beta", "--json"]);
     expect(JSON.parse(one.stdout).queues.map((q: { waiting: number }) => q.waiting)).toEqual([1]);
+  });
+
+  test("no queue under the prefix: one line, exit 0; bare info and --queue agree", async () => {
+    const prefix = testPrefix();
+    const text = await runCli("info", ["--prefix", prefix]);
+    expect(text).toMatchObject({ code: 0, stderr: "" });
+    expect(text.stdout).toMatch(new RegExp(`\\n\\nno queue under prefix ${prefix}\\n$`));
+    expect(text.stdout).not.toContain("queue default");
+    const json = await runCli("info", ["--prefix", prefix, "--json"]);
+    expect(JSON.parse(json.stdout)).toMatchObject({
+      redis: { usedBytes: expect.any(Number) },
+      queues: [],
+    });
+    const named = await runCli("info", ["--prefix", prefix, "--queue", "default"]);
+    expect(named).toMatchObject({
+      code: 4,
+      stderr: `info: no queue default under prefix ${prefix}\n`,
+    });
+    // A queue whose only job is delayed has no stream yet: both still find it.
+    await using q = await openQueue({ prefix, queue: "later" });
+    await q.enqueue("t", null, { delayMs: 60_000 });
+    const found = JSON.parse((await runCli("info", ["--prefix", prefix, "--json"])).stdout);
+    expect(found.queues).toEqual([expect.objectContaining({ queue: "later", delayed: 1 })]);
+    expect((await runCli("info", ["--prefix", prefix, "--queue", "later"])).code).toBe(0);
+  });
+
+  test("--help says that without --queue every queue is shown", async () => {
+    const help = await runCli("info", ["--help"]);
+    expect(help.stdout).toMatch(
+      /--queue=<queue> +Only this queue \(env COURIER_QUEUE; default: every queue under the prefix\)/,
+    );
   });
 
   test("text: a block per queue; --watch refreshes until SIGINT", async () => {

@@ -72,6 +72,10 @@ describe("waiting", () => {
       { stdin: input },
     );
     expect(r.code).toBe(5);
+    // As `result --wait` says it: the wait ran out, not the jobs.
+    expect(r.stderr).toContain(
+      "trigger: 2 of 2 jobs still not finished or failed after waiting 0 s\n",
+    );
     const records = r.stdout
       .trimEnd()
       .split("\n")
@@ -92,9 +96,14 @@ describe("waiting", () => {
     const id = /job (\S+) enqueued/.exec(line)![1]!;
     expect(id).toMatch(JOB_ID);
     proc.kill("SIGINT");
-    const [code, out] = await Promise.all([proc.exited, new Response(proc.stdout).text()]);
+    const [code, out, err] = await Promise.all([
+      proc.exited,
+      new Response(proc.stdout).text(),
+      rest(proc.stderr), // waitForLine read its start: the rest, with a reader of its own
+    ]);
     expect(code).toBe(130);
     expect(out).toBe(`${id}\n`);
+    expect(err).toContain("trigger: interrupted; 1 job enqueued stays queued (ids printed)\n");
     expect((await showJob(prefix, id)).job.status).toBe("queued");
   });
 });
@@ -220,3 +229,15 @@ test("a refused line's reason shows its control characters escaped (C1, DEL, bid
   expect(r.stderr).toContain("\\x9b");
   expect(r.stderr).not.toMatch(/[\u007f-\u009f\u202a-\u202e]/);
 });
+
+/** What a stream still holds, read to its end. */
+async function rest(stream: ReadableStream<Uint8Array>): Promise<string> {
+  const reader = stream.getReader();
+  const decoder = new TextDecoder();
+  let text = "";
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) return text + decoder.decode();
+    text += decoder.decode(value, { stream: true });
+  }
+}

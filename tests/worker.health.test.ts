@@ -7,13 +7,18 @@ import { logRecorder, rawRedis, startWorker, testPrefix } from "./helpers.ts";
 describe("health endpoints", () => {
   test("/healthz and /livez answer 200 while the worker reads, and close with it", async () => {
     const port = await findFreePort();
+    const log = logRecorder();
     const w = await startWorker({
       prefix: testPrefix(),
       tasks: [],
       healthPort: port,
       healthHost: "127.0.0.1",
+      logger: log,
     });
     expect(w.healthPort).toBe(port);
+    // The start line names the address it is bound to, not only the port.
+    const started = log.records.find((r) => r.event === "worker started");
+    expect(started?.fields.health).toBe(`127.0.0.1:${port}`);
     const get = (path: string) => fetch(`http://127.0.0.1:${port}${path}`);
     const ready = await get("/healthz");
     expect([ready.status, await ready.text()]).toEqual([200, "ok ready\n"]);

@@ -113,10 +113,14 @@ export class Admin {
     return Number(await this.client.sendCommand(["EXISTS", stream, delayed, dead, stats])) > 0;
   }
 
-  /** Queue names under this prefix (those with a stream), found with SCAN: for `info`. */
+  /**
+   * Queue names under this prefix, found with SCAN: for `info` and the dashboard. A queue is
+   * found by its stream or its stats (every enqueue counts there), so one whose only jobs are
+   * delayed or dead is found too, as `exists()` finds it.
+   */
   async findQueues(): Promise<string[]> {
     const found = new Set<string>();
-    const pattern = `${this.options.prefix}:{*}:stream`;
+    const pattern = `${this.options.prefix}:{*}:st*`;
     let cursor = "0";
     do {
       const [next, keys] = await this.client.sendCommand<[string, string[]]>([
@@ -126,11 +130,9 @@ export class Admin {
         pattern,
         "COUNT",
         "1000",
-        "TYPE",
-        "stream",
       ]);
       for (const key of keys) {
-        const m = /^.*?:\{(.+)\}:stream$/.exec(key);
+        const m = /^.*?:\{(.+)\}:(?:stream|stats)$/.exec(key);
         if (m) found.add(m[1]!);
       }
       cursor = next;

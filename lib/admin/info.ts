@@ -4,7 +4,7 @@
 import { safeText } from "../cli/safe-text.ts";
 import type { QueueKeys } from "../engine/keys.ts";
 import { describeError, RedisRefusedError } from "../errors.ts";
-import { formatBytes, type RedisMemory } from "../redis/memory.ts";
+import { formatBytes, type RedisMemory, readMemory } from "../redis/memory.ts";
 import type { Admin } from "./admin.ts";
 import { formatDuration } from "./duration.ts";
 import type { QueueCounts } from "./stats.ts";
@@ -33,15 +33,15 @@ export interface InfoReport {
 const REDISCOVER_MS = 10_000;
 
 /**
- * A reader of the given queues (or of every queue under the prefix when `queues` is empty;
- * the default queue is always shown). Gone workers are shown once and pruned.
+ * A reader of the given queues, or of every queue under the prefix when `queues` is empty
+ * (those that exist: none on a Redis that has had no job). Gone workers are shown once and pruned.
  */
 export function infoReader(admin: Admin, queues: readonly string[]): () => Promise<InfoReport> {
   let known: string[] = [...queues];
   let foundAt = Number.NEGATIVE_INFINITY;
   return async () => {
     if (queues.length === 0 && Date.now() - foundAt >= REDISCOVER_MS) {
-      known = await allQueues(admin);
+      known = await admin.findQueues();
       foundAt = Date.now();
     }
     let redis: RedisMemory | null = null;
@@ -65,6 +65,8 @@ export function infoReader(admin: Admin, queues: readonly string[]): () => Promi
         }
       }),
     );
+    // With no queue to read, Redis' memory is still worth showing.
+    if (known.length === 0) redis = await readMemory(admin.client);
     return { time: new Date(admin.options.now()).toISOString(), redis, queues: reports };
   };
 }
@@ -76,11 +78,6 @@ function wrongTypeLine(keys: QueueKeys): string {
 /** Whether every queue of the report could be read. */
 export function allReadable(report: InfoReport): boolean {
   return report.queues.every((q) => !("unreadable" in q));
-}
-
-async function allQueues(admin: Admin): Promise<string[]> {
-  const found = await admin.findQueues();
-  return found.includes(admin.options.queue) ? found : [admin.options.queue, ...found];
 }
 
 /** Calls `tick` now and then every `everyMs` until `signal` aborts; a failed tick is reported. */
@@ -106,9 +103,13 @@ export async function repeat(
 }
 
 /** The report as aligned text: one block per queue, its workers in a table. */
-export function formatInfo(report: InfoReport): string {
+export function formatInfo(report: InfoReport, prefix?: string): string {
   const memory = report.redis ? [formatMemory(report.redis)] : [];
-  return [...memory, ...report.queues.map(formatQueue)].join("\n\n");
+  const none = report.queues.length === 0 && prefix !== undefined;
+  const queues = none
+    ? [`no queue under prefix ${safeText(prefix)}`]
+    : report.queues.map(formatQueue);
+  return [...memory, ...queues].join("\n\n");
 }
 
 /** One line on Redis' memory; a full Redis says what that means for the queue. */

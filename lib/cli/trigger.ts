@@ -3,7 +3,7 @@
 // ones are enqueued regardless. A failure part-way says exactly what was enqueued and where
 // to resume.
 import type { Queue } from "../queue/queue.ts";
-import type { JobRecord } from "../types.ts";
+import { type JobRecord, TERMINAL_STATUSES } from "../types.ts";
 import type { Line } from "./input.ts";
 
 export interface EnqueuedLine<P> {
@@ -164,4 +164,12 @@ export async function waitForAll(
     jobs: ids.map((id, i) => ({ id, record: records[i] ?? null })),
     timedOut: pending.length > 0,
   };
+}
+
+/** What a wait that ran out of time left unended, as `result --wait` says it (stderr, exit 5). */
+export function timedOutLine(waited: Waited, seconds: number): string {
+  const open = waited.jobs.filter((j) => j.record && !TERMINAL_STATUSES.has(j.record.status));
+  const one = open.length === 1 && waited.jobs.length === 1 ? open[0] : undefined;
+  if (one) return `job ${one.id} is still ${one.record!.status} after waiting ${seconds} s`;
+  return `${open.length} of ${waited.jobs.length} jobs still not finished or failed after waiting ${seconds} s`;
 }

@@ -14,6 +14,7 @@ import { describeCause } from "../redis/cause.ts";
 import { WORDCOUNT_TASK } from "../tasks/wordcount/index.ts";
 import { normaliseUrl } from "../tasks/wordcount/url.ts";
 import { isoOrNull } from "../time.ts";
+import type { JobStatus } from "../types.ts";
 
 export interface Api {
   /** The queue this request is about. */
@@ -73,11 +74,29 @@ export async function failures(api: Api) {
           at: isoOrNull(f.at),
           task: f.job?.task ?? null,
           status: f.job?.status ?? null,
+          outcome: failureOutcome(f.type, f.job!.status),
           attempt: attempt?.attempt ?? f.job?.attempts ?? null,
           error: attempt?.error ?? f.job?.error ?? null,
         };
       }),
   };
+}
+
+/**
+ * What a listed failure led to, and what became of the job since: a failure list whose row says
+ * only `finished` (a job retried or requeued since) reads as a list of the wrong jobs.
+ */
+export function failureOutcome(type: string, status: JobStatus): string {
+  if (type === "failed") {
+    if (status === "failed") return "failed";
+    return status === "finished"
+      ? "failed, then requeued and finished"
+      : `failed, then requeued (${status})`;
+  }
+  // `retried`: the attempt failed and the job was to run again.
+  if (status === "finished") return "failed, then retried and finished";
+  if (status === "failed") return "failed, retried, then failed for good";
+  return status === "retrying" ? "failed, will retry" : `failed, retried (${status})`;
 }
 
 /** What the page receives every second over server-sent events. */

@@ -4,7 +4,7 @@
 import { defaults } from "../config.ts";
 import { isLoopback } from "../dashboard/auth.ts";
 import { dashboardDefaults } from "../dashboard/options.ts";
-import { ConfigError, ConnectError, InputError } from "../errors.ts";
+import { ConfigError, ConnectError, InputError, UnavailableError } from "../errors.ts";
 import { connect } from "../redis/connect.ts";
 import { maskUrl } from "../redis/url.ts";
 import { listenError } from "../worker/health.ts";
@@ -128,7 +128,8 @@ async function startLocalRedis(options: StackOptions, output: Output): Promise<R
     if (!(err instanceof ConfigError)) throw err;
     const inUse = (problem as { code?: string }).code === "EADDRINUSE";
     const there = `, or use the Redis there with --redis-url redis://127.0.0.1:${port}`;
-    throw new ConfigError(
+    const Refusal = err instanceof UnavailableError ? UnavailableError : ConfigError;
+    throw new Refusal(
       `${err.message}; start Redis on another port with --redis-port <port>${inUse ? there : ""}`,
       { cause: problem },
     );

@@ -1,7 +1,7 @@
 // Health endpoints for orchestrators: /livez (the process is working: restart it if not) and
 // /healthz (connected to Redis and reading: send it work; 503 with a JSON reason, e.g. Redis
 // out of memory, when not). No details that matter to an attacker.
-import { ConfigError } from "../errors.ts";
+import { ConfigError, UnavailableError } from "../errors.ts";
 
 export interface HealthSource {
   /** Connected to Redis and reading jobs. */
@@ -62,11 +62,19 @@ const LISTEN_WHY: Record<string, string> = {
   EAI_AGAIN: "its name could not be resolved now (DNS did not answer)",
 };
 
+// The machine's state, not the option's spelling: --help would not help (bin/_cli.ts).
+const UNAVAILABLE = new Set(["EADDRINUSE", "EADDRNOTAVAIL", "EACCES", "EAI_AGAIN"]);
+
 /** `cannot listen on HOST:PORT: address in use`, a usage error (exit 2), for a failed listen. */
 export function listenError(err: unknown, hostname: string, port: number): Error {
   const code = (err as { code?: string })?.code ?? "";
   const why = LISTEN_WHY[code];
   if (!why) return err as Error;
-  const host = hostname.includes(":") ? `[${hostname}]` : hostname;
-  return new ConfigError(`cannot listen on ${host}:${port}: ${why}`, { cause: err });
+  const Refusal = UNAVAILABLE.has(code) ? UnavailableError : ConfigError;
+  return new Refusal(`cannot listen on ${hostPort(hostname, port)}: ${why}`, { cause: err });
+}
+
+/** `host:port`, an IPv6 address in brackets (`[::1]:9090`). */
+export function hostPort(hostname: string, port: number): string {
+  return `${hostname.includes(":") ? `[${hostname}]` : hostname}:${port}`;
 }

@@ -7,7 +7,7 @@ import { GROUP, type QueueKeys } from "../engine/keys.ts";
 import { holdName } from "../engine/name.ts";
 import { releaseAll } from "../engine/release.ts";
 import { serveTasks as serve } from "../engine/serve.ts";
-import { ConfigError } from "../errors.ts";
+import { UnavailableError } from "../errors.ts";
 import type { Redis } from "../redis/connect.ts";
 
 const HOST = hostname();
@@ -53,7 +53,7 @@ export async function heartbeat(
 }
 
 /**
- * Takes the worker's name, or throws ConfigError naming the live worker that holds it. A hash
+ * Takes the worker's name, or throws UnavailableError naming the live worker that holds it. A hash
  * left by a worker on this host whose process is gone (killed, then restarted with the same
  * --name) is taken over at once rather than after its heartbeat expires.
  */
@@ -62,7 +62,7 @@ export async function claimName(client: Redis, keys: QueueKeys, o: WorkerOptions
   // Two starts of one name in this process, at once: the second must not see the first's
   // record (our own pid, not yet RUNNING) as a dead predecessor's and take it over.
   if (RUNNING.has(key) || CLAIMING.has(key)) {
-    throw new ConfigError(
+    throw new UnavailableError(
       `a worker named "${o.name}" is already running in this process: give this one another name`,
     );
   }
@@ -127,7 +127,7 @@ async function claim(client: Redis, key: string, o: WorkerOptions): Promise<void
       continue;
     }
     const ago = agoMs === null ? "" : `, last heartbeat ${agoMs} ms ago`;
-    throw new ConfigError(
+    throw new UnavailableError(
       `a worker named "${o.name}" is already running (host ${host ?? "?"}, pid ${pid ?? "?"}${ago}): give this one another --name, or stop that one`,
     );
   }

@@ -18,7 +18,7 @@ import { maskUrl } from "../redis/url.ts";
 import { exponentialMs } from "../time.ts";
 import type { Task } from "../types.ts";
 import { ensureGroup } from "./entries.ts";
-import { type HealthServer, serveHealth } from "./health.ts";
+import { type HealthServer, hostPort, serveHealth } from "./health.ts";
 import { Leases } from "./leases.ts";
 import { destroyLinks, type Links, lanesOf, linksReady, openLinks } from "./links.ts";
 import { LANE_MIN_CONCURRENCY, Lanes } from "./loops.ts";
@@ -216,7 +216,8 @@ export class Worker {
       queue: o.queue,
       concurrency: o.concurrency,
       tasks: [...this.#tasks.keys()].join(","),
-      health: this.#health ? `:${this.#health.port}` : undefined,
+      // host:port, as bound: `:port` alone would hide a health server reachable on loopback only
+      health: this.#health ? hostPort(o.healthHost, this.#health.port) : undefined,
     });
     this.#upkeep.start();
     this.#looping = this.#loops.run(this.#lanes).then(() => {

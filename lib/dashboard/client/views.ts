@@ -61,7 +61,7 @@ export function render(s: Snapshot): void {
       jobLink(f.id),
       text(f.task),
       text(f.attempt),
-      text(f.status),
+      text(f.outcome),
       text(f.error, "error"),
     ]),
     "no failures",
