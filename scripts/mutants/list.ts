@@ -264,7 +264,10 @@ export const mutants: Mutant[] = [
     "", [T("reliability.network"), T("reliability.restart")]),
   m("read-lost-not-rechecked", "lib/worker/loops.ts", "after a failed read the worker starts its own pending entries at once",
     "    this.d.source.readLost();",
-    "", [G("network")]),
+    "", [G("network")],
+    "redundant since every link's reconnect calls readLost (outage.onReady in lib/worker/worker.ts): " +
+    "a read whose reply is lost has lost its connection, and the link made again marks the own " +
+    "entries for a re-read before the next read; an error reply delivers nothing"),
   m("stop-sits-out-back-off", "lib/worker/loops.ts", "a worker stopping while it backs off after a failed read ends the wait at once",
     "await pause(waitMs, this.#halt.signal);",
     "await Bun.sleep(waitMs);", [T("worker.stop.backoff")]),
