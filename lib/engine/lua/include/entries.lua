@@ -11,6 +11,21 @@ local function id_after(id)
   local text, _, seq = id_parts(id)
   return text .. '-' .. (seq + 1)
 end
+-- Whether stream id a >= b. Ids whose ms have as many digits (every id for the next 250 years:
+-- 13) compare as text, ms first, then the longer seq (no leading zeros) or the text: no
+-- parsing, the cost of a batch's loop over its entries at concurrency 128.
+local function id_at_least(a, b)
+  local da, db = string.find(a, '-', 1, true), string.find(b, '-', 1, true)
+  if da and da == db then
+    if #a == #b then return a >= b end
+    local ma, mb = string.sub(a, 1, da), string.sub(b, 1, db)
+    if ma ~= mb then return ma > mb end
+    return #a > #b
+  end
+  local _, ams, aseq = id_parts(a)
+  local _, bms, bseq = id_parts(b)
+  return ams > bms or (ams == bms and aseq >= bseq)
+end
 
 -- Acknowledges stream entries in one call (variadic, in chunks well under Lua's unpack()
 -- limit), then removes every acknowledged entry from the stream. A batch of up to XDEL_AT_MOST
@@ -38,6 +53,7 @@ local function ack_and_trim(stream, group, entries)
   -- (acknowledged twice, or Redis lost data since) leaves the group's last delivered entry as the
   -- bound.
   local minid = redis.call('XPENDING', stream, group)[2]
+  local pending = minid
   if not minid and acked < #entries then
     local last
     for _, g in ipairs(redis.call('XINFO', 'GROUPS', stream)) do
@@ -58,11 +74,12 @@ local function ack_and_trim(stream, group, entries)
   redis.call('XTRIM', stream, 'MINID', minid)
   -- Entries acknowledged now but newer than the oldest pending one (a slow job holds the trim
   -- back) are deleted one by one, so a long job cannot pin everything finished after it.
-  local _, mms, mseq = id_parts(minid)
+  -- (With nothing pending and the bound just after the batch's newest entry, there are none.)
   local newer = {}
-  for _, e in ipairs(entries) do
-    local _, ms, seq = id_parts(e)
-    if ms > mms or (ms == mms and seq >= mseq) then newer[#newer + 1] = e end
+  if pending or acked < #entries then
+    for _, e in ipairs(entries) do
+      if id_at_least(e, minid) then newer[#newer + 1] = e end
+    end
   end
   for i = 1, #newer, 1000 do
     redis.call('XDEL', stream, unpack(newer, i, math.min(i + 999, #newer)))
