@@ -89,9 +89,10 @@ describe("finish", () => {
     expect(await pendingCount(r, keys)).toBe(0);
     expect(await r.sendCommand(["XLEN", keys.stream])).toBe(0);
     expect(await r.sendCommand(["HMGET", keys.stats, "finished", "started"])).toEqual(["3", "3"]);
+    // The histogram: no count field (its count is the sum of the buckets, readDurations).
     expect(await r.sendCommand(["HMGET", keys.durations, "10", "count", "sum_ms"])).toEqual([
       "3",
-      "3",
+      null,
       "21",
     ]);
     const events = await r.sendCommand(["XRANGE", keys.events, "-", "+"]);
@@ -187,13 +188,48 @@ describe("finish", () => {
   test("a counter field that is not an integer: results recorded and entries acknowledged in one call", async () => {
     await using v = await engineQueue();
     await v.r.sendCommand(["HSET", v.k.stats, "finished", "x"]);
-    await v.r.sendCommand(["HSET", v.k.durations, "count", "y"]);
+    await v.r.sendCommand(["HSET", v.k.durations, "5", "y"]);
     const entry = await plant(v);
     await deliver(v, "w1");
     const run = { ...RUN, entryId: entry, jobId: entry, hasRecord: false };
     expect((await finishJobs(v.client, v.k, W, [run])).codes).toEqual([1]);
     expect(await pendingRow(v, entry)).toBeNull();
     expect(await v.r.sendCommand(["HMGET", v.k.stats, "finished"])).toEqual(["1"]);
+    expect(await v.r.sendCommand(["HMGET", v.k.durations, "5"])).toEqual(["1"]);
+  });
+
+  test("a full Redis: a finish that takes records its results and takes the next entry", async () => {
+    await using small = await startSmallRedis(0);
+    const client = await connect(small.url);
+    try {
+      await using v = await engineQueue(client);
+      const entries = [await plant(v), await plant(v), await plant(v)];
+      await deliver(v, "w1", 1);
+      await small.capBelowUsed();
+      const oom = await small.oomRefusals();
+      await expect(client.sendCommand(["SET", "probe", "x"])).rejects.toThrow(/^OOM/);
+      const run = { ...RUN, entryId: entries[0]!, jobId: entries[0]!, hasRecord: false };
+      const out = await finishJobs(client, v.k, W, [run], 1);
+      expect(out.codes).toEqual([1]);
+      expect(out.taken.map(([id]) => id)).toEqual([entries[1]!]);
+      expect(await small.oomRefusals()).toBe(oom + 1); // the probe only
+      expect(await client.sendCommand<unknown>(["XLEN", v.k.stream])).toBe(2);
+    } finally {
+      client.destroy();
+    }
+  });
+
+  test("entries finished behind an older pending one leave the stream, one or several", async () => {
+    await using v = await engineQueue();
+    const entries = [await plant(v), await plant(v), await plant(v), await plant(v)];
+    await deliver(v, "w1");
+    const run = (e: string) => ({ ...RUN, entryId: e, jobId: e, hasRecord: false });
+    expect((await finishJobs(v.client, v.k, W, [run(entries[1]!)])).codes).toEqual([1]);
+    expect(await v.r.sendCommand(["XLEN", v.k.stream])).toBe(3);
+    const two = [run(entries[2]!), run(entries[3]!)];
+    expect((await finishJobs(v.client, v.k, W, two)).codes).toEqual([1, 1]);
+    const left = (await v.r.sendCommand(["XRANGE", v.k.stream, "-", "+"])) as [string][];
+    expect(left.map(([id]) => id)).toEqual([entries[0]!]); // only the one still pending
   });
 
   test("a stale worker finishes first after a claim: the record the claim made does not outlive the result", async () => {

@@ -37,6 +37,32 @@ describe("the scripts refuse a queue-wide key of the wrong type before any write
     expect(await pendingRow(v, entry)).toEqual({ owner: "w1", deliveries: 1 });
   });
 
+  // The finish checks its keys in as few calls as it can (TYPE, or the command that needs the
+  // key anyway, under pcall): each of them, with and without the take, is refused by name.
+  const FINISH_KEYS = ["stream", "events", "stats", "minutes", "durations", "dead"] as const;
+  for (const name of FINISH_KEYS) {
+    for (const take of [0, 1]) {
+      test(`finish, take ${take} (${name} a string): refused by name, nothing written`, async () => {
+        await using v = await engineQueue();
+        const entry = await plant(v);
+        const queued = await plant(v);
+        await deliver(v, "w1", 1);
+        const key = v.k[name];
+        await v.r.sendCommand(["DEL", key]);
+        await v.r.sendCommand(["SET", key, "oops"]);
+        const run = { entryId: entry, jobId: entry, hasRecord: false, runMs: 1, attempt: 1 };
+        const item = { ...run, maxAttempts: 3, enqueuedAt: null, worker: "w1", task: "echo" };
+        const w = { consumer: "w1", resultTtlS: 600, eventsMaxLen: 100 };
+        const call = finishJobs(v.client, v.k, w, [{ ...item, payload: "1", result: "1" }], take);
+        await expect(call).rejects.toThrow(`ERR courier: key ${key} holds a string`);
+        expect(await exists(v, v.k.resultPrefix + entry)).toBe(0);
+        if (name === "stream") return; // the entries went with it
+        expect(await pendingRow(v, entry)).toEqual({ owner: "w1", deliveries: 1 });
+        expect(await pendingRow(v, queued)).toBeNull(); // not taken
+      });
+    }
+  }
+
   test("enqueue (stats a string): no entry added, no receipt", async () => {
     await using v = await engineQueue();
     await v.r.sendCommand(["SET", v.k.stats, "oops"]);

@@ -152,7 +152,11 @@ async function oldestWaiting(
   return id ? Number(id.split("-")[0]) : null;
 }
 
-/** Run-time histogram of finished jobs: counts per upper bound (ms, or Infinity), sum, count. */
+/**
+ * Run-time histogram of finished jobs: counts per upper bound (ms, or Infinity), sum, and count,
+ * the sum of the buckets (finish.lua writes no count field: one call per batch less; a `count`
+ * field an earlier Courier wrote is ignored).
+ */
 export interface Durations {
   buckets: Map<number, number>;
   sumMs: number;
@@ -165,8 +169,10 @@ export async function readDurations(client: Redis, keys: QueueKeys): Promise<Dur
   for (const [name, raw] of pairs(flat)) {
     const value = Number(raw);
     if (name === "sum_ms") d.sumMs = value;
-    else if (name === "count") d.count = value;
-    else d.buckets.set(name === "inf" ? Number.POSITIVE_INFINITY : Number(name), value);
+    else if (name !== "count") {
+      d.buckets.set(name === "inf" ? Number.POSITIVE_INFINITY : Number(name), value);
+      d.count += value;
+    }
   }
   return d;
 }

@@ -64,21 +64,22 @@ export async function failBatch(
 
 /** What finishJobs needs of a finished job (its outcome value: lib/engine/outcome.ts). */
 export function finishItem(
-  f: Startable & { runMs: number; result: string },
+  f: Startable,
+  run: { runMs: number; result: string },
   worker: string,
 ): FinishItem {
   return {
     entryId: f.entryId,
     jobId: f.jobId,
     hasRecord: f.hasRecord,
-    runMs: f.runMs,
+    runMs: run.runMs,
     attempt: f.attempt,
     maxAttempts: f.maxAttempts,
     enqueuedAt: null,
     worker,
     task: f.task,
     payload: f.payload,
-    result: f.result,
+    result: run.result,
   };
 }
 

@@ -158,7 +158,13 @@ export class Outcomes {
     if (this.#queue.length > 0) this.#schedule(this.#retryMs);
     const finishes = batch.filter((b): b is Finish => b.kind === "finish");
     const failures = batch.filter((b): b is Failure => b.kind === "fail");
-    const [f, x] = await Promise.all([this.#isolate(finishes), this.#isolate(failures)]);
+    // One kind only (the common case): one write, without a second, empty one beside it.
+    const [f, x] =
+      failures.length === 0
+        ? [await this.#isolate(finishes), { again: [] }]
+        : finishes.length === 0
+          ? [{ again: [] }, await this.#isolate(failures)]
+          : await Promise.all([this.#isolate(finishes), this.#isolate(failures)]);
     this.#writes--;
     this.#inFlight -= batch.length;
     // Only what failed goes back: each script is idempotent per job (a job already ended, or a
@@ -237,12 +243,11 @@ export class Outcomes {
     const w = { consumer: o.name, resultTtlS: o.resultTtlS, eventsMaxLen: o.eventsMaxLen };
     const corrupt = { deadMaxLen: o.deadMaxLen, failureTtlS: o.failureTtlS };
     const held = items.filter((f) => f.reserved).length;
-    const jobs = items.map((f) => ({ ...f.job, runMs: f.runMs, result: f.result }));
     const finish = finishJobs(
       client,
       this.keys,
       { ...w, ...corrupt, startedSince: started },
-      jobs.map((j) => finishItem(j, o.name)),
+      items.map((f) => finishItem(f.job, f, o.name)),
       held,
     );
     try {

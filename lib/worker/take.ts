@@ -182,6 +182,7 @@ export class Source {
   async #sorted(s: Sorted, client: Redis): Promise<Startable[]> {
     // Stopping meanwhile: nothing is run or set aside; stop() releases what is pending.
     if (this.stopping()) return [];
+    if (s.bad.length === 0 && s.lacked.length === 0) return s.run; // the common case
     await Promise.all([this.#bury(s, client), this.#leave(s, client)]).catch((err) => {
       this.log.log("warn", "could not set entries aside; looking again", {
         error: describeCause(err),

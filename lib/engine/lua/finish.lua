@@ -5,11 +5,12 @@
 -- finish re-sent after a lost reply) keeps the first one, and the job's code says 0. A job
 -- with a record (caller id, retried, claimed: the worker knows) also gets the record EXPIREd
 -- with the result, so its idempotency marker lives as long as its result.
--- Order: TIME, then a write that takes no memory (Redis checks maxmemory only before a
--- script's first write, so a full Redis still records results), the outcomes, the per-batch
--- event and counters, the take, and the acknowledgements and trim last (v1's ack_and_trim,
--- include/entries.lua): a script error half-way leaves every entry pending, never one acknowledged
--- and unrecorded. Queue-wide keys of the wrong type are refused before any write.
+-- Order: the type checks, then a write that takes no memory (the take, or a trim of nothing:
+-- Redis checks maxmemory only before a script's first write, so a full Redis still records
+-- results), TIME, the outcomes, the per-batch event and counters, and the acknowledgements and
+-- trim last (ack_and_trim, include/entries.lua): a script error half-way leaves every entry
+-- pending, never one acknowledged and unrecorded (taken entries are read back as after a lost
+-- reply). Queue-wide keys of the wrong type are refused before any write.
 --
 -- KEYS[1] stream  KEYS[2] events  KEYS[3] stats  KEYS[4] minutes  KEYS[5] durations
 -- KEYS[6] dead
@@ -34,10 +35,35 @@
 --- @include clock
 --- @include dead
 --- @include readd
-local wrong = wrong_type({ KEYS[1], 'stream', KEYS[2], 'stream', KEYS[3], 'hash',
-  KEYS[4], 'hash', KEYS[5], 'hash', KEYS[6], 'stream' })
-if wrong then return wrong end
 local rprefix, jprefix, group, ttl = ARGV[1], ARGV[2], ARGV[3], ARGV[5]
+-- Queue-wide keys of the wrong type, in as few calls as the order allows (every call costs the
+-- interpreter about 2 us, a batch of one pays them alone: docs/performance.md): TYPE for the
+-- keys only later writes touch; the minute hash by the HGET its count needs anyway, and the
+-- stream by the first write, both under pcall: they refuse a key of another type (WRONGTYPE),
+-- which TYPE then names.
+local function refused(key, expected, err)
+  return wrong_type({ key, expected }) or redis.error_reply(type(err) == 'table' and err.err or
+    tostring(err))
+end
+local wrong = wrong_type({ KEYS[2], 'stream', KEYS[3], 'hash', KEYS[5], 'hash', KEYS[6], 'stream' })
+local ok, seen, taken = true, nil, nil
+if not wrong then
+  ok, seen = pcall(redis.call, 'HGET', KEYS[4], 'trimmed')
+  if not ok then wrong = refused(KEYS[4], 'hash', seen) end
+end
+if not wrong then
+  -- The first write takes no memory (see above): the take (XREADGROUP, below 16 slots), else a
+  -- trim of nothing (XTRIM MINID 0). Neither is denied on a full Redis; both refuse a key that
+  -- is not a stream.
+  if tonumber(ARGV[9]) > 0 then
+    ok, taken = pcall(redis.call, 'XREADGROUP', 'GROUP', group, ARGV[4], 'COUNT', ARGV[9],
+      'STREAMS', KEYS[1], '>')
+  else
+    ok, taken = pcall(redis.call, 'XTRIM', KEYS[1], 'MINID', '0')
+  end
+  if not ok then wrong = refused(KEYS[1], 'stream', taken) end
+end
+if wrong then return wrong end
 local now = clock_ms()
 -- Histogram bounds in ms; keep in step with DURATION_BOUNDS_MS in lib/admin/metrics.ts.
 local BOUNDS = { 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000 }
@@ -61,7 +87,6 @@ local function bury_corrupt(entry, id, key, has_record, tail)
   corrupt[#corrupt + 1] = id
 end
 
-redis.call('PERSIST', KEYS[1]) -- the write that takes no memory (see above)
 for i = 12, #ARGV, 5 do
   local entry, id = ARGV[i], ARGV[i + 1]
   if id == '' then id = entry end
@@ -97,9 +122,9 @@ if #recorded > 0 then
   redis.call('XADD', KEYS[2], 'MAXLEN', '~', keep, '*', 'type', 'finished', 'ids',
     table.concat(recorded, ','))
   add_count(KEYS[3], 'finished', #recorded)
-  count_minute(KEYS[4], now, tonumber(ARGV[7]), 'finished', #recorded)
+  seen = count_minute(KEYS[4], now, tonumber(ARGV[7]), 'finished', #recorded, seen)
+  -- The histogram's count is the sum of its buckets (lib/admin/stats.ts readDurations).
   for bucket, n in pairs(buckets) do add_count(KEYS[5], bucket, n) end
-  add_count(KEYS[5], 'count', #recorded)
   add_count(KEYS[5], 'sum_ms', sum)
 end
 if #corrupt > 0 then
@@ -108,14 +133,9 @@ if #corrupt > 0 then
     table.concat(corrupt, ','))
   add_count(KEYS[3], 'failed', #corrupt)
   add_count(KEYS[3], 'dead', #corrupt)
-  count_minute(KEYS[4], now, tonumber(ARGV[7]), 'failed', #corrupt)
+  count_minute(KEYS[4], now, tonumber(ARGV[7]), 'failed', #corrupt, seen)
 end
-local taken = {}
-if tonumber(ARGV[9]) > 0 then
-  local read = redis.call('XREADGROUP', 'GROUP', group, ARGV[4], 'COUNT', ARGV[9],
-    'STREAMS', KEYS[1], '>')
-  if read then taken = read[1][2] end
-end
+taken = type(taken) == 'table' and taken[1][2] or {}
 local acked = ack_and_trim(KEYS[1], group, entries)
 -- After the acknowledgements (add_count never fails): see ARGV[8].
 if acked > 0 and tonumber(ARGV[8]) > 0 then add_count(KEYS[3], 'started', ARGV[8]) end

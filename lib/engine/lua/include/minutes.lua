@@ -4,10 +4,13 @@
 
 -- Adds n to `<minute>:<name>` in the per-minute hash. When a new minute starts, the fields that
 -- fell out of the last `kept` minutes are deleted (remembered by `trimmed`), so the hash stays
--- small at an O(1) amortised cost.
-local function count_minute(key, now, kept, name, n)
+-- small at an O(1) amortised cost. `seen`: the `trimmed` field as the caller read it already
+-- (finish.lua reads it first, under pcall, as its type check of the hash), else nil. Returns
+-- the field's value now, for a second count in the same script.
+local function count_minute(key, now, kept, name, n, seen)
   local minute = math.floor(now / 60000)
-  local trimmed = tonumber(redis.call('HGET', key, 'trimmed'))
+  if seen == nil then seen = redis.call('HGET', key, 'trimmed') end
+  local trimmed = tonumber(seen)
   if trimmed and minute - trimmed >= kept then
     redis.call('DEL', key) -- nothing counted for longer than we keep: all of it is too old
   elseif trimmed and minute > trimmed then
@@ -18,6 +21,10 @@ local function count_minute(key, now, kept, name, n)
     end
     if #old > 0 then redis.call('HDEL', key, unpack(old)) end
   end
-  if not trimmed or minute > trimmed then redis.call('HSET', key, 'trimmed', minute) end
+  if not trimmed or minute > trimmed then
+    redis.call('HSET', key, 'trimmed', minute)
+    seen = tostring(minute)
+  end
   add_count(key, minute .. ':' .. name, n) -- a corrupt field must not stop the script
+  return seen
 end
