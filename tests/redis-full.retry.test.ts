@@ -1,0 +1,86 @@
+// A queue that filled Redis, where every job fails with a retryable error: on a full Redis a
+// retry runs again at once on its worker (fail.lua run_again: no record, no delayed entry, no
+// back-off), so Redis stays level while jobs use their attempts, and their last failures keep
+// compact letters (the oldest dropped for them): the queue drains by itself at the default
+// headroom (README, "Redis memory"). Before, each retry wrote a record and a delayed entry, the
+// worker stopped starting jobs past its headroom, and the queue stalled with nothing dead.
+import { expect, test } from "bun:test";
+import { GROUP } from "../lib/engine/keys.ts";
+import { RedisFullError } from "../lib/errors.ts";
+import { STARTS_PER_READ } from "../lib/redis/memory.ts";
+import { defineTask } from "../lib/types.ts";
+import { type SmallRedis, startSmallRedis } from "./fixtures/redis-small.ts";
+import { logRecorder, openQueue, startWorker, testPrefix, until } from "./helpers.ts";
+
+const MAX_ATTEMPTS = 3;
+
+/** Producers fill `small` the realistic way, 200 jobs at a time, until it refuses. */
+async function fill(small: SmallRedis) {
+  const prefix = testPrefix();
+  const q = await openQueue({ redisUrl: small.url, prefix, maxAttempts: MAX_ATTEMPTS });
+  let i = 0;
+  const batch = () => [...Array(200).keys()].map(() => ({ task: "echo", payload: { i: i++ } }));
+  await expect(
+    (async () => {
+      for (;;) await q.enqueueMany(batch());
+    })(),
+  ).rejects.toBeInstanceOf(RedisFullError);
+  return { prefix, q };
+}
+
+test("a queue that filled Redis, where every job fails and may be retried: drains by itself, each job run maxAttempts times", async () => {
+  await using small = await startSmallRedis(2);
+  const { prefix, q } = await fill(small);
+  try {
+    const cmd = <T = unknown>(args: string[]) => small.redis.sendCommand<T>(args);
+    const stat = async (name: string) => Number(await cmd(["HGET", q.keys.stats, name]));
+    const jobs = Number(await cmd(["XLEN", q.keys.stream]));
+    expect(jobs).toBeGreaterThan(5_000);
+    // The attempts each job was run with, in order.
+    const attempts = new Map<number, number[]>();
+    const fails = defineTask({
+      name: "echo",
+      run: async (p: { i: number }, _signal, job) => {
+        attempts.set(p.i, [...(attempts.get(p.i) ?? []), job.attempt]);
+        throw new Error(`upstream answered 503 for ${p.i}`);
+      },
+    });
+    const log = logRecorder();
+    const w = await startWorker({
+      redisUrl: small.url,
+      prefix,
+      tasks: [fails],
+      concurrency: 4,
+      logger: log,
+    });
+    await until(
+      async () => (await stat("dead")) === jobs,
+      "every job to fail for good, with no purge",
+      90_000,
+    );
+    await w.stop();
+    expect(log.events()).toContain("redis is out of memory");
+    expect(Number(await cmd(["XLEN", q.keys.stream]))).toBe(0);
+    expect(Number((await cmd<[number]>(["XPENDING", q.keys.stream, GROUP]))[0])).toBe(0);
+    expect(Number(await cmd(["ZCARD", q.keys.delayed]))).toBe(0);
+    // Each job ran exactly maxAttempts times, as attempts 1, 2, 3, and failed once.
+    expect(attempts.size).toBe(jobs);
+    const runs = [...attempts.values()].map((a) => a.join(","));
+    expect(new Set(runs)).toEqual(new Set(["1,2,3"]));
+    expect(await stat("failed")).toBe(jobs);
+    expect(await stat("retried")).toBe(jobs * (MAX_ATTEMPTS - 1));
+    expect(await stat("started")).toBe(jobs * MAX_ATTEMPTS);
+    // Each failure for good wrote one letter: kept, or dropped for a newer one and counted.
+    const kept = Number(await cmd(["XLEN", q.keys.dead]));
+    expect(kept + (await stat("dead_trimmed"))).toBe(jobs);
+    // Level while retrying: within the bound of a failing queue (redis-full.worker.test.ts:
+    // maxmemory + 10% + (concurrency + STARTS_PER_READ) jobs of 4 kB + the worker's connections
+    // and scripts, its events and the 1,000 letters a full Redis keeps).
+    const info = String(await cmd(["INFO", "memory"]));
+    const peak = Number(/^used_memory_peak:(\d+)/m.exec(info)?.[1]);
+    const bound = small.maxmemoryBytes * 1.1 + (4 + STARTS_PER_READ) * 4_096 + 800 * 1_024;
+    expect(peak).toBeLessThan(bound);
+  } finally {
+    await q.close();
+  }
+}, 120_000);
