@@ -98,3 +98,36 @@ test.each([4, 16])(
   },
   120_000,
 );
+
+test("a job run again on a full Redis reads as started with its attempt; stopped, it is released with the failed attempt counted", async () => {
+  await using small = await startSmallRedis(0);
+  const prefix = testPrefix();
+  await using q = await openQueue({ redisUrl: small.url, prefix, maxAttempts: MAX_ATTEMPTS });
+  const id = await q.enqueue("echo", { i: 0 });
+  await small.capBelowUsed();
+  let second = () => {};
+  const secondRuns = new Promise<void>((resolve) => {
+    second = resolve;
+  });
+  // Attempt 1 fails; attempt 2 runs until the worker stops (it gives up its job then).
+  const task = defineTask({
+    name: "echo",
+    run: (_p: unknown, signal, job) => {
+      if (job.attempt === 1) throw new Error("upstream answered 503");
+      second();
+      return new Promise((resolve) => signal.addEventListener("abort", () => resolve(null)));
+    },
+  });
+  const log = logRecorder();
+  const w = await startWorker({ redisUrl: small.url, prefix, tasks: [task], logger: log });
+  await secondRuns;
+  expect(log.events()).toContain("failed, will retry at once (Redis is full)");
+  expect(await q.getJob(id)).toMatchObject({ status: "started", attempts: 2, worker: w.name });
+  // Nothing written for the retry: no record, no delayed entry.
+  const cmd = (args: string[]) => small.redis.sendCommand(args);
+  expect(await cmd(["EXISTS", q.keys.record(id)])).toBe(0);
+  expect(await cmd(["ZCARD", q.keys.delayed])).toBe(0);
+  await w.stop(0);
+  // The unfinished attempt 2 is not counted; attempt 1, which failed, is.
+  expect(await q.getJob(id)).toMatchObject({ status: "queued", attempts: 1 });
+});
