@@ -125,8 +125,8 @@ test("a job run again on a full Redis reads as started with its attempt; stopped
   expect(await q.getJob(id)).toMatchObject({ status: "started", attempts: 2, worker: w.name });
   // Nothing written for the retry: no record, no delayed entry.
   const cmd = (args: string[]) => small.redis.sendCommand(args);
-  expect(await cmd(["EXISTS", q.keys.record(id)])).toBe(0);
-  expect(await cmd(["ZCARD", q.keys.delayed])).toBe(0);
+  expect(Number(await cmd(["EXISTS", q.keys.record(id)]))).toBe(0);
+  expect(Number(await cmd(["ZCARD", q.keys.delayed]))).toBe(0);
   await w.stop(0);
   // The unfinished attempt 2 is not counted; attempt 1, which failed, is.
   expect(await q.getJob(id)).toMatchObject({ status: "queued", attempts: 1 });
