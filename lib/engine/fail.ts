@@ -18,6 +18,12 @@ export interface FailedAttempt {
   error: string;
   /** Retry after this many ms (from Redis' TIME), or null: fail for good. */
   retryInMs: number | null;
+  /**
+   * Redis is full and the worker holds the job's slot: the attempt that failed, and the retry
+   * runs again at once on this worker (its entry stays pending, its delivery count raised; no
+   * record, delayed entry or back-off: README, "Redis memory"). Absent: as retryInMs says.
+   */
+  rerunAfter?: number;
 }
 
 export interface FailOptions {
@@ -30,9 +36,18 @@ export interface FailOptions {
   startedSince?: number;
 }
 
-/** What became of each failure: retrying, failed for good, left alone, or corrupt. */
-export type FailCode = "retrying" | "failed" | "left" | "corrupt";
-const CODES: Record<number, FailCode> = { 1: "retrying", 2: "failed", 0: "left", [-2]: "corrupt" };
+/**
+ * What became of each failure: retrying (later, through the delayed set), rerun (at once, on
+ * this worker: rerunAfter), failed for good, left alone, or corrupt.
+ */
+export type FailCode = "retrying" | "rerun" | "failed" | "left" | "corrupt";
+const CODES: Record<number, FailCode> = {
+  1: "retrying",
+  3: "rerun",
+  2: "failed",
+  0: "left",
+  [-2]: "corrupt",
+};
 
 export async function failJobs(
   client: Redis,
@@ -45,7 +60,7 @@ export async function failJobs(
   for (const f of items) {
     const delay = f.retryInMs === null ? -1 : Math.max(0, Math.round(f.retryInMs));
     args.push(f.entry, f.id ?? "", f.hasRecord ? 1 : 0, f.runNo, Math.round(f.runMs));
-    args.push(f.error, delay);
+    args.push(f.error, delay, f.retryInMs === null ? 0 : (f.rerunAfter ?? 0));
   }
   const keys = [k.stream, k.delayed, k.dead, k.events, k.stats, k.minutes];
   const reply = await runScript<number[]>(client, scripts.fail, keys, args);

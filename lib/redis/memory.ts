@@ -72,8 +72,9 @@ export const STARTS_PER_READ = 16;
  * the limit (maxmemory plus `headroomPct`) holds at BYTES_PER_START each, at least
  * STARTS_PER_READ; once they are taken, INFO is read again before more start. Past the limit,
  * jobs start (STARTS_PER_READ per read) only until an outcome that takes memory is written
- * (Engine v2: a result or a retry does, a queued job being only its ~95 B stream entry; a
- * failure for good on a full Redis does not: its compact letter drops the oldest one), and
+ * (Engine v2: a result or a retry through the delayed set does, a queued job being only its
+ * ~95 B stream entry; a failure for good on a full Redis does not: its compact letter drops
+ * the oldest one; nor does a retry there, run again at once: fail.lua run_again), and
  * then nothing new starts until there is room (results expire, letters are purged, maxmemory
  * is raised). The jobs in flight still finish: past the limit by at most (concurrency +
  * STARTS_PER_READ) jobs.
@@ -116,7 +117,10 @@ export class MemoryWatch {
     return this.headroomPct === 0 || this.#took;
   }
 
-  /** An outcome was written: `takes` when it takes memory (a result, a retry). */
+  /**
+   * An outcome was written: `takes` when it takes memory (a result, a retry through the
+   * delayed set).
+   */
   outcomeWritten(takes: boolean): void {
     if (!takes || this.#took) return;
     this.#took = true;

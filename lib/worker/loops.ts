@@ -146,6 +146,24 @@ export class Lanes {
     };
   }
 
+  /**
+   * While Redis is full (`full`), a failed attempt that will be retried holds its slot, and its
+   * retry runs again at once in it (fail.lua run_again): a retry through the delayed set takes
+   * memory the queue cannot get back (README, "Redis memory"). The slot is held outside the
+   * memory budget: a rerun is no new job (the job's one outcome is still to come, and the
+   * failure wrote nothing), so a worker past its headroom still runs it. Stopping: none held,
+   * the retry goes through the delayed set.
+   */
+  holdForReruns(full: () => boolean): void {
+    const { jobs } = this.d;
+    jobs.holdRerun = () => {
+      if (!full() || this.d.stopping()) return false;
+      this.#reserved++;
+      return true;
+    };
+    jobs.releaseRerun = () => this.unreserve(1);
+  }
+
   async #fetch(free: number, lane: Lane): Promise<number> {
     const { jobs } = this.d;
     const { toRun, kind, count } = await this.d.source.next(free, lane);

@@ -31,8 +31,17 @@ export const UNRECORDED = -3;
  */
 export const WRITTEN = -4;
 
-/** Replies as the writer reports them: 1 retry, 2 failed for good, 0 left alone, CORRUPT. */
-const FAIL_CODES = { retrying: 1, failed: 2, left: 0, corrupt: CORRUPT } as const;
+/**
+ * A retry on a full Redis that runs again at once on this worker, in the slot it held
+ * (fail.lua's run_again): nothing written that takes memory.
+ */
+export const RERUN = 3;
+
+/**
+ * Replies as the writer reports them: 1 retry, RERUN at once here, 2 failed for good, 0 left
+ * alone, CORRUPT.
+ */
+const FAIL_CODES = { retrying: 1, rerun: RERUN, failed: 2, left: 0, corrupt: CORRUPT } as const;
 
 /** Writes a batch of failures (fail.lua); `compact` while Redis is full (letter only). */
 export async function failBatch(
@@ -50,6 +59,7 @@ export async function failBatch(
     runMs: f.runMs,
     error: f.error,
     retryInMs: f.retryInMs,
+    rerunAfter: f.rerun ? f.job.attempt : undefined,
   }));
   const fo = { consumer: o.name, failureTtlS: w.compact ? null : o.failureTtlS };
   const limits = { deadMaxLen: o.deadMaxLen, eventsMaxLen: o.eventsMaxLen };

@@ -45,16 +45,21 @@ export interface Failure {
   retryInMs: number | null;
   /** Written while Redis was full: a compact letter for which the oldest letter went. */
   compact?: boolean;
+  /**
+   * Redis was full when the attempt ended and the job's slot is held: the retry runs again at
+   * once on this worker, in that slot, writing nothing that takes memory (fail.lua run_again).
+   */
+  rerun?: boolean;
 }
 
 export type Outcome = Finish | Failure;
 
-export { CORRUPT, UNRECORDED, WRITTEN } from "./outcome-calls.ts";
+export { CORRUPT, RERUN, UNRECORDED, WRITTEN } from "./outcome-calls.ts";
 
 /**
  * Script replies: finish 1 recorded / 0 the job had an outcome (the first is kept); fail 1
- * retry / 2 failed for good / 0 left alone (ended, or not its current run: entry not
- * acknowledged); CORRUPT, UNRECORDED or WRITTEN for either.
+ * retry / RERUN at once here / 2 failed for good / 0 left alone (ended, or not its current run:
+ * entry not acknowledged); CORRUPT, UNRECORDED or WRITTEN for either.
  */
 export type OnWritten = (outcome: Outcome, reply: number) => void;
 

@@ -15,6 +15,7 @@ import {
   type OnWritten,
   type Outcome,
   Outcomes,
+  RERUN,
   UNRECORDED,
   WRITTEN,
 } from "./outcomes.ts";
@@ -39,6 +40,12 @@ export class Jobs {
   onFreed: () => void = () => {};
   /** An outcome was written (script reply as in lib/worker/outcomes.ts). */
   onOutcome: OnWritten = () => {};
+  /**
+   * A failed attempt will be retried: hold its slot for a rerun at once (true) when Redis is
+   * full (lib/worker/loops.ts holdForReruns); `releaseRerun` hands the slot back once written.
+   */
+  holdRerun: () => boolean = () => false;
+  releaseRerun: () => void = () => {};
   #running = new Map<string, RunningJob>();
   /**
    * Jobs whose attempt is over and whose outcome waits to be written. Their slot is already
@@ -178,7 +185,8 @@ export class Jobs {
         { ...job, permanent: r.permanent, retryAfterMs: r.retryAfterMs },
         this.o,
       );
-      this.outcomes.add({ kind: "fail", ...base, error: r.error, retryInMs: retryIn });
+      const rerun = retryIn !== null && this.holdRerun();
+      this.outcomes.add({ kind: "fail", ...base, error: r.error, retryInMs: retryIn, rerun });
     }
     this.#writing.set(entryId, job);
     this.#free(entryId);
@@ -202,6 +210,11 @@ export class Jobs {
       this.log.log(level, FAILED[reply] ?? "failed", { ...fields, error: outcome.error });
     }
     this.#writing.delete(outcome.entryId);
+    if (outcome.kind === "fail" && outcome.rerun) {
+      // The next attempt, in the slot held for it (its entry is still pending here).
+      if (reply === RERUN && job) this.launch(nextAttempt(job), "read");
+      this.releaseRerun();
+    }
     this.onOutcome(outcome, reply);
     this.onFreed();
   };
@@ -219,6 +232,11 @@ function toStartable(r: RunningJob): Startable {
   return { entryId, jobId, task, payload, attempt, maxAttempts, runNo, hasRecord };
 }
 
+/** The attempt after `r`, run again at once on a full Redis (fail.lua run_again). */
+function nextAttempt(r: RunningJob): Startable {
+  return { ...toStartable(r), attempt: r.attempt + 1, runNo: r.runNo + 1 };
+}
+
 /** Log events by script reply (lib/engine/lua/finish.lua and fail.lua). */
 const FINISHED: Record<number, string> = {
   1: "finished",
@@ -230,6 +248,7 @@ const FINISHED: Record<number, string> = {
 };
 const FAILED: Record<number, string> = {
   1: "failed, will retry",
+  [RERUN]: "failed, will retry at once (Redis is full)",
   2: "failed",
   0: "failed (job already ended)",
   [CORRUPT]: "corrupt record: failure not recorded, entry acknowledged (see dead letters)",

@@ -106,10 +106,12 @@ export class Upkeep {
 export function watchMemory(jobs: Jobs, memory: MemoryWatch, wake: () => void): void {
   jobs.outcomes.onRecovered = () => memory.wrote();
   jobs.outcomes.compactFailures = () => memory.fullSince !== null;
-  // What takes memory: a result, a retry, and a failure for good written while Redis had room
-  // (its failed outcome and letter). A failure for good on a full Redis frees its stream entry
-  // (its compact letter drops the oldest: lib/engine/lua/include/dead.lua), and an outcome left
-  // alone (0: a duplicate, or not this run's) takes nothing.
+  // What takes memory: a result, a retry through the delayed set (1), and a failure for good
+  // written while Redis had room (its failed outcome and letter). A failure for good on a full
+  // Redis frees its stream entry (its compact letter drops the oldest:
+  // lib/engine/lua/include/dead.lua), a retry run again at once on a full Redis (RERUN) keeps
+  // its entry and writes nothing, and an outcome left alone (0: a duplicate, or not this run's)
+  // takes nothing.
   jobs.onOutcome = (outcome, reply) =>
     memory.outcomeWritten(
       reply === 1 || (outcome.kind === "fail" && reply === 2 && outcome.compact !== true),

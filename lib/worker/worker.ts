@@ -103,6 +103,7 @@ export class Worker {
     });
     this.#memory.onReadNeeded = () => void this.#upkeep.readMemory().catch(this.#onRedisError);
     if (o.concurrency < LANE_MIN_CONCURRENCY) this.#loops.takeInFinish(this.#onRedisError);
+    this.#loops.holdForReruns(compact);
     this.#stop = new Stop({
       ...{ o, keys: this.keys, log: this.#log, jobs: this.#jobs, loops: this.#loops, links },
       upkeep: this.#upkeep,

@@ -143,8 +143,8 @@ export const engineMutants: Mutant[] = [
     "  if false then", [E("bury")]),
   // Acknowledged last in the rare-path scripts too (the tests make a write fail half-way).
   m("engine-fail-ack-first", LUA("fail"), "a failed entry is acknowledged only after its retry or failure is written",
-    "    acks[#acks + 1] = entry\n",
-    "    acks[#acks + 1] = entry\n    redis.call('XACK', KEYS[1], group, entry)\n", [E("fail")]),
+    "    job.mine, job.deliveries = true, p[4]\n",
+    "    job.mine, job.deliveries = true, p[4]\n    redis.call('XACK', KEYS[1], group, entry)\n", [E("fail")]),
   m("engine-bury-ack-first", LUA("bury"), "a buried entry is acknowledged only after its letter and failed value are written",
     "    f = entry_at(KEYS[1], entry) or {}\n",
     "    f = entry_at(KEYS[1], entry) or {}\n    redis.call('XACK', KEYS[1], group, entry)\n", [E("bury")]),

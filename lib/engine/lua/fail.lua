@@ -19,9 +19,13 @@
 -- ARGV[6] dead max len  ARGV[7] events max len  ARGV[8] minutes of per-minute counts kept
 -- ARGV[9] starts the worker made since its last count (the `started` counter has no other
 --   writer: nothing is written at a start); added only when some entry was still pending here
--- ARGV[10..] septuples: entry id, job id ('' = the entry id), has record (1/0), run number,
---   run ms (on the worker's monotonic clock), error, delay ms (-1 = fail for good)
--- Returns: one integer per job: 1 will retry, 2 failed for good, 0 left alone, -2 corrupt:
+-- ARGV[10..] octuples: entry id, job id ('' = the entry id), has record (1/0), run number,
+--   run ms (on the worker's monotonic clock), error, delay ms (-1 = fail for good), rerun: the
+--   attempt that failed when the retry runs again at once on this worker (Redis is full, the
+--   worker holds the slot: see run_again below), else 0
+-- Returns: one integer per job: 1 will retry, 3 runs again at once on this worker (its entry
+-- still pending here, its delivery count that of the next attempt), 2 failed for good, 0 left
+-- alone, -2 corrupt:
 -- the entry gone (acknowledged, nothing written), or the record not a hash (failed for good as
 -- bury.lua does: a dead letter and failed value `corrupt record: not a hash`, acknowledged;
 -- the record itself left as it is, with the failure TTL), or r:<id> of another type (failed
@@ -44,19 +48,20 @@ if wrong then return wrong end
 local rprefix, jprefix, group, consumer = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local compact = tonumber(ARGV[5]) == 0
 local now = clock_ms()
-local out, jobs, acks, compacted, retried, failed = {}, {}, {}, {}, 0, 0
+local out, jobs, acks, compacted, retried, failed, reruns = {}, {}, {}, {}, 0, 0, 0
 
 -- Reads first: which failures are the job's current run.
-for i = 10, #ARGV, 7 do
+for i = 10, #ARGV, 8 do
   local entry = ARGV[i]
   local id = ARGV[i + 1] ~= '' and ARGV[i + 1] or entry
   local p = redis.call('XPENDING', KEYS[1], group, entry, entry, 1)[1]
   local job = { entry = entry, id = id, record = ARGV[i + 2] == '1', run = tonumber(ARGV[i + 3]),
-    run_ms = tonumber(ARGV[i + 4]) or 0, err = ARGV[i + 5], delay = tonumber(ARGV[i + 6]) or -1 }
+    run_ms = tonumber(ARGV[i + 4]) or 0, err = ARGV[i + 5], delay = tonumber(ARGV[i + 6]) or -1,
+    rerun = tonumber(ARGV[i + 7]) or 0 }
   if not p or p[2] ~= consumer then
     job.code = 0 -- acknowledged already, or another worker's lease now: not ours to touch
   else
-    acks[#acks + 1] = entry
+    job.mine, job.deliveries = true, p[4]
     job.f = entry_at(KEYS[1], entry)
     -- TYPE, not EXISTS: only a string is an outcome; r:<id> of another type is no outcome
     -- (someone's key): the job fails for good as corrupt below, never vanishes.
@@ -99,6 +104,29 @@ local function retry(j, key)
   return 1
 end
 
+-- Redis is full and the worker holds the job's slot (README, "Redis memory"): a retry that
+-- took a record and a delayed entry would take memory the queue cannot get back, and a worker
+-- stops starting jobs once outcomes take it, so a queue of failing jobs would stall. Instead
+-- the entry stays pending on this worker, which runs the next attempt at once: the delivery
+-- count is set to the next attempt's (XCLAIM RETRYCOUNT: an existing pending entry changed, no
+-- memory taken), so claims and releases count attempts as ever (attempt = a + deliveries) and
+-- the job reaches its last attempt and its letter. No record, no delayed entry, no back-off, no
+-- run in the history, no event, nothing acknowledged. The count is set, not added to: a call
+-- re-sent after a lost reply (the count already the next attempt's) sets it again, counting
+-- nothing twice. A count that is neither (never expected) takes the ordinary retry.
+local function run_again(j, key)
+  local ran = j.rerun - (count(j.f.a) or 0) -- the deliveries of the attempt that failed
+  if j.rerun >= (count(j.f.m) or 0) or (j.deliveries ~= ran and j.deliveries ~= ran + 1) then
+    return retry(j, key)
+  end
+  if j.deliveries == ran then
+    redis.call('XCLAIM', KEYS[1], group, consumer, 0, j.entry, 'RETRYCOUNT', ran + 1, 'JUSTID')
+    retried = retried + 1
+    reruns = reruns + 1
+  end
+  return 3
+end
+
 local function fail_now(j, key)
   -- The letter's `attempts` is the attempt that failed (v1's letter), not the entry's `a`.
   local f = { t = j.f.t, p = j.f.p, a = j.attempt, m = j.f.m }
@@ -129,10 +157,14 @@ for _, j in ipairs(jobs) do
   if not j.code then
     local key = jprefix .. j.id
     -- A record that is not a hash cannot hold a retry: the job fails for good (no loop).
-    if j.delay >= 0 and not j.corrupt then j.code = retry(j, key) else j.code = fail_now(j, key) end
+    if j.delay < 0 or j.corrupt then j.code = fail_now(j, key)
+    elseif j.rerun > 0 then j.code = run_again(j, key)
+    else j.code = retry(j, key) end
     decided[j.id] = true
   end
   out[#out + 1] = j.code
+  -- A job that runs again here keeps its entry pending; every other entry pending here goes.
+  if j.mine and j.code ~= 3 then acks[#acks + 1] = j.entry end
 end
 if retried > 0 then
   add_count(KEYS[5], 'retried', retried)
@@ -153,5 +185,8 @@ if letters_trimmed > 0 then add_count(KEYS[5], 'dead_trimmed', letters_trimmed) 
 ack_and_trim(KEYS[1], group, acks)
 -- Only a call that acknowledged something counts the worker's starts: one re-sent after a lost
 -- reply finds every entry acknowledged (all 0), and the call that landed counted them.
-if #acks > 0 and (tonumber(ARGV[9]) or 0) > 0 then add_count(KEYS[5], 'started', ARGV[9]) end
+-- A rerun counts them too, the first time only (a re-sent one raised no count).
+if (#acks > 0 or reruns > 0) and (tonumber(ARGV[9]) or 0) > 0 then
+  add_count(KEYS[5], 'started', ARGV[9])
+end
 return out
