@@ -52,7 +52,8 @@ local function ack_and_trim(stream, group, entries)
   -- (acknowledged twice, or Redis lost data since) leaves the group's last delivered entry as the
   -- bound.
   local minid = redis.call('XPENDING', stream, group)[2]
-  local pending = minid
+  -- Whether the trim alone removes every entry of the batch (see the loop below).
+  local trimmed_all = false
   if not minid and acked < #entries then
     local last
     for _, g in ipairs(redis.call('XINFO', 'GROUPS', stream)) do
@@ -69,13 +70,14 @@ local function ack_and_trim(stream, group, entries)
       if id_before(nms, nseq, ms, seq) then newest, nms, nseq = e, ms, seq end
     end
     minid = id_after(newest)
+    trimmed_all = minid ~= newest -- not so at the last id a stream can hold
   end
   redis.call('XTRIM', stream, 'MINID', minid)
   -- Entries acknowledged now but newer than the oldest pending one (a slow job holds the trim
   -- back) are deleted one by one, so a long job cannot pin everything finished after it.
   -- (With nothing pending and the bound just after the batch's newest entry, there are none.)
   local newer = {}
-  if pending or acked < #entries then
+  if not trimmed_all then
     for _, e in ipairs(entries) do
       if id_at_least(e, minid) then newer[#newer + 1] = e end
     end
