@@ -17,6 +17,7 @@ export function progressBar(out: { isTTY?: boolean; write(s: string): unknown } 
     },
     end() {
       if (drawn) out.write("\n");
+      drawn = false; // ended once: a second end (the read-back began, then the wait's finally) adds nothing
     },
   };
 }

@@ -2,6 +2,7 @@
 // streamed with bounded memory, and optionally wait for them. Bad lines are reported; good
 // ones are enqueued regardless. A failure part-way says exactly what was enqueued and where
 // to resume.
+import { STATUS_CHUNK } from "../engine/status.ts";
 import type { Queue } from "../queue/queue.ts";
 import type { JobRecord } from "../types.ts";
 import type { Line } from "./input.ts";
@@ -145,23 +146,35 @@ export function stoppedLine(report: TriggerReport, idFromUrls: boolean, unsure: 
 }
 
 export interface Waited {
-  /** Records in the order of the ids asked for; null for an unknown (expired) id. */
-  jobs: { id: string; record: JobRecord | null }[];
   timedOut: boolean;
+  /** Every job read back finished. */
+  allFinished: boolean;
 }
 
-/** Waits for the jobs to end (Infinity = no limit), then reads them all in input order. */
+/** A page of jobs read back, in the order of the ids asked for; null for an unknown id. */
+export type WaitedJobs = { id: string; record: JobRecord | null }[];
+
+/**
+ * Waits for the jobs to end (Infinity = no limit), then reads them back in input order, a page
+ * of STATUS_CHUNK at a time handed to `onJobs` (awaited): records are never all held at once.
+ */
 export async function waitForAll(
   queue: Queue,
   ids: readonly string[],
   seconds: number,
+  onJobs: (jobs: WaitedJobs) => Promise<void> | void,
   onProgress?: (ended: number, total: number) => void,
 ): Promise<Waited> {
   const timeoutMs = Number.isFinite(seconds) ? seconds * 1_000 : 2 ** 31;
-  const { pending } = await queue.waitForJobs(ids, { timeoutMs, onProgress });
-  const records = await queue.getJobs(ids);
-  return {
-    jobs: ids.map((id, i) => ({ id, record: records[i] ?? null })),
-    timedOut: pending.length > 0,
-  };
+  const wait = { timeoutMs, onProgress, keepRecords: false };
+  const { pending } = await queue.waitForJobs(ids, wait);
+  let allFinished = true;
+  for (let at = 0; at < ids.length; at += STATUS_CHUNK) {
+    const page = ids.slice(at, at + STATUS_CHUNK);
+    const records = await queue.getJobs(page);
+    const jobs = page.map((id, i) => ({ id, record: records[i] ?? null }));
+    if (jobs.some((j) => j.record?.status !== "finished")) allFinished = false;
+    await onJobs(jobs);
+  }
+  return { timedOut: pending.length > 0, allFinished };
 }

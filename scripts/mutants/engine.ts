@@ -6,6 +6,7 @@ import { type Mutant, m } from "./mutant.ts";
 
 const LUA = (name: string) => `lib/engine/lua/${name}.lua`;
 const E = (name: string) => `tests/engine.${name}.test.ts`;
+const T = (name: string) => `tests/${name}.test.ts`;
 
 // biome-ignore format: a table, one mutant to three lines
 export const engineMutants: Mutant[] = [
@@ -220,6 +221,20 @@ export const engineMutants: Mutant[] = [
   m("engine-status-record-first", "lib/engine/status.ts", "a job that has an outcome reads as finished or failed, whatever its record says",
     "  if (outcome !== null) {",
     "  if (outcome !== null && !record.has(\"status\")) {", [E("status")]),
+  // Many ids (tests/queue.wait.chunks.test.ts): status.lua gets at most STATUS_CHUNK per call,
+  // a waiter stops reading at its time limit, and the ids it did not reach are still waited for.
+  m("engine-status-one-call", "lib/engine/status.ts", "a long list is read in calls of at most STATUS_CHUNK ids",
+    "const chunk = ids.slice(at, at + STATUS_CHUNK);",
+    "const chunk = ids.slice(at);", [T("queue.wait.chunks")]),
+  m("engine-status-no-deadline", "lib/engine/status.ts", "a read with a deadline stops between calls once the time is up",
+    "at < ids.length && goOn();",
+    "at < ids.length;", [T("queue.wait.chunks")]),
+  m("wait-unread-ids-end", "lib/queue/read.ts", "ids a first look cut short by the deadline did not read are still pending",
+    "    records.forEach((r, i) => {\n",
+    "    list.forEach((_, i) => {\n      const r = records[i] ?? null;\n", [T("queue.wait.chunks")]),
+  m("wait-keeps-records", "lib/queue/read.ts", "keepRecords: false keeps no record in `ended`",
+    "if (options.keepRecords ?? true) ended.set(",
+    "ended.set(", [T("queue.wait.chunks")]),
   // The entry check (lib/engine/entry.ts): what the worker buries instead of running.
   m("engine-entry-max-zero", "lib/engine/entry.ts", "an entry with max attempts below 1 is buried",
     "  if (m === null || m < 1) {",
