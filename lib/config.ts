@@ -1,4 +1,5 @@
 // Every default in one typed object. Units are in the names: Ms milliseconds, S seconds.
+import { HANDOVER_SUFFIX } from "./engine/keys.ts";
 import { ConfigError } from "./errors.ts";
 
 /** Attempts a job may be given, per job or as a queue's default (one limit for both). */
@@ -140,6 +141,11 @@ export function resolveOptions<T extends Partial<ProducerOptions & WorkerOptions
   }
   if (!QUEUE_NAME.test(o.prefix)) {
     throw new ConfigError(`key prefix "${o.prefix}" must be 1-100 letters, digits or _.:-`);
+  }
+  if (o.name.endsWith(HANDOVER_SUFFIX)) {
+    throw new ConfigError(
+      `worker name ${JSON.stringify(o.name)} must not end in "${HANDOVER_SUFFIX}" (reserved for the jobs of a worker that died)`,
+    );
   }
   positiveInt(o, "concurrency", 1, 10_000);
   positiveInt(o, "maxAttempts", 1, MAX_ATTEMPTS_LIMIT);
