@@ -304,6 +304,8 @@ export const mutants: Mutant[] = [
     "        if (!QUEUE_NAME.test(name)) return { queue: name, unreadable: BAD_NAME };\n", "", [T("info.badname")]),
   m("dashboard-lists-bad-name", "lib/dashboard/queues.ts", "the dashboard does not list a queue name it refuses",
     ".filter((name) => QUEUE_NAME.test(name));", ";", [T("info.badname")]),
+  m("dead-requeue-repeated-id", "lib/admin/admin.ts", "an id given twice is requeued, and answered, once",
+    "const jobIds = [...new Set(given)];", "const jobIds = given;", [T("dead.cli")]),
 ];
 
 // The engine's mutants (scripts/mutants/engine.ts).
