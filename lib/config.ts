@@ -124,6 +124,9 @@ export const defaults = {
   random: Math.random,
 } satisfies ProducerOptions & WorkerOptions;
 
+/** The largest interval option (ms: 11 days; the TTLs and lengths beside them too): two added together still fit a timer's 31-bit delay. */
+export const INTERVAL_LIMIT_MS = 1_000_000_000;
+
 /** What a queue name (and a key prefix) may be: it goes into key names and the `{…}` hash tag. */
 export const QUEUE_NAME = /^[A-Za-z0-9_.:-]{1,100}$/;
 
@@ -150,9 +153,8 @@ export function resolveOptions<T extends Partial<ProducerOptions & WorkerOptions
   positiveInt(o, "concurrency", 1, 10_000);
   positiveInt(o, "maxAttempts", 1, MAX_ATTEMPTS_LIMIT);
   positiveInt(o, "enqueueBatchSize", 1, 100_000);
-  // Up to a billion (ms: 11 days): two added together still fit a timer's 31-bit delay.
   for (const key of INTERVALS)
-    positiveInt(o, key, key === "shutdownGraceMs" ? 0 : 1, 1_000_000_000);
+    positiveInt(o, key, key === "shutdownGraceMs" ? 0 : 1, INTERVAL_LIMIT_MS);
   if (o.claimIdleMs < 3 * 10) throw new ConfigError("claimIdleMs must be at least 30");
   positiveInt(o, "memoryHeadroomPct", 0, 1_000);
   if (!Number.isInteger(o.healthPort) || o.healthPort < 0 || o.healthPort > 65_535) {

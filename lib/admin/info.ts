@@ -168,7 +168,7 @@ function formatQueue(q: QueueReport | UnreadableQueue): string {
     safeText(w.host ?? "?"),
     String(w.pid ?? "?"),
     String(w.concurrency ?? "?"),
-    String(w.inFlight),
+    String(w.inFlight ?? "?"),
     `${formatDuration(w.lastHeartbeatMs)} ago`,
     String(w.processed),
     String(w.failed),

@@ -304,6 +304,15 @@ export const mutants: Mutant[] = [
     "        if (!QUEUE_NAME.test(name)) return { queue: name, unreadable: BAD_NAME };\n", "", [T("info.badname")]),
   m("dashboard-lists-bad-name", "lib/dashboard/queues.ts", "the dashboard does not list a queue name it refuses",
     ".filter((name) => QUEUE_NAME.test(name));", ";", [T("info.badname")]),
+  m("cli-args-repeated-value", "lib/cli/args.ts", "a value option given twice is refused, not silently the last",
+    "    if (given.has(def)) throw new ConfigError(", "    if (given.has({})) throw new ConfigError(", [T("cli.text")]),
+  // Worker records info reads: no NaN, no worker live for ever.
+  m("info-worker-bad-number", "lib/admin/workers.ts", "a worker field that is no whole number reads as unknown",
+    "return v !== undefined && /^\\d{1,15}$/.test(v) ? Number(v) : null;", "return v !== undefined ? Number(v) : null;", [T("info.workers.corrupt")]),
+  m("info-worker-beat-uncapped", "lib/admin/workers.ts", "a worker is judged by at most the longest interval a worker may have",
+    "Math.min(num(\"beat_ms\") || defaults.heartbeatEveryMs, INTERVAL_LIMIT_MS)", "(num(\"beat_ms\") || defaults.heartbeatEveryMs)", [T("info.workers.corrupt")]),
+  m("info-worker-future-beat", "lib/admin/workers.ts", "a beat far in the future is late, as one far in the past",
+    "Math.abs(now - beat) > LATE_BEATS", "now - beat > LATE_BEATS", [T("info.workers.corrupt")]),
   m("dead-requeue-repeated-id", "lib/admin/admin.ts", "an id given twice is requeued, and answered, once",
     "const jobIds = [...new Set(given)];", "const jobIds = given;", [T("dead.cli")]),
 ];
