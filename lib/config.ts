@@ -124,7 +124,10 @@ export const defaults = {
   random: Math.random,
 } satisfies ProducerOptions & WorkerOptions;
 
-/** The largest interval option (ms: 11 days; the TTLs and lengths beside them too): two added together still fit a timer's 31-bit delay. */
+/**
+ * The largest an interval option may be (ms: 11 days; the TTLs and lengths beside them too):
+ * two added together still fit a timer's 31-bit delay.
+ */
 export const INTERVAL_LIMIT_MS = 1_000_000_000;
 
 /** What a queue name (and a key prefix) may be: it goes into key names and the `{…}` hash tag. */

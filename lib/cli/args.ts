@@ -22,7 +22,7 @@ export function checkArgs(rawArgs: readonly string[], defs: ArgDefs): void {
     if (!def) throw new ConfigError(unknownOption(flag, [...byName.keys()]));
     if (def.type !== "string") continue;
     // Every value option takes one value: a second one would silently win (citty keeps the last).
-    if (given.has(def)) throw new ConfigError(`give ${flag} once${ONCE_HINTS[name] ?? ""}`);
+    if (given.has(def)) throw new ConfigError(`give ${flag} once${ONCE_HINTS.get(name) ?? ""}`);
     given.add(def);
     if (eq !== -1) {
       if (arg.slice(eq + 1) === "") throw new ConfigError(`${flag} needs a value`);
@@ -37,7 +37,7 @@ export function checkArgs(rawArgs: readonly string[], defs: ArgDefs): void {
 }
 
 /** What to do instead of repeating an option, where there is something. */
-const ONCE_HINTS: Record<string, string> = { url: "; for many URLs use --file PATH" };
+const ONCE_HINTS = new Map([["url", "; for many URLs use --file PATH"]]);
 
 /** `-x`, `--name`, `--name=v`; not `-` (stdin) and not a negative number. */
 function isOption(arg: string): boolean {

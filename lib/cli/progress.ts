@@ -17,7 +17,7 @@ export function progressBar(out: { isTTY?: boolean; write(s: string): unknown } 
     },
     end() {
       if (drawn) out.write("\n");
-      drawn = false; // ended once: a second end (the read-back began, then the wait's finally) adds nothing
+      drawn = false; // a second end (trigger's read-back began, then its finally) adds nothing
     },
   };
 }

@@ -16,12 +16,12 @@ export { field };
 const READ_BEHIND_MAX = 16;
 
 /**
- * Reads several jobs (read only; in calls of STATUS_CHUNK ids, engine/status.ts: `goOn`, asked
- * before each, stops the read there and the list returned is shorter); null for ids Redis does
- * not know. With
- * `fromLetters` (the default), a job whose outcome was dropped while Redis was full reads as
- * failed, from its dead letter (engine/letters.ts: a bounded scan, made only when some job is
- * unknown). Readers that anyone may call, or that run every second (the dashboard), pass false.
+ * Reads several jobs (read only), in calls of STATUS_CHUNK ids (engine/status.ts): `goOn`, asked
+ * before each, stops the read there, and the list returned is shorter. null for ids Redis does
+ * not know. With `fromLetters` (the default), a job whose outcome was dropped while Redis was
+ * full reads as failed, from its dead letter (engine/letters.ts: a bounded scan, made only when
+ * some job is unknown). Readers that anyone may call, or that run every second (the
+ * dashboard), pass false.
  */
 export async function getJobs(
   client: Redis,
