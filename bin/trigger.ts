@@ -16,6 +16,7 @@ import {
   stoppedLine,
   type TriggerReport,
   timedOutLine,
+  type WaitedJobs,
   waitForAll,
 } from "../lib/cli/trigger.ts";
 import { defaults, MAX_ATTEMPTS_LIMIT } from "../lib/config.ts";
@@ -61,7 +62,7 @@ const command = defineCommand({
     wait: {
       type: "string",
       description:
-        "Wait until the jobs end and print their results; optional limit in SECONDS (default: no limit)",
+        "Wait until the jobs end and print their results; optional limit in SECONDS (default: no limit). With --file, every job's id is kept in memory until then",
     },
     "max-attempts": {
       type: "string",
@@ -237,18 +238,24 @@ async function waitAndPrint(
   const ids = jobs.map((e) => e.id);
   if (ids.length === 1) process.stderr.write(`trigger: job ${ids[0]} enqueued, waiting for it\n`);
   const bar = progressBar();
-  const waited = await waitForAll(queue, ids, seconds, bar.update).finally(() => bar.end());
-  waited.jobs.forEach(({ id, record }, i) => {
-    const line = jobs[i]!.line;
-    if (json) printJson(record ? { line, ...jobJson(record) } : { line, id, status: null });
-    else if (!record) process.stdout.write(`${id}  unknown (record expired)\n`);
-    else process.stdout.write(`${ids.length === 1 ? formatJob(record) : formatJobLine(record)}\n`);
-  });
+  let i = 0;
+  const print = async (page: WaitedJobs) => {
+    bar.end(); // the wait is over: the lines below must not share the bar's line
+    for (const { id, record } of page) {
+      const line = jobs[i++]!.line;
+      if (json) printJson(record ? { line, ...jobJson(record) } : { line, id, status: null });
+      else if (!record) process.stdout.write(`${id}  unknown (record expired)\n`);
+      else
+        process.stdout.write(`${ids.length === 1 ? formatJob(record) : formatJobLine(record)}\n`);
+    }
+    if (process.stdout.writableNeedDrain) await once(process.stdout, "drain");
+  };
+  const waited = await waitForAll(queue, ids, seconds, print, bar.update).finally(() => bar.end());
   if (waited.timedOut) {
     process.stderr.write(`trigger: ${safeText(timedOutLine(waited, seconds))}\n`);
     return EXIT.timeout;
   }
-  if (waited.jobs.some((j) => j.record?.status !== "finished")) return EXIT.failed;
+  if (!waited.allFinished) return EXIT.failed;
   return usage;
 }
 

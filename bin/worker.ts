@@ -4,6 +4,7 @@ import { defineCommand } from "citty";
 import { safeText } from "../lib/cli/safe-text.ts";
 import { runWorker } from "../lib/cli/worker.ts";
 import { defaults } from "../lib/config.ts";
+import { HANDOVER_SUFFIX } from "../lib/engine/keys.ts";
 import { ConfigError } from "../lib/errors.ts";
 import { createWordCountTask } from "../lib/tasks/wordcount/index.ts";
 import { commonArgs, intArg, queueArgs, runCli, UsageError } from "./_cli.ts";
@@ -23,7 +24,7 @@ const command = defineCommand({
     name: {
       type: "string",
       description:
-        "Consumer name in the group, printable, no spaces; refused while a live worker has it (default <host>-<pid>-<random>)",
+        "Consumer name in the group, printable, no spaces, not ending in ~gone; refused while a live worker has it (default <host>-<pid>-<random>)",
     },
     "claim-idle-ms": {
       type: "string",
@@ -89,6 +90,11 @@ function workerName(name: string | undefined): string | undefined {
   if (name !== undefined && !/^[!-~]{1,200}$/.test(name)) {
     throw new UsageError(
       `--name must be 1-200 printable ASCII characters without spaces, got "${safeText(name)}"`,
+    );
+  }
+  if (name?.endsWith(HANDOVER_SUFFIX)) {
+    throw new UsageError(
+      `--name must not end in "${HANDOVER_SUFFIX}" (reserved for the jobs of a worker that died), got "${safeText(name)}"`,
     );
   }
   return name;

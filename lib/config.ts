@@ -1,4 +1,5 @@
 // Every default in one typed object. Units are in the names: Ms milliseconds, S seconds.
+import { HANDOVER_SUFFIX } from "./engine/keys.ts";
 import { ConfigError } from "./errors.ts";
 
 /** Attempts a job may be given, per job or as a queue's default (one limit for both). */
@@ -123,6 +124,12 @@ export const defaults = {
   random: Math.random,
 } satisfies ProducerOptions & WorkerOptions;
 
+/**
+ * The largest an interval option may be (ms: 11 days; the TTLs and lengths beside them too):
+ * two added together still fit a timer's 31-bit delay.
+ */
+export const INTERVAL_LIMIT_MS = 1_000_000_000;
+
 /** What a queue name (and a key prefix) may be: it goes into key names and the `{…}` hash tag. */
 export const QUEUE_NAME = /^[A-Za-z0-9_.:-]{1,100}$/;
 
@@ -141,12 +148,16 @@ export function resolveOptions<T extends Partial<ProducerOptions & WorkerOptions
   if (!QUEUE_NAME.test(o.prefix)) {
     throw new ConfigError(`key prefix "${o.prefix}" must be 1-100 letters, digits or _.:-`);
   }
+  if (o.name.endsWith(HANDOVER_SUFFIX)) {
+    throw new ConfigError(
+      `worker name ${JSON.stringify(o.name)} must not end in "${HANDOVER_SUFFIX}" (reserved for the jobs of a worker that died)`,
+    );
+  }
   positiveInt(o, "concurrency", 1, 10_000);
   positiveInt(o, "maxAttempts", 1, MAX_ATTEMPTS_LIMIT);
   positiveInt(o, "enqueueBatchSize", 1, 100_000);
-  // Up to a billion (ms: 11 days): two added together still fit a timer's 31-bit delay.
   for (const key of INTERVALS)
-    positiveInt(o, key, key === "shutdownGraceMs" ? 0 : 1, 1_000_000_000);
+    positiveInt(o, key, key === "shutdownGraceMs" ? 0 : 1, INTERVAL_LIMIT_MS);
   if (o.claimIdleMs < 3 * 10) throw new ConfigError("claimIdleMs must be at least 30");
   positiveInt(o, "memoryHeadroomPct", 0, 1_000);
   if (!Number.isInteger(o.healthPort) || o.healthPort < 0 || o.healthPort > 65_535) {

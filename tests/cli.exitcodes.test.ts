@@ -47,6 +47,20 @@ describe("exit 2: bad usage, nothing done", () => {
       /^info: --interval goes with --watch/,
     ],
     ["trigger", "an empty standard input", ["--file", "-"], /^trigger: no URLs in standard input/],
+    // A value option given twice: the last would win silently (as --url twice is refused).
+    ["result", "--jobid twice", ["--jobid", "a", "--jobid", "b"], /^result: give --jobid once\n/],
+    [
+      "trigger",
+      "--queue twice",
+      ["--url", EXAMPLE, "--queue", "a", "--queue", "b"],
+      /^trigger: give --queue once\n/,
+    ],
+    [
+      "trigger",
+      "--max-attempts twice",
+      ["--url", EXAMPLE, "--max-attempts", "2", "--max-attempts=3"],
+      /^trigger: give --max-attempts once\n/,
+    ],
   ];
 
   test.each(cases)("%s: %s", async (cli, _what, args, message) => {

@@ -53,11 +53,8 @@ describe("terminal escape injection", () => {
     try {
       const titled = await triggerOne(prefix, site.url("/t"));
       const failing = await triggerOne(prefix, raw.url, "--max-attempts", "1");
-      const work = await runCli("worker", [
-        ...workerArgs(prefix, "--burst"),
-        "--log-format",
-        "human",
-      ]);
+      const human = ["--prefix", prefix, "--allow-private", "--burst", "--log-format", "human"];
+      const work = await runCli("worker", human);
       expect(work.code).toBe(0);
       expect(work.stdout).toContain("failed");
       expect(work.stdout).not.toMatch(RAW_CONTROL);

@@ -79,6 +79,10 @@ describe("checkArgs", () => {
     [["--qeueu=x"], "unknown option --qeueu (did you mean --queue?)"],
     [["--conc", "3"], "unknown option --conc (did you mean --concurrency?)"],
     [["--action", "x"], "unknown option --action"],
+    [["--queue", "a", "--queue", "b"], "give --queue once"],
+    [["--queue=a", "--json", "--queue", "a"], "give --queue once"],
+    [["--name", "x", "--queue", "q", "--name=y"], "give --name once"],
+    [["--json", "--json", "--no-json"], null], // a switch said twice means the same
   ])("%j → %p", (args, message) => {
     const check = () => checkArgs(args, defs);
     if (message === null) expect(check).not.toThrow();

@@ -95,6 +95,15 @@ describe("bin/dead.ts", () => {
     });
   });
 
+  test("requeue ID ID: the job is requeued once, said once, exit 0", async () => {
+    const prefix = testPrefix();
+    const [id] = await killJobs(prefix, 1);
+    await using q = await openQueue({ prefix });
+    const twice = await dead(prefix, "requeue", id!, id!);
+    expect(twice).toMatchObject({ code: 0, stdout: `${id}\n`, stderr: "" });
+    expect(await q.getJob(id!)).toMatchObject({ status: "queued", attempts: 0 });
+  });
+
   test("options given before the command reach it; each command has its own --help", async () => {
     const prefix = testPrefix();
     await killJobs(prefix, 1);

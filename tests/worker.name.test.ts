@@ -8,7 +8,7 @@ import { queueKeys } from "../lib/engine/keys.ts";
 import { ConfigError } from "../lib/errors.ts";
 import type { Redis } from "../lib/redis/connect.ts";
 import { claimName, forgetName } from "../lib/worker/presence.ts";
-import { rawRedis, startWorker, testPrefix } from "./helpers.ts";
+import { rawRedis, runCli, startWorker, testPrefix } from "./helpers.ts";
 
 describe("a worker name held with our own pid", () => {
   test("left by an earlier process (a restarted container): taken back at once", async () => {
@@ -63,5 +63,27 @@ describe("a worker name held with our own pid", () => {
     const results = await Promise.allSettled([a, b]);
     forgetName(keys, "racer");
     expect(results.filter((x) => x.status === "fulfilled")).toHaveLength(1);
+  });
+});
+
+describe("a name ending in ~gone (the consumer a restarted worker hands its predecessor's jobs to)", () => {
+  // A worker named X~gone would own X's orphaned entries, which claims skip as its own, and
+  // never run them.
+  test("refused by the library, before Redis is touched", async () => {
+    expect(() => resolveOptions({ name: "x~gone" })).toThrow(ConfigError);
+    expect(() => resolveOptions({ name: "x~gone" })).toThrow(/must not end in "~gone"/);
+    expect(resolveOptions({ name: "x~gonex" }).name).toBe("x~gonex");
+    await expect(startWorker({ prefix: testPrefix(), tasks: [], name: "w~gone" })).rejects.toThrow(
+      ConfigError,
+    );
+  });
+
+  test("refused by worker --name: one line, exit 2", async () => {
+    const { code, stderr } = await runCli("worker", ["--name", "w~gone", "--prefix", testPrefix()]);
+    expect(code).toBe(2);
+    expect(stderr.trim().split("\n")).toEqual([
+      'worker: --name must not end in "~gone" (reserved for the jobs of a worker that died), got "w~gone"',
+      "Run with --help to see the options.",
+    ]);
   });
 });

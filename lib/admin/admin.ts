@@ -167,8 +167,13 @@ export class Admin {
     return findDead(this.client, this.keys, jobId);
   }
 
-  /** Requeues dead jobs by id: each runs again with a fresh attempt count, its history kept. */
-  async requeue(jobIds: readonly string[]): Promise<{ id: string; verdict: RequeueVerdict }[]> {
+  /**
+   * Requeues dead jobs by id: each runs again with a fresh attempt count, its history kept. An
+   * id given twice is requeued, and answered, once: its second pass would find it requeued
+   * (`active`) and hide that the first one worked.
+   */
+  async requeue(given: readonly string[]): Promise<{ id: string; verdict: RequeueVerdict }[]> {
+    const jobIds = [...new Set(given)];
     const found = await this.#letters(jobIds);
     const pairs = found.flatMap((l, i) => (l ? [[l.entryId, jobIds[i]!] as [string, string]] : []));
     const done = new Map(

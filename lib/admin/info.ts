@@ -2,6 +2,7 @@
 // object for scripts. `bin/info.ts` parses arguments and prints; the work is here.
 
 import { safeText } from "../cli/safe-text.ts";
+import { QUEUE_NAME } from "../config.ts";
 import type { QueueKeys } from "../engine/keys.ts";
 import { describeError, RedisRefusedError } from "../errors.ts";
 import { formatBytes, type RedisMemory, readMemory } from "../redis/memory.ts";
@@ -47,6 +48,9 @@ export function infoReader(admin: Admin, queues: readonly string[]): () => Promi
     let redis: RedisMemory | null = null;
     const reports = await Promise.all(
       known.map(async (name) => {
+        // A stream under the prefix whose name no queue may have (another program's key): shown
+        // as unreadable, as a key of another type is, rather than failing the whole report.
+        if (!QUEUE_NAME.test(name)) return { queue: name, unreadable: BAD_NAME };
         const view = admin.forQueue(name);
         try {
           await view.checkFormat();
@@ -70,6 +74,9 @@ export function infoReader(admin: Admin, queues: readonly string[]): () => Promi
     return { time: new Date(admin.options.now()).toISOString(), redis, queues: reports };
   };
 }
+
+const BAD_NAME =
+  "its stream's name is no queue name (1-100 letters, digits or _.:-): another program's key under this prefix? give Courier its own --prefix, or rename or delete that key";
 
 function wrongTypeLine(keys: QueueKeys): string {
   return `a key of this queue holds another type than Courier writes (another program uses keys under ${keys.stream.replace(/:stream$/, "")}:…): give Courier its own --prefix, or delete that key`;
@@ -170,7 +177,7 @@ function formatQueue(q: QueueReport | UnreadableQueue): string {
     safeText(w.host ?? "?"),
     String(w.pid ?? "?"),
     String(w.concurrency ?? "?"),
-    String(w.inFlight),
+    String(w.inFlight ?? "?"),
     `${formatDuration(w.lastHeartbeatMs)} ago`,
     String(w.processed),
     String(w.failed),

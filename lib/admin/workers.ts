@@ -4,7 +4,7 @@
 // missed beats; gone once its hash has expired (six beats, Redis' own expiry decides), shown
 // once as such and pruned (prune.lua), so the set does not grow with every crash.
 
-import { defaults } from "../config.ts";
+import { defaults, INTERVAL_LIMIT_MS } from "../config.ts";
 import type { QueueKeys } from "../engine/keys.ts";
 import { pruneGone } from "../engine/prune.ts";
 import type { Redis } from "../redis/connect.ts";
@@ -16,7 +16,8 @@ export interface WorkerInfo {
   host: string | null;
   pid: number | null;
   concurrency: number | null;
-  inFlight: number;
+  /** null when its record does not say (or holds no whole number there). */
+  inFlight: number | null;
   /** Jobs this worker process finished (its count since it started). */
   processed: number;
   /** Attempts that failed in this worker process. */
@@ -61,19 +62,28 @@ export async function readWorkers(
   if (prune && gone.length > 0) {
     await pruneGone(client, keys, gone);
   }
-  return workers.sort((a, b) => b.inFlight - a.inFlight || a.name.localeCompare(b.name));
+  return workers.sort(
+    (a, b) => (b.inFlight ?? 0) - (a.inFlight ?? 0) || a.name.localeCompare(b.name),
+  );
 }
 
 function toWorker(name: string, beat: number, flat: string[], now: number): WorkerInfo {
   const h = new Map<string, string>();
   for (let i = 0; i + 1 < flat.length; i += 2) h.set(flat[i]!, flat[i + 1]!);
-  const num = (k: string) => (h.has(k) ? Number(h.get(k)) : null);
+  // A field that holds no whole number (written by hand, or corrupt) is unknown: never NaN.
+  const num = (k: string) => {
+    const v = h.get(k);
+    return v !== undefined && /^\d{1,15}$/.test(v) ? Number(v) : null;
+  };
   const age = Math.max(0, now - beat);
-  const inFlight = num("in_flight") ?? 0;
-  const beatMs = num("beat_ms") || defaults.heartbeatEveryMs;
+  const inFlight = num("in_flight");
+  // No interval longer than a worker may have (config.ts), and a beat in the future is as far
+  // off as one in the past: else a record saying so would keep a dead worker live for ever.
+  const beatMs = Math.min(num("beat_ms") || defaults.heartbeatEveryMs, INTERVAL_LIMIT_MS);
+  const late = Math.abs(now - beat) > LATE_BEATS * beatMs;
   // No hash: it expired, six of the worker's own beats after its last one.
   const state: WorkerState =
-    h.size === 0 ? "gone" : age > LATE_BEATS * beatMs ? "late" : inFlight > 0 ? "busy" : "idle";
+    h.size === 0 ? "gone" : late ? "late" : (inFlight ?? 0) > 0 ? "busy" : "idle";
   return {
     name,
     host: h.get("host") ?? null,

@@ -1,14 +1,16 @@
 // Argument checks citty does not make: an option it does not define (it would accept it
 // silently), and a string option given no value (it would use the default silently, so
-// `--queue --json` ran on the default queue). Unknown options get a "did you mean".
+// `--queue --json` ran on the default queue), or given twice (the last would win silently).
+// Unknown options get a "did you mean".
 import { ConfigError } from "../errors.ts";
 
 /** What these checks need of citty's ArgsDef. */
 export type ArgDefs = Record<string, { type?: string; alias?: string | string[] }>;
 
-/** Throws ConfigError (exit 2) for an unknown option or a string option with no value. */
+/** Throws ConfigError (exit 2) for an unknown option, or a string option with no value or twice. */
 export function checkArgs(rawArgs: readonly string[], defs: ArgDefs): void {
   const byName = optionNames(defs);
+  const given = new Set<object>();
   for (let i = 0; i < rawArgs.length; i++) {
     const arg = rawArgs[i]!;
     if (arg === "--") break;
@@ -19,6 +21,9 @@ export function checkArgs(rawArgs: readonly string[], defs: ArgDefs): void {
     const def = byName.get(name) ?? byName.get(name.replace(/^no-/, ""));
     if (!def) throw new ConfigError(unknownOption(flag, [...byName.keys()]));
     if (def.type !== "string") continue;
+    // Every value option takes one value: a second one would silently win (citty keeps the last).
+    if (given.has(def)) throw new ConfigError(`give ${flag} once${ONCE_HINTS.get(name) ?? ""}`);
+    given.add(def);
     if (eq !== -1) {
       if (arg.slice(eq + 1) === "") throw new ConfigError(`${flag} needs a value`);
       continue;
@@ -30,6 +35,9 @@ export function checkArgs(rawArgs: readonly string[], defs: ArgDefs): void {
     i++; // the value, whatever it looks like, is not an option
   }
 }
+
+/** What to do instead of repeating an option, where there is something. */
+const ONCE_HINTS = new Map([["url", "; for many URLs use --file PATH"]]);
 
 /** `-x`, `--name`, `--name=v`; not `-` (stdin) and not a negative number. */
 function isOption(arg: string): boolean {

@@ -17,6 +17,7 @@ export function progressBar(out: { isTTY?: boolean; write(s: string): unknown } 
     },
     end() {
       if (drawn) out.write("\n");
+      drawn = false; // a second end (trigger's read-back began, then its finally) adds nothing
     },
   };
 }

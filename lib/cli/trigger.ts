@@ -2,6 +2,7 @@
 // streamed with bounded memory, and optionally wait for them. Bad lines are reported; good
 // ones are enqueued regardless. A failure part-way says exactly what was enqueued and where
 // to resume.
+import { STATUS_CHUNK } from "../engine/status.ts";
 import type { Queue } from "../queue/queue.ts";
 import { type JobRecord, TERMINAL_STATUSES } from "../types.ts";
 import type { Line } from "./input.ts";
@@ -145,31 +146,53 @@ export function stoppedLine(report: TriggerReport, idFromUrls: boolean, unsure: 
 }
 
 export interface Waited {
-  /** Records in the order of the ids asked for; null for an unknown (expired) id. */
-  jobs: { id: string; record: JobRecord | null }[];
   timedOut: boolean;
+  /** Every job read back finished. */
+  allFinished: boolean;
+  /** Jobs read back that had not ended (neither finished nor failed), of `total`. */
+  open: number;
+  total: number;
+  /** The first of them, for the one-job line. */
+  firstOpen?: { id: string; status: string };
 }
 
-/** Waits for the jobs to end (Infinity = no limit), then reads them all in input order. */
+/** A page of jobs read back, in the order of the ids asked for; null for an unknown id. */
+export type WaitedJobs = { id: string; record: JobRecord | null }[];
+
+/**
+ * Waits for the jobs to end (Infinity = no limit), then reads them back in input order, a page
+ * of STATUS_CHUNK at a time handed to `onJobs` (awaited): records are never all held at once.
+ */
 export async function waitForAll(
   queue: Queue,
   ids: readonly string[],
   seconds: number,
+  onJobs: (jobs: WaitedJobs) => Promise<void> | void,
   onProgress?: (ended: number, total: number) => void,
 ): Promise<Waited> {
   const timeoutMs = Number.isFinite(seconds) ? seconds * 1_000 : 2 ** 31;
-  const { pending } = await queue.waitForJobs(ids, { timeoutMs, onProgress });
-  const records = await queue.getJobs(ids);
-  return {
-    jobs: ids.map((id, i) => ({ id, record: records[i] ?? null })),
-    timedOut: pending.length > 0,
-  };
+  const wait = { timeoutMs, onProgress, keepRecords: false };
+  const { pending } = await queue.waitForJobs(ids, wait);
+  const waited: Waited = { timedOut: pending.length > 0, allFinished: true, open: 0, total: 0 };
+  for (let at = 0; at < ids.length; at += STATUS_CHUNK) {
+    const page = ids.slice(at, at + STATUS_CHUNK);
+    const records = await queue.getJobs(page);
+    const jobs = page.map((id, i) => ({ id, record: records[i] ?? null }));
+    for (const { id, record } of jobs) {
+      waited.total++;
+      if (record?.status !== "finished") waited.allFinished = false;
+      if (!record || TERMINAL_STATUSES.has(record.status)) continue;
+      waited.open++;
+      waited.firstOpen ??= { id, status: record.status };
+    }
+    await onJobs(jobs);
+  }
+  return waited;
 }
 
 /** What a wait that ran out of time left unended, as `result --wait` says it (stderr, exit 5). */
 export function timedOutLine(waited: Waited, seconds: number): string {
-  const open = waited.jobs.filter((j) => j.record && !TERMINAL_STATUSES.has(j.record.status));
-  const one = open.length === 1 && waited.jobs.length === 1 ? open[0] : undefined;
-  if (one) return `job ${one.id} is still ${one.record!.status} after waiting ${seconds} s`;
-  return `${open.length} of ${waited.jobs.length} jobs still not finished or failed after waiting ${seconds} s`;
+  const one = waited.open === 1 && waited.total === 1 ? waited.firstOpen : undefined;
+  if (one) return `job ${one.id} is still ${one.status} after waiting ${seconds} s`;
+  return `${waited.open} of ${waited.total} jobs still not finished or failed after waiting ${seconds} s`;
 }

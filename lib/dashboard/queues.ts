@@ -47,9 +47,13 @@ export class Queues {
     return view;
   }
 
-  /** Every queue under the prefix, the dashboard's own included (it may have no stream yet). */
+  /**
+   * Every queue under the prefix, the dashboard's own included (it may have no stream yet). A
+   * stream whose name no queue may have (another program's key) is left out, as resolve()
+   * refuses it (400).
+   */
   async list(): Promise<string[]> {
-    const found = await this.admin.findQueues();
+    const found = (await this.admin.findQueues()).filter((name) => QUEUE_NAME.test(name));
     return found.includes(this.name) ? found : [this.name, ...found].sort();
   }
 

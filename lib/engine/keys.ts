@@ -74,6 +74,14 @@ export const DATA_FORMAT = 2;
 /** The consumer group every worker of a queue reads through. */
 export const GROUP = "workers";
 
+/**
+ * What a restarted worker's name gets to name the consumer its dead predecessor's entries are
+ * moved to (lib/worker/presence.ts, handOverPredecessor): `<name>~gone`. No worker may have a
+ * name ending so (lib/config.ts): claims skip a worker's own entries, so a worker named
+ * `X~gone` would hold X's orphaned jobs and never run them.
+ */
+export const HANDOVER_SUFFIX = "~gone";
+
 export function queueKeys(prefix: string, queue: string): QueueKeys {
   const base = `${prefix}:{${queue}}`;
   const recordPrefix = `${base}:job:`;

@@ -17,20 +17,38 @@ type Found = [
   due: string | null,
 ];
 
-/** The jobs' records, in the order of `ids`; null for an id Redis knows nothing of. */
+/**
+ * Ids read per status.lua call. A script holds Redis for as long as it runs (every other client
+ * waits, and past busy-reply-threshold gets BUSY: 300,000 ids in one call held it for 37 s), so
+ * a long list is read in calls of this many, one after the other, other clients' commands
+ * running between them. An id costs about 5 µs (up to five reads), so a call stays under a
+ * millisecond (measured: 10 ms for 500 queued jobs on a machine loaded four times over).
+ */
+export const STATUS_CHUNK = 100;
+
+/**
+ * The jobs' records, in the order of `ids`; null for an id Redis knows nothing of. `goOn` is
+ * asked before each call: once it says no, the records read so far are returned (a shorter
+ * list), so a reader with a deadline stops there.
+ */
 export async function readStatuses(
   client: Redis,
   keys: QueueKeys,
   ids: readonly string[],
+  goOn: () => boolean = () => true,
 ): Promise<(JobRecord | null)[]> {
-  if (ids.length === 0) return [];
-  const reply = await runScript<Found[]>(
-    client,
-    scripts.status,
-    [keys.stream, keys.delayed],
-    [keys.resultPrefix, keys.recordPrefix, GROUP, ...ids],
-  );
-  return reply.map((found, n) => toRecord(ids[n]!, found));
+  const out: (JobRecord | null)[] = [];
+  for (let at = 0; at < ids.length && goOn(); at += STATUS_CHUNK) {
+    const chunk = ids.slice(at, at + STATUS_CHUNK);
+    const reply = await runScript<Found[]>(
+      client,
+      scripts.status,
+      [keys.stream, keys.delayed],
+      [keys.resultPrefix, keys.recordPrefix, GROUP, ...chunk],
+    );
+    for (const [n, found] of reply.entries()) out.push(toRecord(chunk[n]!, found));
+  }
+  return out;
 }
 
 function json(text: string | undefined): unknown {

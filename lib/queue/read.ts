@@ -16,18 +16,21 @@ export { field };
 const READ_BEHIND_MAX = 16;
 
 /**
- * Reads several jobs in one script call (read only); null for ids Redis does not know. With
- * `fromLetters` (the default), a job whose outcome was dropped while Redis was full reads as
- * failed, from its dead letter (engine/letters.ts: a bounded scan, made only when some job is
- * unknown). Readers that anyone may call, or that run every second (the dashboard), pass false.
+ * Reads several jobs (read only), in calls of STATUS_CHUNK ids (engine/status.ts): `goOn`, asked
+ * before each, stops the read there, and the list returned is shorter. null for ids Redis does
+ * not know. With `fromLetters` (the default), a job whose outcome was dropped while Redis was
+ * full reads as failed, from its dead letter (engine/letters.ts: a bounded scan, made only when
+ * some job is unknown). Readers that anyone may call, or that run every second (the
+ * dashboard), pass false.
  */
 export async function getJobs(
   client: Redis,
   keys: QueueKeys,
   ids: readonly string[],
   fromLetters = true,
+  goOn?: () => boolean,
 ): Promise<(JobRecord | null)[]> {
-  const records = await readStatuses(client, keys, ids);
+  const records = await readStatuses(client, keys, ids, goOn);
   const missing = ids.filter((_, i) => records[i] === null);
   if (missing.length === 0 || !fromLetters) return records;
   const letters = await recordsFromLetters(client, keys, missing);
@@ -43,6 +46,12 @@ export interface WaitOptions {
   recheckMs?: number;
   /** Told when a read fails (Redis down); waiting goes on until the timeout. */
   onError?: (err: unknown) => void;
+  /**
+   * Keep the records of the jobs that end in the answer's `ended` (default true). false, for
+   * a caller that reads them afterwards anyway: `ended` stays empty, so waiting for many jobs
+   * holds their ids, not their records.
+   */
+  keepRecords?: boolean;
 }
 
 export interface WaitResult {
@@ -68,16 +77,21 @@ export async function waitForJobs(
   const deadline = Date.now() + options.timeoutMs;
   const waiting = new Set(ids);
   const ended = new Map<string, JobRecord | null>();
+  let endedCount = 0;
+  // A long list is read in several calls: once the time is up, the wait stops reading.
+  const inTime = () => Date.now() < deadline;
   // `unknownEnds`: a null read means the id is unknown (a full read), not "no outcome yet".
-  const check = async (list: string[], read = getJobs(client, keys, list), unknownEnds = true) => {
-    const records = await read;
-    list.forEach((id, i) => {
-      const r = records[i] ?? null;
+  // `records` may be shorter than `list` (the time ran out): the ids past it are still waited for.
+  const read = (list: string[]) => getJobs(client, keys, list, true, inTime);
+  const check = async (list: string[], reading = read(list), unknownEnds = true) => {
+    const records = await reading;
+    records.forEach((r, i) => {
       if (r ? !TERMINAL_STATUSES.has(r.status) : !unknownEnds) return;
-      ended.set(id, r);
-      waiting.delete(id);
+      if (options.keepRecords ?? true) ended.set(list[i]!, r);
+      waiting.delete(list[i]!);
+      endedCount++;
     });
-    options.onProgress?.(ended.size, ids.length);
+    options.onProgress?.(endedCount, ids.length);
   };
   // The first look is retried like the reads below: called just after Redis restarted, the
   // client may still be reconnecting (it fails fast meanwhile), and the wait must not end there.
@@ -88,7 +102,7 @@ export async function waitForJobs(
       // Sent in the same tick, so pipelined: Redis runs the cursor read before the job reads,
       // which is the order that matters, at the cost of one round trip instead of two.
       const cursorRead = lastEventId(client, keys);
-      const firstRead = getJobs(client, keys, [...waiting]);
+      const firstRead = read([...waiting]);
       firstRead.catch(() => {}); // if the cursor read fails, its error is the one reported
       const first = await cursorRead;
       await check([...waiting], firstRead);

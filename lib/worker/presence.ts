@@ -3,7 +3,7 @@
 import { hostname } from "node:os";
 import type { WorkerOptions } from "../config.ts";
 import { beat } from "../engine/heartbeat.ts";
-import { GROUP, type QueueKeys } from "../engine/keys.ts";
+import { GROUP, HANDOVER_SUFFIX, type QueueKeys } from "../engine/keys.ts";
 import { holdName } from "../engine/name.ts";
 import { releaseAll } from "../engine/release.ts";
 import { serveTasks as serve } from "../engine/serve.ts";
@@ -76,7 +76,7 @@ export async function claimName(client: Redis, keys: QueueKeys, o: WorkerOptions
 
 /** The consumer a predecessor's entries are moved to (see handOverPredecessor). */
 function predecessorOf(name: string): string {
-  return `${name}~gone`;
+  return `${name}${HANDOVER_SUFFIX}`;
 }
 
 /**

@@ -342,8 +342,8 @@ export const mutants: Mutant[] = [
     "    return true", [T("dead"), G("dead"), T("engine.dead")]),
   // One clock, and the queue's data format.
   m("late-by-default-interval", "lib/admin/workers.ts", "a worker is judged late by its own heartbeat interval",
-    'const beatMs = num("beat_ms") || defaults.heartbeatEveryMs;',
-    "const beatMs = defaults.heartbeatEveryMs;", [T("clock.skew")]),
+    'const beatMs = Math.min(num("beat_ms") || defaults.heartbeatEveryMs,',
+    "const beatMs = Math.min(defaults.heartbeatEveryMs,", [T("clock.skew")]),
   m("beat-on-worker-clock", "lib/engine/lua/heartbeat.lua", "a heartbeat is Redis' time, so a worker whose clock is behind is not gone",
     "redis.call('ZADD', KEYS[1], now, ARGV[1])",
     "redis.call('ZADD', KEYS[1], now - 120000, ARGV[1])", [T("clock.skew")]),
@@ -369,6 +369,28 @@ export const mutants: Mutant[] = [
   m("date-failure-unchecked", "lib/dashboard/api.ts", "a failure event's time past a Date's range is null, not a 500",
     "          at: isoOrNull(f.at),",
     "          at: new Date(f.at).toISOString(),", [T("dates.range")]),
+  // Worker names: none may end in ~gone, the consumer a restarted worker hands its dead
+  // predecessor's entries to (a worker of that name would hold them and never run them).
+  m("config-handover-name", "lib/config.ts", "the library refuses a worker name ending in ~gone",
+    "  if (o.name.endsWith(HANDOVER_SUFFIX)) {", "  if (o.name === HANDOVER_SUFFIX) {", [T("worker.name")]),
+  m("cli-worker-handover-name", "bin/worker.ts", "worker --name refuses a name ending in ~gone",
+    "  if (name?.endsWith(HANDOVER_SUFFIX)) {", "  if (name === HANDOVER_SUFFIX) {", [T("worker.name")]),
+  // A stream under the prefix whose name is no queue name: unreadable in info, left out by the dashboard.
+  m("info-bad-name-fails", "lib/admin/info.ts", "info shows a stream whose name is no queue name as unreadable, and the others",
+    "        if (!QUEUE_NAME.test(name)) return { queue: name, unreadable: BAD_NAME };\n", "", [T("info.badname")]),
+  m("dashboard-lists-bad-name", "lib/dashboard/queues.ts", "the dashboard does not list a queue name it refuses",
+    ".filter((name) => QUEUE_NAME.test(name));", ";", [T("info.badname")]),
+  m("cli-args-repeated-value", "lib/cli/args.ts", "a value option given twice is refused, not silently the last",
+    "    if (given.has(def)) throw new ConfigError(", "    if (given.has({})) throw new ConfigError(", [T("cli.text")]),
+  // Worker records info reads: no NaN, no worker live for ever.
+  m("info-worker-bad-number", "lib/admin/workers.ts", "a worker field that is no whole number reads as unknown",
+    "return v !== undefined && /^\\d{1,15}$/.test(v) ? Number(v) : null;", "return v !== undefined ? Number(v) : null;", [T("info.workers.corrupt")]),
+  m("info-worker-beat-uncapped", "lib/admin/workers.ts", "a worker is judged by at most the longest interval a worker may have",
+    "Math.min(num(\"beat_ms\") || defaults.heartbeatEveryMs, INTERVAL_LIMIT_MS)", "(num(\"beat_ms\") || defaults.heartbeatEveryMs)", [T("info.workers.corrupt")]),
+  m("info-worker-future-beat", "lib/admin/workers.ts", "a beat far in the future is late, as one far in the past",
+    "Math.abs(now - beat) > LATE_BEATS", "now - beat > LATE_BEATS", [T("info.workers.corrupt")]),
+  m("dead-requeue-repeated-id", "lib/admin/admin.ts", "an id given twice is requeued, and answered, once",
+    "const jobIds = [...new Set(given)];", "const jobIds = given;", [T("dead.cli")]),
 ];
 
 // The engine's mutants (scripts/mutants/engine.ts).
