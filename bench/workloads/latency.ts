@@ -59,7 +59,10 @@ async function measure(ctx: Ctx, c: ContenderImpl, n: number) {
         ? Promise.resolve(early.get(id)!)
         : new Promise<number>((resolve) => done.set(id, resolve));
       const woke = producer.waitFor && withTimeout(producer.waitFor(id).then(nowMs), id, "waiter");
-      const [tRecorded, tWoke] = await Promise.all([withTimeout(result, id, "worker's done line"), woke]);
+      const [tRecorded, tWoke] = await Promise.all([
+        withTimeout(result, id, "worker's done line"),
+        woke,
+      ]);
       done.delete(id);
       early.delete(id);
       if (i < 0) continue; // warm-up: connections, scripts, JIT
