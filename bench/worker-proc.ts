@@ -2,6 +2,7 @@
 // Prints "ready" once loaded, starts its worker (connects and works) on "go", and stops it
 // gracefully on "stop" or when stdin closes. With spec.notify it prints
 // `done <job id> <wall-clock ms>` as each result is recorded.
+import { heapSize } from "bun:jsc";
 import { nowMs } from "./_proc.ts";
 import type { RunningWorker, StartWorker, WorkerSpec } from "./contenders/types.ts";
 
@@ -14,8 +15,10 @@ if (!name || !NAMES.includes(name) || !json) {
 const spec = JSON.parse(json) as WorkerSpec;
 // Only the contender's own library is loaded, so its RSS is its own.
 const { startWorker } = (await import(`./contenders/${name}.ts`)) as { startWorker: StartWorker };
+// BENCH_HEAP=1 (bench/latency-tail.ts): the JavaScript heap's size follows, to spot collections.
+const heap = process.env.BENCH_HEAP === "1" ? () => ` ${heapSize()}` : () => "";
 const onDone = spec.notify
-  ? (id: string) => process.stdout.write(`done ${id} ${nowMs()}\n`)
+  ? (id: string) => process.stdout.write(`done ${id} ${nowMs()}${heap()}\n`)
   : undefined;
 
 let worker: RunningWorker | undefined;

@@ -192,6 +192,25 @@ test("the admin rules are enough for the dashboard: every read, a gone worker pr
   }
 });
 
+describe("a producer that may only enqueue", () => {
+  test("without XREVRANGE (the events cursor the enqueue script reads for waiters): trigger works", async () => {
+    const prefix = testPrefix();
+    const url = await aclUser("producer", prefix, "-xrevrange");
+    const r = await runCli("trigger", [
+      "--prefix",
+      prefix,
+      "--redis-url",
+      url,
+      "--url",
+      "https://example.org/",
+    ]);
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    await using redis = await rawRedis();
+    expect(await redis.sendCommand(["XLEN", `${prefix}:{default}:stream`])).toBe(1);
+  });
+});
+
 describe("a user lacking a command: one line naming it, exit 6", () => {
   test("trigger without XADD (inside the enqueue script)", async () => {
     const prefix = testPrefix();
@@ -207,7 +226,7 @@ describe("a user lacking a command: one line naming it, exit 6", () => {
     expectRefused(
       r,
       "trigger",
-      /inside Courier's enqueue script \(NOPERM\): the Redis user needs all of \+exists \+get \+hincrby \+hset \+hsetnx \+set \+time \+type \+xadd \+xdel \+zadd; see "Redis ACL"/,
+      /inside Courier's enqueue script \(NOPERM\): the Redis user needs all of \+exists \+get \+hincrby \+hset \+set \+time \+type \+xadd \+xdel \+xrevrange \+zadd; see "Redis ACL"/,
     );
   });
 

@@ -40,6 +40,16 @@ export interface Enqueued {
   created: boolean;
 }
 
+/** A batch's reply: its jobs, and the events stream's cursor read in the same call. */
+export interface EnqueueReply {
+  jobs: Enqueued[];
+  /**
+   * The events stream's last id before the batch's jobs existed: every event of theirs comes
+   * after it (lib/queue/read.ts starts a wait there). null when no job was created, or unknown.
+   */
+  eventsCursor: string | null;
+}
+
 /** How long a batch's reply is kept for a re-send: longer than any producer retries one. */
 export const RECEIPT_TTL_MS = 60_000;
 
@@ -72,10 +82,20 @@ export async function enqueueJobs(
   batch: EnqueueBatch,
   receiptTtlMs = RECEIPT_TTL_MS,
 ): Promise<Enqueued[]> {
+  return (await enqueueBatch(client, keys, batch, receiptTtlMs)).jobs;
+}
+
+/** enqueueJobs, with the events stream's cursor of the reply. */
+export async function enqueueBatch(
+  client: Redis,
+  keys: QueueKeys,
+  batch: EnqueueBatch,
+  receiptTtlMs = RECEIPT_TTL_MS,
+): Promise<EnqueueReply> {
   const reply = await runScript<string>(
     client,
     scripts.enqueue,
-    [keys.stream, keys.delayed, keys.stats, keys.receipt(batch.batchId), keys.meta],
+    [keys.stream, keys.delayed, keys.stats, keys.receipt(batch.batchId), keys.meta, keys.events],
     [keys.recordPrefix, receiptTtlMs, DATA_FORMAT, ...batch.jobs.flatMap((j) => j.args)],
   );
   return readReply(String(reply), batch.jobs);
@@ -93,21 +113,21 @@ function nextEntryId(ms: bigint, seq: bigint): [bigint, bigint] {
 }
 
 /** The k-th created job with an entry has the k-th id after the first (nextEntryId). */
-function readReply(reply: string, jobs: readonly PreparedJob[]): Enqueued[] {
-  const space = reply.indexOf(" ");
-  const first = reply.slice(0, space);
-  const flags = reply.slice(space + 1);
-  if (space < 0 || flags.length !== jobs.length) {
+function readReply(reply: string, jobs: readonly PreparedJob[]): EnqueueReply {
+  // "<first> <flags> <cursor>"; a receipt written by an earlier Courier has no cursor.
+  const [first = "", flags = "", cursor = "-", ...rest] = reply.split(" ");
+  if (rest.length > 0 || flags.length !== jobs.length) {
     throw new Error(`enqueue: unexpected reply ${JSON.stringify(reply.slice(0, 80))}`);
   }
   const m = /^(\d+)-(\d+)$/.exec(first);
   let [ms, seq] = m ? [BigInt(m[1]!), BigInt(m[2]!)] : [0n, 0n];
   let k = 0;
-  return jobs.map((j, n) => {
+  const enqueued = jobs.map((j, n) => {
     const created = flags[n] === "1";
     if (!created || j.delayed) return { id: j.id, entryId: null, created };
     if (k++ > 0) [ms, seq] = nextEntryId(ms, seq);
     const entryId = k === 1 ? first : `${ms}-${seq}`;
     return { id: j.id || entryId, entryId, created };
   });
+  return { jobs: enqueued, eventsCursor: /^\d+-\d+$/.test(cursor) ? cursor : null };
 }

@@ -47,7 +47,7 @@ export function script(name: string, text: string, numKeys: number, file = `${na
 export const scripts = {
   // Each is called by one typed function in lib/engine/<name>.ts (discard's is in requeue.ts),
   // which owns its KEYS and ARGV order. The common path first: enqueue, finish.
-  enqueue: script("enqueue", enqueueLua, 5),
+  enqueue: script("enqueue", enqueueLua, 6),
   finish: script("finish", finishLua, 6),
   // Failed attempts (retry or dead letter), and retries and delayed jobs brought back when due.
   fail: script("fail", failLua, 6),

@@ -4,7 +4,13 @@
 // once (lib/queue/bulk.ts).
 
 import { MAX_ATTEMPTS_LIMIT } from "../config.ts";
-import { type EnqueueJob, enqueueJobs, prepareBatch, RECEIPT_TTL_MS } from "../engine/enqueue.ts";
+import {
+  type EnqueueJob,
+  type EnqueueReply,
+  enqueueBatch,
+  prepareBatch,
+  RECEIPT_TTL_MS,
+} from "../engine/enqueue.ts";
 import { callerIdProblem, type QueueKeys } from "../engine/keys.ts";
 import { InputError } from "../errors.ts";
 import type { Redis } from "../redis/connect.ts";
@@ -98,18 +104,21 @@ export function receiptTtlFor(retryWindowS: number): number {
  * A batch sender: the batch's id (naming its receipt) and the ids of delayed jobs are fixed
  * here, once, so every try sends the same batch and a re-send after a lost reply returns the
  * first try's ids and adds nothing. Under `noeviction` at maxmemory Redis refuses the call at
- * its first write, so a refused batch wrote nothing. Results keep the input order.
+ * its first write, so a refused batch wrote nothing. Results keep the input order. `onReply`
+ * sees the engine's reply (entry ids, the events cursor: lib/queue/recent.ts).
  */
 export function batchSender(
   client: Redis,
   keys: QueueKeys,
   jobs: readonly Prepared[],
   retryWindowS = 0,
+  onReply?: (reply: EnqueueReply) => void,
 ): () => Promise<Enqueued[]> {
   const batch = prepareBatch(jobs);
   const receiptTtlMs = receiptTtlFor(retryWindowS);
   return async () => {
-    const done = await enqueueJobs(client, keys, batch, receiptTtlMs);
-    return done.map((j) => ({ id: j.id, created: j.created }));
+    const reply = await enqueueBatch(client, keys, batch, receiptTtlMs);
+    onReply?.(reply);
+    return reply.jobs.map((j) => ({ id: j.id, created: j.created }));
   };
 }

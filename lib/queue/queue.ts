@@ -24,6 +24,7 @@ import {
 } from "./bulk.ts";
 import { batchSender, type Enqueued, type JobSpec, type Prepared, prepareJob } from "./prepare.ts";
 import { getJobs, type WaitOptions, type WaitResult, waitForJobs } from "./read.ts";
+import { RecentJobs } from "./recent.ts";
 
 export type QueueConfig = Partial<ProducerOptions> &
   Pick<ConnectOptions, "retryConnectS"> & {
@@ -41,6 +42,8 @@ export class Queue {
   /** Connections for blocking waits: all of them, and those not in use right now. */
   #waiters = new Set<Redis>();
   #idleWaiters: Redis[] = [];
+  /** Jobs just enqueued here, with the events cursor a wait for them may start from. */
+  #recent = new RecentJobs();
 
   #retryConnectS: number;
   #waitForMemoryS: number;
@@ -133,7 +136,9 @@ export class Queue {
       // and a batch whose receipt exists returns the same ids, adding nothing.
       send: (batch: readonly Prepared[]) => {
         const window = Math.max(this.#retryConnectS, this.#waitForMemoryS);
-        const send = batchSender(this.client, this.keys, batch, window);
+        const send = batchSender(this.client, this.keys, batch, window, (reply) =>
+          this.#recent.remember(reply),
+        );
         return this.#call(
           send,
           batch.length === 1 ? "job not enqueued" : `batch of ${batch.length} jobs not enqueued`,
@@ -185,6 +190,9 @@ export class Queue {
 
   /** Blocks until every job has finished or failed, or the timeout passes. */
   async waitForJobs(ids: readonly string[], options: WaitOptions): Promise<WaitResult> {
+    // Jobs this Queue has just enqueued cannot have ended before their enqueue: the wait
+    // starts from the events cursor their enqueue read, with no first look.
+    const from = this.#recent.cursorFor(ids);
     // A blocking read holds its connection: each wait running at once gets one of its own,
     // kept afterwards for the next wait.
     const blocking =
@@ -197,7 +205,7 @@ export class Queue {
       }));
     this.#waiters.add(blocking);
     try {
-      return await waitForJobs(this.client, blocking, this.keys, ids, options);
+      return await waitForJobs(this.client, blocking, this.keys, ids, options, from);
     } finally {
       if (this.#waiters.has(blocking)) this.#idleWaiters.push(blocking);
     }

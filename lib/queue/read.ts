@@ -13,7 +13,7 @@ import { type JobRecord, TERMINAL_STATUSES } from "../types.ts";
 export { field };
 
 /** Waits for at most this many jobs read their records behind each blocking read. */
-const READ_BEHIND_MAX = 16;
+export const READ_BEHIND_MAX = 16;
 
 /**
  * Reads several jobs (read only), in calls of STATUS_CHUNK ids (engine/status.ts): `goOn`, asked
@@ -65,7 +65,10 @@ export interface WaitResult {
  * Waits until every job has finished or failed. `blocking` must be a connection of its own:
  * XREAD BLOCK holds it. The cursor is read before the jobs are checked (same connection,
  * pipelined in that order), so an event that lands between the check and the first read is
- * still seen.
+ * still seen. `from`: an events cursor read atomically with the enqueue of every job in `ids`
+ * (lib/queue/recent.ts), so that none of them had ended at it: the wait blocks from there at
+ * once, with no first look (used for at most READ_BEHIND_MAX jobs, whose outcomes are read
+ * behind every blocking read, so even an event trimmed away unseen costs no wait).
  */
 export async function waitForJobs(
   client: Redis,
@@ -73,6 +76,7 @@ export async function waitForJobs(
   keys: QueueKeys,
   ids: readonly string[],
   options: WaitOptions,
+  from: string | null = null,
 ): Promise<WaitResult> {
   const deadline = Date.now() + options.timeoutMs;
   const waiting = new Set(ids);
@@ -95,9 +99,9 @@ export async function waitForJobs(
   };
   // The first look is retried like the reads below: called just after Redis restarted, the
   // client may still be reconnecting (it fails fast meanwhile), and the wait must not end there.
-  let cursor: string | null = null;
+  let cursor = ids.length <= READ_BEHIND_MAX ? from : null;
   let failures = 0;
-  for (;;) {
+  while (cursor === null) {
     try {
       // Sent in the same tick, so pipelined: Redis runs the cursor read before the job reads,
       // which is the order that matters, at the cost of one round trip instead of two.
@@ -107,7 +111,6 @@ export async function waitForJobs(
       const first = await cursorRead;
       await check([...waiting], firstRead);
       cursor = first;
-      break;
     } catch (err) {
       options.onError?.(err);
       const left = deadline - Date.now();

@@ -227,6 +227,22 @@ export const mutants: Mutant[] = [
   m("producer-delay-ignored", "lib/queue/prepare.ts", "a delayed job is due delayMs after its enqueue",
     "    delayMs: Math.max(delay, 0),",
     "    delayMs: 0,", [T("queue.enqueue"), T("worker.process")]),
+  // A wait for jobs the Queue just enqueued starts from their enqueue's events cursor.
+  m("wait-cursor-unused", "lib/queue/queue.ts", "a wait for jobs this Queue just enqueued blocks from their enqueue's cursor, no first look",
+    "const from = this.#recent.cursorFor(ids);",
+    "const from = null;", [T("queue.wait.cursor")]),
+  m("recent-caller-ids", "lib/queue/recent.ts", "a wait for a caller-id job looks first (its outcome may predate its marker)",
+    "if (!j.created || j.entryId === null || j.id !== j.entryId) continue;",
+    "if (!j.created || j.entryId === null) continue;", [T("queue.recent"), T("queue.wait.cursor")]),
+  m("recent-stale", "lib/queue/recent.ts", "a wait started long after the enqueue looks first (an expired outcome ends it at once)",
+    "if (!job || now - job.atMs > FRESH_MS) return null;",
+    "if (!job) return null;", [T("queue.recent")]),
+  m("recent-reused", "lib/queue/recent.ts", "each remembered cursor serves one wait",
+    "    for (const id of ids) this.#jobs.delete(id);\n",
+    "", [T("queue.recent"), T("queue.wait.cursor")]),
+  m("recent-latest-cursor", "lib/queue/recent.ts", "a wait for several jobs starts from the earliest of their cursors",
+    "compareStreamIds(job.cursor, from) < 0",
+    "compareStreamIds(job.cursor, from) > 0", [T("queue.recent")]),
   // Promotion (promote.lua): its status check, its due time and its type check are held by
   // engine.ts (engine-promote-status-check, engine-promote-early,
   // engine-promote-type-unchecked), deleted here.

@@ -12,14 +12,21 @@
 --
 -- The queue's data format is written with its first jobs, in the same call (meta.lua does it for
 -- a worker): a separate call after this one would be lost with a lost reply, leaving jobs in a
--- queue with no format. The producer checked the format at connect.
+-- queue with no format. It is written when `meta` is missing (its TYPE, read for the type check
+-- anyway, says so: no call per batch once it exists). The producer checked the format at connect.
+--
+-- The reply also carries the events stream's last id (the cursor), read in the same call: no
+-- event after it can be of a job this batch added, and every event of theirs comes after it, so
+-- a waiter for these jobs can block on the events from there without first reading their state
+-- (lib/queue/read.ts, waitForJobs).
 --
 -- KEYS[1] stream  KEYS[2] delayed (zset)  KEYS[3] stats (hash)  KEYS[4] receipt (string)
--- KEYS[5] meta (hash: format, created_at)
+-- KEYS[5] meta (hash: format, created_at)  KEYS[6] events (stream; read only)
 -- ARGV[1] record key prefix  ARGV[2] receipt TTL (ms)  ARGV[3] the format this Courier writes
 -- ARGV[4..] sextuples: job id ('' = auto: the entry id), task, payload JSON, max attempts,
 --   delay ms (0 = now; a delayed job always has an id), options JSON ('' = none)
--- Returns "<first entry id or empty> <flags>", one flag per job: 1 created, 0 existed.
+-- Returns "<first entry id or empty> <flags> <cursor>", one flag per job: 1 created, 0 existed;
+-- cursor `-` when no job was created or the events key is not a stream.
 -- Or an error reply `ERR courier: key … holds a …` (nothing written: wrong_type, _wrongtype.lua),
 -- or `ERR courier: stream … has no ids left` (its last id is near 2^64 - 1 in both parts: the
 -- batch's entries would not fit; nothing written but the stream's last id).
@@ -27,11 +34,20 @@
 --- @include ids
 --- @include counters
 --- @include clock
-local wrong = wrong_type({ KEYS[1], 'stream', KEYS[2], 'zset', KEYS[3], 'hash', KEYS[5], 'hash',
-  KEYS[4], 'string' })
-if wrong then return wrong end
-local seen = redis.call('GET', KEYS[4])
+-- The receipt first: a GET refused (WRONGTYPE) is the type check of that key, at no extra call.
+local read, seen = pcall(redis.call, 'GET', KEYS[4])
+if not read then return (wrong_type({ KEYS[4], 'string' })) end
 if seen then return seen end
+-- The delayed set is written only for a delayed job: checked only when the batch has one.
+local expected = { KEYS[1], 'stream', KEYS[3], 'hash', KEYS[5], 'hash' }
+for i = 8, #ARGV, 6 do
+  if (tonumber(ARGV[i]) or 0) > 0 then
+    expected[#expected + 1] = KEYS[2]; expected[#expected + 1] = 'zset'
+    break
+  end
+end
+local wrong, types = wrong_type(expected)
+if wrong then return wrong end
 local prefix = ARGV[1]
 local first, ms, seq, now = '', nil, nil, nil
 local flags, added = {}, 0
@@ -131,12 +147,17 @@ for _, d in ipairs(later) do
   redis.call('HSET', prefix .. d[1], unpack(d[2]))
   redis.call('ZADD', KEYS[2], d[3], d[1])
 end
+local cursor = '-'
 if added > 0 then
   add_count(KEYS[3], 'enqueued', added)
-  if redis.call('HSETNX', KEYS[5], 'format', ARGV[3]) == 1 then
-    redis.call('HSETNX', KEYS[5], 'created_at', clock_ms())
+  if types[KEYS[5]] == 'none' then
+    redis.call('HSET', KEYS[5], 'format', ARGV[3], 'created_at', clock_ms())
   end
+  -- Under pcall: the events key is not this script's to check (a wrong type there costs the
+  -- waiter its shortcut, never the batch).
+  local ok, last = pcall(redis.call, 'XREVRANGE', KEYS[6], '+', '-', 'COUNT', 1)
+  if ok then cursor = last[1] and last[1][1] or '0-0' end
 end
-local reply = first .. ' ' .. table.concat(flags)
+local reply = first .. ' ' .. table.concat(flags) .. ' ' .. cursor
 redis.call('SET', KEYS[4], reply, 'PX', ARGV[2])
 return reply

@@ -9,12 +9,17 @@
 -- (lib/worker/outcomes.ts refusedOverOneRecord) and retries an outcome batch with back-off,
 -- acknowledging nothing; a refused read stops it (Worker.failure, lib/worker/worker.ts); the
 -- CLI says it in one line (lib/cli/refusal.ts).
+-- Second reply: the types read, by key ('none' for a missing key), for a script that acts on
+-- a key's absence (enqueue.lua writes the format when `meta` is missing) without another call.
 local function wrong_type(expected)
+  local seen = {}
   for i = 1, #expected, 2 do
     local t = redis.call('TYPE', expected[i]).ok
     if t ~= 'none' and t ~= expected[i + 1] then
       return redis.error_reply('ERR courier: key ' .. expected[i] .. ' holds a ' .. t ..
         ', not a ' .. expected[i + 1])
     end
+    seen[expected[i]] = t
   end
+  return nil, seen
 end
