@@ -243,7 +243,9 @@ test("scripts/cluster.ts: the nodes outlive start, status checks them, stop stop
 
     // stop removes its folder: start refuses one that holds anything else.
     writeFileSync(join(parent, "keep.txt"), "mine");
-    const refused = await cli("start", "--dir", parent);
+    const refused = await runProcess([
+      ...[process.execPath, join(ROOT, "scripts/cluster.ts"), "start", "--dir", parent],
+    ]);
     expect(refused).toMatchObject({ code: 2, stdout: "" });
     expect(refused.stderr).toStartWith(`cluster: ${parent} is not empty`);
     expect(readFileSync(join(parent, "keep.txt"), "utf8")).toBe("mine");

@@ -104,10 +104,11 @@ describe("dead letters on a full Redis", () => {
     await failAll(v, entries.slice(100));
     const after = await used(small!);
     // The job's stream entry (94 B) is freed, a share of a batch's `failed` event taken; the
-    // letters' stream nodes are freed whole as their letters go. Measured: 89 B per job freed.
-    // Without the trim the memory grows instead, by 85 B per job.
+    // letters' stream nodes are freed whole as their letters go. Measured: 60 to 89 B per job
+    // freed (how many letter nodes are freed whole within the run varies). Without the trim the
+    // memory grows instead, by 85 B per job.
     const freedPerJob = (before - after) / N;
-    expect(freedPerJob).toBeGreaterThan(60);
+    expect(freedPerJob).toBeGreaterThan(40);
     // Every job failed and is counted once; the letters kept their number, the oldest went.
     expect(await stat(v, "dead")).toBe(N + 100);
     expect(await stat(v, "dead_trimmed")).toBe(N + 100);
