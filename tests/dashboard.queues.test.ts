@@ -4,8 +4,8 @@
 // row in the latest failures, and the page has an icon.
 import { afterEach, describe, expect, test } from "bun:test";
 import { type Dashboard, startDashboard } from "../lib/dashboard/server.ts";
-import { deadJobs, firstSnapshot } from "./fixtures/dashboard.ts";
 import { queueKeys } from "../lib/engine/keys.ts";
+import { deadJobs, firstSnapshot } from "./fixtures/dashboard.ts";
 import { openQueue, rawRedis, redisUrl, testPrefix } from "./helpers.ts";
 
 const TOKEN = "queues-test-token-0001";
