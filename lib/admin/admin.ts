@@ -191,9 +191,8 @@ export class Admin {
     return requeueAllLetters(this.client, this.keys, this.#o());
   }
 
-  /** Deletes dead jobs (letter, failed outcome and record); returns the ids deleted, each once. */
-  async deleteDead(given: readonly string[]): Promise<string[]> {
-    const jobIds = [...new Set(given)];
+  /** Deletes dead jobs (letter, failed outcome and record); returns the ids deleted. */
+  async deleteDead(jobIds: readonly string[]): Promise<string[]> {
     const found = await this.#letters(jobIds);
     const pairs = found.flatMap((l, i) => (l ? [[l.entryId, jobIds[i]!] as [string, string]] : []));
     return discardLetters(this.client, this.keys, pairs);
