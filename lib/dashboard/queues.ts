@@ -46,8 +46,8 @@ export class Queues {
   }
 
   /**
-   * Every queue under the prefix, the dashboard's own included (it may have no stream yet). A
-   * stream whose name no queue may have (another program's key) is left out, as resolve()
+   * Every queue under the prefix, the dashboard's own included (it may have no keys yet). A
+   * key whose name no queue may have (another program's key) is left out, as resolve()
    * refuses it (400).
    */
   async list(): Promise<string[]> {
