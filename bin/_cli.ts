@@ -175,7 +175,18 @@ async function findSubCommand(cmd: CommandDef, rawArgs: string[], help: boolean)
   if (!sub) throw new UsageError(`unknown command "${name}": use ${names.join(", ")}`);
   const rest = [...rawArgs.slice(0, i), ...rawArgs.slice(i + 1)];
   const inner = await findSubCommand(await resolveValue(sub), rest, help);
-  return { ...inner, parent: inner.parent ?? cmd, ordered: [name, ...inner.ordered] };
+  const parent = inner.parent ? await namedUnder(inner.parent, cmd) : cmd;
+  return { ...inner, parent, ordered: [name, ...inner.ordered] };
+}
+
+/**
+ * The parent with its own parent's name before its name (`courier dead`): citty's usage line
+ * names only the nearest parent, so `courier dead list --help` would read `USAGE dead list`.
+ */
+async function namedUnder(parent: CommandDef, outer: CommandDef): Promise<CommandDef> {
+  const [meta, above] = await Promise.all([resolveValue(parent.meta), resolveValue(outer.meta)]);
+  const name = [above?.name, meta?.name].filter(Boolean).join(" ");
+  return { ...parent, meta: { ...meta, name } };
 }
 
 let ownPipeHandling = false;

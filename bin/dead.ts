@@ -79,7 +79,7 @@ const requeueCommand = defineCommand({
 const deleteCommand = defineCommand({
   meta: {
     name: "delete",
-    description: `Delete dead jobs for good: each letter, and the job's failed outcome and record. Exit ${EXIT.notFound} when an id has no dead letter.`,
+    description: `Delete dead jobs for good: each letter, and the job's failed outcome and record; an id given twice is deleted and printed once. Exit ${EXIT.notFound} when an id has no dead letter.`,
   },
   args: {
     ids: { type: "positional", description: "Job ids", required: false },
@@ -175,7 +175,9 @@ async function requeueAll(admin: Admin, json: boolean): Promise<void> {
   else print(`requeued ${count} dead job${count === 1 ? "" : "s"}`);
 }
 
-async function remove(admin: Admin, ids: string[], json: boolean): Promise<void> {
+async function remove(admin: Admin, given: string[], json: boolean): Promise<void> {
+  // An id given twice is deleted, and said, once (as requeue does).
+  const ids = [...new Set(given)];
   const deleted = new Set(await admin.deleteDead(ids));
   for (const id of ids) {
     if (json) printJson({ id, deleted: deleted.has(id) });

@@ -45,13 +45,23 @@ afterEach(async () => {
  * as "-xreadgroup" appended); returns its Redis URL.
  */
 async function aclUser(role: Role, prefix: string, ...without: string[]): Promise<string> {
+  const rules = readmeRules().get(role);
+  expect(rules?.length).toBeGreaterThan(0);
+  return userWith(role, prefix, rules!, without);
+}
+
+/** A user with the given README lines of a role (see aclUser). */
+async function userWith(
+  role: Role,
+  prefix: string,
+  rules: string[][],
+  without: string[] = [],
+): Promise<string> {
   const user = `courier-${role}-${prefix}`;
   const password = `pw-${Math.random().toString(36).slice(2)}`;
   await using redis = await rawRedis();
   created.push(user);
-  const rules = readmeRules().get(role);
-  expect(rules?.length).toBeGreaterThan(0);
-  for (const rule of rules!) {
+  for (const rule of rules) {
     const args = rule.map((a) =>
       a === ">PASSWORD" ? `>${password}` : a === "~courier:*" ? `~${prefix}:*` : a,
     );
@@ -193,6 +203,24 @@ test("the admin rules are enough for the dashboard: every read, a gone worker pr
 });
 
 describe("a producer that may only enqueue", () => {
+  test("the README's first producer line alone: trigger on a fresh queue (no meta yet) works", async () => {
+    const prefix = testPrefix();
+    const firstLine = readmeRules().get("producer")!.slice(0, 1);
+    const url = await userWith("producer", prefix, firstLine);
+    const r = await runCli("trigger", [
+      "--prefix",
+      prefix,
+      "--redis-url",
+      url,
+      "--url",
+      "https://example.org/",
+    ]);
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    await using redis = await rawRedis();
+    expect(await redis.sendCommand(["XLEN", `${prefix}:{default}:stream`])).toBe(1);
+  });
+
   test("without XREVRANGE (the events cursor the enqueue script reads for waiters): trigger works", async () => {
     const prefix = testPrefix();
     const url = await aclUser("producer", prefix, "-xrevrange");

@@ -4,8 +4,9 @@
 // row in the latest failures, and the page has an icon.
 import { afterEach, describe, expect, test } from "bun:test";
 import { type Dashboard, startDashboard } from "../lib/dashboard/server.ts";
+import { queueKeys } from "../lib/engine/keys.ts";
 import { deadJobs, firstSnapshot } from "./fixtures/dashboard.ts";
-import { openQueue, redisUrl, testPrefix } from "./helpers.ts";
+import { openQueue, rawRedis, redisUrl, testPrefix } from "./helpers.ts";
 
 const TOKEN = "queues-test-token-0001";
 const AUTH = { "x-courier-token": TOKEN, "content-type": "application/json" };
@@ -81,6 +82,26 @@ describe("queues under the prefix", () => {
       body: JSON.stringify({ url: "www.example.org" }),
     });
     expect(refused.status).toBe(404);
+  });
+
+  test("lists exactly the queues it serves: one with only delayed jobs, or only counters", async () => {
+    const prefix = testPrefix();
+    await using q = await openQueue({ prefix, queue: "later" });
+    await q.enqueueMany([{ task: "send", delayMs: 60_000 }]);
+    await using r = await rawRedis();
+    // Each key exists() tests is enough alone: the delayed set (counters deleted by hand), or
+    // counters (a queue whose other keys were deleted by hand).
+    await r.sendCommand(["DEL", queueKeys(prefix, "later").stats]);
+    await r.sendCommand(["HSET", queueKeys(prefix, "counted").stats, "enqueued", "1"]);
+    expect(await r.sendCommand(["EXISTS", queueKeys(prefix, "later").stream])).toBe(0);
+    const d = await dashboard(prefix);
+
+    const { queues } = (await get(d, "/api/queues")).body;
+    expect(queues).toEqual(["counted", "default", "later"]);
+    for (const name of queues) {
+      expect((await get(d, `/api/overview?queue=${name}`)).status).toBe(200);
+    }
+    expect((await get(d, "/api/overview?queue=later")).body.counts).toMatchObject({ delayed: 1 });
   });
 
   test("live updates follow the queue asked for", async () => {

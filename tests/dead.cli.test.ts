@@ -95,6 +95,22 @@ describe("bin/dead.ts", () => {
     });
   });
 
+  test("delete ID ID: the job is deleted once, said once, exit 0", async () => {
+    const prefix = testPrefix();
+    const [id] = await killJobs(prefix, 1);
+    const r = await dead(prefix, "delete", id!, id!);
+    expect(r).toMatchObject({ code: 0, stdout: `${id}\n`, stderr: "" });
+  });
+
+  test("run through courier, a command's --help names courier: USAGE courier dead list", async () => {
+    const help = await runCli("courier", ["dead", "list", "--help"]);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain("USAGE courier dead list [OPTIONS]");
+    expect(help.stdout).toContain("(courier dead list)");
+    const own = await runCli("courier", ["dead", "--help"]);
+    expect(own.stdout).toContain("USAGE courier dead list|show|requeue|delete|purge");
+  });
+
   test("requeue ID ID: the job is requeued once, said once, exit 0", async () => {
     const prefix = testPrefix();
     const [id] = await killJobs(prefix, 1);

@@ -115,12 +115,13 @@ export class Admin {
 
   /**
    * Queue names under this prefix, found with SCAN: for `info` and the dashboard. A queue is
-   * found by its stream or its stats (every enqueue counts there), so one whose only jobs are
-   * delayed or dead is found too, as `exists()` finds it.
+   * found by the keys `exists()` tests (stream, delayed set, dead letters, stats), so every
+   * queue found is one `exists()` says is there, and the other way round.
    */
   async findQueues(): Promise<string[]> {
     const found = new Set<string>();
-    const pattern = `${this.options.prefix}:{*}:st*`;
+    // `[sd]*` narrows the scan's replies to the four keys' initials (and stats:minutes...).
+    const pattern = `${this.options.prefix}:{*}:[sd]*`;
     let cursor = "0";
     do {
       const [next, keys] = await this.client.sendCommand<[string, string[]]>([
@@ -132,7 +133,7 @@ export class Admin {
         "1000",
       ]);
       for (const key of keys) {
-        const m = /^.*?:\{(.+)\}:(?:stream|stats)$/.exec(key);
+        const m = /^.*?:\{(.+)\}:(?:stream|delayed|dead|stats)$/.exec(key);
         if (m) found.add(m[1]!);
       }
       cursor = next;

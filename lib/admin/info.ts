@@ -48,7 +48,7 @@ export function infoReader(admin: Admin, queues: readonly string[]): () => Promi
     let redis: RedisMemory | null = null;
     const reports = await Promise.all(
       known.map(async (name) => {
-        // A stream under the prefix whose name no queue may have (another program's key): shown
+        // A queue key under the prefix whose name no queue may have (another program's key): shown
         // as unreadable, as a key of another type is, rather than failing the whole report.
         if (!QUEUE_NAME.test(name)) return { queue: name, unreadable: BAD_NAME };
         const view = admin.forQueue(name);

@@ -1,9 +1,8 @@
 // Which queue a request is about: `?queue=<name>`, else the one the dashboard was started
-// with. A name must be a queue that exists under the prefix (it has a stream), so a request
-// cannot make the dashboard read, or connect for, queues that are not there.
+// with. A name must be a queue that exists under the prefix (Admin.exists: the same test that
+// lists it), so a request cannot make the dashboard read, or connect for, queues that are not there.
 import type { Admin } from "../admin/admin.ts";
 import { QUEUE_NAME } from "../config.ts";
-import { queueKeys } from "../engine/keys.ts";
 import { RedisRefusedError } from "../errors.ts";
 import { Queue } from "../queue/queue.ts";
 
@@ -29,12 +28,11 @@ export class Queues {
     if (!QUEUE_NAME.test(name)) {
       return { ok: false, status: 400, error: "a queue name is 1-100 letters, digits or _.:-" };
     }
-    const { stream } = queueKeys(this.admin.options.prefix, name);
-    if ((await this.admin.client.sendCommand<string>(["TYPE", stream])) !== "stream") {
+    const view = this.admin.forQueue(name);
+    if (!(await view.exists())) {
       const prefix = this.admin.options.prefix;
       return { ok: false, status: 404, error: `no queue named ${name} under prefix ${prefix}` };
     }
-    const view = this.admin.forQueue(name);
     if (!this.#readable.has(name)) {
       // Another data format: refused (409) before anything of it is read, as the CLIs do.
       const refused = await view.checkFormat().then(
@@ -48,8 +46,8 @@ export class Queues {
   }
 
   /**
-   * Every queue under the prefix, the dashboard's own included (it may have no stream yet). A
-   * stream whose name no queue may have (another program's key) is left out, as resolve()
+   * Every queue under the prefix, the dashboard's own included (it may have no keys yet). A
+   * key whose name no queue may have (another program's key) is left out, as resolve()
    * refuses it (400).
    */
   async list(): Promise<string[]> {

@@ -48,7 +48,8 @@ export interface QueueKeys {
   minutes: string;
   /**
    * Hash: histogram of finished jobs' run times. Field `<bound ms>` (or `inf`) counts jobs whose
-   * run took at most that bound and more than the one below; `sum_ms` and `count` as well.
+   * run took at most that bound and more than the one below; `sum_ms` as well (the count is
+   * the buckets' sum).
    */
   durations: string;
   /** `r:<id>`: a string holding the job's outcome (lib/engine/outcome.ts), with a TTL. */

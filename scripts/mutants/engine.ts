@@ -252,9 +252,9 @@ export const engineMutants: Mutant[] = [
   m("engine-claim-takes-memory-first", LUA("claim"), "a claim goes through on a full Redis (first write takes no memory)",
     "redis.call('PERSIST', KEYS[1]) -- a write that takes no memory first: a full Redis lets it run\n",
     "", [E("full")],
-    "on every path that writes, the claim's first write is XCLAIM (or, in own mode, XACK), which " +
-    "Redis does not check against maxmemory either (no denyoom flag): a full Redis lets the claim " +
-    "through without the PERSIST, which keeps that true when the script changes"),
+    "on every path that writes, the claim's first write after the PERSIST is XCLAIM (or, in own mode, " +
+    "XACK), which Redis does not check against maxmemory either (no denyoom flag): a full Redis lets " +
+    "the claim through without the PERSIST, kept so that this stays true when the script changes"),
   m("engine-fail-takes-memory-first", LUA("fail"), "a failure is recorded on a full Redis (first write takes no memory)",
     "write_without_memory(KEYS[1])\n",
     "", [E("full")]),

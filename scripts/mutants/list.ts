@@ -407,6 +407,14 @@ export const mutants: Mutant[] = [
     "Math.abs(now - beat) > LATE_BEATS", "now - beat > LATE_BEATS", [T("info.workers.corrupt")]),
   m("dead-requeue-repeated-id", "lib/admin/admin.ts", "an id given twice is requeued, and answered, once",
     "const jobIds = [...new Set(given)];", "const jobIds = given;", [T("dead.cli")]),
+  m("dead-delete-repeated-id", "bin/dead.ts", "dead delete of an id given twice deletes, and prints, it once",
+    "const ids = [...new Set(given)];", "const ids = given;", [T("dead.cli")]),
+  m("dashboard-serves-by-stream", "lib/dashboard/queues.ts", "the dashboard serves every queue it lists (one with only delayed jobs, or counters)",
+    "if (!(await view.exists())) {", "if ((await view.client.sendCommand([\"TYPE\", view.keys.stream])) !== \"stream\") {", [T("dashboard.queues")]),
+  m("find-queues-by-stream", "lib/admin/admin.ts", "the queues found are those exists() finds: stream, delayed set, dead letters or stats",
+    "(?:stream|delayed|dead|stats)$/", "(?:stream|stats)$/", [T("dashboard.queues")]),
+  m("usage-parent-unnamed", "bin/_cli.ts", "courier dead list --help reads USAGE courier dead list",
+    "const parent = inner.parent ? await namedUnder(inner.parent, cmd) : cmd;", "const parent = inner.parent ?? cmd;", [T("dead.cli")]),
 ];
 
 // The engine's mutants (scripts/mutants/engine.ts).
