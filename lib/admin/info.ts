@@ -8,7 +8,7 @@ import { describeError, RedisRefusedError } from "../errors.ts";
 import { formatBytes, type RedisMemory, readMemory } from "../redis/memory.ts";
 import type { Admin } from "./admin.ts";
 import { formatDuration } from "./duration.ts";
-import type { QueueCounts } from "./stats.ts";
+import { isCount, type QueueCounts } from "./stats.ts";
 import type { WorkerInfo } from "./workers.ts";
 
 export interface QueueReport extends QueueCounts {
@@ -133,7 +133,8 @@ function formatMemory(m: RedisMemory): string {
 /** Letters dropped for newer ones on a full Redis (lib/engine/lua/include/dead.lua): said once any were. */
 function trimmedLetters(n: number): string[] {
   if (n === 0) return [];
-  const letters = n === 1 ? "1 dead letter" : `${n} dead letters`;
+  // A counter that holds no whole number (corrupt, or written by hand) is unknown: `?`.
+  const letters = !isCount(n) ? "? dead letters" : n === 1 ? "1 dead letter" : `${n} dead letters`;
   return [`  trimmed    ${letters} dropped (oldest first) for newer ones while Redis was full`];
 }
 

@@ -2,7 +2,7 @@
 // queue's current numbers as gauges, and the run-time histogram of finished jobs. Pure: the
 // dashboard reads the numbers, this turns them into text (tested with tables).
 import type { RedisMemory } from "../redis/memory.ts";
-import type { Counter, Durations, QueueCounts } from "./stats.ts";
+import { type Counter, type Durations, isCount, type QueueCounts } from "./stats.ts";
 
 /** Histogram bounds in ms; lib/engine/lua/finish.lua counts with the same list (a test checks they agree). */
 export const DURATION_BOUNDS_MS = [
@@ -66,9 +66,11 @@ export function renderMetrics(
   for (const [counter, help] of Object.entries(COUNTER_HELP) as [Counter, string][]) {
     family(`jobs_${counter}_total`, "counter", help);
     for (const q of queues) {
-      out.push(
-        sample(`jobs_${counter}_total`, { queue: q.counts.queue }, q.counts.totals[counter]),
-      );
+      // A counter field that holds no whole number (corrupt, or written by hand) is left out:
+      // no sample rather than NaN, which would read as a reset (or break a rate).
+      const value = q.counts.totals[counter];
+      if (isCount(value))
+        out.push(sample(`jobs_${counter}_total`, { queue: q.counts.queue }, value));
     }
   }
   for (const [name, help, get] of GAUGES) {
@@ -84,6 +86,9 @@ export function renderMetrics(
 }
 
 function histogram(queue: string, d: Durations): string[] {
+  // A bucket or sum that holds no whole number: the queue's histogram is left out whole (one
+  // bucket less would make the others wrong, since they are cumulative).
+  if (![d.sumMs, ...d.buckets.values()].every(isCount)) return [];
   const lines: string[] = [];
   let cumulative = 0;
   for (const bound of [...DURATION_BOUNDS_MS, Number.POSITIVE_INFINITY]) {

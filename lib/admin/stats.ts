@@ -28,6 +28,14 @@ export const COUNTERS = [
 ] as const;
 export type Counter = (typeof COUNTERS)[number];
 
+/**
+ * A count as Courier writes it: a whole number, not negative. A counter field written by hand
+ * (or corrupt) reads as NaN, Infinity or a fraction: readers show it as unknown, never as such.
+ */
+export function isCount(n: number): boolean {
+  return Number.isSafeInteger(n) && n >= 0;
+}
+
 export interface RecentCounts {
   lastMinute: number;
   lastHour: number;

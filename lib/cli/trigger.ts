@@ -173,7 +173,7 @@ export async function waitForAll(
   const timeoutMs = Number.isFinite(seconds) ? seconds * 1_000 : 2 ** 31;
   const wait = { timeoutMs, onProgress, keepRecords: false };
   const { pending } = await queue.waitForJobs(ids, wait);
-  const waited: Waited = { timedOut: pending.length > 0, allFinished: true, open: 0, total: 0 };
+  const waited: Waited = { timedOut: false, allFinished: true, open: 0, total: 0 };
   for (let at = 0; at < ids.length; at += STATUS_CHUNK) {
     const page = ids.slice(at, at + STATUS_CHUNK);
     const records = await queue.getJobs(page);
@@ -187,6 +187,9 @@ export async function waitForAll(
     }
     await onJobs(jobs);
   }
+  // Timed out only if a job read back is still open: one the wait left pending (its deadline
+  // fell part-way through its first look) may have ended, and is reported as it ended.
+  waited.timedOut = pending.length > 0 && waited.open > 0;
   return waited;
 }
 

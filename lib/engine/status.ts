@@ -28,8 +28,9 @@ export const STATUS_CHUNK = 100;
 
 /**
  * The jobs' records, in the order of `ids`; null for an id Redis knows nothing of. `goOn` is
- * asked before each call: once it says no, the records read so far are returned (a shorter
- * list), so a reader with a deadline stops there.
+ * asked before each call after the first: once it says no, the records read so far are returned
+ * (a shorter list), so a reader with a deadline stops there. The first call is always made: a
+ * wait with no time left still looks once (a job that has ended is reported as ended).
  */
 export async function readStatuses(
   client: Redis,
@@ -38,7 +39,7 @@ export async function readStatuses(
   goOn: () => boolean = () => true,
 ): Promise<(JobRecord | null)[]> {
   const out: (JobRecord | null)[] = [];
-  for (let at = 0; at < ids.length && goOn(); at += STATUS_CHUNK) {
+  for (let at = 0; at < ids.length && (at === 0 || goOn()); at += STATUS_CHUNK) {
     const chunk = ids.slice(at, at + STATUS_CHUNK);
     const reply = await runScript<Found[]>(
       client,

@@ -2,9 +2,11 @@
 // to end. Waiting blocks on the events stream (XREAD BLOCK), so a waiter wakes as soon as a job
 // finishes, without polling, and reads the jobs' outcome values `r:<id>`.
 
+import { describeRefusal } from "../cli/refusal.ts";
 import type { QueueKeys } from "../engine/keys.ts";
 import { recordsFromLetters } from "../engine/letters.ts";
 import { endedRecord, readStatuses } from "../engine/status.ts";
+import { RedisRefusedError } from "../errors.ts";
 import type { Redis } from "../redis/connect.ts";
 import { field } from "../redis/reply.ts";
 import { exponentialMs } from "../time.ts";
@@ -44,8 +46,13 @@ export interface WaitOptions {
   onProgress?: (ended: number, total: number) => void;
   /** Even with no event, re-read the jobs this often (covers events trimmed away unseen). */
   recheckMs?: number;
-  /** Told when a read fails (Redis down); waiting goes on until the timeout. */
+  /**
+   * Told when a read fails (Redis down); waiting goes on until the timeout. A read Redis refuses
+   * for good (a key of another type, NOPERM) rejects the wait with a RedisRefusedError instead.
+   */
   onError?: (err: unknown) => void;
+  /** Longest one blocking read of the events waits (default 1,000 ms). */
+  blockMs?: number;
   /**
    * Keep the records of the jobs that end in the answer's `ended` (default true). false, for
    * a caller that reads them afterwards anyway: `ended` stays empty, so waiting for many jobs
@@ -68,7 +75,9 @@ export interface WaitResult {
  * still seen. `from`: an events cursor read atomically with the enqueue of every job in `ids`
  * (lib/queue/recent.ts), so that none of them had ended at it: the wait blocks from there at
  * once, with no first look (used for at most READ_BEHIND_MAX jobs, whose outcomes are read
- * behind every blocking read, so even an event trimmed away unseen costs no wait).
+ * behind every blocking read). Such a wait reads once whatever its time, and looks once (the
+ * status script, which finds dead letters too) after a blocking read that brings no event: a
+ * job whose event was trimmed or deleted unseen costs it one blocking read, not a recheck.
  */
 export async function waitForJobs(
   client: Redis,
@@ -100,6 +109,10 @@ export async function waitForJobs(
   // The first look is retried like the reads below: called just after Redis restarted, the
   // client may still be reconnecting (it fails fast meanwhile), and the wait must not end there.
   let cursor = ids.length <= READ_BEHIND_MAX ? from : null;
+  // From an enqueue's cursor nothing is read before the blocking reads: the first reads once
+  // whatever the time, and the wait looks once (below).
+  let unread = cursor !== null;
+  let lookOnEmpty = unread;
   let failures = 0;
   while (cursor === null) {
     try {
@@ -112,6 +125,7 @@ export async function waitForJobs(
       await check([...waiting], firstRead);
       cursor = first;
     } catch (err) {
+      await refuseForGood(client, keys, err);
       options.onError?.(err);
       const left = deadline - Date.now();
       if (left <= 0) return { ended, pending: [...waiting] };
@@ -122,13 +136,14 @@ export async function waitForJobs(
   failures = 0;
   while (waiting.size > 0) {
     const left = deadline - Date.now();
-    if (left <= 0) break;
+    if (left <= 0 && !unread) break;
+    unread = false;
     try {
       // Waiting for a few jobs, their records are read right behind the blocking read, on the
       // same connection: Redis runs that read as soon as the blocking one returns (an event,
       // or its time is up), so a waiter has the record without another round trip.
       const list = [...waiting];
-      const read = readEvents(blocking, keys, cursor, Math.min(left, 1_000));
+      const read = readEvents(blocking, keys, cursor, Math.min(left, options.blockMs ?? 1_000));
       const behind = list.length <= READ_BEHIND_MAX ? readOutcomes(blocking, keys, list) : null;
       behind?.catch(() => {}); // if the blocking read fails, its error is the one reported
       const events = await read;
@@ -147,12 +162,19 @@ export async function waitForJobs(
         });
         await check(list, Promise.resolve(outcomes), false);
       }
-      if (touched.size > 0 || recheck) await check(recheck ? [...waiting] : [...touched]);
-      if (recheck) lastCheck = Date.now();
+      // A job that ended with no outcome value (a letter only) and whose event is gone is
+      // found by the status script: looked for once the first blocking read brings no event.
+      const quiet = events.length === 0 || Date.now() >= deadline;
+      const look = lookOnEmpty && waiting.size > 0 && quiet;
+      if (look) lookOnEmpty = false;
+      const all = recheck || look;
+      if (touched.size > 0 || all) await check(all ? [...waiting] : [...touched]);
+      if (all) lastCheck = Date.now();
       failures = 0;
     } catch (err) {
       // Redis went away (restart, network): keep waiting while the client reconnects, and
       // re-read every job once it is back, since events may have been missed meanwhile.
+      await refuseForGood(client, keys, err);
       options.onError?.(err);
       lastCheck = 0;
       await Bun.sleep(Math.min(exponentialMs(100, failures++, 2_000), Math.max(1, left)));
@@ -170,10 +192,42 @@ async function readOutcomes(
   keys: QueueKeys,
   ids: readonly string[],
 ): Promise<(JobRecord | null)[]> {
-  const values = ids.map((id) => client.sendCommand<string | null>(["GET", keys.result(id)]));
-  const records = ids.map((id) => client.sendCommand<string[]>(["HGETALL", keys.record(id)]));
+  // A key of another type reads as absent (the status script reads it so too, and finds the
+  // job's letter): it must not fail every read of the wait.
+  const values = ids.map((id) =>
+    client.sendCommand<string | null>(["GET", keys.result(id)]).catch(wrongTypeAs(null)),
+  );
+  const records = ids.map((id) =>
+    client.sendCommand<string[]>(["HGETALL", keys.record(id)]).catch(wrongTypeAs([])),
+  );
   const [v, r] = await Promise.all([Promise.all(values), Promise.all(records)]);
   return ids.map((id, i) => (v[i] ? endedRecord(id, v[i], r[i] ?? []) : null));
+}
+
+function wrongTypeAs<T>(instead: T): (err: unknown) => T {
+  return (err) => {
+    if (/^WRONGTYPE\b/.test(String((err as Error)?.message))) return instead;
+    throw err;
+  };
+}
+
+/**
+ * Throws a RedisRefusedError when Redis refused a read for good (WRONGTYPE, NOPERM): retrying
+ * would wait for ever. Only the events key is read outside a script (the outcomes read a key of
+ * another type as absent), so a WRONGTYPE names it.
+ */
+async function refuseForGood(client: Redis, keys: QueueKeys, err: unknown): Promise<void> {
+  const line = describeRefusal(err);
+  if (line === null) return;
+  const type = /\bWRONGTYPE\b/.test(line)
+    ? await client.sendCommand<string>(["TYPE", keys.events]).catch(() => null)
+    : null;
+  if (type === null || type === "stream" || type === "none")
+    throw new RedisRefusedError(line, { cause: err });
+  throw new RedisRefusedError(
+    `Redis refused a wait (WRONGTYPE): key ${keys.events} holds a ${type}, not a stream (the queue's events); another program uses these keys: give Courier its own --prefix, or delete that key`,
+    { cause: err },
+  );
 }
 
 async function lastEventId(client: Redis, keys: QueueKeys): Promise<string> {

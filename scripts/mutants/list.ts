@@ -405,6 +405,13 @@ export const mutants: Mutant[] = [
     "Math.min(num(\"beat_ms\") || defaults.heartbeatEveryMs, INTERVAL_LIMIT_MS)", "(num(\"beat_ms\") || defaults.heartbeatEveryMs)", [T("info.workers.corrupt")]),
   m("info-worker-future-beat", "lib/admin/workers.ts", "a beat far in the future is late, as one far in the past",
     "Math.abs(now - beat) > LATE_BEATS", "now - beat > LATE_BEATS", [T("info.workers.corrupt")]),
+  // Counters that hold no whole number: info shows ?, /metrics leaves the sample out (no NaN).
+  m("info-trimmed-bad-number", "lib/admin/info.ts", "a dead_trimmed counter that is no whole number shows ?",
+    '!isCount(n) ? "? dead letters" : ', "", [T("metrics.corrupt")]),
+  m("metrics-bad-counter-kept", "lib/admin/metrics.ts", "/metrics leaves out a counter that is no whole number",
+    "if (isCount(value))", "", [T("metrics.corrupt")]),
+  m("metrics-bad-histogram-kept", "lib/admin/metrics.ts", "/metrics leaves out a histogram with a field that is no whole number",
+    "if (![d.sumMs, ...d.buckets.values()].every(isCount)) return [];", "", [T("metrics.corrupt")]),
   m("dead-requeue-repeated-id", "lib/admin/admin.ts", "an id given twice is requeued, and answered, once",
     "const jobIds = [...new Set(given)];", "const jobIds = given;", [T("dead.cli")]),
   m("dead-delete-repeated-id", "bin/dead.ts", "dead delete of an id given twice deletes, and prints, it once",
