@@ -6,27 +6,12 @@
 // worker stopped starting jobs past its headroom, and the queue stalled with nothing dead.
 import { expect, test } from "bun:test";
 import { GROUP } from "../lib/engine/keys.ts";
-import { RedisFullError } from "../lib/errors.ts";
 import { STARTS_PER_READ } from "../lib/redis/memory.ts";
 import { defineTask } from "../lib/types.ts";
-import { type SmallRedis, startSmallRedis } from "./fixtures/redis-small.ts";
+import { fillWithJobs, startSmallRedis } from "./fixtures/redis-small.ts";
 import { logRecorder, openQueue, startWorker, testPrefix, until } from "./helpers.ts";
 
 const MAX_ATTEMPTS = 3;
-
-/** Producers fill `small` the realistic way, 200 jobs at a time, until it refuses. */
-async function fill(small: SmallRedis) {
-  const prefix = testPrefix();
-  const q = await openQueue({ redisUrl: small.url, prefix, maxAttempts: MAX_ATTEMPTS });
-  let i = 0;
-  const batch = () => [...Array(200).keys()].map(() => ({ task: "echo", payload: { i: i++ } }));
-  await expect(
-    (async () => {
-      for (;;) await q.enqueueMany(batch());
-    })(),
-  ).rejects.toBeInstanceOf(RedisFullError);
-  return { prefix, q };
-}
 
 // 4: the finish takes the next entries (take mode); 16: two read lanes. Either way a rerun runs
 // in the slot its job held: never more jobs at once than the concurrency.
@@ -34,7 +19,7 @@ test.each([4, 16])(
   "a queue that filled Redis, where every job fails and may be retried: drains by itself, each job run maxAttempts times (concurrency %d)",
   async (concurrency) => {
     await using small = await startSmallRedis(2);
-    const { prefix, q } = await fill(small);
+    const { prefix, q } = await fillWithJobs(small, { maxAttempts: MAX_ATTEMPTS });
     try {
       const cmd = <T = unknown>(args: string[]) => small.redis.sendCommand<T>(args);
       const stat = async (name: string) => Number(await cmd(["HGET", q.keys.stats, name]));

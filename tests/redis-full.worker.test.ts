@@ -4,11 +4,15 @@
 // fills it deterministically: the jobs go in first, then maxmemory is set just under what is used.
 import { afterEach, describe, expect, test } from "bun:test";
 import { GROUP } from "../lib/engine/keys.ts";
-import { PermanentError, RedisFullError } from "../lib/errors.ts";
+import { PermanentError } from "../lib/errors.ts";
 import { STARTS_PER_READ } from "../lib/redis/memory.ts";
 import { findFreePort } from "../lib/stack/redis-server.ts";
 import { defineTask } from "../lib/types.ts";
-import { type SmallRedis, startSmallRedis } from "./fixtures/redis-small.ts";
+import {
+  fillWithJobs as fillQueue,
+  type SmallRedis,
+  startSmallRedis,
+} from "./fixtures/redis-small.ts";
 import { logRecorder, openQueue, startWorker, testPrefix, until } from "./helpers.ts";
 
 let full: SmallRedis | null = null;
@@ -74,19 +78,11 @@ async function setup() {
   return { q, prefix, enqueue, stat, drained, recorded, refused, server: full };
 }
 
-/** Producers fill `small` the realistic way: "echo" jobs, 200 at a time, until it refuses. */
+/** fillWithJobs (tests/fixtures/redis-small.ts), its queue closed after the test. */
 async function fillWithJobs(small: SmallRedis) {
-  const prefix = testPrefix();
-  const q = await openQueue({ redisUrl: small.url, prefix });
-  closeQueue = () => q.close();
-  let i = 0;
-  const batch = () => [...Array(200).keys()].map(() => ({ task: "echo", payload: { i: i++ } }));
-  await expect(
-    (async () => {
-      for (;;) await q.enqueueMany(batch());
-    })(),
-  ).rejects.toBeInstanceOf(RedisFullError);
-  return { prefix, q };
+  const filled = await fillQueue(small);
+  closeQueue = () => filled.q.close();
+  return filled;
 }
 
 /** A stream's entries, read 500 at a time: one reply of them all would sit in Redis' output
