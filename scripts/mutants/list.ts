@@ -298,7 +298,7 @@ export const mutants: Mutant[] = [
     "const timer = setTimeout(() => {}, limitMs);", [T("reliability.network")]),
   m("settle-drops-failed-write", "lib/worker/outcomes.ts", "an outcome whose write failed is kept and written again, never dropped",
     "      this.#queue.unshift(...again);",
-    "", [T("reliability.network"), T("reliability.restart")]),
+    "", [T("worker.settle.retry"), T("worker.settle")]),
   m("read-lost-not-rechecked", "lib/worker/loops.ts", "after a failed read the worker starts its own pending entries at once",
     "    this.d.source.readLost();",
     "", [G("network")],
