@@ -321,10 +321,27 @@ describe("bin/stack.ts", () => {
     const [line, ...rest] = (await new Response(proc.stderr).text()).trim().split("\n");
     expect(line).toStartWith(`stack: cannot listen on 127.0.0.1:${server.port}: address in use`);
     expect(line).toContain(
-      `--redis-port <port>, or use the Redis there with --redis-url ${server.url}`,
+      `--redis-port <port> (and --data-dir DIR if it is another stack's), or use the Redis there with --redis-url ${server.url}`,
     );
     expect(rest).toEqual([]); // no "Run with --help": no option there frees the port
     expect(await new Response(proc.stdout).text()).toBe("");
+  });
+
+  test("a data folder a live Redis uses is refused (exit 2), that Redis untouched", async () => {
+    const [first, dataDir] = await throwaway(true);
+    const port = await findFreePort();
+    const proc = runStackBin(["--redis-port", String(port), "--data-dir", dataDir]);
+    expect(await exitCodeWithin(proc, 10_000)).toBe(2);
+    expect((await new Response(proc.stderr).text()).trim().split("\n")).toEqual([
+      `stack: another Redis (pid ${first.pid}) uses ${dataDir}: stop that stack, or give --data-dir DIR`,
+    ]);
+    expect(await isPortFree(port)).toBe(true); // no second server was started
+    expect(await pingRedis(first.port)).toBe(true);
+    // Stopped cleanly, Redis removes its pidfile: the folder is free again.
+    await first.stop();
+    const again = await startRedisServer({ port, dataDir, persistence: true });
+    cleanups.push(() => again.stop(2_000));
+    expect(await pingRedis(port)).toBe(true);
   });
 
   test("no redis-server on PATH: one line with the install command, exit 6", async () => {

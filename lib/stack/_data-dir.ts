@@ -1,0 +1,50 @@
+// One redis-server per data folder: two servers appending to the same AOF files corrupt each
+// other's data without a word, so each server we start writes its pid to `redis.pid` there
+// (redis-server --pidfile) and a second start on that folder is refused while that pid lives.
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { UnavailableError } from "../errors.ts";
+
+export const PIDFILE = "redis.pid";
+
+/** `--pidfile <dataDir>/redis.pid`: Redis writes it at start and removes it on a clean exit. */
+export function pidfileArgs(dataDir: string): string[] {
+  return ["--pidfile", join(dataDir, PIDFILE)];
+}
+
+/** Throws UnavailableError (exit 2; the way out is in its message) when a live redis-server already uses `dataDir`. */
+export function refuseSharedDataDir(dataDir: string): void {
+  const pid = dataDirHolder(dataDir);
+  if (pid === null) return;
+  throw new UnavailableError(
+    `another Redis (pid ${pid}) uses ${dataDir}: stop that stack, or give --data-dir DIR`,
+  );
+}
+
+/** The pid of the live redis-server whose pidfile is in `dataDir`, or null. */
+export function dataDirHolder(dataDir: string): number | null {
+  let text: string;
+  try {
+    text = readFileSync(join(dataDir, PIDFILE), "utf8");
+  } catch {
+    return null; // none: never started here, or stopped cleanly
+  }
+  const pid = Number(text.trim());
+  if (!Number.isSafeInteger(pid) || pid <= 0) return null;
+  return isRedis(pid) ? pid : null;
+}
+
+/** Whether `pid` is alive and (where /proc tells) a redis-server, not a reused pid. */
+function isRedis(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch (err) {
+    // EPERM: alive but another user's; only "no such process" means stale.
+    if ((err as { code?: string }).code === "ESRCH") return false;
+  }
+  try {
+    return readFileSync(`/proc/${pid}/comm`, "utf8").startsWith("redis");
+  } catch {
+    return true; // no /proc (macOS): a live pid is taken at its word
+  }
+}
