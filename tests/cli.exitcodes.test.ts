@@ -106,6 +106,23 @@ describe("exit 6: Redis unreachable or refusing us; exit 2: its URL malformed", 
     expect(`${r.stdout}${r.stderr}`).not.toContain("secret");
   });
 
+  test("a URL from REDIS_URL that does not answer: the error says where it came from, once", async () => {
+    const url = `redis://${await closedPort()}`;
+    const fromEnv = await runCli("trigger", ["--url", EXAMPLE], { env: { REDIS_URL: url } });
+    expect(fromEnv.code).toBe(6);
+    const [line, ...rest] = fromEnv.stderr.trimEnd().split("\n");
+    expect(rest).toEqual([]);
+    expect(line).toStartWith(`trigger: cannot connect to Redis at ${url}: `);
+    expect(line).toEndWith(" (from REDIS_URL; unset it or start that Redis)");
+    expect(line!.split("from REDIS_URL")).toHaveLength(2);
+    // Given with --redis-url, the same URL is the user's own choice: no word about REDIS_URL.
+    const given = await runCli("trigger", ["--redis-url", url, "--url", EXAMPLE], {
+      env: { REDIS_URL: url },
+    });
+    expect(given.code).toBe(6);
+    expect(given.stderr).not.toContain("REDIS_URL");
+  });
+
   // Typos in --redis-url are bad usage (exit 2), with one line (and the --help hint) that
   // names the problem and never the password.
   test.each(

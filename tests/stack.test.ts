@@ -351,19 +351,23 @@ describe("bin/stack.ts", () => {
   });
 
   test.each([
-    ["--redis-url", (url: string) => [["--redis-url", url], {}] as const],
-    ["REDIS_URL", (url: string) => [[], { REDIS_URL: url }] as const],
+    ["--redis-url", (url: string) => [["--redis-url", url], {}, ""] as const],
+    [
+      "REDIS_URL",
+      (url: string) =>
+        [[], { REDIS_URL: url }, " \\(from REDIS_URL; unset it or start that Redis\\)"] as const,
+    ],
   ])(
     "a Redis in %s that does not answer: exit 6, one line, URL masked, never ready",
     async (_, given) => {
       const port = await findFreePort(); // nothing listens there
-      const [args, extraEnv] = given(`redis://u:secret@127.0.0.1:${port}`);
+      const [args, extraEnv, hint] = given(`redis://u:secret@127.0.0.1:${port}`);
       const proc = runStackBin([...args], extraEnv);
       expect(await exitCodeWithin(proc, 15_000)).toBe(6);
       const stderr = await new Response(proc.stderr).text();
       expect(stderr).toMatch(
         new RegExp(
-          `^stack: cannot connect to Redis at redis://u:\\*\\*\\*@127\\.0\\.0\\.1:${port}: .*ECONNREFUSED.*\n$`,
+          `^stack: cannot connect to Redis at redis://u:\\*\\*\\*@127\\.0\\.0\\.1:${port}: [^\n]*ECONNREFUSED[^\n]*${hint}\n$`,
         ),
       );
       expect(await new Response(proc.stdout).text()).toBe("");
