@@ -36,6 +36,18 @@ describe("exit 2: bad usage, nothing done", () => {
     ["result", "an unknown option", ["--jobid", "x", "--colour"], /unknown option --colour/],
     ["result", "no job id", [], /^result: give the job id: result ID \(or --jobid ID\)$/m],
     ["result", "two job ids", ["a", "--jobid", "b"], /^result: takes one job id/m],
+    [
+      "result",
+      "only --wait SECONDS",
+      ["--wait", "30"],
+      /^result: give the job id: result ID \(or --jobid ID\); --wait took "30" as its limit in seconds$/m,
+    ],
+    [
+      "result",
+      "--wait with neither seconds nor an id",
+      ["--wait", "a b"],
+      /^result: --wait takes a number of seconds, not "a b": put the job id first \(result ID --wait\) or use --jobid$/m,
+    ],
     ["result", "a malformed bare id", ["a b"], /"a b" is not a job id/],
     ["result", "a malformed job id", ["--jobid", "a b"], /"a b" is not a job id/],
     ["worker", "--concurrency abc", ["--concurrency", "abc"], /--concurrency .*"abc"/],
@@ -178,6 +190,11 @@ describe("exits 3, 4 and 5: no worker running", () => {
     expect(triggerWaited.code).toBe(5);
     expect(triggerWaited.stdout).toMatch(/^status:\s+queued$/m);
     expect(triggerWaited.stderr).toMatch(/^trigger: job \S+ is still queued after waiting 1 s$/m);
+
+    // `result --wait ID`: --wait got the id as its value; it is taken as the id, no limit.
+    const waitedId = await runCli("result", ["--prefix", prefix, "--wait", "no-such-job"]);
+    expect(waitedId.code).toBe(4);
+    expect(waitedId.stderr).toMatch(/^result: no job no-such-job in queue/);
 
     const unknown = await runCli("result", ["--prefix", prefix, "--jobid", "no-such-job"]);
     expect(unknown.code).toBe(4);
