@@ -2,10 +2,11 @@
 // supervisor with stand-in children, and the whole stack run as a subprocess and stopped with
 // SIGINT. Nothing here uses the preload's Redis; every process started is killed afterwards.
 import { afterAll, afterEach, describe, expect, test } from "bun:test";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { ConfigError, ConnectError } from "../lib/errors.ts";
+import { dataDirHolder, PIDFILE } from "../lib/stack/_data-dir.ts";
 import { createOutput } from "../lib/stack/_output.ts";
 import { isCompiled, ownCommand, shownCommand } from "../lib/stack/_self.ts";
 import { parseStackArgs, REPO_ROOT } from "../lib/stack/options.ts";
@@ -193,6 +194,18 @@ describe("redis-server", () => {
     await server.stop();
     expect(existsSync(join(dataDir, "appendonlydir"))).toBe(false);
     expect(existsSync(join(dataDir, "dump.rdb"))).toBe(false);
+  });
+
+  test("a stale pidfile (a pid now dead, or reused by a process elsewhere) holds nothing", async () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, PIDFILE), `${process.pid}\n`); // alive, but runs from elsewhere
+    expect(dataDirHolder(dir)).toBeNull();
+    const [server, dataDir] = await throwaway();
+    expect(dataDirHolder(dataDir)).toBe(server.pid);
+    server.kill();
+    await server.exited; // killed: Redis could not remove its pidfile
+    expect(existsSync(join(dataDir, PIDFILE))).toBe(true);
+    expect(dataDirHolder(dataDir)).toBeNull();
   });
 
   test("a port in use fails fast with the end of redis' log", async () => {

@@ -1,7 +1,7 @@
 // One redis-server per data folder: two servers appending to the same AOF files corrupt each
 // other's data without a word, so each server we start writes its pid to `redis.pid` there
 // (redis-server --pidfile) and a second start on that folder is refused while that pid lives.
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync, realpathSync } from "node:fs";
 import { join } from "node:path";
 import { UnavailableError } from "../errors.ts";
 
@@ -12,7 +12,10 @@ export function pidfileArgs(dataDir: string): string[] {
   return ["--pidfile", join(dataDir, PIDFILE)];
 }
 
-/** Throws UnavailableError (exit 2; the way out is in its message) when a live redis-server already uses `dataDir`. */
+/**
+ * Throws UnavailableError (exit 2; the way out is in its message) when a live redis-server
+ * already uses `dataDir`.
+ */
 export function refuseSharedDataDir(dataDir: string): void {
   const pid = dataDirHolder(dataDir);
   if (pid === null) return;
@@ -31,20 +34,25 @@ export function dataDirHolder(dataDir: string): number | null {
   }
   const pid = Number(text.trim());
   if (!Number.isSafeInteger(pid) || pid <= 0) return null;
-  return isRedis(pid) ? pid : null;
+  return holds(pid, dataDir) ? pid : null;
 }
 
-/** Whether `pid` is alive and (where /proc tells) a redis-server, not a reused pid. */
-function isRedis(pid: number): boolean {
+/**
+ * Whether `pid` is a live redis-server in `dataDir`: Redis runs from its --dir, so on Linux its
+ * working directory tells it from another process (or another Redis) that reused a stale pid.
+ */
+function holds(pid: number, dataDir: string): boolean {
   try {
     process.kill(pid, 0);
   } catch (err) {
     // EPERM: alive but another user's; only "no such process" means stale.
     if ((err as { code?: string }).code === "ESRCH") return false;
   }
+  if (!existsSync("/proc/self/cwd")) return true; // no /proc (macOS): a live pid is taken at its word
   try {
-    return readFileSync(`/proc/${pid}/comm`, "utf8").startsWith("redis");
-  } catch {
-    return true; // no /proc (macOS): a live pid is taken at its word
+    return realpathSync(`/proc/${pid}/cwd`) === realpathSync(dataDir);
+  } catch (err) {
+    // EACCES: another user's process, taken at its word; ENOENT: it has just exited.
+    return (err as { code?: string }).code === "EACCES";
   }
 }
