@@ -4,6 +4,7 @@ import { type ArgsDef, type CommandDef, type Resolvable, renderUsage, runCommand
 import { type ArgDefs, checkArgs } from "../lib/cli/args.ts";
 import { describeRefusal } from "../lib/cli/refusal.ts";
 import { safeJson, safeText } from "../lib/cli/safe-text.ts";
+import { urlSourceHint } from "../lib/cli/url-source.ts";
 import { defaults } from "../lib/config.ts";
 import {
   CourierError,
@@ -124,7 +125,8 @@ export async function runCli<T extends ArgsDef>(
     checkArgs(found.own, (await resolveValue(found.target.args)) as ArgDefs);
     await runCommand(cmd, { rawArgs: found.ordered });
   } catch (err) {
-    const [code, message] = describeFailure(err);
+    const [code, described] = describeFailure(err);
+    const message = described + urlSourceHint(err, rawArgs);
     process.stderr.write(`${safeText(message, { multiline: code === EXIT.internal })}\n`);
     // Only for a mistake in the arguments: a port in use or a name taken is not fixed there.
     if (code === EXIT.usage && !(err instanceof UnavailableError)) {

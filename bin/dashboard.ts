@@ -5,6 +5,7 @@ import { isIPv4 } from "node:net";
 import { defineCommand } from "citty";
 import { dashboardDefaults } from "../lib/dashboard/options.ts";
 import { startDashboard } from "../lib/dashboard/server.ts";
+import { withPortHint } from "../lib/worker/health.ts";
 import { commonArgs, intArg, queueArgs, runCli, UsageError } from "./_cli.ts";
 
 const command = defineCommand({
@@ -50,6 +51,8 @@ const command = defineCommand({
       tokenReads:
         args["token-reads"] || /^(1|true|yes)$/i.test(env.COURIER_DASHBOARD_TOKEN_READS ?? ""),
       maxLive: intArg(args["max-live"] ?? env.COURIER_DASHBOARD_MAX_LIVE, "max-live", 1, 100_000),
+    }).catch((err) => {
+      throw withPortHint(err, "give another --port or COURIER_DASHBOARD_PORT");
     });
     const actions = dashboard.actions ? "actions on, with the token" : "actions off: no token";
     const reads = dashboard.tokenReads ? "; reads need the token too" : "";

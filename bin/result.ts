@@ -33,13 +33,12 @@ const command = defineCommand({
     wait: {
       type: "string",
       description:
-        "Block until the job has finished or failed; optional limit in SECONDS (default: no limit)",
+        "Block until the job has finished or failed; optional limit in SECONDS (default: no limit). `result --wait ID` (no other id) waits for ID with no limit",
     },
     ...commonArgs,
   },
   async run({ args }) {
-    const id = jobIdArg(args._ as string[], args.jobid);
-    const wait = waitSeconds(args.wait);
+    const { id, wait } = idAndWait(args._ as string[], args.jobid, args.wait);
     const queue = await Queue.connect(queueArgs(args));
     const print = (job: JobRecord) => {
       if (args.json) printJson(jobJson(job));
@@ -63,6 +62,31 @@ const command = defineCommand({
     }
   },
 });
+
+/**
+ * The id and the wait. `result --wait ID` gives --wait the id as its value (an option's value
+ * comes after it): with no other id and a value that is no number of seconds, that value is the
+ * id and the wait has no limit, as the user meant.
+ */
+function idAndWait(positional: string[], jobid: string | undefined, waitArg: unknown) {
+  const noId = positional.length === 0 && jobid === undefined;
+  const value = typeof waitArg === "string" && !["", "forever"].includes(waitArg) ? waitArg : "";
+  if (!noId || !value || value.startsWith("-")) {
+    return { id: jobIdArg(positional, jobid), wait: waitSeconds(waitArg) };
+  }
+  const shown = safeText(value);
+  if (/^(\d+\.?\d*|\.\d+)$/.test(value)) {
+    throw new UsageError(
+      `give the job id: result ID (or --jobid ID); --wait took "${shown}" as its limit in seconds`,
+    );
+  }
+  if (!isValidJobId(value)) {
+    throw new UsageError(
+      `--wait takes a number of seconds, not "${shown}": put the job id first (result ID --wait) or use --jobid`,
+    );
+  }
+  return { id: value, wait: Number.POSITIVE_INFINITY };
+}
 
 /** The job id, given as `result ID` or `result --jobid ID` (one of them, once). */
 function jobIdArg(positional: string[], jobid: string | undefined): string {

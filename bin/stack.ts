@@ -33,7 +33,7 @@ const command = defineCommand({
     },
     "data-dir": {
       type: "string",
-      description: `Where the local Redis keeps its AOF (default ${stackDefaults.dataDir} in the repository; for dist/courier, in the current directory)`,
+      description: `Where the local Redis keeps its AOF (default ${stackDefaults.dataDir} in the repository; for dist/courier, in the current directory). One Redis per folder: another live one there (its redis.pid) exits 2`,
     },
     queue: {
       type: "string",

@@ -202,14 +202,15 @@ async function stopped(
 }
 
 /**
- * Ctrl-C with --wait: the jobs enqueued so far stay queued, so their ids must not be lost.
+ * Ctrl-C with --wait: only the wait stops; the jobs enqueued so far (queued, running or already
+ * ended) go on in Redis, so their ids must not be lost.
  * Written synchronously: process.exit() would drop what a pipe has not taken yet.
  */
 function interrupted(jobs: Job[]): never {
   if (jobs.length > 0) writeSync(1, `${jobs.map((j) => j.id).join("\n")}\n`);
   writeSync(
     2,
-    `trigger: interrupted; ${jobs.length === 1 ? "1 job enqueued stays" : `${jobs.length} jobs enqueued stay`} queued (ids printed)\n`,
+    `trigger: interrupted; ${jobs.length === 1 ? "1 job enqueued goes" : `${jobs.length} jobs enqueued go`} on without this wait (ids printed; result ID shows each)\n`,
   );
   process.exit(130);
 }

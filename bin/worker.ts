@@ -7,6 +7,7 @@ import { defaults } from "../lib/config.ts";
 import { HANDOVER_SUFFIX } from "../lib/engine/keys.ts";
 import { ConfigError } from "../lib/errors.ts";
 import { createWordCountTask } from "../lib/tasks/wordcount/index.ts";
+import { withPortHint } from "../lib/worker/health.ts";
 import { commonArgs, intArg, queueArgs, runCli, UsageError } from "./_cli.ts";
 
 const command = defineCommand({
@@ -76,6 +77,8 @@ const command = defineCommand({
       healthPort: intArg(args["health-port"], "health-port", 1, 65_535),
       healthHost: args["health-host"],
       logFormat: logFormat as "human" | "json" | "auto",
+    }).catch((err) => {
+      throw withPortHint(err, "give another --health-port");
     });
     // Stopped: a task that ignored its abort signal may still hold timers; do not wait for it.
     process.exit(0);

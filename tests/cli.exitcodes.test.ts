@@ -36,6 +36,18 @@ describe("exit 2: bad usage, nothing done", () => {
     ["result", "an unknown option", ["--jobid", "x", "--colour"], /unknown option --colour/],
     ["result", "no job id", [], /^result: give the job id: result ID \(or --jobid ID\)$/m],
     ["result", "two job ids", ["a", "--jobid", "b"], /^result: takes one job id/m],
+    [
+      "result",
+      "only --wait SECONDS",
+      ["--wait", "30"],
+      /^result: give the job id: result ID \(or --jobid ID\); --wait took "30" as its limit in seconds$/m,
+    ],
+    [
+      "result",
+      "--wait with neither seconds nor an id",
+      ["--wait", "a b"],
+      /^result: --wait takes a number of seconds, not "a b": put the job id first \(result ID --wait\) or use --jobid$/m,
+    ],
     ["result", "a malformed bare id", ["a b"], /"a b" is not a job id/],
     ["result", "a malformed job id", ["--jobid", "a b"], /"a b" is not a job id/],
     ["worker", "--concurrency abc", ["--concurrency", "abc"], /--concurrency .*"abc"/],
@@ -106,6 +118,23 @@ describe("exit 6: Redis unreachable or refusing us; exit 2: its URL malformed", 
     expect(`${r.stdout}${r.stderr}`).not.toContain("secret");
   });
 
+  test("a URL from REDIS_URL that does not answer: the error says where it came from, once", async () => {
+    const url = `redis://${await closedPort()}`;
+    const fromEnv = await runCli("trigger", ["--url", EXAMPLE], { env: { REDIS_URL: url } });
+    expect(fromEnv.code).toBe(6);
+    const [line, ...rest] = fromEnv.stderr.trimEnd().split("\n");
+    expect(rest).toEqual([]);
+    expect(line).toStartWith(`trigger: cannot connect to Redis at ${url}: `);
+    expect(line).toEndWith(" (from REDIS_URL; unset it or start that Redis)");
+    expect(line!.split("from REDIS_URL")).toHaveLength(2);
+    // Given with --redis-url, the same URL is the user's own choice: no word about REDIS_URL.
+    const given = await runCli("trigger", ["--redis-url", url, "--url", EXAMPLE], {
+      env: { REDIS_URL: url },
+    });
+    expect(given.code).toBe(6);
+    expect(given.stderr).not.toContain("REDIS_URL");
+  });
+
   // Typos in --redis-url are bad usage (exit 2), with one line (and the --help hint) that
   // names the problem and never the password.
   test.each(
@@ -161,6 +190,11 @@ describe("exits 3, 4 and 5: no worker running", () => {
     expect(triggerWaited.code).toBe(5);
     expect(triggerWaited.stdout).toMatch(/^status:\s+queued$/m);
     expect(triggerWaited.stderr).toMatch(/^trigger: job \S+ is still queued after waiting 1 s$/m);
+
+    // `result --wait ID`: --wait got the id as its value; it is taken as the id, no limit.
+    const waitedId = await runCli("result", ["--prefix", prefix, "--wait", "no-such-job"]);
+    expect(waitedId.code).toBe(4);
+    expect(waitedId.stderr).toMatch(/^result: no job no-such-job in queue/);
 
     const unknown = await runCli("result", ["--prefix", prefix, "--jobid", "no-such-job"]);
     expect(unknown.code).toBe(4);

@@ -210,9 +210,9 @@ describe("mistakes in every command: one line, exit 2", () => {
   });
 
   test.each([
-    ["worker", ["--health-port"]],
-    ["dashboard", ["--port"]],
-  ])("%s: a port in use", async (cli, flag) => {
+    ["worker", ["--health-port"], "give another --health-port"],
+    ["dashboard", ["--port"], "give another --port or COURIER_DASHBOARD_PORT"],
+  ])("%s: a port in use, and how to take another", async (cli, flag, hint) => {
     const busy = servePages(() => new Response("taken"));
     try {
       const args = cli === "worker" ? ["--health-host", "127.0.0.1"] : [];
@@ -224,6 +224,7 @@ describe("mistakes in every command: one line, exit 2", () => {
         new RegExp(`cannot listen on 127\\.0\\.0\\.1:${busy.port}: address in use`),
         false,
       );
+      expect(r.stderr.trimEnd()).toEndWith(`; ${hint}`);
     } finally {
       busy.stop(true);
     }

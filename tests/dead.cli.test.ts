@@ -167,6 +167,7 @@ describe("bin/dead.ts", () => {
     [["purge", "--older-than", "7 days"], 2, /^dead: "7 days" is not a duration/],
     [["purge"], 2, /^dead: purge takes --older-than DURATION, or --all /],
     [["purge", "--older-than", "0s"], 2, /^dead: --older-than 0s is every dead letter: say --all/],
+    [["purge", "--older-than", "0"], 2, /^dead: --older-than 0 is every dead letter: say --all/],
     [["purge", "--older-than", "0d0ms"], 2, /^dead: --older-than 0d0ms is every dead letter/],
     [["list", "--limit", "1e2"], 2, /^dead: --limit must be a whole number from 1 to 500/],
     [["list", "--limit", "0x10"], 2, /^dead: --limit must be a whole number from 1 to 500/],

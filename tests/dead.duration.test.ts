@@ -16,11 +16,13 @@ describe("parseDuration", () => {
     ["1.5h", 5_400_000],
     [" 7D ", 604_800_000],
     ["0s", 0],
+    ["0", 0],
+    ["00", 0],
   ])("%p is %d ms", (text, ms) => {
     expect(parseDuration(text)).toBe(ms);
   });
 
-  test.each([[""], ["7"], ["d"], ["7 d"], ["-7d"], ["7y"], ["7d!"], ["1e3s"], ["s7"]])(
+  test.each([[""], ["7"], ["01"], ["d"], ["7 d"], ["-7d"], ["7y"], ["7d!"], ["1e3s"], ["s7"]])(
     "%p is refused with a message naming the forms",
     (text) => {
       expect(() => parseDuration(text)).toThrow(InputError);

@@ -2,10 +2,11 @@
 // supervisor with stand-in children, and the whole stack run as a subprocess and stopped with
 // SIGINT. Nothing here uses the preload's Redis; every process started is killed afterwards.
 import { afterAll, afterEach, describe, expect, test } from "bun:test";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { ConfigError, ConnectError } from "../lib/errors.ts";
+import { dataDirHolder, PIDFILE } from "../lib/stack/_data-dir.ts";
 import { createOutput } from "../lib/stack/_output.ts";
 import { isCompiled, ownCommand, shownCommand } from "../lib/stack/_self.ts";
 import { parseStackArgs, REPO_ROOT } from "../lib/stack/options.ts";
@@ -195,6 +196,18 @@ describe("redis-server", () => {
     expect(existsSync(join(dataDir, "dump.rdb"))).toBe(false);
   });
 
+  test("a stale pidfile (a pid now dead, or reused by a process elsewhere) holds nothing", async () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, PIDFILE), `${process.pid}\n`); // alive, but runs from elsewhere
+    expect(dataDirHolder(dir)).toBeNull();
+    const [server, dataDir] = await throwaway();
+    expect(dataDirHolder(dataDir)).toBe(server.pid);
+    server.kill();
+    await server.exited; // killed: Redis could not remove its pidfile
+    expect(existsSync(join(dataDir, PIDFILE))).toBe(true);
+    expect(dataDirHolder(dataDir)).toBeNull();
+  });
+
   test("a port in use fails fast with the end of redis' log", async () => {
     const [server] = await throwaway();
     const failing = startRedisServer({ port: server.port, dataDir: tempDir(), persistence: false });
@@ -321,10 +334,27 @@ describe("bin/stack.ts", () => {
     const [line, ...rest] = (await new Response(proc.stderr).text()).trim().split("\n");
     expect(line).toStartWith(`stack: cannot listen on 127.0.0.1:${server.port}: address in use`);
     expect(line).toContain(
-      `--redis-port <port>, or use the Redis there with --redis-url ${server.url}`,
+      `--redis-port <port> (and --data-dir DIR if it is another stack's), or use the Redis there with --redis-url ${server.url}`,
     );
     expect(rest).toEqual([]); // no "Run with --help": no option there frees the port
     expect(await new Response(proc.stdout).text()).toBe("");
+  });
+
+  test("a data folder a live Redis uses is refused (exit 2), that Redis untouched", async () => {
+    const [first, dataDir] = await throwaway(true);
+    const port = await findFreePort();
+    const proc = runStackBin(["--redis-port", String(port), "--data-dir", dataDir]);
+    expect(await exitCodeWithin(proc, 10_000)).toBe(2);
+    expect((await new Response(proc.stderr).text()).trim().split("\n")).toEqual([
+      `stack: another Redis (pid ${first.pid}) uses ${dataDir}: stop that stack, or give --data-dir DIR`,
+    ]);
+    expect(await isPortFree(port)).toBe(true); // no second server was started
+    expect(await pingRedis(first.port)).toBe(true);
+    // Stopped cleanly, Redis removes its pidfile: the folder is free again.
+    await first.stop();
+    const again = await startRedisServer({ port, dataDir, persistence: true });
+    cleanups.push(() => again.stop(2_000));
+    expect(await pingRedis(port)).toBe(true);
   });
 
   test("no redis-server on PATH: one line with the install command, exit 6", async () => {
@@ -334,19 +364,23 @@ describe("bin/stack.ts", () => {
   });
 
   test.each([
-    ["--redis-url", (url: string) => [["--redis-url", url], {}] as const],
-    ["REDIS_URL", (url: string) => [[], { REDIS_URL: url }] as const],
+    ["--redis-url", (url: string) => [["--redis-url", url], {}, ""] as const],
+    [
+      "REDIS_URL",
+      (url: string) =>
+        [[], { REDIS_URL: url }, " \\(from REDIS_URL; unset it or start that Redis\\)"] as const,
+    ],
   ])(
     "a Redis in %s that does not answer: exit 6, one line, URL masked, never ready",
     async (_, given) => {
       const port = await findFreePort(); // nothing listens there
-      const [args, extraEnv] = given(`redis://u:secret@127.0.0.1:${port}`);
+      const [args, extraEnv, hint] = given(`redis://u:secret@127.0.0.1:${port}`);
       const proc = runStackBin([...args], extraEnv);
       expect(await exitCodeWithin(proc, 15_000)).toBe(6);
       const stderr = await new Response(proc.stderr).text();
       expect(stderr).toMatch(
         new RegExp(
-          `^stack: cannot connect to Redis at redis://u:\\*\\*\\*@127\\.0\\.0\\.1:${port}: .*ECONNREFUSED.*\n$`,
+          `^stack: cannot connect to Redis at redis://u:\\*\\*\\*@127\\.0\\.0\\.1:${port}: [^\n]*ECONNREFUSED[^\n]*${hint}\n$`,
         ),
       );
       expect(await new Response(proc.stdout).text()).toBe("");

@@ -103,7 +103,9 @@ describe("waiting", () => {
     ]);
     expect(code).toBe(130);
     expect(out).toBe(`${id}\n`);
-    expect(err).toContain("trigger: interrupted; 1 job enqueued stays queued (ids printed)\n");
+    expect(err).toContain(
+      "trigger: interrupted; 1 job enqueued goes on without this wait (ids printed; result ID shows each)\n",
+    );
     expect((await showJob(prefix, id)).job.status).toBe("queued");
   });
 });

@@ -1,4 +1,4 @@
-// Durations as operators type them: `45s`, `30m`, `12h`, `7d` (also `1d12h`, `500ms`).
+// Durations as operators type them: `45s`, `30m`, `12h`, `7d` (also `1d12h`, `500ms`, a bare `0`).
 // Pure: tested with a table.
 import { InputError } from "../errors.ts";
 
@@ -9,6 +9,8 @@ const PART = /(\d+(?:\.\d+)?)(ms|s|m|h|d|w)/g;
 /** Milliseconds in `text`; throws InputError (exit 2) naming the accepted forms. */
 export function parseDuration(text: string): number {
   const input = text.trim().toLowerCase();
+  // Zero is zero in any unit: `0` needs none (`dead purge --older-than 0` then says --all).
+  if (/^0+(?:\.0+)?$/.test(input)) return 0;
   if (!WHOLE.test(input)) {
     throw new InputError(
       `"${text}" is not a duration: use a number and a unit, e.g. 45s, 30m, 12h, 7d or 1d12h`,

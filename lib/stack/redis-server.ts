@@ -5,6 +5,7 @@ import { connect, createServer } from "node:net";
 import { resolve } from "node:path";
 import type { Subprocess } from "bun";
 import { ConnectError } from "../errors.ts";
+import { pidfileArgs, refuseSharedDataDir } from "./_data-dir.ts";
 import {
   exitedWithin,
   hasExited,
@@ -68,13 +69,17 @@ export function findRedisServer(): string | null {
   return Bun.which("redis-server");
 }
 
-/** Starts redis-server and resolves once it answers PING. Throws ConnectError. */
+/**
+ * Starts redis-server and resolves once it answers PING. Throws ConnectError, or UnavailableError (a ConfigError) when
+ * a live redis-server already uses the data folder.
+ */
 export async function startRedisServer(options: RedisServerOptions): Promise<RedisServer> {
   const bin = options.bin ?? findRedisServer();
   if (!bin) throw new ConnectError(REDIS_NOT_INSTALLED);
   // Absolute: redis resolves --dir against its own working directory, which is this one.
   const dataDir = resolve(options.dataDir);
   mkdirSync(dataDir, { recursive: true });
+  refuseSharedDataDir(dataDir);
   const detached = options.detached ?? false;
   const prefix = detached && (options.stopWithParent ?? true) ? parentDeathPrefix() : [];
   const proc = Bun.spawn({
@@ -114,6 +119,7 @@ export function redisArgs(options: RedisServerOptions): string[] {
     ["--port", String(options.port)],
     ["--bind", "127.0.0.1"],
     ["--dir", options.dataDir],
+    pidfileArgs(options.dataDir),
     ["--daemonize", "no"],
     ["--logfile", ""],
     // No RDB snapshots: with the AOF on, Redis loads the AOF at start and ignores dump.rdb, and

@@ -130,7 +130,9 @@ async function startLocalRedis(options: StackOptions, output: Output): Promise<R
     const there = `, or use the Redis there with --redis-url redis://127.0.0.1:${port}`;
     const Refusal = err instanceof UnavailableError ? UnavailableError : ConfigError;
     throw new Refusal(
-      `${err.message}; start Redis on another port with --redis-port <port>${inUse ? there : ""}`,
+      `${err.message}; start Redis on another port with --redis-port <port>` +
+        // The data folder too when the Redis there is another stack's: one AOF per server.
+        `${inUse ? ` (and --data-dir DIR if it is another stack's)${there}` : ""}`,
       { cause: problem },
     );
   }

@@ -74,6 +74,16 @@ export function listenError(err: unknown, hostname: string, port: number): Error
   return new Refusal(`cannot listen on ${hostPort(hostname, port)}: ${why}`, { cause: err });
 }
 
+/**
+ * A port in use, with the command's way to another port appended (`give --port or …`): the
+ * library's error names no option, a command's names its own.
+ */
+export function withPortHint(err: unknown, hint: string): unknown {
+  const code = (err as { cause?: { code?: string } })?.cause?.code;
+  if (!(err instanceof UnavailableError) || code !== "EADDRINUSE") return err;
+  return new UnavailableError(`${err.message}; ${hint}`, { cause: err.cause });
+}
+
 /** `host:port`, an IPv6 address in brackets (`[::1]:9090`). */
 export function hostPort(hostname: string, port: number): string {
   return `${hostname.includes(":") ? `[${hostname}]` : hostname}:${port}`;
