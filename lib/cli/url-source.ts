@@ -3,6 +3,9 @@
 import { ConnectError } from "../errors.ts";
 import { maskUrl } from "../redis/url.ts";
 
+/** Errors meaning no Redis answered at that address. */
+const UNREACHABLE = /\b(ECONNREFUSED|ENOTFOUND|EAI_AGAIN|EHOSTUNREACH|ENETUNREACH|ETIMEDOUT)\b/;
+
 /** Flags that choose the Redis themselves: with one of them REDIS_URL was not used. */
 const OWN_REDIS_FLAGS = ["--redis-url", "--redis-port"];
 
@@ -18,6 +21,9 @@ export function urlSourceHint(
   const fromEnv = env.REDIS_URL;
   if (!fromEnv || !(err instanceof ConnectError)) return "";
   if (!err.message.startsWith(`cannot connect to Redis at ${maskUrl(fromEnv)}:`)) return "";
+  // Only when nothing answered there: a Redis that answers (a TLS or password refusal) is
+  // running, and its error says what to check.
+  if (!UNREACHABLE.test(err.message)) return "";
   const flagged = rawArgs.some((a) =>
     OWN_REDIS_FLAGS.some((f) => a === f || a.startsWith(`${f}=`)),
   );
