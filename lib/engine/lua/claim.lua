@@ -27,6 +27,8 @@
 -- ARGV[9] failure TTL (s; 0 = Redis is full: a burial as fail.lua's compact one)
 -- ARGV[10] dead max len  ARGV[11] events max len
 -- ARGV[12] minutes of per-minute counts kept
+-- ARGV[13] the handover suffix (keys.ts HANDOVER_SUFFIX): an entry pending on `<name>~gone`
+--   was run by `<name>` (a dead predecessor; lib/worker/presence.ts), whom history names
 -- Returns: {next cursor ('0-0' when the scan ended), items}, an item per entry:
 --   {entry, 'run', attempt, run number, has record 1/0, fields (flat), previous owner},
 --   {entry, 'buried', attempt, job id ('' when not valid)}, {entry, 'done'} (the job has an outcome already: acknowledged),
@@ -51,6 +53,16 @@ redis.call('PERSIST', KEYS[1]) -- a write that takes no memory first: a full Red
 
 local function job_id(entry, f) return f.i or entry end
 
+-- The worker that ran an entry pending on `owner`: a handed-over entry's is the name before
+-- the suffix (no worker's own name ends in it: lib/config.ts).
+local suffix = ARGV[13]
+local function ran_by(owner)
+  if #owner > #suffix and string.sub(owner, -#suffix) == suffix then
+    return string.sub(owner, 1, -#suffix - 1)
+  end
+  return owner
+end
+
 -- Fails a job whose attempts are used up, with the run that killed its worker as the last.
 local function bury(entry, f, p, used)
   local id, key = job_id(entry, f), jprefix .. job_id(entry, f)
@@ -61,7 +73,7 @@ local function bury(entry, f, p, used)
   -- The run that killed its worker ended at its last lease renewal; how long it ran is unknown.
   local _, code = fail_for_good({ dead = KEYS[2], dead_max = ARGV[10], id = id,
     f = { t = f.t, p = f.p, a = used, m = f.m }, err = err, ttl = ARGV[9], now = now - p[3],
-    result_key = rprefix .. id, record_key = ok and key or nil, attempt = used, worker = p[2],
+    result_key = rprefix .. id, record_key = ok and key or nil, attempt = used, worker = ran_by(p[2]),
     enqueued = earlier[2] or auto_ms(id) })
   if code == 1 and ok and redis.call('EXISTS', key) == 1 then
     redis.call('HSET', key, 'status', 'failed', 'error', err)
@@ -77,7 +89,7 @@ local function take_over(entry, f, raw, p, used)
   local id, runs = job_id(entry, f), (count(f.n) or 0) + p[4]
   local key = jprefix .. id
   local ok = pcall(redis.call, 'HSET', key, 'status', 'started', 'e', entry, 'n', runs,
-    run_field(runs), int(used) .. '  ' .. p[2], end_field(runs), ended_as(now - p[3], 'abandoned'))
+    run_field(runs), int(used) .. '  ' .. ran_by(p[2]), end_field(runs), ended_as(now - p[3], 'abandoned'))
   if ok then
     keep_enqueued(key, id)
     forget_old_run(key, runs)
