@@ -10,6 +10,8 @@
 --   Else the abandoned run is written to the record (its end = the last lease renewal, the
 --   last sign of life) and the entry is handed over as attempt a + deliveries + 1.
 --   Entries pending on this consumer itself are not taken here ('own' mode reads them).
+--   A handover consumer `<name>~gone` this call took entries from is deleted if it is left
+--   with none pending (include/handover.lua).
 --   An entry deleted while pending is acknowledged ('deleted'): Redis 6.2's XCLAIM answers nil
 --   for it and leaves it pending, 7.x drops it. An entry whose `i` is no valid job id is
 --   buried as corrupt (a letter named by its entry, no outcome): no record under a bad key.
@@ -41,6 +43,7 @@
 --- @include clock
 --- @include dead
 --- @include readd
+--- @include handover
 local wrong = wrong_type({ KEYS[1], 'stream', KEYS[2], 'stream', KEYS[3], 'stream',
   KEYS[4], 'hash', KEYS[5], 'hash' })
 if wrong then return wrong end
@@ -49,6 +52,7 @@ local start = ARGV[7] == '0-0' and '-' or '(' .. ARGV[7]
 local most = tonumber(ARGV[8])
 local now = clock_ms()
 local out, acks, claimed, buried = {}, {}, 0, 0
+local handovers = {} -- handover consumers entries were claimed from: deleted at the end if empty
 redis.call('PERSIST', KEYS[1]) -- a write that takes no memory first: a full Redis lets it run
 
 local function job_id(entry, f) return f.i or entry end
@@ -117,6 +121,7 @@ local function others()
   for _, p in ipairs(pending) do
     before[p[1]] = p
     if p[2] ~= me then ids[#ids + 1] = p[1] end -- own entries: 'own' mode's, not a takeover
+    if p[2] ~= me and ran_by(p[2]) ~= p[2] then handovers[p[2]] = true end
   end
   if #ids == 0 then return pending end
   local got = {}
@@ -175,5 +180,6 @@ if buried > 0 then
 end
 if letters_trimmed > 0 then add_count(KEYS[4], 'dead_trimmed', letters_trimmed) end
 ack_and_trim(KEYS[1], group, acks)
+for ghost in pairs(handovers) do drop_empty_handover(KEYS[1], group, ghost) end
 local next = #pending == most and pending[#pending][1] or '0-0'
 return { next, out }
