@@ -2,7 +2,7 @@
 // (attempts counted from delivery counts, jobs that used them up buried) and this worker's own
 // pending entries after a lost read reply. Owns claim.lua's KEYS/ARGV order and its reply.
 import type { Redis } from "../redis/connect.ts";
-import { GROUP, MINUTES_KEPT, type QueueKeys } from "./keys.ts";
+import { GROUP, HANDOVER_SUFFIX, MINUTES_KEPT, type QueueKeys } from "./keys.ts";
 import { runScript, scripts } from "./lua.ts";
 
 export type Claimed =
@@ -76,6 +76,7 @@ async function call(client: Redis, k: QueueKeys, o: ClaimOptions, mode: string) 
   const keys = [k.stream, k.dead, k.events, k.stats, k.minutes];
   const args = [k.resultPrefix, k.recordPrefix, GROUP, o.consumer, mode, o.minIdleMs];
   args.push(o.cursor ?? "0-0", o.count, o.failureTtlS, o.deadMaxLen, o.eventsMaxLen, MINUTES_KEPT);
+  args.push(HANDOVER_SUFFIX);
   const [cursor, items] = await runScript<[string, RawItem[]]>(client, scripts.claim, keys, args);
   return { cursor, claimed: items.map(parseItem) };
 }

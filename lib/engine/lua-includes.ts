@@ -7,6 +7,7 @@ import counters from "./lua/include/counters.lua" with { type: "text" };
 import dead from "./lua/include/dead.lua" with { type: "text" };
 import entries from "./lua/include/entries.lua" with { type: "text" };
 import failed from "./lua/include/failed.lua" with { type: "text" };
+import handover from "./lua/include/handover.lua" with { type: "text" };
 import history from "./lua/include/history.lua" with { type: "text" };
 import ids from "./lua/include/ids.lua" with { type: "text" };
 import memory from "./lua/include/memory.lua" with { type: "text" };
@@ -21,6 +22,7 @@ export const includes: Readonly<Record<string, string>> = {
   dead,
   entries,
   failed,
+  handover,
   history,
   ids,
   memory,

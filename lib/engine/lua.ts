@@ -11,6 +11,7 @@ import enqueueLua from "./lua/enqueue.lua" with { type: "text" };
 import failLua from "./lua/fail.lua" with { type: "text" };
 import finishLua from "./lua/finish.lua" with { type: "text" };
 import groupLua from "./lua/group.lua" with { type: "text" };
+import handoverLua from "./lua/handover.lua" with { type: "text" };
 import heartbeatLua from "./lua/heartbeat.lua" with { type: "text" };
 import leaseLua from "./lua/lease.lua" with { type: "text" };
 import leaveLua from "./lua/leave.lua" with { type: "text" };
@@ -54,6 +55,8 @@ export const scripts = {
   promote: script("promote", promoteLua, 2),
   // Entries taken without a plain read: lapsed leases of other workers, own entries read again.
   claim: script("claim", claimLua, 5),
+  // A restarted worker's predecessor consumer (`<name>~gone`) forgotten once empty.
+  handover: script("handover", handoverLua, 1),
   // Entries a worker cannot run: corrupt (buried), a task it lacks (left; parked jobs taken
   // back when a worker serves the task), or held when it stops (released).
   bury: script("bury", buryLua, 5),

@@ -2,6 +2,7 @@
 // dashboard), the tasks it serves, and leaving cleanly at shutdown.
 import { hostname } from "node:os";
 import type { WorkerOptions } from "../config.ts";
+import { dropEmptyHandover } from "../engine/handover.ts";
 import { beat } from "../engine/heartbeat.ts";
 import { GROUP, HANDOVER_SUFFIX, type QueueKeys } from "../engine/keys.ts";
 import { holdName } from "../engine/name.ts";
@@ -86,7 +87,8 @@ function predecessorOf(name: string): string {
  * worker's or any other's) takes them over as lapsed leases and counts the runs that killed the
  * predecessor (docs/internals.md, "3. Start"): a job that kills every worker still stops after
  * maxAttempts. Claims never take a worker's own entries, and re-reading them counts nothing.
- * XCLAIM … JUSTID bumps no delivery count. Returns how many were handed over.
+ * XCLAIM … JUSTID bumps no delivery count. The handover consumer is deleted once nothing is
+ * pending on it (here, and by the claim that empties it). Returns how many were handed over.
  */
 export async function handOverPredecessor(
   client: Redis,
@@ -109,8 +111,11 @@ export async function handOverPredecessor(
       await client.sendCommand(["XCLAIM", ...to]);
     }
     moved += pending.length;
-    if (pending.length < 1000) return moved;
+    if (pending.length < 1000) break;
   }
+  // Empty (nothing moved, its earlier entries all taken): out of the group (handover.lua).
+  await dropEmptyHandover(client, keys, ghost);
+  return moved;
 }
 
 async function claim(client: Redis, key: string, o: WorkerOptions): Promise<void> {

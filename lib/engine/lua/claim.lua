@@ -10,6 +10,8 @@
 --   Else the abandoned run is written to the record (its end = the last lease renewal, the
 --   last sign of life) and the entry is handed over as attempt a + deliveries + 1.
 --   Entries pending on this consumer itself are not taken here ('own' mode reads them).
+--   A handover consumer `<name>~gone` this call took entries from is deleted if it is left
+--   with none pending (include/handover.lua).
 --   An entry deleted while pending is acknowledged ('deleted'): Redis 6.2's XCLAIM answers nil
 --   for it and leaves it pending, 7.x drops it. An entry whose `i` is no valid job id is
 --   buried as corrupt (a letter named by its entry, no outcome): no record under a bad key.
@@ -27,6 +29,8 @@
 -- ARGV[9] failure TTL (s; 0 = Redis is full: a burial as fail.lua's compact one)
 -- ARGV[10] dead max len  ARGV[11] events max len
 -- ARGV[12] minutes of per-minute counts kept
+-- ARGV[13] the handover suffix (keys.ts HANDOVER_SUFFIX): an entry pending on `<name>~gone`
+--   was run by `<name>` (a dead predecessor; lib/worker/presence.ts), whom history names
 -- Returns: {next cursor ('0-0' when the scan ended), items}, an item per entry:
 --   {entry, 'run', attempt, run number, has record 1/0, fields (flat), previous owner},
 --   {entry, 'buried', attempt, job id ('' when not valid)}, {entry, 'done'} (the job has an outcome already: acknowledged),
@@ -39,6 +43,7 @@
 --- @include clock
 --- @include dead
 --- @include readd
+--- @include handover
 local wrong = wrong_type({ KEYS[1], 'stream', KEYS[2], 'stream', KEYS[3], 'stream',
   KEYS[4], 'hash', KEYS[5], 'hash' })
 if wrong then return wrong end
@@ -47,9 +52,20 @@ local start = ARGV[7] == '0-0' and '-' or '(' .. ARGV[7]
 local most = tonumber(ARGV[8])
 local now = clock_ms()
 local out, acks, claimed, buried = {}, {}, 0, 0
+local handovers = {} -- handover consumers entries were claimed from: deleted at the end if empty
 redis.call('PERSIST', KEYS[1]) -- a write that takes no memory first: a full Redis lets it run
 
 local function job_id(entry, f) return f.i or entry end
+
+-- The worker that ran an entry pending on `owner`: a handed-over entry's is the name before
+-- the suffix (no worker's own name ends in it: lib/config.ts).
+local suffix = ARGV[13]
+local function ran_by(owner)
+  if #owner > #suffix and string.sub(owner, -#suffix) == suffix then
+    return string.sub(owner, 1, -#suffix - 1)
+  end
+  return owner
+end
 
 -- Fails a job whose attempts are used up, with the run that killed its worker as the last.
 local function bury(entry, f, p, used)
@@ -61,7 +77,7 @@ local function bury(entry, f, p, used)
   -- The run that killed its worker ended at its last lease renewal; how long it ran is unknown.
   local _, code = fail_for_good({ dead = KEYS[2], dead_max = ARGV[10], id = id,
     f = { t = f.t, p = f.p, a = used, m = f.m }, err = err, ttl = ARGV[9], now = now - p[3],
-    result_key = rprefix .. id, record_key = ok and key or nil, attempt = used, worker = p[2],
+    result_key = rprefix .. id, record_key = ok and key or nil, attempt = used, worker = ran_by(p[2]),
     enqueued = earlier[2] or auto_ms(id) })
   if code == 1 and ok and redis.call('EXISTS', key) == 1 then
     redis.call('HSET', key, 'status', 'failed', 'error', err)
@@ -77,7 +93,7 @@ local function take_over(entry, f, raw, p, used)
   local id, runs = job_id(entry, f), (count(f.n) or 0) + p[4]
   local key = jprefix .. id
   local ok = pcall(redis.call, 'HSET', key, 'status', 'started', 'e', entry, 'n', runs,
-    run_field(runs), int(used) .. '  ' .. p[2], end_field(runs), ended_as(now - p[3], 'abandoned'))
+    run_field(runs), int(used) .. '  ' .. ran_by(p[2]), end_field(runs), ended_as(now - p[3], 'abandoned'))
   if ok then
     keep_enqueued(key, id)
     forget_old_run(key, runs)
@@ -105,6 +121,7 @@ local function others()
   for _, p in ipairs(pending) do
     before[p[1]] = p
     if p[2] ~= me then ids[#ids + 1] = p[1] end -- own entries: 'own' mode's, not a takeover
+    if p[2] ~= me and ran_by(p[2]) ~= p[2] then handovers[p[2]] = true end
   end
   if #ids == 0 then return pending end
   local got = {}
@@ -163,5 +180,6 @@ if buried > 0 then
 end
 if letters_trimmed > 0 then add_count(KEYS[4], 'dead_trimmed', letters_trimmed) end
 ack_and_trim(KEYS[1], group, acks)
+for ghost in pairs(handovers) do drop_empty_handover(KEYS[1], group, ghost) end
 local next = #pending == most and pending[#pending][1] or '0-0'
 return { next, out }

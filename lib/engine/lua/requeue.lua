@@ -63,8 +63,8 @@ if creates then redis.call('HSETNX', KEYS[3], 'requeued', 0) end
 local function last_run(j, runs)
   local fields, parts = {}, j.value and failed_parts(j.value)
   if parts then
-    -- A run of unknown length (a buried entry) has no start.
-    local start = parts.run_ms and string.format('%d', parts.ended - parts.run_ms) or ''
+    -- A run of unknown length (a buried entry) has no start. int(), not '%d' (wrong past 2^63).
+    local start = parts.run_ms and int(parts.ended - parts.run_ms) or ''
     fields = { run_field(runs), parts.attempt .. ' ' .. start .. ' ' .. parts.worker }
     return end_fields(fields, runs, parts.ended, 'failed', j.letter.error or '')
   end

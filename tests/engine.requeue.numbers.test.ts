@@ -1,0 +1,32 @@
+// requeue.lua writes the run that failed for good back into the record, its start computed from
+// the failed value's end and run time: written in digits whatever the stored end (no `%d`, which
+// is wrong past 2^63), as include/history.lua's int() writes every number.
+import { expect, test } from "bun:test";
+import { failJobs } from "../lib/engine/fail.ts";
+import { requeueLetters } from "../lib/engine/requeue.ts";
+import { deliver, engineQueue, hgetall, plant } from "./fixtures/plant.ts";
+
+const OPTS = { consumer: "w1", failureTtlS: 600, deadMaxLen: 1000, eventsMaxLen: 1000 };
+
+test("a failed value whose end is past 2^63 gives the requeued run's start in digits", async () => {
+  await using v = await engineQueue();
+  const entry = await plant(v, { t: "echo", p: '"x"', a: 2, m: 3 });
+  await deliver(v, "w1");
+  const failed = { entry, id: null, hasRecord: false, runNo: 1, runMs: 7, retryInMs: null };
+  await failJobs(v.client, v.k, OPTS, [{ ...failed, error: "broke" }]);
+  const letters = (await v.r.sendCommand(["XRANGE", v.k.dead, "-", "+"])) as [string, string[]][];
+  const letter = letters[0]![0];
+  // The stored value, edited by hand: an end no clock gives, 7 ms of run.
+  const value = String(await v.r.sendCommand(["GET", v.k.resultPrefix + entry]));
+  const huge = "99999999999999999999";
+  await v.r.sendCommand(["SET", v.k.resultPrefix + entry, value.replace(/^X\d+ /, `X${huge} `)]);
+  expect(await requeueLetters(v.client, v.k, [{ letter, id: null }], 3)).toEqual([
+    { id: entry, verdict: "requeued" },
+  ]);
+  const rec = await hgetall(v, v.k.recordPrefix + entry);
+  const [attempt, start, worker] = rec["h:1"]!.split(" ");
+  expect([attempt, worker]).toEqual(["3", "w1"]);
+  expect(start).toMatch(/^\d+$/);
+  expect(Number(start)).toBe(Number(huge) - 7);
+  expect(rec["h:1:e"]).toBe(`${huge} failed`);
+});
