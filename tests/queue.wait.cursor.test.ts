@@ -8,6 +8,7 @@ import { enqueueBatch, prepareBatch } from "../lib/engine/enqueue.ts";
 import { waitForJobs } from "../lib/queue/read.ts";
 import { connect, type Redis } from "../lib/redis/connect.ts";
 import { asClient, runJob } from "./fixtures/engine.ts";
+import { finishedByAnotherQueue } from "./fixtures/waits.ts";
 import { openQueue, rawRedis, redisUrl, testPrefix } from "./helpers.ts";
 
 /** Records the first word of every command `client` sends from now on, and each reply. */
@@ -54,12 +55,8 @@ describe("a wait for jobs this Queue just enqueued", () => {
 
 describe("any other wait looks first", () => {
   test("a job another Queue enqueued, ended before the wait: read in the look", async () => {
-    const prefix = testPrefix();
-    await using producer = await openQueue({ prefix });
-    await using q = await openQueue({ prefix });
-    await using r = await rawRedis();
-    const id = await producer.enqueue("t", 2);
-    await runJob(asClient(r), q.keys, [{ worker: "w1", result: "4" }]);
+    await using job = await finishedByAnotherQueue();
+    const { q, id } = job;
     const { sent } = spy(q.client);
     const { ended } = await q.waitForJobs([id], { timeoutMs: 10_000 });
     expect(ended.get(id)).toMatchObject({ status: "finished", result: 4 });

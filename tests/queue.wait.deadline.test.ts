@@ -6,16 +6,13 @@ import { describe, expect, test } from "bun:test";
 import { waitForAll } from "../lib/cli/trigger.ts";
 import type { Queue } from "../lib/queue/queue.ts";
 import { asClient, runJob } from "./fixtures/engine.ts";
+import { finishedByAnotherQueue } from "./fixtures/waits.ts";
 import { openQueue, rawRedis, runCli, testPrefix } from "./helpers.ts";
 
 describe("a wait with no time left looks once", () => {
   test("a finished job another Queue enqueued: ended, not pending", async () => {
-    const prefix = testPrefix();
-    await using producer = await openQueue({ prefix });
-    await using q = await openQueue({ prefix });
-    await using r = await rawRedis();
-    const id = await producer.enqueue("t", 2);
-    await runJob(asClient(r), q.keys, [{ worker: "w1", result: "4" }]);
+    await using job = await finishedByAnotherQueue();
+    const { q, id } = job;
     const { ended, pending } = await q.waitForJobs([id], { timeoutMs: 0 });
     expect(pending).toEqual([]);
     expect(ended.get(id)).toMatchObject({ status: "finished", result: 4 });

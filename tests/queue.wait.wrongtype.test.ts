@@ -6,6 +6,7 @@
 import { describe, expect, test } from "bun:test";
 import { RedisRefusedError } from "../lib/errors.ts";
 import { asClient, killWaiting, runJob } from "./fixtures/engine.ts";
+import { finishedByAnotherQueue } from "./fixtures/waits.ts";
 import { openQueue, type RawRedis, rawRedis, runCli, testPrefix } from "./helpers.ts";
 
 async function retypeEvents(r: RawRedis, events: string) {
@@ -19,12 +20,8 @@ const holdsString = (events: string) => `key ${events} holds a string, not a str
 
 describe("the events key holds a string", () => {
   test("a wait that looks first rejects with RedisRefusedError naming the key", async () => {
-    const prefix = testPrefix();
-    await using producer = await openQueue({ prefix });
-    await using q = await openQueue({ prefix });
-    await using r = await rawRedis();
-    const id = await producer.enqueue("t", 2);
-    await runJob(asClient(r), q.keys, [{ worker: "w1", result: "4" }]);
+    await using job = await finishedByAnotherQueue();
+    const { q, r, id } = job;
     await retypeEvents(r, q.keys.events);
     const waited = q.waitForJobs([id], { timeoutMs: 3_000 });
     await expect(waited).rejects.toBeInstanceOf(RedisRefusedError);
