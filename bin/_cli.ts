@@ -95,13 +95,14 @@ export function optionalValue(rawArgs: string[], flag: string, bare: string): st
   });
 }
 
+/** A number of seconds as `--wait` takes it: decimal only (`1.5`), as intArg: not `1e3` or `0x10`. */
+export const SECONDS = /^(\d+\.?\d*|\.\d+)$/;
+
 /** Seconds to wait from a `--wait` value: Infinity for a bare flag. */
 export function waitSeconds(value: unknown): number | undefined {
   if (value === undefined || value === false) return undefined;
   if (value === "forever" || value === true || value === "") return Number.POSITIVE_INFINITY;
-  // Decimal only (`1.5`), as intArg: not `1e3` or `0x10`.
-  const n =
-    typeof value === "string" && /^(\d+\.?\d*|\.\d+)$/.test(value) ? Number(value) : Number.NaN;
+  const n = typeof value === "string" && SECONDS.test(value) ? Number(value) : Number.NaN;
   if (!Number.isFinite(n) || n < 0) {
     throw new UsageError(`--wait takes a number of seconds, got "${String(value)}"`);
   }

@@ -176,7 +176,7 @@ async function requeueAll(admin: Admin, json: boolean): Promise<void> {
 }
 
 async function remove(admin: Admin, given: string[], json: boolean): Promise<void> {
-  // An id given twice is deleted, and said, once (as requeue does).
+  // An id given twice is deleted, and said, once (Admin.deleteDead, as requeue).
   const ids = [...new Set(given)];
   const deleted = new Set(await admin.deleteDead(ids));
   for (const id of ids) {

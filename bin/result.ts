@@ -14,6 +14,7 @@ import {
   printJson,
   queueArgs,
   runCli,
+  SECONDS,
   UsageError,
   waitSeconds,
 } from "./_cli.ts";
@@ -75,7 +76,7 @@ function idAndWait(positional: string[], jobid: string | undefined, waitArg: unk
     return { id: jobIdArg(positional, jobid), wait: waitSeconds(waitArg) };
   }
   const shown = safeText(value);
-  if (/^(\d+\.?\d*|\.\d+)$/.test(value)) {
+  if (SECONDS.test(value)) {
     throw new UsageError(
       `give the job id: result ID (or --jobid ID); --wait took "${shown}" as its limit in seconds`,
     );

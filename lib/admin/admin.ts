@@ -192,9 +192,10 @@ export class Admin {
   }
 
   /** Deletes dead jobs (letter, failed outcome and record); returns the ids deleted. */
-  async deleteDead(jobIds: readonly string[]): Promise<string[]> {
-    const found = await this.#letters(jobIds);
-    const pairs = found.flatMap((l, i) => (l ? [[l.entryId, jobIds[i]!] as [string, string]] : []));
+  async deleteDead(given: readonly string[]): Promise<string[]> {
+    const ids = [...new Set(given)]; // an id given twice is deleted, and answered, once
+    const found = await this.#letters(ids);
+    const pairs = found.flatMap((l, i) => (l ? [[l.entryId, ids[i]!] as [string, string]] : []));
     return discardLetters(this.client, this.keys, pairs);
   }
 

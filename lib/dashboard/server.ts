@@ -5,7 +5,7 @@ import type { Server } from "bun";
 import { Admin } from "../admin/admin.ts";
 import type { QueueOptions } from "../config.ts";
 import { ConfigError } from "../errors.ts";
-import { listenError } from "../worker/health.ts";
+import { hostPort, listenError } from "../worker/health.ts";
 import * as api from "./api.ts";
 import { isLoopback } from "./auth.ts";
 import { LiveHub } from "./live.ts";
@@ -69,7 +69,7 @@ export async function startDashboard(options: DashboardOptions = {}): Promise<Da
   }
   const port = server.port ?? 0;
   return {
-    url: `http://${host.includes(":") ? `[${host}]` : host}:${port}`,
+    url: `http://${hostPort(host, port)}`,
     port,
     actions: Boolean(options.token),
     tokenReads: Boolean(options.tokenReads),

@@ -143,7 +143,12 @@ export async function waitForJobs(
       // same connection: Redis runs that read as soon as the blocking one returns (an event,
       // or its time is up), so a waiter has the record without another round trip.
       const list = [...waiting];
-      const read = readEvents(blocking, keys, cursor, Math.min(left, options.blockMs ?? 1_000));
+      const read = readEvents(
+        blocking,
+        keys,
+        cursor,
+        Math.min(left, blockLimitMs(options.blockMs)),
+      );
       const behind = list.length <= READ_BEHIND_MAX ? readOutcomes(blocking, keys, list) : null;
       behind?.catch(() => {}); // if the blocking read fails, its error is the one reported
       const events = await read;
@@ -267,4 +272,9 @@ async function readEvents(
     type: field(fields, "type") ?? "",
     jobIds: field(fields, "ids")?.split(",") ?? [field(fields, "id") ?? ""],
   }));
+}
+
+/** `blockMs` as given when it is a positive number of ms, else the default (never NaN to Redis). */
+function blockLimitMs(blockMs: number | undefined): number {
+  return blockMs !== undefined && Number.isFinite(blockMs) && blockMs > 0 ? blockMs : 1_000;
 }

@@ -163,13 +163,8 @@ export class Outcomes {
     if (this.#queue.length > 0) this.#schedule(this.#retryMs);
     const finishes = batch.filter((b): b is Finish => b.kind === "finish");
     const failures = batch.filter((b): b is Failure => b.kind === "fail");
-    // One kind only (the common case): one write, without a second, empty one beside it.
-    const [f, x] =
-      failures.length === 0
-        ? [await this.#isolate(finishes), { again: [] }]
-        : finishes.length === 0
-          ? [{ again: [] }, await this.#isolate(failures)]
-          : await Promise.all([this.#isolate(finishes), this.#isolate(failures)]);
+    // An empty kind costs nothing: #write returns at once on no items.
+    const [f, x] = await Promise.all([this.#isolate(finishes), this.#isolate(failures)]);
     this.#writes--;
     this.#inFlight -= batch.length;
     // Only what failed goes back: each script is idempotent per job (a job already ended, or a
