@@ -28,7 +28,7 @@ describe("a stream whose name is no queue name", () => {
     expect(text.code).toBe(6);
     expect(text.stdout).not.toContain("\x1b");
     expect(text.stdout).toContain(
-      "queue bad\\x1b[2J name\n  unreadable: its stream's name is no queue name",
+      "queue bad\\x1b[2J name\n  unreadable: its keys' name is no queue name",
     );
     expect(text.stdout).toMatch(/^queue good\n {2}waiting 1 /m);
 

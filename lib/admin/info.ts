@@ -76,7 +76,7 @@ export function infoReader(admin: Admin, queues: readonly string[]): () => Promi
 }
 
 const BAD_NAME =
-  "its stream's name is no queue name (1-100 letters, digits or _.:-): another program's key under this prefix? give Courier its own --prefix, or rename or delete that key";
+  "its keys' name is no queue name (1-100 letters, digits or _.:-): another program's key under this prefix? give Courier its own --prefix, or rename or delete that key";
 
 function wrongTypeLine(keys: QueueKeys): string {
   return `a key of this queue holds another type than Courier writes (another program uses keys under ${keys.stream.replace(/:stream$/, "")}:…): give Courier its own --prefix, or delete that key`;

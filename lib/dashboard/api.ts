@@ -7,6 +7,7 @@ import type { Admin } from "../admin/admin.ts";
 import { letterJson } from "../cli/dead.ts";
 import { jobJson } from "../cli/format.ts";
 import { safeJson } from "../cli/safe-text.ts";
+import { U64_MAX } from "../engine/keys.ts";
 import { isValidJobId } from "../engine/record.ts";
 import { CourierError, isOomError } from "../errors.ts";
 import type { Queue } from "../queue/queue.ts";
@@ -64,19 +65,19 @@ export async function failures(api: Api) {
   return {
     // A job whose record is gone (deleted with its dead letter, or expired) has nothing to show.
     failures: recent
-      .flatMap((f) => (f.job ? [f] : []))
-      .map((f) => {
+      .flatMap((f) => (f.job ? [{ ...f, job: f.job }] : []))
+      .map(({ id, type, at, job }) => {
         // The failed attempt itself: the job may have run again since (and finished).
-        const attempt = f.job?.history.findLast((a) => a.error !== null);
+        const attempt = job.history.findLast((a) => a.error !== null);
         return {
-          id: f.id,
-          type: f.type,
-          at: isoOrNull(f.at),
-          task: f.job?.task ?? null,
-          status: f.job?.status ?? null,
-          outcome: failureOutcome(f.type, f.job!.status),
-          attempt: attempt?.attempt ?? f.job?.attempts ?? null,
-          error: attempt?.error ?? f.job?.error ?? null,
+          id,
+          type,
+          at: isoOrNull(at),
+          task: job.task,
+          status: job.status,
+          outcome: failureOutcome(type, job.status),
+          attempt: attempt?.attempt ?? job.attempts,
+          error: attempt?.error ?? job.error ?? null,
         };
       }),
   };
@@ -120,8 +121,6 @@ export async function deadPage(api: Api, url: URL): Promise<Response> {
   const page = await api.admin.deadLetters({ cursor, limit });
   return json({ total: page.total, letters: page.letters.map(letterJson), next: page.next });
 }
-
-const U64_MAX = 2n ** 64n - 1n;
 
 /** A stream entry id Redis accepts after `(` in XREVRANGE: `<ms>-<seq>`, both u64, not 0-0. */
 export function isEntryId(s: string): boolean {

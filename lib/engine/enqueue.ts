@@ -3,7 +3,7 @@
 // send), so sending it again after a lost reply returns the same ids and adds nothing.
 import { InputError } from "../errors.ts";
 import type { Redis } from "../redis/connect.ts";
-import { callerIdProblem, DATA_FORMAT, type QueueKeys } from "./keys.ts";
+import { callerIdProblem, DATA_FORMAT, type QueueKeys, U64_MAX } from "./keys.ts";
 import { runScript, scripts } from "./lua.ts";
 
 export interface EnqueueJob {
@@ -101,15 +101,12 @@ export async function enqueueBatch(
   return readReply(String(reply), batch.jobs);
 }
 
-/** The largest ms or seq of a stream id. */
-const ID_MAX_PART = 2n ** 64n - 1n;
-
 /**
  * The id after `<ms>-<seq>` as enqueue.lua makes it (include/ids.lua id_next): exact past 2^53
  * (BigInt), a seq at its maximum moves on to the next ms.
  */
 function nextEntryId(ms: bigint, seq: bigint): [bigint, bigint] {
-  return seq < ID_MAX_PART ? [ms, seq + 1n] : [ms + 1n, 0n];
+  return seq < U64_MAX ? [ms, seq + 1n] : [ms + 1n, 0n];
 }
 
 /** The k-th created job with an entry has the k-th id after the first (nextEntryId). */

@@ -113,7 +113,8 @@ export function queueKeys(prefix: string, queue: string): QueueKeys {
 /** The form of an id Courier makes: the job's first stream entry id (`<ms>-<seq>`, a shard suffix with N > 1). */
 const AUTO_ID = /^(\d+)-(\d+)(:\d+)?$/;
 /** Redis stream ids are two unsigned 64-bit numbers. */
-const U64_MAX = 2n ** 64n - 1n;
+/** The largest ms or seq of a stream id (2^64 - 1). */
+export const U64_MAX = 2n ** 64n - 1n;
 
 /**
  * An id Courier makes: of the auto form, with both numbers within a stream id's range. An id

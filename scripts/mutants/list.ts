@@ -106,8 +106,8 @@ export const mutants: Mutant[] = [
     "  const problem = flaw(f, id);",
     "  const problem = null;", [T("worker.corrupt"), E("formats")]),
   m("start-corrupt-verdict-lost", LUA("bury"), "a buried entry is acknowledged once dead-lettered",
-    "  redis.call('XACK', KEYS[1], group, unpack(entries))\n",
-    "", [E("bury"), T("worker.corrupt")]),
+    "ack_and_delete(KEYS[1], group, entries)\nreturn out",
+    "return out", [E("bury"), T("worker.corrupt")]),
   m("start-wrongtype-unguarded", CLAIM, "a claimed job whose record is not a hash is handed over, not the claim failed",
     "  local ok = pcall(redis.call, 'HSET', key, 'status', 'started', 'e', entry, 'n', runs,",
     "  local ok = true, redis.call('HSET', key, 'status', 'started', 'e', entry, 'n', runs,",
@@ -383,8 +383,8 @@ export const mutants: Mutant[] = [
     "    deadAt: isoOrNull(l.deadAt),",
     "    deadAt: new Date(l.deadAt).toISOString(),", [T("dates.range")]),
   m("date-failure-unchecked", "lib/dashboard/api.ts", "a failure event's time past a Date's range is null, not a 500",
-    "          at: isoOrNull(f.at),",
-    "          at: new Date(f.at).toISOString(),", [T("dates.range")]),
+    "          at: isoOrNull(at),",
+    "          at: new Date(at).toISOString(),", [T("dates.range")]),
   // Worker names: none may end in ~gone, the consumer a restarted worker hands its dead
   // predecessor's entries to (a worker of that name would hold them and never run them).
   m("config-handover-name", "lib/config.ts", "the library refuses a worker name ending in ~gone",

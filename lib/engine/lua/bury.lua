@@ -80,8 +80,5 @@ if buried > 0 then
   count_minute(KEYS[5], now, tonumber(ARGV[8]), 'failed', buried)
 end
 if letters_trimmed > 0 then add_count(KEYS[4], 'dead_trimmed', letters_trimmed) end
-if #entries > 0 then
-  redis.call('XACK', KEYS[1], group, unpack(entries))
-  redis.call('XDEL', KEYS[1], unpack(entries))
-end
+ack_and_delete(KEYS[1], group, entries)
 return out

@@ -36,7 +36,10 @@
 --- @include clock
 -- The receipt first: a GET refused (WRONGTYPE) is the type check of that key, at no extra call.
 local read, seen = pcall(redis.call, 'GET', KEYS[4])
-if not read then return (wrong_type({ KEYS[4], 'string' })) end
+if not read then
+  -- Another refusal (an ACL on the key): raised as it came, never a nil reply.
+  return wrong_type({ KEYS[4], 'string' }) or error(seen)
+end
 if seen then return seen end
 -- The delayed set is written only for a delayed job: checked only when the batch has one.
 local expected = { KEYS[1], 'stream', KEYS[3], 'hash', KEYS[5], 'hash' }

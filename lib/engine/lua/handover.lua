@@ -1,6 +1,6 @@
 -- Forgets a handover consumer `<name>~gone` that holds no pending entry (include/handover.lua), once
 -- a worker started under `<name>` has handed its predecessor's entries over (lib/worker/presence.ts):
--- one left empty before (its entries all taken by claims run before this fix) stays no longer.
+-- one whose entries claims have all taken meanwhile leaves the group too.
 --
 -- KEYS[1] stream  ARGV[1] group  ARGV[2] the handover consumer
 -- Returns: 1 when it is gone from the group (deleted, or never there), 0 when entries keep it.

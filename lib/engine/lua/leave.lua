@@ -40,9 +40,9 @@ local alive_tasks, parked, parked_tasks = {}, {}, {}
 
 local function alive(task)
   if alive_tasks[task] ~= nil then return alive_tasks[task] end
-  local t = redis.call('TYPE', pprefix .. task).ok
   -- A parked set of the wrong type (rare path: checked here, not per batch) would fail the
   -- script: the job is deferred instead, and comes back until someone repairs the key.
+  local t = redis.call('TYPE', pprefix .. task).ok
   local until_ms = tonumber(redis.call('HGET', KEYS[3], 'alive_until:' .. task))
   alive_tasks[task] = (t ~= 'none' and t ~= 'zset') or (until_ms ~= nil and until_ms >= now)
   return alive_tasks[task]

@@ -1,5 +1,6 @@
 -- Include (`--- @include entries`): where acknowledged entries leave the job stream (the
--- finish, fail, bury and claim scripts call ack_and_trim last). Not a script of its own.
+-- finish, fail and claim scripts call ack_and_trim last; bury, release and leave delete theirs
+-- with ack_and_delete, include/readd.lua). Not a script of its own.
 
 --- @include ids
 
