@@ -152,6 +152,6 @@ describe("ids", () => {
     expect(isAutoId("order-7")).toBe(false);
     expect(autoIdMs(E)).toBe(1764423456789);
     expect(autoIdMs("order-7")).toBeNull();
-    expect(shardOf(E)).toBe(0);
+    expect(shardOf(E, 1)).toBe(0);
   });
 });

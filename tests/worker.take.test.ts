@@ -4,7 +4,7 @@
 import { describe, expect, test } from "bun:test";
 import { entryFields } from "../lib/engine/entry.ts";
 import { parseOutcome } from "../lib/engine/outcome.ts";
-import { connect } from "../lib/redis/connect.ts";
+import { connect, type Redis } from "../lib/redis/connect.ts";
 import type { Task } from "../lib/types.ts";
 import { enqueue, freshQueue, jobs } from "./fixtures/engine.ts";
 import { rawRedis, redisUrl, startWorker, until } from "./helpers.ts";
@@ -45,7 +45,10 @@ describe("worker taking jobs", () => {
  * an XREADGROUP inside the finish script the same as one sent by the worker).
  */
 async function topLevelCalls(prefix: string, during: () => Promise<void>) {
-  const m = await connect(redisUrl());
+  // MONITOR is node-redis' own (one server's client), not part of Courier's Redis interface.
+  const m = (await connect(redisUrl())) as Redis & {
+    monitor: (listener: (line: string) => void) => Promise<void>;
+  };
   const calls = new Map<string, number>();
   await m.monitor((line: string) => {
     if (!line.includes(prefix) || / \[\d+ lua\] /.test(line)) return;

@@ -2,6 +2,7 @@
 // Every key of a queue carries the hash tag `{queue}`, so the whole queue lives in one Redis
 // Cluster slot and multi-key scripts work there too. Nothing here assumes one stream per queue:
 // scripts take one shard's keys, and `shardOf` says which shard an id lives in.
+import { keySlot, SLOTS } from "../redis/slot.ts";
 import { dateMs } from "../time.ts";
 import { isValidJobId } from "./record.ts";
 
@@ -83,8 +84,55 @@ export const GROUP = "workers";
  */
 export const HANDOVER_SUFFIX = "~gone";
 
+/** The keys of a one-shard queue (N = 1: today's layout), or of shard 0's tag being the queue's name. */
 export function queueKeys(prefix: string, queue: string): QueueKeys {
-  const base = `${prefix}:{${queue}}`;
+  return tagKeys(prefix, queue);
+}
+
+/** Most shards a queue may have (`--shards`). */
+export const MAX_SHARDS = 1024;
+
+/**
+ * The keys of every shard of a queue of `shards` shards, shard s at index s. A one-shard queue
+ * is today's layout (`{queue}`); with more, each shard has a tag of its own (shardTag), and the
+ * queue-wide facts (the shard count) stay in `{queue}:meta` (layoutKey).
+ */
+export function shardKeys(prefix: string, queue: string, shards: number): QueueKeys[] {
+  return Array.from({ length: shards }, (_, s) => tagKeys(prefix, shardTag(queue, s, shards)));
+}
+
+/**
+ * The hash holding a queue's shard count (field `shards`): `{queue}:meta`, the same key as a
+ * one-shard queue's meta. Fixed once written: a job's shard follows from its id and N.
+ */
+export function layoutKey(prefix: string, queue: string): string {
+  return `${prefix}:{${queue}}:meta`;
+}
+
+/**
+ * The hash tag of shard `shard` of `shards`: the queue's name for one shard; else the first
+ * `<queue>:<shard>:<j>` (j = 0, 1, …) whose slot falls in the middle half of the shard's
+ * 1/N of the slot space, so N shards spread evenly over masters that split the slots evenly
+ * (research/cluster.md §2.2: N/3 per master of a default 3-master cluster, for N = 6 or 12).
+ * Pure: every process computes the same tags.
+ */
+export function shardTag(queue: string, shard: number, shards: number): string {
+  if (shards === 1) return queue;
+  const width = SLOTS / shards;
+  const low = shard * width + width / 4;
+  const high = shard * width + (3 * width) / 4;
+  for (let j = 0; ; j++) {
+    const tag = `${queue}:${shard}:${j}`;
+    const slot = keySlot(`{${tag}}`);
+    if (slot >= low && slot < high) return tag;
+    // Past 1024 shards a slot range is under one slot wide: take the first tag in the range.
+    if (width < 4 && slot >= shard * width && slot < (shard + 1) * width) return tag;
+  }
+}
+
+/** The keys under one hash tag: `<prefix>:{<tag>}:…`. */
+export function tagKeys(prefix: string, tag: string): QueueKeys {
+  const base = `${prefix}:{${tag}}`;
   const recordPrefix = `${base}:job:`;
   const workerPrefix = `${base}:worker:`;
   const resultPrefix = `${base}:r:`;
@@ -146,10 +194,36 @@ export function autoIdMs(id: string): number | null {
 }
 
 /**
- * The shard a job id lives in. One shard today (N = 1): always 0. With N > 1 (issue 12): the
- * suffix of an auto id, `fnv1a32(utf8(id)) % N` for the rest.
+ * The shard a job id lives in: 0 for a one-shard queue; with N > 1, the `:<s>` suffix of an
+ * auto id (`<ms>-<seq>:<s>`: the entry id its shard's stream gave it, and the shard), else
+ * `fnv1a32(utf8(id)) % N` for a caller's id, so dedup, `result` and requeue touch one shard.
+ * An auto id without a suffix (or a suffix past N) is no id of an N-shard queue: -1.
  */
-export function shardOf(_id: string, shards = 1): number {
-  if (shards !== 1) throw new Error(`queues of ${shards} shards are not supported yet`);
-  return 0;
+export function shardOf(id: string, shards: number): number {
+  if (shards === 1) return 0;
+  const m = AUTO_ID.exec(id);
+  if (m === null) return fnv1a32(id) % shards;
+  const s = m[3] === undefined ? -1 : Number(m[3].slice(1));
+  return s < shards ? s : -1;
+}
+
+/** What a shard appends to an entry id to make a job's auto id: nothing for one shard. */
+export function idSuffix(shard: number, shards: number): string {
+  return shards === 1 ? "" : `:${shard}`;
+}
+
+/** The entry id an auto id was made from (its shard suffix dropped). */
+export function entryOfAutoId(id: string): string {
+  const colon = id.indexOf(":");
+  return colon === -1 ? id : id.slice(0, colon);
+}
+
+/** FNV-1a, 32 bits, of the UTF-8 bytes of `text` (what other languages compute alike). */
+export function fnv1a32(text: string): number {
+  let h = 0x811c9dc5;
+  for (const byte of new TextEncoder().encode(text)) {
+    h ^= byte;
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return h >>> 0;
 }

@@ -8,8 +8,20 @@ import { describeCause, isConnectionError } from "./cause.ts";
 import { preflight } from "./server.ts";
 import { maskUrl, tlsCa, tlsHint, validateUrl } from "./url.ts";
 
-/** The client type we use everywhere: RESP2, so raw replies are plain arrays and strings. */
-export type Redis = ReturnType<typeof createRedisClient>;
+/**
+ * What Courier asks of a connection, everywhere: raw commands (RESP2, so replies are plain
+ * arrays and strings) and its life cycle. A node-redis client of one server is one; a Redis
+ * Cluster's client (lib/redis/cluster.ts) is another, routing each command by its key.
+ */
+export interface Redis {
+  sendCommand<T = unknown>(args: readonly string[]): Promise<T>;
+  readonly isReady: boolean;
+  // biome-ignore lint/suspicious/noExplicitAny: node-redis' events carry various arguments
+  on(event: "error" | "ready" | "connect" | "end", listener: (...args: any[]) => void): unknown;
+  connect(): Promise<unknown>;
+  close(): Promise<void>;
+  destroy(): void;
+}
 
 export interface ConnectOptions {
   /** Keep reconnecting after the connection drops (workers). One-shot CLIs give up fast. */

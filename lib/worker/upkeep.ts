@@ -45,7 +45,9 @@ export class Upkeep {
     // The lane connection gets a PING (its takes are watched, but not its starts and writes).
     this.#every(o.promoteEveryMs, () => {
       const lane = links.lane;
-      const probe = lane && watchdog(lane.client.ping(), o.commandTimeoutMs, () => stalled("lane"));
+      const probe =
+        lane &&
+        watchdog(lane.client.sendCommand(["PING"]), o.commandTimeoutMs, () => stalled("lane"));
       const promote = watchdog(promoteDue(this.#client, keys), o.commandTimeoutMs, () =>
         stalled("commands"),
       );
