@@ -1,5 +1,5 @@
 // Every default in one typed object. Units are in the names: Ms milliseconds, S seconds.
-import { HANDOVER_SUFFIX } from "./engine/keys.ts";
+import { HANDOVER_SUFFIX, MAX_SHARDS } from "./engine/keys.ts";
 import { ConfigError } from "./errors.ts";
 
 /** Attempts a job may be given, per job or as a queue's default (one limit for both). */
@@ -12,6 +12,12 @@ export interface QueueOptions {
   queue: string;
   /** First segment of every key, so several apps can share one Redis. */
   prefix: string;
+  /**
+   * Shards of a queue this process creates (its first use): N hash-tagged parts spread over a
+   * Redis Cluster's masters (docs/cluster.md). Fixed once the queue exists (recorded in its
+   * meta); undefined = whatever the queue has, 1 for a new one.
+   */
+  shards: number | undefined;
   /** Longest wait between reconnect attempts after Redis goes away. */
   reconnectMaxMs: number;
   /** Wall clock (ms since the epoch), injectable so tests need not sleep. */
@@ -97,6 +103,7 @@ export const defaults = {
   redisUrl: "redis://127.0.0.1:6379",
   queue: "default",
   prefix: "courier",
+  shards: undefined,
   maxAttempts: 3,
   enqueueBatchSize: 500,
   concurrency: 16,
@@ -153,6 +160,7 @@ export function resolveOptions<T extends Partial<ProducerOptions & WorkerOptions
       `worker name ${JSON.stringify(o.name)} must not end in "${HANDOVER_SUFFIX}" (reserved for the jobs of a worker that died)`,
     );
   }
+  if (o.shards !== undefined) positiveInt(o, "shards", 1, MAX_SHARDS);
   positiveInt(o, "concurrency", 1, 10_000);
   positiveInt(o, "maxAttempts", 1, MAX_ATTEMPTS_LIMIT);
   positiveInt(o, "enqueueBatchSize", 1, 100_000);

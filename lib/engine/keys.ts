@@ -62,6 +62,14 @@ export interface QueueKeys {
   recordPrefix: string;
   /** `receipt:<batch>`: an enqueue batch's reply, so a re-sent batch adds nothing. */
   receipt: (batch: string) => string;
+  /** Which shard of its queue these keys are (0 for a one-shard queue). */
+  shard: number;
+  /**
+   * What this shard appends to an entry id to make a job's auto id (idSuffix): "" for a
+   * one-shard queue, `:<shard>` otherwise. Every script that takes a job id from an entry id
+   * gets it, so a job's id names its shard.
+   */
+  idSuffix: string;
 }
 
 /** Minutes of per-minute counts kept (three hours: the dashboard's chart and `info` use one). */
@@ -98,7 +106,9 @@ export const MAX_SHARDS = 1024;
  * queue-wide facts (the shard count) stay in `{queue}:meta` (layoutKey).
  */
 export function shardKeys(prefix: string, queue: string, shards: number): QueueKeys[] {
-  return Array.from({ length: shards }, (_, s) => tagKeys(prefix, shardTag(queue, s, shards)));
+  return Array.from({ length: shards }, (_, s) =>
+    tagKeys(prefix, shardTag(queue, s, shards), s, idSuffix(s, shards)),
+  );
 }
 
 /**
@@ -131,7 +141,7 @@ export function shardTag(queue: string, shard: number, shards: number): string {
 }
 
 /** The keys under one hash tag: `<prefix>:{<tag>}:…`. */
-export function tagKeys(prefix: string, tag: string): QueueKeys {
+export function tagKeys(prefix: string, tag: string, shard = 0, suffix = ""): QueueKeys {
   const base = `${prefix}:{${tag}}`;
   const recordPrefix = `${base}:job:`;
   const workerPrefix = `${base}:worker:`;
@@ -155,6 +165,8 @@ export function tagKeys(prefix: string, tag: string): QueueKeys {
     record: (id) => recordPrefix + id,
     recordPrefix,
     receipt: (batch) => `${base}:receipt:${batch}`,
+    shard,
+    idSuffix: suffix,
   };
 }
 

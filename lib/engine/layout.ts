@@ -1,0 +1,67 @@
+// A queue's layout: how many shards it has (field `shards` of `{queue}:meta`, layoutKey), and
+// their keys. Written once, by the first producer or worker of a queue, and fixed afterwards:
+// a job's shard follows from its id and N (keys.ts, shardOf), so changing N would lose jobs.
+import { ConfigError } from "../errors.ts";
+import type { Redis } from "../redis/connect.ts";
+import { layoutKey, MAX_SHARDS, type QueueKeys, shardKeys } from "./keys.ts";
+
+export interface Layout {
+  /** Shards of the queue (1: today's one-tag layout). */
+  shards: number;
+  /** Each shard's keys, shard s at index s. */
+  keys: QueueKeys[];
+}
+
+/**
+ * The queue's shard count as recorded: its `shards` field; 1 for a queue that has a meta (a
+ * format) but no such field (made before shards existed, or with one shard); null for a queue
+ * that has no meta yet (nothing was written there).
+ */
+export async function readShards(
+  client: Redis,
+  prefix: string,
+  queue: string,
+): Promise<number | null> {
+  const [shards, format] = await client.sendCommand<(string | null)[]>([
+    "HMGET",
+    layoutKey(prefix, queue),
+    "shards",
+    "format",
+  ]);
+  if (shards === null || shards === undefined)
+    return format === null || format === undefined ? null : 1;
+  const n = /^\d{1,5}$/.test(shards) ? Number(shards) : Number.NaN;
+  if (!(n >= 1 && n <= MAX_SHARDS)) {
+    throw new ConfigError(
+      `queue "${queue}" (prefix ${prefix}) has an unreadable shard count ${JSON.stringify(shards.slice(0, 20))} in ${layoutKey(prefix, queue)}`,
+    );
+  }
+  return n;
+}
+
+/**
+ * The queue's layout. `wanted` (an option, `--shards`) must match a queue that exists; a new
+ * queue gets it (1 when not given), recorded now when `write` (a worker at start, a producer
+ * before its first enqueue; readers write nothing). Two processes creating the queue at once: the first record wins and the
+ * other is refused if it wanted another N.
+ */
+export async function openLayout(
+  client: Redis,
+  prefix: string,
+  queue: string,
+  wanted: number | undefined,
+  write: boolean,
+): Promise<Layout> {
+  let shards = await readShards(client, prefix, queue);
+  if (shards === null && write) {
+    await client.sendCommand(["HSETNX", layoutKey(prefix, queue), "shards", String(wanted ?? 1)]);
+    shards = await readShards(client, prefix, queue);
+  }
+  const n = shards ?? wanted ?? 1;
+  if (wanted !== undefined && wanted !== n) {
+    throw new ConfigError(
+      `queue "${queue}" (prefix ${prefix}) has ${n} shard${n === 1 ? "" : "s"}, not ${wanted}: the count is fixed when a queue is created (leave out --shards, or use another --queue)`,
+    );
+  }
+  return { shards: n, keys: shardKeys(prefix, queue, n) };
+}
