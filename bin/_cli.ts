@@ -6,6 +6,7 @@ import { describeRefusal } from "../lib/cli/refusal.ts";
 import { safeJson, safeText } from "../lib/cli/safe-text.ts";
 import { urlSourceHint } from "../lib/cli/url-source.ts";
 import { defaults } from "../lib/config.ts";
+import { MAX_SHARDS } from "../lib/engine/keys.ts";
 import {
   CourierError,
   causes,
@@ -54,6 +55,30 @@ export const commonArgs = {
     description: `Prefix of every Redis key (env COURIER_PREFIX; default ${defaults.prefix})`,
   },
 } as const satisfies ArgsDef;
+
+/** `--shards N` for the commands that may create a queue (trigger, worker). */
+export const shardsArgs = {
+  shards: {
+    type: "string",
+    description:
+      "Shards of a new queue, spread over a Redis Cluster's masters (env COURIER_SHARDS; default: what the queue has, 1 for a new one); fixed once the queue exists",
+  },
+} as const satisfies ArgsDef;
+
+/** The `--shards` option (then env COURIER_SHARDS), or undefined: the queue's own count. */
+export function shardsArg(args: Record<string, unknown>): number | undefined {
+  const given = str(args.shards);
+  if (given !== undefined) return intArg(given, "shards", 1, MAX_SHARDS);
+  const env = process.env.COURIER_SHARDS;
+  if (env === undefined || env === "") return undefined;
+  const n = /^\d+$/.test(env) ? Number(env) : Number.NaN;
+  if (!(n >= 1 && n <= MAX_SHARDS)) {
+    throw new UsageError(
+      `COURIER_SHARDS must be a whole number from 1 to ${MAX_SHARDS}, got "${env.slice(0, 20)}"`,
+    );
+  }
+  return n;
+}
 
 /** Queue options from the common arguments, then the environment, then the defaults. */
 export function queueArgs(args: Record<string, unknown>) {
