@@ -16,6 +16,15 @@ export function redisUrl(): string {
   return url;
 }
 
+/**
+ * Shards of the queues tests create through these helpers: COURIER_TEST_SHARDS (6 in the
+ * cluster pass, tests/preload.ts), else undefined (a new queue gets 1).
+ */
+export function testShards(): number | undefined {
+  const n = Number(process.env.COURIER_TEST_SHARDS);
+  return Number.isInteger(n) && n >= 1 ? n : undefined;
+}
+
 let counter = 0;
 /** A key prefix no other test uses, so tests never see each other's keys. */
 export function testPrefix(): string {
@@ -41,7 +50,7 @@ export async function closeLeftovers(): Promise<string[]> {
 
 /** A queue client on the test Redis, to be closed by the test (`using` or close()). */
 export async function openQueue(config: QueueConfig): Promise<Queue & AsyncDisposable> {
-  const q = await Queue.connect({ redisUrl: redisUrl(), ...config });
+  const q = await Queue.connect({ redisUrl: redisUrl(), shards: testShards(), ...config });
   const c = track("queue", () => q.close());
   const close = q.close.bind(q);
   q.close = async () => {
@@ -55,6 +64,7 @@ export async function openQueue(config: QueueConfig): Promise<Queue & AsyncDispo
 export async function startWorker(config: WorkerConfig & { prefix: string }): Promise<Worker> {
   const w = await Worker.start({
     redisUrl: redisUrl(),
+    shards: testShards(),
     blockMs: 100,
     promoteEveryMs: 20,
     backoffBaseMs: 20,
@@ -129,7 +139,12 @@ export function spawnCli(
   const proc = Bun.spawn({
     cmd: [process.execPath, resolve(ROOT, "bin", `${name}.ts`), ...args],
     cwd: ROOT,
-    env: { ...process.env, REDIS_URL: redisUrl(), ...options.env },
+    env: {
+      ...process.env,
+      REDIS_URL: redisUrl(),
+      ...(testShards() === undefined ? {} : { COURIER_SHARDS: String(testShards()) }),
+      ...options.env,
+    },
     stdin: "pipe",
     stdout: "pipe",
     stderr: "pipe",

@@ -6,13 +6,21 @@ import { afterAll, afterEach } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { LocalCluster, startCluster } from "../lib/stack/cluster.ts";
 import { findFreePort, startRedisServer } from "../lib/stack/redis-server.ts";
 import { closeLeftovers } from "./helpers.ts";
 
+// COURIER_TEST_CLUSTER=1: the same tests against a local 3+3 Redis Cluster (lib/stack/cluster.ts),
+// queues of 6 shards unless COURIER_TEST_SHARDS says otherwise (docs/cluster.md, "Tests").
+const clusterMode = process.env.COURIER_TEST_CLUSTER === "1";
 const dataDir = mkdtempSync(join(tmpdir(), "courier-test-redis-"));
-const server = await startRedisServer({ port: await findFreePort(), dataDir, persistence: false });
-process.env.REDIS_URL = server.url;
-process.env.COURIER_TEST_REDIS_URL = server.url;
+const server = clusterMode
+  ? await startCluster({ dir: join(dataDir, "cluster"), fullCoverage: false })
+  : await startRedisServer({ port: await findFreePort(), dataDir, persistence: false });
+const url = server instanceof LocalCluster ? server.seedUrl : server.url;
+if (clusterMode) process.env.COURIER_TEST_SHARDS ??= "6";
+process.env.REDIS_URL = url;
+process.env.COURIER_TEST_REDIS_URL = url;
 
 afterEach(async () => {
   const left = await closeLeftovers();
@@ -20,6 +28,6 @@ afterEach(async () => {
 });
 
 afterAll(async () => {
-  await server.stop(2_000);
+  await (server instanceof LocalCluster ? server.stop() : server.stop(2_000));
   rmSync(dataDir, { recursive: true, force: true });
 });
