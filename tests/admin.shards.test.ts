@@ -128,6 +128,16 @@ describe("a queue of 6 shards", () => {
     const [entry] = await r.sendCommand(["XREVRANGE", keys[4]!.stream, "+", "-", "COUNT", "1"]);
     expect(entry[1]).toContain(id);
   });
+
+  test.each(["requeue", "purge"])("%s --all goes through every shard", async (command) => {
+    const prefix = testPrefix();
+    await using r = await rawRedis();
+    const keys = await shardedQueue(r, prefix, "q", N);
+    const res = await runCli("dead", [command, "--all", ...args(prefix), "--queue", "q", "--json"]);
+    expect(JSON.parse(res.stdout)).toEqual({ [`${command}d`]: 2 * N });
+    const dead = await Promise.all(keys.map((k) => r.sendCommand(["XLEN", k.dead])));
+    expect(dead).toEqual(keys.map(() => 0));
+  });
 });
 
 describe("the dashboard and /metrics of a queue of 6 shards", () => {

@@ -98,15 +98,18 @@ interface SlotRange {
   node: string;
 }
 
-/** The cluster's slot ranges and their masters; null on a server without cluster mode. */
+/**
+ * The cluster's slot ranges and their masters; null on a server without cluster mode; [] (every
+ * node unknown, `?`) when Redis will not say (a user without `+cluster|slots`).
+ */
 async function clusterSlots(client: Redis): Promise<SlotRange[] | null> {
   let reply: unknown[][];
   try {
     reply = await client.sendCommand<unknown[][]>(["CLUSTER", "SLOTS"]);
   } catch (err) {
-    // "ERR This instance has cluster support disabled" (and a NOPERM for the command): one server.
-    if (/cluster support disabled|NOPERM|unknown command/i.test(String((err as Error)?.message)))
-      return null;
+    const message = String((err as Error)?.message);
+    if (/cluster support disabled/i.test(message)) return null;
+    if (/NOPERM|unknown command/i.test(message)) return [];
     throw err;
   }
   return reply.map((r) => {

@@ -114,7 +114,13 @@ export async function deadPage(api: Api, url: URL): Promise<Response> {
   const cursor = url.searchParams.get("cursor") || null;
   // Checked here, before Redis: a garbage id is the caller's mistake (400), not a server error.
   if (cursor !== null && !isDeadCursor(cursor)) {
-    return json({ error: "cursor must be the `next` of a previous page" }, 400);
+    return json(
+      {
+        error:
+          "cursor must be the `next` of a previous page (an entry id, and `:<shard>` on a queue of several shards)",
+      },
+      400,
+    );
   }
   if (!Number.isInteger(limit) || limit < 1 || limit > 500) {
     return json({ error: "limit must be a whole number from 1 to 500" }, 400);
