@@ -62,7 +62,10 @@ export interface RecentFailure {
 export class Admin {
   readonly client: Redis;
   readonly options: QueueOptions & { maxAttempts: number };
-  /** A one-shard queue's keys (shard 0's with N > 1); every shard's: shards(). */
+  /**
+   * The keys under the queue's own tag `{queue}`: a one-shard queue's all; with N > 1 only its
+   * layout (`meta`) is there. Every shard's keys: shards().
+   */
   readonly keys: QueueKeys;
   #owner: boolean;
   /** The shards' keys once the queue's layout is recorded (fixed from then on). */
