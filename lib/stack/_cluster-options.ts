@@ -1,9 +1,14 @@
 // How a local cluster's nodes run: the options of startCluster/resumeCluster, and the
 // redis-server options each node gets from them.
+import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
+import { ConfigError } from "../errors.ts";
 import { findFreePort, type RedisServerOptions } from "./redis-server.ts";
 
 export const clusterDefaults = { masters: 3, nodeTimeoutMs: 1_000, timeoutMs: 30_000 } as const;
+
+/** Two processes each, on one machine: more is likely a typo. */
+export const MAX_MASTERS = 20;
 
 export interface ClusterOptions {
   /** Masters, each with one replica (default 3: a 3+3 cluster). */
@@ -84,4 +89,20 @@ export async function freeNode(taken: readonly number[]): Promise<ClusterNode> {
     }
   };
   return { port: await pick(), busPort: await pick(), pid: 0 };
+}
+
+/** The masters of a new cluster; ConfigError for a count out of range or a folder in use. */
+export function checkNewCluster(options: ClusterOptions): number {
+  const masters = options.masters ?? clusterDefaults.masters;
+  if (!Number.isInteger(masters) || masters < 1 || masters > MAX_MASTERS) {
+    throw new ConfigError(
+      `masters must be a whole number from 1 to ${MAX_MASTERS}, got ${masters}`,
+    );
+  }
+  const dir = options.dir;
+  if (dir !== undefined && existsSync(dir) && readdirSync(dir).length > 0) {
+    // stop() removes the whole folder: never one that holds anything else.
+    throw new ConfigError(`${dir} is not empty: give a new or empty folder for the nodes`);
+  }
+  return masters;
 }

@@ -4,7 +4,7 @@
 // ports, with its data.
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { ConfigError, UnavailableError } from "../errors.ts";
+import { ConfigError, UnavailableError, WaitTimeoutError } from "../errors.ts";
 import { type ClusterRecord, processOf, readRecord, recordedStatus } from "./_cluster-record.ts";
 import type { Output } from "./_output.ts";
 import { type ClusterOptions, type LocalCluster, resumeCluster, startCluster } from "./cluster.ts";
@@ -94,7 +94,13 @@ export async function startStackCluster(
       : `starting a new ${STACK_CLUSTER.masters}+${STACK_CLUSTER.masters} Redis Cluster, data in ${dir}`,
   );
   const cluster = record
-    ? await resumeCluster(dir, record, clusterOptions)
+    ? await resumeCluster(dir, record, clusterOptions).catch((err) => {
+        if (!(err instanceof WaitTimeoutError)) throw err;
+        // A stack killed while it first joined the nodes leaves a cluster that never was ready.
+        throw new WaitTimeoutError(
+          `${err.message} (if it was never ready, e.g. a stack killed while starting it, remove ${dir} to start a new one)`,
+        );
+      })
     : await startCluster(clusterOptions);
   return clusterRedis(cluster, options.shards, died.promise);
 }

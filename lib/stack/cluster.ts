@@ -2,7 +2,7 @@
 // --cluster-enabled yes`, for tests, CI (`scripts/cluster.ts`) and a cluster stack. It starts
 // the nodes on free ports in one folder, joins them, waits until the cluster is ready, can kill
 // a master and time its failover, and stops only the processes it started.
-import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { ConfigError, ConnectError, WaitTimeoutError } from "../errors.ts";
@@ -16,8 +16,10 @@ import {
 import {
   type ClusterNode,
   type ClusterOptions,
+  checkNewCluster,
   clusterDefaults,
   freeNode,
+  MAX_MASTERS,
   nodeServerOptions,
 } from "./_cluster-options.ts";
 import { parseNodes } from "./_cluster-parse.ts";
@@ -25,24 +27,13 @@ import { type ClusterRecord, writeRecord } from "./_cluster-record.ts";
 import { type RedisServer, startRedisServer } from "./redis-server.ts";
 
 export type { ClusterNode, ClusterOptions };
-export { clusterDefaults };
+export { clusterDefaults, MAX_MASTERS };
 
-/** Two processes each, on one machine: more is likely a typo. */
-export const MAX_MASTERS = 20;
 const START_ATTEMPTS = 3; // a free port can be taken between finding it and binding it
 
 /** Starts the nodes, joins them into a cluster and resolves once it is ready. */
 export async function startCluster(options: ClusterOptions = {}): Promise<LocalCluster> {
-  const masters = options.masters ?? clusterDefaults.masters;
-  if (!Number.isInteger(masters) || masters < 1 || masters > MAX_MASTERS) {
-    throw new ConfigError(
-      `masters must be a whole number from 1 to ${MAX_MASTERS}, got ${masters}`,
-    );
-  }
-  if (options.dir !== undefined && !isEmptyOrNew(options.dir)) {
-    // stop() removes the whole folder: never one that holds anything else.
-    throw new ConfigError(`${options.dir} is not empty: give a new or empty folder for the nodes`);
-  }
+  const masters = checkNewCluster(options);
   const dir = resolve(options.dir ?? mkdtempSync(join(tmpdir(), "courier-cluster-")));
   const cluster = new LocalCluster(dir, masters, options);
   try {
@@ -74,10 +65,6 @@ export async function resumeCluster(
     throw err;
   }
   return cluster;
-}
-
-function isEmptyOrNew(dir: string): boolean {
-  return !existsSync(dir) || readdirSync(dir).length === 0;
 }
 
 export class LocalCluster {
