@@ -76,6 +76,8 @@ export class LocalCluster {
   readonly #timeoutMs: number;
   /** The nodes running now, by port: the processes stop() stops, and only those. */
   readonly #servers = new Map<number, RedisServer>();
+  /** Every node process it started, also those stop() is stopping: destroy() kills those too. */
+  readonly #started: RedisServer[] = [];
   readonly #nodes: ClusterNode[] = [];
   readonly #links = new NodeLinks();
 
@@ -188,11 +190,11 @@ export class LocalCluster {
     if (!this.#options.keep) rmSync(this.dir, { recursive: true, force: true });
   }
 
-  /** SIGKILL to every node this object started, now (a second Ctrl-C); leaves `dir`. */
+  /** SIGKILL to every node this object started, now, even during stop() (a second Ctrl-C); leaves `dir`. */
   destroy(): void {
     this.#links.close();
-    for (const server of this.#servers.values()) server.kill();
     this.#servers.clear();
+    for (const server of this.#started) server.kill(); // a no-op on those already gone
   }
 
   /** Starts node `index` on `node`'s ports; a first start moves to other ports if they got taken. */
@@ -203,6 +205,7 @@ export class LocalCluster {
           nodeServerOptions(this.dir, index, node, this.#options),
         );
         this.#servers.set(node.port, server);
+        this.#started.push(server);
         void server.exited.then((code) => this.#onExit(node.port, server, code));
         this.#nodes[index] = { ...node, pid: server.pid };
         return;

@@ -1,6 +1,7 @@
-// The local stack, honcho-style: one redis-server (unless REDIS_URL names another; with --cluster,
-// a local 3+3 Redis Cluster) and N workers, their output interleaved under their names. Stop order matters: workers first, so they can
-// record the jobs they are running, then Redis, which writes its AOF on the way out.
+// The local stack, honcho-style: one redis-server (unless REDIS_URL names another; with
+// --cluster, a local 3+3 Redis Cluster) and N workers, their output interleaved under their
+// names. Stop order matters: workers first, so they can record the jobs they are running, then
+// Redis, which writes its AOF on the way out.
 import { defaults } from "../config.ts";
 import { isLoopback } from "../dashboard/auth.ts";
 import { dashboardDefaults } from "../dashboard/options.ts";
