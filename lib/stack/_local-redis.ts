@@ -1,7 +1,7 @@
 // The Redis a stack starts and stops: one redis-server, or with `stack --cluster` a local 3+3
-// Redis Cluster in the data folder. The folder keeps it between stacks (each node's nodes.conf and AOF, and cluster.json with its
-// ports and PIDs), so the next `stack --cluster` there brings the same cluster back on the same
-// ports, with its data.
+// Redis Cluster in the data folder. The folder keeps the cluster between stacks (each node's
+// nodes.conf and AOF, and cluster.json with their ports and PIDs), so the next `stack --cluster`
+// there brings the same cluster back on the same ports, with its data.
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { ConfigError, UnavailableError, WaitTimeoutError } from "../errors.ts";
@@ -137,7 +137,7 @@ function clusterRedis(cluster: LocalCluster, shards: number, exited: Promise<num
  * its cluster still runs (another stack's: two sets of nodes on one AOF would corrupt it), when
  * one of its ports is taken, or when a node's folder lacks its nodes.conf.
  */
-export function resumable(dir: string): ClusterRecord | null {
+function resumable(dir: string): ClusterRecord | null {
   const record = readRecord(dir);
   if (!record) return null;
   const live = record.nodes.find((n) => processOf(n.pid, n.port) === "ours");
