@@ -1,7 +1,7 @@
 #!/usr/bin/env bun
 // The local stack, like the seed's `honcho start`: a redis-server with its AOF on (unless
-// REDIS_URL names a Redis to use), N workers and the dashboard, their output prefixed with
-// their names.
+// REDIS_URL names a Redis to use; with --cluster, a local 3+3 Redis Cluster), N workers and the
+// dashboard, their output prefixed with their names.
 import { defineCommand } from "citty";
 import { defaults } from "../lib/config.ts";
 import { dashboardDefaults } from "../lib/dashboard/options.ts";
@@ -13,9 +13,9 @@ const command = defineCommand({
   meta: {
     name: "stack",
     description:
-      "Run Redis, workers and the dashboard in the foreground. Ctrl-C/SIGTERM: workers drain (up to 30 s), then Redis writes its AOF and stops; Ctrl-C again, a second or more later, kills everything. " +
+      "Run Redis, workers and the dashboard in the foreground (--cluster: a local 3+3 Redis Cluster instead of one redis-server). Ctrl-C/SIGTERM: workers drain (up to 30 s), then Redis writes its AOF and stops; Ctrl-C again, a second or more later, kills everything. " +
       `The dashboard listens on COURIER_DASHBOARD_HOST (default ${dashboardDefaults.host}) port COURIER_DASHBOARD_PORT (default ${dashboardDefaults.port}; skipped if that port is busy); COURIER_DASHBOARD_TOKEN turns its actions on. ` +
-      "Exits 2 on a bad option or a Redis port it cannot listen on; 6 when redis-server is missing, the Redis given does not answer, or Redis dies.",
+      "Exits 2 on a bad option, a Redis port it cannot listen on, or a data folder another stack's Redis uses; 5 when the cluster is not ready within 30 s; 6 when redis-server is missing, the Redis given does not answer, or Redis (every node of the cluster) dies.",
   },
   args: {
     workers: {
@@ -26,6 +26,10 @@ const command = defineCommand({
       type: "string",
       description: `Port for the local redis-server, on 127.0.0.1 (default ${stackDefaults.redisPort})`,
     },
+    cluster: {
+      type: "boolean",
+      description: `Start a local Redis Cluster instead of one redis-server: 3 masters + 3 replicas on free 127.0.0.1 ports, AOF on, node timeout 1 s, cluster-require-full-coverage no; the workers and the dashboard get REDIS_URL=redis+cluster://… (its seed URL) and COURIER_SHARDS=${stackDefaults.clusterShards} (or yours). Its data stays in --data-dir (default ${stackDefaults.clusterDataDir}): the next --cluster stack there starts the same nodes on the same ports`,
+    },
     "redis-url": {
       type: "string",
       description:
@@ -33,7 +37,7 @@ const command = defineCommand({
     },
     "data-dir": {
       type: "string",
-      description: `Where the local Redis keeps its AOF (default ${stackDefaults.dataDir} in the repository; for dist/courier, in the current directory). One Redis per folder: another live one there (its redis.pid) exits 2`,
+      description: `Where the local Redis keeps its AOF (default ${stackDefaults.dataDir} in the repository, ${stackDefaults.clusterDataDir} with --cluster; for dist/courier, in the current directory). One Redis per folder: another live one there (its redis.pid, or the cluster.json of a cluster) exits 2`,
     },
     queue: {
       type: "string",

@@ -1,7 +1,6 @@
 // Talking to each node of a local Redis Cluster on its own (not through a cluster client, which
 // would hide which node answered): joining fresh nodes, asking each whether it is ready.
 
-import { join } from "node:path";
 import { createClient, ErrorReply } from "redis";
 import { within } from "../time.ts";
 import {
@@ -10,42 +9,6 @@ import {
   nodeReadiness,
   parseNodes,
 } from "./_cluster-parse.ts";
-import type { ClusterOptions } from "./cluster.ts";
-import type { RedisServerOptions } from "./redis-server.ts";
-
-export const clusterDefaults = { masters: 3, nodeTimeoutMs: 1_000, timeoutMs: 30_000 } as const;
-
-/** How each node runs: startRedisServer's options for the node on `node`'s ports in `dir`. */
-export function nodeServerOptions(
-  dir: string,
-  node: { port: number; busPort: number },
-  options: ClusterOptions,
-): RedisServerOptions {
-  const dataDir = join(dir, String(node.port));
-  const nodeTimeoutMs = options.nodeTimeoutMs ?? clusterDefaults.nodeTimeoutMs;
-  const survive = options.survive ?? false;
-  const cluster = [
-    ["--cluster-enabled", "yes"],
-    ["--cluster-config-file", "nodes.conf"], // in dataDir: restart() finds its identity there
-    ["--cluster-port", String(node.busPort)],
-    ["--cluster-node-timeout", String(nodeTimeoutMs)],
-    ["--cluster-require-full-coverage", (options.fullCoverage ?? true) ? "yes" : "no"],
-    // Else a replica's first sync waits out Redis's 5 s diskless-sync delay (6.2 s to ready).
-    ["--repl-diskless-sync-delay", "0"],
-    // A replica with nothing yet loads its first sync from the socket, not through a file.
-    ["--repl-diskless-load", "on-empty-db"],
-    survive ? ["--logfile", join(dataDir, "redis.log")] : [],
-  ].flat();
-  return {
-    port: node.port,
-    dataDir,
-    persistence: options.aof ?? false,
-    // Own session, no parent-death signal: the nodes outlive `scripts/cluster.ts start`.
-    detached: survive,
-    stopWithParent: false,
-    extraArgs: cluster,
-  };
-}
 
 type NodeClient = ReturnType<typeof createNodeClient>;
 

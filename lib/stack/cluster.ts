@@ -2,78 +2,69 @@
 // --cluster-enabled yes`, for tests, CI (`scripts/cluster.ts`) and a cluster stack. It starts
 // the nodes on free ports in one folder, joins them, waits until the cluster is ready, can kill
 // a master and time its failover, and stops only the processes it started.
-import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { ConfigError, ConnectError, WaitTimeoutError } from "../errors.ts";
 import {
-  clusterDefaults,
   clusterProblem,
   failoverProblem,
   joinCluster,
   NodeLinks,
-  nodeServerOptions,
   until,
 } from "./_cluster-nodes.ts";
+import {
+  type ClusterNode,
+  type ClusterOptions,
+  checkNewCluster,
+  clusterDefaults,
+  freeNode,
+  MAX_MASTERS,
+  nodeServerOptions,
+} from "./_cluster-options.ts";
 import { parseNodes } from "./_cluster-parse.ts";
-import { writeRecord } from "./_cluster-record.ts";
-import { findFreePort, type RedisServer, startRedisServer } from "./redis-server.ts";
+import { type ClusterRecord, writeRecord } from "./_cluster-record.ts";
+import { type RedisServer, startRedisServer } from "./redis-server.ts";
 
-export interface ClusterOptions {
-  /** Masters, each with one replica (default 3: a 3+3 cluster). */
-  masters?: number;
-  /** Folder of the nodes, one sub-folder per port; created, and removed by stop(). Default: a new one in the system's temporary folder. */
-  dir?: string;
-  /** cluster-node-timeout (default 1000 ms): how long a silent node takes to be failing; Redis's 15 000 makes a failover take ~21 s. */
-  nodeTimeoutMs?: number;
-  /** cluster-require-full-coverage (default true, Redis's). False: masters keep serving their slots while another master's slots have no node. */
-  fullCoverage?: boolean;
-  /** AOF on every node, fsync every second (default false: tests need no disk). */
-  aof?: boolean;
-  /** Bound on each wait for the cluster: join, readiness, failover (default 30 000 ms). A node's own start waits up to 10 s. */
-  timeoutMs?: number;
-  /** Nodes outlive this process (own session, logs in `<dir>/<port>/redis.log`): for `scripts/cluster.ts start`. Default false. */
-  survive?: boolean;
-}
+export type { ClusterNode, ClusterOptions };
+export { clusterDefaults, MAX_MASTERS };
 
-export interface ClusterNode {
-  port: number;
-  /** The cluster bus port, chosen free too (Redis's default, port + 10 000, may be taken or > 65535). */
-  busPort: number;
-  pid: number;
-}
-
-export { clusterDefaults };
-
-/** Two processes each, on one machine: more is likely a typo. */
-export const MAX_MASTERS = 20;
 const START_ATTEMPTS = 3; // a free port can be taken between finding it and binding it
 
 /** Starts the nodes, joins them into a cluster and resolves once it is ready. */
 export async function startCluster(options: ClusterOptions = {}): Promise<LocalCluster> {
-  const masters = options.masters ?? clusterDefaults.masters;
-  if (!Number.isInteger(masters) || masters < 1 || masters > MAX_MASTERS) {
-    throw new ConfigError(
-      `masters must be a whole number from 1 to ${MAX_MASTERS}, got ${masters}`,
-    );
-  }
-  if (options.dir !== undefined && !isEmptyOrNew(options.dir)) {
-    // stop() removes the whole folder: never one that holds anything else.
-    throw new ConfigError(`${options.dir} is not empty: give a new or empty folder for the nodes`);
-  }
+  const masters = checkNewCluster(options);
   const dir = resolve(options.dir ?? mkdtempSync(join(tmpdir(), "courier-cluster-")));
   const cluster = new LocalCluster(dir, masters, options);
   try {
     await cluster.start();
   } catch (err) {
     await cluster.stop();
+    // A half-made cluster is nothing to resume, and the folder was new or empty.
+    rmSync(dir, { recursive: true, force: true });
     throw err;
   }
   return cluster;
 }
 
-function isEmptyOrNew(dir: string): boolean {
-  return !existsSync(dir) || readdirSync(dir).length === 0;
+/**
+ * Starts again, on their recorded ports, the nodes of a cluster that ran from `dir` and was
+ * stopped with `keep`: each node finds its identity (nodes.conf) and data (AOF) in its
+ * folder, so the same cluster with the same data comes back. Resolves once it is ready.
+ */
+export async function resumeCluster(
+  dir: string,
+  record: ClusterRecord,
+  options: ClusterOptions = {},
+): Promise<LocalCluster> {
+  const cluster = new LocalCluster(resolve(dir), record.masters, { ...options, dir });
+  try {
+    await cluster.resume(record.nodes);
+  } catch (err) {
+    await cluster.stop(); // its data stays: `keep` is the caller's
+    throw err;
+  }
+  return cluster;
 }
 
 export class LocalCluster {
@@ -85,6 +76,8 @@ export class LocalCluster {
   readonly #timeoutMs: number;
   /** The nodes running now, by port: the processes stop() stops, and only those. */
   readonly #servers = new Map<number, RedisServer>();
+  /** Every node process it started, also those stop() is stopping: destroy() kills those too. */
+  readonly #started: RedisServer[] = [];
   readonly #nodes: ClusterNode[] = [];
   readonly #links = new NodeLinks();
 
@@ -123,6 +116,16 @@ export class LocalCluster {
     this.startMs = Math.round(performance.now() - began);
   }
 
+  /** Starts recorded nodes again on their ports (resumeCluster); no joining: they know each other. */
+  async resume(nodes: readonly ClusterNode[]): Promise<void> {
+    const began = performance.now();
+    this.#nodes.push(...nodes.map((n) => ({ port: n.port, busPort: n.busPort, pid: 0 })));
+    await Promise.all(this.#nodes.map((node, i) => this.#startNode(i, node, false)));
+    this.#record();
+    await this.#waitReady("cluster");
+    this.startMs = Math.round(performance.now() - began);
+  }
+
   /** The slot of `key` and the port of the master serving it now. */
   async masterOf(key: string): Promise<{ slot: number; port: number }> {
     const port = this.#anyLive();
@@ -149,9 +152,9 @@ export class LocalCluster {
     const replica = nodes.find((n) => n.masterId === me.id && !n.flags.includes("fail"));
     if (!replica) throw new ConfigError(`127.0.0.1:${masterPort} has no replica to take over`);
     const began = performance.now();
+    this.#servers.delete(masterPort); // first: its exit is no news for onExit
     server.kill();
     await server.exited;
-    this.#servers.delete(masterPort);
     this.#links.drop(masterPort);
     await until(
       () => failoverProblem(this.#links, this.livePorts, replica),
@@ -178,21 +181,32 @@ export class LocalCluster {
     return Math.round(performance.now() - began);
   }
 
-  /** Stops the nodes this object started (SIGTERM, then SIGKILL after 5 s) and removes `dir`. */
+  /** Stops the nodes this object started (SIGTERM, then SIGKILL after 5 s) and removes `dir` (unless `keep`). */
   async stop(): Promise<void> {
     this.#links.close();
     const servers = [...this.#servers.values()];
     this.#servers.clear();
     await Promise.all(servers.map((s) => s.stop(5_000)));
-    rmSync(this.dir, { recursive: true, force: true });
+    if (!this.#options.keep) rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  /** SIGKILL to every node this object started, now, even during stop() (a second Ctrl-C); leaves `dir`. */
+  destroy(): void {
+    this.#links.close();
+    this.#servers.clear();
+    for (const server of this.#started) server.kill(); // a no-op on those already gone
   }
 
   /** Starts node `index` on `node`'s ports; a first start moves to other ports if they got taken. */
   async #startNode(index: number, node: ClusterNode, firstStart = true): Promise<void> {
     for (let attempt = 1; ; attempt++) {
       try {
-        const server = await startRedisServer(nodeServerOptions(this.dir, node, this.#options));
+        const server = await startRedisServer(
+          nodeServerOptions(this.dir, index, node, this.#options),
+        );
         this.#servers.set(node.port, server);
+        this.#started.push(server);
+        void server.exited.then((code) => this.#onExit(node.port, server, code));
         this.#nodes[index] = { ...node, pid: server.pid };
         return;
       } catch (err) {
@@ -203,17 +217,16 @@ export class LocalCluster {
   }
 
   /** Two free ports on 127.0.0.1 (client and bus) that no other node uses. */
-  async #freeNode(): Promise<ClusterNode> {
-    const taken = new Set(this.#nodes.flatMap((n) => [n.port, n.busPort]));
-    const pick = async () => {
-      for (;;) {
-        const port = await findFreePort();
-        if (taken.has(port)) continue;
-        taken.add(port);
-        return port;
-      }
-    };
-    return { port: await pick(), busPort: await pick(), pid: 0 };
+  #freeNode(): Promise<ClusterNode> {
+    return freeNode(this.#nodes.flatMap((n) => [n.port, n.busPort]));
+  }
+
+  /** A node exited that stop(), kill() or destroy() did not stop (they forget it first). */
+  #onExit(port: number, server: RedisServer, code: number): void {
+    if (this.#servers.get(port) !== server) return;
+    this.#servers.delete(port);
+    this.#links.drop(port);
+    this.#options.onExit?.(port, code, this.#servers.size);
   }
 
   #waitReady(what: string): Promise<void> {

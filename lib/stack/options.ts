@@ -3,6 +3,7 @@ import { resolve } from "node:path";
 import { safeText } from "../cli/safe-text.ts";
 import { defaults, resolveOptions } from "../config.ts";
 import { checkDashboardToken } from "../dashboard/options.ts";
+import { MAX_SHARDS } from "../engine/keys.ts";
 import { ConfigError } from "../errors.ts";
 import { maskUrl } from "../redis/url.ts";
 import { isCompiled, REPO_ROOT } from "./_self.ts";
@@ -16,6 +17,10 @@ export const stackDefaults = {
   redisPort: 6379,
   /** Where the local Redis keeps its AOF; relative to the repository root (compiled: to cwd). */
   dataDir: ".data/redis",
+  /** Where `--cluster`'s nodes keep theirs (not scripts/cluster.ts's `.data/cluster`, which its stop removes). */
+  clusterDataDir: ".data/redis-cluster",
+  /** Shards of the queue on a `--cluster` stack: two per master (env COURIER_SHARDS overrides). */
+  clusterShards: 6,
   queue: defaults.queue,
   prefix: defaults.prefix,
 } as const;
@@ -25,6 +30,10 @@ export interface StackOptions {
   redisPort: number;
   /** An existing Redis to use: then no redis-server is started. */
   redisUrl: string | undefined;
+  /** Start a local 3+3 Redis Cluster instead of one redis-server. */
+  cluster: boolean;
+  /** COURIER_SHARDS for the workers and the dashboard of a cluster stack. */
+  shards: number;
   /** Absolute path. */
   dataDir: string;
   queue: string;
@@ -53,13 +62,20 @@ export function parseStackArgs(
 ): StackOptions {
   const port = optionalInt(args, "redis-port", 1, 65_535);
   const flagUrl = optionalString(args, "redis-url");
+  const cluster = args.cluster === true;
   if (port !== undefined && flagUrl !== undefined) {
     throw new ConfigError(
       "give --redis-port (start a Redis here) or --redis-url (use one), not both",
     );
   }
-  // An explicit --redis-port beats REDIS_URL from the environment: flags are the more deliberate.
-  const envUrl = port === undefined ? env.REDIS_URL || undefined : undefined;
+  if (cluster && (port !== undefined || flagUrl !== undefined)) {
+    throw new ConfigError(
+      `--cluster starts its own nodes on free ports: not with --${port === undefined ? "redis-url" : "redis-port"}`,
+    );
+  }
+  // An explicit --redis-port or --cluster beats REDIS_URL from the environment: flags are the
+  // more deliberate.
+  const envUrl = port === undefined && !cluster ? env.REDIS_URL || undefined : undefined;
   const redisUrl = flagUrl ?? envUrl;
   if (redisUrl !== undefined) checkRedisUrl(redisUrl, flagUrl ? "--redis-url" : "REDIS_URL");
   const queue = optionalString(args, "queue") ?? (env.COURIER_QUEUE || stackDefaults.queue);
@@ -71,12 +87,30 @@ export function parseStackArgs(
     workers: optionalInt(args, "workers", 1, MAX_WORKERS) ?? stackDefaults.workers,
     redisPort: port ?? stackDefaults.redisPort,
     redisUrl,
-    dataDir: resolve(dataDir ? cwd : defaultBase(cwd), dataDir ?? stackDefaults.dataDir),
+    cluster,
+    shards: cluster ? clusterShards(env) : 1,
+    dataDir: resolve(
+      dataDir ? cwd : defaultBase(cwd),
+      dataDir ?? (cluster ? stackDefaults.clusterDataDir : stackDefaults.dataDir),
+    ),
     queue,
     prefix,
     allowPrivate: args["allow-private"] === true,
     concurrency: optionalInt(args, "concurrency", 1, 10_000),
   };
+}
+
+/** COURIER_SHARDS when set (checked here, once, rather than by every worker in a loop), else 6. */
+function clusterShards(env: Record<string, string | undefined>): number {
+  const text = env.COURIER_SHARDS;
+  if (!text) return stackDefaults.clusterShards;
+  const n = /^\d{1,9}$/.test(text) ? Number(text) : Number.NaN;
+  if (!(n >= 1 && n <= MAX_SHARDS)) {
+    throw new ConfigError(
+      `COURIER_SHARDS must be a whole number from 1 to ${MAX_SHARDS}, got "${safeText(text.slice(0, 20))}"`,
+    );
+  }
+  return n;
 }
 
 /** A checkout keeps its data beside the code; the compiled executable, where it is run. */

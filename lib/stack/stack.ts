@@ -1,6 +1,7 @@
-// The local stack, honcho-style: one redis-server (unless REDIS_URL names another) and N workers,
-// their output interleaved under their names. Stop order matters: workers first, so they can
-// record the jobs they are running, then Redis, which writes its AOF on the way out.
+// The local stack, honcho-style: one redis-server (unless REDIS_URL names another; with
+// --cluster, a local 3+3 Redis Cluster) and N workers, their output interleaved under their
+// names. Stop order matters: workers first, so they can record the jobs they are running, then
+// Redis, which writes its AOF on the way out.
 import { defaults } from "../config.ts";
 import { isLoopback } from "../dashboard/auth.ts";
 import { dashboardDefaults } from "../dashboard/options.ts";
@@ -8,6 +9,12 @@ import { ConfigError, ConnectError, InputError, UnavailableError } from "../erro
 import { connect } from "../redis/connect.ts";
 import { maskUrl } from "../redis/url.ts";
 import { listenError } from "../worker/health.ts";
+import {
+  clusterNodeNames,
+  type LocalRedis,
+  serverRedis,
+  startStackCluster,
+} from "./_local-redis.ts";
 import { createOutput, type Output, wantColour } from "./_output.ts";
 import { isCompiled, ownCommand, scriptOf, shownCommand } from "./_self.ts";
 import { listenForSignals, type Signals } from "./_signals.ts";
@@ -41,22 +48,26 @@ export type StackEnd = "stopped" | "redis-exited" | "killed";
  * redis-server, or a Redis that does not answer) having stopped whatever it had started.
  */
 export async function runStack(options: StackOptions): Promise<StackEnd> {
-  const names = ["system", "redis.1", ...workerNames(options.workers), "dashboard"];
+  const redisNames = options.cluster ? clusterNodeNames() : ["redis.1"];
+  const names = ["system", ...redisNames, ...workerNames(options.workers), "dashboard"];
   const output = createOutput({ names, color: wantColour() });
   const signals = listenForSignals();
-  let redis: RedisServer | undefined;
+  let redis: LocalRedis | undefined;
   try {
     await preflight(options);
     if (options.redisUrl) await checkGivenRedis(options.redisUrl);
-    redis = options.redisUrl ? undefined : await startLocalRedis(options, output);
+    redis = await startOwnRedis(options, output);
     const url = redis?.url ?? options.redisUrl!;
+    // A cluster's seed URL and shard count; nothing more for one server (they inherit ours).
+    const env =
+      redis && Object.keys(redis.env).length ? { ...process.env, ...redis.env } : undefined;
     const supervisor = new Supervisor({ output });
     workerNames(options.workers).forEach((name, i) => {
       const cmd = workerCmd(options, url, i + 1);
-      supervisor.start({ name, cmd, restartDelayMs: RESTART_DELAY_MS });
+      supervisor.start({ name, cmd, env, restartDelayMs: RESTART_DELAY_MS });
     });
-    const dashboard = await startDashboardProcess(supervisor, output, options, url);
-    printBanner(output, options, url, redis, dashboard);
+    const dashboard = await startDashboardProcess(supervisor, output, options, url, env);
+    await printBanner(output, options, url, redis, dashboard);
     return await runUntilStopped(output, supervisor, redis, signals);
   } catch (err) {
     redis?.kill(); // detached: it would outlive us
@@ -64,6 +75,16 @@ export async function runStack(options: StackOptions): Promise<StackEnd> {
   } finally {
     signals.dispose();
   }
+}
+
+/** The Redis this stack runs, if any: none when given one. */
+async function startOwnRedis(
+  options: StackOptions,
+  output: Output,
+): Promise<LocalRedis | undefined> {
+  if (options.redisUrl) return undefined;
+  if (options.cluster) return startStackCluster(options, output);
+  return serverRedis(await startLocalRedis(options, output), options.dataDir);
 }
 
 /** What can be checked before anything starts. */
@@ -91,7 +112,7 @@ async function checkGivenRedis(url: string): Promise<void> {
 async function runUntilStopped(
   output: Output,
   supervisor: Supervisor,
-  redis: RedisServer | undefined,
+  redis: LocalRedis | undefined,
   signals: Signals,
 ): Promise<StackEnd> {
   const say = (text: string) => output.line("system", text);
@@ -167,10 +188,10 @@ async function startDashboardProcess(
   output: Output,
   options: StackOptions,
   url: string,
+  env: Record<string, string | undefined> | undefined,
 ): Promise<string | undefined> {
-  const env = process.env;
-  const port = Number(env.COURIER_DASHBOARD_PORT || dashboardDefaults.port);
-  const host = env.COURIER_DASHBOARD_HOST || dashboardDefaults.host;
+  const port = Number(process.env.COURIER_DASHBOARD_PORT || dashboardDefaults.port);
+  const host = process.env.COURIER_DASHBOARD_HOST || dashboardDefaults.host;
   if (port !== 0 && isLoopback(host) && !(await isPortFree(port))) {
     output.line(
       "system",
@@ -179,7 +200,7 @@ async function startDashboardProcess(
     return undefined;
   }
   const cmd = [...ownCommand("dashboard"), ...queueFlags(options, url)];
-  supervisor.start({ name: "dashboard", cmd, restartDelayMs: RESTART_DELAY_MS });
+  supervisor.start({ name: "dashboard", cmd, env, restartDelayMs: RESTART_DELAY_MS });
   return `http://${host}:${port}`;
 }
 
@@ -187,18 +208,19 @@ function queueFlags(options: StackOptions, url: string): string[] {
   return ["--redis-url", url, "--queue", options.queue, "--prefix", options.prefix];
 }
 
-function printBanner(
+async function printBanner(
   output: Output,
   options: StackOptions,
   url: string,
-  redis: RedisServer | undefined,
+  redis: LocalRedis | undefined,
   dashboard: string | undefined,
-): void {
+): Promise<void> {
   const say = (text: string) => output.line("system", text);
-  const where = redis
-    ? `pid ${redis.pid}, data in ${options.dataDir} (AOF, fsync every second)`
-    : "not started here: its data is its own";
+  const [where, ...more] = redis
+    ? await redis.describe()
+    : ["not started here: its data is its own"];
   say(`redis    ${maskUrl(url)}  ${where}`);
+  for (const line of more) say(`         ${line}`);
   say(`workers  ${options.workers} on queue "${options.queue}", each restarted 2 s after it exits`);
   if (dashboard) say(`dashboard ${dashboard}  (metrics at ${dashboard}/metrics)`);
   say("ready. In another terminal, try:");
@@ -224,12 +246,9 @@ function clientFlags(options: StackOptions, url: string): string {
 async function shutdown(
   output: Output,
   supervisor: Supervisor,
-  redis: RedisServer | undefined,
+  redis: LocalRedis | undefined,
 ): Promise<void> {
   output.line("system", `SIGTERM to workers (up to ${WORKER_STOP_GRACE_MS / 1000} s to drain)`);
   await supervisor.stop(WORKER_STOP_GRACE_MS);
-  if (!redis) return;
-  output.line("system", "SIGTERM to redis (it writes its AOF)");
-  const code = await redis.stop();
-  output.line("system", `redis stopped (code ${code})`);
+  await redis?.stop((text) => output.line("system", text));
 }
