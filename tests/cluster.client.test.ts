@@ -141,6 +141,11 @@ describe("blocking reads", () => {
 
 test("a worker's permission check runs in one MULTI on its queue's node: nothing is written", async () => {
   const keys = queueKeys(testPrefix(), "perm");
+  const { port } = await cluster.masterOf(keys.stream);
+  // Given a view whose keyless commands (MULTI, DISCARD) go to another master, still one node.
+  let other = 0;
+  while ((await cluster.masterOf(`other${other}`)).port === port) other++;
+  await checkPermissions(onNodeOf(client, `other${other}`), workerCommands(keys, "w1"), "p");
   await checkPermissions(client, workerCommands(keys, "w1"), "p");
   // XGROUP CREATE … MKSTREAM was queued and discarded: outside the MULTI it would have run.
   expect(await client.sendCommand(["EXISTS", keys.stream])).toBe(0);
