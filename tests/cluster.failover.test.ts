@@ -8,14 +8,20 @@ import { isTransient } from "../lib/redis/cause.ts";
 import { waitReplicas } from "../lib/redis/cluster.ts";
 import { connect, destroy, type Redis } from "../lib/redis/connect.ts";
 import { type LocalCluster, startCluster } from "../lib/stack/cluster.ts";
-import { testPrefix } from "./helpers.ts";
+import { testPrefix, until } from "./helpers.ts";
 
 let cluster: LocalCluster;
 let client: Redis;
+/** What the client told its owner (a worker's Outage): connection lost, connection back. */
+const told: string[] = [];
 
 beforeAll(async () => {
   cluster = await startCluster({ fullCoverage: false });
-  client = await connect(cluster.seedUrl, { persistent: true });
+  client = await connect(cluster.seedUrl, {
+    persistent: true,
+    onError: () => told.push("lost"),
+    onReady: () => told.push("back"),
+  });
 });
 
 afterAll(async () => {
@@ -62,4 +68,9 @@ test("a script runs on the promoted replica of a killed master, its cache empty"
   expect(value).toBe(2); // the replica had the first INCR
   expect(errors.filter((e) => e.includes("NOSCRIPT"))).toEqual([]);
   expect(await onPort(promoted, ["SCRIPT", "EXISTS", incr.sha])).toEqual([1]);
+
+  // The owner heard of the loss, then of the return (the promoted node's connection ready), and
+  // the client is ready again: the dead master's connection is gone from it.
+  await until(() => client.isReady && told.includes("back"), "the client ready again");
+  expect(told[0]).toBe("lost");
 });

@@ -3,7 +3,7 @@
 import { describe, expect, test } from "bun:test";
 import { ConfigError } from "../lib/errors.ts";
 import { commandKey, isBlocking } from "../lib/redis/route.ts";
-import { isClusterUrl, maskUrl, parseClusterUrl, validateUrl } from "../lib/redis/url.ts";
+import { isClusterUrl, maskUrl, parseClusterUrl, tlsCa, validateUrl } from "../lib/redis/url.ts";
 
 describe("parseClusterUrl", () => {
   test.each([
@@ -63,6 +63,19 @@ describe("parseClusterUrl", () => {
     "%s is not a cluster URL",
     (url) => expect(isClusterUrl(url)).toBe(false),
   );
+});
+
+test("rediss+cluster:// trusts the CA in REDIS_TLS_CA, as rediss:// does", () => {
+  const saved = process.env.REDIS_TLS_CA;
+  process.env.REDIS_TLS_CA = import.meta.path; // any readable file stands in for a PEM
+  try {
+    expect(tlsCa("rediss+cluster://a:1,b:2")).toBeString();
+    expect(tlsCa("rediss+cluster://a:1,b:2")).toBe(tlsCa("rediss://a:1"));
+    expect(tlsCa("redis+cluster://a:1")).toBeUndefined();
+  } finally {
+    if (saved === undefined) delete process.env.REDIS_TLS_CA;
+    else process.env.REDIS_TLS_CA = saved;
+  }
 });
 
 test.each([
