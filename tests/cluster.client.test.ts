@@ -60,9 +60,13 @@ async function callsSince(command: string, before: Map<number, number>) {
   return masterPorts.map((p) => ({ port: p, calls: after.get(p)! - before.get(p)! }));
 }
 
-test("the client is a cluster client; a plain one is not", async () => {
+test("the client is a cluster client, checked on every master", async () => {
   expect(isCluster(client)).toBe(true);
   expect(client.isReady).toBe(true);
+  const before = await calls("info");
+  destroy(await connect(cluster.seedUrl));
+  // The version check (INFO server) ran on each master; the other INFO is the read of `before`.
+  for (const c of await callsSince("info", before)) expect(c.calls).toBe(2);
 });
 
 test("each command goes to the master of its key's slot, scripts by their first key", async () => {
@@ -128,11 +132,19 @@ describe("blocking reads", () => {
     expect(await client.sendCommand(["XREAD", "COUNT", "1", "STREAMS", read[4]!, "0"])).toBeNull();
   });
 
-  test("a client opened for blocking reads sends it", async () => {
-    const reader = await connect(cluster.seedUrl, { blocking: true });
+  test("a client opened for blocking reads sends it, connected only where it reads", async () => {
+    const name = `reader-${process.pid}`;
+    const reader = await connect(cluster.seedUrl, { blocking: true, name });
     try {
-      const read = ["XREAD", "BLOCK", "10", "STREAMS", `${testPrefix()}:s`, "$"];
-      expect(await reader.sendCommand(read)).toBeNull();
+      const stream = `${testPrefix()}:s`;
+      expect(await reader.sendCommand(["XREAD", "BLOCK", "10", "STREAMS", stream, "$"])).toBeNull();
+      const named = async (port: number) =>
+        String(await onPort(port, ["CLIENT", "LIST"])).includes(`name=${name} `);
+      const { port } = await cluster.masterOf(stream);
+      expect(await named(port)).toBe(true);
+      // Its first node (the version check) and the stream's: not every master.
+      const connected = await Promise.all(masterPorts.map(named));
+      expect(connected.filter(Boolean).length).toBeLessThan(masterPorts.length);
     } finally {
       destroy(reader);
     }
