@@ -13,7 +13,7 @@ import { checkPermissions, workerCommands } from "../lib/redis/permissions.ts";
 import { serverWarnings } from "../lib/redis/server.ts";
 import { type LocalCluster, startCluster } from "../lib/stack/cluster.ts";
 import { findFreePort } from "../lib/stack/redis-server.ts";
-import { ROOT, runCli, testPrefix } from "./helpers.ts";
+import { ROOT, redisUrl, runCli, testPrefix } from "./helpers.ts";
 
 let cluster: LocalCluster;
 let client: Redis;
@@ -182,6 +182,15 @@ describe("connecting", () => {
     expect(err.message).not.toContain("\n");
   });
 
+  test("a server that is no cluster node is named as such, in one line", async () => {
+    const plain = redisUrl().replace(/^redis:/, "redis+cluster:");
+    const err = await connect(plain).catch((e) => e);
+    expect(err).toBeInstanceOf(ConnectError);
+    expect(err.message).toBe(
+      `cannot connect to Redis at ${plain}: ERR This instance has cluster support disabled`,
+    );
+  });
+
   test("a malformed cluster URL is bad usage: exit 2, one line", async () => {
     expect(await connect("redis+cluster://a:x").catch((e) => e)).toBeInstanceOf(ConfigError);
     const r = await runCli("info", ["--redis-url", "redis+cluster://bob:hunter2@127.0.0.1:x"]);
@@ -209,21 +218,25 @@ describe("connecting", () => {
     }
   });
 
-  test("a client destroyed after it connected leaves nothing open", async () => {
-    const r = await runChild(cluster.seedUrl, 5_000, "destroy");
-    expect(r.stdout).toContain("connected");
-    expect(r.code).toBe(0);
-  });
+  test.each(["destroy(c)", "await closeClient(c)"])(
+    "a client that connected, then %s, leaves nothing open",
+    async (then) => {
+      const r = await runChild(cluster.seedUrl, 5_000, then);
+      expect(r.stdout).toBe("connected\n");
+      expect(r.code).toBe(0);
+    },
+  );
 });
 
 /** A process that connects, prints the outcome, and must then exit on its own. */
 async function runChild(url: string, timeoutMs: number, then = "") {
   const code = `
-    import { connect, destroy } from "${ROOT}/lib/redis/connect.ts";
+    import { closeClient, connect, destroy } from "${ROOT}/lib/redis/connect.ts";
     try {
       const c = await connect(${JSON.stringify(url)}, { timeoutMs: ${timeoutMs}, persistent: true });
       console.log("connected");
-      ${then === "destroy" ? "destroy(c);" : ""}
+      await c.sendCommand(["SET", "some-key", "1"]);
+      ${then};
     } catch (err) {
       console.log(err.name, err.message);
     }`;
