@@ -44,7 +44,7 @@ export class UsageError extends Error {
 export const commonArgs = {
   "redis-url": {
     type: "string",
-    description: `Redis URL, redis:// or rediss:// (TLS; a private CA goes in env REDIS_TLS_CA), may hold user:password (env REDIS_URL; default ${defaults.redisUrl})`,
+    description: `Redis URL, redis:// or rediss:// (TLS; a private CA goes in env REDIS_TLS_CA), or redis+cluster://host:port[,host:port…] (rediss+cluster://) for a Redis Cluster; may hold user:password (env REDIS_URL; default ${defaults.redisUrl})`,
   },
   queue: {
     type: "string",

@@ -199,6 +199,7 @@ export class Queue {
       this.#idleWaiters.pop() ??
       (await connect(this.options.redisUrl, {
         name: "courier-waiter",
+        blocking: true,
         persistent: true,
         failFast: true,
         reconnectMaxMs: this.options.reconnectMaxMs,

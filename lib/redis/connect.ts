@@ -5,8 +5,9 @@ import { createClient, ErrorReply } from "redis";
 import { ConfigError, ConnectError } from "../errors.ts";
 import { exponentialMs, within } from "../time.ts";
 import { describeCause, isConnectionError } from "./cause.ts";
+import { createClusterClient, isCluster, mastersOf } from "./cluster.ts";
 import { preflight } from "./server.ts";
-import { maskUrl, tlsCa, tlsHint, validateUrl } from "./url.ts";
+import { isClusterUrl, maskUrl, tlsCa, tlsHint, validateUrl } from "./url.ts";
 
 /**
  * What Courier asks of a connection, everywhere: raw commands (RESP2, so replies are plain
@@ -44,7 +45,21 @@ export interface ConnectOptions {
   name?: string;
   /** Give up (ConnectError) when connecting and the checks take longer than this. */
   timeoutMs?: number;
+  /**
+   * For blocking reads (XREADGROUP … BLOCK). On a Redis Cluster: connected lazily, one
+   * connection per node read from. A cluster client opened without it refuses blocking
+   * commands (a bug): one would stall every other command to its node.
+   */
+  blocking?: boolean;
 }
+
+/**
+ * A cluster's node reconnects every 100 ms, persistent or not: node-redis asks for the layout
+ * again only while a node reconnects (TOPOLOGY_REFRESH_MS after it began, cluster.ts), so a
+ * failed-over master is found within about 0.6 s; a node connection that gave up would never be
+ * replaced. A one-shot command still fails in time: failFast, or node-redis' 5 s command timeout.
+ */
+const CLUSTER_RECONNECT_MS = 100;
 
 function createRedisClient(
   url: string,
@@ -74,15 +89,25 @@ export async function connect(url: string, options: ConnectOptions = {}): Promis
   let ready = false;
   let lastCause: unknown;
   const maxMs = options.reconnectMaxMs ?? 5_000;
+  const cluster = isClusterUrl(url);
   const strategy = (retries: number) => {
     if (!ready && Date.now() >= deadline) return new Error("gave up connecting");
+    if (cluster) return Math.min(CLUSTER_RECONNECT_MS, maxMs);
     if (ready && !options.persistent && retries > 3) return new Error("connection lost");
     return exponentialMs(50, retries, maxMs);
   };
   let client: Redis;
   const ca = tlsCa(url);
   try {
-    client = createRedisClient(url, strategy, options.failFast, ca);
+    client = cluster
+      ? createClusterClient(url, {
+          ...options,
+          strategy,
+          ca,
+          deadline,
+          seedTimeoutMs: Math.min(options.timeoutMs ?? 5_000, 5_000),
+        })
+      : createRedisClient(url, strategy, options.failFast, ca);
   } catch (err) {
     // node-redis refuses what it cannot parse (a database that is not a number, no host).
     throw new ConfigError(`invalid Redis URL "${maskUrl(url)}": ${describeCause(err)}`);
@@ -115,8 +140,9 @@ export async function connect(url: string, options: ConnectOptions = {}): Promis
   }
   ready = true;
   try {
-    await preflight(client, url);
-    if (options.name) await setName(client, options.name);
+    for (const node of await checkedNodes(client, options)) await preflight(node, url);
+    // A cluster names each node connection as it opens (cluster.ts).
+    if (options.name && !isCluster(client)) await setName(client, options.name);
   } catch (err) {
     destroy(client);
     if (err instanceof ConnectError) throw err;
@@ -139,6 +165,15 @@ export function lostWhileStarting(err: unknown, url: string, what: string): unkn
   return new ConnectError(`Redis at ${maskUrl(url)} did not answer ${what}: ${why}`, {
     cause: err,
   });
+}
+
+/**
+ * The servers a new client checks: every master of a cluster; for a blocking one, only the node
+ * of its keyless commands (it connects to no other until it reads there; the process' command
+ * client checks them all).
+ */
+async function checkedNodes(client: Redis, options: ConnectOptions): Promise<Redis[]> {
+  return options.blocking ? [client] : mastersOf(client);
 }
 
 /** Names the connection for CLIENT LIST; an ACL user without CLIENT SETNAME goes unnamed. */

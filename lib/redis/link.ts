@@ -10,15 +10,20 @@ export class Link {
   #replacing = false;
   #closed = false;
 
-  /** Connects a worker's connection: reconnecting for ever, each attempt time-limited. */
+  /**
+   * Connects a worker's connection: reconnecting for ever, each attempt time-limited.
+   * `blocking` for the one that reads with BLOCK (ConnectOptions.blocking).
+   */
   static async open(
     o: Pick<WorkerOptions, "redisUrl" | "reconnectMaxMs" | "commandTimeoutMs">,
     name: string,
     onError: (message: string) => void,
     onReady?: () => void,
+    blocking = false,
   ): Promise<Link> {
     const options = {
       persistent: true,
+      blocking,
       reconnectMaxMs: o.reconnectMaxMs,
       timeoutMs: o.commandTimeoutMs,
       onError,

@@ -8,7 +8,9 @@ import { ErrorReply } from "redis";
 import { GROUP, type QueueKeys } from "../engine/keys.ts";
 import { scripts } from "../engine/lua.ts";
 import { RedisRefusedError } from "../errors.ts";
+import { connectionOf } from "./cluster.ts";
 import type { Redis } from "./connect.ts";
+import { commandKey } from "./route.ts";
 
 /** What a worker sends, directly or from its scripts (lib/engine/lua), with the keys it touches. */
 export function workerCommands(keys: QueueKeys, name: string): string[][] {
@@ -68,13 +70,17 @@ export function workerCommands(keys: QueueKeys, name: string): string[][] {
  * Throws RedisRefusedError listing every command (or key) the user may not use. MULTI is
  * answered before anything else is sent: a user that may not run it cannot be checked this way,
  * and the commands below must then never go out (outside a MULTI they would run, and write).
- * Such a user is let through, and a refused command shows in the log.
+ * Such a user is let through, and a refused command shows in the log. On a Redis Cluster, all
+ * go on the one connection to the node of the commands' keys (one queue shard: one slot), so
+ * none can be sent, and run, outside the MULTI.
  */
 export async function checkPermissions(
-  client: Redis,
+  redis: Redis,
   commands: string[][],
   prefix: string,
 ): Promise<void> {
+  const key = commands.map(commandKey).find((k) => k !== undefined);
+  const client = key === undefined ? redis : await connectionOf(redis, key);
   try {
     await client.sendCommand(["MULTI"]);
   } catch {

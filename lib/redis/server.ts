@@ -1,6 +1,7 @@
 // The server we connected to: the preflight version check, and settings that put jobs at risk.
 import { ConnectError } from "../errors.ts";
 import { describeCause, isTransient } from "./cause.ts";
+import { mastersOf } from "./cluster.ts";
 import type { Redis } from "./connect.ts";
 import { maskUrl } from "./url.ts";
 
@@ -38,9 +39,15 @@ export function compareVersions(a: string, b: string): number {
 
 /**
  * Server settings that put jobs at risk, as warnings (empty when all is well). CONFIG may be
- * disabled (managed Redis): then nothing can be said, and nothing is.
+ * disabled (managed Redis): then nothing can be said, and nothing is. On a Redis Cluster, each
+ * master is asked; a warning true of several is given once.
  */
 export async function serverWarnings(client: Redis): Promise<string[]> {
+  const each = await Promise.all((await mastersOf(client)).map(nodeWarnings));
+  return [...new Set(each.flat())];
+}
+
+async function nodeWarnings(client: Redis): Promise<string[]> {
   const get = async (name: string) => {
     try {
       const reply = await client.sendCommand<string[]>(["CONFIG", "GET", name]);

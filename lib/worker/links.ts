@@ -17,16 +17,17 @@ export interface Links {
 /** Opens the worker's connections; on failure, closes those already open and throws. */
 export async function openLinks(o: WorkerOptions, outage: Outage): Promise<Links> {
   const opened: Link[] = [];
-  const open = async (name: string) => {
+  const open = async (name: string, blocking = false) => {
     const lost = (cause: string) => outage.lost(name, cause);
-    const link = await Link.open(o, `${name}-${o.name}`, lost, () => outage.back(name));
+    const back = () => outage.back(name);
+    const link = await Link.open(o, `${name}-${o.name}`, lost, back, blocking);
     opened.push(link);
     return link;
   };
   try {
     return {
       commands: await open("courier-worker"),
-      blocking: await open("courier-reader"),
+      blocking: await open("courier-reader", true),
       lane: o.concurrency >= LANE_MIN_CONCURRENCY ? await open("courier-lane") : null,
     };
   } catch (err) {

@@ -1,0 +1,169 @@
+// The life of a Redis Cluster client (cluster.ts): its node connections (node-redis' cluster
+// slots), connecting through a seed until a deadline, closing so that no socket outlives it, and
+// the events Courier's code listens to (connect.ts), made from node-redis' per-node ones.
+import { EventEmitter } from "node:events";
+import { exponentialMs } from "../time.ts";
+
+/** A connection to one node, as node-redis' cluster hands it out. */
+export interface NodeClient {
+  sendCommand(args: readonly string[], options?: unknown): Promise<unknown>;
+  readonly isReady: boolean;
+  // biome-ignore lint/suspicious/noExplicitAny: node-redis' events carry various arguments
+  on(event: string, listener: (...args: any[]) => void): unknown;
+  destroy(): void;
+}
+
+/** What is used of node-redis' RedisCluster (its types are generic over modules and scripts). */
+export interface NodeRedisCluster {
+  readonly isReady: boolean;
+  readonly masters: readonly unknown[];
+  readonly nodeByAddress: Map<string, { client?: NodeClient; pubSub?: { client: NodeClient } }>;
+  // biome-ignore lint/suspicious/noExplicitAny: as above
+  on(event: string, listener: (...args: any[]) => void): unknown;
+  connect(): Promise<unknown>;
+  close(): Promise<unknown>;
+  destroy(): void;
+  nodeClient(node: unknown): Promise<NodeClient>;
+  getNodeClientForKey(key: string): Promise<NodeClient>;
+  /** Policy-free send to the master of `parser.firstKey`'s slot, following MOVED and ASK. */
+  _execute<T>(
+    parser: { firstKey: string },
+    isReadonly: boolean,
+    options: undefined,
+    fn: (client: NodeClient, options?: unknown) => Promise<T>,
+  ): Promise<T>;
+}
+
+export interface ClusterClientOptions {
+  /** Reconnect strategy of every node connection (ms to the next try, or an Error to stop). */
+  strategy: (retries: number) => number | Error;
+  /** Commands fail at once while their node is disconnected (no offline queue). */
+  failFast?: boolean;
+  /** CA certificates (PEM) for rediss+cluster:// (REDIS_TLS_CA). */
+  ca?: string;
+  /** For blocking reads: node connections opened lazily, only to the nodes read from. */
+  blocking?: boolean;
+  /** CLIENT SETNAME on each node connection (an ACL user without it goes unnamed). */
+  name?: string;
+  /** Keep trying to reach a seed until then (ms since the epoch). */
+  deadline: number;
+  /** Longest wait for a seed's answer while learning the layout (default 5 s). */
+  seedTimeoutMs?: number;
+}
+
+/** The node connections of a cluster client, its life cycle and events, shared by its views. */
+export class Shared {
+  readonly events = new EventEmitter();
+  #destroyed = false;
+  /** Rejects when closed or destroyed: a connect in progress gives up at once. */
+  readonly #closed = Promise.withResolvers<never>();
+  /** A node lost its connection since one was last ready: the next ready is a "ready" event. */
+  #lost = false;
+  readonly #watched = new WeakSet<NodeClient>();
+
+  constructor(
+    readonly cluster: NodeRedisCluster,
+    readonly blocking: boolean,
+    private readonly options: ClusterClientOptions,
+  ) {
+    const lost = (err: unknown) => {
+      this.#lost = true;
+      this.events.emit("error", err);
+    };
+    cluster.on("error", lost);
+    cluster.on("node-error", lost);
+    cluster.on("node-ready", (node: { host: string; port: number }) => {
+      this.#name(node);
+      if (!this.#lost) return;
+      this.#lost = false;
+      this.events.emit("ready");
+    });
+    cluster.on("node-connect", () => this.events.emit("connect"));
+    cluster.on("disconnect", () => this.events.emit("end"));
+  }
+
+  get isReady(): boolean {
+    return this.cluster.isReady && this.#clients().every((c) => c.isReady);
+  }
+
+  /** Learns the layout from a seed, trying again until the deadline. */
+  async connect(): Promise<void> {
+    for (let failures = 0; ; failures++) {
+      const connecting = this.cluster.connect();
+      // Destroyed meanwhile: node-redis still opens the node connections it had begun.
+      connecting.then(
+        () => this.#destroyed && this.destroy(),
+        () => {},
+      );
+      try {
+        await Promise.race([connecting, this.#closed.promise]);
+        break;
+      } catch (err) {
+        const waitMs = exponentialMs(100, failures, 1_000);
+        if (this.#destroyed || Date.now() + waitMs >= this.options.deadline) throw err;
+        await Bun.sleep(waitMs);
+      }
+    }
+    this.#lost = false;
+  }
+
+  async close(): Promise<void> {
+    this.#stop();
+    const clients = this.#clients();
+    await this.cluster.close();
+    this.#watch(clients);
+  }
+
+  destroy(): void {
+    this.#stop();
+    const clients = this.#clients();
+    try {
+      this.cluster.destroy();
+    } catch {
+      // already closed
+    }
+    this.#watch(clients);
+  }
+
+  #stop(): void {
+    if (this.#destroyed) return;
+    this.#destroyed = true;
+    this.#closed.promise.catch(() => {}); // nobody may be connecting
+    this.#closed.reject(new Error("closed while connecting"));
+  }
+
+  #clients(): NodeClient[] {
+    const clients: NodeClient[] = [];
+    for (const node of this.cluster.nodeByAddress.values()) {
+      if (node.client) clients.push(node.client);
+      if (node.pubSub) clients.push(node.pubSub.client);
+    }
+    return clients;
+  }
+
+  /**
+   * node-redis finishes a reconnection it had begun after destroy(): the socket it then opens
+   * belongs to no one and keeps the process alive (connect.ts, destroy). Closed as it opens.
+   */
+  #watch(clients: NodeClient[]): void {
+    for (const client of clients) {
+      if (this.#watched.has(client)) continue;
+      this.#watched.add(client);
+      client.on("connect", () => {
+        try {
+          client.destroy();
+        } catch {
+          // already closed
+        }
+      });
+    }
+  }
+
+  #name(node: { host: string; port: number }): void {
+    const { name } = this.options;
+    const client = this.cluster.nodeByAddress.get(`${node.host}:${node.port}`)?.client;
+    if (!name || !client) return;
+    // Refused (NOPERM) or lost: the connection stays unnamed, as with one server.
+    client.sendCommand(["CLIENT", "SETNAME", name]).catch(() => {});
+  }
+}

@@ -1,0 +1,158 @@
+// A Redis Cluster as one `Redis` (connect.ts): node-redis' createCluster (RESP 2) under it, each
+// raw command routed by its key (route.ts) to the master of the key's slot, MOVED and ASK
+// followed by node-redis. Commands naming no key (TIME, INFO, CONFIG, WAIT, MULTI, …) go to ONE
+// node, the master of a default key's slot, never to every master: node-redis' own
+// sendCommand applies command policies and would send WAIT or PING to all of them and return
+// their minimum. The free functions work on a plain client too, so callers need no branch.
+import { createCluster } from "redis";
+
+import {
+  type ClusterClientOptions,
+  type NodeClient,
+  type NodeRedisCluster,
+  Shared,
+} from "./cluster-life.ts";
+import type { Redis } from "./connect.ts";
+import { commandKey, isBlocking } from "./route.ts";
+import { parseClusterUrl } from "./url.ts";
+
+export type { ClusterClientOptions };
+
+/** Ask for a layout again this long after a node starts reconnecting (node-redis: 5 s). */
+const TOPOLOGY_REFRESH_MS = 500;
+/** The key whose slot's master takes a client's keyless commands. */
+const DEFAULT_KEY = "courier";
+
+/** Where a view sends keyless commands (`key`, `node`), or every command (`client`). */
+type Target =
+  | { kind: "key"; key: string }
+  | { kind: "node"; node: unknown }
+  | { kind: "client"; client: NodeClient };
+
+/** A Redis Cluster client, or a view of one that sends its keyless commands to one node. */
+export class ClusterRedis implements Redis {
+  /** @internal: use connect() (connect.ts), onNodeOf, mastersOf, connectionOf. */
+  constructor(
+    readonly shared: Shared,
+    private readonly target: Target,
+  ) {}
+
+  async sendCommand<T = unknown>(args: readonly string[]): Promise<T> {
+    if (!this.shared.blocking && isBlocking(args)) {
+      throw new Error(
+        `courier bug: blocking command ${args[0]} sent on a cluster client not opened with blocking: true (it would stall every command to its node)`,
+      );
+    }
+    const { target } = this;
+    if (target.kind === "client") return (await target.client.sendCommand(args)) as T;
+    const key = commandKey(args);
+    if (key === undefined) return (await (await this.#keylessNode()).sendCommand(args)) as T;
+    const send = (client: NodeClient, options?: unknown) => client.sendCommand(args, options);
+    return (await this.shared.cluster._execute({ firstKey: key }, false, undefined, send)) as T;
+  }
+
+  #keylessNode(): Promise<NodeClient> {
+    const { target } = this;
+    if (target.kind === "node") return this.shared.cluster.nodeClient(target.node);
+    return this.shared.cluster.getNodeClientForKey(target.kind === "key" ? target.key : "");
+  }
+
+  get isReady(): boolean {
+    return this.shared.isReady;
+  }
+
+  // biome-ignore lint/suspicious/noExplicitAny: as Redis.on
+  on(event: "error" | "ready" | "connect" | "end", listener: (...args: any[]) => void): this {
+    this.shared.events.on(event, listener);
+    return this;
+  }
+
+  connect(): Promise<void> {
+    return this.shared.connect();
+  }
+
+  close(): Promise<void> {
+    return this.shared.close();
+  }
+
+  destroy(): void {
+    this.shared.destroy();
+  }
+}
+
+/** A cluster client for a redis+cluster:// URL (not connected yet). */
+export function createClusterClient(url: string, options: ClusterClientOptions): ClusterRedis {
+  const { seeds, username, password, tls } = parseClusterUrl(url);
+  const cluster = createCluster({
+    // A seed answers with the layout on a connection of its own, which node-redis does not
+    // hand out: a seed that accepts and never answers would hold it (and the process) for
+    // ever, so it times out.
+    rootNodes: seeds.map((s) => ({
+      socket: { ...s, socketTimeout: options.seedTimeoutMs ?? 5_000 },
+    })),
+    defaults: {
+      username,
+      password,
+      socket: {
+        connectTimeout: 5_000,
+        reconnectStrategy: options.strategy,
+        ...(tls
+          ? { tls: true as const, ...(options.ca === undefined ? {} : { ca: options.ca }) }
+          : {}),
+      },
+      disableOfflineQueue: options.failFast ?? false,
+    },
+    RESP: 2,
+    // A blocking read holds its node's connection: its own cluster client, connected only to
+    // the nodes it reads from, one connection each (docs/cluster.md).
+    minimizeConnections: options.blocking ?? false,
+    topologyRefreshOnReconnectionAttemptStrategy: TOPOLOGY_REFRESH_MS,
+  }) as unknown as NodeRedisCluster;
+  // node-redis' policy-free send (typed, marked internal): said at once if a release drops it.
+  if (typeof cluster._execute !== "function") {
+    throw new Error("this node-redis has no RedisCluster._execute: Courier needs redis 6.3");
+  }
+  const shared = new Shared(cluster, options.blocking ?? false, options);
+  return new ClusterRedis(shared, { kind: "key", key: DEFAULT_KEY });
+}
+
+export function isCluster(client: Redis): client is ClusterRedis {
+  return client instanceof ClusterRedis;
+}
+
+/** `client`, sending its keyless commands (TIME, INFO, …) to the master of `key`'s slot. */
+export function onNodeOf(client: Redis, key: string): Redis {
+  if (!isCluster(client)) return client;
+  return new ClusterRedis(client.shared, { kind: "key", key });
+}
+
+/** One Redis per master, each sending its keyless commands (SCAN, INFO) there: for fan-outs. */
+export async function mastersOf(client: Redis): Promise<Redis[]> {
+  if (!isCluster(client)) return [client];
+  const { shared } = client;
+  return shared.cluster.masters.map((node) => new ClusterRedis(shared, { kind: "node", node }));
+}
+
+/**
+ * The one connection to the master of `key`'s slot, every command sent on it as it is (no
+ * redirect): for MULTI … EXEC/DISCARD, and WAIT after the writes it carried.
+ */
+export async function connectionOf(client: Redis, key: string): Promise<Redis> {
+  if (!isCluster(client)) return client;
+  const node = await client.shared.cluster.getNodeClientForKey(key);
+  return new ClusterRedis(client.shared, { kind: "client", client: node });
+}
+
+/**
+ * WAIT on the node holding `key`'s slot, and only there: how many replicas acknowledged the
+ * writes sent before it on that connection, after `timeoutMs` at most.
+ */
+export async function waitReplicas(
+  client: Redis,
+  key: string,
+  replicas: number,
+  timeoutMs: number,
+): Promise<number> {
+  const connection = await connectionOf(client, key);
+  return Number(await connection.sendCommand(["WAIT", String(replicas), String(timeoutMs)]));
+}
