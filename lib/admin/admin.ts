@@ -9,6 +9,7 @@ import { type QueueKeys, queueKeys, shardKeys, shardOf } from "../engine/keys.ts
 import { readShards } from "../engine/layout.ts";
 import { getJobs } from "../queue/read.ts";
 import { redisNowMs } from "../redis/clock.ts";
+import { mastersOf, onNodeOf } from "../redis/cluster.ts";
 import { closeClient, connect, type Redis } from "../redis/connect.ts";
 import { type RedisMemory, readMemory } from "../redis/memory.ts";
 import type { JobRecord } from "../types.ts";
@@ -156,8 +157,9 @@ export class Admin {
    * shards by its layout and one of its shards' keys, never as its shards' tags (discover.ts).
    * `nodes`: the servers to scan (every master of a cluster), this one by default.
    */
-  findQueues(nodes: readonly Redis[] = [this.client]): Promise<string[]> {
-    return findQueues(this.client, this.options.prefix, nodes);
+  async findQueues(nodes?: readonly Redis[]): Promise<string[]> {
+    // On a cluster every master holds some queues' keys: SCAN each.
+    return findQueues(this.client, this.options.prefix, nodes ?? (await mastersOf(this.client)));
   }
 
   /** Redis' time, ms: the clock heartbeats, letters and history are written with (one TIME). */
@@ -300,12 +302,11 @@ export class Admin {
   }
 
   /**
-   * Redis' time on the node holding a shard. One server: this client's TIME. The seam for a
-   * cluster client: TIME is keyless, so it must be sent to the node of the shard's slot
-   * (lib/redis/cluster.ts `onNodeOf(client, keys.meta)`), not to any node.
+   * Redis' time on the node holding a shard (the clock its scripts wrote the shard's times by):
+   * TIME is keyless, so on a cluster it is sent to the master of the shard's slot.
    */
-  #nowOf(_keys: QueueKeys): Promise<number> {
-    return redisNowMs(this.client);
+  #nowOf(keys: QueueKeys): Promise<number> {
+    return redisNowMs(onNodeOf(this.client, keys.meta));
   }
 
   /** [letter entry id, job id] of the ids that have a letter in this shard. */
