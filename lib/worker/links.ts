@@ -14,10 +14,16 @@ export interface Links {
   lane: Link | null;
 }
 
-/** Opens the worker's connections; on failure, closes those already open and throws. */
-export async function openLinks(o: WorkerOptions, outage: Outage): Promise<Links> {
+/**
+ * Opens the connections of a worker's shard; on failure, closes those already open and throws.
+ * `shard` names them (`courier-worker-s3`) when the queue has several. The one place a shard
+ * gets its clients: on a Redis Cluster, its commands without a key (INFO memory, TIME) must go
+ * to the node of the shard's slot, which a cluster client routes here (not yet: one server).
+ */
+export async function openLinks(o: WorkerOptions, outage: Outage, shard = ""): Promise<Links> {
   const opened: Link[] = [];
-  const open = async (name: string) => {
+  const open = async (role: string) => {
+    const name = `${role}${shard}`;
     const lost = (cause: string) => outage.lost(name, cause);
     const link = await Link.open(o, `${name}-${o.name}`, lost, () => outage.back(name));
     opened.push(link);

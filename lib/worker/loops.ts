@@ -15,6 +15,7 @@ import type { Redis } from "../redis/connect.ts";
 import { pause } from "../time.ts";
 import { ensureGroup } from "./entries.ts";
 import type { Jobs } from "./running.ts";
+import { Slots } from "./slots.ts";
 import type { Lane, Source } from "./take.ts";
 
 /** From this concurrency on, a worker takes jobs in two lanes. */
@@ -41,25 +42,32 @@ export interface LaneDeps {
   refused: (err: unknown) => boolean;
   /** The wait before reading again after the `failures`-th failed read in a row (0 first). */
   retryMs: (failures: number) => number;
+  /**
+   * The slots this worker's shards share (lib/worker/slots.ts); a worker of one shard may leave
+   * it out (its loops then have slots of their own).
+   */
+  slots?: Slots;
 }
 
 export class Lanes {
   /** Monotonic ms of a loop's last turn, for /livez. */
   lastTurn = performance.now();
-  /** Loops waiting for a free slot. */
-  #waiting: (() => void)[] = [];
-  /** Slots that fetches in flight may fill. */
-  #reserved = 0;
+  /** The concurrency limit, shared with the other shards' loops (slots reserved, loops waiting). */
+  #slots: Slots;
   /** Loops still running: each takes its share of the slots (burst mode ends them one by one). */
   #running = 0;
   /** Aborted once the worker stops: a loop backing off after a failed read ends at once. */
   #halt = new AbortController();
 
-  constructor(private readonly d: LaneDeps) {}
+  constructor(private readonly d: LaneDeps) {
+    this.#slots = d.slots ?? new Slots(d.o.concurrency);
+    this.#slots.join(d.jobs);
+  }
 
   /** Runs one loop per lane; resolves when all have ended (the worker stops, or burst ends). */
   run(lanes: readonly Lane[]): Promise<void> {
     this.#running = lanes.length;
+    this.#slots.loops += lanes.length;
     return Promise.all(lanes.map((lane) => this.#loop(lane))).then(() => {});
   }
 
@@ -68,7 +76,7 @@ export class Lanes {
    * the back-off after a failed read, which may be reconnectMaxMs long (Redis away or busy).
    */
   wake(): void {
-    for (const resolve of this.#waiting.splice(0)) resolve();
+    this.#slots.wake();
     if (this.d.stopping()) this.#halt.abort();
   }
 
@@ -77,35 +85,72 @@ export class Lanes {
       await this.#turns(lane);
     } finally {
       this.#running--;
+      this.#slots.loops--;
       this.wake();
     }
   }
 
   async #turns(lane: Lane): Promise<void> {
-    const { o, jobs } = this.d;
+    const { o } = this.d;
+    const shared = this.#slots;
     let failures = 0;
+    /** This loop's place in the line for slots while it waits (Slots.wait). */
+    let ticket: number | null = null;
     while (!this.d.stopping()) {
       this.lastTurn = performance.now();
       const share = Math.ceil(o.concurrency / this.#running);
-      const slots = Math.min(share, jobs.free(o.concurrency) - this.#reserved);
+      const slots = Math.min(share, shared.free());
       const free = slots > 0 ? this.d.take(slots) : 0;
       if (free <= 0) {
-        await new Promise<void>((resolve) => this.#waiting.push(resolve));
+        ticket ??= shared.ticket();
+        await shared.wait(ticket);
         continue;
       }
-      this.#reserved += free;
+      ticket = null;
+      const hold = this.#hold(free);
+      let yieldTurn = false;
       try {
-        const got = await this.#fetch(free, lane);
+        const got = await this.#fetch(free, lane, hold.keep);
         failures = 0;
         if (got === 0 && o.burst && (await this.#drained())) return;
+        // Shards: an empty one's loop goes behind those waiting, so it cannot keep a slot
+        // from a shard that has jobs by taking it again as soon as its blocking read ends.
+        yieldTurn = got === 0 && shared.shared && shared.waiting;
       } catch (err) {
         if (this.d.stopping() || this.d.refused(err)) return;
         await this.#recover(err, failures++);
       } finally {
-        this.#reserved -= free;
-        this.wake();
+        hold.release();
+      }
+      if (yieldTurn && !this.d.stopping()) {
+        ticket = shared.ticket();
+        await shared.wait(ticket);
       }
     }
+  }
+
+  /**
+   * Reserves `n` slots for a fetch. With several shards, a fetch that is about to wait for
+   * entries (a blocking read) keeps only its fair part of them (Slots.blockingPart), at once
+   * handing the rest to the other shards' loops; with one shard it keeps them all.
+   */
+  #hold(n: number): { keep?: (wanted: number) => number; release: () => void } {
+    const shared = this.#slots;
+    shared.reserved += n;
+    let held = n;
+    const release = () => {
+      shared.reserved -= held;
+      this.wake();
+    };
+    if (!shared.shared) return { release };
+    const keep = (wanted: number) => {
+      const kept = Math.min(held, wanted, shared.blockingPart());
+      shared.reserved -= held - kept;
+      held = kept;
+      this.wake();
+      return kept;
+    };
+    return { keep, release };
   }
 
   /**
@@ -115,13 +160,13 @@ export class Lanes {
    */
   reserve(): boolean {
     if (this.d.stopping() || this.d.take(1) < 1) return false;
-    this.#reserved++;
+    this.#slots.reserved++;
     return true;
   }
 
   /** A finish that held `n` slots came back: what it took is running, the rest is free. */
   unreserve(n: number): void {
-    this.#reserved -= n;
+    this.#slots.reserved -= n;
     this.wake();
   }
 
@@ -158,15 +203,15 @@ export class Lanes {
     const { jobs } = this.d;
     jobs.holdRerun = () => {
       if (!full() || this.d.stopping()) return false;
-      this.#reserved++;
+      this.#slots.reserved++;
       return true;
     };
     jobs.releaseRerun = () => this.unreserve(1);
   }
 
-  async #fetch(free: number, lane: Lane): Promise<number> {
+  async #fetch(free: number, lane: Lane, keep?: (wanted: number) => number): Promise<number> {
     const { jobs } = this.d;
-    const { toRun, kind, count } = await this.d.source.next(free, lane);
+    const { toRun, kind, count } = await this.d.source.next(free, lane, keep);
     // Stopping meanwhile: launch nothing; the entries stay pending and stop() releases them.
     if (!this.d.stopping()) for (const job of toRun) jobs.launch(job, kind);
     return count;

@@ -83,10 +83,12 @@ export class Source {
   /**
    * Up to `free` jobs for a lane. One lane at a time reads own pending entries or claims; an
    * entry this worker runs already (its own claim found it) is not run twice (Jobs.launch).
+   * `keep`, before the lane waits for entries (a blocking read, or the other lane's), says how
+   * many of its `free` slots it keeps meanwhile (a worker of several shards: lib/worker/slots.ts).
    */
-  async next(free: number, lane: Lane): Promise<Fetched> {
+  async next(free: number, lane: Lane, keep?: (wanted: number) => number): Promise<Fetched> {
     if (this.#claiming || (this.#ownCursor === null && this.o.now() < this.#nextClaimAt)) {
-      return this.#new(free, lane);
+      return this.#new(free, lane, keep);
     }
     this.#claiming = true;
     try {
@@ -95,7 +97,7 @@ export class Source {
     } finally {
       this.#claiming = false;
     }
-    return this.#new(free, lane);
+    return this.#new(free, lane, keep);
   }
 
   /** Own pending entries after a lost read, else lapsed entries (null: none). */
@@ -138,7 +140,7 @@ export class Source {
   }
 
   /** New entries: a plain read, else a blocking read when there are none. */
-  async #new(free: number, lane: Lane): Promise<Fetched> {
+  async #new(free: number, lane: Lane, keep?: (wanted: number) => number): Promise<Fetched> {
     const o = this.o;
     if (this.stopping()) return NOTHING;
     if (!this.#caughtUp.has(lane)) {
@@ -149,18 +151,20 @@ export class Source {
     }
     if (this.#blocking) {
       // The other lane is blocking already: wait for its read, then look again.
+      keep?.(0);
       await this.#blocking.catch(() => {});
       return NOTHING;
     }
+    const count = keep ? keep(free) : free;
     const block = o.burst ? Math.min(o.blockMs, 250) : o.blockMs;
-    const read = readNew(this.links.reader(), this.w.keys, o.name, free, block);
+    const read = readNew(this.links.reader(), this.w.keys, o.name, count, block);
     const watched = watchdog(read, block + o.commandTimeoutMs, this.onReadStalled);
     this.#blocking = watched;
     const entries = await watched.finally(() => {
       this.#blocking = null;
     });
     // A full read means more may be waiting: read without blocking next time.
-    if (entries.length === free) this.#caughtUp.delete(lane);
+    if (entries.length === count) this.#caughtUp.delete(lane);
     return entries.length > 0 ? this.#fresh(entries, lane.client()) : NOTHING;
   }
 
