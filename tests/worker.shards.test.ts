@@ -133,19 +133,32 @@ describe("a worker of a six-shard queue", () => {
     await w.stop();
   });
 
-  test("an idle worker with a slot per shard waits on every shard at once", async () => {
+  test("an idle worker waits on every shard at once, even at concurrency 1", async () => {
     const { prefix } = sharded();
     await using r = await rawRedis();
-    const w = await startWorker({
-      prefix,
-      tasks: [latched().task],
-      shards: SHARDS,
-      concurrency: 6,
-    });
-    // Each blocking read holds one slot, not all it could take: a job enqueued in any shard
-    // is read at once, not after another shard's blocking read has ended.
+    const tasks = [latched().task];
+    const w = await startWorker({ prefix, tasks, shards: SHARDS, concurrency: 1 });
+    // A blocking read holds no slot: a job enqueued in any shard is read at once, not after
+    // another shard's blocking read has ended.
     await until(async () => (await blockedReads(r, w.name)) === SHARDS, "six blocking reads");
     await w.stop();
+  });
+
+  test("a shard that never runs dry does not keep another shard's job waiting", async () => {
+    const { prefix, keys } = sharded();
+    await using r = await rawRedis();
+    const { task, state, drain } = latched();
+    const w = await startWorker({ prefix, tasks: [task], shards: SHARDS, concurrency: 1 });
+    await until(async () => (await blockedReads(r, w.name)) === SHARDS, "six blocking reads");
+    await enqueueIn(r, keys, 0, jobsFor(0, 20, "held"));
+    await until(() => state.running === 1, "a job of shard 0 running");
+    await enqueueIn(r, keys, 5, jobsFor(5, 1, "held"));
+    // Delivered to this worker while its one slot is busy: held, started next.
+    await until(async () => (await pendingCount(r, keys[5] as QueueKeys)) === 1, "delivered");
+    await drain(2, 1);
+    expect(state.started).toEqual([0, 5, 0]);
+    expect(state.peak).toBe(1);
+    await w.stop(0);
   });
 
   test("a shard that fails the start fails it whole: no connection left, the name free", async () => {

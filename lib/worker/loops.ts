@@ -13,7 +13,7 @@ import type { Logger } from "../log.ts";
 import { describeCause } from "../redis/cause.ts";
 import type { Redis } from "../redis/connect.ts";
 import { pause } from "../time.ts";
-import { ensureGroup } from "./entries.ts";
+import { ensureGroup, type Startable } from "./entries.ts";
 import type { Jobs } from "./running.ts";
 import { Slots } from "./slots.ts";
 import type { Lane, Source } from "./take.ts";
@@ -67,7 +67,6 @@ export class Lanes {
   /** Runs one loop per lane; resolves when all have ended (the worker stops, or burst ends). */
   run(lanes: readonly Lane[]): Promise<void> {
     this.#running = lanes.length;
-    this.#slots.loops += lanes.length;
     return Promise.all(lanes.map((lane) => this.#loop(lane))).then(() => {});
   }
 
@@ -85,7 +84,6 @@ export class Lanes {
       await this.#turns(lane);
     } finally {
       this.#running--;
-      this.#slots.loops--;
       this.wake();
     }
   }
@@ -98,68 +96,46 @@ export class Lanes {
     let ticket: number | null = null;
     while (!this.d.stopping()) {
       this.lastTurn = performance.now();
-      const share = Math.ceil(o.concurrency / this.#running);
-      const slots = Math.min(share, shared.free());
-      const free = slots > 0 ? this.d.take(slots) : 0;
-      if (free <= 0) {
-        ticket ??= shared.ticket();
-        await shared.wait(ticket);
-        continue;
+      // Several shards, this one empty at the last read: wait for its next entry holding no
+      // slot (lib/worker/slots.ts); one with an entry held already waits for a slot first.
+      const idle = shared.shared && this.d.source.caughtUp(lane) && this.d.jobs.held.size === 0;
+      let free = 0;
+      if (!idle) {
+        const share = Math.ceil(o.concurrency / this.#running);
+        const slots = Math.min(share, shared.free());
+        free = slots > 0 ? this.d.take(slots) : 0;
+        if (free <= 0) {
+          ticket ??= shared.ticket();
+          await shared.wait(ticket);
+          continue;
+        }
+        ticket = null;
       }
-      ticket = null;
-      const hold = this.#hold(free);
-      let yieldTurn = false;
+      shared.reserved += free;
       try {
-        const got = await this.#fetch(free, lane, hold.keep);
+        const got = await this.#fetch(idle ? 1 : free, lane, shared.shared ? idle : null);
         failures = 0;
         if (got === 0 && o.burst && (await this.#drained())) return;
-        // Shards: an empty one's loop goes behind those waiting, so it cannot keep a slot
-        // from a shard that has jobs by taking it again as soon as its blocking read ends.
-        yieldTurn = got === 0 && shared.shared && shared.waiting;
       } catch (err) {
         if (this.d.stopping() || this.d.refused(err)) return;
         await this.#recover(err, failures++);
       } finally {
-        hold.release();
-      }
-      if (yieldTurn && !this.d.stopping()) {
-        ticket = shared.ticket();
-        await shared.wait(ticket);
+        shared.reserved -= free;
+        this.wake();
       }
     }
   }
 
   /**
-   * Reserves `n` slots for a fetch. With several shards, a fetch that is about to wait for
-   * entries (a blocking read) keeps only its fair part of them (Slots.blockingPart), at once
-   * handing the rest to the other shards' loops; with one shard it keeps them all.
-   */
-  #hold(n: number): { keep?: (wanted: number) => number; release: () => void } {
-    const shared = this.#slots;
-    shared.reserved += n;
-    let held = n;
-    const release = () => {
-      shared.reserved -= held;
-      this.wake();
-    };
-    if (!shared.shared) return { release };
-    const keep = (wanted: number) => {
-      const kept = Math.min(held, wanted, shared.blockingPart());
-      shared.reserved -= held - kept;
-      held = kept;
-      this.wake();
-      return kept;
-    };
-    return { keep, release };
-  }
-
-  /**
    * Holds one slot for a finish that takes the next entry (take mode, below
    * LANE_MIN_CONCURRENCY: the finishing job's slot, so the loops do not read for it too);
-   * false when none may be held: stopping, or Redis full past the memory budget.
+   * false when none may be held: stopping, or Redis full past the memory budget. With several
+   * shards, also when a loop or a held entry waits for a slot: the slot goes to them in turn,
+   * so a shard that never runs dry does not keep the others' jobs waiting.
    */
   reserve(): boolean {
-    if (this.d.stopping() || this.d.take(1) < 1) return false;
+    if (this.d.stopping() || (this.#slots.shared && this.#slots.wanted)) return false;
+    if (this.d.take(1) < 1) return false;
     this.#slots.reserved++;
     return true;
   }
@@ -209,12 +185,28 @@ export class Lanes {
     jobs.releaseRerun = () => this.unreserve(1);
   }
 
-  async #fetch(free: number, lane: Lane, keep?: (wanted: number) => number): Promise<number> {
+  /**
+   * Reads up to `free` jobs and starts them. Several shards: `idle` true, a read holding no slot
+   * whose jobs start through Slots.admit; false, a read that never blocks; null, one shard.
+   */
+  async #fetch(free: number, lane: Lane, idle: boolean | null): Promise<number> {
     const { jobs } = this.d;
-    const { toRun, kind, count } = await this.d.source.next(free, lane, keep);
+    const admit = idle === true;
+    const { toRun, kind, count } = await this.d.source.next(free, lane, idle !== false);
     // Stopping meanwhile: launch nothing; the entries stay pending and stop() releases them.
-    if (!this.d.stopping()) for (const job of toRun) jobs.launch(job, kind);
+    if (this.d.stopping()) return count;
+    for (const job of toRun) {
+      if (admit) this.#slots.admit(jobs, job, () => this.#start(job, kind));
+      else jobs.launch(job, kind);
+    }
     return count;
+  }
+
+  /** Starts a held entry's job, memory budget permitting (lib/redis/memory.ts). */
+  #start(job: Startable, kind: "read" | "claim"): boolean {
+    if (this.d.take(1) < 1) return false;
+    this.d.jobs.launch(job, kind);
+    return true;
   }
 
   async #recover(err: unknown, failures: number): Promise<void> {
@@ -239,7 +231,7 @@ export class Lanes {
    */
   async #drained(): Promise<boolean> {
     const { jobs, keys } = this.d;
-    if (jobs.inFlight > 0 || jobs.outcomes.size > 0) return false;
+    if (jobs.inFlight > 0 || jobs.held.size > 0 || jobs.outcomes.size > 0) return false;
     const client = this.d.client();
     const [len, delayed] = await Promise.all([
       client.sendCommand<number>(["XLEN", keys.stream]),

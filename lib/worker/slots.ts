@@ -2,9 +2,21 @@
 // (lib/worker/shard.ts). Jobs running in any shard, outcomes waiting past the limit, and slots
 // reserved by reads and finish-takes in flight all count against it, so a busy shard may use
 // every slot while the others are empty, and the total never exceeds `concurrency`.
+//
+// With several shards, a loop whose shard was empty waits for entries (a blocking read of one)
+// without holding a slot: a slot held for blockMs would be kept from the shards that have
+// jobs. What such a read brings while every slot is busy is held, pending on this worker and
+// leased, and started before anything else once a slot frees (at most one per read loop).
+import type { Startable } from "./entries.ts";
 import type { Jobs } from "./running.ts";
 
-/** What a shard's read loops share with the other shards' (see Lanes, lib/worker/loops.ts). */
+interface Held {
+  jobs: Jobs;
+  job: Startable;
+  /** Starts the job; false when it may not start yet (Redis full past the memory budget). */
+  start: () => boolean;
+}
+
 export class Slots {
   /** Slots that reads and finish-takes in flight may fill, over every shard. */
   reserved = 0;
@@ -12,8 +24,8 @@ export class Slots {
   #waiting: { ticket: number; resolve: () => void }[] = [];
   #tickets = 0;
   #jobs: Jobs[] = [];
-  /** Read loops of every shard (each shard's loops add theirs when they run). */
-  loops = 0;
+  /** Entries delivered while every slot was busy, oldest first. */
+  #held: Held[] = [];
 
   constructor(readonly concurrency: number) {}
 
@@ -47,9 +59,9 @@ export class Slots {
     return this.#jobs.reduce((n, jobs) => n + jobs.size, 0);
   }
 
-  /** Loops are waiting for a slot. */
-  get waiting(): boolean {
-    return this.#waiting.length > 0;
+  /** Someone waits for a slot: a loop with entries to read, or a held entry. */
+  get wanted(): boolean {
+    return this.#waiting.length > 0 || this.#held.length > 0;
   }
 
   /** A place in the line for slots, behind every loop that has one now. */
@@ -59,8 +71,7 @@ export class Slots {
 
   /**
    * Resolves at the next wake(): a slot was freed, or the worker is stopping. A loop that
-   * found no slot after a wake waits again with its ticket, keeping its place in the line:
-   * a loop that comes back for slots at once (its blocking read ended empty) cannot cut in.
+   * found no slot after a wake waits again with its ticket, keeping its place in the line.
    */
   wait(ticket: number): Promise<void> {
     return new Promise((resolve) => {
@@ -69,17 +80,21 @@ export class Slots {
     });
   }
 
-  /** Every waiting loop looks again, the longest-waiting first. */
-  wake(): void {
-    for (const w of this.#waiting.splice(0)) w.resolve();
+  /** Starts `job` now if a slot is free and nothing was held before it, else holds it. */
+  admit(jobs: Jobs, job: Startable, start: () => boolean): void {
+    if (this.#held.length === 0 && this.free() > 0 && start()) return;
+    jobs.held.set(job.entryId, job);
+    this.#held.push({ jobs, job, start });
   }
 
-  /**
-   * How many slots a loop of one of several shards holds while it waits for entries that are
-   * not there yet (a blocking read): its fair part, at least 1. Held for up to blockMs, slots
-   * beyond it would keep the shards that have jobs from using them.
-   */
-  blockingPart(): number {
-    return Math.max(1, Math.floor(this.concurrency / Math.max(1, this.loops)));
+  /** Held entries start on the free slots, then every waiting loop looks again, oldest first. */
+  wake(): void {
+    for (let first = this.#held[0]; first; first = this.#held[0]) {
+      // Not held any more: its shard stopped (Jobs.close), and the stop releases its entry.
+      const gone = !first.jobs.held.has(first.job.entryId);
+      if (!gone && (this.free() <= 0 || !first.start())) break;
+      this.#held.shift();
+    }
+    for (const w of this.#waiting.splice(0)) w.resolve();
   }
 }

@@ -75,6 +75,11 @@ export class Source {
     this.o = w.o;
   }
 
+  /** The lane's last read found its stream empty: its next read of new entries blocks. */
+  caughtUp(lane: Lane): boolean {
+    return this.#caughtUp.has(lane);
+  }
+
   /** A read failed, and its reply may be lost: look at this consumer's own entries first. */
   readLost(): void {
     this.#ownCursor = "0-0";
@@ -83,12 +88,12 @@ export class Source {
   /**
    * Up to `free` jobs for a lane. One lane at a time reads own pending entries or claims; an
    * entry this worker runs already (its own claim found it) is not run twice (Jobs.launch).
-   * `keep`, before the lane waits for entries (a blocking read, or the other lane's), says how
-   * many of its `free` slots it keeps meanwhile (a worker of several shards: lib/worker/slots.ts).
+   * `block` false: never a blocking read (a worker of several shards does not wait for
+   * entries on slots it holds: lib/worker/slots.ts).
    */
-  async next(free: number, lane: Lane, keep?: (wanted: number) => number): Promise<Fetched> {
+  async next(free: number, lane: Lane, block = true): Promise<Fetched> {
     if (this.#claiming || (this.#ownCursor === null && this.o.now() < this.#nextClaimAt)) {
-      return this.#new(free, lane, keep);
+      return this.#new(free, lane, block);
     }
     this.#claiming = true;
     try {
@@ -97,7 +102,7 @@ export class Source {
     } finally {
       this.#claiming = false;
     }
-    return this.#new(free, lane, keep);
+    return this.#new(free, lane, block);
   }
 
   /** Own pending entries after a lost read, else lapsed entries (null: none). */
@@ -140,31 +145,30 @@ export class Source {
   }
 
   /** New entries: a plain read, else a blocking read when there are none. */
-  async #new(free: number, lane: Lane, keep?: (wanted: number) => number): Promise<Fetched> {
+  async #new(free: number, lane: Lane, mayBlock: boolean): Promise<Fetched> {
     const o = this.o;
     if (this.stopping()) return NOTHING;
-    if (!this.#caughtUp.has(lane)) {
+    if (!this.#caughtUp.has(lane) || !mayBlock) {
       const read = readNew(lane.client(), this.w.keys, o.name, free);
       const taken = await watchdog(read, o.commandTimeoutMs, lane.stalled);
       if (taken.length < free) this.#caughtUp.add(lane);
       if (taken.length > 0) return this.#fresh(taken, lane.client());
     }
+    if (!mayBlock) return NOTHING;
     if (this.#blocking) {
       // The other lane is blocking already: wait for its read, then look again.
-      keep?.(0);
       await this.#blocking.catch(() => {});
       return NOTHING;
     }
-    const count = keep ? keep(free) : free;
     const block = o.burst ? Math.min(o.blockMs, 250) : o.blockMs;
-    const read = readNew(this.links.reader(), this.w.keys, o.name, count, block);
+    const read = readNew(this.links.reader(), this.w.keys, o.name, free, block);
     const watched = watchdog(read, block + o.commandTimeoutMs, this.onReadStalled);
     this.#blocking = watched;
     const entries = await watched.finally(() => {
       this.#blocking = null;
     });
     // A full read means more may be waiting: read without blocking next time.
-    if (entries.length === count) this.#caughtUp.delete(lane);
+    if (entries.length === free) this.#caughtUp.delete(lane);
     return entries.length > 0 ? this.#fresh(entries, lane.client()) : NOTHING;
   }
 
