@@ -84,14 +84,6 @@ export class Jobs {
     return this.#running.size + this.#writing.size;
   }
 
-  /**
-   * Slots free for new jobs. Outcomes waiting to be written (Redis slow or away) count against
-   * them beyond `concurrency`, so what a worker holds stays bounded by twice its concurrency.
-   */
-  free(concurrency: number): number {
-    return concurrency - this.#running.size - Math.max(0, this.#writing.size - concurrency);
-  }
-
   /** Entry ids of every job running or waiting for its outcome to be written. */
   entryIds(): string[] {
     return [...this.#running.keys(), ...this.#writing.keys(), ...this.held.keys()];

@@ -41,8 +41,7 @@ export class Slots {
 
   /**
    * Slots free for new jobs. Outcomes waiting to be written (Redis slow or away) count against
-   * them beyond `concurrency`, so what a worker holds stays bounded by twice its concurrency
-   * (Jobs.free, summed over the shards).
+   * them beyond `concurrency`, so what a worker holds stays bounded by twice its concurrency.
    */
   free(): number {
     let running = 0;
