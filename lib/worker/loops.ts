@@ -204,6 +204,10 @@ export class Lanes {
 
   /** Starts a held entry's job, memory budget permitting (lib/redis/memory.ts). */
   #start(job: Startable, kind: "read" | "claim"): boolean {
+    if (this.d.stopping()) {
+      this.d.jobs.held.delete(job.entryId); // not started: the stop releases its entry
+      return true;
+    }
     if (this.d.take(1) < 1) return false;
     this.d.jobs.launch(job, kind);
     return true;

@@ -62,6 +62,7 @@ export class ShardWorker {
   #memory: MemoryWatch;
   /** The read loop; stop() waits for it, so nothing is launched after the worker stopped. */
   #looping: Promise<void> = Promise.resolve();
+  #ended = false;
 
   constructor(p: ShardParts) {
     const { o, links } = p;
@@ -183,15 +184,17 @@ export class ShardWorker {
     return this.#memory.reason();
   }
 
-  /** Monotonic ms of a read loop's last turn (for /livez). */
-  get lastTurn(): number {
-    return this.#loops.lastTurn;
+  /** Ms since a read loop's last turn (for /livez); 0 once the loops have ended (burst mode). */
+  get quietMs(): number {
+    return this.#ended ? 0 : performance.now() - this.#loops.lastTurn;
   }
 
   /** Starts the timers and the read loops; resolves when the loops have ended. */
   run(): Promise<void> {
     this.#upkeep.start();
-    this.#looping = this.#loops.run(this.#lanes);
+    this.#looping = this.#loops.run(this.#lanes).finally(() => {
+      this.#ended = true;
+    });
     return this.#looping;
   }
 

@@ -162,8 +162,7 @@ export class Worker {
   live(): boolean {
     const o = this.options;
     const limitMs = 3 * (o.blockMs + o.commandTimeoutMs);
-    const now = performance.now();
-    const turning = this.#shards.every((s) => now - s.lastTurn < limitMs);
+    const turning = this.#shards.every((s) => s.quietMs < limitMs);
     return this.#stopping || this.#slots.running >= o.concurrency || turning;
   }
 
