@@ -4,6 +4,7 @@
 // docs/internals.md. Connections: lib/worker/links.ts; stopping: lib/worker/stop.ts.
 
 import { resolveOptions, type WorkerOptions } from "../config.ts";
+import { checkFormat } from "../engine/format.ts";
 import { type QueueKeys, queueKeys } from "../engine/keys.ts";
 import { type Layout, openLayout } from "../engine/layout.ts";
 import { ConfigError, type RedisRefusedError, UnavailableError } from "../errors.ts";
@@ -71,11 +72,10 @@ export class Worker {
     let worker: Worker | null = null;
     try {
       const client = first.commands.client;
-      await checkPermissions(
-        client,
-        workerCommands(queueKeys(o.prefix, o.queue), o.name),
-        o.prefix,
-      );
+      const queue = queueKeys(o.prefix, o.queue);
+      await checkPermissions(client, workerCommands(queue, o.name), o.prefix);
+      // A queue of another format, or with v1 jobs, is refused before the layout is written.
+      await checkFormat(client, queue);
       const layout = await openLayout(client, o.prefix, o.queue, o.shards, true).catch(fixed);
       for (let s = 1; s < layout.shards; s++) links.push(await openLinks(o, outage, `-s${s}`));
       worker = new Worker(config, o, layout, links);
