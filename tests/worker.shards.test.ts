@@ -43,7 +43,7 @@ async function enqueueIn(r: RawRedis, keys: QueueKeys[], s: number, jobs: Enqueu
 }
 
 /**
- * A task whose runs wait on a latch until `open()` lets one go (or the worker gives them up):
+ * A task whose runs wait on a latch until `drain` lets them go (or the worker gives them up):
  * counts the runs at once, the most ever at once, and each run's shard.
  */
 function latched(name = "held") {
@@ -156,6 +156,7 @@ describe("a worker of a six-shard queue", () => {
     // Delivered to this worker while its one slot is busy: held, started next.
     await until(async () => (await pendingCount(r, keys[5] as QueueKeys)) === 1, "delivered");
     await drain(2, 1);
+    await until(() => state.started.length === 3, "the next job started");
     expect(state.started).toEqual([0, 5, 0]);
     expect(state.peak).toBe(1);
     await w.stop(0);
