@@ -8,7 +8,15 @@ import { HANDOVER_SUFFIX } from "../lib/engine/keys.ts";
 import { ConfigError } from "../lib/errors.ts";
 import { createWordCountTask } from "../lib/tasks/wordcount/index.ts";
 import { withPortHint } from "../lib/worker/health.ts";
-import { commonArgs, intArg, queueArgs, runCli, UsageError } from "./_cli.ts";
+import {
+  commonArgs,
+  intArg,
+  queueArgs,
+  runCli,
+  shardsArg,
+  shardsArgs,
+  UsageError,
+} from "./_cli.ts";
 
 const command = defineCommand({
   meta: {
@@ -19,7 +27,7 @@ const command = defineCommand({
   args: {
     concurrency: {
       type: "string",
-      description: `Jobs run at once (default ${defaults.concurrency})`,
+      description: `Jobs run at once, over all the queue's shards (default ${defaults.concurrency})`,
     },
     burst: { type: "boolean", description: "Exit 0 once nothing is waiting, delayed or in flight" },
     name: {
@@ -58,6 +66,7 @@ const command = defineCommand({
       description:
         "human or json (one JSON object per line); default: human on a terminal, else json",
     },
+    ...shardsArgs,
     ...commonArgs,
   },
   async run({ args }) {
@@ -67,6 +76,7 @@ const command = defineCommand({
     }
     await runWorker({
       ...queueArgs(args),
+      shards: shardsArg(args),
       tasks: [createWordCountTask({ allowPrivate: Boolean(args["allow-private"]) })],
       concurrency: intArg(args.concurrency, "concurrency", 1, 10_000),
       burst: Boolean(args.burst),

@@ -3,10 +3,14 @@
 // a fresh one opened. Calls made meanwhile fail fast and are retried by their owners.
 import type { WorkerOptions } from "../config.ts";
 import { exponentialMs } from "../time.ts";
+import { onNodeOf } from "./cluster.ts";
 import { type ConnectOptions, closeClient, connect, destroy, type Redis } from "./connect.ts";
 
 export class Link {
   #client: Redis;
+  /** What callers get: the client, or a view of it whose keyless commands go to #home's node. */
+  #view: Redis;
+  #home: string | null = null;
   #replacing = false;
   #closed = false;
 
@@ -39,11 +43,21 @@ export class Link {
     private readonly options: ConnectOptions & { timeoutMs: number; reconnectMaxMs: number },
   ) {
     this.#client = client;
+    this.#view = client;
   }
 
   /** The current client: read it at each call, never keep it. */
   get client(): Redis {
-    return this.#client;
+    return this.#view;
+  }
+
+  /**
+   * Sends this link's commands without a key (INFO memory, TIME, PING) to the node holding
+   * `key`: on a Redis Cluster, a worker's shard reads its own node's memory and clock.
+   */
+  homeAt(key: string): void {
+    this.#home = key;
+    this.#view = onNodeOf(this.#client, key);
   }
 
   /** Drops the current client and connects a new one in the background (once at a time). */
@@ -61,7 +75,10 @@ export class Link {
       try {
         const fresh = await connect(this.url, { ...this.options, persistent: true });
         if (this.#closed) destroy(fresh);
-        else this.#client = fresh;
+        else {
+          this.#client = fresh;
+          this.#view = this.#home === null ? fresh : onNodeOf(fresh, this.#home);
+        }
         this.options.onReady?.();
         return;
       } catch {

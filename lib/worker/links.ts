@@ -14,10 +14,14 @@ export interface Links {
   lane: Link | null;
 }
 
-/** Opens the worker's connections; on failure, closes those already open and throws. */
-export async function openLinks(o: WorkerOptions, outage: Outage): Promise<Links> {
+/**
+ * Opens the connections of a worker's shard; on failure, closes those already open and throws.
+ * `shard` names them (`courier-worker-s3`) when the queue has several.
+ */
+export async function openLinks(o: WorkerOptions, outage: Outage, shard = ""): Promise<Links> {
   const opened: Link[] = [];
-  const open = async (name: string, blocking = false) => {
+  const open = async (role: string, blocking = false) => {
+    const name = `${role}${shard}`;
     const lost = (cause: string) => outage.lost(name, cause);
     const back = () => outage.back(name);
     const link = await Link.open(o, `${name}-${o.name}`, lost, back, blocking);
@@ -34,6 +38,14 @@ export async function openLinks(o: WorkerOptions, outage: Outage): Promise<Links
     for (const link of opened) link.destroy();
     throw err;
   }
+}
+
+/**
+ * On a Redis Cluster, a shard's commands without a key (INFO memory, TIME, PING) go to the
+ * node of its slot (`key`: one of the shard's keys), not to whichever node the client picks.
+ */
+export function homeLinks(links: Links, key: string): void {
+  for (const link of [links.commands, links.blocking, links.lane]) link?.homeAt(key);
 }
 
 /** Closes every connection at once (a failed start leaves nothing open behind it). */

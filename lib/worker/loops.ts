@@ -13,8 +13,9 @@ import type { Logger } from "../log.ts";
 import { describeCause } from "../redis/cause.ts";
 import type { Redis } from "../redis/connect.ts";
 import { pause } from "../time.ts";
-import { ensureGroup } from "./entries.ts";
+import { ensureGroup, type Startable } from "./entries.ts";
 import type { Jobs } from "./running.ts";
+import { Slots } from "./slots.ts";
 import type { Lane, Source } from "./take.ts";
 
 /** From this concurrency on, a worker takes jobs in two lanes. */
@@ -41,21 +42,27 @@ export interface LaneDeps {
   refused: (err: unknown) => boolean;
   /** The wait before reading again after the `failures`-th failed read in a row (0 first). */
   retryMs: (failures: number) => number;
+  /**
+   * The slots this worker's shards share (lib/worker/slots.ts); a worker of one shard may leave
+   * it out (its loops then have slots of their own).
+   */
+  slots?: Slots;
 }
 
 export class Lanes {
   /** Monotonic ms of a loop's last turn, for /livez. */
   lastTurn = performance.now();
-  /** Loops waiting for a free slot. */
-  #waiting: (() => void)[] = [];
-  /** Slots that fetches in flight may fill. */
-  #reserved = 0;
+  /** The concurrency limit, shared with the other shards' loops (slots reserved, loops waiting). */
+  #slots: Slots;
   /** Loops still running: each takes its share of the slots (burst mode ends them one by one). */
   #running = 0;
   /** Aborted once the worker stops: a loop backing off after a failed read ends at once. */
   #halt = new AbortController();
 
-  constructor(private readonly d: LaneDeps) {}
+  constructor(private readonly d: LaneDeps) {
+    this.#slots = d.slots ?? new Slots(d.o.concurrency);
+    this.#slots.join(d.jobs);
+  }
 
   /** Runs one loop per lane; resolves when all have ended (the worker stops, or burst ends). */
   run(lanes: readonly Lane[]): Promise<void> {
@@ -68,7 +75,7 @@ export class Lanes {
    * the back-off after a failed read, which may be reconnectMaxMs long (Redis away or busy).
    */
   wake(): void {
-    for (const resolve of this.#waiting.splice(0)) resolve();
+    this.#slots.wake();
     if (this.d.stopping()) this.#halt.abort();
   }
 
@@ -82,27 +89,38 @@ export class Lanes {
   }
 
   async #turns(lane: Lane): Promise<void> {
-    const { o, jobs } = this.d;
+    const { o } = this.d;
+    const shared = this.#slots;
     let failures = 0;
+    /** This loop's place in the line for slots while it waits (Slots.wait). */
+    let ticket: number | null = null;
     while (!this.d.stopping()) {
       this.lastTurn = performance.now();
-      const share = Math.ceil(o.concurrency / this.#running);
-      const slots = Math.min(share, jobs.free(o.concurrency) - this.#reserved);
-      const free = slots > 0 ? this.d.take(slots) : 0;
-      if (free <= 0) {
-        await new Promise<void>((resolve) => this.#waiting.push(resolve));
-        continue;
+      // Several shards, this one empty at the last read: wait for its next entry holding no
+      // slot (lib/worker/slots.ts); one with an entry held already waits for a slot first.
+      const idle = shared.shared && this.d.source.caughtUp(lane) && this.d.jobs.held.size === 0;
+      let free = 0;
+      if (!idle) {
+        const share = Math.ceil(o.concurrency / this.#running);
+        const slots = Math.min(share, shared.free());
+        free = slots > 0 ? this.d.take(slots) : 0;
+        if (free <= 0) {
+          ticket ??= shared.ticket();
+          await shared.wait(ticket);
+          continue;
+        }
+        ticket = null;
       }
-      this.#reserved += free;
+      shared.reserved += free;
       try {
-        const got = await this.#fetch(free, lane);
+        const got = await this.#fetch(idle ? 1 : free, lane, shared.shared ? idle : null);
         failures = 0;
         if (got === 0 && o.burst && (await this.#drained())) return;
       } catch (err) {
         if (this.d.stopping() || this.d.refused(err)) return;
         await this.#recover(err, failures++);
       } finally {
-        this.#reserved -= free;
+        shared.reserved -= free;
         this.wake();
       }
     }
@@ -111,17 +129,20 @@ export class Lanes {
   /**
    * Holds one slot for a finish that takes the next entry (take mode, below
    * LANE_MIN_CONCURRENCY: the finishing job's slot, so the loops do not read for it too);
-   * false when none may be held: stopping, or Redis full past the memory budget.
+   * false when none may be held: stopping, or Redis full past the memory budget. With several
+   * shards, also when a loop or a held entry waits for a slot: the slot goes to them in turn,
+   * so a shard that never runs dry does not keep the others' jobs waiting.
    */
   reserve(): boolean {
-    if (this.d.stopping() || this.d.take(1) < 1) return false;
-    this.#reserved++;
+    if (this.d.stopping() || (this.#slots.shared && this.#slots.wanted)) return false;
+    if (this.d.take(1) < 1) return false;
+    this.#slots.reserved++;
     return true;
   }
 
   /** A finish that held `n` slots came back: what it took is running, the rest is free. */
   unreserve(n: number): void {
-    this.#reserved -= n;
+    this.#slots.reserved -= n;
     this.wake();
   }
 
@@ -158,18 +179,38 @@ export class Lanes {
     const { jobs } = this.d;
     jobs.holdRerun = () => {
       if (!full() || this.d.stopping()) return false;
-      this.#reserved++;
+      this.#slots.reserved++;
       return true;
     };
     jobs.releaseRerun = () => this.unreserve(1);
   }
 
-  async #fetch(free: number, lane: Lane): Promise<number> {
+  /**
+   * Reads up to `free` jobs and starts them. Several shards: `idle` true, a read holding no slot
+   * whose jobs start through Slots.admit; false, a read that never blocks; null, one shard.
+   */
+  async #fetch(free: number, lane: Lane, idle: boolean | null): Promise<number> {
     const { jobs } = this.d;
-    const { toRun, kind, count } = await this.d.source.next(free, lane);
+    const admit = idle === true;
+    const { toRun, kind, count } = await this.d.source.next(free, lane, idle !== false);
     // Stopping meanwhile: launch nothing; the entries stay pending and stop() releases them.
-    if (!this.d.stopping()) for (const job of toRun) jobs.launch(job, kind);
+    if (this.d.stopping()) return count;
+    for (const job of toRun) {
+      if (admit) this.#slots.admit(jobs, job, () => this.#start(job, kind));
+      else jobs.launch(job, kind);
+    }
     return count;
+  }
+
+  /** Starts a held entry's job, memory budget permitting (lib/redis/memory.ts). */
+  #start(job: Startable, kind: "read" | "claim"): boolean {
+    if (this.d.stopping()) {
+      this.d.jobs.held.delete(job.entryId); // not started: the stop releases its entry
+      return true;
+    }
+    if (this.d.take(1) < 1) return false;
+    this.d.jobs.launch(job, kind);
+    return true;
   }
 
   async #recover(err: unknown, failures: number): Promise<void> {
@@ -194,7 +235,7 @@ export class Lanes {
    */
   async #drained(): Promise<boolean> {
     const { jobs, keys } = this.d;
-    if (jobs.inFlight > 0 || jobs.outcomes.size > 0) return false;
+    if (jobs.inFlight > 0 || jobs.held.size > 0 || jobs.outcomes.size > 0) return false;
     const client = this.d.client();
     const [len, delayed] = await Promise.all([
       client.sendCommand<number>(["XLEN", keys.stream]),

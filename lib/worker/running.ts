@@ -46,6 +46,11 @@ export class Jobs {
    */
   holdRerun: () => boolean = () => false;
   releaseRerun: () => void = () => {};
+  /**
+   * Entries delivered while every slot was busy (a worker of several shards: lib/worker/slots.ts),
+   * started first when a slot frees. Leased as running ones are; a stop releases them.
+   */
+  readonly held = new Map<string, Startable>();
   #running = new Map<string, RunningJob>();
   /**
    * Jobs whose attempt is over and whose outcome waits to be written. Their slot is already
@@ -79,20 +84,13 @@ export class Jobs {
     return this.#running.size + this.#writing.size;
   }
 
-  /**
-   * Slots free for new jobs. Outcomes waiting to be written (Redis slow or away) count against
-   * them beyond `concurrency`, so what a worker holds stays bounded by twice its concurrency.
-   */
-  free(concurrency: number): number {
-    return concurrency - this.#running.size - Math.max(0, this.#writing.size - concurrency);
-  }
-
   /** Entry ids of every job running or waiting for its outcome to be written. */
   entryIds(): string[] {
-    return [...this.#running.keys(), ...this.#writing.keys()];
+    return [...this.#running.keys(), ...this.#writing.keys(), ...this.held.keys()];
   }
 
   launch(job: Startable, kind: "read" | "claim"): void {
+    this.held.delete(job.entryId);
     // Never two runs of one entry in one worker, and nothing once the worker has closed.
     if (this.#closed || this.#running.has(job.entryId) || this.#writing.has(job.entryId)) return;
     const task = this.tasks.get(job.task);
@@ -130,6 +128,7 @@ export class Jobs {
   /** Stops the deadline ticker and refuses new jobs (the worker is stopping). */
   close(): void {
     this.#closed = true;
+    this.held.clear();
     clearInterval(this.#ticker);
     this.#ticker = undefined;
   }

@@ -30,6 +30,8 @@ export interface StopParts {
   health: () => HealthServer | null;
   /** The read loops' run; the stop waits for it, so nothing is launched after it. */
   looping: () => Promise<void>;
+  /** The stop began (the worker stops its other shards too). */
+  onStopping?: () => void;
 }
 
 export class Stop {
@@ -72,6 +74,7 @@ export class Stop {
   async stop(graceMs: number): Promise<void> {
     if (this.#stopping) return this.stopped;
     this.#stopping = true;
+    this.p.onStopping?.();
     const { o, log, jobs, links } = this.p;
     this.p.upkeep.stop();
     this.p.health()?.stop();
@@ -87,9 +90,7 @@ export class Stop {
     const unwritten = jobs.outcomes.close();
     if (unwritten > 0) log.log("warn", "stopped with unwritten outcomes", { count: unwritten });
     await Promise.all([links.commands.close(), links.lane?.close()]);
-    const counts = { finished: jobs.processed, failedAttempts: jobs.failed };
-    log.log("info", "worker stopped", { worker: o.name, ...counts });
-    this.#resolveStopped();
+    this.#resolveStopped(); // the worker logs `worker stopped` once every shard has
   }
 
   /**

@@ -75,6 +75,11 @@ export class Source {
     this.o = w.o;
   }
 
+  /** The lane's last read found its stream empty: its next read of new entries blocks. */
+  caughtUp(lane: Lane): boolean {
+    return this.#caughtUp.has(lane);
+  }
+
   /** A read failed, and its reply may be lost: look at this consumer's own entries first. */
   readLost(): void {
     this.#ownCursor = "0-0";
@@ -83,10 +88,12 @@ export class Source {
   /**
    * Up to `free` jobs for a lane. One lane at a time reads own pending entries or claims; an
    * entry this worker runs already (its own claim found it) is not run twice (Jobs.launch).
+   * `block` false: never a blocking read (a worker of several shards does not wait for
+   * entries on slots it holds: lib/worker/slots.ts).
    */
-  async next(free: number, lane: Lane): Promise<Fetched> {
+  async next(free: number, lane: Lane, block = true): Promise<Fetched> {
     if (this.#claiming || (this.#ownCursor === null && this.o.now() < this.#nextClaimAt)) {
-      return this.#new(free, lane);
+      return this.#new(free, lane, block);
     }
     this.#claiming = true;
     try {
@@ -95,7 +102,7 @@ export class Source {
     } finally {
       this.#claiming = false;
     }
-    return this.#new(free, lane);
+    return this.#new(free, lane, block);
   }
 
   /** Own pending entries after a lost read, else lapsed entries (null: none). */
@@ -141,15 +148,16 @@ export class Source {
   }
 
   /** New entries: a plain read, else a blocking read when there are none. */
-  async #new(free: number, lane: Lane): Promise<Fetched> {
+  async #new(free: number, lane: Lane, mayBlock: boolean): Promise<Fetched> {
     const o = this.o;
     if (this.stopping()) return NOTHING;
-    if (!this.#caughtUp.has(lane)) {
+    if (!this.#caughtUp.has(lane) || !mayBlock) {
       const read = readNew(lane.client(), this.w.keys, o.name, free);
       const taken = await watchdog(read, o.commandTimeoutMs, lane.stalled);
       if (taken.length < free) this.#caughtUp.add(lane);
       if (taken.length > 0) return this.#fresh(taken, lane.client());
     }
+    if (!mayBlock) return NOTHING;
     if (this.#blocking) {
       // The other lane is blocking already: wait for its read, then look again.
       await this.#blocking.catch(() => {});

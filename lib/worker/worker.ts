@@ -1,32 +1,25 @@
-// The worker: read → run → write the outcome, with leases renewed while jobs run,
-// lapsed leases of dead workers claimed, due retries promoted, and a graceful stop. The chain
-// is told in docs/internals.md. Connections: lib/worker/links.ts; timers: lib/worker/upkeep.ts;
-// stopping: lib/worker/stop.ts.
+// The worker: reads every shard of its queue, one shard's worker each (lib/worker/shard.ts:
+// read → run → write the outcome, leases, claims, promotions, a graceful stop), under one
+// concurrency limit (lib/worker/slots.ts). A queue of one shard has one. The chain is told in
+// docs/internals.md. Connections: lib/worker/links.ts; stopping: lib/worker/stop.ts.
 
 import { resolveOptions, type WorkerOptions } from "../config.ts";
-import { stampFormat } from "../engine/format.ts";
+import { checkFormat } from "../engine/format.ts";
 import { type QueueKeys, queueKeys } from "../engine/keys.ts";
-import type { RedisRefusedError } from "../errors.ts";
-import { type Logger, silentLogger, throttled } from "../log.ts";
-import { describeCause } from "../redis/cause.ts";
-import { defaultWorkerName, lostWhileStarting, type Redis } from "../redis/connect.ts";
-import { MemoryWatch } from "../redis/memory.ts";
+import { type Layout, openLayout } from "../engine/layout.ts";
+import { ConfigError, type RedisRefusedError, UnavailableError } from "../errors.ts";
+import { type Logger, silentLogger } from "../log.ts";
+import { defaultWorkerName, lostWhileStarting } from "../redis/connect.ts";
 import { Outage } from "../redis/outage.ts";
 import { checkPermissions, workerCommands } from "../redis/permissions.ts";
 import { serverWarnings } from "../redis/server.ts";
 import { maskUrl } from "../redis/url.ts";
-import { exponentialMs } from "../time.ts";
 import type { Task } from "../types.ts";
-import { ensureGroup } from "./entries.ts";
 import { type HealthServer, hostPort, serveHealth } from "./health.ts";
-import { Leases } from "./leases.ts";
-import { destroyLinks, type Links, lanesOf, linksReady, openLinks } from "./links.ts";
-import { LANE_MIN_CONCURRENCY, Lanes } from "./loops.ts";
-import { claimName, forgetName, handOverPredecessor } from "./presence.ts";
-import { Jobs } from "./running.ts";
-import { Stop } from "./stop.ts";
-import { type Lane, Source } from "./take.ts";
-import { Upkeep, watchMemory } from "./upkeep.ts";
+import { destroyLinks, homeLinks, type Links, openLinks } from "./links.ts";
+import { forgetName } from "./presence.ts";
+import { ShardWorker } from "./shard.ts";
+import { Slots } from "./slots.ts";
 
 export interface WorkerConfig extends Partial<WorkerOptions> {
   // biome-ignore lint/suspicious/noExplicitAny: tasks of any payload type live side by side
@@ -36,153 +29,114 @@ export interface WorkerConfig extends Partial<WorkerOptions> {
 
 export class Worker {
   readonly options: WorkerOptions;
+  /** Shard 0's keys (the queue's keys when it has one shard). */
   readonly keys: QueueKeys;
   readonly name: string;
+  /** Shards of the queue, each read by a shard worker of this one. */
+  readonly shards: number;
 
-  #tasks: Map<string, Task>;
   #log: Logger;
-  #links: Links;
-  #jobs: Jobs;
-  #stop: Stop;
-  /** The read loops. */
-  #loops: Lanes;
-  /** Where each read loop takes new jobs (see lib/worker/loops.ts). */
-  #lanes: Lane[];
-  #upkeep: Upkeep;
-  #source: Source;
+  #tasks: Map<string, Task>;
+  #slots: Slots;
+  #shards: ShardWorker[];
   #health: HealthServer | null = null;
-  #commandFailed: (fields: Record<string, unknown>) => void;
-  /** Whether Redis is full (refused a write, or over maxmemory at the last heartbeat). */
-  #memory: MemoryWatch;
-  /** The read loop; stop() waits for it, so nothing is launched after the worker stopped. */
-  #looping: Promise<void> = Promise.resolve();
+  #stopping = false;
+  #stopped: Promise<void> | null = null;
 
-  private constructor(config: WorkerConfig, o: WorkerOptions, links: Links) {
+  private constructor(config: WorkerConfig, o: WorkerOptions, layout: Layout, links: Links[]) {
     this.options = o;
     this.name = o.name;
-    this.keys = queueKeys(o.prefix, o.queue);
-    this.#tasks = new Map(config.tasks.map((t) => [t.name, t as Task]));
+    this.shards = layout.shards;
+    this.keys = layout.keys[0] ?? queueKeys(o.prefix, o.queue);
     this.#log = config.logger ?? silentLogger;
-    this.#commandFailed = throttled(this.#log, "redis command failed");
-    this.#memory = new MemoryWatch(this.#log, o.now, o.memoryHeadroomPct);
-    this.#links = links;
-    const client = () => this.#client;
-    const stalled = (connection: keyof Links) => this.#stalled(connection);
-    this.#lanes = lanesOf(links, stalled);
-    const clients = () => this.#lanes.map((l) => l.client());
-    this.#jobs = new Jobs(clients, this.keys, o, this.#tasks, this.#log, this.#onRedisError);
-    this.#jobs.onFreed = () => this.#loops.wake();
-    watchMemory(this.#jobs, this.#memory, () => this.#loops.wake());
-    const leases = new Leases(client, this.keys, o, (id) => this.#jobs.giveUp(id, "lease lost"));
-    const tasks = [...this.#tasks.keys()];
-    const compact = () => this.#memory.fullSince !== null;
-    this.#source = new Source(
-      { o, keys: this.keys, tasks: new Set(tasks), compact },
-      { client, reader: () => this.#reader },
-      this.#log,
-      () => this.#stalled("blocking"),
-      () => this.#stop.stopping,
+    this.#tasks = new Map(config.tasks.map((t) => [t.name, t as Task]));
+    this.#slots = new Slots(o.concurrency);
+    this.#shards = layout.keys.map(
+      (keys, s) =>
+        new ShardWorker({
+          ...{ o, keys, tasks: this.#tasks, slots: this.#slots },
+          log: layout.shards > 1 ? shardLog(this.#log, s) : this.#log,
+          links: links[s] as Links,
+          onStopping: () => void this.stop(),
+        }),
     );
-    this.#loops = new Lanes({
-      o,
-      keys: this.keys,
-      jobs: this.#jobs,
-      source: this.#source,
-      log: this.#log,
-      client,
-      stopping: () => this.#stop.stopping,
-      take: (n) => this.#memory.take(n),
-      refused: (err) => this.#stop.refused(err),
-      retryMs: (failures) => exponentialMs(100, failures, o.reconnectMaxMs),
-    });
-    this.#upkeep = new Upkeep({
-      ...{ o, keys: this.keys, name: this.name, tasks, links, leases, stalled },
-      jobs: this.#jobs,
-      memory: this.#memory,
-      onRedisError: this.#onRedisError,
-    });
-    this.#memory.onReadNeeded = () => void this.#upkeep.readMemory().catch(this.#onRedisError);
-    if (o.concurrency < LANE_MIN_CONCURRENCY) this.#loops.takeInFinish(this.#onRedisError);
-    this.#loops.holdForReruns(compact);
-    this.#stop = new Stop({
-      ...{ o, keys: this.keys, log: this.#log, jobs: this.#jobs, loops: this.#loops, links },
-      upkeep: this.#upkeep,
-      client,
-      health: () => this.#health,
-      looping: () => this.#looping,
-    });
   }
 
-  /** Connects, joins the consumer group and starts processing. */
+  /** Connects, opens the queue's layout, joins every shard's consumer group and starts processing. */
   static async start(config: WorkerConfig): Promise<Worker> {
     const o = resolveOptions({ ...config, name: config.name || defaultWorkerName() });
     const outage = new Outage(config.logger ?? silentLogger, maskUrl(o.redisUrl));
     config = { ...config, logger: outage.logger };
-    const links = await openLinks(o, outage);
-    let claimed = false;
+    const first = await openLinks(o, outage);
+    const links = [first];
+    let worker: Worker | null = null;
     try {
-      const worker = new Worker(config, o, links);
+      const client = first.commands.client;
+      const queue = queueKeys(o.prefix, o.queue);
+      await checkPermissions(client, workerCommands(queue, o.name), o.prefix);
+      // A queue of another format, or with v1 jobs, is refused before the layout is written.
+      await checkFormat(client, queue);
+      const layout = await openLayout(client, o.prefix, o.queue, o.shards, true).catch(fixed);
+      for (let s = 1; s < layout.shards; s++) links.push(await openLinks(o, outage, `-s${s}`));
+      for (const [s, l] of links.entries()) homeLinks(l, layout.keys[s]!.meta);
+      worker = new Worker(config, o, layout, links);
+      const shards = worker.#shards;
       // A connection back (Redis restarted, or one replaced): Redis may hold entries pending on
       // this worker that it does not know of (their acknowledgements lost with the AOF's last
       // writes), and no read of its failed to say so when its slots were all busy: read them
       // again. A worker never claims its own entries: nothing else would run them while it lives.
-      outage.onReady = () => worker.#source.readLost();
-      await checkPermissions(worker.#client, workerCommands(worker.keys, o.name), o.prefix);
-      await stampFormat(worker.#client, worker.keys); // before anything is written there
-      await ensureGroup(worker.#client, worker.keys);
-      await claimName(worker.#client, worker.keys, o);
-      claimed = true;
-      await handOverPredecessor(worker.#client, worker.keys, o.name);
-      await worker.#upkeep.readMemory(); // a full Redis is known before the first job is taken
+      outage.onReady = () => {
+        for (const shard of shards) shard.readLost();
+      };
+      // Every shard readied before any fails the start, so the cleanup below sees every claim.
+      const opened = await Promise.allSettled(shards.map((s) => s.open(layout.shards > 1)));
+      for (const r of opened) if (r.status === "rejected") throw r.reason;
       // Before any log line: a port in use is a usage error, said alone (exit 2).
       if (o.healthPort > 0) worker.#health = serveHealth(worker, o.healthPort, o.healthHost);
-      for (const w of await serverWarnings(worker.#client)) config.logger?.log("warn", w);
+      for (const w of await serverWarnings(client)) config.logger?.log("warn", w);
       worker.#begin();
       return worker;
     } catch (err) {
       // A name this start claimed is freed (the same process may start it again); one refused
       // as already running here stays the other worker's.
-      if (claimed) forgetName(queueKeys(o.prefix, o.queue), o.name);
-      destroyLinks(links); // a failed start leaves nothing open behind it
+      const made = worker ? worker.#shards : [];
+      for (const shard of made) if (shard.claimed) forgetName(shard.keys, o.name);
+      for (const l of links) destroyLinks(l); // a failed start leaves nothing open behind it
       throw lostWhileStarting(err, o.redisUrl, "while the worker started");
     }
   }
 
   /**
-   * Why the worker stopped by itself, or null: Redis refused its reads for good (a queue key
-   * holding another type of value than Courier writes, or NOPERM), an operator's error that
-   * no retry fixes. Set before `stopped` resolves.
+   * Why the worker stopped by itself, or null: Redis refused a shard's reads for good (a queue
+   * key holding another type of value than Courier writes, or NOPERM), an operator's error that
+   * no retry fixes; every shard then stops. Set before `stopped` resolves.
    */
   get failure(): RedisRefusedError | null {
-    return this.#stop.failure;
+    for (const shard of this.#shards) if (shard.failure) return shard.failure;
+    return null;
   }
 
-  /** Resolves when the worker has stopped and closed its connections. */
+  /** Resolves when every shard has stopped and closed its connections. */
   get stopped(): Promise<void> {
-    return this.#stop.stopped;
+    this.#stopped ??= Promise.all(this.#shards.map((s) => s.stopped)).then(() => {
+      const counts = { finished: this.processed, failedAttempts: this.failed };
+      this.#log.log("info", "worker stopped", { worker: this.name, ...counts });
+    });
+    return this.#stopped;
   }
 
   /** Jobs this worker has finished (recorded) since it started. */
   get processed(): number {
-    return this.#jobs.processed;
+    return this.#sum((s) => s.processed);
   }
 
   /** Failed attempts (retried or not) since it started. */
   get failed(): number {
-    return this.#jobs.failed;
-  }
-
-  /** The current command connection (replaced when it stalls). */
-  get #client(): Redis {
-    return this.#links.commands.client;
-  }
-
-  get #reader(): Redis {
-    return this.#links.blocking.client;
+    return this.#sum((s) => s.failed);
   }
 
   get inFlight(): number {
-    return this.#jobs.inFlight;
+    return this.#sum((s) => s.inFlight);
   }
 
   /** Port of the health server (0 when there is none). */
@@ -190,24 +144,27 @@ export class Worker {
     return this.#health?.port ?? 0;
   }
 
-  /** Connected to Redis and reading (for /healthz). */
+  /** Connected to Redis and reading, every shard (for /healthz). */
   ready(): boolean {
-    return !this.#stop.stopping && linksReady(this.#links);
+    return !this.#stopping && this.#shards.every((s) => s.ready());
   }
 
   /** Why the worker cannot make (full) progress, for /healthz; null when nothing is wrong. */
   problem(): string | null {
-    if (this.#stop.stopping) return "stopping";
-    if (!this.ready()) return "not connected to redis";
-    return this.#memory.reason();
+    if (this.#stopping) return "stopping";
+    for (const shard of this.#shards) {
+      const problem = shard.problem();
+      if (problem !== null) return problem;
+    }
+    return null;
   }
 
-  /** The read loop turned recently, or waits for busy slots, or is stopping (for /livez). */
+  /** Every shard's read loop turned recently, or slots are all busy, or stopping (for /livez). */
   live(): boolean {
     const o = this.options;
-    const quietMs = performance.now() - this.#loops.lastTurn;
-    const slotsFull = this.#jobs.size >= o.concurrency;
-    return this.#stop.stopping || slotsFull || quietMs < 3 * (o.blockMs + o.commandTimeoutMs);
+    const limitMs = 3 * (o.blockMs + o.commandTimeoutMs);
+    const turning = this.#shards.every((s) => s.quietMs < limitMs);
+    return this.#stopping || this.#slots.running >= o.concurrency || turning;
   }
 
   #begin(): void {
@@ -215,34 +172,46 @@ export class Worker {
     this.#log.log("info", "worker started", {
       worker: this.name,
       queue: o.queue,
+      shards: this.shards > 1 ? this.shards : undefined,
       concurrency: o.concurrency,
       tasks: [...this.#tasks.keys()].join(","),
       // host:port, as bound: `:port` alone would hide a health server reachable on loopback only
       health: this.#health ? hostPort(o.healthHost, this.#health.port) : undefined,
     });
-    this.#upkeep.start();
-    this.#looping = this.#loops.run(this.#lanes).then(() => {
-      if (!this.#stop.stopping) void this.stop(); // burst mode: the queue is drained
+    void Promise.all(this.#shards.map((s) => s.run())).then(() => {
+      if (!this.#stopping) void this.stop(); // burst mode: every shard is drained
     });
   }
 
   /**
-   * Graceful stop: no new reads or claims; in-flight jobs get `graceMs` to finish; what is
-   * still running then is given up and released at once to other workers; the worker then
-   * leaves the group and closes its connections. Safe to call more than once.
+   * Graceful stop of every shard: no new reads or claims; in-flight jobs get `graceMs` to
+   * finish; what is still running then is given up and released at once to other workers; the
+   * worker then leaves each shard's group and closes its connections. Safe to call more than once.
    */
-  stop(graceMs = this.options.shutdownGraceMs): Promise<void> {
-    return this.#stop.stop(graceMs);
+  async stop(graceMs = this.options.shutdownGraceMs): Promise<void> {
+    if (!this.#stopping) {
+      this.#stopping = true;
+      this.#health?.stop();
+      await Promise.all(this.#shards.map((s) => s.stop(graceMs)));
+    }
+    return this.stopped;
   }
 
-  #stalled(connection: keyof Links): void {
-    this.#log.log("warn", "redis connection stalled; reconnecting", { connection });
-    this.#links[connection]?.replace();
+  #sum(count: (shard: ShardWorker) => number): number {
+    return this.#shards.reduce((n, s) => n + count(s), 0);
   }
+}
 
-  #onRedisError = (err: unknown, retryInMs?: number): void => {
-    // Refused for lack of memory: one line when Redis becomes full, not one per attempt.
-    if (this.#memory.refused(err)) return;
-    this.#commandFailed({ error: describeCause(err), retryInMs });
-  };
+/**
+ * A shard count the queue does not have: the queue's state, fixed at its creation, not an
+ * option's spelling (the CLI then points at no --help: the line says what to do).
+ */
+function fixed(err: unknown): never {
+  if (!(err instanceof ConfigError) || err instanceof UnavailableError) throw err;
+  throw new UnavailableError(err.message, { cause: err });
+}
+
+/** The worker's logger, naming shard `shard` in every line (a queue of several shards). */
+function shardLog(log: Logger, shard: number): Logger {
+  return { log: (level, event, fields) => log.log(level, event, { ...fields, shard }) };
 }
