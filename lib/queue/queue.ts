@@ -3,7 +3,8 @@
 
 import { type ProducerOptions, resolveOptions } from "../config.ts";
 import { checkFormat } from "../engine/format.ts";
-import { type QueueKeys, queueKeys } from "../engine/keys.ts";
+import type { QueueKeys } from "../engine/keys.ts";
+import { type Layout, openLayout } from "../engine/layout.ts";
 import { JobNotFoundError } from "../errors.ts";
 import { type RetryPolicy, withRetries } from "../redis/calls.ts";
 import {
@@ -22,9 +23,17 @@ import {
   enqueuePreparedMany,
   enqueueStream,
 } from "./bulk.ts";
-import { batchSender, type Enqueued, type JobSpec, type Prepared, prepareJob } from "./prepare.ts";
-import { getJobs, type WaitOptions, type WaitResult, waitForJobs } from "./read.ts";
+import {
+  type Enqueued,
+  type JobSpec,
+  type Prepared,
+  prepareJob,
+  receiptTtlFor,
+} from "./prepare.ts";
+import type { WaitOptions, WaitResult } from "./read.ts";
 import { RecentJobs } from "./recent.ts";
+import { shardedSender } from "./route.ts";
+import { getJobsOnShards, waitOnShards } from "./shards.ts";
 
 export type QueueConfig = Partial<ProducerOptions> &
   Pick<ConnectOptions, "retryConnectS"> & {
@@ -37,8 +46,13 @@ export type QueueConfig = Partial<ProducerOptions> &
 
 export class Queue {
   readonly options: ProducerOptions;
-  readonly keys: QueueKeys;
   readonly client: Redis;
+  /** The queue's shards and their keys, read at connect (fixed once the queue has them). */
+  #layout: Layout;
+  /** The layout, recorded before the first enqueue when the queue had none (#recordLayout). */
+  #recorded: Promise<void> | null = null;
+  /** The shard of the next auto-id job: round robin, job by job. */
+  #next = 0;
   /** Connections for blocking waits: all of them, and those not in use right now. */
   #waiters = new Set<Redis>();
   #idleWaiters: Redis[] = [];
@@ -48,12 +62,27 @@ export class Queue {
   #retryConnectS: number;
   #waitForMemoryS: number;
 
-  private constructor(client: Redis, options: ProducerOptions, config: QueueConfig) {
+  private constructor(
+    client: Redis,
+    options: ProducerOptions,
+    config: QueueConfig,
+    layout: Layout,
+  ) {
     this.#retryConnectS = config.retryConnectS ?? 0;
     this.#waitForMemoryS = config.waitForMemoryS ?? 0;
     this.client = client;
     this.options = options;
-    this.keys = queueKeys(options.prefix, options.queue);
+    this.#layout = layout;
+  }
+
+  /** Shard 0's keys: on a queue of one shard (N = 1), the queue's keys. */
+  get keys(): QueueKeys {
+    return this.#layout.keys[0]!;
+  }
+
+  /** How many shards the queue has. */
+  get shards(): number {
+    return this.#layout.shards;
   }
 
   /** Connects to Redis (throws ConnectError with the URL, password masked, and the cause). */
@@ -68,17 +97,46 @@ export class Queue {
       failFast: true,
       reconnectMaxMs: options.reconnectMaxMs,
     });
-    const queue = new Queue(client, options, config);
     try {
-      // A queue of another data format is refused before anything is read or written there;
-      // a fresh one gets its format with its first batch, in the same script call
-      // (enqueue.lua: a lost reply cannot part them), and reading alone writes nothing.
-      await checkFormat(client, queue.keys);
+      // The layout is read, not written (a `shards` that differs from the queue's is refused
+      // here, one line), and a queue of another data format is refused before anything is read
+      // or written there; a fresh one gets both before its first batch (#recordLayout), and
+      // reading alone writes nothing.
+      const layout = await openLayout(client, options.prefix, options.queue, options.shards, false);
+      const formats = await Promise.all(layout.keys.map((k) => checkFormat(client, k)));
+      const queue = new Queue(client, options, config, layout);
+      if (formats.every(Boolean)) queue.#recorded = Promise.resolve();
+      return queue;
     } catch (err) {
       destroy(client);
       throw err;
     }
-    return queue;
+  }
+
+  /**
+   * Before the first enqueue to a queue that had no format at connect: a queue of several
+   * shards has its count recorded (HSETNX: the first record wins, and a `shards` option it
+   * contradicts is refused). A queue of one shard is recorded by its first batch itself, whose
+   * format write in `{queue}:meta` (enqueue.lua, with the jobs) reads as one shard
+   * (lib/engine/layout.ts); the layout is read again just before it, so a queue made meanwhile
+   * with other shards is used (or refused), not written over. No extra write: a producer's
+   * first batch on a nearly full Redis has the room it always had.
+   */
+  #recordLayout(): Promise<void> {
+    this.#recorded ??= this.#call(async () => {
+      const { prefix, queue, shards: wanted } = this.options;
+      const several = this.#layout.shards > 1;
+      const layout = await openLayout(this.client, prefix, queue, wanted, several);
+      if (layout.shards !== this.#layout.shards) {
+        // Another process made the queue meanwhile, with another count: use the queue's.
+        await Promise.all(layout.keys.map((k) => checkFormat(this.client, k)));
+        this.#layout = layout;
+      }
+    }, "nothing enqueued").catch((err: unknown) => {
+      this.#recorded = null;
+      throw err;
+    });
+    return this.#recorded;
   }
 
   /** Enqueues one job and returns its id. */
@@ -89,6 +147,7 @@ export class Queue {
   ): Promise<string> {
     const spec = { ...opts, task: task as JobSpec["task"], payload };
     const job = prepareJob(spec, this.options);
+    await this.#recordLayout();
     const [done] = await this.#sender().send([job]);
     return done!.id;
   }
@@ -104,6 +163,7 @@ export class Queue {
     options?: EnqueueStreamOptions,
   ): Promise<Enqueued[]> {
     const prepared = specs.map((spec) => prepareJob(spec, this.options));
+    if (prepared.length > 0) await this.#recordLayout();
     return enqueuePreparedMany(prepared, this.#sender(), options);
   }
 
@@ -131,19 +191,31 @@ export class Queue {
   #sender() {
     return {
       batchSize: this.options.enqueueBatchSize,
+      ready: () => this.#recordLayout(),
       prepare: (spec: JobSpec) => prepareJob(spec, this.options),
       // Safe to send again after a lost reply: the batch's id is fixed before the first send,
       // and a batch whose receipt exists returns the same ids, adding nothing.
+      // With several shards a batch is sent as one call per shard (lib/queue/route.ts), each
+      // retried on its own: a part re-sent after a lost reply finds its receipt.
       send: (batch: readonly Prepared[]) => {
         const window = Math.max(this.#retryConnectS, this.#waitForMemoryS);
-        const send = batchSender(this.client, this.keys, batch, window, (reply) =>
-          this.#recent.remember(reply),
-        );
-        return this.#call(
-          send,
-          batch.length === 1 ? "job not enqueued" : `batch of ${batch.length} jobs not enqueued`,
-          `${batch.length === 1 ? "the job" : `the batch of ${batch.length} jobs`} may or may not have been enqueued`,
-        );
+        const { shards, keys } = this.#layout;
+        const next = () => {
+          const shard = this.#next;
+          this.#next = (shard + 1) % shards;
+          return shard;
+        };
+        const send = shardedSender(this.client, keys, batch, next, {
+          receiptTtlMs: receiptTtlFor(window),
+          onReply: (reply, shard) => this.#recent.remember(reply, shard),
+          call: (_, size, fn) =>
+            this.#call(
+              fn,
+              size === 1 ? "job not enqueued" : `batch of ${size} jobs not enqueued`,
+              `${size === 1 ? "the job" : `the batch of ${size} jobs`} may or may not have been enqueued`,
+            ),
+        });
+        return send();
       },
     };
   }
@@ -166,8 +238,9 @@ export class Queue {
     return record;
   }
 
+  /** Jobs' records in the order of `ids` (null: unknown), each read on its shard. */
   getJobs(ids: readonly string[]): Promise<(JobRecord | null)[]> {
-    return this.#call(() => getJobs(this.client, this.keys, ids));
+    return this.#call(() => getJobsOnShards(this.client, this.#layout.keys, ids));
   }
 
   /**
@@ -192,9 +265,16 @@ export class Queue {
   async waitForJobs(ids: readonly string[], options: WaitOptions): Promise<WaitResult> {
     // Jobs this Queue has just enqueued cannot have ended before their enqueue: the wait
     // starts from the events cursor their enqueue read, with no first look.
-    const from = this.#recent.cursorFor(ids);
-    // A blocking read holds its connection: each wait running at once gets one of its own,
-    // kept afterwards for the next wait.
+    const from = this.#recent.cursorsFor(ids);
+    const { keys } = this.#layout;
+    return waitOnShards(this.client, keys, ids, options, from, (wait) => this.#withWaiter(wait));
+  }
+
+  /**
+   * A blocking read holds its connection: each wait running at once (and each shard of a wait)
+   * gets one of its own, kept afterwards for the next wait.
+   */
+  async #withWaiter<T>(wait: (blocking: Redis) => Promise<T>): Promise<T> {
     const blocking =
       this.#idleWaiters.pop() ??
       (await connect(this.options.redisUrl, {
@@ -205,7 +285,7 @@ export class Queue {
       }));
     this.#waiters.add(blocking);
     try {
-      return await waitForJobs(this.client, blocking, this.keys, ids, options, from);
+      return await wait(blocking);
     } finally {
       if (this.#waiters.has(blocking)) this.#idleWaiters.push(blocking);
     }
