@@ -186,6 +186,30 @@ describe("reading back over 6 shards", () => {
     expect(progress.at(-1)).toBe(ids.length + 1);
   });
 
+  test("a wait for jobs just enqueued here blocks from each shard's cursor: no first look", async () => {
+    const { q, keys } = await sharded();
+    await using _ = q;
+    await using r = await rawRedis();
+    const jobs = await q.enqueueMany(
+      Array.from({ length: N }, (_, i) => ({ task: "t", payload: i })),
+    );
+    const sent: string[] = [];
+    const send = q.client.sendCommand.bind(q.client);
+    q.client.sendCommand = ((args: readonly string[]) => {
+      sent.push(String(args[0]));
+      return send(args);
+    }) as typeof q.client.sendCommand;
+    const waited = q.waitForJobs(
+      jobs.map((j) => j.id),
+      { timeoutMs: 20_000 },
+    );
+    for (const k of keys) await finishAll(r, k, "7");
+    const { ended, pending } = await waited;
+    expect(pending).toEqual([]);
+    expect([...ended.values()].every((j) => j?.status === "finished")).toBe(true);
+    expect(sent).toEqual([]); // the look would be XREVRANGE and the status script, per shard
+  });
+
   test("a wait one shard refuses for good (its events key of another type) ends them all", async () => {
     const { q, keys } = await sharded();
     await using _ = q;
