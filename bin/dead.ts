@@ -4,6 +4,7 @@
 // each a citty subcommand with its own options and --help.
 import { defineCommand } from "citty";
 import { Admin } from "../lib/admin/admin.ts";
+import { isDeadCursor } from "../lib/admin/dead-pages.ts";
 import { formatDuration, parseDuration } from "../lib/admin/duration.ts";
 import { deadLetterJson, formatDeadLetter, formatDeadPage, letterJson } from "../lib/cli/dead.ts";
 import { safeText } from "../lib/cli/safe-text.ts";
@@ -29,12 +30,21 @@ const listCommand = defineCommand({
   },
   args: {
     limit: { type: "string", description: "Letters shown, newest first (1-500; default 20)" },
+    cursor: {
+      type: "string",
+      description:
+        "Start after the page that printed it (`next` with --json): a letter's entry id, and with more than one shard `:<shard>`, so pages go on across shards, newest first",
+    },
     json,
     ...commonArgs,
   },
   async run({ args }) {
     const limit = intArg(args.limit, "limit", 1, 500) ?? 20;
-    await withAdmin(args, (admin) => list(admin, limit, Boolean(args.json)));
+    const cursor = args.cursor === undefined ? null : String(args.cursor);
+    if (cursor !== null && !isDeadCursor(cursor)) {
+      throw new UsageError("--cursor must be the `next` a previous page printed");
+    }
+    await withAdmin(args, (admin) => list(admin, limit, cursor, Boolean(args.json)));
   },
 });
 
@@ -145,9 +155,15 @@ const command = defineCommand({
   },
 });
 
-async function list(admin: Admin, limit: number, json: boolean): Promise<void> {
-  const page = await admin.deadLetters({ limit });
-  if (json) printJson({ total: page.total, letters: page.letters.map(letterJson) });
+async function list(
+  admin: Admin,
+  limit: number,
+  cursor: string | null,
+  json: boolean,
+): Promise<void> {
+  const page = await admin.deadLetters({ limit, cursor });
+  if (json)
+    printJson({ total: page.total, letters: page.letters.map(letterJson), next: page.next });
   else print(formatDeadPage(page, await admin.redisNow())); // letters' ages on Redis' clock
 }
 

@@ -176,12 +176,16 @@ describe("bad input never reaches Redis raw", () => {
     "1-99999999999999999999",
     "18446744073709551616-0",
     "1-2-3",
+    "1-0:",
+    "1-0:x",
+    "1-0:123456",
   ])("cursor %p is a 400", async (cursor) => {
     const d = await dashboard();
     const res = await fetch(`${d.url}/api/dead?cursor=${encodeURIComponent(cursor)}`);
     expect(res.status).toBe(400);
     expect(await res.json()).toEqual({
-      error: "cursor must be the `next` of a previous page (an entry id)",
+      error:
+        "cursor must be the `next` of a previous page (an entry id, and `:<shard>` on a queue of several shards)",
     });
   });
 

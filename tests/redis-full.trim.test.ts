@@ -163,7 +163,7 @@ describe("dead letters on a full Redis", () => {
     await failAll(v, entries);
     const { counts } = await readCounts(v.client, v.k, "q", Date.now());
     expect(counts.totals.dead_trimmed).toBe(3);
-    const report: QueueReport = { ...counts, workers: [] };
+    const report: QueueReport = { ...counts, workers: [], shards: 1, placement: [] };
     expect(formatInfo({ time: "", redis: null, queues: [report] })).toContain(
       "  trimmed    3 dead letters dropped (oldest first) for newer ones while Redis was full",
     );

@@ -5,24 +5,28 @@
 
 import { type QueueOptions, resolveOptions } from "../config.ts";
 import { checkFormat } from "../engine/format.ts";
-import { type QueueKeys, queueKeys } from "../engine/keys.ts";
-import { field, getJobs } from "../queue/read.ts";
+import { type QueueKeys, queueKeys, shardKeys, shardOf } from "../engine/keys.ts";
+import { readShards } from "../engine/layout.ts";
+import { getJobs } from "../queue/read.ts";
 import { redisNowMs } from "../redis/clock.ts";
 import { closeClient, connect, type Redis } from "../redis/connect.ts";
 import { type RedisMemory, readMemory } from "../redis/memory.ts";
 import type { JobRecord } from "../types.ts";
+import { listDeadShards } from "./dead-pages.ts";
+import { findQueues, type Placement, placement, serverOf } from "./discover.ts";
+import { recentFailed } from "./failures.ts";
 import {
   type DeadLetter,
   type DeadPage,
   discardLetters,
   findDead,
-  listDead,
   purgeLetters,
   type RequeueVerdict,
   requeueAllLetters,
   requeueLetters,
 } from "./letters.ts";
 import { renderMetrics } from "./metrics.ts";
+import { byShard, mergeWorkers, sumCounts, sumDurations, sumSeries } from "./shards.ts";
 import { type QueueCounts, readCounts, readDurations } from "./stats.ts";
 import type { MinutePoint } from "./window.ts";
 import { readWorkers, type WorkerInfo } from "./workers.ts";
@@ -35,7 +39,10 @@ export interface AdminConfig extends Partial<QueueOptions> {
 }
 
 export interface Overview {
+  /** The queue's counts: the sums over its shards. */
   counts: QueueCounts;
+  /** How many shards the queue has (1 for a queue not written yet). */
+  shards: number;
   /** Finished, failed and retried per minute over the last hour, oldest first. */
   series: MinutePoint[];
   /** Redis' used and max memory, and whether it is full; null when INFO is not allowed. */
@@ -55,8 +62,14 @@ export interface RecentFailure {
 export class Admin {
   readonly client: Redis;
   readonly options: QueueOptions & { maxAttempts: number };
+  /**
+   * The keys under the queue's own tag `{queue}`: a one-shard queue's all; with N > 1 only its
+   * layout (`meta`) is there. Every shard's keys: shards().
+   */
   readonly keys: QueueKeys;
   #owner: boolean;
+  /** The shards' keys once the queue's layout is recorded (fixed from then on). */
+  #shards: QueueKeys[] | null = null;
 
   private constructor(client: Redis, options: Admin["options"], owner: boolean) {
     this.client = client;
@@ -92,7 +105,25 @@ export class Admin {
    * Courier's: read, it would be misread. One HGET; a queue without a format yet passes.
    */
   async checkFormat(): Promise<void> {
-    await checkFormat(this.client, this.keys);
+    await Promise.all((await this.shards()).map((keys) => checkFormat(this.client, keys)));
+  }
+
+  /**
+   * Every shard's keys, shard s at index s, from the queue's layout (read once it is recorded;
+   * a queue with none yet is read as one shard, and looked at again next time).
+   */
+  async shards(): Promise<QueueKeys[]> {
+    if (this.#shards) return this.#shards;
+    const { prefix, queue } = this.options;
+    const n = await readShards(this.client, prefix, queue);
+    const keys = shardKeys(prefix, queue, n ?? 1);
+    if (n !== null) this.#shards = keys;
+    return keys;
+  }
+
+  /** Each shard's slot and node (info's placement). */
+  async placement(): Promise<Placement[]> {
+    return placement(this.client, await this.shards(), serverOf(this.options.redisUrl));
   }
 
   /** The same view of another queue, on this connection (closing it closes nothing). */
@@ -109,36 +140,24 @@ export class Admin {
   async exists(): Promise<boolean> {
     // A queue whose only jobs are delayed, or dead, has no stream yet (or any more): any of
     // its keys that outlive a job says the queue is there.
-    const { stream, delayed, dead, stats } = this.keys;
-    return Number(await this.client.sendCommand(["EXISTS", stream, delayed, dead, stats])) > 0;
+    // One EXISTS per shard: a shard's keys share a slot, two shards' keys need not.
+    const found = await Promise.all(
+      (await this.shards()).map(({ stream, delayed, dead, stats }) =>
+        this.client.sendCommand(["EXISTS", stream, delayed, dead, stats]),
+      ),
+    );
+    return found.some((n) => Number(n) > 0);
   }
 
   /**
    * Queue names under this prefix, found with SCAN: for `info` and the dashboard. A queue is
    * found by the keys `exists()` tests (stream, delayed set, dead letters, stats), so every
-   * queue found is one `exists()` says is there, and the other way round.
+   * queue found is one `exists()` says is there, and the other way round; a queue of N > 1
+   * shards by its layout and one of its shards' keys, never as its shards' tags (discover.ts).
+   * `nodes`: the servers to scan (every master of a cluster), this one by default.
    */
-  async findQueues(): Promise<string[]> {
-    const found = new Set<string>();
-    // `[sd]*` narrows the scan's replies to the four keys' initials (and stats:minutes...).
-    const pattern = `${this.options.prefix}:{*}:[sd]*`;
-    let cursor = "0";
-    do {
-      const [next, keys] = await this.client.sendCommand<[string, string[]]>([
-        "SCAN",
-        cursor,
-        "MATCH",
-        pattern,
-        "COUNT",
-        "1000",
-      ]);
-      for (const key of keys) {
-        const m = /^.*?:\{(.+)\}:(?:stream|delayed|dead|stats)$/.exec(key);
-        if (m) found.add(m[1]!);
-      }
-      cursor = next;
-    } while (cursor !== "0");
-    return [...found].sort();
+  findQueues(nodes: readonly Redis[] = [this.client]): Promise<string[]> {
+    return findQueues(this.client, this.options.prefix, nodes);
   }
 
   /** Redis' time, ms: the clock heartbeats, letters and history are written with (one TIME). */
@@ -147,111 +166,152 @@ export class Admin {
   }
 
   async overview(): Promise<Overview> {
-    const now = await redisNowMs(this.client); // the clock the scripts count minutes by
-    const [{ counts, series }, memory] = await Promise.all([
-      readCounts(this.client, this.keys, this.options.queue, now),
+    const shards = await this.shards();
+    const [parts, memory] = await Promise.all([
+      // Each shard's minutes are counted by its scripts on its node's clock: read by that clock.
+      Promise.all(
+        shards.map(async (keys) =>
+          readCounts(this.client, keys, this.options.queue, await this.#nowOf(keys)),
+        ),
+      ),
       readMemory(this.client),
     ]);
-    return { counts, series, memory };
-  }
-
-  /** Workers by heartbeat; with `prune`, those gone are removed from the set afterwards. */
-  async workers({ prune = false } = {}): Promise<WorkerInfo[]> {
-    return readWorkers(this.client, this.keys, await redisNowMs(this.client), prune);
-  }
-
-  deadLetters({ cursor = null as string | null, limit = 20 } = {}): Promise<DeadPage> {
-    return listDead(this.client, this.keys, cursor, Math.max(1, Math.min(limit, 500)));
-  }
-
-  deadLetter(jobId: string): Promise<DeadLetter | null> {
-    return findDead(this.client, this.keys, jobId);
+    const counts = sumCounts(
+      this.options.queue,
+      parts.map((p) => p.counts),
+    );
+    return { counts, shards: shards.length, series: sumSeries(parts.map((p) => p.series)), memory };
   }
 
   /**
-   * Requeues dead jobs by id: each runs again with a fresh attempt count, its history kept. An
-   * id given twice is requeued, and answered, once: its second pass would find it requeued
-   * (`active`) and hide that the first one worked.
+   * Workers by heartbeat, merged by name over the shards (a worker beats in each); with
+   * `prune`, those gone are removed from each shard's set afterwards.
+   */
+  async workers({ prune = false } = {}): Promise<WorkerInfo[]> {
+    const lists = await this.#each((keys, now) => readWorkers(this.client, keys, now, prune));
+    return mergeWorkers(lists);
+  }
+
+  /** A page of dead letters, newest first over every shard (dead-pages.ts: the cursor). */
+  async deadLetters({ cursor = null as string | null, limit = 20 } = {}): Promise<DeadPage> {
+    const shards = await this.shards();
+    return listDeadShards(this.client, shards, cursor, Math.max(1, Math.min(limit, 500)));
+  }
+
+  /** A job's dead letter, from the one shard its id lives in. */
+  async deadLetter(jobId: string): Promise<DeadLetter | null> {
+    const keys = await this.#shardOf(jobId);
+    return keys ? findDead(this.client, keys, jobId) : null;
+  }
+
+  /**
+   * Requeues dead jobs by id, each in the one shard its id lives in: each runs again with a
+   * fresh attempt count, its history kept. An id given twice is requeued, and answered, once:
+   * its second pass would find it requeued (`active`) and hide that the first one worked.
    */
   async requeue(given: readonly string[]): Promise<{ id: string; verdict: RequeueVerdict }[]> {
     const jobIds = [...new Set(given)];
-    const found = await this.#letters(jobIds);
-    const pairs = found.flatMap((l, i) => (l ? [[l.entryId, jobIds[i]!] as [string, string]] : []));
-    const done = new Map(
-      (await requeueLetters(this.client, this.keys, pairs, this.#o())).map((d) => [
-        d.id,
-        d.verdict,
-      ]),
-    );
+    const done = new Map<string, RequeueVerdict>();
+    await this.#byShard(jobIds, async (keys, ids) => {
+      const pairs = await this.#letters(keys, ids);
+      for (const d of await requeueLetters(this.client, keys, pairs, this.#o()))
+        done.set(d.id, d.verdict);
+    });
     return jobIds.map((id) => ({ id, verdict: done.get(id) ?? "missing" }));
   }
 
-  /** Requeues every job dead now; returns how many. */
-  requeueAll(): Promise<number> {
-    return requeueAllLetters(this.client, this.keys, this.#o());
+  /** Requeues every job dead now, shard by shard; returns how many. */
+  async requeueAll(): Promise<number> {
+    const counts = await this.#each((keys) => requeueAllLetters(this.client, keys, this.#o()));
+    return counts.reduce((a, b) => a + b, 0);
   }
 
   /** Deletes dead jobs (letter, failed outcome and record); returns the ids deleted. */
   async deleteDead(given: readonly string[]): Promise<string[]> {
     const ids = [...new Set(given)]; // an id given twice is deleted, and answered, once
-    const found = await this.#letters(ids);
-    const pairs = found.flatMap((l, i) => (l ? [[l.entryId, ids[i]!] as [string, string]] : []));
-    return discardLetters(this.client, this.keys, pairs);
+    const deleted = new Set<string>();
+    await this.#byShard(ids, async (keys, some) => {
+      const pairs = await this.#letters(keys, some);
+      for (const id of await discardLetters(this.client, keys, pairs)) deleted.add(id);
+    });
+    return ids.filter((id) => deleted.has(id));
   }
 
   /** Deletes dead letters older than `olderThanMs` (all when not given); returns how many. */
   async purgeDead(olderThanMs?: number): Promise<number> {
-    // Letters' ids are Redis' times: their age is measured on Redis' clock.
-    return purgeLetters(this.client, this.keys, await redisNowMs(this.client), olderThanMs);
+    // Letters' ids are Redis' times: their age is measured on their shard's clock.
+    const counts = await this.#each((keys, now) =>
+      purgeLetters(this.client, keys, now, olderThanMs),
+    );
+    return counts.reduce((a, b) => a + b, 0);
   }
 
-  job(id: string): Promise<JobRecord | null> {
-    return getJobs(this.client, this.keys, [id], false).then(([job]) => job ?? null);
+  async job(id: string): Promise<JobRecord | null> {
+    const keys = await this.#shardOf(id);
+    if (!keys) return null;
+    return getJobs(this.client, keys, [id], false).then(([job]) => job ?? null);
   }
 
-  /** The latest failed attempts (from the events stream), newest first, one per job. */
+  /** The latest failed attempts (from each shard's events), newest first, one per job. */
   async recentFailures(limit = 20): Promise<RecentFailure[]> {
-    const events = await this.client.sendCommand<[string, string[]][]>([
-      "XREVRANGE",
-      this.keys.events,
-      "+",
-      "-",
-      "COUNT",
-      "1000",
-    ]);
+    const lists = await this.#each((keys) => recentFailed(this.client, keys, limit));
     const seen = new Map<string, { type: string; at: number }>();
-    for (const [entryId, fields] of events) {
-      const type = field(fields, "type");
-      if (type !== "failed" && type !== "retried") continue;
-      // One job (a failed run), or every job one bury call dead-lettered (`ids`).
-      for (const id of field(fields, "ids")?.split(",") ?? [field(fields, "id") ?? ""]) {
-        if (!id || seen.has(id) || seen.size >= limit) continue;
-        seen.set(id, { type, at: Number(entryId.split("-")[0]) });
-      }
-      if (seen.size >= limit) break;
+    for (const f of lists.flat().sort((a, b) => b.at - a.at)) {
+      if (!seen.has(f.id) && seen.size < limit) seen.set(f.id, f);
     }
-    const ids = [...seen.keys()];
-    const jobs = await getJobs(this.client, this.keys, ids, false);
-    return ids.map((id, i) => ({ id, ...seen.get(id)!, job: jobs[i] ?? null }));
+    const jobs = await Promise.all([...seen.keys()].map((id) => this.job(id)));
+    return [...seen].map(([id, f], i) => ({ id, ...f, job: jobs[i] ?? null }));
   }
 
-  /** Prometheus text for this queue. */
+  /** Prometheus text for this queue: its shards' sums. */
   async metrics(): Promise<string> {
-    const [{ counts, memory }, workers, durations] = await Promise.all([
+    const [{ counts, memory, shards }, workers, durations] = await Promise.all([
       this.overview(),
       this.workers(),
-      readDurations(this.client, this.keys),
+      this.#each((keys) => readDurations(this.client, keys)),
     ]);
     const liveWorkers = workers.filter((w) => w.state !== "gone").length;
-    return renderMetrics([{ counts, liveWorkers, durations }], memory);
+    return renderMetrics(
+      [{ counts, liveWorkers, durations: sumDurations(durations), shards }],
+      memory,
+    );
   }
 
   async close(): Promise<void> {
     if (this.#owner) await closeClient(this.client);
   }
 
-  #letters(jobIds: readonly string[]): Promise<(DeadLetter | null)[]> {
-    return Promise.all(jobIds.map((id) => findDead(this.client, this.keys, id)));
+  /** `fn` on every shard, with Redis' time on that shard's node. */
+  async #each<T>(fn: (keys: QueueKeys, now: number) => Promise<T>): Promise<T[]> {
+    const shards = await this.shards();
+    return Promise.all(shards.map(async (keys) => fn(keys, await this.#nowOf(keys))));
+  }
+
+  /** `fn` on each shard holding some of `ids` (shardOf), with those ids. */
+  async #byShard(ids: readonly string[], fn: (keys: QueueKeys, ids: string[]) => Promise<void>) {
+    const shards = await this.shards();
+    await Promise.all([...byShard(ids, shards.length)].map(([s, some]) => fn(shards[s]!, some)));
+  }
+
+  /** The keys of the shard `id` lives in; null for an id no shard of the queue can hold. */
+  async #shardOf(id: string): Promise<QueueKeys | null> {
+    const shards = await this.shards();
+    return shards[shardOf(id, shards.length)] ?? null;
+  }
+
+  /**
+   * Redis' time on the node holding a shard. One server: this client's TIME. The seam for a
+   * cluster client: TIME is keyless, so it must be sent to the node of the shard's slot
+   * (lib/redis/cluster.ts `onNodeOf(client, keys.meta)`), not to any node.
+   */
+  #nowOf(_keys: QueueKeys): Promise<number> {
+    return redisNowMs(this.client);
+  }
+
+  /** [letter entry id, job id] of the ids that have a letter in this shard. */
+  async #letters(keys: QueueKeys, ids: readonly string[]): Promise<[string, string][]> {
+    const found = await Promise.all(ids.map((id) => findDead(this.client, keys, id)));
+    return found.flatMap((l, i) => (l ? [[l.entryId, ids[i]!] as [string, string]] : []));
   }
 
   #o() {

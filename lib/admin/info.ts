@@ -7,12 +7,17 @@ import type { QueueKeys } from "../engine/keys.ts";
 import { describeError, RedisRefusedError } from "../errors.ts";
 import { formatBytes, type RedisMemory, readMemory } from "../redis/memory.ts";
 import type { Admin } from "./admin.ts";
+import type { Placement } from "./discover.ts";
 import { formatDuration } from "./duration.ts";
 import { isCount, type QueueCounts } from "./stats.ts";
 import type { WorkerInfo } from "./workers.ts";
 
 export interface QueueReport extends QueueCounts {
   workers: WorkerInfo[];
+  /** Shards the queue is split into (its counts are their sums). */
+  shards: number;
+  /** Each shard's slot and node. */
+  placement: Placement[];
 }
 
 /** A queue whose keys could not be read (one of them holds another type than Courier writes). */
@@ -54,12 +59,13 @@ export function infoReader(admin: Admin, queues: readonly string[]): () => Promi
         const view = admin.forQueue(name);
         try {
           await view.checkFormat();
-          const [{ counts, memory }, workers] = await Promise.all([
+          const [{ counts, memory, shards }, workers, placement] = await Promise.all([
             view.overview(),
             view.workers({ prune: true }),
+            view.placement(),
           ]);
           redis = memory;
-          return { ...counts, workers };
+          return { ...counts, workers, shards, placement };
         } catch (err) {
           // One queue's broken key (WRONGTYPE) or other data format does not hide the others:
           // it is reported as unreadable, and `info` exits 6 after printing everything.
@@ -151,6 +157,7 @@ function formatQueue(q: QueueReport | UnreadableQueue): string {
     ...trimmedLetters(q.totals.dead_trimmed),
     `  retried    ${recent(q.retried, "attempt")} (failed attempts that will run again)`,
     `  throughput ${q.throughputPerS} jobs/s over the last minute`,
+    ...formatPlacement(q),
     ...q.unservedTasks.map(
       (u) =>
         `  no live worker has task "${safeText(u.task)}": ${u.jobs} ${u.jobs === 1 ? "job waits" : "jobs wait"} for one`,
@@ -186,6 +193,16 @@ function formatQueue(q: QueueReport | UnreadableQueue): string {
   ]);
   lines.push(...table([header, ...rows]).map((l) => `    ${l}`));
   return lines.join("\n");
+}
+
+/** A queue of N > 1 shards: how many (its numbers above are their sums), and where each lives. */
+function formatPlacement(q: QueueReport): string[] {
+  if (q.shards <= 1) return [];
+  const rows = q.placement.map((p) => [String(p.shard), String(p.slot), safeText(p.node)]);
+  return [
+    `  shards     ${q.shards} (the numbers are their sums)`,
+    ...table([["SHARD", "SLOT", "NODE"], ...rows]).map((l) => `    ${l}`),
+  ];
 }
 
 /** `7 jobs in the last minute, 17 in the last hour`. */

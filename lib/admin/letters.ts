@@ -55,6 +55,24 @@ export async function listDead(
   return { total: Number(total), letters, next };
 }
 
+/** Letters newest first from `from` (an XREVRANGE start: `+`, `<id>` or `(<id>`), at most `count`. */
+export async function deadFrom(
+  client: Redis,
+  keys: QueueKeys,
+  from: string,
+  count: number,
+): Promise<DeadLetter[]> {
+  const entries = await client.sendCommand<RawEntry[]>([
+    "XREVRANGE",
+    keys.dead,
+    from,
+    "-",
+    "COUNT",
+    String(count),
+  ]);
+  return entries.map(toLetter);
+}
+
 /** The newest dead letter of a job, or null. */
 export async function findDead(
   client: Redis,

@@ -13,6 +13,8 @@ export interface QueueMetrics {
   counts: QueueCounts;
   liveWorkers: number;
   durations: Durations;
+  /** The queue's shard count (its numbers above are the shards' sums); no sample when not given. */
+  shards?: number;
 }
 
 const COUNTER_HELP: Record<Counter, string> = {
@@ -80,6 +82,11 @@ export function renderMetrics(
   family("workers_live", "gauge", "Workers whose last heartbeat is recent.");
   for (const q of queues)
     out.push(sample("workers_live", { queue: q.counts.queue }, q.liveWorkers));
+  family("queue_shards", "gauge", "Shards the queue is split into (its numbers are their sums).");
+  for (const q of queues) {
+    if (q.shards !== undefined)
+      out.push(sample("queue_shards", { queue: q.counts.queue }, q.shards));
+  }
   family("job_duration_seconds", "histogram", "Run time of finished jobs, start to finish.");
   for (const q of queues) out.push(...histogram(q.counts.queue, q.durations));
   return `${out.join("\n")}\n`;

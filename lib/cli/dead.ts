@@ -33,8 +33,9 @@ export function formatDeadPage(page: DeadPage, now: number): string {
     oneLine(l.error, 100),
   ]);
   const lines = table([["ID", "TASK", "ATTEMPTS", "DIED", "ERROR"], ...rows]);
-  const more = page.total - page.letters.length;
-  if (more > 0) lines.push(`… ${more} more (--limit N to see more)`);
+  // The next page starts after this one's last letter (in every shard of a sharded queue).
+  if (page.next !== null)
+    lines.push(`… ${page.total} dead in all: --cursor ${page.next} for the next page`);
   return lines.map((l) => safeText(l)).join("\n");
 }
 

@@ -4,10 +4,10 @@
 // the last hour's minutes, so a queue of 100,000 jobs costs what an empty one does.
 
 import type { Admin } from "../admin/admin.ts";
+import { isDeadCursor } from "../admin/dead-pages.ts";
 import { letterJson } from "../cli/dead.ts";
 import { jobJson } from "../cli/format.ts";
 import { safeJson } from "../cli/safe-text.ts";
-import { U64_MAX } from "../engine/keys.ts";
 import { isValidJobId } from "../engine/record.ts";
 import { CourierError, isOomError } from "../errors.ts";
 import type { Queue } from "../queue/queue.ts";
@@ -51,9 +51,10 @@ export function publicFailure(err: unknown): { status: number; error: string } {
 }
 
 export async function overview(api: Api) {
-  const { counts, series, memory } = await api.admin.overview();
+  const { counts, shards, series, memory } = await api.admin.overview();
   const time = new Date(api.admin.options.now()).toISOString();
-  return { queue: api.admin.options.queue, time, actions: api.actions, counts, series, memory };
+  const { queue } = api.admin.options;
+  return { queue, time, actions: api.actions, counts, shards, series, memory };
 }
 
 export async function workers(api: Api) {
@@ -112,22 +113,20 @@ export async function deadPage(api: Api, url: URL): Promise<Response> {
   const limit = Number(url.searchParams.get("limit") || 20);
   const cursor = url.searchParams.get("cursor") || null;
   // Checked here, before Redis: a garbage id is the caller's mistake (400), not a server error.
-  if (cursor !== null && !isEntryId(cursor)) {
-    return json({ error: "cursor must be the `next` of a previous page (an entry id)" }, 400);
+  if (cursor !== null && !isDeadCursor(cursor)) {
+    return json(
+      {
+        error:
+          "cursor must be the `next` of a previous page (an entry id, and `:<shard>` on a queue of several shards)",
+      },
+      400,
+    );
   }
   if (!Number.isInteger(limit) || limit < 1 || limit > 500) {
     return json({ error: "limit must be a whole number from 1 to 500" }, 400);
   }
   const page = await api.admin.deadLetters({ cursor, limit });
   return json({ total: page.total, letters: page.letters.map(letterJson), next: page.next });
-}
-
-/** A stream entry id Redis accepts after `(` in XREVRANGE: `<ms>-<seq>`, both u64, not 0-0. */
-export function isEntryId(s: string): boolean {
-  const m = /^(\d{1,20})-(\d{1,20})$/.exec(s);
-  if (!m) return false;
-  const [ms, seq] = [BigInt(m[1]!), BigInt(m[2]!)];
-  return ms <= U64_MAX && seq <= U64_MAX && ms + seq > 0n;
 }
 
 export async function job(api: Api, id: string): Promise<Response> {

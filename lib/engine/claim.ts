@@ -76,7 +76,7 @@ async function call(client: Redis, k: QueueKeys, o: ClaimOptions, mode: string) 
   const keys = [k.stream, k.dead, k.events, k.stats, k.minutes];
   const args = [k.resultPrefix, k.recordPrefix, GROUP, o.consumer, mode, o.minIdleMs];
   args.push(o.cursor ?? "0-0", o.count, o.failureTtlS, o.deadMaxLen, o.eventsMaxLen, MINUTES_KEPT);
-  args.push(HANDOVER_SUFFIX);
+  args.push(HANDOVER_SUFFIX, k.idSuffix);
   const [cursor, items] = await runScript<[string, RawItem[]]>(client, scripts.claim, keys, args);
   return { cursor, claimed: items.map(parseItem) };
 }

@@ -10,7 +10,7 @@ import { isValidJobId } from "./record.ts";
 export interface EntryJob {
   /** The stream entry id. */
   entryId: string;
-  /** `i` when present, else the entry id (an auto id). */
+  /** `i` when present, else the entry id and its shard's suffix (an auto id). */
   jobId: string;
   task: string;
   /** The payload as stored (JSON text): the worker parses it, not this module. */
@@ -28,7 +28,7 @@ export interface EntryJob {
 
 export type EntryCheck =
   | { ok: true; job: EntryJob }
-  /** `id`: the job id when known (no `i`: the entry id; a valid `i`), else ''. */
+  /** `id`: the job id when known (no `i`: the auto id; a valid `i`), else ''. */
   | { ok: false; entryId: string; id: string; problem: string };
 
 /** The fields of a fresh entry, in the order the stream's master entry has them. */
@@ -51,12 +51,19 @@ function count(v: string | undefined): number | null {
   return Number(v);
 }
 
-/** Reads and checks one entry as XREADGROUP/XRANGE return it (`fields` flat). */
-export function parseEntry(entryId: string, fields: readonly string[] | null): EntryCheck {
+/**
+ * Reads and checks one entry as XREADGROUP/XRANGE return it (`fields` flat). `idSuffix` is the
+ * shard's (keys.ts): an entry without `i` is the job whose auto id is the entry id and it.
+ */
+export function parseEntry(
+  entryId: string,
+  fields: readonly string[] | null,
+  idSuffix = "",
+): EntryCheck {
   const f = new Map<string, string>();
   for (let i = 0; fields && i + 1 < fields.length; i += 2) f.set(fields[i]!, fields[i + 1]!);
   const rawId = f.get("i");
-  const id = rawId === undefined ? entryId : isValidJobId(rawId) ? rawId : "";
+  const id = rawId === undefined ? entryId + idSuffix : isValidJobId(rawId) ? rawId : "";
   const problem = flaw(f, id);
   if (problem) return { ok: false, entryId, id, problem };
   return {

@@ -7,7 +7,7 @@ import { runScript, scripts } from "./lua.ts";
 export interface FailedAttempt {
   /** The stream entry the run came from. */
   entry: string;
-  /** The job id: the entry's `i`, or null when the job id is the entry id. */
+  /** The job id: the entry's `i`, or null for an auto id (the entry id and the shard's suffix). */
   id: string | null;
   /** The job has a record (`i` on the entry, or it came from a claim). */
   hasRecord: boolean;
@@ -57,6 +57,7 @@ export async function failJobs(
 ): Promise<FailCode[]> {
   const args: (string | number)[] = [k.resultPrefix, k.recordPrefix, GROUP, o.consumer];
   args.push(o.failureTtlS ?? 0, o.deadMaxLen, o.eventsMaxLen, MINUTES_KEPT, o.startedSince ?? 0);
+  args.push(k.idSuffix);
   for (const f of items) {
     const delay = f.retryInMs === null ? -1 : Math.max(0, Math.round(f.retryInMs));
     args.push(f.entry, f.id ?? "", f.hasRecord ? 1 : 0, f.runNo, Math.round(f.runMs));

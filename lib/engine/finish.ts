@@ -55,9 +55,11 @@ export async function finishJobs(
     take,
     w.deadMaxLen ?? defaults.deadMaxLen,
     w.failureTtlS ?? defaults.failureTtlS,
+    keys.idSuffix,
   ];
   for (const it of items) {
-    const id = it.jobId === it.entryId ? "" : it.jobId;
+    // An auto id goes as '' (the script appends the suffix to the entry id): fewer bytes per job.
+    const id = it.jobId === it.entryId + keys.idSuffix ? "" : it.jobId;
     args.push(it.entryId, id, it.hasRecord ? 1 : 0, Math.max(0, Math.round(it.runMs)));
     args.push(finishedTail(it));
   }

@@ -6,7 +6,7 @@ import { runScript, scripts } from "./lua.ts";
 
 export interface LeftEntry {
   entry: string;
-  /** The job id when it is not the entry's `i` or the entry id itself; else null. */
+  /** The job id when it is not the entry's `i` or the auto id (entry id and suffix); else null. */
   id: string | null;
   task: string;
 }
@@ -29,7 +29,7 @@ export async function leaveForOthers(
   entries: readonly LeftEntry[],
 ): Promise<LeaveVerdict[]> {
   const args: string[] = [k.recordPrefix, k.parkedPrefix, GROUP, consumer, k.resultPrefix];
-  args.push(delaysMs.map((ms) => Math.max(0, Math.round(ms))).join(",") || "0");
+  args.push(delaysMs.map((ms) => Math.max(0, Math.round(ms))).join(",") || "0", k.idSuffix);
   for (const e of entries) args.push(e.entry, e.id ?? "", e.task);
   const keys = [k.stream, k.delayed, k.tasks];
   return await runScript<LeaveVerdict[]>(client, scripts.leave, keys, args);

@@ -13,7 +13,7 @@ export async function releaseAll(
   consumer: string,
   most = 1000,
 ): Promise<number> {
-  const args = [k.recordPrefix, k.resultPrefix, GROUP, consumer, most];
+  const args = [k.recordPrefix, k.resultPrefix, GROUP, consumer, most, k.idSuffix];
   let released = 0;
   for (;;) {
     const [n, handled] = await runScript<[number, number]>(

@@ -71,11 +71,18 @@ export async function readNew(
   return reply?.[0]?.[1] ?? [];
 }
 
-/** Sorts fresh deliveries (delivery count 1): attempt = a + 1, run = n + 1. */
-export function sortFresh(entries: readonly TakenEntry[], tasks: ReadonlySet<string>): Sorted {
+/**
+ * Sorts fresh deliveries (delivery count 1): attempt = a + 1, run = n + 1. `idSuffix`: the
+ * shard's (keys.ts), which an auto id carries after its entry id.
+ */
+export function sortFresh(
+  entries: readonly TakenEntry[],
+  tasks: ReadonlySet<string>,
+  idSuffix = "",
+): Sorted {
   const out: Sorted = { run: [], bad: [], lacked: [] };
   for (const [entryId, fields] of entries) {
-    const check = parseEntry(entryId, fields);
+    const check = parseEntry(entryId, fields, idSuffix);
     if (!check.ok) out.bad.push({ entryId, id: check.id, problem: check.problem });
     else add(out, check.job, tasks, check.job.attemptsBefore + 1, check.job.runsBefore + 1);
   }
@@ -86,11 +93,15 @@ export function sortFresh(entries: readonly TakenEntry[], tasks: ReadonlySet<str
  * Sorts what a claim gave (lib/engine/claim.ts): attempts and run numbers come from the
  * script, which read the delivery counts. Buried and deleted entries need nothing more.
  */
-export function sortClaimed(claimed: readonly Claimed[], tasks: ReadonlySet<string>): Sorted {
+export function sortClaimed(
+  claimed: readonly Claimed[],
+  tasks: ReadonlySet<string>,
+  idSuffix = "",
+): Sorted {
   const out: Sorted = { run: [], bad: [], lacked: [] };
   for (const c of claimed) {
     if (c.kind !== "run") continue;
-    const check = parseEntry(c.entry, Object.entries(c.fields).flat());
+    const check = parseEntry(c.entry, Object.entries(c.fields).flat(), idSuffix);
     if (!check.ok) out.bad.push({ entryId: c.entry, id: check.id, problem: check.problem });
     else add(out, { ...check.job, hasRecord: c.hasRecord }, tasks, c.attempt, c.runNo);
   }

@@ -53,7 +53,7 @@ export async function failBatch(
 ): Promise<number[]> {
   const failures = items.map((f) => ({
     entry: f.entryId,
-    id: f.jobId === f.entryId ? null : f.jobId,
+    id: f.jobId === f.entryId + keys.idSuffix ? null : f.jobId,
     hasRecord: f.job.hasRecord,
     runNo: f.job.runNo,
     runMs: f.runMs,

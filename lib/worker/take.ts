@@ -122,7 +122,10 @@ export class Source {
     }
     if (reply.claimed.length === 0) return null;
     this.#logClaimed(reply.claimed);
-    const toRun = await this.#sorted(sortClaimed(reply.claimed, this.w.tasks), client);
+    const toRun = await this.#sorted(
+      sortClaimed(reply.claimed, this.w.tasks, keys.idSuffix),
+      client,
+    );
     return { toRun, kind: "claim", count: reply.claimed.length };
   }
 
@@ -165,13 +168,17 @@ export class Source {
   }
 
   async #fresh(entries: TakenEntry[], client: Redis): Promise<Fetched> {
-    const toRun = await this.#sorted(sortFresh(entries, this.w.tasks), client);
+    const toRun = await this.#sorted(this.#sortFresh(entries), client);
     return { toRun, kind: "read", count: entries.length };
   }
 
   /** Entries a finish took for this worker (lib/worker/outcomes.ts): the jobs to run. */
   taken(entries: TakenEntry[]): Promise<Startable[]> {
-    return this.#sorted(sortFresh(entries, this.w.tasks), this.links.client());
+    return this.#sorted(this.#sortFresh(entries), this.links.client());
+  }
+
+  #sortFresh(entries: readonly TakenEntry[]): Sorted {
+    return sortFresh(entries, this.w.tasks, this.w.keys.idSuffix);
   }
 
   /**

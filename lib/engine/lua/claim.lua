@@ -31,6 +31,8 @@
 -- ARGV[12] minutes of per-minute counts kept
 -- ARGV[13] the handover suffix (keys.ts HANDOVER_SUFFIX): an entry pending on `<name>~gone`
 --   was run by `<name>` (a dead predecessor; lib/worker/presence.ts), whom history names
+-- ARGV[14] the shard's id suffix (keys.ts idSuffix: '' for one shard, `:<s>` of N > 1): an
+--   entry without `i` is the job whose auto id is the entry id and the suffix
 -- Returns: {next cursor ('0-0' when the scan ended), items}, an item per entry:
 --   {entry, 'run', attempt, run number, has record 1/0, fields (flat), previous owner},
 --   {entry, 'buried', attempt, job id ('' when not valid)}, {entry, 'done'} (the job has an outcome already: acknowledged),
@@ -55,7 +57,7 @@ local out, acks, claimed, buried = {}, {}, 0, 0
 local handovers = {} -- handover consumers entries were claimed from: deleted at the end if empty
 redis.call('PERSIST', KEYS[1]) -- a write that takes no memory first: a full Redis lets it run
 
-local function job_id(entry, f) return f.i or entry end
+local function job_id(entry, f) return f.i or entry .. ARGV[14] end
 
 -- The worker that ran an entry pending on `owner`: a handed-over entry's is the name before
 -- the suffix (no worker's own name ends in it: lib/config.ts).

@@ -19,7 +19,9 @@
 -- ARGV[6] dead max len  ARGV[7] events max len  ARGV[8] minutes of per-minute counts kept
 -- ARGV[9] starts the worker made since its last count (the `started` counter has no other
 --   writer: nothing is written at a start); added only when some entry was still pending here
--- ARGV[10..] octuples: entry id, job id ('' = the entry id), has record (1/0), run number,
+-- ARGV[10] the shard's id suffix (keys.ts idSuffix: '' for one shard, `:<s>` of N > 1)
+-- ARGV[11..] octuples: entry id, job id ('' = the entry id and the suffix: an auto id), has
+--   record (1/0), run number,
 --   run ms (on the worker's monotonic clock), error, delay ms (-1 = fail for good), rerun: the
 --   attempt that failed when the retry runs again at once on this worker (Redis is full, the
 --   worker holds the slot: see run_again below), else 0
@@ -51,9 +53,9 @@ local now = clock_ms()
 local out, jobs, acks, compacted, retried, failed, reruns = {}, {}, {}, {}, 0, 0, 0
 
 -- Reads first: which failures are the job's current run.
-for i = 10, #ARGV, 8 do
+for i = 11, #ARGV, 8 do
   local entry = ARGV[i]
-  local id = ARGV[i + 1] ~= '' and ARGV[i + 1] or entry
+  local id = ARGV[i + 1] ~= '' and ARGV[i + 1] or entry .. ARGV[10]
   local p = redis.call('XPENDING', KEYS[1], group, entry, entry, 1)[1]
   local job = { entry = entry, id = id, record = ARGV[i + 2] == '1', run = tonumber(ARGV[i + 3]),
     run_ms = tonumber(ARGV[i + 4]) or 0, err = ARGV[i + 5], delay = tonumber(ARGV[i + 6]) or -1,

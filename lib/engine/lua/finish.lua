@@ -21,7 +21,9 @@
 --   finds its entries acknowledged, and its tally was counted by the call that landed)
 -- ARGV[9] take: entries to read for the worker after recording (0 = none)
 -- ARGV[10] dead max len  ARGV[11] failure TTL (s)
--- ARGV[12..] quintuples: entry id, job id ('' = the entry id), has record (1/0), run ms,
+-- ARGV[12] the shard's id suffix (keys.ts idSuffix: '' for one shard, `:<s>` of N > 1)
+-- ARGV[13..] quintuples: entry id, job id ('' = the entry id and the suffix: an auto id),
+--   has record (1/0), run ms,
 --   outcome tail (lib/engine/outcome.ts finishedTail: the script prepends `F<now> `)
 -- Returns { codes, taken }: per job 1 recorded, 0 had an outcome, -2 r:<id> holds another
 -- type (corrupt: the job is dead-lettered `corrupt record: key … holds a …`, counted as
@@ -87,9 +89,9 @@ local function bury_corrupt(entry, id, key, has_record, tail)
   corrupt[#corrupt + 1] = id
 end
 
-for i = 12, #ARGV, 5 do
+for i = 13, #ARGV, 5 do
   local entry, id = ARGV[i], ARGV[i + 1]
-  if id == '' then id = entry end
+  if id == '' then id = entry .. ARGV[12] end
   entries[#entries + 1] = entry
   local key = rprefix .. id
   if redis.call('SET', key, head .. ARGV[i + 4], 'NX', 'EX', ttl) then

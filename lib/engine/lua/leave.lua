@@ -18,7 +18,9 @@
 -- ARGV[5] result prefix
 -- ARGV[6] deferral delays in ms, comma-separated: the first for a job's first deferral, the
 --   last for every one after the list (e.g. '0,50,100,200,400,800,1000', jittered)
--- ARGV[7..] triples: entry id, job id ('' = the entry's i, else the entry id), task
+-- ARGV[7] the shard's id suffix (keys.ts idSuffix: '' for one shard, `:<s>` of N > 1)
+-- ARGV[8..] triples: entry id, job id ('' = the entry's i, else the entry id and the suffix:
+--   an auto id), task
 -- An id that names no job (an `i` claim.lua would bury) builds no key: the entry is re-added as
 -- it is ('deferred'), and the worker that reads it buries it.
 -- Returns: per entry 'deferred', 'parked', 'done' (the job has an outcome already: a duplicate
@@ -83,7 +85,7 @@ end
 
 local acks = {}
 redis.call('PERSIST', KEYS[1]) -- the write that takes no memory (see above)
-for i = 7, #ARGV, 3 do
+for i = 8, #ARGV, 3 do
   local entry, task = ARGV[i], ARGV[i + 2]
   local p = redis.call('XPENDING', KEYS[1], group, entry, entry, 1)[1]
   local f = p and p[2] == me and entry_at(KEYS[1], entry)
@@ -97,7 +99,7 @@ for i = 7, #ARGV, 3 do
     local attempts = a and (a + p[4] - 1) or f.a or ''
     -- Deliveries before this one were runs a claim recorded as abandoned (as release.lua).
     local runs = (count(f.n) or 0) + p[4] - 1
-    local id = ARGV[i + 1] ~= '' and ARGV[i + 1] or f.i or entry
+    local id = ARGV[i + 1] ~= '' and ARGV[i + 1] or f.i or entry .. ARGV[7]
     if not valid_id(id) then
       -- An id that names no job: no key is built from it; the entry comes back as it is
       -- ('deferred'), and the worker that reads it buries it (`job id is not valid`).

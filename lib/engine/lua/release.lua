@@ -13,6 +13,8 @@
 -- KEYS[1] stream
 -- ARGV[1] record prefix  ARGV[2] result prefix  ARGV[3] group  ARGV[4] consumer
 -- ARGV[5] most entries per call
+-- ARGV[6] the shard's id suffix (keys.ts idSuffix: '' for one shard, `:<s>` of N > 1): an
+--   entry without `i` is the job whose auto id is the entry id and the suffix
 -- Returns: {jobs released, pending entries handled}; handled = ARGV[5] means there may be more,
 -- and the caller calls again.
 --- @include history
@@ -24,7 +26,7 @@ local pending = redis.call('XPENDING', KEYS[1], group, '-', '+', ARGV[5], me)
 local released = 0
 
 local function release(entry, f, deliveries)
-  local id = f.i or entry
+  local id = f.i or entry .. ARGV[6]
   local a = count(f.a)
   local attempts = a and (a + deliveries - 1) or f.a -- malformed: as it is (the worker buries)
   local runs = (count(f.n) or 0) + deliveries

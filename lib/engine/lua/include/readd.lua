@@ -15,9 +15,12 @@ local function entry_at(stream, entry)
   if e then return to_map(e[2]) end
 end
 
--- The ms part of an auto id (the job's first entry id: Redis' clock when it was enqueued), or
--- nil for a caller id (or a delayed job's), whose record holds `q` from its enqueue.
-local function auto_ms(id) return string.match(id, '^(%d+)%-%d+$') end
+-- The ms part of an auto id (the job's first entry id, with its shard's suffix `:<s>` on a
+-- queue of N > 1 shards: Redis' clock when it was enqueued), or nil for a caller id (or a
+-- delayed job's), whose record holds `q` from its enqueue.
+local function auto_ms(id)
+  return string.match(id, '^(%d+)%-%d+$') or string.match(id, '^(%d+)%-%d+:%d+$')
+end
 
 -- A record made for an auto-id job (by a retry, claim, deferral, release) keeps when the job
 -- was enqueued, which its entry id said; a record already there keeps its own `q`.

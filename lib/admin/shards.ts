@@ -1,0 +1,122 @@
+// A queue of N shards seen as one (docs/internals.md, "Shards"): each shard is a complete
+// sub-queue with its own counts, workers' heartbeats and histogram; the operator sees their
+// sums. Pure: admin.ts reads each shard, these merge the readings (tested with tables).
+
+import { shardOf } from "../engine/keys.ts";
+import { COUNTERS, type Counter, type Durations, type QueueCounts } from "./stats.ts";
+import type { MinutePoint } from "./window.ts";
+import type { WorkerInfo, WorkerState } from "./workers.ts";
+
+/** The shards' counts as the queue's: sums; the oldest waiting job is the oldest of any shard. */
+export function sumCounts(queue: string, parts: readonly QueueCounts[]): QueueCounts {
+  if (parts.length === 1) return { ...parts[0]!, queue };
+  const sum = (get: (c: QueueCounts) => number) => parts.reduce((n, c) => n + get(c), 0);
+  const recent = (name: "finished" | "failed" | "retried") => ({
+    lastMinute: sum((c) => c[name].lastMinute),
+    lastHour: sum((c) => c[name].lastHour),
+  });
+  const oldest = parts.flatMap((c) => (c.oldestWaitingMs === null ? [] : [c.oldestWaitingMs]));
+  const finished = recent("finished");
+  const failed = recent("failed");
+  return {
+    queue,
+    waiting: sum((c) => c.waiting),
+    inFlight: sum((c) => c.inFlight),
+    delayed: sum((c) => c.delayed),
+    dead: sum((c) => c.dead),
+    oldestWaitingMs: oldest.length === 0 ? null : Math.max(...oldest),
+    finished,
+    failed,
+    retried: recent("retried"),
+    throughputPerS: Math.round(((finished.lastMinute + failed.lastMinute) / 60) * 100) / 100,
+    // A corrupt counter in one shard (NaN) makes the sum NaN: shown as unknown, as for one shard.
+    totals: Object.fromEntries(COUNTERS.map((k) => [k, sum((c) => c.totals[k])])) as Record<
+      Counter,
+      number
+    >,
+    unservedTasks: sumBy(
+      parts.flatMap((c) => c.unservedTasks),
+      (u) => u.task,
+      (u) => u.jobs,
+    ).map(([task, jobs]) => ({ task, jobs })),
+  };
+}
+
+/** The shards' per-minute series added minute by minute (each read on its own shard's clock). */
+export function sumSeries(parts: readonly MinutePoint[][], minutes = 60): MinutePoint[] {
+  if (parts.length === 1) return parts[0]!;
+  const byMinute = new Map<number, MinutePoint>();
+  for (const p of parts.flat()) {
+    const m = byMinute.get(p.at) ?? { at: p.at, finished: 0, failed: 0, retried: 0 };
+    m.finished += p.finished;
+    m.failed += p.failed;
+    m.retried += p.retried;
+    byMinute.set(p.at, m);
+  }
+  // Shards' clocks a minute boundary apart give one minute more than asked: the latest are kept.
+  return [...byMinute.values()].sort((a, b) => a.at - b.at).slice(-minutes);
+}
+
+/** Busier states first: a worker busy in one shard is busy. */
+const STATE_RANK: Record<WorkerState, number> = { busy: 0, idle: 1, late: 2, gone: 3 };
+
+/**
+ * Workers by name across shards (a worker heartbeats in every shard): its in-flight, finished
+ * and failed counts are per shard, so summed; its last heartbeat is the latest of any shard
+ * (each measured on that shard's clock); its state the liveliest (gone only where gone in all).
+ */
+export function mergeWorkers(lists: readonly WorkerInfo[][]): WorkerInfo[] {
+  if (lists.length === 1) return lists[0]!;
+  const byName = new Map<string, WorkerInfo>();
+  for (const w of lists.flat()) {
+    const seen = byName.get(w.name);
+    if (!seen) {
+      byName.set(w.name, { ...w, tasks: [...w.tasks] });
+      continue;
+    }
+    seen.inFlight =
+      seen.inFlight === null || w.inFlight === null
+        ? (seen.inFlight ?? w.inFlight)
+        : seen.inFlight + w.inFlight;
+    seen.processed += w.processed;
+    seen.failed += w.failed;
+    seen.lastHeartbeatMs = Math.min(seen.lastHeartbeatMs, w.lastHeartbeatMs);
+    if (STATE_RANK[w.state] < STATE_RANK[seen.state]) seen.state = w.state;
+    seen.host ??= w.host;
+    seen.pid ??= w.pid;
+    seen.concurrency ??= w.concurrency;
+    for (const t of w.tasks) if (!seen.tasks.includes(t)) seen.tasks.push(t);
+  }
+  return [...byName.values()].sort(
+    (a, b) => (b.inFlight ?? 0) - (a.inFlight ?? 0) || a.name.localeCompare(b.name),
+  );
+}
+
+/** The shards' run-time histograms added bucket by bucket. */
+export function sumDurations(parts: readonly Durations[]): Durations {
+  if (parts.length === 1) return parts[0]!;
+  const d: Durations = { buckets: new Map(), sumMs: 0, count: 0 };
+  for (const p of parts) {
+    d.sumMs += p.sumMs;
+    d.count += p.count;
+    for (const [bound, n] of p.buckets) d.buckets.set(bound, (d.buckets.get(bound) ?? 0) + n);
+  }
+  return d;
+}
+
+/** Job ids by the shard each lives in (shardOf); an id that names no shard of the queue is left out. */
+export function byShard(ids: readonly string[], shards: number): Map<number, string[]> {
+  const groups = new Map<number, string[]>();
+  for (const id of ids) {
+    const s = shardOf(id, shards);
+    if (s < 0) continue;
+    groups.set(s, [...(groups.get(s) ?? []), id]);
+  }
+  return groups;
+}
+
+function sumBy<T>(items: readonly T[], key: (t: T) => string, value: (t: T) => number) {
+  const sums = new Map<string, number>();
+  for (const t of items) sums.set(key(t), (sums.get(key(t)) ?? 0) + value(t));
+  return [...sums].sort((a, b) => a[0].localeCompare(b[0]));
+}
