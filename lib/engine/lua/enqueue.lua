@@ -23,7 +23,8 @@
 -- KEYS[1] stream  KEYS[2] delayed (zset)  KEYS[3] stats (hash)  KEYS[4] receipt (string)
 -- KEYS[5] meta (hash: format, created_at)  KEYS[6] events (stream; read only)
 -- ARGV[1] record key prefix  ARGV[2] receipt TTL (ms)  ARGV[3] the format this Courier writes
--- ARGV[4..] sextuples: job id ('' = auto: the entry id), task, payload JSON, max attempts,
+-- ARGV[4..] sextuples: job id ('' = auto: the entry id, plus the shard's suffix that the client
+--   appends, lib/engine/enqueue.ts), task, payload JSON, max attempts,
 --   delay ms (0 = now; a delayed job always has an id), options JSON ('' = none)
 -- Returns "<first entry id or empty> <flags> <cursor>", one flag per job: 1 created, 0 existed;
 -- cursor `-` when no job was created or the events key is not a stream.
