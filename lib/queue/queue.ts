@@ -2,9 +2,7 @@
 // wait for them to end.
 
 import { type ProducerOptions, resolveOptions } from "../config.ts";
-import { checkFormat } from "../engine/format.ts";
 import type { QueueKeys } from "../engine/keys.ts";
-import { type Layout, openLayout } from "../engine/layout.ts";
 import { JobNotFoundError } from "../errors.ts";
 import { type RetryPolicy, withRetries } from "../redis/calls.ts";
 import {
@@ -23,6 +21,7 @@ import {
   enqueuePreparedMany,
   enqueueStream,
 } from "./bulk.ts";
+import { ProducerLayout } from "./layout.ts";
 import {
   type Enqueued,
   type JobSpec,
@@ -34,6 +33,7 @@ import type { WaitOptions, WaitResult } from "./read.ts";
 import { RecentJobs } from "./recent.ts";
 import { shardedSender } from "./route.ts";
 import { getJobsOnShards, waitOnShards } from "./shards.ts";
+import { Waiters } from "./waiters.ts";
 
 export type QueueConfig = Partial<ProducerOptions> &
   Pick<ConnectOptions, "retryConnectS"> & {
@@ -48,14 +48,11 @@ export class Queue {
   readonly options: ProducerOptions;
   readonly client: Redis;
   /** The queue's shards and their keys, read at connect (fixed once the queue has them). */
-  #layout: Layout;
-  /** The layout, recorded before the first enqueue when the queue had none (#recordLayout). */
-  #recorded: Promise<void> | null = null;
+  #layout: ProducerLayout;
   /** The shard of the next auto-id job: round robin, job by job. */
   #next = 0;
-  /** Connections for blocking waits: all of them, and those not in use right now. */
-  #waiters = new Set<Redis>();
-  #idleWaiters: Redis[] = [];
+  /** Connections for blocking waits, one per wait (and shard) running at once. */
+  #waiters: Waiters;
   /** Jobs just enqueued here, with the events cursor a wait for them may start from. */
   #recent = new RecentJobs();
 
@@ -66,23 +63,31 @@ export class Queue {
     client: Redis,
     options: ProducerOptions,
     config: QueueConfig,
-    layout: Layout,
+    layout: ProducerLayout,
   ) {
     this.#retryConnectS = config.retryConnectS ?? 0;
     this.#waitForMemoryS = config.waitForMemoryS ?? 0;
     this.client = client;
     this.options = options;
     this.#layout = layout;
+    this.#waiters = new Waiters(() =>
+      connect(options.redisUrl, {
+        name: "courier-waiter",
+        persistent: true,
+        failFast: true,
+        reconnectMaxMs: options.reconnectMaxMs,
+      }),
+    );
   }
 
   /** Shard 0's keys: on a queue of one shard (N = 1), the queue's keys. */
   get keys(): QueueKeys {
-    return this.#layout.keys[0]!;
+    return this.#layout.current.keys[0]!;
   }
 
   /** How many shards the queue has. */
   get shards(): number {
-    return this.#layout.shards;
+    return this.#layout.current.shards;
   }
 
   /** Connects to Redis (throws ConnectError with the URL, password masked, and the cause). */
@@ -98,45 +103,19 @@ export class Queue {
       reconnectMaxMs: options.reconnectMaxMs,
     });
     try {
-      // The layout is read, not written (a `shards` that differs from the queue's is refused
-      // here, one line), and a queue of another data format is refused before anything is read
-      // or written there; a fresh one gets both before its first batch (#recordLayout), and
-      // reading alone writes nothing.
-      const layout = await openLayout(client, options.prefix, options.queue, options.shards, false);
-      const formats = await Promise.all(layout.keys.map((k) => checkFormat(client, k)));
-      const queue = new Queue(client, options, config, layout);
-      if (formats.every(Boolean)) queue.#recorded = Promise.resolve();
-      return queue;
+      // Reading alone writes nothing: a fresh queue's layout is recorded before its first batch.
+      const names = { prefix: options.prefix, queue: options.queue, shards: options.shards };
+      const layout = await ProducerLayout.open(client, names);
+      return new Queue(client, options, config, layout);
     } catch (err) {
       destroy(client);
       throw err;
     }
   }
 
-  /**
-   * Before the first enqueue to a queue that had no format at connect: a queue of several
-   * shards has its count recorded (HSETNX: the first record wins, and a `shards` option it
-   * contradicts is refused). A queue of one shard is recorded by its first batch itself, whose
-   * format write in `{queue}:meta` (enqueue.lua, with the jobs) reads as one shard
-   * (lib/engine/layout.ts); the layout is read again just before it, so a queue made meanwhile
-   * with other shards is used (or refused), not written over. No extra write: a producer's
-   * first batch on a nearly full Redis has the room it always had.
-   */
+  /** Records a fresh queue's layout before its first enqueue (lib/queue/layout.ts). */
   #recordLayout(): Promise<void> {
-    this.#recorded ??= this.#call(async () => {
-      const { prefix, queue, shards: wanted } = this.options;
-      const several = this.#layout.shards > 1;
-      const layout = await openLayout(this.client, prefix, queue, wanted, several);
-      if (layout.shards !== this.#layout.shards) {
-        // Another process made the queue meanwhile, with another count: use the queue's.
-        await Promise.all(layout.keys.map((k) => checkFormat(this.client, k)));
-        this.#layout = layout;
-      }
-    }, "nothing enqueued").catch((err: unknown) => {
-      this.#recorded = null;
-      throw err;
-    });
-    return this.#recorded;
+    return this.#layout.record((fn) => this.#call(fn, "nothing enqueued"));
   }
 
   /** Enqueues one job and returns its id. */
@@ -153,8 +132,8 @@ export class Queue {
   }
 
   /**
-   * Enqueues many jobs, in batches of `enqueueBatchSize` per script call, a few batches in
-   * flight at once. Every job is checked before any is sent: one bad spec throws and nothing
+   * Enqueues many jobs, in batches of `enqueueBatchSize` (one script call per shard it has
+   * jobs for), a few batches in flight at once. Every job is checked before any is sent: one bad spec throws and nothing
    * is enqueued. A failure part-way (RedisFullError, ConnectError) leaves the batches sent
    * before it enqueued; use enqueueStream or enqueueBatches to learn exactly which.
    */
@@ -199,7 +178,7 @@ export class Queue {
       // retried on its own: a part re-sent after a lost reply finds its receipt.
       send: (batch: readonly Prepared[]) => {
         const window = Math.max(this.#retryConnectS, this.#waitForMemoryS);
-        const { shards, keys } = this.#layout;
+        const { shards, keys } = this.#layout.current;
         const next = () => {
           const shard = this.#next;
           this.#next = (shard + 1) % shards;
@@ -240,7 +219,7 @@ export class Queue {
 
   /** Jobs' records in the order of `ids` (null: unknown), each read on its shard. */
   getJobs(ids: readonly string[]): Promise<(JobRecord | null)[]> {
-    return this.#call(() => getJobsOnShards(this.client, this.#layout.keys, ids));
+    return this.#call(() => getJobsOnShards(this.client, this.#layout.current.keys, ids));
   }
 
   /**
@@ -266,36 +245,12 @@ export class Queue {
     // Jobs this Queue has just enqueued cannot have ended before their enqueue: the wait
     // starts from the events cursor their enqueue read, with no first look.
     const from = this.#recent.cursorsFor(ids);
-    const { keys } = this.#layout;
-    return waitOnShards(this.client, keys, ids, options, from, (wait) => this.#withWaiter(wait));
-  }
-
-  /**
-   * A blocking read holds its connection: each wait running at once (and each shard of a wait)
-   * gets one of its own, kept afterwards for the next wait.
-   */
-  async #withWaiter<T>(wait: (blocking: Redis) => Promise<T>): Promise<T> {
-    const blocking =
-      this.#idleWaiters.pop() ??
-      (await connect(this.options.redisUrl, {
-        name: "courier-waiter",
-        persistent: true,
-        failFast: true,
-        reconnectMaxMs: this.options.reconnectMaxMs,
-      }));
-    this.#waiters.add(blocking);
-    try {
-      return await wait(blocking);
-    } finally {
-      if (this.#waiters.has(blocking)) this.#idleWaiters.push(blocking);
-    }
+    const { keys } = this.#layout.current;
+    return waitOnShards(this.client, keys, ids, options, from, (wait) => this.#waiters.with(wait));
   }
 
   /** Closes the connections. Pending replies are awaited (a few seconds at most). */
   async close(): Promise<void> {
-    const clients = [this.client, ...this.#waiters];
-    this.#waiters.clear();
-    this.#idleWaiters = [];
-    await Promise.all(clients.map((c) => closeClient(c)));
+    await Promise.all([closeClient(this.client), this.#waiters.close()]);
   }
 }
