@@ -68,6 +68,8 @@ export async function waitOnShards(
     withBlocking((blocking) =>
       waitForJobs(client, blocking, keys[shard]!, list, o, from?.get(shard) ?? null),
     );
+  // One shard involved (always so for a queue of one shard): the wait as it always was.
+  if (keys.length === 1) return waitOn(0, [...ids], options);
   if (groups.length === 1 && groups[0]![0] >= 0) return waitOn(groups[0]![0], [...ids], options);
   const ended = new Map<string, JobRecord | null>();
   const unknown = groups.find(([s]) => s < 0)?.[1].map((i) => ids[i]!) ?? [];
