@@ -229,7 +229,7 @@ describe("reading back over 6 shards", () => {
     await expect(waited).rejects.toBeInstanceOf(RedisRefusedError);
   });
 
-  test("reading alone writes nothing: connect, getJob, getJobs, a wait", async () => {
+  test("reading alone writes nothing (connect, getJob, getJobs, a wait); the first enqueue records the layout", async () => {
     const prefix = testPrefix();
     await using q = await openQueue({ prefix, shards: N });
     await using r = await rawRedis();
@@ -238,6 +238,9 @@ describe("reading back over 6 shards", () => {
     const { ended } = await q.waitForJobs(["1-0:2", "x"], { timeoutMs: 0 });
     expect([...ended.values()]).toEqual([null, null]);
     expect(await r.sendCommand(["KEYS", `${prefix}:*`])).toEqual([]);
+    const id = await q.enqueue("t", 1);
+    expect(await r.sendCommand(["HGET", layoutKey(prefix, "default"), "shards"])).toBe(String(N));
+    expect(await q.getJob(id)).toMatchObject({ id, status: "queued" });
   });
 });
 
