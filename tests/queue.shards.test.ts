@@ -21,7 +21,15 @@ import type { Queue } from "../lib/queue/queue.ts";
 import { PartialBatchError } from "../lib/queue/route.ts";
 import { asClient } from "./fixtures/engine.ts";
 import { lossyProxy } from "./fixtures/lossy-proxy.ts";
-import { openQueue, type RawRedis, rawRedis, runCli, testPrefix } from "./helpers.ts";
+import {
+  openQueue,
+  type RawRedis,
+  rawRedis,
+  runCli,
+  spawnCli,
+  testPrefix,
+  until,
+} from "./helpers.ts";
 
 const N = 6;
 
@@ -275,6 +283,27 @@ describe("the CLIs over 6 shards", () => {
     });
     expect(again.code).toBe(0);
     expect(suffixShard(again.stdout.trim())).toBeGreaterThanOrEqual(0);
+  });
+
+  test("trigger --shards 6 --file --wait: waits on every shard, prints each result in input order", async () => {
+    const prefix = testPrefix();
+    const keys = shardKeys(prefix, "default", N);
+    await using r = await rawRedis();
+    const urls = Array.from({ length: 12 }, (_, i) => `https://example.org/w/${i}`);
+    const args = ["--prefix", prefix, "--shards", "6", "--file", "-", "--wait", "30", "--json"];
+    const proc = spawnCli("trigger", args, { stdin: `${urls.join("\n")}\n` });
+    const total = async () => (await lengths(r, keys)).reduce((a, b) => a + b, 0);
+    await until(async () => (await total()) === urls.length, "the jobs enqueued");
+    for (const k of keys) await finishAll(r, k, JSON.stringify({ words: 5 }));
+    const [stdout, code] = await Promise.all([new Response(proc.stdout).text(), proc.exited]);
+    expect(code).toBe(0);
+    const lines = stdout
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
+    expect(lines.map((l) => l.payload.url)).toEqual(urls);
+    expect(lines.every((l) => l.status === "finished" && l.result.words === 5)).toBe(true);
+    expect(new Set(lines.map((l) => suffixShard(l.id))).size).toBe(N);
   });
 
   test("result --jobid after the job finished on its shard: exit 0", async () => {
