@@ -34,6 +34,8 @@ import {
   printJson,
   queueArgs,
   runCli,
+  shardsArg,
+  shardsArgs,
   UsageError,
   waitSeconds,
 } from "./_cli.ts";
@@ -89,6 +91,7 @@ const command = defineCommand({
         "While Redis is out of memory, keep retrying for up to SECONDS, with back-off, before giving up (default 0)",
     },
     ...commonArgs,
+    ...shardsArgs,
   },
   async run({ args, rawArgs }) {
     handleClosedPipeInCommand(); // it says how far it got (outputClosed)
@@ -101,7 +104,13 @@ const command = defineCommand({
     if (skip > 0 && input.url !== undefined) throw new UsageError("--skip goes with --file");
     if (input.url !== undefined) normaliseUrl(input.url); // one bad URL: one line, nothing sent
     const lines = await nonEmpty(input, skip);
-    const queue = await Queue.connect({ ...queueArgs(args), retryConnectS, waitForMemoryS });
+    const shards = shardsArg(args);
+    const queue = await Queue.connect({
+      ...queueArgs(args),
+      shards,
+      retryConnectS,
+      waitForMemoryS,
+    });
     const idFromUrls = Boolean(args["id-from-url"]);
     const kept: Job[] | undefined = wait === undefined ? undefined : [];
     if (kept) process.once("SIGINT", () => interrupted(kept));

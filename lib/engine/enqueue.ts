@@ -33,6 +33,7 @@ interface PreparedJob {
 }
 
 export interface Enqueued {
+  /** The caller's id, the made id of a delayed job, or the auto id: entry id + shard suffix. */
   id: string;
   /** The job's stream entry, null for a delayed job (none yet) or one that existed. */
   entryId: string | null;
@@ -98,7 +99,7 @@ export async function enqueueBatch(
     [keys.stream, keys.delayed, keys.stats, keys.receipt(batch.batchId), keys.meta, keys.events],
     [keys.recordPrefix, receiptTtlMs, DATA_FORMAT, ...batch.jobs.flatMap((j) => j.args)],
   );
-  return readReply(String(reply), batch.jobs);
+  return readReply(String(reply), batch.jobs, keys.idSuffix);
 }
 
 /**
@@ -109,8 +110,11 @@ function nextEntryId(ms: bigint, seq: bigint): [bigint, bigint] {
   return seq < U64_MAX ? [ms, seq + 1n] : [ms + 1n, 0n];
 }
 
-/** The k-th created job with an entry has the k-th id after the first (nextEntryId). */
-function readReply(reply: string, jobs: readonly PreparedJob[]): EnqueueReply {
+/**
+ * The k-th created job with an entry has the k-th id after the first (nextEntryId). An auto id
+ * is the entry id with the shard's suffix (`<entry id>:<s>` on a queue of several shards).
+ */
+function readReply(reply: string, jobs: readonly PreparedJob[], suffix: string): EnqueueReply {
   // "<first> <flags> <cursor>"; a receipt written by an earlier Courier has no cursor.
   const [first = "", flags = "", cursor = "-", ...rest] = reply.split(" ");
   if (rest.length > 0 || flags.length !== jobs.length) {
@@ -124,7 +128,7 @@ function readReply(reply: string, jobs: readonly PreparedJob[]): EnqueueReply {
     if (!created || j.delayed) return { id: j.id, entryId: null, created };
     if (k++ > 0) [ms, seq] = nextEntryId(ms, seq);
     const entryId = k === 1 ? first : `${ms}-${seq}`;
-    return { id: j.id || entryId, entryId, created };
+    return { id: j.id || entryId + suffix, entryId, created };
   });
   return { jobs: enqueued, eventsCursor: /^\d+-\d+$/.test(cursor) ? cursor : null };
 }

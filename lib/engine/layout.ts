@@ -4,6 +4,7 @@
 import { ConfigError } from "../errors.ts";
 import type { Redis } from "../redis/connect.ts";
 import { layoutKey, MAX_SHARDS, type QueueKeys, shardKeys } from "./keys.ts";
+import { runScript, scripts } from "./lua.ts";
 
 export interface Layout {
   /** Shards of the queue (1: today's one-tag layout). */
@@ -42,8 +43,9 @@ export async function readShards(
 /**
  * The queue's layout. `wanted` (an option, `--shards`) must match a queue that exists; a new
  * queue gets it (1 when not given), recorded now when `write` (a worker at start, a producer
- * before its first enqueue; readers write nothing). Two processes creating the queue at once: the first record wins and the
- * other is refused if it wanted another N.
+ * before its first enqueue; readers write nothing). Two processes creating the queue at once:
+ * the first record (or a one-shard queue's first jobs) wins, and the other is refused if it
+ * wanted another N; a producer that missed it is refused by its first batch (enqueue.lua).
  */
 export async function openLayout(
   client: Redis,
@@ -54,7 +56,9 @@ export async function openLayout(
 ): Promise<Layout> {
   let shards = await readShards(client, prefix, queue);
   if (shards === null && write) {
-    await client.sendCommand(["HSETNX", layoutKey(prefix, queue), "shards", String(wanted ?? 1)]);
+    // In one script: a one-shard queue whose first jobs (and format) landed since the read
+    // above keeps its one shard (layout.lua).
+    await runScript(client, scripts.layout, [layoutKey(prefix, queue)], [wanted ?? 1]);
     shards = await readShards(client, prefix, queue);
   }
   const n = shards ?? wanted ?? 1;

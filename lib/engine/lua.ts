@@ -13,6 +13,7 @@ import finishLua from "./lua/finish.lua" with { type: "text" };
 import groupLua from "./lua/group.lua" with { type: "text" };
 import handoverLua from "./lua/handover.lua" with { type: "text" };
 import heartbeatLua from "./lua/heartbeat.lua" with { type: "text" };
+import layoutLua from "./lua/layout.lua" with { type: "text" };
 import leaseLua from "./lua/lease.lua" with { type: "text" };
 import leaveLua from "./lua/leave.lua" with { type: "text" };
 import metaLua from "./lua/meta.lua" with { type: "text" };
@@ -70,8 +71,10 @@ export const scripts = {
   // Joining the queue and staying visible: both run on a full Redis too (see the scripts).
   group: script("group", groupLua, 1),
   heartbeat: script("heartbeat", heartbeatLua, 2),
-  // The queue's data format, checked once per process (lib/engine/format.ts).
+  // The queue's data format, checked once per process (lib/engine/format.ts), and its shard
+  // count, recorded by the first producer or worker (lib/engine/layout.ts).
   meta: script("meta", metaLua, 1),
+  layout: script("layout", layoutLua, 1),
   // A worker name held by one live worker at a time (lib/worker/presence.ts).
   name: script("name", nameLua, 1),
   // Operator actions (lib/admin): dead letters requeued or discarded, gone workers pruned.

@@ -3,7 +3,7 @@
 import type { Redis } from "../redis/connect.ts";
 import { toMap } from "../redis/reply.ts";
 import type { AttemptRecord, JobRecord } from "../types.ts";
-import { autoIdMs, GROUP, type QueueKeys } from "./keys.ts";
+import { autoIdMs, entryOfAutoId, GROUP, isAutoId, type QueueKeys } from "./keys.ts";
 import { runScript, scripts } from "./lua.ts";
 import { type OutcomeValue, parseOutcome } from "./outcome.ts";
 import { parseHistory } from "./record.ts";
@@ -41,15 +41,32 @@ export async function readStatuses(
   const out: (JobRecord | null)[] = [];
   for (let at = 0; at < ids.length && (at === 0 || goOn()); at += STATUS_CHUNK) {
     const chunk = ids.slice(at, at + STATUS_CHUNK);
-    const reply = await runScript<Found[]>(
-      client,
-      scripts.status,
-      [keys.stream, keys.delayed],
-      [keys.resultPrefix, keys.recordPrefix, GROUP, ...chunk],
-    );
-    for (const [n, found] of reply.entries()) out.push(toRecord(chunk[n]!, found));
+    const sent = chunk.filter((id) => ofShard(id, keys));
+    const reply =
+      sent.length === 0
+        ? []
+        : await runScript<Found[]>(
+            client,
+            scripts.status,
+            [keys.stream, keys.delayed],
+            [keys.resultPrefix, keys.recordPrefix, GROUP, ...sent],
+          );
+    const found = new Map(sent.map((id, n) => [id, reply[n]]));
+    for (const id of chunk) {
+      const f = found.get(id);
+      out.push(f ? toRecord(id, f) : null);
+    }
   }
   return out;
+}
+
+/**
+ * Whether `id` may be a job of this shard: any caller's id, and an auto id carrying this
+ * shard's suffix (`<entry id><idSuffix>`: none on a one-shard queue). An auto id of another
+ * shard, or without the suffix where shards have one, names no job here (unknown).
+ */
+function ofShard(id: string, keys: QueueKeys): boolean {
+  return !isAutoId(id) || entryOfAutoId(id) + keys.idSuffix === id;
 }
 
 function json(text: string | undefined): unknown {

@@ -3,6 +3,7 @@
 // it is acknowledged, so a caller always knows exactly which jobs were enqueued.
 
 import type { Enqueued, JobSpec, Prepared } from "./prepare.ts";
+import { PartialBatchError } from "./route.ts";
 import { chunks, inOrderWindow } from "./window.ts";
 
 /** Batches in flight by default: enough to keep Redis busy, few enough to bound memory. */
@@ -28,6 +29,11 @@ export type BatchOutcome<S extends JobSpec = JobSpec> =
 
 interface Sender {
   batchSize: number;
+  /**
+   * Done once before the first batch is sent (the Queue records a fresh queue's layout), and
+   * before more input is read: the first batch then goes out as soon as it is read.
+   */
+  ready?: () => Promise<void>;
   prepare: (spec: JobSpec) => Prepared;
   /** Sends one batch (with retries); throws ConnectError, RedisFullError, … */
   send: (batch: readonly Prepared[]) => Promise<Enqueued[]>;
@@ -43,6 +49,18 @@ export async function* enqueueBatches<S extends JobSpec>(
   sender: Sender,
   options: EnqueueStreamOptions = {},
 ): AsyncGenerator<BatchOutcome<S>> {
+  const unready = await sender.ready?.().then(
+    () => null,
+    (error: unknown) => ({ error }),
+  );
+  if (unready) {
+    // Nothing was sent: the first batch is refused, and nothing more is read.
+    for await (const first of chunks(specs, sender.batchSize)) {
+      yield { index: 0, specs: first, ok: false, error: unready.error };
+      return;
+    }
+    return;
+  }
   let index = 0;
   const numbered = mapAsync(chunks(specs, sender.batchSize), (batch) => {
     const at = index;
@@ -52,7 +70,28 @@ export async function* enqueueBatches<S extends JobSpec>(
   const send = (b: { specs: S[] }) => sender.send(b.specs.map(sender.prepare));
   for await (const o of inOrderWindow(numbered, send, options.inFlight ?? DEFAULT_IN_FLIGHT)) {
     if (o.ok) yield { ...o.batch, ok: true, jobs: o.value };
+    else if (o.error instanceof PartialBatchError) yield* runsOf(o.batch, o.error);
     else yield { ...o.batch, ok: false, error: o.error };
+  }
+}
+
+/**
+ * A batch some of whose shards' parts were enqueued and others not (lib/queue/route.ts): told as
+ * its runs of consecutive jobs, each enqueued or refused, in input order, so what is reported
+ * enqueued is exactly what was, and the first refused job is where to resume.
+ */
+function* runsOf<S extends JobSpec>(
+  batch: { index: number; specs: S[] },
+  partial: PartialBatchError,
+): Generator<BatchOutcome<S>> {
+  let from = 0;
+  for (let i = 1; i <= batch.specs.length; i++) {
+    const ok = partial.jobs[from] !== null;
+    if (i < batch.specs.length && (partial.jobs[i] !== null) === ok) continue;
+    const run = { index: batch.index + from, specs: batch.specs.slice(from, i) };
+    if (ok) yield { ...run, ok: true, jobs: partial.jobs.slice(from, i) as Enqueued[] };
+    else yield { ...run, ok: false, error: partial.error };
+    from = i;
   }
 }
 
@@ -83,7 +122,7 @@ export async function enqueuePreparedMany(
   let failure: { error: unknown } | undefined;
   for await (const o of window) {
     if (o.ok) out.push(...o.value);
-    else failure ??= { error: o.error };
+    else failure ??= { error: o.error instanceof PartialBatchError ? o.error.error : o.error };
   }
   if (failure) throw failure.error;
   return out;

@@ -1,19 +1,12 @@
 // Enqueueing: each job is checked and serialised here, then sent in batches through the engine's
 // enqueue script (lib/engine/enqueue.ts: one XADD per job, the job in the stream entry).
-// Bulk enqueue sends batches of `enqueueBatchSize` jobs per call, a few batches in flight at
-// once (lib/queue/bulk.ts).
+// Bulk enqueue sends batches of `enqueueBatchSize` jobs, a few batches in flight at once
+// (lib/queue/bulk.ts), each as one call per shard it has jobs for (lib/queue/route.ts).
 
 import { MAX_ATTEMPTS_LIMIT } from "../config.ts";
-import {
-  type EnqueueJob,
-  type EnqueueReply,
-  enqueueBatch,
-  prepareBatch,
-  RECEIPT_TTL_MS,
-} from "../engine/enqueue.ts";
-import { callerIdProblem, type QueueKeys } from "../engine/keys.ts";
+import { type EnqueueJob, RECEIPT_TTL_MS } from "../engine/enqueue.ts";
+import { callerIdProblem } from "../engine/keys.ts";
 import { InputError } from "../errors.ts";
-import type { Redis } from "../redis/connect.ts";
 import type { Task } from "../types.ts";
 
 export interface JobSpec {
@@ -37,7 +30,10 @@ export interface JobSpec {
 }
 
 export interface Enqueued {
-  /** The caller's id, or the one Courier gave the job (its first stream entry id). */
+  /**
+   * The caller's id, or the one Courier gave the job: its first stream entry id, with its
+   * shard's suffix on a queue of several shards (`<entry id>:<shard>`).
+   */
   id: string;
   /** false when a job with this id already existed (nothing was added). */
   created: boolean;
@@ -98,27 +94,4 @@ export function prepareJob(spec: JobSpec, o: { maxAttempts: number }): Prepared 
  */
 export function receiptTtlFor(retryWindowS: number): number {
   return Math.max(RECEIPT_TTL_MS, Math.ceil((retryWindowS + 60) * 1000));
-}
-
-/**
- * A batch sender: the batch's id (naming its receipt) and the ids of delayed jobs are fixed
- * here, once, so every try sends the same batch and a re-send after a lost reply returns the
- * first try's ids and adds nothing. Under `noeviction` at maxmemory Redis refuses the call at
- * its first write, so a refused batch wrote nothing. Results keep the input order. `onReply`
- * sees the engine's reply (entry ids, the events cursor: lib/queue/recent.ts).
- */
-export function batchSender(
-  client: Redis,
-  keys: QueueKeys,
-  jobs: readonly Prepared[],
-  retryWindowS = 0,
-  onReply?: (reply: EnqueueReply) => void,
-): () => Promise<Enqueued[]> {
-  const batch = prepareBatch(jobs);
-  const receiptTtlMs = receiptTtlFor(retryWindowS);
-  return async () => {
-    const reply = await enqueueBatch(client, keys, batch, receiptTtlMs);
-    onReply?.(reply);
-    return reply.jobs.map((j) => ({ id: j.id, created: j.created }));
-  };
 }

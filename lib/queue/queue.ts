@@ -2,8 +2,7 @@
 // wait for them to end.
 
 import { type ProducerOptions, resolveOptions } from "../config.ts";
-import { checkFormat } from "../engine/format.ts";
-import { type QueueKeys, queueKeys } from "../engine/keys.ts";
+import type { QueueKeys } from "../engine/keys.ts";
 import { JobNotFoundError } from "../errors.ts";
 import { type RetryPolicy, withRetries } from "../redis/calls.ts";
 import {
@@ -22,9 +21,19 @@ import {
   enqueuePreparedMany,
   enqueueStream,
 } from "./bulk.ts";
-import { batchSender, type Enqueued, type JobSpec, type Prepared, prepareJob } from "./prepare.ts";
-import { getJobs, type WaitOptions, type WaitResult, waitForJobs } from "./read.ts";
+import { ProducerLayout } from "./layout.ts";
+import {
+  type Enqueued,
+  type JobSpec,
+  type Prepared,
+  prepareJob,
+  receiptTtlFor,
+} from "./prepare.ts";
+import type { WaitOptions, WaitResult } from "./read.ts";
 import { RecentJobs } from "./recent.ts";
+import { shardedSender } from "./route.ts";
+import { getJobsOnShards, waitOnShards } from "./shards.ts";
+import { Waiters } from "./waiters.ts";
 
 export type QueueConfig = Partial<ProducerOptions> &
   Pick<ConnectOptions, "retryConnectS"> & {
@@ -37,23 +46,49 @@ export type QueueConfig = Partial<ProducerOptions> &
 
 export class Queue {
   readonly options: ProducerOptions;
-  readonly keys: QueueKeys;
   readonly client: Redis;
-  /** Connections for blocking waits: all of them, and those not in use right now. */
-  #waiters = new Set<Redis>();
-  #idleWaiters: Redis[] = [];
+  /** The queue's shards and their keys, read at connect (fixed once the queue has them). */
+  #layout: ProducerLayout;
+  /** The shard of the next auto-id job: round robin, job by job. */
+  #next = 0;
+  /** Connections for blocking waits, one per wait (and shard) running at once. */
+  #waiters: Waiters;
   /** Jobs just enqueued here, with the events cursor a wait for them may start from. */
   #recent = new RecentJobs();
 
   #retryConnectS: number;
   #waitForMemoryS: number;
 
-  private constructor(client: Redis, options: ProducerOptions, config: QueueConfig) {
+  private constructor(
+    client: Redis,
+    options: ProducerOptions,
+    config: QueueConfig,
+    layout: ProducerLayout,
+  ) {
     this.#retryConnectS = config.retryConnectS ?? 0;
     this.#waitForMemoryS = config.waitForMemoryS ?? 0;
     this.client = client;
     this.options = options;
-    this.keys = queueKeys(options.prefix, options.queue);
+    this.#layout = layout;
+    this.#waiters = new Waiters(() =>
+      connect(options.redisUrl, {
+        name: "courier-waiter",
+        blocking: true,
+        persistent: true,
+        failFast: true,
+        reconnectMaxMs: options.reconnectMaxMs,
+      }),
+    );
+  }
+
+  /** Shard 0's keys: on a queue of one shard (N = 1), the queue's keys. */
+  get keys(): QueueKeys {
+    return this.#layout.current.keys[0]!;
+  }
+
+  /** How many shards the queue has. */
+  get shards(): number {
+    return this.#layout.current.shards;
   }
 
   /** Connects to Redis (throws ConnectError with the URL, password masked, and the cause). */
@@ -68,17 +103,20 @@ export class Queue {
       failFast: true,
       reconnectMaxMs: options.reconnectMaxMs,
     });
-    const queue = new Queue(client, options, config);
     try {
-      // A queue of another data format is refused before anything is read or written there;
-      // a fresh one gets its format with its first batch, in the same script call
-      // (enqueue.lua: a lost reply cannot part them), and reading alone writes nothing.
-      await checkFormat(client, queue.keys);
+      // Reading alone writes nothing: a fresh queue's layout is recorded before its first batch.
+      const names = { prefix: options.prefix, queue: options.queue, shards: options.shards };
+      const layout = await ProducerLayout.open(client, names);
+      return new Queue(client, options, config, layout);
     } catch (err) {
       destroy(client);
       throw err;
     }
-    return queue;
+  }
+
+  /** Records a fresh queue's layout before its first enqueue (lib/queue/layout.ts). */
+  #recordLayout(): Promise<void> {
+    return this.#layout.record((fn) => this.#call(fn, "nothing enqueued"));
   }
 
   /** Enqueues one job and returns its id. */
@@ -89,13 +127,14 @@ export class Queue {
   ): Promise<string> {
     const spec = { ...opts, task: task as JobSpec["task"], payload };
     const job = prepareJob(spec, this.options);
+    await this.#recordLayout();
     const [done] = await this.#sender().send([job]);
     return done!.id;
   }
 
   /**
-   * Enqueues many jobs, in batches of `enqueueBatchSize` per script call, a few batches in
-   * flight at once. Every job is checked before any is sent: one bad spec throws and nothing
+   * Enqueues many jobs, in batches of `enqueueBatchSize` (one script call per shard it has
+   * jobs for), a few batches in flight at once. Every job is checked before any is sent: one bad spec throws and nothing
    * is enqueued. A failure part-way (RedisFullError, ConnectError) leaves the batches sent
    * before it enqueued; use enqueueStream or enqueueBatches to learn exactly which.
    */
@@ -104,6 +143,7 @@ export class Queue {
     options?: EnqueueStreamOptions,
   ): Promise<Enqueued[]> {
     const prepared = specs.map((spec) => prepareJob(spec, this.options));
+    if (prepared.length > 0) await this.#recordLayout();
     return enqueuePreparedMany(prepared, this.#sender(), options);
   }
 
@@ -131,19 +171,31 @@ export class Queue {
   #sender() {
     return {
       batchSize: this.options.enqueueBatchSize,
+      ready: () => this.#recordLayout(),
       prepare: (spec: JobSpec) => prepareJob(spec, this.options),
       // Safe to send again after a lost reply: the batch's id is fixed before the first send,
       // and a batch whose receipt exists returns the same ids, adding nothing.
+      // With several shards a batch is sent as one call per shard (lib/queue/route.ts), each
+      // retried on its own: a part re-sent after a lost reply finds its receipt.
       send: (batch: readonly Prepared[]) => {
         const window = Math.max(this.#retryConnectS, this.#waitForMemoryS);
-        const send = batchSender(this.client, this.keys, batch, window, (reply) =>
-          this.#recent.remember(reply),
-        );
-        return this.#call(
-          send,
-          batch.length === 1 ? "job not enqueued" : `batch of ${batch.length} jobs not enqueued`,
-          `${batch.length === 1 ? "the job" : `the batch of ${batch.length} jobs`} may or may not have been enqueued`,
-        );
+        const { shards, keys } = this.#layout.current;
+        const next = () => {
+          const shard = this.#next;
+          this.#next = (shard + 1) % shards;
+          return shard;
+        };
+        const send = shardedSender(this.client, keys, batch, next, {
+          receiptTtlMs: receiptTtlFor(window),
+          onReply: (reply, shard) => this.#recent.remember(reply, shard),
+          call: (_, size, fn) =>
+            this.#call(
+              fn,
+              size === 1 ? "job not enqueued" : `batch of ${size} jobs not enqueued`,
+              `${size === 1 ? "the job" : `the batch of ${size} jobs`} may or may not have been enqueued`,
+            ),
+        });
+        return send();
       },
     };
   }
@@ -166,8 +218,9 @@ export class Queue {
     return record;
   }
 
+  /** Jobs' records in the order of `ids` (null: unknown), each read on its shard. */
   getJobs(ids: readonly string[]): Promise<(JobRecord | null)[]> {
-    return this.#call(() => getJobs(this.client, this.keys, ids));
+    return this.#call(() => getJobsOnShards(this.client, this.#layout.current.keys, ids));
   }
 
   /**
@@ -192,31 +245,13 @@ export class Queue {
   async waitForJobs(ids: readonly string[], options: WaitOptions): Promise<WaitResult> {
     // Jobs this Queue has just enqueued cannot have ended before their enqueue: the wait
     // starts from the events cursor their enqueue read, with no first look.
-    const from = this.#recent.cursorFor(ids);
-    // A blocking read holds its connection: each wait running at once gets one of its own,
-    // kept afterwards for the next wait.
-    const blocking =
-      this.#idleWaiters.pop() ??
-      (await connect(this.options.redisUrl, {
-        name: "courier-waiter",
-        blocking: true,
-        persistent: true,
-        failFast: true,
-        reconnectMaxMs: this.options.reconnectMaxMs,
-      }));
-    this.#waiters.add(blocking);
-    try {
-      return await waitForJobs(this.client, blocking, this.keys, ids, options, from);
-    } finally {
-      if (this.#waiters.has(blocking)) this.#idleWaiters.push(blocking);
-    }
+    const from = this.#recent.cursorsFor(ids);
+    const { keys } = this.#layout.current;
+    return waitOnShards(this.client, keys, ids, options, from, (wait) => this.#waiters.with(wait));
   }
 
   /** Closes the connections. Pending replies are awaited (a few seconds at most). */
   async close(): Promise<void> {
-    const clients = [this.client, ...this.#waiters];
-    this.#waiters.clear();
-    this.#idleWaiters = [];
-    await Promise.all(clients.map((c) => closeClient(c)));
+    await Promise.all([closeClient(this.client), this.#waiters.close()]);
   }
 }

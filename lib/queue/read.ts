@@ -59,6 +59,12 @@ export interface WaitOptions {
    * holds their ids, not their records.
    */
   keepRecords?: boolean;
+  /**
+   * Ends the wait early once aborted (after the blocking read under way): the jobs not seen
+   * ending are left in `pending`. A wait over several shards stops the others so when one is
+   * refused for good (lib/queue/shards.ts).
+   */
+  signal?: AbortSignal;
 }
 
 export interface WaitResult {
@@ -128,7 +134,7 @@ export async function waitForJobs(
       await refuseForGood(client, keys, err);
       options.onError?.(err);
       const left = deadline - Date.now();
-      if (left <= 0) return { ended, pending: [...waiting] };
+      if (left <= 0 || options.signal?.aborted) return { ended, pending: [...waiting] };
       await Bun.sleep(Math.min(exponentialMs(100, failures++, 2_000), left));
     }
   }
@@ -137,6 +143,7 @@ export async function waitForJobs(
   while (waiting.size > 0) {
     const left = deadline - Date.now();
     if (left <= 0 && !unread) break;
+    if (options.signal?.aborted) break;
     unread = false;
     try {
       // Waiting for a few jobs, their records are read right behind the blocking read, on the

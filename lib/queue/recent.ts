@@ -5,6 +5,7 @@
 // machine of few cores takes CPU from it: docs/performance.md, "Latency, one job at a time".
 
 import type { EnqueueReply } from "../engine/enqueue.ts";
+import { entryOfAutoId, isAutoId } from "../engine/keys.ts";
 import { READ_BEHIND_MAX } from "./read.ts";
 
 /** Ids kept at most: the oldest go first, so memory stays bounded whatever is enqueued. */
@@ -17,7 +18,7 @@ const KEPT = 1_024;
 const FRESH_MS = 500;
 
 export class RecentJobs {
-  #jobs = new Map<string, { cursor: string; atMs: number }>();
+  #jobs = new Map<string, { cursor: string; shard: number; atMs: number }>();
   readonly #now: () => number;
 
   constructor(now: () => number = () => performance.now()) {
@@ -28,16 +29,18 @@ export class RecentJobs {
    * Remembers the created jobs of a batch a wait may follow (at most READ_BEHIND_MAX jobs: a
    * bulk enqueue pays nothing). Auto ids only: one is never issued twice, so no outcome or
    * event of it can predate its enqueue; a caller id's outcome may outlive its record, the
-   * marker, and so be older than the job just enqueued under that id.
+   * marker, and so be older than the job just enqueued under that id. The cursor is of the
+   * events stream of the shard the batch went to (`shard`).
    */
-  remember(reply: EnqueueReply): void {
+  remember(reply: EnqueueReply, shard = 0): void {
     const { jobs, eventsCursor: cursor } = reply;
     if (cursor === null || jobs.length > READ_BEHIND_MAX) return;
     const atMs = this.#now();
     for (const j of jobs) {
-      if (!j.created || j.entryId === null || j.id !== j.entryId) continue;
+      if (!j.created || j.entryId === null || !isAutoId(j.id)) continue;
+      if (entryOfAutoId(j.id) !== j.entryId) continue;
       this.#jobs.delete(j.id); // re-inserted last: the map's order is the order of enqueues
-      this.#jobs.set(j.id, { cursor, atMs });
+      this.#jobs.set(j.id, { cursor, shard, atMs });
     }
     for (const oldest of this.#jobs.keys()) {
       if (this.#jobs.size <= KEPT) break;
@@ -50,13 +53,24 @@ export class RecentJobs {
    * them was not enqueued here just now: that wait looks first. Each id is used once.
    */
   cursorFor(ids: readonly string[]): string | null {
+    const from = this.cursorsFor(ids);
+    return from === null || from.size !== 1 ? null : [...from.values()][0]!;
+  }
+
+  /**
+   * cursorFor on a queue of several shards: the cursor of each shard the jobs went to (a wait
+   * blocks on each shard's events), or null as there. Each id is used once.
+   */
+  cursorsFor(ids: readonly string[]): Map<number, string> | null {
     if (ids.length === 0 || ids.length > READ_BEHIND_MAX) return null;
     const now = this.#now();
-    let from: string | null = null;
+    const from = new Map<number, string>();
     for (const id of ids) {
       const job = this.#jobs.get(id);
       if (!job || now - job.atMs > FRESH_MS) return null;
-      if (from === null || compareStreamIds(job.cursor, from) < 0) from = job.cursor;
+      const earlier = from.get(job.shard);
+      if (earlier === undefined || compareStreamIds(job.cursor, earlier) < 0)
+        from.set(job.shard, job.cursor);
     }
     for (const id of ids) this.#jobs.delete(id);
     return from;

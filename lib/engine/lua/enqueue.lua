@@ -23,7 +23,8 @@
 -- KEYS[1] stream  KEYS[2] delayed (zset)  KEYS[3] stats (hash)  KEYS[4] receipt (string)
 -- KEYS[5] meta (hash: format, created_at)  KEYS[6] events (stream; read only)
 -- ARGV[1] record key prefix  ARGV[2] receipt TTL (ms)  ARGV[3] the format this Courier writes
--- ARGV[4..] sextuples: job id ('' = auto: the entry id), task, payload JSON, max attempts,
+-- ARGV[4..] sextuples: job id ('' = auto: the entry id, plus the shard's suffix that the client
+--   appends, lib/engine/enqueue.ts), task, payload JSON, max attempts,
 --   delay ms (0 = now; a delayed job always has an id), options JSON ('' = none)
 -- Returns "<first entry id or empty> <flags> <cursor>", one flag per job: 1 created, 0 existed;
 -- cursor `-` when no job was created or the events key is not a stream.
@@ -51,6 +52,15 @@ for i = 8, #ARGV, 6 do
 end
 local wrong, types = wrong_type(expected)
 if wrong then return wrong end
+-- A one-shard queue's meta is also the queue's layout (lib/engine/layout.ts): a queue another
+-- process has just made of N shards is not written as one (its jobs would go to a stream that
+-- no worker of it reads). Shards of an N-shard queue have a meta of their own, with no count.
+if types[KEYS[5]] == 'hash' then
+  local shards = redis.call('HGET', KEYS[5], 'shards')
+  if shards and shards ~= '1' then
+    return redis.error_reply('courier: queue ' .. KEYS[5] .. ' was made with ' .. shards .. ' shards by another process: connect again')
+  end
+end
 local prefix = ARGV[1]
 local first, ms, seq, now = '', nil, nil, nil
 local flags, added = {}, 0

@@ -8,7 +8,9 @@
 -- (A command the ACL user lacks still fails it: see read.)
 --
 -- KEYS[1] stream  KEYS[2] delayed (zset)
--- ARGV[1] result key prefix  ARGV[2] record key prefix  ARGV[3] group  ARGV[4..] job ids
+-- ARGV[1] result key prefix  ARGV[2] record key prefix  ARGV[3] group  ARGV[4..] job ids (an
+--   auto id of a queue of several shards carries its shard's suffix, `<entry id>:<s>`: only ids
+--   of this shard are sent, lib/engine/status.ts)
 -- Returns per id { outcome or false, record (HGETALL, flat), pending [entry, owner, idle ms,
 -- deliveries] or false, entry fields (flat) or false, due ms or false }.
 local function read(...)
@@ -48,7 +50,9 @@ for i = 4, #ARGV do
     for j = 1, #record - 1, 2 do
       if record[j] == 'e' then e = record[j + 1] end
     end
-    if not e and is_entry(id) then e = id end
+    -- An auto id is its entry id, with the shard's suffix when the queue has several.
+    local auto = string.match(id, '^(%d+%-%d+):%d+$') or id
+    if not e and is_entry(auto) then e = auto end
     local pending, fields = false, false
     if is_entry(e) then
       local p = read('XPENDING', KEYS[1], ARGV[3], e, e, 1)

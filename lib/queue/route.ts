@@ -1,0 +1,98 @@
+// Routing a batch over a queue's shards (docs/internals.md, "1. Enqueue"): auto-id jobs go round
+// robin, job by job; a job with an id (a caller's, or the one a delayed job is given) goes to
+// shardOf(id), so dedup by id stays exact. Each shard's part is one script call on that shard's
+// keys (a call never spans two shards: CROSSSLOT on a cluster), all sent at once (pipelined).
+
+import {
+  type EnqueueBatch,
+  type EnqueueReply,
+  enqueueBatch,
+  prepareBatch,
+} from "../engine/enqueue.ts";
+import { type QueueKeys, shardOf } from "../engine/keys.ts";
+import type { Redis } from "../redis/connect.ts";
+import type { Enqueued, Prepared } from "./prepare.ts";
+
+/** One shard's part of a batch: its jobs' places in the batch, and the part as sent. */
+interface Part {
+  shard: number;
+  at: number[];
+  batch: EnqueueBatch;
+}
+
+/**
+ * Some parts of a batch were enqueued and others not (refused, or no answer): `jobs` holds the
+ * enqueued ones in their places, null elsewhere, and `error` is the first part's failure.
+ * lib/queue/bulk.ts reports the batch as runs of enqueued and refused jobs, so what a caller
+ * is told was enqueued is exactly what was.
+ */
+export class PartialBatchError extends Error {
+  constructor(
+    readonly jobs: (Enqueued | null)[],
+    readonly error: unknown,
+  ) {
+    super((error as Error)?.message ?? String(error));
+  }
+}
+
+/** Sends one part; the Queue wraps it in its retries (a re-send returns the part's receipt). */
+export type PartCall = (
+  shard: number,
+  size: number,
+  send: () => Promise<Enqueued[]>,
+) => Promise<Enqueued[]>;
+
+/**
+ * A batch sender over `keys` (every shard's, shard s at index s). Shards, the batch's id and the
+ * ids of delayed jobs are fixed here, once: every try sends the same parts, and a part sent
+ * again after a lost reply finds its receipt (`receipt:<batch>` under its shard's tag) and adds
+ * nothing. `next` gives the shard of the next auto-id job (round robin, kept by the Queue).
+ * Results keep the input order.
+ */
+export function shardedSender(
+  client: Redis,
+  keys: readonly QueueKeys[],
+  jobs: readonly Prepared[],
+  next: () => number,
+  options: {
+    receiptTtlMs: number;
+    call: PartCall;
+    onReply?: (r: EnqueueReply, shard: number) => void;
+  },
+): () => Promise<Enqueued[]> {
+  const parts = split(prepareBatch(jobs), keys.length, next);
+  const sendPart = (p: Part) =>
+    options.call(p.shard, p.batch.jobs.length, async () => {
+      const reply = await enqueueBatch(client, keys[p.shard]!, p.batch, options.receiptTtlMs);
+      options.onReply?.(reply, p.shard);
+      return reply.jobs.map((j) => ({ id: j.id, created: j.created }));
+    });
+  return async () => {
+    if (parts.length === 1) return sendPart(parts[0]!); // one shard: as one batch always was
+    const settled = await Promise.allSettled(parts.map(sendPart));
+    const out: (Enqueued | null)[] = new Array(jobs.length).fill(null);
+    let error: { cause: unknown } | undefined;
+    settled.forEach((s, n) => {
+      if (s.status === "rejected") error ??= { cause: s.reason };
+      else for (const [k, i] of parts[n]!.at.entries()) out[i] = s.value[k]!;
+    });
+    if (!error) return out as Enqueued[];
+    if (out.every((j) => j === null)) throw error.cause;
+    throw new PartialBatchError(out, error.cause);
+  };
+}
+
+/** The batch's jobs by shard, in shard order; each part keeps the batch's id (its own receipt key). */
+function split(whole: EnqueueBatch, shards: number, next: () => number): Part[] {
+  const parts = new Map<number, { at: number[]; jobs: EnqueueBatch["jobs"][number][] }>();
+  whole.jobs.forEach((job, i) => {
+    const shard = shards === 1 ? 0 : job.id === "" ? next() : shardOf(job.id, shards);
+    const part = parts.get(shard) ?? { at: [], jobs: [] };
+    parts.set(shard, part);
+    part.at.push(i);
+    part.jobs.push(job);
+  });
+  return [...parts]
+    .sort(([a], [b]) => a - b)
+    .map(([shard, p]) => ({ shard, at: p.at, batch: { batchId: whole.batchId, jobs: p.jobs } }));
+}

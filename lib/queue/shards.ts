@@ -1,0 +1,110 @@
+// Reading jobs back and waiting for them on a queue of several shards: ids are grouped by the
+// shard they live in (shardOf: an auto id's suffix, a hash of a caller's id), and each shard is
+// read with its own keys, since no call may span two shards (CROSSSLOT on a cluster). A queue
+// of one shard is read exactly as before.
+
+import { type QueueKeys, shardOf } from "../engine/keys.ts";
+import type { Redis } from "../redis/connect.ts";
+import type { JobRecord } from "../types.ts";
+import { getJobs, type WaitOptions, type WaitResult, waitForJobs } from "./read.ts";
+
+/**
+ * Positions of `ids` by the shard each lives in; shard -1 holds the ids that name no shard of
+ * the queue (an auto id without a suffix, or one past N, where the queue has shards): unknown.
+ */
+export function idsByShard(ids: readonly string[], shards: number): Map<number, number[]> {
+  const by = new Map<number, number[]>();
+  ids.forEach((id, i) => {
+    const s = shardOf(id, shards);
+    const list = by.get(s);
+    if (list) list.push(i);
+    else by.set(s, [i]);
+  });
+  return by;
+}
+
+/** getJobs over every shard (`keys`: shard s at index s), in the order of `ids`. */
+export async function getJobsOnShards(
+  client: Redis,
+  keys: readonly QueueKeys[],
+  ids: readonly string[],
+): Promise<(JobRecord | null)[]> {
+  if (keys.length === 1) return getJobs(client, keys[0]!, ids);
+  const out: (JobRecord | null)[] = new Array(ids.length).fill(null);
+  const reads = [...idsByShard(ids, keys.length)].map(async ([shard, at]) => {
+    if (shard < 0) return;
+    const records = await getJobs(
+      client,
+      keys[shard]!,
+      at.map((i) => ids[i]!),
+    );
+    for (const [k, i] of at.entries()) out[i] = records[k] ?? null;
+  });
+  await Promise.all(reads);
+  return out;
+}
+
+/** Runs `wait` with a blocking connection of its own (the Queue keeps them for later waits). */
+export type WithBlocking = <T>(wait: (blocking: Redis) => Promise<T>) => Promise<T>;
+
+/**
+ * waitForJobs over the shards the ids live in: one wait per shard, each blocking on its own
+ * connection, since a blocking read may cover one shard's events only (several shards' streams
+ * in one XREAD are CROSSSLOT on a cluster). Same time limit for each; an id that names no shard
+ * ends at once as unknown (null). `from`: each shard's events cursor read with the enqueue of
+ * every job in `ids` (lib/queue/recent.ts), or null. A wait Redis refuses for good (a
+ * RedisRefusedError) stops the others after their current blocking read, then is thrown.
+ */
+export async function waitOnShards(
+  client: Redis,
+  keys: readonly QueueKeys[],
+  ids: readonly string[],
+  options: WaitOptions,
+  from: ReadonlyMap<number, string> | null,
+  withBlocking: WithBlocking,
+): Promise<WaitResult> {
+  const groups = [...idsByShard(ids, keys.length)];
+  const waitOn = (shard: number, list: string[], o: WaitOptions) =>
+    withBlocking((blocking) =>
+      waitForJobs(client, blocking, keys[shard]!, list, o, from?.get(shard) ?? null),
+    );
+  // One shard involved (always so for a queue of one shard): the wait as it always was.
+  if (keys.length === 1) return waitOn(0, [...ids], options);
+  if (groups.length === 1 && groups[0]![0] >= 0) return waitOn(groups[0]![0], [...ids], options);
+  const ended = new Map<string, JobRecord | null>();
+  const unknown = groups.find(([s]) => s < 0)?.[1].map((i) => ids[i]!) ?? [];
+  for (const id of unknown) if (options.keepRecords ?? true) ended.set(id, null);
+  const endedBy = new Map<number, number>([[-1, unknown.length]]);
+  const progress = () => {
+    const sum = [...endedBy.values()].reduce((a, b) => a + b, 0);
+    options.onProgress?.(sum, ids.length);
+  };
+  if (unknown.length > 0) progress();
+  const stop = new AbortController();
+  const waits = groups
+    .filter(([s]) => s >= 0)
+    .map(([shard, at]) => {
+      const onProgress = (n: number) => {
+        endedBy.set(shard, n);
+        progress();
+      };
+      const signal = options.signal ? AbortSignal.any([options.signal, stop.signal]) : stop.signal;
+      const o = { ...options, onProgress, signal };
+      return waitOn(
+        shard,
+        at.map((i) => ids[i]!),
+        o,
+      ).catch((err: unknown) => {
+        stop.abort();
+        throw err;
+      });
+    });
+  const settled = await Promise.allSettled(waits);
+  const pending = new Set<string>();
+  for (const s of settled) {
+    if (s.status === "rejected") throw s.reason;
+    for (const [id, r] of s.value.ended) ended.set(id, r);
+    for (const id of s.value.pending) pending.add(id);
+  }
+  return { ended, pending: [...new Set(ids)].filter((id) => pending.has(id)) };
+}
