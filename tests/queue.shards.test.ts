@@ -89,6 +89,19 @@ describe("enqueue over 6 shards", () => {
     );
   });
 
+  test("producers of one job each (as `trigger --url` is) spread over the shards", async () => {
+    const { q: first, prefix } = await sharded();
+    await first.close();
+    const used = new Set<number>();
+    for (let i = 0; i < 30; i++) {
+      await using q = await openQueue({ prefix, shards: N });
+      used.add(suffixShard(await q.enqueue("t", i)));
+    }
+    // Each producer starts its round robin at a random shard: all 30 on three shards or fewer
+    // would happen about twice in 10^8 runs; every one on shard 0 is what a fixed start gives.
+    expect(used.size).toBeGreaterThanOrEqual(4);
+  });
+
   test("ids in input order: auto ids name their shard's entry, caller ids land on shardOf's shard; dedup holds", async () => {
     const { q, keys } = await sharded();
     await using _ = q;

@@ -49,8 +49,11 @@ export class Queue {
   readonly client: Redis;
   /** The queue's shards and their keys, read at connect (fixed once the queue has them). */
   #layout: ProducerLayout;
-  /** The shard of the next auto-id job: round robin, job by job. */
-  #next = 0;
+  /**
+   * The shard of the next auto-id job: round robin, job by job, from a random shard (many
+   * short-lived producers, one job each, as `trigger --url` is, spread over the shards too).
+   */
+  #next = Math.floor(Math.random() * 1_000_000);
   /** Connections for blocking waits, one per wait (and shard) running at once. */
   #waiters: Waiters;
   /** Jobs just enqueued here, with the events cursor a wait for them may start from. */
@@ -181,8 +184,8 @@ export class Queue {
         const window = Math.max(this.#retryConnectS, this.#waitForMemoryS);
         const { shards, keys } = this.#layout.current;
         const next = () => {
-          const shard = this.#next;
-          this.#next = (shard + 1) % shards;
+          const shard = this.#next % shards;
+          this.#next = shard + 1;
           return shard;
         };
         const send = shardedSender(this.client, keys, batch, next, {
