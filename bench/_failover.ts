@@ -28,6 +28,8 @@ export interface ShardFigures {
   runResumeMs: number;
   /** The longest pause between acknowledged enqueues, ms. */
   longestPauseMs: number;
+  /** Runs beyond one per job of this shard. */
+  extraRuns: number;
 }
 
 export interface FailoverFigures {
@@ -118,10 +120,12 @@ async function loadAndKill(
   closers.push(() => strict.close());
 
   const runs = new Map<string, number>();
+  const extraRuns = keys.map(() => 0);
   const runTimes: number[][] = keys.map(() => []);
   const noop = defineTask({
     name: "noop",
     run: async (payload: { s: number }, _signal, job) => {
+      if (runs.has(job.id)) extraRuns[payload.s]!++;
       runs.set(job.id, (runs.get(job.id) ?? 0) + 1);
       runTimes[payload.s]!.push(performance.now());
     },
@@ -184,6 +188,7 @@ async function loadAndKill(
         killedAt,
       ).endMs,
       longestPauseMs: enq.gapMs,
+      extraRuns: extraRuns[s]!,
     };
   });
   const { lostIds: _, ...rest } = figures;

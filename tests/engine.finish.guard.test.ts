@@ -34,19 +34,20 @@ describe("finish of a job whose entry id now carries another job", () => {
       await using r = await rawRedis();
       const keys = await freshQueue(r);
       await enqueue(r, keys, [{ ...next, task: "t", payload: "2", maxAttempts: 1 }]);
-      const [[entry]] = [await take(r, keys, "w2", 1)].map((t) => t.map((e) => e[0]));
+      const [taken] = await take(r, keys, "w2", 1);
+      const entry = taken![0];
       const client = asClient(r);
 
       // The lost job "old-job" had the same entry id on the dead master.
-      const done = await finishJobs(client, keys, W, [run(entry!, "old-job")]);
+      const done = await finishJobs(client, keys, W, [run(entry, "old-job")]);
       expect(done.codes).toEqual([1]); // it did run: its result is recorded
       expect(await r.sendCommand(["EXISTS", `${keys.resultPrefix}old-job`])).toBe(1);
       expect(await r.sendCommand(["XLEN", keys.stream])).toBe(1);
       expect(await pendingCount(r, keys)).toBe(1);
 
       // The entry's own job still finishes and leaves the stream.
-      const own = "id" in next ? next.id : entry!;
-      await finishJobs(client, keys, { ...W, consumer: "w2" }, [run(entry!, own)]);
+      const own = "id" in next ? next.id : entry;
+      await finishJobs(client, keys, { ...W, consumer: "w2" }, [run(entry, own)]);
       expect(await r.sendCommand(["XLEN", keys.stream])).toBe(0);
       expect(await pendingCount(r, keys)).toBe(0);
     });
