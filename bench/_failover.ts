@@ -64,6 +64,8 @@ export interface FailoverRunOptions {
   afterMs?: number;
   /** Longest drain (ms). */
   drainMs?: number;
+  /** The killed master's shards' producer: Queue's retryConnectS (default 30; 0 shows what an application then sees). */
+  retryConnectS?: number;
 }
 
 /** Caller ids that land on shard s: the producer of a shard knows each job's shard. */
@@ -114,7 +116,7 @@ async function loadAndKill(
   const base = { redisUrl: cluster.seedUrl, prefix, queue: QUEUE, shards: SHARDS };
   // The killed master's shards ride the failover out through the library's retries; the others'
   // producer retries nothing, so any error there reaches the application and is counted.
-  const riding = await Queue.connect({ ...base, retryConnectS: 30 });
+  const riding = await Queue.connect({ ...base, retryConnectS: options.retryConnectS ?? 30 });
   closers.push(() => riding.close());
   const strict = await Queue.connect({ ...base, retryConnectS: 0 });
   closers.push(() => strict.close());
@@ -156,7 +158,8 @@ async function loadAndKill(
         ackTimes[s]!.push(t);
       } catch (err) {
         errors[s]!++;
-        if (errorSamples.length < 5) errorSamples.push(`shard ${s}: ${(err as Error).message}`);
+        const message = `shard ${s}: ${(err as Error).message}`;
+        if (errorSamples.length < 5 && !errorSamples.includes(message)) errorSamples.push(message);
         await Bun.sleep(10);
       }
     }

@@ -5,16 +5,29 @@
 // keeps going 3 s, drains and reconciles (bench/_failover.ts). Prints a table, and one JSON
 // line per run (`--json`). One failover per cluster: back-to-back ones can wedge Redis 7.0.
 //
-//   bun bench/cluster-failover.ts [--runs 3] [--json]
+//   bun bench/cluster-failover.ts [--runs 3] [--json] [--retry-connect S]
+// --retry-connect: the killed master's shards' producer (Queue retryConnectS, default 30 s: it
+// rides the failover out); 0 shows the errors an application gets without retries.
 import { parseArgs } from "node:util";
 import { type FailoverFigures, failoverRun } from "./_failover.ts";
 
 const { values } = parseArgs({
-  options: { runs: { type: "string", default: "3" }, json: { type: "boolean", default: false } },
+  options: {
+    runs: { type: "string", default: "3" },
+    json: { type: "boolean", default: false },
+    "retry-connect": { type: "string", default: "30" },
+  },
 });
+const retryConnectS = Number(values["retry-connect"]);
 const runs = Number(values.runs);
 if (!Number.isInteger(runs) || runs < 1 || runs > 20) {
   console.error(`--runs must be a whole number from 1 to 20, not "${values.runs}"`);
+  process.exit(2);
+}
+if (!Number.isInteger(retryConnectS) || retryConnectS < 0 || retryConnectS > 600) {
+  console.error(
+    `--retry-connect must be whole seconds from 0 to 600, not "${values["retry-connect"]}"`,
+  );
   process.exit(2);
 }
 
@@ -48,7 +61,7 @@ const header = [
 ];
 const rows: string[][] = [];
 for (let run = 1; run <= runs; run++) {
-  const f = await failoverRun();
+  const f = await failoverRun({ retryConnectS });
   if (values.json) console.log(JSON.stringify({ run, ...f }));
   const once =
     f.eventIds === f.distinctEventIds &&

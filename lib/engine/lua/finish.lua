@@ -104,12 +104,8 @@ end
 
 for i = 13, #ARGV, 5 do
   local entry, id = ARGV[i], ARGV[i + 1]
-  if id == '' then
-    id = entry .. ARGV[12]
-    entries[#entries + 1] = entry
-  elseif not held_by_other(entry, id) then
-    entries[#entries + 1] = entry
-  end
+  if id == '' then id = entry .. ARGV[12] end
+  if ARGV[i + 1] == '' or not held_by_other(entry, id) then entries[#entries + 1] = entry end
   local key = rprefix .. id
   if redis.call('SET', key, head .. ARGV[i + 4], 'NX', 'EX', ttl) then
     if ARGV[i + 2] == '1' then redis.call('EXPIRE', jprefix .. id, ttl) end
