@@ -108,7 +108,7 @@ test("60,000 auto-id jobs spread 10,000 ± 5% over 6 shards; result reads one sh
   }
   const before = await Promise.all(masters.map(commandCalls));
   const args = ["--jobid", id, "--redis-url", cluster.seedUrl, "--prefix", prefix, "--queue", "r"];
-  const out = await runCli("result", [...args, "--json"]);
+  const out = await runCli("result", [...args, "--json"], { env: { COURIER_SHARDS: "" } });
   expect(out.stderr).toBe("");
   expect(JSON.parse(out.stdout)).toMatchObject({ id, status: "queued" });
   const after = await Promise.all(masters.map(commandCalls));
@@ -144,7 +144,7 @@ test("info places exactly N/3 shards on each master of a fresh cluster (N = 6, 1
       await q.close();
     }
     const args = ["--queue", "p", "--json", "--redis-url", cluster.seedUrl, "--prefix", prefix];
-    const out = await runCli("info", args);
+    const out = await runCli("info", args, { env: { COURIER_SHARDS: "" } });
     expect(out.stderr).toBe("");
     const [report] = JSON.parse(out.stdout).queues as {
       shards: number;
