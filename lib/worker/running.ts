@@ -20,6 +20,7 @@ import {
   WRITTEN,
 } from "./outcomes.ts";
 import { retryInMs } from "./retry-policy.ts";
+import { WrittenLog } from "./written.ts";
 
 interface RunningJob extends Startable {
   /** The attempt in progress: its signal, deadline and one-shot outcome report. */
@@ -51,6 +52,8 @@ export class Jobs {
    * started first when a slot frees. Leased as running ones are; a stop releases them.
    */
   readonly held = new Map<string, Startable>();
+  /** Outcomes written, as a claim out meanwhile needs to know them (lib/worker/written.ts). */
+  readonly written = new WrittenLog();
   #running = new Map<string, RunningJob>();
   /**
    * Jobs whose attempt is over and whose outcome waits to be written. Their slot is already
@@ -209,6 +212,10 @@ export class Jobs {
       this.log.log(level, FAILED[reply] ?? "failed", { ...fields, error: outcome.error });
     }
     this.#writing.delete(outcome.entryId);
+    // A claim that raced this write may have brought the entry again (lib/worker/written.ts):
+    // one waiting for a slot is dropped, one still on its way is skipped by its fetch.
+    this.held.delete(outcome.entryId);
+    this.written.add(outcome.entryId);
     if (outcome.kind === "fail" && outcome.rerun) {
       // The next attempt, in the slot held for it (its entry is still pending here).
       if (reply === RERUN && job) this.launch(nextAttempt(job), "read");
