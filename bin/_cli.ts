@@ -85,7 +85,7 @@ export const durabilityArgs = {
   durability: {
     type: "string",
     description:
-      "async: a write counts once the master has it (a master that dies can lose its last ones); replicated: once a replica has it too (WAIT 1 on the shard's master; an enqueue no replica confirms in 1 s exits 6). Env COURIER_DURABILITY; default async",
+      "async: a write counts once the shard's master has it (a master that dies can take its last writes with it); replicated: once a replica has it too (WAIT 1 on that master, up to 1 s): trigger exits 6 when no replica confirms, a worker logs a warning (docs/cluster.md, Durability). Env COURIER_DURABILITY; default async",
   },
 } as const satisfies ArgsDef;
 

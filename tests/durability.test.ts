@@ -7,7 +7,8 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createClient } from "redis";
-import { NotReplicatedError } from "../lib/errors.ts";
+import { defaults, resolveOptions } from "../lib/config.ts";
+import { ConfigError, NotReplicatedError } from "../lib/errors.ts";
 import { findFreePort, type RedisServer, startRedisServer } from "../lib/stack/redis-server.ts";
 import { defineTask } from "../lib/types.ts";
 import { logRecorder, openQueue, runCli, startWorker, testPrefix, until } from "./helpers.ts";
@@ -162,3 +163,25 @@ describe("durability replicated, one server and a replica", () => {
 function waitCalls(info: string): number {
   return Number(/^cmdstat_wait:calls=(\d+)/m.exec(info)?.[1] ?? 0);
 }
+
+describe("the option", () => {
+  test("async by default; anything but async or replicated is refused", () => {
+    expect(defaults.durability).toBe("async");
+    expect(resolveOptions({}).durability).toBe("async");
+    expect(resolveOptions({ durability: "replicated" }).durability).toBe("replicated");
+    const bad = { durability: "sync" as "async" };
+    expect(() => resolveOptions(bad)).toThrow(ConfigError);
+    expect(() => resolveOptions(bad)).toThrow('durability must be async or replicated, got "sync"');
+    expect(() => resolveOptions({ replicaWaitMs: 0 })).toThrow(ConfigError);
+  });
+
+  test.each([
+    ["trigger", ["--durability", "sync", "--url", "example.org"], {}, "--durability"],
+    ["worker", ["--durability", "sync"], {}, "--durability"],
+    ["trigger", ["--url", "example.org"], { COURIER_DURABILITY: "sync" }, "COURIER_DURABILITY"],
+  ] as const)("%s %p %p: exit 2, one line", async (name, args, env, what) => {
+    const r = await runCli(name, [...args], { env: { ...env, REDIS_URL: master.url } });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toStartWith(`${name}: ${what} must be async or replicated, got "sync"\n`);
+  });
+});
