@@ -28,6 +28,8 @@ export interface DurabilityOptions {
   /** How long the replica is stopped before the kill (default 800 ms, as measured in §1.3). */
   lagMs?: number;
   payloadBytes?: number;
+  /** Replicated mode's WAIT timeout (default 300 ms). */
+  replicaWaitMs?: number;
   /** Told what happens, for a bench's log. */
   onStep?: (step: string) => void;
 }
@@ -65,6 +67,9 @@ async function runOn(
     queue: QUEUE,
     shards: 1,
     durability,
+    // Shorter than the lag: WAIT answers 0 while the replica is stopped (what an enqueue must
+    // then refuse), rather than still waiting when the master dies.
+    replicaWaitMs: options.replicaWaitMs ?? 300,
     enqueueBatchSize: 100,
   });
   const producer = new Producer(queue, "x".repeat(options.payloadBytes ?? 4_096));

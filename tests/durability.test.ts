@@ -176,11 +176,17 @@ describe("the option", () => {
   });
 
   test.each([
-    ["trigger", ["--durability", "sync", "--url", "example.org"], {}, "--durability"],
-    ["worker", ["--durability", "sync"], {}, "--durability"],
-    ["trigger", ["--url", "example.org"], { COURIER_DURABILITY: "sync" }, "COURIER_DURABILITY"],
-  ] as const)("%s %p %p: exit 2, one line", async (name, args, env, what) => {
+    ["trigger --durability sync", "trigger", ["--durability", "sync", "--url", "x.org"], {}],
+    ["worker --durability sync", "worker", ["--durability", "sync"], {}],
+    [
+      "trigger, COURIER_DURABILITY=sync",
+      "trigger",
+      ["--url", "x.org"],
+      { COURIER_DURABILITY: "sync" },
+    ],
+  ] as const)("%s: exit 2, one line", async (_, name, args, env) => {
     const r = await runCli(name, [...args], { env: { ...env, REDIS_URL: master.url } });
+    const what = "COURIER_DURABILITY" in env ? "COURIER_DURABILITY" : "--durability";
     expect(r.code).toBe(2);
     expect(r.stderr).toStartWith(`${name}: ${what} must be async or replicated, got "sync"\n`);
   });
