@@ -7,7 +7,11 @@
 import { connectionOf, isCluster } from "./cluster.ts";
 import type { Redis } from "./connect.ts";
 
-/** Tries of a write whose node answered MOVED/ASK (a layout changed under us), each after a refresh. */
+/**
+ * Tries of a write whose node answered MOVED (the slot has another master now), each after a
+ * refresh. ASK (a slot being migrated) is not followed: the direct connection cannot send
+ * ASKING; the error is thrown.
+ */
 const REDIRECTS = 3;
 
 export interface Replicated<T> {
@@ -44,7 +48,7 @@ export async function writeReplicated<T>(
       return { value: v, replicas };
     } catch (err) {
       if (!isRedirect(err) || !isCluster(client) || tries >= REDIRECTS) throw err;
-      // Sent the routed way, node-redis follows the redirect and learns the new layout, so the
+      // Sent the routed way, node-redis follows the MOVED and learns the new layout, so the
       // next connectionOf is the slot's master now. A read: nothing is written twice.
       await client.sendCommand(["EXISTS", key]);
     }
@@ -52,7 +56,7 @@ export async function writeReplicated<T>(
 }
 
 function isRedirect(err: unknown): boolean {
-  return /^(MOVED|ASK) /.test(String((err as Error)?.message));
+  return /^MOVED /.test(String((err as Error)?.message));
 }
 
 /** A connection that knows whether a command went out after its last WAIT. */
