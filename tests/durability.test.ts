@@ -115,6 +115,45 @@ describe("durability replicated, one server and a replica", () => {
     });
   });
 
+  test("retryConnectS sends it again until a replica confirms: the job once, with its id", async () => {
+    const prefix = testPrefix();
+    await using q = await openQueue({
+      redisUrl: master.url,
+      prefix,
+      durability: "replicated",
+      replicaWaitMs: 100,
+      retryConnectS: 30,
+    });
+    await q.enqueue("noop", 0);
+    const waits = () => onMaster(["INFO", "commandstats"]).then(waitCalls);
+    const before = await waits();
+    let id: string | undefined;
+    const enqueued = await withReplicaStopped(async () => {
+      const sent = q.enqueue("noop", 1).then((j) => (id = j));
+      // Two WAITs answered 0 (sent, then sent again): then the replica comes back.
+      await until(async () => (await waits()) >= before + 2, "two WAITs answered");
+      expect(id).toBeUndefined();
+      return { sent };
+    });
+    await enqueued.sent;
+    expect(await q.getJob(id!)).toMatchObject({ id, status: "queued", payload: 1 });
+    // The first job and this one: the re-sends added nothing.
+    expect(await onMaster(["XLEN", q.keys.stream])).toBe("2");
+  });
+
+  test("past retryConnectS, the error is still NotReplicatedError", async () => {
+    await using q = await openQueue({
+      redisUrl: master.url,
+      prefix: testPrefix(),
+      durability: "replicated",
+      replicaWaitMs: 100,
+      retryConnectS: 1,
+    });
+    await q.enqueue("noop", 0);
+    const err = await withReplicaStopped(() => q.enqueue("noop", 1).catch((e: unknown) => e));
+    expect(err).toBeInstanceOf(NotReplicatedError);
+  });
+
   test("trigger --durability replicated: one line and exit 6 when no replica confirms", async () => {
     const prefix = testPrefix();
     const args = ["--durability", "replicated", "--prefix", prefix, "--url", "example.org"];
