@@ -72,8 +72,9 @@ async function monitored(fn: () => Promise<unknown>): Promise<[string, string][]
   await monitor.monitor((line: string) => {
     // A script call is told with its sha: `EVALSHA <sha>`.
     const m = /\[\d+ ([^\]]+)\] "([A-Za-z]+)"(?: "([0-9a-f]{40})")?/.exec(line);
-    const command = m?.[2]!.toUpperCase();
-    if (m) seen.push([m[1]!, command === "EVALSHA" ? `EVALSHA ${m[3]}` : command!]);
+    if (!m) return;
+    const command = m[2]!.toUpperCase();
+    seen.push([m[1]!, command === "EVALSHA" ? `EVALSHA ${m[3]}` : command]);
   });
   try {
     await fn();
