@@ -51,7 +51,11 @@ describe("WAIT on a cluster", () => {
   });
 
   /** Commands each master saw (MONITOR) while `fn` ran: port → [client address, command][]. */
-  async function monitored(fn: () => Promise<unknown>): Promise<Map<number, [string, string][]>> {
+  /** `settled`: also wait for it (a WAIT that blocks is told by MONITOR when it returns). */
+  async function monitored(
+    fn: () => Promise<unknown>,
+    settled: (seen: Map<number, [string, string][]>) => boolean = () => true,
+  ): Promise<Map<number, [string, string][]>> {
     const seen = new Map<number, [string, string][]>();
     const monitors = await Promise.all(
       masters.map(async (port) => {
@@ -74,6 +78,7 @@ describe("WAIT on a cluster", () => {
         () => [...seen.values()].every((l) => l.some(([, c]) => c === "PING")),
         "MONITOR to see the PINGs",
       );
+      await until(() => settled(seen), "MONITOR to see what the test waits for");
       return seen;
     } finally {
       for (const m of monitors) m.destroy();
@@ -147,12 +152,16 @@ describe("WAIT on a cluster", () => {
     });
     try {
       let id = "";
+      // The job ends (its finish event) before the WAIT after its finish returns.
+      const waited = (seen: Map<number, [string, string][]>) =>
+        [...seen.values()].some((lines) => lines.some(([, c]) => c === "WAIT"));
       const seen = await monitored(async () => {
         id = await q.enqueue("noop", 1);
         expect((await q.waitForJobs([id], { timeoutMs: 10_000 })).pending).toEqual([]);
-      });
+      }, waited);
       const port = await masterOfJob(prefix, id);
-      for (const m of waitsBy(seen)) expect(m.waits > 0).toBe(m.port === port);
+      const only = masters.map((p) => ({ port: p, waited: p === port }));
+      expect(waitsBy(seen).map((m) => ({ port: m.port, waited: m.waits > 0 }))).toEqual(only);
       // Each WAIT right after a script call (the finish; its EVAL after a NOSCRIPT) on its
       // connection, which also carries the worker's other commands.
       const lines = seen.get(port)!;
