@@ -2,7 +2,13 @@
 // full (`waitForMemoryS`), with back-off; then one typed error that names the URL (password
 // masked) and the cause: ConnectError, or RedisFullError with the server's limit and policy.
 import { ClientClosedError, ClientOfflineError, TimeoutError } from "redis";
-import { ConnectError, isOomError, LostReplyError, RedisFullError } from "../errors.ts";
+import {
+  ConnectError,
+  isOomError,
+  LostReplyError,
+  NotReplicatedError,
+  RedisFullError,
+} from "../errors.ts";
 import { exponentialMs } from "../time.ts";
 import { describeCause, isTransient } from "./cause.ts";
 import type { Redis } from "./connect.ts";
@@ -61,6 +67,8 @@ function neverSent(err: unknown): boolean {
 }
 
 function connectError(policy: RetryPolicy, err: unknown, maybeDone: boolean): ConnectError {
+  // Tried again while a replica might attach (a master just promoted has none): as it was.
+  if (err instanceof NotReplicatedError) return err;
   const url = maskUrl(policy.redisUrl);
   // node-redis rejects a command that waited longer than its timeout with an empty
   // TimeoutError: the connection may be fine, the server busy or the reply lost in between.

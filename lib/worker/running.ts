@@ -4,7 +4,7 @@
 
 import type { WorkerOptions } from "../config.ts";
 import type { QueueKeys } from "../engine/keys.ts";
-import type { Logger } from "../log.ts";
+import { type Logger, throttled } from "../log.ts";
 import type { Redis } from "../redis/connect.ts";
 import { within } from "../time.ts";
 import type { Task } from "../types.ts";
@@ -75,6 +75,13 @@ export class Jobs {
     onRedisError: (err: unknown, retryInMs?: number) => void,
   ) {
     this.outcomes = new Outcomes(clients, keys, o, this.#onWritten, onRedisError);
+    const unreplicated = throttled(log, "outcomes not confirmed by a replica");
+    this.outcomes.onUnreplicated = (count) =>
+      unreplicated({
+        count,
+        waitMs: o.replicaWaitMs,
+        risk: "lost if the master fails now: the jobs would run again",
+      });
   }
 
   /** Jobs running now. */
