@@ -11,7 +11,8 @@ import { getJobs } from "../queue/read.ts";
 import { redisNowMs } from "../redis/clock.ts";
 import { mastersOf, onNodeOf } from "../redis/cluster.ts";
 import { closeClient, connect, type Redis } from "../redis/connect.ts";
-import { type RedisMemory, readMemory } from "../redis/memory.ts";
+import type { RedisMemory } from "../redis/memory.ts";
+import { readMemoryOfNodes } from "../redis/memory-nodes.ts";
 import type { JobRecord } from "../types.ts";
 import { listDeadShards } from "./dead-pages.ts";
 import { findQueues, type Placement, placement, serverOf } from "./discover.ts";
@@ -176,7 +177,7 @@ export class Admin {
           readCounts(this.client, keys, this.options.queue, await this.#nowOf(keys)),
         ),
       ),
-      readMemory(this.client),
+      readMemoryOfNodes(this.client),
     ]);
     const counts = sumCounts(
       this.options.queue,
