@@ -9,8 +9,9 @@ const ESC = "\x1b";
 const NO_REDIS = ["--redis-url", "redis://127.0.0.1:1"];
 const url = ["--url", "https://example.org/"];
 
-test.each([
+const cases: [string, string, string[], string][] = [
   [
+    "trigger --shards 6<ESC>[31m",
     "trigger",
     [...url, ...NO_REDIS, "--shards", `6${ESC}[31m`],
     '--shards must be a whole number from 1 to 1024, got "6\\x1b[31m"',
@@ -28,11 +29,14 @@ test.each([
     'got "2\\x1b[0m"',
   ],
   [
+    "trigger --redis-url redis+cluster://",
     "trigger",
     [...url, "--redis-url", "redis+cluster://"],
     'invalid Redis URL "redis+cluster://": "" is not host:port',
   ],
-])("%s: %s", async (_, cli, args, message) => {
+];
+
+test.each(cases)("%s", async (_, cli, args, message) => {
   const r = await runCli(cli, args);
   expect(r.code).toBe(2);
   expect(r.stderr).toContain(message);
