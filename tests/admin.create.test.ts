@@ -8,6 +8,7 @@ import { layoutKey } from "../lib/engine/keys.ts";
 import { readShards } from "../lib/engine/layout.ts";
 import { ConfigError } from "../lib/errors.ts";
 import { Queue } from "../lib/queue/queue.ts";
+import { asClient } from "./fixtures/engine.ts";
 import { rawRedis, redisUrl, testPrefix } from "./helpers.ts";
 
 test("createQueue records N shards; later producers use them; another N is refused", async () => {
@@ -16,7 +17,7 @@ test("createQueue records N shards; later producers use them; another N is refus
   try {
     expect(await admin.createQueue({ shards: 6 })).toBe(6);
     await using r = await rawRedis();
-    expect(await readShards(r, prefix, "made")).toBe(6);
+    expect(await readShards(asClient(r), prefix, "made")).toBe(6);
     expect((await admin.shards()).length).toBe(6);
 
     // A producer given no count finds the queue's: its auto ids name one of 6 shards.
