@@ -72,6 +72,10 @@ test("the fullest master is reported, and a refusal names the node that refused"
       nodes: 3,
     });
 
+    const metrics = await admin.metrics();
+    expect(metrics).toContain("courier_redis_max_memory_bytes 1048576");
+    expect(metrics).toContain("courier_redis_full 1");
+
     const info = await runCli("info", ["--redis-url", cluster.seedUrl, "--prefix", prefix]);
     expect(info.stdout).toContain(`redis memory on 127.0.0.1:${port} (fullest of 3 masters)`);
     expect(info.stdout).toContain("of 1 MB");
