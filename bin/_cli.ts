@@ -270,6 +270,9 @@ function plainUnlessTerminal(text: string): string {
   return colour ? text : stripAnsi(text);
 }
 
+/** The colours citty puts around a name or a value in its errors (cyan on, default off). */
+const CITTY_COLOURS = /\x1b\[(?:36|39)m/g;
+
 function stripAnsi(text: string): string {
   return text.replace(/\x1b\[[0-9;]*m/g, "");
 }
@@ -292,8 +295,11 @@ const CODE_EXITS: Partial<Record<ErrorCode, number>> = {
 export function describeFailure(err: unknown): [number, string] {
   const name = process.argv[1]?.split("/").pop()?.replace(/\.ts$/, "") ?? "courier";
   // citty's own argument errors (a missing required option) carry the code EARG.
-  if (err instanceof UsageError || (err as { code?: string })?.code === "EARG") {
-    return [EXIT.usage, `${name}: ${stripAnsi((err as Error).message)}`];
+  // Our own messages are shown as they are (a value given with an escape in it shows it, by
+  // safeText); citty's are coloured by it, and only its colours are taken out.
+  if (err instanceof UsageError) return [EXIT.usage, `${name}: ${err.message}`];
+  if ((err as { code?: string })?.code === "EARG") {
+    return [EXIT.usage, `${name}: ${(err as Error).message.replace(CITTY_COLOURS, "")}`];
   }
   const refused = describeRefusal(err);
   if (refused) return [EXIT.connect, `${name}: ${refused}`];

@@ -11,8 +11,10 @@ import {
 } from "../errors.ts";
 import { exponentialMs } from "../time.ts";
 import { describeCause, isTransient } from "./cause.ts";
+import { onNodeOf } from "./cluster.ts";
 import type { Redis } from "./connect.ts";
-import { formatBytes, readMemory } from "./memory.ts";
+import { formatBytes } from "./memory.ts";
+import { readMemoryOfNode } from "./memory-nodes.ts";
 import { toMap } from "./reply.ts";
 import { maskUrl } from "./url.ts";
 
@@ -26,6 +28,11 @@ export interface RetryPolicy {
   reconnectMaxMs: number;
   /** What a refusal left undone, for the message: "job not enqueued". */
   what: string;
+  /**
+   * A key the call writes: on a cluster, its slot's master is the node whose memory a refusal
+   * reports (each master has its own maxmemory). Unset: the client's default node.
+   */
+  key?: string;
   /**
    * For a write: what a lost reply leaves unknown ("the job may or may not have been
    * enqueued"). Unset for reads, which a lost reply leaves as they were.
@@ -91,16 +98,18 @@ function connectError(policy: RetryPolicy, err: unknown, maybeDone: boolean): Co
 /** The refusal as RedisFullError, with the server's maxmemory and policy when it tells them. */
 export async function redisFullError(
   client: Redis,
-  policy: Pick<RetryPolicy, "redisUrl" | "what">,
+  policy: Pick<RetryPolicy, "redisUrl" | "what" | "key">,
   err: unknown,
 ): Promise<RedisFullError> {
-  const limits = await memoryLimits(client);
+  const { node, ...limits } = await memoryLimits(client, policy.key);
   const known: string[] = [];
   if (limits.maxmemoryBytes) known.push(`maxmemory ${formatBytes(limits.maxmemoryBytes)}`);
   if (limits.policy) known.push(`policy ${limits.policy}`);
   const detail = known.length > 0 ? ` (${known.join(", ")})` : "";
   const url = maskUrl(policy.redisUrl);
-  return new RedisFullError(`Redis at ${url} is out of memory${detail}: ${policy.what}`, {
+  // On a cluster, the master that refused (its own maxmemory; the others may have room).
+  const where = node === undefined ? "" : ` on node ${node}`;
+  return new RedisFullError(`Redis at ${url} is out of memory${where}${detail}: ${policy.what}`, {
     cause: err,
     ...limits,
   });
@@ -110,11 +119,15 @@ export async function redisFullError(
  * maxmemory and its policy, from INFO memory (read-only, allowed to most users), else from
  * CONFIG GET; an ACL may refuse both (NOPERM): then they are simply not known.
  */
-async function memoryLimits(client: Redis): Promise<{ maxmemoryBytes?: number; policy?: string }> {
-  const m = await readMemory(client).catch(() => null); // refused or unreachable: CONFIG below
-  if (m) return { maxmemoryBytes: m.maxBytes, policy: m.policy };
+async function memoryLimits(
+  client: Redis,
+  key: string | undefined,
+): Promise<{ maxmemoryBytes?: number; policy?: string; node?: string }> {
+  const node = key === undefined ? client : onNodeOf(client, key);
+  const m = await readMemoryOfNode(node).catch(() => null); // refused or unreachable: CONFIG below
+  if (m) return { maxmemoryBytes: m.maxBytes, policy: m.policy, node: m.node };
   try {
-    const reply = await client.sendCommand<string[]>([
+    const reply = await node.sendCommand<string[]>([
       "CONFIG",
       "GET",
       "maxmemory",

@@ -14,6 +14,7 @@ import {
 } from "./cluster-life.ts";
 import type { Redis } from "./connect.ts";
 import { commandKey, isBlocking } from "./route.ts";
+import { keySlot } from "./slot.ts";
 import { parseClusterUrl } from "./url.ts";
 
 export type { ClusterClientOptions };
@@ -49,6 +50,20 @@ export class ClusterRedis implements Redis {
     if (key === undefined) return (await (await this.#keylessNode()).sendCommand(args)) as T;
     const send = (client: NodeClient, options?: unknown) => client.sendCommand(args, options);
     return (await this.shared.cluster._execute({ firstKey: key }, false, undefined, send)) as T;
+  }
+
+  /**
+   * host:port of the node this view sends its keyless commands to (the master of its key's
+   * slot, or its node), as the client's slot map says; null when that map does not say.
+   */
+  get address(): string | null {
+    const { target } = this;
+    type Addressed = { address?: string } | undefined;
+    if (target.kind === "node") return (target.node as Addressed)?.address ?? null;
+    if (target.kind === "client") return null;
+    // node-redis' slot map (RedisCluster.slots: per slot its master, `address` host:port).
+    const slots = (this.shared.cluster as unknown as { slots?: { master?: Addressed }[] }).slots;
+    return slots?.[keySlot(target.key)]?.master?.address ?? null;
   }
 
   #keylessNode(): Promise<NodeClient> {
