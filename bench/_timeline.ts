@@ -71,7 +71,7 @@ export interface ShardSummary {
 }
 
 /** Per shard, from the kill to bucket `lastBucket`: its errors, when they began and ended, its longest gap. */
-export function summarise(
+export function summariseShards(
   t: Timeline,
   killed: readonly number[],
   lastBucket: number,
@@ -134,8 +134,7 @@ export function formatTimeline(
       folded++;
       continue;
     }
-    if (folded > 0)
-      lines.push(`| … ${folded} × 100 ms alike |${shards.map(() => " |").join("")} |`);
+    if (folded > 0) lines.push(`| … ${folded} × the same |${shards.map(() => " |").join("")} |`);
     folded = 0;
     previous = shape;
     lines.push(`| ${b * BUCKET_MS} | ${cells.join(" | ")} | ${worker} |`);

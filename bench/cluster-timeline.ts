@@ -13,7 +13,7 @@ import { shardKeys, shardOf } from "../lib/engine/keys.ts";
 import { Queue } from "../lib/index.ts";
 import { startLab, stopLab } from "./_cluster.ts";
 import { nowMs, ROOT, spawnProc } from "./_proc.ts";
-import { BUCKET_MS, formatTimeline, summarise, Timeline } from "./_timeline.ts";
+import { BUCKET_MS, formatTimeline, summariseShards, Timeline } from "./_timeline.ts";
 
 const SHARDS = 6;
 const IN_FLIGHT_PER_SHARD = 8;
@@ -92,7 +92,7 @@ async function run(index: number): Promise<boolean> {
     stop = true;
     await Promise.all(loops);
     const last = Math.floor(RUN_AFTER_KILL_MS / BUCKET_MS) - 1;
-    const shards = summarise(timeline, killed, last);
+    const shards = summariseShards(timeline, killed, last);
     const resume = Math.max(...shards.map((s) => s.resumeMs ?? 0));
     const worst = Math.max(...shards.filter((s) => !s.onKilledMaster).map((s) => s.longestGapMs));
     const drained = await drainedAll(q, keys, acked);

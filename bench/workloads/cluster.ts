@@ -55,6 +55,10 @@ export async function cluster(ctx: Ctx): Promise<void> {
   }
 }
 
+/**
+ * One figure per shard (`shard0`…), per master (`master0.cpu`, `master0.usec`: its shards'
+ * jobs) and per replica (`replica0.cpu`: its master's jobs), numbered as the cluster started.
+ */
 function recordCosts(ctx: Ctx, side: Lab, r: Drained): void {
   const add = (what: string, unit: string, v: number | undefined) => {
     if (v !== undefined && Number.isFinite(v) && v > 0) {
@@ -62,11 +66,12 @@ function recordCosts(ctx: Ctx, side: Lab, r: Drained): void {
     }
   };
   add("worker.cpu", "us/job", r.workerCpuUs);
-  for (const s of r.shardJobsPerS) add("shard", "jobs/s", s);
+  for (const [s, v] of r.shardJobsPerS.entries()) add(`shard${s}`, "jobs/s", v);
+  const count = { master: 0, replica: 0 };
   for (const n of r.nodes) {
-    const role = n.role === "master" ? "master" : "replica";
-    add(`${role}.cpu`, "us/job", n.cpuUs);
-    if (n.role === "master") add("master.usec", "us/job", n.usec);
+    const name = `${n.role}${count[n.role]++}`;
+    add(`${name}.cpu`, "us/job", n.cpuUs);
+    add(`${name}.usec`, "us/job", n.usec);
   }
 }
 
