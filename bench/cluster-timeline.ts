@@ -70,9 +70,9 @@ async function run(index: number): Promise<boolean> {
         timeline.add(shard, nowMs(), "ok");
       } catch (err) {
         timeline.add(shard, nowMs(), "errors");
-        const kind = String((err as Error).message)
-          .replace(/\d+/g, "N")
-          .slice(0, 90);
+        // By kind: the URL and numbers left out, so alike errors count together.
+        const message = String((err as Error).message).replace(lab.url, "<url>");
+        const kind = message.replace(/\d+/g, "N").slice(0, 160);
         errors.set(kind, (errors.get(kind) ?? 0) + 1);
         await Bun.sleep(ERROR_PAUSE_MS);
       }
