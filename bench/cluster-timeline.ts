@@ -22,12 +22,8 @@ const RUN_AFTER_KILL_MS = 6_000;
 /** After an error a loop waits this long: errors come at once while a node is down. */
 const ERROR_PAUSE_MS = 10;
 
-const { values } = parseArgs({ options: { runs: { type: "string", default: "1" } } });
-const runs = Number(values.runs);
-if (!Number.isInteger(runs) || runs < 1) {
-  process.stderr.write("usage: bun bench/cluster-timeline.ts [--runs N] (N a whole number >= 1)\n");
-  process.exit(2);
-}
+const USAGE = "usage: bun bench/cluster-timeline.ts [--runs N] (N a whole number >= 1)";
+const runs = runsOption(process.argv.slice(2));
 let failed = false;
 for (let r = 1; r <= runs; r++) failed = !(await run(r)) || failed;
 process.exit(failed ? 1 : 0);
@@ -156,4 +152,22 @@ async function drainedAll(q: Queue, keys: ReturnType<typeof shardKeys>, acked: s
   const records = await q.getJobs(acked);
   const notFinished = records.filter((r) => r?.status !== "finished").length;
   return { ended, ms, notFinished };
+}
+
+/** --runs from argv; a mistake prints one line and the usage, and exits 2. */
+function runsOption(args: string[]): number {
+  let text: string | undefined;
+  try {
+    const options = { runs: { type: "string", default: "1" } } as const;
+    text = parseArgs({ args, options }).values.runs;
+  } catch (err) {
+    process.stderr.write(`cluster-timeline: ${(err as Error).message}\n${USAGE}\n`);
+    process.exit(2);
+  }
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1) {
+    process.stderr.write(`cluster-timeline: --runs takes a whole number >= 1\n${USAGE}\n`);
+    process.exit(2);
+  }
+  return n;
 }

@@ -423,6 +423,22 @@ describe("the failover timeline (bench/cluster-timeline.ts)", () => {
     expect(table[4]).toBe("| 100 | 0 / **1** | 1 / 0 | 0 / 0 | 1 |");
   });
 
+  test.each([
+    [["--bogus"], /^cluster-timeline: Unknown option '--bogus'.*\nusage: /],
+    [["--runs", "0"], /^cluster-timeline: --runs takes a whole number >= 1\nusage: /],
+  ])("%j exits 2 with one line and the usage", async (args, text) => {
+    const proc = Bun.spawn({
+      cmd: [process.execPath, join(ROOT, "bench/cluster-timeline.ts"), ...args],
+      cwd: ROOT,
+      stdout: "pipe",
+      stderr: "pipe",
+    });
+    const [stderr, code] = await Promise.all([new Response(proc.stderr).text(), proc.exited]);
+    expect(code).toBe(2);
+    expect(stderr).toMatch(text);
+    expect(stderr).not.toContain("    at ");
+  });
+
   test("rows the same as the one before fold into one", () => {
     const t = new Timeline(1, () => killAt);
     t.add(0, at(0), "errors");
