@@ -197,7 +197,7 @@ const minutes = ((nowMs() - t0) / 60_000).toFixed(1);
 process.stdout.write(`\n${formatTable(figures)}\n`);
 const load = `load average ${meta.loadavg.join(" ")} at the start, ${loadEnd.join(" ")} at the end`;
 if (targets.length) {
-  const head = `Issue 11's targets, best of ${o.rounds} round(s), commit ${meta.commit}, ${load}:`;
+  const head = `Targets (issue 11; issue 12's cluster ratio), best of ${o.rounds} round(s), commit ${meta.commit}, ${load}:`;
   process.stdout.write(`\n${head}\n\n${formatTargets(targets)}\n`);
 }
 process.stdout.write(
