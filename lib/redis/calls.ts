@@ -3,6 +3,7 @@
 // masked) and the cause: ConnectError, or RedisFullError with the server's limit and policy.
 import { ClientClosedError, ClientOfflineError, TimeoutError } from "redis";
 import {
+  ConfigError,
   ConnectError,
   isOomError,
   LostReplyError,
@@ -54,6 +55,9 @@ export async function withRetries<T>(
     try {
       return await fn();
     } catch (err) {
+      // Our own verdict (a queue's shard count that contradicts the option): no retry, and
+      // no "unreachable" around it.
+      if (err instanceof ConfigError) throw err;
       const full = isOomError(err);
       if (!full && !isTransient(err)) throw err;
       maybeDone ||= !full && !neverSent(err);
