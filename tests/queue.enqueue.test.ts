@@ -1,7 +1,11 @@
 import { describe, expect, test } from "bun:test";
 import { InputError } from "../lib/errors.ts";
 import { defineTask } from "../lib/types.ts";
-import { openQueue, rawRedis, redisTime, testPrefix } from "./helpers.ts";
+import { openQueue, pinShards, rawRedis, redisTime, testPrefix } from "./helpers.ts";
+
+// These tests read and plant one shard's own keys (q.keys): their queues have one shard, on a
+// cluster one slot.
+pinShards(1);
 
 describe("enqueue", () => {
   test("puts the job in one stream entry (no hash): its id is the entry's", async () => {

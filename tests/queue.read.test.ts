@@ -5,7 +5,11 @@ import { describe, expect, test } from "bun:test";
 import { claimLapsed } from "../lib/engine/claim.ts";
 import { GROUP } from "../lib/engine/keys.ts";
 import { runJob } from "./fixtures/engine.ts";
-import { openQueue, rawRedis, testPrefix } from "./helpers.ts";
+import { openQueue, pinShards, rawRedis, testPrefix } from "./helpers.ts";
+
+// These tests read and plant one shard's own keys (q.keys): their queues have one shard, on a
+// cluster one slot.
+pinShards(1);
 
 describe("getJob reads where a job is", () => {
   test("queued in the stream, started from the pending list (worker, attempt); gone: unknown", async () => {

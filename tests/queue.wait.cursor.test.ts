@@ -9,7 +9,11 @@ import { waitForJobs } from "../lib/queue/read.ts";
 import { connect, type Redis } from "../lib/redis/connect.ts";
 import { asClient, runJob } from "./fixtures/engine.ts";
 import { finishedByAnotherQueue } from "./fixtures/waits.ts";
-import { openQueue, rawRedis, redisUrl, testPrefix } from "./helpers.ts";
+import { openQueue, pinShards, rawRedis, redisUrl, testPrefix } from "./helpers.ts";
+
+// These tests read and plant one shard's own keys (q.keys): their queues have one shard, on a
+// cluster one slot.
+pinShards(1);
 
 /** Records the first word of every command `client` sends from now on, and each reply. */
 function spy(client: Redis): { sent: string[]; replies: unknown[] } {

@@ -7,7 +7,11 @@ import { waitForAll } from "../lib/cli/trigger.ts";
 import type { Queue } from "../lib/queue/queue.ts";
 import { asClient, runJob } from "./fixtures/engine.ts";
 import { finishedByAnotherQueue } from "./fixtures/waits.ts";
-import { openQueue, rawRedis, runCli, testPrefix } from "./helpers.ts";
+import { openQueue, pinShards, rawRedis, runCli, testPrefix } from "./helpers.ts";
+
+// These tests read and plant one shard's own keys (q.keys): their queues have one shard, on a
+// cluster one slot.
+pinShards(1);
 
 describe("a wait with no time left looks once", () => {
   test("a finished job another Queue enqueued: ended, not pending", async () => {

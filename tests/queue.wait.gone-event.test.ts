@@ -9,7 +9,11 @@ import { enqueueBatch, prepareBatch } from "../lib/engine/enqueue.ts";
 import { waitForJobs } from "../lib/queue/read.ts";
 import { connect } from "../lib/redis/connect.ts";
 import { asClient, freshQueue, killWaiting, runJob } from "./fixtures/engine.ts";
-import { openQueue, rawRedis, redisUrl, testPrefix } from "./helpers.ts";
+import { openQueue, pinShards, rawRedis, redisUrl, testPrefix } from "./helpers.ts";
+
+// These tests read and plant one shard's own keys (q.keys): their queues have one shard, on a
+// cluster one slot.
+pinShards(1);
 
 const OPTS = { timeoutMs: 5_000, blockMs: 20 };
 

@@ -6,6 +6,7 @@ import { GROUP } from "../lib/engine/keys.ts";
 import { defineTask } from "../lib/types.ts";
 import {
   openQueue,
+  pinShards,
   ROOT,
   rawRedis,
   redisUrl,
@@ -14,6 +15,10 @@ import {
   until,
   waitForLine,
 } from "./helpers.ts";
+
+// These tests read and plant one shard's own keys (q.keys): their queues have one shard, on a
+// cluster one slot.
+pinShards(1);
 
 const SCRIPT = resolve(ROOT, "tests/fixtures/crash-worker.ts");
 

@@ -5,7 +5,11 @@
 import { describe, expect, test } from "bun:test";
 import { entryFields } from "../lib/engine/entry.ts";
 import { defineTask } from "../lib/types.ts";
-import { logRecorder, openQueue, rawRedis, startWorker, testPrefix } from "./helpers.ts";
+import { logRecorder, openQueue, pinShards, rawRedis, startWorker, testPrefix } from "./helpers.ts";
+
+// These tests read and plant one shard's own keys (q.keys): their queues have one shard, on a
+// cluster one slot.
+pinShards(1);
 
 const echo = defineTask({ name: "echo", run: async (p: unknown) => p });
 

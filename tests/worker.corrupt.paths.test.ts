@@ -8,7 +8,19 @@ import { GROUP } from "../lib/engine/keys.ts";
 import { PermanentError } from "../lib/errors.ts";
 import { defineTask } from "../lib/types.ts";
 import { CORRUPT, count, deadLetters, echo, pending } from "./fixtures/corrupt.ts";
-import { logRecorder, openQueue, rawRedis, startWorker, testPrefix, until } from "./helpers.ts";
+import {
+  logRecorder,
+  openQueue,
+  pinShards,
+  rawRedis,
+  startWorker,
+  testPrefix,
+  until,
+} from "./helpers.ts";
+
+// These tests read and plant one shard's own keys (q.keys): their queues have one shard, on a
+// cluster one slot.
+pinShards(1);
 
 describe("corrupt records on the fail, finish and claim paths", () => {
   test("a permanent failure of a job whose record vanished is dead-lettered", async () => {

@@ -7,12 +7,17 @@ import { CORRUPT, count, deadLetters, echo, pending } from "./fixtures/corrupt.t
 import {
   logRecorder,
   openQueue,
+  pinShards,
   type RawRedis,
   rawRedis,
   startWorker,
   testPrefix,
   until,
 } from "./helpers.ts";
+
+// These tests read and plant one shard's own keys (q.keys): their queues have one shard, on a
+// cluster one slot.
+pinShards(1);
 
 /**
  * How a corrupt entry must end: `dead` = a dead letter (under the job's id) whose error

@@ -5,12 +5,17 @@ import {
   commandCalls,
   logRecorder,
   openQueue,
+  pinShards,
   rawRedis,
   redisTime,
   startWorker,
   testPrefix,
   until,
 } from "./helpers.ts";
+
+// These tests read and plant one shard's own keys (q.keys): their queues have one shard, on a
+// cluster one slot.
+pinShards(1);
 
 const add = defineTask({ name: "add", run: async (p: { a: number; b: number }) => p.a + p.b });
 

@@ -6,7 +6,19 @@ import { GROUP } from "../lib/engine/keys.ts";
 import type { Queue } from "../lib/queue/queue.ts";
 import { defineTask } from "../lib/types.ts";
 import type { RawRedis } from "./helpers.ts";
-import { commandCalls, openQueue, rawRedis, startWorker, testPrefix, until } from "./helpers.ts";
+import {
+  commandCalls,
+  openQueue,
+  pinShards,
+  rawRedis,
+  startWorker,
+  testPrefix,
+  until,
+} from "./helpers.ts";
+
+// These tests read and plant one shard's own keys (q.keys): their queues have one shard, on a
+// cluster one slot.
+pinShards(1);
 
 /** Reads the next entry as consumer `name` (the job is started), and never acks it. */
 async function crashAfterStart(r: RawRedis, q: Queue, name: string): Promise<string> {

@@ -11,11 +11,16 @@ import {
   deadLetterErrors,
   openQueue,
   pendingCount,
+  pinShards,
   ROOT,
   rawRedis,
   redisUrl,
   testPrefix,
 } from "./helpers.ts";
+
+// These tests read and plant one shard's own keys (q.keys): their queues have one shard, on a
+// cluster one slot.
+pinShards(1);
 
 const SCRIPT = resolve(ROOT, "tests/fixtures/crash-worker.ts");
 

@@ -11,6 +11,7 @@ import {
   logRecorder,
   openQueue,
   pendingCount,
+  pinShards,
   rawRedis,
   redisUrl,
   runCli,
@@ -18,6 +19,10 @@ import {
   testPrefix,
   until,
 } from "./helpers.ts";
+
+// These tests read and plant one shard's own keys (q.keys): their queues have one shard, on a
+// cluster one slot.
+pinShards(1);
 
 const task = (name: string) => defineTask({ name, run: async (p: unknown) => `${name}:${p}` });
 const pending = (r: RawRedis, q: Queue) => pendingCount(r, q.keys);
