@@ -1,5 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { InputError } from "../lib/errors.ts";
+import { onNodeOf } from "../lib/redis/cluster.ts";
+import type { Redis } from "../lib/redis/connect.ts";
 import { defineTask } from "../lib/types.ts";
 import { openQueue, pinShards, rawRedis, redisTime, testPrefix } from "./helpers.ts";
 
@@ -142,9 +144,11 @@ describe("the receipt that makes a re-sent batch safe", () => {
       await q.enqueue("t", null);
       const keys: string[] = [];
       let cursor = "0";
+      // SCAN on the server holding the queue (on a cluster, its slot's master).
+      const node = onNodeOf(r as unknown as Redis, q.keys.stream);
       do {
         const match = ["MATCH", `${prefix}:*receipt:*`, "COUNT", "1000"];
-        const [next, found] = (await r.sendCommand(["SCAN", cursor, ...match])) as [
+        const [next, found] = (await node.sendCommand(["SCAN", cursor, ...match])) as [
           string,
           string[],
         ];

@@ -83,7 +83,7 @@ describe("waitForJobs from an enqueue's cursor", () => {
   test("a result recorded before the wait started comes with its first blocking read", async () => {
     await using r = await rawRedis();
     const client = await connect(redisUrl());
-    const blocking = await connect(redisUrl());
+    const blocking = await connect(redisUrl(), { blocking: true });
     try {
       await using q = await openQueue({ prefix: testPrefix() });
       await runJob(asClient(r), q.keys, []); // the group, as a worker makes it

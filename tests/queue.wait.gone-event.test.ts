@@ -21,7 +21,7 @@ describe("a wait from an enqueue's cursor, the job's event gone", () => {
   test("failed with a letter only (Redis was full), events deleted: read as failed from its letter", async () => {
     await using r = await rawRedis();
     const client = await connect(redisUrl());
-    const blocking = await connect(redisUrl());
+    const blocking = await connect(redisUrl(), { blocking: true });
     try {
       const keys = await freshQueue(r);
       const batch = prepareBatch([{ task: "t", payload: "2", maxAttempts: 1 }]);

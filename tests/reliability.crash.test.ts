@@ -3,6 +3,7 @@
 import { describe, expect, test } from "bun:test";
 import { resolve } from "node:path";
 import { GROUP } from "../lib/engine/keys.ts";
+import { onNodeOf } from "../lib/redis/cluster.ts";
 import { defineTask } from "../lib/types.ts";
 import {
   openQueue,
@@ -118,7 +119,11 @@ describe("worker killed", () => {
     const idle = spawnWorker(prefix, "idle");
     await waitForLine(idle.stdout, /worker started/);
     await until(
-      async () => String(await q.client.sendCommand(["CLIENT", "LIST"])).includes("cmd=xreadgroup"),
+      // CLIENT LIST on the server holding the queue (on a cluster, its slot's master).
+      async () =>
+        String(await onNodeOf(q.client, q.keys.stream).sendCommand(["CLIENT", "LIST"])).includes(
+          "cmd=xreadgroup",
+        ),
       "a blocked read",
     );
     idle.kill("SIGKILL");
