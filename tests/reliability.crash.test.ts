@@ -2,12 +2,12 @@
 // dead-lettered, none stays pending, and a result is recorded once.
 import { describe, expect, test } from "bun:test";
 import { resolve } from "node:path";
-import { GROUP } from "../lib/engine/keys.ts";
+import { GROUP, type QueueKeys, shardKeys, shardOf } from "../lib/engine/keys.ts";
+import type { Queue } from "../lib/queue/queue.ts";
 import { onNodeOf } from "../lib/redis/cluster.ts";
 import { defineTask } from "../lib/types.ts";
 import {
   openQueue,
-  pinShards,
   ROOT,
   rawRedis,
   redisUrl,
@@ -17,9 +17,9 @@ import {
   waitForLine,
 } from "./helpers.ts";
 
-// These tests read and plant one shard's own keys (q.keys): their queues have one shard, on a
-// cluster one slot.
-pinShards(1);
+/** The keys of the shard job `id` lives in (6 shards in the cluster pass). */
+const keysOf = (q: Queue, id: string): QueueKeys =>
+  shardKeys(q.options.prefix, q.options.queue, q.shards)[shardOf(id, q.shards)]!;
 
 const SCRIPT = resolve(ROOT, "tests/fixtures/crash-worker.ts");
 
@@ -44,8 +44,9 @@ describe("worker killed", () => {
     const w = await startWorker({ prefix, tasks: [rerun], claimIdleMs: 200 });
     const { ended } = await q.waitForJobs([id], { timeoutMs: 10_000 });
     expect(ended.get(id)).toMatchObject({ status: "finished", result: "second run", attempts: 2 });
-    expect(await r.sendCommand(["HGET", q.keys.stats, "finished"])).toBe("1");
-    expect(Number((await r.sendCommand(["XPENDING", q.keys.stream, GROUP]))[0])).toBe(0);
+    const k = keysOf(q, id);
+    expect(await r.sendCommand(["HGET", k.stats, "finished"])).toBe("1");
+    expect(Number((await r.sendCommand(["XPENDING", k.stream, GROUP]))[0])).toBe(0);
     await w.stop();
   });
 
@@ -71,7 +72,8 @@ describe("worker killed", () => {
     const job = await q.getJob(poison);
     expect(job?.status).toBe("failed");
     expect(job?.error).toContain("abandoned: its worker stopped during attempt 3 of 3");
-    const dead = (await r.sendCommand(["XRANGE", q.keys.dead, "-", "+"])) as [string, string[]][];
+    const k = keysOf(q, poison);
+    const dead = (await r.sendCommand(["XRANGE", k.dead, "-", "+"])) as [string, string[]][];
     expect(dead.map((d) => d[1][1])).toEqual([poison]);
     // The survivor still works.
     const echo = await q.enqueue("echo", "still here");
@@ -119,7 +121,7 @@ describe("worker killed", () => {
     const idle = spawnWorker(prefix, "idle");
     await waitForLine(idle.stdout, /worker started/);
     await until(
-      // CLIENT LIST on the server holding the queue (on a cluster, its slot's master).
+      // CLIENT LIST on the server holding the queue's shard 0 (on a cluster, its slot's master).
       async () =>
         String(await onNodeOf(q.client, q.keys.stream).sendCommand(["CLIENT", "LIST"])).includes(
           "cmd=xreadgroup",

@@ -2,7 +2,13 @@
 // full (`waitForMemoryS`), with back-off; then one typed error that names the URL (password
 // masked) and the cause: ConnectError, or RedisFullError with the server's limit and policy.
 import { ClientClosedError, ClientOfflineError, TimeoutError } from "redis";
-import { ConnectError, isOomError, LostReplyError, RedisFullError } from "../errors.ts";
+import {
+  ConfigError,
+  ConnectError,
+  isOomError,
+  LostReplyError,
+  RedisFullError,
+} from "../errors.ts";
 import { exponentialMs } from "../time.ts";
 import { describeCause, isTransient } from "./cause.ts";
 import type { Redis } from "./connect.ts";
@@ -41,6 +47,9 @@ export async function withRetries<T>(
     try {
       return await fn();
     } catch (err) {
+      // A refusal of the caller's options (a queue of another shard count, made by another
+      // process meanwhile): no outage, and no retry would change it.
+      if (err instanceof ConfigError) throw err;
       const full = isOomError(err);
       if (!full && !isTransient(err)) throw err;
       maybeDone ||= !full && !neverSent(err);
