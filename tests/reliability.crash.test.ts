@@ -13,6 +13,7 @@ import {
   redisUrl,
   startWorker,
   testPrefix,
+  testShards,
   until,
   waitForLine,
 } from "./helpers.ts";
@@ -25,7 +26,7 @@ const SCRIPT = resolve(ROOT, "tests/fixtures/crash-worker.ts");
 
 function spawnWorker(prefix: string, name: string) {
   return Bun.spawn({
-    cmd: [process.execPath, SCRIPT, redisUrl(), prefix, name],
+    cmd: [process.execPath, SCRIPT, redisUrl(), prefix, name, String(testShards() ?? "")],
     stdout: "pipe",
     stderr: "pipe",
   });
