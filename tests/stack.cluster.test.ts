@@ -267,9 +267,7 @@ test("every node dying under the stack stops the workers and exits 6, as one Red
   expect(out.text).toContain("SIGTERM to workers");
 }, 60_000);
 
-// Enable (test.todo → test) once main's worker, dashboard and trigger take redis+cluster://
-// URLs and the worker honours COURIER_SHARDS: today they exit 2 on the scheme.
-test.todo("a job triggered on a cluster stack is done by its workers, on a queue of 6 shards", async () => {
+test("a job triggered on a cluster stack is done by its workers, on a queue of 6 shards", async () => {
   const page = Bun.serve({
     hostname: "127.0.0.1",
     port: 0,

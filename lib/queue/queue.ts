@@ -191,6 +191,8 @@ export class Queue {
         const send = shardedSender(this.client, keys, batch, next, {
           receiptTtlMs: receiptTtlFor(window),
           onReply: (reply, shard) => this.#recent.remember(reply, shard),
+          replicaWaitMs:
+            this.options.durability === "replicated" ? this.options.replicaWaitMs : undefined,
           call: (_, size, fn) =>
             this.#call(
               fn,

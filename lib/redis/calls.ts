@@ -7,6 +7,7 @@ import {
   ConnectError,
   isOomError,
   LostReplyError,
+  NotReplicatedError,
   RedisFullError,
 } from "../errors.ts";
 import { exponentialMs } from "../time.ts";
@@ -70,6 +71,8 @@ function neverSent(err: unknown): boolean {
 }
 
 function connectError(policy: RetryPolicy, err: unknown, maybeDone: boolean): ConnectError {
+  // Tried again while a replica might attach (a master just promoted has none): as it was.
+  if (err instanceof NotReplicatedError) return err;
   const url = maskUrl(policy.redisUrl);
   // node-redis rejects a command that waited longer than its timeout with an empty
   // TimeoutError: the connection may be fine, the server busy or the reply lost in between.
