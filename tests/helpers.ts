@@ -1,11 +1,13 @@
 // Test helpers: a unique key prefix per test, tracked resources (closed after each test, and
 // reported as a failure when a test forgets them), a local page server and CLI runners.
 
+import { afterAll, beforeAll } from "bun:test";
 import { resolve } from "node:path";
 import type { Server, Subprocess } from "bun";
 import type { Logger, LogLevel } from "../lib/log.ts";
 import { Queue, type QueueConfig } from "../lib/queue/queue.ts";
-import { connect } from "../lib/redis/connect.ts";
+import { mastersOf } from "../lib/redis/cluster.ts";
+import { connect, type Redis } from "../lib/redis/connect.ts";
 import { Worker, type WorkerConfig } from "../lib/worker/worker.ts";
 
 export const ROOT = resolve(import.meta.dir, "..");
@@ -257,13 +259,54 @@ export async function deadLetterErrors(
  * is the current test's doing: a way to wait for "the worker has read N times" without sleeping.
  */
 export async function commandCalls(r: RawRedis, command: string): Promise<number> {
-  const info = String(await r.sendCommand(["INFO", "commandstats"]));
-  const m = new RegExp(`^cmdstat_${command.toLowerCase()}:calls=(\\d+)`, "m").exec(info);
-  return m ? Number(m[1]) : 0;
+  let calls = 0;
+  // On a cluster, the sum over its masters (a queue's shards are spread over them).
+  for (const node of await mastersOf(r as unknown as Redis)) {
+    const info = String(await node.sendCommand(["INFO", "commandstats"]));
+    const m = new RegExp(`^cmdstat_${command.toLowerCase()}:calls=(\\d+)`, "m").exec(info);
+    calls += m ? Number(m[1]) : 0;
+  }
+  return calls;
 }
 
 /** Redis' clock, ms (one TIME): the clock every time Courier writes comes from. */
 export async function redisTime(r: { sendCommand(args: readonly string[]): Promise<unknown> }) {
   const [s, us] = (await r.sendCommand(["TIME"])) as [string, string];
   return Number(s) * 1_000 + Math.floor(Number(us) / 1_000);
+}
+
+/**
+ * Pins the shards of the queues this file's tests make through these helpers (openQueue,
+ * startWorker, spawnCli) to `n`, whatever COURIER_TEST_SHARDS says (6 in the cluster pass): for
+ * a file that checks one shard's own keys. On a cluster its queue then lives in one slot.
+ * Call at the top level of the file.
+ */
+export function pinShards(n: number): void {
+  let before: string | undefined;
+  beforeAll(() => {
+    before = process.env.COURIER_TEST_SHARDS;
+    process.env.COURIER_TEST_SHARDS = String(n);
+  });
+  afterAll(() => {
+    if (before === undefined) delete process.env.COURIER_TEST_SHARDS;
+    else process.env.COURIER_TEST_SHARDS = before;
+  });
+}
+
+/**
+ * A plain redis:// URL of the one server holding `key`: the test Redis itself, or on a cluster
+ * the master of the key's slot (for what only one server's client can do: MONITOR, CLIENT LIST).
+ */
+export async function nodeUrlOf(key: string): Promise<string> {
+  if (process.env.COURIER_TEST_CLUSTER !== "1") return redisUrl();
+  await using r = await rawRedis();
+  const slot = Number(await r.sendCommand(["CLUSTER", "KEYSLOT", key]));
+  const ranges = (await r.sendCommand(["CLUSTER", "SLOTS"])) as [
+    number,
+    number,
+    [string, number],
+  ][];
+  const range = ranges.find(([from, to]) => slot >= Number(from) && slot <= Number(to));
+  if (!range) throw new Error(`no master serves slot ${slot}`);
+  return `redis://${range[2][0]}:${range[2][1]}`;
 }

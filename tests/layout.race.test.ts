@@ -8,7 +8,7 @@ import { openLayout } from "../lib/engine/layout.ts";
 import { runScript, scripts } from "../lib/engine/lua.ts";
 import { ConfigError } from "../lib/errors.ts";
 import type { Redis } from "../lib/redis/connect.ts";
-import { openQueue, rawRedis, testPrefix } from "./helpers.ts";
+import { openQueue, rawRedis, startWorker, testPrefix } from "./helpers.ts";
 
 test("a one-shard queue whose first jobs landed before a 6-shard record keeps one shard", async () => {
   await using r = await rawRedis();
@@ -56,4 +56,20 @@ test("a producer of 6 shards whose queue a worker just made of 1 is told so, not
   expect(err).toBeInstanceOf(ConfigError);
   expect(String(err)).toMatch(/has 1 shard, not 6/);
   expect(String(err)).not.toContain("unreachable");
+});
+
+test("a 6-shard producer whose queue a worker made meanwhile with 1: refused at once, one line, not 'unreachable'", async () => {
+  const prefix = testPrefix();
+  // Connected before the queue existed: no layout to refuse yet. Retries allowed: a refusal of
+  // the count is no outage, and no retry would change it.
+  await using q = await openQueue({ prefix, shards: 6, retryConnectS: 30 });
+  const w = await startWorker({ prefix, tasks: [], shards: 1 });
+  const started = Date.now();
+  const err = await q.enqueue("t", null).catch((e: unknown) => e);
+  expect(err).toBeInstanceOf(ConfigError);
+  expect((err as Error).message).toBe(
+    `queue "default" (prefix ${prefix}) has 1 shard, not 6: the count is fixed when a queue is created (leave out --shards, or use another --queue)`,
+  );
+  expect(Date.now() - started).toBeLessThan(10_000); // not retried for retryConnectS
+  await w.stop();
 });

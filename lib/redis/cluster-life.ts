@@ -60,6 +60,8 @@ export class Shared {
   /** A node lost its connection since one was last ready: the next ready is a "ready" event. */
   #lost = false;
   readonly #watched = new WeakSet<NodeClient>();
+  /** Node connections that have been ready: one not ready now was lost (see isReady). */
+  readonly #wasReady = new WeakSet<NodeClient>();
 
   constructor(
     readonly cluster: NodeRedisCluster,
@@ -73,6 +75,8 @@ export class Shared {
     cluster.on("error", lost);
     cluster.on("node-error", lost);
     cluster.on("node-ready", (node: { host: string; port: number }) => {
+      const client = this.cluster.nodeByAddress.get(`${node.host}:${node.port}`)?.client;
+      if (client) this.#wasReady.add(client);
       this.#name(node);
       if (!this.#lost) return;
       this.#lost = false;
@@ -82,8 +86,17 @@ export class Shared {
     cluster.on("disconnect", () => this.events.emit("end"));
   }
 
+  /**
+   * Every node connection up. A blocking client opens a node's connection when a read first
+   * reaches it: one still opening for the first time is no lost connection, or a worker reading
+   * every shard would read as not ready (/healthz 503) now and then for nothing.
+   */
   get isReady(): boolean {
-    return this.cluster.isReady && this.#clients().every((c) => c.isReady);
+    if (!this.cluster.isReady) return false;
+    return this.#clients().every((c) => {
+      if (c.isReady) this.#wasReady.add(c);
+      return c.isReady || (this.blocking && !this.#wasReady.has(c));
+    });
   }
 
   /** Learns the layout from a seed, trying again until the deadline. */
