@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { LocalCluster, startCluster } from "../lib/stack/cluster.ts";
 import { findFreePort, startRedisServer } from "../lib/stack/redis-server.ts";
+import { errorReplies, errorRepliesLine } from "./fixtures/cluster-errors.ts";
 import { closeLeftovers } from "./helpers.ts";
 
 // COURIER_TEST_CLUSTER=1: the same tests against a local 3+3 Redis Cluster (lib/stack/cluster.ts),
@@ -28,6 +29,10 @@ afterEach(async () => {
 });
 
 afterAll(async () => {
+  if (server instanceof LocalCluster) {
+    // Errors a test caught count too (tests/fixtures/cluster-errors.ts; scripts/check.ts reads it).
+    console.error(errorRepliesLine(await errorReplies(server.livePorts)));
+  }
   await (server instanceof LocalCluster ? server.stop() : server.stop(2_000));
   rmSync(dataDir, { recursive: true, force: true });
 });
