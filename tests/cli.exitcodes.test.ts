@@ -101,10 +101,15 @@ describe("exit 6: Redis unreachable or refusing us; exit 2: its URL malformed", 
   const closedPort = async () => `127.0.0.1:${await findFreePort()}`;
 
   // Nothing listens on a port that was just free; the test Redis has no user "user".
+  // On a cluster (the cluster pass) its URL is `redis+cluster://seed,…`: one seed is enough.
+  const withUser = (url: string, user: string) => {
+    const [scheme, hosts] = url.split("://") as [string, string];
+    return `${scheme}://${user}@${hosts.split(",")[0]}`;
+  };
   test.each(
     each([
       ["a closed port", async () => `redis://user:secret@${await closedPort()}`],
-      ["a wrong password", async () => `redis://user:secret@${new URL(redisUrl()).host}`],
+      ["a wrong password", async () => withUser(redisUrl(), "user:secret")],
     ]),
   )("%s, %s: one line, no stack trace, no password", async (cli, _why, url) => {
     const given = await url();

@@ -1,11 +1,13 @@
 // Test helpers: a unique key prefix per test, tracked resources (closed after each test, and
 // reported as a failure when a test forgets them), a local page server and CLI runners.
 
+import { afterAll, beforeAll } from "bun:test";
 import { resolve } from "node:path";
 import type { Server, Subprocess } from "bun";
 import type { Logger, LogLevel } from "../lib/log.ts";
 import { Queue, type QueueConfig } from "../lib/queue/queue.ts";
-import { connect } from "../lib/redis/connect.ts";
+import { onNodeOf } from "../lib/redis/cluster.ts";
+import { connect, type Redis } from "../lib/redis/connect.ts";
 import { Worker, type WorkerConfig } from "../lib/worker/worker.ts";
 
 export const ROOT = resolve(import.meta.dir, "..");
@@ -24,6 +26,25 @@ export function testShards(): number | undefined {
   const n = Number(process.env.COURIER_TEST_SHARDS);
   return Number.isInteger(n) && n >= 1 ? n : undefined;
 }
+
+/**
+ * For a test file that checks a queue's raw keys in the one-shard layout (queueKeys): in the
+ * cluster pass its queues get one shard too (COURIER_TEST_SHARDS=1 while it runs), still on
+ * the cluster, in one slot. Call it at the top of the file.
+ */
+export function oneShardFile(): void {
+  let before: string | undefined;
+  beforeAll(() => {
+    before = process.env.COURIER_TEST_SHARDS;
+    if (before !== undefined) process.env.COURIER_TEST_SHARDS = "1";
+  });
+  afterAll(() => {
+    if (before !== undefined) process.env.COURIER_TEST_SHARDS = before;
+  });
+}
+
+/** Where a test cannot run on a cluster at all (`test.skipIf(!onOneServer)`, with the reason). */
+export const onOneServer = process.env.COURIER_TEST_CLUSTER !== "1";
 
 let counter = 0;
 /** A key prefix no other test uses, so tests never see each other's keys. */
@@ -255,9 +276,12 @@ export async function deadLetterErrors(
  * How many times Redis has run `command` (INFO commandstats; calls from scripts count too).
  * The test Redis is this run's own and tests run one at a time, so a rise between two reads
  * is the current test's doing: a way to wait for "the worker has read N times" without sleeping.
+ * On a cluster, `near` (one of the queue's keys) says which node's counts to read.
  */
-export async function commandCalls(r: RawRedis, command: string): Promise<number> {
-  const info = String(await r.sendCommand(["INFO", "commandstats"]));
+export async function commandCalls(r: RawRedis, command: string, near?: string): Promise<number> {
+  // On a cluster each node counts its own calls: `near`, a key, names the node to ask.
+  const on = near === undefined ? r : onNodeOf(r as unknown as Redis, near);
+  const info = String(await on.sendCommand(["INFO", "commandstats"]));
   const m = new RegExp(`^cmdstat_${command.toLowerCase()}:calls=(\\d+)`, "m").exec(info);
   return m ? Number(m[1]) : 0;
 }
