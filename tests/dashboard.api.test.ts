@@ -5,7 +5,7 @@ import { type Dashboard, startDashboard } from "../lib/dashboard/server.ts";
 import { ConfigError, PermanentError } from "../lib/errors.ts";
 import { defineTask } from "../lib/types.ts";
 import { deadJobs, firstSnapshot } from "./fixtures/dashboard.ts";
-import { openQueue, redisUrl, testPrefix } from "./helpers.ts";
+import { openQueue, redisUrl, testPrefix, testShards } from "./helpers.ts";
 
 const TOKEN = "s3cret-test-token-0001";
 const running: Dashboard[] = [];
@@ -14,7 +14,13 @@ afterEach(async () => {
 });
 
 async function dashboard(prefix: string, token?: string): Promise<Dashboard> {
-  const d = await startDashboard({ redisUrl: redisUrl(), prefix, port: 0, token });
+  const d = await startDashboard({
+    redisUrl: redisUrl(),
+    shards: testShards(),
+    prefix,
+    port: 0,
+    token,
+  });
   running.push(d);
   return d;
 }
