@@ -13,7 +13,7 @@ import {
   triggerOne,
   workerArgs,
 } from "./fixtures/cli/harness.ts";
-import { rawRedis, redisUrl, runCli, spawnCli, testPrefix, until } from "./helpers.ts";
+import { clientList, rawRedis, redisUrl, runCli, spawnCli, testPrefix, until } from "./helpers.ts";
 
 const EXAMPLE = "https://example.org/";
 const STACK_FRAME = /^\s+at .+:\d+/m;
@@ -257,8 +257,7 @@ describe("exits 0 and 1: a worker running", () => {
       await using redis = await rawRedis();
       // The waiter is blocked reading the events stream before any worker exists.
       await until(async () => {
-        const clients = String(await redis.sendCommand(["CLIENT", "LIST"]));
-        return /name=courier-waiter .*cmd=xread/.test(clients);
+        return /name=courier-waiter .*cmd=xread/.test(await clientList(redis));
       }, "result --wait to block on the events stream");
       expect(waiter.exitCode).toBeNull();
 

@@ -5,7 +5,7 @@ import { type Dashboard, startDashboard } from "../lib/dashboard/server.ts";
 import { ConfigError, PermanentError } from "../lib/errors.ts";
 import { defineTask } from "../lib/types.ts";
 import { deadJobs, firstSnapshot } from "./fixtures/dashboard.ts";
-import { openQueue, redisUrl, testPrefix, testShards } from "./helpers.ts";
+import { openQueue, redisUrl, testPrefix } from "./helpers.ts";
 
 const TOKEN = "s3cret-test-token-0001";
 const running: Dashboard[] = [];
@@ -16,7 +16,6 @@ afterEach(async () => {
 async function dashboard(prefix: string, token?: string): Promise<Dashboard> {
   const d = await startDashboard({
     redisUrl: redisUrl(),
-    shards: testShards(),
     prefix,
     port: 0,
     token,
@@ -95,7 +94,7 @@ describe("dashboard over HTTP", () => {
 
   test("dead letters come in pages; a job shows its attempts", async () => {
     const prefix = testPrefix();
-    const ids = await deadJobs(prefix, 3, { task: fails });
+    const ids = await deadJobs(prefix, 3, { task: fails, shards: 1 });
     const d = await dashboard(prefix);
     const first = (await get(d, "/api/dead?limit=2")).body;
     expect(first.total).toBe(3);
@@ -152,7 +151,8 @@ describe("dashboard over HTTP", () => {
     const ok = await post(d, "/api/trigger", auth, { url: "www.example.org" });
     expect(ok.status).toBe(201);
     expect(ok.body.url).toBe("https://www.example.org/");
-    await using q = await openQueue({ prefix });
+    // Read as the dashboard made it (its shard count, not the test's: it was given none).
+    await using q = await openQueue({ prefix, shards: undefined });
     expect(await q.getJob(String(ok.body.id))).toMatchObject({
       task: "wordcount",
       status: "queued",

@@ -6,7 +6,7 @@ import { resolve } from "node:path";
 import type { Server, Subprocess } from "bun";
 import type { Logger, LogLevel } from "../lib/log.ts";
 import { Queue, type QueueConfig } from "../lib/queue/queue.ts";
-import { onNodeOf } from "../lib/redis/cluster.ts";
+import { mastersOf, onNodeOf } from "../lib/redis/cluster.ts";
 import { connect, type Redis } from "../lib/redis/connect.ts";
 import { Worker, type WorkerConfig } from "../lib/worker/worker.ts";
 
@@ -290,4 +290,11 @@ export async function commandCalls(r: RawRedis, command: string, near?: string):
 export async function redisTime(r: { sendCommand(args: readonly string[]): Promise<unknown> }) {
   const [s, us] = (await r.sendCommand(["TIME"])) as [string, string];
   return Number(s) * 1_000 + Math.floor(Number(us) / 1_000);
+}
+
+/** CLIENT LIST of the test Redis: of every master on a cluster (the cluster pass), one after the other. */
+export async function clientList(r: RawRedis): Promise<string> {
+  const nodes = await mastersOf(r as unknown as Redis);
+  const lists = await Promise.all(nodes.map((n) => n.sendCommand(["CLIENT", "LIST"])));
+  return lists.map(String).join("");
 }
