@@ -44,6 +44,8 @@ export const LEFT_OUT: Record<string, string[]> = {
     "stack.signals",
     "worker.stop.backoff",
   ],
+  "Chromium over the dashboard's page: the page reads the API that dashboard.api and dashboard.queues check in this pass, and a browser is the slowest thing the suite starts":
+    ["dashboard.browser", "dashboard.pages.browser"],
   "a proxy in front of one server that drops replies: a cluster client learns the nodes' own addresses and goes around it":
     ["enqueue.lost-reply", "guarantees.network"],
   "already on a real cluster of their own (they kill and restart its nodes)": [

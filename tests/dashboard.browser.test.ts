@@ -8,10 +8,7 @@ import { expect, test } from "bun:test";
 import { copyFileSync, existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { injected, launch, nextSnapshot, textIs } from "./fixtures/chromium.ts";
-import { oneShardFile, ROOT, servePages, spawnCli, testPrefix, waitForLine } from "./helpers.ts";
-
-// Reads the queue's raw keys in the one-shard layout (queueKeys).
-oneShardFile();
+import { ROOT, servePages, spawnCli, testPrefix, waitForLine } from "./helpers.ts";
 
 const TOKEN = "browser-test-token";
 const HOSTILE = "text/<img src=x onerror=window.__pwned=1><script>window.__pwned=1</script>";

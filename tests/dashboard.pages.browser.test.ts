@@ -7,10 +7,7 @@ import type { BrowserContext, Page } from "playwright-core";
 import { type Dashboard, startDashboard } from "../lib/dashboard/server.ts";
 import { injected, launch, textIs } from "./fixtures/chromium.ts";
 import { runJob } from "./fixtures/engine.ts";
-import { oneShardFile, openQueue, redisUrl, spawnCli, testPrefix, waitForLine } from "./helpers.ts";
-
-// Reads the queue's raw keys in the one-shard layout (queueKeys).
-oneShardFile();
+import { openQueue, redisUrl, spawnCli, testPrefix, waitForLine } from "./helpers.ts";
 
 let browser: { context: BrowserContext; close: () => Promise<void> };
 beforeAll(async () => {
