@@ -6,7 +6,7 @@ import { resolve } from "node:path";
 import type { Server, Subprocess } from "bun";
 import type { Logger, LogLevel } from "../lib/log.ts";
 import { Queue, type QueueConfig } from "../lib/queue/queue.ts";
-import { mastersOf } from "../lib/redis/cluster.ts";
+import { mastersOf, onNodeOf } from "../lib/redis/cluster.ts";
 import { connect, type Redis } from "../lib/redis/connect.ts";
 import { Worker, type WorkerConfig } from "../lib/worker/worker.ts";
 
@@ -26,6 +26,18 @@ export function testShards(): number | undefined {
   const n = Number(process.env.COURIER_TEST_SHARDS);
   return Number.isInteger(n) && n >= 1 ? n : undefined;
 }
+
+/**
+ * For a test file that checks a queue's raw keys in the one-shard layout (queueKeys): in the
+ * cluster pass its queues get one shard too (COURIER_TEST_SHARDS=1 while it runs), still on
+ * the cluster, in one slot. Call it at the top of the file.
+ */
+export function oneShardFile(): void {
+  pinShards(1);
+}
+
+/** Where a test cannot run on a cluster at all (`test.skipIf(!onOneServer)`, with the reason). */
+export const onOneServer = process.env.COURIER_TEST_CLUSTER !== "1";
 
 let counter = 0;
 /** A key prefix no other test uses, so tests never see each other's keys. */
@@ -257,13 +269,19 @@ export async function deadLetterErrors(
  * How many times Redis has run `command` (INFO commandstats; calls from scripts count too).
  * The test Redis is this run's own and tests run one at a time, so a rise between two reads
  * is the current test's doing: a way to wait for "the worker has read N times" without sleeping.
+ * On a cluster, `near` (one of the queue's keys) says which node's counts to read.
  */
-export async function commandCalls(r: RawRedis, command: string): Promise<number> {
+export async function commandCalls(r: RawRedis, command: string, near?: string): Promise<number> {
+  // On a cluster each node counts its own calls: `near`, a key, names the node to ask; without
+  // it, the sum over the masters (a queue's shards are spread over them).
+  const nodes =
+    near === undefined
+      ? await mastersOf(r as unknown as Redis)
+      : [onNodeOf(r as unknown as Redis, near)];
   let calls = 0;
-  // On a cluster, the sum over its masters (a queue's shards are spread over them).
-  for (const node of await mastersOf(r as unknown as Redis)) {
+  for (const node of nodes) {
     const info = String(await node.sendCommand(["INFO", "commandstats"]));
-    const m = new RegExp(`^cmdstat_${command.toLowerCase()}:calls=(\\d+)`, "m").exec(info);
+    const m = new RegExp(`^cmdstat_${command.toLowerCase()}:calls=(d+)`, "m").exec(info);
     calls += m ? Number(m[1]) : 0;
   }
   return calls;
@@ -309,4 +327,11 @@ export async function nodeUrlOf(key: string): Promise<string> {
   const range = ranges.find(([from, to]) => slot >= Number(from) && slot <= Number(to));
   if (!range) throw new Error(`no master serves slot ${slot}`);
   return `redis://${range[2][0]}:${range[2][1]}`;
+}
+
+/** CLIENT LIST of the test Redis: of every master on a cluster (the cluster pass), one after the other. */
+export async function clientList(r: RawRedis): Promise<string> {
+  const nodes = await mastersOf(r as unknown as Redis);
+  const lists = await Promise.all(nodes.map((n) => n.sendCommand(["CLIENT", "LIST"])));
+  return lists.map(String).join("");
 }
