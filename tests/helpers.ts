@@ -281,7 +281,7 @@ export async function commandCalls(r: RawRedis, command: string, near?: string):
   let calls = 0;
   for (const node of nodes) {
     const info = String(await node.sendCommand(["INFO", "commandstats"]));
-    const m = new RegExp(`^cmdstat_${command.toLowerCase()}:calls=(d+)`, "m").exec(info);
+    const m = new RegExp(`^cmdstat_${command.toLowerCase()}:calls=(\\d+)`, "m").exec(info);
     calls += m ? Number(m[1]) : 0;
   }
   return calls;
