@@ -4,8 +4,8 @@
 // node, the master of a default key's slot, never to every master: node-redis' own
 // sendCommand applies command policies and would send WAIT or PING to all of them and return
 // their minimum. The free functions work on a plain client too, so callers need no branch.
-import { createCluster } from "redis";
-
+import { createCluster, ErrorReply } from "redis";
+import { ConnectError } from "../errors.ts";
 import {
   type ClusterClientOptions,
   type NodeClient,
@@ -14,12 +14,18 @@ import {
 } from "./cluster-life.ts";
 import type { Redis } from "./connect.ts";
 import { commandKey, isBlocking } from "./route.ts";
+import { keySlot } from "./slot.ts";
 import { parseClusterUrl } from "./url.ts";
 
 export type { ClusterClientOptions };
 
-/** Ask for a layout again this long after a node starts reconnecting (node-redis: 5 s). */
-const TOPOLOGY_REFRESH_MS = 500;
+/**
+ * Longest wait for the connection to a command's node: a master that went down is replaced by
+ * its replica within a few seconds (node timeout + election), and the command then goes there;
+ * one with no replica fails the command, naming the node (NodeDownError), instead of a wait for
+ * ever. node-redis would wait on the node's reconnections for good.
+ */
+export const NODE_WAIT_MS = 10_000;
 /** The key whose slot's master takes a client's keyless commands. */
 const DEFAULT_KEY = "courier";
 
@@ -47,14 +53,44 @@ export class ClusterRedis implements Redis {
     if (target.kind === "client") return (await target.client.sendCommand(args)) as T;
     const key = commandKey(args);
     if (key === undefined) return (await (await this.#keylessNode()).sendCommand(args)) as T;
+    await this.#nodeFor(key);
     const send = (client: NodeClient, options?: unknown) => client.sendCommand(args, options);
     return (await this.shared.cluster._execute({ firstKey: key }, false, undefined, send)) as T;
   }
 
-  #keylessNode(): Promise<NodeClient> {
+  async #keylessNode(): Promise<NodeClient> {
     const { target } = this;
-    if (target.kind === "node") return this.shared.cluster.nodeClient(target.node);
-    return this.shared.cluster.getNodeClientForKey(target.kind === "key" ? target.key : "");
+    if (target.kind === "key") return this.#nodeFor(target.key);
+    const { node } = target as { node: { address: string } };
+    const deadline = Date.now() + NODE_WAIT_MS;
+    const client = await beforeDeadline(this.shared.cluster.nodeClient(node), deadline);
+    if (client) return client;
+    throw new NodeDownError(node.address, null);
+  }
+
+  /**
+   * The connection to the master of `key`'s slot, waiting (NODE_WAIT_MS at most) while that
+   * master is down: nothing was sent yet, so its failure is tried again on the layout as it
+   * is then, which names the promoted replica once the failover is over (cluster-nodes.ts).
+   */
+  async #nodeFor(key: string): Promise<NodeClient> {
+    const { cluster } = this.shared;
+    const slot = keySlot(key);
+    const deadline = Date.now() + NODE_WAIT_MS;
+    for (;;) {
+      const address = cluster._slots.slots[slot]?.master.address ?? "?";
+      let failure: unknown;
+      const client = await beforeDeadline(cluster.getNodeClientForKey(key), deadline).catch(
+        (err: unknown) => {
+          failure = err;
+          return null;
+        },
+      );
+      if (client) return client;
+      if (failure instanceof ErrorReply || this.shared.isDestroyed) throw failure;
+      if (Date.now() >= deadline) throw new NodeDownError(address, slot, failure);
+      await Bun.sleep(100);
+    }
   }
 
   get isReady(): boolean {
@@ -106,7 +142,8 @@ export function createClusterClient(url: string, options: ClusterClientOptions):
     // A blocking read holds its node's connection: its own cluster client, connected only to
     // the nodes it reads from, one connection each (docs/cluster.md).
     minimizeConnections: options.blocking ?? false,
-    topologyRefreshOnReconnectionAttemptStrategy: TOPOLOGY_REFRESH_MS,
+    // Asked by Shared instead (cluster-nodes.ts): also for nodes never reached, with back-off.
+    topologyRefreshOnReconnectionAttemptStrategy: false,
   }) as unknown as NodeRedisCluster;
   // node-redis' policy-free send (typed, marked internal): said at once if a release drops it.
   if (typeof cluster._execute !== "function") {
@@ -124,6 +161,14 @@ export function isCluster(client: Redis): client is ClusterRedis {
 export function onNodeOf(client: Redis, key: string): Redis {
   if (!isCluster(client)) return client;
   return new ClusterRedis(client.shared, { kind: "key", key });
+}
+
+/**
+ * `client` tells (events "error", "ready") only of the node serving `key`'s slot: a worker's
+ * shard, whose entries only that node's failure may have left unseen (lib/redis/link.ts).
+ */
+export function scopeEvents(client: Redis, key: string): void {
+  if (isCluster(client)) client.shared.scope(key);
 }
 
 /** One Redis per master, each sending its keyless commands (SCAN, INFO) there: for fan-outs. */
@@ -155,4 +200,29 @@ export async function waitReplicas(
 ): Promise<number> {
   const connection = await connectionOf(client, key);
   return Number(await connection.sendCommand(["WAIT", String(replicas), String(timeoutMs)]));
+}
+
+/**
+ * A command's master did not answer in NODE_WAIT_MS (down, and not failed over). The command
+ * was not sent. A ConnectError: CLIs exit 6 with this line; workers retry as for any failure.
+ */
+export class NodeDownError extends ConnectError {
+  constructor(address: string, slot: number | null, cause?: unknown) {
+    const of = slot === null ? "" : ` (master of slot ${slot})`;
+    super(`node ${address}${of} did not answer within ${NODE_WAIT_MS / 1_000} s`, { cause });
+  }
+}
+
+/** `promise`'s value, or null at `deadline` (ms since the epoch); a later failure is dropped. */
+async function beforeDeadline<T>(promise: Promise<T>, deadline: number): Promise<T | null> {
+  promise.catch(() => {});
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<null>((resolve) => {
+    timer = setTimeout(() => resolve(null), Math.max(0, deadline - Date.now()));
+  });
+  try {
+    return await Promise.race([promise, late]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
