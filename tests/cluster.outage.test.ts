@@ -104,9 +104,13 @@ test("a master down with no replica: a command fails in one line naming it, no h
   // cannot be read either while a shard's master is gone for good: said, not waited for.
   const healthy = jobs.find((j) => j.port !== victim)!;
   const onDead = jobs.find((j) => j.port === victim)!;
+  const worker = cli("worker", ["--shards", String(SHARDS)]); // shards on it cannot be opened
   for (const r of await Promise.all([cli("result", [healthy.id]), cli("result", [onDead.id])])) {
     expect(r.code).toBe(6);
     expect(r.stderr.trim().split("\n")).toHaveLength(1);
     expect(r.stderr).toContain(`node 127.0.0.1:${victim} (master of slot`);
   }
+  const w = await worker;
+  expect(w.code).toBe(6);
+  expect(w.stderr).toContain(`node 127.0.0.1:${victim} (master of slot`);
 }, 90_000);

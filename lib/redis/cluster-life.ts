@@ -101,6 +101,11 @@ export class Shared {
     cluster.on("disconnect", () => this.events.emit("end"));
   }
 
+  /** The node at `address` failed and has not been ready since. */
+  isDown(address: string): boolean {
+    return this.#nodes.has(address);
+  }
+
   get isDestroyed(): boolean {
     return this.#destroyed;
   }

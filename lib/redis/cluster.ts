@@ -40,7 +40,7 @@ export class ClusterRedis implements Redis {
   /** @internal: use connect() (connect.ts), onNodeOf, mastersOf, connectionOf. */
   constructor(
     readonly shared: Shared,
-    private readonly target: Target,
+    readonly target: Target,
   ) {}
 
   async sendCommand<T = unknown>(args: readonly string[]): Promise<T> {
@@ -53,44 +53,19 @@ export class ClusterRedis implements Redis {
     if (target.kind === "client") return (await target.client.sendCommand(args)) as T;
     const key = commandKey(args);
     if (key === undefined) return (await (await this.#keylessNode()).sendCommand(args)) as T;
-    await this.#nodeFor(key);
+    await nodeFor(this.shared, key);
     const send = (client: NodeClient, options?: unknown) => client.sendCommand(args, options);
     return (await this.shared.cluster._execute({ firstKey: key }, false, undefined, send)) as T;
   }
 
   async #keylessNode(): Promise<NodeClient> {
     const { target } = this;
-    if (target.kind === "key") return this.#nodeFor(target.key);
+    if (target.kind === "key") return nodeFor(this.shared, target.key);
     const { node } = target as { node: { address: string } };
     const deadline = Date.now() + NODE_WAIT_MS;
     const client = await beforeDeadline(this.shared.cluster.nodeClient(node), deadline);
     if (client) return client;
     throw new NodeDownError(node.address, null);
-  }
-
-  /**
-   * The connection to the master of `key`'s slot, waiting (NODE_WAIT_MS at most) while that
-   * master is down: nothing was sent yet, so its failure is tried again on the layout as it
-   * is then, which names the promoted replica once the failover is over (cluster-nodes.ts).
-   */
-  async #nodeFor(key: string): Promise<NodeClient> {
-    const { cluster } = this.shared;
-    const slot = keySlot(key);
-    const deadline = Date.now() + NODE_WAIT_MS;
-    for (;;) {
-      const address = cluster._slots.slots[slot]?.master.address ?? "?";
-      let failure: unknown;
-      const client = await beforeDeadline(cluster.getNodeClientForKey(key), deadline).catch(
-        (err: unknown) => {
-          failure = err;
-          return null;
-        },
-      );
-      if (client) return client;
-      if (failure instanceof ErrorReply || this.shared.isDestroyed) throw failure;
-      if (Date.now() >= deadline) throw new NodeDownError(address, slot, failure);
-      await Bun.sleep(100);
-    }
   }
 
   get isReady(): boolean {
@@ -171,6 +146,15 @@ export function scopeEvents(client: Redis, key: string): void {
   if (isCluster(client)) client.shared.scope(key);
 }
 
+/**
+ * A master view (mastersOf) whose node's connection failed and has not been ready since: the
+ * version check and the server warnings skip it at once (cluster-nodes.ts).
+ */
+export function nodeIsDown(client: Redis): boolean {
+  if (!isCluster(client) || client.target.kind !== "node") return false;
+  return client.shared.isDown((client.target.node as { address: string }).address);
+}
+
 /** One Redis per master, each sending its keyless commands (SCAN, INFO) there: for fan-outs. */
 export async function mastersOf(client: Redis): Promise<Redis[]> {
   if (!isCluster(client)) return [client];
@@ -184,7 +168,7 @@ export async function mastersOf(client: Redis): Promise<Redis[]> {
  */
 export async function connectionOf(client: Redis, key: string): Promise<Redis> {
   if (!isCluster(client)) return client;
-  const node = await client.shared.cluster.getNodeClientForKey(key);
+  const node = await nodeFor(client.shared, key);
   return new ClusterRedis(client.shared, { kind: "client", client: node });
 }
 
@@ -210,6 +194,32 @@ export class NodeDownError extends ConnectError {
   constructor(address: string, slot: number | null, cause?: unknown) {
     const of = slot === null ? "" : ` (master of slot ${slot})`;
     super(`node ${address}${of} did not answer within ${NODE_WAIT_MS / 1_000} s`, { cause });
+  }
+}
+
+/**
+ * The connection to the master of `key`'s slot, ready, waiting (NODE_WAIT_MS at most) while
+ * that master is down: nothing was sent yet, so its failure is tried again on the layout as it
+ * is then, which names the promoted replica once the failover is over (cluster-nodes.ts).
+ */
+async function nodeFor(shared: Shared, key: string): Promise<NodeClient> {
+  const { cluster } = shared;
+  const slot = keySlot(key);
+  const deadline = Date.now() + NODE_WAIT_MS;
+  for (;;) {
+    const address = cluster._slots.slots[slot]?.master.address ?? "?";
+    let failure: unknown;
+    const client = await beforeDeadline(cluster.getNodeClientForKey(key), deadline).catch(
+      (err: unknown) => {
+        failure = err;
+        return null;
+      },
+    );
+    // A connection that is reconnecting would hold the command in its offline queue for good.
+    if (client?.isReady) return client;
+    if (failure instanceof ErrorReply || shared.isDestroyed) throw failure;
+    if (Date.now() >= deadline) throw new NodeDownError(address, slot, failure);
+    await Bun.sleep(100);
   }
 }
 

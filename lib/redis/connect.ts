@@ -5,7 +5,7 @@ import { createClient, ErrorReply } from "redis";
 import { ConfigError, ConnectError } from "../errors.ts";
 import { exponentialMs, within } from "../time.ts";
 import { describeCause, isConnectionError } from "./cause.ts";
-import { createClusterClient, isCluster, mastersOf, NodeDownError } from "./cluster.ts";
+import { createClusterClient, isCluster, mastersOf, NodeDownError, nodeIsDown } from "./cluster.ts";
 import { preflight } from "./server.ts";
 import { isClusterUrl, maskUrl, tlsCa, tlsHint, validateUrl } from "./url.ts";
 
@@ -177,13 +177,14 @@ export function lostWhileStarting(err: unknown, url: string, what: string): unkn
 
 /**
  * The version check on the servers a new client uses: one server; every master of a cluster
- * that answers within NODE_CHECK_MS (at least one must), for a blocking client only the node of
+ * that answers within NODE_CHECK_MS (at least one must; one known down is not waited for), for a blocking client only the node of
  * its keyless commands (it connects to no other until it reads there; the process' command
  * client checks them all).
  */
 async function checkNodes(client: Redis, url: string, options: ConnectOptions): Promise<void> {
   if (!isCluster(client)) return preflight(client, url);
-  const nodes = options.blocking ? [client] : await mastersOf(client);
+  const masters = options.blocking ? [client] : await mastersOf(client);
+  const nodes = masters.filter((node) => !nodeIsDown(node));
   let answered = options.blocking ?? false;
   let silent: unknown;
   const check = async (node: Redis) => {

@@ -1,7 +1,7 @@
 // The server we connected to: the preflight version check, and settings that put jobs at risk.
 import { ConnectError } from "../errors.ts";
 import { describeCause, isTransient } from "./cause.ts";
-import { mastersOf } from "./cluster.ts";
+import { mastersOf, nodeIsDown } from "./cluster.ts";
 import type { Redis } from "./connect.ts";
 import { maskUrl } from "./url.ts";
 
@@ -44,7 +44,7 @@ export function compareVersions(a: string, b: string): number {
  * `nodeMs` (down, failing over) is not waited for.
  */
 export async function serverWarnings(client: Redis, nodeMs = 2_000): Promise<string[]> {
-  const masters = await mastersOf(client);
+  const masters = (await mastersOf(client)).filter((m) => !nodeIsDown(m));
   const each = await Promise.all(masters.map((m) => nodeWarnings(m, nodeMs)));
   return [...new Set(each.flat())];
 }
