@@ -32,12 +32,6 @@ interface RunningJob extends Startable {
   startedAt: number;
 }
 
-/** Entries a read of own pending entries must skip (Jobs.inHand). */
-export interface InHand {
-  has(entryId: string): boolean;
-  end(): void;
-}
-
 export class Jobs {
   readonly outcomes: Outcomes;
   processed = 0;
@@ -63,8 +57,6 @@ export class Jobs {
    * free, so the next read overlaps with the write; they stay leased until it lands.
    */
   #writing = new Map<string, RunningJob>();
-  /** Reads of own pending entries in flight (inHand), each with the entries settled meanwhile. */
-  #watching = new Set<Set<string>>();
   #emptied: (() => void)[] = [];
   #ticker: ReturnType<typeof setInterval> | undefined;
   #closed = false;
@@ -95,22 +87,6 @@ export class Jobs {
   /** Entry ids of every job running or waiting for its outcome to be written. */
   entryIds(): string[] {
     return [...this.#running.keys(), ...this.#writing.keys(), ...this.held.keys()];
-  }
-
-  /**
-   * What a read of this worker's own pending entries must not run again (lib/worker/take.ts):
-   * the entries running, held or waiting for their outcome's write when it is sent, and those
-   * whose outcome is written (or that are given up) before its reply is in, which may still
-   * list them as pending. `end()` once the reply is in.
-   */
-  inHand(): InHand {
-    const seen = new Set(this.entryIds());
-    this.#watching.add(seen);
-    return { has: (entryId) => seen.has(entryId), end: () => this.#watching.delete(seen) };
-  }
-
-  #settled(entryId: string): void {
-    for (const seen of this.#watching) seen.add(entryId);
   }
 
   launch(job: Startable, kind: "read" | "claim"): void {
@@ -197,7 +173,6 @@ export class Jobs {
   #ended(job: RunningJob, r: AttemptResult): void {
     const { entryId, jobId } = job;
     if ("givenUp" in r) {
-      this.#settled(entryId);
       this.#free(entryId);
       return;
     }
@@ -234,7 +209,6 @@ export class Jobs {
       this.log.log(level, FAILED[reply] ?? "failed", { ...fields, error: outcome.error });
     }
     this.#writing.delete(outcome.entryId);
-    this.#settled(outcome.entryId);
     if (outcome.kind === "fail" && outcome.rerun) {
       // The next attempt, in the slot held for it (its entry is still pending here).
       if (reply === RERUN && job) this.launch(nextAttempt(job), "read");

@@ -84,7 +84,7 @@ export class ShardWorker {
     const tasks = [...this.#tasks.keys()];
     const compact = () => this.#memory.fullSince !== null;
     this.#source = new Source(
-      { o, keys: this.keys, tasks: new Set(tasks), compact, inHand: () => this.#jobs.inHand() },
+      { o, keys: this.keys, tasks: new Set(tasks), compact },
       { client, reader: () => this.#reader },
       this.#log,
       () => this.#stalled("blocking"),

@@ -18,7 +18,6 @@ import type { Redis } from "../redis/connect.ts";
 import { watchdog } from "../redis/watchdog.ts";
 import { readNew, type Sorted, type Startable, sortClaimed, sortFresh } from "./entries.ts";
 import { deferralDelaysMs } from "./retry-policy.ts";
-import type { InHand } from "./running.ts";
 
 /** A lane's connection for taking new jobs, and what to do when it stalls. */
 export interface Lane {
@@ -42,8 +41,6 @@ export interface TakeContext {
   tasks: ReadonlySet<string>;
   /** Redis is full: buried entries keep only their dead letter. */
   compact: () => boolean;
-  /** The entries this worker has in hand, which a read of its own pending ones skips (Jobs.inHand). */
-  inHand?: () => InHand;
 }
 
 export class Source {
@@ -113,30 +110,30 @@ export class Source {
     const { o, keys } = this.w;
     const client = this.links.client();
     const own = this.#ownCursor;
-    // Entries this worker runs or still writes the outcome of are pending too: not lost.
-    const hand = own !== null ? this.w.inHand?.() : undefined;
-    const reply = await (own !== null
-      ? readOwnPending(client, keys, { consumer: o.name, cursor: own, count: free })
-      : claimLapsed(client, keys, {
-          consumer: o.name,
-          minIdleMs: o.claimIdleMs,
-          cursor: this.#claimCursor,
-          count: free,
-          failureTtlS: this.w.compact() ? 0 : o.failureTtlS,
-          deadMaxLen: o.deadMaxLen,
-          eventsMaxLen: o.eventsMaxLen,
-        })
-    ).finally(() => hand?.end());
-    const claimed = reply.claimed.filter((c) => c.kind !== "run" || !hand?.has(c.entry));
+    const reply =
+      own !== null
+        ? await readOwnPending(client, keys, { consumer: o.name, cursor: own, count: free })
+        : await claimLapsed(client, keys, {
+            consumer: o.name,
+            minIdleMs: o.claimIdleMs,
+            cursor: this.#claimCursor,
+            count: free,
+            failureTtlS: this.w.compact() ? 0 : o.failureTtlS,
+            deadMaxLen: o.deadMaxLen,
+            eventsMaxLen: o.eventsMaxLen,
+          });
     if (own !== null) this.#ownCursor = reply.cursor === "0-0" ? null : reply.cursor;
     else {
       this.#claimCursor = reply.cursor;
       if (reply.cursor === "0-0") this.#nextClaimAt = o.now() + o.reclaimEveryMs;
     }
-    if (claimed.length === 0) return null;
-    this.#logClaimed(claimed);
-    const toRun = await this.#sorted(sortClaimed(claimed, this.w.tasks, keys.idSuffix), client);
-    return { toRun, kind: "claim", count: claimed.length };
+    if (reply.claimed.length === 0) return null;
+    this.#logClaimed(reply.claimed);
+    const toRun = await this.#sorted(
+      sortClaimed(reply.claimed, this.w.tasks, keys.idSuffix),
+      client,
+    );
+    return { toRun, kind: "claim", count: reply.claimed.length };
   }
 
   #logClaimed(claimed: readonly Claimed[]): void {
