@@ -141,6 +141,14 @@ function specs(all: readonly Figure[]): Spec[] {
         ratio(get("enqueue.trigger-file", "courier"), get("enqueue.trigger-file", "bullmq")),
     },
     {
+      target: "cluster 3+3, 6 shards, 1 worker process, vs one redis-server (issue 12)",
+      unit: "x",
+      op: ">=",
+      bound: 0.6,
+      measure: (get) =>
+        ratio(get("cluster.3x3.1proc", "courier"), get("cluster.single.1proc", "courier")),
+    },
+    {
       target: "Redis memory per queued job",
       unit: "B",
       op: "<=",

@@ -20,6 +20,7 @@ import type { ContenderImpl } from "./contenders/types.ts";
 import { profile } from "./profile.ts";
 import { SIZES } from "./sizes.ts";
 import type { Workload } from "./workloads/_common.ts";
+import { cluster } from "./workloads/cluster.ts";
 import { cost } from "./workloads/cost.ts";
 import { enqueue } from "./workloads/enqueue.ts";
 import { io } from "./workloads/io.ts";
@@ -34,12 +35,14 @@ const WORKLOADS: Record<string, { run: Workload; aof: boolean; byDefault: boolea
   io: { run: io, aof: false, byDefault: true },
   cost: { run: cost, aof: true, byDefault: true },
   profile: { run: profile, aof: false, byDefault: false },
+  // Issue 12: a local 3+3 Redis Cluster against the same code on this one server.
+  cluster: { run: cluster, aof: false, byDefault: false },
 };
 const IMPLS: Record<Contender, ContenderImpl> = { courier, bullmq, raw, rq };
 
 const USAGE = `usage: bun bench/run.ts [options]
   --only LIST         workloads, comma-separated: ${Object.keys(WORKLOADS).join(",")}
-                      (default: all but profile)
+                      (default: all but profile and cluster)
   --size SIZE         tiny | small | full (default small, ~7 min here; full: the issue's sizes, ~30 min)
   --rounds N          rounds per figure (default 3): each JSON line has the median, min and max
                       over them, the table shows medians, the targets the best round
@@ -194,7 +197,7 @@ const minutes = ((nowMs() - t0) / 60_000).toFixed(1);
 process.stdout.write(`\n${formatTable(figures)}\n`);
 const load = `load average ${meta.loadavg.join(" ")} at the start, ${loadEnd.join(" ")} at the end`;
 if (targets.length) {
-  const head = `Issue 11's targets, best of ${o.rounds} round(s), commit ${meta.commit}, ${load}:`;
+  const head = `Targets (issue 11; issue 12's cluster ratio), best of ${o.rounds} round(s), commit ${meta.commit}, ${load}:`;
   process.stdout.write(`\n${head}\n\n${formatTargets(targets)}\n`);
 }
 process.stdout.write(

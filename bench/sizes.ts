@@ -11,6 +11,8 @@ export interface Size {
   /** No-op processing: jobs per run at concurrency 1, and at 16, 128 and with 2 processes. */
   noopC1: number;
   noop: number;
+  /** Cluster (issue 12): no-op jobs per run, on the 3+3 cluster and on one server. */
+  cluster: number;
   /** Latency: single jobs, one at a time. */
   latency: number;
   /** I/O-bound word count: pages for Courier and BullMQ, and for RQ (one job at a time). */
@@ -31,6 +33,7 @@ export const SIZES: Record<"tiny" | "small" | "full", Size> = {
     trigger: 1_000,
     noopC1: 200,
     noop: 1_000,
+    cluster: 1_000,
     latency: 50,
     io: 40,
     ioRq: 4,
@@ -45,6 +48,7 @@ export const SIZES: Record<"tiny" | "small" | "full", Size> = {
     trigger: 100_000,
     noopC1: 10_000,
     noop: 50_000,
+    cluster: 50_000,
     latency: 2_000,
     io: 2_000,
     ioRq: 100,
@@ -59,6 +63,7 @@ export const SIZES: Record<"tiny" | "small" | "full", Size> = {
     trigger: 100_000,
     noopC1: 200_000,
     noop: 200_000,
+    cluster: 200_000,
     latency: 2_000,
     io: 2_000,
     ioRq: 2_000,

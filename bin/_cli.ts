@@ -5,7 +5,7 @@ import { type ArgDefs, checkArgs } from "../lib/cli/args.ts";
 import { describeRefusal } from "../lib/cli/refusal.ts";
 import { safeJson, safeText } from "../lib/cli/safe-text.ts";
 import { urlSourceHint } from "../lib/cli/url-source.ts";
-import { defaults } from "../lib/config.ts";
+import { DURABILITIES, type Durability, defaults } from "../lib/config.ts";
 import { MAX_SHARDS } from "../lib/engine/keys.ts";
 import {
   CourierError,
@@ -78,6 +78,27 @@ export function shardsArg(args: Record<string, unknown>): number | undefined {
     );
   }
   return n;
+}
+
+/** `--durability` for the commands that write jobs or outcomes (trigger, worker). */
+export const durabilityArgs = {
+  durability: {
+    type: "string",
+    description:
+      "async: a write counts once the shard's master has it (a master that dies can take its last writes with it); replicated: once a replica has it too (WAIT 1 on that master, up to 1 s): trigger exits 6 when no replica confirms, a worker logs a warning (docs/cluster.md, Durability). Env COURIER_DURABILITY; default async",
+  },
+} as const satisfies ArgsDef;
+
+/** The `--durability` option (then env COURIER_DURABILITY), or undefined: the default. */
+export function durabilityArg(args: Record<string, unknown>): Durability | undefined {
+  const given = str(args.durability);
+  const env = process.env.COURIER_DURABILITY;
+  const value = given ?? (env === "" ? undefined : env);
+  if (value === undefined || (DURABILITIES as readonly string[]).includes(value)) {
+    return value as Durability | undefined;
+  }
+  const from = given === undefined ? "COURIER_DURABILITY" : "--durability";
+  throw new UsageError(`${from} must be ${DURABILITIES.join(" or ")}, got "${value.slice(0, 20)}"`);
 }
 
 /** Queue options from the common arguments, then the environment, then the defaults. */
@@ -249,6 +270,9 @@ function plainUnlessTerminal(text: string): string {
   return colour ? text : stripAnsi(text);
 }
 
+/** The colours citty puts around a name or a value in its errors (cyan on, default off). */
+const CITTY_COLOURS = /\x1b\[(?:36|39)m/g;
+
 function stripAnsi(text: string): string {
   return text.replace(/\x1b\[[0-9;]*m/g, "");
 }
@@ -271,8 +295,11 @@ const CODE_EXITS: Partial<Record<ErrorCode, number>> = {
 export function describeFailure(err: unknown): [number, string] {
   const name = process.argv[1]?.split("/").pop()?.replace(/\.ts$/, "") ?? "courier";
   // citty's own argument errors (a missing required option) carry the code EARG.
-  if (err instanceof UsageError || (err as { code?: string })?.code === "EARG") {
-    return [EXIT.usage, `${name}: ${stripAnsi((err as Error).message)}`];
+  // Our own messages are shown as they are (a value given with an escape in it shows it, by
+  // safeText); citty's are coloured by it, and only its colours are taken out.
+  if (err instanceof UsageError) return [EXIT.usage, `${name}: ${err.message}`];
+  if ((err as { code?: string })?.code === "EARG") {
+    return [EXIT.usage, `${name}: ${(err as Error).message.replace(CITTY_COLOURS, "")}`];
   }
   const refused = describeRefusal(err);
   if (refused) return [EXIT.connect, `${name}: ${refused}`];

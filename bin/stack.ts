@@ -20,7 +20,7 @@ const command = defineCommand({
   args: {
     workers: {
       type: "string",
-      description: `Worker processes to run, each restarted 2 s after it exits (default ${stackDefaults.workers})`,
+      description: `Worker processes to run, each restarted 2 s after it exits (default ${stackDefaults.workers}); one exiting 2 (bad usage) stops the stack, exit 2`,
     },
     "redis-port": {
       type: "string",
@@ -64,6 +64,8 @@ const STACK_EXITS: Record<StackEnd, number> = {
   "redis-exited": EXIT.connect,
   // As a shell reports a process ended by Ctrl-C (128 + SIGINT).
   killed: 130,
+  // A worker or the dashboard exited 2 (bad usage): restarting it would only fail again.
+  "gave-up": EXIT.usage,
 };
 
 export { command };

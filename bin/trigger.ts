@@ -27,6 +27,8 @@ import { WORDCOUNT_TASK } from "../lib/tasks/wordcount/name.ts";
 import { normaliseUrl } from "../lib/tasks/wordcount/url.ts";
 import {
   commonArgs,
+  durabilityArg,
+  durabilityArgs,
   EXIT,
   handleClosedPipeInCommand,
   intArg,
@@ -92,6 +94,7 @@ const command = defineCommand({
     },
     ...commonArgs,
     ...shardsArgs,
+    ...durabilityArgs,
   },
   async run({ args, rawArgs }) {
     handleClosedPipeInCommand(); // it says how far it got (outputClosed)
@@ -108,6 +111,7 @@ const command = defineCommand({
     const queue = await Queue.connect({
       ...queueArgs(args),
       shards,
+      durability: durabilityArg(args),
       retryConnectS,
       waitForMemoryS,
     });

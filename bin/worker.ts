@@ -10,6 +10,8 @@ import { createWordCountTask } from "../lib/tasks/wordcount/index.ts";
 import { withPortHint } from "../lib/worker/health.ts";
 import {
   commonArgs,
+  durabilityArg,
+  durabilityArgs,
   intArg,
   queueArgs,
   runCli,
@@ -67,6 +69,7 @@ const command = defineCommand({
         "human or json (one JSON object per line); default: human on a terminal, else json",
     },
     ...shardsArgs,
+    ...durabilityArgs,
     ...commonArgs,
   },
   async run({ args }) {
@@ -77,6 +80,7 @@ const command = defineCommand({
     await runWorker({
       ...queueArgs(args),
       shards: shardsArg(args),
+      durability: durabilityArg(args),
       tasks: [createWordCountTask({ allowPrivate: Boolean(args["allow-private"]) })],
       concurrency: intArg(args.concurrency, "concurrency", 1, 10_000),
       burst: Boolean(args.burst),

@@ -5,6 +5,15 @@ import { ConfigError } from "./errors.ts";
 /** Attempts a job may be given, per job or as a queue's default (one limit for both). */
 export const MAX_ATTEMPTS_LIMIT = 1_000_000;
 
+/**
+ * When a write counts as done (docs/cluster.md, "Durability"): "async" (default) once its
+ * master has it, as Redis replicates asynchronously: a master that dies can take its last
+ * acknowledged writes with it; "replicated" once a replica has it too (WAIT 1 on the shard's
+ * node), at the cost of a round trip per batch and of failing while a master has no replica.
+ */
+export type Durability = "async" | "replicated";
+export const DURABILITIES: readonly Durability[] = ["async", "replicated"];
+
 export interface QueueOptions {
   /** Redis URL, `redis://` or `rediss://` (TLS), may hold user and password. */
   redisUrl: string;
@@ -22,6 +31,16 @@ export interface QueueOptions {
   reconnectMaxMs: number;
   /** Wall clock (ms since the epoch), injectable so tests need not sleep. */
   now: () => number;
+  /**
+   * "replicated": an enqueue (a worker's outcome batch) waits until a replica of its shard's
+   * master has it (WAIT 1); default "async": the master's reply is enough (Durability).
+   */
+  durability: Durability;
+  /**
+   * With durability "replicated", how long a write waits for a replica's acknowledgement; past
+   * it an enqueue throws NotReplicatedError, a worker logs a warning. Default 1000.
+   */
+  replicaWaitMs: number;
 }
 
 export interface ProducerOptions extends QueueOptions {
@@ -127,6 +146,8 @@ export const defaults = {
   eventsMaxLen: 10_000,
   memoryHeadroomPct: 10,
   reconnectMaxMs: 5_000,
+  durability: "async" as Durability,
+  replicaWaitMs: 1_000,
   now: Date.now,
   random: Math.random,
 } satisfies ProducerOptions & WorkerOptions;
@@ -161,6 +182,11 @@ export function resolveOptions<T extends Partial<ProducerOptions & WorkerOptions
     );
   }
   if (o.shards !== undefined) positiveInt(o, "shards", 1, MAX_SHARDS);
+  if (!DURABILITIES.includes(o.durability)) {
+    throw new ConfigError(
+      `durability must be ${DURABILITIES.join(" or ")}, got ${JSON.stringify(o.durability)}`,
+    );
+  }
   positiveInt(o, "concurrency", 1, 10_000);
   positiveInt(o, "maxAttempts", 1, MAX_ATTEMPTS_LIMIT);
   positiveInt(o, "enqueueBatchSize", 1, 100_000);
@@ -190,6 +216,7 @@ const INTERVALS = [
   "deadMaxLen",
   "eventsMaxLen",
   "reconnectMaxMs",
+  "replicaWaitMs",
 ] as const;
 
 function positiveInt(options: object, key: string, min: number, max: number): void {

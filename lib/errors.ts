@@ -59,6 +59,14 @@ export class ConnectError extends CourierError {
 export class LostReplyError extends ConnectError {}
 
 /**
+ * `durability: "replicated"`: the write is done on the shard's master, but no replica confirmed
+ * it within the wait (WAIT 1 answered 0), so a failover now could lose it. Sending the same
+ * batch again is safe (its receipt makes the re-send add nothing) and waits for a replica again;
+ * a queue whose master has no replica (one just promoted) fails so until one attaches.
+ */
+export class NotReplicatedError extends LostReplyError {}
+
+/**
  * Redis refused a write because it is at its `maxmemory` (policy `noeviction`, the one a queue
  * needs): nothing of the refused call was written. Back off and retry, or free memory (drain
  * the queue, read or expire results, purge dead letters). `maxmemoryBytes` and `policy` are

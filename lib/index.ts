@@ -8,7 +8,13 @@ export type { DeadLetter, DeadPage, RequeueVerdict } from "./admin/letters.ts";
 export type { Counter, QueueCounts, RecentCounts } from "./admin/stats.ts";
 export type { MinutePoint } from "./admin/window.ts";
 export type { WorkerInfo, WorkerState } from "./admin/workers.ts";
-export { defaults, type ProducerOptions, type QueueOptions, type WorkerOptions } from "./config.ts";
+export {
+  type Durability,
+  defaults,
+  type ProducerOptions,
+  type QueueOptions,
+  type WorkerOptions,
+} from "./config.ts";
 export { type Dashboard, type DashboardOptions, startDashboard } from "./dashboard/server.ts";
 export { type QueueKeys, queueKeys } from "./engine/keys.ts";
 export {
@@ -21,6 +27,7 @@ export {
   JobNotFoundError,
   JobTimeoutError,
   LostReplyError,
+  NotReplicatedError,
   PermanentError,
   RedisFullError,
   RetryableError,

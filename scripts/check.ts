@@ -1,8 +1,11 @@
 #!/usr/bin/env bun
-// `bun run check`: format/lint, typecheck, then every test; ends with `N passed, N failed`.
-// Each step's output is shown as it runs; the exit code is non-zero if any step failed.
-
-export {};
+// `bun run check`: format/lint, typecheck, every test, then the cluster pass (the tests that use
+// Redis again, on a local Redis Cluster with 6-shard queues: scripts/cluster-pass.ts); ends with
+// `N passed, N failed` over both passes. Each step's output is shown as it runs; the exit code
+// is non-zero if any step failed, or if the cluster pass printed `CROSSSLOT` anywhere (a test's
+// output, or the nodes' own count of error replies that tests/preload.ts prints last).
+import { resolve } from "node:path";
+import { clusterPassFiles } from "./cluster-pass.ts";
 
 const steps: [string, string[]][] = [
   ["lint", ["bunx", "biome", "check", "."]],
@@ -19,30 +22,66 @@ for (const [name, cmd] of steps) {
   }
 }
 
-// Queue tests talk to a real Redis and real subprocesses: 30 s each, not bun's 5 s (bunfig.toml
-// cannot set this; bun only reads --timeout).
-const testCmd = ["bun", "test", "--timeout", "30000", ...process.argv.slice(2)];
-process.stdout.write(`\n== tests: ${testCmd.join(" ")}\n`);
-const proc = Bun.spawn({
-  cmd: testCmd,
-  stdout: "pipe",
-  stderr: "pipe",
-});
-let summary = "";
-const pump = async (stream: ReadableStream<Uint8Array>, out: NodeJS.WriteStream) => {
-  const decoder = new TextDecoder();
-  for await (const chunk of stream) {
-    const text = decoder.decode(chunk, { stream: true });
-    out.write(text);
-    summary = (summary + text).slice(-4_000); // bun prints its totals last
+interface Pass {
+  passed: number;
+  failed: number;
+  code: number;
+  crossSlot: number;
+}
+
+/** Runs `bun test` with `args`, showing its output as it comes; counts what it reports. */
+async function testPass(name: string, args: string[], env: Record<string, string>): Promise<Pass> {
+  // Queue tests talk to a real Redis and real subprocesses: 30 s each, not bun's 5 s (bunfig.toml
+  // cannot set this; bun only reads --timeout).
+  const cmd = ["bun", "test", "--timeout", "30000", ...args];
+  const shown = args.length > 8 ? [...cmd.slice(0, 4), `<${args.length} files>`] : cmd;
+  const envText = Object.entries(env).map(([k, v]) => `${k}=${v} `);
+  process.stdout.write(`\n== ${name}: ${envText.join("")}${shown.join(" ")}\n`);
+  const started = performance.now();
+  const proc = Bun.spawn({ cmd, env: { ...process.env, ...env }, stdout: "pipe", stderr: "pipe" });
+  let summary = "";
+  let crossSlot = 0;
+  const pump = async (stream: ReadableStream<Uint8Array>, out: NodeJS.WriteStream) => {
+    const decoder = new TextDecoder();
+    let tail = ""; // a word split across two chunks is still found
+    for await (const chunk of stream) {
+      const text = decoder.decode(chunk, { stream: true });
+      out.write(text);
+      crossSlot += (tail + text).match(/CROSSSLOT/g)?.length ?? 0;
+      crossSlot -= tail.match(/CROSSSLOT/g)?.length ?? 0;
+      tail = text.slice(-16);
+      summary = (summary + text).slice(-4_000); // bun prints its totals last
+    }
+  };
+  await Promise.all([pump(proc.stdout, process.stdout), pump(proc.stderr, process.stderr)]);
+  const code = await proc.exited;
+  const count = (word: string) =>
+    Number(new RegExp(`^\\s*(\\d+) ${word}$`, "m").exec(summary)?.[1] ?? 0);
+  const pass = { passed: count("pass"), failed: count("fail"), code, crossSlot };
+  const secs = ((performance.now() - started) / 1_000).toFixed(0);
+  process.stdout.write(`== ${name}: ${pass.passed} passed, ${pass.failed} failed in ${secs} s\n`);
+  return pass;
+}
+
+// Arguments (files, filters) go to the first pass; the cluster pass then runs those of its own
+// files named among them, or is skipped when none is.
+const args = process.argv.slice(2);
+const root = resolve(import.meta.dir, "..");
+const clusterFiles = clusterPassFiles(root);
+const clusterArgs =
+  args.length === 0
+    ? clusterFiles
+    : clusterFiles.filter((f) => args.some((a) => resolve(a) === resolve(root, f)));
+const passes = [await testPass("tests", args, {})];
+if (clusterArgs.length > 0) {
+  const cluster = await testPass("cluster pass", clusterArgs, { COURIER_TEST_CLUSTER: "1" });
+  passes.push(cluster);
+  if (cluster.crossSlot > 0) {
+    process.stdout.write(`== cluster pass: CROSSSLOT appeared ${cluster.crossSlot} times\n`);
+    failed = true;
   }
-};
-await Promise.all([pump(proc.stdout, process.stdout), pump(proc.stderr, process.stderr)]);
-const testCode = await proc.exited;
-const count = (word: string) =>
-  Number(new RegExp(`^\\s*(\\d+) ${word}$`, "m").exec(summary)?.[1] ?? 0);
-const passed = count("pass");
-const failedTests = count("fail");
-if (testCode !== 0) failed = true;
-process.stdout.write(`\n${passed} passed, ${failedTests} failed\n`);
+}
+if (passes.some((p) => p.code !== 0)) failed = true;
+const sum = (get: (p: Pass) => number) => passes.reduce((n, p) => n + get(p), 0);
+process.stdout.write(`\n${sum((p) => p.passed)} passed, ${sum((p) => p.failed)} failed\n`);
 process.exit(failed ? 1 : 0);

@@ -7,14 +7,24 @@ import { type Dashboard, startDashboard } from "../lib/dashboard/server.ts";
 import { queueKeys } from "../lib/engine/keys.ts";
 import { keySlot } from "../lib/redis/slot.ts";
 import { deadEntries, perShard, shardedQueue, total } from "./fixtures/sharded.ts";
-import { rawRedis, redisUrl, runCli, testPrefix } from "./helpers.ts";
+import { onOneServer, type RawRedis, rawRedis, redisUrl, runCli, testPrefix } from "./helpers.ts";
 
 const N = 6;
 const args = (prefix: string) => ["--redis-url", redisUrl(), "--prefix", prefix];
-const server = () => {
-  const url = new URL(redisUrl());
-  return `${url.hostname}:${url.port}`;
-};
+/** The node serving `slot`: the one server, or on a cluster (the cluster pass) its master's. */
+async function nodeOf(r: RawRedis, slot: number): Promise<string> {
+  if (onOneServer) {
+    const url = new URL(redisUrl());
+    return `${url.hostname}:${url.port}`;
+  }
+  const ranges = (await r.sendCommand(["CLUSTER", "SLOTS"])) as [
+    number,
+    number,
+    [string, number],
+  ][];
+  const [, , [host, port]] = ranges.find(([lo, hi]) => lo <= slot && slot <= hi)!;
+  return `${host}:${port}`;
+}
 
 /** Every letter's job id, newest first: by entry id, then the higher shard first. */
 function lettersNewestFirst(): string[] {
@@ -58,11 +68,11 @@ describe("a queue of 6 shards", () => {
     expect(json.code).toBe(0);
     const [report] = JSON.parse(json.stdout).queues;
     expect(report).toMatchObject({ queue: "q", waiting: total(perShard.waiting, N), shards: N });
-    const placement = keys.map((k) => ({
-      shard: k.shard,
-      slot: keySlot(k.stream),
-      node: server(),
-    }));
+    const placement = [];
+    for (const k of keys) {
+      const slot = keySlot(k.stream);
+      placement.push({ shard: k.shard, slot, node: await nodeOf(r, slot) });
+    }
     expect(report.placement).toEqual(placement);
 
     const text = await runCli("info", [...args(prefix), "--queue", "q"]);

@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { summarise } from "../bench/_cpuprofile.ts";
 import { type Figure as BenchFigure, best, median, percentile, round } from "../bench/_figures.ts";
 import { checkTargets, formatTargets } from "../bench/_targets.ts";
+import { BUCKET_MS, formatTimeline, summariseShards, Timeline } from "../bench/_timeline.ts";
 import { countMonitorLine, innerShares, type Monitored, topLevelUsec } from "../bench/_usec.ts";
 import { rqMissing } from "../bench/contenders/rq.ts";
 import { inTurn } from "../bench/workloads/_common.ts";
@@ -136,6 +137,25 @@ describe("bun run bench", () => {
       expect(f.persistence).toBe("aof");
     }
   }, 30_000);
+
+  test("--only cluster: a 3+3 cluster against this one server, 1 to 3 worker processes", async () => {
+    const { figures, file } = await bench(["--only", "cluster", "--contenders", "courier"]);
+    for (const f of figures) expectWellFormed(f);
+    const names = new Set(figures.map((f) => f.name));
+    for (const procs of [1, 2, 3]) {
+      for (const side of ["3x3", "single", "ratio"])
+        expect(names).toContain(`cluster.${side}.${procs}proc`);
+    }
+    // A figure per shard: 6 on the cluster, the one shard of the server.
+    for (let s = 0; s < 6; s++) expect(names).toContain(`cluster.3x3.shard${s}`);
+    expect(names).toContain("cluster.single.shard0");
+    expect(names).not.toContain("cluster.single.shard1");
+    const ratio = figures.find((f) => f.name === "cluster.ratio.1proc")!;
+    const get = (n: string) => figures.find((f) => f.name === n)!.median;
+    expect(ratio.median).toBeCloseTo(get("cluster.3x3.1proc") / get("cluster.single.1proc"), 2);
+    const records = file.filter(Boolean).map((l) => JSON.parse(l));
+    expect(records.some((r) => r.target?.startsWith("cluster 3+3"))).toBe(true);
+  }, 60_000);
 
   test.each([
     [
@@ -366,6 +386,70 @@ describe("contenders take turns", () => {
       ["bullmq", "raw", "courier"],
       ["raw", "courier", "bullmq"],
       ["courier", "bullmq", "raw"],
+    ]);
+  });
+});
+
+describe("the failover timeline (bench/cluster-timeline.ts)", () => {
+  const killAt = 1_000_000;
+  const at = (ms: number) => killAt + ms;
+
+  test("counts per shard per 100 ms from the kill; errors, resume and gaps per shard", () => {
+    const t = new Timeline(3, () => killAt);
+    t.add(0, at(-50), "ok"); // before the kill: bucket -1
+    for (const ms of [10, 120, 250]) t.add(0, at(ms), "errors");
+    t.add(0, at(310), "ok");
+    for (const ms of [5, 105, 205, 305]) t.add(1, at(ms), "ok");
+    t.add(2, at(50), "ok"); // shard 2 then nothing acknowledged for 300 ms
+    t.add(9, at(5), "ok"); // no such shard: ignored
+    t.addWorker(at(130));
+    expect(t.get(-1, 0)).toEqual({ ok: 1, errors: 0 });
+    expect(t.get(1, 0)).toEqual({ ok: 0, errors: 1 });
+    const [s0, s1, s2] = summariseShards(t, [0], 3);
+    expect(s0).toMatchObject({ onKilledMaster: true, errors: 3, firstErrorMs: 0, resumeMs: 300 });
+    expect(s0!.longestGapMs).toBe(3 * BUCKET_MS);
+    expect(s1).toMatchObject({
+      onKilledMaster: false,
+      errors: 0,
+      firstErrorMs: null,
+      resumeMs: null,
+    });
+    expect(s1!.longestGapMs).toBe(0);
+    expect(s2!.longestGapMs).toBe(300);
+    const table = formatTimeline(t, [0], -1, 3).split("\n");
+    expect(table[0]).toBe("| ms after kill | shard 0 † | shard 1 | shard 2 | worker warnings |");
+    expect(table[2]).toBe("| -100 | 1 / 0 | 0 / 0 | 0 / 0 | 0 |");
+    expect(table[3]).toBe("| 0 | 0 / **1** | 1 / 0 | 1 / 0 | 0 |");
+    expect(table[4]).toBe("| 100 | 0 / **1** | 1 / 0 | 0 / 0 | 1 |");
+  });
+
+  test.each([
+    [["--bogus"], /^cluster-timeline: Unknown option '--bogus'.*\nusage: /],
+    [["--runs", "0"], /^cluster-timeline: --runs takes a whole number >= 1\nusage: /],
+  ])("%j exits 2 with one line and the usage", async (args, text) => {
+    const proc = Bun.spawn({
+      cmd: [process.execPath, join(ROOT, "bench/cluster-timeline.ts"), ...args],
+      cwd: ROOT,
+      stdout: "pipe",
+      stderr: "pipe",
+    });
+    const [stderr, code] = await Promise.all([new Response(proc.stderr).text(), proc.exited]);
+    expect(code).toBe(2);
+    expect(stderr).toMatch(text);
+    expect(stderr).not.toContain("    at ");
+  });
+
+  test("rows the same as the one before fold into one", () => {
+    const t = new Timeline(1, () => killAt);
+    t.add(0, at(0), "errors");
+    t.add(0, at(500), "ok");
+    const table = formatTimeline(t, [0], 0, 6).split("\n").slice(2);
+    expect(table).toEqual([
+      "| 0 | 0 / **1** | 0 |",
+      "| 100 | 0 / 0 | 0 |",
+      "| … 3 × the same | | |",
+      "| 500 | 1 / 0 | 0 |",
+      "| 600 | 0 / 0 | 0 |",
     ]);
   });
 });

@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { findFreePort } from "../lib/stack/redis-server.ts";
 import pkg from "../package.json" with { type: "json" };
 import { collect, exitCodeWithin } from "./fixtures/output.ts";
-import { openQueue, ROOT, redisUrl, runProcess, testPrefix, until } from "./helpers.ts";
+import { openQueue, ROOT, redisUrl, runProcess, testPrefix, testShards, until } from "./helpers.ts";
 
 const COURIER = join(ROOT, "dist", "courier");
 // No Bun here: the executable must carry its runtime, and run itself as its workers.
@@ -38,7 +38,7 @@ test("courier trigger enqueues a job without Bun or the sources", async () => {
     [COURIER, "trigger", "--url", "www.example.org", "--prefix", prefix],
     {
       cwd: "/",
-      env: { PATH, REDIS_URL: redisUrl() },
+      env: { PATH, REDIS_URL: redisUrl(), COURIER_SHARDS: String(testShards() ?? 1) },
     },
   );
   expect(run).toMatchObject({ code: 0, stderr: "" });

@@ -6,9 +6,11 @@ import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { startDashboard } from "../lib/dashboard/server.ts";
 import { queueKeys } from "../lib/engine/keys.ts";
+import { connect } from "../lib/redis/connect.ts";
 import { backgroundWorker, HTML, pages, triggerOne } from "./fixtures/cli/harness.ts";
 import {
   type CliResult,
+  oneShardFile,
   openQueue,
   ROOT,
   rawRedis,
@@ -16,6 +18,9 @@ import {
   runCli,
   testPrefix,
 } from "./helpers.ts";
+
+// Reads the queue's raw keys in the one-shard layout (queueKeys).
+oneShardFile();
 
 const STACK_FRAME = /^\s+at .+:\d+/m;
 type Role = "producer" | "worker" | "admin";
@@ -35,9 +40,25 @@ function readmeRules(): Map<Role, string[][]> {
 
 const created: string[] = [];
 
+/**
+ * Sends `command` to every server of the test Redis: the one, or each node of the cluster
+ * (the cluster pass; its URL names them all), for ACL users are each node's own.
+ */
+async function onEveryNode(command: string[]): Promise<void> {
+  const [scheme, hosts] = redisUrl().split("://") as [string, string];
+  if (!scheme.endsWith("+cluster")) {
+    await using redis = await rawRedis();
+    await redis.sendCommand(command);
+    return;
+  }
+  for (const host of hosts.split(",")) {
+    const node = await connect(`${scheme.replace("+cluster", "")}://${host}`);
+    await node.sendCommand(command).finally(() => node.close());
+  }
+}
+
 afterEach(async () => {
-  await using redis = await rawRedis();
-  for (const user of created.splice(0)) await redis.sendCommand(["ACL", "DELUSER", user]);
+  for (const user of created.splice(0)) await onEveryNode(["ACL", "DELUSER", user]);
 });
 
 /**
@@ -59,17 +80,16 @@ async function userWith(
 ): Promise<string> {
   const user = `courier-${role}-${prefix}`;
   const password = `pw-${Math.random().toString(36).slice(2)}`;
-  await using redis = await rawRedis();
   created.push(user);
   for (const rule of rules) {
     const args = rule.map((a) =>
       a === ">PASSWORD" ? `>${password}` : a === "~courier:*" ? `~${prefix}:*` : a,
     );
-    await redis.sendCommand(["ACL", "SETUSER", user, ...args]);
+    await onEveryNode(["ACL", "SETUSER", user, ...args]);
   }
-  if (without.length > 0) await redis.sendCommand(["ACL", "SETUSER", user, ...without]);
-  const url = new URL(redisUrl());
-  return `redis://${user}:${password}@${url.host}`;
+  if (without.length > 0) await onEveryNode(["ACL", "SETUSER", user, ...without]);
+  const [scheme, hosts] = redisUrl().split("://") as [string, string];
+  return `${scheme}://${user}:${password}@${hosts}`;
 }
 
 function expectRefused(r: CliResult, cli: string, message: RegExp): void {

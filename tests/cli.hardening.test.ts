@@ -2,10 +2,11 @@
 // characters from a page never reach the terminal raw, mistakes get one line and exit 2,
 // secrets are never echoed, and `result --json --wait` says where the job stands on timeout.
 import { describe, expect, test } from "bun:test";
-import { queueKeys } from "../lib/engine/keys.ts";
+import { shardKeys } from "../lib/engine/keys.ts";
 import { findFreePort } from "../lib/stack/redis-server.ts";
 import { HTML, pages, triggerOne, workerArgs } from "./fixtures/cli/harness.ts";
 import {
+  onOneServer,
   rawRedis,
   redisUrl,
   runCli,
@@ -13,6 +14,7 @@ import {
   servePages,
   spawnCli,
   testPrefix,
+  testShards,
   waitForLine,
 } from "./helpers.ts";
 
@@ -135,7 +137,8 @@ function expectUsage(
   expect(rest).toEqual(hinted ? ["Run with --help to see the options."] : []);
 }
 
-describe("mistakes in every command: one line, exit 2", () => {
+// Usage errors, refused before Redis is reached: nothing a cluster changes (not in the cluster pass).
+describe.skipIf(!onOneServer)("mistakes in every command: one line, exit 2", () => {
   test.each(COMMANDS)("%s: a string option with no value is refused", async (cli, args) => {
     expectUsage(await runCli(cli, [...args, "--queue"]), cli, /--queue needs a value/);
     expectUsage(
@@ -282,7 +285,8 @@ describe("a second worker with the name of a live one", () => {
     killed.kill("SIGKILL");
     await killed.exited;
     await using redis = await rawRedis();
-    const key = queueKeys(prefix, "default").worker("phoenix");
+    // Its record in its first shard (it has one in each).
+    const key = shardKeys(prefix, "default", testShards() ?? 1)[0]!.worker("phoenix");
     // Its record is still there (it expires with its heartbeats: a record of a worker on
     // another host frees itself after that long).
     expect(Number(await redis.sendCommand(["PTTL", key]))).toBeGreaterThan(0);

@@ -6,6 +6,7 @@ import { Admin } from "../lib/admin/admin.ts";
 import { RetryableError } from "../lib/errors.ts";
 import { defineTask } from "../lib/types.ts";
 import {
+  oneShardFile,
   openQueue,
   rawRedis,
   redisTime,
@@ -14,6 +15,9 @@ import {
   testPrefix,
   until,
 } from "./helpers.ts";
+
+// Reads the queue's raw keys in the one-shard layout (queueKeys).
+oneShardFile();
 
 const SKEW_MS = 120_000;
 const behind = () => Date.now() - SKEW_MS;

@@ -14,7 +14,12 @@ afterEach(async () => {
 });
 
 async function dashboard(prefix: string, token?: string): Promise<Dashboard> {
-  const d = await startDashboard({ redisUrl: redisUrl(), prefix, port: 0, token });
+  const d = await startDashboard({
+    redisUrl: redisUrl(),
+    prefix,
+    port: 0,
+    token,
+  });
   running.push(d);
   return d;
 }
@@ -89,7 +94,7 @@ describe("dashboard over HTTP", () => {
 
   test("dead letters come in pages; a job shows its attempts", async () => {
     const prefix = testPrefix();
-    const ids = await deadJobs(prefix, 3, { task: fails });
+    const ids = await deadJobs(prefix, 3, { task: fails, shards: 1 });
     const d = await dashboard(prefix);
     const first = (await get(d, "/api/dead?limit=2")).body;
     expect(first.total).toBe(3);
@@ -146,7 +151,8 @@ describe("dashboard over HTTP", () => {
     const ok = await post(d, "/api/trigger", auth, { url: "www.example.org" });
     expect(ok.status).toBe(201);
     expect(ok.body.url).toBe("https://www.example.org/");
-    await using q = await openQueue({ prefix });
+    // Read as the dashboard made it (its shard count, not the test's: it was given none).
+    await using q = await openQueue({ prefix, shards: undefined });
     expect(await q.getJob(String(ok.body.id))).toMatchObject({
       task: "wordcount",
       status: "queued",

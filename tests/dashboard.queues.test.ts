@@ -117,7 +117,7 @@ describe("queues under the prefix", () => {
 
 test("a deleted dead letter leaves no row in the latest failures", async () => {
   const prefix = testPrefix();
-  const [gone, kept] = await deadJobs(prefix, 2, { queue: "default" });
+  const [gone, kept] = await deadJobs(prefix, 2, { queue: "default", shards: 1 });
   const d = await dashboard(prefix);
   expect((await get(d, "/api/failures")).body.failures.map((f: { id: string }) => f.id)).toEqual([
     kept,

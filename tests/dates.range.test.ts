@@ -5,7 +5,10 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { startDashboard } from "../lib/dashboard/server.ts";
 import { autoIdMs, queueKeys } from "../lib/engine/keys.ts";
 import { dateMs, isoOrNull } from "../lib/time.ts";
-import { openQueue, rawRedis, redisUrl, runCli, testPrefix } from "./helpers.ts";
+import { oneShardFile, openQueue, rawRedis, redisUrl, runCli, testPrefix } from "./helpers.ts";
+
+// Reads the queue's raw keys in the one-shard layout (queueKeys).
+oneShardFile();
 
 const PAST_DATES = "9000000000000000"; // ms past 8.64e15, within a stream id's range
 const STACK_FRAME = /^\s+at .+:\d+/m;

@@ -3,7 +3,10 @@
 import { describe, expect, test } from "bun:test";
 import { PermanentError } from "../lib/errors.ts";
 import { defineTask } from "../lib/types.ts";
-import { openQueue, rawRedis, runCli, startWorker, testPrefix } from "./helpers.ts";
+import { oneShardFile, openQueue, rawRedis, runCli, startWorker, testPrefix } from "./helpers.ts";
+
+// Reads the queue's raw keys in the one-shard layout (queueKeys).
+oneShardFile();
 
 const fails = defineTask({
   name: "fails",

@@ -7,6 +7,7 @@ import { PermanentError } from "../lib/errors.ts";
 import { defineTask } from "../lib/types.ts";
 import { entryJobId, killWaiting } from "./fixtures/engine.ts";
 import {
+  oneShardFile,
   openQueue,
   type RawRedis,
   rawRedis,
@@ -16,6 +17,9 @@ import {
   testPrefix,
   until,
 } from "./helpers.ts";
+
+// Reads the queue's raw keys in the one-shard layout (queueKeys).
+oneShardFile();
 
 /** A task that fails for good while `state.broken`, and returns its payload otherwise. */
 function switchable() {

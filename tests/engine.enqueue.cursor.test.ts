@@ -48,11 +48,14 @@ describe("the calls of an enqueue", () => {
     const [format, createdAt] = await r.sendCommand(["HMGET", keys.meta, "format", "created_at"]);
     expect(format).toBe(String(DATA_FORMAT));
     expect(Number(createdAt)).toBeGreaterThan(0);
-    const [types, hsets] = [await commandCalls(r, "type"), await commandCalls(r, "hset")];
+    const [types, hsets] = [
+      await commandCalls(r, "type", keys.stream),
+      await commandCalls(r, "hset", keys.stream),
+    ];
     await enqueueJobs(asClient(r), keys, prepareBatch(jobs(1)));
     // stream, stats, meta (no delayed job: the delayed set is not touched); no write of meta.
-    expect((await commandCalls(r, "type")) - types).toBe(3);
-    expect((await commandCalls(r, "hset")) - hsets).toBe(0);
+    expect((await commandCalls(r, "type", keys.stream)) - types).toBe(3);
+    expect((await commandCalls(r, "hset", keys.stream)) - hsets).toBe(0);
     expect(await r.sendCommand(["HGET", keys.meta, "format"])).toBe(String(DATA_FORMAT));
   });
 

@@ -114,7 +114,7 @@ describe("leave.lua and serve.lua", () => {
     for (const task of tasks) left.push({ entry: await plant(v, { t: task }), id: null, task });
     await deliver(v, "w1");
     const calls = () =>
-      Promise.all(["hget", "zcard", "xack", "xdel"].map((c) => commandCalls(v.r, c)));
+      Promise.all(["hget", "zcard", "xack", "xdel"].map((c) => commandCalls(v.r, c, v.k.stream)));
     const before = await calls();
     expect(await leaveForOthers(v.client, v.k, "w1", DELAYS, left)).toEqual(
       tasks.map(() => "parked"),

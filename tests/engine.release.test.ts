@@ -91,10 +91,13 @@ describe("release.lua", () => {
     await using v = await engineQueue();
     for (let i = 0; i < 3; i++) await plant(v);
     await deliver(v, "w1");
-    const [acks, dels] = [await commandCalls(v.r, "xack"), await commandCalls(v.r, "xdel")];
+    const [acks, dels] = [
+      await commandCalls(v.r, "xack", v.k.stream),
+      await commandCalls(v.r, "xdel", v.k.stream),
+    ];
     expect(await releaseAll(v.client, v.k, "w1")).toBe(3);
-    expect(await commandCalls(v.r, "xack")).toBe(acks + 1);
-    expect(await commandCalls(v.r, "xdel")).toBe(dels + 1);
+    expect(await commandCalls(v.r, "xack", v.k.stream)).toBe(acks + 1);
+    expect(await commandCalls(v.r, "xdel", v.k.stream)).toBe(dels + 1);
     expect((await streamEntries(v)).map((e) => e.f.a)).toEqual(["0", "0", "0"]);
     expect(await v.r.sendCommand(["XLEN", v.k.stream])).toBe(3); // the old entries deleted
   });

@@ -6,7 +6,10 @@ import { DATA_FORMAT, queueKeys } from "../lib/engine/keys.ts";
 import { holdsV1Jobs } from "../lib/engine/v1-data.ts";
 import type { Redis } from "../lib/redis/connect.ts";
 import { workerArgs } from "./fixtures/cli/harness.ts";
-import { openQueue, rawRedis, runCli, testPrefix } from "./helpers.ts";
+import { oneShardFile, openQueue, rawRedis, runCli, testPrefix } from "./helpers.ts";
+
+// Reads the queue's raw keys in the one-shard layout (queueKeys).
+oneShardFile();
 
 const STACK_FRAME = /^\s+at .+:\d+/m;
 const V1_LINE = (prefix: string) =>

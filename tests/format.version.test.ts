@@ -11,6 +11,7 @@ import { defineTask } from "../lib/types.ts";
 import { Worker } from "../lib/worker/worker.ts";
 import { workerArgs } from "./fixtures/cli/harness.ts";
 import {
+  oneShardFile,
   openQueue,
   rawRedis,
   redisTime,
@@ -19,6 +20,9 @@ import {
   startWorker,
   testPrefix,
 } from "./helpers.ts";
+
+// Reads the queue's raw keys in the one-shard layout (queueKeys).
+oneShardFile();
 
 const LINE = `queue "default" has data format 99, this Courier reads format ${DATA_FORMAT}: upgrade Courier (or use another --queue/--prefix)`;
 const STACK_FRAME = /^\s+at .+:\d+/m;
@@ -88,7 +92,11 @@ describe("a queue of another data format", () => {
     await using r = await rawRedis();
     // The default queue is fine here; "other" holds the foreign data.
     const other = queueKeys(prefix, "other");
-    for (const k of ["meta", "stream"] as const) await r.sendCommand(["RENAME", keys[k], other[k]]);
+    // Written again under "other" and deleted here, not RENAMEd: on a cluster the two queues'
+    // keys are in two slots, which RENAME cannot join.
+    await r.sendCommand(["HSET", other.meta, "format", "99", "created_at", "1"]);
+    await r.sendCommand(["XADD", other.stream, "*", "id", "j1"]);
+    for (const k of ["meta", "stream"] as const) await r.sendCommand(["DEL", keys[k]]);
     await r.sendCommand(["XADD", keys.stream, "*", "t", "x", "p", "1", "a", "0", "m", "3"]);
     const res = await runCli("info", ["--prefix", prefix]);
     expect(res.code).toBe(6);

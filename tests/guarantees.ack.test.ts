@@ -15,6 +15,7 @@ import { echo } from "./fixtures/corrupt.ts";
 import { take } from "./fixtures/engine.ts";
 import {
   logRecorder,
+  oneShardFile,
   openQueue,
   pendingCount,
   type RawRedis,
@@ -23,6 +24,9 @@ import {
   testPrefix,
   until,
 } from "./helpers.ts";
+
+// Reads the queue's raw keys in the one-shard layout (queueKeys).
+oneShardFile();
 
 /** A consumer driven by hand: the worker's own functions, no worker around them. */
 interface Consumer {

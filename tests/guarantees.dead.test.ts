@@ -4,7 +4,10 @@ import { describe, expect, test } from "bun:test";
 import { Admin } from "../lib/admin/admin.ts";
 import { PermanentError } from "../lib/errors.ts";
 import { defineTask } from "../lib/types.ts";
-import { openQueue, rawRedis, redisUrl, startWorker, testPrefix } from "./helpers.ts";
+import { oneShardFile, openQueue, rawRedis, redisUrl, startWorker, testPrefix } from "./helpers.ts";
+
+// Reads the queue's raw keys in the one-shard layout (queueKeys).
+oneShardFile();
 
 describe("a letter whose id a live job reuses", () => {
   test("deleting the letter keeps the live job's record and entry", async () => {

@@ -10,7 +10,18 @@ import { PermanentError, RetryableError } from "../lib/errors.ts";
 import type { Queue } from "../lib/queue/queue.ts";
 import { defineTask } from "../lib/types.ts";
 import type { RawRedis } from "./helpers.ts";
-import { logRecorder, openQueue, rawRedis, startWorker, testPrefix, until } from "./helpers.ts";
+import {
+  logRecorder,
+  oneShardFile,
+  openQueue,
+  rawRedis,
+  startWorker,
+  testPrefix,
+  until,
+} from "./helpers.ts";
+
+// Reads the queue's raw keys in the one-shard layout (queueKeys).
+oneShardFile();
 
 /** A task whose run waits for `open()`, then ends as `end` says. */
 function heldTask(end: () => unknown) {

@@ -6,7 +6,10 @@ import { GROUP } from "../lib/engine/keys.ts";
 import type { Queue } from "../lib/queue/queue.ts";
 import { defineTask } from "../lib/types.ts";
 import type { RawRedis } from "./helpers.ts";
-import { openQueue, rawRedis, startWorker, testPrefix, until } from "./helpers.ts";
+import { oneShardFile, openQueue, rawRedis, startWorker, testPrefix, until } from "./helpers.ts";
+
+// Reads the queue's raw keys in the one-shard layout (queueKeys).
+oneShardFile();
 
 /** A task that runs until `open()`. */
 function held() {

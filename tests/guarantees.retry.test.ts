@@ -8,6 +8,7 @@ import { RetryableError } from "../lib/errors.ts";
 import { defineTask } from "../lib/types.ts";
 import {
   logRecorder,
+  oneShardFile,
   openQueue,
   rawRedis,
   redisTime,
@@ -15,6 +16,9 @@ import {
   testPrefix,
   until,
 } from "./helpers.ts";
+
+// Reads the queue's raw keys in the one-shard layout (queueKeys).
+oneShardFile();
 
 describe("back-off", () => {
   test("the delayed-set score for attempts 1..5: doubling, the cap, jitter, a Retry-After", async () => {

@@ -6,7 +6,18 @@ import { describe, expect, test } from "bun:test";
 import { resolve } from "node:path";
 import { PermanentError } from "../lib/errors.ts";
 import { defineTask } from "../lib/types.ts";
-import { openQueue, ROOT, rawRedis, redisUrl, startWorker, testPrefix } from "./helpers.ts";
+import {
+  oneShardFile,
+  openQueue,
+  ROOT,
+  rawRedis,
+  redisUrl,
+  startWorker,
+  testPrefix,
+} from "./helpers.ts";
+
+// Reads the queue's raw keys in the one-shard layout (queueKeys).
+oneShardFile();
 
 const TTLS = { resultTtlS: 1_000, failureTtlS: 500_000 };
 

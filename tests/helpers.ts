@@ -1,11 +1,13 @@
 // Test helpers: a unique key prefix per test, tracked resources (closed after each test, and
 // reported as a failure when a test forgets them), a local page server and CLI runners.
 
+import { afterAll, beforeAll } from "bun:test";
 import { resolve } from "node:path";
 import type { Server, Subprocess } from "bun";
 import type { Logger, LogLevel } from "../lib/log.ts";
 import { Queue, type QueueConfig } from "../lib/queue/queue.ts";
-import { connect } from "../lib/redis/connect.ts";
+import { mastersOf, onNodeOf } from "../lib/redis/cluster.ts";
+import { connect, type Redis } from "../lib/redis/connect.ts";
 import { Worker, type WorkerConfig } from "../lib/worker/worker.ts";
 
 export const ROOT = resolve(import.meta.dir, "..");
@@ -24,6 +26,18 @@ export function testShards(): number | undefined {
   const n = Number(process.env.COURIER_TEST_SHARDS);
   return Number.isInteger(n) && n >= 1 ? n : undefined;
 }
+
+/**
+ * For a test file that checks a queue's raw keys in the one-shard layout (queueKeys): in the
+ * cluster pass its queues get one shard too (COURIER_TEST_SHARDS=1 while it runs), still on
+ * the cluster, in one slot. Call it at the top of the file.
+ */
+export function oneShardFile(): void {
+  pinShards(1);
+}
+
+/** Where a test cannot run on a cluster at all (`test.skipIf(!onOneServer)`, with the reason). */
+export const onOneServer = process.env.COURIER_TEST_CLUSTER !== "1";
 
 let counter = 0;
 /** A key prefix no other test uses, so tests never see each other's keys. */
@@ -255,15 +269,69 @@ export async function deadLetterErrors(
  * How many times Redis has run `command` (INFO commandstats; calls from scripts count too).
  * The test Redis is this run's own and tests run one at a time, so a rise between two reads
  * is the current test's doing: a way to wait for "the worker has read N times" without sleeping.
+ * On a cluster, `near` (one of the queue's keys) says which node's counts to read.
  */
-export async function commandCalls(r: RawRedis, command: string): Promise<number> {
-  const info = String(await r.sendCommand(["INFO", "commandstats"]));
-  const m = new RegExp(`^cmdstat_${command.toLowerCase()}:calls=(\\d+)`, "m").exec(info);
-  return m ? Number(m[1]) : 0;
+export async function commandCalls(r: RawRedis, command: string, near?: string): Promise<number> {
+  // On a cluster each node counts its own calls: `near`, a key, names the node to ask; without
+  // it, the sum over the masters (a queue's shards are spread over them).
+  const nodes =
+    near === undefined
+      ? await mastersOf(r as unknown as Redis)
+      : [onNodeOf(r as unknown as Redis, near)];
+  let calls = 0;
+  for (const node of nodes) {
+    const info = String(await node.sendCommand(["INFO", "commandstats"]));
+    const m = new RegExp(`^cmdstat_${command.toLowerCase()}:calls=(d+)`, "m").exec(info);
+    calls += m ? Number(m[1]) : 0;
+  }
+  return calls;
 }
 
 /** Redis' clock, ms (one TIME): the clock every time Courier writes comes from. */
 export async function redisTime(r: { sendCommand(args: readonly string[]): Promise<unknown> }) {
   const [s, us] = (await r.sendCommand(["TIME"])) as [string, string];
   return Number(s) * 1_000 + Math.floor(Number(us) / 1_000);
+}
+
+/**
+ * Pins the shards of the queues this file's tests make through these helpers (openQueue,
+ * startWorker, spawnCli) to `n`, whatever COURIER_TEST_SHARDS says (6 in the cluster pass): for
+ * a file that checks one shard's own keys. On a cluster its queue then lives in one slot.
+ * Call at the top level of the file.
+ */
+export function pinShards(n: number): void {
+  let before: string | undefined;
+  beforeAll(() => {
+    before = process.env.COURIER_TEST_SHARDS;
+    process.env.COURIER_TEST_SHARDS = String(n);
+  });
+  afterAll(() => {
+    if (before === undefined) delete process.env.COURIER_TEST_SHARDS;
+    else process.env.COURIER_TEST_SHARDS = before;
+  });
+}
+
+/**
+ * A plain redis:// URL of the one server holding `key`: the test Redis itself, or on a cluster
+ * the master of the key's slot (for what only one server's client can do: MONITOR, CLIENT LIST).
+ */
+export async function nodeUrlOf(key: string): Promise<string> {
+  if (process.env.COURIER_TEST_CLUSTER !== "1") return redisUrl();
+  await using r = await rawRedis();
+  const slot = Number(await r.sendCommand(["CLUSTER", "KEYSLOT", key]));
+  const ranges = (await r.sendCommand(["CLUSTER", "SLOTS"])) as [
+    number,
+    number,
+    [string, number],
+  ][];
+  const range = ranges.find(([from, to]) => slot >= Number(from) && slot <= Number(to));
+  if (!range) throw new Error(`no master serves slot ${slot}`);
+  return `redis://${range[2][0]}:${range[2][1]}`;
+}
+
+/** CLIENT LIST of the test Redis: of every master on a cluster (the cluster pass), one after the other. */
+export async function clientList(r: RawRedis): Promise<string> {
+  const nodes = await mastersOf(r as unknown as Redis);
+  const lists = await Promise.all(nodes.map((n) => n.sendCommand(["CLIENT", "LIST"])));
+  return lists.map(String).join("");
 }

@@ -9,7 +9,17 @@ import { finishJobs } from "../lib/engine/finish.ts";
 import { type QueueKeys, queueKeys } from "../lib/engine/keys.ts";
 import { asClient, enqueue, freshQueue, jobs, take } from "./fixtures/engine.ts";
 import { deliver, engineQueue, failedAttempt, hgetall, plant } from "./fixtures/plant.ts";
-import { pendingCount, type RawRedis, rawRedis, runCli, testPrefix } from "./helpers.ts";
+import {
+  oneShardFile,
+  pendingCount,
+  type RawRedis,
+  rawRedis,
+  runCli,
+  testPrefix,
+} from "./helpers.ts";
+
+// Reads the queue's raw keys in the one-shard layout (queueKeys).
+oneShardFile();
 
 const MAX = "18446744073709551615";
 const STACK_FRAME = /^\s+at .+:\d+/m;

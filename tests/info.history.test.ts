@@ -3,7 +3,18 @@
 import { describe, expect, test } from "bun:test";
 import { PermanentError } from "../lib/errors.ts";
 import { defineTask } from "../lib/types.ts";
-import { openQueue, rawRedis, redisTime, runCli, startWorker, testPrefix } from "./helpers.ts";
+import {
+  oneShardFile,
+  openQueue,
+  rawRedis,
+  redisTime,
+  runCli,
+  startWorker,
+  testPrefix,
+} from "./helpers.ts";
+
+// Reads the queue's raw keys in the one-shard layout (queueKeys).
+oneShardFile();
 
 describe("history", () => {
   test("each attempt records its worker, start, end, outcome and error", async () => {

@@ -6,6 +6,7 @@ import { GROUP, queueKeys } from "../lib/engine/keys.ts";
 import { defineTask } from "../lib/types.ts";
 import {
   openQueue,
+  pinShards,
   rawRedis,
   redisTime,
   redisUrl,
@@ -15,6 +16,10 @@ import {
   testPrefix,
   until,
 } from "./helpers.ts";
+
+// These tests read and plant one shard's own keys (q.keys): their queues have one shard, on a
+// cluster one slot.
+pinShards(1);
 
 describe("queue numbers", () => {
   test("waiting, in flight, delayed, dead and the oldest waiting job's age", async () => {

@@ -6,8 +6,9 @@ import { enqueueJobs, prepareBatch } from "../lib/engine/enqueue.ts";
 import { layoutKey, queueKeys } from "../lib/engine/keys.ts";
 import { openLayout } from "../lib/engine/layout.ts";
 import { runScript, scripts } from "../lib/engine/lua.ts";
+import { ConfigError } from "../lib/errors.ts";
 import type { Redis } from "../lib/redis/connect.ts";
-import { rawRedis, testPrefix } from "./helpers.ts";
+import { openQueue, rawRedis, startWorker, testPrefix } from "./helpers.ts";
 
 test("a one-shard queue whose first jobs landed before a 6-shard record keeps one shard", async () => {
   await using r = await rawRedis();
@@ -42,4 +43,33 @@ test("a one-shard producer's batch is refused on a queue just made of 6 shards",
     /made with 6 shards by another process/,
   );
   expect(Number(await r.sendCommand(["EXISTS", keys.stream]))).toBe(0);
+});
+
+test("a producer of 6 shards whose queue a worker just made of 1 is told so, not that Redis is unreachable", async () => {
+  await using r = await rawRedis();
+  const prefix = testPrefix();
+  await using q = await openQueue({ prefix, queue: "q", shards: 6 });
+  // A worker started without --shards made the queue between the producer's connect and its
+  // first enqueue: the record refuses 6 (ConfigError), which is no connection failure to retry.
+  await openLayout(r as unknown as Redis, prefix, "q", 1, true);
+  const err = await q.enqueue("t", {}).catch((e: unknown) => e);
+  expect(err).toBeInstanceOf(ConfigError);
+  expect(String(err)).toMatch(/has 1 shard, not 6/);
+  expect(String(err)).not.toContain("unreachable");
+});
+
+test("a 6-shard producer whose queue a worker made meanwhile with 1: refused at once, one line, not 'unreachable'", async () => {
+  const prefix = testPrefix();
+  // Connected before the queue existed: no layout to refuse yet. Retries allowed: a refusal of
+  // the count is no outage, and no retry would change it.
+  await using q = await openQueue({ prefix, shards: 6, retryConnectS: 30 });
+  const w = await startWorker({ prefix, tasks: [], shards: 1 });
+  const started = Date.now();
+  const err = await q.enqueue("t", null).catch((e: unknown) => e);
+  expect(err).toBeInstanceOf(ConfigError);
+  expect((err as Error).message).toBe(
+    `queue "default" (prefix ${prefix}) has 1 shard, not 6: the count is fixed when a queue is created (leave out --shards, or use another --queue)`,
+  );
+  expect(Date.now() - started).toBeLessThan(10_000); // not retried for retryConnectS
+  await w.stop();
 });

@@ -7,7 +7,11 @@ import { describe, expect, test } from "bun:test";
 import { failJobs } from "../lib/engine/fail.ts";
 import { finishJobs } from "../lib/engine/finish.ts";
 import { GROUP } from "../lib/engine/keys.ts";
-import { openQueue, pendingCount, rawRedis, testPrefix } from "./helpers.ts";
+import { openQueue, pendingCount, pinShards, rawRedis, testPrefix } from "./helpers.ts";
+
+// These tests read and plant one shard's own keys (q.keys): their queues have one shard, on a
+// cluster one slot.
+pinShards(1);
 
 /** Two jobs read by consumer w1 (nothing is written at start); `spoil` then hits the second. */
 async function twoRead(

@@ -10,7 +10,11 @@ import { finishJobs } from "../lib/engine/finish.ts";
 import { GROUP } from "../lib/engine/keys.ts";
 import { releaseAll } from "../lib/engine/release.ts";
 import { handOverPredecessor } from "../lib/worker/presence.ts";
-import { openQueue, rawRedis, testPrefix } from "./helpers.ts";
+import { openQueue, pinShards, rawRedis, testPrefix } from "./helpers.ts";
+
+// These tests read and plant one shard's own keys (q.keys): their queues have one shard, on a
+// cluster one slot.
+pinShards(1);
 
 const LIMITS = { failureTtlS: 60, deadMaxLen: 100, eventsMaxLen: 100 };
 

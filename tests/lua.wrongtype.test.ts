@@ -13,6 +13,7 @@ import { promoteDue } from "../lib/worker/retry-policy.ts";
 import {
   logRecorder,
   openQueue,
+  pinShards,
   type RawRedis,
   rawRedis,
   runCli,
@@ -20,6 +21,10 @@ import {
   testPrefix,
   until,
 } from "./helpers.ts";
+
+// These tests read and plant one shard's own keys (q.keys): their queues have one shard, on a
+// cluster one slot.
+pinShards(1);
 
 /** Every key under the prefix with its type and serialized value, to compare before/after. */
 async function snapshot(r: RawRedis, prefix: string): Promise<string[]> {

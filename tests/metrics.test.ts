@@ -132,7 +132,8 @@ describe("per-minute window", () => {
 
   test("the finish script deletes counts older than MINUTES_KEPT when a new minute starts", async () => {
     const prefix = testPrefix();
-    await using q = await openQueue({ prefix });
+    // One shard (on a cluster, one slot): the test plants and reads that shard's minutes.
+    await using q = await openQueue({ prefix, shards: 1 });
     await using r = await rawRedis();
     // Minutes of Redis' clock, which the scripts count by: `m` is the one the run landed in.
     const redisMinute = async () => Math.floor((await redisTime(r)) / 60_000);
@@ -150,7 +151,7 @@ describe("per-minute window", () => {
       "3",
     ]);
     const ok = defineTask({ name: "ok", run: async () => 1 });
-    const w = await startWorker({ prefix, tasks: [ok] });
+    const w = await startWorker({ prefix, tasks: [ok], shards: 1 });
     const run = async () => {
       const id = await q.enqueue("ok", null);
       await q.waitForJobs([id], { timeoutMs: 5_000 });

@@ -1,7 +1,13 @@
 import { describe, expect, test } from "bun:test";
 import { InputError } from "../lib/errors.ts";
+import { onNodeOf } from "../lib/redis/cluster.ts";
+import type { Redis } from "../lib/redis/connect.ts";
 import { defineTask } from "../lib/types.ts";
-import { openQueue, rawRedis, redisTime, testPrefix } from "./helpers.ts";
+import { openQueue, pinShards, rawRedis, redisTime, testPrefix } from "./helpers.ts";
+
+// These tests read and plant one shard's own keys (q.keys): their queues have one shard, on a
+// cluster one slot.
+pinShards(1);
 
 describe("enqueue", () => {
   test("puts the job in one stream entry (no hash): its id is the entry's", async () => {
@@ -138,9 +144,11 @@ describe("the receipt that makes a re-sent batch safe", () => {
       await q.enqueue("t", null);
       const keys: string[] = [];
       let cursor = "0";
+      // SCAN on the server holding the queue (on a cluster, its slot's master).
+      const node = onNodeOf(r as unknown as Redis, q.keys.stream);
       do {
         const match = ["MATCH", `${prefix}:*receipt:*`, "COUNT", "1000"];
-        const [next, found] = (await r.sendCommand(["SCAN", cursor, ...match])) as [
+        const [next, found] = (await node.sendCommand(["SCAN", cursor, ...match])) as [
           string,
           string[],
         ];

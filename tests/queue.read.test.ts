@@ -3,9 +3,14 @@
 // reads as the status `result` shows. Data is planted through the engine's own functions.
 import { describe, expect, test } from "bun:test";
 import { claimLapsed } from "../lib/engine/claim.ts";
-import { GROUP } from "../lib/engine/keys.ts";
+import { entryOfAutoId, GROUP, type QueueKeys, shardKeys, shardOf } from "../lib/engine/keys.ts";
+import type { Queue } from "../lib/queue/queue.ts";
 import { runJob } from "./fixtures/engine.ts";
 import { openQueue, rawRedis, testPrefix } from "./helpers.ts";
+
+/** The keys of the shard job `id` lives in (6 shards in the cluster pass). */
+const keysOf = (q: Queue, id: string): QueueKeys =>
+  shardKeys(q.options.prefix, q.options.queue, q.shards)[shardOf(id, q.shards)]!;
 
 describe("getJob reads where a job is", () => {
   test("queued in the stream, started from the pending list (worker, attempt); gone: unknown", async () => {
@@ -13,8 +18,9 @@ describe("getJob reads where a job is", () => {
     await using r = await rawRedis();
     const id = await q.enqueue("t", { n: 1 });
     expect(await q.getJob(id)).toMatchObject({ status: "queued", attempts: 0, worker: null });
-    await r.sendCommand(["XGROUP", "CREATE", q.keys.stream, GROUP, "0"]);
-    const read = ["XREADGROUP", "GROUP", GROUP, "w1", "COUNT", "1", "STREAMS", q.keys.stream, ">"];
+    const { stream } = keysOf(q, id);
+    await r.sendCommand(["XGROUP", "CREATE", stream, GROUP, "0"]);
+    const read = ["XREADGROUP", "GROUP", GROUP, "w1", "COUNT", "1", "STREAMS", stream, ">"];
     await r.sendCommand(read);
     expect(await q.getJob(id)).toMatchObject({
       status: "started",
@@ -22,17 +28,17 @@ describe("getJob reads where a job is", () => {
       worker: "w1",
       payload: { n: 1 },
     });
-    await r.sendCommand(["XACK", q.keys.stream, GROUP, id]);
-    await r.sendCommand(["XDEL", q.keys.stream, id]);
+    await r.sendCommand(["XACK", stream, GROUP, entryOfAutoId(id)]);
+    await r.sendCommand(["XDEL", stream, entryOfAutoId(id)]);
     expect(await q.getJob(id)).toBeNull(); // gone without an outcome: unknown
   });
 
   test("retrying from its record; then finished, with both runs in its history", async () => {
     await using q = await openQueue({ prefix: testPrefix() });
     const id = await q.enqueue("t", "p", { id: "order-7" });
-    await runJob(q.client, q.keys, [{ worker: "w1", error: "boom", retry: true }]);
+    await runJob(q.client, keysOf(q, id), [{ worker: "w1", error: "boom", retry: true }]);
     expect(await q.getJob(id)).toMatchObject({ status: "retrying", attempts: 1, error: "boom" });
-    await runJob(q.client, q.keys, [
+    await runJob(q.client, keysOf(q, id), [
       { worker: "w0", error: "never", retry: true },
       { worker: "w2", result: '"ok"' },
     ]);
@@ -49,10 +55,11 @@ describe("getJob reads where a job is", () => {
     await using q = await openQueue({ prefix: testPrefix() });
     await using r = await rawRedis();
     const id = await q.enqueue("t", null);
-    await r.sendCommand(["XGROUP", "CREATE", q.keys.stream, GROUP, "0"]);
-    await r.sendCommand(["XREADGROUP", "GROUP", GROUP, "dead", "STREAMS", q.keys.stream, ">"]);
+    const k = keysOf(q, id);
+    await r.sendCommand(["XGROUP", "CREATE", k.stream, GROUP, "0"]);
+    await r.sendCommand(["XREADGROUP", "GROUP", GROUP, "dead", "STREAMS", k.stream, ">"]);
     const o = { consumer: "w2", minIdleMs: 0, count: 10 };
-    await claimLapsed(q.client, q.keys, {
+    await claimLapsed(q.client, k, {
       ...o,
       failureTtlS: 60,
       deadMaxLen: 10,
@@ -71,7 +78,7 @@ describe("waitForJobs", () => {
     await using q = await openQueue({ prefix: testPrefix() });
     const id = await q.enqueue("t", 2);
     const waited = q.waitForJobs([id, "never-enqueued"], { timeoutMs: 10_000 });
-    await runJob(q.client, q.keys, [{ worker: "w1", result: "4" }]);
+    await runJob(q.client, keysOf(q, id), [{ worker: "w1", result: "4" }]);
     const { ended, pending } = await waited;
     expect(pending).toEqual([]);
     expect(ended.get(id)).toMatchObject({ status: "finished", result: 4, payload: 2 });

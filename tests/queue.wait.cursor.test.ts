@@ -5,11 +5,17 @@
 // is seen.
 import { describe, expect, test } from "bun:test";
 import { enqueueBatch, prepareBatch } from "../lib/engine/enqueue.ts";
+import { type QueueKeys, shardKeys, shardOf } from "../lib/engine/keys.ts";
+import type { Queue } from "../lib/queue/queue.ts";
 import { waitForJobs } from "../lib/queue/read.ts";
 import { connect, type Redis } from "../lib/redis/connect.ts";
 import { asClient, runJob } from "./fixtures/engine.ts";
 import { finishedByAnotherQueue } from "./fixtures/waits.ts";
 import { openQueue, rawRedis, redisUrl, testPrefix } from "./helpers.ts";
+
+/** The keys of the shard job `id` lives in (6 shards in the cluster pass). */
+const keysOf = (q: Queue, id: string): QueueKeys =>
+  shardKeys(q.options.prefix, q.options.queue, q.shards)[shardOf(id, q.shards)]!;
 
 /** Records the first word of every command `client` sends from now on, and each reply. */
 function spy(client: Redis): { sent: string[]; replies: unknown[] } {
@@ -32,7 +38,7 @@ describe("a wait for jobs this Queue just enqueued", () => {
     const id = await q.enqueue("t", 2);
     const { sent } = spy(q.client);
     const waited = q.waitForJobs([id], { timeoutMs: 10_000 });
-    await runJob(asClient(r), q.keys, [{ worker: "w1", result: "4" }]);
+    await runJob(asClient(r), keysOf(q, id), [{ worker: "w1", result: "4" }]);
     const { ended, pending } = await waited;
     expect(pending).toEqual([]);
     expect(ended.get(id)).toMatchObject({ status: "finished", result: 4, payload: 2 });
@@ -44,7 +50,7 @@ describe("a wait for jobs this Queue just enqueued", () => {
     await using r = await rawRedis();
     const id = await q.enqueue("t", 2);
     const first = q.waitForJobs([id], { timeoutMs: 10_000 });
-    await runJob(asClient(r), q.keys, [{ worker: "w1", result: "4" }]);
+    await runJob(asClient(r), keysOf(q, id), [{ worker: "w1", result: "4" }]);
     await first;
     const { sent } = spy(q.client);
     const { ended } = await q.waitForJobs([id], { timeoutMs: 10_000 });
@@ -69,7 +75,7 @@ describe("any other wait looks first", () => {
     const id = await q.enqueue("t", 2, { id: "order-1" });
     const { sent } = spy(q.client);
     const waited = q.waitForJobs([id], { timeoutMs: 10_000 });
-    await runJob(asClient(r), q.keys, [{ worker: "w1", result: "4" }]);
+    await runJob(asClient(r), keysOf(q, id), [{ worker: "w1", result: "4" }]);
     expect((await waited).ended.get(id)).toMatchObject({ status: "finished", result: 4 });
     expect(sent.slice(0, 2)).toEqual(["XREVRANGE", "EVALSHA"]);
   });
@@ -79,14 +85,14 @@ describe("waitForJobs from an enqueue's cursor", () => {
   test("a result recorded before the wait started comes with its first blocking read", async () => {
     await using r = await rawRedis();
     const client = await connect(redisUrl());
-    const blocking = await connect(redisUrl());
+    const blocking = await connect(redisUrl(), { blocking: true });
     try {
       await using q = await openQueue({ prefix: testPrefix() });
       await runJob(asClient(r), q.keys, []); // the group, as a worker makes it
       const batch = prepareBatch([{ task: "t", payload: "2", maxAttempts: 1 }]);
       const { jobs, eventsCursor } = await enqueueBatch(client, q.keys, batch);
       const id = jobs[0]!.id;
-      await runJob(asClient(r), q.keys, [{ worker: "w1", result: "4" }]);
+      await runJob(asClient(r), keysOf(q, id), [{ worker: "w1", result: "4" }]);
       const reads = spy(blocking);
       const opts = { timeoutMs: 10_000 };
       const { ended } = await waitForJobs(client, blocking, q.keys, [id], opts, eventsCursor);

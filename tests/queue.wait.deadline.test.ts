@@ -4,10 +4,15 @@
 // through a first look of many jobs) that has ended is not "still not finished".
 import { describe, expect, test } from "bun:test";
 import { waitForAll } from "../lib/cli/trigger.ts";
+import { type QueueKeys, shardKeys, shardOf } from "../lib/engine/keys.ts";
 import type { Queue } from "../lib/queue/queue.ts";
 import { asClient, runJob } from "./fixtures/engine.ts";
 import { finishedByAnotherQueue } from "./fixtures/waits.ts";
 import { openQueue, rawRedis, runCli, testPrefix } from "./helpers.ts";
+
+/** The keys of the shard job `id` lives in (6 shards in the cluster pass). */
+const keysOf = (q: Queue, id: string): QueueKeys =>
+  shardKeys(q.options.prefix, q.options.queue, q.shards)[shardOf(id, q.shards)]!;
 
 describe("a wait with no time left looks once", () => {
   test("a finished job another Queue enqueued: ended, not pending", async () => {
@@ -22,7 +27,7 @@ describe("a wait with no time left looks once", () => {
     await using q = await openQueue({ prefix: testPrefix() });
     await using r = await rawRedis();
     const id = await q.enqueue("t", 2);
-    await runJob(asClient(r), q.keys, [{ worker: "w1", result: "4" }]);
+    await runJob(asClient(r), keysOf(q, id), [{ worker: "w1", result: "4" }]);
     const { ended, pending } = await q.waitForJobs([id], { timeoutMs: 0 });
     expect(pending).toEqual([]);
     expect(ended.get(id)).toMatchObject({ status: "finished", result: 4 });
@@ -34,8 +39,10 @@ describe("a wait with no time left looks once", () => {
     await using r = await rawRedis();
     const args = ["--prefix", prefix, "--queue", "q1", "--id-from-url"];
     const url = "http://127.0.0.1:9/a";
-    expect((await runCli("trigger", [...args, "--url", url])).code).toBe(0);
-    await runJob(asClient(r), q.keys, [{ worker: "w1", result: '{"words":3}' }]);
+    const first = await runCli("trigger", [...args, "--url", url]);
+    expect(first.code).toBe(0);
+    const id = first.stdout.trim(); // the id the URL gives it: the job's shard follows
+    await runJob(asClient(r), keysOf(q, id), [{ worker: "w1", result: '{"words":3}' }]);
     const waited = await runCli("trigger", [...args, "--url", url, "--wait", "0"]);
     expect(waited.stderr).not.toContain("still not finished");
     expect(waited.stdout).toMatch(/finished/);
@@ -55,7 +62,7 @@ describe("trigger --wait: timed out only if a job read back is still open", () =
     await using q = await openQueue({ prefix: testPrefix() });
     await using r = await rawRedis();
     const id = await q.enqueue("t", 2);
-    await runJob(asClient(r), q.keys, [{ worker: "w1", result: "4" }]);
+    await runJob(asClient(r), keysOf(q, id), [{ worker: "w1", result: "4" }]);
     const waited = await waitForAll(cutShort(q), [id], 0, () => {});
     expect(waited).toEqual({ timedOut: false, allFinished: true, open: 0, total: 1 });
   });

@@ -9,7 +9,11 @@ import { enqueueBatch, prepareBatch } from "../lib/engine/enqueue.ts";
 import { waitForJobs } from "../lib/queue/read.ts";
 import { connect } from "../lib/redis/connect.ts";
 import { asClient, freshQueue, killWaiting, runJob } from "./fixtures/engine.ts";
-import { openQueue, rawRedis, redisUrl, testPrefix } from "./helpers.ts";
+import { openQueue, pinShards, rawRedis, redisUrl, testPrefix } from "./helpers.ts";
+
+// These tests read and plant one shard's own keys (q.keys): their queues have one shard, on a
+// cluster one slot.
+pinShards(1);
 
 const OPTS = { timeoutMs: 5_000, blockMs: 20 };
 
@@ -17,7 +21,7 @@ describe("a wait from an enqueue's cursor, the job's event gone", () => {
   test("failed with a letter only (Redis was full), events deleted: read as failed from its letter", async () => {
     await using r = await rawRedis();
     const client = await connect(redisUrl());
-    const blocking = await connect(redisUrl());
+    const blocking = await connect(redisUrl(), { blocking: true });
     try {
       const keys = await freshQueue(r);
       const batch = prepareBatch([{ task: "t", payload: "2", maxAttempts: 1 }]);

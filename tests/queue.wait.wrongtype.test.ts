@@ -7,7 +7,11 @@ import { describe, expect, test } from "bun:test";
 import { RedisRefusedError } from "../lib/errors.ts";
 import { asClient, killWaiting, runJob } from "./fixtures/engine.ts";
 import { finishedByAnotherQueue } from "./fixtures/waits.ts";
-import { openQueue, type RawRedis, rawRedis, runCli, testPrefix } from "./helpers.ts";
+import { openQueue, pinShards, type RawRedis, rawRedis, runCli, testPrefix } from "./helpers.ts";
+
+// These tests read and plant one shard's own keys (q.keys): their queues have one shard, on a
+// cluster one slot.
+pinShards(1);
 
 async function retypeEvents(r: RawRedis, events: string) {
   if (await r.sendCommand(["EXISTS", events])) {

@@ -7,7 +7,11 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { type Dashboard, startDashboard } from "../lib/dashboard/server.ts";
 import { killWaiting } from "./fixtures/engine.ts";
 import { type SmallRedis, startSmallRedis } from "./fixtures/redis-small.ts";
-import { openQueue, runCli, testPrefix } from "./helpers.ts";
+import { openQueue, pinShards, runCli, testPrefix } from "./helpers.ts";
+
+// These tests run on a small Redis of their own (tests/fixtures/redis-small.ts), as in the
+// first pass, not on the cluster: its queues have one shard, whose keys the tests read.
+pinShards(1);
 
 let full: SmallRedis | null = null;
 let dashboard: Dashboard | null = null;

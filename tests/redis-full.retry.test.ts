@@ -9,7 +9,11 @@ import { GROUP } from "../lib/engine/keys.ts";
 import { STARTS_PER_READ } from "../lib/redis/memory.ts";
 import { defineTask } from "../lib/types.ts";
 import { fillWithJobs, startSmallRedis } from "./fixtures/redis-small.ts";
-import { logRecorder, openQueue, startWorker, testPrefix, until } from "./helpers.ts";
+import { logRecorder, openQueue, pinShards, startWorker, testPrefix, until } from "./helpers.ts";
+
+// These tests run on a small Redis of their own (tests/fixtures/redis-small.ts), as in the
+// first pass, not on the cluster: its queues have one shard, whose keys the tests read.
+pinShards(1);
 
 const MAX_ATTEMPTS = 3;
 

@@ -9,7 +9,11 @@ import { connect, type Redis } from "../lib/redis/connect.ts";
 import { MemoryWatch } from "../lib/redis/memory.ts";
 import { ensureGroup, readNew, sortFresh } from "../lib/worker/entries.ts";
 import { type Outcome, Outcomes } from "../lib/worker/outcomes.ts";
-import { logRecorder, openQueue, redisUrl, testPrefix, until } from "./helpers.ts";
+import { logRecorder, openQueue, pinShards, redisUrl, testPrefix, until } from "./helpers.ts";
+
+// The test drives one shard's keys (q.keys) by hand: its queue has one shard, on a cluster one
+// slot.
+pinShards(1);
 
 const OOM = "OOM command not allowed when used memory > 'maxmemory'.";
 

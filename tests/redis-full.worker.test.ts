@@ -13,7 +13,11 @@ import {
   type SmallRedis,
   startSmallRedis,
 } from "./fixtures/redis-small.ts";
-import { logRecorder, openQueue, startWorker, testPrefix, until } from "./helpers.ts";
+import { logRecorder, openQueue, pinShards, startWorker, testPrefix, until } from "./helpers.ts";
+
+// These tests run on a small Redis of their own (tests/fixtures/redis-small.ts), as in the
+// first pass, not on the cluster: its queues have one shard, whose keys the tests read.
+pinShards(1);
 
 let full: SmallRedis | null = null;
 let closeQueue = async () => {};

@@ -2,7 +2,9 @@
 // dead-lettered, none stays pending, and a result is recorded once.
 import { describe, expect, test } from "bun:test";
 import { resolve } from "node:path";
-import { GROUP } from "../lib/engine/keys.ts";
+import { GROUP, type QueueKeys, shardKeys, shardOf } from "../lib/engine/keys.ts";
+import type { Queue } from "../lib/queue/queue.ts";
+import { onNodeOf } from "../lib/redis/cluster.ts";
 import { defineTask } from "../lib/types.ts";
 import {
   openQueue,
@@ -11,15 +13,20 @@ import {
   redisUrl,
   startWorker,
   testPrefix,
+  testShards,
   until,
   waitForLine,
 } from "./helpers.ts";
+
+/** The keys of the shard job `id` lives in (6 shards in the cluster pass). */
+const keysOf = (q: Queue, id: string): QueueKeys =>
+  shardKeys(q.options.prefix, q.options.queue, q.shards)[shardOf(id, q.shards)]!;
 
 const SCRIPT = resolve(ROOT, "tests/fixtures/crash-worker.ts");
 
 function spawnWorker(prefix: string, name: string) {
   return Bun.spawn({
-    cmd: [process.execPath, SCRIPT, redisUrl(), prefix, name],
+    cmd: [process.execPath, SCRIPT, redisUrl(), prefix, name, String(testShards() ?? "")],
     stdout: "pipe",
     stderr: "pipe",
   });
@@ -38,8 +45,9 @@ describe("worker killed", () => {
     const w = await startWorker({ prefix, tasks: [rerun], claimIdleMs: 200 });
     const { ended } = await q.waitForJobs([id], { timeoutMs: 10_000 });
     expect(ended.get(id)).toMatchObject({ status: "finished", result: "second run", attempts: 2 });
-    expect(await r.sendCommand(["HGET", q.keys.stats, "finished"])).toBe("1");
-    expect(Number((await r.sendCommand(["XPENDING", q.keys.stream, GROUP]))[0])).toBe(0);
+    const k = keysOf(q, id);
+    expect(await r.sendCommand(["HGET", k.stats, "finished"])).toBe("1");
+    expect(Number((await r.sendCommand(["XPENDING", k.stream, GROUP]))[0])).toBe(0);
     await w.stop();
   });
 
@@ -65,7 +73,8 @@ describe("worker killed", () => {
     const job = await q.getJob(poison);
     expect(job?.status).toBe("failed");
     expect(job?.error).toContain("abandoned: its worker stopped during attempt 3 of 3");
-    const dead = (await r.sendCommand(["XRANGE", q.keys.dead, "-", "+"])) as [string, string[]][];
+    const k = keysOf(q, poison);
+    const dead = (await r.sendCommand(["XRANGE", k.dead, "-", "+"])) as [string, string[]][];
     expect(dead.map((d) => d[1][1])).toEqual([poison]);
     // The survivor still works.
     const echo = await q.enqueue("echo", "still here");
@@ -113,7 +122,11 @@ describe("worker killed", () => {
     const idle = spawnWorker(prefix, "idle");
     await waitForLine(idle.stdout, /worker started/);
     await until(
-      async () => String(await q.client.sendCommand(["CLIENT", "LIST"])).includes("cmd=xreadgroup"),
+      // CLIENT LIST on the server holding the queue's shard 0 (on a cluster, its slot's master).
+      async () =>
+        String(await onNodeOf(q.client, q.keys.stream).sendCommand(["CLIENT", "LIST"])).includes(
+          "cmd=xreadgroup",
+        ),
       "a blocked read",
     );
     idle.kill("SIGKILL");

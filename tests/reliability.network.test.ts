@@ -2,14 +2,28 @@
 // connections. The worker must notice within a bounded time and reconnect; each of its jobs
 // is finished by it or taken over by another worker, never recorded twice.
 import { describe, expect, test } from "bun:test";
+import { queueKeys } from "../lib/engine/keys.ts";
 import { defineTask } from "../lib/types.ts";
 import { viaProxy } from "./fixtures/proxy.ts";
-import { logRecorder, openQueue, rawRedis, startWorker, testPrefix, until } from "./helpers.ts";
+import {
+  logRecorder,
+  nodeUrlOf,
+  openQueue,
+  pinShards,
+  rawRedis,
+  startWorker,
+  testPrefix,
+  until,
+} from "./helpers.ts";
+
+// A proxy stands for one server: the queue has one shard, and on a cluster the proxy leads to
+// the master of its slot.
+pinShards(1);
 
 describe("network cut", () => {
   test("connections dropped mid-job: the worker reconnects and records every job once", async () => {
     const prefix = testPrefix();
-    const { proxy, url } = viaProxy();
+    const { proxy, url } = viaProxy(await nodeUrlOf(queueKeys(prefix, "default").stream));
     await using q = await openQueue({ prefix });
     await using r = await rawRedis();
     let started = 0;
@@ -37,7 +51,7 @@ describe("network cut", () => {
 
   test("a stalled connection is noticed within commandTimeoutMs; another worker takes the job over", async () => {
     const prefix = testPrefix();
-    const { proxy, url } = viaProxy();
+    const { proxy, url } = viaProxy(await nodeUrlOf(queueKeys(prefix, "default").stream));
     await using q = await openQueue({ prefix });
     await using r = await rawRedis();
     const runs: string[] = [];

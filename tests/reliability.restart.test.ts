@@ -109,7 +109,8 @@ describe("Redis restart", () => {
     const waited = q.waitForJobs([id], { timeoutMs: 15_000 });
     await start();
     const work = defineTask({ name: "work", run: async (n: number) => n });
-    const w = await startWorker({ prefix, redisUrl, tasks: [work] });
+    // The queue is the one shard Queue.connect made on this file's own server.
+    const w = await startWorker({ prefix, redisUrl, tasks: [work], shards: 1 });
     const { ended } = await waited;
     expect(ended.get(id)?.result).toBe(7);
     await w.stop();

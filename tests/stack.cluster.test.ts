@@ -195,8 +195,13 @@ test("stack --cluster runs a ready 3+3 cluster, refuses a second stack on its fo
   expect(at(`cluster stopped, its data kept in ${dir}`)).toBeGreaterThan(at("SIGTERM to the 6"));
   expect(out.text).not.toContain("SIGKILL");
   expect(nodes.filter((n) => processOf(n.pid, n.port) !== "gone")).toEqual([]);
-  // Only its own: the preload's redis-server, started by this test run, still answers.
-  expect(await pingRedis(Number(new URL(process.env.COURIER_TEST_REDIS_URL!).port))).toBe(true);
+  // Only its own: the preload's redis-server (in the cluster pass, each node of the preload's
+  // cluster: its URL lists them all), started by this test run, still answers.
+  const testPorts = process.env
+    .COURIER_TEST_REDIS_URL!.replace(/^[a-z+]+:\/\//, "")
+    .split(",")
+    .map((hostPort) => Number(hostPort.split(":").at(-1)));
+  for (const port of testPorts) expect(await pingRedis(port)).toBe(true);
   for (const n of nodes) {
     expect(existsSync(join(dir, String(n.port), "nodes.conf"))).toBe(true);
     expect(existsSync(join(dir, String(n.port), "appendonlydir"))).toBe(true);

@@ -9,7 +9,11 @@ import { join } from "node:path";
 import { queueKeys } from "../lib/engine/keys.ts";
 import { entryJobId } from "./fixtures/engine.ts";
 import { type SmallRedis, startSmallRedis } from "./fixtures/redis-small.ts";
-import { ROOT, runCli, spawnCli, testPrefix, until } from "./helpers.ts";
+import { pinShards, ROOT, runCli, spawnCli, testPrefix, until } from "./helpers.ts";
+
+// These tests run on a small Redis of their own (tests/fixtures/redis-small.ts), as in the
+// first pass, not on the cluster: its queues have one shard, whose keys the tests read.
+pinShards(1);
 
 const LINES = 5_000;
 const FULL = (url: string, what: string) =>

@@ -4,11 +4,38 @@
 // start Redis could refuse: docs/internals.md, "2. Read".)
 import { describe, expect, test } from "bun:test";
 import { entryFields } from "../lib/engine/entry.ts";
-import { GROUP } from "../lib/engine/keys.ts";
+import { GROUP, type QueueKeys, shardKeys, shardOf } from "../lib/engine/keys.ts";
 import { PermanentError } from "../lib/errors.ts";
+import type { Queue } from "../lib/queue/queue.ts";
 import { defineTask } from "../lib/types.ts";
-import { CORRUPT, count, deadLetters, echo, pending } from "./fixtures/corrupt.ts";
-import { logRecorder, openQueue, rawRedis, startWorker, testPrefix, until } from "./helpers.ts";
+import { CORRUPT, count, echo } from "./fixtures/corrupt.ts";
+import {
+  deadLetterErrors,
+  logRecorder,
+  openQueue,
+  pendingCount,
+  type RawRedis,
+  rawRedis,
+  startWorker,
+  testPrefix,
+  until,
+} from "./helpers.ts";
+
+/** The keys of the shard job `id` lives in (6 shards in the cluster pass). */
+const keysOf = (q: Queue, id: string): QueueKeys =>
+  shardKeys(q.options.prefix, q.options.queue, q.shards)[shardOf(id, q.shards)]!;
+
+/** Entries pending in every shard's group. */
+async function pending(r: RawRedis, q: Queue): Promise<number> {
+  let n = 0;
+  for (const k of shardKeys(q.options.prefix, q.options.queue, q.shards)) {
+    n += await pendingCount(r, k);
+  }
+  return n;
+}
+
+/** The dead letters (job id → error) of job `id`'s shard. */
+const deadLetters = (r: RawRedis, q: Queue, id: string) => deadLetterErrors(r, keysOf(q, id));
 
 describe("corrupt records on the fail, finish and claim paths", () => {
   test("a permanent failure of a job whose record vanished is dead-lettered", async () => {
@@ -18,7 +45,7 @@ describe("corrupt records on the fail, finish and claim paths", () => {
     const vanish = defineTask({
       name: "vanish",
       run: async (_p: unknown, _s: AbortSignal, job: { id: string }) => {
-        await r.sendCommand(["DEL", q.keys.record(job.id)]);
+        await r.sendCommand(["DEL", keysOf(q, job.id).record(job.id)]);
         throw new PermanentError("gave up");
       },
     });
@@ -32,7 +59,7 @@ describe("corrupt records on the fail, finish and claim paths", () => {
     const { ended } = await q.waitForJobs(after, { timeoutMs: 5_000 });
     expect(await q.getJob(id)).toMatchObject({ status: "failed", error: "gave up" });
     for (const a of after) expect(ended.get(a)?.status).toBe("finished");
-    expect((await deadLetters(r, q)).get(id)).toBe("gave up");
+    expect((await deadLetters(r, q, id)).get(id)).toBe("gave up");
     expect(await pending(r, q)).toBe(0);
     expect(count(log.events(), /redis command failed/)).toBe(0);
     await w.stop();
@@ -47,8 +74,9 @@ describe("corrupt records on the fail, finish and claim paths", () => {
         name: "spoil",
         run: async (_p: unknown, _s: AbortSignal, job: { id: string }) => {
           // A finish meets its outcome key as a list; a failure, its record as a string.
-          if (outcome === "finish") await r.sendCommand(["RPUSH", q.keys.result(job.id), "x"]);
-          else await r.sendCommand(["SET", q.keys.record(job.id), "garbage"]);
+          const k = keysOf(q, job.id);
+          if (outcome === "finish") await r.sendCommand(["RPUSH", k.result(job.id), "x"]);
+          else await r.sendCommand(["SET", k.record(job.id), "garbage"]);
           if (outcome === "fail") throw new PermanentError("gave up");
           return "done";
         },
@@ -74,19 +102,17 @@ describe("corrupt records on the fail, finish and claim paths", () => {
       const prefix = testPrefix();
       await using q = await openQueue({ prefix, maxAttempts: 2 });
       await using r = await rawRedis();
-      await r.sendCommand(["XGROUP", "CREATE", q.keys.stream, GROUP, "0", "MKSTREAM"]);
+      // In the shard of its caller id; without one, in shard 0, as the job `<entry><suffix>`.
+      const k = "i" in fields ? keysOf(q, fields.i) : q.keys;
+      await r.sendCommand(["XGROUP", "CREATE", k.stream, GROUP, "0", "MKSTREAM"]);
       const f = entryFields("echo", '"bad"', 2, "i" in fields ? { id: fields.i } : {});
       const spoilt = "p" in fields ? f.filter((_, i) => i !== 2 && i !== 3) : f;
-      const entry = String(await r.sendCommand(["XADD", q.keys.stream, "*", ...spoilt]));
-      const id = "i" in fields ? fields.i : entry;
-      if ("i" in fields) await r.sendCommand(["SET", q.keys.record(id), "garbage"]);
+      const entry = String(await r.sendCommand(["XADD", k.stream, "*", ...spoilt]));
+      const id = "i" in fields ? fields.i : `${entry}${k.idSuffix}`;
+      if ("i" in fields) await r.sendCommand(["SET", k.record(id), "garbage"]);
       // A consumer that died holding it.
       await r.sendCommand(
-        ["XREADGROUP", "GROUP", GROUP, "ghost", "COUNT", "1"].concat([
-          "STREAMS",
-          q.keys.stream,
-          ">",
-        ]),
+        ["XREADGROUP", "GROUP", GROUP, "ghost", "COUNT", "1"].concat(["STREAMS", k.stream, ">"]),
       );
       const after = await Promise.all([1, 2, 3].map((n) => q.enqueue("echo", n)));
       const log = logRecorder();
@@ -100,7 +126,7 @@ describe("corrupt records on the fail, finish and claim paths", () => {
           "the entry reported as corrupt",
           5_000,
         );
-        expect((await deadLetters(r, q)).get(id)).toMatch(CORRUPT);
+        expect((await deadLetters(r, q, id)).get(id)).toMatch(CORRUPT);
       } else {
         // The entry carries the job: a spoilt record does not stop it.
         const { ended: it } = await q.waitForJobs([id], { timeoutMs: 5_000 });

@@ -16,9 +16,9 @@ test("a predecessor's entries move to <name>~gone in one XCLAIM, none less idle 
     const idle = String(60_000 + i * 1_000);
     await v.r.sendCommand(["XCLAIM", v.k.stream, GROUP, "w1", "0", entry, "IDLE", idle, "JUSTID"]);
   }
-  const claims = await commandCalls(v.r, "xclaim");
+  const claims = await commandCalls(v.r, "xclaim", v.k.stream);
   expect(await handOverPredecessor(v.client, v.k, "w1")).toBe(3);
-  expect(await commandCalls(v.r, "xclaim")).toBe(claims + 1);
+  expect(await commandCalls(v.r, "xclaim", v.k.stream)).toBe(claims + 1);
 
   const rows = (await v.r.sendCommand(["XPENDING", v.k.stream, GROUP, "-", "+", "10"])) as [
     string,

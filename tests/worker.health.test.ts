@@ -1,6 +1,8 @@
 // Operations: /livez and /healthz for orchestrators, and warnings about Redis settings that
 // put jobs at risk.
 import { describe, expect, test } from "bun:test";
+import { mastersOf } from "../lib/redis/cluster.ts";
+import type { Redis } from "../lib/redis/connect.ts";
 import { findFreePort } from "../lib/stack/redis-server.ts";
 import { logRecorder, rawRedis, startWorker, testPrefix } from "./helpers.ts";
 
@@ -54,14 +56,23 @@ describe("Redis settings", () => {
 
   test("no warnings when the settings are safe", async () => {
     await using r = await rawRedis();
-    await r.sendCommand(["CONFIG", "SET", "appendonly", "yes"]);
+    // Every server the worker checks: on a cluster, each master (the shards are spread).
+    const servers = await mastersOf(r as unknown as Redis);
+    const before = await Promise.all(
+      servers.map(
+        async (s) => (await s.sendCommand<string[]>(["CONFIG", "GET", "appendonly"]))[1]!,
+      ),
+    );
+    for (const s of servers) await s.sendCommand(["CONFIG", "SET", "appendonly", "yes"]);
     try {
       const log = logRecorder();
       const w = await startWorker({ prefix: testPrefix(), tasks: [], logger: log });
       await w.stop();
       expect(log.records.filter((r) => r.level === "warn")).toEqual([]);
     } finally {
-      await r.sendCommand(["CONFIG", "SET", "appendonly", "no"]);
+      for (const [i, s] of servers.entries()) {
+        await s.sendCommand(["CONFIG", "SET", "appendonly", before[i]!]);
+      }
     }
   });
 });

@@ -1,16 +1,46 @@
 import { describe, expect, test } from "bun:test";
+import { type QueueKeys, shardKeys, shardOf } from "../lib/engine/keys.ts";
 import { PermanentError, RetryableError } from "../lib/errors.ts";
+import type { Queue } from "../lib/queue/queue.ts";
+import { mastersOf } from "../lib/redis/cluster.ts";
+import type { Redis } from "../lib/redis/connect.ts";
 import { defineTask } from "../lib/types.ts";
 import {
   commandCalls,
   logRecorder,
   openQueue,
+  type RawRedis,
   rawRedis,
   redisTime,
   startWorker,
   testPrefix,
   until,
 } from "./helpers.ts";
+
+/** The keys of the shard job `id` lives in (keys.ts shardOf): any shard count (6 on a cluster). */
+const keysOf = (q: Queue, id: string): QueueKeys =>
+  shardKeys(q.options.prefix, q.options.queue, q.shards)[shardOf(id, q.shards)]!;
+
+/** HMGET of `fields` of every shard's stats, summed field by field. */
+async function statsOf(r: RawRedis, q: Queue, fields: string[]): Promise<string[]> {
+  const sums = fields.map(() => 0);
+  for (const k of shardKeys(q.options.prefix, q.options.queue, q.shards)) {
+    const got = (await r.sendCommand(["HMGET", k.stats, ...fields])) as (string | null)[];
+    got.forEach((v, i) => {
+      sums[i]! += Number(v ?? 0);
+    });
+  }
+  return sums.map(String);
+}
+
+/** CLIENT LIST of every server (on a cluster, each master). */
+async function clientList(r: RawRedis): Promise<string> {
+  const lists: string[] = [];
+  for (const node of await mastersOf(r as unknown as Redis)) {
+    lists.push(String(await node.sendCommand(["CLIENT", "LIST"])));
+  }
+  return lists.join("\n");
+}
 
 const add = defineTask({ name: "add", run: async (p: { a: number; b: number }) => p.a + p.b });
 
@@ -25,10 +55,10 @@ describe("worker", () => {
     const job = ended.get(id);
     expect(job).toMatchObject({ status: "finished", result: 5, attempts: 1, worker: w.name });
     expect(job?.error).toBeNull();
-    expect(await r.sendCommand(["XLEN", q.keys.stream])).toBe(0);
-    const ttl = Number(await r.sendCommand(["TTL", q.keys.result(id)]));
+    expect(await r.sendCommand(["XLEN", keysOf(q, id).stream])).toBe(0);
+    const ttl = Number(await r.sendCommand(["TTL", keysOf(q, id).result(id)]));
     expect(ttl).toBeGreaterThan(3_500); // resultTtlS: 3600
-    const stats = (await r.sendCommand(["HGETALL", q.keys.stats])) as string[];
+    const stats = (await r.sendCommand(["HGETALL", keysOf(q, id).stats])) as string[];
     expect(stats).toEqual(
       expect.arrayContaining(["enqueued", "1", "started", "1", "finished", "1"]),
     );
@@ -72,7 +102,7 @@ describe("worker", () => {
     const w = await startWorker({ prefix, tasks: [later] });
     const before = await redisTime(r);
     const id = await q.enqueue("later", null);
-    const score = () => r.sendCommand(["ZSCORE", q.keys.delayed, id]);
+    const score = () => r.sendCommand(["ZSCORE", keysOf(q, id).delayed, id]);
     await until(async () => (await score()) !== null, "the job to enter the delayed set");
     // Due its delay after the failure, by Redis' clock.
     expect(Number(await score())).toBeGreaterThanOrEqual(before + 60_000);
@@ -98,12 +128,13 @@ describe("worker", () => {
     const { ended } = await q.waitForJobs([id], { timeoutMs: 5_000 });
     expect(ended.get(id)).toMatchObject({ status: "failed", error: "not today", attempts: 1 });
     expect(calls).toBe(1);
-    const dead = (await r.sendCommand(["XRANGE", q.keys.dead, "-", "+"])) as [string, string[]][];
+    const k = keysOf(q, id);
+    const dead = (await r.sendCommand(["XRANGE", k.dead, "-", "+"])) as [string, string[]][];
     expect(dead).toHaveLength(1);
     expect(dead[0]![1]).toEqual(
       expect.arrayContaining(["id", id, "task", "nope", "error", "not today", "attempts", "1"]),
     );
-    expect(Number(await r.sendCommand(["TTL", q.keys.result(id)]))).toBeGreaterThan(600_000);
+    expect(Number(await r.sendCommand(["TTL", k.result(id)]))).toBeGreaterThan(600_000);
     await w.stop();
   });
 
@@ -123,13 +154,7 @@ describe("worker", () => {
     const { ended } = await q.waitForJobs([id], { timeoutMs: 5_000 });
     expect(ended.get(id)).toMatchObject({ status: "failed", attempts: 4, error: "failure 4" });
     expect(calls).toBe(4);
-    const stats = (await r.sendCommand([
-      "HMGET",
-      q.keys.stats,
-      "retried",
-      "failed",
-      "dead",
-    ])) as string[];
+    const stats = await statsOf(r, q, ["retried", "failed", "dead"]);
     expect(stats).toEqual(["3", "1", "1"]);
     await w.stop();
   });
@@ -207,22 +232,22 @@ describe("worker", () => {
     }));
     const ids = (await q.enqueueMany(payloads)).map((e) => e.id);
     const w = await startWorker({ prefix, tasks: [add], concurrency: 32 });
-    const clients = async () => String(await r.sendCommand(["CLIENT", "LIST"]));
+    const clients = () => clientList(r);
     expect(await clients()).toContain(`name=courier-lane-${w.name} `);
     const { ended } = await q.waitForJobs(ids, { timeoutMs: 20_000 });
     expect(ids.map((id) => ended.get(id)?.result)).toEqual(ids.map((_, i) => i));
     expect([...ended.values()].every((j) => j?.history.length === 1 && j.attempts === 1)).toBe(
       true,
     );
-    const stats = (await r.sendCommand(["HMGET", q.keys.stats, "started", "finished"])) as string[];
-    expect(stats).toEqual(["600", "600"]);
+    expect(await statsOf(r, q, ["started", "finished"])).toEqual(["600", "600"]);
     await w.stop();
     expect(await clients()).not.toContain(`name=courier-lane-${w.name} `);
   });
 
   test("two idle lanes block one at a time on the shared read connection: no false stall", async () => {
     const prefix = testPrefix();
-    await using q = await openQueue({ prefix });
+    // One shard: the reads counted are those of its one read connection.
+    await using q = await openQueue({ prefix, shards: 1 });
     await using r = await rawRedis();
     const log = logRecorder();
     // A second blocking read queued behind the first would wait up to 2 x blockMs, past its
@@ -233,6 +258,7 @@ describe("worker", () => {
       blockMs: 400,
       commandTimeoutMs: 300,
       logger: log,
+      shards: 1,
     });
     // A window is the point here (a false stall shows only after a while): wait for the reads
     // themselves, six of them (the first takes, then four or more 400 ms blocking reads: a
@@ -256,7 +282,7 @@ describe("worker", () => {
     const w = await startWorker({ prefix, tasks: [add], concurrency: 15 });
     const id = await q.enqueue("add", { a: 1, b: 2 });
     expect((await q.waitForJobs([id], { timeoutMs: 5_000 })).ended.get(id)?.result).toBe(3);
-    const list = String(await r.sendCommand(["CLIENT", "LIST"]));
+    const list = await clientList(r);
     expect(list).toContain(`name=courier-worker-${w.name} `);
     expect(list).not.toContain(`name=courier-lane-${w.name} `);
     await w.stop();

@@ -2,15 +2,20 @@
 // real worker does at start: the engine writes nothing then) and never acknowledges it, as if
 // its process had died.
 import { describe, expect, test } from "bun:test";
-import { GROUP } from "../lib/engine/keys.ts";
+import { GROUP, type QueueKeys, shardKeys, shardOf } from "../lib/engine/keys.ts";
 import type { Queue } from "../lib/queue/queue.ts";
 import { defineTask } from "../lib/types.ts";
 import type { RawRedis } from "./helpers.ts";
 import { commandCalls, openQueue, rawRedis, startWorker, testPrefix, until } from "./helpers.ts";
 
-/** Reads the next entry as consumer `name` (the job is started), and never acks it. */
-async function crashAfterStart(r: RawRedis, q: Queue, name: string): Promise<string> {
-  await r.sendCommand(["XGROUP", "CREATE", q.keys.stream, GROUP, "0", "MKSTREAM"]).catch(() => {});
+/** The keys of the shard job `id` lives in (6 shards in the cluster pass). */
+const keysOf = (q: Queue, id: string): QueueKeys =>
+  shardKeys(q.options.prefix, q.options.queue, q.shards)[shardOf(id, q.shards)]!;
+
+/** Reads job `id`'s entry as consumer `name` (the job is started), and never acks it. */
+async function crashAfterStart(r: RawRedis, q: Queue, id: string, name: string): Promise<string> {
+  const { stream } = keysOf(q, id);
+  await r.sendCommand(["XGROUP", "CREATE", stream, GROUP, "0", "MKSTREAM"]).catch(() => {});
   const reply = (await r.sendCommand([
     "XREADGROUP",
     "GROUP",
@@ -19,15 +24,30 @@ async function crashAfterStart(r: RawRedis, q: Queue, name: string): Promise<str
     "COUNT",
     "1",
     "STREAMS",
-    q.keys.stream,
+    stream,
     ">",
   ])) as [string, [string, string[]][]][];
   const [entryId] = reply[0]![1][0]!;
   return entryId;
 }
 
-const pending = async (r: RawRedis, q: Queue) =>
-  Number(((await r.sendCommand(["XPENDING", q.keys.stream, GROUP])) as [number])[0]);
+/** Entries pending in every shard's group. */
+async function pending(r: RawRedis, q: Queue): Promise<number> {
+  let n = 0;
+  for (const k of shardKeys(q.options.prefix, q.options.queue, q.shards)) {
+    n += Number(((await r.sendCommand(["XPENDING", k.stream, GROUP])) as [number])[0]);
+  }
+  return n;
+}
+
+/** Entries in every shard's stream. */
+async function streamLength(r: RawRedis, q: Queue): Promise<number> {
+  let n = 0;
+  for (const k of shardKeys(q.options.prefix, q.options.queue, q.shards)) {
+    n += Number(await r.sendCommand(["XLEN", k.stream]));
+  }
+  return n;
+}
 
 describe("claiming a dead worker's jobs", () => {
   test("a job left pending by a dead consumer is claimed after claimIdleMs and finished", async () => {
@@ -35,7 +55,7 @@ describe("claiming a dead worker's jobs", () => {
     await using q = await openQueue({ prefix });
     await using r = await rawRedis();
     const id = await q.enqueue("echo", "hello");
-    await crashAfterStart(r, q, "dead-worker");
+    await crashAfterStart(r, q, id, "dead-worker");
     const echo = defineTask({ name: "echo", run: async (p: string) => p });
     const w = await startWorker({ prefix, tasks: [echo], claimIdleMs: 100 });
     const { ended } = await q.waitForJobs([id], { timeoutMs: 5_000 });
@@ -46,7 +66,7 @@ describe("claiming a dead worker's jobs", () => {
       worker: w.name,
     });
     expect(await pending(r, q)).toBe(0);
-    expect(await r.sendCommand(["HGET", q.keys.stats, "claimed"])).toBe("1");
+    expect(await r.sendCommand(["HGET", keysOf(q, id).stats, "claimed"])).toBe("1");
     await w.stop();
   });
 
@@ -55,7 +75,7 @@ describe("claiming a dead worker's jobs", () => {
     await using q = await openQueue({ prefix, maxAttempts: 1 });
     await using r = await rawRedis();
     const id = await q.enqueue("poison", null);
-    await crashAfterStart(r, q, "dead-worker");
+    await crashAfterStart(r, q, id, "dead-worker");
     let runs = 0;
     const poison = defineTask({
       name: "poison",
@@ -68,7 +88,7 @@ describe("claiming a dead worker's jobs", () => {
     expect(ended.get(id)?.status).toBe("failed");
     expect(ended.get(id)?.error).toContain("abandoned: its worker stopped during attempt 1 of 1");
     expect(runs).toBe(0);
-    expect(await r.sendCommand(["XLEN", q.keys.dead])).toBe(1);
+    expect(await r.sendCommand(["XLEN", keysOf(q, id).dead])).toBe(1);
     expect(await pending(r, q)).toBe(0);
     await w.stop();
   });
@@ -77,7 +97,8 @@ describe("claiming a dead worker's jobs", () => {
   const LEASE_MS = 400;
   test("a long job whose worker is alive is not taken over (its lease is renewed)", async () => {
     const prefix = testPrefix();
-    await using q = await openQueue({ prefix });
+    // One shard: the claim scans counted below are those of this queue's one shard.
+    await using q = await openQueue({ prefix, shards: 1 });
     await using r = await rawRedis();
     const runs: string[] = [];
     let open!: () => void;
@@ -101,10 +122,17 @@ describe("claiming a dead worker's jobs", () => {
       claimIdleMs: LEASE_MS,
       reclaimEveryMs: 1_000_000_000,
       name: "a",
+      shards: 1,
     });
     const id = await q.enqueue("slow", null);
     await until(() => runs.length === 1, "worker a to start the job");
-    const b = await startWorker({ prefix, tasks: [slow("b")], claimIdleMs: LEASE_MS, name: "b" });
+    const b = await startWorker({
+      prefix,
+      tasks: [slow("b")],
+      claimIdleMs: LEASE_MS,
+      name: "b",
+      shards: 1,
+    });
     // A window is the point: the job must outlast its lease many times over while b looks for
     // lapsed leases. Wait for those looks (an XPENDING IDLE in the claim script, every 50 to
     // 100 ms between b's reads; a's lease renewals, every LEASE_MS / 3, read XPENDING too),
@@ -117,7 +145,7 @@ describe("claiming a dead worker's jobs", () => {
     const { ended } = await q.waitForJobs([id], { timeoutMs: 5_000 });
     expect(ended.get(id)).toMatchObject({ status: "finished", result: "a", attempts: 1 });
     expect(runs).toEqual(["a"]);
-    expect(await r.sendCommand(["HGET", q.keys.stats, "claimed"])).toBeNull();
+    expect(await r.sendCommand(["HGET", keysOf(q, id).stats, "claimed"])).toBeNull();
     await Promise.all([a.stop(), b.stop()]);
   }, 30_000);
 
@@ -137,15 +165,13 @@ describe("claiming a dead worker's jobs", () => {
     const id = await q.enqueue("held", null);
     await until(() => signal !== undefined, "the job to start");
     // Another consumer claims the entry, as if this worker had stalled past claimIdleMs.
-    const [entry] = (await r.sendCommand(["XRANGE", q.keys.stream, "-", "+"])) as [
-      string,
-      string[],
-    ][];
-    await r.sendCommand(["XCLAIM", q.keys.stream, GROUP, "thief", "0", entry![0], "JUSTID"]);
+    const { stream } = keysOf(q, id);
+    const [entry] = (await r.sendCommand(["XRANGE", stream, "-", "+"])) as [string, string[]][];
+    await r.sendCommand(["XCLAIM", stream, GROUP, "thief", "0", entry![0], "JUSTID"]);
     await until(() => signal?.aborted === true, "the worker to give the job up");
     expect(signal?.reason?.why).toBe("lease lost");
     expect(await q.getJob(id)).toMatchObject({ status: "started", result: null });
-    const owner = (await r.sendCommand(["XPENDING", q.keys.stream, GROUP, "-", "+", "10"])) as [
+    const owner = (await r.sendCommand(["XPENDING", stream, GROUP, "-", "+", "10"])) as [
       string,
       string,
     ][];
@@ -157,7 +183,8 @@ describe("claiming a dead worker's jobs", () => {
 describe("a worker's own lapsed leases", () => {
   test("a job this worker still runs is not claimed and started a second time by it", async () => {
     const prefix = testPrefix();
-    await using q = await openQueue({ prefix });
+    // One shard: the claim scans counted below are those of this queue's one shard.
+    await using q = await openQueue({ prefix, shards: 1 });
     await using r = await rawRedis();
     let runs = 0;
     let release = () => {};
@@ -172,19 +199,21 @@ describe("a worker's own lapsed leases", () => {
         return "once";
       },
     });
-    const w = await startWorker({ prefix, tasks: [slow], claimIdleMs: 3_000, reclaimEveryMs: 20 });
+    const timing = { claimIdleMs: 3_000, reclaimEveryMs: 20 };
+    const w = await startWorker({ prefix, tasks: [slow], ...timing, shards: 1 });
     const id = await q.enqueue("slow", null);
     await until(() => runs === 1, "the job to start");
     // Its lease looks lapsed (as after an event-loop stall): this worker's own claim finds it.
-    const [entry] = (await r.sendCommand(["XRANGE", q.keys.stream, "-", "+"])) as [string][];
+    const { stream } = q.keys;
+    const [entry] = (await r.sendCommand(["XRANGE", stream, "-", "+"])) as [string][];
     await r.sendCommand([
-      ...["XCLAIM", q.keys.stream, GROUP, w.name, "0", entry![0], "IDLE", "60000", "JUSTID"],
+      ...["XCLAIM", stream, GROUP, w.name, "0", entry![0], "IDLE", "60000", "JUSTID"],
     ]);
     // Wait for the worker's claim scans (an XPENDING IDLE each, every 20 ms between reads):
     // they see the entry and leave it, as it is this worker's own.
     const looks = await commandCalls(r, "xpending");
     await until(async () => (await commandCalls(r, "xpending")) >= looks + 10, "claim scans");
-    const [p] = (await r.sendCommand([...["XPENDING", q.keys.stream, GROUP, "-", "+", "1"]])) as [
+    const [p] = (await r.sendCommand([...["XPENDING", stream, GROUP, "-", "+", "1"]])) as [
       string,
       string,
       number,
@@ -216,10 +245,10 @@ describe("a worker's own lapsed leases", () => {
       await q.enqueueMany(Array.from({ length: 200 }, () => ({ task: "work", payload: false })))
     ).map((e) => e.id);
     await q.waitForJobs(fast, { timeoutMs: 5_000 });
-    expect(await r.sendCommand(["XLEN", q.keys.stream])).toBe(1); // only the slow job's entry
+    expect(await streamLength(r, q)).toBe(1); // only the slow job's entry
     release();
     await q.waitForJobs([slowId!], { timeoutMs: 5_000 });
-    expect(await r.sendCommand(["XLEN", q.keys.stream])).toBe(0);
+    expect(await streamLength(r, q)).toBe(0);
     await w.stop();
   });
 });

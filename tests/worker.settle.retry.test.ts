@@ -5,23 +5,31 @@
 // (A lost reply, the call having run, is not staged here: whether Redis reads a call the
 // proxy passed on before the reset is a race. finish.lua's idempotence is lua.idempotence's.)
 import { expect, test } from "bun:test";
+import { queueKeys } from "../lib/engine/keys.ts";
 import { scripts } from "../lib/engine/lua.ts";
 import { defineTask } from "../lib/types.ts";
 import { lossyProxy } from "./fixtures/lossy-proxy.ts";
 import {
   logRecorder,
+  nodeUrlOf,
   openQueue,
   pendingCount,
+  pinShards,
   rawRedis,
   startWorker,
   testPrefix,
 } from "./helpers.ts";
 
+// A proxy stands for one server: the queue has one shard, and on a cluster the proxy leads to
+// the master of its slot.
+pinShards(1);
+
 test("a finish call cut on its way: the outcome is written again, recorded once", async () => {
   const prefix = testPrefix();
   await using q = await openQueue({ prefix });
   await using r = await rawRedis();
-  await using proxy = await lossyProxy("", 0, "request");
+  const node = await nodeUrlOf(queueKeys(prefix, "default").stream);
+  await using proxy = await lossyProxy("", 0, "request", node);
   let runs = 0;
   const double = defineTask({
     name: "double",

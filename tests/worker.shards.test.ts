@@ -5,6 +5,8 @@ import { describe, expect, test } from "bun:test";
 import type { EnqueueJob } from "../lib/engine/enqueue.ts";
 import { GROUP, type QueueKeys, shardKeys } from "../lib/engine/keys.ts";
 import { RetryableError } from "../lib/errors.ts";
+import { mastersOf } from "../lib/redis/cluster.ts";
+import type { Redis } from "../lib/redis/connect.ts";
 import { defineTask, type JobInfo } from "../lib/types.ts";
 import { workerArgs } from "./fixtures/cli/harness.ts";
 import { enqueue } from "./fixtures/engine.ts";
@@ -76,8 +78,17 @@ function latched(name = "held") {
 }
 
 /** Blocking reads of worker `name` in progress (CLIENT LIST: a reader blocked in XREADGROUP). */
+/** CLIENT LIST of every server (on a cluster, each master: the shards are spread over them). */
+async function clientList(r: RawRedis): Promise<string> {
+  const lists: string[] = [];
+  for (const node of await mastersOf(r as unknown as Redis)) {
+    lists.push(String(await node.sendCommand(["CLIENT", "LIST"])));
+  }
+  return lists.join("\n");
+}
+
 async function blockedReads(r: RawRedis, name: string): Promise<number> {
-  const list = String(await r.sendCommand(["CLIENT", "LIST"])).split("\n");
+  const list = (await clientList(r)).split("\n");
   return list.filter((l) => l.includes(`-${name} `) && / flags=b /.test(l)).length;
 }
 
@@ -171,7 +182,7 @@ describe("a worker of a six-shard queue", () => {
     const tasks = [latched().task];
     const err = await startWorker({ prefix, tasks, shards: SHARDS, name }).catch((e) => e);
     expect(String(err)).toContain("WRONGTYPE");
-    const clients = async () => String(await r.sendCommand(["CLIENT", "LIST"]));
+    const clients = () => clientList(r);
     await until(async () => !(await clients()).includes(`-${name} `), "every connection closed");
     await r.sendCommand(["DEL", k3.stream]);
     const w = await startWorker({ prefix, tasks, shards: SHARDS, name });

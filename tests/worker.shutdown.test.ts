@@ -1,12 +1,23 @@
 import { describe, expect, test } from "bun:test";
-import { GROUP } from "../lib/engine/keys.ts";
+import { GROUP, type QueueKeys, shardKeys } from "../lib/engine/keys.ts";
 import type { Queue } from "../lib/queue/queue.ts";
 import { defineTask } from "../lib/types.ts";
 import type { RawRedis } from "./helpers.ts";
 import { logRecorder, openQueue, rawRedis, startWorker, testPrefix, until } from "./helpers.ts";
 
-const pendingCount = async (r: RawRedis, q: Queue) =>
-  Number(((await r.sendCommand(["XPENDING", q.keys.stream, GROUP])) as [number])[0]);
+/** Every shard's keys (6 shards in the cluster pass). */
+const shardsOf = (q: Queue) => shardKeys(q.options.prefix, q.options.queue, q.shards);
+
+/** `read` on every shard of the queue, summed. */
+async function sum(q: Queue, read: (k: QueueKeys) => Promise<unknown>): Promise<number> {
+  let n = 0;
+  for (const k of shardsOf(q)) n += Number(await read(k));
+  return n;
+}
+
+const pendingCount = (r: RawRedis, q: Queue) =>
+  sum(q, async (k) => ((await r.sendCommand(["XPENDING", k.stream, GROUP])) as [number])[0]);
+const streamLength = (r: RawRedis, q: Queue) => sum(q, (k) => r.sendCommand(["XLEN", k.stream]));
 
 describe("graceful stop", () => {
   test("lets an in-flight job finish, then leaves the group and the workers set", async () => {
@@ -40,15 +51,12 @@ describe("graceful stop", () => {
     await stopping;
     expect(await q.getJob(id)).toMatchObject({ status: "finished", result: "done", attempts: 1 });
     expect(await pendingCount(r, q)).toBe(0);
-    expect(await r.sendCommand(["XLEN", q.keys.stream])).toBe(0);
-    const consumers = (await r.sendCommand([
-      "XINFO",
-      "CONSUMERS",
-      q.keys.stream,
-      GROUP,
-    ])) as unknown[];
-    expect(consumers).toHaveLength(0);
-    expect(await r.sendCommand(["ZSCORE", q.keys.workers, "leaving"])).toBeNull();
+    expect(await streamLength(r, q)).toBe(0);
+    for (const k of shardsOf(q)) {
+      const consumers = (await r.sendCommand(["XINFO", "CONSUMERS", k.stream, GROUP])) as unknown[];
+      expect(consumers).toHaveLength(0);
+      expect(await r.sendCommand(["ZSCORE", k.workers, "leaving"])).toBeNull();
+    }
   });
 
   test("releases a job still running after the grace period, without counting the attempt", async () => {
@@ -71,7 +79,7 @@ describe("graceful stop", () => {
     await w.stop(50);
     expect(await q.getJob(id)).toMatchObject({ status: "queued", attempts: 0, worker: null });
     expect(await pendingCount(r, q)).toBe(0);
-    expect(await r.sendCommand(["XLEN", q.keys.stream])).toBe(1); // a fresh entry, ready at once
+    expect(await streamLength(r, q)).toBe(1); // a fresh entry, ready at once
     // Another worker gets it immediately, not after claimIdleMs.
     const quick = defineTask({ name: "job", run: async () => "second" });
     const w2 = await startWorker({ prefix, tasks: [quick], claimIdleMs: 60_000 });

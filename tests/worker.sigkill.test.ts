@@ -11,17 +11,23 @@ import {
   deadLetterErrors,
   openQueue,
   pendingCount,
+  pinShards,
   ROOT,
   rawRedis,
   redisUrl,
   testPrefix,
+  testShards,
 } from "./helpers.ts";
+
+// These tests read and plant one shard's own keys (q.keys): their queues have one shard, on a
+// cluster one slot.
+pinShards(1);
 
 const SCRIPT = resolve(ROOT, "tests/fixtures/crash-worker.ts");
 
 function spawnWorker(prefix: string, name: string) {
   return Bun.spawn({
-    cmd: [process.execPath, SCRIPT, redisUrl(), prefix, name],
+    cmd: [process.execPath, SCRIPT, redisUrl(), prefix, name, String(testShards() ?? "")],
     stdout: "ignore",
     stderr: "ignore",
   });

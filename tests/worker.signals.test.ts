@@ -4,9 +4,10 @@
 import { afterEach, expect, test } from "bun:test";
 import { join } from "node:path";
 import type { Socket } from "bun";
+import { queueKeys } from "../lib/engine/keys.ts";
 import { REPO_ROOT } from "../lib/stack/options.ts";
 import { collect, exitCodeWithin } from "./fixtures/output.ts";
-import { redisUrl, testPrefix, until } from "./helpers.ts";
+import { nodeUrlOf, testPrefix, until } from "./helpers.ts";
 
 const cleanups: (() => unknown)[] = [];
 afterEach(async () => {
@@ -18,8 +19,8 @@ afterEach(async () => {
  * counts them) but what they send waits until `open()`, so a process connecting through it is
  * held inside its start for as long as the test needs.
  */
-function gate() {
-  const target = new URL(redisUrl());
+function gate(url: string) {
+  const target = new URL(url);
   let opened = 0;
   let isOpen = false;
   const held: (() => void)[] = [];
@@ -64,11 +65,13 @@ function gate() {
 }
 
 test("a SIGTERM while the worker is starting stops it once started (exit 0), not kills it", async () => {
-  const g = gate();
+  const prefix = testPrefix();
+  // The server holding the (one-shard) queue: the test Redis, or on a cluster its key's master.
+  const g = gate(await nodeUrlOf(queueKeys(prefix, "default").stream));
   const proc = Bun.spawn(
     [process.execPath, join(REPO_ROOT, "bin/worker.ts"), "--redis-url", g.url],
     {
-      env: { ...process.env, COURIER_PREFIX: testPrefix(), REDIS_URL: undefined },
+      env: { ...process.env, COURIER_PREFIX: prefix, REDIS_URL: undefined },
       stdout: "pipe",
       stderr: "pipe",
     },

@@ -3,11 +3,17 @@
 // own pending entries read again without an attempt spent.
 import { describe, expect, test } from "bun:test";
 import { entryFields } from "../lib/engine/entry.ts";
+import { queueKeys } from "../lib/engine/keys.ts";
 import { parseOutcome } from "../lib/engine/outcome.ts";
+import { onNodeOf } from "../lib/redis/cluster.ts";
 import { connect, type Redis } from "../lib/redis/connect.ts";
 import type { Task } from "../lib/types.ts";
-import { enqueue, freshQueue, jobs } from "./fixtures/engine.ts";
-import { rawRedis, redisUrl, startWorker, until } from "./helpers.ts";
+import { asClient, enqueue, freshQueue, jobs } from "./fixtures/engine.ts";
+import { nodeUrlOf, pinShards, rawRedis, startWorker, until } from "./helpers.ts";
+
+// These tests build a queue of one shard by hand (freshQueue) and count its calls: its workers
+// read one shard (on a cluster: one slot, one node).
+pinShards(1);
 
 const echo: Task = { name: "t", run: async (p) => p };
 
@@ -46,7 +52,7 @@ describe("worker taking jobs", () => {
  */
 async function topLevelCalls(prefix: string, during: () => Promise<void>) {
   // MONITOR is node-redis' own (one server's client), not part of Courier's Redis interface.
-  const m = (await connect(redisUrl())) as Redis & {
+  const m = (await connect(await nodeUrlOf(queueKeys(prefix, "q").stream))) as Redis & {
     monitor: (listener: (line: string) => void) => Promise<void>;
   };
   const calls = new Map<string, number>();
@@ -110,7 +116,9 @@ describe("own pending entries after a lost read", () => {
       tasks: [echo],
       claimIdleMs: 60_000,
     });
-    const reader = await blockedReader(r, "courier-reader-w1");
+    // CLIENT LIST and CLIENT KILL on the server holding the queue (on a cluster, its node).
+    const node = onNodeOf(asClient(r), keys.stream);
+    const reader = await blockedReader(node, "courier-reader-w1");
     // A read whose reply never reached w1: the entry is added and read as w1 in one script,
     // so w1's blocked read never sees it; it is pending on w1, unseen.
     const lost =
@@ -120,7 +128,7 @@ describe("own pending entries after a lost read", () => {
     const fields = entryFields("t", JSON.stringify({ n: 0 }), 3);
     const id = String(await r.sendCommand(["EVAL", lost, "1", keys.stream, ...fields]));
     // Its connection drops: the read failed, as far as w1 knows.
-    await r.sendCommand(["CLIENT", "KILL", "ID", reader]);
+    await node.sendCommand(["CLIENT", "KILL", "ID", reader]);
     await until(() => w.processed === 1, "the job finished");
     await w.stop();
     const o = await outcome(r, keys.result(id));

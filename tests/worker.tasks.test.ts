@@ -4,6 +4,7 @@
 import { describe, expect, test } from "bun:test";
 import { Admin } from "../lib/admin/admin.ts";
 import { formatInfo, infoReader } from "../lib/admin/info.ts";
+import { type QueueKeys, shardKeys, shardOf } from "../lib/engine/keys.ts";
 import type { Queue } from "../lib/queue/queue.ts";
 import { defineTask } from "../lib/types.ts";
 import type { RawRedis } from "./helpers.ts";
@@ -20,7 +21,20 @@ import {
 } from "./helpers.ts";
 
 const task = (name: string) => defineTask({ name, run: async (p: unknown) => `${name}:${p}` });
-const pending = (r: RawRedis, q: Queue) => pendingCount(r, q.keys);
+
+/** Every shard's keys (6 shards in the cluster pass). */
+const shardsOf = (q: Queue) => shardKeys(q.options.prefix, q.options.queue, q.shards);
+/** The keys of the shard job `id` lives in. */
+const keysOf = (q: Queue, id: string) => shardsOf(q)[shardOf(id, q.shards)]!;
+
+/** `read` on every shard, summed. */
+async function sum(q: Queue, read: (k: QueueKeys) => Promise<unknown>): Promise<number> {
+  let n = 0;
+  for (const k of shardsOf(q)) n += Number(await read(k));
+  return n;
+}
+const pending = (r: RawRedis, q: Queue) => sum(q, (k) => pendingCount(r, k));
+const deadCount = (r: RawRedis, q: Queue) => sum(q, (k) => r.sendCommand(["XLEN", k.dead]));
 
 describe("workers with different tasks on one queue", () => {
   test("each runs only its own jobs, and no attempt is spent on the others", async () => {
@@ -54,14 +68,16 @@ describe("workers with different tasks on one queue", () => {
         expect(ended.get(id)?.history).toHaveLength(1);
       }
     }
-    expect(await r.sendCommand(["XLEN", q.keys.dead])).toBe(0);
+    expect(await deadCount(r, q)).toBe(0);
     expect(await pending(r, q)).toBe(0);
     await Promise.all([wa.stop(), wb.stop()]);
   });
 
   test("a job taken by a worker without its task, while one that has it is busy, waits for it", async () => {
     const prefix = testPrefix();
-    await using q = await openQueue({ prefix, maxAttempts: 1 });
+    // One shard: on N > 1, busy wb still reads the other shards and holds the job it is
+    // delivered until its slot frees (tests/worker.shards.test.ts), so wa never sees it.
+    await using q = await openQueue({ prefix, maxAttempts: 1, shards: 1 });
     await using r = await rawRedis();
     let open = () => {};
     const gate = new Promise<void>((resolve) => {
@@ -71,7 +87,7 @@ describe("workers with different tasks on one queue", () => {
     // Reads block for the default 2 s, as in production: the tests' 100 ms makes the two
     // workers' reads keep step with the job's back-off, and the one without the task keep
     // winning the race for it (still without spending an attempt, only slower).
-    const read = { blockMs: 2_000, heartbeatEveryMs: 100 };
+    const read = { blockMs: 2_000, heartbeatEveryMs: 100, shards: 1 };
     const wb = await startWorker({ prefix, tasks: [gated], concurrency: 1, ...read });
     const first = await q.enqueue("b", 1);
     await until(async () => (await q.getJob(first))?.status === "started", "b busy", 5_000);
@@ -80,15 +96,15 @@ describe("workers with different tasks on one queue", () => {
     const id = await q.enqueue("b", 2);
     // wb is busy: wa takes the job, and leaves it (wb is live) without spending an attempt.
     await until(() => log.events().some((e) => e.startsWith("not a task")), "deferred", 5_000);
-    expect(await r.sendCommand(["HMGET", q.keys.record(id), "status", "a"])).toEqual([
+    expect(await r.sendCommand(["HMGET", keysOf(q, id).record(id), "status", "a"])).toEqual([
       "queued",
       "0",
     ]);
-    expect(await r.sendCommand(["HGET", q.keys.tasks, "parked:b"])).toBeNull();
+    expect(await r.sendCommand(["HGET", keysOf(q, id).tasks, "parked:b"])).toBeNull();
     open();
     const { ended } = await q.waitForJobs([first, id], { timeoutMs: 5_000 });
     expect(ended.get(id)).toMatchObject({ status: "finished", attempts: 1, worker: wb.name });
-    expect(await r.sendCommand(["XLEN", q.keys.dead])).toBe(0);
+    expect(await deadCount(r, q)).toBe(0);
     await Promise.all([wa.stop(), wb.stop()]);
   });
 
@@ -114,7 +130,7 @@ describe("workers with different tasks on one queue", () => {
       history: [],
     });
     expect(await pending(r, q)).toBe(0);
-    expect(await r.sendCommand(["XLEN", q.keys.dead])).toBe(0);
+    expect(await deadCount(r, q)).toBe(0);
 
     // Said by `info` (text and JSON), the dashboard's overview data, and `result`.
     const admin = await Admin.connect({ redisUrl: redisUrl(), prefix });

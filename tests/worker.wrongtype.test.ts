@@ -2,14 +2,15 @@
 // operator's error that no retry fixes: the worker stops at its first refused read, says which
 // key in one line (Worker.failure; the CLI exits 6), instead of retrying for ever.
 import { describe, expect, test } from "bun:test";
-import { queueKeys } from "../lib/engine/keys.ts";
+import { shardKeys } from "../lib/engine/keys.ts";
 import { RedisRefusedError } from "../lib/errors.ts";
-import { logRecorder, rawRedis, runCli, startWorker, testPrefix } from "./helpers.ts";
+import { logRecorder, rawRedis, runCli, startWorker, testPrefix, testShards } from "./helpers.ts";
 
 const KEYS = ["stats", "events", "dead", "minutes"] as const;
 
 async function spoil(prefix: string, which: (typeof KEYS)[number]): Promise<string> {
-  const key = queueKeys(prefix, "default")[which];
+  // Shard 0's key, of as many shards as the worker will read (6 in the cluster pass).
+  const key = shardKeys(prefix, "default", testShards() ?? 1)[0]![which];
   await using r = await rawRedis();
   await r.sendCommand(["SET", key, "junk"]);
   return key;

@@ -1,8 +1,9 @@
 // The chaos run's verdict: read every acknowledged job back and compare with what the page
 // server saw. A job is lost if it has no record or never ended; a result is wrong if its word
 // count is not the page's; "recorded once" holds when the finished counter (bumped only by a
-// first finish) equals the number of finished jobs.
-import { GROUP } from "../../lib/engine/keys.ts";
+// first finish) equals the number of finished jobs. Counters and leftovers are summed over the
+// queue's shards (a queue of several, on a cluster: `bun run chaos --cluster`).
+import { GROUP, type QueueKeys, shardKeys } from "../../lib/engine/keys.ts";
 import type { Queue } from "../../lib/queue/queue.ts";
 import type { JobRecord } from "../../lib/types.ts";
 import type { PageServer } from "./pages.ts";
@@ -29,14 +30,9 @@ export async function checkOutcome(
   const wrong = finished.filter(
     (r) => (r.result as { words?: number })?.words !== pages.words(acked.get(r.id)!),
   );
-  const c = queue.client;
-  const [stats, pendingReply, streamLen, delayed] = await Promise.all([
-    c.sendCommand<string[]>(["HMGET", queue.keys.stats, "finished", "dead", "claimed"]),
-    c.sendCommand<[number]>(["XPENDING", queue.keys.stream, GROUP]),
-    c.sendCommand<number>(["XLEN", queue.keys.stream]),
-    c.sendCommand<number>(["ZCARD", queue.keys.delayed]),
-  ]);
-  const recordedFinishes = Number(stats[0] ?? 0);
+  const left = await Promise.all(allShards(queue).map((k) => leftOn(queue, k)));
+  const total = (i: number) => left.reduce((s, l) => s + l[i]!, 0);
+  const recordedFinishes = total(0);
   const ranMoreThanOnce = [...pages.requests.values()].filter((n) => n > 1).length;
   const summary = {
     jobs: ids.length,
@@ -47,10 +43,10 @@ export async function checkOutcome(
     recordedFinishes,
     ranMoreThanOnce,
     whyMoreThanOnce: reasons(finished, (r) => (pages.requests.get(acked.get(r.id)!) ?? 0) > 1),
-    claimed: Number(stats[2] ?? 0),
-    pending: Number(pendingReply[0]),
-    streamLength: Number(streamLen),
-    delayed: Number(delayed),
+    claimed: total(1),
+    pending: total(2),
+    streamLength: total(3),
+    delayed: total(4),
   };
   const failures: string[] = [];
   if (lost.length > 0)
@@ -66,6 +62,33 @@ export async function checkOutcome(
     );
   }
   return { summary, failures };
+}
+
+/** Every shard's keys (one shard: the queue's own). */
+export function allShards(queue: Queue): QueueKeys[] {
+  return shardKeys(queue.options.prefix, queue.options.queue, queue.shards);
+}
+
+/** Results recorded over every shard (the stats' `finished`, bumped by a first finish only). */
+export async function finishedCount(queue: Queue): Promise<number> {
+  const counts = await Promise.all(
+    allShards(queue).map((k) =>
+      queue.client.sendCommand<string | null>(["HGET", k.stats, "finished"]),
+    ),
+  );
+  return counts.reduce((s, c) => s + Number(c ?? 0), 0);
+}
+
+/** One shard's finished and claimed counts, pending entries, stream length and delayed jobs. */
+async function leftOn(queue: Queue, k: QueueKeys): Promise<number[]> {
+  const c = queue.client;
+  const [stats, pending, streamLen, delayed] = await Promise.all([
+    c.sendCommand<(string | null)[]>(["HMGET", k.stats, "finished", "claimed"]),
+    c.sendCommand<[number]>(["XPENDING", k.stream, GROUP]),
+    c.sendCommand<number>(["XLEN", k.stream]),
+    c.sendCommand<number>(["ZCARD", k.delayed]),
+  ]);
+  return [stats[0], stats[1], pending[0], streamLen, delayed].map((v) => Number(v ?? 0));
 }
 
 /**

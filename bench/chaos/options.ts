@@ -10,7 +10,10 @@ const USAGE = `usage: bun bench/chaos.ts [options]
   --kill-every-ms MS  one worker SIGKILLed this often (default 1000)
   --drop-every-ms MS  every connection through the proxy dropped this often (default 3000)
   --max-seconds S     give up (exit 1) when the jobs have not all ended by then (default 170)
-  --page-delay-ms MS  how long the page server takes to answer (default 200)`;
+  --page-delay-ms MS  how long the page server takes to answer (default 200)
+  --cluster           on a local 3+3 Redis Cluster (AOF, cluster-require-full-coverage no), a
+                      queue of 6 shards: worker kills as above, and one master killed (kill -9)
+                      midway instead of the Redis restarts and connection drops`;
 
 const DEFAULTS = {
   jobs: "20000",
@@ -23,7 +26,7 @@ const DEFAULTS = {
   "page-delay-ms": "200",
 } as const;
 
-export type ChaosOptions = Record<keyof typeof DEFAULTS, number>;
+export type ChaosOptions = Record<keyof typeof DEFAULTS, number> & { cluster: boolean };
 
 /** The run's options from argv; exits 0 after --help, 2 on a mistake. */
 export function chaosOptions(argv: string[]): ChaosOptions {
@@ -32,12 +35,13 @@ export function chaosOptions(argv: string[]): ChaosOptions {
   ) as Record<keyof typeof DEFAULTS, { type: "string"; default: string }>;
   let values: Record<string, string | boolean | undefined>;
   try {
-    values = parseArgs({ args: argv, options: { ...strings, help: { type: "boolean" } } }).values;
+    const flags = { help: { type: "boolean" }, cluster: { type: "boolean" } } as const;
+    values = parseArgs({ args: argv, options: { ...strings, ...flags } }).values;
   } catch (err) {
     return exit(`chaos: ${(err as Error).message}\n${USAGE}`, 2);
   }
   if (values.help) return exit(USAGE, 0);
-  const out = {} as ChaosOptions;
+  const out = { cluster: values.cluster === true } as ChaosOptions;
   for (const key of Object.keys(DEFAULTS) as (keyof typeof DEFAULTS)[]) {
     const n = Number(values[key]);
     // restarts may be 0; every other figure is a count or an interval of at least 1

@@ -12,6 +12,8 @@ export interface PoolOptions {
   size: number;
   claimIdleMs: number;
   concurrency: number;
+  /** Shards of the queue: a worker that starts first makes the queue so. */
+  shards: number;
 }
 
 export class WorkerPool {
@@ -66,6 +68,7 @@ export class WorkerPool {
         ...[process.execPath, resolve(ROOT, "bin/worker.ts"), "--redis-url", o.redisUrl],
         ...["--prefix", o.prefix, "--name", name, "--allow-private", "--log-format", "json"],
         ...["--claim-idle-ms", String(o.claimIdleMs), "--concurrency", String(o.concurrency)],
+        ...["--shards", String(o.shards)],
       ],
       cwd: ROOT,
       stdout: "ignore",

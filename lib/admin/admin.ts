@@ -6,12 +6,13 @@
 import { type QueueOptions, resolveOptions } from "../config.ts";
 import { checkFormat } from "../engine/format.ts";
 import { type QueueKeys, queueKeys, shardKeys, shardOf } from "../engine/keys.ts";
-import { readShards } from "../engine/layout.ts";
+import { openLayout, readShards } from "../engine/layout.ts";
 import { getJobs } from "../queue/read.ts";
 import { redisNowMs } from "../redis/clock.ts";
 import { mastersOf, onNodeOf } from "../redis/cluster.ts";
 import { closeClient, connect, type Redis } from "../redis/connect.ts";
-import { type RedisMemory, readMemory } from "../redis/memory.ts";
+import type { RedisMemory } from "../redis/memory.ts";
+import { readMemoryOfNodes } from "../redis/memory-nodes.ts";
 import type { JobRecord } from "../types.ts";
 import { listDeadShards } from "./dead-pages.ts";
 import { findQueues, type Placement, placement, serverOf } from "./discover.ts";
@@ -93,6 +94,8 @@ export class Admin {
     });
     const admin = new Admin(client, options, true);
     try {
+      // A `shards` option that differs from the queue's is refused now, as a Queue's is.
+      if (options.shards !== undefined) await admin.#layout(false);
       await admin.checkFormat();
     } catch (err) {
       await admin.close();
@@ -120,6 +123,25 @@ export class Admin {
     const keys = shardKeys(prefix, queue, n ?? 1);
     if (n !== null) this.#shards = keys;
     return keys;
+  }
+
+  /**
+   * Creates the queue with `shards` shards (default: the `shards` option, else 1): records its
+   * layout, as its first worker or producer would, so later ones spread over those shards.
+   * A queue that exists keeps its count: another `shards` throws a ConfigError (nothing is
+   * written). Returns the queue's shard count.
+   */
+  async createQueue({ shards = this.options.shards }: { shards?: number } = {}): Promise<number> {
+    resolveOptions({ ...this.options, shards }); // a count out of range: ConfigError, as connect's
+    return this.#layout(true, shards);
+  }
+
+  /** The queue's layout (written when `write` and the queue has none); its shard count. */
+  async #layout(write: boolean, wanted = this.options.shards): Promise<number> {
+    const { prefix, queue } = this.options;
+    const layout = await openLayout(this.client, prefix, queue, wanted, write);
+    if (write) this.#shards = layout.keys;
+    return layout.shards;
   }
 
   /** Each shard's slot and node (info's placement). */
@@ -176,7 +198,7 @@ export class Admin {
           readCounts(this.client, keys, this.options.queue, await this.#nowOf(keys)),
         ),
       ),
-      readMemory(this.client),
+      readMemoryOfNodes(this.client),
     ]);
     const counts = sumCounts(
       this.options.queue,

@@ -1,7 +1,8 @@
 // Finding the queues under a prefix (`info` without --queue, the dashboard's list), and where a
 // queue's shards live (`info`'s placement). A queue of N > 1 shards has its keys under N shard
-// tags (`q:s:j`, keys.ts shardTag): those are no queues of their own. It is found by its layout
-// key `{q}:meta` (field `shards`) together with a key of one of its shards.
+// tags (`q#s#j`, keys.ts shardTag; `#` is in no queue name, so no queue's tag is another's
+// shard's): those are no queues of their own. It is found by its layout key `{q}:meta` (field
+// `shards`) together with a key of one of its shards.
 
 import { layoutKey, type QueueKeys, shardTag } from "../engine/keys.ts";
 import type { Redis } from "../redis/connect.ts";

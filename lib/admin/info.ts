@@ -5,7 +5,8 @@ import { safeText } from "../cli/safe-text.ts";
 import { QUEUE_NAME } from "../config.ts";
 import type { QueueKeys } from "../engine/keys.ts";
 import { describeError, RedisRefusedError } from "../errors.ts";
-import { formatBytes, type RedisMemory, readMemory } from "../redis/memory.ts";
+import { formatBytes, type RedisMemory } from "../redis/memory.ts";
+import { readMemoryOfNodes } from "../redis/memory-nodes.ts";
 import type { Admin } from "./admin.ts";
 import type { Placement } from "./discover.ts";
 import { formatDuration } from "./duration.ts";
@@ -76,7 +77,7 @@ export function infoReader(admin: Admin, queues: readonly string[]): () => Promi
       }),
     );
     // With no queue to read, Redis' memory is still worth showing.
-    if (known.length === 0) redis = await readMemory(admin.client);
+    if (known.length === 0) redis = await readMemoryOfNodes(admin.client);
     return { time: new Date(admin.options.now()).toISOString(), redis, queues: reports };
   };
 }
@@ -127,7 +128,10 @@ export function formatInfo(report: InfoReport, prefix?: string): string {
 
 /** One line on Redis' memory; a full Redis says what that means for the queue. */
 function formatMemory(m: RedisMemory): string {
-  const used = `redis memory ${formatBytes(m.usedBytes)} used`;
+  // On a cluster, the fullest master's figures: each master has its own maxmemory.
+  const where =
+    m.node === undefined ? "" : ` on ${safeText(m.node)} (fullest of ${m.nodes} masters)`;
+  const used = `redis memory${where} ${formatBytes(m.usedBytes)} used`;
   if (m.maxBytes === 0) return `${used} (no maxmemory set)`;
   const share = `${used} of ${formatBytes(m.maxBytes)} (${Math.round((100 * m.usedBytes) / m.maxBytes)}%)`;
   if (!m.full) return share;

@@ -42,7 +42,10 @@ const GAUGES: [string, string, (c: QueueCounts) => number][] = [
   ],
 ];
 
-/** Redis' memory: one server for all queues, so no queue label (omitted when unknown). */
+/**
+ * Redis' memory: one server for all queues, so no queue label (omitted when unknown); on a
+ * cluster, the fullest master's (memory-nodes.ts), each master having its own maxmemory.
+ */
 const MEMORY_GAUGES: [string, string, (m: RedisMemory) => number][] = [
   ["redis_used_memory_bytes", "Memory Redis uses (INFO used_memory).", (m) => m.usedBytes],
   ["redis_max_memory_bytes", "Redis' maxmemory (0 = no limit).", (m) => m.maxBytes],

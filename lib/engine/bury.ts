@@ -6,7 +6,7 @@ import { runScript, scripts } from "./lua.ts";
 
 export interface Burial {
   entryId: string;
-  /** The job id when known, else '' (the letter then names the entry). */
+  /** The job id when known, else '' (the letter then names the entry's auto id: entry + idSuffix). */
   id: string;
   /** What is wrong: the letter says `corrupt record: <problem>`. */
   problem: string;
@@ -39,6 +39,7 @@ export async function buryEntries(
     o.deadMaxLen,
     o.eventsMaxLen,
     MINUTES_KEPT,
+    keys.idSuffix, // an id-less letter names the entry's auto id, which names its shard
   ];
   for (const b of burials) args.push(b.entryId, b.id, b.problem);
   const reply = await runScript<number[]>(

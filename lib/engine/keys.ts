@@ -120,8 +120,15 @@ export function layoutKey(prefix: string, queue: string): string {
 }
 
 /**
+ * What separates a queue's name from a shard's numbers in its tag (`<queue>#<shard>#<j>`): a
+ * character no queue name may have (lib/config.ts QUEUE_NAME), so no queue's keys can be
+ * another queue's shard (a queue named `q:1:3` would be shard 1 of `q` with `:`).
+ */
+export const SHARD_TAG_SEP = "#";
+
+/**
  * The hash tag of shard `shard` of `shards`: the queue's name for one shard; else the first
- * `<queue>:<shard>:<j>` (j = 0, 1, …) whose slot falls in the middle half of the shard's
+ * `<queue>#<shard>#<j>` (j = 0, 1, …) whose slot falls in the middle half of the shard's
  * 1/N of the slot space, so N shards spread evenly over masters that split the slots evenly
  * (research/cluster.md §2.2: N/3 per master of a default 3-master cluster, for N = 6 or 12).
  * Pure: every process computes the same tags.
@@ -132,7 +139,7 @@ export function shardTag(queue: string, shard: number, shards: number): string {
   const low = shard * width + width / 4;
   const high = shard * width + (3 * width) / 4;
   for (let j = 0; ; j++) {
-    const tag = `${queue}:${shard}:${j}`;
+    const tag = `${queue}${SHARD_TAG_SEP}${shard}${SHARD_TAG_SEP}${j}`;
     const slot = keySlot(`{${tag}}`);
     if (slot >= low && slot < high) return tag;
     // Past 1024 shards a slot range is under one slot wide: take the first tag in the range.

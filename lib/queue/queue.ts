@@ -2,7 +2,7 @@
 // wait for them to end.
 
 import { type ProducerOptions, resolveOptions } from "../config.ts";
-import type { QueueKeys } from "../engine/keys.ts";
+import { layoutKey, type QueueKeys } from "../engine/keys.ts";
 import { JobNotFoundError } from "../errors.ts";
 import { type RetryPolicy, withRetries } from "../redis/calls.ts";
 import {
@@ -119,7 +119,8 @@ export class Queue {
 
   /** Records a fresh queue's layout before its first enqueue (lib/queue/layout.ts). */
   #recordLayout(): Promise<void> {
-    return this.#layout.record((fn) => this.#call(fn, "nothing enqueued"));
+    const key = layoutKey(this.options.prefix, this.options.queue);
+    return this.#layout.record((fn) => this.#call(fn, "nothing enqueued", undefined, key));
   }
 
   /** Enqueues one job and returns its id. */
@@ -191,11 +192,14 @@ export class Queue {
         const send = shardedSender(this.client, keys, batch, next, {
           receiptTtlMs: receiptTtlFor(window),
           onReply: (reply, shard) => this.#recent.remember(reply, shard),
-          call: (_, size, fn) =>
+          replicaWaitMs:
+            this.options.durability === "replicated" ? this.options.replicaWaitMs : undefined,
+          call: (shard, size, fn) =>
             this.#call(
               fn,
               size === 1 ? "job not enqueued" : `batch of ${size} jobs not enqueued`,
               `${size === 1 ? "the job" : `the batch of ${size} jobs`} may or may not have been enqueued`,
+              keys[shard]?.stream,
             ),
         });
         return send();
@@ -232,8 +236,10 @@ export class Queue {
    * RedisFullError) naming the URL and the cause; a LostReplyError saying `unsure` when a
    * write may have been done, its reply lost.
    */
-  #call<T>(fn: () => Promise<T>, what = "nothing read", unsure?: string): Promise<T> {
+  #call<T>(fn: () => Promise<T>, what = "nothing read", unsure?: string, key?: string): Promise<T> {
+    // `key`: a key the call writes, whose node's memory a refusal reports (on a cluster).
     const policy: RetryPolicy = {
+      key,
       redisUrl: this.options.redisUrl,
       retryConnectS: this.#retryConnectS,
       waitForMemoryS: this.#waitForMemoryS,

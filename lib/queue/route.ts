@@ -10,7 +10,9 @@ import {
   prepareBatch,
 } from "../engine/enqueue.ts";
 import { type QueueKeys, shardOf } from "../engine/keys.ts";
+import { NotReplicatedError } from "../errors.ts";
 import type { Redis } from "../redis/connect.ts";
+import { writeReplicated } from "../redis/replicated.ts";
 import type { Enqueued, Prepared } from "./prepare.ts";
 
 /** One shard's part of a batch: its jobs' places in the batch, and the part as sent. */
@@ -58,12 +60,19 @@ export function shardedSender(
     receiptTtlMs: number;
     call: PartCall;
     onReply?: (r: EnqueueReply, shard: number) => void;
+    /** Durability "replicated": a part is acknowledged once a replica has it, waiting this long. */
+    replicaWaitMs?: number;
   },
 ): () => Promise<Enqueued[]> {
   const parts = split(prepareBatch(jobs), keys.length, next);
   const sendPart = (p: Part) =>
     options.call(p.shard, p.batch.jobs.length, async () => {
-      const reply = await enqueueBatch(client, keys[p.shard]!, p.batch, options.receiptTtlMs);
+      const send = (c: Redis) => enqueueBatch(c, keys[p.shard]!, p.batch, options.receiptTtlMs);
+      const { replicaWaitMs } = options;
+      const reply =
+        replicaWaitMs === undefined
+          ? await send(client)
+          : await sendReplicated(client, keys, p, replicaWaitMs, send);
       options.onReply?.(reply, p.shard);
       return reply.jobs.map((j) => ({ id: j.id, created: j.created }));
     });
@@ -95,4 +104,27 @@ function split(whole: EnqueueBatch, shards: number, next: () => number): Part[] 
   return [...parts]
     .sort(([a], [b]) => a - b)
     .map(([shard, p]) => ({ shard, at: p.at, batch: { batchId: whole.batchId, jobs: p.jobs } }));
+}
+
+/**
+ * A part sent with `WAIT 1` after it on its shard's master connection (lib/redis/replicated.ts):
+ * its reply once a replica has it, else NotReplicatedError. The jobs are then on the master
+ * only; sending the part again (the Queue's retries, within `retryConnectS`) adds nothing and
+ * waits for a replica again.
+ */
+async function sendReplicated(
+  client: Redis,
+  keys: readonly QueueKeys[],
+  p: Part,
+  waitMs: number,
+  send: (c: Redis) => Promise<EnqueueReply>,
+): Promise<EnqueueReply> {
+  const { value, replicas } = await writeReplicated(client, keys[p.shard]!.stream, waitMs, send);
+  if (replicas >= 1) return value;
+  const n = p.batch.jobs.length;
+  const what = n === 1 ? "the job was enqueued" : `the batch of ${n} jobs was enqueued`;
+  const where = keys.length > 1 ? ` of shard ${p.shard}` : "";
+  throw new NotReplicatedError(
+    `${what}, but no replica${where} confirmed it within ${waitMs} ms (durability replicated: WAIT 1 answered 0), so a failover now could lose it`,
+  );
 }

@@ -2,11 +2,20 @@
 // full (`waitForMemoryS`), with back-off; then one typed error that names the URL (password
 // masked) and the cause: ConnectError, or RedisFullError with the server's limit and policy.
 import { ClientClosedError, ClientOfflineError, TimeoutError } from "redis";
-import { ConnectError, isOomError, LostReplyError, RedisFullError } from "../errors.ts";
+import {
+  ConfigError,
+  ConnectError,
+  isOomError,
+  LostReplyError,
+  NotReplicatedError,
+  RedisFullError,
+} from "../errors.ts";
 import { exponentialMs } from "../time.ts";
 import { describeCause, isTransient } from "./cause.ts";
+import { onNodeOf } from "./cluster.ts";
 import type { Redis } from "./connect.ts";
-import { formatBytes, readMemory } from "./memory.ts";
+import { formatBytes } from "./memory.ts";
+import { readMemoryOfNode } from "./memory-nodes.ts";
 import { toMap } from "./reply.ts";
 import { maskUrl } from "./url.ts";
 
@@ -20,6 +29,11 @@ export interface RetryPolicy {
   reconnectMaxMs: number;
   /** What a refusal left undone, for the message: "job not enqueued". */
   what: string;
+  /**
+   * A key the call writes: on a cluster, its slot's master is the node whose memory a refusal
+   * reports (each master has its own maxmemory). Unset: the client's default node.
+   */
+  key?: string;
   /**
    * For a write: what a lost reply leaves unknown ("the job may or may not have been
    * enqueued"). Unset for reads, which a lost reply leaves as they were.
@@ -41,6 +55,9 @@ export async function withRetries<T>(
     try {
       return await fn();
     } catch (err) {
+      // Our own verdict (a queue's shard count that contradicts the option): no retry, and
+      // no "unreachable" around it.
+      if (err instanceof ConfigError) throw err;
       const full = isOomError(err);
       if (!full && !isTransient(err)) throw err;
       maybeDone ||= !full && !neverSent(err);
@@ -61,6 +78,8 @@ function neverSent(err: unknown): boolean {
 }
 
 function connectError(policy: RetryPolicy, err: unknown, maybeDone: boolean): ConnectError {
+  // Tried again while a replica might attach (a master just promoted has none): as it was.
+  if (err instanceof NotReplicatedError) return err;
   const url = maskUrl(policy.redisUrl);
   // node-redis rejects a command that waited longer than its timeout with an empty
   // TimeoutError: the connection may be fine, the server busy or the reply lost in between.
@@ -83,16 +102,18 @@ function connectError(policy: RetryPolicy, err: unknown, maybeDone: boolean): Co
 /** The refusal as RedisFullError, with the server's maxmemory and policy when it tells them. */
 export async function redisFullError(
   client: Redis,
-  policy: Pick<RetryPolicy, "redisUrl" | "what">,
+  policy: Pick<RetryPolicy, "redisUrl" | "what" | "key">,
   err: unknown,
 ): Promise<RedisFullError> {
-  const limits = await memoryLimits(client);
+  const { node, ...limits } = await memoryLimits(client, policy.key);
   const known: string[] = [];
   if (limits.maxmemoryBytes) known.push(`maxmemory ${formatBytes(limits.maxmemoryBytes)}`);
   if (limits.policy) known.push(`policy ${limits.policy}`);
   const detail = known.length > 0 ? ` (${known.join(", ")})` : "";
   const url = maskUrl(policy.redisUrl);
-  return new RedisFullError(`Redis at ${url} is out of memory${detail}: ${policy.what}`, {
+  // On a cluster, the master that refused (its own maxmemory; the others may have room).
+  const where = node === undefined ? "" : ` on node ${node}`;
+  return new RedisFullError(`Redis at ${url} is out of memory${where}${detail}: ${policy.what}`, {
     cause: err,
     ...limits,
   });
@@ -102,11 +123,15 @@ export async function redisFullError(
  * maxmemory and its policy, from INFO memory (read-only, allowed to most users), else from
  * CONFIG GET; an ACL may refuse both (NOPERM): then they are simply not known.
  */
-async function memoryLimits(client: Redis): Promise<{ maxmemoryBytes?: number; policy?: string }> {
-  const m = await readMemory(client).catch(() => null); // refused or unreachable: CONFIG below
-  if (m) return { maxmemoryBytes: m.maxBytes, policy: m.policy };
+async function memoryLimits(
+  client: Redis,
+  key: string | undefined,
+): Promise<{ maxmemoryBytes?: number; policy?: string; node?: string }> {
+  const node = key === undefined ? client : onNodeOf(client, key);
+  const m = await readMemoryOfNode(node).catch(() => null); // refused or unreachable: CONFIG below
+  if (m) return { maxmemoryBytes: m.maxBytes, policy: m.policy, node: m.node };
   try {
-    const reply = await client.sendCommand<string[]>([
+    const reply = await node.sendCommand<string[]>([
       "CONFIG",
       "GET",
       "maxmemory",

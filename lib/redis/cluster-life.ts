@@ -78,6 +78,8 @@ export class Shared {
   readonly #nodes: DownNodes;
   #scope: number | null = null;
   readonly #watched = new WeakSet<NodeClient>();
+  /** Node connections that have been ready: one not ready now was lost (see isReady). */
+  readonly #wasReady = new WeakSet<NodeClient>();
 
   constructor(
     readonly cluster: NodeRedisCluster,
@@ -93,6 +95,8 @@ export class Shared {
     cluster.on("error", (err: unknown) => this.#connected || this.events.emit("error", err));
     cluster.on("node-error", (err: unknown, node: NodeInfo) => this.#nodeError(err, node));
     cluster.on("node-ready", (node: NodeInfo) => {
+      const client = this.cluster.nodeByAddress.get(addressOf(node))?.client;
+      if (client) this.#wasReady.add(client);
       this.#name(node);
       this.#nodes.up(addressOf(node));
     });
@@ -138,10 +142,19 @@ export class Shared {
     this.events.emit("ready");
   }
 
-  /** Connected, and no node this client tells of is down (every node, when not scoped). */
+  /**
+   * Connected, and no node this client tells of is down (every node, when not scoped). A
+   * blocking client opens a node's connection when a read first reaches it: one still opening
+   * for the first time is no lost connection, or a worker reading every shard would read as not
+   * ready (/healthz 503) now and then for nothing.
+   */
   get isReady(): boolean {
     if (!this.cluster.isReady || this.#lost.size > 0) return false;
-    return this.#scope !== null || this.#clients().every((c) => c.isReady);
+    if (this.#scope !== null) return true;
+    return this.#clients().every((c) => {
+      if (c.isReady) this.#wasReady.add(c);
+      return c.isReady || (this.blocking && !this.#wasReady.has(c));
+    });
   }
 
   /** Learns the layout from a seed, trying again until the deadline. */

@@ -58,6 +58,20 @@ export class ClusterRedis implements Redis {
     return (await this.shared.cluster._execute({ firstKey: key }, false, undefined, send)) as T;
   }
 
+  /**
+   * host:port of the node this view sends its keyless commands to (the master of its key's
+   * slot, or its node), as the client's slot map says; null when that map does not say.
+   */
+  get address(): string | null {
+    const { target } = this;
+    type Addressed = { address?: string } | undefined;
+    if (target.kind === "node") return (target.node as Addressed)?.address ?? null;
+    if (target.kind === "client") return null;
+    // node-redis' slot map (RedisCluster.slots: per slot its master, `address` host:port).
+    const slots = (this.shared.cluster as unknown as { slots?: { master?: Addressed }[] }).slots;
+    return slots?.[keySlot(target.key)]?.master?.address ?? null;
+  }
+
   async #keylessNode(): Promise<NodeClient> {
     const { target } = this;
     if (target.kind === "key") return nodeFor(this.shared, target.key);

@@ -14,6 +14,10 @@ export interface RedisMemory {
   policy: string;
   /** At or over maxmemory (what Redis counts for it: used memory less replication buffers). */
   full: boolean;
+  /** On a cluster: host:port of the master these figures are of (memory-nodes.ts). */
+  node?: string;
+  /** On a cluster, read over every master: how many were read (the fullest is reported). */
+  nodes?: number;
 }
 
 /** Parses the reply of `INFO memory`. */

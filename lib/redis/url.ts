@@ -17,11 +17,16 @@ export function maskUrl(url: string): string {
   const head = /^[a-z][\w+.-]*:\/\//i.exec(url)?.[0];
   if (!head) return "***";
   const at = url.lastIndexOf("@");
-  if (at < head.length) return url.replace(/\/$/, "");
+  if (at < head.length) return trailingSlashOff(url, head);
   const credentials = url.slice(head.length, at);
   const colon = credentials.indexOf(":");
   const masked = colon === -1 ? "***" : `${credentials.slice(0, colon)}:***`;
-  return `${head}${masked}@${url.slice(at + 1)}`.replace(/\/$/, "");
+  return trailingSlashOff(`${head}${masked}@${url.slice(at + 1)}`, head);
+}
+
+/** `redis://h:1/` as `redis://h:1`; never a slash of the scheme's `//` (`redis+cluster://`). */
+function trailingSlashOff(url: string, head: string): string {
+  return url.length > head.length && url.endsWith("/") ? url.slice(0, -1) : url;
 }
 
 /** A malformed URL is bad usage (ConfigError, exit 2), not an unreachable Redis. */

@@ -32,6 +32,11 @@ import { Supervisor } from "./supervisor.ts";
 // The seed's Procfile loop waited 2 s before restarting `rq worker`: long enough not to spin
 // while Redis is down, short enough that nobody notices.
 const RESTART_DELAY_MS = 2_000;
+/**
+ * A worker or dashboard exiting 2 (bad usage: an option, a queue of another shard count, a
+ * name in use) would fail the same way each restart: the stack stops instead, exit 2.
+ */
+const FINAL = [2];
 // Above the worker's own shutdownGraceMs (25 s), so a worker releases its unfinished jobs itself
 // before we resort to SIGKILL.
 const WORKER_STOP_GRACE_MS = 30_000;
@@ -39,7 +44,7 @@ const WORKER_STOP_GRACE_MS = 30_000;
 const GIVEN_REDIS_TIMEOUT_MS = 5_000;
 
 /** How a stack that started ended: bin/stack.ts turns it into an exit code. */
-export type StackEnd = "stopped" | "redis-exited" | "killed";
+export type StackEnd = "stopped" | "redis-exited" | "killed" | "gave-up";
 
 /**
  * Runs the stack until SIGINT/SIGTERM/SIGHUP; resolves with "stopped" after a clean stop,
@@ -64,7 +69,7 @@ export async function runStack(options: StackOptions): Promise<StackEnd> {
     const supervisor = new Supervisor({ output });
     workerNames(options.workers).forEach((name, i) => {
       const cmd = workerCmd(options, url, i + 1);
-      supervisor.start({ name, cmd, env, restartDelayMs: RESTART_DELAY_MS });
+      supervisor.start({ name, cmd, env, restartDelayMs: RESTART_DELAY_MS, finalCodes: FINAL });
     });
     const dashboard = await startDashboardProcess(supervisor, output, options, url, env);
     await printBanner(output, options, url, redis, dashboard);
@@ -117,7 +122,20 @@ async function runUntilStopped(
 ): Promise<StackEnd> {
   const say = (text: string) => output.line("system", text);
   const died = redis ? redis.exited : new Promise<number>(() => {});
-  const event = await Promise.race([signals.first, died.then((code) => ({ code }))]);
+  const event = await Promise.race([
+    signals.first,
+    died.then((code) => ({ code })),
+    supervisor.gaveUp,
+  ]);
+  if (typeof event === "object" && "name" in event) {
+    say(`${event.name} cannot start (exit ${event.code}, its message above): stopping`);
+    const killed = signals.first.then(() => {
+      supervisor.kill();
+      redis?.kill();
+    });
+    await Promise.race([shutdown(output, supervisor, redis), killed]);
+    return "gave-up";
+  }
   const bySignal = typeof event === "string";
   say(
     bySignal
@@ -200,7 +218,13 @@ async function startDashboardProcess(
     return undefined;
   }
   const cmd = [...ownCommand("dashboard"), ...queueFlags(options, url)];
-  supervisor.start({ name: "dashboard", cmd, env, restartDelayMs: RESTART_DELAY_MS });
+  supervisor.start({
+    name: "dashboard",
+    cmd,
+    env,
+    restartDelayMs: RESTART_DELAY_MS,
+    finalCodes: FINAL,
+  });
   return `http://${host}:${port}`;
 }
 

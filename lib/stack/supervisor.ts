@@ -23,6 +23,17 @@ export interface ProcessSpec {
   cwd?: string;
   /** Restart this many ms after it exits on its own; undefined: never restart. */
   restartDelayMs?: number;
+  /**
+   * Exit codes that say a restart would fail the same way (2: bad usage, a queue it may not
+   * serve): such an exit is not restarted, and resolves the supervisor's `gaveUp`.
+   */
+  finalCodes?: readonly number[];
+}
+
+/** A process that exited with one of its `finalCodes`. */
+export interface GaveUp {
+  name: string;
+  code: number;
 }
 
 export interface SupervisorOptions {
@@ -48,6 +59,7 @@ export class Supervisor {
   readonly #detached: boolean;
   readonly #children = new Map<string, Child>();
   #stopping = false;
+  readonly #gaveUp = Promise.withResolvers<GaveUp>();
 
   constructor(options: SupervisorOptions) {
     this.#output = options.output;
@@ -65,6 +77,11 @@ export class Supervisor {
     };
     this.#children.set(spec.name, child);
     this.#spawn(child);
+  }
+
+  /** Resolves when a process exits with one of its `finalCodes` (the first such). */
+  get gaveUp(): Promise<GaveUp> {
+    return this.#gaveUp.promise;
   }
 
   /** Pids of the processes running now. */
@@ -135,6 +152,11 @@ export class Supervisor {
   async #onExit(child: Child, proc: Subprocess, code: number): Promise<void> {
     if (this.#stopping || child.proc !== proc) return;
     await settledWithin(child.drained, 1_000); // its last lines first, then ours
+    if (!proc.signalCode && child.spec.finalCodes?.includes(code)) {
+      this.#system(`${child.spec.name} exited (code ${code}): not restarted, it would fail again`);
+      this.#gaveUp.resolve({ name: child.spec.name, code });
+      return;
+    }
     this.#scheduleRestart(child, `exited (${describeExit(proc, code)})`);
   }
 

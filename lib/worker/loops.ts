@@ -192,14 +192,20 @@ export class Lanes {
   async #fetch(free: number, lane: Lane, idle: boolean | null): Promise<number> {
     const { jobs } = this.d;
     const admit = idle === true;
-    const { toRun, kind, count } = await this.d.source.next(free, lane, idle !== false);
-    // Stopping meanwhile: launch nothing; the entries stay pending and stop() releases them.
-    if (this.d.stopping()) return count;
-    for (const job of toRun) {
-      if (admit) this.#slots.admit(jobs, job, () => this.#start(job, kind));
-      else jobs.launch(job, kind);
+    const { toRun, kind, count, seen } = await this.d.source.next(free, lane, idle !== false);
+    try {
+      // Stopping meanwhile: launch nothing; the entries stay pending and stop() releases them.
+      if (this.d.stopping()) return count;
+      for (const job of toRun) {
+        // Claimed, yet its job ended here since the claim was sent: done (lib/worker/written.ts).
+        if (seen?.written.has(job.entryId)) continue;
+        if (admit) this.#slots.admit(jobs, job, () => this.#start(job, kind));
+        else jobs.launch(job, kind);
+      }
+      return count;
+    } finally {
+      seen?.done();
     }
-    return count;
   }
 
   /** Starts a held entry's job, memory budget permitting (lib/redis/memory.ts). */

@@ -9,6 +9,7 @@ import type { WorkerOptions } from "../config.ts";
 import { finishJobs, type TakenEntry } from "../engine/finish.ts";
 import type { QueueKeys } from "../engine/keys.ts";
 import type { Redis } from "../redis/connect.ts";
+import { writeReplicated } from "../redis/replicated.ts";
 import { exponentialMs } from "../time.ts";
 import type { Startable } from "./entries.ts";
 import {
@@ -102,6 +103,12 @@ export class Outcomes {
    * `lost` says its reply may have been lost with entries read for us).
    */
   onTaken: (taken: TakenEntry[], held: number, lost: boolean) => void = () => {};
+  /**
+   * Durability "replicated": a batch of `count` outcomes was written, but no replica confirmed
+   * it within replicaWaitMs. It stays written (its entries are acknowledged): a failover now
+   * could lose it, and the jobs would then run again (at least once). Told, not retried.
+   */
+  onUnreplicated: (count: number) => void = () => {};
 
   constructor(
     /**
@@ -226,16 +233,35 @@ export class Outcomes {
     const client = clients[this.#batches++ % clients.length]!;
     const started = this.startedSince;
     this.startedSince = 0;
+    const write = (c: Redis) =>
+      items[0]!.kind === "finish"
+        ? this.#finish(c, items as Finish[], started)
+        : this.#fail(c, items as Failure[], started);
     try {
       const codes =
-        items[0]!.kind === "finish"
-          ? await this.#finish(client, items as Finish[], started)
-          : await this.#fail(client, items as Failure[], started);
+        this.o.durability === "replicated"
+          ? await this.#replicated(client, items.length, write)
+          : await write(client);
       for (const [i, item] of items.entries()) this.onWritten(item, codes[i]!);
     } catch (err) {
       this.startedSince += started; // sent with the next write
       throw err;
     }
+  }
+
+  /**
+   * The call, then `WAIT 1` on the same connection to the shard's master (pipelined), before
+   * the outcomes count as written: a worker goes no faster than its shard's replica.
+   */
+  async #replicated(
+    client: Redis,
+    count: number,
+    write: (c: Redis) => Promise<number[]>,
+  ): Promise<number[]> {
+    const { o, keys } = this;
+    const { value, replicas } = await writeReplicated(client, keys.stream, o.replicaWaitMs, write);
+    if (replicas < 1) this.onUnreplicated(count);
+    return value;
   }
 
   async #finish(client: Redis, items: Finish[], started: number): Promise<number[]> {

@@ -4,7 +4,7 @@
 
 import type { WorkerOptions } from "../config.ts";
 import type { QueueKeys } from "../engine/keys.ts";
-import type { Logger } from "../log.ts";
+import { type Logger, throttled } from "../log.ts";
 import type { Redis } from "../redis/connect.ts";
 import { within } from "../time.ts";
 import type { Task } from "../types.ts";
@@ -20,6 +20,7 @@ import {
   WRITTEN,
 } from "./outcomes.ts";
 import { retryInMs } from "./retry-policy.ts";
+import { WrittenLog } from "./written.ts";
 
 interface RunningJob extends Startable {
   /** The attempt in progress: its signal, deadline and one-shot outcome report. */
@@ -51,6 +52,8 @@ export class Jobs {
    * started first when a slot frees. Leased as running ones are; a stop releases them.
    */
   readonly held = new Map<string, Startable>();
+  /** Outcomes written, as a claim out meanwhile needs to know them (lib/worker/written.ts). */
+  readonly written = new WrittenLog();
   #running = new Map<string, RunningJob>();
   /**
    * Jobs whose attempt is over and whose outcome waits to be written. Their slot is already
@@ -72,6 +75,13 @@ export class Jobs {
     onRedisError: (err: unknown, retryInMs?: number) => void,
   ) {
     this.outcomes = new Outcomes(clients, keys, o, this.#onWritten, onRedisError);
+    const unreplicated = throttled(log, "outcomes not confirmed by a replica");
+    this.outcomes.onUnreplicated = (count) =>
+      unreplicated({
+        count,
+        waitMs: o.replicaWaitMs,
+        risk: "lost if the master fails now: the jobs would run again",
+      });
   }
 
   /** Jobs running now. */
@@ -209,6 +219,10 @@ export class Jobs {
       this.log.log(level, FAILED[reply] ?? "failed", { ...fields, error: outcome.error });
     }
     this.#writing.delete(outcome.entryId);
+    // A claim that raced this write may have brought the entry again (lib/worker/written.ts):
+    // one waiting for a slot is dropped, one still on its way is skipped by its fetch.
+    this.held.delete(outcome.entryId);
+    this.written.add(outcome.entryId);
     if (outcome.kind === "fail" && outcome.rerun) {
       // The next attempt, in the slot held for it (its entry is still pending here).
       if (reply === RERUN && job) this.launch(nextAttempt(job), "read");

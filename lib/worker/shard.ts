@@ -89,6 +89,7 @@ export class ShardWorker {
       this.#log,
       () => this.#stalled("blocking"),
       () => this.#stop.stopping,
+      this.#jobs.written,
     );
     this.#loops = new Lanes({
       o,

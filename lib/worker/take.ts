@@ -18,6 +18,7 @@ import type { Redis } from "../redis/connect.ts";
 import { watchdog } from "../redis/watchdog.ts";
 import { readNew, type Sorted, type Startable, sortClaimed, sortFresh } from "./entries.ts";
 import { deferralDelaysMs } from "./retry-policy.ts";
+import type { WritesSeen, WrittenLog } from "./written.ts";
 
 /** A lane's connection for taking new jobs, and what to do when it stalls. */
 export interface Lane {
@@ -30,6 +31,11 @@ export interface Fetched {
   kind: "read" | "claim";
   /** Entries delivered (run or set aside); 0 when the queue had nothing. */
   count: number;
+  /**
+   * A claim's: the outcomes written since it was sent. Its caller starts none of those jobs
+   * again (they ended here meanwhile), then calls done().
+   */
+  seen?: WritesSeen;
 }
 
 const NOTHING: Fetched = { toRun: [], kind: "read", count: 0 };
@@ -71,6 +77,8 @@ export class Source {
     private readonly onReadStalled: () => void,
     /** True once the worker stops: deliveries read meanwhile are not run. */
     private readonly stopping: () => boolean,
+    /** The outcomes this worker writes (lib/worker/written.ts): see Fetched.seen. */
+    private readonly written?: WrittenLog,
   ) {
     this.o = w.o;
   }
@@ -107,9 +115,24 @@ export class Source {
 
   /** Own pending entries after a lost read, else lapsed entries (null: none). */
   async #claim(free: number): Promise<Fetched | null> {
-    const { o, keys } = this.w;
     const client = this.links.client();
     const own = this.#ownCursor;
+    // A job it names may be ending here meanwhile (its finish on another connection landing
+    // after the claim ran, answered before it): what is written from now on is noted.
+    const seen = this.written?.track();
+    try {
+      const claimed = await this.#claimOn(client, own, free);
+      if (claimed) return { ...claimed, seen };
+    } catch (err) {
+      seen?.done();
+      throw err;
+    }
+    seen?.done();
+    return null;
+  }
+
+  async #claimOn(client: Redis, own: string | null, free: number): Promise<Fetched | null> {
+    const { o, keys } = this.w;
     const reply =
       own !== null
         ? await readOwnPending(client, keys, { consumer: o.name, cursor: own, count: free })

@@ -13,8 +13,10 @@ export const state = { actions: false, deadCursors: [] as (string | null)[], dea
 function memoryText(m: Snapshot["overview"]["memory"]): string {
   if (!m) return "–";
   const mb = (n: number) => (n / 1_048_576).toFixed(1);
-  if (m.maxBytes === 0) return `${mb(m.usedBytes)} MB (no limit)`;
-  return `${mb(m.usedBytes)} of ${mb(m.maxBytes)} MB${m.full ? ", FULL" : ""}`;
+  // On a cluster, the fullest master's (each has its own maxmemory), named.
+  const on = m.node === undefined ? "" : ` on ${m.node}`;
+  if (m.maxBytes === 0) return `${mb(m.usedBytes)} MB${on} (no limit)`;
+  return `${mb(m.usedBytes)} of ${mb(m.maxBytes)} MB${on}${m.full ? ", FULL" : ""}`;
 }
 
 export function render(s: Snapshot): void {

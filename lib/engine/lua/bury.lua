@@ -11,7 +11,9 @@
 -- ARGV[5] failure TTL (s; 0 = Redis is full: the letter only, record dropped, the oldest
 --   letter dropped for it as include/dead.lua says, counted `dead_trimmed`)
 -- ARGV[6] dead max len  ARGV[7] events max len  ARGV[8] minutes of counts kept
--- ARGV[9..] triples: entry id, job id ('' = not known: the letter names the entry), problem
+-- ARGV[9] the shard's id suffix (keys.ts idSuffix: '' for one shard, `:<s>` of N > 1)
+-- ARGV[10..] triples: entry id, job id ('' = not known: the letter names the entry's auto id,
+--   the entry id and the suffix, so that an id-less letter still names its shard)
 -- Returns one integer per entry: 1 buried, 0 not buried: not pending to this consumer (left
 -- alone), or its job has an outcome already (a duplicate entry: acknowledged and deleted, no
 -- letter, no count: the job is not failed), -2 buried but r:<id> holds another type (no
@@ -29,7 +31,7 @@ if wrong then return wrong end
 local group, consumer = ARGV[3], ARGV[4]
 local out, fields, entries, ids = {}, {}, {}, {}
 
-for i = 9, #ARGV, 3 do
+for i = 10, #ARGV, 3 do
   local entry = ARGV[i]
   local p = redis.call('XPENDING', KEYS[1], group, entry, entry, 1, consumer)[1]
   local f = nil
@@ -44,8 +46,8 @@ for i = 9, #ARGV, 3 do
 end
 local now = clock_ms()
 redis.call('PERSIST', KEYS[1]) -- a write that takes no memory: a full Redis still buries
-for i = 9, #ARGV, 3 do
-  local n = (i - 6) / 3
+for i = 10, #ARGV, 3 do
+  local n = (i - 7) / 3
   local f = fields[n]
   if not f then
     out[n] = 0
@@ -53,8 +55,8 @@ for i = 9, #ARGV, 3 do
     local id, err = ARGV[i + 1], 'corrupt record: ' .. ARGV[i + 2]
     local code = 1
     if id == '' then
-      -- No id to keep an outcome under: the letter, named by its entry, is all there is.
-      dead_letter(KEYS[2], ARGV[6], ARGV[i], f, err, false)
+      -- No id to keep an outcome under: the letter, named by the entry's auto id, is all there is.
+      dead_letter(KEYS[2], ARGV[6], ARGV[i] .. ARGV[9], f, err, false)
     else
       local _, c = fail_for_good({
         dead = KEYS[2], dead_max = ARGV[6], id = id, f = f, err = err, ttl = ARGV[5],

@@ -107,10 +107,12 @@ local function take_over(entry, f, raw, p, used)
 end
 
 -- An entry whose `i` is not a job id (lib/engine/record.ts isValidJobId): buried as bury.lua
--- buries an entry of unknown id, with a letter named by the entry and nothing else.
+-- buries an entry of unknown id, with a letter named by the entry's auto id (the entry id and
+-- the shard's suffix: the id names its shard) and nothing else.
 local function bad_id(entry, f, used)
-  dead_letter(KEYS[2], ARGV[10], entry, f, 'corrupt record: job id is not valid', false)
-  redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[11], '*', 'type', 'failed', 'id', entry)
+  local named = entry .. ARGV[14]
+  dead_letter(KEYS[2], ARGV[10], named, f, 'corrupt record: job id is not valid', false)
+  redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[11], '*', 'type', 'failed', 'id', named)
   acks[#acks + 1] = entry
   buried = buried + 1
   out[#out + 1] = { entry, 'buried', used, '' }

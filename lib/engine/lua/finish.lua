@@ -25,6 +25,8 @@
 -- ARGV[13..] quintuples: entry id, job id ('' = the entry id and the suffix: an auto id),
 --   has record (1/0), run ms,
 --   outcome tail (lib/engine/outcome.ts finishedTail: the script prepends `F<now> `)
+-- A given job id is checked against its entry's `i` first: an entry carrying another job (an id
+--   a promoted master issued again) is not acknowledged (held_by_other).
 -- Returns { codes, taken }: per job 1 recorded, 0 had an outcome, -2 r:<id> holds another
 -- type (corrupt: the job is dead-lettered `corrupt record: key … holds a …`, counted as
 -- failed, its record given the failure TTL, the entry acknowledged; r:<id> is left as it is:
@@ -89,10 +91,21 @@ local function bury_corrupt(entry, id, key, has_record, tail)
   corrupt[#corrupt + 1] = id
 end
 
+-- Whether `entry` now carries another job than `id` (given: a caller id, or a re-added job's,
+-- both in the entry's `i`). After a failover the promoted master may issue again an entry id
+-- that only the dead master had (docs/cluster.md, "Stream ids after a failover"): a worker
+-- finishing the lost job would acknowledge and delete the new job's entry. Such an entry is
+-- left as it is (pending, or waiting); the job's result is still recorded (it did run). An
+-- entry already gone is no one's. An auto id names its entry, so it has no such check.
+local function held_by_other(entry, id)
+  local f = entry_at(KEYS[1], entry)
+  return f ~= nil and f.i ~= id
+end
+
 for i = 13, #ARGV, 5 do
   local entry, id = ARGV[i], ARGV[i + 1]
   if id == '' then id = entry .. ARGV[12] end
-  entries[#entries + 1] = entry
+  if ARGV[i + 1] == '' or not held_by_other(entry, id) then entries[#entries + 1] = entry end
   local key = rprefix .. id
   if redis.call('SET', key, head .. ARGV[i + 4], 'NX', 'EX', ttl) then
     if ARGV[i + 2] == '1' then redis.call('EXPIRE', jprefix .. id, ttl) end

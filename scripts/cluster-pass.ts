@@ -1,0 +1,64 @@
+// The cluster pass of `bun run check` (issue 12): the same test files run a second time against a
+// local 3+3 Redis Cluster with 6-shard queues (`COURIER_TEST_CLUSTER=1`, tests/preload.ts). It
+// takes every test file but those left out below, each for the reason it is listed under: a
+// file that does not use the preload's Redis would only run again unchanged, for nothing.
+import { readdirSync } from "node:fs";
+import { join } from "node:path";
+
+export const LEFT_OUT: Record<string, string[]> = {
+  "no Redis: pure functions and tables, fakes, pages in linkedom": [
+    "admin.shards.merge",
+    "backoff",
+    "cli.text",
+    "cluster.url",
+    "config",
+    "dashboard.escape",
+    "dashboard.failure",
+    "dead.duration",
+    "engine.formats",
+    "fetch.parse",
+    "keys",
+    "memory.watch",
+    "queue.recent",
+    "reply",
+    "worker.settle",
+    "wordcount.accuracy",
+    "wordcount.count",
+    "wordcount.decode",
+    "wordcount.extract",
+    "wordcount.fetch",
+    "wordcount.fetch.limits",
+    "wordcount.fetch.rebind",
+    "wordcount.fetch.tls",
+    "wordcount.guard",
+    "wordcount.guard.ranges",
+    "wordcount.task",
+    "wordcount.url",
+    "wordcount.browser",
+  ],
+  "their own redis-server (one they fill, stop or restart), never the preload's": [
+    "bench",
+    "chaos",
+    "cli.full",
+    "stack",
+    "stack.signals",
+    "worker.stop.backoff",
+  ],
+  "Chromium over the dashboard's page: the page reads the API that dashboard.api and dashboard.queues check in this pass, and a browser is the slowest thing the suite starts":
+    ["dashboard.browser", "dashboard.pages.browser"],
+  "a proxy in front of one server that drops replies: a cluster client learns the nodes' own addresses and goes around it":
+    ["enqueue.lost-reply", "guarantees.network"],
+  "already on a real cluster of their own (they kill and restart its nodes)": [
+    "cluster.failover",
+    "cluster.harness",
+  ],
+};
+
+/** The test files of the cluster pass, `tests/<name>.test.ts`, sorted. */
+export function clusterPassFiles(root: string): string[] {
+  const out = new Set(Object.values(LEFT_OUT).flat());
+  return readdirSync(join(root, "tests"))
+    .filter((f) => f.endsWith(".test.ts") && !out.has(f.slice(0, -".test.ts".length)))
+    .sort()
+    .map((f) => `tests/${f}`);
+}

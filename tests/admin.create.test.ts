@@ -1,0 +1,57 @@
+// Admin.createQueue (the issue's "an Admin call" making a sharded queue): it records the
+// queue's layout before any job or worker, so producers and workers that come later use its
+// shards; a queue that exists keeps its count, and another is refused with nothing written, at
+// createQueue and at Admin.connect({ shards }) alike.
+import { expect, test } from "bun:test";
+import { Admin } from "../lib/admin/admin.ts";
+import { layoutKey } from "../lib/engine/keys.ts";
+import { readShards } from "../lib/engine/layout.ts";
+import { ConfigError } from "../lib/errors.ts";
+import { Queue } from "../lib/queue/queue.ts";
+import { asClient } from "./fixtures/engine.ts";
+import { rawRedis, redisUrl, testPrefix } from "./helpers.ts";
+
+test("createQueue records N shards; later producers use them; another N is refused", async () => {
+  const prefix = testPrefix();
+  const admin = await Admin.connect({ redisUrl: redisUrl(), prefix, queue: "made" });
+  try {
+    expect(await admin.createQueue({ shards: 6 })).toBe(6);
+    await using r = await rawRedis();
+    expect(await readShards(asClient(r), prefix, "made")).toBe(6);
+    expect((await admin.shards()).length).toBe(6);
+
+    // A producer given no count finds the queue's: its auto ids name one of 6 shards.
+    const q = await Queue.connect({ redisUrl: redisUrl(), prefix, queue: "made" });
+    try {
+      expect(await q.enqueue("wordcount", { url: "https://example.org/" })).toMatch(/:[0-5]$/);
+    } finally {
+      await q.close();
+    }
+
+    // Called again: the count it has; another count refused, nothing changed.
+    expect(await admin.createQueue()).toBe(6);
+    expect(await admin.createQueue({ shards: 6 })).toBe(6);
+    const other = admin.createQueue({ shards: 3 });
+    await expect(other).rejects.toBeInstanceOf(ConfigError);
+    await expect(other).rejects.toThrow(`queue "made" (prefix ${prefix}) has 6 shards, not 3`);
+    expect(await r.sendCommand(["HGET", layoutKey(prefix, "made"), "shards"])).toBe("6");
+    await expect(admin.createQueue({ shards: 0 })).rejects.toBeInstanceOf(ConfigError);
+  } finally {
+    await admin.close();
+  }
+});
+
+test("Admin.connect({ shards }) creates with that count, and refuses another on an existing queue", async () => {
+  const prefix = testPrefix();
+  const admin = await Admin.connect({ redisUrl: redisUrl(), prefix, queue: "q", shards: 4 });
+  try {
+    expect(await admin.createQueue()).toBe(4);
+  } finally {
+    await admin.close();
+  }
+  const wrong = Admin.connect({ redisUrl: redisUrl(), prefix, queue: "q", shards: 2 });
+  await expect(wrong).rejects.toThrow(`queue "q" (prefix ${prefix}) has 4 shards, not 2`);
+  // Without a count, or with its own, it connects.
+  const same = await Admin.connect({ redisUrl: redisUrl(), prefix, queue: "q", shards: 4 });
+  await same.close();
+});
