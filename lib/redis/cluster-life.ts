@@ -3,6 +3,8 @@
 // the events Courier's code listens to (connect.ts), made from node-redis' per-node ones.
 import { EventEmitter } from "node:events";
 import { exponentialMs } from "../time.ts";
+import { DownNodes, type Layout } from "./cluster-nodes.ts";
+import { keySlot } from "./slot.ts";
 
 /** A connection to one node, as node-redis' cluster hands it out. */
 export interface NodeClient {
@@ -18,6 +20,8 @@ export interface NodeRedisCluster {
   readonly isReady: boolean;
   readonly masters: readonly unknown[];
   readonly nodeByAddress: Map<string, { client?: NodeClient; pubSub?: { client: NodeClient } }>;
+  /** The layout: asked again while a node is down (cluster-nodes.ts); each slot's master. */
+  readonly _slots: Layout & { slots: ({ master: { address: string } } | undefined)[] };
   // biome-ignore lint/suspicious/noExplicitAny: as above
   on(event: string, listener: (...args: any[]) => void): unknown;
   connect(): Promise<unknown>;
@@ -51,14 +55,28 @@ export interface ClusterClientOptions {
   seedTimeoutMs?: number;
 }
 
-/** The node connections of a cluster client, its life cycle and events, shared by its views. */
+/** A node as node-redis' per-node events name it. */
+type NodeInfo = { host: string; port: number };
+
+const addressOf = (node: NodeInfo) => `${node.host}:${node.port}`;
+
+/**
+ * The node connections of a cluster client, its life cycle and events, shared by its views.
+ * Events: "error" when a node's connection fails, "ready" once every node that failed is back
+ * (ready again, or gone from the layout: a failed-over master). A client `scope`d to a key
+ * (a worker's shard: lib/redis/link.ts) tells only of the node serving that key's slot, so a
+ * master that fails elsewhere makes only the shards it serves look again at their entries.
+ */
 export class Shared {
   readonly events = new EventEmitter();
   #destroyed = false;
+  #connected = false;
   /** Rejects when closed or destroyed: a connect in progress gives up at once. */
   readonly #closed = Promise.withResolvers<never>();
-  /** A node lost its connection since one was last ready: the next ready is a "ready" event. */
-  #lost = false;
+  /** Nodes whose loss was told ("error") and whose return was not yet ("ready"). */
+  readonly #lost = new Set<string>();
+  readonly #nodes: DownNodes;
+  #scope: number | null = null;
   readonly #watched = new WeakSet<NodeClient>();
   /** Node connections that have been ready: one not ready now was lost (see isReady). */
   readonly #wasReady = new WeakSet<NodeClient>();
@@ -68,31 +86,71 @@ export class Shared {
     readonly blocking: boolean,
     private readonly options: ClusterClientOptions,
   ) {
-    const lost = (err: unknown) => {
-      this.#lost = true;
-      this.events.emit("error", err);
-    };
-    cluster.on("error", lost);
-    cluster.on("node-error", lost);
-    cluster.on("node-ready", (node: { host: string; port: number }) => {
-      const client = this.cluster.nodeByAddress.get(`${node.host}:${node.port}`)?.client;
+    this.#nodes = new DownNodes(
+      () => cluster._slots,
+      (address) => this.#back(address),
+      (err) => this.#connected || this.events.emit("error", err),
+    );
+    // After connecting, a failed ask for the layout says nothing a node's error did not.
+    cluster.on("error", (err: unknown) => this.#connected || this.events.emit("error", err));
+    cluster.on("node-error", (err: unknown, node: NodeInfo) => this.#nodeError(err, node));
+    cluster.on("node-ready", (node: NodeInfo) => {
+      const client = this.cluster.nodeByAddress.get(addressOf(node))?.client;
       if (client) this.#wasReady.add(client);
       this.#name(node);
-      if (!this.#lost) return;
-      this.#lost = false;
-      this.events.emit("ready");
+      this.#nodes.up(addressOf(node));
     });
+    cluster.on("node-disconnect", () => this.#nodes.prune());
     cluster.on("node-connect", () => this.events.emit("connect"));
     cluster.on("disconnect", () => this.events.emit("end"));
   }
 
+  /** The node at `address` failed and has not been ready since. */
+  isDown(address: string): boolean {
+    return this.#nodes.has(address);
+  }
+
+  get isDestroyed(): boolean {
+    return this.#destroyed;
+  }
+
+  /** Tell only of the node serving `key`'s slot (lib/redis/link.ts, a worker's shard). */
+  scope(key: string): void {
+    this.#scope = keySlot(key);
+  }
+
+  #nodeError(err: unknown, node: NodeInfo): void {
+    const address = addressOf(node);
+    this.#nodes.down(address);
+    if (!this.#connected) {
+      this.events.emit("error", err); // why connecting failed
+      return;
+    }
+    if (!this.#nodes.has(address) || !this.#counts(address)) return;
+    this.#lost.add(address);
+    this.events.emit("error", err);
+  }
+
+  /** A node's failure is this client's: unscoped, or it serves the scope's slot. */
+  #counts(address: string): boolean {
+    if (this.#scope === null) return true;
+    return this.cluster._slots.slots[this.#scope]?.master.address === address;
+  }
+
+  #back(address: string): void {
+    if (!this.#lost.delete(address) || this.#lost.size > 0 || this.#destroyed) return;
+    this.events.emit("ready");
+  }
+
   /**
-   * Every node connection up. A blocking client opens a node's connection when a read first
-   * reaches it: one still opening for the first time is no lost connection, or a worker reading
-   * every shard would read as not ready (/healthz 503) now and then for nothing.
+   * Connected, and no node this client tells of is down (every node, when not scoped). A
+   * blocking client opens a node's connection when a read first reaches it: one still opening
+   * for the first time is no lost connection, or a worker reading every shard would read as not
+   * ready (/healthz 503) now and then for nothing.
    */
   get isReady(): boolean {
-    if (!this.cluster.isReady) return false;
+    if (!this.cluster.isReady || this.#lost.size > 0) return false;
+    if (this.#scope !== null) return true;
     return this.#clients().every((c) => {
       if (c.isReady) this.#wasReady.add(c);
       return c.isReady || (this.blocking && !this.#wasReady.has(c));
@@ -117,7 +175,8 @@ export class Shared {
         await Bun.sleep(waitMs);
       }
     }
-    this.#lost = false;
+    this.#connected = true;
+    this.#nodes.prune(); // seeds that failed while connecting and are no nodes of the layout
   }
 
   async close(): Promise<void> {
@@ -141,6 +200,7 @@ export class Shared {
   #stop(): void {
     if (this.#destroyed) return;
     this.#destroyed = true;
+    this.#nodes.close();
     this.#closed.promise.catch(() => {}); // nobody may be connecting
     this.#closed.reject(new Error("closed while connecting"));
   }

@@ -4,8 +4,8 @@
 // node, the master of a default key's slot, never to every master: node-redis' own
 // sendCommand applies command policies and would send WAIT or PING to all of them and return
 // their minimum. The free functions work on a plain client too, so callers need no branch.
-import { createCluster } from "redis";
-
+import { createCluster, ErrorReply } from "redis";
+import { ConnectError } from "../errors.ts";
 import {
   type ClusterClientOptions,
   type NodeClient,
@@ -19,8 +19,13 @@ import { parseClusterUrl } from "./url.ts";
 
 export type { ClusterClientOptions };
 
-/** Ask for a layout again this long after a node starts reconnecting (node-redis: 5 s). */
-const TOPOLOGY_REFRESH_MS = 500;
+/**
+ * Longest wait for the connection to a command's node: a master that went down is replaced by
+ * its replica within a few seconds (node timeout + election), and the command then goes there;
+ * one with no replica fails the command, naming the node (NodeDownError), instead of a wait for
+ * ever. node-redis would wait on the node's reconnections for good.
+ */
+export const NODE_WAIT_MS = 10_000;
 /** The key whose slot's master takes a client's keyless commands. */
 const DEFAULT_KEY = "courier";
 
@@ -35,7 +40,7 @@ export class ClusterRedis implements Redis {
   /** @internal: use connect() (connect.ts), onNodeOf, mastersOf, connectionOf. */
   constructor(
     readonly shared: Shared,
-    private readonly target: Target,
+    readonly target: Target,
   ) {}
 
   async sendCommand<T = unknown>(args: readonly string[]): Promise<T> {
@@ -48,6 +53,7 @@ export class ClusterRedis implements Redis {
     if (target.kind === "client") return (await target.client.sendCommand(args)) as T;
     const key = commandKey(args);
     if (key === undefined) return (await (await this.#keylessNode()).sendCommand(args)) as T;
+    await nodeFor(this.shared, key);
     const send = (client: NodeClient, options?: unknown) => client.sendCommand(args, options);
     return (await this.shared.cluster._execute({ firstKey: key }, false, undefined, send)) as T;
   }
@@ -66,10 +72,14 @@ export class ClusterRedis implements Redis {
     return slots?.[keySlot(target.key)]?.master?.address ?? null;
   }
 
-  #keylessNode(): Promise<NodeClient> {
+  async #keylessNode(): Promise<NodeClient> {
     const { target } = this;
-    if (target.kind === "node") return this.shared.cluster.nodeClient(target.node);
-    return this.shared.cluster.getNodeClientForKey(target.kind === "key" ? target.key : "");
+    if (target.kind === "key") return nodeFor(this.shared, target.key);
+    const { node } = target as { node: { address: string } };
+    const deadline = Date.now() + NODE_WAIT_MS;
+    const client = await beforeDeadline(this.shared.cluster.nodeClient(node), deadline);
+    if (client) return client;
+    throw new NodeDownError(node.address, null);
   }
 
   get isReady(): boolean {
@@ -121,7 +131,8 @@ export function createClusterClient(url: string, options: ClusterClientOptions):
     // A blocking read holds its node's connection: its own cluster client, connected only to
     // the nodes it reads from, one connection each (docs/cluster.md).
     minimizeConnections: options.blocking ?? false,
-    topologyRefreshOnReconnectionAttemptStrategy: TOPOLOGY_REFRESH_MS,
+    // Asked by Shared instead (cluster-nodes.ts): also for nodes never reached, with back-off.
+    topologyRefreshOnReconnectionAttemptStrategy: false,
   }) as unknown as NodeRedisCluster;
   // node-redis' policy-free send (typed, marked internal): said at once if a release drops it.
   if (typeof cluster._execute !== "function") {
@@ -141,6 +152,23 @@ export function onNodeOf(client: Redis, key: string): Redis {
   return new ClusterRedis(client.shared, { kind: "key", key });
 }
 
+/**
+ * `client` tells (events "error", "ready") only of the node serving `key`'s slot: a worker's
+ * shard, whose entries only that node's failure may have left unseen (lib/redis/link.ts).
+ */
+export function scopeEvents(client: Redis, key: string): void {
+  if (isCluster(client)) client.shared.scope(key);
+}
+
+/**
+ * A master view (mastersOf) whose node's connection failed and has not been ready since: the
+ * version check and the server warnings skip it at once (cluster-nodes.ts).
+ */
+export function nodeIsDown(client: Redis): boolean {
+  if (!isCluster(client) || client.target.kind !== "node") return false;
+  return client.shared.isDown((client.target.node as { address: string }).address);
+}
+
 /** One Redis per master, each sending its keyless commands (SCAN, INFO) there: for fan-outs. */
 export async function mastersOf(client: Redis): Promise<Redis[]> {
   if (!isCluster(client)) return [client];
@@ -154,7 +182,7 @@ export async function mastersOf(client: Redis): Promise<Redis[]> {
  */
 export async function connectionOf(client: Redis, key: string): Promise<Redis> {
   if (!isCluster(client)) return client;
-  const node = await client.shared.cluster.getNodeClientForKey(key);
+  const node = await nodeFor(client.shared, key);
   return new ClusterRedis(client.shared, { kind: "client", client: node });
 }
 
@@ -170,4 +198,55 @@ export async function waitReplicas(
 ): Promise<number> {
   const connection = await connectionOf(client, key);
   return Number(await connection.sendCommand(["WAIT", String(replicas), String(timeoutMs)]));
+}
+
+/**
+ * A command's master did not answer in NODE_WAIT_MS (down, and not failed over). The command
+ * was not sent. A ConnectError: CLIs exit 6 with this line; workers retry as for any failure.
+ */
+export class NodeDownError extends ConnectError {
+  constructor(address: string, slot: number | null, cause?: unknown) {
+    const of = slot === null ? "" : ` (master of slot ${slot})`;
+    super(`node ${address}${of} did not answer within ${NODE_WAIT_MS / 1_000} s`, { cause });
+  }
+}
+
+/**
+ * The connection to the master of `key`'s slot, ready, waiting (NODE_WAIT_MS at most) while
+ * that master is down: nothing was sent yet, so its failure is tried again on the layout as it
+ * is then, which names the promoted replica once the failover is over (cluster-nodes.ts).
+ */
+async function nodeFor(shared: Shared, key: string): Promise<NodeClient> {
+  const { cluster } = shared;
+  const slot = keySlot(key);
+  const deadline = Date.now() + NODE_WAIT_MS;
+  for (;;) {
+    const address = cluster._slots.slots[slot]?.master.address ?? "?";
+    let failure: unknown;
+    const client = await beforeDeadline(cluster.getNodeClientForKey(key), deadline).catch(
+      (err: unknown) => {
+        failure = err;
+        return null;
+      },
+    );
+    // A connection that is reconnecting would hold the command in its offline queue for good.
+    if (client?.isReady) return client;
+    if (failure instanceof ErrorReply || shared.isDestroyed) throw failure;
+    if (Date.now() >= deadline) throw new NodeDownError(address, slot, failure);
+    await Bun.sleep(100);
+  }
+}
+
+/** `promise`'s value, or null at `deadline` (ms since the epoch); a later failure is dropped. */
+async function beforeDeadline<T>(promise: Promise<T>, deadline: number): Promise<T | null> {
+  promise.catch(() => {});
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<null>((resolve) => {
+    timer = setTimeout(() => resolve(null), Math.max(0, deadline - Date.now()));
+  });
+  try {
+    return await Promise.race([promise, late]);
+  } finally {
+    clearTimeout(timer);
+  }
 }

@@ -5,7 +5,7 @@ import { createClient, ErrorReply } from "redis";
 import { ConfigError, ConnectError } from "../errors.ts";
 import { exponentialMs, within } from "../time.ts";
 import { describeCause, isConnectionError } from "./cause.ts";
-import { createClusterClient, isCluster, mastersOf } from "./cluster.ts";
+import { createClusterClient, isCluster, mastersOf, NodeDownError, nodeIsDown } from "./cluster.ts";
 import { preflight } from "./server.ts";
 import { isClusterUrl, maskUrl, tlsCa, tlsHint, validateUrl } from "./url.ts";
 
@@ -54,12 +54,19 @@ export interface ConnectOptions {
 }
 
 /**
- * A cluster's node reconnects every 100 ms, persistent or not: node-redis asks for the layout
- * again only while a node reconnects (TOPOLOGY_REFRESH_MS after it began, cluster.ts), so a
- * failed-over master is found within about 0.6 s; a node connection that gave up would never be
- * replaced. A one-shot command still fails in time: failFast, or node-redis' 5 s command timeout.
+ * A cluster's node reconnects every 100 ms for its first 20 tries (a master back after a blip
+ * is used at once), then backs off to reconnectMaxMs: one down for good (no replica) is not
+ * hammered. A failed-over master is found by asking for the layout (cluster-nodes.ts), and a
+ * command waits NODE_WAIT_MS at most for its node (cluster.ts).
  */
 const CLUSTER_RECONNECT_MS = 100;
+const CLUSTER_FAST_TRIES = 20;
+/**
+ * Longest wait for one node's answer to the version check and the server warnings. A master
+ * that does not answer (down, failing over) is skipped: the others are checked, and a process
+ * whose commands go to healthy masters starts; one that answers none is a ConnectError.
+ */
+export const NODE_CHECK_MS = 2_000;
 
 function createRedisClient(
   url: string,
@@ -92,7 +99,8 @@ export async function connect(url: string, options: ConnectOptions = {}): Promis
   const cluster = isClusterUrl(url);
   const strategy = (retries: number) => {
     if (!ready && Date.now() >= deadline) return new Error("gave up connecting");
-    if (cluster) return Math.min(CLUSTER_RECONNECT_MS, maxMs);
+    if (cluster && retries < CLUSTER_FAST_TRIES) return Math.min(CLUSTER_RECONNECT_MS, maxMs);
+    if (cluster) return exponentialMs(CLUSTER_RECONNECT_MS, retries - CLUSTER_FAST_TRIES, maxMs);
     if (ready && !options.persistent && retries > 3) return new Error("connection lost");
     return exponentialMs(50, retries, maxMs);
   };
@@ -140,7 +148,7 @@ export async function connect(url: string, options: ConnectOptions = {}): Promis
   }
   ready = true;
   try {
-    for (const node of await checkedNodes(client, options)) await preflight(node, url);
+    await checkNodes(client, url, options);
     // A cluster names each node connection as it opens (cluster.ts).
     if (options.name && !isCluster(client)) await setName(client, options.name);
   } catch (err) {
@@ -168,12 +176,28 @@ export function lostWhileStarting(err: unknown, url: string, what: string): unkn
 }
 
 /**
- * The servers a new client checks: every master of a cluster; for a blocking one, only the node
- * of its keyless commands (it connects to no other until it reads there; the process' command
+ * The version check on the servers a new client uses: one server; every master of a cluster
+ * that answers within NODE_CHECK_MS (at least one must; one known down is not waited for), for a blocking client only the node of
+ * its keyless commands (it connects to no other until it reads there; the process' command
  * client checks them all).
  */
-async function checkedNodes(client: Redis, options: ConnectOptions): Promise<Redis[]> {
-  return options.blocking ? [client] : mastersOf(client);
+async function checkNodes(client: Redis, url: string, options: ConnectOptions): Promise<void> {
+  if (!isCluster(client)) return preflight(client, url);
+  const masters = options.blocking ? [client] : await mastersOf(client);
+  const nodes = masters.filter((node) => !nodeIsDown(node));
+  let answered = options.blocking ?? false;
+  let silent: unknown;
+  const check = async (node: Redis) => {
+    try {
+      if (await within(preflight(node, url), NODE_CHECK_MS)) answered = true;
+    } catch (err) {
+      // Too old, or INFO refused; a node down is skipped as one that does not answer.
+      if (err instanceof ConnectError && !(err instanceof NodeDownError)) throw err;
+      silent = err;
+    }
+  };
+  await Promise.all(nodes.map(check));
+  if (!answered) throw silent ?? new Error(`no master answered within ${NODE_CHECK_MS} ms`);
 }
 
 /** Names the connection for CLIENT LIST; an ACL user without CLIENT SETNAME goes unnamed. */

@@ -3,7 +3,7 @@
 // a fresh one opened. Calls made meanwhile fail fast and are retried by their owners.
 import type { WorkerOptions } from "../config.ts";
 import { exponentialMs } from "../time.ts";
-import { onNodeOf } from "./cluster.ts";
+import { onNodeOf, scopeEvents } from "./cluster.ts";
 import { type ConnectOptions, closeClient, connect, destroy, type Redis } from "./connect.ts";
 
 export class Link {
@@ -53,11 +53,13 @@ export class Link {
 
   /**
    * Sends this link's commands without a key (INFO memory, TIME, PING) to the node holding
-   * `key`: on a Redis Cluster, a worker's shard reads its own node's memory and clock.
+   * `key`: on a Redis Cluster, a worker's shard reads its own node's memory and clock, and
+   * hears (lost, back) only of that node: another master's failover is not its outage.
    */
   homeAt(key: string): void {
     this.#home = key;
     this.#view = onNodeOf(this.#client, key);
+    scopeEvents(this.#client, key);
   }
 
   /** Drops the current client and connects a new one in the background (once at a time). */
@@ -78,6 +80,7 @@ export class Link {
         else {
           this.#client = fresh;
           this.#view = this.#home === null ? fresh : onNodeOf(fresh, this.#home);
+          if (this.#home !== null) scopeEvents(fresh, this.#home);
         }
         this.options.onReady?.();
         return;

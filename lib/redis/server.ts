@@ -1,7 +1,7 @@
 // The server we connected to: the preflight version check, and settings that put jobs at risk.
 import { ConnectError } from "../errors.ts";
 import { describeCause, isTransient } from "./cause.ts";
-import { mastersOf } from "./cluster.ts";
+import { mastersOf, nodeIsDown } from "./cluster.ts";
 import type { Redis } from "./connect.ts";
 import { maskUrl } from "./url.ts";
 
@@ -40,18 +40,23 @@ export function compareVersions(a: string, b: string): number {
 /**
  * Server settings that put jobs at risk, as warnings (empty when all is well). CONFIG may be
  * disabled (managed Redis): then nothing can be said, and nothing is. On a Redis Cluster, each
- * master is asked; a warning true of several is given once.
+ * master is asked; a warning true of several is given once; one that does not answer within
+ * `nodeMs` (down, failing over) is not waited for.
  */
-export async function serverWarnings(client: Redis): Promise<string[]> {
-  const each = await Promise.all((await mastersOf(client)).map(nodeWarnings));
+export async function serverWarnings(client: Redis, nodeMs = 2_000): Promise<string[]> {
+  const masters = (await mastersOf(client)).filter((m) => !nodeIsDown(m));
+  const each = await Promise.all(masters.map((m) => nodeWarnings(m, nodeMs)));
   return [...new Set(each.flat())];
 }
 
-async function nodeWarnings(client: Redis): Promise<string[]> {
+/** A node's warnings; none from one that does not answer within `ms` (a master down). */
+async function nodeWarnings(client: Redis, ms: number): Promise<string[]> {
   const get = async (name: string) => {
     try {
-      const reply = await client.sendCommand<string[]>(["CONFIG", "GET", name]);
-      return reply[1] ?? null;
+      const reply = client.sendCommand<string[]>(["CONFIG", "GET", name]);
+      reply.catch(() => {});
+      const late = Bun.sleep(ms).then(() => [] as string[]);
+      return (await Promise.race([reply, late]))[1] ?? null;
     } catch {
       return null;
     }

@@ -85,9 +85,8 @@ export class Worker {
       // this worker that it does not know of (their acknowledgements lost with the AOF's last
       // writes), and no read of its failed to say so when its slots were all busy: read them
       // again. A worker never claims its own entries: nothing else would run them while it lives.
-      outage.onReady = () => {
-        for (const shard of shards) shard.readLost();
-      };
+      // Only the shard whose connection it is (on a cluster, each hears of its own node only).
+      outage.onReady = (name) => shards[shardOfLink(name)]?.readLost();
       // Every shard readied before any fails the start, so the cleanup below sees every claim.
       const opened = await Promise.allSettled(shards.map((s) => s.open(layout.shards > 1)));
       for (const r of opened) if (r.status === "rejected") throw r.reason;
@@ -209,6 +208,11 @@ export class Worker {
 function fixed(err: unknown): never {
   if (!(err instanceof ConfigError) || err instanceof UnavailableError) throw err;
   throw new UnavailableError(err.message, { cause: err });
+}
+
+/** The shard a connection's name belongs to (lib/worker/links.ts: `courier-worker-s3`; none: 0). */
+function shardOfLink(name: string): number {
+  return Number(/-s(\d+)$/.exec(name)?.[1] ?? 0);
 }
 
 /** The worker's logger, naming shard `shard` in every line (a queue of several shards). */

@@ -1,0 +1,116 @@
+// A master of a real 3+3 cluster (full coverage off) down: commands started while it is down
+// answer for jobs on the healthy masters, wait for the failover for jobs on its shards, and,
+// when it has no replica, fail in one line naming it; no process hangs. One failover per fresh
+// cluster, so each test starts its own.
+import { afterEach, expect, test } from "bun:test";
+import { layoutKey, shardKeys } from "../lib/engine/keys.ts";
+import { Queue } from "../lib/queue/queue.ts";
+import { type LocalCluster, startCluster } from "../lib/stack/cluster.ts";
+import { runCli, testPrefix, until } from "./helpers.ts";
+
+const SHARDS = 6;
+const clusters: LocalCluster[] = [];
+
+afterEach(async () => {
+  for (const c of clusters.splice(0)) await c.stop();
+});
+
+/** A fresh cluster, one job on each shard of a 6-shard queue, and each shard's master. */
+async function setUp() {
+  const cluster = await startCluster({ fullCoverage: false });
+  clusters.push(cluster);
+  const prefix = testPrefix();
+  const queue = await Queue.connect({
+    redisUrl: cluster.seedUrl,
+    prefix,
+    queue: "q",
+    shards: SHARDS,
+  });
+  const jobs: { id: string; port: number }[] = [];
+  try {
+    // Auto ids go round robin over the shards: six jobs, one per shard.
+    for (let i = 0; i < SHARDS; i++) {
+      jobs.push({ id: await queue.enqueue("wordcount", { url: `http://x/${i}` }), port: 0 });
+    }
+  } finally {
+    await queue.close();
+  }
+  const keys = shardKeys(prefix, "q", SHARDS);
+  for (const job of jobs) {
+    const shard = Number(job.id.split(":").pop());
+    job.port = (await cluster.masterOf(keys[shard]!.stream)).port;
+  }
+  const cli = (name: string, args: string[]) =>
+    runCli(name, [...args, "--prefix", prefix, "--queue", "q"], {
+      env: { REDIS_URL: cluster.seedUrl },
+      timeoutMs: 40_000, // killed then: what the hang was
+    });
+  // The queue's layout (its shard count) is on one master: every command reads it there.
+  const layoutPort = (await cluster.masterOf(layoutKey(prefix, "q"))).port;
+  return { cluster, jobs, cli, layoutPort };
+}
+
+function pidOf(cluster: LocalCluster, port: number): number {
+  return cluster.nodes.find((n) => n.port === port)!.pid;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** kill -9 the node on `port`; resolves once its process is gone (not failed over yet). */
+async function killNode(cluster: LocalCluster, port: number): Promise<void> {
+  const pid = pidOf(cluster, port);
+  process.kill(pid, "SIGKILL");
+  await until(() => !alive(pid), `node ${port} gone`);
+}
+
+test("commands started while a master fails over answer, for jobs on every shard", async () => {
+  const { cluster, jobs, cli } = await setUp();
+  const victim = jobs[0]!.port;
+  const failedOver = cluster.kill(victim); // kill -9 now; resolves once failed over
+  await until(() => !alive(pidOf(cluster, victim)), "the master gone");
+
+  const healthy = jobs.find((j) => j.port !== victim)!;
+  const onDead = jobs.find((j) => j.port === victim)!;
+  const [a, b, info] = await Promise.all([
+    cli("result", [healthy.id]),
+    cli("result", [onDead.id]), // waits for the failover
+    cli("info", []),
+  ]);
+  await failedOver;
+  expect({ code: a.code, stderr: a.stderr }).toEqual({ code: 3, stderr: "" }); // 3: not ended yet
+  expect(a.stdout).toContain(`id:       ${healthy.id}`);
+  expect({ code: b.code, stderr: b.stderr }).toEqual({ code: 3, stderr: "" });
+  expect(b.stdout).toContain(`id:       ${onDead.id}`);
+  expect({ code: info.code, stderr: info.stderr }).toEqual({ code: 0, stderr: "" });
+  expect(info.stdout).toContain(`waiting ${SHARDS}`);
+}, 90_000);
+
+test("a master down with no replica: a command fails in one line naming it, no hang", async () => {
+  const { cluster, jobs, cli, layoutPort } = await setUp();
+  const victim = jobs.find((j) => j.port !== layoutPort)!.port;
+  const index = cluster.nodes.findIndex((n) => n.port === victim);
+  const replica = cluster.nodes[index + cluster.masters]!.port; // replicas follow masters
+  await killNode(cluster, replica);
+  await killNode(cluster, victim);
+
+  // A reader checks every shard's data format as it connects, so a job on a healthy shard
+  // cannot be read either while a shard's master is gone for good: said, not waited for.
+  const healthy = jobs.find((j) => j.port !== victim)!;
+  const onDead = jobs.find((j) => j.port === victim)!;
+  const worker = cli("worker", ["--shards", String(SHARDS)]); // shards on it cannot be opened
+  for (const r of await Promise.all([cli("result", [healthy.id]), cli("result", [onDead.id])])) {
+    expect(r.code).toBe(6);
+    expect(r.stderr.trim().split("\n")).toHaveLength(1);
+    expect(r.stderr).toContain(`node 127.0.0.1:${victim} (master of slot`);
+  }
+  const w = await worker;
+  expect(w.code).toBe(6);
+  expect(w.stderr).toContain(`node 127.0.0.1:${victim} (master of slot`);
+}, 90_000);
