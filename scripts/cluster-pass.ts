@@ -48,10 +48,25 @@ export const LEFT_OUT: Record<string, string[]> = {
     ["dashboard.browser", "dashboard.pages.browser"],
   "a proxy in front of one server that drops replies: a cluster client learns the nodes' own addresses and goes around it":
     ["enqueue.lost-reply", "guarantees.network"],
-  "already on a real cluster of their own (they kill and restart its nodes)": [
-    "cluster.failover",
-    "cluster.harness",
-  ],
+  "already on a real cluster of their own (they kill and restart its nodes, change its config or users)":
+    [
+      "cluster.acl",
+      "cluster.client",
+      "cluster.durability",
+      "cluster.failover",
+      "cluster.failover.load",
+      "cluster.harness",
+      "cluster.memory",
+      "cluster.outage",
+      "cluster.outage.events",
+      "cluster.outage.take",
+      "cluster.outage.worker",
+      "cluster.promoted",
+      "cluster.routing",
+    ],
+  "a server and replica of their own (durability: WAIT with a stopped replica)": ["durability"],
+  "the stack on one server's URL (a cluster it runs only as its own: stack --cluster, in stack.cluster)":
+    ["stack.final", "stack.cluster"],
 };
 
 /** The test files of the cluster pass, `tests/<name>.test.ts`, sorted. */
