@@ -51,7 +51,7 @@ describe("bulk trigger into a nearly full Redis", () => {
     await using small = await startSmallRedis(4);
     using file = urlFile();
     const prefix = testPrefix();
-    await small.fill(300 * 1024); // room for about a thousand jobs, not five thousand
+    await small.fill(420 * 1024); // room for over a thousand jobs, not five thousand
 
     const first = await trigger(small, prefix, "--file", file.path);
     expect(first.code).toBe(7);
