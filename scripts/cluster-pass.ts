@@ -40,8 +40,11 @@ export const LEFT_OUT: Record<string, string[]> = {
     "bench",
     "chaos",
     "cli.full",
+    "reliability.restart",
+    "reliability.restart-lost-writes",
     "stack",
     "stack.signals",
+    "worker.outage",
     "worker.stop.backoff",
   ],
   "Chromium over the dashboard's page: the page reads the API that dashboard.api and dashboard.queues check in this pass, and a browser is the slowest thing the suite starts":
