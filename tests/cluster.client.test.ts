@@ -3,7 +3,6 @@
 // WAIT on the key's node only, blocking reads refused on a shared client, the queue's worker
 // checks run there, and a failed connect is one line and leaves the process free to exit.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { createClient } from "redis";
 import { queueKeys } from "../lib/engine/keys.ts";
 import { runScript, script } from "../lib/engine/lua.ts";
 import { ConfigError, ConnectError } from "../lib/errors.ts";
@@ -13,6 +12,7 @@ import { checkPermissions, workerCommands } from "../lib/redis/permissions.ts";
 import { serverWarnings } from "../lib/redis/server.ts";
 import { type LocalCluster, startCluster } from "../lib/stack/cluster.ts";
 import { findFreePort } from "../lib/stack/redis-server.ts";
+import { onPort } from "./fixtures/on-port.ts";
 import { onOneServer, ROOT, redisUrl, runCli, testPrefix } from "./helpers.ts";
 
 let cluster: LocalCluster;
@@ -29,17 +29,6 @@ afterAll(async () => {
   if (client) destroy(client);
   await cluster?.stop();
 });
-
-/** One command on one node, on a connection of its own (no cluster routing). */
-async function onPort(port: number, args: string[]): Promise<unknown> {
-  const c = createClient({ RESP: 2, socket: { host: "127.0.0.1", port } });
-  await c.connect();
-  try {
-    return await c.sendCommand(args);
-  } finally {
-    c.destroy();
-  }
-}
 
 /** Calls of `command` so far on each master, from INFO commandstats. */
 async function calls(command: string): Promise<Map<number, number>> {

@@ -11,19 +11,10 @@ import { shardKeys, shardOf } from "../lib/engine/keys.ts";
 import { Queue } from "../lib/queue/queue.ts";
 import { type LocalCluster, startCluster } from "../lib/stack/cluster.ts";
 import { defineTask } from "../lib/types.ts";
+import { onPort } from "./fixtures/on-port.ts";
 import { startWorker, testPrefix, until } from "./helpers.ts";
 
 const SHARDS = 6;
-
-async function onPort(port: number, args: string[]): Promise<unknown> {
-  const c = createClient({ RESP: 2, socket: { host: "127.0.0.1", port } });
-  await c.connect();
-  try {
-    return await c.sendCommand(args);
-  } finally {
-    c.destroy();
-  }
-}
 
 /**
  * The script calls and WAITs, in order, on the connection of the last script call seen (MONITOR

@@ -2,12 +2,12 @@
 // by itself, and a script call there succeeds although the replica never cached the script
 // (NOSCRIPT → EVAL, lib/engine/lua.ts), with no manual loading. One failover per fresh cluster.
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { createClient } from "redis";
 import { runScript, script } from "../lib/engine/lua.ts";
 import { isTransient } from "../lib/redis/cause.ts";
 import { waitReplicas } from "../lib/redis/cluster.ts";
 import { connect, destroy, type Redis } from "../lib/redis/connect.ts";
 import { type LocalCluster, startCluster } from "../lib/stack/cluster.ts";
+import { onPort } from "./fixtures/on-port.ts";
 import { testPrefix, until } from "./helpers.ts";
 
 let cluster: LocalCluster;
@@ -28,16 +28,6 @@ afterAll(async () => {
   if (client) destroy(client);
   await cluster?.stop();
 });
-
-async function onPort(port: number, args: string[]): Promise<unknown> {
-  const c = createClient({ RESP: 2, socket: { host: "127.0.0.1", port } });
-  await c.connect();
-  try {
-    return await c.sendCommand(args);
-  } finally {
-    c.destroy();
-  }
-}
 
 test("a script runs on the promoted replica of a killed master, its cache empty", async () => {
   const incr = script("failover-test", "return redis.call('INCR', KEYS[1])", 1);

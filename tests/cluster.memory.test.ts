@@ -3,12 +3,12 @@
 // (naming it), and a producer refused for lack of memory is told the figures of the node that
 // refused (its shard's master), not those of whichever node the client sends keyless commands to.
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { createClient } from "redis";
 import { Admin } from "../lib/admin/admin.ts";
 import { shardKeys, shardOf } from "../lib/engine/keys.ts";
 import { RedisFullError } from "../lib/errors.ts";
 import { Queue } from "../lib/queue/queue.ts";
 import { type LocalCluster, startCluster } from "../lib/stack/cluster.ts";
+import { onPort } from "./fixtures/on-port.ts";
 import { runCli, testPrefix } from "./helpers.ts";
 
 let cluster: LocalCluster;
@@ -20,17 +20,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await cluster?.stop();
 });
-
-/** One command on one node, on a connection of its own (no cluster routing). */
-async function onPort(port: number, args: string[]): Promise<unknown> {
-  const c = createClient({ RESP: 2, socket: { host: "127.0.0.1", port } });
-  await c.connect();
-  try {
-    return await c.sendCommand(args);
-  } finally {
-    c.destroy();
-  }
-}
 
 /** A shard of `keys` whose master is not the one a client's keyless commands go to by default. */
 async function shardAwayFromDefault(prefix: string, queue: string) {

@@ -3,13 +3,13 @@
 // 0), and both calls still succeed with no manual loading (NOSCRIPT → EVAL, lib/engine/lua.ts).
 // One failover on a fresh 3+3 cluster.
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { createClient } from "redis";
 import { shardKeys, shardOf } from "../lib/engine/keys.ts";
 import { scripts } from "../lib/engine/lua.ts";
 import { Queue } from "../lib/queue/queue.ts";
 import { type LocalCluster, startCluster } from "../lib/stack/cluster.ts";
 import { defineTask } from "../lib/types.ts";
 import { Worker } from "../lib/worker/worker.ts";
+import { onPort } from "./fixtures/on-port.ts";
 import { testPrefix } from "./helpers.ts";
 
 let cluster: LocalCluster;
@@ -21,16 +21,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await cluster?.stop();
 });
-
-async function onPort(port: number, args: string[]): Promise<unknown> {
-  const c = createClient({ RESP: 2, socket: { host: "127.0.0.1", port } });
-  await c.connect();
-  try {
-    return await c.sendCommand(args);
-  } finally {
-    c.destroy();
-  }
-}
 
 /** A caller id of shard `s` of 6 that no other call used. */
 function idOn(s: number, tag: string): string {

@@ -3,13 +3,13 @@
 // `info` places N/3 shards on each master of a fresh cluster, and a worker blocked on every idle
 // shard holds up no enqueue of the same process (its reads are on connections of their own).
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { createClient } from "redis";
 import { shardKeys, shardOf } from "../lib/engine/keys.ts";
 import { Queue } from "../lib/queue/queue.ts";
 import { connect, destroy, type Redis } from "../lib/redis/connect.ts";
 import { type LocalCluster, startCluster } from "../lib/stack/cluster.ts";
 import { defineTask } from "../lib/types.ts";
 import { Worker } from "../lib/worker/worker.ts";
+import { onPort } from "./fixtures/on-port.ts";
 import { runCli, testPrefix, until } from "./helpers.ts";
 
 let cluster: LocalCluster;
@@ -26,16 +26,6 @@ afterAll(async () => {
   if (client) destroy(client);
   await cluster?.stop();
 });
-
-async function onPort(port: number, args: string[]): Promise<unknown> {
-  const c = createClient({ RESP: 2, socket: { host: "127.0.0.1", port } });
-  await c.connect();
-  try {
-    return await c.sendCommand(args);
-  } finally {
-    c.destroy();
-  }
-}
 
 /** Every command's calls so far on `port` (INFO commandstats), e.g. `hget` → 12. */
 async function commandCalls(port: number): Promise<Map<string, number>> {
