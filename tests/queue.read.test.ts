@@ -3,14 +3,10 @@
 // reads as the status `result` shows. Data is planted through the engine's own functions.
 import { describe, expect, test } from "bun:test";
 import { claimLapsed } from "../lib/engine/claim.ts";
-import { entryOfAutoId, GROUP, type QueueKeys, shardKeys, shardOf } from "../lib/engine/keys.ts";
-import type { Queue } from "../lib/queue/queue.ts";
+import { entryOfAutoId, GROUP } from "../lib/engine/keys.ts";
 import { runJob } from "./fixtures/engine.ts";
+import { keysOf } from "./fixtures/queue-shards.ts";
 import { openQueue, rawRedis, testPrefix } from "./helpers.ts";
-
-/** The keys of the shard job `id` lives in (6 shards in the cluster pass). */
-const keysOf = (q: Queue, id: string): QueueKeys =>
-  shardKeys(q.options.prefix, q.options.queue, q.shards)[shardOf(id, q.shards)]!;
 
 describe("getJob reads where a job is", () => {
   test("queued in the stream, started from the pending list (worker, attempt); gone: unknown", async () => {

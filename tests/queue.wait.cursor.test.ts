@@ -5,17 +5,12 @@
 // is seen.
 import { describe, expect, test } from "bun:test";
 import { enqueueBatch, prepareBatch } from "../lib/engine/enqueue.ts";
-import { type QueueKeys, shardKeys, shardOf } from "../lib/engine/keys.ts";
-import type { Queue } from "../lib/queue/queue.ts";
 import { waitForJobs } from "../lib/queue/read.ts";
 import { connect, type Redis } from "../lib/redis/connect.ts";
 import { asClient, runJob } from "./fixtures/engine.ts";
+import { keysOf } from "./fixtures/queue-shards.ts";
 import { finishedByAnotherQueue } from "./fixtures/waits.ts";
 import { openQueue, rawRedis, redisUrl, testPrefix } from "./helpers.ts";
-
-/** The keys of the shard job `id` lives in (6 shards in the cluster pass). */
-const keysOf = (q: Queue, id: string): QueueKeys =>
-  shardKeys(q.options.prefix, q.options.queue, q.shards)[shardOf(id, q.shards)]!;
 
 /** Records the first word of every command `client` sends from now on, and each reply. */
 function spy(client: Redis): { sent: string[]; replies: unknown[] } {

@@ -4,15 +4,11 @@
 // through a first look of many jobs) that has ended is not "still not finished".
 import { describe, expect, test } from "bun:test";
 import { waitForAll } from "../lib/cli/trigger.ts";
-import { type QueueKeys, shardKeys, shardOf } from "../lib/engine/keys.ts";
 import type { Queue } from "../lib/queue/queue.ts";
 import { asClient, runJob } from "./fixtures/engine.ts";
+import { keysOf } from "./fixtures/queue-shards.ts";
 import { finishedByAnotherQueue } from "./fixtures/waits.ts";
 import { openQueue, rawRedis, runCli, testPrefix } from "./helpers.ts";
-
-/** The keys of the shard job `id` lives in (6 shards in the cluster pass). */
-const keysOf = (q: Queue, id: string): QueueKeys =>
-  shardKeys(q.options.prefix, q.options.queue, q.shards)[shardOf(id, q.shards)]!;
 
 describe("a wait with no time left looks once", () => {
   test("a finished job another Queue enqueued: ended, not pending", async () => {

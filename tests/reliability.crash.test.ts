@@ -2,10 +2,10 @@
 // dead-lettered, none stays pending, and a result is recorded once.
 import { describe, expect, test } from "bun:test";
 import { resolve } from "node:path";
-import { GROUP, type QueueKeys, shardKeys, shardOf } from "../lib/engine/keys.ts";
-import type { Queue } from "../lib/queue/queue.ts";
+import { GROUP } from "../lib/engine/keys.ts";
 import { onNodeOf } from "../lib/redis/cluster.ts";
 import { defineTask } from "../lib/types.ts";
+import { keysOf } from "./fixtures/queue-shards.ts";
 import {
   openQueue,
   ROOT,
@@ -17,10 +17,6 @@ import {
   until,
   waitForLine,
 } from "./helpers.ts";
-
-/** The keys of the shard job `id` lives in (6 shards in the cluster pass). */
-const keysOf = (q: Queue, id: string): QueueKeys =>
-  shardKeys(q.options.prefix, q.options.queue, q.shards)[shardOf(id, q.shards)]!;
 
 const SCRIPT = resolve(ROOT, "tests/fixtures/crash-worker.ts");
 

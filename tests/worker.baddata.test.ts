@@ -4,9 +4,9 @@
 // finish loses to the first result, docs/internals.md, "2. Read".)
 import { describe, expect, test } from "bun:test";
 import { entryFields } from "../lib/engine/entry.ts";
-import { type QueueKeys, shardKeys, shardOf } from "../lib/engine/keys.ts";
 import type { Queue } from "../lib/queue/queue.ts";
 import { defineTask } from "../lib/types.ts";
+import { keysOf, shardsOf } from "./fixtures/queue-shards.ts";
 import {
   logRecorder,
   openQueue,
@@ -17,14 +17,10 @@ import {
   until,
 } from "./helpers.ts";
 
-/** The keys of the shard job `id` lives in (6 shards in the cluster pass). */
-const keysOf = (q: Queue, id: string): QueueKeys =>
-  shardKeys(q.options.prefix, q.options.queue, q.shards)[shardOf(id, q.shards)]!;
-
 /** Entries in every shard's stream. */
 async function streamLength(r: RawRedis, q: Queue): Promise<number> {
   let n = 0;
-  for (const k of shardKeys(q.options.prefix, q.options.queue, q.shards)) {
+  for (const k of shardsOf(q)) {
     n += Number(await r.sendCommand(["XLEN", k.stream]));
   }
   return n;

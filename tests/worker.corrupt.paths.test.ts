@@ -4,11 +4,12 @@
 // start Redis could refuse: docs/internals.md, "2. Read".)
 import { describe, expect, test } from "bun:test";
 import { entryFields } from "../lib/engine/entry.ts";
-import { GROUP, type QueueKeys, shardKeys, shardOf } from "../lib/engine/keys.ts";
+import { GROUP } from "../lib/engine/keys.ts";
 import { PermanentError } from "../lib/errors.ts";
 import type { Queue } from "../lib/queue/queue.ts";
 import { defineTask } from "../lib/types.ts";
 import { CORRUPT, count, echo } from "./fixtures/corrupt.ts";
+import { keysOf, shardsOf } from "./fixtures/queue-shards.ts";
 import {
   deadLetterErrors,
   logRecorder,
@@ -21,14 +22,10 @@ import {
   until,
 } from "./helpers.ts";
 
-/** The keys of the shard job `id` lives in (6 shards in the cluster pass). */
-const keysOf = (q: Queue, id: string): QueueKeys =>
-  shardKeys(q.options.prefix, q.options.queue, q.shards)[shardOf(id, q.shards)]!;
-
 /** Entries pending in every shard's group. */
 async function pending(r: RawRedis, q: Queue): Promise<number> {
   let n = 0;
-  for (const k of shardKeys(q.options.prefix, q.options.queue, q.shards)) {
+  for (const k of shardsOf(q)) {
     n += await pendingCount(r, k);
   }
   return n;

@@ -2,9 +2,10 @@
 // each bad entry is set aside on its own (a dead letter whose error says what is wrong, or an
 // acknowledged entry and a log line), every good job finishes, and nothing stays pending.
 import { describe, expect, test } from "bun:test";
-import { isAutoId, type QueueKeys, shardKeys } from "../lib/engine/keys.ts";
+import { isAutoId, type QueueKeys } from "../lib/engine/keys.ts";
 import type { Queue } from "../lib/queue/queue.ts";
 import { CORRUPT, count, deadLetters, echo } from "./fixtures/corrupt.ts";
+import { shardsOf } from "./fixtures/queue-shards.ts";
 import {
   logRecorder,
   openQueue,
@@ -23,8 +24,7 @@ const jobIdOf = (q: Queue, id: string) => (isAutoId(id) ? `${id}${q.keys.idSuffi
 /** `read` on every shard of the queue, summed. */
 async function sum(q: Queue, read: (k: QueueKeys) => Promise<unknown>): Promise<number> {
   let n = 0;
-  for (const k of shardKeys(q.options.prefix, q.options.queue, q.shards))
-    n += Number(await read(k));
+  for (const k of shardsOf(q)) n += Number(await read(k));
   return n;
 }
 

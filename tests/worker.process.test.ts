@@ -1,10 +1,10 @@
 import { describe, expect, test } from "bun:test";
-import { type QueueKeys, shardKeys, shardOf } from "../lib/engine/keys.ts";
 import { PermanentError, RetryableError } from "../lib/errors.ts";
 import type { Queue } from "../lib/queue/queue.ts";
 import { mastersOf } from "../lib/redis/cluster.ts";
 import type { Redis } from "../lib/redis/connect.ts";
 import { defineTask } from "../lib/types.ts";
+import { keysOf, shardsOf } from "./fixtures/queue-shards.ts";
 import {
   commandCalls,
   logRecorder,
@@ -17,14 +17,10 @@ import {
   until,
 } from "./helpers.ts";
 
-/** The keys of the shard job `id` lives in (keys.ts shardOf): any shard count (6 on a cluster). */
-const keysOf = (q: Queue, id: string): QueueKeys =>
-  shardKeys(q.options.prefix, q.options.queue, q.shards)[shardOf(id, q.shards)]!;
-
 /** HMGET of `fields` of every shard's stats, summed field by field. */
 async function statsOf(r: RawRedis, q: Queue, fields: string[]): Promise<string[]> {
   const sums = fields.map(() => 0);
-  for (const k of shardKeys(q.options.prefix, q.options.queue, q.shards)) {
+  for (const k of shardsOf(q)) {
     const got = (await r.sendCommand(["HMGET", k.stats, ...fields])) as (string | null)[];
     got.forEach((v, i) => {
       sums[i]! += Number(v ?? 0);

@@ -2,15 +2,12 @@
 // real worker does at start: the engine writes nothing then) and never acknowledges it, as if
 // its process had died.
 import { describe, expect, test } from "bun:test";
-import { GROUP, type QueueKeys, shardKeys, shardOf } from "../lib/engine/keys.ts";
+import { GROUP } from "../lib/engine/keys.ts";
 import type { Queue } from "../lib/queue/queue.ts";
 import { defineTask } from "../lib/types.ts";
+import { keysOf, shardsOf } from "./fixtures/queue-shards.ts";
 import type { RawRedis } from "./helpers.ts";
 import { commandCalls, openQueue, rawRedis, startWorker, testPrefix, until } from "./helpers.ts";
-
-/** The keys of the shard job `id` lives in (6 shards in the cluster pass). */
-const keysOf = (q: Queue, id: string): QueueKeys =>
-  shardKeys(q.options.prefix, q.options.queue, q.shards)[shardOf(id, q.shards)]!;
 
 /** Reads job `id`'s entry as consumer `name` (the job is started), and never acks it. */
 async function crashAfterStart(r: RawRedis, q: Queue, id: string, name: string): Promise<string> {
@@ -34,7 +31,7 @@ async function crashAfterStart(r: RawRedis, q: Queue, id: string, name: string):
 /** Entries pending in every shard's group. */
 async function pending(r: RawRedis, q: Queue): Promise<number> {
   let n = 0;
-  for (const k of shardKeys(q.options.prefix, q.options.queue, q.shards)) {
+  for (const k of shardsOf(q)) {
     n += Number(((await r.sendCommand(["XPENDING", k.stream, GROUP])) as [number])[0]);
   }
   return n;
@@ -43,7 +40,7 @@ async function pending(r: RawRedis, q: Queue): Promise<number> {
 /** Entries in every shard's stream. */
 async function streamLength(r: RawRedis, q: Queue): Promise<number> {
   let n = 0;
-  for (const k of shardKeys(q.options.prefix, q.options.queue, q.shards)) {
+  for (const k of shardsOf(q)) {
     n += Number(await r.sendCommand(["XLEN", k.stream]));
   }
   return n;
