@@ -13,6 +13,20 @@ export async function within(promise: Promise<unknown>, ms: number): Promise<boo
   }
 }
 
+/** `promise`'s value, or null after `ms`; a later failure of the promise is dropped. */
+export async function valueWithin<T>(promise: Promise<T>, ms: number): Promise<T | null> {
+  promise.catch(() => {});
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<null>((resolve) => {
+    timer = setTimeout(() => resolve(null), Math.max(0, ms));
+  });
+  try {
+    return await Promise.race([promise, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /**
  * Waits `ms`, or less if `signal` aborts first (then at once): a back-off that a stopping
  * worker ends instead of sitting it out.

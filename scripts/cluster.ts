@@ -36,7 +36,7 @@ const start = defineCommand({
     },
     "node-timeout": {
       type: "string",
-      description: `cluster-node-timeout in ms, how long a silent node takes to be declared failing; a failover takes ~2.3 s at 1000, ~21 s at Redis's 15000 (default ${clusterDefaults.nodeTimeoutMs})`,
+      description: `cluster-node-timeout in ms, how long a silent node takes to be declared failing; a failover takes ~2.4 s at 1000, ~21 s at Redis's 15000 (default ${clusterDefaults.nodeTimeoutMs})`,
     },
     "full-coverage": {
       type: "boolean",

@@ -3,7 +3,13 @@
 // sums. Pure: admin.ts reads each shard, these merge the readings (tested with tables).
 
 import { shardOf } from "../engine/keys.ts";
-import { COUNTERS, type Counter, type Durations, type QueueCounts } from "./stats.ts";
+import {
+  COUNTERS,
+  type Counter,
+  type Durations,
+  type QueueCounts,
+  throughputPerS,
+} from "./stats.ts";
 import type { MinutePoint } from "./window.ts";
 import type { WorkerInfo, WorkerState } from "./workers.ts";
 
@@ -28,7 +34,7 @@ export function sumCounts(queue: string, parts: readonly QueueCounts[]): QueueCo
     finished,
     failed,
     retried: recent("retried"),
-    throughputPerS: Math.round(((finished.lastMinute + failed.lastMinute) / 60) * 100) / 100,
+    throughputPerS: throughputPerS(finished.lastMinute, failed.lastMinute),
     // A corrupt counter in one shard (NaN) makes the sum NaN: shown as unknown, as for one shard.
     totals: Object.fromEntries(COUNTERS.map((k) => [k, sum((c) => c.totals[k])])) as Record<
       Counter,
@@ -110,7 +116,9 @@ export function byShard(ids: readonly string[], shards: number): Map<number, str
   for (const id of ids) {
     const s = shardOf(id, shards);
     if (s < 0) continue;
-    groups.set(s, [...(groups.get(s) ?? []), id]);
+    const group = groups.get(s);
+    if (group) group.push(id);
+    else groups.set(s, [id]);
   }
   return groups;
 }

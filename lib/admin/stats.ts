@@ -116,7 +116,7 @@ export async function readCounts(
     >,
     unservedTasks,
   };
-  counts.throughputPerS = round2((counts.finished.lastMinute + counts.failed.lastMinute) / 60);
+  counts.throughputPerS = throughputPerS(counts.finished.lastMinute, counts.failed.lastMinute);
   return { counts, series: minuteSeries(buckets, now, 60) };
 }
 
@@ -183,6 +183,11 @@ export async function readDurations(client: Redis, keys: QueueKeys): Promise<Dur
     }
   }
   return d;
+}
+
+/** Jobs ended per second over the last minute (finished and failed), to two decimals. */
+export function throughputPerS(finishedLastMinute: number, failedLastMinute: number): number {
+  return round2((finishedLastMinute + failedLastMinute) / 60);
 }
 
 function round2(n: number): number {

@@ -6,6 +6,8 @@ import { keySlot, SLOTS } from "../redis/slot.ts";
 import { dateMs } from "../time.ts";
 import { isValidJobId } from "./record.ts";
 
+const UTF8 = new TextEncoder();
+
 export interface QueueKeys {
   /**
    * Hash: `format` (the data format the queue's keys are written in, DATA_FORMAT) and
@@ -240,7 +242,7 @@ export function entryOfAutoId(id: string): string {
 /** FNV-1a, 32 bits, of the UTF-8 bytes of `text` (what other languages compute alike). */
 export function fnv1a32(text: string): number {
   let h = 0x811c9dc5;
-  for (const byte of new TextEncoder().encode(text)) {
+  for (const byte of UTF8.encode(text)) {
     h ^= byte;
     h = Math.imul(h, 0x01000193) >>> 0;
   }

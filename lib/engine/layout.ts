@@ -23,12 +23,21 @@ export async function readShards(
   prefix: string,
   queue: string,
 ): Promise<number | null> {
-  const [shards, format] = await client.sendCommand<(string | null)[]>([
+  const reply = await client.sendCommand<(string | null)[]>([
     "HMGET",
     layoutKey(prefix, queue),
     "shards",
     "format",
   ]);
+  return parseShards(reply, prefix, queue);
+}
+
+/** The count from `[shards, format]` of the layout key (readShards; layout.lua answers the same). */
+function parseShards(
+  [shards, format]: (string | null)[],
+  prefix: string,
+  queue: string,
+): number | null {
   if (shards === null || shards === undefined)
     return format === null || format === undefined ? null : 1;
   const n = /^\d{1,5}$/.test(shards) ? Number(shards) : Number.NaN;
@@ -58,8 +67,9 @@ export async function openLayout(
   if (shards === null && write) {
     // In one script: a one-shard queue whose first jobs (and format) landed since the read
     // above keeps its one shard (layout.lua).
-    await runScript(client, scripts.layout, [layoutKey(prefix, queue)], [wanted ?? 1]);
-    shards = await readShards(client, prefix, queue);
+    const key = layoutKey(prefix, queue);
+    const reply = await runScript<(string | null)[]>(client, scripts.layout, [key], [wanted ?? 1]);
+    shards = parseShards(reply, prefix, queue);
   }
   const n = shards ?? wanted ?? 1;
   if (wanted !== undefined && wanted !== n) {

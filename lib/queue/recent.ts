@@ -49,17 +49,9 @@ export class RecentJobs {
   }
 
   /**
-   * The cursor a wait for `ids` may start from (the earliest of theirs), or null when any of
-   * them was not enqueued here just now: that wait looks first. Each id is used once.
-   */
-  cursorFor(ids: readonly string[]): string | null {
-    const from = this.cursorsFor(ids);
-    return from === null || from.size !== 1 ? null : [...from.values()][0]!;
-  }
-
-  /**
-   * cursorFor on a queue of several shards: the cursor of each shard the jobs went to (a wait
-   * blocks on each shard's events), or null as there. Each id is used once.
+   * The cursor a wait for `ids` may start from in each shard the jobs went to (the earliest of
+   * theirs there; a wait blocks on each shard's events), or null when any of them was not
+   * enqueued here just now: that wait looks first. Each id is used once.
    */
   cursorsFor(ids: readonly string[]): Map<number, string> | null {
     if (ids.length === 0 || ids.length > READ_BEHIND_MAX) return null;

@@ -63,13 +63,13 @@ export async function waitOnShards(
   from: ReadonlyMap<number, string> | null,
   withBlocking: WithBlocking,
 ): Promise<WaitResult> {
-  const groups = [...idsByShard(ids, keys.length)];
   const waitOn = (shard: number, list: string[], o: WaitOptions) =>
     withBlocking((blocking) =>
       waitForJobs(client, blocking, keys[shard]!, list, o, from?.get(shard) ?? null),
     );
   // One shard involved (always so for a queue of one shard): the wait as it always was.
   if (keys.length === 1) return waitOn(0, [...ids], options);
+  const groups = [...idsByShard(ids, keys.length)];
   if (groups.length === 1 && groups[0]![0] >= 0) return waitOn(groups[0]![0], [...ids], options);
   const ended = new Map<string, JobRecord | null>();
   const unknown = groups.find(([s]) => s < 0)?.[1].map((i) => ids[i]!) ?? [];

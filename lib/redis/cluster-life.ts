@@ -234,7 +234,7 @@ export class Shared {
 
   #name(node: { host: string; port: number }): void {
     const { name } = this.options;
-    const client = this.cluster.nodeByAddress.get(`${node.host}:${node.port}`)?.client;
+    const client = this.cluster.nodeByAddress.get(addressOf(node))?.client;
     if (!name || !client) return;
     // Refused (NOPERM) or lost: the connection stays unnamed, as with one server.
     client.sendCommand(["CLIENT", "SETNAME", name]).catch(() => {});

@@ -6,6 +6,7 @@
 // their minimum. The free functions work on a plain client too, so callers need no branch.
 import { createCluster, ErrorReply } from "redis";
 import { ConnectError } from "../errors.ts";
+import { valueWithin } from "../time.ts";
 import {
   type ClusterClientOptions,
   type NodeClient,
@@ -67,17 +68,14 @@ export class ClusterRedis implements Redis {
     type Addressed = { address?: string } | undefined;
     if (target.kind === "node") return (target.node as Addressed)?.address ?? null;
     if (target.kind === "client") return null;
-    // node-redis' slot map (RedisCluster.slots: per slot its master, `address` host:port).
-    const slots = (this.shared.cluster as unknown as { slots?: { master?: Addressed }[] }).slots;
-    return slots?.[keySlot(target.key)]?.master?.address ?? null;
+    return this.shared.cluster._slots.slots[keySlot(target.key)]?.master.address ?? null;
   }
 
   async #keylessNode(): Promise<NodeClient> {
     const { target } = this;
     if (target.kind === "key") return nodeFor(this.shared, target.key);
     const { node } = target as { node: { address: string } };
-    const deadline = Date.now() + NODE_WAIT_MS;
-    const client = await beforeDeadline(this.shared.cluster.nodeClient(node), deadline);
+    const client = await valueWithin(this.shared.cluster.nodeClient(node), NODE_WAIT_MS);
     if (client) return client;
     throw new NodeDownError(node.address, null);
   }
@@ -219,34 +217,23 @@ export class NodeDownError extends ConnectError {
 async function nodeFor(shared: Shared, key: string): Promise<NodeClient> {
   const { cluster } = shared;
   const slot = keySlot(key);
+  // The common case, at no cost: the slot's master is connected and ready.
+  const master = cluster._slots.slots[slot]?.master as { client?: NodeClient } | undefined;
+  const ready = master?.client;
+  if (ready?.isReady) return ready;
   const deadline = Date.now() + NODE_WAIT_MS;
   for (;;) {
     const address = cluster._slots.slots[slot]?.master.address ?? "?";
     let failure: unknown;
-    const client = await beforeDeadline(cluster.getNodeClientForKey(key), deadline).catch(
-      (err: unknown) => {
-        failure = err;
-        return null;
-      },
-    );
+    const pending = cluster.getNodeClientForKey(key);
+    const client = await valueWithin(pending, deadline - Date.now()).catch((err: unknown) => {
+      failure = err;
+      return null;
+    });
     // A connection that is reconnecting would hold the command in its offline queue for good.
     if (client?.isReady) return client;
     if (failure instanceof ErrorReply || shared.isDestroyed) throw failure;
     if (Date.now() >= deadline) throw new NodeDownError(address, slot, failure);
     await Bun.sleep(100);
-  }
-}
-
-/** `promise`'s value, or null at `deadline` (ms since the epoch); a later failure is dropped. */
-async function beforeDeadline<T>(promise: Promise<T>, deadline: number): Promise<T | null> {
-  promise.catch(() => {});
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const late = new Promise<null>((resolve) => {
-    timer = setTimeout(() => resolve(null), Math.max(0, deadline - Date.now()));
-  });
-  try {
-    return await Promise.race([promise, late]);
-  } finally {
-    clearTimeout(timer);
   }
 }

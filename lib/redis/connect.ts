@@ -6,7 +6,7 @@ import { ConfigError, ConnectError } from "../errors.ts";
 import { exponentialMs, within } from "../time.ts";
 import { describeCause, isConnectionError } from "./cause.ts";
 import { createClusterClient, isCluster, mastersOf, NodeDownError, nodeIsDown } from "./cluster.ts";
-import { preflight } from "./server.ts";
+import { NODE_CHECK_MS, preflight } from "./server.ts";
 import { isClusterUrl, maskUrl, tlsCa, tlsHint, validateUrl } from "./url.ts";
 
 /**
@@ -61,12 +61,6 @@ export interface ConnectOptions {
  */
 const CLUSTER_RECONNECT_MS = 100;
 const CLUSTER_FAST_TRIES = 20;
-/**
- * Longest wait for one node's answer to the version check and the server warnings. A master
- * that does not answer (down, failing over) is skipped: the others are checked, and a process
- * whose commands go to healthy masters starts; one that answers none is a ConnectError.
- */
-export const NODE_CHECK_MS = 2_000;
 
 function createRedisClient(
   url: string,

@@ -79,8 +79,8 @@ export class Link {
         if (this.#closed) destroy(fresh);
         else {
           this.#client = fresh;
-          this.#view = this.#home === null ? fresh : onNodeOf(fresh, this.#home);
-          if (this.#home !== null) scopeEvents(fresh, this.#home);
+          this.#view = fresh;
+          if (this.#home !== null) this.homeAt(this.#home);
         }
         this.options.onReady?.();
         return;

@@ -3,7 +3,7 @@
 // nothing of the others, so the fullest master is the one reported (naming it), and a refusal
 // is described by the node that refused it (the master of the written key's slot).
 
-import { type ClusterRedis, isCluster, mastersOf } from "./cluster.ts";
+import { type ClusterRedis, isCluster, mastersOf, nodeIsDown } from "./cluster.ts";
 import type { Redis } from "./connect.ts";
 import { type RedisMemory, readMemory } from "./memory.ts";
 
@@ -13,8 +13,9 @@ import { type RedisMemory, readMemory } from "./memory.ts";
  */
 export async function readMemoryOfNodes(client: Redis): Promise<RedisMemory | null> {
   if (!isCluster(client)) return readMemory(client);
-  const masters = await mastersOf(client);
-  const read = await Promise.all(masters.map(readMemoryOfNode));
+  // A master known to be down is not waited for (its INFO would wait for the failover).
+  const masters = (await mastersOf(client)).filter((m) => !nodeIsDown(m));
+  const read = await Promise.all(masters.map((m) => readMemoryOfNode(m).catch(() => null)));
   const known = read.filter((m) => m !== null);
   if (known.length === 0) return null;
   const fullest = known.reduce((a, b) => (fuller(b, a) ? b : a));

@@ -1,5 +1,6 @@
 // The server we connected to: the preflight version check, and settings that put jobs at risk.
 import { ConnectError } from "../errors.ts";
+import { valueWithin } from "../time.ts";
 import { describeCause, isTransient } from "./cause.ts";
 import { mastersOf, nodeIsDown } from "./cluster.ts";
 import type { Redis } from "./connect.ts";
@@ -38,12 +39,19 @@ export function compareVersions(a: string, b: string): number {
 }
 
 /**
+ * Longest wait for one node's answer to the version check and the server warnings. A master
+ * that does not answer (down, failing over) is skipped: the others are checked, and a process
+ * whose commands go to healthy masters starts; one that answers none is a ConnectError.
+ */
+export const NODE_CHECK_MS = 2_000;
+
+/**
  * Server settings that put jobs at risk, as warnings (empty when all is well). CONFIG may be
  * disabled (managed Redis): then nothing can be said, and nothing is. On a Redis Cluster, each
  * master is asked; a warning true of several is given once; one that does not answer within
  * `nodeMs` (down, failing over) is not waited for.
  */
-export async function serverWarnings(client: Redis, nodeMs = 2_000): Promise<string[]> {
+export async function serverWarnings(client: Redis, nodeMs = NODE_CHECK_MS): Promise<string[]> {
   const masters = (await mastersOf(client)).filter((m) => !nodeIsDown(m));
   const each = await Promise.all(masters.map((m) => nodeWarnings(m, nodeMs)));
   return [...new Set(each.flat())];
@@ -54,9 +62,7 @@ async function nodeWarnings(client: Redis, ms: number): Promise<string[]> {
   const get = async (name: string) => {
     try {
       const reply = client.sendCommand<string[]>(["CONFIG", "GET", name]);
-      reply.catch(() => {});
-      const late = Bun.sleep(ms).then(() => [] as string[]);
-      return (await Promise.race([reply, late]))[1] ?? null;
+      return (await valueWithin(reply, ms))?.[1] ?? null;
     } catch {
       return null;
     }

@@ -2,6 +2,8 @@
 // a queue can pick shard tags that spread over the slot space (lib/engine/keys.ts, shardTag)
 // and tests can say which master holds a shard without asking Redis.
 
+const UTF8 = new TextEncoder();
+
 export const SLOTS = 16_384;
 
 const TABLE = (() => {
@@ -33,5 +35,5 @@ export function keySlot(key: string): number {
     const close = key.indexOf("}", open + 1);
     if (close > open + 1) hashed = key.slice(open + 1, close);
   }
-  return crc16(new TextEncoder().encode(hashed)) % SLOTS;
+  return crc16(UTF8.encode(hashed)) % SLOTS;
 }

@@ -117,7 +117,6 @@ export class ShardWorker {
       ...{ o, keys: this.keys, log: this.#log, jobs: this.#jobs, loops: this.#loops, links },
       upkeep: this.#upkeep,
       client,
-      health: () => null, // the worker's, stopped by the worker
       looping: () => this.#looping,
       onStopping: p.onStopping,
     });

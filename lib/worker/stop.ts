@@ -9,7 +9,6 @@ import type { Logger } from "../log.ts";
 import { describeCause } from "../redis/cause.ts";
 import type { Redis } from "../redis/connect.ts";
 import { within } from "../time.ts";
-import type { HealthServer } from "./health.ts";
 import type { Links } from "./links.ts";
 import type { Lanes } from "./loops.ts";
 import { leave } from "./presence.ts";
@@ -27,7 +26,6 @@ export interface StopParts {
   links: Links;
   /** The command connection now. */
   client: () => Redis;
-  health: () => HealthServer | null;
   /** The read loops' run; the stop waits for it, so nothing is launched after it. */
   looping: () => Promise<void>;
   /** The stop began (the worker stops its other shards too). */
@@ -77,7 +75,6 @@ export class Stop {
     this.p.onStopping?.();
     const { o, log, jobs, links } = this.p;
     this.p.upkeep.stop();
-    this.p.health()?.stop();
     // Interrupts the blocking read; anything it was delivered is released below.
     links.blocking.destroy();
     this.p.loops.wake();
