@@ -67,6 +67,8 @@ test("a failover under load: one lost, one back, no job run twice", async () => 
   expect(worker.processed).toBe(enqueued);
   expect(events.filter((e) => e === "redis connection lost; reconnecting")).toHaveLength(1);
   expect(events.filter((e) => e === "redis connection back")).toHaveLength(1);
+  // What a re-read finds is logged as claimed; it may find nothing (no entry was pending on the
+  // killed master), so this asserts only that no shard of a healthy master claimed anything.
   const claimedOn = log.records.filter((r) => r.event === "claimed").map((r) => r.fields.shard);
   for (const shard of claimedOn) expect(victimShards.has(shard)).toBe(true);
 }, 120_000);

@@ -46,12 +46,12 @@ export async function listDead(
   limit: number,
 ): Promise<DeadPage> {
   const from = cursor && ENTRY_ID.test(cursor) ? `(${cursor}` : "+";
-  const [total, entries] = await Promise.all([
+  const [total, read] = await Promise.all([
     client.sendCommand<number>(["XLEN", keys.dead]),
-    client.sendCommand<RawEntry[]>(["XREVRANGE", keys.dead, from, "-", "COUNT", String(limit + 1)]),
+    deadFrom(client, keys, from, limit + 1),
   ]);
-  const letters = entries.slice(0, limit).map(toLetter);
-  const next = entries.length > limit ? (letters.at(-1)?.entryId ?? null) : null;
+  const letters = read.slice(0, limit);
+  const next = read.length > limit ? (letters.at(-1)?.entryId ?? null) : null;
   return { total: Number(total), letters, next };
 }
 

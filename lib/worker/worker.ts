@@ -77,7 +77,14 @@ export class Worker {
       // A queue of another format, or with v1 jobs, is refused before the layout is written.
       await checkFormat(client, queue);
       const layout = await openLayout(client, o.prefix, o.queue, o.shards, true).catch(fixed);
-      for (let s = 1; s < layout.shards; s++) links.push(await openLinks(o, outage, `-s${s}`));
+      // The shards' connections open at once (one after another, a worker of many shards waited
+      // for each handshake in turn); those that opened are closed below if one did not.
+      const rest = Array.from({ length: layout.shards - 1 }, (_, i) =>
+        openLinks(o, outage, `-s${i + 1}`),
+      );
+      const linked = await Promise.allSettled(rest);
+      for (const r of linked) if (r.status === "fulfilled") links.push(r.value);
+      for (const r of linked) if (r.status === "rejected") throw r.reason;
       for (const [s, l] of links.entries()) homeLinks(l, layout.keys[s]!.meta);
       worker = new Worker(config, o, layout, links);
       const shards = worker.#shards;
