@@ -6,7 +6,7 @@ import { describeRefusal } from "../lib/cli/refusal.ts";
 import { safeJson, safeText } from "../lib/cli/safe-text.ts";
 import { urlSourceHint } from "../lib/cli/url-source.ts";
 import { DURABILITIES, type Durability, defaults } from "../lib/config.ts";
-import { MAX_SHARDS } from "../lib/engine/keys.ts";
+import { MAX_SHARDS, shardCountProblem } from "../lib/engine/keys.ts";
 import {
   CourierError,
   causes,
@@ -71,13 +71,9 @@ export function shardsArg(args: Record<string, unknown>): number | undefined {
   if (given !== undefined) return intArg(given, "shards", 1, MAX_SHARDS);
   const env = process.env.COURIER_SHARDS;
   if (env === undefined || env === "") return undefined;
-  const n = /^\d+$/.test(env) ? Number(env) : Number.NaN;
-  if (!(n >= 1 && n <= MAX_SHARDS)) {
-    throw new UsageError(
-      `COURIER_SHARDS must be a whole number from 1 to ${MAX_SHARDS}, got "${env.slice(0, 20)}"`,
-    );
-  }
-  return n;
+  const problem = shardCountProblem(env);
+  if (problem) throw new UsageError(problem);
+  return Number(env);
 }
 
 /** `--durability` for the commands that write jobs or outcomes (trigger, worker). */

@@ -103,6 +103,17 @@ export function queueKeys(prefix: string, queue: string): QueueKeys {
 export const MAX_SHARDS = 1024;
 
 /**
+ * The problem with a shard count given as text (COURIER_SHARDS), or null when it is one: plain
+ * decimal digits, 1 to MAX_SHARDS. The value is quoted as given (a caller escapes it for a
+ * terminal) and cut at 20 characters.
+ */
+export function shardCountProblem(text: string): string | null {
+  const n = /^\d{1,9}$/.test(text) ? Number(text) : Number.NaN;
+  if (n >= 1 && n <= MAX_SHARDS) return null;
+  return `COURIER_SHARDS must be a whole number from 1 to ${MAX_SHARDS}, got "${text.slice(0, 20)}"`;
+}
+
+/**
  * The keys of every shard of a queue of `shards` shards, shard s at index s. A one-shard queue
  * is today's layout (`{queue}`); with more, each shard has a tag of its own (shardTag), and the
  * queue-wide facts (the shard count) stay in `{queue}:meta` (layoutKey).

@@ -3,7 +3,7 @@ import { resolve } from "node:path";
 import { safeText } from "../cli/safe-text.ts";
 import { defaults, resolveOptions } from "../config.ts";
 import { checkDashboardToken } from "../dashboard/options.ts";
-import { MAX_SHARDS } from "../engine/keys.ts";
+import { shardCountProblem } from "../engine/keys.ts";
 import { ConfigError } from "../errors.ts";
 import { maskUrl } from "../redis/url.ts";
 import { isCompiled, REPO_ROOT } from "./_self.ts";
@@ -104,13 +104,9 @@ export function parseStackArgs(
 function clusterShards(env: Record<string, string | undefined>): number {
   const text = env.COURIER_SHARDS;
   if (!text) return stackDefaults.clusterShards;
-  const n = /^\d{1,9}$/.test(text) ? Number(text) : Number.NaN;
-  if (!(n >= 1 && n <= MAX_SHARDS)) {
-    throw new ConfigError(
-      `COURIER_SHARDS must be a whole number from 1 to ${MAX_SHARDS}, got "${safeText(text.slice(0, 20))}"`,
-    );
-  }
-  return n;
+  const problem = shardCountProblem(text);
+  if (problem) throw new ConfigError(safeText(problem));
+  return Number(text);
 }
 
 /** A checkout keeps its data beside the code; the compiled executable, where it is run. */
