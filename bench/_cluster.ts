@@ -45,7 +45,10 @@ export async function startLab(shards = 6): Promise<Lab> {
   return { name: "3x3", url: cluster.seedUrl, shards, nodes, cluster };
 }
 
-/** The bench's one redis-server as a lab of one master and one shard. */
+/**
+ * The bench's one redis-server as a lab of one master: `single` with a queue of one shard (what
+ * a one-server user runs), `single6` with the cluster side's 6 (the same queue on one server).
+ */
 export function singleLab(redis: BenchRedis, shards = 1): Lab {
   const node: LabNode = {
     port: redis.port,
@@ -53,7 +56,12 @@ export function singleLab(redis: BenchRedis, shards = 1): Lab {
     masterPort: redis.port,
     admin: redis.admin,
   };
-  return { name: "single", url: redis.url, shards, nodes: [node] };
+  return {
+    name: shards === 1 ? "single" : `single${shards}`,
+    url: redis.url,
+    shards,
+    nodes: [node],
+  };
 }
 
 export async function stopLab(lab: Lab): Promise<void> {

@@ -138,21 +138,24 @@ describe("bun run bench", () => {
     }
   }, 30_000);
 
-  test("--only cluster: a 3+3 cluster against this one server, 1 to 3 worker processes", async () => {
+  test("--only cluster: a 3+3 cluster against this one server (6 shards and 1), 1 to 3 worker processes", async () => {
     const { figures, file } = await bench(["--only", "cluster", "--contenders", "courier"]);
     for (const f of figures) expectWellFormed(f);
     const names = new Set(figures.map((f) => f.name));
     for (const procs of [1, 2, 3]) {
-      for (const side of ["3x3", "single", "ratio"])
+      for (const side of ["3x3", "single6", "single", "ratio", "ratio1"])
         expect(names).toContain(`cluster.${side}.${procs}proc`);
     }
-    // A figure per shard: 6 on the cluster, the one shard of the server.
+    // A figure per shard: 6 on the cluster and on the server's 6-shard queue, the one of its other.
     for (let s = 0; s < 6; s++) expect(names).toContain(`cluster.3x3.shard${s}`);
+    for (let s = 0; s < 6; s++) expect(names).toContain(`cluster.single6.shard${s}`);
     expect(names).toContain("cluster.single.shard0");
     expect(names).not.toContain("cluster.single.shard1");
     const ratio = figures.find((f) => f.name === "cluster.ratio.1proc")!;
     const get = (n: string) => figures.find((f) => f.name === n)!.median;
-    expect(ratio.median).toBeCloseTo(get("cluster.3x3.1proc") / get("cluster.single.1proc"), 2);
+    expect(ratio.median).toBeCloseTo(get("cluster.3x3.1proc") / get("cluster.single6.1proc"), 2);
+    const ratio1 = figures.find((f) => f.name === "cluster.ratio1.1proc")!;
+    expect(ratio1.median).toBeCloseTo(get("cluster.3x3.1proc") / get("cluster.single.1proc"), 2);
     const records = file.filter(Boolean).map((l) => JSON.parse(l));
     expect(records.some((r) => r.target?.startsWith("cluster 3+3"))).toBe(true);
   }, 60_000);

@@ -1,8 +1,10 @@
 // Issue 12's throughput (`bun run bench --only cluster`, not run by default): no-op jobs end to
 // end (all queued first, timed from the workers' start to the last recorded result, as the noop
 // workload) on a local 3+3 Redis Cluster with a queue of 6 shards, against the same code on the
-// bench's one redis-server (1 shard), sides taking turns round by round, with 1, 2 and 3 worker
-// processes at concurrency 128. With one process it also records, per master, the jobs its
+// bench's one redis-server, twice: the same queue of 6 shards (`single6`: the issue's "the same
+// on one server") and a queue of 1 shard (`single`: what a one-server user runs, the stricter
+// baseline), sides taking turns round by round, with 1, 2 and 3 worker processes at concurrency
+// 128. `cluster.ratio.Nproc` is the cluster over `single6`, `cluster.ratio1.Nproc` over `single`. With one process it also records, per master, the jobs its
 // shards carried and what they cost it (INFO cpu, and INFO commandstats counting each call
 // once: bench/_usec.ts), the replicas' CPU, and the worker's: the per-shard figures from which
 // docs/performance.md estimates what a cluster of real machines would carry.
@@ -33,21 +35,24 @@ export async function cluster(ctx: Ctx): Promise<void> {
   const inner = await processOrigins(ctx, courier);
   ctx.log("cluster: starting a local 3+3 cluster (cluster-require-full-coverage no)");
   const lab = await startLab();
-  const single = singleLab(ctx.redis);
+  const singles = [singleLab(ctx.redis, lab.shards), singleLab(ctx.redis)];
   try {
     for (let round = 1; round <= ctx.rounds; round++) {
       for (const procs of CLUSTER_PROCS) {
         const rates: Record<string, number> = {};
-        for (const side of inTurn([lab, single], round)) {
+        for (const side of inTurn([lab, ...singles], round)) {
           ctx.log(`cluster round ${round}: ${side.name}, ${procs} worker process(es)`);
           const r = await drain(side, procs, ctx.size.cluster, inner);
           rates[side.name] = r.jobsPerS;
           ctx.rec.add(`cluster.${side.name}.${procs}proc`, "courier", "jobs/s", r.jobsPerS);
           if (procs === 1) recordCosts(ctx, side, r);
         }
-        const ratio = rates["3x3"]! / rates.single!;
-        ctx.rec.add(`cluster.ratio.${procs}proc`, "courier", "x", ratio);
-        ctx.log(`cluster round ${round}, ${procs} process(es): ${ratio.toFixed(2)}x one server`);
+        const same = rates["3x3"]! / rates[singles[0]!.name]!;
+        const one = rates["3x3"]! / rates.single!;
+        ctx.rec.add(`cluster.ratio.${procs}proc`, "courier", "x", same);
+        ctx.rec.add(`cluster.ratio1.${procs}proc`, "courier", "x", one);
+        const says = `${same.toFixed(2)}x one server (6 shards), ${one.toFixed(2)}x (1 shard)`;
+        ctx.log(`cluster round ${round}, ${procs} process(es): ${says}`);
       }
     }
   } finally {
