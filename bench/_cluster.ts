@@ -18,7 +18,8 @@ export interface LabNode {
 
 /** Where a workload runs: a cluster or one server, as one URL and its nodes. */
 export interface Lab {
-  name: "3x3" | "single";
+  /** `3x3` the cluster; `single` one server, 1 shard; `single<N>` one server, N shards. */
+  name: "3x3" | "single" | `single${number}`;
   /** What the library takes: `redis+cluster://…` or `redis://…`. */
   url: string;
   /** Shards of the queues made here: 6 on the cluster, 1 on one server ("the same code"). */

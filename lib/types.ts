@@ -1,18 +1,24 @@
-// Glossary (the words used across Courier's code and docs)
+// Glossary (the words used across Courier's code and docs; docs/internals.md tells the chain)
 //
-// job          One unit of work: a task name, a JSON payload, and its record (the job hash).
+// job          One unit of work: a task name, a JSON payload, and what Redis keeps of it (its
+//              stream entry while it waits or runs, its outcome `r:<id>` once it ends, and a
+//              record `job:<id>` only when it needs one: a caller id, a delay, a retry, a claim).
 // task         A named async function that runs a job's payload: `(payload, signal, job) => result`.
-// queue        A named set of Redis keys (stream, job hashes, delayed set, …) sharing one hash tag.
-// stream       The Redis stream of a queue; one entry per delivery, holding only the job id.
+// queue        A named set of Redis keys (stream, delayed set, events, stats, …) under one hash
+//              tag; a queue of N > 1 shards is N such sets, one tag each, spread over a cluster.
+// shard        One of those sets: a complete sub-queue. A job's shard follows from its id.
+// stream       The Redis stream of a shard; one entry per delivery, carrying the job itself
+//              (task, payload, attempts used, max attempts: docs/internals.md, "The stream entry").
 // group        The consumer group `workers` on the stream; every worker reads through it.
 // consumer     One worker's name inside the group. Entries delivered to it are its pending ones.
 // pending      Delivered to a consumer but not yet acknowledged (Redis' PEL).
 // lease        A worker's claim on its pending entries, renewed with `XCLAIM … JUSTID` while
 //              the job runs. A lease left unrenewed for `claimIdleMs` may be claimed by another.
-// claim        Taking over another consumer's pending entry (`XPENDING IDLE` + `XCLAIM`) after its lease lapsed.
+// claim        Taking over another consumer's pending entry after its lease lapsed (`claim.lua`).
 // ack          `XACK`: the entry is done (finished, failed, or moved to the delayed set).
-// attempt      One start of a job. Counted in the job hash (not the stream), since a retry
-//              adds a new stream entry and resets Redis' delivery count.
+// attempt      One start of a job: the entry's `a` (attempts used before it) plus Redis'
+//              delivery count of the entry, so a start writes nothing and a crashed worker's
+//              start still counts.
 // delayed      Sorted set of job ids waiting for a retry back-off or a delayed enqueue.
 // dead letter  An entry in the `dead` stream: a job that failed for good, with its last error.
 
