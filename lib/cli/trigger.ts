@@ -21,6 +21,8 @@ export interface LineJobs<P> {
   /** The job id for a payload (an idempotency key), or undefined: the job gets its entry id. */
   idFor?: (payload: P) => string;
   maxAttempts?: number;
+  /** When every job runs: a delay from now, or a due time (ms, Redis' clock); none = now. */
+  schedule?: { delayMs?: number; runAt?: number };
   /** Each acknowledged batch, in input order; awaited, so slow output slows the input. */
   onEnqueued: (jobs: EnqueuedLine<P>[]) => Promise<void> | void;
   onRefused: (bad: Line & { error: string }) => void;
@@ -99,7 +101,8 @@ async function* toSpecs<P>(
         continue;
       }
       const id = jobs.idFor?.(payload);
-      yield { task: jobs.task, payload, maxAttempts: jobs.maxAttempts, id, line: l.line };
+      const { task, maxAttempts, schedule } = jobs;
+      yield { task, payload, maxAttempts, id, line: l.line, ...schedule };
     }
   }
 }

@@ -126,6 +126,7 @@ export async function showJob(id: string): Promise<void> {
     "maxAttempts",
     "worker",
     "enqueuedAt",
+    "runAt",
     "startedAt",
     "endedAt",
     "error",
