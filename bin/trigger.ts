@@ -54,7 +54,6 @@ const command = defineCommand({
       "Enqueue jobs and print their ids, one per line, in input order: any task (--task NAME --payload JSON), or word counts (--url, --file).",
   },
   args: {
-    ...jobArgs,
     url: {
       type: "string",
       description:
@@ -64,6 +63,7 @@ const command = defineCommand({
       type: "string",
       description: "File with one URL per line (- = standard input; blank and # lines skipped)",
     },
+    ...jobArgs,
     json: {
       type: "boolean",
       description: "Print one JSON object per input line instead of bare ids",
