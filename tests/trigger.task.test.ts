@@ -8,7 +8,16 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { shardKeys } from "../lib/engine/keys.ts";
 import { defineTask } from "../lib/types.ts";
-import { rawRedis, redisTime, runCli, startWorker, testPrefix, testShards } from "./helpers.ts";
+import {
+  openQueue,
+  rawRedis,
+  redisTime,
+  runCli,
+  startWorker,
+  testPrefix,
+  testShards,
+  until,
+} from "./helpers.ts";
 
 const SHARDS = testShards() ?? 1;
 
@@ -207,6 +216,37 @@ describe("scheduled for later", () => {
     });
     expect((await result(prefix, [zoned.stdout.trim(), "--wait", "10"])).code).toBe(0);
   });
+});
+
+test("a retry waiting on its back-off stays retrying, and says when it runs again", async () => {
+  const prefix = testPrefix();
+  const fails = defineTask({
+    name: "fails",
+    run: async () => {
+      throw new Error("not yet");
+    },
+  });
+  const hour = { backoffBaseMs: 3_600_000, backoffMaxMs: 3_600_000 };
+  const w = await startWorker({ prefix, tasks: [fails], ...hour });
+  try {
+    const id = (await trigger(prefix, ["--task", "fails"])).stdout.trim();
+    await using q = await openQueue({ prefix });
+    await until(
+      async () => (await q.getJob(id))?.status === "retrying",
+      "the first attempt failed",
+    );
+    const json = await result(prefix, [id, "--json"]);
+    expect(json.code).toBe(3);
+    const job = JSON.parse(json.stdout);
+    expect(job.status).toBe("retrying");
+    // Due after the failed run ended (both Redis' clock), an hour's back-off (with jitter) later.
+    expect(Date.parse(job.runAt)).toBeGreaterThan(Date.parse(job.history[0].endedAt));
+    const text = await result(prefix, [id]);
+    expect(text.stdout).toMatch(/^status:\s+retrying$/m);
+    expect(text.stdout).toContain(`runs at:  ${job.runAt}`);
+  } finally {
+    await w.stop();
+  }
 });
 
 describe("--id: idempotent", () => {

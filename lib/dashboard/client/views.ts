@@ -64,7 +64,7 @@ export function render(s: Snapshot): void {
       jobLink(f.id),
       text(f.task),
       text(f.attempt),
-      text(f.outcome),
+      text(f.runAt ? `${f.outcome}, at ${time(f.runAt)}` : f.outcome),
       text(f.error, "error"),
     ]),
     "no failures",
