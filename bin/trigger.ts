@@ -143,7 +143,8 @@ const command = defineCommand({
           process.stderr.write(`trigger: line ${bad.line}: ${safeText(bad.error)}\n`),
       });
       if (report.stopped) {
-        const how = { bulk: input.file !== undefined, idFromUrls, retryConnectS, task: job.task };
+        const bulk = input.file !== undefined;
+        const how = { bulk, idFromUrls, retryConnectS, task: job.task, givenId: !!job.id };
         return stopped(report, how, kept, args.json);
       }
       if (report.halted) return outputClosed(report);
@@ -241,7 +242,13 @@ function existedNote(jobs: Job[], json: boolean | undefined): void {
 /** After a failure part-way: the ids enqueued, the cause, where to resume; exit 7 or 6. */
 async function stopped(
   report: TriggerReport,
-  how: { bulk: boolean; idFromUrls: boolean; retryConnectS: number | undefined; task?: string },
+  how: {
+    bulk: boolean;
+    idFromUrls: boolean;
+    retryConnectS: number | undefined;
+    task?: string;
+    givenId?: boolean;
+  },
   kept: Job[] | undefined,
   json: boolean | undefined,
 ): Promise<void> {
@@ -250,7 +257,9 @@ async function stopped(
   if (!(err instanceof RedisFullError || err instanceof ConnectError)) throw err;
   if (kept) await printEnqueued(kept, how, json);
   const hint =
-    err instanceof LostReplyError ? `; ${lostReplyHint(bulk, idFromUrls, how.retryConnectS)}` : "";
+    err instanceof LostReplyError
+      ? `; ${lostReplyHint(bulk, idFromUrls, how.retryConnectS, how.givenId)}`
+      : "";
   process.stderr.write(`trigger: ${safeText(describeError(err))}${hint}\n`);
   const unsure = err instanceof ConnectError;
   if (bulk) process.stderr.write(`trigger: ${stoppedLine(report, idFromUrls, unsure)}\n`);

@@ -6,6 +6,7 @@ import { describe, expect, test } from "bun:test";
 import { rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { lostReplyHint } from "../lib/cli/trigger.ts";
 import { shardKeys } from "../lib/engine/keys.ts";
 import { defineTask } from "../lib/types.ts";
 import {
@@ -288,6 +289,15 @@ describe("--id: idempotent", () => {
     const shown = JSON.parse((await result(prefix, ["later-1", "--json"])).stdout);
     expect(shown.status).toBe("scheduled");
   });
+});
+
+test("after a lost reply, a trigger with --id is said to be safe to run again", () => {
+  expect(lostReplyHint(false, false, 0, true)).toEndWith(
+    "; running the same command again enqueues nothing twice (--id)",
+  );
+  expect(lostReplyHint(false, false, 0)).toEndWith(
+    "; running the command again would enqueue it a second time",
+  );
 });
 
 test("--help names the task, payload, schedule and id options", async () => {
