@@ -1,6 +1,8 @@
 #!/usr/bin/env bun
-// Enqueue word-count jobs: `--url URL` (or a bare URL), or `--file PATH` (one URL per line,
-// `-` = stdin), streamed in batches with ids printed as Redis acknowledges them.
+// Enqueue jobs: any task with `--task NAME --payload JSON` (or `--payload-file F`), or the
+// built-in word count by `--url URL` (or a bare URL) or `--file PATH` (one URL per line, `-` =
+// stdin), streamed in batches with ids printed as Redis acknowledges them. `--delay`/`--at`
+// schedule them, `--id KEY` makes a trigger idempotent.
 import { once } from "node:events";
 import { writeSync } from "node:fs";
 import { defineCommand } from "citty";
@@ -19,6 +21,7 @@ import {
   type WaitedJobs,
   waitForAll,
 } from "../lib/cli/trigger.ts";
+import { type JobInput, jobArgs, jobOf } from "../lib/cli/trigger-args.ts";
 import { defaults, MAX_ATTEMPTS_LIMIT } from "../lib/config.ts";
 import { ConnectError, describeError, LostReplyError, RedisFullError } from "../lib/errors.ts";
 import { Queue } from "../lib/queue/queue.ts";
@@ -42,12 +45,13 @@ import {
   waitSeconds,
 } from "./_cli.ts";
 
-type Job = EnqueuedLine<WordCountPayload>;
+type Job = EnqueuedLine<unknown>;
 
 const command = defineCommand({
   meta: {
     name: "trigger",
-    description: "Enqueue word-count jobs and print their ids, one per line, in input order.",
+    description:
+      "Enqueue jobs and print their ids, one per line, in input order: any task (--task NAME --payload JSON), or word counts (--url, --file).",
   },
   args: {
     url: {
@@ -59,6 +63,7 @@ const command = defineCommand({
       type: "string",
       description: "File with one URL per line (- = standard input; blank and # lines skipped)",
     },
+    ...jobArgs,
     json: {
       type: "boolean",
       description: "Print one JSON object per input line instead of bare ids",
@@ -99,14 +104,15 @@ const command = defineCommand({
   async run({ args, rawArgs }) {
     handleClosedPipeInCommand(); // it says how far it got (outputClosed)
     const input = inputOf(args, rawArgs);
+    const job = await jobOf(args, input);
     const wait = waitSeconds(args.wait);
     const maxAttempts = intArg(args["max-attempts"], "max-attempts", 1, MAX_ATTEMPTS_LIMIT);
     const retryConnectS = intArg(args["retry-connect"], "retry-connect", 0, 86_400);
     const waitForMemoryS = intArg(args["wait-for-memory"], "wait-for-memory", 0, 86_400);
     const skip = intArg(args.skip, "skip", 0, Number.MAX_SAFE_INTEGER) ?? 0;
-    if (skip > 0 && input.url !== undefined) throw new UsageError("--skip goes with --file");
+    if (skip > 0 && input.file === undefined) throw new UsageError("--skip goes with --file");
     if (input.url !== undefined) normaliseUrl(input.url); // one bad URL: one line, nothing sent
-    const lines = await nonEmpty(input, skip);
+    const lines = job.task ? oneLine("") : await nonEmpty(input, skip);
     const shards = shardsArg(args);
     const queue = await Queue.connect({
       ...queueArgs(args),
@@ -119,17 +125,26 @@ const command = defineCommand({
     const kept: Job[] | undefined = wait === undefined ? undefined : [];
     if (kept) process.once("SIGINT", () => interrupted(kept));
     try {
-      const report = await enqueueLines(queue, lines, {
-        task: WORDCOUNT_TASK,
-        toPayload: (text) => ({ url: normaliseUrl(text) }),
-        idFor: idFromUrls ? (p) => idFromUrl(p.url) : undefined,
+      const report = await enqueueLines<unknown>(queue, lines, {
+        task: job.task ?? WORDCOUNT_TASK,
+        toPayload: job.task ? () => job.payload : (text) => ({ url: normaliseUrl(text) }),
+        idFor: job.id
+          ? () => job.id!
+          : idFromUrls
+            ? (p) => idFromUrl((p as WordCountPayload).url)
+            : undefined,
         maxAttempts,
-        onEnqueued: (jobs) => (kept ? void kept.push(...jobs) : printEnqueued(jobs, args.json)),
+        schedule: job.schedule,
+        onEnqueued: (jobs) => {
+          if (input.file === undefined) existedNote(jobs, args.json);
+          return kept ? void kept.push(...jobs) : printEnqueued(jobs, job, args.json);
+        },
         onRefused: (bad) =>
           process.stderr.write(`trigger: line ${bad.line}: ${safeText(bad.error)}\n`),
       });
       if (report.stopped) {
-        const how = { bulk: input.url === undefined, idFromUrls, retryConnectS };
+        const bulk = input.file !== undefined;
+        const how = { bulk, idFromUrls, retryConnectS, task: job.task, givenId: !!job.id };
         return stopped(report, how, kept, args.json);
       }
       if (report.halted) return outputClosed(report);
@@ -139,13 +154,13 @@ const command = defineCommand({
     } finally {
       await queue.close();
       // Stopped early while a pipe still feeds us: the pending read must not keep us running.
-      if (input.file === "-") process.stdin.destroy();
+      if (input.file === "-" || job.fromStdin) process.stdin.destroy();
     }
   },
 });
 
-/** `--url URL`, a bare URL, or `--file PATH`: exactly one, and not empty. */
-function inputOf(args: Record<string, unknown>, rawArgs: string[]) {
+/** `--url URL`, a bare URL, `--file PATH`, or `--task NAME`: exactly one, and not empty. */
+function inputOf(args: Record<string, unknown>, rawArgs: string[]): JobInput {
   const urls = rawArgs.filter((a) => a === "--url" || a.startsWith("--url="));
   if (urls.length > 1) throw new UsageError("give --url once; for many URLs use --file PATH");
   const bare = ((args._ as string[] | undefined) ?? []).map(String);
@@ -156,11 +171,21 @@ function inputOf(args: Record<string, unknown>, rawArgs: string[]) {
     throw new UsageError(`give the URL once: --url ${args.url} or ${bare[0]}`);
   if (url !== undefined && file !== undefined)
     throw new UsageError("give either a URL or --file PATH, not both");
+  if (typeof args.task === "string") {
+    if (url !== undefined || file !== undefined)
+      throw new UsageError("give either --task NAME or a URL (--url, --file), not both");
+    return { task: args.task };
+  }
   if (url === undefined && file === undefined)
-    throw new UsageError("give either --url URL or --file PATH");
+    throw new UsageError("give --task NAME --payload JSON, or --url URL or --file PATH");
   if (url !== undefined && url.trim() === "") throw new UsageError("the URL is empty");
   if (file !== undefined && file === "") throw new UsageError("--file needs a path (- = stdin)");
   return { url, file };
+}
+
+/** One line: a job that comes from no input (`--task`). */
+async function* oneLine(text: string): AsyncIterable<Line[]> {
+  yield [{ line: 1, text }];
 }
 
 /** The input's lines; a file with no URL at all is refused before Redis is contacted. */
@@ -186,28 +211,55 @@ async function nonEmpty(
 }
 
 /** Prints a batch's ids (or JSON lines), waiting for stdout to drain: memory stays bounded. */
-async function printEnqueued(jobs: Job[], json: boolean | undefined): Promise<void> {
+async function printEnqueued(
+  jobs: Job[],
+  given: { task?: string },
+  json: boolean | undefined,
+): Promise<void> {
+  const what = (e: Job) =>
+    given.task ? { task: given.task } : { url: (e.payload as WordCountPayload).url };
   const text = json
     ? jobs
-        .map((e) => safeJson({ line: e.line, id: e.id, url: e.payload.url, created: e.created }))
+        .map((e) => safeJson({ line: e.line, id: e.id, ...what(e), created: e.created }))
         .join("\n")
     : jobs.map((e) => e.id).join("\n");
   if (!process.stdout.write(`${text}\n`)) await once(process.stdout, "drain");
 }
 
+/**
+ * One job (`--task`, `--url`) whose id exists already (`--id`, `--id-from-url`): nothing was
+ * enqueued, and the id printed is the existing job's. Said on stderr (JSON says `created`).
+ */
+function existedNote(jobs: Job[], json: boolean | undefined): void {
+  for (const e of jobs) {
+    if (e.created || json) continue;
+    process.stderr.write(
+      `trigger: job ${safeText(e.id)} exists already: nothing enqueued (result ${safeText(e.id)} shows it)\n`,
+    );
+  }
+}
+
 /** After a failure part-way: the ids enqueued, the cause, where to resume; exit 7 or 6. */
 async function stopped(
   report: TriggerReport,
-  how: { bulk: boolean; idFromUrls: boolean; retryConnectS: number | undefined },
+  how: {
+    bulk: boolean;
+    idFromUrls: boolean;
+    retryConnectS: number | undefined;
+    task?: string;
+    givenId?: boolean;
+  },
   kept: Job[] | undefined,
   json: boolean | undefined,
 ): Promise<void> {
   const { bulk, idFromUrls } = how;
   const err = report.stopped!.error;
   if (!(err instanceof RedisFullError || err instanceof ConnectError)) throw err;
-  if (kept) await printEnqueued(kept, json);
+  if (kept) await printEnqueued(kept, how, json);
   const hint =
-    err instanceof LostReplyError ? `; ${lostReplyHint(bulk, idFromUrls, how.retryConnectS)}` : "";
+    err instanceof LostReplyError
+      ? `; ${lostReplyHint(bulk, idFromUrls, how.retryConnectS, how.givenId)}`
+      : "";
   process.stderr.write(`trigger: ${safeText(describeError(err))}${hint}\n`);
   const unsure = err instanceof ConnectError;
   if (bulk) process.stderr.write(`trigger: ${stoppedLine(report, idFromUrls, unsure)}\n`);

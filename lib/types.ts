@@ -22,8 +22,11 @@
 // delayed      Sorted set of job ids waiting for a retry back-off or a delayed enqueue.
 // dead letter  An entry in the `dead` stream: a job that failed for good, with its last error.
 
-/** Status names, as stored in the job hash and shown by `result`. */
-export type JobStatus = "queued" | "started" | "retrying" | "finished" | "failed";
+/**
+ * Status names, as shown by `result`. `scheduled`: enqueued with a delay (or a due time) that
+ * has not come yet, by Redis' clock; a retry waiting on its back-off stays `retrying`.
+ */
+export type JobStatus = "queued" | "scheduled" | "started" | "retrying" | "finished" | "failed";
 
 export const TERMINAL_STATUSES: ReadonlySet<JobStatus> = new Set(["finished", "failed"]);
 
@@ -67,6 +70,11 @@ export interface JobRecord {
   error: string | null;
   /** The last 20 attempts, oldest first (kept across a requeue from the dead letters). */
   history: AttemptRecord[];
+  /**
+   * When a `scheduled` job, or a `retrying` one waiting on its back-off, is due (ms, Redis'
+   * clock); null otherwise.
+   */
+  runAt: number | null;
   /** Why a queued job is not running, e.g. `no live worker has task "resize"`. */
   note?: string;
 }

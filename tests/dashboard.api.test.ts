@@ -161,6 +161,20 @@ describe("dashboard over HTTP", () => {
     expect((await post(d, "/api/trigger", {}, { url: "www.example.org" })).status).toBe(403);
   });
 
+  test("a job not yet due reads as scheduled, with the time it runs", async () => {
+    const prefix = testPrefix();
+    await using q = await openQueue({ prefix });
+    const id = await q.enqueue("send", null, { delayMs: 3_600_000, id: "later-1" });
+    const runAt = (await q.getJob(id))!.runAt!;
+    const d = await dashboard(prefix);
+    const job = await get(d, `/api/jobs/${id}`);
+    expect(job.body).toMatchObject({
+      id,
+      status: "scheduled",
+      runAt: new Date(runAt).toISOString(),
+    });
+  });
+
   test("live updates arrive as server-sent events, the first at once", async () => {
     const d = await dashboard(testPrefix());
     const { headers, data } = await firstSnapshot(`${d.url}/api/events`);

@@ -7,7 +7,7 @@ import { failureOutcome } from "../lib/dashboard/api.ts";
 import { type Dashboard, startDashboard } from "../lib/dashboard/server.ts";
 import { PermanentError } from "../lib/errors.ts";
 import { defineTask } from "../lib/types.ts";
-import { openQueue, redisUrl, startWorker, testPrefix } from "./helpers.ts";
+import { openQueue, redisUrl, startWorker, testPrefix, until } from "./helpers.ts";
 
 const running: Dashboard[] = [];
 afterEach(async () => {
@@ -68,6 +68,22 @@ test("a job retried or requeued, then finished: its failure row says so", async 
     error: "broken",
   });
   expect(row(dead!.id)).toMatchObject({ type: "failed", status: "failed", outcome: "failed" });
+});
+
+test("a job that will retry: its failure row says when it runs again", async () => {
+  const prefix = testPrefix();
+  await using q = await openQueue({ prefix });
+  const id = await q.enqueue("flaky", { mode: "once" });
+  // An hour's back-off: the job waits, retrying, long past this test.
+  const hour = { backoffBaseMs: 3_600_000, backoffMaxMs: 3_600_000 };
+  const w = await startWorker({ prefix, tasks: [flaky], ...hour });
+  await until(async () => (await q.getJob(id))?.status === "retrying", "the first attempt failed");
+  await w.stop();
+  const runAt = new Date((await q.getJob(id))!.runAt!).toISOString();
+  const d = await startDashboard({ redisUrl: redisUrl(), prefix, port: 0 });
+  running.push(d);
+  const { failures } = await (await fetch(`${d.url}/api/failures`)).json();
+  expect(failures).toEqual([expect.objectContaining({ id, outcome: "failed, will retry", runAt })]);
 });
 
 test.each([

@@ -90,6 +90,22 @@ test("the job page shows hostile strings in every field as text, creating no ele
   });
 }, 30_000);
 
+test("the job page of a job not yet due says scheduled and when it runs", async () => {
+  const prefix = testPrefix();
+  await using q = await openQueue({ prefix });
+  const id = await q.enqueue("send", null, { delayMs: 3_600_000, id: "later-1" });
+  const runAt = new Date((await q.getJob(id))!.runAt!).toISOString();
+  await withDashboard(prefix, async (d) => {
+    const page = await browser.context.newPage();
+    await page.goto(`${d.url}/#/jobs/${id}`);
+    await textIs(page, "#job-title", id);
+    await page.waitForFunction(() => document.querySelectorAll("#job-fields dt").length > 0);
+    expect(await field(page, "status")).toBe("scheduled");
+    expect(await field(page, "runAt")).toBe(runAt);
+    await page.close();
+  });
+}, 30_000);
+
 test("with --token-reads the page asks for the token and shows the queue once given it", async () => {
   const prefix = testPrefix();
   await using q = await openQueue({ prefix });

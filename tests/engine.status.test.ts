@@ -20,9 +20,11 @@ describe("status", () => {
       { task: "t", payload: '{"n":2}', maxAttempts: 3 },
       { id: "given-3", task: "u", payload: '{"n":3}', maxAttempts: 2 },
     ]);
+    const beforeD = await redisTime(r);
     const [d] = await enqueue(r, keys, [
       { task: "t", payload: "4", maxAttempts: 1, delayMs: 60_000 },
     ]);
+    const afterD = await redisTime(r);
     const ids = [a!.id, b!.id, "given-3", d!.id, "never-enqueued"];
     const msOf = (id: string) => Number(id.split("-")[0]);
 
@@ -41,10 +43,14 @@ describe("status", () => {
       result: null,
       error: null,
       history: [],
+      runAt: null,
     });
     expect(jb?.status).toBe("queued");
     expect(jc).toMatchObject({ status: "queued", task: "u", enqueuedAt: msOf(c!.entryId!) });
-    expect(jd).toMatchObject({ status: "queued", payload: 4, maxAttempts: 1 });
+    // Delayed and not yet due by Redis' clock: scheduled, with the time it runs.
+    expect(jd).toMatchObject({ status: "scheduled", payload: 4, maxAttempts: 1 });
+    expect(jd!.runAt).toBeGreaterThanOrEqual(beforeD + 60_000);
+    expect(jd!.runAt).toBeLessThanOrEqual(afterD + 60_000);
     expect(unknown).toBeNull();
 
     // Read by w1: started, from the pending list; nothing was written at the start.
@@ -147,8 +153,23 @@ describe("status", () => {
       "resize",
     ]);
     await r.sendCommand(["ZADD", `${keys.parkedPrefix}resize`, "1", "p-1"]);
-    const [retrying, parked] = await readStatuses(asClient(r), keys, ["r-1", "p-1"]);
+    // Delayed records that are not scheduled: one due already (Redis' clock; no worker has
+    // promoted it yet), and one left for another worker (`deferred`), due in the future.
+    await r.sendCommand(["HSET", keys.record("due-1"), ...fields, "status", "queued"]);
+    await r.sendCommand(["ZADD", keys.delayed, "1", "due-1"]);
+    const deferred = [...fields, "status", "queued", "deferred", "1"];
+    await r.sendCommand(["HSET", keys.record("def-1"), ...deferred]);
+    await r.sendCommand(["ZADD", keys.delayed, "99999999999999", "def-1"]);
+    const [retrying, parked, due, left] = await readStatuses(asClient(r), keys, [
+      "r-1",
+      "p-1",
+      "due-1",
+      "def-1",
+    ]);
+    expect(due).toMatchObject({ status: "queued", runAt: null });
+    expect(left).toMatchObject({ status: "queued", runAt: null });
     expect(retrying).toMatchObject({
+      runAt: 1764423459999,
       status: "retrying",
       attempts: 1,
       maxAttempts: 3,

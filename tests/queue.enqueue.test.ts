@@ -85,7 +85,7 @@ describe("enqueue", () => {
     const score = Number(await r.sendCommand(["ZSCORE", q.keys.delayed, id]));
     expect(score).toBeGreaterThanOrEqual(before + 5_000);
     expect(score).toBeLessThanOrEqual(after + 5_000);
-    expect((await q.getJob(id))?.status).toBe("queued");
+    expect(await q.getJob(id)).toMatchObject({ status: "scheduled", runAt: score });
   });
 
   test.each([

@@ -144,7 +144,7 @@ describe("enqueue over 6 shards", () => {
     const s = shardOf(id, N);
     expect(s).toBeGreaterThanOrEqual(0);
     expect(await r.sendCommand(["ZSCORE", keys[s]!.delayed, id])).not.toBeNull();
-    expect(await q.getJob(id)).toMatchObject({ id, status: "queued", payload: 1 });
+    expect(await q.getJob(id)).toMatchObject({ id, status: "scheduled", payload: 1 });
   });
 
   // A proxy stands for one server; a cluster client goes to the nodes' own addresses (CLUSTER

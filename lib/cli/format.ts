@@ -20,6 +20,8 @@ export function jobJson(job: JobRecord): Record<string, unknown> {
     enqueuedAt: isoOrNull(job.enqueuedAt),
     startedAt: isoOrNull(job.startedAt),
     endedAt: isoOrNull(job.endedAt),
+    // When a scheduled job (or a retry on its back-off) is due, by Redis' clock; else null.
+    runAt: isoOrNull(job.runAt),
     history: job.history.map(attemptJson),
   };
 }
@@ -50,6 +52,7 @@ export function formatJob(job: JobRecord): string {
     ["attempts", `${job.attempts} of ${job.maxAttempts}`],
     ["payload", compact(job.payload)],
     ["enqueued", isoOrNull(job.enqueuedAt)],
+    ["runs at", isoOrNull(job.runAt)],
     ["started", isoOrNull(job.startedAt)],
     ["ended", job.endedAt ? `${isoOrNull(job.endedAt)}${took}` : null],
     ["worker", job.worker],

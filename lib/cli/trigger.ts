@@ -21,6 +21,8 @@ export interface LineJobs<P> {
   /** The job id for a payload (an idempotency key), or undefined: the job gets its entry id. */
   idFor?: (payload: P) => string;
   maxAttempts?: number;
+  /** When every job runs: a delay from now, or a due time (ms, Redis' clock); none = now. */
+  schedule?: { delayMs?: number; runAt?: number };
   /** Each acknowledged batch, in input order; awaited, so slow output slows the input. */
   onEnqueued: (jobs: EnqueuedLine<P>[]) => Promise<void> | void;
   onRefused: (bad: Line & { error: string }) => void;
@@ -99,7 +101,8 @@ async function* toSpecs<P>(
         continue;
       }
       const id = jobs.idFor?.(payload);
-      yield { task: jobs.task, payload, maxAttempts: jobs.maxAttempts, id, line: l.line };
+      const { task, maxAttempts, schedule } = jobs;
+      yield { task, payload, maxAttempts, id, line: l.line, ...schedule };
     }
   }
 }
@@ -115,13 +118,20 @@ export function idFromUrl(url: string): string {
  * one run a batch keeps its receipt, so trigger's own re-send adds nothing; a new run makes new
  * batches, and without --id-from-url new jobs. For `bulk`, stoppedLine says how to resume.
  */
-export function lostReplyHint(bulk: boolean, idFromUrls: boolean, retryConnectS = 0): string {
+export function lostReplyHint(
+  bulk: boolean,
+  idFromUrls: boolean,
+  retryConnectS = 0,
+  /** The job's id was given (`--id KEY`): running it again is as safe as with --id-from-url. */
+  givenId = false,
+): string {
   const flag = retryConnectS > 0 ? "a longer --retry-connect" : "--retry-connect SECONDS";
   const resend = `with ${flag}, trigger sends ${bulk ? "a batch" : "it"} again by itself, safely (its receipt makes the re-send add nothing)`;
   if (bulk) return resend;
-  const again = idFromUrls
-    ? "running the same command again enqueues nothing twice (--id-from-url)"
-    : "running the command again would enqueue it a second time";
+  const again =
+    idFromUrls || givenId
+      ? `running the same command again enqueues nothing twice (${givenId ? "--id" : "--id-from-url"})`
+      : "running the command again would enqueue it a second time";
   return `${resend}; ${again}`;
 }
 

@@ -79,6 +79,8 @@ export async function failures(api: Api) {
           outcome: failureOutcome(type, job.status),
           attempt: attempt?.attempt ?? job.attempts,
           error: attempt?.error ?? job.error ?? null,
+          // When a job that will retry runs again, by Redis' clock (null otherwise).
+          runAt: isoOrNull(job.runAt),
         };
       }),
   };

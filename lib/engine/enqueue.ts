@@ -15,6 +15,11 @@ export interface EnqueueJob {
   maxAttempts: number;
   /** Due this long after Redis' TIME (0 or absent: now). */
   delayMs?: number;
+  /**
+   * Due at this ms on Redis' clock, instead of a delay: the script puts it in the delayed set
+   * at that score (one in the past is promoted at once). Sent as `@<ms>` in the delay field.
+   */
+  runAt?: number;
   /** Per-job options JSON (`o`), reserved. */
   options?: string;
 }
@@ -68,10 +73,12 @@ export function prepareBatch(
       }
       if (!j.task) throw new InputError("a job needs a task name");
       const delay = Math.max(0, Math.round(j.delayMs ?? 0));
+      const delayed = delay > 0 || j.runAt !== undefined;
       // A delayed job has no entry yet whose id it could take: it is kept under a made id.
-      const id = j.id ?? (delay > 0 ? Bun.randomUUIDv7() : "");
-      const args = [id, j.task, j.payload, String(j.maxAttempts), String(delay), j.options ?? ""];
-      return { id, args, delayed: delay > 0 };
+      const id = j.id ?? (delayed ? Bun.randomUUIDv7() : "");
+      const when = j.runAt === undefined ? String(delay) : `@${Math.max(0, Math.round(j.runAt))}`;
+      const args = [id, j.task, j.payload, String(j.maxAttempts), when, j.options ?? ""];
+      return { id, args, delayed };
     }),
   };
 }

@@ -87,6 +87,7 @@ function letterRecord(id: string, [entryId, fields]: [string, string[]], note: s
     enqueuedAt: null,
     startedAt: null,
     endedAt: Number(entryId.split("-")[0]),
+    runAt: null,
     worker: null,
     result: null,
     error: field(fields, "error") ?? "",

@@ -15,6 +15,8 @@ type Found = [
   pending: Pending | null,
   fields: string[] | null,
   due: string | null,
+  /** Redis' TIME (ms) when `due` is given: a due time is judged on Redis' clock. */
+  now: number | null,
 ];
 
 /**
@@ -82,7 +84,8 @@ function int(v: string | undefined): number | null {
   return v !== undefined && /^\d{1,15}$/.test(v) ? Number(v) : null;
 }
 
-function toRecord(id: string, [outcome, flat, pending, fields, due]: Found): JobRecord | null {
+function toRecord(id: string, found: Found): JobRecord | null {
+  const [outcome, flat, pending, fields, due] = found;
   const record = toMap(flat ?? []);
   if (outcome !== null) {
     const o = parseOutcome(String(outcome));
@@ -109,10 +112,12 @@ function toRecord(id: string, [outcome, flat, pending, fields, due]: Found): Job
       result: null,
       error: record.get("error") ?? null,
       history: parseHistory(record),
+      runAt: null,
     };
   };
   const a = int(f.get("a")) ?? 0;
-  if (status === "retrying") return base("retrying", a);
+  const runAt = due === null ? null : int(String(due));
+  if (status === "retrying") return withRunAt(base("retrying", a), runAt);
   const waitingFor = record.get("waiting_for");
   if (waitingFor !== undefined && entry.size === 0) {
     const r = base("queued", a);
@@ -125,8 +130,26 @@ function toRecord(id: string, [outcome, flat, pending, fields, due]: Found): Job
     if (r) r.worker = String(pending[1]);
     return r;
   }
+  if (entry.size === 0 && isScheduled(found, record)) return withRunAt(base("scheduled", a), runAt);
   if (entry.size > 0 || due !== null) return base("queued", a);
   return status === "queued" || status === "started" ? base(status, a) : null;
+}
+
+/**
+ * A delayed enqueue whose due time is still ahead by Redis' clock. A job left for another worker
+ * (the record's `deferred`: leave.lua re-adds it through the delayed set after a short wait)
+ * is queued, not scheduled: nobody asked for it to wait. Once due, a job is queued (the next
+ * promotion, every `promoteEveryMs`, puts it in the stream).
+ */
+function isScheduled([, , , , due, now]: Found, record: ReadonlyMap<string, string>): boolean {
+  const dueMs = due === null ? null : int(String(due));
+  if (dueMs === null || now === null || record.has("deferred")) return false;
+  return record.get("status") === "queued" && dueMs > Number(now);
+}
+
+function withRunAt(r: JobRecord | null, runAt: number | null): JobRecord | null {
+  if (r) r.runAt = runAt;
+  return r;
 }
 
 /**
@@ -189,5 +212,6 @@ function ended(id: string, o: OutcomeValue, record: ReadonlyMap<string, string>)
     result: o.status === "finished" ? json(o.text) : null,
     error: o.status === "failed" ? o.text : null,
     history,
+    runAt: null,
   };
 }

@@ -27,6 +27,13 @@ export interface JobSpec {
   maxAttempts?: number;
   /** Run no sooner than this many milliseconds from now (at most one year). */
   delayMs?: number;
+  /**
+   * Run no sooner than this time: ms since the epoch, or a Date. Judged on Redis' clock (the
+   * enqueue script compares it with TIME, never this host's clock); a time already past runs at
+   * once (with the next promotion, within `promoteEveryMs`). Not with `delayMs`; at most one
+   * year ahead of this host's clock (a bound against mistakes, not a schedule).
+   */
+  runAt?: number | Date;
 }
 
 export interface Enqueued {
@@ -77,6 +84,7 @@ export function prepareJob(spec: JobSpec, o: { maxAttempts: number }): Prepared 
       `delayMs must be a number of milliseconds up to ${DELAY_LIMIT_MS} (one year), got ${delay}`,
     );
   }
+  const runAt = checkRunAt(spec);
   return {
     id: spec.id,
     task: name,
@@ -84,7 +92,28 @@ export function prepareJob(spec: JobSpec, o: { maxAttempts: number }): Prepared 
     maxAttempts: max,
     // A delay, not a due time: the script adds it to Redis' clock (this host's may be off).
     delayMs: Math.max(delay, 0),
+    ...(runAt === undefined ? {} : { runAt }),
   };
+}
+
+/** `runAt` as whole ms, checked: a Date or a number within a year of now; not with delayMs. */
+function checkRunAt(spec: JobSpec): number | undefined {
+  if (spec.runAt === undefined) return undefined;
+  if (spec.delayMs !== undefined) throw new InputError("give delayMs or runAt, not both");
+  const at = spec.runAt instanceof Date ? spec.runAt.getTime() : spec.runAt;
+  // This host's clock bounds a mistake only (a year is far past any skew); the due time itself
+  // is compared with Redis' TIME in the script.
+  if (
+    typeof at !== "number" ||
+    !Number.isFinite(at) ||
+    at < 0 ||
+    at > Date.now() + DELAY_LIMIT_MS
+  ) {
+    throw new InputError(
+      `runAt must be a time (ms since the epoch, or a Date) at most one year ahead, got ${String(spec.runAt)}`,
+    );
+  }
+  return Math.round(at);
 }
 
 /**

@@ -25,7 +25,9 @@
 -- ARGV[1] record key prefix  ARGV[2] receipt TTL (ms)  ARGV[3] the format this Courier writes
 -- ARGV[4..] sextuples: job id ('' = auto: the entry id, plus the shard's suffix that the client
 --   appends, lib/engine/enqueue.ts), task, payload JSON, max attempts,
---   delay ms (0 = now; a delayed job always has an id), options JSON ('' = none)
+--   delay ms (0 = now) or `@<due ms>` (a due time on Redis' clock, JobSpec.runAt: the job goes
+--   to the delayed set at that score, one already past promoted at once; a delayed job always
+--   has an id), options JSON ('' = none)
 -- Returns "<first entry id or empty> <flags> <cursor>", one flag per job: 1 created, 0 existed;
 -- cursor `-` when no job was created or the events key is not a stream.
 -- Or an error reply `ERR courier: key … holds a …` (nothing written: wrong_type, _wrongtype.lua),
@@ -43,9 +45,13 @@ if not read then
 end
 if seen then return seen end
 -- The delayed set is written only for a delayed job: checked only when the batch has one.
+-- A job waits in the delayed set when it has a delay or a due time (`@<ms>`).
+local function delayed(arg)
+  return string.byte(arg, 1) == 64 or (tonumber(arg) or 0) > 0
+end
 local expected = { KEYS[1], 'stream', KEYS[3], 'hash', KEYS[5], 'hash' }
 for i = 8, #ARGV, 6 do
-  if (tonumber(ARGV[i]) or 0) > 0 then
+  if delayed(ARGV[i]) then
     expected[#expected + 1] = KEYS[2]; expected[#expected + 1] = 'zset'
     break
   end
@@ -92,7 +98,7 @@ end
 -- Jobs from the i-th on that would add an entry (at most: a caller id may exist).
 local function entries_from(i)
   local n = 0
-  for j = i, #ARGV, 6 do if (tonumber(ARGV[j + 4]) or 0) == 0 then n = n + 1 end end
+  for j = i, #ARGV, 6 do if not delayed(ARGV[j + 4]) then n = n + 1 end end
   return n
 end
 
@@ -124,9 +130,9 @@ local function add_entry(fields, i)
 end
 
 for i = 4, #ARGV, 6 do
-  local id, task, payload, max, delay, opts = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3],
-    tonumber(ARGV[i + 4]) or 0, ARGV[i + 5]
-  if ms and id == '' and delay == 0 and opts == '' then
+  local id, task, payload, max, when, opts = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3],
+    ARGV[i + 4], ARGV[i + 5]
+  if ms and id == '' and when == '0' and opts == '' then
     -- The common job, after the batch's first entry: its XADD and nothing else (no table
     -- built and unpacked per job: a third of the script's time per job, measured).
     redis.call('XADD', KEYS[1], next_entry(), 't', task, 'p', payload, 'a', '0', 'm', max)
@@ -136,12 +142,14 @@ for i = 4, #ARGV, 6 do
     flags[#flags + 1] = '0'
   else
     local fields = { 't', task, 'p', payload, 'a', '0', 'm', max }
-    if delay > 0 then
+    if delayed(when) then
       now = now or clock_ms()
       if opts ~= '' then fields[#fields + 1] = 'o'; fields[#fields + 1] = opts end
       fields[#fields + 1] = 'q'; fields[#fields + 1] = now
       fields[#fields + 1] = 'status'; fields[#fields + 1] = 'queued'
-      later[#later + 1] = { id, fields, now + delay }
+      -- A due time is the score itself: no clock but Redis' is ever compared with it.
+      local due = string.byte(when, 1) == 64 and string.sub(when, 2) or now + tonumber(when)
+      later[#later + 1] = { id, fields, due }
       made[id] = true
     else
       if id ~= '' then fields[#fields + 1] = 'i'; fields[#fields + 1] = id end

@@ -12,7 +12,10 @@
 --   auto id of a queue of several shards carries its shard's suffix, `<entry id>:<s>`: only ids
 --   of this shard are sent, lib/engine/status.ts)
 -- Returns per id { outcome or false, record (HGETALL, flat), pending [entry, owner, idle ms,
--- deliveries] or false, entry fields (flat) or false, due ms or false }.
+-- deliveries] or false, entry fields (flat) or false, due ms or false, Redis' TIME in ms when
+-- there is a due ms (else false) }: a due time is judged on Redis' clock (scheduled while it
+-- is ahead), never the reader's. TIME is read once per call.
+--- @include clock
 local function read(...)
   local ok, v = pcall(redis.call, ...)
   if ok then return v end
@@ -37,7 +40,7 @@ local function is_entry(id)
   return ms ~= nil and u64(ms) and u64(seq)
 end
 
-local out = {}
+local out, now = {}, nil
 for i = 4, #ARGV do
   local id = ARGV[i]
   local outcome = read('GET', ARGV[1] .. id)
@@ -60,7 +63,9 @@ for i = 4, #ARGV do
       local r = read('XRANGE', KEYS[1], e, e)
       fields = r and r[1] and r[1][2] or false
     end
-    out[#out + 1] = { false, record, pending, fields, read('ZSCORE', KEYS[2], id) or false }
+    local due = read('ZSCORE', KEYS[2], id) or false
+    if due then now = now or clock_ms() end
+    out[#out + 1] = { false, record, pending, fields, due, due and now or false }
   end
 end
 return out
