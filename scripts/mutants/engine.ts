@@ -388,7 +388,7 @@ export const engineMutants: Mutant[] = [
   m("engine-shard-entry-of-auto-id", "lib/engine/keys.ts", "an auto id's entry id is the id without its suffix",
     "return colon === -1 ? id : id.slice(0, colon);", "return id;", [T("keys")]),
   m("engine-shard-fnv-utf16", "lib/engine/keys.ts", "a caller id's shard hashes its UTF-8 bytes (what other languages compute alike)",
-    "for (const byte of new TextEncoder().encode(text)) {", "for (const byte of Array.from(text, (c) => c.charCodeAt(0))) {", [T("keys")]),
+    "for (const byte of UTF8.encode(text)) {", "for (const byte of Array.from(text, (c) => c.charCodeAt(0))) {", [T("keys")]),
   m("engine-slot-empty-tag", "lib/redis/slot.ts", "an empty hash tag `{}` hashes the whole key",
     "if (close > open + 1) hashed", "if (close > open) hashed", [T("keys")]),
   m("engine-shard-tag-unbalanced", "lib/engine/keys.ts", "shard tags spread N/3 per master of a default 3-master cluster",
