@@ -17,9 +17,13 @@
 // dead letter  An entry in the `dead` stream: a job that failed for good, with its last error.
 
 /** Status names, as stored in the job hash and shown by `result`. */
-export type JobStatus = "queued" | "started" | "retrying" | "finished" | "failed";
+export type JobStatus = "queued" | "started" | "retrying" | "finished" | "failed" | "canceled";
 
-export const TERMINAL_STATUSES: ReadonlySet<JobStatus> = new Set(["finished", "failed"]);
+export const TERMINAL_STATUSES: ReadonlySet<JobStatus> = new Set([
+  "finished",
+  "failed",
+  "canceled",
+]);
 
 /** What a task sees of the job it runs. */
 export interface JobInfo {
