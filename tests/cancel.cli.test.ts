@@ -29,6 +29,12 @@ describe("a queued job", () => {
       const first = await cancel(prefix, id);
       expect(first).toEqual({ code: 0, stdout: `${id}: canceled (was queued)\n`, stderr: "" });
       expect(await waiter.exited).toBe(8);
+      // Its entry is gone from the stream: nothing waits; `info` counts the cancel.
+      const info = await runCli("info", ["--prefix", prefix, "--queue", "default", "--json"]);
+      const [queue] = JSON.parse(info.stdout).queues;
+      expect([queue.waiting, queue.inFlight, queue.totals.canceled]).toEqual([0, 0, 1]);
+      const infoText = await runCli("info", ["--prefix", prefix, "--queue", "default"]);
+      expect(infoText.stdout).toMatch(/^ {2}canceled {3}1 job in all \(cancel\)$/m);
 
       const work = await runCli("worker", workerArgs(prefix, "--burst"));
       expect(work.code).toBe(0);

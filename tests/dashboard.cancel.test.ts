@@ -38,6 +38,8 @@ test("cancel a queued job from the dashboard; again is a no-op; unknown is 404",
     body: { id, verdict: "ended", status: "canceled" },
   });
   expect((await post(d, "/api/jobs/no-such-job/cancel")).status).toBe(404);
+  const metrics = await (await fetch(`${d.url}/metrics`)).text();
+  expect(metrics).toContain('courier_jobs_canceled_total{queue="default"} 1\n');
   const page = await (await fetch(`${d.url}/`)).text();
   expect(page).toContain('<button id="job-cancel" class="action" type="button" hidden>');
 });
