@@ -13,7 +13,7 @@ import {
   triggerOne,
   workerArgs,
 } from "./fixtures/cli/harness.ts";
-import { runCli, servePages, spawnCli, testPrefix, until } from "./helpers.ts";
+import { runCli, servePages, spawnCli, testPrefix, until, waitForLine } from "./helpers.ts";
 
 const cancel = (prefix: string, ...ids: string[]) =>
   runCli("cancel", ["--prefix", prefix, "--jobid", ...ids]);
@@ -61,6 +61,26 @@ describe("a queued job", () => {
       });
       const json = await runCli("cancel", ["--prefix", prefix, "--json", id]);
       expect(JSON.parse(json.stdout)).toEqual({ id, verdict: "ended", status: "canceled" });
+    } finally {
+      site.stop();
+    }
+  });
+});
+
+describe("trigger --wait", () => {
+  test("ends when its job is canceled: printed as canceled, exit 1 (not every job finished)", async () => {
+    const prefix = testPrefix();
+    const site = pages(() => new Response("<p>x</p>", { headers: HTML }));
+    try {
+      const args = ["--prefix", prefix, "--url", site.url("/w"), "--wait", "20", "--json"];
+      const trig = spawnCli("trigger", args);
+      const line = await waitForLine(trig.stderr, /^trigger: job \S+ enqueued, waiting for it$/);
+      const id = line.split(" ")[2]!;
+      expect((await cancel(prefix, id)).code).toBe(0);
+      expect(await trig.exited).toBe(1);
+      const out = JSON.parse(await new Response(trig.stdout).text());
+      expect(out).toMatchObject({ id, status: "canceled", note: "while queued" });
+      expect(site.hits("/w")).toBe(0);
     } finally {
       site.stop();
     }
