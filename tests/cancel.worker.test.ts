@@ -5,7 +5,7 @@
 import { describe, expect, test } from "bun:test";
 import { defineTask } from "../lib/types.ts";
 import { showJob } from "./fixtures/cli/harness.ts";
-import { shardsOf } from "./fixtures/queue-shards.ts";
+import { keysOf, shardsOf } from "./fixtures/queue-shards.ts";
 import {
   logRecorder,
   openQueue,
@@ -78,6 +78,30 @@ describe("jobs waiting outside the stream", () => {
     } finally {
       await w.stop(0);
     }
+  });
+});
+
+describe("keys Courier did not write", () => {
+  test("an outcome key of another type, or a string that is no outcome: nothing written, exit 6", async () => {
+    const prefix = testPrefix();
+    await using q = await openQueue({ prefix });
+    const ids = ["odd-hash", "odd-string"];
+    for (const id of ids) await q.enqueue("t", {}, { id });
+    await using redis = await rawRedis();
+    await redis.sendCommand(["HSET", keysOf(q, ids[0]!).result(ids[0]!), "f", "v"]);
+    await redis.sendCommand(["SET", keysOf(q, ids[1]!).result(ids[1]!), "hello"]);
+    const r = await runCli("cancel", ["--prefix", prefix, "--json", ...ids]);
+    expect(r.code).toBe(6);
+    expect(
+      r.stdout
+        .trim()
+        .split("\n")
+        .map((l) => JSON.parse(l)),
+    ).toEqual([
+      { id: ids[0], verdict: "corrupt", type: "hash" },
+      { id: ids[1], verdict: "corrupt", type: "string" },
+    ]);
+    for (const id of ids) expect((await q.getJob(id))?.status).not.toBe("canceled");
   });
 });
 

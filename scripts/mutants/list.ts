@@ -455,7 +455,7 @@ export const mutants: Mutant[] = [
   m("cancel-delayed-kept", LUA("cancel"), "a canceled scheduled or retrying job leaves the delayed set",
     "    redis.call('ZREM', KEYS[2], id)", "", [T("cancel.worker")]),
   m("cancel-ended-overwritten", LUA("cancel"), "a job that ended is left as it is: a second cancel is a no-op",
-    "  if rtype == 'string' then", "  if false then", [T("cancel.cli")]),
+    "  if kind then", "  if false then", [T("cancel.cli")]),
   m("cancel-not-watched", "lib/worker/upkeep.ts", "a worker running a canceled job aborts its signal",
     "    this.#every(o.cancelCheckMs, () => cancels.look());", "", [T("cancel.cli"), T("cancel.worker")]),
   m("cancel-failure-retried", FAIL, "a failure of a job that has an outcome (canceled) only acknowledges its entry",

@@ -20,7 +20,8 @@
 -- ARGV[8..] job ids of this shard (an auto id with the shard's suffix, `<entry id>:<s>`)
 -- Returns per id {verdict, detail}: 'canceled' and where it was (queued, scheduled, retrying,
 -- parked, started); 'ended' and how (finished, failed, canceled); 'unknown' and ''; 'corrupt'
--- and the type r:<id> or the record holds (nothing written for that id).
+-- and the type r:<id> or the record holds, `string` for an r:<id> that is no outcome (nothing
+-- written for that id).
 --- @include wrongtype
 --- @include counters
 --- @include clock
@@ -49,8 +50,9 @@ end
 local function canceled_value(f, attempt, enqueued, worker, from)
   local p = string.gsub(f.p or '', '[\r\n]', ' ')
   local function n(v) return (v and string.find(tostring(v), '^%d+$')) and tostring(v) or '-' end
-  return 'C' .. string.format('%.0f', now) .. ' ' .. n(attempt) .. ' ' .. n(f.m) .. ' ' .. n(enqueued) .. ' ' ..
-    cjson.encode(worker or '') .. '\n' .. cjson.encode(f.t or '') .. '\n' .. p .. '\n' .. from
+  return 'C' .. string.format('%.0f', now) .. ' ' .. n(attempt) .. ' ' .. n(f.m) .. ' ' ..
+    n(enqueued) .. ' ' .. cjson.encode(worker or '') .. '\n' .. cjson.encode(f.t or '') .. '\n' ..
+    p .. '\n' .. from
 end
 
 -- Where job `id` waits, taken out of it unless delivered: {from, fields, attempt, worker}, or nil.
@@ -90,9 +92,9 @@ for i = 8, #ARGV do
   local rkey, jkey = rprefix .. id, jprefix .. id
   local rtype = redis.call('TYPE', rkey).ok
   local jtype = redis.call('TYPE', jkey).ok
-  if rtype == 'string' then
-    local kind = string.sub(redis.call('GET', rkey), 1, 1)
-    out[#out + 1] = { 'ended', ENDED[kind] or 'finished' }
+  local kind = rtype == 'string' and ENDED[string.sub(redis.call('GET', rkey), 1, 1)]
+  if kind then
+    out[#out + 1] = { 'ended', kind }
   elseif rtype ~= 'none' or (jtype ~= 'none' and jtype ~= 'hash') then
     out[#out + 1] = { 'corrupt', rtype ~= 'none' and rtype or jtype }
   else
@@ -123,6 +125,7 @@ if #canceled > 0 then
   redis.call('XADD', KEYS[3], 'MAXLEN', '~', keep, '*', 'type', 'canceled', 'ids',
     table.concat(canceled, ','))
   add_count(KEYS[4], 'canceled', #canceled)
-  redis.call('ZREMRANGEBYSCORE', KEYS[5], '-inf', '(' .. string.format('%.0f', now - tonumber(ARGV[7])))
+  local oldest = string.format('%.0f', now - tonumber(ARGV[7]))
+  redis.call('ZREMRANGEBYSCORE', KEYS[5], '-inf', '(' .. oldest)
 end
 return out
