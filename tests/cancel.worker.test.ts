@@ -4,7 +4,7 @@
 // for back-offs and tasks a test controls; the cancel goes through the CLI or Queue.cancel.
 import { describe, expect, test } from "bun:test";
 import { defineTask } from "../lib/types.ts";
-import { showJob } from "./fixtures/cli/harness.ts";
+import { gate, showJob } from "./fixtures/cli/harness.ts";
 import { keysOf, shardsOf } from "./fixtures/queue-shards.ts";
 import {
   logRecorder,
@@ -154,6 +154,55 @@ describe("a running task that throws once aborted", () => {
       expect(canceled.reduce((a, c) => a + Number(c ?? 0), 0)).toBe(2);
       expect(log.events()).not.toContain("failed, will retry");
     } finally {
+      await w.stop(0);
+    }
+  });
+});
+
+describe("a job its worker holds for a slot", () => {
+  test("two shards, concurrency 1: the held job is canceled and never starts", async () => {
+    const prefix = testPrefix();
+    const release = gate();
+    const ran: string[] = [];
+    const hold = defineTask({
+      name: "hold",
+      run: async (p: { first?: boolean }, _signal, job) => {
+        ran.push(job.id);
+        if (p.first) await release.wait;
+        return 1;
+      },
+    });
+    await using q = await openQueue({ prefix, shards: 2 });
+    const log = logRecorder();
+    const w = await startWorker({
+      ...{ prefix, shards: 2, concurrency: 1, tasks: [hold] },
+      ...{ logger: log, cancelCheckMs: 20 },
+    });
+    try {
+      const first = await q.enqueue(hold, { first: true });
+      await until(() => ran.includes(first), "the first job to start");
+      // The next job goes to the other shard (round robin): read, and held for the busy slot.
+      const second = await q.enqueue(hold, {});
+      await until(async () => (await q.getJob(second))?.status === "started", "it to be held");
+      expect(await q.cancel([second])).toEqual([
+        { id: second, verdict: "canceled", from: "started" },
+      ]);
+      await until(() => log.events().includes("canceled before it started"), "the worker's look");
+      release.open();
+      await until(
+        () =>
+          log.records.some(
+            (r) =>
+              r.event === "canceled (the task's outcome is ignored)" && r.fields.job === second,
+          ),
+        "the held entry to be acknowledged",
+      );
+      expect(ran).toEqual([first]);
+      expect((await q.getJob(first))?.status).toBe("finished");
+      await using redis = await rawRedis();
+      for (const k of shardsOf(q)) expect(await redis.sendCommand(["XLEN", k.stream])).toBe(0);
+    } finally {
+      release.open();
       await w.stop(0);
     }
   });

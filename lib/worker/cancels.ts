@@ -27,3 +27,23 @@ export class CancelWatch {
     for (const id of ids) this.jobs.cancel(id);
   }
 }
+
+/** Canceled job ids a worker remembers, for entries it holds or reads after the look saw them. */
+const CANCELED_REMEMBERED = 1_000;
+
+/** The last CANCELED_REMEMBERED ids added, oldest dropped first. */
+export class RecentIds {
+  #ids = new Set<string>();
+
+  add(id: string): void {
+    this.#ids.delete(id);
+    this.#ids.add(id);
+    if (this.#ids.size > CANCELED_REMEMBERED) {
+      this.#ids.delete(this.#ids.values().next().value as string);
+    }
+  }
+
+  has(id: string): boolean {
+    return this.#ids.has(id);
+  }
+}

@@ -10,6 +10,7 @@ import type { Redis } from "../redis/connect.ts";
 import { within } from "../time.ts";
 import type { Task } from "../types.ts";
 import { Attempt, type AttemptResult, GivenUp, runAttempt } from "./attempt.ts";
+import { RecentIds } from "./cancels.ts";
 import type { Startable } from "./entries.ts";
 import {
   CORRUPT,
@@ -35,9 +36,6 @@ interface RunningJob extends Startable {
   /** Its job was canceled (lib/worker/cancels.ts): the outcome is ignored, logged as such. */
   canceled?: boolean;
 }
-
-/** Canceled job ids a worker remembers, for entries it holds or reads after the look saw them. */
-const CANCELED_REMEMBERED = 1_000;
 
 export class Jobs {
   readonly outcomes: Outcomes;
@@ -67,8 +65,8 @@ export class Jobs {
    */
   #writing = new Map<string, RunningJob>();
   #emptied: (() => void)[] = [];
-  /** Jobs canceled lately (oldest first, at most CANCELED_REMEMBERED): not started here. */
-  #canceled = new Set<string>();
+  /** Jobs canceled lately: not started here (lib/worker/cancels.ts). */
+  #canceled = new RecentIds();
   #ticker: ReturnType<typeof setInterval> | undefined;
   #closed = false;
   #tickMs = 0;
@@ -138,13 +136,12 @@ export class Jobs {
    * CanceledError; if it is held or comes later, it will not start.
    */
   cancel(jobId: string): void {
-    this.#canceled.delete(jobId);
     this.#canceled.add(jobId);
-    if (this.#canceled.size > CANCELED_REMEMBERED) {
-      this.#canceled.delete(this.#canceled.values().next().value as string);
-    }
     for (const job of this.#running.values()) {
       if (job.jobId === jobId && !job.canceled) this.#abortCanceled(job);
+    }
+    for (const job of this.held.values()) {
+      if (job.jobId === jobId) this.log.log("info", "canceled before it started", { job: jobId });
     }
   }
 

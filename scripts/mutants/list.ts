@@ -458,6 +458,8 @@ export const mutants: Mutant[] = [
     "  if kind then", "  if false then", [T("cancel.cli")]),
   m("cancel-not-watched", "lib/worker/upkeep.ts", "a worker running a canceled job aborts its signal",
     "    this.#every(o.cancelCheckMs, () => cancels.look());", "", [T("cancel.cli"), T("cancel.worker")]),
+  m("cancel-held-started", "lib/worker/running.ts", "a canceled job a worker holds for a slot never starts",
+    "    if (this.#canceled.has(job.jobId)) {", "    if (false) {", [T("cancel.worker")]),
   m("cancel-failure-retried", FAIL, "a failure of a job that has an outcome (canceled) only acknowledges its entry",
     "    if rtype == 'string' then\n      job.code = 0", "    if false then\n      job.code = 0", [T("cancel.worker")]),
 ];
