@@ -32,6 +32,8 @@ export const EXIT = {
   connect: 6,
   /** Redis is out of memory (maxmemory reached, policy noeviction): the write was refused. */
   full: 7,
+  /** The job was canceled (`result`: it ended without running to its end). */
+  canceled: 8,
   /** A bug or an unexpected failure; the message says what. */
   internal: 70,
 } as const;

@@ -7,6 +7,7 @@ import { type CommandDef, defineCommand } from "citty";
 import { safeText } from "../lib/cli/safe-text.ts";
 import pkg from "../package.json" with { type: "json" };
 import { EXIT, optionalValue, runCli } from "./_cli.ts";
+import { command as cancel } from "./cancel.ts";
 import { command as dashboard } from "./dashboard.ts";
 import { command as dead } from "./dead.ts";
 import { command as info } from "./info.ts";
@@ -20,6 +21,7 @@ import { command as worker } from "./worker.ts";
 const SUMMARIES = {
   trigger: "Enqueue word-count jobs (one URL, or a file of them) and print their ids",
   result: "Print a job's status and, once it has finished, its result",
+  cancel: "Cancel jobs: queued ones never run, running ones are aborted",
   worker: "Process jobs until stopped (Ctrl-C finishes the jobs in flight first)",
   info: "Show Redis' memory, each queue's counts and throughput, and its workers",
   dead: "List, show, requeue, delete or purge jobs that failed for good",
@@ -31,6 +33,7 @@ const SUMMARIES = {
 const COMMANDS: Record<keyof typeof SUMMARIES, CommandDef<any>> = {
   trigger,
   result,
+  cancel,
   worker,
   info,
   dead,

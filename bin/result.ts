@@ -22,7 +22,7 @@ import {
 const command = defineCommand({
   meta: {
     name: "result",
-    description: `Print a job's status and, once finished, its result. Exit codes: ${EXIT.ok} finished, ${EXIT.failed} failed, ${EXIT.notFinished} not finished yet, ${EXIT.notFound} unknown id (or expired), ${EXIT.timeout} timed out waiting, ${EXIT.connect} Redis unreachable, ${EXIT.usage} bad usage.`,
+    description: `Print a job's status and, once finished, its result. Exit codes: ${EXIT.ok} finished, ${EXIT.failed} failed, ${EXIT.canceled} canceled, ${EXIT.notFinished} not finished yet, ${EXIT.notFound} unknown id (or expired), ${EXIT.timeout} timed out waiting, ${EXIT.connect} Redis unreachable, ${EXIT.usage} bad usage.`,
   },
   args: {
     id: { type: "positional", description: "The job's id, as trigger printed it", required: false },
@@ -34,7 +34,7 @@ const command = defineCommand({
     wait: {
       type: "string",
       description:
-        "Block until the job has finished or failed; optional limit in SECONDS (default: no limit). `result --wait ID` (no other id) waits for ID with no limit",
+        "Block until the job has finished, failed or was canceled; optional limit in SECONDS (default: no limit). `result --wait ID` (no other id) waits for ID with no limit",
     },
     ...commonArgs,
   },
@@ -57,7 +57,9 @@ const command = defineCommand({
           ? EXIT.ok
           : job.status === "failed"
             ? EXIT.failed
-            : EXIT.notFinished;
+            : job.status === "canceled"
+              ? EXIT.canceled
+              : EXIT.notFinished;
     } finally {
       await queue.close();
     }

@@ -88,6 +88,12 @@ export interface WorkerOptions extends QueueOptions {
   promoteEveryMs: number;
   /** How often the worker records its heartbeat in the workers set. */
   heartbeatEveryMs: number;
+  /**
+   * How often a worker that runs jobs reads which were canceled (one cheap read per shard;
+   * none while it runs nothing): a canceled job's signal aborts within about this long.
+   * Default 500.
+   */
+  cancelCheckMs: number;
   /** How long a stopping worker lets in-flight jobs run before releasing them. */
   shutdownGraceMs: number;
   /** Seconds a finished job's record (and result) is kept. */
@@ -137,6 +143,7 @@ export const defaults = {
   healthHost: "0.0.0.0",
   promoteEveryMs: 250,
   heartbeatEveryMs: 5_000,
+  cancelCheckMs: 500,
   shutdownGraceMs: 25_000, // under the 30 s most orchestrators wait before SIGKILL
   resultTtlS: 3_600, // the seed's result_ttl
   failureTtlS: 7 * 24 * 3_600,
@@ -208,6 +215,7 @@ const INTERVALS = [
   "commandTimeoutMs",
   "promoteEveryMs",
   "heartbeatEveryMs",
+  "cancelCheckMs",
   "shutdownGraceMs",
   "resultTtlS",
   "failureTtlS",

@@ -11,7 +11,8 @@ export type ErrorCode =
   | "EPERMANENT"
   | "ERETRYABLE"
   | "EREDIS"
-  | "EFULL";
+  | "EFULL"
+  | "ECANCELED";
 
 /** Base class: every error Courier throws on purpose has a stable `code`. */
 export class CourierError extends Error {
@@ -134,6 +135,19 @@ export class RetryableError extends CourierError {
   constructor(message: string, options?: { cause?: unknown; retryAfterMs?: number }) {
     super("ERETRYABLE", message, options);
     this.retryAfterMs = options?.retryAfterMs;
+  }
+}
+
+/**
+ * The reason a running task's signal aborts with when its job was canceled (`cancel`,
+ * Queue.cancel, the dashboard): the task should stop; whatever it returns or throws after this
+ * is ignored (the job's outcome is already `canceled`: no result, no retry, no dead letter).
+ */
+export class CanceledError extends CourierError {
+  readonly jobId: string;
+  constructor(jobId: string) {
+    super("ECANCELED", `job ${jobId} was canceled`);
+    this.jobId = jobId;
   }
 }
 

@@ -16,8 +16,10 @@ export {
   type WorkerOptions,
 } from "./config.ts";
 export { type Dashboard, type DashboardOptions, startDashboard } from "./dashboard/server.ts";
+export type { CanceledFrom, CancelVerdict } from "./engine/cancel.ts";
 export { type QueueKeys, queueKeys } from "./engine/keys.ts";
 export {
+  CanceledError,
   ConfigError,
   ConnectError,
   CourierError,

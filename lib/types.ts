@@ -25,10 +25,22 @@
 /**
  * Status names, as shown by `result`. `scheduled`: enqueued with a delay (or a due time) that
  * has not come yet, by Redis' clock; a retry waiting on its back-off stays `retrying`.
+ * `canceled`: ended by `cancel` (lib/engine/lua/cancel.lua).
  */
-export type JobStatus = "queued" | "scheduled" | "started" | "retrying" | "finished" | "failed";
+export type JobStatus =
+  | "queued"
+  | "scheduled"
+  | "started"
+  | "retrying"
+  | "finished"
+  | "failed"
+  | "canceled";
 
-export const TERMINAL_STATUSES: ReadonlySet<JobStatus> = new Set(["finished", "failed"]);
+export const TERMINAL_STATUSES: ReadonlySet<JobStatus> = new Set([
+  "finished",
+  "failed",
+  "canceled",
+]);
 
 /** What a task sees of the job it runs. */
 export interface JobInfo {

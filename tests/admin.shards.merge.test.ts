@@ -86,6 +86,7 @@ test("counts: sums, the oldest waiting job of any shard, parked jobs by task", (
       claimed: 0,
       requeued: 0,
       dead_trimmed: Number.NaN,
+      canceled: 1,
     },
     unservedTasks: parked === 0 ? [] : [{ task: "t", jobs: parked }],
   });

@@ -63,7 +63,7 @@ test("courier --help: one written summary per command, none cut inside a bracket
   const run = await runProcess([COURIER, "--help"], { cwd: "/", env: { PATH } });
   expect(run).toMatchObject({ code: 0, stderr: "" });
   const lines = run.stdout.split("\n").filter((line) => /^ {2}\w/.test(line));
-  const names = ["trigger", "result", "worker", "info", "dead", "dashboard", "stack"];
+  const names = ["trigger", "result", "cancel", "worker", "info", "dead", "dashboard", "stack"];
   expect(lines.map((line) => line.trim().split(" ")[0])).toEqual(names);
   for (const line of lines) {
     expect(line.split("(").length).toBe(line.split(")").length);

@@ -175,6 +175,21 @@ describe("the README's rules are enough for each role", () => {
   });
 });
 
+test("the admin rules are enough for cancel: a queued job canceled, a second cancel a no-op", async () => {
+  const prefix = testPrefix();
+  const admin = ["--prefix", prefix, "--redis-url", await aclUser("admin", prefix)];
+  const site = pages(() => new Response("<p>x</p>", { headers: HTML }));
+  try {
+    const id = await triggerOne(prefix, site.url("/c"));
+    const first = await runCli("cancel", [...admin, id]);
+    expect(first).toEqual({ code: 0, stdout: `${id}: canceled (was queued)\n`, stderr: "" });
+    const again = await runCli("cancel", [...admin, id]);
+    expect(again.stdout).toBe(`${id}: already canceled, nothing to cancel\n`);
+  } finally {
+    site.stop();
+  }
+});
+
 test("the admin rules are enough for the dashboard: every read, a gone worker pruned, the actions", async () => {
   const prefix = testPrefix();
   const token = "acl-test-token-0001";

@@ -63,6 +63,13 @@ const ACTIONS: ActionRow[] = [
     after: { waiting: 1, dead: 0 },
   },
   {
+    // The dead job has ended (failed): a cancel answers so and changes nothing.
+    route: "/api/jobs/:id/cancel",
+    path: (id) => `/api/jobs/${id}/cancel`,
+    status: 200,
+    after: { waiting: 0, dead: 1 },
+  },
+  {
     route: "/api/trigger",
     path: () => "/api/trigger",
     body: { url: "www.example.org" },

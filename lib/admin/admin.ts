@@ -3,10 +3,11 @@
 // a job's hot path; every read is bounded (no scan grows with the number of jobs), except the
 // fallback search for a dead letter whose job record has expired.
 
-import { type QueueOptions, resolveOptions } from "../config.ts";
+import { defaults, type QueueOptions, resolveOptions } from "../config.ts";
 import { checkFormat } from "../engine/format.ts";
 import { type QueueKeys, queueKeys, shardKeys, shardOf } from "../engine/keys.ts";
 import { openLayout, readShards } from "../engine/layout.ts";
+import { type CancelVerdict, cancelOnShards } from "../queue/cancel.ts";
 import { getJobs } from "../queue/read.ts";
 import { redisNowMs } from "../redis/clock.ts";
 import { mastersOf, onNodeOf } from "../redis/cluster.ts";
@@ -268,6 +269,12 @@ export class Admin {
       purgeLetters(this.client, keys, now, olderThanMs),
     );
     return counts.reduce((a, b) => a + b, 0);
+  }
+
+  /** Cancels jobs (Queue.cancel, for the dashboard): per id, what became of it. */
+  async cancel(ids: readonly string[]): Promise<CancelVerdict[]> {
+    const o = { failureTtlS: defaults.failureTtlS, eventsMaxLen: defaults.eventsMaxLen };
+    return cancelOnShards(this.client, await this.shards(), ids, o);
   }
 
   async job(id: string): Promise<JobRecord | null> {

@@ -148,6 +148,13 @@ function trimmedLetters(n: number): string[] {
   return [`  trimmed    ${letters} dropped (oldest first) for newer ones while Redis was full`];
 }
 
+/** Jobs canceled since the queue began (lib/engine/lua/cancel.lua): said once any were. */
+function canceledLine(n: number): string[] {
+  if (n === 0) return [];
+  const jobs = !isCount(n) ? "? jobs" : n === 1 ? "1 job" : `${n} jobs`;
+  return [`  canceled   ${jobs} in all (cancel)`];
+}
+
 function formatQueue(q: QueueReport | UnreadableQueue): string {
   if ("unreadable" in q)
     return `queue ${safeText(q.queue)}\n  unreadable: ${safeText(q.unreadable)}`;
@@ -160,6 +167,7 @@ function formatQueue(q: QueueReport | UnreadableQueue): string {
     `  failed     ${recent(q.failed, "job")} (for good: dead-lettered)`,
     ...trimmedLetters(q.totals.dead_trimmed),
     `  retried    ${recent(q.retried, "attempt")} (failed attempts that will run again)`,
+    ...canceledLine(q.totals.canceled),
     `  throughput ${q.throughputPerS} jobs/s over the last minute`,
     ...formatPlacement(q),
     ...q.unservedTasks.map(

@@ -28,6 +28,7 @@ const COUNTER_HELP: Record<Counter, string> = {
   requeued: "Dead jobs requeued by an operator.",
   dead_trimmed:
     "Dead letters dropped, oldest first, to make room for new ones while Redis was full.",
+  canceled: "Jobs canceled before they ended (cancel, Queue.cancel, the dashboard).",
 };
 
 const GAUGES: [string, string, (c: QueueCounts) => number][] = [

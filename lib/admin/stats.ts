@@ -25,6 +25,7 @@ export const COUNTERS = [
   "claimed",
   "requeued",
   "dead_trimmed",
+  "canceled",
 ] as const;
 export type Counter = (typeof COUNTERS)[number];
 

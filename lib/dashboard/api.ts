@@ -153,6 +153,20 @@ export async function remove(api: Api, id: string): Promise<Response> {
   return json({ error: `no dead letter for job ${id}` }, 404);
 }
 
+/**
+ * Cancels a job (Admin.cancel): 200 when canceled or ended already (a second cancel is a
+ * no-op), 404 for an unknown id, 409 when its keys hold what Courier did not write.
+ */
+export async function cancel(api: Api, id: string): Promise<Response> {
+  if (!isValidJobId(id)) return json({ error: `"${id}" is not a job id` }, 400);
+  const [done] = await api.admin.cancel([id]);
+  if (done?.verdict === "canceled" || done?.verdict === "ended") return json(done);
+  if (done?.verdict === "corrupt") {
+    return json({ error: `job ${id}: a key holds a ${done.type}, not what Courier writes` }, 409);
+  }
+  return json({ error: `no job ${id}: unknown id, or its record has expired` }, 404);
+}
+
 export async function requeueAll(api: Api): Promise<Response> {
   return json({ requeued: await api.admin.requeueAll() });
 }

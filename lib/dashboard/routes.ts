@@ -117,6 +117,7 @@ export function routes(d: RouteDeps) {
       "/api/dead/:id/requeue": act((req, ctx) => api.requeue(ctx, id(req))),
       "/api/dead/:id/delete": act((req, ctx) => api.remove(ctx, id(req))),
       "/api/trigger": act((_, ctx, body) => api.trigger(ctx, body)),
+      "/api/jobs/:id/cancel": act((req, ctx) => api.cancel(ctx, id(req))),
     },
     fetch: (req: Request) => notFound(Object.assign(req, { params: {} })),
   };

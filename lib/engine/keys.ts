@@ -40,7 +40,7 @@ export interface QueueKeys {
   /** Prefix of the sorted sets (one per task) of parked job ids, scored by when parked. */
   parkedPrefix: string;
   /**
-   * Hash of counters: enqueued, started, finished, failed, retried, dead, claimed, requeued, and
+   * Hash of counters: enqueued, started, finished, failed, retried, dead, claimed, requeued, canceled, and
    * dead_trimmed (dead letters dropped, oldest first, for new ones while Redis was full).
    */
   stats: string;
@@ -55,6 +55,11 @@ export interface QueueKeys {
    * the buckets' sum).
    */
   durations: string;
+  /**
+   * Sorted set of job ids canceled lately, scored by Redis' ms (cancel.lua adds and trims by
+   * age): what workers running jobs read to abort a canceled job's signal (lib/worker/cancels.ts).
+   */
+  canceled: string;
   /** `r:<id>`: a string holding the job's outcome (lib/engine/outcome.ts), with a TTL. */
   result: (id: string) => string;
   resultPrefix: string;
@@ -180,6 +185,7 @@ export function tagKeys(prefix: string, tag: string, shard = 0, suffix = ""): Qu
     stats: `${base}:stats`,
     minutes: `${base}:stats:minutes`,
     durations: `${base}:stats:durations`,
+    canceled: `${base}:canceled`,
     result: (id) => resultPrefix + id,
     resultPrefix,
     record: (id) => recordPrefix + id,

@@ -5,6 +5,7 @@
 // the loader pastes in (lua-includes.ts); an error reply is pointed back at the file and line.
 import type { Redis } from "../redis/connect.ts";
 import buryLua from "./lua/bury.lua" with { type: "text" };
+import cancelLua from "./lua/cancel.lua" with { type: "text" };
 import claimLua from "./lua/claim.lua" with { type: "text" };
 import discardLua from "./lua/discard.lua" with { type: "text" };
 import enqueueLua from "./lua/enqueue.lua" with { type: "text" };
@@ -81,6 +82,8 @@ export const scripts = {
   requeue: script("requeue", requeueLua, 3),
   discard: script("discard", discardLua, 1),
   prune: script("prune", pruneLua, 2),
+  // Jobs canceled wherever they are (lib/engine/cancel.ts, from Queue.cancel and Admin.cancel).
+  cancel: script("cancel", cancelLua, 6),
 } as const;
 
 /**

@@ -3,6 +3,9 @@
 // and `result` and the dashboard show them.
 //   finished: F<end ms> <run ms> <attempt> <max> <enqueued ms|-> <worker JSON>\n<task JSON>\n<payload>\n<result JSON>
 //   failed:   X<end ms> <run ms|-> <attempt|-> <max|-> <enqueued ms|-> <letter id|-> <worker JSON>\n<task JSON>\n<payload>\n<error>
+//   canceled: C<end ms> <attempt|-> <max|-> <enqueued ms|-> <worker JSON>\n<task JSON>\n<payload>\n<where it was>
+// (the canceled value is made in Lua by cancel.lua: the job's state when it was canceled,
+// queued, scheduled, retrying, parked or started; the worker is the one running it, or "").
 // The end time is Redis' (finish.lua prepends `F<now> `; the failed value is made in Lua by
 // failed_value in lua/dead.lua); the run's start is end - run ms, measured on the worker's
 // monotonic clock. Worker and task are JSON strings (they may hold spaces or newlines; JSON
@@ -10,7 +13,7 @@
 // free text.
 
 export interface OutcomeValue {
-  status: "finished" | "failed";
+  status: "finished" | "failed" | "canceled";
   endedAt: number;
   /** How long the run took (ms), null when there was no run (a buried entry). */
   runMs: number | null;
@@ -24,7 +27,7 @@ export interface OutcomeValue {
   task: string;
   /** The payload as stored (JSON text). */
   payload: string;
-  /** The result JSON (finished) or the error (failed). */
+  /** The result JSON (finished), the error (failed), or where the job was (canceled). */
   text: string;
 }
 
@@ -83,10 +86,13 @@ function lines(value: string): string[] | null {
   return out;
 }
 
+const KINDS = { F: "finished", X: "failed", C: "canceled" } as const;
+
 /** Reads an outcome value; null when it is not one (a key written by something else). */
 export function parseOutcome(value: string): OutcomeValue | null {
   const kind = value[0];
-  if (kind !== "F" && kind !== "X") return null;
+  if (kind !== "F" && kind !== "X" && kind !== "C") return null;
+  if (kind === "C") return parseCanceled(value);
   const parts = lines(value.slice(1));
   if (!parts) return null;
   const [header, task, payload, text] = parts as [string, string, string, string];
@@ -96,7 +102,7 @@ export function parseOutcome(value: string): OutcomeValue | null {
   const endedAt = num(tokens[0]);
   if (endedAt === null) return null;
   return {
-    status: kind === "F" ? "finished" : "failed",
+    status: KINDS[kind],
     endedAt,
     runMs: num(tokens[1]),
     attempt: num(tokens[2]),
@@ -104,6 +110,29 @@ export function parseOutcome(value: string): OutcomeValue | null {
     enqueuedAt: num(tokens[4]),
     letter: kind === "X" && tokens[5] !== "-" ? (tokens[5] ?? null) : null,
     worker: jsonString(tokens.slice(numbers).join(" ")),
+    task: jsonString(task) ?? "",
+    payload,
+    text,
+  };
+}
+
+/** A canceled value: no run time and no letter; the last part says where the job was. */
+function parseCanceled(value: string): OutcomeValue | null {
+  const parts = lines(value.slice(1));
+  if (!parts) return null;
+  const [header, task, payload, text] = parts as [string, string, string, string];
+  const tokens = header.split(" ");
+  const endedAt = num(tokens[0]);
+  if (tokens.length <= 4 || endedAt === null) return null;
+  return {
+    status: "canceled",
+    endedAt,
+    runMs: null,
+    attempt: num(tokens[1]),
+    maxAttempts: num(tokens[2]),
+    enqueuedAt: num(tokens[3]),
+    letter: null,
+    worker: jsonString(tokens.slice(4).join(" ")),
     task: jsonString(task) ?? "",
     payload,
     text,

@@ -67,7 +67,7 @@ export async function readStatuses(
  * shard's suffix (`<entry id><idSuffix>`: none on a one-shard queue). An auto id of another
  * shard, or without the suffix where shards have one, names no job here (unknown).
  */
-function ofShard(id: string, keys: QueueKeys): boolean {
+export function ofShard(id: string, keys: QueueKeys): boolean {
   return !isAutoId(id) || entryOfAutoId(id) + keys.idSuffix === id;
 }
 
@@ -179,11 +179,12 @@ function sameRun(earlier: AttemptRecord | undefined, last: AttemptRecord): boole
 /** Runs a job's history shows (include/history.lua keeps as many in the record). */
 const HISTORY_KEPT = 20;
 
-/** A finished or failed job: the outcome value, plus earlier runs from its record. */
+/** A finished, failed or canceled job: the outcome value, plus earlier runs from its record. */
 function ended(id: string, o: OutcomeValue, record: ReadonlyMap<string, string>): JobRecord {
   const startedAt = o.runMs === null ? null : o.endedAt - o.runMs;
   const history = parseHistory(record);
-  if (o.worker !== null && o.runMs !== null) {
+  // A canceled value has no run time: the run it cut short (if any) has no end of its own.
+  if (o.worker !== null && o.runMs !== null && o.status !== "canceled") {
     const last: AttemptRecord = {
       attempt: o.attempt ?? 0,
       worker: o.worker,
@@ -213,5 +214,7 @@ function ended(id: string, o: OutcomeValue, record: ReadonlyMap<string, string>)
     error: o.status === "failed" ? o.text : null,
     history,
     runAt: null,
+    // Where a canceled job was (cancel.lua): `canceled (while started)`.
+    ...(o.status === "canceled" ? { note: `while ${o.text.split("\n")[0]}` } : {}),
   };
 }

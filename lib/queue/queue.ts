@@ -1,7 +1,7 @@
 // The producer side of a queue, for services and the CLIs: enqueue jobs, read them back,
 // wait for them to end.
 
-import { type ProducerOptions, resolveOptions } from "../config.ts";
+import { defaults, type ProducerOptions, resolveOptions } from "../config.ts";
 import { layoutKey, type QueueKeys } from "../engine/keys.ts";
 import { JobNotFoundError } from "../errors.ts";
 import { type RetryPolicy, withRetries } from "../redis/calls.ts";
@@ -21,6 +21,7 @@ import {
   enqueuePreparedMany,
   enqueueStream,
 } from "./bulk.ts";
+import { type CancelVerdict, cancelOnShards } from "./cancel.ts";
 import { ProducerLayout } from "./layout.ts";
 import {
   type Enqueued,
@@ -228,6 +229,18 @@ export class Queue {
   /** Jobs' records in the order of `ids` (null: unknown), each read on its shard. */
   getJobs(ids: readonly string[]): Promise<(JobRecord | null)[]> {
     return this.#call(() => getJobsOnShards(this.client, this.#layout.current.keys, ids));
+  }
+
+  /**
+   * Cancels jobs (docs/internals.md, "Cancel"): a queued, scheduled, retrying or parked job never
+   * runs; a running one's signal aborts on its worker within a second (CanceledError) and its
+   * outcome is ignored. Per id: canceled (and where it was), ended already (a second cancel is
+   * a no-op), or unknown. An id given twice is answered once.
+   */
+  cancel(ids: readonly string[]): Promise<CancelVerdict[]> {
+    const o = { failureTtlS: defaults.failureTtlS, eventsMaxLen: defaults.eventsMaxLen };
+    const { keys } = this.#layout.current;
+    return this.#call(() => cancelOnShards(this.client, keys, ids, o), "nothing canceled");
   }
 
   /**

@@ -54,6 +54,8 @@ export function workerCommands(keys: QueueKeys, name: string): string[][] {
     ["ZADD", delayed, "0", "x"],
     ["ZREM", delayed, "x"],
     ["ZRANGEBYSCORE", delayed, "0", "0"],
+    // The jobs canceled lately (lib/worker/cancels.ts).
+    ["ZRANGEBYSCORE", keys.canceled, "0", "0"],
     ["ZCARD", delayed],
     ["ZPOPMIN", `${keys.parkedPrefix}permission-check`, "1"],
     ["HSET", keys.tasks, "f", "v"],

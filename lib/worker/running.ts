@@ -4,11 +4,13 @@
 
 import type { WorkerOptions } from "../config.ts";
 import type { QueueKeys } from "../engine/keys.ts";
+import { CanceledError } from "../errors.ts";
 import { type Logger, throttled } from "../log.ts";
 import type { Redis } from "../redis/connect.ts";
 import { within } from "../time.ts";
 import type { Task } from "../types.ts";
 import { Attempt, type AttemptResult, GivenUp, runAttempt } from "./attempt.ts";
+import { RecentIds } from "./cancels.ts";
 import type { Startable } from "./entries.ts";
 import {
   CORRUPT,
@@ -31,6 +33,8 @@ interface RunningJob extends Startable {
    * difference on one host's clock (never compared with another's: the end time is Redis').
    */
   startedAt: number;
+  /** Its job was canceled (lib/worker/cancels.ts): the outcome is ignored, logged as such. */
+  canceled?: boolean;
 }
 
 export class Jobs {
@@ -61,6 +65,8 @@ export class Jobs {
    */
   #writing = new Map<string, RunningJob>();
   #emptied: (() => void)[] = [];
+  /** Jobs canceled lately: not started here (lib/worker/cancels.ts). */
+  #canceled = new RecentIds();
   #ticker: ReturnType<typeof setInterval> | undefined;
   #closed = false;
   #tickMs = 0;
@@ -115,8 +121,33 @@ export class Jobs {
     this.outcomes.startedSince++;
     this.#watchDeadlines(limitMs);
     if (kind === "claim") this.log.log("info", "claimed", { job: job.jobId, attempt: job.attempt });
+    // Canceled before it started (held for a slot, or read just after the look saw it): it
+    // never runs; its entry is acknowledged as any canceled job's (fail.lua finds the outcome).
+    if (this.#canceled.has(job.jobId)) {
+      this.#abortCanceled(running);
+      return;
+    }
     const { jobId: id, attempt, maxAttempts } = job;
     runAttempt(task, { id, task: job.task, attempt, maxAttempts }, job.payload, running.current);
+  }
+
+  /**
+   * A job was canceled (lib/worker/cancels.ts): if it runs here, its signal aborts with a
+   * CanceledError; if it is held or comes later, it will not start.
+   */
+  cancel(jobId: string): void {
+    this.#canceled.add(jobId);
+    for (const job of this.#running.values()) {
+      if (job.jobId === jobId && !job.canceled) this.#abortCanceled(job);
+    }
+    for (const job of this.held.values()) {
+      if (job.jobId === jobId) this.log.log("info", "canceled before it started", { job: jobId });
+    }
+  }
+
+  #abortCanceled(job: RunningJob): void {
+    job.canceled = true;
+    job.current.abort(new CanceledError(job.jobId));
   }
 
   /**
@@ -194,7 +225,9 @@ export class Jobs {
         { ...job, permanent: r.permanent, retryAfterMs: r.retryAfterMs },
         this.o,
       );
-      const rerun = retryIn !== null && this.holdRerun();
+      // A canceled job's failure only acknowledges its entry (fail.lua: it has an outcome):
+      // no slot is held for a rerun.
+      const rerun = retryIn !== null && !job.canceled && this.holdRerun();
       this.outcomes.add({ kind: "fail", ...base, error: r.error, retryInMs: retryIn, rerun });
     }
     this.#writing.set(entryId, job);
@@ -209,7 +242,10 @@ export class Jobs {
       ms: job ? Math.round(performance.now() - job.startedMono) : undefined,
       attempt: job ? `${job.attempt}/${job.maxAttempts}` : undefined,
     };
-    if (outcome.kind === "finish") {
+    if (job?.canceled && reply === 0) {
+      // The canceled outcome was there first: nothing of this run is written.
+      this.log.log("info", "canceled (the task's outcome is ignored)", fields);
+    } else if (outcome.kind === "finish") {
       this.processed++;
       const bad = reply === CORRUPT || reply === UNRECORDED || reply === WRITTEN;
       this.log.log(bad ? "error" : "info", FINISHED[reply] ?? "finished", fields);

@@ -6,6 +6,7 @@ import type { Redis } from "../redis/connect.ts";
 import { type MemoryWatch, readMemory } from "../redis/memory.ts";
 import { watchdog } from "../redis/watchdog.ts";
 import { every } from "../time.ts";
+import { CancelWatch } from "./cancels.ts";
 import type { Leases } from "./leases.ts";
 import type { Links } from "./links.ts";
 import { heartbeat } from "./presence.ts";
@@ -54,6 +55,8 @@ export class Upkeep {
       return Promise.all([promote, probe]);
     });
     this.#every(o.heartbeatEveryMs, () => this.#heartbeat());
+    const cancels = new CancelWatch(() => this.#client, keys, this.d.jobs);
+    this.#every(o.cancelCheckMs, () => cancels.look());
     // While Redis is full, its memory is read more often than at each heartbeat: draining
     // moves it quickly, and a paused worker should resume soon after there is room.
     this.#every(Math.min(FULL_POLL_MS, o.heartbeatEveryMs), () =>

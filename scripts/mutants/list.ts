@@ -453,6 +453,21 @@ export const mutants: Mutant[] = [
     "(?:stream|delayed|dead|stats)$/", "(?:stream|stats)$/", [T("dashboard.queues")]),
   m("usage-parent-unnamed", "bin/_cli.ts", "courier dead list --help reads USAGE courier dead list",
     "const parent = inner.parent ? await namedUnder(inner.parent, cmd) : cmd;", "const parent = inner.parent ?? cmd;", [T("dead.cli")]),
+  // Cancel (cancel.lua, lib/worker/cancels.ts, lib/worker/running.ts): a queued job never runs,
+  // a running one is aborted, an ended one is left alone, a canceled failure neither retries
+  // nor dead-letters.
+  m("cancel-queued-entry-kept", LUA("cancel"), "a canceled queued job's entry leaves the stream: no worker runs it",
+    "      redis.call('XDEL', KEYS[1], e)", "", [T("cancel.cli")]),
+  m("cancel-delayed-kept", LUA("cancel"), "a canceled scheduled or retrying job leaves the delayed set",
+    "    redis.call('ZREM', KEYS[2], id)", "", [T("cancel.worker")]),
+  m("cancel-ended-overwritten", LUA("cancel"), "a job that ended is left as it is: a second cancel is a no-op",
+    "  if kind then", "  if false then", [T("cancel.cli")]),
+  m("cancel-not-watched", "lib/worker/upkeep.ts", "a worker running a canceled job aborts its signal",
+    "    this.#every(o.cancelCheckMs, () => cancels.look());", "", [T("cancel.cli"), T("cancel.worker")]),
+  m("cancel-held-started", "lib/worker/running.ts", "a canceled job a worker holds for a slot never starts",
+    "    if (this.#canceled.has(job.jobId)) {", "    if (false) {", [T("cancel.worker")]),
+  m("cancel-failure-retried", FAIL, "a failure of a job that has an outcome (canceled) only acknowledges its entry",
+    "    if rtype == 'string' then\n      job.code = 0", "    if false then\n      job.code = 0", [T("cancel.worker")]),
 ];
 
 // The engine's mutants (scripts/mutants/engine.ts).

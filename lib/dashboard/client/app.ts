@@ -81,6 +81,13 @@ function wire(): void {
     e.preventDefault();
     location.hash = `#/jobs/${encodeURIComponent($<HTMLInputElement>("job-id").value.trim())}`;
   });
+  $("job-cancel").addEventListener("click", async () => {
+    const id = $("job-title").textContent ?? "";
+    const done = await act(`/api/jobs/${encodeURIComponent(id)}/cancel`);
+    if (!done) return;
+    say(done.verdict === "canceled" ? `Canceled ${id}` : `${id} had ended (${done.status})`);
+    void showJob(id);
+  });
   $("requeue-all").addEventListener("click", async () => {
     const done = await act("/api/dead/requeue-all");
     if (done) say(`Requeued ${done.requeued} dead jobs`);

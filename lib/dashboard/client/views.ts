@@ -121,6 +121,7 @@ export async function showJob(id: string): Promise<void> {
   const job = await api(`/api/jobs/${encodeURIComponent(id)}`).catch(failed);
   const fields = [
     "status",
+    "note",
     "task",
     "attempts",
     "maxAttempts",
@@ -134,6 +135,10 @@ export async function showJob(id: string): Promise<void> {
   $("job-fields").replaceChildren(
     ...(job ? fields.flatMap((f) => [el("dt", f), el("dd", job[f] ?? "–")]) : []),
   );
+  // Cancel only a job that has not ended (the server answers an ended one as a no-op anyway).
+  const cancel = $<HTMLButtonElement>("job-cancel");
+  cancel.hidden = !job || ["finished", "failed", "canceled"].includes(String(job.status));
+  cancel.disabled = !state.actions;
   $("job-payload").textContent = job ? JSON.stringify(job.payload, null, 2) : "";
   $("job-result").textContent = job ? JSON.stringify(job.result, null, 2) : "";
   const history = (job?.history ?? []) as Row[];

@@ -1,0 +1,131 @@
+-- Cancel jobs (docs/internals.md, "Cancel"): per id, atomically, wherever the job is now.
+-- An outcome exists: the job ended, nothing is written ('ended' and how). Else the job is
+-- taken out of where it waits: the delayed set (a delayed enqueue or a retry's back-off:
+-- ZREM), a parked set (ZREM), the stream not yet delivered (XDEL of its entry: no worker can
+-- read it any more); a delivered entry (pending: running, or held by a worker) is left for its
+-- worker, which acknowledges it. In every such case the canceled outcome `C…` is written to
+-- r:<id> with SET NX and the failure TTL, so a running job's finish loses (first outcome wins)
+-- and its failure only acknowledges its entry (fail.lua: the job has an outcome); the record,
+-- if any, says `status canceled` and gets the same TTL. The id goes into the shard's
+-- `canceled` set (scored by Redis' ms, trimmed by age here), which workers running jobs read
+-- every cancelCheckMs to abort a canceled job's signal; one `canceled` event per call; the
+-- `canceled` counter.
+-- Reads come first per id (TYPE, HGETALL, XPENDING, XRANGE, ZSCORE); a key of a queue-wide
+-- kind of the wrong type refuses the call before any write.
+--
+-- KEYS[1] stream  KEYS[2] delayed  KEYS[3] events  KEYS[4] stats  KEYS[5] canceled (zset)
+-- KEYS[6] tasks (hash: parked:<task> counts)
+-- ARGV[1] result prefix  ARGV[2] record prefix  ARGV[3] parked prefix  ARGV[4] group
+-- ARGV[5] failure TTL (s)  ARGV[6] events max len  ARGV[7] ms a canceled id stays in the set
+-- ARGV[8..] job ids of this shard (an auto id with the shard's suffix, `<entry id>:<s>`)
+-- Returns per id {verdict, detail}: 'canceled' and where it was (queued, scheduled, retrying,
+-- parked, started); 'ended' and how (finished, failed, canceled); 'unknown' and ''; 'corrupt'
+-- and the type r:<id> or the record holds, `string` for an r:<id> that is no outcome (nothing
+-- written for that id).
+--- @include wrongtype
+--- @include counters
+--- @include clock
+--- @include readd
+local wrong = wrong_type({ KEYS[1], 'stream', KEYS[2], 'zset', KEYS[3], 'stream',
+  KEYS[4], 'hash', KEYS[5], 'zset', KEYS[6], 'hash' })
+if wrong then return wrong end
+local rprefix, jprefix, pprefix, group = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+local ENDED = { F = 'finished', X = 'failed', C = 'canceled' }
+local now = clock_ms()
+local out, canceled, parked = {}, {}, {}
+
+-- A stream id Redis takes (as status.lua): an auto-form id past 64 bits is no entry.
+local U64_MAX = '18446744073709551615'
+local function u64(n)
+  n = string.gsub(n, '^0+(%d)', '%1')
+  return #n < #U64_MAX or (#n == #U64_MAX and n <= U64_MAX)
+end
+local function is_entry(id)
+  local ms, seq = string.match(id or '', '^(%d+)%-(%d+)$')
+  return ms ~= nil and u64(ms) and u64(seq)
+end
+
+-- The canceled value of r:<id> (lib/engine/outcome.ts): C<end> <attempt> <max> <enqueued>
+-- <worker JSON>\n<task JSON>\n<payload>\n<where it was>.
+local function canceled_value(f, attempt, enqueued, worker, from)
+  local p = string.gsub(f.p or '', '[\r\n]', ' ')
+  local function n(v) return (v and string.find(tostring(v), '^%d+$')) and tostring(v) or '-' end
+  return 'C' .. string.format('%.0f', now) .. ' ' .. n(attempt) .. ' ' .. n(f.m) .. ' ' ..
+    n(enqueued) .. ' ' .. cjson.encode(worker or '') .. '\n' .. cjson.encode(f.t or '') .. '\n' ..
+    p .. '\n' .. from
+end
+
+-- Where job `id` waits, taken out of it unless delivered: {from, fields, attempt, worker}, or nil.
+local function take_out(id, record)
+  local e = record.e
+  local auto = string.match(id, '^(%d+%-%d+):%d+$') or id
+  if not e and is_entry(auto) then e = auto end
+  if is_entry(e) then
+    -- No group yet (no worker has joined): nothing was delivered.
+    local ok, pending = pcall(redis.call, 'XPENDING', KEYS[1], group, e, e, 1)
+    local p = ok and pending[1]
+    local f = entry_at(KEYS[1], e)
+    if p and f then
+      local owner = string.gsub(p[2], '~gone$', '')
+      return { from = 'started', f = f, attempt = (count(f.a) or 0) + p[4], worker = owner }
+    end
+    if f then
+      redis.call('XDEL', KEYS[1], e)
+      return { from = 'queued', f = f, attempt = count(f.a) }
+    end
+  end
+  if redis.call('ZSCORE', KEYS[2], id) then
+    redis.call('ZREM', KEYS[2], id)
+    local from = record.status == 'retrying' and 'retrying' or 'scheduled'
+    return { from = from, f = record, attempt = count(record.a) }
+  end
+  local task = record.waiting_for
+  if task and redis.call('TYPE', pprefix .. task).ok == 'zset'
+    and redis.call('ZREM', pprefix .. task, id) == 1 then
+    parked[task] = true
+    return { from = 'parked', f = record, attempt = count(record.a) }
+  end
+end
+
+for i = 8, #ARGV do
+  local id = ARGV[i]
+  local rkey, jkey = rprefix .. id, jprefix .. id
+  local rtype = redis.call('TYPE', rkey).ok
+  local jtype = redis.call('TYPE', jkey).ok
+  local kind = rtype == 'string' and ENDED[string.sub(redis.call('GET', rkey), 1, 1)]
+  if kind then
+    out[#out + 1] = { 'ended', kind }
+  elseif rtype ~= 'none' or (jtype ~= 'none' and jtype ~= 'hash') then
+    out[#out + 1] = { 'corrupt', rtype ~= 'none' and rtype or jtype }
+  else
+    local record = to_map(redis.call('HGETALL', jkey))
+    local at = take_out(id, record)
+    if not at then
+      out[#out + 1] = { 'unknown', '' }
+    else
+      local enqueued = auto_ms(id) or record.q
+      redis.call('SET', rkey, canceled_value(at.f, at.attempt, enqueued, at.worker, at.from),
+        'NX', 'EX', ARGV[5])
+      if jtype == 'hash' then
+        redis.call('HSET', jkey, 'status', 'canceled')
+        redis.call('EXPIRE', jkey, ARGV[5])
+      end
+      redis.call('ZADD', KEYS[5], string.format('%.0f', now), id)
+      canceled[#canceled + 1] = id
+      out[#out + 1] = { 'canceled', at.from }
+    end
+  end
+end
+for task in pairs(parked) do
+  redis.call('HSET', KEYS[6], 'parked:' .. task, redis.call('ZCARD', pprefix .. task))
+end
+if #canceled > 0 then
+  -- As the finish: the events stream keeps about ARGV[6] jobs' events, not entries.
+  local keep = math.max(1, math.ceil(tonumber(ARGV[6]) / #canceled))
+  redis.call('XADD', KEYS[3], 'MAXLEN', '~', keep, '*', 'type', 'canceled', 'ids',
+    table.concat(canceled, ','))
+  add_count(KEYS[4], 'canceled', #canceled)
+  local oldest = string.format('%.0f', now - tonumber(ARGV[7]))
+  redis.call('ZREMRANGEBYSCORE', KEYS[5], '-inf', '(' .. oldest)
+end
+return out
