@@ -7,11 +7,12 @@
 // behind at most one batch of lower ones, i.e. about LOW_MS at most, however long the backlog.
 // For contrast, one probe job enqueued at the tail of the low queue (what a job without
 // priority waits): the backlog's length divided by the throughput.
-import { percentile } from "../_figures.ts";
-import { flush } from "../_redis.ts";
+
 import { Queue } from "../../lib/queue/queue.ts";
 import { defineTask } from "../../lib/types.ts";
 import { Worker } from "../../lib/worker/worker.ts";
+import { percentile } from "../_figures.ts";
+import { flush } from "../_redis.ts";
 import type { Ctx } from "./_common.ts";
 
 /** Run time of a low job (ms): a slot frees every LOW_MS / C on average. */
