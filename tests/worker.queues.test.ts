@@ -143,8 +143,8 @@ describe("weighted order", () => {
     const rec = recorder(false);
     // Every draw lands at the top of the range: the last queue that wants a slot wins it. In
     // strict order (the first test) it would wait for the first queue to empty. The first slot
-    // goes to the first loop that asks (a's: the loops start in the queues' order, and b's has
-    // not asked yet); every later one is drawn.
+    // may go to a loop of a's before b's has asked (the loops start in the queues' order; with
+    // six shards, a's empty shards pass it on): every later one is drawn.
     const w = await startWorker({
       prefix,
       queues: ["a", "b"],
@@ -156,6 +156,7 @@ describe("weighted order", () => {
     });
     await until(() => rec.started.length === 8, "every job to start");
     await w.stop();
-    expect(rec.started).toEqual(["a", ...Array(4).fill("b"), ...Array(3).fill("a")]);
+    expect(rec.started.slice(0, 5).filter((t) => t === "b")).toHaveLength(4);
+    expect(rec.started.slice(5)).toEqual(["a", "a", "a"]);
   });
 });
