@@ -5,7 +5,7 @@
 // of several queues (`queue: "high,default,low"`) reads every shard of each, in the queues'
 // order (lib/worker/order.ts, lib/worker/queues.ts).
 
-import { resolveOptions, type WorkerOptions } from "../config.ts";
+import { defaults, resolveOptions, type WorkerOptions } from "../config.ts";
 import type { QueueKeys } from "../engine/keys.ts";
 import type { RedisRefusedError } from "../errors.ts";
 import { type Logger, silentLogger } from "../log.ts";
@@ -84,7 +84,7 @@ export class Worker {
 
   /** Connects, opens the queue's layout, joins every shard's consumer group and starts processing. */
   static async start(config: WorkerConfig): Promise<Worker> {
-    const list = queueList(config.queue ?? "default", config.queues);
+    const list = queueList(config.queue ?? defaults.queue, config.queues);
     const name = config.name || defaultWorkerName();
     const o = resolveOptions({ ...config, queue: list[0], name });
     const several = list.length > 1;
