@@ -30,7 +30,7 @@ const command = defineCommand({
   args: {
     concurrency: {
       type: "string",
-      description: `Jobs run at once, over all the queue's shards (default ${defaults.concurrency})`,
+      description: `Jobs run at once, over all the queue's shards (and all the queues, given several) (default ${defaults.concurrency})`,
     },
     burst: { type: "boolean", description: "Exit 0 once nothing is waiting, delayed or in flight" },
     name: {
