@@ -26,6 +26,7 @@ import { enqueue } from "./workloads/enqueue.ts";
 import { io } from "./workloads/io.ts";
 import { latency } from "./workloads/latency.ts";
 import { noop } from "./workloads/noop.ts";
+import { priority } from "./workloads/priority.ts";
 
 /** Workloads in run order; `aof` ones run a second time with AOF on. */
 const WORKLOADS: Record<string, { run: Workload; aof: boolean; byDefault: boolean }> = {
@@ -37,12 +38,14 @@ const WORKLOADS: Record<string, { run: Workload; aof: boolean; byDefault: boolea
   profile: { run: profile, aof: false, byDefault: false },
   // Issue 12: a local 3+3 Redis Cluster against the same code on this one server.
   cluster: { run: cluster, aof: false, byDefault: false },
+  // Issue 13: a high job's wait to start while the worker is saturated with low ones.
+  priority: { run: priority, aof: false, byDefault: false },
 };
 const IMPLS: Record<Contender, ContenderImpl> = { courier, bullmq, raw, rq };
 
 const USAGE = `usage: bun bench/run.ts [options]
   --only LIST         workloads, comma-separated: ${Object.keys(WORKLOADS).join(",")}
-                      (default: all but profile and cluster)
+                      (default: all but profile, cluster and priority)
   --size SIZE         tiny | small | full (default small, ~7 min here; full: the issue's sizes, ~30 min)
   --rounds N          rounds per figure (default 3): each JSON line has the median, min and max
                       over them, the table shows medians, the targets the best round

@@ -19,6 +19,7 @@ import {
   shardsArgs,
   UsageError,
 } from "./_cli.ts";
+import { orderArg, orderArgs } from "./_order.ts";
 
 const command = defineCommand({
   meta: {
@@ -29,7 +30,7 @@ const command = defineCommand({
   args: {
     concurrency: {
       type: "string",
-      description: `Jobs run at once, over all the queue's shards (default ${defaults.concurrency})`,
+      description: `Jobs run at once, over all the queue's shards (and all the queues, given several) (default ${defaults.concurrency})`,
     },
     burst: { type: "boolean", description: "Exit 0 once nothing is waiting, delayed or in flight" },
     name: {
@@ -71,6 +72,11 @@ const command = defineCommand({
     ...shardsArgs,
     ...durabilityArgs,
     ...commonArgs,
+    queue: {
+      type: "string",
+      description: `Queue name, or several separated by commas, served in that order: high,default,low takes from high whenever it has jobs (env COURIER_QUEUE; default ${defaults.queue})`,
+    },
+    ...orderArgs,
   },
   async run({ args }) {
     const logFormat = args["log-format"] ?? "auto";
@@ -91,6 +97,7 @@ const command = defineCommand({
       healthPort: intArg(args["health-port"], "health-port", 1, 65_535),
       healthHost: args["health-host"],
       logFormat: logFormat as "human" | "json" | "auto",
+      ...orderArg(args),
     }).catch((err) => {
       throw withPortHint(err, "give another --health-port");
     });

@@ -138,6 +138,18 @@ describe("bun run bench", () => {
     }
   }, 30_000);
 
+  test("--only priority: a high job's wait to start on a worker saturated with low ones", async () => {
+    const { figures } = await bench(["--only", "priority", "--contenders", "courier"]);
+    for (const f of figures) expectWellFormed(f);
+    const names = figures.map((f) => f.name);
+    expect(names).toEqual([
+      "priority.high-start.p50",
+      "priority.high-start.p90",
+      "priority.high-start.max",
+      "priority.fifo-start",
+    ]);
+  }, 60_000);
+
   test("--only cluster: a 3+3 cluster against this one server (6 shards and 1), 1 to 3 worker processes", async () => {
     const { figures, file } = await bench(["--only", "cluster", "--contenders", "courier"]);
     for (const f of figures) expectWellFormed(f);

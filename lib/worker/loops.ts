@@ -47,6 +47,8 @@ export interface LaneDeps {
    * it out (its loops then have slots of their own).
    */
   slots?: Slots;
+  /** The rank of this shard's queue among a worker's queues (lib/worker/order.ts; 0 first). */
+  rank?: number;
 }
 
 export class Lanes {
@@ -89,11 +91,20 @@ export class Lanes {
   }
 
   async #turns(lane: Lane): Promise<void> {
+    const rank = this.d.rank ?? 0;
+    /** This loop's place in the line for slots while it waits (Slots.wait). */
+    const line = { ticket: null as number | null };
+    try {
+      await this.#turnsIn(lane, rank, line);
+    } finally {
+      this.#slots.served(line.ticket, rank); // an ended loop leaves the line
+    }
+  }
+
+  async #turnsIn(lane: Lane, rank: number, line: { ticket: number | null }): Promise<void> {
     const { o } = this.d;
     const shared = this.#slots;
     let failures = 0;
-    /** This loop's place in the line for slots while it waits (Slots.wait). */
-    let ticket: number | null = null;
     while (!this.d.stopping()) {
       this.lastTurn = performance.now();
       // Several shards, this one empty at the last read: wait for its next entry holding no
@@ -102,16 +113,19 @@ export class Lanes {
       let free = 0;
       if (!idle) {
         const share = Math.ceil(o.concurrency / this.#running);
-        const slots = Math.min(share, shared.free());
+        const slots = Math.min(share, shared.free(rank));
         free = slots > 0 ? this.d.take(slots) : 0;
         if (free <= 0) {
-          ticket ??= shared.ticket();
-          await shared.wait(ticket);
+          line.ticket ??= shared.ticket(rank);
+          await shared.wait(line.ticket);
           continue;
         }
-        ticket = null;
+        shared.served(line.ticket, rank);
+        line.ticket = null;
       }
       shared.reserved += free;
+      // A read with slots in hand may bring more of this rank's jobs: later ranks wait for it.
+      if (!idle) shared.reading(rank, 1);
       try {
         const got = await this.#fetch(idle ? 1 : free, lane, shared.shared ? idle : null);
         failures = 0;
@@ -120,6 +134,7 @@ export class Lanes {
         if (this.d.stopping() || this.d.refused(err)) return;
         await this.#recover(err, failures++);
       } finally {
+        if (!idle) shared.reading(rank, -1);
         shared.reserved -= free;
         this.wake();
       }
@@ -199,7 +214,7 @@ export class Lanes {
       for (const job of toRun) {
         // Claimed, yet its job ended here since the claim was sent: done (lib/worker/written.ts).
         if (seen?.written.has(job.entryId)) continue;
-        if (admit) this.#slots.admit(jobs, job, () => this.#start(job, kind));
+        if (admit) this.#slots.admit(jobs, job, () => this.#start(job, kind), this.d.rank);
         else jobs.launch(job, kind);
       }
       return count;

@@ -36,6 +36,8 @@ export interface ShardParts {
   /** This shard's connections (opened for it: lib/worker/links.ts). */
   links: Links;
   slots: Slots;
+  /** The rank of this shard's queue among the worker's queues (lib/worker/order.ts; 0 first). */
+  rank?: number;
   /** This shard began to stop (told to, or refused for good): the worker stops every shard. */
   onStopping: () => void;
 }
@@ -103,6 +105,7 @@ export class ShardWorker {
       refused: (err) => this.#stop.refused(err),
       retryMs: (failures) => exponentialMs(100, failures, o.reconnectMaxMs),
       slots: p.slots,
+      rank: p.rank,
     });
     this.#upkeep = new Upkeep({
       ...{ o, keys: this.keys, name: o.name, tasks, links, leases, stalled },

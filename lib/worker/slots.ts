@@ -7,7 +7,15 @@
 // without holding a slot: a slot held for blockMs would be kept from the shards that have
 // jobs. What such a read brings while every slot is busy is held, pending on this worker and
 // leased, and started before anything else once a slot frees (at most one per read loop).
+//
+// A worker of several queues (lib/worker/order.ts) gives each shard worker the rank of its
+// queue: a freed slot goes to the rank the order picks among those that want one (loops in the
+// line or reading with slots in hand, held entries); the others see no free slot until it is
+// served (`free(rank)`), so a later queue reads only once every earlier one came back empty,
+// and a later queue's held entry waits behind an earlier queue's. One queue: every rank is 0,
+// and nothing is gated.
 import type { Startable } from "./entries.ts";
+import { type OrderOptions, pickRank } from "./order.ts";
 import type { Jobs } from "./running.ts";
 
 interface Held {
@@ -15,6 +23,7 @@ interface Held {
   job: Startable;
   /** Starts the job; false when it may not start yet (Redis full past the memory budget). */
   start: () => boolean;
+  rank: number;
 }
 
 export class Slots {
@@ -23,11 +32,21 @@ export class Slots {
   /** Loops waiting for a free slot, by ticket: the order they began to wait. */
   #waiting: { ticket: number; resolve: () => void }[] = [];
   #tickets = 0;
+  /** Each loop in the line (from ticket() to served()): its rank. */
+  #wanting = new Map<number, number>();
+  /** Reads in flight with slots in hand, per rank (a rank reading may have more jobs). */
+  #reading = new Map<number, number>();
+  /** The rank free slots go to now (a weighted draw, kept until that rank is served). */
+  #turn: number | null = null;
   #jobs: Jobs[] = [];
   /** Entries delivered while every slot was busy, oldest first. */
   #held: Held[] = [];
 
-  constructor(readonly concurrency: number) {}
+  /** `order`: how ranks take turns (a worker of several queues); null: one queue, no ranks. */
+  constructor(
+    readonly concurrency: number,
+    readonly order: OrderOptions | null = null,
+  ) {}
 
   /** A shard's jobs count against the limit from now on. */
   join(jobs: Jobs): void {
@@ -42,8 +61,14 @@ export class Slots {
   /**
    * Slots free for new jobs. Outcomes waiting to be written (Redis slow or away) count against
    * them beyond `concurrency`, so what a worker holds stays bounded by twice its concurrency.
+   * None for `rank` while the order gives the slots to another rank that wants them.
    */
-  free(): number {
+  free(rank = 0): number {
+    const free = this.#free();
+    return free > 0 && this.#gated(rank) ? 0 : free;
+  }
+
+  #free(): number {
     let running = 0;
     let writing = 0;
     for (const jobs of this.#jobs) {
@@ -60,12 +85,30 @@ export class Slots {
 
   /** Someone waits for a slot: a loop with entries to read, or a held entry. */
   get wanted(): boolean {
-    return this.#waiting.length > 0 || this.#held.length > 0;
+    return this.#wanting.size > 0 || this.#held.length > 0;
   }
 
-  /** A place in the line for slots, behind every loop that has one now. */
-  ticket(): number {
-    return ++this.#tickets;
+  /** A place in the line for slots, behind every loop that has one now (of rank `rank`). */
+  ticket(rank = 0): number {
+    const ticket = ++this.#tickets;
+    this.#wanting.set(ticket, rank);
+    return ticket;
+  }
+
+  /** A loop of `rank` began (`delta` 1) or ended (-1) a read with slots in hand. */
+  reading(rank: number, delta: 1 | -1): void {
+    const n = (this.#reading.get(rank) ?? 0) + delta;
+    if (n > 0) this.#reading.set(rank, n);
+    else this.#reading.delete(rank);
+  }
+
+  /**
+   * A loop of `rank` got its slots, or ended: out of the line (its `ticket`, if it had one), and
+   * its rank's turn is used (the next is drawn afresh).
+   */
+  served(ticket: number | null, rank = 0): void {
+    if (ticket !== null) this.#wanting.delete(ticket);
+    if (rank === this.#turn) this.#turn = null;
   }
 
   /**
@@ -80,20 +123,54 @@ export class Slots {
   }
 
   /** Starts `job` now if a slot is free and nothing was held before it, else holds it. */
-  admit(jobs: Jobs, job: Startable, start: () => boolean): void {
-    if (this.#held.length === 0 && this.free() > 0 && start()) return;
+  admit(jobs: Jobs, job: Startable, start: () => boolean, rank = 0): void {
+    if (this.#held.length === 0 && this.free(rank) > 0 && start()) return;
     jobs.held.set(job.entryId, job);
-    this.#held.push({ jobs, job, start });
+    this.#held.push({ jobs, job, start, rank });
   }
 
-  /** Held entries start on the free slots, then every waiting loop looks again, oldest first. */
+  /**
+   * Held entries start on the free slots, oldest first within the rank whose turn it is, then
+   * every waiting loop looks again, oldest first (the line's ranks decide who gets a slot).
+   */
   wake(): void {
-    for (let first = this.#held[0]; first; first = this.#held[0]) {
-      // Not held any more: its shard stopped (Jobs.close), and the stop releases its entry.
-      const gone = !first.jobs.held.has(first.job.entryId);
-      if (!gone && (this.free() <= 0 || !first.start())) break;
-      this.#held.shift();
+    // Not held any more: its shard stopped (Jobs.close), and the stop releases its entry.
+    this.#held = this.#held.filter((h) => h.jobs.held.has(h.job.entryId));
+    while (this.#held.length > 0 && this.#free() > 0) {
+      const at = this.#nextHeld();
+      const next = this.#held[at];
+      if (next === undefined || !next.start()) break;
+      this.#held.splice(at, 1);
+      if (next.rank === this.#turn) this.#turn = null;
     }
     for (const w of this.#waiting.splice(0)) w.resolve();
+  }
+
+  /** The held entry to start next: the oldest of the rank whose turn it is (-1: a loop's turn). */
+  #nextHeld(): number {
+    if (this.order === null) return 0;
+    const rank = this.#turnAmong(new Set());
+    return this.#held.findIndex((h) => h.rank === rank);
+  }
+
+  /** Slots go to another rank than `rank` now (a worker of several queues only). */
+  #gated(rank: number): boolean {
+    return this.order !== null && this.#turnAmong(new Set([rank])) !== rank;
+  }
+
+  /**
+   * The rank whose turn it is among those wanting a slot (loops in the line or reading, held
+   * entries) and `asking`: strict, the first; weighted, one drawn by weight and kept until it
+   * is served.
+   */
+  #turnAmong(asking: Set<number>): number {
+    const ranks = asking;
+    for (const rank of this.#wanting.values()) ranks.add(rank);
+    for (const rank of this.#reading.keys()) ranks.add(rank);
+    for (const h of this.#held) ranks.add(h.rank);
+    const order = this.order as OrderOptions;
+    if (order.order === "strict") return pickRank(order, ranks);
+    if (this.#turn === null || !ranks.has(this.#turn)) this.#turn = pickRank(order, ranks);
+    return this.#turn as number;
   }
 }

@@ -1,23 +1,24 @@
 // The worker: reads every shard of its queue, one shard's worker each (lib/worker/shard.ts:
 // read → run → write the outcome, leases, claims, promotions, a graceful stop), under one
 // concurrency limit (lib/worker/slots.ts). A queue of one shard has one. The chain is told in
-// docs/internals.md. Connections: lib/worker/links.ts; stopping: lib/worker/stop.ts.
+// docs/internals.md. Connections: lib/worker/links.ts; stopping: lib/worker/stop.ts. A worker
+// of several queues (`queue: "high,default,low"`) reads every shard of each, in the queues'
+// order (lib/worker/order.ts, lib/worker/queues.ts).
 
-import { resolveOptions, type WorkerOptions } from "../config.ts";
-import { checkFormat } from "../engine/format.ts";
-import { type QueueKeys, queueKeys } from "../engine/keys.ts";
-import { type Layout, openLayout } from "../engine/layout.ts";
-import { ConfigError, type RedisRefusedError, UnavailableError } from "../errors.ts";
+import { defaults, resolveOptions, type WorkerOptions } from "../config.ts";
+import type { QueueKeys } from "../engine/keys.ts";
+import type { RedisRefusedError } from "../errors.ts";
 import { type Logger, silentLogger } from "../log.ts";
 import { defaultWorkerName, lostWhileStarting } from "../redis/connect.ts";
 import { Outage } from "../redis/outage.ts";
-import { checkPermissions, workerCommands } from "../redis/permissions.ts";
 import { serverWarnings } from "../redis/server.ts";
 import { maskUrl } from "../redis/url.ts";
 import type { Task } from "../types.ts";
 import { type HealthServer, hostPort, serveHealth } from "./health.ts";
 import { destroyLinks, homeLinks, type Links, openLinks } from "./links.ts";
+import { type OrderOptions, orderOptions, type QueueOrder, queueList } from "./order.ts";
 import { forgetName } from "./presence.ts";
+import { openQueues, type ServedShard } from "./queues.ts";
 import { ShardWorker } from "./shard.ts";
 import { Slots } from "./slots.ts";
 
@@ -25,6 +26,15 @@ export interface WorkerConfig extends Partial<WorkerOptions> {
   // biome-ignore lint/suspicious/noExplicitAny: tasks of any payload type live side by side
   tasks: readonly Task<any, any>[];
   logger?: Logger;
+  /**
+   * The queues served, in order (lib/worker/order.ts); default: `queue`, which may itself be
+   * a comma-separated list ("high,default,low").
+   */
+  queues?: readonly string[];
+  /** How several queues share the slots: "strict" (default) or "weighted". */
+  order?: QueueOrder;
+  /** One weight per queue, for the weighted order (default: all 1). */
+  weights?: readonly number[];
 }
 
 export class Worker {
@@ -32,8 +42,10 @@ export class Worker {
   /** Shard 0's keys (the queue's keys when it has one shard). */
   readonly keys: QueueKeys;
   readonly name: string;
-  /** Shards of the queue, each read by a shard worker of this one. */
+  /** Shards of the (first) queue, each read by a shard worker of this one. */
   readonly shards: number;
+  /** The queues served, in order (one for most workers). */
+  readonly queues: readonly string[];
 
   #log: Logger;
   #tasks: Map<string, Task>;
@@ -43,20 +55,28 @@ export class Worker {
   #stopping = false;
   #stopped: Promise<void> | null = null;
 
-  private constructor(config: WorkerConfig, o: WorkerOptions, layout: Layout, links: Links[]) {
+  private constructor(
+    config: WorkerConfig,
+    o: WorkerOptions,
+    served: ServedShard[],
+    links: Links[],
+    order: OrderOptions | null,
+  ) {
     this.options = o;
     this.name = o.name;
-    this.shards = layout.shards;
-    this.keys = layout.keys[0] ?? queueKeys(o.prefix, o.queue);
+    this.queues = [...new Set(served.map((s) => s.queue))];
+    this.shards = (served[0] as ServedShard).shards;
+    this.keys = (served[0] as ServedShard).keys;
     this.#log = config.logger ?? silentLogger;
     this.#tasks = new Map(config.tasks.map((t) => [t.name, t as Task]));
-    this.#slots = new Slots(o.concurrency);
-    this.#shards = layout.keys.map(
-      (keys, s) =>
+    this.#slots = new Slots(o.concurrency, order);
+    const several = order !== null;
+    this.#shards = served.map(
+      (s, k) =>
         new ShardWorker({
-          ...{ o, keys, tasks: this.#tasks, slots: this.#slots },
-          log: layout.shards > 1 ? shardLog(this.#log, s) : this.#log,
-          links: links[s] as Links,
+          ...{ o, keys: s.keys, tasks: this.#tasks, slots: this.#slots, rank: s.rank },
+          log: shardLog(this.#log, several ? s.queue : null, s.shards > 1 ? s.keys.shard : null),
+          links: links[k] as Links,
           onStopping: () => void this.stop(),
         }),
     );
@@ -64,7 +84,11 @@ export class Worker {
 
   /** Connects, opens the queue's layout, joins every shard's consumer group and starts processing. */
   static async start(config: WorkerConfig): Promise<Worker> {
-    const o = resolveOptions({ ...config, name: config.name || defaultWorkerName() });
+    const list = queueList(config.queue ?? defaults.queue, config.queues);
+    const name = config.name || defaultWorkerName();
+    const o = resolveOptions({ ...config, queue: list[0], name });
+    const several = list.length > 1;
+    const order = orderOptions(list.length, config.order, config.weights, o.random);
     const outage = new Outage(config.logger ?? silentLogger, maskUrl(o.redisUrl));
     config = { ...config, logger: outage.logger };
     const first = await openLinks(o, outage);
@@ -72,21 +96,18 @@ export class Worker {
     let worker: Worker | null = null;
     try {
       const client = first.commands.client;
-      const queue = queueKeys(o.prefix, o.queue);
-      await checkPermissions(client, workerCommands(queue, o.name), o.prefix);
-      // A queue of another format, or with v1 jobs, is refused before the layout is written.
-      await checkFormat(client, queue);
-      const layout = await openLayout(client, o.prefix, o.queue, o.shards, true).catch(fixed);
+      // A queue of another format, or with v1 jobs, is refused before its layout is written.
+      const served = await openQueues(client, o, list);
       // The shards' connections open at once (one after another, a worker of many shards waited
       // for each handshake in turn); those that opened are closed below if one did not.
-      const rest = Array.from({ length: layout.shards - 1 }, (_, i) =>
+      const rest = Array.from({ length: served.length - 1 }, (_, i) =>
         openLinks(o, outage, `-s${i + 1}`),
       );
       const linked = await Promise.allSettled(rest);
       for (const r of linked) if (r.status === "fulfilled") links.push(r.value);
       for (const r of linked) if (r.status === "rejected") throw r.reason;
-      for (const [s, l] of links.entries()) homeLinks(l, layout.keys[s]!.meta);
-      worker = new Worker(config, o, layout, links);
+      for (const [k, l] of links.entries()) homeLinks(l, served[k]!.keys.meta);
+      worker = new Worker(config, o, served, links, several ? order : null);
       const shards = worker.#shards;
       // A connection back (Redis restarted, or one replaced): Redis may hold entries pending on
       // this worker that it does not know of (their acknowledgements lost with the AOF's last
@@ -95,7 +116,7 @@ export class Worker {
       // Only the shard whose connection it is (on a cluster, each hears of its own node only).
       outage.onReady = (name) => shards[shardOfLink(name)]?.readLost();
       // Every shard readied before any fails the start, so the cleanup below sees every claim.
-      const opened = await Promise.allSettled(shards.map((s) => s.open(layout.shards > 1)));
+      const opened = await Promise.allSettled(shards.map((s, k) => s.open(served[k]!.shards > 1)));
       for (const r of opened) if (r.status === "rejected") throw r.reason;
       // Before any log line: a port in use is a usage error, said alone (exit 2).
       if (o.healthPort > 0) worker.#health = serveHealth(worker, o.healthPort, o.healthHost);
@@ -177,7 +198,8 @@ export class Worker {
     const o = this.options;
     this.#log.log("info", "worker started", {
       worker: this.name,
-      queue: o.queue,
+      queue: this.queues.join(","),
+      order: this.queues.length > 1 ? orderText(this.#slots) : undefined,
       shards: this.shards > 1 ? this.shards : undefined,
       concurrency: o.concurrency,
       tasks: [...this.#tasks.keys()].join(","),
@@ -208,21 +230,23 @@ export class Worker {
   }
 }
 
-/**
- * A shard count the queue does not have: the queue's state, fixed at its creation, not an
- * option's spelling (the CLI then points at no --help: the line says what to do).
- */
-function fixed(err: unknown): never {
-  if (!(err instanceof ConfigError) || err instanceof UnavailableError) throw err;
-  throw new UnavailableError(err.message, { cause: err });
-}
-
 /** The shard a connection's name belongs to (lib/worker/links.ts: `courier-worker-s3`; none: 0). */
 function shardOfLink(name: string): number {
   return Number(/-s(\d+)$/.exec(name)?.[1] ?? 0);
 }
 
-/** The worker's logger, naming shard `shard` in every line (a queue of several shards). */
-function shardLog(log: Logger, shard: number): Logger {
-  return { log: (level, event, fields) => log.log(level, event, { ...fields, shard }) };
+/**
+ * The worker's logger, naming the queue (a worker of several) and shard `shard` (a queue of
+ * several shards) in every line; the worker's own when it names neither.
+ */
+function shardLog(log: Logger, queue: string | null, shard: number | null): Logger {
+  if (queue === null && shard === null) return log;
+  const named = { ...(queue === null ? {} : { queue }), ...(shard === null ? {} : { shard }) };
+  return { log: (level, event, fields) => log.log(level, event, { ...fields, ...named }) };
+}
+
+/** The order of a worker of several queues, for its start line: `strict` or `weighted 6,3,1`. */
+function orderText(slots: Slots): string {
+  const order = slots.order as OrderOptions;
+  return order.order === "strict" ? "strict" : `weighted ${order.weights.join(",")}`;
 }
