@@ -66,7 +66,7 @@ export const scripts = {
   serve: script("serve", serveLua, 2),
   release: script("release", releaseLua, 1),
   // Where each job is now (read only).
-  status: script("status", statusLua, 2),
+  status: script("status", statusLua, 6),
   // A running job's lease kept: its entry's idle time reset.
   lease: script("lease", leaseLua, 1),
   // Joining the queue and staying visible: both run on a full Redis too (see the scripts).
@@ -83,7 +83,7 @@ export const scripts = {
   discard: script("discard", discardLua, 1),
   prune: script("prune", pruneLua, 2),
   // Jobs canceled wherever they are (lib/engine/cancel.ts, from Queue.cancel and Admin.cancel).
-  cancel: script("cancel", cancelLua, 6),
+  cancel: script("cancel", cancelLua, 12),
 } as const;
 
 /**

@@ -6,7 +6,7 @@
 // order (lib/worker/order.ts, lib/worker/queues.ts).
 
 import { defaults, resolveOptions, type WorkerOptions } from "../config.ts";
-import type { QueueKeys } from "../engine/keys.ts";
+import type { Level, QueueKeys } from "../engine/keys.ts";
 import type { RedisRefusedError } from "../errors.ts";
 import { type Logger, silentLogger } from "../log.ts";
 import { defaultWorkerName, lostWhileStarting } from "../redis/connect.ts";
@@ -65,17 +65,18 @@ export class Worker {
     this.options = o;
     this.name = o.name;
     this.queues = [...new Set(served.map((s) => s.queue))];
-    this.shards = (served[0] as ServedShard).shards;
-    this.keys = (served[0] as ServedShard).keys;
+    const first = served.find((s) => s.level === "normal") as ServedShard;
+    this.shards = first.shards;
+    this.keys = first.keys;
     this.#log = config.logger ?? silentLogger;
     this.#tasks = new Map(config.tasks.map((t) => [t.name, t as Task]));
     this.#slots = new Slots(o.concurrency, order);
-    const several = order !== null;
+    const several = this.queues.length > 1;
     this.#shards = served.map(
       (s, k) =>
         new ShardWorker({
           ...{ o, keys: s.keys, tasks: this.#tasks, slots: this.#slots, rank: s.rank },
-          log: shardLog(this.#log, several ? s.queue : null, s.shards > 1 ? s.keys.shard : null),
+          log: shardLog(this.#log, several ? s.queue : null, s.shards > 1 ? s.keys.shard : null, s.level),
           links: links[k] as Links,
           onStopping: () => void this.stop(),
         }),
@@ -87,7 +88,6 @@ export class Worker {
     const list = queueList(config.queue ?? defaults.queue, config.queues);
     const name = config.name || defaultWorkerName();
     const o = resolveOptions({ ...config, queue: list[0], name });
-    const several = list.length > 1;
     const order = orderOptions(list.length, config.order, config.weights, o.random);
     const outage = new Outage(config.logger ?? silentLogger, maskUrl(o.redisUrl));
     config = { ...config, logger: outage.logger };
@@ -107,7 +107,7 @@ export class Worker {
       for (const r of linked) if (r.status === "fulfilled") links.push(r.value);
       for (const r of linked) if (r.status === "rejected") throw r.reason;
       for (const [k, l] of links.entries()) homeLinks(l, served[k]!.keys.meta);
-      worker = new Worker(config, o, served, links, several ? order : null);
+      worker = new Worker(config, o, served, links, rankOrder(order, served));
       const shards = worker.#shards;
       // A connection back (Redis restarted, or one replaced): Redis may hold entries pending on
       // this worker that it does not know of (their acknowledgements lost with the AOF's last
@@ -239,10 +239,31 @@ function shardOfLink(name: string): number {
  * The worker's logger, naming the queue (a worker of several) and shard `shard` (a queue of
  * several shards) in every line; the worker's own when it names neither.
  */
-function shardLog(log: Logger, queue: string | null, shard: number | null): Logger {
-  if (queue === null && shard === null) return log;
-  const named = { ...(queue === null ? {} : { queue }), ...(shard === null ? {} : { shard }) };
+function shardLog(
+  log: Logger,
+  queue: string | null,
+  shard: number | null,
+  level: Level = "normal",
+): Logger {
+  if (queue === null && shard === null && level === "normal") return log;
+  const named = {
+    ...(queue === null ? {} : { queue }),
+    ...(shard === null ? {} : { shard }),
+    ...(level === "normal" ? {} : { level }),
+  };
   return { log: (level, event, fields) => log.log(level, event, { ...fields, ...named }) };
+}
+
+/**
+ * The order over the ranks the worker serves, or null when it has one (one queue without
+ * levels: nothing is gated). A queue's levels are ranks of their own, each drawn with its
+ * queue's weight in the weighted order (strict within a queue only in the strict order).
+ */
+function rankOrder(order: OrderOptions, served: readonly ServedShard[]): OrderOptions | null {
+  const ranks = new Map(served.map((s) => [s.rank, s.place]));
+  if (ranks.size === 1) return null;
+  const weights = [...ranks.keys()].sort((a, b) => a - b).map((r) => order.weights[ranks.get(r)!]!);
+  return { ...order, weights };
 }
 
 /** The order of a worker of several queues, for its start line: `strict` or `weighted 6,3,1`. */
