@@ -43,15 +43,20 @@ export async function cancelJobs(
   const keys = [k.stream, k.delayed, k.events, k.stats, k.canceled, k.tasks];
   const levels = [high.stream, high.delayed, high.tasks, low.stream, low.delayed, low.tasks];
   const args = [k.resultPrefix, k.recordPrefix, k.parkedPrefix, GROUP];
-  const reply = await runScript<[string, string][]>(client, scripts.cancel, [...keys, ...levels], [
-    ...args,
-    o.failureTtlS,
-    o.eventsMaxLen,
-    CANCELED_KEPT_MS,
-    high.parkedPrefix,
-    low.parkedPrefix,
-    ...ids,
-  ]);
+  const reply = await runScript<[string, string][]>(
+    client,
+    scripts.cancel,
+    [...keys, ...levels],
+    [
+      ...args,
+      o.failureTtlS,
+      o.eventsMaxLen,
+      CANCELED_KEPT_MS,
+      high.parkedPrefix,
+      low.parkedPrefix,
+      ...ids,
+    ],
+  );
   return ids.map((id, i) => verdictOf(id, reply[i] ?? ["unknown", ""]));
 }
 

@@ -3,14 +3,7 @@
 import type { Redis } from "../redis/connect.ts";
 import { toMap } from "../redis/reply.ts";
 import type { AttemptRecord, JobRecord } from "../types.ts";
-import {
-  autoIdMs,
-  entryOfAutoId,
-  GROUP,
-  isAutoId,
-  levelKeys,
-  type QueueKeys,
-} from "./keys.ts";
+import { autoIdMs, entryOfAutoId, GROUP, isAutoId, levelKeys, type QueueKeys } from "./keys.ts";
 import { runScript, scripts } from "./lua.ts";
 import { type OutcomeValue, parseOutcome } from "./outcome.ts";
 import { parseHistory } from "./record.ts";

@@ -76,7 +76,12 @@ export class Worker {
       (s, k) =>
         new ShardWorker({
           ...{ o, keys: s.keys, tasks: this.#tasks, slots: this.#slots, rank: s.rank },
-          log: shardLog(this.#log, several ? s.queue : null, s.shards > 1 ? s.keys.shard : null, s.level),
+          log: shardLog(
+            this.#log,
+            several ? s.queue : null,
+            s.shards > 1 ? s.keys.shard : null,
+            s.level,
+          ),
           links: links[k] as Links,
           onStopping: () => void this.stop(),
         }),
