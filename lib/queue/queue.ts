@@ -12,6 +12,7 @@ import {
   destroy,
   type Redis,
 } from "../redis/connect.ts";
+import { isClusterUrl } from "../redis/url.ts";
 import type { JobRecord, Task } from "../types.ts";
 import {
   type BatchOutcome,
@@ -21,6 +22,8 @@ import {
   enqueuePreparedMany,
   enqueueStream,
 } from "./bulk.ts";
+import { queueTag } from "./event-cursor.ts";
+import { EventStream, type EventsOptions, startOf } from "./events.ts";
 import { ProducerLayout } from "./layout.ts";
 import {
   type Enqueued,
@@ -58,6 +61,8 @@ export class Queue {
   #waiters: Waiters;
   /** Jobs just enqueued here, with the events cursor a wait for them may start from. */
   #recent = new RecentJobs();
+  /** Open `events()` iterators, ended by close(). */
+  #events = new Set<EventStream>();
 
   #retryConnectS: number;
   #waitForMemoryS: number;
@@ -259,8 +264,36 @@ export class Queue {
     return waitOnShards(this.client, keys, ids, options, from, (wait) => this.#waiters.with(wait));
   }
 
-  /** Closes the connections. Pending replies are awaited (a few seconds at most). */
+  /**
+   * The queue's events (finished, failed, retried, canceled, progress, …; one per job) as an
+   * async iterator, each with a cursor to resume from (`from`: "now", the default, "start", or
+   * a cursor). A malformed cursor, or one of another queue, throws InputError at once. Each
+   * iterator holds a blocking connection (one per shard on a cluster) until `break`, return()
+   * or close(). README, "Reacting to jobs (events)".
+   */
+  events(options: EventsOptions = {}): EventStream {
+    const { keys, shards } = this.#layout.current;
+    const tag = queueTag(this.options.prefix, this.options.queue);
+    const start = startOf(options.from ?? "now", tag, shards);
+    const url = this.options.redisUrl;
+    const open = () =>
+      connect(url, {
+        name: "courier-events",
+        blocking: true,
+        persistent: true,
+        failFast: true,
+        reconnectMaxMs: this.options.reconnectMaxMs,
+      });
+    const closed = () => this.#events.delete(stream);
+    const source = { client: this.client, keys, tag, open, cluster: isClusterUrl(url), closed };
+    const stream = new EventStream(source, start, options);
+    this.#events.add(stream);
+    return stream;
+  }
+
+  /** Closes the connections (and ends open `events()` iterators). Pending replies are awaited (a few seconds at most). */
   async close(): Promise<void> {
+    for (const stream of [...this.#events]) stream.close();
     await Promise.all([closeClient(this.client), this.#waiters.close()]);
   }
 }
