@@ -3,6 +3,7 @@
 // (finished, failed, retried) and entries written straight into a shard's events stream (a
 // finish batch naming many jobs, types other parts of Courier add, trims).
 import { describe, expect, test } from "bun:test";
+import { printEvents } from "../lib/cli/events.ts";
 import { InputError, PermanentError } from "../lib/errors.ts";
 import type { QueueEvent } from "../lib/queue/event-read.ts";
 import type { EventStream } from "../lib/queue/events.ts";
@@ -259,6 +260,52 @@ describe("Queue.events()", () => {
     expect(got.map((e) => e.id).sort()).toEqual([...ids].sort());
     expect(new Set(got.map((e) => e.shard)).size).toBe(q.shards);
     events.close();
+  });
+});
+
+describe("printEvents (lib/cli/events.ts)", () => {
+  test("one line per event, text or JSON, control characters escaped; stops on abort", async () => {
+    const prefix = testPrefix();
+    await using q = await openQueue({ prefix });
+    await using r = await rawRedis();
+    const k = shardsOf(q)[0]!;
+    await r.sendCommand([
+      "XADD",
+      k.events,
+      "*",
+      "type",
+      "failed",
+      "id",
+      "j1",
+      "error",
+      "x\u001b[2J",
+    ]);
+    await r.sendCommand(["XADD", k.events, "*", "type", "progress", "id", "j2", "value", "42"]);
+    for (const json of [false, true]) {
+      const lines: string[] = [];
+      const stop = new AbortController();
+      const write = (line: string) => {
+        lines.push(line);
+        if (lines.length === 2) stop.abort();
+      };
+      const n = await printEvents(q, { from: "start", json, signal: stop.signal, write });
+      expect(n).toBe(2);
+      for (const line of lines) expect(line).not.toContain("\u001b");
+      if (json) {
+        const [failed, progress] = lines.map((l) => JSON.parse(l));
+        expect(failed).toMatchObject({ type: "failed", id: "j1", error: "x\u001b[2J", shard: 0 });
+        expect(progress.value).toBe(42);
+        expect(progress.at).toMatch(/^\d{4}-\d\d-\d\dT/);
+        // The cursor a line carries resumes after it.
+        const resumed = q.events({ from: failed.cursor });
+        expect((await take(resumed, 1)).map((e) => e.id)).toEqual(["j2"]);
+        resumed.close();
+      } else {
+        expect(lines[0]).toMatch(/ failed {2}j1 .*x\\x1b\[2J {2}cursor=v1:/);
+        expect(lines[1]).toMatch(/ progress {2}j2 .*42 {2}cursor=v1:/);
+      }
+    }
+    await until(async () => (await eventConnections(r)) === 0, "every connection closed");
   });
 });
 
