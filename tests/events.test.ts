@@ -4,7 +4,7 @@
 // finish batch naming many jobs, types other parts of Courier add, trims).
 import { describe, expect, test } from "bun:test";
 import { printEvents } from "../lib/cli/events.ts";
-import { InputError, PermanentError } from "../lib/errors.ts";
+import { InputError, PermanentError, RedisRefusedError } from "../lib/errors.ts";
 import type { QueueEvent } from "../lib/queue/event-read.ts";
 import type { EventStream } from "../lib/queue/events.ts";
 import { defineTask } from "../lib/types.ts";
@@ -244,6 +244,24 @@ describe("Queue.events()", () => {
     await q.close();
     expect(await next).toEqual({ done: true, value: undefined });
     await until(async () => (await eventConnections(r)) === 0, "closed by Queue.close()");
+  });
+
+  test("an events key of another type ends the iterator with one line, no retry", async () => {
+    const prefix = testPrefix();
+    await using q = await openQueue({ prefix });
+    await using r = await rawRedis();
+    const k = shardsOf(q).at(-1)!;
+    await r.sendCommand(["SET", k.events, "not a stream"]);
+    const errors: unknown[] = [];
+    for (const from of ["now", "start"]) {
+      const events = q.events({ from, onError: (e) => errors.push(e) });
+      const err = await events.next().catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(RedisRefusedError);
+      expect(String((err as Error).message)).toMatch(/^Redis refused .*WRONGTYPE[^\n]*$/);
+      expect(await events.next()).toEqual({ done: true, value: undefined });
+    }
+    expect(errors).toEqual([]);
+    await until(async () => (await eventConnections(r)) === 0, "every connection closed");
   });
 
   test("every job's event arrives once, over every shard", async () => {

@@ -108,6 +108,8 @@ export class EventStream implements AsyncIterableIterator<QueueEvent> {
   }
 
   async #step(): Promise<IteratorResult<QueueEvent>> {
+    // Ended (closed, or it threw once): done from then on, as a generator.
+    if (this.#closed) return { done: true, value: undefined };
     try {
       await this.#ready;
       while (this.#at >= this.#buffer.length && !this.#closed) await this.#fill();
@@ -134,7 +136,8 @@ export class EventStream implements AsyncIterableIterator<QueueEvent> {
 
   async #open(start: "now" | Position[]): Promise<void> {
     const { keys, cluster } = this.#source;
-    this.#read = start === "now" ? await lastEntries(this.#source.client, keys) : start;
+    const client = this.#source.client;
+    this.#read = start === "now" ? await lastEntries(client, keys).catch(refused) : start;
     this.#given = [...this.#read];
     const sets = cluster ? keys.map((_, s) => [s]) : [keys.map((_, s) => s)];
     const opened = await Promise.allSettled(sets.map(() => this.#source.open()));
@@ -157,8 +160,7 @@ export class EventStream implements AsyncIterableIterator<QueueEvent> {
         failures = 0;
       } catch (err) {
         if (this.#closed) break;
-        const line = describeRefusal(err);
-        if (line !== null) throw new RedisRefusedError(line, { cause: err });
+        throwIfRefused(err);
         this.#options.onError?.(err);
         const pause = Bun.sleep(exponentialMs(100, failures++, 2_000));
         await Promise.race([pause, this.#wake.promise]);
@@ -195,6 +197,21 @@ export class EventStream implements AsyncIterableIterator<QueueEvent> {
     ]);
     return null;
   }
+}
+
+/**
+ * Throws a refusal for good (WRONGTYPE: another program's key where the events stream belongs,
+ * NOPERM) as a RedisRefusedError, one line: no retry would end it.
+ */
+function throwIfRefused(err: unknown): void {
+  const line = describeRefusal(err);
+  if (line !== null) throw new RedisRefusedError(line, { cause: err });
+}
+
+/** `err` as a refusal (throwIfRefused), else as it is. */
+function refused(err: unknown): never {
+  throwIfRefused(err);
+  throw err;
 }
 
 /** Each shard's newest event entry (ORIGIN for a stream with none yet). */

@@ -291,7 +291,10 @@ export class Queue {
     return stream;
   }
 
-  /** Closes the connections (and ends open `events()` iterators). Pending replies are awaited (a few seconds at most). */
+  /**
+   * Closes the connections and ends open `events()` iterators. Pending replies are awaited (a
+   * few seconds at most).
+   */
   async close(): Promise<void> {
     for (const stream of [...this.#events]) stream.close();
     await Promise.all([closeClient(this.client), this.#waiters.close()]);
