@@ -13,8 +13,11 @@ import {
   clientList,
   openQueue,
   type RawRedis,
+  ROOT,
   rawRedis,
   redisTime,
+  redisUrl,
+  runProcess,
   startWorker,
   testPrefix,
   until,
@@ -279,6 +282,20 @@ describe("Queue.events()", () => {
     expect(new Set(got.map((e) => e.shard)).size).toBe(q.shards);
     events.close();
   });
+});
+
+test("examples/events.ts (the README's) reacts to its jobs and resumes from a cursor", async () => {
+  const run = await runProcess([process.execPath, "examples/events.ts"], {
+    env: { ...process.env, REDIS_URL: redisUrl() },
+  });
+  // The README shows the file as it is.
+  const readme = await Bun.file(`${ROOT}/README.md`).text();
+  expect(readme).toContain(await Bun.file(`${ROOT}/examples/events.ts`).text());
+  expect(run).toMatchObject({ code: 0, stderr: "" });
+  expect(run.stdout.trim().split("\n")).toEqual([
+    "finished 2, failed 1",
+    "resumed after the cursor: finished",
+  ]);
 });
 
 describe("printEvents (lib/cli/events.ts)", () => {
