@@ -41,6 +41,7 @@ export const LEFT_OUT: Record<string, string[]> = {
     "bench",
     "chaos",
     "cli.full",
+    "events.restart",
     "reliability.restart",
     "reliability.restart-lost-writes",
     "stack",
