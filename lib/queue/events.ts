@@ -21,8 +21,9 @@ const READ_COUNT = 100;
 
 export interface EventsOptions {
   /**
-   * Where to begin: `"now"` (the default: only events written from the call on, like
-   * `tail -f`), `"start"` (every event the streams still keep), or a cursor an event carried.
+   * Where to begin: `"now"` (the default: only events written after the iterator began, like
+   * `tail -f`; `cursor()` resolves once it has), `"start"` (every event the streams still
+   * keep), or a cursor an event carried.
    */
   from?: string;
   /** Longest one blocking read waits before it is made again, ms (default 1,000). */
@@ -181,7 +182,7 @@ export class EventStream implements AsyncIterableIterator<QueueEvent> {
     });
     const events = done.flatMap((r) => r.events);
     if (events.length > 0) return events;
-    const blockMs = Math.max(1, Math.round(this.#options.blockMs ?? 1_000));
+    const blockMs = blockLimitMs(this.#options.blockMs);
     const streams = g.shards.map((s) => keys[s]!.events);
     const ids = g.shards.map((s) => this.#read[s]!.entry);
     // Only a wake-up: what it returns is read again by the XRANGEs, which tell a gap.
@@ -197,6 +198,13 @@ export class EventStream implements AsyncIterableIterator<QueueEvent> {
     ]);
     return null;
   }
+}
+
+/** `blockMs` when it is a positive number of ms, else 1,000 (never NaN to Redis). */
+function blockLimitMs(blockMs: number | undefined): number {
+  return blockMs !== undefined && Number.isFinite(blockMs) && blockMs >= 1
+    ? Math.round(blockMs)
+    : 1_000;
 }
 
 /**
