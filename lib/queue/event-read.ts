@@ -2,9 +2,12 @@
 // after a reader's position, one event per job an entry names, and a `gap` marker when entries
 // the reader had not seen were trimmed away (the stream keeps about `eventsMaxLen` jobs).
 
+import { describeRefusal } from "../cli/refusal.ts";
+import type { QueueKeys } from "../engine/keys.ts";
+import { RedisRefusedError } from "../errors.ts";
 import type { Redis } from "../redis/connect.ts";
 import { pairs } from "../redis/reply.ts";
-import { nextEntry, type Position, previousEntry } from "./event-cursor.ts";
+import { nextEntry, ORIGIN, type Position, previousEntry } from "./event-cursor.ts";
 
 /**
  * One event: a job finished, failed, was retried (and, as other parts of Courier write them,
@@ -120,4 +123,30 @@ function parseJson(text: string): unknown {
   } catch {
     return text;
   }
+}
+
+/**
+ * Throws a refusal for good (WRONGTYPE: another program's key where the events stream belongs,
+ * NOPERM) as a RedisRefusedError, one line: no retry would end it.
+ */
+export function throwIfRefused(err: unknown): void {
+  const line = describeRefusal(err);
+  if (line !== null) throw new RedisRefusedError(line, { cause: err });
+}
+
+/** `err` as a refusal (throwIfRefused), else as it is. */
+export function refused(err: unknown): never {
+  throwIfRefused(err);
+  throw err;
+}
+
+/** Each shard's newest event entry (ORIGIN for a stream with none yet). */
+export async function lastEntries(client: Redis, keys: readonly QueueKeys[]): Promise<Position[]> {
+  const reads = keys.map(
+    (k) =>
+      client.sendCommand(["XREVRANGE", k.events, "+", "-", "COUNT", "1"]) as Promise<
+        [string, string[]][]
+      >,
+  );
+  return (await Promise.all(reads)).map((r) => (r[0] ? { entry: r[0][0], seen: 0 } : ORIGIN));
 }

@@ -8,13 +8,18 @@
 // blocking connection of its own (N connections for N shards), merged as they come. Events of
 // one shard arrive in order; shards are not ordered against each other.
 
-import { describeRefusal } from "../cli/refusal.ts";
 import type { QueueKeys } from "../engine/keys.ts";
-import { RedisRefusedError } from "../errors.ts";
 import { destroy, type Redis } from "../redis/connect.ts";
 import { exponentialMs } from "../time.ts";
-import { encodeCursor, ORIGIN, type Position, parseCursor } from "./event-cursor.ts";
-import { type QueueEvent, type ReadEvent, readShard } from "./event-read.ts";
+import { encodeCursor, type Position } from "./event-cursor.ts";
+import {
+  lastEntries,
+  type QueueEvent,
+  type ReadEvent,
+  readShard,
+  refused,
+  throwIfRefused,
+} from "./event-read.ts";
 
 /** Entries read per shard and read: a finish entry names a whole batch of jobs. */
 const READ_COUNT = 100;
@@ -205,37 +210,4 @@ function blockLimitMs(blockMs: number | undefined): number {
   return blockMs !== undefined && Number.isFinite(blockMs) && blockMs >= 1
     ? Math.round(blockMs)
     : 1_000;
-}
-
-/**
- * Throws a refusal for good (WRONGTYPE: another program's key where the events stream belongs,
- * NOPERM) as a RedisRefusedError, one line: no retry would end it.
- */
-function throwIfRefused(err: unknown): void {
-  const line = describeRefusal(err);
-  if (line !== null) throw new RedisRefusedError(line, { cause: err });
-}
-
-/** `err` as a refusal (throwIfRefused), else as it is. */
-function refused(err: unknown): never {
-  throwIfRefused(err);
-  throw err;
-}
-
-/** Each shard's newest event entry (ORIGIN for a stream with none yet). */
-async function lastEntries(client: Redis, keys: readonly QueueKeys[]): Promise<Position[]> {
-  const reads = keys.map(
-    (k) =>
-      client.sendCommand(["XREVRANGE", k.events, "+", "-", "COUNT", "1"]) as Promise<
-        [string, string[]][]
-      >,
-  );
-  return (await Promise.all(reads)).map((r) => (r[0] ? { entry: r[0][0], seen: 0 } : ORIGIN));
-}
-
-/** Where each shard begins for `from` (see EventsOptions.from); a bad cursor throws InputError. */
-export function startOf(from: string, tag: string, shards: number): "now" | Position[] {
-  if (from === "now") return "now";
-  if (from === "start") return Array.from({ length: shards }, () => ORIGIN);
-  return parseCursor(from, tag, shards);
 }

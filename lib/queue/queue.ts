@@ -12,7 +12,6 @@ import {
   destroy,
   type Redis,
 } from "../redis/connect.ts";
-import { isClusterUrl } from "../redis/url.ts";
 import type { JobRecord, Task } from "../types.ts";
 import {
   type BatchOutcome,
@@ -22,8 +21,8 @@ import {
   enqueuePreparedMany,
   enqueueStream,
 } from "./bulk.ts";
-import { queueTag } from "./event-cursor.ts";
-import { EventStream, type EventsOptions, startOf } from "./events.ts";
+import { EventStreams } from "./event-streams.ts";
+import type { EventStream, EventsOptions } from "./events.ts";
 import { ProducerLayout } from "./layout.ts";
 import {
   type Enqueued,
@@ -62,7 +61,7 @@ export class Queue {
   /** Jobs just enqueued here, with the events cursor a wait for them may start from. */
   #recent = new RecentJobs();
   /** Open `events()` iterators, ended by close(). */
-  #events = new Set<EventStream>();
+  #events = new EventStreams();
 
   #retryConnectS: number;
   #waitForMemoryS: number;
@@ -272,23 +271,7 @@ export class Queue {
    * or close(). README, "Reacting to jobs (events)".
    */
   events(options: EventsOptions = {}): EventStream {
-    const { keys, shards } = this.#layout.current;
-    const tag = queueTag(this.options.prefix, this.options.queue);
-    const start = startOf(options.from ?? "now", tag, shards);
-    const url = this.options.redisUrl;
-    const open = () =>
-      connect(url, {
-        name: "courier-events",
-        blocking: true,
-        persistent: true,
-        failFast: true,
-        reconnectMaxMs: this.options.reconnectMaxMs,
-      });
-    const closed = () => this.#events.delete(stream);
-    const source = { client: this.client, keys, tag, open, cluster: isClusterUrl(url), closed };
-    const stream = new EventStream(source, start, options);
-    this.#events.add(stream);
-    return stream;
+    return this.#events.open(this.client, this.#layout.current.keys, this.options, options);
   }
 
   /**
@@ -296,7 +279,7 @@ export class Queue {
    * few seconds at most).
    */
   async close(): Promise<void> {
-    for (const stream of [...this.#events]) stream.close();
+    this.#events.closeAll();
     await Promise.all([closeClient(this.client), this.#waiters.close()]);
   }
 }
