@@ -41,7 +41,6 @@ export const LEFT_OUT: Record<string, string[]> = {
     "bench",
     "chaos",
     "cli.full",
-    "events.restart",
     "reliability.restart",
     "reliability.restart-lost-writes",
     "stack",

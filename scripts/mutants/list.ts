@@ -467,7 +467,7 @@ export const mutants: Mutant[] = [
   m("events-refusal-retried", "lib/queue/events.ts", "a read Redis refuses for good ends the iterator (no endless retry)",
     "        throwIfRefused(err);\n", "", [T("events")]),
   m("events-outage-ends", "lib/queue/events.ts", "a read failed while Redis is away is retried, not thrown",
-    "        throwIfRefused(err);\n", "        throw err;\n", [T("events.restart")]),
+    "        throwIfRefused(err);\n", "        throw err;\n", [T("reliability.restart")]),
 ];
 
 // The engine's mutants (scripts/mutants/engine.ts).
