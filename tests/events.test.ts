@@ -175,7 +175,19 @@ describe("Queue.events()", () => {
     const events = await begin(q);
     await r.sendCommand(["XADD", k.events, "*", "type", "progress", "id", "p", "value", '{"n":5}']);
     await r.sendCommand(["XADD", k.events, "*", "type", "canceled", "ids", "x,y"]);
-    await r.sendCommand(["XADD", k.events, "*", "type", "failed", "id", "z", "error", "boom"]);
+    await r.sendCommand([
+      "XADD",
+      k.events,
+      "*",
+      "type",
+      "failed",
+      "id",
+      "z",
+      "error",
+      "boom",
+      "__proto__",
+      "p",
+    ]);
     const got = await take(events, 4);
     expect(got.map(({ type, id }) => [type, id])).toEqual([
       ["progress", "p"],
@@ -185,6 +197,8 @@ describe("Queue.events()", () => {
     ]);
     expect(got[0]!.value).toEqual({ n: 5 });
     expect(got[3]!.error).toBe("boom");
+    expect(Object.getPrototypeOf(got[3])).toBe(Object.prototype);
+    expect(Object.getOwnPropertyDescriptor(got[3], "__proto__")?.value).toBe("p");
   });
 
   test("events trimmed past the cursor: a gap event, then the events kept", async () => {

@@ -97,7 +97,8 @@ function gap(shard: number, at: Position, first: string): ReadEvent {
 function jobEvents(shard: number, [entry, fields]: Entry, from: number): ReadEvent[] {
   let type = "";
   let ids: string[] = [""];
-  const extra: Record<string, unknown> = {};
+  // No prototype: a field named __proto__ (Redis holds any name) stays a plain field.
+  const extra: Record<string, unknown> = Object.create(null);
   for (const [name, value] of pairs(fields)) {
     if (name === "type") type = value;
     else if (name === "ids") ids = value.split(",");

@@ -4,9 +4,9 @@
 // Every shard has its own events stream. On one server one connection reads them all: a
 // non-blocking XRANGE per shard (lib/queue/event-read.ts), and when none has anything new one
 // XREAD BLOCK over every shard's stream, which only wakes the reader. On a Redis Cluster the
-// shards sit in different slots (one XREAD over them is CROSSSLOT), so each shard is read on a
-// blocking connection of its own (N connections for N shards), merged as they come. Events of
-// one shard arrive in order; shards are not ordered against each other.
+// shards sit in different slots (one XREAD over them is CROSSSLOT), so each shard is read by a
+// blocking client of its own, merged as they come. Events of one shard arrive in order; shards
+// are not ordered against each other.
 
 import type { QueueKeys } from "../engine/keys.ts";
 import { destroy, type Redis } from "../redis/connect.ts";
