@@ -109,8 +109,8 @@ export interface WorkerOptions extends QueueOptions {
   /** Dead letters kept (approximate, trimmed by MAXLEN ~: safe, this is not the job stream). */
   deadMaxLen: number;
   /**
-   * Job events kept for `result --wait` and dashboards: about this many jobs' (a finish event
-   * names a whole batch; approximate MAXLEN ~).
+   * Job events kept for `result --wait`, `Queue.events()` and dashboards: about this many
+   * jobs' (a finish event names a whole batch; approximate MAXLEN ~).
    */
   eventsMaxLen: number;
   /**

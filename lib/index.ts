@@ -38,6 +38,8 @@ export {
 } from "./errors.ts";
 export { createLogger, type LogFormat, type Logger } from "./log.ts";
 export type { BatchOutcome, EnqueuedBatch, EnqueueStreamOptions } from "./queue/bulk.ts";
+export type { QueueEvent } from "./queue/event-read.ts";
+export type { EventStream, EventsOptions } from "./queue/events.ts";
 export type { Enqueued, JobSpec } from "./queue/prepare.ts";
 export { Queue, type QueueConfig } from "./queue/queue.ts";
 export type { WaitOptions, WaitResult } from "./queue/read.ts";

@@ -484,6 +484,27 @@ export const mutants: Mutant[] = [
     "    if (this.#canceled.has(job.jobId)) {", "    if (false) {", [T("cancel.worker")]),
   m("cancel-failure-retried", FAIL, "a failure of a job that has an outcome (canceled) only acknowledges its entry",
     "    if rtype == 'string' then\n      job.code = 0", "    if false then\n      job.code = 0", [T("cancel.worker")]),
+  // Queue.events() (lib/queue/event-read.ts, events.ts; docs/internals.md "Events for services").
+  m("events-partial-rest-dropped", "lib/queue/event-read.ts", "a cursor inside a many-job entry resumes with the rest of that entry",
+    "if (at.seen > 0) events.push(", "if (false) events.push(", [T("events")]),
+  m("events-seen-entry-again", "lib/queue/event-read.ts", "the entry at the cursor is not given again (no repeat)",
+    "    entries = entries.slice(1);\n", "", [T("events")]),
+  m("events-gap-unsaid", "lib/queue/event-read.ts", "events trimmed past the cursor yield a gap, never a silent skip",
+    "events.push(gap(shard, at, first[0]));", ";", [T("events")]),
+  m("events-gap-when-next-kept", "lib/queue/event-read.ts", "no gap when the first entry kept is the very next id",
+    "first[0] !== nextEntry(at.entry)", "true", [T("events")]),
+  m("events-cursor-not-advanced", "lib/queue/events.ts", "each event's cursor is after that event",
+    "this.#given[event.shard] = position;", "", [T("events")]),
+  m("events-now-is-start", "lib/queue/events.ts", "from now: only events written after the iterator began",
+    "await lastEntries(client, keys).catch(refused)", 'keys.map(() => ({ entry: "0-0", seen: 0 }))', [T("events")]),
+  m("events-close-keeps-connections", "lib/queue/events.ts", "break (return) closes the iterator's connections",
+    "for (const g of this.#groups) destroy(g.client);", "", [T("events")]),
+  m("events-queue-close-leaves-iterators", "lib/queue/event-streams.ts", "Queue.close() ends the open iterators",
+    "for (const stream of [...this.#open]) stream.close();", "", [T("events")]),
+  m("events-refusal-retried", "lib/queue/events.ts", "a read Redis refuses for good ends the iterator (no endless retry)",
+    "        throwIfRefused(err);\n", "", [T("events")]),
+  m("events-outage-ends", "lib/queue/events.ts", "a read failed while Redis is away is retried, not thrown",
+    "        throwIfRefused(err);\n", "        throw err;\n", [T("reliability.restart")]),
 ];
 
 // The engine's mutants (scripts/mutants/engine.ts).
