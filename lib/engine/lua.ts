@@ -7,6 +7,7 @@ import type { Redis } from "../redis/connect.ts";
 import buryLua from "./lua/bury.lua" with { type: "text" };
 import claimLua from "./lua/claim.lua" with { type: "text" };
 import discardLua from "./lua/discard.lua" with { type: "text" };
+import emptyLua from "./lua/empty.lua" with { type: "text" };
 import enqueueLua from "./lua/enqueue.lua" with { type: "text" };
 import failLua from "./lua/fail.lua" with { type: "text" };
 import finishLua from "./lua/finish.lua" with { type: "text" };
@@ -80,6 +81,7 @@ export const scripts = {
   // Operator actions (lib/admin): dead letters requeued or discarded, gone workers pruned.
   requeue: script("requeue", requeueLua, 3),
   discard: script("discard", discardLua, 1),
+  empty: script("empty", emptyLua, 4),
   prune: script("prune", pruneLua, 2),
 } as const;
 

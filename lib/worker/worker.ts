@@ -8,7 +8,8 @@ import { checkFormat } from "../engine/format.ts";
 import { type QueueKeys, queueKeys } from "../engine/keys.ts";
 import { type Layout, openLayout } from "../engine/layout.ts";
 import { ConfigError, type RedisRefusedError, UnavailableError } from "../errors.ts";
-import { type Logger, silentLogger } from "../log.ts";
+import { type Logger, silentLogger, throttled } from "../log.ts";
+import { describeCause } from "../redis/cause.ts";
 import { defaultWorkerName, lostWhileStarting } from "../redis/connect.ts";
 import { Outage } from "../redis/outage.ts";
 import { checkPermissions, workerCommands } from "../redis/permissions.ts";
@@ -17,6 +18,7 @@ import { maskUrl } from "../redis/url.ts";
 import type { Task } from "../types.ts";
 import { type HealthServer, hostPort, serveHealth } from "./health.ts";
 import { destroyLinks, homeLinks, type Links, openLinks } from "./links.ts";
+import { PauseWatch } from "./pause.ts";
 import { forgetName } from "./presence.ts";
 import { ShardWorker } from "./shard.ts";
 import { Slots } from "./slots.ts";
@@ -40,6 +42,8 @@ export class Worker {
   #slots: Slots;
   #shards: ShardWorker[];
   #health: HealthServer | null = null;
+  /** Whether the queue is paused (`queue.ts pause`), read every pauseCheckMs. */
+  #pause: PauseWatch;
   #stopping = false;
   #stopped: Promise<void> | null = null;
 
@@ -51,10 +55,17 @@ export class Worker {
     this.#log = config.logger ?? silentLogger;
     this.#tasks = new Map(config.tasks.map((t) => [t.name, t as Task]));
     this.#slots = new Slots(o.concurrency);
+    const names = { prefix: o.prefix, queue: o.queue };
+    const wakeAll = () => {
+      for (const shard of this.#shards) shard.wake();
+    };
+    // The layout key is one key for every shard: shard 0's command connection reads it.
+    this.#pause = new PauseWatch(() => links[0]!.commands.client, names, this.#log, wakeAll);
+    const paused = () => this.#pause.paused;
     this.#shards = layout.keys.map(
       (keys, s) =>
         new ShardWorker({
-          ...{ o, keys, tasks: this.#tasks, slots: this.#slots },
+          ...{ o, keys, tasks: this.#tasks, slots: this.#slots, paused },
           log: layout.shards > 1 ? shardLog(this.#log, s) : this.#log,
           links: links[s] as Links,
           onStopping: () => void this.stop(),
@@ -100,6 +111,7 @@ export class Worker {
       // Before any log line: a port in use is a usage error, said alone (exit 2).
       if (o.healthPort > 0) worker.#health = serveHealth(worker, o.healthPort, o.healthHost);
       for (const w of await serverWarnings(client)) config.logger?.log("warn", w);
+      await worker.#pause.read(); // started during a pause: no job is taken before it ends
       worker.#begin();
       return worker;
     } catch (err) {
@@ -184,6 +196,10 @@ export class Worker {
       // host:port, as bound: `:port` alone would hide a health server reachable on loopback only
       health: this.#health ? hostPort(o.healthHost, this.#health.port) : undefined,
     });
+    // Redis away: said once in a while, not every pauseCheckMs; the last answer holds.
+    const failed = throttled(this.#log, "could not read whether the queue is paused");
+    const onError = (err: unknown) => failed({ error: describeCause(err) });
+    this.#pause.start(o.pauseCheckMs, onError);
     void Promise.all(this.#shards.map((s) => s.run())).then(() => {
       if (!this.#stopping) void this.stop(); // burst mode: every shard is drained
     });
@@ -198,6 +214,7 @@ export class Worker {
     if (!this.#stopping) {
       this.#stopping = true;
       this.#health?.stop();
+      this.#pause.stop();
       await Promise.all(this.#shards.map((s) => s.stop(graceMs)));
     }
     return this.stopped;
