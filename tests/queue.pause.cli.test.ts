@@ -49,9 +49,11 @@ describe("bin/queue.ts pause and resume", () => {
       await second.logged("worker started");
 
       const waiting = await queueCli(prefix, "jobs", "default", "--state", "waiting", "--json");
-      expect(JSON.parse(waiting.stdout).jobs.map((j: { id: string }) => j.id).sort()).toEqual(
-        [...later].sort(),
-      );
+      expect(
+        JSON.parse(waiting.stdout)
+          .jobs.map((j: { id: string }) => j.id)
+          .sort(),
+      ).toEqual([...later].sort());
       const info = await runCli("info", ["--prefix", prefix, "--queue", "default", "--json"]);
       expect(JSON.parse(info.stdout).queues[0].paused).toBe(true);
       const text = await runCli("info", ["--prefix", prefix, "--queue", "default"]);
