@@ -25,7 +25,7 @@ describe("bin/queue.ts empty", () => {
       const running = await triggerOne(prefix, site.url("/slow"));
       await until(() => site.hits("/slow") === 1, "the slow job to start");
       // The worker is busy with it: these wait.
-      const waiting = [];
+      const waiting: string[] = [];
       for (const n of [1, 2, 3]) waiting.push(await triggerOne(prefix, site.url(`/w/${n}`)));
       await using q = await openQueue({ prefix });
       const url = site.url("/later");

@@ -63,7 +63,7 @@ describe("bin/queue.ts jobs", () => {
 
     await using q = await openQueue({ prefix });
     const due = [5, 1, 3, 2, 4].map((h) => h * 3_600_000);
-    const later = [];
+    const later: string[] = [];
     for (const delayMs of due)
       later.push(await q.enqueue("wordcount", { url: urls[0] }, { delayMs }));
     const byDue = later.map((id, i) => [id, due[i]!] as const).sort((a, b) => a[1] - b[1]);

@@ -38,7 +38,7 @@ describe("bin/queue.ts pause and resume", () => {
       expect(JSON.parse(again.stdout)).toEqual({ queue: "default", paused: true, changed: false });
       await first.logged("queue paused: taking no new jobs");
 
-      const later = [];
+      const later: string[] = [];
       for (const n of [1, 2, 3]) later.push(await triggerOne(prefix, site.url(`/b/${n}`)));
       // The running job finishes, and its finish takes no next entry.
       slow.open();
