@@ -222,8 +222,9 @@ export class Lanes {
    * (`admit`) or the queue was paused since the read went out: it starts on resume.
    */
   #launch(job: Startable, kind: "read" | "claim", admit: boolean): void {
-    if (admit || this.d.paused?.())
-      this.#slots.admit(this.d.jobs, job, () => this.#start(job, kind));
+    const paused = this.d.paused?.() === true;
+    if (paused) this.d.log.log("info", "job held: the queue is paused", { job: job.jobId });
+    if (admit || paused) this.#slots.admit(this.d.jobs, job, () => this.#start(job, kind));
     else this.d.jobs.launch(job, kind);
   }
 
