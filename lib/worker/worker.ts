@@ -177,12 +177,14 @@ export class Worker {
     return null;
   }
 
-  /** Every shard's read loop turned recently, or slots are all busy, or stopping (for /livez). */
+  /** Every shard's read loop turned recently, or slots are all busy, or paused, or stopping (for /livez). */
   live(): boolean {
     const o = this.options;
     const limitMs = 3 * (o.blockMs + o.commandTimeoutMs);
     const turning = this.#shards.every((s) => s.quietMs < limitMs);
-    return this.#stopping || this.#slots.running >= o.concurrency || turning;
+    // Paused, the loops wait for the resume without turning: that is no hang.
+    const waiting = this.#pause.paused || this.#slots.running >= o.concurrency;
+    return this.#stopping || waiting || turning;
   }
 
   #begin(): void {

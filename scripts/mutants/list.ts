@@ -447,6 +447,20 @@ export const mutants: Mutant[] = [
     "(?:stream|delayed|dead|stats)$/", "(?:stream|stats)$/", [T("dashboard.queues")]),
   m("usage-parent-unnamed", "bin/_cli.ts", "courier dead list --help reads USAGE courier dead list",
     "const parent = inner.parent ? await namedUnder(inner.parent, cmd) : cmd;", "const parent = inner.parent ?? cmd;", [T("dead.cli")]),
+  // Queue controls (docs/internals.md, "Pause, empty and listing jobs").
+  m("empty-deletes-delivered", LUA("empty"), "empty removes only entries after the group's last-delivered-id: a running job is never removed",
+    "  local from = last and ('(' .. last) or '-'", "  local from = '-'", [T("queue.empty.cli")]),
+  m("empty-keeps-records", LUA("empty"), "a removed job's record (its idempotency marker) goes with it",
+    "  if redis.call('EXISTS', ARGV[2] .. id) == 0 then redis.call('DEL', ARGV[1] .. id) end",
+    "  if false then redis.call('DEL', ARGV[1] .. id) end", [T("queue.empty.cli")]),
+  m("pause-grants-slots", "lib/worker/shard.ts", "a paused queue's worker gets no slot: its finish takes no next entry",
+    "take: (n) => (p.paused() ? 0 : this.#memory.take(n)),", "take: (n) => this.#memory.take(n),", [T("queue.pause.cli")]),
+  m("pause-held-launched", "lib/worker/loops.ts", "what a read in flight brings after the pause began is held until the resume",
+    "if (admit || paused) this.#slots.admit(", "if (admit) this.#slots.admit(", [T("worker.pause")]),
+  m("pause-unread-at-start", "lib/worker/worker.ts", "a worker started during a pause takes nothing",
+    "await worker.#pause.read(); // started during a pause", "// started during a pause", [T("queue.pause.cli")]),
+  m("jobs-cursor-stuck", "lib/admin/jobs.ts", "a page's cursor goes on after each shard's last row shown",
+    "return (mine.at(-1) as Placed | undefined)?.pos ?? p;", "return p;", [T("queue.jobs.cli")]),
 ];
 
 // The engine's mutants (scripts/mutants/engine.ts).
