@@ -36,6 +36,10 @@ async function allPages(prefix: string, state: string, limit: number, ...more: s
 
 const ids = (rows: Row[]) => rows.map((r) => r.id);
 
+/** A cursor of the form `jobs` prints, for the waiting list, holding `p` as its positions. */
+const crafted = (p: string[]) =>
+  Buffer.from(JSON.stringify({ s: "waiting", o: false, p })).toString("base64url");
+
 describe("bin/queue.ts jobs", () => {
   test("waiting and delayed: pages by cursor, every job once, newest or oldest first", async () => {
     const prefix = testPrefix();
@@ -163,6 +167,17 @@ describe("bin/queue.ts jobs", () => {
         ["jobs", "default", "--state", "dead", "--cursor", "eyJzIjoid2FpdGluZyJ9"],
         2,
         "--cursor must be the `next` a previous page of this listing printed (same state and order)",
+      ],
+      [
+        // A cursor of the right shape whose position is no entry id: refused before Redis.
+        ["jobs", "default", "--state", "waiting", "--cursor", crafted(["abc"])],
+        2,
+        "--cursor must be the `next`",
+      ],
+      [
+        ["jobs", "default", "--state", "waiting", "--cursor", crafted(["99999999999999999999-1"])],
+        2,
+        "--cursor must be the `next`",
       ],
       [["jobs", "nosuch", "--state", "waiting"], 4, "no queue nosuch under prefix"],
       [["pause", "nosuch"], 4, "no queue nosuch under prefix"],

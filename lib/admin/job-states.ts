@@ -164,8 +164,15 @@ const delayed: StateReader = async (client, keys, pos, count, oldest) => {
     const [task, a] = records[i] ?? [];
     const used = num(a ?? undefined);
     const at = Number(score);
-    const row = { id, task: task ?? "", at, attempt: used === null ? null : used + 1 };
-    return { row, pos: `${score} ${id}`, key: [BigInt(Math.trunc(at)), 0n] as [bigint, bigint] };
+    const row = {
+      id,
+      task: task ?? "",
+      at: Number.isFinite(at) ? at : null,
+      attempt: used === null ? null : used + 1,
+    };
+    // A score written by hand may be no finite number (`inf`): it sorts as 0, never throws.
+    const ms = Number.isFinite(at) ? BigInt(Math.trunc(at)) : 0n;
+    return { row, pos: `${score} ${id}`, key: [ms, 0n] as [bigint, bigint] };
   });
 };
 

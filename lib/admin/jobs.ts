@@ -4,7 +4,7 @@
 // the cursor carries a position per shard: where each goes on, or that it is done. It is
 // opaque (base64url of JSON), names its state and order, and is refused for another.
 
-import type { QueueKeys } from "../engine/keys.ts";
+import { type QueueKeys, U64_MAX } from "../engine/keys.ts";
 import type { Redis } from "../redis/connect.ts";
 import { JOB_STATES, type JobRow, type JobState, type Placed, READERS } from "./job-states.ts";
 
@@ -58,11 +58,29 @@ export function decodeJobsCursor(
       c.o === q.oldest &&
       Array.isArray(c.p) &&
       c.p.length === shards &&
-      c.p.every((p) => p === null || (typeof p === "string" && p.length <= 300));
+      c.p.every(
+        (p) => p === null || p === DONE || (typeof p === "string" && isPosition(q.state, p)),
+      );
     return ok ? c.p : null;
   } catch {
     return null;
   }
+}
+
+/**
+ * What a position of each state looks like (job-states.ts): an entry id; an event entry id and
+ * an index in it; a due time and a job id. Anything else is no cursor Courier printed, refused
+ * before it reaches Redis (which would answer an error, not a page).
+ */
+function isPosition(state: JobState, p: string): boolean {
+  if (state === "delayed") {
+    const m = /^([0-9.e+-]{1,24}) [A-Za-z0-9_.:-]{1,128}$/.exec(p);
+    return m !== null && Number.isFinite(Number(m[1]));
+  }
+  const m = /^(\d{1,20})-(\d{1,20})(?:\/(\d{1,6}))?$/.exec(p);
+  const inEvents = state === "finished" || state === "failed" || state === "canceled";
+  if (!m || (m[3] !== undefined) !== inEvents) return false;
+  return BigInt(m[1]!) <= U64_MAX && BigInt(m[2]!) <= U64_MAX;
 }
 
 function compare(a: [bigint, bigint], b: [bigint, bigint]): number {
