@@ -3,8 +3,9 @@
 // untouched and finishing, the count printed; and, with a worker taking jobs meanwhile, no job
 // both removed and run, none run twice.
 import { describe, expect, test } from "bun:test";
+import { Admin } from "../lib/admin/admin.ts";
 import { backgroundWorker, gate, HTML, pages, triggerOne } from "./fixtures/cli/harness.ts";
-import { openQueue, runCli, testPrefix, testShards, until } from "./helpers.ts";
+import { openQueue, redisUrl, runCli, testPrefix, testShards, until } from "./helpers.ts";
 
 const queueCli = (prefix: string, ...args: string[]) =>
   runCli("queue", [...args, "--prefix", prefix]);
@@ -129,6 +130,36 @@ describe("bin/queue.ts empty", () => {
       worker.proc.kill("SIGTERM");
       expect((await worker.ended()).code).toBe(0);
       site.stop();
+    }
+  });
+
+  test("parked jobs (no live worker has their task) go too, and their count with them", async () => {
+    const prefix = testPrefix();
+    await using q = await openQueue({ prefix });
+    const ids = [
+      await q.enqueue("resize", { w: 1 }),
+      await q.enqueue("resize", { w: 2 }, { id: "resize-2" }),
+    ];
+    // A worker without the task takes them and parks them: no live worker has it.
+    const worker = backgroundWorker(prefix, "--name", "w-park");
+    const admin = await Admin.connect({ redisUrl: redisUrl(), prefix });
+    try {
+      const unserved = async () => (await admin.overview()).counts.unservedTasks;
+      await until(async () => (await unserved())[0]?.jobs === 2, "both jobs parked");
+      const emptied = await queueCli(prefix, "empty", "default", "--all", "--json");
+      expect(JSON.parse(emptied.stdout)).toEqual({
+        queue: "default",
+        removed: 2,
+        waiting: 0,
+        delayed: 0,
+        parked: 2,
+      });
+      expect(await unserved()).toEqual([]);
+      for (const id of ids) expect(await resultCode(prefix, id)).toBe(4);
+    } finally {
+      await admin.close();
+      worker.proc.kill("SIGTERM");
+      expect((await worker.ended()).code).toBe(0);
     }
   });
 });
