@@ -4,6 +4,13 @@
 
 export { Admin, type AdminConfig, type Overview, type RecentFailure } from "./admin/admin.ts";
 export { formatDuration, parseDuration } from "./admin/duration.ts";
+export {
+  JOB_STATES,
+  type JobRow,
+  type JobState,
+  type JobsPage,
+  type JobsQuery,
+} from "./admin/jobs.ts";
 export type { DeadLetter, DeadPage, RequeueVerdict } from "./admin/letters.ts";
 export type { Counter, QueueCounts, RecentCounts } from "./admin/stats.ts";
 export type { MinutePoint } from "./admin/window.ts";
@@ -17,6 +24,7 @@ export {
 } from "./config.ts";
 export { type Dashboard, type DashboardOptions, startDashboard } from "./dashboard/server.ts";
 export type { CanceledFrom, CancelVerdict } from "./engine/cancel.ts";
+export type { Emptied } from "./engine/empty.ts";
 export { type QueueKeys, queueKeys } from "./engine/keys.ts";
 export {
   CanceledError,

@@ -357,8 +357,8 @@ export const mutants: Mutant[] = [
     "    for (const rank of this.#reading.keys()) ranks.add(rank);\n",
     "", [T("worker.slots.order")]),
   m("queues-held-fifo", "lib/worker/slots.ts", "held entries start by their queue's rank, and wait behind an earlier queue's loop",
-    "    if (this.order === null) return 0;",
-    "    return 0;", [T("worker.slots.order")]),
+    "    if (this.order === null) return this.#held.findIndex((h) => !this.paused(h.rank));",
+    "    return this.#held.findIndex((h) => !this.paused(h.rank));", [T("worker.slots.order")]),
   m("queues-turn-redrawn", "lib/worker/slots.ts", "a weighted turn is drawn once and kept until its queue takes the slot",
     "if (this.#turn === null || !ranks.has(this.#turn)) this.#turn = pickRank(order, ranks);",
     "this.#turn = pickRank(order, ranks);", [T("worker.slots.order")]),
@@ -505,6 +505,22 @@ export const mutants: Mutant[] = [
     "        throwIfRefused(err);\n", "", [T("events")]),
   m("events-outage-ends", "lib/queue/events.ts", "a read failed while Redis is away is retried, not thrown",
     "        throwIfRefused(err);\n", "        throw err;\n", [T("reliability.restart")]),
+  // Queue controls (docs/internals.md, "Pause, empty and listing jobs").
+  m("empty-deletes-delivered", LUA("empty"), "empty removes only entries after the group's last-delivered-id: a running job is never removed",
+    "  local from = last and ('(' .. last) or '-'", "  local from = '-'", [T("queue.empty.cli")]),
+  m("empty-keeps-records", LUA("empty"), "a removed job's record (its idempotency marker) goes with it",
+    "  if redis.call('EXISTS', ARGV[2] .. id) == 0 then redis.call('DEL', ARGV[1] .. id) end",
+    "  if false then redis.call('DEL', ARGV[1] .. id) end", [T("queue.empty.cli")]),
+  m("pause-grants-slots", "lib/worker/shard.ts", "a paused queue's worker gets no slot: its finish takes no next entry",
+    "take: (n) => (p.paused() ? 0 : this.#memory.take(n)),", "take: (n) => this.#memory.take(n),", [T("queue.pause.cli")]),
+  m("pause-held-launched", "lib/worker/loops.ts", "what a read in flight brings after the pause began is held until the resume",
+    "    if (admit || paused)\n", "    if (admit)\n", [T("worker.pause")]),
+  m("pause-unread-at-start", "lib/worker/worker.ts", "a worker started during a pause takes nothing",
+    "await Promise.all([...worker.#pauses.values()].map((p) => p.read()));", "", [T("queue.pause.cli")]),
+  m("pause-rank-gates-others", "lib/worker/slots.ts", "a paused queue of a worker of several wants no slot: its later queues take them",
+    "    for (const rank of ranks) if (this.paused(rank)) ranks.delete(rank);\n", "", [T("worker.queues.pause")]),
+  m("jobs-cursor-stuck", "lib/admin/jobs.ts", "a page's cursor goes on after each shard's last row shown",
+    "return (mine.at(-1) as Placed | undefined)?.pos ?? p;", "return p;", [T("queue.jobs.cli")]),
 ];
 
 // The engine's mutants (scripts/mutants/engine.ts).
