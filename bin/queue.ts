@@ -1,9 +1,10 @@
 #!/usr/bin/env bun
 // A queue's controls: `pause NAME`, `resume NAME`, `empty NAME --all`, `jobs NAME --state S`,
-// each a citty subcommand with its own options and --help.
+// `events NAME`, each a citty subcommand with its own options and --help.
 import { defineCommand } from "citty";
 import { Admin } from "../lib/admin/admin.ts";
 import { isJobState, JOB_STATES } from "../lib/admin/jobs.ts";
+import { printEvents } from "../lib/cli/events.ts";
 import {
   emptiedJson,
   emptiedLine,
@@ -14,6 +15,7 @@ import {
 } from "../lib/cli/queue.ts";
 import { safeText } from "../lib/cli/safe-text.ts";
 import { QUEUE_NAME } from "../lib/config.ts";
+import { Queue } from "../lib/queue/queue.ts";
 import { commonArgs, EXIT, intArg, printJson, queueArgs, runCli, UsageError } from "./_cli.ts";
 
 const json = { type: "boolean", description: "Print JSON instead of text" } as const;
@@ -132,17 +134,65 @@ const jobsCommand = defineCommand({
   },
 });
 
+const eventsCommand = defineCommand({
+  meta: {
+    name: "events",
+    description: `Print a queue's events as workers write them, one line each, until Ctrl-C (or --count): finished, failed, retried, canceled, progress, and \`gap\` when events after --from were trimmed before they were read. Each line ends with the cursor to resume from right after it (--from). Exit ${EXIT.notFound} for no such queue, ${EXIT.usage} for a cursor that is not one this queue's events printed.`,
+  },
+  args: {
+    name,
+    from: {
+      type: "string",
+      description:
+        'Where to begin: "now" (default: only new events), "start" (every event still kept), or a cursor a line printed',
+    },
+    count: { type: "string", description: "Stop after this many events (default: never)" },
+    json: {
+      type: "boolean",
+      description: "Print one JSON object a line: { type, id, at, shard, cursor, …fields }",
+    },
+    ...connection,
+  },
+  async run({ args }) {
+    const count = intArg(args.count, "count", 1, 1_000_000_000);
+    await withQueue(args, async (admin) => {
+      const queue = await Queue.connect({ ...queueArgs(args), queue: admin.options.queue });
+      const stop = new AbortController();
+      const onSignal = () => stop.abort();
+      process.once("SIGINT", onSignal);
+      process.once("SIGTERM", onSignal);
+      let printed = 0;
+      try {
+        await printEvents(queue, {
+          from: args.from === undefined ? "now" : String(args.from),
+          json: Boolean(args.json),
+          signal: stop.signal,
+          write: (line) => {
+            print(line);
+            if (count !== undefined && ++printed >= count) stop.abort();
+          },
+        });
+      } finally {
+        process.off("SIGINT", onSignal);
+        process.off("SIGTERM", onSignal);
+        await queue.close();
+      }
+    });
+  },
+});
+
 const command = defineCommand({
   meta: {
     name: "queue",
     description:
-      "A queue's controls: pause NAME, resume NAME, empty NAME --all, jobs NAME --state STATE.",
+      "A queue's controls: pause NAME, resume NAME, empty NAME --all, jobs NAME --state STATE, events NAME.",
   },
   subCommands: {
     pause: pauseCommand(true),
     resume: pauseCommand(false),
     empty: emptyCommand,
     jobs: jobsCommand,
+    events: eventsCommand,
   },
 });
 

@@ -18,8 +18,15 @@ test("a paused first queue leaves its slots to the next; resumed, it comes first
   });
   await using high = await openQueue({ prefix, queue: "high" });
   await using low = await openQueue({ prefix, queue: "low" });
-  const fill = (q: typeof high, tag: string, n: number) =>
-    q.enqueueMany(Array.from({ length: n }, () => ({ task: "tagged", payload: { tag } })));
+  const fill = async (q: typeof high, tag: string, n: number) => {
+    const made = await q.enqueueMany(
+      Array.from({ length: n }, () => ({ task: "tagged", payload: { tag } })),
+    );
+    return made.map((j) => {
+      if (!j) throw new Error("a job was not enqueued");
+      return j.id;
+    });
+  };
   await fill(high, "high", 1); // both queues exist before the pause
   await fill(low, "low", 1);
   const admin = await Admin.connect({ redisUrl: redisUrl(), prefix, queue: "high" });
@@ -40,13 +47,13 @@ test("a paused first queue leaves its slots to the next; resumed, it comes first
     const highIds = await fill(high, "high", 3);
     const lowIds = await fill(low, "low", 3);
     // Every low job runs while high is paused, though high has jobs waiting and comes first.
-    const lows = await low.waitForJobs(lowIds.map((j) => j.id), { timeoutMs: 10_000 });
-    expect([...lows.ended.values()].map((j) => j.status)).toEqual(Array(3).fill("finished"));
+    const lows = await low.waitForJobs(lowIds, { timeoutMs: 10_000 });
+    expect([...lows.ended.values()].map((j) => j?.status)).toEqual(Array(3).fill("finished"));
     expect(started).toEqual(["high", "low", "low", "low", "low"]);
 
     expect(await admin.resume()).toBe(true);
-    const highs = await high.waitForJobs(highIds.map((j) => j.id), { timeoutMs: 10_000 });
-    expect([...highs.ended.values()].map((j) => j.status)).toEqual(Array(3).fill("finished"));
+    const highs = await high.waitForJobs(highIds, { timeoutMs: 10_000 });
+    expect([...highs.ended.values()].map((j) => j?.status)).toEqual(Array(3).fill("finished"));
     expect(started.slice(5)).toEqual(["high", "high", "high"]);
   } finally {
     await admin.close();

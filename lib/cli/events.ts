@@ -1,6 +1,6 @@
-// `queue.ts events NAME [--from C] [--json]` (not wired in yet: bin/queue.ts belongs to another
-// part of issue 13): prints a queue's events as they come, one line each, until stopped. The
-// command is a thin citty command around `printEvents`; the reading is Queue.events().
+// `queue.ts events NAME [--from C] [--count N] [--json]` (bin/queue.ts): prints a queue's events
+// as they come, one line each, until stopped. The command is a thin citty command around
+// `printEvents`; the reading is Queue.events().
 
 import type { QueueEvent } from "../queue/event-read.ts";
 import type { Queue } from "../queue/queue.ts";
