@@ -11,6 +11,7 @@ import { command as cancel } from "./cancel.ts";
 import { command as dashboard } from "./dashboard.ts";
 import { command as dead } from "./dead.ts";
 import { command as info } from "./info.ts";
+import { command as queue } from "./queue.ts";
 import { command as result } from "./result.ts";
 import { command as stack } from "./stack.ts";
 import { command as trigger } from "./trigger.ts";
@@ -25,6 +26,7 @@ const SUMMARIES = {
   worker: "Process jobs until stopped (Ctrl-C finishes the jobs in flight first)",
   info: "Show Redis' memory, each queue's counts and throughput, and its workers",
   dead: "List, show, requeue, delete or purge jobs that failed for good",
+  queue: "Pause, resume or empty a queue, and list its jobs by state",
   dashboard: "Serve the web dashboard, its JSON API and Prometheus metrics",
   stack: "Run Redis, workers and the dashboard in the foreground, for local use",
 };
@@ -37,6 +39,7 @@ const COMMANDS: Record<keyof typeof SUMMARIES, CommandDef<any>> = {
   worker,
   info,
   dead,
+  queue,
   dashboard,
   stack,
 };

@@ -86,6 +86,11 @@ export interface WorkerOptions extends QueueOptions {
   healthHost: string;
   /** How often due jobs are moved from the delayed set back to the stream. */
   promoteEveryMs: number;
+  /**
+   * How often a worker reads whether its queue is paused (`queue.ts pause`: one HGET of the
+   * layout key per worker). A pause or resume takes effect within this; 500 ms by default.
+   */
+  pauseCheckMs: number;
   /** How often the worker records its heartbeat in the workers set. */
   heartbeatEveryMs: number;
   /**
@@ -109,8 +114,8 @@ export interface WorkerOptions extends QueueOptions {
   /** Dead letters kept (approximate, trimmed by MAXLEN ~: safe, this is not the job stream). */
   deadMaxLen: number;
   /**
-   * Job events kept for `result --wait` and dashboards: about this many jobs' (a finish event
-   * names a whole batch; approximate MAXLEN ~).
+   * Job events kept for `result --wait`, `Queue.events()` and dashboards: about this many
+   * jobs' (a finish event names a whole batch; approximate MAXLEN ~).
    */
   eventsMaxLen: number;
   /**
@@ -142,6 +147,7 @@ export const defaults = {
   healthPort: 0,
   healthHost: "0.0.0.0",
   promoteEveryMs: 250,
+  pauseCheckMs: 500,
   heartbeatEveryMs: 5_000,
   cancelCheckMs: 500,
   shutdownGraceMs: 25_000, // under the 30 s most orchestrators wait before SIGKILL
@@ -214,6 +220,7 @@ const INTERVALS = [
   "jobTimeoutMs",
   "commandTimeoutMs",
   "promoteEveryMs",
+  "pauseCheckMs",
   "heartbeatEveryMs",
   "cancelCheckMs",
   "shutdownGraceMs",

@@ -4,6 +4,13 @@
 
 export { Admin, type AdminConfig, type Overview, type RecentFailure } from "./admin/admin.ts";
 export { formatDuration, parseDuration } from "./admin/duration.ts";
+export {
+  JOB_STATES,
+  type JobRow,
+  type JobState,
+  type JobsPage,
+  type JobsQuery,
+} from "./admin/jobs.ts";
 export type { DeadLetter, DeadPage, RequeueVerdict } from "./admin/letters.ts";
 export type { Counter, QueueCounts, RecentCounts } from "./admin/stats.ts";
 export type { MinutePoint } from "./admin/window.ts";
@@ -17,6 +24,7 @@ export {
 } from "./config.ts";
 export { type Dashboard, type DashboardOptions, startDashboard } from "./dashboard/server.ts";
 export type { CanceledFrom, CancelVerdict } from "./engine/cancel.ts";
+export type { Emptied } from "./engine/empty.ts";
 export { type QueueKeys, queueKeys } from "./engine/keys.ts";
 export {
   CanceledError,
@@ -38,6 +46,8 @@ export {
 } from "./errors.ts";
 export { createLogger, type LogFormat, type Logger } from "./log.ts";
 export type { BatchOutcome, EnqueuedBatch, EnqueueStreamOptions } from "./queue/bulk.ts";
+export type { QueueEvent } from "./queue/event-read.ts";
+export type { EventStream, EventsOptions } from "./queue/events.ts";
 export type { Enqueued, JobSpec } from "./queue/prepare.ts";
 export { Queue, type QueueConfig } from "./queue/queue.ts";
 export type { WaitOptions, WaitResult } from "./queue/read.ts";

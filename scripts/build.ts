@@ -23,5 +23,5 @@ for (const old of ["trigger", "result", "worker", "info", "dead", "dashboard", "
 }
 const mb = (Bun.file(outfile).size / 1e6).toFixed(0);
 process.stdout.write(
-  `built dist/courier (${mb} MB): courier trigger|result|cancel|worker|info|dead|dashboard|stack\n`,
+  `built dist/courier (${mb} MB): courier trigger|result|cancel|worker|info|dead|queue|dashboard|stack\n`,
 );

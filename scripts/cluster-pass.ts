@@ -16,6 +16,7 @@ export const LEFT_OUT: Record<string, string[]> = {
     "dashboard.failure",
     "dead.duration",
     "engine.formats",
+    "event-cursor",
     "fetch.parse",
     "keys",
     "memory.watch",

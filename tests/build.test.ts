@@ -63,7 +63,17 @@ test("courier --help: one written summary per command, none cut inside a bracket
   const run = await runProcess([COURIER, "--help"], { cwd: "/", env: { PATH } });
   expect(run).toMatchObject({ code: 0, stderr: "" });
   const lines = run.stdout.split("\n").filter((line) => /^ {2}\w/.test(line));
-  const names = ["trigger", "result", "cancel", "worker", "info", "dead", "dashboard", "stack"];
+  const names = [
+    "trigger",
+    "result",
+    "cancel",
+    "worker",
+    "info",
+    "dead",
+    "queue",
+    "dashboard",
+    "stack",
+  ];
   expect(lines.map((line) => line.trim().split(" ")[0])).toEqual(names);
   for (const line of lines) {
     expect(line.split("(").length).toBe(line.split(")").length);
@@ -78,6 +88,9 @@ test("courier --version prints the version in package.json; a command's --help n
   const help = await runProcess([COURIER, "trigger", "--help"], { cwd: "/", env: { PATH } });
   expect(help.code).toBe(0);
   expect(help.stdout).toContain("USAGE courier trigger [OPTIONS]");
+  const queue = await runProcess([COURIER, "queue", "jobs", "--help"], { cwd: "/", env: { PATH } });
+  expect(queue.code).toBe(0);
+  expect(queue.stdout).toContain("USAGE courier queue jobs [OPTIONS] <NAME>");
 });
 
 test("courier stack runs its workers from another directory: trigger, result, Ctrl-C drains", async () => {

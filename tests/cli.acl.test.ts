@@ -164,6 +164,16 @@ describe("the README's rules are enough for each role", () => {
       expect(JSON.parse(again.stdout)).toMatchObject({ status: "failed", attempts: 1 });
       const purged = await runCli("dead", ["purge", "--all", "--json", ...admin]);
       expect(JSON.parse(purged.stdout).purged).toBeGreaterThan(0);
+      const states = ["waiting", "running", "delayed", "finished", "failed", "dead", "canceled"];
+      for (const args of [
+        ["pause", "default"],
+        ["resume", "default"],
+        ...states.map((s) => ["jobs", "default", "--state", s]),
+        ["empty", "default", "--all"],
+      ]) {
+        const r = await runCli("queue", [...args, ...admin]);
+        expect({ args, code: r.code, stderr: r.stderr }).toEqual({ args, code: 0, stderr: "" });
+      }
     } finally {
       worker.proc.kill("SIGTERM");
       const ended = await worker.ended();

@@ -30,8 +30,11 @@ async function dashboard(prefix: string, tokenReads = false): Promise<Dashboard>
 
 async function counts(d: Dashboard) {
   const res = await fetch(`${d.url}/api/overview`, { headers: { "x-courier-token": TOKEN } });
-  const { counts } = (await res.json()) as { counts: { waiting: number; dead: number } };
-  return { waiting: counts.waiting, dead: counts.dead };
+  const { counts, paused } = (await res.json()) as {
+    counts: { waiting: number; dead: number };
+    paused: boolean;
+  };
+  return { waiting: counts.waiting, dead: counts.dead, paused };
 }
 
 interface ActionRow {
@@ -39,8 +42,10 @@ interface ActionRow {
   path: (id: string) => string;
   body?: unknown;
   status: number;
-  /** The counts once it has run (from 1 dead job, nothing waiting). */
-  after: { waiting: number; dead: number };
+  /** The counts once it has run (from 1 dead job, nothing waiting, not paused). */
+  after: { waiting: number; dead: number; paused?: boolean };
+  /** The queue is paused before (through /api/pause, with the token). */
+  startPaused?: boolean;
 }
 
 const ACTIONS: ActionRow[] = [
@@ -76,6 +81,19 @@ const ACTIONS: ActionRow[] = [
     status: 201,
     after: { waiting: 1, dead: 1 },
   },
+  {
+    route: "/api/pause",
+    path: () => "/api/pause",
+    status: 200,
+    after: { waiting: 0, dead: 1, paused: true },
+  },
+  {
+    route: "/api/resume",
+    path: () => "/api/resume",
+    status: 200,
+    startPaused: true,
+    after: { waiting: 0, dead: 1, paused: false },
+  },
 ];
 
 describe("every action route needs the token", () => {
@@ -90,12 +108,14 @@ describe("every action route needs the token", () => {
     const prefix = testPrefix();
     const [id] = await deadJobs(prefix, 1);
     const d = await dashboard(prefix);
-    const send = (headers: Record<string, string>) =>
-      fetch(d.url + row.path(id!), {
+    const send = (headers: Record<string, string>, path = row.path(id!)) =>
+      fetch(d.url + path, {
         method: "POST",
         headers: { "content-type": "application/json", ...headers },
         body: JSON.stringify(row.body ?? {}),
       });
+    if (row.startPaused)
+      expect((await send({ "x-courier-token": TOKEN }, "/api/pause")).ok).toBe(true);
     const refusals: [Record<string, string>, string][] = [
       [{}, "this action needs the dashboard's token"],
       [{ "x-courier-token": "wrong" }, "wrong token"],
@@ -109,10 +129,11 @@ describe("every action route needs the token", () => {
         body: { error },
       });
     }
-    expect(await counts(d)).toEqual({ waiting: 0, dead: 1 }); // nothing was done
+    const paused = row.startPaused === true;
+    expect(await counts(d)).toEqual({ waiting: 0, dead: 1, paused }); // nothing was done
     const ok = await send({ authorization: `Bearer ${TOKEN}` });
     expect(ok.status).toBe(row.status);
-    expect(await counts(d)).toEqual(row.after);
+    expect(await counts(d)).toEqual({ paused: false, ...row.after });
   });
 });
 
@@ -123,6 +144,7 @@ describe("--token-reads", () => {
     "/api/failures",
     "/api/dead",
     "/api/jobs/some-id",
+    "/api/jobs?state=waiting",
     "/api/events",
     "/api/queues",
     "/metrics",

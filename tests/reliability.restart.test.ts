@@ -128,4 +128,31 @@ describe("Redis restart", () => {
     expect((await q.getJob(id))?.status).toBe("queued");
     await q.close();
   });
+
+  // Queue.events() (lib/queue/events.ts): reads that fail while Redis is away are told to
+  // onError and retried; the event written after the restart arrives, with no gap (the AOF kept
+  // the entry the reader was at).
+  test("an events iterator waiting through a restart gets the next event, no gap", async () => {
+    const url = server!.url;
+    const q = await Queue.connect({ redisUrl: url, prefix: testPrefix(), reconnectMaxMs: 200 });
+    try {
+      await q.client.sendCommand(["XADD", q.keys.events, "*", "type", "finished", "ids", "a"]);
+      const errors: unknown[] = [];
+      const events = q.events({ onError: (e) => errors.push(e), blockMs: 100 });
+      await events.cursor();
+      const next = events.next();
+      await server!.stop(5_000);
+      await until(() => errors.length > 0, "a failed read told to onError");
+      await start();
+      const r = await connect(url);
+      await r.sendCommand(["XADD", q.keys.events, "*", "type", "failed", "id", "b"]);
+      r.destroy();
+      const got = await next;
+      expect(got.done).toBe(false);
+      expect(got.value).toMatchObject({ type: "failed", id: "b" });
+      events.close();
+    } finally {
+      await q.close();
+    }
+  });
 });

@@ -4,9 +4,12 @@
 // fallback search for a dead letter whose job record has expired.
 
 import { defaults, type QueueOptions, resolveOptions } from "../config.ts";
+import { type Emptied, emptyShard } from "../engine/empty.ts";
 import { checkFormat } from "../engine/format.ts";
 import { type QueueKeys, queueKeys, shardKeys, shardOf } from "../engine/keys.ts";
 import { openLayout, readShards } from "../engine/layout.ts";
+import { readPaused, writePaused } from "../engine/pause.ts";
+import { InputError } from "../errors.ts";
 import { type CancelVerdict, cancelOnShards } from "../queue/cancel.ts";
 import { getJobs } from "../queue/read.ts";
 import { redisNowMs } from "../redis/clock.ts";
@@ -18,6 +21,7 @@ import type { JobRecord } from "../types.ts";
 import { listDeadShards } from "./dead-pages.ts";
 import { findQueues, type Placement, placement, serverOf } from "./discover.ts";
 import { recentFailed } from "./failures.ts";
+import { decodeJobsCursor, type JobsPage, type JobsQuery, listJobs } from "./jobs.ts";
 import {
   type DeadLetter,
   type DeadPage,
@@ -50,6 +54,8 @@ export interface Overview {
   series: MinutePoint[];
   /** Redis' used and max memory, and whether it is full; null when INFO is not allowed. */
   memory: RedisMemory | null;
+  /** The queue is paused (`queue.ts pause`): workers start no job until it is resumed. */
+  paused: boolean;
 }
 
 export interface RecentFailure {
@@ -192,7 +198,7 @@ export class Admin {
 
   async overview(): Promise<Overview> {
     const shards = await this.shards();
-    const [parts, memory] = await Promise.all([
+    const [parts, memory, paused] = await Promise.all([
       // Each shard's minutes are counted by its scripts on its node's clock: read by that clock.
       Promise.all(
         shards.map(async (keys) =>
@@ -200,12 +206,62 @@ export class Admin {
         ),
       ),
       readMemoryOfNodes(this.client),
+      this.paused(),
     ]);
     const counts = sumCounts(
       this.options.queue,
       parts.map((p) => p.counts),
     );
-    return { counts, shards: shards.length, series: sumSeries(parts.map((p) => p.series)), memory };
+    const series = sumSeries(parts.map((p) => p.series));
+    return { counts, shards: shards.length, series, memory, paused };
+  }
+
+  /**
+   * Pauses the queue (docs/internals.md, "Pause"): its workers start no new job within
+   * pauseCheckMs, and finish those they run; it holds across their restarts. False when it
+   * was paused already (nothing changed).
+   */
+  pause(): Promise<boolean> {
+    return writePaused(this.client, this.options.prefix, this.options.queue, true);
+  }
+
+  /** Resumes a paused queue; false when it was not paused. */
+  resume(): Promise<boolean> {
+    return writePaused(this.client, this.options.prefix, this.options.queue, false);
+  }
+
+  /** Whether the queue is paused (one HGET). */
+  paused(): Promise<boolean> {
+    return readPaused(this.client, this.options.prefix, this.options.queue);
+  }
+
+  /**
+   * Removes every waiting, delayed and parked job, shard by shard in chunks, each chunk one
+   * script (lib/engine/lua/empty.lua); running jobs are untouched. Returns how many went.
+   */
+  async empty(): Promise<Emptied> {
+    const parts = await this.#each((keys) => emptyShard(this.client, keys));
+    const sum = (k: keyof Emptied) => parts.reduce((n, p) => n + p[k], 0);
+    return { waiting: sum("waiting"), delayed: sum("delayed"), parked: sum("parked") };
+  }
+
+  /**
+   * A page of jobs in one state over every shard, newest first unless `oldest` (jobs.ts). A
+   * cursor that is not a `next` of this listing throws an InputError.
+   */
+  async jobs(q: JobsQuery): Promise<JobsPage> {
+    const shards = await this.shards();
+    const oldest = q.oldest === true;
+    const cursor = q.cursor ?? null;
+    const positions =
+      cursor === null ? null : decodeJobsCursor(cursor, { state: q.state, oldest }, shards.length);
+    if (cursor !== null && positions === null) {
+      throw new InputError(
+        "--cursor must be the `next` a previous page of this listing printed (same state and order)",
+      );
+    }
+    const limit = Math.max(1, Math.min(q.limit, 500));
+    return listJobs(this.client, shards, { ...q, limit, oldest }, positions);
   }
 
   /**
@@ -296,14 +352,14 @@ export class Admin {
 
   /** Prometheus text for this queue: its shards' sums. */
   async metrics(): Promise<string> {
-    const [{ counts, memory, shards }, workers, durations] = await Promise.all([
+    const [{ counts, memory, shards, paused }, workers, durations] = await Promise.all([
       this.overview(),
       this.workers(),
       this.#each((keys) => readDurations(this.client, keys)),
     ]);
     const liveWorkers = workers.filter((w) => w.state !== "gone").length;
     return renderMetrics(
-      [{ counts, liveWorkers, durations: sumDurations(durations), shards }],
+      [{ counts, liveWorkers, durations: sumDurations(durations), shards, paused }],
       memory,
     );
   }

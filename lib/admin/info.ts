@@ -19,6 +19,8 @@ export interface QueueReport extends QueueCounts {
   shards: number;
   /** Each shard's slot and node. */
   placement: Placement[];
+  /** Paused (`queue.ts pause`): its workers start no new job. Absent: not read (false). */
+  paused?: boolean;
 }
 
 /** A queue whose keys could not be read (one of them holds another type than Courier writes). */
@@ -60,13 +62,13 @@ export function infoReader(admin: Admin, queues: readonly string[]): () => Promi
         const view = admin.forQueue(name);
         try {
           await view.checkFormat();
-          const [{ counts, memory, shards }, workers, placement] = await Promise.all([
+          const [{ counts, memory, shards, paused }, workers, placement] = await Promise.all([
             view.overview(),
             view.workers({ prune: true }),
             view.placement(),
           ]);
           redis = memory;
-          return { ...counts, workers, shards, placement };
+          return { ...counts, paused, workers, shards, placement };
         } catch (err) {
           // One queue's broken key (WRONGTYPE) or other data format does not hide the others:
           // it is reported as unreadable, and `info` exits 6 after printing everything.
@@ -160,7 +162,7 @@ function formatQueue(q: QueueReport | UnreadableQueue): string {
     return `queue ${safeText(q.queue)}\n  unreadable: ${safeText(q.unreadable)}`;
   const oldest = q.oldestWaitingMs === null ? "-" : formatDuration(q.oldestWaitingMs);
   const lines = [
-    `queue ${safeText(q.queue)}`,
+    `queue ${safeText(q.queue)}${q.paused ? "   PAUSED: workers start no new job (queue.ts resume)" : ""}`,
     `  waiting ${q.waiting}   in flight ${q.inFlight}   delayed ${q.delayed}   dead ${q.dead}   oldest waiting ${oldest}`,
     // Each line says what it counts: jobs that ended, or attempts that failed and will rerun.
     `  finished   ${recent(q.finished, "job")}`,

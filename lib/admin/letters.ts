@@ -196,7 +196,7 @@ export async function purgeLetters(
   return Number(await client.sendCommand(["XTRIM", keys.dead, "MINID", minId]));
 }
 
-function toLetter([entryId, fields]: RawEntry): DeadLetter {
+export function toLetter([entryId, fields]: RawEntry): DeadLetter {
   const payload = field(fields, "payload");
   let parsed: unknown = payload;
   try {

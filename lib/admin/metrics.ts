@@ -15,6 +15,8 @@ export interface QueueMetrics {
   durations: Durations;
   /** The queue's shard count (its numbers above are the shards' sums); no sample when not given. */
   shards?: number;
+  /** The queue is paused (`queue.ts pause`); no sample when not given. */
+  paused?: boolean;
 }
 
 const COUNTER_HELP: Record<Counter, string> = {
@@ -90,6 +92,11 @@ export function renderMetrics(
   for (const q of queues) {
     if (q.shards !== undefined)
       out.push(sample("queue_shards", { queue: q.counts.queue }, q.shards));
+  }
+  family("queue_paused", "gauge", "1 while the queue is paused: workers start no new job.");
+  for (const q of queues) {
+    if (q.paused !== undefined)
+      out.push(sample("queue_paused", { queue: q.counts.queue }, q.paused ? 1 : 0));
   }
   family("job_duration_seconds", "histogram", "Run time of finished jobs, start to finish.");
   for (const q of queues) out.push(...histogram(q.counts.queue, q.durations));

@@ -5,8 +5,10 @@
 
 import type { Admin } from "../admin/admin.ts";
 import { isDeadCursor } from "../admin/dead-pages.ts";
+import { isJobState, JOB_STATES } from "../admin/jobs.ts";
 import { letterJson } from "../cli/dead.ts";
 import { jobJson } from "../cli/format.ts";
+import { jobRowJson } from "../cli/queue.ts";
 import { safeJson } from "../cli/safe-text.ts";
 import { isValidJobId } from "../engine/record.ts";
 import { CourierError, isOomError } from "../errors.ts";
@@ -51,10 +53,10 @@ export function publicFailure(err: unknown): { status: number; error: string } {
 }
 
 export async function overview(api: Api) {
-  const { counts, shards, series, memory } = await api.admin.overview();
+  const { counts, shards, series, memory, paused } = await api.admin.overview();
   const time = new Date(api.admin.options.now()).toISOString();
   const { queue } = api.admin.options;
-  return { queue, time, actions: api.actions, counts, shards, series, memory };
+  return { queue, time, actions: api.actions, counts, shards, series, memory, paused };
 }
 
 export async function workers(api: Api) {
@@ -129,6 +131,37 @@ export async function deadPage(api: Api, url: URL): Promise<Response> {
   }
   const page = await api.admin.deadLetters({ cursor, limit });
   return json({ total: page.total, letters: page.letters.map(letterJson), next: page.next });
+}
+
+/**
+ * `/api/jobs?state=S&limit=N&cursor=C&oldest=1`: a page of jobs in one state, as `queue.ts
+ * jobs` lists them (lib/admin/jobs.ts). A bad state, limit or cursor is the caller's (400).
+ */
+export async function jobsPage(api: Api, url: URL): Promise<Response> {
+  const state = url.searchParams.get("state") ?? "";
+  const limit = Number(url.searchParams.get("limit") || 20);
+  const cursor = url.searchParams.get("cursor") || null;
+  const oldest = url.searchParams.get("oldest") === "1";
+  if (!isJobState(state))
+    return json({ error: `state must be one of ${JOB_STATES.join(", ")}` }, 400);
+  if (!Number.isInteger(limit) || limit < 1 || limit > 500) {
+    return json({ error: "limit must be a whole number from 1 to 500" }, 400);
+  }
+  try {
+    const page = await api.admin.jobs({ state, limit, cursor, oldest });
+    return json({ state, jobs: page.jobs.map(jobRowJson), next: page.next });
+  } catch (err) {
+    if (err instanceof CourierError && err.code === "EINPUT") {
+      return json({ error: "cursor must be the `next` of a previous page of this list" }, 400);
+    }
+    throw err;
+  }
+}
+
+/** Pauses (`paused` true) or resumes the queue, as `queue.ts pause|resume` does. */
+export async function setPaused(api: Api, paused: boolean): Promise<Response> {
+  const changed = paused ? await api.admin.pause() : await api.admin.resume();
+  return json({ queue: api.admin.options.queue, paused, changed });
 }
 
 export async function job(api: Api, id: string): Promise<Response> {

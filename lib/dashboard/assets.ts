@@ -8,6 +8,8 @@ import chart from "./client/chart.ts" with { type: "text" };
 // @ts-expect-error imported as text by Bun
 import dom from "./client/dom.ts" with { type: "text" };
 // @ts-expect-error imported as text by Bun
+import jobs from "./client/jobs.ts" with { type: "text" };
+// @ts-expect-error imported as text by Bun
 import live from "./client/live.ts" with { type: "text" };
 // @ts-expect-error imported as text by Bun
 import views from "./client/views.ts" with { type: "text" };
@@ -37,6 +39,7 @@ export function loadAssets(): Map<string, Asset> {
     ["/chart.js", js(chart)],
     ["/dom.js", js(dom)],
     ["/views.js", js(views)],
+    ["/jobs.js", js(jobs)],
     ["/live.js", js(live)],
     // SVG at the path browsers ask for by default: an envelope, the queue's courier.
     ["/favicon.ico", { body: FAVICON, type: "image/svg+xml" }],

@@ -109,6 +109,7 @@ export function routes(d: RouteDeps) {
       "/api/workers": { GET: readJson((ctx) => api.workers(ctx)) },
       "/api/failures": { GET: readJson((ctx) => api.failures(ctx)) },
       "/api/dead": { GET: read((req, ctx) => api.deadPage(ctx, new URL(req.url))) },
+      "/api/jobs": { GET: read((req, ctx) => api.jobsPage(ctx, new URL(req.url))) },
       "/api/jobs/:id": { GET: read((req, ctx) => api.job(ctx, id(req))) },
       "/api/events": { GET: read(events(d)) },
       "/metrics": { GET: read((_, ctx) => api.metrics(ctx)) },
@@ -118,6 +119,8 @@ export function routes(d: RouteDeps) {
       "/api/dead/:id/delete": act((req, ctx) => api.remove(ctx, id(req))),
       "/api/trigger": act((_, ctx, body) => api.trigger(ctx, body)),
       "/api/jobs/:id/cancel": act((req, ctx) => api.cancel(ctx, id(req))),
+      "/api/pause": act((_, ctx) => api.setPaused(ctx, true)),
+      "/api/resume": act((_, ctx) => api.setPaused(ctx, false)),
     },
     fetch: (req: Request) => notFound(Object.assign(req, { params: {} })),
   };

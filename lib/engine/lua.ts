@@ -8,6 +8,7 @@ import buryLua from "./lua/bury.lua" with { type: "text" };
 import cancelLua from "./lua/cancel.lua" with { type: "text" };
 import claimLua from "./lua/claim.lua" with { type: "text" };
 import discardLua from "./lua/discard.lua" with { type: "text" };
+import emptyLua from "./lua/empty.lua" with { type: "text" };
 import enqueueLua from "./lua/enqueue.lua" with { type: "text" };
 import failLua from "./lua/fail.lua" with { type: "text" };
 import finishLua from "./lua/finish.lua" with { type: "text" };
@@ -81,6 +82,7 @@ export const scripts = {
   // Operator actions (lib/admin): dead letters requeued or discarded, gone workers pruned.
   requeue: script("requeue", requeueLua, 3),
   discard: script("discard", discardLua, 1),
+  empty: script("empty", emptyLua, 4),
   prune: script("prune", pruneLua, 2),
   // Jobs canceled wherever they are (lib/engine/cancel.ts, from Queue.cancel and Admin.cancel).
   cancel: script("cancel", cancelLua, 12),

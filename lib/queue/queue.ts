@@ -22,6 +22,8 @@ import {
   enqueueStream,
 } from "./bulk.ts";
 import { type CancelVerdict, cancelOnShards } from "./cancel.ts";
+import { EventStreams } from "./event-streams.ts";
+import type { EventStream, EventsOptions } from "./events.ts";
 import { ProducerLayout } from "./layout.ts";
 import {
   type Enqueued,
@@ -59,6 +61,8 @@ export class Queue {
   #waiters: Waiters;
   /** Jobs just enqueued here, with the events cursor a wait for them may start from. */
   #recent = new RecentJobs();
+  /** Open `events()` iterators, ended by close(). */
+  #events = new EventStreams();
 
   #retryConnectS: number;
   #waitForMemoryS: number;
@@ -272,8 +276,23 @@ export class Queue {
     return waitOnShards(this.client, keys, ids, options, from, (wait) => this.#waiters.with(wait));
   }
 
-  /** Closes the connections. Pending replies are awaited (a few seconds at most). */
+  /**
+   * The queue's events (finished, failed, retried, canceled, progress, …; one per job) as an
+   * async iterator, each with a cursor to resume from (`from`: "now", the default, "start", or
+   * a cursor). A malformed cursor, or one of another queue, throws InputError at once. Each
+   * iterator holds a blocking connection (one per shard on a cluster) until `break`, return()
+   * or close(). README, "Reacting to jobs (events)".
+   */
+  events(options: EventsOptions = {}): EventStream {
+    return this.#events.open(this.client, this.#layout.current.keys, this.options, options);
+  }
+
+  /**
+   * Closes the connections and ends open `events()` iterators. Pending replies are awaited (a
+   * few seconds at most).
+   */
   async close(): Promise<void> {
+    this.#events.closeAll();
     await Promise.all([closeClient(this.client), this.#waiters.close()]);
   }
 }

@@ -36,6 +36,11 @@ export interface LaneDeps {
    */
   take: (n: number) => number;
   /**
+   * The queue is paused (lib/worker/pause.ts): the loops read nothing, and what a read in
+   * flight brings is held, pending here and leased, until the pause ends (wake() then).
+   */
+  paused?: () => boolean;
+  /**
    * Whether a failed read was refused for good (a queue key of another type, NOPERM): the loop
    * then ends rather than retry for ever, and the worker stops (it is told here).
    */
@@ -110,6 +115,14 @@ export class Lanes {
       // Several shards, this one empty at the last read: wait for its next entry holding no
       // slot (lib/worker/slots.ts); one with an entry held already waits for a slot first.
       const idle = shared.shared && this.d.source.caughtUp(lane) && this.d.jobs.held.size === 0;
+      if (this.d.paused?.()) {
+        // Paused: not even an idle read (its entry would wait here), and out of the line for
+        // slots (a paused queue wants none: a worker's other queues take them); wake() on resume.
+        shared.served(line.ticket, rank);
+        line.ticket = null;
+        await shared.nextWake();
+        continue;
+      }
       let free = 0;
       if (!idle) {
         const share = Math.ceil(o.concurrency / this.#running);
@@ -175,7 +188,7 @@ export class Lanes {
       void source
         .taken(taken)
         .then((run) => {
-          if (!this.d.stopping()) for (const job of run) jobs.launch(job, "read");
+          if (!this.d.stopping()) for (const job of run) this.#launch(job, "read", false);
         })
         .catch(onError)
         .finally(() => this.unreserve(held));
@@ -205,7 +218,6 @@ export class Lanes {
    * whose jobs start through Slots.admit; false, a read that never blocks; null, one shard.
    */
   async #fetch(free: number, lane: Lane, idle: boolean | null): Promise<number> {
-    const { jobs } = this.d;
     const admit = idle === true;
     const { toRun, kind, count, seen } = await this.d.source.next(free, lane, idle !== false);
     try {
@@ -214,13 +226,24 @@ export class Lanes {
       for (const job of toRun) {
         // Claimed, yet its job ended here since the claim was sent: done (lib/worker/written.ts).
         if (seen?.written.has(job.entryId)) continue;
-        if (admit) this.#slots.admit(jobs, job, () => this.#start(job, kind), this.d.rank);
-        else jobs.launch(job, kind);
+        this.#launch(job, kind, admit);
       }
       return count;
     } finally {
       seen?.done();
     }
+  }
+
+  /**
+   * Starts a job read for a slot, or holds it (Slots.admit) when it was read holding none
+   * (`admit`) or the queue was paused since the read went out: it starts on resume.
+   */
+  #launch(job: Startable, kind: "read" | "claim", admit: boolean): void {
+    const paused = this.d.paused?.() === true;
+    if (paused) this.d.log.log("info", "job held: the queue is paused", { job: job.jobId });
+    if (admit || paused)
+      this.#slots.admit(this.d.jobs, job, () => this.#start(job, kind), this.d.rank);
+    else this.d.jobs.launch(job, kind);
   }
 
   /** Starts a held entry's job, memory budget permitting (lib/redis/memory.ts). */

@@ -38,6 +38,8 @@ export interface ShardParts {
   slots: Slots;
   /** The rank of this shard's queue among the worker's queues (lib/worker/order.ts; 0 first). */
   rank?: number;
+  /** The queue is paused (lib/worker/pause.ts): no job starts. */
+  paused: () => boolean;
   /** This shard began to stop (told to, or refused for good): the worker stops every shard. */
   onStopping: () => void;
 }
@@ -101,7 +103,9 @@ export class ShardWorker {
       log: this.#log,
       client,
       stopping: () => this.#stop.stopping,
-      take: (n) => this.#memory.take(n),
+      // Paused: no slot is granted, so nothing is read, claimed, taken by a finish or started.
+      take: (n) => (p.paused() ? 0 : this.#memory.take(n)),
+      paused: p.paused,
       refused: (err) => this.#stop.refused(err),
       retryMs: (failures) => exponentialMs(100, failures, o.reconnectMaxMs),
       slots: p.slots,
@@ -139,6 +143,11 @@ export class ShardWorker {
     this.claimed = !keys.level; // a level's view claims nothing (presence.ts)
     await handOverPredecessor(this.#client, keys, o.name);
     await this.#upkeep.readMemory();
+  }
+
+  /** The pause began or ended (lib/worker/pause.ts): the read loops and held entries look again. */
+  wake(): void {
+    this.#loops.wake();
   }
 
   /** Own pending entries may have been left unseen (a connection is back): read them. */

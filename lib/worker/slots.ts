@@ -39,6 +39,11 @@ export class Slots {
   /** The rank free slots go to now (a weighted draw, kept until that rank is served). */
   #turn: number | null = null;
   #jobs: Jobs[] = [];
+  /**
+   * Whether the queue of `rank` is paused (lib/worker/pause.ts): its loops, reads and held
+   * entries want no slot, so they neither start nor keep slots from the worker's other queues.
+   */
+  paused: (rank: number) => boolean = () => false;
   /** Entries delivered while every slot was busy, oldest first. */
   #held: Held[] = [];
 
@@ -122,6 +127,16 @@ export class Slots {
     });
   }
 
+  /**
+   * Resolves at the next wake() without a place in the line: a paused queue's loop wants no
+   * slot, and must not hold one back from the other queues by waiting for it.
+   */
+  nextWake(): Promise<void> {
+    return new Promise((resolve) => {
+      this.#waiting.push({ ticket: Number.POSITIVE_INFINITY, resolve });
+    });
+  }
+
   /** Starts `job` now if a slot is free and nothing was held before it, else holds it. */
   admit(jobs: Jobs, job: Startable, start: () => boolean, rank = 0): void {
     if (this.#held.length === 0 && this.free(rank) > 0 && start()) return;
@@ -148,9 +163,9 @@ export class Slots {
 
   /** The held entry to start next: the oldest of the rank whose turn it is (-1: a loop's turn). */
   #nextHeld(): number {
-    if (this.order === null) return 0;
+    if (this.order === null) return this.#held.findIndex((h) => !this.paused(h.rank));
     const rank = this.#turnAmong(new Set());
-    return this.#held.findIndex((h) => h.rank === rank);
+    return rank < 0 ? -1 : this.#held.findIndex((h) => h.rank === rank);
   }
 
   /** Slots go to another rank than `rank` now (a worker of several queues only). */
@@ -168,6 +183,8 @@ export class Slots {
     for (const rank of this.#wanting.values()) ranks.add(rank);
     for (const rank of this.#reading.keys()) ranks.add(rank);
     for (const h of this.#held) ranks.add(h.rank);
+    for (const rank of ranks) if (this.paused(rank)) ranks.delete(rank);
+    if (ranks.size === 0) return -1; // no queue wants a slot that may take one
     const order = this.order as OrderOptions;
     if (order.order === "strict") return pickRank(order, ranks);
     if (this.#turn === null || !ranks.has(this.#turn)) this.#turn = pickRank(order, ranks);

@@ -8,7 +8,8 @@
 import { defaults, resolveOptions, type WorkerOptions } from "../config.ts";
 import type { Level, QueueKeys } from "../engine/keys.ts";
 import type { RedisRefusedError } from "../errors.ts";
-import { type Logger, silentLogger } from "../log.ts";
+import { type Logger, silentLogger, throttled } from "../log.ts";
+import { describeCause } from "../redis/cause.ts";
 import { defaultWorkerName, lostWhileStarting } from "../redis/connect.ts";
 import { Outage } from "../redis/outage.ts";
 import { serverWarnings } from "../redis/server.ts";
@@ -17,6 +18,7 @@ import type { Task } from "../types.ts";
 import { type HealthServer, hostPort, serveHealth } from "./health.ts";
 import { destroyLinks, homeLinks, type Links, openLinks } from "./links.ts";
 import { type OrderOptions, orderOptions, type QueueOrder, queueList } from "./order.ts";
+import { PauseWatch } from "./pause.ts";
 import { forgetName } from "./presence.ts";
 import { openQueues, type ServedShard } from "./queues.ts";
 import { ShardWorker } from "./shard.ts";
@@ -51,6 +53,10 @@ export class Worker {
   #tasks: Map<string, Task>;
   #slots: Slots;
   #shards: ShardWorker[];
+  /** Whether each queue served is paused (`queue.ts pause`), read every pauseCheckMs. */
+  #pauses: Map<string, PauseWatch>;
+  /** Per shard worker: whether its queue is paused. */
+  #pausedOf: (() => boolean)[];
   #health: HealthServer | null = null;
   #stopping = false;
   #stopped: Promise<void> | null = null;
@@ -72,10 +78,29 @@ export class Worker {
     this.#tasks = new Map(config.tasks.map((t) => [t.name, t as Task]));
     this.#slots = new Slots(o.concurrency, order);
     const several = this.queues.length > 1;
+    const wakeAll = () => {
+      for (const shard of this.#shards) shard.wake();
+    };
+    // A queue's layout key is one key for all its shards: the first command connection reads
+    // it (on a cluster, its client routes each queue's key to its node).
+    const client = () => links[0]!.commands.client;
+    this.#pauses = new Map(
+      this.queues.map((queue) => {
+        const names = { prefix: o.prefix, queue };
+        return [queue, new PauseWatch(client, names, this.#log, wakeAll)];
+      }),
+    );
+    this.#pausedOf = served.map((s) => {
+      const watch = this.#pauses.get(s.queue)!;
+      return () => watch.paused;
+    });
+    const rankPaused = new Map(served.map((s, k) => [s.rank, this.#pausedOf[k]!]));
+    this.#slots.paused = (rank) => rankPaused.get(rank)?.() === true;
     this.#shards = served.map(
       (s, k) =>
         new ShardWorker({
           ...{ o, keys: s.keys, tasks: this.#tasks, slots: this.#slots, rank: s.rank },
+          paused: this.#pausedOf[k]!,
           log: shardLog(
             this.#log,
             several ? s.queue : null,
@@ -124,6 +149,8 @@ export class Worker {
       const opened = await Promise.allSettled(shards.map((s, k) => s.open(served[k]!.shards > 1)));
       for (const r of opened) if (r.status === "rejected") throw r.reason;
       // Before any log line: a port in use is a usage error, said alone (exit 2).
+      // Started during a pause: no job is taken before it ends.
+      await Promise.all([...worker.#pauses.values()].map((p) => p.read()));
       if (o.healthPort > 0) worker.#health = serveHealth(worker, o.healthPort, o.healthHost);
       for (const w of await serverWarnings(client)) config.logger?.log("warn", w);
       worker.#begin();
@@ -191,11 +218,14 @@ export class Worker {
     return null;
   }
 
-  /** Every shard's read loop turned recently, or slots are all busy, or stopping (for /livez). */
+  /**
+   * Every shard's read loop turned recently (a paused queue's loops wait for the resume without
+   * turning: that is no hang), or slots are all busy, or stopping (for /livez).
+   */
   live(): boolean {
     const o = this.options;
     const limitMs = 3 * (o.blockMs + o.commandTimeoutMs);
-    const turning = this.#shards.every((s) => s.quietMs < limitMs);
+    const turning = this.#shards.every((s, k) => this.#pausedOf[k]!() || s.quietMs < limitMs);
     return this.#stopping || this.#slots.running >= o.concurrency || turning;
   }
 
@@ -211,6 +241,10 @@ export class Worker {
       // host:port, as bound: `:port` alone would hide a health server reachable on loopback only
       health: this.#health ? hostPort(o.healthHost, this.#health.port) : undefined,
     });
+    // Redis away: said once in a while, not every pauseCheckMs; the last answer holds.
+    const failed = throttled(this.#log, "could not read whether the queue is paused");
+    const onError = (err: unknown) => failed({ error: describeCause(err) });
+    for (const pause of this.#pauses.values()) pause.start(o.pauseCheckMs, onError);
     void Promise.all(this.#shards.map((s) => s.run())).then(() => {
       if (!this.#stopping) void this.stop(); // burst mode: every shard is drained
     });
@@ -225,6 +259,7 @@ export class Worker {
     if (!this.#stopping) {
       this.#stopping = true;
       this.#health?.stop();
+      for (const pause of this.#pauses.values()) pause.stop();
       await Promise.all(this.#shards.map((s) => s.stop(graceMs)));
     }
     return this.stopped;

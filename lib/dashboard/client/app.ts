@@ -3,6 +3,7 @@
 // numbers arrive as server-sent events, one snapshot a second. The queue shown is the page's
 // `?queue=` (the dashboard's own without it), picked from the queues under the prefix.
 import { $, act, api, el, pageQueue, type Row, say, TOKEN_KEY } from "./dom.js";
+import { wireJobs } from "./jobs.js";
 import { follow } from "./live.js";
 import { loadDead, render, type Snapshot, showJob, state } from "./views.js";
 
@@ -92,6 +93,12 @@ function wire(): void {
     const done = await act("/api/dead/requeue-all");
     if (done) say(`Requeued ${done.requeued} dead jobs`);
   });
+  for (const verb of ["pause", "resume"] as const) {
+    $(verb).addEventListener("click", async () => {
+      const done = await act(`/api/${verb}`);
+      if (done) say(`Queue ${done.queue} ${verb === "pause" ? "paused" : "resumed"}`);
+    });
+  }
   $("dead-older").addEventListener("click", () => {
     state.deadCursors.push($("dead-older").dataset.next || null);
     void loadDead(state.deadCursors.at(-1) ?? null);
@@ -101,6 +108,7 @@ function wire(): void {
     void loadDead(null);
   });
   addEventListener("hashchange", route);
+  wireJobs();
 }
 
 wire();

@@ -35,6 +35,7 @@ export function render(s: Snapshot): void {
   set("finished-total", c.totals.finished ?? 0);
   set("memory", memoryText(s.overview.memory));
   set("shards", s.overview.shards); // the counts above are the shards' sums
+  $("paused").hidden = !s.overview.paused;
   $("actions-off").hidden = state.actions;
   for (const b of document.querySelectorAll<HTMLButtonElement>(".action"))
     b.disabled = !state.actions;

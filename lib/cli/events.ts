@@ -1,0 +1,51 @@
+// `queue.ts events NAME [--from C] [--count N] [--json]` (bin/queue.ts): prints a queue's events
+// as they come, one line each, until stopped. The command is a thin citty command around
+// `printEvents`; the reading is Queue.events().
+
+import type { QueueEvent } from "../queue/event-read.ts";
+import type { Queue } from "../queue/queue.ts";
+import { isoOrNull } from "../time.ts";
+import { safeJson, safeText } from "./safe-text.ts";
+
+export interface PrintEventsOptions {
+  /** "now" (default), "start", or a cursor a line printed (`--from`). */
+  from?: string;
+  json?: boolean;
+  /** Stops printing (Ctrl-C): the iterator's connections are closed. */
+  signal?: AbortSignal;
+  write: (line: string) => void;
+}
+
+/**
+ * Prints each event: text `<time> <type> <id> [shard s] [<value or error>] cursor=<cursor>`, or
+ * with `json` one JSON object a line (`at` as an ISO string). Returns the count printed. A bad
+ * `from` throws InputError before anything is read (exit 2 by bin/_cli.ts).
+ */
+export async function printEvents(queue: Queue, o: PrintEventsOptions): Promise<number> {
+  const events = queue.events({ from: o.from ?? "now" });
+  const stop = () => events.close();
+  o.signal?.addEventListener("abort", stop, { once: true });
+  let printed = 0;
+  try {
+    for await (const e of events) {
+      o.write(o.json ? safeJson({ ...e, at: isoOrNull(e.at) }) : eventLine(e, queue.shards));
+      printed++;
+    }
+  } finally {
+    o.signal?.removeEventListener("abort", stop);
+    events.close();
+  }
+  return printed;
+}
+
+/** One event as a line of text; what Redis holds is shown with its control characters escaped. */
+export function eventLine(e: QueueEvent, shards: number): string {
+  const { type, id, at, shard, cursor, ...rest } = e;
+  const parts = [isoOrNull(at) ?? "-", type, id || "-"];
+  if (shards > 1) parts.push(`shard ${shard}`);
+  if (type === "gap") parts.push(`events lost after ${rest.after}, resuming at ${rest.resumesAt}`);
+  else if ("value" in rest) parts.push(JSON.stringify(rest.value));
+  else if ("error" in rest) parts.push(String(rest.error));
+  parts.push(`cursor=${cursor}`);
+  return safeText(parts.join("  "));
+}
