@@ -174,6 +174,54 @@ describe("trigger --priority", () => {
     s.stop();
   });
 
+  test("queue.ts jobs lists waiting and delayed jobs of every level; empty removes them all", async () => {
+    const prefix = testPrefix();
+    const url = "http://127.0.0.1:9/page";
+    const high = await trigger(prefix, url, "--priority", "high");
+    const normal = await trigger(prefix, url);
+    const low = await trigger(prefix, url, "--priority", "low");
+    const later = await trigger(prefix, url, "--priority", "low", "--delay", "1h");
+    const list = async (state: string) => {
+      const args = ["jobs", "default", "--state", state, "--limit", "10", "--json"];
+      const r = await runCli("queue", [...args, "--prefix", prefix]);
+      expect(r.code).toBe(0);
+      return (JSON.parse(r.stdout) as { jobs: { id: string }[] }).jobs.map((j) => j.id).sort();
+    };
+    expect(await list("waiting")).toEqual([high, normal, low].sort());
+    expect(await list("delayed")).toEqual([later]);
+    const r = await runCli("queue", ["empty", "default", "--all", "--json", "--prefix", prefix]);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ waiting: 3, delayed: 1 });
+    expect(await list("waiting")).toEqual([]);
+    expect(await list("delayed")).toEqual([]);
+  });
+
+  test("a pause holds for every level; resume runs them", async () => {
+    const prefix = testPrefix();
+    const s = site();
+    const high = await trigger(prefix, s.url("/high"), "--priority", "high");
+    const low = await trigger(prefix, s.url("/low"), "--priority", "low");
+    const pause = await runCli("queue", ["pause", "default", "--prefix", prefix]);
+    expect(pause.code).toBe(0);
+    const w = backgroundWorker(prefix, "--concurrency", "2");
+    await w.logged("queue paused: taking no new jobs");
+    await w.logged("worker started");
+    const waiting = await runCli("queue", [
+      ...["jobs", "default", "--state", "waiting", "--json", "--prefix", prefix],
+    ]);
+    const ids = (JSON.parse(waiting.stdout) as { jobs: { id: string }[] }).jobs.map((j) => j.id);
+    expect(ids.sort()).toEqual([high, low].sort());
+    expect(s.order).toEqual([]);
+    const resume = await runCli("queue", ["resume", "default", "--prefix", prefix]);
+    expect(resume.code).toBe(0);
+    await w.logged("finished", high);
+    await w.logged("finished", low);
+    expect([...s.order].sort()).toEqual(["/high", "/low"]);
+    w.proc.kill("SIGTERM");
+    expect((await w.ended()).code).toBe(0);
+    s.stop();
+  });
+
   test("a bad --priority: exit 2, one line", async () => {
     const r = await runCli("trigger", [
       ...["--prefix", testPrefix(), "--url", "http://127.0.0.1:9/", "--priority", "urgent"],
