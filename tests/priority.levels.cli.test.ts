@@ -3,11 +3,20 @@
 // started the jobs. lib/engine/keys.ts levelKeys, lib/worker/queues.ts, docs/internals.md
 // "Priority levels". On one Redis and, in the cluster pass, on queues of six shards.
 import { describe, expect, test } from "bun:test";
+import { Admin } from "../lib/admin/admin.ts";
 import { GROUP, levelKeys, shardKeys } from "../lib/engine/keys.ts";
 import { mastersOf } from "../lib/redis/cluster.ts";
 import type { Redis } from "../lib/redis/connect.ts";
 import { backgroundWorker, gate, HTML, workerArgs } from "./fixtures/cli/harness.ts";
-import { rawRedis, runCli, servePages, testPrefix, testShards, until } from "./helpers.ts";
+import {
+  rawRedis,
+  redisUrl,
+  runCli,
+  servePages,
+  testPrefix,
+  testShards,
+  until,
+} from "./helpers.ts";
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
@@ -189,6 +198,27 @@ describe("trigger --priority", () => {
     };
     expect(await list("waiting")).toEqual([high, normal, low].sort());
     expect(await list("delayed")).toEqual([later]);
+    const info = await runCli("info", ["--prefix", prefix, "--queue", "default", "--json"]);
+    expect(JSON.parse(info.stdout).queues[0]).toMatchObject({
+      waiting: 3,
+      delayed: 1,
+      byPriority: {
+        high: { waiting: 1, inFlight: 0, delayed: 0 },
+        normal: { waiting: 1, inFlight: 0, delayed: 0 },
+        low: { waiting: 1, inFlight: 0, delayed: 1 },
+      },
+    });
+    const text = await runCli("info", ["--prefix", prefix, "--queue", "default"]);
+    expect(text.stdout).toContain(
+      "  priority   high 1/0/0   normal 1/0/0   low 1/0/1 (waiting/in flight/delayed)\n",
+    );
+    const admin = await Admin.connect({ redisUrl: redisUrl(), prefix, shards: testShards() });
+    const metrics = await admin.metrics().finally(() => admin.close());
+    for (const level of ["high", "normal", "low"]) {
+      expect(metrics).toContain(
+        `courier_jobs_waiting_priority{queue="default",priority="${level}"} 1\n`,
+      );
+    }
     const r = await runCli("queue", ["empty", "default", "--all", "--json", "--prefix", prefix]);
     expect(r.code).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({ waiting: 3, delayed: 1 });
