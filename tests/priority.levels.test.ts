@@ -6,7 +6,15 @@ import { levelKeys, shardKeys, shardOf } from "../lib/engine/keys.ts";
 import { InputError } from "../lib/errors.ts";
 import type { JobSpec } from "../lib/queue/prepare.ts";
 import { defineTask } from "../lib/types.ts";
-import { openQueue, rawRedis, startWorker, testPrefix, testShards, until } from "./helpers.ts";
+import {
+  logRecorder,
+  openQueue,
+  rawRedis,
+  startWorker,
+  testPrefix,
+  testShards,
+  until,
+} from "./helpers.ts";
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
@@ -78,5 +86,25 @@ describe("JobSpec.priority", () => {
     await until(async () => (await q.getJob(id))?.status === "finished", "the second run");
     expect(await q.getJob(id)).toMatchObject({ status: "finished", priority: "high", attempts: 2 });
     await w.stop();
+  });
+
+  test("a worker started before the queue's first high job says so once, naming the queue", async () => {
+    const prefix = testPrefix();
+    const log = logRecorder();
+    const noop = defineTask({ name: "t", run: async () => null });
+    await using q = await openQueue({ prefix });
+    await q.enqueue("t", 1);
+    const w = await startWorker({ prefix, tasks: [noop], logger: log, heartbeatEveryMs: 20 });
+    const warning = "queue has high or low priority jobs now: restart the worker to run them";
+    await q.enqueue("t", 2, { priority: "high" });
+    await until(() => log.events().includes(warning), "the warning");
+    const said = log.records.filter((r) => r.event === warning);
+    expect(said.map((r) => r.fields)).toEqual([{ queue: "default" }]);
+    await w.stop();
+    // Restarted, it serves the levels: the high job runs.
+    const again = await startWorker({ prefix, tasks: [noop] });
+    const [id] = (await q.enqueueMany([{ task: "t", priority: "high" }])).map((j) => j.id);
+    await until(async () => (await q.getJob(id!))?.status === "finished", "the high job");
+    await again.stop();
   });
 });

@@ -16,6 +16,7 @@ import { serverWarnings } from "../redis/server.ts";
 import { maskUrl } from "../redis/url.ts";
 import type { Task } from "../types.ts";
 import { type HealthServer, hostPort, serveHealth } from "./health.ts";
+import { LevelsWatch } from "./levels-watch.ts";
 import { destroyLinks, homeLinks, type Links, openLinks } from "./links.ts";
 import { type OrderOptions, orderOptions, type QueueOrder, queueList } from "./order.ts";
 import { PauseWatch } from "./pause.ts";
@@ -55,6 +56,7 @@ export class Worker {
   #shards: ShardWorker[];
   /** Whether each queue served is paused (`queue.ts pause`), read every pauseCheckMs. */
   #pauses: Map<string, PauseWatch>;
+  #levels: LevelsWatch;
   /** Per shard worker: whether its queue is paused. */
   #pausedOf: (() => boolean)[];
   #health: HealthServer | null = null;
@@ -90,6 +92,7 @@ export class Worker {
         return [queue, new PauseWatch(client, names, this.#log, wakeAll)];
       }),
     );
+    this.#levels = new LevelsWatch(client, served, this.#log);
     this.#pausedOf = served.map((s) => {
       const watch = this.#pauses.get(s.queue)!;
       return () => watch.paused;
@@ -245,6 +248,8 @@ export class Worker {
     const failed = throttled(this.#log, "could not read whether the queue is paused");
     const onError = (err: unknown) => failed({ error: describeCause(err) });
     for (const pause of this.#pauses.values()) pause.start(o.pauseCheckMs, onError);
+    const levelsFailed = throttled(this.#log, "could not read whether a queue has levels");
+    this.#levels.start(o.heartbeatEveryMs, (err) => levelsFailed({ error: describeCause(err) }));
     void Promise.all(this.#shards.map((s) => s.run())).then(() => {
       if (!this.#stopping) void this.stop(); // burst mode: every shard is drained
     });
@@ -260,6 +265,7 @@ export class Worker {
       this.#stopping = true;
       this.#health?.stop();
       for (const pause of this.#pauses.values()) pause.stop();
+      this.#levels.stop();
       await Promise.all(this.#shards.map((s) => s.stop(graceMs)));
     }
     return this.stopped;
