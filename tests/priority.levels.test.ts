@@ -2,6 +2,7 @@
 // by level, the made ids, getJob's priority, a high job's retry kept at high, a requeued high
 // letter back at normal. lib/engine/keys.ts levelKeys, docs/internals.md "Priority levels".
 import { describe, expect, test } from "bun:test";
+import { Admin } from "../lib/admin/admin.ts";
 import { levelKeys, shardKeys, shardOf } from "../lib/engine/keys.ts";
 import { InputError } from "../lib/errors.ts";
 import type { JobSpec } from "../lib/queue/prepare.ts";
@@ -10,6 +11,7 @@ import {
   logRecorder,
   openQueue,
   rawRedis,
+  redisUrl,
   startWorker,
   testPrefix,
   testShards,
@@ -106,5 +108,37 @@ describe("JobSpec.priority", () => {
     const [id] = (await q.enqueueMany([{ task: "t", priority: "high" }])).map((j) => j.id);
     await until(async () => (await q.getJob(id!))?.status === "finished", "the high job");
     await again.stop();
+  });
+
+  test("a dead high job requeued comes back at normal (its record's priority dropped)", async () => {
+    const prefix = testPrefix();
+    let runs = 0;
+    const task = defineTask({
+      name: "once-bad",
+      run: async () => {
+        if (++runs === 1) throw new Error("bad");
+        return "ok";
+      },
+    });
+    await using q = await openQueue({ prefix });
+    const spec = { task: "once-bad", priority: "high" as const, maxAttempts: 1 };
+    const { id } = (await q.enqueueMany([spec]))[0]!;
+    const w = await startWorker({ prefix, tasks: [task] });
+    await until(async () => (await q.getJob(id))?.status === "failed", "the job dead");
+    expect((await q.getJob(id))?.priority).toBe("high");
+    const admin = await Admin.connect({ redisUrl: redisUrl(), prefix, shards: testShards() });
+    try {
+      expect(await admin.requeue([id])).toEqual([{ id, verdict: "requeued" }]);
+    } finally {
+      await admin.close();
+    }
+    await until(async () => (await q.getJob(id))?.status === "finished", "the requeued run");
+    const job = await q.getJob(id);
+    expect(job?.priority).toBeUndefined();
+    await using r = await rawRedis();
+    expect(
+      await r.sendCommand(["HGET", keysOf(prefix, id, "normal").record(id), "priority"]),
+    ).toBeNull();
+    await w.stop();
   });
 });
