@@ -8,6 +8,7 @@ import { openLayout } from "../engine/layout.ts";
 import { ConfigError, UnavailableError } from "../errors.ts";
 import type { Redis } from "../redis/connect.ts";
 import { checkPermissions, workerCommands } from "../redis/permissions.ts";
+import type { OrderOptions } from "./order.ts";
 
 /**
  * One shard the worker reads, at one level: its queue, rank (its place in the order: the
@@ -73,4 +74,19 @@ async function hasLevels(client: Redis, keys: readonly QueueKeys[]): Promise<boo
 function fixed(err: unknown): never {
   if (!(err instanceof ConfigError) || err instanceof UnavailableError) throw err;
   throw new UnavailableError(err.message, { cause: err });
+}
+
+/**
+ * The order over the ranks the worker serves, or null when it has one (one queue without
+ * levels: nothing is gated). A queue's levels are ranks of their own, each drawn with its
+ * queue's weight in the weighted order (strict within a queue only in the strict order).
+ */
+export function rankOrder(
+  order: OrderOptions,
+  served: readonly ServedShard[],
+): OrderOptions | null {
+  const ranks = new Map(served.map((s) => [s.rank, s.place]));
+  if (ranks.size === 1) return null;
+  const weights = [...ranks.keys()].sort((a, b) => a - b).map((r) => order.weights[ranks.get(r)!]!);
+  return { ...order, weights };
 }

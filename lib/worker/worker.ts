@@ -21,7 +21,7 @@ import { destroyLinks, homeLinks, type Links, openLinks } from "./links.ts";
 import { type OrderOptions, orderOptions, type QueueOrder, queueList } from "./order.ts";
 import { PauseWatch } from "./pause.ts";
 import { forgetName } from "./presence.ts";
-import { openQueues, type ServedShard } from "./queues.ts";
+import { openQueues, rankOrder, type ServedShard } from "./queues.ts";
 import { ShardWorker } from "./shard.ts";
 import { Slots } from "./slots.ts";
 
@@ -298,18 +298,6 @@ function shardLog(
     ...(level === "normal" ? {} : { level }),
   };
   return { log: (level, event, fields) => log.log(level, event, { ...fields, ...named }) };
-}
-
-/**
- * The order over the ranks the worker serves, or null when it has one (one queue without
- * levels: nothing is gated). A queue's levels are ranks of their own, each drawn with its
- * queue's weight in the weighted order (strict within a queue only in the strict order).
- */
-function rankOrder(order: OrderOptions, served: readonly ServedShard[]): OrderOptions | null {
-  const ranks = new Map(served.map((s) => [s.rank, s.place]));
-  if (ranks.size === 1) return null;
-  const weights = [...ranks.keys()].sort((a, b) => a - b).map((r) => order.weights[ranks.get(r)!]!);
-  return { ...order, weights };
 }
 
 /** The order of a worker of several queues, for its start line: `strict` or `weighted 6,3,1`. */
