@@ -4,6 +4,7 @@
 // "Priority levels". On one Redis and, in the cluster pass, on queues of six shards.
 import { describe, expect, test } from "bun:test";
 import { Admin } from "../lib/admin/admin.ts";
+import { startDashboard } from "../lib/dashboard/server.ts";
 import { GROUP, levelKeys, shardKeys } from "../lib/engine/keys.ts";
 import { mastersOf } from "../lib/redis/cluster.ts";
 import type { Redis } from "../lib/redis/connect.ts";
@@ -214,6 +215,12 @@ describe("trigger --priority", () => {
     );
     const admin = await Admin.connect({ redisUrl: redisUrl(), prefix, shards: testShards() });
     const metrics = await admin.metrics().finally(() => admin.close());
+    // The dashboard's overview (its "Waiting by priority" card) reads the same numbers.
+    const d = await startDashboard({ redisUrl: redisUrl(), prefix, port: 0 });
+    const overview = await fetch(`${d.url}/api/overview`)
+      .then((r) => r.json() as Promise<{ counts: { byPriority: unknown } }>)
+      .finally(() => d.stop());
+    expect(overview.counts.byPriority).toMatchObject({ high: { waiting: 1 }, low: { delayed: 1 } });
     for (const level of ["high", "normal", "low"]) {
       expect(metrics).toContain(
         `courier_jobs_waiting_priority{queue="default",priority="${level}"} 1\n`,
