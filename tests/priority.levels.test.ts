@@ -141,4 +141,27 @@ describe("JobSpec.priority", () => {
     ).toBeNull();
     await w.stop();
   });
+
+  test("a high job no live worker can run is parked at high, and runs there once one can", async () => {
+    const prefix = testPrefix();
+    const other = defineTask({ name: "t", run: async () => null });
+    const later = defineTask({ name: "later", run: async () => "done" });
+    await using q = await openQueue({ prefix });
+    await q.enqueue("t", 0); // the queue exists before the worker: it reads the levels once marked
+    await q.enqueue("t", 0, { priority: "low" });
+    const a = await startWorker({ prefix, tasks: [other] });
+    const { id } = (await q.enqueueMany([{ task: "later", priority: "high" }]))[0]!;
+    await until(async () => (await q.getJob(id))?.note !== undefined, "the job parked");
+    await using r = await rawRedis();
+    const high = keysOf(prefix, id, "high");
+    expect(await r.sendCommand(["ZSCORE", `${high.parkedPrefix}later`, id])).not.toBeNull();
+    const b = await startWorker({ prefix, tasks: [later] });
+    await until(async () => (await q.getJob(id))?.status === "finished", "the parked job run");
+    expect(await q.getJob(id)).toMatchObject({
+      status: "finished",
+      priority: "high",
+      result: "done",
+    });
+    await Promise.all([a.stop(), b.stop()]);
+  });
 });
