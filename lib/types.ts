@@ -1,7 +1,12 @@
+import type { LogLevel } from "./log.ts";
+
 // Glossary (the words used across Courier's code and docs)
 //
 // job          One unit of work: a task name, a JSON payload, and its record (the job hash).
-// task         A named async function that runs a job's payload: `(payload, signal, job) => result`.
+// task         A named async function that runs a job's payload: `(payload, ctx, job) => result`,
+//              ctx being the job's AbortSignal with its id, attempt, progress and logger.
+// progress     What a running task last reported of itself (`ctx.progress`): a number 0-100 or
+//              a small JSON object, written at most once per `progressMinIntervalMs`.
 // queue        A named set of Redis keys (stream, job hashes, delayed set, …) sharing one hash tag.
 // stream       The Redis stream of a queue; one entry per delivery, holding only the job id.
 // group        The consumer group `workers` on the stream; every worker reads through it.
@@ -30,10 +35,35 @@ export interface JobInfo {
   maxAttempts: number;
 }
 
-/** A task: a name and an async function of a JSON payload and an AbortSignal. */
+/** A progress value: a number from 0 to 100, or a JSON object of at most 1 KB. */
+export type ProgressValue = number | Record<string, unknown>;
+
+/**
+ * A task's second argument: the attempt's AbortSignal itself (so `(payload, signal) =>
+ * fetch(url, { signal })` works unchanged), with the job's facts, progress and logger on it.
+ */
+export interface TaskContext extends AbortSignal {
+  /** This object: for `({ signal }) => …` destructuring and readability. */
+  readonly signal: AbortSignal;
+  readonly id: string;
+  readonly task: string;
+  /** 1 on the first run; counts every start, including ones a crashed worker never finished. */
+  readonly attempt: number;
+  readonly maxAttempts: number;
+  /**
+   * Reports how far the job is: a finite number 0-100 or a JSON object of at most 1 KB (else a
+   * TypeError). Coalesced: written at most once per `progressMinIntervalMs`, the last value
+   * always (unless the job ends first), so calling it in a tight loop is fine.
+   */
+  progress(value: ProgressValue): void;
+  /** The worker's logger with `job` and `task` bound. */
+  log(level: LogLevel, event: string, fields?: Record<string, unknown>): void;
+}
+
+/** A task: a name and an async function of a JSON payload and its context (an AbortSignal). */
 export interface Task<P = unknown, R = unknown> {
   name: string;
-  run: (payload: P, signal: AbortSignal, job: JobInfo) => Promise<R>;
+  run: (payload: P, ctx: TaskContext, job: JobInfo) => Promise<R>;
   /** Checks a payload at enqueue time; throws to refuse it (nothing is enqueued). */
   validate?: (payload: unknown) => P;
   /** Run-time limit for one attempt; overrides the worker's `jobTimeoutMs`. */
@@ -61,6 +91,11 @@ export interface JobRecord {
   error: string | null;
   /** The last 20 attempts, oldest first (kept across a requeue from the dead letters). */
   history: AttemptRecord[];
+  /**
+   * The last progress its task reported (`ctx.progress`) while it runs, or before a retry; null
+   * once it has ended, and for a job that reported none.
+   */
+  progress: unknown | null;
   /** Why a queued job is not running, e.g. `no live worker has task "resize"`. */
   note?: string;
 }

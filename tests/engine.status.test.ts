@@ -41,6 +41,7 @@ describe("status", () => {
       result: null,
       error: null,
       history: [],
+      progress: null,
     });
     expect(jb?.status).toBe("queued");
     expect(jc).toMatchObject({ status: "queued", task: "u", enqueuedAt: msOf(c!.entryId!) });

@@ -88,6 +88,7 @@ function letterRecord(id: string, [entryId, fields]: [string, string[]], note: s
     startedAt: null,
     endedAt: Number(entryId.split("-")[0]),
     worker: null,
+    progress: null,
     result: null,
     error: field(fields, "error") ?? "",
     history: [],

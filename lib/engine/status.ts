@@ -15,6 +15,7 @@ type Found = [
   pending: Pending | null,
   fields: string[] | null,
   due: string | null,
+  progress: string | null,
 ];
 
 /**
@@ -49,7 +50,7 @@ export async function readStatuses(
             client,
             scripts.status,
             [keys.stream, keys.delayed],
-            [keys.resultPrefix, keys.recordPrefix, GROUP, ...sent],
+            [keys.resultPrefix, keys.recordPrefix, GROUP, keys.progressPrefix, ...sent],
           );
     const found = new Map(sent.map((id, n) => [id, reply[n]]));
     for (const id of chunk) {
@@ -82,7 +83,8 @@ function int(v: string | undefined): number | null {
   return v !== undefined && /^\d{1,15}$/.test(v) ? Number(v) : null;
 }
 
-function toRecord(id: string, [outcome, flat, pending, fields, due]: Found): JobRecord | null {
+function toRecord(id: string, found: Found): JobRecord | null {
+  const [outcome, flat, pending, fields, due, progress] = found;
   const record = toMap(flat ?? []);
   if (outcome !== null) {
     const o = parseOutcome(String(outcome));
@@ -109,6 +111,7 @@ function toRecord(id: string, [outcome, flat, pending, fields, due]: Found): Job
       result: null,
       error: record.get("error") ?? null,
       history: parseHistory(record),
+      progress: null,
     };
   };
   const a = int(f.get("a")) ?? 0;
@@ -122,7 +125,10 @@ function toRecord(id: string, [outcome, flat, pending, fields, due]: Found): Job
   if (pending) {
     // Started: the delivery is the record of the start (attempt = a + deliveries).
     const r = base("started", a + Number(pending[3]));
-    if (r) r.worker = String(pending[1]);
+    if (r) {
+      r.worker = String(pending[1]);
+      r.progress = progress === null ? null : json(progress);
+    }
     return r;
   }
   if (entry.size > 0 || due !== null) return base("queued", a);
@@ -189,5 +195,6 @@ function ended(id: string, o: OutcomeValue, record: ReadonlyMap<string, string>)
     result: o.status === "finished" ? json(o.text) : null,
     error: o.status === "failed" ? o.text : null,
     history,
+    progress: null,
   };
 }

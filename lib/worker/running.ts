@@ -19,6 +19,7 @@ import {
   UNRECORDED,
   WRITTEN,
 } from "./outcomes.ts";
+import { ProgressWriter } from "./progress.ts";
 import { retryInMs } from "./retry-policy.ts";
 import { WrittenLog } from "./written.ts";
 
@@ -35,6 +36,8 @@ interface RunningJob extends Startable {
 
 export class Jobs {
   readonly outcomes: Outcomes;
+  /** Running jobs' progress reports, coalesced (lib/worker/progress.ts). */
+  readonly progress: ProgressWriter;
   processed = 0;
   failed = 0;
   /** Called whenever a slot frees up. */
@@ -75,6 +78,7 @@ export class Jobs {
     onRedisError: (err: unknown, retryInMs?: number) => void,
   ) {
     this.outcomes = new Outcomes(clients, keys, o, this.#onWritten, onRedisError);
+    this.progress = new ProgressWriter(() => clients()[0]!, keys, o, log);
     const unreplicated = throttled(log, "outcomes not confirmed by a replica");
     this.outcomes.onUnreplicated = (count) =>
       unreplicated({
@@ -115,8 +119,14 @@ export class Jobs {
     this.outcomes.startedSince++;
     this.#watchDeadlines(limitMs);
     if (kind === "claim") this.log.log("info", "claimed", { job: job.jobId, attempt: job.attempt });
-    const { jobId: id, attempt, maxAttempts } = job;
-    runAttempt(task, { id, task: job.task, attempt, maxAttempts }, job.payload, running.current);
+    const { entryId, jobId: id, attempt, maxAttempts } = job;
+    this.progress.start(entryId, id, limitMs);
+    const sinks = {
+      progress: (_: unknown, json: string) => this.progress.report(entryId, json),
+      log: this.log,
+    };
+    const info = { id, task: job.task, attempt, maxAttempts };
+    runAttempt(task, info, job.payload, running.current, sinks);
   }
 
   /**
@@ -139,6 +149,7 @@ export class Jobs {
   close(): void {
     this.#closed = true;
     this.held.clear();
+    this.progress.close();
     clearInterval(this.#ticker);
     this.#ticker = undefined;
   }
@@ -182,6 +193,7 @@ export class Jobs {
 
   #ended(job: RunningJob, r: AttemptResult): void {
     const { entryId, jobId } = job;
+    this.progress.end(entryId);
     if ("givenUp" in r) {
       this.#free(entryId);
       return;
