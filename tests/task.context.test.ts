@@ -226,6 +226,8 @@ describe("progress", () => {
       timeoutMs: 15_000,
       onJobProgress: (jobId, value) => {
         expect(jobId).toBe(id);
+        // A wait may tell a value twice (a look at the job after a quiet read): counted once.
+        if (JSON.stringify(value) === JSON.stringify(told.at(-1))) return;
         told.push(value);
         steps[told.length - 1]?.open();
       },

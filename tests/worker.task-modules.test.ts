@@ -48,6 +48,7 @@ describe("worker --tasks", () => {
       shout: await q.enqueue("shout", { text: "hi" }),
       double: await q.enqueue("double", 21),
       half: await q.enqueue("half", 9),
+      refuse: await q.enqueue("refuse", null, { maxAttempts: 3 }),
     };
     const run = await worker([
       ...["--tasks", "./tasks.js", "--tasks=more.ts", "--burst", "--prefix", prefix],
@@ -61,12 +62,19 @@ describe("worker --tasks", () => {
     });
     expect(ended.get(ids.double)).toMatchObject({ status: "finished", result: 42 });
     expect(ended.get(ids.half)).toMatchObject({ status: "finished", result: 4.5 });
+    // An error with code EPERMANENT fails the job for good, as a PermanentError does.
+    expect(ended.get(ids.refuse)).toMatchObject({
+      status: "failed",
+      attempts: 1,
+      error: "not this one",
+    });
     const lines = run.stdout
       .trim()
       .split("\n")
       .map((l) => JSON.parse(l));
     const started = lines.find((l) => l.event === "worker started");
-    expect(started.tasks.split(",").sort()).toEqual(["double", "half", "shout", "wordcount"]);
+    const names = ["double", "half", "refuse", "shout", "wordcount"];
+    expect(started.tasks.split(",").sort()).toEqual(names);
     expect(lines).toContainEqual(
       expect.objectContaining({ event: "shouting", text: "hi", job: ids.shout, task: "shout" }),
     );

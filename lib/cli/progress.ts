@@ -35,10 +35,13 @@ export function jobProgressLine(
   end(): void;
 } {
   let drawn = false;
+  let last = "";
   return {
     show(value) {
       const text = formatProgress(value);
-      if (!out.isTTY || text === "") return;
+      // A wait may tell one value twice (lib/queue/read.ts onJobProgress): drawn once.
+      if (!out.isTTY || text === "" || text === last) return;
+      last = text;
       // Cut, so a long object never wraps (a wrapped line is not redrawn by `\r`); cleared to
       // the end of the line, so a shorter value leaves nothing of a longer one.
       out.write(`\rprogress: ${safeText(text).slice(0, 70)}\x1b[K`);

@@ -26,7 +26,6 @@ export async function fetchResult(
 ): Promise<JobRecord> {
   const job = await queue.mustGetJob(id);
   if (waitS === undefined || TERMINAL_STATUSES.has(job.status)) return job;
-  if (job.progress !== null) onJobProgress?.(job.progress);
   const timeoutMs = Number.isFinite(waitS) ? waitS * 1_000 : 2 ** 31;
   const { ended } = await queue.waitForJobs([id], {
     timeoutMs,

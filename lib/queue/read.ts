@@ -46,7 +46,9 @@ export interface WaitOptions {
   onProgress?: (ended: number, total: number) => void;
   /**
    * Called with each progress a waited-for job reports (`ctx.progress`, as written: coalesced),
-   * from the events the wait reads anyway. A progress whose event was trimmed unseen is missed.
+   * from the events the wait reads anyway, and with the progress a look at a running job finds
+   * (the first look, so a value reported just before the wait began is told too). A value may
+   * be told twice; one whose event was trimmed unseen is missed.
    */
   onJobProgress?: (id: string, value: unknown) => void;
   /** Even with no event, re-read the jobs this often (covers events trimmed away unseen). */
@@ -110,6 +112,9 @@ export async function waitForJobs(
   const check = async (list: string[], reading = read(list), unknownEnds = true) => {
     const records = await reading;
     records.forEach((r, i) => {
+      // A running job's progress as read: the first look tells what it has (its event may be
+      // older than the wait's cursor).
+      if (r && r.progress !== null) options.onJobProgress?.(list[i]!, r.progress);
       if (r ? !TERMINAL_STATUSES.has(r.status) : !unknownEnds) return;
       if (options.keepRecords ?? true) ended.set(list[i]!, r);
       waiting.delete(list[i]!);

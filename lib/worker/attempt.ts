@@ -96,11 +96,15 @@ function succeeded(value: unknown): AttemptResult {
 }
 
 function failure(err: unknown): AttemptResult {
+  // By class, or by `code` alone: a task module loaded by the compiled executable (`worker
+  // --tasks`) has no Courier to import its classes from, so it throws an error with the code.
+  const e = (typeof err === "object" && err !== null ? err : {}) as Record<string, unknown>;
+  const retryable = err instanceof RetryableError || e.code === "ERETRYABLE";
   return {
     ok: false,
     error: describeError(err),
-    permanent: err instanceof PermanentError,
-    retryAfterMs: err instanceof RetryableError ? err.retryAfterMs : undefined,
+    permanent: err instanceof PermanentError || e.code === "EPERMANENT",
+    retryAfterMs: retryable && typeof e.retryAfterMs === "number" ? e.retryAfterMs : undefined,
   };
 }
 
