@@ -61,7 +61,7 @@ describe("task context", () => {
           maxAttempts: ctx.maxAttempts,
         });
         ctx.log("info", "task step", { n: p.n, attempt: ctx.attempt });
-        if (ctx.attempt === 1) throw new RetryableError("first try fails", 0);
+        if (ctx.attempt === 1) throw new RetryableError("first try fails");
         return ctx.attempt;
       },
     });

@@ -116,6 +116,12 @@ export async function loadDead(cursor: string | null): Promise<void> {
   ($("dead-older") as HTMLButtonElement).dataset.next = String(page.next ?? "");
 }
 
+/** A running job's progress (`ctx.progress`): `42%`, or an object's JSON; none once it ended. */
+function progressText(value: unknown): string | undefined {
+  if (typeof value === "number") return `${Math.round(value * 10) / 10}%`;
+  return value === null || value === undefined ? undefined : JSON.stringify(value);
+}
+
 export async function showJob(id: string): Promise<void> {
   $("job-title").textContent = id;
   const job = await api(`/api/jobs/${encodeURIComponent(id)}`).catch(failed);
@@ -125,13 +131,15 @@ export async function showJob(id: string): Promise<void> {
     "attempts",
     "maxAttempts",
     "worker",
+    "progress",
     "enqueuedAt",
     "startedAt",
     "endedAt",
     "error",
   ];
+  const shown = (f: string) => (f === "progress" ? progressText(job?.progress) : job?.[f]);
   $("job-fields").replaceChildren(
-    ...(job ? fields.flatMap((f) => [el("dt", f), el("dd", job[f] ?? "–")]) : []),
+    ...(job ? fields.flatMap((f) => [el("dt", f), el("dd", shown(f) ?? "–")]) : []),
   );
   $("job-payload").textContent = job ? JSON.stringify(job.payload, null, 2) : "";
   $("job-result").textContent = job ? JSON.stringify(job.result, null, 2) : "";
