@@ -66,7 +66,7 @@ export interface QueueKeys {
   receipt: (batch: string) => string;
   /**
    * `progress:<id>`: a string holding the JSON of the last progress a running job reported
-   * (lib/engine/progress.ts), with a TTL (progressTtlS) renewed at each write.
+   * (lib/engine/progress.ts), with a TTL (the attempt's time limit + 60 s) renewed at each write.
    */
   progress: (id: string) => string;
   /** Prefix of progress keys, for status.lua, which builds them from ids. */
