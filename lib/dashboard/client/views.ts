@@ -122,9 +122,23 @@ function progressText(value: unknown): string | undefined {
   return value === null || value === undefined ? undefined : JSON.stringify(value);
 }
 
+/** The job the page shows while it has not ended (its progress and status are kept fresh). */
+let openJob: string | null = null;
+/** The job last asked for: a slower answer about another one is not shown over it. */
+let shownJob = "";
+
+/** Reads the open job again (on each live snapshot) while it has not ended. */
+export function refreshJob(): void {
+  if (openJob !== null) void showJob(openJob);
+}
+
 export async function showJob(id: string): Promise<void> {
   $("job-title").textContent = id;
+  shownJob = id;
   const job = await api(`/api/jobs/${encodeURIComponent(id)}`).catch(failed);
+  if (shownJob !== id) return;
+  const ended = ["finished", "failed", "canceled"].includes(String(job?.status));
+  openJob = job && !ended ? id : null;
   const fields = [
     "status",
     "task",
