@@ -43,6 +43,21 @@ const progressShown = (q: Queue, id: string, value: unknown) =>
     `progress ${JSON.stringify(value)}`,
   );
 
+/** `bun bin/<name>.ts …args` on a pseudo-terminal (`script`): stdout and stderr as one. */
+function onTerminal(name: string, args: string[]) {
+  const argv = [process.execPath, resolve(ROOT, "bin", `${name}.ts`), ...args];
+  const command = `exec ${argv.map((a) => `'${a}'`).join(" ")}`;
+  const env: Record<string, string> = { ...process.env, REDIS_URL: redisUrl() } as never;
+  if (testShards() !== undefined) env.COURIER_SHARDS = String(testShards());
+  const proc = Bun.spawn(["script", "-qfec", command, "/dev/null"], {
+    env,
+    stdin: "pipe",
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  return { proc, out: collect(proc.stdout) };
+}
+
 describe("result and progress", () => {
   test("result shows a running job's progress (text and --json), and none once it ended", async () => {
     const prefix = testPrefix();
@@ -76,17 +91,7 @@ describe("result and progress", () => {
     const w = await startWorker({ prefix, tasks: [task], progressMinIntervalMs: 1 });
     const id = await q.enqueue("steps", null);
     await progressShown(q, id, 10);
-    const args = [resolve(ROOT, "bin", "result.ts"), id, "--wait", "20", "--prefix", prefix];
-    const command = `exec ${[process.execPath, ...args].map((a) => `'${a}'`).join(" ")}`;
-    const env: Record<string, string> = { ...process.env, REDIS_URL: redisUrl() } as never;
-    if (testShards() !== undefined) env.COURIER_SHARDS = String(testShards());
-    const proc = Bun.spawn(["script", "-qfec", command, "/dev/null"], {
-      env,
-      stdin: "pipe",
-      stdout: "pipe",
-      stderr: "pipe",
-    });
-    const out = collect(proc.stdout);
+    const { proc, out } = onTerminal("result", [id, "--wait", "20", "--prefix", prefix]);
     try {
       await waitFor(out, /progress: 10%/, 10_000);
       next();
@@ -124,6 +129,33 @@ describe("result and progress", () => {
     expect(run.stderr).toBe("");
     expect(run.stdout).toContain("status:");
     expect(run.stdout).not.toContain("progress");
+    await w.stop();
+  }, 30_000);
+
+  test("trigger --wait of one job on a terminal draws its progress too", async () => {
+    const prefix = testPrefix();
+    const { task: steps, next } = stepper([25, 75]);
+    // The built-in task's name, so `trigger --url` enqueues a job this task runs.
+    const task = { ...steps, name: "wordcount" };
+    const w = await startWorker({ prefix, tasks: [task], progressMinIntervalMs: 1 });
+    const { proc, out } = onTerminal("trigger", [
+      "--url",
+      "example.org",
+      "--wait",
+      "20",
+      "--prefix",
+      prefix,
+    ]);
+    try {
+      await waitFor(out, /progress: 25%/, 10_000);
+      next();
+      await waitFor(out, /progress: 75%/, 10_000);
+      next();
+      expect(await exitCodeWithin(proc, 10_000, out)).toBe(0);
+    } finally {
+      proc.kill("SIGKILL");
+    }
+    expect(out.text).toMatch(/progress: 75%\x1b\[K\r?\n(.|\r?\n)*status: +finished/);
     await w.stop();
   }, 30_000);
 });
