@@ -92,8 +92,8 @@ export interface JobRecord {
   /** The last 20 attempts, oldest first (kept across a requeue from the dead letters). */
   history: AttemptRecord[];
   /**
-   * The last progress its task reported (`ctx.progress`) while it runs, or before a retry; null
-   * once it has ended, and for a job that reported none.
+   * The last progress its task reported (`ctx.progress`) while it runs (`started`); null in any
+   * other state (queued, waiting for a retry, ended) and for a job that reported none.
    */
   progress: unknown | null;
   /** Why a queued job is not running, e.g. `no live worker has task "resize"`. */

@@ -15,8 +15,9 @@ export class JobWaitTimeoutError extends WaitTimeoutError {
 
 /**
  * The job's record. With `waitS`, blocks until it has finished or failed (Infinity = no
- * limit), telling `onJobProgress` the progress it has and each it reports meanwhile. Throws JobNotFoundError for an unknown id, JobWaitTimeoutError (with the
- * record as it stands) when time runs out.
+ * limit), telling `onJobProgress` the progress it has and each it reports meanwhile. Throws
+ * JobNotFoundError for an unknown id, JobWaitTimeoutError (with the record as it stands) when
+ * time runs out.
  */
 export async function fetchResult(
   queue: Queue,
