@@ -3,9 +3,8 @@
 // pipe gets no progress lines.
 import { describe, expect, test } from "bun:test";
 import { resolve } from "node:path";
-import type { Queue } from "../lib/queue/queue.ts";
-import { defineTask, type TaskContext } from "../lib/types.ts";
 import { collect, exitCodeWithin, waitFor } from "./fixtures/output.ts";
+import { progressShown, stepper } from "./fixtures/progress-steps.ts";
 import {
   clientList,
   openQueue,
@@ -18,30 +17,6 @@ import {
   testShards,
   until,
 } from "./helpers.ts";
-
-/** A task that reports each value given, waiting for the test's word after each one. */
-function stepper(values: unknown[]) {
-  const waiting: (() => void)[] = [];
-  const next = () => waiting.shift()?.();
-  const task = defineTask({
-    name: "steps",
-    run: async (_: unknown, ctx: TaskContext) => {
-      for (const v of values) {
-        ctx.progress(v as number);
-        await new Promise<void>((resolve) => waiting.push(resolve));
-      }
-      return "done";
-    },
-  });
-  return { task, next };
-}
-
-/** Until `getJob` shows `value` as the job's progress. */
-const progressShown = (q: Queue, id: string, value: unknown) =>
-  until(
-    async () => JSON.stringify((await q.getJob(id))?.progress) === JSON.stringify(value),
-    `progress ${JSON.stringify(value)}`,
-  );
 
 /** `bun bin/<name>.ts …args` on a pseudo-terminal (`script`): stdout and stderr as one. */
 function onTerminal(name: string, args: string[]) {

@@ -4,9 +4,9 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import type { BrowserContext } from "playwright-core";
 import { startDashboard } from "../lib/dashboard/server.ts";
-import { defineTask, type TaskContext } from "../lib/types.ts";
 import { injected, launch, textIs } from "./fixtures/chromium.ts";
-import { openQueue, redisUrl, startWorker, testPrefix, until } from "./helpers.ts";
+import { progressShown, stepper } from "./fixtures/progress-steps.ts";
+import { openQueue, redisUrl, startWorker, testPrefix } from "./helpers.ts";
 
 let browser: { context: BrowserContext; close: () => Promise<void> };
 beforeAll(async () => {
@@ -25,25 +25,10 @@ test("the job page shows a running job's progress, as text, and none once it end
   const prefix = testPrefix();
   await using q = await openQueue({ prefix });
   const markup = `<img src=x onerror="document.title='progress'">`;
-  const values: unknown[] = [42.25, { stage: markup }];
-  const waiting: (() => void)[] = [];
-  const task = defineTask({
-    name: "steps",
-    run: async (_: unknown, ctx: TaskContext) => {
-      for (const v of values) {
-        ctx.progress(v as number);
-        await new Promise<void>((resolve) => waiting.push(resolve));
-      }
-      return "done";
-    },
-  });
+  const { task, next } = stepper([42.25, { stage: markup }]);
   const w = await startWorker({ prefix, tasks: [task], progressMinIntervalMs: 1 });
   const id = await q.enqueue("steps", null);
-  const progressIs = (v: unknown) =>
-    until(
-      async () => JSON.stringify((await q.getJob(id))?.progress) === JSON.stringify(v),
-      "progress",
-    );
+  const progressIs = (v: unknown) => progressShown(q, id, v);
   const d = await startDashboard({ redisUrl: redisUrl(), prefix, port: 0 });
   try {
     await progressIs(42.25);
@@ -53,10 +38,10 @@ test("the job page shows a running job's progress, as text, and none once it end
     await page.goto(`${d.url}/#/jobs/${id}`);
     await textIs(page, field("progress"), "42.3%");
     // The open page follows the job at the live snapshots' pace, with no reload.
-    waiting.shift()?.();
+    next();
     await textIs(page, field("progress"), JSON.stringify({ stage: markup }));
     expect(await injected(page)).toEqual([]);
-    waiting.shift()?.();
+    next();
     await textIs(page, field("status"), "finished");
     expect(await page.textContent(field("progress"))).toBe("–");
     await page.close();
