@@ -17,6 +17,7 @@ export function jobJson(job: JobRecord): Record<string, unknown> {
     result: job.result,
     error: job.error,
     worker: job.worker,
+    progress: job.progress ?? null,
     enqueuedAt: isoOrNull(job.enqueuedAt),
     startedAt: isoOrNull(job.startedAt),
     endedAt: isoOrNull(job.endedAt),
@@ -56,6 +57,7 @@ export function formatJob(job: JobRecord): string {
     ["started", isoOrNull(job.startedAt)],
     ["ended", job.endedAt ? `${isoOrNull(job.endedAt)}${took}` : null],
     ["worker", job.worker],
+    ["progress", formatProgress(job.progress)],
     ["error", job.error],
   ];
   const lines = align(rows.filter(([, v]) => v != null && v !== ""));
@@ -92,6 +94,12 @@ export function formatAttempt(a: AttemptRecord, running = false): string {
   return safeText(
     `#${a.attempt}  worker ${a.worker ?? "?"}  ${isoOrNull(a.startedAt) ?? "?"} → ${end}${took}  ${how}${error}`,
   );
+}
+
+/** A progress value as shown: `42%` for a number, `k=v` for an object, "" for none. */
+export function formatProgress(value: unknown): string {
+  if (typeof value === "number") return `${Math.round(value * 10) / 10}%`;
+  return compact(value);
 }
 
 /** One line per job, for bulk output: id, status, then the gist of the result or error. */

@@ -43,6 +43,9 @@ export function workerCommands(keys: QueueKeys, name: string): string[][] {
     // The job's outcome (r:<id>).
     ["SET", result, "v", "NX", "EX", "1"],
     ["TYPE", result],
+    // A running job's progress (progress.lua): written unless the job has its outcome.
+    ["EXISTS", result],
+    ["SET", keys.progress("permission-check"), "v", "EX", "1"],
     ...[stats, minutes, durations].map((k) => ["HINCRBY", k, "f", "0"]),
     ["EXPIRE", job, "1"],
     ["EXISTS", worker],

@@ -21,6 +21,7 @@ import {
   UNRECORDED,
   WRITTEN,
 } from "./outcomes.ts";
+import { ProgressWriter } from "./progress.ts";
 import { retryInMs } from "./retry-policy.ts";
 import { WrittenLog } from "./written.ts";
 
@@ -39,6 +40,8 @@ interface RunningJob extends Startable {
 
 export class Jobs {
   readonly outcomes: Outcomes;
+  /** Running jobs' progress reports, coalesced (lib/worker/progress.ts). */
+  readonly progress: ProgressWriter;
   processed = 0;
   failed = 0;
   /** Called whenever a slot frees up. */
@@ -81,6 +84,7 @@ export class Jobs {
     onRedisError: (err: unknown, retryInMs?: number) => void,
   ) {
     this.outcomes = new Outcomes(clients, keys, o, this.#onWritten, onRedisError);
+    this.progress = new ProgressWriter(() => clients()[0]!, keys, o, log);
     const unreplicated = throttled(log, "outcomes not confirmed by a replica");
     this.outcomes.onUnreplicated = (count) =>
       unreplicated({
@@ -127,8 +131,14 @@ export class Jobs {
       this.#abortCanceled(running);
       return;
     }
-    const { jobId: id, attempt, maxAttempts } = job;
-    runAttempt(task, { id, task: job.task, attempt, maxAttempts }, job.payload, running.current);
+    const { entryId, jobId: id, attempt, maxAttempts } = job;
+    this.progress.start(entryId, id, limitMs);
+    const sinks = {
+      progress: (_: unknown, json: string) => this.progress.report(entryId, json),
+      log: this.log,
+    };
+    const info = { id, task: job.task, attempt, maxAttempts };
+    runAttempt(task, info, job.payload, running.current, sinks);
   }
 
   /**
@@ -170,6 +180,7 @@ export class Jobs {
   close(): void {
     this.#closed = true;
     this.held.clear();
+    this.progress.close();
     clearInterval(this.#ticker);
     this.#ticker = undefined;
   }
@@ -213,6 +224,7 @@ export class Jobs {
 
   #ended(job: RunningJob, r: AttemptResult): void {
     const { entryId, jobId } = job;
+    this.progress.end(entryId);
     if ("givenUp" in r) {
       this.#free(entryId);
       return;

@@ -444,7 +444,7 @@ export const mutants: Mutant[] = [
   m("dashboard-lists-bad-name", "lib/dashboard/queues.ts", "the dashboard does not list a queue name it refuses",
     ".filter((name) => QUEUE_NAME.test(name));", ";", [T("info.badname")]),
   m("cli-args-repeated-value", "lib/cli/args.ts", "a value option given twice is refused, not silently the last",
-    "    if (given.has(def)) throw new ConfigError(", "    if (given.has({})) throw new ConfigError(", [T("cli.text")]),
+    "    if (given.has(def) && !REPEATABLE.has(name))", "    if (given.has({}) && !REPEATABLE.has(name))", [T("cli.text")]),
   // Worker records info reads: no NaN, no worker live for ever.
   m("info-worker-bad-number", "lib/admin/workers.ts", "a worker field that is no whole number reads as unknown",
     "return v !== undefined && /^\\d{1,15}$/.test(v) ? Number(v) : null;", "return v !== undefined ? Number(v) : null;", [T("info.workers.corrupt")]),
@@ -521,6 +521,25 @@ export const mutants: Mutant[] = [
     "    for (const rank of ranks) if (this.paused(rank)) ranks.delete(rank);\n", "", [T("worker.queues.pause")]),
   m("jobs-cursor-stuck", "lib/admin/jobs.ts", "a page's cursor goes on after each shard's last row shown",
     "return (mine.at(-1) as Placed | undefined)?.pos ?? p;", "return p;", [T("queue.jobs.cli")]),
+  // Task context and progress (lib/worker/context.ts, progress.ts, lib/engine/lua/progress.lua).
+  m("progress-after-end", "lib/engine/lua/progress.lua", "no progress is written, and no progress event sent, once the job has its outcome",
+    "if redis.call('EXISTS', KEYS[2]) == 1 then return 0 end\n", "", [T("task.context")]),
+  m("progress-not-coalesced", "lib/worker/progress.ts", "a tight loop of reports makes at most one write per job per interval",
+    "if (waitMs <= 0) this.#flush(entryId, job);", "if (true) this.#flush(entryId, job);", [T("task.context")]),
+  m("progress-last-dropped", "lib/worker/progress.ts", "the last report of an interval is written when it is up",
+    "else job.timer = setTimeout(() => this.#flush(entryId, job), waitMs);", "else job.timer = undefined;", [T("task.context")]),
+  m("progress-not-read", "lib/engine/status.ts", "a running job's progress is read back (result, getJob, the dashboard)",
+    "r.progress = progress === null ? null : json(progress);", "", [T("task.context"), T("cli.progress")]),
+  m("progress-range-unchecked", "lib/worker/context.ts", "a progress number outside 0-100 throws a TypeError in the task",
+    "if (Number.isFinite(value) && value >= 0 && value <= 100)", "if (Number.isFinite(value))", [T("task.context")]),
+  m("context-log-unbound", "lib/worker/context.ts", "a task's log lines carry its job and task",
+    "{ ...fields, job: id, task }", "fields", [T("task.context"), T("testing.runtask")]),
+  m("wait-progress-on-pipe", "lib/cli/progress.ts", "result --wait draws progress on a terminal only",
+    "if (!out.isTTY || text === \"\" || text === last) return;", "if (text === \"\" || text === last) return;", [T("cli.progress")]),
+  m("task-module-default-holes", "lib/cli/task-modules.ts", "a default export holding a non-task is refused with one line",
+    "    if (!isTask(v)) {", "    if (false) {", [T("worker.task-modules")]),
+  m("permanent-by-code-ignored", "lib/worker/attempt.ts", "an error with code EPERMANENT fails the job for good (task modules cannot import PermanentError)",
+    " || e.code === \"EPERMANENT\"", "", [T("worker.task-modules")]),
 ];
 
 // The engine's mutants (scripts/mutants/engine.ts).
