@@ -58,7 +58,8 @@ export function workerCommands(keys: QueueKeys, name: string): string[][] {
     ["ZREM", delayed, "x"],
     ["ZRANGEBYSCORE", delayed, "0", "0"],
     // The jobs canceled lately (lib/worker/cancels.ts).
-    ["ZRANGEBYSCORE", keys.canceled, "0", "0"],
+    ["XRANGE", keys.canceled, "0", "0"],
+    ["XREVRANGE", keys.canceled, "+", "-", "COUNT", "1"],
     ["ZCARD", delayed],
     ["ZPOPMIN", `${keys.parkedPrefix}permission-check`, "1"],
     ["HSET", keys.tasks, "f", "v"],

@@ -70,6 +70,11 @@ export class Jobs {
   #emptied: (() => void)[] = [];
   /** Jobs canceled lately: not started here (lib/worker/cancels.ts). */
   #canceled = new RecentIds();
+  /**
+   * Held entries whose job was canceled, by entry id: kept until the entry is launched or the
+   * worker stops (RecentIds forgets the oldest of a large batch of cancels; these it may not).
+   */
+  #canceledHeld = new Set<string>();
   #ticker: ReturnType<typeof setInterval> | undefined;
   #closed = false;
   #tickMs = 0;
@@ -127,7 +132,8 @@ export class Jobs {
     if (kind === "claim") this.log.log("info", "claimed", { job: job.jobId, attempt: job.attempt });
     // Canceled before it started (held for a slot, or read just after the look saw it): it
     // never runs; its entry is acknowledged as any canceled job's (fail.lua finds the outcome).
-    if (this.#canceled.has(job.jobId)) {
+    const canceledHeld = this.#canceledHeld.delete(job.entryId);
+    if (canceledHeld || this.#canceled.has(job.jobId)) {
       this.#abortCanceled(running);
       return;
     }
@@ -151,7 +157,9 @@ export class Jobs {
       if (job.jobId === jobId && !job.canceled) this.#abortCanceled(job);
     }
     for (const job of this.held.values()) {
-      if (job.jobId === jobId) this.log.log("info", "canceled before it started", { job: jobId });
+      if (job.jobId !== jobId) continue;
+      this.#canceledHeld.add(job.entryId);
+      this.log.log("info", "canceled before it started", { job: jobId });
     }
   }
 
@@ -180,6 +188,7 @@ export class Jobs {
   close(): void {
     this.#closed = true;
     this.held.clear();
+    this.#canceledHeld.clear();
     this.progress.close();
     clearInterval(this.#ticker);
     this.#ticker = undefined;
