@@ -2,6 +2,7 @@
 // Show a job's status and result: `ID|--jobid ID [--json] [--wait [SECONDS]]`.
 import { defineCommand } from "citty";
 import { formatJob, jobJson } from "../lib/cli/format.ts";
+import { jobProgressLine } from "../lib/cli/progress.ts";
 import { fetchResult, JobWaitTimeoutError } from "../lib/cli/result.ts";
 import { safeText } from "../lib/cli/safe-text.ts";
 import { isValidJobId } from "../lib/engine/record.ts";
@@ -34,19 +35,22 @@ const command = defineCommand({
     wait: {
       type: "string",
       description:
-        "Block until the job has finished, failed or was canceled; optional limit in SECONDS (default: no limit). `result --wait ID` (no other id) waits for ID with no limit",
+        "Block until the job has finished, failed or was canceled; optional limit in SECONDS (default: no limit). `result --wait ID` (no other id) waits for ID with no limit. On a terminal, the job's progress is drawn on stderr meanwhile",
     },
     ...commonArgs,
   },
   async run({ args }) {
     const { id, wait } = idAndWait(args._ as string[], args.jobid, args.wait);
     const queue = await Queue.connect(queueArgs(args));
+    // While waiting, on a terminal only: the job's progress, redrawn on stderr.
+    const progress = jobProgressLine();
     const print = (job: JobRecord) => {
+      progress.end();
       if (args.json) printJson(jobJson(job));
       else process.stdout.write(`${formatJob(job)}\n`);
     };
     try {
-      const job = await fetchResult(queue, id, wait).catch((err) => {
+      const job = await fetchResult(queue, id, wait, progress.show).catch((err) => {
         // Gave up waiting: still say where the job stands (as `trigger --wait` does), exit 5.
         if (err instanceof JobWaitTimeoutError) print(err.record);
         throw err;
@@ -61,6 +65,7 @@ const command = defineCommand({
               ? EXIT.canceled
               : EXIT.notFinished;
     } finally {
+      progress.end();
       await queue.close();
     }
   },

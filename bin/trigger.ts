@@ -8,7 +8,7 @@ import { writeSync } from "node:fs";
 import { defineCommand } from "citty";
 import { formatJob, formatJobLine, jobJson } from "../lib/cli/format.ts";
 import { type Line, streamLines } from "../lib/cli/input.ts";
-import { progressBar } from "../lib/cli/progress.ts";
+import { jobProgressLine, progressBar } from "../lib/cli/progress.ts";
 import { safeJson, safeText } from "../lib/cli/safe-text.ts";
 import {
   type EnqueuedLine,
@@ -71,7 +71,7 @@ const command = defineCommand({
     wait: {
       type: "string",
       description:
-        "Wait until the jobs end and print their results; optional limit in SECONDS (default: no limit). With --file, every job's id is kept in memory until then",
+        "Wait until the jobs end and print their results; optional limit in SECONDS (default: no limit). With --file, every job's id is kept in memory until then. On a terminal: a progress bar for several jobs, one job's own progress",
     },
     "max-attempts": {
       type: "string",
@@ -304,9 +304,16 @@ async function waitAndPrint(
   const ids = jobs.map((e) => e.id);
   if (ids.length === 1) process.stderr.write(`trigger: job ${ids[0]} enqueued, waiting for it\n`);
   const bar = progressBar();
+  // One job: its own progress (`ctx.progress`) on a terminal, as `result --wait` draws it.
+  const progress = jobProgressLine();
+  const onJobProgress = ids.length === 1 ? (_: string, v: unknown) => progress.show(v) : undefined;
+  const ended = () => {
+    bar.end(); // the wait is over: the lines below must not share the bar's line
+    progress.end();
+  };
   let i = 0;
   const print = async (page: WaitedJobs) => {
-    bar.end(); // the wait is over: the lines below must not share the bar's line
+    ended();
     for (const { id, record } of page) {
       const line = jobs[i++]!.line;
       if (json) printJson(record ? { line, ...jobJson(record) } : { line, id, status: null });
@@ -316,7 +323,9 @@ async function waitAndPrint(
     }
     if (process.stdout.writableNeedDrain) await once(process.stdout, "drain");
   };
-  const waited = await waitForAll(queue, ids, seconds, print, bar.update).finally(() => bar.end());
+  const waited = await waitForAll(queue, ids, seconds, print, bar.update, onJobProgress).finally(
+    ended,
+  );
   if (waited.timedOut) {
     process.stderr.write(`trigger: ${safeText(timedOutLine(waited, seconds))}\n`);
     return EXIT.timeout;

@@ -1,7 +1,10 @@
 #!/usr/bin/env bun
-// Process jobs: joins the consumer group and runs the built-in word-count task.
+// Process jobs: joins the consumer group and runs the built-in word-count task, and the tasks of
+// the modules given with --tasks.
 import { defineCommand } from "citty";
+import { repeatedValues } from "../lib/cli/args.ts";
 import { safeText } from "../lib/cli/safe-text.ts";
+import { loadTaskModules } from "../lib/cli/task-modules.ts";
 import { runWorker } from "../lib/cli/worker.ts";
 import { defaults } from "../lib/config.ts";
 import { HANDOVER_SUFFIX } from "../lib/engine/keys.ts";
@@ -64,6 +67,11 @@ const command = defineCommand({
       type: "string",
       description: `Address the health server binds to (default ${defaults.healthHost}, so orchestrators reach it)`,
     },
+    tasks: {
+      type: "string",
+      description:
+        "A module of your own tasks to run as well (its default export a task, an array or object of tasks, and/or named exports that are tasks); a path relative to the current directory; give it once per module",
+    },
     "log-format": {
       type: "string",
       description:
@@ -78,16 +86,18 @@ const command = defineCommand({
     },
     ...orderArgs,
   },
-  async run({ args }) {
+  async run({ args, rawArgs }) {
     const logFormat = args["log-format"] ?? "auto";
     if (!["human", "json", "auto"].includes(logFormat)) {
       throw new ConfigError(`--log-format must be human or json, got "${logFormat}"`);
     }
+    const builtIn = [createWordCountTask({ allowPrivate: Boolean(args["allow-private"]) })];
+    const tasks = await loadTaskModules(repeatedValues(rawArgs, "tasks"), builtIn);
     await runWorker({
       ...queueArgs(args),
       shards: shardsArg(args),
       durability: durabilityArg(args),
-      tasks: [createWordCountTask({ allowPrivate: Boolean(args["allow-private"]) })],
+      tasks,
       concurrency: intArg(args.concurrency, "concurrency", 1, 10_000),
       burst: Boolean(args.burst),
       name: workerName(args.name),

@@ -2,7 +2,8 @@
 // Run it with `bun examples/service.ts` (REDIS_URL defaults to redis://127.0.0.1:6379).
 import { defineTask, PermanentError, Queue, Worker } from "../lib/index.ts";
 
-// A task is a name plus an async function of a JSON payload and an AbortSignal.
+// A task is a name plus an async function of a JSON payload and its context: the attempt's
+// AbortSignal, with the job's id, attempt, progress and a logger on it.
 const resize = defineTask({
   name: "thumbnail",
   validate(payload: unknown) {
@@ -10,8 +11,10 @@ const resize = defineTask({
     if (typeof p?.width !== "number") throw new PermanentError("width must be a number");
     return p as { width: number };
   },
-  async run(payload, signal) {
-    signal.throwIfAborted(); // long tasks check their signal (timeouts, shutdown)
+  async run(payload, ctx) {
+    ctx.throwIfAborted(); // long tasks check their signal (timeouts, shutdown)
+    ctx.progress(50); // 0-100 or a small JSON object: `result` shows it while the job runs
+    if (ctx.attempt > 1) ctx.log("warn", "resizing again", { width: payload.width });
     return { width: Math.round(payload.width / 4) };
   },
 });

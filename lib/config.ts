@@ -119,6 +119,12 @@ export interface WorkerOptions extends QueueOptions {
    */
   eventsMaxLen: number;
   /**
+   * Least time between two progress writes of one job (`ctx.progress`, lib/worker/progress.ts):
+   * reports in between are coalesced, the last one written when the interval is up (unless the
+   * job ended first). Default 500; shorter shows progress sooner, at a Redis call per job each.
+   */
+  progressMinIntervalMs: number;
+  /**
    * How far past maxmemory (percent) a worker on a full Redis goes on starting new jobs. Their
    * outcomes are written anyway (a result weighs more than the queued job it replaces), so this
    * bounds how far draining takes Redis past its limit; beyond it the worker starts jobs only
@@ -157,6 +163,7 @@ export const defaults = {
   backoffMaxMs: 10 * 60_000,
   deadMaxLen: 100_000,
   eventsMaxLen: 10_000,
+  progressMinIntervalMs: 500,
   memoryHeadroomPct: 10,
   reconnectMaxMs: 5_000,
   durability: "async" as Durability,
@@ -230,6 +237,7 @@ const INTERVALS = [
   "backoffMaxMs",
   "deadMaxLen",
   "eventsMaxLen",
+  "progressMinIntervalMs",
   "reconnectMaxMs",
   "replicaWaitMs",
 ] as const;

@@ -60,13 +60,17 @@ export {
   type WordCountPayload,
   type WordCountResult,
 } from "./tasks/wordcount/index.ts";
+export { type RunTaskOptions, runTask, type TaskLogLine, type TaskRun } from "./testing.ts";
 export {
   type AttemptRecord,
   defineTask,
   type JobInfo,
   type JobRecord,
   type JobStatus,
+  type ProgressValue,
   type Task,
+  type TaskContext,
 } from "./types.ts";
+export { PROGRESS_MAX_BYTES } from "./worker/context.ts";
 export { backoffMs } from "./worker/retry-policy.ts";
 export { Worker, type WorkerConfig } from "./worker/worker.ts";

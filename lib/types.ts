@@ -1,9 +1,14 @@
+import type { LogLevel } from "./log.ts";
+
 // Glossary (the words used across Courier's code and docs; docs/internals.md tells the chain)
 //
 // job          One unit of work: a task name, a JSON payload, and what Redis keeps of it (its
 //              stream entry while it waits or runs, its outcome `r:<id>` once it ends, and a
 //              record `job:<id>` only when it needs one: a caller id, a delay, a retry, a claim).
-// task         A named async function that runs a job's payload: `(payload, signal, job) => result`.
+// task         A named async function that runs a job's payload: `(payload, ctx, job) => result`,
+//              ctx being the job's AbortSignal with its id, attempt, progress and logger.
+// progress     What a running task last reported of itself (`ctx.progress`): a number 0-100 or
+//              a small JSON object, written at most once per `progressMinIntervalMs`.
 // queue        A named set of Redis keys (stream, delayed set, events, stats, …) under one hash
 //              tag; a queue of N > 1 shards is N such sets, one tag each, spread over a cluster.
 // shard        One of those sets: a complete sub-queue. A job's shard follows from its id.
@@ -51,10 +56,35 @@ export interface JobInfo {
   maxAttempts: number;
 }
 
-/** A task: a name and an async function of a JSON payload and an AbortSignal. */
+/** A progress value: a number from 0 to 100, or a JSON object of at most 1 KB. */
+export type ProgressValue = number | Record<string, unknown>;
+
+/**
+ * A task's second argument: the attempt's AbortSignal itself (so `(payload, signal) =>
+ * fetch(url, { signal })` works unchanged), with the job's facts, progress and logger on it.
+ */
+export interface TaskContext extends AbortSignal {
+  /** This object: for `({ signal }) => …` destructuring and readability. */
+  readonly signal: AbortSignal;
+  readonly id: string;
+  readonly task: string;
+  /** 1 on the first run; counts every start, including ones a crashed worker never finished. */
+  readonly attempt: number;
+  readonly maxAttempts: number;
+  /**
+   * Reports how far the job is: a finite number 0-100 or a JSON object of at most 1 KB (else a
+   * TypeError). Coalesced: written at most once per `progressMinIntervalMs`, the last value
+   * always (unless the job ends first), so calling it in a tight loop is fine.
+   */
+  progress(value: ProgressValue): void;
+  /** The worker's logger with `job` and `task` bound. */
+  log(level: LogLevel, event: string, fields?: Record<string, unknown>): void;
+}
+
+/** A task: a name and an async function of a JSON payload and its context (an AbortSignal). */
 export interface Task<P = unknown, R = unknown> {
   name: string;
-  run: (payload: P, signal: AbortSignal, job: JobInfo) => Promise<R>;
+  run: (payload: P, ctx: TaskContext, job: JobInfo) => Promise<R>;
   /** Checks a payload at enqueue time; throws to refuse it (nothing is enqueued). */
   validate?: (payload: unknown) => P;
   /** Run-time limit for one attempt; overrides the worker's `jobTimeoutMs`. */
@@ -87,6 +117,11 @@ export interface JobRecord {
    * clock); null otherwise.
    */
   runAt: number | null;
+  /**
+   * The last progress its task reported (`ctx.progress`) while it runs (`started`); null in any
+   * other state (queued, waiting for a retry, ended) and for a job that reported none.
+   */
+  progress: unknown | null;
   /** Why a queued job is not running, e.g. `no live worker has task "resize"`. */
   note?: string;
   /** A high or low job's priority level (absent for normal: JobSpec.priority). */

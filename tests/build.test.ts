@@ -1,12 +1,13 @@
 // `bun run build` makes one standalone executable, dist/courier; it is built once here and run
 // for real, from directories where nothing of the checkout is reachable and Bun is not on PATH.
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { findFreePort } from "../lib/stack/redis-server.ts";
 import pkg from "../package.json" with { type: "json" };
 import { collect, exitCodeWithin } from "./fixtures/output.ts";
+import { USER_TASKS } from "./fixtures/user-tasks.ts";
 import { openQueue, ROOT, redisUrl, runProcess, testPrefix, testShards, until } from "./helpers.ts";
 
 const COURIER = join(ROOT, "dist", "courier");
@@ -141,3 +142,26 @@ test("courier stack runs its workers from another directory: trigger, result, Ct
   expect(out.text).toContain("redis stopped (code 0)");
   expect(out.text).not.toContain("SIGKILL");
 }, 60_000);
+
+test("courier worker --tasks loads a user's modules (JavaScript and TypeScript) from disk", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "courier-built-tasks-"));
+  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+  writeFileSync(join(dir, "tasks.js"), USER_TASKS);
+  writeFileSync(
+    join(dir, "half.ts"),
+    "export const half = { name: 'half', run: async (p: number) => p / 2 };\n",
+  );
+  const prefix = testPrefix();
+  await using q = await openQueue({ prefix, maxAttempts: 1 });
+  const ids = [await q.enqueue("shout", { text: "built" }), await q.enqueue("half", 3)];
+  const env = { PATH, REDIS_URL: redisUrl(), COURIER_SHARDS: String(testShards() ?? 1) };
+  const args = ["--tasks", "./tasks.js", "--tasks", join(dir, "half.ts"), "--burst"];
+  const run = await runProcess([COURIER, "worker", ...args, "--prefix", prefix], { cwd: dir, env });
+  expect(run).toMatchObject({ code: 0, stderr: "" });
+  const { ended } = await q.waitForJobs(ids, { timeoutMs: 10_000 });
+  expect(ended.get(ids[0]!)).toMatchObject({ status: "finished", result: { text: "BUILT" } });
+  expect(ended.get(ids[1]!)).toMatchObject({ status: "finished", result: 1.5 });
+  const missing = await runProcess([COURIER, "worker", "--tasks", "nope.js"], { cwd: dir, env });
+  expect(missing.code).toBe(2);
+  expect(missing.stderr).toStartWith("courier: --tasks nope.js: no such file");
+}, 30_000);

@@ -4,6 +4,7 @@
 // write). A throwaway redis-server, filled deterministically: data in, then maxmemory set
 // under what is used.
 import { afterEach, describe, expect, test } from "bun:test";
+import { cancelJobs } from "../lib/engine/cancel.ts";
 import { claimLapsed } from "../lib/engine/claim.ts";
 import { failJobs } from "../lib/engine/fail.ts";
 import { leaveForOthers } from "../lib/engine/leave.ts";
@@ -102,5 +103,16 @@ describe("the rare path on a full Redis", () => {
     await expect(requeueLetters(v.client, v.k, [ref(1), ref(2)], 3)).rejects.toThrow(/^OOM /);
     expect(await v.r.sendCommand(["XLEN", v.k.dead])).toBe(2); // nothing written
     expect(await v.r.sendCommand(["XLEN", v.k.stream])).toBe(1);
+  });
+
+  test("cancel: a running job is canceled as a waiting one (its first write takes no memory)", async () => {
+    const { v, entries } = await fullWith(2);
+    const o = { failureTtlS: 60, eventsMaxLen: 1000 };
+    // Both delivered to w1 (running): the canceled outcome is the call's first write otherwise.
+    const verdicts = await cancelJobs(v.client, v.k, o, [entries[1]!]);
+    expect(verdicts).toEqual([{ id: entries[1]!, verdict: "canceled", from: "started" }]);
+    expect(String(await v.r.sendCommand(["GET", `${v.k.resultPrefix}${entries[1]}`]))).toMatch(
+      /^C/,
+    );
   });
 });

@@ -44,6 +44,7 @@ describe("status", () => {
       error: null,
       history: [],
       runAt: null,
+      progress: null,
     });
     expect(jb?.status).toBe("queued");
     expect(jc).toMatchObject({ status: "queued", task: "u", enqueuedAt: msOf(c!.entryId!) });

@@ -11,6 +11,7 @@ import { Resolver } from "node:dns/promises";
 import { fetchPage } from "../lib/tasks/wordcount/fetch.ts";
 import type { LookupFn } from "../lib/tasks/wordcount/guard.ts";
 import { createWordCountTask } from "../lib/tasks/wordcount/index.ts";
+import type { TaskContext } from "../lib/types.ts";
 import { type DnsResponder, startDnsResponder } from "./fixtures/dns.ts";
 
 const PUBLIC = "93.184.216.34";
@@ -85,7 +86,7 @@ test("the task, given dnsServers, never connects to the rebound address", async 
   dns = await rebinding(PUBLIC);
   const task = createWordCountTask({ dnsServers: [dns.server], timeoutMs: 1000 });
   const job = { id: "rebind", task: task.name, attempt: 1, maxAttempts: 1 };
-  await settle(task.run({ url: url("/secret") }, new AbortController().signal, job));
+  await settle(task.run({ url: url("/secret") }, new AbortController().signal as TaskContext, job));
   expect(dns.asked("localhost")).toBe(1);
   expect(victim.requests).toEqual([]);
 });

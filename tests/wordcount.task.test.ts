@@ -5,10 +5,11 @@ import {
   WORDCOUNT_TASK,
   wordCountDefaults,
 } from "../lib/tasks/wordcount/index.ts";
-import type { JobInfo } from "../lib/types.ts";
+import type { JobInfo, TaskContext } from "../lib/types.ts";
 
 const job: JobInfo = { id: "1-0", task: WORDCOUNT_TASK, attempt: 1, maxAttempts: 3 };
-const never = new AbortController().signal;
+// A plain signal stands for the context: the word count uses nothing else of it.
+const never = new AbortController().signal as TaskContext;
 
 const PAGE = `<!doctype html><html lang="en"><head><title>Word  count</title>
 <script>ignored words</script></head>

@@ -15,7 +15,7 @@ import {
 } from "bullmq";
 import { RedisClient } from "bun";
 import { createClient } from "redis";
-import { createWordCountTask } from "../../lib/index.ts";
+import { createWordCountTask, type TaskContext } from "../../lib/index.ts";
 import type { ContenderImpl, StartWorker, TaskKind } from "./types.ts";
 import { bunWorkerCommand } from "./types.ts";
 
@@ -43,7 +43,7 @@ function processor(kind: TaskKind) {
   // The very task code Courier runs, called the way Courier calls it.
   const wordcount = createWordCountTask({ allowPrivate: true });
   return async (job: Job, _token?: string, signal?: AbortSignal) =>
-    wordcount.run(job.data, signal ?? new AbortController().signal, {
+    wordcount.run(job.data, (signal ?? new AbortController().signal) as TaskContext, {
       id: String(job.id),
       task: wordcount.name,
       attempt: job.attemptsMade + 1,

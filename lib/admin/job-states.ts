@@ -49,8 +49,6 @@ export type StateReader = (
 
 type Entry = [string, string[] | null];
 
-/** Most pending entries looked at for a newest-first page of running jobs (XPENDING has no reverse). */
-const PENDING_SCAN = 10_000;
 /** Events entries read per call while a page is filled. */
 const EVENTS_CHUNK = 200;
 /** The head of an outcome value read for its task and attempt (not its payload or result). */
@@ -91,6 +89,10 @@ async function lastDelivered(client: Redis, keys: QueueKeys): Promise<string | n
   return null;
 }
 
+function earlier(a: string, b: string): string {
+  return later(a, b) === a ? b : a;
+}
+
 function later(a: string, b: string): string {
   const [x, y] = [entryKey(a), entryKey(b)];
   return x[0] > y[0] || (x[0] === y[0] && x[1] > y[1]) ? a : b;
@@ -110,15 +112,12 @@ const waiting: StateReader = async (client, keys, pos, count, oldest) => {
   });
 };
 
+type PendingRow = [string, string, number, number];
+
 const running: StateReader = async (client, keys, pos, count, oldest) => {
-  const [start, end] = oldest ? [pos ? `(${pos}` : "-", "+"] : ["-", pos ? `(${pos}` : "+"];
-  const size = oldest ? count : PENDING_SCAN;
-  const pending = await client
-    .sendCommand<[string, string, number, number][]>([
-      ...["XPENDING", keys.stream, GROUP, start, end, String(size)],
-    ])
-    .catch((err: Error) => (/NOGROUP|no such key/i.test(err.message) ? [] : Promise.reject(err)));
-  const shown = oldest ? pending : pending.slice(-count).reverse();
+  const shown = oldest
+    ? await pendingFrom(client, keys, pos, count)
+    : await pendingNewest(client, keys, pos, count);
   const entries = await Promise.all(
     shown.map(([id]) => client.sendCommand<Entry[]>(["XRANGE", keys.stream, id, id])),
   );
@@ -131,6 +130,36 @@ const running: StateReader = async (client, keys, pos, count, oldest) => {
     return [{ row, pos: entryId, key: entryKey(entryId) }];
   });
 };
+
+const noGroup = (err: Error) =>
+  /NOGROUP|no such key/i.test(err.message) ? [] : Promise.reject(err);
+
+/** Oldest first: the pending list itself, after `pos`. */
+function pendingFrom(client: Redis, keys: QueueKeys, pos: string | null, count: number) {
+  const start = pos ? `(${pos}` : "-";
+  const cmd = ["XPENDING", keys.stream, GROUP, start, "+", String(count)];
+  return client.sendCommand<PendingRow[]>(cmd).catch(noGroup);
+}
+
+/**
+ * Newest first: the pending list has no reverse order, so the stream is read downwards from
+ * the group's last delivery (every entry at or below it was delivered; one acknowledged is
+ * deleted in the same script), and each entry's pending row is read on its own. A page costs
+ * `count` reads whatever the pending list's length.
+ */
+async function pendingNewest(client: Redis, keys: QueueKeys, pos: string | null, count: number) {
+  const last = await lastDelivered(client, keys);
+  if (last === null) return [];
+  const top = pos ? `(${earlier(pos, last)}` : last;
+  const cmd = ["XREVRANGE", keys.stream, top, "-", "COUNT", String(count)];
+  const entries = await client.sendCommand<Entry[]>(cmd).catch(noGroup);
+  const rows = await Promise.all(
+    entries.map(([id]) =>
+      client.sendCommand<PendingRow[]>(["XPENDING", keys.stream, GROUP, id, id, "1"]),
+    ),
+  );
+  return rows.flatMap((r) => (r[0] ? [r[0]] : []));
+}
 
 const delayed: StateReader = async (client, keys, pos, count, oldest) => {
   let from = 0;

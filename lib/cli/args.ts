@@ -21,8 +21,10 @@ export function checkArgs(rawArgs: readonly string[], defs: ArgDefs): void {
     const def = byName.get(name) ?? byName.get(name.replace(/^no-/, ""));
     if (!def) throw new ConfigError(unknownOption(flag, [...byName.keys()]));
     if (def.type !== "string") continue;
-    // Every value option takes one value: a second one would silently win (citty keeps the last).
-    if (given.has(def)) throw new ConfigError(`give ${flag} once${ONCE_HINTS.get(name) ?? ""}`);
+    // Every value option takes one value: a second one would silently win (citty keeps the last);
+    // a REPEATABLE one is read whole by its command (repeatedValues).
+    if (given.has(def) && !REPEATABLE.has(name))
+      throw new ConfigError(`give ${flag} once${ONCE_HINTS.get(name) ?? ""}`);
     given.add(def);
     if (eq !== -1) {
       if (arg.slice(eq + 1) === "") throw new ConfigError(`${flag} needs a value`);
@@ -34,6 +36,24 @@ export function checkArgs(rawArgs: readonly string[], defs: ArgDefs): void {
     }
     i++; // the value, whatever it looks like, is not an option
   }
+}
+
+/** Options that may be given several times (`worker --tasks a.ts --tasks b.ts`). */
+const REPEATABLE = new Set(["tasks"]);
+
+/**
+ * Every value of a REPEATABLE option `--name`, in order (citty keeps only the last). Run after
+ * checkArgs: each has a value, and no value looks like an option, so none is taken for one.
+ */
+export function repeatedValues(rawArgs: readonly string[], name: string): string[] {
+  const values: string[] = [];
+  for (let i = 0; i < rawArgs.length; i++) {
+    const arg = rawArgs[i]!;
+    if (arg === "--") break;
+    if (arg === `--${name}` && rawArgs[i + 1] !== undefined) values.push(rawArgs[++i]!);
+    else if (arg.startsWith(`--${name}=`)) values.push(arg.slice(name.length + 3));
+  }
+  return values;
 }
 
 /** What to do instead of repeating an option, where there is something. */

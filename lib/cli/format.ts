@@ -19,6 +19,7 @@ export function jobJson(job: JobRecord): Record<string, unknown> {
     result: job.result,
     error: job.error,
     worker: job.worker,
+    progress: job.progress ?? null,
     enqueuedAt: isoOrNull(job.enqueuedAt),
     startedAt: isoOrNull(job.startedAt),
     endedAt: isoOrNull(job.endedAt),
@@ -59,6 +60,7 @@ export function formatJob(job: JobRecord): string {
     ["started", isoOrNull(job.startedAt)],
     ["ended", job.endedAt ? `${isoOrNull(job.endedAt)}${took}` : null],
     ["worker", job.worker],
+    ["progress", formatProgress(job.progress)],
     ["error", job.error],
   ];
   const lines = align(rows.filter(([, v]) => v != null && v !== ""));
@@ -95,6 +97,12 @@ export function formatAttempt(a: AttemptRecord, running = false): string {
   return safeText(
     `#${a.attempt}  worker ${a.worker ?? "?"}  ${isoOrNull(a.startedAt) ?? "?"} → ${end}${took}  ${how}${error}`,
   );
+}
+
+/** A progress value as shown: `42%` for a number, `k=v` for an object, "" for none. */
+export function formatProgress(value: unknown): string {
+  if (typeof value === "number") return `${Math.round(value * 10) / 10}%`;
+  return compact(value);
 }
 
 /** One line per job, for bulk output: id, status, then the gist of the result or error. */

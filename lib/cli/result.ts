@@ -15,14 +15,23 @@ export class JobWaitTimeoutError extends WaitTimeoutError {
 
 /**
  * The job's record. With `waitS`, blocks until it has finished or failed (Infinity = no
- * limit). Throws JobNotFoundError for an unknown id, JobWaitTimeoutError (with the
- * record as it stands) when time runs out.
+ * limit), telling `onJobProgress` the progress it has and each it reports meanwhile. Throws
+ * JobNotFoundError for an unknown id, JobWaitTimeoutError (with the record as it stands) when
+ * time runs out.
  */
-export async function fetchResult(queue: Queue, id: string, waitS?: number): Promise<JobRecord> {
+export async function fetchResult(
+  queue: Queue,
+  id: string,
+  waitS?: number,
+  onJobProgress?: (value: unknown) => void,
+): Promise<JobRecord> {
   const job = await queue.mustGetJob(id);
   if (waitS === undefined || TERMINAL_STATUSES.has(job.status)) return job;
   const timeoutMs = Number.isFinite(waitS) ? waitS * 1_000 : 2 ** 31;
-  const { ended } = await queue.waitForJobs([id], { timeoutMs });
+  const { ended } = await queue.waitForJobs([id], {
+    timeoutMs,
+    onJobProgress: onJobProgress && ((_, value) => onJobProgress(value)),
+  });
   // The wait read the record that ended it: no second read (one round trip less to wake).
   const record = ended.has(id) ? ended.get(id) : await queue.getJob(id);
   if (!record) throw new JobNotFoundError(id);

@@ -180,9 +180,10 @@ export async function waitForAll(
   seconds: number,
   onJobs: (jobs: WaitedJobs) => Promise<void> | void,
   onProgress?: (ended: number, total: number) => void,
+  onJobProgress?: (id: string, value: unknown) => void,
 ): Promise<Waited> {
   const timeoutMs = Number.isFinite(seconds) ? seconds * 1_000 : 2 ** 31;
-  const wait = { timeoutMs, onProgress, keepRecords: false };
+  const wait = { timeoutMs, onProgress, onJobProgress, keepRecords: false };
   const { pending } = await queue.waitForJobs(ids, wait);
   const waited: Waited = { timedOut: false, allFinished: true, open: 0, total: 0 };
   for (let at = 0; at < ids.length; at += STATUS_CHUNK) {

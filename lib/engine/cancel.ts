@@ -1,5 +1,5 @@
 // Canceling jobs (docs/internals.md, "Cancel"): owns cancel.lua's KEYS/ARGV order and its reply,
-// and the read of the shard's `canceled` set that workers running jobs make.
+// and the read of the shard's `canceled` stream that workers running jobs make.
 import type { Redis } from "../redis/connect.ts";
 import { GROUP, levelKeys, type QueueKeys } from "./keys.ts";
 import { runScript, scripts } from "./lua.ts";
@@ -25,11 +25,14 @@ export interface CancelOptions {
 }
 
 /**
- * How long (ms, Redis' clock) a canceled id stays in the shard's `canceled` set: far longer than
- * a worker's look (cancelCheckMs) and than a read's lost reply, so a worker running the job
- * sees it; a worker cut off for longer has its finish lose to the canceled outcome anyway.
+ * Entries (one per cancel call) the shard's `canceled` stream keeps, about: far more than the
+ * calls of a worker's look (cancelCheckMs), so a worker running the job sees it; a worker cut
+ * off for longer has its finish lose to the canceled outcome anyway.
  */
-export const CANCELED_KEPT_MS = 60_000;
+export const CANCELED_KEPT = 10_000;
+
+/** How far back (ms of entry ids) a worker's first look reads: the cancels of the last minute. */
+export const CANCELED_LOOKBACK_MS = 60_000;
 
 /** Cancels jobs of one shard (`ids` all of this shard), in the order given. */
 export async function cancelJobs(
@@ -51,7 +54,7 @@ export async function cancelJobs(
       ...args,
       o.failureTtlS,
       o.eventsMaxLen,
-      CANCELED_KEPT_MS,
+      CANCELED_KEPT,
       high.parkedPrefix,
       low.parkedPrefix,
       ...ids,
@@ -70,32 +73,45 @@ function verdictOf(id: string, [verdict, detail]: [string, string]): CancelVerdi
 }
 
 /**
- * The ids canceled on this shard at or after `sinceMs` (Redis' ms), with the newest score
- * seen: a worker's look for canceled jobs it runs (lib/worker/cancels.ts). Inclusive of
- * `sinceMs`, so an id added in the same ms after the last look is not missed.
+ * The ids canceled on this shard after entry `after` of its `canceled` stream, with the last
+ * entry read: a worker's look for canceled jobs it runs (lib/worker/cancels.ts). Stream ids only
+ * grow, so no cancel is missed when Redis' clock steps. `after` null (a first look): the
+ * cancels of the CANCELED_LOOKBACK_MS before the newest entry (by the entry ids' ms: Redis'
+ * clock when written). At most `limit` entries a call; the caller reads on while they come full.
  */
-export async function canceledSince(
+export async function canceledAfter(
   client: Redis,
   k: QueueKeys,
-  sinceMs: number | null,
-  limit = 10_000,
-): Promise<{ ids: string[]; lastMs: number | null }> {
-  const from = sinceMs === null ? "-inf" : String(sinceMs);
-  const flat = await client.sendCommand<string[]>([
-    "ZRANGEBYSCORE",
+  after: string | null,
+  limit = 1_000,
+): Promise<{ ids: string[]; last: string | null; full: boolean }> {
+  let from = after === null ? null : `(${after}`;
+  if (from === null) {
+    const newest = await client.sendCommand<[string, string[]][]>([
+      "XREVRANGE",
+      k.canceled,
+      "+",
+      "-",
+      "COUNT",
+      "1",
+    ]);
+    const ms = Number(/^(\d+)-/.exec(newest[0]?.[0] ?? "")?.[1] ?? Number.NaN);
+    if (!Number.isFinite(ms)) return { ids: [], last: null, full: false };
+    from = `${Math.max(0, ms - CANCELED_LOOKBACK_MS)}-0`;
+  }
+  const entries = await client.sendCommand<[string, string[]][]>([
+    "XRANGE",
     k.canceled,
     from,
-    "+inf",
-    "WITHSCORES",
-    "LIMIT",
-    "0",
+    "+",
+    "COUNT",
     String(limit),
   ]);
   const ids: string[] = [];
-  let lastMs = sinceMs;
-  for (let i = 0; i + 1 < flat.length; i += 2) {
-    ids.push(flat[i]!);
-    lastMs = Number(flat[i + 1]);
+  for (const [, fields] of entries) {
+    for (let i = 0; i + 1 < fields.length; i += 2) {
+      if (fields[i] === "ids") ids.push(...String(fields[i + 1]).split(","));
+    }
   }
-  return { ids, lastMs };
+  return { ids, last: entries.at(-1)?.[0] ?? after, full: entries.length === limit };
 }

@@ -69,6 +69,13 @@ export interface QueueKeys {
   recordPrefix: string;
   /** `receipt:<batch>`: an enqueue batch's reply, so a re-sent batch adds nothing. */
   receipt: (batch: string) => string;
+  /**
+   * `progress:<id>`: a string holding the JSON of the last progress a running job reported
+   * (lib/engine/progress.ts), with a TTL (the attempt's time limit + 60 s) renewed at each write.
+   */
+  progress: (id: string) => string;
+  /** Prefix of progress keys, for status.lua, which builds them from ids. */
+  progressPrefix: string;
   /** Which shard of its queue these keys are (0 for a one-shard queue). */
   shard: number;
   /**
@@ -202,6 +209,7 @@ export function tagKeys(prefix: string, tag: string, shard = 0, suffix = ""): Qu
   const recordPrefix = `${base}:job:`;
   const workerPrefix = `${base}:worker:`;
   const resultPrefix = `${base}:r:`;
+  const progressPrefix = `${base}:progress:`;
   return {
     meta: `${base}:meta`,
     stream: `${base}:stream`,
@@ -222,6 +230,8 @@ export function tagKeys(prefix: string, tag: string, shard = 0, suffix = ""): Qu
     record: (id) => recordPrefix + id,
     recordPrefix,
     receipt: (batch) => `${base}:receipt:${batch}`,
+    progress: (id) => progressPrefix + id,
+    progressPrefix,
     shard,
     idSuffix: suffix,
   };

@@ -89,6 +89,7 @@ function letterRecord(id: string, [entryId, fields]: [string, string[]], note: s
     endedAt: Number(entryId.split("-")[0]),
     runAt: null,
     worker: null,
+    progress: null,
     result: null,
     error: field(fields, "error") ?? "",
     history: [],

@@ -20,6 +20,7 @@ import leaseLua from "./lua/lease.lua" with { type: "text" };
 import leaveLua from "./lua/leave.lua" with { type: "text" };
 import metaLua from "./lua/meta.lua" with { type: "text" };
 import nameLua from "./lua/name.lua" with { type: "text" };
+import progressLua from "./lua/progress.lua" with { type: "text" };
 import promoteLua from "./lua/promote.lua" with { type: "text" };
 import pruneLua from "./lua/prune.lua" with { type: "text" };
 import releaseLua from "./lua/release.lua" with { type: "text" };
@@ -68,6 +69,8 @@ export const scripts = {
   release: script("release", releaseLua, 1),
   // Where each job is now (read only).
   status: script("status", statusLua, 6),
+  // A running job's progress and its event (lib/worker/progress.ts coalesces the calls).
+  progress: script("progress", progressLua, 3),
   // A running job's lease kept: its entry's idle time reset.
   lease: script("lease", leaseLua, 1),
   // Joining the queue and staying visible: both run on a full Redis too (see the scripts).

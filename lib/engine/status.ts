@@ -17,6 +17,7 @@ type Found = [
   due: string | null,
   /** Redis' TIME (ms) when `due` is given: a due time is judged on Redis' clock. */
   now: number | null,
+  progress: string | null,
 ];
 
 /**
@@ -51,7 +52,7 @@ export async function readStatuses(
             client,
             scripts.status,
             [keys.stream, keys.delayed, ...levelStreams(keys)],
-            [keys.resultPrefix, keys.recordPrefix, GROUP, ...sent],
+            [keys.resultPrefix, keys.recordPrefix, GROUP, keys.progressPrefix, ...sent],
           );
     const found = new Map(sent.map((id, n) => [id, reply[n]]));
     for (const id of chunk) {
@@ -98,7 +99,7 @@ function int(v: string | undefined): number | null {
 }
 
 function toRecord(id: string, found: Found): JobRecord | null {
-  const [outcome, flat, pending, fields, due] = found;
+  const [outcome, flat, pending, fields, due, , progress] = found;
   const record = toMap(flat ?? []);
   if (outcome !== null) {
     const o = parseOutcome(String(outcome));
@@ -126,6 +127,7 @@ function toRecord(id: string, found: Found): JobRecord | null {
       error: record.get("error") ?? null,
       history: parseHistory(record),
       runAt: null,
+      progress: null,
     };
   };
   const a = int(f.get("a")) ?? 0;
@@ -140,7 +142,10 @@ function toRecord(id: string, found: Found): JobRecord | null {
   if (pending) {
     // Started: the delivery is the record of the start (attempt = a + deliveries).
     const r = base("started", a + Number(pending[3]));
-    if (r) r.worker = String(pending[1]);
+    if (r) {
+      r.worker = String(pending[1]);
+      r.progress = progress === null ? null : json(progress);
+    }
     return r;
   }
   if (entry.size === 0 && isScheduled(found, record)) return withRunAt(base("scheduled", a), runAt);
@@ -227,6 +232,7 @@ function ended(id: string, o: OutcomeValue, record: ReadonlyMap<string, string>)
     error: o.status === "failed" ? o.text : null,
     history,
     runAt: null,
+    progress: null,
     // Where a canceled job was (cancel.lua): `canceled (while started)`.
     ...(o.status === "canceled" ? { note: `while ${o.text.split("\n")[0]}` } : {}),
   };

@@ -44,6 +44,13 @@ export interface WaitOptions {
   timeoutMs: number;
   /** Called each time more jobs have ended. */
   onProgress?: (ended: number, total: number) => void;
+  /**
+   * Called with each progress a waited-for job reports (`ctx.progress`, as written: coalesced),
+   * from the events the wait reads anyway, and with the progress a look at a running job finds
+   * (the first look, so a value reported just before the wait began is told too). A value may
+   * be told twice; one whose event was trimmed unseen is missed.
+   */
+  onJobProgress?: (id: string, value: unknown) => void;
   /** Even with no event, re-read the jobs this often (covers events trimmed away unseen). */
   recheckMs?: number;
   /**
@@ -105,6 +112,9 @@ export async function waitForJobs(
   const check = async (list: string[], reading = read(list), unknownEnds = true) => {
     const records = await reading;
     records.forEach((r, i) => {
+      // A running job's progress as read: the first look tells what it has (its event may be
+      // older than the wait's cursor).
+      if (r && r.progress !== null) options.onJobProgress?.(list[i]!, r.progress);
       if (r ? !TERMINAL_STATUSES.has(r.status) : !unknownEnds) return;
       if (options.keepRecords ?? true) ended.set(list[i]!, r);
       waiting.delete(list[i]!);
@@ -162,7 +172,8 @@ export async function waitForJobs(
       const touched = new Set<string>();
       for (const e of events) {
         cursor = e.entryId;
-        for (const id of e.jobIds) if (waiting.has(id)) touched.add(id);
+        if (e.type === "progress") tellProgress(e, waiting, options.onJobProgress);
+        else for (const id of e.jobIds) if (waiting.has(id)) touched.add(id);
       }
       const recheck = Date.now() - lastCheck >= (options.recheckMs ?? 10_000);
       if (behind) {
@@ -253,8 +264,27 @@ async function lastEventId(client: Redis, keys: QueueKeys): Promise<string> {
 interface JobEvent {
   entryId: string;
   type: string;
-  /** One job (failed, retried), or all the jobs a finish batch recorded. */
+  /** One job (failed, retried, progress), or all the jobs a finish batch recorded. */
   jobIds: string[];
+  /** A progress event's value (JSON). */
+  value?: string;
+}
+
+/** A progress event of a waited-for job, told (its value parsed) to `tell`. */
+function tellProgress(
+  e: JobEvent,
+  waiting: ReadonlySet<string>,
+  tell: WaitOptions["onJobProgress"],
+): void {
+  const id = e.jobIds[0] ?? "";
+  if (!tell || !waiting.has(id) || e.value === undefined) return;
+  let value: unknown;
+  try {
+    value = JSON.parse(e.value);
+  } catch {
+    return; // not JSON (written by hand): no progress to tell
+  }
+  tell(id, value);
 }
 
 async function readEvents(
@@ -278,6 +308,7 @@ async function readEvents(
     entryId,
     type: field(fields, "type") ?? "",
     jobIds: field(fields, "ids")?.split(",") ?? [field(fields, "id") ?? ""],
+    value: field(fields, "value") ?? undefined,
   }));
 }
 

@@ -43,6 +43,9 @@ export function workerCommands(keys: QueueKeys, name: string): string[][] {
     // The job's outcome (r:<id>).
     ["SET", result, "v", "NX", "EX", "1"],
     ["TYPE", result],
+    // A running job's progress (progress.lua): written unless the job has its outcome.
+    ["EXISTS", result],
+    ["SET", keys.progress("permission-check"), "v", "EX", "1"],
     ...[stats, minutes, durations].map((k) => ["HINCRBY", k, "f", "0"]),
     ["EXPIRE", job, "1"],
     ["EXISTS", worker],
@@ -55,7 +58,8 @@ export function workerCommands(keys: QueueKeys, name: string): string[][] {
     ["ZREM", delayed, "x"],
     ["ZRANGEBYSCORE", delayed, "0", "0"],
     // The jobs canceled lately (lib/worker/cancels.ts).
-    ["ZRANGEBYSCORE", keys.canceled, "0", "0"],
+    ["XRANGE", keys.canceled, "0", "0"],
+    ["XREVRANGE", keys.canceled, "+", "-", "COUNT", "1"],
     ["ZCARD", delayed],
     ["ZPOPMIN", `${keys.parkedPrefix}permission-check`, "1"],
     ["HSET", keys.tasks, "f", "v"],

@@ -1,9 +1,11 @@
-// Running one attempt of a job: parse the payload, call the task with an AbortSignal, and turn
+// Running one attempt of a job: parse the payload, call the task with its context (the attempt's
+// AbortSignal with the job's facts, progress and logger: lib/worker/context.ts), and turn
 // what happens into an outcome, reported once through `done`. The worker ends an attempt
 // early with `Attempt.abort` (time limit, lease lost, shutdown): the signal fires and the
 // outcome is reported at once; a task that ignores its signal is not waited for.
 import { describeError, JobTimeoutError, PermanentError, RetryableError } from "../errors.ts";
 import type { JobInfo, Task } from "../types.ts";
+import { type ContextSinks, makeContext } from "./context.ts";
 
 export type AttemptResult =
   | { ok: true; result: string }
@@ -62,6 +64,7 @@ export function runAttempt(
   job: JobInfo,
   payloadJson: string,
   attempt: Attempt,
+  sinks: ContextSinks,
 ): void {
   if (!task) {
     // Unreachable: the worker leaves such jobs to one that has the task (lib/worker/take.ts,
@@ -72,7 +75,8 @@ export function runAttempt(
   let running: Promise<unknown>;
   try {
     // Promise.resolve: a task that returns a plain value (not a promise) works too.
-    running = Promise.resolve(task.run(parsePayload(payloadJson), attempt.controller.signal, job));
+    const ctx = makeContext(attempt.controller.signal, job, sinks);
+    running = Promise.resolve(task.run(parsePayload(payloadJson), ctx, job));
   } catch (err) {
     attempt.report(failure(err)); // a task that throws before returning its promise
     return;
@@ -92,11 +96,15 @@ function succeeded(value: unknown): AttemptResult {
 }
 
 function failure(err: unknown): AttemptResult {
+  // By class, or by `code` alone: a task module loaded by the compiled executable (`worker
+  // --tasks`) has no Courier to import its classes from, so it throws an error with the code.
+  const e = (typeof err === "object" && err !== null ? err : {}) as Record<string, unknown>;
+  const retryable = err instanceof RetryableError || e.code === "ERETRYABLE";
   return {
     ok: false,
     error: describeError(err),
-    permanent: err instanceof PermanentError,
-    retryAfterMs: err instanceof RetryableError ? err.retryAfterMs : undefined,
+    permanent: err instanceof PermanentError || e.code === "EPERMANENT",
+    retryAfterMs: retryable && typeof e.retryAfterMs === "number" ? e.retryAfterMs : undefined,
   };
 }
 

@@ -1,17 +1,17 @@
 // A worker learns that a job it runs was canceled (docs/internals.md, "Cancel"): every
-// cancelCheckMs, while it runs or holds jobs, one read per shard of the shard's `canceled` set
-// since its last look (cancel.lua adds each canceled id, scored by Redis' ms, and trims it by
-// age). A canceled job's signal aborts with a CanceledError; its outcome is then ignored (the
+// cancelCheckMs, while it runs or holds jobs, one read per shard of the shard's `canceled`
+// stream after the last entry it saw (cancel.lua adds one entry per call, and trims it to about
+// CANCELED_KEPT entries; stream ids only grow, so a step of Redis' clock hides no cancel). A canceled job's signal aborts with a CanceledError; its outcome is then ignored (the
 // canceled outcome is there first: a finish loses its SET NX, a failure only acknowledges).
 // Nothing is read while the worker runs nothing, so an idle worker costs Redis nothing.
-import { canceledSince } from "../engine/cancel.ts";
+import { canceledAfter } from "../engine/cancel.ts";
 import type { QueueKeys } from "../engine/keys.ts";
 import type { Redis } from "../redis/connect.ts";
 import type { Jobs } from "./running.ts";
 
 export class CancelWatch {
-  /** The newest score (Redis' ms) seen; the next look starts there (inclusive). */
-  #sinceMs: number | null = null;
+  /** The last entry of the shard's `canceled` stream seen; the next look reads after it. */
+  #last: string | null = null;
 
   constructor(
     private readonly client: () => Redis,
@@ -22,9 +22,12 @@ export class CancelWatch {
   /** One look, if the worker runs or holds a job. */
   async look(): Promise<void> {
     if (this.jobs.size === 0 && this.jobs.held.size === 0) return;
-    const { ids, lastMs } = await canceledSince(this.client(), this.keys, this.#sinceMs);
-    this.#sinceMs = lastMs;
-    for (const id of ids) this.jobs.cancel(id);
+    for (let full = true; full; ) {
+      const read = await canceledAfter(this.client(), this.keys, this.#last);
+      this.#last = read.last;
+      full = read.full;
+      for (const id of read.ids) this.jobs.cancel(id);
+    }
   }
 }
 

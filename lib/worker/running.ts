@@ -21,6 +21,7 @@ import {
   UNRECORDED,
   WRITTEN,
 } from "./outcomes.ts";
+import { ProgressWriter } from "./progress.ts";
 import { retryInMs } from "./retry-policy.ts";
 import { WrittenLog } from "./written.ts";
 
@@ -39,6 +40,8 @@ interface RunningJob extends Startable {
 
 export class Jobs {
   readonly outcomes: Outcomes;
+  /** Running jobs' progress reports, coalesced (lib/worker/progress.ts). */
+  readonly progress: ProgressWriter;
   processed = 0;
   failed = 0;
   /** Called whenever a slot frees up. */
@@ -67,6 +70,11 @@ export class Jobs {
   #emptied: (() => void)[] = [];
   /** Jobs canceled lately: not started here (lib/worker/cancels.ts). */
   #canceled = new RecentIds();
+  /**
+   * Held entries whose job was canceled, by entry id: kept until the entry is launched or the
+   * worker stops (RecentIds forgets the oldest of a large batch of cancels; these it may not).
+   */
+  #canceledHeld = new Set<string>();
   #ticker: ReturnType<typeof setInterval> | undefined;
   #closed = false;
   #tickMs = 0;
@@ -81,6 +89,7 @@ export class Jobs {
     onRedisError: (err: unknown, retryInMs?: number) => void,
   ) {
     this.outcomes = new Outcomes(clients, keys, o, this.#onWritten, onRedisError);
+    this.progress = new ProgressWriter(() => clients()[0]!, keys, o, log);
     const unreplicated = throttled(log, "outcomes not confirmed by a replica");
     this.outcomes.onUnreplicated = (count) =>
       unreplicated({
@@ -123,12 +132,19 @@ export class Jobs {
     if (kind === "claim") this.log.log("info", "claimed", { job: job.jobId, attempt: job.attempt });
     // Canceled before it started (held for a slot, or read just after the look saw it): it
     // never runs; its entry is acknowledged as any canceled job's (fail.lua finds the outcome).
-    if (this.#canceled.has(job.jobId)) {
+    const canceledHeld = this.#canceledHeld.delete(job.entryId);
+    if (canceledHeld || this.#canceled.has(job.jobId)) {
       this.#abortCanceled(running);
       return;
     }
-    const { jobId: id, attempt, maxAttempts } = job;
-    runAttempt(task, { id, task: job.task, attempt, maxAttempts }, job.payload, running.current);
+    const { entryId, jobId: id, attempt, maxAttempts } = job;
+    this.progress.start(entryId, id, limitMs);
+    const sinks = {
+      progress: (_: unknown, json: string) => this.progress.report(entryId, json),
+      log: this.log,
+    };
+    const info = { id, task: job.task, attempt, maxAttempts };
+    runAttempt(task, info, job.payload, running.current, sinks);
   }
 
   /**
@@ -141,7 +157,9 @@ export class Jobs {
       if (job.jobId === jobId && !job.canceled) this.#abortCanceled(job);
     }
     for (const job of this.held.values()) {
-      if (job.jobId === jobId) this.log.log("info", "canceled before it started", { job: jobId });
+      if (job.jobId !== jobId) continue;
+      this.#canceledHeld.add(job.entryId);
+      this.log.log("info", "canceled before it started", { job: jobId });
     }
   }
 
@@ -170,6 +188,8 @@ export class Jobs {
   close(): void {
     this.#closed = true;
     this.held.clear();
+    this.#canceledHeld.clear();
+    this.progress.close();
     clearInterval(this.#ticker);
     this.#ticker = undefined;
   }
@@ -213,6 +233,7 @@ export class Jobs {
 
   #ended(job: RunningJob, r: AttemptResult): void {
     const { entryId, jobId } = job;
+    this.progress.end(entryId);
     if ("givenUp" in r) {
       this.#free(entryId);
       return;

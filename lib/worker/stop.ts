@@ -81,6 +81,7 @@ export class Stop {
     await within(this.p.looping(), o.commandTimeoutMs); // a start in flight lands first
     await jobs.windDown(graceMs, o.reconnectMaxMs);
     this.p.upkeep.stopLeases();
+    this.p.upkeep.stopCancels();
     await this.#release();
     // Outcomes still unwritten (Redis away past the grace period): their entries stay pending
     // and other workers claim them after claimIdleMs.

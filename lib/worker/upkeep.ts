@@ -33,6 +33,7 @@ export class Upkeep {
   #timers: (() => void)[] = [];
   #leaseTimer: ReturnType<typeof setInterval> | undefined;
   #memoryRead: Promise<void> | null = null;
+  #cancelTimer: (() => void) | null = null;
 
   constructor(private readonly d: UpkeepDeps) {}
 
@@ -55,8 +56,9 @@ export class Upkeep {
       return Promise.all([promote, probe]);
     });
     this.#every(o.heartbeatEveryMs, () => this.#heartbeat());
+    // Not in #timers: a job canceled during a graceful stop still aborts (stopCancels).
     const cancels = new CancelWatch(() => this.#client, keys, this.d.jobs);
-    this.#every(o.cancelCheckMs, () => cancels.look());
+    this.#cancelTimer = every(o.cancelCheckMs, () => cancels.look(), this.d.onRedisError);
     // While Redis is full, its memory is read more often than at each heartbeat: draining
     // moves it quickly, and a paused worker should resume soon after there is room.
     this.#every(Math.min(FULL_POLL_MS, o.heartbeatEveryMs), () =>
@@ -73,6 +75,12 @@ export class Upkeep {
 
   stopLeases(): void {
     clearInterval(this.#leaseTimer);
+  }
+
+  /** Stops the look for canceled jobs: after the stop's wind-down, when none runs any more. */
+  stopCancels(): void {
+    this.#cancelTimer?.();
+    this.#cancelTimer = null;
   }
 
   /** Reads Redis' memory; one read at a time (a read asked for meanwhile gets that one). */

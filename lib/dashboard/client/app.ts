@@ -5,7 +5,7 @@
 import { $, act, api, el, pageQueue, type Row, say, TOKEN_KEY } from "./dom.js";
 import { wireJobs } from "./jobs.js";
 import { follow } from "./live.js";
-import { loadDead, render, type Snapshot, showJob, state } from "./views.js";
+import { loadDead, refreshJob, render, type Snapshot, showJob, state } from "./views.js";
 
 function route(): void {
   const m = /^#\/jobs\/(.+)$/.exec(location.hash);
@@ -29,6 +29,8 @@ function connect(): void {
       // The snapshot's time on the badge: each update is visible, to tests as well.
       live.dataset.at = (data as Snapshot).overview.time;
       render(data as Snapshot);
+      // A running job's page follows it (its progress, its end) at the snapshots' pace.
+      if (!$("job-view").hidden) refreshJob();
     },
     down: (why) => badge(why, "down"),
     locked(error) {

@@ -127,9 +127,29 @@ export async function loadDead(cursor: string | null): Promise<void> {
   ($("dead-older") as HTMLButtonElement).dataset.next = String(page.next ?? "");
 }
 
+/** A running job's progress (`ctx.progress`): `42%`, or an object's JSON; none once it ended. */
+function progressText(value: unknown): string | undefined {
+  if (typeof value === "number") return `${Math.round(value * 10) / 10}%`;
+  return value === null || value === undefined ? undefined : JSON.stringify(value);
+}
+
+/** The job the page shows while it has not ended (its progress and status are kept fresh). */
+let openJob: string | null = null;
+/** The job last asked for: a slower answer about another one is not shown over it. */
+let shownJob = "";
+
+/** Reads the open job again (on each live snapshot) while it has not ended. */
+export function refreshJob(): void {
+  if (openJob !== null) void showJob(openJob);
+}
+
 export async function showJob(id: string): Promise<void> {
   $("job-title").textContent = id;
+  shownJob = id;
   const job = await api(`/api/jobs/${encodeURIComponent(id)}`).catch(failed);
+  if (shownJob !== id) return;
+  const ended = ["finished", "failed", "canceled"].includes(String(job?.status));
+  openJob = job && !ended ? id : null;
   const fields = [
     "status",
     "note",
@@ -137,14 +157,16 @@ export async function showJob(id: string): Promise<void> {
     "attempts",
     "maxAttempts",
     "worker",
+    "progress",
     "enqueuedAt",
     "runAt",
     "startedAt",
     "endedAt",
     "error",
   ];
+  const shown = (f: string) => (f === "progress" ? progressText(job?.progress) : job?.[f]);
   $("job-fields").replaceChildren(
-    ...(job ? fields.flatMap((f) => [el("dt", f), el("dd", job[f] ?? "–")]) : []),
+    ...(job ? fields.flatMap((f) => [el("dt", f), el("dd", shown(f) ?? "–")]) : []),
   );
   // Cancel only a job that has not ended (the server answers an ended one as a no-op anyway).
   const cancel = $<HTMLButtonElement>("job-cancel");

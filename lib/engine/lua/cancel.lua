@@ -6,20 +6,22 @@
 -- worker, which acknowledges it. In every such case the canceled outcome `C…` is written to
 -- r:<id> with SET NX and the failure TTL, so a running job's finish loses (first outcome wins)
 -- and its failure only acknowledges its entry (fail.lua: the job has an outcome); the record,
--- if any, says `status canceled` and gets the same TTL. The id goes into the shard's
--- `canceled` set (scored by Redis' ms, trimmed by age here), which workers running jobs read
--- every cancelCheckMs to abort a canceled job's signal; one `canceled` event per call; the
--- `canceled` counter.
+-- if any, says `status canceled` and gets the same TTL. The call's canceled ids go into one
+-- entry of the shard's `canceled` stream (its ids only grow, whatever Redis' clock does; about
+-- ARGV[7] entries kept), which workers running jobs read every cancelCheckMs from the last entry
+-- they saw, to abort a canceled job's signal; one `canceled` event per call; the `canceled`
+-- counter. The first write takes no memory (PERSIST of the stream, include/memory.lua), so on a
+-- full Redis a cancel goes through for a running job as for a waiting one.
 -- Reads come first per id (TYPE, HGETALL, XPENDING, XRANGE, ZSCORE); a key of a queue-wide
 -- kind of the wrong type refuses the call before any write.
 --
--- KEYS[1] stream  KEYS[2] delayed  KEYS[3] events  KEYS[4] stats  KEYS[5] canceled (zset)
+-- KEYS[1] stream  KEYS[2] delayed  KEYS[3] events  KEYS[4] stats  KEYS[5] canceled (stream)
 -- KEYS[6] tasks (hash: parked:<task> counts)
 -- KEYS[7] stream:high  KEYS[8] delayed:high  KEYS[9] tasks:high  KEYS[10] stream:low
 -- KEYS[11] delayed:low  KEYS[12] tasks:low (a job whose record says `priority high|low` waits
 --   in its level's keys; lib/engine/keys.ts levelKeys)
 -- ARGV[1] result prefix  ARGV[2] record prefix  ARGV[3] parked prefix  ARGV[4] group
--- ARGV[5] failure TTL (s)  ARGV[6] events max len  ARGV[7] ms a canceled id stays in the set
+-- ARGV[5] failure TTL (s)  ARGV[6] events max len  ARGV[7] entries kept in `canceled`
 -- ARGV[8] high's parked prefix  ARGV[9] low's parked prefix
 -- ARGV[10..] job ids of this shard (an auto id with the shard's suffix, `<entry id>:<s>`)
 -- Returns per id {verdict, detail}: 'canceled' and where it was (queued, scheduled, retrying,
@@ -30,10 +32,13 @@
 --- @include counters
 --- @include clock
 --- @include readd
+--- @include memory
 local wrong = wrong_type({ KEYS[1], 'stream', KEYS[2], 'zset', KEYS[3], 'stream',
-  KEYS[4], 'hash', KEYS[5], 'zset', KEYS[6], 'hash', KEYS[7], 'stream', KEYS[8], 'zset',
+  KEYS[4], 'hash', KEYS[5], 'stream', KEYS[6], 'hash', KEYS[7], 'stream', KEYS[8], 'zset',
   KEYS[9], 'hash', KEYS[10], 'stream', KEYS[11], 'zset', KEYS[12], 'hash' })
 if wrong then return wrong end
+-- The first write takes no memory: Redis checks maxmemory before a script's first write only.
+write_without_memory(KEYS[1])
 local rprefix, jprefix, pprefix, group = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local ENDED = { F = 'finished', X = 'failed', C = 'canceled' }
 local now = clock_ms()
@@ -121,7 +126,6 @@ for i = 10, #ARGV do
         redis.call('HSET', jkey, 'status', 'canceled')
         redis.call('EXPIRE', jkey, ARGV[5])
       end
-      redis.call('ZADD', KEYS[5], string.format('%.0f', now), id)
       canceled[#canceled + 1] = id
       out[#out + 1] = { 'canceled', at.from }
     end
@@ -131,12 +135,11 @@ for _, p in ipairs(parked) do
   redis.call('HSET', p[1], 'parked:' .. p[3], redis.call('ZCARD', p[2] .. p[3]))
 end
 if #canceled > 0 then
-  -- As the finish: the events stream keeps about ARGV[6] jobs' events, not entries.
-  local keep = math.max(1, math.ceil(tonumber(ARGV[6]) / #canceled))
-  redis.call('XADD', KEYS[3], 'MAXLEN', '~', keep, '*', 'type', 'canceled', 'ids',
-    table.concat(canceled, ','))
+  local ids = table.concat(canceled, ',')
+  -- Trimmed to about ARGV[6] entries, not ARGV[6] / #canceled as a finish does: a cancel of
+  -- many ids would otherwise drop the single-job events (failed, retried, progress) of others.
+  redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[6], '*', 'type', 'canceled', 'ids', ids)
   add_count(KEYS[4], 'canceled', #canceled)
-  local oldest = string.format('%.0f', now - tonumber(ARGV[7]))
-  redis.call('ZREMRANGEBYSCORE', KEYS[5], '-inf', '(' .. oldest)
+  redis.call('XADD', KEYS[5], 'MAXLEN', '~', ARGV[7], '*', 'ids', ids)
 end
 return out

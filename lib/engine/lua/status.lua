@@ -10,13 +10,15 @@
 -- KEYS[1] stream  KEYS[2] delayed (zset)  KEYS[3] stream:high  KEYS[4] delayed:high
 -- KEYS[5] stream:low  KEYS[6] delayed:low (a job whose record says `priority high|low` is looked
 --   for in its level's stream and delayed set; lib/engine/keys.ts levelKeys)
--- ARGV[1] result key prefix  ARGV[2] record key prefix  ARGV[3] group  ARGV[4..] job ids (an
+-- ARGV[1] result key prefix  ARGV[2] record key prefix  ARGV[3] group  ARGV[4] progress key
+--   prefix  ARGV[5..] job ids (an
 --   auto id of a queue of several shards carries its shard's suffix, `<entry id>:<s>`: only ids
 --   of this shard are sent, lib/engine/status.ts)
 -- Returns per id { outcome or false, record (HGETALL, flat), pending [entry, owner, idle ms,
 -- deliveries] or false, entry fields (flat) or false, due ms or false, Redis' TIME in ms when
--- there is a due ms (else false) }: a due time is judged on Redis' clock (scheduled while it
--- is ahead), never the reader's. TIME is read once per call.
+-- there is a due ms (else false), progress (JSON) or false: read only for a job that is running
+-- (pending), the one state it is shown in }: a due time is judged on Redis' clock (scheduled
+-- while it is ahead), never the reader's. TIME is read once per call.
 --- @include clock
 local function read(...)
   local ok, v = pcall(redis.call, ...)
@@ -44,13 +46,13 @@ end
 
 local out, now = {}, nil
 local AT = { high = { KEYS[3], KEYS[4] }, low = { KEYS[5], KEYS[6] } }
-for i = 4, #ARGV do
+for i = 5, #ARGV do
   local id = ARGV[i]
   local outcome = read('GET', ARGV[1] .. id)
   -- The record holds the history of earlier runs, for an ended job too.
   local record = read('HGETALL', ARGV[2] .. id) or {}
   if outcome then
-    out[#out + 1] = { outcome, record, false, false, false }
+    out[#out + 1] = { outcome, record, false, false, false, false }
   else
     local e, stream, delayed = nil, KEYS[1], KEYS[2]
     for j = 1, #record - 1, 2 do
@@ -62,16 +64,17 @@ for i = 4, #ARGV do
     -- An auto id is its entry id, with the shard's suffix when the queue has several.
     local auto = string.match(id, '^(%d+%-%d+):%d+$') or id
     if not e and is_entry(auto) then e = auto end
-    local pending, fields = false, false
+    local pending, fields, progress = false, false, false
     if is_entry(e) then
       local p = read('XPENDING', stream, ARGV[3], e, e, 1)
       pending = p and p[1] or false
+      if pending then progress = read('GET', ARGV[4] .. id) or false end
       local r = read('XRANGE', stream, e, e)
       fields = r and r[1] and r[1][2] or false
     end
     local due = read('ZSCORE', delayed, id) or false
     if due then now = now or clock_ms() end
-    out[#out + 1] = { false, record, pending, fields, due, due and now or false }
+    out[#out + 1] = { false, record, pending, fields, due, due and now or false, progress }
   end
 end
 return out

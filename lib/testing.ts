@@ -1,0 +1,108 @@
+// Testing your own tasks (README, "Testing your tasks"): runTask runs a task once, in-process,
+// without Redis, the way a worker would: the payload and the result go through JSON, the task
+// gets the same context (lib/worker/context.ts), a time limit or an abort ends the run at once
+// with its reason as the error. Every progress report and log line is captured, none coalesced.
+import { describeError, JobTimeoutError, PermanentError } from "./errors.ts";
+import type { LogLevel } from "./log.ts";
+import type { ProgressValue, Task } from "./types.ts";
+import { makeContext } from "./worker/context.ts";
+
+export interface RunTaskOptions {
+  /** The job id the task sees (default `test-1`). */
+  id?: string;
+  /** The attempt number the task sees (default 1), e.g. to test a retry's behaviour. */
+  attempt?: number;
+  /** Attempts the job has (default `attempt`, or 1): `attempt === maxAttempts` is the last. */
+  maxAttempts?: number;
+  /** Aborting it aborts the run (the task's signal fires, the run ends with its reason). */
+  signal?: AbortSignal;
+  /** Run-time limit (ms): past it the run ends with a JobTimeoutError (default task.timeoutMs). */
+  timeoutMs?: number;
+}
+
+export interface TaskLogLine {
+  level: LogLevel;
+  event: string;
+  /** The task's fields, with `job` and `task` bound as a worker's logger has them. */
+  fields: Record<string, unknown>;
+}
+
+/** What one run gave: the result (as a worker stores it: through JSON) or the error. */
+export type TaskRun = ({ ok: true; result: unknown } | { ok: false; error: unknown }) & {
+  /** Every value the task reported, in order (a worker writes fewer: it coalesces them). */
+  progress: ProgressValue[];
+  logs: TaskLogLine[];
+};
+
+/** Runs `task` once on `payload` (checked by its `validate`, as an enqueue would). */
+export async function runTask<P, R>(
+  task: Task<P, R>,
+  payload: unknown,
+  options: RunTaskOptions = {},
+): Promise<TaskRun> {
+  const progress: ProgressValue[] = [];
+  const logs: TaskLogLine[] = [];
+  const attempt = options.attempt ?? 1;
+  const job = {
+    id: options.id ?? "test-1",
+    task: task.name,
+    attempt,
+    maxAttempts: options.maxAttempts ?? attempt,
+  };
+  const controller = new AbortController();
+  const ctx = makeContext(controller.signal, job, {
+    progress: (value) => progress.push(structuredClone(value)),
+    log: { log: (level, event, fields = {}) => logs.push({ level, event, fields }) },
+  });
+  const outcome = await settle(controller, options, task.timeoutMs, async () => {
+    const checked = task.validate ? task.validate(payload) : payload;
+    const value = await task.run(JSON.parse(JSON.stringify(checked ?? null)), ctx, job);
+    return toJson(value);
+  });
+  return { ...outcome, progress, logs };
+}
+
+type Settled = { ok: true; result: unknown } | { ok: false; error: unknown };
+
+/** The run's outcome, or the abort's reason as soon as the signal or the time limit fires. */
+function settle(
+  controller: AbortController,
+  options: RunTaskOptions,
+  taskLimitMs: number | undefined,
+  run: () => Promise<unknown>,
+): Promise<Settled> {
+  return new Promise((resolve) => {
+    const limitMs = options.timeoutMs ?? taskLimitMs;
+    const end = (r: Settled) => {
+      clearTimeout(timer);
+      options.signal?.removeEventListener("abort", onAbort);
+      resolve(r);
+    };
+    const abort = (reason: unknown) => {
+      controller.abort(reason);
+      end({ ok: false, error: reason });
+    };
+    const onAbort = () => abort(options.signal?.reason);
+    const timer =
+      limitMs === undefined
+        ? undefined
+        : setTimeout(() => abort(new JobTimeoutError(limitMs)), limitMs);
+    if (options.signal?.aborted) return onAbort();
+    options.signal?.addEventListener("abort", onAbort, { once: true });
+    run().then(
+      (result) => end({ ok: true, result }),
+      (error) => end({ ok: false, error }),
+    );
+  });
+}
+
+/** The result as a worker stores and `result` reads it; a PermanentError when it cannot be. */
+function toJson(value: unknown): unknown {
+  let json: string | undefined;
+  try {
+    json = JSON.stringify(value ?? null);
+  } catch (err) {
+    throw new PermanentError(`result is not JSON-serialisable: ${describeError(err)}`);
+  }
+  return JSON.parse(json ?? "null");
+}

@@ -1,0 +1,61 @@
+// A task's context (TaskContext, lib/types.ts): the attempt's AbortSignal itself with the job's
+// facts, progress and logger added, so a task written as `(payload, signal)` gets the very
+// signal it always got. Shared by the worker (lib/worker/attempt.ts) and runTask
+// (lib/testing.ts), so a task sees the same object, and the same TypeErrors, in both.
+import type { Logger } from "../log.ts";
+import type { JobInfo, ProgressValue, TaskContext } from "../types.ts";
+
+/** Largest progress value, as UTF-8 JSON: it is written to Redis and shown on every poll. */
+export const PROGRESS_MAX_BYTES = 1024;
+
+const UTF8 = new TextEncoder();
+
+/**
+ * The JSON of a progress value, or a TypeError saying what is wrong with it: a finite number
+ * from 0 to 100, or a plain object (not an array, not null) of at most PROGRESS_MAX_BYTES.
+ */
+export function progressJson(value: ProgressValue): string {
+  if (typeof value === "number") {
+    if (Number.isFinite(value) && value >= 0 && value <= 100) return JSON.stringify(value);
+    throw new TypeError(`progress must be a number from 0 to 100, got ${value}`);
+  }
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    const kind = value === null ? "null" : Array.isArray(value) ? "an array" : typeof value;
+    throw new TypeError(`progress must be a number from 0 to 100 or a JSON object, got ${kind}`);
+  }
+  let json: string;
+  try {
+    json = JSON.stringify(value);
+  } catch (err) {
+    throw new TypeError(`progress is not JSON-serialisable: ${(err as Error).message}`);
+  }
+  const bytes = UTF8.encode(json).length;
+  if (bytes > PROGRESS_MAX_BYTES) {
+    throw new TypeError(`progress is ${bytes} bytes of JSON, more than ${PROGRESS_MAX_BYTES}`);
+  }
+  return json;
+}
+
+/** Where a context's progress and log lines go. */
+export interface ContextSinks {
+  /** A checked progress value and its JSON. */
+  progress: (value: ProgressValue, json: string) => void;
+  log: Logger;
+}
+
+/** Turns `signal` into the task's context for `job` (the same object, with more properties). */
+export function makeContext(signal: AbortSignal, job: JobInfo, sinks: ContextSinks): TaskContext {
+  const { id, task, attempt, maxAttempts } = job;
+  const fixed = (value: unknown) => ({ value, enumerable: true });
+  return Object.defineProperties(signal, {
+    signal: fixed(signal),
+    id: fixed(id),
+    task: fixed(task),
+    attempt: fixed(attempt),
+    maxAttempts: fixed(maxAttempts),
+    progress: fixed((value: ProgressValue) => sinks.progress(value, progressJson(value))),
+    log: fixed((level: Parameters<Logger["log"]>[0], event: string, fields = {}) =>
+      sinks.log.log(level, event, { ...fields, job: id, task }),
+    ),
+  }) as TaskContext;
+}

@@ -1,0 +1,125 @@
+// runTask (lib/testing.ts): a task run once in-process, without Redis, as a worker would run it.
+import { describe, expect, test } from "bun:test";
+import { JobTimeoutError, PermanentError, runTask, type TaskContext } from "../lib/index.ts";
+import { defineTask } from "../lib/types.ts";
+
+const never = () => new Promise<never>(() => {});
+/** The abort reasons waitsForAbort saw. */
+const sawAbort: unknown[] = [];
+
+const tasks = {
+  add: defineTask({ name: "add", run: async (p: { a: number; b: number }) => p.a + p.b }),
+  throws: defineTask({
+    name: "throws",
+    run: async () => {
+      throw new PermanentError("bad input");
+    },
+  }),
+  progress: defineTask({
+    name: "progress",
+    run: async (_: unknown, ctx: TaskContext) => {
+      for (let i = 0; i <= 100; i += 50) ctx.progress(i);
+      ctx.progress({ step: "done" });
+      ctx.log("info", "counted", { n: 3 });
+      return { id: ctx.id, attempt: ctx.attempt, maxAttempts: ctx.maxAttempts };
+    },
+  }),
+  waitsForAbort: defineTask({
+    name: "waits",
+    run: (_: unknown, signal: AbortSignal) =>
+      new Promise((_resolve, reject) =>
+        signal.addEventListener("abort", () => {
+          sawAbort.push(signal.reason);
+          reject(new Error("saw the abort"));
+        }),
+      ),
+  }),
+  returnsDate: defineTask({ name: "date", run: async () => new Date(0) }),
+  returnsBigInt: defineTask({ name: "bigint", run: async () => 1n }),
+  echo: defineTask({ name: "echo", run: async (p: unknown) => p }),
+};
+
+describe("runTask", () => {
+  test.each([
+    ["a result", tasks.add, { a: 2, b: 3 }, { ok: true, result: 5 }],
+    ["a thrown error", tasks.throws, null, { ok: false, error: new PermanentError("bad input") }],
+    // As a worker stores them: through JSON.
+    [
+      "a result through JSON",
+      tasks.returnsDate,
+      null,
+      { ok: true, result: "1970-01-01T00:00:00.000Z" },
+    ],
+    [
+      "a payload through JSON",
+      tasks.echo,
+      { at: new Date(0) },
+      { ok: true, result: { at: "1970-01-01T00:00:00.000Z" } },
+    ],
+  ] as const)("%s", async (_, task, payload, expected) => {
+    const run = await runTask(task as never, payload);
+    expect(run).toMatchObject(expected);
+  });
+
+  test("a result that is not JSON fails as the worker fails it: permanently", async () => {
+    const run = await runTask(tasks.returnsBigInt, null);
+    expect(run.ok).toBe(false);
+    expect(run.ok === false && run.error).toBeInstanceOf(PermanentError);
+  });
+
+  test("every progress value and log line is captured, with the context's facts", async () => {
+    const run = await runTask(tasks.progress, null, { id: "j-1", attempt: 2, maxAttempts: 3 });
+    expect(run).toEqual({
+      ok: true,
+      result: { id: "j-1", attempt: 2, maxAttempts: 3 },
+      progress: [0, 50, 100, { step: "done" }],
+      logs: [{ level: "info", event: "counted", fields: { n: 3, job: "j-1", task: "progress" } }],
+    });
+  });
+
+  test("a bad progress value throws a TypeError in the task", async () => {
+    const task = defineTask({
+      name: "bad",
+      run: async (_: unknown, ctx: TaskContext) => ctx.progress(150),
+    });
+    const run = await runTask(task, null);
+    expect(run.ok === false && run.error).toBeInstanceOf(TypeError);
+  });
+
+  test("an abort through the given signal ends the run with its reason; the task sees it", async () => {
+    const controller = new AbortController();
+    const running = runTask(tasks.waitsForAbort, null, { signal: controller.signal });
+    controller.abort(new Error("stop"));
+    const run = await running;
+    expect(run.ok === false && (run.error as Error).message).toBe("stop");
+    expect(sawAbort.map((r) => (r as Error).message)).toEqual(["stop"]);
+  });
+
+  test("a signal aborted already: the task is not run", async () => {
+    let ran = false;
+    const task = defineTask({ name: "t", run: async () => (ran = true) });
+    const run = await runTask(task, null, { signal: AbortSignal.abort("no") });
+    expect(run).toMatchObject({ ok: false, error: "no" });
+    expect(ran).toBe(false);
+  });
+
+  test("a time limit ends the run with a JobTimeoutError, as a worker's would", async () => {
+    const task = defineTask({ name: "slow", run: never });
+    const run = await runTask(task, null, { timeoutMs: 20 });
+    expect(run.ok === false && run.error).toBeInstanceOf(JobTimeoutError);
+  });
+
+  test("a payload the task's validate refuses is an error", async () => {
+    const task = defineTask({
+      name: "checked",
+      validate: (p: unknown) => {
+        if (typeof p !== "number") throw new TypeError("a number, please");
+        return p;
+      },
+      run: async (p: number) => p * 2,
+    });
+    expect(await runTask(task, 4)).toMatchObject({ ok: true, result: 8 });
+    const run = await runTask(task, "4");
+    expect(run.ok === false && (run.error as Error).message).toBe("a number, please");
+  });
+});

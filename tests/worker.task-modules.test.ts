@@ -1,0 +1,122 @@
+// `worker --tasks FILE`: a user's task module, in a directory of its own, loaded by the CLI
+// worker by a path relative to the current directory, next to the built-in word count; and the
+// one-line errors for modules it cannot use.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { USER_TASKS } from "./fixtures/user-tasks.ts";
+import { openQueue, ROOT, redisUrl, runProcess, testPrefix, testShards } from "./helpers.ts";
+
+let dir = "";
+
+const MODULES: Record<string, string> = {
+  "tasks.js": USER_TASKS,
+  "more.ts": `export default { half: { name: "half", run: async (p: number) => p / 2 } };`,
+  "none.ts": "export const x = 1;\nexport default 'hello';\n",
+  "empty.ts": "export const x = 1;\n",
+  "broken.ts": "export const = ;\n",
+  "twice.ts": `export const a = { name: "same", run: async () => 1 };\nexport const b = { name: "same", run: async () => 2 };\n`,
+  "wc.ts": `export default { name: "wordcount", run: async () => 0 };\n`,
+  "holes.ts": `export default [{ name: "ok", run: async () => 1 }, { name: "no run" }];\n`,
+};
+
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), "courier-tasks-"));
+  for (const [name, text] of Object.entries(MODULES)) writeFileSync(join(dir, name), text);
+});
+
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/** `bun bin/worker.ts …args` run in the modules' directory, to its end. */
+function worker(args: string[]) {
+  return runProcess([process.execPath, resolve(ROOT, "bin", "worker.ts"), ...args], {
+    cwd: dir,
+    env: {
+      ...process.env,
+      REDIS_URL: redisUrl(),
+      ...(testShards() === undefined ? {} : { COURIER_SHARDS: String(testShards()) }),
+    },
+  });
+}
+
+describe("worker --tasks", () => {
+  test("runs the tasks of the modules given, relative to the current directory, and the word count stays", async () => {
+    const prefix = testPrefix();
+    await using q = await openQueue({ prefix, maxAttempts: 1 });
+    const ids = {
+      shout: await q.enqueue("shout", { text: "hi" }),
+      double: await q.enqueue("double", 21),
+      half: await q.enqueue("half", 9),
+      refuse: await q.enqueue("refuse", null, { maxAttempts: 3 }),
+    };
+    const run = await worker([
+      ...["--tasks", "./tasks.js", "--tasks=more.ts", "--burst", "--prefix", prefix],
+      ...["--log-format", "json"],
+    ]);
+    expect(run).toMatchObject({ code: 0, stderr: "" });
+    const { ended } = await q.waitForJobs(Object.values(ids), { timeoutMs: 10_000 });
+    expect(ended.get(ids.shout)).toMatchObject({
+      status: "finished",
+      result: { text: "HI", id: ids.shout, attempt: 1 },
+    });
+    expect(ended.get(ids.double)).toMatchObject({ status: "finished", result: 42 });
+    expect(ended.get(ids.half)).toMatchObject({ status: "finished", result: 4.5 });
+    // An error with code EPERMANENT fails the job for good, as a PermanentError does.
+    expect(ended.get(ids.refuse)).toMatchObject({
+      status: "failed",
+      attempts: 1,
+      error: "not this one",
+    });
+    const lines = run.stdout
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
+    const started = lines.find((l) => l.event === "worker started");
+    const names = ["double", "half", "refuse", "shout", "wordcount"];
+    expect(started.tasks.split(",").sort()).toEqual(names);
+    expect(lines).toContainEqual(
+      expect.objectContaining({ event: "shouting", text: "hi", job: ids.shout, task: "shout" }),
+    );
+  }, 30_000);
+
+  test.each([
+    ["missing.ts", `--tasks missing.ts: no such file (looked for ${"<dir>"}/missing.ts)`],
+    ["broken.ts", "--tasks broken.ts: could not load it as a module: "],
+    [
+      "empty.ts",
+      "--tasks empty.ts: exports no task (export a task { name, run }, or a default array or object of tasks)",
+    ],
+    [
+      "none.ts",
+      "--tasks none.ts: its default export is not a task, nor an array or object of tasks (got string)",
+    ],
+    [
+      "holes.ts",
+      "--tasks holes.ts: default export [1] is not a task (an object with a name and a run function)",
+    ],
+    ["twice.ts", '--tasks twice.ts: exports two tasks named "same"'],
+    ["wc.ts", '--tasks wc.ts: a task named "wordcount" is already in the built-in tasks'],
+  ])("%s: one line, exit 2", async (file, message) => {
+    const run = await worker(["--tasks", file, "--burst", "--prefix", testPrefix()]);
+    expect(run.code).toBe(2);
+    const [first, ...rest] = run.stderr.trimEnd().split("\n");
+    expect(first).toStartWith(`worker: ${message.replace("<dir>", dir)}`);
+    expect(rest).toEqual(["Run with --help to see the options."]);
+  });
+
+  test("a task name in two modules: the second is refused, naming the first", async () => {
+    const run = await worker([
+      "--tasks",
+      "tasks.js",
+      "--tasks",
+      "./tasks.js",
+      "--prefix",
+      testPrefix(),
+    ]);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toStartWith(
+      'worker: --tasks ./tasks.js: a task named "double" is already in tasks.js\n',
+    );
+  });
+});
