@@ -115,7 +115,7 @@ describe("bin/queue.ts jobs", () => {
     const [late] = await trigger(["/ok/late"]);
     expect((await runCli("cancel", ["--prefix", prefix, late!])).code).toBe(0);
     const gone2 = await allPages(prefix, "canceled", 5);
-    expect(gone2.rows.map((r) => [r.id, r.task, r.attempt])).toEqual([[late, "wordcount", 0]]);
+    expect(gone2.rows.map((r) => [r.id, r.task, r.attempt])).toEqual([[late!, "wordcount", 0]]);
 
     const worker = backgroundWorker(prefix, "--concurrency", "3", "--name", "w-list");
     try {
