@@ -7,6 +7,7 @@ import { defineTask } from "../lib/types.ts";
 import { gate, showJob } from "./fixtures/cli/harness.ts";
 import { keysOf, shardsOf } from "./fixtures/queue-shards.ts";
 import {
+  clientList,
   logRecorder,
   openQueue,
   rawRedis,
@@ -173,12 +174,23 @@ describe("a job its worker holds for a slot", () => {
       },
     });
     await using q = await openQueue({ prefix, shards: 2 });
+    await using redis = await rawRedis();
     const log = logRecorder();
+    const name = `w-held-${prefix}`;
     const w = await startWorker({
-      ...{ prefix, shards: 2, concurrency: 1, tasks: [hold] },
+      ...{ prefix, shards: 2, concurrency: 1, tasks: [hold], name },
       ...{ logger: log, cancelCheckMs: 20 },
     });
     try {
+      // Both shards' loops have read their empty stream and wait in a blocking read holding no
+      // slot: else the one whose first read comes after the first job took the only slot waits
+      // for that slot and reads nothing (a loaded machine), and nothing is held.
+      const blocked = new RegExp(
+        `name=courier-reader(-s1)?-${name} .*flags=b.*cmd=xreadgroup`,
+        "g",
+      );
+      const reading = async () => ((await clientList(redis)).match(blocked) ?? []).length === 2;
+      await until(reading, "both shards' blocking reads");
       const first = await q.enqueue(hold, { first: true });
       await until(() => ran.includes(first), "the first job to start");
       // The next job goes to the other shard (round robin): read, and held for the busy slot.
@@ -199,7 +211,6 @@ describe("a job its worker holds for a slot", () => {
       );
       expect(ran).toEqual([first]);
       expect((await q.getJob(first))?.status).toBe("finished");
-      await using redis = await rawRedis();
       for (const k of shardsOf(q)) expect(await redis.sendCommand(["XLEN", k.stream])).toBe(0);
     } finally {
       release.open();

@@ -111,6 +111,11 @@ describe("bin/queue.ts jobs", () => {
     expect(dead.rows.every((r) => r.task === "wordcount" && r.attempt === 1)).toBe(true);
     const canceled = await queueCli(prefix, "jobs", "default", "--state", "canceled");
     expect(canceled).toMatchObject({ code: 0, stdout: "no canceled jobs\n" });
+    // Canceled while queued: listed with its task and its attempts, 0 (it never ran).
+    const [late] = await trigger(["/ok/late"]);
+    expect((await runCli("cancel", ["--prefix", prefix, late!])).code).toBe(0);
+    const gone2 = await allPages(prefix, "canceled", 5);
+    expect(gone2.rows.map((r) => [r.id, r.task, r.attempt])).toEqual([[late!, "wordcount", 0]]);
 
     const worker = backgroundWorker(prefix, "--concurrency", "3", "--name", "w-list");
     try {

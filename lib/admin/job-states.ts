@@ -254,7 +254,9 @@ async function withOutcomes(client: Redis, keys: QueueKeys, rows: JobRow[]): Pro
     if (!head) continue;
     const [header = "", task = ""] = head.split("\n");
     const tokens = header.split(" ");
+    // F<end> <run> <attempt> …, X<end> <run> <attempt> …, C<end> <attempt> … (docs/internals.md).
     if (head[0] === "F" || head[0] === "X") rows[i]!.attempt = num(tokens[2]);
+    else if (head[0] === "C") rows[i]!.attempt = num(tokens[1]);
     try {
       const name = JSON.parse(task);
       if (typeof name === "string") rows[i]!.task = name;

@@ -33,6 +33,7 @@
 --- @include clock
 --- @include readd
 --- @include memory
+--- @include ids
 local wrong = wrong_type({ KEYS[1], 'stream', KEYS[2], 'zset', KEYS[3], 'stream',
   KEYS[4], 'hash', KEYS[5], 'stream', KEYS[6], 'hash', KEYS[7], 'stream', KEYS[8], 'zset',
   KEYS[9], 'hash', KEYS[10], 'stream', KEYS[11], 'zset', KEYS[12], 'hash' })
@@ -48,16 +49,6 @@ local NORMAL = { KEYS[1], KEYS[2], KEYS[6], pprefix }
 local AT = { high = { KEYS[7], KEYS[8], KEYS[9], ARGV[8] },
   low = { KEYS[10], KEYS[11], KEYS[12], ARGV[9] } }
 
--- A stream id Redis takes (as status.lua): an auto-form id past 64 bits is no entry.
-local U64_MAX = '18446744073709551615'
-local function u64(n)
-  n = string.gsub(n, '^0+(%d)', '%1')
-  return #n < #U64_MAX or (#n == #U64_MAX and n <= U64_MAX)
-end
-local function is_entry(id)
-  local ms, seq = string.match(id or '', '^(%d+)%-(%d+)$')
-  return ms ~= nil and u64(ms) and u64(seq)
-end
 
 -- The canceled value of r:<id> (lib/engine/outcome.ts): C<end> <attempt> <max> <enqueued>
 -- <worker JSON>\n<task JSON>\n<payload>\n<where it was>.

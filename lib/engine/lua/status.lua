@@ -20,6 +20,7 @@
 -- (pending), the one state it is shown in }: a due time is judged on Redis' clock (scheduled
 -- while it is ahead), never the reader's. TIME is read once per call.
 --- @include clock
+--- @include ids
 local function read(...)
   local ok, v = pcall(redis.call, ...)
   if ok then return v end
@@ -31,17 +32,6 @@ local function read(...)
     return false
   end
   error(v)
-end
--- A stream id Redis takes: two numbers within 64 bits (an auto-form id past that, or a corrupt
--- record's `e`, is no entry: XPENDING would refuse it and fail the whole call). keys.ts isAutoId.
-local U64_MAX = '18446744073709551615'
-local function u64(n)
-  n = string.gsub(n, '^0+(%d)', '%1')
-  return #n < #U64_MAX or (#n == #U64_MAX and n <= U64_MAX)
-end
-local function is_entry(id)
-  local ms, seq = string.match(id or '', '^(%d+)%-(%d+)$')
-  return ms ~= nil and u64(ms) and u64(seq)
 end
 
 local out, now = {}, nil

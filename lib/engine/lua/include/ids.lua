@@ -1,5 +1,5 @@
 -- Include (`--- @include ids`): stream ids as text (enqueue's consecutive ids, the trim bound
--- of include/entries.lua). Not a script of its own.
+-- of include/entries.lua, the ids status and cancel may send as entry ids). Not a script of its own.
 -- An id's ms and seq are unsigned 64-bit numbers; a Lua number is a double, exact only to 2^53,
 -- and `..` prints one from 1e14 up as `1e+14`: an id is never turned into a number here.
 local ID_MAX_PART = '18446744073709551615' -- 2^64 - 1, the largest ms or seq of a stream id
@@ -36,4 +36,15 @@ end
 local function id_before(ams, aseq, bms, bseq)
   if ams ~= bms then return decimal_less(ams, bms) end
   return decimal_less(aseq, bseq)
+end
+
+-- A stream id Redis takes: two numbers within 64 bits (an auto-form id past that, or a corrupt
+-- record's `e`, is no entry: XPENDING would refuse it and fail the whole call). keys.ts isAutoId.
+local function u64(n)
+  n = string.gsub(n, '^0+(%d)', '%1')
+  return #n < #ID_MAX_PART or (#n == #ID_MAX_PART and n <= ID_MAX_PART)
+end
+local function is_entry(id)
+  local ms, seq = string.match(id or '', '^(%d+)%-(%d+)$')
+  return ms ~= nil and u64(ms) and u64(seq)
 end
