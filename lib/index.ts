@@ -25,6 +25,7 @@ export {
 export { type Dashboard, type DashboardOptions, startDashboard } from "./dashboard/server.ts";
 export type { CanceledFrom, CancelVerdict } from "./engine/cancel.ts";
 export type { Emptied } from "./engine/empty.ts";
+export type { Level as Priority } from "./engine/keys.ts";
 export { type QueueKeys, queueKeys } from "./engine/keys.ts";
 export {
   CanceledError,

@@ -124,6 +124,8 @@ export interface JobRecord {
   progress: unknown | null;
   /** Why a queued job is not running, e.g. `no live worker has task "resize"`. */
   note?: string;
+  /** A high or low job's priority level (absent for normal: JobSpec.priority). */
+  priority?: "high" | "low";
 }
 
 /** One attempt of a job, as recorded by the start, finish and fail scripts. */

@@ -147,8 +147,12 @@ describe("bun run bench", () => {
       "priority.high-start.p90",
       "priority.high-start.max",
       "priority.fifo-start",
+      "priority.levels.high-start.p50",
+      "priority.levels.high-start.p90",
+      "priority.levels.high-start.max",
+      "priority.levels.fifo-start",
     ]);
-  }, 60_000);
+  }, 90_000);
 
   test("--only cluster: a 3+3 cluster against this one server (6 shards and 1), 1 to 3 worker processes", async () => {
     const { figures, file } = await bench(["--only", "cluster", "--contenders", "courier"]);

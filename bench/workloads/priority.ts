@@ -7,6 +7,8 @@
 // behind at most one batch of lower ones, i.e. about LOW_MS at most, however long the backlog.
 // For contrast, one probe job enqueued at the tail of the low queue (what a job without
 // priority waits): the backlog's length divided by the throughput.
+// The same again with the levels of one queue (`levels`): the backlog enqueued with priority
+// low, the high jobs with priority high, one worker of that one queue.
 
 import { Queue } from "../../lib/queue/queue.ts";
 import { defineTask } from "../../lib/types.ts";
@@ -30,17 +32,30 @@ interface Payload {
 export async function priority(ctx: Ctx): Promise<void> {
   for (let round = 1; round <= ctx.rounds; round++) {
     ctx.log(`priority round ${round}: courier, concurrency ${CONCURRENCY}, ${BACKLOG} low jobs`);
-    await flush(ctx.redis.admin);
-    const { high, fifo } = await measure(ctx.redis.url, `prio-${process.pid}-${round}`);
-    for (const p of [50, 90, 100] as const) {
-      const label = p === 100 ? "max" : `p${p}`;
-      ctx.rec.add(`priority.high-start.${label}`, "courier", "ms", percentile(high, p));
+    for (const mode of ["queues", "levels"] as const) {
+      await flush(ctx.redis.admin);
+      const prefix = `prio-${process.pid}-${round}-${mode}`;
+      const { high, fifo } = await measure(ctx.redis.url, prefix, mode);
+      const name = mode === "queues" ? "priority" : "priority.levels";
+      for (const p of [50, 90, 100] as const) {
+        const label = p === 100 ? "max" : `p${p}`;
+        ctx.rec.add(`${name}.high-start.${label}`, "courier", "ms", percentile(high, p));
+      }
+      ctx.rec.add(`${name}.fifo-start`, "courier", "ms", fifo);
     }
-    ctx.rec.add("priority.fifo-start", "courier", "ms", fifo);
   }
 }
 
-async function measure(url: string, prefix: string): Promise<{ high: number[]; fifo: number }> {
+/**
+ * `queues`: a worker of `high,low`, high jobs in queue high. `levels`: a worker of one queue,
+ * high jobs at priority high, the backlog at low.
+ */
+async function measure(
+  url: string,
+  prefix: string,
+  mode: "queues" | "levels",
+): Promise<{ high: number[]; fifo: number }> {
+  const levels = mode === "levels";
   const started = new Map<number, (t: number) => void>();
   const task = defineTask({
     name: "sleep",
@@ -49,15 +64,19 @@ async function measure(url: string, prefix: string): Promise<{ high: number[]; f
       await Bun.sleep(p.ms);
     },
   });
-  const low = await Queue.connect({ redisUrl: url, prefix, queue: "low" });
-  const high = await Queue.connect({ redisUrl: url, prefix, queue: "high" });
+  const low = await Queue.connect({ redisUrl: url, prefix, queue: levels ? "one" : "low" });
+  const high = levels ? low : await Queue.connect({ redisUrl: url, prefix, queue: "high" });
+  const lowSpec = levels ? { priority: "low" as const } : {};
+  const highSpec = levels ? { priority: "high" as const } : {};
   const lows = Array.from({ length: BACKLOG }, () => ({
     task: "sleep",
     payload: { k: -1, ms: LOW_MS },
+    ...lowSpec,
   }));
   await low.enqueueMany(lows);
+  const queues = levels ? ["one"] : ["high", "low"];
   const worker = await Worker.start({
-    ...{ redisUrl: url, prefix, queues: ["high", "low"], concurrency: CONCURRENCY },
+    ...{ redisUrl: url, prefix, queues, concurrency: CONCURRENCY },
     tasks: [task],
   });
   const startOf = (k: number) =>
@@ -69,15 +88,15 @@ async function measure(url: string, prefix: string): Promise<{ high: number[]; f
       await Bun.sleep(Math.random() * LOW_MS);
       const start = startOf(k);
       const t0 = performance.now();
-      await high.enqueue("sleep", { k, ms: 1 });
+      await high.enqueue("sleep", { k, ms: 1 }, highSpec);
       waits.push((await start) - t0);
     }
     const probe = startOf(HIGH_JOBS);
     const t0 = performance.now();
-    await low.enqueue("sleep", { k: HIGH_JOBS, ms: 1 });
+    await low.enqueue("sleep", { k: HIGH_JOBS, ms: 1 }, lowSpec);
     return { high: waits, fifo: (await probe) - t0 };
   } finally {
     await worker.stop(0);
-    await Promise.all([low.close(), high.close()]);
+    await Promise.all([low.close(), levels ? null : high.close()]);
   }
 }

@@ -6,7 +6,14 @@
 import { defaults, type QueueOptions, resolveOptions } from "../config.ts";
 import { type Emptied, emptyShard } from "../engine/empty.ts";
 import { checkFormat } from "../engine/format.ts";
-import { type QueueKeys, queueKeys, shardKeys, shardOf } from "../engine/keys.ts";
+import {
+  LEVELS,
+  levelKeys,
+  type QueueKeys,
+  queueKeys,
+  shardKeys,
+  shardOf,
+} from "../engine/keys.ts";
 import { openLayout, readShards } from "../engine/layout.ts";
 import { readPaused, writePaused } from "../engine/pause.ts";
 import { InputError } from "../errors.ts";
@@ -240,7 +247,11 @@ export class Admin {
    * script (lib/engine/lua/empty.lua); running jobs are untouched. Returns how many went.
    */
   async empty(): Promise<Emptied> {
-    const parts = await this.#each((keys) => emptyShard(this.client, keys));
+    // Every level's waiting work (a queue without levels has no such keys: nothing to remove).
+    const levels = (keys: QueueKeys) => LEVELS.map((l) => levelKeys(keys, l));
+    const each = (keys: QueueKeys) =>
+      Promise.all(levels(keys).map((k) => emptyShard(this.client, k)));
+    const parts = (await this.#each(each)).flat();
     const sum = (k: keyof Emptied) => parts.reduce((n, p) => n + p[k], 0);
     return { waiting: sum("waiting"), delayed: sum("delayed"), parked: sum("parked") };
   }
@@ -250,7 +261,12 @@ export class Admin {
    * cursor that is not a `next` of this listing throws an InputError.
    */
   async jobs(q: JobsQuery): Promise<JobsPage> {
-    const shards = await this.shards();
+    // Waiting, running and delayed jobs are in each level's keys, read as shards of their own
+    // (high's, normal's, low's); the other states are in the shard's shared keys.
+    const waits = q.state === "waiting" || q.state === "running" || q.state === "delayed";
+    const shards = (await this.shards()).flatMap((k) =>
+      waits ? LEVELS.map((l) => levelKeys(k, l)) : [k],
+    );
     const oldest = q.oldest === true;
     const cursor = q.cursor ?? null;
     const positions =

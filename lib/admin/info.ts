@@ -10,7 +10,7 @@ import { readMemoryOfNodes } from "../redis/memory-nodes.ts";
 import type { Admin } from "./admin.ts";
 import type { Placement } from "./discover.ts";
 import { formatDuration } from "./duration.ts";
-import { isCount, type QueueCounts } from "./stats.ts";
+import { isCount, type LevelCounts, type QueueCounts } from "./stats.ts";
 import type { WorkerInfo } from "./workers.ts";
 
 export interface QueueReport extends QueueCounts {
@@ -150,6 +150,20 @@ function trimmedLetters(n: number): string[] {
   return [`  trimmed    ${letters} dropped (oldest first) for newer ones while Redis was full`];
 }
 
+/**
+ * Waiting, in flight and delayed per priority level, said once a high or low level has work
+ * (a queue without levels reads as before).
+ */
+function priorityLine(q: QueueReport): string[] {
+  const by = q.byPriority;
+  if (!by) return [];
+  const busy = (l: LevelCounts) => l.waiting + l.inFlight + l.delayed > 0;
+  if (!busy(by.high) && !busy(by.low)) return [];
+  const one = (name: string, l: LevelCounts) => `${name} ${l.waiting}/${l.inFlight}/${l.delayed}`;
+  const levels = [one("high", by.high), one("normal", by.normal), one("low", by.low)];
+  return [`  priority   ${levels.join("   ")} (waiting/in flight/delayed)`];
+}
+
 /** Jobs canceled since the queue began (lib/engine/lua/cancel.lua): said once any were. */
 function canceledLine(n: number): string[] {
   if (n === 0) return [];
@@ -164,6 +178,7 @@ function formatQueue(q: QueueReport | UnreadableQueue): string {
   const lines = [
     `queue ${safeText(q.queue)}${q.paused ? "   PAUSED: workers start no new job (queue.ts resume)" : ""}`,
     `  waiting ${q.waiting}   in flight ${q.inFlight}   delayed ${q.delayed}   dead ${q.dead}   oldest waiting ${oldest}`,
+    ...priorityLine(q),
     // Each line says what it counts: jobs that ended, or attempts that failed and will rerun.
     `  finished   ${recent(q.finished, "job")}`,
     `  failed     ${recent(q.failed, "job")} (for good: dead-lettered)`,

@@ -85,6 +85,12 @@ export function renderMetrics(
     family(name, "gauge", help);
     for (const q of queues) out.push(sample(name, { queue: q.counts.queue }, get(q.counts)));
   }
+  family("jobs_waiting_priority", "gauge", "Jobs waiting to be read, per priority level.");
+  for (const q of queues) {
+    for (const [priority, l] of Object.entries(q.counts.byPriority ?? {})) {
+      out.push(sample("jobs_waiting_priority", { queue: q.counts.queue, priority }, l.waiting));
+    }
+  }
   family("workers_live", "gauge", "Workers whose last heartbeat is recent.");
   for (const q of queues)
     out.push(sample("workers_live", { queue: q.counts.queue }, q.liveWorkers));

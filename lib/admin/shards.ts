@@ -2,16 +2,27 @@
 // sub-queue with its own counts, workers' heartbeats and histogram; the operator sees their
 // sums. Pure: admin.ts reads each shard, these merge the readings (tested with tables).
 
-import { shardOf } from "../engine/keys.ts";
+import { type Level, shardOf } from "../engine/keys.ts";
 import {
   COUNTERS,
   type Counter,
   type Durations,
+  type LevelCounts,
   type QueueCounts,
   throughputPerS,
 } from "./stats.ts";
 import type { MinutePoint } from "./window.ts";
 import type { WorkerInfo, WorkerState } from "./workers.ts";
+
+/** Each level's numbers summed over the shards. */
+function sumLevels(parts: readonly QueueCounts[]): QueueCounts["byPriority"] {
+  if (parts.some((c) => c.byPriority === undefined)) return undefined;
+  const level = (l: Level) => {
+    const sum = (k: keyof LevelCounts) => parts.reduce((n, c) => n + c.byPriority![l][k], 0);
+    return { waiting: sum("waiting"), inFlight: sum("inFlight"), delayed: sum("delayed") };
+  };
+  return { high: level("high"), normal: level("normal"), low: level("low") };
+}
 
 /** The shards' counts as the queue's: sums; the oldest waiting job is the oldest of any shard. */
 export function sumCounts(queue: string, parts: readonly QueueCounts[]): QueueCounts {
@@ -40,6 +51,7 @@ export function sumCounts(queue: string, parts: readonly QueueCounts[]): QueueCo
       Counter,
       number
     >,
+    byPriority: sumLevels(parts),
     unservedTasks: sumBy(
       parts.flatMap((c) => c.unservedTasks),
       (u) => u.task,

@@ -2,7 +2,7 @@
 // delivered id), XLEN, ZCARD, the counters hash, one HMGET of the per-minute counts, and one
 // XRANGE … COUNT 1 for the oldest waiting job. Cost does not grow with the queue's length.
 
-import { GROUP, type QueueKeys } from "../engine/keys.ts";
+import { GROUP, type Level, levelKeys, type QueueKeys } from "../engine/keys.ts";
 import type { Redis } from "../redis/connect.ts";
 import { pairs, toMap } from "../redis/reply.ts";
 import {
@@ -42,9 +42,16 @@ export interface RecentCounts {
   lastHour: number;
 }
 
+/** One priority level's waiting work (lib/engine/keys.ts levelKeys). */
+export interface LevelCounts {
+  waiting: number;
+  inFlight: number;
+  delayed: number;
+}
+
 export interface QueueCounts {
   queue: string;
-  /** In the stream, not yet read by any worker. */
+  /** In the stream, not yet read by any worker (every level's). */
   waiting: number;
   /** Read by a worker and not yet acknowledged (the group's pending entries). */
   inFlight: number;
@@ -64,6 +71,8 @@ export interface QueueCounts {
   totals: Record<Counter, number>;
   /** Tasks whose jobs wait because no live worker has them, with how many wait. */
   unservedTasks: UnservedTask[];
+  /** Waiting, in flight and delayed per priority level (their sums are the numbers above). */
+  byPriority?: Record<Level, LevelCounts>;
 }
 
 interface GroupInfo {
@@ -80,7 +89,7 @@ export async function readCounts(
   now: number,
 ): Promise<{ counts: QueueCounts; series: MinutePoint[] }> {
   const fields = minuteFields(now, 60);
-  const [group, len, delayed, dead, totals, minutes, unservedTasks] = await Promise.all([
+  const [group, len, delayed, dead, totals, minutes, unservedTasks, high, low] = await Promise.all([
     readGroup(client, keys),
     client.sendCommand<number>(["XLEN", keys.stream]),
     client.sendCommand<number>(["ZCARD", keys.delayed]),
@@ -88,6 +97,8 @@ export async function readCounts(
     client.sendCommand<(string | null)[]>(["HMGET", keys.stats, ...COUNTERS]),
     client.sendCommand<(string | null)[]>(["HMGET", keys.minutes, ...fields]),
     readUnservedTasks(client, keys, now),
+    readLevel(client, levelKeys(keys, "high")),
+    readLevel(client, levelKeys(keys, "low")),
   ]);
   const inFlight = group?.pending ?? 0;
   // lag is Redis 7's count of entries not yet delivered; it is null when Redis cannot tell
@@ -100,11 +111,12 @@ export async function readCounts(
     lastMinute: windowCount(buckets, name, now, 1),
     lastHour: windowCount(buckets, name, now, 60),
   });
+  const normal = { waiting, inFlight, delayed: Number(delayed) };
   const counts: QueueCounts = {
     queue,
-    waiting,
-    inFlight,
-    delayed: Number(delayed),
+    waiting: waiting + high.waiting + low.waiting,
+    inFlight: inFlight + high.inFlight + low.inFlight,
+    delayed: normal.delayed + high.delayed + low.delayed,
     dead: Number(dead),
     oldestWaitingMs: oldest === null ? null : Math.max(0, now - oldest),
     finished: recent("finished"),
@@ -116,9 +128,22 @@ export async function readCounts(
       number
     >,
     unservedTasks,
+    byPriority: { high, normal, low },
   };
   counts.throughputPerS = throughputPerS(counts.finished.lastMinute, counts.failed.lastMinute);
   return { counts, series: minuteSeries(buckets, now, 60) };
+}
+
+/** A high or low level's waiting, in-flight and delayed jobs (all 0 for a queue without levels). */
+async function readLevel(client: Redis, keys: QueueKeys): Promise<LevelCounts> {
+  const [group, len, delayed] = await Promise.all([
+    readGroup(client, keys),
+    client.sendCommand<number>(["XLEN", keys.stream]),
+    client.sendCommand<number>(["ZCARD", keys.delayed]),
+  ]);
+  const inFlight = group?.pending ?? 0;
+  const waiting = group?.lag ?? Math.max(0, Number(len) - inFlight);
+  return { waiting, inFlight, delayed: Number(delayed) };
 }
 
 /** The group's pending count, last delivered id and lag; null when there is no stream yet. */

@@ -11,6 +11,8 @@ export function jobJson(job: JobRecord): Record<string, unknown> {
     task: job.task,
     status: job.status,
     ...(job.note ? { note: job.note } : {}),
+    // A high or low job's level; a normal job's JSON is as it was.
+    ...(job.priority ? { priority: job.priority } : {}),
     attempts: job.attempts,
     maxAttempts: job.maxAttempts,
     payload: job.payload,
@@ -50,6 +52,7 @@ export function formatJob(job: JobRecord): string {
     ["id", job.id],
     ["task", job.task],
     ["status", job.note ? `${job.status} (${job.note})` : job.status],
+    ["priority", job.priority ?? null],
     ["attempts", `${job.attempts} of ${job.maxAttempts}`],
     ["payload", compact(job.payload)],
     ["enqueued", isoOrNull(job.enqueuedAt)],

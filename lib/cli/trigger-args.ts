@@ -1,7 +1,7 @@
 // `trigger`'s options for one job of any task, and when jobs run: their definitions (for citty
 // and --help) and their checks, made before Redis is contacted (one line, exit 2).
 import type { ArgsDef } from "citty";
-import { callerIdProblem } from "../engine/keys.ts";
+import { callerIdProblem, type Level } from "../engine/keys.ts";
 import { InputError } from "../errors.ts";
 import { WORDCOUNT_TASK } from "../tasks/wordcount/name.ts";
 import { normaliseUrl } from "../tasks/wordcount/url.ts";
@@ -39,6 +39,11 @@ export const jobArgs = {
     description:
       "Run the jobs no sooner than this time, ISO 8601 with a zone (2026-12-01T09:00Z, 2026-12-01T10:00+01:00), by Redis' clock; a time already past runs at once. Not with --delay",
   },
+  priority: {
+    type: "string",
+    description:
+      "The jobs' priority within the queue: high, normal (default) or low; a worker takes high jobs first, then normal, then low",
+  },
   id: {
     type: "string",
     description:
@@ -58,7 +63,8 @@ export interface TriggerJob {
   task?: string;
   payload?: unknown;
   id?: string;
-  schedule: Schedule;
+  /** When the jobs run, and their priority level. */
+  schedule: Schedule & { priority?: Level };
   /** The payload was read from standard input (to be let go of at the end). */
   fromStdin: boolean;
 }
@@ -74,7 +80,7 @@ export async function jobOf(args: Record<string, unknown>, input: JobInput): Pro
     throw new InputError("give --payload or --payload-file, not both");
   }
   const id = idOf(args, input);
-  const schedule = scheduleOf(str(args.delay), str(args.at));
+  const schedule = { ...scheduleOf(str(args.delay), str(args.at)), ...priorityOf(args) };
   if (input.task === undefined) return { id, schedule, fromStdin: false };
   const problem = taskNameProblem(input.task);
   if (problem) throw new InputError(problem);
@@ -86,6 +92,16 @@ export async function jobOf(args: Record<string, unknown>, input: JobInput): Pro
         : null;
   const checked = input.task === WORDCOUNT_TASK ? wordCountPayload(payload) : payload;
   return { task: input.task, payload: checked, id, schedule, fromStdin: file === "-" };
+}
+
+/** `--priority high|normal|low`; normal is no option at all (the job as before). */
+function priorityOf(args: Record<string, unknown>): { priority?: Level } {
+  const p = str(args.priority);
+  if (p === undefined || p === "normal") return {};
+  if (p !== "high" && p !== "low") {
+    throw new InputError(`--priority must be high, normal or low, got "${p.slice(0, 20)}"`);
+  }
+  return { priority: p };
 }
 
 /** `--id KEY`: one job's id, so not with --file (nor --id-from-url, which makes the ids). */

@@ -2,6 +2,7 @@
 // streamed with bounded memory, and optionally wait for them. Bad lines are reported; good
 // ones are enqueued regardless. A failure part-way says exactly what was enqueued and where
 // to resume.
+import type { Level } from "../engine/keys.ts";
 import { STATUS_CHUNK } from "../engine/status.ts";
 import type { Queue } from "../queue/queue.ts";
 import { type JobRecord, TERMINAL_STATUSES } from "../types.ts";
@@ -22,7 +23,7 @@ export interface LineJobs<P> {
   idFor?: (payload: P) => string;
   maxAttempts?: number;
   /** When every job runs: a delay from now, or a due time (ms, Redis' clock); none = now. */
-  schedule?: { delayMs?: number; runAt?: number };
+  schedule?: { delayMs?: number; runAt?: number; priority?: Level };
   /** Each acknowledged batch, in input order; awaited, so slow output slows the input. */
   onEnqueued: (jobs: EnqueuedLine<P>[]) => Promise<void> | void;
   onRefused: (bad: Line & { error: string }) => void;

@@ -1,7 +1,7 @@
 // Canceling jobs (docs/internals.md, "Cancel"): owns cancel.lua's KEYS/ARGV order and its reply,
 // and the read of the shard's `canceled` stream that workers running jobs make.
 import type { Redis } from "../redis/connect.ts";
-import { GROUP, type QueueKeys } from "./keys.ts";
+import { GROUP, levelKeys, type QueueKeys } from "./keys.ts";
 import { runScript, scripts } from "./lua.ts";
 
 /** Where a job was when it was canceled (the detail of a `canceled` verdict). */
@@ -42,15 +42,24 @@ export async function cancelJobs(
   ids: readonly string[],
 ): Promise<CancelVerdict[]> {
   if (ids.length === 0) return [];
+  const [high, low] = [levelKeys(k, "high"), levelKeys(k, "low")];
   const keys = [k.stream, k.delayed, k.events, k.stats, k.canceled, k.tasks];
+  const levels = [high.stream, high.delayed, high.tasks, low.stream, low.delayed, low.tasks];
   const args = [k.resultPrefix, k.recordPrefix, k.parkedPrefix, GROUP];
-  const reply = await runScript<[string, string][]>(client, scripts.cancel, keys, [
-    ...args,
-    o.failureTtlS,
-    o.eventsMaxLen,
-    CANCELED_KEPT,
-    ...ids,
-  ]);
+  const reply = await runScript<[string, string][]>(
+    client,
+    scripts.cancel,
+    [...keys, ...levels],
+    [
+      ...args,
+      o.failureTtlS,
+      o.eventsMaxLen,
+      CANCELED_KEPT,
+      high.parkedPrefix,
+      low.parkedPrefix,
+      ...ids,
+    ],
+  );
   return ids.map((id, i) => verdictOf(id, reply[i] ?? ["unknown", ""]));
 }
 

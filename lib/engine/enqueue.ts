@@ -3,7 +3,14 @@
 // send), so sending it again after a lost reply returns the same ids and adds nothing.
 import { InputError } from "../errors.ts";
 import type { Redis } from "../redis/connect.ts";
-import { callerIdProblem, DATA_FORMAT, type QueueKeys, U64_MAX } from "./keys.ts";
+import {
+  callerIdProblem,
+  DATA_FORMAT,
+  type Level,
+  levelKeys,
+  type QueueKeys,
+  U64_MAX,
+} from "./keys.ts";
 import { runScript, scripts } from "./lua.ts";
 
 export interface EnqueueJob {
@@ -22,12 +29,16 @@ export interface EnqueueJob {
   runAt?: number;
   /** Per-job options JSON (`o`), reserved. */
   options?: string;
+  /** The job's priority level (absent: normal). */
+  level?: Level;
 }
 
 export interface EnqueueBatch {
   /** Names the batch's receipt: the same id, the same reply. */
   batchId: string;
   jobs: readonly PreparedJob[];
+  /** The level every job of the batch is at (lib/queue/route.ts splits a batch by level). */
+  level?: Level;
 }
 
 interface PreparedJob {
@@ -35,6 +46,7 @@ interface PreparedJob {
   id: string;
   args: readonly string[];
   delayed: boolean;
+  level: Level;
 }
 
 export interface Enqueued {
@@ -74,11 +86,14 @@ export function prepareBatch(
       if (!j.task) throw new InputError("a job needs a task name");
       const delay = Math.max(0, Math.round(j.delayMs ?? 0));
       const delayed = delay > 0 || j.runAt !== undefined;
-      // A delayed job has no entry yet whose id it could take: it is kept under a made id.
-      const id = j.id ?? (delayed ? Bun.randomUUIDv7() : "");
+      // A delayed job has no entry yet whose id it could take: it is kept under a made id. So is
+      // a high or low job: auto ids are normal's (its entry ids), so no entry id of a level's
+      // stream is ever taken for a job of another level.
+      const level = j.level ?? "normal";
+      const id = j.id ?? (delayed || level !== "normal" ? Bun.randomUUIDv7() : "");
       const when = j.runAt === undefined ? String(delay) : `@${Math.max(0, Math.round(j.runAt))}`;
       const args = [id, j.task, j.payload, String(j.maxAttempts), when, j.options ?? ""];
-      return { id, args, delayed };
+      return { id, args, delayed, level };
     }),
   };
 }
@@ -100,11 +115,16 @@ export async function enqueueBatch(
   batch: EnqueueBatch,
   receiptTtlMs = RECEIPT_TTL_MS,
 ): Promise<EnqueueReply> {
+  const level = batch.level ?? "normal";
+  const at = levelKeys(keys, level);
   const reply = await runScript<string>(
     client,
     scripts.enqueue,
-    [keys.stream, keys.delayed, keys.stats, keys.receipt(batch.batchId), keys.meta, keys.events],
-    [keys.recordPrefix, receiptTtlMs, DATA_FORMAT, ...batch.jobs.flatMap((j) => j.args)],
+    [at.stream, at.delayed, keys.stats, keys.receipt(batch.batchId), keys.meta, keys.events],
+    [
+      ...[keys.recordPrefix, receiptTtlMs, DATA_FORMAT, level === "normal" ? "" : level],
+      ...batch.jobs.flatMap((j) => j.args),
+    ],
   );
   return readReply(String(reply), batch.jobs, keys.idSuffix);
 }

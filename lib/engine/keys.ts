@@ -84,6 +84,37 @@ export interface QueueKeys {
    * gets it, so a job's id names its shard.
    */
   idSuffix: string;
+  /**
+   * The priority level these keys are a view of (levelKeys): absent for normal, the shard's own
+   * keys. A level's view differs in its waiting work only (stream, delayed, tasks, parked sets);
+   * everything else (records, outcomes, events, stats, letters, workers) is the shard's.
+   */
+  level?: Level;
+}
+
+/** A job's priority within its queue (`JobSpec.priority`, `trigger --priority`). */
+export type Level = "high" | "normal" | "low";
+/** The levels in the order a worker serves them (strict: high first). */
+export const LEVELS: readonly Level[] = ["high", "normal", "low"];
+
+/**
+ * The keys of `level` in a shard (docs/internals.md, "Priority levels"): normal is the shard's
+ * own keys (a queue without levels is today's layout); high and low have their own stream,
+ * delayed set, tasks hash and parked sets under the same tag (`stream:high`, `delayed:high`,
+ * `tasks:high`, `parked-high:<task>`: not under `parked:`, where any task name may follow), so
+ * a script still takes one shard's keys.
+ */
+export function levelKeys(keys: QueueKeys, level: Level): QueueKeys {
+  if (level === "normal") return keys;
+  const base = keys.meta.slice(0, -":meta".length);
+  return {
+    ...keys,
+    stream: `${base}:stream:${level}`,
+    delayed: `${base}:delayed:${level}`,
+    tasks: `${base}:tasks:${level}`,
+    parkedPrefix: `${base}:parked-${level}:`,
+    level,
+  };
 }
 
 /** Minutes of per-minute counts kept (three hours: the dashboard's chart and `info` use one). */

@@ -68,7 +68,7 @@ export const scripts = {
   serve: script("serve", serveLua, 2),
   release: script("release", releaseLua, 1),
   // Where each job is now (read only).
-  status: script("status", statusLua, 2),
+  status: script("status", statusLua, 6),
   // A running job's progress and its event (lib/worker/progress.ts coalesces the calls).
   progress: script("progress", progressLua, 3),
   // A running job's lease kept: its entry's idle time reset.
@@ -88,7 +88,7 @@ export const scripts = {
   empty: script("empty", emptyLua, 4),
   prune: script("prune", pruneLua, 2),
   // Jobs canceled wherever they are (lib/engine/cancel.ts, from Queue.cancel and Admin.cancel).
-  cancel: script("cancel", cancelLua, 6),
+  cancel: script("cancel", cancelLua, 12),
 } as const;
 
 /**

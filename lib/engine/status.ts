@@ -3,7 +3,7 @@
 import type { Redis } from "../redis/connect.ts";
 import { toMap } from "../redis/reply.ts";
 import type { AttemptRecord, JobRecord } from "../types.ts";
-import { autoIdMs, entryOfAutoId, GROUP, isAutoId, type QueueKeys } from "./keys.ts";
+import { autoIdMs, entryOfAutoId, GROUP, isAutoId, levelKeys, type QueueKeys } from "./keys.ts";
 import { runScript, scripts } from "./lua.ts";
 import { type OutcomeValue, parseOutcome } from "./outcome.ts";
 import { parseHistory } from "./record.ts";
@@ -51,13 +51,13 @@ export async function readStatuses(
         : await runScript<Found[]>(
             client,
             scripts.status,
-            [keys.stream, keys.delayed],
+            [keys.stream, keys.delayed, ...levelStreams(keys)],
             [keys.resultPrefix, keys.recordPrefix, GROUP, keys.progressPrefix, ...sent],
           );
     const found = new Map(sent.map((id, n) => [id, reply[n]]));
     for (const id of chunk) {
       const f = found.get(id);
-      out.push(f ? toRecord(id, f) : null);
+      out.push(f ? withLevel(toRecord(id, f), f[1]) : null);
     }
   }
   return out;
@@ -70,6 +70,19 @@ export async function readStatuses(
  */
 export function ofShard(id: string, keys: QueueKeys): boolean {
   return !isAutoId(id) || entryOfAutoId(id) + keys.idSuffix === id;
+}
+
+/** The high and low levels' stream and delayed set (status.lua's KEYS[3..6]). */
+function levelStreams(keys: QueueKeys): string[] {
+  const [high, low] = [levelKeys(keys, "high"), levelKeys(keys, "low")];
+  return [high.stream, high.delayed, low.stream, low.delayed];
+}
+
+/** A high or low job's record says so (`priority`); a normal one has no such field. */
+function withLevel(r: JobRecord | null, flat: string[]): JobRecord | null {
+  const level = toMap(flat ?? []).get("priority");
+  if (r !== null && (level === "high" || level === "low")) r.priority = level;
+  return r;
 }
 
 function json(text: string | undefined): unknown {

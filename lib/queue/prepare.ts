@@ -5,7 +5,7 @@
 
 import { MAX_ATTEMPTS_LIMIT } from "../config.ts";
 import { type EnqueueJob, RECEIPT_TTL_MS } from "../engine/enqueue.ts";
-import { callerIdProblem } from "../engine/keys.ts";
+import { callerIdProblem, LEVELS, type Level } from "../engine/keys.ts";
 import { InputError } from "../errors.ts";
 import type { Task } from "../types.ts";
 
@@ -34,6 +34,12 @@ export interface JobSpec {
    * year ahead of this host's clock (a bound against mistakes, not a schedule).
    */
   runAt?: number | Date;
+  /**
+   * The job's priority within its queue: "high", "normal" (the default) or "low". A worker of
+   * the queue takes high jobs first, then normal, then low (docs/internals.md, "Priority
+   * levels"). A high or low job without an `id` is given one (a UUIDv7), as a delayed job is.
+   */
+  priority?: Level;
 }
 
 export interface Enqueued {
@@ -85,6 +91,10 @@ export function prepareJob(spec: JobSpec, o: { maxAttempts: number }): Prepared 
     );
   }
   const runAt = checkRunAt(spec);
+  const level = spec.priority ?? "normal";
+  if (!LEVELS.includes(level)) {
+    throw new InputError(`priority must be high, normal or low, got ${JSON.stringify(level)}`);
+  }
   return {
     id: spec.id,
     task: name,
@@ -93,6 +103,7 @@ export function prepareJob(spec: JobSpec, o: { maxAttempts: number }): Prepared 
     // A delay, not a due time: the script adds it to Redis' clock (this host's may be off).
     delayMs: Math.max(delay, 0),
     ...(runAt === undefined ? {} : { runAt }),
+    ...(level === "normal" ? {} : { level }),
   };
 }
 

@@ -9,7 +9,7 @@ import {
   enqueueBatch,
   prepareBatch,
 } from "../engine/enqueue.ts";
-import { type QueueKeys, shardOf } from "../engine/keys.ts";
+import { LEVELS, type Level, type QueueKeys, shardOf } from "../engine/keys.ts";
 import { NotReplicatedError } from "../errors.ts";
 import type { Redis } from "../redis/connect.ts";
 import { writeReplicated } from "../redis/replicated.ts";
@@ -91,19 +91,29 @@ export function shardedSender(
   };
 }
 
-/** The batch's jobs by shard, in shard order; each part keeps the batch's id (its own receipt key). */
+/**
+ * The batch's jobs by shard and level, in shard order (high, normal, low within a shard); each
+ * part keeps the batch's id (its own receipt key under its shard's tag), a high or low part's
+ * with `.<level>` after it, so two parts of one shard never share a receipt.
+ */
 function split(whole: EnqueueBatch, shards: number, next: () => number): Part[] {
-  const parts = new Map<number, { at: number[]; jobs: EnqueueBatch["jobs"][number][] }>();
+  type Jobs = EnqueueBatch["jobs"][number][];
+  const parts = new Map<string, { shard: number; level: Level; at: number[]; jobs: Jobs }>();
   whole.jobs.forEach((job, i) => {
     const shard = shards === 1 ? 0 : job.id === "" ? next() : shardOf(job.id, shards);
-    const part = parts.get(shard) ?? { at: [], jobs: [] };
-    parts.set(shard, part);
+    const key = `${shard}/${job.level}`;
+    const part = parts.get(key) ?? { shard, level: job.level, at: [], jobs: [] };
+    parts.set(key, part);
     part.at.push(i);
     part.jobs.push(job);
   });
-  return [...parts]
-    .sort(([a], [b]) => a - b)
-    .map(([shard, p]) => ({ shard, at: p.at, batch: { batchId: whole.batchId, jobs: p.jobs } }));
+  const rank = (p: { shard: number; level: Level }) => p.shard * 3 + LEVELS.indexOf(p.level);
+  return [...parts.values()]
+    .sort((a, b) => rank(a) - rank(b))
+    .map((p) => {
+      const batchId = p.level === "normal" ? whole.batchId : `${whole.batchId}.${p.level}`;
+      return { shard: p.shard, at: p.at, batch: { batchId, jobs: p.jobs, level: p.level } };
+    });
 }
 
 /**

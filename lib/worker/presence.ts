@@ -47,8 +47,10 @@ export async function heartbeat(
     beat_ms: o.heartbeatEveryMs,
     tasks: JSON.stringify(tasks),
   };
+  // A level's view (keys.level) beats nowhere: the worker's hash and place in `workers` are the
+  // shard's, written by its normal view. Its tasks hash and parked sets are its own.
   await Promise.all([
-    beat(client, keys, { name: o.name, ttlMs: goneAfterMs(o), fields }),
+    keys.level ? null : beat(client, keys, { name: o.name, ttlMs: goneAfterMs(o), fields }),
     serveTasks(client, keys, tasks, goneAfterMs(o)),
   ]);
 }
@@ -59,6 +61,7 @@ export async function heartbeat(
  * --name) is taken over at once rather than after its heartbeat expires.
  */
 export async function claimName(client: Redis, keys: QueueKeys, o: WorkerOptions): Promise<void> {
+  if (keys.level) return; // the shard's normal view claims it: name.lua would refuse a second
   const key = keys.worker(o.name);
   // Two starts of one name in this process, at once: the second must not see the first's
   // record (our own pid, not yet RUNNING) as a dead predecessor's and take it over.
@@ -194,6 +197,7 @@ export async function serveTasks(
  * set. Returns how many jobs were released.
  */
 export async function leave(client: Redis, keys: QueueKeys, name: string): Promise<number> {
+  if (keys.level) return releaseAll(client, keys, name, 10_000); // the name is the normal view's
   forgetName(keys, name); // first: a leave that fails (Redis away) still frees the name here
   const released = await releaseAll(client, keys, name, 10_000);
   await Promise.all([

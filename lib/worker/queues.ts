@@ -3,16 +3,23 @@
 // worker reads, each with its queue's rank (lib/worker/order.ts). One queue: today's worker.
 import type { WorkerOptions } from "../config.ts";
 import { checkFormat } from "../engine/format.ts";
-import { type QueueKeys, queueKeys } from "../engine/keys.ts";
+import { LEVELS, type Level, levelKeys, type QueueKeys, queueKeys } from "../engine/keys.ts";
 import { openLayout } from "../engine/layout.ts";
 import { ConfigError, UnavailableError } from "../errors.ts";
 import type { Redis } from "../redis/connect.ts";
 import { checkPermissions, workerCommands } from "../redis/permissions.ts";
+import type { OrderOptions } from "./order.ts";
 
-/** One shard the worker reads: its queue, rank (the queue's place in the list) and keys. */
+/**
+ * One shard the worker reads, at one level: its queue, rank (its place in the order: the
+ * queue's place in the list, each of its levels in turn when it has them) and keys.
+ */
 export interface ServedShard {
   queue: string;
+  /** The queue's place in the list (0 first). */
+  place: number;
   rank: number;
+  level: Level;
   /** The queue's shard count (its shards check their own permissions when above 1). */
   shards: number;
   keys: QueueKeys;
@@ -28,14 +35,36 @@ export async function openQueues(
   queues: readonly string[],
 ): Promise<ServedShard[]> {
   const served: ServedShard[] = [];
-  for (const [rank, queue] of queues.entries()) {
+  let rank = 0;
+  for (const [place, queue] of queues.entries()) {
     const keys = queueKeys(o.prefix, queue);
     await checkPermissions(client, workerCommands(keys, o.name), o.prefix);
     await checkFormat(client, keys);
     const layout = await openLayout(client, o.prefix, queue, o.shards, true).catch(fixed);
-    for (const k of layout.keys) served.push({ queue, rank, shards: layout.shards, keys: k });
+    const levels = (await hasLevels(client, layout.keys)) ? LEVELS : (["normal"] as const);
+    for (const level of levels) {
+      for (const k of layout.keys) {
+        const at = { queue, place, rank, level, shards: layout.shards };
+        served.push({ ...at, keys: levelKeys(k, level) });
+      }
+      rank++;
+    }
   }
   return served;
+}
+
+/**
+ * Whether the queue has priority levels: a shard's meta says `levels 1` once a high or low job
+ * was enqueued there (enqueue.lua). A queue without them is read as it always was (no level's
+ * stream or group made, no connection more); one that gets its first high or low job after
+ * the worker started is read at its levels from the worker's next start (docs/internals.md,
+ * "Priority levels").
+ */
+async function hasLevels(client: Redis, keys: readonly QueueKeys[]): Promise<boolean> {
+  const said = await Promise.all(
+    keys.map((k) => client.sendCommand<string | null>(["HGET", k.meta, "levels"])),
+  );
+  return said.some((v) => v === "1");
 }
 
 /**
@@ -45,4 +74,19 @@ export async function openQueues(
 function fixed(err: unknown): never {
   if (!(err instanceof ConfigError) || err instanceof UnavailableError) throw err;
   throw new UnavailableError(err.message, { cause: err });
+}
+
+/**
+ * The order over the ranks the worker serves, or null when it has one (one queue without
+ * levels: nothing is gated). A queue's levels are ranks of their own, each drawn with its
+ * queue's weight in the weighted order (strict within a queue only in the strict order).
+ */
+export function rankOrder(
+  order: OrderOptions,
+  served: readonly ServedShard[],
+): OrderOptions | null {
+  const ranks = new Map(served.map((s) => [s.rank, s.place]));
+  if (ranks.size === 1) return null;
+  const weights = [...ranks.keys()].sort((a, b) => a - b).map((r) => order.weights[ranks.get(r)!]!);
+  return { ...order, weights };
 }

@@ -140,7 +140,7 @@ export class ShardWorker {
     await stampFormat(this.#client, keys); // before anything is written there
     await ensureGroup(this.#client, keys);
     await claimName(this.#client, keys, o);
-    this.claimed = true;
+    this.claimed = !keys.level; // a level's view claims nothing (presence.ts)
     await handOverPredecessor(this.#client, keys, o.name);
     await this.#upkeep.readMemory();
   }

@@ -6,7 +6,7 @@
 // order (lib/worker/order.ts, lib/worker/queues.ts).
 
 import { defaults, resolveOptions, type WorkerOptions } from "../config.ts";
-import type { QueueKeys } from "../engine/keys.ts";
+import type { Level, QueueKeys } from "../engine/keys.ts";
 import type { RedisRefusedError } from "../errors.ts";
 import { type Logger, silentLogger, throttled } from "../log.ts";
 import { describeCause } from "../redis/cause.ts";
@@ -16,11 +16,12 @@ import { serverWarnings } from "../redis/server.ts";
 import { maskUrl } from "../redis/url.ts";
 import type { Task } from "../types.ts";
 import { type HealthServer, hostPort, serveHealth } from "./health.ts";
+import { LevelsWatch } from "./levels-watch.ts";
 import { destroyLinks, homeLinks, type Links, openLinks } from "./links.ts";
 import { type OrderOptions, orderOptions, type QueueOrder, queueList } from "./order.ts";
 import { PauseWatch } from "./pause.ts";
 import { forgetName } from "./presence.ts";
-import { openQueues, type ServedShard } from "./queues.ts";
+import { openQueues, rankOrder, type ServedShard } from "./queues.ts";
 import { ShardWorker } from "./shard.ts";
 import { Slots } from "./slots.ts";
 
@@ -55,6 +56,7 @@ export class Worker {
   #shards: ShardWorker[];
   /** Whether each queue served is paused (`queue.ts pause`), read every pauseCheckMs. */
   #pauses: Map<string, PauseWatch>;
+  #levels: LevelsWatch;
   /** Per shard worker: whether its queue is paused. */
   #pausedOf: (() => boolean)[];
   #health: HealthServer | null = null;
@@ -71,12 +73,13 @@ export class Worker {
     this.options = o;
     this.name = o.name;
     this.queues = [...new Set(served.map((s) => s.queue))];
-    this.shards = (served[0] as ServedShard).shards;
-    this.keys = (served[0] as ServedShard).keys;
+    const first = served.find((s) => s.level === "normal") as ServedShard;
+    this.shards = first.shards;
+    this.keys = first.keys;
     this.#log = config.logger ?? silentLogger;
     this.#tasks = new Map(config.tasks.map((t) => [t.name, t as Task]));
     this.#slots = new Slots(o.concurrency, order);
-    const several = order !== null;
+    const several = this.queues.length > 1;
     const wakeAll = () => {
       for (const shard of this.#shards) shard.wake();
     };
@@ -89,6 +92,7 @@ export class Worker {
         return [queue, new PauseWatch(client, names, this.#log, wakeAll)];
       }),
     );
+    this.#levels = new LevelsWatch(client, served, this.#log);
     this.#pausedOf = served.map((s) => {
       const watch = this.#pauses.get(s.queue)!;
       return () => watch.paused;
@@ -100,7 +104,12 @@ export class Worker {
         new ShardWorker({
           ...{ o, keys: s.keys, tasks: this.#tasks, slots: this.#slots, rank: s.rank },
           paused: this.#pausedOf[k]!,
-          log: shardLog(this.#log, several ? s.queue : null, s.shards > 1 ? s.keys.shard : null),
+          log: shardLog(
+            this.#log,
+            several ? s.queue : null,
+            s.shards > 1 ? s.keys.shard : null,
+            s.level,
+          ),
           links: links[k] as Links,
           onStopping: () => void this.stop(),
         }),
@@ -112,7 +121,6 @@ export class Worker {
     const list = queueList(config.queue ?? defaults.queue, config.queues);
     const name = config.name || defaultWorkerName();
     const o = resolveOptions({ ...config, queue: list[0], name });
-    const several = list.length > 1;
     const order = orderOptions(list.length, config.order, config.weights, o.random);
     const outage = new Outage(config.logger ?? silentLogger, maskUrl(o.redisUrl));
     config = { ...config, logger: outage.logger };
@@ -132,7 +140,7 @@ export class Worker {
       for (const r of linked) if (r.status === "fulfilled") links.push(r.value);
       for (const r of linked) if (r.status === "rejected") throw r.reason;
       for (const [k, l] of links.entries()) homeLinks(l, served[k]!.keys.meta);
-      worker = new Worker(config, o, served, links, several ? order : null);
+      worker = new Worker(config, o, served, links, rankOrder(order, served));
       const shards = worker.#shards;
       // A connection back (Redis restarted, or one replaced): Redis may hold entries pending on
       // this worker that it does not know of (their acknowledgements lost with the AOF's last
@@ -240,6 +248,8 @@ export class Worker {
     const failed = throttled(this.#log, "could not read whether the queue is paused");
     const onError = (err: unknown) => failed({ error: describeCause(err) });
     for (const pause of this.#pauses.values()) pause.start(o.pauseCheckMs, onError);
+    const levelsFailed = throttled(this.#log, "could not read whether a queue has levels");
+    this.#levels.start(o.heartbeatEveryMs, (err) => levelsFailed({ error: describeCause(err) }));
     void Promise.all(this.#shards.map((s) => s.run())).then(() => {
       if (!this.#stopping) void this.stop(); // burst mode: every shard is drained
     });
@@ -255,6 +265,7 @@ export class Worker {
       this.#stopping = true;
       this.#health?.stop();
       for (const pause of this.#pauses.values()) pause.stop();
+      this.#levels.stop();
       await Promise.all(this.#shards.map((s) => s.stop(graceMs)));
     }
     return this.stopped;
@@ -274,9 +285,18 @@ function shardOfLink(name: string): number {
  * The worker's logger, naming the queue (a worker of several) and shard `shard` (a queue of
  * several shards) in every line; the worker's own when it names neither.
  */
-function shardLog(log: Logger, queue: string | null, shard: number | null): Logger {
-  if (queue === null && shard === null) return log;
-  const named = { ...(queue === null ? {} : { queue }), ...(shard === null ? {} : { shard }) };
+function shardLog(
+  log: Logger,
+  queue: string | null,
+  shard: number | null,
+  level: Level = "normal",
+): Logger {
+  if (queue === null && shard === null && level === "normal") return log;
+  const named = {
+    ...(queue === null ? {} : { queue }),
+    ...(shard === null ? {} : { shard }),
+    ...(level === "normal" ? {} : { level }),
+  };
   return { log: (level, event, fields) => log.log(level, event, { ...fields, ...named }) };
 }
 

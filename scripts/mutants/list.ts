@@ -547,6 +547,23 @@ export const mutants: Mutant[] = [
     "    if (!isTask(v)) {", "    if (false) {", [T("worker.task-modules")]),
   m("permanent-by-code-ignored", "lib/worker/attempt.ts", "an error with code EPERMANENT fails the job for good (task modules cannot import PermanentError)",
     " || e.code === \"EPERMANENT\"", "", [T("worker.task-modules")]),
+  // Priority levels (docs/internals.md, "Priority levels").
+  m("levels-unread", "lib/worker/queues.ts", "a worker reads a queue's high and low levels, high first",
+    "const levels = (await hasLevels(client, layout.keys)) ? LEVELS", "const levels = false ? LEVELS",
+    [T("priority.levels.cli"), T("priority.levels")]),
+  m("levels-always-read", "lib/worker/queues.ts", "a queue without levels keeps exactly today's keys",
+    "const levels = (await hasLevels(client, layout.keys)) ? LEVELS", "const levels = true ? LEVELS",
+    [T("priority.levels.cli")]),
+  m("levels-status-normal", LUA("status"), "result finds a high or low job in its level's stream",
+    "      if record[j] == 'priority' and AT[record[j + 1]] then", "      if false then",
+    [T("priority.levels.cli"), T("priority.levels")]),
+  m("levels-cancel-normal", LUA("cancel"), "cancel takes a queued high job out of its level's stream",
+    "  local L = AT[record.priority or ''] or NORMAL", "  local L = NORMAL", [T("priority.levels.cli")]),
+  m("levels-requeue-keeps-priority", LUA("requeue"), "a requeued high letter comes back at normal, its record saying so",
+    "'waiting_for', 'deferred', 'priority')", "'waiting_for', 'deferred')", [T("priority.levels")]),
+  m("levels-auto-ids", "lib/engine/enqueue.ts", "a high or low job without an id gets a made id, never an entry id of its level's stream",
+    'const id = j.id ?? (delayed || level !== "normal" ? Bun.randomUUIDv7() : "");',
+    'const id = j.id ?? (delayed ? Bun.randomUUIDv7() : "");', [T("priority.levels"), T("priority.levels.cli")]),
 ];
 
 // The engine's mutants (scripts/mutants/engine.ts).

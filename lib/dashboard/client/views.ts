@@ -26,6 +26,16 @@ export function render(s: Snapshot): void {
   set("waiting", c.waiting);
   set("in-flight", c.inFlight);
   set("delayed", c.delayed);
+  // Said once a high or low level has work (a queue without levels shows what it always did).
+  const by = c.byPriority;
+  const leveled =
+    by !== undefined && [by.high, by.low].some((l) => l.waiting + l.inFlight + l.delayed > 0);
+  $("priority-card").hidden = !leveled;
+  if (by)
+    set(
+      "priority",
+      `high ${by.high.waiting} · normal ${by.normal.waiting} · low ${by.low.waiting}`,
+    );
   set("dead", c.dead);
   set("finished-minute", c.finished.lastMinute);
   set("failed-minute", c.failed.lastMinute);

@@ -17,9 +17,13 @@
 --
 -- KEYS[1] stream  KEYS[2] delayed  KEYS[3] events  KEYS[4] stats  KEYS[5] canceled (stream)
 -- KEYS[6] tasks (hash: parked:<task> counts)
+-- KEYS[7] stream:high  KEYS[8] delayed:high  KEYS[9] tasks:high  KEYS[10] stream:low
+-- KEYS[11] delayed:low  KEYS[12] tasks:low (a job whose record says `priority high|low` waits
+--   in its level's keys; lib/engine/keys.ts levelKeys)
 -- ARGV[1] result prefix  ARGV[2] record prefix  ARGV[3] parked prefix  ARGV[4] group
 -- ARGV[5] failure TTL (s)  ARGV[6] events max len  ARGV[7] entries kept in `canceled`
--- ARGV[8..] job ids of this shard (an auto id with the shard's suffix, `<entry id>:<s>`)
+-- ARGV[8] high's parked prefix  ARGV[9] low's parked prefix
+-- ARGV[10..] job ids of this shard (an auto id with the shard's suffix, `<entry id>:<s>`)
 -- Returns per id {verdict, detail}: 'canceled' and where it was (queued, scheduled, retrying,
 -- parked, started); 'ended' and how (finished, failed, canceled); 'unknown' and ''; 'corrupt'
 -- and the type r:<id> or the record holds, `string` for an r:<id> that is no outcome (nothing
@@ -31,7 +35,8 @@
 --- @include memory
 --- @include ids
 local wrong = wrong_type({ KEYS[1], 'stream', KEYS[2], 'zset', KEYS[3], 'stream',
-  KEYS[4], 'hash', KEYS[5], 'stream', KEYS[6], 'hash' })
+  KEYS[4], 'hash', KEYS[5], 'stream', KEYS[6], 'hash', KEYS[7], 'stream', KEYS[8], 'zset',
+  KEYS[9], 'hash', KEYS[10], 'stream', KEYS[11], 'zset', KEYS[12], 'hash' })
 if wrong then return wrong end
 -- The first write takes no memory: Redis checks maxmemory before a script's first write only.
 write_without_memory(KEYS[1])
@@ -39,6 +44,10 @@ local rprefix, jprefix, pprefix, group = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local ENDED = { F = 'finished', X = 'failed', C = 'canceled' }
 local now = clock_ms()
 local out, canceled, parked = {}, {}, {}
+-- Each level's waiting keys: stream, delayed set, tasks hash, parked prefix.
+local NORMAL = { KEYS[1], KEYS[2], KEYS[6], pprefix }
+local AT = { high = { KEYS[7], KEYS[8], KEYS[9], ARGV[8] },
+  low = { KEYS[10], KEYS[11], KEYS[12], ARGV[9] } }
 
 
 -- The canceled value of r:<id> (lib/engine/outcome.ts): C<end> <attempt> <max> <enqueued>
@@ -54,36 +63,38 @@ end
 -- Where job `id` waits, taken out of it unless delivered: {from, fields, attempt, worker}, or nil.
 local function take_out(id, record)
   local e = record.e
+  local L = AT[record.priority or ''] or NORMAL
+  local stream, delayed, tasks, pp = L[1], L[2], L[3], L[4]
   local auto = string.match(id, '^(%d+%-%d+):%d+$') or id
   if not e and is_entry(auto) then e = auto end
   if is_entry(e) then
     -- No group yet (no worker has joined): nothing was delivered.
-    local ok, pending = pcall(redis.call, 'XPENDING', KEYS[1], group, e, e, 1)
+    local ok, pending = pcall(redis.call, 'XPENDING', stream, group, e, e, 1)
     local p = ok and pending[1]
-    local f = entry_at(KEYS[1], e)
+    local f = entry_at(stream, e)
     if p and f then
       local owner = string.gsub(p[2], '~gone$', '')
       return { from = 'started', f = f, attempt = (count(f.a) or 0) + p[4], worker = owner }
     end
     if f then
-      redis.call('XDEL', KEYS[1], e)
+      redis.call('XDEL', stream, e)
       return { from = 'queued', f = f, attempt = count(f.a) }
     end
   end
-  if redis.call('ZSCORE', KEYS[2], id) then
-    redis.call('ZREM', KEYS[2], id)
+  if redis.call('ZSCORE', delayed, id) then
+    redis.call('ZREM', delayed, id)
     local from = record.status == 'retrying' and 'retrying' or 'scheduled'
     return { from = from, f = record, attempt = count(record.a) }
   end
   local task = record.waiting_for
-  if task and redis.call('TYPE', pprefix .. task).ok == 'zset'
-    and redis.call('ZREM', pprefix .. task, id) == 1 then
-    parked[task] = true
+  if task and redis.call('TYPE', pp .. task).ok == 'zset'
+    and redis.call('ZREM', pp .. task, id) == 1 then
+    parked[#parked + 1] = { tasks, pp, task }
     return { from = 'parked', f = record, attempt = count(record.a) }
   end
 end
 
-for i = 8, #ARGV do
+for i = 10, #ARGV do
   local id = ARGV[i]
   local rkey, jkey = rprefix .. id, jprefix .. id
   local rtype = redis.call('TYPE', rkey).ok
@@ -111,8 +122,8 @@ for i = 8, #ARGV do
     end
   end
 end
-for task in pairs(parked) do
-  redis.call('HSET', KEYS[6], 'parked:' .. task, redis.call('ZCARD', pprefix .. task))
+for _, p in ipairs(parked) do
+  redis.call('HSET', p[1], 'parked:' .. p[3], redis.call('ZCARD', p[2] .. p[3]))
 end
 if #canceled > 0 then
   local ids = table.concat(canceled, ',')

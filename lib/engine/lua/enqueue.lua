@@ -23,7 +23,10 @@
 -- KEYS[1] stream  KEYS[2] delayed (zset)  KEYS[3] stats (hash)  KEYS[4] receipt (string)
 -- KEYS[5] meta (hash: format, created_at)  KEYS[6] events (stream; read only)
 -- ARGV[1] record key prefix  ARGV[2] receipt TTL (ms)  ARGV[3] the format this Courier writes
--- ARGV[4..] sextuples: job id ('' = auto: the entry id, plus the shard's suffix that the client
+-- ARGV[4] the batch's priority level ('' = normal; 'high' or 'low': KEYS[1] and KEYS[2] are that
+--   level's, every job has an id, and its record says `priority <level>`, so status, cancel and
+--   requeue find its entry; meta gets `levels 1`, which tells workers to read the levels)
+-- ARGV[5..] sextuples: job id ('' = auto: the entry id, plus the shard's suffix that the client
 --   appends, lib/engine/enqueue.ts), task, payload JSON, max attempts,
 --   delay ms (0 = now) or `@<due ms>` (a due time on Redis' clock, JobSpec.runAt: the job goes
 --   to the delayed set at that score, one already past promoted at once; a delayed job always
@@ -50,7 +53,7 @@ local function delayed(arg)
   return string.byte(arg, 1) == 64 or (tonumber(arg) or 0) > 0
 end
 local expected = { KEYS[1], 'stream', KEYS[3], 'hash', KEYS[5], 'hash' }
-for i = 8, #ARGV, 6 do
+for i = 9, #ARGV, 6 do
   if delayed(ARGV[i]) then
     expected[#expected + 1] = KEYS[2]; expected[#expected + 1] = 'zset'
     break
@@ -67,7 +70,7 @@ if types[KEYS[5]] == 'hash' then
     return redis.error_reply('courier: queue ' .. KEYS[5] .. ' was made with ' .. shards .. ' shards by another process: connect again')
   end
 end
-local prefix = ARGV[1]
+local prefix, level = ARGV[1], ARGV[4]
 local first, ms, seq, now = '', nil, nil, nil
 local flags, added = {}, 0
 -- Delayed jobs are written after the loop: a stream with no ids left refuses the batch at its
@@ -129,7 +132,7 @@ local function add_entry(fields, i)
   return entry
 end
 
-for i = 4, #ARGV, 6 do
+for i = 5, #ARGV, 6 do
   local id, task, payload, max, when, opts = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3],
     ARGV[i + 4], ARGV[i + 5]
   if ms and id == '' and when == '0' and opts == '' then
@@ -147,6 +150,7 @@ for i = 4, #ARGV, 6 do
       if opts ~= '' then fields[#fields + 1] = 'o'; fields[#fields + 1] = opts end
       fields[#fields + 1] = 'q'; fields[#fields + 1] = now
       fields[#fields + 1] = 'status'; fields[#fields + 1] = 'queued'
+      if level ~= '' then fields[#fields + 1] = 'priority'; fields[#fields + 1] = level end
       -- A due time is the score itself: no clock but Redis' is ever compared with it.
       local due = string.byte(when, 1) == 64 and string.sub(when, 2) or now + tonumber(when)
       later[#later + 1] = { id, fields, due }
@@ -156,7 +160,10 @@ for i = 4, #ARGV, 6 do
       if opts ~= '' then fields[#fields + 1] = 'o'; fields[#fields + 1] = opts end
       local entry, refused = add_entry(fields, i)
       if refused then return refused end
-      if id ~= '' then
+      if id ~= '' and level ~= '' then
+        redis.call('HSET', prefix .. id, 'e', entry, 'q', string.match(entry, '^(%d+)'),
+          'priority', level)
+      elseif id ~= '' then
         redis.call('HSET', prefix .. id, 'e', entry, 'q', string.match(entry, '^(%d+)'))
       end
     end
@@ -174,6 +181,7 @@ if added > 0 then
   if types[KEYS[5]] == 'none' then
     redis.call('HSET', KEYS[5], 'format', ARGV[3], 'created_at', clock_ms())
   end
+  if level ~= '' then redis.call('HSET', KEYS[5], 'levels', '1') end
   -- Under pcall: the events key is not this script's to check (a wrong type there costs the
   -- waiter its shortcut, never the batch).
   local ok, last = pcall(redis.call, 'XREVRANGE', KEYS[6], '+', '-', 'COUNT', 1)

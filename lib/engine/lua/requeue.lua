@@ -2,7 +2,8 @@
 -- attempt count, atomically, so a job is never both dead and queued. Its letter and failed
 -- value r:<id> are deleted, its record says `queued`, `a 0`, without TTL, its history kept
 -- plus the run that failed for good (from the failed value; from the letter when the value
--- expired too), and a fresh entry `t p a 0 m i n` goes to the stream. A letter whose job is
+-- expired too), and a fresh entry `t p a 0 m i n` goes to the stream (the normal level's: a
+-- high or low job's record loses its `priority`). A letter whose job is
 -- alive (finished, or a record queued, retrying or started: its id was reused) is left alone.
 -- On a full Redis a call that would make a record from a letter is refused whole (its first
 -- write is one Redis checks); one that finds its records writes first with XDEL, which takes
@@ -82,7 +83,8 @@ local function requeue(j)
   local fields = record_fields(f, 0, runs)
   for _, v in ipairs(last_run(j, runs)) do fields[#fields + 1] = v end
   redis.call('HSET', key, 'status', 'queued', 'q', r.q or auto_ms(j.id) or now, unpack(fields))
-  redis.call('HDEL', key, 'error', 'waiting_for', 'deferred')
+  -- A high or low job comes back at normal (KEYS[2] is the normal stream): its record says so.
+  redis.call('HDEL', key, 'error', 'waiting_for', 'deferred', 'priority')
   redis.call('PERSIST', key)
   forget_old_run(key, runs)
   redis.call('HSET', key, 'e', readd(KEYS[2], j.id, f, 0, runs))

@@ -7,7 +7,9 @@
 -- Every read is under pcall: a key of the wrong type reads as absent, never fails the call.
 -- (A command the ACL user lacks still fails it: see read.)
 --
--- KEYS[1] stream  KEYS[2] delayed (zset)
+-- KEYS[1] stream  KEYS[2] delayed (zset)  KEYS[3] stream:high  KEYS[4] delayed:high
+-- KEYS[5] stream:low  KEYS[6] delayed:low (a job whose record says `priority high|low` is looked
+--   for in its level's stream and delayed set; lib/engine/keys.ts levelKeys)
 -- ARGV[1] result key prefix  ARGV[2] record key prefix  ARGV[3] group  ARGV[4] progress key
 --   prefix  ARGV[5..] job ids (an
 --   auto id of a queue of several shards carries its shard's suffix, `<entry id>:<s>`: only ids
@@ -33,6 +35,7 @@ local function read(...)
 end
 
 local out, now = {}, nil
+local AT = { high = { KEYS[3], KEYS[4] }, low = { KEYS[5], KEYS[6] } }
 for i = 5, #ARGV do
   local id = ARGV[i]
   local outcome = read('GET', ARGV[1] .. id)
@@ -41,22 +44,25 @@ for i = 5, #ARGV do
   if outcome then
     out[#out + 1] = { outcome, record, false, false, false, false }
   else
-    local e = nil
+    local e, stream, delayed = nil, KEYS[1], KEYS[2]
     for j = 1, #record - 1, 2 do
       if record[j] == 'e' then e = record[j + 1] end
+      if record[j] == 'priority' and AT[record[j + 1]] then
+        stream, delayed = AT[record[j + 1]][1], AT[record[j + 1]][2]
+      end
     end
     -- An auto id is its entry id, with the shard's suffix when the queue has several.
     local auto = string.match(id, '^(%d+%-%d+):%d+$') or id
     if not e and is_entry(auto) then e = auto end
     local pending, fields, progress = false, false, false
     if is_entry(e) then
-      local p = read('XPENDING', KEYS[1], ARGV[3], e, e, 1)
+      local p = read('XPENDING', stream, ARGV[3], e, e, 1)
       pending = p and p[1] or false
       if pending then progress = read('GET', ARGV[4] .. id) or false end
-      local r = read('XRANGE', KEYS[1], e, e)
+      local r = read('XRANGE', stream, e, e)
       fields = r and r[1] and r[1][2] or false
     end
-    local due = read('ZSCORE', KEYS[2], id) or false
+    local due = read('ZSCORE', delayed, id) or false
     if due then now = now or clock_ms() end
     out[#out + 1] = { false, record, pending, fields, due, due and now or false, progress }
   end
