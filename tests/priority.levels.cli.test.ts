@@ -259,6 +259,25 @@ describe("trigger --priority", () => {
     s.stop();
   });
 
+  test("a worker started before the queue had levels starts again to run its first high job", async () => {
+    const prefix = testPrefix();
+    const s = site();
+    const first = await trigger(prefix, s.url("/normal"));
+    const w = backgroundWorker(prefix, "--concurrency", "2");
+    await w.logged("finished", first);
+    // The worker serves the queue without levels; the first high job marks them, and the
+    // worker's next heartbeat-time look stops it gracefully and starts it again.
+    const high = await trigger(prefix, s.url("/high"), "--priority", "high");
+    await w.logged("finished", high, 30_000);
+    expect(
+      w.events().some((e) => e.event === "starting again, to serve the queue's priority levels"),
+    ).toBe(true);
+    expect(s.order).toEqual(["/normal", "/high"]);
+    w.proc.kill("SIGTERM");
+    expect((await w.ended()).code).toBe(0);
+    s.stop();
+  }, 60_000);
+
   test("a bad --priority: exit 2, one line", async () => {
     const r = await runCli("trigger", [
       ...["--prefix", testPrefix(), "--url", "http://127.0.0.1:9/", "--priority", "urgent"],

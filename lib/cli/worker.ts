@@ -1,6 +1,8 @@
 // `worker`: run a worker until it is told to stop. The first SIGINT/SIGTERM stops it
 // gracefully (in-flight jobs may finish, the rest are released); a second exits at once, and
-// the leases then lapse so other workers claim the jobs as after a crash.
+// the leases then lapse so other workers claim the jobs as after a crash. A queue it serves that
+// gets its first high or low priority job meanwhile makes it stop gracefully and start again,
+// the new start reading the queue's levels (lib/worker/levels-watch.ts).
 import { createLogger, type LogFormat } from "../log.ts";
 import type { Task } from "../types.ts";
 import { Worker, type WorkerConfig } from "../worker/worker.ts";
@@ -37,12 +39,20 @@ export async function runWorker(options: RunWorkerOptions): Promise<Worker> {
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
   try {
-    worker = await Worker.start({ ...options, logger });
-    if (signals > 0) void worker.stop();
-    await worker.stopped;
-    // Redis refused it for good (a key of another type): one line and exit 6 (bin/_cli.ts).
-    if (worker.failure) throw worker.failure;
-    return worker;
+    for (;;) {
+      let levels = false;
+      const onLevels = () => {
+        levels = true;
+        if (worker) void worker.stop();
+      };
+      worker = await Worker.start({ ...options, logger, onLevels });
+      if (signals > 0) void worker.stop();
+      await worker.stopped;
+      // Redis refused it for good (a key of another type): one line and exit 6 (bin/_cli.ts).
+      if (worker.failure) throw worker.failure;
+      if (!levels || signals > 0) return worker;
+      logger.log("info", "starting again, to serve the queue's priority levels", {});
+    }
   } finally {
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);

@@ -1,8 +1,9 @@
 // A queue a worker serves without its priority levels (it had no high or low job when the
 // worker started: lib/worker/queues.ts) may get one later; the worker then reads no high or low
 // job of it until restarted (docs/internals.md, "Priority levels"). This watch reads each such
-// queue's shard metas every heartbeat and says so once, in a warning naming the queue, so an
-// operator learns it from the worker's log rather than from jobs that never start.
+// queue's shard metas every heartbeat and tells `onLevels` once per queue: the CLI worker then
+// restarts itself (lib/cli/worker.ts); a library user's worker without `onLevels` says so in a
+// warning naming the queue, so its operator learns it from the log, not from jobs that never start.
 import type { Logger } from "../log.ts";
 import type { Redis } from "../redis/connect.ts";
 import { every } from "../time.ts";
@@ -17,6 +18,7 @@ export class LevelsWatch {
     private readonly client: () => Redis,
     served: readonly ServedShard[],
     private readonly log: Logger,
+    private readonly onLevels?: (queue: string) => void,
   ) {
     const leveled = new Set(served.filter((s) => s.level !== "normal").map((s) => s.queue));
     for (const s of served) {
@@ -33,13 +35,13 @@ export class LevelsWatch {
       );
       if (!said.includes("1")) continue;
       this.#unserved.delete(queue);
-      this.log.log(
-        "warn",
-        "queue has high or low priority jobs now: restart the worker to run them",
-        {
-          queue,
-        },
-      );
+      if (this.onLevels) {
+        this.log.log("info", "queue has high or low priority jobs now", { queue });
+        this.onLevels(queue);
+        continue;
+      }
+      const says = "queue has high or low priority jobs now: restart the worker to run them";
+      this.log.log("warn", says, { queue });
     }
   }
 

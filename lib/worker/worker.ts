@@ -38,6 +38,12 @@ export interface WorkerConfig extends Partial<WorkerOptions> {
   order?: QueueOrder;
   /** One weight per queue, for the weighted order (default: all 1). */
   weights?: readonly number[];
+  /**
+   * Told once per served queue that gets its first high or low priority job after the start
+   * (the worker reads those levels only from its next start): e.g. stop and start it again, as
+   * the CLI worker does. Without it, a warning is logged.
+   */
+  onLevels?: (queue: string) => void;
 }
 
 export class Worker {
@@ -92,7 +98,7 @@ export class Worker {
         return [queue, new PauseWatch(client, names, this.#log, wakeAll)];
       }),
     );
-    this.#levels = new LevelsWatch(client, served, this.#log);
+    this.#levels = new LevelsWatch(client, served, this.#log, config.onLevels);
     this.#pausedOf = served.map((s) => {
       const watch = this.#pauses.get(s.queue)!;
       return () => watch.paused;

@@ -473,9 +473,9 @@ export const mutants: Mutant[] = [
   // a running one is aborted, an ended one is left alone, a canceled failure neither retries
   // nor dead-letters.
   m("cancel-queued-entry-kept", LUA("cancel"), "a canceled queued job's entry leaves the stream: no worker runs it",
-    "      redis.call('XDEL', KEYS[1], e)", "", [T("cancel.cli")]),
+    "      redis.call('XDEL', stream, e)", "", [T("cancel.cli")]),
   m("cancel-delayed-kept", LUA("cancel"), "a canceled scheduled or retrying job leaves the delayed set",
-    "    redis.call('ZREM', KEYS[2], id)", "", [T("cancel.worker")]),
+    "    redis.call('ZREM', delayed, id)", "", [T("cancel.worker")]),
   m("cancel-ended-overwritten", LUA("cancel"), "a job that ended is left as it is: a second cancel is a no-op",
     "  if kind then", "  if false then", [T("cancel.cli")]),
   m("cancel-not-watched", "lib/worker/upkeep.ts", "a worker running a canceled job aborts its signal",
@@ -486,6 +486,8 @@ export const mutants: Mutant[] = [
     "    if rtype == 'string' then\n      job.code = 0", "    if false then\n      job.code = 0", [T("cancel.worker")]),
   m("cancel-full-running-refused", LUA("cancel"), "on a full Redis a running job is canceled too (the first write takes no memory)",
     "\nwrite_without_memory(KEYS[1])\n", "\n", [T("engine.full")]),
+  m("levels-no-restart", "lib/cli/worker.ts", "a CLI worker whose queue gets priority levels starts again and runs them",
+    "      if (!levels || signals > 0) return worker;", "      return worker;", [T("priority.levels.cli")]),
   m("cancel-look-stops-with-upkeep", "lib/worker/upkeep.ts", "a cancel during a graceful stop still aborts the task (the look outlives the other timers)",
     "    this.#cancelTimer = every(o.cancelCheckMs, () => cancels.look(), this.d.onRedisError);",
     "    this.#every(o.cancelCheckMs, () => cancels.look());", [T("cancel.watch")]),
