@@ -17,7 +17,7 @@ afterAll(async () => {
 });
 
 /** The job page's fields, in order (lib/dashboard/client/views.ts showJob). */
-const FIELDS = ["status", "task", "attempts", "maxAttempts", "worker", "progress"];
+const FIELDS = ["status", "note", "task", "attempts", "maxAttempts", "worker", "progress"];
 /** The <dd> of the field `name` on the job page. */
 const field = (name: string) => `#job-fields dd:nth-of-type(${FIELDS.indexOf(name) + 1})`;
 
