@@ -90,6 +90,10 @@ export async function jobOf(args: Record<string, unknown>, input: JobInput): Pro
 
 /** `--id KEY`: one job's id, so not with --file (nor --id-from-url, which makes the ids). */
 function idOf(args: Record<string, unknown>, input: JobInput): string | undefined {
+  // The id from a URL hashes the payload's `url`: a --task payload has none to hash.
+  if (input.task !== undefined && args["id-from-url"]) {
+    throw new InputError("--id-from-url goes with --url/--file (use --id KEY with --task)");
+  }
   const id = str(args.id);
   if (id === undefined) return undefined;
   if (input.file !== undefined) {
