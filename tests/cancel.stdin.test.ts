@@ -6,7 +6,7 @@
 import { describe, expect, test } from "bun:test";
 import { resolve } from "node:path";
 import { CANCEL_CHUNK, idChunks } from "../lib/cli/cancel-input.ts";
-import { openQueue, redisUrl, runCli, testPrefix, testShards, waitForLine } from "./helpers.ts";
+import { openQueue, redisUrl, runCli, testPrefix, testShards } from "./helpers.ts";
 
 const RULE = "(1-128 letters, digits and _ . : -)";
 
@@ -51,17 +51,31 @@ describe("cancel - (ids on standard input)", () => {
       stdout: "pipe",
       stderr: "pipe",
     });
+    const reader = proc.stdout.getReader();
+    const decoder = new TextDecoder();
+    let out = "";
+    const more = async () => {
+      const { value, done } = await reader.read();
+      out += decoder.decode(value, { stream: true });
+      return !done;
+    };
+    // Killed if nothing comes while the input is open: the read then ends, and the test fails.
+    const stuck = setTimeout(() => proc.kill("SIGKILL"), 10_000);
     try {
       proc.stdin.write(`${ids.join("\n")}\n`);
       await proc.stdin.flush();
       // The input is still open: only a chunked reader has canceled anything yet.
-      const first = await waitForLine(proc.stdout, /: canceled \(was queued\)$/);
-      expect(first).toBe(`${ids[0]}: canceled (was queued)`);
+      while (!out.includes("\n") && (await more()));
+      expect(out.split("\n")[0]).toBe(`${ids[0]}: canceled (was queued)`);
       expect((await q.getJob(ids.at(-1)!))?.status).toBe("canceled");
       proc.stdin.write("unknown-1\n");
       proc.stdin.end();
+      while (await more());
       expect(await proc.exited).toBe(4);
+      expect(out.trim().split("\n")).toHaveLength(CANCEL_CHUNK);
+      expect(await new Response(proc.stderr).text()).toStartWith("cancel: unknown-1: no such job");
     } finally {
+      clearTimeout(stuck);
       proc.kill("SIGKILL");
     }
   });
