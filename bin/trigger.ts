@@ -91,7 +91,7 @@ const command = defineCommand({
     "id-from-url": {
       type: "boolean",
       description:
-        "Job id derived from the URL (a hash): a URL whose job still exists is not enqueued again",
+        "Job id derived from the URL (a hash): a URL whose job still exists is not enqueued again. With --url or --file (with --task, give --id KEY)",
     },
     "retry-connect": {
       type: "string",
