@@ -1,22 +1,29 @@
 #!/usr/bin/env bun
 // Cancel jobs: `--jobid ID [ID…] | ID… | -` (ids on stdin, one a line) `[--json]`.
+import { once } from "node:events";
 import { defineCommand } from "citty";
 import { Admin } from "../lib/admin/admin.ts";
-import { cancelExit, cancelJson, cancelLine } from "../lib/cli/cancel.ts";
-import { streamLines } from "../lib/cli/input.ts";
-import { safeText } from "../lib/cli/safe-text.ts";
-import { isValidJobId } from "../lib/engine/record.ts";
-import { commonArgs, EXIT, printJson, queueArgs, runCli, UsageError } from "./_cli.ts";
+import {
+  type CancelTally,
+  cancelExit,
+  cancelJson,
+  cancelLine,
+  tallyOf,
+} from "../lib/cli/cancel.ts";
+import { badIdLine, idChunks } from "../lib/cli/cancel-input.ts";
+import type { CancelVerdict } from "../lib/queue/cancel.ts";
+import { commonArgs, EXIT, printJson, queueArgs, runCli } from "./_cli.ts";
 
 const command = defineCommand({
   meta: {
     name: "cancel",
-    description: `Cancel jobs: a queued, scheduled, retrying or parked job never runs; a running job's AbortSignal fires on its worker within a second and whatever the task does next is ignored. The job ends with status canceled (result exits ${EXIT.canceled}). One line per id: "ID: canceled (was queued|scheduled|retrying|parked|started)", or "ID: already finished|failed|canceled, nothing to cancel" (a second cancel is a no-op, exit ${EXIT.ok}). Exit codes: ${EXIT.ok} every id canceled or ended, ${EXIT.notFound} some id unknown (or expired), ${EXIT.connect} Redis unreachable or a key of another type, ${EXIT.usage} bad usage.`,
+    description: `Cancel jobs: a queued, scheduled, retrying or parked job never runs; a running job's AbortSignal fires on its worker within a second and whatever the task does next is ignored. The job ends with status canceled (result exits ${EXIT.canceled}). One line per id: "ID: canceled (was queued|scheduled|retrying|parked|started)", or "ID: already finished|failed|canceled, nothing to cancel" (a second cancel is a no-op, exit ${EXIT.ok}). Exit codes: ${EXIT.ok} every id canceled or ended, ${EXIT.notFound} some id unknown (or expired), ${EXIT.connect} Redis unreachable or a key of another type, ${EXIT.usage} bad usage, or a line of stdin that is no job id.`,
   },
   args: {
     ids: {
       type: "positional",
-      description: "Job ids; - reads them from stdin, one a line",
+      description:
+        "Job ids; - reads them from stdin, one a line, canceled 1,000 at a time as they come (a line that is no job id is reported with its number, the others canceled, exit 2 at the end)",
       required: false,
     },
     jobid: { type: "string", description: "A job id (more may follow as IDs)" },
@@ -28,41 +35,40 @@ const command = defineCommand({
     ...commonArgs,
   },
   async run({ args }) {
-    const ids = await jobIds(args._ as string[], args.jobid);
-    const admin = await Admin.connect(queueArgs(args));
+    const given = [...(args.jobid === undefined ? [] : [args.jobid]), ...(args._ as string[])];
+    const chunks = await idChunks(given);
+    const options = queueArgs(args);
+    const where = `queue "${options.queue}" (prefix ${options.prefix})`;
+    const admin = await Admin.connect(options);
+    const tally: CancelTally = { unknown: 0, corrupt: 0, bad: 0 };
     try {
-      const verdicts = await admin.cancel(ids);
-      for (const v of verdicts) {
-        if (args.json) printJson(cancelJson(v));
-        else {
-          const { out, text } = cancelLine(v);
-          (out ? process.stdout : process.stderr).write(`${out ? "" : "cancel: "}${text}\n`);
-        }
+      for await (const chunk of chunks) {
+        for (const bad of chunk.bad) process.stderr.write(`cancel: ${badIdLine(bad)}\n`);
+        tally.bad += chunk.bad.length;
+        const verdicts = chunk.ids.length > 0 ? await admin.cancel(chunk.ids) : [];
+        tallyOf(verdicts, tally);
+        await print(verdicts, where, args.json);
       }
-      process.exitCode = cancelExit(verdicts, { notFound: EXIT.notFound, refused: EXIT.connect });
+      const codes = { notFound: EXIT.notFound, refused: EXIT.connect, usage: EXIT.usage };
+      process.exitCode = cancelExit(tally, codes);
     } finally {
       await admin.close();
+      // Stopped early (Redis gone) while a pipe still feeds us: the read must not keep us running.
+      if (given.includes("-")) process.stdin.destroy();
     }
   },
 });
 
-/** The ids given (`--jobid ID`, IDs, or `-`: stdin), each checked; at least one. */
-async function jobIds(positional: string[], jobid: string | undefined): Promise<string[]> {
-  const given = [...(jobid === undefined ? [] : [jobid]), ...positional];
-  const ids: string[] = [];
-  for (const id of given) {
-    if (id !== "-") ids.push(id);
-    else for await (const lines of streamLines("-")) ids.push(...lines.map((l) => l.text.trim()));
+/** A chunk's lines, waiting for stdout to drain: memory stays bounded. */
+async function print(verdicts: CancelVerdict[], where: string, json: boolean | undefined) {
+  for (const v of verdicts) {
+    if (json) printJson(cancelJson(v));
+    else {
+      const { out, text } = cancelLine(v, where);
+      (out ? process.stdout : process.stderr).write(`${out ? "" : "cancel: "}${text}\n`);
+    }
   }
-  if (ids.length === 0)
-    throw new UsageError(
-      "give the job ids: cancel --jobid ID [ID…] (or - to read them from stdin)",
-    );
-  const bad = ids.find((id) => !isValidJobId(id));
-  if (bad !== undefined) {
-    throw new UsageError(`"${safeText(bad)}" is not a job id (1-128 letters, digits and _ . : -)`);
-  }
-  return ids;
+  if (process.stdout.writableNeedDrain) await once(process.stdout, "drain");
 }
 
 export { command };

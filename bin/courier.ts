@@ -20,13 +20,13 @@ import { command as worker } from "./worker.ts";
 // Written for the list, not cut from each --help: a first sentence can run long or stop inside
 // a bracket. COMMANDS is keyed by these names, so a command without a summary fails tsc.
 const SUMMARIES = {
-  trigger: "Enqueue word-count jobs (one URL, or a file of them) and print their ids",
+  trigger: "Enqueue jobs of any task (--task) or word counts (--url, --file); print their ids",
   result: "Print a job's status and, once it has finished, its result",
   cancel: "Cancel jobs: queued ones never run, running ones are aborted",
   worker: "Process jobs until stopped (Ctrl-C finishes the jobs in flight first)",
   info: "Show Redis' memory, each queue's counts and throughput, and its workers",
   dead: "List, show, requeue, delete or purge jobs that failed for good",
-  queue: "Pause, resume or empty a queue, and list its jobs by state",
+  queue: "Pause, resume or empty a queue, list its jobs by state, follow its events",
   dashboard: "Serve the web dashboard, its JSON API and Prometheus metrics",
   stack: "Run Redis, workers and the dashboard in the foreground, for local use",
 };

@@ -22,6 +22,12 @@ import {
   waitForAll,
 } from "../lib/cli/trigger.ts";
 import { type JobInput, jobArgs, jobOf } from "../lib/cli/trigger-args.ts";
+import {
+  type Existing,
+  existedJson,
+  existedLine,
+  existingOf,
+} from "../lib/cli/trigger-existing.ts";
 import { defaults, MAX_ATTEMPTS_LIMIT } from "../lib/config.ts";
 import { ConnectError, describeError, LostReplyError, RedisFullError } from "../lib/errors.ts";
 import { Queue } from "../lib/queue/queue.ts";
@@ -85,7 +91,7 @@ const command = defineCommand({
     "id-from-url": {
       type: "boolean",
       description:
-        "Job id derived from the URL (a hash): a URL whose job still exists is not enqueued again",
+        "Job id derived from the URL (a hash): a URL whose job still exists is not enqueued again. With --url or --file (with --task, give --id KEY)",
     },
     "retry-connect": {
       type: "string",
@@ -135,9 +141,10 @@ const command = defineCommand({
             : undefined,
         maxAttempts,
         schedule: job.schedule,
-        onEnqueued: (jobs) => {
-          if (input.file === undefined) existedNote(jobs, args.json);
-          return kept ? void kept.push(...jobs) : printEnqueued(jobs, job, args.json);
+        onEnqueued: async (jobs) => {
+          const existing = await existingOf(queue, jobs);
+          if (input.file === undefined) existedNote(jobs, existing, args.json);
+          return kept ? void kept.push(...jobs) : printEnqueued(jobs, job, args.json, existing);
         },
         onRefused: (bad) =>
           process.stderr.write(`trigger: line ${bad.line}: ${safeText(bad.error)}\n`),
@@ -215,9 +222,13 @@ async function printEnqueued(
   jobs: Job[],
   given: { task?: string },
   json: boolean | undefined,
+  existing?: Map<string, Existing | null>,
 ): Promise<void> {
-  const what = (e: Job) =>
-    given.task ? { task: given.task } : { url: (e.payload as WordCountPayload).url };
+  const what = (e: Job) => ({
+    ...(given.task ? { task: given.task } : { url: (e.payload as WordCountPayload).url }),
+    // Not enqueued: the stored job's status and task, not the ones given.
+    ...(e.created ? {} : existedJson(existing?.get(e.id))),
+  });
   const text = json
     ? jobs
         .map((e) => safeJson({ line: e.line, id: e.id, ...what(e), created: e.created }))
@@ -230,12 +241,14 @@ async function printEnqueued(
  * One job (`--task`, `--url`) whose id exists already (`--id`, `--id-from-url`): nothing was
  * enqueued, and the id printed is the existing job's. Said on stderr (JSON says `created`).
  */
-function existedNote(jobs: Job[], json: boolean | undefined): void {
+function existedNote(
+  jobs: Job[],
+  existing: Map<string, Existing | null>,
+  json: boolean | undefined,
+): void {
   for (const e of jobs) {
     if (e.created || json) continue;
-    process.stderr.write(
-      `trigger: job ${safeText(e.id)} exists already: nothing enqueued (result ${safeText(e.id)} shows it)\n`,
-    );
+    process.stderr.write(`${existedLine(e.id, existing.get(e.id))}\n`);
   }
 }
 

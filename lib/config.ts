@@ -191,7 +191,9 @@ export function resolveOptions<T extends Partial<ProducerOptions & WorkerOptions
     o.reclaimEveryMs = Math.max(1, Math.min(defaults.reclaimEveryMs, Math.ceil(o.claimIdleMs / 2)));
   }
   if (!QUEUE_NAME.test(o.queue)) {
-    throw new ConfigError(`queue name "${o.queue}" must be 1-100 letters, digits or _.:-`);
+    // A worker's list (`COURIER_QUEUE=high,default,low`) reaches every other command too.
+    const list = o.queue.includes(",") ? "; a list of queues is for `worker --queue` only" : "";
+    throw new ConfigError(`queue name "${o.queue}" must be 1-100 letters, digits or _.:-${list}`);
   }
   if (!QUEUE_NAME.test(o.prefix)) {
     throw new ConfigError(`key prefix "${o.prefix}" must be 1-100 letters, digits or _.:-`);

@@ -148,7 +148,7 @@ describe("ids that cannot be canceled", () => {
       expect(r.code).toBe(4);
       expect(r.stdout).toBe(`${id}: canceled (was queued)\n`);
       expect(r.stderr).toBe(
-        "cancel: no-such-job: no such job (unknown id, or its record has expired)\n",
+        `cancel: no-such-job: no such job in queue "default" (prefix ${prefix}): unknown id, or its record has expired, or it is in another queue (--queue)\n`,
       );
     } finally {
       site.stop();

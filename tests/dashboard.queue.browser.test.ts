@@ -15,7 +15,9 @@ test("pause and resume from the page; jobs by state, page by page", async () => 
     payload: { url: `http://127.0.0.1:9/${i}` },
   }));
   const ids = (await q.enqueueMany(specs)).map((j) => j.id);
-  await q.enqueue("wordcount", { url: "http://127.0.0.1:9/later" }, { delayMs: 3_600_000 });
+  // Due at a whole minute a month ahead: the list shows its date, not only a time of day.
+  const due = Math.ceil((Date.now() + 30 * 86_400_000) / 60_000) * 60_000;
+  await q.enqueue("wordcount", { url: "http://127.0.0.1:9/later" }, { runAt: due });
   const proc = spawnCli("dashboard", ["--prefix", prefix, "--port", "0", "--token", TOKEN]);
   const url = (await waitForLine(proc.stdout, /^dashboard on http:\/\/127\.0\.0\.1:\d+ /)).split(
     " ",
@@ -56,6 +58,9 @@ test("pause and resume from the page; jobs by state, page by page", async () => 
       { timeout: 10_000 },
     );
     await textIs(page, "#jobs tbody td:nth-child(2)", "wordcount");
+    const shown = await page.evaluate((at) => new Date(at).toLocaleString(), due);
+    expect(shown).toContain(String(new Date(due).getUTCFullYear()));
+    await textIs(page, "#jobs tbody td:nth-child(3)", shown);
     await page.selectOption("#jobs-state", "dead");
     await textIs(page, "#jobs tbody td", "no dead jobs");
   } finally {

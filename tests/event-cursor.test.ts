@@ -20,10 +20,10 @@ describe("events cursor", () => {
     const positions = [
       { entry: "0-0", seen: 0 },
       { entry: "1764423456789-3", seen: 2 },
-      { entry: `${MAX}-${MAX}`, seen: 0 },
+      { entry: `${MAX}-18446744073709551614`, seen: 0 },
     ];
     const cursor = encodeCursor(tag, positions);
-    expect(cursor).toBe(`v1:${tag}:0-0,1764423456789-3+2,${MAX}-${MAX}`);
+    expect(cursor).toBe(`v1:${tag}:0-0,1764423456789-3+2,${MAX}-18446744073709551614`);
     expect(parseCursor(cursor, tag, 3)).toEqual(positions);
   });
 
@@ -36,6 +36,9 @@ describe("events cursor", () => {
     ["v1:TAG:1-1+01", 1, /malformed position/],
     ["v1:TAG: 1-1", 1, /malformed position/],
     ["v1:00000000:1-1", 1, /another queue or prefix/],
+    // The last id a stream may hold: nothing can follow it, a read from there would never end.
+    [`v1:TAG:${MAX}-${MAX}`, 1, /with no entry after it/],
+    [`v1:TAG:${MAX}-${MAX}+1`, 1, /with no entry after it/],
   ])("%p refused", (text, shards, message) => {
     const tag = queueTag("p", "q");
     expect(() => parseCursor(text.replace("TAG", tag), tag, shards)).toThrow(message);

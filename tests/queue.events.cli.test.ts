@@ -2,6 +2,7 @@
 // resumed from a printed cursor with nothing repeated, stopped by --count; and the mistakes
 // that must fail with one line and the documented exit code.
 import { expect, test } from "bun:test";
+import { queueTag } from "../lib/queue/event-cursor.ts";
 import { defineTask } from "../lib/types.ts";
 import { openQueue, runCli, startWorker, testPrefix } from "./helpers.ts";
 
@@ -64,6 +65,19 @@ test.each([
     expect(more).toEqual(["Run with --help to see the options."]);
   },
 );
+
+test("a cursor at the last id a stream may hold (nothing can come after it): exit 2, not a wait forever", async () => {
+  const prefix = testPrefix();
+  await using q = await openQueue({ prefix });
+  await q.enqueue(noop, { n: 0 });
+  const last = "18446744073709551615-18446744073709551615";
+  const cursor = `v1:${queueTag(prefix, "default")}:${Array(q.shards).fill(last).join(",")}`;
+  const r = await runCli("queue", ["events", "default", "--prefix", prefix, "--from", cursor], {
+    timeoutMs: 10_000,
+  });
+  expect(r.code).toBe(2);
+  expect(r.stderr.split("\n")[0]).toContain("with no entry after it");
+});
 
 test("events of no such queue: exit 4", async () => {
   const r = await runCli("queue", ["events", "nothing-here", "--prefix", testPrefix()]);

@@ -2,8 +2,9 @@
 // followed by their cursor until the last (every job once, on every shard), newest or oldest
 // first; and the mistakes that must fail with one line and the documented exit code.
 import { describe, expect, test } from "bun:test";
+import { startDashboard } from "../lib/dashboard/server.ts";
 import { backgroundWorker, gate, HTML, pages } from "./fixtures/cli/harness.ts";
-import { openQueue, runCli, testPrefix, until } from "./helpers.ts";
+import { openQueue, redisUrl, runCli, testPrefix, until } from "./helpers.ts";
 
 const queueCli = (prefix: string, ...args: string[]) =>
   runCli("queue", [...args, "--prefix", prefix]);
@@ -209,6 +210,40 @@ describe("bin/queue.ts jobs", () => {
       expect(r.stderr).toContain(line);
       expect(r.stderr).not.toContain("    at "); // no stack trace
       expect(r.stderr.split("\n")[0]).toStartWith("queue: ");
+    }
+  });
+
+  test("a cursor at the edge of the id range (nothing lies beyond it): exit 2, and 400 from /api/jobs", async () => {
+    const prefix = testPrefix();
+    await using q = await openQueue({ prefix });
+    await q.enqueue("wordcount", { url: "http://127.0.0.1:9/" });
+    const edge = (state: string, oldest: boolean, p: string) =>
+      Buffer.from(JSON.stringify({ s: state, o: oldest, p: Array(q.shards).fill(p) })).toString(
+        "base64url",
+      );
+    const MAX = "18446744073709551615-18446744073709551615";
+    const cases: [string, boolean, string][] = [
+      ["waiting", false, "0-0"],
+      ["waiting", true, MAX],
+      ["running", false, "0-0"],
+      ["running", true, MAX],
+      ["dead", false, "0-0"],
+      ["dead", true, MAX],
+    ];
+    const d = await startDashboard({ redisUrl: redisUrl(), prefix, port: 0 });
+    try {
+      for (const [state, oldest, p] of cases) {
+        const cursor = edge(state, oldest, p);
+        const args = ["jobs", "default", "--state", state, "--cursor", cursor];
+        const r = await queueCli(prefix, ...args, ...(oldest ? ["--oldest"] : []));
+        expect({ state, oldest, code: r.code }).toEqual({ state, oldest, code: 2 });
+        expect(r.stderr).toStartWith("queue: --cursor must be the `next`");
+        const query = `state=${state}&cursor=${cursor}${oldest ? "&oldest=1" : ""}`;
+        const res = await fetch(`${d.url}/api/jobs?${query}`);
+        expect({ state, oldest, status: res.status }).toEqual({ state, oldest, status: 400 });
+      }
+    } finally {
+      await d.stop();
     }
   });
 });

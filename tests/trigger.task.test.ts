@@ -112,9 +112,9 @@ describe("trigger refuses, in one line, enqueuing nothing", () => {
     ["--payload without --task", ["--url", "a.org", "--payload", "1"], "--payload goes with --task"],
     ["--payload-file without --task", ["--url", "a.org", "--payload-file", "-"], "--payload-file goes with --task"],
     ["--payload not JSON", ["--task", "echo", "--payload", "{n:1}"], "--payload is not JSON"],
-    ["a bare word as payload", ["--task", "echo", "--payload", "hello"], `a string needs its quotes: --payload '"hello"'`],
+    ["a bare word as payload", ["--task", "echo", "--payload", "hello"], `--payload is not JSON: an unexpected character where a value should be at line 1, column 1; a string needs its quotes: --payload '"text"'`],
     ["both payloads", ["--task", "echo", "--payload", "1", "--payload-file", "-"], "give --payload or --payload-file, not both"],
-    ["a payload file not JSON", ["--task", "echo", "--payload-file", "-"], "the payload in standard input is not JSON"],
+    ["a payload file not JSON", ["--task", "echo", "--payload-file", "-"], "the payload in standard input is not JSON: an unexpected character where a value should be at line 1, column 1"],
     ["a missing payload file", ["--task", "echo", "--payload-file", "/nonexistent/p.json"], "cannot read /nonexistent/p.json: no such file"],
     ["a task name with a space", ["--task", "send mail"], '"send mail" is not a task name: no spaces or control characters'],
     ["a task name too long", ["--task", "t".repeat(101)], "a task name is at most 100 characters"],
@@ -127,6 +127,9 @@ describe("trigger refuses, in one line, enqueuing nothing", () => {
     ["--at past a year", ["--task", "echo", "--at", "2999-01-01T00:00Z"], "--at is at most a year ahead"],
     ["--id with --file", ["--file", "-", "--id", "k1"], "--id names one job: with --file use --id-from-url"],
     ["--id with --id-from-url", ["--url", "a.org", "--id", "k1", "--id-from-url"], "give --id or --id-from-url, not both"],
+    ["--id-from-url with --task", ["--task", "echo", "--id-from-url"], "--id-from-url goes with --url/--file (use --id KEY with --task)"],
+    ["--id-from-url with --task and a payload", ["--task", "echo", "--payload", '{"a":1}', "--id-from-url"], "--id-from-url goes with --url/--file (use --id KEY with --task)"],
+    ["--id-from-url and --id with --task", ["--task", "echo", "--id", "k1", "--id-from-url"], "--id-from-url goes with --url/--file (use --id KEY with --task)"],
     ["--id of Courier's form", ["--task", "echo", "--id", "123-4"], '--id: job id "123-4" has the form of an id Courier makes'],
     ["--id with a space", ["--task", "echo", "--id", "a b"], '--id: job id "a b" must be 1-128 letters'],
     ["--skip with --task", ["--task", "echo", "--skip", "1"], "--skip goes with --file"],
@@ -260,19 +263,43 @@ describe("--id: idempotent", () => {
     expect(again.code).toBe(0);
     expect(again.stdout).toBe("nightly-2026-12-01\n");
     expect(again.stderr).toBe(
-      "trigger: job nightly-2026-12-01 exists already: nothing enqueued (result nightly-2026-12-01 shows it)\n",
+      "trigger: job nightly-2026-12-01 exists already (queued, task echo): nothing enqueued (result nightly-2026-12-01 shows it)\n",
     );
     const json = await trigger(prefix, [...args, "--json"]);
     expect(JSON.parse(json.stdout)).toEqual({
       line: 1,
       id: "nightly-2026-12-01",
       task: "echo",
+      status: "queued",
       created: false,
     });
     expect(await jobsIn(prefix)).toBe(1);
     // The job is the first one, payload and all.
     const shown = JSON.parse((await result(prefix, ["nightly-2026-12-01", "--json"])).stdout);
     expect(shown).toMatchObject({ status: "queued", payload: 1 });
+  });
+
+  test("the key of a canceled job of another task: the stored job's status and task are said", async () => {
+    const prefix = testPrefix();
+    const first = await trigger(prefix, ["--task", "first", "--id", "k-1"]);
+    expect(first.code).toBe(0);
+    expect((await runCli("cancel", ["k-1", "--prefix", prefix])).code).toBe(0);
+    const again = await trigger(prefix, ["--task", "second", "--id", "k-1"]);
+    expect(again).toMatchObject({ code: 0, stdout: "k-1\n" });
+    expect(again.stderr).toBe(
+      "trigger: job k-1 exists already (canceled, task first): nothing enqueued (result k-1 shows it)\n",
+    );
+    const json = await trigger(prefix, ["--task", "second", "--id", "k-1", "--json"]);
+    expect(JSON.parse(json.stdout)).toEqual({
+      line: 1,
+      id: "k-1",
+      task: "first",
+      status: "canceled",
+      created: false,
+    });
+    // A new job is said as before: no status, the task given.
+    const fresh = await trigger(prefix, ["--task", "second", "--id", "k-2", "--json"]);
+    expect(JSON.parse(fresh.stdout)).toEqual({ line: 1, id: "k-2", task: "second", created: true });
   });
 
   test("with --delay: one scheduled job; with --url: the word count's id is the key", async () => {

@@ -106,4 +106,22 @@ describe("worker --queue high,default,low", () => {
       expect(rest).toEqual(["Run with --help to see the options."]);
     }
   });
+
+  test("COURIER_QUEUE set to a worker's list: the other commands say the list is a worker's", async () => {
+    const prefix = testPrefix();
+    const env = { COURIER_QUEUE: "high,default,low" };
+    const commands: [string, string[]][] = [
+      ["trigger", ["--task", "t"]],
+      ["result", ["some-id"]],
+      ["cancel", ["some-id"]],
+      ["dead", ["list"]],
+    ];
+    for (const [name, args] of commands) {
+      const r = await runCli(name, [...args, "--prefix", prefix], { env });
+      expect({ name, code: r.code }).toEqual({ name, code: 2 });
+      expect(r.stderr.split("\n")[0]).toBe(
+        `${name}: queue name "high,default,low" must be 1-100 letters, digits or _.:-; a list of queues is for \`worker --queue\` only`,
+      );
+    }
+  });
 });

@@ -59,7 +59,8 @@ export function decodeJobsCursor(
       Array.isArray(c.p) &&
       c.p.length === shards &&
       c.p.every(
-        (p) => p === null || p === DONE || (typeof p === "string" && isPosition(q.state, p)),
+        (p) =>
+          p === null || p === DONE || (typeof p === "string" && isPosition(q.state, p, q.oldest)),
       );
     return ok ? c.p : null;
   } catch {
@@ -70,9 +71,11 @@ export function decodeJobsCursor(
 /**
  * What a position of each state looks like (job-states.ts): an entry id; an event entry id and
  * an index in it; a due time and a job id. Anything else is no cursor Courier printed, refused
- * before it reaches Redis (which would answer an error, not a page).
+ * before it reaches Redis (which would answer an error, not a page). So is an entry id with no
+ * id beyond it in the page's direction: the next page starts after it (`(0-0` newest first,
+ * `(<max>-<max>` oldest first), which Redis refuses as an interval; no entry has either id.
  */
-function isPosition(state: JobState, p: string): boolean {
+function isPosition(state: JobState, p: string, oldest: boolean): boolean {
   if (state === "delayed") {
     const m = /^([0-9.e+-]{1,24}) [A-Za-z0-9_.:-]{1,128}$/.exec(p);
     return m !== null && Number.isFinite(Number(m[1]));
@@ -80,7 +83,10 @@ function isPosition(state: JobState, p: string): boolean {
   const m = /^(\d{1,20})-(\d{1,20})(?:\/(\d{1,6}))?$/.exec(p);
   const inEvents = state === "finished" || state === "failed" || state === "canceled";
   if (!m || (m[3] !== undefined) !== inEvents) return false;
-  return BigInt(m[1]!) <= U64_MAX && BigInt(m[2]!) <= U64_MAX;
+  const [ms, seq] = [BigInt(m[1]!), BigInt(m[2]!)];
+  if (ms > U64_MAX || seq > U64_MAX) return false;
+  const edge = oldest ? ms === U64_MAX && seq === U64_MAX : ms === 0n && seq === 0n;
+  return inEvents || !edge;
 }
 
 function compare(a: [bigint, bigint], b: [bigint, bigint]): number {

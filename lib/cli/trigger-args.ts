@@ -47,7 +47,7 @@ export const jobArgs = {
   id: {
     type: "string",
     description:
-      "The job's id, an idempotency key (1-128 of A-Z a-z 0-9 _ . : -): while a job with this id exists, a trigger with it enqueues nothing and prints that id (exit 0; --json: created false). With --task or --url",
+      "The job's id, an idempotency key (1-128 of A-Z a-z 0-9 _ . : -): while a job with this id exists, a trigger with it enqueues nothing, prints that id and says the stored job's status and task on stderr (exit 0; --json: created false, status, task). With --task or --url",
   },
 } as const satisfies ArgsDef;
 
@@ -106,6 +106,10 @@ function priorityOf(args: Record<string, unknown>): { priority?: Level } {
 
 /** `--id KEY`: one job's id, so not with --file (nor --id-from-url, which makes the ids). */
 function idOf(args: Record<string, unknown>, input: JobInput): string | undefined {
+  // The id from a URL hashes the payload's `url`: a --task payload has none to hash.
+  if (input.task !== undefined && args["id-from-url"]) {
+    throw new InputError("--id-from-url goes with --url/--file (use --id KEY with --task)");
+  }
   const id = str(args.id);
   if (id === undefined) return undefined;
   if (input.file !== undefined) {

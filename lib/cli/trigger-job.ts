@@ -5,6 +5,8 @@ import { createReadStream } from "node:fs";
 import { stat } from "node:fs/promises";
 import { parseDuration } from "../admin/duration.ts";
 import { InputError } from "../errors.ts";
+import { payloadDepthProblem } from "../queue/payload-depth.ts";
+import { jsonSyntaxError, lineColumn } from "./json-error.ts";
 
 /**
  * The largest payload --payload-file reads (1 MiB). A payload travels in the job's stream entry
@@ -29,19 +31,28 @@ export function taskNameProblem(name: string): string | undefined {
   return undefined;
 }
 
-/** The payload given as text (`--payload`), parsed; its problem named in one line. */
+/**
+ * The payload given as text (`--payload`), parsed; its problem named in one line. The line
+ * names where the text stops being JSON, never a piece of it: the text may be a file's (a
+ * mistyped path, `/etc/shadow`), and JSON.parse's own message quotes it.
+ */
 export function parsePayload(text: string, from = "--payload"): unknown {
+  let value: unknown;
   try {
-    return JSON.parse(text);
-  } catch (err) {
-    const why = err instanceof Error ? err.message : String(err);
+    value = JSON.parse(text);
+  } catch {
+    const error = jsonSyntaxError(text);
+    const where = error ? `: ${error.why} at ${lineColumn(text, error.at)}` : "";
     // A bare word is most likely a string given without its quotes.
     const hint =
       from === "--payload" && /^[A-Za-z]/.test(text)
-        ? `; a string needs its quotes: --payload '"${text}"'`
+        ? `; a string needs its quotes: --payload '"text"'`
         : "";
-    throw new InputError(`${from} is not JSON (${why})${hint}`);
+    throw new InputError(`${from} is not JSON${where}${hint}`);
   }
+  const tooDeep = payloadDepthProblem(value);
+  if (tooDeep) throw new InputError(tooDeep);
+  return value;
 }
 
 /** The payload in a file (`-` = standard input), at most PAYLOAD_FILE_MAX_BYTES, parsed. */
@@ -107,7 +118,9 @@ export function scheduleOf(delay: string | undefined, at: string | undefined): S
     if (runAt > Date.now() + YEAR_MS) {
       throw new InputError(`--at is at most a year ahead, got "${at}"`);
     }
-    return { runAt };
+    // A time past runs at once, before 1970 too: the epoch is as past on Redis' clock, and the
+    // library takes no time before it.
+    return { runAt: Math.max(runAt, 0) };
   }
   return {};
 }
@@ -129,8 +142,11 @@ export function parseAt(text: string): number {
   if (!m) throw refuse();
   const [y, mo, d, h, mi, s] = m.slice(1, 7).map((v) => Number(v ?? 0)) as number[];
   const ms = Number(`${m[7] ?? ""}00`.slice(0, 3));
-  const utc = Date.UTC(y!, mo! - 1, d, h, mi, s, ms);
-  const back = new Date(utc);
+  // Not Date.UTC: it takes years 0-99 for 1900-1999 (`0001-01-01` would be 1901).
+  const back = new Date(0);
+  back.setUTCFullYear(y!, mo! - 1, d);
+  back.setUTCHours(h!, mi!, s!, ms);
+  const utc = back.getTime();
   const same =
     back.getUTCFullYear() === y &&
     back.getUTCMonth() === mo! - 1 &&

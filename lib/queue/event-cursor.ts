@@ -26,6 +26,8 @@ export const ORIGIN: Position = { entry: "0-0", seen: 0 };
 
 const VERSION = "v1";
 const MAX = (1n << 64n) - 1n;
+/** The last id a stream may hold. */
+const LAST = `${MAX}-${MAX}`;
 const ENTRY = /^(\d{1,20})-(\d{1,20})$/;
 const POSITION = /^(\d{1,20}-\d{1,20})(?:\+([1-9]\d{0,8}))?$/;
 
@@ -54,6 +56,9 @@ export function parseCursor(cursor: string, tag: string, shards: number): Positi
   return parts.map((part) => {
     const m = POSITION.exec(part);
     if (!m || entryBig(m[1]!) === null) throw bad(`has a malformed position "${show(part)}"`);
+    // Reading goes on after the entry: the last id a stream may hold has nothing after it (the
+    // read would wait forever), and no events entry has it (they get Redis' own ids).
+    if (m[1] === LAST) throw bad(`has a position "${show(part)}" with no entry after it`);
     return { entry: m[1]!, seen: m[2] ? Number(m[2]) : 0 };
   });
 }

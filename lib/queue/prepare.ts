@@ -8,12 +8,13 @@ import { type EnqueueJob, RECEIPT_TTL_MS } from "../engine/enqueue.ts";
 import { callerIdProblem, LEVELS, type Level } from "../engine/keys.ts";
 import { InputError } from "../errors.ts";
 import type { Task } from "../types.ts";
+import { payloadDepthProblem } from "./payload-depth.ts";
 
 export interface JobSpec {
   /** Task name, or the task itself (its `validate` then checks the payload first). */
   // biome-ignore lint/suspicious/noExplicitAny: a spec list mixes tasks of any payload type
   task: string | Task<any, unknown>;
-  /** Any JSON value. */
+  /** Any JSON value, at most 1000 levels of arrays and objects deep (PAYLOAD_DEPTH_MAX). */
   payload?: unknown;
   /**
    * Caller-given id: an idempotency key; a job with this id that exists is not re-added. Not
@@ -95,6 +96,8 @@ export function prepareJob(spec: JobSpec, o: { maxAttempts: number }): Prepared 
   if (!LEVELS.includes(level)) {
     throw new InputError(`priority must be high, normal or low, got ${JSON.stringify(level)}`);
   }
+  const tooDeep = payloadDepthProblem(payload);
+  if (tooDeep) throw new InputError(tooDeep);
   return {
     id: spec.id,
     task: name,

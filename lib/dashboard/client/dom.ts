@@ -40,6 +40,9 @@ export const text = (v: unknown, className?: string): Node => el("td", v ?? "", 
 export const ago = (ms: number | null) => (ms === null ? "–" : `${Math.round(ms / 1000)}s`);
 export const time = (at: unknown) =>
   at ? new Date(at as string | number).toLocaleTimeString() : "";
+/** Date and time: a list of jobs spans days (a dead job of last week, one due next month). */
+export const dateTime = (at: unknown) =>
+  at ? new Date(at as string | number).toLocaleString() : "";
 
 export function jobLink(id: unknown): Node {
   const a = el("a", id);

@@ -1,6 +1,6 @@
 // The page's list of jobs by state (`/api/jobs`, as `queue.ts jobs` lists them): one page at
 // a time, newest first, with the cursor of each page kept for going back to the newest.
-import { $, api, failed, fill, jobLink, type Row, text, time } from "./dom.js";
+import { $, api, dateTime, failed, fill, jobLink, type Row, text } from "./dom.js";
 
 const list = { state: "waiting", cursors: [] as (string | null)[] };
 
@@ -15,7 +15,7 @@ export async function loadJobs(cursor: string | null): Promise<void> {
     (page.jobs as Row[]).map((j) => [
       jobLink(j.id),
       text(j.task || "–"),
-      text(time(j.at)),
+      text(dateTime(j.at)),
       text(j.attempt ?? "–"),
       text(j.worker ?? ""),
     ]),
