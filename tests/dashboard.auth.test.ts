@@ -88,6 +88,13 @@ const ACTIONS: ActionRow[] = [
     after: { waiting: 0, dead: 1, paused: true },
   },
   {
+    // Nothing waits (the one job is dead): removes nothing, leaves the letter.
+    route: "/api/empty",
+    path: () => "/api/empty",
+    status: 200,
+    after: { waiting: 0, dead: 1 },
+  },
+  {
     route: "/api/resume",
     path: () => "/api/resume",
     status: 200,

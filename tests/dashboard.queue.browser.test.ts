@@ -63,6 +63,15 @@ test("pause and resume from the page; jobs by state, page by page", async () => 
     await textIs(page, "#jobs tbody td:nth-child(3)", shown);
     await page.selectOption("#jobs-state", "dead");
     await textIs(page, "#jobs tbody td", "no dead jobs");
+
+    // Empty, once confirmed: the 23 waiting and the delayed one go (a dismissed dialog: none).
+    page.once("dialog", (d) => void d.dismiss());
+    await page.click("#empty");
+    expect((await q.getJobs(ids.slice(0, 1)))[0]?.status).toBe("queued");
+    page.once("dialog", (d) => void d.accept());
+    await page.click("#empty");
+    await textIs(page, "#message", "Removed 24 jobs from queue default");
+    expect(await q.getJobs(ids)).toEqual(ids.map(() => null));
   } finally {
     await browser.close();
     proc.kill("SIGTERM");

@@ -164,6 +164,12 @@ export async function setPaused(api: Api, paused: boolean): Promise<Response> {
   return json({ queue: api.admin.options.queue, paused, changed });
 }
 
+/** Removes the queue's waiting, delayed and parked jobs (running ones finish): `queue.ts empty --all`. */
+export async function empty(api: Api): Promise<Response> {
+  const e = await api.admin.empty();
+  return json({ queue: api.admin.options.queue, removed: e.waiting + e.delayed + e.parked, ...e });
+}
+
 export async function job(api: Api, id: string): Promise<Response> {
   if (!isValidJobId(id)) return json({ error: `"${id}" is not a job id` }, 400);
   const record = await api.admin.job(id);

@@ -121,6 +121,7 @@ export function routes(d: RouteDeps) {
       "/api/jobs/:id/cancel": act((req, ctx) => api.cancel(ctx, id(req))),
       "/api/pause": act((_, ctx) => api.setPaused(ctx, true)),
       "/api/resume": act((_, ctx) => api.setPaused(ctx, false)),
+      "/api/empty": act((_, ctx) => api.empty(ctx)),
     },
     fetch: (req: Request) => notFound(Object.assign(req, { params: {} })),
   };

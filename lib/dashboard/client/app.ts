@@ -101,6 +101,13 @@ function wire(): void {
       if (done) say(`Queue ${done.queue} ${verb === "pause" ? "paused" : "resumed"}`);
     });
   }
+  $("empty").addEventListener("click", async () => {
+    // Not undone: asked first, as `queue.ts empty` asks for --all.
+    const what = "Remove every waiting, delayed and parked job of this queue? Running jobs finish.";
+    if (!confirm(what)) return;
+    const done = await act("/api/empty");
+    if (done) say(`Removed ${done.removed} jobs from queue ${done.queue}`);
+  });
   $("dead-older").addEventListener("click", () => {
     state.deadCursors.push($("dead-older").dataset.next || null);
     void loadDead(state.deadCursors.at(-1) ?? null);
