@@ -6,7 +6,15 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { USER_TASKS } from "./fixtures/user-tasks.ts";
-import { openQueue, ROOT, redisUrl, runProcess, testPrefix, testShards } from "./helpers.ts";
+import {
+  openQueue,
+  ROOT,
+  redisUrl,
+  runCli,
+  runProcess,
+  testPrefix,
+  testShards,
+} from "./helpers.ts";
 
 let dir = "";
 
@@ -41,6 +49,25 @@ function worker(args: string[]) {
 }
 
 describe("worker --tasks", () => {
+  test("end to end through the CLIs: trigger --task, worker --tasks, result", async () => {
+    const prefix = testPrefix();
+    const env = testShards() === undefined ? {} : { env: { COURIER_SHARDS: String(testShards()) } };
+    const args = ["--prefix", prefix, "--redis-url", redisUrl()];
+    const t = await runCli(
+      "trigger",
+      [...args, "--task", "shout", "--payload", '{"text":"hi"}'],
+      env,
+    );
+    expect(t).toMatchObject({ code: 0, stderr: "" });
+    const id = t.stdout.trim();
+    const run = await worker(["--tasks", "./tasks.js", "--burst", "--prefix", prefix]);
+    expect(run.code).toBe(0);
+    const r = await runCli("result", [...args, "--jobid", id, "--json"]);
+    expect(r.code).toBe(0);
+    const job = JSON.parse(r.stdout);
+    expect(job).toMatchObject({ id, task: "shout", status: "finished", result: { text: "HI" } });
+  });
+
   test("runs the tasks of the modules given, relative to the current directory, and the word count stays", async () => {
     const prefix = testPrefix();
     await using q = await openQueue({ prefix, maxAttempts: 1 });
