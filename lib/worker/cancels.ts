@@ -47,6 +47,6 @@ export class RecentIds {
   }
 
   has(id: string): boolean {
-    return this.#ids.has(id);
+    return this.#ids.size > 0 && this.#ids.has(id);
   }
 }

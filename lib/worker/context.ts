@@ -43,19 +43,21 @@ export interface ContextSinks {
   log: Logger;
 }
 
-/** Turns `signal` into the task's context for `job` (the same object, with more properties). */
+/**
+ * Turns `signal` into the task's context for `job` (the same object, with more properties).
+ * Plain assignments, in one order, on every attempt: the engine caches that shape, where
+ * Object.defineProperties took the slow path on each (a µs a job on the no-op bench).
+ */
 export function makeContext(signal: AbortSignal, job: JobInfo, sinks: ContextSinks): TaskContext {
   const { id, task, attempt, maxAttempts } = job;
-  const fixed = (value: unknown) => ({ value, enumerable: true });
-  return Object.defineProperties(signal, {
-    signal: fixed(signal),
-    id: fixed(id),
-    task: fixed(task),
-    attempt: fixed(attempt),
-    maxAttempts: fixed(maxAttempts),
-    progress: fixed((value: ProgressValue) => sinks.progress(value, progressJson(value))),
-    log: fixed((level: Parameters<Logger["log"]>[0], event: string, fields = {}) =>
-      sinks.log.log(level, event, { ...fields, job: id, task }),
-    ),
-  }) as TaskContext;
+  const ctx = signal as AbortSignal & Record<keyof TaskContext, unknown>;
+  ctx.signal = signal;
+  ctx.id = id;
+  ctx.task = task;
+  ctx.attempt = attempt;
+  ctx.maxAttempts = maxAttempts;
+  ctx.progress = (value: ProgressValue) => sinks.progress(value, progressJson(value));
+  ctx.log = (level: Parameters<Logger["log"]>[0], event: string, fields = {}) =>
+    sinks.log.log(level, event, { ...fields, job: id, task });
+  return ctx as unknown as TaskContext;
 }

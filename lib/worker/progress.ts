@@ -9,7 +9,8 @@ import { writeProgress } from "../engine/progress.ts";
 import { type Logger, throttled } from "../log.ts";
 import type { Redis } from "../redis/connect.ts";
 
-interface JobProgress {
+/** One attempt's progress: made at its first report (most attempts report none). */
+export interface JobProgress {
   id: string;
   /** performance.now() of the last write, or -Infinity before the first. */
   lastMs: number;
@@ -18,10 +19,13 @@ interface JobProgress {
   timer: ReturnType<typeof setTimeout> | undefined;
   /** The TTL its key gets: past the attempt's time limit, nothing renews it. */
   ttlS: number;
+  /** The attempt is over: nothing more is written. */
+  over: boolean;
 }
 
 export class ProgressWriter {
-  #jobs = new Map<string, JobProgress>();
+  /** Attempts that reported and are not over (for close()). */
+  #open = new Set<JobProgress>();
   #failed: (fields: Record<string, unknown>) => void;
 
   constructor(
@@ -34,41 +38,42 @@ export class ProgressWriter {
     this.#failed = throttled(log, "progress not written");
   }
 
-  /** Job `id` started an attempt (of entry `entryId`) limited to `limitMs`. */
-  start(entryId: string, id: string, limitMs: number): void {
+  /** Job `id`'s attempt, limited to `limitMs`, reported for the first time. */
+  open(id: string, limitMs: number): JobProgress {
     // A minute past the attempt's time limit: the key outlives every report of the attempt
     // and goes by itself once the attempt is over (no script of the job's end has to delete it).
     const ttlS = Math.ceil(limitMs / 1000) + 60;
-    this.#jobs.set(entryId, { id, lastMs: -Infinity, pending: null, timer: undefined, ttlS });
+    const job = { id, lastMs: -Infinity, pending: null, timer: undefined, ttlS, over: false };
+    this.#open.add(job);
+    return job;
   }
 
-  /** A checked report (lib/worker/context.ts) of the attempt of entry `entryId`. */
-  report(entryId: string, json: string): void {
-    const job = this.#jobs.get(entryId);
-    if (!job) return; // the attempt is over: a task still running after its end is ignored
+  /** A checked report (lib/worker/context.ts) of the attempt `job`. */
+  report(job: JobProgress, json: string): void {
+    if (job.over) return; // the attempt is over: a task still running after its end is ignored
     job.pending = json;
     if (job.timer) return;
     const waitMs = job.lastMs + this.o.progressMinIntervalMs - performance.now();
-    if (waitMs <= 0) this.#flush(entryId, job);
-    else job.timer = setTimeout(() => this.#flush(entryId, job), waitMs);
+    if (waitMs <= 0) this.#flush(job);
+    else job.timer = setTimeout(() => this.#flush(job), waitMs);
   }
 
   /** The attempt is over: a report waiting for its interval is dropped. */
-  end(entryId: string): void {
-    const job = this.#jobs.get(entryId);
-    if (job) clearTimeout(job.timer);
-    this.#jobs.delete(entryId);
+  end(job: JobProgress): void {
+    job.over = true;
+    clearTimeout(job.timer);
+    this.#open.delete(job);
   }
 
   /** Every attempt is over (the worker stops). */
   close(): void {
-    for (const entryId of [...this.#jobs.keys()]) this.end(entryId);
+    for (const job of [...this.#open]) this.end(job);
   }
 
-  #flush(entryId: string, job: JobProgress): void {
+  #flush(job: JobProgress): void {
     job.timer = undefined;
     const { id, pending: json } = job;
-    if (json === null || this.#jobs.get(entryId) !== job) return;
+    if (json === null || job.over) return;
     job.pending = null;
     job.lastMs = performance.now();
     const { keys, o } = this;

@@ -21,7 +21,7 @@ import {
   UNRECORDED,
   WRITTEN,
 } from "./outcomes.ts";
-import { ProgressWriter } from "./progress.ts";
+import { type JobProgress, ProgressWriter } from "./progress.ts";
 import { retryInMs } from "./retry-policy.ts";
 import { WrittenLog } from "./written.ts";
 
@@ -36,6 +36,8 @@ interface RunningJob extends Startable {
   startedAt: number;
   /** Its job was canceled (lib/worker/cancels.ts): the outcome is ignored, logged as such. */
   canceled?: boolean;
+  /** Ends its progress reports (made at the first: lib/worker/progress.ts). */
+  endProgress?: () => void;
 }
 
 export class Jobs {
@@ -132,15 +134,23 @@ export class Jobs {
     if (kind === "claim") this.log.log("info", "claimed", { job: job.jobId, attempt: job.attempt });
     // Canceled before it started (held for a slot, or read just after the look saw it): it
     // never runs; its entry is acknowledged as any canceled job's (fail.lua finds the outcome).
-    const canceledHeld = this.#canceledHeld.delete(job.entryId);
+    const canceledHeld = this.#canceledHeld.size > 0 && this.#canceledHeld.delete(job.entryId);
     if (canceledHeld || this.#canceled.has(job.jobId)) {
       this.#abortCanceled(running);
       return;
     }
-    const { entryId, jobId: id, attempt, maxAttempts } = job;
-    this.progress.start(entryId, id, limitMs);
+    const { jobId: id, attempt, maxAttempts } = job;
+    // Progress is made at the first report only: most tasks report none.
+    let progress: JobProgress | null = null;
+    running.endProgress = () => {
+      if (progress) this.progress.end(progress);
+      else progress = { over: true } as JobProgress;
+    };
     const sinks = {
-      progress: (_: unknown, json: string) => this.progress.report(entryId, json),
+      progress: (_: unknown, json: string) => {
+        progress ??= this.progress.open(id, limitMs);
+        this.progress.report(progress, json);
+      },
       log: this.log,
     };
     const info = { id, task: job.task, attempt, maxAttempts };
@@ -233,7 +243,7 @@ export class Jobs {
 
   #ended(job: RunningJob, r: AttemptResult): void {
     const { entryId, jobId } = job;
-    this.progress.end(entryId);
+    job.endProgress?.();
     if ("givenUp" in r) {
       this.#free(entryId);
       return;
