@@ -165,3 +165,30 @@ describe("JobSpec.priority", () => {
     await Promise.all([a.stop(), b.stop()]);
   });
 });
+
+test("a worker's heartbeat counts the jobs of every level it ran", async () => {
+  const prefix = testPrefix();
+  const t = defineTask({ name: "t", run: async (n: number) => n });
+  await using q = await openQueue({ prefix });
+  // The queue has its levels before the worker starts: it serves them.
+  const made = await q.enqueueMany([
+    { task: "t", payload: 1, priority: "high" },
+    { task: "t", payload: 2, priority: "low" },
+    { task: "t", payload: 3 },
+  ]);
+  const name = `w-levels-${prefix}`;
+  const w = await startWorker({ prefix, tasks: [t], name, heartbeatEveryMs: 50 });
+  const admin = await Admin.connect({ redisUrl: redisUrl(), prefix });
+  try {
+    await q.waitForJobs(
+      made.map((j) => j!.id),
+      { timeoutMs: 10_000 },
+    );
+    const processed = async () =>
+      (await admin.workers()).filter((x) => x.name === name).reduce((n, x) => n + x.processed, 0);
+    await until(async () => (await processed()) === 3, "the heartbeat to count all three");
+  } finally {
+    await admin.close();
+    await w.stop();
+  }
+});

@@ -46,6 +46,8 @@ export class Jobs {
   readonly progress: ProgressWriter;
   processed = 0;
   failed = 0;
+  /** The same shard's priority levels' jobs (lib/worker/worker.ts): its heartbeat counts them. */
+  levelViews: Jobs[] = [];
   /** Called whenever a slot frees up. */
   onFreed: () => void = () => {};
   /** An outcome was written (script reply as in lib/worker/outcomes.ts). */

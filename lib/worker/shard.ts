@@ -54,6 +54,11 @@ export class ShardWorker {
   #log: Logger;
   #links: Links;
   #jobs: Jobs;
+
+  /** This shard's jobs (a level view's, for its normal view's heartbeat). */
+  get jobs(): Jobs {
+    return this.#jobs;
+  }
   #stop: Stop;
   /** The read loops. */
   #loops: Lanes;

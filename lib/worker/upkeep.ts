@@ -103,8 +103,14 @@ export class Upkeep {
 
   /** Beats, and reads Redis' memory: the one place a worker learns that Redis is full again. */
   async #heartbeat(): Promise<void> {
-    const { inFlight, processed, failed } = this.d.jobs;
-    const counts = { inFlight, processed, failed };
+    // A shard's normal view beats for its level views too (they beat nowhere): their sums.
+    const all = [this.d.jobs, ...this.d.jobs.levelViews];
+    const sum = (count: (j: Jobs) => number) => all.reduce((n, j) => n + count(j), 0);
+    const counts = {
+      inFlight: sum((j) => j.inFlight),
+      processed: sum((j) => j.processed),
+      failed: sum((j) => j.failed),
+    };
     await Promise.all([
       heartbeat(this.#client, this.d.keys, this.d.o, counts, this.d.tasks),
       this.readMemory(),

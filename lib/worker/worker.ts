@@ -120,6 +120,14 @@ export class Worker {
           onStopping: () => void this.stop(),
         }),
     );
+    // Each shard's normal view beats for its level views (lib/worker/upkeep.ts).
+    for (const [k, s] of served.entries()) {
+      if (s.level === "normal") continue;
+      const normal = served.findIndex(
+        (n) => n.level === "normal" && n.queue === s.queue && n.keys.meta === s.keys.meta,
+      );
+      if (normal >= 0) this.#shards[normal]!.jobs.levelViews.push(this.#shards[k]!.jobs);
+    }
   }
 
   /** Connects, opens the queue's layout, joins every shard's consumer group and starts processing. */

@@ -486,6 +486,8 @@ export const mutants: Mutant[] = [
     "    if rtype == 'string' then\n      job.code = 0", "    if false then\n      job.code = 0", [T("cancel.worker")]),
   m("cancel-full-running-refused", LUA("cancel"), "on a full Redis a running job is canceled too (the first write takes no memory)",
     "\nwrite_without_memory(KEYS[1])\n", "\n", [T("engine.full")]),
+  m("levels-beat-uncounted", "lib/worker/upkeep.ts", "a worker's heartbeat counts the jobs of every priority level it ran",
+    "    const all = [this.d.jobs, ...this.d.jobs.levelViews];", "    const all = [this.d.jobs];", [T("priority.levels")]),
   m("levels-no-restart", "lib/cli/worker.ts", "a CLI worker whose queue gets priority levels starts again and runs them",
     "      if (!levels || signals > 0) return worker;", "      return worker;", [T("priority.levels.cli")]),
   m("cancel-look-stops-with-upkeep", "lib/worker/upkeep.ts", "a cancel during a graceful stop still aborts the task (the look outlives the other timers)",
