@@ -8,40 +8,13 @@ import { startDashboard } from "../lib/dashboard/server.ts";
 import { GROUP, levelKeys, shardKeys } from "../lib/engine/keys.ts";
 import { mastersOf } from "../lib/redis/cluster.ts";
 import type { Redis } from "../lib/redis/connect.ts";
-import { backgroundWorker, gate, HTML, workerArgs } from "./fixtures/cli/harness.ts";
-import {
-  rawRedis,
-  redisUrl,
-  runCli,
-  servePages,
-  testPrefix,
-  testShards,
-  until,
-} from "./helpers.ts";
+import { backgroundWorker, workerArgs } from "./fixtures/cli/harness.ts";
+import { orderedSite } from "./fixtures/cli/ordered-site.ts";
+import { rawRedis, redisUrl, runCli, testPrefix, testShards, until } from "./helpers.ts";
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
-/** Pages whose requests are logged in arrival order; those under /slow/ wait for `release`. */
-function site() {
-  const order: string[] = [];
-  const held: (() => void)[] = [];
-  const server = servePages(async (req) => {
-    const path = new URL(req.url).pathname;
-    order.push(path);
-    if (path.startsWith("/slow/")) {
-      const g = gate();
-      held.push(g.open);
-      await g.wait;
-    }
-    return new Response("<p>a few words</p>", { headers: HTML });
-  });
-  return {
-    order,
-    held,
-    url: (path: string) => `http://127.0.0.1:${server.port}${path}`,
-    stop: () => void server.stop(true),
-  };
-}
+const site = orderedSite;
 
 /** `trigger --file -` of the given URLs at `priority`: every line enqueued. */
 async function triggerAll(prefix: string, priority: string, urls: string[]): Promise<void> {

@@ -3,30 +3,11 @@
 // worker started the jobs. lib/worker/order.ts, lib/worker/slots.ts.
 import { describe, expect, test } from "bun:test";
 import { GROUP, shardKeys } from "../lib/engine/keys.ts";
-import { backgroundWorker, gate, HTML, triggerOne, workerArgs } from "./fixtures/cli/harness.ts";
-import { rawRedis, runCli, servePages, testPrefix, testShards, until } from "./helpers.ts";
+import { backgroundWorker, triggerOne, workerArgs } from "./fixtures/cli/harness.ts";
+import { orderedSite } from "./fixtures/cli/ordered-site.ts";
+import { rawRedis, runCli, testPrefix, testShards, until } from "./helpers.ts";
 
-/** Pages whose requests are logged in arrival order; those under /slow/ wait for `release`. */
-function site() {
-  const order: string[] = [];
-  const held: (() => void)[] = [];
-  const server = servePages(async (req) => {
-    const path = new URL(req.url).pathname;
-    order.push(path);
-    if (path.startsWith("/slow/")) {
-      const g = gate();
-      held.push(g.open);
-      await g.wait;
-    }
-    return new Response("<p>a few words</p>", { headers: HTML });
-  });
-  return {
-    order,
-    held,
-    url: (path: string) => `http://127.0.0.1:${server.port}${path}`,
-    stop: () => void server.stop(true),
-  };
-}
+const site = orderedSite;
 
 /** `trigger --queue QUEUE --file -` of the given URLs: every line enqueued. */
 async function triggerAll(prefix: string, queue: string, urls: string[]): Promise<void> {
