@@ -189,7 +189,10 @@ describe("progress", () => {
     const task = defineTask({
       name: "quick",
       run: async (_: unknown, ctx: TaskContext) => {
-        ctx.progress(10); // written at once
+        ctx.progress(10); // sent at once; the outcome may not overtake it (another connection)
+        const written = async () =>
+          (await r.sendCommand(["EXISTS", keysOf(q, ctx.id).progress(ctx.id)])) === 1;
+        await until(written, "the progress written");
         return "ok";
       },
     });
