@@ -5,11 +5,11 @@
 import { describe, expect, test } from "bun:test";
 import { Admin } from "../lib/admin/admin.ts";
 import { startDashboard } from "../lib/dashboard/server.ts";
-import { GROUP, levelKeys, shardKeys } from "../lib/engine/keys.ts";
+import { levelKeys, shardKeys } from "../lib/engine/keys.ts";
 import { mastersOf } from "../lib/redis/cluster.ts";
 import type { Redis } from "../lib/redis/connect.ts";
 import { backgroundWorker, workerArgs } from "./fixtures/cli/harness.ts";
-import { orderedSite } from "./fixtures/cli/ordered-site.ts";
+import { deliveredOn, orderedSite } from "./fixtures/cli/ordered-site.ts";
 import { rawRedis, redisUrl, runCli, testPrefix, testShards, until } from "./helpers.ts";
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -55,13 +55,8 @@ describe("trigger --priority", () => {
     expect(id).toMatch(UUID);
     await using r = await rawRedis();
     // Delivered to the worker (held for a slot) before any slot frees.
-    await until(async () => {
-      let n = 0;
-      for (const { stream } of at(prefix, "high")) {
-        n += Number(((await r.sendCommand(["XPENDING", stream, GROUP])) as [number])[0]);
-      }
-      return n === 1;
-    }, "the high job delivered");
+    const high = at(prefix, "high").map((k) => k.stream);
+    await until(async () => (await deliveredOn(r, high)) === 1, "the high job delivered");
     s.held.shift()?.(); // one low page answers: its slot goes to the high job
     await w.logged("finished", id);
     const kinds = s.order.map((p) => (p.startsWith("/slow/") ? "low" : p));

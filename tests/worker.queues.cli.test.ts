@@ -2,9 +2,9 @@
 // pages served (and held) by the test, the order of the page requests being the order the
 // worker started the jobs. lib/worker/order.ts, lib/worker/slots.ts.
 import { describe, expect, test } from "bun:test";
-import { GROUP, shardKeys } from "../lib/engine/keys.ts";
+import { shardKeys } from "../lib/engine/keys.ts";
 import { backgroundWorker, triggerOne, workerArgs } from "./fixtures/cli/harness.ts";
-import { orderedSite } from "./fixtures/cli/ordered-site.ts";
+import { deliveredOn, orderedSite } from "./fixtures/cli/ordered-site.ts";
 import { rawRedis, runCli, testPrefix, testShards, until } from "./helpers.ts";
 
 const site = orderedSite;
@@ -48,14 +48,8 @@ describe("worker --queue high,default,low", () => {
     const id = await triggerOne(prefix, s.url("/high"), "--queue", "high");
     await using r = await rawRedis();
     // Delivered to the worker (held for a slot) before any slot frees.
-    const high = shardKeys(prefix, "high", testShards() ?? 1);
-    await until(async () => {
-      let n = 0;
-      for (const { stream } of high) {
-        n += Number(((await r.sendCommand(["XPENDING", stream, GROUP])) as [number])[0]);
-      }
-      return n === 1;
-    }, "the high job delivered");
+    const high = shardKeys(prefix, "high", testShards() ?? 1).map((k) => k.stream);
+    await until(async () => (await deliveredOn(r, high)) === 1, "the high job delivered");
     s.held.shift()?.(); // one low page answers: its slot goes to the high job
     await w.logged("finished", id);
     // Shards take turns, so which low jobs ran first depends on the shard count: not their names.

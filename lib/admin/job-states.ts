@@ -5,8 +5,10 @@
 // shard (where the next page goes on) and a sort key (when) for the merge over shards (jobs.ts).
 
 import { autoIdMs, GROUP, type QueueKeys } from "../engine/keys.ts";
+import { compareStreamIds } from "../queue/recent.ts";
 import type { Redis } from "../redis/connect.ts";
 import { toLetter } from "./letters.ts";
+import { readGroup } from "./stats.ts";
 
 export const JOB_STATES = [
   "waiting",
@@ -79,24 +81,11 @@ function entryJob(keys: QueueKeys, entryId: string, flat: readonly string[] | nu
 
 /** The group's last-delivered-id; null when there is no group yet (every entry waits). */
 async function lastDelivered(client: Redis, keys: QueueKeys): Promise<string | null> {
-  const groups = await client
-    .sendCommand<unknown[][]>(["XINFO", "GROUPS", keys.stream])
-    .catch((err: Error) => (/no such key/i.test(err.message) ? [] : Promise.reject(err)));
-  for (const g of groups) {
-    const f = fieldsOf(g.map(String));
-    if (f.get("name") === GROUP) return f.get("last-delivered-id") ?? null;
-  }
-  return null;
+  return (await readGroup(client, keys))?.lastDeliveredId ?? null;
 }
 
-function earlier(a: string, b: string): string {
-  return later(a, b) === a ? b : a;
-}
-
-function later(a: string, b: string): string {
-  const [x, y] = [entryKey(a), entryKey(b)];
-  return x[0] > y[0] || (x[0] === y[0] && x[1] > y[1]) ? a : b;
-}
+const earlier = (a: string, b: string) => (compareStreamIds(a, b) <= 0 ? a : b);
+const later = (a: string, b: string) => (compareStreamIds(a, b) >= 0 ? a : b);
 
 const waiting: StateReader = async (client, keys, pos, count, oldest) => {
   const last = await lastDelivered(client, keys);

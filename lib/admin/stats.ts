@@ -147,7 +147,7 @@ async function readLevel(client: Redis, keys: QueueKeys): Promise<LevelCounts> {
 }
 
 /** The group's pending count, last delivered id and lag; null when there is no stream yet. */
-async function readGroup(client: Redis, keys: QueueKeys): Promise<GroupInfo | null> {
+export async function readGroup(client: Redis, keys: QueueKeys): Promise<GroupInfo | null> {
   let reply: unknown[][];
   try {
     reply = await client.sendCommand<unknown[][]>(["XINFO", "GROUPS", keys.stream]);
