@@ -12,7 +12,7 @@ import { compareFences, fenceOf, isFence } from "../lib/fence/fence.ts";
 import { fencedSet } from "../lib/fence/store.ts";
 import { defineTask, type TaskContext } from "../lib/types.ts";
 import { keysOf } from "./fixtures/queue-shards.ts";
-import { openQueue, rawRedis, redisUrl, startWorker, testPrefix, until } from "./helpers.ts";
+import { openQueue, rawRedis, redisUrl, startWorker, testPrefix } from "./helpers.ts";
 
 /** Claim scans only as a worker starts. */
 const NO_SCANS = 1_000_000_000;

@@ -52,6 +52,13 @@ export const mutants: Mutant[] = [
   m("finish-histogram-bounds", FINISH, "run times counted in the histogram bucket of their upper bound (le)",
     "      if ms <= BOUNDS[j] then",
     "      if ms < BOUNDS[j] then", [E("finish"), G("finish"), T("metrics")]),
+  // Fenced runs: a run's fence grows with the entry's delivery count (a claim, a rerun).
+  m("fence-deliveries-dropped", "lib/worker/running.ts", "a claimed run has a higher fence than the stalled run it took over",
+    "fence: fenceOf(job.entryId, job.deliveries)",
+    "fence: fenceOf(job.entryId, 1)", [T("fence.runs")]),
+  m("fence-rerun-kept", "lib/worker/running.ts", "a run again on a full Redis has a higher fence (its count is one up)",
+    "    deliveries: r.deliveries + 1,\n",
+    "", [T("redis-full.retry")]),
   // Shared helpers: trimming never drops jobs not yet done; history and counts.
   m("trim-past-delivered", ENTRIES, "MINID trim bound: an entry that was not pending never trims undelivered ones",
     "  if not minid and acked < #entries then",

@@ -81,16 +81,16 @@ end
 -- the id just after `e` is asked for; a stream already past it refuses that id, and its `*`
 -- is past `e` too. A rare path: an `e` in this ms or the future.
 local now_text = string.format('%.0f', now)
-local function readd_after(e, id, f, runs)
+local function readd_after(e, id, f, attempts, runs)
   if is_entry(e) then
     local ms, seq = id_split(e)
     local at = not decimal_less(ms, now_text) and id_next(ms, seq)
     if at then
-      local ok, entry = pcall(readd, KEYS[2], id, f, 0, runs, at)
+      local ok, entry = pcall(readd, KEYS[2], id, f, attempts, runs, at)
       if ok then return entry end
     end
   end
-  return readd(KEYS[2], id, f, 0, runs)
+  return readd(KEYS[2], id, f, attempts, runs)
 end
 
 local function requeue(j)
@@ -107,7 +107,7 @@ local function requeue(j)
   redis.call('HDEL', key, 'error', 'waiting_for', 'deferred', 'priority')
   redis.call('PERSIST', key)
   forget_old_run(key, runs)
-  redis.call('HSET', key, 'e', readd_after(r.e, j.id, f, runs))
+  redis.call('HSET', key, 'e', readd_after(r.e, j.id, f, 0, runs))
   requeued = requeued + 1
   return 'requeued'
 end
