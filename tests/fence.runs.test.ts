@@ -105,57 +105,63 @@ describe("a stalled run's late write is refused", () => {
 });
 
 describe("every later run has a higher fence", () => {
-  test("retries through the delayed set", async () => {
-    const prefix = testPrefix();
-    await using q = await openQueue({ prefix });
-    const { runs, seen } = runLog();
-    const flaky = defineTask({
-      name: "flaky",
-      run: async (_: null, ctx, job) => {
-        seen(ctx, job);
-        if (ctx.attempt < 3) throw new RetryableError("not yet", { retryAfterMs: 0 });
-        return "ok";
-      },
-    });
-    const id = await q.enqueue(flaky, null, { maxAttempts: 3 });
-    const w = await startWorker({ prefix, tasks: [flaky] });
-    const { ended } = await q.waitForJobs([id], { timeoutMs: 10_000 });
-    expect(ended.get(id)).toMatchObject({ status: "finished", attempts: 3 });
-    expect(runs.map((r) => r.attempt)).toEqual([1, 2, 3]);
-    expectGrowing(runs);
-    // Each retry is a fresh entry (delivery count 1), so each fence ends in 1.
-    for (const r of runs) expect(r.fence.endsWith(`${"1".padStart(20, "0")}`)).toBe(true);
-    await w.stop(0);
-  });
+  test.each(["normal", "high"] as const)(
+    "retries through the delayed set (%s)",
+    async (priority) => {
+      const prefix = testPrefix();
+      await using q = await openQueue({ prefix });
+      const { runs, seen } = runLog();
+      const flaky = defineTask({
+        name: "flaky",
+        run: async (_: null, ctx, job) => {
+          seen(ctx, job);
+          if (ctx.attempt < 3) throw new RetryableError("not yet", { retryAfterMs: 0 });
+          return "ok";
+        },
+      });
+      const id = await q.enqueue(flaky, null, { maxAttempts: 3, priority });
+      const w = await startWorker({ prefix, tasks: [flaky] });
+      const { ended } = await q.waitForJobs([id], { timeoutMs: 10_000 });
+      expect(ended.get(id)).toMatchObject({ status: "finished", attempts: 3 });
+      expect(runs.map((r) => r.attempt)).toEqual([1, 2, 3]);
+      expectGrowing(runs);
+      // Each retry is a fresh entry (delivery count 1), so each fence ends in 1.
+      for (const r of runs) expect(r.fence.endsWith(`${"1".padStart(20, "0")}`)).toBe(true);
+      await w.stop(0);
+    },
+  );
 
-  test("a release at shutdown, then a run on another worker", async () => {
-    const prefix = testPrefix();
-    await using q = await openQueue({ prefix });
-    const { runs, seen } = runLog();
-    const started = gate();
-    const slow = defineTask({
-      name: "slow",
-      run: async (_: null, ctx, job) => {
-        seen(ctx, job);
-        if (runs.length > 1) return "done";
-        started.open();
-        // Until the worker stops and aborts it: the run is released, not counted.
-        await new Promise((resolve) => ctx.addEventListener("abort", resolve));
-        return "aborted";
-      },
-    });
-    const id = await q.enqueue(slow, null);
-    const a = await startWorker({ prefix, tasks: [slow] });
-    await started.promise;
-    await a.stop(0);
-    const b = await startWorker({ prefix, tasks: [slow] });
-    const { ended } = await q.waitForJobs([id], { timeoutMs: 10_000 });
-    expect(ended.get(id)).toMatchObject({ status: "finished", result: "done", worker: b.name });
-    // The released run used no attempt: attempt 1 both times, a higher fence all the same.
-    expect(runs.map((r) => r.attempt)).toEqual([1, 1]);
-    expectGrowing(runs);
-    await b.stop(0);
-  });
+  test.each(["normal", "high"] as const)(
+    "a release at shutdown, then a run on another worker (%s)",
+    async (priority) => {
+      const prefix = testPrefix();
+      await using q = await openQueue({ prefix });
+      const { runs, seen } = runLog();
+      const started = gate();
+      const slow = defineTask({
+        name: "slow",
+        run: async (_: null, ctx, job) => {
+          seen(ctx, job);
+          if (runs.length > 1) return "done";
+          started.open();
+          // Until the worker stops and aborts it: the run is released, not counted.
+          await new Promise((resolve) => ctx.addEventListener("abort", resolve));
+          return "aborted";
+        },
+      });
+      const id = await q.enqueue(slow, null, { priority });
+      const a = await startWorker({ prefix, tasks: [slow] });
+      await started.promise;
+      await a.stop(0);
+      const b = await startWorker({ prefix, tasks: [slow] });
+      const { ended } = await q.waitForJobs([id], { timeoutMs: 10_000 });
+      expect(ended.get(id)).toMatchObject({ status: "finished", result: "done", worker: b.name });
+      // The released run used no attempt: attempt 1 both times, a higher fence all the same.
+      expect(runs.map((r) => r.attempt)).toEqual([1, 1]);
+      expectGrowing(runs);
+      await b.stop(0);
+    },
+  );
 
   test("a requeue from the dead letters", async () => {
     const prefix = testPrefix();
