@@ -50,7 +50,9 @@ export async function runTask<P, R>(
   const logs: TaskLogLine[] = [];
   const attempt = options.attempt ?? 1;
   const fence = options.fence ?? fenceOf("0-0", attempt);
-  if (!isFence(fence)) throw new TypeError(`runTask: not a fence: ${JSON.stringify(fence)}`);
+  if (!isFence(fence)) {
+    throw new TypeError(`runTask: not a fence: ${JSON.stringify(String(fence).slice(0, 80))}`);
+  }
   const job = {
     id: options.id ?? "test-1",
     task: task.name,
