@@ -55,7 +55,7 @@ export const mutants: Mutant[] = [
   // Fenced runs: a run's fence grows with the entry's delivery count (a claim, a rerun).
   m("fence-deliveries-dropped", "lib/worker/running.ts", "a claimed run has a higher fence than the stalled run it took over",
     "fence: fenceOf(job.entryId, job.deliveries)",
-    "fence: fenceOf(job.entryId, 1)", [T("fence.runs")]),
+    "fence: fenceOf(job.entryId, 1)", [T("fence.runs"), T("fence.stall")]),
   m("fence-store-text-compare", "lib/fence/fenced-set.lua", "fencedSet compares fences as numbers (a longer fence is larger), not as text",
     "(#held > #fence or (#held == #fence and held > fence))",
     "held > fence", [T("fence.store")]),
