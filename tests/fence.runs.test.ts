@@ -12,7 +12,7 @@ import { compareFences, fenceOf, isFence } from "../lib/fence/fence.ts";
 import { fencedSet } from "../lib/fence/store.ts";
 import { defineTask, type TaskContext } from "../lib/types.ts";
 import { keysOf } from "./fixtures/queue-shards.ts";
-import { openQueue, rawRedis, redisUrl, startWorker, testPrefix } from "./helpers.ts";
+import { openQueue, rawRedis, redisUrl, startWorker, testPrefix, testShards } from "./helpers.ts";
 
 /** Claim scans only as a worker starts. */
 const NO_SCANS = 1_000_000_000;
@@ -162,6 +162,32 @@ describe("every later run has a higher fence", () => {
       await b.stop(0);
     },
   );
+
+  test("on a queue of 3 shards: each job's retries on its own shard", async () => {
+    const prefix = testPrefix();
+    await using q = await openQueue({ prefix, shards: testShards() ?? 3 });
+    const fences = new Map<string, string[]>();
+    const flaky = defineTask({
+      name: "flaky",
+      run: async (_: null, ctx, job) => {
+        fences.set(ctx.id, [...(fences.get(ctx.id) ?? []), job.fence]);
+        if (ctx.attempt < 3) throw new RetryableError("not yet", { retryAfterMs: 0 });
+        return "ok";
+      },
+    });
+    const ids = (
+      await q.enqueueMany(Array.from({ length: 9 }, () => ({ task: flaky, payload: null })))
+    ).map((j) => j.id);
+    expect(new Set(ids.map((id) => id.split(":")[1])).size).toBe(q.shards); // every shard
+    const w = await startWorker({ prefix, tasks: [flaky], shards: q.shards });
+    const { ended } = await q.waitForJobs(ids, { timeoutMs: 20_000 });
+    expect([...ended.values()].map((e) => e?.status)).toEqual(ids.map(() => "finished"));
+    for (const id of ids) {
+      expect(fences.get(id)).toHaveLength(3);
+      expectGrowing(fences.get(id)!.map((fence) => ({ fence, jobFence: fence })));
+    }
+    await w.stop(0);
+  });
 
   test("a requeue from the dead letters", async () => {
     const prefix = testPrefix();
