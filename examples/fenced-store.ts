@@ -16,8 +16,8 @@ import {
 
 const redisUrl = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
 // The task's own store: here a Redis hash per key (`fence`, `value`) written by fencedSet, a
-// script that compares and writes in one step. SQL: `UPDATE reports SET body = $1, fence = $2
-// WHERE name = $3 AND fence <= $2` on a `numeric(60)` column.
+// script that compares and writes in one step. In SQL, a `numeric(60)` column and the check in
+// the statement: `… ON CONFLICT (name) DO UPDATE SET … WHERE reports.fence <= EXCLUDED.fence`.
 const store = await createClient({ url: redisUrl }).connect();
 const key = "example:report:weekly";
 await store.del(key);
