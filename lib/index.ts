@@ -45,6 +45,8 @@ export {
   UnavailableError,
   WaitTimeoutError,
 } from "./errors.ts";
+export { compareFences, isFence } from "./fence/fence.ts";
+export { type CommandClient, fencedSet } from "./fence/store.ts";
 export { createLogger, type LogFormat, type Logger } from "./log.ts";
 export type { BatchOutcome, EnqueuedBatch, EnqueueStreamOptions } from "./queue/bulk.ts";
 export type { QueueEvent } from "./queue/event-read.ts";

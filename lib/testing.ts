@@ -3,6 +3,7 @@
 // gets the same context (lib/worker/context.ts), a time limit or an abort ends the run at once
 // with its reason as the error. Every progress report and log line is captured, none coalesced.
 import { describeError, JobTimeoutError, PermanentError } from "./errors.ts";
+import { fenceOf, isFence } from "./fence/fence.ts";
 import type { LogLevel } from "./log.ts";
 import type { ProgressValue, Task } from "./types.ts";
 import { makeContext } from "./worker/context.ts";
@@ -14,6 +15,11 @@ export interface RunTaskOptions {
   attempt?: number;
   /** Attempts the job has (default `attempt`, or 1): `attempt === maxAttempts` is the last. */
   maxAttempts?: number;
+  /**
+   * The run's fence the task sees (`ctx.fence`; default the attempt number, e.g. "1", so a
+   * later attempt has a higher one, as on a worker): a fence (`isFence`), else a TypeError.
+   */
+  fence?: string;
   /** Aborting it aborts the run (the task's signal fires, the run ends with its reason). */
   signal?: AbortSignal;
   /** Run-time limit (ms): past it the run ends with a JobTimeoutError (default task.timeoutMs). */
@@ -43,11 +49,16 @@ export async function runTask<P, R>(
   const progress: ProgressValue[] = [];
   const logs: TaskLogLine[] = [];
   const attempt = options.attempt ?? 1;
+  const fence = options.fence ?? fenceOf("0-0", attempt);
+  if (!isFence(fence)) {
+    throw new TypeError(`runTask: not a fence: ${JSON.stringify(String(fence).slice(0, 80))}`);
+  }
   const job = {
     id: options.id ?? "test-1",
     task: task.name,
     attempt,
     maxAttempts: options.maxAttempts ?? attempt,
+    fence,
   };
   const controller = new AbortController();
   const ctx = makeContext(controller.signal, job, {

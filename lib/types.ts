@@ -24,6 +24,8 @@ import type { LogLevel } from "./log.ts";
 // attempt      One start of a job: the entry's `a` (attempts used before it) plus Redis'
 //              delivery count of the entry, so a start writes nothing and a crashed worker's
 //              start still counts.
+// fence        A run's fencing token: its entry id and delivery count as one growing number
+//              (lib/fence/fence.ts), for a task's own store to refuse a superseded run's writes.
 // delayed      Sorted set of job ids waiting for a retry back-off or a delayed enqueue.
 // dead letter  An entry in the `dead` stream: a job that failed for good, with its last error.
 
@@ -54,6 +56,13 @@ export interface JobInfo {
   /** 1 on the first run; counts every start, including ones a crashed worker never finished. */
   attempt: number;
   maxAttempts: number;
+  /**
+   * This run's fencing token: a decimal integer (up to 60 digits; compare with `compareFences`
+   * or as SQL `numeric`, never as text or a JS number) larger for every later run of the job,
+   * whether a claim after a lapsed lease, a retry, a release or a requeue. Pass it to your own
+   * store to refuse writes from a run that lost its lease (README, "Fenced runs").
+   */
+  fence: string;
 }
 
 /** A progress value: a number from 0 to 100, or a JSON object of at most 1 KB. */
@@ -71,6 +80,8 @@ export interface TaskContext extends AbortSignal {
   /** 1 on the first run; counts every start, including ones a crashed worker never finished. */
   readonly attempt: number;
   readonly maxAttempts: number;
+  /** This run's fencing token (JobInfo.fence; README, "Fenced runs"). */
+  readonly fence: string;
   /**
    * Reports how far the job is: a finite number 0-100 or a JSON object of at most 1 KB (else a
    * TypeError). Coalesced: written at most once per `progressMinIntervalMs`, the last value

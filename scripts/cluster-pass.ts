@@ -17,6 +17,7 @@ export const LEFT_OUT: Record<string, string[]> = {
     "dead.duration",
     "engine.formats",
     "event-cursor",
+    "fence",
     "fetch.parse",
     "keys",
     "memory.watch",

@@ -144,6 +144,7 @@ test("a held job canceled in a bulk cancel of 1,001+ ids does not start", async 
     maxAttempts: 3,
     runNo: 1,
     hasRecord: false,
+    deliveries: 1,
   };
   jobs.held.set(held.entryId, held);
   // What one CancelWatch.look does with the ids it read, in score order.

@@ -16,6 +16,7 @@ describe("sortFresh: what a plain read delivered, sorted", () => {
     maxAttempts: 3,
     runNo: 1,
     hasRecord: false,
+    deliveries: 1,
     ...f,
   });
   const cases: [string, TakenEntry[], Sorted][] = [

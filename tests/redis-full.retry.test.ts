@@ -6,6 +6,7 @@
 // worker stopped starting jobs past its headroom, and the queue stalled with nothing dead.
 import { expect, test } from "bun:test";
 import { GROUP } from "../lib/engine/keys.ts";
+import { fenceOf } from "../lib/fence/fence.ts";
 import { STARTS_PER_READ } from "../lib/redis/memory.ts";
 import { defineTask } from "../lib/types.ts";
 import { fillWithJobs, startSmallRedis } from "./fixtures/redis-small.ts";
@@ -99,9 +100,11 @@ test("a job run again on a full Redis reads as started with its attempt; stopped
     second = resolve;
   });
   // Attempt 1 fails; attempt 2 runs until the worker stops (it gives up its job then).
+  const fences: string[] = [];
   const task = defineTask({
     name: "echo",
     run: (_p: unknown, signal, job) => {
+      fences.push(job.fence);
       if (job.attempt === 1) throw new Error("upstream answered 503");
       second();
       return new Promise((resolve) => signal.addEventListener("abort", () => resolve(null)));
@@ -116,6 +119,8 @@ test("a job run again on a full Redis reads as started with its attempt; stopped
   const cmd = (args: string[]) => small.redis.sendCommand(args);
   expect(Number(await cmd(["EXISTS", q.keys.record(id)]))).toBe(0);
   expect(Number(await cmd(["ZCARD", q.keys.delayed]))).toBe(0);
+  // The same entry, its delivery count one up (RETRYCOUNT): a higher fence (lib/fence/fence.ts).
+  expect(fences).toEqual([fenceOf(id, 1), fenceOf(id, 2)]);
   await w.stop(0);
   // The unfinished attempt 2 is not counted; attempt 1, which failed, is.
   expect(await q.getJob(id)).toMatchObject({ status: "queued", attempts: 1 });

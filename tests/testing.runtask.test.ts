@@ -122,4 +122,20 @@ describe("runTask", () => {
     const run = await runTask(task, "4");
     expect(run.ok === false && (run.error as Error).message).toBe("a number, please");
   });
+
+  test("the task gets a fence: the attempt by default (a later attempt, a higher one), or the one given", async () => {
+    const fence = defineTask({
+      name: "fence",
+      run: async (_: unknown, ctx: TaskContext, job) => ({ ctx: ctx.fence, job: job.fence }),
+    });
+    expect(await runTask(fence, null)).toMatchObject({ result: { ctx: "1", job: "1" } });
+    expect(await runTask(fence, null, { attempt: 3 })).toMatchObject({ result: { ctx: "3" } });
+    const given = "1764423456789000000000000000000000000000000000000000002";
+    expect(await runTask(fence, null, { fence: given })).toMatchObject({
+      result: { ctx: given, job: given },
+    });
+    await expect(runTask(fence, null, { fence: "01" })).rejects.toThrow(
+      'runTask: not a fence: "01"',
+    );
+  });
 });

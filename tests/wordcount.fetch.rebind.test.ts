@@ -85,7 +85,7 @@ const settle = (promise: Promise<unknown>) =>
 test("the task, given dnsServers, never connects to the rebound address", async () => {
   dns = await rebinding(PUBLIC);
   const task = createWordCountTask({ dnsServers: [dns.server], timeoutMs: 1000 });
-  const job = { id: "rebind", task: task.name, attempt: 1, maxAttempts: 1 };
+  const job = { id: "rebind", task: task.name, attempt: 1, maxAttempts: 1, fence: "1" };
   await settle(task.run({ url: url("/secret") }, new AbortController().signal as TaskContext, job));
   expect(dns.asked("localhost")).toBe(1);
   expect(victim.requests).toEqual([]);

@@ -7,7 +7,7 @@ import {
 } from "../lib/tasks/wordcount/index.ts";
 import type { JobInfo, TaskContext } from "../lib/types.ts";
 
-const job: JobInfo = { id: "1-0", task: WORDCOUNT_TASK, attempt: 1, maxAttempts: 3 };
+const job: JobInfo = { id: "1-0", task: WORDCOUNT_TASK, attempt: 1, maxAttempts: 3, fence: "1" };
 // A plain signal stands for the context: the word count uses nothing else of it.
 const never = new AbortController().signal as TaskContext;
 

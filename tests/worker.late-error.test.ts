@@ -20,7 +20,7 @@ async function eventsFull(r: RawRedis, keys: QueueKeys): Promise<void> {
 
 function outcome(kind: "finish" | "fail", entryId: string, jobId: string): Outcome {
   const job = { entryId, jobId, task: "t", payload: "1", attempt: 1, maxAttempts: 1 };
-  const started = { ...job, runNo: 1, hasRecord: jobId !== entryId };
+  const started = { ...job, runNo: 1, hasRecord: jobId !== entryId, deliveries: 1 };
   return kind === "finish"
     ? { kind, entryId, jobId, job: started, runMs: 1, result: "1" }
     : { kind, entryId, jobId, job: started, runMs: 1, error: "boom", retryInMs: null };

@@ -37,6 +37,7 @@ const job = (n: string) => ({
   maxAttempts: 3,
   runNo: 1,
   hasRecord: false,
+  deliveries: 1,
 });
 const finish = (n: string): Outcome => ({
   kind: "finish",

@@ -48,6 +48,7 @@ function processor(kind: TaskKind) {
       task: wordcount.name,
       attempt: job.attemptsMade + 1,
       maxAttempts: 3,
+      fence: String(job.attemptsMade + 1),
     });
 }
 

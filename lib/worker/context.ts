@@ -49,13 +49,14 @@ export interface ContextSinks {
  * Object.defineProperties took the slow path on each (a µs a job on the no-op bench).
  */
 export function makeContext(signal: AbortSignal, job: JobInfo, sinks: ContextSinks): TaskContext {
-  const { id, task, attempt, maxAttempts } = job;
+  const { id, task, attempt, maxAttempts, fence } = job;
   const ctx = signal as AbortSignal & Record<keyof TaskContext, unknown>;
   ctx.signal = signal;
   ctx.id = id;
   ctx.task = task;
   ctx.attempt = attempt;
   ctx.maxAttempts = maxAttempts;
+  ctx.fence = fence;
   ctx.progress = (value: ProgressValue) => sinks.progress(value, progressJson(value));
   ctx.log = (level: Parameters<Logger["log"]>[0], event: string, fields = {}) =>
     sinks.log.log(level, event, { ...fields, job: id, task });

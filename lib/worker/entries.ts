@@ -21,6 +21,8 @@ export interface Startable {
   maxAttempts: number;
   /** This run's number in the job's history (`n` + deliveries: never reset, unlike `attempt`). */
   runNo: number;
+  /** Redis' delivery count of the entry for this run (attempt − `a`): with the entry id, the fence. */
+  deliveries: number;
   /** The job has a record (`job:<id>`): its entry had `i`, or it came from a claim. */
   hasRecord: boolean;
 }
@@ -121,5 +123,16 @@ function add(
     return;
   }
   const { payload, maxAttempts, hasRecord } = job;
-  out.run.push({ entryId, jobId, task, payload, attempt, maxAttempts, runNo, hasRecord });
+  const deliveries = attempt - job.attemptsBefore;
+  out.run.push({
+    entryId,
+    jobId,
+    task,
+    payload,
+    attempt,
+    maxAttempts,
+    runNo,
+    hasRecord,
+    deliveries,
+  });
 }

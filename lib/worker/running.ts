@@ -5,6 +5,7 @@
 import type { WorkerOptions } from "../config.ts";
 import type { QueueKeys } from "../engine/keys.ts";
 import { CanceledError } from "../errors.ts";
+import { fenceOf } from "../fence/fence.ts";
 import { type Logger, throttled } from "../log.ts";
 import type { Redis } from "../redis/connect.ts";
 import { within } from "../time.ts";
@@ -155,7 +156,13 @@ export class Jobs {
       },
       log: this.log,
     };
-    const info = { id, task: job.task, attempt, maxAttempts };
+    const info = {
+      id,
+      task: job.task,
+      attempt,
+      maxAttempts,
+      fence: fenceOf(job.entryId, job.deliveries),
+    };
     runAttempt(task, info, job.payload, running.current, sinks);
   }
 
@@ -310,13 +317,19 @@ export class Jobs {
 
 /** The job as delivered, without the attempt in progress. */
 function toStartable(r: RunningJob): Startable {
-  const { entryId, jobId, task, payload, attempt, maxAttempts, runNo, hasRecord } = r;
-  return { entryId, jobId, task, payload, attempt, maxAttempts, runNo, hasRecord };
+  const { entryId, jobId, task, payload, attempt, maxAttempts, runNo, hasRecord, deliveries } = r;
+  return { entryId, jobId, task, payload, attempt, maxAttempts, runNo, hasRecord, deliveries };
 }
 
 /** The attempt after `r`, run again at once on a full Redis (fail.lua run_again). */
 function nextAttempt(r: RunningJob): Startable {
-  return { ...toStartable(r), attempt: r.attempt + 1, runNo: r.runNo + 1 };
+  // fail.lua set the entry's delivery count one up (XCLAIM … RETRYCOUNT): so is the fence.
+  return {
+    ...toStartable(r),
+    attempt: r.attempt + 1,
+    runNo: r.runNo + 1,
+    deliveries: r.deliveries + 1,
+  };
 }
 
 /** Log events by script reply (lib/engine/lua/finish.lua and fail.lua). */

@@ -22,6 +22,7 @@
 --- @include clock
 --- @include readd
 --- @include failed
+--- @include ids
 local wrong = wrong_type({ KEYS[1], 'stream', KEYS[2], 'stream', KEYS[3], 'hash' })
 if wrong then return wrong end
 local rprefix, jprefix = ARGV[1], ARGV[2]
@@ -73,6 +74,25 @@ local function last_run(j, runs)
   return end_fields(fields, runs, string.match(j.entry, '^(%d+)'), 'failed', j.letter.error or '')
 end
 
+-- The job's fresh entry, with an id after its last entry `e` (a run's fence grows with the entry
+-- id: lib/fence/fence.ts). In one stream Redis sees to that; but a high or low job comes back
+-- to the normal stream, where `*` (the greater of Redis' clock and that stream's last id) is
+-- smaller than `e` when both fall in one ms, or `e` came from a clock ahead of Redis' now. Then
+-- the id just after `e` is asked for; a stream already past it refuses that id, and its `*`
+-- is past `e` too. A rare path: an `e` in this ms or the future.
+local now_text = string.format('%.0f', now)
+local function readd_after(e, id, f, attempts, runs)
+  if is_entry(e) then
+    local ms, seq = id_split(e)
+    local at = not decimal_less(ms, now_text) and id_next(ms, seq)
+    if at then
+      local ok, entry = pcall(readd, KEYS[2], id, f, attempts, runs, at)
+      if ok then return entry end
+    end
+  end
+  return readd(KEYS[2], id, f, attempts, runs)
+end
+
 local function requeue(j)
   local key, r, l = jprefix .. j.id, j.record, j.letter
   redis.call('XDEL', KEYS[1], j.entry)
@@ -87,7 +107,7 @@ local function requeue(j)
   redis.call('HDEL', key, 'error', 'waiting_for', 'deferred', 'priority')
   redis.call('PERSIST', key)
   forget_old_run(key, runs)
-  redis.call('HSET', key, 'e', readd(KEYS[2], j.id, f, 0, runs))
+  redis.call('HSET', key, 'e', readd_after(r.e, j.id, f, 0, runs))
   requeued = requeued + 1
   return 'requeued'
 end
