@@ -21,7 +21,7 @@ import {
   TELL,
 } from "./fixtures/flows.ts";
 import { keysOf, shardsOf } from "./fixtures/queue-shards.ts";
-import { openQueue, rawRedis, redisUrl, testPrefix, testShards } from "./helpers.ts";
+import { openQueue, rawRedis, redisUrl, runCli, testPrefix, testShards } from "./helpers.ts";
 
 const client = (r: unknown) => r as Parameters<typeof drainAll>[0];
 
@@ -270,5 +270,34 @@ describe("refused and corrupt", () => {
     } finally {
       await admin.close();
     }
+  });
+});
+
+describe("through the CLI", () => {
+  test("result, queue jobs and cancel show a job waiting for its parents", async () => {
+    const prefix = testPrefix();
+    await using q = await openQueue({ prefix });
+    const p = await q.enqueue("t", {});
+    const c = await q.enqueue("kid", {}, { id: "kid-1", dependsOn: [p] });
+    const shown = await runCli("result", ["--prefix", prefix, "--json", c]);
+    expect(shown.code).toBe(3);
+    expect(JSON.parse(shown.stdout)).toMatchObject({ id: c, status: "waiting-for-parents" });
+    const listed = await runCli("queue", [
+      "jobs",
+      "default",
+      "--prefix",
+      prefix,
+      "--state",
+      "waiting-for-parents",
+      "--json",
+    ]);
+    expect(listed.code).toBe(0);
+    expect(JSON.parse(listed.stdout).jobs.map((j: { id: string }) => j.id)).toEqual([c]);
+    const canceled = await runCli("cancel", ["--prefix", prefix, c]);
+    expect(canceled).toEqual({
+      code: 0,
+      stdout: `${c}: canceled (was waiting-for-parents)\n`,
+      stderr: "",
+    });
   });
 });
