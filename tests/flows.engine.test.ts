@@ -176,7 +176,7 @@ describe("a producer that sends again", () => {
     expect(await q.enqueueMany([{ task: "t", id: "again", dependsOn: parents }])).toEqual([
       { id: "again", created: false },
     ]);
-    expect(await r.sendCommand(["LRANGE", ck.parentsPrefix + "again", "0", "-1"])).toEqual(parents);
+    expect(await r.sendCommand(["LRANGE", `${ck.parentsPrefix}again`, "0", "-1"])).toEqual(parents);
     for (const p of parents) {
       const { k, entry } = await deliverJob(client(r), q, p);
       await finishJob(client(r), k, entry);
