@@ -23,7 +23,7 @@ export async function readEnded(client: Redis, k: QueueKeys, most: number): Prom
     client,
     scripts.ended,
     [k.endedParents, k.hasDependents, k.released],
-    ["read", k.resultPrefix, k.dependentsPrefix, most, k.parentsPrefix],
+    ["read", k.resultPrefix, k.dependentsPrefix, most, k.parentsPrefix, k.recordPrefix],
   );
   return reply.map(([id, letter, children]) => ({
     id: String(id),

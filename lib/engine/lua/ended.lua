@@ -13,6 +13,7 @@
 -- KEYS[1] ended-parents (zset)  KEYS[2] has-dependents (set)  KEYS[3] released (zset)
 -- ARGV[1] mode: 'read' or 'done'  ARGV[2] result prefix  ARGV[3] dependents prefix
 -- read: ARGV[4] most parents (and released children looked at)  ARGV[5] parents prefix
+--   ARGV[6] record prefix (a released child with neither outcome nor record was removed)
 --   Returns { {id, letter, {child ids}}, … }: letter 'F' finished, 'X' failed, 'C' canceled,
 --   '?' no readable outcome (expired, or another type: a failure).
 -- done: ARGV[4..] parent ids  Returns how many left ended-parents.
@@ -27,6 +28,10 @@ local function sweep()
       local ttl = redis.call('PTTL', rprefix .. id)
       if ttl > 0 then redis.call('PEXPIRE', ARGV[5] .. id, ttl)
       else redis.call('DEL', ARGV[5] .. id) end
+      redis.call('ZREM', KEYS[3], id)
+    elseif redis.call('EXISTS', ARGV[6] .. id) == 0 then
+      -- No outcome and no record: removed (`queue empty`), it will never end.
+      redis.call('DEL', ARGV[5] .. id)
       redis.call('ZREM', KEYS[3], id)
     end
   end
