@@ -3,51 +3,12 @@
 // (their parents' ends noted, drained and told with these users' commands), an admin user
 // cancels a parent and its child fails.
 import { afterEach, describe, expect, test } from "bun:test";
-import { readFileSync } from "node:fs";
-import { resolve } from "node:path";
 import { Queue } from "../lib/queue/queue.ts";
-import { connect } from "../lib/redis/connect.ts";
 import { defineTask } from "../lib/types.ts";
-import { ROOT, rawRedis, redisUrl, startWorker, testPrefix, testShards, until } from "./helpers.ts";
+import { aclUser, dropAclUsers } from "./fixtures/acl.ts";
+import { startWorker, testPrefix, testShards, until } from "./helpers.ts";
 
-type Role = "producer" | "worker" | "admin";
-const created: string[] = [];
-
-async function onEveryNode(command: string[]): Promise<void> {
-  const [scheme, hosts] = redisUrl().split("://") as [string, string];
-  if (!scheme.endsWith("+cluster")) {
-    await using redis = await rawRedis();
-    await redis.sendCommand(command);
-    return;
-  }
-  for (const host of hosts.split(",")) {
-    const node = await connect(`${scheme.replace("+cluster", "")}://${host}`);
-    await node.sendCommand(command).finally(() => node.close());
-  }
-}
-
-afterEach(async () => {
-  for (const user of created.splice(0)) await onEveryNode(["ACL", "DELUSER", user]);
-});
-
-/** A user with the README's rules for `role`, on `prefix`'s keys; its Redis URL. */
-async function aclUser(role: Role, prefix: string): Promise<string> {
-  const readme = readFileSync(resolve(ROOT, "README.md"), "utf8");
-  const user = `courier-${role}-${prefix}`;
-  const password = `pw-${Math.random().toString(36).slice(2)}`;
-  created.push(user);
-  for (const line of readme.split("\n")) {
-    const m = /^ACL SETUSER courier-(producer|worker|admin) (.*)$/.exec(line);
-    if (m?.[1] !== role) continue;
-    const args = m[2]!.trim().split(/\s+/);
-    const rule = args.map((a) =>
-      a === ">PASSWORD" ? `>${password}` : a === "~courier:*" ? `~${prefix}:*` : a,
-    );
-    await onEveryNode(["ACL", "SETUSER", user, ...rule]);
-  }
-  const [scheme, hosts] = redisUrl().split("://") as [string, string];
-  return `${scheme}://${user}:${password}@${hosts}`;
-}
+afterEach(dropAclUsers);
 
 describe("the README's ACL rules cover dependencies and batches", () => {
   test("producer, worker and admin users: a batch's callback and a child run; a cancel fails a child", async () => {
