@@ -11,7 +11,7 @@ export type OnParentFailure = "fail" | "run";
 export interface ChildCreated {
   /** false: a record with this id existed (left as it is). */
   created: boolean;
-  /** How many parent ids the child's lists hold (go on from there), '' when unknown. */
+  /** How many parent ids the child's lists hold (go on from there); null when unknown. */
   listed: number | null;
   /** The existing record's status (`waiting-for-parents` while it still waits). */
   status: string;
