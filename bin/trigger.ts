@@ -22,12 +22,14 @@ import {
   waitForAll,
 } from "../lib/cli/trigger.ts";
 import { type JobInput, jobArgs, jobOf } from "../lib/cli/trigger-args.ts";
+import { finishBatch, noCallbackLine } from "../lib/cli/trigger-batch.ts";
 import {
   type Existing,
   existedJson,
   existedLine,
   existingOf,
 } from "../lib/cli/trigger-existing.ts";
+import { thenArgs, thenOf } from "../lib/cli/trigger-then.ts";
 import { defaults, MAX_ATTEMPTS_LIMIT } from "../lib/config.ts";
 import { ConnectError, describeError, LostReplyError, RedisFullError } from "../lib/errors.ts";
 import { Queue } from "../lib/queue/queue.ts";
@@ -70,6 +72,7 @@ const command = defineCommand({
       description: "File with one URL per line (- = standard input; blank and # lines skipped)",
     },
     ...jobArgs,
+    ...thenArgs,
     json: {
       type: "boolean",
       description: "Print one JSON object per input line instead of bare ids",
@@ -111,6 +114,7 @@ const command = defineCommand({
     handleClosedPipeInCommand(); // it says how far it got (outputClosed)
     const input = inputOf(args, rawArgs);
     const job = await jobOf(args, input);
+    const then = thenOf(args, input);
     const wait = waitSeconds(args.wait);
     const maxAttempts = intArg(args["max-attempts"], "max-attempts", 1, MAX_ATTEMPTS_LIMIT);
     const retryConnectS = intArg(args["retry-connect"], "retry-connect", 0, 86_400);
@@ -128,7 +132,9 @@ const command = defineCommand({
       waitForMemoryS,
     });
     const idFromUrls = Boolean(args["id-from-url"]);
-    const kept: Job[] | undefined = wait === undefined ? undefined : [];
+    // A batch with --wait waits for its callback alone: no job's id is kept but for the callback.
+    const kept: Job[] | undefined = wait === undefined || then ? undefined : [];
+    const batch: string[] | undefined = then ? [] : undefined;
     if (kept) process.once("SIGINT", () => interrupted(kept));
     try {
       const report = await enqueueLines<unknown>(queue, lines, {
@@ -142,6 +148,8 @@ const command = defineCommand({
         maxAttempts,
         schedule: job.schedule,
         onEnqueued: async (jobs) => {
+          for (const e of jobs) batch?.push(e.id);
+          if (then && wait !== undefined) return; // the output is the callback's result
           const existing = await existingOf(queue, jobs);
           if (input.file === undefined) existedNote(jobs, existing, args.json);
           return kept ? void kept.push(...jobs) : printEnqueued(jobs, job, args.json, existing);
@@ -149,6 +157,9 @@ const command = defineCommand({
         onRefused: (bad) =>
           process.stderr.write(`trigger: line ${bad.line}: ${safeText(bad.error)}\n`),
       });
+      if (then && (report.stopped || report.halted)) {
+        process.stderr.write(`${noCallbackLine(idFromUrls)}\n`);
+      }
       if (report.stopped) {
         const bulk = input.file !== undefined;
         const how = { bulk, idFromUrls, retryConnectS, task: job.task, givenId: !!job.id };
@@ -156,7 +167,16 @@ const command = defineCommand({
       }
       if (report.halted) return outputClosed(report);
       const usage = report.refused > 0 ? EXIT.usage : EXIT.ok;
-      if (!kept) process.exitCode = usage;
+      if (then) {
+        const end = {
+          maxAttempts,
+          priority: job.schedule.priority,
+          wait,
+          json: !!args.json,
+          usage,
+        };
+        process.exitCode = await finishBatch(queue, then, batch!, end);
+      } else if (!kept) process.exitCode = usage;
       else process.exitCode = await waitAndPrint(queue, kept, wait!, args.json, usage);
     } finally {
       await queue.close();
