@@ -2,7 +2,8 @@
 // Enqueue jobs: any task with `--task NAME --payload JSON` (or `--payload-file F`), or the
 // built-in word count by `--url URL` (or a bare URL) or `--file PATH` (one URL per line, `-` =
 // stdin), streamed in batches with ids printed as Redis acknowledges them. `--delay`/`--at`
-// schedule them, `--id KEY` makes a trigger idempotent.
+// schedule them, `--id KEY` makes a trigger idempotent. `--then TASK`/`--summary` make the
+// file's jobs a batch with a callback (lib/cli/trigger-then.ts, trigger-batch.ts).
 import { once } from "node:events";
 import { writeSync } from "node:fs";
 import { defineCommand } from "citty";
@@ -59,7 +60,7 @@ const command = defineCommand({
   meta: {
     name: "trigger",
     description:
-      "Enqueue jobs and print their ids, one per line, in input order: any task (--task NAME --payload JSON), or word counts (--url, --file).",
+      "Enqueue jobs and print their ids, one per line, in input order: any task (--task NAME --payload JSON), or word counts (--url, --file); with --then TASK or --summary, a batch whose callback runs once all its jobs have ended.",
   },
   args: {
     url: {
