@@ -24,6 +24,7 @@ export {
 } from "./config.ts";
 export { type Dashboard, type DashboardOptions, startDashboard } from "./dashboard/server.ts";
 export type { CanceledFrom, CancelVerdict } from "./engine/cancel.ts";
+export type { OnParentFailure } from "./engine/child.ts";
 export type { Emptied } from "./engine/empty.ts";
 export type { Level as Priority } from "./engine/keys.ts";
 export { type QueueKeys, queueKeys } from "./engine/keys.ts";
@@ -46,7 +47,9 @@ export {
   WaitTimeoutError,
 } from "./errors.ts";
 export { createLogger, type LogFormat, type Logger } from "./log.ts";
+export type { BatchOptions, EnqueuedBatchWithCallback } from "./queue/batch.ts";
 export type { BatchOutcome, EnqueuedBatch, EnqueueStreamOptions } from "./queue/bulk.ts";
+export { MAX_PARENTS } from "./queue/depends.ts";
 export type { QueueEvent } from "./queue/event-read.ts";
 export type { EventStream, EventsOptions } from "./queue/events.ts";
 export type { Enqueued, JobSpec } from "./queue/prepare.ts";
@@ -72,6 +75,7 @@ export {
   type JobInfo,
   type JobRecord,
   type JobStatus,
+  type ParentOutcome,
   type ProgressValue,
   type Task,
   type TaskContext,

@@ -73,7 +73,7 @@ export function readOwnPending(
 }
 
 async function call(client: Redis, k: QueueKeys, o: ClaimOptions, mode: string) {
-  const keys = [k.stream, k.dead, k.events, k.stats, k.minutes];
+  const keys = [k.stream, k.dead, k.events, k.stats, k.minutes, k.hasDependents, k.endedParents];
   const args = [k.resultPrefix, k.recordPrefix, GROUP, o.consumer, mode, o.minIdleMs];
   args.push(o.cursor ?? "0-0", o.count, o.failureTtlS, o.deadMaxLen, o.eventsMaxLen, MINUTES_KEPT);
   args.push(HANDOVER_SUFFIX, k.idSuffix);

@@ -23,6 +23,8 @@
 --   XPENDING + XRANGE: no delivery count bumped (XREADGROUP ... 0 would charge an attempt).
 --
 -- KEYS[1] stream  KEYS[2] dead  KEYS[3] events  KEYS[4] stats  KEYS[5] minutes
+-- KEYS[6] has-dependents (set)  KEYS[7] ended-parents (zset): a job buried with its attempts
+--   used up that others wait for goes into ended-parents (include/dependents.lua)
 -- ARGV[1] result prefix  ARGV[2] record prefix  ARGV[3] group  ARGV[4] consumer
 -- ARGV[5] mode: 'others' or 'own'  ARGV[6] min idle ms (the lease)  ARGV[7] cursor: the last
 --   entry examined by the previous call, '0-0' to start  ARGV[8] most entries
@@ -46,6 +48,7 @@
 --- @include dead
 --- @include readd
 --- @include handover
+--- @include dependents
 local wrong = wrong_type({ KEYS[1], 'stream', KEYS[2], 'stream', KEYS[3], 'stream',
   KEYS[4], 'hash', KEYS[5], 'hash' })
 if wrong then return wrong end
@@ -54,6 +57,7 @@ local start = ARGV[7] == '0-0' and '-' or '(' .. ARGV[7]
 local most = tonumber(ARGV[8])
 local now = clock_ms()
 local out, acks, claimed, buried = {}, {}, 0, 0
+local ended = {} -- ids buried with an outcome: their dependents are told (note_ended)
 local handovers = {} -- handover consumers entries were claimed from: deleted at the end if empty
 redis.call('PERSIST', KEYS[1]) -- a write that takes no memory first: a full Redis lets it run
 
@@ -87,6 +91,7 @@ local function bury(entry, f, p, used)
   redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[11], '*', 'type', 'failed', 'id', id)
   acks[#acks + 1] = entry
   buried = buried + 1
+  ended[#ended + 1] = id
   out[#out + 1] = { entry, 'buried', used, id }
 end
 
@@ -183,6 +188,7 @@ if buried > 0 then
   count_minute(KEYS[5], now, tonumber(ARGV[12]), 'failed', buried)
 end
 if letters_trimmed > 0 then add_count(KEYS[4], 'dead_trimmed', letters_trimmed) end
+if #ended > 0 then note_ended(KEYS[6], KEYS[7], ended, now) end
 ack_and_trim(KEYS[1], group, acks)
 for ghost in pairs(handovers) do drop_empty_handover(KEYS[1], group, ghost) end
 local next = #pending == most and pending[#pending][1] or '0-0'
