@@ -2,18 +2,17 @@
 // while it fits, bounded and never over when it does not), which results count as pages, and
 // the fold over a batch's outcomes.
 import { describe, expect, test } from "bun:test";
-import { PermanentError } from "../lib/errors.ts";
 import { TOP_WORDS, type WordFrequency } from "../lib/tasks/wordcount/count.ts";
 import { TopWordsMerge } from "../lib/tasks/wordcount/merge.ts";
 import {
   createWordCountSummaryTask,
-  type PageOutcome,
   SUMMARY_FAILURES,
   SummaryBuilder,
   summarise,
   wordCountOf,
 } from "../lib/tasks/wordcount/summary.ts";
 import { runTask } from "../lib/testing.ts";
+import type { ParentOutcome } from "../lib/types.ts";
 
 const w = (word: string, count: number): WordFrequency => ({ word, count });
 
@@ -150,7 +149,7 @@ describe("wordCountOf", () => {
   });
 });
 
-const finished = (id: string, words: number, topWords: WordFrequency[]): PageOutcome => ({
+const finished = (id: string, words: number, topWords: WordFrequency[]): ParentOutcome => ({
   id,
   status: "finished",
   result: { words, topWords },
@@ -205,7 +204,7 @@ describe("SummaryBuilder", () => {
   });
 });
 
-async function* outcomes(n: number): AsyncIterable<PageOutcome> {
+async function* outcomes(n: number): AsyncIterable<ParentOutcome> {
   for (let i = 0; i < n; i++) yield finished(String(i), i, [w(`w${i % 3}`, 1)]);
 }
 
@@ -228,9 +227,42 @@ describe("summarise", () => {
 });
 
 describe("the wordcount-summary task", () => {
-  test("is permanent outside a batch's callback (no parents to read)", async () => {
+  test("adds up the parents runTask gives it, as a worker's callback reads them", async () => {
+    const parents = [
+      {
+        id: "1",
+        status: "finished" as const,
+        result: { words: 3, topWords: [w("a", 2), w("b", 1)] },
+        error: null,
+      },
+      { id: "2", status: "failed" as const, result: null, error: "HTTP 404" },
+      {
+        id: "3",
+        status: "finished" as const,
+        result: { words: 4, topWords: [w("b", 4)] },
+        error: null,
+      },
+    ];
+    const run = await runTask(createWordCountSummaryTask(), null, { parents });
+    expect(run).toMatchObject({ ok: true });
+    expect(run.ok && run.result).toEqual({
+      words: 7,
+      pages: 3,
+      counted: 2,
+      failed: 1,
+      topWords: [w("b", 5), w("a", 2)],
+      topWordsExact: true,
+      failures: [{ id: "2", status: "failed", error: "HTTP 404" }],
+    });
+  });
+
+  test("a job with no parents sums nothing", async () => {
     const run = await runTask(createWordCountSummaryTask(), null);
-    expect(run.ok).toBe(false);
-    expect(run.ok ? null : run.error).toBeInstanceOf(PermanentError);
+    expect(run.ok && run.result).toMatchObject({ pages: 0, words: 0, topWords: [] });
+  });
+
+  test("reports how many pages it has read, every 1,000", async () => {
+    const run = await runTask(createWordCountSummaryTask(), null, { parents: outcomes(2_000) });
+    expect(run.progress).toEqual([{ pages: 1_000 }, { pages: 2_000 }]);
   });
 });

@@ -16,18 +16,21 @@ import type { ThenJob } from "./trigger-then.ts";
 /** Exit codes this part decides (bin/_cli.ts EXIT). */
 const EXIT = { ok: 0, failed: 1, timeout: 5 } as const;
 
-/** Enqueues the callback of the batch `ids`; its id. */
+/**
+ * Enqueues the callback of the batch `ids` (enqueued already, streamed by enqueueLines so each
+ * batch's ids are printed as Redis acknowledges them): the library's batch with no more jobs,
+ * its callback waiting for `ids`, so it runs once all have ended, whatever their outcomes.
+ */
 export async function enqueueCallback(
   queue: Queue,
   then: ThenJob,
   ids: readonly string[],
   options: { maxAttempts?: number; priority?: Level },
 ): Promise<string> {
-  // TODO(h-flow): the library's dependencies land with branch h-flow (JobSpec.dependsOn).
-  const spec = { task: then.task, payload: then.payload, ...options };
-  const withParents = { ...spec, dependsOn: ids, onParentFailure: "run" };
-  const [job] = await queue.enqueueMany([withParents as typeof spec]);
-  return job!.id;
+  const callback = { task: then.task, payload: then.payload, dependsOn: ids, ...options };
+  // biome-ignore lint/suspicious/noThenProperty: the library's option; its value is a job spec, no function
+  const { callbackId } = await queue.enqueueBatch([], { then: callback });
+  return callbackId;
 }
 
 /** The line (stderr) or JSON object (stdout, --json) that names the callback. */

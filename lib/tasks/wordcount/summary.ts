@@ -3,8 +3,7 @@
 // at a time by the engine) and adds them up: the whole site's word count, the pages counted
 // and failed, and the pages' top words merged (merge.ts). Memory stays bounded however large
 // the batch: one outcome at a time, a bounded merge, at most SUMMARY_FAILURES failures listed.
-import { PermanentError } from "../../errors.ts";
-import { defineTask, type Task, type TaskContext } from "../../types.ts";
+import { defineTask, type Task } from "../../types.ts";
 import { TOP_WORDS, type WordFrequency } from "./count.ts";
 import { MERGE_CAPACITY, TopWordsMerge } from "./merge.ts";
 import { WORDCOUNT_SUMMARY_TASK } from "./name.ts";
@@ -145,17 +144,14 @@ export async function summarise(
   return builder.summary();
 }
 
-/** The context of a batch's callback: its parents' outcomes, paged by the engine. */
-type CallbackContext = TaskContext & { parents?: () => AsyncIterable<PageOutcome> };
-
-/** The `wordcount-summary` task; its payload is ignored (null). */
+/**
+ * The `wordcount-summary` task, a batch's callback (`trigger --file … --summary`): reads the
+ * batch's outcomes (`ctx.parents()`, a page at a time) and adds them up. Its payload is ignored.
+ */
 export function createWordCountSummaryTask(): Task<unknown, WordCountSummary> {
   return defineTask<unknown, WordCountSummary>({
     name: WORDCOUNT_SUMMARY_TASK,
-    run: (_payload, ctx: CallbackContext) => {
-      if (typeof ctx.parents !== "function") {
-        throw new PermanentError(`${WORDCOUNT_SUMMARY_TASK} runs as a batch's callback only`);
-      }
+    run: (_payload, ctx) => {
       const onProgress = (pages: number) => ctx.progress({ pages });
       return summarise(ctx.parents(), { signal: ctx.signal, onProgress });
     },

@@ -1,0 +1,183 @@
+// `trigger --file - --summary` end to end through the real CLIs: a batch of 500 pages from a
+// local site, two workers, the last two pages held until both are being fetched (one on each
+// worker) and then answered together, so the last two children end at the same moment on two
+// workers. The summary equals the sum of the children's stored counts and their top words
+// merged, and the callback runs exactly once (its history, and the workers' logs).
+import { describe, expect, test } from "bun:test";
+import type { WordFrequency } from "../lib/tasks/wordcount/count.ts";
+import type { WordCountSummary } from "../lib/tasks/wordcount/summary.ts";
+import { backgroundWorker, gate, HTML, JOB_ID, logEvents, pages } from "./fixtures/cli/harness.ts";
+import { openQueue, runCli, testPrefix } from "./helpers.ts";
+
+const PAGES = 500;
+// More words than a page lists (10): each page's list is a part of them, so the merge is the
+// sum over the pages that listed a word, not the site's count, and the test checks just that.
+const VOCABULARY =
+  "river stone light cloud field north quiet amber maple harbor lantern meadow orchard summit willow".split(
+    " ",
+  );
+
+/** Page i: each word of the vocabulary 0 to 6 times, in a pattern that varies with i. */
+function pageWords(i: number): string[] {
+  return VOCABULARY.flatMap((word, j) => Array<string>((i * 7 + j * j * 3 + j) % 7).fill(word));
+}
+
+/** The site: `/p/<i>`; the two `held` pages answer only once both have been asked for. */
+function site(held: readonly number[]) {
+  const both = gate();
+  let asked = 0;
+  const server = pages(async (path) => {
+    const i = Number(path.split("/")[2]);
+    if (held.includes(i)) {
+      if (++asked === held.length) both.open();
+      await both.wait;
+    }
+    return new Response(`<html><body><p>${pageWords(i).join(" ")}</p></body></html>`, {
+      headers: HTML,
+    });
+  });
+  return server;
+}
+
+/** Every word's sum over the pages that listed it, ranked as a page's list is; the top 10. */
+function mergedTop(lists: WordFrequency[][]): WordFrequency[] {
+  const sums = new Map<string, number>();
+  for (const list of lists)
+    for (const { word, count } of list) sums.set(word, (sums.get(word) ?? 0) + count);
+  return [...sums]
+    .sort(([a, x], [b, y]) => y - x || (a < b ? -1 : a > b ? 1 : 0))
+    .slice(0, 10)
+    .map(([word, count]) => ({ word, count }));
+}
+
+describe("trigger --file - --summary", () => {
+  test(`${PAGES} pages, two workers, the last two ending together: the summary adds up the children, the callback runs once`, async () => {
+    const prefix = testPrefix();
+    // The file's last two lines: with one job at a time per worker, each worker ends up holding
+    // one of them, and neither is answered before the other is asked for.
+    const server = site([PAGES - 2, PAGES - 1]);
+    const workers = [1, 2].map((n) =>
+      backgroundWorker(prefix, "--concurrency", "1", "--name", `w${n}`),
+    );
+    try {
+      const urls = Array.from({ length: PAGES }, (_, i) => server.url(`/p/${i}`));
+      const trig = await runCli(
+        "trigger",
+        ["--prefix", prefix, "--file", "-", "--summary", "--json"],
+        {
+          stdin: `${urls.join("\n")}\n`,
+          timeoutMs: 60_000,
+        },
+      );
+      expect(trig.stderr).toBe("");
+      expect(trig.code).toBe(0);
+      const lines = trig.stdout
+        .trim()
+        .split("\n")
+        .map((l) => JSON.parse(l));
+      expect(lines).toHaveLength(PAGES + 1);
+      const children = lines.slice(0, PAGES).map((l) => l.id as string);
+      for (const id of children) expect(id).toMatch(JOB_ID);
+      const last = lines[PAGES];
+      expect(last).toEqual({
+        callback: expect.any(String),
+        task: "wordcount-summary",
+        jobs: PAGES,
+      });
+
+      const shown = await runCli(
+        "result",
+        ["--prefix", prefix, last.callback, "--wait", "90", "--json"],
+        {
+          timeoutMs: 100_000,
+        },
+      );
+      expect(shown.code).toBe(0);
+      const callback = JSON.parse(shown.stdout);
+      expect(callback).toMatchObject({
+        status: "finished",
+        attempts: 1,
+        task: "wordcount-summary",
+      });
+      expect(callback.history).toHaveLength(1);
+
+      await using queue = await openQueue({ prefix });
+      const records = await queue.getJobs(children);
+      const results = records.map((r) => r?.result as { words: number; topWords: WordFrequency[] });
+      expect(records.every((r) => r?.status === "finished")).toBe(true);
+      // The two held pages were fetched once each, and run by the two workers, one each.
+      expect([server.hits(`/p/${PAGES - 2}`), server.hits(`/p/${PAGES - 1}`)]).toEqual([1, 1]);
+      expect(new Set(records.slice(-2).map((r) => r?.worker))).toEqual(new Set(["w1", "w2"]));
+      // Each child counted its page: the words the site wrote.
+      const written = Array.from({ length: PAGES }, (_, i) => pageWords(i).length);
+      expect(results.map((r) => r.words)).toEqual(written);
+
+      const summary = callback.result as WordCountSummary;
+      expect(summary).toEqual({
+        words: written.reduce((a, b) => a + b, 0),
+        pages: PAGES,
+        counted: PAGES,
+        failed: 0,
+        topWords: mergedTop(results.map((r) => r.topWords)),
+        topWordsExact: true,
+        failures: [],
+      });
+      // The callback ran once: one `finished` for it in both workers' logs together, no start
+      // anywhere else.
+      for (const w of workers) w.proc.kill("SIGTERM");
+      const logs = await Promise.all(workers.map((w) => w.ended()));
+      const runs = logs.flatMap((l) => logEvents(l.stdout)).filter((e) => e.job === last.callback);
+      expect(runs.map((e) => e.event)).toEqual(["finished"]);
+    } finally {
+      for (const w of workers) w.proc.kill("SIGKILL");
+      server.stop();
+    }
+  }, 180_000);
+});
+
+/** Two pages of known words and one that is not there (404: fails for good, at once). */
+function smallSite() {
+  return pages((path) =>
+    path === "/missing"
+      ? new Response("gone", { status: 404 })
+      : new Response(`<p>${path === "/a" ? "red red blue" : "red green"}</p>`, { headers: HTML }),
+  );
+}
+
+describe("trigger --summary --wait, --then TASK", () => {
+  test("--wait prints the summary; a page not counted exits 1", async () => {
+    const prefix = testPrefix();
+    const server = smallSite();
+    const worker = backgroundWorker(prefix);
+    try {
+      const input = ["/a", "/missing", "/b"].map((p) => server.url(p)).join("\n");
+      const r = await runCli(
+        "trigger",
+        ["--prefix", prefix, "--file", "-", "--summary", "--wait", "60"],
+        {
+          stdin: input,
+          timeoutMs: 70_000,
+        },
+      );
+      expect(r.stderr).toMatch(
+        /^trigger: callback \S+ \(wordcount-summary\) runs once all 3 jobs have ended\n$/,
+      );
+      const missing = new RegExp(
+        `^  \\S+  failed: HTTP 404 Not Found from ${server.url("/missing")}$`,
+      );
+      const lines = r.stdout.trimEnd().split("\n");
+      expect(lines.slice(0, 4)).toEqual([
+        "pages:      3 (2 counted, 1 failed)",
+        "words:      5",
+        "top words:  red (3), blue (1), green (1)",
+        "not counted:",
+      ]);
+      expect(lines.slice(4)).toEqual([expect.stringMatching(missing)]);
+      expect(r.code).toBe(1);
+    } finally {
+      worker.proc.kill("SIGKILL");
+      await worker.ended();
+      server.stop();
+    }
+  }, 90_000);
+});
