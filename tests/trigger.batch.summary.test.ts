@@ -1,9 +1,14 @@
 // `trigger --file - --summary` end to end through the real CLIs: a batch of 500 pages from a
-// local site, two workers, the last two pages held until both are being fetched (one on each
-// worker) and then answered together, so the last two children end at the same moment on two
-// workers. The summary equals the sum of the children's stored counts and their top words
-// merged, and the callback runs exactly once (its history, and the workers' logs).
-import { describe, expect, test } from "bun:test";
+// local site, workers running one job at a time, the last two pages held until both are being
+// fetched (so by two workers) and then answered together: the last two children end at the
+// same moment on two workers. A third worker is free meanwhile, to take the callback should it
+// be released before both have ended. The summary equals the sum of the children's stored
+// counts and their top words merged, and the callback runs exactly once (its history, and the
+// workers' logs).
+import { afterAll, describe, expect, test } from "bun:test";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import type { WordFrequency } from "../lib/tasks/wordcount/count.ts";
 import type { WordCountSummary } from "../lib/tasks/wordcount/summary.ts";
 import { backgroundWorker, gate, HTML, JOB_ID, logEvents, pages } from "./fixtures/cli/harness.ts";
@@ -22,21 +27,25 @@ function pageWords(i: number): string[] {
   return VOCABULARY.flatMap((word, j) => Array<string>((i * 7 + j * j * 3 + j) % 7).fill(word));
 }
 
-/** The site: `/p/<i>`; the two `held` pages answer only once both have been asked for. */
+/**
+ * The site: `/p/<i>`. The `held` pages are answered together, when the test calls `release`;
+ * `asked` resolves once each of them is being fetched.
+ */
 function site(held: readonly number[]) {
-  const both = gate();
-  let asked = 0;
+  const asked = gate();
+  const release = gate();
+  let n = 0;
   const server = pages(async (path) => {
     const i = Number(path.split("/")[2]);
     if (held.includes(i)) {
-      if (++asked === held.length) both.open();
-      await both.wait;
+      if (++n === held.length) asked.open();
+      await release.wait;
     }
     return new Response(`<html><body><p>${pageWords(i).join(" ")}</p></body></html>`, {
       headers: HTML,
     });
   });
-  return server;
+  return { ...server, asked: asked.wait, release: release.open };
 }
 
 /** Every word's sum over the pages that listed it, ranked as a page's list is; the top 10. */
@@ -51,12 +60,12 @@ function mergedTop(lists: WordFrequency[][]): WordFrequency[] {
 }
 
 describe("trigger --file - --summary", () => {
-  test(`${PAGES} pages, two workers, the last two ending together: the summary adds up the children, the callback runs once`, async () => {
+  test(`${PAGES} pages, the last two ending together on two workers: the summary adds up the children, the callback runs once`, async () => {
     const prefix = testPrefix();
-    // The file's last two lines: with one job at a time per worker, each worker ends up holding
-    // one of them, and neither is answered before the other is asked for.
-    const server = site([PAGES - 2, PAGES - 1]);
-    const workers = [1, 2].map((n) =>
+    // The file's last two lines: with one job at a time per worker, two workers end up holding
+    // one each, and neither is answered before the other is asked for.
+    const { asked, ...server } = site([PAGES - 2, PAGES - 1]);
+    const workers = [1, 2, 3].map((n) =>
       backgroundWorker(prefix, "--concurrency", "1", "--name", `w${n}`),
     );
     try {
@@ -85,6 +94,12 @@ describe("trigger --file - --summary", () => {
         jobs: PAGES,
       });
 
+      // Both held pages are being fetched, by two workers (one job at a time each): the callback
+      // still waits for them, while the third worker is free to run it.
+      await asked;
+      await using queue = await openQueue({ prefix });
+      expect((await queue.getJob(last.callback))?.status).toBe("waiting-for-parents");
+      server.release();
       const shown = await runCli(
         "result",
         ["--prefix", prefix, last.callback, "--wait", "90", "--json"],
@@ -101,13 +116,12 @@ describe("trigger --file - --summary", () => {
       });
       expect(callback.history).toHaveLength(1);
 
-      await using queue = await openQueue({ prefix });
       const records = await queue.getJobs(children);
       const results = records.map((r) => r?.result as { words: number; topWords: WordFrequency[] });
       expect(records.every((r) => r?.status === "finished")).toBe(true);
-      // The two held pages were fetched once each, and run by the two workers, one each.
+      // The two held pages were fetched once each, and run by two workers, one each.
       expect([server.hits(`/p/${PAGES - 2}`), server.hits(`/p/${PAGES - 1}`)]).toEqual([1, 1]);
-      expect(new Set(records.slice(-2).map((r) => r?.worker))).toEqual(new Set(["w1", "w2"]));
+      expect(new Set(records.slice(-2).map((r) => r?.worker)).size).toBe(2);
       // Each child counted its page: the words the site wrote.
       const written = Array.from({ length: PAGES }, (_, i) => pageWords(i).length);
       expect(results.map((r) => r.words)).toEqual(written);
@@ -122,7 +136,7 @@ describe("trigger --file - --summary", () => {
         topWordsExact: true,
         failures: [],
       });
-      // The callback ran once: one `finished` for it in both workers' logs together, no start
+      // The callback ran once: one `finished` for it in the workers' logs together, no start
       // anywhere else.
       for (const w of workers) w.proc.kill("SIGTERM");
       const logs = await Promise.all(workers.map((w) => w.ended()));
@@ -134,6 +148,23 @@ describe("trigger --file - --summary", () => {
     }
   }, 180_000);
 });
+
+// A task module for `worker --tasks`: a callback that returns its payload's tag and its parents.
+const dir = mkdtempSync(join(tmpdir(), "courier-batch-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const TASKS = join(dir, "collect.js");
+writeFileSync(
+  TASKS,
+  `export const collect = {
+  name: "collect",
+  async run(payload, ctx) {
+    const parents = [];
+    for await (const p of ctx.parents()) parents.push({ id: p.id, status: p.status, error: p.error });
+    return { tag: payload.tag, parents };
+  },
+};
+`,
+);
 
 /** Two pages of known words and one that is not there (404: fails for good, at once). */
 function smallSite() {
@@ -180,4 +211,54 @@ describe("trigger --summary --wait, --then TASK", () => {
       server.stop();
     }
   }, 90_000);
+
+  test("--then TASK --then-payload --wait --json: the callback gets its payload and every outcome, in order", async () => {
+    const prefix = testPrefix();
+    const server = smallSite();
+    const worker = backgroundWorker(prefix, "--tasks", TASKS);
+    try {
+      const input = ["/a", "/missing", "/b"].map((p) => server.url(p)).join("\n");
+      const args = ["--file", "-", "--then", "collect", "--then-payload", '{"tag": "x"}'];
+      const r = await runCli("trigger", ["--prefix", prefix, ...args, "--wait", "60", "--json"], {
+        stdin: input,
+        timeoutMs: 70_000,
+      });
+      expect(r.stderr).toMatch(
+        /^trigger: callback (\S+) \(collect\) runs once all 3 jobs have ended\n$/,
+      );
+      const callbackId = /callback (\S+)/.exec(r.stderr)![1];
+      const job = JSON.parse(r.stdout);
+      expect(job).toMatchObject({
+        id: callbackId,
+        task: "collect",
+        status: "finished",
+        attempts: 1,
+      });
+      // A page failed: the callback runs all the same (and its exit is its own: 0).
+      expect(job.result.tag).toBe("x");
+      expect(job.result.parents.map((p: { status: string }) => p.status)).toEqual([
+        "finished",
+        "failed",
+        "finished",
+      ]);
+      expect(job.result.parents[1].error).toMatch(/^HTTP 404 Not Found from /);
+      expect(r.code).toBe(0);
+    } finally {
+      worker.proc.kill("SIGKILL");
+      await worker.ended();
+      server.stop();
+    }
+  }, 90_000);
+
+  test("every line refused: no job, no callback, exit 2", async () => {
+    const prefix = testPrefix();
+    const r = await runCli("trigger", ["--prefix", prefix, "--file", "-", "--summary"], {
+      stdin: "ftp://x\nnot a url\n",
+    });
+    expect(r.stdout).toBe("");
+    expect(r.stderr).toMatch(
+      /^trigger: line 1: .*\ntrigger: line 2: .*\ntrigger: no job was enqueued, so no callback either\n$/,
+    );
+    expect(r.code).toBe(2);
+  });
 });
