@@ -87,7 +87,7 @@ describe("TopWordsMerge", () => {
         // @ts-expect-error: the private map, to check the memory bound after every page
         most = Math.max(most, merge.counts.size);
       }
-      expect(most).toBeLessThan(2 * capacity + TOP_WORDS);
+      expect(most).toBeLessThanOrEqual(2 * capacity + TOP_WORDS);
       expect(merge.exact).toBe(false);
       const truth = sums(pages);
       const weight = [...truth.values()].reduce((a, b) => a + b, 0);
@@ -101,6 +101,17 @@ describe("TopWordsMerge", () => {
       for (const [word, count] of truth) if (count > slack) expect(kept.has(word)).toBe(true);
     },
   );
+
+  test("exact up to twice its capacity in distinct words, pruned past it", () => {
+    const merge = new TopWordsMerge(2);
+    merge.add([w("a", 4), w("b", 3), w("c", 2), w("d", 1)]);
+    expect(merge.exact).toBe(true);
+    expect(merge.top(4)).toEqual([w("a", 4), w("b", 3), w("c", 2), w("d", 1)]);
+    merge.add([w("e", 1)]);
+    // Five words: the third highest count (2) comes off each; c, d and e are dropped.
+    expect(merge.exact).toBe(false);
+    expect(merge.top(5)).toEqual([w("a", 2), w("b", 1)]);
+  });
 
   test("a frequent word that comes late is not shut out by early heavy words", () => {
     // Two words heavy on the first page only, then a word on every page beside a one-off word:

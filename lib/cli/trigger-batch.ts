@@ -5,6 +5,8 @@
 // shows it, or the job's JSON with `--json`.
 import type { Level } from "../engine/keys.ts";
 import type { Queue } from "../queue/queue.ts";
+import { redisNowMs } from "../redis/clock.ts";
+import { WORDCOUNT_SUMMARY_TASK, WORDCOUNT_TASK } from "../tasks/wordcount/name.ts";
 import type { JobRecord } from "../types.ts";
 import { formatJob, jobJson } from "./format.ts";
 import { jobProgressLine } from "./progress.ts";
@@ -114,6 +116,11 @@ export async function finishBatch(
   if (end.json && end.wait === undefined)
     process.stdout.write(`${callbackJson(id, then, ids.length)}\n`);
   else process.stderr.write(`${callbackNote(id, then, ids.length)}\n`);
+  if (!(await liveWorkerHas(queue, then.task))) {
+    process.stderr.write(
+      `trigger: no live worker has task "${safeText(then.task)}" now: the callback waits for one (a mistyped --then?)\n`,
+    );
+  }
   if (end.wait === undefined) return end.usage;
   const code = await waitForCallback(queue, id, end.wait, end.json);
   return code === EXIT.ok ? end.usage : code;
@@ -128,4 +135,20 @@ export function noCallbackLine(idFromUrls: boolean): string {
     ? "run the same command again for it (--id-from-url: no job is enqueued twice)"
     : "the jobs enqueued run without one (with --id-from-url, a run again would add it and enqueue no job twice)";
   return `trigger: the batch's callback was not enqueued; ${again}`;
+}
+
+/**
+ * Whether a live worker of the queue has `task` (the tasks hash's `alive_until:<task>`, which
+ * workers keep ahead of Redis' clock). Every CLI worker has the built-in tasks; for another,
+ * a callback enqueued for a task no worker has would wait unseen, so trigger says so.
+ */
+async function liveWorkerHas(queue: Queue, task: string): Promise<boolean> {
+  if (task === WORDCOUNT_TASK || task === WORDCOUNT_SUMMARY_TASK) return true;
+  try {
+    const field = `alive_until:${task}`;
+    const until = await queue.client.sendCommand<string | null>(["HGET", queue.keys.tasks, field]);
+    return until !== null && Number(until) >= (await redisNowMs(queue.client));
+  } catch {
+    return true; // a note, not a check: nothing is said when it cannot be known
+  }
 }

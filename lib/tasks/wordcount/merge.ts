@@ -4,14 +4,14 @@
 // a reader of the summary looks for), short for a word that misses some page's list.
 //
 // The candidates are kept by the Misra-Gries frequent-items algorithm (batched): at most
-// 2 × capacity words; when that fills, the (capacity+1)-th highest count is taken off every
-// word and those left at zero or below are dropped. So memory stays bounded however large the
+// 2 × capacity words; past that, the (capacity+1)-th highest count is taken off every word
+// and those left at zero or below are dropped. So memory stays bounded however large the
 // batch, the merge is EXACT while the pages name at most 2 × capacity distinct words (a site of
 // 500 pages names at most 5,000), and past that a count is short by at most W / (capacity+1)
 // (W = all counts added), never over: a word whose merged count exceeds that is never lost.
 import { top, type WordFrequency } from "./count.ts";
 
-/** Words the merge keeps before it first prunes is twice this (default 10,000: ~2 MB). */
+/** The merge prunes past twice this many words (default 10,000: 20,000 words, some 2 MB). */
 export const MERGE_CAPACITY = 10_000;
 
 export class TopWordsMerge {
@@ -29,7 +29,7 @@ export class TopWordsMerge {
     for (const { word, count } of words) {
       this.counts.set(word, (this.counts.get(word) ?? 0) + count);
     }
-    if (this.counts.size >= 2 * this.capacity) this.prune();
+    if (this.counts.size > 2 * this.capacity) this.prune();
   }
 
   /** The `n` highest merged counts, ties in code-point order (as a page's list is ranked). */
