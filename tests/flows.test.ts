@@ -3,6 +3,7 @@
 // fails its child (or the child runs anyway); a batch's callback runs once with every outcome.
 import { describe, expect, test } from "bun:test";
 import type { Queue } from "../lib/queue/queue.ts";
+import { runTask } from "../lib/testing.ts";
 import { defineTask, type ParentOutcome } from "../lib/types.ts";
 import { openQueue, startWorker, testPrefix, until } from "./helpers.ts";
 
@@ -54,6 +55,30 @@ describe("dependencies", () => {
   });
 });
 
+describe("through workers", () => {
+  test("a parent dead-lettered fails its child; a child that runs anyway runs", async () => {
+    const prefix = testPrefix();
+    order.length = 0;
+    await using q = await openQueue({ prefix });
+    const p = await q.enqueue(step, { name: "p", fail: true }, { maxAttempts: 2 });
+    const failing = await q.enqueue(step, { name: "never" }, { dependsOn: [p] });
+    const anyway = await q.enqueue(collect, {}, { dependsOn: [p], onParentFailure: "run" });
+    const w = await startWorker({ prefix, tasks: [step, collect] });
+    try {
+      expect(await ended(q, failing)).toMatchObject({
+        status: "failed",
+        error: `parent ${p} failed`,
+        attempts: 0,
+      });
+      const ran = await ended(q, anyway);
+      expect(ran?.result).toEqual([{ id: p, status: "failed", result: null, error: "p broke" }]);
+      expect(order).toEqual(["p", "p"]); // the failing child never ran
+    } finally {
+      await w.stop(1000);
+    }
+  });
+});
+
 describe("batches", () => {
   test("the callback runs once after every job, with each outcome, a failure included", async () => {
     const prefix = testPrefix();
@@ -76,13 +101,29 @@ describe("batches", () => {
     // biome-ignore lint/suspicious/noThenProperty: the option's name; a JobSpec, never a function
     const { ids, callbackId } = await q.enqueueBatch(specs, { then: { task: summary } });
     expect(ids).toHaveLength(250);
-    const w = await startWorker({ prefix, tasks: [step, summary], concurrency: 8 });
+    // Two workers share the batch: its last jobs end on either, at about the same time.
+    const w1 = await startWorker({ prefix, tasks: [step, summary], concurrency: 8 });
+    const w2 = await startWorker({ prefix, tasks: [step, summary], concurrency: 8 });
     try {
       const done = await ended(q, callbackId);
       expect(done).toMatchObject({ status: "finished", result: { count: 250, failed: 1 } });
+      await q.waitForJobs(ids, { timeoutMs: 10_000 });
       expect(runs).toBe(1);
     } finally {
-      await w.stop(1000);
+      await Promise.all([w1.stop(1000), w2.stop(1000)]);
     }
+    expect(runs).toBe(1);
+  });
+});
+
+describe("runTask", () => {
+  test("ctx.parents() yields the outcomes given, in order, as copies", async () => {
+    const given = [
+      { id: "a", status: "finished" as const, result: { words: 3 }, error: null },
+      { id: "b", status: "failed" as const, result: null, error: "404" },
+    ];
+    const run = await runTask(collect, {}, { parents: given });
+    expect(run).toMatchObject({ ok: true, result: given });
+    expect(await runTask(collect, {})).toMatchObject({ ok: true, result: [] });
   });
 });
