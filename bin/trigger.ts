@@ -81,7 +81,7 @@ const command = defineCommand({
     wait: {
       type: "string",
       description:
-        "Wait until the jobs end and print their results; optional limit in SECONDS (default: no limit). With --file, every job's id is kept in memory until then. On a terminal: a progress bar for several jobs, one job's own progress",
+        "Wait until the jobs end and print their results; optional limit in SECONDS (default: no limit). With --file, every job's id is kept in memory until then. On a terminal: a progress bar for several jobs, one job's own progress. With --then/--summary: wait for the callback alone and print it (the summary as text; --json: its job)",
     },
     "max-attempts": {
       type: "string",
