@@ -169,13 +169,8 @@ const command = defineCommand({
       if (report.halted) return outputClosed(report);
       const usage = report.refused > 0 ? EXIT.usage : EXIT.ok;
       if (then) {
-        const end = {
-          maxAttempts,
-          priority: job.schedule.priority,
-          wait,
-          json: !!args.json,
-          usage,
-        };
+        const { priority } = job.schedule;
+        const end = { maxAttempts, priority, wait, json: !!args.json, usage, idFromUrls };
         process.exitCode = await finishBatch(queue, then, batch!, end);
       } else if (!kept) process.exitCode = usage;
       else process.exitCode = await waitAndPrint(queue, kept, wait!, args.json, usage);

@@ -1,11 +1,12 @@
 // `trigger --file - --then TASK` / `--summary` through the real CLIs, on a few pages: the
 // summary printed by --wait (text), a callback of the user's own that reads its payload and
-// every outcome, a task no live worker has (a note, the callback still enqueued), and a file
-// whose every line is refused (no callback).
+// every outcome, a task no live worker has (a note, the callback still enqueued), a file
+// whose every line is refused (no callback), and a batch too big for one callback.
 import { afterAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { MAX_PARENTS } from "../lib/queue/depends.ts";
 import { backgroundWorker, HTML, JOB_ID, pages } from "./fixtures/cli/harness.ts";
 import { runCli, testPrefix } from "./helpers.ts";
 
@@ -142,4 +143,21 @@ describe("trigger --summary --wait, --then TASK", () => {
       status: "waiting-for-parents",
     });
   });
+
+  test(`a batch over ${MAX_PARENTS} jobs: its jobs enqueued, its callback refused, said on stderr`, async () => {
+    const prefix = testPrefix();
+    const n = MAX_PARENTS + 1;
+    const input = `${Array.from({ length: n }, (_, i) => `https://example.org/${i}`).join("\n")}\n`;
+    const r = await runCli("trigger", ["--prefix", prefix, "--file", "-", "--summary"], {
+      stdin: input,
+      timeoutMs: 120_000,
+    });
+    expect(r.stdout.trim().split("\n")).toHaveLength(n);
+    expect(r.stderr.trim().split("\n")).toEqual([
+      "trigger: the batch's callback was not enqueued; the jobs enqueued run without one (with --id-from-url, a run again would add it and enqueue no job twice)",
+      `trigger: dependsOn lists ${n} jobs, more than ${MAX_PARENTS}`,
+      "Run with --help to see the options.",
+    ]);
+    expect(r.code).toBe(2);
+  }, 150_000);
 });

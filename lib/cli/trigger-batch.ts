@@ -98,6 +98,8 @@ export interface BatchEnd {
   json: boolean;
   /** The exit code of the enqueue so far (2 when a line was refused). */
   usage: number;
+  /** The jobs' ids came from their URLs: a run again finds them (noCallbackLine). */
+  idFromUrls: boolean;
 }
 
 /** After every line is enqueued: the callback, named on stderr (or stdout, --json), and waited for. */
@@ -112,10 +114,15 @@ export async function finishBatch(
     return end.usage;
   }
   const { maxAttempts, priority } = end;
-  const id = await enqueueCallback(queue, then, ids, { maxAttempts, priority });
-  if (end.json && end.wait === undefined)
-    process.stdout.write(`${callbackJson(id, then, ids.length)}\n`);
-  else process.stderr.write(`${callbackNote(id, then, ids.length)}\n`);
+  const id = await enqueueCallback(queue, then, ids, { maxAttempts, priority }).catch((err) => {
+    // The cause follows (bin/_cli.ts); first, that the jobs are there without their callback.
+    process.stderr.write(`${noCallbackLine(end.idFromUrls)}\n`);
+    throw err;
+  });
+  // A URL given twice with --id-from-url is one job: the callback waits for it once.
+  const jobs = new Set(ids).size;
+  if (end.json && end.wait === undefined) process.stdout.write(`${callbackJson(id, then, jobs)}\n`);
+  else process.stderr.write(`${callbackNote(id, then, jobs)}\n`);
   if (!(await liveWorkerHas(queue, then.task))) {
     process.stderr.write(
       `trigger: no live worker has task "${safeText(then.task)}" now: the callback waits for one (a mistyped --then?)\n`,
