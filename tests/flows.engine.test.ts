@@ -7,6 +7,7 @@
 import { describe, expect, test } from "bun:test";
 import { Admin } from "../lib/admin/admin.ts";
 import { dependOn } from "../lib/engine/depend.ts";
+import { levelKeys } from "../lib/engine/keys.ts";
 import { tellChildren } from "../lib/engine/parent-ended.ts";
 import { InputError } from "../lib/errors.ts";
 import type { Queue } from "../lib/queue/queue.ts";
@@ -21,7 +22,7 @@ import {
   TELL,
 } from "./fixtures/flows.ts";
 import { keysOf, shardsOf } from "./fixtures/queue-shards.ts";
-import { openQueue, rawRedis, redisUrl, testPrefix, testShards } from "./helpers.ts";
+import { openQueue, rawRedis, redisUrl, runCli, testPrefix, testShards } from "./helpers.ts";
 
 const client = (r: unknown) => r as Parameters<typeof drainAll>[0];
 
@@ -45,11 +46,16 @@ async function settle(q: Queue): Promise<void> {
 }
 
 describe("a parent's end tells its children", () => {
-  test("finished: the child is released to its stream once", async () => {
+  test("finished: the child is released to its stream once, when its last parent ended", async () => {
     await using q = await openQueue({ prefix: testPrefix() });
     await using r = await rawRedis();
-    const p = await q.enqueue("t", {});
-    const c = await q.enqueue("t", { child: true }, { dependsOn: [p] });
+    const [p, p2] = [await q.enqueue("t", {}), await q.enqueue("t", {})];
+    const c = await q.enqueue("t", { child: true }, { dependsOn: [p, p2] });
+    expect(await entriesOf(q, c)).toBe(0);
+    const first = await deliverJob(client(r), q, p2);
+    expect((await finishJob(client(r), first.k, first.entry)).noted).toBe(1);
+    await settle(q);
+    expect(await q.getJob(c)).toMatchObject({ status: "waiting-for-parents" });
     expect(await entriesOf(q, c)).toBe(0);
     const { k, entry } = await deliverJob(client(r), q, p);
     expect((await finishJob(client(r), k, entry)).noted).toBe(1);
@@ -124,6 +130,36 @@ describe("a parent's end tells its children", () => {
   });
 });
 
+describe("enqueue", () => {
+  test("enqueueMany sends a child after the jobs listed before it; a high child goes to its level", async () => {
+    await using q = await openQueue({ prefix: testPrefix() });
+    await using r = await rawRedis();
+    const jobs = await q.enqueueMany([
+      { task: "t", id: "pa" },
+      { task: "t", id: "kid", dependsOn: ["pa"], priority: "high" },
+      { task: "t", id: "after" },
+    ]);
+    expect(jobs).toEqual([
+      { id: "pa", created: true },
+      { id: "kid", created: true },
+      { id: "after", created: true },
+    ]);
+    expect(await q.getJob("kid")).toMatchObject({
+      status: "waiting-for-parents",
+      priority: "high",
+    });
+    // Sent again (a caller id): nothing enqueued twice.
+    expect((await q.enqueue("t", {}, { id: "kid", dependsOn: ["pa"] })) === "kid").toBe(true);
+    const { k, entry } = await deliverJob(client(r), q, "pa");
+    await finishJob(client(r), k, entry);
+    await settle(q);
+    const high = levelKeys(keysOf(q, "kid"), "high").stream;
+    const added = await r.sendCommand(["XRANGE", high, "-", "+"]);
+    expect(added.map(([, f]: [string, string[]]) => f[f.indexOf("i") + 1])).toEqual(["kid"]);
+    expect(await q.getJob("kid")).toMatchObject({ status: "queued", priority: "high" });
+  });
+});
+
 describe("the callback runs once", () => {
   test("the last two parents end at the same moment on two connections: one release", async () => {
     await using q = await openQueue({ prefix: testPrefix() });
@@ -160,9 +196,17 @@ describe("the callback runs once", () => {
     await using q = await openQueue({ prefix: testPrefix() });
     const [a, b] = [await connect(redisUrl()), await connect(redisUrl())];
     try {
-      const parents = [await q.enqueue("t", {}), await q.enqueue("t", {})];
+      const parents = [
+        await q.enqueue("t", {}),
+        await q.enqueue("t", {}),
+        await q.enqueue("t", {}),
+      ];
       const cb = await q.enqueue("t", {}, { dependsOn: parents });
       const k = keysOf(q, cb);
+      // One of three ended: the callback still waits.
+      const first = { child: cb, parent: parents[2]!, letter: "F" as const };
+      expect(await tellChildren(a, k, TELL, [first])).toEqual({ released: 0, failed: 0 });
+      expect(await q.getJob(cb)).toMatchObject({ status: "waiting-for-parents" });
       const told = await Promise.all([
         tellChildren(a, k, TELL, [{ child: cb, parent: parents[0]!, letter: "F" }]),
         tellChildren(b, k, TELL, [{ child: cb, parent: parents[1]!, letter: "F" }]),
@@ -270,5 +314,34 @@ describe("refused and corrupt", () => {
     } finally {
       await admin.close();
     }
+  });
+});
+
+describe("through the CLI", () => {
+  test("result, queue jobs and cancel show a job waiting for its parents", async () => {
+    const prefix = testPrefix();
+    await using q = await openQueue({ prefix });
+    const p = await q.enqueue("t", {});
+    const c = await q.enqueue("kid", {}, { id: "kid-1", dependsOn: [p] });
+    const shown = await runCli("result", ["--prefix", prefix, "--json", c]);
+    expect(shown.code).toBe(3);
+    expect(JSON.parse(shown.stdout)).toMatchObject({ id: c, status: "waiting-for-parents" });
+    const listed = await runCli("queue", [
+      "jobs",
+      "default",
+      "--prefix",
+      prefix,
+      "--state",
+      "waiting-for-parents",
+      "--json",
+    ]);
+    expect(listed.code).toBe(0);
+    expect(JSON.parse(listed.stdout).jobs.map((j: { id: string }) => j.id)).toEqual([c]);
+    const canceled = await runCli("cancel", ["--prefix", prefix, c]);
+    expect(canceled).toEqual({
+      code: 0,
+      stdout: `${c}: canceled (was waiting-for-parents)\n`,
+      stderr: "",
+    });
   });
 });

@@ -52,6 +52,20 @@ export const mutants: Mutant[] = [
   m("finish-histogram-bounds", FINISH, "run times counted in the histogram bucket of their upper bound (le)",
     "      if ms <= BOUNDS[j] then",
     "      if ms < BOUNDS[j] then", [E("finish"), G("finish"), T("metrics")]),
+  // Dependencies (docs/internals.md, "10. Dependencies and batches"): every end of a parent is
+  // noted in the script that writes its outcome; a child is released once, when its last parent ended.
+  m("flow-finish-unnoted", FINISH, "a finished parent others wait for goes into ended-parents",
+    "if #recorded > 0 then noted = note_ended(KEYS[7], KEYS[8], recorded, now) end",
+    "", [T("flows.engine")]),
+  m("flow-fail-unnoted", FAIL, "a parent failed for good tells its children (they fail)",
+    "if #ended > 0 then note_ended(KEYS[7], KEYS[8], ended, now) end",
+    "", [T("flows.engine")]),
+  m("flow-release-early", LUA("parent-ended"), "a child is released when its last parent ended, not before",
+    "elseif redis.call('SCARD', waits) == 0 then",
+    "elseif redis.call('SCARD', waits) <= 1 then", [T("flows.engine")]),
+  m("flow-ended-answered-as-waiting", LUA("depend"), "a parent already ended when its child is enqueued is told to the child",
+    "  elseif exists(id) then",
+    "  elseif true then", [T("flows.engine")]),
   // Shared helpers: trimming never drops jobs not yet done; history and counts.
   m("trim-past-delivered", ENTRIES, "MINID trim bound: an entry that was not pending never trims undelivered ones",
     "  if not minid and acked < #entries then",
