@@ -192,6 +192,17 @@ describe("SummaryBuilder", () => {
     });
   });
 
+  test("a job that did not finish is not counted, whatever result it carries", () => {
+    const b = new SummaryBuilder();
+    b.add({
+      id: "1",
+      status: "failed",
+      result: { words: 9, topWords: [w("x", 9)] },
+      error: "boom",
+    });
+    expect(b.summary()).toMatchObject({ words: 0, counted: 0, failed: 1, topWords: [] });
+  });
+
   test("an empty batch", () => {
     expect(new SummaryBuilder().summary()).toEqual({
       words: 0,
