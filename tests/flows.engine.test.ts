@@ -160,6 +160,32 @@ describe("enqueue", () => {
   });
 });
 
+describe("a producer that sends again", () => {
+  test("a child whose enqueue stopped half-way is completed by the next send, listed once", async () => {
+    await using q = await openQueue({ prefix: testPrefix() });
+    await using r = await rawRedis();
+    const parents = [await q.enqueue("t", {}), await q.enqueue("t", {}), await q.enqueue("t", {})];
+    // The first send wrote the child and listed one parent, then its producer died.
+    const { createChild, listParents } = await import("../lib/engine/child.ts");
+    const ck = keysOf(q, "again");
+    const job = { id: "again", task: "t", payload: "{}", maxAttempts: 1 };
+    await createChild(client(r), ck, job, "fail");
+    expect(await listParents(client(r), ck, "again", 0, [parents[0]!])).toBe(1);
+    // A chunk sent again at a stale offset lists nothing twice.
+    expect(await listParents(client(r), ck, "again", 0, [parents[0]!])).toBe(1);
+    expect(await q.enqueueMany([{ task: "t", id: "again", dependsOn: parents }])).toEqual([
+      { id: "again", created: false },
+    ]);
+    expect(await r.sendCommand(["LRANGE", `${ck.parentsPrefix}again`, "0", "-1"])).toEqual(parents);
+    for (const p of parents) {
+      const { k, entry } = await deliverJob(client(r), q, p);
+      await finishJob(client(r), k, entry);
+    }
+    await settle(q);
+    expect(await entriesOf(q, "again")).toBe(1);
+  });
+});
+
 describe("the callback runs once", () => {
   test("the last two parents end at the same moment on two connections: one release", async () => {
     await using q = await openQueue({ prefix: testPrefix() });

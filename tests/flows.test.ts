@@ -116,6 +116,39 @@ describe("batches", () => {
   });
 });
 
+describe("a large batch", () => {
+  test("2,500 jobs (chunks of 1,000 parents): the callback reads every outcome, in order", async () => {
+    const prefix = testPrefix();
+    const noop = defineTask({ name: "noop", run: async (n: number) => n });
+    const tally = defineTask({
+      name: "tally",
+      run: async (_: unknown, ctx) => {
+        let count = 0;
+        let inOrder = true;
+        for await (const p of ctx.parents()) {
+          inOrder &&= p.status === "finished" && p.result === count;
+          count++;
+        }
+        return { count, inOrder };
+      },
+    });
+    await using q = await openQueue({ prefix });
+    async function* specs() {
+      for (let n = 0; n < 2_500; n++) yield { task: noop, payload: n };
+    }
+    // biome-ignore lint/suspicious/noThenProperty: the option's name; a JobSpec, never a function
+    const { ids, callbackId } = await q.enqueueBatch(specs(), { then: { task: tally } });
+    expect(ids).toHaveLength(2_500);
+    const w = await startWorker({ prefix, tasks: [noop, tally], concurrency: 32 });
+    try {
+      const done = await ended(q, callbackId);
+      expect(done).toMatchObject({ status: "finished", result: { count: 2_500, inOrder: true } });
+    } finally {
+      await w.stop(1000);
+    }
+  });
+});
+
 describe("runTask", () => {
   test("ctx.parents() yields the outcomes given, in order, as copies", async () => {
     const given = [

@@ -175,13 +175,17 @@ export class Queue {
     return {
       prepare: (spec) => prepareJob(spec, this.options),
       sendMany: (jobs) => enqueuePreparedMany(jobs, this.#sender()),
-      sendChild: (job, parents, onParentFailure) =>
-        this.#call(
+      sendChild: (prepared, parents, onParentFailure) => {
+        // The id is made once, before the first try: a try again after a lost reply goes on
+        // with the same child (lib/queue/depends.ts), never makes a second.
+        const job = { ...prepared, id: prepared.id ?? Bun.randomUUIDv7() };
+        return this.#call(
           () => enqueueChild(this.client, keys, { job, parents, onParentFailure }, tell),
           "job not enqueued",
           "the job may or may not have been enqueued",
           keys[0]?.stream,
-        ),
+        );
+      },
     };
   }
 
