@@ -1,6 +1,6 @@
 // `trigger --file … --summary --retry-connect`: the reply to the callback's enqueue is lost
 // (Redis wrote it, the connection dropped before the answer): trigger sends it again, and the
-// batch still has one callback, not two (its id is fixed before the first send).
+// batch still has one callback, not two (the library makes a child's id before its first send).
 import { beforeAll, describe, expect, test } from "bun:test";
 import { queueKeys } from "../lib/engine/keys.ts";
 import { scripts } from "../lib/engine/lua.ts";

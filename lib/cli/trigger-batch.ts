@@ -29,11 +29,7 @@ export async function enqueueCallback(
   ids: readonly string[],
   options: { maxAttempts?: number; priority?: Level },
 ): Promise<string> {
-  // Its id fixed before the first send: a send again after a lost reply (--retry-connect) finds
-  // this child being registered and goes on with it, where an id made per send would make a
-  // second callback, and the batch would run it twice.
-  const id = Bun.randomUUIDv7();
-  const callback = { id, task: then.task, payload: then.payload, dependsOn: ids, ...options };
+  const callback = { task: then.task, payload: then.payload, dependsOn: ids, ...options };
   // biome-ignore lint/suspicious/noThenProperty: the library's option; its value is a job spec, no function
   const { callbackId } = await queue.enqueueBatch([], { then: callback });
   return callbackId;

@@ -18,8 +18,6 @@ export const batchMutants: Mutant[] = [
   m("summary-failed-counted", SUMMARY, "a page whose job did not finish is not counted",
     'const page = outcome.status === "finished" ? wordCountOf(outcome.result) : null;',
     "const page = wordCountOf(outcome.result);", [T("wordcount.summary")]),
-  m("callback-id-per-send", BATCH, "a callback's enqueue sent again after a lost reply makes one callback",
-    "const callback = { id, task: then.task,", "const callback = { task: then.task,", [T("trigger.batch.lost-reply")]),
   m("callback-after-stop", "bin/trigger.ts", "a batch stopped part-way says it has no callback",
     "if (then && (report.stopped || report.halted)) {", "if (false) {", [T("trigger.batch.full")]),
   m("callback-exit-ignores-failed-pages", BATCH, "--summary --wait exits 1 when a page was not counted",
