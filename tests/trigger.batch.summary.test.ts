@@ -133,8 +133,7 @@ describe("trigger --file - --summary", () => {
         topWordsExact: true,
         failures: [],
       });
-      // The callback ran once: one `finished` for it in the workers' logs together, no start
-      // anywhere else.
+      // The callback ran once: the workers' logs together say one thing of it, its `finished`.
       for (const w of workers) w.proc.kill("SIGTERM");
       const logs = await Promise.all(workers.map((w) => w.ended()));
       const runs = logs.flatMap((l) => logEvents(l.stdout)).filter((e) => e.job === last.callback);
