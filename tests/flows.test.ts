@@ -3,9 +3,11 @@
 // fails its child (or the child runs anyway); a batch's callback runs once with every outcome.
 import { describe, expect, test } from "bun:test";
 import type { Queue } from "../lib/queue/queue.ts";
+import type { Redis } from "../lib/redis/connect.ts";
 import { runTask } from "../lib/testing.ts";
 import { defineTask, type ParentOutcome } from "../lib/types.ts";
-import { openQueue, startWorker, testPrefix, until } from "./helpers.ts";
+import { deliverJob, finishJob } from "./fixtures/flows.ts";
+import { openQueue, rawRedis, startWorker, testPrefix, until } from "./helpers.ts";
 
 const order: string[] = [];
 const step = defineTask({
@@ -146,6 +148,43 @@ describe("a large batch", () => {
     } finally {
       await w.stop(1000);
     }
+  });
+});
+
+describe("burst mode", () => {
+  test("a burst worker runs a batch's callback before it stops", async () => {
+    const prefix = testPrefix();
+    await using q = await openQueue({ prefix });
+    const specs = Array.from({ length: 40 }, (_, i) => ({
+      task: step,
+      payload: { name: `b${i}` },
+    }));
+    // biome-ignore lint/suspicious/noThenProperty: the option's name; a JobSpec, never a function
+    const { callbackId } = await q.enqueueBatch(specs, { then: { task: collect } });
+    const w = await startWorker({ prefix, tasks: [step, collect], burst: true, concurrency: 4 });
+    await w.stopped;
+    expect(await q.getJob(callbackId)).toMatchObject({ status: "finished" });
+  });
+
+  test("a burst worker finds a parent ended elsewhere and not yet drained: it runs the child, then stops", async () => {
+    const prefix = testPrefix();
+    await using q = await openQueue({ prefix });
+    await using r = await rawRedis();
+    const p = await q.enqueue(step, { name: "elsewhere" });
+    const child = await q.enqueue(collect, {}, { dependsOn: [p] });
+    // Another worker ran the parent and died before draining: its stream is empty now.
+    const { k, entry } = await deliverJob(r as unknown as Redis, q, p, "gone-worker");
+    await finishJob(r as unknown as Redis, k, entry);
+    // Its first drain comes after 1 s, long after a first empty read (blockMs 100): only the
+    // exit test's look at ended-parents keeps it from stopping before the child is released.
+    const w = await startWorker({
+      prefix,
+      tasks: [step, collect],
+      burst: true,
+      promoteEveryMs: 1000,
+    });
+    await w.stopped;
+    expect(await q.getJob(child)).toMatchObject({ status: "finished" });
   });
 });
 

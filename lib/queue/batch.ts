@@ -4,7 +4,7 @@
 import type { OnParentFailure } from "../engine/child.ts";
 import { InputError } from "../errors.ts";
 import type { EnqueuedBatch, EnqueueStreamOptions } from "./bulk.ts";
-import { checkDependencies } from "./depends.ts";
+import { checkDependencies, MAX_PARENTS } from "./depends.ts";
 import type { Enqueued, JobSpec, Prepared } from "./prepare.ts";
 
 /** What the Queue lends these functions. */
@@ -63,7 +63,8 @@ export interface EnqueuedBatchWithCallback {
 
 /**
  * The batch's jobs (streamed: `enqueue` yields them as they are acknowledged), then the
- * callback waiting for all of them. The callback's spec is checked before any job is sent.
+ * callback waiting for all of them. The callback's spec is checked before any job is sent; a
+ * batch of more than MAX_PARENTS jobs throws once past it (the jobs sent stay, no callback).
  */
 export async function sendBatch(
   s: ChildSender,
@@ -73,7 +74,15 @@ export async function sendBatch(
   const spec: JobSpec = { ...then, onParentFailure: then.onParentFailure ?? "run" };
   const checked = prepareWithParents(s, { ...spec, dependsOn: spec.dependsOn ?? [] });
   const ids: string[] = [];
-  for await (const batch of enqueue) for (const job of batch.jobs) ids.push(job.id);
+  for await (const batch of enqueue) {
+    for (const job of batch.jobs) ids.push(job.id);
+    // Past the most a callback may wait for: stop reading (no more is sent) and say what was.
+    if (ids.length > MAX_PARENTS) {
+      throw new InputError(
+        `a batch holds at most ${MAX_PARENTS} jobs: ${ids.length} were enqueued, with no callback`,
+      );
+    }
+  }
   const parents = [...new Set([...(checked.parents ?? []), ...ids])];
   if (parents.length === 0) {
     const [done] = await s.sendMany([checked.job]);

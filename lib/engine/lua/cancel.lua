@@ -29,9 +29,9 @@
 -- ARGV[10] waits prefix (waits:<child>)
 -- ARGV[11..] job ids of this shard (an auto id with the shard's suffix, `<entry id>:<s>`)
 -- Returns per id {verdict, detail}: 'canceled' and where it was (queued, scheduled, retrying,
--- parked, started, waiting-for-parents); 'ended' and how (finished, failed, canceled); 'unknown' and ''; 'corrupt'
--- and the type r:<id> or the record holds, `string` for an r:<id> that is no outcome (nothing
--- written for that id).
+-- parked, started, waiting-for-parents); 'ended' and how (finished, failed, canceled);
+-- 'unknown' and ''; 'corrupt' and the type r:<id> or the record holds, `string` for an r:<id>
+-- that is no outcome (nothing written for that id).
 --- @include wrongtype
 --- @include counters
 --- @include clock
