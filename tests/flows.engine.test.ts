@@ -284,6 +284,38 @@ describe("a parent ending while its child is enqueued", () => {
   });
 });
 
+describe("a child's parents list", () => {
+  test("lives as long as the child's outcome: once it ended, failed, or was canceled waiting", async () => {
+    await using q = await openQueue({ prefix: testPrefix() });
+    await using r = await rawRedis();
+    const ttl = async (id: string) =>
+      Number(await r.sendCommand(["PTTL", keysOf(q, id).parentsPrefix + id]));
+    const p = await q.enqueue("t", {});
+    const ran = await q.enqueue("t", {}, { id: "ran", dependsOn: [p] });
+    const waiting = await q.enqueue("t", {}, { id: "waiting", dependsOn: [p] });
+    expect(await q.cancel([waiting])).toMatchObject([{ verdict: "canceled" }]);
+    expect(await ttl(waiting)).toBeGreaterThan(0); // canceled while waiting: the failure TTL
+    const { k, entry } = await deliverJob(client(r), q, p);
+    await finishJob(client(r), k, entry);
+    await settle(q);
+    expect(await ttl(ran)).toBe(-1); // released: kept while it waits in its stream and runs
+    const d = await deliverJob(client(r), q, ran);
+    await finishJob(client(r), d.k, d.entry);
+    await settle(q); // the drain's sweep
+    const left = await ttl(ran);
+    expect(left).toBeGreaterThan(0);
+    expect(left).toBeLessThanOrEqual(600_000); // the outcome's (resultTtlS 600 in finishJob)
+    expect(await r.sendCommand(["ZCARD", keysOf(q, ran).released])).toBe(0);
+    // A child failed by its parent: its list gets the failure TTL at once.
+    const bad = await q.enqueue("t", {}, { maxAttempts: 1 });
+    const failed = await q.enqueue("t", {}, { id: "failed", dependsOn: [bad] });
+    const b = await deliverJob(client(r), q, bad);
+    await failJob(client(r), b.k, b.entry);
+    await settle(q);
+    expect(await ttl(failed)).toBeGreaterThan(0);
+  });
+});
+
 describe("refused and corrupt", () => {
   test("an unknown or expired parent refuses the enqueue, nothing written", async () => {
     await using q = await openQueue({ prefix: testPrefix() });

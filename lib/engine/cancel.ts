@@ -65,6 +65,7 @@ export async function cancelJobs(
       high.parkedPrefix,
       low.parkedPrefix,
       k.waitsPrefix,
+      k.parentsPrefix,
       ...ids,
     ],
   );

@@ -14,13 +14,16 @@ export interface EndedParent {
   children: string[];
 }
 
-/** The oldest `most` ended parents of the shard, with their dependents (nothing written). */
+/**
+ * The oldest `most` ended parents of the shard, with their dependents (nothing written for
+ * them); released children that have ended get their parents list's TTL (the sweep).
+ */
 export async function readEnded(client: Redis, k: QueueKeys, most: number): Promise<EndedParent[]> {
   const reply = await runScript<[string, string, string[]][]>(
     client,
     scripts.ended,
-    [k.endedParents, k.hasDependents],
-    ["read", k.resultPrefix, k.dependentsPrefix, most],
+    [k.endedParents, k.hasDependents, k.released],
+    ["read", k.resultPrefix, k.dependentsPrefix, most, k.parentsPrefix, k.recordPrefix],
   );
   return reply.map(([id, letter, children]) => ({
     id: String(id),
@@ -33,5 +36,6 @@ export async function readEnded(client: Redis, k: QueueKeys, most: number): Prom
 export async function doneEnded(client: Redis, k: QueueKeys, ids: readonly string[]) {
   if (ids.length === 0) return 0;
   const args = ["done", k.resultPrefix, k.dependentsPrefix, ...ids];
-  return Number(await runScript(client, scripts.ended, [k.endedParents, k.hasDependents], args));
+  const keys = [k.endedParents, k.hasDependents, k.released];
+  return Number(await runScript(client, scripts.ended, keys, args));
 }

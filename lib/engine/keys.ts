@@ -86,6 +86,11 @@ export interface QueueKeys {
   endedParents: string;
   /** Sorted set: this shard's jobs waiting for their parents, by enqueue ms (for listings). */
   children: string;
+  /**
+   * Sorted set: children released to their stream, by release ms, whose `parents:<child>` list
+   * is given their outcome's TTL once they end (ended.lua's sweep).
+   */
+  released: string;
   /** Prefix of `dependents:<parent>` sets (the ids of the jobs waiting for that parent). */
   dependentsPrefix: string;
   /** Prefix of `waits:<child>` sets (the parents the child still waits for). */
@@ -251,6 +256,7 @@ export function tagKeys(prefix: string, tag: string, shard = 0, suffix = ""): Qu
     hasDependents: `${base}:has-dependents`,
     endedParents: `${base}:ended-parents`,
     children: `${base}:children`,
+    released: `${base}:released`,
     dependentsPrefix: `${base}:dependents:`,
     waitsPrefix: `${base}:waits:`,
     parentsPrefix: `${base}:parents:`,

@@ -98,8 +98,8 @@ export const scripts = {
   // lib/worker/flows.ts).
   child: script("child", childLua, 3),
   depend: script("depend", dependLua, 2),
-  ended: script("ended", endedLua, 2),
-  parentEnded: script("parent-ended", parentEndedLua, 9),
+  ended: script("ended", endedLua, 3),
+  parentEnded: script("parent-ended", parentEndedLua, 10),
 } as const;
 
 /**

@@ -76,6 +76,7 @@ export function workerCommands(keys: QueueKeys, name: string): string[][] {
     ["SCARD", `${keys.waitsPrefix}permission-check`],
     ["LRANGE", `${keys.parentsPrefix}permission-check`, "0", "0"],
     ["MGET", result],
+    ["PTTL", result],
     ["EVALSHA", scripts.finish.sha, "0"],
     ["EVAL", "return 1", "0"],
     ["PING"],

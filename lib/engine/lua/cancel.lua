@@ -26,8 +26,9 @@
 -- ARGV[1] result prefix  ARGV[2] record prefix  ARGV[3] parked prefix  ARGV[4] group
 -- ARGV[5] failure TTL (s)  ARGV[6] events max len  ARGV[7] entries kept in `canceled`
 -- ARGV[8] high's parked prefix  ARGV[9] low's parked prefix
--- ARGV[10] waits prefix (waits:<child>)
--- ARGV[11..] job ids of this shard (an auto id with the shard's suffix, `<entry id>:<s>`)
+-- ARGV[10] waits prefix (waits:<child>)  ARGV[11] parents prefix (parents:<child>: given the
+--   failure TTL when a waiting child is canceled)
+-- ARGV[12..] job ids of this shard (an auto id with the shard's suffix, `<entry id>:<s>`)
 -- Returns per id {verdict, detail}: 'canceled' and where it was (queued, scheduled, retrying,
 -- parked, started, waiting-for-parents); 'ended' and how (finished, failed, canceled);
 -- 'unknown' and ''; 'corrupt' and the type r:<id> or the record holds, `string` for an r:<id>
@@ -95,6 +96,7 @@ local function take_out(id, record)
   -- finds nothing to remove there, and leaves it alone).
   if record.status == 'waiting-for-parents' then
     redis.call('DEL', ARGV[10] .. id)
+    redis.call('EXPIRE', ARGV[11] .. id, ARGV[5])
     redis.call('ZREM', KEYS[15], id)
     return { from = 'waiting-for-parents', f = record, attempt = count(record.a) }
   end
@@ -106,7 +108,7 @@ local function take_out(id, record)
   end
 end
 
-for i = 11, #ARGV do
+for i = 12, #ARGV do
   local id = ARGV[i]
   local rkey, jkey = rprefix .. id, jprefix .. id
   local rtype = redis.call('TYPE', rkey).ok

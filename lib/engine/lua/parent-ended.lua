@@ -15,9 +15,11 @@
 --
 -- KEYS[1] stream  KEYS[2] stream:high  KEYS[3] stream:low  KEYS[4] children (zset)
 -- KEYS[5] events  KEYS[6] stats  KEYS[7] minutes  KEYS[8] has-dependents  KEYS[9] ended-parents
+-- KEYS[10] released (zset: a released child waits there until it ends, when ended.lua gives its
+--   parents list the outcome's TTL; a failed child's list gets the failure TTL here)
 -- ARGV[1] result prefix  ARGV[2] record prefix  ARGV[3] waits prefix  ARGV[4] failure TTL (s)
--- ARGV[5] events max len  ARGV[6] minutes of per-minute counts kept
--- ARGV[7..] triples: child id, parent id, the parent's letter (F finished, X failed,
+-- ARGV[5] events max len  ARGV[6] minutes of per-minute counts kept  ARGV[7] parents prefix
+-- ARGV[8..] triples: child id, parent id, the parent's letter (F finished, X failed,
 --   C canceled, ? no readable outcome)
 -- Returns { released, failed }.
 --- @include wrongtype
@@ -28,7 +30,7 @@
 --- @include readd
 --- @include dependents
 local wrong = wrong_type({ KEYS[1], 'stream', KEYS[2], 'stream', KEYS[3], 'stream',
-  KEYS[4], 'zset', KEYS[5], 'stream', KEYS[6], 'hash', KEYS[7], 'hash' })
+  KEYS[4], 'zset', KEYS[5], 'stream', KEYS[6], 'hash', KEYS[7], 'hash', KEYS[10], 'zset' })
 if wrong then return wrong end
 local rprefix, jprefix, wprefix, ttl = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local STREAMS = { high = KEYS[2], low = KEYS[3] }
@@ -42,6 +44,7 @@ local function fail_child(child, key, f, parent, letter)
   redis.call('HSET', key, 'status', 'failed', 'error', err)
   redis.call('EXPIRE', key, ttl)
   redis.call('DEL', wprefix .. child)
+  redis.call('EXPIRE', ARGV[7] .. child, ttl)
   redis.call('ZREM', KEYS[4], child)
   failed[#failed + 1] = child
 end
@@ -50,10 +53,11 @@ local function release(child, key, f)
   local entry = readd(STREAMS[f.priority or ''] or KEYS[1], child, f, f.a, f.n)
   redis.call('HSET', key, 'status', 'queued', 'e', entry)
   redis.call('ZREM', KEYS[4], child)
+  redis.call('ZADD', KEYS[10], now, child)
   released = released + 1
 end
 
-for i = 7, #ARGV, 3 do
+for i = 8, #ARGV, 3 do
   local child, parent, letter = ARGV[i], ARGV[i + 1], ARGV[i + 2]
   local waits, key = wprefix .. child, jprefix .. child
   local ok, removed = pcall(redis.call, 'SREM', waits, parent)
