@@ -13,7 +13,7 @@ import { pinShards, runCli, testPrefix } from "./helpers.ts";
 // queue has one shard, whose keys the test reads.
 pinShards(1);
 
-const LINES = 3_000;
+const LINES = 2_000;
 const lines = (text: string) => text.split("\n").filter(Boolean);
 
 describe("a batch stopped part-way", () => {
@@ -31,7 +31,7 @@ describe("a batch stopped part-way", () => {
           ["--prefix", prefix, "--file", file, "--summary", "--id-from-url", "--json"],
           { env: { REDIS_URL: small.url } },
         );
-      await small.fill(300 * 1024); // room for some of the jobs, not all
+      await small.fill(600 * 1024); // room for some of the jobs, not all
       const first = await trigger();
       expect(first.code).toBe(7);
       const enqueued = lines(first.stdout).map((l) => JSON.parse(l));
