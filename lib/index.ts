@@ -65,6 +65,11 @@ export {
   type WordCountPayload,
   type WordCountResult,
 } from "./tasks/wordcount/index.ts";
+export {
+  createWordCountSummaryTask,
+  WORDCOUNT_SUMMARY_TASK,
+  type WordCountSummary,
+} from "./tasks/wordcount/summary.ts";
 export { type RunTaskOptions, runTask, type TaskLogLine, type TaskRun } from "./testing.ts";
 export {
   type AttemptRecord,

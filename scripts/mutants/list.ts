@@ -4,6 +4,7 @@
 // loudly and the mutant is rewritten for the new code (a rewrite of a file rewrites its
 // mutants in the same change). `equivalent` marks a mutant no test can catch, with the reason.
 
+import { batchMutants } from "./batch.ts";
 import { engineMutants } from "./engine.ts";
 
 import { type Mutant, m } from "./mutant.ts";
@@ -599,3 +600,6 @@ export const mutants: Mutant[] = [
 
 // The engine's mutants (scripts/mutants/engine.ts).
 mutants.push(...engineMutants);
+
+// The batch CLI's and the summary's mutants (scripts/mutants/batch.ts).
+mutants.push(...batchMutants);
