@@ -4,8 +4,8 @@
 // a corrupt definition settled alone; a worker fires its queues' schedules unless told not to.
 import { describe, expect, test } from "bun:test";
 import { type QueueKeys, scheduleJobId, scheduleKeys, shardKeys } from "../lib/engine/keys.ts";
-import { scripts } from "../lib/engine/lua.ts";
 import { openLayout } from "../lib/engine/layout.ts";
+import { scripts } from "../lib/engine/lua.ts";
 import { advanceTick } from "../lib/engine/schedule.ts";
 import type { Redis } from "../lib/redis/connect.ts";
 import { TickEnqueuer } from "../lib/schedule/enqueue.ts";
