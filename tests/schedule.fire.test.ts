@@ -119,6 +119,19 @@ describe("one job per tick", () => {
     expect(await s.score("a")).toBe(tick + 1_000);
   });
 
+  test("a crash before the enqueue: the tick is not lost (enqueue first, then advance)", async () => {
+    await using s = await setup();
+    const added = await s.schedules.add({ name: "a", every: "1s", task: "t" });
+    const tick = added.next!;
+    await until(async () => (await redisTime(s.q.client)) >= tick, "the tick to come");
+    const r1 = await s.pass(losing(s.q.client, scripts.enqueue.sha, "before"));
+    expect(r1.stuck.map((x) => x.name)).toEqual(["a"]);
+    expect(await s.score("a")).toBe(tick);
+    await s.pass();
+    expect(await s.q.getJob(scheduleJobId("a", tick))).not.toBeNull();
+    expect(await enqueuedCount(s.q.client, s.keys())).toBe(1);
+  });
+
   test("an advance from a stale read changes nothing (compare and set)", async () => {
     await using s = await setup();
     const added = await s.schedules.add({ name: "a", every: "1s", task: "t" });
