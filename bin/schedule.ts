@@ -126,7 +126,7 @@ function changeCommand(verb: "remove" | "pause" | "resume") {
       await withSchedules(args, async (s) => {
         const changed = verb === "remove" ? await s.remove(given) : await s[verb](given);
         if (verb === "remove" && !changed)
-          throw new CourierError("ENOTFOUND", `no schedule ${given}`);
+          throw new CourierError("ENOTFOUND", `no schedule ${given} (prefix ${s.prefix})`);
         if (args.json)
           return printJson({ name: given, [verb === "remove" ? "removed" : "changed"]: changed });
         const done = { remove: "removed", pause: "paused", resume: "resumed" }[verb];
