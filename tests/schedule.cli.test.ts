@@ -155,6 +155,7 @@ describe("list, pause, resume, remove", () => {
 test("run: a standalone scheduler fires a due schedule, and stops on SIGTERM", async () => {
   const prefix = testPrefix();
   await using q = await openQueue({ prefix });
+  await q.enqueue("t", null); // the queue exists, with its shards (6 in the cluster pass)
   const added = JSON.parse(
     (await sched(prefix, ["add", "s", "--every", "1s", "--task", "t", "--json"])).stdout,
   );
@@ -168,3 +169,40 @@ test("run: a standalone scheduler fires a due schedule, and stops on SIGTERM", a
   proc.kill("SIGTERM");
   expect(await proc.exited).toBe(0);
 });
+
+test("info shows each queue's schedules and their next runs; OVERDUE when nothing fires one", async () => {
+  const prefix = testPrefix();
+  await using q = await openQueue({ prefix });
+  await q.enqueue("t", null); // the queue exists
+  const added = JSON.parse(
+    (await sched(prefix, ["add", "daily", "--cron", "0 6 * * *", "--task", "t", "--json"])).stdout,
+  );
+  await sched(prefix, ["add", "gone", "--every", "1s", "--task", "t"]);
+  await sched(prefix, ["add", "other", "--every", "1h", "--task", "t", "--queue", "elsewhere"]);
+  const json = JSON.parse(
+    (await runCli("info", ["--prefix", prefix, "--queue", "default", "--json"])).stdout,
+  );
+  const [report] = json.queues;
+  expect(report.schedules.map((s: { name: string }) => s.name)).toEqual(["daily", "gone"]);
+  expect(report.schedules[0]).toEqual({
+    name: "daily",
+    when: "cron 0 6 * * *",
+    task: "t",
+    missed: "once",
+    paused: false,
+    next: added.next,
+    overdue: false,
+  });
+  // Nothing runs here: once the 1 s schedule's tick is over LATE_MS past, it is overdue.
+  await until(
+    async () => {
+      const r = await runCli("info", ["--prefix", prefix, "--queue", "default"]);
+      return /gone\s+every 1s\s+t\s+\S+ OVERDUE: nothing fires it/.test(r.stdout);
+    },
+    "the 1 s schedule to be overdue",
+    15_000,
+  );
+  const text = (await runCli("info", ["--prefix", prefix, "--queue", "default"])).stdout;
+  expect(text).toContain("  schedules  2 (schedule.ts list)");
+  expect(text).toMatch(/ {4}daily\s+cron 0 6 \* \* \*\s+t\s+\d{4}-\d\d-\d\dT06:00:00\.000Z\n/);
+}, 30_000);
