@@ -16,6 +16,11 @@ export class TickEnqueuer {
   constructor(
     private readonly client: Redis,
     private readonly prefix: string,
+    /**
+     * Durability "replicated": a tick's job counts as enqueued once a replica has it (WAIT 1, up
+     * to this long); else NotReplicatedError, and the tick, not advanced, is fired again.
+     */
+    private readonly replicaWaitMs?: number,
   ) {}
 
   /**
@@ -31,6 +36,7 @@ export class TickEnqueuer {
     const send = shardedSender(this.client, keys, [job], () => 0, {
       receiptTtlMs: RECEIPT_TTL_MS,
       call: (_shard, _size, fn) => fn(),
+      replicaWaitMs: this.replicaWaitMs,
     });
     const [done] = await send();
     return done?.created === true;

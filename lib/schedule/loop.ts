@@ -19,6 +19,8 @@ export interface LoopOptions {
   /** Empty: every queue's schedules. */
   queues: readonly string[];
   log: Logger;
+  /** Durability "replicated": each tick's job waits for a replica this long (TickEnqueuer). */
+  replicaWaitMs?: number;
   /** Told after each pass (tests count passes and ticks). */
   onPass?: (r: PassResult) => void;
 }
@@ -30,7 +32,7 @@ export class ScheduleLoop {
   #enqueuer: TickEnqueuer;
 
   constructor(private readonly o: LoopOptions) {
-    this.#enqueuer = new TickEnqueuer(o.client, o.prefix);
+    this.#enqueuer = new TickEnqueuer(o.client, o.prefix, o.replicaWaitMs);
   }
 
   start(): void {

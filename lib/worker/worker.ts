@@ -116,6 +116,7 @@ export class Worker {
             prefix: o.prefix,
             queues: this.queues,
             log: this.#log,
+            replicaWaitMs: o.durability === "replicated" ? o.replicaWaitMs : undefined,
           });
     this.#pausedOf = served.map((s) => {
       const watch = this.#pauses.get(s.queue)!;
