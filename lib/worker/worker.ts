@@ -300,9 +300,13 @@ export class Worker {
       this.#health?.stop();
       for (const pause of this.#pauses.values()) pause.stop();
       this.#levels.stop();
-      const schedules = this.#schedules?.stop();
+      // The schedule loop's pass (a few calls) ends before the connections close; one stuck
+      // on an unreachable Redis is not waited for long (its tick, not advanced, stays due).
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const bound = new Promise((resolve) => (timer = setTimeout(resolve, 1_000)));
+      await Promise.race([this.#schedules?.stop(), bound]);
+      clearTimeout(timer);
       await Promise.all(this.#shards.map((s) => s.stop(graceMs)));
-      await schedules;
     }
     return this.stopped;
   }
