@@ -64,9 +64,16 @@ describe("tickAfter", () => {
   });
 
   test("a cron without a zone is read in UTC, whatever the host's zone", () => {
-    expect(tickAfter(cron("0 9 * * *"), at("2026-07-10T12:00:00Z"))).toBe(
-      at("2026-07-11T09:00:00Z"),
-    );
+    const zone = process.env.TZ;
+    process.env.TZ = "America/New_York"; // this process's own zone, for the test
+    try {
+      expect(tickAfter(cron("0 9 * * *"), at("2026-07-10T12:00:00Z"))).toBe(
+        at("2026-07-11T09:00:00Z"),
+      );
+    } finally {
+      if (zone === undefined) delete process.env.TZ;
+      else process.env.TZ = zone;
+    }
   });
 
   test("a cron that never comes again ends (null)", () => {
