@@ -13,7 +13,11 @@ function of(api: Api): Schedules {
 
 /** The queue's schedules, by name: when, task, paused, next run (ISO, Redis' clock). */
 export async function schedules(api: Api) {
-  const list = await of(api).list(api.admin.options.queue);
+  // A schedules key of another type hides the panel's rows, never the page (`schedule.ts list`
+  // names the problem).
+  const list = await of(api)
+    .list(api.admin.options.queue)
+    .catch(() => []);
   return list.flatMap((s) =>
     s.def === null
       ? []
