@@ -2,9 +2,12 @@
 // the queue's schedules with their next runs, Pause and Resume through the API with the token
 // (`schedule.ts list` agrees); the API refuses a schedule of another queue (404).
 import { expect, test } from "bun:test";
+import { startDashboard } from "../lib/dashboard/server.ts";
+import { scheduleKeys } from "../lib/engine/keys.ts";
 import { Schedules } from "../lib/schedule/schedules.ts";
 import { launch, textIs } from "./fixtures/chromium.ts";
-import { openQueue, runCli, spawnCli, testPrefix, waitForLine } from "./helpers.ts";
+import { firstSnapshot } from "./fixtures/dashboard.ts";
+import { openQueue, redisUrl, runCli, spawnCli, testPrefix, waitForLine } from "./helpers.ts";
 
 const TOKEN = "schedules-browser-token";
 
@@ -66,3 +69,18 @@ test("the schedules panel: next runs, pause and resume from the page", async () 
     await proc.exited;
   }
 }, 60_000);
+
+test("a schedules key of another type empties the panel; the snapshot still comes", async () => {
+  const prefix = testPrefix();
+  await using q = await openQueue({ prefix });
+  await q.enqueue("t", null);
+  await q.client.sendCommand(["SET", scheduleKeys(prefix).defs, "not a hash"]);
+  const d = await startDashboard({ redisUrl: redisUrl(), prefix, port: 0 });
+  try {
+    const { data } = await firstSnapshot(`${d.url}/api/events`);
+    expect(data.schedules).toEqual([]);
+    expect(data.overview.counts.waiting).toBe(1);
+  } finally {
+    await d.stop();
+  }
+});
