@@ -2,7 +2,7 @@
 // pause, resume, remove (exit 4 for no such schedule), --help of each, and `run`, a standalone
 // scheduler that fires a due schedule and stops on SIGTERM.
 import { describe, expect, test } from "bun:test";
-import { scheduleJobId } from "../lib/engine/keys.ts";
+import { scheduleJobId, scheduleKeys } from "../lib/engine/keys.ts";
 import { openQueue, runCli, spawnCli, testPrefix, until, waitForLine } from "./helpers.ts";
 
 const sched = (prefix: string, args: string[]) => runCli("schedule", [...args, "--prefix", prefix]);
@@ -206,3 +206,15 @@ test("info shows each queue's schedules and their next runs; OVERDUE when nothin
   expect(text).toContain("  schedules  2 (schedule.ts list)");
   expect(text).toMatch(/ {4}daily\s+cron 0 6 \* \* \*\s+t\s+\d{4}-\d\d-\d\dT06:00:00\.000Z\n/);
 }, 30_000);
+
+test("a schedules key of another type: info shows the queue (no schedules), exit 0", async () => {
+  const prefix = testPrefix();
+  await using q = await openQueue({ prefix });
+  await q.enqueue("t", null);
+  await q.client.sendCommand(["SET", scheduleKeys(prefix).defs, "not a hash"]);
+  const r = await runCli("info", ["--prefix", prefix, "--queue", "default", "--json"]);
+  expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: "" });
+  const [report] = JSON.parse(r.stdout).queues;
+  expect(report).toMatchObject({ queue: "default", waiting: 1 });
+  expect(report.schedules).toBeUndefined();
+});

@@ -13,7 +13,7 @@ import { firePass } from "../lib/schedule/fire.ts";
 import { Schedules } from "../lib/schedule/schedules.ts";
 import { tickAfter } from "../lib/schedule/ticks.ts";
 import { defineTask } from "../lib/types.ts";
-import { openQueue, redisTime, startWorker, testPrefix, until } from "./helpers.ts";
+import { logRecorder, openQueue, redisTime, startWorker, testPrefix, until } from "./helpers.ts";
 
 /** Jobs the queue has had enqueued (created, not found existing), over its shards. */
 async function enqueuedCount(client: Redis, keys: readonly QueueKeys[]): Promise<number> {
@@ -220,6 +220,18 @@ describe("in workers", () => {
     expect(await enqueuedCount(s.q.client, other)).toBe(0);
     expect(await s.score("theirs")).toBeLessThan(await redisTime(s.q.client));
     await Promise.all([worker.stop(0), quiet.stop(0)]);
+  });
+
+  test("a schedules key of another type: the worker says so and runs its jobs", async () => {
+    await using s = await setup();
+    await s.q.client.sendCommand(["SET", s.sk.next, "not a zset"]);
+    const log = logRecorder();
+    const worker = await startWorker({ prefix: s.prefix, queue: "q", tasks: [noop], logger: log });
+    const id = await s.q.enqueue("t", null);
+    const done = await s.q.waitForJobs([id], { timeoutMs: 10_000 });
+    expect(done.ended.get(id)?.status).toBe("finished");
+    await until(() => log.events().includes("could not fire recurring schedules"), "the warning");
+    await worker.stop(0);
   });
 
   test("pause and resume: a paused schedule never fires; resumed, its next tick is ahead", async () => {
