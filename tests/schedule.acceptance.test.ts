@@ -7,7 +7,6 @@
 import { expect, test } from "bun:test";
 import { scheduleJobId, shardKeys } from "../lib/engine/keys.ts";
 import { openLayout } from "../lib/engine/layout.ts";
-import type { Queue } from "../lib/queue/queue.ts";
 import { Schedules } from "../lib/schedule/schedules.ts";
 import { defineTask } from "../lib/types.ts";
 import type { Worker } from "../lib/worker/worker.ts";
@@ -15,48 +14,58 @@ import { openQueue, redisTime, spawnCli, startWorker, testPrefix, until } from "
 
 const RUN_MS = 20_000;
 
-/** The queue's counters summed over its shards. */
-async function counter(q: Queue, prefix: string, queue: string, field: string): Promise<number> {
-  const keys = shardKeys(prefix, queue, q.shards);
-  const all = await Promise.all(
-    keys.map((k) => q.client.sendCommand<string | null>(["HGET", k.stats, field])),
-  );
-  return all.reduce((n, c) => n + Number(c ?? 0), 0);
-}
-
-/** A task that counts its runs by job id. */
-function tickTask(runs: Map<string, number>) {
-  return defineTask({
+/** A queue made with its shards, a schedules handle, and a task that counts its runs by job id. */
+async function ticking(queue: string) {
+  const prefix = testPrefix();
+  const q = await openQueue({ prefix, queue });
+  await openLayout(q.client, prefix, queue, q.shards, true);
+  const runs = new Map<string, number>();
+  const task = defineTask({
     name: "tick",
     run: async (_payload: unknown, ctx) => {
       runs.set(ctx.id, (runs.get(ctx.id) ?? 0) + 1);
       return "ok";
     },
   });
+  const schedules = new Schedules(q.client, prefix, queue);
+  return { prefix, q, runs, task, schedules, [Symbol.asyncDispose]: () => q.close() };
 }
 
-/** Every tick's job ran once, one a second with none missing, as many created as ticks. */
-async function expectOnePerTick(runs: Map<string, number>, enqueued: number, anchor: number) {
-  const ticks = [...runs.keys()].map((id) => Number(id.split(":")[2])).sort((a, b) => a - b);
-  expect(enqueued).toBe(ticks.length);
-  expect([...runs.values()].every((n) => n === 1)).toBe(true);
-  expect([...runs.keys()].sort()).toEqual(ticks.map((t) => scheduleJobId("s", t)).sort());
-  for (const [i, t] of ticks.entries()) expect(t).toBe(ticks[0]! + i * 1_000);
+/**
+ * Pauses the schedule (no tick after this), waits for every job made to have run, stops the
+ * workers, and checks: every tick's job ran once, one a second with none missing from the first
+ * to the last, as many created as ticks (the queue's counter), on the schedule's anchor.
+ */
+async function expectOnePerTick(
+  t: Awaited<ReturnType<typeof ticking>>,
+  workers: Worker[],
+  anchor: number,
+) {
+  await t.schedules.pause("s");
+  const keys = shardKeys(t.prefix, t.q.options.queue, t.q.shards);
+  const count = async (field: string) => {
+    const all = await Promise.all(
+      keys.map((k) => t.q.client.sendCommand<string | null>(["HGET", k.stats, field])),
+    );
+    return all.reduce((n, c) => n + Number(c ?? 0), 0);
+  };
+  await until(async () => (await count("finished")) === (await count("enqueued")), "every job run");
+  await Promise.all(workers.map((w) => w.stop(0)));
+  const ticks = [...t.runs.keys()].map((id) => Number(id.split(":")[2])).sort((a, b) => a - b);
+  expect(await count("enqueued")).toBe(ticks.length);
+  expect([...t.runs.values()].every((n) => n === 1)).toBe(true);
+  expect([...t.runs.keys()].sort()).toEqual(ticks.map((tick) => scheduleJobId("s", tick)).sort());
+  for (const [i, tick] of ticks.entries()) expect(tick).toBe(ticks[0]! + i * 1_000);
   expect((ticks[0]! - anchor) % 1_000).toBe(0);
   return ticks;
 }
 
 test("every 1s, three workers and a scheduler killed and restarted for 20 s: one job per tick", async () => {
-  const prefix = testPrefix();
-  const queue = "ticks";
-  await using q = await openQueue({ prefix, queue });
-  await openLayout(q.client, prefix, queue, q.shards, true);
-  const schedules = new Schedules(q.client, prefix, queue);
-  const runs = new Map<string, number>();
-  const task = tickTask(runs);
-  const start = () => startWorker({ prefix, queue, tasks: [task], concurrency: 2 });
+  await using t = await ticking("ticks");
+  const { prefix } = t;
+  const start = () => startWorker({ prefix, queue: "ticks", tasks: [t.task], concurrency: 2 });
   const workers: Worker[] = await Promise.all([start(), start(), start()]);
-  const added = await schedules.add({ name: "s", every: "1s", task: "tick" });
+  const added = await t.schedules.add({ name: "s", every: "1s", task: "tick" });
   expect(added.created).toBe(true);
 
   const scheduler = () => spawnCli("schedule", ["run", "--prefix", prefix, "--log-format", "json"]);
@@ -79,16 +88,8 @@ test("every 1s, three workers and a scheduler killed and restarted for 20 s: one
   }
   proc.kill("SIGKILL");
   await proc.exited;
-  // No tick after this; then every job made is run.
-  await schedules.pause("s");
-  const count = (field: string) => counter(q, prefix, queue, field);
-  await until(
-    async () => (await count("finished")) === (await count("enqueued")),
-    "every job enqueued to run",
-  );
-  await Promise.all(workers.map((w) => w.stop(0)));
   expect(kills).toBeGreaterThanOrEqual(8);
-  const ticks = await expectOnePerTick(runs, await count("enqueued"), added.def!.created_at);
+  const ticks = await expectOnePerTick(t, workers, added.def!.created_at);
   expect(ticks.length).toBeGreaterThanOrEqual(RUN_MS / 1_000 - 2);
 }, 90_000);
 
@@ -96,18 +97,13 @@ test("only a scheduler killed and restarted fires (workers --no-schedules): no t
   // Killed and back within a second or two: each tick it missed is late, not missed (LATE_MS),
   // and gets its job when it is back; a kill between a tick's enqueue and its advance makes
   // the restarted one fire that tick again, and find its job.
-  const prefix = testPrefix();
-  const queue = "solo";
-  await using q = await openQueue({ prefix, queue });
-  await openLayout(q.client, prefix, queue, q.shards, true);
-  const schedules = new Schedules(q.client, prefix, queue);
-  const runs = new Map<string, number>();
-  const task = tickTask(runs);
+  await using t = await ticking("solo");
+  const { prefix } = t;
   const workers = await Promise.all(
-    [0, 1, 2].map(() => startWorker({ prefix, queue, tasks: [task], schedules: false })),
+    [0, 1, 2].map(() => startWorker({ prefix, queue: "solo", tasks: [t.task], schedules: false })),
   );
-  const added = await schedules.add({ name: "s", every: "1s", task: "tick" });
-  const scheduler = () => spawnCli("schedule", ["run", "--prefix", prefix, "--queue", queue]);
+  const added = await t.schedules.add({ name: "s", every: "1s", task: "tick" });
+  const scheduler = () => spawnCli("schedule", ["run", "--prefix", prefix, "--queue", "solo"]);
   let proc = scheduler();
   const end = Date.now() + RUN_MS / 2;
   while (Date.now() < end) {
@@ -117,17 +113,10 @@ test("only a scheduler killed and restarted fires (workers --no-schedules): no t
     proc = scheduler();
   }
   // The last one runs until a tick after the kills has fired, then stops.
-  const last = (await redisTime(q.client)) + 1_000;
-  await until(() => [...runs.keys()].some((id) => Number(id.split(":")[2]) > last), "a tick");
+  const last = (await redisTime(t.q.client)) + 1_000;
+  await until(() => [...t.runs.keys()].some((id) => Number(id.split(":")[2]) > last), "a tick");
   proc.kill("SIGTERM");
   expect(await proc.exited).toBe(0);
-  await schedules.pause("s");
-  const count = (field: string) => counter(q, prefix, queue, field);
-  await until(
-    async () => (await count("finished")) === (await count("enqueued")),
-    "every job enqueued to run",
-  );
-  await Promise.all(workers.map((w) => w.stop(0)));
-  const ticks = await expectOnePerTick(runs, await count("enqueued"), added.def!.created_at);
+  const ticks = await expectOnePerTick(t, workers, added.def!.created_at);
   expect(ticks.length).toBeGreaterThanOrEqual(RUN_MS / 2 / 1_000 - 2);
 }, 90_000);
