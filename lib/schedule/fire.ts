@@ -24,7 +24,7 @@ export interface PassResult {
   earliest: number | null;
   /** Due schedules that did not move (corrupt, or their enqueue failed): not looped on. */
   stuck: { name: string; why: string }[];
-  /** Every due one was handled and may have a next tick due at once: pass again now. */
+  /** Some due schedule moved on, and its next tick may be due already: pass again now. */
   again: boolean;
 }
 

@@ -21,7 +21,7 @@ export interface LoopOptions {
   log: Logger;
   /** Durability "replicated": each tick's job waits for a replica this long (TickEnqueuer). */
   replicaWaitMs?: number;
-  /** Told after each pass (tests count passes and ticks). */
+  /** Told after each pass (what it fired, what is stuck). */
   onPass?: (r: PassResult) => void;
 }
 
@@ -59,7 +59,7 @@ export class ScheduleLoop {
       } catch (err) {
         failed({ error: describeCause(err) });
       }
-      if (waitMs > 0) await this.#sleep(waitMs);
+      if (waitMs > 0 && !this.#stopped) await this.#sleep(waitMs);
     }
   }
 
