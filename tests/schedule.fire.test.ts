@@ -167,6 +167,10 @@ describe("settled alone", () => {
     const r = await s.pass();
     expect(r.fired).toBe(1);
     expect(r.stuck.map((x) => x.name)).toEqual(["bad"]);
+    // A next tick with no definition at all is dropped.
+    await s.due("orphan", 1);
+    expect((await s.pass()).stuck.map((x) => x.name)).toEqual(["bad"]);
+    expect(await s.score("orphan")).toBeNull();
     // A worker's pass (its queues only) passes over it without a word.
     const w = await s.pass(s.q.client, ["q"]);
     expect(w.stuck).toEqual([]);

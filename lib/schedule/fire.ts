@@ -61,6 +61,12 @@ export async function firePass(o: PassOptions): Promise<PassResult> {
 type One = "fired" | "existed" | "none" | "corrupt";
 
 async function fireOne(o: PassOptions, d: DueSchedule, now: number): Promise<One> {
+  // A next tick without a definition (no script of ours leaves one: a hand edit) fires
+  // nothing ever: it is dropped, by the same compare and set.
+  if (d.def === null) {
+    await advanceTick(o.client, scheduleKeys(o.prefix), d.name, d.tick, null);
+    return "none";
+  }
   const def = parseDef(d.def);
   if (def === null) return "corrupt";
   const plan = planTick(def, d.tick, now, o.lateMs ?? LATE_MS);
