@@ -22,6 +22,7 @@ export const LEFT_OUT: Record<string, string[]> = {
     "memory.watch",
     "queue.recent",
     "reply",
+    "schedule.ticks",
     "worker.settle",
     "wordcount.accuracy",
     "wordcount.count",
