@@ -44,7 +44,12 @@ export class Schedules {
   /** Connects (ConnectError naming the URL, password masked, and the cause). */
   static async connect(config: SchedulesConfig = {}): Promise<Schedules> {
     const url = config.redisUrl ?? process.env.REDIS_URL ?? defaults.redisUrl;
-    const client = await connect(url, { name: "courier-schedules", failFast: true });
+    // As an Admin: reconnects in the background, and fails calls at once while Redis is down.
+    const client = await connect(url, {
+      name: "courier-schedules",
+      persistent: true,
+      failFast: true,
+    });
     const s = new Schedules(client, config.prefix ?? defaults.prefix, config.queue);
     s.#owner = true;
     return s;
