@@ -3,7 +3,15 @@
 // scheduler that fires a due schedule and stops on SIGTERM.
 import { describe, expect, test } from "bun:test";
 import { scheduleJobId, scheduleKeys } from "../lib/engine/keys.ts";
-import { openQueue, runCli, spawnCli, testPrefix, until, waitForLine } from "./helpers.ts";
+import {
+  openQueue,
+  redisTime,
+  runCli,
+  spawnCli,
+  testPrefix,
+  until,
+  waitForLine,
+} from "./helpers.ts";
 
 const sched = (prefix: string, args: string[]) => runCli("schedule", [...args, "--prefix", prefix]);
 
@@ -218,3 +226,29 @@ test("a schedules key of another type: info shows the queue (no schedules), exit
   expect(report).toMatchObject({ queue: "default", waiting: 1 });
   expect(report.schedules).toBeUndefined();
 });
+
+test("worker --no-schedules fires none; a worker without it fires its queue's", async () => {
+  const prefix = testPrefix();
+  await using q = await openQueue({ prefix });
+  await q.enqueue("t", null); // the queue exists, with its shards
+  const added = JSON.parse(
+    (await sched(prefix, ["add", "s", "--every", "1s", "--task", "t", "--json"])).stdout,
+  );
+  const tick = Date.parse(added.next);
+  const quiet = spawnCli("worker", ["--prefix", prefix, "--no-schedules", "--log-format", "json"]);
+  await waitForLine(quiet.stdout, /"worker started"/);
+  // Two ticks come and go with only the quiet worker: no job.
+  await until(async () => (await redisTime(q.client)) > tick + 2_100, "two ticks", 5_000);
+  expect(await q.getJob(scheduleJobId("s", tick))).toBeNull();
+  const firing = spawnCli("worker", ["--prefix", prefix, "--log-format", "json"]);
+  await waitForLine(firing.stdout, /"worker started"/);
+  // Its ticks are late now, some missed: one of the first ten gets its job.
+  await until(() => anyTick(), "a tick's job");
+  for (const p of [quiet, firing]) p.kill("SIGTERM");
+  expect(await Promise.all([quiet.exited, firing.exited])).toEqual([0, 0]);
+
+  async function anyTick(): Promise<boolean> {
+    const ids = Array.from({ length: 10 }, (_, i) => scheduleJobId("s", tick + i * 1_000));
+    return (await q.getJobs(ids)).some((j) => j !== null);
+  }
+}, 30_000);
