@@ -13,6 +13,7 @@ import { command as dead } from "./dead.ts";
 import { command as info } from "./info.ts";
 import { command as queue } from "./queue.ts";
 import { command as result } from "./result.ts";
+import { command as schedule } from "./schedule.ts";
 import { command as stack } from "./stack.ts";
 import { command as trigger } from "./trigger.ts";
 import { command as worker } from "./worker.ts";
@@ -27,6 +28,7 @@ const SUMMARIES = {
   info: "Show Redis' memory, each queue's counts and throughput, and its workers",
   dead: "List, show, requeue, delete or purge jobs that failed for good",
   queue: "Pause, resume or empty a queue, list its jobs by state, follow its events",
+  schedule: "Recurring jobs: add, list, pause, resume or remove schedules; run a scheduler",
   dashboard: "Serve the web dashboard, its JSON API and Prometheus metrics",
   stack: "Run Redis, workers and the dashboard in the foreground, for local use",
 };
@@ -40,6 +42,7 @@ const COMMANDS: Record<keyof typeof SUMMARIES, CommandDef<any>> = {
   info,
   dead,
   queue,
+  schedule,
   dashboard,
   stack,
 };

@@ -37,6 +37,12 @@ const command = defineCommand({
       description: `Jobs run at once, over all the queue's shards (and all the queues, given several) (default ${defaults.concurrency})`,
     },
     burst: { type: "boolean", description: "Exit 0 once nothing is waiting, delayed or in flight" },
+    schedules: {
+      type: "boolean",
+      default: true,
+      description:
+        "Fire the recurring schedules of the queues served (schedule.ts; each tick makes one job however many workers fire it); --no-schedules leaves them to other workers or `schedule.ts run`",
+    },
     name: {
       type: "string",
       description:
@@ -104,6 +110,7 @@ const command = defineCommand({
       tasks,
       concurrency: intArg(args.concurrency, "concurrency", 1, 10_000),
       burst: Boolean(args.burst),
+      schedules: args.schedules !== false,
       name: workerName(args.name),
       claimIdleMs: intArg(args["claim-idle-ms"], "claim-idle-ms", 30, 1_000_000_000),
       jobTimeoutMs: intArg(args["job-timeout-ms"], "job-timeout-ms", 1, 1_000_000_000),

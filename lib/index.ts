@@ -58,6 +58,14 @@ export type { Enqueued, JobSpec } from "./queue/prepare.ts";
 export { Queue, type QueueConfig } from "./queue/queue.ts";
 export type { WaitOptions, WaitResult } from "./queue/read.ts";
 export { maskUrl } from "./redis/url.ts";
+export type { PassResult } from "./schedule/fire.ts";
+export {
+  type Scheduler,
+  type SchedulerConfig,
+  startScheduler,
+} from "./schedule/scheduler.ts";
+export { type ScheduleInfo, Schedules, type SchedulesConfig } from "./schedule/schedules.ts";
+export type { MissedPolicy, ScheduleDef, ScheduleSpec } from "./schedule/spec.ts";
 export {
   createWordCountTask,
   WORDCOUNT_TASK,

@@ -23,6 +23,7 @@ export const LEFT_OUT: Record<string, string[]> = {
     "memory.watch",
     "queue.recent",
     "reply",
+    "schedule.ticks",
     "worker.settle",
     "wordcount.accuracy",
     "wordcount.count",
@@ -68,6 +69,7 @@ export const LEFT_OUT: Record<string, string[]> = {
       "cluster.outage.worker",
       "cluster.promoted",
       "cluster.routing",
+      "cluster.schedule.failover",
     ],
   "a server and replica of their own (durability: WAIT with a stopped replica)": ["durability"],
   "the stack on one server's URL (a cluster it runs only as its own: stack --cluster, in stack.cluster)":

@@ -72,6 +72,7 @@ test("courier --help: one written summary per command, none cut inside a bracket
     "info",
     "dead",
     "queue",
+    "schedule",
     "dashboard",
     "stack",
   ];

@@ -13,6 +13,7 @@ import {
   rawRedis,
   runCli,
   testPrefix,
+  until,
 } from "./helpers.ts";
 
 // Reads the queue's raw keys in the one-shard layout (queueKeys).
@@ -306,4 +307,33 @@ test("a key of the wrong type (WRONGTYPE): the queue is reported unreadable, the
   expect(JSON.parse(one.stdout).queues).toEqual([
     { queue: "default", unreadable: expect.stringContaining("another type") },
   ]);
+});
+
+test("the admin rules are enough for schedule.ts; the worker's to fire a schedule", async () => {
+  const prefix = testPrefix();
+  const admin = ["--prefix", prefix, "--redis-url", await aclUser("admin", prefix)];
+  const producer = ["--prefix", prefix, "--redis-url", await aclUser("producer", prefix)];
+  const site = pages(() => new Response("<p>on time</p>", { headers: HTML }));
+  const worker = backgroundWorker(prefix, "--redis-url", await aclUser("worker", prefix));
+  try {
+    await worker.logged("worker started");
+    const add = ["add", "s", "--every", "1s", "--url", site.url("/tick"), "--json", ...admin];
+    const added = await runCli("schedule", add);
+    expect({ code: added.code, stderr: added.stderr }).toEqual({ code: 0, stderr: "" });
+    const tick = Date.parse(JSON.parse(added.stdout).next);
+    const job = [...producer, "--jobid", `sched:s:${tick}`];
+    // Unknown (exit 4) until the worker fires the tick; then waited for.
+    await until(async () => (await runCli("result", job)).code !== 4, "the tick's job");
+    const ran = await runCli("result", [...job, "--wait", "20"]);
+    expect(ran.code).toBe(0);
+    for (const args of [["list"], ["pause", "s"], ["resume", "s"], ["remove", "s"]]) {
+      const r = await runCli("schedule", [...args, ...admin]);
+      expect({ args, code: r.code, stderr: r.stderr }).toEqual({ args, code: 0, stderr: "" });
+    }
+  } finally {
+    worker.proc.kill("SIGTERM");
+    const ended = await worker.ended();
+    site.stop();
+    expect(ended.stdout).not.toMatch(/NOPERM|refused|could not fire/);
+  }
 });

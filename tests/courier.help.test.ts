@@ -3,6 +3,7 @@
 import { expect, test } from "bun:test";
 import { command as dead } from "../bin/dead.ts";
 import { command as queue } from "../bin/queue.ts";
+import { command as schedule } from "../bin/schedule.ts";
 import { runCli } from "./helpers.ts";
 
 async function summaries(): Promise<Map<string, string>> {
@@ -14,7 +15,11 @@ async function summaries(): Promise<Map<string, string>> {
 
 test("a command of subcommands names every one of them", async () => {
   const shown = await summaries();
-  const subcommands = { queue: queue.subCommands, dead: dead.subCommands };
+  const subcommands = {
+    queue: queue.subCommands,
+    dead: dead.subCommands,
+    schedule: schedule.subCommands,
+  };
   for (const [name, subs] of Object.entries(subcommands)) {
     for (const sub of Object.keys(subs ?? {})) {
       expect({ name, sub, named: shown.get(name)!.toLowerCase().includes(sub) }).toEqual({

@@ -95,6 +95,19 @@ const ACTIONS: ActionRow[] = [
     after: { waiting: 0, dead: 1 },
   },
   {
+    // No schedule of that name: 404 once the token is right, nothing done.
+    route: "/api/schedules/:id/pause",
+    path: () => "/api/schedules/nightly/pause",
+    status: 404,
+    after: { waiting: 0, dead: 1 },
+  },
+  {
+    route: "/api/schedules/:id/resume",
+    path: () => "/api/schedules/nightly/resume",
+    status: 404,
+    after: { waiting: 0, dead: 1 },
+  },
+  {
     route: "/api/resume",
     path: () => "/api/resume",
     status: 200,

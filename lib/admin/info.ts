@@ -10,6 +10,7 @@ import { readMemoryOfNodes } from "../redis/memory-nodes.ts";
 import type { Admin } from "./admin.ts";
 import type { Placement } from "./discover.ts";
 import { formatDuration } from "./duration.ts";
+import { type ScheduleReport, schedulesByQueue, schedulesLines } from "./info-schedules.ts";
 import { isCount, type LevelCounts, type QueueCounts } from "./stats.ts";
 import type { WorkerInfo } from "./workers.ts";
 
@@ -21,6 +22,8 @@ export interface QueueReport extends QueueCounts {
   placement: Placement[];
   /** Paused (`queue.ts pause`): its workers start no new job. Absent: not read (false). */
   paused?: boolean;
+  /** Its recurring schedules and their next runs (absent: none). */
+  schedules?: ScheduleReport[];
 }
 
 /** A queue whose keys could not be read (one of them holds another type than Courier writes). */
@@ -54,6 +57,7 @@ export function infoReader(admin: Admin, queues: readonly string[]): () => Promi
       foundAt = Date.now();
     }
     let redis: RedisMemory | null = null;
+    const schedules = known.length > 0 ? await schedulesByQueue(admin) : new Map();
     const reports = await Promise.all(
       known.map(async (name) => {
         // A queue key under the prefix whose name no queue may have (another program's key): shown
@@ -68,7 +72,15 @@ export function infoReader(admin: Admin, queues: readonly string[]): () => Promi
             view.placement(),
           ]);
           redis = memory;
-          return { ...counts, paused, workers, shards, placement };
+          const own = schedules.get(name);
+          return {
+            ...counts,
+            paused,
+            workers,
+            shards,
+            placement,
+            ...(own ? { schedules: own } : {}),
+          };
         } catch (err) {
           // One queue's broken key (WRONGTYPE) or other data format does not hide the others:
           // it is reported as unreadable, and `info` exits 6 after printing everything.
@@ -187,6 +199,7 @@ function formatQueue(q: QueueReport | UnreadableQueue): string {
     ...canceledLine(q.totals.canceled),
     `  throughput ${q.throughputPerS} jobs/s over the last minute`,
     ...formatPlacement(q),
+    ...schedulesLines(q.schedules, table),
     ...q.unservedTasks.map(
       (u) =>
         `  no live worker has task "${safeText(u.task)}": ${u.jobs} ${u.jobs === 1 ? "job waits" : "jobs wait"} for one`,

@@ -18,6 +18,7 @@ import { WORDCOUNT_TASK } from "../tasks/wordcount/index.ts";
 import { normaliseUrl } from "../tasks/wordcount/url.ts";
 import { isoOrNull } from "../time.ts";
 import type { JobStatus } from "../types.ts";
+import { schedules } from "./schedules.ts";
 
 export interface Api {
   /** The queue this request is about. */
@@ -109,8 +110,13 @@ export function failureOutcome(type: string, status: JobStatus): string {
 export type Snapshot = Awaited<ReturnType<typeof snapshot>>;
 
 export async function snapshot(api: Api) {
-  const [o, w, f] = await Promise.all([overview(api), workers(api), failures(api)]);
-  return { overview: o, workers: w, failures: f };
+  const [o, w, f, s] = await Promise.all([
+    overview(api),
+    workers(api),
+    failures(api),
+    schedules(api),
+  ]);
+  return { overview: o, workers: w, failures: f, schedules: s };
 }
 
 export async function deadPage(api: Api, url: URL): Promise<Response> {

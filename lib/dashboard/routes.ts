@@ -10,6 +10,7 @@ import { readBody } from "./body.ts";
 import type { LiveHub } from "./live.ts";
 import { dashboardDefaults } from "./options.ts";
 import type { Queues } from "./queues.ts";
+import { setSchedulePaused } from "./schedules.ts";
 
 // Defence in depth: even a string that slipped into the DOM as markup could not run a script.
 const SECURITY_HEADERS = {
@@ -122,6 +123,8 @@ export function routes(d: RouteDeps) {
       "/api/pause": act((_, ctx) => api.setPaused(ctx, true)),
       "/api/resume": act((_, ctx) => api.setPaused(ctx, false)),
       "/api/empty": act((_, ctx) => api.empty(ctx)),
+      "/api/schedules/:id/pause": act((req, ctx) => setSchedulePaused(ctx, id(req), true)),
+      "/api/schedules/:id/resume": act((req, ctx) => setSchedulePaused(ctx, id(req), false)),
     },
     fetch: (req: Request) => notFound(Object.assign(req, { params: {} })),
   };

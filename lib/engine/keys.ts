@@ -334,3 +334,33 @@ export function fnv1a32(text: string): number {
   }
   return h >>> 0;
 }
+
+/**
+ * The hash tag of recurring schedules (lib/schedule/): `#` may not be in a queue's name
+ * (lib/config.ts QUEUE_NAME), so no queue's keys can share it. One tag for every schedule of
+ * the prefix: a schedule's script touches its definition and its next tick together.
+ */
+export const SCHEDULES_TAG = "#schedules";
+
+export interface ScheduleKeys {
+  /** Hash: schedule name -> JSON definition (lib/schedule/spec.ts). */
+  defs: string;
+  /** Sorted set: schedule name -> its next tick, ms on Redis' clock; a paused one is absent. */
+  next: string;
+}
+
+/** The keys of the prefix's recurring schedules (docs/internals.md, "Recurring schedules"). */
+export function scheduleKeys(prefix: string): ScheduleKeys {
+  const base = `${prefix}:{${SCHEDULES_TAG}}`;
+  return { defs: `${base}:defs`, next: `${base}:next` };
+}
+
+/**
+ * The caller id of the job a schedule's tick enqueues: `sched:<name>:<tick ms>`. It names the
+ * tick, so firing a tick again (a lost reply, a crash before the advance, two schedulers at
+ * once) finds the job and adds nothing. A schedule name is 1-64 of `A-Za-z0-9_.-`
+ * (lib/schedule/spec.ts), so the id passes callerIdProblem (letters first, at most 84 chars).
+ */
+export function scheduleJobId(name: string, tickMs: number): string {
+  return `sched:${name}:${tickMs}`;
+}

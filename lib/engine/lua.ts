@@ -29,6 +29,9 @@ import promoteLua from "./lua/promote.lua" with { type: "text" };
 import pruneLua from "./lua/prune.lua" with { type: "text" };
 import releaseLua from "./lua/release.lua" with { type: "text" };
 import requeueLua from "./lua/requeue.lua" with { type: "text" };
+import scheduleAdvanceLua from "./lua/schedule-advance.lua" with { type: "text" };
+import scheduleDueLua from "./lua/schedule-due.lua" with { type: "text" };
+import scheduleSaveLua from "./lua/schedule-save.lua" with { type: "text" };
 import serveLua from "./lua/serve.lua" with { type: "text" };
 import statusLua from "./lua/status.lua" with { type: "text" };
 import { expandIncludes, mapLines, type SourceLine } from "./lua-includes.ts";
@@ -100,6 +103,11 @@ export const scripts = {
   depend: script("depend", dependLua, 2),
   ended: script("ended", endedLua, 3),
   parentEnded: script("parent-ended", parentEndedLua, 10),
+  // Recurring schedules (lib/engine/schedule.ts): the due ones read on Redis' clock, a fired
+  // tick advanced by compare and set, a definition written with its next tick.
+  scheduleDue: script("schedule-due", scheduleDueLua, 2),
+  scheduleAdvance: script("schedule-advance", scheduleAdvanceLua, 1),
+  scheduleSave: script("schedule-save", scheduleSaveLua, 2),
 } as const;
 
 /**

@@ -14,6 +14,7 @@ import { defaultWorkerName, lostWhileStarting } from "../redis/connect.ts";
 import { Outage } from "../redis/outage.ts";
 import { serverWarnings } from "../redis/server.ts";
 import { maskUrl } from "../redis/url.ts";
+import { ScheduleLoop } from "../schedule/loop.ts";
 import type { Task } from "../types.ts";
 import { type HealthServer, hostPort, serveHealth } from "./health.ts";
 import { LevelsWatch } from "./levels-watch.ts";
@@ -44,6 +45,12 @@ export interface WorkerConfig extends Partial<WorkerOptions> {
    * the CLI worker does. Without it, a warning is logged.
    */
   onLevels?: (queue: string) => void;
+  /**
+   * Fire the recurring schedules of the queues served (lib/schedule/loop.ts; default true).
+   * Any number of workers and schedulers fire them, each tick once; false (`worker
+   * --no-schedules`) leaves them to others.
+   */
+  schedules?: boolean;
 }
 
 export class Worker {
@@ -63,6 +70,8 @@ export class Worker {
   /** Whether each queue served is paused (`queue.ts pause`), read every pauseCheckMs. */
   #pauses: Map<string, PauseWatch>;
   #levels: LevelsWatch;
+  /** The recurring schedules of the queues served, fired here too (null: --no-schedules). */
+  #schedules: ScheduleLoop | null;
   /** Per shard worker: whether its queue is paused. */
   #pausedOf: (() => boolean)[];
   #health: HealthServer | null = null;
@@ -99,6 +108,16 @@ export class Worker {
       }),
     );
     this.#levels = new LevelsWatch(client, served, this.#log, config.onLevels);
+    this.#schedules =
+      config.schedules === false
+        ? null
+        : new ScheduleLoop({
+            client: client(),
+            prefix: o.prefix,
+            queues: this.queues,
+            log: this.#log,
+            replicaWaitMs: o.durability === "replicated" ? o.replicaWaitMs : undefined,
+          });
     this.#pausedOf = served.map((s) => {
       const watch = this.#pauses.get(s.queue)!;
       return () => watch.paused;
@@ -265,6 +284,7 @@ export class Worker {
     for (const pause of this.#pauses.values()) pause.start(o.pauseCheckMs, onError);
     const levelsFailed = throttled(this.#log, "could not read whether a queue has levels");
     this.#levels.start(o.heartbeatEveryMs, (err) => levelsFailed({ error: describeCause(err) }));
+    this.#schedules?.start();
     void Promise.all(this.#shards.map((s) => s.run())).then(() => {
       if (!this.#stopping) void this.stop(); // burst mode: every shard is drained
     });
@@ -281,6 +301,12 @@ export class Worker {
       this.#health?.stop();
       for (const pause of this.#pauses.values()) pause.stop();
       this.#levels.stop();
+      // The schedule loop's pass (a few calls) ends before the connections close; one stuck
+      // on an unreachable Redis is not waited for long (its tick, not advanced, stays due).
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const bound = new Promise((resolve) => (timer = setTimeout(resolve, 1_000)));
+      await Promise.race([this.#schedules?.stop(), bound]);
+      clearTimeout(timer);
       await Promise.all(this.#shards.map((s) => s.stop(graceMs)));
     }
     return this.stopped;

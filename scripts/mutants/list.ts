@@ -596,6 +596,17 @@ export const mutants: Mutant[] = [
   m("levels-auto-ids", "lib/engine/enqueue.ts", "a high or low job without an id gets a made id, never an entry id of its level's stream",
     'const id = j.id ?? (delayed || level !== "normal" ? Bun.randomUUIDv7() : "");',
     'const id = j.id ?? (delayed ? Bun.randomUUIDv7() : "");', [T("priority.levels"), T("priority.levels.cli")]),
+  // Recurring schedules (docs/internals.md, "Recurring schedules"): one job per tick.
+  m("schedule-advance-no-cas", LUA("schedule-advance"), "a schedule advances only from the tick the pass read (compare and set)",
+    "if not score or tonumber(score) ~= tonumber(ARGV[2]) then return 0 end", "if not score then return 0 end", [T("schedule.fire")]),
+  m("schedule-advance-first", "lib/schedule/fire.ts", "a tick's job is enqueued before the schedule advances",
+    "  let out: One = \"none\";\n  if (plan.fire !== null) {\n    out = (await o.enqueuer.enqueue(d.name, def, plan.fire)) ? \"fired\" : \"existed\";\n  }\n  await advanceTick(o.client, scheduleKeys(o.prefix), d.name, d.tick, plan.next);",
+    "  let out: One = \"none\";\n  await advanceTick(o.client, scheduleKeys(o.prefix), d.name, d.tick, plan.next);\n  if (plan.fire !== null) {\n    out = (await o.enqueuer.enqueue(d.name, def, plan.fire)) ? \"fired\" : \"existed\";\n  }",
+    [T("schedule.fire")]),
+  m("schedule-id-not-tick", "lib/schedule/enqueue.ts", "a tick's job id names the schedule and the tick (a repeated fire enqueues once)",
+    "id: scheduleJobId(name, tickMs) };", "id: scheduleJobId(name, tickMs + Math.random()) };", [T("schedule.fire")]),
+  m("schedule-host-zone", "lib/schedule/spec.ts", "a cron without a zone is read in UTC on every host",
+    "timezone: tz ?? \"UTC\"", "timezone: tz", [T("schedule.ticks")]),
 ];
 
 // The engine's mutants (scripts/mutants/engine.ts).

@@ -4,6 +4,7 @@
 import type { Snapshot } from "../api.ts";
 import { drawChart } from "./chart.js";
 import { $, act, ago, api, el, failed, fill, jobLink, type Row, say, text, time } from "./dom.js";
+import { renderSchedules } from "./schedules.js";
 
 export type { Snapshot };
 
@@ -50,6 +51,7 @@ export function render(s: Snapshot): void {
   for (const b of document.querySelectorAll<HTMLButtonElement>(".action"))
     b.disabled = !state.actions;
   drawChart(s.overview.series);
+  renderSchedules(s.schedules, state.actions);
   fill(
     "workers",
     s.workers.workers.map((w) =>

@@ -1,0 +1,200 @@
+#!/usr/bin/env bun
+// Recurring schedules: `add NAME`, `list`, `remove NAME`, `pause NAME`, `resume NAME`, `run`,
+// each a citty subcommand with its own options and --help. Workers fire them (and `run`).
+import { defineCommand } from "citty";
+import { safeText } from "../lib/cli/safe-text.ts";
+import { addSpec, formatSchedules, scheduleJson } from "../lib/cli/schedule.ts";
+import { defaults } from "../lib/config.ts";
+import { CourierError, InputError } from "../lib/errors.ts";
+import { createLogger, type LogFormat } from "../lib/log.ts";
+import { startScheduler } from "../lib/schedule/scheduler.ts";
+import { Schedules } from "../lib/schedule/schedules.ts";
+import { commonArgs, EXIT, printJson, queueArgs, runCli, UsageError } from "./_cli.ts";
+
+const json = { type: "boolean", description: "Print JSON instead of text" } as const;
+const name = { type: "positional", description: "The schedule's name", required: true } as const;
+const { queue: _queue, ...connection } = commonArgs;
+
+async function withSchedules(args: Record<string, unknown>, fn: (s: Schedules) => Promise<void>) {
+  const { redisUrl, prefix, queue } = queueArgs(args);
+  const schedules = await Schedules.connect({ redisUrl, prefix, queue });
+  try {
+    await fn(schedules);
+  } finally {
+    await schedules.close();
+  }
+}
+
+/** The one NAME a command takes. */
+function oneName(args: Record<string, unknown>): string {
+  const given = (args._ as string[]) ?? [];
+  if (given.length !== 1) throw new UsageError("give one schedule name");
+  return given[0]!;
+}
+
+const addCommand = defineCommand({
+  meta: {
+    name: "add",
+    description:
+      "Add a recurring schedule: a job every interval (--every) or at the times of a cron expression (--cron, in --tz or UTC). Workers of its queue fire it (and `schedule.ts run`), each tick exactly once. Adding the same definition again changes nothing (exit 0); another one under the name is refused unless --replace.",
+  },
+  args: {
+    name,
+    every: {
+      type: "string",
+      description: "Fixed spacing from when it is added: 30s, 5m, 1h, 1d (at least 1s)",
+    },
+    cron: {
+      type: "string",
+      description:
+        "A cron expression: 5 fields (minute hour day month weekday), or 6 with seconds first",
+    },
+    tz: {
+      type: "string",
+      description: "Time zone of --cron, an IANA name like Europe/Paris (default UTC)",
+    },
+    url: { type: "string", description: "The word-count task on this URL" },
+    task: { type: "string", description: "Any task, by name (with --payload)" },
+    payload: { type: "string", description: "The JSON payload of --task (default null)" },
+    missed: {
+      type: "string",
+      description:
+        "Ticks missed while no worker or scheduler ran (late by over 5s): once (default: one job for the latest, on return) or skip (none; the next tick waits)",
+    },
+    replace: {
+      type: "boolean",
+      description: "Replace a schedule of that name (its ticks count from now)",
+    },
+    json,
+    ...commonArgs,
+    queue: {
+      type: "string",
+      description: `The queue its jobs go to (env COURIER_QUEUE; default ${defaults.queue})`,
+    },
+  },
+  async run({ args }) {
+    const spec = addSpec({ ...args, name: oneName(args) } as Parameters<typeof addSpec>[0]);
+    spec.queue = queueArgs(args).queue;
+    await withSchedules(args, async (s) => {
+      const added = await s.add(spec, { replace: Boolean(args.replace) });
+      if (args.json) return printJson({ ...scheduleJson(added), created: added.created });
+      const what = added.created ? "added" : "exists already, unchanged";
+      const next = added.next === null ? "none" : new Date(added.next).toISOString();
+      print(`schedule ${safeText(added.name)} ${what}; next run ${next}`);
+    });
+  },
+});
+
+const listCommand = defineCommand({
+  meta: {
+    name: "list",
+    description:
+      "The recurring schedules, by name: queue, when, task, missed-tick policy and next run (UTC; `paused` while paused).",
+  },
+  args: {
+    json: {
+      type: "boolean",
+      description:
+        "Print one JSON object { schedules: [{ name, queue, every_ms | cron, tz, task, payload, missed, paused, next }] }",
+    },
+    ...connection,
+    queue: { type: "string", description: "Only the schedules of this queue" },
+  },
+  async run({ args }) {
+    await withSchedules(args, async (s) => {
+      const list = await s.list(
+        args.queue === undefined || args.queue === "" ? undefined : args.queue,
+      );
+      if (args.json) printJson({ schedules: list.map(scheduleJson) });
+      else print(formatSchedules(list));
+    });
+  },
+});
+
+function changeCommand(verb: "remove" | "pause" | "resume") {
+  const text = {
+    remove: "Remove a schedule (jobs it enqueued are left alone).",
+    pause: "Pause a schedule: no tick fires until `resume` (stored in Redis).",
+    resume:
+      "Resume a paused schedule: its next run is its first tick from now (ticks of the pause do not run).",
+  }[verb];
+  return defineCommand({
+    meta: { name: verb, description: `${text} Exit ${EXIT.notFound} for no such schedule.` },
+    args: { name, json, ...connection },
+    async run({ args }) {
+      const given = oneName(args);
+      await withSchedules(args, async (s) => {
+        const changed = verb === "remove" ? await s.remove(given) : await s[verb](given);
+        if (verb === "remove" && !changed)
+          throw new CourierError("ENOTFOUND", `no schedule ${given} (prefix ${s.prefix})`);
+        if (args.json)
+          return printJson({ name: given, [verb === "remove" ? "removed" : "changed"]: changed });
+        const done = { remove: "removed", pause: "paused", resume: "resumed" }[verb];
+        const already = verb === "pause" ? "already paused" : "not paused";
+        print(`schedule ${safeText(given)} ${changed ? done : already}`);
+      });
+    },
+  });
+}
+
+const runCommand = defineCommand({
+  meta: {
+    name: "run",
+    description:
+      "Run a standalone scheduler until SIGINT/SIGTERM: it fires every queue's schedules (or those of --queue), as workers do for their queues. Any number of schedulers and workers fire a tick once.",
+  },
+  args: {
+    ...connection,
+    queue: {
+      type: "string",
+      description: "Only these queues' schedules (comma-separated; default every queue)",
+    },
+    "log-format": {
+      type: "string",
+      description: "human or json; default: human on a terminal, else json",
+    },
+  },
+  async run({ args }) {
+    const format = args["log-format"] ?? "auto";
+    if (!["human", "json", "auto"].includes(format)) {
+      throw new InputError(`--log-format must be human or json, got "${format.slice(0, 20)}"`);
+    }
+    const logger = createLogger(
+      format === "auto" ? (process.stdout.isTTY ? "human" : "json") : (format as LogFormat),
+    );
+    const { redisUrl, prefix } = queueArgs(args);
+    const queues = args.queue ? args.queue.split(",").filter(Boolean) : [];
+    const scheduler = await startScheduler({ redisUrl, prefix, queues, logger });
+    logger.log("info", "scheduler started", { queues: queues.join(",") || "all" });
+    const stopped = new Promise<void>((resolve) => {
+      process.once("SIGINT", () => resolve());
+      process.once("SIGTERM", () => resolve());
+    });
+    await stopped;
+    await scheduler.stop();
+    logger.log("info", "scheduler stopped", {});
+  },
+});
+
+const command = defineCommand({
+  meta: {
+    name: "schedule",
+    description: "Recurring schedules: add NAME, list, remove NAME, pause NAME, resume NAME, run.",
+  },
+  subCommands: {
+    add: addCommand,
+    list: listCommand,
+    remove: changeCommand("remove"),
+    pause: changeCommand("pause"),
+    resume: changeCommand("resume"),
+    run: runCommand,
+  },
+});
+
+function print(text: string): void {
+  process.stdout.write(`${text}\n`);
+}
+
+export { command };
+
+if (import.meta.main) await runCli(command);

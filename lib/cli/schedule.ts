@@ -1,0 +1,95 @@
+// `schedule.ts`: the spec an `add` gives (checked before Redis is contacted), and the text and
+// JSON of a list. bin/schedule.ts parses arguments and prints.
+import { formatDuration } from "../admin/duration.ts";
+import { table } from "../admin/info.ts";
+import { InputError } from "../errors.ts";
+import type { ScheduleInfo } from "../schedule/schedules.ts";
+import { type MissedPolicy, type ScheduleSpec, whenText } from "../schedule/spec.ts";
+import { validatePayload } from "../tasks/wordcount/index.ts";
+import { WORDCOUNT_TASK } from "../tasks/wordcount/name.ts";
+import { isoOrNull } from "../time.ts";
+import { safeText } from "./safe-text.ts";
+import { parsePayload, taskNameProblem } from "./trigger-job.ts";
+
+export interface AddArgs {
+  name: string;
+  every?: string;
+  cron?: string;
+  tz?: string;
+  url?: string;
+  task?: string;
+  payload?: string;
+  queue?: string;
+  missed?: string;
+}
+
+/** The spec of `add`: one of --every/--cron, one of --url/--task (InputError: exit 2). */
+export function addSpec(a: AddArgs): ScheduleSpec {
+  if ((a.every === undefined) === (a.cron === undefined)) {
+    throw new InputError("give one of --every (e.g. 5m) or --cron (e.g. '*/5 * * * *')");
+  }
+  if (a.tz !== undefined && a.cron === undefined) throw new InputError("--tz goes with --cron");
+  if ((a.url === undefined) === (a.task === undefined)) {
+    throw new InputError(
+      "give one of --url URL (the word-count task) or --task NAME [--payload JSON]",
+    );
+  }
+  if (a.url !== undefined && a.payload !== undefined) {
+    throw new InputError("--payload goes with --task (--url is the word-count task's payload)");
+  }
+  if (a.missed !== undefined && a.missed !== "once" && a.missed !== "skip") {
+    throw new InputError(`--missed must be once or skip, got "${a.missed.slice(0, 20)}"`);
+  }
+  const job =
+    a.url !== undefined
+      ? { task: WORDCOUNT_TASK, payload: validatePayload({ url: a.url }) }
+      : {
+          task: checkedTask(a.task as string),
+          payload: a.payload === undefined ? null : parsePayload(a.payload),
+        };
+  return {
+    name: a.name,
+    ...(a.every !== undefined ? { every: a.every } : { cron: a.cron, tz: a.tz }),
+    ...job,
+    queue: a.queue,
+    missed: a.missed as MissedPolicy | undefined,
+  };
+}
+
+function checkedTask(task: string): string {
+  const problem = taskNameProblem(task);
+  if (problem) throw new InputError(problem);
+  return task;
+}
+
+/** One schedule as `list --json` and `add --json` print it. */
+export function scheduleJson(s: ScheduleInfo): Record<string, unknown> {
+  const d = s.def;
+  if (d === null) return { name: s.name, corrupt: true };
+  return {
+    name: s.name,
+    queue: d.queue,
+    ...(d.every_ms !== undefined ? { every_ms: d.every_ms } : { cron: d.cron, tz: d.tz ?? "UTC" }),
+    task: d.task,
+    payload: d.payload,
+    missed: d.missed,
+    paused: d.paused,
+    next: isoOrNull(s.next),
+  };
+}
+
+/** The list as a table, or a line saying there is none. */
+export function formatSchedules(list: readonly ScheduleInfo[]): string {
+  if (list.length === 0) return "no schedules";
+  const rows = [["NAME", "QUEUE", "WHEN", "TASK", "MISSED", "NEXT"]];
+  for (const s of list) rows.push(scheduleRow(s));
+  return table(rows).join("\n");
+}
+
+export function scheduleRow(s: ScheduleInfo): string[] {
+  const d = s.def;
+  if (d === null) return [safeText(s.name), "-", "(not a definition Courier wrote)", "-", "-", "-"];
+  const next = d.paused ? "paused" : (isoOrNull(s.next) ?? "none (it ends)");
+  const when = safeText(whenText(d, formatDuration));
+  return [safeText(s.name), safeText(d.queue), when, safeText(d.task), d.missed, next];
+}

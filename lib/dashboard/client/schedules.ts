@@ -1,0 +1,31 @@
+// The schedules panel: the queue's recurring schedules with their next runs (Redis' clock), and
+// a Pause or Resume button each (actions, with the token: the server checks it).
+import type { Snapshot } from "../api.ts";
+import { act, dateTime, el, fill, say, text } from "./dom.js";
+
+export function renderSchedules(list: Snapshot["schedules"], actions: boolean): void {
+  fill(
+    "schedules",
+    list.map((s) => {
+      const verb = s.paused ? "resume" : "pause";
+      const b = el("button", s.paused ? "Resume" : "Pause", "action") as HTMLButtonElement;
+      b.type = "button";
+      b.disabled = !actions;
+      b.dataset.schedule = s.name;
+      b.addEventListener("click", async () => {
+        const done = await act(`/api/schedules/${encodeURIComponent(s.name)}/${verb}`);
+        if (done) say(`Schedule ${s.name} ${verb === "pause" ? "paused" : "resumed"}`);
+      });
+      const next = s.paused ? "–" : s.next ? dateTime(s.next) : "none";
+      return [
+        text(s.name),
+        text(s.when),
+        text(s.task),
+        text(next),
+        text(s.paused ? "paused" : "running"),
+        b,
+      ];
+    }),
+    "no schedules",
+  );
+}

@@ -1,0 +1,48 @@
+// The dashboard's schedules panel (README, "Recurring schedules"): the queue's schedules with
+// their next runs in each snapshot, and pause/resume actions (POST, with the token, as every
+// action) like `schedule.ts pause|resume NAME`.
+import { formatDuration } from "../admin/duration.ts";
+import { Schedules } from "../schedule/schedules.ts";
+import { SCHEDULE_NAME, whenText } from "../schedule/spec.ts";
+import { isoOrNull } from "../time.ts";
+import type { Api } from "./api.ts";
+
+function of(api: Api): Schedules {
+  return new Schedules(api.admin.client, api.admin.options.prefix, api.admin.options.queue);
+}
+
+/** The queue's schedules, by name: when, task, paused, next run (ISO, Redis' clock). */
+export async function schedules(api: Api) {
+  // A schedules key of another type hides the panel's rows, never the page (`schedule.ts list`
+  // names the problem).
+  const list = await of(api)
+    .list(api.admin.options.queue)
+    .catch(() => []);
+  return list.flatMap((s) =>
+    s.def === null
+      ? []
+      : [
+          {
+            name: s.name,
+            when: whenText(s.def, formatDuration),
+            task: s.def.task,
+            missed: s.def.missed,
+            paused: s.def.paused,
+            next: isoOrNull(s.next),
+          },
+        ],
+  );
+}
+
+/** Pauses or resumes one of the queue's schedules: 404 for none of that name in this queue. */
+export async function setSchedulePaused(api: Api, name: string, paused: boolean) {
+  const reply = (body: unknown, status = 200) =>
+    Response.json(body, { status, headers: { "cache-control": "no-store" } });
+  const s = of(api);
+  const found = SCHEDULE_NAME.test(name) ? await s.get(name) : null;
+  if (found?.def?.queue !== api.admin.options.queue) {
+    return reply({ error: `no schedule ${name.slice(0, 64)} in this queue` }, 404);
+  }
+  const changed = paused ? await s.pause(name) : await s.resume(name);
+  return reply({ name, paused, changed });
+}

@@ -1,0 +1,79 @@
+// One pass of a scheduler (docs/internals.md, "Recurring schedules"): the due schedules read on
+// Redis' clock, and for each the tick its missed policy says (lib/schedule/ticks.ts) ENQUEUED
+// FIRST, with the id `sched:<name>:<tick>`, THEN the schedule advanced by compare and set.
+// Exactly one job per tick, whatever runs at once: two schedulers firing one tick make one job
+// (the second enqueue finds the id); a crash or a lost reply between the two steps leaves the
+// tick due, and firing it again finds its job; an advance from a stale read changes nothing.
+
+import { scheduleKeys } from "../engine/keys.ts";
+import { advanceTick, type DueSchedule, readDue } from "../engine/schedule.ts";
+import type { Redis } from "../redis/connect.ts";
+import type { TickEnqueuer } from "./enqueue.ts";
+import { parseDef } from "./spec.ts";
+import { LATE_MS, planTick } from "./ticks.ts";
+
+/** Due schedules handled per pass; more are handled by the next pass, at once. */
+export const PASS_MOST = 100;
+
+export interface PassResult {
+  /** Redis' time of the read. */
+  now: number;
+  /** Ticks whose job this pass created (a tick found enqueued already is not counted). */
+  fired: number;
+  /** The earliest future tick seen (null: none), for the scheduler's sleep. */
+  earliest: number | null;
+  /** Due schedules that did not move (corrupt, or their enqueue failed): not looped on. */
+  stuck: { name: string; why: string }[];
+  /** Some due schedule moved on, and its next tick may be due already: pass again now. */
+  again: boolean;
+}
+
+export interface PassOptions {
+  client: Redis;
+  prefix: string;
+  enqueuer: TickEnqueuer;
+  /** The queues whose schedules this scheduler fires (a worker's); empty: every queue. */
+  queues: readonly string[];
+  lateMs?: number;
+}
+
+export async function firePass(o: PassOptions): Promise<PassResult> {
+  const keys = scheduleKeys(o.prefix);
+  const { now, due, earliest } = await readDue(o.client, keys, PASS_MOST, o.queues);
+  const result: PassResult = { now, fired: 0, earliest, stuck: [], again: false };
+  // Each schedule on its own: one that fails (a corrupt definition, a queue of another format)
+  // never holds back the others.
+  const outcomes = await Promise.allSettled(due.map((d) => fireOne(o, d, now)));
+  outcomes.forEach((out, i) => {
+    const name = due[i]!.name;
+    if (out.status === "rejected") {
+      result.stuck.push({ name, why: String((out.reason as Error)?.message ?? out.reason) });
+    } else if (out.value === "corrupt") {
+      result.stuck.push({ name, why: "its definition is not one Courier wrote" });
+    } else {
+      if (out.value === "fired") result.fired++;
+      result.again = true;
+    }
+  });
+  return result;
+}
+
+type One = "fired" | "existed" | "none" | "corrupt";
+
+async function fireOne(o: PassOptions, d: DueSchedule, now: number): Promise<One> {
+  // A next tick without a definition (no script of ours leaves one: a hand edit) fires
+  // nothing ever: it is dropped, by the same compare and set.
+  if (d.def === null) {
+    await advanceTick(o.client, scheduleKeys(o.prefix), d.name, d.tick, null);
+    return "none";
+  }
+  const def = parseDef(d.def);
+  if (def === null) return "corrupt";
+  const plan = planTick(def, d.tick, now, o.lateMs ?? LATE_MS);
+  let out: One = "none";
+  if (plan.fire !== null) {
+    out = (await o.enqueuer.enqueue(d.name, def, plan.fire)) ? "fired" : "existed";
+  }
+  await advanceTick(o.client, scheduleKeys(o.prefix), d.name, d.tick, plan.next);
+  return out;
+}

@@ -1,0 +1,85 @@
+// The scheduler loop, in every worker (for the queues it serves; `worker --no-schedules` opts
+// out) and in `schedule.ts run` (every queue): passes (lib/schedule/fire.ts) separated by a
+// sleep until the earliest next tick, at most WAIT_MAX_MS, so a schedule added meanwhile is
+// seen within a second without polling faster. Any number of loops run at once: each tick
+// still makes exactly one job.
+
+import { type Logger, throttled } from "../log.ts";
+import { describeCause } from "../redis/cause.ts";
+import type { Redis } from "../redis/connect.ts";
+import { TickEnqueuer } from "./enqueue.ts";
+import { firePass, type PassResult } from "./fire.ts";
+
+/** The longest sleep between passes: how soon a new or resumed schedule is seen. */
+export const WAIT_MAX_MS = 1_000;
+
+export interface LoopOptions {
+  client: Redis;
+  prefix: string;
+  /** Empty: every queue's schedules. */
+  queues: readonly string[];
+  log: Logger;
+  /** Durability "replicated": each tick's job waits for a replica this long (TickEnqueuer). */
+  replicaWaitMs?: number;
+  /** Told after each pass (what it fired, what is stuck). */
+  onPass?: (r: PassResult) => void;
+}
+
+export class ScheduleLoop {
+  #stopped = false;
+  #wake: (() => void) | null = null;
+  #done: Promise<void> | null = null;
+  #enqueuer: TickEnqueuer;
+
+  constructor(private readonly o: LoopOptions) {
+    this.#enqueuer = new TickEnqueuer(o.client, o.prefix, o.replicaWaitMs);
+  }
+
+  start(): void {
+    this.#done ??= this.#run();
+  }
+
+  /** Ends the loop after the pass it is in, if any (a pass is a few calls). */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    this.#wake?.();
+    await this.#done;
+  }
+
+  async #run(): Promise<void> {
+    const failed = throttled(this.o.log, "could not fire recurring schedules");
+    const stuck = throttled(this.o.log, "a recurring schedule could not fire");
+    while (!this.#stopped) {
+      let waitMs = WAIT_MAX_MS;
+      try {
+        const r = await firePass({ ...this.o, enqueuer: this.#enqueuer });
+        for (const s of r.stuck) stuck({ schedule: s.name, error: s.why });
+        this.o.onPass?.(r);
+        waitMs = r.again ? 0 : sleepMs(r);
+      } catch (err) {
+        failed({ error: describeCause(err) });
+      }
+      if (waitMs > 0 && !this.#stopped) await this.#sleep(waitMs);
+    }
+  }
+
+  #sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done() {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.#wake = done;
+    });
+  }
+}
+
+/**
+ * Until the earliest next tick (on Redis' clock: the difference is a duration, the same here),
+ * at most WAIT_MAX_MS; at least 1 ms.
+ */
+function sleepMs(r: PassResult): number {
+  if (r.earliest === null) return WAIT_MAX_MS;
+  return Math.min(WAIT_MAX_MS, Math.max(1, r.earliest - r.now));
+}

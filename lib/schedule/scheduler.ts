@@ -1,0 +1,43 @@
+// A standalone scheduler (`schedule.ts run`, or a service of yours): its own connection and
+// the schedule loop over every queue's schedules (or some). Any number of them, beside workers
+// that run the loop too, still make exactly one job per tick (lib/schedule/fire.ts).
+import { defaults } from "../config.ts";
+import { type Logger, silentLogger } from "../log.ts";
+import { closeClient, connect } from "../redis/connect.ts";
+import type { PassResult } from "./fire.ts";
+import { ScheduleLoop } from "./loop.ts";
+
+export interface SchedulerConfig {
+  redisUrl?: string;
+  prefix?: string;
+  /** Only these queues' schedules (default: every queue's). */
+  queues?: readonly string[];
+  logger?: Logger;
+  /** Told after each pass. */
+  onPass?: (r: PassResult) => void;
+}
+
+export interface Scheduler {
+  /** Ends the loop after its current pass and closes the connection. */
+  stop(): Promise<void>;
+}
+
+export async function startScheduler(config: SchedulerConfig = {}): Promise<Scheduler> {
+  const url = config.redisUrl ?? process.env.REDIS_URL ?? defaults.redisUrl;
+  // Persistent and queueing while Redis is away: the loop's next pass simply waits for it.
+  const client = await connect(url, { name: "courier-scheduler", persistent: true });
+  const loop = new ScheduleLoop({
+    client,
+    prefix: config.prefix ?? defaults.prefix,
+    queues: config.queues ?? [],
+    log: config.logger ?? silentLogger,
+    onPass: config.onPass,
+  });
+  loop.start();
+  return {
+    async stop() {
+      await loop.stop();
+      await closeClient(client);
+    },
+  };
+}

@@ -1,0 +1,158 @@
+// What a recurring schedule is (docs/internals.md, "Recurring schedules"): its definition as
+// given (checked here, before Redis is contacted: a mistake is one line, exit 2) and as stored
+// in the `defs` hash (JSON, read back defensively: a corrupt one is skipped alone).
+import { Cron } from "croner";
+import { parseDuration } from "../admin/duration.ts";
+import { QUEUE_NAME } from "../config.ts";
+import { InputError } from "../errors.ts";
+import { payloadDepthProblem } from "../queue/payload-depth.ts";
+
+/**
+ * What a schedule does with ticks that passed while nothing ran (no worker, no scheduler):
+ * `once` (the default) enqueues one job for the latest of them on return, so a daily report
+ * still runs after a night's outage, but a week away does not make seven; `skip` drops them
+ * and waits for the next tick. A tick at most LATE_MS late counts as on time, not missed.
+ */
+export type MissedPolicy = "once" | "skip";
+export const MISSED_POLICIES: readonly MissedPolicy[] = ["once", "skip"];
+
+/** A schedule as stored (the `defs` hash's JSON). */
+export interface ScheduleDef {
+  queue: string;
+  /** Fixed spacing (ms): ticks at `created_at + k * every_ms`, k >= 1. */
+  every_ms?: number;
+  /** A cron expression (croner: 5 fields, or 6 with seconds first). */
+  cron?: string;
+  /** The IANA time zone the cron expression is read in (UTC when not given). */
+  tz?: string;
+  task: string;
+  payload: unknown;
+  missed: MissedPolicy;
+  paused: boolean;
+  /** Redis' ms when it was added: the anchor of an `every` schedule. */
+  created_at: number;
+}
+
+/** A schedule as a caller gives it (Schedules.add, `schedule.ts add`). */
+export interface ScheduleSpec {
+  /** 1-64 letters, digits or `_.-`: it is in the job ids the schedule makes. */
+  name: string;
+  /** Default: the `default` queue. */
+  queue?: string;
+  /** Fixed spacing: ms, or a duration (`30s`, `5m`, `1h`); at least 1 s. Or `cron`. */
+  every?: number | string;
+  /** A cron expression, e.g. `*\/5 * * * *` (6 fields: seconds first). Or `every`. */
+  cron?: string;
+  /** Time zone of the cron expression (default UTC: every host reads it alike). */
+  tz?: string;
+  task: string;
+  payload?: unknown;
+  missed?: MissedPolicy;
+}
+
+export const SCHEDULE_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
+const EVERY_MIN_MS = 1_000;
+const EVERY_MAX_MS = 366 * 86_400_000;
+
+/** Checks a spec; the definition to store (created_at filled by the caller). Throws InputError. */
+export function checkSpec(
+  spec: ScheduleSpec,
+  defaultQueue: string,
+): Omit<ScheduleDef, "created_at"> {
+  if (typeof spec.name !== "string" || !SCHEDULE_NAME.test(spec.name)) {
+    throw new InputError(
+      `schedule name must be 1-64 letters, digits or _.-, got "${String(spec.name).slice(0, 70)}"`,
+    );
+  }
+  const queue = spec.queue ?? defaultQueue;
+  if (!QUEUE_NAME.test(queue)) {
+    throw new InputError(
+      `"${queue.slice(0, 40)}" is no queue name (1-100 letters, digits or _.:-)`,
+    );
+  }
+  if ((spec.every === undefined) === (spec.cron === undefined)) {
+    throw new InputError("a schedule needs one of every (e.g. 5m) or cron (e.g. '*/5 * * * *')");
+  }
+  if (
+    typeof spec.task !== "string" ||
+    spec.task === "" ||
+    /[\s\u0000-\u001f\u007f-\u009f]/.test(spec.task)
+  ) {
+    throw new InputError("a schedule needs a task name (no spaces or control characters)");
+  }
+  const tooDeep = payloadDepthProblem(spec.payload ?? null);
+  if (tooDeep) throw new InputError(tooDeep);
+  const missed = spec.missed ?? "once";
+  if (!MISSED_POLICIES.includes(missed)) {
+    throw new InputError(`missed must be once or skip, got "${String(missed).slice(0, 20)}"`);
+  }
+  const when =
+    spec.every !== undefined
+      ? { every_ms: everyMs(spec.every, spec.tz) }
+      : { cron: checkCron(spec.cron as string, spec.tz), ...(spec.tz ? { tz: spec.tz } : {}) };
+  return { queue, ...when, task: spec.task, payload: spec.payload ?? null, missed, paused: false };
+}
+
+function everyMs(every: number | string, tz: string | undefined): number {
+  if (tz !== undefined) throw new InputError("tz goes with cron only (every is a fixed spacing)");
+  const ms = typeof every === "number" ? every : parseDuration(every);
+  if (!Number.isInteger(ms) || ms < EVERY_MIN_MS || ms > EVERY_MAX_MS) {
+    throw new InputError(`every must be from 1s to 366d, got "${String(every).slice(0, 20)}"`);
+  }
+  return ms;
+}
+
+/** The expression, once croner has parsed it and found a next run (in `tz`). */
+function checkCron(expression: string, tz: string | undefined): string {
+  if (tz !== undefined) checkTimeZone(tz);
+  let next: Date | null;
+  try {
+    next = cronOf(expression, tz).nextRun();
+  } catch (err) {
+    const why = String((err as Error).message ?? err).replace(/^CronPattern: /, "");
+    throw new InputError(
+      `cron "${expression.slice(0, 60)}" is not a cron expression: ${why.slice(0, 160)}`,
+    );
+  }
+  if (next === null) throw new InputError(`cron "${expression.slice(0, 60)}" never runs`);
+  return expression;
+}
+
+function checkTimeZone(tz: string): void {
+  try {
+    new Intl.DateTimeFormat("en", { timeZone: tz });
+  } catch {
+    throw new InputError(
+      `tz "${tz.slice(0, 60)}" is not a time zone (an IANA name, e.g. Europe/Paris)`,
+    );
+  }
+}
+
+/** A croner job that never runs by itself (we only ask it for times), in `tz` or UTC. */
+export function cronOf(expression: string, tz: string | undefined): Cron {
+  return new Cron(expression, { paused: true, timezone: tz ?? "UTC" });
+}
+
+/** A stored definition, or null when it is not one (a corrupt value is skipped alone). */
+export function parseDef(text: string | null | undefined): ScheduleDef | null {
+  if (typeof text !== "string") return null;
+  let v: Partial<ScheduleDef>;
+  try {
+    v = JSON.parse(text);
+  } catch {
+    return null;
+  }
+  if (typeof v !== "object" || v === null || typeof v.queue !== "string") return null;
+  if (typeof v.task !== "string" || typeof v.created_at !== "number") return null;
+  if (!MISSED_POLICIES.includes(v.missed as MissedPolicy)) return null;
+  const every = typeof v.every_ms === "number" && v.every_ms >= EVERY_MIN_MS;
+  if (every === (typeof v.cron === "string")) return null;
+  if (v.tz !== undefined && typeof v.tz !== "string") return null;
+  return { ...(v as ScheduleDef), paused: v.paused === true };
+}
+
+/** How a schedule is said in lists: `every 5m`, or `cron <expression>` and its zone in brackets. */
+export function whenText(def: ScheduleDef, format: (ms: number) => string): string {
+  if (def.every_ms !== undefined) return `every ${format(def.every_ms)}`;
+  return `cron ${def.cron}${def.tz ? ` (${def.tz})` : ""}`;
+}

@@ -1,0 +1,234 @@
+// Firing recurring schedules against real Redis (lib/schedule/fire.ts, the schedule scripts):
+// exactly one job per tick when passes run at once, after a lost enqueue reply, after a crash
+// between the enqueue and the advance; a stale advance changes nothing; missed-tick policies;
+// a corrupt definition settled alone; a worker fires its queues' schedules unless told not to.
+import { describe, expect, test } from "bun:test";
+import { type QueueKeys, scheduleJobId, scheduleKeys, shardKeys } from "../lib/engine/keys.ts";
+import { openLayout } from "../lib/engine/layout.ts";
+import { scripts } from "../lib/engine/lua.ts";
+import { advanceTick } from "../lib/engine/schedule.ts";
+import type { Redis } from "../lib/redis/connect.ts";
+import { TickEnqueuer } from "../lib/schedule/enqueue.ts";
+import { firePass } from "../lib/schedule/fire.ts";
+import { Schedules } from "../lib/schedule/schedules.ts";
+import { tickAfter } from "../lib/schedule/ticks.ts";
+import { defineTask } from "../lib/types.ts";
+import { logRecorder, openQueue, redisTime, startWorker, testPrefix, until } from "./helpers.ts";
+
+/** Jobs the queue has had enqueued (created, not found existing), over its shards. */
+async function enqueuedCount(client: Redis, keys: readonly QueueKeys[]): Promise<number> {
+  const counts = await Promise.all(
+    keys.map((k) => client.sendCommand<string | null>(["HGET", k.stats, "enqueued"])),
+  );
+  return counts.reduce((n, c) => n + Number(c ?? 0), 0);
+}
+
+async function setup(queue = "q") {
+  const prefix = testPrefix();
+  const q = await openQueue({ prefix, queue });
+  // The queue made with its shards (6 in the cluster pass), as its first producer or worker does.
+  await openLayout(q.client, prefix, queue, q.shards, true);
+  const schedules = new Schedules(q.client, prefix, queue);
+  const keys = () => shardKeys(prefix, queue, q.shards);
+  const sk = scheduleKeys(prefix);
+  const pass = (client: Redis = q.client, queues: string[] = []) =>
+    firePass({ client, prefix, enqueuer: new TickEnqueuer(client, prefix), queues });
+  /** Makes `name`'s stored next tick `ms` (as if it had come due). */
+  const due = (name: string, ms: number) =>
+    q.client.sendCommand(["ZADD", sk.next, String(ms), name]);
+  const score = async (name: string) => {
+    const s = await q.client.sendCommand<string | null>(["ZSCORE", sk.next, name]);
+    return s === null ? null : Number(s);
+  };
+  return {
+    prefix,
+    q,
+    schedules,
+    keys,
+    sk,
+    pass,
+    due,
+    score,
+    [Symbol.asyncDispose]: () => q.close(),
+  };
+}
+
+/** A connection that runs `script`'s call and then loses its reply (or, `before`, fails first). */
+function losing(client: Redis, sha: string, when: "after" | "before"): Redis {
+  let armed = true;
+  return new Proxy(client, {
+    get(target, prop, receiver) {
+      if (prop !== "sendCommand") return Reflect.get(target, prop, receiver);
+      return async (args: readonly string[]) => {
+        const hit = armed && args[0] === "EVALSHA" && args[1] === sha;
+        if (hit && when === "before") {
+          armed = false;
+          throw new Error("connection lost before the call");
+        }
+        const reply = await target.sendCommand(args);
+        if (hit) {
+          armed = false;
+          throw new Error("connection lost: reply not read");
+        }
+        return reply;
+      };
+    },
+  });
+}
+
+describe("one job per tick", () => {
+  test("two passes at once fire a due tick once and advance it once", async () => {
+    await using s = await setup();
+    const added = await s.schedules.add({ name: "a", every: "1s", task: "t" });
+    const tick = added.next!;
+    await s.due("a", tick);
+    await until(async () => (await redisTime(s.q.client)) >= tick, "the tick to come");
+    const [r1, r2] = await Promise.all([s.pass(), s.pass()]);
+    expect(r1.fired + r2.fired).toBe(1);
+    expect(await enqueuedCount(s.q.client, s.keys())).toBe(1);
+    expect(await s.q.getJob(scheduleJobId("a", tick))).not.toBeNull();
+    expect(await s.score("a")).toBe(tickAfter(added.def!, tick));
+  });
+
+  // Each failure leaves the tick due (not advanced); the next pass fires it again, finding its
+  // job or making it: one job. `made` is how many jobs exist after the failed pass.
+  test.each([
+    ["the enqueue's reply is lost (the job made)", scripts.enqueue.sha, "after", 1],
+    ["a crash before the enqueue is sent", scripts.enqueue.sha, "before", 0],
+    ["a crash between the enqueue and the advance", scripts.scheduleAdvance.sha, "before", 1],
+  ] as const)("%s: fired again, one job", async (_, sha, when, made) => {
+    await using s = await setup();
+    const added = await s.schedules.add({ name: "a", every: "1s", task: "t" });
+    const tick = added.next!;
+    await until(async () => (await redisTime(s.q.client)) >= tick, "the tick to come");
+    const r1 = await s.pass(losing(s.q.client, sha, when));
+    expect(r1.stuck.map((x) => x.name)).toEqual(["a"]);
+    expect(await enqueuedCount(s.q.client, s.keys())).toBe(made);
+    expect(await s.score("a")).toBe(tick); // not advanced
+    const r2 = await s.pass();
+    expect(r2.fired).toBe(1 - made);
+    expect(await s.q.getJob(scheduleJobId("a", tick))).not.toBeNull();
+    expect(await enqueuedCount(s.q.client, s.keys())).toBe(1);
+    expect(await s.score("a")).toBe(tick + 1_000);
+  });
+
+  test("an advance from a stale read changes nothing (compare and set)", async () => {
+    await using s = await setup();
+    const added = await s.schedules.add({ name: "a", every: "1s", task: "t" });
+    const tick = added.next!;
+    expect(await advanceTick(s.q.client, s.sk, "a", tick, tick + 1_000)).toBe(true);
+    expect(await advanceTick(s.q.client, s.sk, "a", tick + 1_000, tick + 2_000)).toBe(true);
+    // A scheduler that read `tick` long ago now advances it: refused, the schedule stays.
+    expect(await advanceTick(s.q.client, s.sk, "a", tick, tick + 1_000)).toBe(false);
+    expect(await s.score("a")).toBe(tick + 2_000);
+    // Paused or removed meanwhile (no score): stays so.
+    await s.schedules.pause("a");
+    expect(await advanceTick(s.q.client, s.sk, "a", tick + 2_000, tick + 3_000)).toBe(false);
+    expect(await s.score("a")).toBeNull();
+  });
+});
+
+describe("missed ticks", () => {
+  test("once: one job, for the latest missed tick; the next tick is in the future", async () => {
+    await using s = await setup();
+    const added = await s.schedules.add({ name: "m", every: "1m", task: "t" });
+    const anchor = added.def!.created_at;
+    await s.due("m", anchor - 59 * 60_000); // an hour of ticks missed
+    const r = await s.pass();
+    expect(r.fired).toBe(1);
+    expect(await enqueuedCount(s.q.client, s.keys())).toBe(1);
+    // The latest tick at or before now is the anchor's (a minute has not passed since the add).
+    expect(await s.q.getJob(scheduleJobId("m", anchor))).not.toBeNull();
+    expect(await s.score("m")).toBe(anchor + 60_000);
+  });
+
+  test("skip: no job; the next future tick waits", async () => {
+    await using s = await setup();
+    const added = await s.schedules.add({ name: "m", every: "1m", task: "t", missed: "skip" });
+    const anchor = added.def!.created_at;
+    await s.due("m", anchor - 59 * 60_000);
+    // Let the latest missed tick (the anchor) be more than LATE_MS old: move the anchor back.
+    const def = { ...added.def!, created_at: anchor - 30_000 };
+    await s.q.client.sendCommand(["HSET", s.sk.defs, "m", JSON.stringify(def)]);
+    const r = await s.pass();
+    expect(r.fired).toBe(0);
+    expect(await enqueuedCount(s.q.client, s.keys())).toBe(0);
+    expect(await s.score("m")).toBe(anchor + 30_000);
+  });
+});
+
+describe("settled alone", () => {
+  test("a corrupt definition is reported and left; the others fire", async () => {
+    await using s = await setup();
+    const added = await s.schedules.add({ name: "good", every: "1s", task: "t" });
+    await s.q.client.sendCommand(["HSET", s.sk.defs, "bad", "{not json"]);
+    await s.due("bad", 1);
+    await s.due("good", added.next! - 1_000);
+    const r = await s.pass();
+    expect(r.fired).toBe(1);
+    expect(r.stuck.map((x) => x.name)).toEqual(["bad"]);
+    // A next tick with no definition at all is dropped.
+    await s.due("orphan", 1);
+    expect((await s.pass()).stuck.map((x) => x.name)).toEqual(["bad"]);
+    expect(await s.score("orphan")).toBeNull();
+    // A worker's pass (its queues only) passes over it without a word.
+    const w = await s.pass(s.q.client, ["q"]);
+    expect(w.stuck).toEqual([]);
+    expect((await s.schedules.list()).map((x) => [x.name, x.def === null])).toEqual([
+      ["bad", true],
+      ["good", false],
+    ]);
+  });
+});
+
+describe("in workers", () => {
+  const noop = defineTask({ name: "t", run: async () => "ok" });
+
+  test("a worker fires its queues' schedules, not another queue's; --no-schedules none", async () => {
+    await using s = await setup("mine");
+    await s.schedules.add({ name: "mine", every: "1s", task: "t" });
+    await s.schedules.add({ name: "theirs", every: "1s", task: "t", queue: "theirs" });
+    const quiet = await startWorker({
+      prefix: s.prefix,
+      queue: "mine",
+      tasks: [noop],
+      schedules: false,
+    });
+    const other = shardKeys(s.prefix, "theirs", 1);
+    // The quiet worker fires nothing: two seconds of ticks pass, nothing is enqueued.
+    const start = await redisTime(s.q.client);
+    await until(async () => (await redisTime(s.q.client)) > start + 2_100, "two ticks", 5_000);
+    expect(await enqueuedCount(s.q.client, s.keys())).toBe(0);
+    const worker = await startWorker({ prefix: s.prefix, queue: "mine", tasks: [noop] });
+    await until(async () => (await enqueuedCount(s.q.client, s.keys())) >= 2, "two ticks fired");
+    expect(await enqueuedCount(s.q.client, other)).toBe(0);
+    expect(await s.score("theirs")).toBeLessThan(await redisTime(s.q.client));
+    await Promise.all([worker.stop(0), quiet.stop(0)]);
+  });
+
+  test("a schedules key of another type: the worker says so and runs its jobs", async () => {
+    await using s = await setup();
+    await s.q.client.sendCommand(["SET", s.sk.next, "not a zset"]);
+    const log = logRecorder();
+    const worker = await startWorker({ prefix: s.prefix, queue: "q", tasks: [noop], logger: log });
+    const id = await s.q.enqueue("t", null);
+    const done = await s.q.waitForJobs([id], { timeoutMs: 10_000 });
+    expect(done.ended.get(id)?.status).toBe("finished");
+    await until(() => log.events().includes("could not fire recurring schedules"), "the warning");
+    await worker.stop(0);
+  });
+
+  test("pause and resume: a paused schedule never fires; resumed, its next tick is ahead", async () => {
+    await using s = await setup();
+    await s.schedules.add({ name: "p", every: "1s", task: "t" });
+    expect(await s.schedules.pause("p")).toBe(true);
+    expect(await s.schedules.pause("p")).toBe(false);
+    expect(await s.score("p")).toBeNull();
+    expect((await s.pass()).fired).toBe(0);
+    expect(await s.schedules.resume("p")).toBe(true);
+    expect(await s.score("p")).toBeGreaterThan(await redisTime(s.q.client));
+    expect(await s.schedules.remove("p")).toBe(true);
+    expect(await s.schedules.remove("p")).toBe(false);
+    expect(await s.schedules.list()).toEqual([]);
+  });
+});
