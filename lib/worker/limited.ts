@@ -10,6 +10,7 @@
 // again later (the queue's next slot is past the horizon: the job stays here, leased).
 import type { WorkerOptions } from "../config.ts";
 import { holdEntries, wakeJobs } from "../engine/hold.ts";
+import { holdKey } from "../engine/hold-key.ts";
 import type { LimitKeys, QueueKeys } from "../engine/keys.ts";
 import { freeSlots, type LimitEnded, type LimitVerdict, reserveSlots } from "../engine/limit.ts";
 import type { Limits } from "../engine/limits.ts";
@@ -58,6 +59,16 @@ export class QueueLimits {
     if (job.limitKey === undefined) return false;
     if (l.keyConcurrency !== null || l.keyRate !== null) return true;
     return this.watch.holdsUntil > Date.now() - HOLD_SKEW_MS;
+  }
+
+  /**
+   * Holds limit key `key` for `holdMs` (a host's Retry-After: lib/engine/hold-key.ts); this
+   * worker checks the key's jobs at once, the others within pauseCheckMs. Returns the end.
+   */
+  async holdKey(key: string, holdMs: number): Promise<number> {
+    const end = await holdKey(this.client(), this.lk, key, holdMs);
+    this.watch.holdsUntil = Math.max(this.watch.holdsUntil, end);
+    return end;
   }
 
   /** A job that held a running slot of its key ended: freed with others of the same tick. */
@@ -113,20 +124,26 @@ export class LimitGate {
   }
 
   /**
-   * The jobs of `run` to start now; the others wait here for their slot (Jobs.defer) or were
+   * The jobs of `run` to start now; the others wait here for their slot (Jobs.waits) or were
    * given back. No call when no limit applies to any of them.
    */
   async gate(run: Startable[], kind: "read" | "claim"): Promise<Startable[]> {
     if (!run.some((j) => this.q.applies(j))) return run;
     const now: Startable[] = [];
     const asking: Startable[] = [];
-    for (const j of run) (this.q.applies(j) ? asking : now).push(j);
+    for (const j of run) {
+      // Read again while it waits here for its slot (own pending entries after a lost read):
+      // it has its slot already.
+      if (this.jobs.waits.has(j.entryId)) continue;
+      (this.q.applies(j) ? asking : now).push(j);
+    }
     try {
       return [...now, ...(await this.#decide(asking, kind))];
     } catch (err) {
       // Redis away or refusing: the jobs stay here, leased, and ask again shortly.
       this.#unreachable(err, asking.length);
-      for (const j of asking) this.jobs.defer(j, LIMIT_HORIZON_MS, () => this.#again(j, kind));
+      for (const j of asking)
+        this.jobs.waits.defer(j, LIMIT_HORIZON_MS, () => this.#again(j, kind));
       return now;
     }
   }
@@ -150,7 +167,7 @@ export class LimitGate {
     for (const [i, job] of jobs.entries()) {
       const v = verdicts[i] as LimitVerdict;
       if (v.kind === "hold") held.push({ job, dueMs: v.dueMs, why: v.why });
-      else if (v.kind === "later") this.jobs.defer(job, v.inMs, () => this.#again(job, kind));
+      else if (v.kind === "later") this.jobs.waits.defer(job, v.inMs, () => this.#again(job, kind));
       else {
         if (this.q.limits.keyConcurrency !== null && job.limitKey !== undefined) {
           this.#slotted.set(job.entryId, { jobId: job.jobId, limitKey: job.limitKey });
@@ -160,7 +177,7 @@ export class LimitGate {
         const latest = v.lateMs === null ? Number.POSITIVE_INFINITY : sent + v.inMs + v.lateMs;
         const wait = received + v.inMs - performance.now();
         if (wait <= 0 && performance.now() <= latest) start.push(job);
-        else this.jobs.defer(job, Math.max(0, wait), () => this.#due(job, kind, latest));
+        else this.jobs.waits.defer(job, Math.max(0, wait), () => this.#due(job, kind, latest));
       }
     }
     if (held.length > 0) await this.#hold(held, kind);
@@ -182,7 +199,7 @@ export class LimitGate {
   /** The queue's next slot was past the horizon: ask again (the job stays here meanwhile). */
   #again(job: Startable, kind: "read" | "claim"): void {
     // Kept (counted as running, leased) while it asks; asked again if the call fails.
-    this.jobs.defer(job, LIMIT_HORIZON_MS, () => this.#again(job, kind));
+    this.jobs.waits.defer(job, LIMIT_HORIZON_MS, () => this.#again(job, kind));
     this.#decide([job], kind)
       .then((now) => {
         for (const j of now) this.jobs.launch(j, kind);
@@ -200,7 +217,7 @@ export class LimitGate {
    */
   async #hold(held: { job: Startable; dueMs: number; why: string }[], kind: "read" | "claim") {
     const entries = held.map((h) => ({ entryId: h.job.entryId, dueMs: h.dueMs }));
-    for (const h of held) this.jobs.undefer(h.job.entryId);
+    for (const h of held) this.jobs.waits.undefer(h.job.entryId);
     try {
       const verdicts = await holdEntries(this.client(), this.keys, this.o.name, entries);
       for (const [i, h] of held.entries()) {
@@ -213,7 +230,7 @@ export class LimitGate {
     } catch (err) {
       this.#unreachable(err, held.length);
       for (const h of held)
-        this.jobs.defer(h.job, LIMIT_HORIZON_MS, () => this.#again(h.job, kind));
+        this.jobs.waits.defer(h.job, LIMIT_HORIZON_MS, () => this.#again(h.job, kind));
     }
   }
 }
