@@ -127,8 +127,13 @@ export class LimitGate {
    * The jobs of `run` to start now; the others wait here for their slot (Jobs.waits) or were
    * given back. No call when no limit applies to any of them.
    */
-  async gate(run: Startable[], kind: "read" | "claim"): Promise<Startable[]> {
+  gate(run: Startable[], kind: "read" | "claim"): Startable[] | Promise<Startable[]> {
+    // The common path: no limit applies, nothing is asked, not even a promise made.
     if (!run.some((j) => this.q.applies(j))) return run;
+    return this.#gate(run, kind);
+  }
+
+  async #gate(run: Startable[], kind: "read" | "claim"): Promise<Startable[]> {
     const now: Startable[] = [];
     const asking: Startable[] = [];
     for (const j of run) {
@@ -176,8 +181,9 @@ export class LimitGate {
         // (it may have run as early as `sent`).
         const latest = v.lateMs === null ? Number.POSITIVE_INFINITY : sent + v.inMs + v.lateMs;
         const wait = received + v.inMs - performance.now();
+        const rtt = received - sent;
         if (wait <= 0 && performance.now() <= latest) start.push(job);
-        else this.jobs.waits.defer(job, Math.max(0, wait), () => this.#due(job, kind, latest));
+        else this.jobs.waits.defer(job, Math.max(0, wait), () => this.#due(job, kind, latest, rtt));
       }
     }
     if (held.length > 0) await this.#hold(held, kind);
@@ -185,14 +191,16 @@ export class LimitGate {
   }
 
   /** A job's slot time came: start it, or give the slot back when the timer fired too late. */
-  #due(job: Startable, kind: "read" | "claim", latest: number): void {
+  #due(job: Startable, kind: "read" | "claim", latest: number, rtt: number): void {
     const lateBy = performance.now() - latest;
     if (lateBy <= 0) {
       this.jobs.launch(job, kind);
       return;
     }
-    this.#late({ job: job.jobId, lateMs: Math.round(lateBy) });
+    // A round trip to Redis longer than the bound makes every start late: said in the line.
+    this.#late({ job: job.jobId, lateMs: Math.round(lateBy), roundTripMs: Math.round(rtt) });
     this.jobs.onEnded(job); // frees its running slot, if it had one
+    this.jobs.onFreed(); // its worker slot too (it no longer waits)
     void this.#hold([{ job, dueMs: 0, why: "late" }], kind);
   }
 
