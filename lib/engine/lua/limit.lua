@@ -99,8 +99,12 @@ local function list_held(key, ms)
   if listed < ms then redis.call('ZADD', KEYS[4], ms, key) end
 end
 
+-- Keeps a key a minute past `ms` (its last slot or expiry), never shortening its life: a
+-- running set must outlive its longest-running member, not its latest one.
 local function touch(k, ms)
-  redis.call('PEXPIREAT', k, math.ceil(math.max(ms, now) + 60000))
+  local want = math.ceil(math.max(ms, now) + 60000 - now)
+  local ttl = redis.call('PTTL', k)
+  if ttl == -1 or (ttl >= 0 and ttl < want) then redis.call('PEXPIRE', k, want) end
 end
 
 -- A job of a limit key waits for a running slot: in the waiting list, in order (a woken job,
