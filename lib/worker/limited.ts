@@ -178,8 +178,9 @@ export class LimitGate {
           this.#slotted.set(job.entryId, { jobId: job.jobId, limitKey: job.limitKey });
         }
         // Never before its slot (Redis ran the script by `received`), never past its bound
-        // (it may have run as early as `sent`).
-        const latest = v.lateMs === null ? Number.POSITIVE_INFINITY : sent + v.inMs + v.lateMs;
+        // (it may have run as early as `sent`; `in` is Redis' µs clock in ms to 3 decimals).
+        const latest =
+          v.lateMs === null ? Number.POSITIVE_INFINITY : sent + v.inMs + v.lateMs - 0.002;
         const wait = received + v.inMs - performance.now();
         const rtt = received - sent;
         if (wait <= 0 && performance.now() <= latest) start.push(job);

@@ -27,8 +27,13 @@
 --     held), busy (its key's running slots are taken: woken when one frees), rate (its key's
 --     next slot is past the horizon);
 --   `L <in ms>`: the queue's next slot is past the horizon: keep it, ask again in `in` ms.
---- @include clock
-local now = clock_ms()
+-- Redis' clock to the microsecond (clock_ms floors it): a slot is then known to the worker
+-- within its round trip alone, not a millisecond more.
+local function now_exact()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
+end
+local now = now_exact()
 local horizon = tonumber(ARGV[4])
 local cfg = redis.call('HMGET', KEYS[1], 'rate', 'key_concurrency', 'key_rate')
 
