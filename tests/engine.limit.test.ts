@@ -66,7 +66,7 @@ describe("limit.lua: the queue-wide rate", () => {
     );
     const at = starts(got);
     // late = min(20, 1000 / 20) = 20 ms, spacing (1000 + 20) / 10 = 102 ms.
-    expect(got[0]).toEqual({ kind: "start", inMs: 0, lateMs: 20 });
+    expect(got[0]).toEqual({ kind: "start", inMs: 0, lateMs: 20, slot: false });
     for (let i = 1; i < at.length; i++) expect(at[i]! - at[i - 1]!).toBeCloseTo(102, 3);
     expect(mostInWindow(at, 1000)).toBe(10);
     // A start may be up to `late` ms behind its slot: the first late, the 11th on time is the
@@ -117,7 +117,7 @@ describe("limit.lua: the queue-wide rate", () => {
     await using v = await engineQueue();
     const { lk } = names(v);
     const got = await reserveSlots(v.client, lk, { horizonMs: 1000, shard: 0 }, [ask("a", "h")]);
-    expect(got).toEqual([{ kind: "start", inMs: 0, lateMs: null }]);
+    expect(got).toEqual([{ kind: "start", inMs: 0, lateMs: null, slot: false }]);
   });
 });
 
@@ -134,6 +134,8 @@ describe("limit.lua: per key", () => {
       ask("x", "other"),
     ]);
     expect(got.map((g) => g.kind)).toEqual(["start", "start", "hold", "hold", "start"]);
+    // The key's jobs took running slots (freed when they end); the other key's too.
+    expect(got.map((g) => g.kind === "start" && g.slot)).toEqual([true, true, false, false, true]);
     expect(got[2]).toMatchObject({ kind: "hold", why: "busy" });
     // Its fallback: when the first running slot frees itself (60 s from now).
     const now = await redisNow(v);
@@ -190,7 +192,7 @@ describe("limit.lua: per key", () => {
     const [d, e] = [got[3] as { dueMs: number }, got[4] as { dueMs: number }];
     expect(e.dueMs - d.dueMs).toBe(204);
     // Another key has slots of its own.
-    expect(got[5]).toEqual({ kind: "start", inMs: 0, lateMs: 20 });
+    expect(got[5]).toEqual({ kind: "start", inMs: 0, lateMs: 20, slot: false });
     // The held key is listed with its next slot.
     const listed = await v.r.sendCommand(["ZRANGE", lk.keys, "0", "-1"]);
     expect(listed).toEqual(["h"]);
