@@ -4,6 +4,7 @@
 // without spending an attempt) and wake.lua, against the real Redis of tests/preload.ts.
 import { describe, expect, test } from "bun:test";
 import { parseEntry } from "../lib/engine/entry.ts";
+import { failJobs } from "../lib/engine/fail.ts";
 import { holdEntries, wakeJobs } from "../lib/engine/hold.ts";
 import { holdKey } from "../lib/engine/hold-key.ts";
 import { limitKeys } from "../lib/engine/keys.ts";
@@ -11,6 +12,7 @@ import { freeSlots, type LimitAsk, type LimitVerdict, reserveSlots } from "../li
 import { writeLimits } from "../lib/engine/limits.ts";
 import { promoteDue } from "../lib/engine/promote.ts";
 import { releaseAll } from "../lib/engine/release.ts";
+import { requeueLetters } from "../lib/engine/requeue.ts";
 import {
   deliver,
   type EngineQueue,
@@ -326,6 +328,23 @@ describe("hold.lua and wake.lua", () => {
     ]);
     expect(await added()).toEqual(["job-a", "job-b"]);
     expect(await v.r.sendCommand(["ZCARD", v.k.delayed])).toBe(0);
+  });
+
+  test("a dead letter keeps the limit key, and a requeue brings the job back with it", async () => {
+    await using v = await engineQueue();
+    const f = ["t", "echo", "p", "1", "a", "2", "m", "3", "k", "host.example"];
+    const entry = String(await v.r.sendCommand(["XADD", v.k.stream, "*", ...f]));
+    await deliver(v, "w1");
+    const opts = { consumer: "w1", failureTtlS: 600, deadMaxLen: 1000, eventsMaxLen: 1000 };
+    const failed = { entry, id: null, hasRecord: false, runNo: 1, runMs: 7, retryInMs: null };
+    await failJobs(v.client, v.k, opts, [{ ...failed, error: "broke" }]);
+    const [[letter, fields]] = await v.r.sendCommand(["XRANGE", v.k.dead, "-", "+"]);
+    expect(fields).toEqual(expect.arrayContaining(["limit_key", "host.example"]));
+    // The failed value and record gone: the job is made again from the letter alone.
+    await v.r.sendCommand(["DEL", v.k.resultPrefix + entry]);
+    await requeueLetters(v.client, v.k, [{ letter, id: null }], 3);
+    const back = (await streamEntries(v)).find((e) => e.id !== entry)!;
+    expect(back.f).toMatchObject({ a: "0", i: entry, k: "host.example" });
   });
 
   test("release keeps the limit key (k) of the entries it re-adds", async () => {
