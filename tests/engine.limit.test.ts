@@ -13,6 +13,7 @@ import { writeLimits } from "../lib/engine/limits.ts";
 import { promoteDue } from "../lib/engine/promote.ts";
 import { releaseAll } from "../lib/engine/release.ts";
 import { requeueLetters } from "../lib/engine/requeue.ts";
+import { readStatuses } from "../lib/engine/status.ts";
 import {
   deliver,
   type EngineQueue,
@@ -270,6 +271,13 @@ describe("hold.lua and wake.lua", () => {
     const rec = await hgetall(v, v.k.record(entry!));
     expect(rec).toMatchObject({ a: "1", n: "0", k: "h", status: "queued", limit_holds: "1" });
     expect(Object.keys(rec).some((f) => f.startsWith("h:"))).toBe(false); // no run written
+    const [status] = await readStatuses(v.client, v.k, [entry!]);
+    expect(status).toMatchObject({
+      status: "queued",
+      attempts: 1,
+      note: 'held back by a rate limit (key "h")',
+    });
+    expect(status?.runAt).toBe(now + 50);
     await Bun.sleep(60);
     expect(await promoteDue(v.client, v.k)).toBe(1);
     const [back] = await streamEntries(v);
