@@ -3,6 +3,7 @@
 // limit-done.lua (running slots freed, waiters woken in order), hold.lua (a slot given away
 // without spending an attempt) and wake.lua, against the real Redis of tests/preload.ts.
 import { describe, expect, test } from "bun:test";
+import { enqueueJobs, prepareBatch } from "../lib/engine/enqueue.ts";
 import { parseEntry } from "../lib/engine/entry.ts";
 import { failJobs } from "../lib/engine/fail.ts";
 import { holdEntries, wakeJobs } from "../lib/engine/hold.ts";
@@ -241,6 +242,24 @@ describe("limit.lua: per key", () => {
     expect(got[0]).toEqual({ kind: "hold", dueMs: end, why: "held" });
     expect(got[1]!.kind).toBe("start");
     expect(await v.r.sendCommand(["HGET", lk.layout, "holds"])).toBe(String(end));
+  });
+});
+
+describe("enqueue.lua and the limit key", () => {
+  test("a batch with keyed jobs sends the key's field (7 per job): entries and records carry `k` only where set; a batch without sends 6", async () => {
+    await using v = await engineQueue();
+    const batch = prepareBatch([
+      { task: "t", payload: "1", maxAttempts: 3, limitKey: "a.example" },
+      { task: "t", payload: "2", maxAttempts: 3 },
+      { task: "t", payload: "3", maxAttempts: 3, limitKey: "b.example", delayMs: 60_000 },
+    ]);
+    const jobs = await enqueueJobs(v.client, v.k, batch);
+    const entries = await streamEntries(v);
+    expect(entries.map((e) => e.f.k)).toEqual(["a.example", undefined]);
+    expect((await hgetall(v, v.k.record(jobs[2]!.id))).k).toBe("b.example");
+    const plain = prepareBatch([{ task: "t", payload: "4", maxAttempts: 3 }]);
+    await enqueueJobs(v.client, v.k, plain);
+    expect((await streamEntries(v))[2]!.f).toEqual({ t: "t", p: "4", a: "0", m: "3" });
   });
 });
 
