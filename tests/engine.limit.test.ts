@@ -10,7 +10,7 @@ import { holdEntries, wakeJobs } from "../lib/engine/hold.ts";
 import { holdKey } from "../lib/engine/hold-key.ts";
 import { limitKeys } from "../lib/engine/keys.ts";
 import { freeSlots, type LimitAsk, type LimitVerdict, reserveSlots } from "../lib/engine/limit.ts";
-import { writeLimits } from "../lib/engine/limits.ts";
+import { readHeldKeys, writeLimits } from "../lib/engine/limits.ts";
 import { promoteDue } from "../lib/engine/promote.ts";
 import { releaseAll } from "../lib/engine/release.ts";
 import { requeueLetters } from "../lib/engine/requeue.ts";
@@ -197,9 +197,10 @@ describe("limit.lua: per key", () => {
     expect(e.dueMs - d.dueMs).toBe(204);
     // Another key has slots of its own.
     expect(got[5]).toEqual({ kind: "start", inMs: 0, lateMs: 20, slot: false });
-    // The held key is listed with its next slot.
-    const listed = await v.r.sendCommand(["ZRANGE", lk.keys, "0", "-1"]);
-    expect(listed).toEqual(["h"]);
+    // The held key is listed with its next slot (what info and the dashboard read).
+    const held = await readHeldKeys(v.client, lk, await redisNow(v));
+    expect(held).toEqual([{ key: "h", nextMs: expect.any(Number), running: 0 }]);
+    expect(held[0]!.nextMs).toBeGreaterThan(await redisNow(v));
   });
 
   test("a key's job whose key slot is later than the queue's next slot leaves the skipped queue slots to other jobs (gaps)", async () => {
