@@ -141,7 +141,18 @@ export class ShardWorker {
   /** The rate limiter's gate for this shard's reads (lib/worker/limited.ts). */
   #limitGate(limits: QueueLimits, client: () => Redis) {
     const limitMsOf = (task: string) => this.#tasks.get(task)?.timeoutMs ?? this.o.jobTimeoutMs;
-    const gate = new LimitGate(limits, this.keys, this.#jobs, this.o, this.#log, limitMsOf, client);
+    const stopping = () => this.#stop.stopping;
+    const { o } = this;
+    const gate = new LimitGate(
+      limits,
+      this.keys,
+      this.#jobs,
+      o,
+      this.#log,
+      limitMsOf,
+      client,
+      stopping,
+    );
     return (run: Startable[], kind: "read" | "claim") => gate.gate(run, kind);
   }
 
