@@ -141,18 +141,11 @@ export class ShardWorker {
   /** The rate limiter's gate for this shard's reads (lib/worker/limited.ts). */
   #limitGate(limits: QueueLimits, client: () => Redis) {
     const limitMsOf = (task: string) => this.#tasks.get(task)?.timeoutMs ?? this.o.jobTimeoutMs;
-    const stopping = () => this.#stop.stopping;
-    const { o } = this;
-    const gate = new LimitGate(
-      limits,
-      this.keys,
-      this.#jobs,
-      o,
-      this.#log,
-      limitMsOf,
-      client,
-      stopping,
-    );
+    const gate = new LimitGate(limits, this.#jobs, {
+      ...{ keys: this.keys, o: this.o, log: this.#log, limitMsOf, client },
+      stopping: () => this.#stop.stopping,
+      readLost: () => this.#source.readLost(),
+    });
     return (run: Startable[], kind: "read" | "claim") => gate.gate(run, kind);
   }
 
