@@ -124,6 +124,8 @@ export interface GateDeps {
   client: () => Redis;
   /** The worker is stopping: nothing starts any more (the stop releases the entries). */
   stopping: () => boolean;
+  /** The queue is paused: a job whose slot comes gives it back unstarted (to the stream). */
+  paused: () => boolean;
   /**
    * A hold's reply was lost: read this worker's own pending entries again (without an attempt
    * counted), which finds those the hold did not take (lib/worker/take.ts readLost).
@@ -241,14 +243,19 @@ export class LimitGate {
       this.jobs.waits.defer(job, action, () => this.#due(job, kind, slot));
       return;
     }
-    if (action === "start") {
+    if (action === "start" && !this.d.paused()) {
       this.jobs.launch(job, kind);
       return;
     }
-    const lateBy = now - slot.latest;
-    const rtt = slot.rtt;
-    // A round trip to Redis longer than the bound makes every start late: said in the line.
-    this.#late({ job: job.jobId, lateMs: Math.round(lateBy), roundTripMs: Math.round(rtt) });
+    if (action === "start") {
+      this.d.log.log("info", "job held: the queue is paused; given back unstarted", {
+        job: job.jobId,
+      });
+    } else {
+      // A round trip to Redis longer than the bound makes every start late: said in the line.
+      const lateMs = Math.round(now - slot.latest);
+      this.#late({ job: job.jobId, lateMs, roundTripMs: Math.round(slot.rtt) });
+    }
     this.jobs.onEnded(job); // frees its running slot, if it had one
     this.jobs.onFreed(); // its worker slot too (it no longer waits)
     void this.#hold([{ job, dueMs: 0, why: "late" }]);
