@@ -24,6 +24,7 @@ import {
 } from "./outcomes.ts";
 import { type JobProgress, ProgressWriter } from "./progress.ts";
 import { retryInMs } from "./retry-policy.ts";
+import { SlotWaits } from "./waits.ts";
 import { WrittenLog } from "./written.ts";
 
 interface RunningJob extends Startable {
@@ -68,6 +69,16 @@ export class Jobs {
   readonly held = new Map<string, Startable>();
   /** Outcomes written, as a claim out meanwhile needs to know them (lib/worker/written.ts). */
   readonly written = new WrittenLog();
+  /**
+   * A job's attempt ended, or a job waiting for its start slot was dropped: its limit key's
+   * running slot frees (lib/worker/limited.ts).
+   */
+  onEnded: (job: Startable) => void = () => {};
+  /** Jobs read under a rate limit, waiting for their start slot: counted as running, leased. */
+  readonly waits = new SlotWaits(
+    () => this.onFreed(),
+    (job) => this.onEnded(job),
+  );
   #running = new Map<string, RunningJob>();
   /**
    * Jobs whose attempt is over and whose outcome waits to be written. Their slot is already
@@ -106,23 +117,25 @@ export class Jobs {
       });
   }
 
-  /** Jobs running now. */
+  /** Jobs running now, and those waiting for their start slot (a rate limit's). */
   get size(): number {
-    return this.#running.size;
+    return this.#running.size + this.waits.size;
   }
 
-  /** Jobs running or waiting for their outcome to be written. */
+  /** Jobs running (or waiting for their slot) or waiting for their outcome to be written. */
   get inFlight(): number {
-    return this.#running.size + this.#writing.size;
+    return this.size + this.#writing.size;
   }
 
-  /** Entry ids of every job running or waiting for its outcome to be written. */
+  /** Entry ids of every job running, waiting for its slot or for its outcome to be written. */
   entryIds(): string[] {
-    return [...this.#running.keys(), ...this.#writing.keys(), ...this.held.keys()];
+    const ids = [...this.#running.keys(), ...this.#writing.keys(), ...this.held.keys()];
+    return this.waits.size === 0 ? ids : [...ids, ...this.waits.entryIds()];
   }
 
   launch(job: Startable, kind: "read" | "claim"): void {
     this.held.delete(job.entryId);
+    if (this.waits.size > 0) this.waits.take(job.entryId);
     // Never two runs of one entry in one worker, and nothing once the worker has closed.
     if (this.#closed || this.#running.has(job.entryId) || this.#writing.has(job.entryId)) return;
     const task = this.tasks.get(job.task);
@@ -175,6 +188,8 @@ export class Jobs {
    */
   cancel(jobId: string): void {
     this.#canceled.add(jobId);
+    // Waiting for its start slot: launched now, and launch aborts it as canceled.
+    for (const job of this.waits.jobs()) if (job.jobId === jobId) this.launch(job, "read");
     for (const job of this.#running.values()) {
       if (job.jobId === jobId && !job.canceled) this.#abortCanceled(job);
     }
@@ -209,6 +224,7 @@ export class Jobs {
   /** Stops the deadline ticker and refuses new jobs (the worker is stopping). */
   close(): void {
     this.#closed = true;
+    this.waits.drop(true);
     this.held.clear();
     this.#canceledHeld.clear();
     this.progress.close();
@@ -218,6 +234,8 @@ export class Jobs {
 
   /** Aborts a job whose lease another worker took; nothing is recorded for it. */
   giveUp(entryId: string, why: GivenUp["why"]): void {
+    const waiting = this.waits.undefer(entryId);
+    if (waiting) this.onEnded(waiting);
     const job = this.#running.get(entryId);
     if (!job) return;
     if (why === "lease lost") {
@@ -235,6 +253,8 @@ export class Jobs {
    * (up to graceMs plus one reconnect) for the outcomes to be written.
    */
   async windDown(graceMs: number, reconnectMaxMs: number): Promise<void> {
+    // Not started yet: nothing to wait for; the stop releases their entries (no attempt spent).
+    this.waits.drop();
     if (this.size > 0) {
       this.log.log("info", "stopping: waiting for jobs in flight", {
         inFlight: this.size,
@@ -256,6 +276,7 @@ export class Jobs {
   #ended(job: RunningJob, r: AttemptResult): void {
     const { entryId, jobId } = job;
     job.endProgress?.();
+    this.onEnded(job);
     if ("givenUp" in r) {
       this.#free(entryId);
       return;
@@ -321,7 +342,19 @@ export class Jobs {
 /** The job as delivered, without the attempt in progress. */
 function toStartable(r: RunningJob): Startable {
   const { entryId, jobId, task, payload, attempt, maxAttempts, runNo, hasRecord, deliveries } = r;
-  return { entryId, jobId, task, payload, attempt, maxAttempts, runNo, hasRecord, deliveries };
+  const job: Startable = {
+    entryId,
+    jobId,
+    task,
+    payload,
+    attempt,
+    maxAttempts,
+    runNo,
+    hasRecord,
+    deliveries,
+  };
+  if (r.limitKey !== undefined) job.limitKey = r.limitKey;
+  return job;
 }
 
 /** The attempt after `r`, run again at once on a full Redis (fail.lua run_again). */

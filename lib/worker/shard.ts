@@ -16,9 +16,10 @@ import { MemoryWatch } from "../redis/memory.ts";
 import { checkPermissions, workerCommands } from "../redis/permissions.ts";
 import { exponentialMs } from "../time.ts";
 import type { Task } from "../types.ts";
-import { ensureGroup } from "./entries.ts";
+import { ensureGroup, type Startable } from "./entries.ts";
 import { FlowDrain } from "./flows.ts";
 import { Leases } from "./leases.ts";
+import { LimitGate, type QueueLimits } from "./limited.ts";
 import { type Links, lanesOf, linksReady } from "./links.ts";
 import { LANE_MIN_CONCURRENCY, Lanes } from "./loops.ts";
 import { claimName, handOverPredecessor } from "./presence.ts";
@@ -46,6 +47,8 @@ export interface ShardParts {
   onStopping: () => void;
   /** Every shard of the queue (normal level), shard s at index s: where parents and children live. */
   queueKeys?: readonly QueueKeys[];
+  /** Its queue's rate limits (lib/worker/limited.ts). */
+  limits?: QueueLimits;
 }
 
 export class ShardWorker {
@@ -96,8 +99,9 @@ export class ShardWorker {
     const leases = new Leases(client, this.keys, o, (id) => this.#jobs.giveUp(id, "lease lost"));
     const tasks = [...this.#tasks.keys()];
     const compact = () => this.#memory.fullSince !== null;
+    const limit = p.limits && this.#limitGate(p.limits, client, p.paused);
     this.#source = new Source(
-      { o, keys: this.keys, tasks: new Set(tasks), compact },
+      { o, keys: this.keys, tasks: new Set(tasks), compact, ...(limit && { limit }) },
       { client, reader: () => this.#reader },
       this.#log,
       () => this.#stalled("blocking"),
@@ -141,6 +145,18 @@ export class ShardWorker {
       looping: () => this.#looping,
       onStopping: p.onStopping,
     });
+  }
+
+  /** The rate limiter's gate for this shard's reads (lib/worker/limited.ts). */
+  #limitGate(limits: QueueLimits, client: () => Redis, paused: () => boolean) {
+    const limitMsOf = (task: string) => this.#tasks.get(task)?.timeoutMs ?? this.o.jobTimeoutMs;
+    const gate = new LimitGate(limits, this.#jobs, {
+      ...{ keys: this.keys, o: this.o, log: this.#log, limitMsOf, client },
+      stopping: () => this.#stop.stopping,
+      paused,
+      readLost: () => this.#source.readLost(),
+    });
+    return (run: Startable[], kind: "read" | "claim") => gate.gate(run, kind);
   }
 
   /**

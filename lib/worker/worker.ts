@@ -6,7 +6,7 @@
 // order (lib/worker/order.ts, lib/worker/queues.ts).
 
 import { defaults, resolveOptions, type WorkerOptions } from "../config.ts";
-import { type Level, type QueueKeys, shardKeys } from "../engine/keys.ts";
+import { type Level, limitKeys, type QueueKeys, shardKeys } from "../engine/keys.ts";
 import type { RedisRefusedError } from "../errors.ts";
 import { type Logger, silentLogger, throttled } from "../log.ts";
 import { describeCause } from "../redis/cause.ts";
@@ -18,6 +18,7 @@ import { ScheduleLoop } from "../schedule/loop.ts";
 import type { Task } from "../types.ts";
 import { type HealthServer, hostPort, serveHealth } from "./health.ts";
 import { LevelsWatch } from "./levels-watch.ts";
+import { QueueLimits } from "./limited.ts";
 import { destroyLinks, homeLinks, type Links, openLinks } from "./links.ts";
 import { type OrderOptions, orderOptions, type QueueOrder, queueList } from "./order.ts";
 import { PauseWatch } from "./pause.ts";
@@ -118,6 +119,15 @@ export class Worker {
             log: this.#log,
             replicaWaitMs: o.durability === "replicated" ? o.replicaWaitMs : undefined,
           });
+    const limitsOf = new Map(
+      this.queues.map((queue) => {
+        const shards = served.find((s) => s.queue === queue)!.shards;
+        const keys = shardKeys(o.prefix, queue, shards);
+        const watch = this.#pauses.get(queue)!;
+        const lk = limitKeys(o.prefix, queue);
+        return [queue, new QueueLimits(lk, watch, (s) => keys[s], client, this.#log)];
+      }),
+    );
     this.#pausedOf = served.map((s) => {
       const watch = this.#pauses.get(s.queue)!;
       return () => watch.paused;
@@ -138,6 +148,7 @@ export class Worker {
           links: links[k] as Links,
           onStopping: () => void this.stop(),
           queueKeys: shardKeys(o.prefix, s.queue, s.shards),
+          limits: limitsOf.get(s.queue)!,
         }),
     );
     // Each shard's normal view beats for its level views (lib/worker/upkeep.ts).

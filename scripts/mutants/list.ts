@@ -6,6 +6,7 @@
 
 import { batchMutants } from "./batch.ts";
 import { engineMutants } from "./engine.ts";
+import { limitMutants } from "./limits.ts";
 
 import { type Mutant, m } from "./mutant.ts";
 
@@ -614,3 +615,5 @@ mutants.push(...engineMutants);
 
 // The batch CLI's and the summary's mutants (scripts/mutants/batch.ts).
 mutants.push(...batchMutants);
+// The rate limits' mutants (scripts/mutants/limits.ts).
+mutants.push(...limitMutants);
