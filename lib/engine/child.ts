@@ -33,7 +33,7 @@ export async function createChild(
   onParentFailure: OnParentFailure,
 ): Promise<ChildCreated> {
   const args = [...prefixes(k, job.id), "create", job.task, job.payload, job.maxAttempts];
-  args.push(job.options ?? "", job.level ?? "", onParentFailure);
+  args.push(job.options ?? "", job.level ?? "", onParentFailure, job.limitKey ?? "");
   const [created, listed, status] = await runScript<[number, string, string]>(
     client,
     scripts.child,

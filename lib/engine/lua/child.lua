@@ -1,6 +1,6 @@
 -- Write a job that waits for its parents (docs/internals.md, "Dependencies and batches"), on
 -- the child's shard. The child is in no stream while it waits: its record holds the fields its
--- entry will have (t p a m [o] n), `status waiting-for-parents`, `on_parent_failure` and
+-- entry will have (t p a m [o] [k] n), `status waiting-for-parents`, `on_parent_failure` and
 -- `listed` (how many parent ids its lists hold), and it is in the shard's `children` set (for
 -- listings). Its parents go into `waits:<child>` (those still to end) and `parents:<child>`
 -- (all of them, in order: ctx.parents() pages it) by 'add' calls, in chunks, BEFORE any parent
@@ -14,6 +14,7 @@
 -- ARGV[5] mode: 'create' or 'add'
 -- create: ARGV[6] task  ARGV[7] payload JSON  ARGV[8] max attempts  ARGV[9] options JSON ('' =
 --   none)  ARGV[10] level ('' = normal, 'high', 'low')  ARGV[11] on parent failure: 'fail'|'run'
+--   ARGV[12] limit key ('' = none: "Rate limits"), kept as the record's `k` for the entry
 --   Returns { 1 created | 0 existed, listed, status }: an existing record is left as it is.
 -- add: ARGV[6] offset (how many ids earlier calls listed)  ARGV[7..] parent ids
 --   Returns { 1, listed }: the ids are listed only when `listed` is the offset (a chunk sent
@@ -34,6 +35,7 @@ if ARGV[5] == 'create' then
   local fields = { 't', ARGV[6], 'p', ARGV[7], 'a', 0, 'm', ARGV[8], 'n', 0, 'q', now,
     'status', 'waiting-for-parents', 'on_parent_failure', ARGV[11], 'listed', 0 }
   if ARGV[9] ~= '' then fields[#fields + 1] = 'o'; fields[#fields + 1] = ARGV[9] end
+  if (ARGV[12] or '') ~= '' then fields[#fields + 1] = 'k'; fields[#fields + 1] = ARGV[12] end
   if ARGV[10] ~= '' then
     fields[#fields + 1] = 'priority'; fields[#fields + 1] = ARGV[10]
     redis.call('HSET', KEYS[2], 'levels', 1)
