@@ -33,6 +33,7 @@ export {
   ConnectError,
   CourierError,
   type ErrorCode,
+  HeldError,
   InputError,
   InvalidUrlError,
   JobNotFoundError,
