@@ -39,6 +39,8 @@ import {
   requeueAllLetters,
   requeueLetters,
 } from "./letters.ts";
+import { readLimits } from "./limits.ts";
+import type { LimitsView } from "./limits-view.ts";
 import { renderMetrics } from "./metrics.ts";
 import { byShard, mergeWorkers, sumCounts, sumDurations, sumSeries } from "./shards.ts";
 import { type QueueCounts, readCounts, readDurations } from "./stats.ts";
@@ -242,6 +244,13 @@ export class Admin {
     return readPaused(this.client, this.options.prefix, this.options.queue);
   }
 
+  /** The queue's rate limits and its held keys, the soonest first (lib/admin/limits.ts). */
+  async limits(): Promise<LimitsView> {
+    const { prefix, queue } = this.options;
+    // The limiter's keys are under the queue's own tag: read by that node's clock.
+    return readLimits(this.client, prefix, queue, await this.#nowOf(this.keys));
+  }
+
   /**
    * Removes every waiting, delayed and parked job, shard by shard in chunks, each chunk one
    * script (lib/engine/lua/empty.lua); running jobs are untouched. Returns how many went.
@@ -368,14 +377,15 @@ export class Admin {
 
   /** Prometheus text for this queue: its shards' sums. */
   async metrics(): Promise<string> {
-    const [{ counts, memory, shards, paused }, workers, durations] = await Promise.all([
+    const [{ counts, memory, shards, paused }, workers, durations, limits] = await Promise.all([
       this.overview(),
       this.workers(),
       this.#each((keys) => readDurations(this.client, keys)),
+      this.limits(),
     ]);
     const liveWorkers = workers.filter((w) => w.state !== "gone").length;
     return renderMetrics(
-      [{ counts, liveWorkers, durations: sumDurations(durations), shards, paused }],
+      [{ counts, liveWorkers, durations: sumDurations(durations), shards, paused, limits }],
       memory,
     );
   }

@@ -10,6 +10,7 @@ import { readMemoryOfNodes } from "../redis/memory-nodes.ts";
 import type { Admin } from "./admin.ts";
 import type { Placement } from "./discover.ts";
 import { formatDuration } from "./duration.ts";
+import { formatLimits, type LimitsView } from "./limits-view.ts";
 import { isCount, type LevelCounts, type QueueCounts } from "./stats.ts";
 import type { WorkerInfo } from "./workers.ts";
 
@@ -21,6 +22,8 @@ export interface QueueReport extends QueueCounts {
   placement: Placement[];
   /** Paused (`queue.ts pause`): its workers start no new job. Absent: not read (false). */
   paused?: boolean;
+  /** Its rate limits and held keys (info's LIMITS lines). Absent: not read. */
+  limits?: LimitsView;
 }
 
 /** A queue whose keys could not be read (one of them holds another type than Courier writes). */
@@ -62,13 +65,15 @@ export function infoReader(admin: Admin, queues: readonly string[]): () => Promi
         const view = admin.forQueue(name);
         try {
           await view.checkFormat();
-          const [{ counts, memory, shards, paused }, workers, placement] = await Promise.all([
-            view.overview(),
-            view.workers({ prune: true }),
-            view.placement(),
-          ]);
+          const [{ counts, memory, shards, paused }, workers, placement, limits] =
+            await Promise.all([
+              view.overview(),
+              view.workers({ prune: true }),
+              view.placement(),
+              view.limits(),
+            ]);
           redis = memory;
-          return { ...counts, paused, workers, shards, placement };
+          return { ...counts, paused, workers, shards, placement, limits };
         } catch (err) {
           // One queue's broken key (WRONGTYPE) or other data format does not hide the others:
           // it is reported as unreadable, and `info` exits 6 after printing everything.
@@ -186,6 +191,7 @@ function formatQueue(q: QueueReport | UnreadableQueue): string {
     `  retried    ${recent(q.retried, "attempt")} (failed attempts that will run again)`,
     ...canceledLine(q.totals.canceled),
     `  throughput ${q.throughputPerS} jobs/s over the last minute`,
+    ...(q.limits ? formatLimits(q.limits, table) : []),
     ...formatPlacement(q),
     ...q.unservedTasks.map(
       (u) =>
