@@ -32,6 +32,7 @@ import { defaults, MAX_ATTEMPTS_LIMIT } from "../lib/config.ts";
 import { ConnectError, describeError, LostReplyError, RedisFullError } from "../lib/errors.ts";
 import { Queue } from "../lib/queue/queue.ts";
 import type { WordCountPayload } from "../lib/tasks/wordcount/index.ts";
+import { wordCountLimitKey } from "../lib/tasks/wordcount/limit-key.ts";
 import { WORDCOUNT_TASK } from "../lib/tasks/wordcount/name.ts";
 import { normaliseUrl } from "../lib/tasks/wordcount/url.ts";
 import {
@@ -139,6 +140,9 @@ const command = defineCommand({
           : idFromUrls
             ? (p) => idFromUrl((p as WordCountPayload).url)
             : undefined,
+        // The word-count task's jobs carry their URL's host as limit key (`queue limit`).
+        limitKeyFor:
+          (job.task ?? WORDCOUNT_TASK) === WORDCOUNT_TASK ? wordCountLimitKey : undefined,
         maxAttempts,
         schedule: job.schedule,
         onEnqueued: async (jobs) => {

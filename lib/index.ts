@@ -25,8 +25,16 @@ export {
 export { type Dashboard, type DashboardOptions, startDashboard } from "./dashboard/server.ts";
 export type { CanceledFrom, CancelVerdict } from "./engine/cancel.ts";
 export type { Emptied } from "./engine/empty.ts";
+export { holdKey } from "./engine/hold-key.ts";
 export type { Level as Priority } from "./engine/keys.ts";
-export { type QueueKeys, queueKeys } from "./engine/keys.ts";
+export { type LimitKeys, limitKeys, type QueueKeys, queueKeys } from "./engine/keys.ts";
+export {
+  formatRate,
+  type Limits,
+  type LimitsChange,
+  parseRate,
+  type Rate,
+} from "./engine/limits.ts";
 export {
   CanceledError,
   ConfigError,

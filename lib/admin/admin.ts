@@ -6,15 +6,18 @@
 import { defaults, type QueueOptions, resolveOptions } from "../config.ts";
 import { type Emptied, emptyShard } from "../engine/empty.ts";
 import { checkFormat } from "../engine/format.ts";
+import { holdKey } from "../engine/hold-key.ts";
 import {
   LEVELS,
   levelKeys,
+  limitKeys,
   type QueueKeys,
   queueKeys,
   shardKeys,
   shardOf,
 } from "../engine/keys.ts";
 import { openLayout, readShards } from "../engine/layout.ts";
+import { type Limits, type LimitsChange, readLimits, writeLimits } from "../engine/limits.ts";
 import { readPaused, writePaused } from "../engine/pause.ts";
 import { InputError } from "../errors.ts";
 import { type CancelVerdict, cancelOnShards } from "../queue/cancel.ts";
@@ -237,6 +240,28 @@ export class Admin {
   /** Resumes a paused queue; false when it was not paused. */
   resume(): Promise<boolean> {
     return writePaused(this.client, this.options.prefix, this.options.queue, false);
+  }
+
+  /** The queue's rate limits (docs/internals.md, "Rate limits"; one HMGET). */
+  limits(): Promise<Limits> {
+    return readLimits(this.client, this.options.prefix, this.options.queue);
+  }
+
+  /**
+   * Changes the queue's rate limits: a value sets one, null removes it, absent leaves it.
+   * Workers follow within pauseCheckMs; the limiter itself reads them at each decision.
+   */
+  setLimits(change: LimitsChange): Promise<Limits> {
+    return writeLimits(this.client, this.options.prefix, this.options.queue, change);
+  }
+
+  /**
+   * Holds limit key `key` for `holdMs` (e.g. a host's Retry-After): no job of the key starts
+   * until then, on any worker. Returns the hold's end (Redis' ms).
+   */
+  holdKey(key: string, holdMs: number): Promise<number> {
+    const { prefix, queue } = this.options;
+    return holdKey(this.client, limitKeys(prefix, queue), key, holdMs);
   }
 
   /** Whether the queue is paused (one HGET). */

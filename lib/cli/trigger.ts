@@ -21,6 +21,8 @@ export interface LineJobs<P> {
   toPayload: (text: string) => P;
   /** The job id for a payload (an idempotency key), or undefined: the job gets its entry id. */
   idFor?: (payload: P) => string;
+  /** The limit key for a payload (JobSpec.limitKey), or undefined: none. */
+  limitKeyFor?: (payload: P) => string | undefined;
   maxAttempts?: number;
   /** When every job runs: a delay from now, or a due time (ms, Redis' clock); none = now. */
   schedule?: { delayMs?: number; runAt?: number; priority?: Level };
@@ -103,7 +105,16 @@ async function* toSpecs<P>(
       }
       const id = jobs.idFor?.(payload);
       const { task, maxAttempts, schedule } = jobs;
-      yield { task, payload, maxAttempts, id, line: l.line, ...schedule };
+      const limitKey = jobs.limitKeyFor?.(payload);
+      yield {
+        task,
+        payload,
+        maxAttempts,
+        id,
+        line: l.line,
+        ...schedule,
+        ...(limitKey && { limitKey }),
+      };
     }
   }
 }

@@ -29,6 +29,8 @@ export interface EnqueueJob {
   runAt?: number;
   /** Per-job options JSON (`o`), reserved. */
   options?: string;
+  /** The job's limit key (`k`: JobSpec.limitKey), checked by prepareJob. */
+  limitKey?: string;
   /** The job's priority level (absent: normal). */
   level?: Level;
 }
@@ -92,7 +94,15 @@ export function prepareBatch(
       const level = j.level ?? "normal";
       const id = j.id ?? (delayed || level !== "normal" ? Bun.randomUUIDv7() : "");
       const when = j.runAt === undefined ? String(delay) : `@${Math.max(0, Math.round(j.runAt))}`;
-      const args = [id, j.task, j.payload, String(j.maxAttempts), when, j.options ?? ""];
+      const args = [
+        id,
+        j.task,
+        j.payload,
+        String(j.maxAttempts),
+        when,
+        j.options ?? "",
+        j.limitKey ?? "",
+      ];
       return { id, args, delayed, level };
     }),
   };

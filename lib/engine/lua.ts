@@ -15,9 +15,13 @@ import finishLua from "./lua/finish.lua" with { type: "text" };
 import groupLua from "./lua/group.lua" with { type: "text" };
 import handoverLua from "./lua/handover.lua" with { type: "text" };
 import heartbeatLua from "./lua/heartbeat.lua" with { type: "text" };
+import holdLua from "./lua/hold.lua" with { type: "text" };
+import holdKeyLua from "./lua/hold-key.lua" with { type: "text" };
 import layoutLua from "./lua/layout.lua" with { type: "text" };
 import leaseLua from "./lua/lease.lua" with { type: "text" };
 import leaveLua from "./lua/leave.lua" with { type: "text" };
+import limitLua from "./lua/limit.lua" with { type: "text" };
+import limitDoneLua from "./lua/limit-done.lua" with { type: "text" };
 import metaLua from "./lua/meta.lua" with { type: "text" };
 import nameLua from "./lua/name.lua" with { type: "text" };
 import progressLua from "./lua/progress.lua" with { type: "text" };
@@ -27,6 +31,7 @@ import releaseLua from "./lua/release.lua" with { type: "text" };
 import requeueLua from "./lua/requeue.lua" with { type: "text" };
 import serveLua from "./lua/serve.lua" with { type: "text" };
 import statusLua from "./lua/status.lua" with { type: "text" };
+import wakeLua from "./lua/wake.lua" with { type: "text" };
 import { expandIncludes, mapLines, type SourceLine } from "./lua-includes.ts";
 
 export interface Script {
@@ -89,6 +94,14 @@ export const scripts = {
   prune: script("prune", pruneLua, 2),
   // Jobs canceled wherever they are (lib/engine/cancel.ts, from Queue.cancel and Admin.cancel).
   cancel: script("cancel", cancelLua, 12),
+  // Rate limits (docs/internals.md, "Rate limits"): the limiter under the queue's tag (slots
+  // reserved for a batch read, running slots freed, a key held), and per shard a job given its
+  // slot away (hold) and a waiting job woken.
+  limit: script("limit", limitLua, 4),
+  limitDone: script("limitDone", limitDoneLua, 1, "limit-done.lua"),
+  holdKey: script("holdKey", holdKeyLua, 3, "hold-key.lua"),
+  hold: script("hold", holdLua, 2),
+  wake: script("wake", wakeLua, 6),
 } as const;
 
 /**

@@ -23,6 +23,8 @@ export interface Startable {
   runNo: number;
   /** The job has a record (`job:<id>`): its entry had `i`, or it came from a claim. */
   hasRecord: boolean;
+  /** The job's limit key (the entry's `k`), when it has one. */
+  limitKey?: string;
 }
 
 /** An entry that cannot run: dead-lettered alone (`corrupt record: <problem>`). */
@@ -120,6 +122,8 @@ function add(
     out.lacked.push({ entryId, jobId, task });
     return;
   }
-  const { payload, maxAttempts, hasRecord } = job;
-  out.run.push({ entryId, jobId, task, payload, attempt, maxAttempts, runNo, hasRecord });
+  const { payload, maxAttempts, hasRecord, limitKey } = job;
+  const run: Startable = { entryId, jobId, task, payload, attempt, maxAttempts, runNo, hasRecord };
+  if (limitKey !== undefined) run.limitKey = limitKey;
+  out.run.push(run);
 }

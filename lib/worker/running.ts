@@ -310,8 +310,10 @@ export class Jobs {
 
 /** The job as delivered, without the attempt in progress. */
 function toStartable(r: RunningJob): Startable {
-  const { entryId, jobId, task, payload, attempt, maxAttempts, runNo, hasRecord } = r;
-  return { entryId, jobId, task, payload, attempt, maxAttempts, runNo, hasRecord };
+  const { entryId, jobId, task, payload, attempt, maxAttempts, runNo, hasRecord, limitKey } = r;
+  const job: Startable = { entryId, jobId, task, payload, attempt, maxAttempts, runNo, hasRecord };
+  if (limitKey !== undefined) job.limitKey = limitKey;
+  return job;
 }
 
 /** The attempt after `r`, run again at once on a full Redis (fail.lua run_again). */

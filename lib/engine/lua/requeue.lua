@@ -79,7 +79,7 @@ local function requeue(j)
   redis.call('DEL', rprefix .. j.id)
   local runs = (count(r.n) or 0) + 1
   local f = { t = r.t or l.task, p = r.p or l.payload or 'null', m = r.m or l.max_attempts or ARGV[3],
-    o = r.o }
+    o = r.o, k = r.k or l.limit_key }
   local fields = record_fields(f, 0, runs)
   for _, v in ipairs(last_run(j, runs)) do fields[#fields + 1] = v end
   redis.call('HSET', key, 'status', 'queued', 'q', r.q or auto_ms(j.id) or now, unpack(fields))

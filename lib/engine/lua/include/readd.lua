@@ -44,7 +44,7 @@ end
 
 -- The fields a re-added entry carries (docs/internals.md, "The stream entry"), in the order of a first entry:
 -- t p a m, then i (the job id always differs from the new entry's id), n when runs were
--- recorded, o when set. A field missing from a corrupt record is left out, so the worker's
+-- recorded, o when set, k (the limit key) when set. A field missing from a corrupt record is left out, so the worker's
 -- validation names it and buries the entry (a nil here would end the script).
 local function readd(stream, id, f, attempts, runs)
   local args = { 'XADD', stream, '*' }
@@ -52,6 +52,7 @@ local function readd(stream, id, f, attempts, runs)
   put('t', f.t); put('p', f.p); put('a', attempts); put('m', f.m); put('i', id)
   if (tonumber(runs) or 0) > 0 then put('n', runs) end
   if f.o and f.o ~= '' then put('o', f.o) end
+  if f.k and f.k ~= '' then put('k', f.k) end
   return redis.call(unpack(args))
 end
 
@@ -74,5 +75,6 @@ local function record_fields(f, attempts, runs)
   local out = { 't', f.t or '', 'p', f.p or '', 'a', attempts or '', 'm', f.m or '',
     'n', runs or 0 }
   if f.o and f.o ~= '' then out[#out + 1] = 'o'; out[#out + 1] = f.o end
+  if f.k and f.k ~= '' then out[#out + 1] = 'k'; out[#out + 1] = f.k end
   return out
 end
