@@ -4,7 +4,6 @@ import { describe, expect, test } from "bun:test";
 import { table } from "../lib/admin/info.ts";
 import {
   formatLimits,
-  formatRate,
   type LimitsView,
   nextSlotText,
   usesLimits,
@@ -20,27 +19,15 @@ const none: LimitsView = {
   heldTotal: 0,
 };
 const limited: LimitsView = {
-  rate: { count: 500, intervalMs: 1_000 },
+  rate: { count: 500, perMs: 1_000 },
   keyConcurrency: 2,
-  keyRate: { count: 5, intervalMs: 60_000 },
+  keyRate: { count: 5, perMs: 60_000 },
   held: [
     { key: "bad\u001b[31m.example", nextSlotMs: 990_000, inMs: 0, running: 2 },
     { key: "slow.example", nextSlotMs: 1_002_000, inMs: 12_000, running: 0 },
   ],
   heldTotal: 3,
 };
-
-describe("formatRate", () => {
-  test.each([
-    [500, 1_000, "500/s"],
-    [10, 60_000, "10/m"],
-    [1, 3_600_000, "1/h"],
-    [3, 90_000, "3/1m30s"],
-    [7, 250, "7/250ms"],
-  ])("%d per %d ms -> %s", (count, intervalMs, expected) => {
-    expect(formatRate({ count, intervalMs })).toBe(expected);
-  });
-});
 
 describe("nextSlotText", () => {
   test.each([

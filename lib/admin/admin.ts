@@ -42,7 +42,7 @@ import {
   requeueAllLetters,
   requeueLetters,
 } from "./letters.ts";
-import { readLimits } from "./limits.ts";
+import { readLimitsView } from "./limits.ts";
 import type { LimitsView } from "./limits-view.ts";
 import { renderMetrics } from "./metrics.ts";
 import { byShard, mergeWorkers, sumCounts, sumDurations, sumSeries } from "./shards.ts";
@@ -269,11 +269,14 @@ export class Admin {
     return readPaused(this.client, this.options.prefix, this.options.queue);
   }
 
-  /** The queue's rate limits and its held keys, the soonest first (lib/admin/limits.ts). */
-  async limits(): Promise<LimitsView> {
+  /**
+   * The queue's rate limits and its held keys, the soonest first, as info, /metrics and the
+   * dashboard show them (lib/admin/limits.ts).
+   */
+  async limitsView(): Promise<LimitsView> {
     const { prefix, queue } = this.options;
     // The limiter's keys are under the queue's own tag: read by that node's clock.
-    return readLimits(this.client, prefix, queue, await this.#nowOf(this.keys));
+    return readLimitsView(this.client, prefix, queue, await this.#nowOf(this.keys));
   }
 
   /**
@@ -406,7 +409,7 @@ export class Admin {
       this.overview(),
       this.workers(),
       this.#each((keys) => readDurations(this.client, keys)),
-      this.limits(),
+      this.limitsView(),
     ]);
     const liveWorkers = workers.filter((w) => w.state !== "gone").length;
     return renderMetrics(

@@ -70,7 +70,7 @@ export function infoReader(admin: Admin, queues: readonly string[]): () => Promi
               view.overview(),
               view.workers({ prune: true }),
               view.placement(),
-              view.limits(),
+              view.limitsView(),
             ]);
           redis = memory;
           return { ...counts, paused, workers, shards, placement, limits };

@@ -2,6 +2,7 @@
 // settings, and the keys held now with their next slot. Pure: lib/admin/limits.ts reads the
 // numbers, this turns them into text (tested with tables).
 import { safeText } from "../cli/safe-text.ts";
+import { formatRate, type Limits, type Rate } from "../engine/limits.ts";
 import { formatDuration } from "./duration.ts";
 
 /** A key whose jobs wait: held by a 429/503 (Retry-After), or over its rate or concurrency. */
@@ -15,19 +16,8 @@ export interface HeldKey {
   running: number;
 }
 
-/** At most `count` starts per `intervalMs`. */
-export interface Rate {
-  count: number;
-  intervalMs: number;
-}
-
-export interface LimitsView {
-  /** Starts per interval for the whole queue, over all its workers; null: no limit. */
-  rate: Rate | null;
-  /** At most C jobs of one key running at once; null: no limit. */
-  keyConcurrency: number | null;
-  /** Starts per interval per key; null: no limit. */
-  keyRate: Rate | null;
+/** The queue's settings (lib/engine/limits.ts) and its held keys. */
+export interface LimitsView extends Limits {
   /** The held keys whose next slot comes first (at most HELD_SHOWN), soonest first. */
   held: HeldKey[];
   /** Keys held in all (the list above may show fewer). */
@@ -42,18 +32,9 @@ export function usesLimits(v: LimitsView): boolean {
   return v.rate !== null || v.keyConcurrency !== null || v.keyRate !== null || v.heldTotal > 0;
 }
 
-const UNITS: Record<number, string> = { 1000: "s", 60000: "m", 3600000: "h" };
-
-/** `500/s`, `10/m`, `3/1m30s`: a rate as `queue.ts limit` takes it. */
-export function formatRate(r: Rate): string {
-  const unit = UNITS[r.intervalMs];
-  if (unit !== undefined) return `${r.count}/${unit}`;
-  return `${r.count}/${r.intervalMs % 1_000 === 0 ? formatDuration(r.intervalMs) : `${r.intervalMs}ms`}`;
-}
-
 /** Starts per second a rate allows (for /metrics). */
 export function perSecond(r: Rate): number {
-  return (r.count * 1_000) / r.intervalMs;
+  return (r.count * 1_000) / r.perMs;
 }
 
 /** `queue 500/s   per key 2 running, 5/s`: the settings in one phrase. */

@@ -4,12 +4,13 @@
 // one ZCOUNT, one ZRANGE of at most HELD_SHOWN, one ZCOUNT per key shown. Every key read is
 // under the queue's own tag, so the calls go to one node. A value of ours that cannot be read
 // (corrupt, written by hand) shows as no limit rather than failing the report.
-import { limitKeys } from "../engine/keys.ts";
+import { type LimitKeys, limitKeys } from "../engine/keys.ts";
+import { LIMIT_FIELDS, limitsFrom } from "../engine/limits.ts";
 import type { Redis } from "../redis/connect.ts";
-import { HELD_SHOWN, type HeldKey, type LimitsView, type Rate } from "./limits-view.ts";
+import { HELD_SHOWN, type HeldKey, type LimitsView } from "./limits-view.ts";
 
 /** The queue's limits and held keys at `nowMs` (Redis' time). */
-export async function readLimits(
+export async function readLimitsView(
   client: Redis,
   prefix: string,
   queue: string,
@@ -19,23 +20,21 @@ export async function readLimits(
   const now = String(nowMs);
   const [settings, total, shown] = await Promise.all([
     client.sendCommand<(string | null)[]>(["HMGET", k.layout, ...SETTING_FIELDS]),
-    client.sendCommand<number>(["ZCOUNT", k.held, `(${now}`, "+inf"]),
+    client.sendCommand<number>(["ZCOUNT", k.keys, `(${now}`, "+inf"]),
     client.sendCommand<string[]>([
-      ...["ZRANGE", k.held, `(${now}`, "+inf", "BYSCORE"],
+      ...["ZRANGE", k.keys, `(${now}`, "+inf", "BYSCORE"],
       ...["LIMIT", "0", String(HELD_SHOWN), "WITHSCORES"],
     ]),
   ]);
-  const [rate, keyConcurrency, keyRate] = settings;
   return {
-    rate: parseRate(rate),
-    keyConcurrency: parseCount(keyConcurrency),
-    keyRate: parseRate(keyRate),
+    ...limitsFrom(settings),
     held: await heldKeys(client, k, pairs(shown), nowMs),
     heldTotal: Number(total),
   };
 }
 
-const SETTING_FIELDS = ["rate", "key_concurrency", "key_rate"];
+// limitsFrom's order.
+const SETTING_FIELDS = [LIMIT_FIELDS.rate, LIMIT_FIELDS.keyConcurrency, LIMIT_FIELDS.keyRate];
 
 /** `[member, score, …]` as pairs; a score that is not a number is left out. */
 function pairs(flat: readonly string[]): [string, number][] {
@@ -49,7 +48,7 @@ function pairs(flat: readonly string[]): [string, number][] {
 
 async function heldKeys(
   client: Redis,
-  k: ReturnType<typeof limitKeys>,
+  k: LimitKeys,
   shown: [string, number][],
   nowMs: number,
 ): Promise<HeldKey[]> {
@@ -65,17 +64,4 @@ async function heldKeys(
     inMs: Math.max(0, at - nowMs),
     running: Number(running[i]),
   }));
-}
-
-/** `N/<interval ms>` as stored; null when absent or not two whole numbers of 1 or more. */
-export function parseRate(text: string | null | undefined): Rate | null {
-  const m = /^(\d{1,15})\/(\d{1,15})$/.exec(text ?? "");
-  if (!m) return null;
-  const [count, intervalMs] = [Number(m[1]), Number(m[2])];
-  return count >= 1 && intervalMs >= 1 ? { count, intervalMs } : null;
-}
-
-function parseCount(text: string | null | undefined): number | null {
-  const n = /^\d{1,15}$/.test(text ?? "") ? Number(text) : 0;
-  return n >= 1 ? n : null;
 }

@@ -119,7 +119,7 @@ export async function snapshot(api: Api) {
  * next slot (ISO time, and `in 12s` as info says it). `used` false: the page shows no panel.
  */
 export async function limits(api: Api) {
-  const v = await api.admin.limits();
+  const v = await api.admin.limitsView();
   return {
     used: usesLimits(v),
     settings: limitSettings(v),

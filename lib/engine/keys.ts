@@ -176,25 +176,6 @@ export function layoutKey(prefix: string, queue: string): string {
 }
 
 /**
- * The rate limiter's keys (docs/internals.md, "Rate limits"), all under the queue's own tag, so
- * one script sees the whole queue's limits whatever its shards: the settings on the layout key,
- * `limit:rate` (the queue's GCRA theoretical arrival time), per limit key `limit:key:<key>`
- * (hash: `tat`, `held_until`), `limit:running:<key>` (job id -> slot expiry ms),
- * `limit:waiting:<key>` and `limit:keys` (held keys -> next slot ms).
- */
-export function limitKeys(prefix: string, queue: string) {
-  const base = `${prefix}:{${queue}}:limit`;
-  return {
-    layout: layoutKey(prefix, queue),
-    rate: `${base}:rate`,
-    key: (key: string) => `${base}:key:${key}`,
-    running: (key: string) => `${base}:running:${key}`,
-    waiting: (key: string) => `${base}:waiting:${key}`,
-    held: `${base}:keys`,
-  };
-}
-
-/**
  * What separates a queue's name from a shard's numbers in its tag (`<queue>#<shard>#<j>`): a
  * character no queue name may have (lib/config.ts QUEUE_NAME), so no queue's keys can be
  * another queue's shard (a queue named `q:1:3` would be shard 1 of `q` with `:`).
