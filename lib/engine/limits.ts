@@ -26,6 +26,9 @@ export interface Limits {
   keyRate: Rate | null;
 }
 
+/** No limit at all. */
+export const NO_LIMITS: Limits = { rate: null, keyConcurrency: null, keyRate: null };
+
 /** The layout key's fields (lib/engine/keys.ts layoutKey). */
 export const LIMIT_FIELDS = {
   rate: "rate",
@@ -120,6 +123,33 @@ export async function readLimits(client: Redis, prefix: string, queue: string): 
     f.keyRate,
   ]);
   return limitsFrom(values);
+}
+
+/** What a worker polls (lib/worker/pause.ts): the pause, the limits, the latest hold's end. */
+export interface QueueFlags {
+  paused: boolean;
+  limits: Limits;
+  /** The end of the latest key hold (Redis' ms), 0 when none was ever made. */
+  holdsUntil: number;
+}
+
+/** The pause, the limits and the latest hold of a queue, in one HMGET of its layout key. */
+export async function readQueueFlags(
+  client: Redis,
+  prefix: string,
+  queue: string,
+): Promise<QueueFlags> {
+  const f = LIMIT_FIELDS;
+  const [paused, ...values] = await client.sendCommand<(string | null)[]>([
+    ...["HMGET", layoutKey(prefix, queue), "paused"],
+    ...[f.rate, f.keyConcurrency, f.keyRate, f.holds],
+  ]);
+  const holds = Number(values[3]);
+  return {
+    paused: paused === "1",
+    limits: limitsFrom(values),
+    holdsUntil: Number.isFinite(holds) ? holds : 0,
+  };
 }
 
 /** A change of limits: a value sets it, null removes it, absent leaves it. */

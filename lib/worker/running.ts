@@ -65,7 +65,17 @@ export class Jobs {
   readonly held = new Map<string, Startable>();
   /** Outcomes written, as a claim out meanwhile needs to know them (lib/worker/written.ts). */
   readonly written = new WrittenLog();
+  /**
+   * A job's attempt ended, or a job waiting for its start slot was dropped (a stop, a lost
+   * lease): its limit key's running slot frees (lib/worker/limited.ts).
+   */
+  onEnded: (job: Startable) => void = () => {};
   #running = new Map<string, RunningJob>();
+  /**
+   * Jobs read under a rate limit, waiting for their start slot (lib/worker/limited.ts): counted
+   * as running (they hold a slot of the concurrency) and leased, started by a timer.
+   */
+  #waiting = new Map<string, { job: Startable; timer: ReturnType<typeof setTimeout> }>();
   /**
    * Jobs whose attempt is over and whose outcome waits to be written. Their slot is already
    * free, so the next read overlaps with the write; they stay leased until it lands.
@@ -103,23 +113,62 @@ export class Jobs {
       });
   }
 
-  /** Jobs running now. */
+  /** Jobs running now, and those waiting for their start slot (a rate limit's). */
   get size(): number {
-    return this.#running.size;
+    return this.#running.size + this.#waiting.size;
   }
 
-  /** Jobs running or waiting for their outcome to be written. */
+  /** Jobs running (or waiting for their slot) or waiting for their outcome to be written. */
   get inFlight(): number {
-    return this.#running.size + this.#writing.size;
+    return this.size + this.#writing.size;
   }
 
-  /** Entry ids of every job running or waiting for its outcome to be written. */
+  /** Entry ids of every job running, waiting for its slot or for its outcome to be written. */
   entryIds(): string[] {
-    return [...this.#running.keys(), ...this.#writing.keys(), ...this.held.keys()];
+    const ids = [...this.#running.keys(), ...this.#writing.keys(), ...this.held.keys()];
+    return this.#waiting.size === 0 ? ids : [...ids, ...this.#waiting.keys()];
+  }
+
+  /**
+   * Holds `job` (read under a rate limit) for `inMs`, counted as running, then calls `due`
+   * (which launches it, or asks the limiter again). Nothing once the worker has closed.
+   */
+  defer(job: Startable, inMs: number, due: () => void): void {
+    if (this.#closed) return;
+    const waiting = this.#waiting.get(job.entryId);
+    if (waiting) clearTimeout(waiting.timer);
+    const timer = setTimeout(() => {
+      this.#waiting.delete(job.entryId);
+      due();
+    }, inMs);
+    this.#waiting.set(job.entryId, { job, timer });
+  }
+
+  /** A waiting job's slot given back (not started): its slot of the concurrency frees. */
+  undefer(entryId: string): void {
+    const waiting = this.#waiting.get(entryId);
+    if (!waiting) return;
+    clearTimeout(waiting.timer);
+    this.#waiting.delete(entryId);
+    this.onFreed();
+  }
+
+  /** Drops every job waiting for its slot (the worker stops: its entries are released). */
+  #dropWaiting(): void {
+    for (const { job, timer } of this.#waiting.values()) {
+      clearTimeout(timer);
+      this.onEnded(job);
+    }
+    this.#waiting.clear();
   }
 
   launch(job: Startable, kind: "read" | "claim"): void {
     this.held.delete(job.entryId);
+    const waiting = this.#waiting.get(job.entryId);
+    if (waiting) {
+      clearTimeout(waiting.timer);
+      this.#waiting.delete(job.entryId);
+    }
     // Never two runs of one entry in one worker, and nothing once the worker has closed.
     if (this.#closed || this.#running.has(job.entryId) || this.#writing.has(job.entryId)) return;
     const task = this.tasks.get(job.task);
@@ -165,6 +214,10 @@ export class Jobs {
    */
   cancel(jobId: string): void {
     this.#canceled.add(jobId);
+    // Waiting for its start slot: launched now, and launch aborts it as canceled.
+    for (const { job } of [...this.#waiting.values()]) {
+      if (job.jobId === jobId) this.launch(job, "read");
+    }
     for (const job of this.#running.values()) {
       if (job.jobId === jobId && !job.canceled) this.#abortCanceled(job);
     }
@@ -199,6 +252,7 @@ export class Jobs {
   /** Stops the deadline ticker and refuses new jobs (the worker is stopping). */
   close(): void {
     this.#closed = true;
+    this.#dropWaiting();
     this.held.clear();
     this.#canceledHeld.clear();
     this.progress.close();
@@ -208,6 +262,11 @@ export class Jobs {
 
   /** Aborts a job whose lease another worker took; nothing is recorded for it. */
   giveUp(entryId: string, why: GivenUp["why"]): void {
+    const waiting = this.#waiting.get(entryId);
+    if (waiting) {
+      this.undefer(entryId);
+      this.onEnded(waiting.job);
+    }
     const job = this.#running.get(entryId);
     if (!job) return;
     if (why === "lease lost") {
@@ -225,6 +284,8 @@ export class Jobs {
    * (up to graceMs plus one reconnect) for the outcomes to be written.
    */
   async windDown(graceMs: number, reconnectMaxMs: number): Promise<void> {
+    // Not started yet: nothing to wait for; the stop releases their entries (no attempt spent).
+    this.#dropWaiting();
     if (this.size > 0) {
       this.log.log("info", "stopping: waiting for jobs in flight", {
         inFlight: this.size,
@@ -246,6 +307,7 @@ export class Jobs {
   #ended(job: RunningJob, r: AttemptResult): void {
     const { entryId, jobId } = job;
     job.endProgress?.();
+    this.onEnded(job);
     if ("givenUp" in r) {
       this.#free(entryId);
       return;

@@ -15,8 +15,9 @@ import { MemoryWatch } from "../redis/memory.ts";
 import { checkPermissions, workerCommands } from "../redis/permissions.ts";
 import { exponentialMs } from "../time.ts";
 import type { Task } from "../types.ts";
-import { ensureGroup } from "./entries.ts";
+import { ensureGroup, type Startable } from "./entries.ts";
 import { Leases } from "./leases.ts";
+import { LimitGate, type QueueLimits } from "./limited.ts";
 import { type Links, lanesOf, linksReady } from "./links.ts";
 import { LANE_MIN_CONCURRENCY, Lanes } from "./loops.ts";
 import { claimName, handOverPredecessor } from "./presence.ts";
@@ -42,6 +43,8 @@ export interface ShardParts {
   paused: () => boolean;
   /** This shard began to stop (told to, or refused for good): the worker stops every shard. */
   onStopping: () => void;
+  /** Its queue's rate limits (lib/worker/limited.ts). */
+  limits?: QueueLimits;
 }
 
 export class ShardWorker {
@@ -92,8 +95,9 @@ export class ShardWorker {
     const leases = new Leases(client, this.keys, o, (id) => this.#jobs.giveUp(id, "lease lost"));
     const tasks = [...this.#tasks.keys()];
     const compact = () => this.#memory.fullSince !== null;
+    const limit = p.limits && this.#limitGate(p.limits, client);
     this.#source = new Source(
-      { o, keys: this.keys, tasks: new Set(tasks), compact },
+      { o, keys: this.keys, tasks: new Set(tasks), compact, ...(limit && { limit }) },
       { client, reader: () => this.#reader },
       this.#log,
       () => this.#stalled("blocking"),
@@ -132,6 +136,13 @@ export class ShardWorker {
       looping: () => this.#looping,
       onStopping: p.onStopping,
     });
+  }
+
+  /** The rate limiter's gate for this shard's reads (lib/worker/limited.ts). */
+  #limitGate(limits: QueueLimits, client: () => Redis) {
+    const limitMsOf = (task: string) => this.#tasks.get(task)?.timeoutMs ?? this.o.jobTimeoutMs;
+    const gate = new LimitGate(limits, this.keys, this.#jobs, this.o, this.#log, limitMsOf, client);
+    return (run: Startable[], kind: "read" | "claim") => gate.gate(run, kind);
   }
 
   /**

@@ -47,6 +47,11 @@ export interface TakeContext {
   tasks: ReadonlySet<string>;
   /** Redis is full: buried entries keep only their dead letter. */
   compact: () => boolean;
+  /**
+   * The queue's rate limits (lib/worker/limited.ts): the jobs to start now; the rest wait for
+   * their slot or were given back. Absent: no limiter.
+   */
+  limit?: (run: Startable[], kind: "read" | "claim") => Promise<Startable[]>;
 }
 
 export class Source {
@@ -155,6 +160,7 @@ export class Source {
     const toRun = await this.#sorted(
       sortClaimed(reply.claimed, this.w.tasks, keys.idSuffix),
       client,
+      "claim",
     );
     return { toRun, kind: "claim", count: reply.claimed.length };
   }
@@ -199,13 +205,13 @@ export class Source {
   }
 
   async #fresh(entries: TakenEntry[], client: Redis): Promise<Fetched> {
-    const toRun = await this.#sorted(this.#sortFresh(entries), client);
+    const toRun = await this.#sorted(this.#sortFresh(entries), client, "read");
     return { toRun, kind: "read", count: entries.length };
   }
 
   /** Entries a finish took for this worker (lib/worker/outcomes.ts): the jobs to run. */
   taken(entries: TakenEntry[]): Promise<Startable[]> {
-    return this.#sorted(this.#sortFresh(entries), this.links.client());
+    return this.#sorted(this.#sortFresh(entries), this.links.client(), "read");
   }
 
   #sortFresh(entries: readonly TakenEntry[]): Sorted {
@@ -217,17 +223,18 @@ export class Source {
    * aside that fails (Redis away) leaves those entries pending here: found again by reading
    * own pending entries, without an attempt counted.
    */
-  async #sorted(s: Sorted, client: Redis): Promise<Startable[]> {
+  async #sorted(s: Sorted, client: Redis, kind: "read" | "claim"): Promise<Startable[]> {
     // Stopping meanwhile: nothing is run or set aside; stop() releases what is pending.
     if (this.stopping()) return [];
-    if (s.bad.length === 0 && s.lacked.length === 0) return s.run; // the common case
+    const limit = this.w.limit;
+    if (s.bad.length === 0 && s.lacked.length === 0) return limit ? limit(s.run, kind) : s.run;
     await Promise.all([this.#bury(s, client), this.#leave(s, client)]).catch((err) => {
       this.log.log("warn", "could not set entries aside; looking again", {
         error: describeCause(err),
       });
       this.readLost();
     });
-    return s.run;
+    return limit ? limit(s.run, kind) : s.run;
   }
 
   async #bury(s: Sorted, client: Redis): Promise<void> {

@@ -6,7 +6,7 @@
 // order (lib/worker/order.ts, lib/worker/queues.ts).
 
 import { defaults, resolveOptions, type WorkerOptions } from "../config.ts";
-import type { Level, QueueKeys } from "../engine/keys.ts";
+import { type Level, limitKeys, type QueueKeys, shardKeys } from "../engine/keys.ts";
 import type { RedisRefusedError } from "../errors.ts";
 import { type Logger, silentLogger, throttled } from "../log.ts";
 import { describeCause } from "../redis/cause.ts";
@@ -17,6 +17,7 @@ import { maskUrl } from "../redis/url.ts";
 import type { Task } from "../types.ts";
 import { type HealthServer, hostPort, serveHealth } from "./health.ts";
 import { LevelsWatch } from "./levels-watch.ts";
+import { QueueLimits } from "./limited.ts";
 import { destroyLinks, homeLinks, type Links, openLinks } from "./links.ts";
 import { type OrderOptions, orderOptions, type QueueOrder, queueList } from "./order.ts";
 import { PauseWatch } from "./pause.ts";
@@ -99,6 +100,15 @@ export class Worker {
       }),
     );
     this.#levels = new LevelsWatch(client, served, this.#log, config.onLevels);
+    const limitsOf = new Map(
+      this.queues.map((queue) => {
+        const shards = served.find((s) => s.queue === queue)!.shards;
+        const keys = shardKeys(o.prefix, queue, shards);
+        const watch = this.#pauses.get(queue)!;
+        const lk = limitKeys(o.prefix, queue);
+        return [queue, new QueueLimits(lk, watch, (s) => keys[s], client, this.#log)];
+      }),
+    );
     this.#pausedOf = served.map((s) => {
       const watch = this.#pauses.get(s.queue)!;
       return () => watch.paused;
@@ -118,6 +128,7 @@ export class Worker {
           ),
           links: links[k] as Links,
           onStopping: () => void this.stop(),
+          limits: limitsOf.get(s.queue)!,
         }),
     );
     // Each shard's normal view beats for its level views (lib/worker/upkeep.ts).

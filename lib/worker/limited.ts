@@ -1,0 +1,219 @@
+// Rate limits in the worker (docs/internals.md, "Rate limits"). A job asks the limiter only when
+// a limit may apply to it: the queue has a rate, or the job has a limit key and the queue has a
+// key limit or a hold was made lately (what the worker polls with the pause, lib/worker/pause.ts),
+// so a queue without limits, and jobs without a key, cost nothing new per job.
+//
+// For what a read brought, one limit.lua call per batch says per job: start at its slot (a
+// timer: the job waits counted as running and leased, and starts no earlier than its slot and
+// no later than the slot's lateness bound, else it gives the slot back), give the slot away
+// (hold.lua: back in the delayed set, spending no attempt; other keys keep running), or ask
+// again later (the queue's next slot is past the horizon: the job stays here, leased).
+import type { WorkerOptions } from "../config.ts";
+import { holdEntries, wakeJobs } from "../engine/hold.ts";
+import type { LimitKeys, QueueKeys } from "../engine/keys.ts";
+import { freeSlots, type LimitEnded, type LimitVerdict, reserveSlots } from "../engine/limit.ts";
+import type { Limits } from "../engine/limits.ts";
+import { type Logger, throttled } from "../log.ts";
+import { describeCause } from "../redis/cause.ts";
+import type { Redis } from "../redis/connect.ts";
+import type { Startable } from "./entries.ts";
+import type { Jobs } from "./running.ts";
+
+/**
+ * How far ahead slots are reserved (ms): a batch read is served at the rate with one call, and a
+ * worker that dies with reservations wastes at most this much of the rate. A job of a key whose
+ * next slot is further gives its slot away instead of waiting here.
+ */
+export const LIMIT_HORIZON_MS = 1_000;
+/** A hold made this long ago (by this host's clock) may still be on (Redis' clock may differ). */
+const HOLD_SKEW_MS = 10 * 60_000;
+/** A running slot outlives its attempt's time limit by this much (the outcome's write). */
+const SLOT_MARGIN_MS = 5_000;
+
+/** One queue's limits as a worker sees them, shared by the queue's shards and levels. */
+export class QueueLimits {
+  #ended: LimitEnded[] = [];
+  #failed: (fields: Record<string, unknown>) => void;
+
+  constructor(
+    readonly lk: LimitKeys,
+    /** The settings and the latest hold's end, polled with the pause (lib/worker/pause.ts). */
+    private readonly watch: { limits: Limits; holdsUntil: number },
+    /** The normal keys of shard s (woken jobs are moved there). */
+    private readonly shardKeys: (shard: number) => QueueKeys | undefined,
+    private readonly client: () => Redis,
+    log: Logger,
+  ) {
+    this.#failed = throttled(log, "could not free rate-limit slots (they free themselves later)");
+  }
+
+  get limits(): Limits {
+    return this.watch.limits;
+  }
+
+  /** Whether `job` must ask the limiter: the zero-cost test made per job. */
+  applies(job: Startable): boolean {
+    const l = this.watch.limits;
+    if (l.rate !== null) return true;
+    if (job.limitKey === undefined) return false;
+    if (l.keyConcurrency !== null || l.keyRate !== null) return true;
+    return this.watch.holdsUntil > Date.now() - HOLD_SKEW_MS;
+  }
+
+  /** A job that held a running slot of its key ended: freed with others of the same tick. */
+  ended(e: LimitEnded): void {
+    this.#ended.push(e);
+    if (this.#ended.length === 1) queueMicrotask(() => void this.#flush());
+  }
+
+  async #flush(): Promise<void> {
+    const ended = this.#ended.splice(0);
+    try {
+      const woken = await freeSlots(this.client(), this.lk, ended);
+      const byShard = new Map<number, string[]>();
+      for (const w of woken) byShard.set(w.shard, [...(byShard.get(w.shard) ?? []), w.jobId]);
+      await Promise.all(
+        [...byShard].map(([shard, ids]) => {
+          const keys = this.shardKeys(shard);
+          return keys ? wakeJobs(this.client(), keys, ids) : 0;
+        }),
+      );
+    } catch (err) {
+      // The waiting jobs come back at their fallback time; a slot frees itself at its expiry.
+      this.#failed({ error: describeCause(err), jobs: ended.length });
+    }
+  }
+}
+
+/** A shard's side of the limiter: asks for slots, then starts, holds or keeps each job. */
+export class LimitGate {
+  /** Jobs started with a running slot of their key, by entry id. */
+  #slotted = new Map<string, LimitEnded>();
+  #late: (fields: Record<string, unknown>) => void;
+  #unreachableLog: (fields: Record<string, unknown>) => void;
+
+  constructor(
+    private readonly q: QueueLimits,
+    private readonly keys: QueueKeys,
+    private readonly jobs: Jobs,
+    private readonly o: WorkerOptions,
+    private readonly log: Logger,
+    /** The attempt's time limit of a task (its own, else the worker's). */
+    private readonly limitMsOf: (task: string) => number,
+    private readonly client: () => Redis,
+  ) {
+    this.#late = throttled(log, "rate-limited start late: slot given back, job read again");
+    this.#unreachableLog = throttled(log, "rate limiter unreachable: jobs kept, asking again");
+    jobs.onEnded = (job) => {
+      const slot = this.#slotted.get(job.entryId);
+      if (!slot) return;
+      this.#slotted.delete(job.entryId);
+      this.q.ended(slot);
+    };
+  }
+
+  /**
+   * The jobs of `run` to start now; the others wait here for their slot (Jobs.defer) or were
+   * given back. No call when no limit applies to any of them.
+   */
+  async gate(run: Startable[], kind: "read" | "claim"): Promise<Startable[]> {
+    if (!run.some((j) => this.q.applies(j))) return run;
+    const now: Startable[] = [];
+    const asking: Startable[] = [];
+    for (const j of run) (this.q.applies(j) ? asking : now).push(j);
+    try {
+      return [...now, ...(await this.#decide(asking, kind))];
+    } catch (err) {
+      // Redis away or refusing: the jobs stay here, leased, and ask again shortly.
+      this.#unreachable(err, asking.length);
+      for (const j of asking) this.jobs.defer(j, LIMIT_HORIZON_MS, () => this.#again(j, kind));
+      return now;
+    }
+  }
+
+  /** Asks for slots for `jobs`; returns those to start at once. */
+  async #decide(jobs: Startable[], kind: "read" | "claim"): Promise<Startable[]> {
+    const sent = performance.now();
+    const verdicts = await reserveSlots(
+      this.client(),
+      this.q.lk,
+      { horizonMs: LIMIT_HORIZON_MS, shard: this.keys.shard },
+      jobs.map((j) => ({
+        jobId: j.jobId,
+        slotMs: this.limitMsOf(j.task) + LIMIT_HORIZON_MS + SLOT_MARGIN_MS,
+        ...(j.limitKey !== undefined && { limitKey: j.limitKey }),
+      })),
+    );
+    const received = performance.now();
+    const start: Startable[] = [];
+    const held: { job: Startable; dueMs: number; why: string }[] = [];
+    for (const [i, job] of jobs.entries()) {
+      const v = verdicts[i] as LimitVerdict;
+      if (v.kind === "hold") held.push({ job, dueMs: v.dueMs, why: v.why });
+      else if (v.kind === "later") this.jobs.defer(job, v.inMs, () => this.#again(job, kind));
+      else {
+        if (this.q.limits.keyConcurrency !== null && job.limitKey !== undefined) {
+          this.#slotted.set(job.entryId, { jobId: job.jobId, limitKey: job.limitKey });
+        }
+        // Never before its slot (Redis ran the script by `received`), never past its bound
+        // (it may have run as early as `sent`).
+        const latest = v.lateMs === null ? Number.POSITIVE_INFINITY : sent + v.inMs + v.lateMs;
+        const wait = received + v.inMs - performance.now();
+        if (wait <= 0 && performance.now() <= latest) start.push(job);
+        else this.jobs.defer(job, Math.max(0, wait), () => this.#due(job, kind, latest));
+      }
+    }
+    if (held.length > 0) await this.#hold(held, kind);
+    return start;
+  }
+
+  /** A job's slot time came: start it, or give the slot back when the timer fired too late. */
+  #due(job: Startable, kind: "read" | "claim", latest: number): void {
+    const lateBy = performance.now() - latest;
+    if (lateBy <= 0) {
+      this.jobs.launch(job, kind);
+      return;
+    }
+    this.#late({ job: job.jobId, lateMs: Math.round(lateBy) });
+    this.jobs.onEnded(job); // frees its running slot, if it had one
+    void this.#hold([{ job, dueMs: 0, why: "late" }], kind);
+  }
+
+  /** The queue's next slot was past the horizon: ask again (the job stays here meanwhile). */
+  #again(job: Startable, kind: "read" | "claim"): void {
+    // Kept (counted as running, leased) while it asks; asked again if the call fails.
+    this.jobs.defer(job, LIMIT_HORIZON_MS, () => this.#again(job, kind));
+    this.#decide([job], kind)
+      .then((now) => {
+        for (const j of now) this.jobs.launch(j, kind);
+      })
+      .catch((err) => this.#unreachable(err, 1));
+  }
+
+  #unreachable(err: unknown, jobs: number): void {
+    this.#unreachableLog({ error: describeCause(err), jobs });
+  }
+
+  /**
+   * Gives slots away: the jobs wait in the delayed set (or go back to the stream: due 0),
+   * spending no attempt. A failed call keeps them here, and they ask again.
+   */
+  async #hold(held: { job: Startable; dueMs: number; why: string }[], kind: "read" | "claim") {
+    const entries = held.map((h) => ({ entryId: h.job.entryId, dueMs: h.dueMs }));
+    for (const h of held) this.jobs.undefer(h.job.entryId);
+    try {
+      const verdicts = await holdEntries(this.client(), this.keys, this.o.name, entries);
+      for (const [i, h] of held.entries()) {
+        const fields = { job: h.job.jobId, key: h.job.limitKey ?? null, why: h.why };
+        this.log.log("info", "held back by a rate limit (no attempt spent)", {
+          ...fields,
+          verdict: verdicts[i],
+        });
+      }
+    } catch (err) {
+      this.#unreachable(err, held.length);
+      for (const h of held)
+        this.jobs.defer(h.job, LIMIT_HORIZON_MS, () => this.#again(h.job, kind));
+    }
+  }
+}

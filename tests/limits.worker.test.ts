@@ -1,0 +1,182 @@
+// Rate limits through real workers (docs/internals.md, "Rate limits"): per-key concurrency and
+// rate against a page server that records starts, arrivals and requests in flight per host,
+// while another host runs at full speed; held jobs spend no attempt; a queue-wide rate across
+// two worker processes; the unlimited path makes no limiter call. Runs on a cluster too
+// (COURIER_TEST_CLUSTER=1: 6-shard queues, limits exact across shards).
+import { describe, expect, test } from "bun:test";
+import { Admin } from "../lib/admin/admin.ts";
+import { scripts } from "../lib/engine/lua.ts";
+import { mastersOf } from "../lib/redis/cluster.ts";
+import type { Redis } from "../lib/redis/connect.ts";
+import { limitSite, mostInWindow } from "./fixtures/limit-site.ts";
+import { stampTask } from "./fixtures/limit-task.ts";
+import {
+  logRecorder,
+  openQueue,
+  rawRedis,
+  redisUrl,
+  runCli,
+  spawnCli,
+  startWorker,
+  testPrefix,
+} from "./helpers.ts";
+
+async function limitsOf(prefix: string, queue: string, change: Parameters<Admin["setLimits"]>[0]) {
+  const admin = await Admin.connect({ redisUrl: redisUrl(), prefix, queue });
+  try {
+    await admin.setLimits(change);
+  } finally {
+    await admin.close();
+  }
+}
+
+describe("no limits: nothing new per job", () => {
+  test("a queue without limits runs jobs with keys without one limiter call", async () => {
+    const prefix = testPrefix();
+    using site = limitSite();
+    await using r = await rawRedis();
+    await using queue = await openQueue({ prefix, queue: "q" });
+    // Every script forgotten: a limiter call would load limit.lua again (NOSCRIPT, then EVAL).
+    const masters = await mastersOf(r as unknown as Redis);
+    for (const m of masters) await m.sendCommand(["SCRIPT", "FLUSH"]);
+    const jobs = await queue.enqueueMany(
+      Array.from({ length: 20 }, (_, i) => ({
+        task: stampTask,
+        payload: { url: site.url(`p${i}`) },
+      })),
+    );
+    expect(jobs.length).toBe(20);
+    const worker = await startWorker({ prefix, queue: "q", tasks: [stampTask], concurrency: 4 });
+    const done = await queue.waitForJobs(
+      jobs.map((j) => j.id),
+      { timeoutMs: 20_000 },
+    );
+    await worker.stop(1000);
+    expect(done.pending).toEqual([]);
+    for (const m of masters) {
+      expect(await m.sendCommand(["SCRIPT", "EXISTS", scripts.finish.sha])).toEqual([
+        expect.anything(),
+      ]);
+      expect(await m.sendCommand(["SCRIPT", "EXISTS", scripts.limit.sha])).toEqual([0]);
+    }
+  }, 30_000);
+});
+
+describe("per-key limits", () => {
+  test("every host gets at most C running and R started per interval; a slow host's backlog does not hold the other host back; held jobs spend no attempt", async () => {
+    const prefix = testPrefix();
+    using slow = limitSite(1000);
+    using fast = limitSite();
+    await using queue = await openQueue({ prefix, queue: "q" });
+    // Enqueued with the task itself: its limitKey (the URL's host) is each job's key. The slow
+    // host's jobs first, so a worker that blocked on them would hold the other host back.
+    const specs = [
+      ...Array.from({ length: 8 }, (_, i) => ({
+        task: stampTask,
+        payload: { url: slow.url(`s${i}`) },
+      })),
+      ...Array.from({ length: 8 }, (_, i) => ({
+        task: stampTask,
+        payload: { url: fast.url(`f${i}`) },
+      })),
+    ];
+    const jobs = await queue.enqueueMany(specs);
+    await limitsOf(prefix, "q", { keyConcurrency: 2, keyRate: { count: 4, perMs: 1000 } });
+    const log = logRecorder();
+    const worker = await startWorker({
+      prefix,
+      queue: "q",
+      tasks: [stampTask],
+      concurrency: 4,
+      logger: log,
+    });
+    const done = await queue.waitForJobs(
+      jobs.map((j) => j.id),
+      { timeoutMs: 25_000 },
+    );
+    await worker.stop(1000);
+    expect(done.pending).toEqual([]);
+    expect([slow.served, fast.served]).toEqual([8, 8]);
+    // Each host: at most C = 2 in flight, at most R = 4 started in any 1 s window.
+    for (const site of [slow, fast]) {
+      expect(site.mostInFlight).toBeLessThanOrEqual(2);
+      expect(mostInWindow(site.starts, 1000)).toBeLessThanOrEqual(4);
+    }
+    // The slow host's 2 slots are busy 1 s per page: its 7th page starts 3 s in at the
+    // earliest; the other host, at its own 4/s, has had all 8 served well before.
+    const seventhSlow = [...slow.starts].sort((a, b) => a - b)[6]!;
+    expect(Math.max(...fast.starts)).toBeLessThan(seventhSlow);
+    // Held jobs were given back (the log says so) and spent no attempt.
+    expect(log.events()).toContain("held back by a rate limit (no attempt spent)");
+    for (const [, record] of done.ended) {
+      expect(record?.status).toBe("finished");
+      expect(record?.attempts).toBe(1);
+      expect(record?.history.filter((h) => h.outcome !== "finished")).toEqual([]);
+    }
+  }, 30_000);
+
+  test("a held key holds only its own jobs: another key runs meanwhile, and the held ones run after the hold", async () => {
+    const prefix = testPrefix();
+    using held = limitSite();
+    using free = limitSite();
+    await using queue = await openQueue({ prefix, queue: "q" });
+    const admin = await Admin.connect({ redisUrl: redisUrl(), prefix, queue: "q" });
+    const specs = [
+      ...Array.from({ length: 3 }, (_, i) => ({
+        task: stampTask,
+        payload: { url: held.url(`h${i}`) },
+      })),
+      ...Array.from({ length: 5 }, (_, i) => ({
+        task: stampTask,
+        payload: { url: free.url(`f${i}`) },
+      })),
+    ];
+    const jobs = await queue.enqueueMany(specs);
+    await admin.holdKey(held.host, 1500);
+    await admin.close();
+    const worker = await startWorker({ prefix, queue: "q", tasks: [stampTask], concurrency: 4 });
+    const done = await queue.waitForJobs(
+      jobs.map((j) => j.id),
+      { timeoutMs: 20_000 },
+    );
+    await worker.stop(1000);
+    expect(done.pending).toEqual([]);
+    expect(Math.max(...free.arrivals)).toBeLessThan(Math.min(...held.arrivals));
+    for (const [, record] of done.ended) expect(record?.attempts).toBe(1);
+  }, 30_000);
+});
+
+describe("the queue-wide rate", () => {
+  test("two worker processes together start at most N per interval (sliding windows over every start)", async () => {
+    const prefix = testPrefix();
+    using site = limitSite();
+    await using queue = await openQueue({ prefix, queue: "q" });
+    const jobs = await queue.enqueueMany(
+      Array.from({ length: 60 }, (_, i) => ({
+        task: "stamp",
+        payload: { url: site.url(`p${i}`) },
+      })),
+    );
+    const set = await runCli("queue", ["limit", "q", "--rate", "20/s", "--prefix", prefix]);
+    expect(set.stderr).toBe("");
+    expect(set.stdout).toContain("20/s started");
+    const args = ["--queue", "q", "--prefix", prefix, "--tasks", "tests/fixtures/limit-task.ts"];
+    const workers = [0, 1].map((n) =>
+      spawnCli("worker", [...args, "--name", `w${n}`, "--concurrency", "8"]),
+    );
+    const done = await queue.waitForJobs(
+      jobs.map((j) => j.id),
+      { timeoutMs: 20_000 },
+    );
+    for (const w of workers) w.kill("SIGTERM");
+    await Promise.all(workers.map((w) => w.exited));
+    expect(done.pending).toEqual([]);
+    expect(site.served).toBe(60);
+    const by = new Set([...done.ended.values()].map((r) => r?.worker));
+    expect(by).toEqual(new Set(["w0", "w1"]));
+    expect(mostInWindow(site.starts, 1000)).toBeLessThanOrEqual(20);
+    // And the rate is used: 60 jobs at 20/s take about three seconds, not much more.
+    const span = Math.max(...site.starts) - Math.min(...site.starts);
+    expect(span).toBeGreaterThan(2_000);
+  }, 30_000);
+});
