@@ -47,6 +47,14 @@ export class QueueLimits {
     this.#failed = throttled(log, "could not free rate-limit slots (they free themselves later)");
   }
 
+  /**
+   * A key was held here (a task's HeldError, lib/worker/held.ts): this worker checks keys at
+   * once; the others learn of it at their next poll (within pauseCheckMs).
+   */
+  noteHold(untilMs: number): void {
+    this.watch.holdsUntil = Math.max(this.watch.holdsUntil, untilMs);
+  }
+
   get limits(): Limits {
     return this.watch.limits;
   }

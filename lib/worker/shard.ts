@@ -16,6 +16,7 @@ import { checkPermissions, workerCommands } from "../redis/permissions.ts";
 import { exponentialMs } from "../time.ts";
 import type { Task } from "../types.ts";
 import { ensureGroup, type Startable } from "./entries.ts";
+import { holdForTask } from "./held.ts";
 import { Leases } from "./leases.ts";
 import { LimitGate, type QueueLimits } from "./limited.ts";
 import { type Links, lanesOf, linksReady } from "./links.ts";
@@ -142,6 +143,10 @@ export class ShardWorker {
   #limitGate(limits: QueueLimits, client: () => Redis) {
     const limitMsOf = (task: string) => this.#tasks.get(task)?.timeoutMs ?? this.o.jobTimeoutMs;
     const gate = new LimitGate(limits, this.keys, this.#jobs, this.o, this.#log, limitMsOf, client);
+    const held = { client, keys: this.keys, lk: limits.lk, o: this.o, log: this.#log };
+    const noteHold = (untilMs: number) => limits.noteHold(untilMs);
+    this.#jobs.onHeld = (job, askedMs, error) =>
+      holdForTask({ ...held, noteHold }, job, askedMs, error);
     return (run: Startable[], kind: "read" | "claim") => gate.gate(run, kind);
   }
 
