@@ -151,6 +151,12 @@ describe("limit.lua: per key", () => {
     expect(await freeSlots(v.client, lk, [{ jobId: "e", limitKey: "h" }])).toEqual([
       { shard: 3, jobId: "d" },
     ]);
+    // Another key: a long slot, then a short one; its set lives past the long one.
+    const long = { jobId: "long", limitKey: "g", slotMs: 120_000 };
+    const brief = { jobId: "brief", limitKey: "g", slotMs: 10 };
+    const both = await reserveSlots(v.client, lk, o, [long, brief]);
+    expect(both.map((x) => x.kind)).toEqual(["start", "start"]);
+    expect(Number(await v.r.sendCommand(["PTTL", lk.running("g")]))).toBeGreaterThan(120_000);
   });
 
   test("a dead worker's running slot frees itself after its time (the slot's expiry)", async () => {

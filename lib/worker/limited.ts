@@ -10,6 +10,7 @@
 // again later (the queue's next slot is past the horizon: the job stays here, leased).
 import type { WorkerOptions } from "../config.ts";
 import { holdEntries, wakeJobs } from "../engine/hold.ts";
+import { holdKey } from "../engine/hold-key.ts";
 import type { LimitKeys, QueueKeys } from "../engine/keys.ts";
 import { freeSlots, type LimitEnded, type LimitVerdict, reserveSlots } from "../engine/limit.ts";
 import type { Limits } from "../engine/limits.ts";
@@ -68,6 +69,16 @@ export class QueueLimits {
     return this.watch.holdsUntil > Date.now() - HOLD_SKEW_MS;
   }
 
+  /**
+   * Holds limit key `key` for `holdMs` (a host's Retry-After: lib/engine/hold-key.ts); this
+   * worker checks the key's jobs at once, the others within pauseCheckMs. Returns the end.
+   */
+  async holdKey(key: string, holdMs: number): Promise<number> {
+    const end = await holdKey(this.client(), this.lk, key, holdMs);
+    this.watch.holdsUntil = Math.max(this.watch.holdsUntil, end);
+    return end;
+  }
+
   /** A job that held a running slot of its key ended: freed with others of the same tick. */
   ended(e: LimitEnded): void {
     this.#ended.push(e);
@@ -121,20 +132,31 @@ export class LimitGate {
   }
 
   /**
-   * The jobs of `run` to start now; the others wait here for their slot (Jobs.defer) or were
+   * The jobs of `run` to start now; the others wait here for their slot (Jobs.waits) or were
    * given back. No call when no limit applies to any of them.
    */
-  async gate(run: Startable[], kind: "read" | "claim"): Promise<Startable[]> {
+  gate(run: Startable[], kind: "read" | "claim"): Startable[] | Promise<Startable[]> {
+    // The common path: no limit applies, nothing is asked, not even a promise made.
     if (!run.some((j) => this.q.applies(j))) return run;
+    return this.#gate(run, kind);
+  }
+
+  async #gate(run: Startable[], kind: "read" | "claim"): Promise<Startable[]> {
     const now: Startable[] = [];
     const asking: Startable[] = [];
-    for (const j of run) (this.q.applies(j) ? asking : now).push(j);
+    for (const j of run) {
+      // Read again while it waits here for its slot (own pending entries after a lost read):
+      // it has its slot already.
+      if (this.jobs.waits.has(j.entryId)) continue;
+      (this.q.applies(j) ? asking : now).push(j);
+    }
     try {
       return [...now, ...(await this.#decide(asking, kind))];
     } catch (err) {
       // Redis away or refusing: the jobs stay here, leased, and ask again shortly.
       this.#unreachable(err, asking.length);
-      for (const j of asking) this.jobs.defer(j, LIMIT_HORIZON_MS, () => this.#again(j, kind));
+      for (const j of asking)
+        this.jobs.waits.defer(j, LIMIT_HORIZON_MS, () => this.#again(j, kind));
       return now;
     }
   }
@@ -158,17 +180,19 @@ export class LimitGate {
     for (const [i, job] of jobs.entries()) {
       const v = verdicts[i] as LimitVerdict;
       if (v.kind === "hold") held.push({ job, dueMs: v.dueMs, why: v.why });
-      else if (v.kind === "later") this.jobs.defer(job, v.inMs, () => this.#again(job, kind));
+      else if (v.kind === "later") this.jobs.waits.defer(job, v.inMs, () => this.#again(job, kind));
       else {
         if (this.q.limits.keyConcurrency !== null && job.limitKey !== undefined) {
           this.#slotted.set(job.entryId, { jobId: job.jobId, limitKey: job.limitKey });
         }
         // Never before its slot (Redis ran the script by `received`), never past its bound
-        // (it may have run as early as `sent`).
-        const latest = v.lateMs === null ? Number.POSITIVE_INFINITY : sent + v.inMs + v.lateMs;
+        // (it may have run as early as `sent`; `in` is Redis' µs clock in ms to 3 decimals).
+        const latest =
+          v.lateMs === null ? Number.POSITIVE_INFINITY : sent + v.inMs + v.lateMs - 0.002;
         const wait = received + v.inMs - performance.now();
+        const rtt = received - sent;
         if (wait <= 0 && performance.now() <= latest) start.push(job);
-        else this.jobs.defer(job, Math.max(0, wait), () => this.#due(job, kind, latest));
+        else this.jobs.waits.defer(job, Math.max(0, wait), () => this.#due(job, kind, latest, rtt));
       }
     }
     if (held.length > 0) await this.#hold(held, kind);
@@ -176,21 +200,23 @@ export class LimitGate {
   }
 
   /** A job's slot time came: start it, or give the slot back when the timer fired too late. */
-  #due(job: Startable, kind: "read" | "claim", latest: number): void {
+  #due(job: Startable, kind: "read" | "claim", latest: number, rtt: number): void {
     const lateBy = performance.now() - latest;
     if (lateBy <= 0) {
       this.jobs.launch(job, kind);
       return;
     }
-    this.#late({ job: job.jobId, lateMs: Math.round(lateBy) });
+    // A round trip to Redis longer than the bound makes every start late: said in the line.
+    this.#late({ job: job.jobId, lateMs: Math.round(lateBy), roundTripMs: Math.round(rtt) });
     this.jobs.onEnded(job); // frees its running slot, if it had one
+    this.jobs.onFreed(); // its worker slot too (it no longer waits)
     void this.#hold([{ job, dueMs: 0, why: "late" }], kind);
   }
 
   /** The queue's next slot was past the horizon: ask again (the job stays here meanwhile). */
   #again(job: Startable, kind: "read" | "claim"): void {
     // Kept (counted as running, leased) while it asks; asked again if the call fails.
-    this.jobs.defer(job, LIMIT_HORIZON_MS, () => this.#again(job, kind));
+    this.jobs.waits.defer(job, LIMIT_HORIZON_MS, () => this.#again(job, kind));
     this.#decide([job], kind)
       .then((now) => {
         for (const j of now) this.jobs.launch(j, kind);
@@ -208,7 +234,7 @@ export class LimitGate {
    */
   async #hold(held: { job: Startable; dueMs: number; why: string }[], kind: "read" | "claim") {
     const entries = held.map((h) => ({ entryId: h.job.entryId, dueMs: h.dueMs }));
-    for (const h of held) this.jobs.undefer(h.job.entryId);
+    for (const h of held) this.jobs.waits.undefer(h.job.entryId);
     try {
       const verdicts = await holdEntries(this.client(), this.keys, this.o.name, entries);
       for (const [i, h] of held.entries()) {
@@ -221,7 +247,7 @@ export class LimitGate {
     } catch (err) {
       this.#unreachable(err, held.length);
       for (const h of held)
-        this.jobs.defer(h.job, LIMIT_HORIZON_MS, () => this.#again(h.job, kind));
+        this.jobs.waits.defer(h.job, LIMIT_HORIZON_MS, () => this.#again(h.job, kind));
     }
   }
 }

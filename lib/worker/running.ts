@@ -26,6 +26,7 @@ import {
 } from "./outcomes.ts";
 import { type JobProgress, ProgressWriter } from "./progress.ts";
 import { retryInMs } from "./retry-policy.ts";
+import { SlotWaits } from "./waits.ts";
 import { WrittenLog } from "./written.ts";
 
 interface RunningJob extends Startable {
@@ -69,8 +70,8 @@ export class Jobs {
   /** Outcomes written, as a claim out meanwhile needs to know them (lib/worker/written.ts). */
   readonly written = new WrittenLog();
   /**
-   * A job's attempt ended, or a job waiting for its start slot was dropped (a stop, a lost
-   * lease): its limit key's running slot frees (lib/worker/limited.ts).
+   * A job's attempt ended, or a job waiting for its start slot was dropped: its limit key's
+   * running slot frees (lib/worker/limited.ts).
    */
   onEnded: (job: Startable) => void = () => {};
   /**
@@ -80,12 +81,12 @@ export class Jobs {
   onHeld:
     | ((job: Startable, askedMs: number | undefined, error: string) => Promise<HeldOutcome>)
     | null = null;
+  /** Jobs read under a rate limit, waiting for their start slot: counted as running, leased. */
+  readonly waits = new SlotWaits(
+    () => this.onFreed(),
+    (job) => this.onEnded(job),
+  );
   #running = new Map<string, RunningJob>();
-  /**
-   * Jobs read under a rate limit, waiting for their start slot (lib/worker/limited.ts): counted
-   * as running (they hold a slot of the concurrency) and leased, started by a timer.
-   */
-  #waiting = new Map<string, { job: Startable; timer: ReturnType<typeof setTimeout> }>();
   /**
    * Jobs whose attempt is over and whose outcome waits to be written. Their slot is already
    * free, so the next read overlaps with the write; they stay leased until it lands.
@@ -125,7 +126,7 @@ export class Jobs {
 
   /** Jobs running now, and those waiting for their start slot (a rate limit's). */
   get size(): number {
-    return this.#running.size + this.#waiting.size;
+    return this.#running.size + this.waits.size;
   }
 
   /** Jobs running (or waiting for their slot) or waiting for their outcome to be written. */
@@ -136,49 +137,12 @@ export class Jobs {
   /** Entry ids of every job running, waiting for its slot or for its outcome to be written. */
   entryIds(): string[] {
     const ids = [...this.#running.keys(), ...this.#writing.keys(), ...this.held.keys()];
-    return this.#waiting.size === 0 ? ids : [...ids, ...this.#waiting.keys()];
-  }
-
-  /**
-   * Holds `job` (read under a rate limit) for `inMs`, counted as running, then calls `due`
-   * (which launches it, or asks the limiter again). Nothing once the worker has closed.
-   */
-  defer(job: Startable, inMs: number, due: () => void): void {
-    if (this.#closed) return;
-    const waiting = this.#waiting.get(job.entryId);
-    if (waiting) clearTimeout(waiting.timer);
-    const timer = setTimeout(() => {
-      this.#waiting.delete(job.entryId);
-      due();
-    }, inMs);
-    this.#waiting.set(job.entryId, { job, timer });
-  }
-
-  /** A waiting job's slot given back (not started): its slot of the concurrency frees. */
-  undefer(entryId: string): void {
-    const waiting = this.#waiting.get(entryId);
-    if (!waiting) return;
-    clearTimeout(waiting.timer);
-    this.#waiting.delete(entryId);
-    this.onFreed();
-  }
-
-  /** Drops every job waiting for its slot (the worker stops: its entries are released). */
-  #dropWaiting(): void {
-    for (const { job, timer } of this.#waiting.values()) {
-      clearTimeout(timer);
-      this.onEnded(job);
-    }
-    this.#waiting.clear();
+    return this.waits.size === 0 ? ids : [...ids, ...this.waits.entryIds()];
   }
 
   launch(job: Startable, kind: "read" | "claim"): void {
     this.held.delete(job.entryId);
-    const waiting = this.#waiting.get(job.entryId);
-    if (waiting) {
-      clearTimeout(waiting.timer);
-      this.#waiting.delete(job.entryId);
-    }
+    if (this.waits.size > 0) this.waits.take(job.entryId);
     // Never two runs of one entry in one worker, and nothing once the worker has closed.
     if (this.#closed || this.#running.has(job.entryId) || this.#writing.has(job.entryId)) return;
     const task = this.tasks.get(job.task);
@@ -225,9 +189,7 @@ export class Jobs {
   cancel(jobId: string): void {
     this.#canceled.add(jobId);
     // Waiting for its start slot: launched now, and launch aborts it as canceled.
-    for (const { job } of [...this.#waiting.values()]) {
-      if (job.jobId === jobId) this.launch(job, "read");
-    }
+    for (const job of this.waits.jobs()) if (job.jobId === jobId) this.launch(job, "read");
     for (const job of this.#running.values()) {
       if (job.jobId === jobId && !job.canceled) this.#abortCanceled(job);
     }
@@ -262,7 +224,7 @@ export class Jobs {
   /** Stops the deadline ticker and refuses new jobs (the worker is stopping). */
   close(): void {
     this.#closed = true;
-    this.#dropWaiting();
+    this.waits.drop(true);
     this.held.clear();
     this.#canceledHeld.clear();
     this.progress.close();
@@ -272,11 +234,8 @@ export class Jobs {
 
   /** Aborts a job whose lease another worker took; nothing is recorded for it. */
   giveUp(entryId: string, why: GivenUp["why"]): void {
-    const waiting = this.#waiting.get(entryId);
-    if (waiting) {
-      this.undefer(entryId);
-      this.onEnded(waiting.job);
-    }
+    const waiting = this.waits.undefer(entryId);
+    if (waiting) this.onEnded(waiting);
     const job = this.#running.get(entryId);
     if (!job) return;
     if (why === "lease lost") {
@@ -295,7 +254,7 @@ export class Jobs {
    */
   async windDown(graceMs: number, reconnectMaxMs: number): Promise<void> {
     // Not started yet: nothing to wait for; the stop releases their entries (no attempt spent).
-    this.#dropWaiting();
+    this.waits.drop();
     if (this.size > 0) {
       this.log.log("info", "stopping: waiting for jobs in flight", {
         inFlight: this.size,

@@ -51,7 +51,7 @@ export interface TakeContext {
    * The queue's rate limits (lib/worker/limited.ts): the jobs to start now; the rest wait for
    * their slot or were given back. Absent: no limiter.
    */
-  limit?: (run: Startable[], kind: "read" | "claim") => Promise<Startable[]>;
+  limit?: (run: Startable[], kind: "read" | "claim") => Startable[] | Promise<Startable[]>;
 }
 
 export class Source {

@@ -12,8 +12,10 @@ local until_ms = clock_ms() + tonumber(ARGV[2])
 local held = tonumber(redis.call('HGET', KEYS[1], 'held_until')) or 0
 if held >= until_ms then return held end
 redis.call('HSET', KEYS[1], 'held_until', until_ms)
--- The key's hash lives a minute past its last use (limit.lua sets the same).
-redis.call('PEXPIREAT', KEYS[1], until_ms + 60000)
+-- The key's hash lives a minute past its last use (limit.lua keeps it so too), never less.
+local ttl = redis.call('PTTL', KEYS[1])
+local want = until_ms + 60000 - clock_ms()
+if ttl == -1 or ttl < want then redis.call('PEXPIRE', KEYS[1], want) end
 local listed = tonumber(redis.call('ZSCORE', KEYS[2], ARGV[1])) or 0
 if listed < until_ms then redis.call('ZADD', KEYS[2], until_ms, ARGV[1]) end
 local holds = tonumber(redis.call('HGET', KEYS[3], 'holds')) or 0

@@ -27,8 +27,13 @@
 --     held), busy (its key's running slots are taken: woken when one frees), rate (its key's
 --     next slot is past the horizon);
 --   `L <in ms>`: the queue's next slot is past the horizon: keep it, ask again in `in` ms.
---- @include clock
-local now = clock_ms()
+-- Redis' clock to the microsecond (clock_ms floors it): a slot is then known to the worker
+-- within its round trip alone, not a millisecond more.
+local function now_exact()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
+end
+local now = now_exact()
 local horizon = tonumber(ARGV[4])
 local cfg = redis.call('HMGET', KEYS[1], 'rate', 'key_concurrency', 'key_rate')
 
@@ -99,8 +104,12 @@ local function list_held(key, ms)
   if listed < ms then redis.call('ZADD', KEYS[4], ms, key) end
 end
 
+-- Keeps a key a minute past `ms` (its last slot or expiry), never shortening its life: a
+-- running set must outlive its longest-running member, not its latest one.
 local function touch(k, ms)
-  redis.call('PEXPIREAT', k, math.ceil(math.max(ms, now) + 60000))
+  local want = math.ceil(math.max(ms, now) + 60000 - now)
+  local ttl = redis.call('PTTL', k)
+  if ttl == -1 or (ttl >= 0 and ttl < want) then redis.call('PEXPIRE', k, want) end
 end
 
 -- A job of a limit key waits for a running slot: in the waiting list, in order (a woken job,
