@@ -4,18 +4,25 @@
 //    snapshot of COURIER_BENCH_BASE, default `main`: its lib/ with this bench/), on the same
 //    Redis, the two alternating which goes first each round. `limits.noop.ratio` is this tree's
 //    figure over the base's of the same round: 1 within noise.
-// 2. A queue limited to RATE/s starts jobs at that rate: two workers (concurrency 64 each) drain
-//    a backlog, each start timed in the task (performance.now(), one process); the rate is the
-//    starts after the first over the time from the first to the last, and its error against
+// 2. A queue limited to RATE/s starts jobs at that rate: two worker processes (concurrency 64
+//    each) drain a backlog of no-op jobs, each timed by its worker's `done` line; the rate is
+//    the jobs after the first over the time from the first to the last, and its error against
 //    the limit is in percent (the claim: within 5%).
 import { join } from "node:path";
-import { Admin, defineTask, parseRate, Queue, Worker } from "../../lib/index.ts";
+import { Admin, parseRate } from "../../lib/index.ts";
 import { ROOT } from "../_proc.ts";
 import { flush } from "../_redis.ts";
 import { extractSnapshot, git } from "../_snapshot.ts";
-import { courier } from "../contenders/courier.ts";
+import { courier, PREFIX } from "../contenders/courier.ts";
 import type { ContenderImpl } from "../contenders/types.ts";
-import { type Ctx, processJobs } from "./_common.ts";
+import {
+  type Ctx,
+  enqueueInChunks,
+  freshQueue,
+  processJobs,
+  startWorkers,
+  waitForResults,
+} from "./_common.ts";
 
 const CONCURRENCY = 16;
 /**
@@ -56,7 +63,7 @@ export async function limits(ctx: Ctx): Promise<void> {
       ctx.rec.add(`limits.noop.c${CONCURRENCY}.base`, "courier", "jobs/s", then);
       ctx.rec.add("limits.noop.ratio", "courier", "x", now / then);
       ctx.log(`limits round ${round}: a queue limited to ${RATE}/s`);
-      const rate = await limitedRate(ctx, round, Math.min(n, RATE * 4));
+      const rate = await limitedRate(ctx, Math.min(n, RATE * 4));
       ctx.rec.add(`limits.rate${RATE}.starts`, "courier", "jobs/s", rate);
       ctx.rec.add(`limits.rate${RATE}.error`, "courier", "%", (100 * Math.abs(rate - RATE)) / RATE);
     }
@@ -77,37 +84,45 @@ function baseContender(dir: string): ContenderImpl {
   };
 }
 
-/** Starts per second of two workers draining `n` jobs of a queue limited to RATE/s. */
-async function limitedRate(ctx: Ctx, round: number, n: number): Promise<number> {
+/**
+ * Starts per second of two worker processes draining `n` no-op jobs of a queue limited to
+ * RATE/s, from their `done` lines (a no-op job's finish follows its start by a constant).
+ */
+async function limitedRate(ctx: Ctx, n: number): Promise<number> {
   await flush(ctx.redis.admin);
-  const prefix = `limits-${process.pid}-${round}`;
-  const starts: number[] = [];
-  const task = defineTask({
-    name: "noop",
-    run: async () => {
-      starts.push(performance.now());
-    },
-  });
-  const config = { redisUrl: ctx.redis.url, prefix, queue: "limited" };
-  const admin = await Admin.connect(config);
-  const queue = await Queue.connect(config);
-  const workers: Worker[] = [];
+  const queue = freshQueue("courier");
+  const admin = await Admin.connect({ redisUrl: ctx.redis.url, prefix: PREFIX, queue });
   try {
     await admin.setLimits({ rate: parseRate(`${RATE}/s`) });
-    const jobs = Array.from({ length: n }, (_, i) => ({ task: "noop", payload: { i } }));
-    await queue.enqueueMany(jobs);
-    const all = Promise.withResolvers<void>();
-    const check = setInterval(() => starts.length >= n && all.resolve(), 20);
-    for (let w = 0; w < 2; w++) {
-      workers.push(
-        await Worker.start({ ...config, tasks: [task], concurrency: LIMITED_CONCURRENCY }),
-      );
-    }
-    await all.promise.finally(() => clearInterval(check));
-    starts.sort((a, b) => a - b);
-    return ((n - 1) * 1_000) / (starts.at(-1)! - starts[0]!);
   } finally {
-    await Promise.all(workers.map((w) => w.stop(0)));
-    await Promise.all([queue.close(), admin.close()]);
+    await admin.close();
   }
+  const producer = await courier.producer(ctx.redis.url, queue, "noop");
+  try {
+    await enqueueInChunks(producer, n, (i) => ({ i }));
+  } finally {
+    await producer.close();
+  }
+  const spec = {
+    url: ctx.redis.url,
+    queue,
+    concurrency: LIMITED_CONCURRENCY,
+    task: "noop" as const,
+  };
+  const { procs, go } = await startWorkers(courier, { ...spec, notify: true }, 2);
+  const done: number[] = [];
+  for (const p of procs) {
+    p.onLine((line) => {
+      const m = /^done \S+ (\d+(?:\.\d+)?)/.exec(line);
+      if (m) done.push(Number(m[1]));
+    });
+  }
+  try {
+    go();
+    await waitForResults(ctx, courier, queue, n, procs);
+  } finally {
+    await Promise.all(procs.map((p) => p.stop()));
+  }
+  done.sort((a, b) => a - b);
+  return ((done.length - 1) * 1_000) / (done.at(-1)! - done[0]!);
 }
