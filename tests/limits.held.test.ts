@@ -40,9 +40,8 @@ describe("a 429 with Retry-After", () => {
     try {
       const first = await q.enqueue(wordcount, { url: slow.url("first") });
       // The 429 was answered and the host is held (by Redis' clock, till its next slot).
-      let view = await admin.limitsView();
-      await until(async () => (view = await admin.limitsView()).heldTotal === 1, "the hold");
-      const held = view.held[0]!;
+      await until(async () => (await admin.limitsView()).heldTotal === 1, "the hold");
+      const held = (await admin.limitsView()).held[0]!;
       expect(held.key).toBe(slow.host);
       expect(slow.arrivals).toHaveLength(1);
       // A second worker: it reads the queue's holds before it takes a job (the first knows of
