@@ -4,6 +4,7 @@
 // without spending an attempt) and wake.lua, against the real Redis of tests/preload.ts.
 import { describe, expect, test } from "bun:test";
 import { parseEntry } from "../lib/engine/entry.ts";
+import { failJobs } from "../lib/engine/fail.ts";
 import { holdEntries, wakeJobs } from "../lib/engine/hold.ts";
 import { holdKey } from "../lib/engine/hold-key.ts";
 import { limitKeys } from "../lib/engine/keys.ts";
@@ -11,6 +12,8 @@ import { freeSlots, type LimitAsk, type LimitVerdict, reserveSlots } from "../li
 import { writeLimits } from "../lib/engine/limits.ts";
 import { promoteDue } from "../lib/engine/promote.ts";
 import { releaseAll } from "../lib/engine/release.ts";
+import { requeueLetters } from "../lib/engine/requeue.ts";
+import { readStatuses } from "../lib/engine/status.ts";
 import {
   deliver,
   type EngineQueue,
@@ -66,7 +69,7 @@ describe("limit.lua: the queue-wide rate", () => {
     );
     const at = starts(got);
     // late = min(20, 1000 / 20) = 20 ms, spacing (1000 + 20) / 10 = 102 ms.
-    expect(got[0]).toEqual({ kind: "start", inMs: 0, lateMs: 20 });
+    expect(got[0]).toEqual({ kind: "start", inMs: 0, lateMs: 20, slot: false });
     for (let i = 1; i < at.length; i++) expect(at[i]! - at[i - 1]!).toBeCloseTo(102, 3);
     expect(mostInWindow(at, 1000)).toBe(10);
     // A start may be up to `late` ms behind its slot: the first late, the 11th on time is the
@@ -117,7 +120,7 @@ describe("limit.lua: the queue-wide rate", () => {
     await using v = await engineQueue();
     const { lk } = names(v);
     const got = await reserveSlots(v.client, lk, { horizonMs: 1000, shard: 0 }, [ask("a", "h")]);
-    expect(got).toEqual([{ kind: "start", inMs: 0, lateMs: null }]);
+    expect(got).toEqual([{ kind: "start", inMs: 0, lateMs: null, slot: false }]);
   });
 });
 
@@ -134,6 +137,8 @@ describe("limit.lua: per key", () => {
       ask("x", "other"),
     ]);
     expect(got.map((g) => g.kind)).toEqual(["start", "start", "hold", "hold", "start"]);
+    // The key's jobs took running slots (freed when they end); the other key's too.
+    expect(got.map((g) => g.kind === "start" && g.slot)).toEqual([true, true, false, false, true]);
     expect(got[2]).toMatchObject({ kind: "hold", why: "busy" });
     // Its fallback: when the first running slot frees itself (60 s from now).
     const now = await redisNow(v);
@@ -190,7 +195,7 @@ describe("limit.lua: per key", () => {
     const [d, e] = [got[3] as { dueMs: number }, got[4] as { dueMs: number }];
     expect(e.dueMs - d.dueMs).toBe(204);
     // Another key has slots of its own.
-    expect(got[5]).toEqual({ kind: "start", inMs: 0, lateMs: 20 });
+    expect(got[5]).toEqual({ kind: "start", inMs: 0, lateMs: 20, slot: false });
     // The held key is listed with its next slot.
     const listed = await v.r.sendCommand(["ZRANGE", lk.keys, "0", "-1"]);
     expect(listed).toEqual(["h"]);
@@ -266,6 +271,13 @@ describe("hold.lua and wake.lua", () => {
     const rec = await hgetall(v, v.k.record(entry!));
     expect(rec).toMatchObject({ a: "1", n: "0", k: "h", status: "queued", limit_holds: "1" });
     expect(Object.keys(rec).some((f) => f.startsWith("h:"))).toBe(false); // no run written
+    const [status] = await readStatuses(v.client, v.k, [entry!]);
+    expect(status).toMatchObject({
+      status: "queued",
+      attempts: 1,
+      note: 'held back by a rate limit (key "h")',
+    });
+    expect(status?.runAt).toBe(now + 50);
     await Bun.sleep(60);
     expect(await promoteDue(v.client, v.k)).toBe(1);
     const [back] = await streamEntries(v);
@@ -324,6 +336,23 @@ describe("hold.lua and wake.lua", () => {
     ]);
     expect(await added()).toEqual(["job-a", "job-b"]);
     expect(await v.r.sendCommand(["ZCARD", v.k.delayed])).toBe(0);
+  });
+
+  test("a dead letter keeps the limit key, and a requeue brings the job back with it", async () => {
+    await using v = await engineQueue();
+    const f = ["t", "echo", "p", "1", "a", "2", "m", "3", "k", "host.example"];
+    const entry = String(await v.r.sendCommand(["XADD", v.k.stream, "*", ...f]));
+    await deliver(v, "w1");
+    const opts = { consumer: "w1", failureTtlS: 600, deadMaxLen: 1000, eventsMaxLen: 1000 };
+    const failed = { entry, id: null, hasRecord: false, runNo: 1, runMs: 7, retryInMs: null };
+    await failJobs(v.client, v.k, opts, [{ ...failed, error: "broke" }]);
+    const [[letter, fields]] = await v.r.sendCommand(["XRANGE", v.k.dead, "-", "+"]);
+    expect(fields).toEqual(expect.arrayContaining(["limit_key", "host.example"]));
+    // The failed value and record gone: the job is made again from the letter alone.
+    await v.r.sendCommand(["DEL", v.k.resultPrefix + entry]);
+    await requeueLetters(v.client, v.k, [{ letter, id: null }], 3);
+    const back = (await streamEntries(v)).find((e) => e.id !== entry)!;
+    expect(back.f).toMatchObject({ a: "0", i: entry, k: "host.example" });
   });
 
   test("release keeps the limit key (k) of the entries it re-adds", async () => {

@@ -8,6 +8,7 @@ import { Admin } from "../lib/admin/admin.ts";
 import { scripts } from "../lib/engine/lua.ts";
 import { mastersOf } from "../lib/redis/cluster.ts";
 import type { Redis } from "../lib/redis/connect.ts";
+import { defineTask } from "../lib/types.ts";
 import { limitSite, mostInWindow } from "./fixtures/limit-site.ts";
 import { stampTask } from "./fixtures/limit-task.ts";
 import {
@@ -178,5 +179,52 @@ describe("the queue-wide rate", () => {
     // And the rate is used: 60 jobs at 20/s take about three seconds, not much more.
     const span = Math.max(...site.starts) - Math.min(...site.starts);
     expect(span).toBeGreaterThan(2_000);
+  }, 30_000);
+});
+
+describe("a start its timer fired too late for", () => {
+  test("is not made: its slot is given back without spending an attempt, and no window holds more than N", async () => {
+    const prefix = testPrefix();
+    const starts: number[] = [];
+    // The first job blocks the worker's event loop for 130 ms (synchronously): the timer of the
+    // next slot, 102 ms after it (10/s: (1000 + 20) / 10), fires 28 ms late, past the 20 ms
+    // bound. Started anyway, it would make 11 starts in the second from it to the 11th slot.
+    const spin = defineTask<{ spin: boolean }, null>({
+      name: "spin",
+      run: async (p) => {
+        starts.push(performance.now());
+        const until = performance.now() + (p.spin ? 130 : 0);
+        while (performance.now() < until) {}
+        return null;
+      },
+    });
+    await using queue = await openQueue({ prefix, queue: "q" });
+    const specs = Array.from({ length: 25 }, (_, i) => ({
+      task: spin,
+      payload: { spin: i === 0 },
+    }));
+    const jobs = await queue.enqueueMany(specs);
+    await limitsOf(prefix, "q", { rate: { count: 10, perMs: 1000 } });
+    const log = logRecorder();
+    const worker = await startWorker({
+      prefix,
+      queue: "q",
+      tasks: [spin],
+      concurrency: 4,
+      logger: log,
+    });
+    const done = await queue.waitForJobs(
+      jobs.map((j) => j.id),
+      { timeoutMs: 20_000 },
+    );
+    await worker.stop(1000);
+    expect(done.pending).toEqual([]);
+    expect(log.events()).toContain("rate-limited start late: slot given back, job read again");
+    expect(starts).toHaveLength(25);
+    expect(mostInWindow(starts, 1000)).toBeLessThanOrEqual(10);
+    for (const [, record] of done.ended) {
+      expect(record?.attempts).toBe(1);
+      expect(record?.history.filter((h) => h.outcome !== "finished")).toEqual([]);
+    }
   }, 30_000);
 });

@@ -16,8 +16,11 @@ export interface LimitAsk {
 
 /** What the limiter decided for one job. */
 export type LimitVerdict =
-  /** Start `inMs` after the script ran, no later than `lateMs` after that (null: no bound). */
-  | { kind: "start"; inMs: number; lateMs: number | null }
+  /**
+   * Start `inMs` after the script ran, no later than `lateMs` after that (null: no bound);
+   * `slot`: it took a running slot of its key (freed by freeSlots when it ends).
+   */
+  | { kind: "start"; inMs: number; lateMs: number | null; slot: boolean }
   /** Give the slot away: back at `dueMs` (Redis' clock). */
   | { kind: "hold"; dueMs: number; why: "held" | "busy" | "rate" }
   /** The queue's next slot is past the horizon: keep it and ask again in `inMs`. */
@@ -40,10 +43,11 @@ export async function reserveSlots(
 
 /** One reply of limit.lua (its header says the forms). */
 export function parseVerdict(text: string): LimitVerdict {
-  const [kind, a = "", b = ""] = String(text).split(" ");
+  const [kind, a = "", b = "", c = ""] = String(text).split(" ");
   if (kind === "S") {
     const late = Number(b);
-    return { kind: "start", inMs: Math.max(0, Number(a)), lateMs: late < 0 ? null : late };
+    const inMs = Math.max(0, Number(a));
+    return { kind: "start", inMs, lateMs: late < 0 ? null : late, slot: c === "1" };
   }
   if (kind === "H") return { kind: "hold", dueMs: Number(a), why: b as "held" | "busy" | "rate" };
   if (kind === "L") return { kind: "later", inMs: Math.max(1, Number(a)) };

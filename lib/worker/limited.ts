@@ -150,6 +150,7 @@ export class LimitGate {
       if (this.jobs.waits.has(j.entryId)) continue;
       (this.q.applies(j) ? asking : now).push(j);
     }
+    if (asking.length === 0) return now;
     try {
       return [...now, ...(await this.#decide(asking, kind))];
     } catch (err) {
@@ -182,7 +183,7 @@ export class LimitGate {
       if (v.kind === "hold") held.push({ job, dueMs: v.dueMs, why: v.why });
       else if (v.kind === "later") this.jobs.waits.defer(job, v.inMs, () => this.#again(job, kind));
       else {
-        if (this.q.limits.keyConcurrency !== null && job.limitKey !== undefined) {
+        if (v.slot && job.limitKey !== undefined) {
           this.#slotted.set(job.entryId, { jobId: job.jobId, limitKey: job.limitKey });
         }
         // Never before its slot (Redis ran the script by `received`), never past its bound

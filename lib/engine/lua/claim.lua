@@ -78,7 +78,7 @@ local function bury(entry, f, p, used)
   if earlier[1] then err = err .. ' (earlier error: ' .. earlier[1] .. ')' end
   -- The run that killed its worker ended at its last lease renewal; how long it ran is unknown.
   local _, code = fail_for_good({ dead = KEYS[2], dead_max = ARGV[10], id = id,
-    f = { t = f.t, p = f.p, a = used, m = f.m }, err = err, ttl = ARGV[9], now = now - p[3],
+    f = { t = f.t, p = f.p, a = used, m = f.m, k = f.k }, err = err, ttl = ARGV[9], now = now - p[3],
     result_key = rprefix .. id, record_key = ok and key or nil, attempt = used, worker = ran_by(p[2]),
     enqueued = earlier[2] or auto_ms(id) })
   if code == 1 and ok and redis.call('EXISTS', key) == 1 then

@@ -21,8 +21,9 @@
 -- ARGV[6..] triples: job id, limit key ('' = none), how long its running slot may be held (ms:
 --   the attempt's time limit and a margin; a dead worker's slot frees itself then)
 -- Returns one string per job:
---   `S <in ms> <late ms>`: start it `in` ms after the script ran, no later than `late` ms after
---     that (-1: no bound: only a key concurrency applies);
+--   `S <in ms> <late ms> <slot>`: start it `in` ms after the script ran, no later than `late`
+--     ms after that (-1: no bound: only a key concurrency applies); slot 1: it took a running
+--     slot of its key, which its worker frees when it ends (limit-done.lua);
 --   `H <due ms> <why>`: give its slot away, back at `due` (Redis' ms): why = held (the key is
 --     held), busy (its key's running slots are taken: woken when one frees), rate (its key's
 --     next slot is past the horizon);
@@ -175,7 +176,7 @@ local function decide(id, key, hold_ms)
       touch(running, s + hold_ms)
     end
   end
-  return 'S ' .. fmt(s - now) .. ' ' .. (late or -1)
+  return 'S ' .. fmt(s - now) .. ' ' .. (late or -1) .. ' ' .. ((kc and key ~= '') and 1 or 0)
 end
 
 local out = {}
