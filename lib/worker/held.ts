@@ -54,7 +54,8 @@ export async function holdForTask(
     ? Number(await client.sendCommand(["HINCRBY", record, TASK_HOLDS_FIELD, "1"])) - 1
     : 0;
   if (holds >= p.o.maxHolds) {
-    const why = `held ${holds} times by its task, the most a job may be (maxHolds ${p.o.maxHolds})`;
+    const times = holds === 1 ? "time" : "times";
+    const why = `held ${holds} ${times} by its task, the most a job may be (maxHolds ${p.o.maxHolds})`;
     return { held: false, error: `${error} (${why}: failed for good)`, permanent: true };
   }
   // The task's own time (a Retry-After, capped by the task), else the retry back-off: a hold is
