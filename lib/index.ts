@@ -30,6 +30,7 @@ export type { Level as Priority } from "./engine/keys.ts";
 export { type LimitKeys, limitKeys, type QueueKeys, queueKeys } from "./engine/keys.ts";
 export {
   formatRate,
+  type HeldKey,
   type Limits,
   type LimitsChange,
   parseRate,

@@ -3,13 +3,14 @@
 // limit-done.lua (running slots freed, waiters woken in order), hold.lua (a slot given away
 // without spending an attempt) and wake.lua, against the real Redis of tests/preload.ts.
 import { describe, expect, test } from "bun:test";
+import { enqueueJobs, prepareBatch } from "../lib/engine/enqueue.ts";
 import { parseEntry } from "../lib/engine/entry.ts";
 import { failJobs } from "../lib/engine/fail.ts";
 import { holdEntries, wakeJobs } from "../lib/engine/hold.ts";
 import { holdKey } from "../lib/engine/hold-key.ts";
 import { limitKeys } from "../lib/engine/keys.ts";
 import { freeSlots, type LimitAsk, type LimitVerdict, reserveSlots } from "../lib/engine/limit.ts";
-import { writeLimits } from "../lib/engine/limits.ts";
+import { readHeldKeys, writeLimits } from "../lib/engine/limits.ts";
 import { promoteDue } from "../lib/engine/promote.ts";
 import { releaseAll } from "../lib/engine/release.ts";
 import { requeueLetters } from "../lib/engine/requeue.ts";
@@ -196,9 +197,10 @@ describe("limit.lua: per key", () => {
     expect(e.dueMs - d.dueMs).toBe(204);
     // Another key has slots of its own.
     expect(got[5]).toEqual({ kind: "start", inMs: 0, lateMs: 20, slot: false });
-    // The held key is listed with its next slot.
-    const listed = await v.r.sendCommand(["ZRANGE", lk.keys, "0", "-1"]);
-    expect(listed).toEqual(["h"]);
+    // The held key is listed with its next slot (what info and the dashboard read).
+    const held = await readHeldKeys(v.client, lk, await redisNow(v));
+    expect(held).toEqual([{ key: "h", nextMs: expect.any(Number), running: 0 }]);
+    expect(held[0]!.nextMs).toBeGreaterThan(await redisNow(v));
   });
 
   test("a key's job whose key slot is later than the queue's next slot leaves the skipped queue slots to other jobs (gaps)", async () => {
@@ -241,6 +243,24 @@ describe("limit.lua: per key", () => {
     expect(got[0]).toEqual({ kind: "hold", dueMs: end, why: "held" });
     expect(got[1]!.kind).toBe("start");
     expect(await v.r.sendCommand(["HGET", lk.layout, "holds"])).toBe(String(end));
+  });
+});
+
+describe("enqueue.lua and the limit key", () => {
+  test("a batch with keyed jobs sends the key's field (7 per job): entries and records carry `k` only where set; a batch without sends 6", async () => {
+    await using v = await engineQueue();
+    const batch = prepareBatch([
+      { task: "t", payload: "1", maxAttempts: 3, limitKey: "a.example" },
+      { task: "t", payload: "2", maxAttempts: 3 },
+      { task: "t", payload: "3", maxAttempts: 3, limitKey: "b.example", delayMs: 60_000 },
+    ]);
+    const jobs = await enqueueJobs(v.client, v.k, batch);
+    const entries = await streamEntries(v);
+    expect(entries.map((e) => e.f.k)).toEqual(["a.example", undefined]);
+    expect((await hgetall(v, v.k.record(jobs[2]!.id))).k).toBe("b.example");
+    const plain = prepareBatch([{ task: "t", payload: "4", maxAttempts: 3 }]);
+    await enqueueJobs(v.client, v.k, plain);
+    expect((await streamEntries(v))[2]!.f).toEqual({ t: "t", p: "4", a: "0", m: "3" });
   });
 });
 

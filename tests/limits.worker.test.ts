@@ -134,6 +134,7 @@ describe("per-key limits", () => {
     ];
     const jobs = await queue.enqueueMany(specs);
     await admin.holdKey(held.host, 1500);
+    expect((await admin.heldKeys()).map((k) => k.key)).toEqual([held.host]);
     await admin.close();
     const worker = await startWorker({ prefix, queue: "q", tasks: [stampTask], concurrency: 4 });
     const done = await queue.waitForJobs(

@@ -17,7 +17,14 @@ import {
   shardOf,
 } from "../engine/keys.ts";
 import { openLayout, readShards } from "../engine/layout.ts";
-import { type Limits, type LimitsChange, readLimits, writeLimits } from "../engine/limits.ts";
+import {
+  type HeldKey,
+  type Limits,
+  type LimitsChange,
+  readHeldKeys,
+  readLimits,
+  writeLimits,
+} from "../engine/limits.ts";
 import { readPaused, writePaused } from "../engine/pause.ts";
 import { InputError } from "../errors.ts";
 import { type CancelVerdict, cancelOnShards } from "../queue/cancel.ts";
@@ -262,6 +269,14 @@ export class Admin {
   holdKey(key: string, holdMs: number): Promise<number> {
     const { prefix, queue } = this.options;
     return holdKey(this.client, limitKeys(prefix, queue), key, holdMs);
+  }
+
+  /** The limit keys held back now, soonest next slot first, with their running counts. */
+  async heldKeys(count = 50): Promise<HeldKey[]> {
+    const { prefix, queue } = this.options;
+    const lk = limitKeys(prefix, queue);
+    const now = await redisNowMs(onNodeOf(this.client, lk.layout));
+    return readHeldKeys(this.client, lk, now, count);
   }
 
   /** Whether the queue is paused (one HGET). */

@@ -8,7 +8,7 @@
 import { parseDuration } from "../admin/duration.ts";
 import { InputError } from "../errors.ts";
 import type { Redis } from "../redis/connect.ts";
-import { layoutKey } from "./keys.ts";
+import { type LimitKeys, layoutKey } from "./keys.ts";
 
 /** At most `count` starts per `perMs` milliseconds. */
 export interface Rate {
@@ -200,4 +200,39 @@ export function limitKeyProblem(key: unknown): string | null {
   }
   if (/[\u0000-\u001f\u007f-\u009f]/.test(key)) return "limitKey may not hold control characters";
   return null;
+}
+
+/** A limit key held back now (for `info`, `/metrics` and the dashboard). */
+export interface HeldKey {
+  key: string;
+  /** Its next slot, or the end of its hold (Redis' ms). */
+  nextMs: number;
+  /** Its jobs holding a running slot (started, or waiting here for their slot). */
+  running: number;
+}
+
+/**
+ * The keys held back (`limit:keys`), soonest first, at most `count`, with their running counts
+ * (one ZRANGE and one ZCARD per key, all under the queue's tag). Entries past are dropped by
+ * the limiter's next call: `nowMs` (Redis' clock) leaves them out here.
+ */
+export async function readHeldKeys(
+  client: Redis,
+  lk: LimitKeys,
+  nowMs: number,
+  count = 50,
+): Promise<HeldKey[]> {
+  const flat = await client.sendCommand<string[]>([
+    ...["ZRANGEBYSCORE", lk.keys, String(nowMs), "+inf"],
+    ...["WITHSCORES", "LIMIT", "0", String(count)],
+  ]);
+  const keys: { key: string; nextMs: number }[] = [];
+  for (let i = 0; i + 1 < flat.length; i += 2)
+    keys.push({ key: flat[i]!, nextMs: Number(flat[i + 1]) });
+  const running = await Promise.all(
+    keys.map((k) =>
+      client.sendCommand<number>(["ZCOUNT", lk.running(k.key), String(nowMs), "+inf"]),
+    ),
+  );
+  return keys.map((k, i) => ({ ...k, running: Number(running[i]) }));
 }

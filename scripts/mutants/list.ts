@@ -5,6 +5,7 @@
 // mutants in the same change). `equivalent` marks a mutant no test can catch, with the reason.
 
 import { engineMutants } from "./engine.ts";
+import { limitMutants } from "./limits.ts";
 
 import { type Mutant, m } from "./mutant.ts";
 
@@ -584,3 +585,5 @@ export const mutants: Mutant[] = [
 
 // The engine's mutants (scripts/mutants/engine.ts).
 mutants.push(...engineMutants);
+// The rate limits' mutants (scripts/mutants/limits.ts).
+mutants.push(...limitMutants);

@@ -26,11 +26,13 @@
 -- ARGV[4] the batch's priority level ('' = normal; 'high' or 'low': KEYS[1] and KEYS[2] are that
 --   level's, every job has an id, and its record says `priority <level>`, so status, cancel and
 --   requeue find its entry; meta gets `levels 1`, which tells workers to read the levels)
--- ARGV[5..] septuples: job id ('' = auto: the entry id, plus the shard's suffix that the client
+-- ARGV[5] the fields per job: 6, or 7 when a job of the batch has a limit key (a batch without
+--   one pays nothing for the field)
+-- ARGV[6..] sextuples or septuples: job id ('' = auto: the entry id, plus the shard's suffix that the client
 --   appends, lib/engine/enqueue.ts), task, payload JSON, max attempts,
 --   delay ms (0 = now) or `@<due ms>` (a due time on Redis' clock, JobSpec.runAt: the job goes
 --   to the delayed set at that score, one already past promoted at once; a delayed job always
---   has an id), options JSON ('' = none), limit key ('' = none: the entry's `k`, JobSpec.limitKey)
+--   has an id), options JSON ('' = none), [limit key ('' = none): the entry's `k`, JobSpec.limitKey]
 -- Returns "<first entry id or empty> <flags> <cursor>", one flag per job: 1 created, 0 existed;
 -- cursor `-` when no job was created or the events key is not a stream.
 -- Or an error reply `ERR courier: key … holds a …` (nothing written: wrong_type, _wrongtype.lua),
@@ -53,7 +55,8 @@ local function delayed(arg)
   return string.byte(arg, 1) == 64 or (tonumber(arg) or 0) > 0
 end
 local expected = { KEYS[1], 'stream', KEYS[3], 'hash', KEYS[5], 'hash' }
-for i = 9, #ARGV, 7 do
+local stride = tonumber(ARGV[5])
+for i = 10, #ARGV, stride do
   if delayed(ARGV[i]) then
     expected[#expected + 1] = KEYS[2]; expected[#expected + 1] = 'zset'
     break
@@ -101,7 +104,7 @@ end
 -- Jobs from the i-th on that would add an entry (at most: a caller id may exist).
 local function entries_from(i)
   local n = 0
-  for j = i, #ARGV, 7 do if not delayed(ARGV[j + 4]) then n = n + 1 end end
+  for j = i, #ARGV, stride do if not delayed(ARGV[j + 4]) then n = n + 1 end end
   return n
 end
 
@@ -132,9 +135,10 @@ local function add_entry(fields, i)
   return entry
 end
 
-for i = 5, #ARGV, 7 do
-  local id, task, payload, max, when, opts, lkey = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3],
-    ARGV[i + 4], ARGV[i + 5], ARGV[i + 6]
+for i = 6, #ARGV, stride do
+  local id, task, payload, max, when, opts = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3],
+    ARGV[i + 4], ARGV[i + 5]
+  local lkey = stride == 7 and ARGV[i + 6] or ''
   if ms and id == '' and when == '0' and opts == '' and lkey == '' then
     -- The common job, after the batch's first entry: its XADD and nothing else (no table
     -- built and unpacked per job: a third of the script's time per job, measured).
