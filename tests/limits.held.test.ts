@@ -65,7 +65,7 @@ describe("a 429 with Retry-After", () => {
       const both = await q.waitForJobs([first, second], { timeoutMs: 15_000 });
       expect(both.pending).toEqual([]);
       expect(slow.arrivals.map((a) => a.path).sort()).toEqual(["/first", "/first", "/second"]);
-      for (const a of slow.arrivals.slice(1)) expect(a.at).toBeGreaterThanOrEqual(held.nextSlotMs);
+      for (const a of slow.arrivals.slice(1)) expect(a.at).toBeGreaterThanOrEqual(held.nextMs);
       // The held run spent no attempt and left no run in the history.
       const job = (await q.getJob(first))!;
       expect(job).toMatchObject({ status: "finished", attempts: 1 });

@@ -12,6 +12,7 @@ import { renderMetrics } from "../lib/admin/metrics.ts";
 import { COUNTERS, type QueueCounts } from "../lib/admin/stats.ts";
 
 const none: LimitsView = {
+  nowMs: 990_000,
   rate: null,
   keyConcurrency: null,
   keyRate: null,
@@ -19,12 +20,13 @@ const none: LimitsView = {
   heldTotal: 0,
 };
 const limited: LimitsView = {
+  nowMs: 990_000,
   rate: { count: 500, perMs: 1_000 },
   keyConcurrency: 2,
   keyRate: { count: 5, perMs: 60_000 },
   held: [
-    { key: "bad\u001b[31m.example", nextSlotMs: 990_000, inMs: 0, running: 2 },
-    { key: "slow.example", nextSlotMs: 1_002_000, inMs: 12_000, running: 0 },
+    { key: "bad\u001b[31m.example", nextMs: 990_000, running: 2 },
+    { key: "slow.example", nextMs: 1_002_000, running: 0 },
   ],
   heldTotal: 3,
 };

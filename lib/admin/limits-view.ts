@@ -2,23 +2,17 @@
 // settings, and the keys held now with their next slot. Pure: lib/admin/limits.ts reads the
 // numbers, this turns them into text (tested with tables).
 import { safeText } from "../cli/safe-text.ts";
-import { formatRate, type Limits, type Rate } from "../engine/limits.ts";
+import { formatRate, type HeldKey, type Limits, type Rate } from "../engine/limits.ts";
 import { formatDuration } from "./duration.ts";
 
-/** A key whose jobs wait: held by a 429/503 (Retry-After), or over its rate or concurrency. */
-export interface HeldKey {
-  key: string;
-  /** When its next job may start, ms since the epoch (Redis' clock). */
-  nextSlotMs: number;
-  /** How long from the read until then, ms (0: due now). */
-  inMs: number;
-  /** Jobs of the key running now (their slots not yet released or expired). */
-  running: number;
-}
-
-/** The queue's settings (lib/engine/limits.ts) and its held keys. */
+/** The queue's settings and its held keys (lib/engine/limits.ts: readLimits, readHeldKeys). */
 export interface LimitsView extends Limits {
-  /** The held keys whose next slot comes first (at most HELD_SHOWN), soonest first. */
+  /** Redis' time when they were read (ms): a held key's next slot is `nextMs - nowMs` away. */
+  nowMs: number;
+  /**
+   * The keys held back (a 429/503's Retry-After, or over their rate or concurrency) whose next
+   * slot comes first (at most HELD_SHOWN), soonest first.
+   */
   held: HeldKey[];
   /** Keys held in all (the list above may show fewer). */
   heldTotal: number;
@@ -61,6 +55,10 @@ export function formatLimits(v: LimitsView, table: (rows: string[][]) => string[
   const more = v.heldTotal > v.held.length ? ` (the ${v.held.length} soonest shown)` : "";
   lines.push(`  held keys  ${v.heldTotal}${more}`);
   // Keys are whatever a producer gave (a host, a tenant id): control characters escaped.
-  const rows = v.held.map((h) => [safeText(h.key), nextSlotText(h.inMs), String(h.running)]);
+  const rows = v.held.map((h) => [
+    safeText(h.key),
+    nextSlotText(h.nextMs - v.nowMs),
+    String(h.running),
+  ]);
   return [...lines, ...table([["KEY", "NEXT SLOT", "RUNNING"], ...rows]).map((l) => `    ${l}`)];
 }

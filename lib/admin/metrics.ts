@@ -137,7 +137,10 @@ function limitFamilies(queues: readonly QueueMetrics[]): string[] {
     sample("limit_held_keys", { queue }, v.heldTotal),
   ]);
   gauge("limit_held_seconds", "Seconds until a held key's next slot (soonest keys).", (queue, v) =>
-    v.held.map((h) => sample("limit_held_seconds", { queue, key: h.key }, h.inMs / 1_000)),
+    v.held.map((h) => {
+      const seconds = Math.max(0, h.nextMs - v.nowMs) / 1_000;
+      return sample("limit_held_seconds", { queue, key: h.key }, seconds);
+    }),
   );
   gauge("limit_key_running", "Jobs of a held key running now (soonest keys).", (queue, v) =>
     v.held.map((h) => sample("limit_key_running", { queue, key: h.key }, h.running)),

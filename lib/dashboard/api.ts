@@ -129,8 +129,8 @@ export async function limits(api: Api) {
     heldTotal: v.heldTotal,
     held: v.held.map((h) => ({
       key: h.key,
-      nextSlot: isoOrNull(h.nextSlotMs),
-      next: nextSlotText(h.inMs),
+      nextSlot: isoOrNull(h.nextMs),
+      next: nextSlotText(h.nextMs - v.nowMs),
       running: h.running,
     })),
   };
