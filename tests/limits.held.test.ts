@@ -44,6 +44,10 @@ describe("a 429 with Retry-After", () => {
       const held = (await admin.limitsView()).held[0]!;
       expect(held.key).toBe(slow.host);
       expect(slow.arrivals).toHaveLength(1);
+      // `result` reads the held job as queued till then, saying why.
+      const note = `held back by a rate limit (key ${JSON.stringify(slow.host)})`;
+      await until(async () => (await q.getJob(first))?.note === note, "the job given back");
+      expect(await q.getJob(first)).toMatchObject({ status: "queued", attempts: 0 });
       // A second worker: it reads the queue's holds before it takes a job (the first knows of
       // its own hold at once; a worker running already learns of one within pauseCheckMs).
       workers.push(await startWorker(worker));
