@@ -109,6 +109,8 @@ export class LimitGate {
   /** Jobs started with a running slot of their key, by entry id. */
   #slotted = new Map<string, LimitEnded>();
   #late: (fields: Record<string, unknown>) => void;
+  /** Jobs asking again in this tick, by how they were delivered (see #again). */
+  #asking: Record<"read" | "claim", Startable[]> = { read: [], claim: [] };
   #unreachableLog: (fields: Record<string, unknown>) => void;
 
   constructor(
@@ -214,15 +216,24 @@ export class LimitGate {
     void this.#hold([{ job, dueMs: 0, why: "late" }], kind);
   }
 
-  /** The queue's next slot was past the horizon: ask again (the job stays here meanwhile). */
+  /**
+   * The queue's next slot was past the horizon (or the limiter was unreachable): ask again, in
+   * one call for every job whose timer fired in the same tick (they share the same wait). The
+   * job stays here meanwhile, counted as running and leased, and asks again if the call fails.
+   */
   #again(job: Startable, kind: "read" | "claim"): void {
-    // Kept (counted as running, leased) while it asks; asked again if the call fails.
     this.jobs.waits.defer(job, LIMIT_HORIZON_MS, () => this.#again(job, kind));
-    this.#decide([job], kind)
-      .then((now) => {
-        for (const j of now) this.jobs.launch(j, kind);
-      })
-      .catch((err) => this.#unreachable(err, 1));
+    const asking = this.#asking[kind];
+    asking.push(job);
+    if (asking.length > 1) return;
+    queueMicrotask(() => {
+      const jobs = asking.splice(0);
+      this.#decide(jobs, kind)
+        .then((now) => {
+          for (const j of now) this.jobs.launch(j, kind);
+        })
+        .catch((err) => this.#unreachable(err, jobs.length));
+    });
   }
 
   #unreachable(err: unknown, jobs: number): void {
