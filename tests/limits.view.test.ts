@@ -9,7 +9,7 @@ import {
   usesLimits,
 } from "../lib/admin/limits-view.ts";
 import { renderMetrics } from "../lib/admin/metrics.ts";
-import { COUNTERS, type QueueCounts } from "../lib/admin/stats.ts";
+import { quietCounts as counts } from "./fixtures/counts.ts";
 
 const none: LimitsView = {
   nowMs: 990_000,
@@ -73,24 +73,6 @@ describe("info's LIMITS lines", () => {
     expect(formatLimits(v, table)[1]).toBe("  held keys  1");
   });
 });
-
-function counts(queue: string): QueueCounts {
-  const recent = { lastMinute: 0, lastHour: 0 };
-  return {
-    queue,
-    waiting: 0,
-    inFlight: 0,
-    delayed: 0,
-    dead: 0,
-    oldestWaitingMs: null,
-    finished: recent,
-    failed: recent,
-    retried: recent,
-    throughputPerS: 0,
-    totals: Object.fromEntries(COUNTERS.map((c) => [c, 0])) as QueueCounts["totals"],
-    unservedTasks: [],
-  };
-}
 
 describe("/metrics", () => {
   const durations = { buckets: new Map(), sumMs: 0, count: 0 };
