@@ -3,9 +3,10 @@
 // the settings, the key with its next slot and its running jobs.
 import { expect, test } from "bun:test";
 import { Admin } from "../lib/admin/admin.ts";
+import { startDashboard } from "../lib/dashboard/server.ts";
 import { parseRate } from "../lib/engine/limits.ts";
 import { launch, textIs } from "./fixtures/chromium.ts";
-import { openQueue, redisUrl, spawnCli, testPrefix, waitForLine } from "./helpers.ts";
+import { openQueue, redisUrl, testPrefix } from "./helpers.ts";
 
 test("the limits panel shows held keys and their next slot, and only when there are limits", async () => {
   const prefix = testPrefix();
@@ -20,10 +21,8 @@ test("the limits panel shows held keys and their next slot, and only when there 
   } finally {
     await admin.close();
   }
-  const proc = spawnCli("dashboard", ["--prefix", prefix, "--queue", "crawl", "--port", "0"]);
-  const url = (await waitForLine(proc.stdout, /^dashboard on http:\/\/127\.0\.0\.1:\d+ /)).split(
-    " ",
-  )[2]!;
+  const d = await startDashboard({ redisUrl: redisUrl(), prefix, queue: "crawl", port: 0 });
+  const url = d.url;
   const browser = await launch();
   try {
     const page = await browser.context.newPage();
@@ -42,7 +41,6 @@ test("the limits panel shows held keys and their next slot, and only when there 
     expect(await page.isHidden("#limits-panel")).toBe(true);
   } finally {
     await browser.close();
-    proc.kill();
-    await proc.exited;
+    await d.stop();
   }
 }, 60_000);
