@@ -8,7 +8,7 @@ import { parseEntry } from "../lib/engine/entry.ts";
 import { failJobs } from "../lib/engine/fail.ts";
 import { holdEntries, wakeJobs } from "../lib/engine/hold.ts";
 import { holdKey } from "../lib/engine/hold-key.ts";
-import { limitKeys } from "../lib/engine/keys.ts";
+import { levelKeys, limitKeys } from "../lib/engine/keys.ts";
 import { freeSlots, type LimitAsk, type LimitVerdict, reserveSlots } from "../lib/engine/limit.ts";
 import { readHeldKeys, writeLimits } from "../lib/engine/limits.ts";
 import { promoteDue } from "../lib/engine/promote.ts";
@@ -373,6 +373,35 @@ describe("hold.lua and wake.lua", () => {
     await requeueLetters(v.client, v.k, [{ letter, id: null }], 3);
     const back = (await streamEntries(v)).find((e) => e.id !== entry)!;
     expect(back.f).toMatchObject({ a: "0", i: entry, k: "host.example" });
+  });
+
+  test("a high job is held in, and woken from, its own level's delayed set to its level's stream", async () => {
+    await using v = await engineQueue();
+    const high = levelKeys(v.k, "high");
+    await v.r.sendCommand(["XGROUP", "CREATE", high.stream, "workers", "0", "MKSTREAM"]);
+    await v.r.sendCommand(["HSET", v.k.record("job-h"), "priority", "high", "q", "1"]);
+    const f = ["t", "echo", "p", "1", "a", "0", "m", "3", "i", "job-h", "k", "h"];
+    const entry = String(await v.r.sendCommand(["XADD", high.stream, "*", ...f]));
+    await v.r.sendCommand([
+      "XREADGROUP",
+      "GROUP",
+      "workers",
+      "w1",
+      "COUNT",
+      "10",
+      "STREAMS",
+      high.stream,
+      ">",
+    ]);
+    const far = (await redisNow(v)) + 600_000;
+    expect(await holdEntries(v.client, high, "w1", [{ entryId: entry, dueMs: far }])).toEqual([
+      "held",
+    ]);
+    expect(await v.r.sendCommand(["ZRANGE", high.delayed, "0", "-1"])).toEqual(["job-h"]);
+    expect(await wakeJobs(v.client, v.k, ["job-h"])).toBe(1);
+    const rows = (await v.r.sendCommand(["XRANGE", high.stream, "-", "+"])) as [string, string[]][];
+    expect(rows.map(([, fl]) => fl[fl.indexOf("i") + 1])).toEqual(["job-h"]);
+    expect(await v.r.sendCommand(["XLEN", v.k.stream])).toBe(0);
   });
 
   test("release keeps the limit key (k) of the entries it re-adds", async () => {

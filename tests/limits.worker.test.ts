@@ -183,6 +183,36 @@ describe("the queue-wide rate", () => {
   }, 30_000);
 });
 
+describe("a high rate", () => {
+  test("500/s: no window of one second holds more than 500 starts, and 1500 jobs take at least 1499 spacings", async () => {
+    const prefix = testPrefix();
+    const starts: number[] = [];
+    const noop = defineTask<null, null>({
+      name: "noop",
+      run: async () => {
+        starts.push(performance.now());
+        return null;
+      },
+    });
+    await using queue = await openQueue({ prefix, queue: "q" });
+    const jobs = await queue.enqueueMany(
+      Array.from({ length: 1500 }, () => ({ task: noop, payload: null })),
+    );
+    await limitsOf(prefix, "q", { rate: { count: 500, perMs: 1000 } });
+    const worker = await startWorker({ prefix, queue: "q", tasks: [noop], concurrency: 32 });
+    const done = await queue.waitForJobs(
+      jobs.map((j) => j.id),
+      { timeoutMs: 20_000 },
+    );
+    await worker.stop(1000);
+    expect(done.pending).toEqual([]);
+    expect(starts).toHaveLength(1500);
+    expect(mostInWindow(starts, 1000)).toBeLessThanOrEqual(500);
+    // Slots (1000 + 20) / 500 = 2.04 ms apart, each start at most 20 ms behind its own.
+    expect(Math.max(...starts) - Math.min(...starts)).toBeGreaterThanOrEqual(1499 * 2.04 - 20);
+  }, 30_000);
+});
+
 describe("a start its timer fired too late for", () => {
   test("is not made: its slot is given back without spending an attempt, and no window holds more than N", async () => {
     const prefix = testPrefix();

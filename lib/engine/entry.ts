@@ -70,21 +70,21 @@ export function parseEntry(
   const id = rawId === undefined ? entryId + idSuffix : isValidJobId(rawId) ? rawId : "";
   const problem = flaw(f, id);
   if (problem) return { ok: false, entryId, id, problem };
-  return {
-    ok: true,
-    job: {
-      entryId,
-      jobId: id,
-      task: f.get("t")!,
-      payload: f.get("p")!,
-      attemptsBefore: count(f.get("a"))!,
-      maxAttempts: count(f.get("m"))!,
-      runsBefore: count(f.get("n")) ?? 0,
-      options: f.get("o") ?? null,
-      hasRecord: rawId !== undefined,
-      ...(f.has("k") && { limitKey: f.get("k")! }),
-    },
+  const job: EntryJob = {
+    entryId,
+    jobId: id,
+    task: f.get("t")!,
+    payload: f.get("p")!,
+    attemptsBefore: count(f.get("a"))!,
+    maxAttempts: count(f.get("m"))!,
+    runsBefore: count(f.get("n")) ?? 0,
+    options: f.get("o") ?? null,
+    hasRecord: rawId !== undefined,
   };
+  // Set only when present (no spread in the literal: the common entry keeps its plain shape).
+  const key = f.get("k");
+  if (key !== undefined) job.limitKey = key;
+  return { ok: true, job };
 }
 
 /** What is wrong with an entry's fields (the dead letter says `corrupt record: <this>`). */
@@ -100,6 +100,7 @@ function flaw(f: ReadonlyMap<string, string>, id: string): string | null {
   if (a >= m) return `attempts used up (${a} of ${m})`;
   if (id === "") return "job id is not valid";
   if (f.has("n") && count(f.get("n")) === null) return "runs is not a number";
-  if (f.has("k") && limitKeyProblem(f.get("k"))) return "limit key is not valid";
+  const key = f.get("k");
+  if (key !== undefined && limitKeyProblem(key)) return "limit key is not valid";
   return null;
 }

@@ -31,6 +31,24 @@ const HOLD_SKEW_MS = 10 * 60_000;
 /** A running slot outlives its attempt's time limit by this much (the outcome's write). */
 const SLOT_MARGIN_MS = 5_000;
 
+/** When a job may start, on this worker's monotonic clock (performance.now()). */
+export interface Slot {
+  earliest: number;
+  latest: number;
+  /** The limiter call's round trip, for the log line of a late start. */
+  rtt: number;
+}
+
+/**
+ * What to do with a job whose slot is `slot` at `now`: wait this many ms more (a timer may
+ * fire early: Bun's setTimeout truncates a fractional delay, so never trust it alone), start,
+ * or give the slot back (too late).
+ */
+export function slotAction(slot: Slot, now: number): number | "start" | "late" {
+  if (now < slot.earliest) return slot.earliest - now;
+  return now <= slot.latest ? "start" : "late";
+}
+
 /** One queue's limits as a worker sees them, shared by the queue's shards and levels. */
 export class QueueLimits {
   #ended: LimitEnded[] = [];
@@ -122,6 +140,8 @@ export class LimitGate {
     /** The attempt's time limit of a task (its own, else the worker's). */
     private readonly limitMsOf: (task: string) => number,
     private readonly client: () => Redis,
+    /** The worker is stopping: nothing starts any more (the stop releases the entries). */
+    private readonly stopping: () => boolean,
   ) {
     this.#late = throttled(log, "rate-limited start late: slot given back, job read again");
     this.#unreachableLog = throttled(log, "rate limiter unreachable: jobs kept, asking again");
@@ -134,8 +154,9 @@ export class LimitGate {
   }
 
   /**
-   * The jobs of `run` to start now; the others wait here for their slot (Jobs.waits) or were
-   * given back. No call when no limit applies to any of them.
+   * The jobs of `run` no limit applies to (the read loop starts them); the others start here at
+   * their slot (waiting meanwhile in Jobs.waits), or were given back. No call, and not even a
+   * promise, when no limit applies to any of them.
    */
   gate(run: Startable[], kind: "read" | "claim"): Startable[] | Promise<Startable[]> {
     // The common path: no limit applies, nothing is asked, not even a promise made.
@@ -154,7 +175,8 @@ export class LimitGate {
     }
     if (asking.length === 0) return now;
     try {
-      return [...now, ...(await this.#decide(asking, kind))];
+      await this.#decide(asking, kind);
+      return now;
     } catch (err) {
       // Redis away or refusing: the jobs stay here, leased, and ask again shortly.
       this.#unreachable(err, asking.length);
@@ -164,8 +186,8 @@ export class LimitGate {
     }
   }
 
-  /** Asks for slots for `jobs`; returns those to start at once. */
-  async #decide(jobs: Startable[], kind: "read" | "claim"): Promise<Startable[]> {
+  /** Asks for slots for `jobs`, then starts each at its slot (here), holds or keeps it. */
+  async #decide(jobs: Startable[], kind: "read" | "claim"): Promise<void> {
     const sent = performance.now();
     const verdicts = await reserveSlots(
       this.client(),
@@ -178,7 +200,6 @@ export class LimitGate {
       })),
     );
     const received = performance.now();
-    const start: Startable[] = [];
     const held: { job: Startable; dueMs: number; why: string }[] = [];
     for (const [i, job] of jobs.entries()) {
       const v = verdicts[i] as LimitVerdict;
@@ -190,25 +211,40 @@ export class LimitGate {
         }
         // Never before its slot (Redis ran the script by `received`), never past its bound
         // (it may have run as early as `sent`; `in` is Redis' µs clock in ms to 3 decimals).
-        const latest =
-          v.lateMs === null ? Number.POSITIVE_INFINITY : sent + v.inMs + v.lateMs - 0.002;
-        const wait = received + v.inMs - performance.now();
-        const rtt = received - sent;
-        if (wait <= 0 && performance.now() <= latest) start.push(job);
-        else this.jobs.waits.defer(job, Math.max(0, wait), () => this.#due(job, kind, latest, rtt));
+        const slot: Slot = {
+          earliest: received + v.inMs,
+          latest: v.lateMs === null ? Number.POSITIVE_INFINITY : sent + v.inMs + v.lateMs - 0.002,
+          rtt: received - sent,
+        };
+        this.#due(job, kind, slot);
       }
     }
-    if (held.length > 0) await this.#hold(held, kind);
-    return start;
+    // Not awaited: the starts above must not wait for this call's round trip.
+    if (held.length > 0) void this.#hold(held, kind);
   }
 
-  /** A job's slot time came: start it, or give the slot back when the timer fired too late. */
-  #due(job: Startable, kind: "read" | "claim", latest: number, rtt: number): void {
-    const lateBy = performance.now() - latest;
-    if (lateBy <= 0) {
+  /**
+   * A job's slot time came (or is now): start it, checked right before it starts, or wait on
+   * (a timer may fire early: it never starts before its slot), or give the slot back when it
+   * is too late. It is started here, not by the read loop: no await between check and start.
+   */
+  #due(job: Startable, kind: "read" | "claim", slot: Slot): void {
+    if (this.stopping()) {
+      this.jobs.onEnded(job); // not started: its running slot frees; its entry is released
+      return;
+    }
+    const now = performance.now();
+    const action = slotAction(slot, now);
+    if (typeof action === "number") {
+      this.jobs.waits.defer(job, action, () => this.#due(job, kind, slot));
+      return;
+    }
+    if (action === "start") {
       this.jobs.launch(job, kind);
       return;
     }
+    const lateBy = now - slot.latest;
+    const rtt = slot.rtt;
     // A round trip to Redis longer than the bound makes every start late: said in the line.
     this.#late({ job: job.jobId, lateMs: Math.round(lateBy), roundTripMs: Math.round(rtt) });
     this.jobs.onEnded(job); // frees its running slot, if it had one
@@ -228,11 +264,7 @@ export class LimitGate {
     if (asking.length > 1) return;
     queueMicrotask(() => {
       const jobs = asking.splice(0);
-      this.#decide(jobs, kind)
-        .then((now) => {
-          for (const j of now) this.jobs.launch(j, kind);
-        })
-        .catch((err) => this.#unreachable(err, jobs.length));
+      this.#decide(jobs, kind).catch((err) => this.#unreachable(err, jobs.length));
     });
   }
 

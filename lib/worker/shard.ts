@@ -142,8 +142,19 @@ export class ShardWorker {
   /** The rate limiter's gate for this shard's reads (lib/worker/limited.ts). */
   #limitGate(limits: QueueLimits, client: () => Redis) {
     const limitMsOf = (task: string) => this.#tasks.get(task)?.timeoutMs ?? this.o.jobTimeoutMs;
-    const gate = new LimitGate(limits, this.keys, this.#jobs, this.o, this.#log, limitMsOf, client);
-    const held = { client, keys: this.keys, lk: limits.lk, o: this.o, log: this.#log };
+    const stopping = () => this.#stop.stopping;
+    const { o } = this;
+    const gate = new LimitGate(
+      limits,
+      this.keys,
+      this.#jobs,
+      o,
+      this.#log,
+      limitMsOf,
+      client,
+      stopping,
+    );
+    const held = { client, keys: this.keys, lk: limits.lk, o, log: this.#log };
     const noteHold = (untilMs: number) => limits.noteHold(untilMs);
     this.#jobs.onHeld = (job, askedMs, error) =>
       holdForTask({ ...held, noteHold }, job, askedMs, error);
