@@ -20,6 +20,7 @@ import {
   spawnCli,
   startWorker,
   testPrefix,
+  until,
 } from "./helpers.ts";
 
 async function limitsOf(prefix: string, queue: string, change: Parameters<Admin["setLimits"]>[0]) {
@@ -210,6 +211,51 @@ describe("a high rate", () => {
     expect(mostInWindow(starts, 1000)).toBeLessThanOrEqual(500);
     // Slots (1000 + 20) / 500 = 2.04 ms apart, each start at most 20 ms behind its own.
     expect(Math.max(...starts) - Math.min(...starts)).toBeGreaterThanOrEqual(1499 * 2.04 - 20);
+  }, 30_000);
+});
+
+describe("a pause", () => {
+  test("a job whose slot comes while its queue is paused is given back unstarted, and runs once after the resume", async () => {
+    const prefix = testPrefix();
+    const starts: number[] = [];
+    const noop = defineTask<null, null>({
+      name: "noop",
+      run: async () => {
+        starts.push(performance.now());
+        return null;
+      },
+    });
+    await using queue = await openQueue({ prefix, queue: "q" });
+    const jobs = await queue.enqueueMany(
+      Array.from({ length: 4 }, () => ({ task: noop, payload: null })),
+    );
+    // 1/s: one slot a second; the four jobs read at once wait for theirs in the worker.
+    await limitsOf(prefix, "q", { rate: { count: 1, perMs: 1000 } });
+    const log = logRecorder();
+    const worker = await startWorker({
+      ...{ prefix, queue: "q", tasks: [noop], concurrency: 4, logger: log },
+      pauseCheckMs: 20,
+    });
+    await until(() => starts.length === 1, "the first start");
+    const admin = await Admin.connect({ redisUrl: redisUrl(), prefix, queue: "q" });
+    await admin.pause();
+    await until(() => log.events().includes("queue paused: taking no new jobs"), "the pause seen");
+    const before = starts.length;
+    await until(
+      () => log.events().includes("job held: the queue is paused; given back unstarted"),
+      "a slot coming during the pause",
+    );
+    expect(starts.length).toBe(before);
+    await admin.resume();
+    await admin.close();
+    const done = await queue.waitForJobs(
+      jobs.map((j) => j.id),
+      { timeoutMs: 20_000 },
+    );
+    await worker.stop(1000);
+    expect(done.pending).toEqual([]);
+    expect(starts).toHaveLength(4);
+    for (const [, record] of done.ended) expect(record?.attempts).toBe(1);
   }, 30_000);
 });
 

@@ -8,8 +8,8 @@
 // answers 429 ends its jobs instead of holding them for ever. docs/internals.md, "Rate limits".
 import type { WorkerOptions } from "../config.ts";
 import { type HoldVerdict, holdEntries } from "../engine/hold.ts";
-import { HOLD_MAX_MS, holdKey } from "../engine/hold-key.ts";
-import type { LimitKeys, QueueKeys } from "../engine/keys.ts";
+import { HOLD_MAX_MS } from "../engine/hold-key.ts";
+import type { QueueKeys } from "../engine/keys.ts";
 import type { Logger } from "../log.ts";
 import { redisNowMs } from "../redis/clock.ts";
 import { onNodeOf } from "../redis/cluster.ts";
@@ -24,11 +24,13 @@ export interface HeldParts {
   client: () => Redis;
   /** The shard's keys (its level's: the job waits in that level's delayed set). */
   keys: QueueKeys;
-  lk: LimitKeys;
   o: WorkerOptions;
   log: Logger;
-  /** A key was held until then (Redis' ms): this worker checks keys from now on. */
-  noteHold: (untilMs: number) => void;
+  /**
+   * Holds a limit key for ms on every worker, this one at once (QueueLimits.holdKey); returns
+   * the hold's end (Redis' ms).
+   */
+  holdKey: (key: string, ms: number) => Promise<number>;
 }
 
 /** How a task's hold ended: written (nothing else to do), or a failure to record instead. */
@@ -67,8 +69,7 @@ export async function holdForTask(
   const dueMs =
     job.limitKey === undefined
       ? (await redisNowMs(onNodeOf(client, p.keys.meta))) + ms
-      : await holdKey(client, p.lk, job.limitKey, ms);
-  if (job.limitKey !== undefined) p.noteHold(dueMs);
+      : await p.holdKey(job.limitKey, ms);
   const [verdict] = await holdEntries(client, p.keys, p.o.name, [{ entryId: job.entryId, dueMs }]);
   if (!job.hasRecord && (verdict === "held" || verdict === "back")) {
     await client.sendCommand(["HSET", record, TASK_HOLDS_FIELD, "1"]);

@@ -66,14 +66,6 @@ export class QueueLimits {
     this.#failed = throttled(log, "could not free rate-limit slots (they free themselves later)");
   }
 
-  /**
-   * A key was held here (a task's HeldError, lib/worker/held.ts): this worker checks keys at
-   * once; the others learn of it at their next poll (within pauseCheckMs).
-   */
-  noteHold(untilMs: number): void {
-    this.watch.holdsUntil = Math.max(this.watch.holdsUntil, untilMs);
-  }
-
   get limits(): Limits {
     return this.watch.limits;
   }
@@ -122,6 +114,25 @@ export class QueueLimits {
   }
 }
 
+/** What a shard's gate needs of its worker. */
+export interface GateDeps {
+  keys: QueueKeys;
+  o: WorkerOptions;
+  log: Logger;
+  /** The attempt's time limit of a task (its own, else the worker's). */
+  limitMsOf: (task: string) => number;
+  client: () => Redis;
+  /** The worker is stopping: nothing starts any more (the stop releases the entries). */
+  stopping: () => boolean;
+  /** The queue is paused: a job whose slot comes gives it back unstarted (to the stream). */
+  paused: () => boolean;
+  /**
+   * A hold's reply was lost: read this worker's own pending entries again (without an attempt
+   * counted), which finds those the hold did not take (lib/worker/take.ts readLost).
+   */
+  readLost: () => void;
+}
+
 /** A shard's side of the limiter: asks for slots, then starts, holds or keeps each job. */
 export class LimitGate {
   /** Jobs started with a running slot of their key, by entry id. */
@@ -133,18 +144,11 @@ export class LimitGate {
 
   constructor(
     private readonly q: QueueLimits,
-    private readonly keys: QueueKeys,
     private readonly jobs: Jobs,
-    private readonly o: WorkerOptions,
-    private readonly log: Logger,
-    /** The attempt's time limit of a task (its own, else the worker's). */
-    private readonly limitMsOf: (task: string) => number,
-    private readonly client: () => Redis,
-    /** The worker is stopping: nothing starts any more (the stop releases the entries). */
-    private readonly stopping: () => boolean,
+    private readonly d: GateDeps,
   ) {
-    this.#late = throttled(log, "rate-limited start late: slot given back, job read again");
-    this.#unreachableLog = throttled(log, "rate limiter unreachable: jobs kept, asking again");
+    this.#late = throttled(d.log, "rate-limited start late: slot given back, job read again");
+    this.#unreachableLog = throttled(d.log, "rate limiter unreachable: jobs kept, asking again");
     jobs.onEnded = (job) => {
       const slot = this.#slotted.get(job.entryId);
       if (!slot) return;
@@ -190,12 +194,12 @@ export class LimitGate {
   async #decide(jobs: Startable[], kind: "read" | "claim"): Promise<void> {
     const sent = performance.now();
     const verdicts = await reserveSlots(
-      this.client(),
+      this.d.client(),
       this.q.lk,
-      { horizonMs: LIMIT_HORIZON_MS, shard: this.keys.shard },
+      { horizonMs: LIMIT_HORIZON_MS, shard: this.d.keys.shard },
       jobs.map((j) => ({
         jobId: j.jobId,
-        slotMs: this.limitMsOf(j.task) + LIMIT_HORIZON_MS + SLOT_MARGIN_MS,
+        slotMs: this.d.limitMsOf(j.task) + LIMIT_HORIZON_MS + SLOT_MARGIN_MS,
         ...(j.limitKey !== undefined && { limitKey: j.limitKey }),
       })),
     );
@@ -220,7 +224,7 @@ export class LimitGate {
       }
     }
     // Not awaited: the starts above must not wait for this call's round trip.
-    if (held.length > 0) void this.#hold(held, kind);
+    if (held.length > 0) void this.#hold(held);
   }
 
   /**
@@ -229,7 +233,7 @@ export class LimitGate {
    * is too late. It is started here, not by the read loop: no await between check and start.
    */
   #due(job: Startable, kind: "read" | "claim", slot: Slot): void {
-    if (this.stopping()) {
+    if (this.d.stopping()) {
       this.jobs.onEnded(job); // not started: its running slot frees; its entry is released
       return;
     }
@@ -239,17 +243,22 @@ export class LimitGate {
       this.jobs.waits.defer(job, action, () => this.#due(job, kind, slot));
       return;
     }
-    if (action === "start") {
+    if (action === "start" && !this.d.paused()) {
       this.jobs.launch(job, kind);
       return;
     }
-    const lateBy = now - slot.latest;
-    const rtt = slot.rtt;
-    // A round trip to Redis longer than the bound makes every start late: said in the line.
-    this.#late({ job: job.jobId, lateMs: Math.round(lateBy), roundTripMs: Math.round(rtt) });
+    if (action === "start") {
+      this.d.log.log("info", "job held: the queue is paused; given back unstarted", {
+        job: job.jobId,
+      });
+    } else {
+      // A round trip to Redis longer than the bound makes every start late: said in the line.
+      const lateMs = Math.round(now - slot.latest);
+      this.#late({ job: job.jobId, lateMs, roundTripMs: Math.round(slot.rtt) });
+    }
     this.jobs.onEnded(job); // frees its running slot, if it had one
     this.jobs.onFreed(); // its worker slot too (it no longer waits)
-    void this.#hold([{ job, dueMs: 0, why: "late" }], kind);
+    void this.#hold([{ job, dueMs: 0, why: "late" }]);
   }
 
   /**
@@ -276,22 +285,24 @@ export class LimitGate {
    * Gives slots away: the jobs wait in the delayed set (or go back to the stream: due 0),
    * spending no attempt. A failed call keeps them here, and they ask again.
    */
-  async #hold(held: { job: Startable; dueMs: number; why: string }[], kind: "read" | "claim") {
+  async #hold(held: { job: Startable; dueMs: number; why: string }[]) {
     const entries = held.map((h) => ({ entryId: h.job.entryId, dueMs: h.dueMs }));
     for (const h of held) this.jobs.waits.undefer(h.job.entryId);
     try {
-      const verdicts = await holdEntries(this.client(), this.keys, this.o.name, entries);
+      const verdicts = await holdEntries(this.d.client(), this.d.keys, this.d.o.name, entries);
       for (const [i, h] of held.entries()) {
         const fields = { job: h.job.jobId, key: h.job.limitKey ?? null, why: h.why };
-        this.log.log("info", "held back by a rate limit (no attempt spent)", {
+        this.d.log.log("info", "held back by a rate limit (no attempt spent)", {
           ...fields,
           verdict: verdicts[i],
         });
       }
     } catch (err) {
+      // It may have landed (the jobs are in the delayed set) or not (their entries still
+      // pending here): never start them from here; the worker's own pending entries are read
+      // again, which brings back exactly those still pending, no attempt counted.
       this.#unreachable(err, held.length);
-      for (const h of held)
-        this.jobs.waits.defer(h.job, LIMIT_HORIZON_MS, () => this.#again(h.job, kind));
+      this.d.readLost();
     }
   }
 }

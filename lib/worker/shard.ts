@@ -96,7 +96,7 @@ export class ShardWorker {
     const leases = new Leases(client, this.keys, o, (id) => this.#jobs.giveUp(id, "lease lost"));
     const tasks = [...this.#tasks.keys()];
     const compact = () => this.#memory.fullSince !== null;
-    const limit = p.limits && this.#limitGate(p.limits, client);
+    const limit = p.limits && this.#limitGate(p.limits, client, p.paused);
     this.#source = new Source(
       { o, keys: this.keys, tasks: new Set(tasks), compact, ...(limit && { limit }) },
       { client, reader: () => this.#reader },
@@ -140,24 +140,18 @@ export class ShardWorker {
   }
 
   /** The rate limiter's gate for this shard's reads (lib/worker/limited.ts). */
-  #limitGate(limits: QueueLimits, client: () => Redis) {
+  #limitGate(limits: QueueLimits, client: () => Redis, paused: () => boolean) {
     const limitMsOf = (task: string) => this.#tasks.get(task)?.timeoutMs ?? this.o.jobTimeoutMs;
-    const stopping = () => this.#stop.stopping;
-    const { o } = this;
-    const gate = new LimitGate(
-      limits,
-      this.keys,
-      this.#jobs,
-      o,
-      this.#log,
-      limitMsOf,
-      client,
-      stopping,
-    );
-    const held = { client, keys: this.keys, lk: limits.lk, o, log: this.#log };
-    const noteHold = (untilMs: number) => limits.noteHold(untilMs);
+    const gate = new LimitGate(limits, this.#jobs, {
+      ...{ keys: this.keys, o: this.o, log: this.#log, limitMsOf, client },
+      stopping: () => this.#stop.stopping,
+      paused,
+      readLost: () => this.#source.readLost(),
+    });
+    const held = { client, keys: this.keys, o: this.o, log: this.#log };
+    const holdKey = (key: string, ms: number) => limits.holdKey(key, ms);
     this.#jobs.onHeld = (job, askedMs, error) =>
-      holdForTask({ ...held, noteHold }, job, askedMs, error);
+      holdForTask({ ...held, holdKey }, job, askedMs, error);
     return (run: Startable[], kind: "read" | "claim") => gate.gate(run, kind);
   }
 

@@ -344,7 +344,7 @@ export const mutants: Mutant[] = [
     "if (!r.ok && r.held && this.onHeld && !job.canceled)", "if (false)",
     [T("limits.held"), T("limits.held.cli")]),
   m("held-key-not-held", "lib/worker/held.ts", "a HeldError holds the job's key on every worker, not the job alone",
-    ": await holdKey(client, p.lk, job.limitKey, ms);", ": (await redisNowMs(onNodeOf(client, p.keys.meta))) + ms;",
+    ": await p.holdKey(job.limitKey, ms);", ": (await redisNowMs(onNodeOf(client, p.keys.meta))) + ms;",
     [T("limits.held")]),
   m("held-for-ever", "lib/worker/held.ts", "a job held maxHolds times fails at the next hold, saying why",
     "if (holds >= p.o.maxHolds) {", "if (false) {", [T("limits.held"), T("limits.held.cli")]),
