@@ -56,6 +56,10 @@ const command = defineCommand({
       type: "string",
       description: `Run-time limit of one attempt (default ${defaults.jobTimeoutMs})`,
     },
+    "max-holds": {
+      type: "string",
+      description: `Times a job may be held by its host saying "slow down" (a 429, or a 503 with Retry-After: its host held that long, no attempt spent) before the next such answer fails it for good (default ${defaults.maxHolds})`,
+    },
     "shutdown-grace-ms": {
       type: "string",
       description: `On SIGINT/SIGTERM, how long in-flight jobs may run before they are released (default ${defaults.shutdownGraceMs})`,
@@ -115,6 +119,7 @@ const command = defineCommand({
       claimIdleMs: intArg(args["claim-idle-ms"], "claim-idle-ms", 30, 1_000_000_000),
       jobTimeoutMs: intArg(args["job-timeout-ms"], "job-timeout-ms", 1, 1_000_000_000),
       shutdownGraceMs: intArg(args["shutdown-grace-ms"], "shutdown-grace-ms", 0, 1_000_000_000),
+      maxHolds: intArg(args["max-holds"], "max-holds", 0, 1_000),
       healthPort: intArg(args["health-port"], "health-port", 1, 65_535),
       healthHost: args["health-host"],
       logFormat: logFormat as "human" | "json" | "auto",

@@ -43,6 +43,7 @@ export {
   ConnectError,
   CourierError,
   type ErrorCode,
+  HeldError,
   InputError,
   InvalidUrlError,
   JobNotFoundError,

@@ -49,6 +49,8 @@ import {
   requeueAllLetters,
   requeueLetters,
 } from "./letters.ts";
+import { readLimitsView } from "./limits.ts";
+import type { LimitsView } from "./limits-view.ts";
 import { renderMetrics } from "./metrics.ts";
 import { byShard, mergeWorkers, sumCounts, sumDurations, sumSeries } from "./shards.ts";
 import { type QueueCounts, readCounts, readDurations } from "./stats.ts";
@@ -283,6 +285,16 @@ export class Admin {
   }
 
   /**
+   * The queue's rate limits and its held keys, the soonest first, as info, /metrics and the
+   * dashboard show them (lib/admin/limits.ts).
+   */
+  async limitsView(): Promise<LimitsView> {
+    const { prefix, queue } = this.options;
+    // The limiter's keys are under the queue's own tag: read by that node's clock.
+    return readLimitsView(this.client, prefix, queue, await this.#nowOf(this.keys));
+  }
+
+  /**
    * Removes every waiting, delayed and parked job, shard by shard in chunks, each chunk one
    * script (lib/engine/lua/empty.lua); running jobs are untouched. Returns how many went.
    */
@@ -408,14 +420,15 @@ export class Admin {
 
   /** Prometheus text for this queue: its shards' sums. */
   async metrics(): Promise<string> {
-    const [{ counts, memory, shards, paused }, workers, durations] = await Promise.all([
+    const [{ counts, memory, shards, paused }, workers, durations, limits] = await Promise.all([
       this.overview(),
       this.workers(),
       this.#each((keys) => readDurations(this.client, keys)),
+      this.limitsView(),
     ]);
     const liveWorkers = workers.filter((w) => w.state !== "gone").length;
     return renderMetrics(
-      [{ counts, liveWorkers, durations: sumDurations(durations), shards, paused }],
+      [{ counts, liveWorkers, durations: sumDurations(durations), shards, paused, limits }],
       memory,
     );
   }

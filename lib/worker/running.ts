@@ -7,14 +7,17 @@ import type { QueueKeys } from "../engine/keys.ts";
 import { CanceledError } from "../errors.ts";
 import { fenceOf } from "../fence/fence.ts";
 import { type Logger, throttled } from "../log.ts";
+import { describeCause } from "../redis/cause.ts";
 import type { Redis } from "../redis/connect.ts";
 import { within } from "../time.ts";
 import type { ParentOutcome, Task } from "../types.ts";
 import { Attempt, type AttemptResult, GivenUp, runAttempt } from "./attempt.ts";
 import { RecentIds } from "./cancels.ts";
 import type { Startable } from "./entries.ts";
+import type { HeldOutcome } from "./held.ts";
 import {
   CORRUPT,
+  type Failure,
   type OnWritten,
   type Outcome,
   Outcomes,
@@ -74,6 +77,13 @@ export class Jobs {
    * running slot frees (lib/worker/limited.ts).
    */
   onEnded: (job: Startable) => void = () => {};
+  /**
+   * A task threw HeldError: its key is held and the job given back, spending no attempt
+   * (lib/worker/held.ts). Null, or a hold that could not be written: an ordinary failure.
+   */
+  onHeld:
+    | ((job: Startable, askedMs: number | undefined, error: string) => Promise<HeldOutcome>)
+    | null = null;
   /** Jobs read under a rate limit, waiting for their start slot: counted as running, leased. */
   readonly waits = new SlotWaits(
     () => this.onFreed(),
@@ -283,7 +293,8 @@ export class Jobs {
     }
     const runMs = Math.max(0, this.o.now() - job.startedAt);
     const base = { entryId, jobId, job: toStartable(job), runMs };
-    if (r.ok) this.outcomes.add({ kind: "finish", ...base, result: r.result });
+    if (!r.ok && r.held && this.onHeld && !job.canceled) void this.#held(job, base, r);
+    else if (r.ok) this.outcomes.add({ kind: "finish", ...base, result: r.result });
     else {
       const retryIn = retryInMs(
         { ...job, permanent: r.permanent, retryAfterMs: r.retryAfterMs },
@@ -296,6 +307,37 @@ export class Jobs {
     }
     this.#writing.set(entryId, job);
     this.#free(entryId);
+  }
+
+  /**
+   * Holds a job whose task said "slow down"; it stays leased (in #writing) until the hold is
+   * written, as an outcome does. A hold refused (holds used up) or not written is a failure.
+   */
+  async #held(
+    job: RunningJob,
+    base: Pick<Failure, "entryId" | "jobId" | "job" | "runMs">,
+    r: { error: string; retryAfterMs?: number },
+  ): Promise<void> {
+    let outcome: HeldOutcome;
+    try {
+      outcome = await this.onHeld!(base.job, r.retryAfterMs, r.error);
+    } catch (err) {
+      this.log.log("warn", "could not hold the job's key: recorded as a failed attempt", {
+        job: job.jobId,
+        error: describeCause(err),
+      });
+      outcome = { held: false, error: r.error, permanent: false };
+    }
+    if (!outcome.held) {
+      const f = { ...job, permanent: outcome.permanent, retryAfterMs: r.retryAfterMs };
+      const retryIn = retryInMs(f, this.o);
+      this.outcomes.add({ kind: "fail", ...base, error: outcome.error, retryInMs: retryIn });
+      return;
+    }
+    this.#writing.delete(base.entryId);
+    this.held.delete(base.entryId);
+    this.written.add(base.entryId);
+    this.onFreed();
   }
 
   #onWritten = (outcome: Outcome, reply: number): void => {

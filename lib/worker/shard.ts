@@ -18,6 +18,7 @@ import { exponentialMs } from "../time.ts";
 import type { Task } from "../types.ts";
 import { ensureGroup, type Startable } from "./entries.ts";
 import { FlowDrain } from "./flows.ts";
+import { holdForTask } from "./held.ts";
 import { Leases } from "./leases.ts";
 import { LimitGate, type QueueLimits } from "./limited.ts";
 import { type Links, lanesOf, linksReady } from "./links.ts";
@@ -156,6 +157,10 @@ export class ShardWorker {
       paused,
       readLost: () => this.#source.readLost(),
     });
+    const held = { client, keys: this.keys, o: this.o, log: this.#log };
+    const holdKey = (key: string, ms: number) => limits.holdKey(key, ms);
+    this.#jobs.onHeld = (job, askedMs, error) =>
+      holdForTask({ ...held, holdKey }, job, askedMs, error);
     return (run: Startable[], kind: "read" | "claim") => gate.gate(run, kind);
   }
 

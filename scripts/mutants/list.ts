@@ -367,6 +367,18 @@ export const mutants: Mutant[] = [
   m("concurrency-ignored", "lib/worker/loops.ts", "a worker never runs more jobs at once than its concurrency",
     "const slots = Math.min(share, shared.free(rank));",
     "const slots = share;", [T("worker.process")]),
+  // A task's hold (lib/worker/held.ts): a 429 holds its host, spends no attempt, and ends.
+  m("held-spends-attempt", "lib/worker/running.ts", "a job whose task threw HeldError spends no attempt",
+    "if (!r.ok && r.held && this.onHeld && !job.canceled)", "if (false)",
+    [T("limits.held"), T("limits.held.cli")]),
+  m("held-key-not-held", "lib/worker/held.ts", "a HeldError holds the job's key on every worker, not the job alone",
+    ": await p.holdKey(job.limitKey, ms);", ": (await redisNowMs(onNodeOf(client, p.keys.meta))) + ms;",
+    [T("limits.held")]),
+  m("held-for-ever", "lib/worker/held.ts", "a job held maxHolds times fails at the next hold, saying why",
+    "if (holds >= p.o.maxHolds) {", "if (false) {", [T("limits.held"), T("limits.held.cli")]),
+  m("retry-after-uncapped", "lib/tasks/wordcount/fetch.ts", "a Retry-After is obeyed for an hour at most",
+    "if (/^\\d+$/.test(trimmed)) return Math.min(Number(trimmed) * 1000, maxMs);",
+    "if (/^\\d+$/.test(trimmed)) return Number(trimmed) * 1000;", [T("wordcount.fetch")]),
   // Shards (lib/worker/slots.ts): one limit over every shard, idle shards wait holding no slot,
   // a shard that never runs dry takes turns with the others.
   m("shard-slots-apart", "lib/worker/worker.ts", "a worker of several shards runs at most its concurrency over all of them",
