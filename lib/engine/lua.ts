@@ -58,7 +58,7 @@ export const scripts = {
   fail: script("fail", failLua, 6),
   promote: script("promote", promoteLua, 2),
   // Entries taken without a plain read: lapsed leases of other workers, own entries read again.
-  claim: script("claim", claimLua, 5),
+  claim: script("claim", claimLua, 6),
   // A restarted worker's predecessor consumer (`<name>~gone`) forgotten once empty.
   handover: script("handover", handoverLua, 1),
   // Entries a worker cannot run: corrupt (buried), a task it lacks (left; parked jobs taken

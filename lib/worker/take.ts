@@ -47,6 +47,8 @@ export interface TakeContext {
   tasks: ReadonlySet<string>;
   /** Redis is full: buried entries keep only their dead letter. */
   compact: () => boolean;
+  /** This start's token (name.lua): an own read checks the name is still this start's. */
+  start?: string;
 }
 
 export class Source {
@@ -79,6 +81,8 @@ export class Source {
     private readonly stopping: () => boolean,
     /** The outcomes this worker writes (lib/worker/written.ts): see Fetched.seen. */
     private readonly written?: WrittenLog,
+    /** An own read found the name held by another start (claim.lua): the worker stops. */
+    private readonly onNameTaken?: () => void,
   ) {
     this.o = w.o;
   }
@@ -133,9 +137,10 @@ export class Source {
 
   async #claimOn(client: Redis, own: string | null, free: number): Promise<Fetched | null> {
     const { o, keys } = this.w;
+    const start = this.w.start;
     const reply =
       own !== null
-        ? await readOwnPending(client, keys, { consumer: o.name, cursor: own, count: free })
+        ? await readOwnPending(client, keys, { consumer: o.name, cursor: own, count: free, start })
         : await claimLapsed(client, keys, {
             consumer: o.name,
             minIdleMs: o.claimIdleMs,
@@ -145,6 +150,7 @@ export class Source {
             deadMaxLen: o.deadMaxLen,
             eventsMaxLen: o.eventsMaxLen,
           });
+    if (reply.taken) this.onNameTaken?.(); // its entries are another start's: none run here
     if (own !== null) this.#ownCursor = reply.cursor === "0-0" ? null : reply.cursor;
     else {
       this.#claimCursor = reply.cursor;
