@@ -83,7 +83,7 @@ export const scripts = {
   // A worker name held by one live worker at a time (lib/worker/presence.ts).
   name: script("name", nameLua, 1),
   // Operator actions (lib/admin): dead letters requeued or discarded, gone workers pruned.
-  requeue: script("requeue", requeueLua, 3),
+  requeue: script("requeue", requeueLua, 5),
   discard: script("discard", discardLua, 1),
   empty: script("empty", emptyLua, 4),
   prune: script("prune", pruneLua, 2),
