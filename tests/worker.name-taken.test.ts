@@ -128,6 +128,10 @@ describe("a worker whose name another start took", () => {
     ][];
     expect(pending.map(([e, owner]) => [e, owner])).toEqual([[theirs, "dup"]]);
     expect(await r.sendCommand(["HGET", keys.worker("dup"), "start"])).toBe("another-start");
+    // Once that start is gone, this process may run the name again.
+    await r.sendCommand(["DEL", keys.worker("dup")]);
+    const again = await startWorker({ prefix, queue: "q", name: "dup", tasks: [t] });
+    await again.stop(0);
   });
 
   test("its own read after a lost reply finds out: it runs none of that start's entries", async () => {

@@ -11,7 +11,7 @@ import type { Redis } from "../redis/connect.ts";
 import { within } from "../time.ts";
 import type { Links } from "./links.ts";
 import type { Lanes } from "./loops.ts";
-import { leave } from "./presence.ts";
+import { forgetName, leave } from "./presence.ts";
 import type { Jobs } from "./running.ts";
 import type { Upkeep } from "./upkeep.ts";
 
@@ -97,7 +97,9 @@ export class Stop {
     await jobs.windDown(graceMs, o.reconnectMaxMs);
     this.p.upkeep.stopLeases();
     this.p.upkeep.stopCancels();
-    if (!this.#taken) await this.#release();
+    // Taken: nothing is released (it is the other start's); this process may start the name again.
+    if (this.#taken) forgetName(this.p.keys, o.name);
+    else await this.#release();
     // Outcomes still unwritten (Redis away past the grace period): their entries stay pending
     // and other workers claim them after claimIdleMs.
     const unwritten = jobs.outcomes.close();

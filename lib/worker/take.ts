@@ -150,7 +150,10 @@ export class Source {
             deadMaxLen: o.deadMaxLen,
             eventsMaxLen: o.eventsMaxLen,
           });
-    if (reply.taken) this.onNameTaken?.(); // its entries are another start's: none run here
+    if (reply.taken) {
+      this.onNameTaken?.(); // the entries pending on the name are another start's: none run here
+      return { toRun: [], kind: "claim", count: 0 };
+    }
     if (own !== null) this.#ownCursor = reply.cursor === "0-0" ? null : reply.cursor;
     else {
       this.#claimCursor = reply.cursor;
