@@ -92,13 +92,16 @@ local LEVEL_STREAMS = { high = { KEYS[4] }, low = { KEYS[5] } }
 local issued = {} -- per level stream: its last generated id, read once per call
 
 -- The last id Redis generated in `stream` (XINFO STREAM: deleted entries keep it), as ms, seq;
--- '0', '0' for none (no stream, or a key of another type: no bound from it).
+-- '0', '0' for none (no stream, or a key of another type: no bound from it). Not under pcall: a
+-- user refused XINFO STREAM (NOPERM) is told so, rather than given a lower fence unsaid.
 local function last_issued(stream)
   if not issued[stream] then
-    local ok, info = pcall(redis.call, 'XINFO', 'STREAM', stream)
     issued[stream] = { '0', '0' }
-    for i = 1, ok and #info - 1 or 0, 2 do
-      if info[i] == 'last-generated-id' then issued[stream] = { id_split(info[i + 1]) } end
+    if redis.call('TYPE', stream).ok == 'stream' then
+      local info = redis.call('XINFO', 'STREAM', stream)
+      for i = 1, #info - 1, 2 do
+        if info[i] == 'last-generated-id' then issued[stream] = { id_split(info[i + 1]) } end
+      end
     end
   end
   return issued[stream][1], issued[stream][2]
