@@ -17,7 +17,7 @@ import { commonArgs, EXIT, printJson, queueArgs, runCli } from "./_cli.ts";
 const command = defineCommand({
   meta: {
     name: "cancel",
-    description: `Cancel jobs: a queued, scheduled, retrying or parked job never runs; a running job's AbortSignal fires on its worker within a second and whatever the task does next is ignored. The job ends with status canceled (result exits ${EXIT.canceled}). One line per id: "ID: canceled (was queued|scheduled|retrying|parked|started)", or "ID: already finished|failed|canceled, nothing to cancel" (a second cancel is a no-op, exit ${EXIT.ok}). Exit codes: ${EXIT.ok} every id canceled or ended, ${EXIT.notFound} some id unknown (or expired), ${EXIT.connect} Redis unreachable or a key of another type, ${EXIT.usage} bad usage, or a line of stdin that is no job id.`,
+    description: `Cancel jobs: a queued, scheduled, retrying, parked or waiting-for-parents job never runs; a running job's AbortSignal fires on its worker within a second and whatever the task does next is ignored. The job ends with status canceled (result exits ${EXIT.canceled}). One line per id: "ID: canceled (was queued|scheduled|retrying|parked|started|waiting-for-parents)", or "ID: already finished|failed|canceled, nothing to cancel" (a second cancel is a no-op, exit ${EXIT.ok}). Exit codes: ${EXIT.ok} every id canceled or ended, ${EXIT.notFound} some id unknown (or expired), ${EXIT.connect} Redis unreachable or a key of another type, ${EXIT.usage} bad usage, or a line of stdin that is no job id.`,
   },
   args: {
     ids: {

@@ -92,7 +92,7 @@ const emptyCommand = defineCommand({
 const jobsCommand = defineCommand({
   meta: {
     name: "jobs",
-    description: `A queue's jobs in one state, newest first (--oldest: oldest first), a page at a time: id, task, time (enqueued for waiting and running, due for delayed, ended for finished, failed and canceled, died for dead), attempt, and the worker of a running one. Finished, failed and canceled jobs are those whose events are still kept (about eventsMaxLen jobs per shard, 10,000 by default), and their task and attempt while their outcome is. Exit ${EXIT.notFound} for no such queue.`,
+    description: `A queue's jobs in one state, newest first (--oldest: oldest first), a page at a time: id, task, time (enqueued for waiting, running and waiting-for-parents, due for delayed, ended for finished, failed and canceled, died for dead), attempt, and the worker of a running one. Finished, failed and canceled jobs are those whose events are still kept (about eventsMaxLen jobs per shard, 10,000 by default), and their task and attempt while their outcome is. Exit ${EXIT.notFound} for no such queue.`,
   },
   args: {
     name,

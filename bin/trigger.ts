@@ -2,7 +2,8 @@
 // Enqueue jobs: any task with `--task NAME --payload JSON` (or `--payload-file F`), or the
 // built-in word count by `--url URL` (or a bare URL) or `--file PATH` (one URL per line, `-` =
 // stdin), streamed in batches with ids printed as Redis acknowledges them. `--delay`/`--at`
-// schedule them, `--id KEY` makes a trigger idempotent.
+// schedule them, `--id KEY` makes a trigger idempotent. `--then TASK`/`--summary` make the
+// file's jobs a batch with a callback (lib/cli/trigger-then.ts, trigger-batch.ts).
 import { once } from "node:events";
 import { writeSync } from "node:fs";
 import { defineCommand } from "citty";
@@ -22,12 +23,14 @@ import {
   waitForAll,
 } from "../lib/cli/trigger.ts";
 import { type JobInput, jobArgs, jobOf } from "../lib/cli/trigger-args.ts";
+import { finishBatch, noCallbackLine } from "../lib/cli/trigger-batch.ts";
 import {
   type Existing,
   existedJson,
   existedLine,
   existingOf,
 } from "../lib/cli/trigger-existing.ts";
+import { thenArgs, thenOf } from "../lib/cli/trigger-then.ts";
 import { defaults, MAX_ATTEMPTS_LIMIT } from "../lib/config.ts";
 import { ConnectError, describeError, LostReplyError, RedisFullError } from "../lib/errors.ts";
 import { Queue } from "../lib/queue/queue.ts";
@@ -57,7 +60,7 @@ const command = defineCommand({
   meta: {
     name: "trigger",
     description:
-      "Enqueue jobs and print their ids, one per line, in input order: any task (--task NAME --payload JSON), or word counts (--url, --file).",
+      "Enqueue jobs and print their ids, one per line, in input order: any task (--task NAME --payload JSON), or word counts (--url, --file); with --then TASK or --summary, a batch whose callback runs once all its jobs have ended.",
   },
   args: {
     url: {
@@ -70,6 +73,7 @@ const command = defineCommand({
       description: "File with one URL per line (- = standard input; blank and # lines skipped)",
     },
     ...jobArgs,
+    ...thenArgs,
     json: {
       type: "boolean",
       description: "Print one JSON object per input line instead of bare ids",
@@ -77,7 +81,7 @@ const command = defineCommand({
     wait: {
       type: "string",
       description:
-        "Wait until the jobs end and print their results; optional limit in SECONDS (default: no limit). With --file, every job's id is kept in memory until then. On a terminal: a progress bar for several jobs, one job's own progress",
+        "Wait until the jobs end and print their results; optional limit in SECONDS (default: no limit). With --file, every job's id is kept in memory until then. On a terminal: a progress bar for several jobs, one job's own progress. With --then/--summary: wait for the callback alone and print it (the summary as text; --json: its job)",
     },
     "max-attempts": {
       type: "string",
@@ -111,6 +115,7 @@ const command = defineCommand({
     handleClosedPipeInCommand(); // it says how far it got (outputClosed)
     const input = inputOf(args, rawArgs);
     const job = await jobOf(args, input);
+    const then = thenOf(args, input);
     const wait = waitSeconds(args.wait);
     const maxAttempts = intArg(args["max-attempts"], "max-attempts", 1, MAX_ATTEMPTS_LIMIT);
     const retryConnectS = intArg(args["retry-connect"], "retry-connect", 0, 86_400);
@@ -128,7 +133,9 @@ const command = defineCommand({
       waitForMemoryS,
     });
     const idFromUrls = Boolean(args["id-from-url"]);
-    const kept: Job[] | undefined = wait === undefined ? undefined : [];
+    // A batch with --wait waits for its callback alone: no job's id is kept but for the callback.
+    const kept: Job[] | undefined = wait === undefined || then ? undefined : [];
+    const batch: string[] | undefined = then ? [] : undefined;
     if (kept) process.once("SIGINT", () => interrupted(kept));
     try {
       const report = await enqueueLines<unknown>(queue, lines, {
@@ -142,6 +149,8 @@ const command = defineCommand({
         maxAttempts,
         schedule: job.schedule,
         onEnqueued: async (jobs) => {
+          for (const e of jobs) batch?.push(e.id);
+          if (then && wait !== undefined) return; // the output is the callback's result
           const existing = await existingOf(queue, jobs);
           if (input.file === undefined) existedNote(jobs, existing, args.json);
           return kept ? void kept.push(...jobs) : printEnqueued(jobs, job, args.json, existing);
@@ -149,6 +158,9 @@ const command = defineCommand({
         onRefused: (bad) =>
           process.stderr.write(`trigger: line ${bad.line}: ${safeText(bad.error)}\n`),
       });
+      if (then && (report.stopped || report.halted)) {
+        process.stderr.write(`${noCallbackLine(idFromUrls)}\n`);
+      }
       if (report.stopped) {
         const bulk = input.file !== undefined;
         const how = { bulk, idFromUrls, retryConnectS, task: job.task, givenId: !!job.id };
@@ -156,7 +168,11 @@ const command = defineCommand({
       }
       if (report.halted) return outputClosed(report);
       const usage = report.refused > 0 ? EXIT.usage : EXIT.ok;
-      if (!kept) process.exitCode = usage;
+      if (then) {
+        const { priority } = job.schedule;
+        const end = { maxAttempts, priority, wait, json: !!args.json, usage, idFromUrls };
+        process.exitCode = await finishBatch(queue, then, batch!, end);
+      } else if (!kept) process.exitCode = usage;
       else process.exitCode = await waitAndPrint(queue, kept, wait!, args.json, usage);
     } finally {
       await queue.close();

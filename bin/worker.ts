@@ -1,6 +1,6 @@
 #!/usr/bin/env bun
-// Process jobs: joins the consumer group and runs the built-in word-count task, and the tasks of
-// the modules given with --tasks.
+// Process jobs: joins the consumer group and runs the built-in tasks (the word count and its
+// batch summary, wordcount-summary), and the tasks of the modules given with --tasks.
 import { defineCommand } from "citty";
 import { repeatedValues } from "../lib/cli/args.ts";
 import { safeText } from "../lib/cli/safe-text.ts";
@@ -10,6 +10,7 @@ import { defaults } from "../lib/config.ts";
 import { HANDOVER_SUFFIX } from "../lib/engine/keys.ts";
 import { ConfigError } from "../lib/errors.ts";
 import { createWordCountTask } from "../lib/tasks/wordcount/index.ts";
+import { createWordCountSummaryTask } from "../lib/tasks/wordcount/summary.ts";
 import { withPortHint } from "../lib/worker/health.ts";
 import {
   commonArgs,
@@ -91,7 +92,10 @@ const command = defineCommand({
     if (!["human", "json", "auto"].includes(logFormat)) {
       throw new ConfigError(`--log-format must be human or json, got "${logFormat}"`);
     }
-    const builtIn = [createWordCountTask({ allowPrivate: Boolean(args["allow-private"]) })];
+    const builtIn = [
+      createWordCountTask({ allowPrivate: Boolean(args["allow-private"]) }),
+      createWordCountSummaryTask(), // the callback of `trigger --file … --summary`
+    ];
     const tasks = await loadTaskModules(repeatedValues(rawArgs, "tasks"), builtIn);
     await runWorker({
       ...queueArgs(args),

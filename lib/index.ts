@@ -24,6 +24,7 @@ export {
 } from "./config.ts";
 export { type Dashboard, type DashboardOptions, startDashboard } from "./dashboard/server.ts";
 export type { CanceledFrom, CancelVerdict } from "./engine/cancel.ts";
+export type { OnParentFailure } from "./engine/child.ts";
 export type { Emptied } from "./engine/empty.ts";
 export type { Level as Priority } from "./engine/keys.ts";
 export { type QueueKeys, queueKeys } from "./engine/keys.ts";
@@ -48,7 +49,9 @@ export {
 export { compareFences, isFence } from "./fence/fence.ts";
 export { type CommandClient, fencedSet } from "./fence/store.ts";
 export { createLogger, type LogFormat, type Logger } from "./log.ts";
+export type { BatchOptions, EnqueuedBatchWithCallback } from "./queue/batch.ts";
 export type { BatchOutcome, EnqueuedBatch, EnqueueStreamOptions } from "./queue/bulk.ts";
+export { MAX_PARENTS } from "./queue/depends.ts";
 export type { QueueEvent } from "./queue/event-read.ts";
 export type { EventStream, EventsOptions } from "./queue/events.ts";
 export type { Enqueued, JobSpec } from "./queue/prepare.ts";
@@ -62,6 +65,11 @@ export {
   type WordCountPayload,
   type WordCountResult,
 } from "./tasks/wordcount/index.ts";
+export {
+  createWordCountSummaryTask,
+  WORDCOUNT_SUMMARY_TASK,
+  type WordCountSummary,
+} from "./tasks/wordcount/summary.ts";
 export { type RunTaskOptions, runTask, type TaskLogLine, type TaskRun } from "./testing.ts";
 export {
   type AttemptRecord,
@@ -69,6 +77,7 @@ export {
   type JobInfo,
   type JobRecord,
   type JobStatus,
+  type ParentOutcome,
   type ProgressValue,
   type Task,
   type TaskContext,

@@ -5,7 +5,7 @@
 import { describeError, JobTimeoutError, PermanentError } from "./errors.ts";
 import { fenceOf, isFence } from "./fence/fence.ts";
 import type { LogLevel } from "./log.ts";
-import type { ProgressValue, Task } from "./types.ts";
+import type { ParentOutcome, ProgressValue, Task } from "./types.ts";
 import { makeContext } from "./worker/context.ts";
 
 export interface RunTaskOptions {
@@ -24,6 +24,11 @@ export interface RunTaskOptions {
   signal?: AbortSignal;
   /** Run-time limit (ms): past it the run ends with a JobTimeoutError (default task.timeoutMs). */
   timeoutMs?: number;
+  /**
+   * What `ctx.parents()` yields (default none): the outcomes of the jobs this one waited for,
+   * e.g. a batch's children for its callback. Given as a list or any (async) iterable.
+   */
+  parents?: Iterable<ParentOutcome> | AsyncIterable<ParentOutcome>;
 }
 
 export interface TaskLogLine {
@@ -64,6 +69,7 @@ export async function runTask<P, R>(
   const ctx = makeContext(controller.signal, job, {
     progress: (value) => progress.push(structuredClone(value)),
     log: { log: (level, event, fields = {}) => logs.push({ level, event, fields }) },
+    parents: () => givenParents(options.parents ?? []),
   });
   const outcome = await settle(controller, options, task.timeoutMs, async () => {
     const checked = task.validate ? task.validate(payload) : payload;
@@ -71,6 +77,13 @@ export async function runTask<P, R>(
     return toJson(value);
   });
   return { ...outcome, progress, logs };
+}
+
+/** The given parents, each a copy through JSON (as read from Redis), in order. */
+async function* givenParents(
+  list: Iterable<ParentOutcome> | AsyncIterable<ParentOutcome>,
+): AsyncGenerator<ParentOutcome> {
+  for await (const p of list) yield JSON.parse(JSON.stringify(p)) as ParentOutcome;
 }
 
 type Settled = { ok: true; result: unknown } | { ok: false; error: unknown };

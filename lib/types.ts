@@ -41,7 +41,8 @@ export type JobStatus =
   | "retrying"
   | "finished"
   | "failed"
-  | "canceled";
+  | "canceled"
+  | "waiting-for-parents";
 
 export const TERMINAL_STATUSES: ReadonlySet<JobStatus> = new Set([
   "finished",
@@ -90,6 +91,23 @@ export interface TaskContext extends AbortSignal {
   progress(value: ProgressValue): void;
   /** The worker's logger with `job` and `task` bound. */
   log(level: LogLevel, event: string, fields?: Record<string, unknown>): void;
+  /**
+   * The jobs this one waited for (`JobSpec.dependsOn`, a batch's jobs for its callback), in the
+   * order given, with how each ended; read from Redis a page (100) at a time, so a callback of
+   * a batch of any size holds one page. Nothing for a job without parents.
+   */
+  parents(): AsyncIterable<ParentOutcome>;
+}
+
+/** How a parent of a job ended (TaskContext.parents()). */
+export interface ParentOutcome {
+  id: string;
+  /** `unknown`: its outcome expired (resultTtlS / failureTtlS) before this read. */
+  status: "finished" | "failed" | "canceled" | "unknown";
+  /** The parent's result (finished), else null. */
+  result: unknown;
+  /** The parent's error (failed), else null. */
+  error: string | null;
 }
 
 /** A task: a name and an async function of a JSON payload and its context (an AbortSignal). */

@@ -2,19 +2,15 @@
 // documentation cannot drift from what works): a producer, a worker and an admin do their
 // whole job with them; a user lacking a command gets one line naming it and exit 6.
 import { afterEach, describe, expect, test } from "bun:test";
-import { readFileSync } from "node:fs";
-import { resolve } from "node:path";
 import { startDashboard } from "../lib/dashboard/server.ts";
 import { queueKeys } from "../lib/engine/keys.ts";
-import { connect } from "../lib/redis/connect.ts";
+import { aclUser, dropAclUsers, readmeRules, userWith } from "./fixtures/acl.ts";
 import { backgroundWorker, HTML, pages, triggerOne } from "./fixtures/cli/harness.ts";
 import {
   type CliResult,
   oneShardFile,
   openQueue,
-  ROOT,
   rawRedis,
-  redisUrl,
   runCli,
   testPrefix,
 } from "./helpers.ts";
@@ -23,75 +19,8 @@ import {
 oneShardFile();
 
 const STACK_FRAME = /^\s+at .+:\d+/m;
-type Role = "producer" | "worker" | "admin";
 
-/** README's `ACL SETUSER courier-<role> …` lines, as argument lists. */
-function readmeRules(): Map<Role, string[][]> {
-  const readme = readFileSync(resolve(ROOT, "README.md"), "utf8");
-  const rules = new Map<Role, string[][]>();
-  for (const line of readme.split("\n")) {
-    const m = /^ACL SETUSER courier-(producer|worker|admin) (.*)$/.exec(line);
-    if (!m) continue;
-    const role = m[1] as Role;
-    rules.set(role, [...(rules.get(role) ?? []), m[2]!.trim().split(/\s+/)]);
-  }
-  return rules;
-}
-
-const created: string[] = [];
-
-/**
- * Sends `command` to every server of the test Redis: the one, or each node of the cluster
- * (the cluster pass; its URL names them all), for ACL users are each node's own.
- */
-async function onEveryNode(command: string[]): Promise<void> {
-  const [scheme, hosts] = redisUrl().split("://") as [string, string];
-  if (!scheme.endsWith("+cluster")) {
-    await using redis = await rawRedis();
-    await redis.sendCommand(command);
-    return;
-  }
-  for (const host of hosts.split(",")) {
-    const node = await connect(`${scheme.replace("+cluster", "")}://${host}`);
-    await node.sendCommand(command).finally(() => node.close());
-  }
-}
-
-afterEach(async () => {
-  for (const user of created.splice(0)) await onEveryNode(["ACL", "DELUSER", user]);
-});
-
-/**
- * Creates a user with a role's README rules, for `prefix`'s keys, minus `without` (rules such
- * as "-xreadgroup" appended); returns its Redis URL.
- */
-async function aclUser(role: Role, prefix: string, ...without: string[]): Promise<string> {
-  const rules = readmeRules().get(role);
-  expect(rules?.length).toBeGreaterThan(0);
-  return userWith(role, prefix, rules!, without);
-}
-
-/** A user with the given README lines of a role (see aclUser). */
-async function userWith(
-  role: Role,
-  prefix: string,
-  rules: string[][],
-  without: string[] = [],
-): Promise<string> {
-  const user = `courier-${role}-${prefix}`;
-  const password = `pw-${Math.random().toString(36).slice(2)}`;
-  created.push(user);
-  for (const rule of rules) {
-    const args = rule.map((a) =>
-      a === ">PASSWORD" ? `>${password}` : a === "~courier:*" ? `~${prefix}:*` : a,
-    );
-    await onEveryNode(["ACL", "SETUSER", user, ...args]);
-  }
-  if (without.length > 0) await onEveryNode(["ACL", "SETUSER", user, ...without]);
-  const [scheme, hosts] = redisUrl().split("://") as [string, string];
-  return `${scheme}://${user}:${password}@${hosts}`;
-}
-
+afterEach(dropAclUsers);
 function expectRefused(r: CliResult, cli: string, message: RegExp): void {
   expect(r.code).toBe(6);
   expect(r.stdout).toBe("");

@@ -67,7 +67,7 @@ describe("finish", () => {
       taken.map((e) => item(e)),
     );
     const after = await redisTime(r);
-    expect(out).toEqual({ codes: [1, 1, 1], taken: [] });
+    expect(out).toEqual({ codes: [1, 1, 1], taken: [], noted: 0 });
     const ids = [taken[0]![0], taken[1]![0], "given-1"];
     for (const id of ids) {
       const value = String(await r.sendCommand(["GET", keys.result(id)]));

@@ -147,7 +147,7 @@ describe("bin/queue.ts jobs", () => {
       [
         ["jobs", "default", "--state", "queued"],
         2,
-        '--state must be one of waiting, running, delayed, finished, failed, dead, canceled, got "queued"',
+        '--state must be one of waiting, running, delayed, finished, failed, dead, canceled, waiting-for-parents, got "queued"',
       ],
       [
         ["jobs", "default"],

@@ -100,7 +100,7 @@ describe("worker --tasks", () => {
       .split("\n")
       .map((l) => JSON.parse(l));
     const started = lines.find((l) => l.event === "worker started");
-    const names = ["double", "half", "refuse", "shout", "wordcount"];
+    const names = ["double", "half", "refuse", "shout", "wordcount", "wordcount-summary"];
     expect(started.tasks.split(",").sort()).toEqual(names);
     expect(lines).toContainEqual(
       expect.objectContaining({ event: "shouting", text: "hi", job: ids.shout, task: "shout" }),

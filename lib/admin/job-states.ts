@@ -18,6 +18,7 @@ export const JOB_STATES = [
   "failed",
   "dead",
   "canceled",
+  "waiting-for-parents",
 ] as const;
 export type JobState = (typeof JOB_STATES)[number];
 
@@ -150,25 +151,36 @@ async function pendingNewest(client: Redis, keys: QueueKeys, pos: string | null,
   return rows.flatMap((r) => (r[0] ? [r[0]] : []));
 }
 
-const delayed: StateReader = async (client, keys, pos, count, oldest) => {
+/**
+ * A sorted set of job ids, a page of it: the delayed set by due ms, `children` (jobs waiting for
+ * their parents) by enqueue ms; each with its record's task and attempts used.
+ */
+async function scoredPage(
+  client: Redis,
+  keys: QueueKeys,
+  set: string,
+  pos: string | null,
+  count: number,
+  oldest: boolean,
+): Promise<Placed[]> {
   let from = 0;
   if (pos) {
     const space = pos.indexOf(" ");
     const [score, member] = [pos.slice(0, space), pos.slice(space + 1)];
     const rank = await client.sendCommand<number | null>([
       oldest ? "ZRANK" : "ZREVRANK",
-      keys.delayed,
+      set,
       member,
     ]);
     // Gone since (promoted): go on from its due time instead.
     const range = oldest ? ["-inf", score] : [score, "+inf"];
     from =
       rank === null
-        ? Number(await client.sendCommand(["ZCOUNT", keys.delayed, ...range]))
+        ? Number(await client.sendCommand(["ZCOUNT", set, ...range]))
         : Number(rank) + 1;
   }
   const flat = await client.sendCommand<string[]>([
-    ...[oldest ? "ZRANGE" : "ZREVRANGE", keys.delayed, String(from), String(from + count - 1)],
+    ...[oldest ? "ZRANGE" : "ZREVRANGE", set, String(from), String(from + count - 1)],
     "WITHSCORES",
   ]);
   const pairs: [string, string][] = [];
@@ -192,7 +204,13 @@ const delayed: StateReader = async (client, keys, pos, count, oldest) => {
     const ms = Number.isFinite(at) ? BigInt(Math.trunc(at)) : 0n;
     return { row, pos: `${score} ${id}`, key: [ms, 0n] as [bigint, bigint] };
   });
-};
+}
+
+const delayed: StateReader = (client, keys, pos, count, oldest) =>
+  scoredPage(client, keys, keys.delayed, pos, count, oldest);
+
+const waitingForParents: StateReader = (client, keys, pos, count, oldest) =>
+  scoredPage(client, keys, keys.children, pos, count, oldest);
 
 /** Finished, failed or canceled jobs: from the events of that `type` (ids in `id` or `ids`). */
 function ended(type: string): StateReader {
@@ -279,4 +297,5 @@ export const READERS: Record<JobState, StateReader> = {
   failed: ended("failed"),
   canceled: ended("canceled"),
   dead,
+  "waiting-for-parents": waitingForParents,
 };

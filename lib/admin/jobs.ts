@@ -76,7 +76,7 @@ export function decodeJobsCursor(
  * `(<max>-<max>` oldest first), which Redis refuses as an interval; no entry has either id.
  */
 function isPosition(state: JobState, p: string, oldest: boolean): boolean {
-  if (state === "delayed") {
+  if (state === "delayed" || state === "waiting-for-parents") {
     const m = /^([0-9.e+-]{1,24}) [A-Za-z0-9_.:-]{1,128}$/.exec(p);
     return m !== null && Number.isFinite(Number(m[1]));
   }

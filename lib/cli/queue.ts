@@ -44,6 +44,7 @@ const WHEN: Record<JobState, string> = {
   failed: "ENDED",
   canceled: "ENDED",
   dead: "DIED",
+  "waiting-for-parents": "ENQUEUED",
 };
 
 export function jobRowJson(r: JobRow): Record<string, unknown> {

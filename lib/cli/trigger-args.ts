@@ -122,10 +122,11 @@ function idOf(args: Record<string, unknown>, input: JobInput): string | undefine
 }
 
 /** The built-in task by name: its payload checked as --url checks it (`{ "url": … }`). */
-function wordCountPayload(payload: unknown): { url: string } {
+export function wordCountPayload(payload: unknown, from = "--payload"): { url: string } {
   const url = (payload as { url?: unknown } | null)?.url;
   if (typeof url !== "string") {
-    throw new InputError(`task ${WORDCOUNT_TASK} takes the payload {"url": "…"} (or use --url)`);
+    const or = from === "--payload" ? " (or use --url)" : "";
+    throw new InputError(`task ${WORDCOUNT_TASK} takes the payload {"url": "…"}${or}`);
   }
   return { url: normaliseUrl(url) };
 }

@@ -45,7 +45,10 @@ export async function buryEntries(
   const reply = await runScript<number[]>(
     client,
     scripts.bury,
-    [keys.stream, keys.dead, keys.events, keys.stats, keys.minutes],
+    [
+      ...[keys.stream, keys.dead, keys.events, keys.stats, keys.minutes],
+      ...[keys.hasDependents, keys.endedParents],
+    ],
     args,
   );
   return reply.map(Number);

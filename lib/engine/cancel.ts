@@ -5,7 +5,13 @@ import { GROUP, levelKeys, type QueueKeys } from "./keys.ts";
 import { runScript, scripts } from "./lua.ts";
 
 /** Where a job was when it was canceled (the detail of a `canceled` verdict). */
-export type CanceledFrom = "queued" | "scheduled" | "retrying" | "parked" | "started";
+export type CanceledFrom =
+  | "queued"
+  | "scheduled"
+  | "retrying"
+  | "parked"
+  | "started"
+  | "waiting-for-parents";
 
 /**
  * What a cancel did with one id: canceled (and where the job was); ended already (finished,
@@ -45,11 +51,12 @@ export async function cancelJobs(
   const [high, low] = [levelKeys(k, "high"), levelKeys(k, "low")];
   const keys = [k.stream, k.delayed, k.events, k.stats, k.canceled, k.tasks];
   const levels = [high.stream, high.delayed, high.tasks, low.stream, low.delayed, low.tasks];
+  const flows = [k.hasDependents, k.endedParents, k.children];
   const args = [k.resultPrefix, k.recordPrefix, k.parkedPrefix, GROUP];
   const reply = await runScript<[string, string][]>(
     client,
     scripts.cancel,
-    [...keys, ...levels],
+    [...keys, ...levels, ...flows],
     [
       ...args,
       o.failureTtlS,
@@ -57,6 +64,8 @@ export async function cancelJobs(
       CANCELED_KEPT,
       high.parkedPrefix,
       low.parkedPrefix,
+      k.waitsPrefix,
+      k.parentsPrefix,
       ...ids,
     ],
   );

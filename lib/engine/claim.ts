@@ -79,7 +79,8 @@ export function readOwnPending(
 }
 
 async function call(client: Redis, k: QueueKeys, o: ClaimOptions, mode: string, start = "") {
-  const keys = [k.stream, k.dead, k.events, k.stats, k.minutes, k.worker(o.consumer)];
+  const keys = [k.stream, k.dead, k.events, k.stats, k.minutes, k.hasDependents, k.endedParents];
+  keys.push(k.worker(o.consumer));
   const args = [k.resultPrefix, k.recordPrefix, GROUP, o.consumer, mode, o.minIdleMs];
   args.push(o.cursor ?? "0-0", o.count, o.failureTtlS, o.deadMaxLen, o.eventsMaxLen, MINUTES_KEPT);
   args.push(HANDOVER_SUFFIX, k.idSuffix, start);

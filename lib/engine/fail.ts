@@ -64,6 +64,7 @@ export async function failJobs(
     args.push(f.error, delay, f.retryInMs === null ? 0 : (f.rerunAfter ?? 0));
   }
   const keys = [k.stream, k.delayed, k.dead, k.events, k.stats, k.minutes];
+  keys.push(k.hasDependents, k.endedParents);
   const reply = await runScript<number[]>(client, scripts.fail, keys, args);
   return reply.map((c) => CODES[c] ?? "corrupt");
 }

@@ -34,6 +34,8 @@ export interface Finished {
   /** Per item: 1 recorded, 0 the job had an outcome (the first is kept), -2 r:<id> corrupt (dead-lettered). */
   codes: number[];
   taken: TakenEntry[];
+  /** How many of the jobs ended are parents of others (their dependents are to be told). */
+  noted: number;
 }
 
 export async function finishJobs(
@@ -63,11 +65,14 @@ export async function finishJobs(
     args.push(it.entryId, id, it.hasRecord ? 1 : 0, Math.max(0, Math.round(it.runMs)));
     args.push(finishedTail(it));
   }
-  const [codes, taken] = await runScript<[number[], TakenEntry[]]>(
+  const [codes, taken, noted] = await runScript<[number[], TakenEntry[], number]>(
     client,
     scripts.finish,
-    [keys.stream, keys.events, keys.stats, keys.minutes, keys.durations, keys.dead],
+    [
+      ...[keys.stream, keys.events, keys.stats, keys.minutes, keys.durations, keys.dead],
+      ...[keys.hasDependents, keys.endedParents],
+    ],
     args,
   );
-  return { codes: codes.map(Number), taken };
+  return { codes: codes.map(Number), taken, noted: Number(noted ?? 0) };
 }

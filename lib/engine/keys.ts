@@ -76,6 +76,27 @@ export interface QueueKeys {
   progress: (id: string) => string;
   /** Prefix of progress keys, for status.lua, which builds them from ids. */
   progressPrefix: string;
+  /**
+   * Dependencies (docs/internals.md, "Dependencies and batches"). Set of the ids of this shard's
+   * jobs that other jobs wait for: finish, fail, bury, claim and cancel check the jobs they end
+   * against it (one SMISMEMBER per call).
+   */
+  hasDependents: string;
+  /** Sorted set: ended jobs of this shard whose dependents are still to be told, by end ms. */
+  endedParents: string;
+  /** Sorted set: this shard's jobs waiting for their parents, by enqueue ms (for listings). */
+  children: string;
+  /**
+   * Sorted set: children released to their stream, by release ms, whose `parents:<child>` list
+   * is given their outcome's TTL once they end (ended.lua's sweep).
+   */
+  released: string;
+  /** Prefix of `dependents:<parent>` sets (the ids of the jobs waiting for that parent). */
+  dependentsPrefix: string;
+  /** Prefix of `waits:<child>` sets (the parents the child still waits for). */
+  waitsPrefix: string;
+  /** Prefix of `parents:<child>` lists (all the child's parent ids, in the order given). */
+  parentsPrefix: string;
   /** Which shard of its queue these keys are (0 for a one-shard queue). */
   shard: number;
   /**
@@ -232,6 +253,13 @@ export function tagKeys(prefix: string, tag: string, shard = 0, suffix = ""): Qu
     receipt: (batch) => `${base}:receipt:${batch}`,
     progress: (id) => progressPrefix + id,
     progressPrefix,
+    hasDependents: `${base}:has-dependents`,
+    endedParents: `${base}:ended-parents`,
+    children: `${base}:children`,
+    released: `${base}:released`,
+    dependentsPrefix: `${base}:dependents:`,
+    waitsPrefix: `${base}:waits:`,
+    parentsPrefix: `${base}:parents:`,
     shard,
     idSuffix: suffix,
   };

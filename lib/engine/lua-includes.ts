@@ -5,6 +5,7 @@
 import clock from "./lua/include/clock.lua" with { type: "text" };
 import counters from "./lua/include/counters.lua" with { type: "text" };
 import dead from "./lua/include/dead.lua" with { type: "text" };
+import dependents from "./lua/include/dependents.lua" with { type: "text" };
 import entries from "./lua/include/entries.lua" with { type: "text" };
 import failed from "./lua/include/failed.lua" with { type: "text" };
 import handover from "./lua/include/handover.lua" with { type: "text" };
@@ -20,6 +21,7 @@ export const includes: Readonly<Record<string, string>> = {
   clock,
   counters,
   dead,
+  dependents,
   entries,
   failed,
   handover,

@@ -6,9 +6,12 @@
 import type { Redis } from "../redis/connect.ts";
 import buryLua from "./lua/bury.lua" with { type: "text" };
 import cancelLua from "./lua/cancel.lua" with { type: "text" };
+import childLua from "./lua/child.lua" with { type: "text" };
 import claimLua from "./lua/claim.lua" with { type: "text" };
+import dependLua from "./lua/depend.lua" with { type: "text" };
 import discardLua from "./lua/discard.lua" with { type: "text" };
 import emptyLua from "./lua/empty.lua" with { type: "text" };
+import endedLua from "./lua/ended.lua" with { type: "text" };
 import enqueueLua from "./lua/enqueue.lua" with { type: "text" };
 import failLua from "./lua/fail.lua" with { type: "text" };
 import finishLua from "./lua/finish.lua" with { type: "text" };
@@ -20,6 +23,7 @@ import leaseLua from "./lua/lease.lua" with { type: "text" };
 import leaveLua from "./lua/leave.lua" with { type: "text" };
 import metaLua from "./lua/meta.lua" with { type: "text" };
 import nameLua from "./lua/name.lua" with { type: "text" };
+import parentEndedLua from "./lua/parent-ended.lua" with { type: "text" };
 import progressLua from "./lua/progress.lua" with { type: "text" };
 import promoteLua from "./lua/promote.lua" with { type: "text" };
 import pruneLua from "./lua/prune.lua" with { type: "text" };
@@ -53,17 +57,17 @@ export const scripts = {
   // Each is called by one typed function in lib/engine/<name>.ts (discard's is in requeue.ts),
   // which owns its KEYS and ARGV order. The common path first: enqueue, finish.
   enqueue: script("enqueue", enqueueLua, 6),
-  finish: script("finish", finishLua, 6),
+  finish: script("finish", finishLua, 8),
   // Failed attempts (retry or dead letter), and retries and delayed jobs brought back when due.
-  fail: script("fail", failLua, 6),
+  fail: script("fail", failLua, 8),
   promote: script("promote", promoteLua, 2),
   // Entries taken without a plain read: lapsed leases of other workers, own entries read again.
-  claim: script("claim", claimLua, 6),
+  claim: script("claim", claimLua, 8),
   // A restarted worker's predecessor consumer (`<name>~gone`) forgotten once empty.
   handover: script("handover", handoverLua, 1),
   // Entries a worker cannot run: corrupt (buried), a task it lacks (left; parked jobs taken
   // back when a worker serves the task), or held when it stops (released).
-  bury: script("bury", buryLua, 5),
+  bury: script("bury", buryLua, 7),
   leave: script("leave", leaveLua, 3),
   serve: script("serve", serveLua, 2),
   release: script("release", releaseLua, 1),
@@ -88,7 +92,14 @@ export const scripts = {
   empty: script("empty", emptyLua, 4),
   prune: script("prune", pruneLua, 2),
   // Jobs canceled wherever they are (lib/engine/cancel.ts, from Queue.cancel and Admin.cancel).
-  cancel: script("cancel", cancelLua, 12),
+  cancel: script("cancel", cancelLua, 15),
+  // Dependencies (docs/internals.md, "Dependencies and batches"): a child written waiting, its
+  // parents told of it, ended parents drained, children told (lib/queue/depends.ts,
+  // lib/worker/flows.ts).
+  child: script("child", childLua, 3),
+  depend: script("depend", dependLua, 2),
+  ended: script("ended", endedLua, 3),
+  parentEnded: script("parent-ended", parentEndedLua, 10),
 } as const;
 
 /**

@@ -133,6 +133,7 @@ function toRecord(id: string, found: Found): JobRecord | null {
   const a = int(f.get("a")) ?? 0;
   const runAt = due === null ? null : int(String(due));
   if (status === "retrying") return withRunAt(base("retrying", a), runAt);
+  if (status === "waiting-for-parents") return base("waiting-for-parents", a);
   const waitingFor = record.get("waiting_for");
   if (waitingFor !== undefined && entry.size === 0) {
     const r = base("queued", a);

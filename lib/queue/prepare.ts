@@ -41,6 +41,19 @@ export interface JobSpec {
    * levels"). A high or low job without an `id` is given one (a UUIDv7), as a delayed job is.
    */
   priority?: Level;
+  /**
+   * Ids of jobs of this queue this one waits for (at most 100,000; docs/internals.md,
+   * "Dependencies and batches"): it is `waiting-for-parents`, in no stream, until every one has
+   * ended, then queued. An unknown id (never enqueued, or its outcome expired) refuses the
+   * enqueue. Given an id (a UUIDv7) when it has none. Not with `delayMs` or `runAt`.
+   */
+  dependsOn?: readonly string[];
+  /**
+   * When a parent fails for good or is canceled: "fail" (the default: this job fails too, with
+   * the error `parent <id> failed`, and so do its own dependents) or "run" (it runs anyway; its
+   * task reads how each parent ended with `ctx.parents()`).
+   */
+  onParentFailure?: "fail" | "run";
 }
 
 export interface Enqueued {

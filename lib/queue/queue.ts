@@ -3,7 +3,7 @@
 
 import { defaults, type ProducerOptions, resolveOptions } from "../config.ts";
 import { layoutKey, type QueueKeys } from "../engine/keys.ts";
-import { JobNotFoundError } from "../errors.ts";
+import { InputError, JobNotFoundError } from "../errors.ts";
 import { type RetryPolicy, withRetries } from "../redis/calls.ts";
 import {
   type ConnectOptions,
@@ -14,6 +14,14 @@ import {
 } from "../redis/connect.ts";
 import type { JobRecord, Task } from "../types.ts";
 import {
+  type BatchOptions,
+  type ChildSender,
+  type EnqueuedBatchWithCallback,
+  prepareWithParents,
+  sendBatch,
+  sendInOrder,
+} from "./batch.ts";
+import {
   type BatchOutcome,
   type EnqueuedBatch,
   type EnqueueStreamOptions,
@@ -22,6 +30,7 @@ import {
   enqueueStream,
 } from "./bulk.ts";
 import { type CancelVerdict, cancelOnShards } from "./cancel.ts";
+import { enqueueChild } from "./depends.ts";
 import { EventStreams } from "./event-streams.ts";
 import type { EventStream, EventsOptions } from "./events.ts";
 import { ProducerLayout } from "./layout.ts";
@@ -135,22 +144,66 @@ export class Queue {
     opts: Omit<JobSpec, "task" | "payload"> = {},
   ): Promise<string> {
     const spec = { ...opts, task: task as JobSpec["task"], payload };
-    const job = prepareJob(spec, this.options);
+    const { job, parents, onFailure } = prepareWithParents(this.#children(), spec);
     await this.#recordLayout();
+    if (parents !== null && parents.length > 0) {
+      return (await this.#children().sendChild(job, parents, onFailure)).id;
+    }
     const [done] = await this.#sender().send([job]);
     return done!.id;
+  }
+
+  /**
+   * Enqueues a batch: its jobs (any (async) iterable, streamed in batches with bounded memory),
+   * then `then`, a callback job that runs once when every one of them has ended, whatever their
+   * outcomes, and reads them with `ctx.parents()` (docs/internals.md, "Dependencies and
+   * batches"). Returns the jobs' ids and the callback's. A failure part-way throws; the jobs
+   * sent before it stay enqueued, with no callback.
+   */
+  async enqueueBatch(
+    specs: AsyncIterable<JobSpec> | Iterable<JobSpec>,
+    options: BatchOptions,
+  ): Promise<EnqueuedBatchWithCallback> {
+    await this.#recordLayout();
+    return sendBatch(this.#children(), this.enqueueStream(specs, options), options.then);
+  }
+
+  /** Children (jobs with `dependsOn`) and plain jobs, for lib/queue/batch.ts. */
+  #children(): ChildSender {
+    const { keys } = this.#layout.current;
+    const tell = { failureTtlS: defaults.failureTtlS, eventsMaxLen: defaults.eventsMaxLen };
+    return {
+      prepare: (spec) => prepareJob(spec, this.options),
+      sendMany: (jobs) => enqueuePreparedMany(jobs, this.#sender()),
+      sendChild: (prepared, parents, onParentFailure) => {
+        // The id is made once, before the first try: a try again after a lost reply goes on
+        // with the same child (lib/queue/depends.ts), never makes a second.
+        const job = { ...prepared, id: prepared.id ?? Bun.randomUUIDv7() };
+        return this.#call(
+          () => enqueueChild(this.client, keys, { job, parents, onParentFailure }, tell),
+          "job not enqueued",
+          "the job may or may not have been enqueued",
+          keys[0]?.stream,
+        );
+      },
+    };
   }
 
   /**
    * Enqueues many jobs, in batches of `enqueueBatchSize` (one script call per shard it has
    * jobs for), a few batches in flight at once. Every job is checked before any is sent: one bad spec throws and nothing
    * is enqueued. A failure part-way (RedisFullError, ConnectError) leaves the batches sent
-   * before it enqueued; use enqueueStream or enqueueBatches to learn exactly which.
+   * before it enqueued; use enqueueStream or enqueueBatches to learn exactly which. A spec with
+   * `dependsOn` is sent alone, after the jobs listed before it (it may wait for them).
    */
   async enqueueMany(
     specs: readonly JobSpec[],
     options?: EnqueueStreamOptions,
   ): Promise<Enqueued[]> {
+    if (specs.some((s) => s.dependsOn !== undefined)) {
+      if (specs.length > 0) await this.#recordLayout();
+      return sendInOrder(this.#children(), specs);
+    }
     const prepared = specs.map((spec) => prepareJob(spec, this.options));
     if (prepared.length > 0) await this.#recordLayout();
     return enqueuePreparedMany(prepared, this.#sender(), options);
@@ -181,7 +234,14 @@ export class Queue {
     return {
       batchSize: this.options.enqueueBatchSize,
       ready: () => this.#recordLayout(),
-      prepare: (spec: JobSpec) => prepareJob(spec, this.options),
+      prepare: (spec: JobSpec) => {
+        if (spec.dependsOn !== undefined) {
+          throw new InputError(
+            "dependsOn: enqueue such a job with enqueue, enqueueMany or enqueueBatch",
+          );
+        }
+        return prepareJob(spec, this.options);
+      },
       // Safe to send again after a lost reply: the batch's id is fixed before the first send,
       // and a batch whose receipt exists returns the same ids, adding nothing.
       // With several shards a batch is sent as one call per shard (lib/queue/route.ts), each

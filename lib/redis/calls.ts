@@ -5,6 +5,7 @@ import { ClientClosedError, ClientOfflineError, TimeoutError } from "redis";
 import {
   ConfigError,
   ConnectError,
+  InputError,
   isOomError,
   LostReplyError,
   NotReplicatedError,
@@ -57,7 +58,8 @@ export async function withRetries<T>(
     } catch (err) {
       // Our own verdict (a queue's shard count that contradicts the option): no retry, and
       // no "unreachable" around it.
-      if (err instanceof ConfigError) throw err;
+      // (InputError: an enqueue's verdict on its input after a read, e.g. an unknown parent.)
+      if (err instanceof ConfigError || err instanceof InputError) throw err;
       const full = isOomError(err);
       if (!full && !isTransient(err)) throw err;
       maybeDone ||= !full && !neverSent(err);

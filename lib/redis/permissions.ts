@@ -67,6 +67,17 @@ export function workerCommands(keys: QueueKeys, name: string): string[][] {
     ["TYPE", job],
     ["TIME"],
     ["HSETNX", keys.meta, "f", "v"],
+    // Dependencies (docs/internals.md, "10. Dependencies and batches"): the finish's check, the
+    // drain of ended parents, the children told, ctx.parents().
+    ["SMISMEMBER", keys.hasDependents, "x"],
+    ["ZRANGE", keys.endedParents, "0", "0"],
+    ["GETRANGE", result, "0", "0"],
+    ["SMEMBERS", `${keys.dependentsPrefix}permission-check`],
+    ["SREM", keys.hasDependents, "x"],
+    ["SCARD", `${keys.waitsPrefix}permission-check`],
+    ["LRANGE", `${keys.parentsPrefix}permission-check`, "0", "0"],
+    ["MGET", result],
+    ["PTTL", result],
     ["EVALSHA", scripts.finish.sha, "0"],
     ["EVAL", "return 1", "0"],
     ["PING"],

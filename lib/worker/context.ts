@@ -3,7 +3,7 @@
 // signal it always got. Shared by the worker (lib/worker/attempt.ts) and runTask
 // (lib/testing.ts), so a task sees the same object, and the same TypeErrors, in both.
 import type { Logger } from "../log.ts";
-import type { JobInfo, ProgressValue, TaskContext } from "../types.ts";
+import type { JobInfo, ParentOutcome, ProgressValue, TaskContext } from "../types.ts";
 
 /** Largest progress value, as UTF-8 JSON: it is written to Redis and shown on every poll. */
 export const PROGRESS_MAX_BYTES = 1024;
@@ -41,7 +41,12 @@ export interface ContextSinks {
   /** A checked progress value and its JSON. */
   progress: (value: ProgressValue, json: string) => void;
   log: Logger;
+  /** The job's parents and their outcomes (TaskContext.parents()); absent: none. */
+  parents?: (id: string) => AsyncIterable<ParentOutcome>;
 }
+
+/** A job without parents (or a sink that reads none): nothing. */
+async function* noParents(): AsyncGenerator<ParentOutcome> {}
 
 /**
  * Turns `signal` into the task's context for `job` (the same object, with more properties).
@@ -60,5 +65,7 @@ export function makeContext(signal: AbortSignal, job: JobInfo, sinks: ContextSin
   ctx.progress = (value: ProgressValue) => sinks.progress(value, progressJson(value));
   ctx.log = (level: Parameters<Logger["log"]>[0], event: string, fields = {}) =>
     sinks.log.log(level, event, { ...fields, job: id, task });
+  const parents = sinks.parents;
+  ctx.parents = parents ? () => parents(id) : noParents;
   return ctx as unknown as TaskContext;
 }

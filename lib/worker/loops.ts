@@ -273,7 +273,8 @@ export class Lanes {
   }
 
   /**
-   * Nothing waiting, delayed or in flight anywhere in the queue (burst mode's exit test). A
+   * Nothing waiting, delayed, waiting for parents or in flight anywhere in the queue (burst
+   * mode's exit test). A
    * lane that ends leaves the other to finish what its fetch in flight brings; the worker stops
    * once both have ended.
    */
@@ -281,10 +282,14 @@ export class Lanes {
     const { jobs, keys } = this.d;
     if (jobs.inFlight > 0 || jobs.held.size > 0 || jobs.outcomes.size > 0) return false;
     const client = this.d.client();
-    const [len, delayed] = await Promise.all([
+    // Jobs waiting for their parents, and ended parents whose children are still to be told
+    // (docs/internals.md, "10. Dependencies and batches"), are work to come as well.
+    const counts = await Promise.all([
       client.sendCommand<number>(["XLEN", keys.stream]),
       client.sendCommand<number>(["ZCARD", keys.delayed]),
+      client.sendCommand<number>(["ZCARD", keys.children]),
+      client.sendCommand<number>(["ZCARD", keys.endedParents]),
     ]);
-    return Number(len) === 0 && Number(delayed) === 0;
+    return counts.every((n) => Number(n) === 0);
   }
 }

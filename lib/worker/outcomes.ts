@@ -104,6 +104,8 @@ export class Outcomes {
    * `lost` says its reply may have been lost with entries read for us).
    */
   onTaken: (taken: TakenEntry[], held: number, lost: boolean) => void = () => {};
+  /** A finish ended jobs that others wait for: their dependents are to be told (flows.ts). */
+  onParentsEnded: () => void = () => {};
   /**
    * Durability "replicated": a batch of `count` outcomes was written, but no replica confirmed
    * it within replicaWaitMs. It stays written (its entries are acknowledged): a failover now
@@ -282,7 +284,8 @@ export class Outcomes {
       held,
     );
     try {
-      const { codes, taken } = await finish;
+      const { codes, taken, noted } = await finish;
+      if (noted > 0) this.onParentsEnded();
       // The slots are handed back after onWritten: the taken entries fill them first.
       if (held > 0) queueMicrotask(() => this.onTaken(taken, held, false));
       for (const f of items) f.reserved = false;

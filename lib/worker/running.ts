@@ -9,7 +9,7 @@ import { fenceOf } from "../fence/fence.ts";
 import { type Logger, throttled } from "../log.ts";
 import type { Redis } from "../redis/connect.ts";
 import { within } from "../time.ts";
-import type { Task } from "../types.ts";
+import type { ParentOutcome, Task } from "../types.ts";
 import { Attempt, type AttemptResult, GivenUp, runAttempt } from "./attempt.ts";
 import { RecentIds } from "./cancels.ts";
 import type { Startable } from "./entries.ts";
@@ -51,6 +51,8 @@ export class Jobs {
   levelViews: Jobs[] = [];
   /** Called whenever a slot frees up. */
   onFreed: () => void = () => {};
+  /** A job's parents and their outcomes (TaskContext.parents(); lib/queue/parents.ts). */
+  parentsOf?: (id: string) => AsyncIterable<ParentOutcome>;
   /** An outcome was written (script reply as in lib/worker/outcomes.ts). */
   onOutcome: OnWritten = () => {};
   /**
@@ -155,6 +157,7 @@ export class Jobs {
         this.progress.report(progress, json);
       },
       log: this.log,
+      parents: this.parentsOf,
     };
     const info = {
       id,

@@ -9,6 +9,7 @@ import { stampFormat } from "../engine/format.ts";
 import type { QueueKeys } from "../engine/keys.ts";
 import type { CourierError } from "../errors.ts";
 import { type Logger, throttled } from "../log.ts";
+import { readParents } from "../queue/parents.ts";
 import { describeCause } from "../redis/cause.ts";
 import type { Redis } from "../redis/connect.ts";
 import { MemoryWatch } from "../redis/memory.ts";
@@ -16,6 +17,7 @@ import { checkPermissions, workerCommands } from "../redis/permissions.ts";
 import { exponentialMs } from "../time.ts";
 import type { Task } from "../types.ts";
 import { ensureGroup } from "./entries.ts";
+import { FlowDrain } from "./flows.ts";
 import { Leases } from "./leases.ts";
 import { type Links, lanesOf, linksReady } from "./links.ts";
 import { LANE_MIN_CONCURRENCY, Lanes } from "./loops.ts";
@@ -46,6 +48,8 @@ export interface ShardParts {
   start: string;
   /** Another start holds the worker's name (heartbeat, own read): the worker stops every shard. */
   onNameTaken: () => void;
+  /** Every shard of the queue (normal level), shard s at index s: where parents and children live. */
+  queueKeys?: readonly QueueKeys[];
 }
 
 export class ShardWorker {
@@ -124,8 +128,13 @@ export class ShardWorker {
       slots: p.slots,
       rank: p.rank,
     });
+    const all = p.queueKeys ?? [this.keys];
+    this.#jobs.parentsOf = (id) => readParents(this.#client, all, id);
+    const flows = this.keys.level ? undefined : new FlowDrain(client, this.keys, all, o);
+    if (flows)
+      this.#jobs.outcomes.onParentsEnded = () => void flows.drain().catch(this.#onRedisError);
     this.#upkeep = new Upkeep({
-      ...{ o, keys: this.keys, name: o.name, tasks, links, leases, stalled },
+      ...{ o, keys: this.keys, name: o.name, tasks, links, leases, stalled, flows },
       jobs: this.#jobs,
       memory: this.#memory,
       onRedisError: this.#onRedisError,

@@ -7,6 +7,7 @@ import { type MemoryWatch, readMemory } from "../redis/memory.ts";
 import { watchdog } from "../redis/watchdog.ts";
 import { every } from "../time.ts";
 import { CancelWatch } from "./cancels.ts";
+import type { FlowDrain } from "./flows.ts";
 import type { Leases } from "./leases.ts";
 import type { Links } from "./links.ts";
 import { heartbeat } from "./presence.ts";
@@ -31,6 +32,8 @@ export interface UpkeepDeps {
   start: string;
   /** A heartbeat found the name held by another start. */
   onNameTaken: () => void;
+  /** The shard's ended parents drained (a level's view has none: its shard's normal view drains). */
+  flows?: FlowDrain;
 }
 
 export class Upkeep {
@@ -60,6 +63,9 @@ export class Upkeep {
       return Promise.all([promote, probe]);
     });
     this.#every(o.heartbeatEveryMs, () => this.#heartbeat());
+    // Dependencies: one read of an (in the common case empty) set per shard and tick, never per job.
+    const flows = this.d.flows;
+    if (flows) this.#every(o.promoteEveryMs, () => flows.drain());
     // Not in #timers: a job canceled during a graceful stop still aborts (stopCancels).
     const cancels = new CancelWatch(() => this.#client, keys, this.d.jobs);
     this.#cancelTimer = every(o.cancelCheckMs, () => cancels.look(), this.d.onRedisError);

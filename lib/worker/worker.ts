@@ -6,7 +6,7 @@
 // order (lib/worker/order.ts, lib/worker/queues.ts).
 
 import { defaults, resolveOptions, type WorkerOptions } from "../config.ts";
-import type { Level, QueueKeys } from "../engine/keys.ts";
+import { type Level, type QueueKeys, shardKeys } from "../engine/keys.ts";
 import { type CourierError, UnavailableError } from "../errors.ts";
 import { type Logger, silentLogger, throttled } from "../log.ts";
 import { describeCause } from "../redis/cause.ts";
@@ -124,6 +124,7 @@ export class Worker {
           onStopping: () => void this.stop(),
           start,
           onNameTaken: () => this.#nameTaken(),
+          queueKeys: shardKeys(o.prefix, s.queue, s.shards),
         }),
     );
     // Each shard's normal view beats for its level views (lib/worker/upkeep.ts).

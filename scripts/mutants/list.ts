@@ -4,6 +4,7 @@
 // loudly and the mutant is rewritten for the new code (a rewrite of a file rewrites its
 // mutants in the same change). `equivalent` marks a mutant no test can catch, with the reason.
 
+import { batchMutants } from "./batch.ts";
 import { engineMutants } from "./engine.ts";
 
 import { type Mutant, m } from "./mutant.ts";
@@ -71,6 +72,20 @@ export const mutants: Mutant[] = [
   m("fence-deliveries-attempt", "lib/worker/entries.ts", "a run's fence counts the entry's deliveries (attempt − a), not the job's attempts: a retry's fresh entry starts at 1",
     "const deliveries = attempt - job.attemptsBefore;",
     "const deliveries = attempt;", [T("fence.runs")]),
+  // Dependencies (docs/internals.md, "10. Dependencies and batches"): every end of a parent is
+  // noted in the script that writes its outcome; a child is released once, when its last parent ended.
+  m("flow-finish-unnoted", FINISH, "a finished parent others wait for goes into ended-parents",
+    "if #recorded > 0 then noted = note_ended(KEYS[7], KEYS[8], recorded, now) end",
+    "", [T("flows.engine")]),
+  m("flow-fail-unnoted", FAIL, "a parent failed for good tells its children (they fail)",
+    "if #ended > 0 then note_ended(KEYS[7], KEYS[8], ended, now) end",
+    "", [T("flows.engine")]),
+  m("flow-release-early", LUA("parent-ended"), "a child is released when its last parent ended, not before",
+    "elseif redis.call('SCARD', waits) == 0 then",
+    "elseif redis.call('SCARD', waits) <= 1 then", [T("flows.engine")]),
+  m("flow-ended-answered-as-waiting", LUA("depend"), "a parent already ended when its child is enqueued is told to the child",
+    "  elseif exists(id) then",
+    "  elseif true then", [T("flows.engine")]),
   // Shared helpers: trimming never drops jobs not yet done; history and counts.
   m("trim-past-delivered", ENTRIES, "MINID trim bound: an entry that was not pending never trims undelivered ones",
     "  if not minid and acked < #entries then",
@@ -591,3 +606,6 @@ export const mutants: Mutant[] = [
 
 // The engine's mutants (scripts/mutants/engine.ts).
 mutants.push(...engineMutants);
+
+// The batch CLI's and the summary's mutants (scripts/mutants/batch.ts).
+mutants.push(...batchMutants);

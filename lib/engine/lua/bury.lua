@@ -25,6 +25,7 @@
 --- @include clock
 --- @include dead
 --- @include readd
+--- @include dependents
 local wrong = wrong_type({ KEYS[1], 'stream', KEYS[2], 'stream', KEYS[3], 'stream',
   KEYS[4], 'hash', KEYS[5], 'hash' })
 if wrong then return wrong end
@@ -82,5 +83,7 @@ if buried > 0 then
   count_minute(KEYS[5], now, tonumber(ARGV[8]), 'failed', buried)
 end
 if letters_trimmed > 0 then add_count(KEYS[4], 'dead_trimmed', letters_trimmed) end
+-- A buried job that others wait for: they learn it failed (include/dependents.lua).
+if #ids > 0 then note_ended(KEYS[6], KEYS[7], ids, now) end
 ack_and_delete(KEYS[1], group, entries)
 return out

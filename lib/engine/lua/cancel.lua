@@ -20,23 +20,29 @@
 -- KEYS[7] stream:high  KEYS[8] delayed:high  KEYS[9] tasks:high  KEYS[10] stream:low
 -- KEYS[11] delayed:low  KEYS[12] tasks:low (a job whose record says `priority high|low` waits
 --   in its level's keys; lib/engine/keys.ts levelKeys)
+-- KEYS[13] has-dependents (set)  KEYS[14] ended-parents (zset): a canceled job that others wait
+--   for goes into ended-parents (include/dependents.lua)  KEYS[15] children (zset: jobs
+--   waiting for their parents; a canceled one leaves it, its waits:<id> set deleted)
 -- ARGV[1] result prefix  ARGV[2] record prefix  ARGV[3] parked prefix  ARGV[4] group
 -- ARGV[5] failure TTL (s)  ARGV[6] events max len  ARGV[7] entries kept in `canceled`
 -- ARGV[8] high's parked prefix  ARGV[9] low's parked prefix
--- ARGV[10..] job ids of this shard (an auto id with the shard's suffix, `<entry id>:<s>`)
+-- ARGV[10] waits prefix (waits:<child>)  ARGV[11] parents prefix (parents:<child>: given the
+--   failure TTL when a waiting child is canceled)
+-- ARGV[12..] job ids of this shard (an auto id with the shard's suffix, `<entry id>:<s>`)
 -- Returns per id {verdict, detail}: 'canceled' and where it was (queued, scheduled, retrying,
--- parked, started); 'ended' and how (finished, failed, canceled); 'unknown' and ''; 'corrupt'
--- and the type r:<id> or the record holds, `string` for an r:<id> that is no outcome (nothing
--- written for that id).
+-- parked, started, waiting-for-parents); 'ended' and how (finished, failed, canceled);
+-- 'unknown' and ''; 'corrupt' and the type r:<id> or the record holds, `string` for an r:<id>
+-- that is no outcome (nothing written for that id).
 --- @include wrongtype
 --- @include counters
 --- @include clock
 --- @include readd
 --- @include memory
 --- @include ids
+--- @include dependents
 local wrong = wrong_type({ KEYS[1], 'stream', KEYS[2], 'zset', KEYS[3], 'stream',
   KEYS[4], 'hash', KEYS[5], 'stream', KEYS[6], 'hash', KEYS[7], 'stream', KEYS[8], 'zset',
-  KEYS[9], 'hash', KEYS[10], 'stream', KEYS[11], 'zset', KEYS[12], 'hash' })
+  KEYS[9], 'hash', KEYS[10], 'stream', KEYS[11], 'zset', KEYS[12], 'hash', KEYS[15], 'zset' })
 if wrong then return wrong end
 -- The first write takes no memory: Redis checks maxmemory before a script's first write only.
 write_without_memory(KEYS[1])
@@ -86,6 +92,14 @@ local function take_out(id, record)
     local from = record.status == 'retrying' and 'retrying' or 'scheduled'
     return { from = from, f = record, attempt = count(record.a) }
   end
+  -- A job waiting for its parents is in no stream: its waits set goes (parent-ended.lua then
+  -- finds nothing to remove there, and leaves it alone).
+  if record.status == 'waiting-for-parents' then
+    redis.call('DEL', ARGV[10] .. id)
+    redis.call('EXPIRE', ARGV[11] .. id, ARGV[5])
+    redis.call('ZREM', KEYS[15], id)
+    return { from = 'waiting-for-parents', f = record, attempt = count(record.a) }
+  end
   local task = record.waiting_for
   if task and redis.call('TYPE', pp .. task).ok == 'zset'
     and redis.call('ZREM', pp .. task, id) == 1 then
@@ -94,7 +108,7 @@ local function take_out(id, record)
   end
 end
 
-for i = 10, #ARGV do
+for i = 12, #ARGV do
   local id = ARGV[i]
   local rkey, jkey = rprefix .. id, jprefix .. id
   local rtype = redis.call('TYPE', rkey).ok
@@ -132,5 +146,6 @@ if #canceled > 0 then
   redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[6], '*', 'type', 'canceled', 'ids', ids)
   add_count(KEYS[4], 'canceled', #canceled)
   redis.call('XADD', KEYS[5], 'MAXLEN', '~', ARGV[7], '*', 'ids', ids)
+  note_ended(KEYS[13], KEYS[14], canceled, now)
 end
 return out

@@ -21,12 +21,14 @@
 --   record (fail's retry, leave, release) PERSIST it, and a finish that has it sets its own TTL.
 -- 'own': this consumer's own pending entries (after a read whose reply was lost), read with
 --   XPENDING + XRANGE: no delivery count bumped (XREADGROUP ... 0 would charge an attempt).
---   Only while the name is this start's (KEYS[6]'s `start` is ARGV[15], or the hash is gone):
+--   Only while the name is this start's (KEYS[8]'s `start` is ARGV[15], or the hash is gone):
 --   a process that stalled past its hash's TTL, its name since taken by a later start, would
 --   otherwise run that start's entries with their own delivery counts, so the same fences,
 --   beside it (docs/internals.md, "A name taken over"). Read nothing then, and say so.
 --
 -- KEYS[1] stream  KEYS[2] dead  KEYS[3] events  KEYS[4] stats  KEYS[5] minutes
+-- KEYS[6] has-dependents (set)  KEYS[7] ended-parents (zset): a job buried with its attempts
+--   used up that others wait for goes into ended-parents (include/dependents.lua)
 -- ARGV[1] result prefix  ARGV[2] record prefix  ARGV[3] group  ARGV[4] consumer
 -- ARGV[5] mode: 'others' or 'own'  ARGV[6] min idle ms (the lease)  ARGV[7] cursor: the last
 --   entry examined by the previous call, '0-0' to start  ARGV[8] most entries
@@ -37,7 +39,7 @@
 --   was run by `<name>` (a dead predecessor; lib/worker/presence.ts), whom history names
 -- ARGV[14] the shard's id suffix (keys.ts idSuffix: '' for one shard, `:<s>` of N > 1): an
 --   entry without `i` is the job whose auto id is the entry id and the suffix
--- KEYS[6] the worker's hash (name.lua)  ARGV[15] this start's token ('' = not checked)
+-- KEYS[8] the worker's hash (name.lua)  ARGV[15] this start's token ('' = not checked)
 -- Returns: {next cursor ('0-0' when the scan ended), items}, an item per entry:
 --   {entry, 'run', attempt, run number, has record 1/0, fields (flat), previous owner},
 --   {entry, 'buried', attempt, job id ('' when not valid)}, {entry, 'done'} (the job has an outcome already: acknowledged),
@@ -52,11 +54,12 @@
 --- @include dead
 --- @include readd
 --- @include handover
+--- @include dependents
 local wrong = wrong_type({ KEYS[1], 'stream', KEYS[2], 'stream', KEYS[3], 'stream',
   KEYS[4], 'hash', KEYS[5], 'hash' })
 if wrong then return wrong end
 if ARGV[5] == 'own' and ARGV[15] ~= '' then
-  local ok, holder = pcall(redis.call, 'HGET', KEYS[6], 'start')
+  local ok, holder = pcall(redis.call, 'HGET', KEYS[8], 'start')
   if ok and holder and holder ~= ARGV[15] then return { '0-0', {}, 'taken' } end
 end
 local rprefix, jprefix, group, me = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
@@ -64,6 +67,7 @@ local start = ARGV[7] == '0-0' and '-' or '(' .. ARGV[7]
 local most = tonumber(ARGV[8])
 local now = clock_ms()
 local out, acks, claimed, buried = {}, {}, 0, 0
+local ended = {} -- ids buried with an outcome: their dependents are told (note_ended)
 local handovers = {} -- handover consumers entries were claimed from: deleted at the end if empty
 redis.call('PERSIST', KEYS[1]) -- a write that takes no memory first: a full Redis lets it run
 
@@ -97,6 +101,7 @@ local function bury(entry, f, p, used)
   redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[11], '*', 'type', 'failed', 'id', id)
   acks[#acks + 1] = entry
   buried = buried + 1
+  ended[#ended + 1] = id
   out[#out + 1] = { entry, 'buried', used, id }
 end
 
@@ -193,6 +198,7 @@ if buried > 0 then
   count_minute(KEYS[5], now, tonumber(ARGV[12]), 'failed', buried)
 end
 if letters_trimmed > 0 then add_count(KEYS[4], 'dead_trimmed', letters_trimmed) end
+if #ended > 0 then note_ended(KEYS[6], KEYS[7], ended, now) end
 ack_and_trim(KEYS[1], group, acks)
 for ghost in pairs(handovers) do drop_empty_handover(KEYS[1], group, ghost) end
 local next = #pending == most and pending[#pending][1] or '0-0'

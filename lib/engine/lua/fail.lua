@@ -12,6 +12,8 @@
 -- clock and dead (named below with --- @include).
 --
 -- KEYS[1] stream  KEYS[2] delayed  KEYS[3] dead  KEYS[4] events  KEYS[5] stats  KEYS[6] minutes
+-- KEYS[7] has-dependents (set)  KEYS[8] ended-parents (zset): a job failed for good that others
+--   wait for goes into ended-parents (include/dependents.lua)
 -- ARGV[1] result prefix  ARGV[2] record prefix  ARGV[3] group  ARGV[4] consumer
 -- ARGV[5] failure TTL (s); 0 = compact (Redis is full: only the dead letter, marked
 --   `record dropped`, for which the oldest letter goes (include/dead.lua; counted
@@ -44,6 +46,7 @@
 --- @include clock
 --- @include dead
 --- @include readd
+--- @include dependents
 local wrong = wrong_type({ KEYS[1], 'stream', KEYS[2], 'zset', KEYS[3], 'stream',
   KEYS[4], 'stream', KEYS[5], 'hash', KEYS[6], 'hash' })
 if wrong then return wrong end
@@ -51,6 +54,7 @@ local rprefix, jprefix, group, consumer = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local compact = tonumber(ARGV[5]) == 0
 local now = clock_ms()
 local out, jobs, acks, compacted, retried, failed, reruns = {}, {}, {}, {}, 0, 0, 0
+local ended = {}
 
 -- Reads first: which failures are the job's current run.
 for i = 11, #ARGV, 8 do
@@ -137,6 +141,7 @@ local function fail_now(j, key)
     err = err, ttl = ARGV[5], now = now, result_key = rprefix .. j.id, record_key = key,
     run_ms = j.run_ms, attempt = j.attempt, worker = consumer, enqueued = j.enqueued })
   failed = failed + 1 -- a letter was written: the job is dead, whatever its keys hold
+  ended[#ended + 1] = j.id
   if compact then
     compacted[#compacted + 1] = j.id
     return j.corrupt and -2 or 2
@@ -184,6 +189,7 @@ if failed > 0 then
   count_minute(KEYS[6], now, tonumber(ARGV[8]), 'failed', failed)
 end
 if letters_trimmed > 0 then add_count(KEYS[5], 'dead_trimmed', letters_trimmed) end
+if #ended > 0 then note_ended(KEYS[7], KEYS[8], ended, now) end
 ack_and_trim(KEYS[1], group, acks)
 -- Only a call that acknowledged something counts the worker's starts: one re-sent after a lost
 -- reply finds every entry acknowledged (all 0), and the call that landed counted them.

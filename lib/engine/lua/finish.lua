@@ -13,7 +13,7 @@
 -- reply). Queue-wide keys of the wrong type are refused before any write.
 --
 -- KEYS[1] stream  KEYS[2] events  KEYS[3] stats  KEYS[4] minutes  KEYS[5] durations
--- KEYS[6] dead
+-- KEYS[6] dead  KEYS[7] has-dependents (set)  KEYS[8] ended-parents (zset)
 -- ARGV[1] result key prefix  ARGV[2] record key prefix  ARGV[3] group  ARGV[4] consumer
 -- ARGV[5] result TTL (s)  ARGV[6] events max len (jobs)  ARGV[7] minutes of counts kept
 -- ARGV[8] starts this worker made since its last count (the `started` counter's only writer;
@@ -30,7 +30,9 @@
 -- Returns { codes, taken }: per job 1 recorded, 0 had an outcome, -2 r:<id> holds another
 -- type (corrupt: the job is dead-lettered `corrupt record: key … holds a …`, counted as
 -- failed, its record given the failure TTL, the entry acknowledged; r:<id> is left as it is:
--- the letter is the durable trace, the key not Courier's to delete); taken = XREADGROUP's entries.
+-- the letter is the durable trace, the key not Courier's to delete); taken = XREADGROUP's entries;
+-- noted = how many of the jobs it ended other jobs wait for (put in ended-parents: the worker
+-- then tells their dependents, docs/internals.md "Dependencies and batches").
 -- Or an error reply `ERR courier: key … holds a …` (nothing written).
 --- @include wrongtype
 --- @include counters
@@ -39,6 +41,7 @@
 --- @include clock
 --- @include dead
 --- @include readd
+--- @include dependents
 local rprefix, jprefix, group, ttl = ARGV[1], ARGV[2], ARGV[3], ARGV[5]
 -- Queue-wide keys of the wrong type, in as few calls as the order allows (every call costs the
 -- interpreter about 2 us, a batch of one pays them alone: docs/performance.md): TYPE for the
@@ -150,8 +153,13 @@ if #corrupt > 0 then
   add_count(KEYS[3], 'dead', #corrupt)
   count_minute(KEYS[4], now, tonumber(ARGV[7]), 'failed', #corrupt, seen)
 end
+-- One SMISMEMBER per batch (not per job): a job others wait for goes into ended-parents here,
+-- atomically with its outcome, so depend.lua either saw it ended or it sees its dependents.
+local noted = 0
+if #recorded > 0 then noted = note_ended(KEYS[7], KEYS[8], recorded, now) end
+if #corrupt > 0 then noted = noted + note_ended(KEYS[7], KEYS[8], corrupt, now) end
 taken = type(taken) == 'table' and taken[1][2] or {}
 local acked = ack_and_trim(KEYS[1], group, entries)
 -- After the acknowledgements (add_count never fails): see ARGV[8].
 if acked > 0 and tonumber(ARGV[8]) > 0 then add_count(KEYS[3], 'started', ARGV[8]) end
-return { codes, taken }
+return { codes, taken, noted }

@@ -39,7 +39,7 @@ export function countWords(text: string): WordCount {
  * The `n` most frequent words, in one pass: a page has thousands of distinct words, and
  * sorting them all to keep ten cost more than segmenting the page.
  */
-function top(counts: ReadonlyMap<string, number>, n: number): WordFrequency[] {
+export function top(counts: ReadonlyMap<string, number>, n: number): WordFrequency[] {
   const best: WordFrequency[] = [];
   for (const [word, count] of counts) {
     const last = best[best.length - 1];

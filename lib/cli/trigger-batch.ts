@@ -1,0 +1,161 @@
+// `trigger --file … --then TASK` / `--summary`, after the file's jobs are enqueued: the batch's
+// callback enqueued with every job as its parent (it runs once all have ended, whatever their
+// outcome), and with `--wait` the wait for it alone (its parents have all ended when it has)
+// and its result printed: the summary as a block of lines, any other task's job as `result`
+// shows it, or the job's JSON with `--json`.
+import type { Level } from "../engine/keys.ts";
+import type { Queue } from "../queue/queue.ts";
+import { redisNowMs } from "../redis/clock.ts";
+import { WORDCOUNT_SUMMARY_TASK, WORDCOUNT_TASK } from "../tasks/wordcount/name.ts";
+import type { JobRecord } from "../types.ts";
+import { formatJob, jobJson } from "./format.ts";
+import { jobProgressLine } from "./progress.ts";
+import { safeJson, safeText } from "./safe-text.ts";
+import { formatSummary, isSummary } from "./summary-format.ts";
+import { timedOutLine, waitForAll } from "./trigger.ts";
+import type { ThenJob } from "./trigger-then.ts";
+
+/** Exit codes this part decides (bin/_cli.ts EXIT). */
+const EXIT = { ok: 0, failed: 1, timeout: 5 } as const;
+
+/**
+ * Enqueues the callback of the batch `ids` (enqueued already, streamed by enqueueLines so each
+ * batch's ids are printed as Redis acknowledges them): the library's batch with no more jobs,
+ * its callback waiting for `ids`, so it runs once all have ended, whatever their outcomes.
+ */
+export async function enqueueCallback(
+  queue: Queue,
+  then: ThenJob,
+  ids: readonly string[],
+  options: { maxAttempts?: number; priority?: Level },
+): Promise<string> {
+  const callback = { task: then.task, payload: then.payload, dependsOn: ids, ...options };
+  // biome-ignore lint/suspicious/noThenProperty: the library's option; its value is a job spec, no function
+  const { callbackId } = await queue.enqueueBatch([], { then: callback });
+  return callbackId;
+}
+
+/** The line (stderr) or JSON object (stdout, --json) that names the callback. */
+export function callbackNote(id: string, then: ThenJob, jobs: number): string {
+  const n = jobs === 1 ? "the job has" : `all ${jobs} jobs have`;
+  return `trigger: callback ${id} (${safeText(then.task)}) runs once ${n} ended`;
+}
+
+export function callbackJson(id: string, then: ThenJob, jobs: number): string {
+  return safeJson({ callback: id, task: then.task, jobs });
+}
+
+/**
+ * Waits for the callback (Infinity = no limit) and prints it; the exit code: 0, 1 when it did
+ * not finish or (a summary) some page was not counted, 5 when the limit ran out.
+ */
+export async function waitForCallback(
+  queue: Queue,
+  id: string,
+  seconds: number,
+  json: boolean,
+): Promise<number> {
+  const progress = jobProgressLine();
+  let record: JobRecord | null = null;
+  const waited = await waitForAll(
+    queue,
+    [id],
+    seconds,
+    (page) => {
+      progress.end();
+      record = page[0]?.record ?? null;
+      process.stdout.write(`${showCallback(id, record, json)}\n`);
+    },
+    undefined,
+    (_, value) => progress.show(value),
+  ).finally(() => progress.end());
+  if (waited.timedOut) {
+    process.stderr.write(`trigger: ${safeText(timedOutLine(waited, seconds))}\n`);
+    return EXIT.timeout;
+  }
+  return exitOf(record);
+}
+
+/** The callback as printed: its JSON, the summary, or the job as `result` shows it. */
+export function showCallback(id: string, record: JobRecord | null, json: boolean): string {
+  if (json) return safeJson(record ? jobJson(record) : { id, status: null });
+  if (!record) return `${id}  unknown (record expired)`;
+  if (record.status === "finished" && isSummary(record.result)) return formatSummary(record.result);
+  return formatJob(record);
+}
+
+function exitOf(record: JobRecord | null): number {
+  if (record?.status !== "finished") return EXIT.failed;
+  if (isSummary(record.result) && record.result.failed > 0) return EXIT.failed;
+  return EXIT.ok;
+}
+
+export interface BatchEnd {
+  maxAttempts?: number;
+  priority?: Level;
+  /** `--wait`: seconds, Infinity for no limit; undefined: no wait. */
+  wait?: number;
+  json: boolean;
+  /** The exit code of the enqueue so far (2 when a line was refused). */
+  usage: number;
+  /** The jobs' ids came from their URLs: a run again finds them (noCallbackLine). */
+  idFromUrls: boolean;
+}
+
+/** After every line is enqueued: the callback, named on stderr (or stdout, --json), and waited for. */
+export async function finishBatch(
+  queue: Queue,
+  then: ThenJob,
+  ids: readonly string[],
+  end: BatchEnd,
+): Promise<number> {
+  if (ids.length === 0) {
+    process.stderr.write("trigger: no job was enqueued, so no callback either\n");
+    return end.usage;
+  }
+  const { maxAttempts, priority } = end;
+  const id = await enqueueCallback(queue, then, ids, { maxAttempts, priority }).catch((err) => {
+    // The cause follows (bin/_cli.ts); first, that the jobs are there without their callback.
+    process.stderr.write(`${noCallbackLine(end.idFromUrls)}\n`);
+    throw err;
+  });
+  // A URL given twice with --id-from-url is one job: the callback waits for it once.
+  const jobs = new Set(ids).size;
+  if (end.json && end.wait === undefined) process.stdout.write(`${callbackJson(id, then, jobs)}\n`);
+  else process.stderr.write(`${callbackNote(id, then, jobs)}\n`);
+  if (!(await liveWorkerHas(queue, then.task))) {
+    process.stderr.write(
+      `trigger: no live worker has task "${safeText(then.task)}" now: the callback waits for one (a mistyped --then?)\n`,
+    );
+  }
+  if (end.wait === undefined) return end.usage;
+  const code = await waitForCallback(queue, id, end.wait, end.json);
+  return code === EXIT.ok ? end.usage : code;
+}
+
+/**
+ * Said when the enqueue stopped part-way: the batch is incomplete, so it gets no callback. With
+ * --id-from-url a new run finds the jobs enqueued (the same ids) and adds the callback over all.
+ */
+export function noCallbackLine(idFromUrls: boolean): string {
+  const again = idFromUrls
+    ? "run the same command again for it (--id-from-url: no job is enqueued twice)"
+    : "the jobs enqueued run without one (with --id-from-url, a run again would add it and enqueue no job twice)";
+  return `trigger: the batch's callback was not enqueued; ${again}`;
+}
+
+/**
+ * Whether a live worker of the queue has `task` (the tasks hash's `alive_until:<task>`, which
+ * workers keep ahead of Redis' clock). Every CLI worker has the built-in tasks; for another,
+ * a callback enqueued for a task no worker has would wait unseen, so trigger says so.
+ */
+async function liveWorkerHas(queue: Queue, task: string): Promise<boolean> {
+  if (task === WORDCOUNT_TASK || task === WORDCOUNT_SUMMARY_TASK) return true;
+  try {
+    const field = `alive_until:${task}`;
+    const until = await queue.client.sendCommand<string | null>(["HGET", queue.keys.tasks, field]);
+    return until !== null && Number(until) >= (await redisNowMs(queue.client));
+  } catch {
+    return true; // a note, not a check: nothing is said when it cannot be known
+  }
+}

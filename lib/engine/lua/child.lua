@@ -1,0 +1,57 @@
+-- Write a job that waits for its parents (docs/internals.md, "Dependencies and batches"), on
+-- the child's shard. The child is in no stream while it waits: its record holds the fields its
+-- entry will have (t p a m [o] n), `status waiting-for-parents`, `on_parent_failure` and
+-- `listed` (how many parent ids its lists hold), and it is in the shard's `children` set (for
+-- listings). Its parents go into `waits:<child>` (those still to end) and `parents:<child>`
+-- (all of them, in order: ctx.parents() pages it) by 'add' calls, in chunks, BEFORE any parent
+-- shard learns of the child (depend.lua): no parent can be taken out of an unfinished set.
+-- Each step is safe to repeat: a producer that sends again (a lost reply, a caller id given
+-- again) finds the record and goes on from `listed`.
+--
+-- KEYS[1] children (zset)  KEYS[2] meta (hash: `levels 1` for a high or low child)
+-- KEYS[3] stats (hash: `enqueued`)
+-- ARGV[1] record prefix  ARGV[2] waits prefix  ARGV[3] parents prefix  ARGV[4] child id
+-- ARGV[5] mode: 'create' or 'add'
+-- create: ARGV[6] task  ARGV[7] payload JSON  ARGV[8] max attempts  ARGV[9] options JSON ('' =
+--   none)  ARGV[10] level ('' = normal, 'high', 'low')  ARGV[11] on parent failure: 'fail'|'run'
+--   Returns { 1 created | 0 existed, listed, status }: an existing record is left as it is.
+-- add: ARGV[6] offset (how many ids earlier calls listed)  ARGV[7..] parent ids
+--   Returns { 1, listed }: the ids are listed only when `listed` is the offset (a chunk sent
+--   again lists nothing twice); { 0, '' } when the child is no longer waiting.
+--- @include wrongtype
+--- @include clock
+local wrong = wrong_type({ KEYS[1], 'zset', KEYS[2], 'hash', KEYS[3], 'hash' })
+if wrong then return wrong end
+local id = ARGV[4]
+local key = ARGV[1] .. id
+if ARGV[5] == 'create' then
+  local t = redis.call('TYPE', key).ok
+  if t ~= 'none' then
+    local f = t == 'hash' and redis.call('HMGET', key, 'listed', 'status') or {}
+    return { 0, f[1] or '', f[2] or t }
+  end
+  local now = clock_ms()
+  local fields = { 't', ARGV[6], 'p', ARGV[7], 'a', 0, 'm', ARGV[8], 'n', 0, 'q', now,
+    'status', 'waiting-for-parents', 'on_parent_failure', ARGV[11], 'listed', 0 }
+  if ARGV[9] ~= '' then fields[#fields + 1] = 'o'; fields[#fields + 1] = ARGV[9] end
+  if ARGV[10] ~= '' then
+    fields[#fields + 1] = 'priority'; fields[#fields + 1] = ARGV[10]
+    redis.call('HSET', KEYS[2], 'levels', 1)
+  end
+  redis.call('HSET', key, unpack(fields))
+  redis.call('ZADD', KEYS[1], now, id)
+  redis.call('HINCRBY', KEYS[3], 'enqueued', 1)
+  return { 1, '0', 'waiting-for-parents' }
+end
+local f = redis.call('TYPE', key).ok == 'hash' and redis.call('HMGET', key, 'status', 'listed')
+if not f or f[1] ~= 'waiting-for-parents' then return { 0, '' } end
+local listed = tonumber(f[2]) or 0
+if listed ~= tonumber(ARGV[6]) then return { 1, tostring(listed) } end
+local n = #ARGV - 6
+for i = 7, #ARGV, 1000 do
+  local last = math.min(i + 999, #ARGV)
+  redis.call('RPUSH', ARGV[3] .. id, unpack(ARGV, i, last))
+  redis.call('SADD', ARGV[2] .. id, unpack(ARGV, i, last))
+end
+redis.call('HSET', key, 'listed', listed + n)
+return { 1, tostring(listed + n) }

@@ -1,0 +1,93 @@
+// Jobs that wait for others, on the Queue's side (docs/internals.md, "Dependencies and
+// batches"): plain jobs and children of one enqueueMany call sent in order, and a batch (many
+// jobs plus a callback that waits for all of them: Queue.enqueueBatch).
+import type { OnParentFailure } from "../engine/child.ts";
+import { InputError } from "../errors.ts";
+import type { EnqueuedBatch, EnqueueStreamOptions } from "./bulk.ts";
+import { checkDependencies, MAX_PARENTS } from "./depends.ts";
+import type { Enqueued, JobSpec, Prepared } from "./prepare.ts";
+
+/** What the Queue lends these functions. */
+export interface ChildSender {
+  prepare: (spec: JobSpec) => Prepared;
+  /** Plain jobs, in batches. */
+  sendMany: (jobs: readonly Prepared[]) => Promise<Enqueued[]>;
+  /** One job waiting for `parents` (at least one). */
+  sendChild: (job: Prepared, parents: string[], onFailure: OnParentFailure) => Promise<Enqueued>;
+}
+
+/** A spec checked: its job, and its parents when it has some. */
+export function prepareWithParents(s: ChildSender, spec: JobSpec) {
+  const parents = checkDependencies(spec);
+  if (parents !== null && (spec.delayMs !== undefined || spec.runAt !== undefined)) {
+    throw new InputError("dependsOn cannot be given with delayMs or runAt");
+  }
+  return { job: s.prepare(spec), parents, onFailure: spec.onParentFailure ?? "fail" };
+}
+
+/**
+ * Specs in order: runs of plain jobs in batches, each child alone after the jobs before it
+ * (it may wait for them). A child with an empty `dependsOn` waits for nothing: a plain job.
+ */
+export async function sendInOrder(s: ChildSender, specs: readonly JobSpec[]): Promise<Enqueued[]> {
+  const prepared = specs.map((spec) => prepareWithParents(s, spec));
+  const out: Enqueued[] = [];
+  let run: Prepared[] = [];
+  for (const p of prepared) {
+    if (p.parents === null || p.parents.length === 0) {
+      run.push(p.job);
+      continue;
+    }
+    if (run.length > 0) out.push(...(await s.sendMany(run)));
+    run = [];
+    out.push(await s.sendChild(p.job, p.parents, p.onFailure));
+  }
+  if (run.length > 0) out.push(...(await s.sendMany(run)));
+  return out;
+}
+
+export interface BatchOptions extends EnqueueStreamOptions {
+  /**
+   * The callback: a job that runs once when every job of the batch has ended (finished, failed
+   * for good or canceled), whatever their outcomes (`onParentFailure` "run" unless given);
+   * its task reads them with `ctx.parents()`. Its own `dependsOn`, if any, is added to the batch.
+   */
+  then: JobSpec;
+}
+
+export interface EnqueuedBatchWithCallback {
+  /** The batch's jobs' ids, in input order. */
+  ids: string[];
+  callbackId: string;
+}
+
+/**
+ * The batch's jobs (streamed: `enqueue` yields them as they are acknowledged), then the
+ * callback waiting for all of them. The callback's spec is checked before any job is sent; a
+ * batch of more than MAX_PARENTS jobs throws once past it (the jobs sent stay, no callback).
+ */
+export async function sendBatch(
+  s: ChildSender,
+  enqueue: AsyncIterable<EnqueuedBatch>,
+  then: JobSpec,
+): Promise<EnqueuedBatchWithCallback> {
+  const spec: JobSpec = { ...then, onParentFailure: then.onParentFailure ?? "run" };
+  const checked = prepareWithParents(s, { ...spec, dependsOn: spec.dependsOn ?? [] });
+  const ids: string[] = [];
+  for await (const batch of enqueue) {
+    for (const job of batch.jobs) ids.push(job.id);
+    // Past the most a callback may wait for: stop reading (no more is sent) and say what was.
+    if (ids.length > MAX_PARENTS) {
+      throw new InputError(
+        `a batch holds at most ${MAX_PARENTS} jobs: ${ids.length} were enqueued, with no callback`,
+      );
+    }
+  }
+  const parents = [...new Set([...(checked.parents ?? []), ...ids])];
+  if (parents.length === 0) {
+    const [done] = await s.sendMany([checked.job]);
+    return { ids, callbackId: done!.id };
+  }
+  const done = await s.sendChild(checked.job, parents, checked.onFailure);
+  return { ids, callbackId: done.id };
+}

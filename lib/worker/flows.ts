@@ -1,0 +1,82 @@
+// Dependencies, the worker's side (docs/internals.md, "Dependencies and batches"): draining a
+// shard's `ended-parents`. Each ended parent's dependents are told on their shards
+// (parent-ended.lua: released to their stream, or failed), then the parent leaves the set
+// (ended.lua 'done'). Every worker of the shard drains, every promoteEveryMs and at once when a
+// finish of its own ended a parent; a worker that dies mid-way leaves the parents in the set
+// and another tells their dependents again, which changes nothing (parent-ended.lua removes a
+// parent from a child's waits once).
+import { doneEnded, readEnded } from "../engine/ended.ts";
+import { type QueueKeys, shardOf } from "../engine/keys.ts";
+import { type ParentEnded, type TellOptions, tellChildren } from "../engine/parent-ended.ts";
+import type { Redis } from "../redis/connect.ts";
+
+/** Parents read per drain call; (child, parent) pairs per parent-ended.lua call. */
+const PARENTS_PER_READ = 100;
+const PAIRS_PER_CALL = 1_000;
+
+export class FlowDrain {
+  #running: Promise<void> | null = null;
+  #again = false;
+
+  constructor(
+    private readonly client: () => Redis,
+    /** The shard drained. */
+    private readonly keys: QueueKeys,
+    /** Every shard of the queue (children may live on any), shard s at index s. */
+    private readonly all: readonly QueueKeys[],
+    private readonly o: TellOptions,
+  ) {}
+
+  /** Drains; a drain asked for while one runs runs once more after it. */
+  drain(): Promise<void> {
+    if (this.#running) {
+      this.#again = true;
+      return this.#running;
+    }
+    this.#running = this.#loop().finally(() => {
+      this.#running = null;
+    });
+    return this.#running;
+  }
+
+  async #loop(): Promise<void> {
+    do {
+      this.#again = false;
+      while (await this.#once()) {}
+    } while (this.#again);
+  }
+
+  /** One page of ended parents told and done; true when there may be more. */
+  async #once(): Promise<boolean> {
+    const ended = await readEnded(this.client(), this.keys, PARENTS_PER_READ);
+    if (ended.length === 0) return false;
+    const byShard = new Map<number, ParentEnded[]>();
+    for (const p of ended) {
+      for (const child of p.children) {
+        const s = shardOf(child, this.all.length);
+        if (s < 0) continue; // an id of no shard names no child: nothing to tell
+        const list = byShard.get(s) ?? [];
+        list.push({ child, parent: p.id, letter: p.letter });
+        byShard.set(s, list);
+      }
+    }
+    await Promise.all(
+      [...byShard].map(async ([s, items]) => {
+        for (let at = 0; at < items.length; at += PAIRS_PER_CALL) {
+          await tellChildren(
+            this.client(),
+            this.all[s]!,
+            this.o,
+            items.slice(at, at + PAIRS_PER_CALL),
+          );
+        }
+      }),
+    );
+    await doneEnded(
+      this.client(),
+      this.keys,
+      ended.map((p) => p.id),
+    );
+    return ended.length === PARENTS_PER_READ;
+  }
+}

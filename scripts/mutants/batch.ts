@@ -1,0 +1,25 @@
+// The mutants of the batch CLI and its summary (`trigger --then/--summary`, issue 14 part C):
+// each a small deliberate bug the batch tests must catch (README, "A batch and its callback").
+import { type Mutant, m } from "./mutant.ts";
+
+const T = (name: string) => `tests/${name}.test.ts`;
+const MERGE = "lib/tasks/wordcount/merge.ts";
+const SUMMARY = "lib/tasks/wordcount/summary.ts";
+const BATCH = "lib/cli/trigger-batch.ts";
+
+// biome-ignore format: a table, one mutant to three lines
+export const batchMutants: Mutant[] = [
+  m("summary-merge-prune-drops-only", MERGE, "a bounded merge never loses a word counted more than W/(capacity+1)",
+    "else this.counts.set(word, count - cut);", "else this.counts.set(word, count);", [T("wordcount.summary")]),
+  m("summary-merge-unbounded", MERGE, "the merge holds at most twice its capacity in words",
+    "if (this.counts.size > 2 * this.capacity) this.prune();", "", [T("wordcount.summary")]),
+  m("summary-words-last-page", SUMMARY, "the summary's words add up every counted page",
+    "this.words += page.words;", "this.words = page.words;", [T("wordcount.summary"), T("trigger.batch.summary")]),
+  m("summary-failed-counted", SUMMARY, "a page whose job did not finish is not counted",
+    'const page = outcome.status === "finished" ? wordCountOf(outcome.result) : null;',
+    "const page = wordCountOf(outcome.result);", [T("wordcount.summary")]),
+  m("callback-after-stop", "bin/trigger.ts", "a batch stopped part-way says it has no callback",
+    "if (then && (report.stopped || report.halted)) {", "if (false) {", [T("trigger.batch.full")]),
+  m("callback-exit-ignores-failed-pages", BATCH, "--summary --wait exits 1 when a page was not counted",
+    "if (isSummary(record.result) && record.result.failed > 0) return EXIT.failed;", "", [T("trigger.batch.cli")]),
+];
