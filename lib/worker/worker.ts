@@ -192,7 +192,8 @@ export class Worker {
   /**
    * Why the worker stopped by itself, or null: Redis refused a shard's reads for good (a queue
    * key holding another type of value than Courier writes, or NOPERM), an operator's error that
-   * no retry fixes; every shard then stops. Set before `stopped` resolves.
+   * no retry fixes; or its name was taken by another start while it stalled (an
+   * UnavailableError); every shard then stops. Set before `stopped` resolves.
    */
   get failure(): CourierError | null {
     for (const shard of this.#shards) if (shard.failure) return shard.failure;
