@@ -46,7 +46,7 @@ const command = defineCommand({
     name: {
       type: "string",
       description:
-        "Consumer name in the group, printable, no spaces, not ending in ~gone; refused while a live worker has it (default <host>-<pid>-<random>)",
+        "Consumer name in the group, printable, no spaces, not ending in ~gone; refused while a live worker has it; a worker that stalled and finds it taken by a later start stops reading and exits 2 (default <host>-<pid>-<random>)",
     },
     "claim-idle-ms": {
       type: "string",

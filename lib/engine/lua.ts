@@ -70,7 +70,7 @@ export const scripts = {
   fail: script("fail", failLua, 8),
   promote: script("promote", promoteLua, 2),
   // Entries taken without a plain read: lapsed leases of other workers, own entries read again.
-  claim: script("claim", claimLua, 7),
+  claim: script("claim", claimLua, 8),
   // A restarted worker's predecessor consumer (`<name>~gone`) forgotten once empty.
   handover: script("handover", handoverLua, 1),
   // Entries a worker cannot run: corrupt (buried), a task it lacks (left; parked jobs taken
@@ -95,7 +95,7 @@ export const scripts = {
   // A worker name held by one live worker at a time (lib/worker/presence.ts).
   name: script("name", nameLua, 1),
   // Operator actions (lib/admin): dead letters requeued or discarded, gone workers pruned.
-  requeue: script("requeue", requeueLua, 3),
+  requeue: script("requeue", requeueLua, 5),
   discard: script("discard", discardLua, 1),
   empty: script("empty", emptyLua, 4),
   prune: script("prune", pruneLua, 2),

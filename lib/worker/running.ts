@@ -415,7 +415,7 @@ const FINISHED: Record<number, string> = {
   1: "finished",
   0: "finished (duplicate run, first result kept)",
   [CORRUPT]: "corrupt record: result not recorded, entry acknowledged (see dead letters)",
-  [UNRECORDED]: "result not recorded; entry left pending for a claim",
+  [UNRECORDED]: "result not recorded; entry handed over for a claim",
   [WRITTEN]:
     "result recorded, then the call failed (Redis keeps a script's writes); entry acknowledged",
 };
@@ -425,7 +425,7 @@ const FAILED: Record<number, string> = {
   2: "failed",
   0: "failed (job already ended)",
   [CORRUPT]: "corrupt record: failure not recorded, entry acknowledged (see dead letters)",
-  [UNRECORDED]: "failure not recorded; entry left pending for a claim",
+  [UNRECORDED]: "failure not recorded; entry handed over for a claim",
   [WRITTEN]:
     "failure written, then the call failed (Redis keeps a script's writes); entry acknowledged",
 };

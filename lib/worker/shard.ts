@@ -7,7 +7,7 @@
 import type { WorkerOptions } from "../config.ts";
 import { stampFormat } from "../engine/format.ts";
 import type { QueueKeys } from "../engine/keys.ts";
-import type { RedisRefusedError } from "../errors.ts";
+import type { CourierError } from "../errors.ts";
 import { type Logger, throttled } from "../log.ts";
 import { readParents } from "../queue/parents.ts";
 import { describeCause } from "../redis/cause.ts";
@@ -46,6 +46,10 @@ export interface ShardParts {
   paused: () => boolean;
   /** This shard began to stop (told to, or refused for good): the worker stops every shard. */
   onStopping: () => void;
+  /** This start's token, kept in the worker's hash (name.lua). */
+  start: string;
+  /** Another start holds the worker's name (heartbeat, own read): the worker stops every shard. */
+  onNameTaken: () => void;
   /** Every shard of the queue (normal level), shard s at index s: where parents and children live. */
   queueKeys?: readonly QueueKeys[];
   /** Its queue's rate limits (lib/worker/limited.ts). */
@@ -80,6 +84,8 @@ export class ShardWorker {
   /** The read loop; stop() waits for it, so nothing is launched after the worker stopped. */
   #looping: Promise<void> = Promise.resolve();
   #ended = false;
+  /** This start's token (name.lua). */
+  #start: string;
 
   constructor(p: ShardParts) {
     const { o, links } = p;
@@ -101,13 +107,22 @@ export class ShardWorker {
     const tasks = [...this.#tasks.keys()];
     const compact = () => this.#memory.fullSince !== null;
     const limit = p.limits && this.#limitGate(p.limits, client, p.paused);
+    this.#start = p.start;
     this.#source = new Source(
-      { o, keys: this.keys, tasks: new Set(tasks), compact, ...(limit && { limit }) },
+      {
+        o,
+        keys: this.keys,
+        tasks: new Set(tasks),
+        compact,
+        start: p.start,
+        ...(limit && { limit }),
+      },
       { client, reader: () => this.#reader },
       this.#log,
       () => this.#stalled("blocking"),
       () => this.#stop.stopping,
       this.#jobs.written,
+      p.onNameTaken,
     );
     this.#loops = new Lanes({
       o,
@@ -135,6 +150,8 @@ export class ShardWorker {
       jobs: this.#jobs,
       memory: this.#memory,
       onRedisError: this.#onRedisError,
+      start: p.start,
+      onNameTaken: p.onNameTaken,
     });
     this.#memory.onReadNeeded = () => void this.#upkeep.readMemory().catch(this.#onRedisError);
     if (o.concurrency < LANE_MIN_CONCURRENCY) this.#loops.takeInFinish(this.#onRedisError);
@@ -174,7 +191,7 @@ export class ShardWorker {
     if (check) await checkPermissions(this.#client, workerCommands(keys, o.name), o.prefix);
     await stampFormat(this.#client, keys); // before anything is written there
     await ensureGroup(this.#client, keys);
-    await claimName(this.#client, keys, o);
+    await claimName(this.#client, keys, o, this.#start);
     this.claimed = !keys.level; // a level's view claims nothing (presence.ts)
     await handOverPredecessor(this.#client, keys, o.name);
     await this.#upkeep.readMemory();
@@ -190,8 +207,13 @@ export class ShardWorker {
     this.#source.readLost();
   }
 
-  get failure(): RedisRefusedError | null {
+  get failure(): CourierError | null {
     return this.#stop.failure;
+  }
+
+  /** Another start holds the name: the stop to come leaves nothing (Stop.nameTaken). */
+  nameTaken(failure: CourierError): void {
+    this.#stop.nameTaken(failure);
   }
 
   get stopped(): Promise<void> {

@@ -52,6 +52,8 @@ export interface TakeContext {
    * their slot or were given back. Absent: no limiter.
    */
   limit?: (run: Startable[], kind: "read" | "claim") => Startable[] | Promise<Startable[]>;
+  /** This start's token (name.lua): an own read checks the name is still this start's. */
+  start?: string;
 }
 
 export class Source {
@@ -84,6 +86,8 @@ export class Source {
     private readonly stopping: () => boolean,
     /** The outcomes this worker writes (lib/worker/written.ts): see Fetched.seen. */
     private readonly written?: WrittenLog,
+    /** An own read found the name held by another start (claim.lua): the worker stops. */
+    private readonly onNameTaken?: () => void,
   ) {
     this.o = w.o;
   }
@@ -138,9 +142,10 @@ export class Source {
 
   async #claimOn(client: Redis, own: string | null, free: number): Promise<Fetched | null> {
     const { o, keys } = this.w;
+    const start = this.w.start;
     const reply =
       own !== null
-        ? await readOwnPending(client, keys, { consumer: o.name, cursor: own, count: free })
+        ? await readOwnPending(client, keys, { consumer: o.name, cursor: own, count: free, start })
         : await claimLapsed(client, keys, {
             consumer: o.name,
             minIdleMs: o.claimIdleMs,
@@ -150,6 +155,10 @@ export class Source {
             deadMaxLen: o.deadMaxLen,
             eventsMaxLen: o.eventsMaxLen,
           });
+    if (reply.taken) {
+      this.onNameTaken?.(); // the entries pending on the name are another start's: none run here
+      return { toRun: [], kind: "claim", count: 0 };
+    }
     if (own !== null) this.#ownCursor = reply.cursor === "0-0" ? null : reply.cursor;
     else {
       this.#claimCursor = reply.cursor;
