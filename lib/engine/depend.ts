@@ -26,7 +26,7 @@ export async function dependOn(
   const reply = await runScript<string[]>(
     client,
     scripts.depend,
-    [k.hasDependents, k.stream],
+    [k.hasDependents, k.stream, k.endedParents],
     [...args, ...parents],
   );
   return reply.map((m) => String(m) as ParentMark);

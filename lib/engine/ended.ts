@@ -6,6 +6,8 @@ import { runScript, scripts } from "./lua.ts";
 
 /** How a parent ended: `F` finished, `X` failed, `C` canceled, `?` no readable outcome. */
 export type EndedLetter = "F" | "X" | "C" | "?";
+/** As told to a child: a parent's letter, or `R` (its producer stopped before listing all). */
+export type TellLetter = EndedLetter | "R";
 
 export interface EndedParent {
   id: string;
@@ -32,10 +34,14 @@ export async function readEnded(client: Redis, k: QueueKeys, most: number): Prom
   }));
 }
 
-/** Parents whose dependents were all told: out of ended-parents and has-dependents. */
-export async function doneEnded(client: Redis, k: QueueKeys, ids: readonly string[]) {
-  if (ids.length === 0) return 0;
-  const args = ["done", k.resultPrefix, k.dependentsPrefix, ...ids];
+/**
+ * Parents whose dependents were all told: out of ended-parents and has-dependents, unless one
+ * has more dependents now than the drain read (a child added since: told by the next drain).
+ */
+export async function doneEnded(client: Redis, k: QueueKeys, parents: readonly EndedParent[]) {
+  if (parents.length === 0) return 0;
+  const args: (string | number)[] = ["done", k.resultPrefix, k.dependentsPrefix];
+  for (const p of parents) args.push(p.id, p.children.length);
   const keys = [k.endedParents, k.hasDependents, k.released];
   return Number(await runScript(client, scripts.ended, keys, args));
 }

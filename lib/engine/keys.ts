@@ -91,6 +91,12 @@ export interface QueueKeys {
    * is given their outcome's TTL once they end (ended.lua's sweep).
    */
   released: string;
+  /**
+   * Sorted set: children whose registration is not complete yet (created, their parents not
+   * all told of them), by create ms; the producer takes a child out after its last step, and
+   * workers finish (or fail) the ones left there too long (lib/worker/orphans.ts).
+   */
+  registering: string;
   /** Prefix of `dependents:<parent>` sets (the ids of the jobs waiting for that parent). */
   dependentsPrefix: string;
   /** Prefix of `waits:<child>` sets (the parents the child still waits for). */
@@ -257,6 +263,7 @@ export function tagKeys(prefix: string, tag: string, shard = 0, suffix = ""): Qu
     endedParents: `${base}:ended-parents`,
     children: `${base}:children`,
     released: `${base}:released`,
+    registering: `${base}:registering`,
     dependentsPrefix: `${base}:dependents:`,
     waitsPrefix: `${base}:waits:`,
     parentsPrefix: `${base}:parents:`,

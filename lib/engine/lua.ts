@@ -99,8 +99,8 @@ export const scripts = {
   // Dependencies (docs/internals.md, "Dependencies and batches"): a child written waiting, its
   // parents told of it, ended parents drained, children told (lib/queue/depends.ts,
   // lib/worker/flows.ts).
-  child: script("child", childLua, 3),
-  depend: script("depend", dependLua, 2),
+  child: script("child", childLua, 4),
+  depend: script("depend", dependLua, 3),
   ended: script("ended", endedLua, 3),
   parentEnded: script("parent-ended", parentEndedLua, 10),
   // Recurring schedules (lib/engine/schedule.ts): the due ones read on Redis' clock, a fired

@@ -1,14 +1,14 @@
 // Children told that a parent ended (docs/internals.md, "Dependencies and batches"): the typed
 // owner of parent-ended.lua's KEYS/ARGV and reply.
 import type { Redis } from "../redis/connect.ts";
-import type { EndedLetter } from "./ended.ts";
+import type { TellLetter } from "./ended.ts";
 import { levelKeys, MINUTES_KEPT, type QueueKeys } from "./keys.ts";
 import { runScript, scripts } from "./lua.ts";
 
 export interface ParentEnded {
   child: string;
   parent: string;
-  letter: EndedLetter;
+  letter: TellLetter;
 }
 
 export interface TellOptions {

@@ -4,7 +4,9 @@
 -- (parent-ended.lua on its shard), the parent leaves ended-parents and has-dependents, its
 -- dependents set deleted.
 -- A worker that dies between the two leaves the parent in ended-parents: any worker tells the
--- dependents again, which changes nothing (parent-ended.lua is idempotent).
+-- dependents again, which changes nothing (parent-ended.lua is idempotent). A child added to
+-- an ended parent between the two (depend.lua 'add') leaves the set larger than the drain read
+-- it: 'done' then leaves the parent where it is, and the next drain tells them all again.
 --
 -- 'read' also sweeps `released` (children released to their stream): a child that has ended
 -- (its outcome r:<child> is there) gives its parents list the outcome's time to live, so the
@@ -16,7 +18,8 @@
 --   ARGV[6] record prefix (a released child with neither outcome nor record was removed)
 --   Returns { {id, letter, {child ids}}, … }: letter 'F' finished, 'X' failed, 'C' canceled,
 --   '?' no readable outcome (expired, or another type: a failure).
--- done: ARGV[4..] parent ids  Returns how many left ended-parents.
+-- done: ARGV[4..] pairs: parent id, how many dependents the drain read  Returns how many left
+--   ended-parents.
 local rprefix, dprefix = ARGV[2], ARGV[3]
 local ENDED = { F = 'F', X = 'X', C = 'C' }
 -- The oldest released children that have ended: their parents list expires with the outcome.
@@ -54,10 +57,13 @@ if ARGV[1] == 'read' then
   return out
 end
 local n = 0
-for i = 4, #ARGV do
+for i = 4, #ARGV, 2 do
   local id = ARGV[i]
-  n = n + redis.call('ZREM', KEYS[1], id)
-  redis.call('DEL', dprefix .. id)
-  pcall(redis.call, 'SREM', KEYS[2], id)
+  local ok, now = pcall(redis.call, 'SCARD', dprefix .. id)
+  if not ok or now <= tonumber(ARGV[i + 1]) then
+    n = n + redis.call('ZREM', KEYS[1], id)
+    redis.call('DEL', dprefix .. id)
+    pcall(redis.call, 'SREM', KEYS[2], id)
+  end
 end
 return n

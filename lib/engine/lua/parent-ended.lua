@@ -20,7 +20,8 @@
 -- ARGV[1] result prefix  ARGV[2] record prefix  ARGV[3] waits prefix  ARGV[4] failure TTL (s)
 -- ARGV[5] events max len  ARGV[6] minutes of per-minute counts kept  ARGV[7] parents prefix
 -- ARGV[8..] triples: child id, parent id, the parent's letter (F finished, X failed,
---   C canceled, ? no readable outcome)
+--   C canceled, ? no readable outcome); or child id, '', R: a child whose producer stopped
+--   before listing all its parents (lib/worker/orphans.ts) fails, whatever on_parent_failure
 -- Returns { released, failed }.
 --- @include wrongtype
 --- @include counters
@@ -39,6 +40,9 @@ local released, failed = 0, {}
 
 local function fail_child(child, key, f, parent, letter)
   local err = 'parent ' .. parent .. (letter == 'C' and ' canceled' or ' failed')
+  if letter == 'R' then
+    err = 'never registered: its producer stopped before listing all its parents'
+  end
   local value = failed_value(now, nil, nil, f.m, f.q, nil, '', f.t, f.p, err)
   if record_outcome(rprefix .. child, value, ttl) ~= 1 then return end
   redis.call('HSET', key, 'status', 'failed', 'error', err)
@@ -60,14 +64,15 @@ end
 for i = 8, #ARGV, 3 do
   local child, parent, letter = ARGV[i], ARGV[i + 1], ARGV[i + 2]
   local waits, key = wprefix .. child, jprefix .. child
-  local ok, removed = pcall(redis.call, 'SREM', waits, parent)
+  local ok, removed = true, 1
+  if letter ~= 'R' then ok, removed = pcall(redis.call, 'SREM', waits, parent) end
   local okr, flat = false, nil
   if ok and removed == 1 then okr, flat = pcall(redis.call, 'HGETALL', key) end
   -- A child that is gone, or no longer waits (canceled), or whose keys are of another type
   -- (a hand edit), is left alone: nothing here may stop the others of the call.
   local f = okr and to_map(flat) or {}
   if f.status == 'waiting-for-parents' then
-    if letter ~= 'F' and f.on_parent_failure ~= 'run' then
+    if letter == 'R' or (letter ~= 'F' and f.on_parent_failure ~= 'run') then
       fail_child(child, key, f, parent, letter)
     elseif redis.call('SCARD', waits) == 0 then
       release(child, key, f)
