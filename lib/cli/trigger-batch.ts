@@ -4,6 +4,7 @@
 // and its result printed: the summary as a block of lines, any other task's job as `result`
 // shows it, or the job's JSON with `--json`.
 import type { Level } from "../engine/keys.ts";
+import { InputError } from "../errors.ts";
 import type { Queue } from "../queue/queue.ts";
 import { redisNowMs } from "../redis/clock.ts";
 import { WORDCOUNT_SUMMARY_TASK, WORDCOUNT_TASK } from "../tasks/wordcount/name.ts";
@@ -19,15 +20,26 @@ import type { ThenJob } from "./trigger-then.ts";
 const EXIT = { ok: 0, failed: 1, timeout: 5 } as const;
 
 /**
- * Enqueues the callback of the batch `ids` (enqueued already, streamed by enqueueLines so each
- * batch's ids are printed as Redis acknowledges them): the library's batch with no more jobs,
- * its callback waiting for `ids`, so it runs once all have ended, whatever their outcomes.
+ * The callback's id, chosen before it is sent, so that trigger can name it whatever happens to
+ * the reply. With --id-from-url it follows from the jobs' ids (in order): the same command run
+ * again names the same callback, which the library then finds (no second callback).
+ */
+export function callbackIdOf(ids: readonly string[], idFromUrls: boolean): string {
+  if (!idFromUrls) return Bun.randomUUIDv7();
+  const hash = new Bun.CryptoHasher("sha256").update([...new Set(ids)].join("\n"));
+  return `batch-${hash.digest("hex")}`;
+}
+
+/**
+ * Enqueues the callback `id` of the batch `ids` (enqueued already, streamed by enqueueLines so
+ * each batch's ids are printed as Redis acknowledges them): the library's batch with no more
+ * jobs, its callback waiting for `ids`, so it runs once all have ended, whatever their outcomes.
  */
 export async function enqueueCallback(
   queue: Queue,
   then: ThenJob,
   ids: readonly string[],
-  options: { maxAttempts?: number; priority?: Level },
+  options: { id: string; maxAttempts?: number; priority?: Level },
 ): Promise<string> {
   const callback = { task: then.task, payload: then.payload, dependsOn: ids, ...options };
   // biome-ignore lint/suspicious/noThenProperty: the library's option; its value is a job spec, no function
@@ -114,9 +126,14 @@ export async function finishBatch(
     return end.usage;
   }
   const { maxAttempts, priority } = end;
-  const id = await enqueueCallback(queue, then, ids, { maxAttempts, priority }).catch((err) => {
-    // The cause follows (bin/_cli.ts); first, that the jobs are there without their callback.
-    process.stderr.write(`${noCallbackLine(end.idFromUrls)}\n`);
+  const chosen = callbackIdOf(ids, end.idFromUrls);
+  const options = { id: chosen, maxAttempts, priority };
+  const id = await enqueueCallback(queue, then, ids, options).catch((err) => {
+    // The cause follows (bin/_cli.ts); first, that the jobs are there, and the callback maybe.
+    const refused = err instanceof InputError;
+    process.stderr.write(
+      `${refused ? noCallbackLine(end.idFromUrls) : maybeCallbackLine(chosen, end.idFromUrls)}\n`,
+    );
     throw err;
   });
   // A URL given twice with --id-from-url is one job: the callback waits for it once.
@@ -142,6 +159,17 @@ export function noCallbackLine(idFromUrls: boolean): string {
     ? "run the same command again for it (--id-from-url: no job is enqueued twice)"
     : "the jobs enqueued run without one (with --id-from-url, a run again would add it and enqueue no job twice)";
   return `trigger: the batch's callback was not enqueued; ${again}`;
+}
+
+/**
+ * Said when the callback's enqueue failed without a refusal (a lost reply, a dropped
+ * connection): it may have been written, in part or whole, under the id chosen before sending.
+ */
+export function maybeCallbackLine(id: string, idFromUrls: boolean): string {
+  const again = idFromUrls
+    ? "run the same command again: it goes on with that callback (the same id), and enqueues no job or callback twice"
+    : `see \`courier result ${id}\` before running again: without --id-from-url a run again enqueues the jobs and another callback`;
+  return `trigger: the batch's callback may have been enqueued: ${id}; ${again}`;
 }
 
 /**

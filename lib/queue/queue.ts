@@ -181,8 +181,10 @@ export class Queue {
         const job = { ...prepared, id: prepared.id ?? Bun.randomUUIDv7() };
         return this.#call(
           () => enqueueChild(this.client, keys, { job, parents, onParentFailure }, tell),
-          "job not enqueued",
-          "the job may or may not have been enqueued",
+          // Either way: a step may have been done before the one that failed. The id is said:
+          // a caller that let the library make it can find the job, or send it again.
+          `job ${job.id} may or may not have been enqueued`,
+          `job ${job.id} may or may not have been enqueued`,
           keys[0]?.stream,
         );
       },
