@@ -16,22 +16,44 @@ export interface EndedParent {
   children: string[];
 }
 
+export interface EndedRead {
+  parents: EndedParent[];
+  /** The oldest children (of this shard) whose parents are to let go of them. */
+  lettingGo: string[];
+}
+
+function keysOf(k: QueueKeys): string[] {
+  return [k.endedParents, k.hasDependents, k.released, k.lettingGo];
+}
+
 /**
- * The oldest `most` ended parents of the shard, with their dependents (nothing written for
- * them); released children that have ended get their parents list's TTL (the sweep).
+ * The oldest `most` ended parents of the shard, with their dependents (an outcome children
+ * still hold is kept: PERSIST); released children that have ended get their parents list's
+ * TTL and go into letting-go (the sweep), whose oldest `most` are answered.
  */
-export async function readEnded(client: Redis, k: QueueKeys, most: number): Promise<EndedParent[]> {
-  const reply = await runScript<[string, string, string[]][]>(
+export async function readEnded(client: Redis, k: QueueKeys, most: number): Promise<EndedRead> {
+  const args = ["read", k.resultPrefix, k.dependentsPrefix, most, k.parentsPrefix];
+  args.push(k.recordPrefix, k.holdsPrefix);
+  const [parents, letting] = await runScript<[[string, string, string[]][], string[]]>(
     client,
     scripts.ended,
-    [k.endedParents, k.hasDependents, k.released],
-    ["read", k.resultPrefix, k.dependentsPrefix, most, k.parentsPrefix, k.recordPrefix],
+    keysOf(k),
+    args,
   );
-  return reply.map(([id, letter, children]) => ({
-    id: String(id),
-    letter: String(letter) as EndedLetter,
-    children: children.map(String),
-  }));
+  return {
+    parents: parents.map(([id, letter, children]) => ({
+      id: String(id),
+      letter: String(letter) as EndedLetter,
+      children: children.map(String),
+    })),
+    lettingGo: letting.map(String),
+  };
+}
+
+/** Children whose parents have let go of them: out of letting-go. */
+export async function letGone(client: Redis, k: QueueKeys, ids: readonly string[]) {
+  if (ids.length === 0) return;
+  await runScript(client, scripts.ended, keysOf(k), ["let", "", "", ...ids]);
 }
 
 /**
@@ -42,6 +64,5 @@ export async function doneEnded(client: Redis, k: QueueKeys, parents: readonly E
   if (parents.length === 0) return 0;
   const args: (string | number)[] = ["done", k.resultPrefix, k.dependentsPrefix];
   for (const p of parents) args.push(p.id, p.children.length);
-  const keys = [k.endedParents, k.hasDependents, k.released];
-  return Number(await runScript(client, scripts.ended, keys, args));
+  return Number(await runScript(client, scripts.ended, keysOf(k), args));
 }

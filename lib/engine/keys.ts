@@ -97,6 +97,17 @@ export interface QueueKeys {
    * workers finish (or fail) the ones left there too long (lib/worker/orphans.ts).
    */
   registering: string;
+  /**
+   * Sorted set: children that ended (or will never run) whose parents still keep their
+   * outcomes for them, by ms; the drain lets go of each parent's `holds:<parent>` (depend.lua).
+   */
+  lettingGo: string;
+  /**
+   * Prefix of `holds:<parent>` sets: the children that may still read the parent's outcome;
+   * while one is left, the outcome is kept with no TTL (docs/internals.md, "Dependencies and
+   * batches").
+   */
+  holdsPrefix: string;
   /** Prefix of `dependents:<parent>` sets (the ids of the jobs waiting for that parent). */
   dependentsPrefix: string;
   /** Prefix of `waits:<child>` sets (the parents the child still waits for). */
@@ -264,6 +275,8 @@ export function tagKeys(prefix: string, tag: string, shard = 0, suffix = ""): Qu
     children: `${base}:children`,
     released: `${base}:released`,
     registering: `${base}:registering`,
+    lettingGo: `${base}:letting-go`,
+    holdsPrefix: `${base}:holds:`,
     dependentsPrefix: `${base}:dependents:`,
     waitsPrefix: `${base}:waits:`,
     parentsPrefix: `${base}:parents:`,

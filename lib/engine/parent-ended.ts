@@ -30,7 +30,7 @@ export async function tellChildren(
   if (items.length === 0) return { released: 0, failed: 0 };
   const [high, low] = [levelKeys(k, "high"), levelKeys(k, "low")];
   const keys = [k.stream, high.stream, low.stream, k.children, k.events, k.stats, k.minutes];
-  keys.push(k.hasDependents, k.endedParents, k.released);
+  keys.push(k.hasDependents, k.endedParents, k.released, k.lettingGo);
   const args: (string | number)[] = [k.resultPrefix, k.recordPrefix, k.waitsPrefix];
   args.push(o.failureTtlS, o.eventsMaxLen, MINUTES_KEPT, k.parentsPrefix);
   for (const it of items) args.push(it.child, it.parent, it.letter);

@@ -23,7 +23,8 @@ const MOST = 20;
 /** Parent ids read per LRANGE. */
 const PAGE = 1_000;
 
-async function parentsOf(client: Redis, k: QueueKeys, id: string): Promise<string[]> {
+/** A child's parents list, read a page at a time. */
+export async function parentsOf(client: Redis, k: QueueKeys, id: string): Promise<string[]> {
   const out: string[] = [];
   for (let at = 0; ; at += PAGE) {
     const page = await client.sendCommand<string[]>([

@@ -6,14 +6,19 @@
 -- workers' drain tells the child even when its producer stops before doing it itself
 -- (parent-ended.lua; a child told twice changes nothing). Atomic with every script that ends
 -- a job (they check has-dependents in the same call as the outcome): a parent ending
--- meanwhile is either seen ended here, or sees its dependents there.
+-- meanwhile is either seen ended here, or sees its dependents there. 'add' also puts the child
+-- in `holds:<parent>`: the parent's outcome is kept (PERSIST here for a parent ended already,
+-- by the drain's ended.lua 'read' for one that ends later) until every child holding it lets
+-- go ('letgo', from the drain once the child ended, failed or was canceled waiting): the
+-- last one gives the outcome its TTL back, counted from then.
 --
 -- KEYS[1] has-dependents (set)  KEYS[2] stream (an auto id's entry: a job without a record)
 -- KEYS[3] ended-parents (zset)
 -- ARGV[1] mode: 'check' or 'add'  ARGV[2] result prefix  ARGV[3] record prefix
 -- ARGV[4] dependents prefix  ARGV[5] child id  ARGV[6] the shard's id suffix ('' or `:<s>`)
--- ARGV[7..] parent ids of this shard
--- Returns one letter per parent: 'F' finished, 'X' failed, 'C' canceled, '?' ended but its
+-- ARGV[7] holds prefix  ARGV[8] result TTL (s)  ARGV[9] failure TTL (s) (both 'letgo' only)
+-- ARGV[10..] parent ids of this shard
+-- 'letgo' returns how many outcomes got their TTL back. Else one letter per parent: 'F' finished, 'X' failed, 'C' canceled, '?' ended but its
 -- outcome unreadable (another type, or no outcome form), 'w' not ended (added in 'add' mode),
 -- '' unknown (never enqueued here, or its outcome expired; '?' in 'add' mode: the check found
 -- it, so it ended since).
@@ -30,10 +35,26 @@ local function exists(id)
   return ok and e[1] ~= nil
 end
 
+if ARGV[1] == 'letgo' then
+  local n = 0
+  for i = 10, #ARGV do
+    local id = ARGV[i]
+    local hkey, rkey = ARGV[7] .. id, rprefix .. id
+    local ok = pcall(redis.call, 'SREM', hkey, child)
+    if ok and redis.call('EXISTS', hkey) == 0 and redis.call('TYPE', rkey).ok == 'string'
+      and redis.call('PTTL', rkey) == -1 then
+      local failed = redis.call('GETRANGE', rkey, 0, 0) ~= 'F' and tonumber(ARGV[9]) > 0
+      redis.call('EXPIRE', rkey, failed and ARGV[9] or ARGV[8])
+      n = n + 1
+    end
+  end
+  return n
+end
+
 local add = ARGV[1] == 'add'
 local now = add and clock_ms()
 local out = {}
-for i = 7, #ARGV do
+for i = 10, #ARGV do
   local id = ARGV[i]
   local t = redis.call('TYPE', rprefix .. id).ok
   local mark = ''
@@ -49,7 +70,9 @@ for i = 7, #ARGV do
   if add then
     redis.call('SADD', dprefix .. id, child)
     redis.call('SADD', KEYS[1], id)
+    redis.call('SADD', ARGV[7] .. id, child)
     if mark ~= 'w' then redis.call('ZADD', KEYS[3], 'NX', now, id) end
+    if t == 'string' then redis.call('PERSIST', rprefix .. id) end
   end
   out[#out + 1] = mark
 end

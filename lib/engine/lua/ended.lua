@@ -10,38 +10,49 @@
 --
 -- 'read' also sweeps `released` (children released to their stream): a child that has ended
 -- (its outcome r:<child> is there) gives its parents list the outcome's time to live, so the
--- list goes with the outcome (ctx.parents() reads it while the child runs), and leaves the set.
+-- list goes with the outcome (ctx.parents() reads it while the child runs), leaves the set and
+-- goes into `letting-go`: its parents need not keep their outcomes for it any more.
+-- A parent read that children still hold (`holds:<parent>`) has its outcome kept (PERSIST)
+-- until the last of them lets go (depend.lua 'letgo' gives the TTL back).
 --
 -- KEYS[1] ended-parents (zset)  KEYS[2] has-dependents (set)  KEYS[3] released (zset)
--- ARGV[1] mode: 'read' or 'done'  ARGV[2] result prefix  ARGV[3] dependents prefix
+-- KEYS[4] letting-go (zset)
+-- ARGV[1] mode: 'read', 'done' or 'let'  ARGV[2] result prefix  ARGV[3] dependents prefix
 -- read: ARGV[4] most parents (and released children looked at)  ARGV[5] parents prefix
 --   ARGV[6] record prefix (a released child with neither outcome nor record was removed)
---   Returns { {id, letter, {child ids}}, … }: letter 'F' finished, 'X' failed, 'C' canceled,
---   '?' no readable outcome (expired, or another type: a failure).
+--   ARGV[7] holds prefix
+--   Returns { { {id, letter, {child ids}}, … }, {children letting go (the oldest)} }: letter
+--   'F' finished, 'X' failed, 'C' canceled, '?' no readable outcome (expired, or another
+--   type: a failure).
 -- done: ARGV[4..] pairs: parent id, how many dependents the drain read  Returns how many left
 --   ended-parents.
+-- let: ARGV[4..] children whose parents let go of them: out of letting-go. Returns 1.
+--- @include clock
 local rprefix, dprefix = ARGV[2], ARGV[3]
 local ENDED = { F = 'F', X = 'X', C = 'C' }
 -- The oldest released children that have ended: their parents list expires with the outcome.
+-- The parents list goes with the child's outcome; an outcome kept with no TTL (the child is a
+-- parent others hold) or gone gives the list LETGO_MS, time for the drain to let go of the
+-- parents it lists (it does at once, in the drain that swept it).
+local LETGO_MS = 3600000
 local function sweep()
   local ok, ids = pcall(redis.call, 'ZRANGE', KEYS[3], 0, tonumber(ARGV[4]) - 1)
   if not ok then return end
+  local now = nil
   for _, id in ipairs(ids) do
-    if redis.call('TYPE', rprefix .. id).ok == 'string' then
-      local ttl = redis.call('PTTL', rprefix .. id)
-      if ttl > 0 then redis.call('PEXPIRE', ARGV[5] .. id, ttl)
-      else redis.call('DEL', ARGV[5] .. id) end
+    local gone = redis.call('TYPE', rprefix .. id).ok ~= 'string'
+    -- No outcome and no record: removed (`queue empty`), it will never end.
+    if not gone or redis.call('EXISTS', ARGV[6] .. id) == 0 then
+      local ttl = gone and -2 or redis.call('PTTL', rprefix .. id)
+      redis.call('PEXPIRE', ARGV[5] .. id, ttl > 0 and ttl or LETGO_MS)
       redis.call('ZREM', KEYS[3], id)
-    elseif redis.call('EXISTS', ARGV[6] .. id) == 0 then
-      -- No outcome and no record: removed (`queue empty`), it will never end.
-      redis.call('DEL', ARGV[5] .. id)
-      redis.call('ZREM', KEYS[3], id)
+      now = now or clock_ms()
+      pcall(redis.call, 'ZADD', KEYS[4], now, id)
     end
   end
 end
 
-if ARGV[1] == 'read' then
-  sweep()
+local function read()
   local ok, ids = pcall(redis.call, 'ZRANGE', KEYS[1], 0, tonumber(ARGV[4]) - 1)
   if not ok then return {} end
   local out = {}
@@ -49,12 +60,23 @@ if ARGV[1] == 'read' then
     local letter = '?'
     if redis.call('TYPE', rprefix .. id).ok == 'string' then
       letter = ENDED[redis.call('GETRANGE', rprefix .. id, 0, 0)] or '?'
+      if redis.call('EXISTS', ARGV[7] .. id) == 1 then redis.call('PERSIST', rprefix .. id) end
     end
     -- A dependents key of another type (a hand edit) has no child to tell: the parent is done.
     local okd, children = pcall(redis.call, 'SMEMBERS', dprefix .. id)
     out[#out + 1] = { id, letter, okd and children or {} }
   end
   return out
+end
+
+if ARGV[1] == 'read' then
+  sweep()
+  local okl, letting = pcall(redis.call, 'ZRANGE', KEYS[4], 0, tonumber(ARGV[4]) - 1)
+  return { read(), okl and letting or {} }
+end
+if ARGV[1] == 'let' then
+  for i = 4, #ARGV do pcall(redis.call, 'ZREM', KEYS[4], ARGV[i]) end
+  return 1
 end
 local n = 0
 for i = 4, #ARGV, 2 do

@@ -17,6 +17,7 @@
 -- KEYS[5] events  KEYS[6] stats  KEYS[7] minutes  KEYS[8] has-dependents  KEYS[9] ended-parents
 -- KEYS[10] released (zset: a released child waits there until it ends, when ended.lua gives its
 --   parents list the outcome's TTL; a failed child's list gets the failure TTL here)
+-- KEYS[11] letting-go (zset: a failed child never reads its parents' outcomes: it lets go)
 -- ARGV[1] result prefix  ARGV[2] record prefix  ARGV[3] waits prefix  ARGV[4] failure TTL (s)
 -- ARGV[5] events max len  ARGV[6] minutes of per-minute counts kept  ARGV[7] parents prefix
 -- ARGV[8..] triples: child id, parent id, the parent's letter (F finished, X failed,
@@ -31,7 +32,8 @@
 --- @include readd
 --- @include dependents
 local wrong = wrong_type({ KEYS[1], 'stream', KEYS[2], 'stream', KEYS[3], 'stream',
-  KEYS[4], 'zset', KEYS[5], 'stream', KEYS[6], 'hash', KEYS[7], 'hash', KEYS[10], 'zset' })
+  KEYS[4], 'zset', KEYS[5], 'stream', KEYS[6], 'hash', KEYS[7], 'hash', KEYS[10], 'zset',
+  KEYS[11], 'zset' })
 if wrong then return wrong end
 local rprefix, jprefix, wprefix, ttl = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local STREAMS = { high = KEYS[2], low = KEYS[3] }
@@ -50,6 +52,7 @@ local function fail_child(child, key, f, parent, letter)
   redis.call('DEL', wprefix .. child)
   redis.call('EXPIRE', ARGV[7] .. child, ttl)
   redis.call('ZREM', KEYS[4], child)
+  redis.call('ZADD', KEYS[11], now, child)
   failed[#failed + 1] = child
 end
 
