@@ -76,3 +76,22 @@ test("a child failed by a parent, or canceled waiting, lets go of its parents", 
   const left = await ttlOf(q, bad);
   expect(left).toBeGreaterThan(TELL.resultTtlS * 1000); // the drain's failure TTL, not the result's
 });
+
+test("a child's parents list gets its TTL when it ends, even behind 100 children still running", async () => {
+  await using q = await openQueue({ prefix: testPrefix() });
+  await using r = await rawRedis();
+  const p = await q.enqueue("t", {});
+  const specs = Array.from({ length: 101 }, (_, i) => ({
+    task: "t",
+    payload: { i },
+    id: `kid-${String(i).padStart(3, "0")}`,
+    dependsOn: [p],
+  }));
+  await q.enqueueMany(specs);
+  await finish(q, p); // releases all 101, the newest last
+  await finish(q, "kid-100"); // the 100 older ones still run
+  // Each drain looks at some of the released children, the least recently looked at first.
+  for (let i = 0; i < 8; i++) await drainAll(client(r), q);
+  const k = keysOf(q, "kid-100");
+  expect(Number(await r.sendCommand(["PTTL", `${k.parentsPrefix}kid-100`]))).toBeGreaterThan(0);
+});

@@ -8,7 +8,8 @@
 -- an ended parent between the two (depend.lua 'add') leaves the set larger than the drain read
 -- it: 'done' then leaves the parent where it is, and the next drain tells them all again.
 --
--- 'read' also sweeps `released` (children released to their stream): a child that has ended
+-- 'read' also sweeps `released` (children released to their stream, the least recently looked
+-- at first): a child that has ended
 -- (its outcome r:<child> is there) gives its parents list the outcome's time to live, so the
 -- list goes with the outcome (ctx.parents() reads it while the child runs), leaves the set and
 -- goes into `letting-go`: its parents need not keep their outcomes for it any more.
@@ -30,15 +31,19 @@
 --- @include clock
 local rprefix, dprefix = ARGV[2], ARGV[3]
 local ENDED = { F = 'F', X = 'X', C = 'C' }
--- The oldest released children that have ended: their parents list expires with the outcome.
 -- The parents list goes with the child's outcome; an outcome kept with no TTL (the child is a
 -- parent others hold) or gone gives the list LETGO_MS, time for the drain to let go of the
 -- parents it lists (it does at once, in the drain that swept it).
 local LETGO_MS = 3600000
+-- A released child still running goes to the back (its score: just after this look), so
+-- children that run long never hide the newer ones; SWEEP_MOST bounds the lookups of one drain
+-- (the set is gone through in turns; one looked at in this ms is not looked at again in it).
+local SWEEP_MOST = 20
 local function sweep()
-  local ok, ids = pcall(redis.call, 'ZRANGE', KEYS[3], 0, tonumber(ARGV[4]) - 1)
+  local now = clock_ms()
+  local ok, ids = pcall(redis.call, 'ZRANGEBYSCORE', KEYS[3], '-inf', now, 'LIMIT', 0,
+    SWEEP_MOST)
   if not ok then return end
-  local now = nil
   for _, id in ipairs(ids) do
     local gone = redis.call('TYPE', rprefix .. id).ok ~= 'string'
     -- No outcome and no record: removed (`queue empty`), it will never end.
@@ -46,8 +51,9 @@ local function sweep()
       local ttl = gone and -2 or redis.call('PTTL', rprefix .. id)
       redis.call('PEXPIRE', ARGV[5] .. id, ttl > 0 and ttl or LETGO_MS)
       redis.call('ZREM', KEYS[3], id)
-      now = now or clock_ms()
       pcall(redis.call, 'ZADD', KEYS[4], now, id)
+    else
+      redis.call('ZADD', KEYS[3], 'XX', now + 1, id)
     end
   end
 end
