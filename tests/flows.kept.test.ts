@@ -3,11 +3,12 @@
 // every child holding it ended, failed or was canceled waiting; then its TTL again, from then.
 // Parents and children are on different shards in the cluster pass (6 shards).
 import { expect, test } from "bun:test";
+import { Admin } from "../lib/admin/admin.ts";
 import { readParents } from "../lib/queue/parents.ts";
 import type { Queue } from "../lib/queue/queue.ts";
 import { deliverJob, drainAll, failJob, finishJob, TELL } from "./fixtures/flows.ts";
 import { keysOf, shardsOf } from "./fixtures/queue-shards.ts";
-import { openQueue, rawRedis, testPrefix } from "./helpers.ts";
+import { openQueue, rawRedis, redisUrl, testPrefix, testShards } from "./helpers.ts";
 
 const client = (r: unknown) => r as Parameters<typeof drainAll>[0];
 
@@ -94,4 +95,24 @@ test("a child's parents list gets its TTL when it ends, even behind 100 children
   for (let i = 0; i < 8; i++) await drainAll(client(r), q);
   const k = keysOf(q, "kid-100");
   expect(Number(await r.sendCommand(["PTTL", `${k.parentsPrefix}kid-100`]))).toBeGreaterThan(0);
+});
+
+test("a failed parent requeued from the dead letters before the drain: its children wait for its rerun", async () => {
+  const prefix = testPrefix();
+  await using q = await openQueue({ prefix });
+  await using r = await rawRedis();
+  const p = await q.enqueue("t", {}, { maxAttempts: 1 });
+  await q.enqueue("t", {}, { id: "before", dependsOn: [p] });
+  const d = await deliverJob(client(r), q, p);
+  await failJob(client(r), d.k, d.entry); // dead-lettered; no drain yet
+  const admin = await Admin.connect({ redisUrl: redisUrl(), prefix, shards: testShards() });
+  const requeued = await admin.requeue([p]).finally(() => admin.close());
+  expect(requeued).toMatchObject([{ id: p, verdict: "requeued" }]);
+  await q.enqueue("t", {}, { id: "after", dependsOn: [p] });
+  await drainAll(client(r), q);
+  expect((await q.getJob("before"))?.status).toBe("waiting-for-parents");
+  expect((await q.getJob("after"))?.status).toBe("waiting-for-parents");
+  await finish(q, p); // its rerun finishes
+  expect((await q.getJob("before"))?.status).toBe("queued");
+  expect((await q.getJob("after"))?.status).toBe("queued");
 });

@@ -58,6 +58,16 @@ local function sweep()
   end
 end
 
+-- A parent with no outcome whose record says it is alive again (`dead requeue` took it back
+-- before this drain): it has not ended. It only leaves ended-parents; its dependents stay, for
+-- its next end to note.
+local ALIVE = { queued = true, retrying = true, started = true }
+local function requeued(id)
+  local key = ARGV[6] .. id
+  if redis.call('TYPE', key).ok ~= 'hash' then return false end
+  return ALIVE[redis.call('HGET', key, 'status') or ''] == true
+end
+
 local function read()
   local ok, ids = pcall(redis.call, 'ZRANGE', KEYS[1], 0, tonumber(ARGV[4]) - 1)
   if not ok then return {} end
@@ -67,10 +77,15 @@ local function read()
     if redis.call('TYPE', rprefix .. id).ok == 'string' then
       letter = ENDED[redis.call('GETRANGE', rprefix .. id, 0, 0)] or '?'
       if redis.call('EXISTS', ARGV[7] .. id) == 1 then redis.call('PERSIST', rprefix .. id) end
+    elseif requeued(id) then
+      letter = nil
+      redis.call('ZREM', KEYS[1], id)
     end
-    -- A dependents key of another type (a hand edit) has no child to tell: the parent is done.
-    local okd, children = pcall(redis.call, 'SMEMBERS', dprefix .. id)
-    out[#out + 1] = { id, letter, okd and children or {} }
+    if letter then
+      -- A dependents key of another type (a hand edit) has no child to tell: the parent is done.
+      local okd, children = pcall(redis.call, 'SMEMBERS', dprefix .. id)
+      out[#out + 1] = { id, letter, okd and children or {} }
+    end
   end
   return out
 end
