@@ -116,3 +116,18 @@ test("a failed parent requeued from the dead letters before the drain: its child
   expect((await q.getJob("before"))?.status).toBe("queued");
   expect((await q.getJob("after"))?.status).toBe("queued");
 });
+
+test("a child over a parent that failed already is failed by the drain, with the workers' failure TTL", async () => {
+  await using q = await openQueue({ prefix: testPrefix() });
+  await using r = await rawRedis();
+  const bad = await q.enqueue("t", {}, { maxAttempts: 1 });
+  const b = await deliverJob(client(r), q, bad);
+  await failJob(client(r), b.k, b.entry);
+  await drainAll(client(r), q);
+  await q.enqueue("t", {}, { id: "doomed", dependsOn: [bad] });
+  await drainAll(client(r), q); // the drain's failure TTL: TELL.failureTtlS, not the default's 7 days
+  expect((await q.getJob("doomed"))?.status).toBe("failed");
+  const left = await ttlOf(q, "doomed");
+  expect(left).toBeGreaterThan(0);
+  expect(left).toBeLessThanOrEqual(TELL.failureTtlS * 1000);
+});

@@ -5,7 +5,6 @@
 // depend.lua or seeing its dependent in its own end (finish, fail, bury, claim, cancel).
 import { createChild, listParents, markRegistered, type OnParentFailure } from "../engine/child.ts";
 import { dependOn, type ParentMark } from "../engine/depend.ts";
-import type { EndedLetter } from "../engine/ended.ts";
 import { type QueueKeys, shardOf } from "../engine/keys.ts";
 import { type ParentEnded, type TellOptions, tellChildren } from "../engine/parent-ended.ts";
 import { isValidJobId } from "../engine/record.ts";
@@ -111,12 +110,14 @@ export async function registerChild(
     listed = next;
   }
   const added = await markParents(client, keys, "add", id, parents);
+  // The drain tells the child of every ended parent (they are in ended-parents); the finished
+  // ones are told now as well, so a child whose parents all finished is released without
+  // waiting for a worker's next drain. A parent that did not finish is left to the drain: it
+  // may fail the child, with the failure TTL the workers are configured with.
   const ended: ParentEnded[] = [];
   for (const [parent, mark] of added) {
-    if (mark !== "w") ended.push({ child: id, parent, letter: (mark || "?") as EndedLetter });
+    if (mark === "F") ended.push({ child: id, parent, letter: "F" });
   }
-  // The drain would tell these too (they are in ended-parents): telling them now releases the
-  // child without waiting for a worker's next drain.
   for (let at = 0; at < ended.length; at += CHUNK) {
     await tellChildren(client, k, o, ended.slice(at, at + CHUNK));
   }

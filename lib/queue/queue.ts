@@ -171,6 +171,8 @@ export class Queue {
   /** Children (jobs with `dependsOn`) and plain jobs, for lib/queue/batch.ts. */
   #children(): ChildSender {
     const { keys } = this.#layout.current;
+    // The producer tells a child only of finished parents (lib/queue/depends.ts): nothing it
+    // tells fails a child, so this failure TTL is never written.
     const tell = { failureTtlS: defaults.failureTtlS, eventsMaxLen: defaults.eventsMaxLen };
     return {
       prepare: (spec) => prepareJob(spec, this.options),
