@@ -5,6 +5,7 @@
 // shows it, or the job's JSON with `--json`.
 import type { Level } from "../engine/keys.ts";
 import { InputError } from "../errors.ts";
+import { MAX_PARENTS } from "../queue/depends.ts";
 import type { Queue } from "../queue/queue.ts";
 import { redisNowMs } from "../redis/clock.ts";
 import { WORDCOUNT_SUMMARY_TASK, WORDCOUNT_TASK } from "../tasks/wordcount/name.ts";
@@ -18,6 +19,51 @@ import type { ThenJob } from "./trigger-then.ts";
 
 /** Exit codes this part decides (bin/_cli.ts EXIT). */
 const EXIT = { ok: 0, failed: 1, timeout: 5 } as const;
+
+/** A batch past the most a callback may wait for (BatchIds.add). */
+class BatchFullError extends InputError {}
+
+/**
+ * The batch's ids as Redis acknowledges them. Past `most` distinct ids (a URL given twice with
+ * --id-from-url is one job) `check` throws: trigger reads no more lines (enqueueLines' `halted`)
+ * rather than enqueue a whole file whose callback would be refused.
+ */
+export class BatchIds {
+  readonly ids: string[] = [];
+  #seen = new Set<string>();
+  constructor(private readonly most = MAX_PARENTS) {}
+
+  #lastLine = 0;
+
+  add(jobs: readonly { id: string; line: number }[]): void {
+    for (const j of jobs) {
+      this.ids.push(j.id);
+      this.#seen.add(j.id);
+      this.#lastLine = j.line;
+    }
+  }
+
+  /** Throws once the batch is past the most (after its jobs' ids were printed). */
+  check(): void {
+    if (this.#seen.size <= this.most) return;
+    const last = this.#lastLine;
+    throw new BatchFullError(
+      `a batch holds at most ${this.most} jobs: stopped after line ${last}, the ${this.#seen.size} jobs enqueued run without a callback, later lines not read; split the file`,
+    );
+  }
+
+  static isFull(err: unknown): boolean {
+    return err instanceof BatchFullError;
+  }
+}
+
+/** Said when --skip is given with --then/--summary: the batch is this run's lines only. */
+export function skipNote(skip: number, idFromUrls: boolean): string {
+  const whole = idFromUrls
+    ? "run without --skip to have one callback over the whole file (--id-from-url: no job is enqueued twice)"
+    : "jobs of earlier lines are not in it";
+  return `trigger: --skip ${skip}: the batch and its callback cover the lines after ${skip} only; ${whole}`;
+}
 
 /**
  * The callback's id, chosen before it is sent, so that trigger can name it whatever happens to
