@@ -14,6 +14,7 @@ describe("the most a callback waits for", () => {
     await using q = await openQueue({ prefix: testPrefix() });
     const others = Array.from({ length: MAX_PARENTS }, (_, i) => `other-${i}`);
     const sent = q.enqueueBatch([{ task: "t", payload: {} }], {
+      // biome-ignore lint/suspicious/noThenProperty: the library's option; its value is a job spec, no function
       then: { task: "cb", dependsOn: others },
     });
     await expect(sent).rejects.toThrow(InputError);
