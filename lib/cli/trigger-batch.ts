@@ -214,7 +214,7 @@ export function noCallbackLine(idFromUrls: boolean): string {
 export function maybeCallbackLine(id: string, idFromUrls: boolean): string {
   const again = idFromUrls
     ? "run the same command again: it goes on with that callback (the same id), and enqueues no job or callback twice"
-    : `see \`courier result ${id}\` before running again: without --id-from-url a run again enqueues the jobs and another callback`;
+    : `look at \`result ${id}\` before running again: without --id-from-url a run again enqueues the jobs and another callback`;
   return `trigger: the batch's callback may have been enqueued: ${id}; ${again}`;
 }
 
