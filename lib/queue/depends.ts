@@ -1,7 +1,7 @@
 // Enqueueing a job that waits for others (docs/internals.md, "Dependencies and batches"): its
 // parents checked on their shards, the child written on its own (child.lua), then each parent
-// shard told of it (depend.lua), and the parents that had already ended told to the child
-// (parent-ended.lua). The order makes a parent ending at any moment either seen ended by
+// shard told of it (depend.lua), and the parents that had already finished told to the child
+// (parent-ended.lua; the workers' drain tells it of every ended parent too). The order makes a parent ending at any moment either seen ended by
 // depend.lua or seeing its dependent in its own end (finish, fail, bury, claim, cancel).
 import { createChild, listParents, markRegistered, type OnParentFailure } from "../engine/child.ts";
 import { dependOn, type ParentMark } from "../engine/depend.ts";

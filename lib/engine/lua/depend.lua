@@ -14,12 +14,12 @@
 --
 -- KEYS[1] has-dependents (set)  KEYS[2] stream (an auto id's entry: a job without a record)
 -- KEYS[3] ended-parents (zset)
--- ARGV[1] mode: 'check' or 'add'  ARGV[2] result prefix  ARGV[3] record prefix
+-- ARGV[1] mode: 'check', 'add' or 'letgo'  ARGV[2] result prefix  ARGV[3] record prefix
 -- ARGV[4] dependents prefix  ARGV[5] child id  ARGV[6] the shard's id suffix ('' or `:<s>`)
 -- ARGV[7] holds prefix  ARGV[8] result TTL (s)  ARGV[9] failure TTL (s) (both 'letgo' only)
 -- ARGV[10..] parent ids of this shard
--- 'letgo' returns how many outcomes got their TTL back. Else one letter per parent: 'F' finished, 'X' failed, 'C' canceled, '?' ended but its
--- outcome unreadable (another type, or no outcome form), 'w' not ended (added in 'add' mode),
+-- 'letgo' returns how many outcomes got their TTL back. Else one letter per parent: 'F'
+-- finished, 'X' failed, 'C' canceled, '?' ended but its outcome unreadable (another type, or no outcome form), 'w' not ended (added in 'add' mode),
 -- '' unknown (never enqueued here, or its outcome expired; '?' in 'add' mode: the check found
 -- it, so it ended since).
 --- @include ids
