@@ -19,9 +19,9 @@
 -- ARGV[7] holds prefix  ARGV[8] result TTL (s)  ARGV[9] failure TTL (s) (both 'letgo' only)
 -- ARGV[10..] parent ids of this shard
 -- 'letgo' returns how many outcomes got their TTL back. Else one letter per parent: 'F'
--- finished, 'X' failed, 'C' canceled, '?' ended but its outcome unreadable (another type, or no outcome form), 'w' not ended (added in 'add' mode),
--- '' unknown (never enqueued here, or its outcome expired; '?' in 'add' mode: the check found
--- it, so it ended since).
+-- finished, 'X' failed, 'C' canceled, '?' ended but its outcome unreadable (another type, or
+-- no outcome form), 'w' not ended, '' unknown (never enqueued here, or its outcome expired;
+-- '?' in 'add' mode: the check found it, so it ended since).
 --- @include ids
 --- @include clock
 local rprefix, jprefix, dprefix, child, suffix = ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
