@@ -7,8 +7,9 @@
 import { beforeAll, describe, expect, test } from "bun:test";
 import { queueKeys } from "../lib/engine/keys.ts";
 import { scripts } from "../lib/engine/lua.ts";
+import { LostReplyError } from "../lib/errors.ts";
 import { lossyProxy } from "./fixtures/lossy-proxy.ts";
-import { onOneServer, rawRedis, runCli, testPrefix } from "./helpers.ts";
+import { onOneServer, openQueue, rawRedis, runCli, testPrefix } from "./helpers.ts";
 
 beforeAll(async () => {
   if (!onOneServer) return;
@@ -73,6 +74,19 @@ describe.skipIf(!onOneServer)("a batch whose callback's enqueue lost its reply",
       expect(await redis.sendCommand(["SMEMBERS", k.dependentsPrefix + id])).toEqual([named]);
     }
   }
+
+  test("the library names the child it made when the reply is lost", async () => {
+    await using proxy = await lossyProxy(scripts.child.sha);
+    await using q = await openQueue({ prefix: testPrefix(), redisUrl: proxy.url });
+    const parent = await q.enqueue("t", {});
+    const err = await q.enqueue("cb", {}, { dependsOn: [parent] }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(LostReplyError);
+    const id = /job (\S+) may or may not have been enqueued/.exec(String(err))?.[1];
+    expect(id).toBeDefined();
+    await using redis = await rawRedis();
+    const k = queueKeys(q.options.prefix, "default");
+    expect(await redis.sendCommand(["ZRANGE", k.children, "0", "-1"])).toEqual([id]);
+  });
 
   test("the record's reply lost: the callback is named, and a run again adds no second", async () => {
     await lostThenAgain(testPrefix(), scripts.child.sha);
