@@ -151,8 +151,15 @@ export function lostReplyHint(
  * The stderr line after a run stopped part-way: what was enqueued, how to resume. `unsure`:
  * the refused batch got no answer (connection lost, timeout), so it may have been enqueued.
  */
-export function stoppedLine(report: TriggerReport, idFromUrls: boolean, unsure: boolean): string {
+export function stoppedLine(
+  report: TriggerReport,
+  idFromUrls: boolean,
+  unsure: boolean,
+  /** false: the ids were not printed (a batch with --wait prints its callback alone). */
+  printed = true,
+): string {
   const s = report.stopped!;
+  const ids = printed ? "ids printed" : "ids not printed: --wait with --then/--summary";
   const before = report.enqueued - s.laterEnqueued;
   const maybe = unsure
     ? `; Redis did not answer for the jobs from line ${s.resumeLine} on: some of them may have been enqueued${idFromUrls ? "" : ", and --skip would enqueue them again"}`
@@ -162,9 +169,9 @@ export function stoppedLine(report: TriggerReport, idFromUrls: boolean, unsure: 
     : `to resume, run again with --skip ${s.resumeLine - 1}`;
   const later =
     s.laterEnqueued > 0
-      ? `; ${s.laterEnqueued} jobs from later lines were enqueued too (ids printed)${idFromUrls ? "" : ", which --skip would enqueue again"}`
+      ? `; ${s.laterEnqueued} jobs from later lines were enqueued too (${ids})${idFromUrls ? "" : ", which --skip would enqueue again"}`
       : "";
-  return `stopped at line ${s.resumeLine}: ${before} jobs enqueued before it (ids printed)${later}${maybe}; ${resume}`;
+  return `stopped at line ${s.resumeLine}: ${before} jobs enqueued before it (${ids})${later}${maybe}; ${resume}`;
 }
 
 export interface Waited {

@@ -91,6 +91,23 @@ export interface QueueKeys {
    * is given their outcome's TTL once they end (ended.lua's sweep).
    */
   released: string;
+  /**
+   * Sorted set: children whose registration is not complete yet (created, their parents not
+   * all told of them), by create ms; the producer takes a child out after its last step, and
+   * workers finish (or fail) the ones left there too long (lib/worker/orphans.ts).
+   */
+  registering: string;
+  /**
+   * Sorted set: children that ended (or will never run) whose parents still keep their
+   * outcomes for them, by ms; the drain lets go of each parent's `holds:<parent>` (depend.lua).
+   */
+  lettingGo: string;
+  /**
+   * Prefix of `holds:<parent>` sets: the children that may still read the parent's outcome;
+   * while one is left, the outcome is kept with no TTL (docs/internals.md, "Dependencies and
+   * batches").
+   */
+  holdsPrefix: string;
   /** Prefix of `dependents:<parent>` sets (the ids of the jobs waiting for that parent). */
   dependentsPrefix: string;
   /** Prefix of `waits:<child>` sets (the parents the child still waits for). */
@@ -257,6 +274,9 @@ export function tagKeys(prefix: string, tag: string, shard = 0, suffix = ""): Qu
     endedParents: `${base}:ended-parents`,
     children: `${base}:children`,
     released: `${base}:released`,
+    registering: `${base}:registering`,
+    lettingGo: `${base}:letting-go`,
+    holdsPrefix: `${base}:holds:`,
     dependentsPrefix: `${base}:dependents:`,
     waitsPrefix: `${base}:waits:`,
     parentsPrefix: `${base}:parents:`,

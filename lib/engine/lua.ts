@@ -100,14 +100,14 @@ export const scripts = {
   empty: script("empty", emptyLua, 4),
   prune: script("prune", pruneLua, 2),
   // Jobs canceled wherever they are (lib/engine/cancel.ts, from Queue.cancel and Admin.cancel).
-  cancel: script("cancel", cancelLua, 15),
+  cancel: script("cancel", cancelLua, 16),
   // Dependencies (docs/internals.md, "Dependencies and batches"): a child written waiting, its
   // parents told of it, ended parents drained, children told (lib/queue/depends.ts,
   // lib/worker/flows.ts).
-  child: script("child", childLua, 3),
-  depend: script("depend", dependLua, 2),
-  ended: script("ended", endedLua, 3),
-  parentEnded: script("parent-ended", parentEndedLua, 10),
+  child: script("child", childLua, 4),
+  depend: script("depend", dependLua, 3),
+  ended: script("ended", endedLua, 4),
+  parentEnded: script("parent-ended", parentEndedLua, 11),
   // Recurring schedules (lib/engine/schedule.ts): the due ones read on Redis' clock, a fired
   // tick advanced by compare and set, a definition written with its next tick.
   scheduleDue: script("schedule-due", scheduleDueLua, 2),
