@@ -141,6 +141,8 @@ export class LimitGate {
   /** Jobs asking again in this tick, by how they were delivered (see #again). */
   #asking: Record<"read" | "claim", Startable[]> = { read: [], claim: [] };
   #unreachableLog: (fields: Record<string, unknown>) => void;
+  /** Entries in a limiter call or a hold call now (read again meanwhile: left alone). */
+  #busy = new Set<string>();
 
   constructor(
     private readonly q: QueueLimits,
@@ -172,9 +174,10 @@ export class LimitGate {
     const now: Startable[] = [];
     const asking: Startable[] = [];
     for (const j of run) {
-      // Read again while it waits here for its slot (own pending entries after a lost read):
-      // it has its slot already.
-      if (this.jobs.waits.has(j.entryId)) continue;
+      // Read again (own pending entries after a lost read or a reconnect) while it runs, waits
+      // for its slot, is being written, or is being asked about or given away: never asked
+      // again (a hold would re-queue a running job; a second slot would be freed by its end).
+      if (this.jobs.has(j.entryId) || this.#busy.has(j.entryId)) continue;
       (this.q.applies(j) ? asking : now).push(j);
     }
     if (asking.length === 0) return now;
@@ -193,6 +196,7 @@ export class LimitGate {
   /** Asks for slots for `jobs`, then starts each at its slot (here), holds or keeps it. */
   async #decide(jobs: Startable[], kind: "read" | "claim"): Promise<void> {
     const sent = performance.now();
+    for (const j of jobs) this.#busy.add(j.entryId);
     const verdicts = await reserveSlots(
       this.d.client(),
       this.q.lk,
@@ -202,7 +206,9 @@ export class LimitGate {
         slotMs: this.d.limitMsOf(j.task) + LIMIT_HORIZON_MS + SLOT_MARGIN_MS,
         ...(j.limitKey !== undefined && { limitKey: j.limitKey }),
       })),
-    );
+    ).finally(() => {
+      for (const j of jobs) this.#busy.delete(j.entryId);
+    });
     const received = performance.now();
     const held: { job: Startable; dueMs: number; why: string }[] = [];
     for (const [i, job] of jobs.entries()) {
@@ -287,9 +293,19 @@ export class LimitGate {
    */
   async #hold(held: { job: Startable; dueMs: number; why: string }[]) {
     const entries = held.map((h) => ({ entryId: h.job.entryId, dueMs: h.dueMs }));
-    for (const h of held) this.jobs.waits.undefer(h.job.entryId);
+    for (const h of held) {
+      this.jobs.waits.undefer(h.job.entryId);
+      this.#busy.add(h.job.entryId);
+    }
     try {
-      const verdicts = await holdEntries(this.d.client(), this.d.keys, this.d.o.name, entries);
+      const verdicts = await holdEntries(
+        this.d.client(),
+        this.d.keys,
+        this.d.o.name,
+        entries,
+      ).finally(() => {
+        for (const h of held) this.#busy.delete(h.job.entryId);
+      });
       for (const [i, h] of held.entries()) {
         const fields = { job: h.job.jobId, key: h.job.limitKey ?? null, why: h.why };
         this.d.log.log("info", "held back by a rate limit (no attempt spent)", {
