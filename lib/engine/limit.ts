@@ -60,27 +60,36 @@ export interface LimitEnded {
   limitKey: string;
 }
 
-/** A job woken for a free running slot: its shard and id (the waiting list's member). */
+/** A job waiting for a running slot of its key: its shard, id and key (the waiting list's). */
 export interface Woken {
   shard: number;
   jobId: string;
+  limitKey: string;
 }
 
 /**
- * Frees the running slots of `ended` (one call) and names the waiting jobs woken, in order,
- * one per slot now free: the caller moves each to its stream (wakeJobs, lib/engine/hold.ts).
+ * Frees the running slots of `ended` and drops the waiters of `gone` (ended or canceled: one
+ * call), and names the waiting jobs woken, in order, one per slot now free: the caller moves
+ * each to its stream (wakeJobs, lib/engine/hold.ts) and hands back those it could not move.
  */
 export async function freeSlots(
   client: Redis,
   lk: LimitKeys,
   ended: readonly LimitEnded[],
+  gone: readonly Woken[] = [],
 ): Promise<Woken[]> {
-  const args = [lk.runningPrefix, lk.waitingPrefix];
+  const args = [lk.runningPrefix, lk.waitingPrefix, String(ended.length)];
   for (const e of ended) args.push(e.jobId, e.limitKey);
+  for (const g of gone) args.push(`${g.shard}|${g.jobId}`, g.limitKey);
   const reply = await runScript<string[]>(client, scripts.limitDone, [lk.layout], args);
-  return reply.flatMap((m) => {
+  const woken: Woken[] = [];
+  for (let i = 0; i + 1 < reply.length; i += 2) {
+    const m = String(reply[i]);
     const bar = m.indexOf("|");
     const shard = Number(m.slice(0, bar));
-    return bar > 0 && Number.isInteger(shard) ? [{ shard, jobId: m.slice(bar + 1) }] : [];
-  });
+    if (bar > 0 && Number.isInteger(shard)) {
+      woken.push({ shard, jobId: m.slice(bar + 1), limitKey: String(reply[i + 1]) });
+    }
+  }
+  return woken;
 }

@@ -12,7 +12,13 @@ import type { WorkerOptions } from "../config.ts";
 import { holdEntries, wakeJobs } from "../engine/hold.ts";
 import { holdKey } from "../engine/hold-key.ts";
 import type { LimitKeys, QueueKeys } from "../engine/keys.ts";
-import { freeSlots, type LimitEnded, type LimitVerdict, reserveSlots } from "../engine/limit.ts";
+import {
+  freeSlots,
+  type LimitEnded,
+  type LimitVerdict,
+  reserveSlots,
+  type Woken,
+} from "../engine/limit.ts";
 import type { Limits } from "../engine/limits.ts";
 import { type Logger, throttled } from "../log.ts";
 import { describeCause } from "../redis/cause.ts";
@@ -52,6 +58,7 @@ export function slotAction(slot: Slot, now: number): number | "start" | "late" {
 /** One queue's limits as a worker sees them, shared by the queue's shards and levels. */
 export class QueueLimits {
   #ended: LimitEnded[] = [];
+  #gone: Woken[] = [];
   #failed: (fields: Record<string, unknown>) => void;
 
   constructor(
@@ -92,25 +99,56 @@ export class QueueLimits {
   /** A job that held a running slot of its key ended: freed with others of the same tick. */
   ended(e: LimitEnded): void {
     this.#ended.push(e);
-    if (this.#ended.length === 1) queueMicrotask(() => void this.#flush());
+    this.#soon();
+  }
+
+  /**
+   * A job waiting for a running slot of its key ended, or is no longer this worker's (its hold
+   * found it so): it leaves the waiting list, and the next waiter is woken in its place.
+   */
+  gone(w: Woken): void {
+    this.#gone.push(w);
+    this.#soon();
+  }
+
+  #soon(): void {
+    if (this.#ended.length + this.#gone.length === 1) queueMicrotask(() => void this.#flush());
   }
 
   async #flush(): Promise<void> {
-    const ended = this.#ended.splice(0);
+    let ended = this.#ended.splice(0);
+    let gone = this.#gone.splice(0);
     try {
-      const woken = await freeSlots(this.client(), this.lk, ended);
-      const byShard = new Map<number, string[]>();
-      for (const w of woken) byShard.set(w.shard, [...(byShard.get(w.shard) ?? []), w.jobId]);
-      await Promise.all(
-        [...byShard].map(([shard, ids]) => {
-          const keys = this.shardKeys(shard);
-          return keys ? wakeJobs(this.client(), keys, ids) : 0;
-        }),
-      );
+      // A woken job that ended meanwhile (canceled) is dropped and the next woken: a few rounds
+      // at most (each round drops what the last woke in vain); what is left waits its fallback.
+      for (let round = 0; round < 5 && ended.length + gone.length > 0; round++) {
+        const woken = await freeSlots(this.client(), this.lk, ended, gone);
+        ended = [];
+        gone = await this.#wake(woken);
+      }
     } catch (err) {
       // The waiting jobs come back at their fallback time; a slot frees itself at its expiry.
-      this.#failed({ error: describeCause(err), jobs: ended.length });
+      this.#failed({ error: describeCause(err), jobs: ended.length + gone.length });
     }
+  }
+
+  /** Moves `woken` to their streams; returns those that had ended (their wake was in vain). */
+  async #wake(woken: Woken[]): Promise<Woken[]> {
+    const byShard = new Map<number, Woken[]>();
+    for (const w of woken) byShard.set(w.shard, [...(byShard.get(w.shard) ?? []), w]);
+    const vain = await Promise.all(
+      [...byShard].map(async ([shard, ws]) => {
+        const keys = this.shardKeys(shard);
+        if (!keys) return [];
+        const { ended } = await wakeJobs(
+          this.client(),
+          keys,
+          ws.map((w) => w.jobId),
+        );
+        return ws.filter((w) => ended.includes(w.jobId));
+      }),
+    );
+    return vain.flat();
   }
 }
 
@@ -308,6 +346,12 @@ export class LimitGate {
       });
       for (const [i, h] of held.entries()) {
         const fields = { job: h.job.jobId, key: h.job.limitKey ?? null, why: h.why };
+        // A waiter that ended must not keep its place (it would swallow a wake). One `gone`
+        // (claimed away) keeps it: its claimer asks again under the same member, and a start
+        // takes the member out of the list.
+        if (verdicts[i] === "done" && h.why === "busy" && h.job.limitKey !== undefined) {
+          this.q.gone({ shard: this.d.keys.shard, jobId: h.job.jobId, limitKey: h.job.limitKey });
+        }
         this.d.log.log("info", "held back by a rate limit (no attempt spent)", {
           ...fields,
           verdict: verdicts[i],
