@@ -377,9 +377,12 @@ export interface LimitKeys {
   rate: string;
   /** Sorted set of free start slots left behind (member `<from>|<to>`, scored by `<from>`). */
   gaps: string;
-  /** Hash per key: `tat` (its next rate slot), `held_until` (a hold), `hold_next`, `seq`. */
+  /**
+   * Hash per key: `tat` (its next rate slot), `held_until` (a hold), `hold_next`, `seq`,
+   * `run|<job id>` (the token of the job's running slot).
+   */
   key: (limitKey: string) => string;
-  /** Sorted set per key: job id -> when its slot frees itself (Redis' ms; a dead worker's). */
+  /** Sorted set per key: run token -> when its slot frees itself (Redis' ms; a dead worker's). */
   running: (limitKey: string) => string;
   /** Sorted set per key: `<shard>|<job id>` of jobs waiting for a running slot, in order. */
   waiting: (limitKey: string) => string;

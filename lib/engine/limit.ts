@@ -12,6 +12,16 @@ export interface LimitAsk {
   limitKey?: string;
   /** How long its running slot may be held at most: the attempt's time limit and a margin. */
   slotMs: number;
+  /**
+   * This delivery's token (runToken): its running slot's member, freed by this run's end
+   * only. Default: the job id (one run of the job at a time, as in tests).
+   */
+  run?: string;
+}
+
+/** The token of the run of entry `entryId` of `shard`, delivered for the `deliveries`-th time. */
+export function runToken(shard: number, entryId: string, deliveries: number): string {
+  return `${shard}|${entryId}|${deliveries}`;
 }
 
 /** What the limiter decided for one job. */
@@ -35,7 +45,7 @@ export async function reserveSlots(
 ): Promise<LimitVerdict[]> {
   const args: (string | number)[] = [lk.keyPrefix, lk.runningPrefix, lk.waitingPrefix];
   args.push(o.horizonMs, o.shard);
-  for (const j of jobs) args.push(j.jobId, j.limitKey ?? "", Math.ceil(j.slotMs));
+  for (const j of jobs) args.push(j.jobId, j.limitKey ?? "", Math.ceil(j.slotMs), j.run ?? j.jobId);
   const keys = [lk.layout, lk.rate, lk.gaps, lk.keys];
   const reply = await runScript<string[]>(client, scripts.limit, keys, args);
   return reply.map(parseVerdict);
@@ -54,10 +64,12 @@ export function parseVerdict(text: string): LimitVerdict {
   throw new Error(`limit: unexpected reply ${JSON.stringify(String(text).slice(0, 40))}`);
 }
 
-/** A job of a limit key whose running slot is free again. */
+/** A run of a limit key whose running slot is free again. */
 export interface LimitEnded {
   jobId: string;
   limitKey: string;
+  /** The run's token, as asked (LimitAsk.run; default the job id). */
+  run?: string;
 }
 
 /** A job waiting for a running slot of its key: its shard, id and key (the waiting list's). */
@@ -78,8 +90,8 @@ export async function freeSlots(
   ended: readonly LimitEnded[],
   gone: readonly Woken[] = [],
 ): Promise<Woken[]> {
-  const args = [lk.runningPrefix, lk.waitingPrefix, String(ended.length)];
-  for (const e of ended) args.push(e.jobId, e.limitKey);
+  const args = [lk.runningPrefix, lk.waitingPrefix, lk.keyPrefix, String(ended.length)];
+  for (const e of ended) args.push(e.run ?? e.jobId, e.limitKey, e.jobId);
   for (const g of gone) args.push(`${g.shard}|${g.jobId}`, g.limitKey);
   const reply = await runScript<string[]>(client, scripts.limitDone, [lk.layout], args);
   const woken: Woken[] = [];

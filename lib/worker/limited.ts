@@ -17,6 +17,7 @@ import {
   type LimitEnded,
   type LimitVerdict,
   reserveSlots,
+  runToken,
   type Woken,
 } from "../engine/limit.ts";
 import type { Limits } from "../engine/limits.ts";
@@ -241,6 +242,7 @@ export class LimitGate {
       { horizonMs: LIMIT_HORIZON_MS, shard: this.d.keys.shard },
       jobs.map((j) => ({
         jobId: j.jobId,
+        run: runToken(this.d.keys.shard, j.entryId, j.deliveries),
         slotMs: this.d.limitMsOf(j.task) + LIMIT_HORIZON_MS + SLOT_MARGIN_MS,
         ...(j.limitKey !== undefined && { limitKey: j.limitKey }),
       })),
@@ -255,7 +257,8 @@ export class LimitGate {
       else if (v.kind === "later") this.jobs.waits.defer(job, v.inMs, () => this.#again(job, kind));
       else {
         if (v.slot && job.limitKey !== undefined) {
-          this.#slotted.set(job.entryId, { jobId: job.jobId, limitKey: job.limitKey });
+          const run = runToken(this.d.keys.shard, job.entryId, job.deliveries);
+          this.#slotted.set(job.entryId, { jobId: job.jobId, limitKey: job.limitKey, run });
         }
         // Never before its slot (Redis ran the script by `received`), never past its bound
         // (it may have run as early as `sent`; `in` is Redis' µs clock in ms to 3 decimals).

@@ -6,20 +6,31 @@
 -- wake.lua could not move them, or whose hold found them ended) leave the list here, and the
 -- next are woken in their place: a gone waiter never swallows a wake.
 --
+-- A run frees only its own running member (its token: limit.lua); the key hash's `run|<job id>`
+-- goes with it only while it names that run (a claimer's ask may have re-keyed it).
+--
 -- KEYS[1] layout (hash: key_concurrency)
--- ARGV[1] running prefix  ARGV[2] waiting prefix  ARGV[3] the number E of ended pairs
--- ARGV[4..3+2E] pairs: running member (the run's token), limit key
--- ARGV[4+2E..] pairs: waiting member `<shard>|<job id>` gone, limit key
+-- ARGV[1] running prefix  ARGV[2] waiting prefix  ARGV[3] key hash prefix
+-- ARGV[4] the number E of ended runs
+-- ARGV[5..4+3E] triples: the run's token, limit key, job id
+-- ARGV[5+3E..] pairs: waiting member `<shard>|<job id>` gone, limit key
 -- Returns pairs: each woken job's waiting member, `<shard>|<job id>`, and its limit key (the
 -- worker moves each from its shard's delayed set to its stream: wake.lua).
 --- @include clock
 local now = clock_ms()
 local kc = tonumber(redis.call('HGET', KEYS[1], 'key_concurrency'))
-local last = 3 + 2 * tonumber(ARGV[3])
+local last = 4 + 3 * tonumber(ARGV[4])
 local woken, keys = {}, {}
-for i = 4, #ARGV, 2 do
-  local prefix = i <= last and ARGV[1] or ARGV[2]
-  redis.call('ZREM', prefix .. ARGV[i + 1], ARGV[i])
+for i = 5, last, 3 do
+  local token, key, id = ARGV[i], ARGV[i + 1], ARGV[i + 2]
+  redis.call('ZREM', ARGV[1] .. key, token)
+  if redis.call('HGET', ARGV[3] .. key, 'run|' .. id) == token then
+    redis.call('HDEL', ARGV[3] .. key, 'run|' .. id)
+  end
+  keys[key] = true
+end
+for i = last + 1, #ARGV, 2 do
+  redis.call('ZREM', ARGV[2] .. ARGV[i + 1], ARGV[i])
   keys[ARGV[i + 1]] = true
 end
 for key in pairs(keys) do
