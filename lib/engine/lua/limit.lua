@@ -17,8 +17,9 @@
 -- KEYS[1] layout (hash)  KEYS[2] rate (string: the queue's next free slot)
 -- KEYS[3] gaps (zset of free slot ranges `<from>|<to>`, scored by from)  KEYS[4] held keys (zset)
 -- ARGV[1] key hash prefix  ARGV[2] running prefix  ARGV[3] waiting prefix  ARGV[4] horizon ms
--- ARGV[5] the shard's number (waiting members are `<shard>|<job id>`)
--- ARGV[6..] quads: job id, limit key ('' = none), how long its running slot may be held (ms:
+-- ARGV[5] the shard's number (waiting members are `<shard>|<job id>`)  ARGV[6] rate-held prefix
+--   (jobs held back by their key's rate, `<shard>|<job id>` -> slot: woken on a key rate change)
+-- ARGV[7..] quads: job id, limit key ('' = none), how long its running slot may be held (ms:
 --   the attempt's time limit and a margin; a dead worker's slot frees itself then), the run's
 --   token (one per delivery: `<shard>|<entry id>|<deliveries>`), the running slot's member, so
 --   that a run frees only its own slot (a stalled worker's run, claimed away, ending late never
@@ -151,12 +152,23 @@ local function decide(id, key, hold_ms, token)
     end
     if kr then
       local ktat = tonumber(kt[1]) or 0
+      local hold_next = tonumber(kt[3])
+      if hold_next and ktat <= now then
+        -- A slot went unused: the jobs held for it are gone (canceled) or late. Their schedule
+        -- is stale: new holds start from the key's next slot again, not behind it.
+        redis.call('HDEL', khash, 'hold_next')
+        hold_next = nil
+      end
       if ktat > now + horizon then
         -- Past the horizon: back shortly before its slot, held jobs one spacing apart (so
-        -- they come back in turn, not all at once).
-        local due = math.max(ktat, (tonumber(kt[3]) or 0) + kr.spacing)
+        -- they come back in turn, not all at once). A job held again takes the next place.
+        local due = math.max(ktat, (hold_next or 0) + kr.spacing)
+        local rheld = ARGV[6] .. key
         redis.call('HSET', khash, 'hold_next', fmt(due))
+        redis.call('ZREMRANGEBYSCORE', rheld, '-inf', '(' .. (now - horizon))
+        redis.call('ZADD', rheld, due, ARGV[5] .. '|' .. id)
         touch(khash, due)
+        touch(rheld, due)
         list_held(key, math.ceil(due))
         return 'H ' .. math.ceil(math.max(now, due - horizon / 2)) .. ' rate'
       end
@@ -174,6 +186,7 @@ local function decide(id, key, hold_ms, token)
   if key ~= '' then
     if kr then
       redis.call('HSET', khash, 'tat', fmt(s + kr.spacing))
+      redis.call('ZREM', ARGV[6] .. key, ARGV[5] .. '|' .. id)
       touch(khash, s + kr.spacing)
     end
     if kc then
@@ -188,7 +201,7 @@ local function decide(id, key, hold_ms, token)
 end
 
 local out = {}
-for i = 6, #ARGV, 4 do
+for i = 7, #ARGV, 4 do
   out[#out + 1] = decide(ARGV[i], ARGV[i + 1], tonumber(ARGV[i + 2]), ARGV[i + 3])
 end
 if tat_changed then redis.call('SET', KEYS[2], fmt(tat)) end
