@@ -10,6 +10,7 @@ import { LimitGate, QueueLimits } from "../lib/worker/limited.ts";
 import type { Jobs } from "../lib/worker/running.ts";
 import { SlotWaits } from "../lib/worker/waits.ts";
 import { deliver, type EngineQueue, engineQueue, hgetall, pendingRow } from "./fixtures/plant.ts";
+import { until } from "./helpers.ts";
 
 const PREFIX_OF = (v: EngineQueue) => v.k.meta.slice(0, v.k.meta.indexOf(":{"));
 
@@ -101,4 +102,18 @@ test("a running job of a key with a concurrency read again takes no second slot"
     await v.r.sendCommand(["ZRANGE", `${g.lk.runningPrefix}h`, "0", "-1", "WITHSCORES"]),
   ).toEqual(before);
   expect(g.ended).toEqual([]);
+});
+
+test("a job waiting for its key's slot whose hold finds it ended leaves the waiting list", async () => {
+  await using v = await engineQueue();
+  const g = await gateOf(v, { rate: null, keyConcurrency: 1, keyRate: null });
+  const running = await keyedEntry(v, "A");
+  await g.gate.gate([running], "read");
+  const ended = await keyedEntry(v, "B");
+  // B ended meanwhile (canceled elsewhere: its outcome is written) while its worker asks.
+  await v.r.sendCommand(["SET", `${v.k.resultPrefix}B`, "C"]);
+  await g.gate.gate([ended], "read");
+  const member = () => v.r.sendCommand(["ZSCORE", `${g.lk.waitingPrefix}h`, "0|B"]);
+  await until(async () => (await member()) === null, "B out of the waiting list");
+  expect(g.launched).toEqual(["A"]);
 });
