@@ -55,6 +55,8 @@ test("wake.lua names a woken job that ended; limit-done.lua drops it and wakes t
   expect(await freeSlots(v.client, lk, [], woken)).toEqual([
     { shard: 0, jobId: "C", limitKey: "h" },
   ]);
+  // B is out of the list for good (not left there, woken, until the list expires).
+  expect(await v.r.sendCommand(["ZRANGE", lk.waiting("h"), "0", "-1"])).toEqual(["0|C"]);
   expect(await wakeJobs(v.client, v.k, ["C"])).toEqual({ moved: 1, ended: [] });
   expect(await inStream(v)).toContain("C");
 });
