@@ -145,17 +145,17 @@ describe("limit.lua: per key", () => {
     const now = await redisNow(v);
     expect((got[2] as { dueMs: number }).dueMs).toBeGreaterThan(now + 50_000);
     expect(await freeSlots(v.client, lk, [{ jobId: "a", limitKey: "h" }])).toEqual([
-      { shard: 3, jobId: "c" },
+      { shard: 3, jobId: "c", limitKey: "h" },
     ]);
     // A fresh job takes the free slot before c comes back: c waits again, still first.
     expect((await reserveSlots(v.client, lk, o, [ask("e", "h")]))[0]!.kind).toBe("start");
     expect((await reserveSlots(v.client, lk, o, [ask("c", "h")]))[0]!.kind).toBe("hold");
     expect(await freeSlots(v.client, lk, [{ jobId: "b", limitKey: "h" }])).toEqual([
-      { shard: 3, jobId: "c" },
+      { shard: 3, jobId: "c", limitKey: "h" },
     ]);
     expect((await reserveSlots(v.client, lk, o, [ask("c", "h")]))[0]!.kind).toBe("start");
     expect(await freeSlots(v.client, lk, [{ jobId: "e", limitKey: "h" }])).toEqual([
-      { shard: 3, jobId: "d" },
+      { shard: 3, jobId: "d", limitKey: "h" },
     ]);
     // Another key: a long slot, then a short one; its set lives past the long one.
     const long = { jobId: "long", limitKey: "g", slotMs: 120_000 };
@@ -347,7 +347,7 @@ describe("hold.lua and wake.lua", () => {
     expect(await holdEntries(v.client, v.k, "w1", [{ entryId: ea!, dueMs: far }])).toEqual([
       "held",
     ]);
-    expect(await wakeJobs(v.client, v.k, ["job-a", "job-b"])).toBe(1);
+    expect(await wakeJobs(v.client, v.k, ["job-a", "job-b"])).toEqual({ moved: 1, ended: [] });
     const added = async () => (await streamEntries(v)).filter((e) => e.id !== eb).map((e) => e.f.i);
     expect(await added()).toEqual(["job-a"]);
     // job-b was woken before its hold: the hold re-adds it at once.
@@ -398,7 +398,7 @@ describe("hold.lua and wake.lua", () => {
       "held",
     ]);
     expect(await v.r.sendCommand(["ZRANGE", high.delayed, "0", "-1"])).toEqual(["job-h"]);
-    expect(await wakeJobs(v.client, v.k, ["job-h"])).toBe(1);
+    expect(await wakeJobs(v.client, v.k, ["job-h"])).toEqual({ moved: 1, ended: [] });
     const rows = (await v.r.sendCommand(["XRANGE", high.stream, "-", "+"])) as [string, string[]][];
     expect(rows.map(([, fl]) => fl[fl.indexOf("i") + 1])).toEqual(["job-h"]);
     expect(await v.r.sendCommand(["XLEN", v.k.stream])).toBe(0);

@@ -26,6 +26,7 @@ import {
   writeLimits,
 } from "../engine/limits.ts";
 import { readPaused, writePaused } from "../engine/pause.ts";
+import { wakeRateHeld } from "../engine/rate-held.ts";
 import { InputError } from "../errors.ts";
 import { type CancelVerdict, cancelOnShards } from "../queue/cancel.ts";
 import { getJobs } from "../queue/read.ts";
@@ -258,8 +259,14 @@ export class Admin {
    * Changes the queue's rate limits: a value sets one, null removes it, absent leaves it.
    * Workers follow within pauseCheckMs; the limiter itself reads them at each decision.
    */
-  setLimits(change: LimitsChange): Promise<Limits> {
-    return writeLimits(this.client, this.options.prefix, this.options.queue, change);
+  async setLimits(change: LimitsChange): Promise<Limits> {
+    const { prefix, queue } = this.options;
+    const limits = await writeLimits(this.client, prefix, queue, change);
+    // Jobs held back by the old key rate would come back on its schedule: woken now.
+    if (change.keyRate !== undefined) {
+      await wakeRateHeld(this.client, limitKeys(prefix, queue), await this.shards());
+    }
+    return limits;
   }
 
   /**

@@ -8,6 +8,11 @@ const PART = /(\d+(?:\.\d+)?)(ms|s|m|h|d|w)/g;
 
 /** Milliseconds in `text`; throws InputError (exit 2) naming the accepted forms. */
 export function parseDuration(text: string): number {
+  return Math.round(exactDuration(text));
+}
+
+/** Milliseconds in `text`, a fraction kept (`1.5ms` is 1.5); throws as parseDuration. */
+export function exactDuration(text: string): number {
   const input = text.trim().toLowerCase();
   // Zero is zero in any unit: `0` needs none (`dead purge --older-than 0` then says --all).
   if (/^0+(?:\.0+)?$/.test(input)) return 0;
@@ -19,7 +24,7 @@ export function parseDuration(text: string): number {
   let total = 0;
   for (const m of input.matchAll(PART))
     total += Number(m[1]) * UNIT_MS[m[2] as keyof typeof UNIT_MS];
-  return Math.round(total);
+  return total;
 }
 
 /** `90061000` → `1d1h1m1s`; under a second → `0s`. The reverse of parseDuration, for output. */

@@ -24,14 +24,18 @@ export async function holdEntries(
   return await runScript<HoldVerdict[]>(client, scripts.hold, [k.stream, k.delayed], args);
 }
 
-/** Moves woken jobs of shard `k` (its normal keys) from their delayed set to their stream. */
+/**
+ * Moves woken jobs of shard `k` (its normal keys) from their delayed set to their stream:
+ * how many moved, and the ids of those that ended meanwhile (to drop from the waiting list).
+ */
 export async function wakeJobs(
   client: Redis,
   k: QueueKeys,
   jobIds: readonly string[],
-): Promise<number> {
+): Promise<{ moved: number; ended: string[] }> {
   const [high, low] = [levelKeys(k, "high"), levelKeys(k, "low")];
   const keys = [k.delayed, high.delayed, low.delayed, k.stream, high.stream, low.stream];
-  const args = [k.recordPrefix, limitWokenPrefix(k), ...jobIds];
-  return Number(await runScript<number>(client, scripts.wake, keys, args));
+  const args = [k.recordPrefix, limitWokenPrefix(k), k.resultPrefix, ...jobIds];
+  const [moved, ended] = await runScript<[number, string[]]>(client, scripts.wake, keys, args);
+  return { moved: Number(moved), ended: (ended ?? []).map(String) };
 }

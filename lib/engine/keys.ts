@@ -397,18 +397,27 @@ export interface LimitKeys {
   rate: string;
   /** Sorted set of free start slots left behind (member `<from>|<to>`, scored by `<from>`). */
   gaps: string;
-  /** Hash per key: `tat` (its next rate slot), `held_until` (a hold), `hold_next`, `seq`. */
+  /**
+   * Hash per key: `tat` (its next rate slot), `held_until` (a hold), `hold_next`, `seq`,
+   * `run|<job id>` (the token of the job's running slot).
+   */
   key: (limitKey: string) => string;
-  /** Sorted set per key: job id -> when its slot frees itself (Redis' ms; a dead worker's). */
+  /** Sorted set per key: run token -> when its slot frees itself (Redis' ms; a dead worker's). */
   running: (limitKey: string) => string;
   /** Sorted set per key: `<shard>|<job id>` of jobs waiting for a running slot, in order. */
   waiting: (limitKey: string) => string;
+  /**
+   * Sorted set per key: `<shard>|<job id>` of jobs held back by its rate -> their slot: woken
+   * when the key rate changes (lib/engine/rate-held.ts).
+   */
+  rateHeld: (limitKey: string) => string;
   /** Sorted set: held keys -> their next slot (Redis' ms), for `info` and the dashboard. */
   keys: string;
   /** Prefixes of the per-key keys, for scripts that build them from a key's name. */
   keyPrefix: string;
   runningPrefix: string;
   waitingPrefix: string;
+  rateHeldPrefix: string;
 }
 
 /** The rate-limit keys of `queue` (one tag: the queue's own, as its layout key). */
@@ -417,6 +426,7 @@ export function limitKeys(prefix: string, queue: string): LimitKeys {
   const keyPrefix = `${base}:key:`;
   const runningPrefix = `${base}:running:`;
   const waitingPrefix = `${base}:waiting:`;
+  const rateHeldPrefix = `${base}:rate-held:`;
   return {
     layout: layoutKey(prefix, queue),
     rate: `${base}:rate`,
@@ -424,10 +434,12 @@ export function limitKeys(prefix: string, queue: string): LimitKeys {
     key: (k) => keyPrefix + k,
     running: (k) => runningPrefix + k,
     waiting: (k) => waitingPrefix + k,
+    rateHeld: (k) => rateHeldPrefix + k,
     keys: `${base}:keys`,
     keyPrefix,
     runningPrefix,
     waitingPrefix,
+    rateHeldPrefix,
   };
 }
 

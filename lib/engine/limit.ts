@@ -12,6 +12,16 @@ export interface LimitAsk {
   limitKey?: string;
   /** How long its running slot may be held at most: the attempt's time limit and a margin. */
   slotMs: number;
+  /**
+   * This delivery's token (runToken): its running slot's member, freed by this run's end
+   * only. Default: the job id (one run of the job at a time, as in tests).
+   */
+  run?: string;
+}
+
+/** The token of the run of entry `entryId` of `shard`, delivered for the `deliveries`-th time. */
+export function runToken(shard: number, entryId: string, deliveries: number): string {
+  return `${shard}|${entryId}|${deliveries}`;
 }
 
 /** What the limiter decided for one job. */
@@ -34,8 +44,8 @@ export async function reserveSlots(
   jobs: readonly LimitAsk[],
 ): Promise<LimitVerdict[]> {
   const args: (string | number)[] = [lk.keyPrefix, lk.runningPrefix, lk.waitingPrefix];
-  args.push(o.horizonMs, o.shard);
-  for (const j of jobs) args.push(j.jobId, j.limitKey ?? "", Math.ceil(j.slotMs));
+  args.push(o.horizonMs, o.shard, lk.rateHeldPrefix);
+  for (const j of jobs) args.push(j.jobId, j.limitKey ?? "", Math.ceil(j.slotMs), j.run ?? j.jobId);
   const keys = [lk.layout, lk.rate, lk.gaps, lk.keys];
   const reply = await runScript<string[]>(client, scripts.limit, keys, args);
   return reply.map(parseVerdict);
@@ -54,33 +64,44 @@ export function parseVerdict(text: string): LimitVerdict {
   throw new Error(`limit: unexpected reply ${JSON.stringify(String(text).slice(0, 40))}`);
 }
 
-/** A job of a limit key whose running slot is free again. */
+/** A run of a limit key whose running slot is free again. */
 export interface LimitEnded {
+  jobId: string;
+  limitKey: string;
+  /** The run's token, as asked (LimitAsk.run; default the job id). */
+  run?: string;
+}
+
+/** A job waiting for a running slot of its key: its shard, id and key (the waiting list's). */
+export interface Woken {
+  shard: number;
   jobId: string;
   limitKey: string;
 }
 
-/** A job woken for a free running slot: its shard and id (the waiting list's member). */
-export interface Woken {
-  shard: number;
-  jobId: string;
-}
-
 /**
- * Frees the running slots of `ended` (one call) and names the waiting jobs woken, in order,
- * one per slot now free: the caller moves each to its stream (wakeJobs, lib/engine/hold.ts).
+ * Frees the running slots of `ended` and drops the waiters of `gone` (ended or canceled: one
+ * call), and names the waiting jobs woken, in order, one per slot now free: the caller moves
+ * each to its stream (wakeJobs, lib/engine/hold.ts) and hands back those it could not move.
  */
 export async function freeSlots(
   client: Redis,
   lk: LimitKeys,
   ended: readonly LimitEnded[],
+  gone: readonly Woken[] = [],
 ): Promise<Woken[]> {
-  const args = [lk.runningPrefix, lk.waitingPrefix];
-  for (const e of ended) args.push(e.jobId, e.limitKey);
+  const args = [lk.runningPrefix, lk.waitingPrefix, lk.keyPrefix, String(ended.length)];
+  for (const e of ended) args.push(e.run ?? e.jobId, e.limitKey, e.jobId);
+  for (const g of gone) args.push(`${g.shard}|${g.jobId}`, g.limitKey);
   const reply = await runScript<string[]>(client, scripts.limitDone, [lk.layout], args);
-  return reply.flatMap((m) => {
+  const woken: Woken[] = [];
+  for (let i = 0; i + 1 < reply.length; i += 2) {
+    const m = String(reply[i]);
     const bar = m.indexOf("|");
     const shard = Number(m.slice(0, bar));
-    return bar > 0 && Number.isInteger(shard) ? [{ shard, jobId: m.slice(bar + 1) }] : [];
-  });
+    if (bar > 0 && Number.isInteger(shard)) {
+      woken.push({ shard, jobId: m.slice(bar + 1), limitKey: String(reply[i + 1]) });
+    }
+  }
+  return woken;
 }

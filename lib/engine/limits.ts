@@ -5,7 +5,7 @@
 // started per interval per key). Workers read them with the pause, every pauseCheckMs
 // (lib/worker/pause.ts); the limiter script (limit.lua) reads them itself, so a decision never
 // uses a stale setting. Also: the limit key's form, and `holds` (the latest hold's end).
-import { parseDuration } from "../admin/duration.ts";
+import { exactDuration } from "../admin/duration.ts";
 import { InputError } from "../errors.ts";
 import type { Redis } from "../redis/connect.ts";
 import { type LimitKeys, layoutKey } from "./keys.ts";
@@ -60,21 +60,29 @@ export function parseRate(text: string): Rate {
     );
   if (!m) throw bad();
   const count = Number(m[1]);
-  if (!Number.isSafeInteger(count) || count < 1 || count > RATE_COUNT_MAX) {
-    throw new InputError(
-      `rate "${text}": the count must be a whole number from 1 to ${RATE_COUNT_MAX}`,
-    );
-  }
   const unit = m[2]!.toLowerCase();
   let perMs = UNITS[unit];
   if (perMs === undefined) {
     if (!/^\d/.test(unit)) throw bad();
-    perMs = parseDuration(unit);
+    perMs = exactDuration(unit);
+    // 1/1.5ms would be stored rounded (a rate not asked for): refused instead.
+    if (Math.abs(perMs - Math.round(perMs)) > 1e-6) perMs = Number.NaN;
+    else perMs = Math.round(perMs);
   }
-  if (perMs < 1 || perMs > RATE_PER_MAX_MS) {
-    throw new InputError(`rate "${text}": the interval must be from 1ms to 7d`);
-  }
+  const problem = rateProblem({ count, perMs });
+  if (problem) throw new InputError(`rate "${text}": ${problem}`);
   return { count, perMs };
+}
+
+/** What is wrong with a rate (the library's as parseRate's), or null. */
+export function rateProblem(r: Rate): string | null {
+  if (!Number.isSafeInteger(r.count) || r.count < 1 || r.count > RATE_COUNT_MAX) {
+    return `the count must be a whole number from 1 to ${RATE_COUNT_MAX}`;
+  }
+  if (!Number.isSafeInteger(r.perMs) || r.perMs < 1 || r.perMs > RATE_PER_MAX_MS) {
+    return "the interval must be a whole number of milliseconds from 1ms to 7d";
+  }
+  return null;
 }
 
 /** A rate as an operator reads it: `100/s`, `5/m`, `3/2000ms`. */
@@ -162,6 +170,13 @@ export async function writeLimits(
   queue: string,
   change: LimitsChange,
 ): Promise<Limits> {
+  for (const [name, r] of [
+    ["rate", change.rate],
+    ["keyRate", change.keyRate],
+  ] as const) {
+    const problem = r ? rateProblem(r) : null;
+    if (problem) throw new InputError(`${name} ${JSON.stringify(r)}: ${problem}`);
+  }
   if (change.keyConcurrency !== undefined && change.keyConcurrency !== null) {
     const c = change.keyConcurrency;
     if (!Number.isSafeInteger(c) || c < 1 || c > KEY_CONCURRENCY_MAX) {

@@ -31,6 +31,7 @@ import parentEndedLua from "./lua/parent-ended.lua" with { type: "text" };
 import progressLua from "./lua/progress.lua" with { type: "text" };
 import promoteLua from "./lua/promote.lua" with { type: "text" };
 import pruneLua from "./lua/prune.lua" with { type: "text" };
+import rateHeldLua from "./lua/rate-held.lua" with { type: "text" };
 import releaseLua from "./lua/release.lua" with { type: "text" };
 import requeueLua from "./lua/requeue.lua" with { type: "text" };
 import scheduleAdvanceLua from "./lua/schedule-advance.lua" with { type: "text" };
@@ -119,6 +120,7 @@ export const scripts = {
   limit: script("limit", limitLua, 4),
   limitDone: script("limitDone", limitDoneLua, 1, "limit-done.lua"),
   holdKey: script("holdKey", holdKeyLua, 3, "hold-key.lua"),
+  rateHeld: script("rateHeld", rateHeldLua, 1, "rate-held.lua"),
   hold: script("hold", holdLua, 2),
   wake: script("wake", wakeLua, 6),
 } as const;

@@ -8,6 +8,8 @@ import { type EnqueueJob, RECEIPT_TTL_MS } from "../engine/enqueue.ts";
 import { callerIdProblem, LEVELS, type Level } from "../engine/keys.ts";
 import { limitKeyProblem } from "../engine/limits.ts";
 import { InputError } from "../errors.ts";
+import { wordCountLimitKey } from "../tasks/wordcount/limit-key.ts";
+import { WORDCOUNT_TASK } from "../tasks/wordcount/name.ts";
 import type { Task } from "../types.ts";
 import { payloadDepthProblem } from "./payload-depth.ts";
 
@@ -133,10 +135,17 @@ export function prepareJob(spec: JobSpec, o: { maxAttempts: number }): Prepared 
   };
 }
 
-/** The spec's limit key, else its task's default for the payload; checked (InputError). */
+/**
+ * The spec's limit key, else its task's default for the payload: a Task's own, or, for a task
+ * named only (a schedule's, `trigger`'s), the built-in word-count task's (a crawl scheduled by
+ * name is polite per host too); other tasks named only have none. Checked (InputError).
+ */
 function limitKeyOf(spec: JobSpec, payload: unknown): string | undefined {
+  const byName = (name: string) =>
+    name === WORDCOUNT_TASK ? wordCountLimitKey(payload) : undefined;
   const key =
-    spec.limitKey ?? (typeof spec.task === "string" ? undefined : spec.task.limitKey?.(payload));
+    spec.limitKey ??
+    (typeof spec.task === "string" ? byName(spec.task) : spec.task.limitKey?.(payload));
   if (key === undefined) return undefined;
   const problem = limitKeyProblem(key);
   if (problem) throw new InputError(problem);

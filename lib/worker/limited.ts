@@ -12,7 +12,14 @@ import type { WorkerOptions } from "../config.ts";
 import { holdEntries, wakeJobs } from "../engine/hold.ts";
 import { holdKey } from "../engine/hold-key.ts";
 import type { LimitKeys, QueueKeys } from "../engine/keys.ts";
-import { freeSlots, type LimitEnded, type LimitVerdict, reserveSlots } from "../engine/limit.ts";
+import {
+  freeSlots,
+  type LimitEnded,
+  type LimitVerdict,
+  reserveSlots,
+  runToken,
+  type Woken,
+} from "../engine/limit.ts";
 import type { Limits } from "../engine/limits.ts";
 import { type Logger, throttled } from "../log.ts";
 import { describeCause } from "../redis/cause.ts";
@@ -52,6 +59,7 @@ export function slotAction(slot: Slot, now: number): number | "start" | "late" {
 /** One queue's limits as a worker sees them, shared by the queue's shards and levels. */
 export class QueueLimits {
   #ended: LimitEnded[] = [];
+  #gone: Woken[] = [];
   #failed: (fields: Record<string, unknown>) => void;
 
   constructor(
@@ -92,25 +100,56 @@ export class QueueLimits {
   /** A job that held a running slot of its key ended: freed with others of the same tick. */
   ended(e: LimitEnded): void {
     this.#ended.push(e);
-    if (this.#ended.length === 1) queueMicrotask(() => void this.#flush());
+    this.#soon();
+  }
+
+  /**
+   * A job waiting for a running slot of its key ended, or is no longer this worker's (its hold
+   * found it so): it leaves the waiting list, and the next waiter is woken in its place.
+   */
+  gone(w: Woken): void {
+    this.#gone.push(w);
+    this.#soon();
+  }
+
+  #soon(): void {
+    if (this.#ended.length + this.#gone.length === 1) queueMicrotask(() => void this.#flush());
   }
 
   async #flush(): Promise<void> {
-    const ended = this.#ended.splice(0);
+    let ended = this.#ended.splice(0);
+    let gone = this.#gone.splice(0);
     try {
-      const woken = await freeSlots(this.client(), this.lk, ended);
-      const byShard = new Map<number, string[]>();
-      for (const w of woken) byShard.set(w.shard, [...(byShard.get(w.shard) ?? []), w.jobId]);
-      await Promise.all(
-        [...byShard].map(([shard, ids]) => {
-          const keys = this.shardKeys(shard);
-          return keys ? wakeJobs(this.client(), keys, ids) : 0;
-        }),
-      );
+      // A woken job that ended meanwhile (canceled) is dropped and the next woken: a few rounds
+      // at most (each round drops what the last woke in vain); what is left waits its fallback.
+      for (let round = 0; round < 5 && ended.length + gone.length > 0; round++) {
+        const woken = await freeSlots(this.client(), this.lk, ended, gone);
+        ended = [];
+        gone = await this.#wake(woken);
+      }
     } catch (err) {
       // The waiting jobs come back at their fallback time; a slot frees itself at its expiry.
-      this.#failed({ error: describeCause(err), jobs: ended.length });
+      this.#failed({ error: describeCause(err), jobs: ended.length + gone.length });
     }
+  }
+
+  /** Moves `woken` to their streams; returns those that had ended (their wake was in vain). */
+  async #wake(woken: Woken[]): Promise<Woken[]> {
+    const byShard = new Map<number, Woken[]>();
+    for (const w of woken) byShard.set(w.shard, [...(byShard.get(w.shard) ?? []), w]);
+    const vain = await Promise.all(
+      [...byShard].map(async ([shard, ws]) => {
+        const keys = this.shardKeys(shard);
+        if (!keys) return [];
+        const { ended } = await wakeJobs(
+          this.client(),
+          keys,
+          ws.map((w) => w.jobId),
+        );
+        return ws.filter((w) => ended.includes(w.jobId));
+      }),
+    );
+    return vain.flat();
   }
 }
 
@@ -141,6 +180,8 @@ export class LimitGate {
   /** Jobs asking again in this tick, by how they were delivered (see #again). */
   #asking: Record<"read" | "claim", Startable[]> = { read: [], claim: [] };
   #unreachableLog: (fields: Record<string, unknown>) => void;
+  /** Entries in a limiter call or a hold call now (read again meanwhile: left alone). */
+  #busy = new Set<string>();
 
   constructor(
     private readonly q: QueueLimits,
@@ -172,9 +213,10 @@ export class LimitGate {
     const now: Startable[] = [];
     const asking: Startable[] = [];
     for (const j of run) {
-      // Read again while it waits here for its slot (own pending entries after a lost read):
-      // it has its slot already.
-      if (this.jobs.waits.has(j.entryId)) continue;
+      // Read again (own pending entries after a lost read or a reconnect) while it runs, waits
+      // for its slot, is being written, or is being asked about or given away: never asked
+      // again (a hold would re-queue a running job; a second slot would be freed by its end).
+      if (this.jobs.has(j.entryId) || this.#busy.has(j.entryId)) continue;
       (this.q.applies(j) ? asking : now).push(j);
     }
     if (asking.length === 0) return now;
@@ -193,16 +235,20 @@ export class LimitGate {
   /** Asks for slots for `jobs`, then starts each at its slot (here), holds or keeps it. */
   async #decide(jobs: Startable[], kind: "read" | "claim"): Promise<void> {
     const sent = performance.now();
+    for (const j of jobs) this.#busy.add(j.entryId);
     const verdicts = await reserveSlots(
       this.d.client(),
       this.q.lk,
       { horizonMs: LIMIT_HORIZON_MS, shard: this.d.keys.shard },
       jobs.map((j) => ({
         jobId: j.jobId,
+        run: runToken(this.d.keys.shard, j.entryId, j.deliveries),
         slotMs: this.d.limitMsOf(j.task) + LIMIT_HORIZON_MS + SLOT_MARGIN_MS,
         ...(j.limitKey !== undefined && { limitKey: j.limitKey }),
       })),
-    );
+    ).finally(() => {
+      for (const j of jobs) this.#busy.delete(j.entryId);
+    });
     const received = performance.now();
     const held: { job: Startable; dueMs: number; why: string }[] = [];
     for (const [i, job] of jobs.entries()) {
@@ -211,7 +257,8 @@ export class LimitGate {
       else if (v.kind === "later") this.jobs.waits.defer(job, v.inMs, () => this.#again(job, kind));
       else {
         if (v.slot && job.limitKey !== undefined) {
-          this.#slotted.set(job.entryId, { jobId: job.jobId, limitKey: job.limitKey });
+          const run = runToken(this.d.keys.shard, job.entryId, job.deliveries);
+          this.#slotted.set(job.entryId, { jobId: job.jobId, limitKey: job.limitKey, run });
         }
         // Never before its slot (Redis ran the script by `received`), never past its bound
         // (it may have run as early as `sent`; `in` is Redis' µs clock in ms to 3 decimals).
@@ -287,11 +334,27 @@ export class LimitGate {
    */
   async #hold(held: { job: Startable; dueMs: number; why: string }[]) {
     const entries = held.map((h) => ({ entryId: h.job.entryId, dueMs: h.dueMs }));
-    for (const h of held) this.jobs.waits.undefer(h.job.entryId);
+    for (const h of held) {
+      this.jobs.waits.undefer(h.job.entryId);
+      this.#busy.add(h.job.entryId);
+    }
     try {
-      const verdicts = await holdEntries(this.d.client(), this.d.keys, this.d.o.name, entries);
+      const verdicts = await holdEntries(
+        this.d.client(),
+        this.d.keys,
+        this.d.o.name,
+        entries,
+      ).finally(() => {
+        for (const h of held) this.#busy.delete(h.job.entryId);
+      });
       for (const [i, h] of held.entries()) {
         const fields = { job: h.job.jobId, key: h.job.limitKey ?? null, why: h.why };
+        // A waiter that ended must not keep its place (it would swallow a wake). One `gone`
+        // (claimed away) keeps it: its claimer asks again under the same member, and a start
+        // takes the member out of the list.
+        if (verdicts[i] === "done" && h.why === "busy" && h.job.limitKey !== undefined) {
+          this.q.gone({ shard: this.d.keys.shard, jobId: h.job.jobId, limitKey: h.job.limitKey });
+        }
         this.d.log.log("info", "held back by a rate limit (no attempt spent)", {
           ...fields,
           verdict: verdicts[i],

@@ -143,6 +143,11 @@ export class Jobs {
     return this.waits.size === 0 ? ids : [...ids, ...this.waits.entryIds()];
   }
 
+  /** Whether entry `entryId` runs here, waits for its start slot or for its outcome's write. */
+  has(entryId: string): boolean {
+    return this.#running.has(entryId) || this.#writing.has(entryId) || this.waits.has(entryId);
+  }
+
   launch(job: Startable, kind: "read" | "claim"): void {
     this.held.delete(job.entryId);
     if (this.waits.size > 0) this.waits.take(job.entryId);

@@ -2,19 +2,35 @@
 -- key concurrency ended (or never started), and the first jobs waiting for a slot of that key
 -- are woken, in order, one per slot now free. Under the queue's tag. A woken job keeps its
 -- place in the waiting list (scored negative) until it starts: if another job took the slot
--- first, it waits again where it was.
+-- first, it waits again where it was. Waiters that are gone (woken but ended or canceled, so
+-- wake.lua could not move them, or whose hold found them ended) leave the list here, and the
+-- next are woken in their place: a gone waiter never swallows a wake.
+--
+-- A run frees only its own running member (its token: limit.lua); the key hash's `run|<job id>`
+-- goes with it only while it names that run (a claimer's ask may have re-keyed it).
 --
 -- KEYS[1] layout (hash: key_concurrency)
--- ARGV[1] running prefix  ARGV[2] waiting prefix
--- ARGV[3..] pairs: job id, limit key
--- Returns the woken jobs' waiting members, `<shard>|<job id>` (the worker moves each from its
--- shard's delayed set to its stream: wake.lua).
+-- ARGV[1] running prefix  ARGV[2] waiting prefix  ARGV[3] key hash prefix
+-- ARGV[4] the number E of ended runs
+-- ARGV[5..4+3E] triples: the run's token, limit key, job id
+-- ARGV[5+3E..] pairs: waiting member `<shard>|<job id>` gone, limit key
+-- Returns pairs: each woken job's waiting member, `<shard>|<job id>`, and its limit key (the
+-- worker moves each from its shard's delayed set to its stream: wake.lua).
 --- @include clock
 local now = clock_ms()
 local kc = tonumber(redis.call('HGET', KEYS[1], 'key_concurrency'))
+local last = 4 + 3 * tonumber(ARGV[4])
 local woken, keys = {}, {}
-for i = 3, #ARGV, 2 do
-  redis.call('ZREM', ARGV[1] .. ARGV[i + 1], ARGV[i])
+for i = 5, last, 3 do
+  local token, key, id = ARGV[i], ARGV[i + 1], ARGV[i + 2]
+  redis.call('ZREM', ARGV[1] .. key, token)
+  if redis.call('HGET', ARGV[3] .. key, 'run|' .. id) == token then
+    redis.call('HDEL', ARGV[3] .. key, 'run|' .. id)
+  end
+  keys[key] = true
+end
+for i = last + 1, #ARGV, 2 do
+  redis.call('ZREM', ARGV[2] .. ARGV[i + 1], ARGV[i])
   keys[ARGV[i + 1]] = true
 end
 for key in pairs(keys) do
@@ -26,6 +42,7 @@ for key in pairs(keys) do
     for _, m in ipairs(redis.call('ZRANGEBYSCORE', waiting, '(0', '+inf', 'LIMIT', 0, free)) do
       redis.call('ZADD', waiting, -redis.call('ZSCORE', waiting, m), m)
       woken[#woken + 1] = m
+      woken[#woken + 1] = key
     end
   end
 end

@@ -17,9 +17,14 @@
 -- KEYS[1] layout (hash)  KEYS[2] rate (string: the queue's next free slot)
 -- KEYS[3] gaps (zset of free slot ranges `<from>|<to>`, scored by from)  KEYS[4] held keys (zset)
 -- ARGV[1] key hash prefix  ARGV[2] running prefix  ARGV[3] waiting prefix  ARGV[4] horizon ms
--- ARGV[5] the shard's number (waiting members are `<shard>|<job id>`)
--- ARGV[6..] triples: job id, limit key ('' = none), how long its running slot may be held (ms:
---   the attempt's time limit and a margin; a dead worker's slot frees itself then)
+-- ARGV[5] the shard's number (waiting members are `<shard>|<job id>`)  ARGV[6] rate-held prefix
+--   (jobs held back by their key's rate, `<shard>|<job id>` -> slot: woken on a key rate change)
+-- ARGV[7..] quads: job id, limit key ('' = none), how long its running slot may be held (ms:
+--   the attempt's time limit and a margin; a dead worker's slot frees itself then), the run's
+--   token (one per delivery: `<shard>|<entry id>|<deliveries>`), the running slot's member, so
+--   that a run frees only its own slot (a stalled worker's run, claimed away, ending late never
+--   frees its claimer's). The key's hash maps `run|<job id>` to the job's latest token: a
+--   claim's ask takes the job's slot over (re-keys it), never a second one.
 -- Returns one string per job:
 --   `S <in ms> <late ms> <slot>`: start it `in` ms after the script ran, no later than `late`
 --     ms after that (-1: no bound: only a key concurrency applies); slot 1: it took a running
@@ -128,7 +133,7 @@ local function wait_for_slot(key, id, running, khash)
   return 'H ' .. due .. ' busy'
 end
 
-local function decide(id, key, hold_ms)
+local function decide(id, key, hold_ms, token)
   local x, late = now, nil
   local khash, running, kt
   if key ~= '' then
@@ -138,19 +143,32 @@ local function decide(id, key, hold_ms)
     if held > now then return 'H ' .. held .. ' held' end
     if kc then
       redis.call('ZREMRANGEBYSCORE', running, '-inf', now)
-      local mine = redis.call('ZSCORE', running, id)
+      local prev = redis.call('HGET', khash, 'run|' .. id)
+      local mine = redis.call('ZSCORE', running, token) or (prev and redis.call('ZSCORE', running, prev))
       if not mine and redis.call('ZCARD', running) >= kc then
         return wait_for_slot(key, id, running, khash)
       end
+      if prev and prev ~= token then redis.call('ZREM', running, prev) end
     end
     if kr then
       local ktat = tonumber(kt[1]) or 0
+      local hold_next = tonumber(kt[3])
+      if hold_next and ktat <= now then
+        -- A slot went unused: the jobs held for it are gone (canceled) or late. Their schedule
+        -- is stale: new holds start from the key's next slot again, not behind it.
+        redis.call('HDEL', khash, 'hold_next')
+        hold_next = nil
+      end
       if ktat > now + horizon then
         -- Past the horizon: back shortly before its slot, held jobs one spacing apart (so
-        -- they come back in turn, not all at once).
-        local due = math.max(ktat, (tonumber(kt[3]) or 0) + kr.spacing)
+        -- they come back in turn, not all at once). A job held again takes the next place.
+        local due = math.max(ktat, (hold_next or 0) + kr.spacing)
+        local rheld = ARGV[6] .. key
         redis.call('HSET', khash, 'hold_next', fmt(due))
+        redis.call('ZREMRANGEBYSCORE', rheld, '-inf', '(' .. (now - horizon))
+        redis.call('ZADD', rheld, due, ARGV[5] .. '|' .. id)
         touch(khash, due)
+        touch(rheld, due)
         list_held(key, math.ceil(due))
         return 'H ' .. math.ceil(math.max(now, due - horizon / 2)) .. ' rate'
       end
@@ -168,19 +186,24 @@ local function decide(id, key, hold_ms)
   if key ~= '' then
     if kr then
       redis.call('HSET', khash, 'tat', fmt(s + kr.spacing))
+      redis.call('ZREM', ARGV[6] .. key, ARGV[5] .. '|' .. id)
       touch(khash, s + kr.spacing)
     end
     if kc then
-      redis.call('ZADD', running, s + hold_ms, id)
+      redis.call('ZADD', running, s + hold_ms, token)
+      redis.call('HSET', khash, 'run|' .. id, token)
       redis.call('ZREM', ARGV[3] .. key, ARGV[5] .. '|' .. id)
       touch(running, s + hold_ms)
+      touch(khash, s + hold_ms)
     end
   end
   return 'S ' .. fmt(s - now) .. ' ' .. (late or -1) .. ' ' .. ((kc and key ~= '') and 1 or 0)
 end
 
 local out = {}
-for i = 6, #ARGV, 3 do out[#out + 1] = decide(ARGV[i], ARGV[i + 1], tonumber(ARGV[i + 2])) end
+for i = 7, #ARGV, 4 do
+  out[#out + 1] = decide(ARGV[i], ARGV[i + 1], tonumber(ARGV[i + 2]), ARGV[i + 3])
+end
 if tat_changed then redis.call('SET', KEYS[2], fmt(tat)) end
 redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', '(' .. now)
 return out
