@@ -193,7 +193,11 @@ describe("bin/queue.ts jobs", () => {
       [["pause", "a", "b"], 2, "give one queue name"],
       [["pause", "bad name!"], 2, '"bad name!" is no queue name (1-100 letters, digits or _.:-)'],
       [["pause", "default", "--queue", "x"], 2, "unknown option --queue"],
-      [["stop", "default"], 2, 'unknown command "stop": use pause, resume, empty, jobs'],
+      [
+        ["stop", "default"],
+        2,
+        'unknown command "stop": use pause, resume, limit, empty, jobs, events',
+      ],
     ];
     if (waitingCursor) {
       // A cursor of the waiting list given to the oldest-first one: another listing.
