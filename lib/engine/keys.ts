@@ -345,14 +345,40 @@ export const SCHEDULES_TAG = "#schedules";
 export interface ScheduleKeys {
   /** Hash: schedule name -> JSON definition (lib/schedule/spec.ts). */
   defs: string;
-  /** Sorted set: schedule name -> its next tick, ms on Redis' clock; a paused one is absent. */
-  next: string;
+  /**
+   * Hash: schedule name -> its queue, kept apart from the JSON so that no script decodes a
+   * definition to know which `next` a schedule is in.
+   */
+  where: string;
+  /** Set: the queues whose `next` zset has a schedule (what a scheduler of every queue reads). */
+  queues: string;
+  /**
+   * Hash: schedule name -> `<tick> <failures>` of a schedule held back after failing to fire:
+   * its score in `next` is then the retry time, and this is its real tick.
+   */
+  held: string;
+  /** What a queue's `next` key starts with (the scripts append the queue). */
+  nextPrefix: string;
+  /**
+   * Sorted set per queue: schedule name -> its next tick, ms on Redis' clock; a paused one is
+   * absent. One per queue, so a worker reads its own queues' due schedules only.
+   */
+  next: (queue: string) => string;
 }
 
 /** The keys of the prefix's recurring schedules (docs/internals.md, "Recurring schedules"). */
 export function scheduleKeys(prefix: string): ScheduleKeys {
   const base = `${prefix}:{${SCHEDULES_TAG}}`;
-  return { defs: `${base}:defs`, next: `${base}:next` };
+  // `next:<queue>` is no other key: the other names here have no `:` after them.
+  const nextPrefix = `${base}:next:`;
+  return {
+    defs: `${base}:defs`,
+    where: `${base}:where`,
+    queues: `${base}:queues`,
+    held: `${base}:held`,
+    nextPrefix,
+    next: (queue) => nextPrefix + queue,
+  };
 }
 
 /**

@@ -69,7 +69,8 @@ export class Schedules {
     const def: ScheduleDef = { ...checked, created_at: now };
     const next = firstTick(def, now);
     const json = JSON.stringify(def);
-    if (await saveSchedule(this.client, this.#keys, spec.name, { op: "add", json, next })) {
+    const queue = def.queue;
+    if (await saveSchedule(this.client, this.#keys, spec.name, { op: "add", json, next, queue })) {
       return { name: spec.name, def, next, created: true };
     }
     const [old] = await this.#read([spec.name]);
@@ -79,17 +80,21 @@ export class Schedules {
         `schedule ${spec.name} exists with another definition: remove it first, or replace it (--replace)`,
       );
     }
-    await saveSchedule(this.client, this.#keys, spec.name, { op: "put", json, next });
+    await saveSchedule(this.client, this.#keys, spec.name, { op: "put", json, next, queue });
     return { name: spec.name, def, next, created: true };
   }
 
-  /** Every schedule (of `queue` when given), by name. */
+  /**
+   * Every schedule (of `queue` when given: only its definitions are read), by name.
+   */
   async list(queue?: string): Promise<ScheduleInfo[]> {
-    const names = await this.client.sendCommand<string[]>(["HKEYS", this.#keys.defs]);
+    const flat = await this.client.sendCommand<string[]>(["HGETALL", this.#keys.where]);
+    const names: string[] = [];
+    for (let i = 0; i + 1 < flat.length; i += 2) {
+      if (queue === undefined || flat[i + 1] === queue) names.push(flat[i]!);
+    }
     const all = await this.#read(names.sort());
-    return all.filter(
-      (s): s is ScheduleInfo => s !== undefined && (queue === undefined || s.def?.queue === queue),
-    );
+    return all.filter((s): s is ScheduleInfo => s !== undefined);
   }
 
   /** One schedule, or null. */
@@ -131,7 +136,7 @@ export class Schedules {
       if (def.paused === paused) return false;
       const next = paused ? null : firstTick(def, await redisNowMs(this.client));
       const json = JSON.stringify({ ...def, paused });
-      const op = { op: "swap" as const, json, next, expected: stored };
+      const op = { op: "swap" as const, json, next, queue: def.queue, expected: stored };
       if (await saveSchedule(this.client, this.#keys, name, op)) return true;
     }
     throw new InputError(
@@ -139,21 +144,34 @@ export class Schedules {
     );
   }
 
-  /** Definitions and next ticks of `names` (a name without a definition: undefined there). */
+  /**
+   * Definitions and next ticks of `names` (a name without a definition: undefined there); a
+   * schedule held back after failing to fire shows its real tick.
+   */
   async #read(names: readonly string[]): Promise<(ScheduleInfo | undefined)[]> {
     if (names.length === 0) return [];
-    const [defs, scores] = await Promise.all([
-      this.client.sendCommand<(string | null)[]>(["HMGET", this.#keys.defs, ...names]),
-      this.client.sendCommand<(string | null)[]>(["ZMSCORE", this.#keys.next, ...names]),
-    ]);
+    const k = this.#keys;
+    const [defs, queues, held] = await Promise.all(
+      [k.defs, k.where, k.held].map((key) =>
+        this.client.sendCommand<(string | null)[]>(["HMGET", key, ...names]),
+      ),
+    );
+    const scores = await Promise.all(
+      names.map((name, i) =>
+        queues![i]
+          ? this.client.sendCommand<string | null>(["ZSCORE", k.next(queues![i]!), name])
+          : null,
+      ),
+    );
     return names.map((name, i) => {
-      const text = defs[i];
+      const text = defs![i];
       if (text === null || text === undefined) return undefined;
       const score = scores[i];
+      const tick = /^(\d+) /.exec(held![i] ?? "")?.[1] ?? score;
       return {
         name,
         def: parseDef(text),
-        next: score === null || score === undefined ? null : Number(score),
+        next: tick === null || tick === undefined ? null : Number(tick),
       };
     });
   }
