@@ -8,10 +8,10 @@ import { openLayout } from "../lib/engine/layout.ts";
 import { type Script, scripts } from "../lib/engine/lua.ts";
 import { advanceTick, type DueSchedule, holdTick } from "../lib/engine/schedule.ts";
 import type { Redis } from "../lib/redis/connect.ts";
-import { TickEnqueuer } from "../lib/schedule/enqueue.ts";
+import { TickEnqueuer, tickReceiptTtlMs } from "../lib/schedule/enqueue.ts";
 import { firePass, HOLD_MAX_MS, holdMs } from "../lib/schedule/fire.ts";
 import { Schedules } from "../lib/schedule/schedules.ts";
-import { tickAfter } from "../lib/schedule/ticks.ts";
+import { LATE_MS, tickAfter } from "../lib/schedule/ticks.ts";
 import { defineTask } from "../lib/types.ts";
 import { logRecorder, openQueue, redisTime, startWorker, testPrefix, until } from "./helpers.ts";
 
@@ -124,6 +124,29 @@ describe("one job per tick", () => {
     expect(await s.q.getJob(scheduleJobId("a", tick))).not.toBeNull();
     expect(await enqueuedCount(s.q.client, s.keys())).toBe(1);
     expect(await s.score("a")).toBe(tick + 1_000);
+  });
+
+  test("a tick fired again after its job's record expired finds it fired: one job", async () => {
+    await using s = await setup();
+    const added = await s.schedules.add({ name: "d", every: "1d", task: "t" });
+    // Its tick was two hours ago, and its scheduler crashed after the enqueue (no advance).
+    const now = added.def!.created_at;
+    const def = { ...added.def!, created_at: now - 86_400_000 - 2 * 3_600_000 };
+    await s.q.client.sendCommand(["HSET", s.sk.defs, "d", JSON.stringify(def)]);
+    const tick = now - 2 * 3_600_000;
+    await s.due("d", tick);
+    expect(await new TickEnqueuer(s.q.client, s.prefix).enqueue("d", def, tick)).toBe(true);
+    // The job ran, and its record expired (resultTtlS, an hour) before a scheduler came back.
+    const id = scheduleJobId("d", tick);
+    for (const k of s.keys()) await s.q.client.sendCommand(["DEL", k.record(id)]);
+    const r = await s.pass();
+    expect(r.fired).toBe(0);
+    expect(await enqueuedCount(s.q.client, s.keys())).toBe(1);
+    expect(await s.score("d")).toBe(tick + 86_400_000);
+    // The receipt outlives the last moment the tick could be fired again (its next tick).
+    const ttl = tickReceiptTtlMs(def, tick);
+    expect(ttl).toBeGreaterThan(86_400_000);
+    expect(tickReceiptTtlMs({ ...def, every_ms: 1_000 }, tick)).toBeGreaterThan(LATE_MS);
   });
 
   test("an advance from a stale read changes nothing (compare and set)", async () => {
