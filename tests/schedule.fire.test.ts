@@ -149,6 +149,17 @@ describe("one job per tick", () => {
     expect(tickReceiptTtlMs({ ...def, every_ms: 1_000 }, tick)).toBeGreaterThan(LATE_MS);
   });
 
+  test("a caller cannot enqueue a tick's id: the tick's job is the schedule's", async () => {
+    await using s = await setup();
+    const added = await s.schedules.add({ name: "a", every: "1s", task: "t" });
+    const id = scheduleJobId("a", added.next!);
+    await expect(s.q.enqueue("other", { evil: 1 }, { id })).rejects.toThrow(/reserved/);
+    await s.due("a", added.next!);
+    await until(async () => (await redisTime(s.q.client)) >= added.next!, "the tick");
+    expect((await s.pass()).fired).toBe(1);
+    expect(await s.q.getJob(id)).toMatchObject({ task: "t" });
+  });
+
   test("an advance from a stale read changes nothing (compare and set)", async () => {
     await using s = await setup();
     const added = await s.schedules.add({ name: "a", every: "1s", task: "t" });

@@ -77,12 +77,14 @@ export const RECEIPT_TTL_MS = 60_000;
 export function prepareBatch(
   jobs: readonly EnqueueJob[],
   batchId = Bun.randomUUIDv7(),
+  /** A scheduler's batch: its job ids may have the reserved prefix (callerIdProblem). */
+  scheduler = false,
 ): EnqueueBatch {
   return {
     batchId,
     jobs: jobs.map((j) => {
       if (j.id !== undefined) {
-        const problem = callerIdProblem(j.id);
+        const problem = callerIdProblem(j.id, scheduler);
         if (problem) throw new InputError(problem);
       }
       if (!j.task) throw new InputError("a job needs a task name");

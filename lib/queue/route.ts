@@ -64,9 +64,11 @@ export function shardedSender(
     replicaWaitMs?: number;
     /** The batch's id (its receipt's name; default a new UUIDv7): a scheduler names its tick. */
     batchId?: string;
+    /** A scheduler's batch: its ids may have the reserved prefix (callerIdProblem). */
+    scheduler?: boolean;
   },
 ): () => Promise<Enqueued[]> {
-  const parts = split(prepareBatch(jobs, options.batchId), keys.length, next);
+  const parts = split(prepareBatch(jobs, options.batchId, options.scheduler), keys.length, next);
   const sendPart = (p: Part) =>
     options.call(p.shard, p.batch.jobs.length, async () => {
       const send = (c: Redis) => enqueueBatch(c, keys[p.shard]!, p.batch, options.receiptTtlMs);

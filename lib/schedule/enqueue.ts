@@ -50,7 +50,7 @@ export class TickEnqueuer {
     const id = scheduleJobId(name, tickMs);
     const job = prepareJob(
       { task: def.task, payload: def.payload, id },
-      { maxAttempts: defaults.maxAttempts },
+      { maxAttempts: defaults.maxAttempts, scheduler: true },
     );
     await layout.record((fn) => fn());
     const { keys } = layout.current;
@@ -60,6 +60,7 @@ export class TickEnqueuer {
       call: (_shard, _size, fn) => fn(),
       replicaWaitMs: this.replicaWaitMs,
       batchId: id,
+      scheduler: true,
       onReply: (r) => {
         replayed ||= r.replayed === true;
       },
