@@ -55,7 +55,10 @@ const addCommand = defineCommand({
     },
     url: { type: "string", description: "The word-count task on this URL" },
     task: { type: "string", description: "Any task, by name (with --payload)" },
-    payload: { type: "string", description: "The JSON payload of --task (default null)" },
+    payload: {
+      type: "string",
+      description: "The JSON payload of --task (default null; at most 1 MiB)",
+    },
     missed: {
       type: "string",
       description:

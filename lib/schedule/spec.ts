@@ -46,11 +46,17 @@ export interface ScheduleSpec {
   /** Time zone of the cron expression (default UTC: every host reads it alike). */
   tz?: string;
   task: string;
+  /** Any JSON value, at most SCHEDULE_PAYLOAD_MAX_BYTES (1 MiB) of JSON. */
   payload?: unknown;
   missed?: MissedPolicy;
 }
 
 export const SCHEDULE_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
+/**
+ * The largest payload a schedule stores (its JSON), as `trigger --payload-file` takes: every
+ * tick copies it into a job, and every scheduler's pass that fires it reads it.
+ */
+export const SCHEDULE_PAYLOAD_MAX_BYTES = 1024 * 1024;
 const EVERY_MIN_MS = 1_000;
 const EVERY_MAX_MS = 366 * 86_400_000;
 
@@ -82,6 +88,12 @@ export function checkSpec(
   }
   const tooDeep = payloadDepthProblem(spec.payload ?? null);
   if (tooDeep) throw new InputError(tooDeep);
+  const bytes = Buffer.byteLength(JSON.stringify(spec.payload ?? null));
+  if (bytes > SCHEDULE_PAYLOAD_MAX_BYTES) {
+    throw new InputError(
+      `a schedule's payload is ${bytes} bytes of JSON, over ${SCHEDULE_PAYLOAD_MAX_BYTES} (1 MiB): keep big data elsewhere and pass a reference to it`,
+    );
+  }
   const missed = spec.missed ?? "once";
   if (!MISSED_POLICIES.includes(missed)) {
     throw new InputError(`missed must be once or skip, got "${String(missed).slice(0, 20)}"`);
