@@ -39,7 +39,7 @@ export interface ScheduleSpec {
   name: string;
   /** Default: the `default` queue. */
   queue?: string;
-  /** Fixed spacing: ms, or a duration (`30s`, `5m`, `1h`); at least 1 s. Or `cron`. */
+  /** Fixed spacing: ms, or a duration (`30s`, `5m`, `1h`); whole seconds, at least 1 s. Or `cron`. */
   every?: number | string;
   /** A cron expression, e.g. `*\/5 * * * *` (6 fields: seconds first). Or `every`. */
   cron?: string;
@@ -111,12 +111,23 @@ function everyMs(every: number | string, tz: string | undefined): number {
   if (!Number.isInteger(ms) || ms < EVERY_MIN_MS || ms > EVERY_MAX_MS) {
     throw new InputError(`every must be from 1s to 366d, got "${String(every).slice(0, 20)}"`);
   }
+  // Whole seconds: lists say an interval in whole units (`every 1s` of 1.5 s would mislead).
+  if (ms % 1_000 !== 0) {
+    throw new InputError(`every must be whole seconds, got "${String(every).slice(0, 20)}"`);
+  }
   return ms;
 }
 
 /** The expression, once croner has parsed it and found a next run (in `tz`). */
 function checkCron(expression: string, tz: string | undefined): string {
   if (tz !== undefined) checkTimeZone(tz);
+  // croner also takes a 7th field (a year): not what a cron expression says elsewhere.
+  const fields = expression.trim().split(/\s+/).length;
+  if (!expression.trim().startsWith("@") && fields !== 5 && fields !== 6) {
+    throw new InputError(
+      `cron "${expression.slice(0, 60)}" is not a cron expression: it has ${fields} fields, not 5 (minute hour day month weekday) or 6 (seconds first)`,
+    );
+  }
   let next: Date | null;
   try {
     next = cronOf(expression, tz).nextRun();
