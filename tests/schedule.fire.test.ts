@@ -6,10 +6,10 @@ import { describe, expect, test } from "bun:test";
 import { type QueueKeys, scheduleJobId, scheduleKeys, shardKeys } from "../lib/engine/keys.ts";
 import { openLayout } from "../lib/engine/layout.ts";
 import { type Script, scripts } from "../lib/engine/lua.ts";
-import { advanceTick, type DueSchedule, holdTick } from "../lib/engine/schedule.ts";
+import { advanceTick, backOffTick, type DueSchedule } from "../lib/engine/schedule.ts";
 import type { Redis } from "../lib/redis/connect.ts";
 import { TickEnqueuer, tickReceiptTtlMs } from "../lib/schedule/enqueue.ts";
-import { firePass, HOLD_MAX_MS, holdMs } from "../lib/schedule/fire.ts";
+import { BACKOFF_MAX_MS, backoffMs, firePass } from "../lib/schedule/fire.ts";
 import { Schedules } from "../lib/schedule/schedules.ts";
 import { LATE_MS, tickAfter } from "../lib/schedule/ticks.ts";
 import { defineTask } from "../lib/types.ts";
@@ -100,7 +100,7 @@ describe("one job per tick", () => {
     expect(await s.score("a")).toBe(tickAfter(added.def!, tick));
   });
 
-  // Each failure leaves the tick due (not advanced, held back a second); the pass after fires
+  // Each failure leaves the tick due (not advanced, backed off a second); the pass after fires
   // it again, finding its job or making it: one job. `made` is how many jobs exist after the failed pass.
   test.each([
     ["the enqueue's reply is lost (the job made)", scripts.enqueue, "after", 1],
@@ -114,8 +114,8 @@ describe("one job per tick", () => {
     const r1 = await s.pass(losing(s.q.client, script, when));
     expect(r1.stuck.map((x) => x.name)).toEqual(["a"]);
     expect(await enqueuedCount(s.q.client, s.keys())).toBe(made);
-    // Not advanced: held back a second (the loop's next pass reads the others), its tick kept.
-    expect(await s.q.client.sendCommand(["HGET", s.sk.held, "a"])).toBe(`${tick} 1`);
+    // Not advanced: backed off a second (the loop's next pass reads the others), its tick kept.
+    expect(await s.q.client.sendCommand(["HGET", s.sk.failing, "a"])).toBe(`${tick} 1`);
     const retry = (await s.score("a"))!;
     expect(retry).toBe(r1.now + 1_000);
     await until(async () => (await redisTime(s.q.client)) >= retry, "the retry time");
@@ -206,7 +206,7 @@ describe("missed ticks", () => {
 });
 
 describe("settled alone", () => {
-  test("a corrupt definition is reported and held back; the others fire", async () => {
+  test("a corrupt definition is reported and backed off; the others fire", async () => {
     await using s = await setup();
     const added = await s.schedules.add({ name: "good", every: "1s", task: "t" });
     await s.q.client.sendCommand(["HSET", s.sk.defs, "bad", "{not json"]);
@@ -215,9 +215,9 @@ describe("settled alone", () => {
     const r = await s.pass();
     expect(r.fired).toBe(1);
     expect(r.stuck.map((x) => x.name)).toEqual(["bad"]);
-    // Held back: its score is a retry time ahead, its real tick kept aside.
+    // Backed off: its score is a retry time ahead, its real tick kept aside.
     expect(await s.score("bad")).toBeGreaterThan(r.now);
-    expect(await s.q.client.sendCommand(["HGET", s.sk.held, "bad"])).toBe("1 1");
+    expect(await s.q.client.sendCommand(["HGET", s.sk.failing, "bad"])).toBe("1 1");
     // A next tick with no definition at all is dropped.
     await s.due("orphan", 1);
     expect((await s.pass()).stuck).toEqual([]);
@@ -247,7 +247,7 @@ describe("settled alone", () => {
     expect(await s.q.getJob(scheduleJobId("zzz", mine.next! - 1_000))).not.toBeNull();
   });
 
-  test("100 schedules that cannot fire never stall the others; each is held back", async () => {
+  test("100 schedules that cannot fire never stall the others; each is backed off", async () => {
     await using s = await setup();
     const now = await redisTime(s.q.client);
     for (let i = 0; i < 100; i++) {
@@ -262,14 +262,14 @@ describe("settled alone", () => {
     const second = await s.pass();
     expect(second.stuck).toEqual([]);
     expect(second.fired).toBe(1);
-    // A hold that fails again waits twice as long.
+    // A back-off that fails again waits twice as long.
     const d = { name: "c0", queue: "q", score: 0, tick: now - 60_000, failures: 1, def: null };
     d.score = (await s.score("c0"))!;
-    expect(holdMs(0)).toBe(1_000);
-    expect(holdMs(1)).toBe(2_000);
-    expect(holdMs(40)).toBe(HOLD_MAX_MS);
-    expect(await holdTick(s.q.client, s.sk, d, d.score + 5)).toBe(true);
-    expect(await s.q.client.sendCommand(["HGET", s.sk.held, "c0"])).toBe(`${now - 60_000} 2`);
+    expect(backoffMs(0)).toBe(1_000);
+    expect(backoffMs(1)).toBe(2_000);
+    expect(backoffMs(40)).toBe(BACKOFF_MAX_MS);
+    expect(await backOffTick(s.q.client, s.sk, d, d.score + 5)).toBe(true);
+    expect(await s.q.client.sendCommand(["HGET", s.sk.failing, "c0"])).toBe(`${now - 60_000} 2`);
   });
 });
 

@@ -365,10 +365,10 @@ export interface ScheduleKeys {
   /** Set: the queues whose `next` zset has a schedule (what a scheduler of every queue reads). */
   queues: string;
   /**
-   * Hash: schedule name -> `<tick> <failures>` of a schedule held back after failing to fire:
+   * Hash: schedule name -> `<tick> <failures>` of a schedule backed off after failing to fire:
    * its score in `next` is then the retry time, and this is its real tick.
    */
-  held: string;
+  failing: string;
   /** What a queue's `next` key starts with (the scripts append the queue). */
   nextPrefix: string;
   /**
@@ -387,7 +387,7 @@ export function scheduleKeys(prefix: string): ScheduleKeys {
     defs: `${base}:defs`,
     where: `${base}:where`,
     queues: `${base}:queues`,
-    held: `${base}:held`,
+    failing: `${base}:failing`,
     nextPrefix,
     next: (queue) => nextPrefix + queue,
   };

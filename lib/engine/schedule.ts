@@ -8,11 +8,11 @@ export interface DueSchedule {
   name: string;
   /** Its queue (the `next` zset it is in). */
   queue: string;
-  /** The stored score (ms), at or before `now`: the tick, or a held schedule's retry time. */
+  /** The stored score (ms), at or before `now`: the tick, or a backed-off schedule's retry time. */
   score: number;
-  /** The tick due: the score, or a held schedule's real tick. */
+  /** The tick due: the score, or a backed-off schedule's real tick. */
   tick: number;
-  /** How many times in a row it failed to fire (0: not held). */
+  /** How many times in a row it failed to fire (0: not backed off). */
   failures: number;
   /** The stored JSON, or null when the name has no definition. */
   def: string | null;
@@ -40,19 +40,19 @@ export async function readDue(
   const [now, flat, earliest] = await runScript<[number, (string | null)[], string]>(
     client,
     scripts.scheduleDue,
-    [k.defs, k.queues, k.held],
+    [k.defs, k.queues, k.failing],
     [most, k.nextPrefix, ...queues],
   );
   const due: DueSchedule[] = [];
   for (let i = 0; i + 4 < flat.length; i += 5) {
     const score = Number(flat[i + 1]);
-    const held = /^(\d+) (\d+)$/.exec(flat[i + 4] ?? "");
+    const failing = /^(\d+) (\d+)$/.exec(flat[i + 4] ?? "");
     due.push({
       name: String(flat[i]),
       queue: String(flat[i + 2]),
       score,
-      tick: held ? Number(held[1]) : score,
-      failures: held ? Number(held[2]) : 0,
+      tick: failing ? Number(failing[1]) : score,
+      failures: failing ? Number(failing[2]) : 0,
       def: flat[i + 3] ?? null,
     });
   }
@@ -74,10 +74,10 @@ export function advanceTick(
 }
 
 /**
- * Holds back a schedule that failed to fire: its score becomes `retryAt`, its real tick kept
- * in `held`, by the same compare and set; false when the score had changed.
+ * Backs off a schedule that failed to fire: its score becomes `retryAt`, its real tick kept
+ * in `failing`, by the same compare and set; false when the score had changed.
  */
-export function holdTick(
+export function backOffTick(
   client: Redis,
   k: ScheduleKeys,
   d: DueSchedule,
@@ -92,7 +92,7 @@ async function advance(
   d: DueSchedule,
   args: (string | number)[],
 ): Promise<boolean> {
-  const keys = [k.next(d.queue), k.queues, k.held];
+  const keys = [k.next(d.queue), k.queues, k.failing];
   const argv = [d.name, d.score, ...args, d.queue];
   return (await runScript<number>(client, scripts.scheduleAdvance, keys, argv)) === 1;
 }
@@ -120,7 +120,7 @@ export async function saveSchedule(
           o.op === "swap" ? o.expected : "",
           o.queue,
         ];
-  const keys = [k.defs, k.where, k.queues, k.held];
+  const keys = [k.defs, k.where, k.queues, k.failing];
   const argv = [...args, k.nextPrefix];
   return (await runScript<number>(client, scripts.scheduleSave, keys, argv)) === 1;
 }

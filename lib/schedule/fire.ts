@@ -6,7 +6,7 @@
 // tick due, and firing it again finds its job; an advance from a stale read changes nothing.
 
 import { scheduleKeys } from "../engine/keys.ts";
-import { advanceTick, type DueSchedule, holdTick, readDue } from "../engine/schedule.ts";
+import { advanceTick, backOffTick, type DueSchedule, readDue } from "../engine/schedule.ts";
 import type { Redis } from "../redis/connect.ts";
 import type { TickEnqueuer } from "./enqueue.ts";
 import { parseDef } from "./spec.ts";
@@ -16,7 +16,7 @@ import { LATE_MS, planTick } from "./ticks.ts";
 export const PASS_MOST = 100;
 
 /** The longest a schedule that keeps failing to fire waits between tries. */
-export const HOLD_MAX_MS = 60_000;
+export const BACKOFF_MAX_MS = 60_000;
 
 export interface PassResult {
   /** Redis' time of the read. */
@@ -26,7 +26,7 @@ export interface PassResult {
   /** The earliest future tick seen (null: none), for the scheduler's sleep. */
   earliest: number | null;
   /**
-   * Due schedules that failed to fire (corrupt, or their enqueue failed): held back (holdMs),
+   * Due schedules that failed to fire (corrupt, or their enqueue failed): backed off (backoffMs),
    * so they neither stall the others nor make the loop spin.
    */
   stuck: { name: string; why: string }[];
@@ -50,7 +50,7 @@ export async function firePass(o: PassOptions): Promise<PassResult> {
   // Each schedule on its own: one that fails (a corrupt definition, a queue of another format)
   // never holds back the others.
   const outcomes = await Promise.allSettled(due.map((d) => fireOne(o, d, now)));
-  const holds: Promise<unknown>[] = [];
+  const backoffs: Promise<unknown>[] = [];
   outcomes.forEach((out, i) => {
     const d = due[i]!;
     if (out.status === "fulfilled" && out.value !== "corrupt") {
@@ -63,18 +63,18 @@ export async function firePass(o: PassOptions): Promise<PassResult> {
         ? String((out.reason as Error)?.message ?? out.reason)
         : "its definition is not one Courier wrote";
     result.stuck.push({ name: d.name, why });
-    // Held back (its real tick kept): it leaves the front of the due ones, so the next pass,
-    // at once, reads the schedules behind it; a hold that fails too leaves it due.
-    holds.push(holdTick(o.client, keys, d, now + holdMs(d.failures)).catch(() => false));
+    // Backed off (its real tick kept): it leaves the front of the due ones, so the next pass,
+    // at once, reads the schedules behind it; a back-off that fails too leaves it due.
+    backoffs.push(backOffTick(o.client, keys, d, now + backoffMs(d.failures)).catch(() => false));
     result.again = true;
   });
-  await Promise.all(holds);
+  await Promise.all(backoffs);
   return result;
 }
 
 /** How long a schedule that failed to fire `failures` times before waits: 1 s doubling to 1 min. */
-export function holdMs(failures: number): number {
-  return Math.min(HOLD_MAX_MS, 1_000 * 2 ** Math.min(failures, 16));
+export function backoffMs(failures: number): number {
+  return Math.min(BACKOFF_MAX_MS, 1_000 * 2 ** Math.min(failures, 16));
 }
 
 type One = "fired" | "existed" | "none" | "corrupt";

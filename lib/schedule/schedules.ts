@@ -146,13 +146,13 @@ export class Schedules {
 
   /**
    * Definitions and next ticks of `names` (a name without a definition: undefined there); a
-   * schedule held back after failing to fire shows its real tick.
+   * schedule backed off after failing to fire shows its real tick.
    */
   async #read(names: readonly string[]): Promise<(ScheduleInfo | undefined)[]> {
     if (names.length === 0) return [];
     const k = this.#keys;
-    const [defs, queues, held] = await Promise.all(
-      [k.defs, k.where, k.held].map((key) =>
+    const [defs, queues, failing] = await Promise.all(
+      [k.defs, k.where, k.failing].map((key) =>
         this.client.sendCommand<(string | null)[]>(["HMGET", key, ...names]),
       ),
     );
@@ -167,7 +167,7 @@ export class Schedules {
       const text = defs![i];
       if (text === null || text === undefined) return undefined;
       const score = scores[i];
-      const tick = /^(\d+) /.exec(held![i] ?? "")?.[1] ?? score;
+      const tick = /^(\d+) /.exec(failing![i] ?? "")?.[1] ?? score;
       return {
         name,
         def: parseDef(text),

@@ -599,8 +599,8 @@ export const mutants: Mutant[] = [
   // Recurring schedules (docs/internals.md, "Recurring schedules"): one job per tick.
   m("schedule-advance-no-cas", LUA("schedule-advance"), "a schedule advances only from the tick the pass read (compare and set)",
     "if not score or tonumber(score) ~= tonumber(ARGV[2]) then return 0 end", "if not score then return 0 end", [T("schedule.fire")]),
-  m("schedule-no-hold", "lib/schedule/fire.ts", "a schedule that fails to fire is held back, never stalling the others",
-    "    holds.push(holdTick(", "    if (false) holds.push(holdTick(", [T("schedule.fire")]),
+  m("schedule-no-backoff", "lib/schedule/fire.ts", "a schedule that fails to fire is backed off, never stalling the others",
+    "    backoffs.push(backOffTick(", "    if (false) backoffs.push(backOffTick(", [T("schedule.fire")]),
   m("schedule-advance-first", "lib/schedule/fire.ts", "a tick's job is enqueued before the schedule advances",
     "  let out: One = \"none\";\n  if (plan.fire !== null) {\n    out = (await o.enqueuer.enqueue(d.name, def, plan.fire)) ? \"fired\" : \"existed\";\n  }\n  await advanceTick(o.client, scheduleKeys(o.prefix), d, plan.next);",
     "  let out: One = \"none\";\n  await advanceTick(o.client, scheduleKeys(o.prefix), d, plan.next);\n  if (plan.fire !== null) {\n    out = (await o.enqueuer.enqueue(d.name, def, plan.fire)) ? \"fired\" : \"existed\";\n  }",

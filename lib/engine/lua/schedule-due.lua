@@ -5,10 +5,10 @@
 -- many, never crowd out its own, and no definition is decoded here (the queue is the zset's).
 -- A scheduler of every queue reads the queues of `queues`.
 --
--- KEYS[1] defs (hash name -> JSON)  KEYS[2] queues (set)  KEYS[3] held (hash)
+-- KEYS[1] defs (hash name -> JSON)  KEYS[2] queues (set)  KEYS[3] failing (hash)
 -- ARGV[1] most due schedules returned  ARGV[2] what a queue's `next` key starts with
 -- ARGV[3..] the queues asked for (none: every queue of `queues`)
--- Returns { now ms, { name, score ms, queue, definition JSON or false, held or false, ... } of
+-- Returns { now ms, { name, score ms, queue, definition JSON or false, failing or false, ... } of
 --   the earliest due ones (score <= now), at most ARGV[1], the earliest future score of those
 --   queues, or '' when none }
 --- @include clock

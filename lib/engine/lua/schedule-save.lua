@@ -3,10 +3,10 @@
 -- other. A paused schedule has no next tick (schedulers never see it). A schedule's next tick
 -- is in its queue's `next` zset (KEYS[5] .. queue), which is in `queues` while it has one;
 -- `where` says which queue, so a replace that moves it to another queue leaves nothing behind.
--- Any write forgets a hold (`held`: the schedule failed to fire): the definition changed.
+-- Any write forgets a back-off (`failing`: the schedule failed to fire): the definition changed.
 --
 -- KEYS[1] defs (hash name -> JSON)  KEYS[2] where (hash name -> queue)  KEYS[3] queues (set)
--- KEYS[4] held (hash name -> '<tick> <failures>')
+-- KEYS[4] failing (hash name -> '<tick> <failures>')
 -- ARGV[1] op: 'add' (only if the name is new), 'put' (add or replace), 'swap' (replace only
 --   if the stored JSON is still ARGV[5]: a pause or resume racing another change loses, and is
 --   told), 'remove'
