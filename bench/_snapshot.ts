@@ -36,19 +36,28 @@ export function git(root: string, args: string[]): string {
 }
 
 /**
- * Runs this tree's `bun bench/run.ts <args>` in a snapshot of `ref` and returns its exit code.
- * The snapshot's node_modules is a link to the tree's own; it is deleted afterwards.
+ * A snapshot of `ref` in a temporary directory: its lib/ and bin/, this tree's bench/ (so the
+ * same bench measures both), node_modules linked to the tree's own. `remove` deletes it.
  */
-export async function runOnSnapshot(root: string, ref: string, args: string[]): Promise<number> {
+export function extractSnapshot(
+  root: string,
+  ref: string,
+  flag = "--commit",
+): { dir: string; commit: string; remove: () => void } {
   const commit = git(root, ["rev-parse", "--short", ref]);
-  if (!commit) throw new Error(`--commit: git does not know ${ref}`);
+  if (!commit) throw new Error(`${flag}: git does not know ${ref}`);
   const dir = mkdtempSync(join(tmpdir(), `courier-bench-${commit}-`));
+  const remove = () => rmSync(dir, { recursive: true, force: true });
   try {
-    const archive = Bun.spawn({ cmd: ["git", "archive", commit], cwd: root, stdout: "pipe" });
-    const untar = Bun.spawn({ cmd: ["tar", "-x", "-C", dir], stdin: archive.stdout });
-    if ((await archive.exited) !== 0 || (await untar.exited) !== 0) {
-      throw new Error(`--commit: could not extract ${commit}`);
+    const archive = Bun.spawnSync({
+      cmd: ["git", "archive", "-o", join(dir, ".tar"), commit],
+      cwd: root,
+    });
+    const untar = Bun.spawnSync({ cmd: ["tar", "-xf", ".tar"], cwd: dir });
+    if (archive.exitCode !== 0 || untar.exitCode !== 0) {
+      throw new Error(`${flag}: could not extract ${commit}`);
     }
+    rmSync(join(dir, ".tar"));
     symlinkSync(join(root, "node_modules"), join(dir, "node_modules"));
     // Past results stay behind: --out is absolute, so the run writes into this tree.
     rmSync(join(dir, "bench"), { recursive: true, force: true });
@@ -56,6 +65,20 @@ export async function runOnSnapshot(root: string, ref: string, args: string[]): 
       recursive: true,
       filter: (src) => src !== join(root, "bench", "results"),
     });
+  } catch (err) {
+    remove();
+    throw err;
+  }
+  return { dir, commit, remove };
+}
+
+/**
+ * Runs this tree's `bun bench/run.ts <args>` in a snapshot of `ref` and returns its exit code.
+ * The snapshot's node_modules is a link to the tree's own; it is deleted afterwards.
+ */
+export async function runOnSnapshot(root: string, ref: string, args: string[]): Promise<number> {
+  const { dir, commit, remove } = extractSnapshot(root, ref);
+  try {
     const dirty = git(root, ["status", "--porcelain", "bench"]) !== "";
     const bench = `${git(root, ["rev-parse", "--short", "HEAD"])}${dirty ? "+changes" : ""}`;
     const proc = Bun.spawn({
@@ -66,6 +89,6 @@ export async function runOnSnapshot(root: string, ref: string, args: string[]): 
     });
     return await proc.exited;
   } finally {
-    rmSync(dir, { recursive: true, force: true });
+    remove();
   }
 }

@@ -25,6 +25,7 @@ import { cost } from "./workloads/cost.ts";
 import { enqueue } from "./workloads/enqueue.ts";
 import { io } from "./workloads/io.ts";
 import { latency } from "./workloads/latency.ts";
+import { limits } from "./workloads/limits.ts";
 import { noop } from "./workloads/noop.ts";
 import { priority } from "./workloads/priority.ts";
 
@@ -40,12 +41,15 @@ const WORKLOADS: Record<string, { run: Workload; aof: boolean; byDefault: boolea
   cluster: { run: cluster, aof: false, byDefault: false },
   // Issue 13: a high job's wait to start while the worker is saturated with low ones.
   priority: { run: priority, aof: false, byDefault: false },
+  // Issue 14: an unlimited queue's no-op figure against the code before limits; a limited
+  // queue's start rate against its limit.
+  limits: { run: limits, aof: false, byDefault: false },
 };
 const IMPLS: Record<Contender, ContenderImpl> = { courier, bullmq, raw, rq };
 
 const USAGE = `usage: bun bench/run.ts [options]
   --only LIST         workloads, comma-separated: ${Object.keys(WORKLOADS).join(",")}
-                      (default: all but profile, cluster and priority)
+                      (default: all but profile, cluster, priority and limits)
   --size SIZE         tiny | small | full (default small, ~7 min here; full: the issue's sizes, ~30 min)
   --rounds N          rounds per figure (default 3): each JSON line has the median, min and max
                       over them, the table shows medians, the targets the best round

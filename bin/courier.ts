@@ -27,7 +27,8 @@ const SUMMARIES = {
   worker: "Process jobs until stopped (Ctrl-C finishes the jobs in flight first)",
   info: "Show Redis' memory, each queue's counts and throughput, and its workers",
   dead: "List, show, requeue, delete or purge jobs that failed for good",
-  queue: "Pause, resume or empty a queue, list its jobs by state, follow its events",
+  queue:
+    "Pause, resume or empty a queue, set its rate limits, list its jobs by state, follow its events",
   schedule: "Recurring jobs: add, list, pause, resume or remove schedules; run a scheduler",
   dashboard: "Serve the web dashboard, its JSON API and Prometheus metrics",
   stack: "Run Redis, workers and the dashboard in the foreground, for local use",

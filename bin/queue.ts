@@ -5,6 +5,7 @@ import { defineCommand } from "citty";
 import { Admin } from "../lib/admin/admin.ts";
 import { isJobState, JOB_STATES } from "../lib/admin/jobs.ts";
 import { printEvents } from "../lib/cli/events.ts";
+import { limitsChange, limitsJson, limitsLines } from "../lib/cli/limits.ts";
 import {
   emptiedJson,
   emptiedLine,
@@ -181,15 +182,53 @@ const eventsCommand = defineCommand({
   },
 });
 
+const limitCommand = defineCommand({
+  meta: {
+    name: "limit",
+    description: `Set or show a queue's rate limits, stored in Redis and kept across restarts; workers follow within a second. --rate N/s: at most N jobs started per interval across all workers (N/s, N/m, N/h or N/<duration> such as 5/2s; starts are spaced evenly, no burst). Jobs with a limit key (JobSpec.limitKey; the word-count task: the URL's host): --key-concurrency C running and --key-rate R/s started per key. A job held back by a limit spends no attempt. \`off\` removes one limit, --clear all. Without flags: prints them. Exit ${EXIT.notFound} for no such queue, ${EXIT.usage} for a bad value.`,
+  },
+  args: {
+    name,
+    rate: {
+      type: "string",
+      description: "Queue-wide: at most N started per interval (e.g. 100/s), or off",
+    },
+    "key-concurrency": { type: "string", description: "Per limit key: at most C running, or off" },
+    "key-rate": {
+      type: "string",
+      description: "Per limit key: at most R started per interval (e.g. 5/s), or off",
+    },
+    clear: { type: "boolean", description: "Remove every limit" },
+    json,
+    ...connection,
+  },
+  async run({ args }) {
+    // Checked before connecting: a bad value costs no connection.
+    const change = limitsChange({
+      rate: args.rate,
+      keyConcurrency: args["key-concurrency"],
+      keyRate: args["key-rate"],
+      clear: args.clear,
+    });
+    await withQueue(args, async (admin) => {
+      const limits = change ? await admin.setLimits(change) : await admin.limits();
+      const { queue } = admin.options;
+      if (args.json) printJson(limitsJson(queue, limits));
+      else print(limitsLines(queue, limits));
+    });
+  },
+});
+
 const command = defineCommand({
   meta: {
     name: "queue",
     description:
-      "A queue's controls: pause NAME, resume NAME, empty NAME --all, jobs NAME --state STATE, events NAME.",
+      "A queue's controls: pause NAME, resume NAME, limit NAME, empty NAME --all, jobs NAME --state STATE, events NAME.",
   },
   subCommands: {
     pause: pauseCommand(true),
     resume: pauseCommand(false),
+    limit: limitCommand,
     empty: emptyCommand,
     jobs: jobsCommand,
     events: eventsCommand,

@@ -23,7 +23,7 @@ import {
   waitForAll,
 } from "../lib/cli/trigger.ts";
 import { type JobInput, jobArgs, jobOf } from "../lib/cli/trigger-args.ts";
-import { finishBatch, noCallbackLine } from "../lib/cli/trigger-batch.ts";
+import { BatchIds, finishBatch, noCallbackLine, skipNote } from "../lib/cli/trigger-batch.ts";
 import {
   type Existing,
   existedJson,
@@ -35,6 +35,7 @@ import { defaults, MAX_ATTEMPTS_LIMIT } from "../lib/config.ts";
 import { ConnectError, describeError, LostReplyError, RedisFullError } from "../lib/errors.ts";
 import { Queue } from "../lib/queue/queue.ts";
 import type { WordCountPayload } from "../lib/tasks/wordcount/index.ts";
+import { wordCountLimitKey } from "../lib/tasks/wordcount/limit-key.ts";
 import { WORDCOUNT_TASK } from "../lib/tasks/wordcount/name.ts";
 import { normaliseUrl } from "../lib/tasks/wordcount/url.ts";
 import {
@@ -135,7 +136,8 @@ const command = defineCommand({
     const idFromUrls = Boolean(args["id-from-url"]);
     // A batch with --wait waits for its callback alone: no job's id is kept but for the callback.
     const kept: Job[] | undefined = wait === undefined || then ? undefined : [];
-    const batch: string[] | undefined = then ? [] : undefined;
+    const batch = then ? new BatchIds() : undefined;
+    if (then && skip > 0) process.stderr.write(`${skipNote(skip, idFromUrls)}\n`);
     if (kept) process.once("SIGINT", () => interrupted(kept));
     try {
       const report = await enqueueLines<unknown>(queue, lines, {
@@ -146,24 +148,32 @@ const command = defineCommand({
           : idFromUrls
             ? (p) => idFromUrl((p as WordCountPayload).url)
             : undefined,
+        // The word-count task's jobs carry their URL's host as limit key (`queue limit`).
+        limitKeyFor:
+          (job.task ?? WORDCOUNT_TASK) === WORDCOUNT_TASK ? wordCountLimitKey : undefined,
         maxAttempts,
         schedule: job.schedule,
         onEnqueued: async (jobs) => {
-          for (const e of jobs) batch?.push(e.id);
-          if (then && wait !== undefined) return; // the output is the callback's result
-          const existing = await existingOf(queue, jobs);
-          if (input.file === undefined) existedNote(jobs, existing, args.json);
-          return kept ? void kept.push(...jobs) : printEnqueued(jobs, job, args.json, existing);
+          batch?.add(jobs);
+          // With --wait a batch's output is the callback's result: its jobs' ids are not printed.
+          if (!(then && wait !== undefined)) {
+            const existing = await existingOf(queue, jobs);
+            if (input.file === undefined) existedNote(jobs, existing, args.json);
+            if (kept) kept.push(...jobs);
+            else await printEnqueued(jobs, job, args.json, existing);
+          }
+          batch?.check(); // past the most a callback waits for: no more lines are read
         },
         onRefused: (bad) =>
           process.stderr.write(`trigger: line ${bad.line}: ${safeText(bad.error)}\n`),
       });
-      if (then && (report.stopped || report.halted)) {
+      if (then && (report.stopped || (report.halted && !BatchIds.isFull(report.halted.error)))) {
         process.stderr.write(`${noCallbackLine(idFromUrls)}\n`);
       }
       if (report.stopped) {
         const bulk = input.file !== undefined;
-        const how = { bulk, idFromUrls, retryConnectS, task: job.task, givenId: !!job.id };
+        const printed = !(then && wait !== undefined);
+        const how = { bulk, idFromUrls, retryConnectS, task: job.task, givenId: !!job.id, printed };
         return stopped(report, how, kept, args.json);
       }
       if (report.halted) return outputClosed(report);
@@ -171,7 +181,7 @@ const command = defineCommand({
       if (then) {
         const { priority } = job.schedule;
         const end = { maxAttempts, priority, wait, json: !!args.json, usage, idFromUrls };
-        process.exitCode = await finishBatch(queue, then, batch!, end);
+        process.exitCode = await finishBatch(queue, then, batch!.ids, end);
       } else if (!kept) process.exitCode = usage;
       else process.exitCode = await waitAndPrint(queue, kept, wait!, args.json, usage);
     } finally {
@@ -277,6 +287,7 @@ async function stopped(
     retryConnectS: number | undefined;
     task?: string;
     givenId?: boolean;
+    printed: boolean;
   },
   kept: Job[] | undefined,
   json: boolean | undefined,
@@ -291,7 +302,9 @@ async function stopped(
       : "";
   process.stderr.write(`trigger: ${safeText(describeError(err))}${hint}\n`);
   const unsure = err instanceof ConnectError;
-  if (bulk) process.stderr.write(`trigger: ${stoppedLine(report, idFromUrls, unsure)}\n`);
+  if (bulk) {
+    process.stderr.write(`trigger: ${stoppedLine(report, idFromUrls, unsure, how.printed)}\n`);
+  }
   process.exitCode = err instanceof RedisFullError ? EXIT.full : EXIT.connect;
 }
 

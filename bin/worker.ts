@@ -46,7 +46,7 @@ const command = defineCommand({
     name: {
       type: "string",
       description:
-        "Consumer name in the group, printable, no spaces, not ending in ~gone; refused while a live worker has it (default <host>-<pid>-<random>)",
+        "Consumer name in the group, printable, no spaces, not ending in ~gone; refused while a live worker has it; a worker that stalled and finds it taken by a later start stops reading and exits 2 (default <host>-<pid>-<random>)",
     },
     "claim-idle-ms": {
       type: "string",
@@ -55,6 +55,10 @@ const command = defineCommand({
     "job-timeout-ms": {
       type: "string",
       description: `Run-time limit of one attempt (default ${defaults.jobTimeoutMs})`,
+    },
+    "max-holds": {
+      type: "string",
+      description: `Times a job may be held by its host saying "slow down" (a 429, or a 503 with Retry-After: its host held that long, no attempt spent) before the next such answer fails it for good (default ${defaults.maxHolds})`,
     },
     "shutdown-grace-ms": {
       type: "string",
@@ -115,6 +119,7 @@ const command = defineCommand({
       claimIdleMs: intArg(args["claim-idle-ms"], "claim-idle-ms", 30, 1_000_000_000),
       jobTimeoutMs: intArg(args["job-timeout-ms"], "job-timeout-ms", 1, 1_000_000_000),
       shutdownGraceMs: intArg(args["shutdown-grace-ms"], "shutdown-grace-ms", 0, 1_000_000_000),
+      maxHolds: intArg(args["max-holds"], "max-holds", 0, 1_000),
       healthPort: intArg(args["health-port"], "health-port", 1, 65_535),
       healthHost: args["health-host"],
       logFormat: logFormat as "human" | "json" | "auto",

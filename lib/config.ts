@@ -109,6 +109,13 @@ export interface WorkerOptions extends QueueOptions {
   backoffBaseMs: number;
   /** Longest retry back-off. */
   backoffMaxMs: number;
+  /**
+   * Times one job may be held by its task (HeldError: a server's 429, or 503 with Retry-After)
+   * before the next such answer fails it for good, so a host that always says "slow down"
+   * ends its jobs with that reason instead of holding them for ever. A hold spends no attempt.
+   * Default 10; lower gives up on a throttling host sooner.
+   */
+  maxHolds: number;
   /** Random source in [0, 1) for the back-off's jitter, injectable so tests can predict it. */
   random: () => number;
   /** Dead letters kept (approximate, trimmed by MAXLEN ~: safe, this is not the job stream). */
@@ -161,6 +168,7 @@ export const defaults = {
   failureTtlS: 7 * 24 * 3_600,
   backoffBaseMs: 1_000,
   backoffMaxMs: 10 * 60_000,
+  maxHolds: 10,
   deadMaxLen: 100_000,
   eventsMaxLen: 10_000,
   progressMinIntervalMs: 500,
@@ -211,6 +219,7 @@ export function resolveOptions<T extends Partial<ProducerOptions & WorkerOptions
   }
   positiveInt(o, "concurrency", 1, 10_000);
   positiveInt(o, "maxAttempts", 1, MAX_ATTEMPTS_LIMIT);
+  positiveInt(o, "maxHolds", 0, 1_000);
   positiveInt(o, "enqueueBatchSize", 1, 100_000);
   for (const key of INTERVALS)
     positiveInt(o, key, key === "shutdownGraceMs" ? 0 : 1, INTERVAL_LIMIT_MS);

@@ -12,7 +12,8 @@ export type ErrorCode =
   | "ERETRYABLE"
   | "EREDIS"
   | "EFULL"
-  | "ECANCELED";
+  | "ECANCELED"
+  | "EHELD";
 
 /** Base class: every error Courier throws on purpose has a stable `code`. */
 export class CourierError extends Error {
@@ -135,6 +136,23 @@ export class RetryableError extends CourierError {
   constructor(message: string, options?: { cause?: unknown; retryAfterMs?: number }) {
     super("ERETRYABLE", message, options);
     this.retryAfterMs = options?.retryAfterMs;
+  }
+}
+
+/**
+ * Thrown by a task: the job's limit key (`JobSpec.limitKey`; the word-count task's is the URL's
+ * host) is held for `retryAfterMs` (a server answered 429, or 503 with Retry-After): no job of
+ * that key starts before then, on any worker, and this job runs again after it WITHOUT spending
+ * an attempt. Other keys keep running. A job held `maxHolds` times fails for good (a host that
+ * always answers 429). `retryAfterMs` undefined: the queue's back-off, counted in holds. A
+ * module without Courier to import throws an error with `code: "EHELD"` (and `retryAfterMs`).
+ */
+export class HeldError extends CourierError {
+  readonly retryAfterMs: number | undefined;
+  constructor(retryAfterMs?: number, message?: string, options?: { cause?: unknown }) {
+    const after = retryAfterMs === undefined ? "" : ` for ${Math.ceil(retryAfterMs / 1000)} s`;
+    super("EHELD", message ?? `held${after}`, options);
+    this.retryAfterMs = retryAfterMs;
   }
 }
 

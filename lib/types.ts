@@ -118,6 +118,11 @@ export interface Task<P = unknown, R = unknown> {
   validate?: (payload: unknown) => P;
   /** Run-time limit for one attempt; overrides the worker's `jobTimeoutMs`. */
   timeoutMs?: number;
+  /**
+   * The limit key of a job enqueued with this task and no `JobSpec.limitKey` (e.g. a URL's
+   * host: docs/internals.md, "Rate limits"); undefined: none.
+   */
+  limitKey?: (payload: P) => string | undefined;
 }
 
 /** Defines a task with its types inferred. */

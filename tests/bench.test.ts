@@ -154,6 +154,24 @@ describe("bun run bench", () => {
     ]);
   }, 90_000);
 
+  test("--only limits: the no-op figure against a base's, a limited queue's start rate", async () => {
+    // The base is HEAD: the same code twice, which is all a smoke test needs.
+    process.env.COURIER_BENCH_BASE = "HEAD";
+    try {
+      const { figures } = await bench(["--only", "limits", "--contenders", "courier"]);
+      for (const f of figures) expectWellFormed(f);
+      expect(figures.map((f) => f.name)).toEqual([
+        "limits.noop.c16",
+        "limits.noop.c16.base",
+        "limits.noop.ratio",
+        "limits.rate500.starts",
+        "limits.rate500.error",
+      ]);
+    } finally {
+      delete process.env.COURIER_BENCH_BASE;
+    }
+  }, 90_000);
+
   test("--only cluster: a 3+3 cluster against this one server (6 shards and 1), 1 to 3 worker processes", async () => {
     const { figures, file } = await bench(["--only", "cluster", "--contenders", "courier"]);
     for (const f of figures) expectWellFormed(f);

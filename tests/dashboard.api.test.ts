@@ -179,7 +179,7 @@ describe("dashboard over HTTP", () => {
     const d = await dashboard(testPrefix());
     const { headers, data } = await firstSnapshot(`${d.url}/api/events`);
     expect(headers.get("content-type")).toBe("text/event-stream; charset=utf-8");
-    expect(Object.keys(data)).toEqual(["overview", "workers", "failures", "schedules"]);
+    expect(Object.keys(data)).toEqual(["overview", "workers", "failures", "schedules", "limits"]);
     expect(data.overview.counts.waiting).toBe(0);
   });
 

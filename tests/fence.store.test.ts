@@ -49,6 +49,17 @@ describe("fencedSet", () => {
     expect(await r.sendCommand(["HGET", key, "value"])).toBe("theirs");
   });
 
+  test("a stored fence longer than a fence can be (60 digits) is an error, and nothing is written", async () => {
+    await using r = await rawRedis();
+    const key = `${testPrefix()}:store:{k}`;
+    const huge = `1${"0".repeat(60)}`; // 61 digits: would refuse every run for ever
+    await r.sendCommand(["HSET", key, "fence", huge, "value", "theirs"]);
+    await expect(fencedSet(r, key, fenceOf("1764423456789-0", 1), "mine")).rejects.toThrow(
+      `ERR fenced-set: ${key} holds a fence longer than 60 digits`,
+    );
+    expect(await r.sendCommand(["HGETALL", key])).toEqual(["fence", huge, "value", "theirs"]);
+  });
+
   test("a fence that is not one is a TypeError, before any call", async () => {
     let calls = 0;
     const client = { sendCommand: async () => calls++ };

@@ -10,6 +10,7 @@ import { dependOn } from "../lib/engine/depend.ts";
 import { levelKeys } from "../lib/engine/keys.ts";
 import { tellChildren } from "../lib/engine/parent-ended.ts";
 import { InputError } from "../lib/errors.ts";
+import { parentsHash } from "../lib/queue/depends.ts";
 import type { Queue } from "../lib/queue/queue.ts";
 import { connect } from "../lib/redis/connect.ts";
 import {
@@ -169,7 +170,7 @@ describe("a producer that sends again", () => {
     const { createChild, listParents } = await import("../lib/engine/child.ts");
     const ck = keysOf(q, "again");
     const job = { id: "again", task: "t", payload: "{}", maxAttempts: 1 };
-    await createChild(client(r), ck, job, "fail");
+    await createChild(client(r), ck, job, "fail", { count: 3, hash: parentsHash(parents) });
     expect(await listParents(client(r), ck, "again", 0, [parents[0]!])).toBe(1);
     // A chunk sent again at a stale offset lists nothing twice.
     expect(await listParents(client(r), ck, "again", 0, [parents[0]!])).toBe(1);
@@ -258,7 +259,8 @@ describe("a parent ending while its child is enqueued", () => {
     const { createChild, listParents } = await import("../lib/engine/child.ts");
     const ck = keysOf(q, child);
     const job = { id: child, task: "t", payload: "{}", maxAttempts: 1 };
-    expect((await createChild(client(r), ck, job, "fail")).created).toBe(true);
+    const list = { count: 1, hash: parentsHash([p]) };
+    expect((await createChild(client(r), ck, job, "fail", list)).created).toBe(true);
     expect(await listParents(client(r), ck, child, 0, [p])).toBe(1);
     if (endAt === "before-add") expect((await finishJob(client(r), k, entry)).noted).toBe(0);
     const marks = await dependOn(client(r), pk, "add", child, [p]);

@@ -4,26 +4,12 @@
 // reads as a counter reset.
 import { describe, expect, test } from "bun:test";
 import { renderMetrics } from "../lib/admin/metrics.ts";
-import { COUNTERS, type Durations, type QueueCounts, readCounts } from "../lib/admin/stats.ts";
+import { type Durations, type QueueCounts, readCounts } from "../lib/admin/stats.ts";
+import { quietCounts } from "./fixtures/counts.ts";
 import { openQueue, rawRedis, redisTime, runCli, testPrefix } from "./helpers.ts";
 
-const recent = { lastMinute: 0, lastHour: 0 };
 function counts(totals: Partial<QueueCounts["totals"]>): QueueCounts {
-  const base = Object.fromEntries(COUNTERS.map((c) => [c, 1])) as QueueCounts["totals"];
-  return {
-    queue: "q1",
-    waiting: 0,
-    inFlight: 0,
-    delayed: 0,
-    dead: 0,
-    oldestWaitingMs: null,
-    finished: recent,
-    failed: recent,
-    retried: recent,
-    throughputPerS: 0,
-    totals: { ...base, ...totals },
-    unservedTasks: [],
-  };
+  return quietCounts("q1", totals, 1);
 }
 const noDurations: Durations = { buckets: new Map(), sumMs: 0, count: 0 };
 

@@ -67,4 +67,20 @@ describe("a batch stopped part-way", () => {
       rmSync(dir, { recursive: true, force: true });
     }
   }, 60_000);
+
+  test("with --wait the ids are not printed, and the stopped line says so", async () => {
+    await using small = await startSmallRedis(4);
+    const urls = Array.from({ length: LINES }, (_, i) => `https://example.org/w/${i}`);
+    await small.fill(600 * 1024);
+    const r = await runCli(
+      "trigger",
+      ["--prefix", testPrefix(), "--file", "-", "--summary", "--id-from-url", "--wait", "5"],
+      { env: { REDIS_URL: small.url }, stdin: `${urls.join("\n")}\n` },
+    );
+    expect(r.code).toBe(7);
+    expect(r.stdout).toBe("");
+    const line = lines(r.stderr).find((l) => l.startsWith("trigger: stopped at line"));
+    expect(line).toContain("(ids not printed: --wait with --then/--summary)");
+    expect(line).not.toContain("(ids printed)");
+  }, 60_000);
 });

@@ -1,7 +1,12 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { Socket, TCPSocketListener } from "bun";
-import { ConfigError, PermanentError, RetryableError } from "../lib/errors.ts";
-import { fetchPage, formatBytes, parseRetryAfter } from "../lib/tasks/wordcount/fetch.ts";
+import { ConfigError, HeldError, PermanentError, RetryableError } from "../lib/errors.ts";
+import {
+  fetchPage,
+  formatBytes,
+  MAX_RETRY_AFTER_MS,
+  parseRetryAfter,
+} from "../lib/tasks/wordcount/fetch.ts";
 import type { LookupFn } from "../lib/tasks/wordcount/guard.ts";
 
 const KiB = 1024;
@@ -26,6 +31,14 @@ function route(request: Request): Response {
       return new Response("slow down", { status: 429, headers: { "retry-after": "7" } });
     case "/429-date":
       return new Response("slow down", { status: 429, headers: { "retry-after": retryAt } });
+    case "/429-bare":
+      return new Response("slow down", { status: 429 });
+    case "/429-years":
+      return new Response("slow down", { status: 429, headers: { "retry-after": "99999999" } });
+    case "/503-seconds":
+      return new Response("maintenance", { status: 503, headers: { "retry-after": "3" } });
+    case "/502-seconds":
+      return new Response("bad gateway", { status: 502, headers: { "retry-after": "4" } });
     case "/404":
       return new Response("no", { status: 404 });
     case "/410":
@@ -197,21 +210,43 @@ describe("fetchPage fails for now", () => {
     expect((err as RetryableError).retryAfterMs).toBeUndefined();
   });
 
-  test("HTTP 429 with Retry-After in seconds", async () => {
+  test("HTTP 429 with Retry-After in seconds holds the host", async () => {
     const err = await failure(fetchPage(`${base}/429-seconds`, local));
-    expect(err).toBeInstanceOf(RetryableError);
+    expect(err).toBeInstanceOf(HeldError);
+    expect((err as HeldError).code).toBe("EHELD");
     expect(err.message).toBe(
       `HTTP 429 Too Many Requests from ${base}/429-seconds (retry after 7 s)`,
     );
-    expect((err as RetryableError).retryAfterMs).toBe(7000);
+    expect((err as HeldError).retryAfterMs).toBe(7000);
   });
 
   test("HTTP 429 with Retry-After as a date", async () => {
-    const err = (await failure(fetchPage(`${base}/429-date`, local))) as RetryableError;
-    expect(err).toBeInstanceOf(RetryableError);
+    const err = (await failure(fetchPage(`${base}/429-date`, local))) as HeldError;
+    expect(err).toBeInstanceOf(HeldError);
     // The header has whole seconds, so up to a second less than the minute it was set to.
     expect(err.retryAfterMs).toBeGreaterThan(58_000);
     expect(err.retryAfterMs).toBeLessThanOrEqual(60_000);
+  });
+
+  test("HTTP 429 without Retry-After holds for the queue's back-off", async () => {
+    const err = (await failure(fetchPage(`${base}/429-bare`, local))) as HeldError;
+    expect(err).toBeInstanceOf(HeldError);
+    expect(err.retryAfterMs).toBeUndefined();
+    expect(err.message).toBe(`HTTP 429 Too Many Requests from ${base}/429-bare`);
+  });
+
+  test("a Retry-After of years is capped at an hour", async () => {
+    const err = (await failure(fetchPage(`${base}/429-years`, local))) as HeldError;
+    expect(err.retryAfterMs).toBe(MAX_RETRY_AFTER_MS);
+  });
+
+  test("HTTP 503 with Retry-After holds the host; other 5xx with it retry", async () => {
+    const held = (await failure(fetchPage(`${base}/503-seconds`, local))) as HeldError;
+    expect(held).toBeInstanceOf(HeldError);
+    expect(held.retryAfterMs).toBe(3000);
+    const retry = (await failure(fetchPage(`${base}/502-seconds`, local))) as RetryableError;
+    expect(retry).toBeInstanceOf(RetryableError);
+    expect(retry.retryAfterMs).toBe(4000);
   });
 
   test("a server that drips slower than the timeout", async () => {
@@ -306,9 +341,23 @@ describe("helpers", () => {
     ["soon", undefined],
     ["-5", undefined],
     ["Sunday, 21-Oct-15 07:28:10 GMT", 10_000],
+    ["Wed Oct 21 07:28:05 2015", 5_000],
     [null, undefined],
+    ["", undefined],
+    ["1e3", undefined],
+    ["0x10", undefined],
+    ["3.5", undefined],
+    ["3600", 3_600_000],
+    ["3601", 3_600_000],
+    ["99999999999999999999999", 3_600_000],
+    ["Thu, 22 Oct 2015 07:28:00 GMT", 3_600_000],
   ])("parseRetryAfter(%j) -> %p", (value, expected) => {
     expect(parseRetryAfter(value, Date.parse("Wed, 21 Oct 2015 07:28:00 GMT"))).toBe(expected);
+  });
+
+  test("parseRetryAfter takes another cap", () => {
+    expect(parseRetryAfter("120", 0, 60_000)).toBe(60_000);
+    expect(parseRetryAfter("30", 0, 60_000)).toBe(30_000);
   });
 
   test.each([

@@ -58,8 +58,8 @@ describe("a worker name held with our own pid", () => {
         return reply;
       },
     } as unknown as Redis;
-    const a = claimName(slowFirst, keys, o);
-    const b = claimName(slowFirst, keys, o).finally(release);
+    const a = claimName(slowFirst, keys, o, "a");
+    const b = claimName(slowFirst, keys, o, "b").finally(release);
     const results = await Promise.allSettled([a, b]);
     forgetName(keys, "racer");
     expect(results.filter((x) => x.status === "fulfilled")).toHaveLength(1);

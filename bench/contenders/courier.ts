@@ -13,7 +13,7 @@ import {
 import type { ContenderImpl, StartWorker, TaskKind } from "./types.ts";
 import { bunWorkerCommand } from "./types.ts";
 
-const PREFIX = "bench";
+export const PREFIX = "bench";
 
 const noop = defineTask({ name: "noop", run: async () => null });
 

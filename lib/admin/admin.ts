@@ -6,15 +6,25 @@
 import { defaults, type QueueOptions, resolveOptions } from "../config.ts";
 import { type Emptied, emptyShard } from "../engine/empty.ts";
 import { checkFormat } from "../engine/format.ts";
+import { holdKey } from "../engine/hold-key.ts";
 import {
   LEVELS,
   levelKeys,
+  limitKeys,
   type QueueKeys,
   queueKeys,
   shardKeys,
   shardOf,
 } from "../engine/keys.ts";
 import { openLayout, readShards } from "../engine/layout.ts";
+import {
+  type HeldKey,
+  type Limits,
+  type LimitsChange,
+  readHeldKeys,
+  readLimits,
+  writeLimits,
+} from "../engine/limits.ts";
 import { readPaused, writePaused } from "../engine/pause.ts";
 import { InputError } from "../errors.ts";
 import { type CancelVerdict, cancelOnShards } from "../queue/cancel.ts";
@@ -39,6 +49,8 @@ import {
   requeueAllLetters,
   requeueLetters,
 } from "./letters.ts";
+import { readLimitsView } from "./limits.ts";
+import type { LimitsView } from "./limits-view.ts";
 import { renderMetrics } from "./metrics.ts";
 import { byShard, mergeWorkers, sumCounts, sumDurations, sumSeries } from "./shards.ts";
 import { type QueueCounts, readCounts, readDurations } from "./stats.ts";
@@ -237,9 +249,49 @@ export class Admin {
     return writePaused(this.client, this.options.prefix, this.options.queue, false);
   }
 
+  /** The queue's rate limits (docs/internals.md, "Rate limits"; one HMGET). */
+  limits(): Promise<Limits> {
+    return readLimits(this.client, this.options.prefix, this.options.queue);
+  }
+
+  /**
+   * Changes the queue's rate limits: a value sets one, null removes it, absent leaves it.
+   * Workers follow within pauseCheckMs; the limiter itself reads them at each decision.
+   */
+  setLimits(change: LimitsChange): Promise<Limits> {
+    return writeLimits(this.client, this.options.prefix, this.options.queue, change);
+  }
+
+  /**
+   * Holds limit key `key` for `holdMs` (e.g. a host's Retry-After): no job of the key starts
+   * until then, on any worker. Returns the hold's end (Redis' ms).
+   */
+  holdKey(key: string, holdMs: number): Promise<number> {
+    const { prefix, queue } = this.options;
+    return holdKey(this.client, limitKeys(prefix, queue), key, holdMs);
+  }
+
+  /** The limit keys held back now, soonest next slot first, with their running counts. */
+  async heldKeys(count = 50): Promise<HeldKey[]> {
+    const { prefix, queue } = this.options;
+    const lk = limitKeys(prefix, queue);
+    const now = await redisNowMs(onNodeOf(this.client, lk.layout));
+    return readHeldKeys(this.client, lk, now, count);
+  }
+
   /** Whether the queue is paused (one HGET). */
   paused(): Promise<boolean> {
     return readPaused(this.client, this.options.prefix, this.options.queue);
+  }
+
+  /**
+   * The queue's rate limits and its held keys, the soonest first, as info, /metrics and the
+   * dashboard show them (lib/admin/limits.ts).
+   */
+  async limitsView(): Promise<LimitsView> {
+    const { prefix, queue } = this.options;
+    // The limiter's keys are under the queue's own tag: read by that node's clock.
+    return readLimitsView(this.client, prefix, queue, await this.#nowOf(this.keys));
   }
 
   /**
@@ -368,14 +420,15 @@ export class Admin {
 
   /** Prometheus text for this queue: its shards' sums. */
   async metrics(): Promise<string> {
-    const [{ counts, memory, shards, paused }, workers, durations] = await Promise.all([
+    const [{ counts, memory, shards, paused }, workers, durations, limits] = await Promise.all([
       this.overview(),
       this.workers(),
       this.#each((keys) => readDurations(this.client, keys)),
+      this.limitsView(),
     ]);
     const liveWorkers = workers.filter((w) => w.state !== "gone").length;
     return renderMetrics(
-      [{ counts, liveWorkers, durations: sumDurations(durations), shards, paused }],
+      [{ counts, liveWorkers, durations: sumDurations(durations), shards, paused, limits }],
       memory,
     );
   }

@@ -11,6 +11,7 @@ import type { Admin } from "./admin.ts";
 import type { Placement } from "./discover.ts";
 import { formatDuration } from "./duration.ts";
 import { type ScheduleReport, schedulesByQueue, schedulesLines } from "./info-schedules.ts";
+import { formatLimits, type LimitsView } from "./limits-view.ts";
 import { isCount, type LevelCounts, type QueueCounts } from "./stats.ts";
 import type { WorkerInfo } from "./workers.ts";
 
@@ -24,6 +25,8 @@ export interface QueueReport extends QueueCounts {
   paused?: boolean;
   /** Its recurring schedules and their next runs (absent: none). */
   schedules?: ScheduleReport[];
+  /** Its rate limits and held keys (info's LIMITS lines). Absent: not read. */
+  limits?: LimitsView;
 }
 
 /** A queue whose keys could not be read (one of them holds another type than Courier writes). */
@@ -66,11 +69,13 @@ export function infoReader(admin: Admin, queues: readonly string[]): () => Promi
         const view = admin.forQueue(name);
         try {
           await view.checkFormat();
-          const [{ counts, memory, shards, paused }, workers, placement] = await Promise.all([
-            view.overview(),
-            view.workers({ prune: true }),
-            view.placement(),
-          ]);
+          const [{ counts, memory, shards, paused }, workers, placement, limits] =
+            await Promise.all([
+              view.overview(),
+              view.workers({ prune: true }),
+              view.placement(),
+              view.limitsView(),
+            ]);
           redis = memory;
           const own = schedules.get(name);
           return {
@@ -79,6 +84,7 @@ export function infoReader(admin: Admin, queues: readonly string[]): () => Promi
             workers,
             shards,
             placement,
+            limits,
             ...(own ? { schedules: own } : {}),
           };
         } catch (err) {
@@ -198,6 +204,7 @@ function formatQueue(q: QueueReport | UnreadableQueue): string {
     `  retried    ${recent(q.retried, "attempt")} (failed attempts that will run again)`,
     ...canceledLine(q.totals.canceled),
     `  throughput ${q.throughputPerS} jobs/s over the last minute`,
+    ...(q.limits ? formatLimits(q.limits, table) : []),
     ...formatPlacement(q),
     ...schedulesLines(q.schedules, table),
     ...q.unservedTasks.map(

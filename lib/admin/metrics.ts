@@ -2,6 +2,7 @@
 // queue's current numbers as gauges, and the run-time histogram of finished jobs. Pure: the
 // dashboard reads the numbers, this turns them into text (tested with tables).
 import type { RedisMemory } from "../redis/memory.ts";
+import { type LimitsView, perSecond } from "./limits-view.ts";
 import { type Counter, type Durations, isCount, type QueueCounts } from "./stats.ts";
 
 /** Histogram bounds in ms; lib/engine/lua/finish.lua counts with the same list (a test checks they agree). */
@@ -17,6 +18,8 @@ export interface QueueMetrics {
   shards?: number;
   /** The queue is paused (`queue.ts pause`); no sample when not given. */
   paused?: boolean;
+  /** Its rate limits and held keys (lib/admin/limits.ts); no sample when not given. */
+  limits?: LimitsView;
 }
 
 const COUNTER_HELP: Record<Counter, string> = {
@@ -104,9 +107,45 @@ export function renderMetrics(
     if (q.paused !== undefined)
       out.push(sample("queue_paused", { queue: q.counts.queue }, q.paused ? 1 : 0));
   }
+  out.push(...limitFamilies(queues));
   family("job_duration_seconds", "histogram", "Run time of finished jobs, start to finish.");
   for (const q of queues) out.push(...histogram(q.counts.queue, q.durations));
   return `${out.join("\n")}\n`;
+}
+
+/**
+ * The limits: settings as gauges (no sample for a limit not set), the held keys' count, and for
+ * the soonest held keys (HELD_SHOWN at most: keys are hosts, a label per key must stay
+ * bounded) the seconds until their next slot and their running jobs.
+ */
+function limitFamilies(queues: readonly QueueMetrics[]): string[] {
+  const out: string[] = [];
+  const gauge = (name: string, help: string, each: (q: string, v: LimitsView) => string[]) => {
+    out.push(`# HELP courier_${name} ${help}`, `# TYPE courier_${name} gauge`);
+    for (const q of queues) if (q.limits) out.push(...each(q.counts.queue, q.limits));
+  };
+  gauge("limit_rate_per_second", "The queue's limit on starts, per second.", (queue, v) =>
+    v.rate ? [sample("limit_rate_per_second", { queue }, perSecond(v.rate))] : [],
+  );
+  gauge("limit_key_rate_per_second", "The limit on starts per key, per second.", (queue, v) =>
+    v.keyRate ? [sample("limit_key_rate_per_second", { queue }, perSecond(v.keyRate))] : [],
+  );
+  gauge("limit_key_concurrency", "The limit on running jobs per key.", (queue, v) =>
+    v.keyConcurrency === null ? [] : [sample("limit_key_concurrency", { queue }, v.keyConcurrency)],
+  );
+  gauge("limit_held_keys", "Keys whose jobs wait for a slot or a Retry-After.", (queue, v) => [
+    sample("limit_held_keys", { queue }, v.heldTotal),
+  ]);
+  gauge("limit_held_seconds", "Seconds until a held key's next slot (soonest keys).", (queue, v) =>
+    v.held.map((h) => {
+      const seconds = Math.max(0, h.nextMs - v.nowMs) / 1_000;
+      return sample("limit_held_seconds", { queue, key: h.key }, seconds);
+    }),
+  );
+  gauge("limit_key_running", "Jobs of a held key running now (soonest keys).", (queue, v) =>
+    v.held.map((h) => sample("limit_key_running", { queue, key: h.key }, h.running)),
+  );
+  return out;
 }
 
 function histogram(queue: string, d: Durations): string[] {

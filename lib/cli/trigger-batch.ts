@@ -4,6 +4,8 @@
 // and its result printed: the summary as a block of lines, any other task's job as `result`
 // shows it, or the job's JSON with `--json`.
 import type { Level } from "../engine/keys.ts";
+import { InputError } from "../errors.ts";
+import { MAX_PARENTS } from "../queue/depends.ts";
 import type { Queue } from "../queue/queue.ts";
 import { redisNowMs } from "../redis/clock.ts";
 import { WORDCOUNT_SUMMARY_TASK, WORDCOUNT_TASK } from "../tasks/wordcount/name.ts";
@@ -18,16 +20,72 @@ import type { ThenJob } from "./trigger-then.ts";
 /** Exit codes this part decides (bin/_cli.ts EXIT). */
 const EXIT = { ok: 0, failed: 1, timeout: 5 } as const;
 
+/** A batch past the most a callback may wait for (BatchIds.add). */
+class BatchFullError extends InputError {}
+
 /**
- * Enqueues the callback of the batch `ids` (enqueued already, streamed by enqueueLines so each
- * batch's ids are printed as Redis acknowledges them): the library's batch with no more jobs,
- * its callback waiting for `ids`, so it runs once all have ended, whatever their outcomes.
+ * The batch's ids as Redis acknowledges them. Past `most` distinct ids (a URL given twice with
+ * --id-from-url is one job) `check` throws: trigger reads no more lines (enqueueLines' `halted`)
+ * rather than enqueue a whole file whose callback would be refused.
+ */
+export class BatchIds {
+  readonly ids: string[] = [];
+  #seen = new Set<string>();
+  constructor(private readonly most = MAX_PARENTS) {}
+
+  #lastLine = 0;
+
+  add(jobs: readonly { id: string; line: number }[]): void {
+    for (const j of jobs) {
+      this.ids.push(j.id);
+      this.#seen.add(j.id);
+      this.#lastLine = j.line;
+    }
+  }
+
+  /** Throws once the batch is past the most (after its jobs' ids were printed). */
+  check(): void {
+    if (this.#seen.size <= this.most) return;
+    const last = this.#lastLine;
+    throw new BatchFullError(
+      `a batch holds at most ${this.most} jobs: stopped after line ${last}, the ${this.#seen.size} jobs enqueued run without a callback, later lines not read; split the file`,
+    );
+  }
+
+  static isFull(err: unknown): boolean {
+    return err instanceof BatchFullError;
+  }
+}
+
+/** Said when --skip is given with --then/--summary: the batch is this run's lines only. */
+export function skipNote(skip: number, idFromUrls: boolean): string {
+  const whole = idFromUrls
+    ? "run without --skip to have one callback over the whole file (--id-from-url: no job is enqueued twice)"
+    : "jobs of earlier lines are not in it";
+  return `trigger: --skip ${skip}: the batch and its callback cover the lines after ${skip} only; ${whole}`;
+}
+
+/**
+ * The callback's id, chosen before it is sent, so that trigger can name it whatever happens to
+ * the reply. With --id-from-url it follows from the jobs' ids (in order): the same command run
+ * again names the same callback, which the library then finds (no second callback).
+ */
+export function callbackIdOf(ids: readonly string[], idFromUrls: boolean): string {
+  if (!idFromUrls) return Bun.randomUUIDv7();
+  const hash = new Bun.CryptoHasher("sha256").update([...new Set(ids)].join("\n"));
+  return `batch-${hash.digest("hex")}`;
+}
+
+/**
+ * Enqueues the callback `id` of the batch `ids` (enqueued already, streamed by enqueueLines so
+ * each batch's ids are printed as Redis acknowledges them): the library's batch with no more
+ * jobs, its callback waiting for `ids`, so it runs once all have ended, whatever their outcomes.
  */
 export async function enqueueCallback(
   queue: Queue,
   then: ThenJob,
   ids: readonly string[],
-  options: { maxAttempts?: number; priority?: Level },
+  options: { id: string; maxAttempts?: number; priority?: Level },
 ): Promise<string> {
   const callback = { task: then.task, payload: then.payload, dependsOn: ids, ...options };
   // biome-ignore lint/suspicious/noThenProperty: the library's option; its value is a job spec, no function
@@ -114,9 +172,14 @@ export async function finishBatch(
     return end.usage;
   }
   const { maxAttempts, priority } = end;
-  const id = await enqueueCallback(queue, then, ids, { maxAttempts, priority }).catch((err) => {
-    // The cause follows (bin/_cli.ts); first, that the jobs are there without their callback.
-    process.stderr.write(`${noCallbackLine(end.idFromUrls)}\n`);
+  const chosen = callbackIdOf(ids, end.idFromUrls);
+  const options = { id: chosen, maxAttempts, priority };
+  const id = await enqueueCallback(queue, then, ids, options).catch((err) => {
+    // The cause follows (bin/_cli.ts); first, that the jobs are there, and the callback maybe.
+    const refused = err instanceof InputError;
+    process.stderr.write(
+      `${refused ? noCallbackLine(end.idFromUrls) : maybeCallbackLine(chosen, end.idFromUrls)}\n`,
+    );
     throw err;
   });
   // A URL given twice with --id-from-url is one job: the callback waits for it once.
@@ -142,6 +205,17 @@ export function noCallbackLine(idFromUrls: boolean): string {
     ? "run the same command again for it (--id-from-url: no job is enqueued twice)"
     : "the jobs enqueued run without one (with --id-from-url, a run again would add it and enqueue no job twice)";
   return `trigger: the batch's callback was not enqueued; ${again}`;
+}
+
+/**
+ * Said when the callback's enqueue failed without a refusal (a lost reply, a dropped
+ * connection): it may have been written, in part or whole, under the id chosen before sending.
+ */
+export function maybeCallbackLine(id: string, idFromUrls: boolean): string {
+  const again = idFromUrls
+    ? "run the same command again: it goes on with that callback (the same id), and enqueues no job or callback twice"
+    : `look at \`result ${id}\` before running again: without --id-from-url a run again enqueues the jobs and another callback`;
+  return `trigger: the batch's callback may have been enqueued: ${id}; ${again}`;
 }
 
 /**

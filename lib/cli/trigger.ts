@@ -21,6 +21,8 @@ export interface LineJobs<P> {
   toPayload: (text: string) => P;
   /** The job id for a payload (an idempotency key), or undefined: the job gets its entry id. */
   idFor?: (payload: P) => string;
+  /** The limit key for a payload (JobSpec.limitKey), or undefined: none. */
+  limitKeyFor?: (payload: P) => string | undefined;
   maxAttempts?: number;
   /** When every job runs: a delay from now, or a due time (ms, Redis' clock); none = now. */
   schedule?: { delayMs?: number; runAt?: number; priority?: Level };
@@ -103,7 +105,16 @@ async function* toSpecs<P>(
       }
       const id = jobs.idFor?.(payload);
       const { task, maxAttempts, schedule } = jobs;
-      yield { task, payload, maxAttempts, id, line: l.line, ...schedule };
+      const limitKey = jobs.limitKeyFor?.(payload);
+      yield {
+        task,
+        payload,
+        maxAttempts,
+        id,
+        line: l.line,
+        ...schedule,
+        ...(limitKey && { limitKey }),
+      };
     }
   }
 }
@@ -140,8 +151,15 @@ export function lostReplyHint(
  * The stderr line after a run stopped part-way: what was enqueued, how to resume. `unsure`:
  * the refused batch got no answer (connection lost, timeout), so it may have been enqueued.
  */
-export function stoppedLine(report: TriggerReport, idFromUrls: boolean, unsure: boolean): string {
+export function stoppedLine(
+  report: TriggerReport,
+  idFromUrls: boolean,
+  unsure: boolean,
+  /** false: the ids were not printed (a batch with --wait prints its callback alone). */
+  printed = true,
+): string {
   const s = report.stopped!;
+  const ids = printed ? "ids printed" : "ids not printed: --wait with --then/--summary";
   const before = report.enqueued - s.laterEnqueued;
   const maybe = unsure
     ? `; Redis did not answer for the jobs from line ${s.resumeLine} on: some of them may have been enqueued${idFromUrls ? "" : ", and --skip would enqueue them again"}`
@@ -151,9 +169,9 @@ export function stoppedLine(report: TriggerReport, idFromUrls: boolean, unsure: 
     : `to resume, run again with --skip ${s.resumeLine - 1}`;
   const later =
     s.laterEnqueued > 0
-      ? `; ${s.laterEnqueued} jobs from later lines were enqueued too (ids printed)${idFromUrls ? "" : ", which --skip would enqueue again"}`
+      ? `; ${s.laterEnqueued} jobs from later lines were enqueued too (${ids})${idFromUrls ? "" : ", which --skip would enqueue again"}`
       : "";
-  return `stopped at line ${s.resumeLine}: ${before} jobs enqueued before it (ids printed)${later}${maybe}; ${resume}`;
+  return `stopped at line ${s.resumeLine}: ${before} jobs enqueued before it (${ids})${later}${maybe}; ${resume}`;
 }
 
 export interface Waited {

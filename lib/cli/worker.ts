@@ -48,7 +48,8 @@ export async function runWorker(options: RunWorkerOptions): Promise<Worker> {
       worker = await Worker.start({ ...options, logger, onLevels });
       if (signals > 0) void worker.stop();
       await worker.stopped;
-      // Redis refused it for good (a key of another type): one line and exit 6 (bin/_cli.ts).
+      // Redis refused it for good (a key of another type): one line and exit 6 (bin/_cli.ts);
+      // its name taken by another start while it stalled: one line and exit 2.
       if (worker.failure) throw worker.failure;
       if (!levels || signals > 0) return worker;
       logger.log("info", "starting again, to serve the queue's priority levels", {});

@@ -6,6 +6,7 @@
 import type { Admin } from "../admin/admin.ts";
 import { isDeadCursor } from "../admin/dead-pages.ts";
 import { isJobState, JOB_STATES } from "../admin/jobs.ts";
+import { limitSettings, nextSlotText, usesLimits } from "../admin/limits-view.ts";
 import { letterJson } from "../cli/dead.ts";
 import { jobJson } from "../cli/format.ts";
 import { jobRowJson } from "../cli/queue.ts";
@@ -110,13 +111,36 @@ export function failureOutcome(type: string, status: JobStatus): string {
 export type Snapshot = Awaited<ReturnType<typeof snapshot>>;
 
 export async function snapshot(api: Api) {
-  const [o, w, f, s] = await Promise.all([
+  const [o, w, f, s, l] = await Promise.all([
     overview(api),
     workers(api),
     failures(api),
     schedules(api),
+    limits(api),
   ]);
-  return { overview: o, workers: w, failures: f, schedules: s };
+  return { overview: o, workers: w, failures: f, schedules: s, limits: l };
+}
+
+/**
+ * The rate limits (issue 14): the settings in a phrase, and the soonest held keys with their
+ * next slot (ISO time, and `in 12s` as info says it). `used` false: the page shows no panel.
+ */
+export async function limits(api: Api) {
+  const v = await api.admin.limitsView();
+  return {
+    used: usesLimits(v),
+    settings: limitSettings(v),
+    rate: v.rate,
+    keyConcurrency: v.keyConcurrency,
+    keyRate: v.keyRate,
+    heldTotal: v.heldTotal,
+    held: v.held.map((h) => ({
+      key: h.key,
+      nextSlot: isoOrNull(h.nextMs),
+      next: nextSlotText(h.nextMs - v.nowMs),
+      running: h.running,
+    })),
+  };
 }
 
 export async function deadPage(api: Api, url: URL): Promise<Response> {

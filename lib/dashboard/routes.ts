@@ -109,6 +109,7 @@ export function routes(d: RouteDeps) {
       "/api/overview": { GET: readJson((ctx) => api.overview(ctx)) },
       "/api/workers": { GET: readJson((ctx) => api.workers(ctx)) },
       "/api/failures": { GET: readJson((ctx) => api.failures(ctx)) },
+      "/api/limits": { GET: readJson((ctx) => api.limits(ctx)) },
       "/api/dead": { GET: read((req, ctx) => api.deadPage(ctx, new URL(req.url))) },
       "/api/jobs": { GET: read((req, ctx) => api.jobsPage(ctx, new URL(req.url))) },
       "/api/jobs/:id": { GET: read((req, ctx) => api.job(ctx, id(req))) },

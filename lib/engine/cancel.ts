@@ -51,7 +51,7 @@ export async function cancelJobs(
   const [high, low] = [levelKeys(k, "high"), levelKeys(k, "low")];
   const keys = [k.stream, k.delayed, k.events, k.stats, k.canceled, k.tasks];
   const levels = [high.stream, high.delayed, high.tasks, low.stream, low.delayed, low.tasks];
-  const flows = [k.hasDependents, k.endedParents, k.children];
+  const flows = [k.hasDependents, k.endedParents, k.children, k.lettingGo];
   const args = [k.resultPrefix, k.recordPrefix, k.parkedPrefix, GROUP];
   const reply = await runScript<[string, string][]>(
     client,

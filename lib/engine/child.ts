@@ -15,10 +15,21 @@ export interface ChildCreated {
   listed: number | null;
   /** The existing record's status (`waiting-for-parents` while it still waits). */
   status: string;
+  /** The hash of the parents list the record was created with ('' when it has none). */
+  parentsHash: string;
+}
+
+/** A child the producer left before its last step (child.lua 'stale'). */
+export interface StaleChild {
+  id: string;
+  status: string;
+  listed: number;
+  /** How many parents it was created with; null when the record does not say. */
+  parents: number | null;
 }
 
 function keysOf(k: QueueKeys): string[] {
-  return [k.children, k.meta, k.stats];
+  return [k.children, k.meta, k.stats, k.registering];
 }
 
 function prefixes(k: QueueKeys, id: string): string[] {
@@ -31,17 +42,47 @@ export async function createChild(
   k: QueueKeys,
   job: EnqueueJob & { id: string },
   onParentFailure: OnParentFailure,
+  parents: { count: number; hash: string },
 ): Promise<ChildCreated> {
   const args = [...prefixes(k, job.id), "create", job.task, job.payload, job.maxAttempts];
-  args.push(job.options ?? "", job.level ?? "", onParentFailure);
-  const [created, listed, status] = await runScript<[number, string, string]>(
+  args.push(job.options ?? "", job.level ?? "", onParentFailure, parents.count, parents.hash);
+  args.push(job.limitKey ?? "");
+  const [created, listed, status, hash] = await runScript<[number, string, string, string]>(
     client,
     scripts.child,
     keysOf(k),
     args,
   );
   const n = /^\d+$/.test(listed) ? Number(listed) : null;
-  return { created: Number(created) === 1, listed: n, status: String(status) };
+  const parentsHash = String(hash ?? "");
+  return { created: Number(created) === 1, listed: n, status: String(status), parentsHash };
+}
+
+/** The child's registration is complete: it leaves `registering`. */
+export async function markRegistered(client: Redis, k: QueueKeys, child: string): Promise<void> {
+  await runScript(client, scripts.child, keysOf(k), [...prefixes(k, child), "registered"]);
+}
+
+/** Children in `registering` for longer than `ageMs` (by Redis' clock), at most `most`. */
+export async function staleChildren(
+  client: Redis,
+  k: QueueKeys,
+  ageMs: number,
+  most: number,
+): Promise<StaleChild[]> {
+  const args = [...prefixes(k, ""), "stale", ageMs, most];
+  const reply = await runScript<[string, string, string, string][]>(
+    client,
+    scripts.child,
+    keysOf(k),
+    args,
+  );
+  return reply.map(([id, status, listed, n]) => ({
+    id: String(id),
+    status: String(status),
+    listed: Number(listed) || 0,
+    parents: /^\d+$/.test(String(n)) ? Number(n) : null,
+  }));
 }
 
 /**

@@ -34,6 +34,8 @@ export interface ClaimReply {
   /** Where the next call goes on from; "0-0" when the scan ended. */
   cursor: string;
   claimed: Claimed[];
+  /** Own mode: the name is held by another start (nothing was read; claim.lua). */
+  taken?: boolean;
 }
 
 export interface ClaimOptions {
@@ -58,27 +60,33 @@ export function claimLapsed(client: Redis, k: QueueKeys, o: ClaimOptions): Promi
   return call(client, k, o, "others");
 }
 
-/** This consumer's own pending entries, read without bumping their delivery counts. */
+/**
+ * This consumer's own pending entries, read without bumping their delivery counts; none, with
+ * `taken`, when the name's hash names another start than `start` (a worker's token: name.lua).
+ */
 export function readOwnPending(
   client: Redis,
   k: QueueKeys,
-  o: Pick<ClaimOptions, "consumer" | "cursor" | "count">,
+  o: Pick<ClaimOptions, "consumer" | "cursor" | "count"> & { start?: string },
 ): Promise<ClaimReply> {
   return call(
     client,
     k,
     { minIdleMs: 0, failureTtlS: 0, deadMaxLen: 0, eventsMaxLen: 0, ...o },
     "own",
+    o.start ?? "",
   );
 }
 
-async function call(client: Redis, k: QueueKeys, o: ClaimOptions, mode: string) {
+async function call(client: Redis, k: QueueKeys, o: ClaimOptions, mode: string, start = "") {
   const keys = [k.stream, k.dead, k.events, k.stats, k.minutes, k.hasDependents, k.endedParents];
+  keys.push(k.worker(o.consumer));
   const args = [k.resultPrefix, k.recordPrefix, GROUP, o.consumer, mode, o.minIdleMs];
   args.push(o.cursor ?? "0-0", o.count, o.failureTtlS, o.deadMaxLen, o.eventsMaxLen, MINUTES_KEPT);
-  args.push(HANDOVER_SUFFIX, k.idSuffix);
-  const [cursor, items] = await runScript<[string, RawItem[]]>(client, scripts.claim, keys, args);
-  return { cursor, claimed: items.map(parseItem) };
+  args.push(HANDOVER_SUFFIX, k.idSuffix, start);
+  type Reply = [string, RawItem[], string?];
+  const [cursor, items, taken] = await runScript<Reply>(client, scripts.claim, keys, args);
+  return { cursor, claimed: items.map(parseItem), ...(taken ? { taken: true } : {}) };
 }
 
 function parseItem([entry, kind, attempt, runNo, has, flat, owner]: RawItem): Claimed {

@@ -11,8 +11,9 @@ import { runScript, scripts } from "./lua.ts";
 export type ParentMark = "F" | "X" | "C" | "?" | "w" | "";
 
 /**
- * `check`: where each parent is (nothing written). `add`: each parent not ended records `child`
- * as its dependent; an ended one is only answered (the caller tells the child).
+ * `check`: where each parent is (nothing written). `add`: each parent records `child` as its
+ * dependent and keeps its outcome for it; an ended one also goes into ended-parents (the drain
+ * tells the child; the caller may tell it first).
  */
 export async function dependOn(
   client: Redis,
@@ -23,11 +24,37 @@ export async function dependOn(
 ): Promise<ParentMark[]> {
   if (parents.length === 0) return [];
   const args = [mode, k.resultPrefix, k.recordPrefix, k.dependentsPrefix, child, k.idSuffix];
+  args.push(k.holdsPrefix, "", "");
   const reply = await runScript<string[]>(
     client,
     scripts.depend,
-    [k.hasDependents, k.stream],
+    [k.hasDependents, k.stream, k.endedParents],
     [...args, ...parents],
   );
   return reply.map((m) => String(m) as ParentMark);
+}
+
+/** TTLs (s) an outcome gets back once no child holds it. */
+export interface KeptTtls {
+  resultTtlS: number;
+  failureTtlS: number;
+}
+
+/**
+ * `child` (ended, failed or canceled waiting) lets go of its `parents` (of this shard): a parent
+ * no other child holds gets its outcome's TTL back. Returns how many did.
+ */
+export async function letGoOf(
+  client: Redis,
+  k: QueueKeys,
+  child: string,
+  parents: readonly string[],
+  o: KeptTtls,
+): Promise<number> {
+  if (parents.length === 0) return 0;
+  const args = ["letgo", k.resultPrefix, k.recordPrefix, k.dependentsPrefix, child, k.idSuffix];
+  args.push(k.holdsPrefix, String(o.resultTtlS), String(o.failureTtlS), ...parents);
+  return Number(
+    await runScript(client, scripts.depend, [k.hasDependents, k.stream, k.endedParents], args),
+  );
 }

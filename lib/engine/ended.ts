@@ -6,6 +6,8 @@ import { runScript, scripts } from "./lua.ts";
 
 /** How a parent ended: `F` finished, `X` failed, `C` canceled, `?` no readable outcome. */
 export type EndedLetter = "F" | "X" | "C" | "?";
+/** As told to a child: a parent's letter, or `R` (its producer stopped before listing all). */
+export type TellLetter = EndedLetter | "R";
 
 export interface EndedParent {
   id: string;
@@ -14,28 +16,53 @@ export interface EndedParent {
   children: string[];
 }
 
-/**
- * The oldest `most` ended parents of the shard, with their dependents (nothing written for
- * them); released children that have ended get their parents list's TTL (the sweep).
- */
-export async function readEnded(client: Redis, k: QueueKeys, most: number): Promise<EndedParent[]> {
-  const reply = await runScript<[string, string, string[]][]>(
-    client,
-    scripts.ended,
-    [k.endedParents, k.hasDependents, k.released],
-    ["read", k.resultPrefix, k.dependentsPrefix, most, k.parentsPrefix, k.recordPrefix],
-  );
-  return reply.map(([id, letter, children]) => ({
-    id: String(id),
-    letter: String(letter) as EndedLetter,
-    children: children.map(String),
-  }));
+export interface EndedRead {
+  parents: EndedParent[];
+  /** The oldest children (of this shard) whose parents are to let go of them. */
+  lettingGo: string[];
 }
 
-/** Parents whose dependents were all told: out of ended-parents and has-dependents. */
-export async function doneEnded(client: Redis, k: QueueKeys, ids: readonly string[]) {
-  if (ids.length === 0) return 0;
-  const args = ["done", k.resultPrefix, k.dependentsPrefix, ...ids];
-  const keys = [k.endedParents, k.hasDependents, k.released];
-  return Number(await runScript(client, scripts.ended, keys, args));
+function keysOf(k: QueueKeys): string[] {
+  return [k.endedParents, k.hasDependents, k.released, k.lettingGo];
+}
+
+/**
+ * The oldest `most` ended parents of the shard, with their dependents (an outcome children
+ * still hold is kept: PERSIST); released children that have ended get their parents list's
+ * TTL and go into letting-go (the sweep), whose oldest `most` are answered.
+ */
+export async function readEnded(client: Redis, k: QueueKeys, most: number): Promise<EndedRead> {
+  const args = ["read", k.resultPrefix, k.dependentsPrefix, most, k.parentsPrefix];
+  args.push(k.recordPrefix, k.holdsPrefix);
+  const [parents, letting] = await runScript<[[string, string, string[]][], string[]]>(
+    client,
+    scripts.ended,
+    keysOf(k),
+    args,
+  );
+  return {
+    parents: parents.map(([id, letter, children]) => ({
+      id: String(id),
+      letter: String(letter) as EndedLetter,
+      children: children.map(String),
+    })),
+    lettingGo: letting.map(String),
+  };
+}
+
+/** Children whose parents have let go of them: out of letting-go. */
+export async function letGone(client: Redis, k: QueueKeys, ids: readonly string[]) {
+  if (ids.length === 0) return;
+  await runScript(client, scripts.ended, keysOf(k), ["let", "", "", ...ids]);
+}
+
+/**
+ * Parents whose dependents were all told: out of ended-parents and has-dependents, unless one
+ * has more dependents now than the drain read (a child added since: told by the next drain).
+ */
+export async function doneEnded(client: Redis, k: QueueKeys, parents: readonly EndedParent[]) {
+  if (parents.length === 0) return 0;
+  const args: (string | number)[] = ["done", k.resultPrefix, k.dependentsPrefix];
+  for (const p of parents) args.push(p.id, p.children.length);
+  return Number(await runScript(client, scripts.ended, keysOf(k), args));
 }

@@ -29,6 +29,8 @@ export interface EnqueueJob {
   runAt?: number;
   /** Per-job options JSON (`o`), reserved. */
   options?: string;
+  /** The job's limit key (`k`: JobSpec.limitKey), checked by prepareJob. */
+  limitKey?: string;
   /** The job's priority level (absent: normal). */
   level?: Level;
 }
@@ -45,6 +47,8 @@ interface PreparedJob {
   /** '' = auto: the entry id. */
   id: string;
   args: readonly string[];
+  /** The job's limit key, '' for none: sent only when a job of its batch has one. */
+  limitKey: string;
   delayed: boolean;
   level: Level;
 }
@@ -97,7 +101,7 @@ export function prepareBatch(
       const id = j.id ?? (delayed || level !== "normal" ? Bun.randomUUIDv7() : "");
       const when = j.runAt === undefined ? String(delay) : `@${Math.max(0, Math.round(j.runAt))}`;
       const args = [id, j.task, j.payload, String(j.maxAttempts), when, j.options ?? ""];
-      return { id, args, delayed, level };
+      return { id, args, delayed, level, limitKey: j.limitKey ?? "" };
     }),
   };
 }
@@ -127,10 +131,16 @@ export async function enqueueBatch(
     [at.stream, at.delayed, keys.stats, keys.receipt(batch.batchId), keys.meta, keys.events],
     [
       ...[keys.recordPrefix, receiptTtlMs, DATA_FORMAT, level === "normal" ? "" : level],
-      ...batch.jobs.flatMap((j) => j.args),
+      ...jobArgs(batch.jobs),
     ],
   );
   return readReply(String(reply), batch.jobs, keys.idSuffix);
+}
+
+/** The fields per job and the jobs' arguments: a limit key's field only when one has a key. */
+function jobArgs(jobs: readonly PreparedJob[]): (string | number)[] {
+  if (!jobs.some((j) => j.limitKey !== "")) return [6, ...jobs.flatMap((j) => j.args)];
+  return [7, ...jobs.flatMap((j) => [...j.args, j.limitKey])];
 }
 
 /**

@@ -4,6 +4,7 @@
 // same field names as the stream's first entry, so Redis stores only their values.
 // The worker validates every entry it reads: one that fails is buried alone (bury.lua), the
 // rest of its batch runs.
+import { limitKeyProblem } from "./limits.ts";
 import { isValidJobId } from "./record.ts";
 
 /** What a producer puts in an entry (a fresh job: `a` is 0). */
@@ -24,6 +25,8 @@ export interface EntryJob {
   options: string | null;
   /** Whether the job has a record (`job:<id>`): it came with an `i`. */
   hasRecord: boolean;
+  /** The job's limit key (`k`); absent for most jobs. */
+  limitKey?: string;
 }
 
 export type EntryCheck =
@@ -36,12 +39,13 @@ export function entryFields(
   task: string,
   payload: string,
   maxAttempts: number,
-  extra: { id?: string; runsBefore?: number; options?: string } = {},
+  extra: { id?: string; runsBefore?: number; options?: string; limitKey?: string } = {},
 ): string[] {
   const f = ["t", task, "p", payload, "a", "0", "m", String(maxAttempts)];
   if (extra.id !== undefined) f.push("i", extra.id);
   if (extra.runsBefore) f.push("n", String(extra.runsBefore));
   if (extra.options !== undefined) f.push("o", extra.options);
+  if (extra.limitKey !== undefined) f.push("k", extra.limitKey);
   return f;
 }
 
@@ -66,20 +70,21 @@ export function parseEntry(
   const id = rawId === undefined ? entryId + idSuffix : isValidJobId(rawId) ? rawId : "";
   const problem = flaw(f, id);
   if (problem) return { ok: false, entryId, id, problem };
-  return {
-    ok: true,
-    job: {
-      entryId,
-      jobId: id,
-      task: f.get("t")!,
-      payload: f.get("p")!,
-      attemptsBefore: count(f.get("a"))!,
-      maxAttempts: count(f.get("m"))!,
-      runsBefore: count(f.get("n")) ?? 0,
-      options: f.get("o") ?? null,
-      hasRecord: rawId !== undefined,
-    },
+  const job: EntryJob = {
+    entryId,
+    jobId: id,
+    task: f.get("t")!,
+    payload: f.get("p")!,
+    attemptsBefore: count(f.get("a"))!,
+    maxAttempts: count(f.get("m"))!,
+    runsBefore: count(f.get("n")) ?? 0,
+    options: f.get("o") ?? null,
+    hasRecord: rawId !== undefined,
   };
+  // Set only when present (no spread in the literal: the common entry keeps its plain shape).
+  const key = f.get("k");
+  if (key !== undefined) job.limitKey = key;
+  return { ok: true, job };
 }
 
 /** What is wrong with an entry's fields (the dead letter says `corrupt record: <this>`). */
@@ -95,5 +100,7 @@ function flaw(f: ReadonlyMap<string, string>, id: string): string | null {
   if (a >= m) return `attempts used up (${a} of ${m})`;
   if (id === "") return "job id is not valid";
   if (f.has("n") && count(f.get("n")) === null) return "runs is not a number";
+  const key = f.get("k");
+  if (key !== undefined && limitKeyProblem(key)) return "limit key is not valid";
   return null;
 }

@@ -91,6 +91,23 @@ export interface QueueKeys {
    * is given their outcome's TTL once they end (ended.lua's sweep).
    */
   released: string;
+  /**
+   * Sorted set: children whose registration is not complete yet (created, their parents not
+   * all told of them), by create ms; the producer takes a child out after its last step, and
+   * workers finish (or fail) the ones left there too long (lib/worker/orphans.ts).
+   */
+  registering: string;
+  /**
+   * Sorted set: children that ended (or will never run) whose parents still keep their
+   * outcomes for them, by ms; the drain lets go of each parent's `holds:<parent>` (depend.lua).
+   */
+  lettingGo: string;
+  /**
+   * Prefix of `holds:<parent>` sets: the children that may still read the parent's outcome;
+   * while one is left, the outcome is kept with no TTL (docs/internals.md, "Dependencies and
+   * batches").
+   */
+  holdsPrefix: string;
   /** Prefix of `dependents:<parent>` sets (the ids of the jobs waiting for that parent). */
   dependentsPrefix: string;
   /** Prefix of `waits:<child>` sets (the parents the child still waits for). */
@@ -257,6 +274,9 @@ export function tagKeys(prefix: string, tag: string, shard = 0, suffix = ""): Qu
     endedParents: `${base}:ended-parents`,
     children: `${base}:children`,
     released: `${base}:released`,
+    registering: `${base}:registering`,
+    lettingGo: `${base}:letting-go`,
+    holdsPrefix: `${base}:holds:`,
     dependentsPrefix: `${base}:dependents:`,
     waitsPrefix: `${base}:waits:`,
     parentsPrefix: `${base}:parents:`,
@@ -402,4 +422,59 @@ export function scheduleKeys(prefix: string): ScheduleKeys {
  */
 export function scheduleJobId(name: string, tickMs: number): string {
   return `${SCHEDULE_ID_PREFIX}${name}:${tickMs}`;
+}
+
+/**
+ * A queue's rate-limit keys (docs/internals.md, "Rate limits"): all under the queue's own tag
+ * `{<queue>}` (the layout key's, which holds the limits' settings), so one script decides for
+ * every worker and every shard of the queue at once, exact across them.
+ */
+export interface LimitKeys {
+  /** The layout key `{queue}:meta`: `rate`, `key_concurrency`, `key_rate`, `holds`. */
+  layout: string;
+  /** String: the queue-wide rate's next free start slot (GCRA's TAT, Redis' ms). */
+  rate: string;
+  /** Sorted set of free start slots left behind (member `<from>|<to>`, scored by `<from>`). */
+  gaps: string;
+  /** Hash per key: `tat` (its next rate slot), `held_until` (a hold), `hold_next`, `seq`. */
+  key: (limitKey: string) => string;
+  /** Sorted set per key: job id -> when its slot frees itself (Redis' ms; a dead worker's). */
+  running: (limitKey: string) => string;
+  /** Sorted set per key: `<shard>|<job id>` of jobs waiting for a running slot, in order. */
+  waiting: (limitKey: string) => string;
+  /** Sorted set: held keys -> their next slot (Redis' ms), for `info` and the dashboard. */
+  keys: string;
+  /** Prefixes of the per-key keys, for scripts that build them from a key's name. */
+  keyPrefix: string;
+  runningPrefix: string;
+  waitingPrefix: string;
+}
+
+/** The rate-limit keys of `queue` (one tag: the queue's own, as its layout key). */
+export function limitKeys(prefix: string, queue: string): LimitKeys {
+  const base = `${prefix}:{${queue}}:limit`;
+  const keyPrefix = `${base}:key:`;
+  const runningPrefix = `${base}:running:`;
+  const waitingPrefix = `${base}:waiting:`;
+  return {
+    layout: layoutKey(prefix, queue),
+    rate: `${base}:rate`,
+    gaps: `${base}:gaps`,
+    key: (k) => keyPrefix + k,
+    running: (k) => runningPrefix + k,
+    waiting: (k) => waitingPrefix + k,
+    keys: `${base}:keys`,
+    keyPrefix,
+    runningPrefix,
+    waitingPrefix,
+  };
+}
+
+/**
+ * Prefix of a shard's `limit-woken:<id>` strings: a job woken for a free running slot while
+ * its worker was still giving its slot away (wake.lua before hold.lua): the hold then sends it
+ * back at once instead of waiting for its fallback due time. Under the shard's tag.
+ */
+export function limitWokenPrefix(keys: QueueKeys): string {
+  return `${keys.meta.slice(0, -":meta".length)}:limit-woken:`;
 }

@@ -18,9 +18,13 @@ import finishLua from "./lua/finish.lua" with { type: "text" };
 import groupLua from "./lua/group.lua" with { type: "text" };
 import handoverLua from "./lua/handover.lua" with { type: "text" };
 import heartbeatLua from "./lua/heartbeat.lua" with { type: "text" };
+import holdLua from "./lua/hold.lua" with { type: "text" };
+import holdKeyLua from "./lua/hold-key.lua" with { type: "text" };
 import layoutLua from "./lua/layout.lua" with { type: "text" };
 import leaseLua from "./lua/lease.lua" with { type: "text" };
 import leaveLua from "./lua/leave.lua" with { type: "text" };
+import limitLua from "./lua/limit.lua" with { type: "text" };
+import limitDoneLua from "./lua/limit-done.lua" with { type: "text" };
 import metaLua from "./lua/meta.lua" with { type: "text" };
 import nameLua from "./lua/name.lua" with { type: "text" };
 import parentEndedLua from "./lua/parent-ended.lua" with { type: "text" };
@@ -34,6 +38,7 @@ import scheduleDueLua from "./lua/schedule-due.lua" with { type: "text" };
 import scheduleSaveLua from "./lua/schedule-save.lua" with { type: "text" };
 import serveLua from "./lua/serve.lua" with { type: "text" };
 import statusLua from "./lua/status.lua" with { type: "text" };
+import wakeLua from "./lua/wake.lua" with { type: "text" };
 import { expandIncludes, mapLines, type SourceLine } from "./lua-includes.ts";
 
 export interface Script {
@@ -65,7 +70,7 @@ export const scripts = {
   fail: script("fail", failLua, 8),
   promote: script("promote", promoteLua, 2),
   // Entries taken without a plain read: lapsed leases of other workers, own entries read again.
-  claim: script("claim", claimLua, 7),
+  claim: script("claim", claimLua, 8),
   // A restarted worker's predecessor consumer (`<name>~gone`) forgotten once empty.
   handover: script("handover", handoverLua, 1),
   // Entries a worker cannot run: corrupt (buried), a task it lacks (left; parked jobs taken
@@ -90,24 +95,32 @@ export const scripts = {
   // A worker name held by one live worker at a time (lib/worker/presence.ts).
   name: script("name", nameLua, 1),
   // Operator actions (lib/admin): dead letters requeued or discarded, gone workers pruned.
-  requeue: script("requeue", requeueLua, 3),
+  requeue: script("requeue", requeueLua, 5),
   discard: script("discard", discardLua, 1),
   empty: script("empty", emptyLua, 4),
   prune: script("prune", pruneLua, 2),
   // Jobs canceled wherever they are (lib/engine/cancel.ts, from Queue.cancel and Admin.cancel).
-  cancel: script("cancel", cancelLua, 15),
+  cancel: script("cancel", cancelLua, 16),
   // Dependencies (docs/internals.md, "Dependencies and batches"): a child written waiting, its
   // parents told of it, ended parents drained, children told (lib/queue/depends.ts,
   // lib/worker/flows.ts).
-  child: script("child", childLua, 3),
-  depend: script("depend", dependLua, 2),
-  ended: script("ended", endedLua, 3),
-  parentEnded: script("parent-ended", parentEndedLua, 10),
+  child: script("child", childLua, 4),
+  depend: script("depend", dependLua, 3),
+  ended: script("ended", endedLua, 4),
+  parentEnded: script("parent-ended", parentEndedLua, 11),
   // Recurring schedules (lib/engine/schedule.ts): the due ones read on Redis' clock, a fired
   // tick advanced by compare and set, a definition written with its next tick.
   scheduleDue: script("schedule-due", scheduleDueLua, 3),
   scheduleAdvance: script("schedule-advance", scheduleAdvanceLua, 3),
   scheduleSave: script("schedule-save", scheduleSaveLua, 4),
+  // Rate limits (docs/internals.md, "Rate limits"): the limiter under the queue's tag (slots
+  // reserved for a batch read, running slots freed, a key held), and per shard a job given its
+  // slot away (hold) and a waiting job woken.
+  limit: script("limit", limitLua, 4),
+  limitDone: script("limitDone", limitDoneLua, 1, "limit-done.lua"),
+  holdKey: script("holdKey", holdKeyLua, 3, "hold-key.lua"),
+  hold: script("hold", holdLua, 2),
+  wake: script("wake", wakeLua, 6),
 } as const;
 
 /**

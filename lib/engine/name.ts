@@ -13,14 +13,14 @@ export interface NameHolder {
 
 /**
  * Takes the worker hash `key` unless a live worker holds it (name.lua): null when the name
- * is now ours, else who holds it.
+ * is now ours, else who holds it. `start` is this start's token, kept in the hash.
  */
 export async function holdName(
   client: Redis,
   key: string,
-  n: { host: string; pid: number; ttlMs: number },
+  n: { host: string; pid: number; ttlMs: number; start: string },
 ): Promise<NameHolder | null> {
-  const args = [n.host, n.pid, n.ttlMs];
+  const args = [n.host, n.pid, n.ttlMs, n.start];
   const held = await runScript<(string | number | null)[]>(client, scripts.name, [key], args);
   if (held.length === 0) return null;
   const [host, pid, ago] = held;

@@ -1,7 +1,7 @@
 // Dead letters requeued or discarded (docs/internals.md, "Dead letters: requeue, discard"): owns requeue.lua's and
 // discard.lua's KEYS/ARGV order and replies.
 import type { Redis } from "../redis/connect.ts";
-import type { QueueKeys } from "./keys.ts";
+import { levelKeys, type QueueKeys } from "./keys.ts";
 import { runScript, scripts } from "./lua.ts";
 
 export interface LetterRef {
@@ -21,7 +21,10 @@ export async function requeueLetters(
 ): Promise<{ id: string; verdict: RequeueVerdict }[]> {
   const args: (string | number)[] = [k.resultPrefix, k.recordPrefix, defaultMaxAttempts];
   for (const l of letters) args.push(l.letter, l.id ?? "");
-  const keys = [k.dead, k.stream, k.stats];
+  // The level streams (read only): a high or low job's fresh entry goes after the last id Redis
+  // issued there (requeue.lua readd_after).
+  const levels = [levelKeys(k, "high").stream, levelKeys(k, "low").stream];
+  const keys = [k.dead, k.stream, k.stats, ...levels];
   const reply = await runScript<[string, RequeueVerdict][]>(client, scripts.requeue, keys, args);
   return reply.map(([id, verdict]) => ({ id, verdict }));
 }

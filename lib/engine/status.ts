@@ -149,6 +149,14 @@ function toRecord(id: string, found: Found): JobRecord | null {
     }
     return r;
   }
+  if (entry.size === 0 && due !== null && record.has("limit_holds")) {
+    // Given its slot away by a rate limit (hold.lua): queued, back at runAt (docs/internals.md,
+    // "Rate limits"), not scheduled: nobody asked for it to wait.
+    const r = withRunAt(base("queued", a), runAt);
+    const key = record.get("k");
+    if (r) r.note = `held back by a rate limit${key ? ` (key ${JSON.stringify(key)})` : ""}`;
+    return r;
+  }
   if (entry.size === 0 && isScheduled(found, record)) return withRunAt(base("scheduled", a), runAt);
   if (entry.size > 0 || due !== null) return base("queued", a);
   return status === "queued" || status === "started" ? base(status, a) : null;

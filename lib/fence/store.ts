@@ -9,7 +9,12 @@ import fencedSetLua from "./fenced-set.lua" with { type: "text" };
 
 const fencedSetScript = script("fenced-set", fencedSetLua, 1, "lib/fence/fenced-set.lua");
 
-/** Any client that sends raw commands: a node-redis client (`createClient`), one of a cluster. */
+/**
+ * A client that sends raw commands as `sendCommand(args)`: a node-redis client of one server
+ * (`createClient`), or Courier's own (lib/redis/connect.ts, which routes by key). Not a node-redis cluster client
+ * (`createCluster`), whose `sendCommand` takes `(firstKey, isReadonly, args)`: use the client of
+ * the node that holds the key.
+ */
 export interface CommandClient {
   sendCommand(args: string[]): Promise<unknown>;
 }

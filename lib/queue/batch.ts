@@ -84,6 +84,12 @@ export async function sendBatch(
     }
   }
   const parents = [...new Set([...(checked.parents ?? []), ...ids])];
+  // The callback's own dependsOn and the batch were each within the bound; together they may not.
+  if (parents.length > MAX_PARENTS) {
+    throw new InputError(
+      `a callback waits for at most ${MAX_PARENTS} jobs: its dependsOn and the batch's ${ids.length} jobs make ${parents.length}; the jobs were enqueued, with no callback`,
+    );
+  }
   if (parents.length === 0) {
     const [done] = await s.sendMany([checked.job]);
     return { ids, callbackId: done!.id };

@@ -1,11 +1,10 @@
 // Enqueueing a job that waits for others (docs/internals.md, "Dependencies and batches"): its
 // parents checked on their shards, the child written on its own (child.lua), then each parent
-// shard told of it (depend.lua), and the parents that had already ended told to the child
-// (parent-ended.lua). The order makes a parent ending at any moment either seen ended by
+// shard told of it (depend.lua), and the parents that had already finished told to the child
+// (parent-ended.lua; the workers' drain tells it of every ended parent too). The order makes a parent ending at any moment either seen ended by
 // depend.lua or seeing its dependent in its own end (finish, fail, bury, claim, cancel).
-import { createChild, listParents, type OnParentFailure } from "../engine/child.ts";
+import { createChild, listParents, markRegistered, type OnParentFailure } from "../engine/child.ts";
 import { dependOn, type ParentMark } from "../engine/depend.ts";
-import type { EndedLetter } from "../engine/ended.ts";
 import { type QueueKeys, shardOf } from "../engine/keys.ts";
 import { type ParentEnded, type TellOptions, tellChildren } from "../engine/parent-ended.ts";
 import { isValidJobId } from "../engine/record.ts";
@@ -84,10 +83,52 @@ export interface ChildJob {
   onParentFailure: OnParentFailure;
 }
 
+/** The hash of a child's parents list, kept in its record: a send again is told apart. */
+export function parentsHash(parents: readonly string[]): string {
+  return new Bun.CryptoHasher("sha256").update(parents.join("\n")).digest("hex");
+}
+
+/**
+ * The child's steps after its record: its lists from `listed` on, every parent shard told of
+ * it (depend.lua 'add'; an ended parent goes into ended-parents, for the workers' drain), the
+ * parents answered ended told to it at once, and the child out of `registering`. Each step is
+ * safe to repeat (a producer sending again, or a worker finishing a stopped producer's steps).
+ */
+export async function registerChild(
+  client: Redis,
+  keys: readonly QueueKeys[],
+  id: string,
+  parents: readonly string[],
+  listedBefore: number,
+  o: TellOptions,
+): Promise<void> {
+  const k = keys[shardOf(id, keys.length)]!;
+  let listed = listedBefore;
+  while (listed < parents.length) {
+    const next = await listParents(client, k, id, listed, parents.slice(listed, listed + CHUNK));
+    if (next === null) return;
+    listed = next;
+  }
+  const added = await markParents(client, keys, "add", id, parents);
+  // The drain tells the child of every ended parent (they are in ended-parents); the finished
+  // ones are told now as well, so a child whose parents all finished is released without
+  // waiting for a worker's next drain. A parent that did not finish is left to the drain: it
+  // may fail the child, with the failure TTL the workers are configured with.
+  const ended: ParentEnded[] = [];
+  for (const [parent, mark] of added) {
+    if (mark === "F") ended.push({ child: id, parent, letter: "F" });
+  }
+  for (let at = 0; at < ended.length; at += CHUNK) {
+    await tellChildren(client, k, o, ended.slice(at, at + CHUNK));
+  }
+  await markRegistered(client, k, id);
+}
+
 /**
  * Enqueues one job that waits for `parents` (ids of this queue): refused (InputError, nothing
  * written) when a parent is unknown. A caller id that exists is left alone (`created: false`),
- * unless it is this child still being registered (a producer sending again): it goes on.
+ * unless it is this child still being registered (a producer sending again): it goes on, and
+ * is refused (InputError, left as it is) when sent again with another parents list.
  */
 export async function enqueueChild(
   client: Redis,
@@ -105,22 +146,17 @@ export async function enqueueChild(
   }
   const id = c.job.id ?? Bun.randomUUIDv7();
   const k = keys[shardOf(id, keys.length)]!;
-  const made = await createChild(client, k, { ...c.job, id }, c.onParentFailure);
+  const hash = parentsHash(c.parents);
+  const made = await createChild(client, k, { ...c.job, id }, c.onParentFailure, {
+    count: c.parents.length,
+    hash,
+  });
   if (!made.created && made.status !== "waiting-for-parents") return { id, created: false };
-  let listed = made.listed ?? 0;
-  while (listed < c.parents.length) {
-    const next = await listParents(client, k, id, listed, c.parents.slice(listed, listed + CHUNK));
-    if (next === null) return { id, created: made.created };
-    listed = next;
+  if (!made.created && made.parentsHash !== "" && made.parentsHash !== hash) {
+    throw new InputError(
+      `job ${id} already waits for another list of parents (dependsOn differs from its first enqueue): left as it is`,
+    );
   }
-  const added = await markParents(client, keys, "add", id, c.parents);
-  const ended: ParentEnded[] = [];
-  for (const [parent, mark] of added) {
-    // A parent gone since the check ('': its outcome expired) ended: no outcome to read.
-    if (mark !== "w") ended.push({ child: id, parent, letter: (mark || "?") as EndedLetter });
-  }
-  for (let at = 0; at < ended.length; at += CHUNK) {
-    await tellChildren(client, k, o, ended.slice(at, at + CHUNK));
-  }
+  await registerChild(client, keys, id, c.parents, made.listed ?? 0, o);
   return { id, created: made.created };
 }

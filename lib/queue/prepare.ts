@@ -6,6 +6,7 @@
 import { MAX_ATTEMPTS_LIMIT } from "../config.ts";
 import { type EnqueueJob, RECEIPT_TTL_MS } from "../engine/enqueue.ts";
 import { callerIdProblem, LEVELS, type Level } from "../engine/keys.ts";
+import { limitKeyProblem } from "../engine/limits.ts";
 import { InputError } from "../errors.ts";
 import type { Task } from "../types.ts";
 import { payloadDepthProblem } from "./payload-depth.ts";
@@ -55,6 +56,13 @@ export interface JobSpec {
    * task reads how each parent ended with `ctx.parents()`).
    */
   onParentFailure?: "fail" | "run";
+  /**
+   * The job's limit key (e.g. a URL's host): at most `key_concurrency` jobs of one key run at
+   * once and `key_rate` start per interval, across all workers (`queue limit`, docs/internals.md,
+   * "Rate limits"). 1 to 256 bytes, no control characters. Absent: the task's `limitKey(payload)`
+   * when the spec names the task itself, else none (only the queue-wide rate applies).
+   */
+  limitKey?: string;
 }
 
 export interface Enqueued {
@@ -116,6 +124,7 @@ export function prepareJob(
   }
   const tooDeep = payloadDepthProblem(payload);
   if (tooDeep) throw new InputError(tooDeep);
+  const limitKey = limitKeyOf(spec, payload);
   return {
     id: spec.id,
     task: name,
@@ -125,7 +134,18 @@ export function prepareJob(
     delayMs: Math.max(delay, 0),
     ...(runAt === undefined ? {} : { runAt }),
     ...(level === "normal" ? {} : { level }),
+    ...(limitKey === undefined ? {} : { limitKey }),
   };
+}
+
+/** The spec's limit key, else its task's default for the payload; checked (InputError). */
+function limitKeyOf(spec: JobSpec, payload: unknown): string | undefined {
+  const key =
+    spec.limitKey ?? (typeof spec.task === "string" ? undefined : spec.task.limitKey?.(payload));
+  if (key === undefined) return undefined;
+  const problem = limitKeyProblem(key);
+  if (problem) throw new InputError(problem);
+  return key;
 }
 
 /** `runAt` as whole ms, checked: a Date or a number within a year of now; not with delayMs. */

@@ -171,6 +171,8 @@ export class Queue {
   /** Children (jobs with `dependsOn`) and plain jobs, for lib/queue/batch.ts. */
   #children(): ChildSender {
     const { keys } = this.#layout.current;
+    // The producer tells a child only of finished parents (lib/queue/depends.ts): nothing it
+    // tells fails a child, so this failure TTL is never written.
     const tell = { failureTtlS: defaults.failureTtlS, eventsMaxLen: defaults.eventsMaxLen };
     return {
       prepare: (spec) => prepareJob(spec, this.options),
@@ -181,8 +183,10 @@ export class Queue {
         const job = { ...prepared, id: prepared.id ?? Bun.randomUUIDv7() };
         return this.#call(
           () => enqueueChild(this.client, keys, { job, parents, onParentFailure }, tell),
-          "job not enqueued",
-          "the job may or may not have been enqueued",
+          // Either way: a step may have been done before the one that failed. The id is said:
+          // a caller that let the library make it can find the job, or send it again.
+          `job ${job.id} may or may not have been enqueued`,
+          `job ${job.id} may or may not have been enqueued`,
           keys[0]?.stream,
         );
       },

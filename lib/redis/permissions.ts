@@ -49,6 +49,7 @@ export function workerCommands(keys: QueueKeys, name: string): string[][] {
     ...[stats, minutes, durations].map((k) => ["HINCRBY", k, "f", "0"]),
     ["EXPIRE", job, "1"],
     ["EXISTS", worker],
+    ["HGET", worker, "start"],
     ["HSET", worker, "f", "v"],
     ["PEXPIRE", worker, "1"],
     ["DEL", worker],

@@ -3,13 +3,19 @@
 // what happens into an outcome, reported once through `done`. The worker ends an attempt
 // early with `Attempt.abort` (time limit, lease lost, shutdown): the signal fires and the
 // outcome is reported at once; a task that ignores its signal is not waited for.
-import { describeError, JobTimeoutError, PermanentError, RetryableError } from "../errors.ts";
+import {
+  describeError,
+  HeldError,
+  JobTimeoutError,
+  PermanentError,
+  RetryableError,
+} from "../errors.ts";
 import type { JobInfo, Task } from "../types.ts";
 import { type ContextSinks, makeContext } from "./context.ts";
 
 export type AttemptResult =
   | { ok: true; result: string }
-  | { ok: false; error: string; permanent: boolean; retryAfterMs?: number }
+  | { ok: false; error: string; permanent: boolean; retryAfterMs?: number; held?: boolean }
   | { ok: false; givenUp: unknown };
 
 /** Abort reason used when the worker itself gives a job up (lease lost, shutdown). */
@@ -99,12 +105,14 @@ function failure(err: unknown): AttemptResult {
   // By class, or by `code` alone: a task module loaded by the compiled executable (`worker
   // --tasks`) has no Courier to import its classes from, so it throws an error with the code.
   const e = (typeof err === "object" && err !== null ? err : {}) as Record<string, unknown>;
-  const retryable = err instanceof RetryableError || e.code === "ERETRYABLE";
+  const held = err instanceof HeldError || e.code === "EHELD";
+  const retryable = held || err instanceof RetryableError || e.code === "ERETRYABLE";
   return {
     ok: false,
     error: describeError(err),
     permanent: err instanceof PermanentError || e.code === "EPERMANENT",
     retryAfterMs: retryable && typeof e.retryAfterMs === "number" ? e.retryAfterMs : undefined,
+    ...(held ? { held } : {}),
   };
 }
 

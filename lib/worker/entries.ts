@@ -25,6 +25,8 @@ export interface Startable {
   deliveries: number;
   /** The job has a record (`job:<id>`): its entry had `i`, or it came from a claim. */
   hasRecord: boolean;
+  /** The job's limit key (the entry's `k`), when it has one. */
+  limitKey?: string;
 }
 
 /** An entry that cannot run: dead-lettered alone (`corrupt record: <problem>`). */
@@ -122,9 +124,9 @@ function add(
     out.lacked.push({ entryId, jobId, task });
     return;
   }
-  const { payload, maxAttempts, hasRecord } = job;
+  const { payload, maxAttempts, hasRecord, limitKey } = job;
   const deliveries = attempt - job.attemptsBefore;
-  out.run.push({
+  const run: Startable = {
     entryId,
     jobId,
     task,
@@ -134,5 +136,7 @@ function add(
     runNo,
     hasRecord,
     deliveries,
-  });
+  };
+  if (limitKey !== undefined) run.limitKey = limitKey;
+  out.run.push(run);
 }

@@ -4,19 +4,27 @@
 // (ended.lua 'done'). Every worker of the shard drains, every promoteEveryMs and at once when a
 // finish of its own ended a parent; a worker that dies mid-way leaves the parents in the set
 // and another tells their dependents again, which changes nothing (parent-ended.lua removes a
-// parent from a child's waits once).
+// parent from a child's waits once). Every SWEEP_EVERY_MS a drain also finishes the children
+// whose producer stopped before its last step (lib/worker/orphans.ts).
+
+import type { KeptTtls } from "../engine/depend.ts";
 import { doneEnded, readEnded } from "../engine/ended.ts";
 import { type QueueKeys, shardOf } from "../engine/keys.ts";
 import { type ParentEnded, type TellOptions, tellChildren } from "../engine/parent-ended.ts";
 import type { Redis } from "../redis/connect.ts";
+import { letGo } from "./holds.ts";
+import { sweepOrphans } from "./orphans.ts";
 
 /** Parents read per drain call; (child, parent) pairs per parent-ended.lua call. */
 const PARENTS_PER_READ = 100;
 const PAIRS_PER_CALL = 1_000;
+/** How often a drain looks for stale children (one script call per shard). */
+const SWEEP_EVERY_MS = 10_000;
 
 export class FlowDrain {
   #running: Promise<void> | null = null;
   #again = false;
+  #sweptAt = Number.NEGATIVE_INFINITY;
 
   constructor(
     private readonly client: () => Redis,
@@ -24,7 +32,7 @@ export class FlowDrain {
     private readonly keys: QueueKeys,
     /** Every shard of the queue (children may live on any), shard s at index s. */
     private readonly all: readonly QueueKeys[],
-    private readonly o: TellOptions,
+    private readonly o: TellOptions & KeptTtls,
   ) {}
 
   /** Drains; a drain asked for while one runs runs once more after it. */
@@ -40,16 +48,28 @@ export class FlowDrain {
   }
 
   async #loop(): Promise<void> {
+    if (performance.now() - this.#sweptAt >= SWEEP_EVERY_MS) {
+      this.#sweptAt = performance.now();
+      await sweepOrphans(this.client(), this.keys, this.all, this.o);
+    }
     do {
       this.#again = false;
       while (await this.#once()) {}
     } while (this.#again);
   }
 
-  /** One page of ended parents told and done; true when there may be more. */
+  /**
+   * One page of ended parents told and done, and of children that ended let go of their
+   * parents (lib/worker/holds.ts); true when there may be more.
+   */
   async #once(): Promise<boolean> {
-    const ended = await readEnded(this.client(), this.keys, PARENTS_PER_READ);
-    if (ended.length === 0) return false;
+    const { parents: ended, lettingGo } = await readEnded(
+      this.client(),
+      this.keys,
+      PARENTS_PER_READ,
+    );
+    await letGo(this.client(), this.keys, this.all, lettingGo, this.o);
+    if (ended.length === 0) return lettingGo.length === PARENTS_PER_READ;
     const byShard = new Map<number, ParentEnded[]>();
     for (const p of ended) {
       for (const child of p.children) {
@@ -72,11 +92,7 @@ export class FlowDrain {
         }
       }),
     );
-    await doneEnded(
-      this.client(),
-      this.keys,
-      ended.map((p) => p.id),
-    );
+    await doneEnded(this.client(), this.keys, ended);
     return ended.length === PARENTS_PER_READ;
   }
 }

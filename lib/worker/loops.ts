@@ -283,13 +283,16 @@ export class Lanes {
     if (jobs.inFlight > 0 || jobs.held.size > 0 || jobs.outcomes.size > 0) return false;
     const client = this.d.client();
     // Jobs waiting for their parents, and ended parents whose children are still to be told
-    // (docs/internals.md, "10. Dependencies and batches"), are work to come as well.
-    const counts = await Promise.all([
+    // (docs/internals.md, "10. Dependencies and batches"), are work to come as well; a child
+    // still being registered (or left so by a producer that stopped) is its producer's, not.
+    const [entries, delayed, children, registering, ended] = await Promise.all([
       client.sendCommand<number>(["XLEN", keys.stream]),
       client.sendCommand<number>(["ZCARD", keys.delayed]),
       client.sendCommand<number>(["ZCARD", keys.children]),
+      client.sendCommand<number>(["ZCARD", keys.registering]),
       client.sendCommand<number>(["ZCARD", keys.endedParents]),
     ]);
-    return counts.every((n) => Number(n) === 0);
+    const waiting = Number(children) - Number(registering);
+    return [entries, delayed, ended].every((n) => Number(n) === 0) && waiting <= 0;
   }
 }

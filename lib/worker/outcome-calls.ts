@@ -4,7 +4,7 @@ import { ErrorReply } from "redis";
 import type { WorkerOptions } from "../config.ts";
 import { failJobs } from "../engine/fail.ts";
 import type { FinishItem } from "../engine/finish.ts";
-import { GROUP, type QueueKeys } from "../engine/keys.ts";
+import { GROUP, HANDOVER_SUFFIX, type QueueKeys } from "../engine/keys.ts";
 import type { Redis } from "../redis/connect.ts";
 import type { Startable } from "./entries.ts";
 import type { Failure } from "./outcomes.ts";
@@ -17,9 +17,9 @@ import type { Failure } from "./outcomes.ts";
 export const CORRUPT = -2;
 
 /**
- * An outcome no script call could record although its job record is a hash: its entry is left
- * pending, not acknowledged (that would lose the job), and claimed after claimIdleMs, when the
- * claim hands the job to a worker again.
+ * An outcome no script call could record although its job record is a hash: its entry is not
+ * acknowledged (that would lose the job) but handed over to `<name>~gone` (handOverForClaim),
+ * and claimed after claimIdleMs, when the claim hands the job to a worker again.
  */
 export const UNRECORDED = -3;
 
@@ -136,7 +136,7 @@ function ackAndDelete(client: Redis, keys: QueueKeys, entryId: string): Promise<
  * Removes an entry no script could handle, when its job has no record to lose (the key is not
  * a hash, or gone, or the entry names no job): acknowledged and removed; returns true. An entry
  * whose job has a record stays pending (acknowledging it would lose the job), to be claimed
- * after claimIdleMs; returns false.
+ * after claimIdleMs (see handOverForClaim); returns false.
  */
 export async function dropIfNoRecord(
   client: Redis,
@@ -148,4 +148,25 @@ export async function dropIfNoRecord(
   if (String(type) === "hash") return false;
   await ackAndDelete(client, keys, entryId);
   return true;
+}
+
+/**
+ * Moves an entry this worker gave up over one record to `<name>~gone`, as a dead predecessor's
+ * (lib/worker/presence.ts handOverPredecessor), so that its next run comes through a claim,
+ * which raises its delivery count: the attempt and the fence one up. Left pending on the name,
+ * only the worker's own read (after a lost reply) would run it again, with the same count, so
+ * the same attempt and fence as the run just given up (docs/internals.md, "Fenced runs").
+ * `XCLAIM … JUSTID` bumps no count; an entry another worker holds by now is left to it.
+ */
+export async function handOverForClaim(
+  client: Redis,
+  keys: QueueKeys,
+  name: string,
+  entryId: string,
+): Promise<void> {
+  const range = [keys.stream, GROUP, entryId, entryId, "1"];
+  const pending = await client.sendCommand<[string, string][]>(["XPENDING", ...range]);
+  if (pending?.[0]?.[1] !== name) return;
+  const ghost = `${name}${HANDOVER_SUFFIX}`;
+  await client.sendCommand(["XCLAIM", keys.stream, GROUP, ghost, "0", entryId, "JUSTID"]);
 }

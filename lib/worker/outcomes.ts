@@ -17,6 +17,7 @@ import {
   dropIfNoRecord,
   failBatch,
   finishItem,
+  handOverForClaim,
   refusedOverOneRecord,
   UNRECORDED,
   WRITTEN,
@@ -219,13 +220,17 @@ export class Outcomes {
     }
   }
 
-  /** An outcome whose call was refused on its own: see writtenAnyway, then dropIfNoRecord. */
+  /**
+   * An outcome whose call was refused on its own: see writtenAnyway, then dropIfNoRecord; an
+   * entry kept for its record goes to a claim (handOverForClaim).
+   */
   async #giveUp(item: Outcome): Promise<void> {
     const client = this.clients()[0]!;
     if (await writtenAnyway(client, this.keys, item.entryId, item.jobId)) {
       return this.onWritten(item, WRITTEN);
     }
     const dropped = await dropIfNoRecord(client, this.keys, item.entryId, item.jobId);
+    if (!dropped) await handOverForClaim(client, this.keys, this.o.name, item.entryId);
     this.onWritten(item, dropped ? CORRUPT : UNRECORDED);
   }
 

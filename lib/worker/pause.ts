@@ -1,16 +1,24 @@
 // Whether the worker's queue is paused (`queue.ts pause NAME`, lib/engine/pause.ts): read once
 // before the first job is taken (a worker started during a pause takes nothing), then every
-// pauseCheckMs, one HGET per worker whatever its shards: nothing per job. While paused, the
+// pauseCheckMs, one HMGET per worker whatever its shards (with the queue's rate limits and
+// latest key hold: lib/engine/limits.ts): nothing per job. While paused, the
 // read loops take no slot (lib/worker/shard.ts), so nothing is read, claimed or taken by a
 // finish; jobs running go on to their end. What a blocking read sent before the pause was seen
 // is held, pending and leased, and starts on resume (docs/internals.md, "Pause").
-import { readPaused } from "../engine/pause.ts";
+import { type Limits, NO_LIMITS, readQueueFlags } from "../engine/limits.ts";
 import type { Logger } from "../log.ts";
 import type { Redis } from "../redis/connect.ts";
 import { every } from "../time.ts";
 
 export class PauseWatch {
   #paused = false;
+  /**
+   * The queue's rate limits and latest key hold, read with the pause (the same HMGET): what
+   * decides whether a job asks the limiter at all (lib/worker/limited.ts), so a queue without
+   * limits costs nothing per job.
+   */
+  limits: Limits = NO_LIMITS;
+  holdsUntil = 0;
   #stopTimer: (() => void) | null = null;
 
   constructor(
@@ -27,7 +35,10 @@ export class PauseWatch {
 
   /** Reads the pause now (the start waits for it). */
   async read(): Promise<void> {
-    const paused = await readPaused(this.client(), this.names.prefix, this.names.queue);
+    const flags = await readQueueFlags(this.client(), this.names.prefix, this.names.queue);
+    const { paused } = flags;
+    this.limits = flags.limits;
+    this.holdsUntil = flags.holdsUntil;
     if (paused === this.#paused) return;
     this.#paused = paused;
     const event = paused ? "queue paused: taking no new jobs" : "queue resumed";

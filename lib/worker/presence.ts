@@ -26,15 +26,16 @@ function goneAfterMs(o: Pick<WorkerOptions, "heartbeatEveryMs">): number {
 
 /**
  * Records that the worker is alive, and which tasks it has; its hash expires if heartbeats stop
- * (a crash). Then takes back the jobs parked for its tasks (see serveTasks).
+ * (a crash). Then takes back the jobs parked for its tasks (see serveTasks). False when another
+ * start (`start`: this one's token, name.lua) holds the name: nothing was written.
  */
 export async function heartbeat(
   client: Redis,
   keys: QueueKeys,
-  o: WorkerOptions,
+  o: WorkerOptions & { start: string },
   counts: WorkerCounts,
   tasks: readonly string[],
-): Promise<void> {
+): Promise<boolean> {
   // seen_at and the score are Redis' time (heartbeat.lua); beat_ms lets `info` judge this
   // worker by its own interval.
   const fields = {
@@ -49,18 +50,29 @@ export async function heartbeat(
   };
   // A level's view (keys.level) beats nowhere: the worker's hash and place in `workers` are the
   // shard's, written by its normal view. Its tasks hash and parked sets are its own.
-  await Promise.all([
-    keys.level ? null : beat(client, keys, { name: o.name, ttlMs: goneAfterMs(o), fields }),
+  const [held] = await Promise.all([
+    keys.level ? true : beat(client, keys, { ...beatOf(o), fields }),
     serveTasks(client, keys, tasks, goneAfterMs(o)),
   ]);
+  return held;
+}
+
+function beatOf(o: WorkerOptions & { start: string }) {
+  return { name: o.name, start: o.start, ttlMs: goneAfterMs(o) };
 }
 
 /**
  * Takes the worker's name, or throws UnavailableError naming the live worker that holds it. A hash
  * left by a worker on this host whose process is gone (killed, then restarted with the same
- * --name) is taken over at once rather than after its heartbeat expires.
+ * --name) is taken over at once rather than after its heartbeat expires. `start` (this start's
+ * token) goes in the hash: a stalled process whose name this start took finds out by it.
  */
-export async function claimName(client: Redis, keys: QueueKeys, o: WorkerOptions): Promise<void> {
+export async function claimName(
+  client: Redis,
+  keys: QueueKeys,
+  o: WorkerOptions,
+  start: string,
+): Promise<void> {
   if (keys.level) return; // the shard's normal view claims it: name.lua would refuse a second
   const key = keys.worker(o.name);
   // Two starts of one name in this process, at once: the second must not see the first's
@@ -72,7 +84,7 @@ export async function claimName(client: Redis, keys: QueueKeys, o: WorkerOptions
   }
   CLAIMING.add(key);
   try {
-    await claim(client, key, o);
+    await claim(client, key, o, start);
   } finally {
     CLAIMING.delete(key);
   }
@@ -121,8 +133,8 @@ export async function handOverPredecessor(
   return moved;
 }
 
-async function claim(client: Redis, key: string, o: WorkerOptions): Promise<void> {
-  const name = { host: HOST, pid: process.pid, ttlMs: goneAfterMs(o) };
+async function claim(client: Redis, key: string, o: WorkerOptions, start: string): Promise<void> {
+  const name = { host: HOST, pid: process.pid, ttlMs: goneAfterMs(o), start };
   for (let tries = 0; ; tries++) {
     const held = await holdName(client, key, name);
     if (held === null) {

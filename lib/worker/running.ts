@@ -7,14 +7,17 @@ import type { QueueKeys } from "../engine/keys.ts";
 import { CanceledError } from "../errors.ts";
 import { fenceOf } from "../fence/fence.ts";
 import { type Logger, throttled } from "../log.ts";
+import { describeCause } from "../redis/cause.ts";
 import type { Redis } from "../redis/connect.ts";
 import { within } from "../time.ts";
 import type { ParentOutcome, Task } from "../types.ts";
 import { Attempt, type AttemptResult, GivenUp, runAttempt } from "./attempt.ts";
 import { RecentIds } from "./cancels.ts";
 import type { Startable } from "./entries.ts";
+import type { HeldOutcome } from "./held.ts";
 import {
   CORRUPT,
+  type Failure,
   type OnWritten,
   type Outcome,
   Outcomes,
@@ -24,6 +27,7 @@ import {
 } from "./outcomes.ts";
 import { type JobProgress, ProgressWriter } from "./progress.ts";
 import { retryInMs } from "./retry-policy.ts";
+import { SlotWaits } from "./waits.ts";
 import { WrittenLog } from "./written.ts";
 
 interface RunningJob extends Startable {
@@ -68,6 +72,23 @@ export class Jobs {
   readonly held = new Map<string, Startable>();
   /** Outcomes written, as a claim out meanwhile needs to know them (lib/worker/written.ts). */
   readonly written = new WrittenLog();
+  /**
+   * A job's attempt ended, or a job waiting for its start slot was dropped: its limit key's
+   * running slot frees (lib/worker/limited.ts).
+   */
+  onEnded: (job: Startable) => void = () => {};
+  /**
+   * A task threw HeldError: its key is held and the job given back, spending no attempt
+   * (lib/worker/held.ts). Null, or a hold that could not be written: an ordinary failure.
+   */
+  onHeld:
+    | ((job: Startable, askedMs: number | undefined, error: string) => Promise<HeldOutcome>)
+    | null = null;
+  /** Jobs read under a rate limit, waiting for their start slot: counted as running, leased. */
+  readonly waits = new SlotWaits(
+    () => this.onFreed(),
+    (job) => this.onEnded(job),
+  );
   #running = new Map<string, RunningJob>();
   /**
    * Jobs whose attempt is over and whose outcome waits to be written. Their slot is already
@@ -106,23 +127,25 @@ export class Jobs {
       });
   }
 
-  /** Jobs running now. */
+  /** Jobs running now, and those waiting for their start slot (a rate limit's). */
   get size(): number {
-    return this.#running.size;
+    return this.#running.size + this.waits.size;
   }
 
-  /** Jobs running or waiting for their outcome to be written. */
+  /** Jobs running (or waiting for their slot) or waiting for their outcome to be written. */
   get inFlight(): number {
-    return this.#running.size + this.#writing.size;
+    return this.size + this.#writing.size;
   }
 
-  /** Entry ids of every job running or waiting for its outcome to be written. */
+  /** Entry ids of every job running, waiting for its slot or for its outcome to be written. */
   entryIds(): string[] {
-    return [...this.#running.keys(), ...this.#writing.keys(), ...this.held.keys()];
+    const ids = [...this.#running.keys(), ...this.#writing.keys(), ...this.held.keys()];
+    return this.waits.size === 0 ? ids : [...ids, ...this.waits.entryIds()];
   }
 
   launch(job: Startable, kind: "read" | "claim"): void {
     this.held.delete(job.entryId);
+    if (this.waits.size > 0) this.waits.take(job.entryId);
     // Never two runs of one entry in one worker, and nothing once the worker has closed.
     if (this.#closed || this.#running.has(job.entryId) || this.#writing.has(job.entryId)) return;
     const task = this.tasks.get(job.task);
@@ -175,6 +198,8 @@ export class Jobs {
    */
   cancel(jobId: string): void {
     this.#canceled.add(jobId);
+    // Waiting for its start slot: launched now, and launch aborts it as canceled.
+    for (const job of this.waits.jobs()) if (job.jobId === jobId) this.launch(job, "read");
     for (const job of this.#running.values()) {
       if (job.jobId === jobId && !job.canceled) this.#abortCanceled(job);
     }
@@ -209,6 +234,7 @@ export class Jobs {
   /** Stops the deadline ticker and refuses new jobs (the worker is stopping). */
   close(): void {
     this.#closed = true;
+    this.waits.drop(true);
     this.held.clear();
     this.#canceledHeld.clear();
     this.progress.close();
@@ -218,6 +244,8 @@ export class Jobs {
 
   /** Aborts a job whose lease another worker took; nothing is recorded for it. */
   giveUp(entryId: string, why: GivenUp["why"]): void {
+    const waiting = this.waits.undefer(entryId);
+    if (waiting) this.onEnded(waiting);
     const job = this.#running.get(entryId);
     if (!job) return;
     if (why === "lease lost") {
@@ -235,6 +263,8 @@ export class Jobs {
    * (up to graceMs plus one reconnect) for the outcomes to be written.
    */
   async windDown(graceMs: number, reconnectMaxMs: number): Promise<void> {
+    // Not started yet: nothing to wait for; the stop releases their entries (no attempt spent).
+    this.waits.drop();
     if (this.size > 0) {
       this.log.log("info", "stopping: waiting for jobs in flight", {
         inFlight: this.size,
@@ -256,13 +286,15 @@ export class Jobs {
   #ended(job: RunningJob, r: AttemptResult): void {
     const { entryId, jobId } = job;
     job.endProgress?.();
+    this.onEnded(job);
     if ("givenUp" in r) {
       this.#free(entryId);
       return;
     }
     const runMs = Math.max(0, this.o.now() - job.startedAt);
     const base = { entryId, jobId, job: toStartable(job), runMs };
-    if (r.ok) this.outcomes.add({ kind: "finish", ...base, result: r.result });
+    if (!r.ok && r.held && this.onHeld && !job.canceled) void this.#held(job, base, r);
+    else if (r.ok) this.outcomes.add({ kind: "finish", ...base, result: r.result });
     else {
       const retryIn = retryInMs(
         { ...job, permanent: r.permanent, retryAfterMs: r.retryAfterMs },
@@ -275,6 +307,37 @@ export class Jobs {
     }
     this.#writing.set(entryId, job);
     this.#free(entryId);
+  }
+
+  /**
+   * Holds a job whose task said "slow down"; it stays leased (in #writing) until the hold is
+   * written, as an outcome does. A hold refused (holds used up) or not written is a failure.
+   */
+  async #held(
+    job: RunningJob,
+    base: Pick<Failure, "entryId" | "jobId" | "job" | "runMs">,
+    r: { error: string; retryAfterMs?: number },
+  ): Promise<void> {
+    let outcome: HeldOutcome;
+    try {
+      outcome = await this.onHeld!(base.job, r.retryAfterMs, r.error);
+    } catch (err) {
+      this.log.log("warn", "could not hold the job's key: recorded as a failed attempt", {
+        job: job.jobId,
+        error: describeCause(err),
+      });
+      outcome = { held: false, error: r.error, permanent: false };
+    }
+    if (!outcome.held) {
+      const f = { ...job, permanent: outcome.permanent, retryAfterMs: r.retryAfterMs };
+      const retryIn = retryInMs(f, this.o);
+      this.outcomes.add({ kind: "fail", ...base, error: outcome.error, retryInMs: retryIn });
+      return;
+    }
+    this.#writing.delete(base.entryId);
+    this.held.delete(base.entryId);
+    this.written.add(base.entryId);
+    this.onFreed();
   }
 
   #onWritten = (outcome: Outcome, reply: number): void => {
@@ -321,7 +384,19 @@ export class Jobs {
 /** The job as delivered, without the attempt in progress. */
 function toStartable(r: RunningJob): Startable {
   const { entryId, jobId, task, payload, attempt, maxAttempts, runNo, hasRecord, deliveries } = r;
-  return { entryId, jobId, task, payload, attempt, maxAttempts, runNo, hasRecord, deliveries };
+  const job: Startable = {
+    entryId,
+    jobId,
+    task,
+    payload,
+    attempt,
+    maxAttempts,
+    runNo,
+    hasRecord,
+    deliveries,
+  };
+  if (r.limitKey !== undefined) job.limitKey = r.limitKey;
+  return job;
 }
 
 /** The attempt after `r`, run again at once on a full Redis (fail.lua run_again). */
@@ -340,7 +415,7 @@ const FINISHED: Record<number, string> = {
   1: "finished",
   0: "finished (duplicate run, first result kept)",
   [CORRUPT]: "corrupt record: result not recorded, entry acknowledged (see dead letters)",
-  [UNRECORDED]: "result not recorded; entry left pending for a claim",
+  [UNRECORDED]: "result not recorded; entry handed over for a claim",
   [WRITTEN]:
     "result recorded, then the call failed (Redis keeps a script's writes); entry acknowledged",
 };
@@ -350,7 +425,7 @@ const FAILED: Record<number, string> = {
   2: "failed",
   0: "failed (job already ended)",
   [CORRUPT]: "corrupt record: failure not recorded, entry acknowledged (see dead letters)",
-  [UNRECORDED]: "failure not recorded; entry left pending for a claim",
+  [UNRECORDED]: "failure not recorded; entry handed over for a claim",
   [WRITTEN]:
     "failure written, then the call failed (Redis keeps a script's writes); entry acknowledged",
 };

@@ -7,7 +7,7 @@
 import type { WorkerOptions } from "../config.ts";
 import { stampFormat } from "../engine/format.ts";
 import type { QueueKeys } from "../engine/keys.ts";
-import type { RedisRefusedError } from "../errors.ts";
+import type { CourierError } from "../errors.ts";
 import { type Logger, throttled } from "../log.ts";
 import { readParents } from "../queue/parents.ts";
 import { describeCause } from "../redis/cause.ts";
@@ -16,9 +16,11 @@ import { MemoryWatch } from "../redis/memory.ts";
 import { checkPermissions, workerCommands } from "../redis/permissions.ts";
 import { exponentialMs } from "../time.ts";
 import type { Task } from "../types.ts";
-import { ensureGroup } from "./entries.ts";
+import { ensureGroup, type Startable } from "./entries.ts";
 import { FlowDrain } from "./flows.ts";
+import { holdForTask } from "./held.ts";
 import { Leases } from "./leases.ts";
+import { LimitGate, type QueueLimits } from "./limited.ts";
 import { type Links, lanesOf, linksReady } from "./links.ts";
 import { LANE_MIN_CONCURRENCY, Lanes } from "./loops.ts";
 import { claimName, handOverPredecessor } from "./presence.ts";
@@ -44,8 +46,14 @@ export interface ShardParts {
   paused: () => boolean;
   /** This shard began to stop (told to, or refused for good): the worker stops every shard. */
   onStopping: () => void;
+  /** This start's token, kept in the worker's hash (name.lua). */
+  start: string;
+  /** Another start holds the worker's name (heartbeat, own read): the worker stops every shard. */
+  onNameTaken: () => void;
   /** Every shard of the queue (normal level), shard s at index s: where parents and children live. */
   queueKeys?: readonly QueueKeys[];
+  /** Its queue's rate limits (lib/worker/limited.ts). */
+  limits?: QueueLimits;
 }
 
 export class ShardWorker {
@@ -76,6 +84,8 @@ export class ShardWorker {
   /** The read loop; stop() waits for it, so nothing is launched after the worker stopped. */
   #looping: Promise<void> = Promise.resolve();
   #ended = false;
+  /** This start's token (name.lua). */
+  #start: string;
 
   constructor(p: ShardParts) {
     const { o, links } = p;
@@ -96,13 +106,23 @@ export class ShardWorker {
     const leases = new Leases(client, this.keys, o, (id) => this.#jobs.giveUp(id, "lease lost"));
     const tasks = [...this.#tasks.keys()];
     const compact = () => this.#memory.fullSince !== null;
+    const limit = p.limits && this.#limitGate(p.limits, client, p.paused);
+    this.#start = p.start;
     this.#source = new Source(
-      { o, keys: this.keys, tasks: new Set(tasks), compact },
+      {
+        o,
+        keys: this.keys,
+        tasks: new Set(tasks),
+        compact,
+        start: p.start,
+        ...(limit && { limit }),
+      },
       { client, reader: () => this.#reader },
       this.#log,
       () => this.#stalled("blocking"),
       () => this.#stop.stopping,
       this.#jobs.written,
+      p.onNameTaken,
     );
     this.#loops = new Lanes({
       o,
@@ -130,6 +150,8 @@ export class ShardWorker {
       jobs: this.#jobs,
       memory: this.#memory,
       onRedisError: this.#onRedisError,
+      start: p.start,
+      onNameTaken: p.onNameTaken,
     });
     this.#memory.onReadNeeded = () => void this.#upkeep.readMemory().catch(this.#onRedisError);
     if (o.concurrency < LANE_MIN_CONCURRENCY) this.#loops.takeInFinish(this.#onRedisError);
@@ -143,6 +165,22 @@ export class ShardWorker {
     });
   }
 
+  /** The rate limiter's gate for this shard's reads (lib/worker/limited.ts). */
+  #limitGate(limits: QueueLimits, client: () => Redis, paused: () => boolean) {
+    const limitMsOf = (task: string) => this.#tasks.get(task)?.timeoutMs ?? this.o.jobTimeoutMs;
+    const gate = new LimitGate(limits, this.#jobs, {
+      ...{ keys: this.keys, o: this.o, log: this.#log, limitMsOf, client },
+      stopping: () => this.#stop.stopping,
+      paused,
+      readLost: () => this.#source.readLost(),
+    });
+    const held = { client, keys: this.keys, o: this.o, log: this.#log };
+    const holdKey = (key: string, ms: number) => limits.holdKey(key, ms);
+    this.#jobs.onHeld = (job, askedMs, error) =>
+      holdForTask({ ...held, holdKey }, job, askedMs, error);
+    return (run: Startable[], kind: "read" | "claim") => gate.gate(run, kind);
+  }
+
   /**
    * Readies the shard: permissions (`check`: with one shard the worker checked them already),
    * its format stamp, the group, the worker's name, a predecessor's entries handed over, and
@@ -153,7 +191,7 @@ export class ShardWorker {
     if (check) await checkPermissions(this.#client, workerCommands(keys, o.name), o.prefix);
     await stampFormat(this.#client, keys); // before anything is written there
     await ensureGroup(this.#client, keys);
-    await claimName(this.#client, keys, o);
+    await claimName(this.#client, keys, o, this.#start);
     this.claimed = !keys.level; // a level's view claims nothing (presence.ts)
     await handOverPredecessor(this.#client, keys, o.name);
     await this.#upkeep.readMemory();
@@ -169,8 +207,13 @@ export class ShardWorker {
     this.#source.readLost();
   }
 
-  get failure(): RedisRefusedError | null {
+  get failure(): CourierError | null {
     return this.#stop.failure;
+  }
+
+  /** Another start holds the name: the stop to come leaves nothing (Stop.nameTaken). */
+  nameTaken(failure: CourierError): void {
+    this.#stop.nameTaken(failure);
   }
 
   get stopped(): Promise<void> {

@@ -4,14 +4,14 @@
 import { describeRefusal } from "../cli/refusal.ts";
 import type { WorkerOptions } from "../config.ts";
 import type { QueueKeys } from "../engine/keys.ts";
-import { RedisRefusedError } from "../errors.ts";
+import { type CourierError, RedisRefusedError } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import { describeCause } from "../redis/cause.ts";
 import type { Redis } from "../redis/connect.ts";
 import { within } from "../time.ts";
 import type { Links } from "./links.ts";
 import type { Lanes } from "./loops.ts";
-import { leave } from "./presence.ts";
+import { forgetName, leave } from "./presence.ts";
 import type { Jobs } from "./running.ts";
 import type { Upkeep } from "./upkeep.ts";
 
@@ -36,7 +36,9 @@ export class Stop {
   /** Resolves when the worker has stopped and closed its connections. */
   readonly stopped: Promise<void>;
   #stopping = false;
-  #failure: RedisRefusedError | null = null;
+  #failure: CourierError | null = null;
+  /** Another start holds the worker's name: what is pending on it is that start's, kept. */
+  #taken = false;
   #resolveStopped!: () => void;
 
   constructor(private readonly p: StopParts) {
@@ -51,7 +53,7 @@ export class Stop {
   }
 
   /** Why the worker stopped by itself (see Worker.failure), or null. */
-  get failure(): RedisRefusedError | null {
+  get failure(): CourierError | null {
     return this.#failure;
   }
 
@@ -68,6 +70,19 @@ export class Stop {
     return true;
   }
 
+  /**
+   * The worker's name was taken by another start while this process stalled (heartbeat.lua,
+   * claim.lua own mode): marked here, then the worker stops every shard (Worker), which stops
+   * reading and winds down what it runs. Those runs' entries have
+   * been (or will be) claimed at a higher delivery count, so their late writes are fenced out.
+   * It does not leave: the entries pending on the name, the hash and the place in `workers`
+   * are the other start's (docs/internals.md, "A name taken over").
+   */
+  nameTaken(failure: CourierError): void {
+    this.#taken = true;
+    this.#failure ??= failure;
+  }
+
   /** Worker.stop(): the graceful stop, once; a second call waits for the first. */
   async stop(graceMs: number): Promise<void> {
     if (this.#stopping) return this.stopped;
@@ -82,7 +97,9 @@ export class Stop {
     await jobs.windDown(graceMs, o.reconnectMaxMs);
     this.p.upkeep.stopLeases();
     this.p.upkeep.stopCancels();
-    await this.#release();
+    // Taken: nothing is released (it is the other start's); this process may start the name again.
+    if (this.#taken) forgetName(this.p.keys, o.name);
+    else await this.#release();
     // Outcomes still unwritten (Redis away past the grace period): their entries stay pending
     // and other workers claim them after claimIdleMs.
     const unwritten = jobs.outcomes.close();

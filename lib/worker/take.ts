@@ -47,6 +47,13 @@ export interface TakeContext {
   tasks: ReadonlySet<string>;
   /** Redis is full: buried entries keep only their dead letter. */
   compact: () => boolean;
+  /**
+   * The queue's rate limits (lib/worker/limited.ts): the jobs to start now; the rest wait for
+   * their slot or were given back. Absent: no limiter.
+   */
+  limit?: (run: Startable[], kind: "read" | "claim") => Startable[] | Promise<Startable[]>;
+  /** This start's token (name.lua): an own read checks the name is still this start's. */
+  start?: string;
 }
 
 export class Source {
@@ -79,6 +86,8 @@ export class Source {
     private readonly stopping: () => boolean,
     /** The outcomes this worker writes (lib/worker/written.ts): see Fetched.seen. */
     private readonly written?: WrittenLog,
+    /** An own read found the name held by another start (claim.lua): the worker stops. */
+    private readonly onNameTaken?: () => void,
   ) {
     this.o = w.o;
   }
@@ -133,9 +142,10 @@ export class Source {
 
   async #claimOn(client: Redis, own: string | null, free: number): Promise<Fetched | null> {
     const { o, keys } = this.w;
+    const start = this.w.start;
     const reply =
       own !== null
-        ? await readOwnPending(client, keys, { consumer: o.name, cursor: own, count: free })
+        ? await readOwnPending(client, keys, { consumer: o.name, cursor: own, count: free, start })
         : await claimLapsed(client, keys, {
             consumer: o.name,
             minIdleMs: o.claimIdleMs,
@@ -145,6 +155,10 @@ export class Source {
             deadMaxLen: o.deadMaxLen,
             eventsMaxLen: o.eventsMaxLen,
           });
+    if (reply.taken) {
+      this.onNameTaken?.(); // the entries pending on the name are another start's: none run here
+      return { toRun: [], kind: "claim", count: 0 };
+    }
     if (own !== null) this.#ownCursor = reply.cursor === "0-0" ? null : reply.cursor;
     else {
       this.#claimCursor = reply.cursor;
@@ -155,6 +169,7 @@ export class Source {
     const toRun = await this.#sorted(
       sortClaimed(reply.claimed, this.w.tasks, keys.idSuffix),
       client,
+      "claim",
     );
     return { toRun, kind: "claim", count: reply.claimed.length };
   }
@@ -199,13 +214,13 @@ export class Source {
   }
 
   async #fresh(entries: TakenEntry[], client: Redis): Promise<Fetched> {
-    const toRun = await this.#sorted(this.#sortFresh(entries), client);
+    const toRun = await this.#sorted(this.#sortFresh(entries), client, "read");
     return { toRun, kind: "read", count: entries.length };
   }
 
   /** Entries a finish took for this worker (lib/worker/outcomes.ts): the jobs to run. */
   taken(entries: TakenEntry[]): Promise<Startable[]> {
-    return this.#sorted(this.#sortFresh(entries), this.links.client());
+    return this.#sorted(this.#sortFresh(entries), this.links.client(), "read");
   }
 
   #sortFresh(entries: readonly TakenEntry[]): Sorted {
@@ -217,17 +232,18 @@ export class Source {
    * aside that fails (Redis away) leaves those entries pending here: found again by reading
    * own pending entries, without an attempt counted.
    */
-  async #sorted(s: Sorted, client: Redis): Promise<Startable[]> {
+  async #sorted(s: Sorted, client: Redis, kind: "read" | "claim"): Promise<Startable[]> {
     // Stopping meanwhile: nothing is run or set aside; stop() releases what is pending.
     if (this.stopping()) return [];
-    if (s.bad.length === 0 && s.lacked.length === 0) return s.run; // the common case
+    const limit = this.w.limit;
+    if (s.bad.length === 0 && s.lacked.length === 0) return limit ? limit(s.run, kind) : s.run;
     await Promise.all([this.#bury(s, client), this.#leave(s, client)]).catch((err) => {
       this.log.log("warn", "could not set entries aside; looking again", {
         error: describeCause(err),
       });
       this.readLost();
     });
-    return s.run;
+    return limit ? limit(s.run, kind) : s.run;
   }
 
   async #bury(s: Sorted, client: Redis): Promise<void> {

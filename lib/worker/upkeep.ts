@@ -28,6 +28,10 @@ export interface UpkeepDeps {
   memory: MemoryWatch;
   stalled: (connection: keyof Links) => void;
   onRedisError: (err: unknown) => void;
+  /** This start's token (name.lua). */
+  start: string;
+  /** A heartbeat found the name held by another start. */
+  onNameTaken: () => void;
   /** The shard's ended parents drained (a level's view has none: its shard's normal view drains). */
   flows?: FlowDrain;
 }
@@ -117,10 +121,12 @@ export class Upkeep {
       processed: sum((j) => j.processed),
       failed: sum((j) => j.failed),
     };
-    await Promise.all([
-      heartbeat(this.#client, this.d.keys, this.d.o, counts, this.d.tasks),
+    const o = { ...this.d.o, start: this.d.start };
+    const [held] = await Promise.all([
+      heartbeat(this.#client, this.d.keys, o, counts, this.d.tasks),
       this.readMemory(),
     ]);
+    if (!held) this.d.onNameTaken();
   }
 }
 

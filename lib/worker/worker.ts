@@ -6,8 +6,8 @@
 // order (lib/worker/order.ts, lib/worker/queues.ts).
 
 import { defaults, resolveOptions, type WorkerOptions } from "../config.ts";
-import { type Level, type QueueKeys, shardKeys } from "../engine/keys.ts";
-import type { RedisRefusedError } from "../errors.ts";
+import { type Level, limitKeys, type QueueKeys, shardKeys } from "../engine/keys.ts";
+import { type CourierError, UnavailableError } from "../errors.ts";
 import { type Logger, silentLogger, throttled } from "../log.ts";
 import { describeCause } from "../redis/cause.ts";
 import { defaultWorkerName, lostWhileStarting } from "../redis/connect.ts";
@@ -18,6 +18,7 @@ import { ScheduleLoop } from "../schedule/loop.ts";
 import type { Task } from "../types.ts";
 import { type HealthServer, hostPort, serveHealth } from "./health.ts";
 import { LevelsWatch } from "./levels-watch.ts";
+import { QueueLimits } from "./limited.ts";
 import { destroyLinks, homeLinks, type Links, openLinks } from "./links.ts";
 import { type OrderOptions, orderOptions, type QueueOrder, queueList } from "./order.ts";
 import { PauseWatch } from "./pause.ts";
@@ -77,6 +78,8 @@ export class Worker {
   #health: HealthServer | null = null;
   #stopping = false;
   #stopped: Promise<void> | null = null;
+  /** Another start took the worker's name (told once, for every shard). */
+  #taken = false;
 
   private constructor(
     config: WorkerConfig,
@@ -118,10 +121,21 @@ export class Worker {
             log: this.#log,
             replicaWaitMs: o.durability === "replicated" ? o.replicaWaitMs : undefined,
           });
+    const limitsOf = new Map(
+      this.queues.map((queue) => {
+        const shards = served.find((s) => s.queue === queue)!.shards;
+        const keys = shardKeys(o.prefix, queue, shards);
+        const watch = this.#pauses.get(queue)!;
+        const lk = limitKeys(o.prefix, queue);
+        return [queue, new QueueLimits(lk, watch, (s) => keys[s], client, this.#log)];
+      }),
+    );
     this.#pausedOf = served.map((s) => {
       const watch = this.#pauses.get(s.queue)!;
       return () => watch.paused;
     });
+    // One token for this start, in every shard's worker hash (its level views read it too).
+    const start = crypto.randomUUID();
     const rankPaused = new Map(served.map((s, k) => [s.rank, this.#pausedOf[k]!]));
     this.#slots.paused = (rank) => rankPaused.get(rank)?.() === true;
     this.#shards = served.map(
@@ -137,7 +151,10 @@ export class Worker {
           ),
           links: links[k] as Links,
           onStopping: () => void this.stop(),
+          start,
+          onNameTaken: () => this.#nameTaken(),
           queueKeys: shardKeys(o.prefix, s.queue, s.shards),
+          limits: limitsOf.get(s.queue)!,
         }),
     );
     // Each shard's normal view beats for its level views (lib/worker/upkeep.ts).
@@ -205,9 +222,10 @@ export class Worker {
   /**
    * Why the worker stopped by itself, or null: Redis refused a shard's reads for good (a queue
    * key holding another type of value than Courier writes, or NOPERM), an operator's error that
-   * no retry fixes; every shard then stops. Set before `stopped` resolves.
+   * no retry fixes; or its name was taken by another start while it stalled (an
+   * UnavailableError); every shard then stops. Set before `stopped` resolves.
    */
-  get failure(): RedisRefusedError | null {
+  get failure(): CourierError | null {
     for (const shard of this.#shards) if (shard.failure) return shard.failure;
     return null;
   }
@@ -310,6 +328,22 @@ export class Worker {
       await Promise.all(this.#shards.map((s) => s.stop(graceMs)));
     }
     return this.stopped;
+  }
+
+  /**
+   * A shard found its worker name held by another start (this process stalled past its hash's
+   * TTL, and a worker with the same name started): every shard stops reading and winds down
+   * what it runs, leaving the entries pending on the name to that start (lib/worker/stop.ts).
+   */
+  #nameTaken(): void {
+    if (this.#taken) return;
+    this.#taken = true;
+    this.#log.log("error", "worker name taken by another start; stopping", { worker: this.name });
+    const failure = new UnavailableError(
+      `worker name "${this.name}" was taken by another start while this process was stalled; stopped without reading again`,
+    );
+    for (const shard of this.#shards) shard.nameTaken(failure); // all marked before any stops
+    void this.stop();
   }
 
   #sum(count: (shard: ShardWorker) => number): number {

@@ -19,7 +19,12 @@ export const batchMutants: Mutant[] = [
     'const page = outcome.status === "finished" ? wordCountOf(outcome.result) : null;',
     "const page = wordCountOf(outcome.result);", [T("wordcount.summary")]),
   m("callback-after-stop", "bin/trigger.ts", "a batch stopped part-way says it has no callback",
-    "if (then && (report.stopped || report.halted)) {", "if (false) {", [T("trigger.batch.full")]),
+    "if (then && (report.stopped || (report.halted && !BatchIds.isFull(report.halted.error)))) {",
+    "if (false) {", [T("trigger.batch.full")]),
+  m("batch-reads-past-bound", "bin/trigger.ts", "trigger stops reading a batch's lines once past the most a callback waits for",
+    "batch?.check();", "", [T("trigger.batch.cli")]),
+  m("callback-id-not-chosen", BATCH, "a callback whose enqueue may have been done is named, and a run again with --id-from-url adds no second",
+    "if (!idFromUrls) return Bun.randomUUIDv7();", "return Bun.randomUUIDv7();", [T("trigger.batch.lost-reply")]),
   m("callback-exit-ignores-failed-pages", BATCH, "--summary --wait exits 1 when a page was not counted",
     "if (isSummary(record.result) && record.result.failed > 0) return EXIT.failed;", "", [T("trigger.batch.cli")]),
 ];

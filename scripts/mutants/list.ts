@@ -6,6 +6,7 @@
 
 import { batchMutants } from "./batch.ts";
 import { engineMutants } from "./engine.ts";
+import { limitMutants } from "./limits.ts";
 
 import { type Mutant, m } from "./mutant.ts";
 
@@ -63,9 +64,29 @@ export const mutants: Mutant[] = [
   m("fence-store-corrupt-unchecked", "lib/fence/fenced-set.lua", "a stored fence that is not a number stops fencedSet (never taken as low or high)",
     "if held and not string.find(held, '^[1-9]%d*$') and held ~= '0' then",
     "if false then", [T("fence.store")]),
+  m("fence-store-long-unchecked", "lib/fence/fenced-set.lua", "a stored fence longer than 60 digits stops fencedSet (never taken as the highest for ever)",
+    "if held and #held > 60 then",
+    "if false then", [T("fence.store")]),
   m("fence-rerun-kept", "lib/worker/running.ts", "a run again on a full Redis has a higher fence (its count is one up)",
     "    deliveries: r.deliveries + 1,\n",
     "", [T("redis-full.retry")]),
+  // A name taken over while its process stalled (docs/internals.md, "A name taken over"), an
+  // outcome given up over its record, a requeue's bound without the record ("Fenced runs").
+  m("name-taken-beat-unchecked", LUA("heartbeat"), "a beat of an earlier start writes nothing once a later start holds the name",
+    "if holder and holder ~= ARGV[3] then return 0 end",
+    "", [T("worker.name-taken")]),
+  m("name-taken-own-read-unchecked", CLAIM, "an own read of an earlier start reads nothing once a later start holds the name",
+    "if ok and holder and holder ~= ARGV[15] then return { '0-0', {}, 'taken' } end",
+    "", [T("worker.name-taken")]),
+  m("giveup-left-pending", "lib/worker/outcomes.ts", "an outcome given up over its record hands its entry to a claim (one delivery up)",
+    "if (!dropped) await handOverForClaim(",
+    "if (false) await handOverForClaim(", [T("worker.giveup")]),
+  m("requeue-recordless-unbounded", LUA("requeue"), "a level job whose record is gone is requeued after its level stream's last id",
+    "if not streams and not r.status then streams = { KEYS[4], KEYS[5] } end",
+    "", [T("fence.requeue")]),
+  m("fence-deliveries-attempt", "lib/worker/entries.ts", "a run's fence counts the entry's deliveries (attempt − a), not the job's attempts: a retry's fresh entry starts at 1",
+    "const deliveries = attempt - job.attemptsBefore;",
+    "const deliveries = attempt;", [T("fence.runs")]),
   // Dependencies (docs/internals.md, "10. Dependencies and batches"): every end of a parent is
   // noted in the script that writes its outcome; a child is released once, when its last parent ended.
   m("flow-finish-unnoted", FINISH, "a finished parent others wait for goes into ended-parents",
@@ -80,6 +101,21 @@ export const mutants: Mutant[] = [
   m("flow-ended-answered-as-waiting", LUA("depend"), "a parent already ended when its child is enqueued is told to the child",
     "  elseif exists(id) then",
     "  elseif true then", [T("flows.engine")]),
+  m("flow-ended-parent-not-drained", LUA("depend"), "a child added to a parent already ended is told by the drain when its producer stops",
+    "    if mark ~= 'w' then redis.call('ZADD', KEYS[3], 'NX', now, id) end\n",
+    "", [T("flows.registration")]),
+  m("flow-done-drops-late-child", LUA("ended"), "a child added to an ended parent while a drain runs is told by the next drain",
+    "  if not ok or now <= tonumber(ARGV[i + 1]) then",
+    "  if true then", [T("flows.registration")]),
+  m("flow-outcome-not-kept", LUA("ended"), "a parent's outcome is kept while a child holds it (a long batch's callback reads it)",
+    "if redis.call('EXISTS', ARGV[7] .. id) == 1 then redis.call('PERSIST', rprefix .. id) end",
+    "", [T("flows.kept")]),
+  m("flow-failed-child-holds", LUA("parent-ended"), "a child failed by a parent lets go of its parents' outcomes",
+    "  redis.call('ZADD', KEYS[11], now, child)\n",
+    "", [T("flows.kept")]),
+  m("flow-other-parents-rewire", "lib/queue/depends.ts", "a caller id sent again with another dependsOn leaves the waiting child as it is",
+    "made.parentsHash !== hash",
+    "false", [T("flows.registration")]),
   // Shared helpers: trimming never drops jobs not yet done; history and counts.
   m("trim-past-delivered", ENTRIES, "MINID trim bound: an entry that was not pending never trims undelivered ones",
     "  if not minid and acked < #entries then",
@@ -366,6 +402,18 @@ export const mutants: Mutant[] = [
   m("concurrency-ignored", "lib/worker/loops.ts", "a worker never runs more jobs at once than its concurrency",
     "const slots = Math.min(share, shared.free(rank));",
     "const slots = share;", [T("worker.process")]),
+  // A task's hold (lib/worker/held.ts): a 429 holds its host, spends no attempt, and ends.
+  m("held-spends-attempt", "lib/worker/running.ts", "a job whose task threw HeldError spends no attempt",
+    "if (!r.ok && r.held && this.onHeld && !job.canceled)", "if (false)",
+    [T("limits.held"), T("limits.held.cli")]),
+  m("held-key-not-held", "lib/worker/held.ts", "a HeldError holds the job's key on every worker, not the job alone",
+    ": await p.holdKey(job.limitKey, ms);", ": (await redisNowMs(onNodeOf(client, p.keys.meta))) + ms;",
+    [T("limits.held")]),
+  m("held-for-ever", "lib/worker/held.ts", "a job held maxHolds times fails at the next hold, saying why",
+    "if (holds >= p.o.maxHolds) {", "if (false) {", [T("limits.held"), T("limits.held.cli")]),
+  m("retry-after-uncapped", "lib/tasks/wordcount/fetch.ts", "a Retry-After is obeyed for an hour at most",
+    "if (/^\\d+$/.test(trimmed)) return Math.min(Number(trimmed) * 1000, maxMs);",
+    "if (/^\\d+$/.test(trimmed)) return Number(trimmed) * 1000;", [T("wordcount.fetch")]),
   // Shards (lib/worker/slots.ts): one limit over every shard, idle shards wait holding no slot,
   // a shard that never runs dry takes turns with the others.
   m("shard-slots-apart", "lib/worker/worker.ts", "a worker of several shards runs at most its concurrency over all of them",
@@ -622,3 +670,5 @@ mutants.push(...engineMutants);
 
 // The batch CLI's and the summary's mutants (scripts/mutants/batch.ts).
 mutants.push(...batchMutants);
+// The rate limits' mutants (scripts/mutants/limits.ts).
+mutants.push(...limitMutants);

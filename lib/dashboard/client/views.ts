@@ -52,6 +52,7 @@ export function render(s: Snapshot): void {
     b.disabled = !state.actions;
   drawChart(s.overview.series);
   renderSchedules(s.schedules, state.actions);
+  renderLimits(s.limits);
   fill(
     "workers",
     s.workers.workers.map((w) =>
@@ -87,6 +88,21 @@ export function render(s: Snapshot): void {
     state.deadKey = deadKey;
     void loadDead(state.deadCursors.at(-1) ?? null);
   }
+}
+
+/** The limits panel, shown once the queue has a limit or a held key: held keys, next slot. */
+function renderLimits(l: Snapshot["limits"]): void {
+  $("limits-panel").hidden = !l.used;
+  if (!l.used) return;
+  $("limits-settings").textContent = l.settings;
+  const more = l.heldTotal > l.held.length ? ` (the ${l.held.length} soonest shown)` : "";
+  $("limits-held-total").textContent =
+    `${l.heldTotal} held ${l.heldTotal === 1 ? "key" : "keys"}${more}`;
+  fill(
+    "limits-held",
+    l.held.map((h) => [text(h.key), text(`${h.next}, at ${time(h.nextSlot)}`), text(h.running)]),
+    "no key held",
+  );
 }
 
 export async function loadDead(cursor: string | null): Promise<void> {

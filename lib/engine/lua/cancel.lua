@@ -23,6 +23,7 @@
 -- KEYS[13] has-dependents (set)  KEYS[14] ended-parents (zset): a canceled job that others wait
 --   for goes into ended-parents (include/dependents.lua)  KEYS[15] children (zset: jobs
 --   waiting for their parents; a canceled one leaves it, its waits:<id> set deleted)
+-- KEYS[16] letting-go (zset: a canceled waiting child lets go of its parents' outcomes)
 -- ARGV[1] result prefix  ARGV[2] record prefix  ARGV[3] parked prefix  ARGV[4] group
 -- ARGV[5] failure TTL (s)  ARGV[6] events max len  ARGV[7] entries kept in `canceled`
 -- ARGV[8] high's parked prefix  ARGV[9] low's parked prefix
@@ -98,6 +99,8 @@ local function take_out(id, record)
     redis.call('DEL', ARGV[10] .. id)
     redis.call('EXPIRE', ARGV[11] .. id, ARGV[5])
     redis.call('ZREM', KEYS[15], id)
+    -- It will never read its parents' outcomes: they need not be kept for it.
+    pcall(redis.call, 'ZADD', KEYS[16], now, id)
     return { from = 'waiting-for-parents', f = record, attempt = count(record.a) }
   end
   local task = record.waiting_for

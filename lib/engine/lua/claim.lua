@@ -21,6 +21,10 @@
 --   record (fail's retry, leave, release) PERSIST it, and a finish that has it sets its own TTL.
 -- 'own': this consumer's own pending entries (after a read whose reply was lost), read with
 --   XPENDING + XRANGE: no delivery count bumped (XREADGROUP ... 0 would charge an attempt).
+--   Only while the name is this start's (KEYS[8]'s `start` is ARGV[15], or the hash is gone):
+--   a process that stalled past its hash's TTL, its name since taken by a later start, would
+--   otherwise run that start's entries with their own delivery counts, so the same fences,
+--   beside it (docs/internals.md, "A name taken over"). Read nothing then, and say so.
 --
 -- KEYS[1] stream  KEYS[2] dead  KEYS[3] events  KEYS[4] stats  KEYS[5] minutes
 -- KEYS[6] has-dependents (set)  KEYS[7] ended-parents (zset): a job buried with its attempts
@@ -35,10 +39,12 @@
 --   was run by `<name>` (a dead predecessor; lib/worker/presence.ts), whom history names
 -- ARGV[14] the shard's id suffix (keys.ts idSuffix: '' for one shard, `:<s>` of N > 1): an
 --   entry without `i` is the job whose auto id is the entry id and the suffix
+-- KEYS[8] the worker's hash (name.lua)  ARGV[15] this start's token ('' = not checked)
 -- Returns: {next cursor ('0-0' when the scan ended), items}, an item per entry:
 --   {entry, 'run', attempt, run number, has record 1/0, fields (flat), previous owner},
 --   {entry, 'buried', attempt, job id ('' when not valid)}, {entry, 'done'} (the job has an outcome already: acknowledged),
 --   or {entry, 'deleted'} (gone from the stream: nothing to run).
+--   Own mode, the name held by another start: {'0-0', {}, 'taken'}, nothing read or written.
 --- @include wrongtype
 --- @include history
 --- @include counters
@@ -52,6 +58,10 @@
 local wrong = wrong_type({ KEYS[1], 'stream', KEYS[2], 'stream', KEYS[3], 'stream',
   KEYS[4], 'hash', KEYS[5], 'hash' })
 if wrong then return wrong end
+if ARGV[5] == 'own' and ARGV[15] ~= '' then
+  local ok, holder = pcall(redis.call, 'HGET', KEYS[8], 'start')
+  if ok and holder and holder ~= ARGV[15] then return { '0-0', {}, 'taken' } end
+end
 local rprefix, jprefix, group, me = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local start = ARGV[7] == '0-0' and '-' or '(' .. ARGV[7]
 local most = tonumber(ARGV[8])
@@ -82,7 +92,7 @@ local function bury(entry, f, p, used)
   if earlier[1] then err = err .. ' (earlier error: ' .. earlier[1] .. ')' end
   -- The run that killed its worker ended at its last lease renewal; how long it ran is unknown.
   local _, code = fail_for_good({ dead = KEYS[2], dead_max = ARGV[10], id = id,
-    f = { t = f.t, p = f.p, a = used, m = f.m }, err = err, ttl = ARGV[9], now = now - p[3],
+    f = { t = f.t, p = f.p, a = used, m = f.m, k = f.k }, err = err, ttl = ARGV[9], now = now - p[3],
     result_key = rprefix .. id, record_key = ok and key or nil, attempt = used, worker = ran_by(p[2]),
     enqueued = earlier[2] or auto_ms(id) })
   if code == 1 and ok and redis.call('EXISTS', key) == 1 then

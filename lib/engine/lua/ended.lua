@@ -4,41 +4,71 @@
 -- (parent-ended.lua on its shard), the parent leaves ended-parents and has-dependents, its
 -- dependents set deleted.
 -- A worker that dies between the two leaves the parent in ended-parents: any worker tells the
--- dependents again, which changes nothing (parent-ended.lua is idempotent).
+-- dependents again, which changes nothing (parent-ended.lua is idempotent). A child added to
+-- an ended parent between the two (depend.lua 'add') leaves the set larger than the drain read
+-- it: 'done' then leaves the parent where it is, and the next drain tells them all again.
 --
--- 'read' also sweeps `released` (children released to their stream): a child that has ended
+-- 'read' also sweeps `released` (children released to their stream, the least recently looked
+-- at first): a child that has ended
 -- (its outcome r:<child> is there) gives its parents list the outcome's time to live, so the
--- list goes with the outcome (ctx.parents() reads it while the child runs), and leaves the set.
+-- list goes with the outcome (ctx.parents() reads it while the child runs), leaves the set and
+-- goes into `letting-go`: its parents need not keep their outcomes for it any more.
+-- A parent read that children still hold (`holds:<parent>`) has its outcome kept (PERSIST)
+-- until the last of them lets go (depend.lua 'letgo' gives the TTL back).
 --
 -- KEYS[1] ended-parents (zset)  KEYS[2] has-dependents (set)  KEYS[3] released (zset)
--- ARGV[1] mode: 'read' or 'done'  ARGV[2] result prefix  ARGV[3] dependents prefix
+-- KEYS[4] letting-go (zset)
+-- ARGV[1] mode: 'read', 'done' or 'let'  ARGV[2] result prefix  ARGV[3] dependents prefix
 -- read: ARGV[4] most parents (and released children looked at)  ARGV[5] parents prefix
 --   ARGV[6] record prefix (a released child with neither outcome nor record was removed)
---   Returns { {id, letter, {child ids}}, … }: letter 'F' finished, 'X' failed, 'C' canceled,
---   '?' no readable outcome (expired, or another type: a failure).
--- done: ARGV[4..] parent ids  Returns how many left ended-parents.
+--   ARGV[7] holds prefix
+--   Returns { { {id, letter, {child ids}}, … }, {children letting go (the oldest)} }: letter
+--   'F' finished, 'X' failed, 'C' canceled, '?' no readable outcome (expired, or another
+--   type: a failure).
+-- done: ARGV[4..] pairs: parent id, how many dependents the drain read  Returns how many left
+--   ended-parents.
+-- let: ARGV[4..] children whose parents let go of them: out of letting-go. Returns 1.
+--- @include clock
 local rprefix, dprefix = ARGV[2], ARGV[3]
 local ENDED = { F = 'F', X = 'X', C = 'C' }
--- The oldest released children that have ended: their parents list expires with the outcome.
+-- The parents list goes with the child's outcome; an outcome kept with no TTL (the child is a
+-- parent others hold) or gone gives the list LETGO_MS, time for the drain to let go of the
+-- parents it lists (it does at once, in the drain that swept it).
+local LETGO_MS = 3600000
+-- A released child still running goes to the back (its score: just after this look), so
+-- children that run long never hide the newer ones; SWEEP_MOST bounds the lookups of one drain
+-- (the set is gone through in turns; one looked at in this ms is not looked at again in it).
+local SWEEP_MOST = 20
 local function sweep()
-  local ok, ids = pcall(redis.call, 'ZRANGE', KEYS[3], 0, tonumber(ARGV[4]) - 1)
+  local now = clock_ms()
+  local ok, ids = pcall(redis.call, 'ZRANGEBYSCORE', KEYS[3], '-inf', now, 'LIMIT', 0,
+    SWEEP_MOST)
   if not ok then return end
   for _, id in ipairs(ids) do
-    if redis.call('TYPE', rprefix .. id).ok == 'string' then
-      local ttl = redis.call('PTTL', rprefix .. id)
-      if ttl > 0 then redis.call('PEXPIRE', ARGV[5] .. id, ttl)
-      else redis.call('DEL', ARGV[5] .. id) end
+    local gone = redis.call('TYPE', rprefix .. id).ok ~= 'string'
+    -- No outcome and no record: removed (`queue empty`), it will never end.
+    if not gone or redis.call('EXISTS', ARGV[6] .. id) == 0 then
+      local ttl = gone and -2 or redis.call('PTTL', rprefix .. id)
+      redis.call('PEXPIRE', ARGV[5] .. id, ttl > 0 and ttl or LETGO_MS)
       redis.call('ZREM', KEYS[3], id)
-    elseif redis.call('EXISTS', ARGV[6] .. id) == 0 then
-      -- No outcome and no record: removed (`queue empty`), it will never end.
-      redis.call('DEL', ARGV[5] .. id)
-      redis.call('ZREM', KEYS[3], id)
+      pcall(redis.call, 'ZADD', KEYS[4], now, id)
+    else
+      redis.call('ZADD', KEYS[3], 'XX', now + 1, id)
     end
   end
 end
 
-if ARGV[1] == 'read' then
-  sweep()
+-- A parent with no outcome whose record says it is alive again (`dead requeue` took it back
+-- before this drain): it has not ended. It only leaves ended-parents; its dependents stay, for
+-- its next end to note.
+local ALIVE = { queued = true, retrying = true, started = true }
+local function requeued(id)
+  local key = ARGV[6] .. id
+  if redis.call('TYPE', key).ok ~= 'hash' then return false end
+  return ALIVE[redis.call('HGET', key, 'status') or ''] == true
+end
+
+local function read()
   local ok, ids = pcall(redis.call, 'ZRANGE', KEYS[1], 0, tonumber(ARGV[4]) - 1)
   if not ok then return {} end
   local out = {}
@@ -46,18 +76,37 @@ if ARGV[1] == 'read' then
     local letter = '?'
     if redis.call('TYPE', rprefix .. id).ok == 'string' then
       letter = ENDED[redis.call('GETRANGE', rprefix .. id, 0, 0)] or '?'
+      if redis.call('EXISTS', ARGV[7] .. id) == 1 then redis.call('PERSIST', rprefix .. id) end
+    elseif requeued(id) then
+      letter = nil
+      redis.call('ZREM', KEYS[1], id)
     end
-    -- A dependents key of another type (a hand edit) has no child to tell: the parent is done.
-    local okd, children = pcall(redis.call, 'SMEMBERS', dprefix .. id)
-    out[#out + 1] = { id, letter, okd and children or {} }
+    if letter then
+      -- A dependents key of another type (a hand edit) has no child to tell: the parent is done.
+      local okd, children = pcall(redis.call, 'SMEMBERS', dprefix .. id)
+      out[#out + 1] = { id, letter, okd and children or {} }
+    end
   end
   return out
 end
+
+if ARGV[1] == 'read' then
+  sweep()
+  local okl, letting = pcall(redis.call, 'ZRANGE', KEYS[4], 0, tonumber(ARGV[4]) - 1)
+  return { read(), okl and letting or {} }
+end
+if ARGV[1] == 'let' then
+  for i = 4, #ARGV do pcall(redis.call, 'ZREM', KEYS[4], ARGV[i]) end
+  return 1
+end
 local n = 0
-for i = 4, #ARGV do
+for i = 4, #ARGV, 2 do
   local id = ARGV[i]
-  n = n + redis.call('ZREM', KEYS[1], id)
-  redis.call('DEL', dprefix .. id)
-  pcall(redis.call, 'SREM', KEYS[2], id)
+  local ok, now = pcall(redis.call, 'SCARD', dprefix .. id)
+  if not ok or now <= tonumber(ARGV[i + 1]) then
+    n = n + redis.call('ZREM', KEYS[1], id)
+    redis.call('DEL', dprefix .. id)
+    pcall(redis.call, 'SREM', KEYS[2], id)
+  end
 end
 return n

@@ -3,9 +3,10 @@
 -- above the stream's top, the previous one, and nothing runs in between), so the reply carries
 -- the first id only and the client derives the rest.
 -- A batch sent again after a lost reply (same batch id) finds its receipt and returns the same
--- reply with ` replay` after it, adding nothing (a scheduler tells its tick's job made before). Reads come first (receipt, key types, caller ids) and the first write
--- is an XADD or HSET, so a full Redis (maxmemory, noeviction: checked before a script's first
--- write) refuses the whole batch with nothing written.
+-- reply with ` replay` after it, adding nothing (a scheduler tells its tick's job made before).
+-- Reads come first (receipt, key types, caller ids) and the first write is an XADD or HSET, so
+-- a full Redis (maxmemory, noeviction: checked before a script's first write) refuses the
+-- whole batch with nothing written.
 -- A caller id (an idempotency key) costs its record as a marker: `e` entry, `q` enqueued ms;
 -- an id that has a record is left alone (flag 0). A delayed job gets a record with the entry's
 -- fields and waits in the delayed set, due at Redis' TIME + its delay; it has no entry yet.
@@ -26,11 +27,13 @@
 -- ARGV[4] the batch's priority level ('' = normal; 'high' or 'low': KEYS[1] and KEYS[2] are that
 --   level's, every job has an id, and its record says `priority <level>`, so status, cancel and
 --   requeue find its entry; meta gets `levels 1`, which tells workers to read the levels)
--- ARGV[5..] sextuples: job id ('' = auto: the entry id, plus the shard's suffix that the client
+-- ARGV[5] the fields per job: 6, or 7 when a job of the batch has a limit key (a batch without
+--   one pays nothing for the field)
+-- ARGV[6..] sextuples or septuples: job id ('' = auto: the entry id, plus the shard's suffix that the client
 --   appends, lib/engine/enqueue.ts), task, payload JSON, max attempts,
 --   delay ms (0 = now) or `@<due ms>` (a due time on Redis' clock, JobSpec.runAt: the job goes
 --   to the delayed set at that score, one already past promoted at once; a delayed job always
---   has an id), options JSON ('' = none)
+--   has an id), options JSON ('' = none), [limit key ('' = none): the entry's `k`, JobSpec.limitKey]
 -- Returns "<first entry id or empty> <flags> <cursor>", one flag per job: 1 created, 0 existed;
 -- cursor `-` when no job was created or the events key is not a stream; a receipt's reply (the
 -- batch sent before) has ` replay` after it.
@@ -54,7 +57,8 @@ local function delayed(arg)
   return string.byte(arg, 1) == 64 or (tonumber(arg) or 0) > 0
 end
 local expected = { KEYS[1], 'stream', KEYS[3], 'hash', KEYS[5], 'hash' }
-for i = 9, #ARGV, 6 do
+local stride = tonumber(ARGV[5])
+for i = 10, #ARGV, stride do
   if delayed(ARGV[i]) then
     expected[#expected + 1] = KEYS[2]; expected[#expected + 1] = 'zset'
     break
@@ -102,7 +106,7 @@ end
 -- Jobs from the i-th on that would add an entry (at most: a caller id may exist).
 local function entries_from(i)
   local n = 0
-  for j = i, #ARGV, 6 do if not delayed(ARGV[j + 4]) then n = n + 1 end end
+  for j = i, #ARGV, stride do if not delayed(ARGV[j + 4]) then n = n + 1 end end
   return n
 end
 
@@ -133,10 +137,11 @@ local function add_entry(fields, i)
   return entry
 end
 
-for i = 5, #ARGV, 6 do
+for i = 6, #ARGV, stride do
   local id, task, payload, max, when, opts = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3],
     ARGV[i + 4], ARGV[i + 5]
-  if ms and id == '' and when == '0' and opts == '' then
+  local lkey = stride == 7 and ARGV[i + 6] or ''
+  if ms and id == '' and when == '0' and opts == '' and lkey == '' then
     -- The common job, after the batch's first entry: its XADD and nothing else (no table
     -- built and unpacked per job: a third of the script's time per job, measured).
     redis.call('XADD', KEYS[1], next_entry(), 't', task, 'p', payload, 'a', '0', 'm', max)
@@ -149,6 +154,7 @@ for i = 5, #ARGV, 6 do
     if delayed(when) then
       now = now or clock_ms()
       if opts ~= '' then fields[#fields + 1] = 'o'; fields[#fields + 1] = opts end
+      if lkey ~= '' then fields[#fields + 1] = 'k'; fields[#fields + 1] = lkey end
       fields[#fields + 1] = 'q'; fields[#fields + 1] = now
       fields[#fields + 1] = 'status'; fields[#fields + 1] = 'queued'
       if level ~= '' then fields[#fields + 1] = 'priority'; fields[#fields + 1] = level end
@@ -159,6 +165,7 @@ for i = 5, #ARGV, 6 do
     else
       if id ~= '' then fields[#fields + 1] = 'i'; fields[#fields + 1] = id end
       if opts ~= '' then fields[#fields + 1] = 'o'; fields[#fields + 1] = opts end
+      if lkey ~= '' then fields[#fields + 1] = 'k'; fields[#fields + 1] = lkey end
       local entry, refused = add_entry(fields, i)
       if refused then return refused end
       if id ~= '' and level ~= '' then

@@ -135,7 +135,7 @@ end
 
 local function fail_now(j, key)
   -- The letter's `attempts` is the attempt that failed (v1's letter), not the entry's `a`.
-  local f = { t = j.f.t, p = j.f.p, a = j.attempt, m = j.f.m }
+  local f = { t = j.f.t, p = j.f.p, a = j.attempt, m = j.f.m, k = j.f.k }
   local err = j.corrupt and 'corrupt record: ' .. j.corrupt or j.err
   fail_for_good({ dead = KEYS[3], dead_max = ARGV[6], id = j.id, f = f,
     err = err, ttl = ARGV[5], now = now, result_key = rprefix .. j.id, record_key = key,

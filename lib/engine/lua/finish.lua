@@ -89,7 +89,7 @@ local function bury_corrupt(entry, id, key, has_record, tail)
   local attempt = string.match(tail, '^%S+ (%d+) ') or f.a
   local err = 'corrupt record: key ' .. key .. ' holds a ' .. redis.call('TYPE', key).ok ..
     ', not a string'
-  dead_letter(KEYS[6], ARGV[10], id, { t = f.t, p = f.p, a = attempt, m = f.m }, err, false)
+  dead_letter(KEYS[6], ARGV[10], id, { t = f.t, p = f.p, a = attempt, m = f.m, k = f.k }, err, false)
   if has_record then redis.call('EXPIRE', jprefix .. id, ARGV[11]) end
   corrupt[#corrupt + 1] = id
 end

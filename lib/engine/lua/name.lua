@@ -5,6 +5,9 @@
 --
 -- KEYS[1]  the worker's hash (courier:{q}:worker:<name>)
 -- ARGV[1]  host   ARGV[2]  pid   ARGV[3]  time to live, ms
+-- ARGV[4]  this start's token (random, one per Worker.start): kept as `start`, so that a process
+--          whose name was taken by a later start while it was stalled (its hash expired) finds
+--          out at its next heartbeat or own read (heartbeat.lua, claim.lua) and stops reading
 --
 -- Returns: {} when the name is now ours; { host, pid, ms since its last heartbeat (Redis' clock,
 -- false when unknown) } of the worker holding it.
@@ -19,6 +22,6 @@ end
 -- script's first write, and PEXPIRE is allowed on a full Redis, so the name is claimed there too
 -- (a worker must start on a full Redis to drain it).
 redis.call('PEXPIRE', KEYS[1], ARGV[3])
-redis.call('HSET', KEYS[1], 'host', ARGV[1], 'pid', ARGV[2], 'seen_at', now)
+redis.call('HSET', KEYS[1], 'host', ARGV[1], 'pid', ARGV[2], 'seen_at', now, 'start', ARGV[4])
 redis.call('PEXPIRE', KEYS[1], ARGV[3])
 return {}

@@ -10,6 +10,8 @@
 -- no memory, and goes through (the letter and value it frees pay for the entry).
 --
 -- KEYS[1] dead (stream)  KEYS[2] stream  KEYS[3] stats
+-- KEYS[4] stream:high  KEYS[5] stream:low (the shard's level streams: read only, for the id of a
+--   high or low job's fresh entry; they need not exist)
 -- ARGV[1] result prefix  ARGV[2] record prefix  ARGV[3] max attempts for letters without one
 -- ARGV[4..] pairs: dead letter entry id, job id it must carry ('' = whichever it carries)
 -- Returns: per pair {job id or '', verdict}: 'requeued', 'missing' (no such letter, or one for
@@ -74,21 +76,49 @@ local function last_run(j, runs)
   return end_fields(fields, runs, string.match(j.entry, '^(%d+)'), 'failed', j.letter.error or '')
 end
 
--- The job's fresh entry, with an id after its last entry `e` (a run's fence grows with the entry
--- id: lib/fence/fence.ts). In one stream Redis sees to that; but a high or low job comes back
--- to the normal stream, where `*` (the greater of Redis' clock and that stream's last id) is
--- smaller than `e` when both fall in one ms, or `e` came from a clock ahead of Redis' now. Then
--- the id just after `e` is asked for; a stream already past it refuses that id, and its `*`
--- is past `e` too. A rare path: an `e` in this ms or the future.
+-- The job's fresh entry, with an id after its last entry's (a run's fence grows with the entry
+-- id: lib/fence/fence.ts). In one stream Redis sees to that; but a high or low job comes back to
+-- the normal stream, where `*` (the greater of Redis' clock and that stream's last id) is below
+-- its last entry when both fall in one ms, or that entry's id came from ahead of Redis' clock.
+-- The bound is what Redis issued, never a record field (a corrupt `e` of 2^64 - 1 would leave
+-- the normal stream no ids): the last id generated in the level stream the job was on (its
+-- record's `priority`; both level streams when the record is gone: expired, or dropped by a
+-- failure on a full Redis), which is at or past every entry the job had there. When that id's
+-- ms is not behind Redis' clock, the id just after it is asked for; a normal stream already
+-- past it refuses that id, and its `*` is past the bound too. A rare path: a level job, an id
+-- in this ms or the future.
 local now_text = string.format('%.0f', now)
-local function readd_after(e, id, f, attempts, runs)
-  if is_entry(e) then
-    local ms, seq = id_split(e)
-    local at = not decimal_less(ms, now_text) and id_next(ms, seq)
-    if at then
-      local ok, entry = pcall(readd, KEYS[2], id, f, attempts, runs, at)
-      if ok then return entry end
+local LEVEL_STREAMS = { high = { KEYS[4] }, low = { KEYS[5] } }
+local issued = {} -- per level stream: its last generated id, read once per call
+
+-- The last id Redis generated in `stream` (XINFO STREAM: deleted entries keep it), as ms, seq;
+-- '0', '0' for none (no stream, or a key of another type: no bound from it). Not under pcall: a
+-- user refused XINFO STREAM (NOPERM) is told so, rather than given a lower fence unsaid.
+local function last_issued(stream)
+  if not issued[stream] then
+    issued[stream] = { '0', '0' }
+    if redis.call('TYPE', stream).ok == 'stream' then
+      local info = redis.call('XINFO', 'STREAM', stream)
+      for i = 1, #info - 1, 2 do
+        if info[i] == 'last-generated-id' then issued[stream] = { id_split(info[i + 1]) } end
+      end
     end
+  end
+  return issued[stream][1], issued[stream][2]
+end
+
+local function readd_after(r, id, f, attempts, runs)
+  local streams = LEVEL_STREAMS[r.priority or '']
+  if not streams and not r.status then streams = { KEYS[4], KEYS[5] } end -- no record: either
+  local ms, seq = '0', '0'
+  for _, stream in ipairs(streams or {}) do
+    local sms, sseq = last_issued(stream)
+    if id_before(ms, seq, sms, sseq) then ms, seq = sms, sseq end
+  end
+  local at = ms ~= '0' and not decimal_less(ms, now_text) and id_next(ms, seq)
+  if at then
+    local ok, entry = pcall(readd, KEYS[2], id, f, attempts, runs, at)
+    if ok then return entry end
   end
   return readd(KEYS[2], id, f, attempts, runs)
 end
@@ -99,7 +129,7 @@ local function requeue(j)
   redis.call('DEL', rprefix .. j.id)
   local runs = (count(r.n) or 0) + 1
   local f = { t = r.t or l.task, p = r.p or l.payload or 'null', m = r.m or l.max_attempts or ARGV[3],
-    o = r.o }
+    o = r.o, k = r.k or l.limit_key }
   local fields = record_fields(f, 0, runs)
   for _, v in ipairs(last_run(j, runs)) do fields[#fields + 1] = v end
   redis.call('HSET', key, 'status', 'queued', 'q', r.q or auto_ms(j.id) or now, unpack(fields))
@@ -107,7 +137,7 @@ local function requeue(j)
   redis.call('HDEL', key, 'error', 'waiting_for', 'deferred', 'priority')
   redis.call('PERSIST', key)
   forget_old_run(key, runs)
-  redis.call('HSET', key, 'e', readd_after(r.e, j.id, f, 0, runs))
+  redis.call('HSET', key, 'e', readd_after(r, j.id, f, 0, runs))
   requeued = requeued + 1
   return 'requeued'
 end

@@ -1,9 +1,16 @@
 // Fetches one page, bounded in everything: total time, redirects (each hop re-checked against
 // the address guard), body size after decompression, and content type. Failures are sorted
-// into RetryableError (worth another attempt) and PermanentError (will fail the same way again).
+// into RetryableError (worth another attempt), PermanentError (will fail the same way again) and
+// HeldError (the host asks for fewer requests: hold it).
 
 import { STATUS_CODES } from "node:http";
-import { CourierError, InvalidUrlError, PermanentError, RetryableError } from "../../errors.ts";
+import {
+  CourierError,
+  HeldError,
+  InvalidUrlError,
+  PermanentError,
+  RetryableError,
+} from "../../errors.ts";
 import { charsetFromContentType, sniffType } from "./decode.ts";
 import { type ResolvedOptions, resolveOptions, type WordCountOptions } from "./options.ts";
 import { fetchPinned } from "./pinned.ts";
@@ -121,34 +128,49 @@ function redirectTarget(response: Response, from: string): string {
   }
 }
 
-/** 2xx passes; 5xx, 408 and 429 are retryable (with Retry-After); other statuses are permanent. */
+/**
+ * 2xx passes. 429, and 503 with Retry-After, are the host asking for fewer requests: a
+ * HeldError holds the whole host (the job's limit key) that long, spending no attempt (429
+ * without Retry-After: the queue's back-off). Other 5xx, 503 without Retry-After (a server
+ * error like 500) and 408 are retryable; other statuses are permanent.
+ */
 async function checkStatus(response: Response, url: string): Promise<void> {
   const { status } = response;
   if (status >= 200 && status < 300) return;
   await response.body?.cancel();
   const text = response.statusText || STATUS_CODES[status] || "";
   const message = `HTTP ${status}${text ? ` ${text}` : ""} from ${url}`;
-  // 408 Request Timeout is the server asking for the same request again later.
-  if (status >= 500 || status === 429 || status === 408) {
-    const retryAfterMs = parseRetryAfter(response.headers.get("retry-after"), Date.now());
-    const hint =
-      retryAfterMs === undefined ? "" : ` (retry after ${Math.ceil(retryAfterMs / 1000)} s)`;
-    throw new RetryableError(message + hint, { retryAfterMs });
+  const retryAfterMs = parseRetryAfter(response.headers.get("retry-after"), Date.now());
+  const hint =
+    retryAfterMs === undefined ? "" : ` (retry after ${Math.ceil(retryAfterMs / 1000)} s)`;
+  if (status === 429 || (status === 503 && retryAfterMs !== undefined)) {
+    throw new HeldError(retryAfterMs, message + hint);
   }
+  // 408 Request Timeout is the server asking for the same request again later.
+  if (status >= 500 || status === 408) throw new RetryableError(message + hint, { retryAfterMs });
   throw new PermanentError(message);
 }
 
+/** The longest a Retry-After is obeyed (1 h): a hostile or broken server parks nothing longer. */
+export const MAX_RETRY_AFTER_MS = 3_600_000;
+
 /**
  * Milliseconds to wait from a Retry-After header: delay-seconds or an HTTP-date (in the past
- * means 0). Undefined when absent or unparsable, so the queue's own back-off applies.
+ * means 0), at most `maxMs`. Undefined when absent or unparsable, so the queue's own back-off
+ * applies.
  */
-export function parseRetryAfter(value: string | null, nowMs: number): number | undefined {
+export function parseRetryAfter(
+  value: string | null,
+  nowMs: number,
+  maxMs = MAX_RETRY_AFTER_MS,
+): number | undefined {
   if (value === null) return undefined;
   const trimmed = value.trim();
-  if (/^\d+$/.test(trimmed)) return Number(trimmed) * 1000;
+  // Digits only: Number() would take "1e3", "0x10" and "" too.
+  if (/^\d+$/.test(trimmed)) return Math.min(Number(trimmed) * 1000, maxMs);
   // All three HTTP-date forms open with a day name; Date.parse alone would take "-5" as a year.
   const at = /^[a-z]{3}/i.test(trimmed) ? Date.parse(trimmed) : Number.NaN;
-  return Number.isNaN(at) ? undefined : Math.max(0, at - nowMs);
+  return Number.isNaN(at) ? undefined : Math.min(Math.max(0, at - nowMs), maxMs);
 }
 
 /** The lower-cased MIME type of a Content-Type value without parameters, or null if absent. */

@@ -7,6 +7,7 @@ import { countWords, type WordFrequency } from "./count.ts";
 import { decodeBody } from "./decode.ts";
 import { extractText } from "./extract.ts";
 import { fetchPage } from "./fetch.ts";
+import { wordCountLimitKey } from "./limit-key.ts";
 import { resolveOptions, type WordCountOptions } from "./options.ts";
 import { normaliseUrl } from "./url.ts";
 
@@ -51,6 +52,7 @@ export function createWordCountTask(
   return defineTask<WordCountPayload, WordCountResult>({
     name: WORDCOUNT_TASK,
     validate: validatePayload,
+    limitKey: wordCountLimitKey,
     run: (payload, signal) => runWordCount(payload, options, signal),
   });
 }

@@ -34,6 +34,12 @@ local letters_trimmed = 0
 -- Writes the dead letter of job `id` whose fields (t p a m, whatever exists) are in `f`;
 -- returns its entry id. `compact` (Redis full: no outcome is kept, see fail_for_good) cuts the
 -- error and marks it `record dropped`, which lib/engine/letters.ts reads back as the job's failure.
+-- A letter keeps the job's limit key (`k`), so a requeue brings the job back under its limits.
+local function limit_key_field(f)
+  if f.k and f.k ~= '' then return { 'limit_key', f.k } end
+  return {}
+end
+
 local function dead_letter(dead, dead_max, id, f, err, compact)
   if compact then
     -- A letter outweighs the queued job it replaces (~200 B against ~95, docs/performance.md), so
@@ -46,14 +52,15 @@ local function dead_letter(dead, dead_max, id, f, err, compact)
     local kept = redis.call('XLEN', dead)
     local letter = redis.call('XADD', dead, 'MAXLEN', '~', dead_max, '*', 'id', id, 'task', f.t or '',
       'error', string.sub(err, 1, 100), 'attempts', f.a or '', 'payload', f.p or '', 'max_attempts', f.m or '',
-      'record', 'dropped')
+      'record', 'dropped', unpack(limit_key_field(f)))
     if kept >= LETTERS_KEPT_WHEN_FULL then
       letters_trimmed = letters_trimmed + redis.call('XTRIM', dead, 'MAXLEN', kept)
     end
     return letter
   end
   return redis.call('XADD', dead, 'MAXLEN', '~', dead_max, '*', 'id', id, 'task', f.t or '',
-    'error', err, 'attempts', f.a or '', 'payload', f.p or '', 'max_attempts', f.m or '')
+    'error', err, 'attempts', f.a or '', 'payload', f.p or '', 'max_attempts', f.m or '',
+    unpack(limit_key_field(f)))
 end
 
 -- Records a failed outcome unless the job has one: 1 recorded, 0 it had one (first wins),

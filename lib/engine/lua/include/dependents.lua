@@ -6,8 +6,9 @@
 -- `has` (the shard's has-dependents set) go into `ended` (id -> `now`; NX: a parent noted
 -- twice keeps its first time). One SMISMEMBER per call whatever the number of ids: the cost
 -- a queue without dependencies pays (a set that does not exist answers zeros at once).
--- Both under pcall: a key of ours of another type (a hand edit) loses no job's outcome; its
--- dependents then wait until the key is mended, and the jobs are ended all the same.
+-- Both under pcall: a key of ours of another type (a hand edit) loses no job's outcome, and
+-- the jobs are ended all the same; but their ends are not noted, so their dependents wait
+-- until they are canceled (mending the key later does not tell them).
 -- Returns how many were noted.
 local function note_ended(has, ended, ids, now)
   local noted = 0

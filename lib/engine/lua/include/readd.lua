@@ -44,15 +44,16 @@ end
 
 -- The fields a re-added entry carries (docs/internals.md, "The stream entry"), in the order of a first entry:
 -- t p a m, then i (the job id always differs from the new entry's id), n when runs were
--- recorded, o when set. A field missing from a corrupt record is left out, so the worker's
--- validation names it and buries the entry (a nil here would end the script). `at`: the new
--- entry's id, '*' (Redis picks the next) unless given.
+-- recorded, o when set, k (the limit key) when set. A field missing from a corrupt record is
+-- left out, so the worker's validation names it and buries the entry (a nil here would end the
+-- script). `at`: the new entry's id, '*' (Redis picks the next) unless given.
 local function readd(stream, id, f, attempts, runs, at)
   local args = { 'XADD', stream, at or '*' }
   local function put(name, v) if v then args[#args + 1] = name; args[#args + 1] = v end end
   put('t', f.t); put('p', f.p); put('a', attempts); put('m', f.m); put('i', id)
   if (tonumber(runs) or 0) > 0 then put('n', runs) end
   if f.o and f.o ~= '' then put('o', f.o) end
+  if f.k and f.k ~= '' then put('k', f.k) end
   return redis.call(unpack(args))
 end
 
@@ -75,5 +76,6 @@ local function record_fields(f, attempts, runs)
   local out = { 't', f.t or '', 'p', f.p or '', 'a', attempts or '', 'm', f.m or '',
     'n', runs or 0 }
   if f.o and f.o ~= '' then out[#out + 1] = 'o'; out[#out + 1] = f.o end
+  if f.k and f.k ~= '' then out[#out + 1] = 'k'; out[#out + 1] = f.k end
   return out
 end

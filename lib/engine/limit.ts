@@ -1,0 +1,86 @@
+// The limiter's calls under the queue's tag (docs/internals.md, "Rate limits"): owns the KEYS,
+// ARGV order and replies of limit.lua (slots for a batch read) and limit-done.lua (running
+// slots freed, waiting jobs woken).
+import type { Redis } from "../redis/connect.ts";
+import type { LimitKeys } from "./keys.ts";
+import { runScript, scripts } from "./lua.ts";
+
+/** A job read, as the limiter sees it. */
+export interface LimitAsk {
+  jobId: string;
+  /** Its limit key, if any. */
+  limitKey?: string;
+  /** How long its running slot may be held at most: the attempt's time limit and a margin. */
+  slotMs: number;
+}
+
+/** What the limiter decided for one job. */
+export type LimitVerdict =
+  /**
+   * Start `inMs` after the script ran, no later than `lateMs` after that (null: no bound);
+   * `slot`: it took a running slot of its key (freed by freeSlots when it ends).
+   */
+  | { kind: "start"; inMs: number; lateMs: number | null; slot: boolean }
+  /** Give the slot away: back at `dueMs` (Redis' clock). */
+  | { kind: "hold"; dueMs: number; why: "held" | "busy" | "rate" }
+  /** The queue's next slot is past the horizon: keep it and ask again in `inMs`. */
+  | { kind: "later"; inMs: number };
+
+/** Reserves start slots for `jobs` (one call), in order. `shard`: the reading shard's number. */
+export async function reserveSlots(
+  client: Redis,
+  lk: LimitKeys,
+  o: { horizonMs: number; shard: number },
+  jobs: readonly LimitAsk[],
+): Promise<LimitVerdict[]> {
+  const args: (string | number)[] = [lk.keyPrefix, lk.runningPrefix, lk.waitingPrefix];
+  args.push(o.horizonMs, o.shard);
+  for (const j of jobs) args.push(j.jobId, j.limitKey ?? "", Math.ceil(j.slotMs));
+  const keys = [lk.layout, lk.rate, lk.gaps, lk.keys];
+  const reply = await runScript<string[]>(client, scripts.limit, keys, args);
+  return reply.map(parseVerdict);
+}
+
+/** One reply of limit.lua (its header says the forms). */
+export function parseVerdict(text: string): LimitVerdict {
+  const [kind, a = "", b = "", c = ""] = String(text).split(" ");
+  if (kind === "S") {
+    const late = Number(b);
+    const inMs = Math.max(0, Number(a));
+    return { kind: "start", inMs, lateMs: late < 0 ? null : late, slot: c === "1" };
+  }
+  if (kind === "H") return { kind: "hold", dueMs: Number(a), why: b as "held" | "busy" | "rate" };
+  if (kind === "L") return { kind: "later", inMs: Math.max(1, Number(a)) };
+  throw new Error(`limit: unexpected reply ${JSON.stringify(String(text).slice(0, 40))}`);
+}
+
+/** A job of a limit key whose running slot is free again. */
+export interface LimitEnded {
+  jobId: string;
+  limitKey: string;
+}
+
+/** A job woken for a free running slot: its shard and id (the waiting list's member). */
+export interface Woken {
+  shard: number;
+  jobId: string;
+}
+
+/**
+ * Frees the running slots of `ended` (one call) and names the waiting jobs woken, in order,
+ * one per slot now free: the caller moves each to its stream (wakeJobs, lib/engine/hold.ts).
+ */
+export async function freeSlots(
+  client: Redis,
+  lk: LimitKeys,
+  ended: readonly LimitEnded[],
+): Promise<Woken[]> {
+  const args = [lk.runningPrefix, lk.waitingPrefix];
+  for (const e of ended) args.push(e.jobId, e.limitKey);
+  const reply = await runScript<string[]>(client, scripts.limitDone, [lk.layout], args);
+  return reply.flatMap((m) => {
+    const bar = m.indexOf("|");
+    const shard = Number(m.slice(0, bar));
+    return bar > 0 && Number.isInteger(shard) ? [{ shard, jobId: m.slice(bar + 1) }] : [];
+  });
+}

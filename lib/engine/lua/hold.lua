@@ -1,0 +1,70 @@
+-- A job held back by a rate limit gives its slot away (docs/internals.md, "Rate limits"): its
+-- entry, pending on this consumer, is acknowledged and deleted, and the job waits in the
+-- delayed set until `due`, its record holding the entry's fields with `a + deliveries - 1` and
+-- `n + deliveries - 1`: the delivery did not run, so it SPENDS NO ATTEMPT and writes no run
+-- (as release.lua and leave.lua). A due time already past (or a job woken meanwhile: a
+-- `limit-woken:<id>` marker, wake.lua) re-adds it to the stream at once. A job that has an
+-- outcome is only acknowledged. Order as release.lua: a write that takes no memory, the holds,
+-- the acknowledgements and deletes last (a script error half-way leaves entries pending).
+--
+-- KEYS[1] stream  KEYS[2] delayed (zset; the view's level)
+-- ARGV[1] record prefix  ARGV[2] result prefix  ARGV[3] group  ARGV[4] consumer
+-- ARGV[5] the shard's id suffix  ARGV[6] woken-marker prefix
+-- ARGV[7..] pairs: entry id, due ms (Redis' clock)
+-- Returns per entry: 'held', 'back' (re-added now), 'done' (had an outcome), 'gone' (not
+-- pending on this consumer: left alone).
+--- @include wrongtype
+--- @include clock
+--- @include readd
+local wrong = wrong_type({ KEYS[1], 'stream', KEYS[2], 'zset' })
+if wrong then return wrong end
+local jprefix, rprefix, group, me = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+local now = clock_ms()
+local out, acks = {}, {}
+
+local function hold(id, f, attempts, runs, due)
+  local key = jprefix .. id
+  local t = redis.call('TYPE', key).ok
+  if t ~= 'none' and t ~= 'hash' then
+    readd(KEYS[1], id, f, attempts, runs) -- record unusable: back at once, nothing else written
+    return 'back'
+  end
+  keep_enqueued(key, id)
+  redis.call('PERSIST', key) -- the job waits on its record: no TTL
+  redis.call('HINCRBY', key, 'limit_holds', 1)
+  local woken = redis.call('DEL', ARGV[6] .. id) == 1
+  if due <= now or woken then
+    local e = readd(KEYS[1], id, f, attempts, runs)
+    redis.call('HSET', key, 'status', 'queued', 'e', e, 'n', runs)
+    return 'back'
+  end
+  redis.call('HSET', key, 'status', 'queued', unpack(record_fields(f, attempts, runs)))
+  redis.call('ZADD', KEYS[2], due, id)
+  return 'held'
+end
+
+redis.call('PERSIST', KEYS[1]) -- the write that takes no memory
+for i = 7, #ARGV, 2 do
+  local entry, due = ARGV[i], tonumber(ARGV[i + 1])
+  local p = redis.call('XPENDING', KEYS[1], group, entry, entry, 1)[1]
+  local f = p and p[2] == me and entry_at(KEYS[1], entry)
+  if p and p[2] == me then acks[#acks + 1] = entry end
+  if not f then
+    out[#out + 1] = 'gone'
+  else
+    local a = count(f.a)
+    local attempts = a and (a + p[4] - 1) or f.a or ''
+    local runs = (count(f.n) or 0) + p[4] - 1
+    local id = f.i or entry .. ARGV[5]
+    if not valid_id(id) then
+      readd(KEYS[1], id, f, attempts, runs) -- names no job: back as it is (the reader buries it)
+      out[#out + 1] = 'back'
+    elseif redis.call('TYPE', rprefix .. id).ok == 'string' then
+      out[#out + 1] = 'done'
+    else
+      out[#out + 1] = hold(id, f, attempts, runs, due)
+    end
+  end
+end
+ack_and_delete(KEYS[1], group, acks)
+return out

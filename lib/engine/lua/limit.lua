@@ -1,0 +1,186 @@
+-- The limiter (docs/internals.md, "Rate limits"): for a batch of jobs a worker read, in order,
+-- whether each may start, and when. Under the queue's own tag, so one script decides for every
+-- worker and shard of the queue: exact across them. It reads the settings itself (the layout
+-- key's `rate`, `key_concurrency`, `key_rate`), so a decision never uses a stale one.
+--
+-- Rates have no burst: starts are slots spaced `(interval + late) / N` apart (GCRA with tau = 0
+-- whose TAT is the next free slot), and a worker starts a job no earlier than its slot and no
+-- later than `late` ms after it (else it gives the slot back). So N + 1 starts span at least
+-- N * spacing - late = interval: ANY window of one interval holds at most N starts.
+-- `late` = min(20, interval / 20), at least 5 ms: the limit is met to 98 % or better from a 1 s
+-- interval up.
+-- Slots are reserved ahead (at most `horizon` ms), so a backlog is served at exactly the rate
+-- with one call per batch; the worker starts each job at its slot by a timer. A job whose key
+-- slot lies later than the queue's next slot takes a queue slot at its own time; the free slots
+-- it skips are kept as gaps that later jobs fill, so a slow key costs the queue nothing.
+--
+-- KEYS[1] layout (hash)  KEYS[2] rate (string: the queue's next free slot)
+-- KEYS[3] gaps (zset of free slot ranges `<from>|<to>`, scored by from)  KEYS[4] held keys (zset)
+-- ARGV[1] key hash prefix  ARGV[2] running prefix  ARGV[3] waiting prefix  ARGV[4] horizon ms
+-- ARGV[5] the shard's number (waiting members are `<shard>|<job id>`)
+-- ARGV[6..] triples: job id, limit key ('' = none), how long its running slot may be held (ms:
+--   the attempt's time limit and a margin; a dead worker's slot frees itself then)
+-- Returns one string per job:
+--   `S <in ms> <late ms> <slot>`: start it `in` ms after the script ran, no later than `late`
+--     ms after that (-1: no bound: only a key concurrency applies); slot 1: it took a running
+--     slot of its key, which its worker frees when it ends (limit-done.lua);
+--   `H <due ms> <why>`: give its slot away, back at `due` (Redis' ms): why = held (the key is
+--     held), busy (its key's running slots are taken: woken when one frees), rate (its key's
+--     next slot is past the horizon);
+--   `L <in ms>`: the queue's next slot is past the horizon: keep it, ask again in `in` ms.
+-- Redis' clock to the microsecond (clock_ms floors it): a slot is then known to the worker
+-- within its round trip alone, not a millisecond more.
+local function now_exact()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
+end
+local now = now_exact()
+local horizon = tonumber(ARGV[4])
+local cfg = redis.call('HMGET', KEYS[1], 'rate', 'key_concurrency', 'key_rate')
+
+-- A rate `N/<ms>` as its slot spacing and lateness bound, or nil (none, or not one).
+local function rate_of(v)
+  local n, per = string.match(v or '', '^(%d+)/(%d+)$')
+  n, per = tonumber(n), tonumber(per)
+  if not n or n < 1 or per < 1 then return nil end
+  local late = math.max(5, math.min(20, math.floor(per / 20)))
+  return { spacing = (per + late) / n, late = late }
+end
+
+local qr, kr = rate_of(cfg[1]), rate_of(cfg[3])
+local kc = tonumber(cfg[2])
+if kc and kc < 1 then kc = nil end
+local tat = tonumber(redis.call('GET', KEYS[2])) or 0
+local tat_changed = false
+
+-- Gaps: free queue slots left behind, as ranges [from, to] of slot times; those past are gone.
+local gaps = {}
+if qr then
+  for _, m in ipairs(redis.call('ZRANGE', KEYS[3], 0, -1)) do
+    local from, to = string.match(m, '^([^|]+)|(.+)$')
+    from, to = tonumber(from), tonumber(to)
+    if to and to >= now then gaps[#gaps + 1] = { from = from, to = to, m = m }
+    else redis.call('ZREM', KEYS[3], m) end
+  end
+end
+
+local function add_gap(from, to)
+  from = math.max(from, now)
+  if to < from then return end
+  local m = string.format('%.3f|%.3f', from, to)
+  redis.call('ZADD', KEYS[3], from, m)
+  gaps[#gaps + 1] = { from = from, to = to, m = m }
+  table.sort(gaps, function(a, b) return a.from < b.from end)
+end
+
+-- The earliest queue slot at or after x: in a gap, else at the tail (the TAT).
+local function queue_slot(x)
+  for i, g in ipairs(gaps) do
+    local s = math.max(g.from, x)
+    if s <= g.to then return s, i end
+  end
+  return math.max(x, tat), nil
+end
+
+-- Takes slot s (in gap i, or at the tail): what is left of the gap, or skipped, stays free.
+local function take_queue_slot(s, i)
+  local sp = qr.spacing
+  if i then
+    local g = table.remove(gaps, i)
+    redis.call('ZREM', KEYS[3], g.m)
+    add_gap(g.from, s - sp)
+    add_gap(s + sp, g.to)
+  else
+    add_gap(tat, s - sp)
+    tat = s + sp
+    tat_changed = true
+  end
+end
+
+local function fmt(x) return string.format('%.3f', x) end
+
+-- Marks a key as held until `ms` (info, the dashboard), and keeps its hash a minute past that.
+local function list_held(key, ms)
+  local listed = tonumber(redis.call('ZSCORE', KEYS[4], key)) or 0
+  if listed < ms then redis.call('ZADD', KEYS[4], ms, key) end
+end
+
+-- Keeps a key a minute past `ms` (its last slot or expiry), never shortening its life: a
+-- running set must outlive its longest-running member, not its latest one.
+local function touch(k, ms)
+  local want = math.ceil(math.max(ms, now) + 60000 - now)
+  local ttl = redis.call('PTTL', k)
+  if ttl == -1 or (ttl >= 0 and ttl < want) then redis.call('PEXPIRE', k, want) end
+end
+
+-- A job of a limit key waits for a running slot: in the waiting list, in order (a woken job,
+-- scored negative, keeps its place), and back at the earliest a running slot frees itself.
+local function wait_for_slot(key, id, running, khash)
+  local waiting = ARGV[3] .. key
+  local member = ARGV[5] .. '|' .. id
+  local seen = tonumber(redis.call('ZSCORE', waiting, member))
+  local order = seen and math.abs(seen) or redis.call('HINCRBY', khash, 'seq', 1)
+  redis.call('ZADD', waiting, order, member)
+  local first = redis.call('ZRANGE', running, 0, 0, 'WITHSCORES')
+  local due = math.ceil(tonumber(first[2]) or now)
+  touch(waiting, due); touch(khash, due)
+  list_held(key, due)
+  return 'H ' .. due .. ' busy'
+end
+
+local function decide(id, key, hold_ms)
+  local x, late = now, nil
+  local khash, running, kt
+  if key ~= '' then
+    khash, running = ARGV[1] .. key, ARGV[2] .. key
+    kt = redis.call('HMGET', khash, 'tat', 'held_until', 'hold_next')
+    local held = tonumber(kt[2]) or 0
+    if held > now then return 'H ' .. held .. ' held' end
+    if kc then
+      redis.call('ZREMRANGEBYSCORE', running, '-inf', now)
+      local mine = redis.call('ZSCORE', running, id)
+      if not mine and redis.call('ZCARD', running) >= kc then
+        return wait_for_slot(key, id, running, khash)
+      end
+    end
+    if kr then
+      local ktat = tonumber(kt[1]) or 0
+      if ktat > now + horizon then
+        -- Past the horizon: back shortly before its slot, held jobs one spacing apart (so
+        -- they come back in turn, not all at once).
+        local due = math.max(ktat, (tonumber(kt[3]) or 0) + kr.spacing)
+        redis.call('HSET', khash, 'hold_next', fmt(due))
+        touch(khash, due)
+        list_held(key, math.ceil(due))
+        return 'H ' .. math.ceil(math.max(now, due - horizon / 2)) .. ' rate'
+      end
+      x = math.max(x, ktat)
+      late = kr.late
+    end
+  end
+  local s, gap = x, nil
+  if qr then
+    s, gap = queue_slot(x)
+    if s > now + horizon then return 'L ' .. math.ceil(s - horizon - now) end
+    take_queue_slot(s, gap)
+    late = late and math.min(late, qr.late) or qr.late
+  end
+  if key ~= '' then
+    if kr then
+      redis.call('HSET', khash, 'tat', fmt(s + kr.spacing))
+      touch(khash, s + kr.spacing)
+    end
+    if kc then
+      redis.call('ZADD', running, s + hold_ms, id)
+      redis.call('ZREM', ARGV[3] .. key, ARGV[5] .. '|' .. id)
+      touch(running, s + hold_ms)
+    end
+  end
+  return 'S ' .. fmt(s - now) .. ' ' .. (late or -1) .. ' ' .. ((kc and key ~= '') and 1 or 0)
+end
+
+local out = {}
+for i = 6, #ARGV, 3 do out[#out + 1] = decide(ARGV[i], ARGV[i + 1], tonumber(ARGV[i + 2])) end
+if tat_changed then redis.call('SET', KEYS[2], fmt(tat)) end
+redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', '(' .. now)
+return out

@@ -1,0 +1,94 @@
+// A task said "slow down" (HeldError, code EHELD: the word-count task on a 429, or a 503 with
+// Retry-After): the job's limit key is held for the asked time on every worker (holdKey,
+// queue tag), and the job gives its slot back until the hold ends (hold.lua, shard tag: two
+// calls, since on a cluster the two tags may live on two nodes), SPENDING NO ATTEMPT and
+// writing no run, as a job held back by a rate limit (lib/worker/limited.ts). Other keys keep
+// running. A job without a key is given back alone. The record's `task_holds` counts these
+// holds; past maxHolds the answer fails the job for good, saying so, so a host that always
+// answers 429 ends its jobs instead of holding them for ever. docs/internals.md, "Rate limits".
+import type { WorkerOptions } from "../config.ts";
+import { type HoldVerdict, holdEntries } from "../engine/hold.ts";
+import { HOLD_MAX_MS } from "../engine/hold-key.ts";
+import type { QueueKeys } from "../engine/keys.ts";
+import type { Logger } from "../log.ts";
+import { redisNowMs } from "../redis/clock.ts";
+import { onNodeOf } from "../redis/cluster.ts";
+import type { Redis } from "../redis/connect.ts";
+import type { Startable } from "./entries.ts";
+import { backoffMs } from "./retry-policy.ts";
+
+/** The record's field counting a job's holds by its task (HeldError). */
+export const TASK_HOLDS_FIELD = "task_holds";
+
+export interface HeldParts {
+  client: () => Redis;
+  /** The shard's keys (its level's: the job waits in that level's delayed set). */
+  keys: QueueKeys;
+  o: WorkerOptions;
+  log: Logger;
+  /**
+   * Holds a limit key for ms on every worker, this one at once (QueueLimits.holdKey); returns
+   * the hold's end (Redis' ms).
+   */
+  holdKey: (key: string, ms: number) => Promise<number>;
+}
+
+/** How a task's hold ended: written (nothing else to do), or a failure to record instead. */
+export type HeldOutcome = { held: true } | { held: false; error: string; permanent: boolean };
+
+/**
+ * Holds `job`'s key for `askedMs` (undefined: the retry back-off, by the job's holds so far)
+ * and gives the job back until then. `error` is the task's message. Throws when Redis could not
+ * be reached: the caller then records an ordinary failure (the entry is still pending here).
+ */
+export async function holdForTask(
+  p: HeldParts,
+  job: Startable,
+  askedMs: number | undefined,
+  error: string,
+): Promise<HeldOutcome> {
+  const client = p.client();
+  const record = p.keys.record(job.jobId);
+  // A job with a record: counted first (it is leased here, its record persists meanwhile). A
+  // fresh job has none and has never been held (a job given back always comes with `i`): its
+  // first hold is counted once hold.lua has made the record.
+  const holds = job.hasRecord
+    ? Number(await client.sendCommand(["HINCRBY", record, TASK_HOLDS_FIELD, "1"])) - 1
+    : 0;
+  if (holds >= p.o.maxHolds) {
+    const times = holds === 1 ? "time" : "times";
+    const why = `held ${holds} ${times} by its task, the most a job may be (maxHolds ${p.o.maxHolds})`;
+    return { held: false, error: `${error} (${why}: failed for good)`, permanent: true };
+  }
+  // The task's own time (a Retry-After, capped by the task), else the retry back-off: a hold is
+  // not an attempt, so it is not kept within backoffMaxMs; holdKey keeps it within a day.
+  const ms =
+    askedMs !== undefined && Number.isFinite(askedMs)
+      ? Math.min(HOLD_MAX_MS, Math.max(0, Math.ceil(askedMs)))
+      : backoffMs(holds + 1, p.o, p.o.random);
+  const dueMs =
+    job.limitKey === undefined
+      ? (await redisNowMs(onNodeOf(client, p.keys.meta))) + ms
+      : await p.holdKey(job.limitKey, ms);
+  const [verdict] = await holdEntries(client, p.keys, p.o.name, [{ entryId: job.entryId, dueMs }]);
+  if (!job.hasRecord && (verdict === "held" || verdict === "back")) {
+    await client.sendCommand(["HSET", record, TASK_HOLDS_FIELD, "1"]);
+  }
+  logHeld(p.log, job, { ms, holds: holds + 1, verdict: verdict ?? "gone", error });
+  return { held: true };
+}
+
+function logHeld(
+  log: Logger,
+  job: Startable,
+  f: { ms: number; holds: number; verdict: HoldVerdict; error: string },
+): void {
+  log.log("info", "held by its task (no attempt spent)", {
+    job: job.jobId,
+    key: job.limitKey ?? null,
+    holdMs: f.ms,
+    holds: f.holds,
+    verdict: f.verdict,
+    error: f.error,
+  });
+}

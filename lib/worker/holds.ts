@@ -1,0 +1,48 @@
+// Parents' outcomes kept for their children (docs/internals.md, "Dependencies and batches"): a
+// child holds each parent's outcome from its registration until it ended (it reads them while
+// it runs), failed or was canceled waiting; then it is in its shard's `letting-go` set, and the
+// drain lets go of it on every parent shard (depend.lua 'letgo': the last child to let go gives
+// the outcome its TTL back). A worker that dies part-way leaves the child in the set: letting
+// go again changes nothing.
+import { type KeptTtls, letGoOf } from "../engine/depend.ts";
+import { letGone } from "../engine/ended.ts";
+import { type QueueKeys, shardOf } from "../engine/keys.ts";
+import type { Redis } from "../redis/connect.ts";
+import { parentsOf } from "./orphans.ts";
+
+/** Parent ids per depend.lua call. */
+const CHUNK = 1_000;
+
+async function letGoOne(
+  client: Redis,
+  all: readonly QueueKeys[],
+  k: QueueKeys,
+  child: string,
+  o: KeptTtls,
+): Promise<void> {
+  const byShard = new Map<number, string[]>();
+  for (const p of await parentsOf(client, k, child)) {
+    const s = shardOf(p, all.length);
+    if (s < 0) continue;
+    const list = byShard.get(s) ?? [];
+    list.push(p);
+    byShard.set(s, list);
+  }
+  for (const [s, ids] of byShard) {
+    for (let at = 0; at < ids.length; at += CHUNK) {
+      await letGoOf(client, all[s]!, child, ids.slice(at, at + CHUNK), o);
+    }
+  }
+}
+
+/** The children `ids` of shard `k` let go of their parents, then leave letting-go. */
+export async function letGo(
+  client: Redis,
+  k: QueueKeys,
+  all: readonly QueueKeys[],
+  ids: readonly string[],
+  o: KeptTtls,
+): Promise<void> {
+  for (const child of ids) await letGoOne(client, all, k, child, o);
+  await letGone(client, k, ids);
+}

@@ -1,0 +1,308 @@
+// Rate limits in the worker (docs/internals.md, "Rate limits"). A job asks the limiter only when
+// a limit may apply to it: the queue has a rate, or the job has a limit key and the queue has a
+// key limit or a hold was made lately (what the worker polls with the pause, lib/worker/pause.ts),
+// so a queue without limits, and jobs without a key, cost nothing new per job.
+//
+// For what a read brought, one limit.lua call per batch says per job: start at its slot (a
+// timer: the job waits counted as running and leased, and starts no earlier than its slot and
+// no later than the slot's lateness bound, else it gives the slot back), give the slot away
+// (hold.lua: back in the delayed set, spending no attempt; other keys keep running), or ask
+// again later (the queue's next slot is past the horizon: the job stays here, leased).
+import type { WorkerOptions } from "../config.ts";
+import { holdEntries, wakeJobs } from "../engine/hold.ts";
+import { holdKey } from "../engine/hold-key.ts";
+import type { LimitKeys, QueueKeys } from "../engine/keys.ts";
+import { freeSlots, type LimitEnded, type LimitVerdict, reserveSlots } from "../engine/limit.ts";
+import type { Limits } from "../engine/limits.ts";
+import { type Logger, throttled } from "../log.ts";
+import { describeCause } from "../redis/cause.ts";
+import type { Redis } from "../redis/connect.ts";
+import type { Startable } from "./entries.ts";
+import type { Jobs } from "./running.ts";
+
+/**
+ * How far ahead slots are reserved (ms): a batch read is served at the rate with one call, and a
+ * worker that dies with reservations wastes at most this much of the rate. A job of a key whose
+ * next slot is further gives its slot away instead of waiting here.
+ */
+export const LIMIT_HORIZON_MS = 1_000;
+/** A hold made this long ago (by this host's clock) may still be on (Redis' clock may differ). */
+const HOLD_SKEW_MS = 10 * 60_000;
+/** A running slot outlives its attempt's time limit by this much (the outcome's write). */
+const SLOT_MARGIN_MS = 5_000;
+
+/** When a job may start, on this worker's monotonic clock (performance.now()). */
+export interface Slot {
+  earliest: number;
+  latest: number;
+  /** The limiter call's round trip, for the log line of a late start. */
+  rtt: number;
+}
+
+/**
+ * What to do with a job whose slot is `slot` at `now`: wait this many ms more (a timer may
+ * fire early: Bun's setTimeout truncates a fractional delay, so never trust it alone), start,
+ * or give the slot back (too late).
+ */
+export function slotAction(slot: Slot, now: number): number | "start" | "late" {
+  if (now < slot.earliest) return slot.earliest - now;
+  return now <= slot.latest ? "start" : "late";
+}
+
+/** One queue's limits as a worker sees them, shared by the queue's shards and levels. */
+export class QueueLimits {
+  #ended: LimitEnded[] = [];
+  #failed: (fields: Record<string, unknown>) => void;
+
+  constructor(
+    readonly lk: LimitKeys,
+    /** The settings and the latest hold's end, polled with the pause (lib/worker/pause.ts). */
+    private readonly watch: { limits: Limits; holdsUntil: number },
+    /** The normal keys of shard s (woken jobs are moved there). */
+    private readonly shardKeys: (shard: number) => QueueKeys | undefined,
+    private readonly client: () => Redis,
+    log: Logger,
+  ) {
+    this.#failed = throttled(log, "could not free rate-limit slots (they free themselves later)");
+  }
+
+  get limits(): Limits {
+    return this.watch.limits;
+  }
+
+  /** Whether `job` must ask the limiter: the zero-cost test made per job. */
+  applies(job: Startable): boolean {
+    const l = this.watch.limits;
+    if (l.rate !== null) return true;
+    if (job.limitKey === undefined) return false;
+    if (l.keyConcurrency !== null || l.keyRate !== null) return true;
+    return this.watch.holdsUntil > Date.now() - HOLD_SKEW_MS;
+  }
+
+  /**
+   * Holds limit key `key` for `holdMs` (a host's Retry-After: lib/engine/hold-key.ts); this
+   * worker checks the key's jobs at once, the others within pauseCheckMs. Returns the end.
+   */
+  async holdKey(key: string, holdMs: number): Promise<number> {
+    const end = await holdKey(this.client(), this.lk, key, holdMs);
+    this.watch.holdsUntil = Math.max(this.watch.holdsUntil, end);
+    return end;
+  }
+
+  /** A job that held a running slot of its key ended: freed with others of the same tick. */
+  ended(e: LimitEnded): void {
+    this.#ended.push(e);
+    if (this.#ended.length === 1) queueMicrotask(() => void this.#flush());
+  }
+
+  async #flush(): Promise<void> {
+    const ended = this.#ended.splice(0);
+    try {
+      const woken = await freeSlots(this.client(), this.lk, ended);
+      const byShard = new Map<number, string[]>();
+      for (const w of woken) byShard.set(w.shard, [...(byShard.get(w.shard) ?? []), w.jobId]);
+      await Promise.all(
+        [...byShard].map(([shard, ids]) => {
+          const keys = this.shardKeys(shard);
+          return keys ? wakeJobs(this.client(), keys, ids) : 0;
+        }),
+      );
+    } catch (err) {
+      // The waiting jobs come back at their fallback time; a slot frees itself at its expiry.
+      this.#failed({ error: describeCause(err), jobs: ended.length });
+    }
+  }
+}
+
+/** What a shard's gate needs of its worker. */
+export interface GateDeps {
+  keys: QueueKeys;
+  o: WorkerOptions;
+  log: Logger;
+  /** The attempt's time limit of a task (its own, else the worker's). */
+  limitMsOf: (task: string) => number;
+  client: () => Redis;
+  /** The worker is stopping: nothing starts any more (the stop releases the entries). */
+  stopping: () => boolean;
+  /** The queue is paused: a job whose slot comes gives it back unstarted (to the stream). */
+  paused: () => boolean;
+  /**
+   * A hold's reply was lost: read this worker's own pending entries again (without an attempt
+   * counted), which finds those the hold did not take (lib/worker/take.ts readLost).
+   */
+  readLost: () => void;
+}
+
+/** A shard's side of the limiter: asks for slots, then starts, holds or keeps each job. */
+export class LimitGate {
+  /** Jobs started with a running slot of their key, by entry id. */
+  #slotted = new Map<string, LimitEnded>();
+  #late: (fields: Record<string, unknown>) => void;
+  /** Jobs asking again in this tick, by how they were delivered (see #again). */
+  #asking: Record<"read" | "claim", Startable[]> = { read: [], claim: [] };
+  #unreachableLog: (fields: Record<string, unknown>) => void;
+
+  constructor(
+    private readonly q: QueueLimits,
+    private readonly jobs: Jobs,
+    private readonly d: GateDeps,
+  ) {
+    this.#late = throttled(d.log, "rate-limited start late: slot given back, job read again");
+    this.#unreachableLog = throttled(d.log, "rate limiter unreachable: jobs kept, asking again");
+    jobs.onEnded = (job) => {
+      const slot = this.#slotted.get(job.entryId);
+      if (!slot) return;
+      this.#slotted.delete(job.entryId);
+      this.q.ended(slot);
+    };
+  }
+
+  /**
+   * The jobs of `run` no limit applies to (the read loop starts them); the others start here at
+   * their slot (waiting meanwhile in Jobs.waits), or were given back. No call, and not even a
+   * promise, when no limit applies to any of them.
+   */
+  gate(run: Startable[], kind: "read" | "claim"): Startable[] | Promise<Startable[]> {
+    // The common path: no limit applies, nothing is asked, not even a promise made.
+    if (!run.some((j) => this.q.applies(j))) return run;
+    return this.#gate(run, kind);
+  }
+
+  async #gate(run: Startable[], kind: "read" | "claim"): Promise<Startable[]> {
+    const now: Startable[] = [];
+    const asking: Startable[] = [];
+    for (const j of run) {
+      // Read again while it waits here for its slot (own pending entries after a lost read):
+      // it has its slot already.
+      if (this.jobs.waits.has(j.entryId)) continue;
+      (this.q.applies(j) ? asking : now).push(j);
+    }
+    if (asking.length === 0) return now;
+    try {
+      await this.#decide(asking, kind);
+      return now;
+    } catch (err) {
+      // Redis away or refusing: the jobs stay here, leased, and ask again shortly.
+      this.#unreachable(err, asking.length);
+      for (const j of asking)
+        this.jobs.waits.defer(j, LIMIT_HORIZON_MS, () => this.#again(j, kind));
+      return now;
+    }
+  }
+
+  /** Asks for slots for `jobs`, then starts each at its slot (here), holds or keeps it. */
+  async #decide(jobs: Startable[], kind: "read" | "claim"): Promise<void> {
+    const sent = performance.now();
+    const verdicts = await reserveSlots(
+      this.d.client(),
+      this.q.lk,
+      { horizonMs: LIMIT_HORIZON_MS, shard: this.d.keys.shard },
+      jobs.map((j) => ({
+        jobId: j.jobId,
+        slotMs: this.d.limitMsOf(j.task) + LIMIT_HORIZON_MS + SLOT_MARGIN_MS,
+        ...(j.limitKey !== undefined && { limitKey: j.limitKey }),
+      })),
+    );
+    const received = performance.now();
+    const held: { job: Startable; dueMs: number; why: string }[] = [];
+    for (const [i, job] of jobs.entries()) {
+      const v = verdicts[i] as LimitVerdict;
+      if (v.kind === "hold") held.push({ job, dueMs: v.dueMs, why: v.why });
+      else if (v.kind === "later") this.jobs.waits.defer(job, v.inMs, () => this.#again(job, kind));
+      else {
+        if (v.slot && job.limitKey !== undefined) {
+          this.#slotted.set(job.entryId, { jobId: job.jobId, limitKey: job.limitKey });
+        }
+        // Never before its slot (Redis ran the script by `received`), never past its bound
+        // (it may have run as early as `sent`; `in` is Redis' µs clock in ms to 3 decimals).
+        const slot: Slot = {
+          earliest: received + v.inMs,
+          latest: v.lateMs === null ? Number.POSITIVE_INFINITY : sent + v.inMs + v.lateMs - 0.002,
+          rtt: received - sent,
+        };
+        this.#due(job, kind, slot);
+      }
+    }
+    // Not awaited: the starts above must not wait for this call's round trip.
+    if (held.length > 0) void this.#hold(held);
+  }
+
+  /**
+   * A job's slot time came (or is now): start it, checked right before it starts, or wait on
+   * (a timer may fire early: it never starts before its slot), or give the slot back when it
+   * is too late. It is started here, not by the read loop: no await between check and start.
+   */
+  #due(job: Startable, kind: "read" | "claim", slot: Slot): void {
+    if (this.d.stopping()) {
+      this.jobs.onEnded(job); // not started: its running slot frees; its entry is released
+      return;
+    }
+    const now = performance.now();
+    const action = slotAction(slot, now);
+    if (typeof action === "number") {
+      this.jobs.waits.defer(job, action, () => this.#due(job, kind, slot));
+      return;
+    }
+    if (action === "start" && !this.d.paused()) {
+      this.jobs.launch(job, kind);
+      return;
+    }
+    if (action === "start") {
+      this.d.log.log("info", "job held: the queue is paused; given back unstarted", {
+        job: job.jobId,
+      });
+    } else {
+      // A round trip to Redis longer than the bound makes every start late: said in the line.
+      const lateMs = Math.round(now - slot.latest);
+      this.#late({ job: job.jobId, lateMs, roundTripMs: Math.round(slot.rtt) });
+    }
+    this.jobs.onEnded(job); // frees its running slot, if it had one
+    this.jobs.onFreed(); // its worker slot too (it no longer waits)
+    void this.#hold([{ job, dueMs: 0, why: "late" }]);
+  }
+
+  /**
+   * The queue's next slot was past the horizon (or the limiter was unreachable): ask again, in
+   * one call for every job whose timer fired in the same tick (they share the same wait). The
+   * job stays here meanwhile, counted as running and leased, and asks again if the call fails.
+   */
+  #again(job: Startable, kind: "read" | "claim"): void {
+    this.jobs.waits.defer(job, LIMIT_HORIZON_MS, () => this.#again(job, kind));
+    const asking = this.#asking[kind];
+    asking.push(job);
+    if (asking.length > 1) return;
+    queueMicrotask(() => {
+      const jobs = asking.splice(0);
+      this.#decide(jobs, kind).catch((err) => this.#unreachable(err, jobs.length));
+    });
+  }
+
+  #unreachable(err: unknown, jobs: number): void {
+    this.#unreachableLog({ error: describeCause(err), jobs });
+  }
+
+  /**
+   * Gives slots away: the jobs wait in the delayed set (or go back to the stream: due 0),
+   * spending no attempt. A failed call keeps them here, and they ask again.
+   */
+  async #hold(held: { job: Startable; dueMs: number; why: string }[]) {
+    const entries = held.map((h) => ({ entryId: h.job.entryId, dueMs: h.dueMs }));
+    for (const h of held) this.jobs.waits.undefer(h.job.entryId);
+    try {
+      const verdicts = await holdEntries(this.d.client(), this.d.keys, this.d.o.name, entries);
+      for (const [i, h] of held.entries()) {
+        const fields = { job: h.job.jobId, key: h.job.limitKey ?? null, why: h.why };
+        this.d.log.log("info", "held back by a rate limit (no attempt spent)", {
+          ...fields,
+          verdict: verdicts[i],
+        });
+      }
+    } catch (err) {
+      // It may have landed (the jobs are in the delayed set) or not (their entries still
+      // pending here): never start them from here; the worker's own pending entries are read
+      // again, which brings back exactly those still pending, no attempt counted.
+      this.#unreachable(err, held.length);
+      this.d.readLost();
+    }
+  }
+}

@@ -1,0 +1,61 @@
+// Children whose producer stopped part-way (docs/internals.md, "Dependencies and batches"): a
+// child stays in its shard's `registering` set from its record's creation until the producer's
+// last step. One left there longer than the grace (a producer killed, a reply lost and never
+// sent again) is finished by a worker: when its parents list is complete, the producer's steps
+// are done again (each safe to repeat, lib/queue/depends.ts); when it is not, nothing says
+// which parents are missing, and the child fails with that reason (parent-ended.lua, `R`).
+import { markRegistered, staleChildren } from "../engine/child.ts";
+import type { QueueKeys } from "../engine/keys.ts";
+import { type TellOptions, tellChildren } from "../engine/parent-ended.ts";
+import { registerChild } from "../queue/depends.ts";
+import type { Redis } from "../redis/connect.ts";
+
+/**
+ * How long a child may stay unregistered before a worker finishes its steps: far past the
+ * time a live producer takes (a callback of 100,000 parents registers in seconds), so a worker
+ * never races one.
+ */
+export const REGISTER_GRACE_MS = 60_000;
+
+/** Children looked at per sweep. */
+const MOST = 20;
+
+/** Parent ids read per LRANGE. */
+const PAGE = 1_000;
+
+/** A child's parents list, read a page at a time. */
+export async function parentsOf(client: Redis, k: QueueKeys, id: string): Promise<string[]> {
+  const out: string[] = [];
+  for (let at = 0; ; at += PAGE) {
+    const page = await client.sendCommand<string[]>([
+      "LRANGE",
+      k.parentsPrefix + id,
+      String(at),
+      String(at + PAGE - 1),
+    ]);
+    out.push(...page.map(String));
+    if (page.length < PAGE) return out;
+  }
+}
+
+/** One sweep of shard `k`'s stale children; returns how many were looked at. */
+export async function sweepOrphans(
+  client: Redis,
+  k: QueueKeys,
+  all: readonly QueueKeys[],
+  o: TellOptions,
+  graceMs = REGISTER_GRACE_MS,
+): Promise<number> {
+  const stale = await staleChildren(client, k, graceMs, MOST);
+  for (const c of stale) {
+    if (c.status !== "waiting-for-parents") {
+      await markRegistered(client, k, c.id);
+    } else if (c.parents !== null && c.listed >= c.parents) {
+      await registerChild(client, all, c.id, await parentsOf(client, k, c.id), c.listed, o);
+    } else {
+      await tellChildren(client, k, o, [{ child: c.id, parent: "", letter: "R" }]);
+      await markRegistered(client, k, c.id);
+    }
+  }
+  return stale.length;
+}

@@ -1,0 +1,48 @@
+// The rate limits' mutants (scripts/mutants/list.ts appends them): each a small deliberate bug
+// that breaks one guarantee of docs/internals.md, "Rate limits", and the tests that must catch it.
+import { type Mutant, m } from "./mutant.ts";
+
+const LUA = (name: string) => `lib/engine/lua/${name}.lua`;
+const LIMITED = "lib/worker/limited.ts";
+const E = "tests/engine.limit.test.ts";
+const W = "tests/limits.worker.test.ts";
+
+// biome-ignore format: a table, one mutant to three lines
+export const limitMutants: Mutant[] = [
+  m("limit-spacing-without-lateness", LUA("limit"), "slots are (interval + late) / N apart: any window of one interval holds at most N starts though each may be late",
+    "return { spacing = (per + late) / n, late = late }",
+    "return { spacing = per / n, late = late }", [E]),
+  m("limit-concurrency-unchecked", LUA("limit"), "at most C jobs of one key run at once",
+    "if not mine and redis.call('ZCARD', running) >= kc then",
+    "if false then", [E, W]),
+  m("limit-expired-slot-kept", LUA("limit"), "a dead worker's running slot frees itself at its expiry",
+    "      redis.call('ZREMRANGEBYSCORE', running, '-inf', now)\n      local mine",
+    "      local mine", [E]),
+  m("limit-key-rate-unchecked", LUA("limit"), "at most R jobs of one key start per interval",
+    "      x = math.max(x, ktat)",
+    "      x = x", [E, W]),
+  m("limit-hold-ignored", LUA("limit"), "no job of a held key starts before the hold ends",
+    "if held > now then return 'H ' .. held .. ' held' end",
+    "", [E, W]),
+  m("limit-gaps-wasted", LUA("limit"), "queue slots a key's job skips over stay free for other jobs",
+    "    add_gap(tat, s - sp)\n",
+    "", [E]),
+  m("limit-waiters-not-woken", LUA("limit-done"), "a freed running slot wakes the first waiting job",
+    "      woken[#woken + 1] = m",
+    "", [E, W]),
+  m("limit-hold-spends-attempt", LUA("hold"), "a job held back by a limit spends no attempt",
+    "local attempts = a and (a + p[4] - 1) or f.a or ''",
+    "local attempts = a and (a + p[4]) or f.a or ''", [E, W]),
+  m("limit-late-start-made", LIMITED, "a start its timer fired past the lateness bound is not made",
+    "  return now <= slot.latest ? \"start\" : \"late\";",
+    "  return \"start\";", [W, "tests/limits.cli.test.ts"]),
+  m("limit-start-before-slot", LIMITED, "no job starts before its slot, though a timer fires early (Bun truncates fractional delays)",
+    "  if (now < slot.earliest) return slot.earliest - now;",
+    "  if (now < slot.earliest - 1) return slot.earliest - now;", ["tests/limits.cli.test.ts"]),
+  m("limit-start-while-paused", LIMITED, "a job whose slot comes while its queue is paused does not start",
+    "    if (action === \"start\" && !this.d.paused()) {",
+    "    if (action === \"start\") {", [W]),
+  m("limit-readd-drops-key", "lib/engine/lua/include/readd.lua", "a re-added job keeps its limit key",
+    "  if f.k and f.k ~= '' then put('k', f.k) end\n",
+    "", [E]),
+];
