@@ -12,18 +12,18 @@ import type { ScheduleDef } from "./spec.ts";
 import { LATE_MS, tickAfter } from "./ticks.ts";
 
 /**
- * How long a tick's receipt is kept: a tick is fired again (planTick) only until its schedule's
- * next tick, or LATE_MS after it when that is sooner, so the receipt outlives that by a margin
- * for clocks (the shard's and the schedules' masters may differ): after it, firing the tick
- * again is impossible, not just unlikely. At least RECEIPT_TTL_MS.
+ * How long a tick's receipt is kept: a tick is fired again (planTick) only before its
+ * schedule's next tick, or within LATE_MS of it when that is later, so the receipt outlives
+ * that by a margin for clocks (the shard's and the schedules' masters may differ): after it,
+ * firing the tick again is impossible, not just unlikely. At least RECEIPT_TTL_MS.
  */
 export function tickReceiptTtlMs(def: ScheduleDef, tickMs: number): number {
   const next = tickAfter(def, tickMs) ?? tickMs;
   return Math.max(RECEIPT_TTL_MS, Math.max(next - tickMs, LATE_MS) + RECEIPT_MARGIN_MS);
 }
 
-/** What a tick's receipt outlives its last possible re-fire by (clock differences, a slow pass). */
-const RECEIPT_MARGIN_MS = 10 * 60_000;
+/** What a tick's receipt outlives its last possible re-fire by (clock differences). */
+const RECEIPT_MARGIN_MS = 60_000;
 
 export class TickEnqueuer {
   #layouts = new Map<string, Promise<ProducerLayout>>();
