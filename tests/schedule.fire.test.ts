@@ -223,8 +223,18 @@ describe("settled alone", () => {
     expect((await s.pass()).stuck).toEqual([]);
     expect(await s.score("orphan")).toBeNull();
     expect((await s.schedules.list()).map((x) => [x.name, x.def === null])).toEqual([
+      ["bad", true],
       ["good", false],
     ]);
+    expect((await s.schedules.list("q")).map((x) => x.name)).toEqual(["good"]);
+    // One Courier wrote, corrupted since: listed with its retry time as its next run (so `info`
+    // marks it OVERDUE only once nothing retries it).
+    const spoilt = await s.schedules.add({ name: "spoilt", every: "1s", task: "t" });
+    await s.q.client.sendCommand(["HSET", s.sk.defs, "spoilt", "[]"]);
+    await s.due("spoilt", spoilt.next! - 1_000);
+    const r3 = await s.pass();
+    expect(r3.stuck.map((x) => x.name)).toEqual(["spoilt"]);
+    expect((await s.schedules.get("spoilt"))?.next).toBe(r3.now + 1_000);
   });
 
   test("1000 due schedules of a queue nobody serves never starve a worker's own", async () => {

@@ -14,7 +14,10 @@ export interface ScheduleInfo {
   name: string;
   /** The stored definition; null when it is not one Courier wrote (it never fires). */
   def: ScheduleDef | null;
-  /** The next tick (ms since the epoch, Redis' clock); null when paused or ended. */
+  /**
+   * The next run (ms since the epoch, Redis' clock): the next tick, or the retry time of one
+   * backed off after failing to fire; null when paused or ended.
+   */
   next: number | null;
 }
 
@@ -85,13 +88,16 @@ export class Schedules {
   }
 
   /**
-   * Every schedule (of `queue` when given: only its definitions are read), by name.
+   * Every schedule (a definition Courier did not write too), by name; of `queue` only when
+   * given, its definitions alone read (the `where` hash says which are the queue's).
    */
   async list(queue?: string): Promise<ScheduleInfo[]> {
-    const flat = await this.client.sendCommand<string[]>(["HGETALL", this.#keys.where]);
-    const names: string[] = [];
-    for (let i = 0; i + 1 < flat.length; i += 2) {
-      if (queue === undefined || flat[i + 1] === queue) names.push(flat[i]!);
+    let names: string[];
+    if (queue === undefined) {
+      names = await this.client.sendCommand<string[]>(["HKEYS", this.#keys.defs]);
+    } else {
+      const flat = await this.client.sendCommand<string[]>(["HGETALL", this.#keys.where]);
+      names = flat.filter((v, i) => i % 2 === 0 && flat[i + 1] === queue);
     }
     const all = await this.#read(names.sort());
     return all.filter((s): s is ScheduleInfo => s !== undefined);
@@ -145,34 +151,32 @@ export class Schedules {
   }
 
   /**
-   * Definitions and next ticks of `names` (a name without a definition: undefined there); a
-   * schedule backed off after failing to fire shows its real tick.
+   * Definitions and next runs of `names` (a name without a definition: undefined there). A
+   * schedule backed off after failing to fire shows its retry time: `info` marks it OVERDUE
+   * only once nothing retries it.
    */
   async #read(names: readonly string[]): Promise<(ScheduleInfo | undefined)[]> {
     if (names.length === 0) return [];
     const k = this.#keys;
-    const [defs, queues, failing] = await Promise.all(
-      [k.defs, k.where, k.failing].map((key) =>
+    const [defs, queues] = await Promise.all(
+      [k.defs, k.where].map((key) =>
         this.client.sendCommand<(string | null)[]>(["HMGET", key, ...names]),
       ),
     );
     const scores = await Promise.all(
-      names.map((name, i) =>
-        queues![i]
-          ? this.client.sendCommand<string | null>(["ZSCORE", k.next(queues![i]!), name])
-          : null,
-      ),
+      names.map((name, i) => {
+        const queue = queues![i];
+        return queue
+          ? this.client.sendCommand<string | null>(["ZSCORE", k.next(queue), name])
+          : null;
+      }),
     );
     return names.map((name, i) => {
       const text = defs![i];
       if (text === null || text === undefined) return undefined;
       const score = scores[i];
-      const tick = /^(\d+) /.exec(failing![i] ?? "")?.[1] ?? score;
-      return {
-        name,
-        def: parseDef(text),
-        next: tick === null || tick === undefined ? null : Number(tick),
-      };
+      const next = score === null || score === undefined ? null : Number(score);
+      return { name, def: parseDef(text), next };
     });
   }
 }
