@@ -97,7 +97,7 @@ export class Schedules {
       names = await this.client.sendCommand<string[]>(["HKEYS", this.#keys.defs]);
     } else {
       const flat = await this.client.sendCommand<string[]>(["HGETALL", this.#keys.where]);
-      names = flat.filter((v, i) => i % 2 === 0 && flat[i + 1] === queue);
+      names = flat.filter((_name, i) => i % 2 === 0 && flat[i + 1] === queue);
     }
     const all = await this.#read(names.sort());
     return all.filter((s): s is ScheduleInfo => s !== undefined);
