@@ -9,6 +9,7 @@ import { CourierError, InputError } from "../lib/errors.ts";
 import { createLogger, type LogFormat } from "../lib/log.ts";
 import { startScheduler } from "../lib/schedule/scheduler.ts";
 import { Schedules } from "../lib/schedule/schedules.ts";
+import { checkSpec } from "../lib/schedule/spec.ts";
 import { commonArgs, EXIT, printJson, queueArgs, runCli, UsageError } from "./_cli.ts";
 
 const json = { type: "boolean", description: "Print JSON instead of text" } as const;
@@ -36,13 +37,14 @@ const addCommand = defineCommand({
   meta: {
     name: "add",
     description:
-      "Add a recurring schedule: a job every interval (--every) or at the times of a cron expression (--cron, in --tz or UTC). Workers of its queue fire it (and `schedule.ts run`), each tick exactly once. Adding the same definition again changes nothing (exit 0); another one under the name is refused unless --replace.",
+      "Add a recurring schedule: a job every interval (--every) or at the times of a cron expression (--cron, in --tz or UTC). Workers of its queue fire it (and `schedule.ts run`), each tick exactly once. Adding the same definition again changes nothing (exit 0; a paused one stays paused); another one under the name is refused unless --replace.",
   },
   args: {
     name,
     every: {
       type: "string",
-      description: "Fixed spacing from when it is added: 30s, 5m, 1h, 1d (at least 1s)",
+      description:
+        "Fixed spacing from when it is added: 30s, 5m, 1h, 1d (whole seconds, at least 1s)",
     },
     cron: {
       type: "string",
@@ -55,7 +57,10 @@ const addCommand = defineCommand({
     },
     url: { type: "string", description: "The word-count task on this URL" },
     task: { type: "string", description: "Any task, by name (with --payload)" },
-    payload: { type: "string", description: "The JSON payload of --task (default null)" },
+    payload: {
+      type: "string",
+      description: "The JSON payload of --task (default null; at most 1 MiB)",
+    },
     missed: {
       type: "string",
       description:
@@ -75,10 +80,15 @@ const addCommand = defineCommand({
   async run({ args }) {
     const spec = addSpec({ ...args, name: oneName(args) } as Parameters<typeof addSpec>[0]);
     spec.queue = queueArgs(args).queue;
+    checkSpec(spec, spec.queue); // before Redis is contacted: a mistake is exit 2, Redis up or not
     await withSchedules(args, async (s) => {
       const added = await s.add(spec, { replace: Boolean(args.replace) });
       if (args.json) return printJson({ ...scheduleJson(added), created: added.created });
-      const what = added.created ? "added" : "exists already, unchanged";
+      const what = added.created
+        ? "added"
+        : added.def?.paused
+          ? `exists already, unchanged, and paused (schedule.ts resume ${safeText(added.name)} runs it)`
+          : "exists already, unchanged";
       const next = added.next === null ? "none" : new Date(added.next).toISOString();
       print(`schedule ${safeText(added.name)} ${what}; next run ${next}`);
     });
@@ -114,7 +124,8 @@ const listCommand = defineCommand({
 function changeCommand(verb: "remove" | "pause" | "resume") {
   const text = {
     remove: "Remove a schedule (jobs it enqueued are left alone).",
-    pause: "Pause a schedule: no tick fires until `resume` (stored in Redis).",
+    pause:
+      "Pause a schedule: no tick fires until `resume` (stored in Redis); a tick a scheduler is firing at that moment may still get its job.",
     resume:
       "Resume a paused schedule: its next run is its first tick from now (ticks of the pause do not run).",
   }[verb];

@@ -48,7 +48,7 @@ test("the schedules' master killed: firing goes on, no tick twice", async () => 
     const tickOf = (id: string) => Number(id.split(":")[2]);
     await until(() => runs.size >= 3, "three ticks before the failover", 15_000);
 
-    const { port } = await cluster.masterOf(scheduleKeys(prefix).next);
+    const { port } = await cluster.masterOf(scheduleKeys(prefix).defs);
     await cluster.kill(port);
     const after = Date.now() + 3_000;
     await until(

@@ -3,7 +3,7 @@
 // add nothing, caller ids as idempotency keys, delayed jobs due at Redis' TIME + delay, and a
 // full Redis refusing a batch whole.
 import { describe, expect, test } from "bun:test";
-import { enqueueJobs, prepareBatch } from "../lib/engine/enqueue.ts";
+import { enqueueBatch, enqueueJobs, prepareBatch } from "../lib/engine/enqueue.ts";
 import { queueKeys } from "../lib/engine/keys.ts";
 import { InputError } from "../lib/errors.ts";
 import { connect } from "../lib/redis/connect.ts";
@@ -45,6 +45,8 @@ describe("enqueue", () => {
     const first = await enqueueJobs(asClient(r), keys, batch);
     const again = await enqueueJobs(asClient(r), keys, batch);
     expect(again).toEqual(first);
+    // The receipt's reply says so (a scheduler tells its tick's job made before).
+    expect((await enqueueBatch(asClient(r), keys, batch)).replayed).toBe(true);
     // The receipt outlives any re-send of the producer's, and then goes.
     const pttl = Number(await r.sendCommand(["PTTL", keys.receipt(batch.batchId)]));
     expect(pttl).toBeGreaterThan(50_000);

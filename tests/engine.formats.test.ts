@@ -145,6 +145,12 @@ describe("ids", () => {
     );
     expect(callerIdProblem("123-4:2")).toContain("has the form of an id Courier makes");
     expect(callerIdProblem("a b")).toBe('job id "a b" must be 1-128 letters, digits or _.:-');
+    // A schedule's tick job's prefix: a scheduler's only (no caller's job takes a tick's place).
+    expect(callerIdProblem("sched:a:1")).toBe(
+      'job id "sched:a:1" starts with sched:, which is reserved for the jobs of recurring schedules',
+    );
+    expect(callerIdProblem("sched:a:1", true)).toBeNull();
+    expect(callerIdProblem("schedule:a")).toBeNull();
   });
 
   test("auto ids carry their enqueue time; one shard", () => {

@@ -94,6 +94,7 @@ describe("enqueue", () => {
     [{ task: "t", id: "x".repeat(129) }, "job id"],
     [{ task: "t", id: "123-4" }, 'job id "123-4" has the form of an id Courier makes'],
     [{ task: "t", id: "123-4:0" }, "has the form of an id Courier makes (digits-digits)"],
+    [{ task: "t", id: "sched:a:1" }, "reserved for the jobs of recurring schedules"],
     [{ task: "" }, "task name"],
     [{ task: "t", maxAttempts: 0 }, "maxAttempts"],
   ])("refuses %j and enqueues nothing", async (spec, message) => {

@@ -37,6 +37,8 @@ describe("add", () => {
       "--missed must be once or skip",
     ],
     [["add", "n", "--every", "5m", "--task", "t", "--queue", "a#b"], "no queue name"],
+    [["add", "n", "--every", "1.5s", "--task", "t"], "every must be whole seconds"],
+    [["add", "n", "--cron", "0 0 0 1 1 * 2030", "--task", "t"], "it has 7 fields"],
   ])("%j: one line, exit 2, nothing written", async (args, message) => {
     const prefix = testPrefix();
     const r = await sched(prefix, args);
@@ -45,6 +47,32 @@ describe("add", () => {
     expect(first).toContain(message);
     expect(r.stderr).not.toContain("    at ");
     expect((await sched(prefix, ["list", "--json"])).stdout).toBe('{"schedules":[]}\n');
+  });
+
+  test.each([
+    [["bad name", "--every", "5m", "--task", "t"], "schedule name must be"],
+    [["n", "--cron", "* * * * *", "--tz", "Nowhere/Land", "--task", "t"], "is not a time zone"],
+    [["n", "--every", "1.5s", "--task", "t"], "every must be whole seconds"],
+  ])(
+    "add %j with Redis out of reach: the mistake, exit 2 (never a connect error)",
+    async (args, message) => {
+      const r = await runCli("schedule", ["add", ...args, "--redis-url", "redis://127.0.0.1:1"]);
+      expect({ code: r.code, stdout: r.stdout }).toEqual({ code: 2, stdout: "" });
+      expect(r.stderr.split("\n")[0]).toContain(message);
+      expect(r.stderr).not.toContain("connect");
+    },
+  );
+
+  test("the same definition added again while paused: unchanged, and says it is paused", async () => {
+    const prefix = testPrefix();
+    const add = ["add", "n", "--every", "5m", "--task", "t"];
+    expect((await sched(prefix, add)).code).toBe(0);
+    expect((await sched(prefix, ["pause", "n"])).code).toBe(0);
+    const again = await sched(prefix, add);
+    expect(again.code).toBe(0);
+    expect(again.stdout).toBe(
+      "schedule n exists already, unchanged, and paused (schedule.ts resume n runs it); next run none\n",
+    );
   });
 
   test("the same definition again changes nothing; another is refused unless --replace", async () => {

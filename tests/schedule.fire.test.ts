@@ -5,13 +5,13 @@
 import { describe, expect, test } from "bun:test";
 import { type QueueKeys, scheduleJobId, scheduleKeys, shardKeys } from "../lib/engine/keys.ts";
 import { openLayout } from "../lib/engine/layout.ts";
-import { scripts } from "../lib/engine/lua.ts";
-import { advanceTick } from "../lib/engine/schedule.ts";
+import { type Script, scripts } from "../lib/engine/lua.ts";
+import { advanceTick, backOffTick, type DueSchedule } from "../lib/engine/schedule.ts";
 import type { Redis } from "../lib/redis/connect.ts";
-import { TickEnqueuer } from "../lib/schedule/enqueue.ts";
-import { firePass } from "../lib/schedule/fire.ts";
+import { TickEnqueuer, tickReceiptTtlMs } from "../lib/schedule/enqueue.ts";
+import { BACKOFF_MAX_MS, backoffMs, firePass } from "../lib/schedule/fire.ts";
 import { Schedules } from "../lib/schedule/schedules.ts";
-import { tickAfter } from "../lib/schedule/ticks.ts";
+import { LATE_MS, tickAfter } from "../lib/schedule/ticks.ts";
 import { defineTask } from "../lib/types.ts";
 import { logRecorder, openQueue, redisTime, startWorker, testPrefix, until } from "./helpers.ts";
 
@@ -34,10 +34,12 @@ async function setup(queue = "q") {
   const pass = (client: Redis = q.client, queues: string[] = []) =>
     firePass({ client, prefix, enqueuer: new TickEnqueuer(client, prefix), queues });
   /** Makes `name`'s stored next tick `ms` (as if it had come due). */
-  const due = (name: string, ms: number) =>
-    q.client.sendCommand(["ZADD", sk.next, String(ms), name]);
-  const score = async (name: string) => {
-    const s = await q.client.sendCommand<string | null>(["ZSCORE", sk.next, name]);
+  const due = async (name: string, ms: number, of = queue) => {
+    await q.client.sendCommand(["ZADD", sk.next(of), String(ms), name]);
+    await q.client.sendCommand(["SADD", sk.queues, of]);
+  };
+  const score = async (name: string, of = queue) => {
+    const s = await q.client.sendCommand<string | null>(["ZSCORE", sk.next(of), name]);
     return s === null ? null : Number(s);
   };
   return {
@@ -53,14 +55,22 @@ async function setup(queue = "q") {
   };
 }
 
-/** A connection that runs `script`'s call and then loses its reply (or, `before`, fails first). */
-function losing(client: Redis, sha: string, when: "after" | "before"): Redis {
+/** A due read of schedule `name` of queue q at `score` (as a pass would have read it). */
+function read(name: string, score: number): DueSchedule {
+  return { name, queue: "q", score, tick: score, failures: 0, def: null };
+}
+
+/**
+ * A connection that runs `script`'s call and then loses its reply (or, `before`, fails first).
+ * Its EVAL counts too: a cluster node that lacks the script answers EVALSHA with NOSCRIPT.
+ */
+function losing(client: Redis, script: Script, when: "after" | "before"): Redis {
   let armed = true;
   return new Proxy(client, {
     get(target, prop, receiver) {
       if (prop !== "sendCommand") return Reflect.get(target, prop, receiver);
       return async (args: readonly string[]) => {
-        const hit = armed && args[0] === "EVALSHA" && args[1] === sha;
+        const hit = armed && (args[1] === script.sha || args[1] === script.source);
         if (hit && when === "before") {
           armed = false;
           throw new Error("connection lost before the call");
@@ -90,21 +100,25 @@ describe("one job per tick", () => {
     expect(await s.score("a")).toBe(tickAfter(added.def!, tick));
   });
 
-  // Each failure leaves the tick due (not advanced); the next pass fires it again, finding its
-  // job or making it: one job. `made` is how many jobs exist after the failed pass.
+  // Each failure leaves the tick due (not advanced, backed off a second); the pass after fires
+  // it again, finding its job or making it: one job. `made` is how many jobs exist after the failed pass.
   test.each([
-    ["the enqueue's reply is lost (the job made)", scripts.enqueue.sha, "after", 1],
-    ["a crash before the enqueue is sent", scripts.enqueue.sha, "before", 0],
-    ["a crash between the enqueue and the advance", scripts.scheduleAdvance.sha, "before", 1],
-  ] as const)("%s: fired again, one job", async (_, sha, when, made) => {
+    ["the enqueue's reply is lost (the job made)", scripts.enqueue, "after", 1],
+    ["a crash before the enqueue is sent", scripts.enqueue, "before", 0],
+    ["a crash between the enqueue and the advance", scripts.scheduleAdvance, "before", 1],
+  ] as const)("%s: fired again, one job", async (_, script, when, made) => {
     await using s = await setup();
     const added = await s.schedules.add({ name: "a", every: "1s", task: "t" });
     const tick = added.next!;
     await until(async () => (await redisTime(s.q.client)) >= tick, "the tick to come");
-    const r1 = await s.pass(losing(s.q.client, sha, when));
+    const r1 = await s.pass(losing(s.q.client, script, when));
     expect(r1.stuck.map((x) => x.name)).toEqual(["a"]);
     expect(await enqueuedCount(s.q.client, s.keys())).toBe(made);
-    expect(await s.score("a")).toBe(tick); // not advanced
+    // Not advanced: backed off a second (the loop's next pass reads the others), its tick kept.
+    expect(await s.q.client.sendCommand(["HGET", s.sk.failing, "a"])).toBe(`${tick} 1`);
+    const retry = (await s.score("a"))!;
+    expect(retry).toBe(r1.now + 1_000);
+    await until(async () => (await redisTime(s.q.client)) >= retry, "the retry time");
     const r2 = await s.pass();
     expect(r2.fired).toBe(1 - made);
     expect(await s.q.getJob(scheduleJobId("a", tick))).not.toBeNull();
@@ -112,18 +126,52 @@ describe("one job per tick", () => {
     expect(await s.score("a")).toBe(tick + 1_000);
   });
 
+  test("a tick fired again after its job's record expired finds it fired: one job", async () => {
+    await using s = await setup();
+    const added = await s.schedules.add({ name: "d", every: "1d", task: "t" });
+    // Its tick was two hours ago, and its scheduler crashed after the enqueue (no advance).
+    const now = added.def!.created_at;
+    const def = { ...added.def!, created_at: now - 86_400_000 - 2 * 3_600_000 };
+    await s.q.client.sendCommand(["HSET", s.sk.defs, "d", JSON.stringify(def)]);
+    const tick = now - 2 * 3_600_000;
+    await s.due("d", tick);
+    expect(await new TickEnqueuer(s.q.client, s.prefix).enqueue("d", def, tick)).toBe(true);
+    // The job ran, and its record expired (resultTtlS, an hour) before a scheduler came back.
+    const id = scheduleJobId("d", tick);
+    for (const k of s.keys()) await s.q.client.sendCommand(["DEL", k.record(id)]);
+    const r = await s.pass();
+    expect(r.fired).toBe(0);
+    expect(await enqueuedCount(s.q.client, s.keys())).toBe(1);
+    expect(await s.score("d")).toBe(tick + 86_400_000);
+    // The receipt outlives the last moment the tick could be fired again (its next tick).
+    const ttl = tickReceiptTtlMs(def, tick);
+    expect(ttl).toBeGreaterThan(86_400_000);
+    expect(tickReceiptTtlMs({ ...def, every_ms: 1_000 }, tick)).toBeGreaterThan(LATE_MS);
+  });
+
+  test("a caller cannot enqueue a tick's id: the tick's job is the schedule's", async () => {
+    await using s = await setup();
+    const added = await s.schedules.add({ name: "a", every: "1s", task: "t" });
+    const id = scheduleJobId("a", added.next!);
+    await expect(s.q.enqueue("other", { evil: 1 }, { id })).rejects.toThrow(/reserved/);
+    await s.due("a", added.next!);
+    await until(async () => (await redisTime(s.q.client)) >= added.next!, "the tick");
+    expect((await s.pass()).fired).toBe(1);
+    expect(await s.q.getJob(id)).toMatchObject({ task: "t" });
+  });
+
   test("an advance from a stale read changes nothing (compare and set)", async () => {
     await using s = await setup();
     const added = await s.schedules.add({ name: "a", every: "1s", task: "t" });
     const tick = added.next!;
-    expect(await advanceTick(s.q.client, s.sk, "a", tick, tick + 1_000)).toBe(true);
-    expect(await advanceTick(s.q.client, s.sk, "a", tick + 1_000, tick + 2_000)).toBe(true);
+    expect(await advanceTick(s.q.client, s.sk, read("a", tick), tick + 1_000)).toBe(true);
+    expect(await advanceTick(s.q.client, s.sk, read("a", tick + 1_000), tick + 2_000)).toBe(true);
     // A scheduler that read `tick` long ago now advances it: refused, the schedule stays.
-    expect(await advanceTick(s.q.client, s.sk, "a", tick, tick + 1_000)).toBe(false);
+    expect(await advanceTick(s.q.client, s.sk, read("a", tick), tick + 1_000)).toBe(false);
     expect(await s.score("a")).toBe(tick + 2_000);
     // Paused or removed meanwhile (no score): stays so.
     await s.schedules.pause("a");
-    expect(await advanceTick(s.q.client, s.sk, "a", tick + 2_000, tick + 3_000)).toBe(false);
+    expect(await advanceTick(s.q.client, s.sk, read("a", tick + 2_000), tick + 3_000)).toBe(false);
     expect(await s.score("a")).toBeNull();
   });
 });
@@ -158,7 +206,7 @@ describe("missed ticks", () => {
 });
 
 describe("settled alone", () => {
-  test("a corrupt definition is reported and left; the others fire", async () => {
+  test("a corrupt definition is reported and backed off; the others fire", async () => {
     await using s = await setup();
     const added = await s.schedules.add({ name: "good", every: "1s", task: "t" });
     await s.q.client.sendCommand(["HSET", s.sk.defs, "bad", "{not json"]);
@@ -167,17 +215,71 @@ describe("settled alone", () => {
     const r = await s.pass();
     expect(r.fired).toBe(1);
     expect(r.stuck.map((x) => x.name)).toEqual(["bad"]);
+    // Backed off: its score is a retry time ahead, its real tick kept aside.
+    expect(await s.score("bad")).toBeGreaterThan(r.now);
+    expect(await s.q.client.sendCommand(["HGET", s.sk.failing, "bad"])).toBe("1 1");
     // A next tick with no definition at all is dropped.
     await s.due("orphan", 1);
-    expect((await s.pass()).stuck.map((x) => x.name)).toEqual(["bad"]);
+    expect((await s.pass()).stuck).toEqual([]);
     expect(await s.score("orphan")).toBeNull();
-    // A worker's pass (its queues only) passes over it without a word.
-    const w = await s.pass(s.q.client, ["q"]);
-    expect(w.stuck).toEqual([]);
     expect((await s.schedules.list()).map((x) => [x.name, x.def === null])).toEqual([
       ["bad", true],
       ["good", false],
     ]);
+    expect((await s.schedules.list("q")).map((x) => x.name)).toEqual(["good"]);
+    // One Courier wrote, corrupted since: listed with its retry time as its next run (so `info`
+    // marks it OVERDUE only once nothing retries it).
+    const spoilt = await s.schedules.add({ name: "spoilt", every: "1s", task: "t" });
+    await s.q.client.sendCommand(["HSET", s.sk.defs, "spoilt", "[]"]);
+    await s.due("spoilt", spoilt.next! - 1_000);
+    const r3 = await s.pass();
+    expect(r3.stuck.map((x) => x.name)).toEqual(["spoilt"]);
+    expect((await s.schedules.get("spoilt"))?.next).toBe(r3.now + 1_000);
+  });
+
+  test("1000 due schedules of a queue nobody serves never starve a worker's own", async () => {
+    await using s = await setup();
+    const now = await redisTime(s.q.client);
+    const def = { queue: "other", every_ms: 1_000, task: "t", payload: null, missed: "once" };
+    const h: string[] = [];
+    const z: string[] = [];
+    for (let i = 0; i < 1_000; i++) {
+      h.push(`o${i}`, JSON.stringify({ ...def, paused: false, created_at: now }));
+      z.push(String(now - 60_000), `o${i}`);
+    }
+    await s.q.client.sendCommand(["HSET", s.sk.defs, ...h]);
+    await s.q.client.sendCommand(["ZADD", s.sk.next("other"), ...z]);
+    await s.q.client.sendCommand(["SADD", s.sk.queues, "other"]);
+    const mine = await s.schedules.add({ name: "zzz", every: "1s", task: "t" });
+    await s.due("zzz", mine.next! - 1_000);
+    const r = await s.pass(s.q.client, ["q"]);
+    expect(r.fired).toBe(1);
+    expect(await s.q.getJob(scheduleJobId("zzz", mine.next! - 1_000))).not.toBeNull();
+  });
+
+  test("100 schedules that cannot fire never stall the others; each is backed off", async () => {
+    await using s = await setup();
+    const now = await redisTime(s.q.client);
+    for (let i = 0; i < 100; i++) {
+      await s.q.client.sendCommand(["HSET", s.sk.defs, `c${i}`, '{"queue":"q"}']);
+      await s.due(`c${i}`, now - 60_000);
+    }
+    const mine = await s.schedules.add({ name: "zzz", every: "1s", task: "t" });
+    await s.due("zzz", mine.next! - 1_000);
+    const first = await s.pass();
+    expect(first.stuck.length).toBe(100);
+    expect(first.again).toBe(true); // the loop passes again at once
+    const second = await s.pass();
+    expect(second.stuck).toEqual([]);
+    expect(second.fired).toBe(1);
+    // A back-off that fails again waits twice as long.
+    const d = { name: "c0", queue: "q", score: 0, tick: now - 60_000, failures: 1, def: null };
+    d.score = (await s.score("c0"))!;
+    expect(backoffMs(0)).toBe(1_000);
+    expect(backoffMs(1)).toBe(2_000);
+    expect(backoffMs(40)).toBe(BACKOFF_MAX_MS);
+    expect(await backOffTick(s.q.client, s.sk, d, d.score + 5)).toBe(true);
+    expect(await s.q.client.sendCommand(["HGET", s.sk.failing, "c0"])).toBe(`${now - 60_000} 2`);
   });
 });
 
@@ -202,13 +304,13 @@ describe("in workers", () => {
     const worker = await startWorker({ prefix: s.prefix, queue: "mine", tasks: [noop] });
     await until(async () => (await enqueuedCount(s.q.client, s.keys())) >= 2, "two ticks fired");
     expect(await enqueuedCount(s.q.client, other)).toBe(0);
-    expect(await s.score("theirs")).toBeLessThan(await redisTime(s.q.client));
+    expect(await s.score("theirs", "theirs")).toBeLessThan(await redisTime(s.q.client));
     await Promise.all([worker.stop(0), quiet.stop(0)]);
   });
 
   test("a schedules key of another type: the worker says so and runs its jobs", async () => {
     await using s = await setup();
-    await s.q.client.sendCommand(["SET", s.sk.next, "not a zset"]);
+    await s.q.client.sendCommand(["SET", s.sk.next("q"), "not a zset"]);
     const log = logRecorder();
     const worker = await startWorker({ prefix: s.prefix, queue: "q", tasks: [noop], logger: log });
     const id = await s.q.enqueue("t", null);

@@ -1,7 +1,12 @@
 // Tick computation (lib/schedule/ticks.ts) and schedule specs (lib/schedule/spec.ts), pure:
 // every, cron, time zones across DST, and the missed-tick policies with an injected clock.
 import { describe, expect, test } from "bun:test";
-import { checkSpec, parseDef, type ScheduleDef } from "../lib/schedule/spec.ts";
+import {
+  checkSpec,
+  parseDef,
+  SCHEDULE_PAYLOAD_MAX_BYTES,
+  type ScheduleDef,
+} from "../lib/schedule/spec.ts";
 import { LATE_MS, latestTick, planTick, tickAfter } from "../lib/schedule/ticks.ts";
 
 const T0 = Date.parse("2026-01-01T00:00:00.000Z");
@@ -161,6 +166,9 @@ describe("checkSpec", () => {
     [{ ...base }, "one of every"],
     [{ ...base, every: "5m", cron: "* * * * *" }, "one of every"],
     [{ ...base, every: "500ms" }, "from 1s"],
+    [{ ...base, every: "1.5s" }, "every must be whole seconds"],
+    [{ ...base, every: 1_500 }, "every must be whole seconds"],
+    [{ ...base, cron: "0 0 0 1 1 * 2030" }, "it has 7 fields, not 5"],
     [{ ...base, every: "soon" }, "is not a duration"],
     [{ ...base, every: "5m", tz: "Europe/Paris" }, "tz goes with cron"],
     [{ ...base, cron: "* * *" }, "is not a cron expression"],
@@ -174,6 +182,16 @@ describe("checkSpec", () => {
     [{ ...base, every: "5m", task: "two words" }, "task name"],
   ])("%j is refused: %s", (spec, message) => {
     expect(() => checkSpec(spec, "default")).toThrow(message);
+  });
+
+  test("a payload of up to 1 MiB of JSON is taken, one byte more refused", () => {
+    const payload = "x".repeat(SCHEDULE_PAYLOAD_MAX_BYTES - 2); // and its two quotes
+    expect(checkSpec({ ...base, every: "5m", payload }, "d").payload).toBe(payload);
+    // Counted in bytes: é is two.
+    const over = { ...base, every: "5m", payload: `${"é".repeat(512 * 1024 - 1)}x` };
+    expect(() => checkSpec(over, "d")).toThrow(
+      "a schedule's payload is 1048577 bytes of JSON, over 1048576 (1 MiB)",
+    );
   });
 
   test("a good spec: the queue defaulted, missed once, payload null", () => {

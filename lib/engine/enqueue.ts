@@ -70,6 +70,8 @@ export interface EnqueueReply {
    * after it (lib/queue/read.ts starts a wait there). null when no job was created, or unknown.
    */
   eventsCursor: string | null;
+  /** The batch's receipt answered: it was sent before (same batch id), nothing was added now. */
+  replayed?: boolean;
 }
 
 /** How long a batch's reply is kept for a re-send: longer than any producer retries one. */
@@ -79,12 +81,14 @@ export const RECEIPT_TTL_MS = 60_000;
 export function prepareBatch(
   jobs: readonly EnqueueJob[],
   batchId = Bun.randomUUIDv7(),
+  /** A scheduler's batch: its job ids may have the reserved prefix (callerIdProblem). */
+  scheduler = false,
 ): EnqueueBatch {
   return {
     batchId,
     jobs: jobs.map((j) => {
       if (j.id !== undefined) {
-        const problem = callerIdProblem(j.id);
+        const problem = callerIdProblem(j.id, scheduler);
         if (problem) throw new InputError(problem);
       }
       if (!j.task) throw new InputError("a job needs a task name");
@@ -152,8 +156,12 @@ function nextEntryId(ms: bigint, seq: bigint): [bigint, bigint] {
  * is the entry id with the shard's suffix (`<entry id>:<s>` on a queue of several shards).
  */
 function readReply(reply: string, jobs: readonly PreparedJob[], suffix: string): EnqueueReply {
-  // "<first> <flags> <cursor>"; a receipt written by an earlier Courier has no cursor.
-  const [first = "", flags = "", cursor = "-", ...rest] = reply.split(" ");
+  // "<first> <flags> <cursor>"; a receipt written by an earlier Courier has no cursor; a
+  // receipt's reply (the batch was sent before) ends with `replay`.
+  const words = reply.split(" ");
+  const replayed = words.length > 2 && words[words.length - 1] === "replay";
+  if (replayed) words.pop();
+  const [first = "", flags = "", cursor = "-", ...rest] = words;
   if (rest.length > 0 || flags.length !== jobs.length) {
     throw new Error(`enqueue: unexpected reply ${JSON.stringify(reply.slice(0, 80))}`);
   }
@@ -167,5 +175,5 @@ function readReply(reply: string, jobs: readonly PreparedJob[], suffix: string):
     const entryId = k === 1 ? first : `${ms}-${seq}`;
     return { id: j.id || entryId + suffix, entryId, created };
   });
-  return { jobs: enqueued, eventsCursor: /^\d+-\d+$/.test(cursor) ? cursor : null };
+  return { jobs: enqueued, eventsCursor: /^\d+-\d+$/.test(cursor) ? cursor : null, replayed };
 }

@@ -302,11 +302,23 @@ export function isAutoId(id: string): boolean {
   return m !== null && BigInt(m[1]!) <= U64_MAX && BigInt(m[2]!) <= U64_MAX;
 }
 
-/** The problem with a caller-given job id, or null when it may be used. */
-export function callerIdProblem(id: string): string | null {
+/**
+ * The prefix of the ids of a schedule's jobs (scheduleJobId): reserved, so that no caller's
+ * job takes a tick's place (its id would make the tick's enqueue find a job, and add nothing).
+ */
+export const SCHEDULE_ID_PREFIX = "sched:";
+
+/**
+ * The problem with a caller-given job id, or null when it may be used. `scheduler`: the id of a
+ * tick's job, made by a scheduler (the one caller that may use SCHEDULE_ID_PREFIX).
+ */
+export function callerIdProblem(id: string, scheduler = false): string | null {
   if (!isValidJobId(id)) return `job id "${id}" must be 1-128 letters, digits or _.:-`;
   if (AUTO_ID.test(id)) {
     return `job id "${id}" has the form of an id Courier makes (digits-digits): add a letter`;
+  }
+  if (!scheduler && id.startsWith(SCHEDULE_ID_PREFIX)) {
+    return `job id "${id}" starts with ${SCHEDULE_ID_PREFIX}, which is reserved for the jobs of recurring schedules`;
   }
   return null;
 }
@@ -365,24 +377,51 @@ export const SCHEDULES_TAG = "#schedules";
 export interface ScheduleKeys {
   /** Hash: schedule name -> JSON definition (lib/schedule/spec.ts). */
   defs: string;
-  /** Sorted set: schedule name -> its next tick, ms on Redis' clock; a paused one is absent. */
-  next: string;
+  /**
+   * Hash: schedule name -> its queue, kept apart from the JSON so that no script decodes a
+   * definition to know which `next` a schedule is in.
+   */
+  where: string;
+  /** Set: the queues whose `next` zset has a schedule (what a scheduler of every queue reads). */
+  queues: string;
+  /**
+   * Hash: schedule name -> `<tick> <failures>` of a schedule backed off after failing to fire:
+   * its score in `next` is then the retry time, and this is its real tick.
+   */
+  failing: string;
+  /** What a queue's `next` key starts with (the scripts append the queue). */
+  nextPrefix: string;
+  /**
+   * Sorted set per queue: schedule name -> its next tick, ms on Redis' clock; a paused one is
+   * absent. One per queue, so a worker reads its own queues' due schedules only.
+   */
+  next: (queue: string) => string;
 }
 
 /** The keys of the prefix's recurring schedules (docs/internals.md, "Recurring schedules"). */
 export function scheduleKeys(prefix: string): ScheduleKeys {
   const base = `${prefix}:{${SCHEDULES_TAG}}`;
-  return { defs: `${base}:defs`, next: `${base}:next` };
+  // `next:<queue>` is no other key: the other names here have no `:` after them.
+  const nextPrefix = `${base}:next:`;
+  return {
+    defs: `${base}:defs`,
+    where: `${base}:where`,
+    queues: `${base}:queues`,
+    failing: `${base}:failing`,
+    nextPrefix,
+    next: (queue) => nextPrefix + queue,
+  };
 }
 
 /**
  * The caller id of the job a schedule's tick enqueues: `sched:<name>:<tick ms>`. It names the
  * tick, so firing a tick again (a lost reply, a crash before the advance, two schedulers at
  * once) finds the job and adds nothing. A schedule name is 1-64 of `A-Za-z0-9_.-`
- * (lib/schedule/spec.ts), so the id passes callerIdProblem (letters first, at most 84 chars).
+ * (lib/schedule/spec.ts), so the id is at most 84 chars; callerIdProblem refuses its prefix to
+ * every caller but a scheduler.
  */
 export function scheduleJobId(name: string, tickMs: number): string {
-  return `sched:${name}:${tickMs}`;
+  return `${SCHEDULE_ID_PREFIX}${name}:${tickMs}`;
 }
 
 /**

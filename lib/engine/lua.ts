@@ -111,9 +111,9 @@ export const scripts = {
   parentEnded: script("parent-ended", parentEndedLua, 11),
   // Recurring schedules (lib/engine/schedule.ts): the due ones read on Redis' clock, a fired
   // tick advanced by compare and set, a definition written with its next tick.
-  scheduleDue: script("schedule-due", scheduleDueLua, 2),
-  scheduleAdvance: script("schedule-advance", scheduleAdvanceLua, 1),
-  scheduleSave: script("schedule-save", scheduleSaveLua, 2),
+  scheduleDue: script("schedule-due", scheduleDueLua, 3),
+  scheduleAdvance: script("schedule-advance", scheduleAdvanceLua, 3),
+  scheduleSave: script("schedule-save", scheduleSaveLua, 4),
   // Rate limits (docs/internals.md, "Rate limits"): the limiter under the queue's tag (slots
   // reserved for a batch read, running slots freed, a key held), and per shard a job given its
   // slot away (hold) and a waiting job woken.

@@ -6,8 +6,14 @@ import { runScript, scripts } from "./lua.ts";
 
 export interface DueSchedule {
   name: string;
-  /** The stored next tick (ms), at or before `now`. */
+  /** Its queue (the `next` zset it is in). */
+  queue: string;
+  /** The stored score (ms), at or before `now`: the tick, or a backed-off schedule's retry time. */
+  score: number;
+  /** The tick due: the score, or a backed-off schedule's real tick. */
   tick: number;
+  /** How many times in a row it failed to fire (0: not backed off). */
+  failures: number;
   /** The stored JSON, or null when the name has no definition. */
   def: string | null;
 }
@@ -16,13 +22,14 @@ export interface DueRead {
   /** Redis' time of the read (ms). */
   now: number;
   due: DueSchedule[];
-  /** The earliest future tick of the schedules asked for, or null (none seen). */
+  /** The earliest future score of the schedules asked for, or null (none). */
   earliest: number | null;
 }
 
 /**
- * The schedules due now on Redis' clock (at most `most`), of `queues` only when given (a
- * worker's), and the earliest tick after now of those: how long a scheduler may sleep.
+ * The schedules due now on Redis' clock (at most `most`, the earliest first), of `queues` only
+ * when given (a worker's), and the earliest score after now of those: how long a scheduler may
+ * sleep.
  */
 export async function readDue(
   client: Redis,
@@ -33,35 +40,66 @@ export async function readDue(
   const [now, flat, earliest] = await runScript<[number, (string | null)[], string]>(
     client,
     scripts.scheduleDue,
-    [k.defs, k.next],
-    [most, ...queues],
+    [k.defs, k.queues, k.failing],
+    [most, k.nextPrefix, ...queues],
   );
   const due: DueSchedule[] = [];
-  for (let i = 0; i + 2 < flat.length; i += 3) {
-    due.push({ name: String(flat[i]), tick: Number(flat[i + 1]), def: flat[i + 2] ?? null });
+  for (let i = 0; i + 4 < flat.length; i += 5) {
+    const score = Number(flat[i + 1]);
+    const failing = /^(\d+) (\d+)$/.exec(flat[i + 4] ?? "");
+    due.push({
+      name: String(flat[i]),
+      queue: String(flat[i + 2]),
+      score,
+      tick: failing ? Number(failing[1]) : score,
+      failures: failing ? Number(failing[2]) : 0,
+      def: flat[i + 3] ?? null,
+    });
   }
   return { now: Number(now), due, earliest: earliest === "" ? null : Number(earliest) };
 }
 
 /**
- * Stores `next` (null: the schedule ends) as the schedule's next tick if its stored tick is
- * still `tick`; false when it had changed (another scheduler advanced it, or it was paused,
- * removed or replaced): nothing written.
+ * Stores `next` (null: the schedule ends) as the schedule's next tick if its stored score is
+ * still the one read; false when it had changed (another scheduler advanced it, or it was
+ * paused, removed or replaced): nothing written.
  */
-export async function advanceTick(
+export function advanceTick(
   client: Redis,
   k: ScheduleKeys,
-  name: string,
-  tick: number,
+  d: DueSchedule,
   next: number | null,
 ): Promise<boolean> {
-  const args = [name, tick, next === null ? "" : next];
-  return (await runScript<number>(client, scripts.scheduleAdvance, [k.next], args)) === 1;
+  return advance(client, k, d, [next === null ? "" : next, "", ""]);
+}
+
+/**
+ * Backs off a schedule that failed to fire: its score becomes `retryAt`, its real tick kept
+ * in `failing`, by the same compare and set; false when the score had changed.
+ */
+export function backOffTick(
+  client: Redis,
+  k: ScheduleKeys,
+  d: DueSchedule,
+  retryAt: number,
+): Promise<boolean> {
+  return advance(client, k, d, ["", retryAt, d.tick]);
+}
+
+async function advance(
+  client: Redis,
+  k: ScheduleKeys,
+  d: DueSchedule,
+  args: (string | number)[],
+): Promise<boolean> {
+  const keys = [k.next(d.queue), k.queues, k.failing];
+  const argv = [d.name, d.score, ...args, d.queue];
+  return (await runScript<number>(client, scripts.scheduleAdvance, keys, argv)) === 1;
 }
 
 export type SaveOp =
-  | { op: "add" | "put"; json: string; next: number | null }
-  | { op: "swap"; json: string; next: number | null; expected: string }
+  | { op: "add" | "put"; json: string; next: number | null; queue: string }
+  | { op: "swap"; json: string; next: number | null; queue: string; expected: string }
   | { op: "remove" };
 
 /** Writes (or removes) a definition with its next tick; false when the op's condition failed. */
@@ -73,7 +111,16 @@ export async function saveSchedule(
 ): Promise<boolean> {
   const args =
     o.op === "remove"
-      ? ["remove", name, "", "", ""]
-      : [o.op, name, o.json, o.next === null ? "" : o.next, o.op === "swap" ? o.expected : ""];
-  return (await runScript<number>(client, scripts.scheduleSave, [k.defs, k.next], args)) === 1;
+      ? ["remove", name, "", "", "", ""]
+      : [
+          o.op,
+          name,
+          o.json,
+          o.next === null ? "" : o.next,
+          o.op === "swap" ? o.expected : "",
+          o.queue,
+        ];
+  const keys = [k.defs, k.where, k.queues, k.failing];
+  const argv = [...args, k.nextPrefix];
+  return (await runScript<number>(client, scripts.scheduleSave, keys, argv)) === 1;
 }

@@ -21,7 +21,8 @@ export interface JobSpec {
   payload?: unknown;
   /**
    * Caller-given id: an idempotency key; a job with this id that exists is not re-added. Not
-   * of the form of an id Courier makes (digits-digits, e.g. `1764423456789-0`).
+   * of the form of an id Courier makes (digits-digits, e.g. `1764423456789-0`), nor starting
+   * with `sched:` (reserved for the jobs of recurring schedules).
    */
   id?: string;
   /**
@@ -84,7 +85,11 @@ export type Prepared = EnqueueJob;
 const DELAY_LIMIT_MS = 365 * 86_400_000;
 
 /** Checks and serialises a job spec; throws InputError (or the task's own error). */
-export function prepareJob(spec: JobSpec, o: { maxAttempts: number }): Prepared {
+export function prepareJob(
+  spec: JobSpec,
+  // scheduler: a schedule's tick job, whose id has the reserved prefix (callerIdProblem).
+  o: { maxAttempts: number; scheduler?: boolean },
+): Prepared {
   const name = typeof spec.task === "string" ? spec.task : spec.task.name;
   if (!name) throw new InputError("a job needs a task name");
   const payload =
@@ -96,7 +101,7 @@ export function prepareJob(spec: JobSpec, o: { maxAttempts: number }): Prepared 
     if (typeof spec.id !== "string") {
       throw new InputError(`job id must be a string, got ${typeof spec.id} ${String(spec.id)}`);
     }
-    const problem = callerIdProblem(spec.id);
+    const problem = callerIdProblem(spec.id, o.scheduler);
     if (problem) throw new InputError(problem);
   }
   const max = spec.maxAttempts ?? o.maxAttempts;

@@ -62,9 +62,13 @@ export function shardedSender(
     onReply?: (r: EnqueueReply, shard: number) => void;
     /** Durability "replicated": a part is acknowledged once a replica has it, waiting this long. */
     replicaWaitMs?: number;
+    /** The batch's id (its receipt's name; default a new UUIDv7): a scheduler names its tick. */
+    batchId?: string;
+    /** A scheduler's batch: its ids may have the reserved prefix (callerIdProblem). */
+    scheduler?: boolean;
   },
 ): () => Promise<Enqueued[]> {
-  const parts = split(prepareBatch(jobs), keys.length, next);
+  const parts = split(prepareBatch(jobs, options.batchId, options.scheduler), keys.length, next);
   const sendPart = (p: Part) =>
     options.call(p.shard, p.batch.jobs.length, async () => {
       const send = (c: Redis) => enqueueBatch(c, keys[p.shard]!, p.batch, options.receiptTtlMs);

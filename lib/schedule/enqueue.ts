@@ -9,6 +9,21 @@ import { prepareJob } from "../queue/prepare.ts";
 import { shardedSender } from "../queue/route.ts";
 import type { Redis } from "../redis/connect.ts";
 import type { ScheduleDef } from "./spec.ts";
+import { LATE_MS, tickAfter } from "./ticks.ts";
+
+/**
+ * How long a tick's receipt is kept: a tick is fired again (planTick) only before its
+ * schedule's next tick, or within LATE_MS of it when that is later, so the receipt outlives
+ * that by a margin for clocks (the shard's and the schedules' masters may differ): after it,
+ * firing the tick again is impossible, not just unlikely. At least RECEIPT_TTL_MS.
+ */
+export function tickReceiptTtlMs(def: ScheduleDef, tickMs: number): number {
+  const next = tickAfter(def, tickMs) ?? tickMs;
+  return Math.max(RECEIPT_TTL_MS, Math.max(next - tickMs, LATE_MS) + RECEIPT_MARGIN_MS);
+}
+
+/** What a tick's receipt outlives its last possible re-fire by (clock differences). */
+const RECEIPT_MARGIN_MS = 60_000;
 
 export class TickEnqueuer {
   #layouts = new Map<string, Promise<ProducerLayout>>();
@@ -26,20 +41,32 @@ export class TickEnqueuer {
   /**
    * Enqueues the job of `name`'s tick `tickMs` (id `sched:<name>:<tick>`); false when it existed
    * already (fired before: by another scheduler, or by this one before a lost reply or crash).
+   * The batch is named by the id too, and its receipt kept until the tick can no longer be fired
+   * again (tickReceiptTtlMs): so a tick fired again after its job's record expired (a scheduler
+   * that crashed before the advance, back hours later) still finds it fired.
    */
   async enqueue(name: string, def: ScheduleDef, tickMs: number): Promise<boolean> {
     const layout = await this.#layout(def.queue);
-    const spec = { task: def.task, payload: def.payload, id: scheduleJobId(name, tickMs) };
-    const job = prepareJob(spec, { maxAttempts: defaults.maxAttempts });
+    const id = scheduleJobId(name, tickMs);
+    const job = prepareJob(
+      { task: def.task, payload: def.payload, id },
+      { maxAttempts: defaults.maxAttempts, scheduler: true },
+    );
     await layout.record((fn) => fn());
     const { keys } = layout.current;
+    let replayed = false;
     const send = shardedSender(this.client, keys, [job], () => 0, {
-      receiptTtlMs: RECEIPT_TTL_MS,
+      receiptTtlMs: tickReceiptTtlMs(def, tickMs),
       call: (_shard, _size, fn) => fn(),
       replicaWaitMs: this.replicaWaitMs,
+      batchId: id,
+      scheduler: true,
+      onReply: (r) => {
+        replayed ||= r.replayed === true;
+      },
     });
     const [done] = await send();
-    return done?.created === true;
+    return done?.created === true && !replayed;
   }
 
   #layout(queue: string): Promise<ProducerLayout> {

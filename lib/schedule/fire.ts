@@ -6,7 +6,7 @@
 // tick due, and firing it again finds its job; an advance from a stale read changes nothing.
 
 import { scheduleKeys } from "../engine/keys.ts";
-import { advanceTick, type DueSchedule, readDue } from "../engine/schedule.ts";
+import { advanceTick, backOffTick, type DueSchedule, readDue } from "../engine/schedule.ts";
 import type { Redis } from "../redis/connect.ts";
 import type { TickEnqueuer } from "./enqueue.ts";
 import { parseDef } from "./spec.ts";
@@ -15,6 +15,9 @@ import { LATE_MS, planTick } from "./ticks.ts";
 /** Due schedules handled per pass; more are handled by the next pass, at once. */
 export const PASS_MOST = 100;
 
+/** The longest a schedule that keeps failing to fire waits between tries. */
+export const BACKOFF_MAX_MS = 60_000;
+
 export interface PassResult {
   /** Redis' time of the read. */
   now: number;
@@ -22,7 +25,10 @@ export interface PassResult {
   fired: number;
   /** The earliest future tick seen (null: none), for the scheduler's sleep. */
   earliest: number | null;
-  /** Due schedules that did not move (corrupt, or their enqueue failed): not looped on. */
+  /**
+   * Due schedules that failed to fire (corrupt, or their enqueue failed): backed off (backoffMs),
+   * so they neither stall the others nor make the loop spin.
+   */
   stuck: { name: string; why: string }[];
   /** Some due schedule moved on, and its next tick may be due already: pass again now. */
   again: boolean;
@@ -44,18 +50,31 @@ export async function firePass(o: PassOptions): Promise<PassResult> {
   // Each schedule on its own: one that fails (a corrupt definition, a queue of another format)
   // never holds back the others.
   const outcomes = await Promise.allSettled(due.map((d) => fireOne(o, d, now)));
+  const backoffs: Promise<unknown>[] = [];
   outcomes.forEach((out, i) => {
-    const name = due[i]!.name;
-    if (out.status === "rejected") {
-      result.stuck.push({ name, why: String((out.reason as Error)?.message ?? out.reason) });
-    } else if (out.value === "corrupt") {
-      result.stuck.push({ name, why: "its definition is not one Courier wrote" });
-    } else {
+    const d = due[i]!;
+    if (out.status === "fulfilled" && out.value !== "corrupt") {
       if (out.value === "fired") result.fired++;
       result.again = true;
+      return;
     }
+    const why =
+      out.status === "rejected"
+        ? String((out.reason as Error)?.message ?? out.reason)
+        : "its definition is not one Courier wrote";
+    result.stuck.push({ name: d.name, why });
+    // Backed off (its real tick kept): it leaves the front of the due ones, so the next pass,
+    // at once, reads the schedules behind it; a back-off that fails too leaves it due.
+    backoffs.push(backOffTick(o.client, keys, d, now + backoffMs(d.failures)).catch(() => false));
+    result.again = true;
   });
+  await Promise.all(backoffs);
   return result;
+}
+
+/** How long a schedule that failed to fire `failures` times before waits: 1 s doubling to 1 min. */
+export function backoffMs(failures: number): number {
+  return Math.min(BACKOFF_MAX_MS, 1_000 * 2 ** Math.min(failures, 16));
 }
 
 type One = "fired" | "existed" | "none" | "corrupt";
@@ -64,7 +83,7 @@ async function fireOne(o: PassOptions, d: DueSchedule, now: number): Promise<One
   // A next tick without a definition (no script of ours leaves one: a hand edit) fires
   // nothing ever: it is dropped, by the same compare and set.
   if (d.def === null) {
-    await advanceTick(o.client, scheduleKeys(o.prefix), d.name, d.tick, null);
+    await advanceTick(o.client, scheduleKeys(o.prefix), d, null);
     return "none";
   }
   const def = parseDef(d.def);
@@ -74,6 +93,6 @@ async function fireOne(o: PassOptions, d: DueSchedule, now: number): Promise<One
   if (plan.fire !== null) {
     out = (await o.enqueuer.enqueue(d.name, def, plan.fire)) ? "fired" : "existed";
   }
-  await advanceTick(o.client, scheduleKeys(o.prefix), d.name, d.tick, plan.next);
+  await advanceTick(o.client, scheduleKeys(o.prefix), d, plan.next);
   return out;
 }

@@ -14,7 +14,10 @@ export interface ScheduleInfo {
   name: string;
   /** The stored definition; null when it is not one Courier wrote (it never fires). */
   def: ScheduleDef | null;
-  /** The next tick (ms since the epoch, Redis' clock); null when paused or ended. */
+  /**
+   * The next run (ms since the epoch, Redis' clock): the next tick, or the retry time of one
+   * backed off after failing to fire; null when paused or ended.
+   */
   next: number | null;
 }
 
@@ -69,7 +72,8 @@ export class Schedules {
     const def: ScheduleDef = { ...checked, created_at: now };
     const next = firstTick(def, now);
     const json = JSON.stringify(def);
-    if (await saveSchedule(this.client, this.#keys, spec.name, { op: "add", json, next })) {
+    const queue = def.queue;
+    if (await saveSchedule(this.client, this.#keys, spec.name, { op: "add", json, next, queue })) {
       return { name: spec.name, def, next, created: true };
     }
     const [old] = await this.#read([spec.name]);
@@ -79,17 +83,24 @@ export class Schedules {
         `schedule ${spec.name} exists with another definition: remove it first, or replace it (--replace)`,
       );
     }
-    await saveSchedule(this.client, this.#keys, spec.name, { op: "put", json, next });
+    await saveSchedule(this.client, this.#keys, spec.name, { op: "put", json, next, queue });
     return { name: spec.name, def, next, created: true };
   }
 
-  /** Every schedule (of `queue` when given), by name. */
+  /**
+   * Every schedule (a definition Courier did not write too), by name; of `queue` only when
+   * given, its definitions alone read (the `where` hash says which are the queue's).
+   */
   async list(queue?: string): Promise<ScheduleInfo[]> {
-    const names = await this.client.sendCommand<string[]>(["HKEYS", this.#keys.defs]);
+    let names: string[];
+    if (queue === undefined) {
+      names = await this.client.sendCommand<string[]>(["HKEYS", this.#keys.defs]);
+    } else {
+      const flat = await this.client.sendCommand<string[]>(["HGETALL", this.#keys.where]);
+      names = flat.filter((_name, i) => i % 2 === 0 && flat[i + 1] === queue);
+    }
     const all = await this.#read(names.sort());
-    return all.filter(
-      (s): s is ScheduleInfo => s !== undefined && (queue === undefined || s.def?.queue === queue),
-    );
+    return all.filter((s): s is ScheduleInfo => s !== undefined);
   }
 
   /** One schedule, or null. */
@@ -131,7 +142,7 @@ export class Schedules {
       if (def.paused === paused) return false;
       const next = paused ? null : firstTick(def, await redisNowMs(this.client));
       const json = JSON.stringify({ ...def, paused });
-      const op = { op: "swap" as const, json, next, expected: stored };
+      const op = { op: "swap" as const, json, next, queue: def.queue, expected: stored };
       if (await saveSchedule(this.client, this.#keys, name, op)) return true;
     }
     throw new InputError(
@@ -139,22 +150,33 @@ export class Schedules {
     );
   }
 
-  /** Definitions and next ticks of `names` (a name without a definition: undefined there). */
+  /**
+   * Definitions and next runs of `names` (a name without a definition: undefined there). A
+   * schedule backed off after failing to fire shows its retry time: `info` marks it OVERDUE
+   * only once nothing retries it.
+   */
   async #read(names: readonly string[]): Promise<(ScheduleInfo | undefined)[]> {
     if (names.length === 0) return [];
-    const [defs, scores] = await Promise.all([
-      this.client.sendCommand<(string | null)[]>(["HMGET", this.#keys.defs, ...names]),
-      this.client.sendCommand<(string | null)[]>(["ZMSCORE", this.#keys.next, ...names]),
-    ]);
+    const k = this.#keys;
+    const [defs, queues] = await Promise.all(
+      [k.defs, k.where].map((key) =>
+        this.client.sendCommand<(string | null)[]>(["HMGET", key, ...names]),
+      ),
+    );
+    const scores = await Promise.all(
+      names.map((name, i) => {
+        const queue = queues![i];
+        return queue
+          ? this.client.sendCommand<string | null>(["ZSCORE", k.next(queue), name])
+          : null;
+      }),
+    );
     return names.map((name, i) => {
-      const text = defs[i];
+      const text = defs![i];
       if (text === null || text === undefined) return undefined;
       const score = scores[i];
-      return {
-        name,
-        def: parseDef(text),
-        next: score === null || score === undefined ? null : Number(score),
-      };
+      const next = score === null || score === undefined ? null : Number(score);
+      return { name, def: parseDef(text), next };
     });
   }
 }

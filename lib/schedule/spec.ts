@@ -39,18 +39,24 @@ export interface ScheduleSpec {
   name: string;
   /** Default: the `default` queue. */
   queue?: string;
-  /** Fixed spacing: ms, or a duration (`30s`, `5m`, `1h`); at least 1 s. Or `cron`. */
+  /** Fixed spacing: ms, or a duration (`30s`, `5m`, `1h`); whole seconds, at least 1 s. Or `cron`. */
   every?: number | string;
   /** A cron expression, e.g. `*\/5 * * * *` (6 fields: seconds first). Or `every`. */
   cron?: string;
   /** Time zone of the cron expression (default UTC: every host reads it alike). */
   tz?: string;
   task: string;
+  /** Any JSON value, at most SCHEDULE_PAYLOAD_MAX_BYTES (1 MiB) of JSON. */
   payload?: unknown;
   missed?: MissedPolicy;
 }
 
 export const SCHEDULE_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
+/**
+ * The largest payload a schedule stores (its JSON), as `trigger --payload-file` takes: every
+ * tick copies it into a job, and every scheduler's pass that fires it reads it.
+ */
+export const SCHEDULE_PAYLOAD_MAX_BYTES = 1024 * 1024;
 const EVERY_MIN_MS = 1_000;
 const EVERY_MAX_MS = 366 * 86_400_000;
 
@@ -82,6 +88,12 @@ export function checkSpec(
   }
   const tooDeep = payloadDepthProblem(spec.payload ?? null);
   if (tooDeep) throw new InputError(tooDeep);
+  const bytes = Buffer.byteLength(JSON.stringify(spec.payload ?? null));
+  if (bytes > SCHEDULE_PAYLOAD_MAX_BYTES) {
+    throw new InputError(
+      `a schedule's payload is ${bytes} bytes of JSON, over ${SCHEDULE_PAYLOAD_MAX_BYTES} (1 MiB): keep big data elsewhere and pass a reference to it`,
+    );
+  }
   const missed = spec.missed ?? "once";
   if (!MISSED_POLICIES.includes(missed)) {
     throw new InputError(`missed must be once or skip, got "${String(missed).slice(0, 20)}"`);
@@ -99,12 +111,23 @@ function everyMs(every: number | string, tz: string | undefined): number {
   if (!Number.isInteger(ms) || ms < EVERY_MIN_MS || ms > EVERY_MAX_MS) {
     throw new InputError(`every must be from 1s to 366d, got "${String(every).slice(0, 20)}"`);
   }
+  // Whole seconds: lists say an interval in whole units (`every 1s` of 1.5 s would mislead).
+  if (ms % 1_000 !== 0) {
+    throw new InputError(`every must be whole seconds, got "${String(every).slice(0, 20)}"`);
+  }
   return ms;
 }
 
 /** The expression, once croner has parsed it and found a next run (in `tz`). */
 function checkCron(expression: string, tz: string | undefined): string {
   if (tz !== undefined) checkTimeZone(tz);
+  // croner also takes a 7th field (a year): not what a cron expression says elsewhere.
+  const fields = expression.trim().split(/\s+/).length;
+  if (!expression.trim().startsWith("@") && fields !== 5 && fields !== 6) {
+    throw new InputError(
+      `cron "${expression.slice(0, 60)}" is not a cron expression: it has ${fields} fields, not 5 (minute hour day month weekday) or 6 (seconds first)`,
+    );
+  }
   let next: Date | null;
   try {
     next = cronOf(expression, tz).nextRun();

@@ -3,9 +3,10 @@
 -- above the stream's top, the previous one, and nothing runs in between), so the reply carries
 -- the first id only and the client derives the rest.
 -- A batch sent again after a lost reply (same batch id) finds its receipt and returns the same
--- reply, adding nothing. Reads come first (receipt, key types, caller ids) and the first write
--- is an XADD or HSET, so a full Redis (maxmemory, noeviction: checked before a script's first
--- write) refuses the whole batch with nothing written.
+-- reply with ` replay` after it, adding nothing (a scheduler tells its tick's job made before).
+-- Reads come first (receipt, key types, caller ids) and the first write is an XADD or HSET, so
+-- a full Redis (maxmemory, noeviction: checked before a script's first write) refuses the
+-- whole batch with nothing written.
 -- A caller id (an idempotency key) costs its record as a marker: `e` entry, `q` enqueued ms;
 -- an id that has a record is left alone (flag 0). A delayed job gets a record with the entry's
 -- fields and waits in the delayed set, due at Redis' TIME + its delay; it has no entry yet.
@@ -34,7 +35,8 @@
 --   to the delayed set at that score, one already past promoted at once; a delayed job always
 --   has an id), options JSON ('' = none), [limit key ('' = none): the entry's `k`, JobSpec.limitKey]
 -- Returns "<first entry id or empty> <flags> <cursor>", one flag per job: 1 created, 0 existed;
--- cursor `-` when no job was created or the events key is not a stream.
+-- cursor `-` when no job was created or the events key is not a stream; a receipt's reply (the
+-- batch sent before) has ` replay` after it.
 -- Or an error reply `ERR courier: key … holds a …` (nothing written: wrong_type, _wrongtype.lua),
 -- or `ERR courier: stream … has no ids left` (its last id is near 2^64 - 1 in both parts: the
 -- batch's entries would not fit; nothing written but the stream's last id).
@@ -48,7 +50,7 @@ if not read then
   -- Another refusal (an ACL on the key): raised as it came, never a nil reply.
   return wrong_type({ KEYS[4], 'string' }) or error(seen)
 end
-if seen then return seen end
+if seen then return seen .. ' replay' end
 -- The delayed set is written only for a delayed job: checked only when the batch has one.
 -- A job waits in the delayed set when it has a delay or a due time (`@<ms>`).
 local function delayed(arg)

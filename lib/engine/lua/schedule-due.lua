@@ -1,43 +1,42 @@
 -- Recurring schedules (docs/internals.md, "Recurring schedules"): the due ones, read only. What
 -- one pass of a scheduler (a worker's schedule loop, `schedule.ts run`) fires, on Redis' clock:
--- every host compares a tick with the same time. A scheduler of some queues (a worker) asks
--- for theirs only, so another queue's due schedule never wakes it again and again.
--- A definition that is not JSON with a queue is passed over here when filtering (the standalone
--- scheduler, which asks for every queue, gets it and reports it); it never stalls the others.
+-- every host compares a tick with the same time. Each queue has its own `next` zset, so a
+-- scheduler of some queues (a worker) reads theirs only: another queue's due schedules, however
+-- many, never crowd out its own, and no definition is decoded here (the queue is the zset's).
+-- A scheduler of every queue reads the queues of `queues`.
 --
--- KEYS[1] defs (hash name -> JSON)  KEYS[2] next (zset name -> next tick ms)
--- ARGV[1] most due schedules returned (of the first 1000 due)  ARGV[2..] the queues asked for (none: every queue)
--- Returns { now ms, { name, tick ms, definition JSON or false, ... } of due ones (tick <= now),
---   the earliest future tick of a schedule asked for, or '' when none in the first 100 }
+-- KEYS[1] defs (hash name -> JSON)  KEYS[2] queues (set)  KEYS[3] failing (hash)
+-- ARGV[1] most due schedules returned  ARGV[2] what a queue's `next` key starts with
+-- ARGV[3..] the queues asked for (none: every queue of `queues`)
+-- Returns { now ms, { name, score ms, queue, definition JSON or false, failing or false, ... } of
+--   the earliest due ones (score <= now), at most ARGV[1], the earliest future score of those
+--   queues, or '' when none }
 --- @include clock
 local now = clock_ms()
-local wanted = nil
-if #ARGV > 1 then
-  wanted = {}
-  for i = 2, #ARGV do wanted[ARGV[i]] = true end
-end
-local function asked(def)
-  if wanted == nil then return true end
-  if not def then return false end
-  local ok, v = pcall(cjson.decode, def)
-  return ok and type(v) == 'table' and wanted[v.queue] == true
-end
+local most, prefix = tonumber(ARGV[1]), ARGV[2]
+local queues = {}
+for i = 3, #ARGV do queues[#queues + 1] = ARGV[i] end
+if #queues == 0 then queues = redis.call('SMEMBERS', KEYS[2]) end
 
-local most = tonumber(ARGV[1])
+local found, earliest = {}, nil
+for _, queue in ipairs(queues) do
+  local key = prefix .. queue
+  local seen = redis.call('ZRANGEBYSCORE', key, '-inf', now, 'WITHSCORES', 'LIMIT', 0, most)
+  for i = 1, #seen, 2 do
+    found[#found + 1] = { seen[i], tonumber(seen[i + 1]), queue, seen[i + 1] }
+  end
+  local later = redis.call('ZRANGEBYSCORE', key, '(' .. now, '+inf', 'WITHSCORES', 'LIMIT', 0, 1)
+  if later[2] and (earliest == nil or tonumber(later[2]) < tonumber(earliest)) then
+    earliest = later[2]
+  end
+end
+-- The most overdue first, across queues: each queue gave its `most` earliest.
+table.sort(found, function(a, b) return a[2] < b[2] end)
 local due = {}
-local seen = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now, 'WITHSCORES', 'LIMIT', 0, 1000)
-for i = 1, #seen, 2 do
-  local def = redis.call('HGET', KEYS[1], seen[i])
-  if asked(def) and #due < most * 3 then
-    due[#due + 1] = seen[i]; due[#due + 1] = seen[i + 1]; due[#due + 1] = def
-  end
+for i = 1, math.min(most, #found) do
+  local f = found[i]
+  due[#due + 1] = f[1]; due[#due + 1] = f[4]; due[#due + 1] = f[3]
+  due[#due + 1] = redis.call('HGET', KEYS[1], f[1])
+  due[#due + 1] = redis.call('HGET', KEYS[3], f[1])
 end
-local earliest = ''
-local later = redis.call('ZRANGEBYSCORE', KEYS[2], '(' .. now, '+inf', 'WITHSCORES', 'LIMIT', 0, 100)
-for i = 1, #later, 2 do
-  if asked(redis.call('HGET', KEYS[1], later[i])) then
-    earliest = later[i + 1]
-    break
-  end
-end
-return { now, due, earliest }
+return { now, due, earliest or '' }

@@ -1,26 +1,48 @@
 -- A schedule's definition and its next tick written together (add, replace, pause, resume,
--- remove): the two keys share the schedules' tag, so no scheduler ever reads one without the
--- other. A paused schedule has no next tick (schedulers never see it).
+-- remove): the keys share the schedules' tag, so no scheduler ever reads one without the
+-- other. A paused schedule has no next tick (schedulers never see it). A schedule's next tick
+-- is in its queue's `next` zset (KEYS[5] .. queue), which is in `queues` while it has one;
+-- `where` says which queue, so a replace that moves it to another queue leaves nothing behind.
+-- Any write forgets a back-off (`failing`: the schedule failed to fire): the definition changed.
 --
--- KEYS[1] defs (hash name -> JSON)  KEYS[2] next (zset name -> next tick ms)
+-- KEYS[1] defs (hash name -> JSON)  KEYS[2] where (hash name -> queue)  KEYS[3] queues (set)
+-- KEYS[4] failing (hash name -> '<tick> <failures>')
 -- ARGV[1] op: 'add' (only if the name is new), 'put' (add or replace), 'swap' (replace only
 --   if the stored JSON is still ARGV[5]: a pause or resume racing another change loses, and is
 --   told), 'remove'
 -- ARGV[2] name  ARGV[3] definition JSON  ARGV[4] next tick ms ('' = none: paused, or it ends)
--- ARGV[5] the stored JSON a swap expects
+-- ARGV[5] the stored JSON a swap expects  ARGV[6] the schedule's queue
+-- ARGV[7] what a queue's `next` key starts with (the queue is appended; same tag)
 -- Returns 1 when written (removed), 0 when not (add: the name exists; swap: it changed or is
 --   gone; remove: there was none).
-local op, name = ARGV[1], ARGV[2]
+local op, name, prefix = ARGV[1], ARGV[2], ARGV[7]
+
+-- Takes the name out of its queue's zset, and the queue out of `queues` once it has none.
+local function unlist(queue)
+  if not queue then return end
+  local key = prefix .. queue
+  redis.call('ZREM', key, name)
+  if redis.call('ZCARD', key) == 0 then redis.call('SREM', KEYS[3], queue) end
+end
+
+local old = redis.call('HGET', KEYS[2], name)
 if op == 'remove' then
-  redis.call('ZREM', KEYS[2], name)
+  unlist(old)
+  redis.call('HDEL', KEYS[2], name)
+  redis.call('HDEL', KEYS[4], name)
   return redis.call('HDEL', KEYS[1], name)
 end
 if op == 'add' and redis.call('HEXISTS', KEYS[1], name) == 1 then return 0 end
 if op == 'swap' and redis.call('HGET', KEYS[1], name) ~= ARGV[5] then return 0 end
+local queue = ARGV[6]
 redis.call('HSET', KEYS[1], name, ARGV[3])
+redis.call('HSET', KEYS[2], name, queue)
+redis.call('HDEL', KEYS[4], name)
+if old ~= queue then unlist(old) end
 if ARGV[4] == '' then
-  redis.call('ZREM', KEYS[2], name)
+  unlist(queue)
 else
-  redis.call('ZADD', KEYS[2], ARGV[4], name)
+  redis.call('ZADD', prefix .. queue, ARGV[4], name)
+  redis.call('SADD', KEYS[3], queue)
 end
 return 1
