@@ -35,7 +35,7 @@ export const engineMutants: Mutant[] = [
     "'COUNT', tonumber(ARGV[9]) + 1,", [E("finish")]),
   // Enqueue: a re-sent batch adds nothing, a caller id is one job, Redis' clock, consecutive ids.
   m("engine-enqueue-receipt-ignored", LUA("enqueue"), "a batch sent again after a lost reply enqueues nothing twice (its receipt)",
-    "if seen then return seen end",
+    "if seen then return seen .. ' replay' end",
     "", [E("enqueue")]),
   m("engine-enqueue-exists-dropped", LUA("enqueue"), "a caller id whose record exists is not enqueued twice",
     "  elseif id ~= '' and (made[id] or redis.call('EXISTS', prefix .. id) == 1) then",

@@ -660,7 +660,7 @@ export const mutants: Mutant[] = [
   m("sched-id-not-reserved", "lib/engine/keys.ts", "a caller may not use a tick's id (sched: prefix)",
     "if (!scheduler && id.startsWith(SCHEDULE_ID_PREFIX)) {", "if (false) {", [T("schedule.fire"), T("engine.formats")]),
   m("schedule-id-not-tick", "lib/schedule/enqueue.ts", "a tick's job id names the schedule and the tick (a repeated fire enqueues once)",
-    "id: scheduleJobId(name, tickMs) };", "id: scheduleJobId(name, tickMs + Math.random()) };", [T("schedule.fire")]),
+    "const id = scheduleJobId(name, tickMs);", "const id = scheduleJobId(name, tickMs + Math.random());", [T("schedule.fire")]),
   m("schedule-host-zone", "lib/schedule/spec.ts", "a cron without a zone is read in UTC on every host",
     "timezone: tz ?? \"UTC\"", "timezone: tz", [T("schedule.ticks")]),
 ];
