@@ -12,6 +12,7 @@ import {
   RetryableError,
 } from "../../errors.ts";
 import { charsetFromContentType, sniffType } from "./decode.ts";
+import { wordCountLimitKey } from "./limit-key.ts";
 import { type ResolvedOptions, resolveOptions, type WordCountOptions } from "./options.ts";
 import { fetchPinned } from "./pinned.ts";
 import { normaliseUrl } from "./url.ts";
@@ -130,7 +131,7 @@ function redirectTarget(response: Response, from: string): string {
 
 /**
  * 2xx passes. 429, and 503 with Retry-After, are the host asking for fewer requests: a
- * HeldError holds the whole host (the job's limit key) that long, spending no attempt (429
+ * HeldError holds the whole host that answered (its limit key, after redirects) that long, spending no attempt (429
  * without Retry-After: the queue's back-off). Other 5xx, 503 without Retry-After (a server
  * error like 500) and 408 are retryable; other statuses are permanent.
  */
@@ -144,7 +145,8 @@ async function checkStatus(response: Response, url: string): Promise<void> {
   const hint =
     retryAfterMs === undefined ? "" : ` (retry after ${Math.ceil(retryAfterMs / 1000)} s)`;
   if (status === 429 || (status === 503 && retryAfterMs !== undefined)) {
-    throw new HeldError(retryAfterMs, message + hint);
+    // The host that answered: after a redirect, not the job's own (its limit key).
+    throw new HeldError(retryAfterMs, message + hint, { key: wordCountLimitKey({ url }) });
   }
   // 408 Request Timeout is the server asking for the same request again later.
   if (status >= 500 || status === 408) throw new RetryableError(message + hint, { retryAfterMs });
