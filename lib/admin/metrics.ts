@@ -133,9 +133,14 @@ function limitFamilies(queues: readonly QueueMetrics[]): string[] {
   gauge("limit_key_concurrency", "The limit on running jobs per key.", (queue, v) =>
     v.keyConcurrency === null ? [] : [sample("limit_key_concurrency", { queue }, v.keyConcurrency)],
   );
-  gauge("limit_held_keys", "Keys whose jobs wait for a slot or a Retry-After.", (queue, v) => [
-    sample("limit_held_keys", { queue }, v.heldTotal),
-  ]);
+  gauge("limit_held_keys", "Keys whose jobs wait for a slot or a Retry-After.", (queue, v) =>
+    v.unreadable === undefined ? [sample("limit_held_keys", { queue }, v.heldTotal)] : [],
+  );
+  gauge(
+    "limits_unreadable",
+    "1 when the limits could not be read (a key of another type).",
+    (queue, v) => [sample("limits_unreadable", { queue }, v.unreadable === undefined ? 0 : 1)],
+  );
   gauge("limit_held_seconds", "Seconds until a held key's next slot (soonest keys).", (queue, v) =>
     v.held.map((h) => {
       const seconds = Math.max(0, h.nextMs - v.nowMs) / 1_000;
@@ -143,7 +148,9 @@ function limitFamilies(queues: readonly QueueMetrics[]): string[] {
     }),
   );
   gauge("limit_key_running", "Jobs of a held key running now (soonest keys).", (queue, v) =>
-    v.held.map((h) => sample("limit_key_running", { queue, key: h.key }, h.running)),
+    v.held.flatMap((h) =>
+      h.running === null ? [] : [sample("limit_key_running", { queue, key: h.key }, h.running)],
+    ),
   );
   return out;
 }

@@ -6,7 +6,7 @@
 // (lib/worker/pause.ts); the limiter script (limit.lua) reads them itself, so a decision never
 // uses a stale setting. Also: the limit key's form, and `holds` (the latest hold's end).
 import { parseDuration } from "../admin/duration.ts";
-import { InputError } from "../errors.ts";
+import { describeError, InputError } from "../errors.ts";
 import type { Redis } from "../redis/connect.ts";
 import { type LimitKeys, layoutKey } from "./keys.ts";
 
@@ -207,8 +207,11 @@ export interface HeldKey {
   key: string;
   /** Its next slot, or the end of its hold (Redis' ms). */
   nextMs: number;
-  /** Its jobs holding a running slot (started, or waiting here for their slot). */
-  running: number;
+  /**
+   * Its jobs holding a running slot (started, or waiting here for their slot); null when its
+   * running set cannot be read (a key of another type, written by hand): the others still show.
+   */
+  running: number | null;
 }
 
 /**
@@ -231,8 +234,16 @@ export async function readHeldKeys(
     keys.push({ key: flat[i]!, nextMs: Number(flat[i + 1]) });
   const running = await Promise.all(
     keys.map((k) =>
-      client.sendCommand<number>(["ZCOUNT", lk.running(k.key), String(nowMs), "+inf"]),
+      client
+        .sendCommand<number>(["ZCOUNT", lk.running(k.key), String(nowMs), "+inf"])
+        .then(Number, unreadableKey),
     ),
   );
-  return keys.map((k, i) => ({ ...k, running: Number(running[i]) }));
+  return keys.map((k, i) => ({ ...k, running: running[i] ?? null }));
+}
+
+/** null for a key of another type (one bad key hides nothing else); any other error thrown. */
+function unreadableKey(err: unknown): null {
+  if (/\bWRONGTYPE\b/.test(describeError(err))) return null;
+  throw err;
 }

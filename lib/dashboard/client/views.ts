@@ -100,7 +100,11 @@ function renderLimits(l: Snapshot["limits"]): void {
     `${l.heldTotal} held ${l.heldTotal === 1 ? "key" : "keys"}${more}`;
   fill(
     "limits-held",
-    l.held.map((h) => [text(h.key), text(`${h.next}, at ${time(h.nextSlot)}`), text(h.running)]),
+    l.held.map((h) => [
+      text(h.key),
+      text(`${h.next}, at ${time(h.nextSlot)}`),
+      text(h.running ?? "unreadable"),
+    ]),
     "no key held",
   );
 }
