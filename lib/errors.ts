@@ -158,11 +158,17 @@ export class HeldError extends CourierError {
     message?: string,
     options?: { cause?: unknown; key?: string },
   ) {
-    const after = retryAfterMs === undefined ? "" : ` for ${Math.ceil(retryAfterMs / 1000)} s`;
-    super("EHELD", message ?? `held${after}`, options);
+    super("EHELD", message ?? `held${heldFor(retryAfterMs)}`, options);
     this.retryAfterMs = retryAfterMs;
     this.key = options?.key;
   }
+}
+
+/** How long a HeldError says it holds: none said (or none usable, e.g. -5) means the back-off. */
+function heldFor(ms: number | undefined): string {
+  if (ms === Number.POSITIVE_INFINITY) return " for as long as a hold may be";
+  if (ms === undefined || !(ms > 0) || !Number.isFinite(ms)) return "";
+  return ` for ${Math.ceil(ms / 1000)} s`;
 }
 
 /**
