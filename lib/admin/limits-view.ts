@@ -11,7 +11,7 @@ export interface LimitsView extends Limits {
   nowMs: number;
   /**
    * The keys held back (a 429/503's Retry-After, or over their rate or concurrency) whose next
-   * slot comes first (at most HELD_SHOWN), soonest first.
+   * slot comes last (at most HELD_SHOWN), latest first: a Retry-After's hold before a busy key.
    */
   held: HeldKey[];
   /** Keys held in all (the list above may show fewer). */
@@ -57,7 +57,7 @@ export function formatLimits(v: LimitsView, table: (rows: string[][]) => string[
   const lines = [`  limits     ${limitSettings(v)}`];
   if (v.unreadable !== undefined) return lines;
   if (v.heldTotal === 0) return [...lines, "  held keys  none"];
-  const more = v.heldTotal > v.held.length ? ` (the ${v.held.length} soonest shown)` : "";
+  const more = v.heldTotal > v.held.length ? ` (the ${v.held.length} latest shown)` : "";
   lines.push(`  held keys  ${v.heldTotal}${more}`);
   // Keys are whatever a producer gave (a host, a tenant id): control characters escaped.
   const rows = v.held.map((h) => [

@@ -1,6 +1,6 @@
 // Reading a queue's rate limits for `info`, /metrics and the dashboard: the settings on its
 // layout key (readLimits) and the held keys (readHeldKeys: those whose next slot is still to
-// come, by Redis' clock, the soonest HELD_SHOWN with their running jobs), and how many are held
+// come, by Redis' clock, the latest HELD_SHOWN with their running jobs), and how many are held
 // in all. Bounded whatever the number of keys. Every key read is under the queue's own tag, so
 // the calls go to one node. A setting of ours that cannot be read (corrupt, written by hand)
 // shows as no limit rather than failing the report; a limiter key of another type shows as

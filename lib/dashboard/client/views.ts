@@ -95,7 +95,7 @@ function renderLimits(l: Snapshot["limits"]): void {
   $("limits-panel").hidden = !l.used;
   if (!l.used) return;
   $("limits-settings").textContent = l.settings;
-  const more = l.heldTotal > l.held.length ? ` (the ${l.held.length} soonest shown)` : "";
+  const more = l.heldTotal > l.held.length ? ` (the ${l.held.length} latest shown)` : "";
   $("limits-held-total").textContent =
     `${l.heldTotal} held ${l.heldTotal === 1 ? "key" : "keys"}${more}`;
   fill(
