@@ -83,3 +83,21 @@ export function topLevelUsec(
   }
   return total;
 }
+
+/**
+ * Redis commands executed between two INFO commandstats snapshots, the bench's own left out
+ * (`ours`: its polls by name). A command a script runs counts as well as the script's call.
+ */
+export function callsBetween(
+  before: CommandStats,
+  after: CommandStats,
+  ours: Map<string, number> = new Map(),
+): number {
+  let total = 0;
+  for (const [name, s] of after) {
+    if (OURS.has(name.split("|")[0]!)) continue;
+    const calls = s.calls - (before.get(name)?.calls ?? 0);
+    total += Math.max(0, calls - (ours.get(name) ?? 0));
+  }
+  return total;
+}

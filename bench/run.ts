@@ -25,7 +25,7 @@ import { cost } from "./workloads/cost.ts";
 import { enqueue } from "./workloads/enqueue.ts";
 import { io } from "./workloads/io.ts";
 import { latency } from "./workloads/latency.ts";
-import { limits } from "./workloads/limits.ts";
+import { limits, limitsBase } from "./workloads/limits.ts";
 import { noop } from "./workloads/noop.ts";
 import { priority } from "./workloads/priority.ts";
 
@@ -126,6 +126,9 @@ function exit(message: string, code: number): never {
 
 const o = options();
 if (o.commit) process.exit(await runOnSnapshot(ROOT, o.commit, forwarded()));
+// The limits workload's base, refused before anything runs if it has the limits already.
+const base = o.only.includes("limits") ? limitsBase(ROOT) : undefined;
+if (base && "error" in base) exit(base.error, 2);
 mkdirSync(dirname(o.out), { recursive: true });
 const t0 = nowMs();
 const log = (m: string) =>
@@ -145,6 +148,8 @@ const meta = {
   uncommitted:
     !process.env.COURIER_BENCH_COMMIT && git(ROOT, ["status", "--porcelain", "lib", "bin"]) !== "",
   loadavg: loadavg().map((x) => Number(x.toFixed(2))),
+  // The code before limits the limits workload measured against (bench/workloads/limits.ts).
+  ...(base && "commit" in base ? { limitsBase: base.commit } : {}),
 };
 log(`size ${o.sizeName}, ${o.rounds} round(s), workloads ${o.only.join(",")}`);
 const loadByWorkload: { workload: string; persistence: string; loadavg: number[] }[] = [];

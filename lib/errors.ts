@@ -144,16 +144,31 @@ export class RetryableError extends CourierError {
  * host) is held for `retryAfterMs` (a server answered 429, or 503 with Retry-After): no job of
  * that key starts before then, on any worker, and this job runs again after it WITHOUT spending
  * an attempt. Other keys keep running. A job held `maxHolds` times fails for good (a host that
- * always answers 429). `retryAfterMs` undefined: the queue's back-off, counted in holds. A
- * module without Courier to import throws an error with `code: "EHELD"` (and `retryAfterMs`).
+ * always answers 429). `retryAfterMs` undefined: the queue's back-off, counted in holds. `key`:
+ * the limit key to hold instead of the job's own (the word-count task's, when the 429 came from
+ * a redirect's target on another host): that key is held, and this job only waits it out. A
+ * module without Courier to import throws an error with `code: "EHELD"` (and `retryAfterMs`,
+ * `key`).
  */
 export class HeldError extends CourierError {
   readonly retryAfterMs: number | undefined;
-  constructor(retryAfterMs?: number, message?: string, options?: { cause?: unknown }) {
-    const after = retryAfterMs === undefined ? "" : ` for ${Math.ceil(retryAfterMs / 1000)} s`;
-    super("EHELD", message ?? `held${after}`, options);
+  readonly key: string | undefined;
+  constructor(
+    retryAfterMs?: number,
+    message?: string,
+    options?: { cause?: unknown; key?: string },
+  ) {
+    super("EHELD", message ?? `held${heldFor(retryAfterMs)}`, options);
     this.retryAfterMs = retryAfterMs;
+    this.key = options?.key;
   }
+}
+
+/** How long a HeldError says it holds: none said (or none usable, e.g. -5) means the back-off. */
+function heldFor(ms: number | undefined): string {
+  if (ms === Number.POSITIVE_INFINITY) return " for as long as a hold may be";
+  if (ms === undefined || !(ms > 0) || !Number.isFinite(ms)) return "";
+  return ` for ${Math.ceil(ms / 1000)} s`;
 }
 
 /**

@@ -154,23 +154,40 @@ describe("bun run bench", () => {
     ]);
   }, 90_000);
 
-  test("--only limits: the no-op figure against a base's, a limited queue's start rate", async () => {
-    // The base is HEAD: the same code twice, which is all a smoke test needs.
-    process.env.COURIER_BENCH_BASE = "HEAD";
-    try {
-      const { figures } = await bench(["--only", "limits", "--contenders", "courier"]);
-      for (const f of figures) expectWellFormed(f);
-      expect(figures.map((f) => f.name)).toEqual([
-        "limits.noop.c16",
-        "limits.noop.c16.base",
-        "limits.noop.ratio",
-        "limits.rate500.starts",
-        "limits.rate500.error",
-      ]);
-    } finally {
-      delete process.env.COURIER_BENCH_BASE;
+  test("--only limits: the no-op figure and costs against the base's, a limited queue's start rate", async () => {
+    // The default base (98a9b7a, the code before the limits); its meta line names it.
+    const { figures, file } = await bench(["--only", "limits", "--contenders", "courier"]);
+    for (const f of figures) expectWellFormed(f);
+    const costs = ["workerCpuUs", "redisCpuUs", "redisCalls", "redisUsec"];
+    const side = (suffix: string) => [
+      `limits.noop.c16${suffix}`,
+      ...costs.map((c) => `limits.noop.${c}${suffix}`),
+    ];
+    const names = figures.map((f) => f.name);
+    // CPU per job is left out when too small to measure (below 50 ms in all): not required.
+    const required = [...side(""), ...side(".base"), "limits.noop.ratio"].filter(
+      (n) => !/CpuUs/.test(n),
+    );
+    for (const n of required) expect(names).toContain(n);
+    for (const limit of ["rate500", "rate50per100ms"]) {
+      for (const f of ["starts", "error", "most"]) expect(names).toContain(`limits.${limit}.${f}`);
     }
+    expect(JSON.parse(file[0]!)).toMatchObject({ meta: "run", limitsBase: "98a9b7a" });
   }, 90_000);
+
+  test("--only limits refuses a base that has the limits already, in one line, exit 2", async () => {
+    const proc = Bun.spawn({
+      cmd: [process.execPath, join(ROOT, "bench/run.ts"), "--only", "limits", "--size", "tiny"],
+      cwd: ROOT,
+      env: { ...process.env, COURIER_BENCH_BASE: "HEAD" },
+      stdout: "pipe",
+      stderr: "pipe",
+    });
+    const [stderr, code] = await Promise.all([new Response(proc.stderr).text(), proc.exited]);
+    expect(code).toBe(2);
+    expect(stderr.trim().split("\n")).toHaveLength(1);
+    expect(stderr).toContain("has the limits already (lib/worker/limited.ts)");
+  });
 
   test("--only cluster: a 3+3 cluster against this one server (6 shards and 1), 1 to 3 worker processes", async () => {
     const { figures, file } = await bench(["--only", "cluster", "--contenders", "courier"]);

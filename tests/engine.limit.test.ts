@@ -199,7 +199,7 @@ describe("limit.lua: per key", () => {
     expect(got[5]).toEqual({ kind: "start", inMs: 0, lateMs: 20, slot: false });
     // The held key is listed with its next slot (what info and the dashboard read).
     const held = await readHeldKeys(v.client, lk, await redisNow(v));
-    expect(held).toEqual([{ key: "h", nextMs: expect.any(Number), running: 0 }]);
+    expect(held).toEqual([{ key: "h", nextMs: expect.any(Number), running: 0, retryAfter: false }]);
     expect(held[0]!.nextMs).toBeGreaterThan(await redisNow(v));
   });
 

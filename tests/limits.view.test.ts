@@ -24,9 +24,11 @@ const limited: LimitsView = {
   rate: { count: 500, perMs: 1_000 },
   keyConcurrency: 2,
   keyRate: { count: 5, perMs: 60_000 },
+  // Latest first, as readHeldKeys lists them: a Retry-After's hold, then a key that is only
+  // waiting for its next slot by the rate (no per-key series in /metrics: they would churn).
   held: [
-    { key: "bad\u001b[31m.example", nextMs: 990_000, running: 2 },
-    { key: "slow.example", nextMs: 1_002_000, running: 0 },
+    { key: "slow.example", nextMs: 1_002_000, running: 0, retryAfter: true },
+    { key: "bad\u001b[31m.example", nextMs: 990_000, running: 2, retryAfter: false },
   ],
   heldTotal: 3,
 };
@@ -57,18 +59,18 @@ describe("info's LIMITS lines", () => {
     ]);
   });
 
-  test("held keys in a table, soonest first, keys escaped, how many not shown", () => {
+  test("held keys in a table, latest first, keys escaped, how many not shown", () => {
     expect(formatLimits(limited, table)).toEqual([
       "  limits     queue 500/s   per key 2 running, 5/m",
-      "  held keys  3 (the 2 soonest shown)",
+      "  held keys  3 (the 2 latest shown)",
       "    KEY                  NEXT SLOT  RUNNING",
-      "    bad\\x1b[31m.example  now        2",
       "    slow.example         in 12s     0",
+      "    bad\\x1b[31m.example  now        2",
     ]);
   });
 
   test("held keys alone (a Retry-After on a queue with no limit set) are said", () => {
-    const v = { ...none, held: limited.held.slice(1), heldTotal: 1 };
+    const v = { ...none, held: limited.held.slice(0, 1), heldTotal: 1 };
     expect(usesLimits(v)).toBe(true);
     expect(formatLimits(v, table)[1]).toBe("  held keys  1");
   });
@@ -90,10 +92,13 @@ describe("/metrics", () => {
     ['courier_limit_held_keys{queue="plain"} 0'],
     ['courier_limit_held_seconds{queue="crawl",key="slow.example"} 12'],
     ['courier_limit_key_running{queue="crawl",key="slow.example"} 0'],
-    ['courier_limit_key_running{queue="crawl",key="bad\u001b[31m.example"} 2'],
     ["# TYPE courier_limit_held_keys gauge"],
   ])("%s", (line) => {
     expect(lines).toContain(line);
+  });
+
+  test("per key, only the keys a Retry-After holds", () => {
+    expect(text).not.toContain("bad");
   });
 
   test("a limit not set has no sample", () => {

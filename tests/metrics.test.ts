@@ -81,6 +81,9 @@ describe("renderMetrics", () => {
     ['a"b', 'a\\"b'],
     ["a\\b", "a\\\\b"],
     ["a\nb", "a\\nb"],
+    // A control character as the text \x1b: its backslash escaped, as any other.
+    ["a\u001b]0;x\u0007b", "a\\\\x1b]0;x\\\\x07b"],
+    ["a\rb\u009b", "a\\\\x0db\\\\x9b"],
   ])("label value %p is written %p", (value, written) => {
     expect(escapeLabel(value)).toBe(written);
   });

@@ -351,6 +351,17 @@ describe("helpers", () => {
     ["3601", 3_600_000],
     ["99999999999999999999999", 3_600_000],
     ["Thu, 22 Oct 2015 07:28:00 GMT", 3_600_000],
+    // Only the three HTTP-date forms: what a lenient Date.parse takes is refused.
+    ["abc 5", undefined],
+    ["Tue 40000", undefined],
+    ["Mon", undefined],
+    ["Wed, 21 Oct 2015 07:28:30", undefined],
+    ["Wed, 21 Oct 2015 07:28:30 PST", undefined],
+    ["Wed, 21 Oct 2015 07:28:30 GMT+2400", undefined],
+    ["Wed, 31 Feb 2015 07:28:30 GMT", undefined],
+    ["Wed, 21 Oct 2015 24:28:30 GMT", undefined],
+    ["Wed Oct  1 07:28:05 2015", 0],
+    ["Thursday, 22-Oct-15 07:28:00 GMT", 3_600_000],
   ])("parseRetryAfter(%j) -> %p", (value, expected) => {
     expect(parseRetryAfter(value, Date.parse("Wed, 21 Oct 2015 07:28:00 GMT"))).toBe(expected);
   });

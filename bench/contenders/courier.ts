@@ -10,16 +10,26 @@ import {
   type Task,
   Worker,
 } from "../../lib/index.ts";
+import { nowMs } from "../_proc.ts";
 import type { ContenderImpl, StartWorker, TaskKind } from "./types.ts";
 import { bunWorkerCommand } from "./types.ts";
 
 export const PREFIX = "bench";
 
 const noop = defineTask({ name: "noop", run: async () => null });
+/** The no-op task that says when it started (a limited queue's start rate is timed by it). */
+const stampedNoop = defineTask({
+  name: "noop",
+  run: async () => {
+    process.stdout.write(`start ${nowMs()}\n`);
+    return null;
+  },
+});
 
-function task(kind: TaskKind): Task<unknown, unknown> {
+function task(kind: TaskKind, stamp = false): Task<unknown, unknown> {
+  if (kind === "noop") return (stamp ? stampedNoop : noop) as Task;
   // allowPrivate: the pages come from the bench's own server on 127.0.0.1.
-  return (kind === "noop" ? noop : createWordCountTask({ allowPrivate: true })) as Task;
+  return createWordCountTask({ allowPrivate: true }) as Task;
 }
 
 export const courier: ContenderImpl = {
@@ -55,7 +65,7 @@ export const startWorker: StartWorker = async (spec, onDone) => {
     redisUrl: spec.url,
     queue: spec.queue,
     prefix: PREFIX,
-    tasks: [task(spec.task)],
+    tasks: [task(spec.task, spec.stamp)],
     concurrency: spec.concurrency,
     logger,
   });

@@ -13,6 +13,8 @@ export interface WorkerSpec {
   task: TaskKind;
   /** Print `done <job id> <wall-clock ms>` when each result is recorded (latency workload). */
   notify: boolean;
+  /** Courier's no-op task prints `start <wall-clock ms>` as it starts (limits workload). */
+  stamp?: boolean;
 }
 
 export interface Producer {

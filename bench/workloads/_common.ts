@@ -3,7 +3,7 @@
 import type { Recorder } from "../_figures.ts";
 import { nowMs, spawnProc, type WorkerProc } from "../_proc.ts";
 import { type BenchRedis, commandStats, flush, redisCpuS } from "../_redis.ts";
-import { topLevelUsec } from "../_usec.ts";
+import { callsBetween, topLevelUsec } from "../_usec.ts";
 import type { ContenderImpl, Producer, TaskKind, WorkerSpec } from "../contenders/types.ts";
 import type { Size } from "../sizes.ts";
 
@@ -120,6 +120,8 @@ export interface Processed {
   redisCpuUs: number | undefined;
   /** Redis time per job in top-level calls (INFO commandstats), with `opts.inner` given. */
   redisUsec: number | undefined;
+  /** Redis commands executed per job (INFO commandstats; those scripts run count too). */
+  redisCalls: number;
 }
 
 /**
@@ -177,6 +179,7 @@ export async function processJobs(
       workerCpuUs: measurable ? (workerCpu / opts.n) * 1e6 : undefined,
       redisCpuUs: measurable ? (redisCpu / opts.n) * 1e6 : undefined,
       redisUsec: usec === undefined ? undefined : usec / opts.n,
+      redisCalls: callsBetween(stats0, stats1, ours) / opts.n,
     };
   } finally {
     await Promise.all(procs.map((p) => p.stop()));

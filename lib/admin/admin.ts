@@ -278,7 +278,7 @@ export class Admin {
     return holdKey(this.client, limitKeys(prefix, queue), key, holdMs);
   }
 
-  /** The limit keys held back now, soonest next slot first, with their running counts. */
+  /** The limit keys held back now, latest next slot first, with their running counts. */
   async heldKeys(count = 50): Promise<HeldKey[]> {
     const { prefix, queue } = this.options;
     const lk = limitKeys(prefix, queue);
@@ -292,7 +292,7 @@ export class Admin {
   }
 
   /**
-   * The queue's rate limits and its held keys, the soonest first, as info, /metrics and the
+   * The queue's rate limits and its held keys, the latest first, as info, /metrics and the
    * dashboard show them (lib/admin/limits.ts).
    */
   async limitsView(): Promise<LimitsView> {

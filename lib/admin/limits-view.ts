@@ -11,11 +11,13 @@ export interface LimitsView extends Limits {
   nowMs: number;
   /**
    * The keys held back (a 429/503's Retry-After, or over their rate or concurrency) whose next
-   * slot comes first (at most HELD_SHOWN), soonest first.
+   * slot comes last (at most HELD_SHOWN), latest first: a Retry-After's hold before a busy key.
    */
   held: HeldKey[];
   /** Keys held in all (the list above may show fewer). */
   heldTotal: number;
+  /** Why the limits could not be read (a limiter key of another type): shown, not thrown. */
+  unreadable?: string;
 }
 
 /** Held keys listed by info, /metrics and the dashboard: a queue may hold thousands of hosts. */
@@ -23,6 +25,7 @@ export const HELD_SHOWN = 20;
 
 /** Whether there is anything to say: a queue that uses no limit reads as before. */
 export function usesLimits(v: LimitsView): boolean {
+  if (v.unreadable !== undefined) return true;
   return v.rate !== null || v.keyConcurrency !== null || v.keyRate !== null || v.heldTotal > 0;
 }
 
@@ -33,6 +36,7 @@ export function perSecond(r: Rate): number {
 
 /** `queue 500/s   per key 2 running, 5/s`: the settings in one phrase. */
 export function limitSettings(v: LimitsView): string {
+  if (v.unreadable !== undefined) return `limits unreadable (${safeText(v.unreadable)})`;
   const perKey = [
     v.keyConcurrency === null ? null : `${v.keyConcurrency} running`,
     v.keyRate === null ? null : formatRate(v.keyRate),
@@ -51,14 +55,15 @@ export function nextSlotText(inMs: number): string {
 export function formatLimits(v: LimitsView, table: (rows: string[][]) => string[]): string[] {
   if (!usesLimits(v)) return [];
   const lines = [`  limits     ${limitSettings(v)}`];
+  if (v.unreadable !== undefined) return lines;
   if (v.heldTotal === 0) return [...lines, "  held keys  none"];
-  const more = v.heldTotal > v.held.length ? ` (the ${v.held.length} soonest shown)` : "";
+  const more = v.heldTotal > v.held.length ? ` (the ${v.held.length} latest shown)` : "";
   lines.push(`  held keys  ${v.heldTotal}${more}`);
   // Keys are whatever a producer gave (a host, a tenant id): control characters escaped.
   const rows = v.held.map((h) => [
     safeText(h.key),
     nextSlotText(h.nextMs - v.nowMs),
-    String(h.running),
+    h.running === null ? "unreadable" : String(h.running),
   ]);
   return [...lines, ...table([["KEY", "NEXT SLOT", "RUNNING"], ...rows]).map((l) => `    ${l}`)];
 }

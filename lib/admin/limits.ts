@@ -1,15 +1,17 @@
 // Reading a queue's rate limits for `info`, /metrics and the dashboard: the settings on its
 // layout key (readLimits) and the held keys (readHeldKeys: those whose next slot is still to
-// come, by Redis' clock, the soonest HELD_SHOWN with their running jobs), and how many are held
+// come, by Redis' clock, the latest HELD_SHOWN with their running jobs), and how many are held
 // in all. Bounded whatever the number of keys. Every key read is under the queue's own tag, so
 // the calls go to one node. A setting of ours that cannot be read (corrupt, written by hand)
-// shows as no limit rather than failing the report.
+// shows as no limit rather than failing the report; a limiter key of another type shows as
+// unreadable (one key's running count, or the whole view) and the caller's other numbers stand.
 import { limitKeys } from "../engine/keys.ts";
-import { readHeldKeys, readLimits } from "../engine/limits.ts";
+import { NO_LIMITS, readHeldKeys, readLimits } from "../engine/limits.ts";
+import { describeCause } from "../redis/cause.ts";
 import type { Redis } from "../redis/connect.ts";
 import { HELD_SHOWN, type LimitsView } from "./limits-view.ts";
 
-/** The queue's limits and held keys at `nowMs` (Redis' time). */
+/** The queue's limits and held keys at `nowMs` (Redis' time); never throws. */
 export async function readLimitsView(
   client: Redis,
   prefix: string,
@@ -17,10 +19,19 @@ export async function readLimitsView(
   nowMs: number,
 ): Promise<LimitsView> {
   const lk = limitKeys(prefix, queue);
-  const [limits, held, total] = await Promise.all([
+  const [settings, held] = await Promise.allSettled([
     readLimits(client, prefix, queue),
-    readHeldKeys(client, lk, nowMs, HELD_SHOWN),
-    client.sendCommand<number>(["ZCOUNT", lk.keys, String(nowMs), "+inf"]),
+    Promise.all([
+      readHeldKeys(client, lk, nowMs, HELD_SHOWN),
+      client.sendCommand<number>(["ZCOUNT", lk.keys, String(nowMs), "+inf"]),
+    ]),
   ]);
-  return { ...limits, nowMs, held, heldTotal: Number(total) };
+  const view: LimitsView = {
+    ...(settings.status === "fulfilled" ? settings.value : NO_LIMITS),
+    nowMs,
+    held: held.status === "fulfilled" ? held.value[0] : [],
+    heldTotal: held.status === "fulfilled" ? Number(held.value[1]) : 0,
+  };
+  const failed = [settings, held].find((r) => r.status === "rejected");
+  return failed ? { ...view, unreadable: describeCause(failed.reason) } : view;
 }

@@ -115,8 +115,8 @@ export function renderMetrics(
 
 /**
  * The limits: settings as gauges (no sample for a limit not set), the held keys' count, and for
- * the soonest held keys (HELD_SHOWN at most: keys are hosts, a label per key must stay
- * bounded) the seconds until their next slot and their running jobs.
+ * the keys a Retry-After holds (among the HELD_SHOWN latest: keys are hosts, a label per key
+ * must stay bounded) the seconds until their hold ends and their running jobs.
  */
 function limitFamilies(queues: readonly QueueMetrics[]): string[] {
   const out: string[] = [];
@@ -133,17 +133,30 @@ function limitFamilies(queues: readonly QueueMetrics[]): string[] {
   gauge("limit_key_concurrency", "The limit on running jobs per key.", (queue, v) =>
     v.keyConcurrency === null ? [] : [sample("limit_key_concurrency", { queue }, v.keyConcurrency)],
   );
-  gauge("limit_held_keys", "Keys whose jobs wait for a slot or a Retry-After.", (queue, v) => [
-    sample("limit_held_keys", { queue }, v.heldTotal),
-  ]);
-  gauge("limit_held_seconds", "Seconds until a held key's next slot (soonest keys).", (queue, v) =>
-    v.held.map((h) => {
-      const seconds = Math.max(0, h.nextMs - v.nowMs) / 1_000;
-      return sample("limit_held_seconds", { queue, key: h.key }, seconds);
-    }),
+  gauge("limit_held_keys", "Keys whose jobs wait for a slot or a Retry-After.", (queue, v) =>
+    v.unreadable === undefined ? [sample("limit_held_keys", { queue }, v.heldTotal)] : [],
   );
-  gauge("limit_key_running", "Jobs of a held key running now (soonest keys).", (queue, v) =>
-    v.held.map((h) => sample("limit_key_running", { queue, key: h.key }, h.running)),
+  gauge(
+    "limits_unreadable",
+    "1 when the limits could not be read (a key of another type).",
+    (queue, v) => [sample("limits_unreadable", { queue }, v.unreadable === undefined ? 0 : 1)],
+  );
+  // Per key only the keys a task's hold is on: few, and stable for their hold's length (a key
+  // waiting for its next slot by the rate changes at every start: a series each, churning).
+  const holds = (v: LimitsView) => v.held.filter((h) => h.retryAfter);
+  gauge(
+    "limit_held_seconds",
+    "Seconds until a key held by a Retry-After may start a job.",
+    (queue, v) =>
+      holds(v).map((h) => {
+        const seconds = Math.max(0, h.nextMs - v.nowMs) / 1_000;
+        return sample("limit_held_seconds", { queue, key: h.key }, seconds);
+      }),
+  );
+  gauge("limit_key_running", "Jobs running now of a key held by a Retry-After.", (queue, v) =>
+    holds(v).flatMap((h) =>
+      h.running === null ? [] : [sample("limit_key_running", { queue, key: h.key }, h.running)],
+    ),
   );
   return out;
 }
@@ -173,7 +186,12 @@ function sample(name: string, labels: Record<string, string>, value: number): st
 
 /** Label values escape backslash, double quote and newline (the format's only escapes). */
 export function escapeLabel(value: string): string {
-  return value.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n");
+  const escaped = value.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n");
+  // Other control characters are never raw (a terminal reading the page would obey them): as
+  // the text `\x1b`, its backslash escaped, since the format knows no other escape.
+  return escaped.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => {
+    return `\\\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`;
+  });
 }
 
 function formatValue(n: number): string {

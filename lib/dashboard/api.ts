@@ -122,7 +122,7 @@ export async function snapshot(api: Api) {
 }
 
 /**
- * The rate limits (issue 14): the settings in a phrase, and the soonest held keys with their
+ * The rate limits (issue 14): the settings in a phrase, and the latest held keys with their
  * next slot (ISO time, and `in 12s` as info says it). `used` false: the page shows no panel.
  */
 export async function limits(api: Api) {
@@ -139,6 +139,7 @@ export async function limits(api: Api) {
       nextSlot: isoOrNull(h.nextMs),
       next: nextSlotText(h.nextMs - v.nowMs),
       running: h.running,
+      retryAfter: h.retryAfter,
     })),
   };
 }

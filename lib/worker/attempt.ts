@@ -15,7 +15,15 @@ import { type ContextSinks, makeContext } from "./context.ts";
 
 export type AttemptResult =
   | { ok: true; result: string }
-  | { ok: false; error: string; permanent: boolean; retryAfterMs?: number; held?: boolean }
+  | {
+      ok: false;
+      error: string;
+      permanent: boolean;
+      retryAfterMs?: number;
+      held?: boolean;
+      /** The limit key a HeldError named (undefined: the job's own). */
+      heldKey?: string;
+    }
   | { ok: false; givenUp: unknown };
 
 /** Abort reason used when the worker itself gives a job up (lease lost, shutdown). */
@@ -113,6 +121,7 @@ function failure(err: unknown): AttemptResult {
     permanent: err instanceof PermanentError || e.code === "EPERMANENT",
     retryAfterMs: retryable && typeof e.retryAfterMs === "number" ? e.retryAfterMs : undefined,
     ...(held ? { held } : {}),
+    ...(held && typeof e.key === "string" ? { heldKey: e.key } : {}),
   };
 }
 

@@ -14,7 +14,7 @@ import type { ParentOutcome, Task } from "../types.ts";
 import { Attempt, type AttemptResult, GivenUp, runAttempt } from "./attempt.ts";
 import { RecentIds } from "./cancels.ts";
 import type { Startable } from "./entries.ts";
-import type { HeldOutcome } from "./held.ts";
+import type { HeldOutcome, TaskHold } from "./held.ts";
 import {
   CORRUPT,
   type Failure,
@@ -81,9 +81,7 @@ export class Jobs {
    * A task threw HeldError: its key is held and the job given back, spending no attempt
    * (lib/worker/held.ts). Null, or a hold that could not be written: an ordinary failure.
    */
-  onHeld:
-    | ((job: Startable, askedMs: number | undefined, error: string) => Promise<HeldOutcome>)
-    | null = null;
+  onHeld: ((job: Startable, ask: TaskHold) => Promise<HeldOutcome>) | null = null;
   /** Jobs read under a rate limit, waiting for their start slot: counted as running, leased. */
   readonly waits = new SlotWaits(
     () => this.onFreed(),
@@ -321,11 +319,12 @@ export class Jobs {
   async #held(
     job: RunningJob,
     base: Pick<Failure, "entryId" | "jobId" | "job" | "runMs">,
-    r: { error: string; retryAfterMs?: number },
+    r: { error: string; retryAfterMs?: number; heldKey?: string },
   ): Promise<void> {
     let outcome: HeldOutcome;
     try {
-      outcome = await this.onHeld!(base.job, r.retryAfterMs, r.error);
+      const ask = { askedMs: r.retryAfterMs, key: r.heldKey, error: r.error };
+      outcome = await this.onHeld!(base.job, ask);
     } catch (err) {
       this.log.log("warn", "could not hold the job's key: recorded as a failed attempt", {
         job: job.jobId,

@@ -176,8 +176,7 @@ export class ShardWorker {
     });
     const held = { client, keys: this.keys, o: this.o, log: this.#log };
     const holdKey = (key: string, ms: number) => limits.holdKey(key, ms);
-    this.#jobs.onHeld = (job, askedMs, error) =>
-      holdForTask({ ...held, holdKey }, job, askedMs, error);
+    this.#jobs.onHeld = (job, ask) => holdForTask({ ...held, holdKey }, job, ask);
     return (run: Startable[], kind: "read" | "claim") => gate.gate(run, kind);
   }
 

@@ -95,12 +95,16 @@ function renderLimits(l: Snapshot["limits"]): void {
   $("limits-panel").hidden = !l.used;
   if (!l.used) return;
   $("limits-settings").textContent = l.settings;
-  const more = l.heldTotal > l.held.length ? ` (the ${l.held.length} soonest shown)` : "";
+  const more = l.heldTotal > l.held.length ? ` (the ${l.held.length} latest shown)` : "";
   $("limits-held-total").textContent =
     `${l.heldTotal} held ${l.heldTotal === 1 ? "key" : "keys"}${more}`;
   fill(
     "limits-held",
-    l.held.map((h) => [text(h.key), text(`${h.next}, at ${time(h.nextSlot)}`), text(h.running)]),
+    l.held.map((h) => [
+      text(h.key),
+      text(`${h.next}, at ${time(h.nextSlot)}`),
+      text(h.running ?? "unreadable"),
+    ]),
     "no key held",
   );
 }

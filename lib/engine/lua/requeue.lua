@@ -1,6 +1,7 @@
 -- Engine v2: requeue dead letters (docs/internals.md, "Dead letters: requeue, discard"): each job runs again with a fresh
 -- attempt count, atomically, so a job is never both dead and queued. Its letter and failed
--- value r:<id> are deleted, its record says `queued`, `a 0`, without TTL, its history kept
+-- value r:<id> are deleted, its record says `queued`, `a 0`, no hold counts (`task_holds`,
+-- `limit_holds`), without TTL, its history kept
 -- plus the run that failed for good (from the failed value; from the letter when the value
 -- expired too), and a fresh entry `t p a 0 m i n` goes to the stream (the normal level's: a
 -- high or low job's record loses its `priority`). A letter whose job is
@@ -134,7 +135,9 @@ local function requeue(j)
   for _, v in ipairs(last_run(j, runs)) do fields[#fields + 1] = v end
   redis.call('HSET', key, 'status', 'queued', 'q', r.q or auto_ms(j.id) or now, unpack(fields))
   -- A high or low job comes back at normal (KEYS[2] is the normal stream): its record says so.
-  redis.call('HDEL', key, 'error', 'waiting_for', 'deferred', 'priority')
+  -- Its hold counts start afresh, as its attempts do (task_holds: lib/worker/held.ts, maxHolds).
+  redis.call('HDEL', key, 'error', 'waiting_for', 'deferred', 'priority', 'task_holds',
+    'limit_holds')
   redis.call('PERSIST', key)
   forget_old_run(key, runs)
   redis.call('HSET', key, 'e', readd_after(r, j.id, f, 0, runs))

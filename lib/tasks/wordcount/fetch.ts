@@ -12,9 +12,13 @@ import {
   RetryableError,
 } from "../../errors.ts";
 import { charsetFromContentType, sniffType } from "./decode.ts";
+import { wordCountLimitKey } from "./limit-key.ts";
 import { type ResolvedOptions, resolveOptions, type WordCountOptions } from "./options.ts";
 import { fetchPinned } from "./pinned.ts";
+import { parseRetryAfter } from "./retry-after.ts";
 import { normaliseUrl } from "./url.ts";
+
+export { MAX_RETRY_AFTER_MS, parseRetryAfter } from "./retry-after.ts";
 
 /** A page as fetched: the body is raw bytes (decompressed, not yet decoded). */
 export interface FetchedPage {
@@ -130,7 +134,7 @@ function redirectTarget(response: Response, from: string): string {
 
 /**
  * 2xx passes. 429, and 503 with Retry-After, are the host asking for fewer requests: a
- * HeldError holds the whole host (the job's limit key) that long, spending no attempt (429
+ * HeldError holds the whole host that answered (its limit key, after redirects) that long, spending no attempt (429
  * without Retry-After: the queue's back-off). Other 5xx, 503 without Retry-After (a server
  * error like 500) and 408 are retryable; other statuses are permanent.
  */
@@ -144,33 +148,12 @@ async function checkStatus(response: Response, url: string): Promise<void> {
   const hint =
     retryAfterMs === undefined ? "" : ` (retry after ${Math.ceil(retryAfterMs / 1000)} s)`;
   if (status === 429 || (status === 503 && retryAfterMs !== undefined)) {
-    throw new HeldError(retryAfterMs, message + hint);
+    // The host that answered: after a redirect, not the job's own (its limit key).
+    throw new HeldError(retryAfterMs, message + hint, { key: wordCountLimitKey({ url }) });
   }
   // 408 Request Timeout is the server asking for the same request again later.
   if (status >= 500 || status === 408) throw new RetryableError(message + hint, { retryAfterMs });
   throw new PermanentError(message);
-}
-
-/** The longest a Retry-After is obeyed (1 h): a hostile or broken server parks nothing longer. */
-export const MAX_RETRY_AFTER_MS = 3_600_000;
-
-/**
- * Milliseconds to wait from a Retry-After header: delay-seconds or an HTTP-date (in the past
- * means 0), at most `maxMs`. Undefined when absent or unparsable, so the queue's own back-off
- * applies.
- */
-export function parseRetryAfter(
-  value: string | null,
-  nowMs: number,
-  maxMs = MAX_RETRY_AFTER_MS,
-): number | undefined {
-  if (value === null) return undefined;
-  const trimmed = value.trim();
-  // Digits only: Number() would take "1e3", "0x10" and "" too.
-  if (/^\d+$/.test(trimmed)) return Math.min(Number(trimmed) * 1000, maxMs);
-  // All three HTTP-date forms open with a day name; Date.parse alone would take "-5" as a year.
-  const at = /^[a-z]{3}/i.test(trimmed) ? Date.parse(trimmed) : Number.NaN;
-  return Number.isNaN(at) ? undefined : Math.min(Math.max(0, at - nowMs), maxMs);
 }
 
 /** The lower-cased MIME type of a Content-Type value without parameters, or null if absent. */
