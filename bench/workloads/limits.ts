@@ -12,7 +12,7 @@
 //    percent, and the most starts any window of the interval held (at most the limit's N).
 //    500/s, and 50/100ms (the same rate, where the lateness bound costs more of it).
 import { join } from "node:path";
-import { Admin, parseRate } from "../../lib/index.ts";
+import { Admin } from "../../lib/index.ts";
 import { ROOT } from "../_proc.ts";
 import { flush } from "../_redis.ts";
 import { extractSnapshot, git } from "../_snapshot.ts";
@@ -162,6 +162,9 @@ async function limitedStarts(ctx: Ctx, rate: string, n: number): Promise<number[
   const queue = freshQueue("courier");
   const admin = await Admin.connect({ redisUrl: ctx.redis.url, prefix: PREFIX, queue });
   try {
+    // Imported here, not at the top: `bench/run.ts --commit REF` loads every workload against
+    // REF's lib/, and a REF from before the limits has no parseRate.
+    const { parseRate } = await import("../../lib/index.ts");
     await admin.setLimits({ rate: parseRate(rate) });
   } finally {
     await admin.close();
