@@ -80,8 +80,9 @@ if #pending < tonumber(ARGV[5]) then
   local left = redis.call('XPENDING', KEYS[1], group, '-', '+', 1, me)
   if #left == 0 then redis.call('XGROUP', 'DELCONSUMER', KEYS[1], group, me) end
   if ARGV[8] == '1' then
-    pcall(redis.call, 'ZREM', KEYS[3], me) -- a workers key of another type: the reply still says
-    -- what was released (the writes above are done; an error would hide them)
+    -- pcall: a workers key of another type must not turn the reply into an error that hides
+    -- what was released (the writes above are done).
+    pcall(redis.call, 'ZREM', KEYS[3], me)
     redis.call('DEL', KEYS[2])
   end
 end
