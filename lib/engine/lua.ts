@@ -79,7 +79,7 @@ export const scripts = {
   bury: script("bury", buryLua, 7),
   leave: script("leave", leaveLua, 3),
   serve: script("serve", serveLua, 2),
-  release: script("release", releaseLua, 1),
+  release: script("release", releaseLua, 3),
   // Where each job is now (read only).
   status: script("status", statusLua, 6),
   // A running job's progress and its event (lib/worker/progress.ts coalesces the calls).

@@ -3,26 +3,41 @@ import type { Redis } from "../redis/connect.ts";
 import { GROUP, type QueueKeys } from "./keys.ts";
 import { runScript, scripts } from "./lua.ts";
 
+export interface ReleaseOptions {
+  /** Most entries per call. */
+  most?: number;
+  /** This start's token (name.lua's `start`): a hash naming another start refuses the release. */
+  start?: string;
+  /** Also leave: out of the workers set, the worker's hash deleted (a shard's normal view). */
+  leave?: boolean;
+}
+
 /**
  * Gives back every entry pending on `consumer` as a fresh entry (the unfinished run not
- * counted as an attempt), then leaves the group. Returns how many jobs were re-added.
+ * counted as an attempt), then leaves the group. Returns how many jobs were re-added, or null
+ * when the worker's hash names another start (a later start took the name): nothing was done.
  */
 export async function releaseAll(
   client: Redis,
   k: QueueKeys,
   consumer: string,
-  most = 1000,
-): Promise<number> {
-  const args = [k.recordPrefix, k.resultPrefix, GROUP, consumer, most, k.idSuffix];
+  most: number | ReleaseOptions = 1000,
+): Promise<number | null> {
+  const o = typeof most === "number" ? { most } : most;
+  const per = o.most ?? 1000;
+  const args = [k.recordPrefix, k.resultPrefix, GROUP, consumer, per, k.idSuffix];
+  args.push(o.start ?? "", o.leave ? "1" : "");
+  const keys = [k.stream, k.worker(consumer), k.workers];
   let released = 0;
   for (;;) {
-    const [n, handled] = await runScript<[number, number]>(
+    const [n, handled, taken] = await runScript<[number, number, string?]>(
       client,
       scripts.release,
-      [k.stream],
+      keys,
       args,
     );
+    if (taken === "taken") return null;
     released += n;
-    if (handled < most) return released;
+    if (handled < per) return released;
   }
 }

@@ -206,15 +206,18 @@ export async function serveTasks(
 /**
  * Releases the consumer's pending entries (fresh entries for the same jobs, ready at once, the
  * unfinished run not counted as an attempt), then removes it from the group and the workers
- * set. Returns how many jobs were released.
+ * set, and deletes its hash: in release.lua, which does nothing when the hash names another
+ * start than `start` (a later start took the name while this process stalled: the entries
+ * pending on the name are that start's). Returns how many jobs were released, or null then.
  */
-export async function leave(client: Redis, keys: QueueKeys, name: string): Promise<number> {
-  if (keys.level) return releaseAll(client, keys, name, 10_000); // the name is the normal view's
+export async function leave(
+  client: Redis,
+  keys: QueueKeys,
+  name: string,
+  start: string,
+): Promise<number | null> {
+  // A level's view releases its own stream only: the name is the normal view's.
+  if (keys.level) return releaseAll(client, keys, name, { most: 10_000, start });
   forgetName(keys, name); // first: a leave that fails (Redis away) still frees the name here
-  const released = await releaseAll(client, keys, name, 10_000);
-  await Promise.all([
-    client.sendCommand(["ZREM", keys.workers, name]),
-    client.sendCommand(["DEL", keys.worker(name)]),
-  ]);
-  return released;
+  return releaseAll(client, keys, name, { most: 10_000, start, leave: true });
 }

@@ -162,6 +162,7 @@ export class ShardWorker {
       client,
       looping: () => this.#looping,
       onStopping: p.onStopping,
+      start: p.start,
     });
   }
 

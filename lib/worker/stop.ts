@@ -30,6 +30,8 @@ export interface StopParts {
   looping: () => Promise<void>;
   /** The stop began (the worker stops its other shards too). */
   onStopping?: () => void;
+  /** This start's token (name.lua): the release checks the name is still this start's. */
+  start: string;
 }
 
 export class Stop {
@@ -111,15 +113,26 @@ export class Stop {
   /**
    * Gives what is still pending on this worker back to the others at once. Bounded: with Redis
    * away the call would wait in the offline queue for ever; what is not released is claimed by
-   * other workers after claimIdleMs.
+   * other workers after claimIdleMs. A name taken by a later start before this stop found out
+   * (a stalled process stopped before its next heartbeat) releases nothing: release.lua checks.
    */
   async #release(): Promise<void> {
     const { o, log } = this.p;
-    const released = leave(this.p.client(), this.p.keys, o.name)
-      .then((n) => n > 0 && log.log("info", "released unfinished jobs", { count: n }))
+    const released = leave(this.p.client(), this.p.keys, o.name, this.p.start)
+      .then((n) => this.#released(n))
       .catch((err) => log.log("warn", "could not release jobs", { error: describeCause(err) }));
     if (!(await within(released, o.commandTimeoutMs))) {
       log.log("warn", "could not release jobs", { error: "Redis did not answer in time" });
     }
+  }
+
+  #released(n: number | null): void {
+    const { o, log, keys } = this.p;
+    if (n === null) {
+      if (keys.level) return; // said once, by the shard's normal view
+      log.log("warn", "worker name taken by another start; its jobs left to it", {
+        worker: o.name,
+      });
+    } else if (n > 0) log.log("info", "released unfinished jobs", { count: n });
   }
 }

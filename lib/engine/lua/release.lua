@@ -9,18 +9,31 @@
 -- and deletes last, so that a script error half-way leaves the entries pending (claimed
 -- later), never acknowledged and lost.
 -- Leaves the group (XGROUP DELCONSUMER) once nothing is pending on the consumer.
+-- Only the start that holds the name releases (docs/internals.md, "A name taken over"): when the
+-- worker's hash names another start (`start`, name.lua), a later start took the name while this
+-- process stalled, and what is pending on the name, the hash and the place in `workers` are that
+-- start's: nothing is written. A hash that is gone (expired, no one took the name) is no other
+-- start's: no start can read under the name without first holding its hash, so what is pending
+-- on it was read by this start, or by a later one silent past its own TTL, whose entries any
+-- claim may take anyway; this start releases them (sooner than the claim).
 --
--- KEYS[1] stream
+-- KEYS[1] stream   KEYS[2] the worker's hash   KEYS[3] workers (zset)
 -- ARGV[1] record prefix  ARGV[2] result prefix  ARGV[3] group  ARGV[4] consumer
 -- ARGV[5] most entries per call
 -- ARGV[6] the shard's id suffix (keys.ts idSuffix: '' for one shard, `:<s>` of N > 1): an
 --   entry without `i` is the job whose auto id is the entry id and the suffix
+-- ARGV[7] this start's token ('' when none: then any hash's `start` is another's)
+-- ARGV[8] '1': the worker leaves too, on the call that handles the last entries (ZREM from
+--   workers, DEL its hash); '' for a level's view (the shard's normal view leaves)
 -- Returns: {jobs released, pending entries handled}; handled = ARGV[5] means there may be more,
--- and the caller calls again.
+-- and the caller calls again. {0, 0, 'taken'} when another start holds the name.
 --- @include history
 --- @include clock
 --- @include readd
 local jprefix, rprefix, group, me = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+-- pcall: a hash of another type names no start (the release goes on, as claim.lua's own read).
+local ok, holder = pcall(redis.call, 'HGET', KEYS[2], 'start')
+if ok and holder and holder ~= ARGV[7] then return { 0, 0, 'taken' } end
 local now = clock_ms()
 local pending = redis.call('XPENDING', KEYS[1], group, '-', '+', ARGV[5], me)
 local released = 0
@@ -66,5 +79,11 @@ ack_and_delete(KEYS[1], group, entries)
 if #pending < tonumber(ARGV[5]) then
   local left = redis.call('XPENDING', KEYS[1], group, '-', '+', 1, me)
   if #left == 0 then redis.call('XGROUP', 'DELCONSUMER', KEYS[1], group, me) end
+  if ARGV[8] == '1' then
+    -- pcall: a workers key of another type must not turn the reply into an error that hides
+    -- what was released (the writes above are done).
+    pcall(redis.call, 'ZREM', KEYS[3], me)
+    redis.call('DEL', KEYS[2])
+  end
 end
 return { released, #pending }
