@@ -481,7 +481,7 @@ export const mutants: Mutant[] = [
     "      await within(this.empty(), graceMs);",
     "", [T("worker.shutdown")]),
   m("release-skipped", "lib/worker/stop.ts", "a stopping worker releases what it could not finish",
-    "const released = leave(this.p.client(), this.p.keys, o.name)",
+    "const released = leave(this.p.client(), this.p.keys, o.name, this.p.start)",
     "const released = Promise.resolve(0)", [T("worker.shutdown")]),
   // Operating: pruning, requeue, discard.
   m("prune-drops-pending", "lib/engine/lua/prune.lua", "a pruned worker's consumer is kept while it holds pending entries",
