@@ -63,6 +63,15 @@ export async function markRegistered(client: Redis, k: QueueKeys, child: string)
   await runScript(client, scripts.child, keysOf(k), [...prefixes(k, child), "registered"]);
 }
 
+/**
+ * The producer is still at work on `child`: its `registering` score moves to now (the sweep
+ * waits for a whole grace of silence). Returns the record's status ('' when there is none).
+ */
+export async function touchChild(client: Redis, k: QueueKeys, child: string): Promise<string> {
+  const args = [...prefixes(k, child), "touch"];
+  return String(await runScript(client, scripts.child, keysOf(k), args));
+}
+
 /** Children in `registering` for longer than `ageMs` (by Redis' clock), at most `most`. */
 export async function staleChildren(
   client: Redis,

@@ -3,7 +3,13 @@
 // shard told of it (depend.lua), and the parents that had already finished told to the child
 // (parent-ended.lua; the workers' drain tells it of every ended parent too). The order makes a parent ending at any moment either seen ended by
 // depend.lua or seeing its dependent in its own end (finish, fail, bury, claim, cancel).
-import { createChild, listParents, markRegistered, type OnParentFailure } from "../engine/child.ts";
+import {
+  createChild,
+  listParents,
+  markRegistered,
+  type OnParentFailure,
+  touchChild,
+} from "../engine/child.ts";
 import { dependOn, type ParentMark } from "../engine/depend.ts";
 import { type QueueKeys, shardOf } from "../engine/keys.ts";
 import { type ParentEnded, type TellOptions, tellChildren } from "../engine/parent-ended.ts";
@@ -56,19 +62,33 @@ function byShard(ids: readonly string[], shards: number): Map<number, string[]> 
   return out;
 }
 
-/** Every parent's mark, per shard in chunks (in parallel over shards). */
+/** Said when the child stopped waiting part-way through its producer's steps. */
+function takenOver(id: string, status: string): InputError {
+  return new InputError(
+    `job ${id} is no longer waiting for its parents (${status || "removed"}) part-way through its enqueue: a worker took it over after this producer was silent past the registration grace`,
+  );
+}
+
+/**
+ * Every parent's mark, per shard in chunks (in parallel over shards). With `touch` (mode
+ * 'add'), each chunk is preceded by a look at the child on its shard, which also tells the
+ * orphan sweep the producer is alive; a child no longer waiting stops it (InputError).
+ */
 async function markParents(
   client: Redis,
   keys: readonly QueueKeys[],
   mode: "check" | "add",
   child: string,
   parents: readonly string[],
+  touch?: () => Promise<string>,
 ): Promise<Map<string, ParentMark>> {
   const marks = new Map<string, ParentMark>();
   const calls = [...byShard(parents, keys.length)].map(async ([s, ids]) => {
     const k = keys[s];
     for (let at = 0; at < ids.length; at += CHUNK) {
       const chunk = ids.slice(at, at + CHUNK);
+      const status = touch ? await touch() : "waiting-for-parents";
+      if (status !== "waiting-for-parents") throw takenOver(child, status);
       const got = k ? await dependOn(client, k, mode, child, chunk) : chunk.map(() => "" as const);
       for (const [i, id] of chunk.entries()) marks.set(id, got[i] ?? "");
     }
@@ -93,6 +113,8 @@ export function parentsHash(parents: readonly string[]): string {
  * it (depend.lua 'add'; an ended parent goes into ended-parents, for the workers' drain), the
  * parents answered ended told to it at once, and the child out of `registering`. Each step is
  * safe to repeat (a producer sending again, or a worker finishing a stopped producer's steps).
+ * Every step tells the orphan sweep the producer is alive; a child that stopped waiting
+ * part-way (the sweep failed it after a silence past its grace) throws an InputError.
  */
 export async function registerChild(
   client: Redis,
@@ -106,10 +128,11 @@ export async function registerChild(
   let listed = listedBefore;
   while (listed < parents.length) {
     const next = await listParents(client, k, id, listed, parents.slice(listed, listed + CHUNK));
-    if (next === null) return;
+    if (next === null) throw takenOver(id, await touchChild(client, k, id));
     listed = next;
   }
-  const added = await markParents(client, keys, "add", id, parents);
+  const touch = () => touchChild(client, k, id);
+  const added = await markParents(client, keys, "add", id, parents, touch);
   // The drain tells the child of every ended parent (they are in ended-parents); the finished
   // ones are told now as well, so a child whose parents all finished is released without
   // waiting for a worker's next drain. A parent that did not finish is left to the drain: it
