@@ -4,6 +4,7 @@
 // late steps keep no parent's outcome (docs/internals.md, "Dependencies and batches").
 import { expect, test } from "bun:test";
 import { createChild, listParents } from "../lib/engine/child.ts";
+import { dependOn, LOOK_MOST_MS } from "../lib/engine/depend.ts";
 import { InputError } from "../lib/errors.ts";
 import { parentsHash, registerChild } from "../lib/queue/depends.ts";
 import type { Queue } from "../lib/queue/queue.ts";
@@ -84,4 +85,19 @@ test("a producer whose child the sweep registered and that ended since keeps no 
   await drainAll(client(r), q);
   expect(Number(await r.sendCommand(["PTTL", pk.resultPrefix + p]))).toBeGreaterThan(0);
   expect(await r.sendCommand(["EXISTS", pk.holdsPrefix + p])).toBe(0);
+});
+
+test("a depend.lua 'add' landing long after its producer's look holds nothing and keeps nothing", async () => {
+  await using q = await openQueue({ prefix: testPrefix() });
+  await using r = await rawRedis();
+  const p = await q.enqueue("t", {});
+  await runJob(q, p);
+  const pk = keysOf(q, p);
+  const [s] = (await r.sendCommand(["TIME"])) as [string, string];
+  const looked = Number(s) * 1000 - LOOK_MOST_MS - 1000; // stalled between the look and the add
+  expect(await dependOn(client(r), pk, "add", "cb-stale", [p], looked)).toBe("late");
+  expect(Number(await r.sendCommand(["PTTL", pk.resultPrefix + p]))).toBeGreaterThan(0);
+  expect(await r.sendCommand(["EXISTS", pk.holdsPrefix + p, pk.dependentsPrefix + p])).toBe(0);
+  expect(await dependOn(client(r), pk, "add", "cb-stale", [p], Number(s) * 1000)).toEqual(["F"]);
+  expect(await r.sendCommand(["PTTL", pk.resultPrefix + p])).toBe(-1); // a fresh look holds it
 });

@@ -4,6 +4,7 @@
 // (parent-ended.lua; the workers' drain tells it of every ended parent too). The order makes a parent ending at any moment either seen ended by
 // depend.lua or seeing its dependent in its own end (finish, fail, bury, claim, cancel).
 import {
+  type ChildLook,
   createChild,
   listParents,
   markRegistered,
@@ -70,6 +71,27 @@ function takenOver(id: string, status: string): InputError {
 }
 
 /**
+ * One chunk's marks. With `touch`, the child is looked at first (it must still wait), and the
+ * look's time goes with the 'add': one landing too late after it (the producer stalled in
+ * between) writes nothing and is sent again after a new look.
+ */
+async function markChunk(
+  client: Redis,
+  k: QueueKeys,
+  mode: "check" | "add",
+  child: string,
+  chunk: readonly string[],
+  touch?: () => Promise<ChildLook>,
+): Promise<ParentMark[]> {
+  for (;;) {
+    const look = touch ? await touch() : null;
+    if (look && look.status !== "waiting-for-parents") throw takenOver(child, look.status);
+    const got = await dependOn(client, k, mode, child, chunk, look?.at);
+    if (got !== "late") return got;
+  }
+}
+
+/**
  * Every parent's mark, per shard in chunks (in parallel over shards). With `touch` (mode
  * 'add'), each chunk is preceded by a look at the child on its shard, which also tells the
  * orphan sweep the producer is alive; a child no longer waiting stops it (InputError).
@@ -80,16 +102,14 @@ async function markParents(
   mode: "check" | "add",
   child: string,
   parents: readonly string[],
-  touch?: () => Promise<string>,
+  touch?: () => Promise<ChildLook>,
 ): Promise<Map<string, ParentMark>> {
   const marks = new Map<string, ParentMark>();
   const calls = [...byShard(parents, keys.length)].map(async ([s, ids]) => {
     const k = keys[s];
     for (let at = 0; at < ids.length; at += CHUNK) {
       const chunk = ids.slice(at, at + CHUNK);
-      const status = touch ? await touch() : "waiting-for-parents";
-      if (status !== "waiting-for-parents") throw takenOver(child, status);
-      const got = k ? await dependOn(client, k, mode, child, chunk) : chunk.map(() => "" as const);
+      const got = k ? await markChunk(client, k, mode, child, chunk, touch) : [];
       for (const [i, id] of chunk.entries()) marks.set(id, got[i] ?? "");
     }
   });
@@ -128,7 +148,7 @@ export async function registerChild(
   let listed = listedBefore;
   while (listed < parents.length) {
     const next = await listParents(client, k, id, listed, parents.slice(listed, listed + CHUNK));
-    if (next === null) throw takenOver(id, await touchChild(client, k, id));
+    if (next === null) throw takenOver(id, (await touchChild(client, k, id)).status);
     listed = next;
   }
   const touch = () => touchChild(client, k, id);

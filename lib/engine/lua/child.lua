@@ -28,7 +28,8 @@
 --   Each 'add' also moves the child's `registering` score to now (ZADD XX): a worker's sweep
 --   takes over only a child whose producer has been silent for the whole grace.
 -- touch: the same refresh, nothing else (between the producer's depend.lua calls, which run on
---   the parents' shards). Returns the record's status ('' when there is none).
+--   the parents' shards). Returns { the record's status ('' when there is none), now (ms) }:
+--   depend.lua 'add' is given that time, and does nothing once it is too old.
 -- registered: the child leaves `registering` (ARGV[4] the child). Returns 1.
 -- stale: ARGV[6] age (ms)  ARGV[7] most. Returns { {id, status, listed, parents_n}, … }: the
 --   children in `registering` longer than the age (ARGV[4] unused).
@@ -43,8 +44,10 @@ if ARGV[5] == 'registered' then
   return 1
 end
 if ARGV[5] == 'touch' then
-  redis.call('ZADD', KEYS[4], 'XX', clock_ms(), id)
-  return redis.call('TYPE', key).ok == 'hash' and (redis.call('HGET', key, 'status') or '') or ''
+  local now = clock_ms()
+  redis.call('ZADD', KEYS[4], 'XX', now, id)
+  local t = redis.call('TYPE', key).ok == 'hash'
+  return { t and (redis.call('HGET', key, 'status') or '') or '', tostring(now) }
 end
 if ARGV[5] == 'stale' then
   local before = clock_ms() - tonumber(ARGV[6])
