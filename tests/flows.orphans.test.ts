@@ -6,8 +6,10 @@ import { expect, test } from "bun:test";
 import { createChild, listParents } from "../lib/engine/child.ts";
 import { dependOn, LOOK_MOST_MS } from "../lib/engine/depend.ts";
 import { InputError } from "../lib/errors.ts";
+import { createLogger } from "../lib/log.ts";
 import { parentsHash, registerChild } from "../lib/queue/depends.ts";
 import type { Queue } from "../lib/queue/queue.ts";
+import { FlowDrain } from "../lib/worker/flows.ts";
 import { sweepOrphans } from "../lib/worker/orphans.ts";
 import { deliverJob, drainAll, finishJob, TELL } from "./fixtures/flows.ts";
 import { keysOf, shardsOf } from "./fixtures/queue-shards.ts";
@@ -100,4 +102,20 @@ test("a depend.lua 'add' landing long after its producer's look holds nothing an
   expect(await r.sendCommand(["EXISTS", pk.holdsPrefix + p, pk.dependentsPrefix + p])).toBe(0);
   expect(await dependOn(client(r), pk, "add", "cb-stale", [p], Number(s) * 1000)).toEqual(["F"]);
   expect(await r.sendCommand(["PTTL", pk.resultPrefix + p])).toBe(-1); // a fresh look holds it
+});
+
+test("a sweep that Redis refuses is logged and the drain of ended parents still runs", async () => {
+  await using q = await openQueue({ prefix: testPrefix() });
+  await using r = await rawRedis();
+  const p = await q.enqueue("t", {});
+  const child = await q.enqueue("t", {}, { dependsOn: [p] });
+  const { k, entry } = await deliverJob(client(r), q, p);
+  await finishJob(client(r), k, entry);
+  await r.sendCommand(["SET", k.registering, "hand edit"]); // the sweep's script refuses it
+  const lines: string[] = [];
+  const log = createLogger("human", (line) => lines.push(line));
+  await new FlowDrain(() => client(r), k, shardsOf(q), TELL, log).drain();
+  expect(lines.join("\n")).toContain("orphan sweep failed");
+  expect((await q.getJob(child))?.status).toBe("queued"); // told on its shard, whichever
+  expect(await r.sendCommand(["ZCARD", k.endedParents])).toBe(0);
 });

@@ -11,6 +11,7 @@ import type { KeptTtls } from "../engine/depend.ts";
 import { doneEnded, readEnded } from "../engine/ended.ts";
 import { type QueueKeys, shardOf } from "../engine/keys.ts";
 import { type ParentEnded, type TellOptions, tellChildren } from "../engine/parent-ended.ts";
+import { type Logger, silentLogger, throttled } from "../log.ts";
 import type { Redis } from "../redis/connect.ts";
 import { letGo } from "./holds.ts";
 import { sweepOrphans } from "./orphans.ts";
@@ -25,6 +26,7 @@ export class FlowDrain {
   #running: Promise<void> | null = null;
   #again = false;
   #sweptAt = Number.NEGATIVE_INFINITY;
+  readonly #sweepFailed: (fields: Record<string, unknown>) => void;
 
   constructor(
     private readonly client: () => Redis,
@@ -33,7 +35,10 @@ export class FlowDrain {
     /** Every shard of the queue (children may live on any), shard s at index s. */
     private readonly all: readonly QueueKeys[],
     private readonly o: TellOptions & KeptTtls,
-  ) {}
+    log: Logger = silentLogger,
+  ) {
+    this.#sweepFailed = throttled(log, "orphan sweep failed", SWEEP_EVERY_MS * 6);
+  }
 
   /** Drains; a drain asked for while one runs runs once more after it. */
   drain(): Promise<void> {
@@ -50,7 +55,11 @@ export class FlowDrain {
   async #loop(): Promise<void> {
     if (performance.now() - this.#sweptAt >= SWEEP_EVERY_MS) {
       this.#sweptAt = performance.now();
-      await sweepOrphans(this.client(), this.keys, this.all, this.o);
+      // A sweep refused (an ACL without a command it needs, a hand-edited key) must not stop
+      // the drain of ended parents behind it: it is said, and tried again next time.
+      await sweepOrphans(this.client(), this.keys, this.all, this.o).catch((err: Error) =>
+        this.#sweepFailed({ error: String(err?.message ?? err) }),
+      );
     }
     do {
       this.#again = false;
