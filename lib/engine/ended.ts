@@ -20,6 +20,8 @@ export interface EndedRead {
   parents: EndedParent[];
   /** The oldest children (of this shard) whose parents are to let go of them. */
   lettingGo: string[];
+  /** The sweep of `released` found a full page with ended children in it: read again. */
+  sweptMore: boolean;
 }
 
 function keysOf(k: QueueKeys): string[] {
@@ -34,7 +36,9 @@ function keysOf(k: QueueKeys): string[] {
 export async function readEnded(client: Redis, k: QueueKeys, most: number): Promise<EndedRead> {
   const args = ["read", k.resultPrefix, k.dependentsPrefix, most, k.parentsPrefix];
   args.push(k.recordPrefix, k.holdsPrefix);
-  const [parents, letting] = await runScript<[[string, string, string[]][], string[]]>(
+  const [parents, letting, more] = await runScript<
+    [[string, string, string[]][], string[], number]
+  >(
     client,
     scripts.ended,
     keysOf(k),
@@ -47,6 +51,7 @@ export async function readEnded(client: Redis, k: QueueKeys, most: number): Prom
       children: children.map(String),
     })),
     lettingGo: letting.map(String),
+    sweptMore: Number(more) === 1,
   };
 }
 

@@ -21,6 +21,12 @@ const PARENTS_PER_READ = 100;
 const PAIRS_PER_CALL = 1_000;
 /** How often a drain looks for stale children (one script call per shard). */
 const SWEEP_EVERY_MS = 10_000;
+/**
+ * Most reads per drain (each: 100 ended parents, 100 released children looked at, 100 let go):
+ * a drain keeps up with thousands of children ending per second, and still ends; the next
+ * tick goes on.
+ */
+const READS_PER_DRAIN = 50;
 
 export class FlowDrain {
   #running: Promise<void> | null = null;
@@ -61,10 +67,11 @@ export class FlowDrain {
         this.#sweepFailed({ error: String(err?.message ?? err) }),
       );
     }
+    let reads = 0;
     do {
       this.#again = false;
-      while (await this.#once()) {}
-    } while (this.#again);
+      while (reads++ < READS_PER_DRAIN && (await this.#once())) {}
+    } while (this.#again && reads < READS_PER_DRAIN);
   }
 
   /**
@@ -72,13 +79,11 @@ export class FlowDrain {
    * parents (lib/worker/holds.ts); true when there may be more.
    */
   async #once(): Promise<boolean> {
-    const { parents: ended, lettingGo } = await readEnded(
-      this.client(),
-      this.keys,
-      PARENTS_PER_READ,
-    );
+    const read = await readEnded(this.client(), this.keys, PARENTS_PER_READ);
+    const { parents: ended, lettingGo } = read;
     await letGo(this.client(), this.keys, this.all, lettingGo, this.o);
-    if (ended.length === 0) return lettingGo.length === PARENTS_PER_READ;
+    const more = read.sweptMore || lettingGo.length === PARENTS_PER_READ;
+    if (ended.length === 0) return more;
     const byShard = new Map<number, ParentEnded[]>();
     for (const p of ended) {
       for (const child of p.children) {
@@ -102,6 +107,6 @@ export class FlowDrain {
       }),
     );
     await doneEnded(this.client(), this.keys, ended);
-    return ended.length === PARENTS_PER_READ;
+    return more || ended.length === PARENTS_PER_READ;
   }
 }

@@ -1,0 +1,46 @@
+// The sweep of `released` (ended.lua 'read', lib/worker/flows.ts) keeps up with children that
+// end fast: one drain goes on while it finds ended children (within its budget), and lets go of
+// their parents' outcomes for all of them (docs/internals.md, "Dependencies and batches").
+import { expect, test } from "bun:test";
+import type { TakenEntry } from "../lib/engine/finish.ts";
+import { GROUP } from "../lib/engine/keys.ts";
+import { FlowDrain } from "../lib/worker/flows.ts";
+import { deliverJob, drainAll, finishJob, group, TELL } from "./fixtures/flows.ts";
+import { keysOf, overShards, shardsOf } from "./fixtures/queue-shards.ts";
+import { openQueue, rawRedis, testPrefix } from "./helpers.ts";
+
+const client = (r: unknown) => r as Parameters<typeof drainAll>[0];
+
+test("one drain sweeps hundreds of released children that ended, and lets go of their parent", async () => {
+  await using q = await openQueue({ prefix: testPrefix() });
+  await using r = await rawRedis();
+  const p = await q.enqueue("t", {});
+  const N = 600;
+  const specs = Array.from({ length: N }, (_, i) => ({ task: "c", id: `c${i}`, dependsOn: [p] }));
+  await q.enqueueMany(specs);
+  const { k, entry } = await deliverJob(client(r), q, p);
+  await finishJob(client(r), k, entry);
+  await drainAll(client(r), q); // the children are released to their streams
+  let ran = 0;
+  for (const s of shardsOf(q)) {
+    await group(client(r), s);
+    const read = ["XREADGROUP", "GROUP", GROUP, "w1", "COUNT", "1000", "STREAMS", s.stream, ">"];
+    const reply = (await r.sendCommand(read)) as [string, TakenEntry[]][] | null;
+    for (const e of reply?.[0]?.[1] ?? []) {
+      await finishJob(client(r), s, e);
+      ran++;
+    }
+  }
+  expect(ran).toBe(N);
+  const released = () =>
+    overShards(q, async (s) => Number(await r.sendCommand(["ZCARD", s.released])));
+  expect(await released()).toBe(N);
+  for (const s of shardsOf(q)) await new FlowDrain(() => client(r), s, shardsOf(q), TELL).drain();
+  expect(await released()).toBe(0);
+  expect(
+    await overShards(q, async (s) => Number(await r.sendCommand(["ZCARD", s.lettingGo]))),
+  ).toBe(0);
+  const pk = keysOf(q, p);
+  expect(await r.sendCommand(["EXISTS", pk.holdsPrefix + p])).toBe(0);
+  expect(Number(await r.sendCommand(["PTTL", pk.resultPrefix + p]))).toBeGreaterThan(0);
+});
