@@ -38,12 +38,7 @@ export async function readEnded(client: Redis, k: QueueKeys, most: number): Prom
   args.push(k.recordPrefix, k.holdsPrefix);
   const [parents, letting, more] = await runScript<
     [[string, string, string[]][], string[], number]
-  >(
-    client,
-    scripts.ended,
-    keysOf(k),
-    args,
-  );
+  >(client, scripts.ended, keysOf(k), args);
   return {
     parents: parents.map(([id, letter, children]) => ({
       id: String(id),
