@@ -6,11 +6,11 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { createChild, listParents } from "../lib/engine/child.ts";
 import { parentsHash } from "../lib/queue/depends.ts";
 import { Queue } from "../lib/queue/queue.ts";
-import { connect } from "../lib/redis/connect.ts";
+import { connect, type Redis } from "../lib/redis/connect.ts";
 import { defineTask } from "../lib/types.ts";
 import { sweepOrphans } from "../lib/worker/orphans.ts";
 import { aclUser, dropAclUsers } from "./fixtures/acl.ts";
-import { deliverJob, drainAll, finishJob, TELL } from "./fixtures/flows.ts";
+import { deliverJob, finishJob, TELL } from "./fixtures/flows.ts";
 import { keysOf, shardsOf } from "./fixtures/queue-shards.ts";
 import { openQueue, rawRedis, startWorker, testPrefix, testShards, until } from "./helpers.ts";
 
@@ -71,7 +71,7 @@ describe("the README's ACL rules cover dependencies and batches", () => {
     const prefix = testPrefix();
     await using q = await openQueue({ prefix });
     await using r = await rawRedis();
-    const raw = r as unknown as Parameters<typeof drainAll>[0];
+    const raw = r as unknown as Redis;
     const p = await q.enqueue("t", {});
     const { k, entry } = await deliverJob(raw, q, p);
     await finishJob(raw, k, entry);
