@@ -26,9 +26,9 @@ test("one drain sweeps hundreds of released children that ended, and lets go of 
     await group(client(r), s);
     const read = ["XREADGROUP", "GROUP", GROUP, "w1", "COUNT", "1000", "STREAMS", s.stream, ">"];
     const reply = (await r.sendCommand(read)) as [string, TakenEntry[]][] | null;
+    // One child in three still runs: the sweep's pages hold ended and running children mixed.
     for (const e of reply?.[0]?.[1] ?? []) {
-      await finishJob(client(r), s, e);
-      ran++;
+      if (ran++ % 3 !== 0) await finishJob(client(r), s, e);
     }
   }
   expect(ran).toBe(N);
@@ -36,11 +36,20 @@ test("one drain sweeps hundreds of released children that ended, and lets go of 
     overShards(q, async (s) => Number(await r.sendCommand(["ZCARD", s.released])));
   expect(await released()).toBe(N);
   for (const s of shardsOf(q)) await new FlowDrain(() => client(r), s, shardsOf(q), TELL).drain();
+  expect(await released()).toBe(N / 3); // the ones running, and only they
+  const pk = keysOf(q, p);
+  expect(Number(await r.sendCommand(["SCARD", pk.holdsPrefix + p]))).toBe(N / 3);
+  // They end: the next drain sweeps them and the parent's outcome gets its TTL back.
+  for (const s of shardsOf(q)) {
+    const own = ["XREADGROUP", "GROUP", GROUP, "w1", "COUNT", "1000", "STREAMS", s.stream, "0"];
+    const reply = (await r.sendCommand(own)) as [string, TakenEntry[]][] | null;
+    for (const e of reply?.[0]?.[1] ?? []) await finishJob(client(r), s, e);
+  }
+  for (const s of shardsOf(q)) await new FlowDrain(() => client(r), s, shardsOf(q), TELL).drain();
   expect(await released()).toBe(0);
   expect(
     await overShards(q, async (s) => Number(await r.sendCommand(["ZCARD", s.lettingGo]))),
   ).toBe(0);
-  const pk = keysOf(q, p);
   expect(await r.sendCommand(["EXISTS", pk.holdsPrefix + p])).toBe(0);
   expect(Number(await r.sendCommand(["PTTL", pk.resultPrefix + p]))).toBeGreaterThan(0);
 });
