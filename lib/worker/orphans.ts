@@ -1,9 +1,10 @@
 // Children whose producer stopped part-way (docs/internals.md, "Dependencies and batches"): a
 // child stays in its shard's `registering` set from its record's creation until the producer's
-// last step, scored with the time of its latest step. One left there silent longer than the grace (a producer killed, a reply lost and never
-// sent again) is finished by a worker: when its parents list is complete, the producer's steps
-// are done again (each safe to repeat, lib/queue/depends.ts); when it is not, nothing says
-// which parents are missing, and the child fails with that reason (parent-ended.lua, `R`).
+// last step, scored with the time of its latest step. One left there silent longer than the
+// grace (a producer killed, a reply lost and never sent again) is finished by a worker: when
+// its parents list is complete, the producer's steps are done again (each safe to repeat,
+// lib/queue/depends.ts); when it is not, nothing says which parents are missing, and the child
+// fails with that reason (parent-ended.lua, `R`).
 import { markRegistered, staleChildren } from "../engine/child.ts";
 import type { QueueKeys } from "../engine/keys.ts";
 import { type TellOptions, tellChildren } from "../engine/parent-ended.ts";
