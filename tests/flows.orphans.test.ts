@@ -5,7 +5,8 @@
 import { expect, test } from "bun:test";
 import { createChild, listParents } from "../lib/engine/child.ts";
 import { dependOn, LOOK_MOST_MS } from "../lib/engine/depend.ts";
-import { InputError } from "../lib/errors.ts";
+import { scripts } from "../lib/engine/lua.ts";
+import { ConnectError, InputError } from "../lib/errors.ts";
 import { createLogger } from "../lib/log.ts";
 import { parentsHash, registerChild } from "../lib/queue/depends.ts";
 import type { Queue } from "../lib/queue/queue.ts";
@@ -118,4 +119,37 @@ test("a sweep that Redis refuses is logged and the drain of ended parents still 
   expect(lines.join("\n")).toContain("orphan sweep failed");
   expect((await q.getJob(child))?.status).toBe("queued"); // told on its shard, whichever
   expect(await r.sendCommand(["ZCARD", k.endedParents])).toBe(0);
+});
+
+/** A client whose depend.lua 'add' calls carry a look `ms` older than the producer's (a stall). */
+function stalling(r: unknown, ms: number, times: number) {
+  const raw = client(r);
+  let left = times;
+  const sendCommand = (args: string[]) => {
+    const add = args[0] === "EVALSHA" && args[1] === scripts.depend.sha && args[6] === "add";
+    if (add && args[13] !== "" && left-- > 0) args = args.with(13, String(Number(args[13]) - ms));
+    return raw.sendCommand(args);
+  };
+  return new Proxy(raw, {
+    get: (t, key) => (key === "sendCommand" ? sendCommand : Reflect.get(t, key)),
+  });
+}
+
+test("a producer whose 'add' landed late looks again and goes on; late every time, it stops", async () => {
+  await using q = await openQueue({ prefix: testPrefix() });
+  await using r = await rawRedis();
+  const p = await q.enqueue("t", {});
+  await runJob(q, p);
+  for (const id of ["cb-slow", "cb-never"]) {
+    await created(q, id, [p]);
+    await listParents(client(r), keysOf(q, id), id, 0, [p]);
+  }
+  const once = stalling(r, LOOK_MOST_MS, 1);
+  await registerChild(once, shardsOf(q), "cb-slow", [p], 1, TELL);
+  expect((await q.getJob("cb-slow"))?.status).toBe("queued");
+  const always = stalling(r, LOOK_MOST_MS, 1000);
+  const going = registerChild(always, shardsOf(q), "cb-never", [p], 1, TELL);
+  await expect(going).rejects.toBeInstanceOf(ConnectError);
+  await expect(going).rejects.toThrow("its enqueue stopped part-way");
+  expect((await q.getJob("cb-never"))?.status).toBe("waiting-for-parents"); // left to the sweep
 });

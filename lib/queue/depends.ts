@@ -11,16 +11,19 @@ import {
   type OnParentFailure,
   touchChild,
 } from "../engine/child.ts";
-import { dependOn, type ParentMark } from "../engine/depend.ts";
+import { dependOn, LOOK_MOST_MS, type ParentMark } from "../engine/depend.ts";
 import { type QueueKeys, shardOf } from "../engine/keys.ts";
 import { type ParentEnded, type TellOptions, tellChildren } from "../engine/parent-ended.ts";
 import { isValidJobId } from "../engine/record.ts";
-import { InputError } from "../errors.ts";
+import { ConnectError, InputError } from "../errors.ts";
 import type { Redis } from "../redis/connect.ts";
 import type { Enqueued, Prepared } from "./prepare.ts";
 
 /** Most parents one job may wait for (a batch's callback waits for every job of the batch). */
 export const MAX_PARENTS = 100_000;
+
+/** A chunk's depend.lua 'add' answered late this many times in a row: the producer stops. */
+const LATE_TRIES = 3;
 
 /** Parent ids per script call: a call holds Redis while it runs. */
 const CHUNK = 1_000;
@@ -83,11 +86,18 @@ async function markChunk(
   chunk: readonly string[],
   touch?: () => Promise<ChildLook>,
 ): Promise<ParentMark[]> {
-  for (;;) {
+  for (let tries = 1; ; tries++) {
     const look = touch ? await touch() : null;
     if (look && look.status !== "waiting-for-parents") throw takenOver(child, look.status);
     const got = await dependOn(client, k, mode, child, chunk, look?.at);
     if (got !== "late") return got;
+    // Late every time: Redis servers whose clocks are far apart, or calls that crawl; either
+    // way, no end to waiting on (the child is left to the orphan sweep, as a stopped producer's).
+    if (tries === LATE_TRIES) {
+      throw new ConnectError(
+        `job ${child}: its parents' shard answered ${LATE_TRIES} times ${LOOK_MOST_MS / 1000} s or more after a look at the child (Redis servers' clocks apart, or calls that slow): its enqueue stopped part-way`,
+      );
+    }
   }
 }
 
