@@ -3,10 +3,16 @@
 // (their parents' ends noted, drained and told with these users' commands), an admin user
 // cancels a parent and its child fails.
 import { afterEach, describe, expect, test } from "bun:test";
+import { createChild, listParents } from "../lib/engine/child.ts";
+import { parentsHash } from "../lib/queue/depends.ts";
 import { Queue } from "../lib/queue/queue.ts";
+import { connect, type Redis } from "../lib/redis/connect.ts";
 import { defineTask } from "../lib/types.ts";
+import { sweepOrphans } from "../lib/worker/orphans.ts";
 import { aclUser, dropAclUsers } from "./fixtures/acl.ts";
-import { startWorker, testPrefix, testShards, until } from "./helpers.ts";
+import { deliverJob, finishJob, TELL } from "./fixtures/flows.ts";
+import { keysOf, shardsOf } from "./fixtures/queue-shards.ts";
+import { openQueue, rawRedis, startWorker, testPrefix, testShards, until } from "./helpers.ts";
 
 afterEach(dropAclUsers);
 
@@ -59,5 +65,27 @@ describe("the README's ACL rules cover dependencies and batches", () => {
     } finally {
       await Promise.all([q.close(), admin.close()]);
     }
+  });
+
+  test("the worker user finishes the steps of a producer killed after listing a child's parents", async () => {
+    const prefix = testPrefix();
+    await using q = await openQueue({ prefix });
+    await using r = await rawRedis();
+    const raw = r as unknown as Redis;
+    const p = await q.enqueue("t", {});
+    const { k, entry } = await deliverJob(raw, q, p);
+    await finishJob(raw, k, entry);
+    const ck = keysOf(q, "cb");
+    const job = { id: "cb", task: "cb", payload: "null", maxAttempts: 1 };
+    await createChild(raw, ck, job, "run", { count: 1, hash: parentsHash([p]) });
+    await listParents(raw, ck, "cb", 0, [p]); // the producer is killed here
+    const w = await connect(await aclUser("worker", prefix));
+    try {
+      for (const s of shardsOf(q)) await sweepOrphans(w, s, shardsOf(q), TELL, 0);
+    } finally {
+      w.close();
+    }
+    expect(await r.sendCommand(["ZCARD", ck.registering])).toBe(0);
+    expect((await q.getJob("cb"))?.status).toBe("queued");
   });
 });

@@ -67,12 +67,20 @@ export function skipNote(skip: number, idFromUrls: boolean): string {
 
 /**
  * The callback's id, chosen before it is sent, so that trigger can name it whatever happens to
- * the reply. With --id-from-url it follows from the jobs' ids (in order): the same command run
- * again names the same callback, which the library then finds (no second callback).
+ * the reply. With --id-from-url it follows from the callback's task and payload and the jobs'
+ * ids (in order): the same command run again names the same callback, which the library then
+ * finds (no second callback); another --then, --then-payload or --summary over the same jobs
+ * names another, which runs too.
  */
-export function callbackIdOf(ids: readonly string[], idFromUrls: boolean): string {
+export function callbackIdOf(
+  ids: readonly string[],
+  idFromUrls: boolean,
+  then: Pick<ThenJob, "task" | "payload">,
+): string {
   if (!idFromUrls) return Bun.randomUUIDv7();
-  const hash = new Bun.CryptoHasher("sha256").update([...new Set(ids)].join("\n"));
+  const callback = JSON.stringify([then.task, then.payload ?? null]);
+  const hash = new Bun.CryptoHasher("sha256").update(`${callback}\n`);
+  hash.update([...new Set(ids)].join("\n"));
   return `batch-${hash.digest("hex")}`;
 }
 
@@ -172,7 +180,7 @@ export async function finishBatch(
     return end.usage;
   }
   const { maxAttempts, priority } = end;
-  const chosen = callbackIdOf(ids, end.idFromUrls);
+  const chosen = callbackIdOf(ids, end.idFromUrls, then);
   const options = { id: chosen, maxAttempts, priority };
   const id = await enqueueCallback(queue, then, ids, options).catch((err) => {
     // The cause follows (bin/_cli.ts); first, that the jobs are there, and the callback maybe.

@@ -63,6 +63,22 @@ export async function markRegistered(client: Redis, k: QueueKeys, child: string)
   await runScript(client, scripts.child, keysOf(k), [...prefixes(k, child), "registered"]);
 }
 
+/** A look at a child being registered: its record's status ('' when none), at Redis' `at` ms. */
+export interface ChildLook {
+  status: string;
+  at: number;
+}
+
+/**
+ * The producer is still at work on `child`: its `registering` score moves to now (the sweep
+ * waits for a whole grace of silence). Returns the record's status and Redis' time.
+ */
+export async function touchChild(client: Redis, k: QueueKeys, child: string): Promise<ChildLook> {
+  const args = [...prefixes(k, child), "touch"];
+  const [status, at] = await runScript<[string, string]>(client, scripts.child, keysOf(k), args);
+  return { status: String(status), at: Number(at) };
+}
+
 /** Children in `registering` for longer than `ageMs` (by Redis' clock), at most `most`. */
 export async function staleChildren(
   client: Redis,

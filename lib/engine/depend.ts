@@ -10,10 +10,15 @@ import { runScript, scripts } from "./lua.ts";
  */
 export type ParentMark = "F" | "X" | "C" | "?" | "w" | "";
 
+/** How old a producer's look at its child may be when its depend.lua 'add' lands. */
+export const LOOK_MOST_MS = 20_000;
+
 /**
  * `check`: where each parent is (nothing written). `add`: each parent records `child` as its
  * dependent and keeps its outcome for it; an ended one also goes into ended-parents (the drain
- * tells the child; the caller may tell it first).
+ * tells the child; the caller may tell it first). `lookedAt` (Redis ms, child.lua 'touch'): when
+ * the caller last saw the child waiting; an 'add' landing LOOK_MOST_MS after it writes nothing
+ * and answers "late" (the orphan sweep may have taken the child over since).
  */
 export async function dependOn(
   client: Redis,
@@ -21,16 +26,18 @@ export async function dependOn(
   mode: "check" | "add",
   child: string,
   parents: readonly string[],
-): Promise<ParentMark[]> {
+  lookedAt?: number,
+): Promise<ParentMark[] | "late"> {
   if (parents.length === 0) return [];
   const args = [mode, k.resultPrefix, k.recordPrefix, k.dependentsPrefix, child, k.idSuffix];
-  args.push(k.holdsPrefix, "", "");
+  args.push(k.holdsPrefix, lookedAt === undefined ? "" : String(lookedAt), String(LOOK_MOST_MS));
   const reply = await runScript<string[]>(
     client,
     scripts.depend,
     [k.hasDependents, k.stream, k.endedParents],
     [...args, ...parents],
   );
+  if (reply.length === 1 && String(reply[0]) === "late") return "late";
   return reply.map((m) => String(m) as ParentMark);
 }
 

@@ -20,6 +20,8 @@ export interface EndedRead {
   parents: EndedParent[];
   /** The oldest children (of this shard) whose parents are to let go of them. */
   lettingGo: string[];
+  /** The sweep of `released` found a full page with ended children in it: read again. */
+  sweptMore: boolean;
 }
 
 function keysOf(k: QueueKeys): string[] {
@@ -34,12 +36,9 @@ function keysOf(k: QueueKeys): string[] {
 export async function readEnded(client: Redis, k: QueueKeys, most: number): Promise<EndedRead> {
   const args = ["read", k.resultPrefix, k.dependentsPrefix, most, k.parentsPrefix];
   args.push(k.recordPrefix, k.holdsPrefix);
-  const [parents, letting] = await runScript<[[string, string, string[]][], string[]]>(
-    client,
-    scripts.ended,
-    keysOf(k),
-    args,
-  );
+  const [parents, letting, more] = await runScript<
+    [[string, string, string[]][], string[], number]
+  >(client, scripts.ended, keysOf(k), args);
   return {
     parents: parents.map(([id, letter, children]) => ({
       id: String(id),
@@ -47,6 +46,7 @@ export async function readEnded(client: Redis, k: QueueKeys, most: number): Prom
       children: children.map(String),
     })),
     lettingGo: letting.map(String),
+    sweptMore: Number(more) === 1,
   };
 }
 

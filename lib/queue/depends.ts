@@ -3,17 +3,27 @@
 // shard told of it (depend.lua), and the parents that had already finished told to the child
 // (parent-ended.lua; the workers' drain tells it of every ended parent too). The order makes a parent ending at any moment either seen ended by
 // depend.lua or seeing its dependent in its own end (finish, fail, bury, claim, cancel).
-import { createChild, listParents, markRegistered, type OnParentFailure } from "../engine/child.ts";
-import { dependOn, type ParentMark } from "../engine/depend.ts";
+import {
+  type ChildLook,
+  createChild,
+  listParents,
+  markRegistered,
+  type OnParentFailure,
+  touchChild,
+} from "../engine/child.ts";
+import { dependOn, LOOK_MOST_MS, type ParentMark } from "../engine/depend.ts";
 import { type QueueKeys, shardOf } from "../engine/keys.ts";
 import { type ParentEnded, type TellOptions, tellChildren } from "../engine/parent-ended.ts";
 import { isValidJobId } from "../engine/record.ts";
-import { InputError } from "../errors.ts";
+import { ConnectError, InputError } from "../errors.ts";
 import type { Redis } from "../redis/connect.ts";
 import type { Enqueued, Prepared } from "./prepare.ts";
 
 /** Most parents one job may wait for (a batch's callback waits for every job of the batch). */
 export const MAX_PARENTS = 100_000;
+
+/** A chunk's depend.lua 'add' answered late this many times in a row: the producer stops. */
+const LATE_TRIES = 3;
 
 /** Parent ids per script call: a call holds Redis while it runs. */
 const CHUNK = 1_000;
@@ -56,20 +66,60 @@ function byShard(ids: readonly string[], shards: number): Map<number, string[]> 
   return out;
 }
 
-/** Every parent's mark, per shard in chunks (in parallel over shards). */
+/** Said when the child stopped waiting part-way through its producer's steps. */
+function takenOver(id: string, status: string): InputError {
+  return new InputError(
+    `job ${id} is no longer waiting for its parents (${status || "removed"}) part-way through its enqueue: a worker took it over after this producer was silent past the registration grace`,
+  );
+}
+
+/**
+ * One chunk's marks. With `touch`, the child is looked at first (it must still wait), and the
+ * look's time goes with the 'add': one landing too late after it (the producer stalled in
+ * between) writes nothing and is sent again after a new look.
+ */
+async function markChunk(
+  client: Redis,
+  k: QueueKeys,
+  mode: "check" | "add",
+  child: string,
+  chunk: readonly string[],
+  touch?: () => Promise<ChildLook>,
+): Promise<ParentMark[]> {
+  for (let tries = 1; ; tries++) {
+    const look = touch ? await touch() : null;
+    if (look && look.status !== "waiting-for-parents") throw takenOver(child, look.status);
+    const got = await dependOn(client, k, mode, child, chunk, look?.at);
+    if (got !== "late") return got;
+    // Late every time: Redis servers whose clocks are far apart, or calls that crawl; either
+    // way, no end to waiting on (the child is left to the orphan sweep, as a stopped producer's).
+    if (tries === LATE_TRIES) {
+      throw new ConnectError(
+        `job ${child}: its parents' shard answered ${LATE_TRIES} times ${LOOK_MOST_MS / 1000} s or more after a look at the child (Redis servers' clocks apart, or calls that slow): its enqueue stopped part-way`,
+      );
+    }
+  }
+}
+
+/**
+ * Every parent's mark, per shard in chunks (in parallel over shards). With `touch` (mode
+ * 'add'), each chunk is preceded by a look at the child on its shard, which also tells the
+ * orphan sweep the producer is alive; a child no longer waiting stops it (InputError).
+ */
 async function markParents(
   client: Redis,
   keys: readonly QueueKeys[],
   mode: "check" | "add",
   child: string,
   parents: readonly string[],
+  touch?: () => Promise<ChildLook>,
 ): Promise<Map<string, ParentMark>> {
   const marks = new Map<string, ParentMark>();
   const calls = [...byShard(parents, keys.length)].map(async ([s, ids]) => {
     const k = keys[s];
     for (let at = 0; at < ids.length; at += CHUNK) {
       const chunk = ids.slice(at, at + CHUNK);
-      const got = k ? await dependOn(client, k, mode, child, chunk) : chunk.map(() => "" as const);
+      const got = k ? await markChunk(client, k, mode, child, chunk, touch) : [];
       for (const [i, id] of chunk.entries()) marks.set(id, got[i] ?? "");
     }
   });
@@ -93,6 +143,8 @@ export function parentsHash(parents: readonly string[]): string {
  * it (depend.lua 'add'; an ended parent goes into ended-parents, for the workers' drain), the
  * parents answered ended told to it at once, and the child out of `registering`. Each step is
  * safe to repeat (a producer sending again, or a worker finishing a stopped producer's steps).
+ * Every step tells the orphan sweep the producer is alive; a child that stopped waiting
+ * part-way (the sweep failed it after a silence past its grace) throws an InputError.
  */
 export async function registerChild(
   client: Redis,
@@ -106,10 +158,11 @@ export async function registerChild(
   let listed = listedBefore;
   while (listed < parents.length) {
     const next = await listParents(client, k, id, listed, parents.slice(listed, listed + CHUNK));
-    if (next === null) return;
+    if (next === null) throw takenOver(id, (await touchChild(client, k, id)).status);
     listed = next;
   }
-  const added = await markParents(client, keys, "add", id, parents);
+  const touch = () => touchChild(client, k, id);
+  const added = await markParents(client, keys, "add", id, parents, touch);
   // The drain tells the child of every ended parent (they are in ended-parents); the finished
   // ones are told now as well, so a child whose parents all finished is released without
   // waiting for a worker's next drain. A parent that did not finish is left to the drain: it

@@ -11,6 +11,7 @@ import type { KeptTtls } from "../engine/depend.ts";
 import { doneEnded, readEnded } from "../engine/ended.ts";
 import { type QueueKeys, shardOf } from "../engine/keys.ts";
 import { type ParentEnded, type TellOptions, tellChildren } from "../engine/parent-ended.ts";
+import { type Logger, silentLogger, throttled } from "../log.ts";
 import type { Redis } from "../redis/connect.ts";
 import { letGo } from "./holds.ts";
 import { sweepOrphans } from "./orphans.ts";
@@ -20,11 +21,18 @@ const PARENTS_PER_READ = 100;
 const PAIRS_PER_CALL = 1_000;
 /** How often a drain looks for stale children (one script call per shard). */
 const SWEEP_EVERY_MS = 10_000;
+/**
+ * Most reads per drain (each: 100 ended parents, 100 released children looked at, 100 let go):
+ * a drain keeps up with thousands of children ending per second, and still ends; the next
+ * tick goes on.
+ */
+const READS_PER_DRAIN = 50;
 
 export class FlowDrain {
   #running: Promise<void> | null = null;
   #again = false;
   #sweptAt = Number.NEGATIVE_INFINITY;
+  readonly #sweepFailed: (fields: Record<string, unknown>) => void;
 
   constructor(
     private readonly client: () => Redis,
@@ -33,7 +41,10 @@ export class FlowDrain {
     /** Every shard of the queue (children may live on any), shard s at index s. */
     private readonly all: readonly QueueKeys[],
     private readonly o: TellOptions & KeptTtls,
-  ) {}
+    log: Logger = silentLogger,
+  ) {
+    this.#sweepFailed = throttled(log, "orphan sweep failed", SWEEP_EVERY_MS * 6);
+  }
 
   /** Drains; a drain asked for while one runs runs once more after it. */
   drain(): Promise<void> {
@@ -50,12 +61,17 @@ export class FlowDrain {
   async #loop(): Promise<void> {
     if (performance.now() - this.#sweptAt >= SWEEP_EVERY_MS) {
       this.#sweptAt = performance.now();
-      await sweepOrphans(this.client(), this.keys, this.all, this.o);
+      // A sweep refused (an ACL without a command it needs, a hand-edited key) must not stop
+      // the drain of ended parents behind it: it is said, and tried again next time.
+      await sweepOrphans(this.client(), this.keys, this.all, this.o).catch((err: Error) =>
+        this.#sweepFailed({ error: String(err?.message ?? err) }),
+      );
     }
+    let reads = 0;
     do {
       this.#again = false;
-      while (await this.#once()) {}
-    } while (this.#again);
+      while (reads++ < READS_PER_DRAIN && (await this.#once())) {}
+    } while (this.#again && reads < READS_PER_DRAIN);
   }
 
   /**
@@ -63,13 +79,11 @@ export class FlowDrain {
    * parents (lib/worker/holds.ts); true when there may be more.
    */
   async #once(): Promise<boolean> {
-    const { parents: ended, lettingGo } = await readEnded(
-      this.client(),
-      this.keys,
-      PARENTS_PER_READ,
-    );
+    const read = await readEnded(this.client(), this.keys, PARENTS_PER_READ);
+    const { parents: ended, lettingGo } = read;
     await letGo(this.client(), this.keys, this.all, lettingGo, this.o);
-    if (ended.length === 0) return lettingGo.length === PARENTS_PER_READ;
+    const more = read.sweptMore || lettingGo.length === PARENTS_PER_READ;
+    if (ended.length === 0) return more;
     const byShard = new Map<number, ParentEnded[]>();
     for (const p of ended) {
       for (const child of p.children) {
@@ -93,6 +107,6 @@ export class FlowDrain {
       }),
     );
     await doneEnded(this.client(), this.keys, ended);
-    return ended.length === PARENTS_PER_READ;
+    return more || ended.length === PARENTS_PER_READ;
   }
 }

@@ -28,14 +28,19 @@ async function letGoOne(
     list.push(p);
     byShard.set(s, list);
   }
-  for (const [s, ids] of byShard) {
+  const calls = [...byShard].map(async ([s, ids]) => {
     for (let at = 0; at < ids.length; at += CHUNK) {
       await letGoOf(client, all[s]!, child, ids.slice(at, at + CHUNK), o);
     }
-  }
+  });
+  await Promise.all(calls);
 }
 
-/** The children `ids` of shard `k` let go of their parents, then leave letting-go. */
+/**
+ * The children `ids` of shard `k` let go of their parents, then leave letting-go. All at once:
+ * their calls go out together (node-redis pipelines them on the connection; a cluster client
+ * per node), not one child's round trips after another's.
+ */
 export async function letGo(
   client: Redis,
   k: QueueKeys,
@@ -43,6 +48,6 @@ export async function letGo(
   ids: readonly string[],
   o: KeptTtls,
 ): Promise<void> {
-  for (const child of ids) await letGoOne(client, all, k, child, o);
+  await Promise.all(ids.map((child) => letGoOne(client, all, k, child, o)));
   await letGone(client, k, ids);
 }

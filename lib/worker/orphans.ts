@@ -1,9 +1,10 @@
 // Children whose producer stopped part-way (docs/internals.md, "Dependencies and batches"): a
 // child stays in its shard's `registering` set from its record's creation until the producer's
-// last step. One left there longer than the grace (a producer killed, a reply lost and never
-// sent again) is finished by a worker: when its parents list is complete, the producer's steps
-// are done again (each safe to repeat, lib/queue/depends.ts); when it is not, nothing says
-// which parents are missing, and the child fails with that reason (parent-ended.lua, `R`).
+// last step, scored with the time of its latest step. One left there silent longer than the
+// grace (a producer killed, a reply lost and never sent again) is finished by a worker: when
+// its parents list is complete, the producer's steps are done again (each safe to repeat,
+// lib/queue/depends.ts); when it is not, nothing says which parents are missing, and the child
+// fails with that reason (parent-ended.lua, `R`).
 import { markRegistered, staleChildren } from "../engine/child.ts";
 import type { QueueKeys } from "../engine/keys.ts";
 import { type TellOptions, tellChildren } from "../engine/parent-ended.ts";
@@ -11,9 +12,9 @@ import { registerChild } from "../queue/depends.ts";
 import type { Redis } from "../redis/connect.ts";
 
 /**
- * How long a child may stay unregistered before a worker finishes its steps: far past the
- * time a live producer takes (a callback of 100,000 parents registers in seconds), so a worker
- * never races one.
+ * How long a child's producer may be silent (no step since its last: every chunk it sends
+ * moves the child's `registering` score) before a worker finishes its steps: far past the
+ * time one step takes, so a worker never races a live producer, however long it takes overall.
  */
 export const REGISTER_GRACE_MS = 60_000;
 

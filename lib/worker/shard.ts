@@ -142,7 +142,7 @@ export class ShardWorker {
     });
     const all = p.queueKeys ?? [this.keys];
     this.#jobs.parentsOf = (id) => readParents(this.#client, all, id);
-    const flows = this.keys.level ? undefined : new FlowDrain(client, this.keys, all, o);
+    const flows = this.keys.level ? undefined : new FlowDrain(client, this.keys, all, o, this.#log);
     if (flows)
       this.#jobs.outcomes.onParentsEnded = () => void flows.drain().catch(this.#onRedisError);
     this.#upkeep = new Upkeep({

@@ -25,6 +25,8 @@ export const batchMutants: Mutant[] = [
     "batch?.check();", "", [T("trigger.batch.cli")]),
   m("callback-id-not-chosen", BATCH, "a callback whose enqueue may have been done is named, and a run again with --id-from-url adds no second",
     "if (!idFromUrls) return Bun.randomUUIDv7();", "return Bun.randomUUIDv7();", [T("trigger.batch.lost-reply")]),
+  m("callback-id-ids-only", BATCH, "another --then over the same file with --id-from-url is another callback",
+    "const callback = JSON.stringify([then.task, then.payload ?? null]);", 'const callback = "";', [T("trigger.batch.callback-id")]),
   m("callback-exit-ignores-failed-pages", BATCH, "--summary --wait exits 1 when a page was not counted",
     "if (isSummary(record.result) && record.result.failed > 0) return EXIT.failed;", "", [T("trigger.batch.cli")]),
 ];

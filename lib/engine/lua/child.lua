@@ -25,6 +25,11 @@
 -- add: ARGV[6] offset (how many ids earlier calls listed)  ARGV[7..] parent ids
 --   Returns { 1, listed }: the ids are listed only when `listed` is the offset (a chunk sent
 --   again lists nothing twice); { 0, '' } when the child is no longer waiting.
+--   Each 'add' also moves the child's `registering` score to now (ZADD XX): a worker's sweep
+--   takes over only a child whose producer has been silent for the whole grace.
+-- touch: the same refresh, nothing else (between the producer's depend.lua calls, which run on
+--   the parents' shards). Returns { the record's status ('' when there is none), now (ms) }:
+--   depend.lua 'add' is given that time, and does nothing once it is too old.
 -- registered: the child leaves `registering` (ARGV[4] the child). Returns 1.
 -- stale: ARGV[6] age (ms)  ARGV[7] most. Returns { {id, status, listed, parents_n}, … }: the
 --   children in `registering` longer than the age (ARGV[4] unused).
@@ -37,6 +42,12 @@ local key = ARGV[1] .. id
 if ARGV[5] == 'registered' then
   redis.call('ZREM', KEYS[4], id)
   return 1
+end
+if ARGV[5] == 'touch' then
+  local now = clock_ms()
+  redis.call('ZADD', KEYS[4], 'XX', now, id)
+  local t = redis.call('TYPE', key).ok == 'hash'
+  return { t and (redis.call('HGET', key, 'status') or '') or '', tostring(now) }
 end
 if ARGV[5] == 'stale' then
   local before = clock_ms() - tonumber(ARGV[6])
@@ -73,6 +84,7 @@ if ARGV[5] == 'create' then
 end
 local f = redis.call('TYPE', key).ok == 'hash' and redis.call('HMGET', key, 'status', 'listed')
 if not f or f[1] ~= 'waiting-for-parents' then return { 0, '' } end
+redis.call('ZADD', KEYS[4], 'XX', clock_ms(), id)
 local listed = tonumber(f[2]) or 0
 if listed ~= tonumber(ARGV[6]) then return { 1, tostring(listed) } end
 local n = #ARGV - 6

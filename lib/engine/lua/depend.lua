@@ -16,12 +16,18 @@
 -- KEYS[3] ended-parents (zset)
 -- ARGV[1] mode: 'check', 'add' or 'letgo'  ARGV[2] result prefix  ARGV[3] record prefix
 -- ARGV[4] dependents prefix  ARGV[5] child id  ARGV[6] the shard's id suffix ('' or `:<s>`)
--- ARGV[7] holds prefix  ARGV[8] result TTL (s)  ARGV[9] failure TTL (s) (both 'letgo' only)
+-- ARGV[7] holds prefix  ARGV[8] result TTL (s)  ARGV[9] failure TTL (s) (both 'letgo'); in
+--   'add': ARGV[8] when the producer saw the child waiting (ms, child.lua 'touch'; '' = not
+--   checked)  ARGV[9] how old that look may be (ms)
 -- ARGV[10..] parent ids of this shard
 -- 'letgo' returns how many outcomes got their TTL back. Else one letter per parent: 'F'
 -- finished, 'X' failed, 'C' canceled, '?' ended but its outcome unreadable (another type, or
 -- no outcome form), 'w' not ended, '' unknown (never enqueued here, or its outcome expired;
--- '?' in 'add' mode: the check found it, so it ended since).
+-- '?' in 'add' mode: the check found it, so it ended since). 'add' with a look older than
+-- ARGV[9] writes nothing and returns { 'late' }: the orphan sweep may have taken the child
+-- over since (it waits for a whole grace of silence after the look), registered it, and the
+-- child may have run and let go of its parents; holding them again would keep their outcomes
+-- for ever. The producer looks again (a child no longer waiting stops it) and sends again.
 --- @include ids
 --- @include clock
 local rprefix, jprefix, dprefix, child, suffix = ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
@@ -53,6 +59,9 @@ end
 
 local add = ARGV[1] == 'add'
 local now = add and clock_ms()
+if add and ARGV[8] ~= '' and now - tonumber(ARGV[8]) >= tonumber(ARGV[9]) then
+  return { 'late' }
+end
 local out = {}
 for i = 10, #ARGV do
   local id = ARGV[i]

@@ -22,7 +22,8 @@
 -- read: ARGV[4] most parents (and released children looked at)  ARGV[5] parents prefix
 --   ARGV[6] record prefix (a released child with neither outcome nor record was removed)
 --   ARGV[7] holds prefix
---   Returns { { {id, letter, {child ids}}, … }, {children letting go (the oldest)} }: letter
+--   Returns { { {id, letter, {child ids}}, … }, {children letting go (the oldest)}, more }
+--   (more: 1 when the sweep of `released` may have more ended children to find): letter
 --   'F' finished, 'X' failed, 'C' canceled, '?' no readable outcome (expired, or another
 --   type: a failure).
 -- done: ARGV[4..] pairs: parent id, how many dependents the drain read  Returns how many left
@@ -36,14 +37,17 @@ local ENDED = { F = 'F', X = 'X', C = 'C' }
 -- parents it lists (it does at once, in the drain that swept it).
 local LETGO_MS = 3600000
 -- A released child still running goes to the back (its score: just after this look), so
--- children that run long never hide the newer ones; SWEEP_MOST bounds the lookups of one drain
+-- children that run long never hide the newer ones; SWEEP_MOST bounds the lookups of one call
 -- (the set is gone through in turns; one looked at in this ms is not looked at again in it).
-local SWEEP_MOST = 20
+-- Returns 1 when the call looked at SWEEP_MOST and found one ended: the drain calls again
+-- (lib/worker/flows.ts, within its budget), so the sweep keeps up with children that end fast.
+local SWEEP_MOST = 100
 local function sweep()
   local now = clock_ms()
   local ok, ids = pcall(redis.call, 'ZRANGEBYSCORE', KEYS[3], '-inf', now, 'LIMIT', 0,
     SWEEP_MOST)
-  if not ok then return end
+  if not ok then return 0 end
+  local moved = 0
   for _, id in ipairs(ids) do
     local gone = redis.call('TYPE', rprefix .. id).ok ~= 'string'
     -- No outcome and no record: removed (`queue empty`), it will never end.
@@ -52,10 +56,12 @@ local function sweep()
       redis.call('PEXPIRE', ARGV[5] .. id, ttl > 0 and ttl or LETGO_MS)
       redis.call('ZREM', KEYS[3], id)
       pcall(redis.call, 'ZADD', KEYS[4], now, id)
+      moved = moved + 1
     else
       redis.call('ZADD', KEYS[3], 'XX', now + 1, id)
     end
   end
+  return (#ids == SWEEP_MOST and moved > 0) and 1 or 0
 end
 
 -- A parent with no outcome whose record says it is alive again (`dead requeue` took it back
@@ -91,9 +97,9 @@ local function read()
 end
 
 if ARGV[1] == 'read' then
-  sweep()
+  local more = sweep()
   local okl, letting = pcall(redis.call, 'ZRANGE', KEYS[4], 0, tonumber(ARGV[4]) - 1)
-  return { read(), okl and letting or {} }
+  return { read(), okl and letting or {}, more }
 end
 if ARGV[1] == 'let' then
   for i = 4, #ARGV do pcall(redis.call, 'ZREM', KEYS[4], ARGV[i]) end
