@@ -124,8 +124,17 @@ function add(
     out.lacked.push({ entryId, jobId, task });
     return;
   }
-  const { payload, maxAttempts, hasRecord, limitKey } = job;
   const deliveries = attempt - job.attemptsBefore;
+  out.run.push(startable({ ...job, attempt, runNo, deliveries }));
+}
+
+/**
+ * The job as delivered (a parsed entry with its attempt, or a running job without the attempt
+ * in progress), its fields copied in one order, so every Startable has the same shape;
+ * `limitKey` only when it has one.
+ */
+export function startable(j: Startable): Startable {
+  const { entryId, jobId, task, payload, attempt, maxAttempts, runNo, hasRecord, deliveries } = j;
   const run: Startable = {
     entryId,
     jobId,
@@ -137,6 +146,6 @@ function add(
     hasRecord,
     deliveries,
   };
-  if (limitKey !== undefined) run.limitKey = limitKey;
-  out.run.push(run);
+  if (j.limitKey !== undefined) run.limitKey = j.limitKey;
+  return run;
 }

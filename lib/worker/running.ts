@@ -13,7 +13,7 @@ import { within } from "../time.ts";
 import type { ParentOutcome, Task } from "../types.ts";
 import { Attempt, type AttemptResult, GivenUp, runAttempt } from "./attempt.ts";
 import { RecentIds } from "./cancels.ts";
-import type { Startable } from "./entries.ts";
+import { type Startable, startable } from "./entries.ts";
 import type { HeldOutcome, TaskHold } from "./held.ts";
 import {
   CORRUPT,
@@ -295,7 +295,7 @@ export class Jobs {
       return;
     }
     const runMs = Math.max(0, this.o.now() - job.startedAt);
-    const base = { entryId, jobId, job: toStartable(job), runMs };
+    const base = { entryId, jobId, job: startable(job), runMs };
     if (!r.ok && r.held && this.onHeld && !job.canceled) void this.#held(job, base, r);
     else if (r.ok) this.outcomes.add({ kind: "finish", ...base, result: r.result });
     else {
@@ -385,29 +385,11 @@ export class Jobs {
   }
 }
 
-/** The job as delivered, without the attempt in progress. */
-function toStartable(r: RunningJob): Startable {
-  const { entryId, jobId, task, payload, attempt, maxAttempts, runNo, hasRecord, deliveries } = r;
-  const job: Startable = {
-    entryId,
-    jobId,
-    task,
-    payload,
-    attempt,
-    maxAttempts,
-    runNo,
-    hasRecord,
-    deliveries,
-  };
-  if (r.limitKey !== undefined) job.limitKey = r.limitKey;
-  return job;
-}
-
 /** The attempt after `r`, run again at once on a full Redis (fail.lua run_again). */
 function nextAttempt(r: RunningJob): Startable {
   // fail.lua set the entry's delivery count one up (XCLAIM … RETRYCOUNT): so is the fence.
   return {
-    ...toStartable(r),
+    ...startable(r),
     attempt: r.attempt + 1,
     runNo: r.runNo + 1,
     deliveries: r.deliveries + 1,

@@ -46,15 +46,12 @@ end
 redis.call('PERSIST', KEYS[1]) -- the write that takes no memory
 for i = 7, #ARGV, 2 do
   local entry, due = ARGV[i], tonumber(ARGV[i + 1])
-  local p = redis.call('XPENDING', KEYS[1], group, entry, entry, 1)[1]
-  local f = p and p[2] == me and entry_at(KEYS[1], entry)
-  if p and p[2] == me then acks[#acks + 1] = entry end
-  if not f then
+  local u, mine = unrun(KEYS[1], group, me, entry)
+  if mine then acks[#acks + 1] = entry end
+  if not u then
     out[#out + 1] = 'gone'
   else
-    local a = count(f.a)
-    local attempts = a and (a + p[4] - 1) or f.a or ''
-    local runs = (count(f.n) or 0) + p[4] - 1
+    local f, attempts, runs = u.f, u.attempts, u.runs
     local id = f.i or entry .. ARGV[5]
     if not valid_id(id) then
       readd(KEYS[1], id, f, attempts, runs) -- names no job: back as it is (the reader buries it)

@@ -87,18 +87,13 @@ local acks = {}
 redis.call('PERSIST', KEYS[1]) -- the write that takes no memory (see above)
 for i = 8, #ARGV, 3 do
   local entry, task = ARGV[i], ARGV[i + 2]
-  local p = redis.call('XPENDING', KEYS[1], group, entry, entry, 1)[1]
-  local f = p and p[2] == me and entry_at(KEYS[1], entry)
-  if p and p[2] == me then acks[#acks + 1] = entry end
-  if not f then
+  local u, mine = unrun(KEYS[1], group, me, entry)
+  if mine then acks[#acks + 1] = entry end
+  if not u then
     out[#out + 1] = 'gone'
   else
-    local a = count(f.a)
-    -- This delivery did not run: not counted. A malformed or missing a goes on as it is, ''
-    -- when missing (the worker's validation buries the entry the job comes back as).
-    local attempts = a and (a + p[4] - 1) or f.a or ''
-    -- Deliveries before this one were runs a claim recorded as abandoned (as release.lua).
-    local runs = (count(f.n) or 0) + p[4] - 1
+    -- This delivery did not run: not counted (include/readd.lua, unrun).
+    local f, attempts, runs = u.f, u.attempts, u.runs
     local id = ARGV[i + 1] ~= '' and ARGV[i + 1] or f.i or entry .. ARGV[7]
     if not valid_id(id) then
       -- An id that names no job: no key is built from it; the entry comes back as it is

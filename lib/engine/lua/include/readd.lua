@@ -57,6 +57,22 @@ local function readd(stream, id, f, attempts, runs, at)
   return redis.call(unpack(args))
 end
 
+-- An entry pending on consumer `me` that a script gives back unrun (leave.lua, hold.lua):
+-- `mine` whether it is pending on `me` (then the caller acknowledges it), and, while its
+-- fields are readable, `{ f, attempts, runs }` it comes back with. This delivery did not run,
+-- so it is not counted; a malformed or missing `a` goes on as it is ('' when missing: the
+-- reader's validation buries the entry); deliveries before this one were runs a claim
+-- recorded as abandoned (as release.lua).
+local function unrun(stream, group, me, entry)
+  local p = redis.call('XPENDING', stream, group, entry, entry, 1)[1]
+  if not p or p[2] ~= me then return nil, false end
+  local f = entry_at(stream, entry)
+  if not f then return nil, true end
+  local a = count(f.a)
+  local attempts = a and (a + p[4] - 1) or f.a or ''
+  return { f = f, attempts = attempts, runs = (count(f.n) or 0) + p[4] - 1 }, true
+end
+
 -- The other half of re-adding: the old entries acknowledged and deleted, one variadic XACK and
 -- one XDEL per call (in chunks well under Lua's unpack() limit). Called last, once every job is
 -- back, so a script error before it leaves the entries pending (claimed later), never lost.
