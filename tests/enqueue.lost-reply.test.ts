@@ -117,7 +117,7 @@ describe("closing a client that lost its connection", () => {
       blockMs: 50,
     });
     const before = proxy.accepted;
-    proxy.arm("ZREM"); // the worker's leave, at its stop
+    proxy.arm(scripts.release.sha); // the worker's leave, at its stop (release.lua)
     await w.stop(0);
     expect(proxy.dropped).toBe(1);
     await until(() => proxy.accepted > before, "the client's reconnection");
