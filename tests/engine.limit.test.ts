@@ -306,6 +306,21 @@ describe("hold.lua and wake.lua", () => {
     expect(parsed.ok && parsed.job.limitKey).toBe("h");
   });
 
+  test("a held job waits on a record without a TTL (a claim's record had one): it cannot expire under it", async () => {
+    await using v = await engineQueue();
+    const fields = ["t", "echo", "p", "1", "a", "0", "m", "3", "i", "job-ttl", "k", "h"];
+    await v.r.sendCommand(["XADD", v.k.stream, "*", ...fields]);
+    await v.r.sendCommand(["HSET", v.k.record("job-ttl"), "status", "queued"]);
+    await v.r.sendCommand(["EXPIRE", v.k.record("job-ttl"), "100"]);
+    const [entry] = await deliver(v, "w1");
+    const far = (await redisNow(v)) + 60_000;
+    expect(await holdEntries(v.client, v.k, "w1", [{ entryId: entry!, dueMs: far }])).toEqual([
+      "held",
+    ]);
+    expect(await v.r.sendCommand(["PTTL", v.k.record("job-ttl")])).toBe(-1);
+    expect(await v.r.sendCommand(["ZSCORE", v.k.delayed, "job-ttl"])).toBe(String(far));
+  });
+
   test("wake moves a waiting job to its stream now; a job not yet held is marked and its hold sends it back at once", async () => {
     await using v = await engineQueue();
     await v.r.sendCommand([

@@ -23,14 +23,8 @@ local now = clock_ms()
 local out, acks = {}, {}
 
 local function hold(id, f, attempts, runs, due)
-  local key = jprefix .. id
-  local t = redis.call('TYPE', key).ok
-  if t ~= 'none' and t ~= 'hash' then
-    readd(KEYS[1], id, f, attempts, runs) -- record unusable: back at once, nothing else written
-    return 'back'
-  end
-  keep_enqueued(key, id)
-  redis.call('PERSIST', key) -- the job waits on its record: no TTL
+  local key = waiting_record(KEYS[1], jprefix, id, f, attempts, runs)
+  if not key then return 'back' end -- record unusable: back at once, nothing else written
   redis.call('HINCRBY', key, 'limit_holds', 1)
   local woken = redis.call('DEL', ARGV[6] .. id) == 1
   if due <= now or woken then

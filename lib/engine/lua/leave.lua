@@ -51,15 +51,9 @@ local function alive(task)
 end
 
 local function leave(id, task, f, attempts, runs)
-  local key = jprefix .. id
-  local t = redis.call('TYPE', key).ok
-  if t ~= 'none' and t ~= 'hash' then
-    readd(KEYS[1], id, f, attempts, runs) -- record unusable: back at once, nothing else written
-    return 'deferred'
-  end
-  keep_enqueued(key, id)
   -- The job waits on its record now: no TTL (a claim gives the record it makes one).
-  redis.call('PERSIST', key)
+  local key = waiting_record(KEYS[1], jprefix, id, f, attempts, runs)
+  if not key then return 'deferred' end -- record unusable: back at once, nothing else written
   if not alive(task) then
     redis.call('HSET', key, 'status', 'queued', 'waiting_for', task,
       unpack(record_fields(f, attempts, runs)))

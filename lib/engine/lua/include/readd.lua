@@ -73,6 +73,21 @@ local function unrun(stream, group, me, entry)
   return { f = f, attempts = attempts, runs = (count(f.n) or 0) + p[4] - 1 }, true
 end
 
+-- The record a job given back unrun waits on (leave.lua, hold.lua): its key, with the job's
+-- enqueue time kept and no TTL (the job waits on it); or nil when the key holds another type:
+-- the job is then back in the stream at once and nothing else is written.
+local function waiting_record(stream, jprefix, id, f, attempts, runs)
+  local key = jprefix .. id
+  local t = redis.call('TYPE', key).ok
+  if t ~= 'none' and t ~= 'hash' then
+    readd(stream, id, f, attempts, runs)
+    return nil
+  end
+  keep_enqueued(key, id)
+  redis.call('PERSIST', key)
+  return key
+end
+
 -- The other half of re-adding: the old entries acknowledged and deleted, one variadic XACK and
 -- one XDEL per call (in chunks well under Lua's unpack() limit). Called last, once every job is
 -- back, so a script error before it leaves the entries pending (claimed later), never lost.
