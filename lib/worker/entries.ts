@@ -124,8 +124,7 @@ function add(
     out.lacked.push({ entryId, jobId, task });
     return;
   }
-  const deliveries = attempt - job.attemptsBefore;
-  out.run.push(startable({ ...job, attempt, runNo, deliveries }));
+  out.run.push(startable(job, attempt, runNo, attempt - job.attemptsBefore));
 }
 
 /**
@@ -133,8 +132,16 @@ function add(
  * in progress), its fields copied in one order, so every Startable has the same shape;
  * `limitKey` only when it has one.
  */
-export function startable(j: Startable): Startable {
-  const { entryId, jobId, task, payload, attempt, maxAttempts, runNo, hasRecord, deliveries } = j;
+export function startable(
+  j: Pick<
+    Startable,
+    "entryId" | "jobId" | "task" | "payload" | "maxAttempts" | "hasRecord" | "limitKey"
+  >,
+  attempt: number,
+  runNo: number,
+  deliveries: number,
+): Startable {
+  const { entryId, jobId, task, payload, maxAttempts, hasRecord, limitKey } = j;
   const run: Startable = {
     entryId,
     jobId,
@@ -146,6 +153,6 @@ export function startable(j: Startable): Startable {
     hasRecord,
     deliveries,
   };
-  if (j.limitKey !== undefined) run.limitKey = j.limitKey;
+  if (limitKey !== undefined) run.limitKey = limitKey;
   return run;
 }

@@ -295,7 +295,12 @@ export class Jobs {
       return;
     }
     const runMs = Math.max(0, this.o.now() - job.startedAt);
-    const base = { entryId, jobId, job: startable(job), runMs };
+    const base = {
+      entryId,
+      jobId,
+      job: startable(job, job.attempt, job.runNo, job.deliveries),
+      runMs,
+    };
     if (!r.ok && r.held && this.onHeld && !job.canceled) void this.#held(job, base, r);
     else if (r.ok) this.outcomes.add({ kind: "finish", ...base, result: r.result });
     else {
@@ -389,7 +394,7 @@ export class Jobs {
 function nextAttempt(r: RunningJob): Startable {
   // fail.lua set the entry's delivery count one up (XCLAIM … RETRYCOUNT): so is the fence.
   return {
-    ...startable(r),
+    ...startable(r, r.attempt, r.runNo, r.deliveries),
     attempt: r.attempt + 1,
     runNo: r.runNo + 1,
     deliveries: r.deliveries + 1,

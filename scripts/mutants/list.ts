@@ -88,8 +88,8 @@ export const mutants: Mutant[] = [
     "if not streams and not r.status then streams = { KEYS[4], KEYS[5] } end",
     "", [T("fence.requeue")]),
   m("fence-deliveries-attempt", "lib/worker/entries.ts", "a run's fence counts the entry's deliveries (attempt − a), not the job's attempts: a retry's fresh entry starts at 1",
-    "const deliveries = attempt - job.attemptsBefore;",
-    "const deliveries = attempt;", [T("fence.runs")]),
+    "startable(job, attempt, runNo, attempt - job.attemptsBefore)",
+    "startable(job, attempt, runNo, attempt)", [T("fence.runs")]),
   // Dependencies (docs/internals.md, "10. Dependencies and batches"): every end of a parent is
   // noted in the script that writes its outcome; a child is released once, when its last parent ended.
   m("flow-finish-unnoted", FINISH, "a finished parent others wait for goes into ended-parents",
