@@ -170,9 +170,9 @@ export const engineMutants: Mutant[] = [
       "      local entry = readd(KEYS[2], id, f, f.a, f.n)\n" +
       "      redis.call('ZREM', KEYS[1], id)\n",
     [E("fail")]),
-  m("engine-leave-ack-first", LUA("leave"), "an entry left for others is acknowledged only after its job is re-added or parked",
-    "  if mine then acks[#acks + 1] = entry end",
-    "  if mine then redis.call('XACK', KEYS[1], group, entry); redis.call('XDEL', KEYS[1], entry) end",
+  m("engine-leave-ack-first", LUA("include/readd"), "an entry left for others (or held) is acknowledged only after its job is re-added, parked or held",
+    "  if mine then g.acks[#g.acks + 1] = entry end",
+    "  if mine then redis.call('XACK', g.stream, g.group, entry); redis.call('XDEL', g.stream, entry) end",
     [E("leave")]),
   m("engine-release-off-by-one", LUA("release"), "release at stop does not count the unfinished run (a + deliveries - 1)",
     "local attempts = a and (a + deliveries - 1) or f.a",

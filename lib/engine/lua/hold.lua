@@ -38,24 +38,12 @@ local function hold(id, f, attempts, runs, due)
 end
 
 redis.call('PERSIST', KEYS[1]) -- the write that takes no memory
+local g = { stream = KEYS[1], group = group, me = me, acks = acks, rprefix = rprefix,
+  bad = 'back' }
 for i = 7, #ARGV, 2 do
   local entry, due = ARGV[i], tonumber(ARGV[i + 1])
-  local u, mine = unrun(KEYS[1], group, me, entry)
-  if mine then acks[#acks + 1] = entry end
-  if not u then
-    out[#out + 1] = 'gone'
-  else
-    local f, attempts, runs = u.f, u.attempts, u.runs
-    local id = f.i or entry .. ARGV[5]
-    if not valid_id(id) then
-      readd(KEYS[1], id, f, attempts, runs) -- names no job: back as it is (the reader buries it)
-      out[#out + 1] = 'back'
-    elseif redis.call('TYPE', rprefix .. id).ok == 'string' then
-      out[#out + 1] = 'done'
-    else
-      out[#out + 1] = hold(id, f, attempts, runs, due)
-    end
-  end
+  out[#out + 1] = give_back(g, entry, function(f) return f.i or entry .. ARGV[5] end,
+    function(id, f, attempts, runs) return hold(id, f, attempts, runs, due) end)
 end
 ack_and_delete(KEYS[1], group, acks)
 return out

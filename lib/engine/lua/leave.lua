@@ -79,29 +79,15 @@ end
 
 local acks = {}
 redis.call('PERSIST', KEYS[1]) -- the write that takes no memory (see above)
+-- This delivery did not run: not counted (include/readd.lua, unrun); an id that names no job
+-- comes back as it is ('deferred').
+local g = { stream = KEYS[1], group = group, me = me, acks = acks, rprefix = rprefix,
+  bad = 'deferred' }
 for i = 8, #ARGV, 3 do
   local entry, task = ARGV[i], ARGV[i + 2]
-  local u, mine = unrun(KEYS[1], group, me, entry)
-  if mine then acks[#acks + 1] = entry end
-  if not u then
-    out[#out + 1] = 'gone'
-  else
-    -- This delivery did not run: not counted (include/readd.lua, unrun).
-    local f, attempts, runs = u.f, u.attempts, u.runs
-    local id = ARGV[i + 1] ~= '' and ARGV[i + 1] or f.i or entry .. ARGV[7]
-    if not valid_id(id) then
-      -- An id that names no job: no key is built from it; the entry comes back as it is
-      -- ('deferred'), and the worker that reads it buries it (`job id is not valid`).
-      readd(KEYS[1], id, f, attempts, runs)
-      out[#out + 1] = 'deferred'
-    -- TYPE, not EXISTS: r:<id> of another type is no outcome (the job goes on, and its finish
-    -- or failure dead-letters it as corrupt); acknowledging it as done would lose the job.
-    elseif redis.call('TYPE', rprefix .. id).ok == 'string' then
-      out[#out + 1] = 'done'
-    else
-      out[#out + 1] = leave(id, task, f, attempts, runs)
-    end
-  end
+  out[#out + 1] = give_back(g, entry,
+    function(f) return ARGV[i + 1] ~= '' and ARGV[i + 1] or f.i or entry .. ARGV[7] end,
+    function(id, f, attempts, runs) return leave(id, task, f, attempts, runs) end)
 end
 -- The count is the parked set's size, set (not added): a corrupt field cannot fail the call.
 for _, task in ipairs(parked_tasks) do

@@ -88,6 +88,26 @@ local function waiting_record(stream, jprefix, id, f, attempts, runs)
   return key
 end
 
+-- One entry a script gives back unrun (leave.lua, hold.lua), settled as far as they agree:
+-- 'gone' (not pending on `me`, or its fields unreadable), `bad` (its id names no job: no key
+-- is built from it, the entry comes back as it is and the worker that reads it buries it),
+-- 'done' (the job has an outcome: only acknowledged; TYPE, not EXISTS: r:<id> of another type
+-- is no outcome, and acknowledging it would lose the job); else what `act(id, f, attempts,
+-- runs)` answers. The entry goes into `acks` when it was pending on `me`: the caller
+-- acknowledges them all last (ack_and_delete).
+local function give_back(g, entry, id_of, act)
+  local u, mine = unrun(g.stream, g.group, g.me, entry)
+  if mine then g.acks[#g.acks + 1] = entry end
+  if not u then return 'gone' end
+  local id = id_of(u.f)
+  if not valid_id(id) then
+    readd(g.stream, id, u.f, u.attempts, u.runs)
+    return g.bad
+  end
+  if redis.call('TYPE', g.rprefix .. id).ok == 'string' then return 'done' end
+  return act(id, u.f, u.attempts, u.runs)
+end
+
 -- The other half of re-adding: the old entries acknowledged and deleted, one variadic XACK and
 -- one XDEL per call (in chunks well under Lua's unpack() limit). Called last, once every job is
 -- back, so a script error before it leaves the entries pending (claimed later), never lost.
