@@ -57,7 +57,7 @@ export const limitMutants: Mutant[] = [
   m("limit-rate-schedule-stale", LUA("limit"), "held jobs that are gone leave no schedule of rate holds behind",
     "if hold_next and ktat <= now then",
     "if false then", ["tests/limits.slots.test.ts"]),
-  m("limit-rate-change-no-wake", "lib/admin/admin.ts", "a key rate change wakes the jobs held under the old one",
+  m("limit-rate-change-no-wake", "lib/admin/controls.ts", "a key rate change wakes the jobs held under the old one",
     "if (change.keyRate !== undefined) {",
     "if (false) {", ["tests/limits.slots.test.ts"]),
   m("limit-readd-drops-key", "lib/engine/lua/include/readd.lua", "a re-added job keeps its limit key",
