@@ -8,7 +8,7 @@ import { formatRate, parseRate } from "../lib/engine/limits.ts";
 import { prepareJob } from "../lib/queue/prepare.ts";
 import { createWordCountTask } from "../lib/tasks/wordcount/index.ts";
 import { wordCountLimitKey } from "../lib/tasks/wordcount/limit-key.ts";
-import { slotAction } from "../lib/worker/limited.ts";
+import { slotAction } from "../lib/worker/limit-slot.ts";
 import { stampTask } from "./fixtures/limit-task.ts";
 import { openQueue, rawRedis, runCli, testPrefix, testShards } from "./helpers.ts";
 
