@@ -8,8 +8,9 @@
 import { defaults, type QueueOptions, resolveOptions } from "../config.ts";
 import type { Emptied } from "../engine/empty.ts";
 import { checkFormat } from "../engine/format.ts";
+import type { HeldKey } from "../engine/held-keys.ts";
 import { type QueueKeys, queueKeys } from "../engine/keys.ts";
-import type { HeldKey, Limits, LimitsChange } from "../engine/limits.ts";
+import type { Limits, LimitsChange } from "../engine/limits.ts";
 import { type CancelVerdict, cancelOnShards } from "../queue/cancel.ts";
 import { redisNowMs } from "../redis/clock.ts";
 import { mastersOf } from "../redis/cluster.ts";

@@ -3,16 +3,10 @@
 // pauseCheckMs; nothing here runs on a job's hot path.
 
 import { type Emptied, emptyShard } from "../engine/empty.ts";
+import { type HeldKey, readHeldKeys } from "../engine/held-keys.ts";
 import { holdKey } from "../engine/hold-key.ts";
 import { LEVELS, levelKeys, limitKeys, type QueueKeys } from "../engine/keys.ts";
-import {
-  type HeldKey,
-  type Limits,
-  type LimitsChange,
-  readHeldKeys,
-  readLimits,
-  writeLimits,
-} from "../engine/limits.ts";
+import { type Limits, type LimitsChange, readLimits, writeLimits } from "../engine/limits.ts";
 import { readPaused, writePaused } from "../engine/pause.ts";
 import { wakeRateHeld } from "../engine/rate-held.ts";
 import { redisNowMs } from "../redis/clock.ts";

@@ -441,7 +441,7 @@ export const mutants: Mutant[] = [
     "await countHold(p, job, record);", [T("limits.held.count")]),
   m("requeue-keeps-holds", "lib/engine/lua/requeue.lua", "a requeued job's hold counts start afresh",
     "'priority', 'task_holds',", "'priority',", [T("limits.held.requeue")]),
-  m("held-keys-soonest", "lib/engine/limits.ts", "held keys are listed latest next slot first",
+  m("held-keys-soonest", "lib/engine/held-keys.ts", "held keys are listed latest next slot first",
     '...["ZREVRANGEBYSCORE", lk.keys, "+inf", String(nowMs)],',
     '...["ZRANGEBYSCORE", lk.keys, String(nowMs), "+inf"],', [T("limits.held.listed")]),
   m("held-for-ever", "lib/worker/held.ts", "a job held maxHolds times fails at the next hold, saying why",
