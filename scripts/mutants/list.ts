@@ -564,7 +564,7 @@ export const mutants: Mutant[] = [
   m("info-worker-future-beat", "lib/admin/workers.ts", "a beat far in the future is late, as one far in the past",
     "Math.abs(now - beat) > LATE_BEATS", "now - beat > LATE_BEATS", [T("info.workers.corrupt")]),
   // Counters that hold no whole number: info shows ?, /metrics leaves the sample out (no NaN).
-  m("info-trimmed-bad-number", "lib/admin/info.ts", "a dead_trimmed counter that is no whole number shows ?",
+  m("info-trimmed-bad-number", "lib/cli/info-text.ts", "a dead_trimmed counter that is no whole number shows ?",
     '!isCount(n) ? "? dead letters" : ', "", [T("metrics.corrupt")]),
   m("metrics-bad-counter-kept", "lib/admin/metrics.ts", "/metrics leaves out a counter that is no whole number",
     "if (isCount(value))", "", [T("metrics.corrupt")]),
