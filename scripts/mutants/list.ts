@@ -540,7 +540,7 @@ export const mutants: Mutant[] = [
   m("date-letter-unchecked", "lib/cli/dead.ts", "a dead letter's time past a Date's range shows as -",
     "    deadAt: isoOrNull(l.deadAt),",
     "    deadAt: new Date(l.deadAt).toISOString(),", [T("dates.range")]),
-  m("date-failure-unchecked", "lib/dashboard/api.ts", "a failure event's time past a Date's range is null, not a 500",
+  m("date-failure-unchecked", "lib/dashboard/api-reads.ts", "a failure event's time past a Date's range is null, not a 500",
     "          at: isoOrNull(at),",
     "          at: new Date(at).toISOString(),", [T("dates.range")]),
   // Worker names: none may end in ~gone, the consumer a restarted worker hands its dead
