@@ -578,7 +578,7 @@ export const mutants: Mutant[] = [
     "if (!(await view.exists())) {", "if ((await view.client.sendCommand([\"TYPE\", view.keys.stream])) !== \"stream\") {", [T("dashboard.queues")]),
   m("find-queues-by-stream", "lib/admin/discover.ts", "the queues found are those exists() finds: stream, delayed set, dead letters or stats",
     "(?:stream|delayed|dead|stats)$/", "(?:stream|stats)$/", [T("dashboard.queues")]),
-  m("usage-parent-unnamed", "bin/_cli.ts", "courier dead list --help reads USAGE courier dead list",
+  m("usage-parent-unnamed", "bin/_subcommands.ts", "courier dead list --help reads USAGE courier dead list",
     "const parent = inner.parent ? await namedUnder(inner.parent, cmd) : cmd;", "const parent = inner.parent ?? cmd;", [T("dead.cli")]),
   // Cancel (cancel.lua, lib/worker/cancels.ts, lib/worker/running.ts): a queued job never runs,
   // a running one is aborted, an ended one is left alone, a canceled failure neither retries
