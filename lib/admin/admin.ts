@@ -71,7 +71,7 @@ export class Admin {
     const admin = new Admin(client, options, true);
     try {
       // A `shards` option that differs from the queue's is refused now, as a Queue's is.
-      if (options.shards !== undefined) await admin.#layout(false);
+      if (options.shards !== undefined) await admin.#shards.layout(false, options.shards);
       await admin.checkFormat();
     } catch (err) {
       await admin.close();
@@ -104,12 +104,7 @@ export class Admin {
    */
   async createQueue({ shards = this.options.shards }: { shards?: number } = {}): Promise<number> {
     resolveOptions({ ...this.options, shards }); // a count out of range: ConfigError, as connect's
-    return this.#layout(true, shards);
-  }
-
-  /** The queue's layout (written when `write` and the queue has none); its shard count. */
-  #layout(write: boolean, wanted = this.options.shards): Promise<number> {
-    return this.#shards.layout(write, wanted);
+    return this.#shards.layout(true, shards);
   }
 
   /** Each shard's slot and node (info's placement). */
