@@ -61,44 +61,57 @@ export function infoReader(admin: Admin, queues: readonly string[]): () => Promi
     let redis: RedisMemory | null = null;
     const schedules = known.length > 0 ? await schedulesByQueue(admin) : new Map();
     const reports = await Promise.all(
-      known.map(async (name) => {
-        // A queue key under the prefix whose name no queue may have (another program's key): shown
-        // as unreadable, as a key of another type is, rather than failing the whole report.
-        if (!QUEUE_NAME.test(name)) return { queue: name, unreadable: BAD_NAME };
-        const view = admin.forQueue(name);
-        try {
-          await view.checkFormat();
-          const [{ counts, memory, shards, paused }, workers, placement, limits] =
-            await Promise.all([
-              view.overview(),
-              view.workers({ prune: true }),
-              view.placement(),
-              view.limitsView(),
-            ]);
+      known.map((name) =>
+        queueReport(admin, name, schedules.get(name), (memory) => {
           redis = memory;
-          const own = schedules.get(name);
-          return {
-            ...counts,
-            paused,
-            workers,
-            shards,
-            placement,
-            limits,
-            ...(own ? { schedules: own } : {}),
-          };
-        } catch (err) {
-          // One queue's broken key (WRONGTYPE) or other data format does not hide the others:
-          // it is reported as unreadable, and `info` exits 6 after printing everything.
-          if (err instanceof RedisRefusedError) return { queue: name, unreadable: err.message };
-          if (!/\bWRONGTYPE\b/.test(describeError(err))) throw err;
-          return { queue: name, unreadable: wrongTypeLine(view.keys) };
-        }
-      }),
+        }),
+      ),
     );
     // With no queue to read, Redis' memory is still worth showing.
     if (known.length === 0) redis = await readMemoryOfNodes(admin.client);
     return { time: new Date(admin.options.now()).toISOString(), redis, queues: reports };
   };
+}
+
+/**
+ * One queue's report, or why it cannot be read; `sawMemory` gets Redis' memory as its overview
+ * read it (the report shows one figure for the server).
+ */
+async function queueReport(
+  admin: Admin,
+  name: string,
+  own: ScheduleReport[] | undefined,
+  sawMemory: (memory: RedisMemory | null) => void,
+): Promise<QueueReport | UnreadableQueue> {
+  // A queue key under the prefix whose name no queue may have (another program's key): shown
+  // as unreadable, as a key of another type is, rather than failing the whole report.
+  if (!QUEUE_NAME.test(name)) return { queue: name, unreadable: BAD_NAME };
+  const view = admin.forQueue(name);
+  try {
+    await view.checkFormat();
+    const [{ counts, memory, shards, paused }, workers, placement, limits] = await Promise.all([
+      view.overview(),
+      view.workers({ prune: true }),
+      view.placement(),
+      view.limitsView(),
+    ]);
+    sawMemory(memory);
+    return {
+      ...counts,
+      paused,
+      workers,
+      shards,
+      placement,
+      limits,
+      ...(own ? { schedules: own } : {}),
+    };
+  } catch (err) {
+    // One queue's broken key (WRONGTYPE) or other data format does not hide the others:
+    // it is reported as unreadable, and `info` exits 6 after printing everything.
+    if (err instanceof RedisRefusedError) return { queue: name, unreadable: err.message };
+    if (!/\bWRONGTYPE\b/.test(describeError(err))) throw err;
+    return { queue: name, unreadable: wrongTypeLine(view.keys) };
+  }
 }
 
 const BAD_NAME =

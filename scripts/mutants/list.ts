@@ -551,7 +551,7 @@ export const mutants: Mutant[] = [
     "  if (name?.endsWith(HANDOVER_SUFFIX)) {", "  if (name === HANDOVER_SUFFIX) {", [T("worker.name")]),
   // A stream under the prefix whose name is no queue name: unreadable in info, left out by the dashboard.
   m("info-bad-name-fails", "lib/admin/info.ts", "info shows a stream whose name is no queue name as unreadable, and the others",
-    "        if (!QUEUE_NAME.test(name)) return { queue: name, unreadable: BAD_NAME };\n", "", [T("info.badname")]),
+    "  if (!QUEUE_NAME.test(name)) return { queue: name, unreadable: BAD_NAME };\n", "", [T("info.badname")]),
   m("dashboard-lists-bad-name", "lib/dashboard/queues.ts", "the dashboard does not list a queue name it refuses",
     ".filter((name) => QUEUE_NAME.test(name));", ";", [T("info.badname")]),
   m("cli-args-repeated-value", "lib/cli/args.ts", "a value option given twice is refused, not silently the last",
