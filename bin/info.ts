@@ -2,8 +2,10 @@
 // Show every queue's numbers and workers, like `rq info`: `[--json] [--watch]`.
 import { defineCommand } from "citty";
 import { Admin } from "../lib/admin/admin.ts";
-import { allReadable, formatInfo, type InfoReport, infoReader, repeat } from "../lib/admin/info.ts";
+import { allReadable, type InfoReport, infoReader } from "../lib/admin/info.ts";
+import { formatInfo } from "../lib/cli/info-text.ts";
 import { describeRefusal } from "../lib/cli/refusal.ts";
+import { repeat } from "../lib/cli/repeat.ts";
 import { safeText } from "../lib/cli/safe-text.ts";
 import { CourierError } from "../lib/errors.ts";
 import { describeCause } from "../lib/redis/cause.ts";

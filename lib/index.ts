@@ -26,17 +26,12 @@ export { type Dashboard, type DashboardOptions, startDashboard } from "./dashboa
 export type { CanceledFrom, CancelVerdict } from "./engine/cancel.ts";
 export type { OnParentFailure } from "./engine/child.ts";
 export type { Emptied } from "./engine/empty.ts";
+export type { HeldKey } from "./engine/held-keys.ts";
 export { holdKey } from "./engine/hold-key.ts";
 export type { Level as Priority } from "./engine/keys.ts";
 export { type LimitKeys, limitKeys, type QueueKeys, queueKeys } from "./engine/keys.ts";
-export {
-  formatRate,
-  type HeldKey,
-  type Limits,
-  type LimitsChange,
-  parseRate,
-  type Rate,
-} from "./engine/limits.ts";
+export type { Limits, LimitsChange } from "./engine/limits.ts";
+export { formatRate, parseRate, type Rate } from "./engine/rates.ts";
 export {
   CanceledError,
   ConfigError,

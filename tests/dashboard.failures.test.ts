@@ -3,7 +3,7 @@
 // finished does not read as `finished` in a list of failures.
 import { afterEach, expect, test } from "bun:test";
 import { Admin } from "../lib/admin/admin.ts";
-import { failureOutcome } from "../lib/dashboard/api.ts";
+import { failureOutcome } from "../lib/dashboard/api-reads.ts";
 import { type Dashboard, startDashboard } from "../lib/dashboard/server.ts";
 import { PermanentError } from "../lib/errors.ts";
 import { defineTask } from "../lib/types.ts";

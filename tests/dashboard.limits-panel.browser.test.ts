@@ -4,7 +4,7 @@
 import { expect, test } from "bun:test";
 import { Admin } from "../lib/admin/admin.ts";
 import { startDashboard } from "../lib/dashboard/server.ts";
-import { parseRate } from "../lib/engine/limits.ts";
+import { parseRate } from "../lib/engine/rates.ts";
 import { launch, textIs } from "./fixtures/chromium.ts";
 import { openQueue, redisUrl, testPrefix } from "./helpers.ts";
 

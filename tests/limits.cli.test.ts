@@ -4,11 +4,11 @@
 // word-count task: the URL's host, also from `trigger`), and a requeued letter keeps its key.
 import { describe, expect, test } from "bun:test";
 import { shardKeys } from "../lib/engine/keys.ts";
-import { formatRate, parseRate } from "../lib/engine/limits.ts";
+import { formatRate, parseRate } from "../lib/engine/rates.ts";
 import { prepareJob } from "../lib/queue/prepare.ts";
 import { createWordCountTask } from "../lib/tasks/wordcount/index.ts";
 import { wordCountLimitKey } from "../lib/tasks/wordcount/limit-key.ts";
-import { slotAction } from "../lib/worker/limited.ts";
+import { slotAction } from "../lib/worker/limit-slot.ts";
 import { stampTask } from "./fixtures/limit-task.ts";
 import { openQueue, rawRedis, runCli, testPrefix, testShards } from "./helpers.ts";
 

@@ -1,15 +1,10 @@
-// Rates checked wherever they come from (lib/engine/limits.ts): the CLI's text (parseRate) and
+// Rates checked wherever they come from (lib/engine/rates.ts): the CLI's text (parseRate) and
 // the library's objects (writeLimits, Admin.setLimits) by the same rule: a whole count from 1 to
 // RATE_COUNT_MAX per a whole number of milliseconds from 1 to 7 days. A rate stored otherwise
 // would be read back as no limit, or as a rate not asked for.
 import { describe, expect, test } from "bun:test";
-import {
-  NO_LIMITS,
-  parseRate,
-  RATE_COUNT_MAX,
-  readLimits,
-  writeLimits,
-} from "../lib/engine/limits.ts";
+import { NO_LIMITS, readLimits, writeLimits } from "../lib/engine/limits.ts";
+import { parseRate, RATE_COUNT_MAX } from "../lib/engine/rates.ts";
 import { InputError } from "../lib/errors.ts";
 import { type EngineQueue, engineQueue } from "./fixtures/plant.ts";
 

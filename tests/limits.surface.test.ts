@@ -5,7 +5,7 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { Admin } from "../lib/admin/admin.ts";
 import { type Dashboard, startDashboard } from "../lib/dashboard/server.ts";
-import { parseRate } from "../lib/engine/limits.ts";
+import { parseRate } from "../lib/engine/rates.ts";
 import { firstSnapshot } from "./fixtures/dashboard.ts";
 import { openQueue, redisUrl, runCli, testPrefix, until as waitUntil } from "./helpers.ts";
 

@@ -6,7 +6,7 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { Admin } from "../lib/admin/admin.ts";
 import { type Dashboard, startDashboard } from "../lib/dashboard/server.ts";
 import { type LimitKeys, limitKeys } from "../lib/engine/keys.ts";
-import { parseRate } from "../lib/engine/limits.ts";
+import { parseRate } from "../lib/engine/rates.ts";
 import { openQueue, type RawRedis, rawRedis, redisUrl, runCli, testPrefix } from "./helpers.ts";
 
 const running: Dashboard[] = [];

@@ -1,7 +1,6 @@
 // The rate limits as info, /metrics and the dashboard show them, pure (tables): settings in one
 // phrase, held keys with their next slot, a queue without limits said nothing of.
 import { describe, expect, test } from "bun:test";
-import { table } from "../lib/admin/info.ts";
 import {
   formatLimits,
   type LimitsView,
@@ -9,6 +8,7 @@ import {
   usesLimits,
 } from "../lib/admin/limits-view.ts";
 import { renderMetrics } from "../lib/admin/metrics.ts";
+import { table } from "../lib/cli/table.ts";
 import { quietCounts as counts } from "./fixtures/counts.ts";
 
 const none: LimitsView = {

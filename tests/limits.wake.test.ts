@@ -9,7 +9,7 @@ import { limitKeys, limitWokenPrefix } from "../lib/engine/keys.ts";
 import { freeSlots, type LimitVerdict, reserveSlots } from "../lib/engine/limit.ts";
 import { type Limits, writeLimits } from "../lib/engine/limits.ts";
 import { silentLogger } from "../lib/log.ts";
-import { QueueLimits } from "../lib/worker/limited.ts";
+import { QueueLimits } from "../lib/worker/queue-limits.ts";
 import { deliver, type EngineQueue, engineQueue, streamEntries } from "./fixtures/plant.ts";
 import { until } from "./helpers.ts";
 

@@ -3,7 +3,7 @@
 // test's own, filled deterministically (jobs in, then maxmemory set under what is used).
 import { afterEach, describe, expect, test } from "bun:test";
 import { Admin } from "../lib/admin/admin.ts";
-import { overview } from "../lib/dashboard/api.ts";
+import { overview } from "../lib/dashboard/api-reads.ts";
 import { type SmallRedis, startSmallRedis } from "./fixtures/redis-small.ts";
 import { openQueue, runCli, testPrefix } from "./helpers.ts";
 

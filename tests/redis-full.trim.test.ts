@@ -4,9 +4,10 @@
 // drains. Dropped letters are counted (`dead_trimmed`), shown by `info` and /metrics.
 import { afterEach, describe, expect, test } from "bun:test";
 import { join } from "node:path";
-import { formatInfo, type QueueReport } from "../lib/admin/info.ts";
+import type { QueueReport } from "../lib/admin/info.ts";
 import { renderMetrics } from "../lib/admin/metrics.ts";
 import { readCounts } from "../lib/admin/stats.ts";
+import { formatInfo } from "../lib/cli/info-text.ts";
 import { buryEntries } from "../lib/engine/bury.ts";
 import { claimLapsed } from "../lib/engine/claim.ts";
 import { failJobs } from "../lib/engine/fail.ts";

@@ -9,6 +9,7 @@ import { ConfigError, ConnectError } from "../lib/errors.ts";
 import { dataDirHolder, PIDFILE } from "../lib/stack/_data-dir.ts";
 import { createOutput } from "../lib/stack/_output.ts";
 import { isCompiled, ownCommand, shownCommand } from "../lib/stack/_self.ts";
+import { workerCmd } from "../lib/stack/_supervised.ts";
 import { parseStackArgs, REPO_ROOT } from "../lib/stack/options.ts";
 import {
   findFreePort,
@@ -18,7 +19,6 @@ import {
   type RedisServer,
   startRedisServer,
 } from "../lib/stack/redis-server.ts";
-import { workerCmd } from "../lib/stack/stack.ts";
 import { Supervisor } from "../lib/stack/supervisor.ts";
 import { collect, exitCodeWithin, waitFor } from "./fixtures/output.ts";
 import { until } from "./helpers.ts";

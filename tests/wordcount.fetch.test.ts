@@ -1,13 +1,9 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { Socket, TCPSocketListener } from "bun";
 import { ConfigError, HeldError, PermanentError, RetryableError } from "../lib/errors.ts";
-import {
-  fetchPage,
-  formatBytes,
-  MAX_RETRY_AFTER_MS,
-  parseRetryAfter,
-} from "../lib/tasks/wordcount/fetch.ts";
+import { fetchPage, MAX_RETRY_AFTER_MS, parseRetryAfter } from "../lib/tasks/wordcount/fetch.ts";
 import type { LookupFn } from "../lib/tasks/wordcount/guard.ts";
+import { formatBytes } from "../lib/tasks/wordcount/read-body.ts";
 
 const KiB = 1024;
 const encoder = new TextEncoder();

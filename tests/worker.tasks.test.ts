@@ -3,7 +3,8 @@
 // it, the job waits (not dead) and `info`, the dashboard's data and `result` say so.
 import { describe, expect, test } from "bun:test";
 import { Admin } from "../lib/admin/admin.ts";
-import { formatInfo, infoReader } from "../lib/admin/info.ts";
+import { infoReader } from "../lib/admin/info.ts";
+import { formatInfo } from "../lib/cli/info-text.ts";
 import { type QueueKeys, shardKeys, shardOf } from "../lib/engine/keys.ts";
 import type { Queue } from "../lib/queue/queue.ts";
 import { defineTask } from "../lib/types.ts";

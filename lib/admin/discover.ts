@@ -1,8 +1,8 @@
-// Finding the queues under a prefix (`info` without --queue, the dashboard's list), and where a
-// queue's shards live (`info`'s placement). A queue of N > 1 shards has its keys under N shard
-// tags (`q#s#j`, keys.ts shardTag; `#` is in no queue name, so no queue's tag is another's
-// shard's): those are no queues of their own. It is found by its layout key `{q}:meta` (field
-// `shards`) together with a key of one of its shards.
+// Finding the queues under a prefix (`info` without --queue, the dashboard's list), whether one
+// exists, and where a queue's shards live (`info`'s placement). A queue of N > 1 shards has its
+// keys under N shard tags (`q#s#j`, keys.ts shardTag; `#` is in no queue name, so no queue's
+// tag is another's shard's): those are no queues of their own. It is found by its layout key
+// `{q}:meta` (field `shards`) together with a key of one of its shards.
 
 import { layoutKey, type QueueKeys, shardTag } from "../engine/keys.ts";
 import type { Redis } from "../redis/connect.ts";
@@ -11,6 +11,22 @@ import { keySlot } from "../redis/slot.ts";
 /** The keys a queue is found by (as Admin.exists tests them): any one says the queue is there. */
 const FOUND_BY = /^.*?:\{(.+)\}:(?:stream|delayed|dead|stats)$/;
 const META = /^.*?:\{(.+)\}:meta$/;
+
+/**
+ * Whether a queue of these shards exists: its stream, delayed set, dead letters or counters do
+ * (the stream and the counters outlive its jobs, so an empty queue exists).
+ */
+export async function queueExists(client: Redis, shards: readonly QueueKeys[]): Promise<boolean> {
+  // A queue whose only jobs are delayed, or dead, has no stream yet (or any more): any of
+  // its keys that outlive a job says the queue is there.
+  // One EXISTS per shard: a shard's keys share a slot, two shards' keys need not.
+  const found = await Promise.all(
+    shards.map(({ stream, delayed, dead, stats }) =>
+      client.sendCommand(["EXISTS", stream, delayed, dead, stats]),
+    ),
+  );
+  return found.some((n) => Number(n) > 0);
+}
 
 /**
  * Queue names under `prefix`: SCAN on every node in `nodes` (each master of a cluster: a SCAN

@@ -2,10 +2,12 @@
 // settings, and the keys held now with their next slot. Pure: lib/admin/limits.ts reads the
 // numbers, this turns them into text (tested with tables).
 import { safeText } from "../cli/safe-text.ts";
-import { formatRate, type HeldKey, type Limits, type Rate } from "../engine/limits.ts";
+import type { HeldKey } from "../engine/held-keys.ts";
+import type { Limits } from "../engine/limits.ts";
+import { formatRate, type Rate } from "../engine/rates.ts";
 import { formatDuration } from "./duration.ts";
 
-/** The queue's settings and its held keys (lib/engine/limits.ts: readLimits, readHeldKeys). */
+/** The queue's settings and its held keys (lib/engine: limits.ts readLimits, held-keys.ts). */
 export interface LimitsView extends Limits {
   /** Redis' time when they were read (ms): a held key's next slot is `nextMs - nowMs` away. */
   nowMs: number;

@@ -5,8 +5,9 @@
 // the calls go to one node. A setting of ours that cannot be read (corrupt, written by hand)
 // shows as no limit rather than failing the report; a limiter key of another type shows as
 // unreadable (one key's running count, or the whole view) and the caller's other numbers stand.
+import { readHeldKeys } from "../engine/held-keys.ts";
 import { limitKeys } from "../engine/keys.ts";
-import { NO_LIMITS, readHeldKeys, readLimits } from "../engine/limits.ts";
+import { NO_LIMITS, readLimits } from "../engine/limits.ts";
 import { describeCause } from "../redis/cause.ts";
 import type { Redis } from "../redis/connect.ts";
 import { HELD_SHOWN, type LimitsView } from "./limits-view.ts";

@@ -2,12 +2,12 @@
 // prints; the reading and the text are here.
 
 import { formatDuration } from "../admin/duration.ts";
-import { table } from "../admin/info.ts";
 import type { DeadLetter, DeadPage } from "../admin/letters.ts";
 import { dateMs, isoOrNull } from "../time.ts";
 import type { JobRecord } from "../types.ts";
 import { attemptJson, formatAttempt, jobJson } from "./format.ts";
 import { safeText } from "./safe-text.ts";
+import { table } from "./table.ts";
 
 /** A dead letter as JSON: `deadAt` as an ISO string. */
 export function letterJson(l: DeadLetter): Record<string, unknown> {

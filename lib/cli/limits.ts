@@ -1,6 +1,7 @@
 // `queue.ts limit NAME`: a queue's rate limits set or shown (docs/internals.md, "Rate limits").
 // Parsing the flags into a change, and the text and JSON of the limits; bin/queue.ts prints.
-import { formatRate, type Limits, type LimitsChange, parseRate } from "../engine/limits.ts";
+import type { Limits, LimitsChange } from "../engine/limits.ts";
+import { formatRate, parseRate } from "../engine/rates.ts";
 import { InputError } from "../errors.ts";
 import { safeText } from "./safe-text.ts";
 

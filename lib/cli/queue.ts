@@ -2,12 +2,12 @@
 // arguments and prints; the checks of a queue and the text are here.
 
 import type { Admin } from "../admin/admin.ts";
-import { table } from "../admin/info.ts";
 import type { JobRow, JobState, JobsPage } from "../admin/jobs.ts";
 import type { Emptied } from "../engine/empty.ts";
 import { CourierError } from "../errors.ts";
 import { isoOrNull } from "../time.ts";
 import { safeText } from "./safe-text.ts";
+import { table } from "./table.ts";
 
 /** Refuses (exit 4) a queue that does not exist, as `info --queue` does: a typo, not a queue. */
 export async function mustExist(admin: Admin): Promise<void> {

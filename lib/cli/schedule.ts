@@ -1,7 +1,6 @@
 // `schedule.ts`: the spec an `add` gives (checked before Redis is contacted), and the text and
 // JSON of a list. bin/schedule.ts parses arguments and prints.
 import { formatDuration } from "../admin/duration.ts";
-import { table } from "../admin/info.ts";
 import { InputError } from "../errors.ts";
 import type { ScheduleInfo } from "../schedule/schedules.ts";
 import { type MissedPolicy, type ScheduleSpec, whenText } from "../schedule/spec.ts";
@@ -9,6 +8,7 @@ import { validatePayload } from "../tasks/wordcount/index.ts";
 import { WORDCOUNT_TASK } from "../tasks/wordcount/name.ts";
 import { isoOrNull } from "../time.ts";
 import { safeText } from "./safe-text.ts";
+import { table } from "./table.ts";
 import { parsePayload, taskNameProblem } from "./trigger-job.ts";
 
 export interface AddArgs {

@@ -4,6 +4,8 @@
 import type { Server } from "bun";
 import type { Admin } from "../admin/admin.ts";
 import * as api from "./api.ts";
+import * as actions from "./api-actions.ts";
+import * as reads from "./api-reads.ts";
 import { loadAssets } from "./assets.ts";
 import { checkHost, checkToken, type Verdict } from "./auth.ts";
 import { readBody } from "./body.ts";
@@ -106,24 +108,24 @@ export function routes(d: RouteDeps) {
     routes: {
       ...Object.fromEntries([...assets.keys()].map((path) => [path, { GET: asset(path) }])),
       "/api/queues": { GET: checked(d, queueList, readToken) },
-      "/api/overview": { GET: readJson((ctx) => api.overview(ctx)) },
-      "/api/workers": { GET: readJson((ctx) => api.workers(ctx)) },
-      "/api/failures": { GET: readJson((ctx) => api.failures(ctx)) },
-      "/api/limits": { GET: readJson((ctx) => api.limits(ctx)) },
-      "/api/dead": { GET: read((req, ctx) => api.deadPage(ctx, new URL(req.url))) },
-      "/api/jobs": { GET: read((req, ctx) => api.jobsPage(ctx, new URL(req.url))) },
-      "/api/jobs/:id": { GET: read((req, ctx) => api.job(ctx, id(req))) },
+      "/api/overview": { GET: readJson((ctx) => reads.overview(ctx)) },
+      "/api/workers": { GET: readJson((ctx) => reads.workers(ctx)) },
+      "/api/failures": { GET: readJson((ctx) => reads.failures(ctx)) },
+      "/api/limits": { GET: readJson((ctx) => reads.limits(ctx)) },
+      "/api/dead": { GET: read((req, ctx) => reads.deadPage(ctx, new URL(req.url))) },
+      "/api/jobs": { GET: read((req, ctx) => reads.jobsPage(ctx, new URL(req.url))) },
+      "/api/jobs/:id": { GET: read((req, ctx) => reads.job(ctx, id(req))) },
       "/api/events": { GET: read(events(d)) },
-      "/metrics": { GET: read((_, ctx) => api.metrics(ctx)) },
+      "/metrics": { GET: read((_, ctx) => reads.metrics(ctx)) },
       // Actions: every one is in tests/dashboard.auth.test.ts's table.
-      "/api/dead/requeue-all": act((_, ctx) => api.requeueAll(ctx)),
-      "/api/dead/:id/requeue": act((req, ctx) => api.requeue(ctx, id(req))),
-      "/api/dead/:id/delete": act((req, ctx) => api.remove(ctx, id(req))),
-      "/api/trigger": act((_, ctx, body) => api.trigger(ctx, body)),
-      "/api/jobs/:id/cancel": act((req, ctx) => api.cancel(ctx, id(req))),
-      "/api/pause": act((_, ctx) => api.setPaused(ctx, true)),
-      "/api/resume": act((_, ctx) => api.setPaused(ctx, false)),
-      "/api/empty": act((_, ctx) => api.empty(ctx)),
+      "/api/dead/requeue-all": act((_, ctx) => actions.requeueAll(ctx)),
+      "/api/dead/:id/requeue": act((req, ctx) => actions.requeue(ctx, id(req))),
+      "/api/dead/:id/delete": act((req, ctx) => actions.remove(ctx, id(req))),
+      "/api/trigger": act((_, ctx, body) => actions.trigger(ctx, body)),
+      "/api/jobs/:id/cancel": act((req, ctx) => actions.cancel(ctx, id(req))),
+      "/api/pause": act((_, ctx) => actions.setPaused(ctx, true)),
+      "/api/resume": act((_, ctx) => actions.setPaused(ctx, false)),
+      "/api/empty": act((_, ctx) => actions.empty(ctx)),
       "/api/schedules/:id/pause": act((req, ctx) => setSchedulePaused(ctx, id(req), true)),
       "/api/schedules/:id/resume": act((req, ctx) => setSchedulePaused(ctx, id(req), false)),
     },

@@ -6,7 +6,7 @@ import { Admin } from "../admin/admin.ts";
 import type { QueueOptions } from "../config.ts";
 import { ConfigError } from "../errors.ts";
 import { hostPort, listenError } from "../worker/health.ts";
-import * as api from "./api.ts";
+import * as reads from "./api-reads.ts";
 import { isLoopback } from "./auth.ts";
 import { LiveHub } from "./live.ts";
 import { checkDashboardToken, dashboardDefaults } from "./options.ts";
@@ -56,7 +56,7 @@ export async function startDashboard(options: DashboardOptions = {}): Promise<Da
   const queues = new Queues(await Admin.connect(options));
   const everyMs = Math.max(dashboardDefaults.refreshMs, options.refreshMs ?? 0);
   const snapshotOf = (name: string) => () =>
-    api.snapshot(apiFor(queues, queues.admin.forQueue(name), options));
+    reads.snapshot(apiFor(queues, queues.admin.forQueue(name), options));
   const hub = new LiveHub(snapshotOf, everyMs, maxLive);
   const wantPort = options.port ?? dashboardDefaults.port;
   let server: Server<undefined>;

@@ -4,17 +4,12 @@
 // `key_concurrency` (C: at most C jobs of one limit key running), `key_rate` (`R/<ms>`: at most R
 // started per interval per key). Workers read them with the pause, every pauseCheckMs
 // (lib/worker/pause.ts); the limiter script (limit.lua) reads them itself, so a decision never
-// uses a stale setting. Also: the limit key's form, and `holds` (the latest hold's end).
-import { exactDuration } from "../admin/duration.ts";
-import { describeError, InputError } from "../errors.ts";
+// uses a stale setting. Also: the limit key's form, and `holds` (the latest hold's end). A
+// rate's text form is rates.ts; the keys held back now, held-keys.ts.
+import { InputError } from "../errors.ts";
 import type { Redis } from "../redis/connect.ts";
-import { type LimitKeys, layoutKey } from "./keys.ts";
-
-/** At most `count` starts per `perMs` milliseconds. */
-export interface Rate {
-  count: number;
-  perMs: number;
-}
+import { layoutKey } from "./keys.ts";
+import { type Rate, rateProblem } from "./rates.ts";
 
 /** A queue's limits; null = none of that kind. */
 export interface Limits {
@@ -38,58 +33,10 @@ export const LIMIT_FIELDS = {
   holds: "holds",
 } as const;
 
-/** Most starts a rate may name per interval, and the interval's bounds. */
-export const RATE_COUNT_MAX = 1_000_000;
-export const RATE_PER_MAX_MS = 7 * 86_400_000;
 /** Most jobs of one key that may be allowed to run at once. */
 export const KEY_CONCURRENCY_MAX = 1_000_000;
 /** The longest limit key, in UTF-8 bytes. */
 export const LIMIT_KEY_MAX_BYTES = 256;
-
-const UNITS: Record<string, number> = { s: 1_000, m: 60_000, h: 3_600_000 };
-
-/**
- * `100/s`, `5/m`, `1/h`, or `N/<duration>` (`10/500ms`, `3/2s`) as a Rate; throws InputError
- * (one line: the CLI exits 2). N is a whole number from 1 to RATE_COUNT_MAX.
- */
-export function parseRate(text: string): Rate {
-  const m = /^\s*(\d+)\s*\/\s*(\S+)\s*$/.exec(text);
-  const bad = () =>
-    new InputError(
-      `"${text}" is not a rate: use N/s, N/m, N/h or N/<duration>, e.g. 100/s or 5/2s`,
-    );
-  if (!m) throw bad();
-  const count = Number(m[1]);
-  const unit = m[2]!.toLowerCase();
-  let perMs = UNITS[unit];
-  if (perMs === undefined) {
-    if (!/^\d/.test(unit)) throw bad();
-    perMs = exactDuration(unit);
-    // 1/1.5ms would be stored rounded (a rate not asked for): refused instead.
-    if (Math.abs(perMs - Math.round(perMs)) > 1e-6) perMs = Number.NaN;
-    else perMs = Math.round(perMs);
-  }
-  const problem = rateProblem({ count, perMs });
-  if (problem) throw new InputError(`rate "${text}": ${problem}`);
-  return { count, perMs };
-}
-
-/** What is wrong with a rate (the library's as parseRate's), or null. */
-export function rateProblem(r: Rate): string | null {
-  if (!Number.isSafeInteger(r.count) || r.count < 1 || r.count > RATE_COUNT_MAX) {
-    return `the count must be a whole number from 1 to ${RATE_COUNT_MAX}`;
-  }
-  if (!Number.isSafeInteger(r.perMs) || r.perMs < 1 || r.perMs > RATE_PER_MAX_MS) {
-    return "the interval must be a whole number of milliseconds from 1ms to 7d";
-  }
-  return null;
-}
-
-/** A rate as an operator reads it: `100/s`, `5/m`, `3/2000ms`. */
-export function formatRate(r: Rate): string {
-  for (const [unit, ms] of Object.entries(UNITS)) if (r.perMs === ms) return `${r.count}/${unit}`;
-  return `${r.count}/${r.perMs}ms`;
-}
 
 /** The stored form (`N/<ms>`), or null for a value that is not one (read as no limit). */
 function readRate(v: string | null | undefined): Rate | null {
@@ -215,71 +162,4 @@ export function limitKeyProblem(key: unknown): string | null {
   }
   if (/[\u0000-\u001f\u007f-\u009f]/.test(key)) return "limitKey may not hold control characters";
   return null;
-}
-
-/** A limit key held back now (for `info`, `/metrics` and the dashboard). */
-export interface HeldKey {
-  key: string;
-  /** Its next slot, or the end of its hold (Redis' ms). */
-  nextMs: number;
-  /**
-   * Its jobs holding a running slot (started, or waiting here for their slot); null when its
-   * running set cannot be read (a key of another type, written by hand): the others still show.
-   */
-  running: number | null;
-  /**
-   * Held by a task's hold (a 429, or 503 with Retry-After: holdKey) till `nextMs` at least,
-   * rather than only waiting for its next slot by the rate or concurrency.
-   */
-  retryAfter: boolean;
-}
-
-/**
- * The keys held back (`limit:keys`), the latest next slot first, at most `count`, with their
- * running counts and whether a task's hold is on (one ZREVRANGEBYSCORE, then a ZCOUNT and an
- * HGET per key, all under the queue's tag). Latest first: a host held for a Retry-After of a
- * minute comes before busy keys whose next slot is milliseconds away, which change at every
- * start and would hide it. Entries past are dropped by the limiter's next call: `nowMs`
- * (Redis' clock) leaves them out here.
- */
-export async function readHeldKeys(
-  client: Redis,
-  lk: LimitKeys,
-  nowMs: number,
-  count = 50,
-): Promise<HeldKey[]> {
-  const flat = await client.sendCommand<string[]>([
-    ...["ZREVRANGEBYSCORE", lk.keys, "+inf", String(nowMs)],
-    ...["WITHSCORES", "LIMIT", "0", String(count)],
-  ]);
-  const keys: { key: string; nextMs: number }[] = [];
-  for (let i = 0; i + 1 < flat.length; i += 2)
-    keys.push({ key: flat[i]!, nextMs: Number(flat[i + 1]) });
-  const [running, heldUntil] = await Promise.all([
-    Promise.all(
-      keys.map((k) =>
-        client
-          .sendCommand<number>(["ZCOUNT", lk.running(k.key), String(nowMs), "+inf"])
-          .then(Number, unreadableKey),
-      ),
-    ),
-    Promise.all(
-      keys.map((k) =>
-        client
-          .sendCommand<string | null>(["HGET", lk.key(k.key), "held_until"])
-          .then((v) => Number(v ?? 0), unreadableKey),
-      ),
-    ),
-  ]);
-  return keys.map((k, i) => ({
-    ...k,
-    running: running[i] ?? null,
-    retryAfter: (heldUntil[i] ?? 0) > nowMs,
-  }));
-}
-
-/** null for a key of another type (one bad key hides nothing else); any other error thrown. */
-function unreadableKey(err: unknown): null {
-  if (/\bWRONGTYPE\b/.test(describeError(err))) return null;
-  throw err;
 }

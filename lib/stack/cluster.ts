@@ -23,8 +23,9 @@ import {
   nodeServerOptions,
 } from "./_cluster-options.ts";
 import { parseNodes } from "./_cluster-parse.ts";
+import { NodeProcesses } from "./_cluster-processes.ts";
 import { type ClusterRecord, writeRecord } from "./_cluster-record.ts";
-import { type RedisServer, startRedisServer } from "./redis-server.ts";
+import { startRedisServer } from "./redis-server.ts";
 
 export type { ClusterNode, ClusterOptions };
 export { clusterDefaults, MAX_MASTERS };
@@ -74,10 +75,8 @@ export class LocalCluster {
   startMs = 0;
   readonly #options: ClusterOptions;
   readonly #timeoutMs: number;
-  /** The nodes running now, by port: the processes stop() stops, and only those. */
-  readonly #servers = new Map<number, RedisServer>();
-  /** Every node process it started, also those stop() is stopping: destroy() kills those too. */
-  readonly #started: RedisServer[] = [];
+  /** The node processes it started (_cluster-processes.ts): stop() stops only those. */
+  readonly #processes: NodeProcesses;
   readonly #nodes: ClusterNode[] = [];
   readonly #links = new NodeLinks();
 
@@ -86,6 +85,11 @@ export class LocalCluster {
     this.masters = masters;
     this.#options = options;
     this.#timeoutMs = options.timeoutMs ?? clusterDefaults.timeoutMs;
+    // A node that exited that stop(), kill() or destroy() did not stop (they forget it first).
+    this.#processes = new NodeProcesses((port, code, left) => {
+      this.#links.drop(port);
+      this.#options.onExit?.(port, code, left);
+    });
   }
 
   /** Masters first, then their replicas in the same order, as started (failovers swap roles). */
@@ -100,7 +104,7 @@ export class LocalCluster {
 
   /** Ports of the nodes running now. */
   get livePorts(): number[] {
-    return this.#nodes.map((n) => n.port).filter((p) => this.#servers.has(p));
+    return this.#nodes.map((n) => n.port).filter((p) => this.#processes.has(p));
   }
 
   async start(): Promise<void> {
@@ -143,7 +147,7 @@ export class LocalCluster {
    * apart can leave Redis 7.0 in cluster_state:fail (docs/cluster.md).
    */
   async kill(masterPort: number): Promise<number> {
-    const server = this.#running(masterPort);
+    const server = this.#processes.running(masterPort);
     const nodes = parseNodes(String(await this.#links.send(masterPort, ["CLUSTER", "NODES"])));
     const me = nodes.find((n) => n.flags.includes("myself"));
     if (!me?.flags.includes("master")) {
@@ -152,7 +156,7 @@ export class LocalCluster {
     const replica = nodes.find((n) => n.masterId === me.id && !n.flags.includes("fail"));
     if (!replica) throw new ConfigError(`127.0.0.1:${masterPort} has no replica to take over`);
     const began = performance.now();
-    this.#servers.delete(masterPort); // first: its exit is no news for onExit
+    this.#processes.forget(masterPort); // first: its exit is no news for onExit
     server.kill();
     await server.exited;
     this.#links.drop(masterPort);
@@ -171,7 +175,7 @@ export class LocalCluster {
    */
   async restart(port: number): Promise<number> {
     const index = this.#nodes.findIndex((n) => n.port === port);
-    if (index < 0 || this.#servers.has(port)) {
+    if (index < 0 || this.#processes.has(port)) {
       throw new ConfigError(`127.0.0.1:${port} is not a stopped node of this cluster`);
     }
     const began = performance.now();
@@ -184,8 +188,7 @@ export class LocalCluster {
   /** Stops the nodes this object started (SIGTERM, then SIGKILL after 5 s) and removes `dir` (unless `keep`). */
   async stop(): Promise<void> {
     this.#links.close();
-    const servers = [...this.#servers.values()];
-    this.#servers.clear();
+    const servers = this.#processes.takeAll();
     await Promise.all(servers.map((s) => s.stop(5_000)));
     if (!this.#options.keep) rmSync(this.dir, { recursive: true, force: true });
   }
@@ -193,8 +196,7 @@ export class LocalCluster {
   /** SIGKILL to every node this object started, now, even during stop() (a second Ctrl-C); leaves `dir`. */
   destroy(): void {
     this.#links.close();
-    this.#servers.clear();
-    for (const server of this.#started) server.kill(); // a no-op on those already gone
+    this.#processes.killAll();
   }
 
   /** Starts node `index` on `node`'s ports; a first start moves to other ports if they got taken. */
@@ -204,9 +206,7 @@ export class LocalCluster {
         const server = await startRedisServer(
           nodeServerOptions(this.dir, index, node, this.#options),
         );
-        this.#servers.set(node.port, server);
-        this.#started.push(server);
-        void server.exited.then((code) => this.#onExit(node.port, server, code));
+        this.#processes.add(node.port, server);
         this.#nodes[index] = { ...node, pid: server.pid };
         return;
       } catch (err) {
@@ -221,23 +221,9 @@ export class LocalCluster {
     return freeNode(this.#nodes.flatMap((n) => [n.port, n.busPort]));
   }
 
-  /** A node exited that stop(), kill() or destroy() did not stop (they forget it first). */
-  #onExit(port: number, server: RedisServer, code: number): void {
-    if (this.#servers.get(port) !== server) return;
-    this.#servers.delete(port);
-    this.#links.drop(port);
-    this.#options.onExit?.(port, code, this.#servers.size);
-  }
-
   #waitReady(what: string): Promise<void> {
     const check = () => clusterProblem(this.#links, this.livePorts, this.masters);
     return until(check, this.#timeoutMs, (problem) => this.#timeout(what, problem));
-  }
-
-  #running(port: number): RedisServer {
-    const server = this.#servers.get(port);
-    if (!server) throw new ConfigError(`127.0.0.1:${port} is not a running node of this cluster`);
-    return server;
   }
 
   #anyLive(): number {

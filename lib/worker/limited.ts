@@ -1,7 +1,8 @@
-// Rate limits in the worker (docs/internals.md, "Rate limits"). A job asks the limiter only when
-// a limit may apply to it: the queue has a rate, or the job has a limit key and the queue has a
-// key limit or a hold was made lately (what the worker polls with the pause, lib/worker/pause.ts),
-// so a queue without limits, and jobs without a key, cost nothing new per job.
+// Rate limits in a worker's shard (docs/internals.md, "Rate limits"): the gate between a read
+// and a start. A job asks the limiter only when a limit may apply to it (QueueLimits.applies,
+// lib/worker/queue-limits.ts): the queue has a rate, or the job has a limit key and the queue
+// has a key limit or a hold was made lately (what the worker polls with the pause,
+// lib/worker/pause.ts), so a queue without limits, and jobs without a key, cost nothing new.
 //
 // For what a read brought, one limit.lua call per batch says per job: start at its slot (a
 // timer: the job waits counted as running and leased, and starts no earlier than its slot and
@@ -9,23 +10,19 @@
 // (hold.lua: back in the delayed set, spending no attempt; other keys keep running), or ask
 // again later (the queue's next slot is past the horizon: the job stays here, leased).
 import type { WorkerOptions } from "../config.ts";
-import { holdEntries, wakeJobs } from "../engine/hold.ts";
-import { holdKey } from "../engine/hold-key.ts";
-import type { LimitKeys, QueueKeys } from "../engine/keys.ts";
-import {
-  freeSlots,
-  type LimitEnded,
-  type LimitVerdict,
-  reserveSlots,
-  runToken,
-  type Woken,
-} from "../engine/limit.ts";
-import type { Limits } from "../engine/limits.ts";
+import { holdEntries } from "../engine/hold.ts";
+import type { QueueKeys } from "../engine/keys.ts";
+import { type LimitEnded, type LimitVerdict, reserveSlots, runToken } from "../engine/limit.ts";
 import { type Logger, throttled } from "../log.ts";
 import { describeCause } from "../redis/cause.ts";
 import type { Redis } from "../redis/connect.ts";
 import type { Startable } from "./entries.ts";
+import { type Slot, slotAction } from "./limit-slot.ts";
+import type { QueueLimits } from "./queue-limits.ts";
 import type { Jobs } from "./running.ts";
+
+// Re-exported: worker.ts and shard.ts import QueueLimits from here.
+export { QueueLimits } from "./queue-limits.ts";
 
 /**
  * How far ahead slots are reserved (ms): a batch read is served at the rate with one call, and a
@@ -33,125 +30,8 @@ import type { Jobs } from "./running.ts";
  * next slot is further gives its slot away instead of waiting here.
  */
 export const LIMIT_HORIZON_MS = 1_000;
-/** A hold made this long ago (by this host's clock) may still be on (Redis' clock may differ). */
-const HOLD_SKEW_MS = 10 * 60_000;
 /** A running slot outlives its attempt's time limit by this much (the outcome's write). */
 const SLOT_MARGIN_MS = 5_000;
-
-/** When a job may start, on this worker's monotonic clock (performance.now()). */
-export interface Slot {
-  earliest: number;
-  latest: number;
-  /** The limiter call's round trip, for the log line of a late start. */
-  rtt: number;
-}
-
-/**
- * What to do with a job whose slot is `slot` at `now`: wait this many ms more (a timer may
- * fire early: Bun's setTimeout truncates a fractional delay, so never trust it alone), start,
- * or give the slot back (too late).
- */
-export function slotAction(slot: Slot, now: number): number | "start" | "late" {
-  if (now < slot.earliest) return slot.earliest - now;
-  return now <= slot.latest ? "start" : "late";
-}
-
-/** One queue's limits as a worker sees them, shared by the queue's shards and levels. */
-export class QueueLimits {
-  #ended: LimitEnded[] = [];
-  #gone: Woken[] = [];
-  #failed: (fields: Record<string, unknown>) => void;
-
-  constructor(
-    readonly lk: LimitKeys,
-    /** The settings and the latest hold's end, polled with the pause (lib/worker/pause.ts). */
-    private readonly watch: { limits: Limits; holdsUntil: number },
-    /** The normal keys of shard s (woken jobs are moved there). */
-    private readonly shardKeys: (shard: number) => QueueKeys | undefined,
-    private readonly client: () => Redis,
-    log: Logger,
-  ) {
-    this.#failed = throttled(log, "could not free rate-limit slots (they free themselves later)");
-  }
-
-  get limits(): Limits {
-    return this.watch.limits;
-  }
-
-  /** Whether `job` must ask the limiter: the zero-cost test made per job. */
-  applies(job: Startable): boolean {
-    const l = this.watch.limits;
-    if (l.rate !== null) return true;
-    if (job.limitKey === undefined) return false;
-    if (l.keyConcurrency !== null || l.keyRate !== null) return true;
-    return this.watch.holdsUntil > Date.now() - HOLD_SKEW_MS;
-  }
-
-  /**
-   * Holds limit key `key` for `holdMs` (a host's Retry-After: lib/engine/hold-key.ts); this
-   * worker checks the key's jobs at once, the others within pauseCheckMs. Returns the end.
-   */
-  async holdKey(key: string, holdMs: number): Promise<number> {
-    const end = await holdKey(this.client(), this.lk, key, holdMs);
-    this.watch.holdsUntil = Math.max(this.watch.holdsUntil, end);
-    return end;
-  }
-
-  /** A job that held a running slot of its key ended: freed with others of the same tick. */
-  ended(e: LimitEnded): void {
-    this.#ended.push(e);
-    this.#soon();
-  }
-
-  /**
-   * A job waiting for a running slot of its key ended, or is no longer this worker's (its hold
-   * found it so): it leaves the waiting list, and the next waiter is woken in its place.
-   */
-  gone(w: Woken): void {
-    this.#gone.push(w);
-    this.#soon();
-  }
-
-  #soon(): void {
-    if (this.#ended.length + this.#gone.length === 1) queueMicrotask(() => void this.#flush());
-  }
-
-  async #flush(): Promise<void> {
-    let ended = this.#ended.splice(0);
-    let gone = this.#gone.splice(0);
-    try {
-      // A woken job that ended meanwhile (canceled) is dropped and the next woken: a few rounds
-      // at most (each round drops what the last woke in vain); what is left waits its fallback.
-      for (let round = 0; round < 5 && ended.length + gone.length > 0; round++) {
-        const woken = await freeSlots(this.client(), this.lk, ended, gone);
-        ended = [];
-        gone = await this.#wake(woken);
-      }
-    } catch (err) {
-      // The waiting jobs come back at their fallback time; a slot frees itself at its expiry.
-      this.#failed({ error: describeCause(err), jobs: ended.length + gone.length });
-    }
-  }
-
-  /** Moves `woken` to their streams; returns those that had ended (their wake was in vain). */
-  async #wake(woken: Woken[]): Promise<Woken[]> {
-    const byShard = new Map<number, Woken[]>();
-    for (const w of woken) byShard.set(w.shard, [...(byShard.get(w.shard) ?? []), w]);
-    const vain = await Promise.all(
-      [...byShard].map(async ([shard, ws]) => {
-        const keys = this.shardKeys(shard);
-        if (!keys) return [];
-        const { ended } = await wakeJobs(
-          this.client(),
-          keys,
-          ws.map((w) => w.jobId),
-        );
-        return ws.filter((w) => ended.includes(w.jobId));
-      }),
-    );
-    return vain.flat();
-  }
-}
 
 /** What a shard's gate needs of its worker. */
 export interface GateDeps {

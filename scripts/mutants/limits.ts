@@ -4,6 +4,7 @@ import { type Mutant, m } from "./mutant.ts";
 
 const LUA = (name: string) => `lib/engine/lua/${name}.lua`;
 const LIMITED = "lib/worker/limited.ts";
+const SLOT = "lib/worker/limit-slot.ts";
 const E = "tests/engine.limit.test.ts";
 const W = "tests/limits.worker.test.ts";
 
@@ -36,10 +37,10 @@ export const limitMutants: Mutant[] = [
   m("unrun-record-keeps-ttl", LUA("include/readd"), "a job given back unrun (held, or left for a worker with its task) waits on a record with no TTL",
     "  keep_enqueued(key, id)\n  redis.call('PERSIST', key)\n  return key",
     "  keep_enqueued(key, id)\n  return key", [E, "tests/engine.leave.test.ts"]),
-  m("limit-late-start-made", LIMITED, "a start its timer fired past the lateness bound is not made",
+  m("limit-late-start-made", SLOT, "a start its timer fired past the lateness bound is not made",
     "  return now <= slot.latest ? \"start\" : \"late\";",
     "  return \"start\";", [W, "tests/limits.cli.test.ts"]),
-  m("limit-start-before-slot", LIMITED, "no job starts before its slot, though a timer fires early (Bun truncates fractional delays)",
+  m("limit-start-before-slot", SLOT, "no job starts before its slot, though a timer fires early (Bun truncates fractional delays)",
     "  if (now < slot.earliest) return slot.earliest - now;",
     "  if (now < slot.earliest - 1) return slot.earliest - now;", ["tests/limits.cli.test.ts"]),
   m("limit-start-while-paused", LIMITED, "a job whose slot comes while its queue is paused does not start",
@@ -57,7 +58,7 @@ export const limitMutants: Mutant[] = [
   m("limit-rate-schedule-stale", LUA("limit"), "held jobs that are gone leave no schedule of rate holds behind",
     "if hold_next and ktat <= now then",
     "if false then", ["tests/limits.slots.test.ts"]),
-  m("limit-rate-change-no-wake", "lib/admin/admin.ts", "a key rate change wakes the jobs held under the old one",
+  m("limit-rate-change-no-wake", "lib/admin/controls.ts", "a key rate change wakes the jobs held under the old one",
     "if (change.keyRate !== undefined) {",
     "if (false) {", ["tests/limits.slots.test.ts"]),
   m("limit-readd-drops-key", "lib/engine/lua/include/readd.lua", "a re-added job keeps its limit key",

@@ -1,6 +1,6 @@
 // The schedules panel: the queue's recurring schedules with their next runs (Redis' clock), and
 // a Pause or Resume button each (actions, with the token: the server checks it).
-import type { Snapshot } from "../api.ts";
+import type { Snapshot } from "../api-reads.ts";
 import { act, dateTime, el, fill, say, text } from "./dom.js";
 
 export function renderSchedules(list: Snapshot["schedules"], actions: boolean): void {

@@ -1,7 +1,7 @@
 // What the page shows: the overview (counts, chart, workers, failures), the dead letters (one
 // page at a time, with their actions) and a job.
 // Types only (erased when transpiled): the page reads exactly what the server sends.
-import type { Snapshot } from "../api.ts";
+import type { Snapshot } from "../api-reads.ts";
 import { drawChart } from "./chart.js";
 import { $, act, ago, api, el, failed, fill, jobLink, type Row, say, text, time } from "./dom.js";
 import { renderSchedules } from "./schedules.js";

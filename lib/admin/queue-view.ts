@@ -1,0 +1,122 @@
+// What a queue holds now, read over all its shards for `info`, the dashboard and /metrics:
+// the overview (counts, minutes, memory, paused), a page of jobs by state, its workers, one
+// job, the latest failures and the Prometheus text. Reads only; each shard's times are read
+// by that shard's clock (queue-shards.ts).
+
+import { LEVELS, levelKeys, type QueueKeys } from "../engine/keys.ts";
+import { InputError } from "../errors.ts";
+import { getJobs } from "../queue/read.ts";
+import type { RedisMemory } from "../redis/memory.ts";
+import { readMemoryOfNodes } from "../redis/memory-nodes.ts";
+import type { JobRecord } from "../types.ts";
+import { isPaused, limitsView } from "./controls.ts";
+import { recentFailed } from "./failures.ts";
+import { decodeJobsCursor, type JobsPage, type JobsQuery, listJobs } from "./jobs.ts";
+import { renderMetrics } from "./metrics.ts";
+import type { QueueShards } from "./queue-shards.ts";
+import { mergeWorkers, sumCounts, sumDurations, sumSeries } from "./shards.ts";
+import { type QueueCounts, readCounts, readDurations } from "./stats.ts";
+import type { MinutePoint } from "./window.ts";
+import { readWorkers, type WorkerInfo } from "./workers.ts";
+
+export interface Overview {
+  /** The queue's counts: the sums over its shards. */
+  counts: QueueCounts;
+  /** How many shards the queue has (1 for a queue not written yet). */
+  shards: number;
+  /** Finished, failed and retried per minute over the last hour, oldest first. */
+  series: MinutePoint[];
+  /** Redis' used and max memory, and whether it is full; null when INFO is not allowed. */
+  memory: RedisMemory | null;
+  /** The queue is paused (`queue.ts pause`): workers start no job until it is resumed. */
+  paused: boolean;
+}
+
+export interface RecentFailure {
+  id: string;
+  /** `failed` (for good) or `retried` (will run again). */
+  type: string;
+  /** When the attempt failed, ms since the epoch. */
+  at: number;
+  /** The job now; null when its record has expired. */
+  job: JobRecord | null;
+}
+
+/** The queue's counts and minutes (sums over its shards), Redis' memory, and paused. */
+export async function readOverview(s: QueueShards): Promise<Overview> {
+  const shards = await s.shards();
+  const [parts, memory, paused] = await Promise.all([
+    // Each shard's minutes are counted by its scripts on its node's clock: read by that clock.
+    Promise.all(
+      shards.map(async (keys) => readCounts(s.client, keys, s.queue, await s.nowOf(keys))),
+    ),
+    readMemoryOfNodes(s.client),
+    isPaused(s),
+  ]);
+  const counts = sumCounts(
+    s.queue,
+    parts.map((p) => p.counts),
+  );
+  const series = sumSeries(parts.map((p) => p.series));
+  return { counts, shards: shards.length, series, memory, paused };
+}
+
+/** A page of jobs in one state over every shard; a foreign cursor throws an InputError. */
+export async function jobsPage(s: QueueShards, q: JobsQuery): Promise<JobsPage> {
+  // Waiting, running and delayed jobs are in each level's keys, read as shards of their own
+  // (high's, normal's, low's); the other states are in the shard's shared keys.
+  const waits = q.state === "waiting" || q.state === "running" || q.state === "delayed";
+  const shards = (await s.shards()).flatMap((k) =>
+    waits ? LEVELS.map((l) => levelKeys(k, l)) : [k],
+  );
+  const oldest = q.oldest === true;
+  const cursor = q.cursor ?? null;
+  const positions =
+    cursor === null ? null : decodeJobsCursor(cursor, { state: q.state, oldest }, shards.length);
+  if (cursor !== null && positions === null) {
+    throw new InputError(
+      "--cursor must be the `next` a previous page of this listing printed (same state and order)",
+    );
+  }
+  const limit = Math.max(1, Math.min(q.limit, 500));
+  return listJobs(s.client, shards, { ...q, limit, oldest }, positions);
+}
+
+/** Workers by heartbeat, merged by name over the shards; `prune` removes those gone. */
+export async function workersOf(s: QueueShards, prune: boolean): Promise<WorkerInfo[]> {
+  const lists = await s.each((keys, now) => readWorkers(s.client, keys, now, prune));
+  return mergeWorkers(lists);
+}
+
+/** A job's record, from the one shard its id lives in; null when there is none. */
+export async function jobOf(s: QueueShards, id: string): Promise<JobRecord | null> {
+  const keys = await s.shardOf(id);
+  if (!keys) return null;
+  return getJobs(s.client, keys, [id], false).then(([job]) => job ?? null);
+}
+
+/** The latest failed attempts (from each shard's events), newest first, one per job. */
+export async function recentFailures(s: QueueShards, limit: number): Promise<RecentFailure[]> {
+  const lists = await s.each((keys) => recentFailed(s.client, keys, limit));
+  const seen = new Map<string, { type: string; at: number }>();
+  for (const f of lists.flat().sort((a, b) => b.at - a.at)) {
+    if (!seen.has(f.id) && seen.size < limit) seen.set(f.id, f);
+  }
+  const jobs = await Promise.all([...seen.keys()].map((id) => jobOf(s, id)));
+  return [...seen].map(([id, f], i) => ({ id, ...f, job: jobs[i] ?? null }));
+}
+
+/** Prometheus text for the queue: its shards' sums (`own`: the keys under the queue's tag). */
+export async function metricsText(s: QueueShards, own: QueueKeys): Promise<string> {
+  const [{ counts, memory, shards, paused }, workers, durations, limits] = await Promise.all([
+    readOverview(s),
+    workersOf(s, false),
+    s.each((keys) => readDurations(s.client, keys)),
+    limitsView(s, own),
+  ]);
+  const liveWorkers = workers.filter((w) => w.state !== "gone").length;
+  return renderMetrics(
+    [{ counts, liveWorkers, durations: sumDurations(durations), shards, paused, limits }],
+    memory,
+  );
+}

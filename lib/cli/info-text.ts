@@ -1,0 +1,142 @@
+// `info` as text for people: Redis' memory, then one block per queue (its counts, recent
+// finishes and failures, limits, shards, schedules) with its workers in a table. The numbers
+// are read by lib/admin/info.ts; this only lays them out (whatever a worker or a key wrote is
+// shown through safeText).
+
+import { formatDuration } from "../admin/duration.ts";
+import type { InfoReport, QueueReport, UnreadableQueue } from "../admin/info.ts";
+import { schedulesLines } from "../admin/info-schedules.ts";
+import { formatLimits } from "../admin/limits-view.ts";
+import { isCount, type LevelCounts } from "../admin/stats.ts";
+import type { WorkerInfo } from "../admin/workers.ts";
+import { formatBytes, type RedisMemory } from "../redis/memory.ts";
+import { safeText } from "./safe-text.ts";
+import { table } from "./table.ts";
+
+/** The report as aligned text: one block per queue, its workers in a table. */
+export function formatInfo(report: InfoReport, prefix?: string): string {
+  const memory = report.redis ? [formatMemory(report.redis)] : [];
+  const none = report.queues.length === 0 && prefix !== undefined;
+  const queues = none
+    ? [`no queue under prefix ${safeText(prefix)}`]
+    : report.queues.map(formatQueue);
+  return [...memory, ...queues].join("\n\n");
+}
+
+/** One line on Redis' memory; a full Redis says what that means for the queue. */
+function formatMemory(m: RedisMemory): string {
+  // On a cluster, the fullest master's figures: each master has its own maxmemory.
+  const where =
+    m.node === undefined ? "" : ` on ${safeText(m.node)} (fullest of ${m.nodes} masters)`;
+  const used = `redis memory${where} ${formatBytes(m.usedBytes)} used`;
+  if (m.maxBytes === 0) return `${used} (no maxmemory set)`;
+  const share = `${used} of ${formatBytes(m.maxBytes)} (${Math.round((100 * m.usedBytes) / m.maxBytes)}%)`;
+  if (!m.full) return share;
+  if (m.policy !== "noeviction")
+    return `${share}   FULL: Redis evicts keys (${safeText(m.policy)}): jobs may be lost`;
+  return `${share}   FULL: new jobs are refused until results expire or dead letters are purged; workers keep draining`;
+}
+
+/** Letters dropped for newer ones on a full Redis (lib/engine/lua/include/dead.lua): said once any were. */
+function trimmedLetters(n: number): string[] {
+  if (n === 0) return [];
+  // A counter that holds no whole number (corrupt, or written by hand) is unknown: `?`.
+  const letters = !isCount(n) ? "? dead letters" : n === 1 ? "1 dead letter" : `${n} dead letters`;
+  return [`  trimmed    ${letters} dropped (oldest first) for newer ones while Redis was full`];
+}
+
+/**
+ * Waiting, in flight and delayed per priority level, said once a high or low level has work
+ * (a queue without levels reads as before).
+ */
+function priorityLine(q: QueueReport): string[] {
+  const by = q.byPriority;
+  if (!by) return [];
+  const busy = (l: LevelCounts) => l.waiting + l.inFlight + l.delayed > 0;
+  if (!busy(by.high) && !busy(by.low)) return [];
+  const one = (name: string, l: LevelCounts) => `${name} ${l.waiting}/${l.inFlight}/${l.delayed}`;
+  const levels = [one("high", by.high), one("normal", by.normal), one("low", by.low)];
+  return [`  priority   ${levels.join("   ")} (waiting/in flight/delayed)`];
+}
+
+/** Jobs canceled since the queue began (lib/engine/lua/cancel.lua): said once any were. */
+function canceledLine(n: number): string[] {
+  if (n === 0) return [];
+  const jobs = !isCount(n) ? "? jobs" : n === 1 ? "1 job" : `${n} jobs`;
+  return [`  canceled   ${jobs} in all (cancel)`];
+}
+
+/** One queue's block: its numbers, limits, shards, schedules and workers (or why unreadable). */
+function formatQueue(q: QueueReport | UnreadableQueue): string {
+  if ("unreadable" in q)
+    return `queue ${safeText(q.queue)}\n  unreadable: ${safeText(q.unreadable)}`;
+  const oldest = q.oldestWaitingMs === null ? "-" : formatDuration(q.oldestWaitingMs);
+  const lines = [
+    `queue ${safeText(q.queue)}${q.paused ? "   PAUSED: workers start no new job (queue.ts resume)" : ""}`,
+    `  waiting ${q.waiting}   in flight ${q.inFlight}   delayed ${q.delayed}   dead ${q.dead}   oldest waiting ${oldest}`,
+    ...priorityLine(q),
+    // Each line says what it counts: jobs that ended, or attempts that failed and will rerun.
+    `  finished   ${recent(q.finished, "job")}`,
+    `  failed     ${recent(q.failed, "job")} (for good: dead-lettered)`,
+    ...trimmedLetters(q.totals.dead_trimmed),
+    `  retried    ${recent(q.retried, "attempt")} (failed attempts that will run again)`,
+    ...canceledLine(q.totals.canceled),
+    `  throughput ${q.throughputPerS} jobs/s over the last minute`,
+    ...(q.limits ? formatLimits(q.limits, table) : []),
+    ...formatPlacement(q),
+    ...schedulesLines(q.schedules, table),
+    ...q.unservedTasks.map(
+      (u) =>
+        `  no live worker has task "${safeText(u.task)}": ${u.jobs} ${u.jobs === 1 ? "job waits" : "jobs wait"} for one`,
+    ),
+  ];
+  return [...lines, ...workersLines(q.workers)].join("\n");
+}
+
+/** The queue's workers: how many live, then one row each (gone ones once, as pruned). */
+function workersLines(workers: readonly WorkerInfo[]): string[] {
+  if (workers.length === 0) return ["  workers: none"];
+  const header = [
+    "NAME",
+    "HOST",
+    "PID",
+    "CONC",
+    "IN FLIGHT",
+    "HEARTBEAT",
+    "FINISHED JOBS",
+    "FAILED ATTEMPTS",
+    "STATE",
+  ];
+  // Names and hosts are whatever a worker wrote: control characters are shown escaped.
+  const rows = workers.map((w) => [
+    safeText(w.name),
+    safeText(w.host ?? "?"),
+    String(w.pid ?? "?"),
+    String(w.concurrency ?? "?"),
+    String(w.inFlight ?? "?"),
+    `${formatDuration(w.lastHeartbeatMs)} ago`,
+    String(w.processed),
+    String(w.failed),
+    w.state === "gone" ? "gone (pruned)" : w.state,
+  ]);
+  return [
+    `  workers: ${workers.filter((w) => w.state !== "gone").length} live`,
+    ...table([header, ...rows]).map((l) => `    ${l}`),
+  ];
+}
+
+/** A queue of N > 1 shards: how many (its numbers above are their sums), and where each lives. */
+function formatPlacement(q: QueueReport): string[] {
+  if (q.shards <= 1) return [];
+  const rows = q.placement.map((p) => [String(p.shard), String(p.slot), safeText(p.node)]);
+  return [
+    `  shards     ${q.shards} (the numbers are their sums)`,
+    ...table([["SHARD", "SLOT", "NODE"], ...rows]).map((l) => `    ${l}`),
+  ];
+}
+
+/** `7 jobs in the last minute, 17 in the last hour`. */
+function recent(c: { lastMinute: number; lastHour: number }, unit: string): string {
+  const plural = c.lastMinute === 1 ? unit : `${unit}s`;
+  return `${c.lastMinute} ${plural} in the last minute, ${c.lastHour} in the last hour`;
+}

@@ -1,0 +1,114 @@
+// One queue's rate limits as a worker sees them (docs/internals.md, "Rate limits"), shared by
+// the queue's shards and levels: the zero-cost test of whether a job must ask the limiter at
+// all, a key hold made from this worker, and the slots its ended jobs free (limit-done.lua),
+// batched per tick, with the waiting jobs that frees woken back into their streams. The
+// per-shard side, which asks for slots and starts jobs at them, is lib/worker/limited.ts.
+import { wakeJobs } from "../engine/hold.ts";
+import { holdKey } from "../engine/hold-key.ts";
+import type { LimitKeys, QueueKeys } from "../engine/keys.ts";
+import { freeSlots, type LimitEnded, type Woken } from "../engine/limit.ts";
+import type { Limits } from "../engine/limits.ts";
+import { type Logger, throttled } from "../log.ts";
+import { describeCause } from "../redis/cause.ts";
+import type { Redis } from "../redis/connect.ts";
+import type { Startable } from "./entries.ts";
+
+/** A hold made this long ago (by this host's clock) may still be on (Redis' clock may differ). */
+const HOLD_SKEW_MS = 10 * 60_000;
+
+/** One queue's limits as a worker sees them, shared by the queue's shards and levels. */
+export class QueueLimits {
+  #ended: LimitEnded[] = [];
+  #gone: Woken[] = [];
+  #failed: (fields: Record<string, unknown>) => void;
+
+  constructor(
+    readonly lk: LimitKeys,
+    /** The settings and the latest hold's end, polled with the pause (lib/worker/pause.ts). */
+    private readonly watch: { limits: Limits; holdsUntil: number },
+    /** The normal keys of shard s (woken jobs are moved there). */
+    private readonly shardKeys: (shard: number) => QueueKeys | undefined,
+    private readonly client: () => Redis,
+    log: Logger,
+  ) {
+    this.#failed = throttled(log, "could not free rate-limit slots (they free themselves later)");
+  }
+
+  get limits(): Limits {
+    return this.watch.limits;
+  }
+
+  /** Whether `job` must ask the limiter: the zero-cost test made per job. */
+  applies(job: Startable): boolean {
+    const l = this.watch.limits;
+    if (l.rate !== null) return true;
+    if (job.limitKey === undefined) return false;
+    if (l.keyConcurrency !== null || l.keyRate !== null) return true;
+    return this.watch.holdsUntil > Date.now() - HOLD_SKEW_MS;
+  }
+
+  /**
+   * Holds limit key `key` for `holdMs` (a host's Retry-After: lib/engine/hold-key.ts); this
+   * worker checks the key's jobs at once, the others within pauseCheckMs. Returns the end.
+   */
+  async holdKey(key: string, holdMs: number): Promise<number> {
+    const end = await holdKey(this.client(), this.lk, key, holdMs);
+    this.watch.holdsUntil = Math.max(this.watch.holdsUntil, end);
+    return end;
+  }
+
+  /** A job that held a running slot of its key ended: freed with others of the same tick. */
+  ended(e: LimitEnded): void {
+    this.#ended.push(e);
+    this.#soon();
+  }
+
+  /**
+   * A job waiting for a running slot of its key ended, or is no longer this worker's (its hold
+   * found it so): it leaves the waiting list, and the next waiter is woken in its place.
+   */
+  gone(w: Woken): void {
+    this.#gone.push(w);
+    this.#soon();
+  }
+
+  #soon(): void {
+    if (this.#ended.length + this.#gone.length === 1) queueMicrotask(() => void this.#flush());
+  }
+
+  async #flush(): Promise<void> {
+    let ended = this.#ended.splice(0);
+    let gone = this.#gone.splice(0);
+    try {
+      // A woken job that ended meanwhile (canceled) is dropped and the next woken: a few rounds
+      // at most (each round drops what the last woke in vain); what is left waits its fallback.
+      for (let round = 0; round < 5 && ended.length + gone.length > 0; round++) {
+        const woken = await freeSlots(this.client(), this.lk, ended, gone);
+        ended = [];
+        gone = await this.#wake(woken);
+      }
+    } catch (err) {
+      // The waiting jobs come back at their fallback time; a slot frees itself at its expiry.
+      this.#failed({ error: describeCause(err), jobs: ended.length + gone.length });
+    }
+  }
+
+  /** Moves `woken` to their streams; returns those that had ended (their wake was in vain). */
+  async #wake(woken: Woken[]): Promise<Woken[]> {
+    const byShard = new Map<number, Woken[]>();
+    for (const w of woken) byShard.set(w.shard, [...(byShard.get(w.shard) ?? []), w]);
+    const vain = await Promise.all(
+      [...byShard].map(async ([shard, ws]) => {
+        const keys = this.shardKeys(shard);
+        if (!keys) return [];
+        const { ended } = await wakeJobs(
+          this.client(),
+          keys,
+          ws.map((w) => w.jobId),
+        );
+        return ws.filter((w) => ended.includes(w.jobId));
+      }),
+    );
+    return vain.flat();
+  }
+}
