@@ -5,7 +5,9 @@
 // single Lua operations repeated in a loop, take turns for `rounds` rounds of 500 calls; each
 // row gives `INFO commandstats` µs per EVALSHA (the commands a script runs included): the
 // lowest round (other processes only ever add time) and the median, and the commands' own µs.
-// `--against <tree>` adds that tree's finish.lua and enqueue.lua (another checkout's root).
+// `--against <tree>` adds that tree's finish.lua and enqueue.lua (another checkout's root);
+// `--cold <MB>`: between calls the client writes to that much memory, pushing Redis' out of the
+// CPU caches as a worker's own work, the kernel and other processes do between its calls.
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -20,7 +22,9 @@ const CALLS = 500;
 const args = process.argv.slice(2);
 const at = args.indexOf("--against");
 const against = at >= 0 ? args[at + 1] : undefined;
-const rounds = Number(args.find((a, i) => /^\d+$/.test(a) && args[i - 1] !== "--against") ?? 9);
+const coldAt = args.indexOf("--cold");
+const junk = new Int32Array(coldAt >= 0 ? Number(args[coldAt + 1]) * 262_144 : 0);
+const rounds = Number(args.find((a, i) => /^\d+$/.test(a) && !args[i - 1]?.startsWith("--")) ?? 9);
 
 const dir = mkdtempSync(join(tmpdir(), "courier-script-cost-"));
 const server = await startRedisServer({
@@ -102,6 +106,7 @@ async function round(sha: string, kind: Kind): Promise<[number, number]> {
   let entry = await readOne();
   await send(["CONFIG", "RESETSTAT"]);
   for (let i = 0; i < CALLS; i++) {
+    for (let k = 0; k < junk.length; k += 16) junk[k] = i; // one write per 64-byte line
     if (kind === "bare") await send(["EVALSHA", sha, "0"]);
     else if (kind === "enqueue") await send(enqueueCall(sha, i));
     else if (kind === "static")
