@@ -1,6 +1,6 @@
--- Included (`--- @include readd`) by the rare-path scripts:
--- entry fields, and re-adding a job to the stream from an entry's or a record's fields
--- (promote, serve, leave, release, requeue: written once). Not a script of its own.
+-- Included (`--- @include readd`) by the rare-path scripts: re-adding a job to the stream from
+-- an entry's or a record's fields (promote, serve, leave, release, requeue: written once), the
+-- entry's fields read with include/fields.lua. Not a script of its own.
 
 --- @include fields
 
