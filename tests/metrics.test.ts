@@ -93,6 +93,12 @@ describe("renderMetrics", () => {
     const list = /local BOUNDS = \{([^}]*)\}/.exec(lua)?.[1] ?? "";
     expect(list.split(",").map((b) => Number(b.trim()))).toEqual([...DURATION_BOUNDS_MS]);
   });
+
+  test("the finish script's bucket names are its bounds written out", async () => {
+    const lua = await Bun.file(join(ROOT, "lib/engine/lua/finish.lua")).text();
+    const list = /local BUCKETS = \{([^}]*)\}/.exec(lua)?.[1] ?? "";
+    expect(list.split(",").map((b) => b.trim())).toEqual(DURATION_BOUNDS_MS.map((b) => `'${b}'`));
+  });
 });
 
 describe("per-minute window", () => {

@@ -8,6 +8,7 @@ import dead from "./lua/include/dead.lua" with { type: "text" };
 import dependents from "./lua/include/dependents.lua" with { type: "text" };
 import entries from "./lua/include/entries.lua" with { type: "text" };
 import failed from "./lua/include/failed.lua" with { type: "text" };
+import fields from "./lua/include/fields.lua" with { type: "text" };
 import handover from "./lua/include/handover.lua" with { type: "text" };
 import history from "./lua/include/history.lua" with { type: "text" };
 import ids from "./lua/include/ids.lua" with { type: "text" };
@@ -24,6 +25,7 @@ export const includes: Readonly<Record<string, string>> = {
   dependents,
   entries,
   failed,
+  fields,
   handover,
   history,
   ids,

@@ -192,7 +192,7 @@ if added > 0 then
   if level ~= '' then redis.call('HSET', KEYS[5], 'levels', '1') end
   -- Under pcall: the events key is not this script's to check (a wrong type there costs the
   -- waiter its shortcut, never the batch).
-  local ok, last = pcall(redis.call, 'XREVRANGE', KEYS[6], '+', '-', 'COUNT', 1)
+  local ok, last = pcall(redis.call, 'XREVRANGE', KEYS[6], '+', '-', 'COUNT', '1')
   if ok then cursor = last[1] and last[1][1] or '0-0' end
 end
 local reply = first .. ' ' .. table.concat(flags) .. ' ' .. cursor

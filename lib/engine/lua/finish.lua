@@ -40,11 +40,11 @@
 --- @include entries
 --- @include clock
 --- @include dead
---- @include readd
+--- @include fields
 --- @include dependents
 local rprefix, jprefix, group, ttl = ARGV[1], ARGV[2], ARGV[3], ARGV[5]
--- Queue-wide keys of the wrong type, in as few calls as the order allows (every call costs the
--- interpreter about 2 us, a batch of one pays them alone: docs/performance.md): TYPE for the
+-- Queue-wide keys of the wrong type, in as few calls as the order allows (a batch of one pays
+-- each call alone: docs/performance.md, "A cheaper finish"): TYPE for the
 -- keys only later writes touch; the minute hash by the HGET its count needs anyway, and the
 -- stream by the first write, both under pcall: they refuse a key of another type (WRONGTYPE),
 -- which TYPE then names.
@@ -72,10 +72,13 @@ if not wrong then
 end
 if wrong then return wrong end
 local now = clock_ms()
--- Histogram bounds in ms; keep in step with DURATION_BOUNDS_MS in lib/admin/metrics.ts.
+-- Histogram bounds in ms; keep in step with DURATION_BOUNDS_MS in lib/admin/metrics.ts. Their
+-- field names are written out (tests/metrics.test.ts checks both): 13 tostring() calls at every
+-- call cost more than anything else in a batch of one's Lua (docs/performance.md, "Where a
+-- script's time goes").
 local BOUNDS = { 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000 }
-local BUCKETS = {}
-for i, b in ipairs(BOUNDS) do BUCKETS[i] = tostring(b) end
+local BUCKETS = { '5', '10', '25', '50', '100', '250', '500', '1000', '2500', '5000', '10000',
+  '30000', '60000' }
 local head = 'F' .. string.format('%d', now) .. ' '
 local codes, entries, recorded, corrupt, buckets, sum = {}, {}, {}, {}, {}, 0
 

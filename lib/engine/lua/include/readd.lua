@@ -1,19 +1,8 @@
--- Included (`--- @include readd`) by the rare-path scripts:
--- entry fields, and re-adding a job to the stream from an entry's or a record's fields
--- (promote, serve, leave, release, requeue: written once). Not a script of its own.
+-- Included (`--- @include readd`) by the rare-path scripts: re-adding a job to the stream from
+-- an entry's or a record's fields (promote, serve, leave, release, requeue: written once), the
+-- entry's fields read with include/fields.lua. Not a script of its own.
 
--- A flat field/value list as a table.
-local function to_map(flat)
-  local f = {}
-  for j = 1, #flat - 1, 2 do f[flat[j]] = flat[j + 1] end
-  return f
-end
-
--- The fields of one stream entry, or nil when the entry is gone (deleted or trimmed).
-local function entry_at(stream, entry)
-  local e = redis.call('XRANGE', stream, entry, entry)[1]
-  if e then return to_map(e[2]) end
-end
+--- @include fields
 
 -- The ms part of an auto id (the job's first entry id, with its shard's suffix `:<s>` on a
 -- queue of N > 1 shards: Redis' clock when it was enqueued), or nil for a caller id (or a
