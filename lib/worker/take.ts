@@ -218,9 +218,16 @@ export class Source {
     return { toRun, kind: "read", count: entries.length };
   }
 
-  /** Entries a finish took for this worker (lib/worker/outcomes.ts): the jobs to run. */
-  taken(entries: TakenEntry[]): Promise<Startable[]> {
-    return this.#sorted(this.#sortFresh(entries), this.links.client(), "read");
+  /**
+   * Entries a finish took for this worker (lib/worker/outcomes.ts): the jobs to run; at once
+   * (not through a promise) when none is to be set aside and no rate limit applies, the
+   * common case at concurrency 1.
+   */
+  taken(entries: TakenEntry[]): Startable[] | Promise<Startable[]> {
+    const s = this.#sortFresh(entries);
+    const plain = !this.w.limit && s.bad.length === 0 && s.lacked.length === 0;
+    if (plain && !this.stopping()) return s.run;
+    return this.#sorted(s, this.links.client(), "read");
   }
 
   #sortFresh(entries: readonly TakenEntry[]): Sorted {
