@@ -53,6 +53,11 @@ export class Jobs {
   failed = 0;
   /** The same shard's priority levels' jobs (lib/worker/worker.ts): its heartbeat counts them. */
   levelViews: Jobs[] = [];
+  /**
+   * A read that does not block is in flight (lib/worker/take.ts Source.reading): jobs it brings
+   * may end in the turn a finish ends, so that finish waits for the turn to share their write.
+   */
+  readsInFlight: () => boolean = () => false;
   /** Called whenever a slot frees up. */
   onFreed: () => void = () => {};
   /** A job's parents and their outcomes (TaskContext.parents(); lib/queue/parents.ts). */
@@ -287,9 +292,13 @@ export class Jobs {
 
   #ended(job: RunningJob, r: AttemptResult): void {
     const { entryId, jobId } = job;
-    // Nothing else runs or waits to start here (this job is still counted among the running):
-    // no other outcome can join this one's write, which need not wait for the loop's next turn.
-    const alone = this.#running.size === 1 && this.waits.size === 0 && this.held.size === 0;
+    // Nothing else runs, waits to start or is being read here (this job still counts among the
+    // running): no other outcome can join this one's write, which need not wait for the turn.
+    const alone =
+      this.#running.size === 1 &&
+      this.waits.size === 0 &&
+      this.held.size === 0 &&
+      !this.readsInFlight();
     job.endProgress?.();
     this.onEnded(job);
     if ("givenUp" in r) {

@@ -405,7 +405,7 @@ export const mutants: Mutant[] = [
   // ending side by side share one call; a command queued while the connection is down keeps
   // node-redis' write timeout (lib/redis/connect.ts).
   m("outcomes-alone-always", "lib/worker/running.ts", "outcomes of jobs running side by side that end in one turn are written in one call",
-    "const alone = this.#running.size === 1 &&", "const alone = true ||",
+    "const alone =\n      this.#running.size === 1 &&", "const alone =\n      true ||",
     [T("worker.outcomes.flush")]),
   m("write-timer-offline-dropped", "lib/redis/connect.ts", "a command queued while the connection is down still fails after node-redis' timeout",
     "options ?? (client.isReady ? NO_WRITE_TIMEOUT : undefined)", "options ?? NO_WRITE_TIMEOUT",
