@@ -2,6 +2,7 @@
 // that name the URL (password masked: url.ts) and the cause (cause.ts) in one line.
 import { hostname } from "node:os";
 import { createClient, ErrorReply } from "redis";
+import "./tracing.ts";
 import { ConfigError, ConnectError } from "../errors.ts";
 import { exponentialMs, within } from "../time.ts";
 import { describeCause, isConnectionError } from "./cause.ts";
@@ -83,6 +84,23 @@ function createRedisClient(
   });
 }
 
+/** node-redis' command options with its write timeout off (see writtenAtOnce). */
+const NO_WRITE_TIMEOUT = { timeout: 0 };
+
+/**
+ * node-redis (6.x) gives every command a timeout, 5 s by default, that only runs while the
+ * command waits to be written (an `AbortSignal.timeout` and its listener, removed once it is
+ * written): for a command sent while the connection is ready, which is written on the event
+ * loop's next turn, it is a timer per call that costs the worker about 10 µs per job and never
+ * fires. Such commands go without it; a command sent while the connection is down or not
+ * ready yet keeps it, so a call queued offline still fails after 5 s as before (calls.ts).
+ */
+function writtenAtOnce(client: ReturnType<typeof createRedisClient>): void {
+  const send = client.sendCommand.bind(client);
+  client.sendCommand = ((args, options) =>
+    send(args, options ?? (client.isReady ? NO_WRITE_TIMEOUT : undefined))) as typeof send;
+}
+
 /** Connects, checks the server, and returns a ready client. Throws ConnectError. */
 export async function connect(url: string, options: ConnectOptions = {}): Promise<Redis> {
   validateUrl(url);
@@ -110,6 +128,7 @@ export async function connect(url: string, options: ConnectOptions = {}): Promis
           seedTimeoutMs: Math.min(options.timeoutMs ?? 5_000, 5_000),
         })
       : createRedisClient(url, strategy, options.failFast, ca);
+    if (!cluster) writtenAtOnce(client as ReturnType<typeof createRedisClient>);
   } catch (err) {
     // node-redis refuses what it cannot parse (a database that is not a number, no host).
     throw new ConfigError(`invalid Redis URL "${maskUrl(url)}": ${describeCause(err)}`);

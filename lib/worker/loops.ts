@@ -185,14 +185,27 @@ export class Lanes {
     jobs.outcomes.onTaken = (taken, held, lost) => {
       if (lost) source.readLost(); // its reply may have carried entries read for us
       if (taken.length === 0) return this.unreserve(held);
-      void source
-        .taken(taken)
-        .then((run) => {
-          if (!this.d.stopping()) for (const job of run) this.#launch(job, "read", false);
-        })
-        .catch(onError)
-        .finally(() => this.unreserve(held));
+      const run = source.taken(taken);
+      if (!Array.isArray(run)) {
+        void run
+          .then((jobs) => this.#launchTaken(jobs))
+          .catch(onError)
+          .finally(() => this.unreserve(held));
+        return;
+      }
+      try {
+        this.#launchTaken(run);
+      } catch (err) {
+        onError(err);
+      } finally {
+        this.unreserve(held);
+      }
     };
+  }
+
+  /** Starts the jobs a finish took, in the slots it held (unless the worker is stopping). */
+  #launchTaken(run: readonly Startable[]): void {
+    if (!this.d.stopping()) for (const job of run) this.#launch(job, "read", false);
   }
 
   /**

@@ -130,10 +130,16 @@ export class Outcomes {
     return this.#queue.length + this.#inFlight;
   }
 
-  add(outcome: Outcome): void {
+  /**
+   * Queues an outcome for the next write. `alone`: no other job of this worker is running,
+   * waiting to start or being read (Jobs.#ended), so no other outcome can join this one's call
+   * (concurrency 1, or one job at a time at low load): it goes out once the current task ends,
+   * not on the event loop's next turn (a turn per job, and the write delayed for nothing).
+   */
+  add(outcome: Outcome, alone = false): void {
     if (outcome.kind === "finish" && this.reserve) outcome.reserved = this.reserve();
     this.#queue.push(outcome);
-    this.#schedule(0);
+    this.#schedule(0, alone);
   }
 
   /** Resolves once everything added so far has been written. */
@@ -154,12 +160,17 @@ export class Outcomes {
     return this.#queue.splice(0).length + this.#inFlight;
   }
 
-  #schedule(delayMs: number): void {
+  /**
+   * `now`: write after the current task (a microtask) rather than on the loop's next turn,
+   * which lets outcomes of jobs ending in the same turn join one call (see add).
+   */
+  #schedule(delayMs: number, now = false): void {
     // A write in flight that ends schedules again: nothing waits for long.
     if (this.#scheduled || this.#closed || this.#writes >= MAX_IN_FLIGHT) return;
     this.#scheduled = true;
     const run = () => void this.#flush();
     if (delayMs > 0) this.#timer = setTimeout(run, delayMs);
+    else if (now) queueMicrotask(run);
     else setImmediate(run);
   }
 
@@ -171,20 +182,22 @@ export class Outcomes {
     this.#inFlight += batch.length;
     // The next batch may go out while this one is on its way.
     if (this.#queue.length > 0) this.#schedule(this.#retryMs);
-    const finishes = batch.filter((b): b is Finish => b.kind === "finish");
-    const failures = batch.filter((b): b is Failure => b.kind === "fail");
-    // An empty kind costs nothing: #write returns at once on no items.
-    const [f, x] = await Promise.all([this.#isolate(finishes), this.#isolate(failures)]);
+    // One call per kind, side by side; a batch of one kind (the common case) is one call.
+    const kinds = byKind(batch);
+    const parts =
+      kinds.length === 1
+        ? [await this.#isolate(batch)]
+        : await Promise.all(kinds.map((items) => this.#isolate(items)));
     this.#writes--;
     this.#inFlight -= batch.length;
     // Only what failed goes back: each script is idempotent per job (a job already ended, or a
     // failure of a run that is no longer current, is left alone), so writing it again after a
     // lost reply is safe.
-    const again = [...f.again, ...x.again];
+    const again = parts.length === 1 ? parts[0]!.again : parts.flatMap((p) => p.again);
     if (again.length > 0) {
       this.#queue.unshift(...again);
       this.#retryMs = exponentialMs(100, this.#failedWrites++, this.o.reconnectMaxMs);
-      this.onError(f.error ?? x.error, this.#retryMs);
+      this.onError(parts.find((p) => p.error !== undefined)?.error, this.#retryMs);
     } else if (this.#retryMs > 0) {
       this.#retryMs = 0;
       this.#failedWrites = 0;
@@ -249,7 +262,7 @@ export class Outcomes {
         this.o.durability === "replicated"
           ? await this.#replicated(client, items.length, write)
           : await write(client);
-      for (const [i, item] of items.entries()) this.onWritten(item, codes[i]!);
+      for (let i = 0; i < items.length; i++) this.onWritten(items[i]!, codes[i]!);
     } catch (err) {
       this.startedSince += started; // sent with the next write
       throw err;
@@ -273,13 +286,20 @@ export class Outcomes {
 
   async #finish(client: Redis, items: Finish[], started: number): Promise<number[]> {
     const { o } = this;
-    const w = { consumer: o.name, resultTtlS: o.resultTtlS, eventsMaxLen: o.eventsMaxLen };
-    const corrupt = { deadMaxLen: o.deadMaxLen, failureTtlS: o.failureTtlS };
-    const held = items.filter((f) => f.reserved).length;
+    const w = {
+      consumer: o.name,
+      resultTtlS: o.resultTtlS,
+      eventsMaxLen: o.eventsMaxLen,
+      deadMaxLen: o.deadMaxLen,
+      failureTtlS: o.failureTtlS,
+      startedSince: started,
+    };
+    let held = 0;
+    for (const f of items) if (f.reserved) held++;
     const finish = finishJobs(
       client,
       this.keys,
-      { ...w, ...corrupt, startedSince: started },
+      w,
       items.map((f) => finishItem(f.job, f, o.name)),
       held,
     );
@@ -302,4 +322,11 @@ export class Outcomes {
     for (const f of items) f.compact = compact;
     return failBatch(client, this.keys, this.o, items, { compact, started });
   }
+}
+
+/** The batch as one list per kind of outcome (the scripts differ): itself when of one kind. */
+function byKind(batch: Outcome[]): Outcome[][] {
+  const kind = batch[0]!.kind;
+  if (batch.every((b) => b.kind === kind)) return [batch];
+  return [batch.filter((b) => b.kind === "finish"), batch.filter((b) => b.kind === "fail")];
 }

@@ -53,6 +53,11 @@ export class Jobs {
   failed = 0;
   /** The same shard's priority levels' jobs (lib/worker/worker.ts): its heartbeat counts them. */
   levelViews: Jobs[] = [];
+  /**
+   * A read that does not block is in flight (lib/worker/take.ts Source.reading): jobs it brings
+   * may end in the turn a finish ends, so that finish waits for the turn to share their write.
+   */
+  readsInFlight: () => boolean = () => false;
   /** Called whenever a slot frees up. */
   onFreed: () => void = () => {};
   /** A job's parents and their outcomes (TaskContext.parents(); lib/queue/parents.ts). */
@@ -153,12 +158,11 @@ export class Jobs {
     if (this.#closed || this.#running.has(job.entryId) || this.#writing.has(job.entryId)) return;
     const task = this.tasks.get(job.task);
     const limitMs = task?.timeoutMs ?? this.o.jobTimeoutMs;
-    const running: RunningJob = {
-      ...job,
-      current: new Attempt(limitMs, (r) => this.#ended(running, r)),
-      startedMono: performance.now(),
-      startedAt: this.o.now(),
-    };
+    // Its fields copied, then the run's added, in one order (no object spread per job).
+    const running = startable(job, job.attempt, job.runNo, job.deliveries) as RunningJob;
+    running.current = new Attempt(limitMs, (r) => this.#ended(running, r));
+    running.startedMono = performance.now();
+    running.startedAt = this.o.now();
     this.#running.set(job.entryId, running);
     this.outcomes.startedSince++;
     this.#watchDeadlines(limitMs);
@@ -288,6 +292,13 @@ export class Jobs {
 
   #ended(job: RunningJob, r: AttemptResult): void {
     const { entryId, jobId } = job;
+    // Nothing else runs, waits to start or is being read here (this job still counts among the
+    // running): no other outcome can join this one's write, which need not wait for the turn.
+    const alone =
+      this.#running.size === 1 &&
+      this.waits.size === 0 &&
+      this.held.size === 0 &&
+      !this.readsInFlight();
     job.endProgress?.();
     this.onEnded(job);
     if ("givenUp" in r) {
@@ -295,15 +306,16 @@ export class Jobs {
       return;
     }
     const runMs = Math.max(0, this.o.now() - job.startedAt);
-    const base = {
-      entryId,
-      jobId,
-      job: startable(job, job.attempt, job.runNo, job.deliveries),
-      runMs,
-    };
-    if (!r.ok && r.held && this.onHeld && !job.canceled) void this.#held(job, base, r);
-    else if (r.ok) this.outcomes.add({ kind: "finish", ...base, result: r.result });
-    else {
+    const run = startable(job, job.attempt, job.runNo, job.deliveries);
+    if (r.ok) {
+      // Built field by field: an object spread per job showed in the no-op profile.
+      this.outcomes.add(
+        { kind: "finish", entryId, jobId, job: run, runMs, result: r.result },
+        alone,
+      );
+    } else if (r.held && this.onHeld && !job.canceled) {
+      void this.#held(job, { entryId, jobId, job: run, runMs }, r);
+    } else {
       const retryIn = retryInMs(
         { ...job, permanent: r.permanent, retryAfterMs: r.retryAfterMs },
         this.o,
@@ -311,7 +323,11 @@ export class Jobs {
       // A canceled job's failure only acknowledges its entry (fail.lua: it has an outcome):
       // no slot is held for a rerun.
       const rerun = retryIn !== null && !job.canceled && this.holdRerun();
-      this.outcomes.add({ kind: "fail", ...base, error: r.error, retryInMs: retryIn, rerun });
+      const base = { entryId, jobId, job: run, runMs };
+      this.outcomes.add(
+        { kind: "fail", ...base, error: r.error, retryInMs: retryIn, rerun },
+        alone,
+      );
     }
     this.#writing.set(entryId, job);
     this.#free(entryId);

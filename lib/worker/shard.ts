@@ -124,6 +124,7 @@ export class ShardWorker {
       this.#jobs.written,
       p.onNameTaken,
     );
+    this.#jobs.readsInFlight = () => this.#source.reading;
     this.#loops = new Lanes({
       o,
       keys: this.keys,

@@ -150,7 +150,8 @@ export class Slots {
    */
   wake(): void {
     // Not held any more: its shard stopped (Jobs.close), and the stop releases its entry.
-    this.#held = this.#held.filter((h) => h.jobs.held.has(h.job.entryId));
+    if (this.#held.length > 0)
+      this.#held = this.#held.filter((h) => h.jobs.held.has(h.job.entryId));
     while (this.#held.length > 0 && this.#free() > 0) {
       const at = this.#nextHeld();
       const next = this.#held[at];
@@ -158,7 +159,10 @@ export class Slots {
       this.#held.splice(at, 1);
       if (next.rank === this.#turn) this.#turn = null;
     }
-    for (const w of this.#waiting.splice(0)) w.resolve();
+    if (this.#waiting.length === 0) return; // called several times a job: no garbage
+    const waiting = this.#waiting;
+    this.#waiting = [];
+    for (const w of waiting) w.resolve();
   }
 
   /** The held entry to start next: the oldest of the rank whose turn it is (-1: a loop's turn). */

@@ -74,6 +74,8 @@ export class Source {
    * blocking read would wait behind the first (up to twice blockMs, past its watchdog's limit).
    */
   #blocking: Promise<unknown> | null = null;
+  /** Reads in flight that do not block (new entries, own pending ones, claims). */
+  #plainReads = 0;
 
   private readonly o: WorkerOptions;
 
@@ -97,6 +99,14 @@ export class Source {
     return this.#caughtUp.has(lane);
   }
 
+  /**
+   * A read that does not block is in flight: its reply may come in the same turn as a finish,
+   * and its jobs' outcomes join that finish's write if it waits for the turn (Jobs.#ended).
+   */
+  get reading(): boolean {
+    return this.#plainReads > 0;
+  }
+
   /** A read failed, and its reply may be lost: look at this consumer's own entries first. */
   readLost(): void {
     this.#ownCursor = "0-0";
@@ -113,11 +123,13 @@ export class Source {
       return this.#new(free, lane, block);
     }
     this.#claiming = true;
+    this.#plainReads++;
     try {
       const claimed = await this.#claim(free);
       if (claimed) return claimed;
     } finally {
       this.#claiming = false;
+      this.#plainReads--;
     }
     return this.#new(free, lane, block);
   }
@@ -191,7 +203,10 @@ export class Source {
     if (this.stopping()) return NOTHING;
     if (!this.#caughtUp.has(lane) || !mayBlock) {
       const read = readNew(lane.client(), this.w.keys, o.name, free);
-      const taken = await watchdog(read, o.commandTimeoutMs, lane.stalled);
+      this.#plainReads++;
+      const taken = await watchdog(read, o.commandTimeoutMs, lane.stalled).finally(() => {
+        this.#plainReads--;
+      });
       if (taken.length < free) this.#caughtUp.add(lane);
       if (taken.length > 0) return this.#fresh(taken, lane.client());
     }
@@ -218,9 +233,16 @@ export class Source {
     return { toRun, kind: "read", count: entries.length };
   }
 
-  /** Entries a finish took for this worker (lib/worker/outcomes.ts): the jobs to run. */
-  taken(entries: TakenEntry[]): Promise<Startable[]> {
-    return this.#sorted(this.#sortFresh(entries), this.links.client(), "read");
+  /**
+   * Entries a finish took for this worker (lib/worker/outcomes.ts): the jobs to run; at once
+   * (not through a promise) when none is to be set aside and no rate limit applies, the
+   * common case at concurrency 1.
+   */
+  taken(entries: TakenEntry[]): Startable[] | Promise<Startable[]> {
+    const s = this.#sortFresh(entries);
+    const plain = !this.w.limit && s.bad.length === 0 && s.lacked.length === 0;
+    if (plain && !this.stopping()) return s.run;
+    return this.#sorted(s, this.links.client(), "read");
   }
 
   #sortFresh(entries: readonly TakenEntry[]): Sorted {

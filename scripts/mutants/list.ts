@@ -39,8 +39,8 @@ export const mutants: Mutant[] = [
   // record" has no v2 counterpart: the finish writes the record only with EXPIRE, which creates
   // nothing (engine-finish-record-no-expire holds that EXPIRE).
   m("finish-ttl-failure", "lib/worker/outcomes.ts", "a finished record is kept resultTtlS, not failureTtlS",
-    "const w = { consumer: o.name, resultTtlS: o.resultTtlS,",
-    "const w = { consumer: o.name, resultTtlS: o.failureTtlS,", [G("ttl"), T("worker.process")]),
+    "      resultTtlS: o.resultTtlS,\n",
+    "      resultTtlS: o.failureTtlS,\n", [G("ttl"), T("worker.process")]),
   m("finish-no-ack", FINISH, "an entry is acknowledged in the script that records its outcome",
     "ack_and_trim(KEYS[1], group, entries)",
     "", [G("finish"), E("finish")]),
@@ -401,6 +401,15 @@ export const mutants: Mutant[] = [
   m("stall-never-noticed", "lib/redis/watchdog.ts", "a stalled connection is noticed after commandTimeoutMs and replaced",
     "const timer = setTimeout(onStall, limitMs);",
     "const timer = setTimeout(() => {}, limitMs);", [T("reliability.network")]),
+  // When outcomes are written (lib/worker/outcomes.ts, docs/internals.md "5. Finish"): jobs
+  // ending side by side share one call; a command queued while the connection is down keeps
+  // node-redis' write timeout (lib/redis/connect.ts).
+  m("outcomes-alone-always", "lib/worker/running.ts", "outcomes of jobs running side by side that end in one turn are written in one call",
+    "const alone =\n      this.#running.size === 1 &&", "const alone =\n      true ||",
+    [T("worker.outcomes.flush")]),
+  m("write-timer-offline-dropped", "lib/redis/connect.ts", "a command queued while the connection is down still fails after node-redis' timeout",
+    "options ?? (client.isReady ? NO_WRITE_TIMEOUT : undefined)", "options ?? NO_WRITE_TIMEOUT",
+    [T("redis.write-timeout")]),
   m("settle-drops-failed-write", "lib/worker/outcomes.ts", "an outcome whose write failed is kept and written again, never dropped",
     "      this.#queue.unshift(...again);",
     "", [T("worker.settle.retry"), T("worker.settle")]),
@@ -425,7 +434,7 @@ export const mutants: Mutant[] = [
     "const slots = share;", [T("worker.process")]),
   // A task's hold (lib/worker/held.ts): a 429 holds its host, spends no attempt, and ends.
   m("held-spends-attempt", "lib/worker/running.ts", "a job whose task threw HeldError spends no attempt",
-    "if (!r.ok && r.held && this.onHeld && !job.canceled)", "if (false)",
+    "} else if (r.held && this.onHeld && !job.canceled) {", "} else if (false) {",
     [T("limits.held"), T("limits.held.cli")]),
   m("held-key-not-held", "lib/worker/held.ts", "a HeldError holds the job's key on every worker, not the job alone",
     ": await p.holdKey(key, ms);", ": (await redisNowMs(onNodeOf(client, p.keys.meta))) + ms;",
