@@ -166,8 +166,8 @@ function nextEntryId(ms: bigint, seq: bigint): [bigint, bigint] {
 function entryIds(m: RegExpExecArray | null, first: string, n: number): (k: number) => string {
   const seq = m ? Number(m[2]) : Number.NaN;
   if (m && seq + n <= Number.MAX_SAFE_INTEGER) {
-    const ms = m[1];
-    return (k) => (k === 0 ? first : `${ms}-${seq + k}`);
+    const ms = `${m[1]}-`;
+    return (k) => (k === 0 ? first : ms + (seq + k));
   }
   let [ms, big] = m ? [BigInt(m[1]!), BigInt(m[2]!)] : [0n, 0n];
   let at = 0;
