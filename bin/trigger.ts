@@ -35,9 +35,8 @@ import { defaults, MAX_ATTEMPTS_LIMIT } from "../lib/config.ts";
 import { ConnectError, describeError, LostReplyError, RedisFullError } from "../lib/errors.ts";
 import { Queue } from "../lib/queue/queue.ts";
 import type { WordCountPayload } from "../lib/tasks/wordcount/index.ts";
-import { wordCountLimitKey } from "../lib/tasks/wordcount/limit-key.ts";
+import { wordCountLine } from "../lib/tasks/wordcount/limit-key.ts";
 import { WORDCOUNT_TASK } from "../lib/tasks/wordcount/name.ts";
-import { normaliseUrl } from "../lib/tasks/wordcount/url.ts";
 import {
   commonArgs,
   durabilityArg,
@@ -123,7 +122,7 @@ const command = defineCommand({
     const waitForMemoryS = intArg(args["wait-for-memory"], "wait-for-memory", 0, 86_400);
     const skip = intArg(args.skip, "skip", 0, Number.MAX_SAFE_INTEGER) ?? 0;
     if (skip > 0 && input.file === undefined) throw new UsageError("--skip goes with --file");
-    if (input.url !== undefined) normaliseUrl(input.url); // one bad URL: one line, nothing sent
+    if (input.url !== undefined) wordCountLine(input.url); // one bad URL: one line, nothing sent
     const lines = job.task ? oneLine("") : await nonEmpty(input, skip);
     const shards = shardsArg(args);
     const queue = await Queue.connect({
@@ -142,15 +141,14 @@ const command = defineCommand({
     try {
       const report = await enqueueLines<unknown>(queue, lines, {
         task: job.task ?? WORDCOUNT_TASK,
-        toPayload: job.task ? () => job.payload : (text) => ({ url: normaliseUrl(text) }),
+        // A URL's job carries its host as limit key (`queue limit`), from the same parse; a
+        // task named by --task gets its default key, if any, from prepareJob.
+        toJob: job.task ? () => ({ payload: job.payload }) : wordCountLine,
         idFor: job.id
           ? () => job.id!
           : idFromUrls
             ? (p) => idFromUrl((p as WordCountPayload).url)
             : undefined,
-        // The word-count task's jobs carry their URL's host as limit key (`queue limit`).
-        limitKeyFor:
-          (job.task ?? WORDCOUNT_TASK) === WORDCOUNT_TASK ? wordCountLimitKey : undefined,
         maxAttempts,
         schedule: job.schedule,
         onEnqueued: async (jobs) => {

@@ -171,7 +171,7 @@ describe("bounded bulk enqueue against Redis", () => {
       let maxAhead = 0;
       const report = await enqueueLines(q, lines(), {
         task: "t",
-        toPayload: (text) => ({ url: text }),
+        toJob: (text) => ({ payload: { url: text } }),
         onEnqueued: (jobs) => {
           expect(jobs[0]!.line).toBe(acked + 1); // in input order
           acked += jobs.length;

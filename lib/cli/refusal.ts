@@ -2,7 +2,7 @@
 // user lacks a command or a key pattern; README.md "Redis ACL" lists what each role needs) and
 // WRONGTYPE (a key under Courier's prefix holds something Courier did not write, found by Redis
 // or by a script's own check before its first write).
-import { ErrorReply } from "redis";
+import { ErrorReply } from "@redis/client";
 import { type Script, scripts } from "../engine/lua.ts";
 import { causes, RedisRefusedError } from "../errors.ts";
 import { safeText } from "./safe-text.ts";

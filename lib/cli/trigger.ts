@@ -4,6 +4,7 @@
 // to resume.
 import type { Level } from "../engine/keys.ts";
 import { STATUS_CHUNK } from "../engine/status.ts";
+import type { JobSpec } from "../queue/prepare.ts";
 import type { Queue } from "../queue/queue.ts";
 import { type JobRecord, TERMINAL_STATUSES } from "../types.ts";
 import type { Line } from "./input.ts";
@@ -15,14 +16,22 @@ export interface EnqueuedLine<P> {
   created: boolean;
 }
 
+/** What a line becomes: its payload and, when it has one, its limit key. */
+export interface LineJob<P> {
+  payload: P;
+  limitKey?: string;
+}
+
 export interface LineJobs<P> {
   task: string;
-  /** Builds the payload from a line's text; throws for a bad line (reported, not enqueued). */
-  toPayload: (text: string) => P;
+  /**
+   * Builds a line's job from its text: its payload, and its limit key (JobSpec.limitKey; absent:
+   * none, or the task's default), made together so that a line is parsed once. Throws for a bad
+   * line (reported, not enqueued).
+   */
+  toJob: (text: string) => LineJob<P>;
   /** The job id for a payload (an idempotency key), or undefined: the job gets its entry id. */
   idFor?: (payload: P) => string;
-  /** The limit key for a payload (JobSpec.limitKey), or undefined: none. */
-  limitKeyFor?: (payload: P) => string | undefined;
   maxAttempts?: number;
   /** When every job runs: a delay from now, or a due time (ms, Redis' clock); none = now. */
   schedule?: { delayMs?: number; runAt?: number; priority?: Level };
@@ -92,29 +101,34 @@ async function* toSpecs<P>(
   refused: () => void,
   halted: () => boolean,
 ) {
+  const { task, maxAttempts, idFor } = jobs;
+  const { delayMs, runAt, priority } = jobs.schedule ?? {};
   for await (const group of lines) {
     for (const l of group) {
       if (halted()) return;
-      let payload: P;
+      let job: LineJob<P>;
       try {
-        payload = jobs.toPayload(l.text);
+        job = jobs.toJob(l.text);
       } catch (err) {
         refused();
         jobs.onRefused({ ...l, error: err instanceof Error ? err.message : String(err) });
         continue;
       }
-      const id = jobs.idFor?.(payload);
-      const { task, maxAttempts, schedule } = jobs;
-      const limitKey = jobs.limitKeyFor?.(payload);
-      yield {
+      const { payload, limitKey } = job;
+      // Every field written, set or not (undefined reads as absent): one shape for every line,
+      // built without a spread per line (a spread showed in the profile of 100,000 lines).
+      const spec: JobSpec & { line: number; payload: P } = {
         task,
         payload,
         maxAttempts,
-        id,
+        id: idFor?.(payload),
         line: l.line,
-        ...schedule,
-        ...(limitKey && { limitKey }),
+        delayMs,
+        runAt,
+        priority,
+        limitKey: limitKey || undefined,
       };
+      yield spec;
     }
   }
 }

@@ -150,11 +150,17 @@ export async function writeLimits(
   return readLimits(client, prefix, queue);
 }
 
+/** A limit key of 1 to LIMIT_KEY_MAX_BYTES printable ASCII characters: never a problem. */
+const PLAIN_KEY = new RegExp(`^[\\x20-\\x7e]{1,${LIMIT_KEY_MAX_BYTES}}$`);
+
 /**
  * The problem with a job's limit key (`JobSpec.limitKey`), or null: 1 to LIMIT_KEY_MAX_BYTES
  * bytes of UTF-8, no control characters (it is printed by `info` and names Redis keys).
  */
 export function limitKeyProblem(key: unknown): string | null {
+  // The common key (a host) is short printable ASCII: its length is its size in bytes, and it
+  // needs no encoding to tell (this runs for every job a bulk enqueue prepares).
+  if (typeof key === "string" && PLAIN_KEY.test(key)) return null;
   if (typeof key !== "string") return `limitKey must be a string, got ${typeof key}`;
   const bytes = new TextEncoder().encode(key).length;
   if (bytes < 1 || bytes > LIMIT_KEY_MAX_BYTES) {

@@ -8,6 +8,8 @@ export const PAYLOAD_DEPTH_MAX = 1000;
 
 /** The refusal, or undefined. Walked without recursion; an object that contains itself is refused too. */
 export function payloadDepthProblem(value: unknown): string | undefined {
+  if (typeof value !== "object" || value === null) return undefined;
+  if (!Array.isArray(value) && flat(value)) return undefined; // most payloads: no walk, no copy
   const stack: [unknown, number][] = [[value, 1]];
   for (let top = stack.pop(); top !== undefined; top = stack.pop()) {
     const [v, depth] = top;
@@ -20,4 +22,13 @@ export function payloadDepthProblem(value: unknown): string | undefined {
     }
   }
   return undefined;
+}
+
+/** Whether an object holds no object or array (one level deep), read without copying its values. */
+function flat(o: object): boolean {
+  for (const k in o) {
+    const child = (o as Record<string, unknown>)[k];
+    if (typeof child === "object" && child !== null) return false;
+  }
+  return true;
 }

@@ -127,17 +127,19 @@ export function prepareJob(
   const tooDeep = payloadDepthProblem(payload);
   if (tooDeep) throw new InputError(tooDeep);
   const limitKey = limitKeyOf(spec, payload);
-  return {
+  const job: Prepared = {
     id: spec.id,
     task: name,
     payload: JSON.stringify(payload ?? null),
     maxAttempts: max,
     // A delay, not a due time: the script adds it to Redis' clock (this host's may be off).
     delayMs: Math.max(delay, 0),
-    ...(runAt === undefined ? {} : { runAt }),
-    ...(level === "normal" ? {} : { level }),
-    ...(limitKey === undefined ? {} : { limitKey }),
   };
+  // Set only when there is one (no object spread: this runs for every job of a bulk enqueue).
+  if (runAt !== undefined) job.runAt = runAt;
+  if (level !== "normal") job.level = level;
+  if (limitKey !== undefined) job.limitKey = limitKey;
+  return job;
 }
 
 /**

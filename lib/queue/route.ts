@@ -101,6 +101,13 @@ export function shardedSender(
  * with `.<level>` after it, so two parts of one shard never share a receipt.
  */
 function split(whole: EnqueueBatch, shards: number, next: () => number): Part[] {
+  const level = whole.jobs[0]?.level;
+  if (shards === 1 && level !== undefined && whole.jobs.every((j) => j.level === level)) {
+    // One part, the whole batch (every bulk enqueue on one shard): no map of parts per job.
+    const batchId = level === "normal" ? whole.batchId : `${whole.batchId}.${level}`;
+    const at = whole.jobs.map((_, i) => i);
+    return [{ shard: 0, at, batch: { batchId, jobs: whole.jobs, level } }];
+  }
   type Jobs = EnqueueBatch["jobs"][number][];
   const parts = new Map<string, { shard: number; level: Level; at: number[]; jobs: Jobs }>();
   whole.jobs.forEach((job, i) => {

@@ -1,7 +1,7 @@
 // How a producer's calls fail and are retried: while Redis is unreachable (`retryConnectS`) or
 // full (`waitForMemoryS`), with back-off; then one typed error that names the URL (password
 // masked) and the cause: ConnectError, or RedisFullError with the server's limit and policy.
-import { ClientClosedError, ClientOfflineError, TimeoutError } from "redis";
+import { ClientClosedError, ClientOfflineError, TimeoutError } from "@redis/client";
 import {
   ConfigError,
   ConnectError,

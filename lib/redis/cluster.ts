@@ -4,7 +4,7 @@
 // node, the master of a default key's slot, never to every master: node-redis' own
 // sendCommand applies command policies and would send WAIT or PING to all of them and return
 // their minimum. The free functions work on a plain client too, so callers need no branch.
-import { createCluster, ErrorReply } from "redis";
+import { createCluster, ErrorReply } from "@redis/client";
 import { ConnectError } from "../errors.ts";
 import { valueWithin } from "../time.ts";
 import {

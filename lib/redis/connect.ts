@@ -1,8 +1,8 @@
 // Connecting to Redis: one client per role, a preflight version check (server.ts), and errors
 // that name the URL (password masked: url.ts) and the cause (cause.ts) in one line.
 import { hostname } from "node:os";
-import { createClient, ErrorReply } from "redis";
-import "./tracing.ts";
+import "./tracing.ts"; // before any command: see the file
+import { createClient, ErrorReply } from "@redis/client";
 import { ConfigError, ConnectError } from "../errors.ts";
 import { exponentialMs, within } from "../time.ts";
 import { describeCause, isConnectionError } from "./cause.ts";

@@ -4,7 +4,7 @@
 // when a command is queued in a MULTI, not when it runs: every command is queued in a MULTI,
 // in a harmless form, and the MULTI is discarded, so nothing runs. Commands run inside the Lua
 // scripts are checked against the same user, so they are queued here too.
-import { ErrorReply } from "redis";
+import { ErrorReply } from "@redis/client";
 import { GROUP, type QueueKeys } from "../engine/keys.ts";
 import { scripts } from "../engine/lua.ts";
 import { RedisRefusedError } from "../errors.ts";

@@ -1,7 +1,7 @@
 // Talking to each node of a local Redis Cluster on its own (not through a cluster client, which
 // would hide which node answered): joining fresh nodes, asking each whether it is ready.
 
-import { createClient, ErrorReply } from "redis";
+import { createClient, ErrorReply } from "@redis/client";
 import { within } from "../time.ts";
 import {
   clusterReadiness,

@@ -1,6 +1,6 @@
 // The outcome calls as the writer (lib/worker/outcomes.ts) makes them, and what it does when
 // Redis refuses one over a single record: split the batch, or set the entry aside.
-import { ErrorReply } from "redis";
+import { ErrorReply } from "@redis/client";
 import type { WorkerOptions } from "../config.ts";
 import { failJobs } from "../engine/fail.ts";
 import type { FinishItem } from "../engine/finish.ts";

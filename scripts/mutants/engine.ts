@@ -47,8 +47,13 @@ export const engineMutants: Mutant[] = [
     "    redis.call('XADD', KEYS[1], next_entry(), 't',",
     "    next_entry()\n    redis.call('XADD', KEYS[1], next_entry(), 't',", [E("enqueue")]),
   m("engine-enqueue-ids-derived-wrong", "lib/engine/enqueue.ts", "the client derives the k-th entry id as first + k",
-    "    if (k++ > 0) [ms, seq] = nextEntryId(ms, seq);",
-    "    if (k++ > 0) [ms, seq] = nextEntryId(ms, seq + 1n);", [E("enqueue")]),
+    "    return (k) => (k === 0 ? first : ms + (seq + k));",
+    "    return (k) => (k === 0 ? first : ms + (seq + k + 1));", [E("enqueue")]),
+  m("redis-traced-unheard", "lib/redis/tracing.ts", "node-redis traces a command only when a subscriber listens",
+    "        this.start.hasSubscribers ||", "        true ||", [T("redis.tracing")]),
+  m("ids-client-big-derived-wrong", "lib/engine/enqueue.ts", "past 2^53 the client derives the k-th entry id as first + k too (BigInt)",
+    "    for (; at < k; at++) [ms, big] = nextEntryId(ms, big);",
+    "    for (; at < k; at++) [ms, big] = nextEntryId(ms, big + 1n);", [T("ids.big")]),
   // Ids as text (include/ids.lua): exact past 1e14 and 2^53, a full seq moves on to the next
   // ms, a stream with no ids left refuses a batch whole.
   m("ids-carry-lost", "lib/engine/lua/include/ids.lua", "a decimal id part counts on past ...9 (99 + 1 = 100)",

@@ -64,4 +64,15 @@ export const limitMutants: Mutant[] = [
   m("limit-readd-drops-key", "lib/engine/lua/include/readd.lua", "a re-added job keeps its limit key",
     "  if f.k and f.k ~= '' then put('k', f.k) end\n",
     "", [E]),
+  // trigger's key from the one parse of its line, and the key's form check's fast path.
+  m("limit-key-line-long-host", "lib/tasks/wordcount/limit-key.ts", "a URL whose host cannot be a limit key refuses its line",
+    "  if (problem) throw refuse(url.href, `its host cannot be a limit key (",
+    "  if (false) throw refuse(url.href, `its host cannot be a limit key (", ["tests/wordcount.limit-key.test.ts", "tests/trigger.limit-key.test.ts"]),
+  m("limit-key-line-wrong-host", "lib/tasks/wordcount/limit-key.ts", "a line's limit key is its URL's host and port",
+    "return { payload: { url: url.href }, limitKey: url.host };",
+    "return { payload: { url: url.href }, limitKey: url.host.replace(/:\\d+$/, \"\") };",
+    ["tests/wordcount.limit-key.test.ts", "tests/trigger.limit-key.test.ts"]),
+  m("limit-key-plain-too-long", "lib/engine/limits.ts", "a limit key of plain ASCII is at most 256 bytes too",
+    "\\\\x7e]{1,", "\\\\x7e]{1,2", // 2256 bytes
+    ["tests/wordcount.limit-key.test.ts"]),
 ];

@@ -15,6 +15,22 @@ const SCHEME = /^([a-z][a-z0-9+.-]*):/i;
  * Throws InvalidUrlError naming the problem.
  */
 export function normaliseUrl(input: string): string {
+  return normalisedUrl(input).href;
+}
+
+/** A normalised URL and its host. */
+export interface NormalisedUrl {
+  /** The normalised text (normaliseUrl's). */
+  href: string;
+  /**
+   * Its host and port, as wordCountLimitKey reads them back from `href` (lower-cased, IDN as
+   * punycode): a caller that needs both parses a line once (`trigger --file`, limit-key.ts).
+   */
+  host: string;
+}
+
+/** normaliseUrl, with the host of the URL it parsed. */
+export function normalisedUrl(input: string): NormalisedUrl {
   const trimmed = input.trim();
   if (trimmed === "") throw refuse(input, "it is empty");
   if (trimmed.length > MAX_URL_CHARS) {
@@ -25,33 +41,32 @@ export function normaliseUrl(input: string): string {
   if (/\s/.test(trimmed)) throw refuse(trimmed, "it contains a space");
 
   const url = parse(withScheme(trimmed), trimmed);
-  if (url.protocol !== "http:" && url.protocol !== "https:") {
-    throw refuse(
-      trimmed,
-      `scheme "${url.protocol.slice(0, -1)}" is not allowed (only http and https)`,
-    );
+  const { protocol } = url;
+  if (protocol !== "http:" && protocol !== "https:") {
+    throw refuse(trimmed, `scheme "${protocol.slice(0, -1)}" is not allowed (only http and https)`);
   }
   // Credentials would end up in job records and logs, which are not secret; the message
-  // quotes the URL with them masked for the same reason.
-  if (url.username !== "" || url.password !== "") {
+  // quotes the URL with them masked for the same reason. Only an "@" makes them (and only a
+  // "#" a fragment): a URL without one skips the look (this runs for every line of a file).
+  if (trimmed.includes("@") && (url.username !== "" || url.password !== "")) {
     url.username = "***";
     url.password = "";
     throw refuse(url.href, "it contains a user name or password");
   }
-  if (url.hostname === "") throw refuse(trimmed, "it has no host");
-  url.hash = "";
+  const { host } = url;
+  if (host === "") throw refuse(trimmed, "it has no host");
+  if (trimmed.includes("#")) url.hash = "";
+  const { href } = url;
   // Punycode can make the host longer than the input was.
-  if (url.href.length > MAX_URL_CHARS) {
-    throw refuse(
-      trimmed,
-      `it is longer than 2,048 characters once normalised (${url.href.length})`,
-    );
+  if (href.length > MAX_URL_CHARS) {
+    throw refuse(trimmed, `it is longer than 2,048 characters once normalised (${href.length})`);
   }
-  return url.href;
+  return { href, host };
 }
 
 /** Adds `https://` unless the input already starts with a scheme. */
 function withScheme(input: string): string {
+  if (input.startsWith("https://") || input.startsWith("http://")) return input; // most lines
   if (input.startsWith("//")) return `https:${input}`;
   const match = SCHEME.exec(input);
   if (match === null) return `https://${input}`;
@@ -69,7 +84,8 @@ function parse(candidate: string, original: string): URL {
   }
 }
 
-function refuse(input: string, problem: string, cause?: unknown): InvalidUrlError {
+/** InvalidUrlError for `input`: `invalid URL "<at most 80 characters>": <problem>`. */
+export function refuse(input: string, problem: string, cause?: unknown): InvalidUrlError {
   // Quote at most 80 characters so a 2 MB "URL" does not end up in a log line, and escape
   // control characters so the message stays on one line.
   const shown = input.length > 80 ? `${input.slice(0, 77)}...` : input;
