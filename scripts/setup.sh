@@ -77,7 +77,7 @@ ensure_chromium() {
   say "installed $(/usr/bin/chromium --version 2>/dev/null | head -n 1) (apt-get install chromium)"
 }
 
-# The benchmark's RQ contender (tests/bench.test.ts runs it) needs Debian's python3 with rq and
+# The benchmark's RQ contender (tests/load/bench.load.ts runs it: `bun run test:load`) needs Debian's python3 with rq and
 # requests; only `npm test` asks for them (--with-bench). Without them the bench skips RQ and
 # says why, so a failed install is a warning, not a failure.
 ensure_rq() {
