@@ -3,8 +3,10 @@
 // Redis again, on a local Redis Cluster with 6-shard queues: scripts/cluster-pass.ts); ends with
 // `N passed, N failed` over both passes. Each step's output is shown as it runs; the exit code
 // is non-zero if any step failed, or if the cluster pass printed `CROSSSLOT` anywhere (a test's
-// output, or the nodes' own count of error replies that tests/preload.ts prints last).
+// output, or the nodes' own count of error replies printed last: scripts/_test-servers.ts, or
+// tests/preload.ts when the tests run one file at a time).
 import { resolve } from "node:path";
+import { startTestServers } from "./_test-servers.ts";
 import { clusterPassFiles } from "./cluster-pass.ts";
 
 const steps: [string, string[]][] = [
@@ -29,16 +31,39 @@ interface Pass {
   crossSlot: number;
 }
 
+// Two files at a time (COURIER_TEST_PARALLEL=1 for one): most of a test's time is spent waiting
+// on Redis, a subprocess or a tick, so two share 2 cores well. Each of bun's worker processes
+// has its own redis-server (or cluster), started here (scripts/_test-servers.ts), and runs its
+// files one at a time against it (--no-isolate: one module registry per worker, as a single
+// `bun test` has). tests/timings.json (the files' durations) makes the slowest start first, so
+// no long file is left for the end.
+const workers = Number(process.env.COURIER_TEST_PARALLEL ?? "2");
+if (!Number.isInteger(workers) || workers < 1) {
+  process.stderr.write("check: COURIER_TEST_PARALLEL takes a whole number >= 1\n");
+  process.exit(2);
+}
+const runner =
+  workers === 1 ? [] : [`--parallel=${workers}`, "--no-isolate", "--timings=tests/timings.json"];
+
 /** Runs `bun test` with `args`, showing its output as it comes; counts what it reports. */
 async function testPass(name: string, args: string[], env: Record<string, string>): Promise<Pass> {
   // Queue tests talk to a real Redis and real subprocesses: 30 s each, not bun's 5 s (bunfig.toml
   // cannot set this; bun only reads --timeout).
-  const cmd = ["bun", "test", "--timeout", "30000", ...args];
-  const shown = args.length > 8 ? [...cmd.slice(0, 4), `<${args.length} files>`] : cmd;
+  const flags = ["bun", "test", "--timeout", "30000", ...runner];
+  const cmd = [...flags, ...args];
+  const shown = args.length > 8 ? [...flags, `<${args.length} files>`] : cmd;
   const envText = Object.entries(env).map(([k, v]) => `${k}=${v} `);
   process.stdout.write(`\n== ${name}: ${envText.join("")}${shown.join(" ")}\n`);
   const started = performance.now();
-  const proc = Bun.spawn({ cmd, env: { ...process.env, ...env }, stdout: "pipe", stderr: "pipe" });
+  const cluster = env.COURIER_TEST_CLUSTER === "1";
+  const servers = workers > 1 ? await startTestServers(workers, cluster) : null;
+  const serversEnv = servers ? { COURIER_TEST_REDIS_URLS: servers.urls } : {};
+  const proc = Bun.spawn({
+    cmd,
+    env: { ...process.env, ...env, ...serversEnv },
+    stdout: "pipe",
+    stderr: "pipe",
+  });
   let summary = "";
   let crossSlot = 0;
   const pump = async (stream: ReadableStream<Uint8Array>, out: NodeJS.WriteStream) => {
@@ -55,6 +80,9 @@ async function testPass(name: string, args: string[], env: Record<string, string
   };
   await Promise.all([pump(proc.stdout, process.stdout), pump(proc.stderr, process.stderr)]);
   const code = await proc.exited;
+  const errorsLine = (await servers?.stop()) ?? "";
+  if (errorsLine) process.stderr.write(`${errorsLine}\n`);
+  crossSlot += errorsLine.match(/CROSSSLOT/g)?.length ?? 0;
   const count = (word: string) =>
     Number(new RegExp(`^\\s*(\\d+) ${word}$`, "m").exec(summary)?.[1] ?? 0);
   const pass = { passed: count("pass"), failed: count("fail"), code, crossSlot };

@@ -77,9 +77,9 @@ ensure_chromium() {
   say "installed $(/usr/bin/chromium --version 2>/dev/null | head -n 1) (apt-get install chromium)"
 }
 
-# The benchmark's RQ contender (tests/bench.test.ts runs it) needs Debian's python3 with rq and
-# requests; only `npm test` asks for them (--with-bench). Without them the bench skips RQ and
-# says why, so a failed install is a warning, not a failure.
+# The benchmark's RQ contender (tests/load/bench.load.ts runs it) needs Debian's python3 with rq
+# and requests; only `bun run test:load` asks for them (--with-bench). Without them the bench
+# skips RQ and says why, so a failed install is a warning, not a failure.
 ensure_rq() {
   [ -x /usr/bin/rq ] && /usr/bin/python3 -c 'import redis, requests, rq' >/dev/null 2>&1 && return 0
   if ! command -v apt-get >/dev/null 2>&1; then

@@ -53,15 +53,19 @@ describe("worker killed", () => {
     await using r = await rawRedis();
     const poison = await q.enqueue("poison", null);
     const crashes: number[] = [];
-    // Like a supervisor: each worker that dies is replaced, until one survives.
+    // Like a supervisor: each worker that dies is replaced, until one survives: the one alive
+    // when the job is dead-lettered (the event, not a time it has lived).
+    const failed = async () => (await q.getJob(poison))?.status === "failed";
+    const buried = until(failed, "the job dead-lettered", 20_000).then(
+      () => "buried" as const,
+      () => "never" as const,
+    );
     let survivor: ReturnType<typeof spawnWorker> | null = null;
     for (let i = 0; i < 5 && !survivor; i++) {
       const proc = spawnWorker(prefix, `w${i}`);
-      const outcome = await Promise.race([
-        proc.exited,
-        Bun.sleep(1_500).then(() => "alive" as const),
-      ]);
-      if (outcome === "alive") survivor = proc;
+      const outcome = await Promise.race([proc.exited, buried]);
+      if (outcome === "buried") survivor = proc;
+      else if (outcome === "never") proc.kill("SIGKILL");
       else crashes.push(outcome);
     }
     expect(crashes).toEqual([3, 3, 3]);

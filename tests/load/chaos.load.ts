@@ -1,0 +1,51 @@
+// The short chaos run (`bun run test:load`, not `npm test`; `bun run chaos` is the long one): a
+// few thousand jobs while workers are SIGKILLed every second, Redis is killed and restarted once,
+// and connections are dropped; and the same on a local 3+3 cluster with one master killed
+// (`bun run chaos --cluster`). The guarantees themselves are checked deterministically in the
+// suite (tests/guarantees.*, tests/reliability.*).
+import { expect, test } from "bun:test";
+import { runProcess } from "../helpers.ts";
+
+test("no acknowledged job is lost or recorded twice under kills, a Redis restart and drops", async () => {
+  const run = await runProcess([
+    ...[process.execPath, "bench/chaos.ts", "--jobs", "3000"],
+    ...["--redis-restarts", "1", "--max-seconds", "60"],
+  ]);
+  expect(run).toMatchObject({ code: 0, stderr: "" });
+  const summary = JSON.parse(run.stdout);
+  expect(summary).toMatchObject({
+    jobs: 3000,
+    finished: 3000,
+    lost: 0,
+    wrongResults: 0,
+    recordedFinishes: 3000,
+    pending: 0,
+    streamLength: 0,
+    delayed: 0,
+    redisRestarts: 1,
+  });
+  expect(summary.workerKills).toBeGreaterThan(0);
+}, 90_000);
+
+test("--cluster: a 3+3 cluster, 6 shards, a master killed midway: nothing lost, each result once", async () => {
+  const run = await runProcess([
+    ...[process.execPath, "bench/chaos.ts", "--cluster", "--jobs", "600"],
+    ...["--workers", "2", "--max-seconds", "60"],
+  ]);
+  expect(run).toMatchObject({ code: 0, stderr: "" });
+  const summary = JSON.parse(run.stdout);
+  expect(summary).toMatchObject({
+    jobs: 600,
+    finished: 600,
+    lost: 0,
+    wrongResults: 0,
+    recordedFinishes: 600,
+    pending: 0,
+    streamLength: 0,
+    delayed: 0,
+    cluster: "3+3, 6 shards",
+  });
+  // The kill really happened: a master replaced by its replica, and back as a replica.
+  expect(summary.masterKills).toHaveLength(1);
+  expect(summary.masterKills[0].failoverMs).toBeGreaterThan(0);
+}, 90_000);
