@@ -34,6 +34,11 @@ export interface ConnectOptions {
    * result written while Redis restarts should simply wait and land).
    */
   failFast?: boolean;
+  /**
+   * The caller replaces this connection when it stalls (a worker's Link, its watchdogs): a
+   * command sent while it is ready goes without node-redis' write timer (see writtenAtOnce).
+   */
+  watched?: boolean;
   /** Seconds to keep retrying the first connection before giving up (0 = one try). */
   retryConnectS?: number;
   /** Longest wait between reconnect attempts. */
@@ -90,10 +95,12 @@ const NO_WRITE_TIMEOUT = { timeout: 0 };
 /**
  * node-redis (6.x) gives every command a timeout, 5 s by default, that only runs while the
  * command waits to be written (an `AbortSignal.timeout` and its listener, removed once it is
- * written): for a command sent while the connection is ready, which is written on the event
- * loop's next turn, it is a timer per call that costs the worker about 10 µs per job and never
- * fires. Such commands go without it; a command sent while the connection is down or not
- * ready yet keeps it, so a call queued offline still fails after 5 s as before (calls.ts).
+ * written). A command sent while the connection is ready is usually written on the event loop's
+ * next turn: the timer costs a worker about 10 µs per job and never fires. But it can wait
+ * longer (a socket whose send buffer is full, Redis stalled with the connection open), and then
+ * the timer is what fails it after 5 s. So only a watched connection (a worker's Link, which
+ * its watchdogs replace when it stalls, rejecting what it holds) goes without it, and only while
+ * ready; a producer's, an admin's or a CLI's keeps it (tests/redis.write-timeout.test.ts).
  */
 function writtenAtOnce(client: ReturnType<typeof createRedisClient>): void {
   const send = client.sendCommand.bind(client);
@@ -128,7 +135,7 @@ export async function connect(url: string, options: ConnectOptions = {}): Promis
           seedTimeoutMs: Math.min(options.timeoutMs ?? 5_000, 5_000),
         })
       : createRedisClient(url, strategy, options.failFast, ca);
-    if (!cluster) writtenAtOnce(client as ReturnType<typeof createRedisClient>);
+    if (!cluster && options.watched) writtenAtOnce(client as ReturnType<typeof createRedisClient>);
   } catch (err) {
     // node-redis refuses what it cannot parse (a database that is not a number, no host).
     throw new ConfigError(`invalid Redis URL "${maskUrl(url)}": ${describeCause(err)}`);

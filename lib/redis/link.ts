@@ -27,6 +27,7 @@ export class Link {
   ): Promise<Link> {
     const options = {
       persistent: true,
+      watched: true,
       blocking,
       reconnectMaxMs: o.reconnectMaxMs,
       timeoutMs: o.commandTimeoutMs,
