@@ -6,7 +6,7 @@
 // output, or the nodes' own count of error replies printed last: scripts/_test-servers.ts, or
 // tests/preload.ts when the tests run one file at a time).
 import { resolve } from "node:path";
-import { startTestServers } from "./_test-servers.ts";
+import { startTestServers, type TestServers } from "./_test-servers.ts";
 import { clusterPassFiles } from "./cluster-pass.ts";
 
 const steps: [string, string[]][] = [
@@ -45,6 +45,21 @@ if (!Number.isInteger(workers) || workers < 1) {
 const runner =
   workers === 1 ? [] : [`--parallel=${workers}`, "--no-isolate", "--timings=tests/timings.json"];
 
+/** The pass running now: a signal to this process stops its tests and its servers first. */
+let running: { proc: { kill(): void }; servers: TestServers | null } | null = null;
+for (const [signal, number] of [
+  ["SIGINT", 2],
+  ["SIGTERM", 15],
+  ["SIGHUP", 1],
+] as const) {
+  process.once(signal, () => {
+    const pass = running;
+    running = null;
+    pass?.proc.kill();
+    void Promise.resolve(pass?.servers?.halt()).finally(() => process.exit(128 + number));
+  });
+}
+
 /** Runs `bun test` with `args`, showing its output as it comes; counts what it reports. */
 async function testPass(name: string, args: string[], env: Record<string, string>): Promise<Pass> {
   // Queue tests talk to a real Redis and real subprocesses: 30 s each, not bun's 5 s (bunfig.toml
@@ -64,6 +79,7 @@ async function testPass(name: string, args: string[], env: Record<string, string
     stdout: "pipe",
     stderr: "pipe",
   });
+  running = { proc, servers };
   let summary = "";
   let crossSlot = 0;
   const pump = async (stream: ReadableStream<Uint8Array>, out: NodeJS.WriteStream) => {
@@ -78,9 +94,15 @@ async function testPass(name: string, args: string[], env: Record<string, string
       summary = (summary + text).slice(-4_000); // bun prints its totals last
     }
   };
-  await Promise.all([pump(proc.stdout, process.stdout), pump(proc.stderr, process.stderr)]);
-  const code = await proc.exited;
-  const errorsLine = (await servers?.stop()) ?? "";
+  let code: number;
+  let errorsLine = "";
+  try {
+    await Promise.all([pump(proc.stdout, process.stdout), pump(proc.stderr, process.stderr)]);
+    code = await proc.exited;
+  } finally {
+    errorsLine = (await servers?.stop()) ?? "";
+    running = null;
+  }
   if (errorsLine) process.stderr.write(`${errorsLine}\n`);
   crossSlot += errorsLine.match(/CROSSSLOT/g)?.length ?? 0;
   const count = (word: string) =>

@@ -15,8 +15,9 @@ import { closeLeftovers } from "./helpers.ts";
 // queues of 6 shards unless COURIER_TEST_SHARDS says otherwise (docs/cluster.md, "Tests").
 const clusterMode = process.env.COURIER_TEST_CLUSTER === "1";
 // Under `bun test --parallel` (scripts/check.ts), each worker process uses the server given to it
-// (scripts/_test-servers.ts): bun runs this file's afterAll after each file of a worker, so a
-// server started here would be gone for the worker's next file.
+// (scripts/_test-servers.ts), started and stopped by the pass: how often bun runs a preload's
+// afterAll in a worker is not something to rely on (after each file for some preloads in Bun
+// 1.4.5, once at the worker's end for others), and a server stopped early fails every later file.
 const given = givenUrl();
 const dataDir = given ? null : mkdtempSync(join(tmpdir(), "courier-test-redis-"));
 const server = !dataDir

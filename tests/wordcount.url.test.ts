@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { InvalidUrlError } from "../lib/errors.ts";
-import { MAX_URL_CHARS, normaliseUrl } from "../lib/tasks/wordcount/url.ts";
+import { MAX_URL_CHARS, maskUserinfo, normaliseUrl } from "../lib/tasks/wordcount/url.ts";
 
 describe("normaliseUrl accepts", () => {
   test.each([
@@ -74,5 +74,55 @@ describe("normaliseUrl refuses", () => {
     expect(() => normaliseUrl("https://u:hunter2@example.org/x")).toThrow(
       'invalid URL "https://***@example.org/x": it contains a user name or password',
     );
+  });
+});
+
+describe("a refused URL's message never shows its user name or password", () => {
+  // Every refusal, not only "it contains a user name or password": a URL refused for its port,
+  // scheme, host or length may carry credentials too.
+  test.each([
+    "http://u:SECRET@h.com",
+    "http://:SECRET@h.com",
+    "http://SECRET@h.com",
+    "SECRET:x@h.com",
+    "http:\\\\u:SECRET@h.com",
+    "https:u:SECRET@h.com",
+    `http://u:SECRET@${"a".repeat(300)}.com`,
+    "http://u:SECRET@h.com:99999",
+    "http://u:SECRET@[::1",
+    `http://u:SECRET@h.com/${"x".repeat(2100)}`,
+    "ftp://u:SECRET@h.com",
+    "http://u:SECRET@",
+    "http://u:SECRET@@h.com",
+    "http://u:p@SECRET@h.com",
+    "http://u%3ASECRET@h.com",
+    "//u:SECRET@h.com",
+    "http://u:SECRET@xn--.com",
+    "http://u:SECRET@h\u0001.com",
+    `http://u:SECRET@${"ü".repeat(2040)}`,
+    "http://u:SECRET@h .com",
+  ])("%p", (input) => {
+    let message = "";
+    try {
+      normaliseUrl(input);
+    } catch (err) {
+      message = (err as Error).message;
+    }
+    expect(message).toStartWith("invalid URL");
+    expect(message).not.toContain("SECRET");
+  });
+
+  test.each([
+    ["ftp://u:SECRET@h.com/a", "ftp://***@h.com/a"],
+    ["SECRET:x@h.com", "***@h.com"],
+    ["http://u:p@q@h.com:99999", "http://***@h.com:99999"],
+    ["http:\\\\u:p@h.com", "http:\\\\***@h.com"],
+    // An @ in the path, query or fragment is no credential: kept as it is.
+    ["https://h.com:99999/a@b", "https://h.com:99999/a@b"],
+    ["https://h.com?x=a@b", "https://h.com?x=a@b"],
+    ["https://h.com#a@b", "https://h.com#a@b"],
+    ["no at sign", "no at sign"],
+  ])("maskUserinfo(%p) is %p", (input, shown) => {
+    expect(maskUserinfo(input)).toBe(shown);
   });
 });

@@ -458,6 +458,8 @@ export const mutants: Mutant[] = [
     '...["ZRANGEBYSCORE", lk.keys, String(nowMs), "+inf"],', [T("limits.held.listed")]),
   m("held-for-ever", "lib/worker/held.ts", "a job held maxHolds times fails at the next hold, saying why",
     "if (holds >= p.o.maxHolds) {", "if (false) {", [T("limits.held"), T("limits.held.cli")]),
+  m("url-refusal-shows-userinfo", "lib/tasks/wordcount/url.ts", "a refused URL's message never shows its user name or password",
+    "const masked = maskUserinfo(input);", "const masked = input;", [T("wordcount.url")]),
   m("retry-after-uncapped", "lib/tasks/wordcount/retry-after.ts", "a Retry-After is obeyed for an hour at most",
     "if (/^\\d+$/.test(trimmed)) return Math.min(Number(trimmed) * 1000, maxMs);",
     "if (/^\\d+$/.test(trimmed)) return Number(trimmed) * 1000;", [T("wordcount.fetch")]),

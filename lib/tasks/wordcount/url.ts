@@ -87,8 +87,31 @@ function parse(candidate: string, original: string): URL {
 /** InvalidUrlError for `input`: `invalid URL "<at most 80 characters>": <problem>`. */
 export function refuse(input: string, problem: string, cause?: unknown): InvalidUrlError {
   // Quote at most 80 characters so a 2 MB "URL" does not end up in a log line, and escape
-  // control characters so the message stays on one line.
-  const shown = input.length > 80 ? `${input.slice(0, 77)}...` : input;
+  // control characters so the message stays on one line. A user name or password is masked
+  // whatever the problem is: a refused URL is as likely as any to carry one.
+  const masked = maskUserinfo(input);
+  const shown = masked.length > 80 ? `${masked.slice(0, 77)}...` : masked;
   const quoted = input.trim() === "" ? "" : ` ${JSON.stringify(shown)}`;
   return new InvalidUrlError(`invalid URL${quoted}: ${problem}`, { cause });
+}
+
+/** A scheme and the slashes after it (`https://`, or backslashes), or slashes alone (`//`). */
+const AUTHORITY_START = /^(?:[a-z][a-z0-9+.-]*:)?[/\\]+/i;
+
+/**
+ * `input` with what may be a user name or password replaced by `***`: everything before the
+ * last `@` of the part that would be the host (up to the first slash, backslash, `?` or `#`
+ * after the scheme's slashes). Said loosely on purpose: text that cannot be parsed may still hold a secret
+ * (`user:password@host` without a scheme reads as scheme `user:`), so it is masked too.
+ */
+export function maskUserinfo(input: string): string {
+  if (!input.includes("@")) return input;
+  const start = AUTHORITY_START.exec(input)?.[0].length ?? 0;
+  let end = input.length;
+  for (const c of ["/", "\\", "?", "#"]) {
+    const at = input.indexOf(c, start);
+    if (at !== -1 && at < end) end = at;
+  }
+  const at = input.lastIndexOf("@", end - 1);
+  return at < start ? input : `${input.slice(0, start)}***${input.slice(at)}`;
 }
