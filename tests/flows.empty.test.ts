@@ -101,6 +101,44 @@ describe("queue empty and dependencies", () => {
     expect(ran.sort()).toEqual([`runs-${later}`, `runs-${queued}`].sort());
   });
 
+  test("a parked parent and a high one end canceled too: their children fail or run", async () => {
+    const prefix = testPrefix();
+    await using q = await openQueue({ prefix });
+    const parked = await q.enqueue("resize", { w: 1 });
+    const fails = await q.enqueue(step, { name: "fails" }, { dependsOn: [parked] });
+    // A worker without the task parks it.
+    const parker = await startWorker({ prefix, tasks: [collect] });
+    try {
+      const parkedNow = async () => (await q.getJob(parked))?.note?.startsWith("no live worker");
+      await until(parkedNow, "the job parked");
+    } finally {
+      await parker.stop(1000);
+    }
+    const high = await q.enqueue(step, { name: "high" }, { priority: "high" });
+    const runs = await q.enqueue(
+      collect,
+      { name: "runs" },
+      { dependsOn: [high], onParentFailure: "run" },
+    );
+    expect(await emptied(prefix)).toEqual({ waiting: 1, delayed: 0, parked: 1 });
+    expect(await q.getJob(high)).toMatchObject({
+      status: "canceled",
+      note: "while queued, removed by queue empty",
+    });
+    expect(await q.getJob(parked)).toMatchObject({
+      status: "canceled",
+      note: "while parked, removed by queue empty",
+    });
+    const w = await startWorker({ prefix, tasks: [step, collect] });
+    try {
+      expect(await ended(q, fails)).toMatchObject({ error: `parent ${parked} canceled` });
+      const done = await ended(q, runs);
+      expect(done?.result).toEqual([{ id: high, status: "canceled", result: null, error: null }]);
+    } finally {
+      await w.stop(1000);
+    }
+  });
+
   test("a batch whose jobs were removed: its callback runs once, reading them canceled", async () => {
     const prefix = testPrefix();
     let runs = 0;
