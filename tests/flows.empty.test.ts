@@ -109,7 +109,8 @@ describe("queue empty and dependencies", () => {
     // A worker without the task parks it.
     const parker = await startWorker({ prefix, tasks: [collect] });
     try {
-      const parkedNow = async () => (await q.getJob(parked))?.note?.startsWith("no live worker");
+      const parkedNow = async () =>
+        (await q.getJob(parked))?.note?.startsWith("no live worker") === true;
       await until(parkedNow, "the job parked");
     } finally {
       await parker.stop(1000);
