@@ -51,7 +51,7 @@ end
 -- note_ended: a hand-edited key of another type leaves them removed as before) end canceled:
 -- before forget(), which then keeps the record of a job with an outcome.
 local function end_parents(gone)
-  local now, ended = clock_ms(), {}
+  local ended = {}
   for i = 1, #gone, 1000 do
     local ids = {}
     for k = i, math.min(i + 999, #gone) do ids[#ids + 1] = gone[k][1] end
@@ -60,14 +60,15 @@ local function end_parents(gone)
       if marks[k] == 1 then ended[#ended + 1] = gone[i + k - 1] end
     end
   end
-  local ids = {}
+  if #ended == 0 then return end
+  local now, ids = clock_ms(), {}
   for _, g in ipairs(ended) do
     local id, jkey = g[1], ARGV[1] .. g[1]
     local jtype = redis.call('TYPE', jkey).ok
     local record = jtype == 'hash' and to_map(redis.call('HGETALL', jkey)) or {}
     local from = g[2]
     if from == 'delayed' then from = record.status == 'retrying' and 'retrying' or 'scheduled' end
-    local value = canceled_value(now, id, g[3] or record, record.q, from)
+    local value = canceled_value(now, id, g[3] and to_map(g[3]) or record, record.q, from)
     if redis.call('SET', ARGV[2] .. id, value, 'NX', 'EX', ARGV[7]) then
       if jtype == 'hash' then
         redis.call('HSET', jkey, 'status', 'canceled')
@@ -92,7 +93,7 @@ local function last_delivered()
   return nil
 end
 
--- Every job this call removed: {id, where it waited, its entry's fields (from the stream)}.
+-- Every job this call removed: {id, where it waited, its entry's fields (flat, from the stream)}.
 local gone = {}
 local waiting = 0
 if types[KEYS[1]] == 'stream' then
@@ -105,7 +106,7 @@ if types[KEYS[1]] == 'stream' then
       if f[i] == 'i' then id = f[i + 1] end
     end
     redis.call('XDEL', KEYS[1], e[1])
-    gone[#gone + 1] = { id, 'queued', to_map(f) }
+    gone[#gone + 1] = { id, 'queued', f }
     waiting = waiting + 1
   end
   left = left - waiting
