@@ -204,10 +204,11 @@ export class Admin {
 
   /**
    * Removes every waiting, delayed and parked job, shard by shard in chunks, each chunk one
-   * script (lib/engine/lua/empty.lua); running jobs are untouched. Returns how many went.
+   * script (lib/engine/lua/empty.lua); running jobs are untouched; one other jobs wait for
+   * ends canceled, as Admin.cancel would. Returns how many went.
    */
   empty(): Promise<Emptied> {
-    return control.emptyQueue(this.#shards);
+    return control.emptyQueue(this.#shards, defaults.failureTtlS);
   }
 
   /**

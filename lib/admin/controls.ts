@@ -59,11 +59,15 @@ export async function limitsView(s: QueueShards, keys: QueueKeys): Promise<Limit
   return readLimitsView(s.client, s.prefix, s.queue, await s.nowOf(keys));
 }
 
-/** Removes every waiting, delayed and parked job, shard by shard; returns how many went. */
-export async function emptyQueue(s: QueueShards): Promise<Emptied> {
+/**
+ * Removes every waiting, delayed and parked job, shard by shard; returns how many went. A
+ * removed job other jobs wait for ends canceled, its outcome kept `failureTtlS`.
+ */
+export async function emptyQueue(s: QueueShards, failureTtlS: number): Promise<Emptied> {
   // Every level's waiting work (a queue without levels has no such keys: nothing to remove).
   const levels = (keys: QueueKeys) => LEVELS.map((l) => levelKeys(keys, l));
-  const each = (keys: QueueKeys) => Promise.all(levels(keys).map((k) => emptyShard(s.client, k)));
+  const each = (keys: QueueKeys) =>
+    Promise.all(levels(keys).map((k) => emptyShard(s.client, k, failureTtlS)));
   const parts = (await s.each(each)).flat();
   const sum = (k: keyof Emptied) => parts.reduce((n, p) => n + p[k], 0);
   return { waiting: sum("waiting"), delayed: sum("delayed"), parked: sum("parked") };

@@ -98,7 +98,7 @@ export const scripts = {
   // Operator actions (lib/admin): dead letters requeued or discarded, gone workers pruned.
   requeue: script("requeue", requeueLua, 5),
   discard: script("discard", discardLua, 1),
-  empty: script("empty", emptyLua, 4),
+  empty: script("empty", emptyLua, 6),
   prune: script("prune", pruneLua, 2),
   // Jobs canceled wherever they are (lib/engine/cancel.ts, from Queue.cancel and Admin.cancel).
   cancel: script("cancel", cancelLua, 16),

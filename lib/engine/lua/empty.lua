@@ -7,14 +7,25 @@
 -- never delivered. A removed job's record (an idempotency marker, a delayed or retrying job's
 -- fields) goes too, unless the job has an outcome (a duplicate entry of an ended job): `result`
 -- then says unknown, not queued for ever. Counted in `stats` field `emptied`.
+-- A removed job other jobs wait for (in has-dependents: one SMISMEMBER per call, nothing per
+-- job for the others) ends as a canceled one does (cancel.lua): the canceled outcome `C…`
+-- (where it was: `queued, removed by queue empty`) with SET NX and the failure TTL, its record
+-- `status canceled` with the same TTL (so it is kept, as the record of any job with an
+-- outcome is), and noted in ended-parents (include/dependents.lua): its children then fail
+-- (`parent <id> canceled`) or run, by their onParentFailure. No event, no `canceled` count.
 --
 -- KEYS[1] stream  KEYS[2] delayed (zset)  KEYS[3] tasks (hash)  KEYS[4] stats (hash)
+-- KEYS[5] has-dependents (set)  KEYS[6] ended-parents (zset)
 -- ARGV[1] record prefix  ARGV[2] result prefix  ARGV[3] parked prefix  ARGV[4] group
 -- ARGV[5] the shard's id suffix (keys.ts idSuffix)  ARGV[6] most jobs removed per call
+-- ARGV[7] failure TTL (s): a removed parent's canceled outcome's
 -- Returns {waiting, delayed, parked} removed by this call. Or an error reply `ERR courier: key
 -- … holds a …` (nothing written).
 --- @include wrongtype
 --- @include counters
+--- @include clock
+--- @include readd
+--- @include dependents
 local wrong, types = wrong_type({ KEYS[1], 'stream', KEYS[2], 'zset', KEYS[3], 'hash',
   KEYS[4], 'hash' })
 if wrong then return wrong end
@@ -24,6 +35,49 @@ local left = most
 -- The job's record, unless the job has ended (its outcome keeps the record's TTL and history).
 local function forget(id)
   if redis.call('EXISTS', ARGV[2] .. id) == 0 then redis.call('DEL', ARGV[1] .. id) end
+end
+
+-- The canceled value of r:<id> (lib/engine/outcome.ts; cancel.lua makes it the same way):
+-- C<end> <attempt> <max> <enqueued> <worker JSON>\n<task JSON>\n<payload>\n<where it was>.
+local function canceled_value(now, id, f, q, from)
+  local p = string.gsub(f.p or '', '[\r\n]', ' ')
+  local function n(v) return (v and string.find(tostring(v), '^%d+$')) and tostring(v) or '-' end
+  return 'C' .. string.format('%.0f', now) .. ' ' .. n(count(f.a)) .. ' ' .. n(f.m) .. ' ' ..
+    n(auto_ms(id) or q) .. ' ""\n' .. cjson.encode(f.t or '') .. '\n' .. p .. '\n' .. from ..
+    ', removed by queue empty'
+end
+
+-- Of the jobs removed, those others wait for (one SMISMEMBER per 1,000; under pcall, as
+-- note_ended: a hand-edited key of another type leaves them removed as before) end canceled:
+-- before forget(), which then keeps the record of a job with an outcome.
+local function end_parents(gone)
+  local ended = {}
+  for i = 1, #gone, 1000 do
+    local ids = {}
+    for k = i, math.min(i + 999, #gone) do ids[#ids + 1] = gone[k][1] end
+    local ok, marks = pcall(redis.call, 'SMISMEMBER', KEYS[5], unpack(ids))
+    for k = 1, ok and #marks or 0 do
+      if marks[k] == 1 then ended[#ended + 1] = gone[i + k - 1] end
+    end
+  end
+  if #ended == 0 then return end
+  local now, ids = clock_ms(), {}
+  for _, g in ipairs(ended) do
+    local id, jkey = g[1], ARGV[1] .. g[1]
+    local jtype = redis.call('TYPE', jkey).ok
+    local record = jtype == 'hash' and to_map(redis.call('HGETALL', jkey)) or {}
+    local from = g[2]
+    if from == 'delayed' then from = record.status == 'retrying' and 'retrying' or 'scheduled' end
+    local value = canceled_value(now, id, g[3] and to_map(g[3]) or record, record.q, from)
+    if redis.call('SET', ARGV[2] .. id, value, 'NX', 'EX', ARGV[7]) then
+      if jtype == 'hash' then
+        redis.call('HSET', jkey, 'status', 'canceled')
+        redis.call('EXPIRE', jkey, ARGV[7])
+      end
+      ids[#ids + 1] = id
+    end
+  end
+  note_ended(KEYS[5], KEYS[6], ids, now)
 end
 
 -- The group's last-delivered-id; no group yet: every entry waits (a worker's group reads from 0).
@@ -39,6 +93,8 @@ local function last_delivered()
   return nil
 end
 
+-- Every job this call removed: {id, where it waited, its entry's fields (flat, from the stream)}.
+local gone = {}
 local waiting = 0
 if types[KEYS[1]] == 'stream' then
   local last = last_delivered()
@@ -50,7 +106,7 @@ if types[KEYS[1]] == 'stream' then
       if f[i] == 'i' then id = f[i + 1] end
     end
     redis.call('XDEL', KEYS[1], e[1])
-    forget(id)
+    gone[#gone + 1] = { id, 'queued', f }
     waiting = waiting + 1
   end
   left = left - waiting
@@ -60,7 +116,7 @@ local delayed = 0
 if left > 0 then
   for _, id in ipairs(redis.call('ZRANGE', KEYS[2], 0, left - 1)) do
     redis.call('ZREM', KEYS[2], id)
-    forget(id)
+    gone[#gone + 1] = { id, 'delayed' }
     delayed = delayed + 1
   end
   left = left - delayed
@@ -78,7 +134,7 @@ if left > 0 then
         local ids = redis.call('ZRANGE', key, 0, left - 1)
         for _, id in ipairs(ids) do
           redis.call('ZREM', key, id)
-          forget(id)
+          gone[#gone + 1] = { id, 'parked' }
         end
         parked = parked + #ids
         left = left - #ids
@@ -88,6 +144,8 @@ if left > 0 then
   end
 end
 
+end_parents(gone)
+for _, g in ipairs(gone) do forget(g[1]) end
 local removed = waiting + delayed + parked
 if removed > 0 then add_count(KEYS[4], 'emptied', removed) end
 return { waiting, delayed, parked }

@@ -1,5 +1,5 @@
 -- Included (`--- @include dependents`) by every script that ends a job (finish, fail, bury,
--- claim, cancel, parent-ended): the ended jobs other jobs wait for are noted in the shard's
+-- claim, cancel, empty, parent-ended): the ended jobs other jobs wait for are noted in the shard's
 -- `ended-parents` (docs/internals.md, "Dependencies and batches"). Not a script of its own.
 
 -- Of `ids` (jobs this call ended, their outcome written in this same call), those in
