@@ -41,6 +41,7 @@
 --- @include memory
 --- @include ids
 --- @include dependents
+--- @include canceled
 local wrong = wrong_type({ KEYS[1], 'stream', KEYS[2], 'zset', KEYS[3], 'stream',
   KEYS[4], 'hash', KEYS[5], 'stream', KEYS[6], 'hash', KEYS[7], 'stream', KEYS[8], 'zset',
   KEYS[9], 'hash', KEYS[10], 'stream', KEYS[11], 'zset', KEYS[12], 'hash', KEYS[15], 'zset' })
@@ -56,16 +57,6 @@ local NORMAL = { KEYS[1], KEYS[2], KEYS[6], pprefix }
 local AT = { high = { KEYS[7], KEYS[8], KEYS[9], ARGV[8] },
   low = { KEYS[10], KEYS[11], KEYS[12], ARGV[9] } }
 
-
--- The canceled value of r:<id> (lib/engine/outcome.ts): C<end> <attempt> <max> <enqueued>
--- <worker JSON>\n<task JSON>\n<payload>\n<where it was>.
-local function canceled_value(f, attempt, enqueued, worker, from)
-  local p = string.gsub(f.p or '', '[\r\n]', ' ')
-  local function n(v) return (v and string.find(tostring(v), '^%d+$')) and tostring(v) or '-' end
-  return 'C' .. string.format('%.0f', now) .. ' ' .. n(attempt) .. ' ' .. n(f.m) .. ' ' ..
-    n(enqueued) .. ' ' .. cjson.encode(worker or '') .. '\n' .. cjson.encode(f.t or '') .. '\n' ..
-    p .. '\n' .. from
-end
 
 -- Where job `id` waits, taken out of it unless delivered: {from, fields, attempt, worker}, or nil.
 local function take_out(id, record)
@@ -128,7 +119,7 @@ for i = 12, #ARGV do
       out[#out + 1] = { 'unknown', '' }
     else
       local enqueued = auto_ms(id) or record.q
-      redis.call('SET', rkey, canceled_value(at.f, at.attempt, enqueued, at.worker, at.from),
+      redis.call('SET', rkey, canceled_value(now, at.f, at.attempt, enqueued, at.worker, at.from),
         'NX', 'EX', ARGV[5])
       if jtype == 'hash' then
         redis.call('HSET', jkey, 'status', 'canceled')

@@ -26,6 +26,7 @@
 --- @include clock
 --- @include readd
 --- @include dependents
+--- @include canceled
 local wrong, types = wrong_type({ KEYS[1], 'stream', KEYS[2], 'zset', KEYS[3], 'hash',
   KEYS[4], 'hash' })
 if wrong then return wrong end
@@ -35,16 +36,6 @@ local left = most
 -- The job's record, unless the job has ended (its outcome keeps the record's TTL and history).
 local function forget(id)
   if redis.call('EXISTS', ARGV[2] .. id) == 0 then redis.call('DEL', ARGV[1] .. id) end
-end
-
--- The canceled value of r:<id> (lib/engine/outcome.ts; cancel.lua makes it the same way):
--- C<end> <attempt> <max> <enqueued> <worker JSON>\n<task JSON>\n<payload>\n<where it was>.
-local function canceled_value(now, id, f, q, from)
-  local p = string.gsub(f.p or '', '[\r\n]', ' ')
-  local function n(v) return (v and string.find(tostring(v), '^%d+$')) and tostring(v) or '-' end
-  return 'C' .. string.format('%.0f', now) .. ' ' .. n(count(f.a)) .. ' ' .. n(f.m) .. ' ' ..
-    n(auto_ms(id) or q) .. ' ""\n' .. cjson.encode(f.t or '') .. '\n' .. p .. '\n' .. from ..
-    ', removed by queue empty'
 end
 
 -- Of the jobs removed, those others wait for (one SMISMEMBER per 1,000; under pcall, as
@@ -68,7 +59,9 @@ local function end_parents(gone)
     local record = jtype == 'hash' and to_map(redis.call('HGETALL', jkey)) or {}
     local from = g[2]
     if from == 'delayed' then from = record.status == 'retrying' and 'retrying' or 'scheduled' end
-    local value = canceled_value(now, id, g[3] and to_map(g[3]) or record, record.q, from)
+    local f = g[3] and to_map(g[3]) or record
+    local value = canceled_value(now, f, count(f.a), auto_ms(id) or record.q, '',
+      from .. ', removed by queue empty')
     if redis.call('SET', ARGV[2] .. id, value, 'NX', 'EX', ARGV[7]) then
       if jtype == 'hash' then
         redis.call('HSET', jkey, 'status', 'canceled')
