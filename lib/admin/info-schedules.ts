@@ -1,6 +1,8 @@
 // `info`'s schedules of a queue (README, "Recurring schedules"): each with its next run, read
 // once per report (every schedule of the prefix, a few calls under the schedules' tag).
 import { safeText } from "../cli/safe-text.ts";
+import { redisNowMs } from "../redis/clock.ts";
+import type { Redis } from "../redis/connect.ts";
 import { type ScheduleInfo, Schedules } from "../schedule/schedules.ts";
 import { whenText } from "../schedule/spec.ts";
 import { LATE_MS } from "../schedule/ticks.ts";
@@ -25,19 +27,33 @@ export interface ScheduleReport {
   overdue: boolean;
 }
 
+/**
+ * The schedules (every one of the prefix, or `queue`'s alone) and Redis' time now: `info`'s
+ * reading, which /metrics shares (metrics.ts). Null when they cannot be read (a schedules key of
+ * another type: `schedule.ts list` says so). No cap: a schedule is one an operator added.
+ */
+export async function readSchedules(
+  client: Redis,
+  prefix: string,
+  queue?: string,
+): Promise<{ all: ScheduleInfo[]; nowMs: number } | null> {
+  try {
+    const [all, nowMs] = await Promise.all([
+      new Schedules(client, prefix).list(queue),
+      redisNowMs(client),
+    ]);
+    return { all, nowMs };
+  } catch {
+    return null;
+  }
+}
+
 /** The prefix's schedules by queue; empty when they cannot be read (info shows the rest). */
 export async function schedulesByQueue(admin: Admin): Promise<Map<string, ScheduleReport[]>> {
   const byQueue = new Map<string, ScheduleReport[]>();
-  let all: ScheduleInfo[];
-  let now: number;
-  try {
-    [all, now] = await Promise.all([
-      new Schedules(admin.client, admin.options.prefix).list(),
-      admin.redisNow(),
-    ]);
-  } catch {
-    return byQueue; // a schedules key of another type: `schedule.ts list` says so
-  }
+  const read = await readSchedules(admin.client, admin.options.prefix);
+  if (read === null) return byQueue;
+  const { all, nowMs: now } = read;
   for (const s of all) {
     const d = s.def;
     if (d === null) continue;

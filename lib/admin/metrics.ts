@@ -2,6 +2,7 @@
 // queue's current numbers as gauges, and the run-time histogram of finished jobs. Pure: the
 // dashboard reads the numbers, this turns them into text (tested with tables).
 import type { RedisMemory } from "../redis/memory.ts";
+import type { ScheduleInfo } from "../schedule/schedules.ts";
 import { type LimitsView, perSecond } from "./limits-view.ts";
 import { type Counter, type Durations, isCount, type QueueCounts } from "./stats.ts";
 
@@ -20,6 +21,8 @@ export interface QueueMetrics {
   paused?: boolean;
   /** Its rate limits and held keys (lib/admin/limits.ts); no sample when not given. */
   limits?: LimitsView;
+  /** Its recurring schedules and Redis' time (info-schedules.ts); no sample when not given. */
+  schedules?: { all: readonly ScheduleInfo[]; nowMs: number };
 }
 
 const COUNTER_HELP: Record<Counter, string> = {
@@ -108,6 +111,7 @@ export function renderMetrics(
       out.push(sample("queue_paused", { queue: q.counts.queue }, q.paused ? 1 : 0));
   }
   out.push(...limitFamilies(queues));
+  out.push(...scheduleFamilies(queues));
   family("job_duration_seconds", "histogram", "Run time of finished jobs, start to finish.");
   for (const q of queues) out.push(...histogram(q.counts.queue, q.durations));
   return `${out.join("\n")}\n`;
@@ -157,6 +161,39 @@ function limitFamilies(queues: readonly QueueMetrics[]): string[] {
     holds(v).flatMap((h) =>
       h.running === null ? [] : [sample("limit_key_running", { queue, key: h.key }, h.running)],
     ),
+  );
+  return out;
+}
+
+/**
+ * Per schedule of the queue (a definition Courier did not write is left out, as `info` leaves
+ * it: it never fires): its next run, paused, and how late that run is by Redis' clock.
+ */
+function scheduleFamilies(queues: readonly QueueMetrics[]): string[] {
+  const out: string[] = [];
+  const gauge = (
+    name: string,
+    help: string,
+    value: (s: ScheduleInfo, nowMs: number) => number | null,
+  ) => {
+    out.push(`# HELP courier_${name} ${help}`, `# TYPE courier_${name} gauge`);
+    for (const q of queues) {
+      for (const s of q.schedules?.all ?? []) {
+        const v = s.def === null ? null : value(s, q.schedules!.nowMs);
+        if (v !== null) out.push(sample(name, { queue: q.counts.queue, schedule: s.name }, v));
+      }
+    }
+  };
+  gauge(
+    "schedule_next_run_seconds",
+    "When the schedule runs next, Unix seconds by Redis' clock (none when paused or ended).",
+    (s) => (s.next === null ? null : s.next / 1_000),
+  );
+  gauge("schedule_paused", "1 while the schedule is paused.", (s) => (s.def!.paused ? 1 : 0));
+  gauge(
+    "schedule_overdue_seconds",
+    "Seconds the next run is past due by Redis' clock (0 when not due yet, paused or ended).",
+    (s, nowMs) => (s.next === null ? 0 : Math.max(0, nowMs - s.next) / 1_000),
   );
   return out;
 }

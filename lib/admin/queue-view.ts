@@ -11,6 +11,7 @@ import { readMemoryOfNodes } from "../redis/memory-nodes.ts";
 import type { JobRecord } from "../types.ts";
 import { isPaused, limitsView } from "./controls.ts";
 import { recentFailed } from "./failures.ts";
+import { readSchedules } from "./info-schedules.ts";
 import { decodeJobsCursor, type JobsPage, type JobsQuery, listJobs } from "./jobs.ts";
 import { renderMetrics } from "./metrics.ts";
 import type { QueueShards } from "./queue-shards.ts";
@@ -108,15 +109,28 @@ export async function recentFailures(s: QueueShards, limit: number): Promise<Rec
 
 /** Prometheus text for the queue: its shards' sums (`own`: the keys under the queue's tag). */
 export async function metricsText(s: QueueShards, own: QueueKeys): Promise<string> {
-  const [{ counts, memory, shards, paused }, workers, durations, limits] = await Promise.all([
+  const [overview, workers, durations, limits, read] = await Promise.all([
     readOverview(s),
     workersOf(s, false),
     s.each((keys) => readDurations(s.client, keys)),
     limitsView(s, own),
+    readSchedules(s.client, s.prefix, s.queue),
   ]);
+  const { counts, memory, shards, paused } = overview;
   const liveWorkers = workers.filter((w) => w.state !== "gone").length;
+  const schedules = read ?? undefined;
   return renderMetrics(
-    [{ counts, liveWorkers, durations: sumDurations(durations), shards, paused, limits }],
+    [
+      {
+        counts,
+        liveWorkers,
+        durations: sumDurations(durations),
+        shards,
+        paused,
+        limits,
+        schedules,
+      },
+    ],
     memory,
   );
 }

@@ -584,6 +584,8 @@ export const mutants: Mutant[] = [
     "if (isCount(value))", "", [T("metrics.corrupt")]),
   m("metrics-bad-histogram-kept", "lib/admin/metrics.ts", "/metrics leaves out a histogram with a field that is no whole number",
     "if (![d.sumMs, ...d.buckets.values()].every(isCount)) return [];", "", [T("metrics.corrupt")]),
+  m("metrics-schedule-overdue-early", "lib/admin/metrics.ts", "a schedule not due yet is 0 s overdue on /metrics, never negative",
+    "Math.max(0, nowMs - s.next) / 1_000", "(nowMs - s.next) / 1_000", [T("metrics.schedules")]),
   m("dead-requeue-repeated-id", "lib/admin/dead-actions.ts", "an id given twice is requeued, and answered, once",
     "const jobIds = [...new Set(given)];", "const jobIds = given;", [T("dead.cli")]),
   m("dead-delete-repeated-id", "bin/dead.ts", "dead delete of an id given twice deletes, and prints, it once",

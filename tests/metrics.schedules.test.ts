@@ -1,0 +1,104 @@
+// /metrics' gauges of recurring schedules against real Redis (lib/admin/metrics.ts, read by
+// info-schedules.ts): an active, a paused and an overdue schedule's next run, paused and
+// lateness; a name written by hand that would break the text format; a queue with none.
+import { expect, test } from "bun:test";
+import { Admin } from "../lib/admin/admin.ts";
+import { scheduleKeys } from "../lib/engine/keys.ts";
+import { Schedules } from "../lib/schedule/schedules.ts";
+import { openQueue, redisTime, redisUrl, testPrefix } from "./helpers.ts";
+
+async function setup(queue = "q") {
+  const prefix = testPrefix();
+  const q = await openQueue({ prefix, queue });
+  await q.enqueue("t", null); // the queue exists
+  const admin = await Admin.connect({ redisUrl: redisUrl(), prefix, queue });
+  const schedules = new Schedules(q.client, prefix, queue);
+  const metrics = async () => (await admin.metrics()).split("\n");
+  return {
+    prefix,
+    q,
+    schedules,
+    metrics,
+    sk: scheduleKeys(prefix),
+    [Symbol.asyncDispose]: async () => {
+      await admin.close();
+      await q.close();
+    },
+  };
+}
+
+/** The sample of `name` for `schedule` of queue q: its value, or undefined when there is none. */
+function gaugeOf(lines: string[], name: string, schedule: string): number | undefined {
+  const head = `courier_${name}{queue="q",schedule="${schedule}"} `;
+  const line = lines.find((l) => l.startsWith(head));
+  return line === undefined ? undefined : Number(line.slice(head.length));
+}
+
+test("an active, a paused and an overdue schedule: next run, paused, seconds late", async () => {
+  await using s = await setup();
+  const active = await s.schedules.add({ name: "active", every: "1h", task: "t" });
+  await s.schedules.add({ name: "held", every: "1h", task: "t" });
+  await s.schedules.pause("held");
+  await s.schedules.add({ name: "late", every: "1h", task: "t" });
+  // Overdue by 90 s at least: its next run written in the past, as a stopped scheduler leaves it.
+  const due = (await redisTime(s.q.client)) - 90_000;
+  await s.q.client.sendCommand(["ZADD", s.sk.next("q"), String(due), "late"]);
+  const before = await redisTime(s.q.client);
+  const lines = await s.metrics();
+  const after = await redisTime(s.q.client);
+
+  expect(lines).toContain(
+    "# HELP courier_schedule_next_run_seconds When the schedule runs next, Unix seconds by Redis' clock (none when paused or ended).",
+  );
+  for (const name of ["next_run_seconds", "paused", "overdue_seconds"]) {
+    expect(lines).toContain(`# TYPE courier_schedule_${name} gauge`);
+  }
+  expect(gaugeOf(lines, "schedule_next_run_seconds", "active")).toBe(active.next! / 1_000);
+  expect(gaugeOf(lines, "schedule_paused", "active")).toBe(0);
+  expect(gaugeOf(lines, "schedule_overdue_seconds", "active")).toBe(0);
+
+  expect(gaugeOf(lines, "schedule_next_run_seconds", "held")).toBeUndefined();
+  expect(gaugeOf(lines, "schedule_paused", "held")).toBe(1);
+  expect(gaugeOf(lines, "schedule_overdue_seconds", "held")).toBe(0);
+
+  expect(gaugeOf(lines, "schedule_next_run_seconds", "late")).toBe(due / 1_000);
+  expect(gaugeOf(lines, "schedule_paused", "late")).toBe(0);
+  const late = gaugeOf(lines, "schedule_overdue_seconds", "late")!;
+  expect(late).toBeGreaterThanOrEqual((before - due) / 1_000);
+  expect(late).toBeLessThanOrEqual((after - due) / 1_000);
+});
+
+test("a schedule name with a quote, backslashes, a newline and ESC is escaped as labels are", async () => {
+  await using s = await setup();
+  await s.schedules.add({ name: "plain", every: "1h", task: "t" });
+  // Only a definition written by hand has such a name (`schedule.ts add` refuses it): a copy.
+  const hostile = 'a"b\\c\nd\x1be';
+  const c = s.q.client;
+  const def = await c.sendCommand<string>(["HGET", s.sk.defs, "plain"]);
+  await c.sendCommand(["HSET", s.sk.defs, hostile, def]);
+  await c.sendCommand(["HSET", s.sk.where, hostile, "q"]);
+  await c.sendCommand(["ZADD", s.sk.next("q"), "1700000000000", hostile]);
+  const lines = await s.metrics();
+
+  expect(lines).toContain(
+    'courier_schedule_next_run_seconds{queue="q",schedule="a\\"b\\\\c\\nd\\\\x1be"} 1700000000',
+  );
+  expect(lines).toContain('courier_schedule_paused{queue="q",schedule="a\\"b\\\\c\\nd\\\\x1be"} 0');
+  // Every line is still a comment or one whole sample: no raw newline, quote or control byte.
+  const sampleLine =
+    /^courier_[a-z_]+(\{[a-z_]+="(?:[^"\\\n\x00-\x1f]|\\[\\"n])*"(,[a-z_]+="(?:[^"\\\n\x00-\x1f]|\\[\\"n])*")*\})? \S+$/;
+  const bad = lines.filter((l) => l !== "" && !l.startsWith("# ") && !sampleLine.test(l));
+  expect(bad).toEqual([]);
+  expect(lines.filter((l) => l.includes('schedule="'))).toHaveLength(6);
+});
+
+test("a queue without schedules: the families' HELP and TYPE, no sample", async () => {
+  await using s = await setup();
+  // Another queue's schedule is not this queue's.
+  await s.schedules.add({ name: "elsewhere", every: "1h", task: "t", queue: "other" });
+  const lines = await s.metrics();
+  for (const name of ["next_run_seconds", "paused", "overdue_seconds"]) {
+    expect(lines).toContain(`# TYPE courier_schedule_${name} gauge`);
+  }
+  expect(lines.filter((l) => l.startsWith("courier_schedule_"))).toEqual([]);
+});
