@@ -74,6 +74,27 @@ describe("counting a hold", () => {
     expect(await v.r.sendCommand(["HGET", v.k.record(id), TASK_HOLDS_FIELD])).toBe("1");
   });
 
+  test("a hold count that is not one (a hand-edited field) fails the job for good, saying why", async () => {
+    await using v = await engineQueue();
+    const id = "1-1";
+    await v.r.sendCommand(["HSET", v.k.record(id), "status", "started", TASK_HOLDS_FIELD, "x"]);
+    let held = 0;
+    const parts = {
+      client: () => v.client,
+      keys: v.k,
+      o: { ...o, name: "w1", prefix: testPrefix() },
+      log: silentLogger,
+      holdKey: async (_key: string, ms: number) => {
+        held++;
+        return Date.now() + ms;
+      },
+    };
+    const ask = { askedMs: 10, key: undefined, error: "busy" };
+    const out = await holdForTask(parts, job(id), ask);
+    expect(out).toMatchObject({ held: false, permanent: true });
+    expect(held).toBe(0);
+  });
+
   test("a hold Redis could not write counts nothing (the caller records a failed attempt)", async () => {
     await using v = await engineQueue();
     const id = "1-1";

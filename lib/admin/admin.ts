@@ -2,8 +2,9 @@
 // letters (requeue, delete, purge), recent failures and Prometheus metrics. Nothing here is on
 // a job's hot path; every read is bounded (no scan grows with the number of jobs), except the
 // fallback search for a dead letter whose job record has expired. This class is the one entry:
-// the dead-letter actions are in dead-actions.ts, pause/limits/empty in controls.ts, and the
-// shards each call spreads over (keys, clocks) in queue-shards.ts.
+// the dead-letter actions are in dead-actions.ts, pause/limits/empty in controls.ts, the reads
+// (overview, jobs, workers, failures, metrics) in queue-view.ts, and the shards each call
+// spreads over (keys, clocks) in queue-shards.ts.
 
 import { defaults, type QueueOptions, resolveOptions } from "../config.ts";
 import type { Emptied } from "../engine/empty.ts";

@@ -1,6 +1,8 @@
 // `info`'s schedules of a queue (README, "Recurring schedules"): each with its next run, read
-// once per report (every schedule of the prefix, a few calls under the schedules' tag).
+// once per report (every schedule of the prefix, a few calls under the schedules' tag), and
+// once per /metrics scrape for that queue's alone.
 import { safeText } from "../cli/safe-text.ts";
+import { isWrongType } from "../redis/cause.ts";
 import { redisNowMs } from "../redis/clock.ts";
 import type { Redis } from "../redis/connect.ts";
 import { type ScheduleInfo, Schedules } from "../schedule/schedules.ts";
@@ -29,8 +31,9 @@ export interface ScheduleReport {
 
 /**
  * The schedules (every one of the prefix, or `queue`'s alone) and Redis' time now: `info`'s
- * reading, which /metrics shares (metrics.ts). Null when they cannot be read (a schedules key of
- * another type: `schedule.ts list` says so). No cap: a schedule is one an operator added.
+ * reading, which /metrics shares (queue-view.ts metricsText). Null when a schedules key holds
+ * another type (`schedule.ts list` says so); any other error is thrown. No cap: a schedule is
+ * one an operator added.
  */
 export async function readSchedules(
   client: Redis,
@@ -43,8 +46,9 @@ export async function readSchedules(
       redisNowMs(client),
     ]);
     return { all, nowMs };
-  } catch {
-    return null;
+  } catch (err) {
+    if (isWrongType(err)) return null;
+    throw err;
   }
 }
 

@@ -11,8 +11,6 @@ import type { StateReader } from "./states/row.ts";
 import { delayed, waitingForParents } from "./states/scored.ts";
 import { running, waiting } from "./states/stream.ts";
 
-export type { JobRow, Placed, StateReader } from "./states/row.ts";
-
 export const JOB_STATES = [
   "waiting",
   "running",

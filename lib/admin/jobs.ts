@@ -6,7 +6,8 @@
 
 import { type QueueKeys, U64_MAX } from "../engine/keys.ts";
 import type { Redis } from "../redis/connect.ts";
-import { JOB_STATES, type JobRow, type JobState, type Placed, READERS } from "./job-states.ts";
+import { JOB_STATES, type JobState, READERS } from "./job-states.ts";
+import type { JobRow, Placed } from "./states/row.ts";
 
 export { JOB_STATES, type JobRow, type JobState };
 

@@ -1,6 +1,7 @@
 // `/metrics` in the Prometheus text format (version 0.0.4): the counters hash as counters, the
-// queue's current numbers as gauges, and the run-time histogram of finished jobs. Pure: the
-// dashboard reads the numbers, this turns them into text (tested with tables).
+// queue's current numbers, its rate limits and its schedules as gauges, and the run-time
+// histogram of finished jobs. Pure: queue-view.ts (metricsText) reads the numbers, this turns
+// them into text (tested with tables).
 import type { RedisMemory } from "../redis/memory.ts";
 import type { ScheduleInfo } from "../schedule/schedules.ts";
 import { type LimitsView, perSecond } from "./limits-view.ts";

@@ -7,6 +7,7 @@
 // another type (fail.lua, finish.lua: `corrupt record: key … holds a …`) has no outcome either,
 // and is read from its letter the same way.
 
+import { wrongTypeAs } from "../redis/cause.ts";
 import type { Redis } from "../redis/connect.ts";
 import { field } from "../redis/reply.ts";
 import type { JobRecord } from "../types.ts";
@@ -41,7 +42,9 @@ export async function recordsFromLetters(
   let from = "+";
   for (let seen = 0; wanted.size > 0 && seen < LETTER_LOOKBACK; seen += PAGE) {
     const range = ["XREVRANGE", keys.dead, from, "-", "COUNT", String(PAGE)];
-    const page = await client.sendCommand<[string, string[]][]>(range).catch(notAStream);
+    const page = await client
+      .sendCommand<[string, string[]][]>(range)
+      .catch(wrongTypeAs<[string, string[]][]>([])); // a dead key that is not a stream (corrupt): no letters;
     for (const entry of page) {
       const id = field(entry[1], "id");
       if (id === null || !wanted.has(id)) continue;
@@ -60,12 +63,6 @@ export async function recordsFromLetters(
 /** How the letter of a job whose r:<id> held another type begins (lib/engine/lua/fail.lua). */
 function corruptOutcome(keys: QueueKeys, id: string): string {
   return `corrupt record: key ${keys.resultPrefix}${id} holds a `;
-}
-
-/** A dead key that is not a stream (corrupt) has no letters: the job reads as unknown, as before. */
-function notAStream(err: unknown): [string, string[]][] {
-  if (String((err as Error)?.message).startsWith("WRONGTYPE")) return [];
-  throw err;
 }
 
 function letterRecord(id: string, [entryId, fields]: [string, string[]], note: string): JobRecord {

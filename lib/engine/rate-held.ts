@@ -31,7 +31,10 @@ export async function wakeRateHeld(
     for (const m of members.map(String)) {
       const bar = m.indexOf("|");
       const shard = Number(m.slice(0, bar));
-      if (bar > 0) byShard.set(shard, [...(byShard.get(shard) ?? []), m.slice(bar + 1)]);
+      if (bar <= 0) continue;
+      const ids = byShard.get(shard);
+      if (ids) ids.push(m.slice(bar + 1));
+      else byShard.set(shard, [m.slice(bar + 1)]);
     }
     for (const [shard, ids] of byShard) {
       const keys = shards[shard];

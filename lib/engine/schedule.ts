@@ -24,6 +24,8 @@ export interface DueRead {
   due: DueSchedule[];
   /** The earliest future score of the schedules asked for, or null (none). */
   earliest: number | null;
+  /** Queues whose `next` key holds another type: skipped (their schedules cannot fire). */
+  broken: string[];
 }
 
 /**
@@ -37,12 +39,9 @@ export async function readDue(
   most: number,
   queues: readonly string[] = [],
 ): Promise<DueRead> {
-  const [now, flat, earliest] = await runScript<[number, (string | null)[], string]>(
-    client,
-    scripts.scheduleDue,
-    [k.defs, k.queues, k.failing],
-    [most, k.nextPrefix, ...queues],
-  );
+  const [now, flat, earliest, broken] = await runScript<
+    [number, (string | null)[], string, string[]]
+  >(client, scripts.scheduleDue, [k.defs, k.queues, k.failing], [most, k.nextPrefix, ...queues]);
   const due: DueSchedule[] = [];
   for (let i = 0; i + 4 < flat.length; i += 5) {
     const score = Number(flat[i + 1]);
@@ -56,7 +55,8 @@ export async function readDue(
       def: flat[i + 3] ?? null,
     });
   }
-  return { now: Number(now), due, earliest: earliest === "" ? null : Number(earliest) };
+  const at = earliest === "" ? null : Number(earliest);
+  return { now: Number(now), due, earliest: at, broken: (broken ?? []).map(String) };
 }
 
 /**

@@ -4,6 +4,7 @@
 // (once per process, never per job): the oldest stream entry and the first delayed job tell.
 // A drained v1 queue (nothing waiting, delayed or in flight) shows none of it, and is safe.
 import { RedisRefusedError } from "../errors.ts";
+import { wrongTypeAs } from "../redis/cause.ts";
 import type { Redis } from "../redis/connect.ts";
 import type { QueueKeys } from "./keys.ts";
 
@@ -19,8 +20,8 @@ export async function holdsV1Jobs(client: Redis, keys: QueueKeys): Promise<boole
   const [entries, delayed] = await Promise.all([
     client
       .sendCommand<[string, string[]][]>(["XRANGE", keys.stream, "-", "+", "COUNT", "1"])
-      .catch(wrongType([])),
-    client.sendCommand<string[]>(["ZRANGE", keys.delayed, "0", "0"]).catch(wrongType([])),
+      .catch(wrongTypeAs([])),
+    client.sendCommand<string[]>(["ZRANGE", keys.delayed, "0", "0"]).catch(wrongTypeAs([])),
   ]);
   // v1's entry is `id <job id>`; format 2's carries the job (`t`, `p`, `a`, `m`, …).
   const fields = entries[0]?.[1];
@@ -30,19 +31,8 @@ export async function holdsV1Jobs(client: Redis, keys: QueueKeys): Promise<boole
   // v1's delayed job is a hash with `task`; format 2's record has `t`.
   const v1 = await client
     .sendCommand<number>(["HEXISTS", keys.record(first), "task"])
-    .catch(wrongType(0));
+    .catch(wrongTypeAs(0));
   return Number(v1) === 1;
-}
-
-/**
- * A key of another type is not ours to judge here (the scripts name such keys when they meet
- * them); any other refusal (NOPERM) is the caller's to report.
- */
-function wrongType<T>(instead: T): (err: unknown) => T {
-  return (err) => {
-    if (String((err as Error)?.message).startsWith("WRONGTYPE")) return instead;
-    throw err;
-  };
 }
 
 /** Throws RedisRefusedError (exit 6) when the queue holds v1 jobs. */

@@ -7,6 +7,7 @@ import type { QueueKeys } from "../engine/keys.ts";
 import { recordsFromLetters } from "../engine/letters.ts";
 import { endedRecord, readStatuses } from "../engine/status.ts";
 import { RedisRefusedError } from "../errors.ts";
+import { wrongTypeAs } from "../redis/cause.ts";
 import type { Redis } from "../redis/connect.ts";
 import { field } from "../redis/reply.ts";
 import { exponentialMs } from "../time.ts";
@@ -225,13 +226,6 @@ async function readOutcomes(
   );
   const [v, r] = await Promise.all([Promise.all(values), Promise.all(records)]);
   return ids.map((id, i) => (v[i] ? endedRecord(id, v[i], r[i] ?? []) : null));
-}
-
-function wrongTypeAs<T>(instead: T): (err: unknown) => T {
-  return (err) => {
-    if (/^WRONGTYPE\b/.test(String((err as Error)?.message))) return instead;
-    throw err;
-  };
 }
 
 /**

@@ -63,3 +63,19 @@ export function isConnectionError(err: unknown): boolean {
   const code = (err as { code?: unknown } | null)?.code;
   return err instanceof Error && typeof code === "string" && LOST_CODES.has(code);
 }
+
+/** Redis refused a command because its key holds another type (someone else's key, or corrupt). */
+export function isWrongType(err: unknown): boolean {
+  return /^WRONGTYPE\b/.test(String((err as Error)?.message));
+}
+
+/**
+ * For `.catch`: `instead` when a key held another type (not ours to judge where it is read: the
+ * scripts name such keys when they meet them); any other error (NOPERM) is rethrown.
+ */
+export function wrongTypeAs<T>(instead: T): (err: unknown) => T {
+  return (err) => {
+    if (isWrongType(err)) return instead;
+    throw err;
+  };
+}

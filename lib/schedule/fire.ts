@@ -32,6 +32,8 @@ export interface PassResult {
   stuck: { name: string; why: string }[];
   /** Some due schedule moved on, and its next tick may be due already: pass again now. */
   again: boolean;
+  /** Queues whose schedules cannot fire: their `next` key holds another type (readDue). */
+  broken: string[];
 }
 
 export interface PassOptions {
@@ -45,8 +47,8 @@ export interface PassOptions {
 
 export async function firePass(o: PassOptions): Promise<PassResult> {
   const keys = scheduleKeys(o.prefix);
-  const { now, due, earliest } = await readDue(o.client, keys, PASS_MOST, o.queues);
-  const result: PassResult = { now, fired: 0, earliest, stuck: [], again: false };
+  const { now, due, earliest, broken } = await readDue(o.client, keys, PASS_MOST, o.queues);
+  const result: PassResult = { now, fired: 0, earliest, stuck: [], again: false, broken };
   // Each schedule on its own: one that fails (a corrupt definition, a queue of another format)
   // never holds back the others.
   const outcomes = await Promise.allSettled(due.map((d) => fireOne(o, d, now)));

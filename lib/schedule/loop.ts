@@ -4,6 +4,7 @@
 // seen within a second without polling faster. Any number of loops run at once: each tick
 // still makes exactly one job.
 
+import { scheduleKeys } from "../engine/keys.ts";
 import { type Logger, throttled } from "../log.ts";
 import { describeCause } from "../redis/cause.ts";
 import type { Redis } from "../redis/connect.ts";
@@ -54,6 +55,10 @@ export class ScheduleLoop {
       try {
         const r = await firePass({ ...this.o, enqueuer: this.#enqueuer });
         for (const s of r.stuck) stuck({ schedule: s.name, error: s.why });
+        for (const queue of r.broken) {
+          const key = scheduleKeys(this.o.prefix).next(queue);
+          failed({ queue, error: `key ${key} holds another type than a sorted set` });
+        }
         this.o.onPass?.(r);
         waitMs = r.again ? 0 : sleepMs(r);
       } catch (err) {

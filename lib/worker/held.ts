@@ -64,9 +64,13 @@ export async function holdForTask(
   const record = p.keys.record(job.jobId);
   // Read, not raised: a hold is counted once it is known to apply, below. A fresh job has no
   // record and has never been held (a job given back always comes with `i`).
-  const holds = job.hasRecord
-    ? Number((await client.sendCommand<string | null>(["HGET", record, TASK_HOLDS_FIELD])) ?? 0)
-    : 0;
+  // A count that is not one (a hand-edited field) is taken as the cap reached: the job fails
+  // for good saying so, rather than NaN passing every test and the hold failing each time.
+  const raw = job.hasRecord
+    ? await client.sendCommand<string | null>(["HGET", record, TASK_HOLDS_FIELD])
+    : null;
+  const counted = Number(raw ?? 0);
+  const holds = Number.isSafeInteger(counted) && counted >= 0 ? counted : p.o.maxHolds;
   if (holds >= p.o.maxHolds) {
     const times = holds === 1 ? "time" : "times";
     const why = `held ${holds} ${times} by its task, the most a job may be (maxHolds ${p.o.maxHolds})`;

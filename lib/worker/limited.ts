@@ -21,9 +21,6 @@ import { type Slot, slotAction } from "./limit-slot.ts";
 import type { QueueLimits } from "./queue-limits.ts";
 import type { Jobs } from "./running.ts";
 
-// Re-exported: worker.ts and shard.ts import QueueLimits from here.
-export { QueueLimits } from "./queue-limits.ts";
-
 /**
  * How far ahead slots are reserved (ms): a batch read is served at the rate with one call, and a
  * worker that dies with reservations wastes at most this much of the rate. A job of a key whose

@@ -9,6 +9,7 @@ import { markRegistered, staleChildren } from "../engine/child.ts";
 import type { QueueKeys } from "../engine/keys.ts";
 import { type TellOptions, tellChildren } from "../engine/parent-ended.ts";
 import { registerChild } from "../queue/depends.ts";
+import { wrongTypeAs } from "../redis/cause.ts";
 import type { Redis } from "../redis/connect.ts";
 
 /**
@@ -24,16 +25,17 @@ const MOST = 20;
 /** Parent ids read per LRANGE. */
 const PAGE = 1_000;
 
-/** A child's parents list, read a page at a time. */
+/**
+ * A child's parents list, read a page at a time. A list key of another type (corrupt: not one
+ * Courier wrote) names no parents: read as empty, so the one child is settled on its own and
+ * never stalls the drain or the sweep it is read by (each reads the oldest children first).
+ */
 export async function parentsOf(client: Redis, k: QueueKeys, id: string): Promise<string[]> {
   const out: string[] = [];
   for (let at = 0; ; at += PAGE) {
-    const page = await client.sendCommand<string[]>([
-      "LRANGE",
-      k.parentsPrefix + id,
-      String(at),
-      String(at + PAGE - 1),
-    ]);
+    const page = await client
+      .sendCommand<string[]>(["LRANGE", k.parentsPrefix + id, String(at), String(at + PAGE - 1)])
+      .catch(wrongTypeAs<string[]>([]));
     out.push(...page.map(String));
     if (page.length < PAGE) return out;
   }

@@ -409,12 +409,7 @@ export class Jobs {
 /** The attempt after `r`, run again at once on a full Redis (fail.lua run_again). */
 function nextAttempt(r: RunningJob): Startable {
   // fail.lua set the entry's delivery count one up (XCLAIM … RETRYCOUNT): so is the fence.
-  return {
-    ...startable(r, r.attempt, r.runNo, r.deliveries),
-    attempt: r.attempt + 1,
-    runNo: r.runNo + 1,
-    deliveries: r.deliveries + 1,
-  };
+  return startable(r, r.attempt + 1, r.runNo + 1, r.deliveries + 1);
 }
 
 /** Log events by script reply (lib/engine/lua/finish.lua and fail.lua). */

@@ -10,7 +10,7 @@
 -- ARGV[3..] the queues asked for (none: every queue of `queues`)
 -- Returns { now ms, { name, score ms, queue, definition JSON or false, failing or false, ... } of
 --   the earliest due ones (score <= now), at most ARGV[1], the earliest future score of those
---   queues, or '' when none }
+--   queues, or '' when none, { queues whose `next` key holds another type } }
 --- @include clock
 local now = clock_ms()
 local most, prefix = tonumber(ARGV[1]), ARGV[2]
@@ -19,15 +19,23 @@ for i = 3, #ARGV do queues[#queues + 1] = ARGV[i] end
 if #queues == 0 then queues = redis.call('SMEMBERS', KEYS[2]) end
 
 local found, earliest = {}, nil
+-- A queue's `next` key of another type (corrupt) is skipped under pcall and named in the reply
+-- (the scheduler warns): its schedules cannot fire, every other queue's still do.
+local broken = {}
 for _, queue in ipairs(queues) do
   local key = prefix .. queue
-  local seen = redis.call('ZRANGEBYSCORE', key, '-inf', now, 'WITHSCORES', 'LIMIT', 0, most)
-  for i = 1, #seen, 2 do
-    found[#found + 1] = { seen[i], tonumber(seen[i + 1]), queue, seen[i + 1] }
-  end
-  local later = redis.call('ZRANGEBYSCORE', key, '(' .. now, '+inf', 'WITHSCORES', 'LIMIT', 0, 1)
-  if later[2] and (earliest == nil or tonumber(later[2]) < tonumber(earliest)) then
-    earliest = later[2]
+  local ok, seen = pcall(redis.call, 'ZRANGEBYSCORE', key, '-inf', now, 'WITHSCORES', 'LIMIT', 0,
+    most)
+  if ok then
+    for i = 1, #seen, 2 do
+      found[#found + 1] = { seen[i], tonumber(seen[i + 1]), queue, seen[i + 1] }
+    end
+    local later = redis.call('ZRANGEBYSCORE', key, '(' .. now, '+inf', 'WITHSCORES', 'LIMIT', 0, 1)
+    if later[2] and (earliest == nil or tonumber(later[2]) < tonumber(earliest)) then
+      earliest = later[2]
+    end
+  else
+    broken[#broken + 1] = queue
   end
 end
 -- The most overdue first, across queues: each queue gave its `most` earliest.
@@ -39,4 +47,4 @@ for i = 1, math.min(most, #found) do
   due[#due + 1] = redis.call('HGET', KEYS[1], f[1])
   due[#due + 1] = redis.call('HGET', KEYS[3], f[1])
 end
-return { now, due, earliest or '' }
+return { now, due, earliest or '', broken }

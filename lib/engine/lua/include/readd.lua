@@ -1,5 +1,6 @@
--- Included (`--- @include readd`) by the rare-path scripts: re-adding a job to the stream from
--- an entry's or a record's fields (promote, serve, leave, release, requeue: written once), the
+-- Included (`--- @include readd`) by every script that re-adds a job to the stream from an
+-- entry's or a record's fields, or reads or settles an entry given back unrun (claim, fail,
+-- hold, leave, promote, serve, release, requeue, cancel, bury, ...: written once here), the
 -- entry's fields read with include/fields.lua. Not a script of its own.
 
 --- @include fields
