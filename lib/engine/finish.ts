@@ -4,7 +4,7 @@
 import { defaults } from "../config.ts";
 import type { Redis } from "../redis/connect.ts";
 import { GROUP, MINUTES_KEPT, type QueueKeys } from "./keys.ts";
-import { runScript, scripts } from "./lua.ts";
+import { scriptCommand, scripts, sendScript } from "./lua.ts";
 import { type FinishedRun, finishedTail } from "./outcome.ts";
 
 export interface FinishItem extends FinishedRun {
@@ -38,6 +38,10 @@ export interface Finished {
   noted: number;
 }
 
+/** finish.lua's ARGV: 12 for the batch, then 5 per job. */
+const HEAD_ARGS = 12;
+const ITEM_ARGS = 5;
+
 export async function finishJobs(
   client: Redis,
   keys: QueueKeys,
@@ -45,34 +49,40 @@ export async function finishJobs(
   items: readonly FinishItem[],
   take = 0,
 ): Promise<Finished> {
-  const args: (string | number)[] = [
-    keys.resultPrefix,
-    keys.recordPrefix,
-    GROUP,
-    w.consumer,
-    w.resultTtlS,
-    w.eventsMaxLen,
-    MINUTES_KEPT,
-    w.startedSince ?? 0,
-    take,
-    w.deadMaxLen ?? defaults.deadMaxLen,
-    w.failureTtlS ?? defaults.failureTtlS,
-    keys.idSuffix,
-  ];
-  for (const it of items) {
-    // An auto id goes as '' (the script appends the suffix to the entry id): fewer bytes per job.
-    const id = it.jobId === it.entryId + keys.idSuffix ? "" : it.jobId;
-    args.push(it.entryId, id, it.hasRecord ? 1 : 0, Math.max(0, Math.round(it.runMs)));
-    args.push(finishedTail(it));
-  }
-  const [codes, taken, noted] = await runScript<[number[], TakenEntry[], number]>(
-    client,
+  // Written straight into the command (scriptCommand): no argument list built, then copied.
+  const { command, at } = scriptCommand(
     scripts.finish,
     [
       ...[keys.stream, keys.events, keys.stats, keys.minutes, keys.durations, keys.dead],
       ...[keys.hasDependents, keys.endedParents],
     ],
-    args,
+    HEAD_ARGS + ITEM_ARGS * items.length,
+  );
+  let i = at;
+  command[i++] = keys.resultPrefix;
+  command[i++] = keys.recordPrefix;
+  command[i++] = GROUP;
+  command[i++] = w.consumer;
+  command[i++] = String(w.resultTtlS);
+  command[i++] = String(w.eventsMaxLen);
+  command[i++] = String(MINUTES_KEPT);
+  command[i++] = String(w.startedSince ?? 0);
+  command[i++] = String(take);
+  command[i++] = String(w.deadMaxLen ?? defaults.deadMaxLen);
+  command[i++] = String(w.failureTtlS ?? defaults.failureTtlS);
+  command[i++] = keys.idSuffix;
+  for (const it of items) {
+    command[i++] = it.entryId;
+    // An auto id goes as '' (the script appends the suffix to the entry id): fewer bytes per job.
+    command[i++] = it.jobId === it.entryId + keys.idSuffix ? "" : it.jobId;
+    command[i++] = it.hasRecord ? "1" : "0";
+    command[i++] = String(Math.max(0, Math.round(it.runMs)));
+    command[i++] = finishedTail(it);
+  }
+  const [codes, taken, noted] = await sendScript<[number[], TakenEntry[], number]>(
+    client,
+    scripts.finish,
+    command,
   );
   return { codes: codes.map(Number), taken, noted: Number(noted ?? 0) };
 }
