@@ -67,9 +67,26 @@ interface Fields {
   k?: string;
 }
 
-/** The fields an entry may carry, read from the flat list in one pass (no Map per entry). */
-function fieldsOf(fields: readonly string[] | null): Fields {
-  const f: Fields = {
+/**
+ * An entry read and checked, in one object (the worker's read path makes no other per entry
+ * before its job): its fields, its job id (the auto id without `i`; '' when `i` is not valid),
+ * and what is wrong with it (null: nothing; then `a` and `m` are digits, `t` and `p` present).
+ */
+export interface CheckedEntry extends Fields {
+  id: string;
+  problem: string | null;
+}
+
+/**
+ * Reads and checks one entry as XREADGROUP/XRANGE return it (`fields` flat). `idSuffix` is the
+ * shard's (keys.ts): an entry without `i` is the job whose auto id is the entry id and it.
+ */
+export function checkEntry(
+  entryId: string,
+  fields: readonly string[] | null,
+  idSuffix = "",
+): CheckedEntry {
+  const f: CheckedEntry = {
     t: undefined,
     p: undefined,
     a: undefined,
@@ -78,28 +95,29 @@ function fieldsOf(fields: readonly string[] | null): Fields {
     n: undefined,
     o: undefined,
     k: undefined,
+    id: "",
+    problem: null,
   };
+  // One pass over the flat list, no Map per entry; only the one-letter names above count.
   for (let i = 0; fields && i + 1 < fields.length; i += 2) {
     const name = fields[i]!;
     if (name.length === 1 && name in f) f[name as keyof Fields] = fields[i + 1]!;
   }
+  const rawId = f.i;
+  f.id = rawId === undefined ? entryId + idSuffix : isValidJobId(rawId) ? rawId : "";
+  f.problem = flaw(f, f.id);
   return f;
 }
 
-/**
- * Reads and checks one entry as XREADGROUP/XRANGE return it (`fields` flat). `idSuffix` is the
- * shard's (keys.ts): an entry without `i` is the job whose auto id is the entry id and it.
- */
+/** checkEntry's verdict as a job (or what is wrong), for callers that want the whole job. */
 export function parseEntry(
   entryId: string,
   fields: readonly string[] | null,
   idSuffix = "",
 ): EntryCheck {
-  const f = fieldsOf(fields);
-  const rawId = f.i;
-  const id = rawId === undefined ? entryId + idSuffix : isValidJobId(rawId) ? rawId : "";
-  const problem = flaw(f, id);
-  if (problem) return { ok: false, entryId, id, problem };
+  const f = checkEntry(entryId, fields, idSuffix);
+  const id = f.id;
+  if (f.problem) return { ok: false, entryId, id, problem: f.problem };
   const job: EntryJob = {
     entryId,
     jobId: id,
@@ -109,7 +127,7 @@ export function parseEntry(
     maxAttempts: count(f.m)!,
     runsBefore: count(f.n) ?? 0,
     options: f.o ?? null,
-    hasRecord: rawId !== undefined,
+    hasRecord: f.i !== undefined,
   };
   // Set only when present (no spread in the literal: the common entry keeps its plain shape).
   if (f.k !== undefined) job.limitKey = f.k;

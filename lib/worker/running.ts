@@ -25,7 +25,7 @@ import {
   UNRECORDED,
   WRITTEN,
 } from "./outcomes.ts";
-import { type JobProgress, ProgressWriter } from "./progress.ts";
+import { ProgressWriter, RunSinks } from "./progress.ts";
 import { retryInMs } from "./retry-policy.ts";
 import { SlotWaits } from "./waits.ts";
 import { WrittenLog } from "./written.ts";
@@ -41,8 +41,8 @@ interface RunningJob extends Startable {
   startedAt: number;
   /** Its job was canceled (lib/worker/cancels.ts): the outcome is ignored, logged as such. */
   canceled?: boolean;
-  /** Ends its progress reports (made at the first: lib/worker/progress.ts). */
-  endProgress?: () => void;
+  /** Where its context's progress and log lines go; ends its progress reports. */
+  sinks: RunSinks | null;
 }
 
 export class Jobs {
@@ -172,20 +172,8 @@ export class Jobs {
       return;
     }
     const { jobId: id, attempt, maxAttempts } = job;
-    // Progress is made at the first report only: most tasks report none.
-    let progress: JobProgress | null = null;
-    running.endProgress = () => {
-      if (progress) this.progress.end(progress);
-      else progress = { over: true } as JobProgress;
-    };
-    const sinks = {
-      progress: (_: unknown, json: string) => {
-        progress ??= this.progress.open(id, limitMs);
-        this.progress.report(progress, json);
-      },
-      log: this.log,
-      parents: this.parentsOf,
-    };
+    const sinks = new RunSinks(this.progress, id, limitMs, this.log, this.parentsOf);
+    running.sinks = sinks;
     const info = {
       id,
       task: job.task,
@@ -296,7 +284,7 @@ export class Jobs {
       this.waits.size === 0 &&
       this.held.size === 0 &&
       !this.readsInFlight();
-    job.endProgress?.();
+    job.sinks?.end();
     this.onEnded(job);
     if ("givenUp" in r) {
       this.#free(entryId);
@@ -428,7 +416,7 @@ function runningJob(j: Startable, startedAt: number): RunningJob {
     startedMono: performance.now(),
     startedAt,
     canceled: false,
-    endProgress: undefined,
+    sinks: null,
   };
   if (j.limitKey !== undefined) running.limitKey = j.limitKey;
   return running;
