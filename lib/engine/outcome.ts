@@ -78,9 +78,32 @@ function taskJson(task: string): string {
 
 /** What the worker sends finish.lua for a job; the script prepends `F<end ms> `. */
 export function finishedTail(r: FinishedRun): string {
-  const enqueued = r.enqueuedAt === null ? "-" : String(r.enqueuedAt);
-  const head = `${Math.max(0, Math.round(r.runMs))} ${r.attempt} ${r.maxAttempts} ${enqueued}`;
-  return `${head} ${workerJson(r.worker)}\n${taskJson(r.task)}\n${oneLine(r.payload)}\n${r.result}`;
+  return runTail(
+    r.runMs,
+    r.attempt,
+    r.maxAttempts,
+    r.enqueuedAt,
+    r.worker,
+    r.task,
+    r.payload,
+    r.result,
+  );
+}
+
+/** finishedTail from its parts, for a caller that holds them apart (no FinishedRun per job). */
+export function runTail(
+  runMs: number,
+  attempt: number,
+  maxAttempts: number,
+  enqueuedAt: number | null,
+  worker: string,
+  task: string,
+  payload: string,
+  result: string,
+): string {
+  const enqueued = enqueuedAt === null ? "-" : String(enqueuedAt);
+  const head = `${Math.max(0, Math.round(runMs))} ${attempt} ${maxAttempts} ${enqueued}`;
+  return `${head} ${workerJson(worker)}\n${taskJson(task)}\n${oneLine(payload)}\n${result}`;
 }
 
 function num(v: string | undefined): number | null {
