@@ -136,7 +136,7 @@ describe("outcome value", () => {
     const names = [
       ["w1", "a"],
       ["w1", "b"],
-      ["w\"2", "b"],
+      ['w"2', "b"],
       ["w1", "a"],
     ] as const;
     for (const [worker, task] of names) {
