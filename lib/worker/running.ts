@@ -370,7 +370,13 @@ export class Jobs {
     this.onFreed();
   };
 
-  #logWritten(outcome: Outcome, reply: number, job: RunningJob | undefined, canceled: boolean) {
+  /** The log line of a written outcome (only for a logger that writes lines). */
+  #logWritten(
+    outcome: Outcome,
+    reply: number,
+    job: RunningJob | undefined,
+    canceled: boolean,
+  ): void {
     const fields = {
       job: outcome.jobId,
       task: job?.task,
