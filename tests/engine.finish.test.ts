@@ -7,7 +7,7 @@ import { claimLapsed } from "../lib/engine/claim.ts";
 import { enqueueJobs, prepareBatch } from "../lib/engine/enqueue.ts";
 import { parseEntry } from "../lib/engine/entry.ts";
 import type { TakenEntry } from "../lib/engine/finish.ts";
-import { type FinishItem, finishJobs } from "../lib/engine/finish.ts";
+import { type FinishItem, finishJobs, finishRuns } from "../lib/engine/finish.ts";
 import { type QueueKeys, queueKeys } from "../lib/engine/keys.ts";
 import { parseOutcome } from "../lib/engine/outcome.ts";
 import { connect } from "../lib/redis/connect.ts";
@@ -101,6 +101,44 @@ describe("finish", () => {
     ]);
     const minute = Math.floor(after / 60000);
     expect(await r.sendCommand(["HGET", keys.minutes, `${minute}:finished`])).toBe("3");
+  });
+
+  test("finishRuns (the worker's, from its outcomes) records what finishJobs records", async () => {
+    await using r = await rawRedis();
+    const [a, b] = [await freshQueue(r), await freshQueue(r)];
+    const spec = [{ id: "given-1", task: "t x", payload: '{"a":\n1}', maxAttempts: 3 }];
+    const w = { ...W, consumer: 'w"1' };
+    const values: string[][] = [];
+    for (const keys of [a, b]) {
+      await enqueue(r, keys, [...jobs(2), ...spec]);
+      const taken = await take(r, keys, w.consumer, 10);
+      const items = taken.map((e) => ({ ...item(e, "[1]", 4.6), worker: w.consumer }));
+      const out =
+        keys === a
+          ? await finishJobs(asClient(r), keys, w, items)
+          : await finishRuns(
+              asClient(r),
+              keys,
+              w,
+              items.map((it) => ({ ...it, job: it })),
+            );
+      expect(out.codes).toEqual([1, 1, 1]);
+      const got = await Promise.all(
+        items.map((it) => r.sendCommand(["GET", keys.result(it.jobId)])),
+      );
+      values.push(got.map((v: string) => v.replace(/^F\d+ /, ""))); // less Redis' end time
+    }
+    expect(values[1]).toEqual(values[0]!);
+    expect(parseOutcome(`F1 ${values[1]![2]}`)).toMatchObject({
+      worker: 'w"1',
+      task: "t x",
+      payload: '{"a": 1}',
+      runMs: 5,
+      attempt: 1,
+      maxAttempts: 3,
+      enqueuedAt: null,
+      text: "[1]",
+    });
   });
 
   test("a second finish of the same job keeps the first outcome and says so", async () => {

@@ -60,6 +60,28 @@ describe("entry check", () => {
     expect(parseEntry(E, ["t", "t", "i", "job-9"])).toMatchObject({ ok: false, id: "job-9" });
     expect(parseEntry(E, ["t", "t", "i", "a b"])).toMatchObject({ ok: false, id: "" });
   });
+
+  test("a field given twice counts as its last; other names, and an odd last name, are ignored", () => {
+    const twice = parseEntry(E, ["t", "a", "p", "1", "a", "0", "m", "3", "t", "b", "a", "2"]);
+    expect(twice.ok && twice.job).toMatchObject({ task: "b", attemptsBefore: 2 });
+    const others = ["x", "1", "constructor", "1", "toString", "z", "__proto__", "q", "tt", "2"];
+    const c = parseEntry(E, ["t", "t", "p", "{}", ...others, "a", "0", "m", "3", "k"]);
+    expect(c.ok && c.job).toEqual({
+      entryId: E,
+      jobId: E,
+      task: "t",
+      payload: "{}",
+      attemptsBefore: 0,
+      maxAttempts: 3,
+      runsBefore: 0,
+      options: null,
+      hasRecord: false,
+    });
+    expect(parseEntry(E, ["p", "{}", "a", "0", "m", "3", "constructor", "x"])).toMatchObject({
+      ok: false,
+      problem: "no task",
+    });
+  });
 });
 
 describe("outcome value", () => {
@@ -107,6 +129,20 @@ describe("outcome value", () => {
     const back = parseOutcome(`F1 ${tail}`);
     expect(back?.payload).not.toMatch(/[\r\n]/);
     expect(JSON.parse(back!.payload)).toEqual({ a: [1, "x\ny"], b: { c: true } });
+  });
+
+  test("each tail names its own worker and task, whatever the tail before it named", () => {
+    const run = { runMs: 1, attempt: 1, maxAttempts: 1, enqueuedAt: null, result: "null" };
+    const names = [
+      ["w1", "a"],
+      ["w1", "b"],
+      ['w"2', "b"],
+      ["w1", "a"],
+    ] as const;
+    for (const [worker, task] of names) {
+      const back = parseOutcome(`F1 ${finishedTail({ ...run, worker, task, payload: "1\r2" })}`);
+      expect(back).toMatchObject({ worker, task, payload: "1 2" });
+    }
   });
 
   test("a failed value with unknown parts", () => {

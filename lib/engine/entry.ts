@@ -55,52 +55,98 @@ function count(v: string | undefined): number | null {
   return Number(v);
 }
 
+/** An entry's fields by name (the last of a name repeated wins); undefined: absent. */
+interface Fields {
+  t?: string;
+  p?: string;
+  a?: string;
+  m?: string;
+  i?: string;
+  n?: string;
+  o?: string;
+  k?: string;
+}
+
+/**
+ * An entry read and checked, in one object (the worker's read path makes no other per entry
+ * before its job): its fields, its job id (the auto id without `i`; '' when `i` is not valid),
+ * and what is wrong with it (null: nothing; then `a` and `m` are digits, `t` and `p` present).
+ */
+export interface CheckedEntry extends Fields {
+  id: string;
+  problem: string | null;
+}
+
 /**
  * Reads and checks one entry as XREADGROUP/XRANGE return it (`fields` flat). `idSuffix` is the
  * shard's (keys.ts): an entry without `i` is the job whose auto id is the entry id and it.
  */
+export function checkEntry(
+  entryId: string,
+  fields: readonly string[] | null,
+  idSuffix = "",
+): CheckedEntry {
+  const f: CheckedEntry = {
+    t: undefined,
+    p: undefined,
+    a: undefined,
+    m: undefined,
+    i: undefined,
+    n: undefined,
+    o: undefined,
+    k: undefined,
+    id: "",
+    problem: null,
+  };
+  // One pass over the flat list, no Map per entry; only the one-letter names above count.
+  for (let i = 0; fields && i + 1 < fields.length; i += 2) {
+    const name = fields[i]!;
+    if (name.length === 1 && name in f) f[name as keyof Fields] = fields[i + 1]!;
+  }
+  const rawId = f.i;
+  f.id = rawId === undefined ? entryId + idSuffix : isValidJobId(rawId) ? rawId : "";
+  f.problem = flaw(f, f.id);
+  return f;
+}
+
+/** checkEntry's verdict as a job (or what is wrong), for callers that want the whole job. */
 export function parseEntry(
   entryId: string,
   fields: readonly string[] | null,
   idSuffix = "",
 ): EntryCheck {
-  const f = new Map<string, string>();
-  for (let i = 0; fields && i + 1 < fields.length; i += 2) f.set(fields[i]!, fields[i + 1]!);
-  const rawId = f.get("i");
-  const id = rawId === undefined ? entryId + idSuffix : isValidJobId(rawId) ? rawId : "";
-  const problem = flaw(f, id);
-  if (problem) return { ok: false, entryId, id, problem };
+  const f = checkEntry(entryId, fields, idSuffix);
+  const id = f.id;
+  if (f.problem) return { ok: false, entryId, id, problem: f.problem };
   const job: EntryJob = {
     entryId,
     jobId: id,
-    task: f.get("t")!,
-    payload: f.get("p")!,
-    attemptsBefore: count(f.get("a"))!,
-    maxAttempts: count(f.get("m"))!,
-    runsBefore: count(f.get("n")) ?? 0,
-    options: f.get("o") ?? null,
-    hasRecord: rawId !== undefined,
+    task: f.t!,
+    payload: f.p!,
+    attemptsBefore: count(f.a)!,
+    maxAttempts: count(f.m)!,
+    runsBefore: count(f.n) ?? 0,
+    options: f.o ?? null,
+    hasRecord: f.i !== undefined,
   };
   // Set only when present (no spread in the literal: the common entry keeps its plain shape).
-  const key = f.get("k");
-  if (key !== undefined) job.limitKey = key;
+  if (f.k !== undefined) job.limitKey = f.k;
   return { ok: true, job };
 }
 
 /** What is wrong with an entry's fields (the dead letter says `corrupt record: <this>`). */
-function flaw(f: ReadonlyMap<string, string>, id: string): string | null {
-  if (!f.get("t")) return "no task";
-  if (!f.has("p")) return "no payload";
-  const a = count(f.get("a"));
-  if (a === null) return f.has("a") ? "attempt count is not a number" : "no attempt count";
-  const m = count(f.get("m"));
+function flaw(f: Fields, id: string): string | null {
+  if (!f.t) return "no task";
+  if (f.p === undefined) return "no payload";
+  const a = count(f.a);
+  if (a === null) return f.a !== undefined ? "attempt count is not a number" : "no attempt count";
+  const m = count(f.m);
   if (m === null || m < 1) {
-    return f.has("m") ? "max_attempts is not a number of 1 or more" : "no max_attempts";
+    return f.m !== undefined ? "max_attempts is not a number of 1 or more" : "no max_attempts";
   }
   if (a >= m) return `attempts used up (${a} of ${m})`;
   if (id === "") return "job id is not valid";
-  if (f.has("n") && count(f.get("n")) === null) return "runs is not a number";
-  const key = f.get("k");
-  if (key !== undefined && limitKeyProblem(key)) return "limit key is not valid";
+  if (f.n !== undefined && count(f.n) === null) return "runs is not a number";
+  if (f.k !== undefined && limitKeyProblem(f.k)) return "limit key is not valid";
   return null;
 }

@@ -4,8 +4,8 @@
 import { defaults } from "../config.ts";
 import type { Redis } from "../redis/connect.ts";
 import { GROUP, MINUTES_KEPT, type QueueKeys } from "./keys.ts";
-import { runScript, scripts } from "./lua.ts";
-import { type FinishedRun, finishedTail } from "./outcome.ts";
+import { scriptCommand, scripts, sendScript } from "./lua.ts";
+import { type FinishedRun, finishedTail, runTail } from "./outcome.ts";
 
 export interface FinishItem extends FinishedRun {
   entryId: string;
@@ -38,41 +38,122 @@ export interface Finished {
   noted: number;
 }
 
-export async function finishJobs(
+/** finish.lua's ARGV: 12 for the batch, then 5 per job. */
+const HEAD_ARGS = 12;
+const ITEM_ARGS = 5;
+
+export function finishJobs(
   client: Redis,
   keys: QueueKeys,
   w: FinishWorker,
   items: readonly FinishItem[],
   take = 0,
 ): Promise<Finished> {
-  const args: (string | number)[] = [
-    keys.resultPrefix,
-    keys.recordPrefix,
-    GROUP,
-    w.consumer,
-    w.resultTtlS,
-    w.eventsMaxLen,
-    MINUTES_KEPT,
-    w.startedSince ?? 0,
-    take,
-    w.deadMaxLen ?? defaults.deadMaxLen,
-    w.failureTtlS ?? defaults.failureTtlS,
-    keys.idSuffix,
-  ];
-  for (const it of items) {
-    // An auto id goes as '' (the script appends the suffix to the entry id): fewer bytes per job.
-    const id = it.jobId === it.entryId + keys.idSuffix ? "" : it.jobId;
-    args.push(it.entryId, id, it.hasRecord ? 1 : 0, Math.max(0, Math.round(it.runMs)));
-    args.push(finishedTail(it));
-  }
-  const [codes, taken, noted] = await runScript<[number[], TakenEntry[], number]>(
-    client,
+  return sendFinish(client, keys, w, items.length, take, (command, at) => {
+    let i = at;
+    for (const it of items) {
+      i = writeItem(command, i, keys, it.entryId, it.jobId, it.hasRecord, it.runMs);
+      command[i++] = finishedTail(it);
+    }
+  });
+}
+
+/** A run the worker finished (lib/worker/outcomes.ts Finish): the job as delivered, its result. */
+export interface FinishedJob {
+  entryId: string;
+  jobId: string;
+  runMs: number;
+  result: string;
+  job: Pick<FinishItem, "hasRecord" | "attempt" | "maxAttempts" | "task" | "payload">;
+}
+
+/**
+ * finishJobs for the worker's own runs, without a FinishItem made per job: the worker in each
+ * outcome is `w.consumer`, and the enqueue time is left unknown (the auto id tells it).
+ */
+export function finishRuns(
+  client: Redis,
+  keys: QueueKeys,
+  w: FinishWorker,
+  runs: readonly FinishedJob[],
+  take = 0,
+): Promise<Finished> {
+  return sendFinish(client, keys, w, runs.length, take, (command, at) => {
+    let i = at;
+    for (const r of runs) {
+      const j = r.job;
+      i = writeItem(command, i, keys, r.entryId, r.jobId, j.hasRecord, r.runMs);
+      const tail = runTail(
+        r.runMs,
+        j.attempt,
+        j.maxAttempts,
+        null,
+        w.consumer,
+        j.task,
+        j.payload,
+        r.result,
+      );
+      command[i++] = tail;
+    }
+  });
+}
+
+/** A job's first four arguments (its tail follows); returns where the tail goes. */
+function writeItem(
+  command: string[],
+  at: number,
+  keys: QueueKeys,
+  entryId: string,
+  jobId: string,
+  hasRecord: boolean,
+  runMs: number,
+): number {
+  command[at] = entryId;
+  // An auto id goes as '' (the script appends the suffix to the entry id): fewer bytes per job.
+  command[at + 1] = jobId === entryId + keys.idSuffix ? "" : jobId;
+  command[at + 2] = hasRecord ? "1" : "0";
+  command[at + 3] = String(Math.max(0, Math.round(runMs)));
+  return at + 4;
+}
+
+/**
+ * Builds the call for `count` jobs, `writeJobs` writing their arguments from `at` on, straight
+ * into the command (scriptCommand: no argument list built, then copied), and sends it.
+ */
+async function sendFinish(
+  client: Redis,
+  keys: QueueKeys,
+  w: FinishWorker,
+  count: number,
+  take: number,
+  writeJobs: (command: string[], at: number) => void,
+): Promise<Finished> {
+  const { command, at } = scriptCommand(
     scripts.finish,
     [
       ...[keys.stream, keys.events, keys.stats, keys.minutes, keys.durations, keys.dead],
       ...[keys.hasDependents, keys.endedParents],
     ],
-    args,
+    HEAD_ARGS + ITEM_ARGS * count,
+  );
+  let i = at;
+  command[i++] = keys.resultPrefix;
+  command[i++] = keys.recordPrefix;
+  command[i++] = GROUP;
+  command[i++] = w.consumer;
+  command[i++] = String(w.resultTtlS);
+  command[i++] = String(w.eventsMaxLen);
+  command[i++] = String(MINUTES_KEPT);
+  command[i++] = String(w.startedSince ?? 0);
+  command[i++] = String(take);
+  command[i++] = String(w.deadMaxLen ?? defaults.deadMaxLen);
+  command[i++] = String(w.failureTtlS ?? defaults.failureTtlS);
+  command[i++] = keys.idSuffix;
+  writeJobs(command, i);
+  const [codes, taken, noted] = await sendScript<[number[], TakenEntry[], number]>(
+    client,
+    scripts.finish,
+    command,
   );
   return { codes: codes.map(Number), taken, noted: Number(noted ?? 0) };
 }

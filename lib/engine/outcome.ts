@@ -49,14 +49,61 @@ export interface FinishedRun {
  * pretty-printed payload stays valid JSON with the same value (an escape `\n` there would not).
  */
 function oneLine(text: string): string {
-  return /[\r\n]/.test(text) ? text.replace(/[\r\n]/g, " ") : text;
+  // indexOf rather than a regular expression test: this runs for every finished job.
+  const raw = text.indexOf("\n") >= 0 || text.indexOf("\r") >= 0;
+  return raw ? text.replace(/[\r\n]/g, " ") : text;
+}
+
+/**
+ * The JSON of the last worker name and of the last task name: a batch repeats one worker and,
+ * mostly, one task, so each is encoded once rather than once per job.
+ */
+const lastJson = { worker: "", workerJson: '""', task: "", taskJson: '""' };
+
+function workerJson(worker: string): string {
+  if (worker !== lastJson.worker) {
+    lastJson.workerJson = JSON.stringify(worker);
+    lastJson.worker = worker;
+  }
+  return lastJson.workerJson;
+}
+
+function taskJson(task: string): string {
+  if (task !== lastJson.task) {
+    lastJson.taskJson = JSON.stringify(task);
+    lastJson.task = task;
+  }
+  return lastJson.taskJson;
 }
 
 /** What the worker sends finish.lua for a job; the script prepends `F<end ms> `. */
 export function finishedTail(r: FinishedRun): string {
-  const enqueued = r.enqueuedAt === null ? "-" : String(r.enqueuedAt);
-  const head = `${Math.max(0, Math.round(r.runMs))} ${r.attempt} ${r.maxAttempts} ${enqueued}`;
-  return `${head} ${JSON.stringify(r.worker)}\n${JSON.stringify(r.task)}\n${oneLine(r.payload)}\n${r.result}`;
+  return runTail(
+    r.runMs,
+    r.attempt,
+    r.maxAttempts,
+    r.enqueuedAt,
+    r.worker,
+    r.task,
+    r.payload,
+    r.result,
+  );
+}
+
+/** finishedTail from its parts, for a caller that holds them apart (no FinishedRun per job). */
+export function runTail(
+  runMs: number,
+  attempt: number,
+  maxAttempts: number,
+  enqueuedAt: number | null,
+  worker: string,
+  task: string,
+  payload: string,
+  result: string,
+): string {
+  const enqueued = enqueuedAt === null ? "-" : String(enqueuedAt);
+  const head = `${Math.max(0, Math.round(runMs))} ${attempt} ${maxAttempts} ${enqueued}`;
+  return `${head} ${workerJson(worker)}\n${taskJson(task)}\n${oneLine(payload)}\n${result}`;
 }
 
 function num(v: string | undefined): number | null {

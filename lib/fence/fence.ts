@@ -14,7 +14,8 @@
 /** Digits each of seq and the delivery count takes in a fence (10^20 > 2^64). */
 const PART_DIGITS = 20;
 
-const ZEROS = "0".repeat(PART_DIGITS);
+/** PADS[k]: k zeros, made once (a slice of a string of zeros is an allocation per use). */
+const PADS = Array.from({ length: PART_DIGITS + 1 }, (_, k) => "0".repeat(k));
 
 /** The largest fence: every part at 2^64 − 1 (a stream id's and a delivery count's limit). */
 export const FENCE_MAX_DIGITS = 60;
@@ -28,7 +29,9 @@ export function fenceOf(entryId: string, deliveries: number | bigint): string {
   const ms = entryId.slice(0, dash);
   const seq = entryId.slice(dash + 1);
   const d = String(deliveries);
-  const tail = ZEROS.slice(seq.length) + seq + ZEROS.slice(d.length) + d;
+  // Past 20 digits (never a real part) no zeros, as a slice of 20 zeros would give.
+  const tail =
+    (PADS[PART_DIGITS - seq.length] ?? "") + seq + (PADS[PART_DIGITS - d.length] ?? "") + d;
   // Entry 0-0 (runTask's, never a real entry): the delivery count alone.
   return ms === "0" ? tail.replace(/^0+(?=\d)/, "") : ms + tail;
 }

@@ -2,7 +2,7 @@
 // cause), one when every connection is back. While Redis is away every connection reports
 // every reconnect attempt and every read and command fails; those say nothing the first line
 // did not, so they are left out until Redis is back.
-import type { Logger } from "../log.ts";
+import { type Logger, silentLogger } from "../log.ts";
 
 /** Events that only repeat the outage while it lasts. */
 const OUTAGE_ECHOES = new Set(["read failed, retrying", "redis command failed"]);
@@ -28,6 +28,8 @@ export class Outage {
 
   /** A logger that drops the outage's echoes while Redis is lost. */
   get logger(): Logger {
+    // Nothing to drop from a silent logger: it stays itself, so callers can tell it is silent.
+    if (this.#log === silentLogger) return silentLogger;
     return {
       log: (level, event, fields) => {
         if (this.#down.size > 0 && OUTAGE_ECHOES.has(event)) return;

@@ -102,6 +102,8 @@ export function runAttempt(
 }
 
 function succeeded(value: unknown): AttemptResult {
+  // The common no-result task (null or undefined) needs no serialiser.
+  if (value == null) return { ok: true, result: "null" };
   try {
     return { ok: true, result: JSON.stringify(value ?? null) ?? "null" };
   } catch (err) {

@@ -4,7 +4,7 @@
 // task this worker lacks (left for a worker that has it).
 
 import type { Claimed } from "../engine/claim.ts";
-import { type EntryJob, parseEntry } from "../engine/entry.ts";
+import { type CheckedEntry, checkEntry, type EntryJob, parseEntry } from "../engine/entry.ts";
 import type { TakenEntry } from "../engine/finish.ts";
 import { createGroup } from "../engine/group.ts";
 import { GROUP, type QueueKeys } from "../engine/keys.ts";
@@ -86,11 +86,32 @@ export function sortFresh(
 ): Sorted {
   const out: Sorted = { run: [], bad: [], lacked: [] };
   for (const [entryId, fields] of entries) {
-    const check = parseEntry(entryId, fields, idSuffix);
-    if (!check.ok) out.bad.push({ entryId, id: check.id, problem: check.problem });
-    else add(out, check.job, tasks, check.job.attemptsBefore + 1, check.job.runsBefore + 1);
+    // checkEntry, not parseEntry: the job is built from its fields at once (this runs per job).
+    const c = checkEntry(entryId, fields, idSuffix);
+    if (c.problem !== null) out.bad.push({ entryId, id: c.id, problem: c.problem });
+    else if (!tasks.has(c.t!)) out.lacked.push({ entryId, jobId: c.id, task: c.t! });
+    else out.run.push(freshJob(entryId, c));
   }
   return out;
+}
+
+/** A checked fresh delivery as a job: delivery count 1, attempt a + 1, run n + 1. */
+function freshJob(entryId: string, c: CheckedEntry): Startable {
+  const attempt = Number(c.a) + 1;
+  // The fields in startable's order, so every Startable has one shape.
+  const run: Startable = {
+    entryId,
+    jobId: c.id,
+    task: c.t!,
+    payload: c.p!,
+    attempt,
+    maxAttempts: Number(c.m),
+    runNo: (c.n === undefined ? 0 : Number(c.n)) + 1,
+    hasRecord: c.i !== undefined,
+    deliveries: 1,
+  };
+  if (c.k !== undefined) run.limitKey = c.k;
+  return run;
 }
 
 /**

@@ -6,7 +6,7 @@
 // LANE_MIN_CONCURRENCY the finish also takes the next entries for the slots it frees
 // (docs/internals.md, "2. Read"): one call per job.
 import type { WorkerOptions } from "../config.ts";
-import { finishJobs, type TakenEntry } from "../engine/finish.ts";
+import { finishRuns, type TakenEntry } from "../engine/finish.ts";
 import type { QueueKeys } from "../engine/keys.ts";
 import type { Redis } from "../redis/connect.ts";
 import { writeReplicated } from "../redis/replicated.ts";
@@ -16,7 +16,6 @@ import {
   CORRUPT,
   dropIfNoRecord,
   failBatch,
-  finishItem,
   handOverForClaim,
   refusedOverOneRecord,
   UNRECORDED,
@@ -296,13 +295,8 @@ export class Outcomes {
     };
     let held = 0;
     for (const f of items) if (f.reserved) held++;
-    const finish = finishJobs(
-      client,
-      this.keys,
-      w,
-      items.map((f) => finishItem(f.job, f, o.name)),
-      held,
-    );
+    // finishRuns: the outcomes as they are (o.name is w.consumer), no FinishItem per job.
+    const finish = finishRuns(client, this.keys, w, items, held);
     try {
       const { codes, taken, noted } = await finish;
       if (noted > 0) this.onParentsEnded();

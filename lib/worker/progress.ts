@@ -8,6 +8,8 @@ import type { QueueKeys } from "../engine/keys.ts";
 import { writeProgress } from "../engine/progress.ts";
 import { type Logger, throttled } from "../log.ts";
 import type { Redis } from "../redis/connect.ts";
+import type { ParentOutcome } from "../types.ts";
+import type { ContextSinks } from "./context.ts";
 
 /** One attempt's progress: made at its first report (most attempts report none). */
 export interface JobProgress {
@@ -80,5 +82,33 @@ export class ProgressWriter {
     writeProgress(this.client(), keys, id, json, job.ttlS, o.eventsMaxLen).catch((err) =>
       this.#failed({ job: id, error: String((err as Error)?.message ?? err) }),
     );
+  }
+}
+
+/**
+ * Where one attempt's context sends progress and log lines (lib/worker/context.ts): one object
+ * per attempt with methods, rather than a closure per sink and one to end the reports.
+ */
+export class RunSinks implements ContextSinks {
+  /** Made at the first report only: most tasks report none. */
+  #progress: JobProgress | null = null;
+
+  constructor(
+    private readonly writer: ProgressWriter,
+    private readonly id: string,
+    private readonly limitMs: number,
+    readonly log: Logger,
+    readonly parents: ((id: string) => AsyncIterable<ParentOutcome>) | undefined,
+  ) {}
+
+  progress(_: unknown, json: string): void {
+    this.#progress ??= this.writer.open(this.id, this.limitMs);
+    this.writer.report(this.#progress, json);
+  }
+
+  /** The attempt is over: its reports end (one that comes later is dropped). */
+  end(): void {
+    if (this.#progress) this.writer.end(this.#progress);
+    else this.#progress = { over: true } as JobProgress;
   }
 }

@@ -6,7 +6,7 @@ import type { WorkerOptions } from "../config.ts";
 import type { QueueKeys } from "../engine/keys.ts";
 import { CanceledError } from "../errors.ts";
 import { fenceOf } from "../fence/fence.ts";
-import { type Logger, throttled } from "../log.ts";
+import { type Logger, silentLogger, throttled } from "../log.ts";
 import { describeCause } from "../redis/cause.ts";
 import type { Redis } from "../redis/connect.ts";
 import { within } from "../time.ts";
@@ -25,7 +25,7 @@ import {
   UNRECORDED,
   WRITTEN,
 } from "./outcomes.ts";
-import { type JobProgress, ProgressWriter } from "./progress.ts";
+import { ProgressWriter, RunSinks } from "./progress.ts";
 import { retryInMs } from "./retry-policy.ts";
 import { SlotWaits } from "./waits.ts";
 import { WrittenLog } from "./written.ts";
@@ -41,8 +41,8 @@ interface RunningJob extends Startable {
   startedAt: number;
   /** Its job was canceled (lib/worker/cancels.ts): the outcome is ignored, logged as such. */
   canceled?: boolean;
-  /** Ends its progress reports (made at the first: lib/worker/progress.ts). */
-  endProgress?: () => void;
+  /** Where its context's progress and log lines go; ends its progress reports. */
+  sinks: RunSinks | null;
 }
 
 export class Jobs {
@@ -158,11 +158,8 @@ export class Jobs {
     if (this.#closed || this.#running.has(job.entryId) || this.#writing.has(job.entryId)) return;
     const task = this.tasks.get(job.task);
     const limitMs = task?.timeoutMs ?? this.o.jobTimeoutMs;
-    // Its fields copied, then the run's added, in one order (no object spread per job).
-    const running = startable(job, job.attempt, job.runNo, job.deliveries) as RunningJob;
+    const running = runningJob(job, this.o.now());
     running.current = new Attempt(limitMs, (r) => this.#ended(running, r));
-    running.startedMono = performance.now();
-    running.startedAt = this.o.now();
     this.#running.set(job.entryId, running);
     this.outcomes.startedSince++;
     this.#watchDeadlines(limitMs);
@@ -175,20 +172,8 @@ export class Jobs {
       return;
     }
     const { jobId: id, attempt, maxAttempts } = job;
-    // Progress is made at the first report only: most tasks report none.
-    let progress: JobProgress | null = null;
-    running.endProgress = () => {
-      if (progress) this.progress.end(progress);
-      else progress = { over: true } as JobProgress;
-    };
-    const sinks = {
-      progress: (_: unknown, json: string) => {
-        progress ??= this.progress.open(id, limitMs);
-        this.progress.report(progress, json);
-      },
-      log: this.log,
-      parents: this.parentsOf,
-    };
+    const sinks = new RunSinks(this.progress, id, limitMs, this.log, this.parentsOf);
+    running.sinks = sinks;
     const info = {
       id,
       task: job.task,
@@ -299,23 +284,22 @@ export class Jobs {
       this.waits.size === 0 &&
       this.held.size === 0 &&
       !this.readsInFlight();
-    job.endProgress?.();
+    job.sinks?.end();
     this.onEnded(job);
     if ("givenUp" in r) {
       this.#free(entryId);
       return;
     }
     const runMs = Math.max(0, this.o.now() - job.startedAt);
-    const run = startable(job, job.attempt, job.runNo, job.deliveries);
     if (r.ok) {
-      // Built field by field: an object spread per job showed in the no-op profile.
-      this.outcomes.add(
-        { kind: "finish", entryId, jobId, job: run, runMs, result: r.result },
-        alone,
-      );
+      // Built field by field: an object spread per job showed in the no-op profile. The running
+      // job itself is the finish's job (its fields are not changed from here on: no copy).
+      this.outcomes.add({ kind: "finish", entryId, jobId, job, runMs, result: r.result }, alone);
     } else if (r.held && this.onHeld && !job.canceled) {
+      const run = startable(job, job.attempt, job.runNo, job.deliveries);
       void this.#held(job, { entryId, jobId, job: run, runMs }, r);
     } else {
+      const run = startable(job, job.attempt, job.runNo, job.deliveries);
       const retryIn = retryInMs(
         { ...job, permanent: r.permanent, retryAfterMs: r.retryAfterMs },
         this.o,
@@ -367,24 +351,11 @@ export class Jobs {
 
   #onWritten = (outcome: Outcome, reply: number): void => {
     const job = this.#writing.get(outcome.entryId);
-    const fields = {
-      job: outcome.jobId,
-      task: job?.task,
-      ms: job ? Math.round(performance.now() - job.startedMono) : undefined,
-      attempt: job ? `${job.attempt}/${job.maxAttempts}` : undefined,
-    };
-    if (job?.canceled && reply === 0) {
-      // The canceled outcome was there first: nothing of this run is written.
-      this.log.log("info", "canceled (the task's outcome is ignored)", fields);
-    } else if (outcome.kind === "finish") {
-      this.processed++;
-      const bad = reply === CORRUPT || reply === UNRECORDED || reply === WRITTEN;
-      this.log.log(bad ? "error" : "info", FINISHED[reply] ?? "finished", fields);
-    } else {
-      this.failed++;
-      const level = reply === 2 || reply < 0 ? "error" : "warn";
-      this.log.log(level, FAILED[reply] ?? "failed", { ...fields, error: outcome.error });
-    }
+    const canceled = job?.canceled === true && reply === 0;
+    if (!canceled && outcome.kind === "finish") this.processed++;
+    else if (!canceled) this.failed++;
+    // A silent logger (the library's default) gets no line: its fields are not built per job.
+    if (this.log !== silentLogger) this.#logWritten(outcome, reply, job, canceled);
     this.#writing.delete(outcome.entryId);
     // A claim that raced this write may have brought the entry again (lib/worker/written.ts):
     // one waiting for a slot is dropped, one still on its way is skipped by its fetch.
@@ -399,11 +370,62 @@ export class Jobs {
     this.onFreed();
   };
 
+  /** The log line of a written outcome (only for a logger that writes lines). */
+  #logWritten(
+    outcome: Outcome,
+    reply: number,
+    job: RunningJob | undefined,
+    canceled: boolean,
+  ): void {
+    const fields = {
+      job: outcome.jobId,
+      task: job?.task,
+      ms: job ? Math.round(performance.now() - job.startedMono) : undefined,
+      attempt: job ? `${job.attempt}/${job.maxAttempts}` : undefined,
+    };
+    if (canceled) {
+      // The canceled outcome was there first: nothing of this run is written.
+      this.log.log("info", "canceled (the task's outcome is ignored)", fields);
+    } else if (outcome.kind === "finish") {
+      const bad = reply === CORRUPT || reply === UNRECORDED || reply === WRITTEN;
+      this.log.log(bad ? "error" : "info", FINISHED[reply] ?? "finished", fields);
+    } else {
+      const level = reply === 2 || reply < 0 ? "error" : "warn";
+      this.log.log(level, FAILED[reply] ?? "failed", { ...fields, error: outcome.error });
+    }
+  }
+
   #free(entryId: string): void {
     this.#running.delete(entryId);
     this.onFreed();
     if (this.#running.size === 0) for (const resolve of this.#emptied.splice(0)) resolve();
   }
+}
+
+/**
+ * A job as it starts running: its fields and the run's in one literal, in one order (no spread,
+ * and no properties added after: each would grow the object again, per job). `current` is set
+ * by the caller, whose attempt needs the object.
+ */
+function runningJob(j: Startable, startedAt: number): RunningJob {
+  const running: RunningJob = {
+    entryId: j.entryId,
+    jobId: j.jobId,
+    task: j.task,
+    payload: j.payload,
+    attempt: j.attempt,
+    maxAttempts: j.maxAttempts,
+    runNo: j.runNo,
+    hasRecord: j.hasRecord,
+    deliveries: j.deliveries,
+    current: null as unknown as Attempt,
+    startedMono: performance.now(),
+    startedAt,
+    canceled: false,
+    sinks: null,
+  };
+  if (j.limitKey !== undefined) running.limitKey = j.limitKey;
+  return running;
 }
 
 /** The attempt after `r`, run again at once on a full Redis (fail.lua run_again). */

@@ -358,8 +358,8 @@ export const engineMutants: Mutant[] = [
     "  if (a >= m) return",
     "  if (a > m) return", [E("formats")]),
   m("engine-entry-bad-id", "lib/engine/entry.ts", "an entry whose `i` is no valid job id is buried",
-    "const id = rawId === undefined ? entryId + idSuffix : isValidJobId(rawId) ? rawId : \"\";",
-    "const id = rawId === undefined ? entryId + idSuffix : rawId;", [E("formats")]),
+    "f.id = rawId === undefined ? entryId + idSuffix : isValidJobId(rawId) ? rawId : \"\";",
+    "f.id = rawId === undefined ? entryId + idSuffix : rawId;", [E("formats")]),
   // Shards: an auto-id job of shard s is `<entry id>:<s>` on every worker-side path
   // (docs/internals.md, "Job ids"); each mutant drops the suffix on one of them.
   m("engine-shard-entry-suffix", "lib/engine/entry.ts", "an entry without `i` is the job <entry id><suffix>",
@@ -367,7 +367,7 @@ export const engineMutants: Mutant[] = [
   m("engine-shard-finish-suffix", LUA("finish"), "a finish sent '' records the job <entry id><suffix>",
     "if id == '' then id = entry .. ARGV[12] end", "if id == '' then id = entry end", [E("shards")]),
   m("engine-shard-finish-ts-full-id", "lib/engine/finish.ts", "an auto id goes to the finish as '' (no job id over the wire)",
-    "it.jobId === it.entryId + keys.idSuffix ?", "it.jobId === it.entryId ?", [E("shards")]),
+    "jobId === entryId + keys.idSuffix ?", "jobId === entryId ?", [E("shards")]),
   m("engine-shard-fail-suffix", LUA("fail"), "a failure sent '' names the job <entry id><suffix>",
     "or entry .. ARGV[10]", "or entry", [E("shards")]),
   m("engine-shard-fail-ts-full-id", "lib/worker/outcome-calls.ts", "an auto id goes to the fail as null (no job id over the wire)",
@@ -381,7 +381,7 @@ export const engineMutants: Mutant[] = [
   m("engine-shard-auto-ms", "lib/engine/lua/include/readd.lua", "a suffixed auto id keeps its enqueue time in a record it gets (q)",
     " or string.match(id, '^(%d+)%-%d+:%d+$')", "", [E("shards")]),
   m("engine-shard-sort-fresh", "lib/worker/entries.ts", "a plain read's jobs carry the shard's suffix",
-    "parseEntry(entryId, fields, idSuffix)", "parseEntry(entryId, fields)", [T("worker.shards")]),
+    "checkEntry(entryId, fields, idSuffix)", "checkEntry(entryId, fields)", [T("worker.shards")]),
   m("engine-shard-sort-claimed", "lib/worker/entries.ts", "a claim's jobs carry the shard's suffix",
     "Object.entries(c.fields).flat(), idSuffix)", "Object.entries(c.fields).flat())", [T("worker.shards")]),
   m("engine-shard-take-read", "lib/worker/take.ts", "the worker's reads sort with its shard's suffix",
