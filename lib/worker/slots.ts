@@ -18,12 +18,14 @@ import type { Startable } from "./entries.ts";
 import { type OrderOptions, pickRank } from "./order.ts";
 import type { Jobs } from "./running.ts";
 
-interface Held {
+export interface Held {
   jobs: Jobs;
   job: Startable;
   /** Starts the job; false when it may not start yet (Redis full past the memory budget). */
   start: () => boolean;
   rank: number;
+  /** When it began to wait (monotonic ms): a prefetched entry waits a bounded time. */
+  since: number;
 }
 
 export class Slots {
@@ -141,7 +143,31 @@ export class Slots {
   admit(jobs: Jobs, job: Startable, start: () => boolean, rank = 0): void {
     if (this.#held.length === 0 && this.free(rank) > 0 && start()) return;
     jobs.held.set(job.entryId, job);
-    this.#held.push({ jobs, job, start, rank });
+    this.#held.push({ jobs, job, start, rank, since: performance.now() });
+  }
+
+  /** An entry taken out of the line (takeStale) waits for a slot again, last. */
+  hold(h: Held): void {
+    h.since = performance.now();
+    this.#held.push(h);
+  }
+
+  /**
+   * Held entries waiting since before `before` (monotonic ms), out of the line: none of them
+   * starts (lib/worker/prefetch.ts gives them back). They stay in their jobs' `held`, leased.
+   */
+  takeStale(before: number): Held[] {
+    const stale = this.#held.filter((h) => h.since < before && h.jobs.held.has(h.job.entryId));
+    if (stale.length > 0) this.#held = this.#held.filter((h) => !stale.includes(h));
+    return stale;
+  }
+
+  /** When the oldest held entry began to wait (monotonic ms), or null when none waits. */
+  oldestHeld(): number | null {
+    let oldest: number | null = null;
+    for (const h of this.#held)
+      if (h.jobs.held.has(h.job.entryId) && (oldest === null || h.since < oldest)) oldest = h.since;
+    return oldest;
   }
 
   /**
