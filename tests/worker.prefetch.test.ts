@@ -4,11 +4,13 @@
 // attempt spent); a stop releases a held entry; a killed worker's held job is claimed.
 import { describe, expect, test } from "bun:test";
 import { resolve } from "node:path";
+import { Admin } from "../lib/admin/admin.ts";
 import { GROUP, type QueueKeys } from "../lib/engine/keys.ts";
 import { parseOutcome } from "../lib/engine/outcome.ts";
 import type { Task } from "../lib/types.ts";
 import { enqueue, freshQueue, jobs } from "./fixtures/engine.ts";
 import {
+  openQueue,
   pinShards,
   type RawRedis,
   ROOT,
@@ -53,6 +55,13 @@ async function pendingOn(r: RawRedis, keys: QueueKeys, consumer: string): Promis
     consumer,
   ])) as [string][];
   return reply.map((p) => p[0]);
+}
+
+/** The idle time of the one entry pending on `consumer` (ms), -1 when none or several. */
+async function heldIdleMs(r: RawRedis, keys: QueueKeys, consumer: string): Promise<number> {
+  const args = ["XPENDING", keys.stream, GROUP, "-", "+", "10", consumer];
+  const reply = (await r.sendCommand(args)) as [string, string, number, number][];
+  return reply.length === 1 ? Number(reply[0]![2]) : -1;
 }
 
 async function outcome(r: RawRedis, keys: QueueKeys, id: string) {
@@ -155,7 +164,7 @@ describe("concurrency 1 with prefetch 1", () => {
     const keys = await freshQueue(r);
     const prefix = keys.stream.split(":{")[0]!;
     const got = await enqueue(r, keys, jobs(2));
-    const { task, release } = gatedTask();
+    const { task, seen, release } = gatedTask();
     const o = { prefix, queue: "q", concurrency: 1, ...quiet };
     const events: string[] = [];
     const logger = { log: (_: string, event: string) => void events.push(event) };
@@ -167,6 +176,8 @@ describe("concurrency 1 with prefetch 1", () => {
       prefetchWaitMs: 60_000,
       logger,
     });
+    // The worker has the read's reply (job 0 runs), not only Redis (both pending on w1).
+    await until(() => seen.runs.length === 1, "the first job running");
     await until(async () => (await pendingOn(r, keys, "w1")).length === 2, "a second entry held");
     const stopped = w1.stop(5_000);
     await until(() => events.includes("stopping: waiting for jobs in flight"), "the stop begun");
@@ -186,6 +197,86 @@ describe("concurrency 1 with prefetch 1", () => {
       status: "finished",
       attempt: 1,
       worker: "w2",
+    });
+  });
+});
+
+describe("a held entry and the queue's controls", () => {
+  test("a canceled held job never starts; its entry is acknowledged", async () => {
+    await using r = await rawRedis();
+    const keys = await freshQueue(r);
+    const prefix = keys.stream.split(":{")[0]!;
+    const got = await enqueue(r, keys, jobs(2));
+    const { task, seen, release } = gatedTask();
+    const events: string[] = [];
+    const logger = { log: (_: string, event: string) => void events.push(event) };
+    const o = { prefix, queue: "q", concurrency: 1, ...quiet, cancelCheckMs: 20, logger };
+    const w = await startWorker({
+      ...o,
+      name: "w1",
+      tasks: [task],
+      prefetch: 1,
+      prefetchWaitMs: 60_000,
+    });
+    // The worker has the read's reply (job 0 runs), not only Redis (both pending on w1).
+    await until(() => seen.runs.length === 1, "the first job running");
+    await until(async () => (await pendingOn(r, keys, "w1")).length === 2, "a second entry held");
+    await using q = await openQueue({ prefix, queue: "q" });
+    await q.cancel([got[1]!.id]);
+    // The worker's look at cancels (cancelCheckMs) marks the held entry; then the gate opens.
+    await until(() => events.includes("canceled before it started"), "the held job marked");
+    release();
+    await until(
+      async () => (await pendingOn(r, keys, "w1")).length === 0,
+      "both entries acknowledged",
+    );
+    await w.stop();
+    expect(seen.runs).toEqual([0]); // the canceled one never ran
+    expect(await q.getJob(got[1]!.id)).toMatchObject({ status: "canceled" });
+  });
+});
+
+describe("a held entry while the queue is paused", () => {
+  test("is kept past prefetchWaitMs (never given back) and starts on resume", async () => {
+    await using r = await rawRedis();
+    const keys = await freshQueue(r);
+    const prefix = keys.stream.split(":{")[0]!;
+    const got = await enqueue(r, keys, jobs(2));
+    const { task, seen, release } = gatedTask();
+    const events: string[] = [];
+    const logger = { log: (_: string, event: string) => void events.push(event) };
+    const o = { prefix, queue: "q", concurrency: 1, ...quiet, pauseCheckMs: 20, logger };
+    const w = await startWorker({
+      ...o,
+      name: "w1",
+      tasks: [task],
+      prefetch: 1,
+      prefetchWaitMs: 1_000, // the pause is seen well within it (pauseCheckMs 20), then long past
+    });
+    // The worker has the read's reply (job 0 runs), not only Redis (both pending on w1).
+    await until(() => seen.runs.length === 1, "the first job running");
+    await until(async () => (await pendingOn(r, keys, "w1")).length === 2, "a second entry held");
+    const admin = await Admin.connect({ redisUrl: redisUrl(), prefix, queue: "q" });
+    try {
+      expect(await admin.pause()).toBe(true);
+      await until(() => events.includes("queue paused: taking no new jobs"), "the pause seen");
+      release(); // job 0 ends while paused: job 1 stays held, past its wait bound
+      await until(() => w.processed === 1, "job 0 finished");
+      // Held past its wait bound (its idle time in the pending list), unstarted, kept.
+      await until(async () => (await heldIdleMs(r, keys, "w1")) >= 1_500, "the bound long past");
+      expect(await pendingOn(r, keys, "w1")).toEqual([got[1]!.entryId!]);
+      expect(events).not.toContain("prefetched job given back: the job before it runs long");
+      expect(seen.runs).toEqual([0]);
+      expect(await admin.resume()).toBe(true);
+      await until(() => w.processed === 2, "job 1 finished on resume");
+    } finally {
+      await admin.close();
+      await w.stop();
+    }
+    expect(await outcome(r, keys, got[1]!.id)).toMatchObject({
+      status: "finished",
+      attempt: 1,
+      worker: "w1",
     });
   });
 });

@@ -202,17 +202,21 @@ export class Lanes {
     jobs.outcomes.reserve = (f) => this.#reserveFor(f);
     jobs.outcomes.onTaken = (taken, held, lost, ahead) => {
       if (lost) source.readLost(); // its reply may have carried entries read for us
-      // Slots passed to the entries asked for (#reserveFor) are theirs now, as held ones.
-      const slots = held + (ahead > 0 ? this.#prefetch!.answered(ahead) : 0);
-      if (taken.length === 0) return this.unreserve(slots);
+      // The slots the entries fill: those held, and those passed to entries asked for
+      // (#reserveFor). Counted as asked until placed, so a job that ends meanwhile passes its
+      // slot to them rather than reserve one they would then wait behind.
+      let slots = -1;
+      const place = () => (slots = held + (ahead > 0 ? this.#prefetch!.answered(ahead) : 0));
+      if (taken.length === 0) return this.unreserve(place());
       const run = source.taken(taken);
       if (!Array.isArray(run)) {
         void run
-          .then((jobs) => this.#launchTaken(jobs, slots))
+          .then((jobs) => this.#launchTaken(jobs, place()))
           .catch(onError)
-          .finally(() => this.unreserve(slots));
+          .finally(() => this.unreserve(slots < 0 ? place() : slots));
         return;
       }
+      place();
       try {
         this.#launchTaken(run, slots);
       } catch (err) {

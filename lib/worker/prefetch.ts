@@ -45,6 +45,8 @@ export class Prefetch {
   /** The last job ran under prefetchWaitMs: one held is likely to start soon. */
   #pays = true;
   #timer: ReturnType<typeof setTimeout> | undefined;
+  /** Entries whose give-back call failed: tried again at the next look, never started. */
+  #returning: Held[] = [];
 
   constructor(
     private readonly d: PrefetchDeps,
@@ -63,13 +65,15 @@ export class Prefetch {
   }
 
   /**
-   * Entries that may be asked for now, beyond the slots; `starting` held entries or asks are
-   * about to start in a slot that frees (they count as running, not held).
+   * Entries that may be asked for now, beyond the slots: `most` less those held and asked for,
+   * but for those that will run, not wait: `starting` held entries about to start in a slot
+   * that frees, and the asks slots were passed to.
    */
   room(starting = 0): number {
     const d = this.d;
     if (!this.on || !this.#pays || d.stopping() || d.paused() || d.refrain()) return 0;
-    return Math.max(0, this.most - (d.jobs.held.size + this.asked - starting));
+    const waiting = d.jobs.held.size - starting + this.asked - this.passed;
+    return Math.max(0, this.most - waiting);
   }
 
   /** A reply came for `ahead` entries asked: passed slots it filled are free for its entries. */
@@ -102,18 +106,19 @@ export class Prefetch {
     if (stopping()) return;
     const now = performance.now();
     // Paused: kept, started on resume (what a read brings while paused waits here).
-    if (!paused()) {
-      const stale = slots.takeStale(now - o.prefetchWaitMs);
-      if (stale.length > 0) void this.#giveBack(stale);
-    }
+    const stale = paused() ? [] : slots.takeStale(now - o.prefetchWaitMs);
+    const again = this.#returning.filter((h) => this.d.jobs.held.has(h.job.entryId));
+    this.#returning = [];
+    if (stale.length + again.length > 0) void this.#giveBack([...again, ...stale]);
     const oldest = slots.oldestHeld();
     if (oldest !== null) this.#arm(oldest + o.prefetchWaitMs - now);
   }
 
   /**
    * Gives stale held entries back. Out of the line for slots already, so none starts while the
-   * call is out; still in jobs.held meanwhile, so their lease is renewed. A call that fails
-   * puts them back in the line (they start, or are given back at the next look).
+   * call is out; still in jobs.held meanwhile, so their lease is renewed and a stop releases
+   * them. A call that fails may have landed (a lost reply): they never start here, and are
+   * given back again at the next look (an entry already back is `gone`).
    */
   async #giveBack(stale: Held[]): Promise<void> {
     const { d } = this;
@@ -126,11 +131,11 @@ export class Prefetch {
         d.log.log("info", "prefetched job given back: the job before it runs long", fields);
       }
     } catch (err) {
-      d.log.log("warn", "could not give a prefetched job back; keeping it", {
+      d.log.log("warn", "could not give a prefetched job back; trying again", {
         error: describeCause(err),
       });
-      for (const h of stale) if (d.jobs.held.has(h.job.entryId)) d.slots.hold(h);
-      this.watch();
+      this.#returning.push(...stale);
+      if (this.#timer === undefined && !d.stopping()) this.#arm(d.o.prefetchWaitMs);
     } finally {
       d.slots.wake();
     }

@@ -146,12 +146,6 @@ export class Slots {
     this.#held.push({ jobs, job, start, rank, since: performance.now() });
   }
 
-  /** An entry taken out of the line (takeStale) waits for a slot again, last. */
-  hold(h: Held): void {
-    h.since = performance.now();
-    this.#held.push(h);
-  }
-
   /**
    * Held entries waiting since before `before` (monotonic ms), out of the line: none of them
    * starts (lib/worker/prefetch.ts gives them back). They stay in their jobs' `held`, leased.
