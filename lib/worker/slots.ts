@@ -7,6 +7,8 @@
 // without holding a slot: a slot held for blockMs would be kept from the shards that have
 // jobs. What such a read brings while every slot is busy is held, pending on this worker and
 // leased, and started before anything else once a slot frees (at most one per read loop).
+// A worker of one shard below 16 slots holds entries the same way, read ahead on purpose
+// (prefetch: lib/worker/prefetch.ts).
 //
 // A worker of several queues (lib/worker/order.ts) gives each shard worker the rank of its
 // queue: a freed slot goes to the rank the order picks among those that want one (loops in the
