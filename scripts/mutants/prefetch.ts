@@ -8,8 +8,8 @@ const T = "tests/worker.prefetch.test.ts";
 // biome-ignore format: a table, one mutant to three lines
 export const prefetchMutants: Mutant[] = [
   m("prefetch-never-given-back", "lib/worker/prefetch.ts", "an entry held past prefetchWaitMs goes back to the queue for an idle worker",
-    "if (stale.length > 0) void this.#giveBack(stale);",
-    "if (stale.length > 0) slots.wake();", [T]),
+    "const stale = paused() ? [] : slots.takeStale(now - o.prefetchWaitMs);",
+    "const stale: Held[] = [];", [T]),
   m("prefetch-given-back-spends-attempt", "lib/engine/lua/include/readd.lua", "a given-back entry spends no attempt (a + deliveries - 1)",
     "local attempts = a and (a + p[4] - 1) or f.a or ''",
     "local attempts = a and (a + p[4]) or f.a or ''", [T, "tests/limits.held.test.ts"]),
