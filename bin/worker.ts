@@ -6,7 +6,7 @@ import { repeatedValues } from "../lib/cli/args.ts";
 import { safeText } from "../lib/cli/safe-text.ts";
 import { loadTaskModules } from "../lib/cli/task-modules.ts";
 import { runWorker } from "../lib/cli/worker.ts";
-import { defaults } from "../lib/config.ts";
+import { defaults, PREFETCH_LIMIT } from "../lib/config.ts";
 import { HANDOVER_SUFFIX } from "../lib/engine/keys.ts";
 import { ConfigError } from "../lib/errors.ts";
 import { createWordCountTask } from "../lib/tasks/wordcount/index.ts";
@@ -59,6 +59,14 @@ const command = defineCommand({
     "max-holds": {
       type: "string",
       description: `Times a job may be held by its host saying "slow down" (a 429, or a 503 with Retry-After: its host held that long, no attempt spent) before the next such answer fails it for good (default ${defaults.maxHolds})`,
+    },
+    prefetch: {
+      type: "string",
+      description: `Jobs held beyond --concurrency, read but not started, so the next starts the moment one ends (below concurrency 16, on a queue without rate limits; a held job shows as started and waits at most --prefetch-wait-ms, then goes back to the queue); 0 = one call per job, nothing held (default ${defaults.prefetch})`,
+    },
+    "prefetch-wait-ms": {
+      type: "string",
+      description: `Longest a prefetched job waits while the one before it runs, before it goes back to the queue (no attempt spent) (default ${defaults.prefetchWaitMs})`,
     },
     "shutdown-grace-ms": {
       type: "string",
@@ -120,6 +128,8 @@ const command = defineCommand({
       jobTimeoutMs: intArg(args["job-timeout-ms"], "job-timeout-ms", 1, 1_000_000_000),
       shutdownGraceMs: intArg(args["shutdown-grace-ms"], "shutdown-grace-ms", 0, 1_000_000_000),
       maxHolds: intArg(args["max-holds"], "max-holds", 0, 1_000),
+      prefetch: intArg(args.prefetch, "prefetch", 0, PREFETCH_LIMIT),
+      prefetchWaitMs: intArg(args["prefetch-wait-ms"], "prefetch-wait-ms", 1, 1_000_000_000),
       healthPort: intArg(args["health-port"], "health-port", 1, 65_535),
       healthHost: args["health-host"],
       logFormat: logFormat as "human" | "json" | "auto",

@@ -60,6 +60,8 @@ describe("the commands refuse them, exit 2", () => {
   test.each([
     ["worker", ["--job-timeout-ms", "1e3"], /--job-timeout-ms must be a whole number/],
     ["worker", ["--shutdown-grace-ms", "0x10"], /--shutdown-grace-ms must be a whole number/],
+    ["worker", ["--prefetch", "101"], /--prefetch must be a whole number from 0 to 100, got "101"/],
+    ["worker", ["--prefetch-wait-ms", "0"], /--prefetch-wait-ms must be a whole number from 1/],
     ["trigger", ["--file", "-", "--skip", "1e1"], /--skip must be a whole number/],
   ])("%s %j", async (cli, args, message) => {
     const r = await runCli(cli, ["--prefix", testPrefix(), ...args], { stdin: "" });

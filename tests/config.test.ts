@@ -33,6 +33,10 @@ describe("resolveOptions", () => {
     [{ maxAttempts: 0 }, "maxAttempts"],
     [{ blockMs: -1 }, "blockMs"],
     [{ claimIdleMs: 10 }, "claimIdleMs"],
+    [{ prefetch: -1 }, "prefetch must be a whole number from 0 to 100"],
+    [{ prefetch: 101 }, "prefetch must be a whole number from 0 to 100"],
+    [{ prefetch: 0.5 }, "prefetch"],
+    [{ prefetchWaitMs: 0 }, "prefetchWaitMs must be a whole number from 1"],
   ])("refuses %j", (given, message) => {
     expect(() => resolveOptions(given)).toThrow(ConfigError);
     expect(() => resolveOptions(given)).toThrow(message);

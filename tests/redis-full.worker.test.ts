@@ -344,6 +344,7 @@ describe("a worker on a full Redis", () => {
       prefix,
       tasks: [endless],
       concurrency: 4,
+      prefetch: 0, // exactly the 4 running are held (a held entry's release: worker.prefetch)
       logger: log,
     });
     const ids = await enqueue();

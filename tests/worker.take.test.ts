@@ -76,8 +76,10 @@ describe("concurrency 1: the finish takes the next job", () => {
     const prefix = keys.stream.split(":{")[0]!;
     await enqueue(r, keys, jobs(100));
     const timers = { heartbeatEveryMs: 60_000, promoteEveryMs: 60_000, claimIdleMs: 60_000 };
+    // prefetch 0: one finish per job (with prefetch two ends may share a call, below).
+    const o = { prefix, queue: "q", tasks: [echo], concurrency: 1, prefetch: 0, ...timers };
     const calls = await topLevelCalls(prefix, async () => {
-      const w = await startWorker({ prefix, queue: "q", tasks: [echo], concurrency: 1, ...timers });
+      const w = await startWorker(o);
       await until(() => w.processed === 100, "100 jobs finished");
       await w.stop();
     });
@@ -88,6 +90,23 @@ describe("concurrency 1: the finish takes the next job", () => {
     expect(evalsha).toBeGreaterThanOrEqual(100);
     expect(evalsha).toBeLessThan(110);
     expect(reads).toBeLessThan(5);
+  });
+
+  test("with prefetch 1 too: at most one script call per job, and no read of their own", async () => {
+    await using r = await rawRedis();
+    const keys = await freshQueue(r);
+    const prefix = keys.stream.split(":{")[0]!;
+    await enqueue(r, keys, jobs(100));
+    const timers = { heartbeatEveryMs: 60_000, promoteEveryMs: 60_000, claimIdleMs: 60_000 };
+    const o = { prefix, queue: "q", tasks: [echo], concurrency: 1, prefetch: 1, ...timers };
+    const calls = await topLevelCalls(prefix, async () => {
+      const w = await startWorker(o);
+      await until(() => w.processed === 100, "100 jobs finished");
+      await w.stop();
+    });
+    // The held entry is taken by the finishes as well: no read per job, no give-back.
+    expect(calls.get("EVALSHA") ?? 0).toBeLessThan(110);
+    expect(calls.get("XREADGROUP") ?? 0).toBeLessThan(5);
   });
 });
 

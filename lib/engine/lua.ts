@@ -15,6 +15,7 @@ import endedLua from "./lua/ended.lua" with { type: "text" };
 import enqueueLua from "./lua/enqueue.lua" with { type: "text" };
 import failLua from "./lua/fail.lua" with { type: "text" };
 import finishLua from "./lua/finish.lua" with { type: "text" };
+import giveBackLua from "./lua/give-back.lua" with { type: "text" };
 import groupLua from "./lua/group.lua" with { type: "text" };
 import handoverLua from "./lua/handover.lua" with { type: "text" };
 import heartbeatLua from "./lua/heartbeat.lua" with { type: "text" };
@@ -80,6 +81,8 @@ export const scripts = {
   leave: script("leave", leaveLua, 3),
   serve: script("serve", serveLua, 2),
   release: script("release", releaseLua, 3),
+  // A prefetched entry held past prefetchWaitMs goes back to the queue unstarted.
+  giveBack: script("giveBack", giveBackLua, 1, "give-back.lua"),
   // Where each job is now (read only).
   status: script("status", statusLua, 6),
   // A running job's progress and its event (lib/worker/progress.ts coalesces the calls).

@@ -14,9 +14,11 @@ import { describeCause } from "../redis/cause.ts";
 import type { Redis } from "../redis/connect.ts";
 import { pause } from "../time.ts";
 import { ensureGroup, type Startable } from "./entries.ts";
+import type { Finish } from "./outcomes.ts";
+import { Prefetch } from "./prefetch.ts";
 import type { Jobs } from "./running.ts";
 import { Slots } from "./slots.ts";
-import type { Lane, Source } from "./take.ts";
+import type { Fetched, Lane, Source } from "./take.ts";
 
 /** From this concurrency on, a worker takes jobs in two lanes. */
 export const LANE_MIN_CONCURRENCY = 16;
@@ -54,6 +56,10 @@ export interface LaneDeps {
   slots?: Slots;
   /** The rank of this shard's queue among a worker's queues (lib/worker/order.ts; 0 first). */
   rank?: number;
+  /** Entries to hold beyond the slots (lib/worker/prefetch.ts); 0 or absent: none. */
+  prefetch?: number;
+  /** Whether to prefetch none for now (the queue has rate limits, Redis is full). */
+  refrain?: () => boolean;
 }
 
 export class Lanes {
@@ -65,10 +71,16 @@ export class Lanes {
   #running = 0;
   /** Aborted once the worker stops: a loop backing off after a failed read ends at once. */
   #halt = new AbortController();
+  /** Entries held beyond the slots (take mode); null: none ever. */
+  #prefetch: Prefetch | null = null;
 
   constructor(private readonly d: LaneDeps) {
     this.#slots = d.slots ?? new Slots(d.o.concurrency);
     this.#slots.join(d.jobs);
+    if ((d.prefetch ?? 0) > 0) {
+      const deps = { ...d, slots: this.#slots, paused: () => d.paused?.() === true };
+      this.#prefetch = new Prefetch({ ...deps, refrain: d.refrain ?? (() => false) }, d.prefetch!);
+    }
   }
 
   /** Runs one loop per lane; resolves when all have ended (the worker stops, or burst ends). */
@@ -83,7 +95,9 @@ export class Lanes {
    */
   wake(): void {
     this.#slots.wake();
-    if (this.d.stopping()) this.#halt.abort();
+    if (!this.d.stopping()) return;
+    this.#halt.abort();
+    this.#prefetch?.close();
   }
 
   async #loop(lane: Lane): Promise<void> {
@@ -139,8 +153,11 @@ export class Lanes {
       shared.reserved += free;
       // A read with slots in hand may bring more of this rank's jobs: later ranks wait for it.
       if (!idle) shared.reading(rank, 1);
+      // Take mode with prefetch: entries to hold beyond the slots, asked for in the same read.
+      const ahead = idle || this.#prefetch === null ? 0 : this.#prefetch.room();
+      if (ahead > 0) this.#prefetch!.asked += ahead;
       try {
-        const got = await this.#fetch(idle ? 1 : free, lane, shared.shared ? idle : null);
+        const got = await this.#fetch(idle ? 1 : free, lane, shared.shared ? idle : null, ahead);
         failures = 0;
         if (got === 0 && o.burst && (await this.#drained())) return;
       } catch (err) {
@@ -177,35 +194,71 @@ export class Lanes {
   /**
    * Take mode, below LANE_MIN_CONCURRENCY: a finish also takes the next entries for the slots
    * it frees (docs/internals.md, "2. Read"): one call per job at concurrency 1. Above, passing
-   * big batches through Lua costs Redis more than the plain read the lanes do.
+   * big batches through Lua costs Redis more than the plain read the lanes do. With prefetch,
+   * it also takes entries to hold (lib/worker/prefetch.ts).
    */
   takeInFinish(onError: (err: unknown) => void): void {
     const { jobs, source } = this.d;
-    jobs.outcomes.reserve = () => this.reserve();
-    jobs.outcomes.onTaken = (taken, held, lost) => {
+    jobs.outcomes.reserve = (f) => this.#reserveFor(f);
+    jobs.outcomes.onTaken = (taken, held, lost, ahead) => {
       if (lost) source.readLost(); // its reply may have carried entries read for us
-      if (taken.length === 0) return this.unreserve(held);
+      // The slots the entries fill: those held, and those passed to entries asked for
+      // (#reserveFor). Counted as asked until placed, so a job that ends meanwhile passes its
+      // slot to them rather than reserve one they would then wait behind.
+      let slots = -1;
+      const place = () => (slots = held + (ahead > 0 ? this.#prefetch!.answered(ahead) : 0));
+      if (taken.length === 0) return this.unreserve(place());
       const run = source.taken(taken);
       if (!Array.isArray(run)) {
         void run
-          .then((jobs) => this.#launchTaken(jobs))
+          .then((jobs) => this.#launchTaken(jobs, place()))
           .catch(onError)
-          .finally(() => this.unreserve(held));
+          .finally(() => this.unreserve(slots < 0 ? place() : slots));
         return;
       }
+      place();
       try {
-        this.#launchTaken(run);
+        this.#launchTaken(run, slots);
       } catch (err) {
         onError(err);
       } finally {
-        this.unreserve(held);
+        this.unreserve(slots);
       }
     };
   }
 
-  /** Starts the jobs a finish took, in the slots it held (unless the worker is stopping). */
-  #launchTaken(run: readonly Startable[]): void {
-    if (!this.d.stopping()) for (const job of run) this.#launch(job, "read", false);
+  /**
+   * What a finish takes (Outcomes.reserve): an entry for the slot its job frees, unless a
+   * held entry takes that slot, or an entry asked for already (the slot is kept for it: it
+   * starts on arrival, `passed`); with prefetch, one more to hold while there is room and
+   * the job ran under prefetchWaitMs.
+   */
+  #reserveFor(f: Finish): void {
+    const p = this.#prefetch;
+    if (p === null || !p.on) {
+      f.reserved = this.reserve();
+      return;
+    }
+    p.ran(f.runMs);
+    const open = this.d.paused?.() !== true && !this.d.stopping();
+    let starting = 0;
+    if (open && this.d.jobs.held.size > 0) starting = 1;
+    else if (open && p.asked > p.passed && this.d.take(1) > 0) {
+      p.passed++;
+      this.#slots.reserved++;
+    } else f.reserved = this.reserve();
+    f.ahead = p.room(starting) > 0;
+    if (f.ahead) p.asked++;
+  }
+
+  /**
+   * Starts the jobs a finish took: the first `slots` in the slots it held, the rest held for
+   * a slot (prefetch); none when the worker is stopping.
+   */
+  #launchTaken(run: readonly Startable[], slots: number): void {
+    if (this.d.stopping()) return;
+    for (let i = 0; i < run.length; i++) this.#launch(run[i]!, "read", i >= slots);
+    if (run.length > slots) this.#prefetch?.watch();
   }
 
   /**
@@ -227,20 +280,32 @@ export class Lanes {
   }
 
   /**
-   * Reads up to `free` jobs and starts them. Several shards: `idle` true, a read holding no slot
-   * whose jobs start through Slots.admit; false, a read that never blocks; null, one shard.
+   * Reads up to `free` jobs and starts them, and `ahead` more to hold (prefetch). Several
+   * shards: `idle` true, a read holding no slot whose jobs start through Slots.admit; false, a
+   * read that never blocks; null, one shard.
    */
-  async #fetch(free: number, lane: Lane, idle: boolean | null): Promise<number> {
-    const admit = idle === true;
-    const { toRun, kind, count, seen } = await this.d.source.next(free, lane, idle !== false);
+  async #fetch(free: number, lane: Lane, idle: boolean | null, ahead: number): Promise<number> {
+    let slots = free;
+    let fetched: Fetched;
+    try {
+      fetched = await this.d.source.next(free + ahead, lane, idle !== false);
+    } finally {
+      // Slots passed to this read's asks (#reserveFor) are its entries' now.
+      const passed = ahead > 0 ? this.#prefetch!.answered(ahead) : 0;
+      this.#slots.reserved -= passed;
+      slots += passed;
+    }
+    const { toRun, kind, count, seen } = fetched;
     try {
       // Stopping meanwhile: launch nothing; the entries stay pending and stop() releases them.
       if (this.d.stopping()) return count;
+      let started = 0;
       for (const job of toRun) {
         // Claimed, yet its job ended here since the claim was sent: done (lib/worker/written.ts).
         if (seen?.written.has(job.entryId)) continue;
-        this.#launch(job, kind, admit);
+        this.#launch(job, kind, idle === true || started++ >= slots);
       }
+      if (started > slots) this.#prefetch?.watch();
       return count;
     } finally {
       seen?.done();

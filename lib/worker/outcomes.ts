@@ -33,6 +33,8 @@ export interface Finish {
   result: string;
   /** A slot was held for this finish to take the next entry (see Outcomes.reserve). */
   reserved?: boolean;
+  /** The finish also takes an entry to hold beyond the slots (lib/worker/prefetch.ts). */
+  ahead?: boolean;
 }
 
 export interface Failure {
@@ -94,15 +96,17 @@ export class Outcomes {
   /** Starts since the last count sent (the `started` counter, written with outcomes). */
   startedSince = 0;
   /**
-   * Take mode (below LANE_MIN_CONCURRENCY): holds a slot for a finish to fill with the next
-   * entry; false when none may be held (stopping, Redis full). Null: the lanes read alone.
+   * Take mode (below LANE_MIN_CONCURRENCY): sets `reserved` when a slot is held for the finish
+   * to fill with the next entry (none when stopping, Redis full), and `ahead` when it also
+   * takes one to hold (lib/worker/prefetch.ts). Null: the lanes read alone.
    */
-  reserve: (() => boolean) | null = null;
+  reserve: ((finish: Finish) => void) | null = null;
   /**
-   * A finish call that held `held` slots came back with `taken` entries (none when it failed:
-   * `lost` says its reply may have been lost with entries read for us).
+   * A finish call that held `held` slots and asked `ahead` entries more came back with `taken`
+   * entries (none when it failed: `lost` says its reply may have been lost with entries read
+   * for us).
    */
-  onTaken: (taken: TakenEntry[], held: number, lost: boolean) => void = () => {};
+  onTaken: (taken: TakenEntry[], held: number, lost: boolean, ahead: number) => void = () => {};
   /** A finish ended jobs that others wait for: their dependents are to be told (flows.ts). */
   onParentsEnded: () => void = () => {};
   /**
@@ -136,7 +140,7 @@ export class Outcomes {
    * not on the event loop's next turn (a turn per job, and the write delayed for nothing).
    */
   add(outcome: Outcome, alone = false): void {
-    if (outcome.kind === "finish" && this.reserve) outcome.reserved = this.reserve();
+    if (outcome.kind === "finish" && this.reserve) this.reserve(outcome);
     this.#queue.push(outcome);
     this.#schedule(0, alone);
   }
@@ -294,19 +298,23 @@ export class Outcomes {
       startedSince: started,
     };
     let held = 0;
-    for (const f of items) if (f.reserved) held++;
+    let ahead = 0;
+    for (const f of items) {
+      if (f.reserved) held++;
+      if (f.ahead) ahead++;
+    }
     // finishRuns: the outcomes as they are (o.name is w.consumer), no FinishItem per job.
-    const finish = finishRuns(client, this.keys, w, items, held);
+    const finish = finishRuns(client, this.keys, w, items, held + ahead);
     try {
       const { codes, taken, noted } = await finish;
       if (noted > 0) this.onParentsEnded();
       // The slots are handed back after onWritten: the taken entries fill them first.
-      if (held > 0) queueMicrotask(() => this.onTaken(taken, held, false));
-      for (const f of items) f.reserved = false;
+      if (held + ahead > 0) queueMicrotask(() => this.onTaken(taken, held, false, ahead));
+      for (const f of items) f.reserved = f.ahead = false;
       return codes;
     } catch (err) {
-      if (held > 0) this.onTaken([], held, true);
-      for (const f of items) f.reserved = false;
+      if (held + ahead > 0) this.onTaken([], held, true, ahead);
+      for (const f of items) f.reserved = f.ahead = false;
       throw err;
     }
   }

@@ -71,8 +71,9 @@ export class Jobs {
   holdRerun: () => boolean = () => false;
   releaseRerun: () => void = () => {};
   /**
-   * Entries delivered while every slot was busy (a worker of several shards: lib/worker/slots.ts),
-   * started first when a slot frees. Leased as running ones are; a stop releases them.
+   * Entries delivered while every slot was busy (a worker of several shards: lib/worker/slots.ts;
+   * prefetched ones: lib/worker/prefetch.ts), started first when a slot frees. Leased as running
+   * ones are; a stop releases them.
    */
   readonly held = new Map<string, Startable>();
   /** Outcomes written, as a claim out meanwhile needs to know them (lib/worker/written.ts). */

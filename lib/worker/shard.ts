@@ -7,6 +7,7 @@
 import type { WorkerOptions } from "../config.ts";
 import { stampFormat } from "../engine/format.ts";
 import type { QueueKeys } from "../engine/keys.ts";
+import { anyLimit } from "../engine/limits.ts";
 import type { CourierError } from "../errors.ts";
 import { type Logger, throttled } from "../log.ts";
 import { readParents } from "../queue/parents.ts";
@@ -141,6 +142,9 @@ export class ShardWorker {
       retryMs: (failures) => exponentialMs(100, failures, o.reconnectMaxMs),
       slots: p.slots,
       rank: p.rank,
+      // Take mode only: from LANE_MIN_CONCURRENCY on, the two lanes' reads overlap already.
+      prefetch: o.concurrency < LANE_MIN_CONCURRENCY ? o.prefetch : 0,
+      refrain: () => this.#memory.paused || (p.limits !== undefined && anyLimit(p.limits.limits)),
     });
     const all = p.queueKeys ?? [this.keys];
     this.#jobs.parentsOf = (id) => readParents(this.#client, all, id);

@@ -7,6 +7,8 @@
 // without holding a slot: a slot held for blockMs would be kept from the shards that have
 // jobs. What such a read brings while every slot is busy is held, pending on this worker and
 // leased, and started before anything else once a slot frees (at most one per read loop).
+// A worker of one shard below 16 slots holds entries the same way, read ahead on purpose
+// (prefetch: lib/worker/prefetch.ts).
 //
 // A worker of several queues (lib/worker/order.ts) gives each shard worker the rank of its
 // queue: a freed slot goes to the rank the order picks among those that want one (loops in the
@@ -18,12 +20,14 @@ import type { Startable } from "./entries.ts";
 import { type OrderOptions, pickRank } from "./order.ts";
 import type { Jobs } from "./running.ts";
 
-interface Held {
+export interface Held {
   jobs: Jobs;
   job: Startable;
   /** Starts the job; false when it may not start yet (Redis full past the memory budget). */
   start: () => boolean;
   rank: number;
+  /** When it began to wait (monotonic ms): a prefetched entry waits a bounded time. */
+  since: number;
 }
 
 export class Slots {
@@ -141,7 +145,25 @@ export class Slots {
   admit(jobs: Jobs, job: Startable, start: () => boolean, rank = 0): void {
     if (this.#held.length === 0 && this.free(rank) > 0 && start()) return;
     jobs.held.set(job.entryId, job);
-    this.#held.push({ jobs, job, start, rank });
+    this.#held.push({ jobs, job, start, rank, since: performance.now() });
+  }
+
+  /**
+   * Held entries waiting since before `before` (monotonic ms), out of the line: none of them
+   * starts (lib/worker/prefetch.ts gives them back). They stay in their jobs' `held`, leased.
+   */
+  takeStale(before: number): Held[] {
+    const stale = this.#held.filter((h) => h.since < before && h.jobs.held.has(h.job.entryId));
+    if (stale.length > 0) this.#held = this.#held.filter((h) => !stale.includes(h));
+    return stale;
+  }
+
+  /** When the oldest held entry began to wait (monotonic ms), or null when none waits. */
+  oldestHeld(): number | null {
+    let oldest: number | null = null;
+    for (const h of this.#held)
+      if (h.jobs.held.has(h.job.entryId) && (oldest === null || h.since < oldest)) oldest = h.since;
+    return oldest;
   }
 
   /**

@@ -9,6 +9,7 @@ import { engineMutants } from "./engine.ts";
 import { limitMutants } from "./limits.ts";
 
 import { type Mutant, m } from "./mutant.ts";
+import { prefetchMutants } from "./prefetch.ts";
 
 export type { Mutant } from "./mutant.ts";
 
@@ -735,3 +736,5 @@ mutants.push(...engineMutants);
 mutants.push(...batchMutants);
 // The rate limits' mutants (scripts/mutants/limits.ts).
 mutants.push(...limitMutants);
+// Prefetch's mutants (scripts/mutants/prefetch.ts).
+mutants.push(...prefetchMutants);
