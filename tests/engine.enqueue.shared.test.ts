@@ -1,7 +1,7 @@
-// enqueue.lua's shared layout (ARGV[5] 3: a batch's task, max attempts, delay and options sent
-// once, then id, payload and limit key per job) writes what the per-job layout (6 or 7 fields
-// a job) writes: the same batch sent both ways, to two fresh queues, leaves the same entries,
-// records, delayed set, counters and flags.
+// enqueue.lua's shared layout (ARGV[5] 3 or 2: a batch's task, max attempts, delay and options
+// sent once, then id, payload and limit key per job, or no id when none has one) writes what
+// the per-job layout (6 or 7 fields a job) writes: the same batch sent both ways, to two fresh
+// queues, leaves the same entries, records, delayed set, counters and flags.
 import { describe, expect, test } from "bun:test";
 import {
   type EnqueueBatch,
