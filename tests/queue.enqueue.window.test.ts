@@ -11,7 +11,7 @@ import { enqueueLines } from "../lib/cli/trigger.ts";
 import { shardKeys, shardOf } from "../lib/engine/keys.ts";
 import { scripts } from "../lib/engine/lua.ts";
 import type { Queue } from "../lib/queue/queue.ts";
-import { chunks, inOrderWindow } from "../lib/queue/window.ts";
+import { chunks, chunksOf, inOrderWindow } from "../lib/queue/window.ts";
 import { openQueue, rawRedis, testPrefix } from "./helpers.ts";
 
 /** A sender whose calls the test answers one by one, in any order it likes. */
@@ -107,6 +107,14 @@ describe("inOrderWindow", () => {
     const out: number[][] = [];
     for await (const c of chunks([1, 2, 3, 4, 5, 6, 7], 3)) out.push(c);
     expect(out).toEqual([[1, 2, 3], [4, 5, 6], [7]]);
+  });
+
+  test("chunksOf takes items one by one or in arrays: the same batches, an array cut across two", async () => {
+    const item = (n: number) => ({ n });
+    const [a, b, c, d, e, f, g] = [item(1), item(2), item(3), item(4), item(5), item(6), item(7)];
+    const out: { n: number }[][] = [];
+    for await (const x of chunksOf([[a, b], c, [d, e, f, g], []], 3)) out.push(x);
+    expect(out).toEqual([[a, b, c], [d, e, f], [g]]);
   });
 });
 

@@ -59,12 +59,12 @@ function findReply(err: unknown): Error | null {
   return (causes(err).find((e) => e instanceof ErrorReply) as Error | undefined) ?? null;
 }
 
-/** Every script a Courier process may run, by the name a message gives it. */
-const ALL: readonly Script[] = Object.values(scripts);
+/** Every script a Courier process may run, by the name a message gives it (made on demand). */
+const all = (): readonly Script[] => Object.values(scripts);
 
 /** `+exists +hset …`: the commands a script's source calls, as ACL rules; null if unknown. */
 function scriptCommands(name: string): string | null {
-  const source = ALL.find((s) => s.name === name)?.source;
+  const source = all().find((s) => s.name === name)?.source;
   if (!source) return null;
   const call =
     /redis\.p?call\(\s*'(\w+)'|pcall\(redis\.call,\s*'(\w+)'|read\('(\w+)'|\{\s*'([A-Z]+)'/g;
@@ -76,6 +76,6 @@ function scriptCommands(name: string): string | null {
 /** The name of the script an error came from (Redis names it by its SHA1). */
 function scriptOf(text: string): string {
   const sha = /script: ([0-9a-f]{40})/.exec(text)?.[1] ?? /f_([0-9a-f]{40})/.exec(text)?.[1];
-  const found = ALL.find((s) => s.sha === sha);
+  const found = all().find((s) => s.sha === sha);
   return found ? found.name : "unknown";
 }

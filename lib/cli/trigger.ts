@@ -95,6 +95,10 @@ export async function enqueueLines<P>(
   return report;
 }
 
+/** Specs given in steps of at most this many: one step each, and little read past a halt. */
+const SPECS_PER_STEP = 256;
+
+/** The lines' specs, in arrays of up to SPECS_PER_STEP (Queue.enqueueBatches takes them so). */
 async function* toSpecs<P>(
   lines: AsyncIterable<Line[]>,
   jobs: LineJobs<P>,
@@ -103,8 +107,14 @@ async function* toSpecs<P>(
 ) {
   const { task, maxAttempts, idFor } = jobs;
   const { delayMs, runAt, priority } = jobs.schedule ?? {};
+  let step: (JobSpec & { line: number; payload: P })[] = [];
   for await (const group of lines) {
     for (const l of group) {
+      if (step.length >= SPECS_PER_STEP) {
+        yield step;
+        step = [];
+      }
+      // Set only while this waits (at a yield, or for input): a step is never cut by it.
       if (halted()) return;
       let job: LineJob<P>;
       try {
@@ -128,8 +138,11 @@ async function* toSpecs<P>(
         priority,
         limitKey: limitKey || undefined,
       };
-      yield spec;
+      step.push(spec);
     }
+    // A group's specs go on as soon as it is read (a slow pipe's lines are not held back).
+    if (step.length > 0) yield step;
+    step = [];
   }
 }
 

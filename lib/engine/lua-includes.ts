@@ -53,7 +53,7 @@ const INCLUDE = /^--- @include\s+(\S+)\s*$/;
 
 /**
  * Expands the includes of `source` (named `file` in the line map). Throws on an include with no
- * helper and on a cycle, so a bad script fails when it is loaded, never at a call.
+ * helper and on a cycle, so a bad script fails when it is made (its first use), before it is sent.
  */
 export function expandIncludes(
   file: string,

@@ -53,9 +53,29 @@ export interface Script {
   lines: SourceLine[];
 }
 
+/** An object of `defs`' names whose values are made on first read, then kept. */
+function lazily<T extends Record<string, () => Script>>(
+  defs: T,
+): { readonly [K in keyof T]: Script } {
+  const out = {} as { [K in keyof T]: Script };
+  for (const [name, make] of Object.entries(defs)) {
+    Object.defineProperty(out, name, {
+      enumerable: true,
+      configurable: true,
+      get() {
+        const value = make();
+        Object.defineProperty(out, name, { value, enumerable: true });
+        return value;
+      },
+    });
+  }
+  return out;
+}
+
 /**
  * A script from its text (`file` names it in error replies: lib/engine/lua/<name>.lua unless
- * told). Its includes are expanded here: an unknown one throws when the module loads.
+ * told). Its includes are expanded here: an unknown one throws at the script's first use
+ * (tests/engine.lua.test.ts expands every script).
  */
 export function script(name: string, text: string, numKeys: number, file = `${name}.lua`): Script {
   const { text: source, lines } = expandIncludes(file, text);
@@ -63,70 +83,74 @@ export function script(name: string, text: string, numKeys: number, file = `${na
   return { name, source, sha, numKeys, lines };
 }
 
-export const scripts = {
+/**
+ * Every script by name, each expanded and hashed when first used: a process runs a few of them
+ * (`trigger` one), and expanding all 34 at start cost it about 10 ms.
+ */
+export const scripts = lazily({
   // Each is called by one typed function in lib/engine/<name>.ts (discard's is in requeue.ts),
   // which owns its KEYS and ARGV order. The common path first: enqueue, finish.
-  enqueue: script("enqueue", enqueueLua, 6),
-  finish: script("finish", finishLua, 8),
+  enqueue: () => script("enqueue", enqueueLua, 6),
+  finish: () => script("finish", finishLua, 8),
   // Failed attempts (retry or dead letter), and retries and delayed jobs brought back when due.
-  fail: script("fail", failLua, 8),
-  promote: script("promote", promoteLua, 2),
+  fail: () => script("fail", failLua, 8),
+  promote: () => script("promote", promoteLua, 2),
   // Entries taken without a plain read: lapsed leases of other workers, own entries read again.
-  claim: script("claim", claimLua, 8),
+  claim: () => script("claim", claimLua, 8),
   // A restarted worker's predecessor consumer (`<name>~gone`) forgotten once empty.
-  handover: script("handover", handoverLua, 1),
+  handover: () => script("handover", handoverLua, 1),
   // Entries a worker cannot run: corrupt (buried), a task it lacks (left; parked jobs taken
   // back when a worker serves the task), or held when it stops (released).
-  bury: script("bury", buryLua, 7),
-  leave: script("leave", leaveLua, 3),
-  serve: script("serve", serveLua, 2),
-  release: script("release", releaseLua, 3),
+  bury: () => script("bury", buryLua, 7),
+  leave: () => script("leave", leaveLua, 3),
+  serve: () => script("serve", serveLua, 2),
+  release: () => script("release", releaseLua, 3),
   // A prefetched entry held past prefetchWaitMs goes back to the queue unstarted.
-  giveBack: script("giveBack", giveBackLua, 1, "give-back.lua"),
+  giveBack: () => script("giveBack", giveBackLua, 1, "give-back.lua"),
   // Where each job is now (read only).
-  status: script("status", statusLua, 6),
+  status: () => script("status", statusLua, 6),
   // A running job's progress and its event (lib/worker/progress.ts coalesces the calls).
-  progress: script("progress", progressLua, 3),
+  progress: () => script("progress", progressLua, 3),
   // A running job's lease kept: its entry's idle time reset.
-  lease: script("lease", leaseLua, 1),
+  lease: () => script("lease", leaseLua, 1),
   // Joining the queue and staying visible: both run on a full Redis too (see the scripts).
-  group: script("group", groupLua, 1),
-  heartbeat: script("heartbeat", heartbeatLua, 2),
+  group: () => script("group", groupLua, 1),
+  heartbeat: () => script("heartbeat", heartbeatLua, 2),
   // The queue's data format, checked once per process (lib/engine/format.ts), and its shard
   // count, recorded by the first producer or worker (lib/engine/layout.ts).
-  meta: script("meta", metaLua, 1),
-  layout: script("layout", layoutLua, 1),
+  meta: () => script("meta", metaLua, 1),
+  layout: () => script("layout", layoutLua, 1),
   // A worker name held by one live worker at a time (lib/worker/presence.ts).
-  name: script("name", nameLua, 1),
+  name: () => script("name", nameLua, 1),
   // Operator actions (lib/admin): dead letters requeued or discarded, gone workers pruned.
-  requeue: script("requeue", requeueLua, 5),
-  discard: script("discard", discardLua, 1),
-  empty: script("empty", emptyLua, 6),
-  prune: script("prune", pruneLua, 2),
+  requeue: () => script("requeue", requeueLua, 5),
+  discard: () => script("discard", discardLua, 1),
+  empty: () => script("empty", emptyLua, 6),
+  prune: () => script("prune", pruneLua, 2),
   // Jobs canceled wherever they are (lib/engine/cancel.ts, from Queue.cancel and Admin.cancel).
-  cancel: script("cancel", cancelLua, 16),
+  cancel: () => script("cancel", cancelLua, 16),
   // Dependencies (docs/internals.md, "Dependencies and batches"): a child written waiting, its
   // parents told of it, ended parents drained, children told (lib/queue/depends.ts,
   // lib/worker/flows.ts).
-  child: script("child", childLua, 4),
-  depend: script("depend", dependLua, 3),
-  ended: script("ended", endedLua, 4),
-  parentEnded: script("parent-ended", parentEndedLua, 11),
+  child: () => script("child", childLua, 4),
+  depend: () => script("depend", dependLua, 3),
+  ended: () => script("ended", endedLua, 4),
+  parentEnded: () => script("parent-ended", parentEndedLua, 11),
   // Recurring schedules (lib/engine/schedule.ts): the due ones read on Redis' clock, a fired
   // tick advanced by compare and set, a definition written with its next tick.
-  scheduleDue: script("schedule-due", scheduleDueLua, 3),
-  scheduleAdvance: script("schedule-advance", scheduleAdvanceLua, 3),
-  scheduleSave: script("schedule-save", scheduleSaveLua, 4),
+  scheduleDue: () => script("schedule-due", scheduleDueLua, 3),
+  scheduleAdvance: () => script("schedule-advance", scheduleAdvanceLua, 3),
+  scheduleSave: () => script("schedule-save", scheduleSaveLua, 4),
   // Rate limits (docs/internals.md, "Rate limits"): the limiter under the queue's tag (slots
   // reserved for a batch read, running slots freed, a key held), and per shard a job given its
   // slot away (hold) and a waiting job woken.
-  limit: script("limit", limitLua, 4),
-  limitDone: script("limitDone", limitDoneLua, 1, "limit-done.lua"),
-  holdKey: script("holdKey", holdKeyLua, 3, "hold-key.lua"),
-  rateHeld: script("rateHeld", rateHeldLua, 1, "rate-held.lua"),
-  hold: script("hold", holdLua, 2),
-  wake: script("wake", wakeLua, 6),
-} as const;
+  limit: () => script("limit", limitLua, 4),
+  limitDone: () => script("limitDone", limitDoneLua, 1, "limit-done.lua"),
+  holdKey: () => script("holdKey", holdKeyLua, 3, "hold-key.lua"),
+  rateHeld: () => script("rateHeld", rateHeldLua, 1, "rate-held.lua"),
+  hold: () => script("hold", holdLua, 2),
+  wake: () => script("wake", wakeLua, 6),
+});
 
 /**
  * Runs a script; keys and args are strings (numbers are sent as their decimal text). An error

@@ -4,7 +4,7 @@
 
 import type { Enqueued, JobSpec, Prepared } from "./prepare.ts";
 import { PartialBatchError } from "./route.ts";
-import { chunks, inOrderWindow } from "./window.ts";
+import { chunks, chunksOf, inOrderWindow } from "./window.ts";
 
 /** Batches in flight by default: enough to keep Redis busy, few enough to bound memory. */
 const DEFAULT_IN_FLIGHT = 8;
@@ -21,6 +21,9 @@ export interface EnqueuedBatch<S extends JobSpec = JobSpec> {
   specs: S[];
   jobs: Enqueued[];
 }
+
+/** Job specs, one by one or in arrays (a reader's chunk of lines: one step per chunk). */
+export type Specs<S extends JobSpec> = AsyncIterable<S | readonly S[]> | Iterable<S | readonly S[]>;
 
 /** Every batch's outcome: acknowledged, or refused (nothing of it known to be enqueued). */
 export type BatchOutcome<S extends JobSpec = JobSpec> =
@@ -45,7 +48,7 @@ interface Sender {
  * batches already in flight are still reported (they may have been acknowledged).
  */
 export async function* enqueueBatches<S extends JobSpec>(
-  specs: AsyncIterable<S> | Iterable<S>,
+  specs: Specs<S>,
   sender: Sender,
   options: EnqueueStreamOptions = {},
 ): AsyncGenerator<BatchOutcome<S>> {
@@ -55,14 +58,14 @@ export async function* enqueueBatches<S extends JobSpec>(
   );
   if (unready) {
     // Nothing was sent: the first batch is refused, and nothing more is read.
-    for await (const first of chunks(specs, sender.batchSize)) {
+    for await (const first of chunksOf(specs, sender.batchSize)) {
       yield { index: 0, specs: first, ok: false, error: unready.error };
       return;
     }
     return;
   }
   let index = 0;
-  const numbered = mapAsync(chunks(specs, sender.batchSize), (batch) => {
+  const numbered = mapAsync(chunksOf(specs, sender.batchSize), (batch) => {
     const at = index;
     index += batch.length;
     return { index: at, specs: batch };

@@ -28,6 +28,7 @@ import {
   enqueueBatches,
   enqueuePreparedMany,
   enqueueStream,
+  type Specs,
 } from "./bulk.ts";
 import { type CancelVerdict, cancelOnShards } from "./cancel.ts";
 import { enqueueChild } from "./depends.ts";
@@ -226,9 +227,12 @@ export class Queue {
     return enqueueStream(this.enqueueBatches(specs, options));
   }
 
-  /** Like enqueueStream, but every batch's outcome is yielded, a refused one too; never throws. */
+  /**
+   * Like enqueueStream, but every batch's outcome is yielded, a refused one too; never throws.
+   * Specs may also come in arrays (a reader's chunk of lines), taken in one step each.
+   */
   enqueueBatches<S extends JobSpec>(
-    specs: AsyncIterable<S> | Iterable<S>,
+    specs: Specs<S>,
     options?: EnqueueStreamOptions,
   ): AsyncGenerator<BatchOutcome<S>> {
     return enqueueBatches(specs, this.#sender(), options);

@@ -28,12 +28,16 @@
 --   level's, every job has an id, and its record says `priority <level>`, so status, cancel and
 --   requeue find its entry; meta gets `levels 1`, which tells workers to read the levels)
 -- ARGV[5] the fields per job: 6, or 7 when a job of the batch has a limit key (a batch without
---   one pays nothing for the field)
+--   one pays nothing for the field), or 3 or 2 (shared): the batch's jobs share their task, max
+--   attempts, delay and options, sent once (a bulk enqueue: 2 or 3 arguments a job, not 7)
 -- ARGV[6..] sextuples or septuples: job id ('' = auto: the entry id, plus the shard's suffix that the client
 --   appends, lib/engine/enqueue.ts), task, payload JSON, max attempts,
 --   delay ms (0 = now) or `@<due ms>` (a due time on Redis' clock, JobSpec.runAt: the job goes
 --   to the delayed set at that score, one already past promoted at once; a delayed job always
 --   has an id), options JSON ('' = none), [limit key ('' = none): the entry's `k`, JobSpec.limitKey]
+--   Shared (3 or 2): ARGV[6..9] the task, max attempts, delay and options of every job, then
+--   from ARGV[10] triples: job id, payload JSON, limit key; or pairs (2: no job has an id):
+--   payload JSON, limit key
 -- Returns "<first entry id or empty> <flags> <cursor>", one flag per job: 1 created, 0 existed;
 -- cursor `-` when no job was created or the events key is not a stream; a receipt's reply (the
 -- batch sent before) has ` replay` after it.
@@ -58,8 +62,16 @@ local function delayed(arg)
 end
 local expected = { KEYS[1], 'stream', KEYS[3], 'hash', KEYS[5], 'hash' }
 local stride = tonumber(ARGV[5])
-for i = 10, #ARGV, stride do
-  if delayed(ARGV[i]) then
+local shared = stride <= 3
+local from = shared and 10 or 6
+-- The delay field of the job whose fields start at ARGV[i].
+local function when_of(i)
+  if shared then return ARGV[8] end
+  return ARGV[i + 4]
+end
+-- Shared: one delay for all, looked at once.
+for i = from, shared and from or #ARGV, stride do
+  if delayed(when_of(i)) then
     expected[#expected + 1] = KEYS[2]; expected[#expected + 1] = 'zset'
     break
   end
@@ -106,7 +118,7 @@ end
 -- Jobs from the i-th on that would add an entry (at most: a caller id may exist).
 local function entries_from(i)
   local n = 0
-  for j = i, #ARGV, stride do if not delayed(ARGV[j + 4]) then n = n + 1 end end
+  for j = i, #ARGV, stride do if not delayed(when_of(j)) then n = n + 1 end end
   return n
 end
 
@@ -137,14 +149,28 @@ local function add_entry(fields, i)
   return entry
 end
 
-for i = 6, #ARGV, stride do
-  local id, task, payload, max, when, opts = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3],
-    ARGV[i + 4], ARGV[i + 5]
-  local lkey = stride == 7 and ARGV[i + 6] or ''
-  if ms and id == '' and when == '0' and opts == '' and lkey == '' then
+for i = from, #ARGV, stride do
+  local id, task, payload, max, when, opts, lkey
+  if shared then
+    -- The payload and key are the last two fields of a job's 3 or 2; 2 have no id before them.
+    id = stride == 3 and ARGV[i] or ''
+    task, payload, max, when, opts, lkey = ARGV[6], ARGV[i + stride - 2], ARGV[7], ARGV[8],
+      ARGV[9], ARGV[i + stride - 1]
+  else
+    id, task, payload, max, when, opts = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3],
+      ARGV[i + 4], ARGV[i + 5]
+    lkey = stride == 7 and ARGV[i + 6] or ''
+  end
+  if ms and id == '' and when == '0' and opts == '' then
     -- The common job, after the batch's first entry: its XADD and nothing else (no table
-    -- built and unpacked per job: a third of the script's time per job, measured).
-    redis.call('XADD', KEYS[1], next_entry(), 't', task, 'p', payload, 'a', '0', 'm', max)
+    -- built and unpacked per job: a third of the script's time per job, measured). Its fields
+    -- in the order the general case writes them (`k` last).
+    local entry = next_entry()
+    if lkey == '' then
+      redis.call('XADD', KEYS[1], entry, 't', task, 'p', payload, 'a', '0', 'm', max)
+    else
+      redis.call('XADD', KEYS[1], entry, 't', task, 'p', payload, 'a', '0', 'm', max, 'k', lkey)
+    end
     added = added + 1
     flags[#flags + 1] = '1'
   elseif id ~= '' and (made[id] or redis.call('EXISTS', prefix .. id) == 1) then
