@@ -59,8 +59,14 @@ export const LEFT_OUT: Record<string, string[]> = {
     "trigger.batch.full",
     "trigger.full",
   ],
-  "Chromium over the dashboard's page: the page reads the API that dashboard.api and dashboard.queues check in this pass, and a browser is the slowest thing the suite starts":
-    ["dashboard.browser", "dashboard.pages.browser"],
+  "Chromium over the dashboard's page: the page reads the API that dashboard.api and dashboard.queues check in this pass (the job lists, queue.jobs.cli; Cancel, dashboard.cancel; the limits panel, limits.surface), and a browser is the slowest thing the suite starts":
+    [
+      "dashboard.browser",
+      "dashboard.cancel.browser",
+      "dashboard.limits-panel.browser",
+      "dashboard.pages.browser",
+      "dashboard.queue.browser",
+    ],
   "a proxy in front of one server that drops replies: a cluster client learns the nodes' own addresses and goes around it":
     ["enqueue.lost-reply", "guarantees.network"],
   "already on a real cluster of their own (they kill and restart its nodes, change its config or users)":
