@@ -35,15 +35,18 @@ interface Pass {
 // on Redis, a subprocess or a tick, so two share 2 cores well. Each of bun's worker processes
 // has its own redis-server (or cluster), started here (scripts/_test-servers.ts), and runs its
 // files one at a time against it (--no-isolate: one module registry per worker, as a single
-// `bun test` has). tests/timings.json (the files' durations) makes the slowest start first, so
-// no long file is left for the end.
+// `bun test` has). Each pass's own timings file (the files' durations in that pass: a file's
+// time on a cluster is not its time on one server) makes the slowest start first, so no long
+// file is left for the end; COURIER_TEST_UPDATE_TIMINGS=1 rewrites them with this run's.
 const workers = Number(process.env.COURIER_TEST_PARALLEL ?? "2");
 if (!Number.isInteger(workers) || workers < 1) {
   process.stderr.write("check: COURIER_TEST_PARALLEL takes a whole number >= 1\n");
   process.exit(2);
 }
-const runner =
-  workers === 1 ? [] : [`--parallel=${workers}`, "--no-isolate", "--timings=tests/timings.json"];
+const TIMINGS = { tests: "tests/timings.json", cluster: "tests/timings.cluster.json" };
+const update = process.env.COURIER_TEST_UPDATE_TIMINGS === "1" ? ["--update-timings"] : [];
+const runner = (timings: string) =>
+  workers === 1 ? [] : [`--parallel=${workers}`, "--no-isolate", `--timings=${timings}`, ...update];
 
 /** The pass running now: a signal to this process stops its tests and its servers first. */
 let running: { proc: { kill(): void }; servers: TestServers | null } | null = null;
@@ -64,13 +67,19 @@ for (const [signal, number] of [
 async function testPass(name: string, args: string[], env: Record<string, string>): Promise<Pass> {
   // Queue tests talk to a real Redis and real subprocesses: 30 s each, not bun's 5 s (bunfig.toml
   // cannot set this; bun only reads --timeout).
-  const flags = ["bun", "test", "--timeout", "30000", ...runner];
+  const cluster = env.COURIER_TEST_CLUSTER === "1";
+  const flags = [
+    "bun",
+    "test",
+    "--timeout",
+    "30000",
+    ...runner(TIMINGS[cluster ? "cluster" : "tests"]),
+  ];
   const cmd = [...flags, ...args];
   const shown = args.length > 8 ? [...flags, `<${args.length} files>`] : cmd;
   const envText = Object.entries(env).map(([k, v]) => `${k}=${v} `);
   process.stdout.write(`\n== ${name}: ${envText.join("")}${shown.join(" ")}\n`);
   const started = performance.now();
-  const cluster = env.COURIER_TEST_CLUSTER === "1";
   const servers = workers > 1 ? await startTestServers(workers, cluster) : null;
   const serversEnv = servers ? { COURIER_TEST_REDIS_URLS: servers.urls } : {};
   const proc = Bun.spawn({

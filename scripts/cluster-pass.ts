@@ -39,6 +39,8 @@ export const LEFT_OUT: Record<string, string[]> = {
     "wordcount.url",
     "wordcount.browser",
   ],
+  "usage errors and --help only, answered before Redis is reached (as the files with others skip them: onOneServer)":
+    ["cli.messages.shards", "cli.numbers", "courier.help"],
   "their own redis-server (one they fill, stop or restart), never the preload's": [
     "bench",
     "chaos",
@@ -49,9 +51,22 @@ export const LEFT_OUT: Record<string, string[]> = {
     "stack.signals",
     "worker.outage",
     "worker.stop.backoff",
+    // A small server of their own, filled, with their queues pinned to one shard (pinShards):
+    // the cluster pass would run them again unchanged.
+    "redis-full.dead",
+    "redis-full.retry",
+    "redis-full.worker",
+    "trigger.batch.full",
+    "trigger.full",
   ],
-  "Chromium over the dashboard's page: the page reads the API that dashboard.api and dashboard.queues check in this pass, and a browser is the slowest thing the suite starts":
-    ["dashboard.browser", "dashboard.pages.browser"],
+  "Chromium over the dashboard's page: the page reads the API that dashboard.api and dashboard.queues check in this pass (the job lists, queue.jobs.cli; Cancel, dashboard.cancel; the limits panel, limits.surface), and a browser is the slowest thing the suite starts":
+    [
+      "dashboard.browser",
+      "dashboard.cancel.browser",
+      "dashboard.limits-panel.browser",
+      "dashboard.pages.browser",
+      "dashboard.queue.browser",
+    ],
   "a proxy in front of one server that drops replies: a cluster client learns the nodes' own addresses and goes around it":
     ["enqueue.lost-reply", "guarantees.network"],
   "already on a real cluster of their own (they kill and restart its nodes, change its config or users)":

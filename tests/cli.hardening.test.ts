@@ -5,6 +5,7 @@ import { describe, expect, test } from "bun:test";
 import { shardKeys } from "../lib/engine/keys.ts";
 import { findFreePort } from "../lib/stack/redis-server.ts";
 import { HTML, pages, triggerOne, workerArgs } from "./fixtures/cli/harness.ts";
+import { runUsage } from "./fixtures/cli/in-process.ts";
 import {
   onOneServer,
   rawRedis,
@@ -139,10 +140,15 @@ function expectUsage(
 
 // Usage errors, refused before Redis is reached: nothing a cluster changes (not in the cluster pass).
 describe.skipIf(!onOneServer)("mistakes in every command: one line, exit 2", () => {
+  // result's through a real process, the others' in this one (runUsage: the same runCli, with
+  // no process of its own for a mistake refused before Redis).
+  const runFor = (cli: string) => (cli === "result" ? runCli : runUsage);
+
   test.each(COMMANDS)("%s: a string option with no value is refused", async (cli, args) => {
-    expectUsage(await runCli(cli, [...args, "--queue"]), cli, /--queue needs a value/);
+    const run = runFor(cli);
+    expectUsage(await run(cli, [...args, "--queue"]), cli, /--queue needs a value/);
     expectUsage(
-      await runCli(cli, ["--prefix", "--queue", "q", ...args]),
+      await run(cli, ["--prefix", "--queue", "q", ...args]),
       cli,
       /--prefix needs a value/,
     );
@@ -150,7 +156,7 @@ describe.skipIf(!onOneServer)("mistakes in every command: one line, exit 2", () 
 
   test.each(COMMANDS)("%s: an unknown option gets a suggestion", async (cli, args) => {
     expectUsage(
-      await runCli(cli, [...args, "--prefx", "p"]),
+      await runFor(cli)(cli, [...args, "--prefx", "p"]),
       cli,
       /unknown option --prefx \(did you mean --prefix\?\)/,
     );
@@ -159,17 +165,18 @@ describe.skipIf(!onOneServer)("mistakes in every command: one line, exit 2", () 
   test.each(COMMANDS)(
     "%s: a malformed Redis URL, never echoed when it is no URL",
     async (cli, args) => {
+      const run = runFor(cli);
       const port = await findFreePort();
-      const bad = await runCli(cli, [
+      const bad = await run(cli, [
         ...args,
         "--redis-url",
         `redis://user:secret@127.0.0.1:${port}/abc`,
       ]);
       expectUsage(bad, cli, /invalid Redis URL "redis:\/\/user:\*\*\*@127\.0\.0\.1:\d+\/abc"/);
-      const bare = await runCli(cli, [...args, "--redis-url", "hunter2-secret"]);
+      const bare = await run(cli, [...args, "--redis-url", "hunter2-secret"]);
       expectUsage(bare, cli, /not a redis:\/\/ URL/);
       expect(bare.stderr).not.toContain("hunter2");
-      const scheme = await runCli(cli, [...args], { env: { REDIS_URL: "http://u:hunter2@x" } });
+      const scheme = await run(cli, [...args], { env: { REDIS_URL: "http://u:hunter2@x" } });
       expectUsage(scheme, cli, /scheme must be redis:\/\/ or rediss:\/\//);
       expect(scheme.stderr).not.toContain("hunter2");
     },
@@ -297,7 +304,8 @@ describe("a second worker with the name of a live one", () => {
 });
 
 describe("help and pipes", () => {
-  test.each(["result", "info", "dead", "worker", "dashboard"])(
+  // Answered before Redis is reached: nothing a cluster changes (not in the cluster pass).
+  test.skipIf(!onOneServer).each(["result", "info", "dead", "worker", "dashboard"])(
     "%s --help into a pipe has no colour",
     async (cli) => {
       const r = await runCli(cli, ["--help"]);
@@ -307,7 +315,8 @@ describe("help and pipes", () => {
     },
   );
 
-  test("on a terminal, colour unless NO_COLOR is set", async () => {
+  // Answered before Redis is reached: nothing a cluster changes (not in the cluster pass).
+  test.skipIf(!onOneServer)("on a terminal, colour unless NO_COLOR is set", async () => {
     // `script` gives the command a pseudo-terminal for stdout.
     const onTerminal = (env: Record<string, string>) =>
       runProcess(["script", "-qfc", `"${process.execPath}" bin/result.ts --help`, "/dev/null"], {

@@ -3,6 +3,7 @@
 // given (`redis+cluster://`, not `redis+cluster:/`); the message on one line, then the hint.
 import { expect, test } from "bun:test";
 import { maskUrl } from "../lib/redis/url.ts";
+import { runUsage } from "./fixtures/cli/in-process.ts";
 import { runCli } from "./helpers.ts";
 
 const ESC = "\x1b";
@@ -36,8 +37,9 @@ const cases: [string, string, string[], string][] = [
   ],
 ];
 
-test.each(cases)("%s", async (_, cli, args, message) => {
-  const r = await runCli(cli, args);
+test.each(cases)("%s", async (what, cli, args, message) => {
+  // The first through a real process, the others in this one (runUsage: the same runCli).
+  const r = what === cases[0]![0] ? await runCli(cli, args) : await runUsage(cli, args);
   expect(r.code).toBe(2);
   expect(r.stderr).toContain(message);
   expect(r.stderr).not.toContain(ESC);

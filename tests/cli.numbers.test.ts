@@ -2,6 +2,7 @@
 // `--concurrency 1e9` always was, instead of being read as 1000 or 16.
 import { describe, expect, test } from "bun:test";
 import { intArg, waitSeconds } from "../bin/_cli.ts";
+import { runUsage } from "./fixtures/cli/in-process.ts";
 import { runCli, testPrefix } from "./helpers.ts";
 
 describe("intArg", () => {
@@ -64,14 +65,18 @@ describe("the commands refuse them, exit 2", () => {
     ["worker", ["--prefetch-wait-ms", "0"], /--prefetch-wait-ms must be a whole number from 1/],
     ["trigger", ["--file", "-", "--skip", "1e1"], /--skip must be a whole number/],
   ])("%s %j", async (cli, args, message) => {
-    const r = await runCli(cli, ["--prefix", testPrefix(), ...args], { stdin: "" });
+    // trigger's (it reads standard input) through a real process; the worker's in this one
+    // (runUsage: the same runCli, refused before Redis).
+    const argv = ["--prefix", testPrefix(), ...args];
+    const r =
+      cli === "trigger" ? await runCli(cli, argv, { stdin: "" }) : await runUsage(cli, argv);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(message);
   });
 
   test("dashboard with COURIER_DASHBOARD_PORT=0x10", async () => {
     const env = { COURIER_DASHBOARD_PORT: "0x10" };
-    const r = await runCli("dashboard", ["--prefix", testPrefix()], { env });
+    const r = await runUsage("dashboard", ["--prefix", testPrefix()], { env });
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/--port must be a whole number from 0 to 65535, got "0x10"/);
   });
