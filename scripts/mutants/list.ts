@@ -439,7 +439,7 @@ export const mutants: Mutant[] = [
     "if (now >= job.current.deadline) job.current.timeOut();",
     "if (now < 0) job.current.timeOut();", [T("worker.process")]),
   m("take-mode-off", "lib/worker/loops.ts", "below 16 slots a finish takes the next entries: one call per job at concurrency 1",
-    "    jobs.outcomes.reserve = () => this.reserve();\n",
+    "    jobs.outcomes.reserve = (f) => this.#reserveFor(f);\n",
     "", [T("worker.take")]),
   m("concurrency-ignored", "lib/worker/loops.ts", "a worker never runs more jobs at once than its concurrency",
     "const slots = Math.min(share, shared.free(rank));",
