@@ -67,6 +67,10 @@ export const startWorker: StartWorker = async (spec, onDone) => {
     prefix: PREFIX,
     tasks: [task(spec.task, spec.stamp)],
     concurrency: spec.concurrency,
+    // COURIER_BENCH_PREFETCH=0: the worker without prefetch (one call per job at concurrency 1).
+    ...(process.env.COURIER_BENCH_PREFETCH === undefined
+      ? {}
+      : { prefetch: Number(process.env.COURIER_BENCH_PREFETCH) }),
     logger,
   });
   return { stop: () => worker.stop() };
