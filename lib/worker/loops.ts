@@ -94,6 +94,7 @@ export class Lanes {
    * the back-off after a failed read, which may be reconnectMaxMs long (Redis away or busy).
    */
   wake(): void {
+    this.#prefetch?.wake();
     this.#slots.wake();
     if (!this.d.stopping()) return;
     this.#halt.abort();
