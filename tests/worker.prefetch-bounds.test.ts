@@ -8,7 +8,15 @@ import { GROUP, type QueueKeys } from "../lib/engine/keys.ts";
 import { parseOutcome } from "../lib/engine/outcome.ts";
 import type { Task } from "../lib/types.ts";
 import { enqueue, freshQueue, jobs } from "./fixtures/engine.ts";
-import { pinShards, type RawRedis, rawRedis, redisUrl, startWorker, until } from "./helpers.ts";
+import {
+  openQueue,
+  pinShards,
+  type RawRedis,
+  rawRedis,
+  redisUrl,
+  startWorker,
+  until,
+} from "./helpers.ts";
 
 // These tests read one shard's own keys (its pending entries, records): one shard.
 pinShards(1);
@@ -104,5 +112,47 @@ describe("a held entry whose lease another worker took", () => {
     await w.stop();
     // Never started here as the delivery w1 held (a claim later would be attempt 2).
     expect(runs.filter((x) => x === "1/1")).toEqual([]);
+  });
+});
+
+describe("a stop with an entry held", () => {
+  test("gives it back without a run written: it later runs as run 1 elsewhere", async () => {
+    await using r = await rawRedis();
+    const keys = await freshQueue(r);
+    const prefix = keys.stream.split(":{")[0]!;
+    const got = await enqueue(r, keys, jobs(2));
+    const gate = Promise.withResolvers<void>();
+    const task: Task = { name: "t", run: async (p) => (await gate.promise, p) };
+    const { seen, logger } = events();
+    const o = { prefix, queue: "q", concurrency: 1, ...quiet };
+    const w1 = await startWorker({
+      ...o,
+      name: "w1",
+      tasks: [task],
+      prefetch: 1,
+      prefetchWaitMs: 60_000,
+      logger,
+    });
+    await until(async () => (await pendingOn(r, keys, "w1")).length === 2, "job 1 held");
+    const record = () => r.sendCommand(["HGETALL", `${keys.recordPrefix}${got[1]!.id}`]);
+    const before = (await record()) as string[];
+    const stopped = w1.stop(5_000);
+    await until(() => seen.includes("stopping: waiting for jobs in flight"), "the stop begun");
+    gate.resolve();
+    await stopped;
+    const after = (await record()) as string[];
+    const fields = (flat: string[]) => Object.fromEntries(flat.map((v, i, a) => [v, a[i + 1]]));
+    // No run written for a delivery that never ran: `n` as before, no h:1 (`released`).
+    expect(fields(after).n ?? "0").toBe(fields(before).n ?? "0");
+    expect(Object.keys(fields(after)).filter((k) => k.startsWith("h:"))).toEqual([]);
+    expect(seen).toContain("held jobs given back unstarted");
+    const w2 = await startWorker({ ...o, name: "w2", tasks: [{ name: "t", run: async (p) => p }] });
+    await until(async () => (await outcome(r, keys, got[1]!.id)) !== null, "job 1 done on w2");
+    await w2.stop();
+    expect(await outcome(r, keys, got[1]!.id)).toMatchObject({ attempt: 1, worker: "w2" });
+    await using q = await openQueue({ prefix, queue: "q" });
+    const job = await q.getJob(got[1]!.id);
+    // One run in its history, w2's: none `released` for the delivery that never ran on w1.
+    expect(job?.history.map((h) => h.worker)).toEqual(["w2"]);
   });
 });

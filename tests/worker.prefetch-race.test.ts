@@ -4,9 +4,8 @@
 // mocked to hold it out at a point the test chooses.
 import { expect, mock, test } from "bun:test";
 import * as claim from "../lib/engine/claim.ts";
-import { GROUP, type QueueKeys } from "../lib/engine/keys.ts";
-import { runScript, scripts } from "../lib/engine/lua.ts";
-import type { Redis } from "../lib/redis/connect.ts";
+import * as giveBack from "../lib/engine/give-back.ts";
+import { GROUP } from "../lib/engine/keys.ts";
 import type { Task } from "../lib/types.ts";
 import { enqueue, freshQueue, jobs } from "./fixtures/engine.ts";
 import { pinShards, rawRedis, startWorker, until } from "./helpers.ts";
@@ -16,12 +15,12 @@ pinShards(1);
 const out = Promise.withResolvers<void>();
 const allow = Promise.withResolvers<void>();
 const landed = Promise.withResolvers<void>();
+const giveBackEntries = giveBack.giveBackEntries;
 mock.module("../lib/engine/give-back.ts", () => ({
-  giveBackEntries: async (client: Redis, k: QueueKeys, consumer: string, entries: string[]) => {
+  giveBackEntries: async (...args: Parameters<typeof giveBackEntries>) => {
     out.resolve();
     await allow.promise; // the call is slow to go out (a busy connection)
-    const args = [k.recordPrefix, k.resultPrefix, GROUP, consumer, k.idSuffix, ...entries];
-    const verdicts = await runScript(client, scripts.giveBack, [k.stream], args);
+    const verdicts = await giveBackEntries(...args);
     landed.resolve();
     return verdicts;
   },

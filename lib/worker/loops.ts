@@ -60,6 +60,8 @@ export interface LaneDeps {
   prefetch?: number;
   /** Whether to prefetch none for now (the queue has rate limits, Redis is full). */
   refrain?: () => boolean;
+  /** This start's token (name.lua), for the give-backs of held entries. */
+  start?: string;
 }
 
 export class Lanes {

@@ -27,6 +27,8 @@ export interface PrefetchDeps {
   client: () => Redis;
   stopping: () => boolean;
   paused: () => boolean;
+  /** This start's token (name.lua): a give-back checks the name is still this start's. */
+  start?: string;
   /**
    * Whether none may be asked for now: the queue has rate limits (the limiter decides at the
    * start, not at the read), or Redis is full past the memory budget.
@@ -163,7 +165,7 @@ export class Prefetch {
     const ids = stale.map((h) => h.job.entryId);
     for (const id of ids) d.jobs.givingBack.add(id);
     try {
-      const verdicts = await giveBackEntries(d.client(), d.keys, d.o.name, ids);
+      const verdicts = await giveBackEntries(d.client(), d.keys, d.o.name, ids, d.start);
       for (const [i, h] of stale.entries()) {
         d.jobs.held.delete(h.job.entryId);
         d.jobs.givingBack.delete(h.job.entryId);
