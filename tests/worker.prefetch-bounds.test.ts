@@ -156,3 +156,58 @@ describe("a stop with an entry held", () => {
     expect(job?.history.map((h) => h.worker)).toEqual(["w2"]);
   });
 });
+
+describe("a held entry while the queue is paused", () => {
+  test("the give-back timer stops (no timer each ms) and the entry starts on resume", async () => {
+    await using r = await rawRedis();
+    const keys = await freshQueue(r);
+    const prefix = keys.stream.split(":{")[0]!;
+    const got = await enqueue(r, keys, jobs(2));
+    const gate = Promise.withResolvers<void>();
+    const runs: number[] = [];
+    const task: Task = {
+      name: "t",
+      run: async (p) => {
+        runs.push((p as { n: number }).n);
+        if (runs.length === 1) await gate.promise;
+        return p;
+      },
+    };
+    const { seen, logger } = events();
+    const o = { prefix, queue: "q", name: "w1", concurrency: 1, ...quiet, pauseCheckMs: 20 };
+    const w = await startWorker({ ...o, tasks: [task], prefetch: 1, prefetchWaitMs: 200, logger });
+    await until(async () => (await pendingOn(r, keys, "w1")).length === 2, "job 1 held");
+    const admin = await Admin.connect({ redisUrl: redisUrl(), prefix, queue: "q" });
+    const real = globalThis.setTimeout;
+    let short = 0; // timers of 1 ms or less armed while paused past the bound
+    try {
+      expect(await admin.pause()).toBe(true);
+      await until(() => seen.includes("queue paused: taking no new jobs"), "the pause seen");
+      const idle = () => heldIdleMs(r, keys, "w1", got[1]!.entryId!);
+      await until(async () => (await idle()) >= 300, "the bound passed while paused");
+      globalThis.setTimeout = ((fn: () => void, ms?: number, ...rest: unknown[]) => {
+        if ((ms ?? 0) <= 1) short++;
+        return real(fn, ms, ...rest);
+      }) as typeof setTimeout;
+      await until(async () => (await idle()) >= 800, "half a second more paused");
+      globalThis.setTimeout = real;
+      expect(short).toBeLessThan(20); // a timer each ms would be some 500
+      expect(seen).not.toContain("prefetched job given back: the job before it runs long");
+      expect(await admin.resume()).toBe(true);
+      gate.resolve();
+      await until(async () => (await outcome(r, keys, got[1]!.id)) !== null, "job 1 done");
+    } finally {
+      globalThis.setTimeout = real;
+      await admin.close();
+      await w.stop();
+    }
+    expect(runs).toEqual([0, 1]);
+  });
+});
+
+/** The idle time of entry `id` pending on `consumer` (ms), -1 when not pending there. */
+async function heldIdleMs(r: RawRedis, keys: QueueKeys, consumer: string, id: string) {
+  const args = ["XPENDING", keys.stream, GROUP, id, id, "1", consumer];
+  const reply = (await r.sendCommand(args)) as [string, string, number, number][];
+  return reply.length === 1 ? Number(reply[0]![2]) : -1;
+}
