@@ -122,7 +122,13 @@ describe("a stop with an entry held", () => {
     const prefix = keys.stream.split(":{")[0]!;
     const got = await enqueue(r, keys, jobs(2));
     const gate = Promise.withResolvers<void>();
-    const task: Task = { name: "t", run: async (p) => (await gate.promise, p) };
+    const task: Task = {
+      name: "t",
+      run: async (p) => {
+        await gate.promise;
+        return p;
+      },
+    };
     const { seen, logger } = events();
     const o = { prefix, queue: "q", concurrency: 1, ...quiet };
     const w1 = await startWorker({

@@ -60,6 +60,8 @@ export interface LaneDeps {
   prefetch?: number;
   /** Whether to prefetch none for now (the queue has rate limits, Redis is full). */
   refrain?: () => boolean;
+  /** Redis is full past the memory budget: held entries are kept, not given back. */
+  full?: () => boolean;
   /** This start's token (name.lua), for the give-backs of held entries. */
   start?: string;
 }

@@ -30,10 +30,13 @@ export interface PrefetchDeps {
   /** This start's token (name.lua): a give-back checks the name is still this start's. */
   start?: string;
   /**
-   * Whether none may be asked for now: the queue has rate limits (the limiter decides at the
-   * start, not at the read), or Redis is full past the memory budget.
+   * Whether none may be asked for now: a job may ask the limiter (rate limits, a key hold made
+   * lately: the limiter decides at the read, and starts a job at its slot without waiting for
+   * a worker slot), or Redis is full past the memory budget.
    */
   refrain: () => boolean;
+  /** Redis is full past the memory budget: held entries are kept (a give-back writes a record). */
+  full?: () => boolean;
 }
 
 export class Prefetch {
@@ -141,6 +144,10 @@ export class Prefetch {
     // stops until then (wake() arms it again), so a pause costs no timer firing each ms.
     if (paused()) {
       this.#wasPaused = true;
+      return;
+    }
+    if (this.d.full?.()) {
+      this.#arm(o.prefetchWaitMs); // kept, as in a pause; looked at again in a while
       return;
     }
     const now = performance.now();

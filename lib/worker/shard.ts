@@ -144,6 +144,7 @@ export class ShardWorker {
       // Take mode only: from LANE_MIN_CONCURRENCY on, the two lanes' reads overlap already.
       prefetch: o.concurrency < LANE_MIN_CONCURRENCY ? o.prefetch : 0,
       refrain: () => this.#memory.paused || p.limits?.mayApply() === true,
+      full: () => this.#memory.paused,
       start: p.start,
     });
     const all = p.queueKeys ?? [this.keys];
