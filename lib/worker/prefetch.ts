@@ -97,7 +97,7 @@ export class Prefetch {
    */
   watch(): void {
     const d = this.d;
-    if (this.on) {
+    if (this.on && d.slots.holdMs === null) {
       d.slots.holdMs = d.o.prefetchWaitMs;
       d.slots.onStale = () => this.#soon();
     }
