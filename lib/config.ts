@@ -144,9 +144,10 @@ export interface WorkerOptions extends QueueOptions {
    * Entries a worker may hold beyond its concurrency, read but not started, so the next job
    * starts the moment one ends while the finish (which takes the one after) is in flight
    * (docs/internals.md, "2. Read"). Applies in take mode only (concurrency under 16: from 16
-   * on, two read loops overlap already), on a queue without rate limits (the limiter decides
-   * at the start) and of one shard (a worker of several shards holds one per read loop
-   * already). Default 1; 0 = one call per job, nothing held. A held job shows as `started`.
+   * on, two read loops overlap already), on a queue of one shard and one priority level, in a
+   * worker of one queue, while no job may ask the limiter (no rate limits, no key hold made
+   * lately: the limiter decides at the read). Default 1; 0 = one call per job, nothing held.
+   * A held job shows as `started`.
    */
   prefetch: number;
   /**

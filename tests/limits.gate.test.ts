@@ -16,7 +16,7 @@ import { until } from "./helpers.ts";
 const PREFIX_OF = (v: EngineQueue) => v.k.meta.slice(0, v.k.meta.indexOf(":{"));
 
 /** A gate over a stand-in Jobs that runs what it launches (never two runs of one entry). */
-async function gateOf(v: EngineQueue, limits: Limits) {
+async function gateOf(v: EngineQueue, limits: Limits, full = () => false) {
   await writeLimits(v.client, PREFIX_OF(v), "q", limits);
   const lk = limitKeys(PREFIX_OF(v), "q");
   const launched: string[] = [];
@@ -55,6 +55,7 @@ async function gateOf(v: EngineQueue, limits: Limits) {
     client: () => v.client,
     stopping: () => false,
     paused: () => false,
+    full,
     readLost: () => {},
   });
   return { gate, lk, launched, ended, jobs };
@@ -117,4 +118,21 @@ test("a job waiting for its key's slot whose hold finds it ended leaves the wait
   const member = () => v.r.sendCommand(["ZSCORE", `${g.lk.waitingPrefix}h`, "0|B"]);
   await until(async () => (await member()) === null, "B out of the waiting list");
   expect(g.launched).toEqual(["A"]);
+});
+
+test("a job whose slot comes while every worker slot runs a task is given back unstarted", async () => {
+  await using v = await engineQueue();
+  // An entry that came in beyond the slots (a read that raced a key hold): the limiter's start
+  // path must not run it past the worker's concurrency.
+  let full = true;
+  const g = await gateOf(v, { rate: null, keyConcurrency: 1, keyRate: null }, () => full);
+  const job = await keyedEntry(v, "X");
+  expect(await g.gate.gate([job], "read")).toEqual([]);
+  await until(async () => (await pendingRow(v, job.entryId)) === null, "X given back");
+  expect(g.launched).toEqual([]);
+  expect(g.ended).toEqual(["X"]); // its key's running slot is freed
+  full = false;
+  const again = await keyedEntry(v, "X");
+  await g.gate.gate([again], "read");
+  expect(g.launched).toEqual(["X"]);
 });

@@ -9,14 +9,17 @@ export type GiveBackVerdict = "back" | "done" | "gone";
 
 /**
  * Gives `entries` (pending on `consumer`, never started) back to `k`'s stream as fresh entries,
- * spending no attempt and writing no run. One verdict per entry, in order.
+ * spending no attempt and writing no run. One verdict per entry, in order; every one `gone`
+ * when the worker's hash names another start than `start` (a later start took the name).
  */
 export async function giveBackEntries(
   client: Redis,
   k: QueueKeys,
   consumer: string,
   entries: readonly string[],
+  start = "",
 ): Promise<GiveBackVerdict[]> {
-  const args = [k.recordPrefix, k.resultPrefix, GROUP, consumer, k.idSuffix, ...entries];
-  return await runScript<GiveBackVerdict[]>(client, scripts.giveBack, [k.stream], args);
+  const args = [k.recordPrefix, k.resultPrefix, GROUP, consumer, k.idSuffix, start, ...entries];
+  const keys = [k.stream, k.worker(consumer)];
+  return await runScript<GiveBackVerdict[]>(client, scripts.giveBack, keys, args);
 }

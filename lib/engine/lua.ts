@@ -106,7 +106,7 @@ export const scripts = lazily({
   serve: () => script("serve", serveLua, 2),
   release: () => script("release", releaseLua, 3),
   // A prefetched entry held past prefetchWaitMs goes back to the queue unstarted.
-  giveBack: () => script("giveBack", giveBackLua, 1, "give-back.lua"),
+  giveBack: () => script("giveBack", giveBackLua, 2, "give-back.lua"),
   // Where each job is now (read only).
   status: () => script("status", statusLua, 6),
   // A running job's progress and its event (lib/worker/progress.ts coalesces the calls).

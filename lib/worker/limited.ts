@@ -43,6 +43,13 @@ export interface GateDeps {
   /** The queue is paused: a job whose slot comes gives it back unstarted (to the stream). */
   paused: () => boolean;
   /**
+   * Every slot of the worker runs a task: a job whose limiter slot comes then gives it back
+   * unstarted. Jobs waiting here count against the slots, so it only happens to an entry that
+   * came in beyond them (a read that raced a key hold, one held for a slot): never more than
+   * `concurrency` at once, whatever path a job starts by.
+   */
+  full: () => boolean;
+  /**
    * A hold's reply was lost: read this worker's own pending entries again (without an attempt
    * counted), which finds those the hold did not take (lib/worker/take.ts readLost).
    */
@@ -167,11 +174,16 @@ export class LimitGate {
       this.jobs.waits.defer(job, action, () => this.#due(job, kind, slot));
       return;
     }
-    if (action === "start" && !this.d.paused()) {
+    const full = action === "start" && this.d.full();
+    if (action === "start" && !this.d.paused() && !full) {
       this.jobs.launch(job, kind);
       return;
     }
-    if (action === "start") {
+    if (full) {
+      this.d.log.log("info", "job held: every slot is busy; given back unstarted", {
+        job: job.jobId,
+      });
+    } else if (action === "start") {
       this.d.log.log("info", "job held: the queue is paused; given back unstarted", {
         job: job.jobId,
       });

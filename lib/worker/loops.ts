@@ -60,6 +60,10 @@ export interface LaneDeps {
   prefetch?: number;
   /** Whether to prefetch none for now (the queue has rate limits, Redis is full). */
   refrain?: () => boolean;
+  /** Redis is full past the memory budget: held entries are kept, not given back. */
+  full?: () => boolean;
+  /** This start's token (name.lua), for the give-backs of held entries. */
+  start?: string;
 }
 
 export class Lanes {
@@ -94,6 +98,7 @@ export class Lanes {
    * the back-off after a failed read, which may be reconnectMaxMs long (Redis away or busy).
    */
   wake(): void {
+    this.#prefetch?.wake();
     this.#slots.wake();
     if (!this.d.stopping()) return;
     this.#halt.abort();

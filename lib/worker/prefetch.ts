@@ -27,11 +27,16 @@ export interface PrefetchDeps {
   client: () => Redis;
   stopping: () => boolean;
   paused: () => boolean;
+  /** This start's token (name.lua): a give-back checks the name is still this start's. */
+  start?: string;
   /**
-   * Whether none may be asked for now: the queue has rate limits (the limiter decides at the
-   * start, not at the read), or Redis is full past the memory budget.
+   * Whether none may be asked for now: a job may ask the limiter (rate limits, a key hold made
+   * lately: the limiter decides at the read, and starts a job at its slot without waiting for
+   * a worker slot), or Redis is full past the memory budget.
    */
   refrain: () => boolean;
+  /** Redis is full past the memory budget: held entries are kept (a give-back writes a record). */
+  full?: () => boolean;
 }
 
 export class Prefetch {
@@ -45,6 +50,8 @@ export class Prefetch {
   /** The last job ran under prefetchWaitMs: one held is likely to start soon. */
   #pays = true;
   #timer: ReturnType<typeof setTimeout> | undefined;
+  /** A pause was seen with the timer stopped: on resume, held entries wait afresh. */
+  #wasPaused = false;
   /** Entries whose give-back call failed: tried again at the next look, never started. */
   #returning: Held[] = [];
 
@@ -84,10 +91,39 @@ export class Prefetch {
     return filled;
   }
 
-  /** Entries are held: the give-back timer runs (one timer, re-armed by the oldest held). */
+  /**
+   * Entries are held: the give-back timer runs (one timer, re-armed by the oldest held). None
+   * while paused: held entries are kept then, and wake() watches again on resume.
+   */
   watch(): void {
-    if (this.#timer !== undefined || this.d.jobs.held.size === 0 || this.d.stopping()) return;
-    this.#arm(this.d.o.prefetchWaitMs);
+    const d = this.d;
+    if (this.on && d.slots.holdMs === null) {
+      d.slots.holdMs = d.o.prefetchWaitMs;
+      d.slots.onStale = () => this.#soon();
+    }
+    if (d.paused()) this.#wasPaused = true;
+    else if (this.#timer === undefined && d.jobs.held.size > 0 && !d.stopping())
+      this.#arm(d.o.prefetchWaitMs);
+  }
+
+  /**
+   * A slot was freed, or the pause began or ended (Lanes.wake, before held entries start): on
+   * resume, held entries wait their bound afresh (kept while paused, they start now if a slot
+   * is free), and the timer is armed again.
+   */
+  wake(): void {
+    if (this.#wasPaused && !this.d.paused()) {
+      this.#wasPaused = false;
+      this.d.slots.rewait(performance.now());
+    }
+    if (this.#wasPaused || this.d.jobs.held.size > 0) this.watch();
+  }
+
+  /** A held entry is past its bound when a slot freed: given back now, not started. */
+  #soon(): void {
+    if (this.d.paused() || this.d.stopping()) return;
+    clearTimeout(this.#timer);
+    this.#arm(0);
   }
 
   /** The worker is stopping: no more give-backs (the stop releases what is held). */
@@ -104,10 +140,21 @@ export class Prefetch {
     this.#timer = undefined;
     const { o, slots, stopping, paused } = this.d;
     if (stopping()) return;
+    // Paused: kept, started on resume (what a read brings while paused waits here); the timer
+    // stops until then (wake() arms it again), so a pause costs no timer firing each ms.
+    if (paused()) {
+      this.#wasPaused = true;
+      return;
+    }
+    if (this.d.full?.()) {
+      this.#arm(o.prefetchWaitMs); // kept, as in a pause; looked at again in a while
+      return;
+    }
     const now = performance.now();
-    // Paused: kept, started on resume (what a read brings while paused waits here).
-    const stale = paused() ? [] : slots.takeStale(now - o.prefetchWaitMs);
+    const stale = slots.takeStale(now - o.prefetchWaitMs);
     const again = this.#returning.filter((h) => this.d.jobs.held.has(h.job.entryId));
+    for (const h of this.#returning)
+      if (!again.includes(h)) this.d.jobs.givingBack.delete(h.job.entryId); // lease lost
     this.#returning = [];
     if (stale.length + again.length > 0) void this.#giveBack([...again, ...stale]);
     const oldest = slots.oldestHeld();
@@ -123,10 +170,12 @@ export class Prefetch {
   async #giveBack(stale: Held[]): Promise<void> {
     const { d } = this;
     const ids = stale.map((h) => h.job.entryId);
+    for (const id of ids) d.jobs.givingBack.add(id);
     try {
-      const verdicts = await giveBackEntries(d.client(), d.keys, d.o.name, ids);
+      const verdicts = await giveBackEntries(d.client(), d.keys, d.o.name, ids, d.start);
       for (const [i, h] of stale.entries()) {
         d.jobs.held.delete(h.job.entryId);
+        d.jobs.givingBack.delete(h.job.entryId);
         const fields = { job: h.job.jobId, verdict: verdicts[i] ?? "gone" };
         d.log.log("info", "prefetched job given back: the job before it runs long", fields);
       }

@@ -38,6 +38,17 @@ export class QueueLimits {
     return this.watch.limits;
   }
 
+  /**
+   * Whether any job may have to ask the limiter now (`applies` may be true for some job): the
+   * queue has limits, or a key hold was made lately. Prefetch holds none then: a job the
+   * limiter starts does not wait for a slot (lib/worker/limited.ts).
+   */
+  mayApply(): boolean {
+    const l = this.watch.limits;
+    if (l.rate !== null || l.keyConcurrency !== null || l.keyRate !== null) return true;
+    return this.watch.holdsUntil > Date.now() - HOLD_SKEW_MS;
+  }
+
   /** Whether `job` must ask the limiter: the zero-cost test made per job. */
   applies(job: Startable): boolean {
     const l = this.watch.limits;

@@ -76,6 +76,11 @@ export class Jobs {
    * ones are; a stop releases them.
    */
   readonly held = new Map<string, Startable>();
+  /**
+   * Held entries whose give-back (lib/worker/prefetch.ts) is out or to be tried again: never
+   * started here, even read again (own pending entries after a blip): the give-back decides.
+   */
+  readonly givingBack = new Set<string>();
   /** Outcomes written, as a claim out meanwhile needs to know them (lib/worker/written.ts). */
   readonly written = new WrittenLog();
   /**
@@ -153,8 +158,9 @@ export class Jobs {
   }
 
   launch(job: Startable, kind: "read" | "claim"): void {
-    this.held.delete(job.entryId);
     if (this.waits.size > 0) this.waits.take(job.entryId);
+    if (this.givingBack.size > 0 && this.givingBack.has(job.entryId)) return;
+    this.held.delete(job.entryId);
     // Never two runs of one entry in one worker, and nothing once the worker has closed.
     if (this.#closed || this.#running.has(job.entryId) || this.#writing.has(job.entryId)) return;
     const task = this.tasks.get(job.task);
@@ -229,6 +235,7 @@ export class Jobs {
     this.#closed = true;
     this.waits.drop(true);
     this.held.clear();
+    this.givingBack.clear();
     this.#canceledHeld.clear();
     this.progress.close();
     clearInterval(this.#ticker);
@@ -237,6 +244,15 @@ export class Jobs {
 
   /** Aborts a job whose lease another worker took; nothing is recorded for it. */
   giveUp(entryId: string, why: GivenUp["why"]): void {
+    // Held, not started: another worker has it now, so it never starts here (Slots.wake).
+    const held = this.held.get(entryId);
+    if (held && why === "lease lost") {
+      this.held.delete(entryId);
+      this.#canceledHeld.delete(entryId);
+      this.log.log("warn", "lease lost, held job dropped (another worker has it)", {
+        job: held.jobId,
+      });
+    }
     const waiting = this.waits.undefer(entryId);
     if (waiting) this.onEnded(waiting);
     const job = this.#running.get(entryId);

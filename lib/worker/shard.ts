@@ -7,7 +7,6 @@
 import type { WorkerOptions } from "../config.ts";
 import { stampFormat } from "../engine/format.ts";
 import type { QueueKeys } from "../engine/keys.ts";
-import { anyLimit } from "../engine/limits.ts";
 import type { CourierError } from "../errors.ts";
 import { type Logger, throttled } from "../log.ts";
 import { readParents } from "../queue/parents.ts";
@@ -108,7 +107,7 @@ export class ShardWorker {
     const leases = new Leases(client, this.keys, o, (id) => this.#jobs.giveUp(id, "lease lost"));
     const tasks = [...this.#tasks.keys()];
     const compact = () => this.#memory.fullSince !== null;
-    const limit = p.limits && this.#limitGate(p.limits, client, p.paused);
+    const limit = p.limits && this.#limitGate(p.limits, client, p.paused, p.slots);
     this.#start = p.start;
     this.#source = new Source(
       {
@@ -144,7 +143,9 @@ export class ShardWorker {
       rank: p.rank,
       // Take mode only: from LANE_MIN_CONCURRENCY on, the two lanes' reads overlap already.
       prefetch: o.concurrency < LANE_MIN_CONCURRENCY ? o.prefetch : 0,
-      refrain: () => this.#memory.paused || (p.limits !== undefined && anyLimit(p.limits.limits)),
+      refrain: () => this.#memory.paused || p.limits?.mayApply() === true,
+      full: () => this.#memory.paused,
+      start: p.start,
     });
     const all = p.queueKeys ?? [this.keys];
     this.#jobs.parentsOf = (id) => readParents(this.#client, all, id);
@@ -173,12 +174,13 @@ export class ShardWorker {
   }
 
   /** The rate limiter's gate for this shard's reads (lib/worker/limited.ts). */
-  #limitGate(limits: QueueLimits, client: () => Redis, paused: () => boolean) {
+  #limitGate(limits: QueueLimits, client: () => Redis, paused: () => boolean, slots: Slots) {
     const limitMsOf = (task: string) => this.#tasks.get(task)?.timeoutMs ?? this.o.jobTimeoutMs;
     const gate = new LimitGate(limits, this.#jobs, {
       ...{ keys: this.keys, o: this.o, log: this.#log, limitMsOf, client },
       stopping: () => this.#stop.stopping,
       paused,
+      full: () => slots.tasks >= slots.concurrency,
       readLost: () => this.#source.readLost(),
     });
     const held = { client, keys: this.keys, o: this.o, log: this.#log };

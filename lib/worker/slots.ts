@@ -50,6 +50,12 @@ export class Slots {
   paused: (rank: number) => boolean = () => false;
   /** Entries delivered while every slot was busy, oldest first. */
   #held: Held[] = [];
+  /**
+   * Prefetch on (lib/worker/prefetch.ts): a held entry waiting longer than this (ms) is never
+   * started by wake() but given back (`onStale`), even when the give-back timer is late.
+   */
+  holdMs: number | null = null;
+  onStale: () => void = () => {};
 
   /** `order`: how ranks take turns (a worker of several queues); null: one queue, no ranks. */
   constructor(
@@ -90,6 +96,11 @@ export class Slots {
   /** Jobs running now, over every shard. */
   get running(): number {
     return this.#jobs.reduce((n, jobs) => n + jobs.size, 0);
+  }
+
+  /** Tasks running now, over every shard: not counting jobs waiting for a rate-limit slot. */
+  get tasks(): number {
+    return this.#jobs.reduce((n, jobs) => n + jobs.size - jobs.waits.size, 0);
   }
 
   /** Someone waits for a slot: a loop with entries to read, or a held entry. */
@@ -158,6 +169,11 @@ export class Slots {
     return stale;
   }
 
+  /** The queue was resumed: its held entries wait their bound afresh (a pause keeps them). */
+  rewait(now: number): void {
+    for (const h of this.#held) h.since = now;
+  }
+
   /** When the oldest held entry began to wait (monotonic ms), or null when none waits. */
   oldestHeld(): number | null {
     let oldest: number | null = null;
@@ -174,13 +190,16 @@ export class Slots {
     // Not held any more: its shard stopped (Jobs.close), and the stop releases its entry.
     if (this.#held.length > 0)
       this.#held = this.#held.filter((h) => h.jobs.held.has(h.job.entryId));
+    const cutoff = this.holdMs === null ? null : performance.now() - this.holdMs;
     while (this.#held.length > 0 && this.#free() > 0) {
-      const at = this.#nextHeld();
+      const at = this.#nextHeld(cutoff);
       const next = this.#held[at];
       if (next === undefined || !next.start()) break;
       this.#held.splice(at, 1);
       if (next.rank === this.#turn) this.#turn = null;
     }
+    if (cutoff !== null && this.#held.some((h) => h.since < cutoff && !this.paused(h.rank)))
+      this.onStale();
     if (this.#waiting.length === 0) return; // called several times a job: no garbage
     const waiting = this.#waiting;
     this.#waiting = [];
@@ -188,8 +207,11 @@ export class Slots {
   }
 
   /** The held entry to start next: the oldest of the rank whose turn it is (-1: a loop's turn). */
-  #nextHeld(): number {
-    if (this.order === null) return this.#held.findIndex((h) => !this.paused(h.rank));
+  #nextHeld(cutoff: number | null): number {
+    if (this.order === null)
+      return this.#held.findIndex(
+        (h) => !this.paused(h.rank) && (cutoff === null || h.since >= cutoff),
+      );
     const rank = this.#turnAmong(new Set());
     return rank < 0 ? -1 : this.#held.findIndex((h) => h.rank === rank);
   }

@@ -3,6 +3,7 @@
 
 import { describeRefusal } from "../cli/refusal.ts";
 import type { WorkerOptions } from "../config.ts";
+import { giveBackEntries } from "../engine/give-back.ts";
 import type { QueueKeys } from "../engine/keys.ts";
 import { type CourierError, RedisRefusedError } from "../errors.ts";
 import type { Logger } from "../log.ts";
@@ -96,12 +97,14 @@ export class Stop {
     links.blocking.destroy();
     this.p.loops.wake();
     await within(this.p.looping(), o.commandTimeoutMs); // a start in flight lands first
+    // Held, never started (Jobs.close forgets them): given back without a run written.
+    const held = [...jobs.held.keys()];
     await jobs.windDown(graceMs, o.reconnectMaxMs);
     this.p.upkeep.stopLeases();
     this.p.upkeep.stopCancels();
     // Taken: nothing is released (it is the other start's); this process may start the name again.
     if (this.#taken) forgetName(this.p.keys, o.name);
-    else await this.#release();
+    else await this.#release(held);
     // Outcomes still unwritten (Redis away past the grace period): their entries stay pending
     // and other workers claim them after claimIdleMs.
     const unwritten = jobs.outcomes.close();
@@ -116,13 +119,33 @@ export class Stop {
    * other workers after claimIdleMs. A name taken by a later start before this stop found out
    * (a stalled process stopped before its next heartbeat) releases nothing: release.lua checks.
    */
-  async #release(): Promise<void> {
+  async #release(held: string[]): Promise<void> {
     const { o, log } = this.p;
-    const released = leave(this.p.client(), this.p.keys, o.name, this.p.start)
+    const released = this.#giveBack(held)
+      .then(() => leave(this.p.client(), this.p.keys, o.name, this.p.start))
       .then((n) => this.#released(n))
       .catch((err) => log.log("warn", "could not release jobs", { error: describeCause(err) }));
     if (!(await within(released, o.commandTimeoutMs))) {
       log.log("warn", "could not release jobs", { error: "Redis did not answer in time" });
+    }
+  }
+
+  /**
+   * Entries held for a slot and never started go back as a give-back does (give-back.lua): no
+   * run is written for them, as release.lua would (`released`). A failed call leaves them to
+   * the release.
+   */
+  async #giveBack(held: string[]): Promise<void> {
+    if (held.length === 0) return;
+    const { o, log, keys } = this.p;
+    try {
+      const verdicts = await giveBackEntries(this.p.client(), keys, o.name, held, this.p.start);
+      const back = verdicts.filter((v) => v === "back").length;
+      if (back > 0) log.log("info", "held jobs given back unstarted", { count: back });
+    } catch (err) {
+      log.log("warn", "could not give held jobs back; releasing them", {
+        error: describeCause(err),
+      });
     }
   }
 

@@ -8,18 +8,28 @@
 -- write that takes no memory, the re-adds, the acknowledgements and deletes last (a script
 -- error half-way leaves the entries pending here, claimed later, never lost).
 --
--- KEYS[1] stream
+-- Only the start that holds the name gives back (as release.lua): when the worker's hash names
+-- another start, what is pending on the name is that start's, and every entry is 'gone'.
+--
+-- KEYS[1] stream   KEYS[2] the worker's hash
 -- ARGV[1] record prefix  ARGV[2] result prefix  ARGV[3] group  ARGV[4] consumer
 -- ARGV[5] the shard's id suffix (an entry without `i`: its auto id is the entry id and this)
--- ARGV[6..] entry ids
+-- ARGV[6] this start's token ('' when none: then any hash's `start` is another's)
+-- ARGV[7..] entry ids
 -- Returns per entry: 'back' (re-added), 'done' (had an outcome), 'gone' (not pending on this
--- consumer, or unreadable: left alone).
+-- consumer, unreadable, or the name is another start's: left alone).
 --- @include wrongtype
 --- @include readd
 local wrong = wrong_type({ KEYS[1], 'stream' })
 if wrong then return wrong end
 local jprefix, rprefix, group, me = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local out, acks = {}, {}
+-- pcall: a hash of another type names no start (as release.lua).
+local ok, holder = pcall(redis.call, 'HGET', KEYS[2], 'start')
+if ok and holder and holder ~= ARGV[6] then
+  for i = 7, #ARGV do out[#out + 1] = 'gone' end
+  return out
+end
 
 local function back(id, f, attempts, runs)
   local key = waiting_record(KEYS[1], jprefix, id, f, attempts, runs)
@@ -32,7 +42,7 @@ end
 redis.call('PERSIST', KEYS[1]) -- the write that takes no memory
 local g = { stream = KEYS[1], group = group, me = me, acks = acks, rprefix = rprefix,
   bad = 'back' }
-for i = 6, #ARGV do
+for i = 7, #ARGV do
   local entry = ARGV[i]
   out[#out + 1] = give_back(g, entry, function(f) return f.i or entry .. ARGV[5] end, back)
 end
