@@ -40,7 +40,7 @@ const pool = new WorkerPool({
   shards: broker.shards,
   size: a.workers,
   claimIdleMs: 2_000,
-  concurrency: 16,
+  concurrency: a.concurrency,
 });
 pool.fill();
 const timers = [

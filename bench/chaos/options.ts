@@ -6,6 +6,8 @@ const USAGE = `usage: bun bench/chaos.ts [options]
   --jobs N            word-count jobs enqueued (default 20000)
   --producers N       producers enqueueing at once (default 4)
   --workers N         worker processes, each SIGKILLed in turn and restarted (default 4)
+  --concurrency N     jobs each worker runs at once (default 16; below 16 a worker also
+                      holds one job ahead: prefetch)
   --redis-restarts N  times Redis is killed and restarted during the run (default 2)
   --kill-every-ms MS  one worker SIGKILLed this often (default 1000)
   --drop-every-ms MS  every connection through the proxy dropped this often (default 3000)
@@ -19,6 +21,7 @@ const DEFAULTS = {
   jobs: "20000",
   producers: "4",
   workers: "4",
+  concurrency: "16",
   "redis-restarts": "2",
   "kill-every-ms": "1000",
   "drop-every-ms": "3000",
