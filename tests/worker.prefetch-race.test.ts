@@ -2,7 +2,7 @@
 // even when the worker reads its own pending entries again meanwhile (after a connection
 // blip): the give-back decides, and the job runs once. Its own file: the give-back call is
 // mocked to hold it out at a point the test chooses.
-import { expect, mock, test } from "bun:test";
+import { afterAll, expect, mock, test } from "bun:test";
 import * as claim from "../lib/engine/claim.ts";
 import * as giveBack from "../lib/engine/give-back.ts";
 import { GROUP } from "../lib/engine/keys.ts";
@@ -15,9 +15,18 @@ pinShards(1);
 const out = Promise.withResolvers<void>();
 const allow = Promise.withResolvers<void>();
 const landed = Promise.withResolvers<void>();
+// The mocks outlive this file (`bun test --no-isolate` runs the next files in this process):
+// they hold nothing back but while this file's test runs, and let every call through after it
+// (or when the test is skipped, in the cluster pass).
+let holding = false;
+afterAll(() => {
+  holding = false;
+  allow.resolve();
+});
 const giveBackEntries = giveBack.giveBackEntries;
 mock.module("../lib/engine/give-back.ts", () => ({
   giveBackEntries: async (...args: Parameters<typeof giveBackEntries>) => {
+    if (!holding) return giveBackEntries(...args);
     out.resolve();
     await allow.promise; // the call is slow to go out (a busy connection)
     const verdicts = await giveBackEntries(...args);
@@ -33,7 +42,7 @@ mock.module("../lib/engine/claim.ts", () => ({
   ...claim,
   readOwnPending: async (...args: Parameters<typeof readOwnPending>) => {
     const reply = await readOwnPending(...args);
-    reread.resolve();
+    if (holding) reread.resolve();
     return reply;
   },
 }));
@@ -59,6 +68,7 @@ test.if(onOneServer)(
       },
     };
     const o = { prefix, queue: "q", name: "w1", tasks: [task], concurrency: 1 };
+    holding = true;
     const w = await startWorker({
       ...o,
       heartbeatEveryMs: 60_000,
@@ -81,6 +91,7 @@ test.if(onOneServer)(
       "none pending",
     );
     await w.stop();
+    holding = false;
     expect(runs).toEqual([0, 1]);
   },
 );

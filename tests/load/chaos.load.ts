@@ -27,6 +27,27 @@ test("no acknowledged job is lost or recorded twice under kills, a Redis restart
   expect(summary.workerKills).toBeGreaterThan(0);
 }, 90_000);
 
+test("--concurrency 1: workers holding a job ahead (prefetch) lose none and record each once", async () => {
+  const run = await runProcess([
+    ...[process.execPath, "bench/chaos.ts", "--jobs", "3000", "--concurrency", "1"],
+    ...["--page-delay-ms", "3", "--kill-every-ms", "500", "--redis-restarts", "1"],
+    ...["--max-seconds", "60"],
+  ]);
+  expect(run).toMatchObject({ code: 0, stderr: "" });
+  const summary = JSON.parse(run.stdout);
+  expect(summary).toMatchObject({
+    jobs: 3000,
+    finished: 3000,
+    lost: 0,
+    wrongResults: 0,
+    recordedFinishes: 3000,
+    pending: 0,
+    streamLength: 0,
+    delayed: 0,
+  });
+  expect(summary.workerKills).toBeGreaterThan(0);
+}, 90_000);
+
 test("--cluster: a 3+3 cluster, 6 shards, a master killed midway: nothing lost, each result once", async () => {
   const run = await runProcess([
     ...[process.execPath, "bench/chaos.ts", "--cluster", "--jobs", "600"],
