@@ -62,7 +62,7 @@ const command = defineCommand({
     },
     prefetch: {
       type: "string",
-      description: `Jobs held beyond --concurrency, read but not started, so the next starts the moment one ends (below concurrency 16, on a queue without rate limits; a held job shows as started and waits at most --prefetch-wait-ms, then goes back to the queue); 0 = one call per job, nothing held (default ${defaults.prefetch})`,
+      description: `Jobs held beyond --concurrency, read but not started, so the next starts the moment one ends (below concurrency 16, for one queue of one shard without priority levels or rate limits; a held job shows as started and waits at most --prefetch-wait-ms, then goes back to the queue); 0 = one call per job, nothing held (default ${defaults.prefetch})`,
     },
     "prefetch-wait-ms": {
       type: "string",
