@@ -66,7 +66,7 @@ const command = defineCommand({
     },
     "prefetch-wait-ms": {
       type: "string",
-      description: `Longest a prefetched job waits while the one before it runs, before it goes back to the queue (no attempt spent) (default ${defaults.prefetchWaitMs})`,
+      description: `Longest a prefetched job waits while the one before it runs, before it goes back to the queue (no attempt spent); none is prefetched after a job that ran this long (default ${defaults.prefetchWaitMs})`,
     },
     "shutdown-grace-ms": {
       type: "string",

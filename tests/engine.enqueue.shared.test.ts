@@ -11,6 +11,7 @@ import {
   sharesFields,
 } from "../lib/engine/enqueue.ts";
 import { levelKeys, type QueueKeys } from "../lib/engine/keys.ts";
+import { runScript, scripts } from "../lib/engine/lua.ts";
 import { asClient, freshQueue, jobs, redisTime } from "./fixtures/engine.ts";
 import { type RawRedis, rawRedis } from "./helpers.ts";
 
@@ -165,4 +166,32 @@ describe("enqueue.lua's shared layout", () => {
       expect(sharesFields(batch.jobs)).toBe(false);
     }
   });
+
+  test.each([
+    ["0 fields a job (a step of 0 would loop for ever)", "0", 4],
+    ["1 field a job", "1", 3],
+    ["not a number", "x", 3],
+    ["a short last job, per job", "6", 6 + 4],
+    ["a short last job, shared", "3", 4 + 3 + 2],
+  ])(
+    "a batch layout the script does not know is refused, nothing written: %s",
+    async (_, fields, n) => {
+      await using r = await rawRedis();
+      const keys = await freshQueue(r);
+      const names = [
+        keys.stream,
+        keys.delayed,
+        keys.stats,
+        keys.receipt("b1"),
+        keys.meta,
+        keys.events,
+      ];
+      const args = [keys.recordPrefix, "60000", "2", "", fields];
+      for (let i = 0; i < n; i++) args.push(i % 2 === 0 ? "" : "null");
+      const sent = runScript(asClient(r), scripts.enqueue, names, args);
+      await expect(sent).rejects.toThrow(/not a layout of enqueue\.lua/);
+      expect(await r.sendCommand(["XLEN", keys.stream])).toBe(0);
+      expect(await r.sendCommand(["EXISTS", keys.receipt("b1")])).toBe(0);
+    },
+  );
 });

@@ -11,7 +11,7 @@ import { enqueueLines } from "../lib/cli/trigger.ts";
 import { shardKeys, shardOf } from "../lib/engine/keys.ts";
 import { scripts } from "../lib/engine/lua.ts";
 import type { Queue } from "../lib/queue/queue.ts";
-import { chunks, chunksOf, inOrderWindow } from "../lib/queue/window.ts";
+import { chunksOf, inOrderWindow } from "../lib/queue/window.ts";
 import { openQueue, rawRedis, testPrefix } from "./helpers.ts";
 
 /** A sender whose calls the test answers one by one, in any order it likes. */
@@ -103,10 +103,11 @@ describe("inOrderWindow", () => {
     expect(pulled.n).toBeLessThanOrEqual(sent + 1);
   });
 
-  test("chunks groups lazily, the last group shorter", async () => {
-    const out: number[][] = [];
-    for await (const c of chunks([1, 2, 3, 4, 5, 6, 7], 3)) out.push(c);
-    expect(out).toEqual([[1, 2, 3], [4, 5, 6], [7]]);
+  test("chunksOf groups lazily, the last group shorter", async () => {
+    const items = [1, 2, 3, 4, 5, 6, 7].map((n) => ({ n }));
+    const out: { n: number }[][] = [];
+    for await (const c of chunksOf(items, 3)) out.push(c);
+    expect(out.map((g) => g.map((i) => i.n))).toEqual([[1, 2, 3], [4, 5, 6], [7]]);
   });
 
   test("chunksOf takes items one by one or in arrays: the same batches, an array cut across two", async () => {

@@ -24,6 +24,7 @@ test("Redis full: a held entry past its bound is kept, given back once there is 
   const prefetch = new Prefetch(
     {
       o: { prefetchWaitMs: 5, name: "w1" } as WorkerOptions,
+      start: "",
       keys: {} as QueueKeys,
       jobs: fake,
       slots,

@@ -73,6 +73,7 @@ test("a read loop backing off after a failed read ends its wait when the worker 
   );
   const lanes = new Lanes({
     ...{ o, keys, jobs, source, log, client: () => client },
+    start: "",
     stopping: () => stopping,
     take: (n) => n,
     refused: () => false,

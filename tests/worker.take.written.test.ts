@@ -77,6 +77,7 @@ test("a job written while the claim of own entries is out is not run again", asy
   );
   const lanes = new Lanes({
     ...{ o, keys, jobs, source, log, client: () => racing },
+    start: "",
     stopping: () => stopping,
     take: (n) => n,
     refused: () => false,

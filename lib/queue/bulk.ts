@@ -4,7 +4,7 @@
 
 import type { Enqueued, JobSpec, Prepared } from "./prepare.ts";
 import { PartialBatchError } from "./route.ts";
-import { chunks, chunksOf, inOrderWindow } from "./window.ts";
+import { chunksOf, inOrderWindow } from "./window.ts";
 
 /** Batches in flight by default: enough to keep Redis busy, few enough to bound memory. */
 const DEFAULT_IN_FLIGHT = 8;
@@ -118,7 +118,7 @@ export async function enqueuePreparedMany(
 ): Promise<Enqueued[]> {
   const out: Enqueued[] = [];
   const window = inOrderWindow(
-    chunks(prepared, sender.batchSize),
+    chunksOf(prepared, sender.batchSize),
     sender.send,
     options.inFlight ?? DEFAULT_IN_FLIGHT,
   );

@@ -66,26 +66,11 @@ async function answer<B, R>(batch: B, send: (b: B) => Promise<R>): Promise<Answe
   }
 }
 
-/** Groups items into arrays of `size` (the last one may be shorter), lazily. */
-export async function* chunks<T>(
-  items: AsyncIterable<T> | Iterable<T>,
-  size: number,
-): AsyncGenerator<T[]> {
-  let batch: T[] = [];
-  for await (const item of items) {
-    batch.push(item);
-    if (batch.length >= size) {
-      yield batch;
-      batch = [];
-    }
-  }
-  if (batch.length > 0) yield batch;
-}
-
 /**
- * chunks, for items that may come in arrays (a reader's chunk of lines): an array's items are
- * taken in one step, not one awaited step each (per item, that showed in `trigger --file`'s
- * profile). Items themselves are never arrays (job specs).
+ * Groups items into arrays of `size` (the last one may be shorter), lazily. Items may come in
+ * arrays (a reader's chunk of lines): an array's items are taken in one step, not one awaited
+ * step each (per item, that showed in `trigger --file`'s profile). Items themselves are never
+ * arrays (job specs, prepared jobs).
  */
 export async function* chunksOf<T extends object>(
   items: AsyncIterable<T | readonly T[]> | Iterable<T | readonly T[]>,

@@ -105,7 +105,7 @@ function succeeded(value: unknown): AttemptResult {
   // The common no-result task (null or undefined) needs no serialiser.
   if (value == null) return { ok: true, result: "null" };
   try {
-    return { ok: true, result: JSON.stringify(value ?? null) ?? "null" };
+    return { ok: true, result: JSON.stringify(value) ?? "null" };
   } catch (err) {
     return failure(new PermanentError(`result is not JSON-serialisable: ${describeError(err)}`));
   }

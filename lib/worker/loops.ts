@@ -63,7 +63,7 @@ export interface LaneDeps {
   /** Redis is full past the memory budget: held entries are kept, not given back. */
   full?: () => boolean;
   /** This start's token (name.lua), for the give-backs of held entries. */
-  start?: string;
+  start: string;
 }
 
 export class Lanes {

@@ -28,7 +28,7 @@ export interface PrefetchDeps {
   stopping: () => boolean;
   paused: () => boolean;
   /** This start's token (name.lua): a give-back checks the name is still this start's. */
-  start?: string;
+  start: string;
   /**
    * Whether none may be asked for now: a job may ask the limiter (rate limits, a key hold made
    * lately: the limiter decides at the read, and starts a job at its slot without waiting for
@@ -176,8 +176,11 @@ export class Prefetch {
       for (const [i, h] of stale.entries()) {
         d.jobs.held.delete(h.job.entryId);
         d.jobs.givingBack.delete(h.job.entryId);
-        const fields = { job: h.job.jobId, verdict: verdicts[i] ?? "gone" };
-        d.log.log("info", "prefetched job given back: the job before it runs long", fields);
+        const verdict = verdicts[i] ?? "gone";
+        const fields = { job: h.job.jobId, verdict };
+        if (verdict === "back")
+          d.log.log("info", "prefetched job given back: the job before it runs long", fields);
+        else d.log.log("info", "prefetched job dropped: not pending here any more", fields);
       }
     } catch (err) {
       d.log.log("warn", "could not give a prefetched job back; trying again", {

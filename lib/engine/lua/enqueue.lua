@@ -62,8 +62,14 @@ local function delayed(arg)
 end
 local expected = { KEYS[1], 'stream', KEYS[3], 'hash', KEYS[5], 'hash' }
 local stride = tonumber(ARGV[5])
-local shared = stride <= 3
+local shared = stride == 2 or stride == 3
 local from = shared and 10 or 6
+-- A layout this script does not know (a caller's mistake) is refused before any write: a step
+-- of 0 would loop for ever, a short last job would fail half-way through the batch.
+if not (shared or stride == 6 or stride == 7) or (#ARGV - from + 1) % stride ~= 0 then
+  return redis.error_reply('ERR courier: enqueue batch has ' .. tostring(ARGV[5]) ..
+    ' fields a job and ' .. (#ARGV - 5) .. ' arguments: not a layout of enqueue.lua')
+end
 -- The delay field of the job whose fields start at ARGV[i].
 local function when_of(i)
   if shared then return ARGV[8] end
