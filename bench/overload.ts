@@ -65,19 +65,41 @@ const producing = (async () => {
 
 let rssAt100k = 0;
 let peakRss = 0;
+// The worker's RSS at each tenth of the jobs: flat memory is a plateau, not a first and a last
+// sample that happen to agree (the heap grows to its working size over the first few tenths).
+const tenths: number[] = [];
 for (let done = 0; done < jobs; done = await finished()) {
   const now = rss();
   peakRss = Math.max(peakRss, now);
   if (!rssAt100k && done >= Math.min(100_000, jobs / 10)) rssAt100k = now;
+  while (tenths.length < 10 && done >= ((tenths.length + 1) * jobs) / 10) tenths.push(now);
   await Bun.sleep(500);
 }
 await producing;
 const rssAtEnd = rss();
+if (tenths.length < 10) tenths.push(rssAtEnd);
 print("processing rate", Math.round(jobs / ((performance.now() - started) / 1_000)), "jobs/s");
 print("producer errors", producerErrors, "errors");
 print("worker RSS after 100k jobs", Math.round(rssAt100k / 2 ** 20), "MiB");
 print("worker RSS after all jobs", Math.round(rssAtEnd / 2 ** 20), "MiB");
 print("worker RSS peak", Math.round(peakRss / 2 ** 20), "MiB");
+for (const [i, bytes] of tenths.entries()) {
+  print(
+    `worker RSS at ${((i + 1) * 10).toString()}% of the jobs`,
+    Math.round(bytes / 2 ** 20),
+    "MiB",
+  );
+}
+// The plateau: the second half's highest sample against the first half's highest.
+const firstHalf = Math.max(...tenths.slice(0, 5));
+const secondHalf = Math.max(...tenths.slice(5));
+if (tenths.length === 10) {
+  print(
+    "worker RSS, second half's highest vs first half's",
+    Math.round(((secondHalf - firstHalf) / firstHalf) * 1_000) / 10,
+    "%",
+  );
+}
 print(
   "worker RSS growth 100k to end",
   Math.round(((rssAtEnd - rssAt100k) / rssAt100k) * 1_000) / 10,
