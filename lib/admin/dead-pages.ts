@@ -5,6 +5,7 @@
 // queue keeps its cursor as it was: the entry id alone (letters.ts, listDead).
 
 import { type QueueKeys, U64_MAX } from "../engine/keys.ts";
+import { compareStreamIds } from "../queue/recent.ts";
 import type { Redis } from "../redis/connect.ts";
 import { type DeadPage, deadFrom, listDead } from "./letters.ts";
 
@@ -46,7 +47,7 @@ export async function listDeadShards(
   ]);
   const merged = pages
     .flatMap((letters, s) => letters.map((letter) => ({ letter, s })))
-    .sort((a, b) => compareEntry(b.letter.entryId, a.letter.entryId) || b.s - a.s);
+    .sort((a, b) => compareStreamIds(b.letter.entryId, a.letter.entryId) || b.s - a.s);
   const shown = merged.slice(0, limit);
   const last = shown.at(-1);
   return {
@@ -54,11 +55,4 @@ export async function listDeadShards(
     letters: shown.map((x) => x.letter),
     next: merged.length > limit && last ? `${last.letter.entryId}:${last.s}` : null,
   };
-}
-
-function compareEntry(a: string, b: string): number {
-  const [am, as] = a.split("-").map(BigInt) as [bigint, bigint];
-  const [bm, bs] = b.split("-").map(BigInt) as [bigint, bigint];
-  if (am !== bm) return am < bm ? -1 : 1;
-  return as === bs ? 0 : as < bs ? -1 : 1;
 }

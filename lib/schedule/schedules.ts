@@ -10,6 +10,9 @@ import { closeClient, connect, type Redis } from "../redis/connect.ts";
 import { checkSpec, parseDef, type ScheduleDef, type ScheduleSpec } from "./spec.ts";
 import { firstTick } from "./ticks.ts";
 
+/** Schedules read per call by list/get (HMGET, ZMSCORE). */
+const READ_CHUNK = 500;
+
 export interface ScheduleInfo {
   name: string;
   /** The stored definition; null when it is not one Courier wrote (it never fires). */
@@ -153,22 +156,42 @@ export class Schedules {
   /**
    * Definitions and next runs of `names` (a name without a definition: undefined there). A
    * schedule backed off after failing to fire shows its retry time: `info` marks it OVERDUE
-   * only once nothing retries it.
+   * only once nothing retries it. Read READ_CHUNK names a call: no reply grows with the count.
    */
   async #read(names: readonly string[]): Promise<(ScheduleInfo | undefined)[]> {
-    if (names.length === 0) return [];
+    const out: (ScheduleInfo | undefined)[] = [];
+    for (let i = 0; i < names.length; i += READ_CHUNK) {
+      out.push(...(await this.#readChunk(names.slice(i, i + READ_CHUNK))));
+    }
+    return out;
+  }
+
+  async #readChunk(names: readonly string[]): Promise<(ScheduleInfo | undefined)[]> {
     const k = this.#keys;
     const [defs, queues] = await Promise.all(
       [k.defs, k.where].map((key) =>
         this.client.sendCommand<(string | null)[]>(["HMGET", key, ...names]),
       ),
     );
-    const scores = await Promise.all(
-      names.map((name, i) => {
-        const queue = queues![i];
-        return queue
-          ? this.client.sendCommand<string | null>(["ZSCORE", k.next(queue), name])
-          : null;
+    // Next runs: one ZMSCORE per queue (its schedules' zset), not a call per schedule.
+    const byQueue = new Map<string, number[]>();
+    queues!.forEach((queue, i) => {
+      if (!queue) return;
+      const at = byQueue.get(queue);
+      if (at) at.push(i);
+      else byQueue.set(queue, [i]);
+    });
+    const scores: (string | null)[] = names.map(() => null);
+    await Promise.all(
+      [...byQueue].map(async ([queue, at]) => {
+        const got = await this.client.sendCommand<(string | null)[]>([
+          "ZMSCORE",
+          k.next(queue),
+          ...at.map((i) => names[i]!),
+        ]);
+        at.forEach((i, j) => {
+          scores[i] = got[j] ?? null;
+        });
       }),
     );
     return names.map((name, i) => {
