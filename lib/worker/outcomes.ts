@@ -215,7 +215,7 @@ export class Outcomes {
    * wrong type: nothing was written, and the whole batch waits) and why. A call Redis refuses
    * for what is in it (a script error over one record) is halved until the one bad outcome is
    * isolated (2·log2(n) calls, not n) and the others are recorded; one refused on its own is
-   * given up, never retried forever (lib/worker/running.ts logs it): see #giveUp.
+   * given up, never retried forever (lib/worker/job-log.ts logs it): see #giveUp.
    */
   async #isolate(items: Outcome[]): Promise<{ again: Outcome[]; error?: unknown }> {
     try {
