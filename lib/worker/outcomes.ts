@@ -303,7 +303,7 @@ export class Outcomes {
       if (f.reserved) held++;
       if (f.ahead) ahead++;
     }
-    // finishRuns: the outcomes as they are (o.name is w.consumer), no FinishItem per job.
+    // finishRuns: the outcomes as they are (o.name is w.consumer), no item made per job.
     const finish = finishRuns(client, this.keys, w, items, held + ahead);
     try {
       const { codes, taken, noted } = await finish;
