@@ -140,7 +140,7 @@ export abstract class AttemptEnds {
   }
 
   /**
-   * Holds a job whose task said "slow down"; it stays leased (in #writing) until the hold is
+   * Holds a job whose task said "slow down"; it stays leased (in `writing`) until the hold is
    * written, as an outcome does. A hold refused (holds used up) or not written is a failure.
    */
   async #held(

@@ -135,9 +135,10 @@ export class Outcomes {
 
   /**
    * Queues an outcome for the next write. `alone`: no other job of this worker is running,
-   * waiting to start or being read (Jobs.#ended), so no other outcome can join this one's call
-   * (concurrency 1, or one job at a time at low load): it goes out once the current task ends,
-   * not on the event loop's next turn (a turn per job, and the write delayed for nothing).
+   * waiting to start or being read (Jobs.ended, lib/worker/attempt-ends.ts), so no other
+   * outcome can join this one's call (concurrency 1, or one job at a time at low load): it goes
+   * out once the current task ends, not on the event loop's next turn (a turn per job, and the
+   * write delayed for nothing).
    */
   add(outcome: Outcome, alone = false): void {
     if (outcome.kind === "finish" && this.reserve) this.reserve(outcome);
