@@ -14,7 +14,7 @@ import { join } from "node:path";
 import { createClient } from "redis";
 import { GROUP, MINUTES_KEPT, queueKeys } from "../lib/engine/keys.ts";
 import { scripts } from "../lib/engine/lua.ts";
-import { finishedTail } from "../lib/engine/outcome.ts";
+import { runTail } from "../lib/engine/outcome.ts";
 import { findFreePort, startRedisServer } from "../lib/stack/redis-server.ts";
 import { type Kind, variants } from "./_script-variants.ts";
 
@@ -38,10 +38,9 @@ const send = (cmd: string[]) => redis.sendCommand(cmd);
 const keys = queueKeys("cost", "q");
 const finishKeys = [keys.stream, keys.events, keys.stats, keys.minutes, keys.durations, keys.dead];
 finishKeys.push(keys.hasDependents, keys.endedParents);
-const tail = finishedTail({
-  ...{ runMs: 0, attempt: 1, maxAttempts: 3, enqueuedAt: null },
-  ...{ worker: "host-1234-abcd", task: "noop", payload: '{"i":1}', result: "null" },
-});
+// As finishRuns (lib/engine/finish.ts) writes a job's tail: run ms, attempt, max, enqueue time
+// unknown, worker, task, payload, result.
+const tail = runTail(0, 1, 3, null, "host-1234-abcd", "noop", '{"i":1}', "null");
 // ARGV as lib/engine/finish.ts builds them for one auto-id job, taking one entry.
 const finishArgs = (entry: string) => [
   ...[keys.resultPrefix, keys.recordPrefix, GROUP, "w1", "3600", "10000", String(MINUTES_KEPT)],

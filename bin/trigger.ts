@@ -18,9 +18,6 @@ import {
   lostReplyHint,
   stoppedLine,
   type TriggerReport,
-  timedOutLine,
-  type WaitedJobs,
-  waitForAll,
 } from "../lib/cli/trigger.ts";
 import { type JobInput, jobArgs, jobOf } from "../lib/cli/trigger-args.ts";
 import { BatchIds, finishBatch, noCallbackLine, skipNote } from "../lib/cli/trigger-batch.ts";
@@ -31,6 +28,7 @@ import {
   existingOf,
 } from "../lib/cli/trigger-existing.ts";
 import { thenArgs, thenOf } from "../lib/cli/trigger-then.ts";
+import { timedOutLine, type WaitedJobs, waitForAll } from "../lib/cli/trigger-wait.ts";
 import { defaults, MAX_ATTEMPTS_LIMIT } from "../lib/config.ts";
 import { ConnectError, describeError, LostReplyError, RedisFullError } from "../lib/errors.ts";
 import { Queue } from "../lib/queue/queue.ts";

@@ -86,7 +86,7 @@ test("a re-read of own pending entries skips one whose outcome was written meanw
   await until(() => jobs.processed === 1, "the outcome written");
   release();
   const reread = await again;
-  // What the read loops start (lib/worker/loops.ts): none whose outcome was written meanwhile.
+  // What the read loops start (lib/worker/lane-starts.ts): none whose outcome was written meanwhile.
   const started = reread.toRun.filter((j) => !reread.seen?.written.has(j.entryId));
   reread.seen?.done();
   expect(started).toEqual([]);

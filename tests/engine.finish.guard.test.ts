@@ -3,8 +3,8 @@
 // finishes the lost job with (entry, its job id) must not acknowledge or delete the entry now
 // carrying someone else: for a given job id the entry's `i` must name that job.
 import { describe, expect, test } from "bun:test";
-import { type FinishItem, finishJobs } from "../lib/engine/finish.ts";
 import { asClient, enqueue, freshQueue, pendingCount, take } from "./fixtures/engine.ts";
+import { type FinishItem, finishItems } from "./fixtures/finish.ts";
 import { rawRedis } from "./helpers.ts";
 
 const W = { consumer: "w1", resultTtlS: 600, eventsMaxLen: 1000 };
@@ -39,7 +39,7 @@ describe("finish of a job whose entry id now carries another job", () => {
       const client = asClient(r);
 
       // The lost job "old-job" had the same entry id on the dead master.
-      const done = await finishJobs(client, keys, W, [run(entry, "old-job")]);
+      const done = await finishItems(client, keys, W, [run(entry, "old-job")]);
       expect(done.codes).toEqual([1]); // it did run: its result is recorded
       expect(await r.sendCommand(["EXISTS", `${keys.resultPrefix}old-job`])).toBe(1);
       expect(await r.sendCommand(["XLEN", keys.stream])).toBe(1);
@@ -47,7 +47,9 @@ describe("finish of a job whose entry id now carries another job", () => {
 
       // The entry's own job still finishes and leaves the stream.
       const own = "id" in next ? next.id : entry;
-      await finishJobs(client, keys, { ...W, consumer: "w2" }, [run(entry, own)]);
+      await finishItems(client, keys, { ...W, consumer: "w2" }, [
+        { ...run(entry, own), worker: "w2" },
+      ]);
       expect(await r.sendCommand(["XLEN", keys.stream])).toBe(0);
       expect(await pendingCount(r, keys)).toBe(0);
     });

@@ -7,7 +7,7 @@ import { claimLapsed } from "../lib/engine/claim.ts";
 import { enqueueJobs, prepareBatch } from "../lib/engine/enqueue.ts";
 import { parseEntry } from "../lib/engine/entry.ts";
 import type { TakenEntry } from "../lib/engine/finish.ts";
-import { type FinishItem, finishJobs, finishRuns } from "../lib/engine/finish.ts";
+import { finishRuns } from "../lib/engine/finish.ts";
 import { type QueueKeys, queueKeys } from "../lib/engine/keys.ts";
 import { parseOutcome } from "../lib/engine/outcome.ts";
 import { connect } from "../lib/redis/connect.ts";
@@ -20,6 +20,7 @@ import {
   redisTime,
   take,
 } from "./fixtures/engine.ts";
+import { type FinishItem, finishItems } from "./fixtures/finish.ts";
 import { deliver, engineQueue, pendingRow, plant } from "./fixtures/plant.ts";
 import { startSmallRedis } from "./fixtures/redis-small.ts";
 import { type RawRedis, rawRedis, testPrefix } from "./helpers.ts";
@@ -60,7 +61,7 @@ describe("finish", () => {
     ]);
     const taken = await take(r, keys, "w1", 10);
     const before = await redisTime(r);
-    const out = await finishJobs(
+    const out = await finishItems(
       asClient(r),
       keys,
       { ...W, startedSince: 3 },
@@ -103,33 +104,30 @@ describe("finish", () => {
     expect(await r.sendCommand(["HGET", keys.minutes, `${minute}:finished`])).toBe("3");
   });
 
-  test("finishRuns (the worker's, from its outcomes) records what finishJobs records", async () => {
+  test("finishRuns (the worker's, from its outcomes) writes each outcome from the job's parts", async () => {
     await using r = await rawRedis();
-    const [a, b] = [await freshQueue(r), await freshQueue(r)];
+    const keys = await freshQueue(r);
     const spec = [{ id: "given-1", task: "t x", payload: '{"a":\n1}', maxAttempts: 3 }];
     const w = { ...W, consumer: 'w"1' };
-    const values: string[][] = [];
-    for (const keys of [a, b]) {
-      await enqueue(r, keys, [...jobs(2), ...spec]);
-      const taken = await take(r, keys, w.consumer, 10);
-      const items = taken.map((e) => ({ ...item(e, "[1]", 4.6), worker: w.consumer }));
-      const out =
-        keys === a
-          ? await finishJobs(asClient(r), keys, w, items)
-          : await finishRuns(
-              asClient(r),
-              keys,
-              w,
-              items.map((it) => ({ ...it, job: it })),
-            );
-      expect(out.codes).toEqual([1, 1, 1]);
-      const got = await Promise.all(
-        items.map((it) => r.sendCommand(["GET", keys.result(it.jobId)])),
-      );
-      values.push(got.map((v: string) => v.replace(/^F\d+ /, ""))); // less Redis' end time
+    await enqueue(r, keys, [...jobs(2), ...spec]);
+    const taken = await take(r, keys, w.consumer, 10);
+    const items = taken.map((e) => ({ ...item(e, "[1]", 4.6), worker: w.consumer }));
+    const runs = items.map((it) => ({ ...it, job: it }));
+    expect((await finishRuns(asClient(r), keys, w, runs)).codes).toEqual([1, 1, 1]);
+    const got = await Promise.all(items.map((it) => r.sendCommand(["GET", keys.result(it.jobId)])));
+    for (const [n, it] of items.entries()) {
+      expect(parseOutcome(String(got[n]))).toMatchObject({
+        worker: 'w"1',
+        task: it.task,
+        payload: it.payload.replace(/\n/g, " "),
+        runMs: 5,
+        attempt: 1,
+        maxAttempts: it.maxAttempts,
+        enqueuedAt: null,
+        text: "[1]",
+      });
     }
-    expect(values[1]).toEqual(values[0]!);
-    expect(parseOutcome(`F1 ${values[1]![2]}`)).toMatchObject({
+    expect(parseOutcome(String(got[2]))).toMatchObject({
       worker: 'w"1',
       task: "t x",
       payload: '{"a": 1}',
@@ -146,8 +144,8 @@ describe("finish", () => {
     const keys = await freshQueue(r);
     await enqueue(r, keys, jobs(1));
     const [entry] = await take(r, keys, "w1", 1);
-    const first = await finishJobs(asClient(r), keys, W, [item(entry!, '"first"')]);
-    const again = await finishJobs(asClient(r), keys, W, [item(entry!, '"second"', 99)]);
+    const first = await finishItems(asClient(r), keys, W, [item(entry!, '"first"')]);
+    const again = await finishItems(asClient(r), keys, W, [item(entry!, '"second"', 99)]);
     expect(first.codes).toEqual([1]);
     expect(again.codes).toEqual([0]);
     const o = parseOutcome(String(await r.sendCommand(["GET", keys.result(entry![0])])));
@@ -161,7 +159,7 @@ describe("finish", () => {
     await enqueue(r, keys, jobs(1));
     const [entry] = await take(r, keys, "w1", 1);
     await r.sendCommand(["HSET", keys.result(entry![0]), "x", "1"]);
-    expect((await finishJobs(asClient(r), keys, W, [item(entry!)])).codes).toEqual([-2]);
+    expect((await finishItems(asClient(r), keys, W, [item(entry!)])).codes).toEqual([-2]);
     expect(await pendingCount(r, keys)).toBe(0);
   });
 
@@ -170,13 +168,13 @@ describe("finish", () => {
     const keys = await freshQueue(r);
     const queued = await enqueue(r, keys, jobs(5));
     const [entry] = await take(r, keys, "w1", 1);
-    const out = await finishJobs(asClient(r), keys, W, [item(entry!)], 3);
+    const out = await finishItems(asClient(r), keys, W, [item(entry!)], 3);
     expect(out.codes).toEqual([1]);
     expect(out.taken.map(([id]) => id)).toEqual(queued.slice(1, 4).map((e) => e.id));
     expect(out.taken.map(([id, f]) => parseEntry(id, f).ok)).toEqual([true, true, true]);
     expect(await pendingCount(r, keys)).toBe(3);
     // The last one: k larger than what is left.
-    const rest = await finishJobs(
+    const rest = await finishItems(
       asClient(r),
       keys,
       W,
@@ -208,7 +206,7 @@ describe("finish", () => {
       await small.capBelowUsed();
       const oom = await small.oomRefusals();
       await expect(client.sendCommand(["SET", "probe", "x"])).rejects.toThrow(/^OOM/);
-      const out = await finishJobs(
+      const out = await finishItems(
         client,
         keys,
         W,
@@ -230,7 +228,7 @@ describe("finish", () => {
     const entry = await plant(v);
     await deliver(v, "w1");
     const run = { ...RUN, entryId: entry, jobId: entry, hasRecord: false };
-    expect((await finishJobs(v.client, v.k, W, [run])).codes).toEqual([1]);
+    expect((await finishItems(v.client, v.k, W, [run])).codes).toEqual([1]);
     expect(await pendingRow(v, entry)).toBeNull();
     expect(await v.r.sendCommand(["HMGET", v.k.stats, "finished"])).toEqual(["1"]);
     expect(await v.r.sendCommand(["HMGET", v.k.durations, "5"])).toEqual(["1"]);
@@ -247,7 +245,7 @@ describe("finish", () => {
       const oom = await small.oomRefusals();
       await expect(client.sendCommand(["SET", "probe", "x"])).rejects.toThrow(/^OOM/);
       const run = { ...RUN, entryId: entries[0]!, jobId: entries[0]!, hasRecord: false };
-      const out = await finishJobs(client, v.k, W, [run], 1);
+      const out = await finishItems(client, v.k, W, [run], 1);
       expect(out.codes).toEqual([1]);
       expect(out.taken.map(([id]) => id)).toEqual([entries[1]!]);
       expect(await small.oomRefusals()).toBe(oom + 1); // the probe only
@@ -262,10 +260,10 @@ describe("finish", () => {
     const entries = [await plant(v), await plant(v), await plant(v), await plant(v)];
     await deliver(v, "w1");
     const run = (e: string) => ({ ...RUN, entryId: e, jobId: e, hasRecord: false });
-    expect((await finishJobs(v.client, v.k, W, [run(entries[1]!)])).codes).toEqual([1]);
+    expect((await finishItems(v.client, v.k, W, [run(entries[1]!)])).codes).toEqual([1]);
     expect(await v.r.sendCommand(["XLEN", v.k.stream])).toBe(3);
     const two = [run(entries[2]!), run(entries[3]!)];
-    expect((await finishJobs(v.client, v.k, W, two)).codes).toEqual([1, 1]);
+    expect((await finishItems(v.client, v.k, W, two)).codes).toEqual([1, 1]);
     const left = (await v.r.sendCommand(["XRANGE", v.k.stream, "-", "+"])) as [string][];
     expect(left.map(([id]) => id)).toEqual([entries[0]!]); // only the one still pending
   });
@@ -278,14 +276,14 @@ describe("finish", () => {
     const { claimed } = await claimLapsed(v.client, v.k, { ...o, consumer: "B" });
     expect(claimed.map((c) => c.kind === "run" && c.hasRecord)).toEqual([true]);
     const run = { ...RUN, entryId: entry, jobId: entry };
-    const a = await finishJobs(v.client, v.k, { ...W, consumer: "A" }, [
-      { ...run, hasRecord: false },
+    const a = await finishItems(v.client, v.k, { ...W, consumer: "A" }, [
+      { ...run, worker: "A", hasRecord: false },
     ]);
     expect(a.codes).toEqual([1]);
     const ttl = Number(await v.r.sendCommand(["TTL", v.k.recordPrefix + entry]));
     expect(ttl).toBeGreaterThan(0); // the claim's own TTL: never forever
-    const b = await finishJobs(v.client, v.k, { ...W, consumer: "B" }, [
-      { ...run, hasRecord: true },
+    const b = await finishItems(v.client, v.k, { ...W, consumer: "B" }, [
+      { ...run, worker: "B", hasRecord: true },
     ]);
     expect(b.codes).toEqual([0]);
     const after = Number(await v.r.sendCommand(["TTL", v.k.recordPrefix + entry]));
@@ -302,11 +300,11 @@ describe("finish", () => {
     await v.r.sendCommand(["XADD", v.k.events, "*", "x", "1"]);
     await v.r.sendCommand(["XSETID", v.k.events, "18446744073709551615-18446744073709551615"]);
     const runs = entries.map((e) => ({ ...RUN, entryId: e, jobId: e, hasRecord: false }));
-    await expect(finishJobs(v.client, v.k, W, runs)).rejects.toThrow(/last possible ID/);
+    await expect(finishItems(v.client, v.k, W, runs)).rejects.toThrow(/last possible ID/);
     for (const e of entries) expect(await pendingRow(v, e)).toMatchObject({ owner: "w1" });
     await v.r.sendCommand(["DEL", v.k.events]);
     // Sent again: the outcomes are there (kept), and now the entries go.
-    expect((await finishJobs(v.client, v.k, W, runs)).codes).toEqual([0, 0]);
+    expect((await finishItems(v.client, v.k, W, runs)).codes).toEqual([0, 0]);
     for (const e of entries) expect(await pendingRow(v, e)).toBeNull();
   });
 });

@@ -3,7 +3,7 @@
 import { describe, expect, test } from "bun:test";
 import { parseEntry } from "../lib/engine/entry.ts";
 import { autoIdMs, callerIdProblem, isAutoId, shardOf } from "../lib/engine/keys.ts";
-import { finishedTail, parseOutcome } from "../lib/engine/outcome.ts";
+import { parseOutcome, runTail } from "../lib/engine/outcome.ts";
 
 const E = "1764423456789-3";
 
@@ -86,16 +86,17 @@ describe("entry check", () => {
 
 describe("outcome value", () => {
   test("a finished value reads back as written (names with spaces and newlines, payload newlines)", () => {
-    const tail = finishedTail({
-      runMs: 41.6,
-      attempt: 2,
-      maxAttempts: 5,
-      enqueuedAt: 1764423456000,
-      worker: "host a\n1",
-      task: "re size",
-      payload: '{"a":\n1}',
-      result: '{"lines":"x\\ny"}\nmore',
-    });
+    // runTail's arguments: run ms, attempt, max, enqueued ms, worker, task, payload, result.
+    const tail = runTail(
+      41.6,
+      2,
+      5,
+      1764423456000,
+      "host a\n1",
+      "re size",
+      '{"a":\n1}',
+      '{"lines":"x\\ny"}\nmore',
+    );
     expect(parseOutcome(`F1764423459999 ${tail}`)).toEqual({
       status: "finished",
       endedAt: 1764423459999,
@@ -116,23 +117,13 @@ describe("outcome value", () => {
       "\n",
       "\r\n",
     );
-    const tail = finishedTail({
-      runMs: 1,
-      attempt: 1,
-      maxAttempts: 1,
-      enqueuedAt: null,
-      worker: "w",
-      task: "t",
-      payload,
-      result: "null",
-    });
+    const tail = runTail(1, 1, 1, null, "w", "t", payload, "null");
     const back = parseOutcome(`F1 ${tail}`);
     expect(back?.payload).not.toMatch(/[\r\n]/);
     expect(JSON.parse(back!.payload)).toEqual({ a: [1, "x\ny"], b: { c: true } });
   });
 
   test("each tail names its own worker and task, whatever the tail before it named", () => {
-    const run = { runMs: 1, attempt: 1, maxAttempts: 1, enqueuedAt: null, result: "null" };
     const names = [
       ["w1", "a"],
       ["w1", "b"],
@@ -140,7 +131,7 @@ describe("outcome value", () => {
       ["w1", "a"],
     ] as const;
     for (const [worker, task] of names) {
-      const back = parseOutcome(`F1 ${finishedTail({ ...run, worker, task, payload: "1\r2" })}`);
+      const back = parseOutcome(`F1 ${runTail(1, 1, 1, null, worker, task, "1\r2", "null")}`);
       expect(back).toMatchObject({ worker, task, payload: "1 2" });
     }
   });

@@ -5,10 +5,10 @@
 import { describe, expect, test } from "bun:test";
 import { claimLapsed } from "../lib/engine/claim.ts";
 import { failJobs } from "../lib/engine/fail.ts";
-import { finishJobs } from "../lib/engine/finish.ts";
 import { leaveForOthers } from "../lib/engine/leave.ts";
 import { releaseAll } from "../lib/engine/release.ts";
 import { getJobs } from "../lib/queue/read.ts";
+import { finishItems } from "./fixtures/finish.ts";
 import {
   deadLetters,
   deliver,
@@ -82,7 +82,7 @@ describe("r:<id> of another type", () => {
   test("finish: -2, and the job is dead-lettered as corrupt", async () => {
     await using v = await engineQueue();
     const entry = await corruptJob(v);
-    const out = await finishJobs(v.client, v.k, FINISH, [finished(entry, "job-1", true)]);
+    const out = await finishItems(v.client, v.k, FINISH, [finished(entry, "job-1", true)]);
     expect(out.codes).toEqual([-2]);
     await expectDeadLettered(v);
     const events = (await v.r.sendCommand(["XRANGE", v.k.events, "-", "+"])) as [
@@ -96,8 +96,8 @@ describe("r:<id> of another type", () => {
     await using v = await engineQueue();
     const entry = await corruptJob(v);
     const item = finished(entry, "job-1", true);
-    expect((await finishJobs(v.client, v.k, FINISH, [item])).codes).toEqual([-2]);
-    expect((await finishJobs(v.client, v.k, FINISH, [item])).codes).toEqual([-2]);
+    expect((await finishItems(v.client, v.k, FINISH, [item])).codes).toEqual([-2]);
+    expect((await finishItems(v.client, v.k, FINISH, [item])).codes).toEqual([-2]);
     await expectDeadLettered(v);
   });
 
@@ -162,8 +162,8 @@ describe("the started tally", () => {
     const entry = await plant(v);
     await deliver(v, "w1");
     const w = { ...FINISH, startedSince: 2 };
-    expect((await finishJobs(v.client, v.k, w, [finished(entry)])).codes).toEqual([1]);
-    expect((await finishJobs(v.client, v.k, w, [finished(entry)])).codes).toEqual([0]);
+    expect((await finishItems(v.client, v.k, w, [finished(entry)])).codes).toEqual([1]);
+    expect((await finishItems(v.client, v.k, w, [finished(entry)])).codes).toEqual([0]);
     expect(await v.r.sendCommand(["HGET", v.k.stats, "started"])).toBe("2");
   });
 
@@ -173,7 +173,7 @@ describe("the started tally", () => {
     await deliver(v, "w1");
     await v.r.sendCommand(["SET", v.k.resultPrefix + entry, 'F1 1 1 3 - ""\n""\n{}\n1']);
     const w = { ...FINISH, startedSince: 1 };
-    expect((await finishJobs(v.client, v.k, w, [finished(entry)])).codes).toEqual([0]);
+    expect((await finishItems(v.client, v.k, w, [finished(entry)])).codes).toEqual([0]);
     expect(await v.r.sendCommand(["HGET", v.k.stats, "started"])).toBe("1");
   });
 });

@@ -7,7 +7,7 @@ import { defaults, type WorkerOptions } from "../lib/config.ts";
 import { buryEntries } from "../lib/engine/bury.ts";
 import { claimLapsed, readOwnPending } from "../lib/engine/claim.ts";
 import { failJobs } from "../lib/engine/fail.ts";
-import { finishJobs, type TakenEntry } from "../lib/engine/finish.ts";
+import { finishRuns, type TakenEntry } from "../lib/engine/finish.ts";
 import { GROUP, shardKeys } from "../lib/engine/keys.ts";
 import { leaveForOthers } from "../lib/engine/leave.ts";
 import { parseOutcome } from "../lib/engine/outcome.ts";
@@ -16,8 +16,9 @@ import { releaseAll } from "../lib/engine/release.ts";
 import { requeueLetters } from "../lib/engine/requeue.ts";
 import type { Redis } from "../lib/redis/connect.ts";
 import { sortClaimed, sortFresh } from "../lib/worker/entries.ts";
-import { failBatch, finishItem } from "../lib/worker/outcome-calls.ts";
+import { failBatch } from "../lib/worker/outcome-calls.ts";
 import type { Failure } from "../lib/worker/outcomes.ts";
+import { finishItems } from "./fixtures/finish.ts";
 import { deadLetters, type EngineQueue, hgetall, streamEntries, toMap } from "./fixtures/plant.ts";
 import { rawRedis, testPrefix } from "./helpers.ts";
 
@@ -74,9 +75,8 @@ describe("a 6-shard queue: worker-side paths name a job by <entry id>:<shard>", 
     await plantJob(v);
     const [job] = sortFresh(await read(v, "w1"), TASKS, v.k.idSuffix).run;
     expect(job).toMatchObject({ entryId: ENTRY, jobId: ID });
-    const out = await finishJobs(v.client, v.k, FINISH, [
-      finishItem(job!, { runMs: 3, result: "7" }, "w1"),
-    ]);
+    const run = { entryId: job!.entryId, jobId: job!.jobId, runMs: 3, result: "7", job: job! };
+    const out = await finishRuns(v.client, v.k, FINISH, [run]);
     expect(out.codes).toEqual([1]);
     expect(await outcome(v, ID)).toMatchObject({ status: "finished", text: "7" });
     expect(await v.r.sendCommand(["EXISTS", v.k.result(ENTRY)])).toBe(0);
@@ -100,7 +100,7 @@ describe("a 6-shard queue: worker-side paths name a job by <entry id>:<shard>", 
     // No job id goes over the wire for an auto id: the entry id and the suffix are it.
     const item = { entryId: ENTRY, jobId: ID, hasRecord: false, runMs: 1, attempt: 1 };
     const run = { maxAttempts: 3, enqueuedAt: null, worker: "w1", task: "echo", payload: "1" };
-    await finishJobs(client, v.k, FINISH, [{ ...item, ...run, result: "2" }]);
+    await finishItems(client, v.k, FINISH, [{ ...item, ...run, result: "2" }]);
     const fake = {
       entryId: "1000-2",
       jobId: "1000-2:3",

@@ -5,9 +5,9 @@ import { describe, expect, test } from "bun:test";
 import { buryEntries } from "../lib/engine/bury.ts";
 import { claimLapsed } from "../lib/engine/claim.ts";
 import { parseEntry } from "../lib/engine/entry.ts";
-import { finishJobs } from "../lib/engine/finish.ts";
 import { readStatuses } from "../lib/engine/status.ts";
 import { asClient, enqueue, freshQueue, redisTime, take } from "./fixtures/engine.ts";
+import { finishItems } from "./fixtures/finish.ts";
 import { deliver, type EngineQueue, engineQueue, plant } from "./fixtures/plant.ts";
 import { rawRedis } from "./helpers.ts";
 
@@ -65,7 +65,7 @@ describe("status", () => {
     const check = parseEntry(read[0]![0], read[0]![1]);
     if (!check.ok) throw new Error(check.problem);
     const w = { consumer: "w1", resultTtlS: 60, eventsMaxLen: 100 };
-    await finishJobs(asClient(r), keys, w, [
+    await finishItems(asClient(r), keys, w, [
       {
         entryId: a!.id,
         jobId: a!.id,
@@ -202,7 +202,7 @@ describe("status", () => {
     const w2 = { consumer: "w2", resultTtlS: 600, eventsMaxLen: 1000 };
     const run = { entryId: job!.id, jobId: job!.id, hasRecord: true, runMs: 3, attempt: 2 };
     const done = { ...run, maxAttempts: 3, enqueuedAt: null, worker: "w2", task: "t" };
-    await finishJobs(asClient(r), keys, w2, [{ ...done, payload: "1", result: '"ok"' }]);
+    await finishItems(asClient(r), keys, w2, [{ ...done, payload: "1", result: '"ok"' }]);
     const [read] = await readStatuses(asClient(r), keys, [job!.id]);
     expect(read).toMatchObject({ status: "finished", result: "ok", attempts: 2, worker: "w2" });
   });
@@ -226,7 +226,7 @@ describe("the history of a job taken over while its worker stalled", () => {
     const run = { attempt: 1, maxAttempts: 3, enqueuedAt: null, worker: "wA", task: "echo" };
     const item = { ...run, entryId: entry, jobId: entry, hasRecord: false, runMs: 5 };
     const w = { consumer: "wA", resultTtlS: 60, eventsMaxLen: 100 };
-    await finishJobs(v.client, v.k, w, [{ ...item, payload: "{}", result: "1" }]);
+    await finishItems(v.client, v.k, w, [{ ...item, payload: "{}", result: "1" }]);
     const [job] = await readStatuses(v.client, v.k, [entry]);
     expect(job!.history.map((h) => [h.attempt, h.worker, h.outcome])).toEqual([
       [1, "wA", "finished"],
@@ -240,7 +240,7 @@ describe("the history of a job taken over while its worker stalled", () => {
     const run = { attempt: 2, maxAttempts: 3, enqueuedAt: null, worker: "wB", task: "echo" };
     const item = { ...run, entryId: entry, jobId: entry, hasRecord: true, runMs: 5 };
     const w = { consumer: "wB", resultTtlS: 60, eventsMaxLen: 100 };
-    await finishJobs(v.client, v.k, w, [{ ...item, payload: "{}", result: "1" }]);
+    await finishItems(v.client, v.k, w, [{ ...item, payload: "{}", result: "1" }]);
     const [job] = await readStatuses(v.client, v.k, [entry]);
     expect(job!.history.map((h) => [h.attempt, h.worker, h.outcome])).toEqual([
       [1, "wA", "abandoned"],

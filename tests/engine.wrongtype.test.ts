@@ -10,10 +10,10 @@ import { buryEntries } from "../lib/engine/bury.ts";
 import { claimLapsed } from "../lib/engine/claim.ts";
 import { enqueueJobs, prepareBatch } from "../lib/engine/enqueue.ts";
 import { failJobs } from "../lib/engine/fail.ts";
-import { finishJobs } from "../lib/engine/finish.ts";
 import { leaveForOthers } from "../lib/engine/leave.ts";
 import { promoteDue } from "../lib/engine/promote.ts";
 import { requeueLetters } from "../lib/engine/requeue.ts";
+import { finishItems } from "./fixtures/finish.ts";
 import { deliver, type EngineQueue, engineQueue, pendingRow, plant } from "./fixtures/plant.ts";
 
 const HOLDS_STRING = /courier: key \S+ holds a string/;
@@ -31,7 +31,7 @@ describe("the scripts refuse a queue-wide key of the wrong type before any write
     const run = { entryId: entry, jobId: entry, hasRecord: false, runMs: 1, attempt: 1 };
     const item = { ...run, maxAttempts: 3, enqueuedAt: null, worker: "w1", task: "echo" };
     const w = { consumer: "w1", resultTtlS: 600, eventsMaxLen: 100 };
-    const call = finishJobs(v.client, v.k, w, [{ ...item, payload: "1", result: "1" }]);
+    const call = finishItems(v.client, v.k, w, [{ ...item, payload: "1", result: "1" }]);
     await expect(call).rejects.toThrow(HOLDS_STRING);
     expect(await exists(v, v.k.resultPrefix + entry)).toBe(0);
     expect(await pendingRow(v, entry)).toEqual({ owner: "w1", deliveries: 1 });
@@ -53,7 +53,7 @@ describe("the scripts refuse a queue-wide key of the wrong type before any write
         const run = { entryId: entry, jobId: entry, hasRecord: false, runMs: 1, attempt: 1 };
         const item = { ...run, maxAttempts: 3, enqueuedAt: null, worker: "w1", task: "echo" };
         const w = { consumer: "w1", resultTtlS: 600, eventsMaxLen: 100 };
-        const call = finishJobs(v.client, v.k, w, [{ ...item, payload: "1", result: "1" }], take);
+        const call = finishItems(v.client, v.k, w, [{ ...item, payload: "1", result: "1" }], take);
         await expect(call).rejects.toThrow(`ERR courier: key ${key} holds a string`);
         expect(await exists(v, v.k.resultPrefix + entry)).toBe(0);
         if (name === "stream") return; // the entries went with it

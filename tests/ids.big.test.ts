@@ -5,9 +5,9 @@
 import { describe, expect, test } from "bun:test";
 import { enqueueJobs, prepareBatch } from "../lib/engine/enqueue.ts";
 import { failJobs } from "../lib/engine/fail.ts";
-import { finishJobs } from "../lib/engine/finish.ts";
 import { type QueueKeys, queueKeys } from "../lib/engine/keys.ts";
 import { asClient, enqueue, freshQueue, jobs, take } from "./fixtures/engine.ts";
+import { finishItems } from "./fixtures/finish.ts";
 import { deliver, engineQueue, failedAttempt, hgetall, plant } from "./fixtures/plant.ts";
 import {
   oneShardFile,
@@ -47,7 +47,7 @@ async function finishAll(r: RawRedis, keys: QueueKeys): Promise<number[]> {
     };
   });
   const W = { consumer: "w1", resultTtlS: 600, eventsMaxLen: 1000 };
-  return (await finishJobs(asClient(r), keys, W, items)).codes;
+  return (await finishItems(asClient(r), keys, W, items)).codes;
 }
 
 describe("huge stream ids", () => {
@@ -105,7 +105,7 @@ describe("huge stream ids", () => {
     const W = { consumer: "w1", resultTtlS: 600, eventsMaxLen: 1000 };
     const item = { entryId: done![0], jobId: done![0], hasRecord: false, runMs: 1, attempt: 1 };
     const rest = { maxAttempts: 3, enqueuedAt: null, worker: "w1", task: "t", payload: "{}" };
-    await finishJobs(asClient(r), keys, W, [{ ...item, ...rest, result: "1" }]);
+    await finishItems(asClient(r), keys, W, [{ ...item, ...rest, result: "1" }]);
     expect(await entryIds(r, keys)).toEqual([running![0]]);
   });
 

@@ -5,8 +5,8 @@
 // meets the job's outcome key `r:<id>`, a failure also its record `job:<id>`.)
 import { describe, expect, test } from "bun:test";
 import { failJobs } from "../lib/engine/fail.ts";
-import { finishJobs } from "../lib/engine/finish.ts";
 import { GROUP } from "../lib/engine/keys.ts";
+import { finishItems } from "./fixtures/finish.ts";
 import { openQueue, pendingCount, pinShards, rawRedis, testPrefix } from "./helpers.ts";
 
 // These tests read and plant one shard's own keys (q.keys): their queues have one shard, on a
@@ -59,7 +59,7 @@ describe("a batch with one job key of the wrong type", () => {
     await using q = queue;
     await using r = await rawRedis();
     const w = { consumer: "w1", resultTtlS: 60, eventsMaxLen: 100 };
-    const reply = await finishJobs(q.client, k, w, [
+    const reply = await finishItems(q.client, k, w, [
       run(entries[0]!, '"one"'),
       run(entries[1]!, '"two"'),
     ]);

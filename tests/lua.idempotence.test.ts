@@ -6,10 +6,10 @@
 import { describe, expect, test } from "bun:test";
 import { claimLapsed, readOwnPending } from "../lib/engine/claim.ts";
 import { failJobs } from "../lib/engine/fail.ts";
-import { finishJobs } from "../lib/engine/finish.ts";
 import { GROUP } from "../lib/engine/keys.ts";
 import { releaseAll } from "../lib/engine/release.ts";
 import { handOverPredecessor } from "../lib/worker/presence.ts";
+import { finishItems } from "./fixtures/finish.ts";
 import { openQueue, pinShards, rawRedis, testPrefix } from "./helpers.ts";
 
 // These tests read and plant one shard's own keys (q.keys): their queues have one shard, on a
@@ -42,7 +42,7 @@ async function setup(prefix: string) {
       { entry, id: null, hasRecord: false, runNo, runMs: 1, error: "boom", retryInMs: 60_000 },
     ]);
   const finish = (...entryIds: string[]) =>
-    finishJobs(
+    finishItems(
       q.client,
       k,
       { consumer: "w1", resultTtlS: 60, eventsMaxLen: 100 },

@@ -4,7 +4,7 @@
 // its own shard, a lost reply re-sent adding nothing, the layout fixed once written, and reading
 // alone writing nothing.
 import { describe, expect, test } from "bun:test";
-import { finishJobs, type TakenEntry } from "../lib/engine/finish.ts";
+import type { TakenEntry } from "../lib/engine/finish.ts";
 import {
   entryOfAutoId,
   GROUP,
@@ -20,6 +20,7 @@ import type { JobSpec } from "../lib/queue/prepare.ts";
 import type { Queue } from "../lib/queue/queue.ts";
 import { PartialBatchError } from "../lib/queue/route.ts";
 import { asClient } from "./fixtures/engine.ts";
+import { finishItems } from "./fixtures/finish.ts";
 import { lossyProxy } from "./fixtures/lossy-proxy.ts";
 import {
   openQueue,
@@ -62,7 +63,7 @@ async function finishAll(r: RawRedis, keys: QueueKeys, result: string): Promise<
     return { ...job, ...run, entryId, jobId, hasRecord: jobId !== entryId + keys.idSuffix };
   });
   if (items.length === 0) return;
-  await finishJobs(client, keys, { consumer: "w1", resultTtlS: 600, eventsMaxLen: 1000 }, items);
+  await finishItems(client, keys, { consumer: "w1", resultTtlS: 600, eventsMaxLen: 1000 }, items);
 }
 
 async function sharded(

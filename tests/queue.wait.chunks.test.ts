@@ -2,7 +2,7 @@
 // STATUS_CHUNK ids per call, so one call never holds Redis for long (other clients got BUSY for
 // 37 s with 300,000 ids in one call), and the wait's time limit holds even in its first look.
 import { describe, expect, test } from "bun:test";
-import { waitForAll } from "../lib/cli/trigger.ts";
+import { waitForAll } from "../lib/cli/trigger-wait.ts";
 import { scripts } from "../lib/engine/lua.ts";
 import { readStatuses, STATUS_CHUNK } from "../lib/engine/status.ts";
 import { waitForJobs } from "../lib/queue/read.ts";

@@ -3,7 +3,7 @@
 // only when a job it reads back is still open: a job the wait's deadline left unread (part-way
 // through a first look of many jobs) that has ended is not "still not finished".
 import { describe, expect, test } from "bun:test";
-import { waitForAll } from "../lib/cli/trigger.ts";
+import { waitForAll } from "../lib/cli/trigger-wait.ts";
 import type { Queue } from "../lib/queue/queue.ts";
 import { asClient, runJob } from "./fixtures/engine.ts";
 import { keysOf } from "./fixtures/queue-shards.ts";

@@ -1,6 +1,6 @@
 // A worker's counts of finished jobs and failed attempts (Worker.processed, .failed: the
 // heartbeat and the stop line report them) are kept whether or not it logs: with no logger the
-// per-job log fields are never built (lib/worker/running.ts), the counting must not go with them.
+// per-job log fields are never built (lib/worker/attempt-ends.ts), the counting must not go with them.
 import { describe, expect, test } from "bun:test";
 import { PermanentError } from "../lib/errors.ts";
 import { defineTask } from "../lib/types.ts";

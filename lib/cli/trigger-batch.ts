@@ -14,8 +14,8 @@ import { formatJob, jobJson } from "./format.ts";
 import { jobProgressLine } from "./progress.ts";
 import { safeJson, safeText } from "./safe-text.ts";
 import { formatSummary, isSummary } from "./summary-format.ts";
-import { timedOutLine, waitForAll } from "./trigger.ts";
 import type { ThenJob } from "./trigger-then.ts";
+import { timedOutLine, waitForAll } from "./trigger-wait.ts";
 
 /** Exit codes this part decides (bin/_cli.ts EXIT). */
 const EXIT = { ok: 0, failed: 1, timeout: 5 } as const;

@@ -5,14 +5,7 @@ import { defaults } from "../config.ts";
 import type { Redis } from "../redis/connect.ts";
 import { GROUP, MINUTES_KEPT, type QueueKeys } from "./keys.ts";
 import { scriptCommand, scripts, sendScript } from "./lua.ts";
-import { type FinishedRun, finishedTail, runTail } from "./outcome.ts";
-
-export interface FinishItem extends FinishedRun {
-  entryId: string;
-  jobId: string;
-  /** The job has a record (its entry had `i`, or it came from a claim): EXPIREd with the result. */
-  hasRecord: boolean;
-}
+import { runTail } from "./outcome.ts";
 
 export interface FinishWorker {
   /** The consumer name (the worker's name). */
@@ -42,34 +35,25 @@ export interface Finished {
 const HEAD_ARGS = 12;
 const ITEM_ARGS = 5;
 
-export function finishJobs(
-  client: Redis,
-  keys: QueueKeys,
-  w: FinishWorker,
-  items: readonly FinishItem[],
-  take = 0,
-): Promise<Finished> {
-  return sendFinish(client, keys, w, items.length, take, (command, at) => {
-    let i = at;
-    for (const it of items) {
-      i = writeItem(command, i, keys, it.entryId, it.jobId, it.hasRecord, it.runMs);
-      command[i++] = finishedTail(it);
-    }
-  });
-}
-
 /** A run the worker finished (lib/worker/outcomes.ts Finish): the job as delivered, its result. */
 export interface FinishedJob {
   entryId: string;
   jobId: string;
   runMs: number;
   result: string;
-  job: Pick<FinishItem, "hasRecord" | "attempt" | "maxAttempts" | "task" | "payload">;
+  job: {
+    /** The job has a record (its entry had `i`, or it came from a claim): EXPIREd with the result. */
+    hasRecord: boolean;
+    attempt: number;
+    maxAttempts: number;
+    task: string;
+    payload: string;
+  };
 }
 
 /**
- * finishJobs for the worker's own runs, without a FinishItem made per job: the worker in each
- * outcome is `w.consumer`, and the enqueue time is left unknown (the auto id tells it).
+ * Finishes the worker's runs, with no item made per job: the worker in each outcome is
+ * `w.consumer`, and the enqueue time is left unknown (the auto id tells it).
  */
 export function finishRuns(
   client: Redis,

@@ -31,18 +31,6 @@ export interface OutcomeValue {
   text: string;
 }
 
-export interface FinishedRun {
-  runMs: number;
-  attempt: number;
-  maxAttempts: number;
-  enqueuedAt: number | null;
-  worker: string;
-  task: string;
-  payload: string;
-  /** The result as JSON text. */
-  result: string;
-}
-
 /**
  * A raw newline would end the payload's part early. In valid JSON a raw CR or LF can only be
  * whitespace between tokens (inside a string it must be escaped), so each becomes a space: a
@@ -77,20 +65,6 @@ function taskJson(task: string): string {
 }
 
 /** What the worker sends finish.lua for a job; the script prepends `F<end ms> `. */
-export function finishedTail(r: FinishedRun): string {
-  return runTail(
-    r.runMs,
-    r.attempt,
-    r.maxAttempts,
-    r.enqueuedAt,
-    r.worker,
-    r.task,
-    r.payload,
-    r.result,
-  );
-}
-
-/** finishedTail from its parts, for a caller that holds them apart (no FinishedRun per job). */
 export function runTail(
   runMs: number,
   attempt: number,

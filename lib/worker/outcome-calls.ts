@@ -3,10 +3,8 @@
 import { ErrorReply } from "@redis/client";
 import type { WorkerOptions } from "../config.ts";
 import { failJobs } from "../engine/fail.ts";
-import type { FinishItem } from "../engine/finish.ts";
 import { GROUP, HANDOVER_SUFFIX, type QueueKeys } from "../engine/keys.ts";
 import type { Redis } from "../redis/connect.ts";
-import type { Startable } from "./entries.ts";
 import type { Failure } from "./outcomes.ts";
 
 /**
@@ -70,27 +68,6 @@ export async function failBatch(
     failures,
   );
   return codes.map((c) => FAIL_CODES[c]);
-}
-
-/** What finishJobs needs of a finished job (its outcome value: lib/engine/outcome.ts). */
-export function finishItem(
-  f: Startable,
-  run: { runMs: number; result: string },
-  worker: string,
-): FinishItem {
-  return {
-    entryId: f.entryId,
-    jobId: f.jobId,
-    hasRecord: f.hasRecord,
-    runMs: run.runMs,
-    attempt: f.attempt,
-    maxAttempts: f.maxAttempts,
-    enqueuedAt: null,
-    worker,
-    task: f.task,
-    payload: f.payload,
-    result: run.result,
-  };
 }
 
 /**

@@ -135,9 +135,10 @@ export class Outcomes {
 
   /**
    * Queues an outcome for the next write. `alone`: no other job of this worker is running,
-   * waiting to start or being read (Jobs.#ended), so no other outcome can join this one's call
-   * (concurrency 1, or one job at a time at low load): it goes out once the current task ends,
-   * not on the event loop's next turn (a turn per job, and the write delayed for nothing).
+   * waiting to start or being read (Jobs.ended, lib/worker/attempt-ends.ts), so no other
+   * outcome can join this one's call (concurrency 1, or one job at a time at low load): it goes
+   * out once the current task ends, not on the event loop's next turn (a turn per job, and the
+   * write delayed for nothing).
    */
   add(outcome: Outcome, alone = false): void {
     if (outcome.kind === "finish" && this.reserve) this.reserve(outcome);
@@ -215,7 +216,7 @@ export class Outcomes {
    * wrong type: nothing was written, and the whole batch waits) and why. A call Redis refuses
    * for what is in it (a script error over one record) is halved until the one bad outcome is
    * isolated (2·log2(n) calls, not n) and the others are recorded; one refused on its own is
-   * given up, never retried forever (lib/worker/running.ts logs it): see #giveUp.
+   * given up, never retried forever (lib/worker/job-log.ts logs it): see #giveUp.
    */
   async #isolate(items: Outcome[]): Promise<{ again: Outcome[]; error?: unknown }> {
     try {
@@ -303,7 +304,7 @@ export class Outcomes {
       if (f.reserved) held++;
       if (f.ahead) ahead++;
     }
-    // finishRuns: the outcomes as they are (o.name is w.consumer), no FinishItem per job.
+    // finishRuns: the outcomes as they are (o.name is w.consumer), no item made per job.
     const finish = finishRuns(client, this.keys, w, items, held + ahead);
     try {
       const { codes, taken, noted } = await finish;

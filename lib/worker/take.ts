@@ -101,7 +101,8 @@ export class Source {
 
   /**
    * A read that does not block is in flight: its reply may come in the same turn as a finish,
-   * and its jobs' outcomes join that finish's write if it waits for the turn (Jobs.#ended).
+   * and its jobs' outcomes join that finish's write if it waits for the turn (Jobs.ended,
+   * lib/worker/attempt-ends.ts).
    */
   get reading(): boolean {
     return this.#plainReads > 0;

@@ -336,7 +336,7 @@ export const engineMutants: Mutant[] = [
   m("wait-shortcut-no-read-at-deadline", "lib/queue/read.ts", "a wait from an enqueue's cursor with no time left still reads once",
     "if (left <= 0 && !unread) break;",
     "if (left <= 0) break;", [T("queue.wait.deadline")]),
-  m("trigger-timed-out-by-pending", "lib/cli/trigger.ts", "trigger --wait times out only if a job read back is still open",
+  m("trigger-timed-out-by-pending", "lib/cli/trigger-wait.ts", "trigger --wait times out only if a job read back is still open",
     "waited.timedOut = pending.length > 0 && waited.open > 0;",
     "waited.timedOut = pending.length > 0;", [T("queue.wait.deadline")]),
   // A wait from an enqueue's cursor looks once after an empty blocking read (letters, events gone).

@@ -24,7 +24,7 @@
 -- ARGV[12] the shard's id suffix (keys.ts idSuffix: '' for one shard, `:<s>` of N > 1)
 -- ARGV[13..] quintuples: entry id, job id ('' = the entry id and the suffix: an auto id),
 --   has record (1/0), run ms,
---   outcome tail (lib/engine/outcome.ts finishedTail: the script prepends `F<now> `)
+--   outcome tail (lib/engine/outcome.ts runTail: the script prepends `F<now> `)
 -- A given job id is checked against its entry's `i` first: an entry carrying another job (an id
 --   a promoted master issued again) is not acknowledged (held_by_other).
 -- Returns { codes, taken }: per job 1 recorded, 0 had an outcome, -2 r:<id> holds another
