@@ -75,4 +75,10 @@ export const limitMutants: Mutant[] = [
   m("limit-key-plain-too-long", "lib/engine/limits.ts", "a limit key of plain ASCII is at most 256 bytes too",
     "\\\\x7e]{1,", "\\\\x7e]{1,2", // 2256 bytes
     ["tests/wordcount.limit-key.test.ts"]),
+  m("limit-held-page-unbounded", LUA("rate-held"), "a rate change's wake names at most a page of held jobs per call, however many one key holds",
+    "redis.call('ZRANGE', rheld, 0, left - 1)",
+    "redis.call('ZRANGE', rheld, 0, -1)", ["tests/limits.held.pages.test.ts"]),
+  m("limit-held-page-not-resumed", LUA("rate-held"), "a key whose held jobs filled a page is where the next call starts: none is left unwoken",
+    "if #got == left then out[1] = from + i - 1; return out end",
+    "if #got == left then return out end", ["tests/limits.held.pages.test.ts"]),
 ];
