@@ -75,6 +75,12 @@ export const limitMutants: Mutant[] = [
   m("limit-key-plain-too-long", "lib/engine/limits.ts", "a limit key of plain ASCII is at most 256 bytes too",
     "\\\\x7e]{1,", "\\\\x7e]{1,2", // 2256 bytes
     ["tests/wordcount.limit-key.test.ts"]),
+  m("limit-gaps-read-whole", LUA("limit"), "a limiter call never reads the gaps set whole: one member per look, however many ranges it holds",
+    "'WITHSCORES',\n      'LIMIT', 0, 1) or",
+    "'WITHSCORES') or", ["tests/limits.gaps.test.ts"]),
+  m("limit-gaps-ended-kept", LUA("limit"), "the gaps that have ended are gone, the last of them too",
+    "(g.to < now and '' or '(') .. g.score",
+    "'(' .. g.score", ["tests/limits.gaps.test.ts"]),
   m("limit-held-page-unbounded", LUA("rate-held"), "a rate change's wake names at most a page of held jobs per call, however many one key holds",
     "redis.call('ZRANGE', rheld, 0, left - 1)",
     "redis.call('ZRANGE', rheld, 0, -1)", ["tests/limits.held.pages.test.ts"]),
