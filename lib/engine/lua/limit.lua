@@ -67,7 +67,10 @@ local tat_changed = false
 -- past are the first ones (one ZREMRANGEBYSCORE), and the earliest free slot at or after x is
 -- in the last range that begins at or before x, or else in the first that begins after it:
 -- two reads of one member each, the slot the same as a walk through every range would find.
+-- A range this call wrote is known exactly (its text is rounded to the µs): as written.
+local written = {}
 local function gap_of(m)
+  if written[m] then return { from = written[m].from, to = written[m].to, m = m } end
   local from, to = string.match(m or '', '^([^|]+)|(.+)$')
   from, to = tonumber(from), tonumber(to)
   if to and to >= from then return { from = from, to = to, m = m } end
@@ -103,6 +106,7 @@ local function add_gap(from, to)
   local m = string.format('%.3f|%.3f', from, to)
   -- Scored by the `from` its text says, so the order read is the order the ranges are in.
   redis.call('ZADD', KEYS[3], string.format('%.3f', from), m)
+  written[m] = { from = from, to = to }
 end
 
 -- The earliest queue slot at or after x: in a gap (returned), else at the tail (the TAT).
