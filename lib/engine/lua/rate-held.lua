@@ -5,8 +5,8 @@
 -- most ARGV[5] members in all, however many jobs one key holds back (a key's held set grows
 -- with its backlog: one member per job held, see limit.lua). The members named leave their
 -- set (ZREMRANGEBYRANK: the same ranks read); a key with members left is where the next call
--- starts. hold_next goes on the key's first page: a job held between two pages starts a
--- fresh schedule and is woken by the next page, which only makes it ask the limiter again.
+-- starts. hold_next goes with each page: a job held between two pages starts a fresh
+-- schedule and is woken by the next page, which only makes it ask the limiter again.
 --
 -- KEYS[1] held keys (zset: `limit:keys`)
 -- ARGV[1] rate-held prefix  ARGV[2] key hash prefix  ARGV[3] first index  ARGV[4] page size
