@@ -111,7 +111,7 @@ test("a child added to an ended parent while a drain tells the others is told by
   await q.enqueue("t", {}, { id: "first", dependsOn: [p] });
   const { k, entry } = await deliverJob(client(r), q, p);
   await finishJob(client(r), k, entry);
-  const { parents: read } = await readEnded(client(r), k, 100);
+  const { parents: read } = await readEnded(client(r), k, 100, 1000);
   expect(read).toMatchObject([{ id: p, children: ["first"] }]);
   await created(q, "late", [p]);
   expect(await dependOn(client(r), k, "add", "late", [p])).toEqual(["F"]);

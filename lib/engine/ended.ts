@@ -22,6 +22,8 @@ export interface EndedRead {
   lettingGo: string[];
   /** The sweep of `released` found a full page with ended children in it: read again. */
   sweptMore: boolean;
+  /** The page of children filled up: a parent may have more (it stays until all are told). */
+  childrenMore: boolean;
 }
 
 function keysOf(k: QueueKeys): string[] {
@@ -29,15 +31,21 @@ function keysOf(k: QueueKeys): string[] {
 }
 
 /**
- * The oldest `most` ended parents of the shard, with their dependents (an outcome children
- * still hold is kept: PERSIST); released children that have ended get their parents list's
- * TTL and go into letting-go (the sweep), whose oldest `most` are answered.
+ * The oldest `most` ended parents of the shard, with a page of their dependents: at most
+ * `childrenMost` children in all (an outcome children still hold is kept: PERSIST); released
+ * children that have ended get their parents list's TTL and go into letting-go (the sweep),
+ * whose oldest `most` are answered.
  */
-export async function readEnded(client: Redis, k: QueueKeys, most: number): Promise<EndedRead> {
+export async function readEnded(
+  client: Redis,
+  k: QueueKeys,
+  most: number,
+  childrenMost: number,
+): Promise<EndedRead> {
   const args = ["read", k.resultPrefix, k.dependentsPrefix, most, k.parentsPrefix];
-  args.push(k.recordPrefix, k.holdsPrefix);
-  const [parents, letting, more] = await runScript<
-    [[string, string, string[]][], string[], number]
+  args.push(k.recordPrefix, k.holdsPrefix, childrenMost);
+  const [parents, letting, more, full] = await runScript<
+    [[string, string, string[]][], string[], number, number]
   >(client, scripts.ended, keysOf(k), args);
   return {
     parents: parents.map(([id, letter, children]) => ({
@@ -47,6 +55,7 @@ export async function readEnded(client: Redis, k: QueueKeys, most: number): Prom
     })),
     lettingGo: letting.map(String),
     sweptMore: Number(more) === 1,
+    childrenMore: Number(full) === 1,
   };
 }
 
@@ -57,12 +66,13 @@ export async function letGone(client: Redis, k: QueueKeys, ids: readonly string[
 }
 
 /**
- * Parents whose dependents were all told: out of ended-parents and has-dependents, unless one
- * has more dependents now than the drain read (a child added since: told by the next drain).
+ * The children told leave their parents' dependents sets; a parent whose set is then empty
+ * leaves ended-parents and has-dependents. One with children left (a page read of many, or a
+ * child added since) stays: the next drain tells them.
  */
 export async function doneEnded(client: Redis, k: QueueKeys, parents: readonly EndedParent[]) {
   if (parents.length === 0) return 0;
   const args: (string | number)[] = ["done", k.resultPrefix, k.dependentsPrefix];
-  for (const p of parents) args.push(p.id, p.children.length);
+  for (const p of parents) args.push(p.id, p.children.length, ...p.children);
   return Number(await runScript(client, scripts.ended, keysOf(k), args));
 }

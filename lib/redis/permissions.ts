@@ -72,7 +72,7 @@ export function workerCommands(keys: QueueKeys, name: string): string[][] {
     ["SMISMEMBER", keys.hasDependents, "x"],
     ["ZRANGE", keys.endedParents, "0", "0"],
     ["GETRANGE", result, "0", "0"],
-    ["SMEMBERS", `${keys.dependentsPrefix}permission-check`],
+    ["SRANDMEMBER", `${keys.dependentsPrefix}permission-check`, "1"],
     ["SREM", keys.hasDependents, "x"],
     ["SCARD", `${keys.waitsPrefix}permission-check`],
     ["LRANGE", `${keys.parentsPrefix}permission-check`, "0", "0"],

@@ -16,13 +16,17 @@ import type { Redis } from "../redis/connect.ts";
 import { letGo } from "./holds.ts";
 import { sweepOrphans } from "./orphans.ts";
 
-/** Parents read per drain call; (child, parent) pairs per parent-ended.lua call. */
+/**
+ * Parents read per drain call; (child, parent) pairs per parent-ended.lua call, which is also
+ * the most children one read returns (a parent with more is told a page per read).
+ */
 const PARENTS_PER_READ = 100;
 const PAIRS_PER_CALL = 1_000;
 /** How often a drain looks for stale children (one script call per shard). */
 const SWEEP_EVERY_MS = 10_000;
 /**
- * Most reads per drain (each: 100 ended parents, 100 released children looked at, 100 let go):
+ * Most reads per drain (each: 100 ended parents and 1,000 of their children, 100 released
+ * children looked at, 100 let go):
  * a drain keeps up with thousands of children ending per second, and still ends; the next
  * tick goes on.
  */
@@ -79,10 +83,10 @@ export class FlowDrain {
    * parents (lib/worker/holds.ts); true when there may be more.
    */
   async #once(): Promise<boolean> {
-    const read = await readEnded(this.client(), this.keys, PARENTS_PER_READ);
+    const read = await readEnded(this.client(), this.keys, PARENTS_PER_READ, PAIRS_PER_CALL);
     const { parents: ended, lettingGo } = read;
     await letGo(this.client(), this.keys, this.all, lettingGo, this.o);
-    const more = read.sweptMore || lettingGo.length === PARENTS_PER_READ;
+    const more = read.sweptMore || read.childrenMore || lettingGo.length === PARENTS_PER_READ;
     if (ended.length === 0) return more;
     const byShard = new Map<number, ParentEnded[]>();
     for (const p of ended) {

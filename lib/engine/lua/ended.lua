@@ -1,12 +1,15 @@
 -- The shard's ended parents, for the worker's drain (docs/internals.md, "Dependencies and
 -- batches"; lib/worker/flows.ts). 'read': the oldest ones, each with its outcome's letter and
--- its dependents (nothing written for them). 'done': once every dependent was told
--- (parent-ended.lua on its shard), the parent leaves ended-parents and has-dependents, its
--- dependents set deleted.
--- A worker that dies between the two leaves the parent in ended-parents: any worker tells the
--- dependents again, which changes nothing (parent-ended.lua is idempotent). A child added to
--- an ended parent between the two (depend.lua 'add') leaves the set larger than the drain read
--- it: 'done' then leaves the parent where it is, and the next drain tells them all again.
+-- a page of its dependents (nothing written for them): at most ARGV[8] children in all per
+-- call, however many a parent has (a parent of 200,000 children is read in pages, never in one
+-- reply that Redis and the worker hold whole). 'done': the children the drain told
+-- (parent-ended.lua on their shards) leave the parent's dependents set; once the set is empty
+-- the parent leaves ended-parents and has-dependents. A parent with children left stays, and
+-- the next read gives the next page (SRANDMEMBER: any members not told yet, no cursor to keep).
+-- A worker that dies between the two leaves the children in the set: any worker tells them
+-- again, which changes nothing (parent-ended.lua is idempotent). A child added to an ended
+-- parent between the two (depend.lua 'add') was not told, so it stays in the set: the parent
+-- stays, and the next drain tells it.
 --
 -- 'read' also sweeps `released` (children released to their stream, the least recently looked
 -- at first): a child that has ended
@@ -21,13 +24,14 @@
 -- ARGV[1] mode: 'read', 'done' or 'let'  ARGV[2] result prefix  ARGV[3] dependents prefix
 -- read: ARGV[4] most parents (and released children looked at)  ARGV[5] parents prefix
 --   ARGV[6] record prefix (a released child with neither outcome nor record was removed)
---   ARGV[7] holds prefix
---   Returns { { {id, letter, {child ids}}, … }, {children letting go (the oldest)}, more }
---   (more: 1 when the sweep of `released` may have more ended children to find): letter
---   'F' finished, 'X' failed, 'C' canceled, '?' no readable outcome (expired, or another
---   type: a failure).
--- done: ARGV[4..] pairs: parent id, how many dependents the drain read  Returns how many left
---   ended-parents.
+--   ARGV[7] holds prefix  ARGV[8] most children in all (the page)
+--   Returns { { {id, letter, {child ids}}, … }, {children letting go (the oldest)}, more,
+--   full } (more: 1 when the sweep of `released` may have more ended children to find; full:
+--   1 when the page of children filled up: a parent read, or one after it, may have more):
+--   letter 'F' finished, 'X' failed, 'C' canceled, '?' no readable outcome (expired, or
+--   another type: a failure).
+-- done: ARGV[4..] per parent: its id, n, then the n children the drain told  Returns how
+--   many left ended-parents.
 -- let: ARGV[4..] children whose parents let go of them: out of letting-go. Returns 1.
 --- @include clock
 local rprefix, dprefix = ARGV[2], ARGV[3]
@@ -76,9 +80,11 @@ end
 
 local function read()
   local ok, ids = pcall(redis.call, 'ZRANGE', KEYS[1], 0, tonumber(ARGV[4]) - 1)
-  if not ok then return {} end
-  local out = {}
+  if not ok then return {}, 0 end
+  local out, left = {}, tonumber(ARGV[8])
   for _, id in ipairs(ids) do
+    -- The page is full: the parents after this one wait for the next read.
+    if left <= 0 then return out, 1 end
     local letter = '?'
     if redis.call('TYPE', rprefix .. id).ok == 'string' then
       letter = ENDED[redis.call('GETRANGE', rprefix .. id, 0, 0)] or '?'
@@ -89,30 +95,40 @@ local function read()
     end
     if letter then
       -- A dependents key of another type (a hand edit) has no child to tell: the parent is done.
-      local okd, children = pcall(redis.call, 'SMEMBERS', dprefix .. id)
-      out[#out + 1] = { id, letter, okd and children or {} }
+      -- SRANDMEMBER with a count: at most `left` distinct members, whatever the set's size.
+      local okd, children = pcall(redis.call, 'SRANDMEMBER', dprefix .. id, left)
+      children = okd and children or {}
+      left = left - #children
+      out[#out + 1] = { id, letter, children }
     end
   end
-  return out
+  return out, left <= 0 and 1 or 0
 end
 
 if ARGV[1] == 'read' then
   local more = sweep()
   local okl, letting = pcall(redis.call, 'ZRANGE', KEYS[4], 0, tonumber(ARGV[4]) - 1)
-  return { read(), okl and letting or {}, more }
+  local parents, full = read()
+  return { parents, okl and letting or {}, more, full }
 end
 if ARGV[1] == 'let' then
   for i = 4, #ARGV do pcall(redis.call, 'ZREM', KEYS[4], ARGV[i]) end
   return 1
 end
-local n = 0
-for i = 4, #ARGV, 2 do
-  local id = ARGV[i]
-  local ok, now = pcall(redis.call, 'SCARD', dprefix .. id)
-  if not ok or now <= tonumber(ARGV[i + 1]) then
+local n, i = 0, 4
+while i <= #ARGV do
+  local id, told = ARGV[i], tonumber(ARGV[i + 1])
+  local key = dprefix .. id
+  -- pcall: a dependents key of another type (a hand edit) has no child left to tell.
+  for at = i + 2, i + 1 + told, 1000 do
+    pcall(redis.call, 'SREM', key, unpack(ARGV, at, math.min(at + 999, i + 1 + told)))
+  end
+  local ok, left = pcall(redis.call, 'SCARD', key)
+  if not ok or left == 0 then
     n = n + redis.call('ZREM', KEYS[1], id)
-    redis.call('DEL', dprefix .. id)
+    redis.call('DEL', key)
     pcall(redis.call, 'SREM', KEYS[2], id)
   end
+  i = i + 2 + told
 end
 return n

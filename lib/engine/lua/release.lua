@@ -40,8 +40,8 @@ local released = 0
 
 local function release(entry, f, deliveries)
   local id = f.i or entry .. ARGV[6]
+  local attempts = unrun_attempts(f, deliveries) -- include/readd.lua owns the formula
   local a = count(f.a)
-  local attempts = a and (a + deliveries - 1) or f.a -- malformed: as it is (the worker buries)
   local runs = (count(f.n) or 0) + deliveries
   -- An `i` that names no job (valid_id): no key is built from it; the entry comes back as it
   -- is, and the worker that reads it buries it (`corrupt record: job id is not valid`).

@@ -47,19 +47,27 @@ local function readd(stream, id, f, attempts, runs, at)
   return redis.call(unpack(args))
 end
 
+-- The attempts an entry delivered `deliveries` times comes back with when its job is given
+-- back unrun (leave, hold, give-back through unrun below; release.lua at a worker's stop):
+-- `a + deliveries - 1`. The last delivery did not run (the job did not fail: its worker gave
+-- it back or was asked to stop), so it is not counted; deliveries before it were runs a claim
+-- recorded as abandoned. A malformed or missing `a` goes on as it is (nil when missing): the
+-- worker that reads the entry buries it.
+local function unrun_attempts(f, deliveries)
+  local a = count(f.a)
+  return a and (a + deliveries - 1) or f.a
+end
+
 -- An entry pending on consumer `me` that a script gives back unrun (leave.lua, hold.lua):
 -- `mine` whether it is pending on `me` (then the caller acknowledges it), and, while its
--- fields are readable, `{ f, attempts, runs }` it comes back with. This delivery did not run,
--- so it is not counted; a malformed or missing `a` goes on as it is ('' when missing: the
--- reader's validation buries the entry); deliveries before this one were runs a claim
--- recorded as abandoned (as release.lua).
+-- fields are readable, `{ f, attempts, runs }` it comes back with (unrun_attempts; '' for a
+-- missing `a`: the reader's validation buries the entry).
 local function unrun(stream, group, me, entry)
   local p = redis.call('XPENDING', stream, group, entry, entry, 1)[1]
   if not p or p[2] ~= me then return nil, false end
   local f = entry_at(stream, entry)
   if not f then return nil, true end
-  local a = count(f.a)
-  local attempts = a and (a + p[4] - 1) or f.a or ''
+  local attempts = unrun_attempts(f, p[4]) or ''
   return { f = f, attempts = attempts, runs = (count(f.n) or 0) + p[4] - 1 }, true
 end
 
