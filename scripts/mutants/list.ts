@@ -666,7 +666,7 @@ export const mutants: Mutant[] = [
   m("empty-ends-every-job", LUA("empty"), "empty writes an outcome only for a removed job others wait for: none per plain job",
     "if marks[k] == 1 then ended[#ended + 1]", "if marks[k] then ended[#ended + 1]", [T("flows.empty")]),
   m("pause-grants-slots", "lib/worker/shard-wiring.ts", "a paused queue's worker gets no slot: its finish takes no next entry",
-    "take: (n) => (p.paused() ? 0 : this.memory.take(n)),", "take: (n) => this.memory.take(n),", [T("queue.pause.cli")]),
+    "take: (n) => (p.paused() ? 0 : this.memory.take(n)),", "take: (n) => this.memory.take(n),", [T("queue.pause.cli"), T("worker.pause")]),
   m("pause-held-launched", "lib/worker/lane-starts.ts", "what a read in flight brings after the pause began is held until the resume",
     "    if (admit || paused)\n", "    if (admit)\n", [T("worker.pause")]),
   m("pause-unread-at-start", "lib/worker/worker.ts", "a worker started during a pause takes nothing",
