@@ -1,6 +1,6 @@
 // The finish and fail scripts set aside a job whose key holds the wrong type themselves (reply
 // -2) and record the rest of the batch in the same call. The worker splits a batch Redis refuses
-// (lib/worker/outcomes.ts #isolate), so only a call to the script itself shows that the script,
+// (lib/worker/outcome-writes.ts isolate), so only a call to the script itself shows that the script,
 // not that last resort, kept the one bad record from failing its batch. (A finish
 // meets the job's outcome key `r:<id>`, a failure also its record `job:<id>`.)
 import { describe, expect, test } from "bun:test";

@@ -1,6 +1,6 @@
 // A finish or fail call that Redis refuses after it wrote (Redis does not roll a script back):
 // the events stream with no ids left fails the scripts' event XADD, after the outcome. The
-// writer (lib/worker/outcomes.ts #giveUp, outcome-calls.ts writtenAnyway) finds the outcome and
+// writer (lib/worker/outcome-writes.ts #giveUp, outcome-calls.ts writtenAnyway) finds the outcome and
 // says WRITTEN, the entry acknowledged, not "corrupt record … (see dead letters)" nor "left
 // pending for a claim".
 import { describe, expect, test } from "bun:test";

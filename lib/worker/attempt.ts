@@ -81,7 +81,7 @@ export function runAttempt(
   sinks: ContextSinks,
 ): void {
   if (!task) {
-    // Unreachable: the worker leaves such jobs to one that has the task (lib/worker/take.ts,
+    // Unreachable: the worker leaves such jobs to one that has the task (lib/worker/set-aside.ts,
     // no attempt spent); kept as a guard, retryable.
     attempt.report(failure(new RetryableError(`no task named "${job.task}" on this worker`)));
     return;

@@ -98,7 +98,7 @@ export class LaneStarts {
   }
 
   /**
-   * What a finish takes (Outcomes.reserve): an entry for the slot its job frees, unless a
+   * What a finish takes (OutcomeWrites.reserve): an entry for the slot its job frees, unless a
    * held entry takes that slot, or an entry asked for already (the slot is kept for it: it
    * starts on arrival, `passed`); with prefetch, one more to hold while there is room and
    * the job ran under prefetchWaitMs.

@@ -51,7 +51,7 @@ export interface GateDeps {
   full: () => boolean;
   /**
    * A hold's reply was lost: read this worker's own pending entries again (without an attempt
-   * counted), which finds those the hold did not take (lib/worker/take.ts readLost).
+   * counted), which finds those the hold did not take (lib/worker/claims.ts readLost).
    */
   readLost: () => void;
 }

@@ -2,7 +2,7 @@
 // when there are none), starts them and hands them to Jobs, for as long as slots are free.
 //
 // From LANE_MIN_CONCURRENCY on, two lanes share the slots, each on its own connection, and
-// outcomes are written on the two in turn (lib/worker/outcomes.ts). Redis answers the commands that
+// outcomes are written on the two in turn (lib/worker/outcome-writes.ts). Redis answers the commands that
 // reach it together in one go: with a single connection it sits idle while the worker handles
 // a reply, and the worker sits idle while Redis works. With two, one lane's calls are answered
 // while the worker handles the other's (measured in docs/performance.md).

@@ -1,4 +1,4 @@
-// The outcome calls as the writer (lib/worker/outcomes.ts) makes them, and what it does when
+// The outcome calls as the writer (lib/worker/outcome-writes.ts) makes them, and what it does when
 // Redis refuses one over a single record: split the batch, or set the entry aside.
 import { ErrorReply } from "@redis/client";
 import type { WorkerOptions } from "../config.ts";
@@ -9,7 +9,7 @@ import type { Failure } from "./outcomes.ts";
 
 /**
  * The reply for an outcome key that holds another type (corrupt), or an outcome no script call
- * could record whose job has no record to lose (Outcomes.#giveUp): its entry is acknowledged,
+ * could record whose job has no record to lose (OutcomeWrites.#giveUp): its entry is acknowledged,
  * nothing recorded.
  */
 export const CORRUPT = -2;

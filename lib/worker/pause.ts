@@ -2,7 +2,7 @@
 // before the first job is taken (a worker started during a pause takes nothing), then every
 // pauseCheckMs, one HMGET per worker whatever its shards (with the queue's rate limits and
 // latest key hold: lib/engine/limits.ts): nothing per job. While paused, the
-// read loops take no slot (lib/worker/shard.ts), so nothing is read, claimed or taken by a
+// read loops take no slot (lib/worker/shard-wiring.ts), so nothing is read, claimed or taken by a
 // finish; jobs running go on to their end. What a blocking read sent before the pause was seen
 // is held, pending and leased, and starts on resume (docs/internals.md, "Pause").
 import { type Limits, NO_LIMITS, readQueueFlags } from "../engine/limits.ts";

@@ -20,7 +20,7 @@ import { type RunningJob, runningJob } from "./running-job.ts";
 export class Jobs extends AttemptEnds {
   /** Running jobs' progress reports, coalesced (lib/worker/progress.ts). */
   readonly progress: ProgressWriter;
-  /** The same shard's priority levels' jobs (lib/worker/worker.ts): its heartbeat counts them. */
+  /** The same shard's priority levels' jobs (lib/worker/worker-parts.ts): its heartbeat counts them. */
   levelViews: Jobs[] = [];
   /** A job's parents and their outcomes (TaskContext.parents(); lib/queue/parents.ts). */
   parentsOf?: (id: string) => AsyncIterable<ParentOutcome>;

@@ -1,4 +1,4 @@
-// The entries whose outcome a worker wrote while one of its claims was out (lib/worker/take.ts).
+// The entries whose outcome a worker wrote while one of its claims was out (lib/worker/claims.ts).
 // A claim of own pending entries (after a lost read or a connection back) and the finish of a
 // job it lists run on different connections: Redis may run the claim first, then the finish,
 // and the finish's reply may come back first. The claim's reply then names an entry whose job
