@@ -3,34 +3,25 @@
 // built-in word count by `--url URL` (or a bare URL) or `--file PATH` (one URL per line, `-` =
 // stdin), streamed in batches with ids printed as Redis acknowledges them. `--delay`/`--at`
 // schedule them, `--id KEY` makes a trigger idempotent. `--then TASK`/`--summary` make the
-// file's jobs a batch with a callback (lib/cli/trigger-then.ts, trigger-batch.ts).
-import { once } from "node:events";
-import { writeSync } from "node:fs";
+// file's jobs a batch with a callback (lib/cli/trigger-then.ts, trigger-batch.ts). Its input
+// checks and lines: lib/cli/trigger-input.ts; what it prints and how it ends: trigger-output.ts.
 import { defineCommand } from "citty";
-import { formatJob, formatJobLine, jobJson } from "../lib/cli/format.ts";
-import { type Line, streamLines } from "../lib/cli/input.ts";
-import { jobProgressLine, progressBar } from "../lib/cli/progress.ts";
-import { safeJson, safeText } from "../lib/cli/safe-text.ts";
-import {
-  type EnqueuedLine,
-  enqueueLines,
-  idFromUrl,
-  lostReplyHint,
-  stoppedLine,
-  type TriggerReport,
-} from "../lib/cli/trigger.ts";
-import { type JobInput, jobArgs, jobOf } from "../lib/cli/trigger-args.ts";
+import { safeText } from "../lib/cli/safe-text.ts";
+import { type EnqueuedLine, enqueueLines, idFromUrl } from "../lib/cli/trigger.ts";
+import { jobArgs, jobOf } from "../lib/cli/trigger-args.ts";
 import { BatchIds, finishBatch, noCallbackLine, skipNote } from "../lib/cli/trigger-batch.ts";
+import { existingOf } from "../lib/cli/trigger-existing.ts";
+import { inputOf, nonEmpty, oneLine } from "../lib/cli/trigger-input.ts";
 import {
-  type Existing,
-  existedJson,
-  existedLine,
-  existingOf,
-} from "../lib/cli/trigger-existing.ts";
+  existedNote,
+  interrupted,
+  outputClosed,
+  printEnqueued,
+  stopped,
+  waitAndPrint,
+} from "../lib/cli/trigger-output.ts";
 import { thenArgs, thenOf } from "../lib/cli/trigger-then.ts";
-import { timedOutLine, type WaitedJobs, waitForAll } from "../lib/cli/trigger-wait.ts";
 import { defaults, MAX_ATTEMPTS_LIMIT } from "../lib/config.ts";
-import { ConnectError, describeError, LostReplyError, RedisFullError } from "../lib/errors.ts";
 import { Queue } from "../lib/queue/queue.ts";
 import type { WordCountPayload } from "../lib/tasks/wordcount/index.ts";
 import { wordCountLine } from "../lib/tasks/wordcount/limit-key.ts";
@@ -43,7 +34,6 @@ import {
   handleClosedPipeInCommand,
   intArg,
   optionalValue,
-  printJson,
   queueArgs,
   runCli,
   shardsArg,
@@ -187,190 +177,6 @@ const command = defineCommand({
     }
   },
 });
-
-/** `--url URL`, a bare URL, `--file PATH`, or `--task NAME`: exactly one, and not empty. */
-function inputOf(args: Record<string, unknown>, rawArgs: string[]): JobInput {
-  const urls = rawArgs.filter((a) => a === "--url" || a.startsWith("--url="));
-  if (urls.length > 1) throw new UsageError("give --url once; for many URLs use --file PATH");
-  const bare = ((args._ as string[] | undefined) ?? []).map(String);
-  if (bare.length > 1) throw new UsageError("give one URL; for many URLs use --file PATH");
-  const url = typeof args.url === "string" ? args.url : bare[0];
-  const file = typeof args.file === "string" ? args.file : undefined;
-  if (typeof args.url === "string" && bare.length > 0)
-    throw new UsageError(`give the URL once: --url ${args.url} or ${bare[0]}`);
-  if (url !== undefined && file !== undefined)
-    throw new UsageError("give either a URL or --file PATH, not both");
-  if (typeof args.task === "string") {
-    if (url !== undefined || file !== undefined)
-      throw new UsageError("give either --task NAME or a URL (--url, --file), not both");
-    return { task: args.task };
-  }
-  if (url === undefined && file === undefined)
-    throw new UsageError("give --task NAME --payload JSON, or --url URL or --file PATH");
-  if (url !== undefined && url.trim() === "") throw new UsageError("the URL is empty");
-  if (file !== undefined && file === "") throw new UsageError("--file needs a path (- = stdin)");
-  return { url, file };
-}
-
-/** One line: a job that comes from no input (`--task`). */
-async function* oneLine(text: string): AsyncIterable<Line[]> {
-  yield [{ line: 1, text }];
-}
-
-/** The input's lines; a file with no URL at all is refused before Redis is contacted. */
-async function nonEmpty(
-  input: { url?: string; file?: string },
-  skip: number,
-): Promise<AsyncIterable<Line[]>> {
-  if (input.url !== undefined)
-    return (async function* () {
-      yield [{ line: 1, text: input.url! }];
-    })();
-  const it = streamLines(input.file!, skip);
-  const first = await it.next();
-  const where = skip > 0 ? ` after line ${skip}` : "";
-  if (first.done)
-    throw new UsageError(
-      `no URLs in ${input.file === "-" ? "standard input" : input.file}${where}`,
-    );
-  return (async function* () {
-    yield first.value;
-    yield* it;
-  })();
-}
-
-/** Prints a batch's ids (or JSON lines), waiting for stdout to drain: memory stays bounded. */
-async function printEnqueued(
-  jobs: Job[],
-  given: { task?: string },
-  json: boolean | undefined,
-  existing?: Map<string, Existing | null>,
-): Promise<void> {
-  const what = (e: Job) => ({
-    ...(given.task ? { task: given.task } : { url: (e.payload as WordCountPayload).url }),
-    // Not enqueued: the stored job's status and task, not the ones given.
-    ...(e.created ? {} : existedJson(existing?.get(e.id))),
-  });
-  const text = json
-    ? jobs
-        .map((e) => safeJson({ line: e.line, id: e.id, ...what(e), created: e.created }))
-        .join("\n")
-    : jobs.map((e) => e.id).join("\n");
-  if (!process.stdout.write(`${text}\n`)) await once(process.stdout, "drain");
-}
-
-/**
- * One job (`--task`, `--url`) whose id exists already (`--id`, `--id-from-url`): nothing was
- * enqueued, and the id printed is the existing job's. Said on stderr (JSON says `created`).
- */
-function existedNote(
-  jobs: Job[],
-  existing: Map<string, Existing | null>,
-  json: boolean | undefined,
-): void {
-  for (const e of jobs) {
-    if (e.created || json) continue;
-    process.stderr.write(`${existedLine(e.id, existing.get(e.id))}\n`);
-  }
-}
-
-/** After a failure part-way: the ids enqueued, the cause, where to resume; exit 7 or 6. */
-async function stopped(
-  report: TriggerReport,
-  how: {
-    bulk: boolean;
-    idFromUrls: boolean;
-    retryConnectS: number | undefined;
-    task?: string;
-    givenId?: boolean;
-    printed: boolean;
-  },
-  kept: Job[] | undefined,
-  json: boolean | undefined,
-): Promise<void> {
-  const { bulk, idFromUrls } = how;
-  const err = report.stopped!.error;
-  if (!(err instanceof RedisFullError || err instanceof ConnectError)) throw err;
-  if (kept) await printEnqueued(kept, how, json);
-  const hint =
-    err instanceof LostReplyError
-      ? `; ${lostReplyHint(bulk, idFromUrls, how.retryConnectS, how.givenId)}`
-      : "";
-  process.stderr.write(`trigger: ${safeText(describeError(err))}${hint}\n`);
-  const unsure = err instanceof ConnectError;
-  if (bulk) {
-    process.stderr.write(`trigger: ${stoppedLine(report, idFromUrls, unsure, how.printed)}\n`);
-  }
-  process.exitCode = err instanceof RedisFullError ? EXIT.full : EXIT.connect;
-}
-
-/**
- * Ctrl-C with --wait: only the wait stops; the jobs enqueued so far (queued, running or already
- * ended) go on in Redis, so their ids must not be lost.
- * Written synchronously: process.exit() would drop what a pipe has not taken yet.
- */
-function interrupted(jobs: Job[]): never {
-  if (jobs.length > 0) writeSync(1, `${jobs.map((j) => j.id).join("\n")}\n`);
-  writeSync(
-    2,
-    `trigger: interrupted; ${jobs.length === 1 ? "1 job enqueued goes" : `${jobs.length} jobs enqueued go`} on without this wait (ids printed; result ID shows each)\n`,
-  );
-  process.exit(130);
-}
-
-/**
- * Standard output closed (`trigger --file big | head`): nothing more is read, and since the
- * ids of what was enqueued can no longer all be shown, stderr says how far it got. Exit 141,
- * as a process killed by SIGPIPE would.
- */
-function outputClosed(report: TriggerReport): void {
-  const { error, resumeLine } = report.halted!;
-  if ((error as { code?: string }).code !== "EPIPE") throw error;
-  process.stderr.write(
-    `trigger: standard output closed; lines up to ${resumeLine - 1} enqueued (${report.enqueued} jobs, not every id printed), later lines not read; to resume, run again with --skip ${resumeLine - 1}\n`,
-  );
-  process.exitCode = 141;
-}
-
-async function waitAndPrint(
-  queue: Queue,
-  jobs: Job[],
-  seconds: number,
-  json: boolean | undefined,
-  usage: number,
-): Promise<number> {
-  const ids = jobs.map((e) => e.id);
-  if (ids.length === 1) process.stderr.write(`trigger: job ${ids[0]} enqueued, waiting for it\n`);
-  const bar = progressBar();
-  // One job: its own progress (`ctx.progress`) on a terminal, as `result --wait` draws it.
-  const progress = jobProgressLine();
-  const onJobProgress = ids.length === 1 ? (_: string, v: unknown) => progress.show(v) : undefined;
-  const ended = () => {
-    bar.end(); // the wait is over: the lines below must not share the bar's line
-    progress.end();
-  };
-  let i = 0;
-  const print = async (page: WaitedJobs) => {
-    ended();
-    for (const { id, record } of page) {
-      const line = jobs[i++]!.line;
-      if (json) printJson(record ? { line, ...jobJson(record) } : { line, id, status: null });
-      else if (!record) process.stdout.write(`${id}  unknown (record expired)\n`);
-      else
-        process.stdout.write(`${ids.length === 1 ? formatJob(record) : formatJobLine(record)}\n`);
-    }
-    if (process.stdout.writableNeedDrain) await once(process.stdout, "drain");
-  };
-  const waited = await waitForAll(queue, ids, seconds, print, bar.update, onJobProgress).finally(
-    ended,
-  );
-  if (waited.timedOut) {
-    process.stderr.write(`trigger: ${safeText(timedOutLine(waited, seconds))}\n`);
-    return EXIT.timeout;
-  }
-  if (!waited.allFinished) return EXIT.failed;
-  return usage;
-}
 
 // Exported for the entry point of compiled binaries and for tests.
 export { command };

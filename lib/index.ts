@@ -61,7 +61,7 @@ export type { QueueEvent } from "./queue/event-read.ts";
 export type { EventStream, EventsOptions } from "./queue/events.ts";
 export type { Enqueued, JobSpec } from "./queue/prepare.ts";
 export { Queue, type QueueConfig } from "./queue/queue.ts";
-export type { WaitOptions, WaitResult } from "./queue/read.ts";
+export type { WaitOptions, WaitResult } from "./queue/wait.ts";
 export { maskUrl } from "./redis/url.ts";
 export type { PassResult } from "./schedule/fire.ts";
 export {

@@ -5,7 +5,7 @@ import { describe, expect, test } from "bun:test";
 import { waitForAll } from "../lib/cli/trigger-wait.ts";
 import { scripts } from "../lib/engine/lua.ts";
 import { readStatuses, STATUS_CHUNK } from "../lib/engine/status.ts";
-import { waitForJobs } from "../lib/queue/read.ts";
+import { waitForJobs } from "../lib/queue/wait.ts";
 import type { Redis } from "../lib/redis/connect.ts";
 import { asClient, enqueue, freshQueue } from "./fixtures/engine.ts";
 import { openQueue, type RawRedis, rawRedis, testPrefix } from "./helpers.ts";

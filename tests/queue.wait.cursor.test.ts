@@ -5,7 +5,7 @@
 // is seen.
 import { describe, expect, test } from "bun:test";
 import { enqueueBatch, prepareBatch } from "../lib/engine/enqueue.ts";
-import { waitForJobs } from "../lib/queue/read.ts";
+import { waitForJobs } from "../lib/queue/wait.ts";
 import { connect, type Redis } from "../lib/redis/connect.ts";
 import { asClient, runJob } from "./fixtures/engine.ts";
 import { keysOf } from "./fixtures/queue-shards.ts";

@@ -6,7 +6,7 @@
 // here; the time limit is far past the first of them and far short of the recheck.
 import { describe, expect, test } from "bun:test";
 import { enqueueBatch, prepareBatch } from "../lib/engine/enqueue.ts";
-import { waitForJobs } from "../lib/queue/read.ts";
+import { waitForJobs } from "../lib/queue/wait.ts";
 import { connect } from "../lib/redis/connect.ts";
 import { asClient, freshQueue, killWaiting, runJob } from "./fixtures/engine.ts";
 import { openQueue, pinShards, rawRedis, redisUrl, testPrefix } from "./helpers.ts";

@@ -39,7 +39,7 @@ export function jobProgressLine(
   return {
     show(value) {
       const text = formatProgress(value);
-      // A wait may tell one value twice (lib/queue/read.ts onJobProgress): drawn once.
+      // A wait may tell one value twice (lib/queue/wait.ts onJobProgress): drawn once.
       if (!out.isTTY || text === "" || text === last) return;
       last = text;
       // Cut, so a long object never wraps (a wrapped line is not redrawn by `\r`); cleared to

@@ -72,7 +72,7 @@ export interface EnqueueReply {
   jobs: Enqueued[];
   /**
    * The events stream's last id before the batch's jobs existed: every event of theirs comes
-   * after it (lib/queue/read.ts starts a wait there). null when no job was created, or unknown.
+   * after it (lib/queue/wait.ts starts a wait there). null when no job was created, or unknown.
    */
   eventsCursor: string | null;
   /** The batch's receipt answered: it was sent before (same batch id), nothing was added now. */

@@ -1,22 +1,15 @@
-// Reading jobs back (the status script: where each job is now), and waiting for them
-// to end. Waiting blocks on the events stream (XREAD BLOCK), so a waiter wakes as soon as a job
-// finishes, without polling, and reads the jobs' outcome values `r:<id>`.
+// Reading jobs back: where each job is now (the status script), and behind a wait's blocking
+// read, the outcomes of the jobs that have ended (lib/queue/wait.ts waits for them to end).
 
-import { describeRefusal } from "../cli/refusal.ts";
 import type { QueueKeys } from "../engine/keys.ts";
 import { recordsFromLetters } from "../engine/letters.ts";
 import { endedRecord, readStatuses } from "../engine/status.ts";
-import { RedisRefusedError } from "../errors.ts";
 import { wrongTypeAs } from "../redis/cause.ts";
 import type { Redis } from "../redis/connect.ts";
 import { field } from "../redis/reply.ts";
-import { exponentialMs } from "../time.ts";
-import { type JobRecord, TERMINAL_STATUSES } from "../types.ts";
+import type { JobRecord } from "../types.ts";
 
 export { field };
-
-/** Waits for at most this many jobs read their records behind each blocking read. */
-export const READ_BEHIND_MAX = 16;
 
 /**
  * Reads several jobs (read only), in calls of STATUS_CHUNK ids (engine/status.ts): `goOn`, asked
@@ -40,178 +33,11 @@ export async function getJobs(
   return records.map((r, i) => r ?? letters.get(ids[i]!) ?? null);
 }
 
-export interface WaitOptions {
-  /** Give up after this long; the jobs still running are left out of the answer. */
-  timeoutMs: number;
-  /** Called each time more jobs have ended. */
-  onProgress?: (ended: number, total: number) => void;
-  /**
-   * Called with each progress a waited-for job reports (`ctx.progress`, as written: coalesced),
-   * from the events the wait reads anyway, and with the progress a look at a running job finds
-   * (the first look, so a value reported just before the wait began is told too). A value may
-   * be told twice; one whose event was trimmed unseen is missed.
-   */
-  onJobProgress?: (id: string, value: unknown) => void;
-  /** Even with no event, re-read the jobs this often (covers events trimmed away unseen). */
-  recheckMs?: number;
-  /**
-   * Told when a read fails (Redis down); waiting goes on until the timeout. A read Redis refuses
-   * for good (a key of another type, NOPERM) rejects the wait with a RedisRefusedError instead.
-   */
-  onError?: (err: unknown) => void;
-  /** Longest one blocking read of the events waits (default 1,000 ms). */
-  blockMs?: number;
-  /**
-   * Keep the records of the jobs that end in the answer's `ended` (default true). false, for
-   * a caller that reads them afterwards anyway: `ended` stays empty, so waiting for many jobs
-   * holds their ids, not their records.
-   */
-  keepRecords?: boolean;
-  /**
-   * Ends the wait early once aborted (after the blocking read under way): the jobs not seen
-   * ending are left in `pending`. A wait over several shards stops the others so when one is
-   * refused for good (lib/queue/shards.ts).
-   */
-  signal?: AbortSignal;
-}
-
-export interface WaitResult {
-  /** Jobs that ended (finished or failed), and ids that are unknown (null). */
-  ended: Map<string, JobRecord | null>;
-  /** Ids still not ended when the time ran out. */
-  pending: string[];
-}
-
-/**
- * Waits until every job has finished or failed. `blocking` must be a connection of its own:
- * XREAD BLOCK holds it. The cursor is read before the jobs are checked (same connection,
- * pipelined in that order), so an event that lands between the check and the first read is
- * still seen. `from`: an events cursor read atomically with the enqueue of every job in `ids`
- * (lib/queue/recent.ts), so that none of them had ended at it: the wait blocks from there at
- * once, with no first look (used for at most READ_BEHIND_MAX jobs, whose outcomes are read
- * behind every blocking read). Such a wait reads once whatever its time, and looks once (the
- * status script, which finds dead letters too) after a blocking read that brings no event: a
- * job whose event was trimmed or deleted unseen costs it one blocking read, not a recheck.
- */
-export async function waitForJobs(
-  client: Redis,
-  blocking: Redis,
-  keys: QueueKeys,
-  ids: readonly string[],
-  options: WaitOptions,
-  from: string | null = null,
-): Promise<WaitResult> {
-  const deadline = Date.now() + options.timeoutMs;
-  const waiting = new Set(ids);
-  const ended = new Map<string, JobRecord | null>();
-  let endedCount = 0;
-  // A long list is read in several calls: once the time is up, the wait stops reading.
-  const inTime = () => Date.now() < deadline;
-  // `unknownEnds`: a null read means the id is unknown (a full read), not "no outcome yet".
-  // `records` may be shorter than `list` (the time ran out): the ids past it are still waited for.
-  const read = (list: string[]) => getJobs(client, keys, list, true, inTime);
-  const check = async (list: string[], reading = read(list), unknownEnds = true) => {
-    const records = await reading;
-    records.forEach((r, i) => {
-      // A running job's progress as read: the first look tells what it has (its event may be
-      // older than the wait's cursor).
-      if (r && r.progress !== null) options.onJobProgress?.(list[i]!, r.progress);
-      if (r ? !TERMINAL_STATUSES.has(r.status) : !unknownEnds) return;
-      if (options.keepRecords ?? true) ended.set(list[i]!, r);
-      waiting.delete(list[i]!);
-      endedCount++;
-    });
-    options.onProgress?.(endedCount, ids.length);
-  };
-  // The first look is retried like the reads below: called just after Redis restarted, the
-  // client may still be reconnecting (it fails fast meanwhile), and the wait must not end there.
-  let cursor = ids.length <= READ_BEHIND_MAX ? from : null;
-  // From an enqueue's cursor nothing is read before the blocking reads: the first reads once
-  // whatever the time, and the wait looks once (below).
-  let unread = cursor !== null;
-  let lookOnEmpty = unread;
-  let failures = 0;
-  while (cursor === null) {
-    try {
-      // Sent in the same tick, so pipelined: Redis runs the cursor read before the job reads,
-      // which is the order that matters, at the cost of one round trip instead of two.
-      const cursorRead = lastEventId(client, keys);
-      const firstRead = read([...waiting]);
-      firstRead.catch(() => {}); // if the cursor read fails, its error is the one reported
-      const first = await cursorRead;
-      await check([...waiting], firstRead);
-      cursor = first;
-    } catch (err) {
-      await refuseForGood(client, keys, err);
-      options.onError?.(err);
-      const left = deadline - Date.now();
-      if (left <= 0 || options.signal?.aborted) return { ended, pending: [...waiting] };
-      await Bun.sleep(Math.min(exponentialMs(100, failures++, 2_000), left));
-    }
-  }
-  let lastCheck = Date.now();
-  failures = 0;
-  while (waiting.size > 0) {
-    const left = deadline - Date.now();
-    if (left <= 0 && !unread) break;
-    if (options.signal?.aborted) break;
-    unread = false;
-    try {
-      // Waiting for a few jobs, their records are read right behind the blocking read, on the
-      // same connection: Redis runs that read as soon as the blocking one returns (an event,
-      // or its time is up), so a waiter has the record without another round trip.
-      const list = [...waiting];
-      const read = readEvents(
-        blocking,
-        keys,
-        cursor,
-        Math.min(left, blockLimitMs(options.blockMs)),
-      );
-      const behind = list.length <= READ_BEHIND_MAX ? readOutcomes(blocking, keys, list) : null;
-      behind?.catch(() => {}); // if the blocking read fails, its error is the one reported
-      const events = await read;
-      const touched = new Set<string>();
-      for (const e of events) {
-        cursor = e.entryId;
-        if (e.type === "progress") tellProgress(e, waiting, options.onJobProgress);
-        else for (const id of e.jobIds) if (waiting.has(id)) touched.add(id);
-      }
-      const recheck = Date.now() - lastCheck >= (options.recheckMs ?? 10_000);
-      if (behind) {
-        // Ended jobs are known from their outcome values; a touched job without one (failed
-        // while Redis was full: a letter but no value) is read in full.
-        const outcomes = await behind;
-        list.forEach((id, i) => {
-          if (outcomes[i]) touched.delete(id);
-        });
-        await check(list, Promise.resolve(outcomes), false);
-      }
-      // A job that ended with no outcome value (a letter only) and whose event is gone is
-      // found by the status script: looked for once the first blocking read brings no event.
-      const quiet = events.length === 0 || Date.now() >= deadline;
-      const look = lookOnEmpty && waiting.size > 0 && quiet;
-      if (look) lookOnEmpty = false;
-      const all = recheck || look;
-      if (touched.size > 0 || all) await check(all ? [...waiting] : [...touched]);
-      if (all) lastCheck = Date.now();
-      failures = 0;
-    } catch (err) {
-      // Redis went away (restart, network): keep waiting while the client reconnects, and
-      // re-read every job once it is back, since events may have been missed meanwhile.
-      await refuseForGood(client, keys, err);
-      options.onError?.(err);
-      lastCheck = 0;
-      await Bun.sleep(Math.min(exponentialMs(100, failures++, 2_000), Math.max(1, left)));
-    }
-  }
-  return { ended, pending: [...waiting] };
-}
-
 /**
  * The jobs that have ended, from their outcome values (`GET r:<id>`) and records (the earlier
  * runs), pipelined; null for a job with no outcome yet (running, queued, or unknown).
  */
-async function readOutcomes(
+export async function readOutcomes(
   client: Redis,
   keys: QueueKeys,
   ids: readonly string[],
@@ -226,87 +52,4 @@ async function readOutcomes(
   );
   const [v, r] = await Promise.all([Promise.all(values), Promise.all(records)]);
   return ids.map((id, i) => (v[i] ? endedRecord(id, v[i], r[i] ?? []) : null));
-}
-
-/**
- * Throws a RedisRefusedError when Redis refused a read for good (WRONGTYPE, NOPERM): retrying
- * would wait for ever. Only the events key is read outside a script (the outcomes read a key of
- * another type as absent), so a WRONGTYPE names it.
- */
-async function refuseForGood(client: Redis, keys: QueueKeys, err: unknown): Promise<void> {
-  const line = describeRefusal(err);
-  if (line === null) return;
-  const type = /\bWRONGTYPE\b/.test(line)
-    ? await client.sendCommand<string>(["TYPE", keys.events]).catch(() => null)
-    : null;
-  if (type === null || type === "stream" || type === "none")
-    throw new RedisRefusedError(line, { cause: err });
-  throw new RedisRefusedError(
-    `Redis refused a wait (WRONGTYPE): key ${keys.events} holds a ${type}, not a stream (the queue's events); another program uses these keys: give Courier its own --prefix, or delete that key`,
-    { cause: err },
-  );
-}
-
-async function lastEventId(client: Redis, keys: QueueKeys): Promise<string> {
-  const reply = (await client.sendCommand(["XREVRANGE", keys.events, "+", "-", "COUNT", "1"])) as [
-    string,
-    string[],
-  ][];
-  return reply[0]?.[0] ?? "0-0";
-}
-
-interface JobEvent {
-  entryId: string;
-  type: string;
-  /** One job (failed, retried, progress), or all the jobs a finish batch recorded. */
-  jobIds: string[];
-  /** A progress event's value (JSON). */
-  value?: string;
-}
-
-/** A progress event of a waited-for job, told (its value parsed) to `tell`. */
-function tellProgress(
-  e: JobEvent,
-  waiting: ReadonlySet<string>,
-  tell: WaitOptions["onJobProgress"],
-): void {
-  const id = e.jobIds[0] ?? "";
-  if (!tell || !waiting.has(id) || e.value === undefined) return;
-  let value: unknown;
-  try {
-    value = JSON.parse(e.value);
-  } catch {
-    return; // not JSON (written by hand): no progress to tell
-  }
-  tell(id, value);
-}
-
-async function readEvents(
-  blocking: Redis,
-  keys: QueueKeys,
-  cursor: string,
-  blockMs: number,
-): Promise<JobEvent[]> {
-  const reply = (await blocking.sendCommand([
-    "XREAD",
-    "COUNT",
-    "1000",
-    "BLOCK",
-    String(Math.max(1, Math.round(blockMs))),
-    "STREAMS",
-    keys.events,
-    cursor,
-  ])) as [string, [string, string[]][]][] | null;
-  const entries = reply?.[0]?.[1] ?? [];
-  return entries.map(([entryId, fields]) => ({
-    entryId,
-    type: field(fields, "type") ?? "",
-    jobIds: field(fields, "ids")?.split(",") ?? [field(fields, "id") ?? ""],
-    value: field(fields, "value") ?? undefined,
-  }));
-}
-
-/** `blockMs` as given when it is a positive number of ms, else the default (never NaN to Redis). */
-function blockLimitMs(blockMs: number | undefined): number {
-  return blockMs !== undefined && Number.isFinite(blockMs) && blockMs > 0 ? blockMs : 1_000;
 }

@@ -1,12 +1,12 @@
 // The jobs a Queue has just enqueued, each with the events stream's cursor its enqueue read in
 // the same script call (lib/engine/enqueue.ts): a wait for them starts its blocking read of the
-// events there, skipping its first look at their state (lib/queue/read.ts, waitForJobs). That
+// events there, skipping its first look at their state (lib/queue/wait.ts, waitForJobs). That
 // look (the cursor read and the status script) runs while a worker runs the job, and on a
 // machine of few cores takes CPU from it: docs/performance.md, "Latency, one job at a time".
 
 import type { EnqueueReply } from "../engine/enqueue.ts";
 import { entryOfAutoId, isAutoId } from "../engine/keys.ts";
-import { READ_BEHIND_MAX } from "./read.ts";
+import { READ_BEHIND_MAX } from "./wait.ts";
 
 /** Ids kept at most: the oldest go first, so memory stays bounded whatever is enqueued. */
 const KEPT = 1_024;

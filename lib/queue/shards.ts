@@ -6,7 +6,8 @@
 import { type QueueKeys, shardOf } from "../engine/keys.ts";
 import type { Redis } from "../redis/connect.ts";
 import type { JobRecord } from "../types.ts";
-import { getJobs, type WaitOptions, type WaitResult, waitForJobs } from "./read.ts";
+import { getJobs } from "./read.ts";
+import { type WaitOptions, type WaitResult, waitForJobs } from "./wait.ts";
 
 /**
  * Positions of `ids` by the shard each lives in; shard -1 holds the ids that name no shard of

@@ -1,0 +1,157 @@
+// `trigger`'s output: the ids of each batch as Redis acknowledges it, the note for an id that
+// existed already, and how a run ends: stopped part-way (what was enqueued, where to resume),
+// interrupted while waiting, its standard output closed, or `--wait`'s results printed.
+import { once } from "node:events";
+import { writeSync } from "node:fs";
+import { ConnectError, describeError, LostReplyError, RedisFullError } from "../errors.ts";
+import type { Queue } from "../queue/queue.ts";
+import type { WordCountPayload } from "../tasks/wordcount/index.ts";
+import { formatJob, formatJobLine, jobJson } from "./format.ts";
+import { jobProgressLine, progressBar } from "./progress.ts";
+import { safeJson, safeText } from "./safe-text.ts";
+import { type EnqueuedLine, lostReplyHint, stoppedLine, type TriggerReport } from "./trigger.ts";
+import { type Existing, existedJson, existedLine } from "./trigger-existing.ts";
+import { timedOutLine, type WaitedJobs, waitForAll } from "./trigger-wait.ts";
+
+/** Exit codes this part decides (bin/_cli.ts EXIT). */
+const EXIT = { failed: 1, timeout: 5, connect: 6, full: 7 } as const;
+
+type Job = EnqueuedLine<unknown>;
+
+/** One JSON document on stdout, as bin/_cli.ts printJson writes it. */
+function printJson(value: unknown): void {
+  process.stdout.write(`${safeJson(value)}\n`);
+}
+
+/** Prints a batch's ids (or JSON lines), waiting for stdout to drain: memory stays bounded. */
+export async function printEnqueued(
+  jobs: Job[],
+  given: { task?: string },
+  json: boolean | undefined,
+  existing?: Map<string, Existing | null>,
+): Promise<void> {
+  const what = (e: Job) => ({
+    ...(given.task ? { task: given.task } : { url: (e.payload as WordCountPayload).url }),
+    // Not enqueued: the stored job's status and task, not the ones given.
+    ...(e.created ? {} : existedJson(existing?.get(e.id))),
+  });
+  const text = json
+    ? jobs
+        .map((e) => safeJson({ line: e.line, id: e.id, ...what(e), created: e.created }))
+        .join("\n")
+    : jobs.map((e) => e.id).join("\n");
+  if (!process.stdout.write(`${text}\n`)) await once(process.stdout, "drain");
+}
+
+/**
+ * One job (`--task`, `--url`) whose id exists already (`--id`, `--id-from-url`): nothing was
+ * enqueued, and the id printed is the existing job's. Said on stderr (JSON says `created`).
+ */
+export function existedNote(
+  jobs: Job[],
+  existing: Map<string, Existing | null>,
+  json: boolean | undefined,
+): void {
+  for (const e of jobs) {
+    if (e.created || json) continue;
+    process.stderr.write(`${existedLine(e.id, existing.get(e.id))}\n`);
+  }
+}
+
+/** After a failure part-way: the ids enqueued, the cause, where to resume; exit 7 or 6. */
+export async function stopped(
+  report: TriggerReport,
+  how: {
+    bulk: boolean;
+    idFromUrls: boolean;
+    retryConnectS: number | undefined;
+    task?: string;
+    givenId?: boolean;
+    printed: boolean;
+  },
+  kept: Job[] | undefined,
+  json: boolean | undefined,
+): Promise<void> {
+  const { bulk, idFromUrls } = how;
+  const err = report.stopped!.error;
+  if (!(err instanceof RedisFullError || err instanceof ConnectError)) throw err;
+  if (kept) await printEnqueued(kept, how, json);
+  const hint =
+    err instanceof LostReplyError
+      ? `; ${lostReplyHint(bulk, idFromUrls, how.retryConnectS, how.givenId)}`
+      : "";
+  process.stderr.write(`trigger: ${safeText(describeError(err))}${hint}\n`);
+  const unsure = err instanceof ConnectError;
+  if (bulk) {
+    process.stderr.write(`trigger: ${stoppedLine(report, idFromUrls, unsure, how.printed)}\n`);
+  }
+  process.exitCode = err instanceof RedisFullError ? EXIT.full : EXIT.connect;
+}
+
+/**
+ * Ctrl-C with --wait: only the wait stops; the jobs enqueued so far (queued, running or already
+ * ended) go on in Redis, so their ids must not be lost.
+ * Written synchronously: process.exit() would drop what a pipe has not taken yet.
+ */
+export function interrupted(jobs: Job[]): never {
+  if (jobs.length > 0) writeSync(1, `${jobs.map((j) => j.id).join("\n")}\n`);
+  writeSync(
+    2,
+    `trigger: interrupted; ${jobs.length === 1 ? "1 job enqueued goes" : `${jobs.length} jobs enqueued go`} on without this wait (ids printed; result ID shows each)\n`,
+  );
+  process.exit(130);
+}
+
+/**
+ * Standard output closed (`trigger --file big | head`): nothing more is read, and since the
+ * ids of what was enqueued can no longer all be shown, stderr says how far it got. Exit 141,
+ * as a process killed by SIGPIPE would.
+ */
+export function outputClosed(report: TriggerReport): void {
+  const { error, resumeLine } = report.halted!;
+  if ((error as { code?: string }).code !== "EPIPE") throw error;
+  process.stderr.write(
+    `trigger: standard output closed; lines up to ${resumeLine - 1} enqueued (${report.enqueued} jobs, not every id printed), later lines not read; to resume, run again with --skip ${resumeLine - 1}\n`,
+  );
+  process.exitCode = 141;
+}
+
+export async function waitAndPrint(
+  queue: Queue,
+  jobs: Job[],
+  seconds: number,
+  json: boolean | undefined,
+  usage: number,
+): Promise<number> {
+  const ids = jobs.map((e) => e.id);
+  if (ids.length === 1) process.stderr.write(`trigger: job ${ids[0]} enqueued, waiting for it\n`);
+  const bar = progressBar();
+  // One job: its own progress (`ctx.progress`) on a terminal, as `result --wait` draws it.
+  const progress = jobProgressLine();
+  const onJobProgress = ids.length === 1 ? (_: string, v: unknown) => progress.show(v) : undefined;
+  const ended = () => {
+    bar.end(); // the wait is over: the lines below must not share the bar's line
+    progress.end();
+  };
+  let i = 0;
+  const print = async (page: WaitedJobs) => {
+    ended();
+    for (const { id, record } of page) {
+      const line = jobs[i++]!.line;
+      if (json) printJson(record ? { line, ...jobJson(record) } : { line, id, status: null });
+      else if (!record) process.stdout.write(`${id}  unknown (record expired)\n`);
+      else
+        process.stdout.write(`${ids.length === 1 ? formatJob(record) : formatJobLine(record)}\n`);
+    }
+    if (process.stdout.writableNeedDrain) await once(process.stdout, "drain");
+  };
+  const waited = await waitForAll(queue, ids, seconds, print, bar.update, onJobProgress).finally(
+    ended,
+  );
+  if (waited.timedOut) {
+    process.stderr.write(`trigger: ${safeText(timedOutLine(waited, seconds))}\n`);
+    return EXIT.timeout;
+  }
+  if (!waited.allFinished) return EXIT.failed;
+  return usage;
+}

@@ -1,0 +1,163 @@
+// A Queue's link to Redis (lib/queue/queue.ts): the connect step (options resolved, the client
+// connected, the queue's layout read), the call every read and write of the Queue goes through
+// (retried while Redis is away or full), and the senders its enqueues go through.
+
+import { defaults, type ProducerOptions, resolveOptions } from "../config.ts";
+import { layoutKey } from "../engine/keys.ts";
+import { InputError } from "../errors.ts";
+import { type RetryPolicy, withRetries } from "../redis/calls.ts";
+import { connect, destroy, type Redis } from "../redis/connect.ts";
+import type { ChildSender } from "./batch.ts";
+import { enqueuePreparedMany } from "./bulk.ts";
+import { enqueueChild } from "./depends.ts";
+import { ProducerLayout } from "./layout.ts";
+import { type JobSpec, type Prepared, prepareJob, receiptTtlFor } from "./prepare.ts";
+import type { QueueConfig } from "./queue.ts";
+import { RecentJobs } from "./recent.ts";
+import { shardedSender } from "./route.ts";
+
+export class Producer {
+  readonly options: ProducerOptions;
+  readonly client: Redis;
+  /** The queue's shards and their keys, read at connect (fixed once the queue has them). */
+  readonly layout: ProducerLayout;
+  /**
+   * The shard of the next auto-id job: round robin, job by job, from a random shard (many
+   * short-lived producers, one job each, as `trigger --url` is, spread over the shards too).
+   */
+  #next = Math.floor(Math.random() * 1_000_000);
+  /** Jobs just enqueued here, with the events cursor a wait for them may start from. */
+  readonly recent = new RecentJobs();
+
+  #retryConnectS: number;
+  #waitForMemoryS: number;
+
+  private constructor(
+    client: Redis,
+    options: ProducerOptions,
+    config: QueueConfig,
+    layout: ProducerLayout,
+  ) {
+    this.#retryConnectS = config.retryConnectS ?? 0;
+    this.#waitForMemoryS = config.waitForMemoryS ?? 0;
+    this.client = client;
+    this.options = options;
+    this.layout = layout;
+  }
+
+  /** Connects to Redis (throws ConnectError with the URL, password masked, and the cause). */
+  static async open(config: QueueConfig): Promise<Producer> {
+    const options = resolveOptions(config);
+    // A Queue lives as long as its service: it reconnects in the background, and while Redis
+    // is down its calls fail at once with a clear error instead of hanging.
+    const client = await connect(options.redisUrl, {
+      retryConnectS: config.retryConnectS,
+      name: "courier-producer",
+      persistent: true,
+      failFast: true,
+      reconnectMaxMs: options.reconnectMaxMs,
+    });
+    try {
+      // Reading alone writes nothing: a fresh queue's layout is recorded before its first batch.
+      const names = { prefix: options.prefix, queue: options.queue, shards: options.shards };
+      const layout = await ProducerLayout.open(client, names);
+      return new Producer(client, options, config, layout);
+    } catch (err) {
+      destroy(client);
+      throw err;
+    }
+  }
+
+  /** Records a fresh queue's layout before its first enqueue (lib/queue/layout.ts). */
+  recordLayout(): Promise<void> {
+    const key = layoutKey(this.options.prefix, this.options.queue);
+    return this.layout.record((fn) => this.call(fn, "nothing enqueued", undefined, key));
+  }
+
+  /** Children (jobs with `dependsOn`) and plain jobs, for lib/queue/batch.ts. */
+  children(): ChildSender {
+    const { keys } = this.layout.current;
+    // The producer tells a child only of finished parents (lib/queue/depends.ts): nothing it
+    // tells fails a child, so this failure TTL is never written.
+    const tell = { failureTtlS: defaults.failureTtlS, eventsMaxLen: defaults.eventsMaxLen };
+    return {
+      prepare: (spec) => prepareJob(spec, this.options),
+      sendMany: (jobs) => enqueuePreparedMany(jobs, this.sender()),
+      sendChild: (prepared, parents, onParentFailure) => {
+        // The id is made once, before the first try: a try again after a lost reply goes on
+        // with the same child (lib/queue/depends.ts), never makes a second.
+        const job = { ...prepared, id: prepared.id ?? Bun.randomUUIDv7() };
+        return this.call(
+          () => enqueueChild(this.client, keys, { job, parents, onParentFailure }, tell),
+          // Either way: a step may have been done before the one that failed. The id is said:
+          // a caller that let the library make it can find the job, or send it again.
+          `job ${job.id} may or may not have been enqueued`,
+          `job ${job.id} may or may not have been enqueued`,
+          keys[0]?.stream,
+        );
+      },
+    };
+  }
+
+  sender() {
+    return {
+      batchSize: this.options.enqueueBatchSize,
+      ready: () => this.recordLayout(),
+      prepare: (spec: JobSpec) => {
+        if (spec.dependsOn !== undefined) {
+          throw new InputError(
+            "dependsOn: enqueue such a job with enqueue, enqueueMany or enqueueBatch",
+          );
+        }
+        return prepareJob(spec, this.options);
+      },
+      // Safe to send again after a lost reply: the batch's id is fixed before the first send,
+      // and a batch whose receipt exists returns the same ids, adding nothing.
+      // With several shards a batch is sent as one call per shard (lib/queue/route.ts), each
+      // retried on its own: a part re-sent after a lost reply finds its receipt.
+      send: (batch: readonly Prepared[]) => {
+        const window = Math.max(this.#retryConnectS, this.#waitForMemoryS);
+        const { shards, keys } = this.layout.current;
+        const next = () => {
+          const shard = this.#next % shards;
+          this.#next = shard + 1;
+          return shard;
+        };
+        const send = shardedSender(this.client, keys, batch, next, {
+          receiptTtlMs: receiptTtlFor(window),
+          onReply: (reply, shard) => this.recent.remember(reply, shard),
+          replicaWaitMs:
+            this.options.durability === "replicated" ? this.options.replicaWaitMs : undefined,
+          call: (shard, size, fn) =>
+            this.call(
+              fn,
+              size === 1 ? "job not enqueued" : `batch of ${size} jobs not enqueued`,
+              `${size === 1 ? "the job" : `the batch of ${size} jobs`} may or may not have been enqueued`,
+              keys[shard]?.stream,
+            ),
+        });
+        return send();
+      },
+    };
+  }
+
+  /**
+   * Runs a call; while Redis is unreachable (or full, for writes) retries with back-off for up
+   * to `retryConnectS` (`waitForMemoryS`), 0 by default: then throws a ConnectError (or a
+   * RedisFullError) naming the URL and the cause; a LostReplyError saying `unsure` when a
+   * write may have been done, its reply lost.
+   */
+  call<T>(fn: () => Promise<T>, what = "nothing read", unsure?: string, key?: string): Promise<T> {
+    // `key`: a key the call writes, whose node's memory a refusal reports (on a cluster).
+    const policy: RetryPolicy = {
+      key,
+      redisUrl: this.options.redisUrl,
+      retryConnectS: this.#retryConnectS,
+      waitForMemoryS: this.#waitForMemoryS,
+      reconnectMaxMs: this.options.reconnectMaxMs,
+      what,
+      unsure,
+    };
+    return withRetries(this.client, policy, fn);
+  }
+}
