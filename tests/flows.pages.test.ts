@@ -75,15 +75,20 @@ test("a read returns at most its page of children, and the pages tell every chil
 test("a full page leaves the parents after it for the next read", async () => {
   await using q = await openQueue({ prefix: testPrefix() });
   await using r = await rawRedis();
-  // Two parents of one shard (the cluster pass has 6), `a` first.
+  // Three parents of one shard (the cluster pass has 6), `a` first; each takes at most half
+  // the page while others wait, so `a` and `b` fill it and `c` waits.
   const ids = Array.from({ length: 50 }, (_, i) => `pg-${String(i).padStart(2, "0")}`);
   const same = ids.filter((id) => shardOf(id, q.shards) === shardOf(ids[0]!, q.shards));
   const a = await parentOf(q, 4, same[0]);
   const b = await parentOf(q, 4, same[1]);
+  const c = await parentOf(q, 4, same[2]);
   const k = keysOf(q, a.p);
-  expect(keysOf(q, b.p).endedParents).toBe(k.endedParents);
+  expect(keysOf(q, c.p).endedParents).toBe(k.endedParents);
   const got = await readEnded(client(r), k, 100, 4);
-  expect(got.parents.map((x) => [x.id, x.children.length])).toEqual([[a.p, 4]]);
+  expect(got.parents.map((x) => [x.id, x.children.length])).toEqual([
+    [a.p, 2],
+    [b.p, 2],
+  ]);
   expect(got.childrenMore).toBe(true);
 });
 

@@ -1,11 +1,12 @@
 // The README's ACL rules cover the limiter's bounded reads (docs/internals.md, "Rate limits"):
 // the worker's limit.lua looks at the gaps around a time (ZREVRANGEBYSCORE, ZRANGEBYSCORE with
-// LIMIT), the admin's key rate change takes held jobs a page at a time (ZREMRANGEBYRANK).
+// LIMIT), the admin's key rate change takes held jobs a page at a time (ZREMRANGEBYRANK) from each key's
+// snapshot (RENAME; ZUNIONSTORE, PTTL, PEXPIRE for one a stopped wake left).
 import { afterEach, expect, test } from "bun:test";
 import { limitKeys } from "../lib/engine/keys.ts";
 import { reserveSlots } from "../lib/engine/limit.ts";
 import { writeLimits } from "../lib/engine/limits.ts";
-import { takeRateHeld } from "../lib/engine/rate-held.ts";
+import { takeRateHeld, wakeStart } from "../lib/engine/rate-held.ts";
 import { connect, type Redis } from "../lib/redis/connect.ts";
 import { aclUser, dropAclUsers } from "./fixtures/acl.ts";
 import { rawRedis, testPrefix } from "./helpers.ts";
@@ -33,7 +34,16 @@ test("the worker's rules read the gaps, the admin's take a page of held jobs", a
   }
   const admin = await connect(await aclUser("admin", prefix));
   try {
-    expect(await takeRateHeld(admin, lk, 0, 200, 1000)).toEqual({ next: -1, members: ["0|j1"] });
+    expect(await takeRateHeld(admin, lk, wakeStart(), 200, 1000)).toEqual({
+      next: null,
+      members: ["0|j1"],
+    });
+    // A wake that stopped between pages left a waking copy: the next one adds the new holds.
+    await r.sendCommand(["ZADD", lk.rateWaking("h"), "1", "0|j2"]);
+    await r.sendCommand(["ZADD", lk.rateHeld("h"), "1", "0|j3"]);
+    await r.sendCommand(["PEXPIRE", lk.rateHeld("h"), "60000"]);
+    const again = await takeRateHeld(admin, lk, wakeStart(), 200, 1000);
+    expect(again.members.sort()).toEqual(["0|j2", "0|j3"]);
   } finally {
     await admin.close();
   }

@@ -4,7 +4,7 @@
 // the real Redis of tests/preload.ts.
 import { expect, test } from "bun:test";
 import { limitKeys } from "../lib/engine/keys.ts";
-import { takeRateHeld, wakeRateHeld } from "../lib/engine/rate-held.ts";
+import { type HeldPlace, takeRateHeld, wakeRateHeld, wakeStart } from "../lib/engine/rate-held.ts";
 import { engineQueue } from "./fixtures/plant.ts";
 
 /** Key `key` listed as held, holding `n` jobs of shard 0 (one member each), a schedule set. */
@@ -29,11 +29,11 @@ test("a key holding more jobs than a page is read a page per call, every job nam
   await held(v.r, lk, "b", 3);
   const named: string[] = [];
   let calls = 0;
-  for (let from = 0; from >= 0; calls++) {
-    const page = await takeRateHeld(v.client, lk, from, 200, 10);
+  for (let at: HeldPlace | null = wakeStart(); at; calls++) {
+    const page = await takeRateHeld(v.client, lk, at, 200, 10);
     expect(page.members.length).toBeLessThanOrEqual(10);
     named.push(...page.members);
-    from = page.next;
+    at = page.next;
   }
   expect(calls).toBe(3);
   const all = [...Array(25).keys()].map((i) => `0|a-${i}`);
@@ -41,6 +41,7 @@ test("a key holding more jobs than a page is read a page per call, every job nam
   expect(named.sort()).toEqual(all.sort());
   for (const key of ["a", "b"]) {
     expect(await v.r.sendCommand(["EXISTS", lk.rateHeld(key)])).toBe(0);
+    expect(await v.r.sendCommand(["EXISTS", lk.rateWaking(key)])).toBe(0);
     expect(await v.r.sendCommand(["HEXISTS", `${lk.keyPrefix}${key}`, "hold_next"])).toBe(0);
   }
 });

@@ -438,7 +438,8 @@ export interface LimitKeys {
   gaps: string;
   /**
    * Hash per key: `tat` (its next rate slot), `held_until` (a hold), `hold_next`, `seq`,
-   * `run|<job id>` (the token of the job's running slot).
+   * `run|<job id>` (the token of the job's running slot), `woke` (the last key rate change's
+   * wake that visited it: rate-held.lua).
    */
   key: (limitKey: string) => string;
   /** Sorted set per key: run token -> when its slot frees itself (Redis' ms; a dead worker's). */
@@ -450,6 +451,11 @@ export interface LimitKeys {
    * when the key rate changes (lib/engine/rate-held.ts).
    */
   rateHeld: (limitKey: string) => string;
+  /**
+   * Sorted set per key: its rate-held set as a key rate change found it, which the wake goes
+   * through a page at a time (a snapshot: jobs held meanwhile go to a fresh rate-held set).
+   */
+  rateWaking: (limitKey: string) => string;
   /** Sorted set: held keys -> their next slot (Redis' ms), for `info` and the dashboard. */
   keys: string;
   /** Prefixes of the per-key keys, for scripts that build them from a key's name. */
@@ -457,6 +463,7 @@ export interface LimitKeys {
   runningPrefix: string;
   waitingPrefix: string;
   rateHeldPrefix: string;
+  rateWakingPrefix: string;
 }
 
 /** The rate-limit keys of `queue` (one tag: the queue's own, as its layout key). */
@@ -466,6 +473,7 @@ export function limitKeys(prefix: string, queue: string): LimitKeys {
   const runningPrefix = `${base}:running:`;
   const waitingPrefix = `${base}:waiting:`;
   const rateHeldPrefix = `${base}:rate-held:`;
+  const rateWakingPrefix = `${base}:rate-waking:`;
   return {
     layout: layoutKey(prefix, queue),
     rate: `${base}:rate`,
@@ -474,11 +482,13 @@ export function limitKeys(prefix: string, queue: string): LimitKeys {
     running: (k) => runningPrefix + k,
     waiting: (k) => waitingPrefix + k,
     rateHeld: (k) => rateHeldPrefix + k,
+    rateWaking: (k) => rateWakingPrefix + k,
     keys: `${base}:keys`,
     keyPrefix,
     runningPrefix,
     waitingPrefix,
     rateHeldPrefix,
+    rateWakingPrefix,
   };
 }
 

@@ -16,25 +16,43 @@ const PAGE = 200;
 const MEMBERS_PER_CALL = 1_000;
 
 /**
- * One page of held jobs, from the held key at index `from`: at most `keysMost` keys and
- * `membersMost` members (`<shard>|<job id>`), which leave their keys' sets. `next`: the index
- * to go on from, -1 when done.
+ * Where a wake is (rate-held.lua): its token (marks the keys it visited), and the key whose
+ * waking copy it goes on with, by name and score (`key` "" before the first page).
+ */
+export interface HeldPlace {
+  wake: string;
+  key: string;
+  score: string;
+}
+
+/** The place a new wake starts at. */
+export function wakeStart(): HeldPlace {
+  return { wake: crypto.randomUUID(), key: "", score: "-inf" };
+}
+
+/**
+ * One page of held jobs, from place `at`: at most `keysMost` keys looked at and `membersMost`
+ * members (`<shard>|<job id>`), which leave their keys' waking copies. `next`: the place to
+ * go on from, null when done.
  */
 export async function takeRateHeld(
   client: Redis,
   lk: LimitKeys,
-  from: number,
+  at: HeldPlace,
   keysMost: number,
   membersMost: number,
-): Promise<{ next: number; members: string[] }> {
-  const args = [lk.rateHeldPrefix, lk.keyPrefix, from, keysMost, membersMost];
-  const [next, ...members] = await runScript<[number, ...string[]]>(
+): Promise<{ next: HeldPlace | null; members: string[] }> {
+  const args = [lk.rateHeldPrefix, lk.keyPrefix, lk.rateWakingPrefix, at.wake];
+  args.push(at.key, at.score, String(keysMost), String(membersMost));
+  const [more, key, score, ...members] = await runScript<[number, string, string, ...string[]]>(
     client,
     scripts.rateHeld,
     [lk.keys],
     args,
   );
-  return { next: Number(next), members: members.map(String) };
+  const next =
+    Number(more) === 1 ? { wake: at.wake, key: String(key), score: String(score) } : null;
+  return { next, members: members.map(String) };
 }
 
 /** Wakes every job held back by a key's rate (shard s's keys at `shards[s]`); how many moved. */
@@ -44,9 +62,9 @@ export async function wakeRateHeld(
   shards: readonly QueueKeys[],
 ): Promise<number> {
   let moved = 0;
-  for (let from = 0; from >= 0; ) {
-    const page = await takeRateHeld(client, lk, from, PAGE, MEMBERS_PER_CALL);
-    from = page.next;
+  for (let at: HeldPlace | null = wakeStart(); at; ) {
+    const page = await takeRateHeld(client, lk, at, PAGE, MEMBERS_PER_CALL);
+    at = page.next;
     const byShard = new Map<number, string[]>();
     for (const m of page.members) {
       const bar = m.indexOf("|");

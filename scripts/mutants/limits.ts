@@ -7,6 +7,7 @@ const LIMITED = "lib/worker/limited.ts";
 const SLOT = "lib/worker/limit-slot.ts";
 const E = "tests/engine.limit.test.ts";
 const W = "tests/limits.worker.test.ts";
+const HP = "tests/limits.held.place.test.ts";
 
 // biome-ignore format: a table, one mutant to three lines
 export const limitMutants: Mutant[] = [
@@ -81,10 +82,25 @@ export const limitMutants: Mutant[] = [
   m("limit-gaps-ended-kept", LUA("limit"), "the gaps that have ended are gone, the last of them too",
     "(g.to < now and '' or '(') .. g.score",
     "'(' .. g.score", ["tests/limits.gaps.test.ts"]),
+  m("limit-gaps-junk-capped", LUA("limit"), "members of the gaps set that are not ranges are dropped however many come in a row: the range after them gives its slot",
+    "  while true do",
+    "  for _ = 1, 100 do", ["tests/limits.gaps.junk.test.ts"]),
   m("limit-held-page-unbounded", LUA("rate-held"), "a rate change's wake names at most a page of held jobs per call, however many one key holds",
-    "redis.call('ZRANGE', rheld, 0, left - 1)",
-    "redis.call('ZRANGE', rheld, 0, -1)", ["tests/limits.held.pages.test.ts"]),
+    "pcall(redis.call, 'ZRANGE', waking, 0, most - (#out - 3) - 1)",
+    "pcall(redis.call, 'ZRANGE', waking, 0, -1)", ["tests/limits.held.pages.test.ts"]),
   m("limit-held-page-not-resumed", LUA("rate-held"), "a key whose held jobs filled a page is where the next call starts: none is left unwoken",
-    "if #got == left then out[1] = from + i - 1; return out end",
-    "if #got == left then return out end", ["tests/limits.held.pages.test.ts"]),
+    "  if take(at_key) then return out end\n",
+    "", ["tests/limits.held.pages.test.ts"]),
+  m("limit-held-place-past-score", LUA("rate-held"), "a wake whose place left limit:keys goes on from its score: no key of that score is skipped",
+    "redis.call('ZCOUNT', KEYS[1], '-inf', '(' .. at_score)",
+    "redis.call('ZCOUNT', KEYS[1], '-inf', at_score)", [HP]),
+  m("limit-held-snapshot-copied", LUA("rate-held"), "each key's wake moves its held set to the copy it pages: a job named leaves, a stopped wake's copy is not named twice",
+    "then return redis.call('RENAME', rheld, waking) end",
+    "then return redis.call('ZUNIONSTORE', waking, 1, rheld) end", [HP]),
+  m("limit-held-key-revisited", LUA("rate-held"), "a key is visited once per wake, even when its listing moves past the place",
+    "if redis.call('HGET', khash, 'woke') ~= token then",
+    "if true then", [HP]),
+  m("limit-held-copy-lost", LUA("rate-held"), "a waking copy a stopped wake left is finished by the next wake, with the new holds",
+    "if redis.call('EXISTS', waking) == 0 then return redis.call('RENAME', rheld, waking) end",
+    "do return redis.call('RENAME', rheld, waking) end", [HP]),
 ];

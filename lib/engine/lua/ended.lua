@@ -2,7 +2,9 @@
 -- batches"; lib/worker/flows.ts). 'read': the oldest ones, each with its outcome's letter and
 -- a page of its dependents (nothing written for them): at most ARGV[8] children in all per
 -- call, however many a parent has (a parent of 200,000 children is read in pages, never in one
--- reply that Redis and the worker hold whole). 'done': the children the drain told
+-- reply that Redis and the worker hold whole; one parent takes at most half the page while
+-- others wait, and a member that names no child, which `done` could never remove, leaves the
+-- set at the read, uncounted). 'done': the children the drain told
 -- (parent-ended.lua on their shards) leave the parent's dependents set; once the set is empty
 -- the parent leaves ended-parents and has-dependents. A parent with children left stays, and
 -- the next read gives the next page (SRANDMEMBER: any members not told yet, no cursor to keep).
@@ -27,13 +29,15 @@
 --   ARGV[7] holds prefix  ARGV[8] most children in all (the page)
 --   Returns { { {id, letter, {child ids}}, … }, {children letting go (the oldest)}, more,
 --   full } (more: 1 when the sweep of `released` may have more ended children to find; full:
---   1 when the page of children filled up: a parent read, or one after it, may have more):
+--   1 when a parent read got all it asked for, or the page filled up: it, or one after it,
+--   may have more):
 --   letter 'F' finished, 'X' failed, 'C' canceled, '?' no readable outcome (expired, or
 --   another type: a failure).
 -- done: ARGV[4..] per parent: its id, n, then the n children the drain told  Returns how
 --   many left ended-parents.
 -- let: ARGV[4..] children whose parents let go of them: out of letting-go. Returns 1.
 --- @include clock
+--- @include readd
 local rprefix, dprefix = ARGV[2], ARGV[3]
 local ENDED = { F = 'F', X = 'X', C = 'C' }
 -- The parents list goes with the child's outcome; an outcome kept with no TTL (the child is a
@@ -78,11 +82,30 @@ local function requeued(id)
   return ALIVE[redis.call('HGET', key, 'status') or ''] == true
 end
 
+-- A page of parent `id`'s dependents, at most `ask` (SRANDMEMBER with a count: distinct members,
+-- whatever the set's size); `full` when it may have more. A member that names no child (a
+-- hand edit: bytes the reply cannot carry as text, which `done` could never remove) leaves
+-- the set here and takes no room in the page. A dependents key of another type (a hand edit)
+-- has no child to tell: the parent is done.
+local function page_of(id, ask)
+  local key = dprefix .. id
+  local ok, got = pcall(redis.call, 'SRANDMEMBER', key, ask)
+  if not ok then return {}, false end
+  local children = {}
+  for _, c in ipairs(got) do
+    if valid_id(c) then children[#children + 1] = c else redis.call('SREM', key, c) end
+  end
+  return children, #got == ask
+end
+
+-- One parent takes at most half the page while others wait behind it, so a parent of a
+-- million children never holds back the ones after it for the many drains it takes.
 local function read()
   local ok, ids = pcall(redis.call, 'ZRANGE', KEYS[1], 0, tonumber(ARGV[4]) - 1)
   if not ok then return {}, 0 end
-  local out, left = {}, tonumber(ARGV[8])
-  for _, id in ipairs(ids) do
+  local page = tonumber(ARGV[8])
+  local out, left, full = {}, page, 0
+  for i, id in ipairs(ids) do
     -- The page is full: the parents after this one wait for the next read.
     if left <= 0 then return out, 1 end
     local letter = '?'
@@ -94,15 +117,14 @@ local function read()
       redis.call('ZREM', KEYS[1], id)
     end
     if letter then
-      -- A dependents key of another type (a hand edit) has no child to tell: the parent is done.
-      -- SRANDMEMBER with a count: at most `left` distinct members, whatever the set's size.
-      local okd, children = pcall(redis.call, 'SRANDMEMBER', dprefix .. id, left)
-      children = okd and children or {}
+      local ask = i < #ids and math.min(left, math.max(1, math.ceil(page / 2))) or left
+      local children, more = page_of(id, ask)
+      if more then full = 1 end
       left = left - #children
       out[#out + 1] = { id, letter, children }
     end
   end
-  return out, left <= 0 and 1 or 0
+  return out, full
 end
 
 if ARGV[1] == 'read' then

@@ -63,7 +63,9 @@ local tat_changed = false
 -- makes at most one more), and a fast rate's horizon has room for millions. The ranges are
 -- disjoint and in order: a range is only ever cut into parts of itself, and a new one lies
 -- between the old tail and the new, past every other (to the µs of their text: for rates up
--- to 2,000 per ms, any real one). So each range ends before the next begins: those wholly
+-- to 2,000 per ms; parseRate accepts up to 1,000,000 per ms, where slots closer than a µs may
+-- make ranges touch: fuzzing gave the same replies there, with about one ended range kept
+-- longer, no growth). So each range ends before the next begins: those wholly
 -- past are the first ones (one ZREMRANGEBYSCORE), and the earliest free slot at or after x is
 -- in the last range that begins at or before x, or else in the first that begins after it:
 -- two reads of one member each, the slot the same as a walk through every range would find.
@@ -77,10 +79,11 @@ local function gap_of(m)
 end
 
 -- The range that begins last at or before x (`back`), or first after it; one that is not a
--- range (a hand edit) is dropped, as it always was, and the next looked at.
+-- range (a hand edit) is dropped, as it always was, and the next looked at (however many in a
+-- row: each pass removes one, so the loop ends).
 local function gap_near(x, back)
   local bound = string.format('%.17g', x)
-  for _ = 1, 100 do
+  while true do
     local got = back and redis.call('ZREVRANGEBYSCORE', KEYS[3], bound, '-inf', 'WITHSCORES',
       'LIMIT', 0, 1) or redis.call('ZRANGEBYSCORE', KEYS[3], '(' .. bound, '+inf', 'WITHSCORES',
       'LIMIT', 0, 1)
