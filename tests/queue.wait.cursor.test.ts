@@ -1,5 +1,5 @@
 // A wait for jobs the same Queue has just enqueued starts its blocking read of the events from
-// the cursor their enqueue read (lib/engine/enqueue.lua, lib/queue/recent.ts): no first look
+// the cursor their enqueue read (lib/engine/lua/enqueue.lua, lib/queue/recent.ts): no first look
 // (the cursor read and the status script) at jobs that cannot have ended before their enqueue.
 // Any other wait looks first, as before; either way a result recorded before the wait started
 // is seen.
