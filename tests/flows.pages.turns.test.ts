@@ -38,6 +38,9 @@ test("two big parents at the head go to the back: the one behind is read at the 
   await using q = await openQueue({ prefix: testPrefix() });
   await using r = await rawRedis();
   const { a, b, c, k } = await threeParents(q);
+  // All three ended in one ms, later than now (so ties are in id order: a, b, c).
+  const at = String(Date.now() + 3_600_000);
+  await r.sendCommand(["ZADD", k.endedParents, "XX", at, a.p, at, b.p, at, c.p]);
   const first = await readEnded(client(r), k, 100, 4);
   expect(first.parents.map((x) => [x.id, x.children.length])).toEqual([
     [a.p, 2],

@@ -121,7 +121,7 @@ export const mutants: Mutant[] = [
     "local ask = i < #ids and math.min(left, math.max(1, math.ceil(page / 2))) or left",
     "local ask = left", [T("flows.pages.share")]),
   m("flow-ended-head-kept", LUA("ended"), "a parent whose page came back full goes to the back: big parents at the head never hold back the ones behind",
-    "        redis.call('ZADD', KEYS[1], 'XX', now, id)\n",
+    "        redis.call('ZADD', KEYS[1], 'XX', back, id)\n",
     "", [T("flows.pages.turns")]),
   m("flow-ended-waiting-unkept", LUA("ended"), "every parent a read looks at has its outcome kept while children hold it, read this time or not",
     "  for i, id in ipairs(ids) do letters[i] = letter_of(id) end\n",

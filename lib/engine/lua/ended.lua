@@ -112,15 +112,19 @@ local function letter_of(id)
 end
 
 -- One parent takes at most half the page while others wait behind it, and one whose page came
--- back full goes to the back of the set (its score: now), so big parents at the head take
--- turns with the ones behind them and never hold them back for the many drains they take.
+-- back full goes to the back of the set (its score: just after the last one's and now), so big
+-- parents at the head take turns with the ones behind them and never hold them back for the
+-- many drains they take.
 local function read()
   local ok, ids = pcall(redis.call, 'ZRANGE', KEYS[1], 0, tonumber(ARGV[4]) - 1)
   if not ok then return {}, 0 end
   local letters = {}
   for i, id in ipairs(ids) do letters[i] = letter_of(id) end
   local page = tonumber(ARGV[8])
-  local out, left, full, now = {}, page, 0, clock_ms()
+  local out, left, full = {}, page, 0
+  -- The back: after the last parent (one that ended in this very ms too).
+  local last = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
+  local back = math.max(clock_ms(), tonumber(last[2]) or 0) + 1
   for i, id in ipairs(ids) do
     -- The page is full: the parents after this one wait for the next read.
     if left <= 0 then return out, 1 end
@@ -129,7 +133,7 @@ local function read()
       local children, more = page_of(id, ask)
       if more then
         full = 1
-        redis.call('ZADD', KEYS[1], 'XX', now, id)
+        redis.call('ZADD', KEYS[1], 'XX', back, id)
       end
       left = left - #children
       out[#out + 1] = { id, letters[i], children }
