@@ -3,7 +3,7 @@
 // room in the page, so it never holds back the parents after it; and a parent with many
 // children takes at most half the page while others wait behind it.
 import { expect, test } from "bun:test";
-import { readEnded } from "../lib/engine/ended.ts";
+import { doneEnded, readEnded } from "../lib/engine/ended.ts";
 import { shardOf } from "../lib/engine/keys.ts";
 import type { Queue } from "../lib/queue/queue.ts";
 import { deliverJob, drainAll, finishJob } from "./fixtures/flows.ts";
@@ -68,7 +68,9 @@ test("a parent with many children takes half the page while others wait behind i
   ]);
   // `a` has more: read again.
   expect(got.childrenMore).toBe(true);
-  // The last parent read takes what is left of the page.
+  // `b` is done and leaves; `a` (at the back now) is the last parent read: it takes what is
+  // left of the page.
+  await doneEnded(client(r), k, got.parents);
   const alone = await readEnded(client(r), keysOf(q, b.p), 1, 10);
   expect(alone.parents.map((x) => [x.id, x.children.length])).toEqual([[a.p, 10]]);
 });

@@ -23,7 +23,7 @@ test("the worker's rules read the gaps, the admin's take a page of held jobs", a
   const at = Number(s) * 1000 + 60_000;
   await r.sendCommand(["ZADD", lk.gaps, String(at), `${at}.000|${at + 100}.000`]);
   await r.sendCommand(["ZADD", lk.keys, String(at), "h"]); // held till then: listed
-  await r.sendCommand(["ZADD", lk.rateHeld("h"), "1", "0|j1"]);
+  await r.sendCommand(["ZADD", lk.rateHeld("h"), String(at), "0|j1"]);
   const worker = await connect(await aclUser("worker", prefix));
   try {
     const o = { horizonMs: 120_000, shard: 0 };
@@ -38,10 +38,10 @@ test("the worker's rules read the gaps, the admin's take a page of held jobs", a
       next: null,
       members: ["0|j1"],
     });
-    // A wake that stopped between pages left a waking copy: the next one adds the new holds.
-    await r.sendCommand(["ZADD", lk.rateWaking("h"), "1", "0|j2"]);
-    await r.sendCommand(["ZADD", lk.rateHeld("h"), "1", "0|j3"]);
-    await r.sendCommand(["PEXPIRE", lk.rateHeld("h"), "60000"]);
+    // A wake that stopped between pages left a waking copy: the next one pages it out (a job
+    // past its due time dropped), then takes the new holds.
+    await r.sendCommand(["ZADD", lk.rateWaking("h"), String(at), "0|j2", "1", "0|gone"]);
+    await r.sendCommand(["ZADD", lk.rateHeld("h"), String(at), "0|j3"]);
     const again = await takeRateHeld(admin, lk, wakeStart(), 200, 1000);
     expect(again.members.sort()).toEqual(["0|j2", "0|j3"]);
   } finally {

@@ -7,6 +7,9 @@ import { limitKeys } from "../lib/engine/keys.ts";
 import { type HeldPlace, takeRateHeld, wakeRateHeld, wakeStart } from "../lib/engine/rate-held.ts";
 import { engineQueue } from "./fixtures/plant.ts";
 
+/** Far off (Redis' ms): held jobs due then are named (one past its due time is back already). */
+const LATER = 9_000_000_000_000;
+
 /** Key `key` listed as held, holding `n` jobs of shard 0 (one member each), a schedule set. */
 async function held(
   r: { sendCommand: (a: string[]) => Promise<unknown> },
@@ -15,7 +18,7 @@ async function held(
   n: number,
 ) {
   await r.sendCommand(["ZADD", lk.keys, "1", key]);
-  const members = Array.from({ length: n }, (_, i) => [String(i), `0|${key}-${i}`]).flat();
+  const members = Array.from({ length: n }, (_, i) => [String(LATER + i), `0|${key}-${i}`]).flat();
   for (let at = 0; at < members.length; at += 2_000) {
     await r.sendCommand(["ZADD", lk.rateHeld(key), ...members.slice(at, at + 2_000)]);
   }

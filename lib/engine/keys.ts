@@ -454,6 +454,7 @@ export interface LimitKeys {
   /**
    * Sorted set per key: its rate-held set as a key rate change found it, which the wake goes
    * through a page at a time (a snapshot: jobs held meanwhile go to a fresh rate-held set).
+   * The wakes' tokens rise: `wake_seq` in the layout hash.
    */
   rateWaking: (limitKey: string) => string;
   /** Sorted set: held keys -> their next slot (Redis' ms), for `info` and the dashboard. */

@@ -44,7 +44,7 @@ export async function reserveSlots(
   jobs: readonly LimitAsk[],
 ): Promise<LimitVerdict[]> {
   const args: (string | number)[] = [lk.keyPrefix, lk.runningPrefix, lk.waitingPrefix];
-  args.push(o.horizonMs, o.shard, lk.rateHeldPrefix);
+  args.push(o.horizonMs, o.shard, lk.rateHeldPrefix, lk.rateWakingPrefix);
   for (const j of jobs) args.push(j.jobId, j.limitKey ?? "", Math.ceil(j.slotMs), j.run ?? j.jobId);
   const keys = [lk.layout, lk.rate, lk.gaps, lk.keys];
   const reply = await runScript<string[]>(client, scripts.limit, keys, args);

@@ -147,7 +147,7 @@ export const scripts = lazily({
   limit: () => script("limit", limitLua, 4),
   limitDone: () => script("limitDone", limitDoneLua, 1, "limit-done.lua"),
   holdKey: () => script("holdKey", holdKeyLua, 3, "hold-key.lua"),
-  rateHeld: () => script("rateHeld", rateHeldLua, 1, "rate-held.lua"),
+  rateHeld: () => script("rateHeld", rateHeldLua, 2, "rate-held.lua"),
   hold: () => script("hold", holdLua, 2),
   wake: () => script("wake", wakeLua, 6),
 });

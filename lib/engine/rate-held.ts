@@ -16,23 +16,27 @@ const PAGE = 200;
 const MEMBERS_PER_CALL = 1_000;
 
 /**
- * Where a wake is (rate-held.lua): its token (marks the keys it visited), and the key whose
- * waking copy it goes on with, by name and score (`key` "" before the first page).
+ * Where a wake is (rate-held.lua): its token (marks the keys it visited; "" before the first
+ * page, which draws one: tokens rise, so an older wake never revisits a key a newer one did),
+ * and the key whose waking copy it goes on with, by name and score (`key` "" before the first
+ * page); `merging`: its set and the copy a stopped wake left are being merged, a page a call.
  */
 export interface HeldPlace {
   wake: string;
   key: string;
   score: string;
+  merging: boolean;
 }
 
 /** The place a new wake starts at. */
 export function wakeStart(): HeldPlace {
-  return { wake: crypto.randomUUID(), key: "", score: "-inf" };
+  return { wake: "", key: "", score: "-inf", merging: false };
 }
 
 /**
  * One page of held jobs, from place `at`: at most `keysMost` keys looked at and `membersMost`
- * members (`<shard>|<job id>`), which leave their keys' waking copies. `next`: the place to
+ * members read (`<shard>|<job id>`), which leave their keys' waking copies (those past their
+ * due time unnamed: back on their own). `next`: the place to
  * go on from, null when done.
  */
 export async function takeRateHeld(
@@ -42,16 +46,13 @@ export async function takeRateHeld(
   keysMost: number,
   membersMost: number,
 ): Promise<{ next: HeldPlace | null; members: string[] }> {
-  const args = [lk.rateHeldPrefix, lk.keyPrefix, lk.rateWakingPrefix, at.wake];
-  args.push(at.key, at.score, String(keysMost), String(membersMost));
-  const [more, key, score, ...members] = await runScript<[number, string, string, ...string[]]>(
-    client,
-    scripts.rateHeld,
-    [lk.keys],
-    args,
-  );
-  const next =
-    Number(more) === 1 ? { wake: at.wake, key: String(key), score: String(score) } : null;
+  const args = [lk.rateHeldPrefix, lk.keyPrefix, lk.rateWakingPrefix, at.wake, at.key, at.score];
+  args.push(at.merging ? "1" : "", String(keysMost), String(membersMost));
+  type Reply = [number, string, string, string, string, ...string[]];
+  const reply = await runScript<Reply>(client, scripts.rateHeld, [lk.keys, lk.layout], args);
+  const [more, key, score, wake, merging, ...members] = reply;
+  const place = { wake: String(wake), key: String(key), score: String(score) };
+  const next = Number(more) === 1 ? { ...place, merging: String(merging) === "1" } : null;
   return { next, members: members.map(String) };
 }
 

@@ -8,6 +8,7 @@ const SLOT = "lib/worker/limit-slot.ts";
 const E = "tests/engine.limit.test.ts";
 const W = "tests/limits.worker.test.ts";
 const HP = "tests/limits.held.place.test.ts";
+const HS = "tests/limits.held.stale.test.ts";
 
 // biome-ignore format: a table, one mutant to three lines
 export const limitMutants: Mutant[] = [
@@ -86,8 +87,8 @@ export const limitMutants: Mutant[] = [
     "  while true do",
     "  for _ = 1, 100 do", ["tests/limits.gaps.junk.test.ts"]),
   m("limit-held-page-unbounded", LUA("rate-held"), "a rate change's wake names at most a page of held jobs per call, however many one key holds",
-    "pcall(redis.call, 'ZRANGE', waking, 0, most - (#out - 3) - 1)",
-    "pcall(redis.call, 'ZRANGE', waking, 0, -1)", ["tests/limits.held.pages.test.ts"]),
+    "pcall(redis.call, 'ZRANGE', waking, 0, budget - 1, 'WITHSCORES')",
+    "pcall(redis.call, 'ZRANGE', waking, 0, -1, 'WITHSCORES')", ["tests/limits.held.pages.test.ts"]),
   m("limit-held-page-not-resumed", LUA("rate-held"), "a key whose held jobs filled a page is where the next call starts: none is left unwoken",
     "  if take(at_key) then return out end\n",
     "", ["tests/limits.held.pages.test.ts"]),
@@ -98,9 +99,27 @@ export const limitMutants: Mutant[] = [
     "then return redis.call('RENAME', rheld, waking) end",
     "then return redis.call('ZUNIONSTORE', waking, 1, rheld) end", [HP]),
   m("limit-held-key-revisited", LUA("rate-held"), "a key is visited once per wake, even when its listing moves past the place",
-    "if redis.call('HGET', khash, 'woke') ~= token then",
+    "if (tonumber(redis.call('HGET', khash, 'woke')) or 0) < tonumber(token) then",
     "if true then", [HP]),
+  m("limit-held-older-revisits", LUA("rate-held"), "an older wake still going never revisits a key a newer one visited (wake tokens rise)",
+    "or 0) < tonumber(token) then",
+    "or 0) ~= tonumber(token) then", [HS]),
   m("limit-held-copy-lost", LUA("rate-held"), "a waking copy a stopped wake left is finished by the next wake, with the new holds",
-    "if redis.call('EXISTS', waking) == 0 then return redis.call('RENAME', rheld, waking) end",
+    "if zcard(waking) == 0 then return redis.call('RENAME', rheld, waking) end",
     "do return redis.call('RENAME', rheld, waking) end", [HP]),
+  m("limit-held-past-named", LUA("rate-held"), "a copy's member past its due time is dropped unnamed: that job came back on its own",
+    "if tonumber(got[i + 1]) > now then out[#out + 1] = got[i] end",
+    "out[#out + 1] = got[i]", [HS]),
+  m("limit-start-stays-in-copy", LUA("limit"), "a job that starts leaves a stopped wake's copy: a later wake never cuts its next delay short",
+    "      redis.call('ZREM', ARGV[7] .. key, ARGV[5] .. '|' .. id)\n",
+    "", [HS]),
+  m("limit-held-merge-unbounded", LUA("rate-held"), "a stale copy and the key's set are merged a page per call, before any of the key's jobs is named",
+    "redis.call('ZRANGE', from, 0, math.min(budget, 500) - 1, 'WITHSCORES')",
+    "redis.call('ZRANGE', from, 0, -1, 'WITHSCORES')", [HS]),
+  m("limit-held-merge-skipped", LUA("rate-held"), "a stale copy is merged before the key's jobs are named: none named, held again and named twice",
+    "  merging = true\n",
+    "  merging = false\n", [HS]),
+  m("limit-held-copy-wrongtype", LUA("rate-held"), "a stale copy of another type never stops the key's set being named",
+    "local ok, n = pcall(redis.call, 'ZCARD', k)",
+    "local ok, n = true, redis.call('ZCARD', k)", [HS]),
 ];

@@ -98,30 +98,45 @@ local function page_of(id, ask)
   return children, #got == ask
 end
 
--- One parent takes at most half the page while others wait behind it, so a parent of a
--- million children never holds back the ones after it for the many drains it takes.
+-- A parent's outcome letter, its outcome kept (PERSIST) while children hold it; nil for one
+-- requeued (it leaves the set). Before any page is handed out, so a parent the page has no
+-- room for this time still has its outcome kept until it is read.
+local function letter_of(id)
+  if redis.call('TYPE', rprefix .. id).ok == 'string' then
+    if redis.call('EXISTS', ARGV[7] .. id) == 1 then redis.call('PERSIST', rprefix .. id) end
+    return ENDED[redis.call('GETRANGE', rprefix .. id, 0, 0)] or '?'
+  end
+  if not requeued(id) then return '?' end
+  redis.call('ZREM', KEYS[1], id)
+  return nil
+end
+
+-- One parent takes at most half the page while others wait behind it, and one whose page came
+-- back full goes to the back of the set (its score: just after the last one's and now), so big
+-- parents at the head take turns with the ones behind them and never hold them back for the
+-- many drains they take.
 local function read()
   local ok, ids = pcall(redis.call, 'ZRANGE', KEYS[1], 0, tonumber(ARGV[4]) - 1)
   if not ok then return {}, 0 end
+  local letters = {}
+  for i, id in ipairs(ids) do letters[i] = letter_of(id) end
   local page = tonumber(ARGV[8])
   local out, left, full = {}, page, 0
+  -- The back: after the last parent (one that ended in this very ms too).
+  local last = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
+  local back = math.max(clock_ms(), tonumber(last[2]) or 0) + 1
   for i, id in ipairs(ids) do
     -- The page is full: the parents after this one wait for the next read.
     if left <= 0 then return out, 1 end
-    local letter = '?'
-    if redis.call('TYPE', rprefix .. id).ok == 'string' then
-      letter = ENDED[redis.call('GETRANGE', rprefix .. id, 0, 0)] or '?'
-      if redis.call('EXISTS', ARGV[7] .. id) == 1 then redis.call('PERSIST', rprefix .. id) end
-    elseif requeued(id) then
-      letter = nil
-      redis.call('ZREM', KEYS[1], id)
-    end
-    if letter then
+    if letters[i] then
       local ask = i < #ids and math.min(left, math.max(1, math.ceil(page / 2))) or left
       local children, more = page_of(id, ask)
-      if more then full = 1 end
+      if more then
+        full = 1
+        redis.call('ZADD', KEYS[1], 'XX', back, id)
+      end
       left = left - #children
-      out[#out + 1] = { id, letter, children }
+      out[#out + 1] = { id, letters[i], children }
     end
   end
   return out, full

@@ -19,7 +19,9 @@
 -- ARGV[1] key hash prefix  ARGV[2] running prefix  ARGV[3] waiting prefix  ARGV[4] horizon ms
 -- ARGV[5] the shard's number (waiting members are `<shard>|<job id>`)  ARGV[6] rate-held prefix
 --   (jobs held back by their key's rate, `<shard>|<job id>` -> slot: woken on a key rate change)
--- ARGV[7..] quads: job id, limit key ('' = none), how long its running slot may be held (ms:
+-- ARGV[7] rate-waking prefix (a key rate change's copy of that set: a job that starts leaves it,
+--   so a wake that stopped never names it later, when it may be delayed for another reason)
+-- ARGV[8..] quads: job id, limit key ('' = none), how long its running slot may be held (ms:
 --   the attempt's time limit and a margin; a dead worker's slot frees itself then), the run's
 --   token (one per delivery: `<shard>|<entry id>|<deliveries>`), the running slot's member, so
 --   that a run frees only its own slot (a stalled worker's run, claimed away, ending late never
@@ -220,6 +222,7 @@ local function decide(id, key, hold_ms, token)
     if kr then
       redis.call('HSET', khash, 'tat', fmt(s + kr.spacing))
       redis.call('ZREM', ARGV[6] .. key, ARGV[5] .. '|' .. id)
+      redis.call('ZREM', ARGV[7] .. key, ARGV[5] .. '|' .. id)
       touch(khash, s + kr.spacing)
     end
     if kc then
@@ -234,7 +237,7 @@ local function decide(id, key, hold_ms, token)
 end
 
 local out = {}
-for i = 7, #ARGV, 4 do
+for i = 8, #ARGV, 4 do
   out[#out + 1] = decide(ARGV[i], ARGV[i + 1], tonumber(ARGV[i + 2]), ARGV[i + 3])
 end
 if tat_changed then redis.call('SET', KEYS[2], fmt(tat)) end

@@ -1,54 +1,106 @@
 -- A key rate changed (docs/internals.md, "Rate limits"): the jobs held back by their key's rate
 -- were given due times spaced by the old rate, so they are all named here for their workers'
 -- shards to wake now (wake.lua), and each key's schedule of held jobs starts again (hold_next).
--- Under the queue's tag; a page per call (the caller loops): at most ARGV[7] held keys looked
--- at, and at most ARGV[8] members in all, however many jobs one key holds back (a key's held
+-- Under the queue's tag; a page per call (the caller loops): at most ARGV[8] held keys looked
+-- at, and at most ARGV[9] members in all, however many jobs one key holds back (a key's held
 -- set grows with its backlog: one member per job held, see limit.lua).
 -- Each key's wake is a snapshot: its first visit renames its set to its waking copy, which the
 -- pages go through (ZREMRANGEBYRANK: the ranks read). Jobs held after that (those woken and
 -- held again, by the old tat, before the rest) go to a fresh set this wake leaves alone.
+-- A copy's member whose due time has passed is dropped unnamed: that job came back on its own,
+-- and may wait in the delayed set for another reason now (a retry's back-off).
 -- The place is kept as the key's name and score (limit:keys loses listings whose time passed
 -- between calls, so an index could skip a key): the next call finishes that key's copy, then
--- goes on after it, or, when it left the list, from its score. Keys are marked with the wake
--- (`woke` in their hash): one whose score rose past the place is not visited twice.
--- A wake that stops between pages (its caller died) leaves the copy: the next wake's visit adds
--- the key's fresh set to it and names both. Not visited again (the key left the list: every
--- job it held is past its due time, back already), it goes with its TTL.
+-- goes on after it, or, when it left the list, from its score. Keys are marked with the wake's
+-- token (`woke` in their hash; tokens rise: `wake_seq` in the layout hash): one whose score
+-- rose past the place is not visited twice, nor by an older wake after a newer one.
+-- A wake that stops between pages (its caller died) leaves the copy: the next wake's visit
+-- adds the smaller of it and the key's set into the larger, a page per call (both grow with a
+-- backlog), names nothing of the key until that is done, then renames the set to the copy.
+-- Not visited again (the key left the list: every job it held is past its due time, back
+-- already), it goes with its TTL.
 --
--- KEYS[1] held keys (zset: `limit:keys`)
+-- KEYS[1] held keys (zset: `limit:keys`)  KEYS[2] layout (hash: `wake_seq`)
 -- ARGV[1] rate-held prefix  ARGV[2] key hash prefix  ARGV[3] waking prefix  ARGV[4] this
--- wake's token  ARGV[5] place: key ('' first call)  ARGV[6] place: its score  ARGV[7] keys per
--- call  ARGV[8] most members per call
--- Returns { more (1: call again from the place), place key, place score, then the members
--- `<shard>|<job id>` taken }.
+-- wake's token ('' first call: one is drawn)  ARGV[5] place: key ('' first call)  ARGV[6]
+-- place: its score  ARGV[7] place: '1' while its key's set and stale copy are being merged
+--   ARGV[8] keys per call  ARGV[9] most members read per call (merged or taken)
+-- Returns { more (1: call again from the place), place key, place score, token, merging, then the
+-- members `<shard>|<job id>` taken }.
+--- @include clock
 local rprefix, hprefix, wprefix, token = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
-local at_key, at_score = ARGV[5], ARGV[6]
-local size, most = tonumber(ARGV[7]), tonumber(ARGV[8])
-local out = { 1, at_key, at_score }
+local at_key, at_score, merging = ARGV[5], ARGV[6], ARGV[7] == '1'
+local size, budget = tonumber(ARGV[8]), tonumber(ARGV[9])
+if token == '' then token = tostring(redis.call('HINCRBY', KEYS[2], 'wake_seq', 1)) end
+local now = clock_ms()
+local out = { 1, at_key, at_score, token, '' }
 
--- Takes what the page has room for from a key's waking copy; true when the page is full.
--- pcall: a copy of another type (a hand edit) names no job.
-local function take(key)
-  local waking = wprefix .. key
-  local ok, got = pcall(redis.call, 'ZRANGE', waking, 0, most - (#out - 3) - 1)
-  if ok and #got > 0 then
-    for _, m in ipairs(got) do out[#out + 1] = m end
-    redis.call('ZREMRANGEBYRANK', waking, 0, #got - 1)
-  end
-  return #out - 3 >= most
+-- A zset's size; a key of another type (a hand edit) counts as empty: it names no job, and the
+-- key's set renamed to it replaces it.
+local function zcard(k)
+  local ok, n = pcall(redis.call, 'ZCARD', k)
+  return ok and n or 0
 end
 
--- A key's first visit in this wake: its held set becomes its waking copy (a copy a stopped wake
--- left gets the set added, and the longer TTL of the two).
+-- A stale copy and the key's set both there: one is added into the other (the smaller into the
+-- larger, a page of members per call; the set's score kept: its hold is the newer one) before
+-- this wake names any job of the key, so none it names and that is held again meanwhile is
+-- named twice. Then the set becomes the copy. True when the call's page is used up.
+local function merge(key)
+  local rheld, waking = rprefix .. key, wprefix .. key
+  while budget > 0 do
+    local nr, nw = zcard(rheld), zcard(waking)
+    if nr == 0 then return false end
+    if nw == 0 then
+      redis.call('RENAME', rheld, waking)
+      return false
+    end
+    local from, add = rheld, { 'ZADD', waking }
+    if nw < nr then from, add = waking, { 'ZADD', rheld, 'NX' } end
+    local base = #add
+    local got = redis.call('ZRANGE', from, 0, math.min(budget, 500) - 1, 'WITHSCORES')
+    for i = 1, #got, 2 do
+      if tonumber(got[i + 1]) > now then add[#add + 1], add[#add + 2] = got[i + 1], got[i] end
+    end
+    if #add > base then redis.call(unpack(add)) end
+    redis.call('ZREMRANGEBYRANK', from, 0, #got / 2 - 1)
+    budget = budget - #got / 2
+  end
+  return true
+end
+
+-- Names what the page has room for from a key's waking copy: members still due later (one
+-- past its due time came back on its own: dropped unnamed). True when the page is full.
+local function take(key)
+  if merging then
+    if merge(key) then
+      out[5] = '1'
+      return true
+    end
+    merging = false
+  end
+  local waking = wprefix .. key
+  if budget <= 0 then return true end
+  local ok, got = pcall(redis.call, 'ZRANGE', waking, 0, budget - 1, 'WITHSCORES')
+  if not ok then
+    redis.call('DEL', waking)
+    return false
+  end
+  for i = 1, #got, 2 do
+    if tonumber(got[i + 1]) > now then out[#out + 1] = got[i] end
+  end
+  if #got > 0 then redis.call('ZREMRANGEBYRANK', waking, 0, #got / 2 - 1) end
+  budget = budget - #got / 2
+  return budget <= 0
+end
+
+-- A key's first visit in this wake: its held set becomes its waking copy, at once or, when a
+-- stopped wake left a copy, by a merge first.
 local function snapshot(key)
   local rheld, waking = rprefix .. key, wprefix .. key
-  if redis.call('EXISTS', rheld) == 0 then return end
-  if redis.call('EXISTS', waking) == 0 then return redis.call('RENAME', rheld, waking) end
-  local ttl = math.max(redis.call('PTTL', rheld), redis.call('PTTL', waking))
-  if pcall(redis.call, 'ZUNIONSTORE', waking, 2, waking, rheld) then
-    redis.call('DEL', rheld)
-    if ttl > 0 then redis.call('PEXPIRE', waking, ttl) end
-  end
+  if zcard(rheld) == 0 then return end
+  if zcard(waking) == 0 then return redis.call('RENAME', rheld, waking) end
+  merging = true
 end
 
 local start = 0
@@ -65,7 +117,7 @@ local keys = redis.call('ZRANGE', KEYS[1], start, start + size - 1, 'WITHSCORES'
 for i = 1, #keys, 2 do
   local key, khash = keys[i], hprefix .. keys[i]
   out[2], out[3] = key, keys[i + 1]
-  if redis.call('HGET', khash, 'woke') ~= token then
+  if (tonumber(redis.call('HGET', khash, 'woke')) or 0) < tonumber(token) then
     if redis.call('EXISTS', khash) == 1 then redis.call('HSET', khash, 'woke', token) end
     redis.call('HDEL', khash, 'hold_next')
     snapshot(key)
