@@ -19,7 +19,7 @@
 -- The reply also carries the events stream's last id (the cursor), read in the same call: no
 -- event after it can be of a job this batch added, and every event of theirs comes after it, so
 -- a waiter for these jobs can block on the events from there without first reading their state
--- (lib/queue/read.ts, waitForJobs).
+-- (lib/queue/wait.ts, waitForJobs).
 --
 -- KEYS[1] stream  KEYS[2] delayed (zset)  KEYS[3] stats (hash)  KEYS[4] receipt (string)
 -- KEYS[5] meta (hash: format, created_at)  KEYS[6] events (stream; read only)

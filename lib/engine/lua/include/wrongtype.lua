@@ -6,8 +6,8 @@
 -- once per batch, before their first write: a WRONGTYPE raised half-way would leave the batch
 -- half done (Redis does not roll a script back: a job recorded but in no stream, delayed set or
 -- dead letter, stuck for good). The worker reads the marker `courier: key`
--- (lib/worker/outcomes.ts refusedOverOneRecord) and retries an outcome batch with back-off,
--- acknowledging nothing; a refused read stops it (Worker.failure, lib/worker/worker.ts); the
+-- (lib/worker/outcome-calls.ts refusedOverOneRecord) and retries an outcome batch with back-off,
+-- acknowledging nothing; a refused read stops it (Worker.failure, lib/worker/worker-stop.ts); the
 -- CLI says it in one line (lib/cli/refusal.ts).
 -- Second reply: the types read, by key ('none' for a missing key), for a script that acts on
 -- a key's absence (enqueue.lua writes the format when `meta` is missing) without another call.
