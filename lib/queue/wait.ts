@@ -80,98 +80,31 @@ export async function waitForJobs(
   from: string | null = null,
 ): Promise<WaitResult> {
   const deadline = Date.now() + options.timeoutMs;
-  const waiting = new Set(ids);
-  const ended = new Map<string, JobRecord | null>();
-  let endedCount = 0;
-  // A long list is read in several calls: once the time is up, the wait stops reading.
-  const inTime = () => Date.now() < deadline;
-  // `unknownEnds`: a null read means the id is unknown (a full read), not "no outcome yet".
-  // `records` may be shorter than `list` (the time ran out): the ids past it are still waited for.
-  const read = (list: string[]) => getJobs(client, keys, list, true, inTime);
-  const check = async (list: string[], reading = read(list), unknownEnds = true) => {
-    const records = await reading;
-    records.forEach((r, i) => {
-      // A running job's progress as read: the first look tells what it has (its event may be
-      // older than the wait's cursor).
-      if (r && r.progress !== null) options.onJobProgress?.(list[i]!, r.progress);
-      if (r ? !TERMINAL_STATUSES.has(r.status) : !unknownEnds) return;
-      if (options.keepRecords ?? true) ended.set(list[i]!, r);
-      waiting.delete(list[i]!);
-      endedCount++;
-    });
-    options.onProgress?.(endedCount, ids.length);
-  };
   // The first look is retried like the reads below: called just after Redis restarted, the
   // client may still be reconnecting (it fails fast meanwhile), and the wait must not end there.
-  let cursor = ids.length <= READ_BEHIND_MAX ? from : null;
-  // From an enqueue's cursor nothing is read before the blocking reads: the first reads once
-  // whatever the time, and the wait looks once (below).
+  const cursor = ids.length <= READ_BEHIND_MAX ? from : null;
+  const w: Wait = {
+    ...{ client, blocking, keys, ids, options, deadline, cursor },
+    waiting: new Set(ids),
+    ended: new Map(),
+    endedCount: 0,
+    // From an enqueue's cursor nothing is read before the blocking reads: the first reads once
+    // whatever the time, and the wait looks once (readOnce).
+    lookOnEmpty: cursor !== null,
+  };
+  const { waiting, ended } = w;
+  const check = checker(w);
   let unread = cursor !== null;
-  let lookOnEmpty = unread;
-  let failures = 0;
-  while (cursor === null) {
-    try {
-      // Sent in the same tick, so pipelined: Redis runs the cursor read before the job reads,
-      // which is the order that matters, at the cost of one round trip instead of two.
-      const cursorRead = lastEventId(client, keys);
-      const firstRead = read([...waiting]);
-      firstRead.catch(() => {}); // if the cursor read fails, its error is the one reported
-      const first = await cursorRead;
-      await check([...waiting], firstRead);
-      cursor = first;
-    } catch (err) {
-      await refuseForGood(client, keys, err);
-      options.onError?.(err);
-      const left = deadline - Date.now();
-      if (left <= 0 || options.signal?.aborted) return { ended, pending: [...waiting] };
-      await Bun.sleep(Math.min(exponentialMs(100, failures++, 2_000), left));
-    }
-  }
+  if (!(await firstLook(w, check))) return { ended, pending: [...waiting] };
   let lastCheck = Date.now();
-  failures = 0;
+  let failures = 0;
   while (waiting.size > 0) {
     const left = deadline - Date.now();
     if (left <= 0 && !unread) break;
     if (options.signal?.aborted) break;
     unread = false;
     try {
-      // Waiting for a few jobs, their records are read right behind the blocking read, on the
-      // same connection: Redis runs that read as soon as the blocking one returns (an event,
-      // or its time is up), so a waiter has the record without another round trip.
-      const list = [...waiting];
-      const read = readEvents(
-        blocking,
-        keys,
-        cursor,
-        Math.min(left, blockLimitMs(options.blockMs)),
-      );
-      const behind = list.length <= READ_BEHIND_MAX ? readOutcomes(blocking, keys, list) : null;
-      behind?.catch(() => {}); // if the blocking read fails, its error is the one reported
-      const events = await read;
-      const touched = new Set<string>();
-      for (const e of events) {
-        cursor = e.entryId;
-        if (e.type === "progress") tellProgress(e, waiting, options.onJobProgress);
-        else for (const id of e.jobIds) if (waiting.has(id)) touched.add(id);
-      }
-      const recheck = Date.now() - lastCheck >= (options.recheckMs ?? 10_000);
-      if (behind) {
-        // Ended jobs are known from their outcome values; a touched job without one (failed
-        // while Redis was full: a letter but no value) is read in full.
-        const outcomes = await behind;
-        list.forEach((id, i) => {
-          if (outcomes[i]) touched.delete(id);
-        });
-        await check(list, Promise.resolve(outcomes), false);
-      }
-      // A job that ended with no outcome value (a letter only) and whose event is gone is
-      // found by the status script: looked for once the first blocking read brings no event.
-      const quiet = events.length === 0 || Date.now() >= deadline;
-      const look = lookOnEmpty && waiting.size > 0 && quiet;
-      if (look) lookOnEmpty = false;
-      const all = recheck || look;
-      if (touched.size > 0 || all) await check(all ? [...waiting] : [...touched]);
-      if (all) lastCheck = Date.now();
+      if (await readOnce(w, check, left, lastCheck)) lastCheck = Date.now();
       failures = 0;
     } catch (err) {
       // Redis went away (restart, network): keep waiting while the client reconnects, and
@@ -183,4 +116,118 @@ export async function waitForJobs(
     }
   }
   return { ended, pending: [...waiting] };
+}
+
+/** One wait's state, shared by its steps below. */
+interface Wait {
+  client: Redis;
+  blocking: Redis;
+  keys: QueueKeys;
+  ids: readonly string[];
+  options: WaitOptions;
+  deadline: number;
+  waiting: Set<string>;
+  ended: Map<string, JobRecord | null>;
+  endedCount: number;
+  /** The events read up to here (null until the first look read it). */
+  cursor: string | null;
+  /** Look at every job once the first blocking read brings no event (readOnce). */
+  lookOnEmpty: boolean;
+}
+
+/** Reads records (`reading`, or `list`'s) and takes the ended jobs out of the wait. */
+type Check = (
+  list: string[],
+  reading?: Promise<(JobRecord | null)[]>,
+  unknownEnds?: boolean,
+) => Promise<void>;
+
+/** A long list is read in several calls: once the time is up, the wait stops reading. */
+function readJobs(w: Wait, list: string[]): Promise<(JobRecord | null)[]> {
+  return getJobs(w.client, w.keys, list, true, () => Date.now() < w.deadline);
+}
+
+function checker(w: Wait): Check {
+  const { options, ended, waiting, ids } = w;
+  // `unknownEnds`: a null read means the id is unknown (a full read), not "no outcome yet".
+  // `records` may be shorter than `list` (the time ran out): the ids past it are still waited for.
+  return async (list, reading = readJobs(w, list), unknownEnds = true) => {
+    const records = await reading;
+    records.forEach((r, i) => {
+      // A running job's progress as read: the first look tells what it has (its event may be
+      // older than the wait's cursor).
+      if (r && r.progress !== null) options.onJobProgress?.(list[i]!, r.progress);
+      if (r ? !TERMINAL_STATUSES.has(r.status) : !unknownEnds) return;
+      if (options.keepRecords ?? true) ended.set(list[i]!, r);
+      waiting.delete(list[i]!);
+      w.endedCount++;
+    });
+    options.onProgress?.(w.endedCount, ids.length);
+  };
+}
+
+/**
+ * The first look (none from an enqueue's cursor): the events cursor, then every job. false:
+ * the time ran out, or the wait was aborted, before it could be read.
+ */
+async function firstLook(w: Wait, check: Check): Promise<boolean> {
+  const { client, keys, options, waiting } = w;
+  let failures = 0;
+  while (w.cursor === null) {
+    try {
+      // Sent in the same tick, so pipelined: Redis runs the cursor read before the job reads,
+      // which is the order that matters, at the cost of one round trip instead of two.
+      const cursorRead = lastEventId(client, keys);
+      const firstRead = readJobs(w, [...waiting]);
+      firstRead.catch(() => {}); // if the cursor read fails, its error is the one reported
+      const first = await cursorRead;
+      await check([...waiting], firstRead);
+      w.cursor = first;
+    } catch (err) {
+      await refuseForGood(client, keys, err);
+      options.onError?.(err);
+      const left = w.deadline - Date.now();
+      if (left <= 0 || options.signal?.aborted) return false;
+      await Bun.sleep(Math.min(exponentialMs(100, failures++, 2_000), left));
+    }
+  }
+  return true;
+}
+
+/** One blocking read of the events and the checks it calls for; true: every job was read. */
+async function readOnce(w: Wait, check: Check, left: number, lastCheck: number): Promise<boolean> {
+  const { blocking, keys, options, waiting, lookOnEmpty } = w;
+  // Waiting for a few jobs, their records are read right behind the blocking read, on the
+  // same connection: Redis runs that read as soon as the blocking one returns (an event,
+  // or its time is up), so a waiter has the record without another round trip.
+  const list = [...waiting];
+  const blockMs = Math.min(left, blockLimitMs(options.blockMs));
+  const read = readEvents(blocking, keys, w.cursor as string, blockMs);
+  const behind = list.length <= READ_BEHIND_MAX ? readOutcomes(blocking, keys, list) : null;
+  behind?.catch(() => {}); // if the blocking read fails, its error is the one reported
+  const events = await read;
+  const touched = new Set<string>();
+  for (const e of events) {
+    w.cursor = e.entryId;
+    if (e.type === "progress") tellProgress(e, waiting, options.onJobProgress);
+    else for (const id of e.jobIds) if (waiting.has(id)) touched.add(id);
+  }
+  const recheck = Date.now() - lastCheck >= (options.recheckMs ?? 10_000);
+  if (behind) {
+    // Ended jobs are known from their outcome values; a touched job without one (failed
+    // while Redis was full: a letter but no value) is read in full.
+    const outcomes = await behind;
+    list.forEach((id, i) => {
+      if (outcomes[i]) touched.delete(id);
+    });
+    await check(list, Promise.resolve(outcomes), false);
+  }
+  // A job that ended with no outcome value (a letter only) and whose event is gone is
+  // found by the status script: looked for once the first blocking read brings no event.
+  const quiet = events.length === 0 || Date.now() >= w.deadline;
+  const look = lookOnEmpty && waiting.size > 0 && quiet;
+  if (look) w.lookOnEmpty = false;
+  const all = recheck || look;
+  if (touched.size > 0 || all) await check(all ? [...waiting] : [...touched]);
+  return all;
 }

@@ -52,6 +52,14 @@ export interface ShardParts {
   limits?: QueueLimits;
 }
 
+/** What the shard's constructor made before its timers, for them (#newUpkeep). */
+interface UpkeepParts {
+  tasks: string[];
+  leases: Leases;
+  stalled: (connection: keyof Links) => void;
+  flows: FlowDrain | undefined;
+}
+
 export abstract class ShardWiring {
   readonly keys: QueueKeys;
   protected readonly o: WorkerOptions;
@@ -93,16 +101,36 @@ export abstract class ShardWiring {
     const client = () => this.client;
     const stalled = (connection: keyof Links) => this.#stalled(connection);
     this.lanes = lanesOf(links, stalled);
-    const clients = () => this.lanes.map((l) => l.client());
-    this.#jobs = new Jobs(clients, this.keys, o, this.#tasks, this.#log, this.#onRedisError);
-    this.#jobs.onFreed = () => this.loops.wake();
-    watchMemory(this.#jobs, this.memory, () => this.loops.wake());
+    this.#jobs = this.#newJobs();
     const leases = new Leases(client, this.keys, o, (id) => this.#jobs.giveUp(id, "lease lost"));
     const tasks = [...this.#tasks.keys()];
     const compact = () => this.memory.fullSince !== null;
-    const limit = p.limits && this.#limitGate(p.limits, client, p.paused, p.slots);
     this.start = p.start;
-    this.source = new Source(
+    this.source = this.#newSource(p, client, tasks, compact);
+    this.#jobs.readsInFlight = () => this.source.reading;
+    this.loops = this.#newLoops(p, client);
+    const flows = this.#wireFlows(p.queueKeys ?? [this.keys], client);
+    this.upkeep = this.#newUpkeep(p, { tasks, leases, stalled, flows });
+    this.memory.onReadNeeded = () => void this.upkeep.readMemory().catch(this.#onRedisError);
+    if (o.concurrency < LANE_MIN_CONCURRENCY) this.loops.takeInFinish(this.#onRedisError);
+    this.loops.holdForReruns(compact);
+    this.shutdown = this.#newStop(p, client);
+  }
+
+  /** This shard's jobs, reading on every lane's connection; a freed slot wakes the read loops. */
+  #newJobs(): Jobs {
+    const clients = () => this.lanes.map((l) => l.client());
+    const jobs = new Jobs(clients, this.keys, this.o, this.#tasks, this.#log, this.#onRedisError);
+    jobs.onFreed = () => this.loops.wake();
+    watchMemory(jobs, this.memory, () => this.loops.wake());
+    return jobs;
+  }
+
+  /** Where the read loops take new jobs (lib/worker/take.ts), through the rate limiter if any. */
+  #newSource(p: ShardParts, client: () => Redis, tasks: string[], compact: () => boolean): Source {
+    const { o } = p;
+    const limit = p.limits && this.#limitGate(p.limits, client, p.paused, p.slots);
+    return new Source(
       {
         o,
         keys: this.keys,
@@ -118,8 +146,12 @@ export abstract class ShardWiring {
       this.#jobs.written,
       p.onNameTaken,
     );
-    this.#jobs.readsInFlight = () => this.source.reading;
-    this.loops = new Lanes({
+  }
+
+  /** The read loops (lib/worker/loops.ts). */
+  #newLoops(p: ShardParts, client: () => Redis): Lanes {
+    const { o } = p;
+    return new Lanes({
       o,
       keys: this.keys,
       jobs: this.#jobs,
@@ -140,12 +172,24 @@ export abstract class ShardWiring {
       full: () => this.memory.paused,
       start: p.start,
     });
-    const all = p.queueKeys ?? [this.keys];
+  }
+
+  /** Where a job's parents are read (every shard of `all`); a normal view's flow drain. */
+  #wireFlows(all: readonly QueueKeys[], client: () => Redis): FlowDrain | undefined {
     this.#jobs.parentsOf = (id) => readParents(this.client, all, id);
-    const flows = this.keys.level ? undefined : new FlowDrain(client, this.keys, all, o, this.#log);
+    const flows = this.keys.level
+      ? undefined
+      : new FlowDrain(client, this.keys, all, this.o, this.#log);
     if (flows)
       this.#jobs.outcomes.onParentsEnded = () => void flows.drain().catch(this.#onRedisError);
-    this.upkeep = new Upkeep({
+    return flows;
+  }
+
+  /** The timers (lib/worker/upkeep.ts). */
+  #newUpkeep(p: ShardParts, parts: UpkeepParts): Upkeep {
+    const { o, links } = p;
+    const { tasks, leases, stalled, flows } = parts;
+    return new Upkeep({
       ...{ o, keys: this.keys, name: o.name, tasks, links, leases, stalled, flows },
       jobs: this.#jobs,
       memory: this.memory,
@@ -153,10 +197,12 @@ export abstract class ShardWiring {
       start: p.start,
       onNameTaken: p.onNameTaken,
     });
-    this.memory.onReadNeeded = () => void this.upkeep.readMemory().catch(this.#onRedisError);
-    if (o.concurrency < LANE_MIN_CONCURRENCY) this.loops.takeInFinish(this.#onRedisError);
-    this.loops.holdForReruns(compact);
-    this.shutdown = new Stop({
+  }
+
+  /** The graceful stop (lib/worker/stop.ts). */
+  #newStop(p: ShardParts, client: () => Redis): Stop {
+    const { o, links } = p;
+    return new Stop({
       ...{ o, keys: this.keys, log: this.#log, jobs: this.#jobs, loops: this.loops, links },
       upkeep: this.upkeep,
       client,

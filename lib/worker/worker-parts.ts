@@ -6,6 +6,7 @@
 import type { WorkerOptions } from "../config.ts";
 import { type Level, limitKeys, type QueueKeys, shardKeys } from "../engine/keys.ts";
 import { type Logger, silentLogger } from "../log.ts";
+import type { Redis } from "../redis/connect.ts";
 import { ScheduleLoop } from "../schedule/loop.ts";
 import type { Task } from "../types.ts";
 import type { HealthServer } from "./health.ts";
@@ -59,31 +60,53 @@ export abstract class WorkerParts {
     this.log = config.logger ?? silentLogger;
     this.tasks = new Map(config.tasks.map((t) => [t.name, t as Task]));
     this.slots = new Slots(o.concurrency, order);
-    const several = this.queues.length > 1;
-    const wakeAll = () => {
-      for (const shard of this.shardWorkers) shard.wake();
-    };
     // A queue's layout key is one key for all its shards: the first command connection reads
     // it (on a cluster, its client routes each queue's key to its node).
     const client = () => links[0]!.commands.client;
-    this.pauses = new Map(
+    this.pauses = this.#newPauses(client);
+    this.levels = new LevelsWatch(client, served, this.log, config.onLevels);
+    this.schedules = config.schedules === false ? null : this.#newSchedules(client);
+    const limitsOf = this.#newLimits(served, client);
+    this.pausedOf = served.map((s) => {
+      const watch = this.pauses.get(s.queue)!;
+      return () => watch.paused;
+    });
+    const rankPaused = new Map(served.map((s, k) => [s.rank, this.pausedOf[k]!]));
+    this.slots.paused = (rank) => rankPaused.get(rank)?.() === true;
+    this.shardWorkers = this.#newShardWorkers(served, links, limitsOf);
+    this.#beatForLevelViews(served);
+  }
+
+  /** Each queue's pause watch; a pause that ends wakes every shard. */
+  #newPauses(client: () => Redis): Map<string, PauseWatch> {
+    const o = this.options;
+    const wakeAll = () => {
+      for (const shard of this.shardWorkers) shard.wake();
+    };
+    return new Map(
       this.queues.map((queue) => {
         const names = { prefix: o.prefix, queue };
         return [queue, new PauseWatch(client, names, this.log, wakeAll)];
       }),
     );
-    this.levels = new LevelsWatch(client, served, this.log, config.onLevels);
-    this.schedules =
-      config.schedules === false
-        ? null
-        : new ScheduleLoop({
-            client: client(),
-            prefix: o.prefix,
-            queues: this.queues,
-            log: this.log,
-            replicaWaitMs: o.durability === "replicated" ? o.replicaWaitMs : undefined,
-          });
-    const limitsOf = new Map(
+  }
+
+  /** The recurring schedules of the queues served (lib/schedule/loop.ts). */
+  #newSchedules(client: () => Redis): ScheduleLoop {
+    const o = this.options;
+    return new ScheduleLoop({
+      client: client(),
+      prefix: o.prefix,
+      queues: this.queues,
+      log: this.log,
+      replicaWaitMs: o.durability === "replicated" ? o.replicaWaitMs : undefined,
+    });
+  }
+
+  /** Each queue's rate limits (lib/worker/queue-limits.ts), under its pause watch. */
+  #newLimits(served: ServedShard[], client: () => Redis): Map<string, QueueLimits> {
+    const o = this.options;
+    return new Map(
       this.queues.map((queue) => {
         const shards = served.find((s) => s.queue === queue)!.shards;
         const keys = shardKeys(o.prefix, queue, shards);
@@ -92,15 +115,19 @@ export abstract class WorkerParts {
         return [queue, new QueueLimits(lk, watch, (s) => keys[s], client, this.log)];
       }),
     );
-    this.pausedOf = served.map((s) => {
-      const watch = this.pauses.get(s.queue)!;
-      return () => watch.paused;
-    });
+  }
+
+  /** One shard's worker per shard (and level) served, in `served`'s order. */
+  #newShardWorkers(
+    served: ServedShard[],
+    links: Links[],
+    limitsOf: Map<string, QueueLimits>,
+  ): ShardWorker[] {
+    const o = this.options;
+    const several = this.queues.length > 1;
     // One token for this start, in every shard's worker hash (its level views read it too).
     const start = crypto.randomUUID();
-    const rankPaused = new Map(served.map((s, k) => [s.rank, this.pausedOf[k]!]));
-    this.slots.paused = (rank) => rankPaused.get(rank)?.() === true;
-    this.shardWorkers = served.map(
+    return served.map(
       (s, k) =>
         new ShardWorker({
           ...{ o, keys: s.keys, tasks: this.tasks, slots: this.slots, rank: s.rank },
@@ -119,7 +146,10 @@ export abstract class WorkerParts {
           limits: limitsOf.get(s.queue)!,
         }),
     );
-    // Each shard's normal view beats for its level views (lib/worker/upkeep.ts).
+  }
+
+  /** Each shard's normal view beats for its level views (lib/worker/upkeep.ts). */
+  #beatForLevelViews(served: ServedShard[]): void {
     for (const [k, s] of served.entries()) {
       if (s.level === "normal") continue;
       const normal = served.findIndex(

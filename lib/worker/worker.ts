@@ -9,7 +9,7 @@
 import { defaults, resolveOptions, type WorkerOptions } from "../config.ts";
 import { type Logger, silentLogger, throttled } from "../log.ts";
 import { describeCause } from "../redis/cause.ts";
-import { defaultWorkerName, lostWhileStarting } from "../redis/connect.ts";
+import { defaultWorkerName, lostWhileStarting, type Redis } from "../redis/connect.ts";
 import { Outage } from "../redis/outage.ts";
 import { serverWarnings } from "../redis/server.ts";
 import { maskUrl } from "../redis/url.ts";
@@ -75,32 +75,9 @@ export class Worker extends WorkerStop {
       const client = first.commands.client;
       // A queue of another format, or with v1 jobs, is refused before its layout is written.
       const served = await openQueues(client, o, list);
-      // The shards' connections open at once (one after another, a worker of many shards waited
-      // for each handshake in turn); those that opened are closed below if one did not.
-      const rest = Array.from({ length: served.length - 1 }, (_, i) =>
-        openLinks(o, outage, `-s${i + 1}`),
-      );
-      const linked = await Promise.allSettled(rest);
-      for (const r of linked) if (r.status === "fulfilled") links.push(r.value);
-      for (const r of linked) if (r.status === "rejected") throw r.reason;
-      for (const [k, l] of links.entries()) homeLinks(l, served[k]!.keys.meta);
+      await openShardLinks(o, outage, served, links);
       worker = new Worker(config, o, served, links, rankOrder(order, served));
-      const shards = worker.shardWorkers;
-      // A connection back (Redis restarted, or one replaced): Redis may hold entries pending on
-      // this worker that it does not know of (their acknowledgements lost with the AOF's last
-      // writes), and no read of its failed to say so when its slots were all busy: read them
-      // again. A worker never claims its own entries: nothing else would run them while it lives.
-      // Only the shard whose connection it is (on a cluster, each hears of its own node only).
-      outage.onReady = (name) => shards[shardOfLink(name)]?.readLost();
-      // Every shard readied before any fails the start, so the cleanup below sees every claim.
-      const opened = await Promise.allSettled(shards.map((s, k) => s.open(served[k]!.shards > 1)));
-      for (const r of opened) if (r.status === "rejected") throw r.reason;
-      // Before any log line: a port in use is a usage error, said alone (exit 2).
-      // Started during a pause: no job is taken before it ends.
-      await Promise.all([...worker.pauses.values()].map((p) => p.read()));
-      if (o.healthPort > 0) worker.health = serveHealth(worker, o.healthPort, o.healthHost);
-      for (const w of await serverWarnings(client)) config.logger?.log("warn", w);
-      worker.#begin();
+      await Worker.#ready(worker, served, outage, client, config);
       return worker;
     } catch (err) {
       // A name this start claimed is freed (the same process may start it again); one refused
@@ -110,6 +87,36 @@ export class Worker extends WorkerStop {
       for (const l of links) destroyLinks(l); // a failed start leaves nothing open behind it
       throw lostWhileStarting(err, o.redisUrl, "while the worker started");
     }
+  }
+
+  /**
+   * Readies every shard of a worker just made, its pause watches and health server, then starts
+   * it; a failure rejects, and start() cleans up what it finds (every shard's claim).
+   */
+  static async #ready(
+    worker: Worker,
+    served: ServedShard[],
+    outage: Outage,
+    client: Redis,
+    config: WorkerConfig,
+  ): Promise<void> {
+    const o = worker.options;
+    const shards = worker.shardWorkers;
+    // A connection back (Redis restarted, or one replaced): Redis may hold entries pending on
+    // this worker that it does not know of (their acknowledgements lost with the AOF's last
+    // writes), and no read of its failed to say so when its slots were all busy: read them
+    // again. A worker never claims its own entries: nothing else would run them while it lives.
+    // Only the shard whose connection it is (on a cluster, each hears of its own node only).
+    outage.onReady = (name) => shards[shardOfLink(name)]?.readLost();
+    // Every shard readied before any fails the start, so start()'s cleanup sees every claim.
+    const opened = await Promise.allSettled(shards.map((s, k) => s.open(served[k]!.shards > 1)));
+    for (const r of opened) if (r.status === "rejected") throw r.reason;
+    // Before any log line: a port in use is a usage error, said alone (exit 2).
+    // Started during a pause: no job is taken before it ends.
+    await Promise.all([...worker.pauses.values()].map((p) => p.read()));
+    if (o.healthPort > 0) worker.health = serveHealth(worker, o.healthPort, o.healthHost);
+    for (const w of await serverWarnings(client)) config.logger?.log("warn", w);
+    worker.#begin();
   }
 
   /** Port of the health server (0 when there is none). */
@@ -166,6 +173,27 @@ export class Worker extends WorkerStop {
       if (!this.stopping) void this.stop(); // burst mode: every shard is drained
     });
   }
+}
+
+/**
+ * Opens the connections of every shard served past the first (whose links are `links[0]`) into
+ * `links`, and homes each on its shard's node.
+ */
+async function openShardLinks(
+  o: WorkerOptions,
+  outage: Outage,
+  served: ServedShard[],
+  links: Links[],
+): Promise<void> {
+  // The shards' connections open at once (one after another, a worker of many shards waited
+  // for each handshake in turn); those that opened are closed by start() if one did not.
+  const rest = Array.from({ length: served.length - 1 }, (_, i) =>
+    openLinks(o, outage, `-s${i + 1}`),
+  );
+  const linked = await Promise.allSettled(rest);
+  for (const r of linked) if (r.status === "fulfilled") links.push(r.value);
+  for (const r of linked) if (r.status === "rejected") throw r.reason;
+  for (const [k, l] of links.entries()) homeLinks(l, served[k]!.keys.meta);
 }
 
 /** The shard a connection's name belongs to (lib/worker/links.ts: `courier-worker-s3`; none: 0). */
