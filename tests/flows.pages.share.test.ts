@@ -6,21 +6,11 @@ import { expect, test } from "bun:test";
 import { doneEnded, readEnded } from "../lib/engine/ended.ts";
 import { shardOf } from "../lib/engine/keys.ts";
 import type { Queue } from "../lib/queue/queue.ts";
-import { deliverJob, drainAll, finishJob } from "./fixtures/flows.ts";
+import { drainAll, endedParent } from "./fixtures/flows.ts";
 import { keysOf } from "./fixtures/queue-shards.ts";
 import { openQueue, rawRedis, testPrefix } from "./helpers.ts";
 
 const client = (r: unknown) => r as Parameters<typeof drainAll>[0];
-
-async function parentOf(q: Queue, n: number, id: string) {
-  await using r = await rawRedis();
-  const p = await q.enqueue("t", {}, { id });
-  const specs = Array.from({ length: n }, () => ({ task: "c", payload: {}, dependsOn: [p] }));
-  const children = (await q.enqueueMany(specs)).map((e) => e.id);
-  const { k, entry } = await deliverJob(client(r), q, p);
-  await finishJob(client(r), k, entry);
-  return { p, children };
-}
 
 /** Parent ids of one shard (the cluster pass has 6). */
 function sameShard(q: Queue): string[] {
@@ -32,13 +22,13 @@ test("members that name no child leave the set and never starve the parents behi
   await using q = await openQueue({ prefix: testPrefix() });
   await using r = await rawRedis();
   const same = sameShard(q);
-  const a = await parentOf(q, 1, same[0]!);
+  const a = await endedParent(q, 1, same[0]!);
   const k = keysOf(q, a.p);
   // 1,000 members that are not UTF-8 text (0xff 0xfe …): the reply cannot carry them, so
   // `done` could never remove them by the text the worker sends back.
   const bad = Array.from({ length: 1_000 }, (_, i) => Buffer.from([0xff, 0xfe, i & 0xff, i >> 8]));
   await r.sendCommand(["SADD", Buffer.from(`${k.dependentsPrefix}${a.p}`), ...bad] as never);
-  const b = await parentOf(q, 1, same[1]!);
+  const b = await endedParent(q, 1, same[1]!);
   expect(keysOf(q, b.p).endedParents).toBe(k.endedParents);
   // `a` asks half the page (500 of its 1,001 members, at random): the 499 or 500 that name no child
   // leave its set uncounted, and `b` behind it is read in the same call.
@@ -57,8 +47,8 @@ test("a parent with many children takes half the page while others wait behind i
   await using q = await openQueue({ prefix: testPrefix() });
   await using r = await rawRedis();
   const same = sameShard(q);
-  const a = await parentOf(q, 30, same[0]!);
-  const b = await parentOf(q, 3, same[1]!);
+  const a = await endedParent(q, 30, same[0]!);
+  const b = await endedParent(q, 3, same[1]!);
   const k = keysOf(q, a.p);
   expect(keysOf(q, b.p).endedParents).toBe(k.endedParents);
   const got = await readEnded(client(r), k, 100, 10);

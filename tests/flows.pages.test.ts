@@ -7,23 +7,13 @@ import { doneEnded, type EndedParent, readEnded } from "../lib/engine/ended.ts";
 import { shardOf } from "../lib/engine/keys.ts";
 import { type ParentEnded, tellChildren } from "../lib/engine/parent-ended.ts";
 import type { Queue } from "../lib/queue/queue.ts";
-import { deliverJob, drainAll, finishJob, TELL } from "./fixtures/flows.ts";
+import { drainAll, endedParent, TELL } from "./fixtures/flows.ts";
 import { keysOf, shardsOf } from "./fixtures/queue-shards.ts";
 import { openQueue, rawRedis, testPrefix } from "./helpers.ts";
 
 const client = (r: unknown) => r as Parameters<typeof drainAll>[0];
 
 /** A finished parent with `n` children waiting for it; the parent's id and the children's. */
-async function parentOf(q: Queue, n: number, id?: string) {
-  await using r = await rawRedis();
-  const p = await q.enqueue("t", {}, id === undefined ? {} : { id });
-  const specs = Array.from({ length: n }, () => ({ task: "c", payload: {}, dependsOn: [p] }));
-  const children = (await q.enqueueMany(specs)).map((e) => e.id);
-  const { k, entry } = await deliverJob(client(r), q, p);
-  await finishJob(client(r), k, entry);
-  return { p, children };
-}
-
 /** Tells the children read, on their shards, as the worker's drain does. */
 async function tell(q: Queue, parents: EndedParent[]) {
   await using r = await rawRedis();
@@ -54,7 +44,7 @@ async function entries(q: Queue, ids: string[]): Promise<number[]> {
 test("a read returns at most its page of children, and the pages tell every child once", async () => {
   await using q = await openQueue({ prefix: testPrefix() });
   await using r = await rawRedis();
-  const { p, children } = await parentOf(q, 25);
+  const { p, children } = await endedParent(q, 25);
   const k = keysOf(q, p);
   const read: string[] = [];
   for (let page = 0; page < 3; page++) {
@@ -79,9 +69,9 @@ test("a full page leaves the parents after it for the next read", async () => {
   // the page while others wait, so `a` and `b` fill it and `c` waits.
   const ids = Array.from({ length: 50 }, (_, i) => `pg-${String(i).padStart(2, "0")}`);
   const same = ids.filter((id) => shardOf(id, q.shards) === shardOf(ids[0]!, q.shards));
-  const a = await parentOf(q, 4, same[0]);
-  const b = await parentOf(q, 4, same[1]);
-  const c = await parentOf(q, 4, same[2]);
+  const a = await endedParent(q, 4, same[0]);
+  const b = await endedParent(q, 4, same[1]);
+  const c = await endedParent(q, 4, same[2]);
   const k = keysOf(q, a.p);
   expect(keysOf(q, c.p).endedParents).toBe(k.endedParents);
   const got = await readEnded(client(r), k, 100, 4);
@@ -95,7 +85,7 @@ test("a full page leaves the parents after it for the next read", async () => {
 test("a drain stopped between a page's tell and its done loses no child, releases none twice", async () => {
   await using q = await openQueue({ prefix: testPrefix() });
   await using r = await rawRedis();
-  const { p, children } = await parentOf(q, 2_500);
+  const { p, children } = await endedParent(q, 2_500);
   const k = keysOf(q, p);
   const first = await readEnded(client(r), k, 100, 1_000);
   expect(first.parents[0]?.children.length).toBe(1_000);

@@ -6,29 +6,19 @@ import { expect, test } from "bun:test";
 import { doneEnded, readEnded } from "../lib/engine/ended.ts";
 import { shardOf } from "../lib/engine/keys.ts";
 import type { Queue } from "../lib/queue/queue.ts";
-import { deliverJob, drainAll, finishJob } from "./fixtures/flows.ts";
+import { drainAll, endedParent } from "./fixtures/flows.ts";
 import { keysOf } from "./fixtures/queue-shards.ts";
 import { openQueue, rawRedis, testPrefix } from "./helpers.ts";
 
 const client = (r: unknown) => r as Parameters<typeof drainAll>[0];
 
-async function parentOf(q: Queue, n: number, id: string) {
-  await using r = await rawRedis();
-  const p = await q.enqueue("t", {}, { id });
-  const specs = Array.from({ length: n }, () => ({ task: "c", payload: {}, dependsOn: [p] }));
-  const children = (await q.enqueueMany(specs)).map((e) => e.id);
-  const { k, entry } = await deliverJob(client(r), q, p);
-  await finishJob(client(r), k, entry);
-  return { p, children };
-}
-
 /** Parents a, b (40 children each) and c (1) on one shard (the cluster pass has 6). */
 async function threeParents(q: Queue) {
   const ids = Array.from({ length: 50 }, (_, i) => `pt-${String(i).padStart(2, "0")}`);
   const same = ids.filter((id) => shardOf(id, q.shards) === shardOf(ids[0]!, q.shards));
-  const a = await parentOf(q, 40, same[0]!);
-  const b = await parentOf(q, 40, same[1]!);
-  const c = await parentOf(q, 1, same[2]!);
+  const a = await endedParent(q, 40, same[0]!);
+  const b = await endedParent(q, 40, same[1]!);
+  const c = await endedParent(q, 1, same[2]!);
   const k = keysOf(q, a.p);
   expect(keysOf(q, c.p).endedParents).toBe(k.endedParents);
   return { a, b, c, k };
