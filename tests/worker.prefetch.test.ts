@@ -292,9 +292,11 @@ describe("a worker killed while it holds an entry", () => {
       { task: "sigkill", payload: "null", maxAttempts: 3 },
       { task: "echo", payload: '"x"', maxAttempts: 3 },
     ]);
-    const script = resolve(ROOT, "tests/fixtures/prefetch-worker.ts");
+    const script = resolve(ROOT, "tests/fixtures/crash-worker.ts");
+    const options = { queue: "q", concurrency: 1, prefetch: 1, claimIdleMs: 60_000 };
+    const shards = String(testShards() ?? "");
     const proc = Bun.spawn({
-      cmd: [process.execPath, script, redisUrl(), prefix, "q", "k1", String(testShards() ?? "")],
+      cmd: [process.execPath, script, redisUrl(), prefix, "k1", shards, JSON.stringify(options)],
       stdout: "ignore",
       stderr: "ignore",
     });
