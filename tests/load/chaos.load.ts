@@ -6,66 +6,46 @@
 import { expect, test } from "bun:test";
 import { runProcess } from "../helpers.ts";
 
-test("no acknowledged job is lost or recorded twice under kills, a Redis restart and drops", async () => {
+/**
+ * Runs bench/chaos.ts with `args` for `jobs` jobs; checks its exit and what every chaos run must
+ * say (none lost, none wrong, each recorded once, nothing left behind), and returns its summary.
+ */
+async function chaos(jobs: number, args: string[], also: Record<string, unknown> = {}) {
   const run = await runProcess([
-    ...[process.execPath, "bench/chaos.ts", "--jobs", "3000"],
-    ...["--redis-restarts", "1", "--max-seconds", "60"],
+    ...[process.execPath, "bench/chaos.ts", "--jobs", String(jobs)],
+    ...[...args, "--max-seconds", "60"],
   ]);
   expect(run).toMatchObject({ code: 0, stderr: "" });
   const summary = JSON.parse(run.stdout);
   expect(summary).toMatchObject({
-    jobs: 3000,
-    finished: 3000,
+    jobs,
+    finished: jobs,
     lost: 0,
     wrongResults: 0,
-    recordedFinishes: 3000,
+    recordedFinishes: jobs,
     pending: 0,
     streamLength: 0,
     delayed: 0,
-    redisRestarts: 1,
+    ...also,
   });
+  return summary;
+}
+
+test("no acknowledged job is lost or recorded twice under kills, a Redis restart and drops", async () => {
+  const summary = await chaos(3000, ["--redis-restarts", "1"], { redisRestarts: 1 });
   expect(summary.workerKills).toBeGreaterThan(0);
 }, 90_000);
 
 test("--concurrency 1: workers holding a job ahead (prefetch) lose none and record each once", async () => {
-  const run = await runProcess([
-    ...[process.execPath, "bench/chaos.ts", "--jobs", "3000", "--concurrency", "1"],
-    ...["--page-delay-ms", "3", "--kill-every-ms", "500", "--redis-restarts", "1"],
-    ...["--max-seconds", "60"],
+  const summary = await chaos(3000, [
+    ...["--concurrency", "1", "--page-delay-ms", "3"],
+    ...["--kill-every-ms", "500", "--redis-restarts", "1"],
   ]);
-  expect(run).toMatchObject({ code: 0, stderr: "" });
-  const summary = JSON.parse(run.stdout);
-  expect(summary).toMatchObject({
-    jobs: 3000,
-    finished: 3000,
-    lost: 0,
-    wrongResults: 0,
-    recordedFinishes: 3000,
-    pending: 0,
-    streamLength: 0,
-    delayed: 0,
-  });
   expect(summary.workerKills).toBeGreaterThan(0);
 }, 90_000);
 
 test("--cluster: a 3+3 cluster, 6 shards, a master killed midway: nothing lost, each result once", async () => {
-  const run = await runProcess([
-    ...[process.execPath, "bench/chaos.ts", "--cluster", "--jobs", "600"],
-    ...["--workers", "2", "--max-seconds", "60"],
-  ]);
-  expect(run).toMatchObject({ code: 0, stderr: "" });
-  const summary = JSON.parse(run.stdout);
-  expect(summary).toMatchObject({
-    jobs: 600,
-    finished: 600,
-    lost: 0,
-    wrongResults: 0,
-    recordedFinishes: 600,
-    pending: 0,
-    streamLength: 0,
-    delayed: 0,
-    cluster: "3+3, 6 shards",
-  });
+  const summary = await chaos(600, ["--cluster", "--workers", "2"], { cluster: "3+3, 6 shards" });
   // The kill really happened: a master replaced by its replica, and back as a replica.
   expect(summary.masterKills).toHaveLength(1);
   expect(summary.masterKills[0].failoverMs).toBeGreaterThan(0);
