@@ -8,6 +8,7 @@ import { loadavg } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { CONTENDERS, type Contender, type Figure, formatTable, Recorder } from "./_figures.ts";
+import { jitNiceFor, lowerJitThreads } from "./_jit-nice.ts";
 import { BENCH_DIR, nowMs, ROOT } from "./_proc.ts";
 import { withRedis } from "./_redis.ts";
 import { codeFingerprint, git, runOnSnapshot } from "./_snapshot.ts";
@@ -56,6 +57,7 @@ const USAGE = `usage: bun bench/run.ts [options]
   --aof / --no-aof    only the AOF pass / no AOF pass (default: both, for enqueue, noop, latency)
   --contenders LIST   ${CONTENDERS.join(",")} (default all)
   --io-concurrency N  Courier and BullMQ concurrency in the I/O-bound workload (default 128)
+  --latency-warmup N  jobs each latency round runs before it measures (default 20)
   --out PATH          where the JSON lines go (default bench/results/latest.jsonl)
   --commit REF        measure lib/ and bin/ of REF (a git archive snapshot) with this bench/,
                       instead of the working tree`;
@@ -85,6 +87,7 @@ function options() {
     sizeName: values.size,
     rounds: wholeNumber(values.rounds, "rounds"),
     ioConcurrency: wholeNumber(values["io-concurrency"], "io-concurrency"),
+    latencyWarmup: wholeNumber(values["latency-warmup"], "latency-warmup", 0),
     passes,
     contenders: names.map((n) => IMPLS[n as Contender]),
     out: resolve(values.out),
@@ -103,6 +106,7 @@ function parse() {
         "no-aof": { type: "boolean" },
         contenders: { type: "string", default: CONTENDERS.join(",") },
         "io-concurrency": { type: "string", default: "128" },
+        "latency-warmup": { type: "string", default: "20" },
         out: { type: "string", default: join(BENCH_DIR, "results", "latest.jsonl") },
         commit: { type: "string" },
         help: { type: "boolean" },
@@ -113,9 +117,10 @@ function parse() {
   }
 }
 
-function wholeNumber(value: string, flag: string): number {
+function wholeNumber(value: string, flag: string, least = 1): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) exit(`--${flag} takes a whole number >= 1\n${USAGE}`, 2);
+  if (!Number.isInteger(n) || n < least)
+    exit(`--${flag} takes a whole number >= ${least}\n${USAGE}`, 2);
   return n;
 }
 
@@ -125,6 +130,8 @@ function exit(message: string, code: number): never {
 }
 
 const o = options();
+// BENCH_JIT_NICE=all: this process hosts the producers and waiters (bench/_jit-nice.ts).
+if (jitNiceFor("all")) lowerJitThreads();
 if (o.commit) process.exit(await runOnSnapshot(ROOT, o.commit, forwarded()));
 // The limits workload's base, refused before anything runs if it has the limits already.
 const base = o.only.includes("limits") ? limitsBase(ROOT) : undefined;
@@ -139,6 +146,9 @@ const meta = {
   meta: "run",
   size: o.sizeName,
   rounds: o.rounds,
+  latencyWarmup: o.latencyWarmup,
+  // BENCH_JIT_NICE (bench/_jit-nice.ts): a diagnostic run, not the contenders as they run.
+  ...(process.env.BENCH_JIT_NICE ? { jitNice: process.env.BENCH_JIT_NICE } : {}),
   bun: Bun.version,
   cores: navigator.hardwareConcurrency,
   commit: process.env.COURIER_BENCH_COMMIT ?? git(ROOT, ["rev-parse", "--short", "HEAD"]),
@@ -179,6 +189,7 @@ for (const name of o.only) {
         rec,
         contenders,
         ioConcurrency: o.ioConcurrency,
+        latencyWarmup: o.latencyWarmup,
         persistence,
         outDir: dirname(o.out),
         log,
@@ -221,6 +232,7 @@ function forwarded(): string[] {
   const args = ["--only", o.only.join(","), "--size", o.sizeName, "--rounds", String(o.rounds)];
   args.push("--contenders", o.contenders.map((c) => c.name).join(","));
   args.push("--io-concurrency", String(o.ioConcurrency), "--out", o.out);
+  args.push("--latency-warmup", String(o.latencyWarmup));
   if (o.passes.length === 1) args.push(o.passes[0] === "aof" ? "--aof" : "--no-aof");
   return args;
 }

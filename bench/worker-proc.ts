@@ -3,6 +3,7 @@
 // gracefully on "stop" or when stdin closes. With spec.notify it prints
 // `done <job id> <wall-clock ms>` as each result is recorded.
 import { heapSize } from "bun:jsc";
+import { jitNiceFor, lowerJitThreads } from "./_jit-nice.ts";
 import { nowMs } from "./_proc.ts";
 import type { RunningWorker, StartWorker, WorkerSpec } from "./contenders/types.ts";
 
@@ -13,6 +14,7 @@ if (!name || !NAMES.includes(name) || !json) {
   process.exit(2);
 }
 const spec = JSON.parse(json) as WorkerSpec;
+if (jitNiceFor(name)) lowerJitThreads(); // BENCH_JIT_NICE: a diagnostic, off by default
 // Only the contender's own library is loaded, so its RSS is its own.
 const { startWorker } = (await import(`./contenders/${name}.ts`)) as { startWorker: StartWorker };
 // BENCH_HEAP=1 (bench/latency-tail.ts): the JavaScript heap's size follows, to spot collections.

@@ -16,6 +16,8 @@ export interface Ctx {
   contenders: readonly ContenderImpl[];
   /** Concurrency of the Courier and BullMQ workers in the I/O-bound workload. */
   ioConcurrency: number;
+  /** Jobs each latency round runs before it measures (connections, scripts, the compiler). */
+  latencyWarmup: number;
   /** The Redis of this pass: persistence off, or AOF everysec. */
   persistence: "off" | "aof";
   /** Where files other than the JSON lines go (profile.md). */

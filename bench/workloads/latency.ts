@@ -9,7 +9,6 @@ import { flush } from "../_redis.ts";
 import type { ContenderImpl } from "../contenders/types.ts";
 import { type Ctx, freshQueue, inTurn, pick, startWorkers } from "./_common.ts";
 
-const WARMUP = 20;
 const PERCENTILES = [50, 90, 99, 100] as const;
 
 export async function latency(ctx: Ctx): Promise<void> {
@@ -52,7 +51,7 @@ async function measure(ctx: Ctx, c: ContenderImpl, n: number) {
   try {
     go();
     await proc.waitFor(/^started$/);
-    for (let i = -WARMUP; i < n; i++) {
+    for (let i = -ctx.latencyWarmup; i < n; i++) {
       const t0 = nowMs();
       const id = await producer.enqueueOne({ i });
       const result = early.has(id)
@@ -65,7 +64,7 @@ async function measure(ctx: Ctx, c: ContenderImpl, n: number) {
       ]);
       done.delete(id);
       early.delete(id);
-      if (i < 0) continue; // warm-up: connections, scripts, JIT
+      if (i < 0) continue; // warm-up: connections, scripts, the compiler (--latency-warmup)
       recorded.push(tRecorded - t0);
       if (tWoke !== undefined) waiter.push(tWoke - t0);
     }
