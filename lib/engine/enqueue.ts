@@ -3,6 +3,7 @@
 // send), so sending it again after a lost reply returns the same ids and adds nothing.
 import { InputError } from "../errors.ts";
 import type { Redis } from "../redis/connect.ts";
+import { writePerJob, writeShared } from "./enqueue-args.ts";
 import {
   callerIdProblem,
   DATA_FORMAT,
@@ -43,7 +44,7 @@ export interface EnqueueBatch {
   level?: Level;
 }
 
-interface PreparedJob {
+export interface PreparedJob {
   /** '' = auto: the entry id. */
   id: string;
   task: string;
@@ -159,28 +160,8 @@ export async function enqueueBatch(
   command[i++] = String(fields);
   // Written in place, copied once: node-redis encodes each argument on its own (a length, a
   // string, a copy), so a batch of 500 jobs in 1,009 arguments, not 3,505, costs it far less.
-  if (shared) {
-    const { task, maxAttempts, when, options } = jobs[0]!;
-    command[i++] = task;
-    command[i++] = maxAttempts;
-    command[i++] = when;
-    command[i++] = options;
-    for (const j of jobs) {
-      if (ids) command[i++] = j.id;
-      command[i++] = j.payload;
-      command[i++] = j.limitKey;
-    }
-  } else {
-    for (const j of jobs) {
-      command[i++] = j.id;
-      command[i++] = j.task;
-      command[i++] = j.payload;
-      command[i++] = j.maxAttempts;
-      command[i++] = j.when;
-      command[i++] = j.options;
-      if (fields === 7) command[i++] = j.limitKey;
-    }
-  }
+  if (shared) writeShared(command, i, jobs, ids);
+  else writePerJob(command, i, jobs, fields);
   const reply = await sendScript<string>(client, scripts.enqueue, command);
   return readReply(String(reply), batch.jobs, keys.idSuffix);
 }

@@ -2,10 +2,11 @@
 // where a job is into today's JobRecord, so `result`, waiters and the dashboard can switch to it.
 import type { Redis } from "../redis/connect.ts";
 import { toMap } from "../redis/reply.ts";
-import type { AttemptRecord, JobRecord } from "../types.ts";
+import type { JobRecord } from "../types.ts";
+import { endedJob, type Fields, int, json } from "./ended-record.ts";
 import { autoIdMs, entryOfAutoId, GROUP, isAutoId, levelKeys, type QueueKeys } from "./keys.ts";
 import { runScript, scripts } from "./lua.ts";
-import { type OutcomeValue, parseOutcome } from "./outcome.ts";
+import { parseOutcome } from "./outcome.ts";
 import { parseHistory } from "./record.ts";
 
 type Pending = [entry: string, owner: string, idleMs: number, deliveries: number];
@@ -85,51 +86,29 @@ function withLevel(r: JobRecord | null, flat: string[]): JobRecord | null {
   return r;
 }
 
-function json(text: string | undefined): unknown {
-  if (text === undefined) return null;
-  try {
-    return JSON.parse(text);
-  } catch {
-    return text; // written by hand or corrupt: shown as text rather than fail the read
-  }
-}
-
-function int(v: string | undefined): number | null {
-  return v !== undefined && /^\d{1,15}$/.test(v) ? Number(v) : null;
-}
-
+/** What status.lua found of a job, as its record: null for a job Redis knows nothing of. */
 function toRecord(id: string, found: Found): JobRecord | null {
-  const [outcome, flat, pending, fields, due, , progress] = found;
+  const [outcome, flat] = found;
   const record = toMap(flat ?? []);
   if (outcome !== null) {
     const o = parseOutcome(String(outcome));
-    return o ? ended(id, o, record) : null;
+    return o ? endedJob(id, o, record) : null;
   }
+  return openRecord(id, found, record);
+}
+
+/**
+ * A job with no outcome: its record's status first (retrying, waiting for parents), then where
+ * it is: parked for a task no live worker has, delivered (started), held back by a rate limit,
+ * scheduled, queued.
+ */
+function openRecord(id: string, found: Found, record: Fields): JobRecord | null {
+  const [, , pending, fields, due, , progress] = found;
   const entry = toMap(fields ?? []);
   // The job's fields: from its entry while it has one, else from its record (delayed, retrying).
   const f = entry.size > 0 ? entry : record;
   const status = record.get("status");
-  const base = (s: JobRecord["status"], attempts: number): JobRecord | null => {
-    const task = f.get("t");
-    if (task === undefined) return null;
-    return {
-      id,
-      task,
-      status: s,
-      payload: json(f.get("p")),
-      attempts,
-      maxAttempts: int(f.get("m")) ?? 1,
-      enqueuedAt: autoIdMs(id) ?? int(record.get("q")),
-      startedAt: null,
-      endedAt: null,
-      worker: null,
-      result: null,
-      error: record.get("error") ?? null,
-      history: parseHistory(record),
-      runAt: null,
-      progress: null,
-    };
-  };
+  const base = (s: JobRecord["status"], n: number) => baseRecord(id, f, record, s, n);
   const a = int(f.get("a")) ?? 0;
   const runAt = due === null ? null : int(String(due));
   if (status === "retrying") return withRunAt(base("retrying", a), runAt);
@@ -152,14 +131,49 @@ function toRecord(id: string, found: Found): JobRecord | null {
   if (entry.size === 0 && due !== null && record.has("limit_holds")) {
     // Given its slot away by a rate limit (hold.lua): queued, back at runAt (docs/internals.md,
     // "Rate limits"), not scheduled: nobody asked for it to wait.
-    const r = withRunAt(base("queued", a), runAt);
-    const key = record.get("k");
-    if (r) r.note = `held back by a rate limit${key ? ` (key ${JSON.stringify(key)})` : ""}`;
-    return r;
+    return heldBack(withRunAt(base("queued", a), runAt), record.get("k"));
   }
   if (entry.size === 0 && isScheduled(found, record)) return withRunAt(base("scheduled", a), runAt);
   if (entry.size > 0 || due !== null) return base("queued", a);
   return status === "queued" || status === "started" ? base(status, a) : null;
+}
+
+/**
+ * An open job's record in `status`, its fields `f` (its entry's, else its record's); null when
+ * they name no task (not a job).
+ */
+function baseRecord(
+  id: string,
+  f: Fields,
+  record: Fields,
+  s: JobRecord["status"],
+  attempts: number,
+): JobRecord | null {
+  const task = f.get("t");
+  if (task === undefined) return null;
+  return {
+    id,
+    task,
+    status: s,
+    payload: json(f.get("p")),
+    attempts,
+    maxAttempts: int(f.get("m")) ?? 1,
+    enqueuedAt: autoIdMs(id) ?? int(record.get("q")),
+    startedAt: null,
+    endedAt: null,
+    worker: null,
+    result: null,
+    error: record.get("error") ?? null,
+    history: parseHistory(record),
+    runAt: null,
+    progress: null,
+  };
+}
+
+/** A job a rate limit gave its slot away: a note saying so, with its limit key if any. */
+function heldBack(r: JobRecord | null, key: string | undefined): JobRecord | null {
+  if (r) r.note = `held back by a rate limit${key ? ` (key ${JSON.stringify(key)})` : ""}`;
+  return r;
 }
 
 /**
@@ -185,64 +199,5 @@ function withRunAt(r: JobRecord | null, runAt: number | null): JobRecord | null 
  */
 export function endedRecord(id: string, value: string, recordFlat: readonly string[]) {
   const o = parseOutcome(value);
-  return o ? ended(id, o, toMap(recordFlat ?? [])) : null;
-}
-
-/**
- * A stalled worker's run that a claim wrote as abandoned, and that then finished first after
- * all: the record's last run is `abandoned` by the same worker at the same attempt as the final
- * run (a claim hands the job on as the next attempt, and a later run of the same attempt by the
- * same name comes only after a release or requeue, which write a run of their own in between).
- * One run, shown once, as it ended (docs/internals.md, "The history").
- */
-function sameRun(earlier: AttemptRecord | undefined, last: AttemptRecord): boolean {
-  return (
-    earlier?.outcome === "abandoned" &&
-    earlier.worker === last.worker &&
-    earlier.attempt === last.attempt
-  );
-}
-
-/** Runs a job's history shows (include/history.lua keeps as many in the record). */
-const HISTORY_KEPT = 20;
-
-/** A finished, failed or canceled job: the outcome value, plus earlier runs from its record. */
-function ended(id: string, o: OutcomeValue, record: ReadonlyMap<string, string>): JobRecord {
-  const startedAt = o.runMs === null ? null : o.endedAt - o.runMs;
-  const history = parseHistory(record);
-  // A canceled value has no run time: the run it cut short (if any) has no end of its own.
-  if (o.worker !== null && o.runMs !== null && o.status !== "canceled") {
-    const last: AttemptRecord = {
-      attempt: o.attempt ?? 0,
-      worker: o.worker,
-      startedAt,
-      endedAt: o.endedAt,
-      error: o.status === "failed" ? o.text : null,
-      outcome: o.status,
-    };
-    if (sameRun(history.at(-1), last)) history.pop();
-    history.push(last);
-    // The record keeps the last 20 runs (HISTORY_KEPT, include/history.lua); with the final
-    // run from the outcome value that would be 21.
-    if (history.length > HISTORY_KEPT) history.splice(0, history.length - HISTORY_KEPT);
-  }
-  return {
-    id,
-    task: o.task,
-    status: o.status,
-    payload: json(o.payload),
-    attempts: o.attempt ?? 0,
-    maxAttempts: o.maxAttempts ?? int(record.get("m")) ?? 0,
-    enqueuedAt: o.enqueuedAt ?? autoIdMs(id) ?? int(record.get("q")),
-    startedAt,
-    endedAt: o.endedAt,
-    worker: o.worker,
-    result: o.status === "finished" ? json(o.text) : null,
-    error: o.status === "failed" ? o.text : null,
-    history,
-    runAt: null,
-    progress: null,
-    // Where a canceled job was (cancel.lua): `canceled (while started)`.
-    ...(o.status === "canceled" ? { note: `while ${o.text.split("\n")[0]}` } : {}),
-  };
+  return o ? endedJob(id, o, toMap(recordFlat ?? [])) : null;
 }

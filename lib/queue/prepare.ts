@@ -84,46 +84,26 @@ export type Prepared = EnqueueJob;
 /** The longest delay a job may be given: one year. */
 const DELAY_LIMIT_MS = 365 * 86_400_000;
 
-/** Checks and serialises a job spec; throws InputError (or the task's own error). */
+/**
+ * Checks and serialises a job spec; throws InputError (or the task's own error). Each check is a
+ * step below, returning what it checked: this runs for every job of a bulk enqueue, so the
+ * steps take and return plain values (no object per job but the one returned).
+ */
 export function prepareJob(
   spec: JobSpec,
   // scheduler: a schedule's tick job, whose id has the reserved prefix (callerIdProblem).
   o: { maxAttempts: number; scheduler?: boolean },
 ): Prepared {
-  const name = typeof spec.task === "string" ? spec.task : spec.task.name;
-  if (!name) throw new InputError("a job needs a task name");
+  const name = taskName(spec);
   const payload =
     typeof spec.task !== "string" && spec.task.validate
       ? spec.task.validate(spec.payload)
       : spec.payload;
-  if (spec.id !== undefined) {
-    // A string only: 123 would be stored as "123", and the job read back under another type.
-    if (typeof spec.id !== "string") {
-      throw new InputError(`job id must be a string, got ${typeof spec.id} ${String(spec.id)}`);
-    }
-    const problem = callerIdProblem(spec.id, o.scheduler);
-    if (problem) throw new InputError(problem);
-  }
-  const max = spec.maxAttempts ?? o.maxAttempts;
-  // Bounded here: a count a worker cannot read back (1e21 is stored as "1e+21") would be
-  // enqueued, then dead-lettered as a corrupt entry at its first delivery.
-  if (!Number.isInteger(max) || max < 1 || max > MAX_ATTEMPTS_LIMIT) {
-    throw new InputError(
-      `maxAttempts must be a whole number from 1 to ${MAX_ATTEMPTS_LIMIT}, got ${max}`,
-    );
-  }
-  const delay = spec.delayMs ?? 0;
-  // Infinity (or NaN) would park the job forever; a year is far past any back-off or schedule.
-  if (typeof delay !== "number" || !Number.isFinite(delay) || delay > DELAY_LIMIT_MS) {
-    throw new InputError(
-      `delayMs must be a number of milliseconds up to ${DELAY_LIMIT_MS} (one year), got ${delay}`,
-    );
-  }
+  checkId(spec, o.scheduler);
+  const max = checkMaxAttempts(spec.maxAttempts ?? o.maxAttempts);
+  const delay = checkDelay(spec.delayMs ?? 0);
   const runAt = checkRunAt(spec);
-  const level = spec.priority ?? "normal";
-  if (!LEVELS.includes(level)) {
-    throw new InputError(`priority must be high, normal or low, got ${JSON.stringify(level)}`);
-  }
+  const level = checkLevel(spec.priority ?? "normal");
   const tooDeep = payloadDepthProblem(payload);
   if (tooDeep) throw new InputError(tooDeep);
   const limitKey = limitKeyOf(spec, payload);
@@ -140,6 +120,56 @@ export function prepareJob(
   if (level !== "normal") job.level = level;
   if (limitKey !== undefined) job.limitKey = limitKey;
   return job;
+}
+
+/** The spec's task name: the name given, or the task's own. */
+function taskName(spec: JobSpec): string {
+  const name = typeof spec.task === "string" ? spec.task : spec.task.name;
+  if (!name) throw new InputError("a job needs a task name");
+  return name;
+}
+
+/** A caller-given id, if any: a string of the allowed alphabet, not of an auto id's form. */
+function checkId(spec: JobSpec, scheduler: boolean | undefined): void {
+  if (spec.id !== undefined) {
+    // A string only: 123 would be stored as "123", and the job read back under another type.
+    if (typeof spec.id !== "string") {
+      throw new InputError(`job id must be a string, got ${typeof spec.id} ${String(spec.id)}`);
+    }
+    const problem = callerIdProblem(spec.id, scheduler);
+    if (problem) throw new InputError(problem);
+  }
+}
+
+/** The job's max attempts (the spec's, else the queue's), checked. */
+function checkMaxAttempts(max: number): number {
+  // Bounded here: a count a worker cannot read back (1e21 is stored as "1e+21") would be
+  // enqueued, then dead-lettered as a corrupt entry at its first delivery.
+  if (!Number.isInteger(max) || max < 1 || max > MAX_ATTEMPTS_LIMIT) {
+    throw new InputError(
+      `maxAttempts must be a whole number from 1 to ${MAX_ATTEMPTS_LIMIT}, got ${max}`,
+    );
+  }
+  return max;
+}
+
+/** The job's delay in ms (0 when none), checked. */
+function checkDelay(delay: number): number {
+  // Infinity (or NaN) would park the job forever; a year is far past any back-off or schedule.
+  if (typeof delay !== "number" || !Number.isFinite(delay) || delay > DELAY_LIMIT_MS) {
+    throw new InputError(
+      `delayMs must be a number of milliseconds up to ${DELAY_LIMIT_MS} (one year), got ${delay}`,
+    );
+  }
+  return delay;
+}
+
+/** The job's priority level ("normal" when none), checked. */
+function checkLevel(level: Level): Level {
+  if (!LEVELS.includes(level)) {
+    throw new InputError(`priority must be high, normal or low, got ${JSON.stringify(level)}`);
+  }
+  return level;
 }
 
 /**

@@ -99,6 +99,7 @@ export class Producer {
     };
   }
 
+  /** What enqueues send through (lib/queue/bulk.ts; Queue.enqueue too): jobs without `dependsOn`. */
   sender() {
     return {
       batchSize: this.options.enqueueBatchSize,
@@ -111,34 +112,39 @@ export class Producer {
         }
         return prepareJob(spec, this.options);
       },
-      // Safe to send again after a lost reply: the batch's id is fixed before the first send,
-      // and a batch whose receipt exists returns the same ids, adding nothing.
-      // With several shards a batch is sent as one call per shard (lib/queue/route.ts), each
-      // retried on its own: a part re-sent after a lost reply finds its receipt.
-      send: (batch: readonly Prepared[]) => {
-        const window = Math.max(this.#retryConnectS, this.#waitForMemoryS);
-        const { shards, keys } = this.layout.current;
-        const next = () => {
-          const shard = this.#next % shards;
-          this.#next = shard + 1;
-          return shard;
-        };
-        const send = shardedSender(this.client, keys, batch, next, {
-          receiptTtlMs: receiptTtlFor(window),
-          onReply: (reply, shard) => this.recent.remember(reply, shard),
-          replicaWaitMs:
-            this.options.durability === "replicated" ? this.options.replicaWaitMs : undefined,
-          call: (shard, size, fn) =>
-            this.call(
-              fn,
-              size === 1 ? "job not enqueued" : `batch of ${size} jobs not enqueued`,
-              `${size === 1 ? "the job" : `the batch of ${size} jobs`} may or may not have been enqueued`,
-              keys[shard]?.stream,
-            ),
-        });
-        return send();
-      },
+      send: (batch: readonly Prepared[]) => this.#send(batch),
     };
+  }
+
+  /**
+   * Sends one batch, each job to its shard. Safe to send again after a lost reply: the batch's
+   * id is fixed before the first send, and a batch whose receipt exists returns the same ids,
+   * adding nothing. With several shards a batch is sent as one call per shard
+   * (lib/queue/route.ts), each retried on its own: a part re-sent after a lost reply finds its
+   * receipt.
+   */
+  #send(batch: readonly Prepared[]) {
+    const window = Math.max(this.#retryConnectS, this.#waitForMemoryS);
+    const { shards, keys } = this.layout.current;
+    const next = () => {
+      const shard = this.#next % shards;
+      this.#next = shard + 1;
+      return shard;
+    };
+    const send = shardedSender(this.client, keys, batch, next, {
+      receiptTtlMs: receiptTtlFor(window),
+      onReply: (reply, shard) => this.recent.remember(reply, shard),
+      replicaWaitMs:
+        this.options.durability === "replicated" ? this.options.replicaWaitMs : undefined,
+      call: (shard, size, fn) =>
+        this.call(
+          fn,
+          size === 1 ? "job not enqueued" : `batch of ${size} jobs not enqueued`,
+          `${size === 1 ? "the job" : `the batch of ${size} jobs`} may or may not have been enqueued`,
+          keys[shard]?.stream,
+        ),
+    });
+    return send();
   }
 
   /**

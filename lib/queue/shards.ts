@@ -64,7 +64,7 @@ export async function waitOnShards(
   from: ReadonlyMap<number, string> | null,
   withBlocking: WithBlocking,
 ): Promise<WaitResult> {
-  const waitOn = (shard: number, list: string[], o: WaitOptions) =>
+  const waitOn: WaitOn = (shard, list, o) =>
     withBlocking((blocking) =>
       waitForJobs(client, blocking, keys[shard]!, list, o, from?.get(shard) ?? null),
     );
@@ -75,14 +75,33 @@ export async function waitOnShards(
   const ended = new Map<string, JobRecord | null>();
   const unknown = groups.find(([s]) => s < 0)?.[1].map((i) => ids[i]!) ?? [];
   for (const id of unknown) if (options.keepRecords ?? true) ended.set(id, null);
-  const endedBy = new Map<number, number>([[-1, unknown.length]]);
+  const waits = waitEachShard(groups, ids, options, unknown.length, waitOn);
+  return merged(await Promise.allSettled(waits), ids, ended);
+}
+
+/** One shard's wait for `list`, on a blocking connection of its own. */
+type WaitOn = (shard: number, list: string[], o: WaitOptions) => Promise<WaitResult>;
+
+/**
+ * A wait per shard of `groups` but -1 (its `unknown` ids have ended already, as unknown), each
+ * telling how many of its jobs ended: `onProgress` is told the sum over all shards. The first
+ * wait refused for good aborts the others (after their current blocking read).
+ */
+function waitEachShard(
+  groups: readonly [number, number[]][],
+  ids: readonly string[],
+  options: WaitOptions,
+  unknown: number,
+  waitOn: WaitOn,
+): Promise<WaitResult>[] {
+  const endedBy = new Map<number, number>([[-1, unknown]]);
   const progress = () => {
     const sum = [...endedBy.values()].reduce((a, b) => a + b, 0);
     options.onProgress?.(sum, ids.length);
   };
-  if (unknown.length > 0) progress();
+  if (unknown > 0) progress();
   const stop = new AbortController();
-  const waits = groups
+  return groups
     .filter(([s]) => s >= 0)
     .map(([shard, at]) => {
       const onProgress = (n: number) => {
@@ -100,7 +119,17 @@ export async function waitOnShards(
         throw err;
       });
     });
-  const settled = await Promise.allSettled(waits);
+}
+
+/**
+ * The shards' answers as one: `ended` (the unknown ids' already) and every shard's, the ids
+ * still pending in the order of `ids`. A wait refused for good is thrown.
+ */
+function merged(
+  settled: readonly PromiseSettledResult<WaitResult>[],
+  ids: readonly string[],
+  ended: Map<string, JobRecord | null>,
+): WaitResult {
   const pending = new Set<string>();
   for (const s of settled) {
     if (s.status === "rejected") throw s.reason;

@@ -79,22 +79,13 @@ export async function waitForJobs(
   options: WaitOptions,
   from: string | null = null,
 ): Promise<WaitResult> {
-  const deadline = Date.now() + options.timeoutMs;
+  const w = newWait(client, blocking, keys, ids, options, from);
+  const { waiting, ended, deadline } = w;
+  const check = checker(w);
+  // From an enqueue's cursor the first blocking read reads once whatever the time.
+  let unread = w.cursor !== null;
   // The first look is retried like the reads below: called just after Redis restarted, the
   // client may still be reconnecting (it fails fast meanwhile), and the wait must not end there.
-  const cursor = ids.length <= READ_BEHIND_MAX ? from : null;
-  const w: Wait = {
-    ...{ client, blocking, keys, ids, options, deadline, cursor },
-    waiting: new Set(ids),
-    ended: new Map(),
-    endedCount: 0,
-    // From an enqueue's cursor nothing is read before the blocking reads: the first reads once
-    // whatever the time, and the wait looks once (readOnce).
-    lookOnEmpty: cursor !== null,
-  };
-  const { waiting, ended } = w;
-  const check = checker(w);
-  let unread = cursor !== null;
   if (!(await firstLook(w, check))) return { ended, pending: [...waiting] };
   let lastCheck = Date.now();
   let failures = 0;
@@ -133,6 +124,29 @@ interface Wait {
   cursor: string | null;
   /** Look at every job once the first blocking read brings no event (readOnce). */
   lookOnEmpty: boolean;
+}
+
+/** A wait's state at its start: its time limit runs from now. */
+function newWait(
+  client: Redis,
+  blocking: Redis,
+  keys: QueueKeys,
+  ids: readonly string[],
+  options: WaitOptions,
+  from: string | null,
+): Wait {
+  const deadline = Date.now() + options.timeoutMs;
+  // An enqueue's cursor serves a few jobs only: their outcomes are read behind each blocking read.
+  const cursor = ids.length <= READ_BEHIND_MAX ? from : null;
+  return {
+    ...{ client, blocking, keys, ids, options, deadline, cursor },
+    waiting: new Set(ids),
+    ended: new Map(),
+    endedCount: 0,
+    // From an enqueue's cursor nothing is read before the blocking reads: the first reads once
+    // whatever the time, and the wait looks once (readOnce).
+    lookOnEmpty: cursor !== null,
+  };
 }
 
 /** Reads records (`reading`, or `list`'s) and takes the ended jobs out of the wait. */

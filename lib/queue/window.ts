@@ -20,9 +20,7 @@ export async function* inOrderWindow<B, R>(
   size: number,
 ): AsyncGenerator<Answered<B, R>> {
   if (!Number.isInteger(size) || size < 1) throw new RangeError("window size must be 1 or more");
-  const iterator = (source as AsyncIterable<B>)[Symbol.asyncIterator]
-    ? (source as AsyncIterable<B>)[Symbol.asyncIterator]()
-    : (source as Iterable<B>)[Symbol.iterator]();
+  const iterator = iteratorOf(source);
   const inFlight: Promise<Answered<B, R>>[] = [];
   let pulling: Promise<IteratorResult<B>> | undefined;
   let ended = false;
@@ -33,10 +31,7 @@ export async function* inOrderWindow<B, R>(
         pulling = Promise.resolve(iterator.next());
         pulling.catch(() => {}); // seen by the race below, or dropped once a batch failed
       }
-      const waits: Promise<Step<B, R>>[] = [];
-      // The oldest outcome first: when both are ready, reporting wins over reading.
-      if (inFlight[0]) waits.push(inFlight[0].then((o) => ({ answered: o })));
-      if (pulling && !failed) waits.push(pulling.then((r) => ({ pulled: r })));
+      const waits = nextSteps(inFlight[0], failed ? undefined : pulling);
       if (waits.length === 0) return;
       const step = await Promise.race(waits);
       if ("pulled" in step) {
@@ -57,6 +52,28 @@ export async function* inOrderWindow<B, R>(
 }
 
 type Step<B, R> = { answered: Answered<B, R> } | { pulled: IteratorResult<B> };
+
+/** The source's iterator, async or not. */
+function iteratorOf<B>(source: AsyncIterable<B> | Iterable<B>): AsyncIterator<B> | Iterator<B> {
+  return (source as AsyncIterable<B>)[Symbol.asyncIterator]
+    ? (source as AsyncIterable<B>)[Symbol.asyncIterator]()
+    : (source as Iterable<B>)[Symbol.iterator]();
+}
+
+/**
+ * What the window may wait for next: the oldest outcome, and the source's next batch if one is
+ * being pulled (not once a batch failed). None: nothing is in flight and nothing more is pulled.
+ */
+function nextSteps<B, R>(
+  oldest: Promise<Answered<B, R>> | undefined,
+  pulling: Promise<IteratorResult<B>> | undefined,
+): Promise<Step<B, R>>[] {
+  const waits: Promise<Step<B, R>>[] = [];
+  // The oldest outcome first: when both are ready, reporting wins over reading.
+  if (oldest) waits.push(oldest.then((o) => ({ answered: o })));
+  if (pulling) waits.push(pulling.then((r) => ({ pulled: r })));
+  return waits;
+}
 
 async function answer<B, R>(batch: B, send: (b: B) => Promise<R>): Promise<Answered<B, R>> {
   try {

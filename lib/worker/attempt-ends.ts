@@ -121,22 +121,33 @@ export abstract class AttemptEnds {
       const run = startable(job, job.attempt, job.runNo, job.deliveries);
       void this.#held(job, { entryId, jobId, job: run, runMs }, r);
     } else {
-      const run = startable(job, job.attempt, job.runNo, job.deliveries);
-      const retryIn = retryInMs(
-        { ...job, permanent: r.permanent, retryAfterMs: r.retryAfterMs },
-        this.o,
-      );
-      // A canceled job's failure only acknowledges its entry (fail.lua: it has an outcome):
-      // no slot is held for a rerun.
-      const rerun = retryIn !== null && !job.canceled && this.holdRerun();
-      const base = { entryId, jobId, job: run, runMs };
-      this.outcomes.add(
-        { kind: "fail", ...base, error: r.error, retryInMs: retryIn, rerun },
-        alone,
-      );
+      this.#addFailure(job, r, runMs, alone);
     }
     this.writing.set(entryId, job);
     this.#free(entryId);
+  }
+
+  /**
+   * A failed attempt's outcome: a retry (with a slot held for a rerun at once on a full Redis)
+   * or, its attempts used up or the error permanent, a failure for good.
+   */
+  #addFailure(
+    job: RunningJob,
+    r: { error: string; permanent: boolean; retryAfterMs?: number },
+    runMs: number,
+    alone: boolean,
+  ): void {
+    const { entryId, jobId } = job;
+    const run = startable(job, job.attempt, job.runNo, job.deliveries);
+    const retryIn = retryInMs(
+      { ...job, permanent: r.permanent, retryAfterMs: r.retryAfterMs },
+      this.o,
+    );
+    // A canceled job's failure only acknowledges its entry (fail.lua: it has an outcome):
+    // no slot is held for a rerun.
+    const rerun = retryIn !== null && !job.canceled && this.holdRerun();
+    const base = { entryId, jobId, job: run, runMs };
+    this.outcomes.add({ kind: "fail", ...base, error: r.error, retryInMs: retryIn, rerun }, alone);
   }
 
   /**

@@ -100,55 +100,94 @@ export class Lanes extends LaneStarts {
     }
   }
 
+  /**
+   * The loop's turns: each takes the slots it may fill (or waits in line for them; an idle read
+   * takes none), then reads. The steps are methods, not closures: a turn runs per read, which
+   * may be once per job.
+   */
   async #turnsIn(lane: Lane, rank: number, line: { ticket: number | null }): Promise<void> {
-    const { o } = this.d;
     const shared = this.slots;
     let failures = 0;
     while (!this.d.stopping()) {
       this.lastTurn = performance.now();
-      // Several shards, this one empty at the last read: wait for its next entry holding no
-      // slot (lib/worker/slots.ts); one with an entry held already waits for a slot first.
-      const idle = shared.shared && this.d.source.caughtUp(lane) && this.d.jobs.held.size === 0;
+      const idle = this.#idle(lane);
       if (this.d.paused?.()) {
         // Paused: not even an idle read (its entry would wait here), and out of the line for
         // slots (a paused queue wants none: a worker's other queues take them); wake() on resume.
-        shared.served(line.ticket, rank);
-        line.ticket = null;
+        this.#leaveLine(line, rank);
         await shared.nextWake();
         continue;
       }
       let free = 0;
       if (!idle) {
-        const share = Math.ceil(o.concurrency / this.#running);
-        const slots = Math.min(share, shared.free(rank));
-        free = slots > 0 ? this.d.take(slots) : 0;
+        free = this.#slotsNow(rank);
         if (free <= 0) {
           line.ticket ??= shared.ticket(rank);
           await shared.wait(line.ticket);
           continue;
         }
-        shared.served(line.ticket, rank);
-        line.ticket = null;
+        this.#leaveLine(line, rank);
       }
-      shared.reserved += free;
-      // A read with slots in hand may bring more of this rank's jobs: later ranks wait for it.
-      if (!idle) shared.reading(rank, 1);
-      // Take mode with prefetch: entries to hold beyond the slots, asked for in the same read.
-      const ahead = idle || this.prefetch === null ? 0 : this.prefetch.room();
-      if (ahead > 0) this.prefetch!.asked += ahead;
+      this.#readBegins(idle, free, rank);
+      const ahead = this.#askAhead(idle);
       try {
         const got = await this.fetch(idle ? 1 : free, lane, shared.shared ? idle : null, ahead);
         failures = 0;
-        if (got === 0 && o.burst && (await this.#drained())) return;
+        if (got === 0 && this.d.o.burst && (await this.#drained())) return;
       } catch (err) {
         if (this.d.stopping() || this.d.refused(err)) return;
         await this.#recover(err, failures++);
       } finally {
-        if (!idle) shared.reading(rank, -1);
-        shared.reserved -= free;
-        this.wake();
+        this.#readEnds(idle, free, rank);
       }
     }
+  }
+
+  /**
+   * Several shards, this one empty at the last read: wait for its next entry holding no slot
+   * (lib/worker/slots.ts); one with an entry held already waits for a slot first.
+   */
+  #idle(lane: Lane): boolean {
+    return this.slots.shared && this.d.source.caughtUp(lane) && this.d.jobs.held.size === 0;
+  }
+
+  /**
+   * The slots this loop may fill now: its share of the concurrency (the loops still running
+   * split it), as far as slots are free for its rank and the memory budget grants them; 0: none.
+   */
+  #slotsNow(rank: number): number {
+    const share = Math.ceil(this.d.o.concurrency / this.#running);
+    const slots = Math.min(share, this.slots.free(rank));
+    return slots > 0 ? this.d.take(slots) : 0;
+  }
+
+  /** Out of the line for slots: the loop got its slots, or wants none for now (paused). */
+  #leaveLine(line: { ticket: number | null }, rank: number): void {
+    this.slots.served(line.ticket, rank);
+    line.ticket = null;
+  }
+
+  /** Take mode with prefetch: entries to hold beyond the slots, asked for in the same read. */
+  #askAhead(idle: boolean): number {
+    const ahead = idle || this.prefetch === null ? 0 : this.prefetch.room();
+    if (ahead > 0) this.prefetch!.asked += ahead;
+    return ahead;
+  }
+
+  /**
+   * A read begins: its slots are reserved until it ends. A read with slots in hand may bring
+   * more of this rank's jobs: later ranks wait for it.
+   */
+  #readBegins(idle: boolean, free: number, rank: number): void {
+    this.slots.reserved += free;
+    if (!idle) this.slots.reading(rank, 1);
+  }
+
+  /** The read ended (jobs started or held, or it failed): its slots freed, the loops woken. */
+  #readEnds(idle: boolean, free: number, rank: number): void {
+    if (!idle) this.slots.reading(rank, -1);
+    this.slots.reserved -= free;
+    this.wake();
   }
 
   async #recover(err: unknown, failures: number): Promise<void> {

@@ -460,7 +460,7 @@ export const mutants: Mutant[] = [
     "    jobs.outcomes.reserve = (f) => this.#reserveFor(f);\n",
     "", [T("worker.take")]),
   m("concurrency-ignored", "lib/worker/loops.ts", "a worker never runs more jobs at once than its concurrency",
-    "const slots = Math.min(share, shared.free(rank));",
+    "const slots = Math.min(share, this.slots.free(rank));",
     "const slots = share;", [T("worker.process")]),
   // A task's hold (lib/worker/held.ts): a 429 holds its host, spends no attempt, and ends.
   m("held-spends-attempt", "lib/worker/attempt-ends.ts", "a job whose task threw HeldError spends no attempt",
