@@ -1,10 +1,13 @@
 // A counter field that is not an integer (a hand edit, a bug elsewhere) never fails the script
 // that adds to it after its first write (include/counters.lua add_count): a hold batch would
 // leave the jobs before the bad one both delayed and pending (run twice), an enqueue with
-// parents its child's record written and the call failed. Against the test Redis.
+// parents its child's record written and the call failed, a limiter call the slots it took for
+// other keys unanswered. Against the test Redis.
 import { describe, expect, test } from "bun:test";
 import { holdEntries } from "../lib/engine/hold.ts";
-import { GROUP } from "../lib/engine/keys.ts";
+import { GROUP, limitKeys } from "../lib/engine/keys.ts";
+import { type LimitAsk, reserveSlots } from "../lib/engine/limit.ts";
+import { writeLimits } from "../lib/engine/limits.ts";
 import { deliver, engineQueue, hgetall, redisNow } from "./fixtures/plant.ts";
 import { openQueue, pinShards, testPrefix } from "./helpers.ts";
 
@@ -45,4 +48,31 @@ describe("child.lua and the stats' enqueued", () => {
       expect(await q.client.sendCommand(["HGET", q.keys.stats, "enqueued"])).toBe("1");
     });
   }
+});
+
+describe("limit.lua and a key's waiting-list counter seq", () => {
+  test("a seq that is not an integer fails no limiter call: the waiter's place starts again past the list's highest", async () => {
+    await using v = await engineQueue();
+    const prefix = v.k.meta.slice(0, v.k.meta.indexOf(":{"));
+    await writeLimits(v.client, prefix, "q", { keyConcurrency: 1 });
+    const lk = limitKeys(prefix, "q");
+    const o = { horizonMs: 1000, shard: 0 };
+    const ask = (jobId: string, limitKey: string): LimitAsk => ({
+      jobId,
+      limitKey,
+      slotMs: 60_000,
+    });
+    expect((await reserveSlots(v.client, lk, o, [ask("A", "h")]))[0]!.kind).toBe("start");
+    // Two waiters already (one woken: scored negative), then the counter spoilt.
+    await v.r.sendCommand(["ZADD", lk.waiting("h"), "5", "0|X", "-7", "0|Y"]);
+    await v.r.sendCommand(["HSET", lk.key("h"), "seq", "x"]);
+    const got = await reserveSlots(v.client, lk, o, [
+      ask("G", "g"),
+      ask("W", "h"),
+      ask("G2", "g2"),
+    ]);
+    expect(got.map((g) => g.kind)).toEqual(["start", "hold", "start"]);
+    expect(await v.r.sendCommand(["ZSCORE", lk.waiting("h"), "0|W"])).toBe("8");
+    expect(await v.r.sendCommand(["HGET", lk.key("h"), "seq"])).toBe("8");
+  });
 });
