@@ -10,6 +10,7 @@ import { limitMutants } from "./limits.ts";
 
 import { type Mutant, m } from "./mutant.ts";
 import { prefetchMutants } from "./prefetch.ts";
+import { recordMutants } from "./records.ts";
 
 export type { Mutant } from "./mutant.ts";
 
@@ -759,3 +760,5 @@ mutants.push(...batchMutants);
 mutants.push(...limitMutants);
 // Prefetch's mutants (scripts/mutants/prefetch.ts).
 mutants.push(...prefetchMutants);
+// Bad records settled on their own: counters, one limit key's keys (scripts/mutants/records.ts).
+mutants.push(...recordMutants);

@@ -35,6 +35,7 @@
 --   children in `registering` longer than the age (ARGV[4] unused).
 --- @include wrongtype
 --- @include clock
+--- @include counters
 local wrong = wrong_type({ KEYS[1], 'zset', KEYS[2], 'hash', KEYS[3], 'hash', KEYS[4], 'zset' })
 if wrong then return wrong end
 local id = ARGV[4]
@@ -79,7 +80,8 @@ if ARGV[5] == 'create' then
   redis.call('HSET', key, unpack(fields))
   redis.call('ZADD', KEYS[1], now, id)
   redis.call('ZADD', KEYS[4], now, id)
-  redis.call('HINCRBY', KEYS[3], 'enqueued', 1)
+  -- The record is written: a stats field that is not an integer must not fail the call now.
+  add_count(KEYS[3], 'enqueued', 1)
   return { 1, '0', 'waiting-for-parents', ARGV[13] }
 end
 local f = redis.call('TYPE', key).ok == 'hash' and redis.call('HMGET', key, 'status', 'listed')

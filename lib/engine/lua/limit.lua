@@ -153,13 +153,26 @@ local function touch(k, ms)
   if ttl == -1 or (ttl >= 0 and ttl < want) then redis.call('PEXPIRE', k, want) end
 end
 
+-- A new waiter's place: the key's `seq`, one up. A `seq` that is not an integer (a hand edit)
+-- must not fail the call, which may have taken other keys' slots already: it starts again past
+-- the highest place in the waiting list (woken ones scored negative), so the order holds.
+local function next_place(khash, waiting)
+  local ok, n = pcall(redis.call, 'HINCRBY', khash, 'seq', 1)
+  if ok then return n end
+  local low = redis.call('ZRANGE', waiting, 0, 0, 'WITHSCORES')[2]
+  local high = redis.call('ZRANGE', waiting, -1, -1, 'WITHSCORES')[2]
+  n = math.floor(math.max(math.abs(tonumber(low) or 0), math.abs(tonumber(high) or 0))) + 1
+  redis.call('HSET', khash, 'seq', n)
+  return n
+end
+
 -- A job of a limit key waits for a running slot: in the waiting list, in order (a woken job,
 -- scored negative, keeps its place), and back at the earliest a running slot frees itself.
 local function wait_for_slot(key, id, running, khash)
   local waiting = ARGV[3] .. key
   local member = ARGV[5] .. '|' .. id
   local seen = tonumber(redis.call('ZSCORE', waiting, member))
-  local order = seen and math.abs(seen) or redis.call('HINCRBY', khash, 'seq', 1)
+  local order = seen and math.abs(seen) or next_place(khash, waiting)
   redis.call('ZADD', waiting, order, member)
   local first = redis.call('ZRANGE', running, 0, 0, 'WITHSCORES')
   local due = math.ceil(tonumber(first[2]) or now)
