@@ -11,6 +11,7 @@ export {
   type JobsPage,
   type JobsQuery,
 } from "./admin/jobs.ts";
+export type { DeleteResult, RequeueResult, UnreadableId } from "./admin/dead-actions.ts";
 export type { DeadLetter, DeadPage, RequeueVerdict } from "./admin/letters.ts";
 export type { Counter, QueueCounts, RecentCounts } from "./admin/stats.ts";
 export type { MinutePoint } from "./admin/window.ts";

@@ -1,0 +1,15 @@
+// The mutants of "a bad record is settled on its own" in the admin reads, the dead-letter
+// actions and the worker's upkeep (R88 findings 2, 3, 4, 7): each a small deliberate bug that
+// lets one corrupt key fail its whole call, or a long list be read whole.
+import { type Mutant, m } from "./mutant.ts";
+
+const T = (name: string) => `tests/${name}.test.ts`;
+const DEAD = "lib/admin/dead-actions.ts";
+
+// biome-ignore format: a table, one mutant to three lines
+export const settleMutants: Mutant[] = [
+  m("dead-pointer-unchecked", "lib/admin/letters.ts", "a letter id past a stream id's range is not sent to Redis: the scan finds the letter",
+    "if (known && ENTRY_ID.test(known) && isAutoId(known)) {", "if (known && ENTRY_ID.test(known)) {", [T("dead.settle")]),
+  m("dead-shard-not-settled", DEAD, "an id whose keys Redis refuses leaves the other shards' ids done",
+    "for (const id of ids) if (!done.has(id)) done.set(id, unreadable(id, err));", "throw err;", [T("dead.settle")]),
+];
