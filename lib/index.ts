@@ -3,6 +3,7 @@
 // (files starting with `_`) or used by bin/.
 
 export { Admin, type AdminConfig, type Overview, type RecentFailure } from "./admin/admin.ts";
+export type { DeleteResult, RequeueResult, UnreadableId } from "./admin/dead-actions.ts";
 export { formatDuration, parseDuration } from "./admin/duration.ts";
 export {
   JOB_STATES,
@@ -11,7 +12,6 @@ export {
   type JobsPage,
   type JobsQuery,
 } from "./admin/jobs.ts";
-export type { DeleteResult, RequeueResult, UnreadableId } from "./admin/dead-actions.ts";
 export type { DeadLetter, DeadPage, RequeueVerdict } from "./admin/letters.ts";
 export type { Counter, QueueCounts, RecentCounts } from "./admin/stats.ts";
 export type { MinutePoint } from "./admin/window.ts";
