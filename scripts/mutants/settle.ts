@@ -5,6 +5,7 @@ import { type Mutant, m } from "./mutant.ts";
 
 const T = (name: string) => `tests/${name}.test.ts`;
 const DEAD = "lib/admin/dead-actions.ts";
+const WORKERS = "lib/admin/workers.ts";
 
 // biome-ignore format: a table, one mutant to three lines
 export const settleMutants: Mutant[] = [
@@ -12,4 +13,10 @@ export const settleMutants: Mutant[] = [
     "if (known && ENTRY_ID.test(known) && isAutoId(known)) {", "if (known && ENTRY_ID.test(known)) {", [T("dead.settle")]),
   m("dead-shard-not-settled", DEAD, "an id whose keys Redis refuses leaves the other shards' ids done",
     "for (const id of ids) if (!done.has(id)) done.set(id, unreadable(id, err));", "throw err;", [T("dead.settle")]),
+  m("info-worker-wrongtype-thrown", WORKERS, "one worker record of another type is its own row: info, /metrics and the dashboard show the rest",
+    ".catch(wrongTypeAs(null))", "", [T("info.workers.unreadable")]),
+  m("info-worker-unreadable-live", WORKERS, "an unreadable worker record is not counted live",
+    'return w.state !== "gone" && w.state !== "unreadable";', 'return w.state !== "gone";', [T("info.workers.unreadable")]),
+  m("merge-worker-unreadable-lost", "lib/admin/shards.ts", "a worker record unreadable in one shard is said whatever the others say",
+    "if (w.unreadable !== undefined) seen.unreadable ??= w.unreadable;", "", [T("info.workers.unreadable")]),
 ];
