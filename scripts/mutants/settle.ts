@@ -6,6 +6,7 @@ import { type Mutant, m } from "./mutant.ts";
 const T = (name: string) => `tests/${name}.test.ts`;
 const DEAD = "lib/admin/dead-actions.ts";
 const WORKERS = "lib/admin/workers.ts";
+const PRESENCE = "lib/worker/presence.ts";
 
 // biome-ignore format: a table, one mutant to three lines
 export const settleMutants: Mutant[] = [
@@ -19,4 +20,11 @@ export const settleMutants: Mutant[] = [
     'return w.state !== "gone" && w.state !== "unreadable";', 'return w.state !== "gone";', [T("info.workers.unreadable")]),
   m("merge-worker-unreadable-lost", "lib/admin/shards.ts", "a worker record unreadable in one shard is said whatever the others say",
     "if (w.unreadable !== undefined) seen.unreadable ??= w.unreadable;", "", [T("info.workers.unreadable")]),
+  m("parked-corrupt-throws", PRESENCE, "a parked set of another type leaves the other tasks' parked jobs served, all of them, and the beat's answer",
+    "for (const task of served.corrupt ?? []) corrupt.add(`${keys.parkedPrefix}${task}`);",
+    "if (served.corrupt) throw new Error(\"corrupt parked set\");", [T("worker.parked.corrupt")]),
+  m("beat-answer-lost-to-serve", PRESENCE, "the heartbeat's answer (the name taken?) never depends on serving",
+    "return { held: beaten.value, corrupt: [], serveFailed: served.reason };", "throw served.reason;", [T("worker.parked.corrupt")]),
+  m("parked-corrupt-logged-every-beat", "lib/worker/upkeep.ts", "a parked set of another type is logged once, not at every heartbeat",
+    "      if (this.#corrupt.has(key)) continue;\n", "", [T("worker.parked.corrupt")]),
 ];
