@@ -27,4 +27,10 @@ export const settleMutants: Mutant[] = [
     "return { held: beaten.value, corrupt: [], serveFailed: served.reason };", "throw served.reason;", [T("worker.parked.corrupt")]),
   m("parked-corrupt-logged-every-beat", "lib/worker/upkeep.ts", "a parked set of another type is logged once, not at every heartbeat",
     "      if (this.#corrupt.has(key)) continue;\n", "", [T("worker.parked.corrupt")]),
+  m("letgo-parents-collected", "lib/worker/holds.ts", "a child lets go of its parents a page at a time: memory is one page, whatever its list's length",
+    "for await (const parents of parentPages(client, k, child, page)) {",
+    "for (const parents of [(await Array.fromAsync(parentPages(client, k, child, page))).flat()]) {", [T("flows.parents.pages")]),
+  m("sweep-parents-collected", "lib/worker/orphans.ts", "the orphan sweep registers a listed child a page of parents at a time",
+    "for await (const ids of parentPages(client, k, c.id, page)) {",
+    "for (const ids of [(await Array.fromAsync(parentPages(client, k, c.id, page))).flat()]) {", [T("flows.parents.pages")]),
 ];
