@@ -128,17 +128,19 @@ async function settle(
   try {
     await fn();
   } catch (err) {
-    for (const id of ids) if (!done.has(id)) done.set(id, unreadable(id, err));
+    const reason = refusalOf(err);
+    if (reason === null) throw err;
+    for (const id of ids) if (!done.has(id)) done.set(id, { id, verdict: "unreadable", reason });
   }
 }
 
 /**
- * `id` as unreadable for `err`, a reply its data caused (WRONGTYPE, a bad id…); anything else
- * (a lost connection, NOPERM, a full Redis) is the whole call's and is thrown.
+ * What Redis refused, in one line, when `err` is a reply the data caused (WRONGTYPE, a bad
+ * id…); null for anything else (a lost connection, NOPERM, a full Redis): the whole call's.
  */
-function unreadable(id: string, err: unknown): UnreadableId {
+function refusalOf(err: unknown): string | null {
   const reply = causes(err).find((e) => e instanceof ErrorReply);
-  const refused = reply !== undefined && !isTransient(reply) && !isOomError(reply);
-  if (!refused || /^NOPERM\b/.test(describeError(reply))) throw err;
-  return { id, verdict: "unreadable", reason: describeRefusal(reply) ?? describeError(reply) };
+  if (reply === undefined || isTransient(reply) || isOomError(reply)) return null;
+  if (/^NOPERM\b/.test(describeError(reply))) return null;
+  return describeRefusal(reply) ?? describeError(reply);
 }
