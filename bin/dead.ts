@@ -4,6 +4,7 @@
 // each a citty subcommand with its own options and --help.
 import { defineCommand } from "citty";
 import { Admin } from "../lib/admin/admin.ts";
+import type { DeleteResult, RequeueResult } from "../lib/admin/dead-actions.ts";
 import { isDeadCursor } from "../lib/admin/dead-pages.ts";
 import { formatDuration, parseDuration } from "../lib/admin/duration.ts";
 import { deadLetterJson, formatDeadLetter, formatDeadPage, letterJson } from "../lib/cli/dead.ts";
@@ -67,7 +68,7 @@ const showCommand = defineCommand({
 const requeueCommand = defineCommand({
   meta: {
     name: "requeue",
-    description: `Run dead jobs again with a fresh attempt count: ID… or --all. Atomic (never both dead and queued); the history keeps the old error. Exit ${EXIT.notFound} when an id has no dead letter.`,
+    description: `Run dead jobs again with a fresh attempt count: ID… or --all. Atomic (never both dead and queued); the history keeps the old error. Exit ${EXIT.notFound} when an id has no dead letter; ${EXIT.connect} when Redis refuses one's keys (another type: its own line, the other ids still done).`,
   },
   args: {
     ids: { type: "positional", description: "Job ids (or --all)", required: false },
@@ -89,7 +90,7 @@ const requeueCommand = defineCommand({
 const deleteCommand = defineCommand({
   meta: {
     name: "delete",
-    description: `Delete dead jobs for good: each letter, and the job's failed outcome and record; an id given twice is deleted and printed once. Exit ${EXIT.notFound} when an id has no dead letter.`,
+    description: `Delete dead jobs for good: each letter, and the job's failed outcome and record; an id given twice is deleted and printed once. Exit ${EXIT.notFound} when an id has no dead letter; ${EXIT.connect} when Redis refuses one's keys (another type: its own line, the other ids still done).`,
   },
   args: {
     ids: { type: "positional", description: "Job ids", required: false },
@@ -180,9 +181,9 @@ async function requeue(admin: Admin, ids: string[], json: boolean): Promise<void
   for (const d of done) {
     if (json) printJson(d);
     else if (d.verdict === "requeued") print(safeText(d.id));
-    else process.stderr.write(`dead: ${safeText(d.id)}: ${WHY[d.verdict]}\n`);
+    else process.stderr.write(`dead: ${safeText(d.id)}: ${why(d)}\n`);
   }
-  if (done.some((d) => d.verdict !== "requeued")) process.exitCode = EXIT.notFound;
+  process.exitCode = exitOf(done, "requeued");
 }
 
 async function requeueAll(admin: Admin, json: boolean): Promise<void> {
@@ -193,14 +194,15 @@ async function requeueAll(admin: Admin, json: boolean): Promise<void> {
 
 async function remove(admin: Admin, given: string[], json: boolean): Promise<void> {
   // An id given twice is deleted, and said, once (Admin.deleteDead, as requeue).
-  const ids = [...new Set(given)];
-  const deleted = new Set(await admin.deleteDead(ids));
-  for (const id of ids) {
-    if (json) printJson({ id, deleted: deleted.has(id) });
-    else if (deleted.has(id)) print(safeText(id));
-    else process.stderr.write(`dead: ${safeText(id)}: ${WHY.missing}\n`);
+  const done = await admin.deleteDeadEach(given);
+  for (const d of done) {
+    const deleted = d.verdict === "deleted";
+    const reason = d.verdict === "unreadable" ? { unreadable: d.reason } : {};
+    if (json) printJson({ id: d.id, deleted, ...reason });
+    else if (deleted) print(safeText(d.id));
+    else process.stderr.write(`dead: ${safeText(d.id)}: ${why(d)}\n`);
   }
-  if (ids.some((id) => !deleted.has(id))) process.exitCode = EXIT.notFound;
+  process.exitCode = exitOf(done, "deleted");
 }
 
 async function purge(admin: Admin, olderThan: number | undefined, json: boolean): Promise<void> {
@@ -218,6 +220,21 @@ const WHY = {
   missing: "no dead letter for this job",
   active: "its job is queued or running again, not dead (the letter is left alone)",
 } as const;
+
+/** Why an id was not acted on, in one line (what Redis refused, for an unreadable one). */
+function why(d: RequeueResult | DeleteResult): string {
+  if (d.verdict === "unreadable") return safeText(d.reason);
+  return d.verdict === "active" ? WHY.active : WHY.missing;
+}
+
+/**
+ * Each id is settled on its own: 0 when all were `ok`; else 6 when Redis refused one's keys (as
+ * for any command it refuses), else 4 (no dead letter, or the job alive again).
+ */
+function exitOf(done: readonly { verdict: string }[], ok: string): number {
+  if (done.some((d) => d.verdict === "unreadable")) return EXIT.connect;
+  return done.some((d) => d.verdict !== ok) ? EXIT.notFound : EXIT.ok;
+}
 
 export { command };
 

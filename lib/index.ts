@@ -3,6 +3,7 @@
 // (files starting with `_`) or used by bin/.
 
 export { Admin, type AdminConfig, type Overview, type RecentFailure } from "./admin/admin.ts";
+export type { DeleteResult, RequeueResult, UnreadableId } from "./admin/dead-actions.ts";
 export { formatDuration, parseDuration } from "./admin/duration.ts";
 export {
   JOB_STATES,

@@ -1,6 +1,6 @@
 // A child whose parents list is a key of another type (corrupt: not one Courier wrote) is settled
 // on its own: it leaves letting-go, and the drain goes on to release the shard's other children
-// (lib/worker/orphans.ts parentsOf). Before, its WRONGTYPE failed every drain of the shard.
+// (lib/worker/orphans.ts parentPages). Before, its WRONGTYPE failed every drain of the shard.
 import { expect, test } from "bun:test";
 import { FlowDrain } from "../lib/worker/flows.ts";
 import { deliverJob, finishJob, TELL } from "./fixtures/flows.ts";

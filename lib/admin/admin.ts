@@ -21,7 +21,7 @@ import * as control from "./controls.ts";
 import * as dead from "./dead-actions.ts";
 import { findQueues, type Placement, placement, queueExists, serverOf } from "./discover.ts";
 import type { JobsPage, JobsQuery } from "./jobs.ts";
-import type { DeadLetter, DeadPage, RequeueVerdict } from "./letters.ts";
+import type { DeadLetter, DeadPage } from "./letters.ts";
 import type { LimitsView } from "./limits-view.ts";
 import { QueueShards } from "./queue-shards.ts";
 import type { Overview, RecentFailure } from "./queue-view.ts";
@@ -240,9 +240,10 @@ export class Admin {
 
   /**
    * Requeues dead jobs by id: each runs again with a fresh attempt count, its history kept.
-   * An id given twice is requeued, and answered, once.
+   * An id given twice is requeued, and answered, once; an id whose keys Redis refuses is
+   * `unreadable` (with its `reason`), and the others are still requeued.
    */
-  requeue(given: readonly string[]): Promise<{ id: string; verdict: RequeueVerdict }[]> {
+  requeue(given: readonly string[]): Promise<dead.RequeueResult[]> {
     return dead.requeueDead(this.#shards, given, this.#o());
   }
 
@@ -252,7 +253,16 @@ export class Admin {
   }
 
   /** Deletes dead jobs (letter, failed outcome and record); returns the ids deleted. */
-  deleteDead(given: readonly string[]): Promise<string[]> {
+  async deleteDead(given: readonly string[]): Promise<string[]> {
+    const each = await dead.deleteDead(this.#shards, given);
+    return each.filter((d) => d.verdict === "deleted").map((d) => d.id);
+  }
+
+  /**
+   * As deleteDead, with what became of each id: deleted, missing (no dead letter), or
+   * unreadable (Redis refused its keys; `reason`): one such id leaves the others deleted.
+   */
+  deleteDeadEach(given: readonly string[]): Promise<dead.DeleteResult[]> {
     return dead.deleteDead(this.#shards, given);
   }
 

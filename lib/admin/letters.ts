@@ -1,7 +1,7 @@
 // Dead letters: list them page by page (newest first), find one by job id, requeue or delete
 // them (one script each, atomic per letter), purge them by age.
 
-import type { QueueKeys } from "../engine/keys.ts";
+import { isAutoId, type QueueKeys } from "../engine/keys.ts";
 import { parseOutcome } from "../engine/outcome.ts";
 import {
   discardLetters as discard,
@@ -84,7 +84,9 @@ export async function findDead(
     .sendCommand<string | null>(["GET", keys.result(jobId)])
     .catch(() => null); // a key of another type: look through the letters
   const known = value ? parseOutcome(value)?.letter : null;
-  if (known && ENTRY_ID.test(known)) {
+  // Only a stream id (two 64-bit numbers, as isAutoId says) is sent to XRANGE: Redis refuses
+  // one past the range, and a corrupt pointer must not hide the letter the scan below finds.
+  if (known && ENTRY_ID.test(known) && isAutoId(known)) {
     const [entry] = await client.sendCommand<RawEntry[]>(["XRANGE", keys.dead, known, known]);
     if (entry && field(entry[1], "id") === jobId) return toLetter(entry);
   }

@@ -18,7 +18,7 @@ import type { QueueShards } from "./queue-shards.ts";
 import { mergeWorkers, sumCounts, sumDurations, sumSeries } from "./shards.ts";
 import { type QueueCounts, readCounts, readDurations } from "./stats.ts";
 import type { MinutePoint } from "./window.ts";
-import { readWorkers, type WorkerInfo } from "./workers.ts";
+import { isLive, readWorkers, type WorkerInfo } from "./workers.ts";
 
 export interface Overview {
   /** The queue's counts: the sums over its shards. */
@@ -117,7 +117,7 @@ export async function metricsText(s: QueueShards, own: QueueKeys): Promise<strin
     readSchedules(s.client, s.prefix, s.queue),
   ]);
   const { counts, memory, shards, paused } = overview;
-  const liveWorkers = workers.filter((w) => w.state !== "gone").length;
+  const liveWorkers = workers.filter(isLive).length;
   const schedules = read ?? undefined;
   return renderMetrics(
     [

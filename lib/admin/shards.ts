@@ -76,12 +76,19 @@ export function sumSeries(parts: readonly MinutePoint[][], minutes = 60): Minute
 }
 
 /** Busier states first: a worker busy in one shard is busy. */
-const STATE_RANK: Record<WorkerState, number> = { busy: 0, idle: 1, late: 2, gone: 3 };
+const STATE_RANK: Record<WorkerState, number> = {
+  busy: 0,
+  idle: 1,
+  late: 2,
+  unreadable: 3,
+  gone: 4,
+};
 
 /**
  * Workers by name across shards (a worker heartbeats in every shard): its in-flight, finished
  * and failed counts are per shard, so summed; its last heartbeat is the latest of any shard
- * (each measured on that shard's clock); its state the liveliest (gone only where gone in all).
+ * (each measured on that shard's clock); its state the liveliest (gone only where gone in all);
+ * a record unreadable in one shard is said whatever the others say.
  */
 export function mergeWorkers(lists: readonly WorkerInfo[][]): WorkerInfo[] {
   if (lists.length === 1) return lists[0]!;
@@ -104,6 +111,7 @@ export function mergeWorkers(lists: readonly WorkerInfo[][]): WorkerInfo[] {
     seen.pid ??= w.pid;
     seen.concurrency ??= w.concurrency;
     for (const t of w.tasks) if (!seen.tasks.includes(t)) seen.tasks.push(t);
+    if (w.unreadable !== undefined) seen.unreadable ??= w.unreadable;
   }
   return [...byName.values()].sort(
     (a, b) => (b.inFlight ?? 0) - (a.inFlight ?? 0) || a.name.localeCompare(b.name),

@@ -2,14 +2,17 @@
 // and one hash per worker. Each is judged by its own heartbeat interval (`beat_ms` in its hash)
 // and Redis' clock (`now` is Redis' TIME; the beats are Redis' times too): late after two
 // missed beats; gone once its hash has expired (six beats, Redis' own expiry decides), shown
-// once as such and pruned (prune.lua), so the set does not grow with every crash.
+// once as such and pruned (prune.lua), so the set does not grow with every crash. A worker's
+// key of another type (another program's, or corrupt) is that worker's row alone, unreadable.
 
 import { defaults, INTERVAL_LIMIT_MS } from "../config.ts";
 import type { QueueKeys } from "../engine/keys.ts";
 import { pruneGone } from "../engine/prune.ts";
+import { wrongTypeAs } from "../redis/cause.ts";
 import type { Redis } from "../redis/connect.ts";
 
-export type WorkerState = "busy" | "idle" | "late" | "gone";
+/** unreadable: its record's key holds another type than Courier writes (`unreadable` says which). */
+export type WorkerState = "busy" | "idle" | "late" | "gone" | "unreadable";
 
 export interface WorkerInfo {
   name: string;
@@ -30,6 +33,13 @@ export interface WorkerInfo {
   heartbeatEveryMs: number;
   /** The tasks it has (empty when its record does not say). */
   tasks: string[];
+  /** Present when its record's key holds another type: the key, and what that means. */
+  unreadable?: string;
+}
+
+/** Counted as live (info's `N live`, /metrics' courier_workers_live): neither gone nor unreadable. */
+export function isLive(w: WorkerInfo): boolean {
+  return w.state !== "gone" && w.state !== "unreadable";
 }
 
 /** A worker is late after two missed beats of its own interval. */
@@ -54,10 +64,17 @@ export async function readWorkers(
   ]);
   const names: [string, number][] = [];
   for (let i = 0; i + 1 < flat.length; i += 2) names.push([flat[i]!, Number(flat[i + 1])]);
+  // One worker's key of another type is its own row (unreadable), never the whole list's.
   const hashes = await Promise.all(
-    names.map(([name]) => client.sendCommand<string[]>(["HGETALL", keys.worker(name)])),
+    names.map(([name]) =>
+      client.sendCommand<string[] | null>(["HGETALL", keys.worker(name)]).catch(wrongTypeAs(null)),
+    ),
   );
-  const workers = names.map(([name, beat], i) => toWorker(name, beat, hashes[i] ?? [], now));
+  const workers = names.map(([name, beat], i) => {
+    const flat = hashes[i];
+    if (flat === null) return unreadableWorker(name, keys.worker(name), Math.max(0, now - beat));
+    return toWorker(name, beat, flat ?? [], now);
+  });
   const gone = workers.filter((w) => w.state === "gone").map((w) => w.name);
   if (prune && gone.length > 0) {
     await pruneGone(client, keys, gone);
@@ -96,6 +113,24 @@ function toWorker(name: string, beat: number, flat: string[], now: number): Work
     state,
     heartbeatEveryMs: beatMs,
     tasks: parseTasks(h.get("tasks")),
+  };
+}
+
+/** A worker whose record's key `key` holds another type: its name and last beat, nothing else. */
+function unreadableWorker(name: string, key: string, age: number): WorkerInfo {
+  return {
+    name,
+    host: null,
+    pid: null,
+    concurrency: null,
+    inFlight: null,
+    processed: 0,
+    failed: 0,
+    lastHeartbeatMs: age,
+    state: "unreadable",
+    heartbeatEveryMs: defaults.heartbeatEveryMs,
+    tasks: [],
+    unreadable: `key ${key} holds another type, not the hash Courier writes: delete that key, or give Courier its own --prefix`,
   };
 }
 

@@ -8,7 +8,7 @@ import type { InfoReport, QueueReport, UnreadableQueue } from "../admin/info.ts"
 import { schedulesLines } from "../admin/info-schedules.ts";
 import { formatLimits } from "../admin/limits-view.ts";
 import { isCount, type LevelCounts } from "../admin/stats.ts";
-import type { WorkerInfo } from "../admin/workers.ts";
+import { isLive, type WorkerInfo } from "../admin/workers.ts";
 import { formatBytes, type RedisMemory } from "../redis/memory.ts";
 import { safeText } from "./safe-text.ts";
 import { table } from "./table.ts";
@@ -117,12 +117,20 @@ function workersLines(workers: readonly WorkerInfo[]): string[] {
     `${formatDuration(w.lastHeartbeatMs)} ago`,
     String(w.processed),
     String(w.failed),
-    w.state === "gone" ? "gone (pruned)" : w.state,
+    stateCell(w),
   ]);
   return [
-    `  workers: ${workers.filter((w) => w.state !== "gone").length} live`,
+    `  workers: ${workers.filter(isLive).length} live`,
     ...table([header, ...rows]).map((l) => `    ${l}`),
   ];
+}
+
+/** The STATE column: a record of another type names its key (escaped: a name is anyone's). */
+function stateCell(w: WorkerInfo): string {
+  const state = w.state === "gone" ? "gone (pruned)" : w.state;
+  if (w.unreadable === undefined) return state;
+  const prefix = w.state === "unreadable" ? "" : `${state}; `;
+  return `${prefix}unreadable: ${safeText(w.unreadable)}`;
 }
 
 /** A queue of N > 1 shards: how many (its numbers above are their sums), and where each lives. */

@@ -1,7 +1,7 @@
 // The dashboard's actions (POST, only with the token): pause or resume the queue, empty it,
 // requeue, delete or cancel a job, requeue every dead job, and trigger a word-count job. Each
 // answers as the matching CLI command would: 404 for an id with nothing to act on, 409 when
-// the job is not in the state the action needs.
+// the job is not in the state the action needs (or Redis refuses its keys: another type).
 
 import { isValidJobId } from "../engine/record.ts";
 import { CourierError } from "../errors.ts";
@@ -27,12 +27,14 @@ export async function requeue(api: Api, id: string): Promise<Response> {
   if (done?.verdict === "active") {
     return json({ error: `job ${id} is queued or running again, not dead` }, 409);
   }
+  if (done?.verdict === "unreadable") return json({ error: `job ${id}: ${done.reason}` }, 409);
   return json({ error: `no dead letter for job ${id}` }, 404);
 }
 
 export async function remove(api: Api, id: string): Promise<Response> {
-  const [deleted] = await api.admin.deleteDead([id]);
-  if (deleted) return json({ id, deleted: true });
+  const [done] = await api.admin.deleteDeadEach([id]);
+  if (done?.verdict === "deleted") return json({ id, deleted: true });
+  if (done?.verdict === "unreadable") return json({ error: `job ${id}: ${done.reason}` }, 409);
   return json({ error: `no dead letter for job ${id}` }, 404);
 }
 

@@ -161,6 +161,23 @@ export async function registerChild(
     if (next === null) throw takenOver(id, (await touchChild(client, k, id)).status);
     listed = next;
   }
+  await addToParents(client, keys, id, parents, o);
+  await markRegistered(client, k, id);
+}
+
+/**
+ * Every shard of `parents` told of the child (depend.lua 'add'), and the child told of those
+ * that finished already. Safe to repeat, and to send any slices of the child's parents in turn
+ * (the orphan sweep sends its list a page at a time).
+ */
+export async function addToParents(
+  client: Redis,
+  keys: readonly QueueKeys[],
+  id: string,
+  parents: readonly string[],
+  o: TellOptions,
+): Promise<void> {
+  const k = keys[shardOf(id, keys.length)]!;
   const touch = () => touchChild(client, k, id);
   const added = await markParents(client, keys, "add", id, parents, touch);
   // The drain tells the child of every ended parent (they are in ended-parents); the finished
@@ -174,7 +191,6 @@ export async function registerChild(
   for (let at = 0; at < ended.length; at += CHUNK) {
     await tellChildren(client, k, o, ended.slice(at, at + CHUNK));
   }
-  await markRegistered(client, k, id);
 }
 
 /**

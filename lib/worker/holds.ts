@@ -8,38 +8,38 @@ import { type KeptTtls, letGoOf } from "../engine/depend.ts";
 import { letGone } from "../engine/ended.ts";
 import { type QueueKeys, shardOf } from "../engine/keys.ts";
 import type { Redis } from "../redis/connect.ts";
-import { parentsOf } from "./orphans.ts";
+import { PARENTS_PAGE, parentPages } from "./orphans.ts";
 
-/** Parent ids per depend.lua call. */
-const CHUNK = 1_000;
-
+/**
+ * `child` lets go of its parents a page at a time (each page's parents grouped by shard, one
+ * depend.lua call per shard: a page is no more than a call takes), so memory stays one page
+ * per child whatever the length of its list (a batch callback's parents are the batch's jobs).
+ */
 async function letGoOne(
   client: Redis,
   all: readonly QueueKeys[],
   k: QueueKeys,
   child: string,
   o: KeptTtls,
+  page: number,
 ): Promise<void> {
-  const byShard = new Map<number, string[]>();
-  for (const p of await parentsOf(client, k, child)) {
-    const s = shardOf(p, all.length);
-    if (s < 0) continue;
-    const list = byShard.get(s) ?? [];
-    list.push(p);
-    byShard.set(s, list);
-  }
-  const calls = [...byShard].map(async ([s, ids]) => {
-    for (let at = 0; at < ids.length; at += CHUNK) {
-      await letGoOf(client, all[s]!, child, ids.slice(at, at + CHUNK), o);
+  for await (const parents of parentPages(client, k, child, page)) {
+    const byShard = new Map<number, string[]>();
+    for (const p of parents) {
+      const s = shardOf(p, all.length);
+      if (s < 0) continue;
+      const list = byShard.get(s) ?? [];
+      list.push(p);
+      byShard.set(s, list);
     }
-  });
-  await Promise.all(calls);
+    await Promise.all([...byShard].map(([s, ids]) => letGoOf(client, all[s]!, child, ids, o)));
+  }
 }
 
 /**
  * The children `ids` of shard `k` let go of their parents, then leave letting-go. All at once:
  * their calls go out together (node-redis pipelines them on the connection; a cluster client
- * per node), not one child's round trips after another's.
+ * per node), not one child's round trips after another's. `page`: parents read at a time.
  */
 export async function letGo(
   client: Redis,
@@ -47,7 +47,8 @@ export async function letGo(
   all: readonly QueueKeys[],
   ids: readonly string[],
   o: KeptTtls,
+  page = PARENTS_PAGE,
 ): Promise<void> {
-  await Promise.all(ids.map((child) => letGoOne(client, all, k, child, o)));
+  await Promise.all(ids.map((child) => letGoOne(client, all, k, child, o, page)));
   await letGone(client, k, ids);
 }

@@ -24,10 +24,20 @@ function goneAfterMs(o: Pick<WorkerOptions, "heartbeatEveryMs">): number {
   return o.heartbeatEveryMs * 6;
 }
 
+/** What a heartbeat found. */
+export interface Beat {
+  /** False when another start (`start`: this one's token, name.lua) holds the name. */
+  held: boolean;
+  /** Parked sets of another type (their keys): skipped, the other tasks' jobs moved. */
+  corrupt: string[];
+  /** Why taking back the parked jobs failed (Redis): for the caller, after acting on `held`. */
+  serveFailed?: unknown;
+}
+
 /**
  * Records that the worker is alive, and which tasks it has; its hash expires if heartbeats stop
- * (a crash). Then takes back the jobs parked for its tasks (see serveTasks). False when another
- * start (`start`: this one's token, name.lua) holds the name: nothing was written.
+ * (a crash). Then takes back the jobs parked for its tasks (see serveTasks). `held` false: another
+ * start holds the name, and nothing of the beat was written.
  */
 export async function heartbeat(
   client: Redis,
@@ -35,7 +45,7 @@ export async function heartbeat(
   o: WorkerOptions & { start: string },
   counts: WorkerCounts,
   tasks: readonly string[],
-): Promise<boolean> {
+): Promise<Beat> {
   // seen_at and the score are Redis' time (heartbeat.lua); beat_ms lets `info` judge this
   // worker by its own interval.
   const fields = {
@@ -49,12 +59,17 @@ export async function heartbeat(
     tasks: JSON.stringify(tasks),
   };
   // A level's view (keys.level) beats nowhere: the worker's hash and place in `workers` are the
-  // shard's, written by its normal view. Its tasks hash and parked sets are its own.
-  const [held] = await Promise.all([
+  // shard's, written by its normal view. Its tasks hash and parked sets are its own. The beat's
+  // answer (the name taken?) never depends on serving: a failure there comes with it.
+  const [beaten, served] = await Promise.allSettled([
     keys.level ? true : beat(client, keys, { ...beatOf(o), fields }),
     serveTasks(client, keys, tasks, goneAfterMs(o)),
   ]);
-  return held;
+  if (beaten.status === "rejected") throw beaten.reason;
+  if (served.status === "rejected") {
+    return { held: beaten.value, corrupt: [], serveFailed: served.reason };
+  }
+  return { held: beaten.value, corrupt: served.value.corrupt };
 }
 
 function beatOf(o: WorkerOptions & { start: string }) {
@@ -180,26 +195,25 @@ function processAlive(pid: number, key: string): boolean {
 
 /**
  * Says which tasks this worker has (alive until 6 heartbeats from Redis' TIME), and moves the
- * jobs parked for them (taken while no live worker had their task) back to the stream.
- * Returns how many it moved. A parked set of the wrong type is skipped (the other tasks'
- * jobs still move), then reported as an error naming its key (one log line per heartbeat).
+ * jobs parked for them (taken while no live worker had their task) back to the stream, 1,000
+ * per task and call, until none is left. A parked set of another type is skipped (the other
+ * tasks' jobs still move, all of them) and its key returned in `corrupt`, for the caller to
+ * log: a throw would leave the other tasks' jobs and the beat's answer behind.
  */
 export async function serveTasks(
   client: Redis,
   keys: QueueKeys,
   tasks: readonly string[],
   aliveMs: number,
-): Promise<number> {
+): Promise<{ moved: number; corrupt: string[] }> {
   const most = 1_000;
   let moved = 0;
+  const corrupt = new Set<string>();
   for (;;) {
     const served = await serve(client, keys, tasks, aliveMs, most);
     moved += served.moved;
-    if (served.corrupt) {
-      const key = `${keys.parkedPrefix}${served.corrupt[0]}`;
-      throw new Error(`courier: key ${key} holds another type than a zset; its jobs wait`);
-    }
-    if (served.fullest < most) return moved;
+    for (const task of served.corrupt ?? []) corrupt.add(`${keys.parkedPrefix}${task}`);
+    if (served.fullest < most) return { moved, corrupt: [...corrupt] };
   }
 }
 

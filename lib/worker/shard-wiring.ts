@@ -194,6 +194,7 @@ export abstract class ShardWiring {
       jobs: this.#jobs,
       memory: this.memory,
       onRedisError: this.#onRedisError,
+      log: this.#log,
       start: p.start,
       onNameTaken: p.onNameTaken,
     });

@@ -2,6 +2,7 @@
 // command connection for a stall), heartbeats, Redis' memory read, and leases renewed.
 import type { WorkerOptions } from "../config.ts";
 import type { QueueKeys } from "../engine/keys.ts";
+import type { Logger } from "../log.ts";
 import type { Redis } from "../redis/connect.ts";
 import { type MemoryWatch, readMemory } from "../redis/memory.ts";
 import { watchdog } from "../redis/watchdog.ts";
@@ -28,6 +29,7 @@ export interface UpkeepDeps {
   memory: MemoryWatch;
   stalled: (connection: keyof Links) => void;
   onRedisError: (err: unknown) => void;
+  log: Logger;
   /** This start's token (name.lua). */
   start: string;
   /** A heartbeat found the name held by another start. */
@@ -41,6 +43,8 @@ export class Upkeep {
   #leaseTimer: ReturnType<typeof setInterval> | undefined;
   #memoryRead: Promise<void> | null = null;
   #cancelTimer: (() => void) | null = null;
+  /** Parked sets of another type the last heartbeat found (each logged once, when first found). */
+  #corrupt = new Set<string>();
 
   constructor(private readonly d: UpkeepDeps) {}
 
@@ -122,11 +126,30 @@ export class Upkeep {
       failed: sum((j) => j.failed),
     };
     const o = { ...this.d.o, start: this.d.start };
-    const [held] = await Promise.all([
+    // Settled apart: the beat's answer is acted on whatever the memory read or serving met.
+    const [beat, memory] = await Promise.allSettled([
       heartbeat(this.#client, this.d.keys, o, counts, this.d.tasks),
       this.readMemory(),
     ]);
-    if (!held) this.d.onNameTaken();
+    if (beat.status === "rejected") throw beat.reason;
+    if (!beat.value.held) this.d.onNameTaken();
+    this.#reportCorrupt(beat.value.corrupt);
+    if (beat.value.serveFailed !== undefined) throw beat.value.serveFailed;
+    if (memory.status === "rejected") throw memory.reason;
+  }
+
+  /**
+   * One line per parked set of another type when a beat first finds it (not one per beat: it
+   * stays until someone deletes it), again if it comes back after being fixed.
+   */
+  #reportCorrupt(keys: readonly string[]): void {
+    for (const key of keys) {
+      if (this.#corrupt.has(key)) continue;
+      this.d.log.log("error", "parked jobs' key holds another type than a zset; its jobs wait", {
+        key,
+      });
+    }
+    this.#corrupt = new Set(keys);
   }
 }
 

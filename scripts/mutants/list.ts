@@ -11,6 +11,7 @@ import { limitMutants } from "./limits.ts";
 import { type Mutant, m } from "./mutant.ts";
 import { prefetchMutants } from "./prefetch.ts";
 import { recordMutants } from "./records.ts";
+import { settleMutants } from "./settle.ts";
 
 export type { Mutant } from "./mutant.ts";
 
@@ -619,7 +620,7 @@ export const mutants: Mutant[] = [
     "Math.max(0, nowMs - s.next) / 1_000", "(nowMs - s.next) / 1_000", [T("metrics.schedules")]),
   m("dead-requeue-repeated-id", "lib/admin/dead-actions.ts", "an id given twice is requeued, and answered, once",
     "const jobIds = [...new Set(given)];", "const jobIds = given;", [T("dead.cli")]),
-  m("dead-delete-repeated-id", "bin/dead.ts", "dead delete of an id given twice deletes, and prints, it once",
+  m("dead-delete-repeated-id", "lib/admin/dead-actions.ts", "dead delete of an id given twice deletes, and prints, it once",
     "const ids = [...new Set(given)];", "const ids = given;", [T("dead.cli")]),
   m("dashboard-serves-by-stream", "lib/dashboard/queues.ts", "the dashboard serves every queue it lists (one with only delayed jobs, or counters)",
     "if (!(await view.exists())) {", "if ((await view.client.sendCommand([\"TYPE\", view.keys.stream])) !== \"stream\") {", [T("dashboard.queues")]),
@@ -762,3 +763,5 @@ mutants.push(...limitMutants);
 mutants.push(...prefetchMutants);
 // Bad records settled on their own: counters, one limit key's keys (scripts/mutants/records.ts).
 mutants.push(...recordMutants);
+// A bad record settled on its own (scripts/mutants/settle.ts).
+mutants.push(...settleMutants);

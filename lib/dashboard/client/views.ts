@@ -67,7 +67,7 @@ export function render(s: Snapshot): void {
         `${ago(Number(w.lastHeartbeatMs))} ago`,
       ]
         .map((v) => text(v))
-        .concat(text(w.state, `state-${w.state}`)),
+        .concat(text(w.unreadable ? `unreadable: ${w.unreadable}` : w.state, `state-${w.state}`)),
     ),
     "no workers",
   );

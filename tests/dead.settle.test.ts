@@ -1,0 +1,114 @@
+// `dead show/requeue/delete` settle each id on its own (R88 finding 3): a failed outcome whose
+// letter id is past a stream id's range (two 64-bit numbers) falls back to the scan, as a
+// missing pointer does, instead of sending Redis an id it refuses; and an id whose keys Redis
+// refuses (a key of its shard of another type) is reported on its own line, exit 6,
+// while the call's other ids are still done. No stack trace either way.
+import { describe, expect, test } from "bun:test";
+import { Admin } from "../lib/admin/admin.ts";
+import { shardKeys, shardOf } from "../lib/engine/keys.ts";
+import { PermanentError } from "../lib/errors.ts";
+import { defineTask } from "../lib/types.ts";
+import { openQueue, rawRedis, redisUrl, runCli, startWorker, testPrefix } from "./helpers.ts";
+
+const fails = defineTask({
+  name: "fails",
+  run: async () => {
+    throw new PermanentError("no luck");
+  },
+});
+
+/** Dead jobs of the given ids in a queue of `shards` shards. */
+async function killJobs(prefix: string, ids: string[], shards: number): Promise<void> {
+  await using q = await openQueue({ prefix, shards });
+  const w = await startWorker({ prefix, shards, tasks: [fails] });
+  await q.enqueueMany(ids.map((id) => ({ task: "fails", payload: {}, id })));
+  await q.waitForJobs(ids, { timeoutMs: 5_000 });
+  await w.stop();
+}
+
+const dead = (prefix: string, ...args: string[]) => runCli("dead", [...args, "--prefix", prefix]);
+
+/** Whether the job has a dead letter (read with the library, not the CLI under test). */
+async function isDead(prefix: string, id: string): Promise<boolean> {
+  const admin = await Admin.connect({ redisUrl: redisUrl(), prefix });
+  try {
+    return (await admin.deadLetter(id)) !== null;
+  } finally {
+    await admin.close();
+  }
+}
+
+describe("a failed outcome whose letter id is past a stream id's range", () => {
+  test("show, requeue and delete find the letter by the scan; the other ids are done", async () => {
+    const prefix = testPrefix();
+    await killJobs(prefix, ["d0", "d1", "d2", "d3"], 1);
+    const [keys] = shardKeys(prefix, "default", 1);
+    await using r = await rawRedis();
+    const value = String(await r.sendCommand(["GET", keys!.result("d1")]));
+    const [head, ...rest] = value.split("\n");
+    const tokens = head!.split(" ");
+    expect(tokens[5]).toMatch(/^\d+-\d+$/); // the letter's id, where parseOutcome reads it
+    tokens[5] = "99999999999999999999-0";
+    const bad = [tokens.join(" "), ...rest].join("\n");
+    await r.sendCommand(["SET", keys!.result("d1"), bad, "KEEPTTL"]);
+
+    const show = await dead(prefix, "show", "d1");
+    expect(show.stderr).toBe("");
+    expect(show.code).toBe(0);
+    expect(show.stdout).toMatch(/^id: +d1$/m);
+
+    const requeued = await dead(prefix, "requeue", "d0", "d1", "d2");
+    expect(requeued.stderr).toBe("");
+    expect(requeued.code).toBe(0);
+    expect(requeued.stdout.split("\n").filter(Boolean)).toEqual(["d0", "d1", "d2"]);
+
+    await r.sendCommand(["SET", keys!.result("d3"), bad.replace("d1", "d3"), "KEEPTTL"]);
+    const deleted = await dead(prefix, "delete", "d3");
+    expect(deleted.stderr).toBe("");
+    expect(deleted.code).toBe(0);
+    expect(deleted.stdout).toBe("d3\n");
+    expect(await isDead(prefix, "d3")).toBe(false);
+  });
+});
+
+describe("an id whose shard's keys hold another type", () => {
+  // Two ids, one in each shard of a 2-shard queue: shard 1 has its `key` (dead letters, read
+  // first; counters, checked by the requeue script) replaced by a string.
+  async function setUp(
+    key: "dead" | "stats",
+  ): Promise<{ prefix: string; good: string; bad: string }> {
+    const prefix = testPrefix();
+    const ids = ["a0", "a1", "a2", "a3", "a4", "a5", "a6", "a7"];
+    const good = ids.find((id) => shardOf(id, 2) === 0)!;
+    const bad = ids.find((id) => shardOf(id, 2) === 1)!;
+    await killJobs(prefix, [good, bad], 2);
+    const keys = shardKeys(prefix, "default", 2)[1]!;
+    await using r = await rawRedis();
+    await r.sendCommand(["DEL", keys[key]]);
+    await r.sendCommand(["SET", keys[key], "not ours"]);
+    return { prefix, good, bad };
+  }
+
+  test("requeue: the other id is requeued, this one on its own line, exit 6", async () => {
+    const { prefix, good, bad } = await setUp("stats");
+    const out = await dead(prefix, "requeue", bad, good);
+    expect(out.stdout).toBe(`${good}\n`);
+    expect(out.stderr).toMatch(new RegExp(`^dead: ${bad}: Redis refused .*WRONGTYPE.*\\n$`));
+    expect(out.stderr).not.toContain("unexpected error");
+    expect(out.code).toBe(6);
+    expect(await isDead(prefix, good)).toBe(false);
+
+    const json = await dead(prefix, "requeue", bad, "--json");
+    expect(JSON.parse(json.stdout)).toMatchObject({ id: bad, verdict: "unreadable" });
+    expect(json.code).toBe(6);
+  });
+
+  test("delete: the other id is deleted, this one on its own line, exit 6", async () => {
+    const { prefix, good, bad } = await setUp("dead");
+    const out = await dead(prefix, "delete", good, bad);
+    expect(out.stdout).toBe(`${good}\n`);
+    expect(out.stderr).toMatch(new RegExp(`^dead: ${bad}: Redis refused .*WRONGTYPE.*\\n$`));
+    expect(out.code).toBe(6);
+    expect(await isDead(prefix, good)).toBe(false);
+  });
+});
