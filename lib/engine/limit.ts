@@ -31,8 +31,11 @@ export type LimitVerdict =
    * `slot`: it took a running slot of its key (freed by freeSlots when it ends).
    */
   | { kind: "start"; inMs: number; lateMs: number | null; slot: boolean }
-  /** Give the slot away: back at `dueMs` (Redis' clock). */
-  | { kind: "hold"; dueMs: number; why: "held" | "busy" | "rate" }
+  /**
+   * Give the slot away: back at `dueMs` (Redis' clock). `corrupt`: one of its limit key's own
+   * keys holds another type; `problem` names it (`<key> holds a <type>, not a <type>`).
+   */
+  | { kind: "hold"; dueMs: number; why: "held" | "busy" | "rate" | "corrupt"; problem?: string }
   /** The queue's next slot is past the horizon: keep it and ask again in `inMs`. */
   | { kind: "later"; inMs: number };
 
@@ -58,6 +61,11 @@ export function parseVerdict(text: string): LimitVerdict {
     const late = Number(b);
     const inMs = Math.max(0, Number(a));
     return { kind: "start", inMs, lateMs: late < 0 ? null : late, slot: c === "1" };
+  }
+  if (kind === "H" && b === "corrupt") {
+    // The key's name may hold spaces: the problem is the rest of the reply, as written.
+    const problem = String(text).split(" ").slice(3).join(" ");
+    return { kind: "hold", dueMs: Number(a), why: b, problem };
   }
   if (kind === "H") return { kind: "hold", dueMs: Number(a), why: b as "held" | "busy" | "rate" };
   if (kind === "L") return { kind: "later", inMs: Math.max(1, Number(a)) };
