@@ -91,12 +91,15 @@ export interface Woken {
  * Frees the running slots of `ended` and drops the waiters of `gone` (ended or canceled: one
  * call), and names the waiting jobs woken, in order, one per slot now free: the caller moves
  * each to its stream (wakeJobs, lib/engine/hold.ts) and hands back those it could not move.
+ * `unreadable` hears each limit key skipped because one of its own keys holds another type
+ * (`<key> holds a <type>, not a <type>`); the other keys' slots are freed all the same.
  */
 export async function freeSlots(
   client: Redis,
   lk: LimitKeys,
   ended: readonly LimitEnded[],
   gone: readonly Woken[] = [],
+  unreadable: (problem: string) => void = () => {},
 ): Promise<Woken[]> {
   const args = [lk.runningPrefix, lk.waitingPrefix, lk.keyPrefix, String(ended.length)];
   for (const e of ended) args.push(e.run ?? e.jobId, e.limitKey, e.jobId);
@@ -105,6 +108,10 @@ export async function freeSlots(
   const woken: Woken[] = [];
   for (let i = 0; i + 1 < reply.length; i += 2) {
     const m = String(reply[i]);
+    if (m === "!") {
+      unreadable(String(reply[i + 1]));
+      continue;
+    }
     const bar = m.indexOf("|");
     const shard = Number(m.slice(0, bar));
     if (bar > 0 && Number.isInteger(shard)) {

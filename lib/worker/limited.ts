@@ -17,7 +17,6 @@ import { type Logger, throttled } from "../log.ts";
 import { describeCause } from "../redis/cause.ts";
 import type { Redis } from "../redis/connect.ts";
 import type { Startable } from "./entries.ts";
-import { corruptTeller } from "./limit-corrupt.ts";
 import { type Slot, slotAction } from "./limit-slot.ts";
 import type { QueueLimits } from "./queue-limits.ts";
 import type { Jobs } from "./running.ts";
@@ -67,7 +66,6 @@ export class LimitGate {
   #unreachableLog: (fields: Record<string, unknown>) => void;
   /** Entries in a limiter call or a hold call now (read again meanwhile: left alone). */
   #busy = new Set<string>();
-  #corrupt: (problem: string) => void;
 
   constructor(
     private readonly q: QueueLimits,
@@ -76,7 +74,6 @@ export class LimitGate {
   ) {
     this.#late = throttled(d.log, "rate-limited start late: slot given back, job read again");
     this.#unreachableLog = throttled(d.log, "rate limiter unreachable: jobs kept, asking again");
-    this.#corrupt = corruptTeller(d.log);
     jobs.onEnded = (job) => {
       const slot = this.#slotted.get(job.entryId);
       if (!slot) return;
@@ -141,7 +138,7 @@ export class LimitGate {
     for (const [i, job] of jobs.entries()) {
       const v = verdicts[i] as LimitVerdict;
       if (v.kind === "hold") {
-        if (v.problem !== undefined) this.#corrupt(v.problem);
+        if (v.problem !== undefined) this.q.corrupt(v.problem);
         held.push({ job, dueMs: v.dueMs, why: v.why });
       } else if (v.kind === "later")
         this.jobs.waits.defer(job, v.inMs, () => this.#again(job, kind));
