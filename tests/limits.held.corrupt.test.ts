@@ -5,7 +5,13 @@
 // write. Against the real Redis of tests/preload.ts.
 import { describe, expect, test } from "bun:test";
 import { type LimitKeys, limitKeys, limitWokenPrefix } from "../lib/engine/keys.ts";
-import { type HeldPlace, takeRateHeld, wakeRateHeld, wakeStart } from "../lib/engine/rate-held.ts";
+import {
+  type HeldPlace,
+  heldWakeProblems,
+  takeRateHeld,
+  wakeRateHeld,
+  wakeStart,
+} from "../lib/engine/rate-held.ts";
 import { type EngineQueue, engineQueue } from "./fixtures/plant.ts";
 import { runCli } from "./helpers.ts";
 
@@ -92,6 +98,10 @@ describe("a held member that names no shard of the queue", () => {
     expect(got.moved).toBe(0);
     expect(got.dropped.sort()).toEqual([...bad].sort());
     expect(got.unreadable).toEqual([]);
+    // Said in one line, the first five named (in the set's order), however many there are.
+    expect(heldWakeProblems(got)).toEqual([
+      'rate-held members naming no shard of the queue, dropped: " 0|N", "0x0|M", "1.0|P", "7|K", "R" and 2 more (their jobs, if any, come back at their due time)',
+    ]);
     const marker = (id: string) => v.r.sendCommand(["EXISTS", `${limitWokenPrefix(v.k)}${id}`]);
     expect(await marker("L")).toBe(1); // the one good member: woken (marked, not delayed here)
     for (const id of ["J", "K", "M", "N", "P", "Q", "R"]) expect(await marker(id)).toBe(0);

@@ -112,10 +112,14 @@ export function heldWakeProblems(w: HeldWake): string[] {
       `limit key unreadable: ${u} (its held jobs woken; workers hold them until it is deleted)`,
   );
   if (w.dropped.length > 0) {
-    const named = w.dropped.slice(0, NAMED_MOST).map((m) => JSON.stringify(m));
-    const more = w.dropped.length - named.length;
+    const named = w.dropped
+      .slice(0, NAMED_MOST)
+      .map((m) => JSON.stringify(m))
+      .join(", ");
+    const left = w.dropped.length - NAMED_MOST;
+    const more = left > 0 ? ` and ${left} more` : "";
     lines.push(
-      `rate-held members naming no shard of the queue, dropped: ${named.join(", ")}${more > 0 ? ` and ${more} more` : ""} (their jobs, if any, come back at their due time)`,
+      `rate-held members naming no shard of the queue, dropped: ${named}${more} (their jobs, if any, come back at their due time)`,
     );
   }
   return lines;

@@ -140,9 +140,9 @@ export class LimitGate {
       if (v.kind === "hold") {
         if (v.problem !== undefined) this.q.corrupt(v.problem);
         held.push({ job, dueMs: v.dueMs, why: v.why });
-      } else if (v.kind === "later")
+      } else if (v.kind === "later") {
         this.jobs.waits.defer(job, v.inMs, () => this.#again(job, kind));
-      else {
+      } else {
         if (v.slot && job.limitKey !== undefined) {
           const run = runToken(this.d.keys.shard, job.entryId, job.deliveries);
           this.#slotted.set(job.entryId, { jobId: job.jobId, limitKey: job.limitKey, run });
