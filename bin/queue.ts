@@ -211,7 +211,8 @@ const limitCommand = defineCommand({
       clear: args.clear,
     });
     await withQueue(args, async (admin) => {
-      const limits = change ? await admin.setLimits(change) : await admin.limits();
+      const tell = (line: string) => process.stderr.write(`queue limit: ${safeText(line)}\n`);
+      const limits = change ? await admin.setLimits(change, tell) : await admin.limits();
       const { queue } = admin.options;
       if (args.json) printJson(limitsJson(queue, limits));
       else print(limitsLines(queue, limits));

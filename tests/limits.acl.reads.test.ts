@@ -37,6 +37,7 @@ test("the worker's rules read the gaps, the admin's take a page of held jobs", a
     expect(await takeRateHeld(admin, lk, wakeStart(), 200, 1000)).toEqual({
       next: null,
       members: ["0|j1"],
+      unreadable: [],
     });
     // A wake that stopped between pages left a waking copy: the next one pages it out (a job
     // past its due time dropped), then takes the new holds.

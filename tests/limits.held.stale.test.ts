@@ -72,7 +72,7 @@ test("a job that started leaves a stopped wake's copy: the next wake keeps its r
   expect(await failJobs(v.client, v.k, fo, [failed])).toEqual(["retrying"]);
   const backoff = await v.r.sendCommand(["ZSCORE", v.k.delayed, "C"]);
   await writeLimits(v.client, prefix, "q", { keyRate: { count: 2, perMs: 10_000 } });
-  expect(await wakeRateHeld(v.client, lk, [v.k])).toBe(0);
+  expect((await wakeRateHeld(v.client, lk, [v.k])).moved).toBe(0);
   expect(await v.r.sendCommand(["ZSCORE", v.k.delayed, "C"])).toBe(backoff);
 });
 

@@ -172,9 +172,11 @@ export class Admin {
   /**
    * Changes the queue's rate limits: a value sets one, null removes it, absent leaves it.
    * Workers follow within pauseCheckMs; the limiter itself reads them at each decision.
+   * `tell` hears, a line each, the bad records a key rate change's wake of held jobs settled
+   * (a limit key's hash of another type, held members naming no shard).
    */
-  setLimits(change: LimitsChange): Promise<Limits> {
-    return control.setLimits(this.#shards, change);
+  setLimits(change: LimitsChange, tell?: (line: string) => void): Promise<Limits> {
+    return control.setLimits(this.#shards, change, tell);
   }
 
   /**

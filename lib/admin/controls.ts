@@ -8,7 +8,7 @@ import { holdKey } from "../engine/hold-key.ts";
 import { LEVELS, levelKeys, limitKeys, type QueueKeys } from "../engine/keys.ts";
 import { type Limits, type LimitsChange, readLimits, writeLimits } from "../engine/limits.ts";
 import { readPaused, writePaused } from "../engine/pause.ts";
-import { wakeRateHeld } from "../engine/rate-held.ts";
+import { heldWakeProblems, wakeRateHeld } from "../engine/rate-held.ts";
 import { redisNowMs } from "../redis/clock.ts";
 import { onNodeOf } from "../redis/cluster.ts";
 import { readLimitsView } from "./limits.ts";
@@ -30,13 +30,21 @@ export function limitsOf(s: QueueShards): Promise<Limits> {
   return readLimits(s.client, s.prefix, s.queue);
 }
 
-/** Changes the queue's rate limits: a value sets one, null removes it, absent leaves it. */
-export async function setLimits(s: QueueShards, change: LimitsChange): Promise<Limits> {
+/**
+ * Changes the queue's rate limits: a value sets one, null removes it, absent leaves it. `tell`
+ * hears what the wake of held jobs found wrong and settled (heldWakeProblems: one line each).
+ */
+export async function setLimits(
+  s: QueueShards,
+  change: LimitsChange,
+  tell: (line: string) => void = () => {},
+): Promise<Limits> {
   const { prefix, queue } = s;
   const limits = await writeLimits(s.client, prefix, queue, change);
   // Jobs held back by the old key rate would come back on its schedule: woken now.
   if (change.keyRate !== undefined) {
-    await wakeRateHeld(s.client, limitKeys(prefix, queue), await s.shards());
+    const woke = await wakeRateHeld(s.client, limitKeys(prefix, queue), await s.shards());
+    for (const line of heldWakeProblems(woke)) tell(line);
   }
   return limits;
 }

@@ -31,8 +31,11 @@ export type LimitVerdict =
    * `slot`: it took a running slot of its key (freed by freeSlots when it ends).
    */
   | { kind: "start"; inMs: number; lateMs: number | null; slot: boolean }
-  /** Give the slot away: back at `dueMs` (Redis' clock). */
-  | { kind: "hold"; dueMs: number; why: "held" | "busy" | "rate" }
+  /**
+   * Give the slot away: back at `dueMs` (Redis' clock). `corrupt`: one of its limit key's own
+   * keys holds another type; `problem` names it (`<key> holds a <type>, not a <type>`).
+   */
+  | { kind: "hold"; dueMs: number; why: "held" | "busy" | "rate" | "corrupt"; problem?: string }
   /** The queue's next slot is past the horizon: keep it and ask again in `inMs`. */
   | { kind: "later"; inMs: number };
 
@@ -59,6 +62,11 @@ export function parseVerdict(text: string): LimitVerdict {
     const inMs = Math.max(0, Number(a));
     return { kind: "start", inMs, lateMs: late < 0 ? null : late, slot: c === "1" };
   }
+  if (kind === "H" && b === "corrupt") {
+    // The key's name may hold spaces: the problem is the rest of the reply, as written.
+    const problem = String(text).split(" ").slice(3).join(" ");
+    return { kind: "hold", dueMs: Number(a), why: b, problem };
+  }
   if (kind === "H") return { kind: "hold", dueMs: Number(a), why: b as "held" | "busy" | "rate" };
   if (kind === "L") return { kind: "later", inMs: Math.max(1, Number(a)) };
   throw new Error(`limit: unexpected reply ${JSON.stringify(String(text).slice(0, 40))}`);
@@ -83,12 +91,15 @@ export interface Woken {
  * Frees the running slots of `ended` and drops the waiters of `gone` (ended or canceled: one
  * call), and names the waiting jobs woken, in order, one per slot now free: the caller moves
  * each to its stream (wakeJobs, lib/engine/hold.ts) and hands back those it could not move.
+ * `unreadable` hears each limit key skipped because one of its own keys holds another type
+ * (`<key> holds a <type>, not a <type>`); the other keys' slots are freed all the same.
  */
 export async function freeSlots(
   client: Redis,
   lk: LimitKeys,
   ended: readonly LimitEnded[],
   gone: readonly Woken[] = [],
+  unreadable: (problem: string) => void = () => {},
 ): Promise<Woken[]> {
   const args = [lk.runningPrefix, lk.waitingPrefix, lk.keyPrefix, String(ended.length)];
   for (const e of ended) args.push(e.run ?? e.jobId, e.limitKey, e.jobId);
@@ -97,6 +108,10 @@ export async function freeSlots(
   const woken: Woken[] = [];
   for (let i = 0; i + 1 < reply.length; i += 2) {
     const m = String(reply[i]);
+    if (m === "!") {
+      unreadable(String(reply[i + 1]));
+      continue;
+    }
     const bar = m.indexOf("|");
     const shard = Number(m.slice(0, bar));
     if (bar > 0 && Number.isInteger(shard)) {

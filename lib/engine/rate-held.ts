@@ -36,8 +36,9 @@ export function wakeStart(): HeldPlace {
 /**
  * One page of held jobs, from place `at`: at most `keysMost` keys looked at and `membersMost`
  * members read (`<shard>|<job id>`), which leave their keys' waking copies (those past their
- * due time unnamed: back on their own). `next`: the place to
- * go on from, null when done.
+ * due time unnamed: back on their own). `next`: the place to go on from, null when done.
+ * `unreadable`: keys visited whose hash holds another type (`<key> holds a <type>, not a hash`:
+ * left as they are, their members named all the same).
  */
 export async function takeRateHeld(
   client: Redis,
@@ -45,40 +46,81 @@ export async function takeRateHeld(
   at: HeldPlace,
   keysMost: number,
   membersMost: number,
-): Promise<{ next: HeldPlace | null; members: string[] }> {
+): Promise<{ next: HeldPlace | null; members: string[]; unreadable: string[] }> {
   const args = [lk.rateHeldPrefix, lk.keyPrefix, lk.rateWakingPrefix, at.wake, at.key, at.score];
   args.push(at.merging ? "1" : "", String(keysMost), String(membersMost));
-  type Reply = [number, string, string, string, string, ...string[]];
+  type Reply = [number, string, string, string, string, string[], ...string[]];
   const reply = await runScript<Reply>(client, scripts.rateHeld, [lk.keys, lk.layout], args);
-  const [more, key, score, wake, merging, ...members] = reply;
+  const [more, key, score, wake, merging, unreadable, ...members] = reply;
   const place = { wake: String(wake), key: String(key), score: String(score) };
   const next = Number(more) === 1 ? { ...place, merging: String(merging) === "1" } : null;
-  return { next, members: members.map(String) };
+  return { next, members: members.map(String), unreadable: unreadable.map(String) };
 }
 
-/** Wakes every job held back by a key's rate (shard s's keys at `shards[s]`); how many moved. */
+/**
+ * What a wake did: `moved`, jobs moved to their streams; `dropped`, held members that name no
+ * shard of the queue (a hand edit: gone from Redis once read, never woken on a shard they do
+ * not name; their jobs, if any, come back at their due time on their own); `unreadable`, limit
+ * keys whose hash holds another type (their jobs woken all the same, then held by the limiter).
+ */
+export interface HeldWake {
+  moved: number;
+  dropped: string[];
+  unreadable: string[];
+}
+
+/** A shard's number as a held member writes it (limit.lua: `<shard>|`): digits, no sign. */
+const SHARD = /^(0|[1-9][0-9]*)$/;
+
+/** Wakes every job held back by a key's rate (shard s's keys at `shards[s]`). */
 export async function wakeRateHeld(
   client: Redis,
   lk: LimitKeys,
   shards: readonly QueueKeys[],
-): Promise<number> {
-  let moved = 0;
+): Promise<HeldWake> {
+  const done: HeldWake = { moved: 0, dropped: [], unreadable: [] };
   for (let at: HeldPlace | null = wakeStart(); at; ) {
     const page = await takeRateHeld(client, lk, at, PAGE, MEMBERS_PER_CALL);
     at = page.next;
+    for (const u of page.unreadable) if (!done.unreadable.includes(u)) done.unreadable.push(u);
     const byShard = new Map<number, string[]>();
     for (const m of page.members) {
       const bar = m.indexOf("|");
-      const shard = Number(m.slice(0, bar));
-      if (bar <= 0) continue;
-      const ids = byShard.get(shard);
+      const shard = m.slice(0, Math.max(bar, 0));
+      if (!SHARD.test(shard) || Number(shard) >= shards.length) {
+        done.dropped.push(m);
+        continue;
+      }
+      const ids = byShard.get(Number(shard));
       if (ids) ids.push(m.slice(bar + 1));
-      else byShard.set(shard, [m.slice(bar + 1)]);
+      else byShard.set(Number(shard), [m.slice(bar + 1)]);
     }
     for (const [shard, ids] of byShard) {
-      const keys = shards[shard];
-      if (keys) moved += (await wakeJobs(client, keys, ids)).moved;
+      done.moved += (await wakeJobs(client, shards[shard] as QueueKeys, ids)).moved;
     }
   }
-  return moved;
+  return done;
+}
+
+/** Members named in a line at most: a hand edit may leave thousands. */
+const NAMED_MOST = 5;
+
+/** What a wake found wrong, one line each for the operator (empty when nothing was). */
+export function heldWakeProblems(w: HeldWake): string[] {
+  const lines = w.unreadable.map(
+    (u) =>
+      `limit key unreadable: ${u} (its held jobs woken; workers hold them until it is deleted)`,
+  );
+  if (w.dropped.length > 0) {
+    const named = w.dropped
+      .slice(0, NAMED_MOST)
+      .map((m) => JSON.stringify(m))
+      .join(", ");
+    const left = w.dropped.length - NAMED_MOST;
+    const more = left > 0 ? ` and ${left} more` : "";
+    lines.push(
+      `rate-held members naming no shard of the queue, dropped: ${named}${more} (their jobs, if any, come back at their due time)`,
+    );
+  }
+  return lines;
 }

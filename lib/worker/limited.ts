@@ -137,9 +137,12 @@ export class LimitGate {
     const held: { job: Startable; dueMs: number; why: string }[] = [];
     for (const [i, job] of jobs.entries()) {
       const v = verdicts[i] as LimitVerdict;
-      if (v.kind === "hold") held.push({ job, dueMs: v.dueMs, why: v.why });
-      else if (v.kind === "later") this.jobs.waits.defer(job, v.inMs, () => this.#again(job, kind));
-      else {
+      if (v.kind === "hold") {
+        if (v.problem !== undefined) this.q.corrupt(v.problem);
+        held.push({ job, dueMs: v.dueMs, why: v.why });
+      } else if (v.kind === "later") {
+        this.jobs.waits.defer(job, v.inMs, () => this.#again(job, kind));
+      } else {
         if (v.slot && job.limitKey !== undefined) {
           const run = runToken(this.d.keys.shard, job.entryId, job.deliveries);
           this.#slotted.set(job.entryId, { jobId: job.jobId, limitKey: job.limitKey, run });

@@ -12,6 +12,7 @@ import { type Logger, throttled } from "../log.ts";
 import { describeCause } from "../redis/cause.ts";
 import type { Redis } from "../redis/connect.ts";
 import type { Startable } from "./entries.ts";
+import { corruptTeller } from "./limit-corrupt.ts";
 
 /** A hold made this long ago (by this host's clock) may still be on (Redis' clock may differ). */
 const HOLD_SKEW_MS = 10 * 60_000;
@@ -21,6 +22,11 @@ export class QueueLimits {
   #ended: LimitEnded[] = [];
   #gone: Woken[] = [];
   #failed: (fields: Record<string, unknown>) => void;
+  /**
+   * Tells the log, once per key, of a limit key whose own keys hold another type (`<key> holds
+   * a <type>, not a <type>`: its jobs held by limit.lua, its slots left to free themselves).
+   */
+  readonly corrupt: (problem: string) => void;
 
   constructor(
     readonly lk: LimitKeys,
@@ -32,6 +38,7 @@ export class QueueLimits {
     log: Logger,
   ) {
     this.#failed = throttled(log, "could not free rate-limit slots (they free themselves later)");
+    this.corrupt = corruptTeller(log);
   }
 
   get limits(): Limits {
@@ -94,7 +101,7 @@ export class QueueLimits {
       // A woken job that ended meanwhile (canceled) is dropped and the next woken: a few rounds
       // at most (each round drops what the last woke in vain); what is left waits its fallback.
       for (let round = 0; round < 5 && ended.length + gone.length > 0; round++) {
-        const woken = await freeSlots(this.client(), this.lk, ended, gone);
+        const woken = await freeSlots(this.client(), this.lk, ended, gone, this.corrupt);
         ended = [];
         gone = await this.#wake(woken);
       }

@@ -7,6 +7,7 @@
 import { batchMutants } from "./batch.ts";
 import { engineMutants } from "./engine.ts";
 import { limitMutants } from "./limits.ts";
+import { limitCorruptMutants } from "./limits-corrupt.ts";
 
 import { type Mutant, m } from "./mutant.ts";
 import { prefetchMutants } from "./prefetch.ts";
@@ -759,6 +760,8 @@ mutants.push(...engineMutants);
 mutants.push(...batchMutants);
 // The rate limits' mutants (scripts/mutants/limits.ts).
 mutants.push(...limitMutants);
+// One limit key's bad records settled on their own (scripts/mutants/limits-corrupt.ts).
+mutants.push(...limitCorruptMutants);
 // Prefetch's mutants (scripts/mutants/prefetch.ts).
 mutants.push(...prefetchMutants);
 // Bad records settled on their own: counters, one limit key's keys (scripts/mutants/records.ts).

@@ -15,23 +15,46 @@
 -- ARGV[5..4+3E] triples: the run's token, limit key, job id
 -- ARGV[5+3E..] pairs: waiting member `<shard>|<job id>` gone, limit key
 -- Returns pairs: each woken job's waiting member, `<shard>|<job id>`, and its limit key (the
--- worker moves each from its shard's delayed set to its stream: wake.lua).
+-- worker moves each from its shard's delayed set to its stream: wake.lua); then, for each key
+-- whose running set, waiting list or hash holds another type (a hand edit), the pair `!`,
+-- `<key> holds a <type>, not a <type>`: nothing of that key is read or written (its slots free
+-- themselves at their expiry; limit.lua holds its jobs meanwhile), the other keys' are freed.
+-- Or an error reply `ERR courier: key … holds a …` for the layout key (nothing written).
 --- @include clock
+--- @include wrongtype
+local refused = wrong_type({ KEYS[1], 'hash' })
+if refused then return refused end
 local now = clock_ms()
 local kc = tonumber(redis.call('HGET', KEYS[1], 'key_concurrency'))
 local last = 4 + 3 * tonumber(ARGV[4])
 local woken, keys = {}, {}
+
+-- Whether a limit key's own keys are usable (each key checked once per call); one that is not
+-- is said once at the end of the reply.
+local problems = {}
+local function usable(key)
+  if problems[key] == nil then
+    local bad = wrong_type({ ARGV[1] .. key, 'zset', ARGV[2] .. key, 'zset', ARGV[3] .. key, 'hash' })
+    problems[key] = bad and string.sub(bad.err, #'ERR courier: key ' + 1) or false
+  end
+  return not problems[key]
+end
+
 for i = 5, last, 3 do
   local token, key, id = ARGV[i], ARGV[i + 1], ARGV[i + 2]
-  redis.call('ZREM', ARGV[1] .. key, token)
-  if redis.call('HGET', ARGV[3] .. key, 'run|' .. id) == token then
-    redis.call('HDEL', ARGV[3] .. key, 'run|' .. id)
+  if usable(key) then
+    redis.call('ZREM', ARGV[1] .. key, token)
+    if redis.call('HGET', ARGV[3] .. key, 'run|' .. id) == token then
+      redis.call('HDEL', ARGV[3] .. key, 'run|' .. id)
+    end
+    keys[key] = true
   end
-  keys[key] = true
 end
 for i = last + 1, #ARGV, 2 do
-  redis.call('ZREM', ARGV[2] .. ARGV[i + 1], ARGV[i])
-  keys[ARGV[i + 1]] = true
+  if usable(ARGV[i + 1]) then
+    redis.call('ZREM', ARGV[2] .. ARGV[i + 1], ARGV[i])
+    keys[ARGV[i + 1]] = true
+  end
 end
 for key in pairs(keys) do
   local running, waiting = ARGV[1] .. key, ARGV[2] .. key
@@ -45,5 +68,8 @@ for key in pairs(keys) do
       woken[#woken + 1] = key
     end
   end
+end
+for _, problem in pairs(problems) do
+  if problem then woken[#woken + 1], woken[#woken + 2] = '!', problem end
 end
 return woken

@@ -34,15 +34,28 @@
 --   `H <due ms> <why>`: give its slot away, back at `due` (Redis' ms): why = held (the key is
 --     held), busy (its key's running slots are taken: woken when one frees), rate (its key's
 --     next slot is past the horizon);
---   `L <in ms>`: the queue's next slot is past the horizon: keep it, ask again in `in` ms.
+--   `L <in ms>`: the queue's next slot is past the horizon: keep it, ask again in `in` ms;
+--   `H <due ms> corrupt <key> holds a <type>, not a <type>`: one of its limit key's own keys
+--     (hash, running, waiting, rate-held, rate-waking: those the settings use) holds another
+--     type (a hand edit, another program): nothing of that key is read or written, its jobs are
+--     held a minute (CORRUPT_HOLD_MS) and come back to ask again, so deleting the key lets them
+--     run; the other keys' jobs are decided as ever. One user's bad key stops no one else's.
+-- Or an error reply `ERR courier: key … holds a …` when a queue-wide key (KEYS) holds another
+-- type: checked before any write (include/wrongtype.lua), as every script checks its own.
 -- Redis' clock to the microsecond (clock_ms floors it): a slot is then known to the worker
 -- within its round trip alone, not a millisecond more.
+--- @include wrongtype
 local function now_exact()
   local t = redis.call('TIME')
   return tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
 end
+local refused = wrong_type({ KEYS[1], 'hash', KEYS[2], 'string', KEYS[3], 'zset', KEYS[4], 'zset' })
+if refused then return refused end
 local now = now_exact()
 local horizon = tonumber(ARGV[4])
+-- How long a job of a corrupt limit key is held: long enough that a backlog of such jobs costs
+-- a call per job a minute, short enough that they run soon after the key is deleted.
+local CORRUPT_HOLD_MS = 60000
 local cfg = redis.call('HMGET', KEYS[1], 'rate', 'key_concurrency', 'key_rate')
 
 -- A rate `N/<ms>` as its slot spacing and lateness bound, or nil (none, or not one).
@@ -181,9 +194,30 @@ local function wait_for_slot(key, id, running, khash)
   return 'H ' .. due .. ' busy'
 end
 
+-- Why a limit key's own keys cannot be used (`<key> holds a <type>, not a <type>`), or false:
+-- only those the settings make this call touch, each key checked once per call (this script
+-- only ever writes them with their own type, so the answer holds till it ends).
+local problems = {}
+local function problem_of(key)
+  if problems[key] == nil then
+    local want = { ARGV[1] .. key, 'hash' }
+    local function zset(prefix) want[#want + 1], want[#want + 2] = prefix .. key, 'zset' end
+    if kc then zset(ARGV[2]); zset(ARGV[3]) end
+    if kr then zset(ARGV[6]); zset(ARGV[7]) end
+    local bad = wrong_type(want)
+    problems[key] = bad and string.sub(bad.err, #'ERR courier: key ' + 1) or false
+  end
+  return problems[key]
+end
+
 local function decide(id, key, hold_ms, token)
   local x, late = now, nil
   local khash, running, kt
+  if key ~= '' and problem_of(key) then
+    local due = math.ceil(now + CORRUPT_HOLD_MS)
+    list_held(key, due)
+    return 'H ' .. due .. ' corrupt ' .. problem_of(key)
+  end
   if key ~= '' then
     khash, running = ARGV[1] .. key, ARGV[2] .. key
     kt = redis.call('HMGET', khash, 'tat', 'held_until', 'hold_next')

@@ -25,15 +25,25 @@
 -- wake's token ('' first call: one is drawn)  ARGV[5] place: key ('' first call)  ARGV[6]
 -- place: its score  ARGV[7] place: '1' while its key's set and stale copy are being merged
 --   ARGV[8] keys per call  ARGV[9] most members read per call (merged or taken)
--- Returns { more (1: call again from the place), place key, place score, token, merging, then the
--- members `<shard>|<job id>` taken }.
+-- A key whose hash holds another type (a hand edit, another program) is left as it is: its visit
+-- is not marked nor its schedule reset, its held jobs are named all the same (they ask again:
+-- limit.lua holds them as `corrupt` until the hash is deleted), and it is said in the reply.
+--
+-- Returns { more (1: call again from the place), place key, place score, token, merging,
+-- { `<key hash> holds a <type>, not a hash` of each such key visited }, then the members
+-- `<shard>|<job id>` taken }. Or an error reply `ERR courier: key … holds a …` when KEYS[1] or
+-- KEYS[2] holds another type (nothing written: include/wrongtype.lua).
 --- @include clock
+--- @include wrongtype
+local refused = wrong_type({ KEYS[1], 'zset', KEYS[2], 'hash' })
+if refused then return refused end
 local rprefix, hprefix, wprefix, token = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local at_key, at_score, merging = ARGV[5], ARGV[6], ARGV[7] == '1'
 local size, budget = tonumber(ARGV[8]), tonumber(ARGV[9])
 if token == '' then token = tostring(redis.call('HINCRBY', KEYS[2], 'wake_seq', 1)) end
 local now = clock_ms()
-local out = { 1, at_key, at_score, token, '' }
+local unreadable = {}
+local out = { 1, at_key, at_score, token, '', unreadable }
 
 -- A zset's size; a key of another type (a hand edit) counts as empty: it names no job, and the
 -- key's set renamed to it replaces it.
@@ -103,6 +113,22 @@ local function snapshot(key)
   merging = true
 end
 
+-- A key's visit by this wake: marked with its token and its schedule of holds reset; false when
+-- this wake (or a newer one) visited it already. A hash of another type is left as it is and
+-- said (it cannot be marked: visited again, it names only what is held since, as any key).
+local function visit(khash)
+  local readable, woke = pcall(redis.call, 'HGET', khash, 'woke')
+  if not readable then
+    local t = redis.call('TYPE', khash).ok
+    unreadable[#unreadable + 1] = khash .. ' holds a ' .. t .. ', not a hash'
+    return true
+  end
+  if (tonumber(woke) or 0) >= tonumber(token) then return false end
+  if redis.call('EXISTS', khash) == 1 then redis.call('HSET', khash, 'woke', token) end
+  redis.call('HDEL', khash, 'hold_next')
+  return true
+end
+
 local start = 0
 if at_key ~= '' then
   if take(at_key) then return out end
@@ -117,9 +143,7 @@ local keys = redis.call('ZRANGE', KEYS[1], start, start + size - 1, 'WITHSCORES'
 for i = 1, #keys, 2 do
   local key, khash = keys[i], hprefix .. keys[i]
   out[2], out[3] = key, keys[i + 1]
-  if (tonumber(redis.call('HGET', khash, 'woke')) or 0) < tonumber(token) then
-    if redis.call('EXISTS', khash) == 1 then redis.call('HSET', khash, 'woke', token) end
-    redis.call('HDEL', khash, 'hold_next')
+  if visit(khash) then
     snapshot(key)
     if take(key) then return out end
   end

@@ -1,5 +1,8 @@
 -- Include (`--- @include wrongtype`) of every script that writes queue-wide keys (enqueue,
--- finish, fail, bury, claim, leave, promote, serve, requeue). Not a script of its own.
+-- finish, fail, bury, claim, leave, promote, serve, requeue, limit, limit-done, rate-held). Not
+-- a script of its own. limit.lua and limit-done.lua also check a limit key's own keys with it,
+-- and settle only that key's jobs (docs/internals.md, "Rate limits"): one user's key never
+-- fails the others' call.
 --
 -- An error reply naming the first queue-wide key that holds the wrong type of value (pairs of
 -- key and type; a missing key is fine), or nil. Scripts check every queue-wide key they write,
@@ -7,8 +10,9 @@
 -- half done (Redis does not roll a script back: a job recorded but in no stream, delayed set or
 -- dead letter, stuck for good). The worker reads the marker `courier: key`
 -- (lib/worker/outcome-calls.ts refusedOverOneRecord) and retries an outcome batch with back-off,
--- acknowledging nothing; a refused read stops it (Worker.failure, lib/worker/worker-stop.ts); the
--- CLI says it in one line (lib/cli/refusal.ts).
+-- acknowledging nothing; a refused read stops it (Worker.failure, lib/worker/worker-stop.ts); a
+-- refused limiter call keeps its jobs, asking again (lib/worker/limited.ts); the CLI says it in
+-- one line (lib/cli/refusal.ts).
 -- Second reply: the types read, by key ('none' for a missing key), for a script that acts on
 -- a key's absence (enqueue.lua writes the format when `meta` is missing) without another call.
 local function wrong_type(expected)
