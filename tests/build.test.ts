@@ -23,10 +23,10 @@ const COURIER = join(ROOT, "dist", "courier");
 // No Bun here: the executable must carry its runtime, and run itself as its workers.
 const PATH = "/usr/bin:/bin";
 const cleanups: (() => unknown)[] = [];
-// The cluster pass runs only the tests whose executable reaches the preload's Redis (trigger,
-// worker --tasks): the others answer before any Redis (--help, --version, a command's list) or
-// run a redis-server of their own (stack), the same on a cluster pass.
-const noPreloadRedis = test.skipIf(!onOneServer);
+// `once`: in the first pass only. The cluster pass runs the tests whose executable reaches the
+// preload's Redis (trigger, worker --tasks); the others answer before any Redis (--help,
+// --version, the command list) or run a redis-server of their own (stack): the same there.
+const once = test.skipIf(!onOneServer);
 
 beforeAll(async () => {
   const build = await runProcess(["bun", "run", "build"]);
@@ -39,7 +39,7 @@ afterAll(async () => {
   for (const cleanup of cleanups.reverse()) await cleanup();
 });
 
-noPreloadRedis("bun run build writes one executable, not one per command", () => {
+once("bun run build writes one executable, not one per command", () => {
   expect(existsSync(COURIER)).toBe(true);
   for (const old of ["trigger", "worker", "stack"]) {
     expect(existsSync(join(ROOT, "dist", old))).toBe(false);
@@ -64,46 +64,40 @@ test("courier trigger enqueues a job without Bun or the sources", async () => {
   });
 }, 30_000);
 
-noPreloadRedis(
-  "courier with no command or an unknown one: the list of commands, exit 2",
-  async () => {
-    for (const args of [[], ["nope"]]) {
-      const run = await runProcess([COURIER, ...args], { cwd: "/", env: { PATH } });
-      expect(run.code).toBe(2);
-      expect(run.stderr).toMatch(/^courier: (no command given|unknown command "nope")\n/);
-      expect(run.stderr).toContain("  stack      Run Redis, workers and the dashboard");
-    }
-  },
-);
+once("courier with no command or an unknown one: the list of commands, exit 2", async () => {
+  for (const args of [[], ["nope"]]) {
+    const run = await runProcess([COURIER, ...args], { cwd: "/", env: { PATH } });
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/^courier: (no command given|unknown command "nope")\n/);
+    expect(run.stderr).toContain("  stack      Run Redis, workers and the dashboard");
+  }
+});
 
-noPreloadRedis(
-  "courier --help: one written summary per command, none cut inside a bracket",
-  async () => {
-    const run = await runProcess([COURIER, "--help"], { cwd: "/", env: { PATH } });
-    expect(run).toMatchObject({ code: 0, stderr: "" });
-    const lines = run.stdout.split("\n").filter((line) => /^ {2}\w/.test(line));
-    const names = [
-      "trigger",
-      "result",
-      "cancel",
-      "worker",
-      "info",
-      "dead",
-      "queue",
-      "schedule",
-      "dashboard",
-      "stack",
-    ];
-    expect(lines.map((line) => line.trim().split(" ")[0])).toEqual(names);
-    for (const line of lines) {
-      expect(line.split("(").length).toBe(line.split(")").length);
-      expect(line.length).toBeLessThanOrEqual(100);
-    }
-    expect(run.stdout).toContain("  info       Show Redis' memory, each queue's counts");
-  },
-);
+once("courier --help: one written summary per command, none cut inside a bracket", async () => {
+  const run = await runProcess([COURIER, "--help"], { cwd: "/", env: { PATH } });
+  expect(run).toMatchObject({ code: 0, stderr: "" });
+  const lines = run.stdout.split("\n").filter((line) => /^ {2}\w/.test(line));
+  const names = [
+    "trigger",
+    "result",
+    "cancel",
+    "worker",
+    "info",
+    "dead",
+    "queue",
+    "schedule",
+    "dashboard",
+    "stack",
+  ];
+  expect(lines.map((line) => line.trim().split(" ")[0])).toEqual(names);
+  for (const line of lines) {
+    expect(line.split("(").length).toBe(line.split(")").length);
+    expect(line.length).toBeLessThanOrEqual(100);
+  }
+  expect(run.stdout).toContain("  info       Show Redis' memory, each queue's counts");
+});
 
-noPreloadRedis(
+once(
   "courier --version prints the version in package.json; a command's --help names courier",
   async () => {
     const version = await runProcess([COURIER, "--version"], { cwd: "/", env: { PATH } });
@@ -120,7 +114,7 @@ noPreloadRedis(
   },
 );
 
-noPreloadRedis(
+once(
   "courier stack runs its workers from another directory: trigger, result, Ctrl-C drains",
   async () => {
     const dir = mkdtempSync(join(tmpdir(), "courier-built-stack-"));

@@ -9,6 +9,9 @@ import { deliveredOn, orderedSite } from "./fixtures/cli/ordered-site.ts";
 import { onOneServer, rawRedis, runCli, testPrefix, testShards, until } from "./helpers.ts";
 
 const site = orderedSite;
+// `once`: in the first pass only, for mistakes refused before Redis is reached (run in this
+// process: tests/fixtures/cli/in-process.ts), the same on a cluster.
+const once = test.skipIf(!onOneServer);
 
 /** `trigger --queue QUEUE --file -` of the given URLs: every line enqueued. */
 async function triggerAll(prefix: string, queue: string, urls: string[]): Promise<void> {
@@ -62,33 +65,28 @@ describe("worker --queue high,default,low", () => {
     s.stop();
   });
 
-  // Refused before Redis is reached (in this process: tests/fixtures/cli/in-process.ts), so the
-  // same on a cluster: not in the cluster pass.
-  test.skipIf(!onOneServer)(
-    "a bad order or weights: exit 2, one line (and the pointer to --help)",
-    async () => {
-      const prefix = testPrefix();
-      const cases: [string[], string][] = [
-        [["--order", "fifo"], 'worker: --order must be strict or weighted, got "fifo"'],
-        [["--weights", "6,3,1"], "worker: --weights needs --order weighted"],
-        [["--order", "weighted", "--weights", "6;3"], "worker: --weights must be whole numbers"],
-        [
-          ["--queue", "a,b,c", "--order", "weighted", "--weights", "6,3"],
-          "worker: weights must give one weight per queue: 3, got 2",
-        ],
-        [["--queue", "a,b,a"], 'worker: queue list "a,b,a" names a queue twice'],
-      ];
-      for (const [args, line] of cases) {
-        const r = await runUsage("worker", workerArgs(prefix, ...args));
-        expect(r.code).toBe(2);
-        const [first, ...rest] = r.stderr.trim().split("\n");
-        expect(first).toStartWith(line);
-        expect(rest).toEqual(["Run with --help to see the options."]);
-      }
-    },
-  );
+  once("a bad order or weights: exit 2, one line (and the pointer to --help)", async () => {
+    const prefix = testPrefix();
+    const cases: [string[], string][] = [
+      [["--order", "fifo"], 'worker: --order must be strict or weighted, got "fifo"'],
+      [["--weights", "6,3,1"], "worker: --weights needs --order weighted"],
+      [["--order", "weighted", "--weights", "6;3"], "worker: --weights must be whole numbers"],
+      [
+        ["--queue", "a,b,c", "--order", "weighted", "--weights", "6,3"],
+        "worker: weights must give one weight per queue: 3, got 2",
+      ],
+      [["--queue", "a,b,a"], 'worker: queue list "a,b,a" names a queue twice'],
+    ];
+    for (const [args, line] of cases) {
+      const r = await runUsage("worker", workerArgs(prefix, ...args));
+      expect(r.code).toBe(2);
+      const [first, ...rest] = r.stderr.trim().split("\n");
+      expect(first).toStartWith(line);
+      expect(rest).toEqual(["Run with --help to see the options."]);
+    }
+  });
 
-  test.skipIf(!onOneServer)(
+  once(
     "COURIER_QUEUE set to a worker's list: the other commands say the list is a worker's",
     async () => {
       const prefix = testPrefix();
