@@ -31,25 +31,32 @@ interface Pass {
   crossSlot: number;
 }
 
-// Two files at a time (COURIER_TEST_PARALLEL=1 for one): most of a test's time is spent waiting
-// on Redis, a subprocess or a tick, so two share 2 cores well. Each of bun's worker processes
-// has its own redis-server (or cluster), started here (scripts/_test-servers.ts), and runs its
-// files one at a time against it (--no-isolate: one module registry per worker, as a single
-// `bun test` has). Each pass's own timings file (the files' durations in that pass: a file's
-// time on a cluster is not its time on one server) makes the slowest start first, so no long
-// file is left for the end; COURIER_TEST_UPDATE_TIMINGS=1 rewrites them with this run's.
-const workers = Number(process.env.COURIER_TEST_PARALLEL ?? "2");
-if (!Number.isInteger(workers) || workers < 1) {
+// Several files at a time: three in the first pass, two in the cluster pass
+// (COURIER_TEST_PARALLEL=N for N in both, 1 for one at a time). Most of a first-pass file's time
+// is spent waiting on Redis, a subprocess, a tick or a rate's interval, so three share 2 cores
+// well (the slowest 20 files took a third less time than two at a time); a cluster-pass file
+// spends more of its time on CPU (six nodes, a cluster client per process), where a third gained
+// nothing. Each of bun's worker processes has its own redis-server (or cluster), started here
+// (scripts/_test-servers.ts), and runs its files one at a time against it (--no-isolate: one
+// module registry per worker, as a single `bun test` has). Each pass's own timings file (the
+// files' durations in that pass: a file's time on a cluster is not its time on one server)
+// makes the slowest start first, so no long file is left for the end;
+// COURIER_TEST_UPDATE_TIMINGS=1 rewrites them with this run's.
+const given = process.env.COURIER_TEST_PARALLEL;
+const parallel = { tests: Number(given ?? "3"), cluster: Number(given ?? "2") };
+if (!Number.isInteger(parallel.tests) || parallel.tests < 1) {
   process.stderr.write("check: COURIER_TEST_PARALLEL takes a whole number >= 1\n");
   process.exit(2);
 }
 const TIMINGS = { tests: "tests/timings.json", cluster: "tests/timings.cluster.json" };
 const update = process.env.COURIER_TEST_UPDATE_TIMINGS === "1" ? ["--update-timings"] : [];
-const runner = (timings: string) =>
+const runner = (workers: number, timings: string) =>
   workers === 1 ? [] : [`--parallel=${workers}`, "--no-isolate", `--timings=${timings}`, ...update];
 
 /** The pass running now: a signal to this process stops its tests and its servers first. */
 let running: { proc: { kill(): void }; servers: TestServers | null } | null = null;
+/** The cluster pass's servers, started while the first pass runs (a signal stops them too). */
+let early: Promise<TestServers> | null = null;
 for (const [signal, number] of [
   ["SIGINT", 2],
   ["SIGTERM", 15],
@@ -59,28 +66,38 @@ for (const [signal, number] of [
     const pass = running;
     running = null;
     pass?.proc.kill();
-    void Promise.resolve(pass?.servers?.halt()).finally(() => process.exit(128 + number));
+    const later = early?.then((s) => s.halt()).catch(() => {});
+    void Promise.all([pass?.servers?.halt(), later]).finally(() => process.exit(128 + number));
   });
 }
 
-/** Runs `bun test` with `args`, showing its output as it comes; counts what it reports. */
-async function testPass(name: string, args: string[], env: Record<string, string>): Promise<Pass> {
+/**
+ * Runs `bun test` with `args`, showing its output as it comes; counts what it reports. Its
+ * servers are `started` when given (begun earlier), else started here.
+ */
+async function testPass(
+  name: string,
+  args: string[],
+  env: Record<string, string>,
+  started?: Promise<TestServers> | null,
+): Promise<Pass> {
   // Queue tests talk to a real Redis and real subprocesses: 30 s each, not bun's 5 s (bunfig.toml
   // cannot set this; bun only reads --timeout).
   const cluster = env.COURIER_TEST_CLUSTER === "1";
+  const workers = parallel[cluster ? "cluster" : "tests"];
   const flags = [
     "bun",
     "test",
     "--timeout",
     "30000",
-    ...runner(TIMINGS[cluster ? "cluster" : "tests"]),
+    ...runner(workers, TIMINGS[cluster ? "cluster" : "tests"]),
   ];
   const cmd = [...flags, ...args];
   const shown = args.length > 8 ? [...flags, `<${args.length} files>`] : cmd;
   const envText = Object.entries(env).map(([k, v]) => `${k}=${v} `);
   process.stdout.write(`\n== ${name}: ${envText.join("")}${shown.join(" ")}\n`);
-  const started = performance.now();
-  const servers = workers > 1 ? await startTestServers(workers, cluster) : null;
+  const since = performance.now();
+  const servers = workers > 1 ? await (started ?? startTestServers(workers, cluster)) : null;
   const serversEnv = servers ? { COURIER_TEST_REDIS_URLS: servers.urls } : {};
   const proc = Bun.spawn({
     cmd,
@@ -117,7 +134,7 @@ async function testPass(name: string, args: string[], env: Record<string, string
   const count = (word: string) =>
     Number(new RegExp(`^\\s*(\\d+) ${word}$`, "m").exec(summary)?.[1] ?? 0);
   const pass = { passed: count("pass"), failed: count("fail"), code, crossSlot };
-  const secs = ((performance.now() - started) / 1_000).toFixed(0);
+  const secs = ((performance.now() - since) / 1_000).toFixed(0);
   process.stdout.write(`== ${name}: ${pass.passed} passed, ${pass.failed} failed in ${secs} s\n`);
   return pass;
 }
@@ -131,9 +148,16 @@ const clusterArgs =
   args.length === 0
     ? clusterFiles
     : clusterFiles.filter((f) => args.some((a) => resolve(a) === resolve(root, f)));
+// The cluster pass's clusters (a few seconds each, one after the other) start while the first
+// pass runs, so that the cluster pass does not wait for them. Not awaited until then: a failure
+// to start is the cluster pass's, reported there.
+if (clusterArgs.length > 0 && parallel.cluster > 1) {
+  early = startTestServers(parallel.cluster, true);
+  early.catch(() => {}); // handled where awaited (testPass); not an unhandled rejection meanwhile
+}
 const passes = [await testPass("tests", args, {})];
 if (clusterArgs.length > 0) {
-  const cluster = await testPass("cluster pass", clusterArgs, { COURIER_TEST_CLUSTER: "1" });
+  const cluster = await testPass("cluster pass", clusterArgs, { COURIER_TEST_CLUSTER: "1" }, early);
   passes.push(cluster);
   if (cluster.crossSlot > 0) {
     process.stdout.write(`== cluster pass: CROSSSLOT appeared ${cluster.crossSlot} times\n`);

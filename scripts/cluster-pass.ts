@@ -40,7 +40,7 @@ export const LEFT_OUT: Record<string, string[]> = {
     "wordcount.browser",
   ],
   "usage errors and --help only, answered before Redis is reached (as the files with others skip them: onOneServer)":
-    ["cli.messages.shards", "cli.numbers", "courier.help"],
+    ["cli.in-process", "cli.messages.shards", "cli.numbers", "courier.help"],
   "their own redis-server (one they fill, stop or restart), never the preload's": [
     "bench",
     "chaos",
@@ -68,7 +68,9 @@ export const LEFT_OUT: Record<string, string[]> = {
       "dashboard.queue.browser",
     ],
   "a proxy in front of one server that drops replies: a cluster client learns the nodes' own addresses and goes around it":
-    ["enqueue.lost-reply", "guarantees.network"],
+    ["enqueue.lost-reply", "guarantees.network", "trigger.batch.lost-reply"],
+  "a connection blip made by CLIENT KILL on the one server (a cluster's worker talks to other nodes too)":
+    ["worker.prefetch-race"],
   "already on a real cluster of their own (they kill and restart its nodes, change its config or users)":
     [
       "cluster.acl",

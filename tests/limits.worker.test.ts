@@ -64,10 +64,14 @@ describe("no limits: nothing new per job", () => {
   }, 30_000);
 });
 
+// The per-key test's interval, and its slow host's time per page: half a second (not 1 s) keeps
+// it short, as the limits work per interval whatever its length.
+const PAGE_MS = 500;
+
 describe("per-key limits", () => {
   test("every host gets at most C running and R started per interval; a slow host's backlog does not hold the other host back; held jobs spend no attempt", async () => {
     const prefix = testPrefix();
-    using slow = limitSite(1000);
+    using slow = limitSite(PAGE_MS);
     using fast = limitSite();
     await using queue = await openQueue({ prefix, queue: "q" });
     // Enqueued with the task itself: its limitKey (the URL's host) is each job's key. The slow
@@ -83,7 +87,7 @@ describe("per-key limits", () => {
       })),
     ];
     const jobs = await queue.enqueueMany(specs);
-    await limitsOf(prefix, "q", { keyConcurrency: 2, keyRate: { count: 4, perMs: 1000 } });
+    await limitsOf(prefix, "q", { keyConcurrency: 2, keyRate: { count: 4, perMs: PAGE_MS } });
     const log = logRecorder();
     const worker = await startWorker({
       prefix,
@@ -99,13 +103,13 @@ describe("per-key limits", () => {
     await worker.stop(1000);
     expect(done.pending).toEqual([]);
     expect([slow.served, fast.served]).toEqual([8, 8]);
-    // Each host: at most C = 2 in flight, at most R = 4 started in any 1 s window.
+    // Each host: at most C = 2 in flight, at most R = 4 started in any PAGE_MS window.
     for (const site of [slow, fast]) {
       expect(site.mostInFlight).toBeLessThanOrEqual(2);
-      expect(mostInWindow(site.starts, 1000)).toBeLessThanOrEqual(4);
+      expect(mostInWindow(site.starts, PAGE_MS)).toBeLessThanOrEqual(4);
     }
-    // The slow host's 2 slots are busy 1 s per page: its 7th page starts 3 s in at the
-    // earliest; the other host, at its own 4/s, has had all 8 served well before.
+    // The slow host's 2 slots are busy PAGE_MS per page: its 7th page starts 3 PAGE_MS in at
+    // the earliest; the other host, 4 per PAGE_MS, has had all 8 served in about one.
     const seventhSlow = [...slow.starts].sort((a, b) => a - b)[6]!;
     expect(Math.max(...fast.starts)).toBeLessThan(seventhSlow);
     // Held jobs were given back (the log says so) and spent no attempt.
@@ -229,8 +233,8 @@ describe("a pause", () => {
     const jobs = await queue.enqueueMany(
       Array.from({ length: 4 }, () => ({ task: noop, payload: null })),
     );
-    // 1/s: one slot a second; the four jobs read at once wait for theirs in the worker.
-    await limitsOf(prefix, "q", { rate: { count: 1, perMs: 1000 } });
+    // One slot per 500 ms; the four jobs read at once wait for theirs in the worker.
+    await limitsOf(prefix, "q", { rate: { count: 1, perMs: 500 } });
     const log = logRecorder();
     const worker = await startWorker({
       ...{ prefix, queue: "q", tasks: [noop], concurrency: 4, logger: log },

@@ -38,6 +38,19 @@ async function setup(queue = "q") {
     await q.client.sendCommand(["ZADD", sk.next(of), String(ms), name]);
     await q.client.sendCommand(["SADD", sk.queues, of]);
   };
+  /**
+   * Adds an every-1s schedule `name` whose first tick has come already: its anchor stored one
+   * period back, so the tick at the moment it was added is its first, due now (and under
+   * LATE_MS late) without a second's wait for Redis' clock to reach it. Returns that tick.
+   */
+  const addDue = async (name: string) => {
+    const { def } = await schedules.add({ name, every: "1s", task: "t" });
+    const tick = def!.created_at;
+    const back = { ...def!, created_at: tick - 1_000 };
+    await q.client.sendCommand(["HSET", sk.defs, name, JSON.stringify(back)]);
+    await due(name, tick);
+    return { tick, def: back };
+  };
   const score = async (name: string, of = queue) => {
     const s = await q.client.sendCommand<string | null>(["ZSCORE", sk.next(of), name]);
     return s === null ? null : Number(s);
@@ -50,6 +63,7 @@ async function setup(queue = "q") {
     sk,
     pass,
     due,
+    addDue,
     score,
     [Symbol.asyncDispose]: () => q.close(),
   };
@@ -89,15 +103,12 @@ function losing(client: Redis, script: Script, when: "after" | "before"): Redis 
 describe("one job per tick", () => {
   test("two passes at once fire a due tick once and advance it once", async () => {
     await using s = await setup();
-    const added = await s.schedules.add({ name: "a", every: "1s", task: "t" });
-    const tick = added.next!;
-    await s.due("a", tick);
-    await until(async () => (await redisTime(s.q.client)) >= tick, "the tick to come");
+    const { tick, def } = await s.addDue("a");
     const [r1, r2] = await Promise.all([s.pass(), s.pass()]);
     expect(r1.fired + r2.fired).toBe(1);
     expect(await enqueuedCount(s.q.client, s.keys())).toBe(1);
     expect(await s.q.getJob(scheduleJobId("a", tick))).not.toBeNull();
-    expect(await s.score("a")).toBe(tickAfter(added.def!, tick));
+    expect(await s.score("a")).toBe(tickAfter(def, tick));
   });
 
   // Each failure leaves the tick due (not advanced, backed off a second); the pass after fires
@@ -108,17 +119,15 @@ describe("one job per tick", () => {
     ["a crash between the enqueue and the advance", scripts.scheduleAdvance, "before", 1],
   ] as const)("%s: fired again, one job", async (_, script, when, made) => {
     await using s = await setup();
-    const added = await s.schedules.add({ name: "a", every: "1s", task: "t" });
-    const tick = added.next!;
-    await until(async () => (await redisTime(s.q.client)) >= tick, "the tick to come");
+    const { tick } = await s.addDue("a");
     const r1 = await s.pass(losing(s.q.client, script, when));
     expect(r1.stuck.map((x) => x.name)).toEqual(["a"]);
     expect(await enqueuedCount(s.q.client, s.keys())).toBe(made);
     // Not advanced: backed off a second (the loop's next pass reads the others), its tick kept.
     expect(await s.q.client.sendCommand(["HGET", s.sk.failing, "a"])).toBe(`${tick} 1`);
-    const retry = (await s.score("a"))!;
-    expect(retry).toBe(r1.now + 1_000);
-    await until(async () => (await redisTime(s.q.client)) >= retry, "the retry time");
+    expect(await s.score("a")).toBe(r1.now + 1_000);
+    // The back-off's second gone by: its retry time moved back to the moment it was set.
+    await s.due("a", r1.now);
     const r2 = await s.pass();
     expect(r2.fired).toBe(1 - made);
     expect(await s.q.getJob(scheduleJobId("a", tick))).not.toBeNull();
@@ -151,11 +160,9 @@ describe("one job per tick", () => {
 
   test("a caller cannot enqueue a tick's id: the tick's job is the schedule's", async () => {
     await using s = await setup();
-    const added = await s.schedules.add({ name: "a", every: "1s", task: "t" });
-    const id = scheduleJobId("a", added.next!);
+    const { tick } = await s.addDue("a");
+    const id = scheduleJobId("a", tick);
     await expect(s.q.enqueue("other", { evil: 1 }, { id })).rejects.toThrow(/reserved/);
-    await s.due("a", added.next!);
-    await until(async () => (await redisTime(s.q.client)) >= added.next!, "the tick");
     expect((await s.pass()).fired).toBe(1);
     expect(await s.q.getJob(id)).toMatchObject({ task: "t" });
   });

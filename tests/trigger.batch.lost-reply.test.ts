@@ -19,7 +19,7 @@ beforeAll(async () => {
 });
 
 // A proxy in front of one server: a cluster client would learn the nodes' own addresses and go
-// around it (scripts/cluster-pass.ts says the same of enqueue.lost-reply).
+// around it: left out of the cluster pass, as enqueue.lost-reply is (scripts/cluster-pass.ts).
 describe.skipIf(!onOneServer)("a batch whose callback's enqueue lost its reply", () => {
   test("--retry-connect sends it again: one callback, exit 0", async () => {
     const prefix = testPrefix();
