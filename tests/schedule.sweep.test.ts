@@ -67,6 +67,8 @@ test("one sweep of passes fires every due schedule once, a page fuller than a pa
   const enqueuer = new TickEnqueuer(s.q.client, s.prefix);
   let cursor = "0";
   let fired = 0;
+  let full = false;
+  // A sweep: passes until the cursor is back at 0, a full page's pass (read again) included.
   do {
     const r = await firePass({
       ...{ client: s.q.client, prefix: s.prefix, enqueuer, queues: [] },
@@ -74,8 +76,11 @@ test("one sweep of passes fires every due schedule once, a page fuller than a pa
     });
     expect(r.stuck).toEqual([]);
     fired += r.fired;
+    full = r.fired === PASS_MOST;
+    // A full pass may have left due schedules in its page: it is read again, the cursor kept.
+    if (full) expect(r.cursor).toBe(cursor);
     cursor = r.cursor;
-  } while (cursor !== "0");
+  } while (cursor !== "0" || full);
   expect(fired).toBe(s.specs.length);
   expect(await s.left()).toBe(0);
   // A second sweep finds nothing due: no tick fired twice.
