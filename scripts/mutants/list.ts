@@ -439,7 +439,7 @@ export const mutants: Mutant[] = [
   m("parents-list-corrupt-stalls", "lib/worker/orphans.ts", "a child whose parents list holds another type is settled alone, never stalls the drain",
     "      .catch(wrongTypeAs<string[]>([]));", "", [T("flows.corrupt-parents")]),
   m("schedule-due-corrupt-queue-stops-all", "lib/engine/lua/schedule-due.lua", "a queue's next key of another type keeps only its own schedules from firing",
-    "local ok, seen = pcall(redis.call, 'ZRANGEBYSCORE'", "local ok, seen = true, redis.call('ZRANGEBYSCORE'",
+    "local ok, later = pcall(redis.call, 'ZRANGE'", "local ok, later = true, redis.call('ZRANGE'",
     [T("schedule.due.corrupt")]),
   m("held-count-corrupt-uncapped", "lib/worker/held.ts", "a hold count that is not one fails the job for good, never passes the cap",
     "const holds = Number.isSafeInteger(counted) && counted >= 0 ? counted : p.o.maxHolds;", "const holds = counted;",

@@ -27,6 +27,8 @@ export const scheduleMutants: Mutant[] = [
     "schedules.pages(queue, most).next()", "schedules.pages(queue).next()", [METRICS]),
   m("schedule-due-all-queues", LUA("schedule-due"), "a due read of every queue walks a page of queues, not all",
     "'COUNT', tonumber(ARGV[4]))", "'COUNT', 1000000)", [SWEEP]),
+  m("schedule-due-earliest-only", LUA("schedule-due"), "a queue whose earliest schedule is due has its due ones read",
+    "    if later[2] and tonumber(later[2]) <= now then", "    if false then", [SWEEP, "tests/schedule.fire.test.ts"]),
   m("schedule-due-cursor-dropped", "lib/schedule/loop.ts", "the loop of every queue carries the cursor: every page of queues is read",
     "        const cursor = this.#sweep.cursor;", "        const cursor = \"0\";", [SWEEP]),
   m("schedule-due-full-page-skipped", "lib/schedule/fire.ts", "a page of queues with more due than a pass is read again before the cursor moves",

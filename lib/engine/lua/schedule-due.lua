@@ -30,13 +30,16 @@ local found, earliest = {}, nil
 local broken = {}
 for _, queue in ipairs(queues) do
   local key = prefix .. queue
-  local ok, seen = pcall(redis.call, 'ZRANGEBYSCORE', key, '-inf', now, 'WITHSCORES', 'LIMIT', 0,
-    most)
+  -- Its earliest first: one read when nothing is due, the common case in a sweep of every queue.
+  local ok, later = pcall(redis.call, 'ZRANGE', key, 0, 0, 'WITHSCORES')
   if ok then
-    for i = 1, #seen, 2 do
-      found[#found + 1] = { seen[i], tonumber(seen[i + 1]), queue, seen[i + 1] }
+    if later[2] and tonumber(later[2]) <= now then
+      local seen = redis.call('ZRANGEBYSCORE', key, '-inf', now, 'WITHSCORES', 'LIMIT', 0, most)
+      for i = 1, #seen, 2 do
+        found[#found + 1] = { seen[i], tonumber(seen[i + 1]), queue, seen[i + 1] }
+      end
+      later = redis.call('ZRANGEBYSCORE', key, '(' .. now, '+inf', 'WITHSCORES', 'LIMIT', 0, 1)
     end
-    local later = redis.call('ZRANGEBYSCORE', key, '(' .. now, '+inf', 'WITHSCORES', 'LIMIT', 0, 1)
     if later[2] and (earliest == nil or tonumber(later[2]) < tonumber(earliest)) then
       earliest = later[2]
     end
