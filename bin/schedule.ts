@@ -1,6 +1,7 @@
 #!/usr/bin/env bun
 // Recurring schedules: `add NAME`, `list`, `remove NAME`, `pause NAME`, `resume NAME`, `run`,
 // each a citty subcommand with its own options and --help. Workers fire them (and `run`).
+import { once } from "node:events";
 import { defineCommand } from "citty";
 import { safeText } from "../lib/cli/safe-text.ts";
 import { addSpec, scheduleJson, writeSchedules } from "../lib/cli/schedule.ts";
@@ -114,7 +115,11 @@ const listCommand = defineCommand({
     await withSchedules(args, async (s) => {
       const queue = args.queue === undefined || args.queue === "" ? undefined : args.queue;
       // Printed a page at a time as read: a million schedules never sit in memory at once.
-      await writeSchedules(s.pages(queue), Boolean(args.json), (t) => process.stdout.write(t));
+      await writeSchedules(s.pages(queue), Boolean(args.json), async (t) => {
+        process.stdout.write(t);
+        // A slow reader (a pager, a pipe) holds the next page back: memory stays one page.
+        if (process.stdout.writableNeedDrain) await once(process.stdout, "drain");
+      });
     });
   },
 });

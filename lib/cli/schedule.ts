@@ -82,13 +82,13 @@ const HEAD = ["NAME", "QUEUE", "WHEN", "TASK", "MISSED", "NEXT"];
 
 /**
  * `list`: the schedules written a page at a time as they are read (the memory of one page,
- * however many there are): a table whose columns are as wide as the first page needs (a
+ * however many there are; `write` may return a promise: the next page is read once it settles): a table whose columns are as wide as the first page needs (a
  * longer cell later pushes its own row only), or one JSON object `{ schedules: [...] }`.
  */
 export async function writeSchedules(
   pages: AsyncIterable<ScheduleInfo[]>,
   json: boolean,
-  write: (text: string) => void,
+  write: (text: string) => unknown,
 ): Promise<void> {
   let widths: number[] | null = null;
   let any = false;
@@ -97,11 +97,13 @@ export async function writeSchedules(
   for await (const page of pages) {
     if (page.length === 0) continue;
     if (json) {
-      write((any ? "," : '{"schedules":[') + page.map((s) => safeJson(scheduleJson(s))).join(","));
+      await write(
+        (any ? "," : '{"schedules":[') + page.map((s) => safeJson(scheduleJson(s))).join(","),
+      );
     } else {
       const rows = page.map(scheduleRow);
       widths ??= columnWidths([HEAD, ...rows]);
-      write(`${padRows(any ? rows : [HEAD, ...rows], widths).join("\n")}\n`);
+      await write(`${padRows(any ? rows : [HEAD, ...rows], widths).join("\n")}\n`);
     }
     any = true;
   }
