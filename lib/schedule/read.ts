@@ -5,6 +5,7 @@
 // schedules other queues have, and a caller holds one page at a time.
 import type { ScheduleKeys } from "../engine/keys.ts";
 import { runScript, scripts } from "../engine/lua.ts";
+import { isOomError } from "../errors.ts";
 import type { Redis } from "../redis/connect.ts";
 import { parseDef, type ScheduleDef } from "./spec.ts";
 
@@ -31,14 +32,21 @@ export interface ScheduleInfo {
 export async function ensureIndex(client: Redis, k: ScheduleKeys, page = READ_PAGE) {
   if ((await client.sendCommand<number>(["EXISTS", k.indexed])) === 1) return;
   let cursor = "0";
-  do {
-    const keys = [k.where, k.indexed];
-    cursor = await runScript<string>(client, scripts.scheduleIndex, keys, [
-      cursor,
-      page,
-      k.namesPrefix,
-    ]);
-  } while (cursor !== "0");
+  try {
+    do {
+      const keys = [k.where, k.indexed];
+      cursor = await runScript<string>(client, scripts.scheduleIndex, keys, [
+        cursor,
+        page,
+        k.namesPrefix,
+      ]);
+    } while (cursor !== "0");
+  } catch (err) {
+    // A full Redis refuses the build's writes: `info`, /metrics and the dashboard still show
+    // what the index holds (schedules saved before it are missing from their queue's until
+    // Redis has room again: the next read builds it).
+    if (!isOomError(err)) throw err;
+  }
 }
 
 /** The names of `queue`'s schedules, a page at a time, by name (the index must be whole). */

@@ -19,6 +19,8 @@ export const scheduleMutants: Mutant[] = [
     "  unlist(old)\n  redis.call('HDEL', KEYS[2], name)", [LIST]),
   m("schedule-index-never-built", "lib/schedule/read.ts", "schedules saved before the names index are listed and counted",
     "  if ((await client.sendCommand<number>([\"EXISTS\", k.indexed])) === 1) return;", "  return;", [LIST]),
+  m("schedule-index-full-redis-fails-reads", "lib/schedule/read.ts", "a full Redis (the index build refused) still lets info, /metrics and the dashboard read",
+    "    if (!isOomError(err)) throw err;", "    throw err;", ["tests/redis-full.info.test.ts"]),
   m("schedule-index-never-marked", LUA("schedule-index"), "the names index, once whole, is not built again",
     "if page[1] == '0' then redis.call('SET', KEYS[2], '1') end", "", [LIST]),
   m("schedule-names-one-page", "lib/schedule/read.ts", "a queue's listing goes on past its first page",
