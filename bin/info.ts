@@ -15,13 +15,13 @@ const command = defineCommand({
   meta: {
     name: "info",
     description:
-      "Redis' used and max memory (FULL when at maxmemory: new jobs are refused). Per queue: jobs waiting, in flight, delayed (retry back-off) and dead; finished and failed in the last minute and hour, and attempts retried; dead letters dropped while Redis was full (`trimmed`, when any); throughput; the oldest waiting job's age; tasks whose jobs wait because no live worker has them; its recurring schedules and their next runs (OVERDUE: nothing fires one); and its workers. Without --queue (or COURIER_QUEUE), every queue under the prefix that exists (none: `no queue under prefix P`, exit 0); a queue named that does not exist exits 4. Workers that stopped heart-beating are shown as gone and pruned. A queue of several shards is listed once: its numbers are the shards' sums, each worker one row, and a SHARD SLOT NODE table says where each shard lives.",
+      "Redis' used and max memory (FULL when at maxmemory: new jobs are refused). Per queue: jobs waiting, in flight, delayed (retry back-off) and dead; finished and failed in the last minute and hour, and attempts retried; dead letters dropped while Redis was full (`trimmed`, when any); throughput; the oldest waiting job's age; tasks whose jobs wait because no live worker has them; its recurring schedules: how many, how many are OVERDUE (nothing fires them), and the first 20 by name with their next runs; and its workers. Without --queue (or COURIER_QUEUE), every queue under the prefix that exists (none: `no queue under prefix P`, exit 0); a queue named that does not exist exits 4. Workers that stopped heart-beating are shown as gone and pruned. A queue of several shards is listed once: its numbers are the shards' sums, each worker one row, and a SHARD SLOT NODE table says where each shard lives.",
   },
   args: {
     json: {
       type: "boolean",
       description:
-        "Print one JSON object { time, redis: { usedBytes, maxBytes, policy, full }, queues: [{ queue, waiting, inFlight, …, shards, placement: [{ shard, slot, node }], schedules?: [{ name, when, task, missed, paused, next, overdue }] }] }",
+        "Print one JSON object { time, redis: { usedBytes, maxBytes, policy, full }, queues: [{ queue, waiting, inFlight, …, shards, placement: [{ shard, slot, node }], schedules?: [{ name, when, task, missed, paused, next, overdue }] (the first 20 by name), schedulesTotal?, schedulesOverdue? }] }",
     },
     watch: {
       type: "boolean",

@@ -1,9 +1,10 @@
 #!/usr/bin/env bun
 // Recurring schedules: `add NAME`, `list`, `remove NAME`, `pause NAME`, `resume NAME`, `run`,
 // each a citty subcommand with its own options and --help. Workers fire them (and `run`).
+import { once } from "node:events";
 import { defineCommand } from "citty";
 import { safeText } from "../lib/cli/safe-text.ts";
-import { addSpec, formatSchedules, scheduleJson } from "../lib/cli/schedule.ts";
+import { addSpec, scheduleJson, writeSchedules } from "../lib/cli/schedule.ts";
 import { defaults } from "../lib/config.ts";
 import { CourierError, InputError } from "../lib/errors.ts";
 import { createLogger, type LogFormat } from "../lib/log.ts";
@@ -99,24 +100,26 @@ const listCommand = defineCommand({
   meta: {
     name: "list",
     description:
-      "The recurring schedules, by name: queue, when, task, missed-tick policy and next run (UTC; `paused` while paused).",
+      "The recurring schedules: queue, when, task, missed-tick policy and next run (UTC; `paused` while paused). Printed a page (500) at a time as read: a queue's by name (--queue), every queue's in pages of no order, each page by name.",
   },
   args: {
     json: {
       type: "boolean",
       description:
-        "Print one JSON object { schedules: [{ name, queue, every_ms | cron, tz, task, payload, missed, paused, next }] }",
+        "Print one JSON object { schedules: [{ name, queue, every_ms | cron, tz, task, payload, missed, paused, next }] }, written as read",
     },
     ...connection,
     queue: { type: "string", description: "Only the schedules of this queue" },
   },
   async run({ args }) {
     await withSchedules(args, async (s) => {
-      const list = await s.list(
-        args.queue === undefined || args.queue === "" ? undefined : args.queue,
-      );
-      if (args.json) printJson({ schedules: list.map(scheduleJson) });
-      else print(formatSchedules(list));
+      const queue = args.queue === undefined || args.queue === "" ? undefined : args.queue;
+      // Printed a page at a time as read: a million schedules never sit in memory at once.
+      await writeSchedules(s.pages(queue), Boolean(args.json), async (t) => {
+        process.stdout.write(t);
+        // A slow reader (a pager, a pipe) holds the next page back: memory stays one page.
+        if (process.stdout.writableNeedDrain) await once(process.stdout, "drain");
+      });
     });
   },
 });

@@ -12,6 +12,7 @@ import {
   openQueue,
   rawRedis,
   runCli,
+  spawnCli,
   testPrefix,
   until,
 } from "./helpers.ts";
@@ -314,7 +315,9 @@ test("the admin rules are enough for schedule.ts; the worker's to fire a schedul
   const admin = ["--prefix", prefix, "--redis-url", await aclUser("admin", prefix)];
   const producer = ["--prefix", prefix, "--redis-url", await aclUser("producer", prefix)];
   const site = pages(() => new Response("<p>on time</p>", { headers: HTML }));
-  const worker = backgroundWorker(prefix, "--redis-url", await aclUser("worker", prefix));
+  const workerUrl = await aclUser("worker", prefix);
+  const worker = backgroundWorker(prefix, "--redis-url", workerUrl);
+  let runner: ReturnType<typeof spawnCli> | undefined;
   try {
     await worker.logged("worker started");
     const add = ["add", "s", "--every", "1s", "--url", site.url("/tick"), "--json", ...admin];
@@ -332,7 +335,19 @@ test("the admin rules are enough for schedule.ts; the worker's to fire a schedul
       const r = await runCli("schedule", [...args, ...admin]);
       expect({ args, code: r.code, stderr: r.stderr }).toEqual({ args, code: 0, stderr: "" });
     }
+    // `schedule.ts run` (every queue: a page of `queues` a pass, SSCAN) with the worker's rules.
+    const other = ["add", "o", "--every", "1s", "--task", "t", "--queue", "other", "--json"];
+    const o = JSON.parse((await runCli("schedule", [...other, ...admin])).stdout);
+    const run = ["run", "--prefix", prefix, "--redis-url", workerUrl, "--log-format", "json"];
+    runner = spawnCli("schedule", run);
+    await using elsewhere = await openQueue({ prefix, queue: "other" });
+    const first = `sched:o:${Date.parse(o.next)}`;
+    await until(async () => (await elsewhere.getJob(first)) !== null, "`run`'s first tick");
+    runner.kill("SIGTERM");
+    expect(await new Response(runner.stdout).text()).not.toMatch(/NOPERM|could not fire/);
   } finally {
+    runner?.kill("SIGTERM");
+    await runner?.exited;
     worker.proc.kill("SIGTERM");
     const ended = await worker.ended();
     site.stop();

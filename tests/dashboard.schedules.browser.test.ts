@@ -37,6 +37,7 @@ test("the schedules panel: next runs, pause and resume from the page", async () 
       "nightly",
     ]);
     await textIs(page, "#schedules tbody td:nth-child(2)", "cron 0 3 * * * (Europe/Paris)");
+    await textIs(page, "#schedules-total", "1 schedule");
     expect(await page.locator("#schedules tbody td:nth-child(4)").textContent()).toBe(
       await page.evaluate((at) => new Date(at).toLocaleString(), added.next!),
     );
@@ -75,10 +76,11 @@ test("a schedules key of another type empties the panel; the snapshot still come
   await using q = await openQueue({ prefix });
   await q.enqueue("t", null);
   await q.client.sendCommand(["SET", scheduleKeys(prefix).defs, "not a hash"]);
+  await q.client.sendCommand(["SET", scheduleKeys(prefix).names("default"), "not a zset"]);
   const d = await startDashboard({ redisUrl: redisUrl(), prefix, port: 0 });
   try {
     const { data } = await firstSnapshot(`${d.url}/api/events`);
-    expect(data.schedules).toEqual([]);
+    expect(data.schedules).toEqual({ total: 0, shown: [] });
     expect(data.overview.counts.waiting).toBe(1);
   } finally {
     await d.stop();

@@ -3,6 +3,8 @@
 // lateness; a name written by hand that would break the text format; a queue with none.
 import { expect, test } from "bun:test";
 import { Admin } from "../lib/admin/admin.ts";
+import { infoReader, type QueueReport } from "../lib/admin/info.ts";
+import { SCHEDULES_SHOWN } from "../lib/admin/info-schedules.ts";
 import { scheduleKeys } from "../lib/engine/keys.ts";
 import { Schedules } from "../lib/schedule/schedules.ts";
 import { openQueue, redisTime, redisUrl, testPrefix } from "./helpers.ts";
@@ -19,6 +21,7 @@ async function setup(queue = "q") {
     q,
     schedules,
     metrics,
+    admin,
     sk: scheduleKeys(prefix),
     [Symbol.asyncDispose]: async () => {
       await admin.close();
@@ -77,6 +80,7 @@ test("a schedule name with a quote, backslashes, a newline and ESC is escaped as
   const def = await c.sendCommand<string>(["HGET", s.sk.defs, "plain"]);
   await c.sendCommand(["HSET", s.sk.defs, hostile, def]);
   await c.sendCommand(["HSET", s.sk.where, hostile, "q"]);
+  await c.sendCommand(["ZADD", s.sk.names("q"), "0", hostile]);
   await c.sendCommand(["ZADD", s.sk.next("q"), "1700000000000", hostile]);
   const lines = await s.metrics();
 
@@ -101,4 +105,28 @@ test("a queue without schedules: the families' HELP and TYPE, no sample", async 
     expect(lines).toContain(`# TYPE courier_schedule_${name} gauge`);
   }
   expect(lines.filter((l) => l.startsWith("courier_schedule_"))).toEqual([]);
+});
+
+test("many schedules: /metrics and info give the count, the overdue count and the first 20", async () => {
+  await using s = await setup();
+  const names = Array.from(
+    { length: SCHEDULES_SHOWN + 5 },
+    (_, i) => `s${String(i).padStart(2, "0")}`,
+  );
+  await Promise.all(names.map((name) => s.schedules.add({ name, every: "1h", task: "t" })));
+  await s.schedules.add({ name: "elsewhere", every: "1h", task: "t", queue: "other" });
+  // The last one by name overdue (not among those shown): counted all the same.
+  const late = String((await redisTime(s.q.client)) - 90_000);
+  await s.q.client.sendCommand(["ZADD", s.sk.next("q"), late, names.at(-1)!]);
+  const lines = await s.metrics();
+  expect(lines).toContain(`courier_schedules{queue="q"} ${names.length}`);
+  expect(lines).toContain('courier_schedules_overdue{queue="q"} 1');
+  const shown = lines.filter((l) => l.startsWith("courier_schedule_paused{"));
+  expect(shown.map((l) => /schedule="([^"]+)"/.exec(l)?.[1])).toEqual(
+    names.slice(0, SCHEDULES_SHOWN),
+  );
+
+  const [report] = (await infoReader(s.admin, ["q"])()).queues as QueueReport[];
+  expect(report!.schedules!.map((x) => x.name)).toEqual(names.slice(0, SCHEDULES_SHOWN));
+  expect([report!.schedulesTotal, report!.schedulesOverdue]).toEqual([names.length, 1]);
 });

@@ -264,7 +264,7 @@ test("info shows each queue's schedules and their next runs; OVERDUE when nothin
   });
   const text = (await runCli("info", ["--prefix", prefix, "--queue", "default"])).stdout;
   expect(text).toMatch(/gone\s+every 1s\s+t\s+\S+ OVERDUE: nothing fires it/);
-  expect(text).toContain("  schedules  2 (schedule.ts list)");
+  expect(text).toContain("  schedules  2, 1 OVERDUE (schedule.ts list)");
   expect(text).toMatch(/ {4}daily\s+cron 0 6 \* \* \*\s+t\s+\d{4}-\d\d-\d\dT06:00:00\.000Z\n/);
 }, 30_000);
 

@@ -1,25 +1,29 @@
-// Schedules.list over many schedules (lib/schedule/schedules.ts): every schedule and its next
-// run read back right, in calls of a bounded size (no reply grows with the schedule count) and
-// one next-run read per queue, not one per schedule.
+// Schedules.list and pages over many schedules (lib/schedule/schedules.ts, read.ts): every
+// schedule and its next run read back right, in calls of a bounded size (no reply grows with the
+// schedule count) and one next-run read per queue, not one per schedule; one queue's read by its
+// `names` index without reading another queue's; the index built for schedules saved before it.
 import { expect, test } from "bun:test";
 import { scheduleKeys } from "../lib/engine/keys.ts";
 import type { Redis } from "../lib/redis/connect.ts";
 import { Schedules } from "../lib/schedule/schedules.ts";
 import { openQueue, testPrefix } from "./helpers.ts";
 
-/** `client` with every command it sends recorded. */
-function recorded(client: Redis): { client: Redis; sent: string[][] } {
+/** `client` with every command it sends, and every reply's strings (flattened), recorded. */
+function recorded(client: Redis): { client: Redis; sent: string[][]; replies: string[][] } {
   const sent: string[][] = [];
+  const replies: string[][] = [];
   const spy = new Proxy(client, {
     get(target, prop, receiver) {
       if (prop !== "sendCommand") return Reflect.get(target, prop, receiver);
-      return (args: string[]) => {
+      return async (args: string[]) => {
         sent.push([...args]);
-        return target.sendCommand(args);
+        const reply = await target.sendCommand(args);
+        replies.push([reply].flat(3).map(String));
+        return reply;
       };
     },
   });
-  return { client: spy, sent };
+  return { client: spy, sent, replies };
 }
 
 test("1,100 schedules on two queues: all listed with their next runs, in bounded calls", async () => {
@@ -53,14 +57,107 @@ test("1,100 schedules on two queues: all listed with their next runs, in bounded
   }
   expect(list[500]!.next).toBeNull();
   // Bounded: no call names more than 500 schedules; the next runs in one call per queue per
-  // 500 names (3 chunks x 2 queues), not one per schedule.
-  const reads = sent.filter((c) => c[0] !== "HKEYS");
-  expect(Math.max(...reads.map((c) => c.length))).toBeLessThanOrEqual(502);
+  // page of names (HSCAN's pages, each at most 500), not one per schedule.
+  expect(Math.max(...sent.map((c) => c.length))).toBeLessThanOrEqual(502);
   const nextReads = sent.filter((c) => c[0] === "ZMSCORE" || c[0] === "ZSCORE");
-  expect(nextReads.length).toBe(6);
+  const pages = sent.filter((c) => c[0] === "HMGET").length;
+  expect(pages).toBeLessThanOrEqual(5);
+  expect(nextReads.length).toBeLessThanOrEqual(2 * pages);
 
   // One queue's: only its own, with the same next runs.
   const onR = await new Schedules(q.client, prefix, "q").list("r");
   expect(onR.map((s) => s.name)).toEqual(names.filter((_, i) => i % 3 === 0));
   expect(onR.map((s) => s.next)).toEqual(list.filter((_, i) => i % 3 === 0).map((s) => s.next));
+});
+
+/** `n` schedules named `<tag>0000`... on `queue`, added at once. */
+function addMany(s: Schedules, tag: string, n: number, queue: string) {
+  const names = Array.from({ length: n }, (_, i) => `${tag}${String(i).padStart(4, "0")}`);
+  return Promise.all(names.map((name) => s.add({ name, every: "1h", task: "t", queue })));
+}
+
+test("one queue's listing and count read none of another queue's schedules", async () => {
+  const prefix = testPrefix();
+  await using q = await openQueue({ prefix });
+  const writer = new Schedules(q.client, prefix, "q");
+  await addMany(writer, "b", 1_000, "qb");
+  await addMany(writer, "a", 3, "qa");
+  await writer.count("qa"); // the index marked whole (a fresh prefix: nothing to build)
+  const { client, sent, replies } = recorded(q.client);
+  const reader = new Schedules(client, prefix, "q");
+  expect((await reader.list("qa")).map((s) => s.name)).toEqual(["a0000", "a0001", "a0002"]);
+  expect(await reader.count("qa")).toBe(3);
+  // No command names, and no reply holds, a schedule of qb: `where` and `defs` are not read whole.
+  const ofB = (xs: string[]) => xs.some((x) => /^b\d{4}$/.test(x) || x.includes('"qb"'));
+  expect(sent.filter(ofB)).toEqual([]);
+  expect(replies.filter(ofB)).toEqual([]);
+  expect(Math.max(...replies.map((r) => r.length))).toBeLessThanOrEqual(6);
+});
+
+test("pages of at most the size asked: one queue's by name, every one by HSCAN, each once", async () => {
+  const prefix = testPrefix();
+  await using q = await openQueue({ prefix });
+  const writer = new Schedules(q.client, prefix, "q");
+  await addMany(writer, "q", 250, "q");
+  await addMany(writer, "r", 40, "r");
+  const { client, replies } = recorded(q.client);
+  const reader = new Schedules(client, prefix, "q");
+  const sizes: number[] = [];
+  const onQ: string[] = [];
+  for await (const page of reader.pages("q", 100)) {
+    sizes.push(page.length);
+    onQ.push(...page.map((s) => s.name));
+  }
+  expect(sizes).toEqual([100, 100, 50]);
+  expect(onQ).toEqual([...onQ].sort());
+  expect(new Set(onQ).size).toBe(250);
+  const all: string[] = [];
+  for await (const page of reader.pages(undefined, 100)) {
+    expect(page.length).toBeLessThanOrEqual(100);
+    all.push(...page.map((s) => s.name));
+  }
+  expect(all.length).toBe(290);
+  expect(new Set(all).size).toBe(290);
+  // No reply holds more than a page (HSCAN's a page of name-definition pairs, COUNT a hint).
+  expect(Math.max(...replies.map((r) => r.length))).toBeLessThanOrEqual(2 * 100 + 2 + 20);
+});
+
+test("schedules saved before the names index: built in pages on the first read, then kept", async () => {
+  const prefix = testPrefix();
+  await using q = await openQueue({ prefix });
+  const sk = scheduleKeys(prefix);
+  const writer = new Schedules(q.client, prefix, "q");
+  await addMany(writer, "s", 1_200, "q");
+  await addMany(writer, "r", 30, "r");
+  // What a Courier before the index left: defs, where, next and queues, no `names`, no marker.
+  await q.client.sendCommand(["DEL", sk.names("q"), sk.names("r"), sk.indexed]);
+  const { client, sent } = recorded(q.client);
+  const reader = new Schedules(client, prefix, "q");
+  expect(await reader.count("r")).toBe(30);
+  const built = sent.filter((c) => c[0] === "EVALSHA" || c[0] === "EVAL").length;
+  expect(built).toBeGreaterThanOrEqual(2); // a page a call, never the whole hash at once
+  expect(await q.client.sendCommand(["EXISTS", sk.indexed])).toBe(1);
+  const onQ = await reader.list("q");
+  expect(onQ.length).toBe(1_200);
+  expect(onQ.every((s) => s.def?.queue === "q" && s.next !== null)).toBe(true);
+  // Whole now: the next reads build nothing.
+  const before = sent.length;
+  expect(await reader.count("q")).toBe(1_200);
+  expect(sent.slice(before).filter((c) => c[0] === "EVALSHA" || c[0] === "EVAL")).toEqual([]);
+});
+
+test("the index follows each save: pause keeps a name, a replace moves it, a remove drops it", async () => {
+  const prefix = testPrefix();
+  await using q = await openQueue({ prefix });
+  const s = new Schedules(q.client, prefix, "q");
+  await s.add({ name: "a", every: "1h", task: "t" });
+  await s.add({ name: "b", every: "1h", task: "t" });
+  expect(await s.pause("a")).toBe(true);
+  expect(await s.count("q")).toBe(2);
+  await s.add({ name: "b", every: "2h", task: "t", queue: "r" }, { replace: true });
+  expect([await s.count("q"), await s.count("r")]).toEqual([1, 1]);
+  expect((await s.list("r")).map((x) => x.name)).toEqual(["b"]);
+  expect(await s.remove("a")).toBe(true);
+  expect(await s.count("q")).toBe(0);
+  expect(await s.list("q")).toEqual([]);
 });

@@ -1,7 +1,9 @@
-// `info`'s schedules of a queue (README, "Recurring schedules"): each with its next run, read
-// once per report (every schedule of the prefix, a few calls under the schedules' tag), and
-// once per /metrics scrape for that queue's alone.
+// `info`'s schedules of a queue (README, "Recurring schedules"): how many, how many overdue, and
+// the first SCHEDULES_SHOWN with their next runs, read per queue (a few calls under the
+// schedules' tag, none reading another queue's schedules) for info, each /metrics scrape and
+// the dashboard's snapshot.
 import { safeText } from "../cli/safe-text.ts";
+import { scheduleKeys } from "../engine/keys.ts";
 import { isWrongType } from "../redis/cause.ts";
 import { redisNowMs } from "../redis/clock.ts";
 import type { Redis } from "../redis/connect.ts";
@@ -9,7 +11,6 @@ import { type ScheduleInfo, Schedules } from "../schedule/schedules.ts";
 import { whenText } from "../schedule/spec.ts";
 import { LATE_MS } from "../schedule/ticks.ts";
 import { isoOrNull } from "../time.ts";
-import type { Admin } from "./admin.ts";
 import { formatDuration } from "./duration.ts";
 
 /** A schedule as `info --json` shows it under its queue. */
@@ -29,62 +30,70 @@ export interface ScheduleReport {
   overdue: boolean;
 }
 
+/** Schedules of a queue that info, /metrics and the dashboard list: a queue may have thousands. */
+export const SCHEDULES_SHOWN = 20;
+
+/** A queue's schedules as info, /metrics and the dashboard show them. */
+export interface QueueSchedules {
+  /** Its schedules in all, paused ones too. */
+  total: number;
+  /** Of them, those whose next run is over LATE_MS past (nothing fires them). */
+  overdue: number;
+  /** The first SCHEDULES_SHOWN (or `most`) by name. */
+  shown: ScheduleInfo[];
+  /** Redis' time of the read (ms). */
+  nowMs: number;
+}
+
 /**
- * The schedules (every one of the prefix, or `queue`'s alone) and Redis' time now: `info`'s
- * reading, which /metrics shares (queue-view.ts metricsText). Null when a schedules key holds
- * another type (`schedule.ts list` says so); any other error is thrown. No cap: a schedule is
- * one an operator added.
+ * `queue`'s schedules: their count, how many are overdue, and the first `most` by name, read
+ * from the queue's own keys (its `names` index and `next`: a few calls, none reading another
+ * queue's schedules). Null when a schedules key holds another type (`schedule.ts list` says
+ * so); any other error is thrown.
  */
-export async function readSchedules(
+export async function readQueueSchedules(
   client: Redis,
   prefix: string,
-  queue?: string,
-): Promise<{ all: ScheduleInfo[]; nowMs: number } | null> {
+  queue: string,
+  most = SCHEDULES_SHOWN,
+): Promise<QueueSchedules | null> {
+  const schedules = new Schedules(client, prefix);
+  const k = scheduleKeys(prefix);
   try {
-    const [all, nowMs] = await Promise.all([
-      new Schedules(client, prefix).list(queue),
-      redisNowMs(client),
+    const [total, nowMs] = await Promise.all([schedules.count(queue), redisNowMs(client)]);
+    if (total === 0) return { total, overdue: 0, shown: [], nowMs };
+    const [overdue, first] = await Promise.all([
+      client.sendCommand<number>(["ZCOUNT", k.next(queue), "-inf", `(${nowMs - LATE_MS}`]),
+      schedules.pages(queue, most).next(),
     ]);
-    return { all, nowMs };
+    return { total, overdue, shown: first.value ?? [], nowMs };
   } catch (err) {
     if (isWrongType(err)) return null;
     throw err;
   }
 }
 
-/** The prefix's schedules by queue; empty when they cannot be read (info shows the rest). */
-export async function schedulesByQueue(admin: Admin): Promise<Map<string, ScheduleReport[]>> {
-  const byQueue = new Map<string, ScheduleReport[]>();
-  const read = await readSchedules(admin.client, admin.options.prefix);
-  if (read === null) return byQueue;
-  const { all, nowMs: now } = read;
-  for (const s of all) {
+/** The report of `info` for the schedules read (undefined: none, or not readable). */
+export function scheduleReports(read: QueueSchedules | null): ScheduleReport[] | undefined {
+  if (read === null || read.total === 0) return undefined;
+  return read.shown.flatMap((s) => {
     const d = s.def;
-    if (d === null) continue;
-    const list = byQueue.get(d.queue) ?? [];
+    if (d === null) return [];
+    const overdue = s.next !== null && read.nowMs - s.next > LATE_MS;
     const when = whenText(d, formatDuration);
-    const next = isoOrNull(s.next);
-    const overdue = s.next !== null && now - s.next > LATE_MS;
-    list.push({
-      name: s.name,
-      when,
-      task: d.task,
-      missed: d.missed,
-      paused: d.paused,
-      next,
-      overdue,
-    });
-    byQueue.set(d.queue, list);
-  }
-  return byQueue;
+    const { task, missed, paused } = d;
+    return [{ name: s.name, when, task, missed, paused, next: isoOrNull(s.next), overdue }];
+  });
 }
 
 /** The lines of a queue's schedules in `info`, under the queue's numbers. */
 export function schedulesLines(
-  list: readonly ScheduleReport[] | undefined,
+  q: { schedules?: ScheduleReport[]; schedulesTotal?: number; schedulesOverdue?: number },
   table: (rows: string[][]) => string[],
 ): string[] {
-  if (!list || list.length === 0) return [];
+  const list = q.schedules;
+  const total = q.schedulesTotal ?? list?.length ?? 0;
+  if (!list || total === 0) return [];
   const rows = list.map((s) => [
     safeText(s.name),
     safeText(s.when),
@@ -94,8 +103,10 @@ export function schedulesLines(
       : `${s.next ?? "none (it ends)"}${s.overdue ? " OVERDUE: nothing fires it" : ""}`,
   ]);
   const head = ["SCHEDULE", "WHEN", "TASK", "NEXT RUN"];
+  const shown = total > list.length ? `, the first ${list.length} shown` : "";
+  const overdue = q.schedulesOverdue ? `, ${q.schedulesOverdue} OVERDUE` : "";
   return [
-    `  schedules  ${list.length} (schedule.ts list)`,
+    `  schedules  ${total}${overdue} (${shown ? `${shown.slice(2)}: ` : ""}schedule.ts list)`,
     ...table([head, ...rows]).map((l) => `    ${l}`),
   ];
 }

@@ -9,7 +9,7 @@ import type { RedisMemory } from "../redis/memory.ts";
 import { readMemoryOfNodes } from "../redis/memory-nodes.ts";
 import type { Admin } from "./admin.ts";
 import type { Placement } from "./discover.ts";
-import { type ScheduleReport, schedulesByQueue } from "./info-schedules.ts";
+import { readQueueSchedules, type ScheduleReport, scheduleReports } from "./info-schedules.ts";
 import type { LimitsView } from "./limits-view.ts";
 import type { QueueCounts } from "./stats.ts";
 import type { WorkerInfo } from "./workers.ts";
@@ -22,8 +22,12 @@ export interface QueueReport extends QueueCounts {
   placement: Placement[];
   /** Paused (`queue.ts pause`): its workers start no new job. Absent: not read (false). */
   paused?: boolean;
-  /** Its recurring schedules and their next runs (absent: none). */
+  /** Its recurring schedules, the first SCHEDULES_SHOWN by name, with their next runs (absent: none). */
   schedules?: ScheduleReport[];
+  /** Its schedules in all (`schedules` may list fewer); absent with `schedules`. */
+  schedulesTotal?: number;
+  /** Of them, those whose next run is over LATE_MS past: nothing fires them. */
+  schedulesOverdue?: number;
   /** Its rate limits and held keys (info's LIMITS lines). Absent: not read. */
   limits?: LimitsView;
 }
@@ -59,10 +63,9 @@ export function infoReader(admin: Admin, queues: readonly string[]): () => Promi
       foundAt = Date.now();
     }
     let redis: RedisMemory | null = null;
-    const schedules = known.length > 0 ? await schedulesByQueue(admin) : new Map();
     const reports = await Promise.all(
       known.map((name) =>
-        queueReport(admin, name, schedules.get(name), (memory) => {
+        queueReport(admin, name, (memory) => {
           redis = memory;
         }),
       ),
@@ -80,7 +83,6 @@ export function infoReader(admin: Admin, queues: readonly string[]): () => Promi
 async function queueReport(
   admin: Admin,
   name: string,
-  own: ScheduleReport[] | undefined,
   sawMemory: (memory: RedisMemory | null) => void,
 ): Promise<QueueReport | UnreadableQueue> {
   // A queue key under the prefix whose name no queue may have (another program's key): shown
@@ -89,12 +91,16 @@ async function queueReport(
   const view = admin.forQueue(name);
   try {
     await view.checkFormat();
-    const [{ counts, memory, shards, paused }, workers, placement, limits] = await Promise.all([
-      view.overview(),
-      view.workers({ prune: true }),
-      view.placement(),
-      view.limitsView(),
-    ]);
+    const [{ counts, memory, shards, paused }, workers, placement, limits, read] =
+      await Promise.all([
+        view.overview(),
+        view.workers({ prune: true }),
+        view.placement(),
+        view.limitsView(),
+        // The queue's own schedules only: never every schedule of the prefix.
+        readQueueSchedules(admin.client, admin.options.prefix, name),
+      ]);
+    const own = scheduleReports(read);
     sawMemory(memory);
     return {
       ...counts,
@@ -103,7 +109,9 @@ async function queueReport(
       shards,
       placement,
       limits,
-      ...(own ? { schedules: own } : {}),
+      ...(own && read
+        ? { schedules: own, schedulesTotal: read.total, schedulesOverdue: read.overdue }
+        : {}),
     };
   } catch (err) {
     // One queue's broken key (WRONGTYPE) or other data format does not hide the others:

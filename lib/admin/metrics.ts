@@ -4,6 +4,7 @@
 // them into text (tested with tables).
 import type { RedisMemory } from "../redis/memory.ts";
 import type { ScheduleInfo } from "../schedule/schedules.ts";
+import type { QueueSchedules } from "./info-schedules.ts";
 import { type LimitsView, perSecond } from "./limits-view.ts";
 import { type Counter, type Durations, isCount, type QueueCounts } from "./stats.ts";
 
@@ -22,8 +23,11 @@ export interface QueueMetrics {
   paused?: boolean;
   /** Its rate limits and held keys (lib/admin/limits.ts); no sample when not given. */
   limits?: LimitsView;
-  /** Its recurring schedules and Redis' time (info-schedules.ts); no sample when not given. */
-  schedules?: { all: readonly ScheduleInfo[]; nowMs: number };
+  /**
+   * Its recurring schedules' count and the first SCHEDULES_SHOWN, with Redis' time
+   * (info-schedules.ts); no sample when not given.
+   */
+  schedules?: QueueSchedules;
 }
 
 const COUNTER_HELP: Record<Counter, string> = {
@@ -167,11 +171,25 @@ function limitFamilies(queues: readonly QueueMetrics[]): string[] {
 }
 
 /**
- * Per schedule of the queue (a definition Courier did not write is left out, as `info` leaves
- * it: it never fires): its next run, paused, and how late that run is by Redis' clock.
+ * The queue's schedules and how many are overdue; then per schedule shown (the first
+ * SCHEDULES_SHOWN by name: a label per schedule must stay bounded; a definition Courier did not
+ * write is left out, as `info` leaves it: it never fires): its next run, paused, and how late
+ * that run is by Redis' clock.
  */
 function scheduleFamilies(queues: readonly QueueMetrics[]): string[] {
   const out: string[] = [];
+  const count = (name: string, help: string, value: (s: QueueSchedules) => number) => {
+    out.push(`# HELP courier_${name} ${help}`, `# TYPE courier_${name} gauge`);
+    for (const q of queues) {
+      if (q.schedules) out.push(sample(name, { queue: q.counts.queue }, value(q.schedules)));
+    }
+  };
+  count("schedules", "Recurring schedules of the queue, paused ones too.", (s) => s.total);
+  count(
+    "schedules_overdue",
+    "Schedules whose next run is over 5 s past by Redis' clock: nothing fires them.",
+    (s) => s.overdue,
+  );
   const gauge = (
     name: string,
     help: string,
@@ -179,7 +197,7 @@ function scheduleFamilies(queues: readonly QueueMetrics[]): string[] {
   ) => {
     out.push(`# HELP courier_${name} ${help}`, `# TYPE courier_${name} gauge`);
     for (const q of queues) {
-      for (const s of q.schedules?.all ?? []) {
+      for (const s of q.schedules?.shown ?? []) {
         const v = s.def === null ? null : value(s, q.schedules!.nowMs);
         if (v !== null) out.push(sample(name, { queue: q.counts.queue, schedule: s.name }, v));
       }

@@ -11,7 +11,7 @@ import { readMemoryOfNodes } from "../redis/memory-nodes.ts";
 import type { JobRecord } from "../types.ts";
 import { isPaused, limitsView } from "./controls.ts";
 import { recentFailed } from "./failures.ts";
-import { readSchedules } from "./info-schedules.ts";
+import { readQueueSchedules } from "./info-schedules.ts";
 import { decodeJobsCursor, type JobsPage, type JobsQuery, listJobs } from "./jobs.ts";
 import { renderMetrics } from "./metrics.ts";
 import type { QueueShards } from "./queue-shards.ts";
@@ -114,7 +114,7 @@ export async function metricsText(s: QueueShards, own: QueueKeys): Promise<strin
     workersOf(s, false),
     s.each((keys) => readDurations(s.client, keys)),
     limitsView(s, own),
-    readSchedules(s.client, s.prefix, s.queue),
+    readQueueSchedules(s.client, s.prefix, s.queue),
   ]);
   const { counts, memory, shards, paused } = overview;
   const liveWorkers = workers.filter(isLive).length;

@@ -84,7 +84,7 @@ function formatQueue(q: QueueReport | UnreadableQueue): string {
     `  throughput ${q.throughputPerS} jobs/s over the last minute`,
     ...(q.limits ? formatLimits(q.limits, table) : []),
     ...formatPlacement(q),
-    ...schedulesLines(q.schedules, table),
+    ...schedulesLines(q, table),
     ...q.unservedTasks.map(
       (u) =>
         `  no live worker has task "${safeText(u.task)}": ${u.jobs} ${u.jobs === 1 ? "job waits" : "jobs wait"} for one`,

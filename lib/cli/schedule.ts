@@ -7,8 +7,8 @@ import { type MissedPolicy, type ScheduleSpec, whenText } from "../schedule/spec
 import { validatePayload } from "../tasks/wordcount/index.ts";
 import { WORDCOUNT_TASK } from "../tasks/wordcount/name.ts";
 import { isoOrNull } from "../time.ts";
-import { safeText } from "./safe-text.ts";
-import { table } from "./table.ts";
+import { safeJson, safeText } from "./safe-text.ts";
+import { columnWidths, padRows } from "./table.ts";
 import { parsePayload, taskNameProblem } from "./trigger-job.ts";
 
 export interface AddArgs {
@@ -78,12 +78,37 @@ export function scheduleJson(s: ScheduleInfo): Record<string, unknown> {
   };
 }
 
-/** The list as a table, or a line saying there is none. */
-export function formatSchedules(list: readonly ScheduleInfo[]): string {
-  if (list.length === 0) return "no schedules";
-  const rows = [["NAME", "QUEUE", "WHEN", "TASK", "MISSED", "NEXT"]];
-  for (const s of list) rows.push(scheduleRow(s));
-  return table(rows).join("\n");
+const HEAD = ["NAME", "QUEUE", "WHEN", "TASK", "MISSED", "NEXT"];
+
+/**
+ * `list`: the schedules written a page at a time as they are read (the memory of one page,
+ * however many there are; `write` may return a promise: the next page is read once it settles): a table whose columns are as wide as the first page needs (a
+ * longer cell later pushes its own row only), or one JSON object `{ schedules: [...] }`.
+ */
+export async function writeSchedules(
+  pages: AsyncIterable<ScheduleInfo[]>,
+  json: boolean,
+  write: (text: string) => unknown,
+): Promise<void> {
+  let widths: number[] | null = null;
+  let any = false;
+  // Nothing is written before the first page is read: an error (a key of another type) leaves
+  // stdout empty, never half a JSON object.
+  for await (const page of pages) {
+    if (page.length === 0) continue;
+    if (json) {
+      await write(
+        (any ? "," : '{"schedules":[') + page.map((s) => safeJson(scheduleJson(s))).join(","),
+      );
+    } else {
+      const rows = page.map(scheduleRow);
+      widths ??= columnWidths([HEAD, ...rows]);
+      await write(`${padRows(any ? rows : [HEAD, ...rows], widths).join("\n")}\n`);
+    }
+    any = true;
+  }
+  if (json) write(any ? "]}\n" : '{"schedules":[]}\n');
+  else if (!any) write("no schedules\n");
 }
 
 export function scheduleRow(s: ScheduleInfo): string[] {

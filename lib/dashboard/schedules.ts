@@ -1,7 +1,8 @@
-// The dashboard's schedules panel (README, "Recurring schedules"): the queue's schedules with
-// their next runs in each snapshot, and pause/resume actions (POST, with the token, as every
+// The dashboard's schedules panel (README, "Recurring schedules"): the queue's schedule count
+// and the first SCHEDULES_SHOWN with their next runs in each snapshot, and pause/resume actions (POST, with the token, as every
 // action) like `schedule.ts pause|resume NAME`.
 import { formatDuration } from "../admin/duration.ts";
+import { readQueueSchedules } from "../admin/info-schedules.ts";
 import { Schedules } from "../schedule/schedules.ts";
 import { SCHEDULE_NAME, whenText } from "../schedule/spec.ts";
 import { isoOrNull } from "../time.ts";
@@ -11,14 +12,17 @@ function of(api: Api): Schedules {
   return new Schedules(api.admin.client, api.admin.options.prefix, api.admin.options.queue);
 }
 
-/** The queue's schedules, by name: when, task, paused, next run (ISO, Redis' clock). */
+/**
+ * The queue's schedules: how many, and the first SCHEDULES_SHOWN by name with when, task,
+ * paused, next run (ISO, Redis' clock). Read from the queue's own index every second per open
+ * page: a few bounded calls however many schedules there are.
+ */
 export async function schedules(api: Api) {
+  const { client, options } = api.admin;
   // A schedules key of another type hides the panel's rows, never the page (`schedule.ts list`
   // names the problem).
-  const list = await of(api)
-    .list(api.admin.options.queue)
-    .catch(() => []);
-  return list.flatMap((s) =>
+  const read = await readQueueSchedules(client, options.prefix, options.queue).catch(() => null);
+  const shown = (read?.shown ?? []).flatMap((s) =>
     s.def === null
       ? []
       : [
@@ -32,6 +36,7 @@ export async function schedules(api: Api) {
           },
         ],
   );
+  return { total: read?.total ?? 0, shown };
 }
 
 /** Pauses or resumes one of the queue's schedules: 404 for none of that name in this queue. */

@@ -392,6 +392,19 @@ export interface ScheduleKeys {
   /** What a queue's `next` key starts with (the scripts append the queue). */
   nextPrefix: string;
   /**
+   * Sorted set per queue, every score 0: the names of the queue's schedules, paused ones too,
+   * so a queue's schedules are read in pages by name (ZRANGE BYLEX) and counted (ZCARD)
+   * without reading any other queue's. Kept by schedule-save.lua beside `where`.
+   */
+  names: (queue: string) => string;
+  /** What a queue's `names` key starts with (the scripts append the queue). */
+  namesPrefix: string;
+  /**
+   * String, set once every schedule saved before the `names` index existed is in it
+   * (schedule-index.lua builds it from `where` a page at a time, lib/schedule/read.ts).
+   */
+  indexed: string;
+  /**
    * Sorted set per queue: schedule name -> its next tick, ms on Redis' clock; a paused one is
    * absent. One per queue, so a worker reads its own queues' due schedules only.
    */
@@ -401,8 +414,10 @@ export interface ScheduleKeys {
 /** The keys of the prefix's recurring schedules (docs/internals.md, "Recurring schedules"). */
 export function scheduleKeys(prefix: string): ScheduleKeys {
   const base = `${prefix}:{${SCHEDULES_TAG}}`;
-  // `next:<queue>` is no other key: the other names here have no `:` after them.
+  // `next:<queue>` and `names:<queue>` are no other key: the other names here have no `:`
+  // after them.
   const nextPrefix = `${base}:next:`;
+  const namesPrefix = `${base}:names:`;
   return {
     defs: `${base}:defs`,
     where: `${base}:where`,
@@ -410,6 +425,9 @@ export function scheduleKeys(prefix: string): ScheduleKeys {
     failing: `${base}:failing`,
     nextPrefix,
     next: (queue) => nextPrefix + queue,
+    namesPrefix,
+    names: (queue) => namesPrefix + queue,
+    indexed: `${base}:indexed`,
   };
 }
 

@@ -37,6 +37,7 @@ import releaseLua from "./lua/release.lua" with { type: "text" };
 import requeueLua from "./lua/requeue.lua" with { type: "text" };
 import scheduleAdvanceLua from "./lua/schedule-advance.lua" with { type: "text" };
 import scheduleDueLua from "./lua/schedule-due.lua" with { type: "text" };
+import scheduleIndexLua from "./lua/schedule-index.lua" with { type: "text" };
 import scheduleSaveLua from "./lua/schedule-save.lua" with { type: "text" };
 import serveLua from "./lua/serve.lua" with { type: "text" };
 import statusLua from "./lua/status.lua" with { type: "text" };
@@ -141,6 +142,8 @@ export const scripts = lazily({
   scheduleDue: () => script("schedule-due", scheduleDueLua, 3),
   scheduleAdvance: () => script("schedule-advance", scheduleAdvanceLua, 3),
   scheduleSave: () => script("schedule-save", scheduleSaveLua, 4),
+  // The per-queue `names` index built a page at a time for schedules saved before it.
+  scheduleIndex: () => script("schedule-index", scheduleIndexLua, 2),
   // Rate limits (docs/internals.md, "Rate limits"): the limiter under the queue's tag (slots
   // reserved for a batch read, running slots freed, a key held), and per shard a job given its
   // slot away (hold) and a waiting job woken.

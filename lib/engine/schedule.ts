@@ -26,22 +26,35 @@ export interface DueRead {
   earliest: number | null;
   /** Queues whose `next` key holds another type: skipped (their schedules cannot fire). */
   broken: string[];
+  /** Where the next page of `queues` starts: "0" when the scan is over (or queues were given). */
+  cursor: string;
+}
+
+/** Queues a due read of every queue walks per call (SSCAN COUNT of `queues`). */
+export const DUE_QUEUES_PAGE = 500;
+
+/** A page of every queue (a scheduler of every queue carries the cursor between reads). */
+export interface DuePage {
+  cursor: string;
+  size: number;
 }
 
 /**
- * The schedules due now on Redis' clock (at most `most`, the earliest first), of `queues` only
- * when given (a worker's), and the earliest score after now of those: how long a scheduler may
- * sleep.
+ * The schedules due now on Redis' clock (at most `most`, the earliest first), of `queues` when
+ * given (a worker's), else of one page of every queue from `page.cursor`; and the earliest
+ * score after now of those: how long a scheduler may sleep.
  */
 export async function readDue(
   client: Redis,
   k: ScheduleKeys,
   most: number,
   queues: readonly string[] = [],
+  page: DuePage = { cursor: "0", size: DUE_QUEUES_PAGE },
 ): Promise<DueRead> {
-  const [now, flat, earliest, broken] = await runScript<
-    [number, (string | null)[], string, string[]]
-  >(client, scripts.scheduleDue, [k.defs, k.queues, k.failing], [most, k.nextPrefix, ...queues]);
+  const argv = [most, k.nextPrefix, page.cursor, page.size, ...queues];
+  const [now, flat, earliest, broken, cursor] = await runScript<
+    [number, (string | null)[], string, string[], string]
+  >(client, scripts.scheduleDue, [k.defs, k.queues, k.failing], argv);
   const due: DueSchedule[] = [];
   for (let i = 0; i + 4 < flat.length; i += 5) {
     const score = Number(flat[i + 1]);
@@ -56,7 +69,8 @@ export async function readDue(
     });
   }
   const at = earliest === "" ? null : Number(earliest);
-  return { now: Number(now), due, earliest: at, broken: (broken ?? []).map(String) };
+  const gone = (broken ?? []).map(String);
+  return { now: Number(now), due, earliest: at, broken: gone, cursor: String(cursor ?? "0") };
 }
 
 /**
@@ -121,6 +135,6 @@ export async function saveSchedule(
           o.queue,
         ];
   const keys = [k.defs, k.where, k.queues, k.failing];
-  const argv = [...args, k.nextPrefix];
+  const argv = [...args, k.nextPrefix, k.namesPrefix];
   return (await runScript<number>(client, scripts.scheduleSave, keys, argv)) === 1;
 }

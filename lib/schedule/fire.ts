@@ -6,7 +6,13 @@
 // tick due, and firing it again finds its job; an advance from a stale read changes nothing.
 
 import { scheduleKeys } from "../engine/keys.ts";
-import { advanceTick, backOffTick, type DueSchedule, readDue } from "../engine/schedule.ts";
+import {
+  advanceTick,
+  backOffTick,
+  DUE_QUEUES_PAGE,
+  type DueSchedule,
+  readDue,
+} from "../engine/schedule.ts";
 import type { Redis } from "../redis/connect.ts";
 import type { TickEnqueuer } from "./enqueue.ts";
 import { parseDef } from "./spec.ts";
@@ -34,6 +40,11 @@ export interface PassResult {
   again: boolean;
   /** Queues whose schedules cannot fire: their `next` key holds another type (readDue). */
   broken: string[];
+  /**
+   * Every queue's scheduler: where the next pass reads `queues` from ("0": this pass ended a
+   * sweep of every queue). A page whose due schedules filled the pass is read again.
+   */
+  cursor: string;
 }
 
 export interface PassOptions {
@@ -42,13 +53,21 @@ export interface PassOptions {
   enqueuer: TickEnqueuer;
   /** The queues whose schedules this scheduler fires (a worker's); empty: every queue. */
   queues: readonly string[];
+  /** Every queue's: the page of `queues` to read (the last pass's `cursor`; "0" to start). */
+  cursor?: string;
+  /** Every queue's: queues read per pass (default DUE_QUEUES_PAGE). */
+  queuesPage?: number;
   lateMs?: number;
 }
 
 export async function firePass(o: PassOptions): Promise<PassResult> {
   const keys = scheduleKeys(o.prefix);
-  const { now, due, earliest, broken } = await readDue(o.client, keys, PASS_MOST, o.queues);
-  const result: PassResult = { now, fired: 0, earliest, stuck: [], again: false, broken };
+  const page = { cursor: o.cursor ?? "0", size: o.queuesPage ?? DUE_QUEUES_PAGE };
+  const read = await readDue(o.client, keys, PASS_MOST, o.queues, page);
+  const { now, due, earliest, broken } = read;
+  // A full pass may have left due schedules in its page of queues: the next pass reads it again.
+  const cursor = due.length >= PASS_MOST ? page.cursor : read.cursor;
+  const result: PassResult = { now, fired: 0, earliest, stuck: [], again: false, broken, cursor };
   // Each schedule on its own: one that fails (a corrupt definition, a queue of another format)
   // never holds back the others.
   const outcomes = await Promise.allSettled(due.map((d) => fireOne(o, d, now)));

@@ -24,6 +24,8 @@ export interface LoopOptions {
   replicaWaitMs?: number;
   /** Told after each pass (what it fired, what is stuck). */
   onPass?: (r: PassResult) => void;
+  /** Every queue's: queues read per pass (default DUE_QUEUES_PAGE, lib/engine/schedule.ts). */
+  queuesPage?: number;
 }
 
 export class ScheduleLoop {
@@ -31,6 +33,8 @@ export class ScheduleLoop {
   #wake: (() => void) | null = null;
   #done: Promise<void> | null = null;
   #enqueuer: TickEnqueuer;
+  /** Where the next pass reads `queues` from, and the earliest tick seen in this sweep. */
+  #sweep: { cursor: string; earliest: number | null } = { cursor: "0", earliest: null };
 
   constructor(private readonly o: LoopOptions) {
     this.#enqueuer = new TickEnqueuer(o.client, o.prefix, o.replicaWaitMs);
@@ -53,19 +57,33 @@ export class ScheduleLoop {
     while (!this.#stopped) {
       let waitMs = WAIT_MAX_MS;
       try {
-        const r = await firePass({ ...this.o, enqueuer: this.#enqueuer });
+        const cursor = this.#sweep.cursor;
+        const r = await firePass({ ...this.o, enqueuer: this.#enqueuer, cursor });
         for (const s of r.stuck) stuck({ schedule: s.name, error: s.why });
         for (const queue of r.broken) {
           const key = scheduleKeys(this.o.prefix).next(queue);
           failed({ queue, error: `key ${key} holds another type than a sorted set` });
         }
         this.o.onPass?.(r);
-        waitMs = r.again ? 0 : sleepMs(r);
+        waitMs = this.#afterPass(r);
       } catch (err) {
         failed({ error: describeCause(err) });
       }
       if (waitMs > 0 && !this.#stopped) await this.#sleep(waitMs);
     }
+  }
+
+  /**
+   * How long to wait after a pass: none while it moved a schedule or a sweep of every queue
+   * goes on (a page a pass), else until the earliest tick the sweep saw.
+   */
+  #afterPass(r: PassResult): number {
+    const seen = this.#sweep.earliest;
+    const earliest =
+      seen === null || (r.earliest !== null && r.earliest < seen) ? r.earliest : seen;
+    this.#sweep = { cursor: r.cursor, earliest: r.cursor === "0" ? null : earliest };
+    if (r.again || r.cursor !== "0") return 0;
+    return sleepMs(earliest, r.now);
   }
 
   #sleep(ms: number): Promise<void> {
@@ -84,7 +102,7 @@ export class ScheduleLoop {
  * Until the earliest next tick (on Redis' clock: the difference is a duration, the same here),
  * at most WAIT_MAX_MS; at least 1 ms.
  */
-function sleepMs(r: PassResult): number {
-  if (r.earliest === null) return WAIT_MAX_MS;
-  return Math.min(WAIT_MAX_MS, Math.max(1, r.earliest - r.now));
+function sleepMs(earliest: number | null, now: number): number {
+  if (earliest === null) return WAIT_MAX_MS;
+  return Math.min(WAIT_MAX_MS, Math.max(1, earliest - now));
 }

@@ -7,22 +7,18 @@ import { saveSchedule } from "../engine/schedule.ts";
 import { CourierError, InputError } from "../errors.ts";
 import { redisNowMs } from "../redis/clock.ts";
 import { closeClient, connect, type Redis } from "../redis/connect.ts";
+import {
+  defPages,
+  ensureIndex,
+  namePages,
+  READ_PAGE,
+  readNamed,
+  type ScheduleInfo,
+} from "./read.ts";
 import { checkSpec, parseDef, type ScheduleDef, type ScheduleSpec } from "./spec.ts";
 import { firstTick } from "./ticks.ts";
 
-/** Schedules read per call by list/get (HMGET, ZMSCORE). */
-const READ_CHUNK = 500;
-
-export interface ScheduleInfo {
-  name: string;
-  /** The stored definition; null when it is not one Courier wrote (it never fires). */
-  def: ScheduleDef | null;
-  /**
-   * The next run (ms since the epoch, Redis' clock): the next tick, or the retry time of one
-   * backed off after failing to fire; null when paused or ended.
-   */
-  next: number | null;
-}
+export type { ScheduleInfo } from "./read.ts";
 
 export interface SchedulesConfig {
   redisUrl?: string;
@@ -79,7 +75,7 @@ export class Schedules {
     if (await saveSchedule(this.client, this.#keys, spec.name, { op: "add", json, next, queue })) {
       return { name: spec.name, def, next, created: true };
     }
-    const [old] = await this.#read([spec.name]);
+    const [old] = await readNamed(this.client, this.#keys, [spec.name]);
     if (old?.def && sameSchedule(old.def, def)) return { ...old, created: false };
     if (!o.replace) {
       throw new InputError(
@@ -91,24 +87,51 @@ export class Schedules {
   }
 
   /**
-   * Every schedule (a definition Courier did not write too), by name; of `queue` only when
-   * given, its definitions alone read (the `where` hash says which are the queue's).
+   * Every schedule (a definition Courier did not write too), or `queue`'s, by name, in one
+   * array: its memory grows with the count (`pages` holds a page at a time).
    */
   async list(queue?: string): Promise<ScheduleInfo[]> {
-    let names: string[];
+    const all: ScheduleInfo[] = [];
+    for await (const page of this.pages(queue)) all.push(...page);
+    return queue === undefined ? all.sort((a, b) => (a.name < b.name ? -1 : 1)) : all;
+  }
+
+  /**
+   * The schedules a page at a time (at most `size`): `queue`'s by name, read by its `names`
+   * index (no other queue's schedule is read); without a queue, every one, in no order but
+   * each page by name (HSCAN of the definitions).
+   */
+  async *pages(queue?: string, size = READ_PAGE): AsyncGenerator<ScheduleInfo[]> {
+    const k = this.#keys;
     if (queue === undefined) {
-      names = await this.client.sendCommand<string[]>(["HKEYS", this.#keys.defs]);
-    } else {
-      const flat = await this.client.sendCommand<string[]>(["HGETALL", this.#keys.where]);
-      names = flat.filter((_name, i) => i % 2 === 0 && flat[i + 1] === queue);
+      for await (const pairs of defPages(this.client, k, size)) {
+        const got = await readNamed(
+          this.client,
+          k,
+          pairs.map(([name]) => name),
+          pairs.map(([, def]) => def),
+        );
+        yield got.filter((s): s is ScheduleInfo => s !== undefined);
+      }
+      return;
     }
-    const all = await this.#read(names.sort());
-    return all.filter((s): s is ScheduleInfo => s !== undefined);
+    await ensureIndex(this.client, k);
+    for await (const names of namePages(this.client, k, queue, size)) {
+      // A name whose definition is gone was removed between the two reads: left out.
+      const got = await readNamed(this.client, k, names);
+      yield got.filter((s): s is ScheduleInfo => s !== undefined);
+    }
+  }
+
+  /** How many schedules `queue` has (paused ones too), from its index: one call. */
+  async count(queue: string): Promise<number> {
+    await ensureIndex(this.client, this.#keys);
+    return this.client.sendCommand<number>(["ZCARD", this.#keys.names(queue)]);
   }
 
   /** One schedule, or null. */
   async get(name: string): Promise<ScheduleInfo | null> {
-    const [found] = await this.#read([name]);
+    const [found] = await readNamed(this.client, this.#keys, [name]);
     return found ?? null;
   }
 
@@ -151,56 +174,6 @@ export class Schedules {
     throw new InputError(
       `schedule ${name} kept changing while it was ${paused ? "paused" : "resumed"}: try again`,
     );
-  }
-
-  /**
-   * Definitions and next runs of `names` (a name without a definition: undefined there). A
-   * schedule backed off after failing to fire shows its retry time: `info` marks it OVERDUE
-   * only once nothing retries it. Read READ_CHUNK names a call: no reply grows with the count.
-   */
-  async #read(names: readonly string[]): Promise<(ScheduleInfo | undefined)[]> {
-    const out: (ScheduleInfo | undefined)[] = [];
-    for (let i = 0; i < names.length; i += READ_CHUNK) {
-      out.push(...(await this.#readChunk(names.slice(i, i + READ_CHUNK))));
-    }
-    return out;
-  }
-
-  async #readChunk(names: readonly string[]): Promise<(ScheduleInfo | undefined)[]> {
-    const k = this.#keys;
-    const [defs, queues] = await Promise.all(
-      [k.defs, k.where].map((key) =>
-        this.client.sendCommand<(string | null)[]>(["HMGET", key, ...names]),
-      ),
-    );
-    // Next runs: one ZMSCORE per queue (its schedules' zset), not a call per schedule.
-    const byQueue = new Map<string, number[]>();
-    queues!.forEach((queue, i) => {
-      if (!queue) return;
-      const at = byQueue.get(queue);
-      if (at) at.push(i);
-      else byQueue.set(queue, [i]);
-    });
-    const scores: (string | null)[] = names.map(() => null);
-    await Promise.all(
-      [...byQueue].map(async ([queue, at]) => {
-        const got = await this.client.sendCommand<(string | null)[]>([
-          "ZMSCORE",
-          k.next(queue),
-          ...at.map((i) => names[i]!),
-        ]);
-        at.forEach((i, j) => {
-          scores[i] = got[j] ?? null;
-        });
-      }),
-    );
-    return names.map((name, i) => {
-      const text = defs![i];
-      if (text === null || text === undefined) return undefined;
-      const score = scores[i];
-      const next = score === null || score === undefined ? null : Number(score);
-      return { name, def: parseDef(text), next };
-    });
   }
 }
 

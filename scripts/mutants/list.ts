@@ -12,6 +12,7 @@ import { limitCorruptMutants } from "./limits-corrupt.ts";
 import { type Mutant, m } from "./mutant.ts";
 import { prefetchMutants } from "./prefetch.ts";
 import { recordMutants } from "./records.ts";
+import { scheduleMutants } from "./schedules.ts";
 import { settleMutants } from "./settle.ts";
 
 export type { Mutant } from "./mutant.ts";
@@ -438,7 +439,7 @@ export const mutants: Mutant[] = [
   m("parents-list-corrupt-stalls", "lib/worker/orphans.ts", "a child whose parents list holds another type is settled alone, never stalls the drain",
     "      .catch(wrongTypeAs<string[]>([]));", "", [T("flows.corrupt-parents")]),
   m("schedule-due-corrupt-queue-stops-all", "lib/engine/lua/schedule-due.lua", "a queue's next key of another type keeps only its own schedules from firing",
-    "local ok, seen = pcall(redis.call, 'ZRANGEBYSCORE'", "local ok, seen = true, redis.call('ZRANGEBYSCORE'",
+    "local ok, later = pcall(redis.call, 'ZRANGE'", "local ok, later = true, redis.call('ZRANGE'",
     [T("schedule.due.corrupt")]),
   m("held-count-corrupt-uncapped", "lib/worker/held.ts", "a hold count that is not one fails the job for good, never passes the cap",
     "const holds = Number.isSafeInteger(counted) && counted >= 0 ? counted : p.o.maxHolds;", "const holds = counted;",
@@ -744,7 +745,7 @@ export const mutants: Mutant[] = [
   m("schedule-receipt-random", "lib/schedule/enqueue.ts", "a tick's receipt is named by the tick (a re-fire after its record expired adds nothing)",
     "      batchId: id,\n", "", [T("schedule.fire")]),
   m("schedule-due-every-queue", LUA("schedule-due"), "a worker's due read is of its own queues only",
-    "for i = 3, #ARGV do queues[#queues + 1] = ARGV[i] end", "", [T("schedule.fire")]),
+    "for i = 5, #ARGV do queues[#queues + 1] = ARGV[i] end", "", [T("schedule.fire")]),
   m("sched-id-not-reserved", "lib/engine/keys.ts", "a caller may not use a tick's id (sched: prefix)",
     "if (!scheduler && id.startsWith(SCHEDULE_ID_PREFIX)) {", "if (false) {", [T("schedule.fire"), T("engine.formats")]),
   m("schedule-id-not-tick", "lib/schedule/enqueue.ts", "a tick's job id names the schedule and the tick (a repeated fire enqueues once)",
@@ -768,3 +769,5 @@ mutants.push(...prefetchMutants);
 mutants.push(...recordMutants);
 // A bad record settled on its own (scripts/mutants/settle.ts).
 mutants.push(...settleMutants);
+// Schedules read in pages (scripts/mutants/schedules.ts).
+mutants.push(...scheduleMutants);

@@ -3,20 +3,26 @@
 -- every host compares a tick with the same time. Each queue has its own `next` zset, so a
 -- scheduler of some queues (a worker) reads theirs only: another queue's due schedules, however
 -- many, never crowd out its own, and no definition is decoded here (the queue is the zset's).
--- A scheduler of every queue reads the queues of `queues`.
+-- A scheduler of every queue reads the queues of `queues` a page at a time (SSCAN, the cursor
+-- carried by the caller), so no call walks every queue: 300,000 queues took 2-3 s in one call.
 --
 -- KEYS[1] defs (hash name -> JSON)  KEYS[2] queues (set)  KEYS[3] failing (hash)
 -- ARGV[1] most due schedules returned  ARGV[2] what a queue's `next` key starts with
--- ARGV[3..] the queues asked for (none: every queue of `queues`)
+-- ARGV[3] the cursor into `queues` ('0' to start)  ARGV[4] queues per page (SSCAN COUNT)
+-- ARGV[5..] the queues asked for (none: a page of `queues`, from the cursor)
 -- Returns { now ms, { name, score ms, queue, definition JSON or false, failing or false, ... } of
 --   the earliest due ones (score <= now), at most ARGV[1], the earliest future score of those
---   queues, or '' when none, { queues whose `next` key holds another type } }
+--   queues, or '' when none, { queues whose `next` key holds another type }, the next cursor
+--   ('0': the scan of `queues` is over, or queues were asked for) }
 --- @include clock
 local now = clock_ms()
 local most, prefix = tonumber(ARGV[1]), ARGV[2]
-local queues = {}
-for i = 3, #ARGV do queues[#queues + 1] = ARGV[i] end
-if #queues == 0 then queues = redis.call('SMEMBERS', KEYS[2]) end
+local queues, cursor = {}, '0'
+for i = 5, #ARGV do queues[#queues + 1] = ARGV[i] end
+if #queues == 0 then
+  local page = redis.call('SSCAN', KEYS[2], ARGV[3], 'COUNT', tonumber(ARGV[4]))
+  cursor, queues = page[1], page[2]
+end
 
 local found, earliest = {}, nil
 -- A queue's `next` key of another type (corrupt) is skipped under pcall and named in the reply
@@ -24,13 +30,16 @@ local found, earliest = {}, nil
 local broken = {}
 for _, queue in ipairs(queues) do
   local key = prefix .. queue
-  local ok, seen = pcall(redis.call, 'ZRANGEBYSCORE', key, '-inf', now, 'WITHSCORES', 'LIMIT', 0,
-    most)
+  -- Its earliest first: one read when nothing is due, the common case in a sweep of every queue.
+  local ok, later = pcall(redis.call, 'ZRANGE', key, 0, 0, 'WITHSCORES')
   if ok then
-    for i = 1, #seen, 2 do
-      found[#found + 1] = { seen[i], tonumber(seen[i + 1]), queue, seen[i + 1] }
+    if later[2] and tonumber(later[2]) <= now then
+      local seen = redis.call('ZRANGEBYSCORE', key, '-inf', now, 'WITHSCORES', 'LIMIT', 0, most)
+      for i = 1, #seen, 2 do
+        found[#found + 1] = { seen[i], tonumber(seen[i + 1]), queue, seen[i + 1] }
+      end
+      later = redis.call('ZRANGEBYSCORE', key, '(' .. now, '+inf', 'WITHSCORES', 'LIMIT', 0, 1)
     end
-    local later = redis.call('ZRANGEBYSCORE', key, '(' .. now, '+inf', 'WITHSCORES', 'LIMIT', 0, 1)
     if later[2] and (earliest == nil or tonumber(later[2]) < tonumber(earliest)) then
       earliest = later[2]
     end
@@ -47,4 +56,4 @@ for i = 1, math.min(most, #found) do
   due[#due + 1] = redis.call('HGET', KEYS[1], f[1])
   due[#due + 1] = redis.call('HGET', KEYS[3], f[1])
 end
-return { now, due, earliest or '', broken }
+return { now, due, earliest or '', broken, cursor }

@@ -1,0 +1,38 @@
+// Schedules read in pages (scripts/mutants/list.ts appends them): each a small deliberate bug
+// that breaks one guarantee of docs/internals.md, "Recurring schedules" (the `names` index, the
+// listing's pages, the due read's page of queues), and the tests that must catch it.
+import { type Mutant, m } from "./mutant.ts";
+
+const LUA = (name: string) => `lib/engine/lua/${name}.lua`;
+const LIST = "tests/schedule.list.test.ts";
+const SWEEP = "tests/schedule.sweep.test.ts";
+const METRICS = "tests/metrics.schedules.test.ts";
+
+// biome-ignore format: a table, one mutant to three lines
+export const scheduleMutants: Mutant[] = [
+  m("schedule-names-not-added", LUA("schedule-save"), "a saved schedule is in its queue's names index",
+    "redis.call('ZADD', names .. queue, 0, name)", "", [LIST, METRICS]),
+  m("schedule-names-move-kept", LUA("schedule-save"), "a schedule replaced into another queue leaves the old queue's index",
+    "  unlist(old)\n  if old then redis.call('ZREM', names .. old, name) end\nend", "  unlist(old)\nend", [LIST]),
+  m("schedule-names-remove-kept", LUA("schedule-save"), "a removed schedule leaves its queue's index",
+    "  unlist(old)\n  if old then redis.call('ZREM', names .. old, name) end\n  redis.call('HDEL', KEYS[2], name)",
+    "  unlist(old)\n  redis.call('HDEL', KEYS[2], name)", [LIST]),
+  m("schedule-index-never-built", "lib/schedule/read.ts", "schedules saved before the names index are listed and counted",
+    "  if ((await client.sendCommand<number>([\"EXISTS\", k.indexed])) === 1) return;", "  return;", [LIST]),
+  m("schedule-index-full-redis-fails-reads", "lib/schedule/read.ts", "a full Redis (the index build refused) still lets info, /metrics and the dashboard read",
+    "    if (!isOomError(err)) throw err;", "    throw err;", ["tests/redis-full.info.test.ts"]),
+  m("schedule-index-never-marked", LUA("schedule-index"), "the names index, once whole, is not built again",
+    "if page[1] == '0' then redis.call('SET', KEYS[2], '1') end", "", [LIST]),
+  m("schedule-names-one-page", "lib/schedule/read.ts", "a queue's listing goes on past its first page",
+    "    if (names.length < page) return;", "    return;", [LIST]),
+  m("schedule-shown-uncapped", "lib/admin/info-schedules.ts", "info and /metrics list at most SCHEDULES_SHOWN schedules of a queue",
+    "schedules.pages(queue, most).next()", "schedules.pages(queue).next()", [METRICS]),
+  m("schedule-due-all-queues", LUA("schedule-due"), "a due read of every queue walks a page of queues, not all",
+    "'COUNT', tonumber(ARGV[4]))", "'COUNT', 1000000)", [SWEEP]),
+  m("schedule-due-earliest-only", LUA("schedule-due"), "a queue whose earliest schedule is due has its due ones read",
+    "    if later[2] and tonumber(later[2]) <= now then", "    if false then", [SWEEP, "tests/schedule.fire.test.ts"]),
+  m("schedule-due-cursor-dropped", "lib/schedule/loop.ts", "the loop of every queue carries the cursor: every page of queues is read",
+    "        const cursor = this.#sweep.cursor;", "        const cursor = \"0\";", [SWEEP]),
+  m("schedule-due-full-page-skipped", "lib/schedule/fire.ts", "a page of queues with more due than a pass is read again before the cursor moves",
+    "const cursor = due.length >= PASS_MOST ? page.cursor : read.cursor;", "const cursor = read.cursor;", [SWEEP]),
+];
