@@ -20,7 +20,11 @@ afterEach(async () => {
 test("stack passes the Redis password to its workers and dashboard in REDIS_URL, never argv", async () => {
   const dataDir = mkdtempSync(join(tmpdir(), "courier-stack-secret-"));
   cleanups.push(() => rmSync(dataDir, { recursive: true, force: true }));
-  const server = await startRedisServer({ port: await findFreePort(), dataDir, persistence: false });
+  const server = await startRedisServer({
+    port: await findFreePort(),
+    dataDir,
+    persistence: false,
+  });
   cleanups.push(() => server.stop(2_000));
   const admin = await connect(server.url);
   await admin.sendCommand(["CONFIG", "SET", "requirepass", PASSWORD]);
