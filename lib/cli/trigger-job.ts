@@ -6,7 +6,7 @@ import { stat } from "node:fs/promises";
 import { parseDuration } from "../admin/duration.ts";
 import { InputError } from "../errors.ts";
 import { payloadDepthProblem } from "../queue/payload-depth.ts";
-import { jsonSyntaxError, lineColumn } from "./json-error.ts";
+import { hugeNumberAt, jsonSyntaxError, lineColumn } from "./json-error.ts";
 
 /**
  * The largest payload --payload-file reads (1 MiB). A payload travels in the job's stream entry
@@ -52,6 +52,12 @@ export function parsePayload(text: string, from = "--payload"): unknown {
   }
   const tooDeep = payloadDepthProblem(value);
   if (tooDeep) throw new InputError(tooDeep);
+  const huge = hugeNumberAt(text);
+  if (huge !== -1) {
+    throw new InputError(
+      `${from} has a number out of range at ${lineColumn(text, huge)}: JSON numbers must fit a double (about ±1.8e308)`,
+    );
+  }
   return value;
 }
 
