@@ -6,6 +6,7 @@ import { stat } from "node:fs/promises";
 import { parseDuration } from "../admin/duration.ts";
 import { InputError } from "../errors.ts";
 import { payloadDepthProblem } from "../queue/payload-depth.ts";
+import { decodeLines } from "./input.ts";
 import { hugeNumberAt, jsonSyntaxError, lineColumn } from "./json-error.ts";
 
 /**
@@ -89,7 +90,13 @@ export async function readPayloadFile(path: string): Promise<unknown> {
     if (err instanceof InputError) throw err;
     throw new InputError(`cannot read ${where}: ${String(err)}`, { cause: err });
   }
-  const text = new TextDecoder().decode(Buffer.concat(chunks));
+  const { lines, notUtf8 } = decodeLines(Buffer.concat(chunks));
+  // Never read with U+FFFD in place of the bytes: the job would run on what was not written.
+  const bad = notUtf8?.values().next().value;
+  if (bad !== undefined) {
+    throw new InputError(`the payload in ${where} is not UTF-8 text: line ${bad + 1}`);
+  }
+  const text = lines.join("\n");
   if (text.trim() === "") throw new InputError(`no payload in ${where}: it is empty`);
   return parsePayload(text, `the payload in ${where}`);
 }
