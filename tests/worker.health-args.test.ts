@@ -5,7 +5,13 @@ import { runUsage } from "./fixtures/cli/in-process.ts";
 import { testPrefix } from "./helpers.ts";
 
 test("worker --health-host alone: exit 2, one line", async () => {
-  const r = await runUsage("worker", ["--prefix", testPrefix(), "--health-host", "evil host"]);
+  const r = await runUsage("worker", [
+    "--prefix",
+    testPrefix(),
+    "--burst",
+    "--health-host",
+    "evil host",
+  ]);
   expect(r.code).toBe(2);
   expect(r.stderr).toBe(
     "worker: --health-host goes with --health-port: without a port there is no health server\nRun with --help to see the options.\n",

@@ -6,6 +6,7 @@
 
 import { batchMutants } from "./batch.ts";
 import { engineMutants } from "./engine.ts";
+import { inputMutants } from "./input.ts";
 import { limitMutants } from "./limits.ts";
 
 import { type Mutant, m } from "./mutant.ts";
@@ -765,3 +766,5 @@ mutants.push(...prefetchMutants);
 mutants.push(...recordMutants);
 // A bad record settled on its own (scripts/mutants/settle.ts).
 mutants.push(...settleMutants);
+// Input refused clearly, secrets off command lines: R91's findings (scripts/mutants/input.ts).
+mutants.push(...inputMutants);
