@@ -118,8 +118,8 @@ function keepLines({ lines, notUtf8 }: Decoded, before: number, skip: number): L
     const line = before + i + 1;
     if (line <= skip) continue;
     const t = lines[i]!.slice(0, LINE_MAX).trim();
-    if (notUtf8?.has(i)) out.push({ line, text: t, error: NOT_UTF8 });
-    else if (t !== "" && !t.startsWith("#")) out.push({ line, text: t });
+    if (t === "" || t.startsWith("#")) continue; // a comment is skipped, whatever its bytes
+    out.push(notUtf8?.has(i) ? { line, text: t, error: NOT_UTF8 } : { line, text: t });
   }
   return out;
 }

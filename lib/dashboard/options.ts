@@ -6,7 +6,8 @@ export const TOKEN_MIN_CHARS = 16;
 
 /**
  * Refuses a token too short to keep the actions (requeue, delete, trigger) the owner's, or one
- * no request can match; its length is said, never the token itself. Used by the dashboard and by the stack that starts it.
+ * no request can match; its length is said, never the token itself. Used by the dashboard and
+ * by the stack that starts it.
  */
 export function checkDashboardToken(token: string | undefined): void {
   if (token === undefined) return;
