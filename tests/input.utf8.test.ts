@@ -39,7 +39,17 @@ describe("decodeLines", () => {
 describe("streamLines", () => {
   test("a line not UTF-8 keeps its number, past the first chunk too", async () => {
     const filler = "x.org\n".repeat(20_000); // 120,000 bytes: beyond one 64 KiB chunk
-    const path = file("lines.txt", "a.org\n", [0xff, 0x0a], filler, "b.org/", [0xc3], "\n# c", [0xe9], "\n");
+    const path = file(
+      "lines.txt",
+      "a.org\n",
+      [0xff, 0x0a],
+      filler,
+      "b.org/",
+      [0xc3],
+      "\n# c",
+      [0xe9],
+      "\n",
+    );
     const lines = await all(path);
     expect(lines).toHaveLength(20_003);
     expect(lines[1]).toEqual({ line: 2, text: "\uFFFD", error: NOT_UTF8 });
