@@ -51,6 +51,11 @@ const command = defineCommand({
       "Enqueue jobs and print their ids, one per line, in input order: any task (--task NAME --payload JSON), or word counts (--url, --file); with --then TASK or --summary, a batch whose callback runs once all its jobs have ended.",
   },
   args: {
+    address: {
+      type: "positional",
+      required: false,
+      description: "A URL to count the words of, as --url takes it",
+    },
     url: {
       type: "string",
       description:

@@ -84,7 +84,7 @@ const command = defineCommand({
     },
     "health-host": {
       type: "string",
-      description: `Address the health server binds to (default ${defaults.healthHost}, so orchestrators reach it)`,
+      description: `With --health-port: the address the health server binds to (default ${defaults.healthHost}, so orchestrators reach it)`,
     },
     tasks: {
       type: "string",
@@ -130,8 +130,7 @@ const command = defineCommand({
       maxHolds: intArg(args["max-holds"], "max-holds", 0, 1_000),
       prefetch: intArg(args.prefetch, "prefetch", 0, PREFETCH_LIMIT),
       prefetchWaitMs: intArg(args["prefetch-wait-ms"], "prefetch-wait-ms", 1, 1_000_000_000),
-      healthPort: intArg(args["health-port"], "health-port", 1, 65_535),
-      healthHost: args["health-host"],
+      ...healthArgs(args),
       logFormat: logFormat as "human" | "json" | "auto",
       ...orderArg(args),
     }).catch((err) => {
@@ -141,6 +140,18 @@ const command = defineCommand({
     process.exit(0);
   },
 });
+
+/** The health server's port and address: an address alone would be ignored (no server), so it is refused. */
+function healthArgs(args: { "health-port"?: string; "health-host"?: string }) {
+  const healthPort = intArg(args["health-port"], "health-port", 1, 65_535);
+  const healthHost = args["health-host"];
+  if (healthHost !== undefined && healthPort === undefined) {
+    throw new UsageError(
+      "--health-host goes with --health-port: without a port there is no health server",
+    );
+  }
+  return { healthPort, healthHost };
+}
 
 /**
  * Names show in logs, `info` and CLIENT LIST, whose CLIENT SETNAME takes printable ASCII only

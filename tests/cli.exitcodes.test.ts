@@ -184,7 +184,9 @@ describe("exit 6: Redis unreachable or refusing us; exit 2: its URL malformed", 
     expect(`${r.stdout}${r.stderr}`).not.toMatch(/se\/?cret/);
     expect(r.stderr.trimEnd().split("\n")).toHaveLength(2);
     expect(r.stderr).toMatch(
-      new RegExp(`^${cli}: (invalid Redis URL "|the Redis URL is not a redis:// URL)`),
+      new RegExp(
+        `^${cli}: (invalid Redis URL( "| \\(not shown)|the Redis URL is not a redis:// URL)`,
+      ),
     );
     expect(r.code).toBe(2);
   });

@@ -2,6 +2,7 @@
 import { describe, expect, test } from "bun:test";
 import { formatDuration, parseDuration } from "../lib/admin/duration.ts";
 import { InputError } from "../lib/errors.ts";
+import { runCli } from "./helpers.ts";
 
 describe("parseDuration", () => {
   test.each([
@@ -29,6 +30,23 @@ describe("parseDuration", () => {
       expect(() => parseDuration(text)).toThrow(/e\.g\. 45s, 30m, 12h, 7d/);
     },
   );
+
+  test.each([["5m5m"], ["30s1m"], ["1h1h30m"], ["500ms1s"], ["1d2w"]])(
+    "%p is refused: each unit once, largest first",
+    (text) => {
+      expect(() => parseDuration(text)).toThrow(
+        new InputError(
+          `"${text}" is not a duration: give each unit once, largest first (1h30m, not 30m1h or 5m5m)`,
+        ),
+      );
+    },
+  );
+
+  test("trigger --delay 5m5m: exit 2, one line", async () => {
+    const r = await runCli("trigger", ["--task", "t", "--delay", "5m5m"]);
+    expect(r.code).toBe(2);
+    expect(r.stderr.split("\n")[0]).toContain('"5m5m" is not a duration: give each unit once');
+  });
 });
 
 describe("formatDuration", () => {

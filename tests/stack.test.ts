@@ -9,7 +9,7 @@ import { ConfigError, ConnectError } from "../lib/errors.ts";
 import { dataDirHolder, PIDFILE } from "../lib/stack/_data-dir.ts";
 import { createOutput } from "../lib/stack/_output.ts";
 import { isCompiled, ownCommand, shownCommand } from "../lib/stack/_self.ts";
-import { workerCmd } from "../lib/stack/_supervised.ts";
+import { childEnv, workerCmd } from "../lib/stack/_supervised.ts";
 import { parseStackArgs, REPO_ROOT } from "../lib/stack/options.ts";
 import {
   findFreePort,
@@ -123,18 +123,31 @@ describe("parseStackArgs", () => {
   });
 });
 
-test("workerCmd passes the worker its flags", () => {
+test("workerCmd passes the worker its flags, never the Redis URL", () => {
   const options = {
     ...parseStackArgs({ prefix: "p1" }, {}, "/"),
     allowPrivate: true,
     concurrency: 3,
   };
-  expect(workerCmd(options, "redis://127.0.0.1:1", 2).slice(1)).toEqual([
+  expect(workerCmd(options, 2).slice(1)).toEqual([
     join(REPO_ROOT, "bin/worker.ts"),
-    ...["--redis-url", "redis://127.0.0.1:1", "--queue", "default", "--prefix", "p1"],
+    ...["--queue", "default", "--prefix", "p1"],
     ...["--name", "stack-worker-2"],
     ...["--log-format", "human", "--allow-private", "--concurrency", "3"],
   ]);
+});
+
+test("childEnv: the stack's Redis URL in REDIS_URL, over the one inherited", () => {
+  const parent = { PATH: "/bin", REDIS_URL: "redis://elsewhere:1" };
+  expect(childEnv("redis://:pw@h:1", {}, parent)).toEqual({
+    PATH: "/bin",
+    REDIS_URL: "redis://:pw@h:1",
+  });
+  expect(childEnv("redis+cluster://h:1", { COURIER_SHARDS: "3" }, parent)).toEqual({
+    PATH: "/bin",
+    REDIS_URL: "redis+cluster://h:1",
+    COURIER_SHARDS: "3",
+  });
 });
 
 test.each([

@@ -22,8 +22,18 @@ export function exactDuration(text: string): number {
     );
   }
   let total = 0;
-  for (const m of input.matchAll(PART))
-    total += Number(m[1]) * UNIT_MS[m[2] as keyof typeof UNIT_MS];
+  let last = Number.POSITIVE_INFINITY;
+  for (const m of input.matchAll(PART)) {
+    const size = UNIT_MS[m[2] as keyof typeof UNIT_MS];
+    // `5m5m` or `30s1m` is a typo more likely than a sum: each unit once, largest first.
+    if (size >= last) {
+      throw new InputError(
+        `"${text}" is not a duration: give each unit once, largest first (1h30m, not 30m1h or 5m5m)`,
+      );
+    }
+    last = size;
+    total += Number(m[1]) * size;
+  }
   return total;
 }
 

@@ -1,20 +1,32 @@
 // Argument checks citty does not make: an option it does not define (it would accept it
-// silently), and a string option given no value (it would use the default silently, so
-// `--queue --json` ran on the default queue), or given twice (the last would win silently).
-// Unknown options get a "did you mean".
+// silently), a string option given no value (it would use the default silently, so
+// `--queue --json` ran on the default queue), or given twice (the last would win silently), and
+// a word given to a command that takes none (`info q2-typo` listed every queue, `dead purge
+// --all extra` purged). Unknown options get a "did you mean".
 import { ConfigError } from "../errors.ts";
 
 /** What these checks need of citty's ArgsDef. */
 export type ArgDefs = Record<string, { type?: string; alias?: string | string[] }>;
 
-/** Throws ConfigError (exit 2) for an unknown option, or a string option with no value or twice. */
+/**
+ * Throws ConfigError (exit 2) for an unknown option, a string option with no value or twice, or
+ * an argument that is no option to a command that declares no positional one.
+ */
 export function checkArgs(rawArgs: readonly string[], defs: ArgDefs): void {
   const byName = optionNames(defs);
   const given = new Set<object>();
+  const takesWords = Object.values(defs).some((def) => def.type === "positional");
   for (let i = 0; i < rawArgs.length; i++) {
     const arg = rawArgs[i]!;
-    if (arg === "--") break;
-    if (!isOption(arg)) continue;
+    if (arg === "--") {
+      const after = rawArgs[i + 1];
+      if (!takesWords && after !== undefined) throw new ConfigError(unexpected(after));
+      break;
+    }
+    if (!isOption(arg)) {
+      if (!takesWords) throw new ConfigError(unexpected(arg));
+      continue;
+    }
     const eq = arg.indexOf("=");
     const flag = eq === -1 ? arg : arg.slice(0, eq);
     const name = flag.replace(/^--?/, "");
@@ -36,6 +48,12 @@ export function checkArgs(rawArgs: readonly string[], defs: ArgDefs): void {
     }
     i++; // the value, whatever it looks like, is not an option
   }
+}
+
+/** `unexpected argument "extra"`, quoted up to 40 characters (it may be a pasted page). */
+function unexpected(arg: string): string {
+  const shown = arg.length > 40 ? `${arg.slice(0, 40)}…` : arg;
+  return `unexpected argument ${JSON.stringify(shown)}: this command takes options only`;
 }
 
 /** Options that may be given several times (`worker --tasks a.ts --tasks b.ts`). */

@@ -11,13 +11,19 @@ export interface Line {
   /** 1-based line number in the input. */
   line: number;
   text: string;
+  /** Why the line cannot be read (it is not UTF-8 text; U+FFFD then stands in `text`). */
+  error?: string;
 }
+
+/** A line whose bytes are not UTF-8: refused on its own, never read with U+FFFD in it. */
+export const NOT_UTF8 = "the line is not UTF-8 text";
 
 /**
  * Non-blank lines that are not `#` comments, numbered as in the input; `-` reads stdin.
  * Streamed: memory stays bounded however long the input. The first `skip`
  * lines (counted as in the input, blank and comment lines included) are passed over, for a
  * resumed run. Yields arrays of lines, one per chunk read, to keep the per-line cost low.
+ * Lines are split as bytes (a newline byte is never part of a UTF-8 character), then decoded.
  */
 export async function* streamLines(path: string, skip = 0): AsyncGenerator<Line[]> {
   if (path !== "-") await checkReadable(path);
@@ -25,28 +31,78 @@ export async function* streamLines(path: string, skip = 0): AsyncGenerator<Line[
   // Standard input as a Node stream, so that the caller can destroy() it when it stops early
   // while the writer keeps the pipe open (a pending read would keep the process alive).
   const source = path === "-" ? process.stdin : createReadStream(path, { highWaterMark: CHUNK });
-  const decoder = new TextDecoder();
-  let rest = "";
+  let rest: Uint8Array = new Uint8Array(0);
+  let cutOff = false;
   let lineNo = 0;
   try {
     for await (const chunk of source as AsyncIterable<Uint8Array>) {
-      const text = rest + decoder.decode(chunk, { stream: true });
-      const parts = text.split("\n");
-      rest = parts.pop() ?? "";
       // A line with no end in sight is cut: what is kept already shows it is no valid input
       // (a URL is at most 2,048 characters), and a line of gigabytes must not fill memory.
-      if (rest.length > LINE_MAX) rest = rest.slice(0, LINE_MAX);
+      // The rest of a cut line is passed over up to its end.
+      const nl = cutOff ? chunk.indexOf(NEWLINE) : 0;
+      if (nl === -1) continue;
+      const data = chunk.subarray(nl);
+      const bytes = rest.length > 0 ? Buffer.concat([rest, data]) : data;
+      const end = bytes.lastIndexOf(NEWLINE);
+      const tail = end === -1 ? bytes : bytes.subarray(end + 1);
+      cutOff = tail.length > LINE_MAX_BYTES;
+      rest = cutOff ? cut(tail) : new Uint8Array(tail); // a copy: the chunk is let go
+      if (end === -1) continue;
+      const parts = decodeLines(bytes.subarray(0, end));
       const out = keepLines(parts, lineNo, skip);
-      lineNo += parts.length;
+      lineNo += parts.lines.length;
       if (out.length > 0) yield out;
     }
   } catch (err) {
     if (err instanceof InputError) throw err;
     throw new InputError(`cannot read ${path}: ${String(err)}`, { cause: err });
   }
-  const last = keepLines([rest + decoder.decode()], lineNo, skip);
+  const last = keepLines(decodeLines(rest), lineNo, skip);
   if (last.length > 0) yield last;
 }
+
+const NEWLINE = 0x0a;
+/** Bytes of an unfinished line kept: LINE_MAX characters of up to 4 bytes each. */
+const LINE_MAX_BYTES = 4 * LINE_MAX;
+
+/** The first LINE_MAX_BYTES of an overlong line, cut between two characters. */
+function cut(bytes: Uint8Array): Uint8Array {
+  let at = LINE_MAX_BYTES;
+  while (at > 0 && (bytes[at]! & 0xc0) === 0x80) at--; // not inside a character
+  return bytes.slice(0, at);
+}
+
+/** Lines' texts, and which of them (by index) are not UTF-8: U+FFFD then stands in their text. */
+interface Decoded {
+  lines: string[];
+  notUtf8?: Set<number>;
+}
+
+/** The lines of `bytes`: one decode when all are UTF-8 (the usual), else line by line. */
+export function decodeLines(bytes: Uint8Array): Decoded {
+  try {
+    return { lines: UTF8.decode(bytes).split("\n") };
+  } catch {
+    const decoded: Required<Decoded> = { lines: [], notUtf8: new Set() };
+    for (let start = 0; start <= bytes.length; ) {
+      const nl = bytes.indexOf(NEWLINE, start);
+      const end = nl === -1 ? bytes.length : nl;
+      const line = bytes.subarray(start, end);
+      try {
+        decoded.lines.push(UTF8.decode(line));
+      } catch {
+        decoded.notUtf8.add(decoded.lines.length);
+        decoded.lines.push(LENIENT.decode(line));
+      }
+      start = end + 1;
+    }
+    return decoded;
+  }
+}
+
+/** Refuses bytes that are not UTF-8 (TextDecoder would put U+FFFD in their place). */
+const UTF8 = new TextDecoder("utf-8", { fatal: true });
+const LENIENT = new TextDecoder();
 
 async function checkReadable(path: string): Promise<void> {
   const info = await stat(path).catch((err: { code?: string }) => {
@@ -56,13 +112,14 @@ async function checkReadable(path: string): Promise<void> {
   if (info.isDirectory()) throw new InputError(`cannot read ${path}: it is a directory`);
 }
 
-function keepLines(raw: string[], before: number, skip: number): Line[] {
+function keepLines({ lines, notUtf8 }: Decoded, before: number, skip: number): Line[] {
   const out: Line[] = [];
-  for (let i = 0; i < raw.length; i++) {
+  for (let i = 0; i < lines.length; i++) {
     const line = before + i + 1;
     if (line <= skip) continue;
-    const t = raw[i]!.slice(0, LINE_MAX).trim();
-    if (t !== "" && !t.startsWith("#")) out.push({ line, text: t });
+    const t = lines[i]!.slice(0, LINE_MAX).trim();
+    if (t === "" || t.startsWith("#")) continue; // a comment is skipped, whatever its bytes
+    out.push(notUtf8?.has(i) ? { line, text: t, error: NOT_UTF8 } : { line, text: t });
   }
   return out;
 }

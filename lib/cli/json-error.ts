@@ -126,3 +126,22 @@ export function lineColumn(text: string, at: number): string {
   }
   return `line ${line}, column ${at - start + 1}`;
 }
+
+/**
+ * Offset of the first number in `text` (JSON that parsed) too big for a double (`1e999`, which
+ * JSON.parse reads as Infinity), or -1. Strings are passed over: a number in one is text.
+ */
+export function hugeNumberAt(text: string): number {
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    if (c === '"') {
+      for (i++; i < text.length && text[i] !== '"'; i++) if (text[i] === "\\") i++;
+    } else if (c === "-" || (c >= "0" && c <= "9")) {
+      NUMBER.lastIndex = i;
+      const token = NUMBER.exec(text)?.[0] ?? c;
+      if (!Number.isFinite(Number(token))) return i;
+      i += token.length - 1;
+    }
+  }
+  return -1;
+}

@@ -6,7 +6,8 @@ import { stat } from "node:fs/promises";
 import { parseDuration } from "../admin/duration.ts";
 import { InputError } from "../errors.ts";
 import { payloadDepthProblem } from "../queue/payload-depth.ts";
-import { jsonSyntaxError, lineColumn } from "./json-error.ts";
+import { decodeLines } from "./input.ts";
+import { hugeNumberAt, jsonSyntaxError, lineColumn } from "./json-error.ts";
 
 /**
  * The largest payload --payload-file reads (1 MiB). A payload travels in the job's stream entry
@@ -52,6 +53,12 @@ export function parsePayload(text: string, from = "--payload"): unknown {
   }
   const tooDeep = payloadDepthProblem(value);
   if (tooDeep) throw new InputError(tooDeep);
+  const huge = hugeNumberAt(text);
+  if (huge !== -1) {
+    throw new InputError(
+      `${from} has a number out of range at ${lineColumn(text, huge)}: JSON numbers must fit a double (about ±1.8e308)`,
+    );
+  }
   return value;
 }
 
@@ -83,7 +90,13 @@ export async function readPayloadFile(path: string): Promise<unknown> {
     if (err instanceof InputError) throw err;
     throw new InputError(`cannot read ${where}: ${String(err)}`, { cause: err });
   }
-  const text = new TextDecoder().decode(Buffer.concat(chunks));
+  const { lines, notUtf8 } = decodeLines(Buffer.concat(chunks));
+  // Never read with U+FFFD in place of the bytes: the job would run on what was not written.
+  const bad = notUtf8?.values().next().value;
+  if (bad !== undefined) {
+    throw new InputError(`the payload in ${where} is not UTF-8 text: line ${bad + 1}`);
+  }
+  const text = lines.join("\n");
   if (text.trim() === "") throw new InputError(`no payload in ${where}: it is empty`);
   return parsePayload(text, `the payload in ${where}`);
 }

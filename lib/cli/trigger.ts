@@ -116,6 +116,7 @@ async function* toSpecs<P>(
       if (halted()) return;
       let job: LineJob<P>;
       try {
+        if (l.error !== undefined) throw new Error(l.error);
         job = jobs.toJob(l.text);
       } catch (err) {
         refused();

@@ -5,11 +5,19 @@ import { ConfigError } from "../errors.ts";
 export const TOKEN_MIN_CHARS = 16;
 
 /**
- * Refuses a token too short to keep the actions (requeue, delete, trigger) the owner's; its
- * length is said, never the token itself. Used by the dashboard and by the stack that starts it.
+ * Refuses a token too short to keep the actions (requeue, delete, trigger) the owner's, or one
+ * no request can match; its length is said, never the token itself. Used by the dashboard and
+ * by the stack that starts it.
  */
 export function checkDashboardToken(token: string | undefined): void {
-  if (token === undefined || token.length >= TOKEN_MIN_CHARS) return;
+  if (token === undefined) return;
+  // A request's header is read without the spaces around it: such a token never matches.
+  if (token !== token.trim()) {
+    throw new ConfigError(
+      "the dashboard token (--token or COURIER_DASHBOARD_TOKEN) starts or ends with a space, tab or newline: no request could send it; remove them",
+    );
+  }
+  if (token.length >= TOKEN_MIN_CHARS) return;
   throw new ConfigError(
     `the dashboard token (--token or COURIER_DASHBOARD_TOKEN) must be at least ${TOKEN_MIN_CHARS} characters, got ${token.length}: make one with \`openssl rand -hex 16\``,
   );

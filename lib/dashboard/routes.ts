@@ -86,6 +86,25 @@ function events(d: RouteDeps): Route {
   };
 }
 
+/**
+ * A route about the `:id` in its path (`/api/jobs/:id`, `/api/dead/:id/requeue`, …: the third
+ * segment), percent-decoded once, from the raw path: Bun's params are decoded already (decoding
+ * them again read `%2541` as `A` and failed on `%25zz`), and turn a malformed escape (`%zz`)
+ * into U+FFFD silently. A malformed one is 400.
+ */
+function byId(fn: (ctx: api.Api, id: string) => Promise<Response>): Route {
+  return async (req, ctx) => {
+    const raw = new URL(req.url).pathname.split("/")[3] ?? "";
+    let id: string;
+    try {
+      id = decodeURIComponent(raw);
+    } catch {
+      return api.json({ error: "the id in the path is not percent-encoded text" }, 400);
+    }
+    return fn(ctx, id);
+  };
+}
+
 /** Bun.serve's `routes` and `fetch` (404 for anything else). */
 export function routes(d: RouteDeps) {
   const readToken = d.tokenReads ? "read" : undefined;
@@ -95,7 +114,6 @@ export function routes(d: RouteDeps) {
   const act = (fn: (req: Req, ctx: api.Api, body: string) => Promise<Response>) => ({
     POST: action(d, fn),
   });
-  const id = (req: Req) => decodeURIComponent(req.params.id ?? "");
   const assets = loadAssets();
   const asset = (path: string) =>
     checked(d, async () => {
@@ -103,34 +121,56 @@ export function routes(d: RouteDeps) {
       return new Response(a.body, { headers: { "content-type": a.type } });
     });
   const queueList = async () => api.json({ queues: await d.queues.list(), default: d.queues.name });
-  const notFound = checked(d, async () => api.json({ error: "not found" }, 404));
-  return {
-    routes: {
-      ...Object.fromEntries([...assets.keys()].map((path) => [path, { GET: asset(path) }])),
-      "/api/queues": { GET: checked(d, queueList, readToken) },
-      "/api/overview": { GET: readJson((ctx) => reads.overview(ctx)) },
-      "/api/workers": { GET: readJson((ctx) => reads.workers(ctx)) },
-      "/api/failures": { GET: readJson((ctx) => reads.failures(ctx)) },
-      "/api/limits": { GET: readJson((ctx) => reads.limits(ctx)) },
-      "/api/dead": { GET: read((req, ctx) => reads.deadPage(ctx, new URL(req.url))) },
-      "/api/jobs": { GET: read((req, ctx) => reads.jobsPage(ctx, new URL(req.url))) },
-      "/api/jobs/:id": { GET: read((req, ctx) => reads.job(ctx, id(req))) },
-      "/api/events": { GET: read(events(d)) },
-      "/metrics": { GET: read((_, ctx) => reads.metrics(ctx)) },
-      // Actions: every one is in tests/dashboard.auth.test.ts's table.
-      "/api/dead/requeue-all": act((_, ctx) => actions.requeueAll(ctx)),
-      "/api/dead/:id/requeue": act((req, ctx) => actions.requeue(ctx, id(req))),
-      "/api/dead/:id/delete": act((req, ctx) => actions.remove(ctx, id(req))),
-      "/api/trigger": act((_, ctx, body) => actions.trigger(ctx, body)),
-      "/api/jobs/:id/cancel": act((req, ctx) => actions.cancel(ctx, id(req))),
-      "/api/pause": act((_, ctx) => actions.setPaused(ctx, true)),
-      "/api/resume": act((_, ctx) => actions.setPaused(ctx, false)),
-      "/api/empty": act((_, ctx) => actions.empty(ctx)),
-      "/api/schedules/:id/pause": act((req, ctx) => setSchedulePaused(ctx, id(req), true)),
-      "/api/schedules/:id/resume": act((req, ctx) => setSchedulePaused(ctx, id(req), false)),
-    },
-    fetch: (req: Request) => notFound(Object.assign(req, { params: {} })),
+  const table: Record<string, Record<string, Handler>> = {
+    ...Object.fromEntries([...assets.keys()].map((path) => [path, { GET: asset(path) }])),
+    "/api/queues": { GET: checked(d, queueList, readToken) },
+    "/api/overview": { GET: readJson((ctx) => reads.overview(ctx)) },
+    "/api/workers": { GET: readJson((ctx) => reads.workers(ctx)) },
+    "/api/failures": { GET: readJson((ctx) => reads.failures(ctx)) },
+    "/api/limits": { GET: readJson((ctx) => reads.limits(ctx)) },
+    "/api/dead": { GET: read((req, ctx) => reads.deadPage(ctx, new URL(req.url))) },
+    "/api/jobs": { GET: read((req, ctx) => reads.jobsPage(ctx, new URL(req.url))) },
+    "/api/jobs/:id": { GET: read(byId((ctx, id) => reads.job(ctx, id))) },
+    "/api/events": { GET: read(events(d)) },
+    "/metrics": { GET: read((_, ctx) => reads.metrics(ctx)) },
+    // Actions: every one is in tests/dashboard.auth.test.ts's table.
+    "/api/dead/requeue-all": act((_, ctx) => actions.requeueAll(ctx)),
+    "/api/dead/:id/requeue": act(byId((ctx, id) => actions.requeue(ctx, id))),
+    "/api/dead/:id/delete": act(byId((ctx, id) => actions.remove(ctx, id))),
+    "/api/trigger": act((_, ctx, body) => actions.trigger(ctx, body)),
+    "/api/jobs/:id/cancel": act(byId((ctx, id) => actions.cancel(ctx, id))),
+    "/api/pause": act((_, ctx) => actions.setPaused(ctx, true)),
+    "/api/resume": act((_, ctx) => actions.setPaused(ctx, false)),
+    "/api/empty": act((_, ctx) => actions.empty(ctx)),
+    "/api/schedules/:id/pause": act(byId((ctx, id) => setSchedulePaused(ctx, id, true))),
+    "/api/schedules/:id/resume": act(byId((ctx, id) => setSchedulePaused(ctx, id, false))),
   };
+  const unrouted = checked(d, async (req) => {
+    const allow = allowedMethods(table, new URL(req.url).pathname);
+    if (!allow) return api.json({ error: "not found" }, 404);
+    const error = `method ${req.method} not allowed here: use ${allow}`;
+    const res = api.json({ error }, 405);
+    res.headers.set("allow", allow);
+    return res;
+  });
+  return { routes: table, fetch: (req: Request) => unrouted(Object.assign(req, { params: {} })) };
+}
+
+/**
+ * The methods a path's route takes (`GET`, `POST`), or undefined for no route: a DELETE or an
+ * OPTIONS on a route is 405 with Allow, not 404 as if the path did not exist.
+ */
+export function allowedMethods(
+  table: Record<string, Record<string, unknown>>,
+  path: string,
+): string | undefined {
+  const parts = path.split("/");
+  for (const [pattern, methods] of Object.entries(table)) {
+    const want = pattern.split("/");
+    const same = (p: string, i: number) => p === parts[i] || (p.startsWith(":") && parts[i] !== "");
+    if (want.length === parts.length && want.every(same)) return Object.keys(methods).join(", ");
+  }
+  return undefined;
 }
 
 /**

@@ -12,6 +12,7 @@ import { wordCountLimitKey } from "../tasks/wordcount/limit-key.ts";
 import { WORDCOUNT_TASK } from "../tasks/wordcount/name.ts";
 import type { Task } from "../types.ts";
 import { payloadDepthProblem } from "./payload-depth.ts";
+import { nonFiniteProblem } from "./payload-numbers.ts";
 
 export interface JobSpec {
   /** Task name, or the task itself (its `validate` then checks the payload first). */
@@ -106,11 +107,14 @@ export function prepareJob(
   const level = checkLevel(spec.priority ?? "normal");
   const tooDeep = payloadDepthProblem(payload);
   if (tooDeep) throw new InputError(tooDeep);
+  const json = JSON.stringify(payload ?? null);
+  const lost = nonFiniteProblem(payload, json);
+  if (lost) throw new InputError(lost);
   const limitKey = limitKeyOf(spec, payload);
   const job: Prepared = {
     id: spec.id,
     task: name,
-    payload: JSON.stringify(payload ?? null),
+    payload: json,
     maxAttempts: max,
     // A delay, not a due time: the script adds it to Redis' clock (this host's may be off).
     delayMs: Math.max(delay, 0),

@@ -18,9 +18,19 @@ export function describeCause(err: unknown): string {
     // node-redis' TimeoutError (a command unanswered past its timeout) has no message.
     const msg =
       err.message || (err.constructor.name === "TimeoutError" ? "no reply in time" : err.name);
-    return code && !msg.includes(code) ? `${code} ${msg}` : msg;
+    return (code && !msg.includes(code) ? `${code} ${msg}` : msg) + dbHint(msg);
   }
   return String(err);
+}
+
+/**
+ * SELECT's refusal of the URL's /db says only "DB index is out of range": say which setting
+ * bounds it (a usage mistake, but one only this Redis can judge, so not exit 2).
+ */
+function dbHint(message: string): string {
+  return /^ERR DB index is out of range/.test(message)
+    ? " (the database in the Redis URL, /N, is beyond what this Redis has: its `databases` setting, 16 by default, allows /0 to /15)"
+    : "";
 }
 
 /** Error replies that mean "not now" rather than "never": Redis is starting or failing over. */

@@ -10,18 +10,30 @@ import { describeCause } from "./cause.ts";
  * also takes a lone `redis://secret@host` as a password, so a user with no password is masked
  * too (`redis://***@host`). Text that is not `scheme://…` is not shown at all: a password given
  * by mistake in place of the URL would be. Works on the text, not a URL parser: a password with
- * an unencoded `/` or `@` would fool a parser into seeing no password at all. Everything up to
- * the last `@` is credentials.
+ * an unencoded `@` would fool a parser into seeing no password at all.
+ *
+ * The credentials are the authority's (up to its last `@`; it ends at the first `/`, `?` or
+ * `#`), as node-redis reads them, so the host shown is the host dialled: an `@` in a query or a
+ * fragment is not one. An `@` after the authority may still end a password with an unencoded
+ * `/`, `?` or `#` in it (validateUrl refuses such a URL): all after the scheme is masked then.
+ * A cluster URL's credentials are up to its last `@`, as parseClusterUrl reads them.
  */
 export function maskUrl(url: string): string {
   const head = /^[a-z][\w+.-]*:\/\//i.exec(url)?.[0];
   if (!head) return "***";
   const at = url.lastIndexOf("@");
   if (at < head.length) return trailingSlashOff(url, head);
+  if (!isClusterUrl(url) && at >= authorityEnd(url, head.length)) return `${head}***`;
   const credentials = url.slice(head.length, at);
   const colon = credentials.indexOf(":");
   const masked = colon === -1 ? "***" : `${credentials.slice(0, colon)}:***`;
   return trailingSlashOff(`${head}${masked}@${url.slice(at + 1)}`, head);
+}
+
+/** Where the authority after `scheme://` (at `from`) ends: its first `/`, `?` or `#`, or the end. */
+function authorityEnd(url: string, from: number): number {
+  const end = url.slice(from).search(/[/?#]/);
+  return end === -1 ? url.length : from + end;
 }
 
 /** `redis://h:1/` as `redis://h:1`; never a slash of the scheme's `//` (`redis+cluster://`). */
@@ -45,13 +57,44 @@ export function validateUrl(url: string): void {
       `invalid Redis URL: scheme must be redis:// or rediss:// (redis+cluster:// or rediss+cluster:// for a Redis Cluster), not ${scheme}://`,
     );
   }
-  try {
-    new URL(url);
-  } catch {
+  const head = scheme.length + 3;
+  if (url.lastIndexOf("@") >= authorityEnd(url, head)) {
+    // Not shown: where the password ends and the host begins cannot be told.
     throw new ConfigError(
-      `invalid Redis URL "${maskUrl(url)}": expected redis://[user:password@]host[:port][/db]`,
+      "invalid Redis URL (not shown: it may hold a password): an @ comes after a /, ? or #, so where a password would end is unclear; in a user or password write / ? # @ as %2F %3F %23 %40",
     );
   }
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new ConfigError(`invalid Redis URL "${maskUrl(url)}": ${URL_FORM}`);
+  }
+  checkPathAndQuery(url, parsed);
+}
+
+const URL_FORM = "expected redis://[user:password@]host[:port][/db]";
+/** The most databases a Redis can be configured with (`databases` is a C int). */
+const DB_MAX = 2_147_483_647;
+
+/**
+ * No query or fragment (node-redis ignores them: `?password=…` would be dropped silently), and
+ * a database of decimal digits only (node-redis' Number() took `/0x1` as 1 and `/1e1` as 10).
+ * Whether this Redis has that database is its own to say (`databases`, 16 by default).
+ */
+function checkPathAndQuery(url: string, parsed: URL): void {
+  const cut = url.search(/[?#]/);
+  if (cut !== -1) {
+    // Shown without them: a query may hold a password (`?password=…`).
+    throw new ConfigError(
+      `invalid Redis URL "${maskUrl(url.slice(0, cut))}": it has a ?query or #fragment, which Redis URLs do not take (a password goes before the host: redis://:PASSWORD@host)`,
+    );
+  }
+  const db = parsed.pathname.slice(1);
+  if (db === "" || (/^\d{1,10}$/.test(db) && Number(db) <= DB_MAX)) return;
+  throw new ConfigError(
+    `invalid Redis URL "${maskUrl(url)}": the database after the host must be a whole number (/0, /1, …), ${URL_FORM}`,
+  );
 }
 
 /** A Redis Cluster's URL: redis+cluster:// or rediss+cluster://. */

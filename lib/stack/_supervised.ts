@@ -1,6 +1,6 @@
 // The processes a stack supervises: its workers and its dashboard, their command lines (this
-// executable or bin/ files, pointed at the stack's Redis, queue and prefix) and how each is
-// restarted when it exits on its own.
+// executable or bin/ files, pointed at the stack's queue and prefix), their environment (the
+// stack's Redis URL in REDIS_URL) and how each is restarted when it exits on its own.
 import { isLoopback } from "../dashboard/auth.ts";
 import { dashboardDefaults } from "../dashboard/options.ts";
 import type { Output } from "./_output.ts";
@@ -22,11 +22,10 @@ const FINAL = [2];
 export function startWorkers(
   supervisor: Supervisor,
   options: StackOptions,
-  url: string,
-  env: Record<string, string | undefined> | undefined,
+  env: Record<string, string | undefined>,
 ): void {
   workerNames(options.workers).forEach((name, i) => {
-    const cmd = workerCmd(options, url, i + 1);
+    const cmd = workerCmd(options, i + 1);
     supervisor.start({ name, cmd, env, restartDelayMs: RESTART_DELAY_MS, finalCodes: FINAL });
   });
 }
@@ -36,9 +35,9 @@ export function workerNames(count: number): string[] {
   return Array.from({ length: count }, (_, i) => `worker.${i + 1}`);
 }
 
-/** `bun bin/worker.ts --redis-url URL --queue Q --prefix P --name stack-worker-<i> …` */
-export function workerCmd(options: StackOptions, url: string, index: number): string[] {
-  const cmd = [...ownCommand("worker"), ...queueFlags(options, url)];
+/** `bun bin/worker.ts --queue Q --prefix P --name stack-worker-<i> …` */
+export function workerCmd(options: StackOptions, index: number): string[] {
+  const cmd = [...ownCommand("worker"), ...queueFlags(options)];
   cmd.push("--name", `stack-worker-${index}`);
   // Our name prefix already makes each line unparseable as JSON: ask for the human format.
   cmd.push("--log-format", "human");
@@ -56,8 +55,7 @@ export async function startDashboardProcess(
   supervisor: Supervisor,
   output: Output,
   options: StackOptions,
-  url: string,
-  env: Record<string, string | undefined> | undefined,
+  env: Record<string, string | undefined>,
 ): Promise<string | undefined> {
   const port = Number(process.env.COURIER_DASHBOARD_PORT || dashboardDefaults.port);
   const host = process.env.COURIER_DASHBOARD_HOST || dashboardDefaults.host;
@@ -68,7 +66,7 @@ export async function startDashboardProcess(
     );
     return undefined;
   }
-  const cmd = [...ownCommand("dashboard"), ...queueFlags(options, url)];
+  const cmd = [...ownCommand("dashboard"), ...queueFlags(options)];
   supervisor.start({
     name: "dashboard",
     cmd,
@@ -79,7 +77,20 @@ export async function startDashboardProcess(
   return `http://${host}:${port}`;
 }
 
-/** The flags that point a worker or the dashboard at the stack's Redis, queue and prefix. */
-function queueFlags(options: StackOptions, url: string): string[] {
-  return ["--redis-url", url, "--queue", options.queue, "--prefix", options.prefix];
+/**
+ * The environment of a worker or the dashboard: ours, with the stack's Redis in REDIS_URL (and a
+ * cluster's shard count). Never --redis-url: a password on a command line is anyone's to read
+ * (`ps`, /proc/<pid>/cmdline), the environment only the user's.
+ */
+export function childEnv(
+  url: string,
+  extra: Record<string, string> = {},
+  parent: Record<string, string | undefined> = process.env,
+): Record<string, string | undefined> {
+  return { ...parent, ...extra, REDIS_URL: url };
+}
+
+/** The flags that point a worker or the dashboard at the stack's queue and prefix. */
+function queueFlags(options: StackOptions): string[] {
+  return ["--queue", options.queue, "--prefix", options.prefix];
 }

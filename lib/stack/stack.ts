@@ -8,7 +8,7 @@ import { clusterNodeNames, type LocalRedis } from "./_local-redis.ts";
 import { createOutput, type Output, wantColour } from "./_output.ts";
 import { listenForSignals, type Signals } from "./_signals.ts";
 import { checkGivenRedis, preflight, startOwnRedis } from "./_stack-redis.ts";
-import { startDashboardProcess, startWorkers, workerNames } from "./_supervised.ts";
+import { childEnv, startDashboardProcess, startWorkers, workerNames } from "./_supervised.ts";
 import type { StackOptions } from "./options.ts";
 import { Supervisor } from "./supervisor.ts";
 
@@ -36,12 +36,11 @@ export async function runStack(options: StackOptions): Promise<StackEnd> {
     if (options.redisUrl) await checkGivenRedis(options.redisUrl);
     redis = await startOwnRedis(options, output);
     const url = redis?.url ?? options.redisUrl!;
-    // A cluster's seed URL and shard count; nothing more for one server (they inherit ours).
-    const env =
-      redis && Object.keys(redis.env).length ? { ...process.env, ...redis.env } : undefined;
+    // The URL in REDIS_URL, off the command lines; a cluster's shard count too.
+    const env = childEnv(url, redis?.env);
     const supervisor = new Supervisor({ output });
-    startWorkers(supervisor, options, url, env);
-    const dashboard = await startDashboardProcess(supervisor, output, options, url, env);
+    startWorkers(supervisor, options, env);
+    const dashboard = await startDashboardProcess(supervisor, output, options, env);
     await printBanner(output, options, url, redis, dashboard);
     return await runUntilStopped(output, supervisor, redis, signals);
   } catch (err) {

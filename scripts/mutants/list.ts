@@ -6,6 +6,7 @@
 
 import { batchMutants } from "./batch.ts";
 import { engineMutants } from "./engine.ts";
+import { inputMutants } from "./input.ts";
 import { limitMutants } from "./limits.ts";
 import { limitCorruptMutants } from "./limits-corrupt.ts";
 
@@ -771,3 +772,5 @@ mutants.push(...recordMutants);
 mutants.push(...settleMutants);
 // Schedules read in pages (scripts/mutants/schedules.ts).
 mutants.push(...scheduleMutants);
+// Input refused clearly, secrets off command lines: R91's findings (scripts/mutants/input.ts).
+mutants.push(...inputMutants);
