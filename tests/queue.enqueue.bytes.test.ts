@@ -75,10 +75,12 @@ describe("the window's bytes", () => {
     const open: { w: number; answer: () => void }[] = [];
     let unanswered = 0;
     let most = 0;
+    const beside: number[][] = []; // what was in flight as each batch went
     const send = (w: number) =>
       new Promise<number>((resolve) => {
         // Alone, a batch may weigh anything; beside others, the window's 7 bytes at most.
         if (open.length > 0) most = Math.max(most, unanswered + w);
+        beside.push(open.map((o) => o.w));
         unanswered += w;
         open.push({ w, answer: () => resolve(w) });
       });
@@ -102,6 +104,8 @@ describe("the window's bytes", () => {
     expect(most).toBeLessThanOrEqual(7);
     expect(most).toBeGreaterThan(0); // batches did go out together
     expect(aloneHeavy).toBe(true);
+    // Answered batches leave the window: the last 1 goes out beside the 6.
+    expect(beside.at(-1)).toContain(6);
   });
 
   test("enqueueBatches: jobs heavier than the batch bound go one call at a time", async () => {
