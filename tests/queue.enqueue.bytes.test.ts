@@ -25,6 +25,18 @@ async function cuts(items: Iterable<Item | Item[]>, count: number, bytes: number
   return out;
 }
 
+describe("jobBytes", () => {
+  test("a job weighs its data-sized fields, a long text in UTF-8 bytes", () => {
+    const job = { task: "t", payload: '"x"', maxAttempts: 3 };
+    expect(jobBytes(job)).toBe(1 + 3);
+    expect(jobBytes({ ...job, id: "job-1", limitKey: "e.org", options: "{}" })).toBe(4 + 5 + 5 + 2);
+    // 2,000 two-byte characters: counted (a long text may be 3 bytes a UTF-16 unit).
+    expect(jobBytes({ ...job, payload: JSON.stringify("é".repeat(2_000)) })).toBe(1 + 4_002);
+    // A short text is weighed by its length: off by under 2 KiB, capped by the count bound.
+    expect(jobBytes({ ...job, payload: JSON.stringify("é".repeat(100)) })).toBe(1 + 102);
+  });
+});
+
 describe("cutBatches", () => {
   test("cuts at the count or the bytes, whichever comes first; a heavy item alone", async () => {
     const ws = [4, 4, 4, 1, 1, 1, 1, 20, 2, 9, 1];
