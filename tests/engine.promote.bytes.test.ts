@@ -4,20 +4,26 @@
 // while more is due. Records of a known size here, the bound injected small.
 import { describe, expect, test } from "bun:test";
 import { promoteSome } from "../lib/engine/promote.ts";
+import { serveTasks } from "../lib/engine/serve.ts";
+import { serveTasks as serveAll } from "../lib/worker/presence.ts";
 import { promoteAll } from "../lib/worker/retry-policy.ts";
 import { type EngineQueue, engineQueue, streamEntries } from "./fixtures/plant.ts";
 
-/** `n` delayed jobs job-0… due in that order, each record weighing exactly `RECORD` bytes. */
-async function delayed(v: EngineQueue, n: number): Promise<string[]> {
+/**
+ * `n` jobs job-0… waiting in `set` (the delayed set, or a task's parked set) in that order,
+ * each record weighing exactly `RECORD` bytes.
+ */
+async function waiting(v: EngineQueue, n: number, set = v.k.delayed, status = "retrying") {
   const ids = Array.from({ length: n }, (_, i) => `job-${i}`);
   for (const [i, id] of ids.entries()) {
-    const record = ["status", "retrying", "t", "echo", "p", "x".repeat(1000), "a", "1", "m", "3"];
+    const record = ["status", status, "t", "echo", "p", "x".repeat(1000), "a", "1", "m", "3"];
     await v.r.sendCommand(["HSET", v.k.recordPrefix + id, ...record]);
-    await v.r.sendCommand(["ZADD", v.k.delayed, String(i + 1), id]);
+    await v.r.sendCommand(["ZADD", set, String(i + 1), id]);
   }
   return ids;
 }
-/** The bytes of each record above: its fields' names and values. */
+const delayed = (v: EngineQueue, n: number) => waiting(v, n);
+/** The bytes of each record above: its fields' names and values ("retrying", "queued  "). */
 const RECORD = 6 + 8 + 1 + 4 + 1 + 1000 + 1 + 1 + 1 + 1;
 
 async function promotedIds(v: EngineQueue): Promise<string[]> {
@@ -73,6 +79,55 @@ describe("promote.lua's bounds", () => {
     expect(await promoteAll(once)).toBe(10);
     expect(calls).toBe(4);
     expect(await promotedIds(v)).toEqual(ids);
+  });
+});
+
+describe("serve.lua's bounds", () => {
+  test("parked jobs taken back stop once the records read reach the bytes bound", async () => {
+    await using v = await engineQueue();
+    // "queued" is 2 bytes shorter than "retrying": three records still reach 2 · RECORD − 1.
+    const ids = await waiting(v, 7, `${v.k.parkedPrefix}echo`, "queued");
+    const bound = 2 * RECORD - 1;
+    const calls = [];
+    for (;;) {
+      const step = await serveTasks(v.client, v.k, ["echo"], 60_000, 1000, bound);
+      calls.push(step);
+      if (!step.more) break;
+    }
+    expect(calls.map((c) => [c.moved, c.more])).toEqual([
+      [3, true],
+      [3, true],
+      [1, false],
+    ]);
+    expect(await promotedIds(v)).toEqual(ids);
+    expect(await v.r.sendCommand(["EXISTS", `${v.k.parkedPrefix}echo`])).toBe(0);
+    expect(await v.r.sendCommand(["HGET", v.k.tasks, "parked:echo"])).toBeNull();
+  });
+
+  test("the count bound says more when jobs are left, not when the set is just emptied", async () => {
+    await using v = await engineQueue();
+    const ids = await waiting(v, 4, `${v.k.parkedPrefix}echo`, "queued");
+    const serve = () => serveTasks(v.client, v.k, ["echo"], 60_000, 2);
+    expect(await serve()).toEqual({ moved: 2, fullest: 2, more: true });
+    expect(await v.r.sendCommand(["HGET", v.k.tasks, "parked:echo"])).toBe("2");
+    expect(await serve()).toEqual({ moved: 2, fullest: 2, more: false });
+    expect(await promotedIds(v)).toEqual(ids);
+  });
+});
+
+describe("the worker's serve loop", () => {
+  test("takes back every parked job of its tasks, past one call's 1,000", async () => {
+    await using v = await engineQueue();
+    const parked = `${v.k.parkedPrefix}echo`;
+    const ids = Array.from({ length: 1_001 }, (_, i) => `job-${i}`);
+    await Promise.all(
+      ids.flatMap((id, i) => [
+        v.r.sendCommand(["HSET", v.k.recordPrefix + id, "status", "queued", "t", "echo", "p", "1"]),
+        v.r.sendCommand(["ZADD", parked, String(i), id]),
+      ]),
+    );
+    expect(await serveAll(v.client, v.k, ["echo"], 60_000)).toEqual({ moved: 1_001, corrupt: [] });
+    expect(await v.r.sendCommand(["XLEN", v.k.stream])).toBe(1_001);
   });
 });
 

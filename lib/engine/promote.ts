@@ -3,8 +3,11 @@ import type { Redis } from "../redis/connect.ts";
 import type { QueueKeys } from "./keys.ts";
 import { runScript, scripts } from "./lua.ts";
 
-/** Record bytes one call reads at most by default (a record that crosses it included). */
-export const PROMOTE_BYTES = 1_048_576;
+/**
+ * Record bytes a call that moves jobs back to the stream (promote.lua, serve.lua) reads at most
+ * by default, the record that crosses it included.
+ */
+export const MOVE_BYTES = 1_048_576;
 
 /** One call's work: the jobs moved, and whether more may be due (it stopped at a bound). */
 export interface Promoted {
@@ -20,7 +23,7 @@ export async function promoteSome(
   client: Redis,
   k: QueueKeys,
   most = 1000,
-  bytes = PROMOTE_BYTES,
+  bytes = MOVE_BYTES,
 ): Promise<Promoted> {
   const keys = [k.delayed, k.stream];
   const args = [k.recordPrefix, most, bytes];
