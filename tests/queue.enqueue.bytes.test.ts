@@ -3,6 +3,7 @@
 // and the batches unanswered weigh at most the window's bytes. Checked by counting what the
 // sender was given and what it had not answered yet, never by timing.
 import { describe, expect, test } from "bun:test";
+import { defaults, resolveOptions } from "../lib/config.ts";
 import { scripts } from "../lib/engine/lua.ts";
 import { enqueueBatches } from "../lib/queue/bulk.ts";
 import { cutBatches, jobBytes } from "../lib/queue/cut.ts";
@@ -24,6 +25,18 @@ async function cuts(items: Iterable<Item | Item[]>, count: number, bytes: number
   for await (const c of cutBatches(items, check, weigh, { count, bytes })) out.push(c);
   return out;
 }
+
+describe("enqueueBatchBytes", () => {
+  test("1 MiB by default; a whole number of bytes from 1 up to 1 GiB", () => {
+    expect(defaults.enqueueBatchBytes).toBe(1_048_576);
+    expect(resolveOptions({ enqueueBatchBytes: 4_096 }).enqueueBatchBytes).toBe(4_096);
+    for (const bad of [0, 1.5, 2 ** 30 + 1, Number.NaN]) {
+      expect(() => resolveOptions({ enqueueBatchBytes: bad })).toThrow(
+        `enqueueBatchBytes must be a whole number from 1 to 1073741824, got ${bad}`,
+      );
+    }
+  });
+});
 
 describe("jobBytes", () => {
   test("a job weighs its data-sized fields, a long text in UTF-8 bytes", () => {
