@@ -12,9 +12,11 @@
 -- while `more` says more may be due.
 --
 -- KEYS[1] delayed (zset)  KEYS[2] stream
--- ARGV[1] record prefix  ARGV[2] most jobs moved per call  ARGV[3] most record bytes read per call
--- Returns: { moved, more }: the jobs moved, 1 when more may be due (the call stopped at a bound). Or an error reply `ERR courier: key … holds a …` (nothing
--- written): a WRONGTYPE from the XADD would come after the ZREM, losing a job per call.
+-- ARGV[1] record prefix  ARGV[2] most jobs moved per call
+-- ARGV[3] most record bytes read per call
+-- Returns: { moved, more }: the jobs moved, and 1 when more may be due (the call stopped at a
+-- bound) else 0. Or an error reply `ERR courier: key … holds a …` (nothing written): a
+-- WRONGTYPE from the XADD would come after the ZREM, losing a job per call.
 --- @include wrongtype
 --- @include clock
 --- @include readd

@@ -11,9 +11,10 @@
 -- ARGV[6..] the worker's tasks
 -- Returns: {jobs moved, most jobs taken from one task's parked set, tasks whose parked key
 -- holds another type, 1 when there may be more (a task's set gave ARGV[4] jobs, or the bytes
--- bound stopped the call with jobs left) else 0}; the caller then calls again. A parked key of another type is skipped (its task is still marked alive, the
--- other tasks served) and named in the third part, for the worker to log: one corrupt key must
--- not stop every heartbeat. Or an error reply `ERR courier: key … holds a …` for the tasks
+-- bound stopped the call with jobs left) else 0}; the caller then calls again. A parked key
+-- of another type is skipped (its task is still marked alive, the other tasks served) and
+-- named in the third part, for the worker to log: one corrupt key must not stop every
+-- heartbeat. Or an error reply `ERR courier: key … holds a …` for the tasks
 -- hash or the stream (nothing written): a WRONGTYPE from the XADD would come after the
 -- ZPOPMIN, losing the jobs popped.
 --- @include wrongtype
