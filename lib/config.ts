@@ -48,6 +48,12 @@ export interface ProducerOptions extends QueueOptions {
   maxAttempts: number;
   /** Jobs sent per script call by bulk enqueue: larger batches, fewer round trips, longer calls. */
   enqueueBatchSize: number;
+  /**
+   * Bytes of job data (payload, task, id, limit key) after which bulk enqueue cuts a batch
+   * before `enqueueBatchSize` jobs: bounds how long one script call holds Redis and, times the
+   * batches in flight, the producer's memory. A larger job goes alone in its batch.
+   */
+  enqueueBatchBytes: number;
 }
 
 export interface WorkerOptions extends QueueOptions {
@@ -166,6 +172,7 @@ export const defaults = {
   shards: undefined,
   maxAttempts: 3,
   enqueueBatchSize: 500,
+  enqueueBatchBytes: 1_048_576, // 1 MiB: a few ms of Redis per call; small jobs cut at 500 first
   concurrency: 16,
   name: "",
   burst: false,
@@ -243,6 +250,7 @@ export function resolveOptions<T extends Partial<ProducerOptions & WorkerOptions
   positiveInt(o, "maxAttempts", 1, MAX_ATTEMPTS_LIMIT);
   positiveInt(o, "maxHolds", 0, 1_000);
   positiveInt(o, "enqueueBatchSize", 1, 100_000);
+  positiveInt(o, "enqueueBatchBytes", 1, 1_073_741_824);
   for (const key of INTERVALS)
     positiveInt(o, key, key === "shutdownGraceMs" ? 0 : 1, INTERVAL_LIMIT_MS);
   if (o.claimIdleMs < 3 * 10) throw new ConfigError("claimIdleMs must be at least 30");

@@ -10,6 +10,7 @@ import {
 } from "../engine/requeue.ts";
 import { field } from "../queue/read.ts";
 import type { Redis } from "../redis/connect.ts";
+import { letterBytes, nextPageCount, PAGE_FIRST, runsByBytes } from "./letter-runs.ts";
 
 export type { RequeueVerdict };
 
@@ -124,11 +125,14 @@ function toRef([letter, id]: readonly [string, string]) {
   return { letter, id: id === "" ? null : id };
 }
 
-/** Requeues every letter there is now (not those that die again meanwhile); returns how many. */
+/**
+ * Requeues every letter there is now (not those that die again meanwhile); returns how many.
+ * Pages and calls hold about `bytes` of letters each (lib/admin/letter-runs.ts).
+ */
 export async function requeueAllLetters(
   client: Redis,
   keys: QueueKeys,
-  o: { maxAttempts: number },
+  o: { maxAttempts: number; bytes?: number },
 ): Promise<number> {
   const [last] = await client.sendCommand<RawEntry[]>([
     "XREVRANGE",
@@ -141,23 +145,22 @@ export async function requeueAllLetters(
   if (!last) return 0;
   let from = "-";
   let count = 0;
+  let most = PAGE_FIRST;
   for (;;) {
-    const page = await client.sendCommand<RawEntry[]>([
-      "XRANGE",
-      keys.dead,
-      from,
-      last[0],
-      "COUNT",
-      "500",
-    ]);
+    const range = ["XRANGE", keys.dead, from, last[0], "COUNT", String(most)];
+    const page = await client.sendCommand<RawEntry[]>(range);
     if (page.length === 0) return count;
-    const done = await requeueLetters(
-      client,
-      keys,
-      page.map((e) => [e[0], ""] as [string, string]),
-      o,
+    const weigh = (e: RawEntry) => letterBytes(e[1]);
+    for (const run of runsByBytes(page, weigh, o.bytes)) {
+      const pairs = run.map((e) => [e[0], ""] as [string, string]);
+      const done = await requeueLetters(client, keys, pairs, o);
+      count += done.filter((d) => d.verdict === "requeued").length;
+    }
+    most = nextPageCount(
+      page.length,
+      page.reduce((n, e) => n + weigh(e), 0),
+      o.bytes,
     );
-    count += done.filter((d) => d.verdict === "requeued").length;
     from = `(${page.at(-1)![0]}`;
   }
 }

@@ -3,8 +3,35 @@ import type { Redis } from "../redis/connect.ts";
 import type { QueueKeys } from "./keys.ts";
 import { runScript, scripts } from "./lua.ts";
 
-/** Moves up to `most` jobs due by Redis' clock back to the stream; returns how many moved. */
-export async function promoteDue(client: Redis, k: QueueKeys, most = 1000): Promise<number> {
+/**
+ * Record bytes a call that moves jobs back to the stream (promote.lua, serve.lua) reads at most
+ * by default, the record that crosses it included.
+ */
+export const MOVE_BYTES = 1_048_576;
+
+/** One call's work: the jobs moved, and whether more may be due (it stopped at a bound). */
+export interface Promoted {
+  moved: number;
+  more: boolean;
+}
+
+/**
+ * Moves jobs due by Redis' clock back to the stream, up to `most` jobs or once the records
+ * read reach `bytes`; call again at once while `more`.
+ */
+export async function promoteSome(
+  client: Redis,
+  k: QueueKeys,
+  most = 1000,
+  bytes = MOVE_BYTES,
+): Promise<Promoted> {
   const keys = [k.delayed, k.stream];
-  return await runScript<number>(client, scripts.promote, keys, [k.recordPrefix, most]);
+  const args = [k.recordPrefix, most, bytes];
+  const [moved, more] = await runScript<[number, number]>(client, scripts.promote, keys, args);
+  return { moved, more: more === 1 };
+}
+
+/** One call, as promoteSome: returns how many moved. */
+export async function promoteDue(client: Redis, k: QueueKeys, most = 1000): Promise<number> {
+  return (await promoteSome(client, k, most)).moved;
 }

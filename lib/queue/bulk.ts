@@ -1,7 +1,10 @@
-// Bulk enqueue with bounded memory: specs are grouped into batches of `enqueueBatchSize`, a
-// few batches are in flight at once, and each batch's outcome is reported in input order as
-// it is acknowledged, so a caller always knows exactly which jobs were enqueued.
+// Bulk enqueue with bounded memory: specs are grouped into batches of `enqueueBatchSize` jobs or
+// `enqueueBatchBytes` of data (lib/queue/cut.ts), a few batches are in flight at once (bounded
+// by bytes too), and each batch's outcome is reported in input order as it is acknowledged, so
+// a caller always knows exactly which jobs were enqueued.
 
+import { defaults } from "../config.ts";
+import { type Cut, cutBatches, jobBytes } from "./cut.ts";
 import type { Enqueued, JobSpec, Prepared } from "./prepare.ts";
 import { PartialBatchError } from "./route.ts";
 import { chunksOf, inOrderWindow } from "./window.ts";
@@ -10,7 +13,11 @@ import { chunksOf, inOrderWindow } from "./window.ts";
 const DEFAULT_IN_FLIGHT = 8;
 
 export interface EnqueueStreamOptions {
-  /** Batches sent before waiting for the oldest reply (default 8; batches hold `enqueueBatchSize` jobs). */
+  /**
+   * Batches sent before waiting for the oldest reply (default 8; batches hold `enqueueBatchSize`
+   * jobs or `enqueueBatchBytes` of data). The batches unanswered weigh at most this many times
+   * `enqueueBatchBytes` together (a batch of one heavier job goes alone).
+   */
   inFlight?: number;
 }
 
@@ -32,6 +39,8 @@ export type BatchOutcome<S extends JobSpec = JobSpec> =
 
 interface Sender {
   batchSize: number;
+  /** A batch is cut once its jobs weigh this many bytes (jobBytes; default enqueueBatchBytes). */
+  batchBytes?: number;
   /**
    * Done once before the first batch is sent (the Queue records a fresh queue's layout), and
    * before more input is read: the first batch then goes out as soon as it is read.
@@ -43,9 +52,9 @@ interface Sender {
 }
 
 /**
- * Outcomes of every batch, in input order. Specs are checked as their batch is sent: a spec
- * that fails its check refuses its batch. After the first refusal nothing more is sent; the
- * batches already in flight are still reported (they may have been acknowledged).
+ * Outcomes of every batch, in input order. Specs are checked as they are read: a spec that
+ * fails its check ends and refuses its batch. After the first refusal nothing more is sent;
+ * the batches already in flight are still reported (they may have been acknowledged).
  */
 export async function* enqueueBatches<S extends JobSpec>(
   specs: Specs<S>,
@@ -65,17 +74,31 @@ export async function* enqueueBatches<S extends JobSpec>(
     return;
   }
   let index = 0;
-  const numbered = mapAsync(chunksOf(specs, sender.batchSize), (batch) => {
+  const cuts = cutBatches(specs, sender.prepare, jobBytes, bound(sender));
+  const numbered = mapAsync(cuts, (cut) => {
     const at = index;
-    index += batch.length;
-    return { index: at, specs: batch };
+    index += cut.items.length;
+    return { index: at, cut };
   });
-  const send = (b: { specs: S[] }) => sender.send(b.specs.map(sender.prepare));
-  for await (const o of inOrderWindow(numbered, send, options.inFlight ?? DEFAULT_IN_FLIGHT)) {
-    if (o.ok) yield { ...o.batch, ok: true, jobs: o.value };
-    else if (o.error instanceof PartialBatchError) yield* runsOf(o.batch, o.error);
-    else yield { ...o.batch, ok: false, error: o.error };
+  const send = (b: { cut: Cut<S, Prepared> }) =>
+    b.cut.refused ? Promise.reject(b.cut.refused.error) : sender.send(b.cut.jobs);
+  const inFlight = options.inFlight ?? DEFAULT_IN_FLIGHT;
+  const bytes = windowBytes(sender, inFlight, (b: { cut: { bytes: number } }) => b.cut.bytes);
+  for await (const o of inOrderWindow(numbered, send, inFlight, bytes)) {
+    const batch = { index: o.batch.index, specs: o.batch.cut.items };
+    if (o.ok) yield { ...batch, ok: true, jobs: o.value };
+    else if (o.error instanceof PartialBatchError) yield* runsOf(batch, o.error);
+    else yield { ...batch, ok: false, error: o.error };
   }
+}
+
+function bound(sender: Sender) {
+  return { count: sender.batchSize, bytes: sender.batchBytes ?? defaults.enqueueBatchBytes };
+}
+
+/** The window's bytes: `inFlight` full batches. */
+function windowBytes<B>(sender: Sender, inFlight: number, of: (batch: B) => number) {
+  return { max: inFlight * bound(sender).bytes, of };
 }
 
 /**
@@ -117,10 +140,13 @@ export async function enqueuePreparedMany(
   options: EnqueueStreamOptions = {},
 ): Promise<Enqueued[]> {
   const out: Enqueued[] = [];
+  const same = (job: Prepared) => job;
+  const inFlight = options.inFlight ?? DEFAULT_IN_FLIGHT;
   const window = inOrderWindow(
-    chunksOf(prepared, sender.batchSize),
-    sender.send,
-    options.inFlight ?? DEFAULT_IN_FLIGHT,
+    cutBatches(prepared, same, jobBytes, bound(sender)),
+    (cut) => sender.send(cut.jobs),
+    inFlight,
+    windowBytes(sender, inFlight, (cut) => cut.bytes),
   );
   let failure: { error: unknown } | undefined;
   for await (const o of window) {

@@ -1,7 +1,7 @@
 // Enqueueing: each job is checked and serialised here, then sent in batches through the engine's
 // enqueue script (lib/engine/enqueue.ts: one XADD per job, the job in the stream entry).
-// Bulk enqueue sends batches of `enqueueBatchSize` jobs, a few batches in flight at once
-// (lib/queue/bulk.ts), each as one call per shard it has jobs for (lib/queue/route.ts).
+// Bulk enqueue sends batches of `enqueueBatchSize` jobs (or `enqueueBatchBytes`), a few in flight
+// at once (lib/queue/bulk.ts), each as one call per shard it has jobs for (lib/queue/route.ts).
 
 import { MAX_ATTEMPTS_LIMIT } from "../config.ts";
 import { type EnqueueJob, RECEIPT_TTL_MS } from "../engine/enqueue.ts";

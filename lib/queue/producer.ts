@@ -103,6 +103,7 @@ export class Producer {
   sender() {
     return {
       batchSize: this.options.enqueueBatchSize,
+      batchBytes: this.options.enqueueBatchBytes,
       ready: () => this.recordLayout(),
       prepare: (spec: JobSpec) => {
         if (spec.dependsOn !== undefined) {

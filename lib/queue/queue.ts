@@ -113,8 +113,8 @@ export class Queue {
   }
 
   /**
-   * Enqueues many jobs, in batches of `enqueueBatchSize` (one script call per shard it has
-   * jobs for), a few batches in flight at once. Every job is checked before any is sent: one bad spec throws and nothing
+   * Enqueues many jobs, in batches of `enqueueBatchSize` jobs or `enqueueBatchBytes` (one script
+   * call per shard it has jobs for), a few batches in flight at once. Every job is checked before any is sent: one bad spec throws and nothing
    * is enqueued. A failure part-way (RedisFullError, ConnectError) leaves the batches sent
    * before it enqueued; use enqueueStream or enqueueBatches to learn exactly which. A spec with
    * `dependsOn` is sent alone, after the jobs listed before it (it may wait for them).

@@ -7,9 +7,18 @@ export type Answered<B, R> =
   | { batch: B; ok: true; value: R }
   | { batch: B; ok: false; error: unknown };
 
+/** A bound on the bytes of the batches in flight: `of` weighs a batch once, as it is pulled. */
+export interface BytesBound<B> {
+  max: number;
+  of: (batch: B) => number;
+}
+
 /**
  * Pulls batches from `source`, keeps at most `size` calls of `send` running, and yields each
  * batch's outcome in input order as soon as it and every batch before it have been answered.
+ * With `bytes`, the batches unanswered also weigh at most `bytes.max` together (one batch alone
+ * may weigh more: it is sent once nothing else is in flight), so memory stays bounded by bytes
+ * whatever a batch holds; a batch pulled that does not fit waits, and nothing more is pulled.
  * Waiting for input never holds back an outcome: a slow source (a pipe) still sees its
  * batches reported as they are acknowledged. After the first failure nothing more is sent;
  * the batches already in flight are still yielded (they may have succeeded), then it ends.
@@ -18,29 +27,36 @@ export async function* inOrderWindow<B, R>(
   source: AsyncIterable<B> | Iterable<B>,
   send: (batch: B) => Promise<R>,
   size: number,
+  bytes?: BytesBound<B>,
 ): AsyncGenerator<Answered<B, R>> {
   if (!Number.isInteger(size) || size < 1) throw new RangeError("window size must be 1 or more");
   const iterator = iteratorOf(source);
-  const inFlight: Promise<Answered<B, R>>[] = [];
+  const flight = new Flight<B, R>(send, bytes?.max ?? Number.POSITIVE_INFINITY);
+  /** A batch pulled that waits for room in the bytes bound, with its weight. */
+  let held: { batch: B; weight: number } | undefined;
   let pulling: Promise<IteratorResult<B>> | undefined;
   let ended = false;
   let failed = false;
   try {
     for (;;) {
-      if (!pulling && !ended && !failed && inFlight.length < size) {
+      if (held && !failed && flight.fits(held.weight)) {
+        flight.start(held.batch, held.weight);
+        held = undefined;
+      }
+      if (!pulling && !held && !ended && !failed && flight.size < size) {
         pulling = Promise.resolve(iterator.next());
         pulling.catch(() => {}); // seen by the race below, or dropped once a batch failed
       }
-      const waits = nextSteps(inFlight[0], failed ? undefined : pulling);
+      const waits = nextSteps(flight.oldest, failed ? undefined : pulling);
       if (waits.length === 0) return;
       const step = await Promise.race(waits);
       if ("pulled" in step) {
         pulling = undefined;
         if (step.pulled.done) ended = true;
-        else inFlight.push(answer(step.pulled.value, send));
+        else held = { batch: step.pulled.value, weight: bytes ? bytes.of(step.pulled.value) : 0 };
         continue;
       }
-      inFlight.shift();
+      flight.shift();
       if (!step.answered.ok) failed = true;
       yield step.answered;
     }
@@ -48,6 +64,39 @@ export async function* inOrderWindow<B, R>(
     // Not awaited: a source waiting for input (an open pipe) would hold the caller until it
     // came. Its cleanup runs once that read ends.
     void Promise.resolve(iterator.return?.()).catch(() => {});
+  }
+}
+
+/** The calls in flight, oldest first, and what they weigh together. */
+class Flight<B, R> {
+  #calls: { answer: Promise<Answered<B, R>>; weight: number }[] = [];
+  #weight = 0;
+
+  constructor(
+    private readonly send: (batch: B) => Promise<R>,
+    private readonly maxWeight: number,
+  ) {}
+
+  get size(): number {
+    return this.#calls.length;
+  }
+
+  get oldest(): Promise<Answered<B, R>> | undefined {
+    return this.#calls[0]?.answer;
+  }
+
+  /** Alone a batch always fits: one heavier than the bound would otherwise wait forever. */
+  fits(weight: number): boolean {
+    return this.#calls.length === 0 || this.#weight + weight <= this.maxWeight;
+  }
+
+  start(batch: B, weight: number): void {
+    this.#calls.push({ answer: answer(batch, this.send), weight });
+    this.#weight += weight;
+  }
+
+  shift(): void {
+    this.#weight -= this.#calls.shift()?.weight ?? 0;
   }
 }
 

@@ -196,7 +196,7 @@ function processAlive(pid: number, key: string): boolean {
 /**
  * Says which tasks this worker has (alive until 6 heartbeats from Redis' TIME), and moves the
  * jobs parked for them (taken while no live worker had their task) back to the stream, 1,000
- * per task and call, until none is left. A parked set of another type is skipped (the other
+ * per task and call (fewer once the records a call read reach 1 MiB), until none is left. A parked set of another type is skipped (the other
  * tasks' jobs still move, all of them) and its key returned in `corrupt`, for the caller to
  * log: a throw would leave the other tasks' jobs and the beat's answer behind.
  */
@@ -213,7 +213,7 @@ export async function serveTasks(
     const served = await serve(client, keys, tasks, aliveMs, most);
     moved += served.moved;
     for (const task of served.corrupt ?? []) corrupt.add(`${keys.parkedPrefix}${task}`);
-    if (served.fullest < most) return { moved, corrupt: [...corrupt] };
+    if (!served.more) return { moved, corrupt: [...corrupt] };
   }
 }
 

@@ -4,7 +4,7 @@
 // (lib/engine/lua/fail.lua, leave.lua, promote.lua) write what this decides; due times are
 // Redis' TIME + these delays, never a worker's clock.
 import type { QueueKeys } from "../engine/keys.ts";
-import { promoteDue as promote } from "../engine/promote.ts";
+import { type Promoted, promoteSome } from "../engine/promote.ts";
 import type { Redis } from "../redis/connect.ts";
 import { exponentialMs } from "../time.ts";
 
@@ -75,7 +75,36 @@ export function deferralDelaysMs(random: () => number = Math.random): number[] {
   return [0, ...[1, 2, 3, 4, 5, 6].map((n) => backoffMs(n, DEFERRAL, random))];
 }
 
+/**
+ * A promotion call moves at most this many jobs, and stops once the records it copied reach
+ * MOVE_BYTES (1 MiB, lib/engine/promote.ts): some 2 ms of Redis for 256 KB records (1,000 of
+ * them made one call of 500 ms); the loop below calls again at once while more is due.
+ */
+const PROMOTE_MOST = 1_000;
+
+/** One promotion call (promote.lua): the jobs moved, and whether more may be due. */
+export function promoteOnce(client: Redis, keys: QueueKeys): Promise<Promoted> {
+  return promoteSome(client, keys, PROMOTE_MOST);
+}
+
+/**
+ * Calls `once` again at once while it says more may be due and `stopped()` is false (a worker
+ * stopping ends it between calls); returns how many moved. A call at a time: other clients'
+ * commands run between them.
+ */
+export async function promoteAll(
+  once: () => Promise<Promoted>,
+  stopped: () => boolean = () => false,
+): Promise<number> {
+  let moved = 0;
+  for (;;) {
+    const step = await once();
+    moved += step.moved;
+    if (!step.more || stopped()) return moved;
+  }
+}
+
 /** Moves jobs whose delay is over (by Redis' clock) from the delayed set back to the stream. */
 export function promoteDue(client: Redis, keys: QueueKeys): Promise<number> {
-  return promote(client, keys, 1_000);
+  return promoteAll(() => promoteOnce(client, keys));
 }

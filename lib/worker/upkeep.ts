@@ -12,7 +12,7 @@ import type { FlowDrain } from "./flows.ts";
 import type { Leases } from "./leases.ts";
 import type { Links } from "./links.ts";
 import { heartbeat } from "./presence.ts";
-import { promoteDue } from "./retry-policy.ts";
+import { promoteAll, promoteOnce } from "./retry-policy.ts";
 import type { Jobs } from "./running.ts";
 
 /** How often Redis' memory is read while it is full. */
@@ -45,6 +45,8 @@ export class Upkeep {
   #cancelTimer: (() => void) | null = null;
   /** Parked sets of another type the last heartbeat found (each logged once, when first found). */
   #corrupt = new Set<string>();
+  /** Stopped: a promotion loop under way ends after its current call. */
+  #stopped = false;
 
   constructor(private readonly d: UpkeepDeps) {}
 
@@ -54,16 +56,18 @@ export class Upkeep {
 
   start(): void {
     const { o, keys, links, stalled } = this.d;
-    // The promote call also probes the command connection: no reply in time means it stalled.
+    this.#stopped = false;
+    // The promote calls also probe the command connection: no reply in time means it stalled
+    // (each call watched: while more is due they follow each other, each bounded by bytes).
     // The lane connection gets a PING (its takes are watched, but not its starts and writes).
     this.#every(o.promoteEveryMs, () => {
       const lane = links.lane;
       const probe =
         lane &&
         watchdog(lane.client.sendCommand(["PING"]), o.commandTimeoutMs, () => stalled("lane"));
-      const promote = watchdog(promoteDue(this.#client, keys), o.commandTimeoutMs, () =>
-        stalled("commands"),
-      );
+      const once = () =>
+        watchdog(promoteOnce(this.#client, keys), o.commandTimeoutMs, () => stalled("commands"));
+      const promote = promoteAll(once, () => this.#stopped);
       return Promise.all([promote, probe]);
     });
     this.#every(o.heartbeatEveryMs, () => this.#heartbeat());
@@ -84,6 +88,7 @@ export class Upkeep {
 
   /** Stops the timers; leases are renewed until stopLeases (jobs may still be finishing). */
   stop(): void {
+    this.#stopped = true;
     for (const stopTimer of this.#timers.splice(0)) stopTimer();
   }
 

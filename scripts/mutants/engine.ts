@@ -168,6 +168,7 @@ export const engineMutants: Mutant[] = [
       "  if not ok then\n" +
       "    redis.call('XADD', KEYS[2], '*', 'i', id)\n" +
       "  else\n" +
+      "    for _, v in ipairs(flat) do bytes = bytes + #v end\n" +
       "    local f = to_map(flat)\n" +
       "    -- A record that expired or was deleted while waiting, or ended, has nothing left to run.\n" +
       "    if f.status == 'retrying' or f.status == 'queued' then\n" +
@@ -178,6 +179,7 @@ export const engineMutants: Mutant[] = [
       "    redis.call('XADD', KEYS[2], '*', 'i', id)\n" +
       "    redis.call('ZREM', KEYS[1], id)\n" +
       "  else\n" +
+      "    for _, v in ipairs(flat) do bytes = bytes + #v end\n" +
       "    local f = to_map(flat)\n" +
       "    -- A record that expired or was deleted while waiting, or ended, has nothing left to run.\n" +
       "    if f.status == 'retrying' or f.status == 'queued' then\n" +

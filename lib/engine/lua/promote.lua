@@ -6,10 +6,17 @@
 -- A record that is not a hash goes to the stream as it is (an entry with `i` only): the
 -- worker's validation buries it with a reason, and promotion never stops on it.
 --
+-- A call copies whole records (payload included), so it stops at ARGV[2] jobs or once the
+-- records it read reach ARGV[3] bytes (the one that crosses it included): 1,000 records of
+-- 256 KB made one call of 500 ms, Redis blocked throughout. The caller calls again at once
+-- while `more` says more may be due.
+--
 -- KEYS[1] delayed (zset)  KEYS[2] stream
 -- ARGV[1] record prefix  ARGV[2] most jobs moved per call
--- Returns: number of jobs moved. Or an error reply `ERR courier: key … holds a …` (nothing
--- written): a WRONGTYPE from the XADD would come after the ZREM, losing a job per call.
+-- ARGV[3] most record bytes read per call
+-- Returns: { moved, more }: the jobs moved, and 1 when more may be due (the call stopped at a
+-- bound) else 0. Or an error reply `ERR courier: key … holds a …` (nothing written): a
+-- WRONGTYPE from the XADD would come after the ZREM, losing a job per call.
 --- @include wrongtype
 --- @include clock
 --- @include readd
@@ -17,14 +24,21 @@ local wrong = wrong_type({ KEYS[1], 'zset', KEYS[2], 'stream' })
 if wrong then return wrong end
 local now = clock_ms()
 local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, ARGV[2])
-local moved = 0
+local most_bytes = tonumber(ARGV[3])
+local moved, bytes = 0, 0
+local more = #due >= tonumber(ARGV[2]) and 1 or 0
 for _, id in ipairs(due) do
+  if bytes >= most_bytes then
+    more = 1
+    break
+  end
   redis.call('ZREM', KEYS[1], id)
   local key = ARGV[1] .. id
   local ok, flat = pcall(redis.call, 'HGETALL', key)
   if not ok then
     redis.call('XADD', KEYS[2], '*', 'i', id)
   else
+    for _, v in ipairs(flat) do bytes = bytes + #v end
     local f = to_map(flat)
     -- A record that expired or was deleted while waiting, or ended, has nothing left to run.
     if f.status == 'retrying' or f.status == 'queued' then
@@ -34,4 +48,4 @@ for _, id in ipairs(due) do
     end
   end
 end
-return moved
+return { moved, more }

@@ -6,12 +6,15 @@
 --
 -- KEYS[1] tasks (hash: alive_until:<task>, parked:<task>)  KEYS[2] stream
 -- ARGV[1] parked prefix  ARGV[2] record prefix  ARGV[3] alive window ms
--- ARGV[4] most jobs moved per task and call  ARGV[5..] the worker's tasks
+-- ARGV[4] most jobs moved per task and call  ARGV[5] most record bytes read per call (the record
+-- that crosses it included: records hold payloads, and a call copies them all, as promote.lua)
+-- ARGV[6..] the worker's tasks
 -- Returns: {jobs moved, most jobs taken from one task's parked set, tasks whose parked key
--- holds another type}; the second equal to ARGV[4] means there may be more, and the caller
--- calls again. A parked key of another type is skipped (its task is still marked alive, the
--- other tasks served) and named in the third part, for the worker to log: one corrupt key must
--- not stop every heartbeat. Or an error reply `ERR courier: key … holds a …` for the tasks
+-- holds another type, 1 when there may be more (a task's set gave ARGV[4] jobs, or the bytes
+-- bound stopped the call with jobs left) else 0}; the caller then calls again. A parked key
+-- of another type is skipped (its task is still marked alive, the other tasks served) and
+-- named in the third part, for the worker to log: one corrupt key must not stop every
+-- heartbeat. Or an error reply `ERR courier: key … holds a …` for the tasks
 -- hash or the stream (nothing written): a WRONGTYPE from the XADD would come after the
 -- ZPOPMIN, losing the jobs popped.
 --- @include wrongtype
@@ -22,8 +25,8 @@ if wrong then return wrong end
 -- A write that takes no memory first: a full Redis still takes the few fields of a heartbeat.
 redis.call('PERSIST', KEYS[2])
 local now = clock_ms()
-local most = tonumber(ARGV[4])
-local moved, fullest, corrupt = 0, 0, {}
+local most, most_bytes = tonumber(ARGV[4]), tonumber(ARGV[5])
+local moved, fullest, corrupt, more, bytes = 0, 0, {}, 0, 0
 
 local function back(id)
   local key = ARGV[2] .. id
@@ -32,6 +35,7 @@ local function back(id)
     redis.call('XADD', KEYS[2], '*', 'i', id)
     return 1
   end
+  for _, v in ipairs(flat) do bytes = bytes + #v end
   local f = to_map(flat)
   if f.status ~= 'queued' then return 0 end -- gone (expired, deleted) or ended meanwhile
   local e = readd(KEYS[2], id, f, f.a, f.n)
@@ -40,7 +44,20 @@ local function back(id)
   return 1
 end
 
-for i = 5, #ARGV do
+-- Moves up to `most` of a task's parked jobs, one at a time while under the bytes bound;
+-- returns how many it took.
+local function take(parked)
+  local taken = 0
+  while taken < most and bytes < most_bytes do
+    local popped = redis.call('ZPOPMIN', parked)
+    if #popped == 0 then break end
+    moved = moved + back(popped[1])
+    taken = taken + 1
+  end
+  return taken
+end
+
+for i = 6, #ARGV do
   local task = ARGV[i]
   local field, want = 'alive_until:' .. task, now + tonumber(ARGV[3])
   local current = tonumber(redis.call('HGET', KEYS[1], field))
@@ -50,15 +67,15 @@ for i = 5, #ARGV do
   if t ~= 'none' and t ~= 'zset' then
     corrupt[#corrupt + 1] = task -- left as it is: leave.lua defers this task's jobs meanwhile
   else
-    local popped = redis.call('ZPOPMIN', parked, most)
-    for j = 1, #popped, 2 do moved = moved + back(popped[j]) end
-    fullest = math.max(fullest, #popped / 2)
+    local taken = take(parked)
+    fullest = math.max(fullest, taken)
     local left = redis.call('ZCARD', parked)
+    if left > 0 and (taken == most or bytes >= most_bytes) then more = 1 end
     if left == 0 then
       redis.call('HDEL', KEYS[1], 'parked:' .. task)
-    elseif #popped > 0 then
+    elseif taken > 0 then
       redis.call('HSET', KEYS[1], 'parked:' .. task, left)
     end
   end
 end
-return { moved, fullest, corrupt }
+return { moved, fullest, corrupt, more }

@@ -1,0 +1,46 @@
+// Dead letters requeued in runs bounded by bytes (R92 finding 3): a letter holds its job's
+// payload, and requeue.lua copies each letter it requeues into the stream in one call, so 500
+// letters of 256 KB would hold Redis as long as 500 such jobs enqueued at once. `requeue --all`
+// reads pages sized to about MOVE_BYTES of letters and requeues each page in runs of at most that.
+
+import { MOVE_BYTES } from "../engine/promote.ts";
+import { textBytes } from "../queue/cut.ts";
+
+/** Letters a page holds at most, and at first (until a page says how large letters are). */
+export const PAGE_MOST = 500;
+export const PAGE_FIRST = 16;
+
+/** A letter's bytes: its fields' names and values. */
+export function letterBytes(fields: readonly string[]): number {
+  let n = 0;
+  for (const f of fields) n += textBytes(f);
+  return n;
+}
+
+/**
+ * Items in runs, in order, each weighing at most `max` (one heavier item alone): the calls
+ * a page of letters is requeued in.
+ */
+export function runsByBytes<T>(items: readonly T[], weigh: (t: T) => number, max = MOVE_BYTES) {
+  const runs: T[][] = [];
+  let run: T[] = [];
+  let bytes = 0;
+  for (const item of items) {
+    const w = weigh(item);
+    if (run.length > 0 && bytes + w > max) {
+      runs.push(run);
+      run = [];
+      bytes = 0;
+    }
+    run.push(item);
+    bytes += w;
+  }
+  if (run.length > 0) runs.push(run);
+  return runs;
+}
+
+/** The next page's count: about `max` bytes of letters as large as this page's, 1 to PAGE_MOST. */
+export function nextPageCount(count: number, bytes: number, max = MOVE_BYTES): number {
+  if (count === 0 || bytes === 0) return PAGE_MOST;
+  return Math.max(1, Math.min(PAGE_MOST, Math.floor((max * count) / bytes)));
+}

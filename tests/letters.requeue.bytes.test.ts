@@ -1,0 +1,79 @@
+// `dead requeue --all` bounded by bytes (R92 finding 3): a letter holds its job's payload and
+// requeue.lua copies it into the stream, so a page of letters is requeued in calls of at most
+// a number of bytes, and pages are sized by the letters' size. The bound injected small here.
+import { describe, expect, test } from "bun:test";
+import {
+  letterBytes,
+  nextPageCount,
+  PAGE_FIRST,
+  PAGE_MOST,
+  runsByBytes,
+} from "../lib/admin/letter-runs.ts";
+import { requeueAllLetters } from "../lib/admin/letters.ts";
+import { buryEntries } from "../lib/engine/bury.ts";
+import { scripts } from "../lib/engine/lua.ts";
+import { deliver, type EngineQueue, engineQueue, plant } from "./fixtures/plant.ts";
+
+const O = { consumer: "w1", failureTtlS: 900, deadMaxLen: 1000, eventsMaxLen: 1000 };
+
+describe("runs and pages of letters", () => {
+  test("runs weigh at most the bound, in order; a heavier letter alone", () => {
+    const runs = runsByBytes([4, 4, 4, 1, 1, 20, 2, 9, 1], (n) => n, 10);
+    expect(runs).toEqual([[4, 4], [4, 1, 1], [20], [2], [9, 1]]);
+    expect(runsByBytes([], (n: number) => n, 10)).toEqual([]);
+  });
+
+  test("a page holds about the bound's worth of letters as large as the last page's", () => {
+    expect(nextPageCount(16, 16 * 1_000, 10_000)).toBe(10);
+    expect(nextPageCount(16, 16 * 10, 10_000)).toBe(PAGE_MOST); // small letters: the most
+    expect(nextPageCount(4, 4 * 1_000_000, 10_000)).toBe(1); // letters over the bound: one a page
+    expect(nextPageCount(0, 0, 10_000)).toBe(PAGE_MOST);
+    expect(letterBytes(["t", "echo", "p", "ab"])).toBe(8);
+  });
+});
+
+/** `n` dead letters, each with a 1,000-byte payload. */
+async function letters(v: EngineQueue, n: number): Promise<void> {
+  const entries = [];
+  for (let i = 0; i < n; i++) entries.push(await plant(v, { p: JSON.stringify("x".repeat(998)) }));
+  expect(await deliver(v, "w1", n)).toHaveLength(n);
+  const burials = entries.map((entryId) => ({ entryId, id: entryId, problem: "boom" }));
+  await buryEntries(v.client, v.k, O, burials);
+}
+
+/** The requeue calls (letters in each) and XRANGE counts sent on the engine's connection. */
+function watch(v: EngineQueue) {
+  const seen = { requeues: [] as number[], pages: [] as number[] };
+  const send = v.r.sendCommand.bind(v.r);
+  v.r.sendCommand = (async (args: string[], ...rest: unknown[]) => {
+    if (args[0] === "EVALSHA" && args[1] === scripts.requeue.sha) {
+      const keys = Number(args[2]);
+      seen.requeues.push((args.length - 3 - keys - 3) / 2); // ARGV: 3, then pairs
+    }
+    if (args[0] === "XRANGE") seen.pages.push(Number(args[5]));
+    return await (send as (...a: unknown[]) => Promise<unknown>)(args, ...rest);
+  }) as typeof v.r.sendCommand;
+  return seen;
+}
+
+describe("requeueAllLetters", () => {
+  test("calls of at most the bound's bytes, pages sized by the letters; every letter once", async () => {
+    await using v = await engineQueue();
+    await letters(v, 40);
+    const first = ["XRANGE", v.k.dead, "-", "+", "COUNT", "1"];
+    const [letter] = (await v.r.sendCommand(first)) as [string, string[]][];
+    const size = letterBytes(letter![1]);
+    const seen = watch(v);
+    // Two letters fit the bound, a third does not (all 40 are of one size, give or take a byte).
+    const bytes = 2 * size + 10;
+    expect(await requeueAllLetters(v.client, v.k, { maxAttempts: 3, bytes })).toBe(40);
+    expect(seen.requeues.every((n) => n === 2)).toBe(true);
+    expect(seen.requeues).toHaveLength(20);
+    expect(seen.pages[0]).toBe(PAGE_FIRST);
+    expect(seen.pages.slice(1)).toEqual(seen.pages.slice(1).map(() => 2)); // then about the bound
+    expect(await v.r.sendCommand(["XLEN", v.k.dead])).toBe(0);
+    const ids = (await v.r.sendCommand(["XRANGE", v.k.stream, "-", "+"])) as [string, string[]][];
+    const jobs = ids.map(([, f]) => f[f.indexOf("i") + 1]);
+    expect(new Set(jobs).size).toBe(40);
+  });
+});
