@@ -155,6 +155,9 @@ test("the queue picker lists the queues under the prefix and switches to the one
     await page.selectOption("#queue-picker", "mail");
     await page.waitForURL(/\?queue=mail/);
     await textIs(page, "#count-waiting", "3");
+    // The new page fills its picker when its list of queues arrives, which may be after the
+    // counts: wait for that, then check the one picked is shown.
+    await page.waitForSelector("#queue-picker option[value=mail]", { state: "attached" });
     expect(await page.inputValue("#queue-picker")).toBe("mail");
     await page.close();
   });
