@@ -3,7 +3,7 @@
 // value): each read from the argument, then the environment, then the default, and a bad one
 // refused in one line (UsageError: exit 2).
 import type { ArgsDef } from "citty";
-import { DURABILITIES, type Durability, defaults } from "../lib/config.ts";
+import { DURABILITIES, type Durability, defaults, INTERVAL_LIMIT_MS } from "../lib/config.ts";
 import { MAX_SHARDS, shardCountProblem } from "../lib/engine/keys.ts";
 import { UsageError } from "./_exit.ts";
 
@@ -69,7 +69,25 @@ export function queueArgs(args: Record<string, unknown>) {
     redisUrl: str(args["redis-url"]) ?? process.env.REDIS_URL ?? defaults.redisUrl,
     queue: str(args.queue) ?? process.env.COURIER_QUEUE ?? defaults.queue,
     prefix: str(args.prefix) ?? process.env.COURIER_PREFIX ?? defaults.prefix,
+    commandTimeoutMs: commandTimeoutEnv(),
   };
+}
+
+/**
+ * COURIER_COMMAND_TIMEOUT_MS: how long a command may go unanswered before Redis is taken for
+ * stalled (QueueOptions.commandTimeoutMs); unset: the default.
+ */
+function commandTimeoutEnv(): number | undefined {
+  const value = process.env.COURIER_COMMAND_TIMEOUT_MS;
+  if (value === undefined || value === "") return undefined;
+  const n = /^\d{1,10}$/.test(value) ? Number(value) : Number.NaN;
+  if (!(n >= 1 && n <= INTERVAL_LIMIT_MS)) {
+    const shown = JSON.stringify(value.slice(0, 20));
+    throw new UsageError(
+      `COURIER_COMMAND_TIMEOUT_MS must be a whole number of ms from 1 to ${INTERVAL_LIMIT_MS}, got ${shown}`,
+    );
+  }
+  return n;
 }
 
 function str(v: unknown): string | undefined {

@@ -17,8 +17,7 @@ const name = { type: "positional", description: "The schedule's name", required:
 const { queue: _queue, ...connection } = commonArgs;
 
 async function withSchedules(args: Record<string, unknown>, fn: (s: Schedules) => Promise<void>) {
-  const { redisUrl, prefix, queue } = queueArgs(args);
-  const schedules = await Schedules.connect({ redisUrl, prefix, queue });
+  const schedules = await Schedules.connect(queueArgs(args));
   try {
     await fn(schedules);
   } finally {

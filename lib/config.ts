@@ -29,6 +29,14 @@ export interface QueueOptions {
   shards: number | undefined;
   /** Longest wait between reconnect attempts after Redis goes away. */
   reconnectMaxMs: number;
+  /**
+   * How long a command may go unanswered (past a blocking read's own BLOCK time) before Redis
+   * is taken for stalled: a worker reopens its connection (a stalled network never errors); a
+   * Queue's or an Admin's call throws NoAnswerError (a write's: LostReplyError, it may or may
+   * not have been done). Default 10000: well above a busy Redis' slowest answers (a fork, a
+   * large script), and the bound on how soon a cut-off process notices.
+   */
+  commandTimeoutMs: number;
   /** Wall clock (ms since the epoch), injectable so tests need not sleep. */
   now: () => number;
   /**
@@ -75,11 +83,6 @@ export interface WorkerOptions extends QueueOptions {
   blockMs: number;
   /** Run-time limit of one attempt, enforced through the task's AbortSignal. */
   jobTimeoutMs: number;
-  /**
-   * How long a command may go unanswered before its connection is taken for dead (a stalled
-   * network that never errors) and reopened. Bounds how soon a cut-off worker notices.
-   */
-  commandTimeoutMs: number;
   /** Port for /livez and /healthz (0 = no health server). */
   healthPort: number;
   /** Address the health server binds to; all interfaces, so orchestrators can reach it. */

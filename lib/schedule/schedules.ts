@@ -29,6 +29,8 @@ export interface SchedulesConfig {
   prefix?: string;
   /** The queue of a schedule that names none (default `default`). */
   queue?: string;
+  /** As QueueOptions.commandTimeoutMs (default 10000). */
+  commandTimeoutMs?: number;
 }
 
 /** How many times a pause or resume reads again after losing a race with another change. */
@@ -55,6 +57,7 @@ export class Schedules {
       name: "courier-schedules",
       persistent: true,
       failFast: true,
+      answerMs: config.commandTimeoutMs,
     });
     const s = new Schedules(client, config.prefix ?? defaults.prefix, config.queue);
     s.#owner = true;

@@ -9,6 +9,7 @@ import { engineMutants } from "./engine.ts";
 import { limitMutants } from "./limits.ts";
 
 import { type Mutant, m } from "./mutant.ts";
+import { outageMutants } from "./outages.ts";
 import { prefetchMutants } from "./prefetch.ts";
 import { recordMutants } from "./records.ts";
 import { settleMutants } from "./settle.ts";
@@ -765,3 +766,5 @@ mutants.push(...prefetchMutants);
 mutants.push(...recordMutants);
 // A bad record settled on its own (scripts/mutants/settle.ts).
 mutants.push(...settleMutants);
+// A Redis that stops answering (scripts/mutants/outages.ts).
+mutants.push(...outageMutants);
