@@ -4,6 +4,7 @@
 // codes, describeFailure), _args.ts (shared options and value checks), _subcommands.ts.
 import { type ArgsDef, type CommandDef, renderUsage, runCommand } from "citty";
 import { type ArgDefs, checkArgs } from "../lib/cli/args.ts";
+import { failStdoutWrites, isClosedOutput, stdoutClosedAtStart } from "../lib/cli/closed-stdout.ts";
 import { safeJson, safeText } from "../lib/cli/safe-text.ts";
 import { urlSourceHint } from "../lib/cli/url-source.ts";
 import { UnavailableError } from "../lib/errors.ts";
@@ -60,6 +61,8 @@ let ownPipeHandling = false;
  */
 export function handleClosedPipeInCommand(): void {
   ownPipeHandling = true;
+  // Closed before we started (`>&-`): told as a closed pipe is, at the first write.
+  if (stdoutClosedAtStart()) failStdoutWrites();
 }
 
 /**
@@ -70,7 +73,7 @@ export function handleClosedPipeInCommand(): void {
 function quietOnClosedPipe(): void {
   let closed = false;
   process.stdout.on("error", (err: NodeJS.ErrnoException) => {
-    if (err.code !== "EPIPE") throw err;
+    if (!isClosedOutput(err)) throw err;
     if (closed || ownPipeHandling) return;
     closed = true;
     if (process.listenerCount("SIGTERM") > 0) process.kill(process.pid, "SIGTERM");

@@ -1,8 +1,10 @@
-// Mutants of a Redis that stops answering (lib/redis/answer.ts, connect.ts): no command of a
-// Queue, an Admin, a CLI or the dashboard may hang on it (tests/redis.no-answer.test.ts).
+// Mutants of R91's findings 1, 5, 7: a Redis that stops answering (lib/redis/answer.ts,
+// connect.ts) hangs no command of a Queue, an Admin, a CLI or the dashboard
+// (tests/redis.no-answer.test.ts); trigger's stdout closed before it started; errors' length.
 import { type Mutant, m } from "./mutant.ts";
 
 const T = "tests/redis.no-answer.test.ts";
+const C = "tests/trigger.closed-stdout.test.ts";
 
 // biome-ignore format: a table, one mutant to three lines
 export const outageMutants: Mutant[] = [
@@ -46,4 +48,17 @@ export const outageMutants: Mutant[] = [
   m("cli-limit-env-unchecked", "bin/_args.ts", "COURIER_COMMAND_TIMEOUT_MS takes whole ms only",
     "  const n = /^\\d{1,10}$/.test(value) ? Number(value) : Number.NaN;",
     "  const n = Number(value);", [T]),
+  // trigger with stdout closed before it started (lib/cli/closed-stdout.ts).
+  m("closed-stdout-unchecked", "bin/_cli.ts", "trigger >&- says how far it got, exit 141, as for a closed pipe",
+    "  if (stdoutClosedAtStart()) failStdoutWrites();",
+    "", [C]),
+  m("closed-stdout-ebadf-unhandled", "lib/cli/closed-stdout.ts", "a write to a closed descriptor (EBADF) is a closed output",
+    "  return code === \"EPIPE\" || code === \"EBADF\";",
+    "  return code === \"EPIPE\";", [C]),
+  m("closed-stdout-cloexec-ignored", "lib/cli/closed-stdout.ts", "only a descriptor the runtime opened (close-on-exec) is taken for closed",
+    "(Number.parseInt(flags, 8) & O_CLOEXEC) !== 0",
+    "Number.parseInt(flags, 8) !== 0", [C]),
+  m("closed-stdout-no-proc", "lib/cli/closed-stdout.ts", "without /proc, stdout is taken as open",
+    "    return false; // no /proc",
+    "    return true; // no /proc", [C]),
 ];
