@@ -3,6 +3,7 @@
 // value): each read from the argument, then the environment, then the default, and a bad one
 // refused in one line (UsageError: exit 2).
 import type { ArgsDef } from "citty";
+import { shownInput } from "../lib/cli/safe-text.ts";
 import { DURABILITIES, type Durability, defaults, INTERVAL_LIMIT_MS } from "../lib/config.ts";
 import { MAX_SHARDS, shardCountProblem } from "../lib/engine/keys.ts";
 import { UsageError } from "./_exit.ts";
@@ -102,7 +103,8 @@ export function intArg(value: unknown, name: string, min: number, max: number): 
   if (value === undefined || value === "") return undefined;
   const n = typeof value === "string" && /^\d+$/.test(value) ? Number(value) : Number.NaN;
   if (!Number.isInteger(n) || n < min || n > max) {
-    throw new UsageError(`--${name} must be a whole number from ${min} to ${max}, got "${value}"`);
+    const shown = shownInput(String(value));
+    throw new UsageError(`--${name} must be a whole number from ${min} to ${max}, got "${shown}"`);
   }
   return n;
 }
@@ -130,7 +132,7 @@ export function waitSeconds(value: unknown): number | undefined {
   if (value === "forever" || value === true || value === "") return Number.POSITIVE_INFINITY;
   const n = typeof value === "string" && SECONDS.test(value) ? Number(value) : Number.NaN;
   if (!Number.isFinite(n) || n < 0) {
-    throw new UsageError(`--wait takes a number of seconds, got "${String(value)}"`);
+    throw new UsageError(`--wait takes a number of seconds, got "${shownInput(String(value))}"`);
   }
   return n;
 }

@@ -2,7 +2,7 @@
 // Recurring schedules: `add NAME`, `list`, `remove NAME`, `pause NAME`, `resume NAME`, `run`,
 // each a citty subcommand with its own options and --help. Workers fire them (and `run`).
 import { defineCommand } from "citty";
-import { safeText } from "../lib/cli/safe-text.ts";
+import { safeText, shownInput } from "../lib/cli/safe-text.ts";
 import { addSpec, formatSchedules, scheduleJson } from "../lib/cli/schedule.ts";
 import { defaults } from "../lib/config.ts";
 import { CourierError, InputError } from "../lib/errors.ts";
@@ -136,7 +136,10 @@ function changeCommand(verb: "remove" | "pause" | "resume") {
       await withSchedules(args, async (s) => {
         const changed = verb === "remove" ? await s.remove(given) : await s[verb](given);
         if (verb === "remove" && !changed)
-          throw new CourierError("ENOTFOUND", `no schedule ${given} (prefix ${s.prefix})`);
+          throw new CourierError(
+            "ENOTFOUND",
+            `no schedule ${shownInput(given)} (prefix ${s.prefix})`,
+          );
         if (args.json)
           return printJson({ name: given, [verb === "remove" ? "removed" : "changed"]: changed });
         const done = { remove: "removed", pause: "paused", resume: "resumed" }[verb];

@@ -1,4 +1,6 @@
 // Every default in one typed object. Units are in the names: Ms milliseconds, S seconds.
+
+import { shownInput } from "./cli/safe-text.ts";
 import { HANDOVER_SUFFIX, MAX_SHARDS } from "./engine/keys.ts";
 import { ConfigError } from "./errors.ts";
 
@@ -226,10 +228,13 @@ export function resolveOptions<T extends Partial<ProducerOptions & WorkerOptions
   if (!QUEUE_NAME.test(o.queue)) {
     // A worker's list (`COURIER_QUEUE=high,default,low`) reaches every other command too.
     const list = o.queue.includes(",") ? "; a list of queues is for `worker --queue` only" : "";
-    throw new ConfigError(`queue name "${o.queue}" must be 1-100 letters, digits or _.:-${list}`);
+    const shown = shownInput(o.queue);
+    throw new ConfigError(`queue name "${shown}" must be 1-100 letters, digits or _.:-${list}`);
   }
   if (!QUEUE_NAME.test(o.prefix)) {
-    throw new ConfigError(`key prefix "${o.prefix}" must be 1-100 letters, digits or _.:-`);
+    throw new ConfigError(
+      `key prefix "${shownInput(o.prefix)}" must be 1-100 letters, digits or _.:-`,
+    );
   }
   if (o.name.endsWith(HANDOVER_SUFFIX)) {
     throw new ConfigError(

@@ -5,6 +5,7 @@ import { type Mutant, m } from "./mutant.ts";
 
 const T = "tests/redis.no-answer.test.ts";
 const C = "tests/trigger.closed-stdout.test.ts";
+const L = "tests/cli.error-length.test.ts";
 
 // biome-ignore format: a table, one mutant to three lines
 export const outageMutants: Mutant[] = [
@@ -61,4 +62,29 @@ export const outageMutants: Mutant[] = [
   m("closed-stdout-no-proc", "lib/cli/closed-stdout.ts", "without /proc, stdout is taken as open",
     "    return false; // no /proc",
     "    return true; // no /proc", [C]),
+  // Errors quote what they were given cut, in a bounded line, written whole before the exit.
+  m("shown-input-uncut", "lib/cli/safe-text.ts", "an error quotes a caller's text in at most SHOWN_MAX characters",
+    "  return safeText(text.length > max ? `${text.slice(0, max)}…` : text);",
+    "  return safeText(text);", [L]),
+  m("result-id-full", "bin/result.ts", "result quotes a malformed id cut",
+    "`\"${shownInput(id)}\" is not a job id",
+    "`\"${id}\" is not a job id", [L]),
+  m("cancel-id-full", "lib/cli/cancel-input.ts", "cancel quotes a malformed id cut",
+    "throw new InputError(`\"${shownInput(bad)}\"",
+    "throw new InputError(`\"${bad}\"", [L]),
+  m("int-arg-full", "bin/_args.ts", "a malformed whole number is quoted cut",
+    "    const shown = shownInput(String(value));",
+    "    const shown = String(value);", [L]),
+  m("queue-name-full", "lib/config.ts", "a malformed queue name is quoted cut",
+    "    const shown = shownInput(o.queue);",
+    "    const shown = o.queue;", [L]),
+  m("dead-id-full", "bin/dead.ts", "dead names an unknown id cut",
+    "`no dead letter for job ${shownInput(id)}`",
+    "`no dead letter for job ${id}`", [L]),
+  m("error-line-uncapped", "bin/_cli.ts", "an error line is at most ERROR_LINE_MAX characters",
+    "  return shownInput(message, ERROR_LINE_MAX);",
+    "  return safeText(message);", [L]),
+  m("error-exit-before-drained", "bin/_cli.ts", "a long error line arrives whole through a slow pipe",
+    "  await new Promise<void>((resolve) => process.stderr.write(text, () => resolve()));",
+    "  process.stderr.write(text);", [L]),
 ];
