@@ -77,12 +77,13 @@ export interface ConnectOptions {
  * command waits NODE_WAIT_MS at most for its node (cluster.ts).
  */
 const CLUSTER_RECONNECT_MS = 100;
+const CLUSTER_FAST_TRIES = 20;
+
 /**
  * Connecting and the checks, when the caller gives no limit: a peer that accepts the
  * connection and never answers (a stopped Redis) fails in 5 s, as a refused one does at once.
  */
 export const CONNECT_TIMEOUT_MS = 5_000;
-const CLUSTER_FAST_TRIES = 20;
 
 function createRedisClient(
   url: string,
