@@ -3,14 +3,15 @@
 // value): each read from the argument, then the environment, then the default, and a bad one
 // refused in one line (UsageError: exit 2).
 import type { ArgsDef } from "citty";
-import { DURABILITIES, type Durability, defaults } from "../lib/config.ts";
+import { shownInput } from "../lib/cli/safe-text.ts";
+import { DURABILITIES, type Durability, defaults, INTERVAL_LIMIT_MS } from "../lib/config.ts";
 import { MAX_SHARDS, shardCountProblem } from "../lib/engine/keys.ts";
 import { UsageError } from "./_exit.ts";
 
 export const commonArgs = {
   "redis-url": {
     type: "string",
-    description: `Redis URL, redis:// or rediss:// (TLS; a private CA goes in env REDIS_TLS_CA), or redis+cluster://host:port[,host:port…] (rediss+cluster://) for a Redis Cluster; may hold user:password (env REDIS_URL; default ${defaults.redisUrl})`,
+    description: `Redis URL, redis:// or rediss:// (TLS; a private CA goes in env REDIS_TLS_CA), or redis+cluster://host:port[,host:port…] (rediss+cluster://) for a Redis Cluster; may hold user:password (env REDIS_URL; default ${defaults.redisUrl}). A command Redis leaves unanswered for ${defaults.commandTimeoutMs} ms (env COURIER_COMMAND_TIMEOUT_MS) ends the command, exit 6 (a worker reconnects instead)`,
   },
   queue: {
     type: "string",
@@ -69,7 +70,25 @@ export function queueArgs(args: Record<string, unknown>) {
     redisUrl: str(args["redis-url"]) ?? process.env.REDIS_URL ?? defaults.redisUrl,
     queue: str(args.queue) ?? process.env.COURIER_QUEUE ?? defaults.queue,
     prefix: str(args.prefix) ?? process.env.COURIER_PREFIX ?? defaults.prefix,
+    commandTimeoutMs: commandTimeoutEnv(),
   };
+}
+
+/**
+ * COURIER_COMMAND_TIMEOUT_MS: how long a command may go unanswered before Redis is taken for
+ * stalled (QueueOptions.commandTimeoutMs); unset: the default.
+ */
+function commandTimeoutEnv(): number | undefined {
+  const value = process.env.COURIER_COMMAND_TIMEOUT_MS;
+  if (value === undefined || value === "") return undefined;
+  const n = /^\d{1,10}$/.test(value) ? Number(value) : Number.NaN;
+  if (!(n >= 1 && n <= INTERVAL_LIMIT_MS)) {
+    const shown = JSON.stringify(value.slice(0, 20));
+    throw new UsageError(
+      `COURIER_COMMAND_TIMEOUT_MS must be a whole number of ms from 1 to ${INTERVAL_LIMIT_MS}, got ${shown}`,
+    );
+  }
+  return n;
 }
 
 function str(v: unknown): string | undefined {
@@ -84,7 +103,8 @@ export function intArg(value: unknown, name: string, min: number, max: number): 
   if (value === undefined || value === "") return undefined;
   const n = typeof value === "string" && /^\d+$/.test(value) ? Number(value) : Number.NaN;
   if (!Number.isInteger(n) || n < min || n > max) {
-    throw new UsageError(`--${name} must be a whole number from ${min} to ${max}, got "${value}"`);
+    const shown = shownInput(String(value));
+    throw new UsageError(`--${name} must be a whole number from ${min} to ${max}, got "${shown}"`);
   }
   return n;
 }
@@ -112,7 +132,7 @@ export function waitSeconds(value: unknown): number | undefined {
   if (value === "forever" || value === true || value === "") return Number.POSITIVE_INFINITY;
   const n = typeof value === "string" && SECONDS.test(value) ? Number(value) : Number.NaN;
   if (!Number.isFinite(n) || n < 0) {
-    throw new UsageError(`--wait takes a number of seconds, got "${String(value)}"`);
+    throw new UsageError(`--wait takes a number of seconds, got "${shownInput(String(value))}"`);
   }
   return n;
 }

@@ -4,7 +4,8 @@
 // codes, describeFailure), _args.ts (shared options and value checks), _subcommands.ts.
 import { type ArgsDef, type CommandDef, renderUsage, runCommand } from "citty";
 import { type ArgDefs, checkArgs } from "../lib/cli/args.ts";
-import { safeJson, safeText } from "../lib/cli/safe-text.ts";
+import { failStdoutWrites, isClosedOutput, stdoutClosedAtStart } from "../lib/cli/closed-stdout.ts";
+import { safeJson, safeText, shownInput } from "../lib/cli/safe-text.ts";
 import { urlSourceHint } from "../lib/cli/url-source.ts";
 import { UnavailableError } from "../lib/errors.ts";
 import { describeFailure, EXIT } from "./_exit.ts";
@@ -43,13 +44,33 @@ export async function runCli<T extends ArgsDef>(
   } catch (err) {
     const [code, described] = describeFailure(err);
     const message = described + urlSourceHint(err, rawArgs);
-    process.stderr.write(`${safeText(message, { multiline: code === EXIT.internal })}\n`);
+    // A bug's report keeps its stack whole; any other line is bounded, whatever it quotes.
+    let text = code === EXIT.internal ? safeText(message, { multiline: true }) : shownLine(message);
     // Only for a mistake in the arguments: a port in use or a name taken is not fixed there.
     if (code === EXIT.usage && !(err instanceof UnavailableError)) {
-      process.stderr.write("Run with --help to see the options.\n");
+      text += "\nRun with --help to see the options.";
     }
-    process.exit(code);
+    await exitAfterError(code, `${text}\n`);
   }
+}
+
+/**
+ * The longest error line shown: each command quotes what it was given in a few dozen
+ * characters (shownInput), and this bounds a line whatever else it names (a URL, a path).
+ */
+const ERROR_LINE_MAX = 2_000;
+
+function shownLine(message: string): string {
+  return shownInput(message, ERROR_LINE_MAX);
+}
+
+/**
+ * Exits once stderr has taken `text`: process.exit() right after a write drops what a slow
+ * pipe has not taken yet (64 KiB, the pipe's buffer, of a longer text).
+ */
+export async function exitAfterError(code: number, text: string): Promise<never> {
+  await new Promise<void>((resolve) => process.stderr.write(text, () => resolve()));
+  process.exit(code);
 }
 
 let ownPipeHandling = false;
@@ -60,6 +81,8 @@ let ownPipeHandling = false;
  */
 export function handleClosedPipeInCommand(): void {
   ownPipeHandling = true;
+  // Closed before we started (`>&-`): told as a closed pipe is, at the first write.
+  if (stdoutClosedAtStart()) failStdoutWrites();
 }
 
 /**
@@ -70,7 +93,7 @@ export function handleClosedPipeInCommand(): void {
 function quietOnClosedPipe(): void {
   let closed = false;
   process.stdout.on("error", (err: NodeJS.ErrnoException) => {
-    if (err.code !== "EPIPE") throw err;
+    if (!isClosedOutput(err)) throw err;
     if (closed || ownPipeHandling) return;
     closed = true;
     if (process.listenerCount("SIGTERM") > 0) process.kill(process.pid, "SIGTERM");

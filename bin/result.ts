@@ -4,7 +4,7 @@ import { defineCommand } from "citty";
 import { formatJob, jobJson } from "../lib/cli/format.ts";
 import { jobProgressLine } from "../lib/cli/progress.ts";
 import { fetchResult, JobWaitTimeoutError } from "../lib/cli/result.ts";
-import { safeText } from "../lib/cli/safe-text.ts";
+import { safeText, shownInput } from "../lib/cli/safe-text.ts";
 import { isValidJobId } from "../lib/engine/record.ts";
 import { Queue } from "../lib/queue/queue.ts";
 import type { JobRecord } from "../lib/types.ts";
@@ -104,7 +104,7 @@ function jobIdArg(positional: string[], jobid: string | undefined): string {
   if (given.length > 1) throw new UsageError("takes one job id (ID or --jobid ID)");
   const id = given[0]!;
   if (!isValidJobId(id)) {
-    throw new UsageError(`"${safeText(id)}" is not a job id (1-128 letters, digits and _ . : -)`);
+    throw new UsageError(`"${shownInput(id)}" is not a job id (1-128 letters, digits and _ . : -)`);
   }
   return id;
 }

@@ -3,7 +3,7 @@
 // each a citty subcommand with its own options and --help. Workers fire them (and `run`).
 import { once } from "node:events";
 import { defineCommand } from "citty";
-import { safeText } from "../lib/cli/safe-text.ts";
+import { safeText, shownInput } from "../lib/cli/safe-text.ts";
 import { addSpec, scheduleJson, writeSchedules } from "../lib/cli/schedule.ts";
 import { defaults } from "../lib/config.ts";
 import { CourierError, InputError } from "../lib/errors.ts";
@@ -18,8 +18,7 @@ const name = { type: "positional", description: "The schedule's name", required:
 const { queue: _queue, ...connection } = commonArgs;
 
 async function withSchedules(args: Record<string, unknown>, fn: (s: Schedules) => Promise<void>) {
-  const { redisUrl, prefix, queue } = queueArgs(args);
-  const schedules = await Schedules.connect({ redisUrl, prefix, queue });
+  const schedules = await Schedules.connect(queueArgs(args));
   try {
     await fn(schedules);
   } finally {
@@ -140,7 +139,10 @@ function changeCommand(verb: "remove" | "pause" | "resume") {
       await withSchedules(args, async (s) => {
         const changed = verb === "remove" ? await s.remove(given) : await s[verb](given);
         if (verb === "remove" && !changed)
-          throw new CourierError("ENOTFOUND", `no schedule ${given} (prefix ${s.prefix})`);
+          throw new CourierError(
+            "ENOTFOUND",
+            `no schedule ${shownInput(given)} (prefix ${s.prefix})`,
+          );
         if (args.json)
           return printJson({ name: given, [verb === "remove" ? "removed" : "changed"]: changed });
         const done = { remove: "removed", pause: "paused", resume: "resumed" }[verb];

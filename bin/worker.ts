@@ -3,7 +3,7 @@
 // batch summary, wordcount-summary), and the tasks of the modules given with --tasks.
 import { defineCommand } from "citty";
 import { repeatedValues } from "../lib/cli/args.ts";
-import { safeText } from "../lib/cli/safe-text.ts";
+import { safeText, shownInput } from "../lib/cli/safe-text.ts";
 import { loadTaskModules } from "../lib/cli/task-modules.ts";
 import { runWorker } from "../lib/cli/worker.ts";
 import { defaults, PREFETCH_LIMIT } from "../lib/config.ts";
@@ -160,7 +160,7 @@ function healthArgs(args: { "health-port"?: string; "health-host"?: string }) {
 function workerName(name: string | undefined): string | undefined {
   if (name !== undefined && !/^[!-~]{1,200}$/.test(name)) {
     throw new UsageError(
-      `--name must be 1-200 printable ASCII characters without spaces, got "${safeText(name)}"`,
+      `--name must be 1-200 printable ASCII characters without spaces, got "${shownInput(name)}"`,
     );
   }
   if (name?.endsWith(HANDOVER_SUFFIX)) {

@@ -1,4 +1,6 @@
 // Every default in one typed object. Units are in the names: Ms milliseconds, S seconds.
+
+import { shownInput } from "./cli/safe-text.ts";
 import { HANDOVER_SUFFIX, MAX_SHARDS } from "./engine/keys.ts";
 import { ConfigError } from "./errors.ts";
 
@@ -29,6 +31,14 @@ export interface QueueOptions {
   shards: number | undefined;
   /** Longest wait between reconnect attempts after Redis goes away. */
   reconnectMaxMs: number;
+  /**
+   * How long a command may go unanswered (past a blocking read's own BLOCK time) before Redis
+   * is taken for stalled: a worker reopens its connection (a stalled network never errors); a
+   * Queue's or an Admin's call throws NoAnswerError (a write's: LostReplyError, it may or may
+   * not have been done). Default 10000: well above a busy Redis' slowest answers (a fork, a
+   * large script), and the bound on how soon a cut-off process notices.
+   */
+  commandTimeoutMs: number;
   /** Wall clock (ms since the epoch), injectable so tests need not sleep. */
   now: () => number;
   /**
@@ -81,11 +91,6 @@ export interface WorkerOptions extends QueueOptions {
   blockMs: number;
   /** Run-time limit of one attempt, enforced through the task's AbortSignal. */
   jobTimeoutMs: number;
-  /**
-   * How long a command may go unanswered before its connection is taken for dead (a stalled
-   * network that never errors) and reopened. Bounds how soon a cut-off worker notices.
-   */
-  commandTimeoutMs: number;
   /** Port for /livez and /healthz (0 = no health server). */
   healthPort: number;
   /** Address the health server binds to; all interfaces, so orchestrators can reach it. */
@@ -230,10 +235,13 @@ export function resolveOptions<T extends Partial<ProducerOptions & WorkerOptions
   if (!QUEUE_NAME.test(o.queue)) {
     // A worker's list (`COURIER_QUEUE=high,default,low`) reaches every other command too.
     const list = o.queue.includes(",") ? "; a list of queues is for `worker --queue` only" : "";
-    throw new ConfigError(`queue name "${o.queue}" must be 1-100 letters, digits or _.:-${list}`);
+    const shown = shownInput(o.queue);
+    throw new ConfigError(`queue name "${shown}" must be 1-100 letters, digits or _.:-${list}`);
   }
   if (!QUEUE_NAME.test(o.prefix)) {
-    throw new ConfigError(`key prefix "${o.prefix}" must be 1-100 letters, digits or _.:-`);
+    throw new ConfigError(
+      `key prefix "${shownInput(o.prefix)}" must be 1-100 letters, digits or _.:-`,
+    );
   }
   if (o.name.endsWith(HANDOVER_SUFFIX)) {
     throw new ConfigError(

@@ -54,6 +54,14 @@ export class ConnectError extends CourierError {
 }
 
 /**
+ * Redis did not answer a command within the client's answer limit (`commandTimeoutMs`): a
+ * stalled server (stopped, swapping) or a peer that accepts and never replies. The connection
+ * is kept, in case Redis answers later; a write may or may not have been done (a Queue's
+ * enqueue then throws LostReplyError, saying so).
+ */
+export class NoAnswerError extends ConnectError {}
+
+/**
  * A write got no answer: the connection dropped (or the command timed out) after it was sent,
  * so Redis may or may not have done it. An enqueue sent again within `retryConnectS` is safe:
  * its batch's receipt makes the re-send add nothing.

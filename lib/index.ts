@@ -45,6 +45,7 @@ export {
   JobNotFoundError,
   JobTimeoutError,
   LostReplyError,
+  NoAnswerError,
   NotReplicatedError,
   PermanentError,
   RedisFullError,

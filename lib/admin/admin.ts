@@ -68,6 +68,7 @@ export class Admin {
       persistent: true,
       failFast: true,
       reconnectMaxMs: options.reconnectMaxMs,
+      answerMs: options.commandTimeoutMs,
     });
     const admin = new Admin(client, options, true);
     try {

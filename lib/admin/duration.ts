@@ -1,5 +1,6 @@
 // Durations as operators type them: `45s`, `30m`, `12h`, `7d` (also `1d12h`, `500ms`, a bare `0`).
 // Pure: tested with a table.
+import { shownInput } from "../cli/safe-text.ts";
 import { InputError } from "../errors.ts";
 
 const UNIT_MS = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
@@ -18,7 +19,7 @@ export function exactDuration(text: string): number {
   if (/^0+(?:\.0+)?$/.test(input)) return 0;
   if (!WHOLE.test(input)) {
     throw new InputError(
-      `"${text}" is not a duration: use a number and a unit, e.g. 45s, 30m, 12h, 7d or 1d12h`,
+      `"${shownInput(text)}" is not a duration: use a number and a unit, e.g. 45s, 30m, 12h, 7d or 1d12h`,
     );
   }
   let total = 0;

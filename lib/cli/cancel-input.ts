@@ -5,7 +5,7 @@
 import { isValidJobId } from "../engine/record.ts";
 import { InputError } from "../errors.ts";
 import { type Line, streamLines } from "./input.ts";
-import { safeText } from "./safe-text.ts";
+import { shownInput } from "./safe-text.ts";
 
 /** Ids canceled per call to Redis: a bound on what is held, and a batch worth the round trip. */
 export const CANCEL_CHUNK = 1_000;
@@ -21,8 +21,7 @@ const RULE = "1-128 letters, digits and _ . : -";
 
 /** The one line for an id given on standard input that is no job id. */
 export function badIdLine(bad: Line): string {
-  const text = bad.text.length > 80 ? `${bad.text.slice(0, 80)}…` : bad.text;
-  return `line ${bad.line}: "${safeText(text)}" is not a job id (${RULE})`;
+  return `line ${bad.line}: "${shownInput(bad.text)}" is not a job id (${RULE})`;
 }
 
 /**
@@ -35,7 +34,7 @@ export async function idChunks(
   size = CANCEL_CHUNK,
 ): Promise<AsyncGenerator<IdChunk>> {
   const bad = given.find((id) => id !== "-" && !isValidJobId(id));
-  if (bad !== undefined) throw new InputError(`"${safeText(bad)}" is not a job id (${RULE})`);
+  if (bad !== undefined) throw new InputError(`"${shownInput(bad)}" is not a job id (${RULE})`);
   const chunks = chunked(given, size);
   const first = await chunks.next();
   if (first.done) {

@@ -23,6 +23,14 @@ export function safeText(text: string, options: SafeTextOptions = {}): string {
   return text.replace(options.multiline ? UNSAFE : UNSAFE_WITH_BREAKS, visible);
 }
 
+/** The most of a caller's text (an id, a name, a value) an error line quotes. */
+export const SHOWN_MAX = 80;
+
+/** A caller's text in an error line: cut to `max` characters (then …), control characters escaped. */
+export function shownInput(text: string, max = SHOWN_MAX): string {
+  return safeText(text.length > max ? `${text.slice(0, max)}…` : text);
+}
+
 function visible(c: string): string {
   const code = c.charCodeAt(0);
   if (c === "\n") return "\\n";

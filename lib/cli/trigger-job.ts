@@ -1,6 +1,7 @@
 // `trigger --task NAME`: any task with a JSON payload (from --payload, or --payload-file, `-` =
 // stdin), and when a job runs (--delay, --at) for every trigger. Checked before Redis is
 // contacted: a mistake is one line and exit 2, with nothing enqueued.
+
 import { createReadStream } from "node:fs";
 import { stat } from "node:fs/promises";
 import { parseDuration } from "../admin/duration.ts";
@@ -8,6 +9,7 @@ import { InputError } from "../errors.ts";
 import { payloadDepthProblem } from "../queue/payload-depth.ts";
 import { decodeLines } from "./input.ts";
 import { hugeNumberAt, jsonSyntaxError, lineColumn } from "./json-error.ts";
+import { shownInput } from "./safe-text.ts";
 
 /**
  * The largest payload --payload-file reads (1 MiB). A payload travels in the job's stream entry
@@ -150,7 +152,7 @@ export function parseAt(text: string): number {
   const m = ISO.exec(text.trim());
   const refuse = () =>
     new InputError(
-      `--at "${text}" is not a time: use ISO 8601 with a zone, e.g. 2026-12-01T09:00Z or 2026-12-01T10:00+01:00`,
+      `--at "${shownInput(text)}" is not a time: use ISO 8601 with a zone, e.g. 2026-12-01T09:00Z or 2026-12-01T10:00+01:00`,
     );
   if (!m) throw refuse();
   const [y, mo, d, h, mi, s] = m.slice(1, 7).map((v) => Number(v ?? 0)) as number[];

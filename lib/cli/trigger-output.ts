@@ -6,6 +6,7 @@ import { writeSync } from "node:fs";
 import { ConnectError, describeError, LostReplyError, RedisFullError } from "../errors.ts";
 import type { Queue } from "../queue/queue.ts";
 import type { WordCountPayload } from "../tasks/wordcount/index.ts";
+import { isClosedOutput } from "./closed-stdout.ts";
 import { formatJob, formatJobLine, jobJson } from "./format.ts";
 import { jobProgressLine, progressBar } from "./progress.ts";
 import { safeJson, safeText } from "./safe-text.ts";
@@ -103,13 +104,13 @@ export function interrupted(jobs: Job[]): never {
 }
 
 /**
- * Standard output closed (`trigger --file big | head`): nothing more is read, and since the
+ * Standard output closed (`trigger --file big | head`, or `>&-`: lib/cli/closed-stdout.ts): nothing more is read, and since the
  * ids of what was enqueued can no longer all be shown, stderr says how far it got. Exit 141,
  * as a process killed by SIGPIPE would.
  */
 export function outputClosed(report: TriggerReport): void {
   const { error, resumeLine } = report.halted!;
-  if ((error as { code?: string }).code !== "EPIPE") throw error;
+  if (!isClosedOutput(error)) throw error;
   process.stderr.write(
     `trigger: standard output closed; lines up to ${resumeLine - 1} enqueued (${report.enqueued} jobs, not every id printed), later lines not read; to resume, run again with --skip ${resumeLine - 1}\n`,
   );

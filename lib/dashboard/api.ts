@@ -7,7 +7,7 @@
 
 import type { Admin } from "../admin/admin.ts";
 import { safeJson } from "../cli/safe-text.ts";
-import { isOomError } from "../errors.ts";
+import { ConnectError, isOomError } from "../errors.ts";
 import type { Queue } from "../queue/queue.ts";
 import { describeCause } from "../redis/cause.ts";
 
@@ -36,7 +36,11 @@ export function publicFailure(err: unknown): { status: number; error: string } {
     return { status: 507, error };
   }
   const name = (err as Error)?.constructor?.name ?? "";
-  if (/Client|Socket|Connect|Reconnect|Redis|Offline|Closed/.test(name)) {
+  // A ConnectError: Redis stopped answering (NoAnswerError, lib/redis/answer.ts), among others.
+  if (
+    err instanceof ConnectError ||
+    /Client|Socket|Connect|Reconnect|Redis|Offline|Closed/.test(name)
+  ) {
     return { status: 503, error: `Redis unavailable: ${describeCause(err)}` };
   }
   // JSON-quoted, escaped: a control character in the message does not reach the terminal raw.

@@ -2,6 +2,7 @@
 // Every key of a queue carries the hash tag `{queue}`, so the whole queue lives in one Redis
 // Cluster slot and multi-key scripts work there too. Nothing here assumes one stream per queue:
 // scripts take one shard's keys, and `shardOf` says which shard an id lives in.
+import { shownInput } from "../cli/safe-text.ts";
 import { keySlot, SLOTS } from "../redis/slot.ts";
 import { dateMs } from "../time.ts";
 import { isValidJobId } from "./record.ts";
@@ -313,7 +314,7 @@ export const SCHEDULE_ID_PREFIX = "sched:";
  * tick's job, made by a scheduler (the one caller that may use SCHEDULE_ID_PREFIX).
  */
 export function callerIdProblem(id: string, scheduler = false): string | null {
-  if (!isValidJobId(id)) return `job id "${id}" must be 1-128 letters, digits or _.:-`;
+  if (!isValidJobId(id)) return `job id "${shownInput(id)}" must be 1-128 letters, digits or _.:-`;
   if (AUTO_ID.test(id)) {
     return `job id "${id}" has the form of an id Courier makes (digits-digits): add a letter`;
   }

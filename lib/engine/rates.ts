@@ -1,7 +1,9 @@
 // A rate as an operator writes and reads it (`100/s`, `5/m`, `N/<duration>`): parsed into a
 // count per interval in ms, checked against the bounds a stored rate may have, formatted back.
 // Pure: how a rate is stored on the layout key is limits.ts.
+
 import { exactDuration } from "../admin/duration.ts";
+import { shownInput } from "../cli/safe-text.ts";
 import { InputError } from "../errors.ts";
 
 /** At most `count` starts per `perMs` milliseconds. */
@@ -23,7 +25,7 @@ export function parseRate(text: string): Rate {
   const m = /^\s*(\d+)\s*\/\s*(\S+)\s*$/.exec(text);
   const bad = () =>
     new InputError(
-      `"${text}" is not a rate: use N/s, N/m, N/h or N/<duration>, e.g. 100/s or 5/2s`,
+      `"${shownInput(text)}" is not a rate: use N/s, N/m, N/h or N/<duration>, e.g. 100/s or 5/2s`,
     );
   if (!m) throw bad();
   const count = Number(m[1]);

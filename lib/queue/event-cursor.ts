@@ -11,7 +11,7 @@
 // batch: a reader may stop in the middle of one); `0-0`: nothing seen, read from the oldest
 // entry kept (a stream that did not exist yet, or `from: "start"`).
 
-import { safeText } from "../cli/safe-text.ts";
+import { shownInput as show } from "../cli/safe-text.ts";
 import { InputError } from "../errors.ts";
 
 /** Where a reader is on one shard's events stream. */
@@ -83,9 +83,4 @@ export function previousEntry(id: string): string {
   const [ms, seq] = entryBig(id) ?? [0n, 0n];
   if (seq > 0n) return `${ms}-${seq - 1n}`;
   return ms > 0n ? `${ms - 1n}-${MAX}` : "0-0";
-}
-
-/** A caller's text in an error line: cut, control characters shown as escapes. */
-function show(text: string): string {
-  return safeText(text.length > 80 ? `${text.slice(0, 80)}…` : text);
 }

@@ -28,6 +28,7 @@ export class EventStreams {
         persistent: true,
         failFast: true,
         reconnectMaxMs: queue.reconnectMaxMs,
+        answerMs: queue.commandTimeoutMs,
       });
     const closed = () => this.#open.delete(stream);
     const cluster = isClusterUrl(queue.redisUrl);

@@ -56,6 +56,7 @@ export class Producer {
       persistent: true,
       failFast: true,
       reconnectMaxMs: options.reconnectMaxMs,
+      answerMs: options.commandTimeoutMs,
     });
     try {
       // Reading alone writes nothing: a fresh queue's layout is recorded before its first batch.

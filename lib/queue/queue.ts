@@ -62,6 +62,7 @@ export class Queue {
         persistent: true,
         failFast: true,
         reconnectMaxMs: options.reconnectMaxMs,
+        answerMs: options.commandTimeoutMs,
       }),
     );
   }

@@ -8,6 +8,7 @@ import {
   InputError,
   isOomError,
   LostReplyError,
+  NoAnswerError,
   NotReplicatedError,
   RedisFullError,
 } from "../errors.ts";
@@ -82,6 +83,12 @@ function neverSent(err: unknown): boolean {
 function connectError(policy: RetryPolicy, err: unknown, maybeDone: boolean): ConnectError {
   // Tried again while a replica might attach (a master just promoted has none): as it was.
   if (err instanceof NotReplicatedError) return err;
+  // No answer within the client's limit (answer.ts): a read as it was; a write may be done.
+  if (err instanceof NoAnswerError) {
+    return policy.unsure
+      ? new LostReplyError(`${err.message}: ${policy.unsure}`, { cause: err })
+      : err;
+  }
   const url = maskUrl(policy.redisUrl);
   // node-redis rejects a command that waited longer than its timeout with an empty
   // TimeoutError: the connection may be fine, the server busy or the reply lost in between.

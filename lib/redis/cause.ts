@@ -9,12 +9,14 @@ import {
   SocketTimeoutError,
   TimeoutError,
 } from "@redis/client";
+import { CourierError } from "../errors.ts";
 
 /** One line for a low-level connection error; AggregateErrors (IPv4+IPv6) are flattened. */
 export function describeCause(err: unknown): string {
   if (err instanceof AggregateError && err.errors.length > 0) return describeCause(err.errors[0]);
   if (err instanceof Error) {
-    const code = (err as { code?: string }).code;
+    // Courier's own codes (ECONNECT) say nothing its message does not.
+    const code = err instanceof CourierError ? undefined : (err as { code?: string }).code;
     // node-redis' TimeoutError (a command unanswered past its timeout) has no message.
     const msg =
       err.message || (err.constructor.name === "TimeoutError" ? "no reply in time" : err.name);

@@ -1,8 +1,10 @@
 // The life of a Redis Cluster client (cluster.ts): its node connections (node-redis' cluster
 // slots), connecting through a seed until a deadline, closing so that no socket outlives it, and
 // the events Courier's code listens to (connect.ts), made from node-redis' per-node ones.
+
 import { EventEmitter } from "node:events";
 import { exponentialMs } from "../time.ts";
+import type { Answered } from "./answer.ts";
 import { DownNodes, type Layout } from "./cluster-nodes.ts";
 import { keySlot } from "./slot.ts";
 
@@ -53,6 +55,8 @@ export interface ClusterClientOptions {
   deadline: number;
   /** Longest wait for a seed's answer while learning the layout (default 5 s). */
   seedTimeoutMs?: number;
+  /** The limit on each command's answer from its node (answer.ts); none when unset. */
+  answered?: Answered;
 }
 
 /** A node as node-redis' per-node events name it. */
@@ -80,6 +84,11 @@ export class Shared {
   readonly #watched = new WeakSet<NodeClient>();
   /** Node connections that have been ready: one not ready now was lost (see isReady). */
   readonly #wasReady = new WeakSet<NodeClient>();
+
+  /** The limit on each command's answer from its node (ClusterClientOptions.answered). */
+  get answered(): Answered | undefined {
+    return this.options.answered;
+  }
 
   constructor(
     readonly cluster: NodeRedisCluster,

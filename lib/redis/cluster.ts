@@ -51,11 +51,18 @@ export class ClusterRedis implements Redis {
       );
     }
     const { target } = this;
-    if (target.kind === "client") return (await target.client.sendCommand(args)) as T;
+    // The answer's limit runs from when a node has the command, not while it waits for one
+    // (NODE_WAIT_MS: a failover).
+    const { answered } = this.shared;
+    const limited = (sent: Promise<unknown>) => (answered ? answered(args, sent) : sent);
+    if (target.kind === "client") return (await limited(target.client.sendCommand(args))) as T;
     const key = commandKey(args);
-    if (key === undefined) return (await (await this.#keylessNode()).sendCommand(args)) as T;
+    if (key === undefined) {
+      return (await limited((await this.#keylessNode()).sendCommand(args))) as T;
+    }
     await nodeFor(this.shared, key);
-    const send = (client: NodeClient, options?: unknown) => client.sendCommand(args, options);
+    const send = (client: NodeClient, options?: unknown) =>
+      limited(client.sendCommand(args, options));
     return (await this.shared.cluster._execute({ firstKey: key }, false, undefined, send)) as T;
   }
 

@@ -3,8 +3,10 @@
 import { hostname } from "node:os";
 import "./tracing.ts"; // before any command: see the file
 import { createClient, ErrorReply } from "@redis/client";
+import { defaults } from "../config.ts";
 import { ConfigError, ConnectError } from "../errors.ts";
 import { exponentialMs, within } from "../time.ts";
+import { answerLimit, limitAnswers } from "./answer.ts";
 import { describeCause, isConnectionError } from "./cause.ts";
 import { createClusterClient, isCluster, mastersOf, NodeDownError, nodeIsDown } from "./cluster.ts";
 import { NODE_CHECK_MS, preflight } from "./server.ts";
@@ -49,8 +51,17 @@ export interface ConnectOptions {
   onReady?: () => void;
   /** Client name shown by CLIENT LIST. */
   name?: string;
-  /** Give up (ConnectError) when connecting and the checks take longer than this. */
+  /**
+   * Give up (ConnectError) when connecting and the checks take longer than this, plus
+   * `retryConnectS` (default CONNECT_TIMEOUT_MS).
+   */
   timeoutMs?: number;
+  /**
+   * Longest a connected client's command may go unanswered (beyond the BLOCK time of a
+   * blocking read) before it is rejected with NoAnswerError, the connection kept (answer.ts).
+   * Default defaults.commandTimeoutMs; none for a `watched` client, whose owner replaces it.
+   */
+  answerMs?: number;
   /**
    * For blocking reads (XREADGROUP … BLOCK). On a Redis Cluster: connected lazily, one
    * connection per node read from. A cluster client opened without it refuses blocking
@@ -67,6 +78,12 @@ export interface ConnectOptions {
  */
 const CLUSTER_RECONNECT_MS = 100;
 const CLUSTER_FAST_TRIES = 20;
+
+/**
+ * Connecting and the checks, when the caller gives no limit: a peer that accepts the
+ * connection and never answers (a stopped Redis) fails in 5 s, as a refused one does at once.
+ */
+export const CONNECT_TIMEOUT_MS = 5_000;
 
 function createRedisClient(
   url: string,
@@ -124,6 +141,8 @@ export async function connect(url: string, options: ConnectOptions = {}): Promis
     return exponentialMs(50, retries, maxMs);
   };
   let client: Redis;
+  const answerMs = options.answerMs ?? (options.watched ? undefined : defaults.commandTimeoutMs);
+  const answered = answerMs ? answerLimit(url, answerMs, () => stalled.add(client)) : undefined;
   const ca = tlsCa(url);
   try {
     client = cluster
@@ -132,16 +151,20 @@ export async function connect(url: string, options: ConnectOptions = {}): Promis
           strategy,
           ca,
           deadline,
+          answered,
           seedTimeoutMs: Math.min(options.timeoutMs ?? 5_000, 5_000),
         })
       : createRedisClient(url, strategy, options.failFast, ca);
     if (!cluster && options.watched) writtenAtOnce(client as ReturnType<typeof createRedisClient>);
+    if (!cluster && answered) limitAnswers(client, answered);
   } catch (err) {
     // node-redis refuses what it cannot parse (a database that is not a number, no host).
     throw new ConfigError(`invalid Redis URL "${maskUrl(url)}": ${describeCause(err)}`);
   }
+  let timedOut = false;
   client.on("error", (err: unknown) => {
-    lastCause = err;
+    // After the limit, the error destroy() raises (`Socket closed unexpectedly`) is not why.
+    if (!timedOut) lastCause = err;
     if (ready) options.onError?.(describeCause(err));
   });
   client.on("ready", () => {
@@ -149,12 +172,15 @@ export async function connect(url: string, options: ConnectOptions = {}): Promis
   });
   // A peer that accepts the connection and then never answers (a stalled network) would hang
   // here for ever: with a time limit, the client is destroyed, which rejects what is pending.
-  const limit = options.timeoutMs
-    ? setTimeout(() => {
-        lastCause = new Error(`no answer within ${options.timeoutMs} ms`);
-        destroy(client);
-      }, options.timeoutMs)
-    : undefined;
+  // A client whose commands must answer sooner than CONNECT_TIMEOUT_MS need not wait longer
+  // for its first answers.
+  const firstMs = options.timeoutMs ?? Math.min(CONNECT_TIMEOUT_MS, answerMs ?? CONNECT_TIMEOUT_MS);
+  const limitMs = firstMs + (options.retryConnectS ?? 0) * 1_000;
+  const limit = setTimeout(() => {
+    lastCause = new Error(`no answer within ${limitMs} ms`);
+    timedOut = true;
+    destroy(client);
+  }, limitMs);
   try {
     await client.connect();
   } catch (err) {
@@ -229,6 +255,9 @@ async function setName(client: Redis, name: string): Promise<void> {
   }
 }
 
+/** Clients with a command unanswered past its limit: closing one waits for no reply. */
+const stalled = new WeakSet<Redis>();
+
 /** Clients destroyed here, each watched once for a connection it opens after that. */
 const destroyed = new WeakSet<Redis>();
 
@@ -258,10 +287,11 @@ export function destroy(client: Redis): void {
 /**
  * Closes a client, letting replies still pending land for up to `waitMs`, then destroys it.
  * A client that is not connected (Redis away, reconnecting) is destroyed at once: node-redis'
- * close() would wait for replies that cannot come, or leave the reconnection running.
+ * close() would wait for replies that cannot come, or leave the reconnection running; so would
+ * it for a client whose Redis stopped answering (a command past its limit: answer.ts).
  */
 export async function closeClient(client: Redis, waitMs = 5_000): Promise<void> {
-  if (client.isReady)
+  if (client.isReady && !stalled.has(client))
     await within(
       client.close().catch(() => {}),
       waitMs,

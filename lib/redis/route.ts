@@ -62,13 +62,24 @@ export function commandKey(args: readonly string[]): string | undefined {
 
 /** The command holds its connection while it waits: BLPOP and kin, XREAD(GROUP) … BLOCK. */
 export function isBlocking(args: readonly string[]): boolean {
+  return blockMsOf(args) > 0;
+}
+
+/**
+ * How long a command may wait in Redis before it answers, by its own terms (ms): `BLOCK n` of
+ * an XREAD(GROUP); for ever for `BLOCK 0` and for BLPOP and kin (their timeouts are not read
+ * here: Courier sends none); 0 for every other command.
+ */
+export function blockMsOf(args: readonly string[]): number {
   const name = args[0]?.toUpperCase();
-  if (name === undefined) return false;
-  if (BLOCKING.has(name)) return true;
-  if (name !== "XREAD" && name !== "XREADGROUP") return false;
+  if (name === undefined) return 0;
+  if (BLOCKING.has(name)) return Number.POSITIVE_INFINITY;
+  if (name !== "XREAD" && name !== "XREADGROUP") return 0;
   const end = streamsAt(args, name);
   for (let i = streamOptionsFrom(name); i < (end === -1 ? args.length : end); i++) {
-    if (args[i]!.toUpperCase() === "BLOCK") return true;
+    if (args[i]!.toUpperCase() !== "BLOCK") continue;
+    const ms = Number(args[i + 1]);
+    return ms > 0 ? ms : Number.POSITIVE_INFINITY;
   }
-  return false;
+  return 0;
 }

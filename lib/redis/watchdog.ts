@@ -8,3 +8,18 @@ export function watchdog<T>(command: Promise<T>, limitMs: number, onStall: () =>
   const timer = setTimeout(onStall, limitMs);
   return command.finally(() => clearTimeout(timer));
 }
+
+/**
+ * The same watch for a client nobody replaces (a Queue's, an Admin's, a CLI's: connect.ts):
+ * the command is rejected with `stalled()` past its limit, and the connection is left as it
+ * is: a Redis that was only stopped answers later, in order, and the late reply is dropped.
+ */
+export function answerWithin<T>(
+  command: Promise<T>,
+  limitMs: number,
+  stalled: () => Error,
+): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    watchdog(command, limitMs, () => reject(stalled())).then(resolve, reject);
+  });
+}

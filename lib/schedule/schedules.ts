@@ -1,6 +1,7 @@
 // Recurring schedules, the library's view (README, "Recurring schedules"; `schedule.ts`, the
 // dashboard and `info` use it): add, list, pause, resume, remove. Writes go through
 // schedule-save.lua, so a definition and its next tick never disagree; every time is Redis'.
+import { shownInput } from "../cli/safe-text.ts";
 import { defaults } from "../config.ts";
 import { scheduleKeys } from "../engine/keys.ts";
 import { saveSchedule } from "../engine/schedule.ts";
@@ -25,6 +26,8 @@ export interface SchedulesConfig {
   prefix?: string;
   /** The queue of a schedule that names none (default `default`). */
   queue?: string;
+  /** As QueueOptions.commandTimeoutMs (default 10000). */
+  commandTimeoutMs?: number;
 }
 
 /** How many times a pause or resume reads again after losing a race with another change. */
@@ -51,6 +54,7 @@ export class Schedules {
       name: "courier-schedules",
       persistent: true,
       failFast: true,
+      answerMs: config.commandTimeoutMs,
     });
     const s = new Schedules(client, config.prefix ?? defaults.prefix, config.queue);
     s.#owner = true;
@@ -162,7 +166,10 @@ export class Schedules {
       const stored = await this.client.sendCommand<string | null>(["HGET", this.#keys.defs, name]);
       const def = parseDef(stored);
       if (stored === null)
-        throw new CourierError("ENOTFOUND", `no schedule ${name} (prefix ${this.prefix})`);
+        throw new CourierError(
+          "ENOTFOUND",
+          `no schedule ${shownInput(name)} (prefix ${this.prefix})`,
+        );
       if (def === null)
         throw new InputError(`schedule ${name} has a definition Courier did not write: remove it`);
       if (def.paused === paused) return false;

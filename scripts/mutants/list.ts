@@ -11,6 +11,7 @@ import { limitMutants } from "./limits.ts";
 import { limitCorruptMutants } from "./limits-corrupt.ts";
 
 import { type Mutant, m } from "./mutant.ts";
+import { outageMutants } from "./outages.ts";
 import { prefetchMutants } from "./prefetch.ts";
 import { recordMutants } from "./records.ts";
 import { scheduleMutants } from "./schedules.ts";
@@ -813,3 +814,5 @@ mutants.push(...settleMutants);
 mutants.push(...scheduleMutants);
 // Input refused clearly, secrets off command lines: R91's findings (scripts/mutants/input.ts).
 mutants.push(...inputMutants);
+// A Redis that stops answering (scripts/mutants/outages.ts).
+mutants.push(...outageMutants);

@@ -1,0 +1,182 @@
+// A Redis that accepts the connection and never answers (a peer that stays silent, a
+// redis-server stopped with SIGSTOP) fails each command within its bound, never hangs: the
+// CLIs exit 6 with one line, a Queue's or an Admin's call throws, the dashboard answers 503
+// (lib/redis/answer.ts; the connect limit in lib/redis/connect.ts).
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Admin } from "../lib/admin/admin.ts";
+import { startDashboard } from "../lib/dashboard/server.ts";
+import { LostReplyError, NoAnswerError } from "../lib/errors.ts";
+import { Queue } from "../lib/queue/queue.ts";
+import { connect } from "../lib/redis/connect.ts";
+import { findFreePort, type RedisServer, startRedisServer } from "../lib/stack/redis-server.ts";
+import { runCli, spawnCli, testPrefix, waitForLine } from "./helpers.ts";
+
+/** Small bounds through the environment: no test waits for the 10 s default. */
+const LIMIT_MS = 300;
+const env = { COURIER_COMMAND_TIMEOUT_MS: String(LIMIT_MS), COURIER_DASHBOARD_PORT: "0" };
+
+/** Every command that reads or writes Redis, with the arguments it needs. */
+const COMMANDS: [string, string[]][] = [
+  ["info", []],
+  ["trigger", ["--url", "https://example.org/"]],
+  ["result", ["1-1"]],
+  ["result", ["1-1", "--wait", "5"]],
+  ["dead", ["list"]],
+  ["cancel", ["1-1"]],
+  ["schedule", ["list"]],
+  ["queue", ["jobs", "default", "--state", "waiting"]],
+  ["dashboard", []],
+];
+
+/** Each command against `url`: exit 6 and one line saying Redis did not answer. */
+async function expectEachGivesUp(url: string): Promise<void> {
+  const runs = COMMANDS.map(async ([name, args]) => {
+    const r = await runCli(name, [...args, "--redis-url", url], { env, timeoutMs: 15_000 });
+    return { name, args, ...r };
+  });
+  for (const r of await Promise.all(runs)) {
+    const said = `${r.name} ${r.args.join(" ")}: ${r.stderr}`;
+    expect(said).toContain(`no answer within ${LIMIT_MS} ms`);
+    expect(r.stderr.trim().split("\n")).toHaveLength(1);
+    expect(r.code).toBe(6);
+  }
+}
+
+test("a server that accepts and never answers: every command exits 6 with one line", async () => {
+  const silent = Bun.listen({
+    hostname: "127.0.0.1",
+    port: 0,
+    socket: { data() {}, open() {} },
+  });
+  try {
+    await expectEachGivesUp(`redis://127.0.0.1:${silent.port}`);
+  } finally {
+    silent.stop(true);
+  }
+}, 30_000);
+
+test("a worker's connection says it got no answer, not that the socket closed", async () => {
+  const silent = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
+  try {
+    const url = `redis://127.0.0.1:${silent.port}`;
+    const err = await connect(url, { timeoutMs: LIMIT_MS, watched: true, persistent: true }).catch(
+      (e) => e,
+    );
+    expect(err.message).toBe(`cannot connect to Redis at ${url}: no answer within ${LIMIT_MS} ms`);
+  } finally {
+    silent.stop(true);
+  }
+});
+
+test.each(["1e3", "0", "-5", "5s", " 300", "99999999999"])(
+  "COURIER_COMMAND_TIMEOUT_MS=%p is refused, exit 2",
+  async (value) => {
+    const r = await runCli("info", [], { env: { COURIER_COMMAND_TIMEOUT_MS: value } });
+    expect(r.stderr).toStartWith(
+      `info: COURIER_COMMAND_TIMEOUT_MS must be a whole number of ms from 1 to 1000000000, got ${JSON.stringify(value)}\n`,
+    );
+    expect(r.code).toBe(2);
+  },
+);
+
+describe("a redis-server stopped with SIGSTOP", () => {
+  let server: RedisServer;
+  const dataDir = mkdtempSync(join(tmpdir(), "courier-no-answer-"));
+  beforeAll(async () => {
+    server = await startRedisServer({ port: await findFreePort(), dataDir, persistence: false });
+  });
+  afterAll(async () => {
+    process.kill(server.pid, "SIGCONT");
+    await server.stop(2_000);
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  /** Runs `fn` with the server stopped, and resumes it whatever happens. */
+  async function whileStopped<T>(fn: () => Promise<T>): Promise<T> {
+    process.kill(server.pid, "SIGSTOP");
+    try {
+      return await fn();
+    } finally {
+      process.kill(server.pid, "SIGCONT");
+    }
+  }
+
+  test("every command exits 6 with one line", async () => {
+    await whileStopped(() => expectEachGivesUp(server.url));
+  }, 30_000);
+
+  test("a Queue's calls throw once it stops, and work again when it resumes", async () => {
+    const config = { redisUrl: server.url, prefix: testPrefix(), commandTimeoutMs: LIMIT_MS };
+    const queue = await Queue.connect(config);
+    try {
+      const id = await queue.enqueue("t", 1);
+      // Its blocking reads (BLOCK 1000, over the limit) are not cut short: the limit comes on
+      // top of their BLOCK time. No worker runs it: the wait times out.
+      const failed: unknown[] = [];
+      const waited = await queue.waitForJobs([id], {
+        timeoutMs: 1_500,
+        onError: (e) => failed.push(e),
+      });
+      expect(waited.pending).toEqual([id]);
+      expect(failed).toEqual([]);
+      await whileStopped(async () => {
+        const write = await queue.enqueue("t", 2).catch((e) => e);
+        expect(write).toBeInstanceOf(LostReplyError);
+        expect(write.message).toBe(
+          `Redis at ${server.url} did not answer within ${LIMIT_MS} ms: the job may or may not have been enqueued`,
+        );
+        const read = await queue.getJob(id).catch((e) => e);
+        expect(read).toBeInstanceOf(NoAnswerError);
+        // A wait rides out Redis away (as a restart) until its own time runs out, on the
+        // waiter's connection opened above: its reads fail instead of blocking for ever.
+        const onError: unknown[] = [];
+        const wait = await queue.waitForJobs([id], {
+          timeoutMs: 1_000,
+          onError: (e) => onError.push(e),
+        });
+        expect(wait.pending).toEqual([id]);
+        expect(onError[0]).toBeInstanceOf(NoAnswerError);
+      });
+      expect((await queue.getJob(id))?.id).toBe(id);
+    } finally {
+      await queue.close();
+    }
+  }, 30_000);
+
+  test("an Admin's reads throw, and the dashboard answers 503", async () => {
+    const options = { redisUrl: server.url, prefix: testPrefix(), commandTimeoutMs: LIMIT_MS };
+    const admin = await Admin.connect(options);
+    const dashboard = await startDashboard({ ...options, port: 0 });
+    try {
+      await whileStopped(async () => {
+        expect(await admin.overview().catch((e) => e)).toBeInstanceOf(NoAnswerError);
+        const res = await fetch(`${dashboard.url}/api/overview`);
+        expect(res.status).toBe(503);
+        expect((await res.json()).error).toBe(
+          `Redis unavailable: Redis at ${server.url} did not answer within ${LIMIT_MS} ms`,
+        );
+      });
+      expect((await fetch(`${dashboard.url}/api/overview`)).status).toBe(200);
+    } finally {
+      await dashboard.stop();
+      await admin.close();
+    }
+  }, 30_000);
+
+  test("info --watch says Redis stopped answering and carries on", async () => {
+    const prefix = testPrefix();
+    const args = ["--watch", "--json", "--redis-url", server.url, "--prefix", prefix];
+    const proc = spawnCli("info", args, { env });
+    try {
+      await waitForLine(proc.stdout, /"queues"/);
+      await whileStopped(() => waitForLine(proc.stderr, /did not answer within 300 ms/));
+      await waitForLine(proc.stdout, /"queues"/); // a report again once Redis answers
+    } finally {
+      proc.kill("SIGINT");
+      await proc.exited;
+    }
+  }, 30_000);
+});

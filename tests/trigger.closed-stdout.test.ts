@@ -1,0 +1,75 @@
+// `trigger … >&-`: a standard output closed before it started is told as a closed pipe is
+// (the ids cannot be shown: how far it got, exit 141), not written to the /dev/null the
+// runtime opens in its place (lib/cli/closed-stdout.ts).
+import { expect, test } from "bun:test";
+import { rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { stdoutClosedAtStart } from "../lib/cli/closed-stdout.ts";
+import { ROOT, redisUrl, testPrefix, testShards } from "./helpers.ts";
+
+/** Runs `bun bin/trigger.ts …args` from a shell with stdout redirected as `redirect` says. */
+async function trigger(redirect: string, args: string[], stdin = "") {
+  const proc = Bun.spawn({
+    cmd: [
+      "sh",
+      "-c",
+      `exec "$@" ${redirect}`,
+      "sh",
+      process.execPath,
+      resolve(ROOT, "bin/trigger.ts"),
+      ...args,
+    ],
+    cwd: ROOT,
+    env: {
+      ...process.env,
+      REDIS_URL: redisUrl(),
+      ...(testShards() === undefined ? {} : { COURIER_SHARDS: String(testShards()) }),
+    },
+    stdin: new TextEncoder().encode(stdin),
+    stdout: "ignore",
+    stderr: "pipe",
+  });
+  const [code, stderr] = await Promise.all([proc.exited, new Response(proc.stderr).text()]);
+  return { code, stderr };
+}
+
+const closedLine = (n: number) =>
+  `trigger: standard output closed; lines up to ${n} enqueued (${n} jobs, not every id printed), later lines not read; to resume, run again with --skip ${n}\n`;
+
+test("one job, stdout closed: said as for a closed pipe, exit 141", async () => {
+  const r = await trigger(">&-", ["--prefix", testPrefix(), "--url", "https://e.org/a"]);
+  expect(r.stderr).toBe(closedLine(1));
+  expect(r.code).toBe(141);
+});
+
+test("lines from stdin, stdout closed: how far it got, exit 141", async () => {
+  const r = await trigger(">&-", ["--prefix", testPrefix(), "--file", "-"], "a.org\nb.org\n");
+  expect(r.stderr).toBe(closedLine(2));
+  expect(r.code).toBe(141);
+});
+
+test("stdout to /dev/null is not closed: the ids go there, exit 0", async () => {
+  const r = await trigger(">/dev/null", ["--prefix", testPrefix(), "--url", "https://e.org/a"]);
+  expect(r.stderr).toBe("");
+  expect(r.code).toBe(0);
+});
+
+test.each([
+  ["opened by the runtime (close-on-exec)", "pos:\t0\nflags:\t02100002\nmnt_id:\t25\n", true],
+  ["inherited, > file", "pos:\t0\nflags:\t0100001\nmnt_id:\t25\n", false],
+  ["inherited, a pipe", "pos:\t0\nflags:\t01\nmnt_id:\t14\n", false],
+  ["no flags line", "pos:\t0\n", false],
+])("stdoutClosedAtStart: %s", (_, fdinfo, closed) => {
+  const path = join(tmpdir(), `courier-fdinfo-${testPrefix()}`);
+  writeFileSync(path, fdinfo);
+  try {
+    expect(stdoutClosedAtStart(path)).toBe(closed);
+  } finally {
+    rmSync(path);
+  }
+});
+
+test("stdoutClosedAtStart: no /proc to ask is taken as open", () => {
+  expect(stdoutClosedAtStart(join(tmpdir(), `courier-no-such-${testPrefix()}`))).toBe(false);
+});
