@@ -107,3 +107,39 @@ test("the loop of every queue carries the cursor: each queue's due schedule fire
     await loop.stop();
   }
 });
+
+test("a page that stays full is read again once, then the sweep moves on: the other pages' schedules fire", async () => {
+  // `big` keeps more due schedules than a pass fires (made due again after every pass: a
+  // backlog that never drains). Read again for as long as it is full, its page would hold the
+  // cursor for ever and no other page's schedule would fire.
+  await using s = await setup(PASS_MOST + 50);
+  const bigOnes = s.specs.filter((x) => x.queue === "big");
+  const dueAgain = async () => {
+    const due = String((await redisTime(s.q.client)) - 1_000);
+    await Promise.all(
+      bigOnes.map((x) => s.q.client.sendCommand(["ZADD", s.sk.next("big"), due, x.name])),
+    );
+  };
+  const enqueuer = new TickEnqueuer(s.q.client, s.prefix);
+  let sweep = { cursor: "0", readAgain: false };
+  let fullReadAgain = 0;
+  // Two sweeps' worth of pages, two passes for a full one: enough for every page to be read.
+  for (let pass = 0; pass < 4 * Math.ceil(QUEUES / PAGE) + 4; pass++) {
+    const r = await firePass({
+      ...{ client: s.q.client, prefix: s.prefix, enqueuer, queues: [] },
+      ...{ ...sweep, queuesPage: PAGE },
+    });
+    if (r.fired === PASS_MOST && sweep.readAgain) fullReadAgain++;
+    // A full pass read again moves on all the same.
+    if (r.fired === PASS_MOST && sweep.readAgain) expect(r.readAgain).toBe(false);
+    sweep = { cursor: r.cursor, readAgain: r.readAgain };
+    await dueAgain();
+  }
+  expect(fullReadAgain).toBeGreaterThan(0); // the busy page was met, full, twice in a row
+  const now = await redisTime(s.q.client);
+  const others = s.specs.filter((x) => x.queue !== "big");
+  const scores = await Promise.all(
+    others.map((x) => s.q.client.sendCommand<string>(["ZSCORE", s.sk.next(x.queue), x.name])),
+  );
+  expect(scores.filter((v) => Number(v) <= now)).toEqual([]);
+});

@@ -42,9 +42,11 @@ export interface PassResult {
   broken: string[];
   /**
    * Every queue's scheduler: where the next pass reads `queues` from ("0": this pass ended a
-   * sweep of every queue). A page whose due schedules filled the pass is read again.
+   * sweep of every queue). A page whose due schedules filled the pass is read again, once.
    */
   cursor: string;
+  /** The next pass reads this pass' page again (pass it on as PassOptions.readAgain). */
+  readAgain: boolean;
 }
 
 export interface PassOptions {
@@ -55,6 +57,8 @@ export interface PassOptions {
   queues: readonly string[];
   /** Every queue's: the page of `queues` to read (the last pass's `cursor`; "0" to start). */
   cursor?: string;
+  /** Every queue's: this pass reads again the page the last one read (its `readAgain`). */
+  readAgain?: boolean;
   /** Every queue's: queues read per pass (default DUE_QUEUES_PAGE). */
   queuesPage?: number;
   lateMs?: number;
@@ -65,9 +69,15 @@ export async function firePass(o: PassOptions): Promise<PassResult> {
   const page = { cursor: o.cursor ?? "0", size: o.queuesPage ?? DUE_QUEUES_PAGE };
   const read = await readDue(o.client, keys, PASS_MOST, o.queues, page);
   const { now, due, earliest, broken } = read;
-  // A full pass may have left due schedules in its page of queues: the next pass reads it again.
-  const cursor = due.length >= PASS_MOST ? page.cursor : read.cursor;
-  const result: PassResult = { now, fired: 0, earliest, stuck: [], again: false, broken, cursor };
+  // A full pass may have left due schedules in its page of queues: the next pass reads it again,
+  // once, then the sweep moves on, so a page that stays full never holds back the others' (each
+  // page gets at most two passes a sweep).
+  const readAgain = due.length >= PASS_MOST && !o.readAgain;
+  const cursor = readAgain ? page.cursor : read.cursor;
+  const result: PassResult = {
+    ...{ now, fired: 0, earliest, stuck: [], again: false, broken },
+    ...{ cursor, readAgain },
+  };
   // Each schedule on its own: one that fails (a corrupt definition, a queue of another format)
   // never holds back the others.
   const outcomes = await Promise.allSettled(due.map((d) => fireOne(o, d, now)));

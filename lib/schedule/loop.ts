@@ -34,7 +34,11 @@ export class ScheduleLoop {
   #done: Promise<void> | null = null;
   #enqueuer: TickEnqueuer;
   /** Where the next pass reads `queues` from, and the earliest tick seen in this sweep. */
-  #sweep: { cursor: string; earliest: number | null } = { cursor: "0", earliest: null };
+  #sweep: { cursor: string; readAgain: boolean; earliest: number | null } = {
+    cursor: "0",
+    readAgain: false,
+    earliest: null,
+  };
 
   constructor(private readonly o: LoopOptions) {
     this.#enqueuer = new TickEnqueuer(o.client, o.prefix, o.replicaWaitMs);
@@ -57,8 +61,8 @@ export class ScheduleLoop {
     while (!this.#stopped) {
       let waitMs = WAIT_MAX_MS;
       try {
-        const cursor = this.#sweep.cursor;
-        const r = await firePass({ ...this.o, enqueuer: this.#enqueuer, cursor });
+        const { cursor, readAgain } = this.#sweep;
+        const r = await firePass({ ...this.o, enqueuer: this.#enqueuer, cursor, readAgain });
         for (const s of r.stuck) stuck({ schedule: s.name, error: s.why });
         for (const queue of r.broken) {
           const key = scheduleKeys(this.o.prefix).next(queue);
@@ -81,7 +85,10 @@ export class ScheduleLoop {
     const seen = this.#sweep.earliest;
     const earliest =
       seen === null || (r.earliest !== null && r.earliest < seen) ? r.earliest : seen;
-    this.#sweep = { cursor: r.cursor, earliest: r.cursor === "0" ? null : earliest };
+    this.#sweep = {
+      ...{ cursor: r.cursor, readAgain: r.readAgain },
+      earliest: r.cursor === "0" ? null : earliest,
+    };
     if (r.again || r.cursor !== "0") return 0;
     return sleepMs(earliest, r.now);
   }

@@ -32,7 +32,9 @@ export const scheduleMutants: Mutant[] = [
   m("schedule-due-earliest-only", LUA("schedule-due"), "a queue whose earliest schedule is due has its due ones read",
     "    if later[2] and tonumber(later[2]) <= now then", "    if false then", [SWEEP, "tests/schedule.fire.test.ts"]),
   m("schedule-due-cursor-dropped", "lib/schedule/loop.ts", "the loop of every queue carries the cursor: every page of queues is read",
-    "        const cursor = this.#sweep.cursor;", "        const cursor = \"0\";", [SWEEP]),
+    "        const { cursor, readAgain } = this.#sweep;", "        const { readAgain } = this.#sweep;\n        const cursor = \"0\";", [SWEEP]),
   m("schedule-due-full-page-skipped", "lib/schedule/fire.ts", "a page of queues with more due than a pass is read again before the cursor moves",
-    "const cursor = due.length >= PASS_MOST ? page.cursor : read.cursor;", "const cursor = read.cursor;", [SWEEP]),
+    "const cursor = readAgain ? page.cursor : read.cursor;", "const cursor = read.cursor;", [SWEEP]),
+  m("schedule-due-full-page-pins", "lib/schedule/fire.ts", "a page that stays full is read again once, then the sweep moves on",
+    "const readAgain = due.length >= PASS_MOST && !o.readAgain;", "const readAgain = due.length >= PASS_MOST;", [SWEEP]),
 ];
