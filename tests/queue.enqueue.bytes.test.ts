@@ -45,8 +45,26 @@ describe("jobBytes", () => {
     expect(jobBytes({ ...job, id: "job-1", limitKey: "e.org", options: "{}" })).toBe(4 + 5 + 5 + 2);
     // 2,000 two-byte characters: counted (a long text may be 3 bytes a UTF-16 unit).
     expect(jobBytes({ ...job, payload: JSON.stringify("é".repeat(2_000)) })).toBe(1 + 4_002);
-    // A short text is weighed by its length: off by under 2 KiB, capped by the count bound.
-    expect(jobBytes({ ...job, payload: JSON.stringify("é".repeat(100)) })).toBe(1 + 102);
+    // A short text is counted too: one byte an ASCII character, two or three for others.
+    expect(jobBytes({ ...job, payload: JSON.stringify("e".repeat(100)) })).toBe(1 + 102);
+    expect(jobBytes({ ...job, payload: JSON.stringify("é".repeat(100)) })).toBe(1 + 202);
+    expect(jobBytes({ ...job, payload: '"字"', task: "任务" })).toBe(5 + 6);
+  });
+
+  test("a batch of short non-ASCII jobs cut at the bound holds no more than the bound (R98)", async () => {
+    // 500 jobs of 1,000 CJK characters (3,000 bytes each in UTF-8): weighed by their length
+    // they made one batch of 1.4 MiB under a 1 MiB bound.
+    const specs = Array.from({ length: 500 }, () => ({ payload: "字".repeat(1_000) }));
+    const prepare = (s: { payload: string }): Prepared => ({
+      task: "t",
+      payload: JSON.stringify(s.payload),
+      maxAttempts: 1,
+    });
+    const bytes = 1024 * 1024;
+    for await (const c of cutBatches(specs, prepare, jobBytes, { count: 500, bytes })) {
+      const utf8 = c.jobs.reduce((n, j) => n + Buffer.byteLength(j.payload) + 1, 0);
+      expect(c.jobs.length === 1 || utf8 <= bytes).toBe(true);
+    }
   });
 });
 
