@@ -161,3 +161,19 @@ test("the index follows each save: pause keeps a name, a replace moves it, a rem
   expect(await s.count("q")).toBe(0);
   expect(await s.list("q")).toEqual([]);
 });
+
+test("a schedule moved to another queue by a Courier from before the index is not listed under its old queue", async () => {
+  const prefix = testPrefix();
+  await using q = await openQueue({ prefix });
+  const s = new Schedules(q.client, prefix, "q");
+  await s.add({ name: "s1", every: "1h", task: "t" });
+  await s.add({ name: "s2", every: "1h", task: "t" });
+  expect(await s.count("q")).toBe(2); // the index is built
+  // An old writer moves s1 to queue r: its definition and `where`, not the names index.
+  const k = scheduleKeys(prefix);
+  const def = JSON.parse((await q.client.sendCommand<string>(["HGET", k.defs, "s1"]))!);
+  await q.client.sendCommand(["HSET", k.defs, "s1", JSON.stringify({ ...def, queue: "r" })]);
+  await q.client.sendCommand(["HSET", k.where, "s1", "r"]);
+  const listed = (await s.list("q")).map((x) => x.name);
+  expect(listed).toEqual(["s2"]);
+});

@@ -35,6 +35,8 @@ export const scheduleMutants: Mutant[] = [
     "        const { cursor, readAgain } = this.#sweep;", "        const { readAgain } = this.#sweep;\n        const cursor = \"0\";", [SWEEP]),
   m("schedule-due-full-page-skipped", "lib/schedule/fire.ts", "a page of queues with more due than a pass is read again before the cursor moves",
     "const cursor = readAgain ? page.cursor : read.cursor;", "const cursor = read.cursor;", [SWEEP]),
+  m("schedule-listed-under-old-queue", "lib/schedule/schedules.ts", "a queue's listing leaves out a name whose definition names another queue",
+    "s !== undefined && (s.def === null || s.def.queue === queue)", "s !== undefined", [LIST]),
   m("schedule-due-full-page-pins", "lib/schedule/fire.ts", "a page that stays full is read again once, then the sweep moves on",
     "const readAgain = due.length >= PASS_MOST && !o.readAgain;", "const readAgain = due.length >= PASS_MOST;", [SWEEP]),
 ];
