@@ -8,11 +8,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Admin } from "../lib/admin/admin.ts";
 import { startDashboard } from "../lib/dashboard/server.ts";
-import { LostReplyError, NoAnswerError } from "../lib/errors.ts";
+import { LostReplyError, NoAnswerError, NotReplicatedError } from "../lib/errors.ts";
 import { Queue } from "../lib/queue/queue.ts";
-import { connect } from "../lib/redis/connect.ts";
+import { answerLimit } from "../lib/redis/answer.ts";
+import { closeClient, connect } from "../lib/redis/connect.ts";
 import { findFreePort, type RedisServer, startRedisServer } from "../lib/stack/redis-server.ts";
-import { runCli, spawnCli, testPrefix, waitForLine } from "./helpers.ts";
+import { onOneServer, redisUrl, runCli, spawnCli, testPrefix, waitForLine } from "./helpers.ts";
 
 /** Small bounds through the environment: no test waits for the 10 s default. */
 const LIMIT_MS = 300;
@@ -179,4 +180,90 @@ describe("a redis-server stopped with SIGSTOP", () => {
       await proc.exited;
     }
   }, 30_000);
+  test("a client that got no answer once waits for pending replies again at close once Redis answers", async () => {
+    const client = await connect(server.url, { answerMs: LIMIT_MS });
+    try {
+      const ping = () => client.sendCommand<string>(["PING"]);
+      const stalled = await whileStopped(() => ping().catch((e: unknown) => e));
+      expect(stalled).toBeInstanceOf(NoAnswerError);
+      expect(await ping()).toBe("PONG"); // it answers again
+      // Written, not answered yet, when the close begins: a close that waits lets it land.
+      const pending = ping().catch((e: unknown) => e);
+      await closeClient(client);
+      expect(await pending).toBe("PONG");
+    } finally {
+      await closeClient(client);
+    }
+  }, 30_000);
 });
+
+test("a command that waits in Redis by its own terms (WAIT) is timed from its wait, and so are those behind it", async () => {
+  let stalls = 0;
+  let answers = 0;
+  const limit = answerLimit(
+    "redis://h:1",
+    50,
+    () => stalls++,
+    () => answers++,
+  );
+  // WAIT of 200 ms answered at 120 ms: within its own 200 + 50; an ECHO sent behind it too.
+  const wait = limit(
+    ["WAIT", "1", "200"],
+    Bun.sleep(120).then(() => 0),
+  );
+  const behind = limit(
+    ["ECHO", "x"],
+    Bun.sleep(121).then(() => "x"),
+  );
+  expect(await Promise.all([wait, behind])).toEqual([0, "x"]);
+  expect(stalls).toBe(0);
+  // A command left unanswered past its limit stalls; the next reply clears it, once.
+  let answerLate: (v: string) => void = () => {};
+  const late = limit(["GET", "k"], new Promise<string>((resolve) => (answerLate = resolve)));
+  expect(await late.catch((e) => e)).toBeInstanceOf(NoAnswerError);
+  expect(stalls).toBe(1);
+  await limit(["PING"], Promise.resolve("PONG"));
+  answerLate("v");
+  await Bun.sleep(0);
+  expect(answers).toBe(1);
+});
+
+test("a limit past the longest timer (25 days) does not fire at once", async () => {
+  const limit = answerLimit("redis://h:1", 1_000_000_000, () => {});
+  const read = limit(
+    ["XREAD", "BLOCK", "2000000000", "STREAMS", "s", "$"],
+    Bun.sleep(20).then(() => "r"),
+  );
+  expect(await read).toBe("r");
+  const q = await Queue.connect({
+    redisUrl: redisUrl(),
+    queue: "q",
+    prefix: testPrefix(),
+    retryConnectS: 2_200_000,
+  });
+  await q.close();
+});
+
+test.skipIf(!onOneServer)(
+  "a replicated write with no replica: told it is not replicated, not that Redis did not answer (no replica here; a cluster has them)",
+  async () => {
+    const q = await Queue.connect({
+      ...{ redisUrl: redisUrl(), queue: "q", prefix: testPrefix() },
+      ...{ durability: "replicated", replicaWaitMs: 400, commandTimeoutMs: 200 },
+    });
+    try {
+      // Several at once: each waits behind the WAITs before it on the connection.
+      const errs = await Promise.all(
+        Array.from({ length: 4 }, (_, i) => q.enqueue("t", { i }).catch((e: unknown) => e)),
+      );
+      for (const e of errs) {
+        expect(e).toBeInstanceOf(NotReplicatedError);
+        expect(e).not.toBeInstanceOf(NoAnswerError);
+        expect(String((e as Error).message)).not.toContain("did not answer");
+      }
+    } finally {
+      await q.close();
+    }
+  },
+  30_000,
+);

@@ -13,26 +13,54 @@ import { answerWithin } from "./watchdog.ts";
 /** What the limit is put on: a command, given its arguments. */
 export type Answered = <T>(args: readonly string[], command: Promise<T>) => Promise<T>;
 
+/** The longest delay a timer takes (2^31 - 1 ms, about 24.8 days); a longer one fires at once. */
+export const TIMER_MAX_MS = 2_147_483_647;
+
 /**
- * `limitMs` for each command, plus the time a blocking read may wait by its own terms (`BLOCK
- * n`): a command that blocks for ever (BLOCK 0) is not limited. Replies come in order, so a
- * command sent behind a blocking read (wait.ts pipelines one) is timed from that read's
- * answer. `onStall` is told first.
+ * How long a command may hold its connection in Redis by its own terms: a blocking read's
+ * `BLOCK n` (route.ts), and `WAIT n ms` (a replicated write's, lib/redis/replicated.ts), which
+ * holds it until the replicas answer or its time is up (for ever when 0).
  */
-export function answerLimit(url: string, limitMs: number, onStall: () => void): Answered {
+function heldMsOf(args: readonly string[]): number {
+  if (args[0]?.toUpperCase() !== "WAIT") return blockMsOf(args);
+  const ms = Number(args[2]);
+  return ms > 0 ? ms : Number.POSITIVE_INFINITY;
+}
+
+/**
+ * `limitMs` for each command, plus the time it may hold its connection by its own terms (a
+ * blocking read's `BLOCK n`, a `WAIT`): one that may wait for ever (BLOCK 0) is not limited.
+ * Replies come in order, so a command sent behind such a one (wait.ts pipelines one behind a
+ * blocking read; enqueues go behind a replicated write's WAIT) is timed from its answer.
+ * `onStall` is told first; `onAnswer` when a reply comes after a stall (Redis answers again).
+ */
+export function answerLimit(
+  url: string,
+  limitMs: number,
+  onStall: () => void,
+  onAnswer: () => void = noop,
+): Answered {
   let blocker: Promise<unknown> | null = null;
+  let stalled = false;
+  const answeredAgain = () => {
+    if (!stalled) return;
+    stalled = false;
+    onAnswer();
+  };
   return <T>(args: readonly string[], command: Promise<T>) => {
-    const blockMs = blockMsOf(args);
+    const blockMs = heldMsOf(args);
     const ahead = blocker;
     const limited = () => {
-      const ms = limitMs + blockMs;
-      if (ms === Number.POSITIVE_INFINITY) return command;
+      const ms = Math.min(limitMs + blockMs, TIMER_MAX_MS);
+      if (blockMs === Number.POSITIVE_INFINITY) return command;
       return answerWithin(command, ms, () => {
+        stalled = true;
         onStall();
         return new NoAnswerError(`Redis at ${maskUrl(url)} did not answer within ${ms} ms`);
       });
     };
-    command.catch(() => {}); // its caller hears of a failure, not the process
+    // Its caller hears of a failure, not the process; a reply after a stall clears it.
+    command.then(answeredAgain, noop);
     const answered = ahead ? ahead.then(limited) : limited();
     if (blockMs > 0) {
       const settled = answered.then(noop, noop);

@@ -6,7 +6,7 @@ import { createClient, ErrorReply } from "@redis/client";
 import { defaults } from "../config.ts";
 import { ConfigError, ConnectError } from "../errors.ts";
 import { exponentialMs, within } from "../time.ts";
-import { answerLimit, limitAnswers } from "./answer.ts";
+import { answerLimit, limitAnswers, TIMER_MAX_MS } from "./answer.ts";
 import { describeCause, isConnectionError } from "./cause.ts";
 import { createClusterClient, isCluster, mastersOf, NodeDownError, nodeIsDown } from "./cluster.ts";
 import { NODE_CHECK_MS, preflight } from "./server.ts";
@@ -142,7 +142,14 @@ export async function connect(url: string, options: ConnectOptions = {}): Promis
   };
   let client: Redis;
   const answerMs = options.answerMs ?? (options.watched ? undefined : defaults.commandTimeoutMs);
-  const answered = answerMs ? answerLimit(url, answerMs, () => stalled.add(client)) : undefined;
+  const answered = answerMs
+    ? answerLimit(
+        url,
+        answerMs,
+        () => stalled.add(client),
+        () => stalled.delete(client),
+      )
+    : undefined;
   const ca = tlsCa(url);
   try {
     client = cluster
@@ -175,7 +182,7 @@ export async function connect(url: string, options: ConnectOptions = {}): Promis
   // A client whose commands must answer sooner than CONNECT_TIMEOUT_MS need not wait longer
   // for its first answers.
   const firstMs = options.timeoutMs ?? Math.min(CONNECT_TIMEOUT_MS, answerMs ?? CONNECT_TIMEOUT_MS);
-  const limitMs = firstMs + (options.retryConnectS ?? 0) * 1_000;
+  const limitMs = Math.min(firstMs + (options.retryConnectS ?? 0) * 1_000, TIMER_MAX_MS);
   const limit = setTimeout(() => {
     lastCause = new Error(`no answer within ${limitMs} ms`);
     timedOut = true;
