@@ -8,6 +8,7 @@ import { ConfigError, ConnectError } from "../errors.ts";
 import { exponentialMs, within } from "../time.ts";
 import { answerLimit, limitAnswers, TIMER_MAX_MS } from "./answer.ts";
 import { describeCause, isConnectionError } from "./cause.ts";
+import { closeClient, destroy, markStalled } from "./close.ts";
 import { createClusterClient, isCluster, mastersOf, NodeDownError, nodeIsDown } from "./cluster.ts";
 import { NODE_CHECK_MS, preflight } from "./server.ts";
 import { isClusterUrl, maskUrl, tlsCa, tlsHint, validateUrl } from "./url.ts";
@@ -17,6 +18,9 @@ import { isClusterUrl, maskUrl, tlsCa, tlsHint, validateUrl } from "./url.ts";
  * arrays and strings) and its life cycle. A node-redis client of one server is one; a Redis
  * Cluster's client (lib/redis/cluster.ts) is another, routing each command by its key.
  */
+// Closing and destroying a client live in close.ts; callers import them from here too.
+export { closeClient, destroy };
+
 export interface Redis {
   sendCommand<T = unknown>(args: readonly string[]): Promise<T>;
   readonly isReady: boolean;
@@ -146,8 +150,8 @@ export async function connect(url: string, options: ConnectOptions = {}): Promis
     ? answerLimit(
         url,
         answerMs,
-        () => stalled.add(client),
-        () => stalled.delete(client),
+        () => markStalled(client, true),
+        () => markStalled(client, false),
       )
     : undefined;
   const ca = tlsCa(url);
@@ -260,50 +264,6 @@ async function setName(client: Redis, name: string): Promise<void> {
   } catch (err) {
     if (!(err instanceof ErrorReply && err.message.startsWith("NOPERM"))) throw err;
   }
-}
-
-/** Clients with a command unanswered past its limit: closing one waits for no reply. */
-const stalled = new WeakSet<Redis>();
-
-/** Clients destroyed here, each watched once for a connection it opens after that. */
-const destroyed = new WeakSet<Redis>();
-
-/**
- * Closes a client at once (pending replies are rejected); a closed one is left as it is.
- * node-redis finishes a reconnection it had begun even after destroy() or close(): the socket
- * it then opens belongs to no one and keeps the process alive for ever (a CLI that never
- * exits). So a connection the client makes after this is closed as soon as it opens.
- */
-export function destroy(client: Redis): void {
-  try {
-    client.destroy();
-  } catch {
-    // already closed
-  }
-  if (destroyed.has(client)) return;
-  destroyed.add(client);
-  client.on("connect", () => {
-    try {
-      client.destroy();
-    } catch {
-      // already closed
-    }
-  });
-}
-
-/**
- * Closes a client, letting replies still pending land for up to `waitMs`, then destroys it.
- * A client that is not connected (Redis away, reconnecting) is destroyed at once: node-redis'
- * close() would wait for replies that cannot come, or leave the reconnection running; so would
- * it for a client whose Redis stopped answering (a command past its limit: answer.ts).
- */
-export async function closeClient(client: Redis, waitMs = 5_000): Promise<void> {
-  if (client.isReady && !stalled.has(client))
-    await within(
-      client.close().catch(() => {}),
-      waitMs,
-    );
-  destroy(client);
 }
 
 /** Default consumer name: unique per process, readable in `info`. */
