@@ -161,6 +161,13 @@ describe("exit 6: Redis unreachable or refusing us; exit 2: its URL malformed", 
       });
       expect(given.code).toBe(6);
       expect(given.stderr).not.toContain("REDIS_URL");
+      // A stack's child: the stack put its own Redis there, nothing for the user to unset.
+      const child = await runCli("trigger", ["--url", EXAMPLE], {
+        env: { REDIS_URL: url, COURIER_REDIS_URL_FROM: "stack" },
+      });
+      expect(child.code).toBe(6);
+      expect(child.stderr).toStartWith(`trigger: cannot connect to Redis at ${url}: `);
+      expect(child.stderr).not.toContain("REDIS_URL");
     },
   );
 

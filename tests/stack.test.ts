@@ -142,11 +142,13 @@ test("childEnv: the stack's Redis URL in REDIS_URL, over the one inherited", () 
   expect(childEnv("redis://:pw@h:1", {}, parent)).toEqual({
     PATH: "/bin",
     REDIS_URL: "redis://:pw@h:1",
+    COURIER_REDIS_URL_FROM: "stack",
   });
   expect(childEnv("redis+cluster://h:1", { COURIER_SHARDS: "3" }, parent)).toEqual({
     PATH: "/bin",
     REDIS_URL: "redis+cluster://h:1",
     COURIER_SHARDS: "3",
+    COURIER_REDIS_URL_FROM: "stack",
   });
 });
 

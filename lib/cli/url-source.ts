@@ -6,12 +6,16 @@ import { maskUrl } from "../redis/url.ts";
 /** Errors meaning no Redis answered at that address. */
 const UNREACHABLE = /\b(ECONNREFUSED|ENOTFOUND|EAI_AGAIN|EHOSTUNREACH|ENETUNREACH|ETIMEDOUT)\b/;
 
+/** Set (to "stack") in the environment of a stack's children: their REDIS_URL is the stack's. */
+export const REDIS_URL_FROM = "COURIER_REDIS_URL_FROM";
+
 /** Flags that choose the Redis themselves: with one of them REDIS_URL was not used. */
 const OWN_REDIS_FLAGS = ["--redis-url", "--redis-port"];
 
 /**
  * ` (from REDIS_URL; unset it or start that Redis)` when `err` is a failed connection to the URL
- * in the environment's REDIS_URL and no flag gave another; "" otherwise.
+ * in the environment's REDIS_URL, the user's (not a stack's, for its children), and no flag gave
+ * another; "" otherwise.
  */
 export function urlSourceHint(
   err: unknown,
@@ -19,7 +23,7 @@ export function urlSourceHint(
   env: Record<string, string | undefined> = process.env,
 ): string {
   const fromEnv = env.REDIS_URL;
-  if (!fromEnv || !(err instanceof ConnectError)) return "";
+  if (!fromEnv || env[REDIS_URL_FROM] === "stack" || !(err instanceof ConnectError)) return "";
   if (!err.message.startsWith(`cannot connect to Redis at ${maskUrl(fromEnv)}:`)) return "";
   // Only when nothing answered there: a Redis that answers (a TLS or password refusal) is
   // running, and its error says what to check.

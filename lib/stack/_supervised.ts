@@ -1,6 +1,7 @@
 // The processes a stack supervises: its workers and its dashboard, their command lines (this
 // executable or bin/ files, pointed at the stack's queue and prefix), their environment (the
 // stack's Redis URL in REDIS_URL) and how each is restarted when it exits on its own.
+import { REDIS_URL_FROM } from "../cli/url-source.ts";
 import { isLoopback } from "../dashboard/auth.ts";
 import { dashboardDefaults } from "../dashboard/options.ts";
 import type { Output } from "./_output.ts";
@@ -80,14 +81,16 @@ export async function startDashboardProcess(
 /**
  * The environment of a worker or the dashboard: ours, with the stack's Redis in REDIS_URL (and a
  * cluster's shard count). Never --redis-url: a password on a command line is anyone's to read
- * (`ps`, /proc/<pid>/cmdline), the environment only the user's.
+ * (`ps`, /proc/<pid>/cmdline), the environment only the user's. REDIS_URL_FROM says the stack
+ * set it, so a child's connection error does not tell the user to unset a variable they never
+ * set (lib/cli/url-source.ts).
  */
 export function childEnv(
   url: string,
   extra: Record<string, string> = {},
   parent: Record<string, string | undefined> = process.env,
 ): Record<string, string | undefined> {
-  return { ...parent, ...extra, REDIS_URL: url };
+  return { ...parent, ...extra, REDIS_URL: url, [REDIS_URL_FROM]: "stack" };
 }
 
 /** The flags that point a worker or the dashboard at the stack's queue and prefix. */

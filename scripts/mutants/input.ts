@@ -11,7 +11,7 @@ const INPUT = "lib/cli/input.ts";
 // biome-ignore format: a table, one mutant to three lines
 export const inputMutants: Mutant[] = [
   m("stack-url-not-in-env", "lib/stack/_supervised.ts", "a stack's children get its Redis URL in REDIS_URL, not on their command line",
-    "return { ...parent, ...extra, REDIS_URL: url };", "return { ...parent, ...extra };", [T("stack"), T("stack.secrets")]),
+    "return { ...parent, ...extra, REDIS_URL: url, [REDIS_URL_FROM]: \"stack\" };", "return { ...parent, ...extra, [REDIS_URL_FROM]: \"stack\" };", [T("stack"), T("stack.secrets")]),
   m("payload-nonfinite-stored", "lib/queue/prepare.ts", "a payload with NaN or Infinity is refused, not stored with null",
     "if (lost) throw new InputError(lost);", "", [T("payload.numbers")]),
   m("payload-nonfinite-null-shortcut", "lib/queue/payload-numbers.ts", "only a payload whose JSON has a null can hold NaN or Infinity",
@@ -54,4 +54,7 @@ export const inputMutants: Mutant[] = [
     "if (l.error !== undefined) throw new Error(l.error);", "", [T("input.utf8")]),
   m("payload-file-not-utf8", "lib/cli/trigger-job.ts", "a payload file that is not UTF-8 is refused naming the line",
     "if (bad !== undefined) {", "if (false) {", [T("input.utf8")]),
+  m("stack-child-told-to-unset", "lib/cli/url-source.ts", "a stack's child is not told to unset the REDIS_URL the stack set",
+    "  if (!fromEnv || env[REDIS_URL_FROM] === \"stack\" || !(err instanceof ConnectError)) return \"\";",
+    "  if (!fromEnv || !(err instanceof ConnectError)) return \"\";", ["tests/cli.exitcodes.test.ts"]),
 ];
