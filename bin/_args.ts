@@ -11,7 +11,7 @@ import { UsageError } from "./_exit.ts";
 export const commonArgs = {
   "redis-url": {
     type: "string",
-    description: `Redis URL, redis:// or rediss:// (TLS; a private CA goes in env REDIS_TLS_CA), or redis+cluster://host:port[,host:port…] (rediss+cluster://) for a Redis Cluster; may hold user:password (env REDIS_URL; default ${defaults.redisUrl}). A command Redis leaves unanswered for ${defaults.commandTimeoutMs} ms (env COURIER_COMMAND_TIMEOUT_MS) ends the command, exit 6 (a worker reconnects instead)`,
+    description: `Redis URL, redis:// or rediss:// (TLS; a private CA goes in env REDIS_TLS_CA), or redis+cluster://host:port[,host:port…] (rediss+cluster://) for a Redis Cluster; may hold user:password (env REDIS_URL; default ${defaults.redisUrl}). A command Redis leaves unanswered for ${defaults.commandTimeoutMs} ms (env COURIER_COMMAND_TIMEOUT_MS) fails it, exit 6 (a worker reconnects; the dashboard answers 503; info --watch and --wait try again)`,
   },
   queue: {
     type: "string",

@@ -45,7 +45,10 @@ export async function runCli<T extends ArgsDef>(
     const [code, described] = describeFailure(err);
     const message = described + urlSourceHint(err, rawArgs);
     // A bug's report keeps its stack whole; any other line is bounded, whatever it quotes.
-    let text = code === EXIT.internal ? safeText(message, { multiline: true }) : shownLine(message);
+    let text =
+      code === EXIT.internal
+        ? safeText(message, { multiline: true })
+        : shownInput(message, ERROR_LINE_MAX);
     // Only for a mistake in the arguments: a port in use or a name taken is not fixed there.
     if (code === EXIT.usage && !(err instanceof UnavailableError)) {
       text += "\nRun with --help to see the options.";
@@ -60,15 +63,11 @@ export async function runCli<T extends ArgsDef>(
  */
 const ERROR_LINE_MAX = 2_000;
 
-function shownLine(message: string): string {
-  return shownInput(message, ERROR_LINE_MAX);
-}
-
 /**
  * Exits once stderr has taken `text`: process.exit() right after a write drops what a slow
  * pipe has not taken yet (64 KiB, the pipe's buffer, of a longer text).
  */
-export async function exitAfterError(code: number, text: string): Promise<never> {
+async function exitAfterError(code: number, text: string): Promise<never> {
   await new Promise<void>((resolve) => process.stderr.write(text, () => resolve()));
   process.exit(code);
 }

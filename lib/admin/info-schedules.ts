@@ -103,10 +103,10 @@ export function schedulesLines(
       : `${s.next ?? "none (it ends)"}${s.overdue ? " OVERDUE: nothing fires it" : ""}`,
   ]);
   const head = ["SCHEDULE", "WHEN", "TASK", "NEXT RUN"];
-  const shown = total > list.length ? `, the first ${list.length} shown` : "";
+  const shown = total > list.length ? `the first ${list.length} shown: ` : "";
   const overdue = q.schedulesOverdue ? `, ${q.schedulesOverdue} OVERDUE` : "";
   return [
-    `  schedules  ${total}${overdue} (${shown ? `${shown.slice(2)}: ` : ""}schedule.ts list)`,
+    `  schedules  ${total}${overdue} (${shown}schedule.ts list)`,
     ...table([head, ...rows]).map((l) => `    ${l}`),
   ];
 }

@@ -150,15 +150,16 @@ export async function requeueAllLetters(
     const range = ["XRANGE", keys.dead, from, last[0], "COUNT", String(most)];
     const page = await client.sendCommand<RawEntry[]>(range);
     if (page.length === 0) return count;
-    const weigh = (e: RawEntry) => letterBytes(e[1]);
-    for (const run of runsByBytes(page, weigh, o.bytes)) {
+    // Each letter weighed once: for its runs, and the page's total for the next page's size.
+    const weights = new Map(page.map((e) => [e, letterBytes(e[1])]));
+    for (const run of runsByBytes(page, (e) => weights.get(e)!, o.bytes)) {
       const pairs = run.map((e) => [e[0], ""] as [string, string]);
       const done = await requeueLetters(client, keys, pairs, o);
       count += done.filter((d) => d.verdict === "requeued").length;
     }
     most = nextPageCount(
       page.length,
-      page.reduce((n, e) => n + weigh(e), 0),
+      [...weights.values()].reduce((a, b) => a + b, 0),
       o.bytes,
     );
     from = `(${page.at(-1)![0]}`;

@@ -2,8 +2,10 @@
 // queue's current numbers, its rate limits and its schedules as gauges, and the run-time
 // histogram of finished jobs. Pure: queue-view.ts (metricsText) reads the numbers, this turns
 // them into text (tested with tables).
+
 import type { RedisMemory } from "../redis/memory.ts";
 import type { ScheduleInfo } from "../schedule/schedules.ts";
+import { LATE_MS } from "../schedule/ticks.ts";
 import type { QueueSchedules } from "./info-schedules.ts";
 import { type LimitsView, perSecond } from "./limits-view.ts";
 import { type Counter, type Durations, isCount, type QueueCounts } from "./stats.ts";
@@ -187,7 +189,7 @@ function scheduleFamilies(queues: readonly QueueMetrics[]): string[] {
   count("schedules", "Recurring schedules of the queue, paused ones too.", (s) => s.total);
   count(
     "schedules_overdue",
-    "Schedules whose next run is over 5 s past by Redis' clock: nothing fires them.",
+    `Schedules whose next run is over ${LATE_MS / 1000} s past by Redis' clock: nothing fires them.`,
     (s) => s.overdue,
   );
   const gauge = (

@@ -3,7 +3,9 @@
 // `--queue --json` ran on the default queue), or given twice (the last would win silently), and
 // a word given to a command that takes none (`info q2-typo` listed every queue, `dead purge
 // --all extra` purged). Unknown options get a "did you mean".
+
 import { ConfigError } from "../errors.ts";
+import { shownInput } from "./safe-text.ts";
 
 /** What these checks need of citty's ArgsDef. */
 export type ArgDefs = Record<string, { type?: string; alias?: string | string[] }>;
@@ -50,10 +52,9 @@ export function checkArgs(rawArgs: readonly string[], defs: ArgDefs): void {
   }
 }
 
-/** `unexpected argument "extra"`, quoted up to 40 characters (it may be a pasted page). */
+/** `unexpected argument "extra"`, up to 40 characters, escaped (it may be a pasted page). */
 function unexpected(arg: string): string {
-  const shown = arg.length > 40 ? `${arg.slice(0, 40)}…` : arg;
-  return `unexpected argument ${JSON.stringify(shown)}: this command takes options only`;
+  return `unexpected argument "${shownInput(arg, 40)}": this command takes options only`;
 }
 
 /** Options that may be given several times (`worker --tasks a.ts --tasks b.ts`). */

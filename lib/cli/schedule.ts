@@ -82,8 +82,9 @@ const HEAD = ["NAME", "QUEUE", "WHEN", "TASK", "MISSED", "NEXT"];
 
 /**
  * `list`: the schedules written a page at a time as they are read (the memory of one page,
- * however many there are; `write` may return a promise: the next page is read once it settles): a table whose columns are as wide as the first page needs (a
- * longer cell later pushes its own row only), or one JSON object `{ schedules: [...] }`.
+ * however many there are; `write` may return a promise: the next page is read once it
+ * settles): a table whose columns are as wide as the first page needs (a longer cell later
+ * pushes its own row only), or one JSON object `{ schedules: [...] }`.
  */
 export async function writeSchedules(
   pages: AsyncIterable<ScheduleInfo[]>,
@@ -92,8 +93,8 @@ export async function writeSchedules(
 ): Promise<void> {
   let widths: number[] | null = null;
   let any = false;
-  // Nothing is written before the first page is read: an error (a key of another type) leaves
-  // stdout empty, never half a JSON object.
+  // Nothing is written before the first page is read: an error there (a key of another type)
+  // leaves stdout empty; one on a later page leaves the output cut short.
   for await (const page of pages) {
     if (page.length === 0) continue;
     if (json) {
@@ -107,8 +108,8 @@ export async function writeSchedules(
     }
     any = true;
   }
-  if (json) write(any ? "]}\n" : '{"schedules":[]}\n');
-  else if (!any) write("no schedules\n");
+  if (json) await write(any ? "]}\n" : '{"schedules":[]}\n');
+  else if (!any) await write("no schedules\n");
 }
 
 export function scheduleRow(s: ScheduleInfo): string[] {

@@ -51,8 +51,8 @@ export function answerLimit(
     const blockMs = heldMsOf(args);
     const ahead = blocker;
     const limited = () => {
-      const ms = Math.min(limitMs + blockMs, TIMER_MAX_MS);
       if (blockMs === Number.POSITIVE_INFINITY) return command;
+      const ms = Math.min(limitMs + blockMs, TIMER_MAX_MS);
       return answerWithin(command, ms, () => {
         stalled = true;
         onStall();

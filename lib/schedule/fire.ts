@@ -75,8 +75,14 @@ export async function firePass(o: PassOptions): Promise<PassResult> {
   const readAgain = due.length >= PASS_MOST && !o.readAgain;
   const cursor = readAgain ? page.cursor : read.cursor;
   const result: PassResult = {
-    ...{ now, fired: 0, earliest, stuck: [], again: false, broken },
-    ...{ cursor, readAgain },
+    now,
+    fired: 0,
+    earliest,
+    stuck: [],
+    again: false,
+    broken,
+    cursor,
+    readAgain,
   };
   // Each schedule on its own: one that fails (a corrupt definition, a queue of another format)
   // never holds back the others.

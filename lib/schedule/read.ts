@@ -29,7 +29,7 @@ export interface ScheduleInfo {
  * scheduler, so that a listing is complete though no scheduler runs; two readers building at
  * once add the same names.
  */
-export async function ensureIndex(client: Redis, k: ScheduleKeys, page = READ_PAGE) {
+export async function ensureIndex(client: Redis, k: ScheduleKeys) {
   if ((await client.sendCommand<number>(["EXISTS", k.indexed])) === 1) return;
   let cursor = "0";
   try {
@@ -37,7 +37,7 @@ export async function ensureIndex(client: Redis, k: ScheduleKeys, page = READ_PA
       const keys = [k.where, k.indexed];
       cursor = await runScript<string>(client, scripts.scheduleIndex, keys, [
         cursor,
-        page,
+        READ_PAGE,
         k.namesPrefix,
       ]);
     } while (cursor !== "0");

@@ -175,7 +175,9 @@ export class Schedules {
           `no schedule ${shownInput(name)} (prefix ${this.prefix})`,
         );
       if (def === null)
-        throw new InputError(`schedule ${name} has a definition Courier did not write: remove it`);
+        throw new InputError(
+          `schedule ${shownInput(name)} has a definition Courier did not write: remove it`,
+        );
       if (def.paused === paused) return false;
       const next = paused ? null : firstTick(def, await redisNowMs(this.client));
       const json = JSON.stringify({ ...def, paused });
@@ -183,7 +185,7 @@ export class Schedules {
       if (await saveSchedule(this.client, this.#keys, name, op)) return true;
     }
     throw new InputError(
-      `schedule ${name} kept changing while it was ${paused ? "paused" : "resumed"}: try again`,
+      `schedule ${shownInput(name)} kept changing while it was ${paused ? "paused" : "resumed"}: try again`,
     );
   }
 }

@@ -206,11 +206,10 @@ export async function serveTasks(
   tasks: readonly string[],
   aliveMs: number,
 ): Promise<{ moved: number; corrupt: string[] }> {
-  const most = 1_000;
   let moved = 0;
   const corrupt = new Set<string>();
   for (;;) {
-    const served = await serve(client, keys, tasks, aliveMs, most);
+    const served = await serve(client, keys, tasks, aliveMs);
     moved += served.moved;
     for (const task of served.corrupt ?? []) corrupt.add(`${keys.parkedPrefix}${task}`);
     if (!served.more) return { moved, corrupt: [...corrupt] };

@@ -375,7 +375,7 @@ export const mutants: Mutant[] = [
     "    if (!served.more) return { moved, corrupt: [...corrupt] };", "    return { moved, corrupt: [...corrupt] };",
     [T("engine.promote.bytes")]),
   m("requeue-all-one-call", "lib/admin/letters.ts", "requeue --all sends a page of letters in calls of at most its bytes",
-    "for (const run of runsByBytes(page, weigh, o.bytes)) {", "for (const run of [page]) {",
+    "for (const run of runsByBytes(page, (e) => weights.get(e)!, o.bytes)) {", "for (const run of [page]) {",
     [T("letters.requeue.bytes")]),
   m("requeue-all-pages-fixed", "lib/admin/letters.ts", "requeue --all reads pages of about its bytes of letters",
     "most = nextPageCount(", "most = 500 + 0 * nextPageCount(",
