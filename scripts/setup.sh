@@ -31,10 +31,16 @@ ensure_bun() {
       fail "could not install Bun: run \"${run:+sudo }npm install -g bun\""
     say "installed bun $("$prefix/bin/bun" --version) (npm install -g bun)"
   fi
-  # bun was not on PATH when we started: the rest of this script needs it, and so will you.
-  PATH="$prefix/bin:$PATH"
-  export PATH
-  say "bun is in $prefix/bin, not on your PATH: add it, e.g. export PATH=\"$prefix/bin:\$PATH\""
+  # The rest of this script needs bun; tell the user to add its folder only when PATH lacks it
+  # (npm's global folder is often /usr/bin or /usr/local/bin, on PATH already).
+  case ":$PATH:" in
+    *":$prefix/bin:"*) ;;
+    *)
+      PATH="$prefix/bin:$PATH"
+      export PATH
+      say "bun is in $prefix/bin, not on your PATH: add it, e.g. export PATH=\"$prefix/bin:\$PATH\""
+      ;;
+  esac
 }
 
 ensure_redis() {
