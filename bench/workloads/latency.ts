@@ -5,7 +5,7 @@
 // returned) waking with the result. Percentiles per round; the figure is their median.
 import { percentile } from "../_figures.ts";
 import { nowMs } from "../_proc.ts";
-import { flush } from "../_redis.ts";
+import { type BenchRedis, flush } from "../_redis.ts";
 import type { ContenderImpl } from "../contenders/types.ts";
 import { type Ctx, freshQueue, inTurn, pick, startWorkers } from "./_common.ts";
 
@@ -15,7 +15,7 @@ export async function latency(ctx: Ctx): Promise<void> {
   for (let round = 1; round <= ctx.rounds; round++) {
     for (const c of inTurn(pick(ctx, ["courier", "bullmq", "raw"]), round)) {
       ctx.log(`latency round ${round}: ${c.name} (${ctx.size.latency} jobs)`);
-      const { recorded, waiter } = await measure(ctx, c, ctx.size.latency);
+      const { recorded, waiter } = await measure(ctx.redis, c, ctx.size.latency, ctx.latencyWarmup);
       for (const [kind, values] of [
         ["recorded", recorded],
         ["waiter", waiter],
@@ -30,11 +30,15 @@ export async function latency(ctx: Ctx): Promise<void> {
   }
 }
 
-async function measure(ctx: Ctx, c: ContenderImpl, n: number) {
-  await flush(ctx.redis.admin);
+/**
+ * One latency run: `warmup` jobs unmeasured, then `n` jobs, one at a time; each job's times in
+ * ms from its enqueue call, in the order the jobs ran (bench/latency-curve.ts reads them so).
+ */
+export async function measure(redis: BenchRedis, c: ContenderImpl, n: number, warmup: number) {
+  await flush(redis.admin);
   const queue = freshQueue(c.name);
-  const producer = await c.producer(ctx.redis.url, queue, "noop");
-  const spec = { url: ctx.redis.url, queue, concurrency: 16, task: "noop" as const, notify: true };
+  const producer = await c.producer(redis.url, queue, "noop");
+  const spec = { url: redis.url, queue, concurrency: 16, task: "noop" as const, notify: true };
   const { procs, go } = await startWorkers(c, spec, 1);
   const proc = procs[0]!;
   const done = new Map<string, (t: number) => void>();
@@ -51,7 +55,7 @@ async function measure(ctx: Ctx, c: ContenderImpl, n: number) {
   try {
     go();
     await proc.waitFor(/^started$/);
-    for (let i = -ctx.latencyWarmup; i < n; i++) {
+    for (let i = -warmup; i < n; i++) {
       const t0 = nowMs();
       const id = await producer.enqueueOne({ i });
       const result = early.has(id)
