@@ -220,6 +220,16 @@ export const INTERVAL_LIMIT_MS = 1_000_000_000;
 /** The most entries a worker may prefetch (WorkerOptions.prefetch). */
 export const PREFETCH_LIMIT = 100;
 
+/**
+ * Bytes of job data one call that copies jobs by id reads at most, the job that crosses it
+ * included (a single larger job moves alone, never refused for its size): promote.lua,
+ * serve.lua, release.lua, give-back.lua, claim.lua and requeue.lua copy whole records or
+ * entries, payload included, and 500 of 256 KB made one call of 0.4 to 2.5 s, Redis blocked
+ * throughout (docs/performance.md, "Calls that move jobs by id"). 1 MiB, as enqueueBatchBytes:
+ * a few ms of Redis per call.
+ */
+export const MOVE_BYTES = 1_048_576;
+
 /** What a queue name (and a key prefix) may be: it goes into key names and the `{…}` hash tag. */
 export const QUEUE_NAME = /^[A-Za-z0-9_.:-]{1,100}$/;
 

@@ -1,7 +1,9 @@
 // `dead requeue --all` bounded by bytes (R92 finding 3): a letter holds its job's payload and
 // requeue.lua copies it into the stream, so a page of letters is requeued in calls of at most
-// a number of bytes, and pages are sized by the letters' size. The bound injected small here.
+// a number of bytes, and pages are sized by the letters' size. `dead requeue ID…` likewise
+// (h-102), its letters read a few at a time. The bound injected small here.
 import { describe, expect, test } from "bun:test";
+import { requeueDead } from "../lib/admin/dead-actions.ts";
 import {
   letterBytes,
   nextPageCount,
@@ -10,6 +12,7 @@ import {
   runsByBytes,
 } from "../lib/admin/letter-runs.ts";
 import { requeueAllLetters } from "../lib/admin/letters.ts";
+import { QueueShards } from "../lib/admin/queue-shards.ts";
 import { buryEntries } from "../lib/engine/bury.ts";
 import { scripts } from "../lib/engine/lua.ts";
 import { deliver, type EngineQueue, engineQueue, plant } from "./fixtures/plant.ts";
@@ -32,18 +35,19 @@ describe("runs and pages of letters", () => {
   });
 });
 
-/** `n` dead letters, each with a 1,000-byte payload. */
-async function letters(v: EngineQueue, n: number): Promise<void> {
+/** `n` dead letters, each with a 1,000-byte payload; their jobs' ids. */
+async function letters(v: EngineQueue, n: number): Promise<string[]> {
   const entries = [];
   for (let i = 0; i < n; i++) entries.push(await plant(v, { p: JSON.stringify("x".repeat(998)) }));
   expect(await deliver(v, "w1", n)).toHaveLength(n);
   const burials = entries.map((entryId) => ({ entryId, id: entryId, problem: "boom" }));
   await buryEntries(v.client, v.k, O, burials);
+  return entries;
 }
 
 /** The requeue calls (letters in each) and XRANGE counts sent on the engine's connection. */
 function watch(v: EngineQueue) {
-  const seen = { requeues: [] as number[], pages: [] as number[] };
+  const seen = { requeues: [] as number[], pages: [] as number[], reading: 0, mostRead: 0 };
   const send = v.r.sendCommand.bind(v.r);
   v.r.sendCommand = (async (args: string[], ...rest: unknown[]) => {
     if (args[0] === "EVALSHA" && args[1] === scripts.requeue.sha) {
@@ -51,7 +55,14 @@ function watch(v: EngineQueue) {
       seen.requeues.push((args.length - 3 - keys - 3) / 2); // ARGV: 3, then pairs
     }
     if (args[0] === "XRANGE") seen.pages.push(Number(args[5]));
-    return await (send as (...a: unknown[]) => Promise<unknown>)(args, ...rest);
+    // A letter found by id: its failed value read, then the letter (findDead).
+    const letterRead = args[0] === "GET" && args[1]!.startsWith(v.k.resultPrefix);
+    if (letterRead) seen.mostRead = Math.max(seen.mostRead, ++seen.reading);
+    try {
+      return await (send as (...a: unknown[]) => Promise<unknown>)(args, ...rest);
+    } finally {
+      if (letterRead) seen.reading--;
+    }
   }) as typeof v.r.sendCommand;
   return seen;
 }
@@ -75,5 +86,26 @@ describe("requeueAllLetters", () => {
     const ids = (await v.r.sendCommand(["XRANGE", v.k.stream, "-", "+"])) as [string, string[]][];
     const jobs = ids.map(([, f]) => f[f.indexOf("i") + 1]);
     expect(new Set(jobs).size).toBe(40);
+  });
+});
+
+describe("requeueDead (ids given)", () => {
+  test("calls of at most the bound's bytes, in the order given; letters read a few at a time", async () => {
+    await using v = await engineQueue();
+    const ids = (await letters(v, 40)).reverse();
+    const prefix = v.k.stream.slice(0, v.k.stream.indexOf(":{"));
+    const size = letterBytes(
+      ((await v.r.sendCommand(["XRANGE", v.k.dead, "-", "+"])) as [string, string[]][])[0]![1],
+    );
+    const seen = watch(v);
+    const shards = new QueueShards(v.client, prefix, "q");
+    const done = await requeueDead(shards, ids, { maxAttempts: 3, bytes: 2 * size + 10 });
+    expect(done).toEqual(ids.map((id) => ({ id, verdict: "requeued" })));
+    expect(seen.requeues).toEqual(ids.slice(0, 20).map(() => 2));
+    expect(seen.mostRead).toBeGreaterThan(1); // read together,
+    expect(seen.mostRead).toBeLessThanOrEqual(PAGE_FIRST); // a few at a time
+    expect(await v.r.sendCommand(["XLEN", v.k.dead])).toBe(0);
+    const rows = (await v.r.sendCommand(["XRANGE", v.k.stream, "-", "+"])) as [string, string[]][];
+    expect(rows.map(([, f]) => f[f.indexOf("i") + 1])).toEqual(ids);
   });
 });

@@ -11,11 +11,13 @@ import type { QueueKeys } from "../engine/keys.ts";
 import { causes, describeError, isOomError } from "../errors.ts";
 import { isTransient } from "../redis/cause.ts";
 import { listDeadShards } from "./dead-pages.ts";
+import { letterBytes, PAGE_FIRST, runsByBytes } from "./letter-runs.ts";
 import {
   type DeadLetter,
   type DeadPage,
   discardLetters,
   findDead,
+  findDeadEntry,
   purgeLetters,
   type RequeueVerdict,
   requeueAllLetters,
@@ -36,6 +38,8 @@ export type DeleteResult = { id: string; verdict: "deleted" | "missing" } | Unre
 /** What a requeue needs to know: the attempts a job gets when its letter does not say. */
 export interface RequeueOptions {
   maxAttempts: number;
+  /** Most bytes of letters one requeue call copies (one heavier letter alone); MOVE_BYTES. */
+  bytes?: number;
 }
 
 /** A page of dead letters, newest first over every shard (dead-pages.ts: the cursor). */
@@ -57,6 +61,8 @@ export async function deadLetter(s: QueueShards, jobId: string): Promise<DeadLet
  * Requeues dead jobs by id, each in the one shard its id lives in: each runs again with a
  * fresh attempt count, its history kept. An id given twice is requeued, and answered, once:
  * its second pass would find it requeued (`active`) and hide that the first one worked.
+ * requeue.lua copies each letter into the stream, so a shard's letters go in calls of at most
+ * `o.bytes` of them, in the order given (lib/admin/letter-runs.ts, as requeue --all).
  */
 export async function requeueDead(
   s: QueueShards,
@@ -67,8 +73,11 @@ export async function requeueDead(
   const done = new Map<string, RequeueResult>();
   await s.byShard(jobIds, (keys, ids) =>
     settle(ids, done, async () => {
-      const pairs = await letters(s, keys, ids);
-      for (const d of await requeueLetters(s.client, keys, pairs, o)) done.set(d.id, d);
+      const found = await letters(s, keys, ids);
+      for (const run of runsByBytes(found, (l) => l.bytes, o.bytes)) {
+        const pairs = run.map((l) => l.pair);
+        for (const d of await requeueLetters(s.client, keys, pairs, o)) done.set(d.id, d);
+      }
     }),
   );
   return jobIds.map((id) => done.get(id) ?? { id, verdict: "missing" });
@@ -89,7 +98,7 @@ export async function deleteDead(
   const done = new Map<string, DeleteResult>();
   await s.byShard(ids, (keys, some) =>
     settle(some, done, async () => {
-      const pairs = await letters(s, keys, some);
+      const pairs = (await letters(s, keys, some)).map((l) => l.pair);
       for (const id of await discardLetters(s.client, keys, pairs))
         done.set(id, { id, verdict: "deleted" });
     }),
@@ -104,14 +113,27 @@ export async function purgeDead(s: QueueShards, olderThanMs?: number): Promise<n
   return counts.reduce((a, b) => a + b, 0);
 }
 
-/** [letter entry id, job id] of the ids that have a letter in this shard. */
-async function letters(
-  s: QueueShards,
-  keys: QueueKeys,
-  ids: readonly string[],
-): Promise<[string, string][]> {
-  const found = await Promise.all(ids.map((id) => findDead(s.client, keys, id)));
-  return found.flatMap((l, i) => (l ? [[l.entryId, ids[i]!] as [string, string]] : []));
+/** A letter found for an id: [letter entry id, job id], and what it weighs (letterBytes). */
+interface Found {
+  pair: [string, string];
+  bytes: number;
+}
+
+/**
+ * The letters of the ids that have one in this shard, in the order given, read PAGE_FIRST at
+ * a time and only their ids and weights kept: a letter holds its job's payload, and 500 ids'
+ * letters read at once would be held at once.
+ */
+async function letters(s: QueueShards, keys: QueueKeys, ids: readonly string[]) {
+  const out: Found[] = [];
+  for (let i = 0; i < ids.length; i += PAGE_FIRST) {
+    const some = ids.slice(i, i + PAGE_FIRST);
+    const found = await Promise.all(some.map((id) => findDeadEntry(s.client, keys, id)));
+    for (const [j, e] of found.entries()) {
+      if (e) out.push({ pair: [e[0], some[j]!], bytes: letterBytes(e[1]) });
+    }
+  }
+  return out;
 }
 
 /**

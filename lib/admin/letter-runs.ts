@@ -3,7 +3,7 @@
 // letters of 256 KB would hold Redis as long as 500 such jobs enqueued at once. `requeue --all`
 // reads pages sized to about MOVE_BYTES of letters and requeues each page in runs of at most that.
 
-import { MOVE_BYTES } from "../engine/promote.ts";
+import { MOVE_BYTES } from "../config.ts";
 import { textBytes } from "../queue/cut.ts";
 
 /** Letters a page holds at most, and at first (until a page says how large letters are). */

@@ -80,6 +80,16 @@ export async function findDead(
   keys: QueueKeys,
   jobId: string,
 ): Promise<DeadLetter | null> {
+  const entry = await findDeadEntry(client, keys, jobId);
+  return entry ? toLetter(entry) : null;
+}
+
+/** The newest dead letter of a job as stored (entry id, fields), or null. */
+export async function findDeadEntry(
+  client: Redis,
+  keys: QueueKeys,
+  jobId: string,
+): Promise<RawEntry | null> {
   // A failed job's outcome value names its letter: no scan needed while it is kept.
   const value = await client
     .sendCommand<string | null>(["GET", keys.result(jobId)])
@@ -89,7 +99,7 @@ export async function findDead(
   // one past the range, and a corrupt pointer must not hide the letter the scan below finds.
   if (known && ENTRY_ID.test(known) && isAutoId(known)) {
     const [entry] = await client.sendCommand<RawEntry[]>(["XRANGE", keys.dead, known, known]);
-    if (entry && field(entry[1], "id") === jobId) return toLetter(entry);
+    if (entry && field(entry[1], "id") === jobId) return entry;
   }
   // The outcome expired (or was dropped on a full Redis): look through the letters, newest
   // first. The stream is capped (deadMaxLen), so this is bounded; it is an operator's command.
@@ -104,7 +114,7 @@ export async function findDead(
       "1000",
     ]);
     const hit = page.find((e) => field(e[1], "id") === jobId);
-    if (hit) return toLetter(hit);
+    if (hit) return hit;
     if (page.length < 1000) return null;
     from = `(${page.at(-1)![0]}`;
   }

@@ -1,6 +1,7 @@
 // Entries taken without a plain read (docs/internals.md, "7. Claims"): lapsed leases of other workers
 // (attempts counted from delivery counts, jobs that used them up buried) and this worker's own
 // pending entries after a lost read reply. Owns claim.lua's KEYS/ARGV order and its reply.
+import { MOVE_BYTES } from "../config.ts";
 import type { Redis } from "../redis/connect.ts";
 import { GROUP, HANDOVER_SUFFIX, MINUTES_KEPT, type QueueKeys } from "./keys.ts";
 import { runScript, scripts } from "./lua.ts";
@@ -44,6 +45,11 @@ export interface ClaimOptions {
   minIdleMs: number;
   cursor?: string;
   count: number;
+  /**
+   * Most entry bytes a call reads (the entry that crosses it included; default MOVE_BYTES):
+   * the reply carries them all. A call cut there answers a cursor to go on from.
+   */
+  bytes?: number;
   failureTtlS: number;
   deadMaxLen: number;
   eventsMaxLen: number;
@@ -67,7 +73,7 @@ export function claimLapsed(client: Redis, k: QueueKeys, o: ClaimOptions): Promi
 export function readOwnPending(
   client: Redis,
   k: QueueKeys,
-  o: Pick<ClaimOptions, "consumer" | "cursor" | "count"> & { start?: string },
+  o: Pick<ClaimOptions, "consumer" | "cursor" | "count" | "bytes"> & { start?: string },
 ): Promise<ClaimReply> {
   return call(
     client,
@@ -83,7 +89,7 @@ async function call(client: Redis, k: QueueKeys, o: ClaimOptions, mode: string, 
   keys.push(k.worker(o.consumer));
   const args = [k.resultPrefix, k.recordPrefix, GROUP, o.consumer, mode, o.minIdleMs];
   args.push(o.cursor ?? "0-0", o.count, o.failureTtlS, o.deadMaxLen, o.eventsMaxLen, MINUTES_KEPT);
-  args.push(HANDOVER_SUFFIX, k.idSuffix, start);
+  args.push(HANDOVER_SUFFIX, k.idSuffix, start, o.bytes ?? MOVE_BYTES);
   type Reply = [string, RawItem[], string?];
   const [cursor, items, taken] = await runScript<Reply>(client, scripts.claim, keys, args);
   return { cursor, claimed: items.map(parseItem), ...(taken ? { taken: true } : {}) };

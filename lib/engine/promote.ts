@@ -1,13 +1,8 @@
 // Promotion of due jobs (docs/internals.md, "6. Fail and retry"): owns promote.lua's KEYS/ARGV and reply.
+import { MOVE_BYTES } from "../config.ts";
 import type { Redis } from "../redis/connect.ts";
 import type { QueueKeys } from "./keys.ts";
 import { runScript, scripts } from "./lua.ts";
-
-/**
- * Record bytes a call that moves jobs back to the stream (promote.lua, serve.lua) reads at most
- * by default, the record that crosses it included.
- */
-export const MOVE_BYTES = 1_048_576;
 
 /** One call's work: the jobs moved, and whether more may be due (it stopped at a bound). */
 export interface Promoted {

@@ -1,8 +1,8 @@
 // A worker's tasks, said every heartbeat (docs/internals.md, "3. Start"): owns serve.lua's KEYS/ARGV.
+import { MOVE_BYTES } from "../config.ts";
 import type { Redis } from "../redis/connect.ts";
 import type { QueueKeys } from "./keys.ts";
 import { runScript, scripts } from "./lua.ts";
-import { MOVE_BYTES } from "./promote.ts";
 
 export interface Served {
   /** Parked jobs moved back to the stream. */

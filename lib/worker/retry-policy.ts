@@ -77,7 +77,7 @@ export function deferralDelaysMs(random: () => number = Math.random): number[] {
 
 /**
  * A promotion call moves at most this many jobs, and stops once the records it copied reach
- * MOVE_BYTES (1 MiB, lib/engine/promote.ts): some 2 ms of Redis for 256 KB records (1,000 of
+ * MOVE_BYTES (1 MiB, lib/config.ts): some 2 ms of Redis for 256 KB records (1,000 of
  * them made one call of 500 ms); the loop below calls again at once while more is due.
  */
 const PROMOTE_MOST = 1_000;

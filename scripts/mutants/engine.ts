@@ -109,21 +109,21 @@ export const engineMutants: Mutant[] = [
     "last[1] and last[1][1] or '9999999999999-0'", [E("enqueue.cursor")]),
   // Claim: attempts from delivery counts, own entries without a bump, burial when used up.
   m("engine-claim-deliveries-ignored", LUA("claim"), "a claimed job's attempt counts its deliveries (a + deliveries + 1)",
-    "      take_over(entry, f, raw, p, (a or 0) + p[4])",
-    "      take_over(entry, f, raw, p, (a or 0) + 1)", [E("claim")]),
+    "    take_over(entry, f, raw, p, (a or 0) + p[4])",
+    "    take_over(entry, f, raw, p, (a or 0) + 1)", [E("claim")]),
   m("engine-claim-bury-deliveries-ignored", LUA("claim"), "a job whose worker died on its last attempt is buried (a + deliveries >= m)",
-    "    elseif a and m and a + p[4] >= m then",
-    "    elseif a and m and a + 1 >= m then", [E("claim")]),
+    "  elseif a and m and a + p[4] >= m then",
+    "  elseif a and m and a + 1 >= m then", [E("claim")]),
   m("engine-claim-bury-skipped", LUA("claim"), "a job whose attempts are used up is buried as abandoned, not run again",
-    "    elseif a and m and a + p[4] >= m then",
-    "    elseif false then", [E("claim")]),
+    "  elseif a and m and a + p[4] >= m then",
+    "  elseif false then", [E("claim")]),
   m("engine-claim-own-xreadgroup", LUA("claim"), "own pending entries are read back without bumping their delivery count (no XREADGROUP … 0)",
     "local function own()\n",
     "local function own()\n  redis.call('XREADGROUP', 'GROUP', group, me, 'COUNT', most, 'STREAMS', KEYS[1], '0')\n",
     [E("claim")]),
   m("engine-claim-own-in-others", LUA("claim"), "others mode leaves this worker's own pending entries to own mode",
-    "    if p[2] ~= me then ids[#ids + 1] = p[1] end",
-    "    ids[#ids + 1] = p[1]", [E("claim")]),
+    "    if p[2] ~= me then -- own entries: 'own' mode's, not a takeover",
+    "    if true then", [E("claim")]),
   m("engine-claim-handover-history-consumer", LUA("claim"), "a handed-over abandoned run is written under its worker's name, not `<name>~gone`",
     "int(used) .. '  ' .. ran_by(p[2])",
     "int(used) .. '  ' .. p[2]", [E("claim.handover")]),
@@ -137,8 +137,8 @@ export const engineMutants: Mutant[] = [
     "for ghost in pairs(handovers) do drop_empty_handover(KEYS[1], group, ghost) end\n",
     "", [T("worker.handover.consumer")]),
   m("engine-claim-handover-any-owner", LUA("claim"), "a claim deletes only handover consumers it emptied, never a worker's own name",
-    "    if p[2] ~= me and ran_by(p[2]) ~= p[2] then handovers[p[2]] = true end",
-    "    if p[2] ~= me then handovers[p[2]] = true end", [T("worker.handover.consumer")]),
+    "  if ran_by(p[2]) ~= p[2] then handovers[p[2]] = true end",
+    "  handovers[p[2]] = true", [T("worker.handover.consumer")]),
   m("engine-handover-pending-ignored", "lib/engine/lua/include/handover.lua", "a handover consumer with an entry pending on it stays (DELCONSUMER would drop the entry)",
     "  if not ok or #pending > 0 then return false end",
     "  if not ok then return false end", [T("worker.handover.consumer")]),
@@ -168,7 +168,7 @@ export const engineMutants: Mutant[] = [
       "  if not ok then\n" +
       "    redis.call('XADD', KEYS[2], '*', 'i', id)\n" +
       "  else\n" +
-      "    for _, v in ipairs(flat) do bytes = bytes + #v end\n" +
+      "    bytes = bytes + flat_bytes(flat)\n" +
       "    local f = to_map(flat)\n" +
       "    -- A record that expired or was deleted while waiting, or ended, has nothing left to run.\n" +
       "    if f.status == 'retrying' or f.status == 'queued' then\n" +
@@ -179,7 +179,7 @@ export const engineMutants: Mutant[] = [
       "    redis.call('XADD', KEYS[2], '*', 'i', id)\n" +
       "    redis.call('ZREM', KEYS[1], id)\n" +
       "  else\n" +
-      "    for _, v in ipairs(flat) do bytes = bytes + #v end\n" +
+      "    bytes = bytes + flat_bytes(flat)\n" +
       "    local f = to_map(flat)\n" +
       "    -- A record that expired or was deleted while waiting, or ended, has nothing left to run.\n" +
       "    if f.status == 'retrying' or f.status == 'queued' then\n" +
@@ -210,8 +210,8 @@ export const engineMutants: Mutant[] = [
     "    f = entry_at(KEYS[1], entry) or {}\n",
     "    f = entry_at(KEYS[1], entry) or {}\n    redis.call('XACK', KEYS[1], group, entry)\n", [E("bury")]),
   m("engine-release-ack-first", LUA("release"), "a released entry is acknowledged only after its job is re-added",
-    "for _, p in ipairs(pending) do\n  local f = entry_at(KEYS[1], p[1])",
-    "for _, p in ipairs(pending) do\n  redis.call('XACK', KEYS[1], group, p[1])\n  local f = entry_at(KEYS[1], p[1])",
+    "  local f, weight = entry_at(KEYS[1], p[1], true)",
+    "  redis.call('XACK', KEYS[1], group, p[1])\n  local f, weight = entry_at(KEYS[1], p[1], true)",
     [E("release")]),
   m("engine-release-others", LUA("release"), "a stopping worker releases only the entries pending on itself",
     "redis.call('XPENDING', KEYS[1], group, '-', '+', ARGV[5], me)",

@@ -1,12 +1,16 @@
 // The mutants of R91's findings fixed on h-94: a password on a child's command line, a number
 // JSON cannot carry stored as null, a stray word run as if absent, a route id decoded twice, a
 // URL's query, fragment, stray @ or odd database taken, an unusable dashboard token, a duration
-// with a unit twice, --health-host alone, bytes that are not UTF-8 read as U+FFFD.
+// with a unit twice, --health-host alone, bytes that are not UTF-8 read as U+FFFD. And h-102's:
+// the calls that copy jobs by id (release, give-back, claims, `dead requeue ID…`) bounded by
+// bytes as well as count, every job still moved once and in order.
 import { type Mutant, m } from "./mutant.ts";
 
 const T = (name: string) => `tests/${name}.test.ts`;
 const URL_TS = "lib/redis/url.ts";
 const INPUT = "lib/cli/input.ts";
+const LUA = (name: string) => `lib/engine/lua/${name}.lua`;
+const MOVES = T("engine.moves.bytes");
 
 // biome-ignore format: a table, one mutant to three lines
 export const inputMutants: Mutant[] = [
@@ -57,4 +61,25 @@ export const inputMutants: Mutant[] = [
   m("stack-child-told-to-unset", "lib/cli/url-source.ts", "a stack's child is not told to unset the REDIS_URL the stack set",
     "  if (!fromEnv || env[REDIS_URL_FROM] === \"stack\" || !(err instanceof ConnectError)) return \"\";",
     "  if (!fromEnv || !(err instanceof ConnectError)) return \"\";", ["tests/cli.exitcodes.test.ts"]),
+  m("release-bytes-ignored", LUA("release"), "a release call stops once the entries it read reach its bytes",
+    "  if bytes >= most_bytes then\n    more = true", "  if false then\n    more = true", [MOVES]),
+  m("release-cut-says-done", LUA("release"), "a release call cut at its bytes says more: the worker calls again, and leaves the group only with nothing pending",
+    "    more = true\n    break", "    break", [MOVES]),
+  m("release-loop-once", "lib/engine/release.ts", "releaseAll calls again while a call says more",
+    "    if (more !== 1) return released;", "    return released;", [MOVES]),
+  m("give-back-bytes-ignored", LUA("include/readd"), "a give-back call weighs the entries it reads, and stops at its bytes",
+    "  g.bytes = (g.bytes or 0) + u.bytes\n", "", [MOVES]),
+  m("give-back-rest-dropped", "lib/engine/give-back.ts", "the entries a give-back call did not reach are sent again: one verdict per entry",
+    "    verdicts.push(...(await runScript<GiveBackVerdict[]>(client, scripts.giveBack, keys, call)));\n",
+    "    verdicts.push(...(await runScript<GiveBackVerdict[]>(client, scripts.giveBack, keys, call)));\n    break;\n", [MOVES]),
+  m("claim-bytes-ignored", LUA("claim"), "a claim of lapsed entries stops once the entries it took reach its bytes",
+    "      if bytes >= most_bytes then\n        cut = last", "      if false then\n        cut = last", [MOVES]),
+  m("claim-own-bytes-ignored", LUA("claim"), "a read of own pending entries stops once the entries it read reach its bytes",
+    "    if bytes >= most_bytes then\n      cut = pending[i - 1][1]", "    if false then\n      cut = pending[i - 1][1]", [MOVES]),
+  m("claim-cut-cursor-lost", LUA("claim"), "a claim cut at its bytes answers the last entry it took as the cursor: the scan goes on after it",
+    "local next = cut or (#pending == most and pending[#pending][1]) or '0-0'", "local next = (#pending == most and pending[#pending][1]) or '0-0'", [MOVES]),
+  m("requeue-ids-one-call", "lib/admin/dead-actions.ts", "dead requeue ID… sends a shard's letters in calls of at most its bytes",
+    "for (const run of runsByBytes(found, (l) => l.bytes, o.bytes)) {", "for (const run of [found]) {", [T("letters.requeue.bytes")]),
+  m("requeue-ids-read-at-once", "lib/admin/dead-actions.ts", "dead requeue ID… reads the letters a few at a time, not all at once",
+    "    const some = ids.slice(i, i + PAGE_FIRST);", "    const some = ids.slice(i);\n    i = ids.length;", [T("letters.requeue.bytes")]),
 ];

@@ -7,6 +7,10 @@
 -- names the new entry. A job that has an outcome is only acknowledged. Order as release.lua: a
 -- write that takes no memory, the re-adds, the acknowledgements and deletes last (a script
 -- error half-way leaves the entries pending here, claimed later, never lost).
+-- A call copies whole entries (payload included), so it stops once the entries it read reach
+-- ARGV[7] bytes (the one that crosses it included): the entries after it get no verdict, are
+-- left as they are, and the caller sends them again (100 of 256 KB made one call of 0.14 to
+-- 0.21 s).
 --
 -- Only the start that holds the name gives back (as release.lua): when the worker's hash names
 -- another start, what is pending on the name is that start's, and every entry is 'gone'.
@@ -15,9 +19,10 @@
 -- ARGV[1] record prefix  ARGV[2] result prefix  ARGV[3] group  ARGV[4] consumer
 -- ARGV[5] the shard's id suffix (an entry without `i`: its auto id is the entry id and this)
 -- ARGV[6] this start's token ('' when none: then any hash's `start` is another's)
--- ARGV[7..] entry ids
--- Returns per entry: 'back' (re-added), 'done' (had an outcome), 'gone' (not pending on this
--- consumer, unreadable, or the name is another start's: left alone).
+-- ARGV[7] most entry bytes read per call  ARGV[8..] entry ids
+-- Returns per entry, in order, up to the one that reached the bytes: 'back' (re-added), 'done'
+-- (had an outcome), 'gone' (not pending on this consumer, unreadable, or the name is another
+-- start's: left alone; then one per entry given).
 --- @include wrongtype
 --- @include readd
 local wrong = wrong_type({ KEYS[1], 'stream' })
@@ -27,7 +32,7 @@ local out, acks = {}, {}
 -- pcall: a hash of another type names no start (as release.lua).
 local ok, holder = pcall(redis.call, 'HGET', KEYS[2], 'start')
 if ok and holder and holder ~= ARGV[6] then
-  for i = 7, #ARGV do out[#out + 1] = 'gone' end
+  for i = 8, #ARGV do out[#out + 1] = 'gone' end
   return out
 end
 
@@ -41,8 +46,10 @@ end
 
 redis.call('PERSIST', KEYS[1]) -- the write that takes no memory
 local g = { stream = KEYS[1], group = group, me = me, acks = acks, rprefix = rprefix,
-  bad = 'back' }
-for i = 7, #ARGV do
+  bad = 'back', bytes = 0 }
+local most_bytes = tonumber(ARGV[7])
+for i = 8, #ARGV do
+  if g.bytes >= most_bytes then break end
   local entry = ARGV[i]
   out[#out + 1] = give_back(g, entry, function(f) return f.i or entry .. ARGV[5] end, back)
 end

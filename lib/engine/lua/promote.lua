@@ -38,7 +38,7 @@ for _, id in ipairs(due) do
   if not ok then
     redis.call('XADD', KEYS[2], '*', 'i', id)
   else
-    for _, v in ipairs(flat) do bytes = bytes + #v end
+    bytes = bytes + flat_bytes(flat)
     local f = to_map(flat)
     -- A record that expired or was deleted while waiting, or ended, has nothing left to run.
     if f.status == 'retrying' or f.status == 'queued' then

@@ -35,7 +35,7 @@ local function back(id)
     redis.call('XADD', KEYS[2], '*', 'i', id)
     return 1
   end
-  for _, v in ipairs(flat) do bytes = bytes + #v end
+  bytes = bytes + flat_bytes(flat)
   local f = to_map(flat)
   if f.status ~= 'queued' then return 0 end -- gone (expired, deleted) or ended meanwhile
   local e = readd(KEYS[2], id, f, f.a, f.n)

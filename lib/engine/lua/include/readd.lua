@@ -60,15 +60,15 @@ end
 
 -- An entry pending on consumer `me` that a script gives back unrun (leave.lua, hold.lua):
 -- `mine` whether it is pending on `me` (then the caller acknowledges it), and, while its
--- fields are readable, `{ f, attempts, runs }` it comes back with (unrun_attempts; '' for a
--- missing `a`: the reader's validation buries the entry).
+-- fields are readable, `{ f, attempts, runs, bytes }` it comes back with (unrun_attempts; ''
+-- for a missing `a`: the reader's validation buries the entry; bytes: flat_bytes).
 local function unrun(stream, group, me, entry)
   local p = redis.call('XPENDING', stream, group, entry, entry, 1)[1]
   if not p or p[2] ~= me then return nil, false end
-  local f = entry_at(stream, entry)
+  local f, bytes = entry_at(stream, entry, true)
   if not f then return nil, true end
   local attempts = unrun_attempts(f, p[4]) or ''
-  return { f = f, attempts = attempts, runs = (count(f.n) or 0) + p[4] - 1 }, true
+  return { f = f, attempts = attempts, runs = (count(f.n) or 0) + p[4] - 1, bytes = bytes }, true
 end
 
 -- The record a job given back unrun waits on (leave.lua, hold.lua): its key, with the job's
@@ -92,11 +92,12 @@ end
 -- 'done' (the job has an outcome: only acknowledged; TYPE, not EXISTS: r:<id> of another type
 -- is no outcome, and acknowledging it would lose the job); else what `act(id, f, attempts,
 -- runs)` answers. The entry goes into `acks` when it was pending on `me`: the caller
--- acknowledges them all last (ack_and_delete).
+-- acknowledges them all last (ack_and_delete). Its bytes read are added to `g.bytes`.
 local function give_back(g, entry, id_of, act)
   local u, mine = unrun(g.stream, g.group, g.me, entry)
   if mine then g.acks[#g.acks + 1] = entry end
   if not u then return 'gone' end
+  g.bytes = (g.bytes or 0) + u.bytes
   local id = id_of(u.f)
   if not valid_id(id) then
     readd(g.stream, id, u.f, u.attempts, u.runs)
