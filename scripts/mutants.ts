@@ -1,4 +1,5 @@
-// Mutation run: `bun run mutants [--only ID[,ID…]] [--list]`. Applies each mutant of
+// Mutation run: `bun run mutants [--only ID[,ID…]] [--list]` (--list: the mutants, and exit 2
+// when a search text is not found exactly once). Applies each mutant of
 // scripts/mutants/list.ts (a small deliberate bug that breaks one guarantee of
 // docs/internals.md) in a scratch copy of the repository, runs the test files that must catch
 // it, puts the file back, and prints a table and the score. Exits non-zero when a mutant
@@ -172,16 +173,17 @@ async function main(): Promise<number> {
   const chosen = mutants.filter((m) => !only || only.has(m.id));
   if (list) {
     for (const m of chosen) console.log(`${m.id.padEnd(30)} ${m.file.padEnd(24)} ${m.breaks}`);
-    return 0;
   }
+  // --list checks the search texts too: exit 0 says every chosen mutant still applies.
   const problems = checkSearches(chosen);
   if (problems.length > 0) {
     for (const p of problems) console.error(p);
     console.error(
-      `${problems.length} mutant(s) no longer match the code: rewrite them in scripts/mutants/list.ts`,
+      `${problems.length} mutant(s) no longer match the code: rewrite them in scripts/mutants/`,
     );
     return 2;
   }
+  if (list) return 0;
   const dir = scratchCopy();
   try {
     return await runAll(dir, chosen);
