@@ -80,6 +80,7 @@ export const LEFT_OUT: Record<string, string[]> = {
       "cluster.failover.load",
       "cluster.harness",
       "cluster.memory",
+      "cluster.no-answer",
       "cluster.outage",
       "cluster.outage.events",
       "cluster.outage.take",
