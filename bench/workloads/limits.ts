@@ -17,7 +17,7 @@ import { ROOT } from "../_proc.ts";
 import { flush } from "../_redis.ts";
 import { extractSnapshot, git } from "../_snapshot.ts";
 import { courier, PREFIX } from "../contenders/courier.ts";
-import type { ContenderImpl } from "../contenders/types.ts";
+import { bunWorkerCommand, type ContenderImpl } from "../contenders/types.ts";
 import {
   type Ctx,
   enqueueInChunks,
@@ -145,11 +145,7 @@ async function limitedRound(ctx: Ctx, round: number, limit: Limit): Promise<void
 function baseContender(dir: string): ContenderImpl {
   return {
     ...courier,
-    workerCommand: (spec) => ({
-      cmd: [process.execPath, join(dir, "bench/worker-proc.ts"), "courier", JSON.stringify(spec)],
-      ready: /^ready$/,
-      needsGo: true,
-    }),
+    workerCommand: (spec) => bunWorkerCommand("courier", spec, join(dir, "bench/worker-proc.ts")),
   };
 }
 
