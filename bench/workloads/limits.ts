@@ -7,9 +7,10 @@
 //    tree's figure over the base's of the same round: 1 within noise. Per job, each side's
 //    worker CPU, Redis CPU, Redis commands and Redis time: the commands should be the same.
 // 2. A queue limited to a rate starts jobs at that rate: two worker processes (concurrency 64
-//    each) drain a backlog of no-op jobs, each start stamped by its task; the sustained rate is
-//    the least-squares slope over the middle 80 % of the starts, its error against the limit in
-//    percent, and the most starts any window of the interval held (at most the limit's N).
+//    each) drain a backlog of no-op jobs, each start told by its task (its job.startedAt, the
+//    moment the worker checked its slot); the sustained rate is the least-squares slope over
+//    the middle 80 % of the starts, its error against the limit in percent, and the most
+//    starts any window of the interval held (at most the limit's N).
 //    500/s, and 50/100ms (the same rate, where the lateness bound costs more of it).
 import { join } from "node:path";
 import { Admin } from "../../lib/index.ts";
@@ -150,7 +151,8 @@ function baseContender(dir: string): ContenderImpl {
 }
 
 /**
- * The start times (wall-clock ms, stamped by the task) of two worker processes draining `n`
+ * The start times (wall-clock ms, each the task's `job.startedAt`: bench/contenders/courier.ts)
+ * of two worker processes draining `n`
  * no-op jobs of a queue limited to `rate`.
  */
 async function limitedStarts(ctx: Ctx, rate: string, n: number): Promise<number[]> {

@@ -2,7 +2,7 @@
 // connect.ts) hangs no command of a Queue, an Admin, a CLI or the dashboard
 // (tests/redis.no-answer.test.ts); trigger's stdout closed before it started; errors' length.
 // h-104: on a cluster, the unanswered command's error names its node (tests/cluster.no-answer,
-// cluster.url).
+// cluster.url); a run's start as the task is told it (job.startedAt: a rate limit's check).
 import { type Mutant, m } from "./mutant.ts";
 
 const T = "tests/redis.no-answer.test.ts";
@@ -10,6 +10,7 @@ const C = "tests/trigger.closed-stdout.test.ts";
 const L = "tests/cli.error-length.test.ts";
 const N = "tests/cluster.no-answer.test.ts";
 const U = "tests/cluster.url.test.ts";
+const S = "tests/worker.started-at.test.ts";
 
 // biome-ignore format: a table, one mutant to three lines
 export const outageMutants: Mutant[] = [
@@ -121,4 +122,16 @@ export const outageMutants: Mutant[] = [
   m("cluster-node-url-not-cluster", "lib/redis/url.ts", "a URL that is no cluster's is left as given",
     "  if (!head || node.host === undefined || node.port === undefined) return url;",
     "  if (node.host === undefined || node.port === undefined) return url;", [U]),
+  m("started-at-not-the-check", "lib/worker/limited.ts", "a rate-limited job is started as of its slot's check, the moment the limit bounds",
+    "      this.jobs.launch(job, kind, now);",
+    "      this.jobs.launch(job, kind);", ["tests/limits.gate.test.ts"]),
+  m("started-at-own-reading", "lib/worker/running.ts", "a task is told the start it was launched with, not a later reading",
+    "      startedAt: performance.timeOrigin + startedMono,",
+    "      startedAt: performance.timeOrigin + performance.now(),", [S]),
+  m("started-at-no-default", "lib/worker/running.ts", "a job launched without a given start is started as of its launch",
+    "startedMono = performance.now()): void {",
+    "startedMono?: number): void {", [S]),
+  m("started-at-runtask-unset", "lib/testing.ts", "runTask tells the task when its run started too",
+    "    startedAt: performance.timeOrigin + performance.now(),\n",
+    "", [S]),
 ];
