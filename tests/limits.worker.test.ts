@@ -2,7 +2,9 @@
 // rate against a page server that records starts, arrivals and requests in flight per host,
 // while another host runs at full speed; held jobs spend no attempt; a queue-wide rate across
 // two worker processes; the unlimited path makes no limiter call. Runs on a cluster too
-// (COURIER_TEST_CLUSTER=1: 6-shard queues, limits exact across shards).
+// (COURIER_TEST_CLUSTER=1: 6-shard queues, limits exact across shards). A start is counted at
+// the moment the limit bounds, the worker's check of its slot (`job.startedAt`), never at a
+// reading the task takes after it (the last test: why).
 import { describe, expect, test } from "bun:test";
 import { Admin } from "../lib/admin/admin.ts";
 import { scripts } from "../lib/engine/lua.ts";
