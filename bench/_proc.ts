@@ -7,6 +7,24 @@ import type { Subprocess } from "bun";
 export const BENCH_DIR = import.meta.dir;
 export const ROOT = resolve(BENCH_DIR, "..");
 
+/**
+ * A child's environment entry for the Redis URL: REDIS_URL (`name`: the variable another tool
+ * reads, e.g. rq's RQ_REDIS_URL). Never on a command line, where a password is anyone's to read
+ * (`ps`, /proc/<pid>/cmdline); the environment is only the user's (/proc/<pid>/environ), as the
+ * stack passes it to its children (lib/stack/_supervised.ts).
+ */
+export function urlEnv(url: string, name = "REDIS_URL"): Record<string, string> {
+  return { [name]: url };
+}
+
+/** In a bench child: the Redis URL its parent gave in REDIS_URL (urlEnv), or exit 2 with `usage`. */
+export function givenRedisUrl(usage: string): string {
+  const url = process.env.REDIS_URL;
+  if (url) return url;
+  process.stderr.write(`REDIS_URL is not set (the Redis URL comes in the environment)\n${usage}\n`);
+  process.exit(2);
+}
+
 /** Wall clock in milliseconds with sub-millisecond precision, comparable across processes. */
 export const nowMs = () => performance.timeOrigin + performance.now();
 

@@ -12,7 +12,7 @@ import { parseArgs } from "node:util";
 import { shardKeys, shardOf } from "../lib/engine/keys.ts";
 import { Queue } from "../lib/index.ts";
 import { startLab, stopLab } from "./_cluster.ts";
-import { nowMs, ROOT, spawnProc } from "./_proc.ts";
+import { nowMs, ROOT, spawnProc, urlEnv } from "./_proc.ts";
 import { BUCKET_MS, formatTimeline, summariseShards, Timeline } from "./_timeline.ts";
 
 const SHARDS = 6;
@@ -42,14 +42,10 @@ async function run(index: number): Promise<boolean> {
   let killAt: number | undefined;
   const timeline = new Timeline(SHARDS, () => killAt);
   const q = await Queue.connect({ redisUrl: lab.url, prefix, queue, shards: SHARDS });
-  const worker = spawnProc([
-    process.execPath,
-    `${ROOT}/bench/cluster-worker.ts`,
-    lab.url,
-    prefix,
-    queue,
-    String(SHARDS),
-  ]);
+  const worker = spawnProc(
+    [process.execPath, `${ROOT}/bench/cluster-worker.ts`, prefix, queue, String(SHARDS)],
+    urlEnv(lab.url),
+  );
   worker.onLine((line) => {
     if (!line.startsWith("{")) return;
     timeline.addWorker(nowMs());

@@ -1,10 +1,15 @@
 // The failover timeline's worker process (bench/cluster-timeline.ts): one Worker with a no-op
 // task at concurrency 128 on every shard of the queue, printing "ready", then one JSON line per
 // warning or error it logs (each names its shard), so the timeline can count them per shard.
-// Usage: bun bench/cluster-worker.ts <redis-url> <prefix> <queue> <shards>
+// Usage: REDIS_URL=<redis-url> bun bench/cluster-worker.ts <prefix> <queue> <shards> (the URL in
+// the environment, never on the command line: bench/_proc.ts urlEnv)
 import { createLogger, defineTask, type Logger, Worker } from "../lib/index.ts";
+import { givenRedisUrl } from "./_proc.ts";
 
-const [redisUrl, prefix, queue, shards] = process.argv.slice(2);
+const redisUrl = givenRedisUrl(
+  "usage: REDIS_URL=<redis-url> bun bench/cluster-worker.ts <prefix> <queue> <shards>",
+);
+const [prefix, queue, shards] = process.argv.slice(2);
 const noop = defineTask({ name: "noop", run: async () => null });
 const json = createLogger("json");
 const logger: Logger = {

@@ -11,6 +11,7 @@ import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { Queue } from "../lib/queue/queue.ts";
 import { findFreePort, startRedisServer } from "../lib/stack/redis-server.ts";
+import { urlEnv } from "./_proc.ts";
 
 const { values: a } = parseArgs({
   options: {
@@ -38,11 +39,11 @@ const worker = Bun.spawn({
   cmd: [
     process.execPath,
     resolve(import.meta.dir, "chaos/noop-worker.ts"),
-    redis.url,
     prefix,
     a["result-ttl-s"]!,
     a.concurrency!,
   ],
+  env: { ...process.env, ...urlEnv(redis.url) },
   stdout: "pipe",
 });
 const rss = () =>

@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type CpuProfile, summarise } from "./_cpuprofile.ts";
 import { round } from "./_figures.ts";
-import { BENCH_DIR, nowMs, ROOT, spawnProc } from "./_proc.ts";
+import { BENCH_DIR, nowMs, ROOT, spawnProc, urlEnv } from "./_proc.ts";
 import { commandStats, flush, type Monitored, redisCpuS } from "./_redis.ts";
 import { courier } from "./contenders/courier.ts";
 import type { ContenderImpl } from "./contenders/types.ts";
@@ -170,10 +170,10 @@ export async function cpuProfile(
     await producer.close();
   }
   const dir = mkdtempSync(join(tmpdir(), "courier-bench-prof-"));
-  const spec = { url: ctx.redis.url, queue, concurrency, task: "noop", notify: false };
+  const spec = { queue, concurrency, task: "noop", notify: false };
   const script = join(BENCH_DIR, "worker-proc.ts");
   const cmd = [process.execPath, "--cpu-prof", `--cpu-prof-dir=${dir}`, script, "courier"];
-  const proc = spawnProc([...cmd, JSON.stringify(spec)]);
+  const proc = spawnProc([...cmd, JSON.stringify(spec)], urlEnv(ctx.redis.url));
   try {
     await proc.waitFor(/^ready$/);
     const t0 = nowMs();

@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { queueKeys } from "../lib/index.ts";
-import { nowMs, ROOT } from "./_proc.ts";
+import { nowMs, ROOT, urlEnv } from "./_proc.ts";
 import { type BenchRedis, flush, withRedis } from "./_redis.ts";
 
 const TARGET = { jobsPerS: 127_000, peakRssMB: 200 };
@@ -37,9 +37,10 @@ async function once(redis: BenchRedis, file: string, round: number): Promise<Rou
   await flush(redis.admin);
   const queue = `trigger-file-${round}`;
   const cmd = [process.execPath, join(ROOT, "bin/trigger.ts"), "--file", file];
-  cmd.push("--queue", queue, "--prefix", "bench", "--redis-url", redis.url);
+  cmd.push("--queue", queue, "--prefix", "bench");
+  const env = { ...process.env, ...urlEnv(redis.url) };
   const t0 = nowMs();
-  const proc = Bun.spawn({ cmd, cwd: ROOT, stdout: "pipe", stderr: "pipe" });
+  const proc = Bun.spawn({ cmd, cwd: ROOT, env, stdout: "pipe", stderr: "pipe" });
   let peakKb = 0;
   const sampler = setInterval(() => {
     peakKb = Math.max(peakKb, highWaterKb(proc.pid));

@@ -64,6 +64,7 @@ export async function runTask<P, R>(
     attempt,
     maxAttempts: options.maxAttempts ?? attempt,
     fence,
+    startedAt: performance.timeOrigin + performance.now(),
   };
   const controller = new AbortController();
   const ctx = makeContext(controller.signal, job, {

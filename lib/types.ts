@@ -64,6 +64,15 @@ export interface JobInfo {
    * store to refuse writes from a run that lost its lease (README, "Fenced runs").
    */
   fence: string;
+  /**
+   * When the worker started this run: wall-clock ms since the epoch to a fraction of one, on
+   * this host's clock (`performance.timeOrigin + performance.now()`, so comparable between the
+   * processes of one host). For a rate-limited job, the moment the worker checked its slot, the
+   * moment the limit bounds ("Rate limits" in docs/internals.md): the task is called right
+   * after it, later when the process is descheduled meanwhile. Set by a worker and by runTask;
+   * optional, so a JobInfo made by hand (a test calling `task.run` itself) need not have it.
+   */
+  startedAt?: number;
 }
 
 /** A progress value: a number from 0 to 100, or a JSON object of at most 1 KB. */

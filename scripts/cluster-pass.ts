@@ -43,6 +43,7 @@ export const LEFT_OUT: Record<string, string[]> = {
     ["cli.in-process", "cli.messages.shards", "cli.numbers", "courier.help"],
   "their own redis-server (one they fill, stop or restart), never the preload's": [
     "bench",
+    "bench.secrets",
     "chaos",
     "cli.full",
     "reliability.restart",
@@ -80,6 +81,7 @@ export const LEFT_OUT: Record<string, string[]> = {
       "cluster.failover.load",
       "cluster.harness",
       "cluster.memory",
+      "cluster.no-answer",
       "cluster.outage",
       "cluster.outage.events",
       "cluster.outage.take",

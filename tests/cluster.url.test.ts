@@ -3,7 +3,14 @@
 import { describe, expect, test } from "bun:test";
 import { ConfigError } from "../lib/errors.ts";
 import { commandKey, isBlocking } from "../lib/redis/route.ts";
-import { isClusterUrl, maskUrl, parseClusterUrl, tlsCa, validateUrl } from "../lib/redis/url.ts";
+import {
+  clusterNodeUrl,
+  isClusterUrl,
+  maskUrl,
+  parseClusterUrl,
+  tlsCa,
+  validateUrl,
+} from "../lib/redis/url.ts";
 
 describe("parseClusterUrl", () => {
   test.each([
@@ -85,6 +92,19 @@ test.each([
   ["redis+cluster://u:p@ss@a:1,b:2/", "redis+cluster://u:***@a:1,b:2"],
 ])("maskUrl(%s) is %s", (url, masked) => {
   expect(maskUrl(url)).toBe(masked);
+});
+
+// What an unanswered command's error names (lib/redis/answer.ts): the node it went to, with
+// the URL's credentials masked as maskUrl masks them; the URL as it is when the node is unknown.
+test.each([
+  ["redis+cluster://a:1,b:2", { host: "10.0.0.7", port: 7001 }, "redis+cluster://10.0.0.7:7001"],
+  ["redis+cluster://bob:hunter2@a:1,b:2/", { host: "b", port: 2 }, "redis+cluster://bob:***@b:2"],
+  ["rediss+cluster://hunter2@a:1", { host: "c", port: 3 }, "rediss+cluster://***@c:3"],
+  ["redis+cluster://u:p@ss@a:1", { host: "::1", port: 7000 }, "redis+cluster://u:***@[::1]:7000"],
+  ["redis+cluster://u:pw@a:1,b:2", { host: "b" }, "redis+cluster://u:***@a:1,b:2"],
+  ["redis://u:pw@a:1", { host: "b", port: 2 }, "redis://u:***@a:1"],
+])("clusterNodeUrl(%s, %o), masked, is %s", (url, node, shown) => {
+  expect(maskUrl(clusterNodeUrl(url, node))).toBe(shown);
 });
 
 describe("the key a command is routed by", () => {

@@ -20,6 +20,8 @@ async function gateOf(v: EngineQueue, limits: Limits, full = () => false) {
   await writeLimits(v.client, PREFIX_OF(v), "q", limits);
   const lk = limitKeys(PREFIX_OF(v), "q");
   const launched: string[] = [];
+  /** The moment each launch was told it started (Jobs.launch's `startedMono`). */
+  const startedMono: (number | undefined)[] = [];
   const running = new Set<string>();
   const ended: string[] = [];
   const jobs = {
@@ -27,11 +29,12 @@ async function gateOf(v: EngineQueue, limits: Limits, full = () => false) {
     onFreed: () => {},
     waits: null as unknown as SlotWaits,
     has: (entryId: string) => running.has(entryId) || jobs.waits.has(entryId),
-    launch(job: Startable) {
+    launch(job: Startable, _kind: string, started?: number) {
       jobs.waits.take(job.entryId);
       if (running.has(job.entryId)) return;
       running.add(job.entryId);
       launched.push(job.jobId);
+      startedMono.push(started);
     },
   };
   jobs.waits = new SlotWaits(
@@ -58,7 +61,7 @@ async function gateOf(v: EngineQueue, limits: Limits, full = () => false) {
     full,
     readLost: () => {},
   });
-  return { gate, lk, launched, ended, jobs };
+  return { gate, lk, launched, startedMono, ended, jobs };
 }
 
 async function keyedEntry(v: EngineQueue, id: string): Promise<Startable> {
@@ -135,4 +138,21 @@ test("a job whose slot comes while every worker slot runs a task is given back u
   const again = await keyedEntry(v, "X");
   await g.gate.gate([again], "read");
   expect(g.launched).toEqual(["X"]);
+});
+
+test("a job started at its slot is started as of the check of that slot (the moment the limit bounds)", async () => {
+  await using v = await engineQueue();
+  const g = await gateOf(v, {
+    rate: null,
+    keyConcurrency: null,
+    keyRate: { count: 1, perMs: 60_000 },
+  });
+  const job = await keyedEntry(v, "X");
+  const before = performance.now();
+  await g.gate.gate([job], "read"); // its slot is now: started within the call
+  const after = performance.now();
+  expect(g.launched).toEqual(["X"]);
+  // Given, not read again by the launch after the check: its task's job.startedAt (running.ts).
+  expect(g.startedMono[0]).toBeGreaterThanOrEqual(before);
+  expect(g.startedMono[0]).toBeLessThanOrEqual(after);
 });

@@ -2,7 +2,9 @@
 // rate against a page server that records starts, arrivals and requests in flight per host,
 // while another host runs at full speed; held jobs spend no attempt; a queue-wide rate across
 // two worker processes; the unlimited path makes no limiter call. Runs on a cluster too
-// (COURIER_TEST_CLUSTER=1: 6-shard queues, limits exact across shards).
+// (COURIER_TEST_CLUSTER=1: 6-shard queues, limits exact across shards). A start is counted at
+// the moment the limit bounds, the worker's check of its slot (`job.startedAt`), never at a
+// reading the task takes after it (the last test: why).
 import { describe, expect, test } from "bun:test";
 import { Admin } from "../lib/admin/admin.ts";
 import { scripts } from "../lib/engine/lua.ts";
@@ -194,8 +196,8 @@ describe("a high rate", () => {
     const starts: number[] = [];
     const noop = defineTask<null, null>({
       name: "noop",
-      run: async () => {
-        starts.push(performance.now());
+      run: async (_, _ctx, job) => {
+        starts.push(job.startedAt!); // the moment the limit bounds (tests/fixtures/limit-task.ts)
         return null;
       },
     });
@@ -224,8 +226,8 @@ describe("a pause", () => {
     const starts: number[] = [];
     const noop = defineTask<null, null>({
       name: "noop",
-      run: async () => {
-        starts.push(performance.now());
+      run: async (_, _ctx, job) => {
+        starts.push(job.startedAt!); // the moment the limit bounds (tests/fixtures/limit-task.ts)
         return null;
       },
     });
@@ -272,8 +274,8 @@ describe("a start its timer fired too late for", () => {
     // bound. Started anyway, it would make 11 starts in the second from it to the 11th slot.
     const spin = defineTask<{ spin: boolean }, null>({
       name: "spin",
-      run: async (p) => {
-        starts.push(performance.now());
+      run: async (p, _ctx, job) => {
+        starts.push(job.startedAt!); // the moment the limit bounds (tests/fixtures/limit-task.ts)
         const until = performance.now() + (p.spin ? 130 : 0);
         while (performance.now() < until) {}
         return null;
@@ -307,5 +309,56 @@ describe("a start its timer fired too late for", () => {
       expect(record?.attempts).toBe(1);
       expect(record?.history.filter((h) => h.outcome !== "finished")).toEqual([]);
     }
+  }, 30_000);
+});
+
+describe("the moment a start is measured at", () => {
+  test("is the worker's check of the slot (job.startedAt), not a reading in the task: a run called late after its check is not counted late", async () => {
+    const prefix = testPrefix();
+    // The flake this file had (21 starts in a window of 20, on a loaded machine): each task
+    // read the clock itself, after the worker's check and start, by however long the process
+    // was descheduled in between. Made certain here: the first job's payload takes 60 ms to
+    // parse (a spin in JSON.parse, between the check and the call). Its own reading is then
+    // 60 ms late, and the third start, at most 1040 ms after the first slot (2/s: slots 510 ms
+    // apart, each start at most 20 ms after its own), lands within 1000 ms of it: 3 in a
+    // second by the task's clock (unless a busy machine made the second start late, given
+    // back), never more than 2 by the worker's.
+    let lateBy = 0;
+    const starts: number[] = [];
+    const noop = defineTask<{ slow: boolean }, null>({
+      name: "noop",
+      run: async (p, _ctx, job) => {
+        starts.push(job.startedAt!);
+        if (p.slow) lateBy = performance.timeOrigin + performance.now() - job.startedAt!;
+        return null;
+      },
+    });
+    await using queue = await openQueue({ prefix, queue: "q" });
+    const jobs = await queue.enqueueMany(
+      Array.from({ length: 4 }, (_, i) => ({ task: noop, payload: { slow: i === 0 } })),
+    );
+    await limitsOf(prefix, "q", { rate: { count: 2, perMs: 1000 } });
+    const parse = JSON.parse;
+    JSON.parse = ((text: string, reviver?: Parameters<typeof parse>[1]) => {
+      if (text === '{"slow":true}') {
+        const until = performance.now() + 60;
+        while (performance.now() < until) {}
+      }
+      return parse(text, reviver);
+    }) as typeof JSON.parse;
+    try {
+      const worker = await startWorker({ prefix, queue: "q", tasks: [noop], concurrency: 4 });
+      const done = await queue.waitForJobs(
+        jobs.map((j) => j.id),
+        { timeoutMs: 20_000 },
+      );
+      await worker.stop(1000);
+      expect(done.pending).toEqual([]);
+    } finally {
+      JSON.parse = parse;
+    }
+    expect(starts).toHaveLength(4);
+    expect(lateBy).toBeGreaterThanOrEqual(60); // called that late after its check
+    expect(mostInWindow(starts, 1000)).toBeLessThanOrEqual(2);
   }, 30_000);
 });

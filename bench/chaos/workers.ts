@@ -3,6 +3,7 @@
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import type { Subprocess } from "bun";
+import { urlEnv } from "../_proc.ts";
 
 const ROOT = resolve(import.meta.dir, "../..");
 
@@ -23,6 +24,11 @@ export class WorkerPool {
   #started = 0;
 
   constructor(private readonly o: PoolOptions) {}
+
+  /** The workers running now. */
+  get pids(): number[] {
+    return this.#procs.map((p) => p.pid);
+  }
 
   fill(): void {
     while (this.#procs.length < this.o.size) this.#procs.push(this.#spawn());
@@ -65,12 +71,13 @@ export class WorkerPool {
     const name = `chaos-${++this.#started}`;
     return Bun.spawn({
       cmd: [
-        ...[process.execPath, resolve(ROOT, "bin/worker.ts"), "--redis-url", o.redisUrl],
+        ...[process.execPath, resolve(ROOT, "bin/worker.ts")],
         ...["--prefix", o.prefix, "--name", name, "--allow-private", "--log-format", "json"],
         ...["--claim-idle-ms", String(o.claimIdleMs), "--concurrency", String(o.concurrency)],
         ...["--shards", String(o.shards)],
       ],
       cwd: ROOT,
+      env: { ...process.env, ...urlEnv(o.redisUrl) },
       stdout: "ignore",
       stderr: "ignore",
     });

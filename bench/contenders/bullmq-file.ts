@@ -2,17 +2,21 @@
 // `addBulk`, shaped like Courier's CLI (batches of 500, 8 in flight, each batch's ids printed
 // once it is acknowledged, results kept), on BullMQ's fastest client here (Bun's own). The
 // bench times the whole process, from spawn to exit, as it does the CLI.
-//   bun bench/contenders/bullmq-file.ts <file> <queue> <redis-url>
+//   REDIS_URL=<redis-url> bun bench/contenders/bullmq-file.ts <file> <queue>
+// (the URL in the environment, never on the command line: bench/_proc.ts urlEnv)
 import { createBunRedisClient, Queue } from "bullmq";
 import { RedisClient } from "bun";
+import { givenRedisUrl } from "../_proc.ts";
 
 const BATCH = 500;
 const IN_FLIGHT = 8;
 const OPTS = { removeOnComplete: false, removeOnFail: false };
 
-const [file, name, url] = process.argv.slice(2);
-if (!file || !name || !url) {
-  process.stderr.write("usage: bun bench/contenders/bullmq-file.ts <file> <queue> <redis-url>\n");
+const USAGE = "usage: REDIS_URL=<redis-url> bun bench/contenders/bullmq-file.ts <file> <queue>";
+const url = givenRedisUrl(USAGE);
+const [file, name] = process.argv.slice(2);
+if (!file || !name) {
+  process.stderr.write(`${USAGE}\n`);
   process.exit(2);
 }
 const client = new RedisClient(url);

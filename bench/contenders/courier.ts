@@ -17,11 +17,16 @@ import { bunWorkerCommand } from "./types.ts";
 export const PREFIX = "bench";
 
 const noop = defineTask({ name: "noop", run: async () => null });
-/** The no-op task that says when it started (a limited queue's start rate is timed by it). */
+/**
+ * The no-op task that says when it started (a limited queue's start rate is timed by it): when
+ * its worker started it (`job.startedAt`: a rate limit's check of the slot, the moment the limit
+ * bounds, not a reading here, later by however long the process was descheduled in between);
+ * its own reading where the lib/ measured (`--commit`) has no startedAt.
+ */
 const stampedNoop = defineTask({
   name: "noop",
-  run: async () => {
-    process.stdout.write(`start ${nowMs()}\n`);
+  run: async (_, _ctx, job) => {
+    process.stdout.write(`start ${job.startedAt ?? nowMs()}\n`);
     return null;
   },
 });

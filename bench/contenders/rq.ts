@@ -3,7 +3,7 @@
 // python3 may come first on the PATH). Used by the I/O-bound workload only; skipped, with the
 // reason, where Debian's python3-rq and python3-requests are not installed.
 import { existsSync } from "node:fs";
-import { BENCH_DIR } from "../_proc.ts";
+import { BENCH_DIR, urlEnv } from "../_proc.ts";
 import type { ContenderImpl } from "./types.ts";
 
 const PYTHON = "/usr/bin/python3";
@@ -34,8 +34,9 @@ export const rq: ContenderImpl = {
       async enqueueBulk(payloads) {
         const urls = payloads.map((p) => (p as { url: string }).url).join("\n");
         const proc = Bun.spawn({
-          cmd: [PYTHON, `${TASKS_DIR}/rq_tasks.py`, url, queue],
+          cmd: [PYTHON, `${TASKS_DIR}/rq_tasks.py`, queue],
           cwd: TASKS_DIR,
+          env: { ...process.env, ...urlEnv(url) },
           stdin: new Blob([urls]),
           stdout: "ignore",
           stderr: "pipe",
@@ -47,7 +48,9 @@ export const rq: ContenderImpl = {
     };
   },
   workerCommand: (spec) => ({
-    cmd: [RQ, "worker", "--burst", "--url", spec.url, "--path", TASKS_DIR, spec.queue],
+    // rq's --url is read from RQ_REDIS_URL when not given.
+    cmd: [RQ, "worker", "--burst", "--path", TASKS_DIR, spec.queue],
+    env: urlEnv(spec.url, "RQ_REDIS_URL"),
     ready: /Listening on/,
     needsGo: false,
   }),

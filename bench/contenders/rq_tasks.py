@@ -2,8 +2,10 @@
 
 count_words is the task an `rq worker` runs, one job at a time: fetch the page, count
 whitespace-separated words (naive on purpose: the point is the 100 ms wait, not the parser).
-`python3 rq_tasks.py <redis url> <queue>` enqueues one job per URL read from stdin.
+`REDIS_URL=<redis url> python3 rq_tasks.py <queue>` enqueues one job per URL read from stdin
+(the Redis URL in the environment, never on the command line, where `ps` would show a password).
 """
+import os
 import sys
 
 import requests
@@ -27,4 +29,4 @@ def enqueue(redis_url, queue_name, urls):
 
 
 if __name__ == "__main__":
-    enqueue(sys.argv[1], sys.argv[2], [line.strip() for line in sys.stdin if line.strip()])
+    enqueue(os.environ["REDIS_URL"], sys.argv[1], [line.strip() for line in sys.stdin if line.strip()])

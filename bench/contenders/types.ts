@@ -1,11 +1,15 @@
 // What a contender offers the workloads: a producer in the bench process, a Redis command that
 // counts the results recorded so far, and the command line of one worker process.
 import type { Contender } from "../_figures.ts";
+import { urlEnv } from "../_proc.ts";
 
 /** The task a worker runs: nothing at all, or the word count of a local page. */
 export type TaskKind = "noop" | "wordcount";
 
-/** Everything a worker process needs; passed to it as JSON on its command line. */
+/**
+ * Everything a worker process needs: passed to it as JSON on its command line, but for `url`,
+ * which goes in its environment (bunWorkerCommand; a password is not for `ps` to show).
+ */
 export interface WorkerSpec {
   url: string;
   queue: string;
@@ -28,7 +32,10 @@ export interface Producer {
 }
 
 export interface WorkerCommand {
+  /** Never the Redis URL: it goes in `env`. */
   cmd: string[];
+  /** Added to the process' environment: the Redis URL (bench/_proc.ts urlEnv). */
+  env: Record<string, string>;
   /** The line the process prints once it can be told to go (or, for RQ, once it listens). */
   ready: RegExp;
   /** Whether it waits for "go" on stdin before it connects and starts working. */
@@ -54,11 +61,19 @@ export type StartWorker = (
   onDone: ((jobId: string) => void) | undefined,
 ) => Promise<RunningWorker>;
 
-/** The command line of a Bun worker process (bench/worker-proc.ts) for a contender. */
-export function bunWorkerCommand(name: Contender, spec: WorkerSpec): WorkerCommand {
-  const script = new URL("../worker-proc.ts", import.meta.url).pathname;
+/**
+ * The command line of a Bun worker process (`script`: bench/worker-proc.ts, this tree's or a
+ * snapshot's) for a contender: the spec on it, its URL in REDIS_URL.
+ */
+export function bunWorkerCommand(
+  name: Contender,
+  spec: WorkerSpec,
+  script = new URL("../worker-proc.ts", import.meta.url).pathname,
+): WorkerCommand {
+  const { url, ...rest } = spec;
   return {
-    cmd: [process.execPath, script, name, JSON.stringify(spec)],
+    cmd: [process.execPath, script, name, JSON.stringify(rest)],
+    env: urlEnv(url),
     ready: /^ready$/,
     needsGo: true,
   };

@@ -67,7 +67,7 @@ export async function startWorkers(
   count: number,
 ): Promise<{ procs: WorkerProc[]; go: () => void }> {
   const cmd = c.workerCommand(spec);
-  const procs = Array.from({ length: count }, () => spawnProc(cmd.cmd));
+  const procs = Array.from({ length: count }, () => spawnProc(cmd.cmd, cmd.env));
   try {
     await Promise.all(procs.map((p) => p.waitFor(cmd.ready)));
   } catch (err) {

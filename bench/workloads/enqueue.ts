@@ -6,7 +6,7 @@ import { rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { queueKeys } from "../../lib/index.ts";
-import { BENCH_DIR, nowMs, ROOT } from "../_proc.ts";
+import { BENCH_DIR, nowMs, ROOT, urlEnv } from "../_proc.ts";
 import { commandStats, flush, redisCpuS } from "../_redis.ts";
 import { topLevelUsec } from "../_usec.ts";
 import type { ContenderImpl } from "../contenders/types.ts";
@@ -91,18 +91,12 @@ async function wholeProcess(ctx: Ctx, name: string, file: string, n: number): Pr
       ? [process.execPath, join(ROOT, "bin/trigger.ts"), "--file", file, "--queue", queue].concat([
           "--prefix",
           "bench",
-          "--redis-url",
-          ctx.redis.url,
         ])
-      : [
-          process.execPath,
-          join(BENCH_DIR, "contenders/bullmq-file.ts"),
-          file,
-          queue,
-          ctx.redis.url,
-        ];
+      : [process.execPath, join(BENCH_DIR, "contenders/bullmq-file.ts"), file, queue];
+  // The URL in the environment, not on the command line (urlEnv): both read REDIS_URL.
+  const env = { ...process.env, ...urlEnv(ctx.redis.url) };
   const t0 = nowMs();
-  const proc = Bun.spawn({ cmd, cwd: ROOT, stdout: "ignore", stderr: "pipe" });
+  const proc = Bun.spawn({ cmd, cwd: ROOT, env, stdout: "ignore", stderr: "pipe" });
   const [code, err] = await Promise.all([proc.exited, new Response(proc.stderr).text()]);
   const seconds = (nowMs() - t0) / 1_000;
   if (code !== 0) throw new Error(`${name} enqueueing a file exited ${code}: ${err}`);

@@ -7,9 +7,10 @@
 //    tree's figure over the base's of the same round: 1 within noise. Per job, each side's
 //    worker CPU, Redis CPU, Redis commands and Redis time: the commands should be the same.
 // 2. A queue limited to a rate starts jobs at that rate: two worker processes (concurrency 64
-//    each) drain a backlog of no-op jobs, each start stamped by its task; the sustained rate is
-//    the least-squares slope over the middle 80 % of the starts, its error against the limit in
-//    percent, and the most starts any window of the interval held (at most the limit's N).
+//    each) drain a backlog of no-op jobs, each start told by its task (its job.startedAt, the
+//    moment the worker checked its slot); the sustained rate is the least-squares slope over
+//    the middle 80 % of the starts, its error against the limit in percent, and the most
+//    starts any window of the interval held (at most the limit's N).
 //    500/s, and 50/100ms (the same rate, where the lateness bound costs more of it).
 import { join } from "node:path";
 import { Admin } from "../../lib/index.ts";
@@ -17,7 +18,7 @@ import { ROOT } from "../_proc.ts";
 import { flush } from "../_redis.ts";
 import { extractSnapshot, git } from "../_snapshot.ts";
 import { courier, PREFIX } from "../contenders/courier.ts";
-import type { ContenderImpl } from "../contenders/types.ts";
+import { bunWorkerCommand, type ContenderImpl } from "../contenders/types.ts";
 import {
   type Ctx,
   enqueueInChunks,
@@ -145,16 +146,13 @@ async function limitedRound(ctx: Ctx, round: number, limit: Limit): Promise<void
 function baseContender(dir: string): ContenderImpl {
   return {
     ...courier,
-    workerCommand: (spec) => ({
-      cmd: [process.execPath, join(dir, "bench/worker-proc.ts"), "courier", JSON.stringify(spec)],
-      ready: /^ready$/,
-      needsGo: true,
-    }),
+    workerCommand: (spec) => bunWorkerCommand("courier", spec, join(dir, "bench/worker-proc.ts")),
   };
 }
 
 /**
- * The start times (wall-clock ms, stamped by the task) of two worker processes draining `n`
+ * The start times (wall-clock ms, each the task's `job.startedAt`: bench/contenders/courier.ts)
+ * of two worker processes draining `n`
  * no-op jobs of a queue limited to `rate`.
  */
 async function limitedStarts(ctx: Ctx, rate: string, n: number): Promise<number[]> {

@@ -7,11 +7,21 @@
 // so a Redis that resumes answers the next command.
 import { NoAnswerError } from "../errors.ts";
 import { blockMsOf } from "./route.ts";
-import { maskUrl } from "./url.ts";
+import { clusterNodeUrl, maskUrl } from "./url.ts";
 import { answerWithin } from "./watchdog.ts";
 
-/** What the limit is put on: a command, given its arguments. */
-export type Answered = <T>(args: readonly string[], command: Promise<T>) => Promise<T>;
+/** A cluster's node connection's socket: where its commands go. */
+export type NodeSocket = { host?: string; port?: number };
+
+/**
+ * What the limit is put on: a command, given its arguments, and on a cluster the socket of the
+ * node it went to, which its error names (the URL's seeds may well not include that node).
+ */
+export type Answered = <T>(
+  args: readonly string[],
+  command: Promise<T>,
+  node?: NodeSocket,
+) => Promise<T>;
 
 /** The longest delay a timer takes (2^31 - 1 ms, about 24.8 days); a longer one fires at once. */
 export const TIMER_MAX_MS = 2_147_483_647;
@@ -47,7 +57,7 @@ export function answerLimit(
     stalled = false;
     onAnswer();
   };
-  return <T>(args: readonly string[], command: Promise<T>) => {
+  return <T>(args: readonly string[], command: Promise<T>, node?: NodeSocket) => {
     const blockMs = heldMsOf(args);
     const ahead = blocker;
     const limited = () => {
@@ -56,7 +66,8 @@ export function answerLimit(
       return answerWithin(command, ms, () => {
         stalled = true;
         onStall();
-        return new NoAnswerError(`Redis at ${maskUrl(url)} did not answer within ${ms} ms`);
+        const at = maskUrl(node ? clusterNodeUrl(url, node) : url);
+        return new NoAnswerError(`Redis at ${at} did not answer within ${ms} ms`);
       });
     };
     // Its caller hears of a failure, not the process; a reply after a stall clears it.

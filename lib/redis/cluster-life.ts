@@ -4,7 +4,7 @@
 
 import { EventEmitter } from "node:events";
 import { exponentialMs } from "../time.ts";
-import type { Answered } from "./answer.ts";
+import type { Answered, NodeSocket } from "./answer.ts";
 import { DownNodes, type Layout } from "./cluster-nodes.ts";
 import { keySlot } from "./slot.ts";
 
@@ -12,6 +12,8 @@ import { keySlot } from "./slot.ts";
 export interface NodeClient {
   sendCommand(args: readonly string[], options?: unknown): Promise<unknown>;
   readonly isReady: boolean;
+  /** Its options: the socket's host and port are the node's address, as dialled. */
+  readonly options?: { socket?: NodeSocket };
   // biome-ignore lint/suspicious/noExplicitAny: node-redis' events carry various arguments
   on(event: string, listener: (...args: any[]) => void): unknown;
   destroy(): void;

@@ -54,16 +54,16 @@ export class ClusterRedis implements Redis {
     // The answer's limit runs from when a node has the command, not while it waits for one
     // (NODE_WAIT_MS: a failover).
     const { answered } = this.shared;
-    const limited = (sent: Promise<unknown>) => (answered ? answered(args, sent) : sent);
-    if (target.kind === "client") return (await limited(target.client.sendCommand(args))) as T;
+    // Its error names the node the command went to (its socket), not the URL's seeds.
+    const limited = (client: NodeClient, options?: unknown) => {
+      const sent = client.sendCommand(args, options);
+      return answered ? answered(args, sent, client.options?.socket) : sent;
+    };
+    if (target.kind === "client") return (await limited(target.client)) as T;
     const key = commandKey(args);
-    if (key === undefined) {
-      return (await limited((await this.#keylessNode()).sendCommand(args))) as T;
-    }
+    if (key === undefined) return (await limited(await this.#keylessNode())) as T;
     await nodeFor(this.shared, key);
-    const send = (client: NodeClient, options?: unknown) =>
-      limited(client.sendCommand(args, options));
-    return (await this.shared.cluster._execute({ firstKey: key }, false, undefined, send)) as T;
+    return (await this.shared.cluster._execute({ firstKey: key }, false, undefined, limited)) as T;
   }
 
   /**

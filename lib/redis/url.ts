@@ -97,6 +97,20 @@ function checkPathAndQuery(url: string, parsed: URL): void {
   );
 }
 
+/**
+ * A cluster URL pointed at one of its nodes, `node` (a socket's host and port), in place of the
+ * seeds it lists: what an error about that node names. Its credentials are kept, for maskUrl to
+ * mask as in every other message. `url` itself when it is no cluster URL or the node is unknown.
+ */
+export function clusterNodeUrl(url: string, node: { host?: string; port?: number }): string {
+  const head = /^rediss?\+cluster:\/\//i.exec(url)?.[0];
+  if (!head || node.host === undefined || node.port === undefined) return url;
+  // Up to the last `@`, as parseClusterUrl reads them: "" when there is none.
+  const credentials = url.slice(head.length, url.lastIndexOf("@") + 1);
+  const host = node.host.includes(":") ? `[${node.host}]` : node.host;
+  return `${head}${credentials}${host}:${node.port}`;
+}
+
 /** A Redis Cluster's URL: redis+cluster:// or rediss+cluster://. */
 export function isClusterUrl(url: string): boolean {
   return /^rediss?\+cluster:\/\//i.test(url);

@@ -179,7 +179,7 @@ export class LimitGate {
     }
     const full = action === "start" && this.d.full();
     if (action === "start" && !this.d.paused() && !full) {
-      this.jobs.launch(job, kind);
+      this.jobs.launch(job, kind, now); // the start the limit bounds is this check's moment
       return;
     }
     if (full) {

@@ -25,7 +25,7 @@ export interface RunningJob extends Startable {
  * and no properties added after: each would grow the object again, per job). `current` is set
  * by the caller, whose attempt needs the object.
  */
-export function runningJob(j: Startable, startedAt: number): RunningJob {
+export function runningJob(j: Startable, startedAt: number, startedMono: number): RunningJob {
   const running: RunningJob = {
     entryId: j.entryId,
     jobId: j.jobId,
@@ -37,7 +37,7 @@ export function runningJob(j: Startable, startedAt: number): RunningJob {
     hasRecord: j.hasRecord,
     deliveries: j.deliveries,
     current: null as unknown as Attempt,
-    startedMono: performance.now(),
+    startedMono,
     startedAt,
     canceled: false,
     sinks: null,

@@ -74,7 +74,11 @@ export class Jobs extends AttemptEnds {
     return this.running.has(entryId) || this.writing.has(entryId) || this.waits.has(entryId);
   }
 
-  launch(job: Startable, kind: "read" | "claim"): void {
+  /**
+   * Starts `job`'s attempt. `startedMono`: when, on performance.now(); a rate-limited job's is
+   * the moment its slot was checked (lib/worker/limited.ts), which its task sees (`startedAt`).
+   */
+  launch(job: Startable, kind: "read" | "claim", startedMono = performance.now()): void {
     if (this.waits.size > 0) this.waits.take(job.entryId);
     if (this.givingBack.size > 0 && this.givingBack.has(job.entryId)) return;
     this.held.delete(job.entryId);
@@ -82,7 +86,7 @@ export class Jobs extends AttemptEnds {
     if (this.#closed || this.running.has(job.entryId) || this.writing.has(job.entryId)) return;
     const task = this.tasks.get(job.task);
     const limitMs = task?.timeoutMs ?? this.o.jobTimeoutMs;
-    const running = runningJob(job, this.o.now());
+    const running = runningJob(job, this.o.now(), startedMono);
     running.current = new Attempt(limitMs, (r) => this.ended(running, r));
     this.running.set(job.entryId, running);
     this.outcomes.startedSince++;
@@ -104,6 +108,7 @@ export class Jobs extends AttemptEnds {
       attempt,
       maxAttempts,
       fence: fenceOf(job.entryId, job.deliveries),
+      startedAt: performance.timeOrigin + startedMono,
     };
     runAttempt(task, info, job.payload, running.current, sinks);
   }

@@ -1,11 +1,16 @@
 // Mutants of R91's findings 1, 5, 7: a Redis that stops answering (lib/redis/answer.ts,
 // connect.ts) hangs no command of a Queue, an Admin, a CLI or the dashboard
 // (tests/redis.no-answer.test.ts); trigger's stdout closed before it started; errors' length.
+// h-104: on a cluster, the unanswered command's error names its node (tests/cluster.no-answer,
+// cluster.url); a run's start as the task is told it (job.startedAt: a rate limit's check).
 import { type Mutant, m } from "./mutant.ts";
 
 const T = "tests/redis.no-answer.test.ts";
 const C = "tests/trigger.closed-stdout.test.ts";
 const L = "tests/cli.error-length.test.ts";
+const N = "tests/cluster.no-answer.test.ts";
+const U = "tests/cluster.url.test.ts";
+const S = "tests/worker.started-at.test.ts";
 
 // biome-ignore format: a table, one mutant to three lines
 export const outageMutants: Mutant[] = [
@@ -99,4 +104,34 @@ export const outageMutants: Mutant[] = [
   m("error-exit-before-drained", "bin/_cli.ts", "a long error line arrives whole through a slow pipe",
     "  await new Promise<void>((resolve) => process.stderr.write(text, () => resolve()));",
     "  process.stderr.write(text);", [L]),
+  m("cluster-no-answer-seeds", "lib/redis/answer.ts", "a cluster command left unanswered names the node it went to, not the URL's seeds",
+    "        const at = maskUrl(node ? clusterNodeUrl(url, node) : url);",
+    "        const at = maskUrl(url);", [N]),
+  m("cluster-no-answer-node-unsaid", "lib/redis/cluster.ts", "a cluster command's limit is told the node it went to (its socket)",
+    "      return answered ? answered(args, sent, client.options?.socket) : sent;",
+    "      return answered ? answered(args, sent) : sent;", [N]),
+  m("cluster-node-url-credentials-dropped", "lib/redis/url.ts", "a node's URL keeps the user, for maskUrl to show it with the password masked",
+    "  const credentials = url.slice(head.length, url.lastIndexOf(\"@\") + 1);",
+    "  const credentials = \"\";", [U, N]),
+  m("cluster-node-url-ipv6-bare", "lib/redis/url.ts", "an IPv6 node is shown as [host]:port",
+    "  const host = node.host.includes(\":\")",
+    "  const host = false && node.host.includes(\":\")", [U]),
+  m("cluster-node-url-port-unknown", "lib/redis/url.ts", "a node whose port is unknown leaves the URL as given",
+    "  if (!head || node.host === undefined || node.port === undefined) return url;",
+    "  if (!head || node.host === undefined) return url;", [U]),
+  m("cluster-node-url-not-cluster", "lib/redis/url.ts", "a URL that is no cluster's is left as given",
+    "  if (!head || node.host === undefined || node.port === undefined) return url;",
+    "  if (node.host === undefined || node.port === undefined) return url;", [U]),
+  m("started-at-not-the-check", "lib/worker/limited.ts", "a rate-limited job is started as of its slot's check, the moment the limit bounds",
+    "      this.jobs.launch(job, kind, now);",
+    "      this.jobs.launch(job, kind);", ["tests/limits.gate.test.ts"]),
+  m("started-at-own-reading", "lib/worker/running.ts", "a task is told the start it was launched with, not a later reading",
+    "      startedAt: performance.timeOrigin + startedMono,",
+    "      startedAt: performance.timeOrigin + performance.now(),", [S]),
+  m("started-at-no-default", "lib/worker/running.ts", "a job launched without a given start is started as of its launch",
+    "startedMono = performance.now()): void {",
+    "startedMono?: number): void {", [S]),
+  m("started-at-runtask-unset", "lib/testing.ts", "runTask tells the task when its run started too",
+    "    startedAt: performance.timeOrigin + performance.now(),\n",
+    "", [S]),
 ];
