@@ -6,7 +6,7 @@
 // as `unreadable`: the call's other ids are still acted on.
 
 import { ErrorReply } from "@redis/client";
-import { describeRefusal } from "../cli/refusal.ts";
+import { describeRefusal, refusalLine } from "../cli/refusal.ts";
 import type { QueueKeys } from "../engine/keys.ts";
 import { causes, describeError, isOomError } from "../errors.ts";
 import { isTransient } from "../redis/cause.ts";
@@ -17,6 +17,7 @@ import {
   discardLetters,
   findDead,
   purgeLetters,
+  type RequeueReply,
   type RequeueVerdict,
   requeueAllLetters,
   requeueLetters,
@@ -68,10 +69,20 @@ export async function requeueDead(
   await s.byShard(jobIds, (keys, ids) =>
     settle(ids, done, async () => {
       const pairs = await letters(s, keys, ids);
-      for (const d of await requeueLetters(s.client, keys, pairs, o)) done.set(d.id, d);
+      for (const d of await requeueLetters(s.client, keys, pairs, o)) done.set(d.id, told(d));
     }),
   );
   return jobIds.map((id) => done.get(id) ?? { id, verdict: "missing" });
+}
+
+/** A letter's answer, an unreadable one's reason in the CLI's words. */
+function told(d: RequeueReply): RequeueResult {
+  return d.verdict === "unreadable" ? unreadable(d.id, d.reason) : d;
+}
+
+/** An id whose job's key holds another type: the script's `courier: key …` in the CLI's words. */
+function unreadable(id: string, why: string): UnreadableId {
+  return { id, verdict: "unreadable", reason: refusalLine(why) ?? why };
 }
 
 /** Requeues every job dead now, shard by shard; returns how many. */
@@ -90,8 +101,10 @@ export async function deleteDead(
   await s.byShard(ids, (keys, some) =>
     settle(some, done, async () => {
       const pairs = await letters(s, keys, some);
-      for (const id of await discardLetters(s.client, keys, pairs))
-        done.set(id, { id, verdict: "deleted" });
+      for (const d of await discardLetters(s.client, keys, pairs)) {
+        if (d.unreadable !== undefined) done.set(d.id, unreadable(d.id, d.unreadable));
+        else if (d.deleted) done.set(d.id, { id: d.id, verdict: "deleted" });
+      }
     }),
   );
   return ids.map((id) => done.get(id) ?? { id, verdict: "missing" });

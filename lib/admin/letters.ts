@@ -4,7 +4,9 @@
 import { isAutoId, type QueueKeys } from "../engine/keys.ts";
 import { parseOutcome } from "../engine/outcome.ts";
 import {
+  type DiscardReply,
   discardLetters as discard,
+  type RequeueReply,
   type RequeueVerdict,
   requeueLetters as requeue,
 } from "../engine/requeue.ts";
@@ -12,7 +14,7 @@ import { field } from "../queue/read.ts";
 import type { Redis } from "../redis/connect.ts";
 import { letterBytes, nextPageCount, PAGE_FIRST, runsByBytes } from "./letter-runs.ts";
 
-export type { RequeueVerdict };
+export type { RequeueReply, RequeueVerdict };
 
 export interface DeadLetter {
   /** The letter's entry id in the dead stream; its ms part is when the job died. */
@@ -110,13 +112,16 @@ export async function findDead(
   }
 }
 
-/** Requeues letters [entry id, job id ('' = any)]; atomic per letter (requeue.lua). */
+/**
+ * Requeues letters [entry id, job id ('' = any)]; atomic per letter (requeue.lua). A letter
+ * whose job's keys hold another type is `unreadable` on its own, the others requeued.
+ */
 export async function requeueLetters(
   client: Redis,
   keys: QueueKeys,
   letters: readonly [string, string][],
   o: { maxAttempts: number },
-): Promise<{ id: string; verdict: RequeueVerdict }[]> {
+): Promise<RequeueReply[]> {
   if (letters.length === 0) return [];
   return requeue(client, keys, letters.map(toRef), o.maxAttempts);
 }
@@ -167,16 +172,16 @@ export async function requeueAllLetters(
 }
 
 /**
- * Deletes letters, and the failed outcome and record of the job each is about (discard.lua); returns the job ids of the letters deleted.
+ * Deletes letters, and the failed outcome and record of the job each is about (discard.lua);
+ * what became of each letter found (one whose job's keys hold another type is kept: `unreadable`).
  */
 export async function discardLetters(
   client: Redis,
   keys: QueueKeys,
   letters: readonly [string, string][],
-): Promise<string[]> {
+): Promise<DiscardReply[]> {
   if (letters.length === 0) return [];
-  const reply = await discard(client, keys, letters.map(toRef));
-  return reply.filter((d) => d.deleted).map((d) => d.id);
+  return discard(client, keys, letters.map(toRef));
 }
 
 /**

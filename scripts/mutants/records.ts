@@ -1,6 +1,7 @@
 // Mutants of "a bad record is settled on its own" in the scripts (scripts/mutants/list.ts
 // appends them): a counter field that is not an integer, or a due time that is no number, must
-// never fail the rest of a call. Each a small deliberate bug and the tests that must catch it.
+// never fail the rest of a call; a job's key of another type is that id's answer alone. Each a
+// small deliberate bug and the tests that must catch it.
 import { type Mutant, m } from "./mutant.ts";
 
 const LUA = (name: string) => `lib/engine/lua/${name}.lua`;
@@ -29,4 +30,25 @@ export const recordMutants: Mutant[] = [
   m("limit-seq-woken-ignored", LUA("limit"), "a key's seq started again counts the woken waiters' places (scored negative) too",
     "math.max(math.abs(tonumber(low) or 0), math.abs(tonumber(high) or 0))",
     "math.max(0, math.abs(tonumber(high) or 0))", [T("lua.counters")]),
+  m("requeue-wrongtype-active", LUA("requeue"), "a dead job whose record or failed value is a key of another type is unreadable (exit 6), not said to be alive (active, exit 4)",
+    "      j.verdict = 'unreadable'",
+    "      j.verdict = 'active'", [T("dead.settle")]),
+  m("requeue-wrongtype-names-record", LUA("requeue"), "an unreadable dead job names the key of another type: its failed value, not its record",
+    "j.reason = vok and unreadable(jprefix .. j.id, 'hash')",
+    "j.reason = true and unreadable(jprefix .. j.id, 'hash')", [T("dead.settle")]),
+  m("requeue-unreadable-raw-reason", "lib/admin/dead-actions.ts", "an unreadable dead job's reason is told in the CLI's words (what to do), not the script's raw text",
+    "reason: refusalLine(d.reason) ?? d.reason",
+    "reason: d.reason", [T("dead.settle")]),
+  m("discard-wrongtype-deleted", LUA("discard"), "a dead job whose failed value or record is a key of another type is not deleted with its letter (not Courier's to delete): unreadable, exit 6",
+    "  elseif why then",
+    "  elseif false then", [T("dead.settle")]),
+  m("discard-wrongtype-record-unchecked", LUA("discard"), "delete checks the job's record's type too, not only its failed value's",
+    "{ { rprefix .. id, 'string' }, { jprefix .. id, 'hash' } }",
+    "{ { rprefix .. id, 'string' } }", [T("dead.settle")]),
+  m("discard-wrongtype-none", LUA("discard"), "a job whose failed value or record has expired (no key) is deleted as ever, not unreadable",
+    "    if t ~= 'none' and t ~= k[2] then",
+    "    if t ~= k[2] then", [T("engine.dead"), T("dead")]),
+  m("delete-unreadable-missing", "lib/admin/dead-actions.ts", "an unreadable id of delete is said so (exit 6), not as having no dead letter (exit 4)",
+    "if (d.unreadable !== undefined) done.set",
+    "if (d.unreadable === null) done.set", [T("dead.settle")]),
 ];
