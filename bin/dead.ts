@@ -8,7 +8,7 @@ import type { DeleteResult, RequeueResult } from "../lib/admin/dead-actions.ts";
 import { isDeadCursor } from "../lib/admin/dead-pages.ts";
 import { formatDuration, parseDuration } from "../lib/admin/duration.ts";
 import { deadLetterJson, formatDeadLetter, formatDeadPage, letterJson } from "../lib/cli/dead.ts";
-import { safeText, shownInput } from "../lib/cli/safe-text.ts";
+import { safeText } from "../lib/cli/safe-text.ts";
 import { CourierError } from "../lib/errors.ts";
 import { commonArgs, EXIT, intArg, printJson, queueArgs, runCli, UsageError } from "./_cli.ts";
 
@@ -170,7 +170,8 @@ async function list(
 
 async function show(admin: Admin, id: string, json: boolean): Promise<void> {
   const letter = await admin.deadLetter(id);
-  if (!letter) throw new CourierError("ENOTFOUND", `no dead letter for job ${shownInput(id)}`);
+  // The id whole (escaped), never cut: the one printed is the one to paste back.
+  if (!letter) throw new CourierError("ENOTFOUND", `no dead letter for job ${safeText(id)}`);
   const job = await admin.job(letter.id);
   if (json) printJson(deadLetterJson(letter, job));
   else print(formatDeadLetter(letter, job));

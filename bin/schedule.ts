@@ -3,7 +3,7 @@
 // each a citty subcommand with its own options and --help. Workers fire them (and `run`).
 import { once } from "node:events";
 import { defineCommand } from "citty";
-import { safeText, shownInput } from "../lib/cli/safe-text.ts";
+import { safeText } from "../lib/cli/safe-text.ts";
 import { addSpec, scheduleJson, writeSchedules } from "../lib/cli/schedule.ts";
 import { defaults } from "../lib/config.ts";
 import { CourierError, InputError } from "../lib/errors.ts";
@@ -141,7 +141,7 @@ function changeCommand(verb: "remove" | "pause" | "resume") {
         if (verb === "remove" && !changed)
           throw new CourierError(
             "ENOTFOUND",
-            `no schedule ${shownInput(given)} (prefix ${s.prefix})`,
+            `no schedule ${safeText(given)} (prefix ${s.prefix})`,
           );
         if (args.json)
           return printJson({ name: given, [verb === "remove" ? "removed" : "changed"]: changed });

@@ -23,7 +23,10 @@ export function safeText(text: string, options: SafeTextOptions = {}): string {
   return text.replace(options.multiline ? UNSAFE : UNSAFE_WITH_BREAKS, visible);
 }
 
-/** The most of a caller's text (an id, a name, a value) an error line quotes. */
+/**
+ * The most of a caller's free text (a value that is no id or name) an error line quotes. An id
+ * or a name the user pastes back (a job id, a schedule name) is quoted whole, through safeText.
+ */
 export const SHOWN_MAX = 80;
 
 /** A caller's text in an error line: cut to `max` characters (then …), control characters escaped. */

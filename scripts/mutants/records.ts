@@ -51,4 +51,13 @@ export const recordMutants: Mutant[] = [
   m("delete-unreadable-missing", "lib/admin/dead-actions.ts", "an unreadable id of delete is said so (exit 6), not as having no dead letter (exit 4)",
     "if (d.unreadable !== undefined) done.set",
     "if (d.unreadable === null) done.set", [T("dead.settle")]),
+  m("dead-show-id-cut", "bin/dead.ts", "dead show names an id with no letter whole (the one to paste back), not cut at 80",
+    "no dead letter for job ${safeText(id)}",
+    "no dead letter for job ${safeText(id.slice(0, 80))}", [T("cli.ids.whole")]),
+  m("schedule-remove-name-cut", "bin/schedule.ts", "schedule remove names a schedule it did not find whole, not cut at 80",
+    "`no schedule ${safeText(given)} (prefix",
+    "`no schedule ${safeText(given.slice(0, 80))} (prefix", [T("cli.ids.whole")]),
+  m("schedule-pause-name-cut", "lib/schedule/schedules.ts", "schedule pause/resume name a schedule they did not find whole, not cut at 80",
+    "`no schedule ${safeText(name)} (prefix",
+    "`no schedule ${safeText(name.slice(0, 80))} (prefix", [T("cli.ids.whole")]),
 ];
