@@ -60,4 +60,7 @@ export const recordMutants: Mutant[] = [
   m("schedule-pause-name-cut", "lib/schedule/schedules.ts", "schedule pause/resume name a schedule they did not find whole, not cut at 80",
     "safeText(name)} (prefix",
     "safeText(name.slice(0, 80))} (prefix", [T("cli.ids.whole")]),
+  m("cancel-empty-stdin-usage-line", "lib/cli/cancel-input.ts", "cancel - with an empty standard input says there were no ids on it, not to give `-`",
+    "if (given.includes(\"-\")) throw new InputError",
+    "if (given.includes(\"\\0\")) throw new InputError", [T("cancel.stdin")]),
 ];
