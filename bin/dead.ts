@@ -68,7 +68,7 @@ const showCommand = defineCommand({
 const requeueCommand = defineCommand({
   meta: {
     name: "requeue",
-    description: `Run dead jobs again with a fresh attempt count: ID… or --all. Atomic (never both dead and queued); the history keeps the old error. Exit ${EXIT.notFound} when an id has no dead letter; ${EXIT.connect} when Redis refuses one's keys (another type: its own line, the other ids still done).`,
+    description: `Run dead jobs again with a fresh attempt count: ID… or --all. Atomic (never both dead and queued); the history keeps the old error. Exit ${EXIT.notFound} when an id has no dead letter; ${EXIT.connect} when Redis refuses one's keys (its shard's, or its job's record or failed value, of another type: its own line, the other ids still done).`,
   },
   args: {
     ids: { type: "positional", description: "Job ids (or --all)", required: false },
@@ -90,7 +90,7 @@ const requeueCommand = defineCommand({
 const deleteCommand = defineCommand({
   meta: {
     name: "delete",
-    description: `Delete dead jobs for good: each letter, and the job's failed outcome and record; an id given twice is deleted and printed once. Exit ${EXIT.notFound} when an id has no dead letter; ${EXIT.connect} when Redis refuses one's keys (another type: its own line, the other ids still done).`,
+    description: `Delete dead jobs for good: each letter, and the job's failed outcome and record; an id given twice is deleted and printed once. Exit ${EXIT.notFound} when an id has no dead letter; ${EXIT.connect} when Redis refuses one's keys (its shard's, or its job's record or failed value, of another type: its own line, the other ids still done).`,
   },
   args: {
     ids: { type: "positional", description: "Job ids", required: false },
