@@ -1,13 +1,18 @@
 #!/usr/bin/env bun
-// Dead letters: `list`, `show ID`, `requeue ID…|--all`, `delete ID…`,
-// `purge --older-than DURATION|--all`,
-// each a citty subcommand with its own options and --help.
+// Dead letters: `list`, `show ID`, `requeue ID…|--all`, `delete ID…`, `purge --older-than
+// DURATION|--all`, each a citty subcommand with its own options and --help.
 import { defineCommand } from "citty";
 import { Admin } from "../lib/admin/admin.ts";
 import type { DeleteResult, RequeueResult } from "../lib/admin/dead-actions.ts";
 import { isDeadCursor } from "../lib/admin/dead-pages.ts";
 import { formatDuration, parseDuration } from "../lib/admin/duration.ts";
-import { deadLetterJson, formatDeadLetter, formatDeadPage, letterJson } from "../lib/cli/dead.ts";
+import {
+  deadLetterJson,
+  formatDeadLetter,
+  formatDeadPage,
+  letterJson,
+  unreadableLeftLine,
+} from "../lib/cli/dead.ts";
 import { safeText } from "../lib/cli/safe-text.ts";
 import { CourierError } from "../lib/errors.ts";
 import { commonArgs, EXIT, intArg, printJson, queueArgs, runCli, UsageError } from "./_cli.ts";
@@ -188,9 +193,14 @@ async function requeue(admin: Admin, ids: string[], json: boolean): Promise<void
 }
 
 async function requeueAll(admin: Admin, json: boolean): Promise<void> {
-  const count = await admin.requeueAll();
-  if (json) printJson({ requeued: count });
+  const { requeued: count, unreadable, first } = await admin.requeueAllTally();
+  if (json) printJson({ requeued: count, ...(unreadable > 0 ? { unreadable } : {}) });
   else print(`requeued ${count} dead job${count === 1 ? "" : "s"}`);
+  // Letters left because a job's key holds another type: said, as `requeue ID` says each (exit 6).
+  const left = unreadableLeftLine({ requeued: count, unreadable, first });
+  if (left === null) return;
+  if (!json) process.stderr.write(`dead: ${left}\n`);
+  process.exitCode = EXIT.connect;
 }
 
 async function remove(admin: Admin, given: string[], json: boolean): Promise<void> {

@@ -173,3 +173,26 @@ describe("a dead job whose own record or outcome key holds another type", () => 
     });
   }
 });
+
+describe("requeue --all and a dead job whose record is a key of another type", () => {
+  test("the others are requeued; the one left is said, with the first's key, exit 6", async () => {
+    const prefix = testPrefix();
+    await killJobs(prefix, ["v0", "v1", "v2"], 1);
+    const [keys] = shardKeys(prefix, "default", 1);
+    const key = keys!.record("v1");
+    await using r = await rawRedis();
+    await r.sendCommand(["DEL", key]);
+    await r.sendCommand(["SADD", key, "x"]);
+    const out = await dead(prefix, "requeue", "--all");
+    expect(out.stdout).toBe("requeued 2 dead jobs\n");
+    expect(out.stderr).toBe(
+      `dead: 1 dead job not requeued, its keys unreadable (dead requeue ID says each); the first, v1: Redis refused a Courier script (WRONGTYPE): key ${key} holds a set where Courier keeps a hash; nothing was written; another program uses these keys: give Courier its own --prefix, or delete that key\n`,
+    );
+    expect(out.code).toBe(6);
+    expect(await isDead(prefix, "v1")).toBe(true);
+
+    const json = await dead(prefix, "requeue", "--all", "--json");
+    expect(JSON.parse(json.stdout)).toEqual({ requeued: 0, unreadable: 1 });
+    expect(json.code).toBe(6);
+  });
+});

@@ -17,6 +17,7 @@ import {
   discardLetters,
   findDead,
   purgeLetters,
+  type RequeueAllTally,
   type RequeueReply,
   type RequeueVerdict,
   requeueAllLetters,
@@ -85,10 +86,18 @@ function unreadable(id: string, why: string): UnreadableId {
   return { id, verdict: "unreadable", reason: refusalLine(why) ?? why };
 }
 
-/** Requeues every job dead now, shard by shard; returns how many. */
-export async function requeueAllDead(s: QueueShards, o: RequeueOptions): Promise<number> {
-  const counts = await s.each((keys) => requeueAllLetters(s.client, keys, o));
-  return counts.reduce((a, b) => a + b, 0);
+/**
+ * Requeues every job dead now, shard by shard: how many, and how many were left unreadable (the
+ * first named, its reason in the CLI's words).
+ */
+export async function requeueAllDead(s: QueueShards, o: RequeueOptions): Promise<RequeueAllTally> {
+  const each = await s.each((keys) => requeueAllLetters(s.client, keys, o));
+  const first = each.find((t) => t.first !== null)?.first ?? null;
+  return {
+    requeued: each.reduce((a, t) => a + t.requeued, 0),
+    unreadable: each.reduce((a, t) => a + t.unreadable, 0),
+    first: first && { id: first.id, reason: refusalLine(first.reason) ?? first.reason },
+  };
 }
 
 /** Deletes dead jobs (letter, failed outcome and record); what became of each id. */

@@ -12,9 +12,16 @@ import {
 } from "../engine/requeue.ts";
 import { field } from "../queue/read.ts";
 import type { Redis } from "../redis/connect.ts";
-import { letterBytes, nextPageCount, PAGE_FIRST, runsByBytes } from "./letter-runs.ts";
+import {
+  letterBytes,
+  nextPageCount,
+  PAGE_FIRST,
+  type RequeueAllTally,
+  runsByBytes,
+  tallyRequeued,
+} from "./letter-runs.ts";
 
-export type { RequeueReply, RequeueVerdict };
+export type { RequeueAllTally, RequeueReply, RequeueVerdict };
 
 export interface DeadLetter {
   /** The letter's entry id in the dead stream; its ms part is when the job died. */
@@ -131,14 +138,14 @@ function toRef([letter, id]: readonly [string, string]) {
 }
 
 /**
- * Requeues every letter there is now (not those that die again meanwhile); returns how many.
- * Pages and calls hold about `bytes` of letters each (lib/admin/letter-runs.ts).
+ * Requeues every letter there is now (not those that die again meanwhile); says how many, and
+ * those left unreadable. Pages and calls hold about `bytes` of letters each (letter-runs.ts).
  */
 export async function requeueAllLetters(
   client: Redis,
   keys: QueueKeys,
   o: { maxAttempts: number; bytes?: number },
-): Promise<number> {
+): Promise<RequeueAllTally> {
   const [last] = await client.sendCommand<RawEntry[]>([
     "XREVRANGE",
     keys.dead,
@@ -147,20 +154,19 @@ export async function requeueAllLetters(
     "COUNT",
     "1",
   ]);
-  if (!last) return 0;
+  const tally: RequeueAllTally = { requeued: 0, unreadable: 0, first: null };
+  if (!last) return tally;
   let from = "-";
-  let count = 0;
   let most = PAGE_FIRST;
   for (;;) {
     const range = ["XRANGE", keys.dead, from, last[0], "COUNT", String(most)];
     const page = await client.sendCommand<RawEntry[]>(range);
-    if (page.length === 0) return count;
+    if (page.length === 0) return tally;
     // Each letter weighed once: for its runs, and the page's total for the next page's size.
     const weights = new Map(page.map((e) => [e, letterBytes(e[1])]));
     for (const run of runsByBytes(page, (e) => weights.get(e)!, o.bytes)) {
       const pairs = run.map((e) => [e[0], ""] as [string, string]);
-      const done = await requeueLetters(client, keys, pairs, o);
-      count += done.filter((d) => d.verdict === "requeued").length;
+      tallyRequeued(tally, await requeueLetters(client, keys, pairs, o));
     }
     most = nextPageCount(
       page.length,
