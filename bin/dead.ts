@@ -13,7 +13,7 @@ import {
   letterJson,
   unreadableLeftLine,
 } from "../lib/cli/dead.ts";
-import { safeText } from "../lib/cli/safe-text.ts";
+import { safeText, shownId } from "../lib/cli/safe-text.ts";
 import { CourierError } from "../lib/errors.ts";
 import { commonArgs, EXIT, intArg, printJson, queueArgs, runCli, UsageError } from "./_cli.ts";
 
@@ -175,8 +175,7 @@ async function list(
 
 async function show(admin: Admin, id: string, json: boolean): Promise<void> {
   const letter = await admin.deadLetter(id);
-  // The id whole (escaped), never cut: the one printed is the one to paste back.
-  if (!letter) throw new CourierError("ENOTFOUND", `no dead letter for job ${safeText(id)}`);
+  if (!letter) throw new CourierError("ENOTFOUND", `no dead letter for job ${shownId(id)}`);
   const job = await admin.job(letter.id);
   if (json) printJson(deadLetterJson(letter, job));
   else print(formatDeadLetter(letter, job));

@@ -1,6 +1,7 @@
 // An id or a name the user may paste back into a command is printed whole (escaped by
-// safeText), never cut: two ids of 128 characters that differ at the end read differently, and
-// the one printed is the one to type. Only free text (what is no id at all) is cut.
+// safeText, shownId), not cut at 80: two ids of 128 characters that differ at the end read
+// differently, and the one printed is the one to type. Only what is longer than any id Courier
+// takes (200) is cut, as free text is (tests/cli.error-length.test.ts: a 100,000-character one).
 import { describe, expect, test } from "bun:test";
 import { runCli, testPrefix } from "./helpers.ts";
 

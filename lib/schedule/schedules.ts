@@ -1,7 +1,7 @@
 // Recurring schedules, the library's view (README, "Recurring schedules"; `schedule.ts`, the
 // dashboard and `info` use it): add, list, pause, resume, remove. Writes go through
 // schedule-save.lua, so a definition and its next tick never disagree; every time is Redis'.
-import { safeText } from "../cli/safe-text.ts";
+import { shownId } from "../cli/safe-text.ts";
 import { defaults } from "../config.ts";
 import { scheduleKeys } from "../engine/keys.ts";
 import { saveSchedule } from "../engine/schedule.ts";
@@ -169,15 +169,11 @@ export class Schedules {
     for (let i = 0; i < SWAP_TRIES; i++) {
       const stored = await this.client.sendCommand<string | null>(["HGET", this.#keys.defs, name]);
       const def = parseDef(stored);
-      // The name whole (escaped), never cut: the one printed is the one to paste back.
       if (stored === null)
-        throw new CourierError(
-          "ENOTFOUND",
-          `no schedule ${safeText(name)} (prefix ${this.prefix})`,
-        );
+        throw new CourierError("ENOTFOUND", `no schedule ${shownId(name)} (prefix ${this.prefix})`);
       if (def === null)
         throw new InputError(
-          `schedule ${safeText(name)} has a definition Courier did not write: remove it`,
+          `schedule ${shownId(name)} has a definition Courier did not write: remove it`,
         );
       if (def.paused === paused) return false;
       const next = paused ? null : firstTick(def, await redisNowMs(this.client));
@@ -186,7 +182,7 @@ export class Schedules {
       if (await saveSchedule(this.client, this.#keys, name, op)) return true;
     }
     throw new InputError(
-      `schedule ${safeText(name)} kept changing while it was ${paused ? "paused" : "resumed"}: try again`,
+      `schedule ${shownId(name)} kept changing while it was ${paused ? "paused" : "resumed"}: try again`,
     );
   }
 }
