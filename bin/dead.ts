@@ -1,14 +1,19 @@
 #!/usr/bin/env bun
-// Dead letters: `list`, `show ID`, `requeue ID…|--all`, `delete ID…`,
-// `purge --older-than DURATION|--all`,
-// each a citty subcommand with its own options and --help.
+// Dead letters: `list`, `show ID`, `requeue ID…|--all`, `delete ID…`, `purge --older-than
+// DURATION|--all`, each a citty subcommand with its own options and --help.
 import { defineCommand } from "citty";
 import { Admin } from "../lib/admin/admin.ts";
 import type { DeleteResult, RequeueResult } from "../lib/admin/dead-actions.ts";
 import { isDeadCursor } from "../lib/admin/dead-pages.ts";
 import { formatDuration, parseDuration } from "../lib/admin/duration.ts";
-import { deadLetterJson, formatDeadLetter, formatDeadPage, letterJson } from "../lib/cli/dead.ts";
-import { safeText, shownInput } from "../lib/cli/safe-text.ts";
+import {
+  deadLetterJson,
+  formatDeadLetter,
+  formatDeadPage,
+  letterJson,
+  unreadableLeftLine,
+} from "../lib/cli/dead.ts";
+import { safeText, shownId } from "../lib/cli/safe-text.ts";
 import { CourierError } from "../lib/errors.ts";
 import { commonArgs, EXIT, intArg, printJson, queueArgs, runCli, UsageError } from "./_cli.ts";
 
@@ -68,7 +73,7 @@ const showCommand = defineCommand({
 const requeueCommand = defineCommand({
   meta: {
     name: "requeue",
-    description: `Run dead jobs again with a fresh attempt count: ID… or --all. Atomic (never both dead and queued); the history keeps the old error. Exit ${EXIT.notFound} when an id has no dead letter; ${EXIT.connect} when Redis refuses one's keys (another type: its own line, the other ids still done).`,
+    description: `Run dead jobs again with a fresh attempt count: ID… or --all. Atomic (never both dead and queued); the history keeps the old error. Exit ${EXIT.notFound} when an id has no dead letter; ${EXIT.connect} when Redis refuses one's keys (its shard's, or its job's record or failed value, of another type: its own line, the other ids still done).`,
   },
   args: {
     ids: { type: "positional", description: "Job ids (or --all)", required: false },
@@ -90,7 +95,7 @@ const requeueCommand = defineCommand({
 const deleteCommand = defineCommand({
   meta: {
     name: "delete",
-    description: `Delete dead jobs for good: each letter, and the job's failed outcome and record; an id given twice is deleted and printed once. Exit ${EXIT.notFound} when an id has no dead letter; ${EXIT.connect} when Redis refuses one's keys (another type: its own line, the other ids still done).`,
+    description: `Delete dead jobs for good: each letter, and the job's failed outcome and record; an id given twice is deleted and printed once. Exit ${EXIT.notFound} when an id has no dead letter; ${EXIT.connect} when Redis refuses one's keys (its shard's, or its job's record or failed value, of another type: its own line, the other ids still done).`,
   },
   args: {
     ids: { type: "positional", description: "Job ids", required: false },
@@ -170,7 +175,7 @@ async function list(
 
 async function show(admin: Admin, id: string, json: boolean): Promise<void> {
   const letter = await admin.deadLetter(id);
-  if (!letter) throw new CourierError("ENOTFOUND", `no dead letter for job ${shownInput(id)}`);
+  if (!letter) throw new CourierError("ENOTFOUND", `no dead letter for job ${shownId(id)}`);
   const job = await admin.job(letter.id);
   if (json) printJson(deadLetterJson(letter, job));
   else print(formatDeadLetter(letter, job));
@@ -187,9 +192,14 @@ async function requeue(admin: Admin, ids: string[], json: boolean): Promise<void
 }
 
 async function requeueAll(admin: Admin, json: boolean): Promise<void> {
-  const count = await admin.requeueAll();
-  if (json) printJson({ requeued: count });
+  const { requeued: count, unreadable, first } = await admin.requeueAllTally();
+  if (json) printJson({ requeued: count, ...(unreadable > 0 ? { unreadable } : {}) });
   else print(`requeued ${count} dead job${count === 1 ? "" : "s"}`);
+  // Letters left because a job's key holds another type: said, as `requeue ID` says each (exit 6).
+  const left = unreadableLeftLine({ requeued: count, unreadable, first });
+  if (left === null) return;
+  if (!json) process.stderr.write(`dead: ${left}\n`);
+  process.exitCode = EXIT.connect;
 }
 
 async function remove(admin: Admin, given: string[], json: boolean): Promise<void> {

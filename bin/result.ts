@@ -23,7 +23,7 @@ import {
 const command = defineCommand({
   meta: {
     name: "result",
-    description: `Print a job's status and, once finished, its result. Exit codes: ${EXIT.ok} finished, ${EXIT.failed} failed, ${EXIT.canceled} canceled, ${EXIT.notFinished} not finished yet, ${EXIT.notFound} unknown id (or expired), ${EXIT.timeout} timed out waiting, ${EXIT.connect} Redis unreachable, ${EXIT.usage} bad usage.`,
+    description: `Print a job's status and, once finished, its result. Exit codes: ${EXIT.ok} finished, ${EXIT.failed} failed, ${EXIT.canceled} canceled, ${EXIT.notFinished} not finished yet, ${EXIT.notFound} unknown id (or expired), ${EXIT.timeout} timed out waiting, ${EXIT.connect} Redis unreachable (or the job's record or failed value is a key of another type), ${EXIT.usage} bad usage.`,
   },
   args: {
     id: { type: "positional", description: "The job's id, as trigger printed it", required: false },

@@ -3,7 +3,7 @@
 // each a citty subcommand with its own options and --help. Workers fire them (and `run`).
 import { once } from "node:events";
 import { defineCommand } from "citty";
-import { safeText, shownInput } from "../lib/cli/safe-text.ts";
+import { safeText, shownId } from "../lib/cli/safe-text.ts";
 import { addSpec, scheduleJson, writeSchedules } from "../lib/cli/schedule.ts";
 import { defaults } from "../lib/config.ts";
 import { CourierError, InputError } from "../lib/errors.ts";
@@ -139,10 +139,7 @@ function changeCommand(verb: "remove" | "pause" | "resume") {
       await withSchedules(args, async (s) => {
         const changed = verb === "remove" ? await s.remove(given) : await s[verb](given);
         if (verb === "remove" && !changed)
-          throw new CourierError(
-            "ENOTFOUND",
-            `no schedule ${shownInput(given)} (prefix ${s.prefix})`,
-          );
+          throw new CourierError("ENOTFOUND", `no schedule ${shownId(given)} (prefix ${s.prefix})`);
         if (args.json)
           return printJson({ name: given, [verb === "remove" ? "removed" : "changed"]: changed });
         const done = { remove: "removed", pause: "paused", resume: "resumed" }[verb];

@@ -81,6 +81,19 @@ describe("cancel - (ids on standard input)", () => {
   });
 });
 
+test("cancel - with nothing on standard input: one line saying so, exit 2, Redis not asked", async () => {
+  // As `trigger --file -` answers empty input ("no URLs in standard input"): the user gave `-`,
+  // so "give the job ids … (or - to read them from stdin)" told them to do what they did.
+  for (const stdin of ["", "\n  \n\n"]) {
+    const r = await runCli("cancel", ["-"], { stdin, env: { REDIS_URL: "redis://127.0.0.1:1" } });
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe("");
+    expect(r.stderr).toBe(
+      "cancel: no job ids on standard input\nRun with --help to see the options.\n",
+    );
+  }
+});
+
 test("an id of no job of this queue: it may be in another queue (--queue)", async () => {
   const prefix = testPrefix();
   await using other = await openQueue({ prefix, queue: "other" });

@@ -2,10 +2,11 @@
 // updates, /metrics, the token on actions, the Host check, and the trigger's URL check.
 import { afterEach, describe, expect, test } from "bun:test";
 import { type Dashboard, startDashboard } from "../lib/dashboard/server.ts";
+import { shardKeys } from "../lib/engine/keys.ts";
 import { ConfigError, PermanentError } from "../lib/errors.ts";
 import { defineTask } from "../lib/types.ts";
 import { deadJobs, firstSnapshot } from "./fixtures/dashboard.ts";
-import { openQueue, redisUrl, testPrefix } from "./helpers.ts";
+import { openQueue, rawRedis, redisUrl, testPrefix } from "./helpers.ts";
 
 const TOKEN = "s3cret-test-token-0001";
 const running: Dashboard[] = [];
@@ -138,6 +139,20 @@ describe("dashboard over HTTP", () => {
     });
     const o = (await get(on, "/api/overview")).body.counts;
     expect(o).toMatchObject({ waiting: 2, dead: 0 });
+  });
+
+  test("requeue-all says how many letters it left: their job's record is a key of another type", async () => {
+    const prefix = testPrefix();
+    const ids = await deadJobs(prefix, 2, { task: fails, shards: 1 });
+    await using r = await rawRedis();
+    const record = shardKeys(prefix, "default", 1)[0]!.record(ids[0]!);
+    await r.sendCommand(["DEL", record]);
+    await r.sendCommand(["SADD", record, "x"]);
+    const on = await dashboard(prefix, TOKEN);
+    expect(await post(on, "/api/dead/requeue-all", { "x-courier-token": TOKEN })).toEqual({
+      status: 200,
+      body: { requeued: 1, unreadable: 1 },
+    });
   });
 
   test("trigger enqueues a word-count job; a URL trigger would refuse is a 400 with the reason", async () => {

@@ -2,7 +2,9 @@
 // letter id is past a stream id's range (two 64-bit numbers) falls back to the scan, as a
 // missing pointer does, instead of sending Redis an id it refuses; and an id whose keys Redis
 // refuses (a key of its shard of another type) is reported on its own line, exit 6,
-// while the call's other ids are still done. No stack trace either way.
+// while the call's other ids are still done. So is a job whose own record or failed value is a
+// key of another type (h-101): requeue said it was alive (exit 4), delete deleted that key.
+// No stack trace either way.
 import { describe, expect, test } from "bun:test";
 import { Admin } from "../lib/admin/admin.ts";
 import { shardKeys, shardOf } from "../lib/engine/keys.ts";
@@ -110,5 +112,87 @@ describe("an id whose shard's keys hold another type", () => {
     expect(out.stderr).toMatch(new RegExp(`^dead: ${bad}: Redis refused .*WRONGTYPE.*\\n$`));
     expect(out.code).toBe(6);
     expect(await isDead(prefix, good)).toBe(false);
+  });
+});
+
+describe("a dead job whose own record or outcome key holds another type", () => {
+  // A job's record (`job:<id>`, a hash) or failed outcome (`r:<id>`, a string) replaced by a
+  // key of another type: requeue cannot read whether the job is alive, so that id is
+  // unreadable (exit 6, naming the key), never `active` (exit 4: "queued or running again").
+  for (const [which, cmd] of [
+    ["record", ["SADD", "x"]],
+    ["result", ["HSET", "f", "v"]],
+  ] as const) {
+    test(`requeue: its ${which} of another type is unreadable, exit 6; the other id is requeued`, async () => {
+      const prefix = testPrefix();
+      await killJobs(prefix, ["w0", "w1"], 1);
+      const [keys] = shardKeys(prefix, "default", 1);
+      const key = keys![which]("w1");
+      await using r = await rawRedis();
+      await r.sendCommand(["DEL", key]);
+      await r.sendCommand([cmd[0], key, ...cmd.slice(1)]);
+      const out = await dead(prefix, "requeue", "w1", "w0");
+      expect(out.stdout).toBe("w0\n");
+      expect(out.stderr).toBe(
+        `dead: w1: Redis refused a Courier script (WRONGTYPE): key ${key} holds a ${which === "record" ? "set" : "hash"} where Courier keeps a ${which === "record" ? "hash" : "string"}; nothing was written; another program uses these keys: give Courier its own --prefix, or delete that key\n`,
+      );
+      expect(out.code).toBe(6);
+      expect(await isDead(prefix, "w1")).toBe(true);
+      expect(await isDead(prefix, "w0")).toBe(false);
+      expect(await r.sendCommand(["TYPE", key])).toBe(which === "record" ? "set" : "hash");
+
+      const json = await dead(prefix, "requeue", "w1", "--json");
+      expect(JSON.parse(json.stdout)).toMatchObject({ id: "w1", verdict: "unreadable" });
+      expect(json.code).toBe(6);
+    });
+
+    // Delete would have deleted that key with the letter: it is not Courier's to delete.
+    test(`delete: its ${which} of another type is unreadable, left as it is, exit 6; the other id is deleted`, async () => {
+      const prefix = testPrefix();
+      await killJobs(prefix, ["w0", "w1"], 1);
+      const [keys] = shardKeys(prefix, "default", 1);
+      const key = keys![which]("w1");
+      await using r = await rawRedis();
+      await r.sendCommand(["DEL", key]);
+      await r.sendCommand([cmd[0], key, ...cmd.slice(1)]);
+      const out = await dead(prefix, "delete", "w1", "w0");
+      expect(out.stdout).toBe("w0\n");
+      expect(out.stderr).toMatch(
+        new RegExp(
+          `^dead: w1: Redis refused a Courier script \\(WRONGTYPE\\): key ${key} holds a \\w+ where Courier keeps a ${which === "record" ? "hash" : "string"}; .*\\n$`,
+        ),
+      );
+      expect(out.code).toBe(6);
+      expect(await isDead(prefix, "w1")).toBe(true);
+      expect(await isDead(prefix, "w0")).toBe(false);
+      expect(await r.sendCommand(["TYPE", key])).toBe(which === "record" ? "set" : "hash");
+
+      const json = await dead(prefix, "delete", "w1", "--json");
+      expect(JSON.parse(json.stdout)).toMatchObject({ id: "w1", deleted: false });
+      expect(json.code).toBe(6);
+    });
+  }
+});
+
+describe("requeue --all and a dead job whose record is a key of another type", () => {
+  test("the others are requeued; the one left is said, with the first's key, exit 6", async () => {
+    const prefix = testPrefix();
+    await killJobs(prefix, ["v0", "v1", "v2"], 1);
+    const [keys] = shardKeys(prefix, "default", 1);
+    const key = keys!.record("v1");
+    await using r = await rawRedis();
+    await r.sendCommand(["DEL", key]);
+    await r.sendCommand(["SADD", key, "x"]);
+    const out = await dead(prefix, "requeue", "--all");
+    expect(out.stdout).toBe("requeued 2 dead jobs\n");
+    expect(out.stderr).toBe(
+      `dead: 1 dead job not requeued, its keys unreadable (dead requeue ID says each); the first, v1: Redis refused a Courier script (WRONGTYPE): key ${key} holds a set where Courier keeps a hash; nothing was written; another program uses these keys: give Courier its own --prefix, or delete that key\n`,
+    );
+    expect(out.code).toBe(6);
+    expect(await isDead(prefix, "v1")).toBe(true);
+
+    const json = await dead(prefix, "requeue", "--all", "--json");
+    expect(JSON.parse(json.stdout)).toEqual({ requeued: 0, unreadable: 1 });
+    expect(json.code).toBe(6);
   });
 });

@@ -77,7 +77,7 @@ describe("requeueAllLetters", () => {
     const seen = watch(v);
     // Two letters fit the bound, a third does not (all 40 are of one size, give or take a byte).
     const bytes = 2 * size + 10;
-    expect(await requeueAllLetters(v.client, v.k, { maxAttempts: 3, bytes })).toBe(40);
+    expect((await requeueAllLetters(v.client, v.k, { maxAttempts: 3, bytes })).requeued).toBe(40);
     expect(seen.requeues.every((n) => n === 2)).toBe(true);
     expect(seen.requeues).toHaveLength(20);
     expect(seen.pages[0]).toBe(PAGE_FIRST);

@@ -21,7 +21,7 @@ import * as control from "./controls.ts";
 import * as dead from "./dead-actions.ts";
 import { findQueues, type Placement, placement, queueExists, serverOf } from "./discover.ts";
 import type { JobsPage, JobsQuery } from "./jobs.ts";
-import type { DeadLetter, DeadPage } from "./letters.ts";
+import type { DeadLetter, DeadPage, RequeueAllTally } from "./letters.ts";
 import type { LimitsView } from "./limits-view.ts";
 import { QueueShards } from "./queue-shards.ts";
 import type { Overview, RecentFailure } from "./queue-view.ts";
@@ -251,7 +251,15 @@ export class Admin {
   }
 
   /** Requeues every job dead now, shard by shard; returns how many. */
-  requeueAll(): Promise<number> {
+  async requeueAll(): Promise<number> {
+    return (await this.requeueAllTally()).requeued;
+  }
+
+  /**
+   * As requeueAll, with how many letters were left because their job's record or failed value
+   * is a key of another type (`unreadable`), the first of them named (`first`: id, reason).
+   */
+  requeueAllTally(): Promise<RequeueAllTally> {
     return dead.requeueAllDead(this.#shards, this.#o());
   }
 

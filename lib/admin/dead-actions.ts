@@ -6,7 +6,7 @@
 // as `unreadable`: the call's other ids are still acted on.
 
 import { ErrorReply } from "@redis/client";
-import { describeRefusal } from "../cli/refusal.ts";
+import { describeRefusal, refusalLine } from "../cli/refusal.ts";
 import type { QueueKeys } from "../engine/keys.ts";
 import { causes, describeError, isOomError } from "../errors.ts";
 import { isTransient } from "../redis/cause.ts";
@@ -19,6 +19,8 @@ import {
   findDead,
   findDeadEntry,
   purgeLetters,
+  type RequeueAllTally,
+  type RequeueReply,
   type RequeueVerdict,
   requeueAllLetters,
   requeueLetters,
@@ -76,17 +78,35 @@ export async function requeueDead(
       const found = await letters(s, keys, ids);
       for (const run of runsByBytes(found, (l) => l.bytes, o.bytes)) {
         const pairs = run.map((l) => l.pair);
-        for (const d of await requeueLetters(s.client, keys, pairs, o)) done.set(d.id, d);
+        for (const d of await requeueLetters(s.client, keys, pairs, o)) done.set(d.id, told(d));
       }
     }),
   );
   return jobIds.map((id) => done.get(id) ?? { id, verdict: "missing" });
 }
 
-/** Requeues every job dead now, shard by shard; returns how many. */
-export async function requeueAllDead(s: QueueShards, o: RequeueOptions): Promise<number> {
-  const counts = await s.each((keys) => requeueAllLetters(s.client, keys, o));
-  return counts.reduce((a, b) => a + b, 0);
+/** A letter's answer, an unreadable one's reason in the CLI's words. */
+function told(d: RequeueReply): RequeueResult {
+  return d.verdict === "unreadable" ? unreadable(d.id, d.reason) : d;
+}
+
+/** An id whose job's key holds another type: the script's `courier: key …` in the CLI's words. */
+function unreadable(id: string, why: string): UnreadableId {
+  return { id, verdict: "unreadable", reason: refusalLine(why) ?? why };
+}
+
+/**
+ * Requeues every job dead now, shard by shard: how many, and how many were left unreadable (the
+ * first named, its reason in the CLI's words).
+ */
+export async function requeueAllDead(s: QueueShards, o: RequeueOptions): Promise<RequeueAllTally> {
+  const each = await s.each((keys) => requeueAllLetters(s.client, keys, o));
+  const first = each.find((t) => t.first !== null)?.first ?? null;
+  return {
+    requeued: each.reduce((a, t) => a + t.requeued, 0),
+    unreadable: each.reduce((a, t) => a + t.unreadable, 0),
+    first: first && { id: first.id, reason: refusalLine(first.reason) ?? first.reason },
+  };
 }
 
 /** Deletes dead jobs (letter, failed outcome and record); what became of each id. */
@@ -99,8 +119,10 @@ export async function deleteDead(
   await s.byShard(ids, (keys, some) =>
     settle(some, done, async () => {
       const pairs = (await letters(s, keys, some)).map((l) => l.pair);
-      for (const id of await discardLetters(s.client, keys, pairs))
-        done.set(id, { id, verdict: "deleted" });
+      for (const d of await discardLetters(s.client, keys, pairs)) {
+        if (d.unreadable !== undefined) done.set(d.id, unreadable(d.id, d.unreadable));
+        else if (d.deleted) done.set(d.id, { id: d.id, verdict: "deleted" });
+      }
     }),
   );
   return ids.map((id) => done.get(id) ?? { id, verdict: "missing" });

@@ -1,9 +1,11 @@
 // Dead letters requeued in runs bounded by bytes (R92 finding 3): a letter holds its job's
 // payload, and requeue.lua copies each letter it requeues into the stream in one call, so 500
 // letters of 256 KB would hold Redis as long as 500 such jobs enqueued at once. `requeue --all`
-// reads pages sized to about MOVE_BYTES of letters and requeues each page in runs of at most that.
+// reads pages sized to about MOVE_BYTES of letters and requeues each page in runs of at most that,
+// and tallies what the runs did (RequeueAllTally).
 
 import { MOVE_BYTES } from "../config.ts";
+import type { RequeueReply } from "../engine/requeue.ts";
 import { textBytes } from "../queue/cut.ts";
 
 /** Letters a page holds at most, and at first (until a page says how large letters are). */
@@ -43,4 +45,26 @@ export function runsByBytes<T>(items: readonly T[], weigh: (t: T) => number, max
 export function nextPageCount(count: number, bytes: number, max = MOVE_BYTES): number {
   if (count === 0 || bytes === 0) return PAGE_MOST;
   return Math.max(1, Math.min(PAGE_MOST, Math.floor((max * count) / bytes)));
+}
+
+/**
+ * What a requeue of every letter did: how many it requeued, and how many it left because their
+ * job's record or failed value is a key of another type, the first of them named (memory
+ * bounded however many there are).
+ */
+export interface RequeueAllTally {
+  requeued: number;
+  unreadable: number;
+  /** The first letter left unreadable: its job id, and the script's `courier: key …`. */
+  first: { id: string; reason: string } | null;
+}
+
+/** Adds one call's answers to `t`. */
+export function tallyRequeued(t: RequeueAllTally, done: readonly RequeueReply[]): void {
+  for (const d of done) {
+    if (d.verdict === "requeued") t.requeued++;
+    if (d.verdict !== "unreadable") continue;
+    t.unreadable++;
+    t.first ??= { id: d.id, reason: d.reason };
+  }
 }

@@ -4,15 +4,24 @@
 import { isAutoId, type QueueKeys } from "../engine/keys.ts";
 import { parseOutcome } from "../engine/outcome.ts";
 import {
+  type DiscardReply,
   discardLetters as discard,
+  type RequeueReply,
   type RequeueVerdict,
   requeueLetters as requeue,
 } from "../engine/requeue.ts";
 import { field } from "../queue/read.ts";
 import type { Redis } from "../redis/connect.ts";
-import { letterBytes, nextPageCount, PAGE_FIRST, runsByBytes } from "./letter-runs.ts";
+import {
+  letterBytes,
+  nextPageCount,
+  PAGE_FIRST,
+  type RequeueAllTally,
+  runsByBytes,
+  tallyRequeued,
+} from "./letter-runs.ts";
 
-export type { RequeueVerdict };
+export type { RequeueAllTally, RequeueReply, RequeueVerdict };
 
 export interface DeadLetter {
   /** The letter's entry id in the dead stream; its ms part is when the job died. */
@@ -120,13 +129,16 @@ export async function findDeadEntry(
   }
 }
 
-/** Requeues letters [entry id, job id ('' = any)]; atomic per letter (requeue.lua). */
+/**
+ * Requeues letters [entry id, job id ('' = any)]; atomic per letter (requeue.lua). A letter
+ * whose job's keys hold another type is `unreadable` on its own, the others requeued.
+ */
 export async function requeueLetters(
   client: Redis,
   keys: QueueKeys,
   letters: readonly [string, string][],
   o: { maxAttempts: number },
-): Promise<{ id: string; verdict: RequeueVerdict }[]> {
+): Promise<RequeueReply[]> {
   if (letters.length === 0) return [];
   return requeue(client, keys, letters.map(toRef), o.maxAttempts);
 }
@@ -136,14 +148,14 @@ function toRef([letter, id]: readonly [string, string]) {
 }
 
 /**
- * Requeues every letter there is now (not those that die again meanwhile); returns how many.
- * Pages and calls hold about `bytes` of letters each (lib/admin/letter-runs.ts).
+ * Requeues every letter there is now (not those that die again meanwhile); says how many, and
+ * those left unreadable. Pages and calls hold about `bytes` of letters each (letter-runs.ts).
  */
 export async function requeueAllLetters(
   client: Redis,
   keys: QueueKeys,
   o: { maxAttempts: number; bytes?: number },
-): Promise<number> {
+): Promise<RequeueAllTally> {
   const [last] = await client.sendCommand<RawEntry[]>([
     "XREVRANGE",
     keys.dead,
@@ -152,20 +164,19 @@ export async function requeueAllLetters(
     "COUNT",
     "1",
   ]);
-  if (!last) return 0;
+  const tally: RequeueAllTally = { requeued: 0, unreadable: 0, first: null };
+  if (!last) return tally;
   let from = "-";
-  let count = 0;
   let most = PAGE_FIRST;
   for (;;) {
     const range = ["XRANGE", keys.dead, from, last[0], "COUNT", String(most)];
     const page = await client.sendCommand<RawEntry[]>(range);
-    if (page.length === 0) return count;
+    if (page.length === 0) return tally;
     // Each letter weighed once: for its runs, and the page's total for the next page's size.
     const weights = new Map(page.map((e) => [e, letterBytes(e[1])]));
     for (const run of runsByBytes(page, (e) => weights.get(e)!, o.bytes)) {
       const pairs = run.map((e) => [e[0], ""] as [string, string]);
-      const done = await requeueLetters(client, keys, pairs, o);
-      count += done.filter((d) => d.verdict === "requeued").length;
+      tallyRequeued(tally, await requeueLetters(client, keys, pairs, o));
     }
     most = nextPageCount(
       page.length,
@@ -177,16 +188,16 @@ export async function requeueAllLetters(
 }
 
 /**
- * Deletes letters, and the failed outcome and record of the job each is about (discard.lua); returns the job ids of the letters deleted.
+ * Deletes letters, and the failed outcome and record of the job each is about (discard.lua);
+ * what became of each letter found (one whose job's keys hold another type is kept: `unreadable`).
  */
 export async function discardLetters(
   client: Redis,
   keys: QueueKeys,
   letters: readonly [string, string][],
-): Promise<string[]> {
+): Promise<DiscardReply[]> {
   if (letters.length === 0) return [];
-  const reply = await discard(client, keys, letters.map(toRef));
-  return reply.filter((d) => d.deleted).map((d) => d.id);
+  return discard(client, keys, letters.map(toRef));
 }
 
 /**

@@ -27,7 +27,8 @@ export function badIdLine(bad: Line): string {
 /**
  * The ids given, in chunks: those of the command line first checked (one that is no job id
  * throws InputError: nothing is canceled), `-` read from standard input as it comes. Nothing
- * given at all throws InputError too, before the caller connects to Redis.
+ * given at all (or an empty standard input) throws InputError too, before the caller connects
+ * to Redis.
  */
 export async function idChunks(
   given: readonly string[],
@@ -38,6 +39,8 @@ export async function idChunks(
   const chunks = chunked(given, size);
   const first = await chunks.next();
   if (first.done) {
+    // `-` given and read to its end: telling the user to give `-` would tell them what they did.
+    if (given.includes("-")) throw new InputError("no job ids on standard input");
     throw new InputError(
       "give the job ids: cancel --jobid ID [ID…] (or - to read them from stdin)",
     );

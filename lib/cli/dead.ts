@@ -2,7 +2,7 @@
 // prints; the reading and the text are here.
 
 import { formatDuration } from "../admin/duration.ts";
-import type { DeadLetter, DeadPage } from "../admin/letters.ts";
+import type { DeadLetter, DeadPage, RequeueAllTally } from "../admin/letters.ts";
 import { dateMs, isoOrNull } from "../time.ts";
 import type { JobRecord } from "../types.ts";
 import { attemptJson, formatAttempt, jobJson } from "./format.ts";
@@ -62,6 +62,19 @@ export function deadLetterJson(l: DeadLetter, job: JobRecord | null): Record<str
     job: job ? jobJson(job) : null,
     history: job ? job.history.map(attemptJson) : [],
   };
+}
+
+/**
+ * `requeue --all`'s line for the letters it left because their job's record or failed value is
+ * a key of another type: how many, and the first by id and reason (`requeue ID` says each);
+ * null when none was left.
+ */
+export function unreadableLeftLine(t: RequeueAllTally): string | null {
+  if (t.first === null) return null;
+  const jobs = `${t.unreadable} dead job${t.unreadable === 1 ? "" : "s"}`;
+  const whose = t.unreadable === 1 ? "its" : "their";
+  const which = `the first, ${safeText(t.first.id)}: ${safeText(t.first.reason)}`;
+  return `${jobs} not requeued, ${whose} keys unreadable (dead requeue ID says each); ${which}`;
 }
 
 function oneLine(text: string, max: number): string {

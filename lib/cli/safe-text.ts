@@ -23,12 +23,27 @@ export function safeText(text: string, options: SafeTextOptions = {}): string {
   return text.replace(options.multiline ? UNSAFE : UNSAFE_WITH_BREAKS, visible);
 }
 
-/** The most of a caller's text (an id, a name, a value) an error line quotes. */
+/** The most of a caller's free text (a value that is no id or name) an error line quotes. */
 export const SHOWN_MAX = 80;
+
+/**
+ * The most of an id or a name an error line quotes: longer than any Courier takes (a worker's
+ * name 200, a job id 128, a schedule name 64), so a real one is shown whole.
+ */
+export const ID_SHOWN_MAX = 200;
 
 /** A caller's text in an error line: cut to `max` characters (then …), control characters escaped. */
 export function shownInput(text: string, max = SHOWN_MAX): string {
   return safeText(text.length > max ? `${text.slice(0, max)}…` : text);
+}
+
+/**
+ * An id or a name the user may paste back (`dead show ID`, `schedule remove NAME`): whole, so
+ * two long ones read apart and the one printed is the one to type; what is longer than any id
+ * is no id, and cut (a 100,000-character argument does not fill the line).
+ */
+export function shownId(text: string): string {
+  return shownInput(text, ID_SHOWN_MAX);
 }
 
 function visible(c: string): string {

@@ -52,8 +52,10 @@ export async function cancel(api: Api, id: string): Promise<Response> {
   return json({ error: `no job ${id}: unknown id, or its record has expired` }, 404);
 }
 
+/** Requeues every dead job; `unreadable`: the letters left, their job's key of another type. */
 export async function requeueAll(api: Api): Promise<Response> {
-  return json({ requeued: await api.admin.requeueAll() });
+  const { requeued, unreadable } = await api.admin.requeueAllTally();
+  return json({ requeued, ...(unreadable > 0 ? { unreadable } : {}) });
 }
 
 /** Enqueues a word-count job; a URL `trigger` would refuse is refused here too (400). */

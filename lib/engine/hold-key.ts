@@ -12,7 +12,8 @@ export const HOLD_MAX_MS = 86_400_000;
 /**
  * Holds `key` for `holdMs` from now (Redis' clock): no job of the key starts on any worker
  * until then; jobs read meanwhile are given back without spending an attempt. A hold never
- * shortens one already on. Returns the hold's end (Redis' ms).
+ * shortens one already on. Returns the hold's end (Redis' ms). A key of the hold's of another
+ * type is refused by name (`courier: key … holds a …`), nothing written.
  */
 export async function holdKey(
   client: Redis,

@@ -3,7 +3,7 @@
 
 import { defaults, type ProducerOptions } from "../config.ts";
 import type { QueueKeys } from "../engine/keys.ts";
-import { JobNotFoundError } from "../errors.ts";
+import { JobNotFoundError, RedisRefusedError } from "../errors.ts";
 import { type ConnectOptions, closeClient, connect, type Redis } from "../redis/connect.ts";
 import type { JobRecord, Task } from "../types.ts";
 import {
@@ -27,7 +27,7 @@ import { EventStreams } from "./event-streams.ts";
 import type { EventStream, EventsOptions } from "./events.ts";
 import { type Enqueued, type JobSpec, prepareJob } from "./prepare.ts";
 import { Producer } from "./producer.ts";
-import { getJobsOnShards, waitOnShards } from "./shards.ts";
+import { getJobsOnShards, unreadableJob, waitOnShards } from "./shards.ts";
 import type { WaitOptions, WaitResult } from "./wait.ts";
 import { Waiters } from "./waiters.ts";
 
@@ -168,11 +168,17 @@ export class Queue {
     return `queue "${this.options.queue}" (prefix ${this.options.prefix})`;
   }
 
-  /** Like getJob, but throws JobNotFoundError for an unknown id. */
+  /**
+   * Like getJob, but throws JobNotFoundError for an unknown id, and RedisRefusedError for one
+   * whose failed value or record is a key of another type (getJob reads it as absent).
+   */
   async mustGetJob(id: string): Promise<JobRecord> {
     const record = await this.getJob(id);
-    if (!record) throw new JobNotFoundError(id, this.#where());
-    return record;
+    if (record) return record;
+    const p = this.#producer;
+    const why = await p.call(() => unreadableJob(this.client, p.layout.current.keys, id));
+    if (why !== null) throw new RedisRefusedError(why);
+    throw new JobNotFoundError(id, this.#where());
   }
 
   /** Jobs' records in the order of `ids` (null: unknown), each read on its shard. */

@@ -3,6 +3,7 @@
 // read with its own keys, since no call may span two shards (CROSSSLOT on a cluster). A queue
 // of one shard is read exactly as before.
 
+import { safeText } from "../cli/safe-text.ts";
 import { type QueueKeys, shardOf } from "../engine/keys.ts";
 import type { Redis } from "../redis/connect.ts";
 import type { JobRecord } from "../types.ts";
@@ -43,6 +44,31 @@ export async function getJobsOnShards(
   });
   await Promise.all(reads);
   return out;
+}
+
+/**
+ * Why a job that reads as unknown may not be: status.lua reads a key of another type as absent,
+ * so a job whose failed value or record on its shard holds another type (a hand edit, another
+ * program) is said so, in one line; null when neither does (the id is unknown).
+ */
+export async function unreadableJob(
+  client: Redis,
+  keys: readonly QueueKeys[],
+  id: string,
+): Promise<string | null> {
+  const k = keys.length === 1 ? keys[0] : keys[shardOf(id, keys.length)];
+  if (k === undefined) return null;
+  for (const [key, want] of [
+    [k.result(id), "string"],
+    [k.record(id), "hash"],
+  ] as const) {
+    const type = await client.sendCommand<string>(["TYPE", key]);
+    if (type === "none" || type === want) continue;
+    const fix =
+      "another program uses these keys: give Courier its own --prefix, or delete that key";
+    return `job ${safeText(id)} cannot be read: key ${safeText(key)} holds a ${type} where Courier keeps a ${want}; ${fix}`;
+  }
+  return null;
 }
 
 /** Runs `wait` with a blocking connection of its own (the Queue keeps them for later waits). */

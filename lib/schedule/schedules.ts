@@ -1,7 +1,7 @@
 // Recurring schedules, the library's view (README, "Recurring schedules"; `schedule.ts`, the
 // dashboard and `info` use it): add, list, pause, resume, remove. Writes go through
 // schedule-save.lua, so a definition and its next tick never disagree; every time is Redis'.
-import { shownInput } from "../cli/safe-text.ts";
+import { shownId } from "../cli/safe-text.ts";
 import { defaults } from "../config.ts";
 import { scheduleKeys } from "../engine/keys.ts";
 import { saveSchedule } from "../engine/schedule.ts";
@@ -170,13 +170,10 @@ export class Schedules {
       const stored = await this.client.sendCommand<string | null>(["HGET", this.#keys.defs, name]);
       const def = parseDef(stored);
       if (stored === null)
-        throw new CourierError(
-          "ENOTFOUND",
-          `no schedule ${shownInput(name)} (prefix ${this.prefix})`,
-        );
+        throw new CourierError("ENOTFOUND", `no schedule ${shownId(name)} (prefix ${this.prefix})`);
       if (def === null)
         throw new InputError(
-          `schedule ${shownInput(name)} has a definition Courier did not write: remove it`,
+          `schedule ${shownId(name)} has a definition Courier did not write: remove it`,
         );
       if (def.paused === paused) return false;
       const next = paused ? null : firstTick(def, await redisNowMs(this.client));
@@ -185,7 +182,7 @@ export class Schedules {
       if (await saveSchedule(this.client, this.#keys, name, op)) return true;
     }
     throw new InputError(
-      `schedule ${shownInput(name)} kept changing while it was ${paused ? "paused" : "resumed"}: try again`,
+      `schedule ${shownId(name)} kept changing while it was ${paused ? "paused" : "resumed"}: try again`,
     );
   }
 }

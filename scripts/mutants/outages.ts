@@ -96,7 +96,7 @@ export const outageMutants: Mutant[] = [
     "    const shown = shownInput(o.queue);",
     "    const shown = o.queue;", [L]),
   m("dead-id-full", "bin/dead.ts", "dead names an unknown id cut",
-    "shownInput(id)}`);",
+    "shownId(id)}`);",
     "id}`);", [L]),
   m("error-line-uncapped", "bin/_cli.ts", "an error line is at most ERROR_LINE_MAX characters",
     ": shownInput(message, ERROR_LINE_MAX);",

@@ -93,7 +93,12 @@ function wire(): void {
   });
   $("requeue-all").addEventListener("click", async () => {
     const done = await act("/api/dead/requeue-all");
-    if (done) say(`Requeued ${done.requeued} dead jobs`);
+    if (!done) return;
+    // Letters whose job's key holds another type stay: requeued one by one, each says why.
+    const left = done.unreadable
+      ? `; ${done.unreadable} left, unreadable (requeue one to see why)`
+      : "";
+    say(`Requeued ${done.requeued} dead jobs${left}`);
   });
   for (const verb of ["pause", "resume"] as const) {
     $(verb).addEventListener("click", async () => {

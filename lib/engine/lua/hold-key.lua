@@ -4,12 +4,23 @@
 -- (lib/worker/pause.ts reads it with the pause) check keys while a hold may be on, and queues
 -- that never hold a key cost nothing per job.
 --
+-- A key of another type is refused by name before any write (`ERR courier: key … holds a …`,
+-- nothing written): the held keys' list and the layout key are queue-wide, and a WRONGTYPE
+-- raised at them half-way left a hold written in the key's hash but neither listed nor
+-- announced to the workers. The key's own hash is one user's, and the call is about it alone.
+--
 -- KEYS[1] the key's hash (limit:key:<key>)  KEYS[2] held keys (zset)  KEYS[3] layout (hash)
 -- ARGV[1] the key's name  ARGV[2] hold ms (from Redis' TIME)
 -- Returns: the hold's end (Redis' ms).
+--- @include wrongtype
 --- @include clock
+local wrong = wrong_type({ KEYS[1], 'hash', KEYS[2], 'zset', KEYS[3], 'hash' })
+if wrong then return wrong end
 local until_ms = clock_ms() + tonumber(ARGV[2])
+-- A held_until no hold can pass (a hand edit: `inf`, `1e400`, past 2^53) is no hold: answered
+-- as it was, Redis made it -2^63 (its integer reply), so the job came back at once, unlisted.
 local held = tonumber(redis.call('HGET', KEYS[1], 'held_until')) or 0
+if held ~= held or held >= 2 ^ 53 then held = 0 end
 if held >= until_ms then return held end
 redis.call('HSET', KEYS[1], 'held_until', until_ms)
 -- The key's hash lives a minute past its last use (limit.lua keeps it so too), never less.

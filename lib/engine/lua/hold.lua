@@ -33,10 +33,11 @@ local UNUSABLE_DUE_MS = 60000
 
 -- A due time as a number ZADD takes and promotion reaches: one that is no finite number (NaN:
 -- the limiter's reply for a key whose hash holds `held_until 1e400`, a hand edit) would raise
--- at the ZADD, half-way; +inf would hold the job for good. Either is a minute from now.
+-- at the ZADD, half-way; +inf would hold the job for good, and so would a finite time past any
+-- a clock reaches (`held_until 9e30`: from 2^53 on, past an exact ms). Each is a minute from now.
 local function due_of(v)
   local due = tonumber(v)
-  if not due or due ~= due or due == math.huge then return now + UNUSABLE_DUE_MS end
+  if not due or due ~= due or due >= 2 ^ 53 then return now + UNUSABLE_DUE_MS end
   return due
 end
 

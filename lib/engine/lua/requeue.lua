@@ -17,8 +17,10 @@
 -- ARGV[4..] pairs: dead letter entry id, job id it must carry ('' = whichever it carries)
 -- Returns: per pair {job id or '', verdict}: 'requeued', 'missing' (no such letter, or one for
 -- another job), 'active' (the job is not failed, or an earlier letter of the same job in this
--- call requeues it: one job, one entry; the later letter is kept). Or an error reply
--- `ERR courier: key … holds a …` (nothing written).
+-- call requeues it: one job, one entry; the later letter is kept), or {job id, 'unreadable',
+-- 'courier: key … holds a …, not a …'} (its record or failed value is a key of another type:
+-- nothing of it written, its letter kept; the other pairs go on). Or an error reply
+-- `ERR courier: key … holds a …` (a queue-wide key: nothing written).
 --- @include wrongtype
 --- @include counters
 --- @include history
@@ -33,6 +35,12 @@ local now = clock_ms()
 local out, jobs, requeued, creates, seen = {}, {}, 0, false, {}
 local ALIVE = { queued = true, retrying = true, started = true }
 
+-- Why a job's own key cannot be read: it holds another type (a hand edit, another program).
+-- Its job is neither known alive nor known dead, so it is said on its own, never `active`.
+local function unreadable(key, want)
+  return 'courier: key ' .. key .. ' holds a ' .. redis.call('TYPE', key).ok .. ', not a ' .. want
+end
+
 -- Reads first: each pair's letter, failed value and record, and the verdict.
 for i = 4, #ARGV, 2 do
   local j = { entry = ARGV[i], want = ARGV[i + 1], letter = entry_at(KEYS[1], ARGV[i]) or {} }
@@ -46,8 +54,11 @@ for i = 4, #ARGV, 2 do
     -- Alive: an outcome that is not a failure, a record saying so, or, with no outcome, a
     -- caller id's marker (`e`, no status): the id came back as a new job since the letter.
     local marker = not v and j.record and j.record.e and not j.record.status
-    if not vok or not rok or (v and string.sub(v, 1, 1) ~= 'X') or ALIVE[j.record.status or '']
-      or marker then
+    if not vok or not rok then
+      j.verdict = 'unreadable'
+      j.reason = vok and unreadable(jprefix .. j.id, 'hash')
+        or unreadable(rprefix .. j.id, 'string')
+    elseif (v and string.sub(v, 1, 1) ~= 'X') or ALIVE[j.record.status or ''] or marker then
       j.verdict = 'active'
     elseif seen[j.id] then
       -- Another letter of this job earlier in the call requeues it: the job is queued now, so
@@ -146,7 +157,7 @@ local function requeue(j)
 end
 
 for _, j in ipairs(jobs) do
-  out[#out + 1] = { j.verdict == 'missing' and j.want or j.id, j.verdict or requeue(j) }
+  out[#out + 1] = { j.verdict == 'missing' and j.want or j.id, j.verdict or requeue(j), j.reason }
 end
 if requeued > 0 then add_count(KEYS[3], 'requeued', requeued) end
 return out

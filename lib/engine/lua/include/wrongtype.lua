@@ -1,8 +1,8 @@
 -- Include (`--- @include wrongtype`) of every script that writes queue-wide keys (enqueue,
--- finish, fail, bury, claim, leave, promote, serve, requeue, limit, limit-done, rate-held). Not
--- a script of its own. limit.lua and limit-done.lua also check a limit key's own keys with it,
--- and settle only that key's jobs (docs/internals.md, "Rate limits"): one user's key never
--- fails the others' call.
+-- finish, fail, bury, claim, leave, promote, serve, requeue, limit, limit-done, rate-held,
+-- hold-key). Not a script of its own. limit.lua and limit-done.lua also check a limit key's own
+-- keys with it, and settle only that key's jobs (docs/internals.md, "Rate limits"): one user's
+-- key never fails the others' call.
 --
 -- An error reply naming the first queue-wide key that holds the wrong type of value (pairs of
 -- key and type; a missing key is fine), or nil. Scripts check every queue-wide key they write,

@@ -1,0 +1,46 @@
+// `result ID` of a job whose own record (`job:<id>`, a hash) or failed value (`r:<id>`, a
+// string) is a key of another type (a hand edit, another program). status.lua reads such a key
+// as absent, so the job read as unknown: "no job ID …: unknown id, or its record has expired",
+// exit 4, while `cancel ID` said the key holds another type (exit 6). It now says which key, as
+// cancel does, exit 6; an id that is truly unknown still exits 4.
+import { describe, expect, test } from "bun:test";
+import { shardKeys } from "../lib/engine/keys.ts";
+import { RedisRefusedError } from "../lib/errors.ts";
+import { openQueue, rawRedis, runCli, testPrefix } from "./helpers.ts";
+
+describe("result and a job's key of another type", () => {
+  for (const [which, cmd, has, wants] of [
+    ["record", ["SADD", "x"], "set", "hash"],
+    ["result", ["HSET", "f", "v"], "hash", "string"],
+  ] as const) {
+    test(`its ${which} a ${has}: said, naming the key, exit 6`, async () => {
+      const prefix = testPrefix();
+      await using q = await openQueue({ prefix, shards: 1 });
+      await q.enqueueMany([{ task: "t", payload: 1, id: "k0" }]);
+      const keys = shardKeys(prefix, "default", 1)[0]!;
+      const key = keys[which]("k1");
+      await using r = await rawRedis();
+      // A job that failed for good (its entry gone): its record says so, and its failed value is
+      // replaced; or its record is.
+      await r.sendCommand(["HSET", keys.record("k1"), "status", "failed", "t", "t", "a", "1"]);
+      await r.sendCommand(["DEL", key]);
+      await r.sendCommand([cmd[0], key, ...cmd.slice(1)]);
+      const out = await runCli("result", ["k1", "--prefix", prefix]);
+      expect(out.stdout).toBe("");
+      expect(out.stderr).toBe(
+        `result: job k1 cannot be read: key ${key} holds a ${has} where Courier keeps a ${wants}; another program uses these keys: give Courier its own --prefix, or delete that key\n`,
+      );
+      expect(out.code).toBe(6);
+      const thrown = await q.mustGetJob("k1").catch((e: unknown) => e);
+      expect(thrown).toBeInstanceOf(RedisRefusedError);
+      expect(await q.getJob("k1")).toBeNull(); // getJob still reads it as absent
+    });
+  }
+
+  test("an unknown id is still unknown, exit 4", async () => {
+    const prefix = testPrefix();
+    const out = await runCli("result", ["nope", "--prefix", prefix]);
+    expect(out.code).toBe(4);
+    expect(out.stderr).toStartWith("result: no job nope in queue");
+  });
+});
