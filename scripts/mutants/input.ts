@@ -57,4 +57,8 @@ export const inputMutants: Mutant[] = [
   m("stack-child-told-to-unset", "lib/cli/url-source.ts", "a stack's child is not told to unset the REDIS_URL the stack set",
     "  if (!fromEnv || env[REDIS_URL_FROM] === \"stack\" || !(err instanceof ConnectError)) return \"\";",
     "  if (!fromEnv || !(err instanceof ConnectError)) return \"\";", ["tests/cli.exitcodes.test.ts"]),
+  m("trigger-task-wait-unnoted", "lib/cli/trigger-output.ts", "trigger --task --wait says when no live worker has the task (the wait would not end)",
+    "if (task !== undefined) await noLiveWorkerNote(", "if (false) await noLiveWorkerNote(", [T("trigger.task")]),
+  m("live-task-note-always", "lib/cli/live-task.ts", "trigger says no live worker has a task only when none has it",
+    "if (await liveWorkerHas(queue, task)) return;", "if (false) return;", [T("trigger.task")]),
 ];
