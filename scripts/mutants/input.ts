@@ -61,4 +61,6 @@ export const inputMutants: Mutant[] = [
     "if (task !== undefined) await noLiveWorkerNote(", "if (false) await noLiveWorkerNote(", [T("trigger.task")]),
   m("live-task-note-always", "lib/cli/live-task.ts", "trigger says no live worker has a task only when none has it",
     "if (await liveWorkerHas(queue, task)) return;", "if (false) return;", [T("trigger.task")]),
+  m("help-padding-kept", "bin/_cli.ts", "--help pads no line with trailing spaces (a terminal wraps them into empty rows)",
+    "const trimmed = text.replace(/[ \\t]+((?:\\x1b\\[[0-9;]*m)*)$/gm, \"$1\");", "const trimmed = text;", [T("cli.hardening")]),
 ];
