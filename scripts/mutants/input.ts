@@ -63,4 +63,6 @@ export const inputMutants: Mutant[] = [
     "if (await liveWorkerHas(queue, task)) return;", "if (false) return;", [T("trigger.task")]),
   m("help-padding-kept", "bin/_cli.ts", "--help pads no line with trailing spaces (a terminal wraps them into empty rows)",
     "const trimmed = text.replace(/[ \\t]+((?:\\x1b\\[[0-9;]*m)*)$/gm, \"$1\");", "const trimmed = text;", [T("cli.hardening")]),
+  m("stack-says-starting-then-refuses", "lib/stack/_stack-redis.ts", "a stack refuses a data folder another live Redis uses before it says it starts a server",
+    "  refuseSharedDataDir(resolve(options.dataDir));\n", "", [T("stack")]),
 ];
