@@ -16,6 +16,7 @@ export {
   durabilityArg,
   durabilityArgs,
   intArg,
+  intArgOrEnv,
   optionalValue,
   queueArgs,
   SECONDS,
