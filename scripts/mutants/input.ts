@@ -69,4 +69,6 @@ export const inputMutants: Mutant[] = [
     "return intArg(process.env[envName], name, min, max, envName);", "return intArg(process.env[envName], name, min, max);", [T("cli.numbers")]),
   m("env-int-over-flag", "bin/_args.ts", "an option given wins over its environment variable",
     "if (value !== undefined) return intArg(value, name, min, max);", "if (false) return intArg(value, name, min, max);", [T("cli.numbers")]),
+  m("not-replicated-job-unnamed", "lib/queue/route.ts", "a job no replica confirmed is named by its id (it is on the master)",
+    "value.jobs[0]!.id} was enqueued", "value.jobs[0]!.id.slice(0, 0)} was enqueued", [T("durability")]),
 ];
