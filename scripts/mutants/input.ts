@@ -71,4 +71,8 @@ export const inputMutants: Mutant[] = [
     "if (value !== undefined) return intArg(value, name, min, max);", "if (false) return intArg(value, name, min, max);", [T("cli.numbers")]),
   m("not-replicated-job-unnamed", "lib/queue/route.ts", "a job no replica confirmed is named by its id (it is on the master)",
     "value.jobs[0]!.id} was enqueued", "value.jobs[0]!.id.slice(0, 0)} was enqueued", [T("durability")]),
+  m("watch-failure-unnamed", "lib/cli/info-text.ts", "info --watch names the Redis it lost (its URL) when a read fails",
+    "      : `Redis at ", "      : `", [T("redis.no-answer")]),
+  m("cause-offline-raw", "lib/redis/cause.ts", "a command refused while the client reconnects reads \"not connected\", not node-redis' words",
+    "if (err instanceof ClientOfflineError) return \"not connected\";", "if (false) return \"not connected\";", [T("redis.url")]),
 ];
