@@ -99,14 +99,36 @@ function str(v: unknown): string | undefined {
  * Parses a whole number option, or exits with a one-line usage error. Plain decimal digits
  * only: Number() would also take `1e3`, `0x10` or `1_000`-like surprises and ` 12 `.
  */
-export function intArg(value: unknown, name: string, min: number, max: number): number | undefined {
+export function intArg(
+  value: unknown,
+  name: string,
+  min: number,
+  max: number,
+  /** Where the value came from, as the error names it: the option, or an environment variable. */
+  from = `--${name}`,
+): number | undefined {
   if (value === undefined || value === "") return undefined;
   const n = typeof value === "string" && /^\d+$/.test(value) ? Number(value) : Number.NaN;
   if (!Number.isInteger(n) || n < min || n > max) {
     const shown = shownInput(String(value));
-    throw new UsageError(`--${name} must be a whole number from ${min} to ${max}, got "${shown}"`);
+    throw new UsageError(`${from} must be a whole number from ${min} to ${max}, got "${shown}"`);
   }
   return n;
+}
+
+/**
+ * intArg of an option that an environment variable stands in for (`--port`,
+ * COURIER_DASHBOARD_PORT): a bad value is named where it came from, the option when given.
+ */
+export function intArgOrEnv(
+  value: unknown,
+  name: string,
+  envName: string,
+  min: number,
+  max: number,
+): number | undefined {
+  if (value !== undefined) return intArg(value, name, min, max);
+  return intArg(process.env[envName], name, min, max, envName);
 }
 
 /**

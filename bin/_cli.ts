@@ -16,6 +16,7 @@ export {
   durabilityArg,
   durabilityArgs,
   intArg,
+  intArgOrEnv,
   optionalValue,
   queueArgs,
   SECONDS,
@@ -103,7 +104,10 @@ function quietOnClosedPipe(): void {
 /** citty colours its usage text: plain text into a pipe or a file, or when NO_COLOR is set. */
 function plainUnlessTerminal(text: string): string {
   const colour = process.stdout.isTTY && !process.env.NO_COLOR;
-  return colour ? text : stripAnsi(text);
+  // citty pads each option's line to the longest one's width, hundreds of columns: a terminal
+  // would wrap those spaces into empty rows between the options. Colour codes may follow them.
+  const trimmed = text.replace(/[ \t]+((?:\x1b\[[0-9;]*m)*)$/gm, "$1");
+  return colour ? trimmed : stripAnsi(trimmed);
 }
 
 function stripAnsi(text: string): string {

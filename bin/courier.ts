@@ -47,6 +47,9 @@ const COMMANDS: Record<keyof typeof SUMMARIES, CommandDef<any>> = {
   stack,
 };
 
+/** The commands' names, in the order `courier --help` lists them (`bun run build` names them). */
+export const COMMAND_NAMES = Object.keys(SUMMARIES) as (keyof typeof SUMMARIES)[];
+
 /** Own names only: `courier constructor` is an unknown command, not Object's. */
 function isCommand(name: string | undefined): name is keyof typeof COMMANDS {
   return name !== undefined && Object.hasOwn(COMMANDS, name);

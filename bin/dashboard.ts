@@ -6,7 +6,7 @@ import { defineCommand } from "citty";
 import { dashboardDefaults } from "../lib/dashboard/options.ts";
 import { startDashboard } from "../lib/dashboard/server.ts";
 import { withPortHint } from "../lib/worker/health.ts";
-import { commonArgs, intArg, queueArgs, runCli, UsageError } from "./_cli.ts";
+import { commonArgs, intArgOrEnv, queueArgs, runCli, UsageError } from "./_cli.ts";
 
 const command = defineCommand({
   meta: {
@@ -42,7 +42,7 @@ const command = defineCommand({
   async run({ args }) {
     const env = process.env;
     const host = listenHost(args.host || env.COURIER_DASHBOARD_HOST || undefined);
-    const port = intArg(args.port ?? env.COURIER_DASHBOARD_PORT, "port", 0, 65_535);
+    const port = intArgOrEnv(args.port, "port", "COURIER_DASHBOARD_PORT", 0, 65_535);
     const dashboard = await startDashboard({
       ...queueArgs(args),
       host,
@@ -50,7 +50,7 @@ const command = defineCommand({
       token: args.token || env.COURIER_DASHBOARD_TOKEN || undefined,
       tokenReads:
         args["token-reads"] || /^(1|true|yes)$/i.test(env.COURIER_DASHBOARD_TOKEN_READS ?? ""),
-      maxLive: intArg(args["max-live"] ?? env.COURIER_DASHBOARD_MAX_LIVE, "max-live", 1, 100_000),
+      maxLive: intArgOrEnv(args["max-live"], "max-live", "COURIER_DASHBOARD_MAX_LIVE", 1, 100_000),
     }).catch((err) => {
       throw withPortHint(err, "give another --port or COURIER_DASHBOARD_PORT");
     });

@@ -3,12 +3,10 @@
 import { defineCommand } from "citty";
 import { Admin } from "../lib/admin/admin.ts";
 import { allReadable, type InfoReport, infoReader } from "../lib/admin/info.ts";
-import { formatInfo } from "../lib/cli/info-text.ts";
+import { formatInfo, watchFailureLine } from "../lib/cli/info-text.ts";
 import { describeRefusal } from "../lib/cli/refusal.ts";
 import { repeat } from "../lib/cli/repeat.ts";
-import { safeText } from "../lib/cli/safe-text.ts";
 import { CourierError } from "../lib/errors.ts";
-import { describeCause } from "../lib/redis/cause.ts";
 import { commonArgs, EXIT, intArg, printJson, queueArgs, runCli, UsageError } from "./_cli.ts";
 
 const command = defineCommand({
@@ -72,7 +70,7 @@ const command = defineCommand({
       // trying again: that ends the watch with its one line and exit 6.
       const onError = (err: unknown) => {
         if (describeRefusal(err)) throw err;
-        process.stderr.write(`info: ${safeText(describeCause(err))} (trying again)\n`);
+        process.stderr.write(`${watchFailureLine(admin.options.redisUrl, err)}\n`);
       };
       const tick = async () => {
         const report = await read();

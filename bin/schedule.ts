@@ -44,7 +44,7 @@ const addCommand = defineCommand({
     every: {
       type: "string",
       description:
-        "Fixed spacing from when it is added: 30s, 5m, 1h, 1d (whole seconds, at least 1s)",
+        "Fixed spacing from when it is added: 30s, 5m, 1h, 1d (whole seconds, from 1s to 366d)",
     },
     cron: {
       type: "string",

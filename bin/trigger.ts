@@ -174,7 +174,7 @@ const command = defineCommand({
         const end = { maxAttempts, priority, wait, json: !!args.json, usage, idFromUrls };
         process.exitCode = await finishBatch(queue, then, batch!.ids, end);
       } else if (!kept) process.exitCode = usage;
-      else process.exitCode = await waitAndPrint(queue, kept, wait!, args.json, usage);
+      else process.exitCode = await waitAndPrint(queue, kept, wait!, args.json, usage, job.task);
     } finally {
       await queue.close();
       // Stopped early while a pipe still feeds us: the pending read must not keep us running.

@@ -4,6 +4,7 @@
 // ~100 MB instead of one per command, since each would carry a whole Bun runtime.
 import { rmSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { COMMAND_NAMES } from "../bin/courier.ts";
 
 const root = resolve(import.meta.dir, "..");
 const outfile = join(root, "dist", "courier");
@@ -22,6 +23,4 @@ for (const old of ["trigger", "result", "worker", "info", "dead", "dashboard", "
   rmSync(join(root, "dist", old), { force: true });
 }
 const mb = (Bun.file(outfile).size / 1e6).toFixed(0);
-process.stdout.write(
-  `built dist/courier (${mb} MB): courier trigger|result|cancel|worker|info|dead|queue|dashboard|stack\n`,
-);
+process.stdout.write(`built dist/courier (${mb} MB): courier ${COMMAND_NAMES.join("|")}\n`);

@@ -33,6 +33,10 @@ beforeAll(async () => {
   expect(build.stderr).not.toContain("error");
   expect(build).toMatchObject({ code: 0 });
   expect(build.stdout).toContain("built dist/courier");
+  // Every command the executable has, `schedule` too (the line once listed them by hand).
+  expect(build.stdout).toContain(
+    "courier trigger|result|cancel|worker|info|dead|queue|schedule|dashboard|stack\n",
+  );
 }, 120_000);
 
 afterAll(async () => {

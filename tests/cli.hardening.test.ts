@@ -316,6 +316,20 @@ describe("help and pipes", () => {
   );
 
   // Answered before Redis is reached: nothing a cluster changes (not in the cluster pass).
+  test.skipIf(!onOneServer).each([
+    ["stack", []],
+    ["trigger", []],
+    ["queue", ["pause"]],
+  ] as [string, string[]][])("%s --help pads no line with trailing spaces", async (cli, sub) => {
+    // citty pads every option's line to the longest one's width (hundreds of columns): a
+    // terminal of 80 wraps the spaces into rows of nothing between the options.
+    const r = await runCli(cli, [...sub, "--help"]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain("OPTIONS");
+    expect(r.stdout.split("\n").filter((line) => / $/.test(line))).toEqual([]);
+  });
+
+  // Answered before Redis is reached: nothing a cluster changes (not in the cluster pass).
   test.skipIf(!onOneServer)("on a terminal, colour unless NO_COLOR is set", async () => {
     // `script` gives the command a pseudo-terminal for stdout.
     const onTerminal = (env: Record<string, string>) =>

@@ -74,10 +74,20 @@ describe("the commands refuse them, exit 2", () => {
     expect(r.stderr).toMatch(message);
   });
 
-  test("dashboard with COURIER_DASHBOARD_PORT=0x10", async () => {
-    const env = { COURIER_DASHBOARD_PORT: "0x10" };
+  test("dashboard with COURIER_DASHBOARD_PORT=0x10: the line names the variable, as stack's does", async () => {
+    const env = { COURIER_DASHBOARD_PORT: "0x10", COURIER_DASHBOARD_MAX_LIVE: "1e3" };
     const r = await runUsage("dashboard", ["--prefix", testPrefix()], { env });
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/--port must be a whole number from 0 to 65535, got "0x10"/);
+    expect(r.stderr).toStartWith(
+      'dashboard: COURIER_DASHBOARD_PORT must be a whole number from 0 to 65535, got "0x10"\n',
+    );
+    const flag = await runUsage("dashboard", ["--prefix", testPrefix(), "--port", "0x10"], { env });
+    expect(flag.stderr).toStartWith(
+      'dashboard: --port must be a whole number from 0 to 65535, got "0x10"\n',
+    );
+    const live = await runUsage("dashboard", ["--prefix", testPrefix(), "--port", "0"], { env });
+    expect(live.stderr).toStartWith(
+      'dashboard: COURIER_DASHBOARD_MAX_LIVE must be a whole number from 1 to 100000, got "1e3"\n',
+    );
   });
 });

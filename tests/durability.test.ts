@@ -114,8 +114,9 @@ describe("durability replicated, one server and a replica", () => {
       const err = await q.enqueue("noop", 1).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(NotReplicatedError);
       // "of shard S" on a queue of several (the cluster pass of the suite makes 6).
+      // The job is on the master: its id is said, so it can be looked at (`result ID`).
       expect((err as Error).message).toMatch(
-        /^the job was enqueued, but no replica( of shard \d+)? confirmed it within 200 ms/,
+        /^the job \S+ was enqueued, but no replica( of shard \d+)? confirmed it within 200 ms/,
       );
       expect(await a.enqueue("noop", 1)).toBeString(); // the default does not wait
     });
@@ -175,9 +176,13 @@ describe("durability replicated, one server and a replica", () => {
     expect(refused.stdout).toBe("");
     const lines = refused.stderr.trimEnd().split("\n");
     expect(lines).toHaveLength(1);
-    expect(lines[0]).toMatch(
-      /^trigger: the job was enqueued, but no replica( of shard \d+)? confirmed it within 1000 ms/,
-    );
+    const said =
+      /^trigger: the job (\S+) was enqueued, but no replica( of shard \d+)? confirmed it within 1000 ms/;
+    expect(lines[0]).toMatch(said);
+    // The id it names is the job on the master, as `result` reads it.
+    const id = said.exec(lines[0]!)![1]!;
+    await using q = await openQueue({ redisUrl: master.url, prefix });
+    expect(await q.getJob(id)).toMatchObject({ id, status: "queued" });
   });
 
   test("a worker's outcomes: WAIT after each batch, a warning when no replica confirms", async () => {

@@ -72,6 +72,28 @@ test("a worker's connection says it got no answer, not that the socket closed", 
   }
 });
 
+test("info --watch: a Redis that went away is named, unreachable, and the watch goes on once it is back", async () => {
+  const dataDir = mkdtempSync(join(tmpdir(), "courier-watch-away-"));
+  const port = await findFreePort();
+  let server = await startRedisServer({ port, dataDir, persistence: false });
+  const args = ["--watch", "--json", "--redis-url", server.url, "--prefix", testPrefix()];
+  const proc = spawnCli("info", args, { env });
+  try {
+    await waitForLine(proc.stdout, /"queues"/);
+    await server.stop(2_000);
+    // Courier's words with the URL, not node-redis' ("The client is offline").
+    const said = await waitForLine(proc.stderr, /\(trying again\)$/);
+    expect(said).toStartWith(`info: Redis at ${server.url} is unreachable: `);
+    server = await startRedisServer({ port, dataDir, persistence: false });
+    await waitForLine(proc.stdout, /"queues"/); // a report again once Redis is back
+  } finally {
+    proc.kill("SIGINT");
+    await proc.exited;
+    await server.stop(2_000);
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}, 30_000);
+
 test.each(["1e3", "0", "-5", "5s", " 300", "99999999999"])(
   "COURIER_COMMAND_TIMEOUT_MS=%p is refused, exit 2",
   async (value) => {

@@ -3,6 +3,7 @@
 // refused (node-redis ignores them: `?password=…` was dropped silently), and the database is
 // decimal digits (`/0x1` was database 1, `/1e1` database 10). Usage mistakes: exit 2.
 import { describe, expect, test } from "bun:test";
+import { ClientOfflineError } from "@redis/client";
 import { ConfigError } from "../lib/errors.ts";
 import { describeCause } from "../lib/redis/cause.ts";
 import { isClusterUrl, maskUrl, validateUrl } from "../lib/redis/url.ts";
@@ -93,5 +94,10 @@ describe("the commands", () => {
       "ERR DB index is out of range (the database in the Redis URL, /N, is beyond what this Redis has: its `databases` setting, 16 by default, allows /0 to /15)",
     );
     expect(describeCause(new Error("ERR value is out of range"))).toBe("ERR value is out of range");
+  });
+
+  test("describeCause: a command refused while the client reconnects is `not connected`", () => {
+    // node-redis' own words, "The client is offline", say less to a user than ours.
+    expect(describeCause(new ClientOfflineError())).toBe("not connected");
   });
 });

@@ -363,6 +363,8 @@ describe("bin/stack.ts", () => {
     expect((await new Response(proc.stderr).text()).trim().split("\n")).toEqual([
       `stack: another Redis (pid ${first.pid}) uses ${dataDir}: stop that stack, or give --data-dir DIR`,
     ]);
+    // Refused before it says it starts one (`starting redis-server on …`).
+    expect(await new Response(proc.stdout).text()).toBe("");
     expect(await isPortFree(port)).toBe(true); // no second server was started
     expect(await pingRedis(first.port)).toBe(true);
     // Stopped cleanly, Redis removes its pidfile: the folder is free again.

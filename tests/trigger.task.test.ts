@@ -54,10 +54,20 @@ describe("any task from the command line", () => {
     await using _worker = await echoWorker(prefix);
     const r = await trigger(prefix, ["--task", "echo", "--payload", '{"n":1}', "--wait", "--json"]);
     expect(r.stderr).toContain("enqueued, waiting for it");
+    expect(r.stderr).not.toContain("no live worker");
     expect(r.code).toBe(0);
     const job = JSON.parse(r.stdout);
     expect(job).toMatchObject({ task: "echo", status: "finished", payload: { n: 1 } });
     expect(job.result).toEqual({ echoed: { n: 1 } });
+  });
+
+  test("--task --wait for a task no live worker has says so: the wait would not end", async () => {
+    const prefix = testPrefix();
+    const r = await trigger(prefix, ["--task", "nobody-has", "--wait", "0"]);
+    expect(r.code).toBe(5);
+    expect(r.stderr).toContain(
+      'trigger: no live worker has task "nobody-has" now: the job waits for one (a mistyped --task?)\n',
+    );
   });
 
   test("--payload-file from a file and from stdin; no payload is null", async () => {

@@ -9,9 +9,24 @@ import { schedulesLines } from "../admin/info-schedules.ts";
 import { formatLimits } from "../admin/limits-view.ts";
 import { isCount, type LevelCounts } from "../admin/stats.ts";
 import { isLive, type WorkerInfo } from "../admin/workers.ts";
+import { CourierError } from "../errors.ts";
+import { describeCause } from "../redis/cause.ts";
 import { formatBytes, type RedisMemory } from "../redis/memory.ts";
+import { maskUrl } from "../redis/url.ts";
 import { safeText } from "./safe-text.ts";
 import { table } from "./table.ts";
+
+/**
+ * `info --watch`'s line for a read that failed and will be tried again. Courier's own errors
+ * name the URL already; a lost connection's (node-redis' own words) gets it, as a command's.
+ */
+export function watchFailureLine(redisUrl: string, err: unknown): string {
+  const why =
+    err instanceof CourierError
+      ? err.message
+      : `Redis at ${maskUrl(redisUrl)} is unreachable: ${describeCause(err)}`;
+  return `info: ${safeText(why)} (trying again)`;
+}
 
 /** The report as aligned text: one block per queue, its workers in a table. */
 export function formatInfo(report: InfoReport, prefix?: string): string {

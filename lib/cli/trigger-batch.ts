@@ -7,10 +7,9 @@ import type { Level } from "../engine/keys.ts";
 import { InputError } from "../errors.ts";
 import { MAX_PARENTS } from "../queue/depends.ts";
 import type { Queue } from "../queue/queue.ts";
-import { redisNowMs } from "../redis/clock.ts";
-import { WORDCOUNT_SUMMARY_TASK, WORDCOUNT_TASK } from "../tasks/wordcount/name.ts";
 import type { JobRecord } from "../types.ts";
 import { formatJob, jobJson } from "./format.ts";
+import { noLiveWorkerNote } from "./live-task.ts";
 import { jobProgressLine } from "./progress.ts";
 import { safeJson, safeText } from "./safe-text.ts";
 import { formatSummary, isSummary } from "./summary-format.ts";
@@ -194,11 +193,7 @@ export async function finishBatch(
   const jobs = new Set(ids).size;
   if (end.json && end.wait === undefined) process.stdout.write(`${callbackJson(id, then, jobs)}\n`);
   else process.stderr.write(`${callbackNote(id, then, jobs)}\n`);
-  if (!(await liveWorkerHas(queue, then.task))) {
-    process.stderr.write(
-      `trigger: no live worker has task "${safeText(then.task)}" now: the callback waits for one (a mistyped --then?)\n`,
-    );
-  }
+  await noLiveWorkerNote(queue, then.task, { job: "the callback", flag: "--then" });
   if (end.wait === undefined) return end.usage;
   const code = await waitForCallback(queue, id, end.wait, end.json);
   return code === EXIT.ok ? end.usage : code;
@@ -224,20 +219,4 @@ export function maybeCallbackLine(id: string, idFromUrls: boolean): string {
     ? "run the same command again: it goes on with that callback (the same id), and enqueues no job or callback twice"
     : `look at \`result ${id}\` before running again: without --id-from-url a run again enqueues the jobs and another callback`;
   return `trigger: the batch's callback may have been enqueued: ${id}; ${again}`;
-}
-
-/**
- * Whether a live worker of the queue has `task` (the tasks hash's `alive_until:<task>`, which
- * workers keep ahead of Redis' clock). Every CLI worker has the built-in tasks; for another,
- * a callback enqueued for a task no worker has would wait unseen, so trigger says so.
- */
-async function liveWorkerHas(queue: Queue, task: string): Promise<boolean> {
-  if (task === WORDCOUNT_TASK || task === WORDCOUNT_SUMMARY_TASK) return true;
-  try {
-    const field = `alive_until:${task}`;
-    const until = await queue.client.sendCommand<string | null>(["HGET", queue.keys.tasks, field]);
-    return until !== null && Number(until) >= (await redisNowMs(queue.client));
-  } catch {
-    return true; // a note, not a check: nothing is said when it cannot be known
-  }
 }

@@ -8,6 +8,7 @@ import type { Queue } from "../queue/queue.ts";
 import type { WordCountPayload } from "../tasks/wordcount/index.ts";
 import { isClosedOutput } from "./closed-stdout.ts";
 import { formatJob, formatJobLine, jobJson } from "./format.ts";
+import { noLiveWorkerNote } from "./live-task.ts";
 import { jobProgressLine, progressBar } from "./progress.ts";
 import { safeJson, safeText } from "./safe-text.ts";
 import { type EnqueuedLine, lostReplyHint, stoppedLine, type TriggerReport } from "./trigger.ts";
@@ -123,9 +124,12 @@ export async function waitAndPrint(
   seconds: number,
   json: boolean | undefined,
   usage: number,
+  /** The task `--task` named: a wait for a task no live worker has would not end, so say so. */
+  task?: string,
 ): Promise<number> {
   const ids = jobs.map((e) => e.id);
   if (ids.length === 1) process.stderr.write(`trigger: job ${ids[0]} enqueued, waiting for it\n`);
+  if (task !== undefined) await noLiveWorkerNote(queue, task, { job: "the job", flag: "--task" });
   const bar = progressBar();
   // One job: its own progress (`ctx.progress`) on a terminal, as `result --wait` draws it.
   const progress = jobProgressLine();

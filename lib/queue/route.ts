@@ -143,7 +143,9 @@ async function sendReplicated(
   const { value, replicas } = await writeReplicated(client, keys[p.shard]!.stream, waitMs, send);
   if (replicas >= 1) return value;
   const n = p.batch.jobs.length;
-  const what = n === 1 ? "the job was enqueued" : `the batch of ${n} jobs was enqueued`;
+  // One job is named: it is on the master, and its id lets the caller look at it (`result ID`).
+  const what =
+    n === 1 ? `the job ${value.jobs[0]!.id} was enqueued` : `the batch of ${n} jobs was enqueued`;
   const where = keys.length > 1 ? ` of shard ${p.shard}` : "";
   throw new NotReplicatedError(
     `${what}, but no replica${where} confirmed it within ${waitMs} ms (durability replicated: WAIT 1 answered 0), so a failover now could lose it`,

@@ -14,6 +14,8 @@ import { CourierError } from "../errors.ts";
 /** One line for a low-level connection error; AggregateErrors (IPv4+IPv6) are flattened. */
 export function describeCause(err: unknown): string {
   if (err instanceof AggregateError && err.errors.length > 0) return describeCause(err.errors[0]);
+  // node-redis' "The client is offline": a command refused while it reconnects.
+  if (err instanceof ClientOfflineError) return "not connected";
   if (err instanceof Error) {
     // Courier's own codes (ECONNECT) say nothing its message does not.
     const code = err instanceof CourierError ? undefined : (err as { code?: string }).code;

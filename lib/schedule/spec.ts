@@ -39,7 +39,7 @@ export interface ScheduleSpec {
   name: string;
   /** Default: the `default` queue. */
   queue?: string;
-  /** Fixed spacing: ms, or a duration (`30s`, `5m`, `1h`); whole seconds, at least 1 s. Or `cron`. */
+  /** Fixed spacing: ms, or a duration (`30s`, `5m`, `1h`); whole seconds, from 1 s to 366 d. Or `cron`. */
   every?: number | string;
   /** A cron expression, e.g. `*\/5 * * * *` (6 fields: seconds first). Or `every`. */
   cron?: string;

@@ -1,9 +1,11 @@
 // The Redis a stack runs on, made ready before any worker starts: what can be checked first
 // (redis-server installed, Courier's bin files there), a Redis given with --redis-url answering,
 // or our own redis-server on a free port (with --cluster, a local cluster: _local-redis.ts).
+import { resolve } from "node:path";
 import { ConfigError, ConnectError, InputError, UnavailableError } from "../errors.ts";
 import { connect } from "../redis/connect.ts";
 import { listenError } from "../worker/health.ts";
+import { refuseSharedDataDir } from "./_data-dir.ts";
 import { type LocalRedis, serverRedis, startStackCluster } from "./_local-redis.ts";
 import type { Output } from "./_output.ts";
 import { isCompiled, scriptOf } from "./_self.ts";
@@ -68,6 +70,9 @@ async function startLocalRedis(options: StackOptions, output: Output): Promise<R
       { cause: problem },
     );
   }
+  // startRedisServer refuses a folder another live Redis uses too: checked here first, so the
+  // refusal is not preceded by a line saying that a server starts.
+  refuseSharedDataDir(resolve(options.dataDir));
   output.line("system", `starting redis-server on 127.0.0.1:${port}, data in ${options.dataDir}`);
   return startRedisServer({
     port,
