@@ -32,7 +32,9 @@ describe("a lost read", () => {
       concurrency: 1,
       claimIdleMs: 60_000,
       blockMs: 1_000,
-      commandTimeoutMs: 300,
+      // The stall watchdog's limit, and the worker's connect limit too (Link.open): under a
+      // loaded suite, connecting and its checks through the proxy can take more than 300 ms.
+      commandTimeoutMs: 1_500,
     });
     try {
       const blocked = async () =>
@@ -80,7 +82,9 @@ describe("a lost read", () => {
       concurrency: 2,
       claimIdleMs: 60_000,
       blockMs: 1_000,
-      commandTimeoutMs: 300,
+      // The stall watchdog's limit, and the worker's connect limit too (Link.open): under a
+      // loaded suite, connecting and its checks through the proxy can take more than 300 ms.
+      commandTimeoutMs: 1_500,
     });
     try {
       const slowId = await q.enqueue("slow", null);
