@@ -2,12 +2,12 @@
 // that name the URL (password masked: url.ts) and the cause (cause.ts) in one line.
 import { hostname } from "node:os";
 import "./tracing.ts"; // before any command: see the file
-import { createClient, ErrorReply } from "@redis/client";
+import { createClient } from "@redis/client";
 import { defaults } from "../config.ts";
 import { ConfigError, ConnectError } from "../errors.ts";
 import { exponentialMs, within } from "../time.ts";
 import { answerLimit, limitAnswers, TIMER_MAX_MS } from "./answer.ts";
-import { describeCause, isConnectionError } from "./cause.ts";
+import { describeCause, isConnectionError, isNoPerm } from "./cause.ts";
 import { closeClient, destroy, markStalled } from "./close.ts";
 import { createClusterClient, isCluster, mastersOf, NodeDownError, nodeIsDown } from "./cluster.ts";
 import { NODE_CHECK_MS, preflight } from "./server.ts";
@@ -262,7 +262,7 @@ async function setName(client: Redis, name: string): Promise<void> {
   try {
     await client.sendCommand(["CLIENT", "SETNAME", name]);
   } catch (err) {
-    if (!(err instanceof ErrorReply && err.message.startsWith("NOPERM"))) throw err;
+    if (!isNoPerm(err)) throw err;
   }
 }
 

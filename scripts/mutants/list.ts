@@ -793,6 +793,12 @@ export const mutants: Mutant[] = [
     "const id = scheduleJobId(name, tickMs);", "const id = scheduleJobId(name, tickMs + Math.random());", [T("schedule.fire")]),
   m("schedule-host-zone", "lib/schedule/spec.ts", "a cron without a zone is read in UTC on every host",
     "timezone: tz ?? \"UTC\"", "timezone: tz", [T("schedule.ticks")]),
+  m("noperm-unrecognised", "lib/redis/cause.ts", "a NOPERM reply is told apart from other refusals (what a user may go without)",
+    "  return /^NOPERM\\b/.test(String((err as Error)?.message));", "  return false;", [T("redis.noperm"), T("cli.acl")]),
+  m("setname-noperm-fails-connect", "lib/redis/connect.ts", "a user without CLIENT SETNAME connects, unnamed",
+    "    if (!isNoPerm(err)) throw err;", "    throw err;", [T("redis.noperm")]),
+  m("memory-noperm-throws", "lib/redis/memory.ts", "a user without INFO reads Redis' memory as unknown (null), no error",
+    "    if (isNoPerm(err)) return null;\n", "", [T("redis.noperm")]),
 ];
 
 // The engine's mutants (scripts/mutants/engine.ts).
