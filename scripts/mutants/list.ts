@@ -799,6 +799,8 @@ export const mutants: Mutant[] = [
     "    if (!isNoPerm(err)) throw err;", "    throw err;", [T("redis.noperm")]),
   m("memory-noperm-throws", "lib/redis/memory.ts", "a user without INFO reads Redis' memory as unknown (null), no error",
     "    if (isNoPerm(err)) return null;\n", "", [T("redis.noperm")]),
+  m("info-schedules-index-unbuilt", "lib/admin/info-schedules.ts", "info's read of a queue's schedules builds a deleted names index again",
+    "ensureIndex(client, k).then(() => countNames(client, k, queue))", "countNames(client, k, queue)", [T("schedule.list")]),
 ];
 
 // The engine's mutants (scripts/mutants/engine.ts).
