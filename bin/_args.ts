@@ -80,15 +80,7 @@ export function queueArgs(args: Record<string, unknown>) {
  */
 function commandTimeoutEnv(): number | undefined {
   const value = process.env.COURIER_COMMAND_TIMEOUT_MS;
-  if (value === undefined || value === "") return undefined;
-  const n = /^\d{1,10}$/.test(value) ? Number(value) : Number.NaN;
-  if (!(n >= 1 && n <= INTERVAL_LIMIT_MS)) {
-    const shown = JSON.stringify(value.slice(0, 20));
-    throw new UsageError(
-      `COURIER_COMMAND_TIMEOUT_MS must be a whole number of ms from 1 to ${INTERVAL_LIMIT_MS}, got ${shown}`,
-    );
-  }
-  return n;
+  return wholeNumber(value, "COURIER_COMMAND_TIMEOUT_MS", 1, INTERVAL_LIMIT_MS, " of ms");
 }
 
 function str(v: unknown): string | undefined {
@@ -100,11 +92,18 @@ function str(v: unknown): string | undefined {
  * only: Number() would also take `1e3`, `0x10` or `1_000`-like surprises and ` 12 `.
  */
 export function intArg(value: unknown, name: string, min: number, max: number): number | undefined {
+  return wholeNumber(value, `--${name}`, min, max);
+}
+
+/** intArg's check of an option or an environment variable (`what`), the value's `unit` said. */
+function wholeNumber(value: unknown, what: string, min: number, max: number, unit = "") {
   if (value === undefined || value === "") return undefined;
   const n = typeof value === "string" && /^\d+$/.test(value) ? Number(value) : Number.NaN;
   if (!Number.isInteger(n) || n < min || n > max) {
     const shown = shownInput(String(value));
-    throw new UsageError(`--${name} must be a whole number from ${min} to ${max}, got "${shown}"`);
+    throw new UsageError(
+      `${what} must be a whole number${unit} from ${min} to ${max}, got "${shown}"`,
+    );
   }
   return n;
 }

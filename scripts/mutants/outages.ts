@@ -59,7 +59,7 @@ export const outageMutants: Mutant[] = [
     "    commandTimeoutMs: commandTimeoutEnv(),",
     "    commandTimeoutMs: undefined,", [T]),
   m("cli-limit-env-unchecked", "bin/_args.ts", "COURIER_COMMAND_TIMEOUT_MS takes whole ms only",
-    "  const n = /^\\d{1,10}$/.test(value) ? Number(value) : Number.NaN;",
+    "  const n = typeof value === \"string\" && /^\\d+$/.test(value) ? Number(value) : Number.NaN;",
     "  const n = Number(value);", [T]),
   // trigger with stdout closed before it started (lib/cli/closed-stdout.ts).
   m("closed-stdout-unchecked", "bin/_cli.ts", "trigger >&- says how far it got, exit 141, as for a closed pipe",
