@@ -53,6 +53,16 @@ export interface QueueOptions {
   replicaWaitMs: number;
 }
 
+/** A connection's limits that no option sets (lib/redis/connect.ts, cluster.ts). */
+export interface ConnectDefaults {
+  /**
+   * Connecting and its checks, when the caller gives no limit, and a cluster seed's answer with
+   * the layout: a peer that accepts the connection and never answers (a stopped Redis) fails in
+   * 5 s, as a refused one does at once.
+   */
+  connectTimeoutMs: number;
+}
+
 export interface ProducerOptions extends QueueOptions {
   /** Attempts a job gets before it is dead-lettered (1 = no retry). */
   maxAttempts: number;
@@ -205,11 +215,12 @@ export const defaults = {
   prefetch: 1,
   prefetchWaitMs: 100,
   reconnectMaxMs: 5_000,
+  connectTimeoutMs: 5_000,
   durability: "async" as Durability,
   replicaWaitMs: 1_000,
   now: Date.now,
   random: Math.random,
-} satisfies ProducerOptions & WorkerOptions;
+} satisfies ProducerOptions & WorkerOptions & ConnectDefaults;
 
 /**
  * The largest an interval option may be (ms: 11 days; the TTLs and lengths beside them too):

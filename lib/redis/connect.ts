@@ -57,7 +57,7 @@ export interface ConnectOptions {
   name?: string;
   /**
    * Give up (ConnectError) when connecting and the checks take longer than this, plus
-   * `retryConnectS` (default CONNECT_TIMEOUT_MS).
+   * `retryConnectS` (default defaults.connectTimeoutMs).
    */
   timeoutMs?: number;
   /**
@@ -83,12 +83,6 @@ export interface ConnectOptions {
 const CLUSTER_RECONNECT_MS = 100;
 const CLUSTER_FAST_TRIES = 20;
 
-/**
- * Connecting and the checks, when the caller gives no limit: a peer that accepts the
- * connection and never answers (a stopped Redis) fails in 5 s, as a refused one does at once.
- */
-export const CONNECT_TIMEOUT_MS = 5_000;
-
 function createRedisClient(
   url: string,
   strategy: (retries: number) => number | Error,
@@ -99,7 +93,7 @@ function createRedisClient(
     url,
     RESP: 2,
     socket: {
-      connectTimeout: 5_000,
+      connectTimeout: defaults.connectTimeoutMs,
       reconnectStrategy: strategy,
       ...(ca === undefined ? {} : { tls: true as const, ca }),
     },
@@ -135,7 +129,8 @@ export async function connect(url: string, options: ConnectOptions = {}): Promis
   const deadline = Date.now() + (options.retryConnectS ?? 0) * 1_000;
   let ready = false;
   let lastCause: unknown;
-  const maxMs = options.reconnectMaxMs ?? 5_000;
+  const maxMs = options.reconnectMaxMs ?? defaults.reconnectMaxMs;
+  const connectMs = defaults.connectTimeoutMs;
   const cluster = isClusterUrl(url);
   const strategy = (retries: number) => {
     if (!ready && Date.now() >= deadline) return new Error("gave up connecting");
@@ -163,7 +158,7 @@ export async function connect(url: string, options: ConnectOptions = {}): Promis
           ca,
           deadline,
           answered,
-          seedTimeoutMs: Math.min(options.timeoutMs ?? 5_000, 5_000),
+          seedTimeoutMs: Math.min(options.timeoutMs ?? connectMs, connectMs),
         })
       : createRedisClient(url, strategy, options.failFast, ca);
     if (!cluster && options.watched) writtenAtOnce(client as ReturnType<typeof createRedisClient>);
@@ -183,9 +178,9 @@ export async function connect(url: string, options: ConnectOptions = {}): Promis
   });
   // A peer that accepts the connection and then never answers (a stalled network) would hang
   // here for ever: with a time limit, the client is destroyed, which rejects what is pending.
-  // A client whose commands must answer sooner than CONNECT_TIMEOUT_MS need not wait longer
-  // for its first answers.
-  const firstMs = options.timeoutMs ?? Math.min(CONNECT_TIMEOUT_MS, answerMs ?? CONNECT_TIMEOUT_MS);
+  // A client whose commands must answer sooner than defaults.connectTimeoutMs need not wait
+  // longer for its first answers.
+  const firstMs = options.timeoutMs ?? Math.min(connectMs, answerMs ?? connectMs);
   const limitMs = Math.min(firstMs + (options.retryConnectS ?? 0) * 1_000, TIMER_MAX_MS);
   const limit = setTimeout(() => {
     lastCause = new Error(`no answer within ${limitMs} ms`);

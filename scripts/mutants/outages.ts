@@ -31,7 +31,7 @@ export const outageMutants: Mutant[] = [
     "    const answered = ahead ? ahead.then(limited) : limited();",
     "    const answered = limited();", [T]),
   m("connect-no-default-limit", "lib/redis/connect.ts", "connecting gives up without an answer within 5 s (or the answer limit)",
-    "  const firstMs = options.timeoutMs ?? Math.min(CONNECT_TIMEOUT_MS, answerMs ?? CONNECT_TIMEOUT_MS);",
+    "  const firstMs = options.timeoutMs ?? Math.min(connectMs, answerMs ?? connectMs);",
     "  const firstMs = options.timeoutMs ?? 1_000_000_000;", [T]),
   m("connect-cause-overwritten", "lib/redis/connect.ts", "a connect past its limit says no answer, not the socket destroy() closed",
     "    if (!timedOut) lastCause = err;",
