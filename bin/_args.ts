@@ -3,9 +3,9 @@
 // value): each read from the argument, then the environment, then the default, and a bad one
 // refused in one line (UsageError: exit 2).
 import type { ArgsDef } from "citty";
-import { shownInput } from "../lib/cli/safe-text.ts";
 import { DURABILITIES, type Durability, defaults, INTERVAL_LIMIT_MS } from "../lib/config.ts";
 import { MAX_SHARDS, shardCountProblem } from "../lib/engine/keys.ts";
+import { shownInput } from "../lib/safe-text.ts";
 import { UsageError } from "./_exit.ts";
 
 export const commonArgs = {

@@ -8,8 +8,8 @@ import type { DeleteResult, RequeueResult } from "../lib/admin/dead-actions.ts";
 import { isDeadCursor } from "../lib/admin/dead-pages.ts";
 import { formatDuration, parseDuration } from "../lib/admin/duration.ts";
 import { deadLetterJson, formatDeadLetter, formatDeadPage, letterJson } from "../lib/cli/dead.ts";
-import { safeText, shownInput } from "../lib/cli/safe-text.ts";
 import { CourierError } from "../lib/errors.ts";
+import { safeText, shownInput } from "../lib/safe-text.ts";
 import { commonArgs, EXIT, intArg, printJson, queueArgs, runCli, UsageError } from "./_cli.ts";
 
 const json = { type: "boolean", description: "Print JSON instead of text" } as const;

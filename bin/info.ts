@@ -6,9 +6,9 @@ import { allReadable, type InfoReport, infoReader } from "../lib/admin/info.ts";
 import { formatInfo } from "../lib/cli/info-text.ts";
 import { describeRefusal } from "../lib/cli/refusal.ts";
 import { repeat } from "../lib/cli/repeat.ts";
-import { safeText } from "../lib/cli/safe-text.ts";
 import { CourierError } from "../lib/errors.ts";
 import { describeCause } from "../lib/redis/cause.ts";
+import { safeText } from "../lib/safe-text.ts";
 import { commonArgs, EXIT, intArg, printJson, queueArgs, runCli, UsageError } from "./_cli.ts";
 
 const command = defineCommand({

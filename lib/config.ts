@@ -1,8 +1,8 @@
 // Every default in one typed object. Units are in the names: Ms milliseconds, S seconds.
 
-import { shownInput } from "./cli/safe-text.ts";
 import { HANDOVER_SUFFIX, MAX_SHARDS } from "./engine/keys.ts";
 import { ConfigError } from "./errors.ts";
+import { shownInput } from "./safe-text.ts";
 
 /** Attempts a job may be given, per job or as a queue's default (one limit for both). */
 export const MAX_ATTEMPTS_LIMIT = 1_000_000;

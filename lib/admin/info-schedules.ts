@@ -2,11 +2,12 @@
 // the first SCHEDULES_SHOWN with their next runs, read per queue (a few calls under the
 // schedules' tag, none reading another queue's schedules) for info, each /metrics scrape and
 // the dashboard's snapshot.
-import { safeText } from "../cli/safe-text.ts";
+
 import { scheduleKeys } from "../engine/keys.ts";
 import { isWrongType } from "../redis/cause.ts";
 import { redisNowMs } from "../redis/clock.ts";
 import type { Redis } from "../redis/connect.ts";
+import { safeText } from "../safe-text.ts";
 import { countNames, ensureIndex, queuePages, type ScheduleInfo } from "../schedule/read.ts";
 import { whenText } from "../schedule/spec.ts";
 import { LATE_MS } from "../schedule/ticks.ts";

@@ -10,7 +10,7 @@ import { formatLimits } from "../admin/limits-view.ts";
 import { isCount, type LevelCounts } from "../admin/stats.ts";
 import { isLive, type WorkerInfo } from "../admin/workers.ts";
 import { formatBytes, type RedisMemory } from "../redis/memory.ts";
-import { safeText } from "./safe-text.ts";
+import { safeText } from "../safe-text.ts";
 import { table } from "./table.ts";
 
 /** The report as aligned text: one block per queue, its workers in a table. */

@@ -1,13 +1,14 @@
 // Recurring schedules, the library's view (README, "Recurring schedules"; `schedule.ts`, the
 // dashboard and `info` use it): add, list, pause, resume, remove. Writes go through
 // schedule-save.lua, so a definition and its next tick never disagree; every time is Redis'.
-import { shownInput } from "../cli/safe-text.ts";
+
 import { defaults } from "../config.ts";
 import { scheduleKeys } from "../engine/keys.ts";
 import { saveSchedule } from "../engine/schedule.ts";
 import { CourierError, InputError } from "../errors.ts";
 import { redisNowMs } from "../redis/clock.ts";
 import { closeClient, connect, type Redis } from "../redis/connect.ts";
+import { shownInput } from "../safe-text.ts";
 import {
   countNames,
   defPages,

@@ -75,7 +75,7 @@ export const outageMutants: Mutant[] = [
     "    return false; // no /proc",
     "    return true; // no /proc", [C]),
   // Errors quote what they were given cut, in a bounded line, written whole before the exit.
-  m("shown-input-uncut", "lib/cli/safe-text.ts", "an error quotes a caller's text in at most SHOWN_MAX characters",
+  m("shown-input-uncut", "lib/safe-text.ts", "an error quotes a caller's text in at most SHOWN_MAX characters",
     "text.slice(0, max)}…",
     "text}", [L]),
   m("result-id-full", "bin/result.ts", "result quotes a malformed id cut",
