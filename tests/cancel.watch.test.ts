@@ -6,7 +6,8 @@
 import { afterEach, expect, test } from "bun:test";
 import { resolveOptions } from "../lib/config.ts";
 import { GROUP, queueKeys } from "../lib/engine/keys.ts";
-import { connect, destroy, type Redis } from "../lib/redis/connect.ts";
+import { destroy } from "../lib/redis/close.ts";
+import { connect, type Redis } from "../lib/redis/connect.ts";
 import { defineTask } from "../lib/types.ts";
 import { Jobs } from "../lib/worker/running.ts";
 import { shardsOf } from "./fixtures/queue-shards.ts";

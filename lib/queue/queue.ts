@@ -4,7 +4,8 @@
 import { defaults, type ProducerOptions } from "../config.ts";
 import type { QueueKeys } from "../engine/keys.ts";
 import { JobNotFoundError } from "../errors.ts";
-import { type ConnectOptions, closeClient, connect, type Redis } from "../redis/connect.ts";
+import { closeClient } from "../redis/close.ts";
+import { type ConnectOptions, connect, type Redis } from "../redis/connect.ts";
 import type { JobRecord, Task } from "../types.ts";
 import {
   type BatchOptions,

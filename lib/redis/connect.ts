@@ -18,9 +18,6 @@ import { isClusterUrl, maskUrl, tlsCa, tlsHint, validateUrl } from "./url.ts";
  * arrays and strings) and its life cycle. A node-redis client of one server is one; a Redis
  * Cluster's client (lib/redis/cluster.ts) is another, routing each command by its key.
  */
-// Closing and destroying a client live in close.ts; callers import them from here too.
-export { closeClient, destroy };
-
 export interface Redis {
   sendCommand<T = unknown>(args: readonly string[]): Promise<T>;
   readonly isReady: boolean;

@@ -7,7 +7,8 @@ import { scheduleKeys } from "../engine/keys.ts";
 import { saveSchedule } from "../engine/schedule.ts";
 import { CourierError, InputError } from "../errors.ts";
 import { redisNowMs } from "../redis/clock.ts";
-import { closeClient, connect, type Redis } from "../redis/connect.ts";
+import { closeClient } from "../redis/close.ts";
+import { connect, type Redis } from "../redis/connect.ts";
 import { shownInput } from "../safe-text.ts";
 import {
   countNames,
