@@ -8,7 +8,7 @@ import { ConfigError, ConnectError } from "../errors.ts";
 import { exponentialMs, within } from "../time.ts";
 import { answerLimit, limitAnswers, TIMER_MAX_MS } from "./answer.ts";
 import { describeCause, isConnectionError, isNoPerm } from "./cause.ts";
-import { closeClient, destroy, markStalled } from "./close.ts";
+import { destroy, markStalled } from "./close.ts";
 import { createClusterClient, isCluster, mastersOf, NodeDownError, nodeIsDown } from "./cluster.ts";
 import { NODE_CHECK_MS, preflight } from "./server.ts";
 import { isClusterUrl, maskUrl, tlsCa, tlsHint, validateUrl } from "./url.ts";
