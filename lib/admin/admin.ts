@@ -16,7 +16,8 @@ import { type CancelVerdict, cancelOnShards } from "../queue/cancel.ts";
 import { redisNowMs } from "../redis/clock.ts";
 import { closeClient } from "../redis/close.ts";
 import { mastersOf } from "../redis/cluster.ts";
-import { connect, type Redis } from "../redis/connect.ts";
+import type { Redis } from "../redis/connect.ts";
+import { connectService } from "../redis/service-client.ts";
 import type { JobRecord } from "../types.ts";
 import * as control from "./controls.ts";
 import * as dead from "./dead-actions.ts";
@@ -61,15 +62,8 @@ export class Admin {
   /** Connects (throws ConnectError naming the URL, password masked, and the cause). */
   static async connect(config: AdminConfig = {}): Promise<Admin> {
     const options = resolveOptions(config);
-    // Like a Queue: reconnects in the background, and fails calls at once while Redis is down
-    // (the dashboard answers 503 rather than hang).
-    const client = await connect(options.redisUrl, {
+    const client = await connectService(options, "courier-admin", {
       retryConnectS: config.retryConnectS,
-      name: "courier-admin",
-      persistent: true,
-      failFast: true,
-      reconnectMaxMs: options.reconnectMaxMs,
-      answerMs: options.commandTimeoutMs,
     });
     const admin = new Admin(client, options, true);
     try {

@@ -5,7 +5,8 @@ import { defaults, type ProducerOptions } from "../config.ts";
 import type { QueueKeys } from "../engine/keys.ts";
 import { JobNotFoundError } from "../errors.ts";
 import { closeClient } from "../redis/close.ts";
-import { type ConnectOptions, connect, type Redis } from "../redis/connect.ts";
+import type { ConnectOptions, Redis } from "../redis/connect.ts";
+import { connectService } from "../redis/service-client.ts";
 import type { JobRecord, Task } from "../types.ts";
 import {
   type BatchOptions,
@@ -57,14 +58,7 @@ export class Queue {
     this.options = options;
     this.#producer = producer;
     this.#waiters = new Waiters(() =>
-      connect(options.redisUrl, {
-        name: "courier-waiter",
-        blocking: true,
-        persistent: true,
-        failFast: true,
-        reconnectMaxMs: options.reconnectMaxMs,
-        answerMs: options.commandTimeoutMs,
-      }),
+      connectService(options, "courier-waiter", { blocking: true }),
     );
   }
 
