@@ -6,12 +6,13 @@
 // (overview, jobs, workers, failures, metrics) in queue-view.ts, and the shards each call
 // spreads over (keys, clocks) in queue-shards.ts.
 
-import { defaults, type QueueOptions, resolveOptions } from "../config.ts";
+import { defaults, type QueueOptions } from "../config.ts";
 import type { Emptied } from "../engine/empty.ts";
 import { checkFormat } from "../engine/format.ts";
 import type { HeldKey } from "../engine/held-keys.ts";
 import { type QueueKeys, queueKeys } from "../engine/keys.ts";
 import type { Limits, LimitsChange } from "../engine/limits.ts";
+import { resolveOptions } from "../options.ts";
 import { type CancelVerdict, cancelOnShards } from "../queue/cancel.ts";
 import { redisNowMs } from "../redis/clock.ts";
 import { closeClient } from "../redis/close.ts";

@@ -2,9 +2,10 @@
 // connected, the queue's layout read), the call every read and write of the Queue goes through
 // (retried while Redis is away or full), and the senders its enqueues go through.
 
-import { defaults, type ProducerOptions, resolveOptions } from "../config.ts";
+import { defaults, type ProducerOptions } from "../config.ts";
 import { layoutKey } from "../engine/keys.ts";
 import { InputError } from "../errors.ts";
+import { resolveOptions } from "../options.ts";
 import { type RetryPolicy, withRetries } from "../redis/calls.ts";
 import { destroy } from "../redis/close.ts";
 import type { Redis } from "../redis/connect.ts";

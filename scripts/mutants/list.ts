@@ -634,7 +634,7 @@ export const mutants: Mutant[] = [
     "          at: new Date(at).toISOString(),", [T("dates.range")]),
   // Worker names: none may end in ~gone, the consumer a restarted worker hands its dead
   // predecessor's entries to (a worker of that name would hold them and never run them).
-  m("config-handover-name", "lib/config.ts", "the library refuses a worker name ending in ~gone",
+  m("config-handover-name", "lib/options.ts", "the library refuses a worker name ending in ~gone",
     "  if (o.name.endsWith(HANDOVER_SUFFIX)) {", "  if (o.name === HANDOVER_SUFFIX) {", [T("worker.name")]),
   m("cli-worker-handover-name", "bin/worker.ts", "worker --name refuses a name ending in ~gone",
     "  if (name?.endsWith(HANDOVER_SUFFIX)) {", "  if (name === HANDOVER_SUFFIX) {", [T("worker.name")]),

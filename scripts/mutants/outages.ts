@@ -90,7 +90,7 @@ export const outageMutants: Mutant[] = [
   m("int-arg-full", "bin/_args.ts", "a malformed whole number is quoted cut",
     "    const shown = shownInput(String(value));",
     "    const shown = String(value);", [L]),
-  m("queue-name-full", "lib/config.ts", "a malformed queue name is quoted cut",
+  m("queue-name-full", "lib/options.ts", "a malformed queue name is quoted cut",
     "    const shown = shownInput(o.queue);",
     "    const shown = o.queue;", [L]),
   m("dead-id-full", "bin/dead.ts", "dead names an unknown id cut",
