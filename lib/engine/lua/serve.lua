@@ -13,9 +13,9 @@
 -- task's set gave ARGV[4] jobs, or the bytes bound stopped the call with jobs left) else 0};
 -- the caller then calls again. A parked key of another type is skipped (its task is still
 -- marked alive, the other tasks served) and named in the second part, for the worker to log:
--- one corrupt key must not stop every heartbeat. Or an error reply `ERR courier: key … holds a …` for the tasks
--- hash or the stream (nothing written): a WRONGTYPE from the XADD would come after the
--- ZPOPMIN, losing the jobs popped.
+-- one corrupt key must not stop every heartbeat. Or an error reply `ERR courier: key … holds a …`
+-- for the tasks hash or the stream (nothing written): a WRONGTYPE from the XADD would come after
+-- the ZPOPMIN, losing the jobs popped.
 --- @include wrongtype
 --- @include clock
 --- @include readd
