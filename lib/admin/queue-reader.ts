@@ -23,7 +23,7 @@ import type { Overview, RecentFailure } from "./queue-view.ts";
 import * as view from "./queue-view.ts";
 import type { WorkerInfo } from "./workers.ts";
 
-/** An Admin's options: a queue's, and the attempts a requeued job gets when its letter does not say. */
+/** An Admin's options: a queue's, and the attempts a requeued job gets when its letter says none. */
 export type AdminOptions = QueueOptions & { maxAttempts: number };
 
 export class QueueReader {

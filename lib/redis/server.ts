@@ -48,9 +48,9 @@ export const NODE_CHECK_MS = 2_000;
 
 /**
  * The version check on the servers a new client uses: one server; every master of a cluster
- * that answers within NODE_CHECK_MS (at least one must; one known down is not waited for), for a blocking client only the node of
- * its keyless commands (it connects to no other until it reads there; the process' command
- * client checks them all).
+ * that answers within NODE_CHECK_MS (at least one must; one known down is not waited for); for
+ * a blocking client only the node of its keyless commands (it connects to no other until it
+ * reads there; the process' command client checks them all).
  */
 export async function checkServers(client: Redis, url: string, blocking = false): Promise<void> {
   if (!isCluster(client)) return preflight(client, url);
