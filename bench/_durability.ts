@@ -9,7 +9,8 @@
 import type { Durability } from "../lib/config.ts";
 import { queueKeys } from "../lib/engine/keys.ts";
 import { Queue } from "../lib/queue/queue.ts";
-import { connect, destroy } from "../lib/redis/connect.ts";
+import { destroy } from "../lib/redis/close.ts";
+import { connect } from "../lib/redis/connect.ts";
 import { type LocalCluster, startCluster } from "../lib/stack/cluster.ts";
 
 export interface DurabilityRun {

@@ -3,9 +3,9 @@
 // value): each read from the argument, then the environment, then the default, and a bad one
 // refused in one line (UsageError: exit 2).
 import type { ArgsDef } from "citty";
-import { shownInput } from "../lib/cli/safe-text.ts";
 import { DURABILITIES, type Durability, defaults, INTERVAL_LIMIT_MS } from "../lib/config.ts";
 import { MAX_SHARDS, shardCountProblem } from "../lib/engine/keys.ts";
+import { shownInput } from "../lib/safe-text.ts";
 import { UsageError } from "./_exit.ts";
 
 export const commonArgs = {
@@ -80,15 +80,7 @@ export function queueArgs(args: Record<string, unknown>) {
  */
 function commandTimeoutEnv(): number | undefined {
   const value = process.env.COURIER_COMMAND_TIMEOUT_MS;
-  if (value === undefined || value === "") return undefined;
-  const n = /^\d{1,10}$/.test(value) ? Number(value) : Number.NaN;
-  if (!(n >= 1 && n <= INTERVAL_LIMIT_MS)) {
-    const shown = JSON.stringify(value.slice(0, 20));
-    throw new UsageError(
-      `COURIER_COMMAND_TIMEOUT_MS must be a whole number of ms from 1 to ${INTERVAL_LIMIT_MS}, got ${shown}`,
-    );
-  }
-  return n;
+  return wholeNumber(value, "COURIER_COMMAND_TIMEOUT_MS", 1, INTERVAL_LIMIT_MS, " of ms");
 }
 
 function str(v: unknown): string | undefined {
@@ -99,19 +91,19 @@ function str(v: unknown): string | undefined {
  * Parses a whole number option, or exits with a one-line usage error. Plain decimal digits
  * only: Number() would also take `1e3`, `0x10` or `1_000`-like surprises and ` 12 `.
  */
-export function intArg(
-  value: unknown,
-  name: string,
-  min: number,
-  max: number,
-  /** Where the value came from, as the error names it: the option, or an environment variable. */
-  from = `--${name}`,
-): number | undefined {
+export function intArg(value: unknown, name: string, min: number, max: number): number | undefined {
+  return wholeNumber(value, `--${name}`, min, max);
+}
+
+/** intArg's check of an option or an environment variable (`what`), the value's `unit` said. */
+function wholeNumber(value: unknown, what: string, min: number, max: number, unit = "") {
   if (value === undefined || value === "") return undefined;
   const n = typeof value === "string" && /^\d+$/.test(value) ? Number(value) : Number.NaN;
   if (!Number.isInteger(n) || n < min || n > max) {
     const shown = shownInput(String(value));
-    throw new UsageError(`${from} must be a whole number from ${min} to ${max}, got "${shown}"`);
+    throw new UsageError(
+      `${what} must be a whole number${unit} from ${min} to ${max}, got "${shown}"`,
+    );
   }
   return n;
 }
@@ -128,7 +120,7 @@ export function intArgOrEnv(
   max: number,
 ): number | undefined {
   if (value !== undefined) return intArg(value, name, min, max);
-  return intArg(process.env[envName], name, min, max, envName);
+  return wholeNumber(process.env[envName], envName, min, max);
 }
 
 /**

@@ -5,9 +5,9 @@
 import { type ArgsDef, type CommandDef, renderUsage, runCommand } from "citty";
 import { type ArgDefs, checkArgs } from "../lib/cli/args.ts";
 import { failStdoutWrites, isClosedOutput, stdoutClosedAtStart } from "../lib/cli/closed-stdout.ts";
-import { safeJson, safeText, shownInput } from "../lib/cli/safe-text.ts";
 import { urlSourceHint } from "../lib/cli/url-source.ts";
 import { UnavailableError } from "../lib/errors.ts";
+import { safeJson, safeText, shownInput } from "../lib/safe-text.ts";
 import { describeFailure, EXIT } from "./_exit.ts";
 import { findSubCommand, resolveValue } from "./_subcommands.ts";
 

@@ -4,7 +4,7 @@
 // `bun run build` compiles this file into dist/courier; `courier stack` runs its workers and
 // dashboard as `courier worker` and `courier dashboard`.
 import { type CommandDef, defineCommand } from "citty";
-import { safeText } from "../lib/cli/safe-text.ts";
+import { safeText } from "../lib/safe-text.ts";
 import pkg from "../package.json" with { type: "json" };
 import { EXIT, optionalValue, runCli } from "./_cli.ts";
 import { command as cancel } from "./cancel.ts";

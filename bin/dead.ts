@@ -13,8 +13,8 @@ import {
   letterJson,
   unreadableLeftLine,
 } from "../lib/cli/dead.ts";
-import { safeText, shownId } from "../lib/cli/safe-text.ts";
 import { CourierError } from "../lib/errors.ts";
+import { safeText, shownId } from "../lib/safe-text.ts";
 import { commonArgs, EXIT, intArg, printJson, queueArgs, runCli, UsageError } from "./_cli.ts";
 
 const json = { type: "boolean", description: "Print JSON instead of text" } as const;

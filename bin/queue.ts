@@ -14,9 +14,9 @@ import {
   mustExist,
   pauseLine,
 } from "../lib/cli/queue.ts";
-import { safeText } from "../lib/cli/safe-text.ts";
 import { QUEUE_NAME } from "../lib/config.ts";
 import { Queue } from "../lib/queue/queue.ts";
+import { safeText } from "../lib/safe-text.ts";
 import { commonArgs, EXIT, intArg, printJson, queueArgs, runCli, UsageError } from "./_cli.ts";
 
 const json = { type: "boolean", description: "Print JSON instead of text" } as const;

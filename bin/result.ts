@@ -4,9 +4,9 @@ import { defineCommand } from "citty";
 import { formatJob, jobJson } from "../lib/cli/format.ts";
 import { jobProgressLine } from "../lib/cli/progress.ts";
 import { fetchResult, JobWaitTimeoutError } from "../lib/cli/result.ts";
-import { safeText, shownInput } from "../lib/cli/safe-text.ts";
 import { isValidJobId } from "../lib/engine/record.ts";
 import { Queue } from "../lib/queue/queue.ts";
+import { safeText, shownInput } from "../lib/safe-text.ts";
 import type { JobRecord } from "../lib/types.ts";
 import {
   commonArgs,

@@ -3,11 +3,11 @@
 // each a citty subcommand with its own options and --help. Workers fire them (and `run`).
 import { once } from "node:events";
 import { defineCommand } from "citty";
-import { safeText, shownId } from "../lib/cli/safe-text.ts";
 import { addSpec, scheduleJson, writeSchedules } from "../lib/cli/schedule.ts";
 import { defaults } from "../lib/config.ts";
 import { CourierError, InputError } from "../lib/errors.ts";
 import { createLogger, type LogFormat } from "../lib/log.ts";
+import { safeText, shownId } from "../lib/safe-text.ts";
 import { startScheduler } from "../lib/schedule/scheduler.ts";
 import { Schedules } from "../lib/schedule/schedules.ts";
 import { checkSpec } from "../lib/schedule/spec.ts";

@@ -6,7 +6,6 @@
 // file's jobs a batch with a callback (lib/cli/trigger-then.ts, trigger-batch.ts). Its input
 // checks and lines: lib/cli/trigger-input.ts; what it prints and how it ends: trigger-output.ts.
 import { defineCommand } from "citty";
-import { safeText } from "../lib/cli/safe-text.ts";
 import { type EnqueuedLine, enqueueLines, idFromUrl } from "../lib/cli/trigger.ts";
 import { jobArgs, jobOf } from "../lib/cli/trigger-args.ts";
 import { BatchIds, finishBatch, noCallbackLine, skipNote } from "../lib/cli/trigger-batch.ts";
@@ -23,6 +22,7 @@ import {
 import { thenArgs, thenOf } from "../lib/cli/trigger-then.ts";
 import { defaults, MAX_ATTEMPTS_LIMIT } from "../lib/config.ts";
 import { Queue } from "../lib/queue/queue.ts";
+import { safeText } from "../lib/safe-text.ts";
 import type { WordCountPayload } from "../lib/tasks/wordcount/index.ts";
 import { wordCountLine } from "../lib/tasks/wordcount/limit-key.ts";
 import { WORDCOUNT_TASK } from "../lib/tasks/wordcount/name.ts";

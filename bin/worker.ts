@@ -3,12 +3,12 @@
 // batch summary, wordcount-summary), and the tasks of the modules given with --tasks.
 import { defineCommand } from "citty";
 import { repeatedValues } from "../lib/cli/args.ts";
-import { safeText, shownInput } from "../lib/cli/safe-text.ts";
 import { loadTaskModules } from "../lib/cli/task-modules.ts";
 import { runWorker } from "../lib/cli/worker.ts";
 import { defaults, PREFETCH_LIMIT } from "../lib/config.ts";
 import { HANDOVER_SUFFIX } from "../lib/engine/keys.ts";
 import { ConfigError } from "../lib/errors.ts";
+import { safeText, shownInput } from "../lib/safe-text.ts";
 import { createWordCountTask } from "../lib/tasks/wordcount/index.ts";
 import { createWordCountSummaryTask } from "../lib/tasks/wordcount/summary.ts";
 import { withPortHint } from "../lib/worker/health.ts";

@@ -1,8 +1,5 @@
 // Every default in one typed object. Units are in the names: Ms milliseconds, S seconds.
-
-import { shownInput } from "./cli/safe-text.ts";
-import { HANDOVER_SUFFIX, MAX_SHARDS } from "./engine/keys.ts";
-import { ConfigError } from "./errors.ts";
+// Options given are merged over it and checked in lib/options.ts.
 
 /** Attempts a job may be given, per job or as a queue's default (one limit for both). */
 export const MAX_ATTEMPTS_LIMIT = 1_000_000;
@@ -51,6 +48,16 @@ export interface QueueOptions {
    * it an enqueue throws NotReplicatedError, a worker logs a warning. Default 1000.
    */
   replicaWaitMs: number;
+}
+
+/** A connection's limits that no option sets (lib/redis/connect.ts, cluster.ts). */
+export interface ConnectDefaults {
+  /**
+   * Connecting and its checks, when the caller gives no limit, and a cluster seed's answer with
+   * the layout: a peer that accepts the connection and never answers (a stopped Redis) fails in
+   * 5 s, as a refused one does at once.
+   */
+  connectTimeoutMs: number;
 }
 
 export interface ProducerOptions extends QueueOptions {
@@ -205,11 +212,12 @@ export const defaults = {
   prefetch: 1,
   prefetchWaitMs: 100,
   reconnectMaxMs: 5_000,
+  connectTimeoutMs: 5_000,
   durability: "async" as Durability,
   replicaWaitMs: 1_000,
   now: Date.now,
   random: Math.random,
-} satisfies ProducerOptions & WorkerOptions;
+} satisfies ProducerOptions & WorkerOptions & ConnectDefaults;
 
 /**
  * The largest an interval option may be (ms: 11 days; the TTLs and lengths beside them too):
@@ -232,80 +240,3 @@ export const MOVE_BYTES = 1_048_576;
 
 /** What a queue name (and a key prefix) may be: it goes into key names and the `{…}` hash tag. */
 export const QUEUE_NAME = /^[A-Za-z0-9_.:-]{1,100}$/;
-
-/** Merges options over the defaults and refuses values that cannot work. */
-export function resolveOptions<T extends Partial<ProducerOptions & WorkerOptions>>(
-  given: T,
-): ProducerOptions & WorkerOptions {
-  const defined = Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined));
-  const o = { ...defaults, ...defined } as ProducerOptions & WorkerOptions;
-  if (given.reclaimEveryMs === undefined) {
-    o.reclaimEveryMs = Math.max(1, Math.min(defaults.reclaimEveryMs, Math.ceil(o.claimIdleMs / 2)));
-  }
-  if (!QUEUE_NAME.test(o.queue)) {
-    // A worker's list (`COURIER_QUEUE=high,default,low`) reaches every other command too.
-    const list = o.queue.includes(",") ? "; a list of queues is for `worker --queue` only" : "";
-    const shown = shownInput(o.queue);
-    throw new ConfigError(`queue name "${shown}" must be 1-100 letters, digits or _.:-${list}`);
-  }
-  if (!QUEUE_NAME.test(o.prefix)) {
-    throw new ConfigError(
-      `key prefix "${shownInput(o.prefix)}" must be 1-100 letters, digits or _.:-`,
-    );
-  }
-  if (o.name.endsWith(HANDOVER_SUFFIX)) {
-    throw new ConfigError(
-      `worker name ${JSON.stringify(o.name)} must not end in "${HANDOVER_SUFFIX}" (reserved for the jobs of a worker that died)`,
-    );
-  }
-  if (o.shards !== undefined) positiveInt(o, "shards", 1, MAX_SHARDS);
-  if (!DURABILITIES.includes(o.durability)) {
-    throw new ConfigError(
-      `durability must be ${DURABILITIES.join(" or ")}, got ${JSON.stringify(o.durability)}`,
-    );
-  }
-  positiveInt(o, "concurrency", 1, 10_000);
-  positiveInt(o, "maxAttempts", 1, MAX_ATTEMPTS_LIMIT);
-  positiveInt(o, "maxHolds", 0, 1_000);
-  positiveInt(o, "enqueueBatchSize", 1, 100_000);
-  positiveInt(o, "enqueueBatchBytes", 1, 1_073_741_824);
-  for (const key of INTERVALS)
-    positiveInt(o, key, key === "shutdownGraceMs" ? 0 : 1, INTERVAL_LIMIT_MS);
-  if (o.claimIdleMs < 3 * 10) throw new ConfigError("claimIdleMs must be at least 30");
-  positiveInt(o, "memoryHeadroomPct", 0, 1_000);
-  positiveInt(o, "prefetch", 0, PREFETCH_LIMIT);
-  if (!Number.isInteger(o.healthPort) || o.healthPort < 0 || o.healthPort > 65_535) {
-    throw new ConfigError(`healthPort must be a port number (0 = off), got ${o.healthPort}`);
-  }
-  return o;
-}
-
-const INTERVALS = [
-  "claimIdleMs",
-  "reclaimEveryMs",
-  "blockMs",
-  "jobTimeoutMs",
-  "commandTimeoutMs",
-  "promoteEveryMs",
-  "pauseCheckMs",
-  "heartbeatEveryMs",
-  "cancelCheckMs",
-  "shutdownGraceMs",
-  "resultTtlS",
-  "failureTtlS",
-  "backoffBaseMs",
-  "backoffMaxMs",
-  "deadMaxLen",
-  "eventsMaxLen",
-  "progressMinIntervalMs",
-  "reconnectMaxMs",
-  "replicaWaitMs",
-  "prefetchWaitMs",
-] as const;
-
-function positiveInt(options: object, key: string, min: number, max: number): void {
-  const v = (options as Record<string, unknown>)[key];
-  if (typeof v !== "number" || !Number.isInteger(v) || v < min || v > max) {
-    throw new ConfigError(`${key} must be a whole number from ${min} to ${max}, got ${String(v)}`);
-  }
-}

@@ -1,7 +1,7 @@
 // Worker logs: one line per event, human-readable on a terminal or JSON lines for machines.
 // Fields carry text from outside (URLs, errors, page titles): no control character is written
-// raw, in either format (lib/cli/safe-text.ts).
-import { safeJson, safeText } from "./cli/safe-text.ts";
+// raw, in either format (lib/safe-text.ts).
+import { safeJson, safeText } from "./safe-text.ts";
 
 export type LogFormat = "human" | "json";
 export type LogLevel = "info" | "warn" | "error";

@@ -4,9 +4,10 @@
 // (the look runs until the wind-down ends), and a held job canceled in a batch of thousands
 // never starts (held entries are marked, not only remembered among the last 1,000 ids).
 import { afterEach, expect, test } from "bun:test";
-import { resolveOptions } from "../lib/config.ts";
 import { GROUP, queueKeys } from "../lib/engine/keys.ts";
-import { connect, destroy, type Redis } from "../lib/redis/connect.ts";
+import { resolveOptions } from "../lib/options.ts";
+import { destroy } from "../lib/redis/close.ts";
+import { connect, type Redis } from "../lib/redis/connect.ts";
 import { defineTask } from "../lib/types.ts";
 import { Jobs } from "../lib/worker/running.ts";
 import { shardsOf } from "./fixtures/queue-shards.ts";

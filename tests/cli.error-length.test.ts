@@ -3,7 +3,7 @@
 // (runCli exits once stderr has taken it). R91 finding 7.
 import { expect, test } from "bun:test";
 import { resolve } from "node:path";
-import { SHOWN_MAX } from "../lib/cli/safe-text.ts";
+import { SHOWN_MAX } from "../lib/safe-text.ts";
 import { runUsage } from "./fixtures/cli/in-process.ts";
 import { ROOT, runCli } from "./helpers.ts";
 

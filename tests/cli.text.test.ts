@@ -4,8 +4,8 @@
 import { describe, expect, test } from "bun:test";
 import { checkArgs, editDistance, suggest } from "../lib/cli/args.ts";
 import { refusalLine } from "../lib/cli/refusal.ts";
-import { safeJson, safeText } from "../lib/cli/safe-text.ts";
 import { ConfigError } from "../lib/errors.ts";
+import { safeJson, safeText } from "../lib/safe-text.ts";
 import { listenError } from "../lib/worker/health.ts";
 
 /** Any C0 but \n, DEL, C1, or a bidi control: what must never reach a terminal raw. */

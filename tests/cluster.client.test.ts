@@ -6,8 +6,9 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { queueKeys } from "../lib/engine/keys.ts";
 import { runScript, script } from "../lib/engine/lua.ts";
 import { ConfigError, ConnectError } from "../lib/errors.ts";
+import { destroy } from "../lib/redis/close.ts";
 import { isCluster, mastersOf, onNodeOf, waitReplicas } from "../lib/redis/cluster.ts";
-import { connect, destroy, type Redis } from "../lib/redis/connect.ts";
+import { connect, type Redis } from "../lib/redis/connect.ts";
 import { checkPermissions, workerCommands } from "../lib/redis/permissions.ts";
 import { serverWarnings } from "../lib/redis/server.ts";
 import { type LocalCluster, startCluster } from "../lib/stack/cluster.ts";
@@ -224,7 +225,8 @@ describe("connecting", () => {
 /** A process that connects, prints the outcome, and must then exit on its own. */
 async function runChild(url: string, timeoutMs: number, then = "") {
   const code = `
-    import { closeClient, connect, destroy } from "${ROOT}/lib/redis/connect.ts";
+    import { closeClient, destroy } from "${ROOT}/lib/redis/close.ts";
+    import { connect } from "${ROOT}/lib/redis/connect.ts";
     try {
       const c = await connect(${JSON.stringify(url)}, { timeoutMs: ${timeoutMs}, persistent: true });
       console.log("connected");

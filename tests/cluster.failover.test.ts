@@ -4,8 +4,9 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { runScript, script } from "../lib/engine/lua.ts";
 import { isTransient } from "../lib/redis/cause.ts";
+import { destroy } from "../lib/redis/close.ts";
 import { waitReplicas } from "../lib/redis/cluster.ts";
-import { connect, destroy, type Redis } from "../lib/redis/connect.ts";
+import { connect, type Redis } from "../lib/redis/connect.ts";
 import { type LocalCluster, startCluster } from "../lib/stack/cluster.ts";
 import { onPort } from "./fixtures/on-port.ts";
 import { testPrefix, until } from "./helpers.ts";

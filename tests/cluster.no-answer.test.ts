@@ -9,8 +9,9 @@ import { createClient } from "redis";
 import { layoutKey } from "../lib/engine/keys.ts";
 import { LostReplyError, NoAnswerError } from "../lib/errors.ts";
 import { Queue } from "../lib/queue/queue.ts";
+import { closeClient } from "../lib/redis/close.ts";
 import { connectionOf, onNodeOf } from "../lib/redis/cluster.ts";
-import { closeClient, connect } from "../lib/redis/connect.ts";
+import { connect } from "../lib/redis/connect.ts";
 import { type LocalCluster, startCluster } from "../lib/stack/cluster.ts";
 import { spawnCli, testPrefix, waitForLine } from "./helpers.ts";
 

@@ -4,8 +4,9 @@
 // lib/redis/link.ts) hears only of its own node, so a failover elsewhere makes it re-read
 // nothing. One failover per fresh cluster.
 import { afterAll, beforeAll, expect, test } from "bun:test";
+import { destroy } from "../lib/redis/close.ts";
 import { scopeEvents } from "../lib/redis/cluster.ts";
-import { connect, destroy, type Redis } from "../lib/redis/connect.ts";
+import { connect, type Redis } from "../lib/redis/connect.ts";
 import { type LocalCluster, startCluster } from "../lib/stack/cluster.ts";
 import { until } from "./helpers.ts";
 

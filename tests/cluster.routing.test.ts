@@ -5,7 +5,8 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { shardKeys, shardOf } from "../lib/engine/keys.ts";
 import { Queue } from "../lib/queue/queue.ts";
-import { connect, destroy, type Redis } from "../lib/redis/connect.ts";
+import { destroy } from "../lib/redis/close.ts";
+import { connect, type Redis } from "../lib/redis/connect.ts";
 import { type LocalCluster, startCluster } from "../lib/stack/cluster.ts";
 import { defineTask } from "../lib/types.ts";
 import { Worker } from "../lib/worker/worker.ts";

@@ -1,6 +1,7 @@
 import { describe, expect, test } from "bun:test";
-import { defaults, resolveOptions } from "../lib/config.ts";
+import { defaults } from "../lib/config.ts";
 import { ConfigError } from "../lib/errors.ts";
+import { resolveOptions } from "../lib/options.ts";
 
 describe("resolveOptions", () => {
   test("fills in every default", () => {

@@ -3,9 +3,10 @@
 // a queue-wide key of the wrong type acknowledges nothing (the batch waits, and is written once
 // the key is repaired). Each case here lost its job before (nothing pending, never run again).
 import { describe, expect, test } from "bun:test";
-import { resolveOptions, type WorkerOptions } from "../lib/config.ts";
+import type { WorkerOptions } from "../lib/config.ts";
 import { claimLapsed } from "../lib/engine/claim.ts";
 import { GROUP, type QueueKeys } from "../lib/engine/keys.ts";
+import { resolveOptions } from "../lib/options.ts";
 import type { Queue } from "../lib/queue/queue.ts";
 import type { Redis } from "../lib/redis/connect.ts";
 import { defineTask } from "../lib/types.ts";

@@ -3,10 +3,10 @@
 // is counted only once it applied: not by a stale run (its entry is another's now), and not
 // when Redis failed, since the caller then records a failed attempt instead.
 import { describe, expect, test } from "bun:test";
-import { resolveOptions } from "../lib/config.ts";
 import { HOLD_MAX_MS } from "../lib/engine/hold-key.ts";
 import { HeldError } from "../lib/errors.ts";
 import { silentLogger } from "../lib/log.ts";
+import { resolveOptions } from "../lib/options.ts";
 import type { Startable } from "../lib/worker/entries.ts";
 import { holdForTask, holdMs, TASK_HOLDS_FIELD } from "../lib/worker/held.ts";
 import { engineQueue } from "./fixtures/plant.ts";

@@ -3,8 +3,9 @@
 // and the batches unanswered weigh at most the window's bytes. Checked by counting what the
 // sender was given and what it had not answered yet, never by timing.
 import { describe, expect, test } from "bun:test";
-import { defaults, resolveOptions } from "../lib/config.ts";
+import { defaults } from "../lib/config.ts";
 import { scripts } from "../lib/engine/lua.ts";
+import { resolveOptions } from "../lib/options.ts";
 import { enqueueBatches } from "../lib/queue/bulk.ts";
 import { cutBatches, jobBytes } from "../lib/queue/cut.ts";
 import type { Enqueued, JobSpec, Prepared } from "../lib/queue/prepare.ts";

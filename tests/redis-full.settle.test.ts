@@ -3,8 +3,8 @@
 // leased, the write is retried with back-off, and the worker logs one line when Redis becomes
 // full and one when it has room again, not one per attempt.
 import { describe, expect, test } from "bun:test";
-import { resolveOptions } from "../lib/config.ts";
 import { GROUP } from "../lib/engine/keys.ts";
+import { resolveOptions } from "../lib/options.ts";
 import { connect, type Redis } from "../lib/redis/connect.ts";
 import { MemoryWatch } from "../lib/redis/memory.ts";
 import { ensureGroup, readNew, sortFresh } from "../lib/worker/entries.ts";

@@ -11,7 +11,8 @@ import { startDashboard } from "../lib/dashboard/server.ts";
 import { LostReplyError, NoAnswerError, NotReplicatedError } from "../lib/errors.ts";
 import { Queue } from "../lib/queue/queue.ts";
 import { answerLimit } from "../lib/redis/answer.ts";
-import { closeClient, connect } from "../lib/redis/connect.ts";
+import { closeClient } from "../lib/redis/close.ts";
+import { connect } from "../lib/redis/connect.ts";
 import { findFreePort, type RedisServer, startRedisServer } from "../lib/stack/redis-server.ts";
 import { onOneServer, redisUrl, runCli, spawnCli, testPrefix, waitForLine } from "./helpers.ts";
 

@@ -3,6 +3,7 @@
 // schedule count) and one next-run read per queue, not one per schedule; one queue's read by its
 // `names` index without reading another queue's; the index built for schedules saved before it.
 import { expect, test } from "bun:test";
+import { readQueueSchedules } from "../lib/admin/info-schedules.ts";
 import { scheduleKeys } from "../lib/engine/keys.ts";
 import type { Redis } from "../lib/redis/connect.ts";
 import { Schedules } from "../lib/schedule/schedules.ts";
@@ -176,4 +177,21 @@ test("a schedule moved to another queue by a Courier from before the index is no
   await q.client.sendCommand(["HSET", k.where, "s1", "r"]);
   const listed = (await s.list("q")).map((x) => x.name);
   expect(listed).toEqual(["s2"]);
+});
+
+test("info's read of a queue's schedules checks the index once, and every read checks it (a deleted one is built again)", async () => {
+  const prefix = testPrefix();
+  await using q = await openQueue({ prefix });
+  const sk = scheduleKeys(prefix);
+  await addMany(new Schedules(q.client, prefix, "q"), "s", 3, "q");
+  const { client, sent } = recorded(q.client);
+  const checks = () => sent.filter((c) => c[0] === "EXISTS" && c[1] === sk.indexed).length;
+  const names = ["s0000", "s0001", "s0002"];
+  const first = await readQueueSchedules(client, prefix, "q");
+  expect([first?.total, first?.shown.map((s) => s.name)]).toEqual([3, names]);
+  expect(checks()).toBe(1); // one for the count and the page
+  await q.client.sendCommand(["DEL", sk.names("q"), sk.indexed]);
+  const again = await readQueueSchedules(client, prefix, "q");
+  expect([again?.total, again?.shown.map((s) => s.name)]).toEqual([3, names]);
+  expect(checks()).toBe(2);
 });

@@ -5,10 +5,10 @@
 // skip it and its own read would run it again with the same count: the same attempt and fence.
 import { expect, test } from "bun:test";
 import { ErrorReply } from "redis";
-import { resolveOptions } from "../lib/config.ts";
 import { claimLapsed, readOwnPending } from "../lib/engine/claim.ts";
 import { GROUP } from "../lib/engine/keys.ts";
 import { compareFences, fenceOf } from "../lib/fence/fence.ts";
+import { resolveOptions } from "../lib/options.ts";
 import type { Redis } from "../lib/redis/connect.ts";
 import { sortClaimed } from "../lib/worker/entries.ts";
 import { type Outcome, Outcomes, UNRECORDED } from "../lib/worker/outcomes.ts";

@@ -4,8 +4,8 @@
 // says WRITTEN, the entry acknowledged, not "corrupt record … (see dead letters)" nor "left
 // pending for a claim".
 import { describe, expect, test } from "bun:test";
-import { resolveOptions } from "../lib/config.ts";
 import { GROUP, type QueueKeys } from "../lib/engine/keys.ts";
+import { resolveOptions } from "../lib/options.ts";
 import { type Outcome, Outcomes, WRITTEN } from "../lib/worker/outcomes.ts";
 import { asClient, enqueue, freshQueue, take } from "./fixtures/engine.ts";
 import { pendingCount, type RawRedis, rawRedis } from "./helpers.ts";

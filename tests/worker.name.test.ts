@@ -3,9 +3,9 @@
 // host name), unless this very process runs a worker of that name now.
 import { describe, expect, test } from "bun:test";
 import { hostname } from "node:os";
-import { resolveOptions } from "../lib/config.ts";
 import { queueKeys } from "../lib/engine/keys.ts";
 import { ConfigError } from "../lib/errors.ts";
+import { resolveOptions } from "../lib/options.ts";
 import type { Redis } from "../lib/redis/connect.ts";
 import { claimName, forgetName } from "../lib/worker/presence.ts";
 import { rawRedis, runCli, startWorker, testPrefix } from "./helpers.ts";

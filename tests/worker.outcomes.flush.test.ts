@@ -3,9 +3,9 @@
 // event loop's next turn; outcomes of jobs running side by side still wait for that turn and
 // share one call.
 import { describe, expect, test } from "bun:test";
-import { resolveOptions } from "../lib/config.ts";
 import { queueKeys } from "../lib/engine/keys.ts";
 import { scripts } from "../lib/engine/lua.ts";
+import { resolveOptions } from "../lib/options.ts";
 import { connect, type Redis } from "../lib/redis/connect.ts";
 import type { Task } from "../lib/types.ts";
 import { type Outcome, Outcomes } from "../lib/worker/outcomes.ts";

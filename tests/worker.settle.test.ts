@@ -3,9 +3,9 @@
 // state (out of memory) is retried whole, not split.
 import { describe, expect, test } from "bun:test";
 import { ErrorReply } from "redis";
-import { resolveOptions } from "../lib/config.ts";
 import { queueKeys } from "../lib/engine/keys.ts";
 import { scripts } from "../lib/engine/lua.ts";
+import { resolveOptions } from "../lib/options.ts";
 import type { Redis } from "../lib/redis/connect.ts";
 import { CORRUPT, type Outcome, Outcomes, UNRECORDED } from "../lib/worker/outcomes.ts";
 

@@ -3,9 +3,10 @@
 // limit's check of the slot, lib/worker/limited.ts: tests/limits.gate and limits.worker), else
 // its own; a worker and runTask both set it.
 import { afterEach, expect, test } from "bun:test";
-import { resolveOptions } from "../lib/config.ts";
 import { GROUP, queueKeys } from "../lib/engine/keys.ts";
-import { connect, destroy, type Redis } from "../lib/redis/connect.ts";
+import { resolveOptions } from "../lib/options.ts";
+import { destroy } from "../lib/redis/close.ts";
+import { connect, type Redis } from "../lib/redis/connect.ts";
 import { runTask } from "../lib/testing.ts";
 import { defineTask, type JobInfo } from "../lib/types.ts";
 import { sortFresh } from "../lib/worker/entries.ts";

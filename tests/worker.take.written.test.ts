@@ -4,10 +4,11 @@
 // claim's reply must not start that job again (lib/worker/written.ts). Seen on a real cluster
 // as extra runs on the shards of the masters that did NOT fail (bench/cluster-failover.ts).
 import { afterEach, expect, test } from "bun:test";
-import { resolveOptions } from "../lib/config.ts";
 import { GROUP, queueKeys } from "../lib/engine/keys.ts";
 import { scripts } from "../lib/engine/lua.ts";
-import { connect, destroy, type Redis } from "../lib/redis/connect.ts";
+import { resolveOptions } from "../lib/options.ts";
+import { destroy } from "../lib/redis/close.ts";
+import { connect, type Redis } from "../lib/redis/connect.ts";
 import { defineTask } from "../lib/types.ts";
 import { sortFresh } from "../lib/worker/entries.ts";
 import { Lanes } from "../lib/worker/loops.ts";

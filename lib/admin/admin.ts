@@ -1,32 +1,23 @@
-// The operator's view of a queue, for `info`, `dead` and the dashboard: numbers, workers, dead
-// letters (requeue, delete, purge), recent failures and Prometheus metrics. Nothing here is on
-// a job's hot path; every read is bounded (no scan grows with the number of jobs), except the
-// fallback search for a dead letter whose job record has expired. This class is the one entry:
-// the dead-letter actions are in dead-actions.ts, pause/limits/empty in controls.ts, the reads
-// (overview, jobs, workers, failures, metrics) in queue-view.ts, and the shards each call
-// spreads over (keys, clocks) in queue-shards.ts.
+// The operator's view of a queue, for `info`, `dead` and the dashboard: what it reads (numbers,
+// workers, jobs, dead letters, limits, recent failures, metrics) is QueueReader's
+// (queue-reader.ts); what it changes is here: pause, limits and holds, empty, requeue, delete
+// and purge dead letters, cancel, create the queue. Nothing here is on a job's hot path. This
+// class is the one entry: the dead-letter actions are in dead-actions.ts, pause/limits/empty in
+// controls.ts, the reads in queue-view.ts, and the shards each call spreads over (keys, clocks)
+// in queue-shards.ts.
 
-import { defaults, type QueueOptions, resolveOptions } from "../config.ts";
+import { defaults, type QueueOptions } from "../config.ts";
 import type { Emptied } from "../engine/empty.ts";
-import { checkFormat } from "../engine/format.ts";
-import type { HeldKey } from "../engine/held-keys.ts";
-import { type QueueKeys, queueKeys } from "../engine/keys.ts";
 import type { Limits, LimitsChange } from "../engine/limits.ts";
+import { resolveOptions } from "../options.ts";
 import { type CancelVerdict, cancelOnShards } from "../queue/cancel.ts";
-import { redisNowMs } from "../redis/clock.ts";
-import { mastersOf } from "../redis/cluster.ts";
-import { closeClient, connect, type Redis } from "../redis/connect.ts";
-import type { JobRecord } from "../types.ts";
+import { closeClient } from "../redis/close.ts";
+import type { Redis } from "../redis/connect.ts";
+import { connectService } from "../redis/service-client.ts";
 import * as control from "./controls.ts";
 import * as dead from "./dead-actions.ts";
-import { findQueues, type Placement, placement, queueExists, serverOf } from "./discover.ts";
-import type { JobsPage, JobsQuery } from "./jobs.ts";
-import type { DeadLetter, DeadPage, RequeueAllTally } from "./letters.ts";
-import type { LimitsView } from "./limits-view.ts";
-import { QueueShards } from "./queue-shards.ts";
-import type { Overview, RecentFailure } from "./queue-view.ts";
-import * as view from "./queue-view.ts";
-import type { WorkerInfo } from "./workers.ts";
+import type { RequeueAllTally } from "./letters.ts";
+import { type AdminOptions, QueueReader } from "./queue-reader.ts";
 
 export type { Overview, RecentFailure } from "./queue-view.ts";
 
@@ -37,65 +28,30 @@ export interface AdminConfig extends Partial<QueueOptions> {
   maxAttempts?: number;
 }
 
-export class Admin {
-  readonly client: Redis;
-  readonly options: QueueOptions & { maxAttempts: number };
-  /**
-   * The keys under the queue's own tag `{queue}`: a one-shard queue's all; with N > 1 only its
-   * layout (`meta`) is there. Every shard's keys: shards().
-   */
-  readonly keys: QueueKeys;
+export class Admin extends QueueReader {
   #owner: boolean;
-  /** The queue's shards: their keys, clocks, and which one an id lives in. */
-  #shards: QueueShards;
 
-  private constructor(client: Redis, options: Admin["options"], owner: boolean) {
-    this.client = client;
-    this.options = options;
-    this.keys = queueKeys(options.prefix, options.queue);
+  private constructor(client: Redis, options: AdminOptions, owner: boolean) {
+    super(client, options);
     this.#owner = owner;
-    this.#shards = new QueueShards(client, options.prefix, options.queue);
   }
 
   /** Connects (throws ConnectError naming the URL, password masked, and the cause). */
   static async connect(config: AdminConfig = {}): Promise<Admin> {
     const options = resolveOptions(config);
-    // Like a Queue: reconnects in the background, and fails calls at once while Redis is down
-    // (the dashboard answers 503 rather than hang).
-    const client = await connect(options.redisUrl, {
+    const client = await connectService(options, "courier-admin", {
       retryConnectS: config.retryConnectS,
-      name: "courier-admin",
-      persistent: true,
-      failFast: true,
-      reconnectMaxMs: options.reconnectMaxMs,
-      answerMs: options.commandTimeoutMs,
     });
     const admin = new Admin(client, options, true);
     try {
       // A `shards` option that differs from the queue's is refused now, as a Queue's is.
-      if (options.shards !== undefined) await admin.#shards.layout(false, options.shards);
+      if (options.shards !== undefined) await admin.queueShards.layout(false, options.shards);
       await admin.checkFormat();
     } catch (err) {
       await admin.close();
       throw err;
     }
     return admin;
-  }
-
-  /**
-   * Refuses (RedisRefusedError, one line) a queue whose data is in another format than this
-   * Courier's: read, it would be misread. One HGET; a queue without a format yet passes.
-   */
-  async checkFormat(): Promise<void> {
-    await Promise.all((await this.shards()).map((keys) => checkFormat(this.client, keys)));
-  }
-
-  /**
-   * Every shard's keys, shard s at index s, from the queue's layout (read once it is recorded;
-   * a queue with none yet is read as one shard, and looked at again next time).
-   */
-  shards(): Promise<QueueKeys[]> {
-    return this.#shards.shards();
   }
 
   /**
@@ -106,12 +62,7 @@ export class Admin {
    */
   async createQueue({ shards = this.options.shards }: { shards?: number } = {}): Promise<number> {
     resolveOptions({ ...this.options, shards }); // a count out of range: ConfigError, as connect's
-    return this.#shards.layout(true, shards);
-  }
-
-  /** Each shard's slot and node (info's placement). */
-  async placement(): Promise<Placement[]> {
-    return placement(this.client, await this.shards(), serverOf(this.options.redisUrl));
+    return this.queueShards.layout(true, shards);
   }
 
   /** The same view of another queue, on this connection (closing it closes nothing). */
@@ -121,53 +72,17 @@ export class Admin {
   }
 
   /**
-   * Whether this queue exists: its stream, delayed set, dead letters or counters do (the stream
-   * and the counters outlive its jobs, so an empty queue exists). A key of another type is a queue all the
-   * same, reported as unreadable rather than unknown.
-   */
-  async exists(): Promise<boolean> {
-    return queueExists(this.client, await this.shards());
-  }
-
-  /**
-   * Queue names under this prefix, found with SCAN: for `info` and the dashboard. A queue is
-   * found by the keys `exists()` tests (stream, delayed set, dead letters, stats), so every
-   * queue found is one `exists()` says is there, and the other way round; a queue of N > 1
-   * shards by its layout and one of its shards' keys, never as its shards' tags (discover.ts).
-   * `nodes`: the servers to scan (every master of a cluster), this one by default.
-   */
-  async findQueues(nodes?: readonly Redis[]): Promise<string[]> {
-    // On a cluster every master holds some queues' keys: SCAN each.
-    return findQueues(this.client, this.options.prefix, nodes ?? (await mastersOf(this.client)));
-  }
-
-  /** Redis' time, ms: the clock heartbeats, letters and history are written with (one TIME). */
-  redisNow(): Promise<number> {
-    return redisNowMs(this.client);
-  }
-
-  /** The queue's counts and minutes (sums over its shards), Redis' memory, and paused. */
-  overview(): Promise<Overview> {
-    return view.readOverview(this.#shards);
-  }
-
-  /**
    * Pauses the queue (docs/internals.md, "Pause"): its workers start no new job within
    * pauseCheckMs, and finish those they run; it holds across their restarts. False when it
    * was paused already (nothing changed).
    */
   pause(): Promise<boolean> {
-    return control.setPaused(this.#shards, true);
+    return control.setPaused(this.queueShards, true);
   }
 
   /** Resumes a paused queue; false when it was not paused. */
   resume(): Promise<boolean> {
-    return control.setPaused(this.#shards, false);
-  }
-
-  /** The queue's rate limits (docs/internals.md, "Rate limits"; one HMGET). */
-  limits(): Promise<Limits> {
-    return control.limitsOf(this.#shards);
+    return control.setPaused(this.queueShards, false);
   }
 
   /**
@@ -177,7 +92,7 @@ export class Admin {
    * (a limit key's hash of another type, held members naming no shard).
    */
   setLimits(change: LimitsChange, tell?: (line: string) => void): Promise<Limits> {
-    return control.setLimits(this.#shards, change, tell);
+    return control.setLimits(this.queueShards, change, tell);
   }
 
   /**
@@ -185,25 +100,7 @@ export class Admin {
    * until then, on any worker. Returns the hold's end (Redis' ms).
    */
   holdKey(key: string, holdMs: number): Promise<number> {
-    return control.holdLimitKey(this.#shards, key, holdMs);
-  }
-
-  /** The limit keys held back now, latest next slot first, with their running counts. */
-  heldKeys(count = 50): Promise<HeldKey[]> {
-    return control.heldKeys(this.#shards, count);
-  }
-
-  /** Whether the queue is paused (one HGET). */
-  paused(): Promise<boolean> {
-    return control.isPaused(this.#shards);
-  }
-
-  /**
-   * The queue's rate limits and its held keys, the latest first, as info, /metrics and the
-   * dashboard show them (lib/admin/limits.ts).
-   */
-  limitsView(): Promise<LimitsView> {
-    return control.limitsView(this.#shards, this.keys);
+    return control.holdLimitKey(this.queueShards, key, holdMs);
   }
 
   /**
@@ -212,33 +109,7 @@ export class Admin {
    * ends canceled, as Admin.cancel would. Returns how many went.
    */
   empty(): Promise<Emptied> {
-    return control.emptyQueue(this.#shards, defaults.failureTtlS);
-  }
-
-  /**
-   * A page of jobs in one state over every shard, newest first unless `oldest` (jobs.ts). A
-   * cursor that is not a `next` of this listing throws an InputError.
-   */
-  jobs(q: JobsQuery): Promise<JobsPage> {
-    return view.jobsPage(this.#shards, q);
-  }
-
-  /**
-   * Workers by heartbeat, merged by name over the shards (a worker beats in each); with
-   * `prune`, those gone are removed from each shard's set afterwards.
-   */
-  workers({ prune = false } = {}): Promise<WorkerInfo[]> {
-    return view.workersOf(this.#shards, prune);
-  }
-
-  /** A page of dead letters, newest first over every shard (dead-pages.ts: the cursor). */
-  deadLetters(page: { cursor?: string | null; limit?: number } = {}): Promise<DeadPage> {
-    return dead.deadLetters(this.#shards, page);
-  }
-
-  /** A job's dead letter, from the one shard its id lives in. */
-  deadLetter(jobId: string): Promise<DeadLetter | null> {
-    return dead.deadLetter(this.#shards, jobId);
+    return control.emptyQueue(this.queueShards, defaults.failureTtlS);
   }
 
   /**
@@ -247,7 +118,7 @@ export class Admin {
    * `unreadable` (with its `reason`), and the others are still requeued.
    */
   requeue(given: readonly string[]): Promise<dead.RequeueResult[]> {
-    return dead.requeueDead(this.#shards, given, this.#o());
+    return dead.requeueDead(this.queueShards, given, this.#o());
   }
 
   /** Requeues every job dead now, shard by shard; returns how many. */
@@ -260,12 +131,12 @@ export class Admin {
    * is a key of another type (`unreadable`), the first of them named (`first`: id, reason).
    */
   requeueAllTally(): Promise<RequeueAllTally> {
-    return dead.requeueAllDead(this.#shards, this.#o());
+    return dead.requeueAllDead(this.queueShards, this.#o());
   }
 
   /** Deletes dead jobs (letter, failed outcome and record); returns the ids deleted. */
   async deleteDead(given: readonly string[]): Promise<string[]> {
-    const each = await dead.deleteDead(this.#shards, given);
+    const each = await dead.deleteDead(this.queueShards, given);
     return each.filter((d) => d.verdict === "deleted").map((d) => d.id);
   }
 
@@ -274,32 +145,18 @@ export class Admin {
    * unreadable (Redis refused its keys; `reason`): one such id leaves the others deleted.
    */
   deleteDeadEach(given: readonly string[]): Promise<dead.DeleteResult[]> {
-    return dead.deleteDead(this.#shards, given);
+    return dead.deleteDead(this.queueShards, given);
   }
 
   /** Deletes dead letters older than `olderThanMs` (all when not given); returns how many. */
   purgeDead(olderThanMs?: number): Promise<number> {
-    return dead.purgeDead(this.#shards, olderThanMs);
+    return dead.purgeDead(this.queueShards, olderThanMs);
   }
 
   /** Cancels jobs (Queue.cancel, for the dashboard): per id, what became of it. */
   async cancel(ids: readonly string[]): Promise<CancelVerdict[]> {
     const o = { failureTtlS: defaults.failureTtlS, eventsMaxLen: defaults.eventsMaxLen };
     return cancelOnShards(this.client, await this.shards(), ids, o);
-  }
-
-  job(id: string): Promise<JobRecord | null> {
-    return view.jobOf(this.#shards, id);
-  }
-
-  /** The latest failed attempts (from each shard's events), newest first, one per job. */
-  recentFailures(limit = 20): Promise<RecentFailure[]> {
-    return view.recentFailures(this.#shards, limit);
-  }
-
-  /** Prometheus text for this queue: its shards' sums. */
-  metrics(): Promise<string> {
-    return view.metricsText(this.#shards, this.keys);
   }
 
   async close(): Promise<void> {

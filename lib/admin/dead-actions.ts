@@ -9,7 +9,7 @@ import { ErrorReply } from "@redis/client";
 import { describeRefusal, refusalLine } from "../cli/refusal.ts";
 import type { QueueKeys } from "../engine/keys.ts";
 import { causes, describeError, isOomError } from "../errors.ts";
-import { isTransient } from "../redis/cause.ts";
+import { isNoPerm, isTransient } from "../redis/cause.ts";
 import { listDeadShards } from "./dead-pages.ts";
 import { letterBytes, PAGE_FIRST, runsByBytes } from "./letter-runs.ts";
 import {
@@ -185,6 +185,6 @@ async function settle(
 function refusalOf(err: unknown): string | null {
   const reply = causes(err).find((e) => e instanceof ErrorReply);
   if (reply === undefined || isTransient(reply) || isOomError(reply)) return null;
-  if (/^NOPERM\b/.test(describeError(reply))) return null;
+  if (isNoPerm(reply)) return null;
   return describeRefusal(reply) ?? describeError(reply);
 }

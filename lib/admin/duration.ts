@@ -1,7 +1,8 @@
 // Durations as operators type them: `45s`, `30m`, `12h`, `7d` (also `1d12h`, `500ms`, a bare `0`).
 // Pure: tested with a table.
-import { shownInput } from "../cli/safe-text.ts";
+
 import { InputError } from "../errors.ts";
+import { shownInput } from "../safe-text.ts";
 
 const UNIT_MS = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
 const WHOLE = /^(?:\d+(?:\.\d+)?(?:ms|s|m|h|d|w))+$/;

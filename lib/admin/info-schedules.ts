@@ -2,12 +2,13 @@
 // the first SCHEDULES_SHOWN with their next runs, read per queue (a few calls under the
 // schedules' tag, none reading another queue's schedules) for info, each /metrics scrape and
 // the dashboard's snapshot.
-import { safeText } from "../cli/safe-text.ts";
+
 import { scheduleKeys } from "../engine/keys.ts";
 import { isWrongType } from "../redis/cause.ts";
 import { redisNowMs } from "../redis/clock.ts";
 import type { Redis } from "../redis/connect.ts";
-import { type ScheduleInfo, Schedules } from "../schedule/schedules.ts";
+import { safeText } from "../safe-text.ts";
+import { countNames, ensureIndex, queuePages, type ScheduleInfo } from "../schedule/read.ts";
 import { whenText } from "../schedule/spec.ts";
 import { LATE_MS } from "../schedule/ticks.ts";
 import { isoOrNull } from "../time.ts";
@@ -57,14 +58,16 @@ export async function readQueueSchedules(
   queue: string,
   most = SCHEDULES_SHOWN,
 ): Promise<QueueSchedules | null> {
-  const schedules = new Schedules(client, prefix);
   const k = scheduleKeys(prefix);
   try {
-    const [total, nowMs] = await Promise.all([schedules.count(queue), redisNowMs(client)]);
+    // The index made whole once for the count and the first page: Schedules' count() and
+    // pages() would each check it (an EXISTS more on every info, scrape and dashboard poll).
+    const counted = ensureIndex(client, k).then(() => countNames(client, k, queue));
+    const [total, nowMs] = await Promise.all([counted, redisNowMs(client)]);
     if (total === 0) return { total, overdue: 0, shown: [], nowMs };
     const [overdue, first] = await Promise.all([
       client.sendCommand<number>(["ZCOUNT", k.next(queue), "-inf", `(${nowMs - LATE_MS}`]),
-      schedules.pages(queue, most).next(),
+      queuePages(client, k, queue, most).next(),
     ]);
     return { total, overdue, shown: first.value ?? [], nowMs };
   } catch (err) {

@@ -6,7 +6,7 @@
 
 import { MOVE_BYTES } from "../config.ts";
 import type { RequeueReply } from "../engine/requeue.ts";
-import { textBytes } from "../queue/cut.ts";
+import { Cutter, textBytes } from "../queue/cut.ts";
 
 /** Letters a page holds at most, and at first (until a page says how large letters are). */
 export const PAGE_MOST = 500;
@@ -20,24 +20,17 @@ export function letterBytes(fields: readonly string[]): number {
 }
 
 /**
- * Items in runs, in order, each weighing at most `max` (one heavier item alone): the calls
- * a page of letters is requeued in.
+ * Items in runs, in order, each weighing at most `max` (one heavier item alone), cut as bulk
+ * enqueue's batches are (Cutter): the calls a page of letters is requeued in.
  */
 export function runsByBytes<T>(items: readonly T[], weigh: (t: T) => number, max = MOVE_BYTES) {
+  const cutter = new Cutter<T, T>({ count: Number.POSITIVE_INFINITY, bytes: max });
   const runs: T[][] = [];
-  let run: T[] = [];
-  let bytes = 0;
   for (const item of items) {
-    const w = weigh(item);
-    if (run.length > 0 && bytes + w > max) {
-      runs.push(run);
-      run = [];
-      bytes = 0;
-    }
-    run.push(item);
-    bytes += w;
+    for (const run of cutter.add(item, item, weigh(item))) runs.push(run.items);
   }
-  if (run.length > 0) runs.push(run);
+  const rest = cutter.rest();
+  if (rest) runs.push(rest.items);
   return runs;
 }
 

@@ -1,10 +1,11 @@
 // The rate limits as `info`, /metrics and the dashboard show them (issue 14): the queue's
 // settings, and the keys held now with their next slot. Pure: lib/admin/limits.ts reads the
 // numbers, this turns them into text (tested with tables).
-import { safeText } from "../cli/safe-text.ts";
+
 import type { HeldKey } from "../engine/held-keys.ts";
 import type { Limits } from "../engine/limits.ts";
 import { formatRate, type Rate } from "../engine/rates.ts";
+import { safeText } from "../safe-text.ts";
 import { formatDuration } from "./duration.ts";
 
 /** The queue's settings and its held keys (lib/engine: limits.ts readLimits, held-keys.ts). */

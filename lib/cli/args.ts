@@ -5,7 +5,7 @@
 // --all extra` purged). Unknown options get a "did you mean".
 
 import { ConfigError } from "../errors.ts";
-import { shownInput } from "./safe-text.ts";
+import { shownInput } from "../safe-text.ts";
 
 /** What these checks need of citty's ArgsDef. */
 export type ArgDefs = Record<string, { type?: string; alias?: string | string[] }>;

@@ -4,8 +4,8 @@
 // line number, to be reported while the others are canceled.
 import { isValidJobId } from "../engine/record.ts";
 import { InputError } from "../errors.ts";
+import { shownInput } from "../safe-text.ts";
 import { type Line, streamLines } from "./input.ts";
-import { shownInput } from "./safe-text.ts";
 
 /** Ids canceled per call to Redis: a bound on what is held, and a batch worth the round trip. */
 export const CANCEL_CHUNK = 1_000;

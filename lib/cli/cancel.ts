@@ -1,6 +1,6 @@
 // What `cancel` prints for each id (bin/cancel.ts), and the exit code of the whole run.
 import type { CancelVerdict } from "../engine/cancel.ts";
-import { safeText } from "./safe-text.ts";
+import { safeText } from "../safe-text.ts";
 
 /**
  * One line per id: on stdout when the id was canceled or had ended, on stderr otherwise.

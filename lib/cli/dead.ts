@@ -3,10 +3,10 @@
 
 import { formatDuration } from "../admin/duration.ts";
 import type { DeadLetter, DeadPage, RequeueAllTally } from "../admin/letters.ts";
+import { safeText } from "../safe-text.ts";
 import { dateMs, isoOrNull } from "../time.ts";
 import type { JobRecord } from "../types.ts";
 import { attemptJson, formatAttempt, jobJson } from "./format.ts";
-import { safeText } from "./safe-text.ts";
 import { table } from "./table.ts";
 
 /** A dead letter as JSON: `deadAt` as an ISO string. */

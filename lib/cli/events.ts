@@ -4,8 +4,8 @@
 
 import type { QueueEvent } from "../queue/event-read.ts";
 import type { Queue } from "../queue/queue.ts";
+import { safeJson, safeText } from "../safe-text.ts";
 import { isoOrNull } from "../time.ts";
-import { safeJson, safeText } from "./safe-text.ts";
 
 export interface PrintEventsOptions {
   /** "now" (default), "start", or a cursor a line printed (`--from`). */

@@ -1,8 +1,8 @@
 // How jobs are shown: a block of aligned lines for people, a plain object for --json.
 
+import { safeText } from "../safe-text.ts";
 import { isoOrNull } from "../time.ts";
 import type { AttemptRecord, JobRecord } from "../types.ts";
-import { safeText } from "./safe-text.ts";
 
 /** The job as one JSON object: times as ISO strings, `attempts` as a number. */
 export function jobJson(job: JobRecord): Record<string, unknown> {

@@ -13,7 +13,7 @@ import { CourierError } from "../errors.ts";
 import { describeCause } from "../redis/cause.ts";
 import { formatBytes, type RedisMemory } from "../redis/memory.ts";
 import { maskUrl } from "../redis/url.ts";
-import { safeText } from "./safe-text.ts";
+import { safeText } from "../safe-text.ts";
 import { table } from "./table.ts";
 
 /**

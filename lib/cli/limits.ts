@@ -3,7 +3,7 @@
 import type { Limits, LimitsChange } from "../engine/limits.ts";
 import { formatRate, parseRate } from "../engine/rates.ts";
 import { InputError } from "../errors.ts";
-import { safeText } from "./safe-text.ts";
+import { safeText } from "../safe-text.ts";
 
 /** The flags as citty gives them (strings, or undefined when absent). */
 export interface LimitFlags {

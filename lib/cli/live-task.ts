@@ -2,8 +2,8 @@
 // batch's callback) of a task no worker has waits unseen, and a --wait for it would not end.
 import type { Queue } from "../queue/queue.ts";
 import { redisNowMs } from "../redis/clock.ts";
+import { safeText } from "../safe-text.ts";
 import { WORDCOUNT_SUMMARY_TASK, WORDCOUNT_TASK } from "../tasks/wordcount/name.ts";
-import { safeText } from "./safe-text.ts";
 
 /**
  * Whether a live worker of the queue has `task` (the tasks hash's `alive_until:<task>`, which

@@ -1,6 +1,7 @@
 // A progress bar on stderr, drawn only on a terminal (scripts and pipes get nothing).
+
+import { safeText } from "../safe-text.ts";
 import { formatProgress } from "./format.ts";
-import { safeText } from "./safe-text.ts";
 
 export function progressBar(out: { isTTY?: boolean; write(s: string): unknown } = process.stderr): {
   update(done: number, total: number): void;

@@ -5,8 +5,8 @@ import type { Admin } from "../admin/admin.ts";
 import type { JobRow, JobState, JobsPage } from "../admin/jobs.ts";
 import type { Emptied } from "../engine/empty.ts";
 import { CourierError } from "../errors.ts";
+import { safeText } from "../safe-text.ts";
 import { isoOrNull } from "../time.ts";
-import { safeText } from "./safe-text.ts";
 import { table } from "./table.ts";
 
 /** Refuses (exit 4) a queue that does not exist, as `info --queue` does: a typo, not a queue. */

@@ -5,7 +5,7 @@
 import { ErrorReply } from "@redis/client";
 import { type Script, scripts } from "../engine/lua.ts";
 import { causes, RedisRefusedError } from "../errors.ts";
-import { safeText } from "./safe-text.ts";
+import { safeText } from "../safe-text.ts";
 
 const ACL_HELP = 'see "Redis ACL" in README.md for the rules each role needs';
 

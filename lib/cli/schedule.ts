@@ -2,12 +2,12 @@
 // JSON of a list. bin/schedule.ts parses arguments and prints.
 import { formatDuration } from "../admin/duration.ts";
 import { InputError } from "../errors.ts";
+import { safeJson, safeText } from "../safe-text.ts";
 import type { ScheduleInfo } from "../schedule/schedules.ts";
 import { type MissedPolicy, type ScheduleSpec, whenText } from "../schedule/spec.ts";
 import { validatePayload } from "../tasks/wordcount/index.ts";
 import { WORDCOUNT_TASK } from "../tasks/wordcount/name.ts";
 import { isoOrNull } from "../time.ts";
-import { safeJson, safeText } from "./safe-text.ts";
 import { columnWidths, padRows } from "./table.ts";
 import { parsePayload, taskNameProblem } from "./trigger-job.ts";
 

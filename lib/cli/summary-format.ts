@@ -1,8 +1,9 @@
 // How `trigger --summary --wait` shows a batch's word-count summary to people (--json prints the
 // callback's record, whose result is the summary as it is). Words and errors come from the pages
 // and their servers: every line passes through safeText.
+
+import { safeText } from "../safe-text.ts";
 import type { WordCountSummary } from "../tasks/wordcount/summary.ts";
-import { safeText } from "./safe-text.ts";
 
 /** A block of lines: the totals, the top words, then the pages not counted (the first few). */
 export function formatSummary(s: WordCountSummary): string {

@@ -8,8 +8,8 @@ import { existsSync, statSync } from "node:fs";
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { ConfigError } from "../errors.ts";
+import { safeText } from "../safe-text.ts";
 import type { Task } from "../types.ts";
-import { safeText } from "./safe-text.ts";
 
 // biome-ignore lint/suspicious/noExplicitAny: tasks of any payload type live side by side
 type AnyTask = Task<any, any>;

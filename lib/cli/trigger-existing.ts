@@ -1,8 +1,9 @@
 // `trigger` of an id that exists already (`--id`, `--id-from-url`): nothing was enqueued, so what
 // is printed is the existing job, as stored: its status and its task (which may not be the task
 // given, nor still queued: a canceled job keeps its id until its record expires).
+
+import { safeText } from "../safe-text.ts";
 import type { JobStatus } from "../types.ts";
-import { safeText } from "./safe-text.ts";
 
 /** The stored job behind an id that was not enqueued again; null: its record expired since. */
 export interface Existing {

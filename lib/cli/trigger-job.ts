@@ -7,9 +7,9 @@ import { stat } from "node:fs/promises";
 import { parseDuration } from "../admin/duration.ts";
 import { InputError } from "../errors.ts";
 import { payloadDepthProblem } from "../queue/payload-depth.ts";
+import { shownInput } from "../safe-text.ts";
 import { decodeLines } from "./input.ts";
 import { hugeNumberAt, jsonSyntaxError, lineColumn } from "./json-error.ts";
-import { shownInput } from "./safe-text.ts";
 
 /**
  * The largest payload --payload-file reads (1 MiB). A payload travels in the job's stream entry

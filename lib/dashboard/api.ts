@@ -6,10 +6,10 @@
 // the reads are api-reads.ts, the actions api-actions.ts.
 
 import type { Admin } from "../admin/admin.ts";
-import { safeJson } from "../cli/safe-text.ts";
 import { ConnectError, isOomError } from "../errors.ts";
 import type { Queue } from "../queue/queue.ts";
 import { describeCause } from "../redis/cause.ts";
+import { safeJson } from "../safe-text.ts";
 
 export interface Api {
   /** The queue this request is about. */

@@ -2,8 +2,9 @@
 // Every key of a queue carries the hash tag `{queue}`, so the whole queue lives in one Redis
 // Cluster slot and multi-key scripts work there too. Nothing here assumes one stream per queue:
 // scripts take one shard's keys, and `shardOf` says which shard an id lives in.
-import { shownInput } from "../cli/safe-text.ts";
+
 import { keySlot, SLOTS } from "../redis/slot.ts";
+import { shownInput } from "../safe-text.ts";
 import { dateMs } from "../time.ts";
 import { isValidJobId } from "./record.ts";
 

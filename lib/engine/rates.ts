@@ -3,8 +3,8 @@
 // Pure: how a rate is stored on the layout key is limits.ts.
 
 import { exactDuration } from "../admin/duration.ts";
-import { shownInput } from "../cli/safe-text.ts";
 import { InputError } from "../errors.ts";
+import { shownInput } from "../safe-text.ts";
 
 /** At most `count` starts per `perMs` milliseconds. */
 export interface Rate {

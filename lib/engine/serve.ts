@@ -7,8 +7,6 @@ import { runScript, scripts } from "./lua.ts";
 export interface Served {
   /** Parked jobs moved back to the stream. */
   moved: number;
-  /** Most jobs taken from one task's parked set. */
-  fullest: number;
   /** More may be parked: a set gave `most` jobs, or the bytes bound stopped the call; call again. */
   more: boolean;
   /** Tasks whose parked key holds another type: skipped (still marked alive); worth a log line. */
@@ -30,8 +28,8 @@ export async function serveTasks(
 ): Promise<Served> {
   const args = [k.parkedPrefix, k.recordPrefix, Math.round(aliveMs), most, bytes, ...tasks];
   const keys = [k.tasks, k.stream];
-  type Reply = [number, number, string[], number];
-  const [moved, fullest, corrupt, more] = await runScript<Reply>(client, scripts.serve, keys, args);
-  const served = { moved, fullest, more: more === 1 };
+  type Reply = [number, string[], number];
+  const [moved, corrupt, more] = await runScript<Reply>(client, scripts.serve, keys, args);
+  const served = { moved, more: more === 1 };
   return corrupt.length > 0 ? { ...served, corrupt } : served;
 }

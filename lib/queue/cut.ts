@@ -39,13 +39,57 @@ export function textBytes(s: string): number {
   return Buffer.byteLength(s);
 }
 
+/** No batch done: returned by `Cutter.add` without allocating. */
+const NONE: readonly never[] = [];
+
+/**
+ * Where batches are cut, in order: before a job that would take its batch past `bound.bytes` (a
+ * heavier job goes alone in its batch, never refused for its size here), and as soon as a batch
+ * is full, not when the next item comes (a slow pipe's big line goes at once). Bulk enqueue's
+ * batches and `dead requeue --all`'s runs of letters (lib/admin/letter-runs.ts) are cut by it.
+ */
+export class Cutter<T, P> {
+  #cut: Cut<T, P> = { items: [], jobs: [], bytes: 0 };
+  constructor(private readonly bound: BatchBound) {}
+
+  /** Adds an item and its job weighing `bytes`; returns the batches that completes (0 to 2). */
+  add(item: T, job: P, bytes: number): readonly Cut<T, P>[] {
+    const now = this.#cut;
+    const before =
+      now.jobs.length > 0 && now.bytes + bytes > this.bound.bytes ? this.#take() : null;
+    const cut = this.#cut;
+    cut.items.push(item);
+    cut.jobs.push(job);
+    cut.bytes += bytes;
+    const full = cut.jobs.length >= this.bound.count || cut.bytes >= this.bound.bytes;
+    const after = full ? this.#take() : null;
+    if (!before) return after ? [after] : NONE;
+    return after ? [before, after] : [before];
+  }
+
+  /** The batch so far, with `item` (whose check threw `error`): refused, none of it sent. */
+  refuse(item: T, error: unknown): Cut<T, P> {
+    this.#cut.items.push(item);
+    return { ...this.#take(), refused: { error } };
+  }
+
+  /** The last batch, if it holds anything. */
+  rest(): Cut<T, P> | undefined {
+    return this.#cut.items.length > 0 ? this.#take() : undefined;
+  }
+
+  #take(): Cut<T, P> {
+    const cut = this.#cut;
+    this.#cut = { items: [], jobs: [], bytes: 0 };
+    return cut;
+  }
+}
+
 /**
  * Items, each made a job by `prepare` (which may throw) and grouped lazily into batches of at
- * most `bound.count` jobs weighing at most `bound.bytes` together; a job heavier than that goes
- * alone in its batch (never refused for its size here). A batch is cut as soon as it is full,
- * not when the next item comes (a slow pipe's big line goes at once). An item whose `prepare`
- * throws ends its batch, which is then `refused` (none of it is sent), and the input.
- * Items may come in arrays (a reader's chunk of lines), as chunksOf (lib/queue/window.ts).
+ * most `bound.count` jobs weighing at most `bound.bytes` together, cut as Cutter says. An item
+ * whose `prepare` throws ends its batch, which is then `refused` (none of it is sent), and the
+ * input. Items may come in arrays (a reader's chunk of lines), as chunksOf (lib/queue/window.ts).
  */
 export async function* cutBatches<T extends object, P>(
   items: AsyncIterable<T | readonly T[]> | Iterable<T | readonly T[]>,
@@ -53,7 +97,7 @@ export async function* cutBatches<T extends object, P>(
   weigh: (job: P) => number,
   bound: BatchBound,
 ): AsyncGenerator<Cut<T, P>> {
-  let cut: Cut<T, P> = { items: [], jobs: [], bytes: 0 };
+  const cutter = new Cutter<T, P>(bound);
   for await (const item of items) {
     const group = (Array.isArray(item) ? item : [item]) as readonly T[];
     for (const one of group) {
@@ -61,23 +105,13 @@ export async function* cutBatches<T extends object, P>(
       try {
         job = prepare(one);
       } catch (error) {
-        cut.items.push(one);
-        yield { ...cut, refused: { error } };
+        yield cutter.refuse(one, error);
         return;
       }
-      const bytes = weigh(job);
-      if (cut.jobs.length > 0 && cut.bytes + bytes > bound.bytes) {
-        yield cut;
-        cut = { items: [], jobs: [], bytes: 0 };
-      }
-      cut.items.push(one);
-      cut.jobs.push(job);
-      cut.bytes += bytes;
-      if (cut.jobs.length >= bound.count || cut.bytes >= bound.bytes) {
-        yield cut;
-        cut = { items: [], jobs: [], bytes: 0 };
-      }
+      const done = cutter.add(one, job, weigh(job));
+      if (done.length > 0) yield* done; // most items complete none: no iterator made for them
     }
   }
-  if (cut.items.length > 0) yield cut;
+  const rest = cutter.rest();
+  if (rest) yield rest;
 }

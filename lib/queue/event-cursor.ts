@@ -11,8 +11,8 @@
 // batch: a reader may stop in the middle of one); `0-0`: nothing seen, read from the oldest
 // entry kept (a stream that did not exist yet, or `from: "start"`).
 
-import { shownInput as show } from "../cli/safe-text.ts";
 import { InputError } from "../errors.ts";
+import { shownInput as show } from "../safe-text.ts";
 
 /** Where a reader is on one shard's events stream. */
 export interface Position {

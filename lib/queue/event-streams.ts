@@ -3,7 +3,8 @@
 
 import type { ProducerOptions } from "../config.ts";
 import type { QueueKeys } from "../engine/keys.ts";
-import { connect, type Redis } from "../redis/connect.ts";
+import type { Redis } from "../redis/connect.ts";
+import { connectService } from "../redis/service-client.ts";
 import { isClusterUrl } from "../redis/url.ts";
 import { ORIGIN, type Position, parseCursor, queueTag } from "./event-cursor.ts";
 import { EventStream, type EventsOptions } from "./events.ts";
@@ -21,15 +22,7 @@ export class EventStreams {
     const tag = queueTag(queue.prefix, queue.queue);
     const start = startOf(options.from ?? "now", tag, keys.length);
     // Blocking reads hold their connection: each iterator opens its own (connect.ts `blocking`).
-    const open = () =>
-      connect(queue.redisUrl, {
-        name: "courier-events",
-        blocking: true,
-        persistent: true,
-        failFast: true,
-        reconnectMaxMs: queue.reconnectMaxMs,
-        answerMs: queue.commandTimeoutMs,
-      });
+    const open = () => connectService(queue, "courier-events", { blocking: true });
     const closed = () => this.#open.delete(stream);
     const cluster = isClusterUrl(queue.redisUrl);
     const stream = new EventStream({ client, keys, tag, open, cluster, closed }, start, options);

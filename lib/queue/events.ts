@@ -9,7 +9,8 @@
 // are not ordered against each other.
 
 import type { QueueKeys } from "../engine/keys.ts";
-import { destroy, type Redis } from "../redis/connect.ts";
+import { destroy } from "../redis/close.ts";
+import type { Redis } from "../redis/connect.ts";
 import { exponentialMs } from "../time.ts";
 import { encodeCursor, type Position } from "./event-cursor.ts";
 import {

@@ -2,11 +2,14 @@
 // connected, the queue's layout read), the call every read and write of the Queue goes through
 // (retried while Redis is away or full), and the senders its enqueues go through.
 
-import { defaults, type ProducerOptions, resolveOptions } from "../config.ts";
+import { defaults, type ProducerOptions } from "../config.ts";
 import { layoutKey } from "../engine/keys.ts";
 import { InputError } from "../errors.ts";
+import { resolveOptions } from "../options.ts";
 import { type RetryPolicy, withRetries } from "../redis/calls.ts";
-import { connect, destroy, type Redis } from "../redis/connect.ts";
+import { destroy } from "../redis/close.ts";
+import type { Redis } from "../redis/connect.ts";
+import { connectService } from "../redis/service-client.ts";
 import type { ChildSender } from "./batch.ts";
 import { enqueuePreparedMany } from "./bulk.ts";
 import { enqueueChild } from "./depends.ts";
@@ -48,15 +51,8 @@ export class Producer {
   /** Connects to Redis (throws ConnectError with the URL, password masked, and the cause). */
   static async open(config: QueueConfig): Promise<Producer> {
     const options = resolveOptions(config);
-    // A Queue lives as long as its service: it reconnects in the background, and while Redis
-    // is down its calls fail at once with a clear error instead of hanging.
-    const client = await connect(options.redisUrl, {
+    const client = await connectService(options, "courier-producer", {
       retryConnectS: config.retryConnectS,
-      name: "courier-producer",
-      persistent: true,
-      failFast: true,
-      reconnectMaxMs: options.reconnectMaxMs,
-      answerMs: options.commandTimeoutMs,
     });
     try {
       // Reading alone writes nothing: a fresh queue's layout is recorded before its first batch.

@@ -4,7 +4,9 @@
 import { defaults, type ProducerOptions } from "../config.ts";
 import type { QueueKeys } from "../engine/keys.ts";
 import { JobNotFoundError, RedisRefusedError } from "../errors.ts";
-import { type ConnectOptions, closeClient, connect, type Redis } from "../redis/connect.ts";
+import { closeClient } from "../redis/close.ts";
+import type { ConnectOptions, Redis } from "../redis/connect.ts";
+import { connectService } from "../redis/service-client.ts";
 import type { JobRecord, Task } from "../types.ts";
 import {
   type BatchOptions,
@@ -56,14 +58,7 @@ export class Queue {
     this.options = options;
     this.#producer = producer;
     this.#waiters = new Waiters(() =>
-      connect(options.redisUrl, {
-        name: "courier-waiter",
-        blocking: true,
-        persistent: true,
-        failFast: true,
-        reconnectMaxMs: options.reconnectMaxMs,
-        answerMs: options.commandTimeoutMs,
-      }),
+      connectService(options, "courier-waiter", { blocking: true }),
     );
   }
 

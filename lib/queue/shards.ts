@@ -3,9 +3,9 @@
 // read with its own keys, since no call may span two shards (CROSSSLOT on a cluster). A queue
 // of one shard is read exactly as before.
 
-import { safeText } from "../cli/safe-text.ts";
 import { type QueueKeys, shardOf } from "../engine/keys.ts";
 import type { Redis } from "../redis/connect.ts";
+import { safeText } from "../safe-text.ts";
 import type { JobRecord } from "../types.ts";
 import { getJobs } from "./read.ts";
 import { type WaitOptions, type WaitResult, waitForJobs } from "./wait.ts";

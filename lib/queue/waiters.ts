@@ -2,7 +2,8 @@
 // running at once (and each shard of a wait: lib/queue/shards.ts) gets one of its own, kept
 // afterwards for the next wait.
 
-import { closeClient, type Redis } from "../redis/connect.ts";
+import { closeClient } from "../redis/close.ts";
+import type { Redis } from "../redis/connect.ts";
 
 export class Waiters {
   /** All of them, and those not in use right now. */

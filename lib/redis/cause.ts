@@ -83,6 +83,11 @@ export function isWrongType(err: unknown): boolean {
   return /^WRONGTYPE\b/.test(String((err as Error)?.message));
 }
 
+/** Redis refused a command or a key to this ACL user (NOPERM): no retry gives it. */
+export function isNoPerm(err: unknown): boolean {
+  return /^NOPERM\b/.test(String((err as Error)?.message));
+}
+
 /**
  * For `.catch`: `instead` when a key held another type (not ours to judge where it is read: the
  * scripts name such keys when they meet them); any other error (NOPERM) is rethrown.

@@ -227,7 +227,7 @@ export class Shared {
 
   /**
    * node-redis finishes a reconnection it had begun after destroy(): the socket it then opens
-   * belongs to no one and keeps the process alive (connect.ts, destroy). Closed as it opens.
+   * belongs to no one and keeps the process alive (close.ts, destroy). Closed as it opens.
    */
   #watch(clients: NodeClient[]): void {
     for (const client of clients) {

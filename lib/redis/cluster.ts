@@ -5,6 +5,7 @@
 // sendCommand applies command policies and would send WAIT or PING to all of them and return
 // their minimum. The free functions work on a plain client too, so callers need no branch.
 import { createCluster, ErrorReply } from "@redis/client";
+import { defaults } from "../config.ts";
 import { ConnectError } from "../errors.ts";
 import { valueWithin } from "../time.ts";
 import {
@@ -118,13 +119,13 @@ export function createClusterClient(url: string, options: ClusterClientOptions):
     // hand out: a seed that accepts and never answers would hold it (and the process) for
     // ever, so it times out.
     rootNodes: seeds.map((s) => ({
-      socket: { ...s, socketTimeout: options.seedTimeoutMs ?? 5_000 },
+      socket: { ...s, socketTimeout: options.seedTimeoutMs ?? defaults.connectTimeoutMs },
     })),
     defaults: {
       username,
       password,
       socket: {
-        connectTimeout: 5_000,
+        connectTimeout: defaults.connectTimeoutMs,
         reconnectStrategy: options.strategy,
         ...(tls
           ? { tls: true as const, ...(options.ca === undefined ? {} : { ca: options.ca }) }

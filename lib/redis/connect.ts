@@ -2,15 +2,15 @@
 // that name the URL (password masked: url.ts) and the cause (cause.ts) in one line.
 import { hostname } from "node:os";
 import "./tracing.ts"; // before any command: see the file
-import { createClient, ErrorReply } from "@redis/client";
 import { defaults } from "../config.ts";
 import { ConfigError, ConnectError } from "../errors.ts";
-import { exponentialMs, within } from "../time.ts";
+import { exponentialMs } from "../time.ts";
 import { answerLimit, limitAnswers, TIMER_MAX_MS } from "./answer.ts";
-import { describeCause, isConnectionError } from "./cause.ts";
-import { closeClient, destroy, markStalled } from "./close.ts";
-import { createClusterClient, isCluster, mastersOf, NodeDownError, nodeIsDown } from "./cluster.ts";
-import { NODE_CHECK_MS, preflight } from "./server.ts";
+import { describeCause, isConnectionError, isNoPerm } from "./cause.ts";
+import { destroy, markStalled } from "./close.ts";
+import { createClusterClient, isCluster } from "./cluster.ts";
+import { checkServers } from "./server.ts";
+import { createRedisClient, writtenAtOnce } from "./single.ts";
 import { isClusterUrl, maskUrl, tlsCa, tlsHint, validateUrl } from "./url.ts";
 
 /**
@@ -18,9 +18,6 @@ import { isClusterUrl, maskUrl, tlsCa, tlsHint, validateUrl } from "./url.ts";
  * arrays and strings) and its life cycle. A node-redis client of one server is one; a Redis
  * Cluster's client (lib/redis/cluster.ts) is another, routing each command by its key.
  */
-// Closing and destroying a client live in close.ts; callers import them from here too.
-export { closeClient, destroy };
-
 export interface Redis {
   sendCommand<T = unknown>(args: readonly string[]): Promise<T>;
   readonly isReady: boolean;
@@ -57,7 +54,7 @@ export interface ConnectOptions {
   name?: string;
   /**
    * Give up (ConnectError) when connecting and the checks take longer than this, plus
-   * `retryConnectS` (default CONNECT_TIMEOUT_MS).
+   * `retryConnectS` (default defaults.connectTimeoutMs).
    */
   timeoutMs?: number;
   /**
@@ -83,69 +80,80 @@ export interface ConnectOptions {
 const CLUSTER_RECONNECT_MS = 100;
 const CLUSTER_FAST_TRIES = 20;
 
-/**
- * Connecting and the checks, when the caller gives no limit: a peer that accepts the
- * connection and never answers (a stopped Redis) fails in 5 s, as a refused one does at once.
- */
-export const CONNECT_TIMEOUT_MS = 5_000;
-
-function createRedisClient(
-  url: string,
-  strategy: (retries: number) => number | Error,
-  failFast = false,
-  ca?: string,
-) {
-  return createClient({
-    url,
-    RESP: 2,
-    socket: {
-      connectTimeout: 5_000,
-      reconnectStrategy: strategy,
-      ...(ca === undefined ? {} : { tls: true as const, ca }),
-    },
-    // Without failFast, commands sent while reconnecting wait in the offline queue; that is
-    // what lets a worker ride out a Redis restart. Blocking reads are bounded, so nothing
-    // waits forever.
-    disableOfflineQueue: failFast,
-  });
-}
-
-/** node-redis' command options with its write timeout off (see writtenAtOnce). */
-const NO_WRITE_TIMEOUT = { timeout: 0 };
-
-/**
- * node-redis (6.x) gives every command a timeout, 5 s by default, that only runs while the
- * command waits to be written (an `AbortSignal.timeout` and its listener, removed once it is
- * written). A command sent while the connection is ready is usually written on the event loop's
- * next turn: the timer costs a worker about 10 µs per job and never fires. But it can wait
- * longer (a socket whose send buffer is full, Redis stalled with the connection open), and then
- * the timer is what fails it after 5 s. So only a watched connection (a worker's Link, which
- * its watchdogs replace when it stalls, rejecting what it holds) goes without it, and only while
- * ready; a producer's, an admin's or a CLI's keeps it (tests/redis.write-timeout.test.ts).
- */
-function writtenAtOnce(client: ReturnType<typeof createRedisClient>): void {
-  const send = client.sendCommand.bind(client);
-  client.sendCommand = ((args, options) =>
-    send(args, options ?? (client.isReady ? NO_WRITE_TIMEOUT : undefined))) as typeof send;
+/** What connect() keeps of a client while it connects, and after. */
+interface Progress {
+  /** Connected and checked: from then on, errors and reconnects are the caller's to hear. */
+  ready: boolean;
+  /** Why the first connect failed: the last connection error, or the time limit's. */
+  lastCause: unknown;
+  /** The time limit passed (the client destroyed: the error that raises is not why). */
+  timedOut: boolean;
 }
 
 /** Connects, checks the server, and returns a ready client. Throws ConnectError. */
 export async function connect(url: string, options: ConnectOptions = {}): Promise<Redis> {
   validateUrl(url);
   const deadline = Date.now() + (options.retryConnectS ?? 0) * 1_000;
-  let ready = false;
-  let lastCause: unknown;
-  const maxMs = options.reconnectMaxMs ?? 5_000;
-  const cluster = isClusterUrl(url);
-  const strategy = (retries: number) => {
-    if (!ready && Date.now() >= deadline) return new Error("gave up connecting");
+  const p: Progress = { ready: false, lastCause: undefined, timedOut: false };
+  const answerMs = options.answerMs ?? (options.watched ? undefined : defaults.commandTimeoutMs);
+  const strategy = reconnectStrategy(isClusterUrl(url), options, deadline, p);
+  const client = createFor(url, options, strategy, deadline, answerMs);
+  listen(client, options, p);
+  const limit = giveUpLater(client, options, answerMs, p);
+  try {
+    await client.connect();
+  } catch (err) {
+    clearTimeout(limit);
+    destroy(client);
+    const cause = p.lastCause ?? err;
+    throw new ConnectError(
+      `cannot connect to Redis at ${maskUrl(url)}: ${describeCause(cause)}${tlsHint(cause)}`,
+      { cause },
+    );
+  }
+  p.ready = true;
+  try {
+    await checkReady(client, url, options, p);
+  } finally {
+    clearTimeout(limit);
+  }
+  return client;
+}
+
+/**
+ * When to try again, for node-redis: until `deadline` while connecting (then give up); a
+ * cluster's node fast at first, then backing off (CLUSTER_RECONNECT_MS); a one-shot client
+ * gives up after 3 tries once connected, a persistent one never.
+ */
+function reconnectStrategy(
+  cluster: boolean,
+  options: ConnectOptions,
+  deadline: number,
+  p: Progress,
+) {
+  const maxMs = options.reconnectMaxMs ?? defaults.reconnectMaxMs;
+  return (retries: number): number | Error => {
+    if (!p.ready && Date.now() >= deadline) return new Error("gave up connecting");
     if (cluster && retries < CLUSTER_FAST_TRIES) return Math.min(CLUSTER_RECONNECT_MS, maxMs);
     if (cluster) return exponentialMs(CLUSTER_RECONNECT_MS, retries - CLUSTER_FAST_TRIES, maxMs);
-    if (ready && !options.persistent && retries > 3) return new Error("connection lost");
+    if (p.ready && !options.persistent && retries > 3) return new Error("connection lost");
     return exponentialMs(50, retries, maxMs);
   };
+}
+
+/**
+ * The client for `url`, not connected yet: a cluster's or one server's, its commands limited
+ * to `answerMs` (answer.ts). A URL node-redis cannot parse (a database that is not a number,
+ * no host) is a ConfigError.
+ */
+function createFor(
+  url: string,
+  options: ConnectOptions,
+  strategy: (retries: number) => number | Error,
+  deadline: number,
+  answerMs: number | undefined,
+): Redis {
   let client: Redis;
-  const answerMs = options.answerMs ?? (options.watched ? undefined : defaults.commandTimeoutMs);
   const answered = answerMs
     ? answerLimit(
         url,
@@ -155,68 +163,70 @@ export async function connect(url: string, options: ConnectOptions = {}): Promis
       )
     : undefined;
   const ca = tlsCa(url);
+  const connectMs = defaults.connectTimeoutMs;
   try {
-    client = cluster
-      ? createClusterClient(url, {
-          ...options,
-          strategy,
-          ca,
-          deadline,
-          answered,
-          seedTimeoutMs: Math.min(options.timeoutMs ?? 5_000, 5_000),
-        })
-      : createRedisClient(url, strategy, options.failFast, ca);
-    if (!cluster && options.watched) writtenAtOnce(client as ReturnType<typeof createRedisClient>);
-    if (!cluster && answered) limitAnswers(client, answered);
+    if (isClusterUrl(url)) {
+      const seedTimeoutMs = Math.min(options.timeoutMs ?? connectMs, connectMs);
+      const o = { ...options, strategy, ca, deadline, answered, seedTimeoutMs };
+      client = createClusterClient(url, o);
+      return client;
+    }
+    const single = createRedisClient(url, strategy, options.failFast, ca);
+    if (options.watched) writtenAtOnce(single);
+    if (answered) limitAnswers(single, answered);
+    client = single;
+    return client;
   } catch (err) {
-    // node-redis refuses what it cannot parse (a database that is not a number, no host).
     throw new ConfigError(`invalid Redis URL "${maskUrl(url)}": ${describeCause(err)}`);
   }
-  let timedOut = false;
+}
+
+/** Keeps why a first connect fails, and tells the caller of errors and reconnects after it. */
+function listen(client: Redis, options: ConnectOptions, p: Progress): void {
   client.on("error", (err: unknown) => {
     // After the limit, the error destroy() raises (`Socket closed unexpectedly`) is not why.
-    if (!timedOut) lastCause = err;
-    if (ready) options.onError?.(describeCause(err));
+    if (!p.timedOut) p.lastCause = err;
+    if (p.ready) options.onError?.(describeCause(err));
   });
   client.on("ready", () => {
-    if (ready) options.onReady?.();
+    if (p.ready) options.onReady?.();
   });
-  // A peer that accepts the connection and then never answers (a stalled network) would hang
-  // here for ever: with a time limit, the client is destroyed, which rejects what is pending.
-  // A client whose commands must answer sooner than CONNECT_TIMEOUT_MS need not wait longer
-  // for its first answers.
-  const firstMs = options.timeoutMs ?? Math.min(CONNECT_TIMEOUT_MS, answerMs ?? CONNECT_TIMEOUT_MS);
+}
+
+/**
+ * A peer that accepts the connection and then never answers (a stalled network) would hang a
+ * connect for ever: past a time limit the client is destroyed, which rejects what is pending.
+ * A client whose commands must answer sooner than defaults.connectTimeoutMs need not wait
+ * longer for its first answers.
+ */
+function giveUpLater(
+  client: Redis,
+  options: ConnectOptions,
+  answerMs: number | undefined,
+  p: Progress,
+): ReturnType<typeof setTimeout> {
+  const connectMs = defaults.connectTimeoutMs;
+  const firstMs = options.timeoutMs ?? Math.min(connectMs, answerMs ?? connectMs);
   const limitMs = Math.min(firstMs + (options.retryConnectS ?? 0) * 1_000, TIMER_MAX_MS);
-  const limit = setTimeout(() => {
-    lastCause = new Error(`no answer within ${limitMs} ms`);
-    timedOut = true;
+  return setTimeout(() => {
+    p.lastCause = new Error(`no answer within ${limitMs} ms`);
+    p.timedOut = true;
     destroy(client);
   }, limitMs);
+}
+
+/** The checks of a connected client, and its name; a failure destroys it (ConnectError). */
+async function checkReady(client: Redis, url: string, options: ConnectOptions, p: Progress) {
   try {
-    await client.connect();
-  } catch (err) {
-    clearTimeout(limit);
-    destroy(client);
-    const cause = lastCause ?? err;
-    throw new ConnectError(
-      `cannot connect to Redis at ${maskUrl(url)}: ${describeCause(cause)}${tlsHint(cause)}`,
-      { cause },
-    );
-  }
-  ready = true;
-  try {
-    await checkNodes(client, url, options);
+    await checkServers(client, url, options.blocking);
     // A cluster names each node connection as it opens (cluster.ts).
     if (options.name && !isCluster(client)) await setName(client, options.name);
   } catch (err) {
     destroy(client);
     if (err instanceof ConnectError) throw err;
-    const why = describeCause(lastCause ?? err);
+    const why = describeCause(p.lastCause ?? err);
     throw new ConnectError(`Redis at ${maskUrl(url)} did not answer: ${why}`, { cause: err });
-  } finally {
-    clearTimeout(limit);
   }
-  return client;
 }
 
 /**
@@ -232,37 +242,12 @@ export function lostWhileStarting(err: unknown, url: string, what: string): unkn
   });
 }
 
-/**
- * The version check on the servers a new client uses: one server; every master of a cluster
- * that answers within NODE_CHECK_MS (at least one must; one known down is not waited for), for a blocking client only the node of
- * its keyless commands (it connects to no other until it reads there; the process' command
- * client checks them all).
- */
-async function checkNodes(client: Redis, url: string, options: ConnectOptions): Promise<void> {
-  if (!isCluster(client)) return preflight(client, url);
-  const masters = options.blocking ? [client] : await mastersOf(client);
-  const nodes = masters.filter((node) => !nodeIsDown(node));
-  let answered = options.blocking ?? false;
-  let silent: unknown;
-  const check = async (node: Redis) => {
-    try {
-      if (await within(preflight(node, url), NODE_CHECK_MS)) answered = true;
-    } catch (err) {
-      // Too old, or INFO refused; a node down is skipped as one that does not answer.
-      if (err instanceof ConnectError && !(err instanceof NodeDownError)) throw err;
-      silent = err;
-    }
-  };
-  await Promise.all(nodes.map(check));
-  if (!answered) throw silent ?? new Error(`no master answered within ${NODE_CHECK_MS} ms`);
-}
-
 /** Names the connection for CLIENT LIST; an ACL user without CLIENT SETNAME goes unnamed. */
 async function setName(client: Redis, name: string): Promise<void> {
   try {
     await client.sendCommand(["CLIENT", "SETNAME", name]);
   } catch (err) {
-    if (!(err instanceof ErrorReply && err.message.startsWith("NOPERM"))) throw err;
+    if (!isNoPerm(err)) throw err;
   }
 }
 

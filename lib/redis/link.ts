@@ -3,8 +3,9 @@
 // a fresh one opened. Calls made meanwhile fail fast and are retried by their owners.
 import type { WorkerOptions } from "../config.ts";
 import { exponentialMs } from "../time.ts";
+import { closeClient, destroy } from "./close.ts";
 import { onNodeOf, scopeEvents } from "./cluster.ts";
-import { type ConnectOptions, closeClient, connect, destroy, type Redis } from "./connect.ts";
+import { type ConnectOptions, connect, type Redis } from "./connect.ts";
 
 export class Link {
   #client: Redis;

@@ -3,8 +3,9 @@
 // command that may take memory: producers get RedisFullError; workers keep draining (their
 // scripts write first with a command that takes no memory: lib/engine/lua/include/memory.lua).
 
-import { describeError, isOomError } from "../errors.ts";
+import { isOomError } from "../errors.ts";
 import type { Logger } from "../log.ts";
+import { isNoPerm } from "./cause.ts";
 import type { Redis } from "./connect.ts";
 
 export interface RedisMemory {
@@ -35,7 +36,7 @@ export async function readMemory(client: Redis): Promise<RedisMemory | null> {
   try {
     return parseMemory(String(await client.sendCommand(["INFO", "memory"])));
   } catch (err) {
-    if (describeError(err).startsWith("NOPERM")) return null;
+    if (isNoPerm(err)) return null;
     throw err;
   }
 }

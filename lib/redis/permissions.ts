@@ -8,6 +8,7 @@ import { ErrorReply } from "@redis/client";
 import { GROUP, type QueueKeys } from "../engine/keys.ts";
 import { scripts } from "../engine/lua.ts";
 import { RedisRefusedError } from "../errors.ts";
+import { isNoPerm } from "./cause.ts";
 import { connectionOf } from "./cluster.ts";
 import type { Redis } from "./connect.ts";
 import { commandKey } from "./route.ts";
@@ -115,7 +116,7 @@ export async function checkPermissions(
     const text = r.reason.message;
     const command = /permissions to run the '([^']+)' command/.exec(text)?.[1];
     if (command) missing.add(`+${command.toLowerCase()}`);
-    else if (text.startsWith("NOPERM")) missing.add(`~${prefix}:* (its keys)`);
+    else if (isNoPerm(r.reason)) missing.add(`~${prefix}:* (its keys)`);
   }
   if (missing.size > 0) {
     throw new RedisRefusedError(

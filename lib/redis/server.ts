@@ -1,8 +1,9 @@
-// The server we connected to: the preflight version check, and settings that put jobs at risk.
+// The server we connected to: the preflight version check (of every master of a cluster), and
+// settings that put jobs at risk.
 import { ConnectError } from "../errors.ts";
-import { valueWithin } from "../time.ts";
+import { valueWithin, within } from "../time.ts";
 import { describeCause, isTransient } from "./cause.ts";
-import { mastersOf, nodeIsDown } from "./cluster.ts";
+import { isCluster, mastersOf, NodeDownError, nodeIsDown } from "./cluster.ts";
 import type { Redis } from "./connect.ts";
 import { maskUrl } from "./url.ts";
 
@@ -44,6 +45,31 @@ export function compareVersions(a: string, b: string): number {
  * whose commands go to healthy masters starts; one that answers none is a ConnectError.
  */
 export const NODE_CHECK_MS = 2_000;
+
+/**
+ * The version check on the servers a new client uses: one server; every master of a cluster
+ * that answers within NODE_CHECK_MS (at least one must; one known down is not waited for); for
+ * a blocking client only the node of its keyless commands (it connects to no other until it
+ * reads there; the process' command client checks them all).
+ */
+export async function checkServers(client: Redis, url: string, blocking = false): Promise<void> {
+  if (!isCluster(client)) return preflight(client, url);
+  const masters = blocking ? [client] : await mastersOf(client);
+  const nodes = masters.filter((node) => !nodeIsDown(node));
+  let answered = blocking;
+  let silent: unknown;
+  const check = async (node: Redis) => {
+    try {
+      if (await within(preflight(node, url), NODE_CHECK_MS)) answered = true;
+    } catch (err) {
+      // Too old, or INFO refused; a node down is skipped as one that does not answer.
+      if (err instanceof ConnectError && !(err instanceof NodeDownError)) throw err;
+      silent = err;
+    }
+  };
+  await Promise.all(nodes.map(check));
+  if (!answered) throw silent ?? new Error(`no master answered within ${NODE_CHECK_MS} ms`);
+}
 
 /**
  * Server settings that put jobs at risk, as warnings (empty when all is well). CONFIG may be

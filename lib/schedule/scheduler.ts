@@ -3,7 +3,8 @@
 // that run the loop too, still make exactly one job per tick (lib/schedule/fire.ts).
 import { defaults } from "../config.ts";
 import { type Logger, silentLogger } from "../log.ts";
-import { closeClient, connect } from "../redis/connect.ts";
+import { closeClient } from "../redis/close.ts";
+import { connect } from "../redis/connect.ts";
 import type { PassResult } from "./fire.ts";
 import { ScheduleLoop } from "./loop.ts";
 

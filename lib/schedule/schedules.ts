@@ -1,17 +1,20 @@
 // Recurring schedules, the library's view (README, "Recurring schedules"; `schedule.ts`, the
 // dashboard and `info` use it): add, list, pause, resume, remove. Writes go through
 // schedule-save.lua, so a definition and its next tick never disagree; every time is Redis'.
-import { shownId } from "../cli/safe-text.ts";
+
 import { defaults } from "../config.ts";
 import { scheduleKeys } from "../engine/keys.ts";
 import { saveSchedule } from "../engine/schedule.ts";
 import { CourierError, InputError } from "../errors.ts";
 import { redisNowMs } from "../redis/clock.ts";
-import { closeClient, connect, type Redis } from "../redis/connect.ts";
+import { closeClient } from "../redis/close.ts";
+import { connect, type Redis } from "../redis/connect.ts";
+import { shownId } from "../safe-text.ts";
 import {
+  countNames,
   defPages,
   ensureIndex,
-  namePages,
+  queuePages,
   READ_PAGE,
   readNamed,
   type ScheduleInfo,
@@ -120,21 +123,13 @@ export class Schedules {
       return;
     }
     await ensureIndex(this.client, k);
-    for await (const names of namePages(this.client, k, queue, size)) {
-      // A name whose definition is gone was removed between the two reads: left out; so is one
-      // whose definition names another queue (moved by a Courier from before the index, which
-      // leaves the index as it was: docs/internals.md, "Recurring schedules").
-      const got = await readNamed(this.client, k, names);
-      yield got.filter(
-        (s): s is ScheduleInfo => s !== undefined && (s.def === null || s.def.queue === queue),
-      );
-    }
+    yield* queuePages(this.client, k, queue, size);
   }
 
   /** How many schedules `queue` has (paused ones too), from its index: one call. */
   async count(queue: string): Promise<number> {
     await ensureIndex(this.client, this.#keys);
-    return this.client.sendCommand<number>(["ZCARD", this.#keys.names(queue)]);
+    return countNames(this.client, this.#keys, queue);
   }
 
   /** One schedule, or null. */

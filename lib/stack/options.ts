@@ -1,11 +1,12 @@
 // Arguments of `bin/stack.ts`, checked and turned into StackOptions. Pure: tested with tables.
 import { resolve } from "node:path";
-import { safeText } from "../cli/safe-text.ts";
-import { defaults, resolveOptions } from "../config.ts";
+import { defaults } from "../config.ts";
 import { checkDashboardToken } from "../dashboard/options.ts";
 import { shardCountProblem } from "../engine/keys.ts";
 import { ConfigError } from "../errors.ts";
+import { resolveOptions } from "../options.ts";
 import { maskUrl } from "../redis/url.ts";
+import { safeText } from "../safe-text.ts";
 import { isCompiled, REPO_ROOT } from "./_self.ts";
 
 export { REPO_ROOT };

@@ -6,8 +6,9 @@
 // of several queues (`queue: "high,default,low"`) reads every shard of each, in the queues'
 // order (lib/worker/order.ts, lib/worker/queues.ts).
 
-import { defaults, resolveOptions, type WorkerOptions } from "../config.ts";
+import { defaults, type WorkerOptions } from "../config.ts";
 import { type Logger, silentLogger, throttled } from "../log.ts";
+import { resolveOptions } from "../options.ts";
 import { describeCause } from "../redis/cause.ts";
 import { defaultWorkerName, lostWhileStarting, type Redis } from "../redis/connect.ts";
 import { Outage } from "../redis/outage.ts";

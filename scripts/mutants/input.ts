@@ -91,7 +91,7 @@ export const inputMutants: Mutant[] = [
   m("stack-says-starting-then-refuses", "lib/stack/_stack-redis.ts", "a stack refuses a data folder another live Redis uses before it says it starts a server",
     "  refuseSharedDataDir(resolve(options.dataDir));\n", "", [T("stack")]),
   m("env-int-named-as-flag", "bin/_args.ts", "a bad number from an environment variable is named as that variable, not as the option",
-    "return intArg(process.env[envName], name, min, max, envName);", "return intArg(process.env[envName], name, min, max);", [T("cli.numbers")]),
+    "return wholeNumber(process.env[envName], envName, min, max);", "return wholeNumber(process.env[envName], \"--\" + name, min, max);", [T("cli.numbers")]),
   m("env-int-over-flag", "bin/_args.ts", "an option given wins over its environment variable",
     "if (value !== undefined) return intArg(value, name, min, max);", "if (false) return intArg(value, name, min, max);", [T("cli.numbers")]),
   m("not-replicated-job-unnamed", "lib/queue/route.ts", "a job no replica confirmed is named by its id (it is on the master)",

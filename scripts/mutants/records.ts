@@ -57,7 +57,7 @@ export const recordMutants: Mutant[] = [
   m("dead-show-id-cut", "bin/dead.ts", "dead show names an id with no letter whole (the one to paste back), not cut at 80",
     "shownId(id)}`);",
     "shownId(id.slice(0, 80))}`);", [T("cli.ids.whole")]),
-  m("shown-id-cut-at-80", "lib/cli/safe-text.ts", "an id or a name quoted in an error is whole up to the longest Courier takes, not cut at 80 as free text is",
+  m("shown-id-cut-at-80", "lib/safe-text.ts", "an id or a name quoted in an error is whole up to the longest Courier takes, not cut at 80 as free text is",
     "return shownInput(text, ID_SHOWN_MAX);",
     "return shownInput(text);", [T("cli.ids.whole")]),
   m("schedule-remove-name-cut", "bin/schedule.ts", "schedule remove names a schedule it did not find whole, not cut at 80",

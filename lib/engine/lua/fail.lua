@@ -83,7 +83,7 @@ for i = 11, #ARGV, 8 do
       -- bury does (the letter says which key; the key itself is left as it is).
       if not ok then job.corrupt = 'not a hash' end
       if rtype ~= 'none' then
-        job.corrupt = 'key ' .. rprefix .. id .. ' holds a ' .. rtype .. ', not a string'
+        job.corrupt = 'key ' .. holds(rprefix .. id, rtype, 'string')
       end
       job.enqueued = ok and q or auto_ms(id)
     end

@@ -90,8 +90,7 @@ local function bury_corrupt(entry, id, key, has_record, tail)
   if not redis.call('XPENDING', KEYS[1], group, entry, entry, 1)[1] then return end
   local f = entry_at(KEYS[1], entry) or {}
   local attempt = string.match(tail, '^%S+ (%d+) ') or f.a
-  local err = 'corrupt record: key ' .. key .. ' holds a ' .. redis.call('TYPE', key).ok ..
-    ', not a string'
+  local err = 'corrupt record: key ' .. holds(key, redis.call('TYPE', key).ok, 'string')
   dead_letter(KEYS[6], ARGV[10], id, { t = f.t, p = f.p, a = attempt, m = f.m, k = f.k }, err, false)
   if has_record then redis.call('EXPIRE', jprefix .. id, ARGV[11]) end
   corrupt[#corrupt + 1] = id

@@ -34,8 +34,8 @@ local woken, keys = {}, {}
 local problems = {}
 local function usable(key)
   if problems[key] == nil then
-    local bad = wrong_type({ ARGV[1] .. key, 'zset', ARGV[2] .. key, 'zset', ARGV[3] .. key, 'hash' })
-    problems[key] = bad and string.sub(bad.err, #'ERR courier: key ' + 1) or false
+    local own = { ARGV[1] .. key, 'zset', ARGV[2] .. key, 'zset', ARGV[3] .. key, 'hash' }
+    problems[key] = type_problem(own) or false
   end
   return not problems[key]
 end

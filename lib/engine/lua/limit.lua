@@ -204,8 +204,7 @@ local function problem_of(key)
     local function zset(prefix) want[#want + 1], want[#want + 2] = prefix .. key, 'zset' end
     if kc then zset(ARGV[2]); zset(ARGV[3]) end
     if kr then zset(ARGV[6]); zset(ARGV[7]) end
-    local bad = wrong_type(want)
-    problems[key] = bad and string.sub(bad.err, #'ERR courier: key ' + 1) or false
+    problems[key] = type_problem(want) or false
   end
   return problems[key]
 end

@@ -120,7 +120,7 @@ local function visit(khash)
   local readable, woke = pcall(redis.call, 'HGET', khash, 'woke')
   if not readable then
     local t = redis.call('TYPE', khash).ok
-    unreadable[#unreadable + 1] = khash .. ' holds a ' .. t .. ', not a hash'
+    unreadable[#unreadable + 1] = holds(khash, t, 'hash')
     return true
   end
   if (tonumber(woke) or 0) >= tonumber(token) then return false end

@@ -9,14 +9,13 @@
 -- ARGV[4] most jobs moved per task and call  ARGV[5] most record bytes read per call (the record
 -- that crosses it included: records hold payloads, and a call copies them all, as promote.lua)
 -- ARGV[6..] the worker's tasks
--- Returns: {jobs moved, most jobs taken from one task's parked set, tasks whose parked key
--- holds another type, 1 when there may be more (a task's set gave ARGV[4] jobs, or the bytes
--- bound stopped the call with jobs left) else 0}; the caller then calls again. A parked key
--- of another type is skipped (its task is still marked alive, the other tasks served) and
--- named in the third part, for the worker to log: one corrupt key must not stop every
--- heartbeat. Or an error reply `ERR courier: key … holds a …` for the tasks
--- hash or the stream (nothing written): a WRONGTYPE from the XADD would come after the
--- ZPOPMIN, losing the jobs popped.
+-- Returns: {jobs moved, tasks whose parked key holds another type, 1 when there may be more (a
+-- task's set gave ARGV[4] jobs, or the bytes bound stopped the call with jobs left) else 0};
+-- the caller then calls again. A parked key of another type is skipped (its task is still
+-- marked alive, the other tasks served) and named in the second part, for the worker to log:
+-- one corrupt key must not stop every heartbeat. Or an error reply `ERR courier: key … holds a …`
+-- for the tasks hash or the stream (nothing written): a WRONGTYPE from the XADD would come after
+-- the ZPOPMIN, losing the jobs popped.
 --- @include wrongtype
 --- @include clock
 --- @include readd
@@ -26,7 +25,7 @@ if wrong then return wrong end
 redis.call('PERSIST', KEYS[2])
 local now = clock_ms()
 local most, most_bytes = tonumber(ARGV[4]), tonumber(ARGV[5])
-local moved, fullest, corrupt, more, bytes = 0, 0, {}, 0, 0
+local moved, corrupt, more, bytes = 0, {}, 0, 0
 
 local function back(id)
   local key = ARGV[2] .. id
@@ -68,7 +67,6 @@ for i = 6, #ARGV do
     corrupt[#corrupt + 1] = task -- left as it is: leave.lua defers this task's jobs meanwhile
   else
     local taken = take(parked)
-    fullest = math.max(fullest, taken)
     local left = redis.call('ZCARD', parked)
     if left > 0 and (taken == most or bytes >= most_bytes) then more = 1 end
     if left == 0 then
@@ -78,4 +76,4 @@ for i = 6, #ARGV do
     end
   end
 end
-return { moved, fullest, corrupt, more }
+return { moved, corrupt, more }

@@ -15,15 +15,28 @@
 -- one line (lib/cli/refusal.ts).
 -- Second reply: the types read, by key ('none' for a missing key), for a script that acts on
 -- a key's absence (enqueue.lua writes the format when `meta` is missing) without another call.
-local function wrong_type(expected)
+
+-- `<key> holds a <type>, not a <type>`: the one wording of a key of another type, in the error
+-- reply below and in what scripts keep of a job's or a limit key's own key (a dead letter's
+-- `corrupt record: key …`, a limit key's `corrupt …`, a wake's unreadable hashes).
+local function holds(key, t, want)
+  return key .. ' holds a ' .. t .. ', not a ' .. want
+end
+
+-- The first key of `expected` that holds another type, said by holds(), or nil and the types
+-- read: for a script that settles that key's jobs alone instead of refusing the call.
+local function type_problem(expected)
   local seen = {}
   for i = 1, #expected, 2 do
     local t = redis.call('TYPE', expected[i]).ok
-    if t ~= 'none' and t ~= expected[i + 1] then
-      return redis.error_reply('ERR courier: key ' .. expected[i] .. ' holds a ' .. t ..
-        ', not a ' .. expected[i + 1])
-    end
+    if t ~= 'none' and t ~= expected[i + 1] then return holds(expected[i], t, expected[i + 1]) end
     seen[expected[i]] = t
   end
+  return nil, seen
+end
+
+local function wrong_type(expected)
+  local problem, seen = type_problem(expected)
+  if problem then return redis.error_reply('ERR courier: key ' .. problem) end
   return nil, seen
 end

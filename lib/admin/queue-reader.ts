@@ -1,0 +1,161 @@
+// What an operator reads of a queue (Admin's reads, for `info`, the dashboard and /metrics):
+// numbers, workers, jobs, dead letters, limits, recent failures and Prometheus metrics, every
+// read bounded (no scan grows with the number of jobs), except the fallback search for a dead
+// letter whose job record has expired. What an operator changes is Admin's own (admin.ts).
+
+import type { QueueOptions } from "../config.ts";
+import { checkFormat } from "../engine/format.ts";
+import type { HeldKey } from "../engine/held-keys.ts";
+import { type QueueKeys, queueKeys } from "../engine/keys.ts";
+import type { Limits } from "../engine/limits.ts";
+import { redisNowMs } from "../redis/clock.ts";
+import { mastersOf } from "../redis/cluster.ts";
+import type { Redis } from "../redis/connect.ts";
+import type { JobRecord } from "../types.ts";
+import * as control from "./controls.ts";
+import * as dead from "./dead-actions.ts";
+import { findQueues, type Placement, placement, queueExists, serverOf } from "./discover.ts";
+import type { JobsPage, JobsQuery } from "./jobs.ts";
+import type { DeadLetter, DeadPage } from "./letters.ts";
+import type { LimitsView } from "./limits-view.ts";
+import { QueueShards } from "./queue-shards.ts";
+import type { Overview, RecentFailure } from "./queue-view.ts";
+import * as view from "./queue-view.ts";
+import type { WorkerInfo } from "./workers.ts";
+
+/** An Admin's options: a queue's, and the attempts a requeued job gets when its letter says none. */
+export type AdminOptions = QueueOptions & { maxAttempts: number };
+
+export class QueueReader {
+  readonly client: Redis;
+  readonly options: AdminOptions;
+  /**
+   * The keys under the queue's own tag `{queue}`: a one-shard queue's all; with N > 1 only its
+   * layout (`meta`) is there. Every shard's keys: shards().
+   */
+  readonly keys: QueueKeys;
+  /** The queue's shards: their keys, clocks, and which one an id lives in. */
+  protected readonly queueShards: QueueShards;
+
+  protected constructor(client: Redis, options: AdminOptions) {
+    this.client = client;
+    this.options = options;
+    this.keys = queueKeys(options.prefix, options.queue);
+    this.queueShards = new QueueShards(client, options.prefix, options.queue);
+  }
+
+  /**
+   * Refuses (RedisRefusedError, one line) a queue whose data is in another format than this
+   * Courier's: read, it would be misread. One HGET; a queue without a format yet passes.
+   */
+  async checkFormat(): Promise<void> {
+    await Promise.all((await this.shards()).map((keys) => checkFormat(this.client, keys)));
+  }
+
+  /**
+   * Every shard's keys, shard s at index s, from the queue's layout (read once it is recorded;
+   * a queue with none yet is read as one shard, and looked at again next time).
+   */
+  shards(): Promise<QueueKeys[]> {
+    return this.queueShards.shards();
+  }
+
+  /** Each shard's slot and node (info's placement). */
+  async placement(): Promise<Placement[]> {
+    return placement(this.client, await this.shards(), serverOf(this.options.redisUrl));
+  }
+
+  /**
+   * Whether this queue exists: its stream, delayed set, dead letters or counters do (the stream
+   * and the counters outlive its jobs, so an empty queue exists). A key of another type is a queue all the
+   * same, reported as unreadable rather than unknown.
+   */
+  async exists(): Promise<boolean> {
+    return queueExists(this.client, await this.shards());
+  }
+
+  /**
+   * Queue names under this prefix, found with SCAN: for `info` and the dashboard. A queue is
+   * found by the keys `exists()` tests (stream, delayed set, dead letters, stats), so every
+   * queue found is one `exists()` says is there, and the other way round; a queue of N > 1
+   * shards by its layout and one of its shards' keys, never as its shards' tags (discover.ts).
+   * `nodes`: the servers to scan (every master of a cluster), this one by default.
+   */
+  async findQueues(nodes?: readonly Redis[]): Promise<string[]> {
+    // On a cluster every master holds some queues' keys: SCAN each.
+    return findQueues(this.client, this.options.prefix, nodes ?? (await mastersOf(this.client)));
+  }
+
+  /** Redis' time, ms: the clock heartbeats, letters and history are written with (one TIME). */
+  redisNow(): Promise<number> {
+    return redisNowMs(this.client);
+  }
+
+  /** The queue's counts and minutes (sums over its shards), Redis' memory, and paused. */
+  overview(): Promise<Overview> {
+    return view.readOverview(this.queueShards);
+  }
+
+  /** The queue's rate limits (docs/internals.md, "Rate limits"; one HMGET). */
+  limits(): Promise<Limits> {
+    return control.limitsOf(this.queueShards);
+  }
+
+  /** The limit keys held back now, latest next slot first, with their running counts. */
+  heldKeys(count = 50): Promise<HeldKey[]> {
+    return control.heldKeys(this.queueShards, count);
+  }
+
+  /** Whether the queue is paused (one HGET). */
+  paused(): Promise<boolean> {
+    return control.isPaused(this.queueShards);
+  }
+
+  /**
+   * The queue's rate limits and its held keys, the latest first, as info, /metrics and the
+   * dashboard show them (lib/admin/limits.ts).
+   */
+  limitsView(): Promise<LimitsView> {
+    return control.limitsView(this.queueShards, this.keys);
+  }
+
+  /**
+   * A page of jobs in one state over every shard, newest first unless `oldest` (jobs.ts). A
+   * cursor that is not a `next` of this listing throws an InputError.
+   */
+  jobs(q: JobsQuery): Promise<JobsPage> {
+    return view.jobsPage(this.queueShards, q);
+  }
+
+  /**
+   * Workers by heartbeat, merged by name over the shards (a worker beats in each); with
+   * `prune`, those gone are removed from each shard's set afterwards.
+   */
+  workers({ prune = false } = {}): Promise<WorkerInfo[]> {
+    return view.workersOf(this.queueShards, prune);
+  }
+
+  /** A page of dead letters, newest first over every shard (dead-pages.ts: the cursor). */
+  deadLetters(page: { cursor?: string | null; limit?: number } = {}): Promise<DeadPage> {
+    return dead.deadLetters(this.queueShards, page);
+  }
+
+  /** A job's dead letter, from the one shard its id lives in. */
+  deadLetter(jobId: string): Promise<DeadLetter | null> {
+    return dead.deadLetter(this.queueShards, jobId);
+  }
+
+  job(id: string): Promise<JobRecord | null> {
+    return view.jobOf(this.queueShards, id);
+  }
+
+  /** The latest failed attempts (from each shard's events), newest first, one per job. */
+  recentFailures(limit = 20): Promise<RecentFailure[]> {
+    return view.recentFailures(this.queueShards, limit);
+  }
+
+  /** Prometheus text for this queue: its shards' sums. */
+  metrics(): Promise<string> {
+    return view.metricsText(this.queueShards, this.keys);
+  }
+}
