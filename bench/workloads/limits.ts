@@ -142,11 +142,21 @@ async function limitedRound(ctx: Ctx, round: number, limit: Limit): Promise<void
   ctx.rec.add(`${name}.most`, "courier", "starts", mostInWindow(starts, limit.perMs));
 }
 
-/** Courier with the base's worker: its lib/ run by this bench's worker process. */
+/**
+ * Courier with the base's worker: the base's own bench/worker-proc.ts and lib/. That worker
+ * process predates REDIS_URL (it reads the URL from its spec, on its command line): the URL
+ * goes there too, the bench's own password-less Redis (without it, the base's workers would
+ * connect to Courier's default Redis, 127.0.0.1:6379).
+ */
 function baseContender(dir: string): ContenderImpl {
   return {
     ...courier,
-    workerCommand: (spec) => bunWorkerCommand("courier", spec, join(dir, "bench/worker-proc.ts")),
+    workerCommand: (spec) => {
+      const command = bunWorkerCommand("courier", spec, join(dir, "bench/worker-proc.ts"));
+      const rest = JSON.parse(command.cmd[3]!) as object;
+      command.cmd[3] = JSON.stringify({ ...rest, url: spec.url });
+      return command;
+    },
   };
 }
 
