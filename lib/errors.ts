@@ -209,10 +209,43 @@ export function isOomError(err: unknown): boolean {
   return message.startsWith("OOM ");
 }
 
-/** One line that says what went wrong, for logs and job records. */
+/** What describeError says of a value that has no text (Object.create(null), a Proxy, a getter that throws). */
+export const UNPRINTABLE = "a thrown value that cannot be printed";
+
+/**
+ * One line that says what went wrong, for logs and job records. Never throws: a task may throw
+ * anything, and a describer that threw in turn would lose the attempt's outcome.
+ */
 export function describeError(err: unknown): string {
-  if (err instanceof Error) return err.message || err.name;
-  return String(err);
+  try {
+    if (err instanceof Error) return String(err.message || err.name);
+    return String(err);
+  } catch {
+    return UNPRINTABLE;
+  }
+}
+
+/** The longest error a job's record keeps: history.lua's HISTORY_ERROR_CHARS, the same cut. */
+export const ERROR_MAX_CHARS = 1000;
+
+/** `text` cut to ERROR_MAX_CHARS, never between the halves of a surrogate pair. */
+export function clipError(text: string): string {
+  if (text.length <= ERROR_MAX_CHARS) return text;
+  const cut = text.slice(0, ERROR_MAX_CHARS);
+  return /[\uD800-\uDBFF]$/.test(cut) ? cut.slice(0, -1) : cut;
+}
+
+/**
+ * Calls `run` and drops what it throws, or what the promise it returns rejects with: for code
+ * of the user's (a logger, a task's abort listener) called where an error has nowhere to go.
+ */
+export function callQuietly(run: () => unknown): void {
+  try {
+    const r = run();
+    if (r instanceof Promise) r.then(undefined, () => {});
+  } catch {
+    // Dropped: see above.
+  }
 }
 
 /** The attempt ran longer than its time limit; the task's signal was aborted. Retryable. */

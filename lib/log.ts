@@ -1,6 +1,7 @@
 // Worker logs: one line per event, human-readable on a terminal or JSON lines for machines.
 // Fields carry text from outside (URLs, errors, page titles): no control character is written
 // raw, in either format (lib/safe-text.ts).
+import { callQuietly } from "./errors.ts";
 import { safeJson, safeText } from "./safe-text.ts";
 
 export type LogFormat = "human" | "json";
@@ -40,6 +41,16 @@ function formatValue(v: unknown): string {
 
 /** A logger that drops everything (library default). */
 export const silentLogger: Logger = { log() {} };
+
+/**
+ * `log` made safe to call: a line it throws on (or, async, rejects on) is dropped. A worker logs
+ * from timers, promise callbacks and its stop, where a logger's throw would stall a slot, leave
+ * `stop()` unsettled or end the host with an unhandled rejection.
+ */
+export function guardedLogger(log: Logger): Logger {
+  if (log === silentLogger) return log; // callers tell a silent logger by its identity
+  return { log: (level, event, fields) => callQuietly(() => log.log(level, event, fields)) };
+}
 
 /**
  * Logs a recurring failure at most once per `everyMs`, saying how many were left out: while

@@ -2,7 +2,7 @@
 // the schedule loop over every queue's schedules (or some). Any number of them, beside workers
 // that run the loop too, still make exactly one job per tick (lib/schedule/fire.ts).
 import { defaults } from "../config.ts";
-import { type Logger, silentLogger } from "../log.ts";
+import { guardedLogger, type Logger, silentLogger } from "../log.ts";
 import { closeClient } from "../redis/close.ts";
 import { connect } from "../redis/connect.ts";
 import type { PassResult } from "./fire.ts";
@@ -31,7 +31,7 @@ export async function startScheduler(config: SchedulerConfig = {}): Promise<Sche
     client,
     prefix: config.prefix ?? defaults.prefix,
     queues: config.queues ?? [],
-    log: config.logger ?? silentLogger,
+    log: guardedLogger(config.logger ?? silentLogger),
     onPass: config.onPass,
   });
   loop.start();

@@ -4,6 +4,7 @@
 // early with `Attempt.abort` (time limit, lease lost, shutdown): the signal fires and the
 // outcome is reported at once; a task that ignores its signal is not waited for.
 import {
+  clipError,
   describeError,
   HeldError,
   JobTimeoutError,
@@ -52,11 +53,9 @@ export class Attempt {
 
   /** Ends the attempt now: fires the task's signal and reports the outcome. */
   abort(reason: unknown): void {
-    try {
-      this.controller.abort(reason);
-    } catch {
-      // A task's abort listener threw: the attempt ends all the same, the worker goes on.
-    }
+    // A task's abort listener that throws is guarded (lib/worker/context.ts): the runtime would
+    // report it as an uncaught exception, not throw it here.
+    this.controller.abort(reason);
     this.report(reason instanceof GivenUp ? { ok: false, givenUp: reason } : failure(reason));
   }
 
@@ -111,15 +110,30 @@ function succeeded(value: unknown): AttemptResult {
   }
 }
 
+/**
+ * The failure `err` makes, its error clipped to what the job's record keeps (the stored error
+ * and the log line alike). Never throws: a value whose `code` or class cannot be read (a getter
+ * that throws, a Proxy) is a plain retryable failure, so its attempt still ends at once.
+ */
 function failure(err: unknown): AttemptResult {
+  const error = clipError(describeError(err));
+  try {
+    return { ...classified(err), ok: false, error };
+  } catch {
+    return { ok: false, error, permanent: false };
+  }
+}
+
+/** How a failure is handled (permanent, held, when to retry), read off the thrown value. */
+function classified(
+  err: unknown,
+): Omit<Extract<AttemptResult, { permanent: boolean }>, "ok" | "error"> {
   // By class, or by `code` alone: a task module loaded by the compiled executable (`worker
   // --tasks`) has no Courier to import its classes from, so it throws an error with the code.
   const e = (typeof err === "object" && err !== null ? err : {}) as Record<string, unknown>;
   const held = err instanceof HeldError || e.code === "EHELD";
   const retryable = held || err instanceof RetryableError || e.code === "ERETRYABLE";
   return {
-    ok: false,
-    error: describeError(err),
     permanent: err instanceof PermanentError || e.code === "EPERMANENT",
     retryAfterMs: retryable && typeof e.retryAfterMs === "number" ? e.retryAfterMs : undefined,
     ...(held ? { held } : {}),

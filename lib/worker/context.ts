@@ -2,6 +2,7 @@
 // facts, progress and logger added, so a task written as `(payload, signal)` gets the very
 // signal it always got. Shared by the worker (lib/worker/attempt.ts) and runTask
 // (lib/testing.ts), so a task sees the same object, and the same TypeErrors, in both.
+import { callQuietly } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import type { JobInfo, ParentOutcome, ProgressValue, TaskContext } from "../types.ts";
 
@@ -67,5 +68,46 @@ export function makeContext(signal: AbortSignal, job: JobInfo, sinks: ContextSin
     sinks.log.log(level, event, { ...fields, job: id, task });
   const parents = sinks.parents;
   ctx.parents = parents ? () => parents(id) : noParents;
+  ctx.addEventListener = addGuarded;
+  ctx.removeEventListener = removeGuarded;
   return ctx as unknown as TaskContext;
+}
+
+// A task's abort listeners, guarded. A listener that throws (or an async one that rejects) is
+// not thrown to whoever aborts: the runtime reports it as an uncaught exception, which ends the
+// host process. The attempt ends with the abort's reason all the same, so such an error has
+// nowhere to go and is dropped. Each listener has one guard (a WeakMap), so adding it twice
+// still adds it once, and removing it removes its guard.
+type Listener = EventListenerOrEventListenerObject;
+const guards = new WeakMap<object, EventListener>();
+const add = AbortSignal.prototype.addEventListener;
+const remove = AbortSignal.prototype.removeEventListener;
+
+function guardOf(listener: Listener): EventListener {
+  let guard = guards.get(listener);
+  if (!guard) {
+    guard = function (this: unknown, event: Event) {
+      callQuietly(() =>
+        typeof listener === "function" ? listener.call(this, event) : listener.handleEvent(event),
+      );
+    };
+    guards.set(listener, guard);
+  }
+  return guard;
+}
+
+function addGuarded(this: AbortSignal, type: string, listener: Listener | null, options?: unknown) {
+  const guarded = typeof listener === "function" || (typeof listener === "object" && listener);
+  // Anything else goes on as given: the runtime's TypeError, as on any signal.
+  add.call(this, type, (guarded ? guardOf(listener) : listener) as Listener, options as undefined);
+}
+
+function removeGuarded(
+  this: AbortSignal,
+  type: string,
+  listener: Listener | null,
+  options?: unknown,
+) {
+  const given = (listener !== null && guards.get(listener)) || listener;
+  remove.call(this, type, given as Listener, options as undefined);
 }

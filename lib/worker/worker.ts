@@ -7,7 +7,7 @@
 // order (lib/worker/order.ts, lib/worker/queues.ts).
 
 import { defaults, type WorkerOptions } from "../config.ts";
-import { type Logger, silentLogger, throttled } from "../log.ts";
+import { guardedLogger, type Logger, silentLogger, throttled } from "../log.ts";
 import { resolveOptions } from "../options.ts";
 import { describeCause } from "../redis/cause.ts";
 import { defaultWorkerName, lostWhileStarting, type Redis } from "../redis/connect.ts";
@@ -67,7 +67,8 @@ export class Worker extends WorkerStop {
     const name = config.name || defaultWorkerName();
     const o = resolveOptions({ ...config, queue: list[0], name });
     const order = orderOptions(list.length, config.order, config.weights, o.random);
-    const outage = new Outage(config.logger ?? silentLogger, maskUrl(o.redisUrl));
+    // Every line the worker logs goes through the guard: a logger that throws loses its line only.
+    const outage = new Outage(guardedLogger(config.logger ?? silentLogger), maskUrl(o.redisUrl));
     config = { ...config, logger: outage.logger };
     const first = await openLinks(o, outage);
     const links = [first];

@@ -1,0 +1,275 @@
+// What a task or a logger throws never reaches the worker's loop or the host: a thrown value
+// that cannot be printed (or classified) fails its attempt at once, a throwing abort listener
+// is dropped, a throwing logger loses its line only, and a huge error is clipped as the history
+// clips it (lib/worker/attempt.ts, lib/worker/context.ts, lib/log.ts guardedLogger).
+import { afterEach, beforeEach, describe, expect, test } from "bun:test";
+import { scheduleKeys } from "../lib/engine/keys.ts";
+import { clipError, ERROR_MAX_CHARS, UNPRINTABLE } from "../lib/errors.ts";
+import { silentLogger } from "../lib/log.ts";
+import { startScheduler } from "../lib/schedule/scheduler.ts";
+import { runTask } from "../lib/testing.ts";
+import { defineTask, type Task, type TaskContext } from "../lib/types.ts";
+import { makeContext } from "../lib/worker/context.ts";
+import { logRecorder, openQueue, redisUrl, startWorker, testPrefix } from "./helpers.ts";
+
+/**
+ * Errors the host would be told of as uncaught (it would exit 1), kept here to assert none
+ * (bun test reports them as the test's errors too).
+ */
+const reported: unknown[] = [];
+const onReported = (err: unknown) => void reported.push(err);
+beforeEach(() => {
+  reported.length = 0;
+  process.on("uncaughtException", onReported);
+  process.on("unhandledRejection", onReported);
+});
+afterEach(() => {
+  process.off("uncaughtException", onReported);
+  process.off("unhandledRejection", onReported);
+});
+
+/** A value whose every trap throws: no text, no class, no `code`. */
+const hostile = () =>
+  new Proxy(
+    {},
+    {
+      get: () => {
+        throw new Error("get trap");
+      },
+      getPrototypeOf: () => {
+        throw new Error("prototype trap");
+      },
+    },
+  );
+
+const throwing = (name: string, value: () => unknown): Task =>
+  defineTask({
+    name,
+    run: async () => {
+      throw value();
+    },
+  }) as Task;
+
+const never = () => new Promise<never>(() => {});
+
+describe("a task that throws what cannot be printed", () => {
+  test("each fails its attempt at once with an error that says so; the other jobs of its read finish", async () => {
+    const prefix = testPrefix();
+    await using q = await openQueue({ prefix, maxAttempts: 1 });
+    const log = logRecorder();
+    const tasks = [
+      throwing("nullproto", () => Object.create(null)),
+      throwing("proxy", hostile),
+      throwing("getter", () => ({
+        get code() {
+          throw Object.create(null);
+        },
+      })),
+      defineTask({
+        name: "tojson",
+        run: async () => ({
+          toJSON: () => {
+            throw Object.create(null);
+          },
+        }),
+      }) as Task,
+      // Not async: throws before it returns a promise.
+      {
+        name: "sync",
+        run: () => {
+          throw Object.create(null);
+        },
+      } as Task,
+      defineTask({ name: "ok", run: async (p: number) => p }) as Task,
+    ];
+    const jobs = await q.enqueueMany(
+      ["ok", "nullproto", "proxy", "getter", "tojson", "sync", "ok"].map((task, n) => ({
+        task,
+        payload: n,
+      })),
+    );
+    const ids = jobs.map((j) => j.id);
+    // The job time limit is the default 180 s: a stalled slot never ends within this wait.
+    const w = await startWorker({ prefix, tasks, logger: log, concurrency: 8 });
+    const { ended } = await q.waitForJobs(ids, { timeoutMs: 10_000 });
+    const errors = ids.map((id) => {
+      const e = ended.get(id);
+      return e?.status === "failed" ? e.error : e?.status;
+    });
+    expect(errors).toEqual([
+      "finished",
+      UNPRINTABLE,
+      UNPRINTABLE,
+      "[object Object]",
+      `result is not JSON-serialisable: ${UNPRINTABLE}`,
+      UNPRINTABLE,
+      "finished",
+    ]);
+    for (const j of await q.getJobs(ids)) expect(j?.attempts).toBe(1); // none claimed back
+    expect(log.events()).not.toContain("read failed, retrying");
+    await w.stop();
+    expect(reported).toEqual([]);
+  });
+
+  test("runTask agrees: the run fails with the value as thrown", async () => {
+    const value = Object.create(null);
+    const run = await runTask(
+      throwing("nullproto", () => value),
+      1,
+    );
+    expect(run).toMatchObject({ ok: false, error: value });
+  });
+});
+
+describe("an abort listener that throws", () => {
+  const listens = defineTask({
+    name: "listens",
+    timeoutMs: 30,
+    run: async (_: unknown, ctx: TaskContext) => {
+      ctx.addEventListener("abort", () => {
+        throw new Error("listener boom");
+      });
+      ctx.signal.addEventListener("abort", async () => {
+        throw new Error("async listener boom");
+      });
+      return never();
+    },
+  });
+
+  test("on a worker: the attempt times out as ever, the host is told of nothing", async () => {
+    const prefix = testPrefix();
+    await using q = await openQueue({ prefix, maxAttempts: 1 });
+    const w = await startWorker({ prefix, tasks: [listens] });
+    const id = await q.enqueue("listens", 1);
+    const { ended } = await q.waitForJobs([id], { timeoutMs: 10_000 });
+    expect(ended.get(id)).toMatchObject({ status: "failed", error: "timed out after 30 ms" });
+    await w.stop();
+    expect(reported).toEqual([]);
+  });
+
+  test("in runTask: the run ends with the abort's reason, the host is told of nothing", async () => {
+    const stop = new AbortController();
+    const task = defineTask({
+      name: "aborts",
+      run: async (_: unknown, ctx: TaskContext) => {
+        ctx.addEventListener("abort", () => {
+          throw new Error("listener boom");
+        });
+        stop.abort(new Error("stopped"));
+        return never();
+      },
+    });
+    const run = await runTask(task, 1, { signal: stop.signal });
+    expect(run).toMatchObject({ ok: false, error: new Error("stopped") });
+    await Bun.sleep(0); // a rejection is reported once the microtasks have run
+    expect(reported).toEqual([]);
+  });
+
+  test("a guarded listener is still itself: removed, added once, handleEvent and `this` as ever", () => {
+    const calls: string[] = [];
+    const removed = () => calls.push("removed");
+    const twice = () => calls.push("twice");
+    const object = { handleEvent: () => calls.push("object") };
+    const controller = new AbortController();
+    const job = { id: "j", task: "t", attempt: 1, maxAttempts: 1, fence: "1", startedAt: 0 };
+    const ctx = makeContext(controller.signal, job, { progress: () => {}, log: silentLogger });
+    ctx.addEventListener("abort", removed);
+    ctx.removeEventListener("abort", removed);
+    ctx.addEventListener("abort", twice);
+    ctx.addEventListener("abort", twice);
+    ctx.addEventListener("abort", object);
+    ctx.addEventListener("abort", function (this: unknown) {
+      calls.push(this === ctx ? "this" : "not this");
+    });
+    controller.abort();
+    expect(calls).toEqual(["twice", "object", "this"]);
+  });
+});
+
+describe("a logger that throws", () => {
+  test("loses its lines only: jobs end, stop() returns, the host is told of nothing", async () => {
+    const prefix = testPrefix();
+    await using q = await openQueue({ prefix, maxAttempts: 2 });
+    let thrown = 0;
+    const logger = {
+      log: (_level: string, event: string) => {
+        thrown++;
+        if (event.startsWith("failed")) return Promise.reject(new Error("async logger boom"));
+        throw new Error("logger boom");
+      },
+    };
+    const tasks = [
+      defineTask({ name: "ok", run: async (p: number) => p }),
+      defineTask({
+        name: "bad",
+        run: async () => {
+          throw new Error("task failed");
+        },
+      }),
+    ] as Task[];
+    const w = await startWorker({ prefix, tasks, logger: logger as never, concurrency: 2 });
+    const ids = [await q.enqueue("ok", 1), await q.enqueue("bad", 1), await q.enqueue("ok", 2)];
+    const { ended } = await q.waitForJobs(ids, { timeoutMs: 10_000 });
+    expect(ids.map((id) => ended.get(id)?.status)).toEqual(["finished", "failed", "finished"]);
+    await w.stop(); // "worker stopped" throws too
+    expect(thrown).toBeGreaterThan(5);
+    await Bun.sleep(0);
+    expect(reported).toEqual([]);
+  });
+});
+
+describe("a huge error", () => {
+  test("is stored and logged clipped to the history's 1,000 characters", async () => {
+    const prefix = testPrefix();
+    await using q = await openQueue({ prefix, maxAttempts: 1 });
+    const log = logRecorder();
+    const huge = throwing("huge", () => new Error("E".repeat(10_000_000)));
+    const w = await startWorker({ prefix, tasks: [huge], logger: log });
+    const id = await q.enqueue("huge", 1);
+    const { ended } = await q.waitForJobs([id], { timeoutMs: 10_000 });
+    expect(ended.get(id)).toMatchObject({ status: "failed", error: "E".repeat(1000) });
+    const job = await q.getJob(id);
+    expect(job?.history.map((h) => h.error)).toEqual(["E".repeat(1000)]);
+    const line = log.records.find((r) => r.event === "failed");
+    expect(line?.fields.error).toBe("E".repeat(1000));
+    await w.stop();
+  });
+
+  test.each([
+    ["short", "boom", "boom"],
+    ["at the limit", "x".repeat(1000), "x".repeat(1000)],
+    ["one over", "x".repeat(1001), "x".repeat(1000)],
+    ["a pair across the cut", `${"x".repeat(999)}😀`, "x".repeat(999)],
+    ["a pair before the cut", `${"x".repeat(998)}😀x`, `${"x".repeat(998)}😀`],
+  ])("clipError: %s", (_, text, clipped) => {
+    expect(clipError(text)).toBe(clipped);
+    expect(ERROR_MAX_CHARS).toBe(1000);
+  });
+});
+
+describe("a scheduler's logger that throws", () => {
+  test("loses its line only: the pass is told, the loop goes on, stop() returns", async () => {
+    const prefix = testPrefix();
+    await using q = await openQueue({ prefix, queue: "q" });
+    // A queue's schedules key of another type: every pass logs a warning.
+    await q.client.sendCommand(["SET", scheduleKeys(prefix).next("q"), "not a zset"]);
+    let told = 0;
+    let passed = () => {};
+    const pass = new Promise<void>((resolve) => (passed = resolve));
+    const scheduler = await startScheduler({
+      redisUrl: redisUrl(),
+      prefix,
+      queues: ["q"],
+      logger: {
+        log: () => {
+          told++;
+          throw new Error("logger boom");
+        },
+      },
+      onPass: () => passed(),
+    });
+    await pass;
+    await scheduler.stop();
+    expect(told).toBeGreaterThan(0);
+  });
+});
