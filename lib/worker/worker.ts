@@ -14,6 +14,7 @@ import { defaultWorkerName, lostWhileStarting, type Redis } from "../redis/conne
 import { Outage } from "../redis/outage.ts";
 import { serverWarnings } from "../redis/server.ts";
 import { maskUrl } from "../redis/url.ts";
+import { checkTasks } from "../task-check.ts";
 import type { Task } from "../types.ts";
 import { hostPort, serveHealth } from "./health.ts";
 import { destroyLinks, homeLinks, type Links, openLinks } from "./links.ts";
@@ -50,6 +51,9 @@ export interface WorkerConfig extends Partial<WorkerOptions> {
   schedules?: boolean;
 }
 
+/** A Worker's options beside resolveOptions' own (WorkerConfig's). */
+const WORKER_KEYS = ["tasks", "logger", "queues", "order", "weights", "onLevels", "schedules"];
+
 export class Worker extends WorkerStop {
   private constructor(
     config: WorkerConfig,
@@ -63,9 +67,15 @@ export class Worker extends WorkerStop {
 
   /** Connects, opens the queue's layout, joins every shard's consumer group and starts processing. */
   static async start(config: WorkerConfig): Promise<Worker> {
-    const list = queueList(config.queue ?? defaults.queue, config.queues);
-    const name = config.name || defaultWorkerName();
-    const o = resolveOptions({ ...config, queue: list[0], name });
+    const list = queueList(
+      config.queue === undefined ? defaults.queue : config.queue,
+      config.queues,
+    );
+    checkTasks(config.tasks);
+    // "" as undefined: no name given, one is made (a null is refused, as for every option).
+    const given = config.name;
+    const name = given === undefined || given === "" ? defaultWorkerName() : given;
+    const o = resolveOptions({ ...config, queue: list[0], name }, WORKER_KEYS);
     const order = orderOptions(list.length, config.order, config.weights, o.random);
     const outage = new Outage(config.logger ?? silentLogger, maskUrl(o.redisUrl));
     config = { ...config, logger: outage.logger };
