@@ -129,6 +129,13 @@ describe("Schedules.connect and startScheduler", () => {
     },
   );
 
+  test("a Schedules on a connection of yours checks the prefix and the queue too", () => {
+    const client = {} as never;
+    expect(() => new Schedules(client, "{evil}")).toThrow('key prefix "{evil}" must be');
+    expect(() => new Schedules(client, "courier", "a b")).toThrow('queue name "a b" must be');
+    expect(new Schedules(client, "courier", "q").queue).toBe("q");
+  });
+
   test("refuse a queue that is no name, and queues that are no list", async () => {
     const url = redisUrl();
     await refused(() => Schedules.connect({ redisUrl: url, queue: "a b" }), "queue name");

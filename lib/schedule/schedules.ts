@@ -55,6 +55,7 @@ export class Schedules {
     readonly prefix: string = defaults.prefix,
     readonly queue: string = defaults.queue,
   ) {
+    resolveOptions({ prefix, queue }); // the names' rules, as for a connection of its own
     this.#keys = scheduleKeys(prefix);
   }
 

@@ -147,6 +147,8 @@ export const inputMutants: Mutant[] = [
     "  checkKeys(config, SCHEDULER_KEYS);", "", [T("options.entry")]),
   m("schedules-names-unchecked", "lib/schedule/schedules.ts", "Schedules.connect refuses a prefix or a queue outside the rule, as Queue.connect does",
     "const o = resolveOptions({ ...config, redisUrl: url });", "const o = { prefix: config.prefix ?? \"courier\", queue: config.queue ?? \"default\" };", [T("options.entry")]),
+  m("schedules-own-client-unchecked", "lib/schedule/schedules.ts", "a Schedules made on a connection of yours refuses a prefix or a queue outside the rule",
+    "    resolveOptions({ prefix, queue }); // the names' rules, as for a connection of its own\n", "", [T("options.entry")]),
   m("schedules-keys-unchecked", "lib/schedule/schedules.ts", "Schedules.connect refuses an unknown option",
     "    checkKeys(config, SCHEDULES_KEYS);", "", [T("options.entry")]),
   m("dashboard-refresh-unchecked", "lib/dashboard/server.ts", "startDashboard refuses a refreshMs that is no whole number of ms (NaN would poll every 1 ms)",
