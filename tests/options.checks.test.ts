@@ -8,6 +8,7 @@ import { checkSpec } from "../lib/schedule/spec.ts";
 import { checkTask, checkTasks, checkTimeoutMs } from "../lib/task-check.ts";
 import { defineTask } from "../lib/types.ts";
 import { queueList, queueNames } from "../lib/worker/order.ts";
+import { checkWorkerConfig } from "../lib/worker/worker-config.ts";
 
 const run = async () => 1;
 const RAW_CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
@@ -127,6 +128,23 @@ describe("task definitions", () => {
 
   test("an empty list is taken (a worker that only keeps a queue's upkeep)", () => {
     checkTasks([]);
+  });
+});
+
+describe("a Worker's own options", () => {
+  test.each([
+    [{ logger: {} }, "logger must be an object with a log function, got an object"],
+    [{ logger: null }, "logger must be an object with a log function, got null"],
+    [{ onLevels: 1 }, "onLevels must be a function, got 1"],
+    [{ schedules: "false" }, 'schedules must be true or false, got "false"'],
+    [{ tasks: undefined }, "tasks must be an array of tasks, got undefined"],
+  ])("refuses %j", (given, message) => {
+    refuses(() => checkWorkerConfig({ tasks: [], ...given } as never), message);
+  });
+
+  test("takes a logger, onLevels and schedules of the right kinds", () => {
+    const logger = { log: () => {} };
+    checkWorkerConfig({ tasks: [], logger, onLevels: () => {}, schedules: false } as never);
   });
 });
 

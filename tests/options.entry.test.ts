@@ -77,6 +77,8 @@ describe("Worker.start", () => {
     ],
     [{ tasks: [{ name: "x", run, timeoutMs: Number.NaN }] }, 'task "x": timeoutMs must be'],
     [{ tasks: [{ name: "x", run, timeoutMs: 1e12 }] }, 'task "x": timeoutMs must be'],
+    [{ tasks: [], logger: {} }, "logger must be an object with a log function"],
+    [{ tasks: [], schedules: "false" }, 'schedules must be true or false, got "false"'],
     [{ tasks: [], name: "billing worker" }, "worker name must be 1-200 printable ASCII"],
     [{ tasks: [], name: "a\nb" }, 'got "a\\nb"'],
     [{ tasks: [], name: 42 }, "name must be a string, got 42"],

@@ -14,7 +14,6 @@ import { defaultWorkerName, lostWhileStarting, type Redis } from "../redis/conne
 import { Outage } from "../redis/outage.ts";
 import { serverWarnings } from "../redis/server.ts";
 import { maskUrl } from "../redis/url.ts";
-import { checkTasks } from "../task-check.ts";
 import type { Task } from "../types.ts";
 import { hostPort, serveHealth } from "./health.ts";
 import { destroyLinks, homeLinks, type Links, openLinks } from "./links.ts";
@@ -22,6 +21,7 @@ import { type OrderOptions, orderOptions, type QueueOrder, queueList } from "./o
 import { forgetName } from "./presence.ts";
 import { openQueues, rankOrder, type ServedShard } from "./queues.ts";
 import type { Slots } from "./slots.ts";
+import { checkWorkerConfig, WORKER_KEYS } from "./worker-config.ts";
 import { WorkerStop } from "./worker-stop.ts";
 
 export interface WorkerConfig extends Partial<WorkerOptions> {
@@ -51,9 +51,6 @@ export interface WorkerConfig extends Partial<WorkerOptions> {
   schedules?: boolean;
 }
 
-/** A Worker's options beside resolveOptions' own (WorkerConfig's). */
-const WORKER_KEYS = ["tasks", "logger", "queues", "order", "weights", "onLevels", "schedules"];
-
 export class Worker extends WorkerStop {
   private constructor(
     config: WorkerConfig,
@@ -71,7 +68,7 @@ export class Worker extends WorkerStop {
       config.queue === undefined ? defaults.queue : config.queue,
       config.queues,
     );
-    checkTasks(config.tasks);
+    checkWorkerConfig(config);
     // "" as undefined: no name given, one is made (a null is refused, as for every option).
     const given = config.name;
     const name = given === undefined || given === "" ? defaultWorkerName() : given;
