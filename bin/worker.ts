@@ -155,7 +155,7 @@ function healthArgs(args: { "health-port"?: string; "health-host"?: string }) {
 
 /**
  * Names show in logs, `info` and CLIENT LIST, whose CLIENT SETNAME takes printable ASCII only
- * (no spaces): the same rule (WORKER_NAME) as Worker.start, so a name Redis would refuse is a usage error.
+ * (no spaces): Worker.start's rule (WORKER_NAME), so a name Redis would refuse is a usage error.
  */
 function workerName(name: string | undefined): string | undefined {
   if (name !== undefined && !WORKER_NAME.test(name)) {

@@ -5,7 +5,7 @@
 import { ConfigError } from "./errors.ts";
 import { shownInput } from "./safe-text.ts";
 
-/** Refuses `given` unless it is an object whose every key is in `allowed` (ConfigError, one line). */
+/** Refuses `given` unless it is an object whose every key is in `allowed` (ConfigError). */
 export function checkKeys(given: unknown, allowed: readonly string[], what = "options"): void {
   if (typeof given !== "object" || given === null || Array.isArray(given)) {
     throw new ConfigError(`${what} must be an object, got ${kind(given)}`);

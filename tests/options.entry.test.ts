@@ -33,7 +33,7 @@ async function refused(start: () => Promise<unknown>, message: string): Promise<
 }
 
 describe("unknown keys", () => {
-  test("Worker.start, Queue.connect, Admin.connect, runTask and startDashboard refuse them", async () => {
+  test("every entry point refuses them, naming the option likely meant", async () => {
     const prefix = testPrefix();
     const base = { redisUrl: redisUrl(), prefix };
     const hint = "unknown option concurency (did you mean concurrency?)";

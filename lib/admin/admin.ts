@@ -65,7 +65,8 @@ export class Admin extends QueueReader {
    * written). Returns the queue's shard count.
    */
   async createQueue({ shards = this.options.shards }: { shards?: number } = {}): Promise<number> {
-    resolveOptions({ ...this.options, shards }, ADMIN_KEYS); // a count out of range: ConfigError, as connect's
+    // A count out of range: ConfigError, as connect's.
+    resolveOptions({ ...this.options, shards }, ADMIN_KEYS);
     return this.queueShards.layout(true, shards);
   }
 
