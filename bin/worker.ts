@@ -5,7 +5,7 @@ import { defineCommand } from "citty";
 import { repeatedValues } from "../lib/cli/args.ts";
 import { loadTaskModules } from "../lib/cli/task-modules.ts";
 import { runWorker } from "../lib/cli/worker.ts";
-import { defaults, PREFETCH_LIMIT } from "../lib/config.ts";
+import { defaults, PREFETCH_LIMIT, WORKER_NAME } from "../lib/config.ts";
 import { HANDOVER_SUFFIX } from "../lib/engine/keys.ts";
 import { ConfigError } from "../lib/errors.ts";
 import { safeText, shownInput } from "../lib/safe-text.ts";
@@ -155,10 +155,10 @@ function healthArgs(args: { "health-port"?: string; "health-host"?: string }) {
 
 /**
  * Names show in logs, `info` and CLIENT LIST, whose CLIENT SETNAME takes printable ASCII only
- * (no spaces): the same rule here, so a name Redis would refuse is a usage error.
+ * (no spaces): Worker.start's rule (WORKER_NAME), so a name Redis would refuse is a usage error.
  */
 function workerName(name: string | undefined): string | undefined {
-  if (name !== undefined && !/^[!-~]{1,200}$/.test(name)) {
+  if (name !== undefined && !WORKER_NAME.test(name)) {
     throw new UsageError(
       `--name must be 1-200 printable ASCII characters without spaces, got "${shownInput(name)}"`,
     );

@@ -240,3 +240,12 @@ export const MOVE_BYTES = 1_048_576;
 
 /** What a queue name (and a key prefix) may be: it goes into key names and the `{…}` hash tag. */
 export const QUEUE_NAME = /^[A-Za-z0-9_.:-]{1,100}$/;
+
+/**
+ * What a worker's name may be: Redis' CLIENT SETNAME takes printable ASCII without spaces only,
+ * and the name names the worker's connections.
+ */
+export const WORKER_NAME = /^[!-~]{1,200}$/;
+
+/** The longest `retryConnectS` or `waitForMemoryS` (s): INTERVAL_LIMIT_MS, so a timer holds it. */
+export const RETRY_WINDOW_LIMIT_S = INTERVAL_LIMIT_MS / 1_000;

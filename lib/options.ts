@@ -8,21 +8,66 @@ import {
   PREFETCH_LIMIT,
   type ProducerOptions,
   QUEUE_NAME,
+  RETRY_WINDOW_LIMIT_S,
+  WORKER_NAME,
   type WorkerOptions,
 } from "./config.ts";
 import { HANDOVER_SUFFIX, MAX_SHARDS } from "./engine/keys.ts";
 import { ConfigError } from "./errors.ts";
+import { checkKeys, kind } from "./option-keys.ts";
 import { shownInput } from "./safe-text.ts";
 
-/** Merges options over the defaults and refuses values that cannot work. */
+// connectTimeoutMs is a default no option sets (ConnectDefaults).
+const { connectTimeoutMs: _notAnOption, ...optionDefaults } = defaults;
+
+/** The keys resolveOptions takes (an entry point adds its own: `extra`). */
+export const OPTION_KEYS: readonly string[] = Object.keys(optionDefaults);
+
+/**
+ * Merges options over the defaults and refuses values that cannot work, and keys that are
+ * neither an option nor in `extra` (the entry point's own: a Worker's `tasks`). Only undefined
+ * means "not given": null is a value like any other, refused where it cannot be one.
+ */
 export function resolveOptions<T extends Partial<ProducerOptions & WorkerOptions>>(
   given: T,
+  extra: readonly string[] = [],
 ): ProducerOptions & WorkerOptions {
+  checkKeys(given, extra.length === 0 ? OPTION_KEYS : [...OPTION_KEYS, ...extra]);
   const defined = Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined));
-  const o = { ...defaults, ...defined } as ProducerOptions & WorkerOptions;
+  const o = { ...optionDefaults, ...defined } as ProducerOptions & WorkerOptions;
+  checkKinds(o);
   if (given.reclaimEveryMs === undefined) {
     o.reclaimEveryMs = Math.max(1, Math.min(defaults.reclaimEveryMs, Math.ceil(o.claimIdleMs / 2)));
   }
+  checkNames(o);
+  if (o.shards !== undefined) positiveInt(o, "shards", 1, MAX_SHARDS);
+  if (!DURABILITIES.includes(o.durability)) {
+    throw new ConfigError(
+      `durability must be ${DURABILITIES.join(" or ")}, got ${JSON.stringify(o.durability)}`,
+    );
+  }
+  checkNumbers(o);
+  return o;
+}
+
+/** The options that must be strings, functions or booleans (a number or null is no name). */
+function checkKinds(o: ProducerOptions & WorkerOptions): void {
+  for (const key of ["redisUrl", "queue", "prefix", "name", "healthHost"] as const) {
+    if (typeof o[key] !== "string") {
+      throw new ConfigError(`${key} must be a string, got ${kind(o[key])}`);
+    }
+  }
+  for (const key of ["now", "random"] as const) {
+    if (typeof o[key] !== "function") {
+      throw new ConfigError(`${key} must be a function, got ${kind(o[key])}`);
+    }
+  }
+  if (typeof o.burst !== "boolean") {
+    throw new ConfigError(`burst must be true or false, got ${kind(o.burst)}`);
+  }
+}
+
+function checkNames(o: ProducerOptions & WorkerOptions): void {
   if (!QUEUE_NAME.test(o.queue)) {
     // A worker's list (`COURIER_QUEUE=high,default,low`) reaches every other command too.
     const list = o.queue.includes(",") ? "; a list of queues is for `worker --queue` only" : "";
@@ -34,17 +79,20 @@ export function resolveOptions<T extends Partial<ProducerOptions & WorkerOptions
       `key prefix "${shownInput(o.prefix)}" must be 1-100 letters, digits or _.:-`,
     );
   }
+  // "" is a Queue's or an Admin's: no worker, no name (Worker.start makes one).
+  if (o.name !== "" && !WORKER_NAME.test(o.name)) {
+    throw new ConfigError(
+      `worker name must be 1-200 printable ASCII characters without spaces (Redis' CLIENT SETNAME takes no other), got "${shownInput(o.name)}"`,
+    );
+  }
   if (o.name.endsWith(HANDOVER_SUFFIX)) {
     throw new ConfigError(
       `worker name ${JSON.stringify(o.name)} must not end in "${HANDOVER_SUFFIX}" (reserved for the jobs of a worker that died)`,
     );
   }
-  if (o.shards !== undefined) positiveInt(o, "shards", 1, MAX_SHARDS);
-  if (!DURABILITIES.includes(o.durability)) {
-    throw new ConfigError(
-      `durability must be ${DURABILITIES.join(" or ")}, got ${JSON.stringify(o.durability)}`,
-    );
-  }
+}
+
+function checkNumbers(o: ProducerOptions & WorkerOptions): void {
   positiveInt(o, "concurrency", 1, 10_000);
   positiveInt(o, "maxAttempts", 1, MAX_ATTEMPTS_LIMIT);
   positiveInt(o, "maxHolds", 0, 1_000);
@@ -56,9 +104,8 @@ export function resolveOptions<T extends Partial<ProducerOptions & WorkerOptions
   positiveInt(o, "memoryHeadroomPct", 0, 1_000);
   positiveInt(o, "prefetch", 0, PREFETCH_LIMIT);
   if (!Number.isInteger(o.healthPort) || o.healthPort < 0 || o.healthPort > 65_535) {
-    throw new ConfigError(`healthPort must be a port number (0 = off), got ${o.healthPort}`);
+    throw new ConfigError(`healthPort must be a port number (0 = off), got ${kind(o.healthPort)}`);
   }
-  return o;
 }
 
 const INTERVALS = [
@@ -87,6 +134,20 @@ const INTERVALS = [
 function positiveInt(options: object, key: string, min: number, max: number): void {
   const v = (options as Record<string, unknown>)[key];
   if (typeof v !== "number" || !Number.isInteger(v) || v < min || v > max) {
-    throw new ConfigError(`${key} must be a whole number from ${min} to ${max}, got ${String(v)}`);
+    throw new ConfigError(`${key} must be a whole number from ${min} to ${max}, got ${kind(v)}`);
+  }
+}
+
+/**
+ * Refuses a time window in seconds (`retryConnectS`, `waitForMemoryS`) that is no number from
+ * 0 to RETRY_WINDOW_LIMIT_S: NaN or Infinity would reach Redis as a receipt's TTL.
+ */
+export function checkWindowS(options: object, key: string): void {
+  const v = (options as Record<string, unknown>)[key];
+  if (v === undefined) return;
+  if (typeof v !== "number" || !(v >= 0 && v <= RETRY_WINDOW_LIMIT_S)) {
+    throw new ConfigError(
+      `${key} must be a number of seconds from 0 to ${RETRY_WINDOW_LIMIT_S}, got ${kind(v)}`,
+    );
   }
 }

@@ -5,6 +5,8 @@
 import { describeError, JobTimeoutError, PermanentError } from "./errors.ts";
 import { fenceOf, isFence } from "./fence/fence.ts";
 import type { LogLevel } from "./log.ts";
+import { checkKeys } from "./option-keys.ts";
+import { checkTask, checkTimeoutMs } from "./task-check.ts";
 import type { ParentOutcome, ProgressValue, Task } from "./types.ts";
 import { makeContext } from "./worker/context.ts";
 
@@ -45,12 +47,26 @@ export type TaskRun = ({ ok: true; result: unknown } | { ok: false; error: unkno
   logs: TaskLogLine[];
 };
 
+const RUN_TASK_KEYS: readonly (keyof RunTaskOptions)[] = [
+  "id",
+  "attempt",
+  "maxAttempts",
+  "fence",
+  "signal",
+  "timeoutMs",
+  "parents",
+];
+
 /** Runs `task` once on `payload` (checked by its `validate`, as an enqueue would). */
 export async function runTask<P, R>(
   task: Task<P, R>,
   payload: unknown,
   options: RunTaskOptions = {},
 ): Promise<TaskRun> {
+  checkKeys(options, RUN_TASK_KEYS);
+  checkTask(task);
+  // One rule with the worker's: a limit the worker would refuse is refused here too.
+  checkTimeoutMs(options.timeoutMs, "runTask's timeoutMs");
   const progress: ProgressValue[] = [];
   const logs: TaskLogLine[] = [];
   const attempt = options.attempt ?? 1;

@@ -1,4 +1,5 @@
 import type { LogLevel } from "./log.ts";
+import { checkTask } from "./task-check.ts";
 
 // Glossary (the words used across Courier's code and docs; docs/internals.md tells the chain)
 //
@@ -134,8 +135,9 @@ export interface Task<P = unknown, R = unknown> {
   limitKey?: (payload: P) => string | undefined;
 }
 
-/** Defines a task with its types inferred. */
+/** Defines a task with its types inferred; one that cannot run is refused (ConfigError). */
 export function defineTask<P, R>(task: Task<P, R>): Task<P, R> {
+  checkTask(task);
   return task;
 }
 

@@ -9,7 +9,7 @@
 import { defaults, type QueueOptions } from "../config.ts";
 import type { Emptied } from "../engine/empty.ts";
 import type { Limits, LimitsChange } from "../engine/limits.ts";
-import { resolveOptions } from "../options.ts";
+import { checkWindowS, resolveOptions } from "../options.ts";
 import { type CancelVerdict, cancelOnShards } from "../queue/cancel.ts";
 import { closeClient } from "../redis/close.ts";
 import type { Redis } from "../redis/connect.ts";
@@ -28,6 +28,9 @@ export interface AdminConfig extends Partial<QueueOptions> {
   maxAttempts?: number;
 }
 
+/** An Admin's options beside resolveOptions' own (AdminConfig). */
+const ADMIN_KEYS = ["retryConnectS"];
+
 export class Admin extends QueueReader {
   #owner: boolean;
 
@@ -38,7 +41,8 @@ export class Admin extends QueueReader {
 
   /** Connects (throws ConnectError naming the URL, password masked, and the cause). */
   static async connect(config: AdminConfig = {}): Promise<Admin> {
-    const options = resolveOptions(config);
+    const options = resolveOptions(config, ADMIN_KEYS);
+    checkWindowS(config, "retryConnectS");
     const client = await connectService(options, "courier-admin", {
       retryConnectS: config.retryConnectS,
     });
@@ -61,13 +65,14 @@ export class Admin extends QueueReader {
    * written). Returns the queue's shard count.
    */
   async createQueue({ shards = this.options.shards }: { shards?: number } = {}): Promise<number> {
-    resolveOptions({ ...this.options, shards }); // a count out of range: ConfigError, as connect's
+    // A count out of range: ConfigError, as connect's.
+    resolveOptions({ ...this.options, shards }, ADMIN_KEYS);
     return this.queueShards.layout(true, shards);
   }
 
   /** The same view of another queue, on this connection (closing it closes nothing). */
   forQueue(queue: string): Admin {
-    const options = resolveOptions({ ...this.options, queue });
+    const options = resolveOptions({ ...this.options, queue }, ADMIN_KEYS);
     return new Admin(this.client, options, false);
   }
 

@@ -15,8 +15,8 @@ export interface RunWorkerOptions extends Omit<WorkerConfig, "tasks" | "logger">
 
 /** Starts a worker, wires the signals, and resolves when it has stopped. */
 export async function runWorker(options: RunWorkerOptions): Promise<Worker> {
-  const format =
-    options.logFormat === "auto" ? (process.stdout.isTTY ? "human" : "json") : options.logFormat;
+  const { logFormat, ...config } = options; // the CLI's own, no option of the Worker's
+  const format = logFormat === "auto" ? (process.stdout.isTTY ? "human" : "json") : logFormat;
   const logger = createLogger(format);
   // The handlers go in before the start, not after it returns: until a handler is installed a
   // SIGTERM kills the process outright (the default action), and a supervisor stopping a worker
@@ -45,7 +45,7 @@ export async function runWorker(options: RunWorkerOptions): Promise<Worker> {
         levels = true;
         if (worker) void worker.stop();
       };
-      worker = await Worker.start({ ...options, logger, onLevels });
+      worker = await Worker.start({ ...config, logger, onLevels });
       if (signals > 0) void worker.stop();
       await worker.stopped;
       // Redis refused it for good (a key of another type): one line and exit 6 (bin/_cli.ts);

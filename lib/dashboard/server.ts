@@ -3,8 +3,10 @@
 // reads when it is started with `tokenReads`.
 import type { Server } from "bun";
 import { Admin } from "../admin/admin.ts";
-import type { QueueOptions } from "../config.ts";
+import { INTERVAL_LIMIT_MS, type QueueOptions } from "../config.ts";
 import { ConfigError } from "../errors.ts";
+import { checkKeys, kind } from "../option-keys.ts";
+import { OPTION_KEYS } from "../options.ts";
 import { hostPort, listenError } from "../worker/health.ts";
 import * as reads from "./api-reads.ts";
 import { isLoopback } from "./auth.ts";
@@ -42,7 +44,11 @@ export interface Dashboard {
   stop(): Promise<void>;
 }
 
+/** The dashboard's own options; the rest are the Admin's it reads through. */
+const DASHBOARD_KEYS = ["host", "port", "token", "tokenReads", "refreshMs", "maxLive"];
+
 export async function startDashboard(options: DashboardOptions = {}): Promise<Dashboard> {
+  checkKeys(options, [...OPTION_KEYS, ...DASHBOARD_KEYS]);
   const host = options.host ?? dashboardDefaults.host;
   if (options.tokenReads && !options.token) {
     throw new ConfigError("--token-reads needs a token: give --token (or COURIER_DASHBOARD_TOKEN)");
@@ -53,8 +59,8 @@ export async function startDashboard(options: DashboardOptions = {}): Promise<Da
   if (!Number.isInteger(maxLive) || maxLive < 1) {
     throw new ConfigError(`maxLive must be a whole number of at least 1, got ${maxLive}`);
   }
-  const queues = new Queues(await Admin.connect(options));
-  const everyMs = Math.max(dashboardDefaults.refreshMs, options.refreshMs ?? 0);
+  const everyMs = refreshEveryMs(options.refreshMs);
+  const queues = new Queues(await Admin.connect(queueOptions(options)));
   const snapshotOf = (name: string) => () =>
     reads.snapshot(apiFor(queues, queues.admin.forQueue(name), options));
   const hub = new LiveHub(snapshotOf, everyMs, maxLive);
@@ -83,4 +89,25 @@ export async function startDashboard(options: DashboardOptions = {}): Promise<Da
       await queues.close();
     },
   };
+}
+
+/** The options the dashboard's Admin connects with: its own left out (Admin knows none). */
+function queueOptions(options: DashboardOptions): Partial<QueueOptions> {
+  return Object.fromEntries(Object.entries(options).filter(([k]) => !DASHBOARD_KEYS.includes(k)));
+}
+
+/**
+ * How often live pages refresh: `refreshMs`, never below dashboardDefaults.refreshMs (a full
+ * read each time); NaN would make it every millisecond, so a value that is no whole number of
+ * ms is refused.
+ */
+function refreshEveryMs(refreshMs: unknown): number {
+  if (refreshMs === undefined) return dashboardDefaults.refreshMs;
+  const whole = typeof refreshMs === "number" && Number.isInteger(refreshMs);
+  if (!whole || refreshMs < 1 || refreshMs > INTERVAL_LIMIT_MS) {
+    throw new ConfigError(
+      `refreshMs must be a whole number of ms from 1 to ${INTERVAL_LIMIT_MS}, got ${kind(refreshMs)}`,
+    );
+  }
+  return Math.max(dashboardDefaults.refreshMs, refreshMs);
 }

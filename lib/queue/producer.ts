@@ -5,7 +5,7 @@
 import { defaults, type ProducerOptions } from "../config.ts";
 import { layoutKey } from "../engine/keys.ts";
 import { InputError } from "../errors.ts";
-import { resolveOptions } from "../options.ts";
+import { checkWindowS, resolveOptions } from "../options.ts";
 import { type RetryPolicy, withRetries } from "../redis/calls.ts";
 import { destroy } from "../redis/close.ts";
 import type { Redis } from "../redis/connect.ts";
@@ -18,6 +18,9 @@ import { type JobSpec, type Prepared, prepareJob, receiptTtlFor } from "./prepar
 import type { QueueConfig } from "./queue.ts";
 import { RecentJobs } from "./recent.ts";
 import { shardedSender } from "./route.ts";
+
+/** A Queue's options beside resolveOptions' own (QueueConfig). */
+const QUEUE_KEYS = ["retryConnectS", "waitForMemoryS"];
 
 export class Producer {
   readonly options: ProducerOptions;
@@ -50,7 +53,8 @@ export class Producer {
 
   /** Connects to Redis (throws ConnectError with the URL, password masked, and the cause). */
   static async open(config: QueueConfig): Promise<Producer> {
-    const options = resolveOptions(config);
+    const options = resolveOptions(config, QUEUE_KEYS);
+    for (const key of QUEUE_KEYS) checkWindowS(config, key);
     const client = await connectService(options, "courier-producer", {
       retryConnectS: config.retryConnectS,
     });

@@ -3,8 +3,11 @@
 // that run the loop too, still make exactly one job per tick (lib/schedule/fire.ts).
 import { defaults } from "../config.ts";
 import { guardedLogger, type Logger, silentLogger } from "../log.ts";
+import { checkKeys } from "../option-keys.ts";
+import { resolveOptions } from "../options.ts";
 import { closeClient } from "../redis/close.ts";
 import { connect } from "../redis/connect.ts";
+import { queueNames } from "../worker/order.ts";
 import type { PassResult } from "./fire.ts";
 import { ScheduleLoop } from "./loop.ts";
 
@@ -23,14 +26,26 @@ export interface Scheduler {
   stop(): Promise<void>;
 }
 
+const SCHEDULER_KEYS: readonly (keyof SchedulerConfig)[] = [
+  "redisUrl",
+  "prefix",
+  "queues",
+  "logger",
+  "onPass",
+];
+
 export async function startScheduler(config: SchedulerConfig = {}): Promise<Scheduler> {
+  checkKeys(config, SCHEDULER_KEYS);
   const url = config.redisUrl ?? process.env.REDIS_URL ?? defaults.redisUrl;
+  // Checked as a Queue's and a Worker's are: ticks go only where a worker can read them.
+  const { prefix } = resolveOptions({ redisUrl: url, prefix: config.prefix });
+  const queues = config.queues === undefined ? [] : queueNames(config.queues);
   // Persistent and queueing while Redis is away: the loop's next pass simply waits for it.
   const client = await connect(url, { name: "courier-scheduler", persistent: true });
   const loop = new ScheduleLoop({
     client,
-    prefix: config.prefix ?? defaults.prefix,
-    queues: config.queues ?? [],
+    prefix,
+    queues,
     log: guardedLogger(config.logger ?? silentLogger),
     onPass: config.onPass,
   });

@@ -6,6 +6,8 @@ import { defaults } from "../config.ts";
 import { scheduleKeys } from "../engine/keys.ts";
 import { saveSchedule } from "../engine/schedule.ts";
 import { CourierError, InputError } from "../errors.ts";
+import { checkKeys } from "../option-keys.ts";
+import { resolveOptions } from "../options.ts";
 import { redisNowMs } from "../redis/clock.ts";
 import { closeClient } from "../redis/close.ts";
 import { connect, type Redis } from "../redis/connect.ts";
@@ -33,6 +35,13 @@ export interface SchedulesConfig {
   commandTimeoutMs?: number;
 }
 
+const SCHEDULES_KEYS: readonly (keyof SchedulesConfig)[] = [
+  "redisUrl",
+  "prefix",
+  "queue",
+  "commandTimeoutMs",
+];
+
 /** How many times a pause or resume reads again after losing a race with another change. */
 const SWAP_TRIES = 5;
 
@@ -46,12 +55,17 @@ export class Schedules {
     readonly prefix: string = defaults.prefix,
     readonly queue: string = defaults.queue,
   ) {
+    resolveOptions({ prefix, queue }); // the names' rules, as for a connection of its own
     this.#keys = scheduleKeys(prefix);
   }
 
   /** Connects (ConnectError naming the URL, password masked, and the cause). */
   static async connect(config: SchedulesConfig = {}): Promise<Schedules> {
+    checkKeys(config, SCHEDULES_KEYS);
     const url = config.redisUrl ?? process.env.REDIS_URL ?? defaults.redisUrl;
+    // The names and the limit checked as a Queue's are: a prefix outside the rule puts keys
+    // beyond every valid prefix (or takes over the hash tag), ticks where no worker reads.
+    const o = resolveOptions({ ...config, redisUrl: url });
     // As an Admin: reconnects in the background, and fails calls at once while Redis is down.
     const client = await connect(url, {
       name: "courier-schedules",
@@ -59,7 +73,7 @@ export class Schedules {
       failFast: true,
       answerMs: config.commandTimeoutMs,
     });
-    const s = new Schedules(client, config.prefix ?? defaults.prefix, config.queue);
+    const s = new Schedules(client, o.prefix, o.queue);
     s.#owner = true;
     return s;
   }

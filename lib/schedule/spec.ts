@@ -5,7 +5,9 @@ import { Cron } from "croner";
 import { parseDuration } from "../admin/duration.ts";
 import { QUEUE_NAME } from "../config.ts";
 import { InputError } from "../errors.ts";
+import { kind } from "../option-keys.ts";
 import { payloadDepthProblem } from "../queue/payload-depth.ts";
+import { shownInput } from "../safe-text.ts";
 
 /**
  * What a schedule does with ticks that passed while nothing ran (no worker, no scheduler):
@@ -67,14 +69,13 @@ export function checkSpec(
 ): Omit<ScheduleDef, "created_at"> {
   if (typeof spec.name !== "string" || !SCHEDULE_NAME.test(spec.name)) {
     throw new InputError(
-      `schedule name must be 1-64 letters, digits or _.-, got "${String(spec.name).slice(0, 70)}"`,
+      `schedule name must be 1-64 letters, digits or _.-, got ${kind(spec.name)}`,
     );
   }
-  const queue = spec.queue ?? defaultQueue;
-  if (!QUEUE_NAME.test(queue)) {
-    throw new InputError(
-      `"${queue.slice(0, 40)}" is no queue name (1-100 letters, digits or _.:-)`,
-    );
+  // Only undefined is "not given" (as for every option): null or 123 is no queue name.
+  const queue = spec.queue === undefined ? defaultQueue : spec.queue;
+  if (typeof queue !== "string" || !QUEUE_NAME.test(queue)) {
+    throw new InputError(`${kind(queue)} is no queue name (1-100 letters, digits or _.:-)`);
   }
   if ((spec.every === undefined) === (spec.cron === undefined)) {
     throw new InputError("a schedule needs one of every (e.g. 5m) or cron (e.g. '*/5 * * * *')");
@@ -96,7 +97,7 @@ export function checkSpec(
   }
   const missed = spec.missed ?? "once";
   if (!MISSED_POLICIES.includes(missed)) {
-    throw new InputError(`missed must be once or skip, got "${String(missed).slice(0, 20)}"`);
+    throw new InputError(`missed must be once or skip, got ${kind(missed)}`);
   }
   const when =
     spec.every !== undefined
@@ -107,25 +108,30 @@ export function checkSpec(
 
 function everyMs(every: number | string, tz: string | undefined): number {
   if (tz !== undefined) throw new InputError("tz goes with cron only (every is a fixed spacing)");
-  const ms = typeof every === "number" ? every : parseDuration(every);
+  let ms = Number.NaN; // neither ms nor a duration: refused below
+  if (typeof every === "number") ms = every;
+  else if (typeof every === "string") ms = parseDuration(every);
   if (!Number.isInteger(ms) || ms < EVERY_MIN_MS || ms > EVERY_MAX_MS) {
-    throw new InputError(`every must be from 1s to 366d, got "${String(every).slice(0, 20)}"`);
+    throw new InputError(`every must be from 1s to 366d, got ${kind(every)}`);
   }
   // Whole seconds: lists say an interval in whole units (`every 1s` of 1.5 s would mislead).
   if (ms % 1_000 !== 0) {
-    throw new InputError(`every must be whole seconds, got "${String(every).slice(0, 20)}"`);
+    throw new InputError(`every must be whole seconds, got ${kind(every)}`);
   }
   return ms;
 }
 
 /** The expression, once croner has parsed it and found a next run (in `tz`). */
 function checkCron(expression: string, tz: string | undefined): string {
+  if (typeof expression !== "string") {
+    throw new InputError(`cron must be a cron expression (a string), got ${kind(expression)}`);
+  }
   if (tz !== undefined) checkTimeZone(tz);
   // croner also takes a 7th field (a year): not what a cron expression says elsewhere.
   const fields = expression.trim().split(/\s+/).length;
   if (!expression.trim().startsWith("@") && fields !== 5 && fields !== 6) {
     throw new InputError(
-      `cron "${expression.slice(0, 60)}" is not a cron expression: it has ${fields} fields, not 5 (minute hour day month weekday) or 6 (seconds first)`,
+      `cron "${shownInput(expression)}" is not a cron expression: it has ${fields} fields, not 5 (minute hour day month weekday) or 6 (seconds first)`,
     );
   }
   let next: Date | null;
@@ -134,19 +140,20 @@ function checkCron(expression: string, tz: string | undefined): string {
   } catch (err) {
     const why = String((err as Error).message ?? err).replace(/^CronPattern: /, "");
     throw new InputError(
-      `cron "${expression.slice(0, 60)}" is not a cron expression: ${why.slice(0, 160)}`,
+      `cron "${shownInput(expression)}" is not a cron expression: ${shownInput(why, 160)}`,
     );
   }
-  if (next === null) throw new InputError(`cron "${expression.slice(0, 60)}" never runs`);
+  if (next === null) throw new InputError(`cron "${shownInput(expression)}" never runs`);
   return expression;
 }
 
 function checkTimeZone(tz: string): void {
+  if (typeof tz !== "string") throw new InputError(`tz must be a time zone name, got ${kind(tz)}`);
   try {
     new Intl.DateTimeFormat("en", { timeZone: tz });
   } catch {
     throw new InputError(
-      `tz "${tz.slice(0, 60)}" is not a time zone (an IANA name, e.g. Europe/Paris)`,
+      `tz "${shownInput(tz)}" is not a time zone (an IANA name, e.g. Europe/Paris)`,
     );
   }
 }

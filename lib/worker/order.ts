@@ -7,6 +7,7 @@
 // have jobs), so a busy first queue cannot starve the others. lib/worker/slots.ts applies it.
 import { QUEUE_NAME } from "../config.ts";
 import { ConfigError } from "../errors.ts";
+import { kind } from "../option-keys.ts";
 
 export type QueueOrder = "strict" | "weighted";
 export const QUEUE_ORDERS: readonly QueueOrder[] = ["strict", "weighted"];
@@ -27,13 +28,12 @@ export const MAX_QUEUES = 16;
  * The queues a worker serves, in order: `queues` if given, else `queue` split on commas (a
  * comma is in no queue name, QUEUE_NAME, so "high,default,low" is unambiguous).
  */
-export function queueList(queue: string, queues?: readonly string[]): string[] {
-  const list = queues && queues.length > 0 ? [...queues] : queue.split(",");
-  for (const q of list) {
-    if (!QUEUE_NAME.test(q)) {
-      throw new ConfigError(`queue name "${q}" must be 1-100 letters, digits or _.:-`);
-    }
+export function queueList(queue: unknown, queues?: unknown): string[] {
+  const given = queues === undefined ? [] : queueNames(queues);
+  if (typeof queue !== "string") {
+    throw new ConfigError(`queue must be a string, got ${kind(queue)}`);
   }
+  const list = given.length > 0 ? given : queueNames(queue.split(","));
   if (new Set(list).size !== list.length) {
     throw new ConfigError(`queue list "${list.join(",")}" names a queue twice`);
   }
@@ -41,6 +41,19 @@ export function queueList(queue: string, queues?: readonly string[]): string[] {
     throw new ConfigError(`a worker serves at most ${MAX_QUEUES} queues, got ${list.length}`);
   }
   return list;
+}
+
+/** `queues` (a Worker's, a scheduler's), each checked as a queue name. */
+export function queueNames(queues: unknown): string[] {
+  if (!Array.isArray(queues)) {
+    throw new ConfigError(`queues must be an array of queue names, got ${kind(queues)}`);
+  }
+  for (const q of queues) {
+    if (typeof q !== "string" || !QUEUE_NAME.test(q)) {
+      throw new ConfigError(`queue name ${kind(q)} must be 1-100 letters, digits or _.:-`);
+    }
+  }
+  return [...queues];
 }
 
 /**
@@ -65,7 +78,7 @@ export function orderOptions(
   }
   for (const x of w) {
     if (!Number.isInteger(x) || x < 1 || x > 1000) {
-      throw new ConfigError(`a weight must be a whole number from 1 to 1000, got ${String(x)}`);
+      throw new ConfigError(`a weight must be a whole number from 1 to 1000, got ${kind(x)}`);
     }
   }
   return { order, weights: w, random };

@@ -21,6 +21,7 @@ import { type OrderOptions, orderOptions, type QueueOrder, queueList } from "./o
 import { forgetName } from "./presence.ts";
 import { openQueues, rankOrder, type ServedShard } from "./queues.ts";
 import type { Slots } from "./slots.ts";
+import { checkWorkerConfig, WORKER_KEYS } from "./worker-config.ts";
 import { WorkerStop } from "./worker-stop.ts";
 
 export interface WorkerConfig extends Partial<WorkerOptions> {
@@ -63,9 +64,15 @@ export class Worker extends WorkerStop {
 
   /** Connects, opens the queue's layout, joins every shard's consumer group and starts processing. */
   static async start(config: WorkerConfig): Promise<Worker> {
-    const list = queueList(config.queue ?? defaults.queue, config.queues);
-    const name = config.name || defaultWorkerName();
-    const o = resolveOptions({ ...config, queue: list[0], name });
+    const list = queueList(
+      config.queue === undefined ? defaults.queue : config.queue,
+      config.queues,
+    );
+    checkWorkerConfig(config);
+    // "" as undefined: no name given, one is made (a null is refused, as for every option).
+    const given = config.name;
+    const name = given === undefined || given === "" ? defaultWorkerName() : given;
+    const o = resolveOptions({ ...config, queue: list[0], name }, WORKER_KEYS);
     const order = orderOptions(list.length, config.order, config.weights, o.random);
     // Every line the worker logs goes through the guard: a logger that throws loses its line only.
     const outage = new Outage(guardedLogger(config.logger ?? silentLogger), maskUrl(o.redisUrl));

@@ -1,0 +1,64 @@
+// The keys an options object of the library's entry points may have (Queue.connect,
+// Worker.start, Admin.connect, Schedules.connect, startScheduler, startDashboard, runTask): a
+// key it does not know is refused, since a misspelt one (`concurency: 2`) would otherwise be
+// dropped without a word and the default run in its place.
+import { ConfigError } from "./errors.ts";
+import { shownInput } from "./safe-text.ts";
+
+/** Refuses `given` unless it is an object whose every key is in `allowed` (ConfigError). */
+export function checkKeys(given: unknown, allowed: readonly string[], what = "options"): void {
+  if (typeof given !== "object" || given === null || Array.isArray(given)) {
+    throw new ConfigError(`${what} must be an object, got ${kind(given)}`);
+  }
+  for (const key of Object.keys(given)) {
+    if (allowed.includes(key)) continue;
+    const near = nearest(key, allowed);
+    const hint = near === undefined ? "" : ` (did you mean ${near}?)`;
+    throw new ConfigError(`unknown option ${shownInput(key)}${hint}`);
+  }
+}
+
+/** How a value of the wrong kind is named in an error: a number or null shown, else its type. */
+export function kind(v: unknown): string {
+  if (v === null || v === undefined || typeof v === "number" || typeof v === "boolean") {
+    return String(v);
+  }
+  if (typeof v === "string") return `"${shownInput(v)}"`;
+  if (Array.isArray(v)) return "an array";
+  return typeof v === "object" ? "an object" : `a ${typeof v}`;
+}
+
+/**
+ * The allowed key closest to `key`, when it is a likely misspelling: 2 edits or fewer, the
+ * unit at its end aside.
+ */
+function nearest(key: string, allowed: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestDistance = 3;
+  for (const candidate of allowed) {
+    const k = key.toLowerCase();
+    const c = candidate.toLowerCase();
+    // `timeout` for timeoutMs: the unit left off is no misspelling.
+    const d = Math.min(distance(k, c), distance(k, c.replace(/(ms|s)$/, "")));
+    if (d < bestDistance) {
+      best = candidate;
+      bestDistance = d;
+    }
+  }
+  return best;
+}
+
+/** Levenshtein distance; keys are short, so the plain two-row table is cheap. */
+function distance(a: string, b: string): number {
+  if (Math.abs(a.length - b.length) > 2 || a.length > 100) return 3;
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++) {
+      const change = prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1);
+      row.push(Math.min(prev[j]! + 1, row[j - 1]! + 1, change));
+    }
+    prev = row;
+  }
+  return prev[b.length]!;
+}

@@ -1,0 +1,61 @@
+// A task's definition, checked where it is made (defineTask) and where it is used (Worker.start,
+// runTask), as the CLI checks a task module's: a task a worker could not run, or run under the
+// wrong time limit, is refused at once (ConfigError, one line), not found out job by job.
+import { INTERVAL_LIMIT_MS } from "./config.ts";
+import { ConfigError } from "./errors.ts";
+import { kind } from "./option-keys.ts";
+import { shownInput } from "./safe-text.ts";
+import type { Task } from "./types.ts";
+
+/**
+ * Refuses a run-time limit (a task's `timeoutMs`, runTask's) that is no whole number from 1 to
+ * INTERVAL_LIMIT_MS, the rule of `jobTimeoutMs`: NaN would never time out (and tick the
+ * worker's deadline check every 5 ms), a negative or a huge one would end the run at once.
+ */
+export function checkTimeoutMs(v: unknown, what: string): void {
+  if (v === undefined) return;
+  if (typeof v !== "number" || !Number.isInteger(v) || v < 1 || v > INTERVAL_LIMIT_MS) {
+    throw new ConfigError(
+      `${what} must be a whole number of ms from 1 to ${INTERVAL_LIMIT_MS}, got ${kind(v)}`,
+    );
+  }
+}
+
+/** Refuses what is not a task: an object with a non-empty string name and a run function. */
+export function checkTask(task: unknown): void {
+  if (typeof task !== "object" || task === null) {
+    throw new ConfigError(`a task must be an object { name, run }, got ${kind(task)}`);
+  }
+  const t = task as Partial<Task>;
+  if (typeof t.name !== "string" || t.name === "") {
+    throw new ConfigError(`a task's name must be a non-empty string, got ${kind(t.name)}`);
+  }
+  const named = `task "${shownInput(t.name)}"`;
+  if (typeof t.run !== "function") {
+    throw new ConfigError(`${named} has no run function (got ${kind(t.run)})`);
+  }
+  for (const key of ["validate", "limitKey"] as const) {
+    if (t[key] !== undefined && typeof t[key] !== "function") {
+      throw new ConfigError(`${named}: ${key} must be a function, got ${kind(t[key])}`);
+    }
+  }
+  checkTimeoutMs(t.timeoutMs, `${named}: timeoutMs`);
+}
+
+/** Refuses a worker's task list that is no array, holds a non-task, or a name twice. */
+export function checkTasks(tasks: unknown): void {
+  if (!Array.isArray(tasks)) {
+    throw new ConfigError(`tasks must be an array of tasks, got ${kind(tasks)}`);
+  }
+  const names = new Set<string>();
+  for (const task of tasks) {
+    checkTask(task);
+    const { name } = task as Task;
+    if (names.has(name)) {
+      throw new ConfigError(
+        `tasks holds two tasks named "${shownInput(name)}": give each its own name`,
+      );
+    }
+    names.add(name);
+  }
+}

@@ -1,0 +1,33 @@
+// A Worker's own options (WorkerConfig's, beside resolveOptions' own), checked at Worker.start
+// before anything connects: a logger without `log` would throw at the first line logged, far
+// from the call, and `schedules: "false"` (a string, so truthy) would fire the schedules.
+import { ConfigError } from "../errors.ts";
+import { kind } from "../option-keys.ts";
+import { checkTasks } from "../task-check.ts";
+import type { WorkerConfig } from "./worker.ts";
+
+/** WorkerConfig's keys that are no option of resolveOptions. */
+export const WORKER_KEYS = [
+  "tasks",
+  "logger",
+  "queues",
+  "order",
+  "weights",
+  "onLevels",
+  "schedules",
+];
+
+/** Refuses tasks, a logger, onLevels or schedules a worker cannot use (ConfigError, one line). */
+export function checkWorkerConfig(config: Pick<WorkerConfig, "tasks">): void {
+  checkTasks(config.tasks);
+  const { logger, onLevels, schedules } = config as { [key: string]: unknown };
+  if (logger !== undefined && typeof (logger as { log?: unknown } | null)?.log !== "function") {
+    throw new ConfigError(`logger must be an object with a log function, got ${kind(logger)}`);
+  }
+  if (onLevels !== undefined && typeof onLevels !== "function") {
+    throw new ConfigError(`onLevels must be a function, got ${kind(onLevels)}`);
+  }
+  if (schedules !== undefined && typeof schedules !== "boolean") {
+    throw new ConfigError(`schedules must be true or false, got ${kind(schedules)}`);
+  }
+}

@@ -1,0 +1,166 @@
+// The library's entry points check their options at the call, before any connection (R107): a
+// misspelt key, a prefix outside the rule, a task that cannot run, a limit or a window that is
+// no number: one ConfigError line naming the option, and nothing written.
+import { describe, expect, test } from "bun:test";
+import { Admin } from "../lib/admin/admin.ts";
+import { startDashboard } from "../lib/dashboard/server.ts";
+import { ConfigError } from "../lib/errors.ts";
+import { Queue } from "../lib/queue/queue.ts";
+import { startScheduler } from "../lib/schedule/scheduler.ts";
+import { Schedules } from "../lib/schedule/schedules.ts";
+import { runTask } from "../lib/testing.ts";
+import { Worker } from "../lib/worker/worker.ts";
+import { rawRedis, redisUrl, runCli, testPrefix } from "./helpers.ts";
+
+const run = async () => 1;
+
+/**
+ * Asserts that `start` is refused with `message`; whatever it started by mistake (the check
+ * missing) is stopped, so a failing test leaves nothing open.
+ */
+async function refused(start: () => Promise<unknown>, message: string): Promise<void> {
+  let got: unknown;
+  try {
+    got = await start();
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as Error).message).toContain(message);
+    return;
+  }
+  const open = got as { stop?: () => Promise<void>; close?: () => Promise<void> };
+  await (open.stop ? open.stop() : open.close?.());
+  throw new Error(`not refused: ${message}`);
+}
+
+describe("unknown keys", () => {
+  test("every entry point refuses them, naming the option likely meant", async () => {
+    const prefix = testPrefix();
+    const base = { redisUrl: redisUrl(), prefix };
+    const hint = "unknown option concurency (did you mean concurrency?)";
+    await refused(() => Worker.start({ ...base, tasks: [], concurency: 2 } as never), hint);
+    await refused(() => Queue.connect({ ...base, maxAtempts: 1 } as never), "maxAtempts");
+    await refused(() => Admin.connect({ ...base, qeue: "b" } as never), "(did you mean queue?)");
+    await refused(() => startDashboard({ ...base, port: 0, refresh: 5 } as never), "refreshMs?");
+    await refused(() => Schedules.connect({ ...base, prefx: "x" } as never), "prefix?");
+    // A Queue's option is none of a Schedules' (it would be dropped without a word).
+    const concurrency = { ...base, concurrency: 2 } as never;
+    await refused(() => Schedules.connect(concurrency), "unknown option concurrency");
+    await refused(() => startScheduler({ ...base, qeues: ["a"] } as never), "queues?");
+    const task = { name: "t", run };
+    await refused(() => runTask(task, 1, { timout: 5 } as never), "(did you mean timeoutMs?)");
+  });
+
+  test("the worker CLI's own options reach no Worker.start (it starts and drains)", async () => {
+    const prefix = testPrefix();
+    const r = await runCli("worker", ["--burst", "--prefix", prefix, "--log-format", "json"]);
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+  });
+});
+
+describe("Worker.start", () => {
+  const prefix = testPrefix();
+  const base = { redisUrl: redisUrl(), prefix, queue: "q" };
+  test.each([
+    [{ tasks: undefined }, "tasks must be an array of tasks, got undefined"],
+    [{ tasks: [null] }, "a task must be an object { name, run }, got null"],
+    [{ tasks: [{ name: "x" }] }, 'task "x" has no run function'],
+    [{ tasks: [{ name: "", run }] }, "a task's name must be a non-empty string"],
+    [
+      {
+        tasks: [
+          { name: "d", run },
+          { name: "d", run },
+        ],
+      },
+      'two tasks named "d"',
+    ],
+    [{ tasks: [{ name: "x", run, timeoutMs: Number.NaN }] }, 'task "x": timeoutMs must be'],
+    [{ tasks: [{ name: "x", run, timeoutMs: 1e12 }] }, 'task "x": timeoutMs must be'],
+    [{ tasks: [], logger: {} }, "logger must be an object with a log function"],
+    [{ tasks: [], schedules: "false" }, 'schedules must be true or false, got "false"'],
+    [{ tasks: [], name: "billing worker" }, "worker name must be 1-200 printable ASCII"],
+    [{ tasks: [], name: "a\nb" }, 'got "a\\nb"'],
+    [{ tasks: [], name: 42 }, "name must be a string, got 42"],
+    [{ tasks: [], name: null }, "name must be a string, got null"],
+    [{ tasks: [], queue: null }, "queue must be a string, got null"],
+    [{ tasks: [], queue: 123 }, "queue must be a string, got 123"],
+    [{ tasks: [], queues: ["ok", "x\u001b[2J"] }, 'queue name "x\\x1b[2J" must be'],
+  ])("refuses %j", async (given, message) => {
+    await refused(() => Worker.start({ ...base, ...given } as never), message);
+  });
+});
+
+describe("Queue.connect and Admin.connect", () => {
+  const base = { redisUrl: redisUrl(), prefix: testPrefix(), queue: "q" };
+  test.each([
+    [{ waitForMemoryS: Number.NaN }, "waitForMemoryS must be a number of seconds"],
+    [{ waitForMemoryS: -1 }, "waitForMemoryS must be a number of seconds"],
+    [{ retryConnectS: Number.POSITIVE_INFINITY }, "retryConnectS must be a number of seconds"],
+    [{ queue: null }, "queue must be a string, got null"],
+    [{ queue: 123 }, "queue must be a string, got 123"],
+    [{ prefix: null }, "prefix must be a string, got null"],
+  ])("Queue refuses %j", async (given, message) => {
+    await refused(() => Queue.connect({ ...base, ...given } as never), message);
+  });
+
+  test("Admin refuses a retry window that is no number", async () => {
+    const given = { ...base, retryConnectS: Number.NaN };
+    await refused(() => Admin.connect(given), "retryConnectS must be a number of seconds");
+  });
+});
+
+describe("Schedules.connect and startScheduler", () => {
+  test.each(["{evil}", "bad prefix*", ""])(
+    "refuse the prefix %j; nothing is written",
+    async (p) => {
+      await using r = await rawRedis();
+      const before = (await r.sendCommand(["DBSIZE"])) as number;
+      const add = async () => {
+        const s = await Schedules.connect({ redisUrl: redisUrl(), prefix: p });
+        try {
+          await s.add({ name: "tick", every: "1s", task: "t", queue: "sq" });
+        } finally {
+          await s.close();
+        }
+        return {};
+      };
+      await refused(add, "key prefix");
+      await refused(() => startScheduler({ redisUrl: redisUrl(), prefix: p }), "key prefix");
+      expect(await r.sendCommand(["DBSIZE"])).toBe(before);
+    },
+  );
+
+  test("a Schedules on a connection of yours checks the prefix and the queue too", () => {
+    const client = {} as never;
+    expect(() => new Schedules(client, "{evil}")).toThrow('key prefix "{evil}" must be');
+    expect(() => new Schedules(client, "courier", "a b")).toThrow('queue name "a b" must be');
+    expect(new Schedules(client, "courier", "q").queue).toBe("q");
+  });
+
+  test("refuse a queue that is no name, and queues that are no list", async () => {
+    const url = redisUrl();
+    await refused(() => Schedules.connect({ redisUrl: url, queue: "a b" }), "queue name");
+    await refused(() => Schedules.connect({ redisUrl: url, queue: null as never }), "got null");
+    const queues = "sq" as never;
+    await refused(() => startScheduler({ redisUrl: url, queues }), "queues must be an array");
+    await refused(() => startScheduler({ redisUrl: url, queues: ["{x}"] }), "queue name");
+  });
+});
+
+describe("startDashboard", () => {
+  test.each([Number.NaN, 0, 1.5, "1000", 2e9])("refuses refreshMs %j", async (refreshMs) => {
+    const given = { redisUrl: redisUrl(), prefix: testPrefix(), port: 0, refreshMs };
+    await refused(() => startDashboard(given as never), "refreshMs must be a whole number of ms");
+  });
+});
+
+describe("runTask", () => {
+  test("refuses the limits a worker refuses, and a task a worker refuses", async () => {
+    const task = { name: "t", run };
+    await refused(() => runTask(task, 1, { timeoutMs: Number.NaN }), "runTask's timeoutMs");
+    await refused(() => runTask(task, 1, { timeoutMs: 1e12 }), "runTask's timeoutMs");
+    const bad = { name: "t", run, timeoutMs: -5 };
+    await refused(() => runTask(bad, 1), 'task "t": timeoutMs must be');
+  });
+});
