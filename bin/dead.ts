@@ -3,7 +3,6 @@
 // DURATION|--all`, each a citty subcommand with its own options and --help.
 import { defineCommand } from "citty";
 import { Admin } from "../lib/admin/admin.ts";
-import type { DeleteResult, RequeueResult } from "../lib/admin/dead-actions.ts";
 import { isDeadCursor } from "../lib/admin/dead-pages.ts";
 import { formatDuration, parseDuration } from "../lib/admin/duration.ts";
 import {
@@ -16,6 +15,7 @@ import {
 import { CourierError } from "../lib/errors.ts";
 import { safeText, shownId } from "../lib/safe-text.ts";
 import { commonArgs, EXIT, intArg, printJson, queueArgs, runCli, UsageError } from "./_cli.ts";
+import { deletedJson, exitOf, notDone, requeuedJson } from "./_dead-answers.ts";
 
 const json = { type: "boolean", description: "Print JSON instead of text" } as const;
 
@@ -184,9 +184,9 @@ async function show(admin: Admin, id: string, json: boolean): Promise<void> {
 async function requeue(admin: Admin, ids: string[], json: boolean): Promise<void> {
   const done = await admin.requeue(ids);
   for (const d of done) {
-    if (json) printJson(d);
+    if (json) printJson(requeuedJson(d));
     else if (d.verdict === "requeued") print(safeText(d.id));
-    else process.stderr.write(`dead: ${safeText(d.id)}: ${why(d)}\n`);
+    else notDone(d);
   }
   process.exitCode = exitOf(done, "requeued");
 }
@@ -206,11 +206,9 @@ async function remove(admin: Admin, given: string[], json: boolean): Promise<voi
   // An id given twice is deleted, and said, once (Admin.deleteDead, as requeue).
   const done = await admin.deleteDeadEach(given);
   for (const d of done) {
-    const deleted = d.verdict === "deleted";
-    const reason = d.verdict === "unreadable" ? { unreadable: d.reason } : {};
-    if (json) printJson({ id: d.id, deleted, ...reason });
-    else if (deleted) print(safeText(d.id));
-    else process.stderr.write(`dead: ${safeText(d.id)}: ${why(d)}\n`);
+    if (json) printJson(deletedJson(d));
+    else if (d.verdict === "deleted") print(safeText(d.id));
+    else notDone(d);
   }
   process.exitCode = exitOf(done, "deleted");
 }
@@ -224,26 +222,6 @@ async function purge(admin: Admin, olderThan: number | undefined, json: boolean)
 
 function print(text: string): void {
   process.stdout.write(`${text}\n`);
-}
-
-const WHY = {
-  missing: "no dead letter for this job",
-  active: "its job is queued or running again, not dead (the letter is left alone)",
-} as const;
-
-/** Why an id was not acted on, in one line (what Redis refused, for an unreadable one). */
-function why(d: RequeueResult | DeleteResult): string {
-  if (d.verdict === "unreadable") return safeText(d.reason);
-  return d.verdict === "active" ? WHY.active : WHY.missing;
-}
-
-/**
- * Each id is settled on its own: 0 when all were `ok`; else 6 when Redis refused one's keys (as
- * for any command it refuses), else 4 (no dead letter, or the job alive again).
- */
-function exitOf(done: readonly { verdict: string }[], ok: string): number {
-  if (done.some((d) => d.verdict === "unreadable")) return EXIT.connect;
-  return done.some((d) => d.verdict !== ok) ? EXIT.notFound : EXIT.ok;
 }
 
 export { command };

@@ -134,7 +134,7 @@ describe("a dead job whose own record or outcome key holds another type", () => 
       const out = await dead(prefix, "requeue", "w1", "w0");
       expect(out.stdout).toBe("w0\n");
       expect(out.stderr).toBe(
-        `dead: w1: Redis refused a Courier script (WRONGTYPE): key ${key} holds a ${which === "record" ? "set" : "hash"} where Courier keeps a ${which === "record" ? "hash" : "string"}; nothing was written; another program uses these keys: give Courier its own --prefix, or delete that key\n`,
+        `dead: w1: cannot be read: key ${key} holds a ${which === "record" ? "set" : "hash"} where Courier keeps a ${which === "record" ? "hash" : "string"}; another program uses these keys: give Courier its own --prefix, or delete that key\n`,
       );
       expect(out.code).toBe(6);
       expect(await isDead(prefix, "w1")).toBe(true);
@@ -159,7 +159,7 @@ describe("a dead job whose own record or outcome key holds another type", () => 
       expect(out.stdout).toBe("w0\n");
       expect(out.stderr).toMatch(
         new RegExp(
-          `^dead: w1: Redis refused a Courier script \\(WRONGTYPE\\): key ${key} holds a \\w+ where Courier keeps a ${which === "record" ? "hash" : "string"}; .*\\n$`,
+          `^dead: w1: cannot be read: key ${key} holds a \\w+ where Courier keeps a ${which === "record" ? "hash" : "string"}; another program .*\\n$`,
         ),
       );
       expect(out.code).toBe(6);
@@ -186,7 +186,7 @@ describe("requeue --all and a dead job whose record is a key of another type", (
     const out = await dead(prefix, "requeue", "--all");
     expect(out.stdout).toBe("requeued 2 dead jobs\n");
     expect(out.stderr).toBe(
-      `dead: 1 dead job not requeued, its keys unreadable (dead requeue ID says each); the first, v1: Redis refused a Courier script (WRONGTYPE): key ${key} holds a set where Courier keeps a hash; nothing was written; another program uses these keys: give Courier its own --prefix, or delete that key\n`,
+      `dead: 1 dead job not requeued, its keys unreadable (dead requeue ID says each); the first, v1: cannot be read: key ${key} holds a set where Courier keeps a hash; another program uses these keys: give Courier its own --prefix, or delete that key\n`,
     );
     expect(out.code).toBe(6);
     expect(await isDead(prefix, "v1")).toBe(true);

@@ -23,6 +23,7 @@ export async function empty(api: Api): Promise<Response> {
 
 export async function requeue(api: Api, id: string): Promise<Response> {
   const [done] = await api.admin.requeue([id]);
+  if (done?.verdict === "failed") throw done.error; // one id: thrown before, kept here for types
   if (done?.verdict === "requeued") return json(done);
   if (done?.verdict === "active") {
     return json({ error: `job ${id} is queued or running again, not dead` }, 409);
@@ -33,6 +34,7 @@ export async function requeue(api: Api, id: string): Promise<Response> {
 
 export async function remove(api: Api, id: string): Promise<Response> {
   const [done] = await api.admin.deleteDeadEach([id]);
+  if (done?.verdict === "failed") throw done.error; // one id: thrown before, kept here for types
   if (done?.verdict === "deleted") return json({ id, deleted: true });
   if (done?.verdict === "unreadable") return json({ error: `job ${id}: ${done.reason}` }, 409);
   return json({ error: `no dead letter for job ${id}` }, 404);
