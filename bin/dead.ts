@@ -12,7 +12,7 @@ import {
   letterJson,
   unreadableLeftLine,
 } from "../lib/cli/dead.ts";
-import { CourierError } from "../lib/errors.ts";
+import { CourierError, RedisRefusedError } from "../lib/errors.ts";
 import { safeText, shownId } from "../lib/safe-text.ts";
 import { commonArgs, EXIT, intArg, printJson, queueArgs, runCli, UsageError } from "./_cli.ts";
 import { deletedJson, exitOf, notDone, requeuedJson } from "./_dead-answers.ts";
@@ -179,6 +179,10 @@ async function show(admin: Admin, id: string, json: boolean): Promise<void> {
   const job = await admin.job(letter.id);
   if (json) printJson(deadLetterJson(letter, job));
   else print(formatDeadLetter(letter, job));
+  // No record may be its expiry, or its record or failed value of another type (read as absent):
+  // that is said, as `result` says it, exit 6; the letter is shown all the same.
+  const unreadable = job ? null : await admin.unreadableJob(letter.id);
+  if (unreadable !== null) throw new RedisRefusedError(unreadable);
 }
 
 async function requeue(admin: Admin, ids: string[], json: boolean): Promise<void> {

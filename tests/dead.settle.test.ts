@@ -174,6 +174,46 @@ describe("a dead job whose own record or outcome key holds another type", () => 
   }
 });
 
+describe("dead show of a job whose own record or outcome key holds another type", () => {
+  // R106 finding 2: it exited 0 with no attempts (`"job":null`) and said nothing; the letter is
+  // still shown, and the key is named as `result` names it, exit 6.
+  for (const [which, cmd, has, wants] of [
+    ["record", ["SADD", "x"], "set", "hash"],
+    ["result", ["HSET", "f", "v"], "hash", "string"],
+  ] as const) {
+    test(`its ${which} a ${has}: the letter, then the line, exit 6`, async () => {
+      const prefix = testPrefix();
+      await killJobs(prefix, ["s1"], 1);
+      const keys = shardKeys(prefix, "default", 1)[0]!;
+      const key = keys[which]("s1");
+      await using r = await rawRedis();
+      // A record of another type is read only once the failed value has expired (it says all).
+      await r.sendCommand(["DEL", key, ...(which === "record" ? [keys.result("s1")] : [])]);
+      await r.sendCommand([cmd[0], key, ...cmd.slice(1)]);
+      const line = `dead: job s1 cannot be read: key ${key} holds a ${has} where Courier keeps a ${wants}; another program uses these keys: give Courier its own --prefix, or delete that key\n`;
+      const out = await dead(prefix, "show", "s1");
+      expect(out.stdout).toMatch(/^id: +s1$/m);
+      expect(out.stderr).toBe(line);
+      expect(out.code).toBe(6);
+      const json = await dead(prefix, "show", "s1", "--json");
+      expect(JSON.parse(json.stdout)).toMatchObject({ id: "s1", job: null });
+      expect(json.stderr).toBe(line);
+      expect(json.code).toBe(6);
+    });
+  }
+
+  test("an expired record is no such key: the letter alone, exit 0", async () => {
+    const prefix = testPrefix();
+    await killJobs(prefix, ["s2"], 1);
+    const keys = shardKeys(prefix, "default", 1)[0]!;
+    await using r = await rawRedis();
+    await r.sendCommand(["DEL", keys.record("s2"), keys.result("s2")]);
+    const out = await dead(prefix, "show", "s2");
+    expect(out.stderr).toBe("");
+    expect(out.code).toBe(0);
+  });
+});
+
 describe("requeue --all and a dead job whose record is a key of another type", () => {
   test("the others are requeued; the one left is said, with the first's key, exit 6", async () => {
     const prefix = testPrefix();

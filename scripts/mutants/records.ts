@@ -128,4 +128,10 @@ export const recordMutants: Mutant[] = [
   m("dead-ids-uncut", "bin/_dead-answers.ts", "requeue/delete quote an id past any id's length cut (as show), not whole (5,000 characters on stderr)",
     "process.stderr.write(`dead: ${shownId(d.id)}: ${why(d)}\\n`);",
     "process.stderr.write(`dead: ${safeText(d.id)}: ${why(d)}\\n`);", [T("cli.ids.whole")]),
+  m("dashboard-job-unreadable-404", "lib/dashboard/api-reads.ts", "GET /api/jobs/<id> of a job whose failed value or record is a key of another type says so (409, naming the key), not 404 unknown id",
+    "if (unreadable) return json({ error: unreadable }, 409);",
+    "if (false) return json({ error: unreadable }, 409);", [T("dashboard.api")]),
+  m("dead-show-unreadable-unsaid", "bin/dead.ts", "dead show of a job whose failed value or record is a key of another type says so, naming the key, not silent with no attempts",
+    "const unreadable = job ? null : await admin.unreadableJob(letter.id);",
+    "const unreadable = null;", [T("dead.settle")]),
 ];
