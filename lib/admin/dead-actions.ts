@@ -13,15 +13,15 @@ import type { QueueKeys } from "../engine/keys.ts";
 import { cannotBeReadReply } from "../engine/unreadable-text.ts";
 import { causes, describeError, isOomError } from "../errors.ts";
 import { isNoPerm, isTransient } from "../redis/cause.ts";
+import { findDead, namedLetter, scanDead } from "./dead-find.ts";
 import { listDeadShards } from "./dead-pages.ts";
 import { letterBytes, PAGE_FIRST, runsByBytes } from "./letter-runs.ts";
 import {
   type DeadLetter,
   type DeadPage,
   discardLetters,
-  findDead,
-  findDeadEntry,
   purgeLetters,
+  type RawEntry,
   type RequeueAllTally,
   type RequeueReply,
   type RequeueVerdict,
@@ -174,10 +174,11 @@ interface Found {
 }
 
 /**
- * The letters of the ids that have one in this shard, in the order given, read PAGE_FIRST at
- * a time and only their ids and weights kept: a letter holds its job's payload, and 500 ids'
- * letters read at once would be held at once. An id with none is answered `missing` in `done`
- * now: a later call's failure does not make it `failed`.
+ * The letters of the ids that have one in this shard, in the order given, only their ids and
+ * weights kept (a letter holds its job's payload): those their failed value names read
+ * PAGE_FIRST at a time, then one scan of the dead stream for all the others (scanDead: 16
+ * unknown ids scanned it 16 times at once, R106). An id with none is answered `missing` in
+ * `done` now: a later call's failure does not make it `failed`.
  */
 async function letters(
   s: QueueShards,
@@ -185,14 +186,23 @@ async function letters(
   ids: readonly string[],
   done: Map<string, { id: string; verdict: string }>,
 ) {
-  const out: Found[] = [];
+  const found = (e: RawEntry, id: string): Found => ({
+    pair: [e[0], id],
+    bytes: letterBytes(e[1]),
+  });
+  const named = new Map<string, Found>();
   for (let i = 0; i < ids.length; i += PAGE_FIRST) {
     const some = ids.slice(i, i + PAGE_FIRST);
-    const found = await Promise.all(some.map((id) => findDeadEntry(s.client, keys, id)));
-    for (const [j, e] of found.entries()) {
-      if (e) out.push({ pair: [e[0], some[j]!], bytes: letterBytes(e[1]) });
-      else done.set(some[j]!, { id: some[j]!, verdict: "missing" });
-    }
+    const read = await Promise.all(some.map((id) => namedLetter(s.client, keys, id)));
+    for (const [j, e] of read.entries()) if (e) named.set(some[j]!, found(e, some[j]!));
+  }
+  const rest = ids.filter((id) => !named.has(id));
+  const scanned = await scanDead(s.client, keys, rest, found);
+  const out: Found[] = [];
+  for (const id of ids) {
+    const f = named.get(id) ?? scanned.get(id);
+    if (f) out.push(f);
+    else done.set(id, { id, verdict: "missing" });
   }
   return out;
 }
