@@ -57,7 +57,7 @@ const listCommand = defineCommand({
 const showCommand = defineCommand({
   meta: {
     name: "show",
-    description: `A dead letter (error, payload) and the job's attempts. Exit ${EXIT.notFound} when the id has no dead letter.`,
+    description: `A dead letter (error, payload) and the job's attempts. Exit ${EXIT.notFound} when the id has no dead letter; ${EXIT.connect} when its job's record or failed value is a key of another type (the letter, then a line naming the key).`,
   },
   args: {
     id: { type: "positional", description: "The job's id", required: true },
@@ -73,7 +73,7 @@ const showCommand = defineCommand({
 const requeueCommand = defineCommand({
   meta: {
     name: "requeue",
-    description: `Run dead jobs again with a fresh attempt count: ID… or --all. Atomic (never both dead and queued); the history keeps the old error. Exit ${EXIT.notFound} when an id has no dead letter; ${EXIT.connect} when Redis refuses one's keys (its shard's, or its job's record or failed value, of another type: its own line, the other ids still done).`,
+    description: `Run dead jobs again with a fresh attempt count: ID… or --all. Atomic (never both dead and queued); the history keeps the old error. Exit ${EXIT.notFound} when an id has no dead letter; ${EXIT.connect} when Redis refuses one's keys (its shard's, or its job's record or failed value, of another type: its own line, the other ids still done). Letters go in calls of at most 1 MiB: when a later call fails, the ids done are printed and each other one says \`failed: <cause>\`, exit that failure's code (${EXIT.full} a full Redis).`,
   },
   args: {
     ids: { type: "positional", description: "Job ids (or --all)", required: false },
@@ -95,7 +95,7 @@ const requeueCommand = defineCommand({
 const deleteCommand = defineCommand({
   meta: {
     name: "delete",
-    description: `Delete dead jobs for good: each letter, and the job's failed outcome and record; an id given twice is deleted and printed once. Exit ${EXIT.notFound} when an id has no dead letter; ${EXIT.connect} when Redis refuses one's keys (its shard's, or its job's record or failed value, of another type: its own line, the other ids still done).`,
+    description: `Delete dead jobs for good: each letter, and the job's failed outcome and record; an id given twice is deleted and printed once. Exit ${EXIT.notFound} when an id has no dead letter; ${EXIT.connect} when Redis refuses one's keys (its shard's, or its job's record or failed value, of another type: its own line, the other ids still done). When one shard's call fails after another's was done, each of its ids says \`failed: <cause>\`, exit that failure's code.`,
   },
   args: {
     ids: { type: "positional", description: "Job ids", required: false },
