@@ -1,6 +1,7 @@
 // What `dead requeue ID…` and `dead delete ID…` print for each id (bin/dead.ts), and the exit
 // code of the whole run: each id is settled on its own (lib/admin/dead-actions.ts).
 import type { DeleteResult, FailedId, RequeueResult } from "../lib/admin/dead-actions.ts";
+import type { RequeueAllTally } from "../lib/admin/letters.ts";
 import { safeText, shownId, shownInput } from "../lib/safe-text.ts";
 import { ERROR_LINE_MAX, EXIT } from "./_cli.ts";
 import { failureText } from "./_exit.ts";
@@ -36,7 +37,25 @@ function why(d: RequeueResult | DeleteResult): string {
 
 /** The failure of an id's call, in one bounded line (as the command would say it alone). */
 function failed(d: FailedId): string {
-  return shownInput(failureText(d.error)[1].split("\n")[0]!, ERROR_LINE_MAX);
+  return failureLine(d.error);
+}
+
+/** A failure in one bounded line, as the command would say it alone (its stack left out). */
+function failureLine(error: unknown): string {
+  return shownInput(failureText(error)[1].split("\n")[0]!, ERROR_LINE_MAX);
+}
+
+/**
+ * `requeue --all` stopped by a failed call after others were done: its line, the JSON's
+ * `failed` reason, and its exit code (that failure's); null when it was not stopped.
+ */
+export function stoppedAnswer(
+  t: RequeueAllTally,
+): { line: string; reason: string; code: number } | null {
+  if (t.error === undefined) return null;
+  const reason = failureLine(t.error);
+  const line = `the other dead jobs were not requeued: ${reason}`;
+  return { line, reason, code: failureText(t.error)[0] };
 }
 
 /**

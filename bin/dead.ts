@@ -15,7 +15,7 @@ import {
 import { CourierError, RedisRefusedError } from "../lib/errors.ts";
 import { safeText, shownId } from "../lib/safe-text.ts";
 import { commonArgs, EXIT, intArg, printJson, queueArgs, runCli, UsageError } from "./_cli.ts";
-import { deletedJson, exitOf, notDone, requeuedJson } from "./_dead-answers.ts";
+import { deletedJson, exitOf, notDone, requeuedJson, stoppedAnswer } from "./_dead-answers.ts";
 
 const json = { type: "boolean", description: "Print JSON instead of text" } as const;
 
@@ -73,7 +73,7 @@ const showCommand = defineCommand({
 const requeueCommand = defineCommand({
   meta: {
     name: "requeue",
-    description: `Run dead jobs again with a fresh attempt count: ID… or --all. Atomic (never both dead and queued); the history keeps the old error. Exit ${EXIT.notFound} when an id has no dead letter; ${EXIT.connect} when Redis refuses one's keys (its shard's, or its job's record or failed value, of another type: its own line, the other ids still done). Letters go in calls of at most 1 MiB: when a later call fails, the ids done are printed and each other one says \`failed: <cause>\`, exit that failure's code (${EXIT.full} a full Redis).`,
+    description: `Run dead jobs again with a fresh attempt count: ID… or --all. Atomic (never both dead and queued); the history keeps the old error. Exit ${EXIT.notFound} when an id has no dead letter; ${EXIT.connect} when Redis refuses one's keys (its shard's, or its job's record or failed value, of another type: its own line, the other ids still done). Letters go in calls of at most 1 MiB: when a later call fails, the ids done are printed and each other one says \`failed: <cause>\` (--all: the count, then why the rest was not requeued), exit that failure's code (${EXIT.full} a full Redis).`,
   },
   args: {
     ids: { type: "positional", description: "Job ids (or --all)", required: false },
@@ -196,14 +196,22 @@ async function requeue(admin: Admin, ids: string[], json: boolean): Promise<void
 }
 
 async function requeueAll(admin: Admin, json: boolean): Promise<void> {
-  const { requeued: count, unreadable, first } = await admin.requeueAllTally();
-  if (json) printJson({ requeued: count, ...(unreadable > 0 ? { unreadable } : {}) });
+  const tally = await admin.requeueAllTally();
+  const { requeued: count, unreadable } = tally;
+  const stopped = stoppedAnswer(tally);
+  const failed = stopped ? { failed: stopped.reason } : {};
+  if (json) printJson({ requeued: count, ...(unreadable > 0 ? { unreadable } : {}), ...failed });
   else print(`requeued ${count} dead job${count === 1 ? "" : "s"}`);
   // Letters left because a job's key holds another type: said, as `requeue ID` says each (exit 6).
-  const left = unreadableLeftLine({ requeued: count, unreadable, first });
-  if (left === null) return;
-  if (!json) process.stderr.write(`dead: ${left}\n`);
-  process.exitCode = EXIT.connect;
+  const left = unreadableLeftLine(tally);
+  if (left !== null) {
+    if (!json) process.stderr.write(`dead: ${left}\n`);
+    process.exitCode = EXIT.connect;
+  }
+  // A call that failed after others were done: what was done is said above, then why it stopped.
+  if (stopped === null) return;
+  if (!json) process.stderr.write(`dead: ${stopped.line}\n`);
+  process.exitCode = stopped.code;
 }
 
 async function remove(admin: Admin, given: string[], json: boolean): Promise<void> {

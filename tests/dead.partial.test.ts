@@ -3,14 +3,19 @@
 // were lost: no id printed, "wrote nothing" said, exit 7, though some ids were requeued. Each id
 // is now answered: the ones done as done, the ones of the failed call and after as failed, with
 // the cause, one line each, the exit code of that failure. `dead delete` likewise, over shards.
+// `requeue --all` likewise: it counted nothing and said "wrote nothing" after requeuing some.
 // The failure is injected into the CLI's process (tests/fixtures/fail-requeue.ts).
 import { describe, expect, test } from "bun:test";
 import { resolve } from "node:path";
 import { Admin } from "../lib/admin/admin.ts";
+import { startDashboard } from "../lib/dashboard/server.ts";
 import { shardOf } from "../lib/engine/keys.ts";
 import { PermanentError } from "../lib/errors.ts";
 import { defineTask } from "../lib/types.ts";
+import { failScript } from "./fixtures/fail-requeue.ts";
 import { openQueue, ROOT, redisUrl, runCli, startWorker, testPrefix } from "./helpers.ts";
+
+const TOKEN = "s3cret-test-token-0108";
 
 const fails = defineTask({
   name: "fails",
@@ -111,5 +116,56 @@ describe("dead delete ID… over two shards, one shard's call failing", () => {
     expect(out.stdout).toBe(`${gone}\n`);
     expect(out.stderr).toStartWith(`dead: ${left[0]}: ${OOM}`);
     expect(out.code).toBe(7);
+  });
+});
+
+describe("dead requeue --all whose second call fails", () => {
+  test("what was requeued is counted, then why the rest was not, exit 7", async () => {
+    const prefix = testPrefix();
+    await killJobs(prefix, ["r0", "r1", "r2"], 1, 600);
+    const out = await deadFailing(prefix, "requeue:2", ["requeue", "--all"]);
+    expect(out.stdout).toBe("requeued 1 dead job\n");
+    expect(out.stderr).toStartWith(
+      "dead: the other dead jobs were not requeued: Redis is out of memory (maxmemory reached",
+    );
+    expect(out.stderr.split("\n").filter(Boolean)).toHaveLength(1);
+    expect(out.code).toBe(7);
+    expect(await deadIds(prefix, ["r0", "r1", "r2"])).toHaveLength(2);
+
+    const json = await deadFailing(prefix, "requeue:2", ["requeue", "--all", "--json"], "noanswer");
+    expect(JSON.parse(json.stdout)).toEqual({
+      requeued: 1,
+      failed: "Redis at redis://x did not answer within 10000 ms",
+    });
+    expect(json.code).toBe(6);
+
+    // Nothing done (the first call fails): the failure said once, as by any command.
+    const none = await deadFailing(prefix, "requeue:1", ["requeue", "--all"]);
+    expect(none.stdout).toBe("");
+    expect(none.stderr).toStartWith("dead: Redis is out of memory");
+    expect(none.code).toBe(7);
+  });
+
+  test("the dashboard's Requeue all: the count, with the failure's status and words", async () => {
+    const prefix = testPrefix();
+    await killJobs(prefix, ["d0", "d1", "d2"], 1, 600);
+    const undo = failScript("requeue", 2); // before the dashboard's client is made: it binds
+    const d = await startDashboard({ redisUrl: redisUrl(), prefix, port: 0, token: TOKEN });
+    try {
+      const res = await fetch(`${d.url}/api/dead/requeue-all`, {
+        method: "POST",
+        headers: { "content-type": "application/json", "x-courier-token": TOKEN },
+        body: "{}",
+      });
+      expect(res.status).toBe(507);
+      const body = (await res.json()) as { requeued: number; error: string };
+      expect(body.requeued).toBe(1);
+      expect(body.error).toStartWith(
+        "Requeued 1 dead job; the others were not: Redis is out of memory",
+      );
+    } finally {
+      undo();
+      await d.stop();
+    }
   });
 });

@@ -129,16 +129,25 @@ function answers<T extends { id: string; verdict: string }>(
 
 /**
  * Requeues every job dead now, shard by shard: how many, and how many were left unreadable (the
- * first named, its reason in the CLI's words).
+ * first named, its reason in the CLI's words). A call that fails after letters were requeued
+ * (here or on another shard) stops its shard: the counts say what was done, `error` why the
+ * rest was not; when nothing was done, it is thrown (as answers() does for ids).
  */
 export async function requeueAllDead(s: QueueShards, o: RequeueOptions): Promise<RequeueAllTally> {
-  const each = await s.each((keys) => requeueAllLetters(s.client, keys, o));
+  const each = await s.each(async (keys) => {
+    const t: RequeueAllTally = { requeued: 0, unreadable: 0, first: null };
+    return requeueAllLetters(s.client, keys, o, t).catch((error: unknown) => ({ ...t, error }));
+  });
   const first = each.find((t) => t.first !== null)?.first ?? null;
-  return {
+  const tally: RequeueAllTally = {
     requeued: each.reduce((a, t) => a + t.requeued, 0),
     unreadable: each.reduce((a, t) => a + t.unreadable, 0),
     first: first && unreadable(first.id, first.reason),
   };
+  const failed = each.find((t) => t.error !== undefined);
+  if (failed === undefined) return tally;
+  if (tally.requeued + tally.unreadable === 0) throw failed.error;
+  return { ...tally, error: failed.error };
 }
 
 /** Deletes dead jobs (letter, failed outcome and record); what became of each id. */

@@ -103,12 +103,14 @@ function toRef([letter, id]: readonly [string, string]) {
 
 /**
  * Requeues every letter there is now (not those that die again meanwhile); says how many, and
- * those left unreadable. Pages and calls hold about `bytes` of letters each (letter-runs.ts).
+ * those left unreadable, in `tally` as it goes (a later call's failure leaves what the earlier
+ * ones did there). Pages and calls hold about `bytes` of letters each (letter-runs.ts).
  */
 export async function requeueAllLetters(
   client: Redis,
   keys: QueueKeys,
   o: { maxAttempts: number; bytes?: number },
+  tally: RequeueAllTally = { requeued: 0, unreadable: 0, first: null },
 ): Promise<RequeueAllTally> {
   const [last] = await client.sendCommand<RawEntry[]>([
     "XREVRANGE",
@@ -118,7 +120,6 @@ export async function requeueAllLetters(
     "COUNT",
     "1",
   ]);
-  const tally: RequeueAllTally = { requeued: 0, unreadable: 0, first: null };
   if (!last) return tally;
   let from = "-";
   let most = PAGE_FIRST;

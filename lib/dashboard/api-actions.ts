@@ -7,7 +7,7 @@ import { isValidJobId } from "../engine/record.ts";
 import { CourierError } from "../errors.ts";
 import { WORDCOUNT_TASK } from "../tasks/wordcount/index.ts";
 import { normaliseUrl } from "../tasks/wordcount/url.ts";
-import { type Api, json } from "./api.ts";
+import { type Api, json, publicFailure } from "./api.ts";
 
 /** Pauses (`paused` true) or resumes the queue, as `queue.ts pause|resume` does. */
 export async function setPaused(api: Api, paused: boolean): Promise<Response> {
@@ -56,8 +56,14 @@ export async function cancel(api: Api, id: string): Promise<Response> {
 
 /** Requeues every dead job; `unreadable`: the letters left, their job's key of another type. */
 export async function requeueAll(api: Api): Promise<Response> {
-  const { requeued, unreadable } = await api.admin.requeueAllTally();
-  return json({ requeued, ...(unreadable > 0 ? { unreadable } : {}) });
+  const { requeued, unreadable, error } = await api.admin.requeueAllTally();
+  const counts = { requeued, ...(unreadable > 0 ? { unreadable } : {}) };
+  if (error === undefined) return json(counts);
+  // A call failed after others were done: how many were, with the failure's status and words
+  // (the page shows `error` alone, so it says the count too).
+  const failure = publicFailure(error);
+  const done = `Requeued ${requeued} dead job${requeued === 1 ? "" : "s"}; the others were not`;
+  return json({ ...counts, error: `${done}: ${failure.error}` }, failure.status);
 }
 
 /** Enqueues a word-count job; a URL `trigger` would refuse is refused here too (400). */
