@@ -1,6 +1,6 @@
 // A job's dead letter found by its id: the letter its failed value names (no scan), else one
 // look through the dead stream, newest first, in pages bounded by count and bytes, for every id
-// of a call at once (R106: a page of 1,000 letters per id, 16 ids at once, took 1.3 GB).
+// of a call at once (R106: a page of 1,000 letters per id, 16 ids at once, took up to 1.5 GB).
 
 import { isAutoId, type QueueKeys } from "../engine/keys.ts";
 import { parseOutcome } from "../engine/outcome.ts";
