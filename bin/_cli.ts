@@ -62,7 +62,7 @@ export async function runCli<T extends ArgsDef>(
  * The longest error line shown: each command quotes what it was given in a few dozen
  * characters (shownInput), and this bounds a line whatever else it names (a URL, a path).
  */
-const ERROR_LINE_MAX = 2_000;
+export const ERROR_LINE_MAX = 2_000;
 
 /**
  * Exits once stderr has taken `text`: process.exit() right after a write drops what a slow

@@ -48,22 +48,28 @@ const CODE_EXITS: Partial<Record<ErrorCode, number>> = {
 
 export function describeFailure(err: unknown): [number, string] {
   const name = process.argv[1]?.split("/").pop()?.replace(/\.ts$/, "") ?? "courier";
+  const [code, text] = failureText(err);
+  return [code, `${name}: ${text}`];
+}
+
+/** A failure's exit code and line, without the command's name (`dead` says it per id). */
+export function failureText(err: unknown): [number, string] {
   // citty's own argument errors (a missing required option) carry the code EARG.
   // Our own messages are shown as they are (a value given with an escape in it shows it, by
   // safeText); citty's are coloured by it, and only its colours are taken out.
-  if (err instanceof UsageError) return [EXIT.usage, `${name}: ${err.message}`];
+  if (err instanceof UsageError) return [EXIT.usage, err.message];
   if ((err as { code?: string })?.code === "EARG") {
-    return [EXIT.usage, `${name}: ${(err as Error).message.replace(CITTY_COLOURS, "")}`];
+    return [EXIT.usage, (err as Error).message.replace(CITTY_COLOURS, "")];
   }
   const refused = describeRefusal(err);
-  if (refused) return [EXIT.connect, `${name}: ${refused}`];
+  if (refused) return [EXIT.connect, refused];
   if (err instanceof CourierError) {
     const code = CODE_EXITS[err.code];
-    if (code !== undefined) return [code, `${name}: ${err.message}`];
+    if (code !== undefined) return [code, err.message];
   }
-  if (causes(err).some(isOomError)) return [EXIT.full, `${name}: ${OUT_OF_MEMORY}`];
+  if (causes(err).some(isOomError)) return [EXIT.full, OUT_OF_MEMORY];
   const text = err instanceof Error ? (err.stack ?? err.message) : String(err);
-  return [EXIT.internal, `${name}: unexpected error (please report it): ${text}`];
+  return [EXIT.internal, `unexpected error (please report it): ${text}`];
 }
 
 const OUT_OF_MEMORY =

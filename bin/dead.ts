@@ -3,7 +3,6 @@
 // DURATION|--all`, each a citty subcommand with its own options and --help.
 import { defineCommand } from "citty";
 import { Admin } from "../lib/admin/admin.ts";
-import type { DeleteResult, RequeueResult } from "../lib/admin/dead-actions.ts";
 import { isDeadCursor } from "../lib/admin/dead-pages.ts";
 import { formatDuration, parseDuration } from "../lib/admin/duration.ts";
 import {
@@ -13,9 +12,10 @@ import {
   letterJson,
   unreadableLeftLine,
 } from "../lib/cli/dead.ts";
-import { CourierError } from "../lib/errors.ts";
+import { CourierError, RedisRefusedError } from "../lib/errors.ts";
 import { safeText, shownId } from "../lib/safe-text.ts";
 import { commonArgs, EXIT, intArg, printJson, queueArgs, runCli, UsageError } from "./_cli.ts";
+import { deletedJson, exitOf, notDone, requeuedJson, stoppedAnswer } from "./_dead-answers.ts";
 
 const json = { type: "boolean", description: "Print JSON instead of text" } as const;
 
@@ -57,7 +57,7 @@ const listCommand = defineCommand({
 const showCommand = defineCommand({
   meta: {
     name: "show",
-    description: `A dead letter (error, payload) and the job's attempts. Exit ${EXIT.notFound} when the id has no dead letter.`,
+    description: `A dead letter (error, payload) and the job's attempts. Exit ${EXIT.notFound} when the id has no dead letter; ${EXIT.connect} when its job's record or failed value is a key of another type (the letter, then a line naming the key).`,
   },
   args: {
     id: { type: "positional", description: "The job's id", required: true },
@@ -73,7 +73,7 @@ const showCommand = defineCommand({
 const requeueCommand = defineCommand({
   meta: {
     name: "requeue",
-    description: `Run dead jobs again with a fresh attempt count: ID… or --all. Atomic (never both dead and queued); the history keeps the old error. Exit ${EXIT.notFound} when an id has no dead letter; ${EXIT.connect} when Redis refuses one's keys (its shard's, or its job's record or failed value, of another type: its own line, the other ids still done).`,
+    description: `Run dead jobs again with a fresh attempt count: ID… or --all. Atomic (never both dead and queued); the history keeps the old error. Exit ${EXIT.notFound} when an id has no dead letter; ${EXIT.connect} when Redis refuses one's keys (its shard's, or its job's record or failed value, of another type: its own line, the other ids still done). Letters go in calls of at most 1 MiB: when a later call fails, the ids done are printed and each other one says \`failed: <cause>\` (--all: the count, then why the rest was not requeued), exit that failure's code (${EXIT.full} a full Redis).`,
   },
   args: {
     ids: { type: "positional", description: "Job ids (or --all)", required: false },
@@ -95,7 +95,7 @@ const requeueCommand = defineCommand({
 const deleteCommand = defineCommand({
   meta: {
     name: "delete",
-    description: `Delete dead jobs for good: each letter, and the job's failed outcome and record; an id given twice is deleted and printed once. Exit ${EXIT.notFound} when an id has no dead letter; ${EXIT.connect} when Redis refuses one's keys (its shard's, or its job's record or failed value, of another type: its own line, the other ids still done).`,
+    description: `Delete dead jobs for good: each letter, and the job's failed outcome and record; an id given twice is deleted and printed once. Exit ${EXIT.notFound} when an id has no dead letter; ${EXIT.connect} when Redis refuses one's keys (its shard's, or its job's record or failed value, of another type: its own line, the other ids still done). When one shard's call fails after another's was done, each of its ids says \`failed: <cause>\`, exit that failure's code.`,
   },
   args: {
     ids: { type: "positional", description: "Job ids", required: false },
@@ -179,38 +179,48 @@ async function show(admin: Admin, id: string, json: boolean): Promise<void> {
   const job = await admin.job(letter.id);
   if (json) printJson(deadLetterJson(letter, job));
   else print(formatDeadLetter(letter, job));
+  // No record may be its expiry, or its record or failed value of another type (read as absent):
+  // that is said, as `result` says it, exit 6; the letter is shown all the same.
+  const unreadable = job ? null : await admin.unreadableJob(letter.id);
+  if (unreadable !== null) throw new RedisRefusedError(unreadable);
 }
 
 async function requeue(admin: Admin, ids: string[], json: boolean): Promise<void> {
   const done = await admin.requeue(ids);
   for (const d of done) {
-    if (json) printJson(d);
+    if (json) printJson(requeuedJson(d));
     else if (d.verdict === "requeued") print(safeText(d.id));
-    else process.stderr.write(`dead: ${safeText(d.id)}: ${why(d)}\n`);
+    else notDone(d);
   }
   process.exitCode = exitOf(done, "requeued");
 }
 
 async function requeueAll(admin: Admin, json: boolean): Promise<void> {
-  const { requeued: count, unreadable, first } = await admin.requeueAllTally();
-  if (json) printJson({ requeued: count, ...(unreadable > 0 ? { unreadable } : {}) });
+  const tally = await admin.requeueAllTally();
+  const { requeued: count, unreadable } = tally;
+  const stopped = stoppedAnswer(tally);
+  const failed = stopped ? { failed: stopped.reason } : {};
+  if (json) printJson({ requeued: count, ...(unreadable > 0 ? { unreadable } : {}), ...failed });
   else print(`requeued ${count} dead job${count === 1 ? "" : "s"}`);
   // Letters left because a job's key holds another type: said, as `requeue ID` says each (exit 6).
-  const left = unreadableLeftLine({ requeued: count, unreadable, first });
-  if (left === null) return;
-  if (!json) process.stderr.write(`dead: ${left}\n`);
-  process.exitCode = EXIT.connect;
+  const left = unreadableLeftLine(tally);
+  if (left !== null) {
+    if (!json) process.stderr.write(`dead: ${left}\n`);
+    process.exitCode = EXIT.connect;
+  }
+  // A call that failed after others were done: what was done is said above, then why it stopped.
+  if (stopped === null) return;
+  if (!json) process.stderr.write(`dead: ${stopped.line}\n`);
+  process.exitCode = stopped.code;
 }
 
 async function remove(admin: Admin, given: string[], json: boolean): Promise<void> {
   // An id given twice is deleted, and said, once (Admin.deleteDead, as requeue).
   const done = await admin.deleteDeadEach(given);
   for (const d of done) {
-    const deleted = d.verdict === "deleted";
-    const reason = d.verdict === "unreadable" ? { unreadable: d.reason } : {};
-    if (json) printJson({ id: d.id, deleted, ...reason });
-    else if (deleted) print(safeText(d.id));
-    else process.stderr.write(`dead: ${safeText(d.id)}: ${why(d)}\n`);
+    if (json) printJson(deletedJson(d));
+    else if (d.verdict === "deleted") print(safeText(d.id));
+    else notDone(d);
   }
   process.exitCode = exitOf(done, "deleted");
 }
@@ -224,26 +234,6 @@ async function purge(admin: Admin, olderThan: number | undefined, json: boolean)
 
 function print(text: string): void {
   process.stdout.write(`${text}\n`);
-}
-
-const WHY = {
-  missing: "no dead letter for this job",
-  active: "its job is queued or running again, not dead (the letter is left alone)",
-} as const;
-
-/** Why an id was not acted on, in one line (what Redis refused, for an unreadable one). */
-function why(d: RequeueResult | DeleteResult): string {
-  if (d.verdict === "unreadable") return safeText(d.reason);
-  return d.verdict === "active" ? WHY.active : WHY.missing;
-}
-
-/**
- * Each id is settled on its own: 0 when all were `ok`; else 6 when Redis refused one's keys (as
- * for any command it refuses), else 4 (no dead letter, or the job alive again).
- */
-function exitOf(done: readonly { verdict: string }[], ok: string): number {
-  if (done.some((d) => d.verdict === "unreadable")) return EXIT.connect;
-  return done.some((d) => d.verdict !== ok) ? EXIT.notFound : EXIT.ok;
 }
 
 export { command };

@@ -25,6 +25,19 @@ describe("ids and names printed whole", () => {
     expect(out.stderr).toBe(`dead: no dead letter for job ${"b".repeat(100)}\\x1b[31m\n`);
   });
 
+  // R106 finding 5: requeue and delete printed an unknown id whole whatever its length (5,000
+  // characters: 5 KB on stderr); they quote it as show does: whole up to 200, then cut.
+  for (const verb of ["requeue", "delete"]) {
+    test(`dead ${verb}: an id past any id's length is cut, a long real one whole`, async () => {
+      const prefix = testPrefix();
+      const out = await runCli("dead", [verb, "c".repeat(5_000), long("3"), "--prefix", prefix]);
+      expect(out.code).toBe(4);
+      expect(out.stderr).toBe(
+        `dead: ${"c".repeat(200)}…: no dead letter for this job\ndead: ${long("3")}: no dead letter for this job\n`,
+      );
+    });
+  }
+
   for (const verb of ["remove", "pause", "resume"]) {
     test(`schedule ${verb}: no schedule of a long name, named whole`, async () => {
       const prefix = testPrefix();

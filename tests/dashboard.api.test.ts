@@ -155,6 +155,30 @@ describe("dashboard over HTTP", () => {
     });
   });
 
+  // R106 finding 2: such a job read as unknown (404 "unknown id"); it is said as `result` says it.
+  for (const [which, cmd, has, wants] of [
+    ["record", ["SADD", "x"], "set", "hash"],
+    ["result", ["HSET", "f", "v"], "hash", "string"],
+  ] as const) {
+    test(`a job whose ${which} is a key of another type: 409 naming the key, not 404`, async () => {
+      const prefix = testPrefix();
+      const ids = await deadJobs(prefix, 1, { task: fails, shards: 1 });
+      const keys = shardKeys(prefix, "default", 1)[0]!;
+      const key = keys[which](ids[0]!);
+      await using r = await rawRedis();
+      // A record of another type is read only once the failed value has expired (it says all).
+      await r.sendCommand(["DEL", key, ...(which === "record" ? [keys.result(ids[0]!)] : [])]);
+      await r.sendCommand([cmd[0], key, ...cmd.slice(1)]);
+      const d = await dashboard(prefix);
+      expect(await get(d, `/api/jobs/${ids[0]}`)).toMatchObject({
+        status: 409,
+        body: {
+          error: `job ${ids[0]} cannot be read: key ${key} holds a ${has} where Courier keeps a ${wants}; another program uses these keys: give Courier its own --prefix, or delete that key`,
+        },
+      });
+    });
+  }
+
   test("trigger enqueues a word-count job; a URL trigger would refuse is a 400 with the reason", async () => {
     const prefix = testPrefix();
     const d = await dashboard(prefix, TOKEN);

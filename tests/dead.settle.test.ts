@@ -134,7 +134,7 @@ describe("a dead job whose own record or outcome key holds another type", () => 
       const out = await dead(prefix, "requeue", "w1", "w0");
       expect(out.stdout).toBe("w0\n");
       expect(out.stderr).toBe(
-        `dead: w1: Redis refused a Courier script (WRONGTYPE): key ${key} holds a ${which === "record" ? "set" : "hash"} where Courier keeps a ${which === "record" ? "hash" : "string"}; nothing was written; another program uses these keys: give Courier its own --prefix, or delete that key\n`,
+        `dead: w1: cannot be read: key ${key} holds a ${which === "record" ? "set" : "hash"} where Courier keeps a ${which === "record" ? "hash" : "string"}; another program uses these keys: give Courier its own --prefix, or delete that key\n`,
       );
       expect(out.code).toBe(6);
       expect(await isDead(prefix, "w1")).toBe(true);
@@ -159,7 +159,7 @@ describe("a dead job whose own record or outcome key holds another type", () => 
       expect(out.stdout).toBe("w0\n");
       expect(out.stderr).toMatch(
         new RegExp(
-          `^dead: w1: Redis refused a Courier script \\(WRONGTYPE\\): key ${key} holds a \\w+ where Courier keeps a ${which === "record" ? "hash" : "string"}; .*\\n$`,
+          `^dead: w1: cannot be read: key ${key} holds a \\w+ where Courier keeps a ${which === "record" ? "hash" : "string"}; another program .*\\n$`,
         ),
       );
       expect(out.code).toBe(6);
@@ -174,6 +174,46 @@ describe("a dead job whose own record or outcome key holds another type", () => 
   }
 });
 
+describe("dead show of a job whose own record or outcome key holds another type", () => {
+  // R106 finding 2: it exited 0 with no attempts (`"job":null`) and said nothing; the letter is
+  // still shown, and the key is named as `result` names it, exit 6.
+  for (const [which, cmd, has, wants] of [
+    ["record", ["SADD", "x"], "set", "hash"],
+    ["result", ["HSET", "f", "v"], "hash", "string"],
+  ] as const) {
+    test(`its ${which} a ${has}: the letter, then the line, exit 6`, async () => {
+      const prefix = testPrefix();
+      await killJobs(prefix, ["s1"], 1);
+      const keys = shardKeys(prefix, "default", 1)[0]!;
+      const key = keys[which]("s1");
+      await using r = await rawRedis();
+      // A record of another type is read only once the failed value has expired (it says all).
+      await r.sendCommand(["DEL", key, ...(which === "record" ? [keys.result("s1")] : [])]);
+      await r.sendCommand([cmd[0], key, ...cmd.slice(1)]);
+      const line = `dead: job s1 cannot be read: key ${key} holds a ${has} where Courier keeps a ${wants}; another program uses these keys: give Courier its own --prefix, or delete that key\n`;
+      const out = await dead(prefix, "show", "s1");
+      expect(out.stdout).toMatch(/^id: +s1$/m);
+      expect(out.stderr).toBe(line);
+      expect(out.code).toBe(6);
+      const json = await dead(prefix, "show", "s1", "--json");
+      expect(JSON.parse(json.stdout)).toMatchObject({ id: "s1", job: null });
+      expect(json.stderr).toBe(line);
+      expect(json.code).toBe(6);
+    });
+  }
+
+  test("an expired record is no such key: the letter alone, exit 0", async () => {
+    const prefix = testPrefix();
+    await killJobs(prefix, ["s2"], 1);
+    const keys = shardKeys(prefix, "default", 1)[0]!;
+    await using r = await rawRedis();
+    await r.sendCommand(["DEL", keys.record("s2"), keys.result("s2")]);
+    const out = await dead(prefix, "show", "s2");
+    expect(out.stderr).toBe("");
+    expect(out.code).toBe(0);
+  });
+});
+
 describe("requeue --all and a dead job whose record is a key of another type", () => {
   test("the others are requeued; the one left is said, with the first's key, exit 6", async () => {
     const prefix = testPrefix();
@@ -186,7 +226,7 @@ describe("requeue --all and a dead job whose record is a key of another type", (
     const out = await dead(prefix, "requeue", "--all");
     expect(out.stdout).toBe("requeued 2 dead jobs\n");
     expect(out.stderr).toBe(
-      `dead: 1 dead job not requeued, its keys unreadable (dead requeue ID says each); the first, v1: Redis refused a Courier script (WRONGTYPE): key ${key} holds a set where Courier keeps a hash; nothing was written; another program uses these keys: give Courier its own --prefix, or delete that key\n`,
+      `dead: 1 dead job not requeued, its keys unreadable (dead requeue ID says each); the first, v1: cannot be read: key ${key} holds a set where Courier keeps a hash; another program uses these keys: give Courier its own --prefix, or delete that key\n`,
     );
     expect(out.code).toBe(6);
     expect(await isDead(prefix, "v1")).toBe(true);

@@ -4,6 +4,7 @@
 // (h-102), its letters read a few at a time. The bound injected small here.
 import { describe, expect, test } from "bun:test";
 import { requeueDead } from "../lib/admin/dead-actions.ts";
+import { findDeadEntry, SCAN_MOST } from "../lib/admin/dead-find.ts";
 import {
   letterBytes,
   nextPageCount,
@@ -35,10 +36,11 @@ describe("runs and pages of letters", () => {
   });
 });
 
-/** `n` dead letters, each with a 1,000-byte payload; their jobs' ids. */
-async function letters(v: EngineQueue, n: number): Promise<string[]> {
+/** `n` dead letters, each with a `size`-byte payload (1,000); their jobs' ids. */
+async function letters(v: EngineQueue, n: number, size = 1_000): Promise<string[]> {
   const entries = [];
-  for (let i = 0; i < n; i++) entries.push(await plant(v, { p: JSON.stringify("x".repeat(998)) }));
+  const p = JSON.stringify("x".repeat(size - 2));
+  for (let i = 0; i < n; i++) entries.push(await plant(v, { p }));
   expect(await deliver(v, "w1", n)).toHaveLength(n);
   const burials = entries.map((entryId) => ({ entryId, id: entryId, problem: "boom" }));
   await buryEntries(v.client, v.k, O, burials);
@@ -47,7 +49,13 @@ async function letters(v: EngineQueue, n: number): Promise<string[]> {
 
 /** The requeue calls (letters in each) and XRANGE counts sent on the engine's connection. */
 function watch(v: EngineQueue) {
-  const seen = { requeues: [] as number[], pages: [] as number[], reading: 0, mostRead: 0 };
+  const seen = {
+    requeues: [] as number[],
+    pages: [] as number[],
+    scans: [] as number[],
+    reading: 0,
+    mostRead: 0,
+  };
   const send = v.r.sendCommand.bind(v.r);
   v.r.sendCommand = (async (args: string[], ...rest: unknown[]) => {
     if (args[0] === "EVALSHA" && args[1] === scripts.requeue.sha) {
@@ -55,6 +63,7 @@ function watch(v: EngineQueue) {
       seen.requeues.push((args.length - 3 - keys - 3) / 2); // ARGV: 3, then pairs
     }
     if (args[0] === "XRANGE") seen.pages.push(Number(args[5]));
+    if (args[0] === "XREVRANGE") seen.scans.push(Number(args[5]));
     // A letter found by id: its failed value read, then the letter (findDead).
     const letterRead = args[0] === "GET" && args[1]!.startsWith(v.k.resultPrefix);
     if (letterRead) seen.mostRead = Math.max(seen.mostRead, ++seen.reading);
@@ -107,5 +116,45 @@ describe("requeueDead (ids given)", () => {
     expect(await v.r.sendCommand(["XLEN", v.k.dead])).toBe(0);
     const rows = (await v.r.sendCommand(["XRANGE", v.k.stream, "-", "+"])) as [string, string[]][];
     expect(rows.map(([, f]) => f[f.indexOf("i") + 1])).toEqual(ids);
+  });
+});
+
+// R106 finding 4: an id whose failed value names no letter (expired, or no such job) had the
+// dead stream read for it alone, 1,000 whole letters a page, 16 ids at once: 2,000 letters of
+// 256 KB took 0.5 to 1.8 GB, and 16 unknown ids timed out. Now one look for every id of a call,
+// PAGE_FIRST letters first, then about MOVE_BYTES of them (at most SCAN_MOST).
+describe("dead letters found by a scan", () => {
+  test("one look through the stream for every id of a call, pages bounded by count and bytes", async () => {
+    await using v = await engineQueue();
+    const ids = await letters(v, 40, 100_000);
+    for (const id of ids.slice(0, 2)) await v.r.sendCommand(["DEL", v.k.result(id)]); // expired
+    const prefix = v.k.stream.slice(0, v.k.stream.indexOf(":{"));
+    const unknown = Array.from({ length: 16 }, (_, i) => `u${i}`);
+    const seen = watch(v);
+    const shards = new QueueShards(v.client, prefix, "q");
+    const done = await requeueDead(shards, [...unknown, ids[0]!, ids[1]!], { maxAttempts: 3 });
+    expect(done).toEqual([
+      ...unknown.map((id) => ({ id, verdict: "missing" as const })),
+      { id: ids[0]!, verdict: "requeued" as const },
+      { id: ids[1]!, verdict: "requeued" as const },
+    ]);
+    // 40 letters of 100 KB, read once: 16, then 10 a page (1 MiB of them).
+    expect(seen.scans).toEqual([PAGE_FIRST, 10, 10, 10]);
+    expect(Math.max(...seen.scans)).toBeLessThanOrEqual(SCAN_MOST);
+  });
+
+  test("small letters: pages of at most SCAN_MOST; a letter at the stream's end is found", async () => {
+    await using v = await engineQueue();
+    const ids = await letters(v, 120);
+    await v.r.sendCommand(["DEL", v.k.result(ids[0]!)]);
+    const seen = watch(v);
+    const found = await findDeadEntry(v.client, v.k, ids[0]!);
+    expect(found?.[1]).toContain(ids[0]);
+    expect(seen.scans).toEqual([PAGE_FIRST, SCAN_MOST, SCAN_MOST, SCAN_MOST]);
+    // The newest letter is in the first page: the look stops there.
+    await v.r.sendCommand(["DEL", v.k.result(ids[119]!)]);
+    seen.scans.length = 0;
+    expect((await findDeadEntry(v.client, v.k, ids[119]!))?.[1]).toContain(ids[119]);
+    expect(seen.scans).toEqual([PAGE_FIRST]);
   });
 });

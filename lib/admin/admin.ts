@@ -120,7 +120,9 @@ export class Admin extends QueueReader {
   /**
    * Requeues dead jobs by id: each runs again with a fresh attempt count, its history kept.
    * An id given twice is requeued, and answered, once; an id whose keys Redis refuses is
-   * `unreadable` (with its `reason`), and the others are still requeued.
+   * `unreadable` (with its `reason`), and the others are still requeued. A call that fails
+   * otherwise (a full Redis) after others were done leaves its ids and the later ones `failed`
+   * (with the `error`); when nothing was done, that error is thrown.
    */
   requeue(given: readonly string[]): Promise<dead.RequeueResult[]> {
     return dead.requeueDead(this.queueShards, given, this.#o());
@@ -139,15 +141,19 @@ export class Admin extends QueueReader {
     return dead.requeueAllDead(this.queueShards, this.#o());
   }
 
-  /** Deletes dead jobs (letter, failed outcome and record); returns the ids deleted. */
+  /**
+   * Deletes dead jobs (letter, failed outcome and record); returns the ids deleted (those of a
+   * call that failed after another shard's was done are not: deleteDeadEach says which).
+   */
   async deleteDead(given: readonly string[]): Promise<string[]> {
     const each = await dead.deleteDead(this.queueShards, given);
     return each.filter((d) => d.verdict === "deleted").map((d) => d.id);
   }
 
   /**
-   * As deleteDead, with what became of each id: deleted, missing (no dead letter), or
-   * unreadable (Redis refused its keys; `reason`): one such id leaves the others deleted.
+   * As deleteDead, with what became of each id: deleted, missing (no dead letter), unreadable
+   * (Redis refused its keys; `reason`): one such id leaves the others deleted; or failed (its
+   * shard's call failed after another shard's was done; `error`), as Admin.requeue.
    */
   deleteDeadEach(given: readonly string[]): Promise<dead.DeleteResult[]> {
     return dead.deleteDead(this.queueShards, given);

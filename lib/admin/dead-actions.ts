@@ -3,22 +3,25 @@
 // shard it lives in; each shard's letters are aged on that shard's clock. The letters' own
 // reads and writes are in letters.ts; this file only spreads them over the shards. One id
 // whose keys Redis refuses (a key of another type, a corrupt letter) is settled on its own,
-// as `unreadable`: the call's other ids are still acted on.
+// as `unreadable`: the call's other ids are still acted on. A call that fails for another
+// reason (a full Redis, a lost connection) leaves the ids it and the later calls had `failed`,
+// and those earlier calls acted on keep their answers (settle).
 
 import { ErrorReply } from "@redis/client";
-import { describeRefusal, refusalLine } from "../cli/refusal.ts";
+import { describeRefusal } from "../cli/refusal.ts";
 import type { QueueKeys } from "../engine/keys.ts";
+import { cannotBeReadReply } from "../engine/unreadable-text.ts";
 import { causes, describeError, isOomError } from "../errors.ts";
 import { isNoPerm, isTransient } from "../redis/cause.ts";
+import { findDead, namedLetter, scanDead } from "./dead-find.ts";
 import { listDeadShards } from "./dead-pages.ts";
 import { letterBytes, PAGE_FIRST, runsByBytes } from "./letter-runs.ts";
 import {
   type DeadLetter,
   type DeadPage,
   discardLetters,
-  findDead,
-  findDeadEntry,
   purgeLetters,
+  type RawEntry,
   type RequeueAllTally,
   type RequeueReply,
   type RequeueVerdict,
@@ -34,8 +37,19 @@ export interface UnreadableId {
   reason: string;
 }
 
-export type RequeueResult = { id: string; verdict: RequeueVerdict } | UnreadableId;
-export type DeleteResult = { id: string; verdict: "deleted" | "missing" } | UnreadableId;
+/**
+ * An id not acted on because its shard's call failed for a reason not its own (a full Redis, a
+ * lost connection): `error` is that failure. Given only when another id has an answer; when
+ * none has, the failure is thrown (nothing was done).
+ */
+export interface FailedId {
+  id: string;
+  verdict: "failed";
+  error: unknown;
+}
+
+export type RequeueResult = { id: string; verdict: RequeueVerdict } | UnreadableId | FailedId;
+export type DeleteResult = { id: string; verdict: "deleted" | "missing" } | UnreadableId | FailedId;
 
 /** What a requeue needs to know: the attempts a job gets when its letter does not say. */
 export interface RequeueOptions {
@@ -75,14 +89,14 @@ export async function requeueDead(
   const done = new Map<string, RequeueResult>();
   await s.byShard(jobIds, (keys, ids) =>
     settle(ids, done, async () => {
-      const found = await letters(s, keys, ids);
+      const found = await letters(s, keys, ids, done);
       for (const run of runsByBytes(found, (l) => l.bytes, o.bytes)) {
         const pairs = run.map((l) => l.pair);
         for (const d of await requeueLetters(s.client, keys, pairs, o)) done.set(d.id, told(d));
       }
     }),
   );
-  return jobIds.map((id) => done.get(id) ?? { id, verdict: "missing" });
+  return answers(jobIds, done);
 }
 
 /** A letter's answer, an unreadable one's reason in the CLI's words. */
@@ -90,23 +104,50 @@ function told(d: RequeueReply): RequeueResult {
   return d.verdict === "unreadable" ? unreadable(d.id, d.reason) : d;
 }
 
-/** An id whose job's key holds another type: the script's `courier: key …` in the CLI's words. */
+/**
+ * An id whose job's key holds another type: the script answered it (nothing of it written), so
+ * it is said as `result` says it (unreadable-text.ts), not as a refused call.
+ */
 function unreadable(id: string, why: string): UnreadableId {
-  return { id, verdict: "unreadable", reason: refusalLine(why) ?? why };
+  return { id, verdict: "unreadable", reason: cannotBeReadReply(why) ?? why };
+}
+
+/**
+ * Each id's answer, in the order given. When a call failed and no id has an answer from Redis
+ * (each failed, or has no letter), nothing was done: the failure is thrown, as any command's.
+ */
+function answers<T extends { id: string; verdict: string }>(
+  ids: readonly string[],
+  done: Map<string, T | FailedId>,
+): (T | FailedId)[] {
+  const out = ids.map((id) => done.get(id) ?? ({ id, verdict: "missing" } as T));
+  const failed = out.find((d): d is FailedId => d.verdict === "failed");
+  const idle = out.every((d) => d.verdict === "failed" || d.verdict === "missing");
+  if (failed && idle) throw failed.error;
+  return out;
 }
 
 /**
  * Requeues every job dead now, shard by shard: how many, and how many were left unreadable (the
- * first named, its reason in the CLI's words).
+ * first named, its reason in the CLI's words). A call that fails after letters were requeued
+ * (here or on another shard) stops its shard: the counts say what was done, `error` why the
+ * rest was not; when nothing was done, it is thrown (as answers() does for ids).
  */
 export async function requeueAllDead(s: QueueShards, o: RequeueOptions): Promise<RequeueAllTally> {
-  const each = await s.each((keys) => requeueAllLetters(s.client, keys, o));
+  const each = await s.each(async (keys) => {
+    const t: RequeueAllTally = { requeued: 0, unreadable: 0, first: null };
+    return requeueAllLetters(s.client, keys, o, t).catch((error: unknown) => ({ ...t, error }));
+  });
   const first = each.find((t) => t.first !== null)?.first ?? null;
-  return {
+  const tally: RequeueAllTally = {
     requeued: each.reduce((a, t) => a + t.requeued, 0),
     unreadable: each.reduce((a, t) => a + t.unreadable, 0),
-    first: first && { id: first.id, reason: refusalLine(first.reason) ?? first.reason },
+    first: first && unreadable(first.id, first.reason),
   };
+  const failed = each.find((t) => t.error !== undefined);
+  if (failed === undefined) return tally;
+  if (tally.requeued + tally.unreadable === 0) throw failed.error;
+  return { ...tally, error: failed.error };
 }
 
 /** Deletes dead jobs (letter, failed outcome and record); what became of each id. */
@@ -118,14 +159,14 @@ export async function deleteDead(
   const done = new Map<string, DeleteResult>();
   await s.byShard(ids, (keys, some) =>
     settle(some, done, async () => {
-      const pairs = (await letters(s, keys, some)).map((l) => l.pair);
+      const pairs = (await letters(s, keys, some, done)).map((l) => l.pair);
       for (const d of await discardLetters(s.client, keys, pairs)) {
         if (d.unreadable !== undefined) done.set(d.id, unreadable(d.id, d.unreadable));
         else if (d.deleted) done.set(d.id, { id: d.id, verdict: "deleted" });
       }
     }),
   );
-  return ids.map((id) => done.get(id) ?? { id, verdict: "missing" });
+  return answers(ids, done);
 }
 
 /** Deletes dead letters older than `olderThanMs` (all when not given); returns how many. */
@@ -142,39 +183,65 @@ interface Found {
 }
 
 /**
- * The letters of the ids that have one in this shard, in the order given, read PAGE_FIRST at
- * a time and only their ids and weights kept: a letter holds its job's payload, and 500 ids'
- * letters read at once would be held at once.
+ * The letters of the ids that have one in this shard, in the order given, only their ids and
+ * weights kept (a letter holds its job's payload): those their failed value names read
+ * PAGE_FIRST at a time, then one scan of the dead stream for all the others (scanDead: 16
+ * unknown ids scanned it 16 times at once, R106). An id with none is answered `missing` in
+ * `done` now: a later call's failure does not make it `failed`.
  */
-async function letters(s: QueueShards, keys: QueueKeys, ids: readonly string[]) {
-  const out: Found[] = [];
+async function letters(
+  s: QueueShards,
+  keys: QueueKeys,
+  ids: readonly string[],
+  done: Map<string, { id: string; verdict: string }>,
+) {
+  const found = (e: RawEntry, id: string): Found => ({
+    pair: [e[0], id],
+    bytes: letterBytes(e[1]),
+  });
+  const named = new Map<string, Found>();
   for (let i = 0; i < ids.length; i += PAGE_FIRST) {
     const some = ids.slice(i, i + PAGE_FIRST);
-    const found = await Promise.all(some.map((id) => findDeadEntry(s.client, keys, id)));
-    for (const [j, e] of found.entries()) {
-      if (e) out.push({ pair: [e[0], some[j]!], bytes: letterBytes(e[1]) });
-    }
+    const read = await Promise.all(some.map((id) => namedLetter(s.client, keys, id)));
+    for (const [j, e] of read.entries()) if (e) named.set(some[j]!, found(e, some[j]!));
+  }
+  const rest = ids.filter((id) => !named.has(id));
+  const scanned = await scanDead(s.client, keys, rest, found);
+  const out: Found[] = [];
+  for (const id of ids) {
+    const f = named.get(id) ?? scanned.get(id);
+    if (f) out.push(f);
+    else done.set(id, { id, verdict: "missing" });
   }
   return out;
 }
 
 /**
- * Runs `fn` for `ids` (one shard's); when Redis refuses it for their data (a key of the
- * shard of another type), those of `ids` not settled yet are unreadable, and the other shards'
- * ids go on. Within a shard the letters are read from one stream and written by one script:
- * what fails there fails for each of its ids alike.
+ * Runs `fn` for `ids` (one shard's); when a read or call fails, those of `ids` not answered yet
+ * are unreadable (Redis refused it for their data: a key of the shard of another type) or
+ * failed (anything else: a full Redis, a lost connection), and the other shards' ids go on. The
+ * ids earlier calls answered keep their answers: those calls were done. Within a shard the
+ * letters are read from one stream and written by one script: what fails there fails for each
+ * of its ids alike.
  */
 async function settle(
   ids: readonly string[],
-  done: Map<string, { id: string } | UnreadableId>,
+  done: Map<string, { id: string } | UnreadableId | FailedId>,
   fn: () => Promise<void>,
 ): Promise<void> {
   try {
     await fn();
   } catch (err) {
     const reason = refusalOf(err);
-    if (reason === null) throw err;
-    for (const id of ids) if (!done.has(id)) done.set(id, { id, verdict: "unreadable", reason });
+    for (const id of ids) {
+      if (done.has(id)) continue;
+      done.set(
+        id,
+        reason === null
+          ? { id, verdict: "failed", error: err }
+          : { id, verdict: "unreadable", reason },
+      );
+    }
   }
 }
 

@@ -50,6 +50,11 @@ export interface RequeueAllTally {
   unreadable: number;
   /** The first letter left unreadable: its job id, and the script's `courier: key …`. */
   first: { id: string; reason: string } | null;
+  /**
+   * The failure (a full Redis, no answer) that stopped a shard's requeue after letters were
+   * requeued or answered: the counts say what was done (R106). None done: thrown instead.
+   */
+  error?: unknown;
 }
 
 /** Adds one call's answers to `t`. */

@@ -1,8 +1,7 @@
-// Dead letters: list them page by page (newest first), find one by job id, requeue or delete
-// them (one script each, atomic per letter), purge them by age.
+// Dead letters: list them page by page (newest first), requeue or delete them (one script each,
+// atomic per letter), purge them by age. One found by job id: dead-find.ts.
 
-import { isAutoId, type QueueKeys } from "../engine/keys.ts";
-import { parseOutcome } from "../engine/outcome.ts";
+import type { QueueKeys } from "../engine/keys.ts";
 import {
   type DiscardReply,
   discardLetters as discard,
@@ -22,6 +21,8 @@ import {
 } from "./letter-runs.ts";
 
 export type { RequeueAllTally, RequeueReply, RequeueVerdict };
+/** A dead letter as Redis stores it: [entry id, fields]. */
+export type RawEntry = [string, string[]];
 
 export interface DeadLetter {
   /** The letter's entry id in the dead stream; its ms part is when the job died. */
@@ -45,9 +46,8 @@ export interface DeadPage {
   next: string | null;
 }
 
-type RawEntry = [string, string[]];
-
-const ENTRY_ID = /^\d+-\d+$/;
+/** A stream entry id as Redis writes one (ms-seq). */
+export const ENTRY_ID = /^\d+-\d+$/;
 
 export async function listDead(
   client: Redis,
@@ -83,52 +83,6 @@ export async function deadFrom(
   return entries.map(toLetter);
 }
 
-/** The newest dead letter of a job, or null. */
-export async function findDead(
-  client: Redis,
-  keys: QueueKeys,
-  jobId: string,
-): Promise<DeadLetter | null> {
-  const entry = await findDeadEntry(client, keys, jobId);
-  return entry ? toLetter(entry) : null;
-}
-
-/** The newest dead letter of a job as stored (entry id, fields), or null. */
-export async function findDeadEntry(
-  client: Redis,
-  keys: QueueKeys,
-  jobId: string,
-): Promise<RawEntry | null> {
-  // A failed job's outcome value names its letter: no scan needed while it is kept.
-  const value = await client
-    .sendCommand<string | null>(["GET", keys.result(jobId)])
-    .catch(() => null); // a key of another type: look through the letters
-  const known = value ? parseOutcome(value)?.letter : null;
-  // Only a stream id (two 64-bit numbers, as isAutoId says) is sent to XRANGE: Redis refuses
-  // one past the range, and a corrupt pointer must not hide the letter the scan below finds.
-  if (known && ENTRY_ID.test(known) && isAutoId(known)) {
-    const [entry] = await client.sendCommand<RawEntry[]>(["XRANGE", keys.dead, known, known]);
-    if (entry && field(entry[1], "id") === jobId) return entry;
-  }
-  // The outcome expired (or was dropped on a full Redis): look through the letters, newest
-  // first. The stream is capped (deadMaxLen), so this is bounded; it is an operator's command.
-  let from = "+";
-  for (;;) {
-    const page = await client.sendCommand<RawEntry[]>([
-      "XREVRANGE",
-      keys.dead,
-      from,
-      "-",
-      "COUNT",
-      "1000",
-    ]);
-    const hit = page.find((e) => field(e[1], "id") === jobId);
-    if (hit) return hit;
-    if (page.length < 1000) return null;
-    from = `(${page.at(-1)![0]}`;
-  }
-}
-
 /**
  * Requeues letters [entry id, job id ('' = any)]; atomic per letter (requeue.lua). A letter
  * whose job's keys hold another type is `unreadable` on its own, the others requeued.
@@ -149,12 +103,14 @@ function toRef([letter, id]: readonly [string, string]) {
 
 /**
  * Requeues every letter there is now (not those that die again meanwhile); says how many, and
- * those left unreadable. Pages and calls hold about `bytes` of letters each (letter-runs.ts).
+ * those left unreadable, in `tally` as it goes (a later call's failure leaves what the earlier
+ * ones did there). Pages and calls hold about `bytes` of letters each (letter-runs.ts).
  */
 export async function requeueAllLetters(
   client: Redis,
   keys: QueueKeys,
   o: { maxAttempts: number; bytes?: number },
+  tally: RequeueAllTally = { requeued: 0, unreadable: 0, first: null },
 ): Promise<RequeueAllTally> {
   const [last] = await client.sendCommand<RawEntry[]>([
     "XREVRANGE",
@@ -164,7 +120,6 @@ export async function requeueAllLetters(
     "COUNT",
     "1",
   ]);
-  const tally: RequeueAllTally = { requeued: 0, unreadable: 0, first: null };
   if (!last) return tally;
   let from = "-";
   let most = PAGE_FIRST;

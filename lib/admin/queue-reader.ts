@@ -149,6 +149,14 @@ export class QueueReader {
     return view.jobOf(this.queueShards, id);
   }
 
+  /**
+   * Why `job(id)` read null when it is not for want of a job: its failed value or record is a
+   * key of another type (one line, as `result` says it); null when neither is.
+   */
+  unreadableJob(id: string): Promise<string | null> {
+    return view.unreadableJobOf(this.queueShards, id);
+  }
+
   /** The latest failed attempts (from each shard's events), newest first, one per job. */
   recentFailures(limit = 20): Promise<RecentFailure[]> {
     return view.recentFailures(this.queueShards, limit);

@@ -6,6 +6,7 @@
 import { LEVELS, levelKeys, type QueueKeys } from "../engine/keys.ts";
 import { InputError } from "../errors.ts";
 import { getJobs } from "../queue/read.ts";
+import { unreadableJob } from "../queue/shards.ts";
 import type { RedisMemory } from "../redis/memory.ts";
 import { readMemoryOfNodes } from "../redis/memory-nodes.ts";
 import type { JobRecord } from "../types.ts";
@@ -94,6 +95,14 @@ export async function jobOf(s: QueueShards, id: string): Promise<JobRecord | nul
   const keys = await s.shardOf(id);
   if (!keys) return null;
   return getJobs(s.client, keys, [id], false).then(([job]) => job ?? null);
+}
+
+/**
+ * Why a job that reads as unknown may not be: its failed value or record is a key of another
+ * type (getJobs reads such a key as absent), in one line; null when neither is.
+ */
+export async function unreadableJobOf(s: QueueShards, id: string): Promise<string | null> {
+  return unreadableJob(s.client, await s.shards(), id);
 }
 
 /** The latest failed attempts (from each shard's events), newest first, one per job. */

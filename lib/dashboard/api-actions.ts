@@ -7,7 +7,7 @@ import { isValidJobId } from "../engine/record.ts";
 import { CourierError } from "../errors.ts";
 import { WORDCOUNT_TASK } from "../tasks/wordcount/index.ts";
 import { normaliseUrl } from "../tasks/wordcount/url.ts";
-import { type Api, json } from "./api.ts";
+import { type Api, json, publicFailure } from "./api.ts";
 
 /** Pauses (`paused` true) or resumes the queue, as `queue.ts pause|resume` does. */
 export async function setPaused(api: Api, paused: boolean): Promise<Response> {
@@ -23,6 +23,7 @@ export async function empty(api: Api): Promise<Response> {
 
 export async function requeue(api: Api, id: string): Promise<Response> {
   const [done] = await api.admin.requeue([id]);
+  if (done?.verdict === "failed") throw done.error; // one id: thrown before, kept here for types
   if (done?.verdict === "requeued") return json(done);
   if (done?.verdict === "active") {
     return json({ error: `job ${id} is queued or running again, not dead` }, 409);
@@ -33,6 +34,7 @@ export async function requeue(api: Api, id: string): Promise<Response> {
 
 export async function remove(api: Api, id: string): Promise<Response> {
   const [done] = await api.admin.deleteDeadEach([id]);
+  if (done?.verdict === "failed") throw done.error; // one id: thrown before, kept here for types
   if (done?.verdict === "deleted") return json({ id, deleted: true });
   if (done?.verdict === "unreadable") return json({ error: `job ${id}: ${done.reason}` }, 409);
   return json({ error: `no dead letter for job ${id}` }, 404);
@@ -54,8 +56,14 @@ export async function cancel(api: Api, id: string): Promise<Response> {
 
 /** Requeues every dead job; `unreadable`: the letters left, their job's key of another type. */
 export async function requeueAll(api: Api): Promise<Response> {
-  const { requeued, unreadable } = await api.admin.requeueAllTally();
-  return json({ requeued, ...(unreadable > 0 ? { unreadable } : {}) });
+  const { requeued, unreadable, error } = await api.admin.requeueAllTally();
+  const counts = { requeued, ...(unreadable > 0 ? { unreadable } : {}) };
+  if (error === undefined) return json(counts);
+  // A call failed after others were done: how many were, with the failure's status and words
+  // (the page shows `error` alone, so it says the count too).
+  const failure = publicFailure(error);
+  const done = `Requeued ${requeued} dead job${requeued === 1 ? "" : "s"}; the others were not`;
+  return json({ ...counts, error: `${done}: ${failure.error}` }, failure.status);
 }
 
 /** Enqueues a word-count job; a URL `trigger` would refuse is refused here too (400). */

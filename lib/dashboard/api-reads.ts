@@ -154,8 +154,12 @@ export async function jobsPage(api: Api, url: URL): Promise<Response> {
 export async function job(api: Api, id: string): Promise<Response> {
   if (!isValidJobId(id)) return json({ error: `"${id}" is not a job id` }, 400);
   const record = await api.admin.job(id);
-  if (!record) return json({ error: `no job ${id}: unknown id, or its record has expired` }, 404);
-  return json(jobJson(record));
+  if (record) return json(jobJson(record));
+  // Its failed value or record of another type reads as absent: said as `result` says it (409,
+  // as the actions' refusals of such a job).
+  const unreadable = await api.admin.unreadableJob(id);
+  if (unreadable) return json({ error: unreadable }, 409);
+  return json({ error: `no job ${id}: unknown id, or its record has expired` }, 404);
 }
 
 export async function metrics(api: Api): Promise<Response> {

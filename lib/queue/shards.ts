@@ -4,6 +4,7 @@
 // of one shard is read exactly as before.
 
 import { type QueueKeys, shardOf } from "../engine/keys.ts";
+import { cannotBeRead } from "../engine/unreadable-text.ts";
 import type { Redis } from "../redis/connect.ts";
 import { safeText } from "../safe-text.ts";
 import type { JobRecord } from "../types.ts";
@@ -64,9 +65,7 @@ export async function unreadableJob(
   ] as const) {
     const type = await client.sendCommand<string>(["TYPE", key]);
     if (type === "none" || type === want) continue;
-    const fix =
-      "another program uses these keys: give Courier its own --prefix, or delete that key";
-    return `job ${safeText(id)} cannot be read: key ${safeText(key)} holds a ${type} where Courier keeps a ${want}; ${fix}`;
+    return `job ${safeText(id)} ${cannotBeRead(key, type, want)}`;
   }
   return null;
 }

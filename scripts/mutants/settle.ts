@@ -10,10 +10,10 @@ const PRESENCE = "lib/worker/presence.ts";
 
 // biome-ignore format: a table, one mutant to three lines
 export const settleMutants: Mutant[] = [
-  m("dead-pointer-unchecked", "lib/admin/letters.ts", "a letter id past a stream id's range is not sent to Redis: the scan finds the letter",
-    "if (known && ENTRY_ID.test(known) && isAutoId(known)) {", "if (known && ENTRY_ID.test(known)) {", [T("dead.settle")]),
+  m("dead-pointer-unchecked", "lib/admin/dead-find.ts", "a letter id past a stream id's range is not sent to Redis: the scan finds the letter",
+    "if (!known || !ENTRY_ID.test(known) || !isAutoId(known)) return null;", "if (!known || !ENTRY_ID.test(known)) return null;", [T("dead.settle")]),
   m("dead-shard-not-settled", DEAD, "an id whose keys Redis refuses leaves the other shards' ids done",
-    "if (reason === null) throw err;", "throw err;", [T("dead.settle")]),
+    "const reason = refusalOf(err);", "if (err) throw err; const reason = refusalOf(err);", [T("dead.settle")]),
   m("info-worker-wrongtype-thrown", WORKERS, "one worker record of another type is its own row: info, /metrics and the dashboard show the rest",
     ".catch(wrongTypeAs(null))", "", [T("info.workers.unreadable")]),
   m("info-worker-unreadable-live", WORKERS, "an unreadable worker record is not counted live",
