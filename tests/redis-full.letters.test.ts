@@ -5,7 +5,7 @@
 // which run every second, do not look through letters (its dead-letter list shows the job).
 import { afterEach, describe, expect, test } from "bun:test";
 import { type Dashboard, startDashboard } from "../lib/dashboard/server.ts";
-import { LETTER_LOOKBACK } from "../lib/engine/letters.ts";
+import { LETTER_LOOKBACK, LETTER_PAGE, recordsFromLetters } from "../lib/engine/letters.ts";
 import { PermanentError } from "../lib/errors.ts";
 import { WORDCOUNT_TASK } from "../lib/tasks/wordcount/name.ts";
 import { defineTask } from "../lib/types.ts";
@@ -123,6 +123,31 @@ describe("a job that failed while Redis was full (no record, only its dead lette
     expect(await q.getJob("old")).toBeNull();
     expect((await q.getJob("new"))?.status).toBe("failed");
     expect(await q.getJob("no-such-job")).toBeNull();
+  });
+
+  test("the letters are read a page at a time (each page's letters held at once), up to the same bound", async () => {
+    const prefix = testPrefix();
+    await using q = await openQueue({ prefix });
+    await using r = await rawRedis();
+    const filler =
+      "for i = 1, tonumber(ARGV[1]) do redis.call('XADD', KEYS[1], '*', 'id', 'f' .. i, 'record', 'dropped') end";
+    await r.sendCommand(["EVAL", filler, "1", q.keys.dead, String(LETTER_LOOKBACK + 10)]);
+    const counts: number[] = [];
+    const counting = {
+      sendCommand: (args: string[]) => {
+        if (args[0] === "XREVRANGE") counts.push(Number(args[5]));
+        return r.sendCommand(args);
+      },
+    } as unknown as Parameters<typeof recordsFromLetters>[0];
+    // f1 is the oldest letter: past the lookback, it is not found, and the scan reads the whole
+    // lookback in pages; f1000 is in the first page: one read.
+    expect((await recordsFromLetters(counting, q.keys, ["unknown"])).size).toBe(0);
+    expect(counts.length).toBe(LETTER_LOOKBACK / LETTER_PAGE);
+    expect(Math.max(...counts)).toBe(LETTER_PAGE);
+    counts.length = 0;
+    const near = `f${LETTER_LOOKBACK}`;
+    expect((await recordsFromLetters(counting, q.keys, [near])).get(near)?.status).toBe("failed");
+    expect(counts).toEqual([LETTER_PAGE]);
   });
 
   test("only a letter whose record was dropped counts: an expired record's id reads as unknown", async () => {

@@ -16,7 +16,7 @@ import type { QueueKeys } from "./keys.ts";
 /**
  * How many of the newest dead letters are looked through for jobs whose record is gone. No
  * index names a letter by job id (the record's `dead_entry` went with the record), so this is
- * a scan, bounded to one XREVRANGE: it runs only for ids with no record, only where the caller
+ * a scan, bounded to the newest LETTER_LOOKBACK letters read LETTER_PAGE at a time: it runs only for ids with no record, only where the caller
  * asks about jobs it names (`result`, waiters, `Queue.getJobs`; not the dashboard's reads, which
  * anyone may send), and a letter carries its payload, so the bound is kept small. A job
  * dead-lettered before the newest 1,000 reads as unknown here; `dead show ID` looks through
@@ -24,7 +24,12 @@ import type { QueueKeys } from "./keys.ts";
  * ones (LETTERS_KEPT_WHEN_FULL, lib/engine/lua/include/dead.lua; a test checks they agree).
  */
 export const LETTER_LOOKBACK = 1_000;
-const PAGE = 1_000;
+/**
+ * Letters read per call of that scan: a letter carries its payload (256 KB or more), so a page
+ * of the whole lookback could hold hundreds of MB in the reader and in Redis' reply buffer; a
+ * page of 50 holds about 13 MB of such letters, and an id found early stops the scan.
+ */
+export const LETTER_PAGE = 50;
 
 export const RECORD_GONE_NOTE =
   "its record was dropped while Redis was full; read from its dead letter";
@@ -40,8 +45,9 @@ export async function recordsFromLetters(
   const wanted = new Set(ids);
   const found = new Map<string, JobRecord>();
   let from = "+";
-  for (let seen = 0; wanted.size > 0 && seen < LETTER_LOOKBACK; seen += PAGE) {
-    const range = ["XREVRANGE", keys.dead, from, "-", "COUNT", String(PAGE)];
+  for (let seen = 0; wanted.size > 0 && seen < LETTER_LOOKBACK; seen += LETTER_PAGE) {
+    const count = Math.min(LETTER_PAGE, LETTER_LOOKBACK - seen);
+    const range = ["XREVRANGE", keys.dead, from, "-", "COUNT", String(count)];
     const page = await client
       .sendCommand<[string, string[]][]>(range)
       .catch(wrongTypeAs<[string, string[]][]>([])); // a dead key that is not a stream (corrupt): no letters;
@@ -54,7 +60,7 @@ export async function recordsFromLetters(
       wanted.delete(id);
       found.set(id, letterRecord(id, entry, dropped ? RECORD_GONE_NOTE : CORRUPT_OUTCOME_NOTE));
     }
-    if (page.length < PAGE) break;
+    if (page.length < count) break;
     from = `(${page.at(-1)![0]}`;
   }
   return found;

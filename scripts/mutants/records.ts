@@ -161,4 +161,6 @@ export const recordMutants: Mutant[] = [
   m("dashboard-requeue-all-stopped-200", "lib/dashboard/api-actions.ts", "the dashboard's Requeue all stopped by a failed call answers with the failure's status (507 a full Redis), not 200",
     "if (error === undefined) return json(counts);",
     "return json(counts);", [T("dead.partial")]),
+  m("letters-lookback-one-page", "lib/engine/letters.ts", "a job read back from its dead letter is looked for a page of LETTER_PAGE letters at a time, not the whole lookback at once",
+    "const count = Math.min(LETTER_PAGE, LETTER_LOOKBACK - seen);", "const count = LETTER_LOOKBACK - seen;", [T("redis-full.letters")]),
 ];
