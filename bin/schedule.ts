@@ -18,7 +18,10 @@ const name = { type: "positional", description: "The schedule's name", required:
 const { queue: _queue, ...connection } = commonArgs;
 
 async function withSchedules(args: Record<string, unknown>, fn: (s: Schedules) => Promise<void>) {
-  const schedules = await Schedules.connect(queueArgs(args));
+  // No queue: `add` names its own (spec.queue), the others act on names across queues, so a
+  // worker's list in COURIER_QUEUE (`high,default,low`) is nothing to refuse here.
+  const { queue: _, ...connection } = queueArgs(args);
+  const schedules = await Schedules.connect(connection);
   try {
     await fn(schedules);
   } finally {

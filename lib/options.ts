@@ -24,6 +24,36 @@ const { connectTimeoutMs: _notAnOption, ...optionDefaults } = defaults;
 export const OPTION_KEYS: readonly string[] = Object.keys(optionDefaults);
 
 /**
+ * Every key some entry point of the library takes (Queue.connect, Worker.start, Admin.connect,
+ * Schedules.connect, startScheduler, startDashboard). One config object is often handed to
+ * several of them, or `defaults` spread into one: a key is refused only when no entry point
+ * knows it (a misspelling, `concurency`), never because it belongs to another; one an entry
+ * point has no use for is ignored there. tests/options.entry.test.ts checks that each entry
+ * point's own keys are here.
+ */
+export const ENTRY_KEYS: readonly string[] = [
+  ...Object.keys(defaults),
+  ...["tasks", "logger", "queues", "order", "weights", "onLevels", "schedules"], // Worker.start
+  ...["retryConnectS", "waitForMemoryS"], // Queue.connect, Admin.connect
+  "onPass", // startScheduler
+  ...["host", "port", "token", "tokenReads", "refreshMs", "maxLive"], // startDashboard
+];
+
+/**
+ * Refuses a key no entry point takes (checkKeys), and a connectTimeoutMs other than the
+ * default's: it is in `defaults` (so a spread of them carries it) but no option sets it.
+ */
+export function checkEntryKeys(given: unknown): void {
+  checkKeys(given, ENTRY_KEYS);
+  const connect = (given as { connectTimeoutMs?: unknown }).connectTimeoutMs;
+  if (connect !== undefined && connect !== defaults.connectTimeoutMs) {
+    throw new ConfigError(
+      `connectTimeoutMs is not an option: the connect limit is ${defaults.connectTimeoutMs} ms (defaults.connectTimeoutMs), with retryConnectS to keep trying`,
+    );
+  }
+}
+
+/**
  * Merges options over the defaults and refuses values that cannot work, and keys that are
  * neither an option nor in `extra` (the entry point's own: a Worker's `tasks`). Only undefined
  * means "not given": null is a value like any other, refused where it cannot be one.
@@ -32,8 +62,12 @@ export function resolveOptions<T extends Partial<ProducerOptions & WorkerOptions
   given: T,
   extra: readonly string[] = [],
 ): ProducerOptions & WorkerOptions {
-  checkKeys(given, extra.length === 0 ? OPTION_KEYS : [...OPTION_KEYS, ...extra]);
-  const defined = Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined));
+  checkEntryKeys(given);
+  const known = new Set([...OPTION_KEYS, ...extra]);
+  // Keys of other entry points (a shared config object) are not this one's options.
+  const defined = Object.fromEntries(
+    Object.entries(given).filter(([k, v]) => v !== undefined && known.has(k)),
+  );
   const o = { ...optionDefaults, ...defined } as ProducerOptions & WorkerOptions;
   checkKinds(o);
   if (given.reclaimEveryMs === undefined) {

@@ -9,14 +9,15 @@ import type { Task } from "./types.ts";
 
 /**
  * Refuses a run-time limit (a task's `timeoutMs`, runTask's) that is no whole number from 1 to
- * INTERVAL_LIMIT_MS, the rule of `jobTimeoutMs`: NaN would never time out (and tick the
- * worker's deadline check every 5 ms), a negative or a huge one would end the run at once.
+ * INTERVAL_LIMIT_MS, the rule of `jobTimeoutMs`, or Infinity (no limit, as a worker always took
+ * it): NaN would never time out (and tick the worker's deadline check every 5 ms), a negative
+ * or a huge finite one would end the run at once (a timer past 2^31 - 1 ms fires at once).
  */
 export function checkTimeoutMs(v: unknown, what: string): void {
-  if (v === undefined) return;
+  if (v === undefined || v === Number.POSITIVE_INFINITY) return;
   if (typeof v !== "number" || !Number.isInteger(v) || v < 1 || v > INTERVAL_LIMIT_MS) {
     throw new ConfigError(
-      `${what} must be a whole number of ms from 1 to ${INTERVAL_LIMIT_MS}, got ${kind(v)}`,
+      `${what} must be a whole number of ms from 1 to ${INTERVAL_LIMIT_MS}, or Infinity (no limit), got ${kind(v)}`,
     );
   }
 }
@@ -47,15 +48,16 @@ export function checkTasks(tasks: unknown): void {
   if (!Array.isArray(tasks)) {
     throw new ConfigError(`tasks must be an array of tasks, got ${kind(tasks)}`);
   }
-  const names = new Set<string>();
+  const names = new Map<string, unknown>();
   for (const task of tasks) {
     checkTask(task);
     const { name } = task as Task;
+    if (names.get(name) === task) continue; // the same task listed twice: one task
     if (names.has(name)) {
       throw new ConfigError(
         `tasks holds two tasks named "${shownInput(name)}": give each its own name`,
       );
     }
-    names.add(name);
+    names.set(name, task);
   }
 }

@@ -8,7 +8,7 @@ import type { LogLevel } from "./log.ts";
 import { checkKeys } from "./option-keys.ts";
 import { checkTask, checkTimeoutMs } from "./task-check.ts";
 import type { ParentOutcome, ProgressValue, Task } from "./types.ts";
-import { makeContext } from "./worker/context.ts";
+import { guardOnAbort, makeContext } from "./worker/context.ts";
 
 export interface RunTaskOptions {
   /** The job id the task sees (default `test-1`). */
@@ -120,12 +120,14 @@ function settle(
       resolve(r);
     };
     const abort = (reason: unknown) => {
+      guardOnAbort(controller.signal);
       controller.abort(reason);
       end({ ok: false, error: reason });
     };
     const onAbort = () => abort(options.signal?.reason);
+    // Infinity: no limit (a timer of Infinity ms would fire at once).
     const timer =
-      limitMs === undefined
+      limitMs === undefined || limitMs === Number.POSITIVE_INFINITY
         ? undefined
         : setTimeout(() => abort(new JobTimeoutError(limitMs)), limitMs);
     if (options.signal?.aborted) return onAbort();

@@ -35,7 +35,7 @@ describe("resolveOptions: keys and kinds", () => {
     [{ claimIdl: 1 }, "unknown option claimIdl (did you mean claimIdleMs?)"],
     [{ zzzzzz: 1 }, "unknown option zzzzzz"],
     [{ "a\u001b[2J": 1 }, "unknown option a\\x1b[2J"],
-    [{ connectTimeoutMs: 5 }, "unknown option connectTimeoutMs"],
+    [{ connectTimeoutMs: 5 }, "connectTimeoutMs is not an option"],
     [{ queue: null }, "queue must be a string, got null"],
     [{ queue: 123 }, "queue must be a string, got 123"],
     [{ prefix: null }, "prefix must be a string, got null"],
@@ -94,7 +94,7 @@ describe("task definitions", () => {
     [{ name: "x", run, limitKey: "host" }, 'task "x": limitKey must be a function'],
     [
       { name: "x", run, timeoutMs: Number.NaN },
-      'task "x": timeoutMs must be a whole number of ms from 1 to 1000000000, got NaN',
+      'task "x": timeoutMs must be a whole number of ms from 1 to 1000000000, or Infinity (no limit), got NaN',
     ],
     [{ name: "x", run, timeoutMs: -5 }, "got -5"],
     [{ name: "x", run, timeoutMs: 0 }, "got 0"],
@@ -107,7 +107,8 @@ describe("task definitions", () => {
   });
 
   test("a task with a limit from 1 ms to INTERVAL_LIMIT_MS is taken", () => {
-    for (const timeoutMs of [1, 1_000_000_000, undefined]) checkTask({ name: "x", run, timeoutMs });
+    for (const timeoutMs of [1, 1_000_000_000, undefined, Number.POSITIVE_INFINITY])
+      checkTask({ name: "x", run, timeoutMs });
     checkTimeoutMs(undefined, "t");
   });
 

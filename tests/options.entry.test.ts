@@ -2,14 +2,20 @@
 // misspelt key, a prefix outside the rule, a task that cannot run, a limit or a window that is
 // no number: one ConfigError line naming the option, and nothing written.
 import { describe, expect, test } from "bun:test";
-import { Admin } from "../lib/admin/admin.ts";
-import { startDashboard } from "../lib/dashboard/server.ts";
+import { ADMIN_KEYS, Admin } from "../lib/admin/admin.ts";
+import { defaults } from "../lib/config.ts";
+import { DASHBOARD_KEYS, startDashboard } from "../lib/dashboard/server.ts";
 import { ConfigError } from "../lib/errors.ts";
+import { silentLogger } from "../lib/log.ts";
+import { ENTRY_KEYS, OPTION_KEYS } from "../lib/options.ts";
+import { QUEUE_KEYS } from "../lib/queue/producer.ts";
 import { Queue } from "../lib/queue/queue.ts";
-import { startScheduler } from "../lib/schedule/scheduler.ts";
-import { Schedules } from "../lib/schedule/schedules.ts";
+import { SCHEDULER_KEYS, startScheduler } from "../lib/schedule/scheduler.ts";
+import { SCHEDULES_KEYS, Schedules } from "../lib/schedule/schedules.ts";
 import { runTask } from "../lib/testing.ts";
+import { defineTask } from "../lib/types.ts";
 import { Worker } from "../lib/worker/worker.ts";
+import { WORKER_KEYS } from "../lib/worker/worker-config.ts";
 import { rawRedis, redisUrl, runCli, testPrefix } from "./helpers.ts";
 
 const run = async () => 1;
@@ -42,12 +48,51 @@ describe("unknown keys", () => {
     await refused(() => Admin.connect({ ...base, qeue: "b" } as never), "(did you mean queue?)");
     await refused(() => startDashboard({ ...base, port: 0, refresh: 5 } as never), "refreshMs?");
     await refused(() => Schedules.connect({ ...base, prefx: "x" } as never), "prefix?");
-    // A Queue's option is none of a Schedules' (it would be dropped without a word).
-    const concurrency = { ...base, concurrency: 2 } as never;
-    await refused(() => Schedules.connect(concurrency), "unknown option concurrency");
     await refused(() => startScheduler({ ...base, qeues: ["a"] } as never), "queues?");
     const task = { name: "t", run };
     await refused(() => runTask(task, 1, { timout: 5 } as never), "(did you mean timeoutMs?)");
+  });
+
+  test("one config object, or `defaults` spread, is taken by every entry point (R112)", async () => {
+    const prefix = testPrefix();
+    const shared = {
+      redisUrl: redisUrl(),
+      prefix,
+      queue: "q",
+      tasks: [{ name: "t", run }],
+      logger: silentLogger,
+      concurrency: 2,
+      maxAttempts: 2,
+      retryConnectS: 0,
+      waitForMemoryS: 0,
+    };
+    const spread = { ...defaults, redisUrl: redisUrl(), prefix, queue: "q" };
+    const open: { close?: () => Promise<void>; stop?: () => Promise<void> }[] = [];
+    try {
+      for (const config of [shared, spread]) {
+        open.push(await Queue.connect(config));
+        open.push(await Admin.connect(config));
+        open.push(await Schedules.connect(config));
+        open.push(await Worker.start({ ...config, tasks: shared.tasks }));
+        open.push(await startDashboard({ ...config, port: 0 }));
+      }
+      open.push(await startScheduler({ ...shared, queues: ["q"] }));
+    } finally {
+      for (const o of open.reverse()) await (o.stop ? o.stop() : o.close?.());
+    }
+    // A key no entry point takes is still refused; connectTimeoutMs, in `defaults` but no
+    // option, only when it is not the default's.
+    const base = { redisUrl: redisUrl(), prefix };
+    await refused(() => Queue.connect({ ...spread, concurency: 2 } as never), "concurency");
+    const connect = { ...base, connectTimeoutMs: 5 } as never;
+    await refused(() => Queue.connect(connect), "connectTimeoutMs is not an option");
+  });
+
+  test("every entry point's own keys are in ENTRY_KEYS", () => {
+    const lists = [WORKER_KEYS, QUEUE_KEYS, ADMIN_KEYS, SCHEDULES_KEYS, SCHEDULER_KEYS];
+    for (const key of [...lists.flat(), ...DASHBOARD_KEYS, ...OPTION_KEYS]) {
+      expect(ENTRY_KEYS).toContain(key);
+    }
   });
 
   test("the worker CLI's own options reach no Worker.start (it starts and drains)", async () => {
@@ -59,6 +104,19 @@ describe("unknown keys", () => {
 });
 
 describe("Worker.start", () => {
+  test("takes the same task listed twice as one, and 0 as a dashboard's refreshMs (the default)", async () => {
+    const t = { name: "t", run };
+    const w = await Worker.start({ redisUrl: redisUrl(), prefix: testPrefix(), tasks: [t, t] });
+    await w.stop();
+    const d = await startDashboard({
+      redisUrl: redisUrl(),
+      prefix: testPrefix(),
+      port: 0,
+      refreshMs: 0,
+    });
+    await d.stop();
+  });
+
   const prefix = testPrefix();
   const base = { redisUrl: redisUrl(), prefix, queue: "q" };
   test.each([
@@ -149,7 +207,7 @@ describe("Schedules.connect and startScheduler", () => {
 });
 
 describe("startDashboard", () => {
-  test.each([Number.NaN, 0, 1.5, "1000", 2e9])("refuses refreshMs %j", async (refreshMs) => {
+  test.each([Number.NaN, -1, 1.5, "1000", 2e9])("refuses refreshMs %j", async (refreshMs) => {
     const given = { redisUrl: redisUrl(), prefix: testPrefix(), port: 0, refreshMs };
     await refused(() => startDashboard(given as never), "refreshMs must be a whole number of ms");
   });
@@ -162,5 +220,19 @@ describe("runTask", () => {
     await refused(() => runTask(task, 1, { timeoutMs: 1e12 }), "runTask's timeoutMs");
     const bad = { name: "t", run, timeoutMs: -5 };
     await refused(() => runTask(bad, 1), 'task "t": timeoutMs must be');
+  });
+
+  test("Infinity is no limit, for a task's timeoutMs and runTask's (R112)", async () => {
+    const slow = defineTask({
+      name: "slow",
+      timeoutMs: Number.POSITIVE_INFINITY,
+      run: async () => {
+        await Bun.sleep(20);
+        return "done";
+      },
+    });
+    expect(await runTask(slow, 1)).toMatchObject({ ok: true, result: "done" });
+    const limit = { timeoutMs: Number.POSITIVE_INFINITY };
+    expect(await runTask(slow, 1, limit)).toMatchObject({ ok: true, result: "done" });
   });
 });

@@ -125,6 +125,32 @@ describe("add", () => {
 });
 
 describe("list, pause, resume, remove", () => {
+  test("a worker's queue list in COURIER_QUEUE is nothing to refuse: they name no queue (R112)", async () => {
+    const prefix = testPrefix();
+    const env = { COURIER_QUEUE: "high,default,low" };
+    const add = await runCli("schedule", [
+      "add",
+      "nightly",
+      "--every",
+      "1h",
+      "--task",
+      "t",
+      "--queue",
+      "q",
+      "--prefix",
+      prefix,
+    ]);
+    expect(add.code).toBe(0);
+    const list = await runCli("schedule", ["list", "--prefix", prefix], { env });
+    expect(list.stderr).toBe("");
+    expect(list.code).toBe(0);
+    expect(list.stdout).toContain("nightly");
+    const pause = await runCli("schedule", ["pause", "nightly", "--prefix", prefix], { env });
+    expect(pause.code).toBe(0);
+    const remove = await runCli("schedule", ["remove", "nightly", "--prefix", prefix], { env });
+    expect(remove.code).toBe(0);
+  });
+
   test("text and JSON; pause and resume say what changed; remove; unknown names exit 4", async () => {
     const prefix = testPrefix();
     expect(

@@ -121,7 +121,7 @@ describe("a task that throws what cannot be printed", () => {
   });
 });
 
-describe("an abort listener that throws", () => {
+describe("an abort listener (or ctx.onabort) that throws", () => {
   const listens = defineTask({
     name: "listens",
     timeoutMs: 30,
@@ -132,6 +132,9 @@ describe("an abort listener that throws", () => {
       ctx.signal.addEventListener("abort", async () => {
         throw new Error("async listener boom");
       });
+      ctx.onabort = () => {
+        throw new Error("onabort boom");
+      };
       return never();
     },
   });
@@ -155,6 +158,9 @@ describe("an abort listener that throws", () => {
         ctx.addEventListener("abort", () => {
           throw new Error("listener boom");
         });
+        ctx.onabort = () => {
+          throw new Error("onabort boom");
+        };
         stop.abort(new Error("stopped"));
         return never();
       },

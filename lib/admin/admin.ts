@@ -29,7 +29,7 @@ export interface AdminConfig extends Partial<QueueOptions> {
 }
 
 /** An Admin's options beside resolveOptions' own (AdminConfig). */
-const ADMIN_KEYS = ["retryConnectS"];
+export const ADMIN_KEYS = ["retryConnectS"];
 
 export class Admin extends QueueReader {
   #owner: boolean;

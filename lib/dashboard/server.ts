@@ -5,8 +5,7 @@ import type { Server } from "bun";
 import { Admin } from "../admin/admin.ts";
 import { INTERVAL_LIMIT_MS, type QueueOptions } from "../config.ts";
 import { ConfigError } from "../errors.ts";
-import { checkKeys, kind } from "../option-keys.ts";
-import { OPTION_KEYS } from "../options.ts";
+import { kind } from "../option-keys.ts";
 import { hostPort, listenError } from "../worker/health.ts";
 import * as reads from "./api-reads.ts";
 import { isLoopback } from "./auth.ts";
@@ -45,10 +44,9 @@ export interface Dashboard {
 }
 
 /** The dashboard's own options; the rest are the Admin's it reads through. */
-const DASHBOARD_KEYS = ["host", "port", "token", "tokenReads", "refreshMs", "maxLive"];
+export const DASHBOARD_KEYS = ["host", "port", "token", "tokenReads", "refreshMs", "maxLive"];
 
 export async function startDashboard(options: DashboardOptions = {}): Promise<Dashboard> {
-  checkKeys(options, [...OPTION_KEYS, ...DASHBOARD_KEYS]);
   const host = options.host ?? dashboardDefaults.host;
   if (options.tokenReads && !options.token) {
     throw new ConfigError("--token-reads needs a token: give --token (or COURIER_DASHBOARD_TOKEN)");
@@ -104,9 +102,9 @@ function queueOptions(options: DashboardOptions): Partial<QueueOptions> {
 function refreshEveryMs(refreshMs: unknown): number {
   if (refreshMs === undefined) return dashboardDefaults.refreshMs;
   const whole = typeof refreshMs === "number" && Number.isInteger(refreshMs);
-  if (!whole || refreshMs < 1 || refreshMs > INTERVAL_LIMIT_MS) {
+  if (!whole || refreshMs < 0 || refreshMs > INTERVAL_LIMIT_MS) {
     throw new ConfigError(
-      `refreshMs must be a whole number of ms from 1 to ${INTERVAL_LIMIT_MS}, got ${kind(refreshMs)}`,
+      `refreshMs must be a whole number of ms from 0 to ${INTERVAL_LIMIT_MS}, got ${kind(refreshMs)}`,
     );
   }
   return Math.max(dashboardDefaults.refreshMs, refreshMs);

@@ -20,7 +20,7 @@ import { RecentJobs } from "./recent.ts";
 import { shardedSender } from "./route.ts";
 
 /** A Queue's options beside resolveOptions' own (QueueConfig). */
-const QUEUE_KEYS = ["retryConnectS", "waitForMemoryS"];
+export const QUEUE_KEYS = ["retryConnectS", "waitForMemoryS"];
 
 export class Producer {
   readonly options: ProducerOptions;

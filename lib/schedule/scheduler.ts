@@ -3,8 +3,7 @@
 // that run the loop too, still make exactly one job per tick (lib/schedule/fire.ts).
 import { defaults } from "../config.ts";
 import { guardedLogger, type Logger, silentLogger } from "../log.ts";
-import { checkKeys } from "../option-keys.ts";
-import { resolveOptions } from "../options.ts";
+import { checkEntryKeys, resolveOptions } from "../options.ts";
 import { closeClient } from "../redis/close.ts";
 import { connect } from "../redis/connect.ts";
 import { queueNames } from "../worker/order.ts";
@@ -26,7 +25,8 @@ export interface Scheduler {
   stop(): Promise<void>;
 }
 
-const SCHEDULER_KEYS: readonly (keyof SchedulerConfig)[] = [
+/** startScheduler's keys (each in ENTRY_KEYS: tests/options.entry.test.ts). */
+export const SCHEDULER_KEYS: readonly (keyof SchedulerConfig)[] = [
   "redisUrl",
   "prefix",
   "queues",
@@ -35,7 +35,7 @@ const SCHEDULER_KEYS: readonly (keyof SchedulerConfig)[] = [
 ];
 
 export async function startScheduler(config: SchedulerConfig = {}): Promise<Scheduler> {
-  checkKeys(config, SCHEDULER_KEYS);
+  checkEntryKeys(config);
   const url = config.redisUrl ?? process.env.REDIS_URL ?? defaults.redisUrl;
   // Checked as a Queue's and a Worker's are: ticks go only where a worker can read them.
   const { prefix } = resolveOptions({ redisUrl: url, prefix: config.prefix });

@@ -6,7 +6,6 @@ import { defaults } from "../config.ts";
 import { scheduleKeys } from "../engine/keys.ts";
 import { saveSchedule } from "../engine/schedule.ts";
 import { CourierError, InputError } from "../errors.ts";
-import { checkKeys } from "../option-keys.ts";
 import { resolveOptions } from "../options.ts";
 import { redisNowMs } from "../redis/clock.ts";
 import { closeClient } from "../redis/close.ts";
@@ -35,7 +34,8 @@ export interface SchedulesConfig {
   commandTimeoutMs?: number;
 }
 
-const SCHEDULES_KEYS: readonly (keyof SchedulesConfig)[] = [
+/** Schedules.connect's keys (each in ENTRY_KEYS: tests/options.entry.test.ts). */
+export const SCHEDULES_KEYS: readonly (keyof SchedulesConfig)[] = [
   "redisUrl",
   "prefix",
   "queue",
@@ -61,7 +61,6 @@ export class Schedules {
 
   /** Connects (ConnectError naming the URL, password masked, and the cause). */
   static async connect(config: SchedulesConfig = {}): Promise<Schedules> {
-    checkKeys(config, SCHEDULES_KEYS);
     const url = config.redisUrl ?? process.env.REDIS_URL ?? defaults.redisUrl;
     // The names and the limit checked as a Queue's are: a prefix outside the rule puts keys
     // beyond every valid prefix (or takes over the hash tag), ticks where no worker reads.

@@ -12,7 +12,7 @@ import {
   RetryableError,
 } from "../errors.ts";
 import type { JobInfo, Task } from "../types.ts";
-import { type ContextSinks, makeContext } from "./context.ts";
+import { type ContextSinks, guardOnAbort, makeContext } from "./context.ts";
 
 export type AttemptResult =
   | { ok: true; result: string }
@@ -55,6 +55,7 @@ export class Attempt {
   abort(reason: unknown): void {
     // A task's abort listener that throws is guarded (lib/worker/context.ts): the runtime would
     // report it as an uncaught exception, not throw it here.
+    guardOnAbort(this.controller.signal);
     this.controller.abort(reason);
     this.report(reason instanceof GivenUp ? { ok: false, givenUp: reason } : failure(reason));
   }

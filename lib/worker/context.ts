@@ -96,6 +96,15 @@ function guardOf(listener: Listener): EventListener {
   return guard;
 }
 
+/**
+ * Guards a handler the task set as `ctx.onabort` (an accessor of the runtime's, so it is
+ * guarded when the signal is about to fire, not on every context). Call before aborting.
+ */
+export function guardOnAbort(signal: AbortSignal): void {
+  const handler = signal.onabort;
+  if (typeof handler === "function") signal.onabort = guardOf(handler) as typeof handler;
+}
+
 function addGuarded(this: AbortSignal, type: string, listener: Listener | null, options?: unknown) {
   const guarded = typeof listener === "function" || (typeof listener === "object" && listener);
   // Anything else goes on as given: the runtime's TypeError, as on any signal.
