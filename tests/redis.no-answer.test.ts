@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Admin } from "../lib/admin/admin.ts";
+import { RETRY_WINDOW_LIMIT_S } from "../lib/config.ts";
 import { startDashboard } from "../lib/dashboard/server.ts";
 import { LostReplyError, NoAnswerError, NotReplicatedError } from "../lib/errors.ts";
 import { Queue } from "../lib/queue/queue.ts";
@@ -258,13 +259,22 @@ test("a limit past the longest timer (25 days) does not fire at once", async () 
     Bun.sleep(20).then(() => "r"),
   );
   expect(await read).toBe("r");
+  // The longest retry window an option takes (RETRY_WINDOW_LIMIT_S, 11.6 days) with the connect
+  // limit stays under the longest timer; a longer one is refused before any timer is armed.
   const q = await Queue.connect({
     redisUrl: redisUrl(),
     queue: "q",
     prefix: testPrefix(),
-    retryConnectS: 2_200_000,
+    retryConnectS: RETRY_WINDOW_LIMIT_S,
   });
   await q.close();
+  const longer = {
+    redisUrl: redisUrl(),
+    queue: "q",
+    prefix: testPrefix(),
+    retryConnectS: 2_200_000,
+  };
+  await expect(Queue.connect(longer)).rejects.toThrow("retryConnectS must be a number of seconds");
 });
 
 test.skipIf(!onOneServer)(
