@@ -18,6 +18,12 @@ import { shownInput } from "./safe-text.ts";
 export function resolveOptions<T extends Partial<ProducerOptions & WorkerOptions>>(
   given: T,
 ): ProducerOptions & WorkerOptions {
+  // connect(null) (a config read from nowhere): said so, not a TypeError from within.
+  if (typeof given !== "object" || given === null) {
+    throw new ConfigError(
+      `options must be an object, got ${given === null ? "null" : typeof given}`,
+    );
+  }
   const defined = Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined));
   const o = { ...defaults, ...defined } as ProducerOptions & WorkerOptions;
   if (given.reclaimEveryMs === undefined) {
