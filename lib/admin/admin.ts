@@ -10,6 +10,7 @@ import { defaults, type QueueOptions } from "../config.ts";
 import type { Emptied } from "../engine/empty.ts";
 import type { Limits, LimitsChange } from "../engine/limits.ts";
 import { checkWindowS, resolveOptions } from "../options.ts";
+import { checkCount, checkIds, checkObject } from "../queue/call-args.ts";
 import { type CancelVerdict, cancelOnShards } from "../queue/cancel.ts";
 import { closeClient } from "../redis/close.ts";
 import type { Redis } from "../redis/connect.ts";
@@ -20,6 +21,9 @@ import type { RequeueAllTally } from "./letters.ts";
 import { type AdminOptions, QueueReader } from "./queue-reader.ts";
 
 export type { Overview, RecentFailure } from "./queue-view.ts";
+
+/** The oldest age purgeDead takes: a century, past any letter (a bound on a mistaken number). */
+const MAX_AGE_MS = 100 * 365 * 86_400_000;
 
 export interface AdminConfig extends Partial<QueueOptions> {
   /** Keep trying to reach Redis this long before giving up (0 = one try). */
@@ -96,7 +100,8 @@ export class Admin extends QueueReader {
    * `tell` hears, a line each, the bad records a key rate change's wake of held jobs settled
    * (a limit key's hash of another type, held members naming no shard).
    */
-  setLimits(change: LimitsChange, tell?: (line: string) => void): Promise<Limits> {
+  async setLimits(change: LimitsChange, tell?: (line: string) => void): Promise<Limits> {
+    checkObject(change, "setLimits");
     return control.setLimits(this.queueShards, change, tell);
   }
 
@@ -124,7 +129,8 @@ export class Admin extends QueueReader {
    * otherwise (a full Redis) after others were done leaves its ids and the later ones `failed`
    * (with the `error`); when nothing was done, that error is thrown.
    */
-  requeue(given: readonly string[]): Promise<dead.RequeueResult[]> {
+  async requeue(given: readonly string[]): Promise<dead.RequeueResult[]> {
+    checkIds(given, "requeue");
     return dead.requeueDead(this.queueShards, given, this.#o());
   }
 
@@ -146,7 +152,7 @@ export class Admin extends QueueReader {
    * call that failed after another shard's was done are not: deleteDeadEach says which).
    */
   async deleteDead(given: readonly string[]): Promise<string[]> {
-    const each = await dead.deleteDead(this.queueShards, given);
+    const each = await this.deleteDeadEach(given);
     return each.filter((d) => d.verdict === "deleted").map((d) => d.id);
   }
 
@@ -155,17 +161,22 @@ export class Admin extends QueueReader {
    * (Redis refused its keys; `reason`): one such id leaves the others deleted; or failed (its
    * shard's call failed after another shard's was done; `error`), as Admin.requeue.
    */
-  deleteDeadEach(given: readonly string[]): Promise<dead.DeleteResult[]> {
+  async deleteDeadEach(given: readonly string[]): Promise<dead.DeleteResult[]> {
+    checkIds(given, "deleteDead");
     return dead.deleteDead(this.queueShards, given);
   }
 
   /** Deletes dead letters older than `olderThanMs` (all when not given); returns how many. */
-  purgeDead(olderThanMs?: number): Promise<number> {
+  async purgeDead(olderThanMs?: number): Promise<number> {
+    // NaN would purge nothing and say so; a negative age, letters from the future: all of them.
+    if (olderThanMs !== undefined)
+      checkCount(olderThanMs, "purgeDead's olderThanMs", 0, MAX_AGE_MS);
     return dead.purgeDead(this.queueShards, olderThanMs);
   }
 
   /** Cancels jobs (Queue.cancel, for the dashboard): per id, what became of it. */
   async cancel(ids: readonly string[]): Promise<CancelVerdict[]> {
+    checkIds(ids, "cancel");
     const o = { failureTtlS: defaults.failureTtlS, eventsMaxLen: defaults.eventsMaxLen };
     return cancelOnShards(this.client, await this.shards(), ids, o);
   }

@@ -8,6 +8,8 @@ import { checkFormat } from "../engine/format.ts";
 import type { HeldKey } from "../engine/held-keys.ts";
 import { type QueueKeys, queueKeys } from "../engine/keys.ts";
 import type { Limits } from "../engine/limits.ts";
+import { InputError } from "../errors.ts";
+import { checkCount, checkObject, kindOf } from "../queue/call-args.ts";
 import { redisNowMs } from "../redis/clock.ts";
 import { mastersOf } from "../redis/cluster.ts";
 import type { Redis } from "../redis/connect.ts";
@@ -15,13 +17,16 @@ import type { JobRecord } from "../types.ts";
 import * as control from "./controls.ts";
 import * as dead from "./dead-actions.ts";
 import { findQueues, type Placement, placement, queueExists, serverOf } from "./discover.ts";
-import type { JobsPage, JobsQuery } from "./jobs.ts";
+import { isJobState, JOB_STATES, type JobsPage, type JobsQuery } from "./jobs.ts";
 import type { DeadLetter, DeadPage } from "./letters.ts";
 import type { LimitsView } from "./limits-view.ts";
 import { QueueShards } from "./queue-shards.ts";
 import type { Overview, RecentFailure } from "./queue-view.ts";
 import * as view from "./queue-view.ts";
 import type { WorkerInfo } from "./workers.ts";
+
+/** The most rows one read returns (the CLI's and the dashboard's bound too). */
+const PAGE_MAX = 500;
 
 /** An Admin's options: a queue's, and the attempts a requeued job gets when its letter says none. */
 export type AdminOptions = QueueOptions & { maxAttempts: number };
@@ -102,7 +107,9 @@ export class QueueReader {
   }
 
   /** The limit keys held back now, latest next slot first, with their running counts. */
-  heldKeys(count = 50): Promise<HeldKey[]> {
+  async heldKeys(count = 50): Promise<HeldKey[]> {
+    // -1 would be Redis' "no limit": every held key in one reply.
+    checkCount(count, "heldKeys' count", 1, PAGE_MAX);
     return control.heldKeys(this.queueShards, count);
   }
 
@@ -123,7 +130,14 @@ export class QueueReader {
    * A page of jobs in one state over every shard, newest first unless `oldest` (jobs.ts). A
    * cursor that is not a `next` of this listing throws an InputError.
    */
-  jobs(q: JobsQuery): Promise<JobsPage> {
+  async jobs(q: JobsQuery): Promise<JobsPage> {
+    checkObject(q, "jobs");
+    if (typeof q.state !== "string" || !isJobState(q.state)) {
+      throw new InputError(
+        `jobs' state must be one of ${JOB_STATES.join(", ")}, got ${kindOf(q.state)}`,
+      );
+    }
+    checkCount(q.limit, "jobs' limit", 1, PAGE_MAX);
     return view.jobsPage(this.queueShards, q);
   }
 
@@ -136,7 +150,9 @@ export class QueueReader {
   }
 
   /** A page of dead letters, newest first over every shard (dead-pages.ts: the cursor). */
-  deadLetters(page: { cursor?: string | null; limit?: number } = {}): Promise<DeadPage> {
+  async deadLetters(page: { cursor?: string | null; limit?: number } = {}): Promise<DeadPage> {
+    checkObject(page, "deadLetters");
+    if (page.limit !== undefined) checkCount(page.limit, "deadLetters' limit", 1, PAGE_MAX);
     return dead.deadLetters(this.queueShards, page);
   }
 
@@ -158,7 +174,8 @@ export class QueueReader {
   }
 
   /** The latest failed attempts (from each shard's events), newest first, one per job. */
-  recentFailures(limit = 20): Promise<RecentFailure[]> {
+  async recentFailures(limit = 20): Promise<RecentFailure[]> {
+    checkCount(limit, "recentFailures' limit", 1, PAGE_MAX);
     return view.recentFailures(this.queueShards, limit);
   }
 

@@ -4,6 +4,8 @@
 // a caller always knows exactly which jobs were enqueued.
 
 import { defaults } from "../config.ts";
+import { InputError } from "../errors.ts";
+import { kindOf } from "./call-args.ts";
 import { type Cut, cutBatches, jobBytes } from "./cut.ts";
 import type { Enqueued, JobSpec, Prepared } from "./prepare.ts";
 import { PartialBatchError } from "./route.ts";
@@ -82,7 +84,7 @@ export async function* enqueueBatches<S extends JobSpec>(
   });
   const send = (b: { cut: Cut<S, Prepared> }) =>
     b.cut.refused ? Promise.reject(b.cut.refused.error) : sender.send(b.cut.jobs);
-  const inFlight = options.inFlight ?? DEFAULT_IN_FLIGHT;
+  const inFlight = inFlightOf(options);
   const bytes = windowBytes(sender, inFlight, (b: { cut: { bytes: number } }) => b.cut.bytes);
   for await (const o of inOrderWindow(numbered, send, inFlight, bytes)) {
     const batch = { index: o.batch.index, specs: o.batch.cut.items };
@@ -90,6 +92,20 @@ export async function* enqueueBatches<S extends JobSpec>(
     else if (o.error instanceof PartialBatchError) yield* runsOf(batch, o.error);
     else yield { ...batch, ok: false, error: o.error };
   }
+}
+
+/** The most batches in flight at most: far past what fills a link (DEFAULT_IN_FLIGHT is 8). */
+const IN_FLIGHT_MAX = 1_000;
+
+/** `inFlight`, checked (InputError naming it, not the window's own words). */
+function inFlightOf(options: EnqueueStreamOptions | undefined): number {
+  const n = options?.inFlight ?? DEFAULT_IN_FLIGHT;
+  if (!Number.isInteger(n) || n < 1 || n > IN_FLIGHT_MAX) {
+    throw new InputError(
+      `inFlight must be a whole number from 1 to ${IN_FLIGHT_MAX}, got ${kindOf(n)}`,
+    );
+  }
+  return n;
 }
 
 function bound(sender: Sender) {
@@ -141,7 +157,7 @@ export async function enqueuePreparedMany(
 ): Promise<Enqueued[]> {
   const out: Enqueued[] = [];
   const same = (job: Prepared) => job;
-  const inFlight = options.inFlight ?? DEFAULT_IN_FLIGHT;
+  const inFlight = inFlightOf(options);
   const window = inOrderWindow(
     cutBatches(prepared, same, jobBytes, bound(sender)),
     (cut) => sender.send(cut.jobs),

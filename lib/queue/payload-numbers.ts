@@ -3,23 +3,44 @@
 // with a null where a number was given, and the job run on it. Refused instead (InputError).
 
 /**
- * The first NaN or ±Infinity in `value` and where it is (`payload.items[2].price`), or
- * undefined. Walked without recursion; run after payloadDepthProblem, which refuses a payload
- * that contains itself.
+ * The first NaN or ±Infinity in `value` as JSON.stringify serialises it (after each toJSON,
+ * whose results are all that is stored) and where it is (`payload.items[2].price`), or
+ * undefined. Run after the payload was serialised once, so it cannot throw.
  */
 export function nonFiniteAt(value: unknown): { path: string; n: number } | undefined {
-  const stack: [unknown, string][] = [[value, "payload"]];
-  for (let top = stack.pop(); top !== undefined; top = stack.pop()) {
-    const [v, path] = top;
-    if (typeof v === "number" && !Number.isFinite(v)) return { path, n: v };
+  const paths = new Map<unknown, string>();
+  let found: { path: string; n: number } | undefined;
+  // The replacer sees each value after its toJSON, with its holder as `this`.
+  JSON.stringify(value, function (this: unknown, key: string, v: unknown) {
+    if (found) return undefined; // found: the rest is not walked
+    const at = paths.get(this);
+    const path =
+      at === undefined ? "payload" : Array.isArray(this) ? `${at}[${key}]` : `${at}${member(key)}`;
+    if (typeof v === "number" && !Number.isFinite(v)) found = { path, n: v };
+    else if (typeof v === "object" && v !== null) paths.set(v, path);
+    return v;
+  });
+  return found;
+}
+
+/**
+ * Whether serialising `value` meets a NaN or ±Infinity. A plain payload is walked as it is
+ * (cheaper than serialising it again); one with a toJSON is asked of the serialiser, which
+ * sees what each toJSON returns. Run after the payload was serialised: no cycle, depth bounded.
+ */
+function hasNonFinite(value: unknown): boolean {
+  const stack: unknown[] = [value];
+  for (let v = stack.pop(); stack.length > 0 || v !== undefined; v = stack.pop()) {
+    if (typeof v === "number" && !Number.isFinite(v)) return true;
     if (typeof v !== "object" || v === null) continue;
-    // Pushed last to first, so the first one in the payload's order is found first.
-    const entries = Array.isArray(v)
-      ? v.map((child, i): [unknown, string] => [child, `${path}[${i}]`])
-      : Object.entries(v).map(([k, child]): [unknown, string] => [child, `${path}${member(k)}`]);
-    for (let i = entries.length - 1; i >= 0; i--) stack.push(entries[i]!);
+    if (hasToJson(v)) return nonFiniteAt(value) !== undefined;
+    for (const child of Array.isArray(v) ? v : Object.values(v)) stack.push(child);
   }
-  return undefined;
+  return false;
+}
+
+function hasToJson(v: object): boolean {
+  return typeof (v as { toJSON?: unknown }).toJSON === "function";
 }
 
 /** `.name`, or `["a key"]` for a key that is not a plain name. */
@@ -32,7 +53,7 @@ function member(key: string): string {
  * payloads: a NaN or Infinity is written as null, so only a text with a null is walked.
  */
 export function nonFiniteProblem(value: unknown, json: string): string | undefined {
-  if (!json.includes("null")) return undefined;
+  if (!json.includes("null") || !hasNonFinite(value)) return undefined;
   const found = nonFiniteAt(value);
   if (found === undefined) return undefined;
   return `the payload holds a number JSON cannot carry (${found.n}) at ${found.path}: it would be stored as null`;

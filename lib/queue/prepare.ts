@@ -11,8 +11,8 @@ import { InputError } from "../errors.ts";
 import { wordCountLimitKey } from "../tasks/wordcount/limit-key.ts";
 import { WORDCOUNT_TASK } from "../tasks/wordcount/name.ts";
 import type { Task } from "../types.ts";
-import { payloadDepthProblem } from "./payload-depth.ts";
-import { nonFiniteProblem } from "./payload-numbers.ts";
+import { checkSpec } from "./call-args.ts";
+import { payloadJson } from "./payload-json.ts";
 
 export interface JobSpec {
   /** Task name, or the task itself (its `validate` then checks the payload first). */
@@ -95,6 +95,7 @@ export function prepareJob(
   // scheduler: a schedule's tick job, whose id has the reserved prefix (callerIdProblem).
   o: { maxAttempts: number; scheduler?: boolean },
 ): Prepared {
+  checkSpec(spec);
   const name = taskName(spec);
   const payload =
     typeof spec.task !== "string" && spec.task.validate
@@ -105,11 +106,7 @@ export function prepareJob(
   const delay = checkDelay(spec.delayMs ?? 0);
   const runAt = checkRunAt(spec);
   const level = checkLevel(spec.priority ?? "normal");
-  const tooDeep = payloadDepthProblem(payload);
-  if (tooDeep) throw new InputError(tooDeep);
-  const json = JSON.stringify(payload ?? null);
-  const lost = nonFiniteProblem(payload, json);
-  if (lost) throw new InputError(lost);
+  const json = payloadJson(payload);
   const limitKey = limitKeyOf(spec, payload);
   const job: Prepared = {
     id: spec.id,
@@ -128,8 +125,12 @@ export function prepareJob(
 
 /** The spec's task name: the name given, or the task's own. */
 function taskName(spec: JobSpec): string {
-  const name = typeof spec.task === "string" ? spec.task : spec.task.name;
-  if (!name) throw new InputError("a job needs a task name");
+  const { task } = spec;
+  // null, a number: refused here, not a TypeError where `.name` is read.
+  const name = typeof task === "object" && task !== null ? task.name : task;
+  if (typeof name !== "string" || !name) {
+    throw new InputError("a job needs a task name, or the task itself (defineTask)");
+  }
   return name;
 }
 

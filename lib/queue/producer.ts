@@ -12,6 +12,7 @@ import type { Redis } from "../redis/connect.ts";
 import { connectService } from "../redis/service-client.ts";
 import type { ChildSender } from "./batch.ts";
 import { enqueuePreparedMany } from "./bulk.ts";
+import { checkSpec } from "./call-args.ts";
 import { enqueueChild } from "./depends.ts";
 import { ProducerLayout } from "./layout.ts";
 import { type JobSpec, type Prepared, prepareJob, receiptTtlFor } from "./prepare.ts";
@@ -34,6 +35,9 @@ export class Producer {
   #next = Math.floor(Math.random() * 1_000_000);
   /** Jobs just enqueued here, with the events cursor a wait for them may start from. */
   readonly recent = new RecentJobs();
+
+  /** Aborted by Queue.close(): every call after it is refused, and the waits under way end. */
+  readonly closing = new AbortController();
 
   #retryConnectS: number;
   #waitForMemoryS: number;
@@ -107,6 +111,7 @@ export class Producer {
       batchBytes: this.options.enqueueBatchBytes,
       ready: () => this.recordLayout(),
       prepare: (spec: JobSpec) => {
+        checkSpec(spec);
         if (spec.dependsOn !== undefined) {
           throw new InputError(
             "dependsOn: enqueue such a job with enqueue, enqueueMany or enqueueBatch",
@@ -166,6 +171,20 @@ export class Producer {
       what,
       unsure,
     };
-    return withRetries(this.client, policy, fn);
+    // Checked before each try: a call under way when the Queue closes is not tried again (its
+    // client is gone: "unreachable" would be false).
+    return withRetries(this.client, policy, () => {
+      this.refuseIfClosed();
+      return fn();
+    });
+  }
+
+  /** Throws when the Queue was closed: its connections are gone, a call cannot be made. */
+  refuseIfClosed(): void {
+    if (this.closing.signal.aborted) throw this.closedError();
+  }
+
+  closedError(): InputError {
+    return new InputError("this Queue is closed: connect a new one (Queue.connect)");
   }
 }

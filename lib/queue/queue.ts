@@ -24,12 +24,13 @@ import {
   enqueueStream,
   type Specs,
 } from "./bulk.ts";
+import { checkIds, checkSpecList, checkWaitOptions } from "./call-args.ts";
 import { type CancelVerdict, cancelOnShards } from "./cancel.ts";
 import { EventStreams } from "./event-streams.ts";
 import type { EventStream, EventsOptions } from "./events.ts";
 import { type Enqueued, type JobSpec, prepareJob } from "./prepare.ts";
 import { Producer } from "./producer.ts";
-import { getJobsOnShards, unreadableJob, waitOnShards } from "./shards.ts";
+import { getJobsOnShards, unreadableJob, type WithBlocking, waitOnShards } from "./shards.ts";
 import type { WaitOptions, WaitResult } from "./wait.ts";
 import { Waiters } from "./waiters.ts";
 
@@ -119,6 +120,7 @@ export class Queue {
     specs: readonly JobSpec[],
     options?: EnqueueStreamOptions,
   ): Promise<Enqueued[]> {
+    checkSpecList(specs);
     if (specs.some((s) => s.dependsOn !== undefined)) {
       if (specs.length > 0) await this.#producer.recordLayout();
       return sendInOrder(this.#producer.children(), specs);
@@ -154,7 +156,7 @@ export class Queue {
 
   /** The job's record, or null when the id is unknown (or its record expired). */
   async getJob(id: string): Promise<JobRecord | null> {
-    const [record] = await this.getJobs([id]);
+    const [record] = await this.getJobs(checkIds([id], "getJob"));
     return record ?? null;
   }
 
@@ -177,7 +179,8 @@ export class Queue {
   }
 
   /** Jobs' records in the order of `ids` (null: unknown), each read on its shard. */
-  getJobs(ids: readonly string[]): Promise<(JobRecord | null)[]> {
+  async getJobs(ids: readonly string[]): Promise<(JobRecord | null)[]> {
+    checkIds(ids, "getJobs");
     const producer = this.#producer;
     return producer.call(() => getJobsOnShards(this.client, producer.layout.current.keys, ids));
   }
@@ -188,19 +191,34 @@ export class Queue {
    * outcome is ignored. Per id: canceled (and where it was), ended already (a second cancel is
    * a no-op), or unknown. An id given twice is answered once.
    */
-  cancel(ids: readonly string[]): Promise<CancelVerdict[]> {
+  async cancel(ids: readonly string[]): Promise<CancelVerdict[]> {
+    checkIds(ids, "cancel");
     const o = { failureTtlS: defaults.failureTtlS, eventsMaxLen: defaults.eventsMaxLen };
     const { keys } = this.#producer.layout.current;
     return this.#producer.call(() => cancelOnShards(this.client, keys, ids, o), "nothing canceled");
   }
 
-  /** Blocks until every job has finished or failed, or the timeout passes. */
+  /**
+   * Blocks until every job has finished or failed, or the timeout passes (Infinity: none).
+   * close() ends it: it then throws InputError, as any call after close() does.
+   */
   async waitForJobs(ids: readonly string[], options: WaitOptions): Promise<WaitResult> {
+    checkIds(ids, "waitForJobs");
+    checkWaitOptions(options);
+    const producer = this.#producer;
+    producer.refuseIfClosed();
     // Jobs this Queue has just enqueued cannot have ended before their enqueue: the wait
     // starts from the events cursor their enqueue read, with no first look.
-    const from = this.#producer.recent.cursorsFor(ids);
-    const { keys } = this.#producer.layout.current;
-    return waitOnShards(this.client, keys, ids, options, from, (wait) => this.#waiters.with(wait));
+    const from = producer.recent.cursorsFor(ids);
+    const { keys } = producer.layout.current;
+    const closing = producer.closing.signal;
+    const signal = options.signal ? AbortSignal.any([options.signal, closing]) : closing;
+    const closed = () => producer.closedError();
+    const withBlocking: WithBlocking = (wait) => this.#waiters.with(wait, closed);
+    const o = { ...options, signal };
+    const result = await waitOnShards(this.client, keys, ids, o, from, withBlocking);
+    producer.refuseIfClosed(); // ended by close(): no answer (pending would read as a timeout)
+    return result;
   }
 
   /**
@@ -211,6 +229,7 @@ export class Queue {
    * or close(). README, "Reacting to jobs (events)".
    */
   events(options: EventsOptions = {}): EventStream {
+    this.#producer.refuseIfClosed();
     const { keys } = this.#producer.layout.current;
     return this.#events.open(this.client, keys, this.options, options);
   }
@@ -220,6 +239,7 @@ export class Queue {
    * few seconds at most).
    */
   async close(): Promise<void> {
+    this.#producer.closing.abort(); // calls refused from now; waits under way end
     this.#events.closeAll();
     await Promise.all([closeClient(this.client), this.#waiters.close()]);
   }

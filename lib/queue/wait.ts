@@ -4,7 +4,7 @@
 
 import type { QueueKeys } from "../engine/keys.ts";
 import type { Redis } from "../redis/connect.ts";
-import { exponentialMs } from "../time.ts";
+import { exponentialMs, pause } from "../time.ts";
 import { type JobRecord, TERMINAL_STATUSES } from "../types.ts";
 import { getJobs, readOutcomes } from "./read.ts";
 import {
@@ -103,10 +103,15 @@ export async function waitForJobs(
       await refuseForGood(client, keys, err);
       options.onError?.(err);
       lastCheck = 0;
-      await Bun.sleep(Math.min(exponentialMs(100, failures++, 2_000), Math.max(1, left)));
+      await backOff(options, Math.min(exponentialMs(100, failures++, 2_000), Math.max(1, left)));
     }
   }
   return { ended, pending: [...waiting] };
+}
+
+/** A pause after a failed read, ended early by the signal (Queue.close() aborts it too). */
+function backOff(options: WaitOptions, ms: number): Promise<void> {
+  return options.signal ? pause(ms, options.signal) : Bun.sleep(ms);
 }
 
 /** One wait's state, shared by its steps below. */
@@ -202,7 +207,7 @@ async function firstLook(w: Wait, check: Check): Promise<boolean> {
       options.onError?.(err);
       const left = w.deadline - Date.now();
       if (left <= 0 || options.signal?.aborted) return false;
-      await Bun.sleep(Math.min(exponentialMs(100, failures++, 2_000), left));
+      await backOff(options, Math.min(exponentialMs(100, failures++, 2_000), left));
     }
   }
   return true;

@@ -2,7 +2,7 @@
 // running at once (and each shard of a wait: lib/queue/shards.ts) gets one of its own, kept
 // afterwards for the next wait.
 
-import { closeClient } from "../redis/close.ts";
+import { closeClient, destroy } from "../redis/close.ts";
 import type { Redis } from "../redis/connect.ts";
 
 export class Waiters {
@@ -15,9 +15,20 @@ export class Waiters {
     this.#open = open;
   }
 
-  /** Runs `wait` with a connection of its own, an idle one when there is one. */
-  async with<T>(wait: (blocking: Redis) => Promise<T>): Promise<T> {
+  /** Set by close(): no connection is opened or handed out after it. */
+  #closed = false;
+
+  /**
+   * Runs `wait` with a connection of its own, an idle one when there is one. The Queue calls
+   * it open only; closed while the connection was opening, it throws `closed()`: kept, that
+   * connection would be no one's (close() had passed), and keep the host alive.
+   */
+  async with<T>(wait: (blocking: Redis) => Promise<T>, closed: () => Error): Promise<T> {
     const blocking = this.#idle.pop() ?? (await this.#open());
+    if (this.#closed) {
+      destroy(blocking);
+      throw closed();
+    }
     this.#all.add(blocking);
     try {
       return await wait(blocking);
@@ -27,11 +38,17 @@ export class Waiters {
     }
   }
 
-  /** Closes every connection, in use or not. */
+  /**
+   * Closes every connection: the idle ones letting replies land, those in use at once (their
+   * waits are ending: a blocking read's reply would only make close() wait for it).
+   */
   async close(): Promise<void> {
+    this.#closed = true;
+    const idle = new Set(this.#idle);
     const clients = [...this.#all];
     this.#all.clear();
     this.#idle = [];
-    await Promise.all(clients.map((c) => closeClient(c)));
+    for (const c of clients) if (!idle.has(c)) destroy(c);
+    await Promise.all(clients.filter((c) => idle.has(c)).map((c) => closeClient(c)));
   }
 }

@@ -5,11 +5,14 @@ import {
   ConnectionTimeoutError,
   DisconnectsClientError,
   ErrorReply,
+  MaxCommandRedirectionsError,
+  ReconnectStrategyError,
+  RootNodesUnavailableError,
   SocketClosedUnexpectedlyError,
   SocketTimeoutError,
   TimeoutError,
 } from "@redis/client";
-import { CourierError } from "../errors.ts";
+import { ConnectError, CourierError } from "../errors.ts";
 
 /** One line for a low-level connection error; AggregateErrors (IPv4+IPv6) are flattened. */
 export function describeCause(err: unknown): string {
@@ -41,13 +44,27 @@ function dbHint(message: string): string {
 const TRANSIENT_REPLY = /^(LOADING|BUSY|MASTERDOWN|TRYAGAIN|CLUSTERDOWN)\b/;
 
 /**
- * True for failures of the connection (closed, offline, reset, timed out) and for replies
- * that say Redis is not ready yet; false for real error replies (a command Redis refused).
+ * True for failures of the connection (closed, offline, reset, timed out, a cluster's node
+ * down) and for replies that say Redis is not ready yet; false for real error replies (a
+ * command Redis refused) and for errors of the program (a TypeError, an InputError): trying
+ * those again gives the same error, and "Redis is unreachable" would hide it.
  */
 export function isTransient(err: unknown): boolean {
   if (err instanceof ErrorReply) return TRANSIENT_REPLY.test(err.message);
-  return err instanceof Error;
+  if (err instanceof AggregateError) return err.errors.some(isTransient);
+  if (err instanceof ConnectError || isConnectionError(err)) return true;
+  if (CLUSTER_LOST.some((c) => err instanceof c)) return true;
+  // A plain Error: what the client's plumbing throws when a connection goes ("Cluster closed",
+  // our reconnect strategy's "connection lost"); a program's own mistakes have their classes.
+  return err instanceof Error && Object.getPrototypeOf(err) === Error.prototype;
 }
+
+/** node-redis' errors of a cluster whose nodes are away or moving (a failover). */
+const CLUSTER_LOST = [
+  MaxCommandRedirectionsError,
+  ReconnectStrategyError,
+  RootNodesUnavailableError,
+];
 
 const LOST = [
   ClientClosedError,

@@ -6,7 +6,7 @@ import { parseDuration } from "../admin/duration.ts";
 import { QUEUE_NAME } from "../config.ts";
 import { InputError } from "../errors.ts";
 import { kind } from "../option-keys.ts";
-import { payloadDepthProblem } from "../queue/payload-depth.ts";
+import { payloadJson } from "../queue/payload-json.ts";
 import { shownInput } from "../safe-text.ts";
 
 /**
@@ -87,9 +87,7 @@ export function checkSpec(
   ) {
     throw new InputError("a schedule needs a task name (no spaces or control characters)");
   }
-  const tooDeep = payloadDepthProblem(spec.payload ?? null);
-  if (tooDeep) throw new InputError(tooDeep);
-  const bytes = Buffer.byteLength(JSON.stringify(spec.payload ?? null));
+  const bytes = Buffer.byteLength(payloadJson(spec.payload));
   if (bytes > SCHEDULE_PAYLOAD_MAX_BYTES) {
     throw new InputError(
       `a schedule's payload is ${bytes} bytes of JSON, over ${SCHEDULE_PAYLOAD_MAX_BYTES} (1 MiB): keep big data elsewhere and pass a reference to it`,

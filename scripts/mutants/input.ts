@@ -18,10 +18,10 @@ const MOVES = T("engine.moves.bytes");
 export const inputMutants: Mutant[] = [
   m("stack-url-not-in-env", "lib/stack/_supervised.ts", "a stack's children get its Redis URL in REDIS_URL, not on their command line",
     "return { ...parent, ...extra, REDIS_URL: url, [REDIS_URL_FROM]: \"stack\" };", "return { ...parent, ...extra, [REDIS_URL_FROM]: \"stack\" };", [T("stack"), T("stack.secrets")]),
-  m("payload-nonfinite-stored", "lib/queue/prepare.ts", "a payload with NaN or Infinity is refused, not stored with null",
-    "if (lost) throw new InputError(lost);", "", [T("payload.numbers")]),
+  m("payload-nonfinite-stored", "lib/queue/payload-json.ts", "a payload with NaN or Infinity is refused, not stored with null",
+    "const problem = jsonDepthProblem(json) ?? nonFiniteProblem(payload, json);", "const problem = jsonDepthProblem(json);", [T("payload.numbers")]),
   m("payload-nonfinite-null-shortcut", "lib/queue/payload-numbers.ts", "only a payload whose JSON has a null can hold NaN or Infinity",
-    "if (!json.includes(\"null\")) return undefined;", "if (json.includes(\"null\")) return undefined;", [T("payload.numbers")]),
+    "if (!json.includes(\"null\") || !hasNonFinite(value)) return undefined;", "if (json.includes(\"null\") || !hasNonFinite(value)) return undefined;", [T("payload.numbers")]),
   m("payload-huge-number-taken", "lib/cli/trigger-job.ts", "a number beyond a double in --payload is refused, not read as Infinity",
     "if (huge !== -1) {", "if (false) {", [T("payload.numbers")]),
   m("payload-huge-number-in-string", "lib/cli/json-error.ts", "a number inside a JSON string is text, not a number out of range",

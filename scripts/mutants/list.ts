@@ -398,7 +398,7 @@ export const mutants: Mutant[] = [
     "    delayMs: 0,", [T("queue.enqueue"), T("worker.process")]),
   // A wait for jobs the Queue just enqueued starts from their enqueue's events cursor.
   m("wait-cursor-unused", "lib/queue/queue.ts", "a wait for jobs this Queue just enqueued blocks from their enqueue's cursor, no first look",
-    "const from = this.#producer.recent.cursorsFor(ids);",
+    "const from = producer.recent.cursorsFor(ids);",
     "const from = null;", [T("queue.wait.cursor")]),
   m("recent-caller-ids", "lib/queue/recent.ts", "a wait for a caller-id job looks first (its outcome may predate its marker)",
     "if (!j.created || j.entryId === null || !isAutoId(j.id)) continue;\n      if (entryOfAutoId(j.id) !== j.entryId) continue;\n",

@@ -1,0 +1,73 @@
+// Admin's reads and actions check what they are given before Redis is asked: a state that is
+// no listing's ("queued", a job's status word), a limit or count that is no whole number in
+// bounds (NaN passed through to Redis; -1 is Redis' "no limit"), an age that is negative (all
+// letters "older" than the future) or NaN, a change that is null, an id list that is a string.
+import { expect, test } from "bun:test";
+import { Admin } from "../lib/admin/admin.ts";
+import { InputError } from "../lib/errors.ts";
+import { redisUrl, testPrefix } from "./helpers.ts";
+
+// biome-ignore lint/suspicious/noExplicitAny: the calls are given what their types forbid
+const bad = (v: unknown) => v as any;
+const open = (prefix = testPrefix()) => Admin.connect({ redisUrl: redisUrl(), prefix });
+
+test.each([
+  [
+    "jobs state queued",
+    (a: Admin) => a.jobs({ state: bad("queued"), limit: 5 }),
+    "jobs' state must be one of waiting",
+  ],
+  ["jobs no query", (a: Admin) => a.jobs(bad(null)), "jobs takes an object, got null"],
+  ...[Number.NaN, 1.5, -1, 0, 1e9].map((limit) => [
+    `jobs limit ${limit}`,
+    (a: Admin) => a.jobs({ state: "waiting", limit }),
+    "jobs' limit must be a whole number from 1 to 500",
+  ]),
+  ...[Number.NaN, -5, 501].map((limit) => [
+    `deadLetters limit ${limit}`,
+    (a: Admin) => a.deadLetters({ limit }),
+    "deadLetters' limit must be a whole number from 1 to 500",
+  ]),
+  ...[Number.NaN, -1, 0, 1e9].map((count) => [
+    `heldKeys ${count}`,
+    (a: Admin) => a.heldKeys(count),
+    "heldKeys' count must be a whole number from 1 to 500",
+  ]),
+  ...[Number.NaN, -60_000].map((ms) => [
+    `purgeDead ${ms}`,
+    (a: Admin) => a.purgeDead(ms),
+    "purgeDead's olderThanMs must be a whole number from 0 to",
+  ]),
+  [
+    "recentFailures NaN",
+    (a: Admin) => a.recentFailures(Number.NaN),
+    "recentFailures' limit must be",
+  ],
+  ["setLimits null", (a: Admin) => a.setLimits(bad(null)), "setLimits takes an object, got null"],
+  ["requeue 'abc'", (a: Admin) => a.requeue(bad("abc")), "requeue takes an array of job ids"],
+  ["deleteDead [42]", (a: Admin) => a.deleteDead(bad([42])), "deleteDead: each job id must be"],
+  ["cancel 'abc'", (a: Admin) => a.cancel(bad("abc")), "cancel takes an array of job ids"],
+] as [string, (a: Admin) => Promise<unknown>, string][])(
+  "%s: InputError",
+  async (_name, call, message) => {
+    const a = await open();
+    try {
+      const err = await call(a).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(InputError);
+      expect((err as Error).message).toContain(message);
+    } finally {
+      await a.close();
+    }
+  },
+);
+
+test("values in bounds are taken", async () => {
+  const a = await open();
+  try {
+    await expect(a.purgeDead(-60_000)).rejects.toThrow(InputError);
+    expect(await a.purgeDead(0)).toBe(0); // a whole age in bounds: taken
+    expect(await a.jobs({ state: "waiting", limit: 500 })).toMatchObject({ jobs: [] });
+  } finally {
+    await a.close();
+  }
+});

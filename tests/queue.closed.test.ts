@@ -1,0 +1,78 @@
+// A Queue after close(): every call is refused at once with InputError ("this Queue is closed"),
+// none opens a connection (one opened then is no one's and keeps the host alive); a wait under
+// way when close() comes ends then, refused the same way, not after its full timeoutMs.
+import { expect, test } from "bun:test";
+import { InputError } from "../lib/errors.ts";
+import { clientList, openQueue, rawRedis, testPrefix, until } from "./helpers.ts";
+
+const CLOSED = /this Queue is closed/;
+
+/** The waiters' connections Redis has now (named courier-waiter: lib/queue/queue.ts). */
+const waiterCount = async (r: Parameters<typeof clientList>[0]) =>
+  (await clientList(r)).split("\n").filter((l) => l.includes("courier-waiter")).length;
+
+test("calls after close() reject at once, and open no connection", async () => {
+  await using r = await rawRedis();
+  const prefix = testPrefix();
+  const q = await openQueue({ prefix });
+  const id = await q.enqueue("t", 1);
+  await q.close();
+  const before = await waiterCount(r);
+  // A short timeout: a wait let through would end, with its job pending, not be refused.
+  await expect(q.waitForJobs([id], { timeoutMs: 50 })).rejects.toThrow(CLOSED);
+  await expect(q.waitForJobs([id], { timeoutMs: 50 })).rejects.toThrow(InputError);
+  await expect(q.enqueue("t", 1)).rejects.toThrow(CLOSED);
+  await expect(q.getJob(id)).rejects.toThrow(CLOSED);
+  await expect(q.getJob(id)).rejects.toThrow(InputError); // not "Redis is unreachable"
+  await expect(q.cancel([id])).rejects.toThrow(CLOSED);
+  await expect(q.enqueueMany([{ task: "t" }])).rejects.toThrow(CLOSED);
+  expect(() => q.events()).toThrow(CLOSED);
+  expect(await waiterCount(r)).toBe(before);
+});
+
+test("close() during a wait ends it: refused as closed, not left to run its timeout", async () => {
+  const prefix = testPrefix();
+  await using other = await openQueue({ prefix });
+  const id = await other.enqueue("nobody-runs-this", 1);
+  const q = await openQueue({ prefix });
+  // The first look (another Queue's job: read before the blocking reads) tells onProgress.
+  let looked!: () => void;
+  const firstLook = new Promise<void>((resolve) => {
+    looked = resolve;
+  });
+  // A wait close() does not end runs past the test's own time limit: failed, not timed.
+  const wait = q.waitForJobs([id], { timeoutMs: 600_000, onProgress: () => looked() });
+  const settled = wait.then(
+    () => "resolved",
+    (err: Error) => err,
+  );
+  await using r = await rawRedis();
+  await firstLook; // its blocking connection is open: taken before the first look
+  const before = await waiterCount(r);
+  await q.close();
+  const outcome = await settled;
+  // Its blocking connection, in use when close() came, is closed too.
+  await until(async () => (await waiterCount(r)) < before, "the wait's connection closed");
+  expect(outcome).toBeInstanceOf(InputError);
+  expect(String((outcome as Error).message)).toMatch(CLOSED);
+});
+
+test("a wait's own signal still ends it with its answer (pending), not the closed refusal", async () => {
+  await using q = await openQueue({ prefix: testPrefix() });
+  const id = await q.enqueue("nobody-runs-this", 1);
+  const signal = AbortSignal.abort();
+  const { pending } = await q.waitForJobs([id], { timeoutMs: 600_000, signal });
+  expect(pending).toEqual([id]);
+});
+
+test("close() while a wait's connection is still opening: closed as it opens, the wait refused", async () => {
+  await using r = await rawRedis();
+  const q = await openQueue({ prefix: testPrefix() });
+  const id = await q.enqueue("nobody-runs-this", 1);
+  const before = await waiterCount(r);
+  // No await between: the wait is opening its blocking connection when close() runs.
+  const wait = q.waitForJobs([id], { timeoutMs: 50 });
+  await q.close();
+  await expect(wait).rejects.toThrow(CLOSED);
+  await until(async () => (await waiterCount(r)) <= before, "the wait's connection closed");
+});
