@@ -17,6 +17,11 @@ const refused = Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:1"), {
   code: "ECONNREFUSED",
 });
 
+/** A socket's failed system call as Bun makes it: a class of its own between it and Error (R113). */
+class SystemError extends Error {}
+const socket = (code: string, syscall = "read") =>
+  Object.assign(new SystemError(`${syscall} ${code}`), { code, syscall, errno: -100 });
+
 test.each([
   ["a TypeError", false, new TypeError("chunk.filter is not a function")],
   ["a RangeError", false, new RangeError("Invalid array length")],
@@ -25,6 +30,15 @@ test.each([
   ["LOADING", true, new ErrorReply("LOADING Redis is loading the dataset in memory")],
   ["a socket closed", true, new SocketClosedUnexpectedlyError()],
   ["ECONNREFUSED", true, refused],
+  ["a network down (ENETDOWN) on a live connection", true, socket("ENETDOWN")],
+  ["a host down (EHOSTDOWN)", true, socket("EHOSTDOWN")],
+  ["a network reset (ENETRESET)", true, socket("ENETRESET")],
+  ["any failed socket call (EIO on write)", true, socket("EIO", "write")],
+  [
+    "a code without a syscall is no socket's",
+    false,
+    Object.assign(new RangeError("x"), { code: "EX" }),
+  ],
   ["both addresses refused", true, new AggregateError([refused, refused])],
   ["no answer", true, new NoAnswerError("no answer")],
   ["a ConnectError", true, new ConnectError("node down")],

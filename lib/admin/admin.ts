@@ -9,8 +9,9 @@
 import { defaults, type QueueOptions } from "../config.ts";
 import type { Emptied } from "../engine/empty.ts";
 import type { Limits, LimitsChange } from "../engine/limits.ts";
+import { InputError } from "../errors.ts";
 import { checkWindowS, resolveOptions } from "../options.ts";
-import { checkCount, checkIds, checkObject } from "../queue/call-args.ts";
+import { checkCount, checkIds, checkObject, kindOf } from "../queue/call-args.ts";
 import { type CancelVerdict, cancelOnShards } from "../queue/cancel.ts";
 import { closeClient } from "../redis/close.ts";
 import type { Redis } from "../redis/connect.ts";
@@ -21,9 +22,6 @@ import type { RequeueAllTally } from "./letters.ts";
 import { type AdminOptions, QueueReader } from "./queue-reader.ts";
 
 export type { Overview, RecentFailure } from "./queue-view.ts";
-
-/** The oldest age purgeDead takes: a century, past any letter (a bound on a mistaken number). */
-const MAX_AGE_MS = 100 * 365 * 86_400_000;
 
 export interface AdminConfig extends Partial<QueueOptions> {
   /** Keep trying to reach Redis this long before giving up (0 = one try). */
@@ -169,8 +167,13 @@ export class Admin extends QueueReader {
   /** Deletes dead letters older than `olderThanMs` (all when not given); returns how many. */
   async purgeDead(olderThanMs?: number): Promise<number> {
     // NaN would purge nothing and say so; a negative age, letters from the future: all of them.
-    if (olderThanMs !== undefined)
-      checkCount(olderThanMs, "purgeDead's olderThanMs", 0, MAX_AGE_MS);
+    // Any age past every letter is every letter (`dead purge --older-than 36600d`), as before.
+    const age = olderThanMs;
+    if (age !== undefined && !(typeof age === "number" && Number.isFinite(age) && age >= 0)) {
+      throw new InputError(
+        `purgeDead's olderThanMs must be a number of ms, 0 or more, got ${kindOf(age)}`,
+      );
+    }
     return dead.purgeDead(this.queueShards, olderThanMs);
   }
 

@@ -174,7 +174,7 @@ export async function purgeLetters(
     // stream left behind weighs a few bytes.
     return Number(await client.sendCommand(["XTRIM", keys.dead, "MAXLEN", "0"]));
   }
-  const minId = String(Math.max(0, now - olderThanMs));
+  const minId = String(Math.max(0, Math.ceil(now - olderThanMs))); // whole ms: a stream id
   return Number(await client.sendCommand(["XTRIM", keys.dead, "MINID", minId]));
 }
 

@@ -121,6 +121,7 @@ export class Queue {
     options?: EnqueueStreamOptions,
   ): Promise<Enqueued[]> {
     checkSpecList(specs);
+    this.#producer.refuseIfClosed(); // an empty list too: every call of a closed Queue says so
     if (specs.some((s) => s.dependsOn !== undefined)) {
       if (specs.length > 0) await this.#producer.recordLayout();
       return sendInOrder(this.#producer.children(), specs);
@@ -140,7 +141,13 @@ export class Queue {
     specs: AsyncIterable<S> | Iterable<S>,
     options?: EnqueueStreamOptions,
   ): AsyncGenerator<EnqueuedBatch<S>> {
-    return enqueueStream(this.enqueueBatches(specs, options));
+    const producer = this.#producer;
+    const batches = this.enqueueBatches(specs, options);
+    // Refused at its first step when closed, an empty source too (enqueueBatches never throws).
+    return (async function* () {
+      producer.refuseIfClosed();
+      yield* enqueueStream(batches);
+    })();
   }
 
   /**

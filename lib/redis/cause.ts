@@ -52,7 +52,7 @@ const TRANSIENT_REPLY = /^(LOADING|BUSY|MASTERDOWN|TRYAGAIN|CLUSTERDOWN)\b/;
 export function isTransient(err: unknown): boolean {
   if (err instanceof ErrorReply) return TRANSIENT_REPLY.test(err.message);
   if (err instanceof AggregateError) return err.errors.some(isTransient);
-  if (err instanceof ConnectError || isConnectionError(err)) return true;
+  if (err instanceof ConnectError || isConnectionError(err) || isSystemError(err)) return true;
   if (CLUSTER_LOST.some((c) => err instanceof c)) return true;
   // A plain Error: what the client's plumbing throws when a connection goes ("Cluster closed",
   // our reconnect strategy's "connection lost"); a program's own mistakes have their classes.
@@ -86,7 +86,28 @@ const LOST_CODES = new Set([
   "EHOSTUNREACH",
   "ENETUNREACH",
   "ENOTCONN",
+  "ENETDOWN",
+  "EHOSTDOWN",
+  "ENETRESET",
+  "EADDRNOTAVAIL",
+  "EPROTO",
+  "ERR_SOCKET_CLOSED",
 ]);
+
+/**
+ * A failed system call (a socket's read, write or connect: `syscall` and an errno code). Bun
+ * gives such errors a class of its own between them and Error, so they are no plain Error; a
+ * program's mistakes (TypeError, InputError) carry no syscall.
+ */
+function isSystemError(err: unknown): boolean {
+  const { code, syscall } = (err ?? {}) as { code?: unknown; syscall?: unknown };
+  return (
+    err instanceof Error &&
+    typeof syscall === "string" &&
+    typeof code === "string" &&
+    /^E[A-Z0-9_]+$/.test(code)
+  );
+}
 
 /** The connection failed (reset, closed, timed out): not a reply, not a bug of ours. */
 export function isConnectionError(err: unknown): boolean {
