@@ -11,7 +11,7 @@ import type { Emptied } from "../engine/empty.ts";
 import type { Limits, LimitsChange } from "../engine/limits.ts";
 import { InputError } from "../errors.ts";
 import { checkWindowS, resolveOptions } from "../options.ts";
-import { checkCount, checkIds, checkObject, kindOf } from "../queue/call-args.ts";
+import { checkIds, checkObject, kindOf } from "../queue/call-args.ts";
 import { type CancelVerdict, cancelOnShards } from "../queue/cancel.ts";
 import { closeClient } from "../redis/close.ts";
 import type { Redis } from "../redis/connect.ts";
