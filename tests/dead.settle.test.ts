@@ -125,12 +125,8 @@ describe("a dead job whose own record or outcome key holds another type", () => 
   ] as const) {
     test(`requeue: its ${which} of another type is unreadable, exit 6; the other id is requeued`, async () => {
       const prefix = testPrefix();
-      await killJobs(prefix, ["w0", "w1"], 1);
-      const [keys] = shardKeys(prefix, "default", 1);
-      const key = keys![which]("w1");
       await using r = await rawRedis();
-      await r.sendCommand(["DEL", key]);
-      await r.sendCommand([cmd[0], key, ...cmd.slice(1)]);
+      const key = await deadWithOtherType(r, prefix, which, cmd);
       const out = await dead(prefix, "requeue", "w1", "w0");
       expect(out.stdout).toBe("w0\n");
       expect(out.stderr).toBe(
@@ -149,12 +145,8 @@ describe("a dead job whose own record or outcome key holds another type", () => 
     // Delete would have deleted that key with the letter: it is not Courier's to delete.
     test(`delete: its ${which} of another type is unreadable, left as it is, exit 6; the other id is deleted`, async () => {
       const prefix = testPrefix();
-      await killJobs(prefix, ["w0", "w1"], 1);
-      const [keys] = shardKeys(prefix, "default", 1);
-      const key = keys![which]("w1");
       await using r = await rawRedis();
-      await r.sendCommand(["DEL", key]);
-      await r.sendCommand([cmd[0], key, ...cmd.slice(1)]);
+      const key = await deadWithOtherType(r, prefix, which, cmd);
       const out = await dead(prefix, "delete", "w1", "w0");
       expect(out.stdout).toBe("w0\n");
       expect(out.stderr).toMatch(
@@ -236,3 +228,18 @@ describe("requeue --all and a dead job whose record is a key of another type", (
     expect(json.code).toBe(6);
   });
 });
+
+/** Dead jobs w0 and w1, w1's `which` key rewritten as another type by `cmd`; returns that key. */
+async function deadWithOtherType(
+  r: Awaited<ReturnType<typeof rawRedis>>,
+  prefix: string,
+  which: "record" | "result",
+  cmd: readonly string[],
+): Promise<string> {
+  await killJobs(prefix, ["w0", "w1"], 1);
+  const [keys] = shardKeys(prefix, "default", 1);
+  const key = keys![which]("w1");
+  await r.sendCommand(["DEL", key]);
+  await r.sendCommand([cmd[0]!, key, ...cmd.slice(1)]);
+  return key;
+}
