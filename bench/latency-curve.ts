@@ -15,6 +15,12 @@ import { inTurn } from "./workloads/_common.ts";
 import { measure } from "./workloads/latency.ts";
 
 const [jobs = 12_000, window = 1_000, runs = 3] = process.argv.slice(2).map(Number);
+if (![jobs, window, runs].every((n) => Number.isInteger(n) && n > 0) || window > jobs) {
+  console.error(
+    "usage: bun bench/latency-curve.ts [jobs] [window] [runs] (whole numbers, window <= jobs)",
+  );
+  process.exit(2);
+}
 const contenders: ContenderImpl[] = [courier, bullmq];
 const median = (xs: number[]) => percentile(xs, 50);
 

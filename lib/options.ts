@@ -77,7 +77,7 @@ export function resolveOptions<T extends Partial<ProducerOptions & WorkerOptions
   if (o.shards !== undefined) positiveInt(o, "shards", 1, MAX_SHARDS);
   if (!DURABILITIES.includes(o.durability)) {
     throw new ConfigError(
-      `durability must be ${DURABILITIES.join(" or ")}, got ${JSON.stringify(o.durability)}`,
+      `durability must be ${DURABILITIES.join(" or ")}, got ${kind(o.durability)}`,
     );
   }
   checkNumbers(o);

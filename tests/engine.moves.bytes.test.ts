@@ -68,6 +68,13 @@ describe("release.lua's bytes", () => {
     expect(n()).toBe(3);
     expect((await streamEntries(v)).map((e) => e.f.i)).toEqual(jobIds(3));
   });
+
+  test("a bound of 0 is 1: every call releases one, and the release ends", async () => {
+    await using v = await engineQueue();
+    await delivered(v, 3, "w1");
+    expect(await releaseAll(v.client, v.k, "w1", { bytes: 0 })).toBe(3);
+    expect((await streamEntries(v)).map((e) => e.f.i)).toEqual(jobIds(3));
+  });
 });
 
 describe("give-back.lua's bytes", () => {
@@ -116,6 +123,15 @@ describe("claim.lua's bytes", () => {
     const entries = await delivered(v, 3, "w0");
     const per = await claimAll((cursor) =>
       claimLapsed(v.client, v.k, { ...LAPSED, consumer: "w1", cursor, bytes: 10 }),
+    );
+    expect(per).toEqual(entries.map((e) => [e]));
+  });
+
+  test("others: a bound of 0 is 1: each entry taken alone, none passed over", async () => {
+    await using v = await engineQueue();
+    const entries = await delivered(v, 3, "w0");
+    const per = await claimAll((cursor) =>
+      claimLapsed(v.client, v.k, { ...LAPSED, consumer: "w1", cursor, bytes: 0 }),
     );
     expect(per).toEqual(entries.map((e) => [e]));
   });

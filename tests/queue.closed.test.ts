@@ -26,7 +26,7 @@ test("calls after close() reject at once, and open no connection", async () => {
   await expect(q.getJob(id)).rejects.toThrow(InputError); // not "Redis is unreachable"
   await expect(q.cancel([id])).rejects.toThrow(CLOSED);
   await expect(q.enqueueMany([{ task: "t" }])).rejects.toThrow(CLOSED);
-  // Nothing to send is no exception (R113): they resolved with nothing.
+  // Nothing to send is refused too (R113: these resolved with nothing).
   await expect(q.enqueueMany([])).rejects.toThrow(CLOSED);
   await expect(q.enqueueStream([]).next()).rejects.toThrow(CLOSED);
   expect(() => q.events()).toThrow(CLOSED);

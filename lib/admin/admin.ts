@@ -132,9 +132,14 @@ export class Admin extends QueueReader {
     return dead.requeueDead(this.queueShards, given, this.#o());
   }
 
-  /** Requeues every job dead now, shard by shard; returns how many. */
+  /**
+   * Requeues every job dead now, shard by shard; returns how many. A failure part-way (a full
+   * Redis, a lost connection) is thrown, as before: requeueAllTally says what was done then.
+   */
   async requeueAll(): Promise<number> {
-    return (await this.requeueAllTally()).requeued;
+    const tally = await this.requeueAllTally();
+    if (tally.error !== undefined) throw tally.error;
+    return tally.requeued;
   }
 
   /**

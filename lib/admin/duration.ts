@@ -30,7 +30,7 @@ export function exactDuration(text: string): number {
     // `5m5m` or `30s1m` is a typo more likely than a sum: each unit once, largest first.
     if (size >= last) {
       throw new InputError(
-        `"${text}" is not a duration: give each unit once, largest first (1h30m, not 30m1h or 5m5m)`,
+        `"${shownInput(text)}" is not a duration: give each unit once, largest first (1h30m, not 30m1h or 5m5m)`,
       );
     }
     last = size;

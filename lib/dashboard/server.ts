@@ -55,7 +55,7 @@ export async function startDashboard(options: DashboardOptions = {}): Promise<Da
   checkDashboardToken(options.token);
   const maxLive = options.maxLive ?? dashboardDefaults.maxLive;
   if (!Number.isInteger(maxLive) || maxLive < 1) {
-    throw new ConfigError(`maxLive must be a whole number of at least 1, got ${maxLive}`);
+    throw new ConfigError(`maxLive must be a whole number of at least 1, got ${kind(maxLive)}`);
   }
   const everyMs = refreshEveryMs(options.refreshMs);
   const queues = new Queues(await Admin.connect(queueOptions(options)));

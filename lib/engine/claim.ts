@@ -89,7 +89,8 @@ async function call(client: Redis, k: QueueKeys, o: ClaimOptions, mode: string, 
   keys.push(k.worker(o.consumer));
   const args = [k.resultPrefix, k.recordPrefix, GROUP, o.consumer, mode, o.minIdleMs];
   args.push(o.cursor ?? "0-0", o.count, o.failureTtlS, o.deadMaxLen, o.eventsMaxLen, MINUTES_KEPT);
-  args.push(HANDOVER_SUFFIX, k.idSuffix, start, o.bytes ?? MOVE_BYTES);
+  // At least 1: a call then always takes its first entry, so a scan moves on (as give-back).
+  args.push(HANDOVER_SUFFIX, k.idSuffix, start, Math.max(1, o.bytes ?? MOVE_BYTES));
   type Reply = [string, RawItem[], string?];
   const [cursor, items, taken] = await runScript<Reply>(client, scripts.claim, keys, args);
   return { cursor, claimed: items.map(parseItem), ...(taken ? { taken: true } : {}) };

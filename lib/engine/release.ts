@@ -30,7 +30,8 @@ export async function releaseAll(
   const o = typeof most === "number" ? { most } : most;
   const per = o.most ?? 1000;
   const args = [k.recordPrefix, k.resultPrefix, GROUP, consumer, per, k.idSuffix];
-  args.push(o.start ?? "", o.leave ? "1" : "", o.bytes ?? MOVE_BYTES);
+  // At least 1: a call then always releases its first entry, so releaseAll ends.
+  args.push(o.start ?? "", o.leave ? "1" : "", Math.max(1, o.bytes ?? MOVE_BYTES));
   const keys = [k.stream, k.worker(consumer), k.workers];
   let released = 0;
   for (;;) {

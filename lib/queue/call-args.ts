@@ -4,6 +4,7 @@
 // from deep inside, or wait for ever (NaN never passes a deadline).
 
 import { InputError } from "../errors.ts";
+import { shownInput } from "../safe-text.ts";
 import type { WaitOptions } from "./wait.ts";
 
 /** `ids` when it is an array of strings; InputError naming `call` otherwise. */
@@ -53,7 +54,7 @@ export function checkWaitOptions(options: unknown): WaitOptions {
 /** What a value is, for a message: its type, and a short text of a primitive. */
 export function kindOf(value: unknown): string {
   if (value === null || value === undefined) return String(value);
-  if (typeof value === "string") return `the string ${JSON.stringify(value.slice(0, 40))}`;
+  if (typeof value === "string") return `the string "${shownInput(value, 40)}"`;
   if (typeof value === "object") return Array.isArray(value) ? "an array" : "an object";
   if (typeof value === "number") return `the number ${value}`;
   return `a ${typeof value}`;

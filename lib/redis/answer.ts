@@ -5,6 +5,7 @@
 // replaces a stalled connection (link.ts, its watchdogs); these clients reject the command
 // instead (NoAnswerError, a ConnectError: exit 6, the dashboard's 503) and keep the connection,
 // so a Redis that resumes answers the next command.
+import { ErrorReply } from "@redis/client";
 import { NoAnswerError } from "../errors.ts";
 import { blockMsOf } from "./route.ts";
 import { clusterNodeUrl, maskUrl } from "./url.ts";
@@ -70,8 +71,11 @@ export function answerLimit(
         return new NoAnswerError(`Redis at ${at} did not answer within ${ms} ms`);
       });
     };
-    // Its caller hears of a failure, not the process; a reply after a stall clears it.
-    command.then(answeredAgain, noop);
+    // Its caller hears of a failure, not the process; a reply after a stall clears it, an
+    // error reply too (WRONGTYPE, OOM: Redis answered).
+    command.then(answeredAgain, (err) => {
+      if (err instanceof ErrorReply) answeredAgain();
+    });
     const answered = ahead ? ahead.then(limited) : limited();
     if (blockMs > 0) {
       const settled = answered.then(noop, noop);

@@ -9,7 +9,8 @@ import { CourierError, InputError } from "../errors.ts";
 import { resolveOptions } from "../options.ts";
 import { redisNowMs } from "../redis/clock.ts";
 import { closeClient } from "../redis/close.ts";
-import { connect, type Redis } from "../redis/connect.ts";
+import type { Redis } from "../redis/connect.ts";
+import { connectService } from "../redis/service-client.ts";
 import { shownId } from "../safe-text.ts";
 import {
   countNames,
@@ -66,12 +67,7 @@ export class Schedules {
     // beyond every valid prefix (or takes over the hash tag), ticks where no worker reads.
     const o = resolveOptions({ ...config, redisUrl: url });
     // As an Admin: reconnects in the background, and fails calls at once while Redis is down.
-    const client = await connect(url, {
-      name: "courier-schedules",
-      persistent: true,
-      failFast: true,
-      answerMs: config.commandTimeoutMs,
-    });
+    const client = await connectService(o, "courier-schedules");
     const s = new Schedules(client, o.prefix, o.queue);
     s.#owner = true;
     return s;

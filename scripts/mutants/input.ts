@@ -221,4 +221,8 @@ export const inputMutants: Mutant[] = [
     "if (!whole || refreshMs < 0 || refreshMs > INTERVAL_LIMIT_MS) {", "if (!whole || refreshMs < 1 || refreshMs > INTERVAL_LIMIT_MS) {", [T("options.entry")]),
   m("schedule-cli-queue-env-refused", "bin/schedule.ts", "schedule list/pause/resume/remove take a worker's queue list in COURIER_QUEUE: they name no queue",
     "  const schedules = await Schedules.connect(connection);", "  const schedules = await Schedules.connect(queueArgs(args));", [T("schedule.cli")]),
+  m("release-bytes-zero-loops", "lib/engine/release.ts", "a release bound of 0 is 1: every call releases one, so releaseAll ends",
+    "Math.max(1, o.bytes ?? MOVE_BYTES));", "o.bytes ?? MOVE_BYTES);", [T("engine.moves.bytes")]),
+  m("claim-bytes-zero-skips", "lib/engine/claim.ts", "a claim bound of 0 is 1: each entry taken alone, none passed over",
+    "start, Math.max(1, o.bytes ?? MOVE_BYTES));", "start, o.bytes ?? MOVE_BYTES);", [T("engine.moves.bytes")]),
 ];
