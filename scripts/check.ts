@@ -6,8 +6,14 @@
 // output, or the nodes' own count of error replies printed last: scripts/_test-servers.ts, or
 // tests/preload.ts when the tests run one file at a time).
 import { resolve } from "node:path";
+import { buildTestClis, type TestClis } from "./_test-clis.ts";
 import { startTestServers, type TestServers } from "./_test-servers.ts";
 import { clusterPassFiles } from "./cluster-pass.ts";
+
+// The CLIs the tests spawn, compiled while lint and typecheck run (scripts/_test-clis.ts).
+const root = resolve(import.meta.dir, "..");
+const clis: Promise<TestClis> = buildTestClis(root);
+clis.catch(() => {}); // handled where awaited, below; not an unhandled rejection meanwhile
 
 const steps: [string, string[]][] = [
   ["lint", ["bunx", "biome", "check", "."]],
@@ -67,7 +73,10 @@ for (const [signal, number] of [
     running = null;
     pass?.proc.kill();
     const later = early?.then((s) => s.halt()).catch(() => {});
-    void Promise.all([pass?.servers?.halt(), later]).finally(() => process.exit(128 + number));
+    const built = clis.then((c) => c.remove()).catch(() => {});
+    void Promise.all([pass?.servers?.halt(), later, built]).finally(() =>
+      process.exit(128 + number),
+    );
   });
 }
 
@@ -142,7 +151,6 @@ async function testPass(
 // Arguments (files, filters) go to the first pass; the cluster pass then runs those of its own
 // files named among them, or is skipped when none is.
 const args = process.argv.slice(2);
-const root = resolve(import.meta.dir, "..");
 const clusterFiles = clusterPassFiles(root);
 const clusterArgs =
   args.length === 0
@@ -155,15 +163,27 @@ if (clusterArgs.length > 0 && parallel.cluster > 1) {
   early = startTestServers(parallel.cluster, true);
   early.catch(() => {}); // handled where awaited (testPass); not an unhandled rejection meanwhile
 }
-const passes = [await testPass("tests", args, {})];
+// A CLI that does not compile fails the check; the tests then spawn the sources.
+const cliEnv: Record<string, string> = {};
+let built: TestClis | null = null;
+try {
+  built = await clis;
+  cliEnv.COURIER_TEST_CLI_DIR = built.dir;
+} catch (err) {
+  process.stdout.write(`\n== test CLIs: ${err instanceof Error ? err.message : String(err)}\n`);
+  failed = true;
+}
+const passes = [await testPass("tests", args, cliEnv)];
 if (clusterArgs.length > 0) {
-  const cluster = await testPass("cluster pass", clusterArgs, { COURIER_TEST_CLUSTER: "1" }, early);
+  const clusterEnv = { ...cliEnv, COURIER_TEST_CLUSTER: "1" };
+  const cluster = await testPass("cluster pass", clusterArgs, clusterEnv, early);
   passes.push(cluster);
   if (cluster.crossSlot > 0) {
     process.stdout.write(`== cluster pass: CROSSSLOT appeared ${cluster.crossSlot} times\n`);
     failed = true;
   }
 }
+built?.remove();
 if (passes.some((p) => p.code !== 0)) failed = true;
 const sum = (get: (p: Pass) => number) => passes.reduce((n, p) => n + get(p), 0);
 process.stdout.write(`\n${sum((p) => p.passed)} passed, ${sum((p) => p.failed)} failed\n`);

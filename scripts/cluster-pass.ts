@@ -40,7 +40,7 @@ export const LEFT_OUT: Record<string, string[]> = {
     "wordcount.browser",
   ],
   "usage errors and --help only, answered before Redis is reached (as the files with others skip them: onOneServer)":
-    ["cli.in-process", "cli.messages.shards", "cli.numbers", "courier.help"],
+    ["cli.compiled", "cli.in-process", "cli.messages.shards", "cli.numbers", "courier.help"],
   "their own redis-server (one they fill, stop or restart), never the preload's": [
     "bench",
     "bench.secrets",

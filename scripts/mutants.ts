@@ -82,7 +82,8 @@ async function runTests(
   const proc = spawn({
     cmd: [process.execPath, "test", ...files, "--timeout", "30000", ...(bail ? ["--bail"] : [])],
     cwd: dir,
-    env: { ...process.env, NO_COLOR: "1" },
+    // The CLIs run from the mutated sources, never from `bun run check`'s compiled ones.
+    env: { ...process.env, NO_COLOR: "1", COURIER_TEST_CLI_DIR: "" },
     stdout: "pipe",
     stderr: "pipe",
     // A process group of its own: a run that bails or is killed skips the tests' afterAll, and

@@ -2,6 +2,7 @@
 // reported as a failure when a test forgets them), a local page server and CLI runners.
 
 import { afterAll, beforeAll } from "bun:test";
+import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import type { Server, Subprocess } from "bun";
 import type { Logger, LogLevel } from "../lib/log.ts";
@@ -144,6 +145,20 @@ export async function runCli(
   return { code, stdout, stderr };
 }
 
+/**
+ * How to start `bin/<name>.ts`: its compiled build when `bun run check` made one
+ * (COURIER_TEST_CLI_DIR: scripts/_test-clis.ts), else `bun` on the source. A run given
+ * BUN_OPTIONS (a `--preload` that injects a fault into the CLI's modules) takes the source:
+ * a compiled CLI's modules are its own.
+ */
+export function cliCommand(name: string, env: Record<string, string> = {}): string[] {
+  const dir = process.env.COURIER_TEST_CLI_DIR;
+  if (dir && env.BUN_OPTIONS === undefined && existsSync(resolve(dir, name))) {
+    return [resolve(dir, name)];
+  }
+  return [process.execPath, resolve(ROOT, "bin", `${name}.ts`)];
+}
+
 /** Starts `bun bin/<name>.ts …args`; killed after the test if still running. */
 export function spawnCli(
   name: string,
@@ -151,7 +166,7 @@ export function spawnCli(
   options: { env?: Record<string, string>; stdin?: string } = {},
 ): Subprocess<"pipe", "pipe", "pipe"> {
   const proc = Bun.spawn({
-    cmd: [process.execPath, resolve(ROOT, "bin", `${name}.ts`), ...args],
+    cmd: [...cliCommand(name, options.env), ...args],
     cwd: ROOT,
     env: {
       ...process.env,

@@ -173,6 +173,42 @@ describe("a worker of a six-shard queue", () => {
     await w.stop(0);
   });
 
+  // Prefetch does not apply to a worker of several shards (README, `--prefetch`): its held
+  // entries wait for a slot however long the job before them runs. The prefetch give-back timer
+  // took them too (armed whenever an entry was held), so after prefetchWaitMs a held entry went
+  // back to the end of its stream, to be read again: a re-add per long job, and the order lost.
+  test("an entry held for the one slot is kept past prefetchWaitMs, not given back", async () => {
+    const { prefix, keys } = sharded();
+    await using r = await rawRedis();
+    const { task, state, drain } = latched();
+    const logger = logRecorder();
+    const w = await startWorker({
+      prefix,
+      tasks: [task],
+      shards: SHARDS,
+      concurrency: 1,
+      prefetchWaitMs: 1,
+      logger,
+    });
+    await until(async () => (await blockedReads(r, w.name)) === SHARDS, "six blocking reads");
+    await enqueueIn(r, keys, 0, jobsFor(0, 2, "held"));
+    await until(() => state.running === 1, "a job of shard 0 running");
+    await enqueueIn(r, keys, 5, jobsFor(5, 1, "held"));
+    const shard5 = keys[5] as QueueKeys;
+    await until(async () => (await pendingCount(r, shard5)) === 1, "delivered");
+    const entries = async () =>
+      (await r.sendCommand(["XRANGE", shard5.stream, "-", "+"])) as unknown[];
+    const before = await entries();
+    // Fifty times the bound: a give-back (a re-add under a new entry id) would have come.
+    await Bun.sleep(50);
+    expect(await entries()).toEqual(before);
+    expect(await pendingCount(r, shard5)).toBe(1);
+    expect(logger.events().filter((e) => e.includes("given back"))).toEqual([]);
+    await drain(3, 1);
+    expect(state.started).toEqual([0, 5, 0]);
+    await w.stop(0);
+  });
+
   test("a shard that fails the start fails it whole: no connection left, the name free", async () => {
     const { prefix, keys } = sharded();
     await using r = await rawRedis();

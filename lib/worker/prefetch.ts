@@ -97,7 +97,9 @@ export class Prefetch {
    */
   watch(): void {
     const d = this.d;
-    if (this.on && d.slots.holdMs === null) {
+    // Several shards: what their loops hold waits for a slot, however long (lib/worker/slots.ts).
+    if (!this.on) return;
+    if (d.slots.holdMs === null) {
       d.slots.holdMs = d.o.prefetchWaitMs;
       d.slots.onStale = () => this.#soon();
     }
