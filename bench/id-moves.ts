@@ -21,7 +21,13 @@ import { findFreePort, startRedisServer } from "../lib/stack/redis-server.ts";
 const argv = process.argv.slice(2);
 const kbAt = argv.indexOf("--kb");
 const KB = kbAt >= 0 ? Number(argv[kbAt + 1]) : 256;
-const JOBS = Number(argv.find((a, i) => /^\d+$/.test(a) && argv[i - 1] !== "--kb") ?? 500);
+const rest = argv.filter((_, i) => kbAt < 0 || (i !== kbAt && i !== kbAt + 1));
+const JOBS = rest.length > 0 ? Number(rest[0]) : 500;
+// Checked before a server starts: `--kb abc` ran on NaN-byte payloads.
+if (![KB, JOBS].every((n) => Number.isInteger(n) && n > 0) || rest.length > 1) {
+  console.error("usage: bun bench/id-moves.ts [jobs] [--kb N] (whole numbers above 0)");
+  process.exit(2);
+}
 const PAYLOAD = JSON.stringify("x".repeat(KB * 1024 - 2));
 
 const dir = mkdtempSync(join(tmpdir(), "courier-id-moves-"));

@@ -52,6 +52,27 @@ describe("bun run bench", () => {
     expect(rqMissing(python)).toMatch(reason);
   });
 
+  // Refused before their redis-server starts (`--kb abc` ran the bench on NaN-byte payloads;
+  // a window of 0 looped for ever after measuring).
+  test.each([
+    ["bench/id-moves.ts", ["--kb", "abc"]],
+    ["bench/id-moves.ts", ["0"]],
+    ["bench/id-moves.ts", ["10", "--kb"]],
+    ["bench/latency-curve.ts", ["100", "0"]],
+  ])("%s %j exits 2 with its usage", async (script, args) => {
+    const proc = Bun.spawn({
+      cmd: [process.execPath, join(ROOT, script), ...args],
+      cwd: ROOT,
+      stdout: "pipe",
+      stderr: "pipe",
+    });
+    const [stderr, code] = await Promise.all([new Response(proc.stderr).text(), proc.exited]);
+    expect({ code, stderr }).toEqual({
+      code: 2,
+      stderr: expect.stringMatching(/^usage: bun bench\//),
+    });
+  });
+
   test("bad options exit 2 with the usage", async () => {
     const proc = Bun.spawn({
       cmd: [process.execPath, join(ROOT, "bench/run.ts"), "--size", "huge"],
