@@ -37,19 +37,20 @@ interface Pass {
   crossSlot: number;
 }
 
-// Several files at a time: three in the first pass, two in the cluster pass
-// (COURIER_TEST_PARALLEL=N for N in both, 1 for one at a time). Most of a first-pass file's time
-// is spent waiting on Redis, a subprocess, a tick or a rate's interval, so three share 2 cores
-// well (the slowest 20 files took a third less time than two at a time); a cluster-pass file
-// spends more of its time on CPU (six nodes, a cluster client per process), where a third gained
-// nothing. Each of bun's worker processes has its own redis-server (or cluster), started here
+// Several files at a time: four in the first pass, three in the cluster pass
+// (COURIER_TEST_PARALLEL=N for N in both, 1 for one at a time). Most of a file's time is spent
+// waiting on Redis, a subprocess, a tick or a rate's interval, so more files than cores share 2
+// cores well. Since the CLIs the tests start are compiled (scripts/_test-clis.ts: a fifth of the
+// CPU a start from source took), a fourth file gained a sixth of the first pass (164 -> 142 s) and
+// a third file a sixth of the cluster pass (133 -> 109 s), where a third had gained nothing
+// before. Each of bun's worker processes has its own redis-server (or cluster), started here
 // (scripts/_test-servers.ts), and runs its files one at a time against it (--no-isolate: one
 // module registry per worker, as a single `bun test` has). Each pass's own timings file (the
 // files' durations in that pass: a file's time on a cluster is not its time on one server)
 // makes the slowest start first, so no long file is left for the end;
 // COURIER_TEST_UPDATE_TIMINGS=1 rewrites them with this run's.
 const given = process.env.COURIER_TEST_PARALLEL;
-const parallel = { tests: Number(given ?? "3"), cluster: Number(given ?? "2") };
+const parallel = { tests: Number(given ?? "4"), cluster: Number(given ?? "3") };
 if (!Number.isInteger(parallel.tests) || parallel.tests < 1) {
   process.stderr.write("check: COURIER_TEST_PARALLEL takes a whole number >= 1\n");
   process.exit(2);

@@ -13,6 +13,16 @@ import type { Queue } from "../lib/queue/queue.ts";
 import { inOrderWindow } from "../lib/queue/window.ts";
 import { openQueue, testPrefix } from "./helpers.ts";
 
+/** Whether `p` has settled yet (its outcome is awaited elsewhere). */
+function settled(p: Promise<unknown>): { yes: boolean } {
+  const state = { yes: false };
+  const done = () => {
+    state.yes = true;
+  };
+  p.then(done, done);
+  return state;
+}
+
 const item = (w: number, bad = false) => ({ w, bad });
 type Item = ReturnType<typeof item>;
 const weigh = (i: Item) => i.w;
@@ -135,7 +145,9 @@ describe("the window's bytes", () => {
       for await (const o of inOrderWindow(ws, send, 4, bound)) if (o.ok) seen.push(o.value);
     })();
     let aloneHeavy = false;
-    while (seen.length < ws.length) {
+    // Answers until every batch is seen, or the run ended short (its error is thrown below).
+    const ended = settled(run);
+    while (seen.length < ws.length && !ended.yes) {
       await Bun.sleep(0);
       if (open[0]?.w === 20) aloneHeavy = open.length === 1;
       const oldest = open.shift();
@@ -192,7 +204,8 @@ describe("the window's bytes", () => {
         if (o.ok) ids.push(...o.jobs.map((j) => j.id));
       }
     })();
-    while (ids.length < specs.length) {
+    const ended = settled(run);
+    while (ids.length < specs.length && !ended.yes) {
       await Bun.sleep(0);
       pending.shift()?.();
     }
