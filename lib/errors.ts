@@ -225,14 +225,22 @@ export function describeError(err: unknown): string {
   }
 }
 
-/** The longest error a job's record keeps: history.lua's HISTORY_ERROR_CHARS, the same cut. */
-export const ERROR_MAX_CHARS = 1000;
+/**
+ * The longest error a job's record keeps, in UTF-8 bytes: history.lua's HISTORY_ERROR_BYTES, so
+ * that the job's error and its history's are the same text.
+ */
+export const ERROR_MAX_BYTES = 1000;
 
-/** `text` cut to ERROR_MAX_CHARS, never between the halves of a surrogate pair. */
+/** Encodes into a buffer of ERROR_MAX_BYTES: whole characters only (encodeInto stops before one that does not fit). */
+const clipBuffer = new Uint8Array(ERROR_MAX_BYTES);
+const encoder = new TextEncoder();
+
+/** `text` cut to at most ERROR_MAX_BYTES of UTF-8, never inside a character. */
 export function clipError(text: string): string {
-  if (text.length <= ERROR_MAX_CHARS) return text;
-  const cut = text.slice(0, ERROR_MAX_CHARS);
-  return /[\uD800-\uDBFF]$/.test(cut) ? cut.slice(0, -1) : cut;
+  // A UTF-16 unit is at most 3 bytes of UTF-8: a short text is never read whole.
+  if (text.length * 3 <= ERROR_MAX_BYTES) return text;
+  const { read } = encoder.encodeInto(text, clipBuffer);
+  return read === text.length ? text : text.slice(0, read);
 }
 
 /**

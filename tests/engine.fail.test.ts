@@ -274,3 +274,22 @@ describe("promote.lua", () => {
     expect(await v.r.sendCommand(["ZCARD", v.k.delayed])).toBe(0);
   });
 });
+
+// A worker clips its errors (clipError) before they get here; the history's own cut is for any
+// other writer, and must end on a whole character: a cut inside one read back as U+FFFD.
+describe("fail.lua: the history keeps at most 1,000 bytes of an error, whole characters", () => {
+  test.each([
+    ["ASCII", "x".repeat(1001), "x".repeat(1000)],
+    ["two-byte characters, the cut inside one", `x${"é".repeat(600)}`, `x${"é".repeat(499)}`],
+    ["three-byte ones", "€".repeat(400), "€".repeat(333)],
+    ["four-byte ones, the cut between two", "😀".repeat(300), "😀".repeat(250)],
+    ["four-byte ones, the cut inside one", `xx${"😀".repeat(300)}`, `xx${"😀".repeat(249)}`],
+  ])("%s", async (_, error, kept) => {
+    await using v = await engineQueue();
+    const entry = await plant(v, { t: "echo", p: "1", a: 0, m: 3 });
+    await deliver(v, "w1");
+    const attempt = failedAttempt(entry, { retryInMs: 60_000, error });
+    expect(await failJobs(v.client, v.k, OPTS, [attempt])).toEqual(["retrying"]);
+    expect((await hgetall(v, v.k.recordPrefix + entry))["h:1:x"]).toBe(kept);
+  });
+});

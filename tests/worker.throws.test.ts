@@ -4,7 +4,7 @@
 // clips it (lib/worker/attempt.ts, lib/worker/context.ts, lib/log.ts guardedLogger).
 import { describe, expect, test } from "bun:test";
 import { scheduleKeys } from "../lib/engine/keys.ts";
-import { clipError, ERROR_MAX_CHARS, UNPRINTABLE } from "../lib/errors.ts";
+import { clipError, ERROR_MAX_BYTES, UNPRINTABLE } from "../lib/errors.ts";
 import { silentLogger } from "../lib/log.ts";
 import { startScheduler } from "../lib/schedule/scheduler.ts";
 import { runTask } from "../lib/testing.ts";
@@ -226,15 +226,39 @@ describe("a huge error", () => {
     await w.stop();
   });
 
+  // The history kept 1,000 bytes and cut there even inside a character, while the job's error
+  // kept 1,000 UTF-16 characters: a non-ASCII error read back differently in each, the history's
+  // ending in a broken character.
+  test("a non-ASCII one: the error and the history's keep the same whole characters", async () => {
+    const prefix = testPrefix();
+    await using q = await openQueue({ prefix, maxAttempts: 1 });
+    const text = `x${"é".repeat(600)}`; // 1,201 bytes: a cut at 1,000 falls inside an é
+    const w = await startWorker({ prefix, tasks: [throwing("accents", () => new Error(text))] });
+    const id = await q.enqueue("accents", 1);
+    const { ended } = await q.waitForJobs([id], { timeoutMs: 10_000 });
+    const kept = `x${"é".repeat(499)}`; // 999 bytes: the whole characters within 1,000
+    expect(ended.get(id)).toMatchObject({ status: "failed", error: kept });
+    expect((await q.getJob(id))?.history.map((h) => h.error)).toEqual([kept]);
+    await w.stop();
+  });
+
   test.each([
     ["short", "boom", "boom"],
     ["at the limit", "x".repeat(1000), "x".repeat(1000)],
     ["one over", "x".repeat(1001), "x".repeat(1000)],
     ["a pair across the cut", `${"x".repeat(999)}😀`, "x".repeat(999)],
-    ["a pair before the cut", `${"x".repeat(998)}😀x`, `${"x".repeat(998)}😀`],
+    ["a pair that ends at the cut", `${"x".repeat(996)}😀x`, `${"x".repeat(996)}😀`],
+    ["a pair that would cross it", `${"x".repeat(998)}😀x`, "x".repeat(998)],
+    ["two-byte characters: 1,000 bytes", "é".repeat(600), "é".repeat(500)],
+    ["three-byte ones", "€".repeat(400), "€".repeat(333)],
+    [
+      "a lone surrogate: three bytes, as it is stored",
+      `${"x".repeat(997)}\uD800x`,
+      `${"x".repeat(997)}\uD800`,
+    ],
   ])("clipError: %s", (_, text, clipped) => {
     expect(clipError(text)).toBe(clipped);
-    expect(ERROR_MAX_CHARS).toBe(1000);
+    expect(ERROR_MAX_BYTES).toBe(1000);
   });
 });
 
