@@ -253,6 +253,18 @@ describe("fail.lua", () => {
       await v.r.sendCommand(["EXISTS", `${v.k.resultPrefix}job-2`, `${v.k.recordPrefix}job-2`]),
     ).toBe(0);
   });
+
+  test("on a full Redis, a non-ASCII error is cut to 100 bytes of whole characters", async () => {
+    await using v = await engineQueue();
+    const entry = await plant(v, { i: "job-3" });
+    await v.r.sendCommand(["HSET", `${v.k.recordPrefix}job-3`, "e", entry, "q", "1"]);
+    await deliver(v, "w1");
+    const error = `x${"é".repeat(80)}`; // 161 bytes: a cut at 100 falls inside an é
+    const item = failedAttempt(entry, { id: "job-3", hasRecord: true, retryInMs: null, error });
+    await failJobs(v.client, v.k, { ...OPTS, failureTtlS: null }, [item]);
+    const [[, fields]] = (await deadLetters(v)) as [[string, string[]]];
+    expect(fields[fields.indexOf("error") + 1]).toBe(`x${"é".repeat(49)}`);
+  });
 });
 
 describe("promote.lua", () => {

@@ -3,6 +3,7 @@
 // Redis numbers the lines of the text it was sent, so the expansion keeps a line map: which
 // file and line each line of the sent text came from, to point an error reply at the source.
 import canceled from "./lua/include/canceled.lua" with { type: "text" };
+import clip from "./lua/include/clip.lua" with { type: "text" };
 import clock from "./lua/include/clock.lua" with { type: "text" };
 import counters from "./lua/include/counters.lua" with { type: "text" };
 import dead from "./lua/include/dead.lua" with { type: "text" };
@@ -21,6 +22,7 @@ import wrongtype from "./lua/include/wrongtype.lua" with { type: "text" };
 /** The helpers a script may include, by name (imported as text: `bun build` embeds them). */
 export const includes: Readonly<Record<string, string>> = {
   canceled,
+  clip,
   clock,
   counters,
   dead,

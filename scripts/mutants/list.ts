@@ -281,7 +281,7 @@ export const mutants: Mutant[] = [
     "local f = { t = j.f.t, p = j.f.p, a = j.attempt, m = j.f.m, k = j.f.k }",
     "local f = { t = j.f.t, p = j.f.p, a = 0, m = j.f.m, k = j.f.k }", [T("worker.process"), E("fail")]),
   m("fail-compact-whole-error", DEAD, "a failure on a full Redis keeps a compact letter, so a failing queue drains",
-    "'error', string.sub(err, 1, 100),",
+    "'error', clip_text(err, 100),",
     "'error', err,", [E("fail"), T("redis-full.worker")]),
   m("fail-full-letters-kept", DEAD, "on a full Redis each compact letter drops the oldest, so failing frees memory and a failing queue drains",
     "letters_trimmed = letters_trimmed + redis.call('XTRIM', dead, 'MAXLEN', kept)",

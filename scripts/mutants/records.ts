@@ -9,7 +9,7 @@ const T = (name: string) => `tests/${name}.test.ts`;
 
 // biome-ignore format: a table, one mutant to three lines
 export const recordMutants: Mutant[] = [
-  m("history-error-cut-mid-character", "lib/engine/lua/include/history.lua", "the history's 1,000-byte cut of an error never falls inside a character",
+  m("history-error-cut-mid-character", "lib/engine/lua/include/clip.lua", "an error cut to its bound (the history.s 1,000 bytes, a compact letter.s 100) never ends inside a character",
     "    if b < 0x80 or b >= 0xC0 then break end",
     "    break", [T("engine.fail")]),
   m("hold-limit-holds-raw", LUA("hold"), "a record's limit_holds that is not an integer never fails a hold batch half-way (a job delayed and pending: run twice)",

@@ -3,6 +3,7 @@
 -- (last attempt, PermanentError) scripts. Dead-lettering is written once, here. Not a script.
 -- The letter keeps v1's fields (lib/admin/letters.ts, `dead requeue` read them); the outcome
 -- value is the one lib/engine/outcome.ts parses.
+--- @include clip
 
 -- A number for the outcome header, or '-' (a corrupt field must not add a space to it).
 local function num_or_dash(v)
@@ -48,10 +49,10 @@ local function dead_letter(dead, dead_max, id, f, err, compact)
     -- where every job fails drains (README, "Redis memory"; tests/redis-full.worker.test.ts).
     -- The oldest first: the newest are those a job that failed is read from. An exact trim
     -- only marks a stream node's entries deleted; the node is freed once all of them are.
-    -- The error cut to 100 characters (v1's COMPACT_ERROR_CHARS) keeps the new letter small.
+    -- The error cut to 100 bytes, whole characters (v1's COMPACT_ERROR_CHARS), keeps the letter small.
     local kept = redis.call('XLEN', dead)
     local letter = redis.call('XADD', dead, 'MAXLEN', '~', dead_max, '*', 'id', id, 'task', f.t or '',
-      'error', string.sub(err, 1, 100), 'attempts', f.a or '', 'payload', f.p or '', 'max_attempts', f.m or '',
+      'error', clip_text(err, 100), 'attempts', f.a or '', 'payload', f.p or '', 'max_attempts', f.m or '',
       'record', 'dropped', unpack(limit_key_field(f)))
     if kept >= LETTERS_KEPT_WHEN_FULL then
       letters_trimmed = letters_trimmed + redis.call('XTRIM', dead, 'MAXLEN', kept)

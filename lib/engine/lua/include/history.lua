@@ -7,21 +7,11 @@
 -- described once, in docs/internals.md, "The history"; lib/engine/record.ts reads them back.
 -- The last HISTORY_KEPT runs are kept.
 --
+--- @include clip
 local HISTORY_KEPT = 20
 -- The longest error kept, in bytes, cut before a character that would cross it (lib/errors.ts
 -- clipError cuts a worker's errors the same way, so the job's error and the history's agree).
 local HISTORY_ERROR_BYTES = 1000
-local function clip_error(err)
-  local cut = HISTORY_ERROR_BYTES
-  if #err <= cut then return err end
-  -- Back to the first byte of a character: a byte 0x80-0xBF continues the one before it.
-  while cut > 0 do
-    local b = string.byte(err, cut + 1)
-    if b < 0x80 or b >= 0xC0 then break end
-    cut = cut - 1
-  end
-  return string.sub(err, 1, cut)
-end
 
 -- The history's field names and values (lib/engine/record.ts parses them). A script builds the parts
 -- that are the same for every job of its batch once: `opened` and `ended_as` below.
@@ -40,7 +30,7 @@ local function end_fields(fields, run, now, outcome, err)
   fields[#fields + 1] = end_field(run); fields[#fields + 1] = ended_as(now, outcome)
   if err then
     fields[#fields + 1] = run_field(run) .. ':x'
-    fields[#fields + 1] = clip_error(err)
+    fields[#fields + 1] = clip_text(err, HISTORY_ERROR_BYTES)
   end
   return fields
 end
