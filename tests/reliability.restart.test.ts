@@ -117,6 +117,57 @@ describe("Redis restart", () => {
     await q.close();
   });
 
+  // The same with no waiting connection kept: the wait must open one while Redis is down. That
+  // open failed the wait at once ("cannot connect"), where a wait's failed reads go on until
+  // its time is up; now it is retried (told to onError), and the wait answers once Redis is back.
+  test("a Queue's first wait, begun while Redis is down, opens its connection once Redis is back", async () => {
+    const redisUrl = server!.url;
+    const prefix = testPrefix();
+    const q = await Queue.connect({ redisUrl, prefix });
+    const id = await q.enqueue("work", 7);
+    await server!.stop(2_000);
+    const errors: unknown[] = [];
+    const waited = q.waitForJobs([id], { timeoutMs: 15_000, onError: (e) => errors.push(e) });
+    await until(() => errors.length > 0, "a failed connect told to onError");
+    await start();
+    const work = defineTask({ name: "work", run: async (n: number) => n });
+    const w = await startWorker({ prefix, redisUrl, tasks: [work], shards: 1 });
+    const { ended } = await waited;
+    expect(ended.get(id)?.result).toBe(7);
+    await w.stop();
+    await q.close();
+  });
+
+  test("a first wait whose time runs out while Redis is down: its jobs pending, no error", async () => {
+    const redisUrl = server!.url;
+    const q = await Queue.connect({ redisUrl, prefix: testPrefix() });
+    const id = await q.enqueue("work", 1);
+    await server!.stop(2_000);
+    expect(await q.waitForJobs([id], { timeoutMs: 300 })).toEqual({
+      ended: new Map(),
+      pending: [id],
+    });
+    await q.close();
+  });
+
+  // The time spent opening the connection counts against the wait's limit: a wait of 2 s
+  // whose connection opened after 1.2 s ends at 2 s, not 1.2 + 2 s.
+  test("a first wait's time limit includes the time its connection took to open", async () => {
+    const redisUrl = server!.url;
+    const q = await Queue.connect({ redisUrl, prefix: testPrefix() });
+    const id = await q.enqueue("work", 1); // no worker: it never ends
+    await server!.stop(2_000);
+    const began = performance.now();
+    const waited = q.waitForJobs([id], { timeoutMs: 2_000 });
+    await Bun.sleep(1_200); // Redis away this long: the open is tried again meanwhile
+    await start();
+    expect(await waited).toEqual({ ended: new Map(), pending: [id] });
+    const tookMs = performance.now() - began;
+    expect(tookMs).toBeGreaterThanOrEqual(1_900);
+    expect(tookMs).toBeLessThan(3_000); // its own 2 s again after the open: 3.2 s and more
+    await q.close();
+  });
+
   test("a producer asked to retry waits for Redis to come back, then enqueues", async () => {
     const redisUrl = server!.url;
     const q = await Queue.connect({ redisUrl, prefix: testPrefix(), retryConnectS: 15 });

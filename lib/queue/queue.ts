@@ -221,7 +221,13 @@ export class Queue {
     const closing = producer.closing.signal;
     const signal = options.signal ? AbortSignal.any([options.signal, closing]) : closing;
     const closed = () => producer.closedError();
-    const withBlocking: WithBlocking = (wait) => this.#waiters.with(wait, closed);
+    // Opening a wait's connection while Redis is away is retried within the wait's time; out
+    // of time, its jobs are pending, as when the wait's reads fail until then.
+    const onError = options.onError;
+    const withBlocking: WithBlocking = (wait, list, deadline) => {
+      const gaveUp = () => ({ ended: new Map(), pending: [...list] });
+      return this.#waiters.with(wait, closed, { deadline, signal, onError, gaveUp });
+    };
     const o = { ...options, signal };
     const result = await waitOnShards(this.client, keys, ids, o, from, withBlocking);
     producer.refuseIfClosed(); // ended by close(): no answer (pending would read as a timeout)

@@ -70,8 +70,15 @@ export async function unreadableJob(
   return null;
 }
 
-/** Runs `wait` with a blocking connection of its own (the Queue keeps them for later waits). */
-export type WithBlocking = <T>(wait: (blocking: Redis) => Promise<T>) => Promise<T>;
+/**
+ * Runs `wait` with a blocking connection of its own (the Queue keeps them for later waits) for
+ * the jobs of `list`, answering them all pending if no connection opens before `deadline` (ms).
+ */
+export type WithBlocking = (
+  wait: (blocking: Redis) => Promise<WaitResult>,
+  list: readonly string[],
+  deadline: number,
+) => Promise<WaitResult>;
 
 /**
  * waitForJobs over the shards the ids live in: one wait per shard, each blocking on its own
@@ -89,9 +96,16 @@ export async function waitOnShards(
   from: ReadonlyMap<number, string> | null,
   withBlocking: WithBlocking,
 ): Promise<WaitResult> {
+  // One time limit for the whole wait, the time spent opening a connection included.
+  const deadline = Date.now() + options.timeoutMs;
   const waitOn: WaitOn = (shard, list, o) =>
-    withBlocking((blocking) =>
-      waitForJobs(client, blocking, keys[shard]!, list, o, from?.get(shard) ?? null),
+    withBlocking(
+      (blocking) => {
+        const left = { ...o, timeoutMs: Math.max(0, deadline - Date.now()) };
+        return waitForJobs(client, blocking, keys[shard]!, list, left, from?.get(shard) ?? null);
+      },
+      list,
+      deadline,
     );
   // One shard involved (always so for a queue of one shard): the wait as it always was.
   if (keys.length === 1) return waitOn(0, [...ids], options);

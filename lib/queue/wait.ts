@@ -33,7 +33,8 @@ export interface WaitOptions {
   /** Even with no event, re-read the jobs this often (covers events trimmed away unseen). */
   recheckMs?: number;
   /**
-   * Told when a read fails (Redis down); waiting goes on until the timeout. A read Redis refuses
+   * Told when a read fails, or opening the wait's connection does (Redis down); waiting goes
+   * on until the timeout. A read Redis refuses
    * for good (a key of another type, NOPERM) rejects the wait with a RedisRefusedError instead.
    */
   onError?: (err: unknown) => void;

@@ -2,8 +2,22 @@
 // running at once (and each shard of a wait: lib/queue/shards.ts) gets one of its own, kept
 // afterwards for the next wait.
 
+import { isTransient } from "../redis/cause.ts";
 import { closeClient, destroy } from "../redis/close.ts";
 import type { Redis } from "../redis/connect.ts";
+import { exponentialMs, pause } from "../time.ts";
+
+/**
+ * How a wait opens its connection while Redis is away: tried again until `deadline` (ms, this
+ * host's clock), each failure told to `onError`, as the wait's own failed reads are; `gaveUp`
+ * answers the wait when the time runs out (or `signal` aborts) before a connection opened.
+ */
+export interface OpenRetry<T> {
+  deadline: number;
+  signal: AbortSignal;
+  onError?: (err: unknown) => void;
+  gaveUp: () => T;
+}
 
 export class Waiters {
   /** All of them, and those not in use right now. */
@@ -23,8 +37,13 @@ export class Waiters {
    * it open only; closed while the connection was opening, it throws `closed()`: kept, that
    * connection would be no one's (close() had passed), and keep the host alive.
    */
-  async with<T>(wait: (blocking: Redis) => Promise<T>, closed: () => Error): Promise<T> {
-    const blocking = this.#idle.pop() ?? (await this.#open());
+  async with<T>(
+    wait: (blocking: Redis) => Promise<T>,
+    closed: () => Error,
+    retry?: OpenRetry<T>,
+  ): Promise<T> {
+    const blocking = this.#idle.pop() ?? (await this.#opened(retry));
+    if (blocking === null) return retry!.gaveUp();
     if (this.#closed) {
       destroy(blocking);
       throw closed();
@@ -35,6 +54,25 @@ export class Waiters {
     } finally {
       // Closed meanwhile (Queue.close): not handed out again.
       if (this.#all.has(blocking)) this.#idle.push(blocking);
+    }
+  }
+
+  /**
+   * A new connection; with `retry`, a failure to reach Redis (not a refusal: a wrong password
+   * fails at once) is tried again until its deadline, then null.
+   */
+  async #opened<T>(retry?: OpenRetry<T>): Promise<Redis | null> {
+    for (let failures = 0; ; failures++) {
+      try {
+        return await this.#open();
+      } catch (err) {
+        if (retry === undefined || this.#closed || !isTransient(err)) throw err;
+        const left = retry.deadline - Date.now();
+        if (left <= 0 || retry.signal.aborted) return null;
+        retry.onError?.(err);
+        await pause(Math.min(exponentialMs(100, failures, 2_000), left), retry.signal);
+        if (this.#closed) throw err;
+      }
     }
   }
 

@@ -14,6 +14,12 @@ const S = "tests/worker.started-at.test.ts";
 
 // biome-ignore format: a table, one mutant to three lines
 export const outageMutants: Mutant[] = [
+  m("wait-open-not-retried", "lib/queue/waiters.ts", "a wait that must open its connection while Redis is away tries again within its time",
+    "        if (retry === undefined || this.#closed || !isTransient(err)) throw err;",
+    "        throw err;", ["tests/reliability.restart.test.ts"]),
+  m("wait-open-time-not-shared", "lib/queue/shards.ts", "a wait's time limit counts the time spent opening its connection",
+    "const left = { ...o, timeoutMs: Math.max(0, deadline - Date.now()) };",
+    "const left = o;", ["tests/reliability.restart.test.ts"]),
   m("answer-unlimited", "lib/redis/answer.ts", "a command Redis leaves unanswered fails within its limit",
     "      if (blockMs === Number.POSITIVE_INFINITY) return command;",
     "      return command;", [T]),
