@@ -10,26 +10,6 @@ import { buildTestClis, type TestClis } from "./_test-clis.ts";
 import { startTestServers, type TestServers } from "./_test-servers.ts";
 import { clusterPassFiles } from "./cluster-pass.ts";
 
-// The CLIs the tests spawn, compiled while lint and typecheck run (scripts/_test-clis.ts).
-const root = resolve(import.meta.dir, "..");
-const clis: Promise<TestClis> = buildTestClis(root);
-clis.catch(() => {}); // handled where awaited, below; not an unhandled rejection meanwhile
-
-const steps: [string, string[]][] = [
-  ["lint", ["bunx", "biome", "check", "."]],
-  ["typecheck", ["bunx", "tsc", "--noEmit", "-p", "."]],
-];
-
-let failed = false;
-for (const [name, cmd] of steps) {
-  process.stdout.write(`\n== ${name}: ${cmd.join(" ")}\n`);
-  const code = await Bun.spawn({ cmd, stdout: "inherit", stderr: "inherit" }).exited;
-  if (code !== 0) {
-    process.stdout.write(`== ${name} failed (exit ${code})\n`);
-    failed = true;
-  }
-}
-
 interface Pass {
   passed: number;
   failed: number;
@@ -74,11 +54,30 @@ for (const [signal, number] of [
     running = null;
     pass?.proc.kill();
     const later = early?.then((s) => s.halt()).catch(() => {});
-    const built = clis.then((c) => c.remove()).catch(() => {});
-    void Promise.all([pass?.servers?.halt(), later, built]).finally(() =>
-      process.exit(128 + number),
-    );
+    void Promise.all([pass?.servers?.halt(), later]).finally(() => process.exit(128 + number));
   });
+}
+
+// The CLIs the tests spawn, compiled while lint and typecheck run (scripts/_test-clis.ts): the
+// folder (about 1 GB) goes on any exit, a signal's included (its handler above exits).
+const root = resolve(import.meta.dir, "..");
+const clis: TestClis = buildTestClis(root);
+clis.ready.catch(() => {}); // handled where awaited, below; not an unhandled rejection meanwhile
+process.on("exit", () => clis.remove());
+
+const steps: [string, string[]][] = [
+  ["lint", ["bunx", "biome", "check", "."]],
+  ["typecheck", ["bunx", "tsc", "--noEmit", "-p", "."]],
+];
+
+let failed = false;
+for (const [name, cmd] of steps) {
+  process.stdout.write(`\n== ${name}: ${cmd.join(" ")}\n`);
+  const code = await Bun.spawn({ cmd, stdout: "inherit", stderr: "inherit" }).exited;
+  if (code !== 0) {
+    process.stdout.write(`== ${name} failed (exit ${code})\n`);
+    failed = true;
+  }
 }
 
 /**
@@ -166,10 +165,9 @@ if (clusterArgs.length > 0 && parallel.cluster > 1) {
 }
 // A CLI that does not compile fails the check; the tests then spawn the sources.
 const cliEnv: Record<string, string> = {};
-let built: TestClis | null = null;
 try {
-  built = await clis;
-  cliEnv.COURIER_TEST_CLI_DIR = built.dir;
+  await clis.ready;
+  cliEnv.COURIER_TEST_CLI_DIR = clis.dir;
 } catch (err) {
   process.stdout.write(`\n== test CLIs: ${err instanceof Error ? err.message : String(err)}\n`);
   failed = true;
@@ -184,7 +182,6 @@ if (clusterArgs.length > 0) {
     failed = true;
   }
 }
-built?.remove();
 if (passes.some((p) => p.code !== 0)) failed = true;
 const sum = (get: (p: Pass) => number) => passes.reduce((n, p) => n + get(p), 0);
 process.stdout.write(`\n${sum((p) => p.passed)} passed, ${sum((p) => p.failed)} failed\n`);
