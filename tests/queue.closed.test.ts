@@ -79,3 +79,32 @@ test("close() while a wait's connection is still opening: closed as it opens, th
   await expect(wait).rejects.toThrow(CLOSED);
   await until(async () => (await waiterCount(r)) <= before, "the wait's connection closed");
 });
+
+// R113's leftover: an enqueueStream whose source stalls noticed close() only at its next send,
+// so a host that closed its Queue at shutdown kept waiting on the stream for ever.
+test("an enqueueStream waiting on a stalled source ends on close(), refused as closed", async () => {
+  const q = await openQueue({ prefix: testPrefix() });
+  let stall: () => void = () => {};
+  async function* source() {
+    yield { task: "t", payload: 1 };
+    await new Promise<void>((resolve) => {
+      stall = resolve; // released after the test, so the source's generator ends too
+    });
+  }
+  const stream = q.enqueueStream(source());
+  const first = await stream.next();
+  expect(first.done).toBe(false);
+  const second = stream.next();
+  second.catch(() => {});
+  await q.close();
+  const ended = await Promise.race([
+    second.then(
+      () => "resolved",
+      (err: unknown) =>
+        err instanceof InputError && CLOSED.test(err.message) ? "closed" : String(err),
+    ),
+    Bun.sleep(5_000).then(() => "still pending after 5 s"),
+  ]);
+  stall();
+  expect(ended).toBe("closed");
+});
