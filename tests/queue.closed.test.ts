@@ -83,7 +83,8 @@ test("close() while a wait's connection is still opening: closed as it opens, th
 // R113's leftover: an enqueueStream whose source stalls noticed close() only at its next send,
 // so a host that closed its Queue at shutdown kept waiting on the stream for ever.
 test("an enqueueStream waiting on a stalled source ends on close(), refused as closed", async () => {
-  const q = await openQueue({ prefix: testPrefix() });
+  // Batches of one job: the first goes out (and is yielded) without waiting for a second.
+  const q = await openQueue({ prefix: testPrefix(), enqueueBatchSize: 1 });
   let stall: () => void = () => {};
   async function* source() {
     yield { task: "t", payload: 1 };

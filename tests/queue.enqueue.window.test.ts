@@ -46,6 +46,34 @@ function* counted(n: number, pulled: { n: number }) {
 }
 
 describe("inOrderWindow", () => {
+  // A source that throws (a stalled one ended by a Queue's close()) while batches are in flight:
+  // those batches may be enqueued, so they are reported first; the source's error after them.
+  // The error was thrown at once, and the acknowledged batches were never reported.
+  test("a source that throws: the batches in flight are yielded, then its error", async () => {
+    const s = manualSender();
+    let fail: (e: Error) => void = () => {};
+    async function* source() {
+      yield 1;
+      yield 2;
+      await new Promise<void>((_, reject) => {
+        fail = reject;
+      });
+    }
+    const seen: unknown[] = [];
+    const run = (async () => {
+      for await (const o of inOrderWindow(source(), s.send, 4)) seen.push(o.ok && o.value);
+    })();
+    // Both batches sent, the source waiting (bounded: a run that failed early stops it).
+    for (let i = 0; i < 1_000 && s.calls.length < 2; i++) await Bun.sleep(0);
+    expect(s.calls.length).toBe(2);
+    fail(new Error("source gone"));
+    await Bun.sleep(0);
+    s.calls[1]!.resolve(20);
+    s.calls[0]!.resolve(10);
+    await expect(run).rejects.toThrow("source gone");
+    expect(seen).toEqual([10, 20]);
+  });
+
   test("never more than `size` in flight, input pulled only as batches are acknowledged", async () => {
     const s = manualSender();
     const pulled = { n: 0 };

@@ -31,6 +31,7 @@ import type { EventStream, EventsOptions } from "./events.ts";
 import { type Enqueued, type JobSpec, prepareJob } from "./prepare.ts";
 import { Producer } from "./producer.ts";
 import { getJobsOnShards, unreadableJob, type WithBlocking, waitOnShards } from "./shards.ts";
+import { untilAborted } from "./until-aborted.ts";
 import type { WaitOptions, WaitResult } from "./wait.ts";
 import { Waiters } from "./waiters.ts";
 
@@ -142,16 +143,18 @@ export class Queue {
     options?: EnqueueStreamOptions,
   ): AsyncGenerator<EnqueuedBatch<S>> {
     const producer = this.#producer;
-    const batches = this.enqueueBatches(specs, options);
-    // Refused at its first step when closed, an empty source too (enqueueBatches never throws).
+    // Refused at its first step when closed, an empty source too (untilAborted looks before
+    // each read). close() while it waits on its source (a stalled one would keep it for ever)
+    // ends the source: the batches in flight are yielded as answered, then it throws as closed.
     return (async function* () {
-      producer.refuseIfClosed();
-      yield* enqueueStream(batches);
+      const closed = () => producer.closedError();
+      const source = untilAborted(specs, producer.closing.signal, closed);
+      yield* enqueueStream(enqueueBatches(source, producer.sender(), options));
     })();
   }
 
   /**
-   * Like enqueueStream, but every batch's outcome is yielded, a refused one too; never throws.
+   * Like enqueueStream, but every batch's outcome is yielded, a refused one too; throws only its source's error (after the batches in flight).
    * Specs may also come in arrays (a reader's chunk of lines), taken in one step each.
    */
   enqueueBatches<S extends JobSpec>(

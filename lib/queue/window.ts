@@ -21,7 +21,8 @@ export interface BytesBound<B> {
  * whatever a batch holds; a batch pulled that does not fit waits, and nothing more is pulled.
  * Waiting for input never holds back an outcome: a slow source (a pipe) still sees its
  * batches reported as they are acknowledged. After the first failure nothing more is sent;
- * the batches already in flight are still yielded (they may have succeeded), then it ends.
+ * the batches already in flight are still yielded (they may have succeeded), then it ends. A
+ * source that throws is a failure too: the batches in flight are yielded, then its error thrown.
  */
 export async function* inOrderWindow<B, R>(
   source: AsyncIterable<B> | Iterable<B>,
@@ -37,6 +38,7 @@ export async function* inOrderWindow<B, R>(
   let pulling: Promise<IteratorResult<B>> | undefined;
   let ended = false;
   let failed = false;
+  let sourceFailed: { error: unknown } | undefined;
   try {
     for (;;) {
       if (held && !failed && flight.fits(held.weight)) {
@@ -48,8 +50,17 @@ export async function* inOrderWindow<B, R>(
         pulling.catch(() => {}); // seen by the race below, or dropped once a batch failed
       }
       const waits = nextSteps(flight.oldest, failed ? undefined : pulling);
-      if (waits.length === 0) return;
+      if (waits.length === 0) {
+        if (sourceFailed) throw sourceFailed.error;
+        return;
+      }
       const step = await Promise.race(waits);
+      if ("pullFailed" in step) {
+        pulling = undefined;
+        failed = true;
+        sourceFailed = { error: step.pullFailed };
+        continue;
+      }
       if ("pulled" in step) {
         pulling = undefined;
         if (step.pulled.done) ended = true;
@@ -100,7 +111,10 @@ class Flight<B, R> {
   }
 }
 
-type Step<B, R> = { answered: Answered<B, R> } | { pulled: IteratorResult<B> };
+type Step<B, R> =
+  | { answered: Answered<B, R> }
+  | { pulled: IteratorResult<B> }
+  | { pullFailed: unknown };
 
 /** The source's iterator, async or not. */
 function iteratorOf<B>(source: AsyncIterable<B> | Iterable<B>): AsyncIterator<B> | Iterator<B> {
@@ -120,7 +134,13 @@ function nextSteps<B, R>(
   const waits: Promise<Step<B, R>>[] = [];
   // The oldest outcome first: when both are ready, reporting wins over reading.
   if (oldest) waits.push(oldest.then((o) => ({ answered: o })));
-  if (pulling) waits.push(pulling.then((r) => ({ pulled: r })));
+  if (pulling)
+    waits.push(
+      pulling.then(
+        (r) => ({ pulled: r }),
+        (e: unknown) => ({ pullFailed: e }),
+      ),
+    );
   return waits;
 }
 

@@ -9,6 +9,8 @@ const BATCH = "lib/cli/trigger-batch.ts";
 
 // biome-ignore format: a table, one mutant to three lines
 export const batchMutants: Mutant[] = [
+  m("window-source-error-drops-flight", "lib/queue/window.ts", "a source that throws still has the batches in flight reported before its error",
+    "(e: unknown) => ({ pullFailed: e })", "(e: unknown) => Promise.reject(e)", ["tests/queue.enqueue.window.test.ts"]),
   m("summary-merge-prune-drops-only", MERGE, "a bounded merge never loses a word counted more than W/(capacity+1)",
     "else this.counts.set(word, count - cut);", "else this.counts.set(word, count);", [T("wordcount.summary")]),
   m("summary-merge-unbounded", MERGE, "the merge holds at most twice its capacity in words",

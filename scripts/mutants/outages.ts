@@ -14,6 +14,9 @@ const S = "tests/worker.started-at.test.ts";
 
 // biome-ignore format: a table, one mutant to three lines
 export const outageMutants: Mutant[] = [
+  m("stream-close-unnoticed", "lib/queue/queue.ts", "an enqueueStream waiting on a stalled source ends when its Queue closes",
+    "const source = untilAborted(specs, producer.closing.signal, closed);",
+    "const source = specs;", ["tests/queue.closed.test.ts"]),
   m("wait-open-not-retried", "lib/queue/waiters.ts", "a wait that must open its connection while Redis is away tries again within its time",
     "        if (retry === undefined || this.#closed || !isTransient(err)) throw err;",
     "        throw err;", ["tests/reliability.restart.test.ts"]),

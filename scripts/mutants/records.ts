@@ -283,6 +283,6 @@ export const recordMutants: Mutant[] = [
     "const bytes = Buffer.byteLength(JSON.stringify(spec.payload ?? null) ?? \"\");", [T("payload.json")]),
   m("closed-empty-many-taken", "lib/queue/queue.ts", "enqueueMany([]) of a closed Queue is refused as every call is, not answered with nothing",
     "    this.#producer.refuseIfClosed(); // an empty list too: every call of a closed Queue says so\n", "", [T("queue.closed")]),
-  m("closed-empty-stream-taken", "lib/queue/queue.ts", "enqueueStream of a closed Queue is refused at its first step, an empty source too",
-    "      producer.refuseIfClosed();\n      yield* enqueueStream(batches);", "      yield* enqueueStream(batches);", [T("queue.closed")]),
+  m("closed-empty-stream-taken", "lib/queue/until-aborted.ts", "enqueueStream of a closed Queue is refused at its first step, an empty source too",
+    "      if (signal.aborted) throw aborted();\n", "", [T("queue.closed")]),
 ];
