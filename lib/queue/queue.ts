@@ -154,8 +154,9 @@ export class Queue {
   }
 
   /**
-   * Like enqueueStream, but every batch's outcome is yielded, a refused one too; throws only its source's error (after the batches in flight).
-   * Specs may also come in arrays (a reader's chunk of lines), taken in one step each.
+   * Like enqueueStream, but every batch's outcome is yielded, a refused one too; throws only
+   * its source's error (after the batches in flight). Specs may also come in arrays (a reader's
+   * chunk of lines), taken in one step each.
    */
   enqueueBatches<S extends JobSpec>(
     specs: Specs<S>,
