@@ -93,11 +93,12 @@ test("cancel during the shutdown grace aborts the running task", async () => {
   await until(async () => started, "the job to start");
   const stopping = w.stop(20_000);
   try {
+    // Taken before the cancel is sent: the abort may land before the reply is handled here.
+    const cancelSentAt = performance.now();
     const [v] = await q.cancel([id]);
     expect(v).toMatchObject({ verdict: "canceled", from: "started" });
-    const canceledAt = performance.now();
     await until(async () => abortedAt !== null, "the abort", 10_000);
-    expect(abortedAt).toBeGreaterThan(canceledAt);
+    expect(abortedAt).toBeGreaterThan(cancelSentAt);
   } finally {
     await stopping;
   }

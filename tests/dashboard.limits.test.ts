@@ -88,7 +88,11 @@ describe("live connections", () => {
       let reading = true;
       let received = 0;
       const drain = (async () => {
-        while (reading) received += (await body.read()).value?.byteLength ?? 0;
+        while (reading) {
+          const { value, done } = await body.read();
+          if (done) break; // ended: the stall is over (a loop on read() alone would spin)
+          received += value.byteLength;
+        }
       })().catch(() => {});
       await until(() => live.listeners === 6, "six listeners");
       await until(() => live.listeners === 1, "the stalled connections dropped", 15_000);

@@ -118,9 +118,9 @@ describe("lease renewal", () => {
     });
     const id = await q.enqueue("held", null);
     await until(job.started, "the job to start");
-    const most = await watchRenewals(r, q, 2, (p) =>
-      expect(p.idleMs).toBeLessThan(claimIdleMs / 2),
-    );
+    // Never idle as long as a claim needs (renewed every claimIdleMs / 3; half of it was a bound
+    // on the timer's promptness, which a loaded machine can miss by 400 ms).
+    const most = await watchRenewals(r, q, 2, (p) => expect(p.idleMs).toBeLessThan(claimIdleMs));
     expect(most).toBeGreaterThan(0);
     job.open();
     expect((await q.waitForJobs([id], { timeoutMs: 5_000 })).ended.get(id)?.status).toBe(

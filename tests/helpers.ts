@@ -198,6 +198,38 @@ export async function until(
   }
 }
 
+/**
+ * Reads `reader` until `enough` holds of all the text read; returns that text. A stream that
+ * ends first fails with what it said (a loop on read() alone would spin for ever at its end:
+ * a done read resolves at once, so no timer, not even the test's timeout, could fire).
+ */
+export async function readUntil(
+  reader: ReadableStreamDefaultReader<Uint8Array>,
+  enough: (text: string) => boolean,
+): Promise<string> {
+  const decoder = new TextDecoder();
+  let text = "";
+  while (!enough(text)) {
+    const { value, done } = await reader.read();
+    if (done) throw new Error(`the stream ended before what was awaited; it said:\n${text}`);
+    text += decoder.decode(value, { stream: true });
+  }
+  return text;
+}
+
+/**
+ * Whether `p` has settled yet (its outcome is awaited elsewhere): a loop that answers a run's
+ * calls stops when the run ends early, instead of spinning for ever.
+ */
+export function settled(p: Promise<unknown>): { yes: boolean } {
+  const state = { yes: false };
+  const done = () => {
+    state.yes = true;
+  };
+  p.then(done, done);
+  return state;
+}
+
 /** Reads lines from a stream until one matches; returns it. */
 export async function waitForLine(
   stream: ReadableStream<Uint8Array>,

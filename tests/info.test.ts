@@ -9,6 +9,7 @@ import {
   openQueue,
   pinShards,
   rawRedis,
+  readUntil,
   redisTime,
   redisUrl,
   runCli,
@@ -287,8 +288,7 @@ describe("bin/info.ts", () => {
     expect(text.stdout).toContain("workers: none");
     const watch = spawnCli("info", ["--prefix", prefix, "--watch", "--json", "--interval", "1"]);
     const reader = watch.stdout.getReader();
-    let out = "";
-    while (out.split("\n").length < 3) out += new TextDecoder().decode((await reader.read()).value);
+    const out = await readUntil(reader, (text) => text.split("\n").length >= 3);
     reader.releaseLock();
     watch.kill("SIGINT");
     expect(await watch.exited).toBe(0);

@@ -7,7 +7,15 @@ import { mergeWorkers } from "../lib/admin/shards.ts";
 import type { WorkerInfo, WorkerState } from "../lib/admin/workers.ts";
 import { type Dashboard, startDashboard } from "../lib/dashboard/server.ts";
 import { queueKeys } from "../lib/engine/keys.ts";
-import { oneShardFile, rawRedis, redisTime, redisUrl, runCli, testPrefix } from "./helpers.ts";
+import {
+  oneShardFile,
+  rawRedis,
+  readUntil,
+  redisTime,
+  redisUrl,
+  runCli,
+  testPrefix,
+} from "./helpers.ts";
 
 // Writes the queue's worker keys in the one-shard layout (queueKeys).
 oneShardFile();
@@ -36,16 +44,11 @@ async function firstEvent(url: string): Promise<{ event: string; data: unknown }
   const controller = new AbortController();
   const res = await fetch(url, { signal: controller.signal });
   const reader = res.body!.getReader();
-  let text = "";
-  for (let m: RegExpExecArray | null = null; !m; ) {
-    text += new TextDecoder().decode((await reader.read()).value);
-    m = /event: (\w+)\ndata: (.*)\n/.exec(text);
-    if (m) {
-      controller.abort();
-      return { event: m[1]!, data: JSON.parse(m[2]!) };
-    }
-  }
-  throw new Error("unreachable");
+  const EVENT = /event: (\w+)\ndata: (.*)\n/;
+  const text = await readUntil(reader, (t) => EVENT.test(t));
+  const m = EVENT.exec(text)!;
+  controller.abort();
+  return { event: m[1]!, data: JSON.parse(m[2]!) };
 }
 
 describe("a worker record of another type", () => {

@@ -11,17 +11,7 @@ import { cutBatches, jobBytes } from "../lib/queue/cut.ts";
 import type { Enqueued, JobSpec, Prepared } from "../lib/queue/prepare.ts";
 import type { Queue } from "../lib/queue/queue.ts";
 import { inOrderWindow } from "../lib/queue/window.ts";
-import { openQueue, testPrefix } from "./helpers.ts";
-
-/** Whether `p` has settled yet (its outcome is awaited elsewhere). */
-function settled(p: Promise<unknown>): { yes: boolean } {
-  const state = { yes: false };
-  const done = () => {
-    state.yes = true;
-  };
-  p.then(done, done);
-  return state;
-}
+import { openQueue, settled, testPrefix } from "./helpers.ts";
 
 const item = (w: number, bad = false) => ({ w, bad });
 type Item = ReturnType<typeof item>;

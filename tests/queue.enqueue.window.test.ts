@@ -12,7 +12,7 @@ import { shardKeys, shardOf } from "../lib/engine/keys.ts";
 import { scripts } from "../lib/engine/lua.ts";
 import type { Queue } from "../lib/queue/queue.ts";
 import { chunksOf, inOrderWindow } from "../lib/queue/window.ts";
-import { openQueue, rawRedis, testPrefix } from "./helpers.ts";
+import { openQueue, rawRedis, settled, testPrefix } from "./helpers.ts";
 
 /** A sender whose calls the test answers one by one, in any order it likes. */
 function manualSender() {
@@ -86,7 +86,8 @@ describe("inOrderWindow", () => {
       }
     })();
     // Answer the newest call first each time: outcomes must still come out in input order.
-    while (seen.length < 100) {
+    const over = settled(run);
+    while (seen.length < 100 && !over.yes) {
       await Bun.sleep(0);
       const open = s.calls.splice(0);
       for (const c of open.reverse()) c.resolve(c.batch * 10);
@@ -111,7 +112,8 @@ describe("inOrderWindow", () => {
     second!.reject(new Error("refused"));
     third!.resolve(2); // sent before the refusal was known: it may have landed
     let sent = 3;
-    while (!ended) {
+    const over = settled(run);
+    while (!ended && !over.yes) {
       await Bun.sleep(0);
       for (const c of s.calls.splice(0)) {
         sent++;

@@ -197,8 +197,9 @@ describe("worker", () => {
     const ids = (await q.enqueueMany(Array.from({ length: 12 }, () => ({ task: "slow" })))).map(
       (e) => e.id,
     );
-    const { ended } = await q.waitForJobs(ids, { timeoutMs: 5_000 });
-    expect([...ended.values()].every((j) => j?.status === "finished")).toBe(true);
+    const { ended, pending } = await q.waitForJobs(ids, { timeoutMs: 5_000 });
+    expect(pending).toEqual([]); // every job ran: `every` over `ended` alone holds for none
+    expect(ids.map((id) => ended.get(id)?.status)).toEqual(ids.map(() => "finished"));
     expect(peak).toBe(3);
     await w.stop();
   });
