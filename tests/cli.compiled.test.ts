@@ -5,7 +5,7 @@
 import { describe, expect, test } from "bun:test";
 import { resolve } from "node:path";
 import { testCliNames } from "../scripts/_test-clis.ts";
-import { type CliResult, cliCommand, ROOT, redisUrl } from "./helpers.ts";
+import { cliCommand, ROOT, redisUrl, runProcess } from "./helpers.ts";
 
 const compiledDir = process.env.COURIER_TEST_CLI_DIR || undefined;
 
@@ -34,23 +34,9 @@ test("a run that injects a fault through BUN_OPTIONS runs the source", () => {
   expect(cliCommand("stack")).toEqual([process.execPath, resolve(ROOT, "bin", "stack.ts")]);
 });
 
-/** Runs a command line to its end. */
-async function run(cmd: string[], args: string[]): Promise<CliResult> {
-  const proc = Bun.spawn({
-    cmd: [...cmd, ...args],
-    cwd: ROOT,
-    env: { ...process.env, REDIS_URL: redisUrl(), NO_COLOR: "1" },
-    stdin: "ignore",
-    stdout: "pipe",
-    stderr: "pipe",
-  });
-  const [stdout, stderr, code] = await Promise.all([
-    new Response(proc.stdout).text(),
-    new Response(proc.stderr).text(),
-    proc.exited,
-  ]);
-  return { code, stdout, stderr };
-}
+/** Runs a command line to its end, against the test Redis. */
+const run = (cmd: string[], args: string[]) =>
+  runProcess([...cmd, ...args], { env: { ...process.env, REDIS_URL: redisUrl(), NO_COLOR: "1" } });
 
 describe.skipIf(compiledDir === undefined)("a compiled CLI answers as its source does", () => {
   for (const name of testCliNames(ROOT)) {

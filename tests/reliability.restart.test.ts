@@ -39,6 +39,21 @@ async function makeDurable(redisUrl: string): Promise<void> {
   admin.destroy();
 }
 
+/**
+ * With Redis back: a worker runs the job (`work`, payload 7), and the wait under way answers its
+ * result; then the Queue is closed.
+ */
+async function expectRunOnceBack(q: Queue, waited: ReturnType<Queue["waitForJobs"]>, id: string) {
+  const work = defineTask({ name: "work", run: async (n: number) => n });
+  // The queue is the one shard Queue.connect made on this file's own server.
+  const redisUrl = server!.url;
+  const w = await startWorker({ prefix: q.options.prefix, redisUrl, tasks: [work], shards: 1 });
+  const { ended } = await waited;
+  expect(ended.get(id)?.result).toBe(7);
+  await w.stop();
+  await q.close();
+}
+
 describe("Redis restart", () => {
   test("every acknowledged job is processed after Redis is killed and restarted", async () => {
     const prefix = testPrefix();
@@ -108,13 +123,7 @@ describe("Redis restart", () => {
     await server!.stop(2_000);
     const waited = q.waitForJobs([id], { timeoutMs: 15_000 });
     await start();
-    const work = defineTask({ name: "work", run: async (n: number) => n });
-    // The queue is the one shard Queue.connect made on this file's own server.
-    const w = await startWorker({ prefix, redisUrl, tasks: [work], shards: 1 });
-    const { ended } = await waited;
-    expect(ended.get(id)?.result).toBe(7);
-    await w.stop();
-    await q.close();
+    await expectRunOnceBack(q, waited, id);
   });
 
   // The same with no waiting connection kept: the wait must open one while Redis is down. That
@@ -130,12 +139,7 @@ describe("Redis restart", () => {
     const waited = q.waitForJobs([id], { timeoutMs: 15_000, onError: (e) => errors.push(e) });
     await until(() => errors.length > 0, "a failed connect told to onError");
     await start();
-    const work = defineTask({ name: "work", run: async (n: number) => n });
-    const w = await startWorker({ prefix, redisUrl, tasks: [work], shards: 1 });
-    const { ended } = await waited;
-    expect(ended.get(id)?.result).toBe(7);
-    await w.stop();
-    await q.close();
+    await expectRunOnceBack(q, waited, id);
   });
 
   test("a first wait whose time runs out while Redis is down: its jobs pending, no error", async () => {
