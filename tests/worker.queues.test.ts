@@ -5,9 +5,13 @@
 import { describe, expect, test } from "bun:test";
 import { GROUP, shardKeys } from "../lib/engine/keys.ts";
 import { ConfigError } from "../lib/errors.ts";
+import { mastersOf } from "../lib/redis/cluster.ts";
+import type { Redis } from "../lib/redis/connect.ts";
 import { defineTask } from "../lib/types.ts";
+import { Claims } from "../lib/worker/claims.ts";
 import { orderOptions, pickRank, queueList } from "../lib/worker/order.ts";
 import {
+  logRecorder,
   openQueue,
   type RawRedis,
   rawRedis,
@@ -158,5 +162,75 @@ describe("weighted order", () => {
     await w.stop();
     expect(rec.started.slice(0, 5).filter((t) => t === "b")).toHaveLength(4);
     expect(rec.started.slice(5)).toEqual(["a", "a", "a"]);
+  });
+});
+
+// R-slots finding: after a blip, a loop's next read is an own read of its pending entries, and
+// it brought back the entry of a job running here; with every slot busy it was held for a slot
+// (Slots.admit), so a stop gave that running job back "unstarted" (give-back.lua: no run
+// written), and its released run was missing from its history; meanwhile finish-takes were
+// refused (a held entry wanted the slot).
+/**
+ * Counts the own reads (Claims.claim with the own cursor set: after a lost read) of every worker
+ * in this process until disposed: an own read writes nothing a test could see in Redis.
+ */
+function countOwnReads(): { n: number } & Disposable {
+  const proto = Claims.prototype as unknown as { claim: (free: number) => Promise<unknown> };
+  const original = proto.claim;
+  const counted = {
+    n: 0,
+    [Symbol.dispose]: () => {
+      proto.claim = original;
+    },
+  };
+  proto.claim = async function (this: { ownCursor: string | null }, free: number) {
+    const own = this.ownCursor !== null;
+    const result = await original.call(this, free);
+    if (own) counted.n++;
+    return result;
+  };
+  return counted;
+}
+
+describe("an own read after a blip brings back a running job's entry", () => {
+  test("it is not held: a stop releases the job as a run, written in its history", async () => {
+    using ownReads = countOwnReads();
+    const prefix = testPrefix();
+    await using r = await rawRedis();
+    const rec = recorder(true);
+    const log = logRecorder();
+    const w = await startWorker({
+      prefix,
+      queues: ["a", "b"],
+      concurrency: 2,
+      tasks: [rec.task],
+      logger: log,
+    });
+    await using qb = await openQueue({ prefix, queue: "b" });
+    const long = await qb.enqueue("tagged", { tag: "long" });
+    await fill(prefix, "a", "z", 1);
+    await until(() => rec.running() === 2, "both jobs running: every slot busy");
+    // Each idle loop's blocking read is cut (a blip): its next read, on a new connection, is an
+    // own read. Each connection is killed on its own node (client ids are per server).
+    const nodes = await mastersOf(r as unknown as Redis);
+    const reads = async (blocking: boolean) => {
+      const found: [Redis, string][] = [];
+      for (const node of nodes) {
+        for (const l of String(await node.sendCommand(["CLIENT", "LIST"])).split("\n")) {
+          if (!l.includes(w.name) || !/cmd=xreadgroup/.test(l)) continue;
+          if (!blocking || / flags=b /.test(l)) found.push([node, /\bid=(\d+)/.exec(l)![1]!]);
+        }
+      }
+      return found;
+    };
+    await until(async () => (await reads(true)).length > 0, "a blocking read");
+    const cut = await reads(true);
+    for (const [node, id] of cut) await node.sendCommand(["CLIENT", "KILL", "ID", id]);
+    await until(() => ownReads.n > 0, "the own read after the blip");
+    await w.stop(100);
+    expect(log.events()).not.toContain("held jobs given back unstarted");
+    const job = await qb.getJob(long);
+    expect(job?.history.map((h) => h.outcome)).toEqual(["released"]);
+    expect(rec.started.filter((t) => t === "long")).toHaveLength(1);
   });
 });

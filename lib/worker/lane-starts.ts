@@ -192,6 +192,11 @@ export class LaneStarts {
    * (`admit`) or the queue was paused since the read went out: it starts on resume.
    */
   #launch(job: Startable, kind: "read" | "claim", admit: boolean): void {
+    // An own read after a lost reply (Claims) brings back every entry pending here, those of
+    // jobs this worker runs, ends or holds already among them: they are not held (again). Held,
+    // a running job's entry wanted a slot for nothing, and a stop gave it back as unstarted.
+    const { jobs } = this.d;
+    if (jobs.has(job.entryId) || jobs.held.has(job.entryId)) return;
     const paused = this.d.paused?.() === true;
     if (paused) this.d.log.log("info", "job held: the queue is paused", { job: job.jobId });
     if (admit || paused)
