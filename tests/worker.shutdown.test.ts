@@ -95,4 +95,37 @@ describe("graceful stop", () => {
     await w.stopped;
     expect(w.inFlight).toBe(0);
   });
+  // R-slots finding: Worker.stop() ended the schedule loop's pass (up to a second) before its
+  // shards stopped, and meanwhile the read loops and finishes went on starting jobs. Here the
+  // pass's end is held (the loop's stop() waits on a gate) while jobs would be starting.
+  test("no job starts once stop() is called, while the schedule loop's pass ends", async () => {
+    const prefix = testPrefix();
+    await using q = await openQueue({ prefix });
+    let started = 0;
+    const quick = defineTask({
+      name: "quick",
+      run: async () => {
+        started++;
+        await Bun.sleep(1);
+      },
+    });
+    await q.enqueueMany(Array.from({ length: 2_000 }, () => ({ task: "quick" })));
+    const w = await startWorker({ prefix, tasks: [quick], concurrency: 4 });
+    const parts = w as unknown as { schedules: { stop(): Promise<void> } | null };
+    const loop = parts.schedules;
+    let open: () => void = () => {};
+    const gate = new Promise<void>((resolve) => {
+      open = resolve;
+    });
+    parts.schedules = { stop: () => gate.then(() => loop?.stop()) };
+    await until(() => started >= 40, "jobs running");
+    const stopping = w.stop();
+    const atStop = started;
+    // A quarter of a second in which hundreds of these jobs would start.
+    await Bun.sleep(250);
+    expect(started).toBe(atStop);
+    open();
+    await stopping;
+    expect(started).toBe(atStop);
+  });
 });

@@ -95,6 +95,11 @@ export class ShardWorker extends ShardWiring {
     return this.looping;
   }
 
+  /** Nothing more is read or started (Stop.halt); stop() comes after. */
+  halt(): void {
+    this.shutdown.halt();
+  }
+
   /** Graceful stop of this shard (docs/internals.md, "8. Shutdown"). Safe to call more than once. */
   stop(graceMs: number): Promise<void> {
     return this.shutdown.stop(graceMs);

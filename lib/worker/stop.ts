@@ -50,9 +50,21 @@ export class Stop {
     });
   }
 
-  /** True from the first stop() on: no new reads, claims or launches. */
+  /** Set by halt(): the worker is stopping, this shard's stop() is still to come. */
+  #halted = false;
+
+  /** True from halt() or the first stop() on: no new reads, claims or launches. */
   get stopping(): boolean {
-    return this.#stopping;
+    return this.#stopping || this.#halted;
+  }
+
+  /**
+   * Worker.stop() has begun (it ends the schedule loop's pass before the shards stop): nothing
+   * more is read, claimed or started from now on; what was read meanwhile stays pending, and
+   * stop() releases it.
+   */
+  halt(): void {
+    this.#halted = true;
   }
 
   /** Why the worker stopped by itself (see Worker.failure), or null. */

@@ -39,6 +39,8 @@ export abstract class WorkerStop extends WorkerParts {
   async stop(graceMs = this.options.shutdownGraceMs): Promise<void> {
     if (!this.stopping) {
       this.stopping = true;
+      // No job starts from here on, not while the schedule loop's pass ends below.
+      for (const shard of this.shardWorkers) shard.halt();
       this.health?.stop();
       for (const pause of this.pauses.values()) pause.stop();
       this.levels.stop();
