@@ -1,6 +1,6 @@
-// Prefetch's mutants (scripts/mutants/list.ts appends them): each a small deliberate bug that
-// breaks one guarantee of docs/internals.md, "2. Read" (Prefetch), and the tests that must
-// catch it.
+// Prefetch's mutants, and those of the slots a worker's shards and queues share and of its stop
+// (scripts/mutants/list.ts appends them): each a small deliberate bug that breaks one guarantee
+// of docs/internals.md, "2. Read" (Prefetch) or "8. Shutdown", and the tests that must catch it.
 import { type Mutant, m } from "./mutant.ts";
 
 const T = "tests/worker.prefetch.test.ts";
