@@ -231,7 +231,7 @@ export function describeError(err: unknown): string {
  */
 export const ERROR_MAX_BYTES = 1000;
 
-/** Encodes into a buffer of ERROR_MAX_BYTES: whole characters only (encodeInto stops before one that does not fit). */
+/** encodeInto writes whole characters only: it stops before one that does not fit. */
 const clipBuffer = new Uint8Array(ERROR_MAX_BYTES);
 const encoder = new TextEncoder();
 

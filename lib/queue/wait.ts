@@ -34,8 +34,8 @@ export interface WaitOptions {
   recheckMs?: number;
   /**
    * Told when a read fails, or opening the wait's connection does (Redis down); waiting goes
-   * on until the timeout. A read Redis refuses
-   * for good (a key of another type, NOPERM) rejects the wait with a RedisRefusedError instead.
+   * on until the timeout. A read Redis refuses for good (a key of another type, NOPERM) rejects
+   * the wait with a RedisRefusedError instead.
    */
   onError?: (err: unknown) => void;
   /** Longest one blocking read of the events waits (default 1,000 ms). */

@@ -49,7 +49,8 @@ local function dead_letter(dead, dead_max, id, f, err, compact)
     -- where every job fails drains (README, "Redis memory"; tests/redis-full.worker.test.ts).
     -- The oldest first: the newest are those a job that failed is read from. An exact trim
     -- only marks a stream node's entries deleted; the node is freed once all of them are.
-    -- The error cut to 100 bytes, whole characters (v1's COMPACT_ERROR_CHARS), keeps the letter small.
+    -- The error cut to 100 bytes of whole characters (v1's COMPACT_ERROR_CHARS) keeps the
+    -- letter small.
     local kept = redis.call('XLEN', dead)
     local letter = redis.call('XADD', dead, 'MAXLEN', '~', dead_max, '*', 'id', id, 'task', f.t or '',
       'error', clip_text(err, 100), 'attempts', f.a or '', 'payload', f.p or '', 'max_attempts', f.m or '',
