@@ -21,18 +21,19 @@ export async function* untilAborted<T>(
   try {
     while (true) {
       if (signal.aborted) throw aborted();
-      const step = Promise.resolve(source.next());
-      const first = await Promise.race([step, stopped]);
-      if (first === "stopped") {
+      const step = source.next();
+      // A sync source's step is there at once: raced only when it has to be waited for.
+      const result = step instanceof Promise ? await Promise.race([step, stopped]) : step;
+      if (result === "stopped") {
         // Not awaited: a stalled source never settles. Once it does, it is closed.
-        void step.then(
+        void (step as Promise<unknown>).then(
           () => source.return?.(),
           () => {},
         );
         throw aborted();
       }
-      if (first.done) return;
-      yield first.value;
+      if (result.done) return;
+      yield result.value;
     }
   } finally {
     signal.removeEventListener("abort", stop!);
