@@ -85,3 +85,32 @@ describe("error replies point at the source line", () => {
     await q.client.sendCommand(["DEL", key]);
   });
 });
+
+// include/clip.lua: bytes cut to a bound, never inside a UTF-8 character; bytes that are no
+// UTF-8 (a foreign writer's) are cut at the bound, not walked back to nothing (R-187).
+describe("clip_text", () => {
+  // The bytes kept, as hex (a reply read as text would show U+FFFD for bytes that are no UTF-8).
+  const hex =
+    "string.gsub(clip_text(ARGV[1], tonumber(ARGV[2])), '.', function(c) return string.format('%02x', string.byte(c)) end)";
+  const clip = async (bytes: Buffer, most: number): Promise<string> => {
+    await using q = await openQueue({ prefix: testPrefix() });
+    const source = `${includes.clip}\nreturn (${hex})`;
+    const key = q.keys.stream; // a key of the queue's slot: the call is routed on a cluster
+    const raw = bytes as unknown as string; // sent as bytes (node-redis takes Buffers)
+    return String(await q.client.sendCommand(["EVAL", source, "1", key, raw, String(most)]));
+  };
+  test.each([
+    ["ASCII", Buffer.from("x".repeat(12)), 10, "x".repeat(10)],
+    ["a two-byte character across the bound", Buffer.from(`${"x".repeat(9)}é`), 10, "x".repeat(9)],
+    ["a four-byte one across it", Buffer.from(`xx${"😀".repeat(3)}`), 10, `xx${"😀".repeat(2)}`],
+    ["continuation bytes only", Buffer.alloc(20, 0x80), 10, Buffer.alloc(10, 0x80)],
+    [
+      "a letter, then continuation bytes",
+      Buffer.concat([Buffer.from("a"), Buffer.alloc(19, 0x80)]),
+      10,
+      Buffer.concat([Buffer.from("a"), Buffer.alloc(9, 0x80)]),
+    ],
+  ])("%s", async (_, bytes, most, kept) => {
+    expect(await clip(bytes, most)).toBe(Buffer.from(kept as string | Buffer).toString("hex"));
+  });
+});

@@ -109,3 +109,74 @@ test("an enqueueStream waiting on a stalled source ends on close(), refused as c
   stall();
   expect(ended).toBe("closed");
 });
+
+// R-187: wrapping the source (for close()) kept enqueueStream from closing it when the stream
+// ended early, and a source whose return() rejected made an unhandled rejection at close().
+test("enqueueStream closes its source when it ends early: a break, or a refused spec", async () => {
+  await using q = await openQueue({ prefix: testPrefix(), enqueueBatchSize: 1 });
+  const closed: string[] = [];
+  async function* source(name: string, bad = false) {
+    try {
+      yield { task: "t", payload: 1 };
+      yield bad ? { task: "" } : { task: "t", payload: 2 };
+      yield { task: "t", payload: 3 };
+    } finally {
+      closed.push(name);
+    }
+  }
+  for await (const _ of q.enqueueStream(source("break"))) break;
+  const refused = (async () => {
+    for await (const _ of q.enqueueStream(source("refused", true))) {
+      // the first batch is enqueued; the second refuses the stream
+    }
+  })();
+  await expect(refused).rejects.toThrow();
+  await until(() => closed.length === 2, "both sources closed");
+  expect(closed.sort()).toEqual(["break", "refused"]);
+});
+
+test("close() with a step pending on a source whose return() rejects: refused as closed, nothing unhandled", async () => {
+  const q = await openQueue({ prefix: testPrefix() });
+  let returned = 0;
+  let asked = 0;
+  const source: AsyncIterable<{ task: string }> = {
+    [Symbol.asyncIterator]: () => ({
+      next: () => {
+        asked++;
+        return new Promise<IteratorResult<{ task: string }>>(() => {}); // never answers
+      },
+      return: () => {
+        returned++;
+        return Promise.reject(new Error("return() failed"));
+      },
+    }),
+  };
+  const unhandled: unknown[] = [];
+  const onUnhandled = (reason: unknown) => unhandled.push(reason);
+  process.on("unhandledRejection", onUnhandled);
+  try {
+    const first = q.enqueueStream(source).next();
+    first.catch(() => {});
+    await until(() => asked > 0, "the source asked for its first spec");
+    await q.close();
+    await expect(first).rejects.toThrow(CLOSED);
+    expect(returned).toBe(0); // its step never settled: return() waits for it
+    // The same return() called when a stream ends early (a break): its rejection is dropped.
+    await using q2 = await openQueue({ prefix: testPrefix(), enqueueBatchSize: 1 });
+    const answering: AsyncIterable<{ task: string }> = {
+      [Symbol.asyncIterator]: () => ({
+        next: async () => ({ done: false, value: { task: "t" } }),
+        return: () => {
+          returned++;
+          return Promise.reject(new Error("return() failed"));
+        },
+      }),
+    };
+    for await (const _ of q2.enqueueStream(answering)) break;
+    await until(() => returned === 1, "return() called");
+    await Bun.sleep(10);
+    expect(unhandled).toEqual([]);
+  } finally {
+    process.off("unhandledRejection", onUnhandled);
+  }
+});

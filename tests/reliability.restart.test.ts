@@ -5,6 +5,7 @@ import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { shardKeys, shardOf } from "../lib/engine/keys.ts";
 import { ConnectError } from "../lib/errors.ts";
 import { Queue } from "../lib/queue/queue.ts";
 import { connect } from "../lib/redis/connect.ts";
@@ -209,5 +210,78 @@ describe("Redis restart", () => {
     } finally {
       await q.close();
     }
+  });
+});
+
+// R-187, a regression review of the open retry above: a refused login was retried to the
+// deadline (for ever with Infinity), close() meanwhile answered the connect error, and on two
+// shards one shard's refusal for good did not end the other's retry.
+describe("a wait's connection that cannot open", () => {
+  test("refused (WRONGPASS): the wait fails at once, not retried to its deadline", async () => {
+    const admin = await connect(server!.url);
+    await admin.sendCommand(["ACL", "SETUSER", "waiter", "on", ">first", "~*", "&*", "+@all"]);
+    const q = await Queue.connect({
+      redisUrl: server!.url.replace("redis://", "redis://waiter:first@"),
+      prefix: testPrefix(),
+    });
+    const id = await q.enqueue("work", 1);
+    // Its open connection stays logged in; a new one is refused.
+    await admin.sendCommand(["ACL", "SETUSER", "waiter", "resetpass", ">second"]);
+    const errors: unknown[] = [];
+    const waited = q.waitForJobs([id], { timeoutMs: Infinity, onError: (e) => errors.push(e) });
+    const answer = await Promise.race([
+      waited.then(
+        () => "answered",
+        (err: Error) => err.message,
+      ),
+      Bun.sleep(5_000).then(() => "still waiting after 5 s"),
+    ]);
+    expect(answer).toMatch(/WRONGPASS/);
+    expect(errors).toEqual([]);
+    await q.close();
+    admin.destroy();
+  });
+
+  test("close() while it is tried again: the wait is refused as closed", async () => {
+    const q = await Queue.connect({ redisUrl: server!.url, prefix: testPrefix() });
+    const id = await q.enqueue("work", 1);
+    await server!.stop(2_000);
+    const errors: unknown[] = [];
+    const waited = q.waitForJobs([id], { timeoutMs: Infinity, onError: (e) => errors.push(e) });
+    waited.catch(() => {});
+    await until(() => errors.length > 0, "a failed open told");
+    await q.close();
+    await expect(waited).rejects.toThrow(/this Queue is closed/);
+  });
+
+  test("two shards: one refused for good ends the other's retry at once", async () => {
+    const admin = await connect(server!.url);
+    const prefix = testPrefix();
+    const q = await Queue.connect({ redisUrl: server!.url, prefix, queue: "h", shards: 2 });
+    const ids: string[] = [];
+    while (![0, 1].every((s) => ids.some((id) => shardOf(id, 2) === s))) {
+      ids.push(await q.enqueue("work", 1));
+    }
+    const [a, b] = [0, 1].map((s) => ids.find((id) => shardOf(id, 2) === s)!);
+    await q.waitForJobs([a!], { timeoutMs: 1 }); // one waiting connection kept: shard 0's
+    for (const k of shardKeys(prefix, "h", 2)) {
+      await admin.sendCommand(["DEL", k.events]);
+      await admin.sendCommand(["SET", k.events, "not a stream"]); // refused for good
+    }
+    // No new connection can open (a transient failure, tried again): shard 1's wait retries.
+    const info = String(await admin.sendCommand(["INFO", "clients"]));
+    const connected = Number(/connected_clients:(\d+)/.exec(info)![1]);
+    await admin.sendCommand(["CONFIG", "SET", "maxclients", String(connected)]);
+    const answer = await Promise.race([
+      q.waitForJobs([a!, b!], { timeoutMs: Infinity }).then(
+        () => "answered",
+        (err: Error) => err.constructor.name,
+      ),
+      Bun.sleep(5_000).then(() => "still waiting after 5 s"),
+    ]);
+    expect(answer).toBe("RedisRefusedError");
+    await admin.sendCommand(["CONFIG", "SET", "maxclients", "10000"]);
+    await q.close();
+    admin.destroy();
   });
 });

@@ -228,9 +228,10 @@ export class Queue {
     // Opening a wait's connection while Redis is away is retried within the wait's time; out
     // of time, its jobs are pending, as when the wait's reads fail until then.
     const onError = options.onError;
-    const withBlocking: WithBlocking = (wait, list, deadline) => {
+    const withBlocking: WithBlocking = (wait, list, deadline, waitSignal) => {
       const gaveUp = () => ({ ended: new Map(), pending: [...list] });
-      return this.#waiters.with(wait, closed, { deadline, signal, onError, gaveUp });
+      const until = waitSignal ?? signal;
+      return this.#waiters.with(wait, closed, { deadline, signal: until, onError, gaveUp });
     };
     const o = { ...options, signal };
     const result = await waitOnShards(this.client, keys, ids, o, from, withBlocking);

@@ -72,12 +72,14 @@ export async function unreadableJob(
 
 /**
  * Runs `wait` with a blocking connection of its own (the Queue keeps them for later waits) for
- * the jobs of `list`, answering them all pending if no connection opens before `deadline` (ms).
+ * the jobs of `list`, answering them all pending if no connection opens before `deadline` (ms)
+ * or `signal` aborts (the wait's own: another shard's refusal ends it too).
  */
 export type WithBlocking = (
   wait: (blocking: Redis) => Promise<WaitResult>,
   list: readonly string[],
   deadline: number,
+  signal: AbortSignal | undefined,
 ) => Promise<WaitResult>;
 
 /**
@@ -106,6 +108,7 @@ export async function waitOnShards(
       },
       list,
       deadline,
+      o.signal,
     );
   // One shard involved (always so for a queue of one shard): the wait as it always was.
   if (keys.length === 1) return waitOn(0, [...ids], options);

@@ -4,7 +4,8 @@
 /**
  * Yields what `source` yields until `signal` aborts, then throws `aborted()`, at once even when
  * a step of the source is still pending (that step is left to settle on its own; the source is
- * asked to return once it has).
+ * asked to return once it has). Ended early otherwise (the consumer's break, a refusal), the
+ * source is asked to return as a for-await loop would ask it; what return() throws is dropped.
  */
 export async function* untilAborted<T>(
   items: AsyncIterable<T> | Iterable<T>,
@@ -18,6 +19,15 @@ export async function* untilAborted<T>(
     stop = () => resolve("stopped");
   });
   signal.addEventListener("abort", stop!, { once: true });
+  const closeSource = () => {
+    try {
+      void Promise.resolve(source.return?.()).catch(() => {});
+    } catch {
+      // a return() that throws at once: dropped too
+    }
+  };
+  /** The source ended by itself, or is closed already (or will be, once its step settles). */
+  let settled = false;
   try {
     while (true) {
       if (signal.aborted) throw aborted();
@@ -25,17 +35,19 @@ export async function* untilAborted<T>(
       // A sync source's step is there at once: raced only when it has to be waited for.
       const result = step instanceof Promise ? await Promise.race([step, stopped]) : step;
       if (result === "stopped") {
+        settled = true;
         // Not awaited: a stalled source never settles. Once it does, it is closed.
-        void (step as Promise<unknown>).then(
-          () => source.return?.(),
-          () => {},
-        );
+        void (step as Promise<unknown>).then(closeSource, () => {});
         throw aborted();
       }
-      if (result.done) return;
+      if (result.done) {
+        settled = true;
+        return;
+      }
       yield result.value;
     }
   } finally {
     signal.removeEventListener("abort", stop!);
+    if (!settled) closeSource();
   }
 }

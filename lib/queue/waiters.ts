@@ -2,7 +2,7 @@
 // running at once (and each shard of a wait: lib/queue/shards.ts) gets one of its own, kept
 // afterwards for the next wait.
 
-import { isTransient } from "../redis/cause.ts";
+import { isRetryableConnect } from "../redis/cause.ts";
 import { closeClient, destroy } from "../redis/close.ts";
 import type { Redis } from "../redis/connect.ts";
 import { exponentialMs, pause } from "../time.ts";
@@ -42,7 +42,7 @@ export class Waiters {
     closed: () => Error,
     retry?: OpenRetry<T>,
   ): Promise<T> {
-    const blocking = this.#idle.pop() ?? (await this.#opened(retry));
+    const blocking = this.#idle.pop() ?? (await this.#opened(closed, retry));
     if (blocking === null) return retry!.gaveUp();
     if (this.#closed) {
       destroy(blocking);
@@ -59,19 +59,21 @@ export class Waiters {
 
   /**
    * A new connection; with `retry`, a failure to reach Redis (not a refusal: a wrong password
-   * fails at once) is tried again until its deadline, then null.
+   * fails at once) is tried again until its deadline or its signal, then null. Closed
+   * meanwhile: `closed()`, as any wait ended by close() is answered.
    */
-  async #opened<T>(retry?: OpenRetry<T>): Promise<Redis | null> {
+  async #opened<T>(closed: () => Error, retry?: OpenRetry<T>): Promise<Redis | null> {
     for (let failures = 0; ; failures++) {
       try {
         return await this.#open();
       } catch (err) {
-        if (retry === undefined || this.#closed || !isTransient(err)) throw err;
+        if (this.#closed) throw closed();
+        if (retry === undefined || !isRetryableConnect(err)) throw err;
         const left = retry.deadline - Date.now();
         if (left <= 0 || retry.signal.aborted) return null;
         retry.onError?.(err);
         await pause(Math.min(exponentialMs(100, failures, 2_000), left), retry.signal);
-        if (this.#closed) throw err;
+        if (retry.signal.aborted) return null; // close() aborts it too: the Queue answers
       }
     }
   }

@@ -12,7 +12,7 @@ import {
   SocketTimeoutError,
   TimeoutError,
 } from "@redis/client";
-import { ConnectError, CourierError } from "../errors.ts";
+import { ConnectError, CourierError, causes } from "../errors.ts";
 
 /** One line for a low-level connection error; AggregateErrors (IPv4+IPv6) are flattened. */
 export function describeCause(err: unknown): string {
@@ -107,6 +107,17 @@ function isSystemError(err: unknown): boolean {
     typeof code === "string" &&
     /^E[A-Z0-9_]+$/.test(code)
   );
+}
+
+/**
+ * A failure to open a connection that trying again may mend: Redis away, starting (isTransient)
+ * or at its `maxclients`; not a reply of Redis' refusing this client (WRONGPASS, NOAUTH, NOPERM:
+ * the ConnectError that carries one is a connect failure too, but no retry gives what it refuses).
+ */
+export function isRetryableConnect(err: unknown): boolean {
+  const reply = causes(err).find((e) => e instanceof ErrorReply);
+  if (!reply) return isTransient(err);
+  return isTransient(reply) || /^ERR max number of clients reached/.test(reply.message);
 }
 
 /** The connection failed (reset, closed, timed out): not a reply, not a bug of ours. */

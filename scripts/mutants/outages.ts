@@ -14,12 +14,21 @@ const S = "tests/worker.started-at.test.ts";
 
 // biome-ignore format: a table, one mutant to three lines
 export const outageMutants: Mutant[] = [
+  m("wait-open-refusal-retried", "lib/queue/waiters.ts", "a wait whose connection Redis refuses (WRONGPASS) fails at once, not retried to its deadline",
+    "        if (retry === undefined || !isRetryableConnect(err)) throw err;",
+    "        if (retry === undefined) throw err;", ["tests/reliability.restart.test.ts"]),
+  m("wait-open-shard-signal", "lib/queue/queue.ts", "one shard's refusal for good ends another shard's retry of its connection",
+    "const until = waitSignal ?? signal;", "const until = signal;", ["tests/reliability.restart.test.ts"]),
+  m("stream-source-left-open", "lib/queue/until-aborted.ts", "enqueueStream closes its source when it ends early (a break, a refusal)",
+    "    if (!settled) closeSource();\n", "", ["tests/queue.closed.test.ts"]),
+  m("stream-source-return-unhandled", "lib/queue/until-aborted.ts", "a source whose return() rejects makes no unhandled rejection",
+    "      void Promise.resolve(source.return?.()).catch(() => {});", "      void source.return?.();", ["tests/queue.closed.test.ts"]),
   m("stream-close-unnoticed", "lib/queue/queue.ts", "an enqueueStream waiting on a stalled source ends when its Queue closes",
     "const source = untilAborted(specs, producer.closing.signal, closed);",
     "const source = specs;", ["tests/queue.closed.test.ts"]),
   m("wait-open-not-retried", "lib/queue/waiters.ts", "a wait that must open its connection while Redis is away tries again within its time",
-    "        if (retry === undefined || this.#closed || !isTransient(err)) throw err;",
-    "        throw err;", ["tests/reliability.restart.test.ts"]),
+    "        const left = retry.deadline - Date.now();",
+    "        throw err;\n        const left = retry.deadline - Date.now();", ["tests/reliability.restart.test.ts"]),
   m("wait-open-time-not-shared", "lib/queue/shards.ts", "a wait's time limit counts the time spent opening its connection",
     "const left = { ...o, timeoutMs: Math.max(0, deadline - Date.now()) };",
     "const left = o;", ["tests/reliability.restart.test.ts"]),

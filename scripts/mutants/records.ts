@@ -10,8 +10,10 @@ const T = (name: string) => `tests/${name}.test.ts`;
 // biome-ignore format: a table, one mutant to three lines
 export const recordMutants: Mutant[] = [
   m("history-error-cut-mid-character", "lib/engine/lua/include/clip.lua", "an error cut to its bound (the history.s 1,000 bytes, a compact letter.s 100) never ends inside a character",
-    "    if b < 0x80 or b >= 0xC0 then break end",
-    "    break", [T("engine.fail")]),
+    "    if b < 0x80 or b >= 0xC0 then return string.sub(s, 1, cut) end",
+    "    return string.sub(s, 1, most)", [T("engine.fail"), T("engine.lua")]),
+  m("clip-walks-past-a-character", "lib/engine/lua/include/clip.lua", "text that is no UTF-8 is cut at the bound, not walked back to nothing",
+    "  return string.sub(s, 1, most)\nend", "  return ''\nend", [T("engine.lua")]),
   m("hold-limit-holds-raw", LUA("hold"), "a record's limit_holds that is not an integer never fails a hold batch half-way (a job delayed and pending: run twice)",
     "add_count(key, 'limit_holds', 1)",
     "redis.call('HINCRBY', key, 'limit_holds', 1)", [T("lua.counters"), T("engine.limit")]),
