@@ -54,8 +54,10 @@ test("a job a restart put back pending on a busy worker runs again", async () =>
       return name;
     },
   });
-  // Concurrency 1: A's finish takes B, and the worker's read loop waits for the slot.
-  const w = await startWorker({ prefix, redisUrl, tasks: [work], concurrency: 1 });
+  // Concurrency 1: A's finish takes B, and the worker's read loop waits for the slot. No
+  // prefetch: held ahead, B would start as A's run ended, before A's finish was recorded (A
+  // read "started" here), and a read asking ahead could be out when Redis goes.
+  const w = await startWorker({ prefix, redisUrl, tasks: [work], concurrency: 1, prefetch: 0 });
   const [a, b] = (
     await q.enqueueMany([
       { task: "work", payload: "A" },
