@@ -3,6 +3,7 @@
 // way when close() comes ends then, refused the same way, not after its full timeoutMs.
 import { expect, test } from "bun:test";
 import { InputError } from "../lib/errors.ts";
+import { untilAborted } from "../lib/queue/until-aborted.ts";
 import { clientList, openQueue, rawRedis, testPrefix, until } from "./helpers.ts";
 
 const CLOSED = /this Queue is closed/;
@@ -179,4 +180,42 @@ test("close() with a step pending on a source whose return() rejects: refused as
   } finally {
     process.off("unhandledRejection", onUnhandled);
   }
+});
+
+// What enqueueStream's source wrapper (lib/queue/until-aborted.ts) must keep of for-await's
+// ways: an async iterator's steps may be any thenable, and a step that throws has ended the
+// source, which is not asked to return then.
+test("untilAborted: thenable steps are awaited; a source whose step threw is not asked to return", async () => {
+  let i = 0;
+  const thenables = {
+    [Symbol.asyncIterator]: () => ({
+      next: () => ({
+        then: (ok: (v: IteratorResult<number>) => void) =>
+          ok(i < 3 ? { done: false, value: i++ } : { done: true, value: undefined }),
+      }),
+    }),
+  } as unknown as AsyncIterable<number>;
+  const never = new AbortController().signal;
+  const seen: number[] = [];
+  for await (const v of untilAborted(thenables, never, () => new Error("aborted"))) seen.push(v);
+  expect(seen).toEqual([0, 1, 2]);
+  let returned = 0;
+  const throwing: Iterable<number> = {
+    [Symbol.iterator]: () => ({
+      next: () => {
+        throw new Error("boom");
+      },
+      return: () => {
+        returned++;
+        return { done: true, value: undefined };
+      },
+    }),
+  };
+  const run = (async () => {
+    for await (const _ of untilAborted(throwing, never, () => new Error("aborted"))) {
+      // nothing is yielded
+    }
+  })();
+  await expect(run).rejects.toThrow("boom");
+  expect(returned).toBe(0);
 });

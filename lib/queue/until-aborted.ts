@@ -26,20 +26,23 @@ export async function* untilAborted<T>(
       // a return() that throws at once: dropped too
     }
   };
-  /** The source ended by itself, or is closed already (or will be, once its step settles). */
+  /** Not asked to return: it ended (done, or a step threw), or is closed once its step settles. */
   let settled = false;
   try {
     while (true) {
       if (signal.aborted) throw aborted();
+      // A source whose step throws has ended: it is not asked to return (as for-await does not).
+      settled = true;
       const step = source.next();
       // A sync source's step is there at once: raced only when it has to be waited for.
-      const result = step instanceof Promise ? await Promise.race([step, stopped]) : step;
+      const pending = isThenable(step) ? Promise.resolve(step) : null;
+      const result = pending ? await Promise.race([pending, stopped]) : (step as IteratorResult<T>);
       if (result === "stopped") {
-        settled = true;
         // Not awaited: a stalled source never settles. Once it does, it is closed.
-        void (step as Promise<unknown>).then(closeSource, () => {});
+        void pending!.then(closeSource, () => {});
         throw aborted();
       }
+      settled = false;
       if (result.done) {
         settled = true;
         return;
@@ -50,4 +53,9 @@ export async function* untilAborted<T>(
     signal.removeEventListener("abort", stop!);
     if (!settled) closeSource();
   }
+}
+
+/** A step of an async source: a promise, or any thenable its iterator returns. */
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return typeof (value as { then?: unknown } | null)?.then === "function";
 }
