@@ -190,6 +190,7 @@ test("untilAborted: thenable steps are awaited; a source whose step threw is not
   const thenables = {
     [Symbol.asyncIterator]: () => ({
       next: () => ({
+        // biome-ignore lint/suspicious/noThenProperty: a thenable step is what this test is about
         then: (ok: (v: IteratorResult<number>) => void) =>
           ok(i < 3 ? { done: false, value: i++ } : { done: true, value: undefined }),
       }),
