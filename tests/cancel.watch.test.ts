@@ -4,20 +4,16 @@
 // (the look runs until the wind-down ends), and a held job canceled in a batch of thousands
 // never starts (held entries are marked, not only remembered among the last 1,000 ids).
 import { afterEach, expect, test } from "bun:test";
-import { GROUP, queueKeys } from "../lib/engine/keys.ts";
-import { resolveOptions } from "../lib/options.ts";
 import { destroy } from "../lib/redis/close.ts";
-import { connect, type Redis } from "../lib/redis/connect.ts";
+import type { Redis } from "../lib/redis/connect.ts";
 import { defineTask } from "../lib/types.ts";
-import { Jobs } from "../lib/worker/running.ts";
+import { oneDelivered } from "./fixtures/one-delivered.ts";
 import { shardsOf } from "./fixtures/queue-shards.ts";
 import {
-  logRecorder,
   oneShardFile,
   openQueue,
   rawRedis,
   redisTime,
-  redisUrl,
   startWorker,
   testPrefix,
   until,
@@ -105,38 +101,12 @@ test("cancel during the shutdown grace aborts the running task", async () => {
 }, 60_000);
 
 test("a held job canceled in a bulk cancel of 1,001+ ids does not start", async () => {
-  const o = resolveOptions({ redisUrl: redisUrl(), prefix: testPrefix(), name: "w1" });
-  const keys = queueKeys(o.prefix, o.queue);
-  const client = await connect(o.redisUrl, { persistent: true });
-  clients.push(client);
-  await client.sendCommand(["XGROUP", "CREATE", keys.stream, GROUP, "0", "MKSTREAM"]);
-  await client.sendCommand([
-    "XADD",
-    keys.stream,
-    "1000-1",
-    "t",
-    "echo",
-    "p",
-    "1",
-    "a",
-    "0",
-    "m",
-    "3",
-  ]);
-  await client.sendCommand(["XREADGROUP", "GROUP", GROUP, "w1", "STREAMS", keys.stream, ">"]);
   const runs: string[] = [];
   const echo = defineTask({
     name: "echo",
     run: async (_: unknown, _s, job) => void runs.push(job.id),
   });
-  const jobs = new Jobs(
-    () => [client],
-    keys,
-    o,
-    new Map([["echo", echo]]),
-    logRecorder(),
-    () => {},
-  );
+  const { jobs } = await oneDelivered(echo, clients);
   const held = {
     entryId: "1000-1",
     jobId: "1000-1",

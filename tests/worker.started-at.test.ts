@@ -3,15 +3,13 @@
 // limit's check of the slot, lib/worker/limited.ts: tests/limits.gate and limits.worker), else
 // its own; a worker and runTask both set it.
 import { afterEach, expect, test } from "bun:test";
-import { GROUP, queueKeys } from "../lib/engine/keys.ts";
-import { resolveOptions } from "../lib/options.ts";
 import { destroy } from "../lib/redis/close.ts";
-import { connect, type Redis } from "../lib/redis/connect.ts";
+import type { Redis } from "../lib/redis/connect.ts";
 import { runTask } from "../lib/testing.ts";
 import { defineTask, type JobInfo } from "../lib/types.ts";
 import { sortFresh } from "../lib/worker/entries.ts";
-import { Jobs } from "../lib/worker/running.ts";
-import { logRecorder, openQueue, redisUrl, startWorker, testPrefix, until } from "./helpers.ts";
+import { oneDelivered } from "./fixtures/one-delivered.ts";
+import { openQueue, startWorker, testPrefix, until } from "./helpers.ts";
 
 const clients: Redis[] = [];
 afterEach(() => {
@@ -24,27 +22,8 @@ function seenTask(seen: JobInfo[]) {
 }
 
 test("Jobs.launch gives the task the start it is told (the moment a slot was checked)", async () => {
-  const o = resolveOptions({ redisUrl: redisUrl(), prefix: testPrefix(), name: "w1" });
-  const keys = queueKeys(o.prefix, o.queue);
-  const client = await connect(o.redisUrl, { persistent: true });
-  clients.push(client);
-  await client.sendCommand(["XGROUP", "CREATE", keys.stream, GROUP, "0", "MKSTREAM"]);
-  await client.sendCommand([
-    "XADD",
-    keys.stream,
-    "1000-1",
-    ...["t", "seen", "p", "1", "a", "0", "m", "3"],
-  ]);
-  await client.sendCommand(["XREADGROUP", "GROUP", GROUP, "w1", "STREAMS", keys.stream, ">"]);
   const seen: JobInfo[] = [];
-  const jobs = new Jobs(
-    () => [client],
-    keys,
-    o,
-    new Map([["seen", seenTask(seen)]]),
-    logRecorder(),
-    () => {},
-  );
+  const { client, keys, jobs } = await oneDelivered(seenTask(seen), clients);
   const entries = (await client.sendCommand(["XRANGE", keys.stream, "-", "+"])) as [
     string,
     string[],
