@@ -163,7 +163,8 @@ export function cliCommand(name: string, env: Record<string, string> = {}): stri
 export function spawnCli(
   name: string,
   args: string[],
-  options: { env?: Record<string, string>; stdin?: string } = {},
+  // openStdin: standard input is left open for the test to write and end.
+  options: { env?: Record<string, string>; stdin?: string; openStdin?: boolean } = {},
 ): Subprocess<"pipe", "pipe", "pipe"> {
   const proc = Bun.spawn({
     cmd: [...cliCommand(name, options.env), ...args],
@@ -179,7 +180,7 @@ export function spawnCli(
     stderr: "pipe",
   });
   if (options.stdin !== undefined) proc.stdin.write(options.stdin);
-  proc.stdin.end();
+  if (!options.openStdin) proc.stdin.end();
   const c = track(`process bin/${name}.ts`, () => proc.kill("SIGKILL"));
   void proc.exited.then(() => open.delete(c));
   return proc;

@@ -13,6 +13,13 @@ import { chunksOf, inOrderWindow } from "./window.ts";
 
 /** Batches in flight by default: enough to keep Redis busy, few enough to bound memory. */
 const DEFAULT_IN_FLIGHT = 8;
+/**
+ * How long a batch waits for a slow source's next job by default before it goes out short:
+ * long enough that a source with jobs at hand fills its batches, short against a job's run.
+ */
+const DEFAULT_LINGER_MS = 10;
+/** The longest a batch may be told to wait for its source. */
+const LINGER_MAX_MS = 60_000;
 
 export interface EnqueueStreamOptions {
   /**
@@ -21,6 +28,13 @@ export interface EnqueueStreamOptions {
    * `enqueueBatchBytes` together (a batch of one heavier job goes alone).
    */
   inFlight?: number;
+  /**
+   * How long a batch waits for the source's next job before it is sent short (default 10 ms, 0
+   * to 60,000): a source that yields a few jobs and then waits (a cursor, a pipe, a stream of
+   * events) has them enqueued then, not once it has yielded `enqueueBatchSize` more. A sync
+   * source, or an array, never waits.
+   */
+  lingerMs?: number;
 }
 
 /** A batch Redis acknowledged: its specs, as given, and their jobs in the same order. */
@@ -62,7 +76,11 @@ export async function* enqueueBatches<S extends JobSpec>(
   specs: Specs<S>,
   sender: Sender,
   options: EnqueueStreamOptions = {},
+  // false: `specs` wraps a sync source (Queue.enqueueStream's close watch), whose steps never wait.
+  lingers = true,
 ): AsyncGenerator<BatchOutcome<S>> {
+  const inFlight = inFlightOf(options);
+  const linger = lingerOf(options);
   const unready = await sender.ready?.().then(
     () => null,
     (error: unknown) => ({ error }),
@@ -76,7 +94,13 @@ export async function* enqueueBatches<S extends JobSpec>(
     return;
   }
   let index = 0;
-  const cuts = cutBatches(specs, sender.prepare, jobBytes, bound(sender));
+  const cuts = cutBatches(
+    specs,
+    sender.prepare,
+    jobBytes,
+    bound(sender),
+    lingers ? linger : undefined,
+  );
   const numbered = mapAsync(cuts, (cut) => {
     const at = index;
     index += cut.items.length;
@@ -84,7 +108,6 @@ export async function* enqueueBatches<S extends JobSpec>(
   });
   const send = (b: { cut: Cut<S, Prepared> }) =>
     b.cut.refused ? Promise.reject(b.cut.refused.error) : sender.send(b.cut.jobs);
-  const inFlight = inFlightOf(options);
   const bytes = windowBytes(sender, inFlight, (b: { cut: { bytes: number } }) => b.cut.bytes);
   for await (const o of inOrderWindow(numbered, send, inFlight, bytes)) {
     const batch = { index: o.batch.index, specs: o.batch.cut.items };
@@ -106,6 +129,17 @@ function inFlightOf(options: EnqueueStreamOptions | undefined): number {
     );
   }
   return n;
+}
+
+/** `lingerMs`, checked as inFlight is. */
+function lingerOf(options: EnqueueStreamOptions | undefined): number {
+  const ms = options?.lingerMs ?? DEFAULT_LINGER_MS;
+  if (!Number.isInteger(ms) || ms < 0 || ms > LINGER_MAX_MS) {
+    throw new InputError(
+      `lingerMs must be a whole number from 0 to ${LINGER_MAX_MS}, got ${kindOf(ms)}`,
+    );
+  }
+  return ms;
 }
 
 function bound(sender: Sender) {

@@ -3,6 +3,7 @@
 // call of 128 MB: over a second) are as much a stall as any unbounded read. Each job is checked
 // and serialised as it is taken, its size known before it joins a batch.
 
+import { Lingering, STALLED } from "./linger.ts";
 import type { Prepared } from "./prepare.ts";
 
 /** Where a batch is cut: at `count` jobs, or once its jobs weigh `bytes`. */
@@ -73,6 +74,11 @@ export class Cutter<T, P> {
     return { ...this.#take(), refused: { error } };
   }
 
+  /** The batch being filled (a new object at each cut), or null while it is empty. */
+  get filling(): object | null {
+    return this.#cut.items.length > 0 ? this.#cut : null;
+  }
+
   /** The last batch, if it holds anything. */
   rest(): Cut<T, P> | undefined {
     return this.#cut.items.length > 0 ? this.#take() : undefined;
@@ -90,15 +96,27 @@ export class Cutter<T, P> {
  * most `bound.count` jobs weighing at most `bound.bytes` together, cut as Cutter says. An item
  * whose `prepare` throws ends its batch, which is then `refused` (none of it is sent), and the
  * input. Items may come in arrays (a reader's chunk of lines), as chunksOf (lib/queue/window.ts).
+ * `lingerMs`: an async source that keeps a batch waiting this long for its next item has the
+ * batch cut as it is (lib/queue/linger.ts); absent, a batch waits until it is full.
  */
 export async function* cutBatches<T extends object, P>(
   items: AsyncIterable<T | readonly T[]> | Iterable<T | readonly T[]>,
   prepare: (item: T) => P,
   weigh: (job: P) => number,
   bound: BatchBound,
+  lingerMs?: number,
 ): AsyncGenerator<Cut<T, P>> {
   const cutter = new Cutter<T, P>(bound);
-  for await (const item of items) {
+  const source =
+    lingerMs !== undefined && Symbol.asyncIterator in items
+      ? new Lingering(items, lingerMs, () => cutter.filling)
+      : items;
+  for await (const item of source) {
+    if (item === STALLED) {
+      const waited = cutter.rest();
+      if (waited) yield waited;
+      continue;
+    }
     const group = (Array.isArray(item) ? item : [item]) as readonly T[];
     for (const one of group) {
       let job: P;

@@ -149,7 +149,8 @@ export class Queue {
     return (async function* () {
       const closed = () => producer.closedError();
       const source = untilAborted(specs, producer.closing.signal, closed);
-      yield* enqueueStream(enqueueBatches(source, producer.sender(), options));
+      const lingers = Symbol.asyncIterator in specs;
+      yield* enqueueStream(enqueueBatches(source, producer.sender(), options, lingers));
     })();
   }
 
