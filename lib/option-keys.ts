@@ -10,12 +10,33 @@ export function checkKeys(given: unknown, allowed: readonly string[], what = "op
   if (typeof given !== "object" || given === null || Array.isArray(given)) {
     throw new ConfigError(`${what} must be an object, got ${kind(given)}`);
   }
+  const problem = unknownKeyProblem(given, allowed);
+  if (problem !== undefined) throw new ConfigError(problem);
+}
+
+/** `unknown option <key> (did you mean <near>?)` for the first key not in `allowed`, if any. */
+export function unknownKeyProblem(given: object, allowed: readonly string[]): string | undefined {
   for (const key of Object.keys(given)) {
     if (allowed.includes(key)) continue;
     const near = nearest(key, allowed);
     const hint = near === undefined ? "" : ` (did you mean ${near}?)`;
-    throw new ConfigError(`unknown option ${shownInput(key)}${hint}`);
+    return `unknown option ${shownInput(key)}${hint}`;
   }
+  return undefined;
+}
+
+/**
+ * The key of `allowed` that `key` spells another way, if any: the same letters in another case,
+ * with `_` or `-` between words, or without its unit (`delay` for `delayMs`). Narrower than a
+ * misspelling: for objects whose other keys are the caller's own (a job spec carries them).
+ */
+export function respelt(key: string, allowed: readonly string[]): string | undefined {
+  const k = key.toLowerCase().replace(/[_-]/g, "");
+  return allowed.find((a) => {
+    if (a === key) return false;
+    const c = a.toLowerCase();
+    return k === c || k === c.replace(/(ms|s)$/, "");
+  });
 }
 
 /** How a value of the wrong kind is named in an error: a number or null shown, else its type. */

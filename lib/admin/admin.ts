@@ -11,7 +11,7 @@ import type { Emptied } from "../engine/empty.ts";
 import type { Limits, LimitsChange } from "../engine/limits.ts";
 import { InputError } from "../errors.ts";
 import { checkWindowS, resolveOptions } from "../options.ts";
-import { checkIds, checkObject, kindOf } from "../queue/call-args.ts";
+import { checkIds, checkObject, keysOf, kindOf } from "../queue/call-args.ts";
 import { type CancelVerdict, cancelOnShards } from "../queue/cancel.ts";
 import { closeClient } from "../redis/close.ts";
 import type { Redis } from "../redis/connect.ts";
@@ -20,6 +20,9 @@ import * as control from "./controls.ts";
 import * as dead from "./dead-actions.ts";
 import type { RequeueAllTally } from "./letters.ts";
 import { type AdminOptions, QueueReader } from "./queue-reader.ts";
+
+/** setLimits' change: the limits a queue has. */
+const LIMITS_KEYS = keysOf<Limits>()(["rate", "keyConcurrency", "keyRate"]);
 
 export type { Overview, RecentFailure } from "./queue-view.ts";
 
@@ -99,7 +102,7 @@ export class Admin extends QueueReader {
    * (a limit key's hash of another type, held members naming no shard).
    */
   async setLimits(change: LimitsChange, tell?: (line: string) => void): Promise<Limits> {
-    checkObject(change, "setLimits");
+    checkObject(change, "setLimits", LIMITS_KEYS);
     return control.setLimits(this.queueShards, change, tell);
   }
 

@@ -9,7 +9,7 @@ import type { HeldKey } from "../engine/held-keys.ts";
 import { type QueueKeys, queueKeys } from "../engine/keys.ts";
 import type { Limits } from "../engine/limits.ts";
 import { InputError } from "../errors.ts";
-import { checkCount, checkObject, kindOf } from "../queue/call-args.ts";
+import { checkCount, checkObject, keysOf, kindOf } from "../queue/call-args.ts";
 import { redisNowMs } from "../redis/clock.ts";
 import { mastersOf } from "../redis/cluster.ts";
 import type { Redis } from "../redis/connect.ts";
@@ -24,6 +24,8 @@ import { QueueShards } from "./queue-shards.ts";
 import type { Overview, RecentFailure } from "./queue-view.ts";
 import * as view from "./queue-view.ts";
 import type { WorkerInfo } from "./workers.ts";
+
+const JOBS_QUERY_KEYS = keysOf<JobsQuery>()(["state", "limit", "cursor", "oldest"]);
 
 /** The most rows one read returns (the CLI's and the dashboard's bound too). */
 const PAGE_MAX = 500;
@@ -131,7 +133,7 @@ export class QueueReader {
    * cursor that is not a `next` of this listing throws an InputError.
    */
   async jobs(q: JobsQuery): Promise<JobsPage> {
-    checkObject(q, "jobs");
+    checkObject(q, "jobs", JOBS_QUERY_KEYS);
     if (typeof q.state !== "string" || !isJobState(q.state)) {
       throw new InputError(
         `jobs' state must be one of ${JOB_STATES.join(", ")}, got ${kindOf(q.state)}`,
@@ -151,7 +153,7 @@ export class QueueReader {
 
   /** A page of dead letters, newest first over every shard (dead-pages.ts: the cursor). */
   async deadLetters(page: { cursor?: string | null; limit?: number } = {}): Promise<DeadPage> {
-    checkObject(page, "deadLetters");
+    checkObject(page, "deadLetters", ["cursor", "limit"]);
     if (page.limit !== undefined) checkCount(page.limit, "deadLetters' limit", 1, PAGE_MAX);
     return dead.deadLetters(this.queueShards, page);
   }

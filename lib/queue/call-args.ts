@@ -4,8 +4,93 @@
 // from deep inside, or wait for ever (NaN never passes a deadline).
 
 import { InputError } from "../errors.ts";
+import { respelt, unknownKeyProblem } from "../option-keys.ts";
 import { shownInput } from "../safe-text.ts";
+import type { BatchOptions } from "./batch.ts";
+import type { EnqueueStreamOptions } from "./bulk.ts";
+import type { EventsOptions } from "./events.ts";
+import type { JobSpec } from "./prepare.ts";
 import type { WaitOptions } from "./wait.ts";
+
+/**
+ * `keys`, checked by the compiler to name every key of T: a key list kept beside its interface
+ * cannot miss one added later.
+ */
+export const keysOf =
+  <T>() =>
+  <const K extends readonly (keyof T & string)[]>(
+    keys: K & ([keyof T] extends [K[number]] ? unknown : "a key of the type is missing"),
+  ): readonly string[] =>
+    keys;
+
+/** A job spec's keys (lib/queue/prepare.ts JobSpec). */
+export const SPEC_KEYS = keysOf<JobSpec>()([
+  "task",
+  "payload",
+  "id",
+  "maxAttempts",
+  "delayMs",
+  "runAt",
+  "priority",
+  "dependsOn",
+  "onParentFailure",
+  "limitKey",
+]);
+/** Queue.enqueue's options: a spec's keys but the two it takes as arguments. */
+export const ENQUEUE_OPTION_KEYS = SPEC_KEYS.filter((k) => k !== "task" && k !== "payload");
+export const WAIT_KEYS = keysOf<WaitOptions>()([
+  "timeoutMs",
+  "onProgress",
+  "onJobProgress",
+  "recheckMs",
+  "onError",
+  "blockMs",
+  "keepRecords",
+  "signal",
+]);
+
+/** Bulk enqueue's options (enqueueMany, enqueueStream, enqueueBatches). */
+export const STREAM_OPTION_KEYS = keysOf<EnqueueStreamOptions>()(["inFlight", "lingerMs"]);
+export const BATCH_OPTION_KEYS = keysOf<BatchOptions>()(["then", "inFlight", "lingerMs"]);
+export const EVENTS_OPTION_KEYS = keysOf<EventsOptions>()(["from", "blockMs", "onError"]);
+
+/**
+ * A call's options: absent, or an object whose every key the call takes (InputError naming the
+ * call and the key, and the key meant when it is a likely misspelling: `delayMS`, `timeout`).
+ */
+export function checkCallOptions(options: unknown, call: string, allowed: readonly string[]): void {
+  if (options === undefined) return;
+  if (typeof options !== "object" || options === null || Array.isArray(options)) {
+    throw new InputError(`${call}: options must be an object, got ${kindOf(options)}`);
+  }
+  const problem = unknownKeyProblem(options, allowed);
+  if (problem !== undefined) throw new InputError(`${call}: ${problem}`);
+}
+
+/** Keys a spec has that are not a spec's, each with what it was taken for (null: the caller's own). */
+const respelling = new Map<string, string | null>();
+/** Distinct foreign keys remembered at most (a spec per row of a table may carry its own). */
+const RESPELLING_KEPT = 1_000;
+
+/**
+ * Refuses a job spec key that spells a spec's key another way (`delayMS`, `max_attempts`,
+ * `delay`): a job would otherwise run at once, or with the default attempts, without a word.
+ * Other keys are the caller's own and travel with the spec (enqueueStream yields specs as given).
+ */
+function checkSpecKeys(spec: object): void {
+  for (const key in spec) {
+    if (SPEC_SET.has(key)) continue;
+    let meant = respelling.get(key);
+    if (meant === undefined) {
+      meant = respelt(key, SPEC_KEYS) ?? null;
+      if (respelling.size < RESPELLING_KEPT) respelling.set(key, meant);
+    }
+    if (meant !== null) {
+      throw new InputError(`a job spec has ${shownInput(key)}: did you mean ${meant}?`);
+    }
+  }
+}
+const SPEC_SET = new Set(SPEC_KEYS);
 
 /** `ids` when it is an array of strings; InputError naming `call` otherwise. */
 export function checkIds(ids: unknown, call: string): readonly string[] {
@@ -34,6 +119,7 @@ export function checkSpec(spec: unknown): void {
   if (typeof spec !== "object" || spec === null || Array.isArray(spec)) {
     throw new InputError(`a job spec must be an object { task, payload, … }, got ${kindOf(spec)}`);
   }
+  checkSpecKeys(spec);
 }
 
 /** waitForJobs' options: an object whose timeoutMs is a number (Infinity: no limit). */
@@ -41,6 +127,7 @@ export function checkWaitOptions(options: unknown): WaitOptions {
   if (typeof options !== "object" || options === null) {
     throw new InputError(`waitForJobs needs options { timeoutMs }, got ${kindOf(options)}`);
   }
+  checkCallOptions(options, "waitForJobs", WAIT_KEYS);
   const t = (options as { timeoutMs?: unknown }).timeoutMs;
   // NaN: a deadline that never passes, so the wait would never time out.
   if (typeof t !== "number" || Number.isNaN(t)) {
@@ -70,9 +157,14 @@ export function checkCount(value: unknown, what: string, min: number, max: numbe
   return value;
 }
 
-/** An object argument (Admin.setLimits' change, jobs' query); InputError naming `call`. */
-export function checkObject(value: unknown, call: string): void {
+/**
+ * An object argument (Admin.setLimits' change, jobs' query) whose every key is in `allowed`;
+ * InputError naming `call`.
+ */
+export function checkObject(value: unknown, call: string, allowed: readonly string[]): void {
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
     throw new InputError(`${call} takes an object, got ${kindOf(value)}`);
   }
+  const problem = unknownKeyProblem(value, allowed);
+  if (problem !== undefined) throw new InputError(`${call}: ${problem}`);
 }

@@ -24,7 +24,16 @@ import {
   enqueueStream,
   type Specs,
 } from "./bulk.ts";
-import { checkIds, checkSpecList, checkWaitOptions } from "./call-args.ts";
+import {
+  BATCH_OPTION_KEYS,
+  checkCallOptions,
+  checkIds,
+  checkSpecList,
+  checkWaitOptions,
+  ENQUEUE_OPTION_KEYS,
+  EVENTS_OPTION_KEYS,
+  STREAM_OPTION_KEYS,
+} from "./call-args.ts";
 import { type CancelVerdict, cancelOnShards } from "./cancel.ts";
 import { EventStreams } from "./event-streams.ts";
 import type { EventStream, EventsOptions } from "./events.ts";
@@ -85,6 +94,7 @@ export class Queue {
     payload: P,
     opts: Omit<JobSpec, "task" | "payload"> = {},
   ): Promise<string> {
+    checkCallOptions(opts, "enqueue", ENQUEUE_OPTION_KEYS);
     const spec = { ...opts, task: task as JobSpec["task"], payload };
     const { job, parents, onFailure } = prepareWithParents(this.#producer.children(), spec);
     await this.#producer.recordLayout();
@@ -106,8 +116,11 @@ export class Queue {
     specs: AsyncIterable<JobSpec> | Iterable<JobSpec>,
     options: BatchOptions,
   ): Promise<EnqueuedBatchWithCallback> {
+    checkCallOptions(options, "enqueueBatch", BATCH_OPTION_KEYS);
     await this.#producer.recordLayout();
-    return sendBatch(this.#producer.children(), this.enqueueStream(specs, options), options.then);
+    const { inFlight, lingerMs } = options;
+    const stream = this.enqueueStream(specs, { inFlight, lingerMs });
+    return sendBatch(this.#producer.children(), stream, options.then);
   }
 
   /**
@@ -122,6 +135,7 @@ export class Queue {
     options?: EnqueueStreamOptions,
   ): Promise<Enqueued[]> {
     checkSpecList(specs);
+    checkCallOptions(options, "enqueueMany", STREAM_OPTION_KEYS);
     this.#producer.refuseIfClosed(); // an empty list too: every call of a closed Queue says so
     if (specs.some((s) => s.dependsOn !== undefined)) {
       if (specs.length > 0) await this.#producer.recordLayout();
@@ -147,6 +161,7 @@ export class Queue {
     // each read). close() while it waits on its source (a stalled one would keep it for ever)
     // ends the source: the batches in flight are yielded as answered, then it throws as closed.
     return (async function* () {
+      checkCallOptions(options, "enqueueStream", STREAM_OPTION_KEYS);
       const closed = () => producer.closedError();
       const source = untilAborted(specs, producer.closing.signal, closed);
       const lingers = Symbol.asyncIterator in specs;
@@ -163,7 +178,11 @@ export class Queue {
     specs: Specs<S>,
     options?: EnqueueStreamOptions,
   ): AsyncGenerator<BatchOutcome<S>> {
-    return enqueueBatches(specs, this.#producer.sender(), options);
+    const sender = this.#producer.sender();
+    return (async function* () {
+      checkCallOptions(options, "enqueueBatches", STREAM_OPTION_KEYS);
+      yield* enqueueBatches(specs, sender, options);
+    })();
   }
 
   /** The job's record, or null when the id is unknown (or its record expired). */
@@ -248,6 +267,7 @@ export class Queue {
    * or close(). README, "Reacting to jobs (events)".
    */
   events(options: EventsOptions = {}): EventStream {
+    checkCallOptions(options, "events", EVENTS_OPTION_KEYS);
     this.#producer.refuseIfClosed();
     const { keys } = this.#producer.layout.current;
     return this.#events.open(this.client, keys, this.options, options);
