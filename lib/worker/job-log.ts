@@ -2,7 +2,7 @@
 // reply: only for a logger that writes lines (a silent one gets none, its fields never built).
 
 import type { Logger } from "../log.ts";
-import { CORRUPT, type Outcome, RERUN, UNRECORDED, WRITTEN } from "./outcomes.ts";
+import { BURIED, CORRUPT, NOT_MINE, type Outcome, RERUN, UNRECORDED, WRITTEN } from "./outcomes.ts";
 import type { RunningJob } from "./running-job.ts";
 
 /** The log line of a written outcome (only for a logger that writes lines). */
@@ -23,7 +23,7 @@ export function logWritten(
     // The canceled outcome was there first: nothing of this run is written.
     log.log("info", "canceled (the task's outcome is ignored)", fields);
   } else if (outcome.kind === "finish") {
-    const bad = reply === CORRUPT || reply === UNRECORDED || reply === WRITTEN;
+    const bad = reply < 0;
     log.log(bad ? "error" : "info", FINISHED[reply] ?? "finished", fields);
   } else {
     const level = reply === 2 || reply < 0 ? "error" : "warn";
@@ -37,6 +37,8 @@ const FINISHED: Record<number, string> = {
   0: "finished (duplicate run, first result kept)",
   [CORRUPT]: "corrupt record: result not recorded, entry acknowledged (see dead letters)",
   [UNRECORDED]: "result not recorded; entry handed over for a claim",
+  [BURIED]: "result not recorded (Redis refused it); job dead-lettered with the refusal",
+  [NOT_MINE]: "result not recorded; the job is no longer this worker's (left to whoever has it)",
   [WRITTEN]:
     "result recorded, then the call failed (Redis keeps a script's writes); entry acknowledged",
 };
@@ -47,6 +49,8 @@ const FAILED: Record<number, string> = {
   0: "failed (job already ended)",
   [CORRUPT]: "corrupt record: failure not recorded, entry acknowledged (see dead letters)",
   [UNRECORDED]: "failure not recorded; entry handed over for a claim",
+  [BURIED]: "failure not recorded (Redis refused it); job dead-lettered with the refusal",
+  [NOT_MINE]: "failure not recorded; the job is no longer this worker's (left to whoever has it)",
   [WRITTEN]:
     "failure written, then the call failed (Redis keeps a script's writes); entry acknowledged",
 };

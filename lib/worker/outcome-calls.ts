@@ -2,8 +2,11 @@
 // Redis refuses one over a single record: split the batch, or set the entry aside.
 import { ErrorReply } from "@redis/client";
 import type { WorkerOptions } from "../config.ts";
+import { buryEntries } from "../engine/bury.ts";
 import { failJobs } from "../engine/fail.ts";
 import { GROUP, HANDOVER_SUFFIX, type QueueKeys } from "../engine/keys.ts";
+import { clipError } from "../errors.ts";
+import { describeCause } from "../redis/cause.ts";
 import type { Redis } from "../redis/connect.ts";
 import type { Failure } from "./outcomes.ts";
 
@@ -28,6 +31,19 @@ export const UNRECORDED = -3;
  * its retry is written) and the log says so, not "not recorded".
  */
 export const WRITTEN = -4;
+
+/**
+ * An outcome no script call could record whose job has no record (its entry is the job): the
+ * job is dead-lettered from its entry with Redis' refusal (bury.lua), so a result too large for
+ * Redis, or a failure whose letter a broken key refused, never makes the job vanish.
+ */
+export const BURIED = -5;
+
+/**
+ * An outcome given up whose entry is no longer this worker's (another took it over, or the job
+ * has ended): left to whoever has it.
+ */
+export const NOT_MINE = -6;
 
 /**
  * A retry on a full Redis that runs again at once on this worker, in the slot it held
@@ -110,21 +126,33 @@ function ackAndDelete(client: Redis, keys: QueueKeys, entryId: string): Promise<
 }
 
 /**
- * Removes an entry no script could handle, when its job has no record to lose (the key is not
- * a hash, or gone, or the entry names no job): acknowledged and removed; returns true. An entry
- * whose job has a record stays pending (acknowledging it would lose the job), to be claimed
- * after claimIdleMs (see handOverForClaim); returns false.
+ * Settles an entry no outcome call could record, when its job has no record (the key is not a
+ * hash, or gone: the entry is all there is of the job): dead-lettered from the entry, the
+ * letter saying `corrupt record: outcome not recorded: <Redis' refusal>` (requeue-able), and
+ * acknowledged; BURIED, or NOT_MINE when the entry is no longer pending on this worker. A job
+ * with a record, or one the burial was refused for too (the dead stream broken), is kept:
+ * null, and the caller hands its entry over for a claim (handOverForClaim).
  */
-export async function dropIfNoRecord(
+export async function buryIfNoRecord(
   client: Redis,
   keys: QueueKeys,
-  entryId: string,
-  jobId: string,
-): Promise<boolean> {
+  o: WorkerOptions,
+  item: { entryId: string; jobId: string; compact: boolean },
+  refusal: unknown,
+): Promise<number | null> {
+  const { entryId, jobId } = item;
   const type = jobId ? await client.sendCommand<string>(["TYPE", keys.record(jobId)]) : "none";
-  if (String(type) === "hash") return false;
-  await ackAndDelete(client, keys, entryId);
-  return true;
+  if (String(type) === "hash") return null;
+  const burial = {
+    entryId,
+    id: jobId === entryId + keys.idSuffix ? "" : jobId,
+    problem: `outcome not recorded: ${clipError(describeCause(refusal))}`,
+  };
+  const bo = { consumer: o.name, failureTtlS: item.compact ? 0 : o.failureTtlS };
+  const limits = { deadMaxLen: o.deadMaxLen, eventsMaxLen: o.eventsMaxLen };
+  const codes = await buryEntries(client, keys, { ...bo, ...limits }, [burial]).catch(() => null);
+  if (codes === null) return null;
+  return codes[0] === 0 ? NOT_MINE : BURIED;
 }
 
 /**

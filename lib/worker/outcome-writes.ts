@@ -9,8 +9,7 @@ import type { QueueKeys } from "../engine/keys.ts";
 import type { Redis } from "../redis/connect.ts";
 import { writeReplicated } from "../redis/replicated.ts";
 import {
-  CORRUPT,
-  dropIfNoRecord,
+  buryIfNoRecord,
   failBatch,
   handOverForClaim,
   refusedOverOneRecord,
@@ -83,7 +82,7 @@ export abstract class OutcomeWrites {
         const parts = await Promise.all(halves.map((part) => this.isolate(part)));
         return { again: parts.flatMap((p) => p.again), error: parts.find((p) => p.error)?.error };
       }
-      return this.#giveUp(items[0]!).then(
+      return this.#giveUp(items[0]!, error).then(
         () => ({ again: [] }),
         (err: unknown) => ({ again: items, error: err }),
       );
@@ -91,17 +90,24 @@ export abstract class OutcomeWrites {
   }
 
   /**
-   * An outcome whose call was refused on its own: see writtenAnyway, then dropIfNoRecord; an
-   * entry kept for its record goes to a claim (handOverForClaim).
+   * An outcome whose call was refused on its own: see writtenAnyway, then buryIfNoRecord; an
+   * entry kept (for its record, or a burial refused too) goes to a claim (handOverForClaim).
    */
-  async #giveUp(item: Outcome): Promise<void> {
+  async #giveUp(item: Outcome, refusal: unknown): Promise<void> {
     const client = this.clients()[0]!;
     if (await writtenAnyway(client, this.keys, item.entryId, item.jobId)) {
       return this.onWritten(item, WRITTEN);
     }
-    const dropped = await dropIfNoRecord(client, this.keys, item.entryId, item.jobId);
-    if (!dropped) await handOverForClaim(client, this.keys, this.o.name, item.entryId);
-    this.onWritten(item, dropped ? CORRUPT : UNRECORDED);
+    const compact = this.compactFailures();
+    const settled = await buryIfNoRecord(
+      client,
+      this.keys,
+      this.o,
+      { entryId: item.entryId, jobId: item.jobId, compact },
+      refusal,
+    );
+    if (settled === null) await handOverForClaim(client, this.keys, this.o.name, item.entryId);
+    this.onWritten(item, settled ?? UNRECORDED);
   }
 
   async #write(items: Outcome[]): Promise<void> {

@@ -46,12 +46,12 @@ export interface Failure {
 
 export type Outcome = Finish | Failure;
 
-export { CORRUPT, RERUN, UNRECORDED, WRITTEN } from "./outcome-calls.ts";
+export { BURIED, CORRUPT, NOT_MINE, RERUN, UNRECORDED, WRITTEN } from "./outcome-calls.ts";
 
 /**
  * Script replies: finish 1 recorded / 0 the job had an outcome (the first is kept); fail 1
  * retry / RERUN at once here / 2 failed for good / 0 left alone (ended, or not its current run:
- * entry not acknowledged); CORRUPT, UNRECORDED or WRITTEN for either.
+ * entry not acknowledged); CORRUPT, UNRECORDED, WRITTEN, BURIED or NOT_MINE for either (outcome-calls.ts).
  */
 export type OnWritten = (outcome: Outcome, reply: number) => void;
 
