@@ -49,6 +49,7 @@ export {
   NotReplicatedError,
   PermanentError,
   RedisFullError,
+  RedisRefusedError,
   RetryableError,
   UnavailableError,
   WaitTimeoutError,

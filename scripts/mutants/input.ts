@@ -231,6 +231,8 @@ export const inputMutants: Mutant[] = [
     "  checkCallOptions(options, \"waitForJobs\", WAIT_KEYS);\n", "", [T("options.calls")]),
   m("admin-object-keys-unchecked", "lib/queue/call-args.ts", "Admin's setLimits, jobs and deadLetters refuse keys they do not take",
     "const problem = unknownKeyProblem(value, allowed);", "const problem = undefined;", [T("options.calls")]),
+  m("index-refused-error-unexported", "lib/index.ts", "RedisRefusedError, which library calls throw, is exported for instanceof",
+    "  RedisRefusedError,\n", "", [T("index.exports")]),
   m("release-bytes-zero-loops", "lib/engine/release.ts", "a release bound of 0 is 1: every call releases one, so releaseAll ends",
     "Math.max(1, o.bytes ?? MOVE_BYTES));", "o.bytes ?? MOVE_BYTES);", [T("engine.moves.bytes")]),
   m("claim-bytes-zero-skips", "lib/engine/claim.ts", "a claim bound of 0 is 1: each entry taken alone, none passed over",
