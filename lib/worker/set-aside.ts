@@ -7,15 +7,22 @@ import type { WorkerOptions } from "../config.ts";
 import { buryEntries } from "../engine/bury.ts";
 import type { TakenEntry } from "../engine/finish.ts";
 import { leaveForOthers } from "../engine/leave.ts";
-import type { Logger } from "../log.ts";
+import { type Logger, throttled } from "../log.ts";
 import { describeCause } from "../redis/cause.ts";
 import type { Redis } from "../redis/connect.ts";
+import { exponentialMs } from "../time.ts";
 import { type Sorted, type Startable, sortFresh } from "./entries.ts";
 import { deferralDelaysMs } from "./retry-policy.ts";
 import type { TakeContext } from "./take.ts";
 
+/** The longest wait before entries that could not be set aside are looked at again (ms). */
+const SET_ASIDE_RETRY_MAX_MS = 2_000;
+
 export abstract class SetAside {
   protected readonly o: WorkerOptions;
+  /** Set-asides failed in a row: the wait before the next look grows with them. */
+  #failures = 0;
+  readonly #failed: (fields: Record<string, unknown>) => void;
 
   constructor(
     protected readonly w: TakeContext,
@@ -25,6 +32,7 @@ export abstract class SetAside {
     protected readonly stopping: () => boolean,
   ) {
     this.o = w.o;
+    this.#failed = throttled(log, "could not set entries aside; looking again");
   }
 
   /** Own pending entries are to be read again (Claims.readLost): setting aside failed. */
@@ -56,13 +64,33 @@ export abstract class SetAside {
     if (this.stopping()) return [];
     const limit = this.w.limit;
     if (s.bad.length === 0 && s.lacked.length === 0) return limit ? limit(s.run, kind) : s.run;
-    await Promise.all([this.#bury(s, client), this.#leave(s, client)]).catch((err) => {
-      this.log.log("warn", "could not set entries aside; looking again", {
-        error: describeCause(err),
-      });
-      this.readLost();
-    });
+    const failed = await Promise.all([this.#bury(s, client), this.#leave(s, client)]).then(
+      () => null,
+      (err: unknown) => ({ err }),
+    );
+    if (failed === null) this.#failures = 0;
+    else if (!(await this.#lookAgainLater(failed.err))) return [];
     return limit ? limit(s.run, kind) : s.run;
+  }
+
+  /**
+   * Setting aside failed: those entries stay pending here, read again by the next own read
+   * after a wait that grows with the failures in a row (a refusal that lasts, such as a stream
+   * with no ids left, would otherwise be met again at once, thousands of times a second). A
+   * refusal for good (a queue-wide key of another type) stops the worker instead: false.
+   */
+  async #lookAgainLater(err: unknown): Promise<boolean> {
+    if (this.w.refused?.(err)) return false;
+    this.#failed({ error: describeCause(err) });
+    this.readLost();
+    const waitMs = this.lookAgainInMs(this.#failures++);
+    if (waitMs > 0) await new Promise((resolve) => setTimeout(resolve, waitMs));
+    return !this.stopping();
+  }
+
+  /** The wait after `failures` set-asides failed in a row before this one (tests shorten it). */
+  protected lookAgainInMs(failures: number): number {
+    return exponentialMs(100, failures, SET_ASIDE_RETRY_MAX_MS);
   }
 
   async #bury(s: Sorted, client: Redis): Promise<void> {

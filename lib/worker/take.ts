@@ -49,6 +49,11 @@ export interface TakeContext {
   limit?: (run: Startable[], kind: "read" | "claim") => Startable[] | Promise<Startable[]>;
   /** This start's token (name.lua): an own read checks the name is still this start's. */
   start?: string;
+  /**
+   * Setting entries aside was refused for good (a queue-wide key of another type): true when
+   * the worker stops for it, as for a refused read (Stop.refused). Absent: never.
+   */
+  refused?: (err: unknown) => boolean;
 }
 
 export class Source extends Claims {

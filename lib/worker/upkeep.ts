@@ -29,6 +29,11 @@ export interface UpkeepDeps {
   memory: MemoryWatch;
   stalled: (connection: keyof Links) => void;
   onRedisError: (err: unknown) => void;
+  /**
+   * Serving parked jobs was refused for good (a queue-wide key of another type): true when the
+   * worker stops for it, as for a refused read (Stop.refused).
+   */
+  refused?: (err: unknown) => boolean;
   log: Logger;
   /** This start's token (name.lua). */
   start: string;
@@ -139,7 +144,8 @@ export class Upkeep {
     if (beat.status === "rejected") throw beat.reason;
     if (!beat.value.held) this.d.onNameTaken();
     this.#reportCorrupt(beat.value.corrupt);
-    if (beat.value.serveFailed !== undefined) throw beat.value.serveFailed;
+    const served = beat.value.serveFailed;
+    if (served !== undefined && !this.d.refused?.(served)) throw served;
     if (memory.status === "rejected") throw memory.reason;
   }
 
