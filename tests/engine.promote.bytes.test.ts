@@ -156,3 +156,35 @@ describe("promoteAll", () => {
     expect(b.calls()).toBe(2);
   });
 });
+
+// A stream that can take no more ids (its last id 2^64-1 in both parts, written by hand): the
+// XADD that re-adds a job is refused after the job left its set (Redis keeps what a script
+// wrote), and the job was lost: gone from the delayed or parked set, never in the stream, its
+// record "queued" for ever (R-193). It is put back now, and the call fails naming it.
+describe("a stream with no ids left", () => {
+  const MAX = "18446744073709551615-18446744073709551615";
+
+  test("promote: the job stays in the delayed set, and the call says so", async () => {
+    await using v = await engineQueue();
+    const ids = await delayed(v, 2);
+    await v.r.sendCommand(["XADD", v.k.stream, MAX, "x", "1"]);
+    const err = await promoteSome(v.client, v.k).catch((e: unknown) => e);
+    expect(String(err)).toContain(`stream ${v.k.stream} refused job job-0, left where it was`);
+    expect(await v.r.sendCommand(["ZRANGE", v.k.delayed, "0", "-1"])).toEqual(ids);
+  });
+
+  test("serve: the parked job stays parked, at its place, and the call says so", async () => {
+    await using v = await engineQueue();
+    const set = v.k.parkedPrefix + "echo";
+    const ids = await waiting(v, 2, set, "queued");
+    await v.r.sendCommand(["XADD", v.k.stream, MAX, "x", "1"]);
+    const err = await serveTasks(v.client, v.k, ["echo"], 1000).catch((e: unknown) => e);
+    expect(String(err)).toContain(`stream ${v.k.stream} refused job job-0, left where it was`);
+    expect(await v.r.sendCommand(["ZRANGE", set, "0", "-1", "WITHSCORES"])).toEqual([
+      ids[0],
+      "1",
+      ids[1],
+      "2",
+    ]);
+  });
+});

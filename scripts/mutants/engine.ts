@@ -159,32 +159,11 @@ export const engineMutants: Mutant[] = [
     "  if not pcall(redis.call, 'HINCRBY', key, field, n) then redis.call('HSET', key, field, n) end",
     "  redis.call('HINCRBY', key, field, n)", [E("fail"), E("finish"), E("bury"), E("enqueue")]),
   // Promote, leave, release, requeue, bury.
-  // ZREM moved after the XADD (each branch): a due job whose record is gone or ended is never
-  // removed, and promotion meets it again on every call.
+  // ZREM left out: a due job whose record is gone or ended is never removed, and promotion
+  // meets it again on every call.
   m("engine-promote-zrem-after-xadd", LUA("promote"), "a due job leaves the delayed set first, whatever its record holds",
-    "  redis.call('ZREM', KEYS[1], id)\n" +
-      "  local key = ARGV[1] .. id\n" +
-      "  local ok, flat = pcall(redis.call, 'HGETALL', key)\n" +
-      "  if not ok then\n" +
-      "    redis.call('XADD', KEYS[2], '*', 'i', id)\n" +
-      "  else\n" +
-      "    bytes = bytes + flat_bytes(flat)\n" +
-      "    local f = to_map(flat)\n" +
-      "    -- A record that expired or was deleted while waiting, or ended, has nothing left to run.\n" +
-      "    if f.status == 'retrying' or f.status == 'queued' then\n" +
-      "      local entry = readd(KEYS[2], id, f, f.a, f.n)\n",
-    "  local key = ARGV[1] .. id\n" +
-      "  local ok, flat = pcall(redis.call, 'HGETALL', key)\n" +
-      "  if not ok then\n" +
-      "    redis.call('XADD', KEYS[2], '*', 'i', id)\n" +
-      "    redis.call('ZREM', KEYS[1], id)\n" +
-      "  else\n" +
-      "    bytes = bytes + flat_bytes(flat)\n" +
-      "    local f = to_map(flat)\n" +
-      "    -- A record that expired or was deleted while waiting, or ended, has nothing left to run.\n" +
-      "    if f.status == 'retrying' or f.status == 'queued' then\n" +
-      "      local entry = readd(KEYS[2], id, f, f.a, f.n)\n" +
-      "      redis.call('ZREM', KEYS[1], id)\n",
+    "  redis.call('ZREM', KEYS[1], id)\n  local key = ARGV[1] .. id\n",
+    "  local key = ARGV[1] .. id\n",
     [E("fail")]),
   m("engine-leave-ack-first", LUA("include/readd"), "an entry left for others (or held) is acknowledged only after its job is re-added, parked or held",
     "  if mine then g.acks[#g.acks + 1] = entry end",

@@ -27,30 +27,40 @@ local now = clock_ms()
 local most, most_bytes = tonumber(ARGV[4]), tonumber(ARGV[5])
 local moved, corrupt, more, bytes = 0, {}, 0, 0
 
-local function back(id)
+-- A job popped from its task's parked set back to the stream: 1, or 0 when it has ended; or nil
+-- and the error reply when the stream refuses it (it is back in `parked`: added_or_put_back).
+local function back(id, parked, score)
   local key = ARGV[2] .. id
   local ok, flat = pcall(redis.call, 'HGETALL', key)
   if not ok then -- not a hash: goes back as it is, and the worker buries it with a reason
-    redis.call('XADD', KEYS[2], '*', 'i', id)
+    local _, refused = added_or_put_back(parked, score, id, KEYS[2], function()
+      return redis.call('XADD', KEYS[2], '*', 'i', id)
+    end)
+    if refused then return nil, refused end
     return 1
   end
   bytes = bytes + flat_bytes(flat)
   local f = to_map(flat)
   if f.status ~= 'queued' then return 0 end -- gone (expired, deleted) or ended meanwhile
-  local e = readd(KEYS[2], id, f, f.a, f.n)
+  local e, refused = added_or_put_back(parked, score, id, KEYS[2], function()
+    return readd(KEYS[2], id, f, f.a, f.n)
+  end)
+  if refused then return nil, refused end
   redis.call('HSET', key, 'e', e)
   redis.call('HDEL', key, 'waiting_for')
   return 1
 end
 
 -- Moves up to `most` of a task's parked jobs, one at a time while under the bytes bound;
--- returns how many it took.
+-- returns how many it took, or nil and the error reply of a job the stream refused.
 local function take(parked)
   local taken = 0
   while taken < most and bytes < most_bytes do
     local popped = redis.call('ZPOPMIN', parked)
     if #popped == 0 then break end
-    moved = moved + back(popped[1])
+    local n, refused = back(popped[1], parked, popped[2])
+    if refused then return nil, refused end
+    moved = moved + n
     taken = taken + 1
   end
   return taken
@@ -66,7 +76,8 @@ for i = 6, #ARGV do
   if t ~= 'none' and t ~= 'zset' then
     corrupt[#corrupt + 1] = task -- left as it is: leave.lua defers this task's jobs meanwhile
   else
-    local taken = take(parked)
+    local taken, refused = take(parked)
+    if refused then return refused end
     local left = redis.call('ZCARD', parked)
     if left > 0 and (taken == most or bytes >= most_bytes) then more = 1 end
     if left == 0 then

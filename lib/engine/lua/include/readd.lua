@@ -47,6 +47,20 @@ local function readd(stream, id, f, attempts, runs, at)
   return redis.call(unpack(args))
 end
 
+-- For a script that took a job out of a set (promote's delayed set, serve's parked one) before
+-- re-adding it: `add()` under pcall, and when Redis refuses it (a stream with no ids left) the
+-- job goes back into `set` at `score` and the call fails naming it, so a refused XADD never
+-- loses a job taken out (Redis keeps what a script wrote before it failed). The entry id, or
+-- nil and the error reply to return.
+local function added_or_put_back(set, score, id, stream, add)
+  local ok, e = pcall(add)
+  if ok then return e end
+  redis.call('ZADD', set, score, id)
+  local why = type(e) == 'table' and e.err or tostring(e)
+  return nil, redis.error_reply('ERR courier: stream ' .. stream .. ' refused job ' .. id ..
+    ', left where it was: ' .. why)
+end
+
 -- The attempts an entry delivered `deliveries` times comes back with when its job is given
 -- back unrun (leave, hold, give-back through unrun below; release.lua at a worker's stop):
 -- `a + deliveries - 1`. The last delivery did not run (the job did not fail: its worker gave
