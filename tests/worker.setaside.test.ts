@@ -7,7 +7,7 @@
 // a fake connection: what is checked is what the worker does with each refusal.
 import { describe, expect, test } from "bun:test";
 import { ErrorReply } from "redis";
-import { queueKeys, shardKeys } from "../lib/engine/keys.ts";
+import { queueKeys, shardKeys, shardOf } from "../lib/engine/keys.ts";
 import { RedisRefusedError } from "../lib/errors.ts";
 import { resolveOptions } from "../lib/options.ts";
 import type { Redis } from "../lib/redis/connect.ts";
@@ -15,12 +15,15 @@ import { defineTask } from "../lib/types.ts";
 import type { Sorted, Startable } from "../lib/worker/entries.ts";
 import { SetAside } from "../lib/worker/set-aside.ts";
 import {
+  deadLetterErrors,
   logRecorder,
   openQueue,
+  pendingCount,
   rawRedis,
   startWorker,
   testPrefix,
   testShards,
+  until,
 } from "./helpers.ts";
 
 /** SetAside with its waits recorded instead of waited, and its looks again counted. */
@@ -125,4 +128,26 @@ test("a worker whose serve is refused for good stops by itself, naming the key",
   await w.stopped;
   expect(w.failure).toBeInstanceOf(RedisRefusedError);
   expect(w.failure!.message).toMatch(/tasks holds a string/);
+});
+
+// A job of a task this worker lacks whose record key holds another type: leave.lua re-added it
+// at once, as it was, and the worker read it again at once, for ever (12,812 lines in 10 s,
+// R-193). It is dead-lettered now, its letter keeping the job's fields.
+test("a job left for another worker whose record is not a hash is dead-lettered, once", async () => {
+  const prefix = testPrefix();
+  await using q = await openQueue({ prefix });
+  const id = await q.enqueue("nosuch", { n: 1 }, { id: "nosuch-1" });
+  await using r = await rawRedis();
+  const keys = shardKeys(prefix, "default", testShards() ?? 1);
+  const k = keys[shardOf(id, keys.length)]!;
+  await r.sendCommand(["SET", k.record(id), "junk"]);
+  const w = await startWorker({ prefix, tasks: [noop] });
+  await until(async () => (await deadLetterErrors(r, k)).size > 0, "the dead letter");
+  expect([...(await deadLetterErrors(r, k))]).toEqual([
+    [id, `corrupt record: its record ${k.record(id)} holds another type than a hash`],
+  ]);
+  const letters = (await r.sendCommand(["XRANGE", k.dead, "-", "+"])) as [string, string[]][];
+  expect(letters[0]![1]).toEqual(expect.arrayContaining(["task", "nosuch", "payload", '{"n":1}']));
+  expect(await pendingCount(r, k)).toBe(0);
+  await w.stop();
 });

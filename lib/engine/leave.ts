@@ -13,9 +13,11 @@ export interface LeftEntry {
 
 /**
  * Deferred (another live worker has the task), parked (none has), done (the job has an outcome
- * already: its entry acknowledged), or gone (not pending on this consumer: left alone).
+ * already: its entry acknowledged), gone (not pending on this consumer: left alone), or
+ * unusable (its record key holds another type than a hash, so it cannot wait on it: the entry
+ * stays pending, for the worker to bury).
  */
-export type LeaveVerdict = "deferred" | "parked" | "done" | "gone";
+export type LeaveVerdict = "deferred" | "parked" | "done" | "gone" | "unusable";
 
 /**
  * `delaysMs`: the deferral delays the retry policy chose, the first for a job's first

@@ -11,7 +11,7 @@ import { type Logger, throttled } from "../log.ts";
 import { describeCause } from "../redis/cause.ts";
 import type { Redis } from "../redis/connect.ts";
 import { exponentialMs } from "../time.ts";
-import { type Sorted, type Startable, sortFresh } from "./entries.ts";
+import { type BadEntry, type Sorted, type Startable, sortFresh } from "./entries.ts";
 import { deferralDelaysMs } from "./retry-policy.ts";
 import type { TakeContext } from "./take.ts";
 
@@ -109,12 +109,19 @@ export abstract class SetAside {
     const left = s.lacked.map((l) => ({ entry: l.entryId, id: null, task: l.task }));
     const delays = deferralDelaysMs(this.o.random);
     const verdicts = await leaveForOthers(client, this.w.keys, this.o.name, delays, left);
+    const unusable: BadEntry[] = [];
     for (const [i, l] of s.lacked.entries()) {
       const v = verdicts[i];
       const fields = { job: l.jobId, entry: l.entryId, task: l.task };
       if (v === "deferred") this.log.log("info", LEFT.deferred, fields);
       else if (v === "parked") this.log.log("warn", LEFT.parked, fields);
+      else if (v === "unusable") {
+        const problem = `its record ${this.w.keys.record(l.jobId)} holds another type than a hash`;
+        unusable.push({ entryId: l.entryId, id: l.jobId, problem });
+      }
     }
+    // A job that cannot wait on its record (leave.lua): dead-lettered here, not handed round.
+    await this.#bury({ run: [], bad: unusable, lacked: [] }, client);
   }
 }
 

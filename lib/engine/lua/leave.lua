@@ -24,7 +24,8 @@
 -- An id that names no job (an `i` claim.lua would bury) builds no key: the entry is re-added as
 -- it is ('deferred'), and the worker that reads it buries it.
 -- Returns: per entry 'deferred', 'parked', 'done' (the job has an outcome already: a duplicate
--- entry, acknowledged and deleted), or 'gone' (not pending on this consumer: left alone).
+-- entry, acknowledged and deleted), 'gone' (not pending on this consumer: left alone), or
+-- 'unusable' (its record key holds another type: left pending, for the worker to bury).
 --- @include wrongtype
 --- @include clock
 --- @include readd
@@ -51,6 +52,11 @@ local function alive(task)
 end
 
 local function leave(id, task, f, attempts, runs)
+  -- A record of another type cannot hold a waiting job. Re-added as it is, the entry came
+  -- straight back to a worker without its task, for ever (R-193): 'unusable', kept pending for
+  -- the worker to bury (its letter keeps the job's fields, for a requeue once the key is fixed).
+  local t = redis.call('TYPE', jprefix .. id).ok
+  if t ~= 'none' and t ~= 'hash' then return 'unusable' end
   -- The job waits on its record now: no TTL (a claim gives the record it makes one).
   local key = waiting_record(KEYS[1], jprefix, id, f, attempts, runs)
   if not key then return 'deferred' end -- record unusable: back at once, nothing else written
@@ -85,9 +91,12 @@ local g = { stream = KEYS[1], group = group, me = me, acks = acks, rprefix = rpr
   bad = 'deferred' }
 for i = 8, #ARGV, 3 do
   local entry, task = ARGV[i], ARGV[i + 2]
-  out[#out + 1] = give_back(g, entry,
+  local v = give_back(g, entry,
     function(f) return ARGV[i + 1] ~= '' and ARGV[i + 1] or f.i or entry .. ARGV[7] end,
     function(id, f, attempts, runs) return leave(id, task, f, attempts, runs) end)
+  -- Kept pending: give_back listed it last among the acknowledgements.
+  if v == 'unusable' then acks[#acks] = nil end
+  out[#out + 1] = v
 end
 -- The count is the parked set's size, set (not added): a corrupt field cannot fail the call.
 for _, task in ipairs(parked_tasks) do
