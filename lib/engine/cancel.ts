@@ -119,7 +119,10 @@ export async function canceledAfter(
   const ids: string[] = [];
   for (const [, fields] of entries) {
     for (let i = 0; i + 1 < fields.length; i += 2) {
-      if (fields[i] === "ids") ids.push(...String(fields[i + 1]).split(","));
+      // One by one: a spread of an entry with a million commas (written by hand) overflows
+      // the call stack, and every later cancel would go unseen.
+      if (fields[i] !== "ids") continue;
+      for (const id of String(fields[i + 1]).split(",")) if (id !== "") ids.push(id);
     }
   }
   return { ids, last: entries.at(-1)?.[0] ?? after, full: entries.length === limit };

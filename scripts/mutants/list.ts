@@ -294,6 +294,8 @@ export const mutants: Mutant[] = [
     "  if t ~= 'none' and t ~= 'hash' then return 'unusable' end\n", "", [T("worker.setaside")]),
   m("leave-unusable-acked", "lib/engine/lua/leave.lua", "a job whose record cannot hold it stays pending for the worker to bury, never acknowledged unlettered",
     "  if v == 'unusable' then acks[#acks] = nil end\n", "", [T("worker.setaside")]),
+  m("canceled-ids-spread", "lib/engine/cancel.ts", "a canceled entry of a million commas is read without failing every look",
+    "for (const id of String(fields[i + 1]).split(\",\")) if (id !== \"\") ids.push(id);", "ids.push(...String(fields[i + 1]).split(\",\"));", [T("engine.canceled.read")]),
   m("settle-oom-split", SETTLE, "an outcome refused for lack of memory is retried whole, never given up",
     "return /^(ERR|WRONGTYPE)\\b/.test(err.message) && !/^ERR courier: key /.test(err.message);",
     "return true;", [T("worker.settle"), T("redis-full.settle")]),
