@@ -175,7 +175,7 @@ describe("a stream with no ids left", () => {
 
   test("serve: the parked job stays parked, at its place, and the call says so", async () => {
     await using v = await engineQueue();
-    const set = v.k.parkedPrefix + "echo";
+    const set = `${v.k.parkedPrefix}echo`;
     const ids = await waiting(v, 2, set, "queued");
     await v.r.sendCommand(["XADD", v.k.stream, MAX, "x", "1"]);
     const err = await serveTasks(v.client, v.k, ["echo"], 1000).catch((e: unknown) => e);
