@@ -104,6 +104,42 @@ describe("finish", () => {
     expect(await r.sendCommand(["HGET", keys.minutes, `${minute}:finished`])).toBe("3");
   });
 
+  // The per-minute hash keeps `kept` minutes, trimmed as minutes pass (include/minutes.lua). A
+  // `trimmed` of `nan`, of no number, or far ahead stopped the trimming for good, and the hash
+  // grew with every minute (R-193): the hash is started again. One a minute ahead (a clock
+  // stepped back) only waits, keeping what it has.
+  test.each([
+    ["nan", false],
+    ["junk", false],
+    ["99999999999", false],
+    ["1.5", false],
+    ["ahead by a minute", true],
+  ])(
+    "a minutes hash whose trimmed is %s: the old minutes are trimmed, or kept",
+    async (trimmed, kept) => {
+      await using r = await rawRedis();
+      const keys = await freshQueue(r);
+      const minute = Math.floor((await redisTime(r)) / 60000);
+      const value = trimmed === "ahead by a minute" ? String(minute + 1) : trimmed;
+      await r.sendCommand(["HSET", keys.minutes, "trimmed", value, "1000:finished", "5"]);
+      await r.sendCommand(["HSET", keys.minutes, `${minute - 400}:finished`, "7"]);
+      await enqueue(r, keys, jobs(1));
+      const taken = await take(r, keys, "w1", 1);
+      await finishItems(
+        asClient(r),
+        keys,
+        W,
+        taken.map((e) => item(e)),
+      );
+      const fields = (await r.sendCommand(["HKEYS", keys.minutes])) as string[];
+      expect(fields.includes("1000:finished")).toBe(kept);
+      expect(fields.includes(`${minute}:finished`)).toBe(true);
+      if (!kept) {
+        expect(await r.sendCommand(["HGET", keys.minutes, "trimmed"])).toBe(String(minute));
+      }
+    },
+  );
+
   test("finishRuns (the worker's, from its outcomes) writes each outcome from the job's parts", async () => {
     await using r = await rawRedis();
     const keys = await freshQueue(r);

@@ -11,7 +11,13 @@ local function count_minute(key, now, kept, name, n, seen)
   local minute = math.floor(now / 60000)
   if seen == nil then seen = redis.call('HGET', key, 'trimmed') end
   local trimmed = tonumber(seen)
-  if trimmed and minute - trimmed >= kept then
+  if seen and not (trimmed and trimmed == math.floor(trimmed) and trimmed <= minute + kept) then
+    -- A `trimmed` that is no minute (garbage, `nan`) or one far ahead of Redis' clock stopped the
+    -- trimming for good, and the hash grew without bound (R-193): started again, as after
+    -- `kept` minutes of nothing. (One a few minutes ahead, a clock stepped back, only pauses it.)
+    redis.call('DEL', key)
+    trimmed = nil
+  elseif trimmed and minute - trimmed >= kept then
     redis.call('DEL', key) -- nothing counted for longer than we keep: all of it is too old
   elseif trimmed and minute > trimmed then
     local old = {}
