@@ -199,6 +199,26 @@ describe("finish", () => {
     expect(await pendingCount(r, keys)).toBe(0);
   });
 
+  // A string that is no outcome (written by hand while the job ran): the result was dropped as
+  // a duplicate's (code 0) and the job read back as unknown (R-193). Dead-lettered now, as a key
+  // of another type is, the letter saying what the key holds; the key itself is left alone.
+  test("a result key holding a string that is no outcome: -2, the job dead-lettered", async () => {
+    await using r = await rawRedis();
+    const keys = await freshQueue(r);
+    await enqueue(r, keys, jobs(1));
+    const [entry] = await take(r, keys, "w1", 1);
+    const id = entry![0];
+    await r.sendCommand(["SET", keys.result(id), "garbage"]);
+    expect((await finishItems(asClient(r), keys, W, [item(entry!)])).codes).toEqual([-2]);
+    expect(await pendingCount(r, keys)).toBe(0);
+    const letters = (await r.sendCommand(["XRANGE", keys.dead, "-", "+"])) as [string, string[]][];
+    const f = letters[0]![1];
+    expect(f[f.indexOf("error") + 1]).toBe(
+      `corrupt record: key ${keys.result(id)} holds a string that is no outcome`,
+    );
+    expect(await r.sendCommand(["GET", keys.result(id)])).toBe("garbage");
+  });
+
   test("take k: the same call returns up to k new entries, now pending to the worker", async () => {
     await using r = await rawRedis();
     const keys = await freshQueue(r);

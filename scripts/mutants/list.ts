@@ -298,6 +298,8 @@ export const mutants: Mutant[] = [
     "for (const id of String(fields[i + 1]).split(\",\")) if (id !== \"\") ids.push(id);", "ids.push(...String(fields[i + 1]).split(\",\"));", [T("engine.canceled.read")]),
   m("minutes-garbage-trimmed-kept", "lib/engine/lua/include/minutes.lua", "a per-minute hash whose trimmed is no minute, or far ahead, is started again, not left to grow",
     "  if seen and not (trimmed and trimmed == math.floor(trimmed) and trimmed <= minute + kept) then", "  if false then", [T("engine.finish")]),
+  m("finish-garbage-outcome-duplicate", "lib/engine/lua/finish.lua", "a result key holding a string that is no outcome dead-letters the job, never drops its result as a duplicate's",
+    "  elseif not string.match(redis.call('GET', key), '^[FXC]%d') then", "  elseif false then", [T("engine.finish")]),
   m("settle-oom-split", SETTLE, "an outcome refused for lack of memory is retried whole, never given up",
     "return /^(ERR|WRONGTYPE)\\b/.test(err.message) && !/^ERR courier: key /.test(err.message);",
     "return true;", [T("worker.settle"), T("redis-full.settle")]),

@@ -86,11 +86,11 @@ local codes, entries, recorded, corrupt, buckets, sum = {}, {}, {}, {}, {}, 0
 -- dead-lettered with the entry's fields and the attempt that ran (from the outcome tail).
 -- Only while the entry is pending: a finish re-sent after a lost reply, or a second run's finish
 -- of the same entry (a claim keeps the entry id), finds it acknowledged and writes no second letter.
-local function bury_corrupt(entry, id, key, has_record, tail)
+local function bury_corrupt(entry, id, key, has_record, tail, what)
   if not redis.call('XPENDING', KEYS[1], group, entry, entry, 1)[1] then return end
   local f = entry_at(KEYS[1], entry) or {}
   local attempt = string.match(tail, '^%S+ (%d+) ') or f.a
-  local err = 'corrupt record: key ' .. holds(key, redis.call('TYPE', key).ok, 'string')
+  local err = 'corrupt record: key ' .. (what or holds(key, redis.call('TYPE', key).ok, 'string'))
   dead_letter(KEYS[6], ARGV[10], id, { t = f.t, p = f.p, a = attempt, m = f.m, k = f.k }, err, false)
   if has_record then redis.call('EXPIRE', jprefix .. id, ARGV[11]) end
   corrupt[#corrupt + 1] = id
@@ -126,6 +126,12 @@ for i = 13, #ARGV, 5 do
   elseif redis.call('TYPE', key).ok ~= 'string' then
     -- Rare path: SET NX answers nil on a key of another type.
     bury_corrupt(entry, id, key, ARGV[i + 2] == '1', ARGV[i + 4])
+    codes[#codes + 1] = -2
+  elseif not string.match(redis.call('GET', key), '^[FXC]%d') then
+    -- Rare path: a string that is no outcome (written by hand, R-193), which the result would
+    -- have been dropped for as a duplicate's, the job then read back as unknown.
+    bury_corrupt(entry, id, key, ARGV[i + 2] == '1', ARGV[i + 4],
+      key .. ' holds a string that is no outcome')
     codes[#codes + 1] = -2
   else
     -- Lost (rare path): another run finished first. If that run did not know of the record (a
