@@ -4,7 +4,7 @@ import { describe, expect, test } from "bun:test";
 import { type Claimed, claimLapsed, readOwnPending } from "../lib/engine/claim.ts";
 import { failJobs } from "../lib/engine/fail.ts";
 import { GROUP } from "../lib/engine/keys.ts";
-import { runScript, scripts } from "../lib/engine/lua.ts";
+import { renewLeases } from "../lib/engine/lease.ts";
 import {
   deliver,
   type EngineQueue,
@@ -165,15 +165,34 @@ describe("leases (lease.lua) and claims", () => {
     await using v = await engineQueue();
     const entry = await plant(v);
     await deliver(v, "w0");
-    for (let i = 0; i < 3; i++) {
-      expect(await runScript(v.client, scripts.lease, [v.k.stream], [GROUP, "w0", entry])).toEqual(
-        [],
-      );
-    }
+    for (let i = 0; i < 3; i++) expect(await renewLeases(v.client, v.k, "w0", [entry])).toEqual([]);
     expect(await pendingRow(v, entry)).toEqual({ owner: "w0", deliveries: 1 });
     expect((await claimAs(v, "w1", { minIdleMs: 60_000 })).claimed).toEqual([]);
     // Lapsed at last: the claim counts the one delivery, not the renewals.
     expect((await claimAs(v, "w1")).claimed.map(brief)).toEqual([["run", 2, 2, "w0"]]);
+    // The claim's new owner has it now: lost to w0.
+    expect(await renewLeases(v.client, v.k, "w0", [entry])).toEqual([entry]);
+  });
+
+  // Pending on no one (XGROUP DELCONSUMER of the worker's name, by hand): no one else would
+  // read it again, so the worker running it takes it back; given up, its job stayed queued for
+  // ever (R-193). Not when its job has an outcome (another run finished it), nor when the entry
+  // has left the stream.
+  test("an entry pending on no one is taken back while its job has no outcome", async () => {
+    await using v = await engineQueue();
+    const entry = await plant(v);
+    await deliver(v, "w0");
+    await v.r.sendCommand(["XGROUP", "DELCONSUMER", v.k.stream, GROUP, "w0"]);
+    expect(await renewLeases(v.client, v.k, "w0", [entry])).toEqual([]);
+    expect((await pendingRow(v, entry))?.owner).toBe("w0");
+    // An outcome written meanwhile (another run finished it): lost, as a claimed one is.
+    await v.r.sendCommand(["XGROUP", "DELCONSUMER", v.k.stream, GROUP, "w0"]);
+    await v.r.sendCommand(["SET", v.k.result(`${entry}${v.k.idSuffix}`), "F1 1 1 3 - -"]);
+    expect(await renewLeases(v.client, v.k, "w0", [entry])).toEqual([entry]);
+    // An entry gone from the stream: lost.
+    await v.r.sendCommand(["DEL", v.k.result(`${entry}${v.k.idSuffix}`)]);
+    await v.r.sendCommand(["XDEL", v.k.stream, entry]);
+    expect(await renewLeases(v.client, v.k, "w0", [entry])).toEqual([entry]);
   });
 });
 

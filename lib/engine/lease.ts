@@ -11,5 +11,6 @@ export function renewLeases(
   consumer: string,
   entryIds: readonly string[],
 ): Promise<string[]> {
-  return runScript<string[]>(client, scripts.lease, [keys.stream], [GROUP, consumer, ...entryIds]);
+  const args = [GROUP, consumer, keys.resultPrefix, keys.idSuffix, ...entryIds];
+  return runScript<string[]>(client, scripts.lease, [keys.stream], args);
 }
