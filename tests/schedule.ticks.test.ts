@@ -172,6 +172,7 @@ describe("checkSpec", () => {
     [{ ...base, every: "soon" }, "is not a duration"],
     [{ ...base, every: "5m", tz: "Europe/Paris" }, "tz goes with cron"],
     [{ ...base, cron: "* * *" }, "is not a cron expression"],
+    [{ ...base, cron: `0 0 * * ${"1,".repeat(600)}2` }, "characters, over 1000"],
     [{ ...base, cron: "61 * * * *" }, "is not a cron expression"],
     [{ ...base, cron: "* * * * *", tz: "Mars/Olympus" }, "is not a time zone"],
     [{ ...base, cron: "0 0 30 2 *" }, "never runs"],

@@ -120,9 +120,20 @@ function everyMs(every: number | string, tz: string | undefined): number {
 }
 
 /** The expression, once croner has parsed it and found a next run (in `tz`). */
+/**
+ * The longest cron expression taken: far past any real one (six fields of lists), short enough
+ * that a page of definitions stays small (every pass and listing reads them; 4 MB were taken).
+ */
+export const CRON_MAX_LENGTH = 1_000;
+
 function checkCron(expression: string, tz: string | undefined): string {
   if (typeof expression !== "string") {
     throw new InputError(`cron must be a cron expression (a string), got ${kind(expression)}`);
+  }
+  if (expression.length > CRON_MAX_LENGTH) {
+    throw new InputError(
+      `cron is ${expression.length} characters, over ${CRON_MAX_LENGTH}: not a cron expression`,
+    );
   }
   if (tz !== undefined) checkTimeZone(tz);
   // croner also takes a 7th field (a year): not what a cron expression says elsewhere.

@@ -39,4 +39,6 @@ export const scheduleMutants: Mutant[] = [
     "s !== undefined && (s.def === null || s.def.queue === queue)", "s !== undefined", [LIST]),
   m("schedule-due-full-page-pins", "lib/schedule/fire.ts", "a page that stays full is read again once, then the sweep moves on",
     "const readAgain = due.length >= PASS_MOST && !o.readAgain;", "const readAgain = due.length >= PASS_MOST;", [SWEEP]),
+  m("cron-length-unbounded", "lib/schedule/spec.ts", "a cron expression is at most 1,000 characters (every pass and listing reads the definitions)",
+    "  if (expression.length > CRON_MAX_LENGTH) {", "  if (false) {", ["tests/schedule.ticks.test.ts"]),
 ];
