@@ -7,7 +7,7 @@
 import { describe, expect, test } from "bun:test";
 import { Admin } from "../lib/admin/admin.ts";
 import { dependOn } from "../lib/engine/depend.ts";
-import { levelKeys } from "../lib/engine/keys.ts";
+import { levelKeys, shardKeys } from "../lib/engine/keys.ts";
 import { tellChildren } from "../lib/engine/parent-ended.ts";
 import { InputError } from "../lib/errors.ts";
 import { parentsHash } from "../lib/queue/depends.ts";
@@ -338,6 +338,37 @@ describe("refused and corrupt", () => {
       const err = await q.enqueue("t", {}, { dependsOn: bad as string[] }).catch((e) => e);
       expect(err).toBeInstanceOf(InputError);
     }
+  });
+
+  // enqueueMany promises that one bad spec throws and nothing is enqueued: an unknown parent (a
+  // typo) refused its child after the jobs listed before it were sent, and a caller who
+  // fixed it and sent again got those jobs twice. The parents are checked first now; a parent
+  // listed earlier in the same call (by its caller id) is known by then. The same for a batch's
+  // callback with its own dependsOn.
+  test("an unknown parent in enqueueMany or a batch's callback: nothing enqueued", async () => {
+    const prefix = testPrefix();
+    await using q = await openQueue({ prefix });
+    await using r = await rawRedis();
+    const a = { task: "t", payload: {} };
+    const typo = { ...a, dependsOn: ["typo-id"] };
+    const err = await q.enqueueMany([a, a, typo, a]).catch((e) => e);
+    expect(err).toBeInstanceOf(InputError);
+    expect(err.message).toStartWith("dependsOn: job typo-id is unknown in this queue");
+    const callback = { ...a, dependsOn: ["typo-id"] };
+    const batchErr = await q.enqueueBatch([a, a], { ["then"]: callback }).catch((e) => e);
+    expect(batchErr).toBeInstanceOf(InputError);
+    expect(batchErr.message).toStartWith("dependsOn: job typo-id is unknown in this queue");
+    let queued = 0;
+    for (const k of shardKeys(prefix, "default", testShards() ?? 1)) {
+      queued += Number(await r.sendCommand(["XLEN", k.stream]));
+    }
+    expect(queued).toBe(0);
+    // A parent listed before its child in the same call is known by the time the child goes.
+    const ok = await q.enqueueMany([
+      { ...a, id: "p1" },
+      { ...a, dependsOn: ["p1"] },
+    ]);
+    expect(ok.map((j) => j.created)).toEqual([true, true]);
   });
 
   test("corrupt keys of ours are settled alone: a has-dependents of another type, a child's waits", async () => {

@@ -14,6 +14,8 @@ export interface ChildSender {
   sendMany: (jobs: readonly Prepared[]) => Promise<Enqueued[]>;
   /** One job waiting for `parents` (at least one). */
   sendChild: (job: Prepared, parents: string[], onFailure: OnParentFailure) => Promise<Enqueued>;
+  /** Refuses (InputError) parents unknown in this queue; reads only. */
+  checkParents: (parents: readonly string[]) => Promise<void>;
 }
 
 /** A spec checked: its job, and its parents when it has some. */
@@ -31,6 +33,7 @@ export function prepareWithParents(s: ChildSender, spec: JobSpec) {
  */
 export async function sendInOrder(s: ChildSender, specs: readonly JobSpec[]): Promise<Enqueued[]> {
   const prepared = specs.map((spec) => prepareWithParents(s, spec));
+  await s.checkParents(parentsFromOutside(prepared));
   const out: Enqueued[] = [];
   let run: Prepared[] = [];
   for (const p of prepared) {
@@ -62,8 +65,25 @@ export interface EnqueuedBatchWithCallback {
 }
 
 /**
+ * The parents that no spec before their child in the list is (by its caller id): they must
+ * exist before anything is sent, or an unknown one (a typo) would refuse its child after the
+ * jobs before it were enqueued, which enqueueMany promises never happens.
+ */
+function parentsFromOutside(
+  prepared: readonly { job: Prepared; parents: string[] | null }[],
+): string[] {
+  const given = new Set<string>();
+  const outside = new Set<string>();
+  for (const p of prepared) {
+    for (const parent of p.parents ?? []) if (!given.has(parent)) outside.add(parent);
+    if (p.job.id !== undefined) given.add(p.job.id);
+  }
+  return [...outside];
+}
+
+/**
  * The batch's jobs (streamed: `enqueue` yields them as they are acknowledged), then the
- * callback waiting for all of them. The callback's spec is checked before any job is sent; a
+ * callback waiting for all of them. The callback's spec (its own parents too) is checked before any job is sent; a
  * batch of more than MAX_PARENTS jobs throws once past it (the jobs sent stay, no callback).
  */
 export async function sendBatch(
@@ -73,6 +93,8 @@ export async function sendBatch(
 ): Promise<EnqueuedBatchWithCallback> {
   const spec: JobSpec = { ...then, onParentFailure: then.onParentFailure ?? "run" };
   const checked = prepareWithParents(s, { ...spec, dependsOn: spec.dependsOn ?? [] });
+  // The callback's own parents exist, before any job of the batch is sent.
+  await s.checkParents(checked.parents ?? []);
   const ids: string[] = [];
   for await (const batch of enqueue) {
     for (const job of batch.jobs) ids.push(job.id);

@@ -127,6 +127,26 @@ async function markParents(
   return marks;
 }
 
+/**
+ * Refuses (InputError, nothing written) parents unknown in this queue: never enqueued, or their
+ * outcome expired. A read only: a bulk enqueue checks every child's parents before it sends
+ * anything (lib/queue/batch.ts), and each child again as it is sent.
+ */
+export async function checkParentsKnown(
+  client: Redis,
+  keys: readonly QueueKeys[],
+  parents: readonly string[],
+): Promise<void> {
+  const marks = await markParents(client, keys, "check", "", parents);
+  const unknown = parents.filter((p) => marks.get(p) === "");
+  if (unknown.length > 0) {
+    const more = unknown.length > 1 ? ` (and ${unknown.length - 1} more)` : "";
+    throw new InputError(
+      `dependsOn: job ${unknown[0]} is unknown in this queue (never enqueued, or its outcome expired)${more}`,
+    );
+  }
+}
+
 export interface ChildJob {
   job: Prepared;
   parents: string[];
@@ -205,14 +225,7 @@ export async function enqueueChild(
   c: ChildJob,
   o: TellOptions,
 ): Promise<Enqueued> {
-  const marks = await markParents(client, keys, "check", "", c.parents);
-  const unknown = c.parents.filter((p) => marks.get(p) === "");
-  if (unknown.length > 0) {
-    const more = unknown.length > 1 ? ` (and ${unknown.length - 1} more)` : "";
-    throw new InputError(
-      `dependsOn: job ${unknown[0]} is unknown in this queue (never enqueued, or its outcome expired)${more}`,
-    );
-  }
+  await checkParentsKnown(client, keys, c.parents);
   const id = c.job.id ?? Bun.randomUUIDv7();
   const k = keys[shardOf(id, keys.length)]!;
   const hash = parentsHash(c.parents);

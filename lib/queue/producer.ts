@@ -13,7 +13,7 @@ import { connectService } from "../redis/service-client.ts";
 import type { ChildSender } from "./batch.ts";
 import { enqueuePreparedMany } from "./bulk.ts";
 import { checkSpec } from "./call-args.ts";
-import { enqueueChild } from "./depends.ts";
+import { checkParentsKnown, enqueueChild } from "./depends.ts";
 import { ProducerLayout } from "./layout.ts";
 import { type JobSpec, type Prepared, prepareJob, receiptTtlFor } from "./prepare.ts";
 import type { QueueConfig } from "./queue.ts";
@@ -88,6 +88,10 @@ export class Producer {
     return {
       prepare: (spec) => prepareJob(spec, this.options),
       sendMany: (jobs) => enqueuePreparedMany(jobs, this.sender()),
+      checkParents: async (parents) => {
+        if (parents.length === 0) return;
+        await this.call(() => checkParentsKnown(this.client, keys, parents));
+      },
       sendChild: (prepared, parents, onParentFailure) => {
         // The id is made once, before the first try: a try again after a lost reply goes on
         // with the same child (lib/queue/depends.ts), never makes a second.
