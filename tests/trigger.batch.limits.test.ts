@@ -13,6 +13,8 @@ describe("the most a callback waits for", () => {
   test("its dependsOn and the batch together past the bound: refused, no callback", async () => {
     await using q = await openQueue({ prefix: testPrefix() });
     const others = Array.from({ length: MAX_PARENTS }, (_, i) => `other-${i}`);
+    // Parents that exist: a callback's unknown parent is refused before the batch is sent.
+    await q.enqueueMany(others.map((id) => ({ task: "t", payload: {}, id })));
     const sent = q.enqueueBatch([{ task: "t", payload: {} }], {
       // biome-ignore lint/suspicious/noThenProperty: the library's option; its value is a job spec, no function
       then: { task: "cb", dependsOn: others },
