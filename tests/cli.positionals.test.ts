@@ -31,6 +31,32 @@ describe("checkArgs: words", () => {
   });
 });
 
+// A switch given a value: citty read any `=value` but `false` as on, so `dead purge --all=no`
+// purged every letter and `worker --allow-private=0` turned the guard off (R-192).
+describe("checkArgs: a switch takes no value", () => {
+  const defs = { all: { type: "boolean" }, queue: { type: "string" } };
+  test.each([
+    [["--all=no"], "--all takes no value: give --all alone, or leave it out"],
+    [["--all=false"], "--all takes no value: give --all alone, or leave it out"],
+    [["--all="], "--all takes no value: give --all alone, or leave it out"],
+    [["--no-all=1"], "--no-all takes no value: give --no-all alone, or leave it out"],
+    [["--all"], null],
+    [["--queue=a=b"], null], // a value option's value may hold '='
+  ])("%j → %p", (args, message) => {
+    const check = () => checkArgs(args, defs);
+    if (message === null) expect(check).not.toThrow();
+    else expect(check).toThrow(new ConfigError(message));
+  });
+
+  test("a real process: dead purge --all=no purges nothing, exit 2", async () => {
+    const r = await runCli("dead", ["purge", "--all=no"]);
+    expect(r.code).toBe(2);
+    expect(r.stderr.split("\n")[0]).toBe(
+      "dead: --all takes no value: give --all alone, or leave it out",
+    );
+  });
+});
+
 // Every command and subcommand that takes no word, with one given.
 const NO_WORDS: [string, string[]][] = [
   ["info", ["q2-typo"]],

@@ -11,8 +11,9 @@ import { shownInput } from "../safe-text.ts";
 export type ArgDefs = Record<string, { type?: string; alias?: string | string[] }>;
 
 /**
- * Throws ConfigError (exit 2) for an unknown option, a string option with no value or twice, or
- * an argument that is no option to a command that declares no positional one.
+ * Throws ConfigError (exit 2) for an unknown option, a string option with no value or twice, a
+ * switch given a value (`--all=no`), or an argument that is no option to a command that declares
+ * no positional one.
  */
 export function checkArgs(rawArgs: readonly string[], defs: ArgDefs): void {
   const byName = optionNames(defs);
@@ -34,6 +35,11 @@ export function checkArgs(rawArgs: readonly string[], defs: ArgDefs): void {
     const name = flag.replace(/^--?/, "");
     const def = byName.get(name) ?? byName.get(name.replace(/^no-/, ""));
     if (!def) throw new ConfigError(unknownOption(flag, [...byName.keys()]));
+    // A switch takes no value: citty reads any `=value` but `false` as on, so `--all=no` purged
+    // every letter and `--allow-private=0` turned the guard off (R-192).
+    if (def.type === "boolean" && eq !== -1) {
+      throw new ConfigError(`${flag} takes no value: give ${flag} alone, or leave it out`);
+    }
     if (def.type !== "string") continue;
     // Every value option takes one value: a second one would silently win (citty keeps the last);
     // a REPEATABLE one is read whole by its command (repeatedValues).
