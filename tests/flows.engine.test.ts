@@ -355,7 +355,10 @@ describe("refused and corrupt", () => {
     expect(err).toBeInstanceOf(InputError);
     expect(err.message).toStartWith("dependsOn: job typo-id is unknown in this queue");
     const callback = { ...a, dependsOn: ["typo-id"] };
-    const batchErr = await q.enqueueBatch([a, a], { ["then"]: callback }).catch((e) => e);
+    const batchErr = await q
+      // biome-ignore lint/suspicious/noThenProperty: the option's name; a JobSpec, never a function
+      .enqueueBatch([a, a], { then: callback })
+      .catch((e) => e);
     expect(batchErr).toBeInstanceOf(InputError);
     expect(batchErr.message).toStartWith("dependsOn: job typo-id is unknown in this queue");
     let queued = 0;
