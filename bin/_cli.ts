@@ -8,7 +8,7 @@ import { failStdoutWrites, isClosedOutput, stdoutClosedAtStart } from "../lib/cl
 import { urlSourceHint } from "../lib/cli/url-source.ts";
 import { UnavailableError } from "../lib/errors.ts";
 import { safeJson, safeText, shownInput } from "../lib/safe-text.ts";
-import { describeFailure, EXIT } from "./_exit.ts";
+import { describeFailure, EXIT, UsageError } from "./_exit.ts";
 import { findSubCommand, resolveValue } from "./_subcommands.ts";
 
 export {
@@ -86,9 +86,11 @@ export function handleClosedPipeInCommand(): void {
 }
 
 /**
- * `info --watch | head`: once the reader has gone, there is no one left to tell; stop quietly
- * (exit 0) instead of dying on EPIPE with a stack trace. A command that stops gracefully on
- * SIGTERM (a worker drains its jobs, `--watch` ends its loop) is sent one; others exit now.
+ * Standard output closed while a command runs (`| head`), instead of dying on EPIPE with a stack
+ * trace: a command that stops gracefully on SIGTERM (a worker drains its jobs, `info --watch`
+ * ends its loop: the reader of a report that repeats wanted no more) is sent one and ends as it
+ * would. Any other stops where it is, which may be part-way (`cancel -` of 20,000 ids had
+ * canceled 1,000): it says so and exits 141, never 0, which would say it all went well (R-192).
  */
 function quietOnClosedPipe(): void {
   let closed = false;
@@ -96,8 +98,12 @@ function quietOnClosedPipe(): void {
     if (!isClosedOutput(err)) throw err;
     if (closed || ownPipeHandling) return;
     closed = true;
-    if (process.listenerCount("SIGTERM") > 0) process.kill(process.pid, "SIGTERM");
-    else process.exit(EXIT.ok);
+    if (process.listenerCount("SIGTERM") > 0) {
+      process.kill(process.pid, "SIGTERM");
+      return;
+    }
+    const [, line] = describeFailure(new UsageError("standard output closed; stopped there"));
+    void exitAfterError(EXIT.closedOutput, `${line}\n`);
   });
 }
 

@@ -25,6 +25,8 @@ export const EXIT = {
   canceled: 8,
   /** A bug or an unexpected failure; the message says what. */
   internal: 70,
+  /** Standard output was closed before the command ended (`| head`): it stopped there. */
+  closedOutput: 141,
 } as const;
 
 /** A mistake in how the command was called: exit code 2 and a hint to use --help. */

@@ -8,6 +8,7 @@ import { HTML, pages, triggerOne, workerArgs } from "./fixtures/cli/harness.ts";
 import { runUsage } from "./fixtures/cli/in-process.ts";
 import {
   onOneServer,
+  openQueue,
   rawRedis,
   redisUrl,
   runCli,
@@ -354,6 +355,25 @@ describe("help and pipes", () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^20\d\d-/);
   });
+});
+
+// Any other command whose reader goes away stops there, which may be part-way: `cancel - | head
+// -1` of 20,000 ids canceled the first 1,000 and exited 0, saying nothing (R-192). It says so on
+// stderr and exits 141, as `trigger` does.
+test("cancel - with its standard output closed part-way: says it stopped, exit 141", async () => {
+  const prefix = testPrefix();
+  await using q = await openQueue({ prefix });
+  const jobs = await q.enqueueMany(
+    Array.from({ length: 20_000 }, () => ({ task: "t", payload: 1 })),
+  );
+  const ids = jobs.map((j) => j.id).join("\n");
+  const proc = spawnCli("cancel", ["--prefix", prefix, "-"], { stdin: `${ids}\n` });
+  const reader = proc.stdout.getReader();
+  await reader.read(); // the first answers, then the reader goes away
+  await reader.cancel();
+  const [code, err] = await Promise.all([proc.exited, new Response(proc.stderr).text()]);
+  expect(err).toBe("cancel: standard output closed; stopped there\n");
+  expect(code).toBe(141);
 });
 
 describe("info says what each count counts", () => {

@@ -235,6 +235,8 @@ export const inputMutants: Mutant[] = [
     "  RedisRefusedError,\n", "", [T("index.exports")]),
   m("switch-value-taken", "lib/cli/args.ts", "a switch given a value (--all=no) is refused, not read as on",
     "    if (def.type === \"boolean\" && eq !== -1) {", "    if (false) {", [T("cli.positionals")]),
+  m("closed-output-exit-ok", "bin/_cli.ts", "a command whose standard output closes part-way says it stopped and exits 141, never 0",
+    "void exitAfterError(EXIT.closedOutput,", "void ((_c: number, _t: string) => process.exit(EXIT.ok))(EXIT.closedOutput,", [T("cli.hardening")]),
   m("release-bytes-zero-loops", "lib/engine/release.ts", "a release bound of 0 is 1: every call releases one, so releaseAll ends",
     "Math.max(1, o.bytes ?? MOVE_BYTES));", "o.bytes ?? MOVE_BYTES);", [T("engine.moves.bytes")]),
   m("claim-bytes-zero-skips", "lib/engine/claim.ts", "a claim bound of 0 is 1: each entry taken alone, none passed over",
