@@ -28,6 +28,10 @@ const MODULES: Record<string, string> = {
   "twice.ts": `export const a = { name: "same", run: async () => 1 };\nexport const b = { name: "same", run: async () => 2 };\n`,
   "wc.ts": `export default { name: "wordcount", run: async () => 0 };\n`,
   "holes.ts": `export default [{ name: "ok", run: async () => 1 }, { name: "no run" }];\n`,
+  // Values String() cannot print, and exports that throw when read (R-192: a stack trace, exit 70).
+  "throws.ts": "throw Object.create(null);\n",
+  "getter.ts": `export default { get name() { throw Object.create(null); }, run: async () => 1 };\n`,
+  "proxy.ts": `export default new Proxy({}, { ownKeys() { throw new Error("no keys"); } });\n`,
 };
 
 beforeAll(() => {
@@ -126,6 +130,15 @@ describe("worker --tasks", () => {
       "--tasks holes.ts: default export [1] is not a task (an object with a name and a run function)",
     ],
     ["twice.ts", '--tasks twice.ts: exports two tasks named "same"'],
+    [
+      "throws.ts",
+      "--tasks throws.ts: could not load it as a module: a thrown value that cannot be printed",
+    ],
+    [
+      "getter.ts",
+      "--tasks getter.ts: could not read its exports: a thrown value that cannot be printed",
+    ],
+    ["proxy.ts", "--tasks proxy.ts: could not read its exports: no keys"],
     ["wc.ts", '--tasks wc.ts: a task named "wordcount" is already in the built-in tasks'],
   ])("%s: one line, exit 2", async (file, message) => {
     const run = await worker(["--tasks", file, "--burst", "--prefix", testPrefix()]);

@@ -7,7 +7,7 @@
 import { existsSync, statSync } from "node:fs";
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
-import { ConfigError } from "../errors.ts";
+import { ConfigError, describeError } from "../errors.ts";
 import { safeText } from "../safe-text.ts";
 import type { Task } from "../types.ts";
 
@@ -18,7 +18,11 @@ type AnyTask = Task<any, any>;
 export function isTask(v: unknown): v is AnyTask {
   if (typeof v !== "object" || v === null) return false;
   const t = v as Record<string, unknown>;
-  return typeof t.name === "string" && t.name !== "" && typeof t.run === "function";
+  try {
+    return typeof t.name === "string" && t.name !== "" && typeof t.run === "function";
+  } catch {
+    return false; // a getter that throws, a Proxy: no task
+  }
 }
 
 /**
@@ -58,9 +62,22 @@ async function tasksOf(path: string, shown: string): Promise<AnyTask[]> {
   try {
     module = await import(pathToFileURL(file).href);
   } catch (err) {
-    const why = String((err as Error)?.message ?? err).split("\n")[0];
+    // describeError: a module may throw any value (one String() cannot print, R-192).
+    const why = safeText(describeError(err).split("\n")[0] ?? "");
     throw new ConfigError(`${shown}: could not load it as a module: ${why}`);
   }
+  try {
+    return exportedTasks(module, shown);
+  } catch (err) {
+    if (err instanceof ConfigError) throw err;
+    // Exports that throw when read (a getter, a Proxy): one line, as a module that does not load.
+    const why = safeText(describeError(err).split("\n")[0] ?? "");
+    throw new ConfigError(`${shown}: could not read its exports: ${why}`);
+  }
+}
+
+/** The tasks a loaded module exports (see tasksOf). */
+function exportedTasks(module: Record<string, unknown>, shown: string): AnyTask[] {
   const found = new Set<AnyTask>();
   if ("default" in module) for (const t of defaultTasks(module.default, shown)) found.add(t);
   for (const [name, value] of Object.entries(module)) {
