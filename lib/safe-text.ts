@@ -7,11 +7,15 @@
 
 // C0 except \n and \t (kept or not as the caller says), DEL, C1, and the bidi overrides and
 // isolates (U+202A–U+202E, U+2066–U+2069), and the marks that steer bidi text (U+061C, U+200E,
-// U+200F).
+// U+200F); and what shows nothing or breaks a line where none is seen (R-192): the line and
+// paragraph separators (U+2028, U+2029), the zero-width space, the word joiner and the byte
+// order mark (U+200B, U+2060, U+FEFF), and the tag characters (U+E0000–U+E007F, a surrogate
+// pair each: \uDB40\uDC00–\uDB40\uDC7F). The zero-width (non-)joiners stay: words and emoji
+// are made of them.
 const UNSAFE =
-  /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+  /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u200b\u200e\u200f\u2028\u2029\u202a-\u202e\u2060\u2066-\u2069\ufeff]|\udb40[\udc00-\udc7f]/g;
 const UNSAFE_WITH_BREAKS =
-  /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+  /[\u0000-\u001f\u007f-\u009f\u061c\u200b\u200e\u200f\u2028\u2029\u202a-\u202e\u2060\u2066-\u2069\ufeff]|\udb40[\udc00-\udc7f]/g;
 
 export interface SafeTextOptions {
   /** Keep line breaks and tabs (a block of text meant to span lines); default: escape them. */
@@ -47,22 +51,25 @@ export function shownId(text: string): string {
 }
 
 function visible(c: string): string {
-  const code = c.charCodeAt(0);
+  const code = c.codePointAt(0)!;
   if (c === "\n") return "\\n";
   if (c === "\t") return "\\t";
   if (c === "\r") return "\\r";
+  if (code > 0xffff) return `\\u{${code.toString(16)}}`; // a tag character
   const hex = code.toString(16).padStart(code > 0xff ? 4 : 2, "0");
   return code > 0xff ? `\\u${hex}` : `\\x${hex}`;
 }
 
 // JSON.stringify escapes C0 but passes DEL, C1 and bidi controls through raw: JSON printed to
 // a terminal gets them as \u escapes too (the same JSON value, only spelled differently).
-const JSON_UNSAFE = /[\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029]/g;
+const JSON_UNSAFE =
+  /[\u007f-\u009f\u061c\u200b\u200e\u200f\u202a-\u202e\u2060\u2066-\u2069\u2028\u2029\ufeff]|\udb40[\udc00-\udc7f]/g;
 
 /** JSON.stringify(value) with no raw control character left in it. */
 export function safeJson(value: unknown): string {
-  return JSON.stringify(value).replace(
-    JSON_UNSAFE,
-    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
+  return JSON.stringify(value).replace(JSON_UNSAFE, (c) =>
+    [...Array(c.length).keys()]
+      .map((i) => `\\u${c.charCodeAt(i).toString(16).padStart(4, "0")}`)
+      .join(""),
   );
 }

@@ -8,9 +8,13 @@ import { ConfigError } from "../lib/errors.ts";
 import { safeJson, safeText } from "../lib/safe-text.ts";
 import { listenError } from "../lib/worker/health.ts";
 
-/** Any C0 but \n, DEL, C1, or a bidi control: what must never reach a terminal raw. */
+/**
+ * Any C0 but \n, DEL, C1, a bidi control, or a character that shows nothing or breaks a line
+ * unseen (line separators, zero-width space, word joiner, BOM, tags): what must never reach a
+ * terminal raw.
+ */
 const RAW_CONTROL =
-  /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/;
+  /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u061c\u200b\u200e\u200f\u2028\u2029\u202a-\u202e\u2060\u2066-\u2069\ufeff]|\udb40[\udc00-\udc7f]/;
 
 describe("safeText", () => {
   test.each([
@@ -25,6 +29,12 @@ describe("safeText", () => {
     ["an isolate", "\u2066x\u2069", "\\u2066x\\u2069"],
     ["bidi marks", "a\u200eb\u200fc\u061cd", "a\\u200eb\\u200fc\\u061cd"],
     ["letters beyond ASCII", "café — 日本 ✓", "café — 日本 ✓"],
+    // Shown as nothing, or a line break no one sees coming.
+    ["a zero-width space and a word joiner", "pay\u200bpal\u2060", "pay\\u200bpal\\u2060"],
+    ["a byte order mark", "\ufeffid", "\\ufeffid"],
+    ["line and paragraph separators", "a\u2028b\u2029", "a\\u2028b\\u2029"],
+    ["tag characters", "a\u{e0041}\u{e007f}b", "a\\u{e0041}\\u{e007f}b"],
+    ["joiners stay (emoji, scripts)", "👩\u200d💻 می\u200cخواهم", "👩\u200d💻 می\u200cخواهم"],
     ["C1 neighbours are kept", "\u00a0\u00ff", "\u00a0\u00ff"],
   ] as [string, string, string][])("%s", (_what, text, shown) => {
     expect(safeText(text)).toBe(shown);
@@ -47,6 +57,8 @@ describe("safeJson", () => {
     ["DEL and C1", { t: "a\x7f\u0085\u009b" }],
     ["bidi", { t: "\u202e\u2066" }],
     ["line separators", { t: "\u2028\u2029" }],
+    ["invisible characters", { t: "\u200b\u2060\ufeff" }],
+    ["tag characters", { t: "a\u{e0041}b" }],
   ])("%s: no raw control character, and the same value parsed back", (_what, value) => {
     const text = safeJson(value);
     expect(text).not.toMatch(RAW_CONTROL);

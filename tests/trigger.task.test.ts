@@ -129,6 +129,8 @@ describe("trigger refuses, in one line, enqueuing nothing", () => {
     ["a payload file not JSON", ["--task", "echo", "--payload-file", "-"], "the payload in standard input is not JSON: an unexpected character where a value should be at line 1, column 1"],
     ["a missing payload file", ["--task", "echo", "--payload-file", "/nonexistent/p.json"], "cannot read /nonexistent/p.json: no such file"],
     ["a task name with a space", ["--task", "send mail"], '"send mail" is not a task name: no spaces or control characters'],
+    ["a task name with a right-to-left override", ["--task", "a\u202eb"], '"a\\u202eb" is not a task name: no spaces or control characters'],
+    ["a task name with a tag character", ["--task", "a\u{e0041}b"], '"a\\u{e0041}b" is not a task name: no spaces or control characters'],
     ["a task name too long", ["--task", "t".repeat(101)], "a task name is at most 100 characters"],
     ["the built-in task, a bad payload", ["--task", "wordcount", "--payload", "{}"], 'task wordcount takes the payload {"url": "…"} (or use --url)'],
     ["--delay and --at", ["--task", "echo", "--delay", "1m", "--at", "2026-12-01T09:00Z"], "give --delay or --at, not both"],

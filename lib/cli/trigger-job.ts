@@ -7,7 +7,7 @@ import { stat } from "node:fs/promises";
 import { parseDuration } from "../admin/duration.ts";
 import { InputError } from "../errors.ts";
 import { payloadDepthProblem } from "../queue/payload-depth.ts";
-import { shownInput } from "../safe-text.ts";
+import { safeText, shownInput } from "../safe-text.ts";
 import { decodeLines } from "./input.ts";
 import { hugeNumberAt, jsonSyntaxError, lineColumn } from "./json-error.ts";
 
@@ -28,8 +28,10 @@ const TASK_NAME_MAX = 100;
 export function taskNameProblem(name: string): string | undefined {
   if (name === "") return "--task needs a task name";
   if (name.length > TASK_NAME_MAX) return `a task name is at most ${TASK_NAME_MAX} characters`;
-  if (/[\s\u0000-\u001f\u007f-\u009f]/.test(name)) {
-    return `"${name}" is not a task name: no spaces or control characters`;
+  // What safeText would escape too (bidi overrides, invisible characters): a name read one way
+  // and stored another (R-192).
+  if (/\s/.test(name) || safeText(name) !== name) {
+    return `"${safeText(name)}" is not a task name: no spaces or control characters`;
   }
   return undefined;
 }
