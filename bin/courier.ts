@@ -4,7 +4,7 @@
 // `bun run build` compiles this file into dist/courier; `courier stack` runs its workers and
 // dashboard as `courier worker` and `courier dashboard`.
 import { type CommandDef, defineCommand } from "citty";
-import { safeText } from "../lib/safe-text.ts";
+import { shownInput } from "../lib/safe-text.ts";
 import pkg from "../package.json" with { type: "json" };
 import { EXIT, optionalValue, runCli } from "./_cli.ts";
 import { command as cancel } from "./cancel.ts";
@@ -80,7 +80,7 @@ export async function runCourier(argv = process.argv.slice(2)): Promise<void> {
     return;
   }
   if (!isCommand(name)) {
-    const what = name === undefined ? "no command given" : `unknown command "${safeText(name)}"`;
+    const what = name === undefined ? "no command given" : `unknown command "${shownInput(name)}"`;
     process.stderr.write(`courier: ${what}\n${usage()}`);
     process.exit(EXIT.usage);
   }

@@ -71,3 +71,14 @@ test("a long error arrives whole through a pipe read slowly", async () => {
   expect(out.length).toBeGreaterThan(200_000);
   expect(out).toContain(`${"x".repeat(200_000)}<end>`);
 });
+
+// `courier NAME`: an unknown command's name was quoted whole (a 100,028-character line, R-192).
+test("courier with an unknown command of 100,000 characters quotes it cut, exit 2", async () => {
+  const proc = Bun.spawn([process.execPath, resolve(ROOT, "bin/courier.ts"), LONG], {
+    stdout: "ignore",
+    stderr: "pipe",
+  });
+  const [code, err] = await Promise.all([proc.exited, new Response(proc.stderr).text()]);
+  expect(err.split("\n")[0]).toBe(`courier: unknown command "${CUT}"`);
+  expect(code).toBe(2);
+});

@@ -245,6 +245,8 @@ export const inputMutants: Mutant[] = [
     "\\u2060\\u2066-\\u2069\\ufeff]|\\udb40[\\udc00-\\udc7f]/g;\n\nexport interface SafeTextOptions", "\\u2066-\\u2069]/g;\n\nexport interface SafeTextOptions", [T("cli.text")]),
   m("task-name-bidi-taken", "lib/cli/trigger-job.ts", "a task name with a bidi override or an invisible character is refused",
     "if (/\\s/.test(name) || safeText(name) !== name) {", "if (/\\s/.test(name)) {", [T("trigger.task")]),
+  m("courier-unknown-command-whole", "bin/courier.ts", "courier quotes an unknown command's name cut, not whole",
+    "shownInput(name)", "String(name)", [T("cli.error-length")]),
   m("release-bytes-zero-loops", "lib/engine/release.ts", "a release bound of 0 is 1: every call releases one, so releaseAll ends",
     "Math.max(1, o.bytes ?? MOVE_BYTES));", "o.bytes ?? MOVE_BYTES);", [T("engine.moves.bytes")]),
   m("claim-bytes-zero-skips", "lib/engine/claim.ts", "a claim bound of 0 is 1: each entry taken alone, none passed over",
