@@ -130,7 +130,7 @@ const command = defineCommand({
     const kept: Job[] | undefined = wait === undefined || then ? undefined : [];
     const batch = then ? new BatchIds() : undefined;
     if (then && skip > 0) process.stderr.write(`${skipNote(skip, idFromUrls)}\n`);
-    if (kept) process.once("SIGINT", () => interrupted(kept));
+    if (kept) process.once("SIGINT", () => interrupted(kept, args.json));
     try {
       const report = await enqueueLines<unknown>(queue, lines, {
         task: job.task ?? WORDCOUNT_TASK,
@@ -167,7 +167,7 @@ const command = defineCommand({
         const how = { bulk, idFromUrls, retryConnectS, task: job.task, givenId: !!job.id, printed };
         return stopped(report, how, kept, args.json);
       }
-      if (report.halted) return outputClosed(report);
+      if (report.halted) return outputClosed(report, input.file !== undefined);
       const usage = report.refused > 0 ? EXIT.usage : EXIT.ok;
       if (then) {
         const { priority } = job.schedule;

@@ -139,6 +139,23 @@ describe("waiting", () => {
     );
     expect((await showJob(prefix, id)).job.status).toBe("queued");
   });
+
+  // --json: the ids printed at Ctrl-C are JSON lines too (bare ids broke a reader's parse, R-192).
+  test("Ctrl-C while waiting, --json: the job printed as a JSON line", async () => {
+    const prefix = testPrefix();
+    const proc = spawnCli("trigger", ["--prefix", prefix, "--url", A, "--wait", "--json"]);
+    const line = await waitForLine(proc.stderr, /job \S+ enqueued, waiting/);
+    const id = /job (\S+) enqueued/.exec(line)![1]!;
+    proc.kill("SIGINT");
+    const [code, out] = await Promise.all([proc.exited, new Response(proc.stdout).text()]);
+    expect(code).toBe(130);
+    expect(
+      out
+        .trimEnd()
+        .split("\n")
+        .map((l) => JSON.parse(l)),
+    ).toEqual([{ line: 1, id, created: true }]);
+  });
 });
 
 test("standard output closed part-way (| head): stops reading, says how far it got, exit 141", async () => {

@@ -95,8 +95,12 @@ export async function stopped(
  * ended) go on in Redis, so their ids must not be lost.
  * Written synchronously: process.exit() would drop what a pipe has not taken yet.
  */
-export function interrupted(jobs: Job[]): never {
-  if (jobs.length > 0) writeSync(1, `${jobs.map((j) => j.id).join("\n")}\n`);
+export function interrupted(jobs: Job[], json: boolean | undefined): never {
+  // --json: the lines stay JSON, one object a job (bare ids broke a reader's parse, R-192).
+  const line = json
+    ? (j: Job) => safeJson({ line: j.line, id: j.id, created: j.created })
+    : (j: Job) => j.id;
+  if (jobs.length > 0) writeSync(1, `${jobs.map(line).join("\n")}\n`);
   writeSync(
     2,
     `trigger: interrupted; ${jobs.length === 1 ? "1 job enqueued goes" : `${jobs.length} jobs enqueued go`} on without this wait (ids printed; result ID shows each)\n`,
@@ -109,12 +113,14 @@ export function interrupted(jobs: Job[]): never {
  * ids of what was enqueued can no longer all be shown, stderr says how far it got. Exit 141,
  * as a process killed by SIGPIPE would.
  */
-export function outputClosed(report: TriggerReport): void {
+export function outputClosed(report: TriggerReport, bulk: boolean): void {
   const { error, resumeLine } = report.halted!;
   if (!isClosedOutput(error)) throw error;
-  process.stderr.write(
-    `trigger: standard output closed; lines up to ${resumeLine - 1} enqueued (${report.enqueued} jobs, not every id printed), later lines not read; to resume, run again with --skip ${resumeLine - 1}\n`,
-  );
+  // One job (--url, --task): no lines to resume from (--skip goes with --file, R-192).
+  const line = bulk
+    ? `lines up to ${resumeLine - 1} enqueued (${report.enqueued} jobs, not every id printed), later lines not read; to resume, run again with --skip ${resumeLine - 1}`
+    : `${report.enqueued === 1 ? "the job was" : "no job was"} enqueued, its id not printed (${report.enqueued === 1 ? "queue jobs --state waiting lists it" : "run it again"})`;
+  process.stderr.write(`trigger: standard output closed; ${line}\n`);
   process.exitCode = 141;
 }
 
