@@ -179,7 +179,13 @@ const runCommand = defineCommand({
       format === "auto" ? (process.stdout.isTTY ? "human" : "json") : (format as LogFormat),
     );
     const { redisUrl, prefix } = queueArgs(args);
-    const queues = args.queue ? args.queue.split(",").filter(Boolean) : [];
+    // `--queue ,,,` meant every queue, silently (R-192): an empty name in the list is refused.
+    const queues = args.queue === undefined ? [] : args.queue.split(",");
+    if (queues.some((q) => q.trim() === "")) {
+      throw new InputError(
+        "--queue: a queue name in the list is empty (give names, comma-separated)",
+      );
+    }
     const scheduler = await startScheduler({ redisUrl, prefix, queues, logger });
     logger.log("info", "scheduler started", { queues: queues.join(",") || "all" });
     const stopped = new Promise<void>((resolve) => {

@@ -52,6 +52,9 @@ describe("add", () => {
     [["add", "n", "--every", "5m", "--task", "t", "--queue", "a#b"], "no queue name"],
     [["add", "n", "--every", "1.5s", "--task", "t"], "every must be whole seconds"],
     [["add", "n", "--cron", "0 0 0 1 1 * 2030", "--task", "t"], "it has 7 fields"],
+    // `run --queue ,,,` meant every queue, silently (R-192).
+    [["run", "--queue", ",,,"], "--queue: a queue name in the list is empty"],
+    [["run", "--queue", "a,,b"], "--queue: a queue name in the list is empty"],
   ])("%j: one line, exit 2, nothing written", async (args, message) => {
     const prefix = testPrefix();
     // The first through a real process (as the ones with Redis out of reach below), the others

@@ -41,4 +41,6 @@ export const scheduleMutants: Mutant[] = [
     "const readAgain = due.length >= PASS_MOST && !o.readAgain;", "const readAgain = due.length >= PASS_MOST;", [SWEEP]),
   m("cron-length-unbounded", "lib/schedule/spec.ts", "a cron expression is at most 1,000 characters (every pass and listing reads the definitions)",
     "  if (expression.length > CRON_MAX_LENGTH) {", "  if (false) {", ["tests/schedule.ticks.test.ts"]),
+  m("schedule-run-empty-queue-taken", "bin/schedule.ts", "schedule run --queue with an empty name in its list is refused, not read as every queue",
+    "    if (queues.some((q) => q.trim() === \"\")) {", "    if (false) {", ["tests/schedule.cli.test.ts"]),
 ];
