@@ -129,6 +129,27 @@ describe("planTick (the clock injected)", () => {
     expect(planTick(d, due, now)).toEqual({ fire: due + 600_000, next: due + 660_000 });
   });
 
+  // After an outage, ticks within LATE_MS each get their job, in order, whatever came before
+  // them: an every-2s schedule unfired for 13.8 s gave a job to the tick 1.8 s late only, and
+  // none to the one 3.8 s late (R-191). Passes run back to back at `now`, as a scheduler's do.
+  test.each([
+    ["once", [8_000, 10_000, 12_000]],
+    ["skip", [10_000, 12_000]],
+  ] as const)("an outage, %s: the ticks fired, by how late they are", (missed, fired) => {
+    const s = { ...every(2_000), missed };
+    const first = s.created_at + 2_000;
+    const now = first + 13_800;
+    const got: number[] = [];
+    let next: number | null = first;
+    for (let pass = 0; next !== null && next <= now && pass < 20; pass++) {
+      const plan = planTick(s, next, now);
+      if (plan.fire !== null) got.push(plan.fire - first);
+      next = plan.next;
+    }
+    expect(got).toEqual([...fired]);
+    expect(next).toBe(first + 14_000);
+  });
+
   test("missed, skip: no job; the next future tick waits", () => {
     const now = due + 10 * 60_000 + 30_000;
     expect(planTick({ ...d, missed: "skip" }, due, now)).toEqual({
