@@ -42,23 +42,22 @@ export interface Plan {
 
 /**
  * The plan for one pass: not due yet → nothing; due and at most `lateMs` late → fire it, the
- * next tick after it follows (it may be due too: the next pass fires it); older (missed) →
- * `once` fires the latest missed tick, `skip` none, and the next tick is the first on time
- * (each on-time tick then gets its job in turn, as docs say: after an outage a tick 3.8 s late
- * got none when older ones were missed, R-191), or the first in the future.
+ * next tick after it follows (it may be due too: the next pass fires it). Older (missed): when
+ * ticks after it are on time, the first of them fires and the others follow, each in its pass
+ * (they stand for the missed ones too: after an outage a tick 3.8 s late got no job when older
+ * ones were missed, R-191); when none is, `once` fires the latest missed tick and `skip`
+ * nothing, and the next tick is in the future.
  */
 export function planTick(def: ScheduleDef, dueMs: number, nowMs: number, lateMs = LATE_MS): Plan {
   if (dueMs > nowMs) return { fire: null, next: dueMs };
   if (nowMs - dueMs <= lateMs) return { fire: dueMs, next: tickAfter(def, dueMs) };
   const missedBy = nowMs - lateMs - 1; // a tick at or before this is missed
-  const lastMissed = latestTick(def, dueMs, missedBy);
   const firstOnTime = tickAfter(def, missedBy);
-  const onTime = firstOnTime !== null && firstOnTime <= nowMs;
-  if (def.missed === "once") return { fire: lastMissed, next: firstOnTime };
-  // skip: the first on-time tick fires now, the ones after it in the next passes.
-  return onTime
-    ? { fire: firstOnTime, next: tickAfter(def, firstOnTime) }
-    : { fire: null, next: firstOnTime };
+  if (firstOnTime !== null && firstOnTime <= nowMs) {
+    return { fire: firstOnTime, next: tickAfter(def, firstOnTime) };
+  }
+  const latest = latestTick(def, dueMs, nowMs);
+  return { fire: def.missed === "once" ? latest : null, next: firstOnTime };
 }
 
 /** The first tick of a schedule added, or resumed, at `nowMs`. */
