@@ -22,6 +22,8 @@ export class QueueLimits {
   #ended: LimitEnded[] = [];
   #gone: Woken[] = [];
   #failed: (fields: Record<string, unknown>) => void;
+  /** What each shard's gate does when the settings change (limited.ts: asks again now). */
+  #onChanged: (() => void)[] = [];
   /**
    * Tells the log, once per key, of a limit key whose own keys hold another type (`<key> holds
    * a <type>, not a <type>`: its jobs held by limit.lua, its slots left to free themselves).
@@ -54,6 +56,16 @@ export class QueueLimits {
     const l = this.watch.limits;
     if (l.rate !== null || l.keyConcurrency !== null || l.keyRate !== null) return true;
     return this.watch.holdsUntil > Date.now() - HOLD_SKEW_MS;
+  }
+
+  /** Calls `fn` whenever this worker sees the settings change (polled with the pause). */
+  onChanged(fn: () => void): void {
+    this.#onChanged.push(fn);
+  }
+
+  /** The settings changed (lib/worker/pause.ts saw it). */
+  changed(): void {
+    for (const fn of this.#onChanged) fn();
   }
 
   /** Whether `job` must ask the limiter: the zero-cost test made per job. */

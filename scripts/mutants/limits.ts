@@ -9,6 +9,7 @@ const E = "tests/engine.limit.test.ts";
 const W = "tests/limits.worker.test.ts";
 const HP = "tests/limits.held.place.test.ts";
 const HS = "tests/limits.held.stale.test.ts";
+const CH = "tests/limits.change.test.ts";
 
 // biome-ignore format: a table, one mutant to three lines
 export const limitMutants: Mutant[] = [
@@ -122,4 +123,16 @@ export const limitMutants: Mutant[] = [
   m("limit-held-copy-wrongtype", LUA("rate-held"), "a stale copy of another type never stops the key's set being named",
     "local ok, n = pcall(redis.call, 'ZCARD', k)",
     "local ok, n = true, redis.call('ZCARD', k)", [HS]),
+  m("limit-rate-change-kept", LUA("limit"), "a changed queue rate takes effect now, not at the next slot the old rate computed",
+    "if qr and cfg[4] and cfg[4] ~= cfg[1] then",
+    "if false then", [CH]),
+  m("limit-key-rate-change-kept", LUA("limit"), "a changed key rate takes effect now: its woken jobs are not held again by the old next slot",
+    "if kt[4] and kt[4] ~= cfg[3] then",
+    "if false then", [CH]),
+  m("limit-rate-change-unbounded", LUA("limit"), "after a change of rate, a start comes one new spacing after the latest start the last slot allowed: the new rate holds",
+    "return tat - old.spacing + old.late + r.spacing",
+    "return tat - old.spacing + r.spacing", [CH]),
+  m("limit-change-not-asked-again", "lib/worker/pause.ts", "a worker asks again at once for the jobs it kept for a later slot when the settings change",
+    "if (changed) this.onLimits();",
+    "", [CH]),
 ];
