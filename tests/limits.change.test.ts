@@ -11,7 +11,7 @@ import { type LimitAsk, reserveSlots } from "../lib/engine/limit.ts";
 import { type LimitsChange, writeLimits } from "../lib/engine/limits.ts";
 import { defineTask } from "../lib/types.ts";
 import { type EngineQueue, engineQueue } from "./fixtures/plant.ts";
-import { openQueue, redisUrl, startWorker, testPrefix } from "./helpers.ts";
+import { openQueue, rawRedis, redisUrl, startWorker, testPrefix, until } from "./helpers.ts";
 
 const PREFIX_OF = (v: EngineQueue) => v.k.meta.slice(0, v.k.meta.indexOf(":{"));
 const o = { horizonMs: 1000, shard: 0 };
@@ -118,4 +118,57 @@ describe("a worker, when the rate changes", () => {
     () => changed({ ...none, keyRate: hourly }, { keyRate: fast }),
     20_000,
   );
+});
+
+/**
+ * Key concurrency 1: a long job of key `k` runs (till the test lets it end), five more of `k`
+ * wait for its slot; then the key concurrency becomes `to`.
+ */
+async function raised(to: number | null) {
+  const prefix = testPrefix();
+  let release = () => {};
+  const held = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  const job = defineTask<{ long: boolean }, null>({
+    name: "job",
+    run: async (p) => {
+      if (p.long) await held;
+      return null;
+    },
+  });
+  await using queue = await openQueue({ prefix, queue: "q" });
+  await using r = await rawRedis();
+  const admin = await Admin.connect({ redisUrl: redisUrl(), prefix, queue: "q" });
+  await admin.setLimits({ ...none, keyConcurrency: 1 });
+  const long = await queue.enqueue(job, { long: true }, { limitKey: "k" });
+  const worker = await startWorker({
+    ...{ prefix, queue: "q", tasks: [job], concurrency: 8 },
+    pauseCheckMs: 50,
+  });
+  try {
+    await until(async () => (await queue.getJob(long))?.status === "started", "the long job");
+    const short = await queue.enqueueMany(
+      Array.from({ length: 5 }, () => ({ task: job, payload: { long: false }, limitKey: "k" })),
+    );
+    const waiting = limitKeys(prefix, "q").waiting("k");
+    await until(async () => (await r.sendCommand(["ZCARD", waiting])) === 5, "five waiting");
+    await admin.setLimits({ keyConcurrency: to });
+    // While the long job still runs (its slot would free itself only past its 180 s limit).
+    const done = await queue.waitForJobs(
+      short.map((j) => j.id),
+      { timeoutMs: 10_000 },
+    );
+    expect(done.pending).toEqual([]);
+    expect((await queue.getJob(long))?.status).toBe("started");
+  } finally {
+    release();
+    await worker.stop(1000);
+    await admin.close();
+  }
+}
+
+describe("a key concurrency raised or removed", () => {
+  test("wakes the jobs waiting for a running slot of their key (raised)", () => raised(10), 20_000);
+  test("wakes them (removed)", () => raised(null), 20_000);
 });

@@ -13,7 +13,8 @@
 -- ARGV[1] running prefix  ARGV[2] waiting prefix  ARGV[3] key hash prefix
 -- ARGV[4] the number E of ended runs
 -- ARGV[5..4+3E] triples: the run's token, limit key, job id
--- ARGV[5+3E..] pairs: waiting member `<shard>|<job id>` gone, limit key
+-- ARGV[5+3E..] pairs: waiting member `<shard>|<job id>` gone, limit key; a member '' names a
+--   key whose waiters are woken to its free slots only (its key concurrency raised or removed)
 -- Returns pairs: each woken job's waiting member, `<shard>|<job id>`, and its limit key (the
 -- worker moves each from its shard's delayed set to its stream: wake.lua); then, for each key
 -- whose running set, waiting list or hash holds another type (a hand edit), the pair `!`,
@@ -52,7 +53,7 @@ for i = 5, last, 3 do
 end
 for i = last + 1, #ARGV, 2 do
   if usable(ARGV[i + 1]) then
-    redis.call('ZREM', ARGV[2] .. ARGV[i + 1], ARGV[i])
+    if ARGV[i] ~= '' then redis.call('ZREM', ARGV[2] .. ARGV[i + 1], ARGV[i]) end
     keys[ARGV[i + 1]] = true
   end
 end
