@@ -38,31 +38,59 @@ export async function freeAndWake(
     const woken = await freeSlots(client, lk, ended, gone, unreadable, keys);
     ended = [];
     keys = [];
-    gone = await wakeWoken(client, shardKeys, woken);
+    gone = await wakeWoken(client, lk, shardKeys, woken);
   }
 }
 
-/** Moves `woken` to their streams; returns those that had ended (their wake was in vain). */
+/**
+ * Moves `woken` to their streams; returns those that had ended (their wake was in vain). A
+ * shard whose wake fails gives its woken back their place unwoken (unwake), then the failure
+ * is thrown: left marked woken, a later free would pass over them (it wakes only the unwoken)
+ * and they would wait for their fallback, behind the waiters after them.
+ */
 async function wakeWoken(
   client: Redis,
+  lk: LimitKeys,
   shardKeys: (shard: number) => QueueKeys | undefined,
   woken: Woken[],
 ): Promise<Woken[]> {
   const byShard = new Map<number, Woken[]>();
   for (const w of woken) byShard.set(w.shard, [...(byShard.get(w.shard) ?? []), w]);
-  const vain = await Promise.all(
+  const tries = await Promise.allSettled(
     [...byShard].map(async ([shard, ws]) => {
       const keys = shardKeys(shard);
       if (!keys) return [];
-      const { ended } = await wakeJobs(
-        client,
-        keys,
-        ws.map((w) => w.jobId),
-      );
-      return ws.filter((w) => ended.includes(w.jobId));
+      try {
+        const { ended } = await wakeJobs(
+          client,
+          keys,
+          ws.map((w) => w.jobId),
+        );
+        return ws.filter((w) => ended.includes(w.jobId));
+      } catch (err) {
+        await unwake(client, lk, ws);
+        throw err;
+      }
     }),
   );
-  return vain.flat();
+  const failed = tries.find((t) => t.status === "rejected");
+  if (failed) throw failed.reason;
+  return tries.flatMap((t) => (t.status === "fulfilled" ? t.value : []));
+}
+
+/**
+ * Woken waiters not moved: scored positive again (limit-done.lua marks a woken one negative,
+ * keeping its place), so the next free wakes them first. Two commands, not a script: only
+ * limit-done.lua scores a member negative, a job that asks again re-adds it with the same
+ * place, and XX adds none that left (started, or gone) meanwhile.
+ */
+async function unwake(client: Redis, lk: LimitKeys, ws: readonly Woken[]): Promise<void> {
+  for (const w of ws) {
+    const waiting = lk.waiting(w.limitKey);
+    const member = `${w.shard}|${w.jobId}`;
+    const score = Number(await client.sendCommand(["ZSCORE", waiting, member]));
+    if (score < 0) await client.sendCommand(["ZADD", waiting, "XX", String(-score), member]);
+  }
 }
 
 /** Held keys looked at per call (limit:keys grows with the keys held back). */

@@ -24,6 +24,8 @@ export class QueueLimits {
   #failed: (fields: Record<string, unknown>) => void;
   /** What each shard's gate does when the settings change (limited.ts: asks again now). */
   #onChanged: (() => void)[] = [];
+  /** Frees under way (#flush: each settles, never rejects). */
+  #flushes = new Set<Promise<void>>();
   /**
    * Tells the log, once per key, of a limit key whose own keys hold another type (`<key> holds
    * a <type>, not a <type>`: its jobs held by limit.lua, its slots left to free themselves).
@@ -103,7 +105,19 @@ export class QueueLimits {
   }
 
   #soon(): void {
-    if (this.#ended.length + this.#gone.length === 1) queueMicrotask(() => void this.#flush());
+    if (this.#ended.length + this.#gone.length !== 1) return;
+    const flush = new Promise<void>((resolve) => queueMicrotask(() => this.#flush().then(resolve)));
+    this.#flushes.add(flush);
+    void flush.then(() => this.#flushes.delete(flush));
+  }
+
+  /**
+   * Resolves once the frees asked for so far are made (or failed): a stop waits for them before
+   * it closes the connection they go through, else the next waiter's wake is lost (it waits for
+   * its fallback, the first running slot's expiry, and runs out of order).
+   */
+  async settled(): Promise<void> {
+    while (this.#flushes.size > 0) await Promise.all([...this.#flushes]);
   }
 
   async #flush(): Promise<void> {

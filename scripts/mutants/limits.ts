@@ -11,6 +11,7 @@ const HP = "tests/limits.held.place.test.ts";
 const HS = "tests/limits.held.stale.test.ts";
 const CH = "tests/limits.change.test.ts";
 const HF = "tests/limits.held.freed.test.ts";
+const ST = "tests/limits.stop.test.ts";
 
 // biome-ignore format: a table, one mutant to three lines
 export const limitMutants: Mutant[] = [
@@ -148,4 +149,10 @@ export const limitMutants: Mutant[] = [
   m("limit-freed-key-hold-dropped", LUA("limit-done"), "a key no job waits for stays listed till a hold on it ends",
     "local left = math.ceil(math.max(tonumber(h[1]) or 0, tonumber(h[2]) or 0))",
     "local left = 0", [HF]),
+  m("limit-stop-frees-unawaited", "lib/worker/shard-wiring.ts", "a graceful stop makes the frees (and wakes) of its ended jobs before it closes their connection",
+    "...(limits && { freeing: () => limits.settled() }),",
+    "", [ST]),
+  m("limit-failed-wake-kept-woken", "lib/engine/key-wake.ts", "a waiter whose wake failed is not left marked woken: the next free wakes it first",
+    "        await unwake(client, lk, ws);\n",
+    "", [ST]),
 ];
