@@ -5,6 +5,7 @@
 import { type Emptied, emptyShard } from "../engine/empty.ts";
 import { type HeldKey, readHeldKeys } from "../engine/held-keys.ts";
 import { holdKey } from "../engine/hold-key.ts";
+import { wakeKeyWaiters } from "../engine/key-wake.ts";
 import { LEVELS, levelKeys, limitKeys, type QueueKeys } from "../engine/keys.ts";
 import { type Limits, type LimitsChange, readLimits, writeLimits } from "../engine/limits.ts";
 import { readPaused, writePaused } from "../engine/pause.ts";
@@ -45,6 +46,12 @@ export async function setLimits(
   if (change.keyRate !== undefined) {
     const woke = await wakeRateHeld(s.client, limitKeys(prefix, queue), await s.shards());
     for (const line of heldWakeProblems(woke)) tell(line);
+  }
+  // Jobs waiting for a running slot of their key wait for a run's end: a key concurrency
+  // raised or removed frees slots no run's end announces, so its waiters are woken now.
+  if (change.keyConcurrency !== undefined) {
+    const unreadable = (problem: string) => tell(`limit key unreadable: ${problem}`);
+    await wakeKeyWaiters(s.client, limitKeys(prefix, queue), await s.shards(), unreadable);
   }
   return limits;
 }

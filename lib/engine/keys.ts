@@ -450,14 +450,18 @@ export function scheduleJobId(name: string, tickMs: number): string {
  * every worker and every shard of the queue at once, exact across them.
  */
 export interface LimitKeys {
-  /** The layout key `{queue}:meta`: `rate`, `key_concurrency`, `key_rate`, `holds`. */
+  /**
+   * The layout key `{queue}:meta`: `rate`, `key_concurrency`, `key_rate`, `holds`; `tat_rate`
+   * (the rate `rate` below was computed under: limit.lua retimes it when the rate changed).
+   */
   layout: string;
   /** String: the queue-wide rate's next free start slot (GCRA's TAT, Redis' ms). */
   rate: string;
   /** Sorted set of free start slots left behind (member `<from>|<to>`, scored by `<from>`). */
   gaps: string;
   /**
-   * Hash per key: `tat` (its next rate slot), `held_until` (a hold), `hold_next`, `seq`,
+   * Hash per key: `tat` (its next rate slot), `tat_rate` (the key rate it was computed
+   * under), `held_until` (a hold), `hold_next`, `seq`,
    * `run|<job id>` (the token of the job's running slot), `woke` (the last key rate change's
    * wake that visited it: rate-held.lua).
    */

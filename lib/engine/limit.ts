@@ -93,6 +93,7 @@ export interface Woken {
  * each to its stream (wakeJobs, lib/engine/hold.ts) and hands back those it could not move.
  * `unreadable` hears each limit key skipped because one of its own keys holds another type
  * (`<key> holds a <type>, not a <type>`); the other keys' slots are freed all the same.
+ * `keys`: limit keys whose waiters are woken to the slots free now (a key concurrency raised).
  */
 export async function freeSlots(
   client: Redis,
@@ -100,11 +101,13 @@ export async function freeSlots(
   ended: readonly LimitEnded[],
   gone: readonly Woken[] = [],
   unreadable: (problem: string) => void = () => {},
+  keys: readonly string[] = [],
 ): Promise<Woken[]> {
   const args = [lk.runningPrefix, lk.waitingPrefix, lk.keyPrefix, String(ended.length)];
   for (const e of ended) args.push(e.run ?? e.jobId, e.limitKey, e.jobId);
   for (const g of gone) args.push(`${g.shard}|${g.jobId}`, g.limitKey);
-  const reply = await runScript<string[]>(client, scripts.limitDone, [lk.layout], args);
+  for (const key of keys) args.push("", key);
+  const reply = await runScript<string[]>(client, scripts.limitDone, [lk.layout, lk.keys], args);
   const woken: Woken[] = [];
   for (let i = 0; i + 1 < reply.length; i += 2) {
     const m = String(reply[i]);

@@ -66,6 +66,11 @@ export class LimitGate {
   #unreachableLog: (fields: Record<string, unknown>) => void;
   /** Entries in a limiter call or a hold call now (read again meanwhile: left alone). */
   #busy = new Set<string>();
+  /**
+   * Jobs kept here to ask again later (`L`, or the limiter unreachable), by entry id: a later
+   * computed by the old rate may be a minute away, so a change of settings asks them now.
+   */
+  #later = new Map<string, { job: Startable; kind: "read" | "claim" }>();
 
   constructor(
     private readonly q: QueueLimits,
@@ -80,6 +85,16 @@ export class LimitGate {
       this.#slotted.delete(job.entryId);
       this.q.ended(slot);
     };
+    q.onChanged(() => this.#askAgainNow());
+  }
+
+  /** The settings changed: every job kept to ask again later asks now (one call). */
+  #askAgainNow(): void {
+    for (const [entryId, { job, kind }] of this.#later) {
+      // Still waiting here to ask (not dropped by a stop or a lost lease meanwhile).
+      if (this.jobs.waits.has(entryId)) this.#again(job, kind);
+    }
+    this.#later.clear();
   }
 
   /**
@@ -110,8 +125,10 @@ export class LimitGate {
     } catch (err) {
       // Redis away or refusing: the jobs stay here, leased, and ask again shortly.
       this.#unreachable(err, asking.length);
-      for (const j of asking)
+      for (const j of asking) {
         this.jobs.waits.defer(j, LIMIT_HORIZON_MS, () => this.#again(j, kind));
+        this.#later.set(j.entryId, { job: j, kind });
+      }
       return now;
     }
   }
@@ -137,11 +154,13 @@ export class LimitGate {
     const held: { job: Startable; dueMs: number; why: string }[] = [];
     for (const [i, job] of jobs.entries()) {
       const v = verdicts[i] as LimitVerdict;
+      this.#later.delete(job.entryId);
       if (v.kind === "hold") {
         if (v.problem !== undefined) this.q.corrupt(v.problem);
         held.push({ job, dueMs: v.dueMs, why: v.why });
       } else if (v.kind === "later") {
         this.jobs.waits.defer(job, v.inMs, () => this.#again(job, kind));
+        this.#later.set(job.entryId, { job, kind });
       } else {
         if (v.slot && job.limitKey !== undefined) {
           const run = runToken(this.d.keys.shard, job.entryId, job.deliveries);
@@ -206,6 +225,7 @@ export class LimitGate {
    * job stays here meanwhile, counted as running and leased, and asks again if the call fails.
    */
   #again(job: Startable, kind: "read" | "claim"): void {
+    this.#later.delete(job.entryId);
     this.jobs.waits.defer(job, LIMIT_HORIZON_MS, () => this.#again(job, kind));
     const asking = this.#asking[kind];
     asking.push(job);

@@ -19,6 +19,11 @@ export class PauseWatch {
    */
   limits: Limits = NO_LIMITS;
   holdsUntil = 0;
+  /**
+   * The limits read differ from the last read: jobs a worker keeps asking again later (the
+   * queue's next slot was past the horizon, by the old rate) ask now (lib/worker/limited.ts).
+   */
+  onLimits: () => void = () => {};
   #stopTimer: (() => void) | null = null;
 
   constructor(
@@ -37,7 +42,9 @@ export class PauseWatch {
   async read(): Promise<void> {
     const flags = await readQueueFlags(this.client(), this.names.prefix, this.names.queue);
     const { paused } = flags;
+    const changed = JSON.stringify(flags.limits) !== JSON.stringify(this.limits);
     this.limits = flags.limits;
+    if (changed) this.onLimits();
     this.holdsUntil = flags.holdsUntil;
     if (paused === this.#paused) return;
     this.#paused = paused;

@@ -3,10 +3,10 @@
 // all, a key hold made from this worker, and the slots its ended jobs free (limit-done.lua),
 // batched per tick, with the waiting jobs that frees woken back into their streams. The
 // per-shard side, which asks for slots and starts jobs at them, is lib/worker/limited.ts.
-import { wakeJobs } from "../engine/hold.ts";
 import { holdKey } from "../engine/hold-key.ts";
+import { freeAndWake } from "../engine/key-wake.ts";
 import type { LimitKeys, QueueKeys } from "../engine/keys.ts";
-import { freeSlots, type LimitEnded, type Woken } from "../engine/limit.ts";
+import type { LimitEnded, Woken } from "../engine/limit.ts";
 import type { Limits } from "../engine/limits.ts";
 import { type Logger, throttled } from "../log.ts";
 import { describeCause } from "../redis/cause.ts";
@@ -22,6 +22,10 @@ export class QueueLimits {
   #ended: LimitEnded[] = [];
   #gone: Woken[] = [];
   #failed: (fields: Record<string, unknown>) => void;
+  /** What each shard's gate does when the settings change (limited.ts: asks again now). */
+  #onChanged: (() => void)[] = [];
+  /** Frees under way (#flush: each settles, never rejects). */
+  #flushes = new Set<Promise<void>>();
   /**
    * Tells the log, once per key, of a limit key whose own keys hold another type (`<key> holds
    * a <type>, not a <type>`: its jobs held by limit.lua, its slots left to free themselves).
@@ -54,6 +58,16 @@ export class QueueLimits {
     const l = this.watch.limits;
     if (l.rate !== null || l.keyConcurrency !== null || l.keyRate !== null) return true;
     return this.watch.holdsUntil > Date.now() - HOLD_SKEW_MS;
+  }
+
+  /** Calls `fn` whenever this worker sees the settings change (polled with the pause). */
+  onChanged(fn: () => void): void {
+    this.#onChanged.push(fn);
+  }
+
+  /** The settings changed (lib/worker/pause.ts saw it). */
+  changed(): void {
+    for (const fn of this.#onChanged) fn();
   }
 
   /** Whether `job` must ask the limiter: the zero-cost test made per job. */
@@ -91,42 +105,29 @@ export class QueueLimits {
   }
 
   #soon(): void {
-    if (this.#ended.length + this.#gone.length === 1) queueMicrotask(() => void this.#flush());
+    if (this.#ended.length + this.#gone.length !== 1) return;
+    const flush = new Promise<void>((resolve) => queueMicrotask(() => this.#flush().then(resolve)));
+    this.#flushes.add(flush);
+    void flush.then(() => this.#flushes.delete(flush));
+  }
+
+  /**
+   * Resolves once the frees asked for so far are made (or failed): a stop waits for them before
+   * it closes the connection they go through, else the next waiter's wake is lost (it waits for
+   * its fallback, the first running slot's expiry, and runs out of order).
+   */
+  async settled(): Promise<void> {
+    while (this.#flushes.size > 0) await Promise.all([...this.#flushes]);
   }
 
   async #flush(): Promise<void> {
-    let ended = this.#ended.splice(0);
-    let gone = this.#gone.splice(0);
+    const ended = this.#ended.splice(0);
+    const gone = this.#gone.splice(0);
     try {
-      // A woken job that ended meanwhile (canceled) is dropped and the next woken: a few rounds
-      // at most (each round drops what the last woke in vain); what is left waits its fallback.
-      for (let round = 0; round < 5 && ended.length + gone.length > 0; round++) {
-        const woken = await freeSlots(this.client(), this.lk, ended, gone, this.corrupt);
-        ended = [];
-        gone = await this.#wake(woken);
-      }
+      await freeAndWake(this.client(), this.lk, this.shardKeys, { ended, gone }, this.corrupt);
     } catch (err) {
       // The waiting jobs come back at their fallback time; a slot frees itself at its expiry.
       this.#failed({ error: describeCause(err), jobs: ended.length + gone.length });
     }
-  }
-
-  /** Moves `woken` to their streams; returns those that had ended (their wake was in vain). */
-  async #wake(woken: Woken[]): Promise<Woken[]> {
-    const byShard = new Map<number, Woken[]>();
-    for (const w of woken) byShard.set(w.shard, [...(byShard.get(w.shard) ?? []), w]);
-    const vain = await Promise.all(
-      [...byShard].map(async ([shard, ws]) => {
-        const keys = this.shardKeys(shard);
-        if (!keys) return [];
-        const { ended } = await wakeJobs(
-          this.client(),
-          keys,
-          ws.map((w) => w.jobId),
-        );
-        return ws.filter((w) => ended.includes(w.jobId));
-      }),
-    );
-    return vain.flat();
   }
 }

@@ -204,7 +204,7 @@ export abstract class ShardWiring {
 
   /** The graceful stop (lib/worker/stop.ts). */
   #newStop(p: ShardParts, client: () => Redis): Stop {
-    const { o, links } = p;
+    const { o, links, limits } = p;
     return new Stop({
       ...{ o, keys: this.keys, log: this.#log, jobs: this.#jobs, loops: this.loops, links },
       upkeep: this.upkeep,
@@ -212,6 +212,7 @@ export abstract class ShardWiring {
       looping: () => this.looping,
       onStopping: p.onStopping,
       start: p.start,
+      ...(limits && { freeing: () => limits.settled() }),
     });
   }
 

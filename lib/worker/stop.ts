@@ -33,6 +33,8 @@ export interface StopParts {
   onStopping?: () => void;
   /** This start's token (name.lua): the release checks the name is still this start's. */
   start: string;
+  /** Resolves once its queue's running slots freed by jobs that ended are (queue-limits.ts). */
+  freeing?: () => Promise<void>;
 }
 
 export class Stop {
@@ -117,6 +119,12 @@ export class Stop {
     // Taken: nothing is released (it is the other start's); this process may start the name again.
     if (this.#taken) forgetName(this.p.keys, o.name);
     else await this.#release(held);
+    // The running slots its ended (and dropped) jobs freed, with the wakes of their keys' next
+    // waiters, go through the connection closed below: made first. Bounded as the release is.
+    const freeing = this.p.freeing?.();
+    if (freeing && !(await within(freeing, o.commandTimeoutMs))) {
+      log.log("warn", "could not free rate-limit slots in time (they free themselves later)");
+    }
     // Outcomes still unwritten (Redis away past the grace period): their entries stay pending
     // and other workers claim them after claimIdleMs.
     const unwritten = jobs.outcomes.close();

@@ -112,7 +112,9 @@ export abstract class WorkerParts {
         const keys = shardKeys(o.prefix, queue, shards);
         const watch = this.pauses.get(queue)!;
         const lk = limitKeys(o.prefix, queue);
-        return [queue, new QueueLimits(lk, watch, (s) => keys[s], client, this.log)];
+        const limits = new QueueLimits(lk, watch, (s) => keys[s], client, this.log);
+        watch.onLimits = () => limits.changed();
+        return [queue, limits];
       }),
     );
   }

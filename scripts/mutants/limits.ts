@@ -9,6 +9,9 @@ const E = "tests/engine.limit.test.ts";
 const W = "tests/limits.worker.test.ts";
 const HP = "tests/limits.held.place.test.ts";
 const HS = "tests/limits.held.stale.test.ts";
+const CH = "tests/limits.change.test.ts";
+const HF = "tests/limits.held.freed.test.ts";
+const ST = "tests/limits.stop.test.ts";
 
 // biome-ignore format: a table, one mutant to three lines
 export const limitMutants: Mutant[] = [
@@ -55,7 +58,7 @@ export const limitMutants: Mutant[] = [
     "redis.call('ZADD', running, s + hold_ms, token)",
     "redis.call('ZADD', running, s + hold_ms, id)", ["tests/limits.slots.test.ts"]),
   m("limit-gone-waiter-kept", LUA("limit-done"), "a waiter that ended never swallows a wake: the next is woken",
-    "  redis.call('ZREM', ARGV[2] .. ARGV[i + 1], ARGV[i])\n",
+    "if ARGV[i] ~= '' then redis.call('ZREM', ARGV[2] .. ARGV[i + 1], ARGV[i]) end",
     "", ["tests/limits.wake.test.ts"]),
   m("limit-rate-schedule-stale", LUA("limit"), "held jobs that are gone leave no schedule of rate holds behind",
     "if hold_next and ktat <= now then",
@@ -122,4 +125,34 @@ export const limitMutants: Mutant[] = [
   m("limit-held-copy-wrongtype", LUA("rate-held"), "a stale copy of another type never stops the key's set being named",
     "local ok, n = pcall(redis.call, 'ZCARD', k)",
     "local ok, n = true, redis.call('ZCARD', k)", [HS]),
+  m("limit-rate-change-kept", LUA("limit"), "a changed queue rate takes effect now, not at the next slot the old rate computed",
+    "if qr and cfg[4] and cfg[4] ~= cfg[1] then",
+    "if false then", [CH]),
+  m("limit-key-rate-change-kept", LUA("limit"), "a changed key rate takes effect now: its woken jobs are not held again by the old next slot",
+    "if kt[4] and kt[4] ~= cfg[3] then",
+    "if false then", [CH]),
+  m("limit-rate-change-unbounded", LUA("limit"), "after a change of rate, a start comes one new spacing after the latest start the last slot allowed: the new rate holds",
+    "return tat - old.spacing + old.late + r.spacing",
+    "return tat - old.spacing + r.spacing", [CH]),
+  m("limit-change-not-asked-again", "lib/worker/pause.ts", "a worker asks again at once for the jobs it kept for a later slot when the settings change",
+    "if (changed) this.onLimits();",
+    "", [CH]),
+  m("limit-concurrency-change-unwoken", "lib/admin/controls.ts", "a key concurrency raised or removed wakes the jobs waiting for a running slot",
+    "if (change.keyConcurrency !== undefined) {",
+    "if (false) {", [CH]),
+  m("limit-done-keys-ignored", "lib/engine/limit.ts", "a key named for its waiters only (a key concurrency changed) has them woken to its free slots",
+    'for (const key of keys) args.push("", key);',
+    "", [CH]),
+  m("limit-freed-key-listed", LUA("limit-done"), "a key no job waits for a running slot of is not listed as held back",
+    "  if not waiter then unlist(key) end\n",
+    "", [HF]),
+  m("limit-freed-key-hold-dropped", LUA("limit-done"), "a key no job waits for stays listed till a hold on it ends",
+    "local left = math.ceil(math.max(tonumber(h[1]) or 0, tonumber(h[2]) or 0))",
+    "local left = 0", [HF]),
+  m("limit-stop-frees-unawaited", "lib/worker/shard-wiring.ts", "a graceful stop makes the frees (and wakes) of its ended jobs before it closes their connection",
+    "...(limits && { freeing: () => limits.settled() }),",
+    "", [ST]),
+  m("limit-failed-wake-kept-woken", "lib/engine/key-wake.ts", "a waiter whose wake failed is not left marked woken: the next free wakes it first",
+    "        await unwake(client, lk, ws);\n",
+    "", [ST]),
 ];

@@ -14,7 +14,8 @@
 -- slot lies later than the queue's next slot takes a queue slot at its own time; the free slots
 -- it skips are kept as gaps that later jobs fill, so a slow key costs the queue nothing.
 --
--- KEYS[1] layout (hash)  KEYS[2] rate (string: the queue's next free slot)
+-- KEYS[1] layout (hash; `tat_rate`: the rate KEYS[2] was computed under)
+-- KEYS[2] rate (string: the queue's next free slot)
 -- KEYS[3] gaps (zset of free slot ranges `<from>|<to>`, scored by from)  KEYS[4] held keys (zset)
 -- ARGV[1] key hash prefix  ARGV[2] running prefix  ARGV[3] waiting prefix  ARGV[4] horizon ms
 -- ARGV[5] the shard's number (waiting members are `<shard>|<job id>`)  ARGV[6] rate-held prefix
@@ -56,7 +57,8 @@ local horizon = tonumber(ARGV[4])
 -- How long a job of a corrupt limit key is held: long enough that a backlog of such jobs costs
 -- a call per job a minute, short enough that they run soon after the key is deleted.
 local CORRUPT_HOLD_MS = 60000
-local cfg = redis.call('HMGET', KEYS[1], 'rate', 'key_concurrency', 'key_rate')
+-- `tat_rate`: the rate `limit:rate` was computed under (a key hash has its own: see retimed).
+local cfg = redis.call('HMGET', KEYS[1], 'rate', 'key_concurrency', 'key_rate', 'tat_rate')
 
 -- A rate `N/<ms>` as its slot spacing and lateness bound, or nil (none, or not one).
 local function rate_of(v)
@@ -67,11 +69,30 @@ local function rate_of(v)
   return { spacing = (per + late) / n, late = late }
 end
 
+-- A next slot `tat` computed under the rate text `was`, now under `r` (text `is`). The old
+-- rate spaced it, so a faster or cleared rate would take effect only at that slot (a minute
+-- away under 1/m). On a change it comes instead one new spacing after the latest start the
+-- last slot given (tat - old spacing) allowed (its lateness bound): every start of the new
+-- rate is then at least its spacing after every earlier one, so the new rate's guarantee holds
+-- across the change. `was` absent (a slot an older Courier wrote): kept.
+local function retimed(tat, was, is, r)
+  local old = rate_of(was)
+  if was == is or not old then return tat end
+  return tat - old.spacing + old.late + r.spacing
+end
+
 local qr, kr = rate_of(cfg[1]), rate_of(cfg[3])
 local kc = tonumber(cfg[2])
 if kc and kc < 1 then kc = nil end
 local tat = tonumber(redis.call('GET', KEYS[2])) or 0
 local tat_changed = false
+if qr and cfg[4] and cfg[4] ~= cfg[1] then
+  -- The queue's rate changed: its next slot is retimed, and the free slots the old spacing left
+  -- (gaps, spaced by it: too close under a slower rate) are dropped (a few slots of a horizon).
+  tat = retimed(tat, cfg[4], cfg[1], qr)
+  tat_changed = true
+  redis.call('DEL', KEYS[3])
+end
 
 -- Gaps: free queue slots left behind, as ranges [from, to] of slot times, scored by `from`.
 -- Never read whole: the set holds up to a range per job decided within the horizon (one job
@@ -219,7 +240,7 @@ local function decide(id, key, hold_ms, token)
   end
   if key ~= '' then
     khash, running = ARGV[1] .. key, ARGV[2] .. key
-    kt = redis.call('HMGET', khash, 'tat', 'held_until', 'hold_next')
+    kt = redis.call('HMGET', khash, 'tat', 'held_until', 'hold_next', 'tat_rate')
     local held = tonumber(kt[2]) or 0
     if held > now then return 'H ' .. held .. ' held' end
     if kc then
@@ -234,6 +255,14 @@ local function decide(id, key, hold_ms, token)
     if kr then
       local ktat = tonumber(kt[1]) or 0
       local hold_next = tonumber(kt[3])
+      if kt[4] and kt[4] ~= cfg[3] then
+        -- The key rate changed since its next slot was set: retimed (as the queue's), and the
+        -- schedule of its held jobs, spaced by the old rate, starts again.
+        ktat = retimed(ktat, kt[4], cfg[3], kr)
+        redis.call('HSET', khash, 'tat', fmt(ktat), 'tat_rate', cfg[3])
+        redis.call('HDEL', khash, 'hold_next')
+        hold_next = nil
+      end
       if hold_next and ktat <= now then
         -- A slot went unused: the jobs held for it are gone (canceled) or late. Their schedule
         -- is stale: new holds start from the key's next slot again, not behind it.
@@ -266,7 +295,7 @@ local function decide(id, key, hold_ms, token)
   end
   if key ~= '' then
     if kr then
-      redis.call('HSET', khash, 'tat', fmt(s + kr.spacing))
+      redis.call('HSET', khash, 'tat', fmt(s + kr.spacing), 'tat_rate', cfg[3])
       redis.call('ZREM', ARGV[6] .. key, ARGV[5] .. '|' .. id)
       redis.call('ZREM', ARGV[7] .. key, ARGV[5] .. '|' .. id)
       touch(khash, s + kr.spacing)
@@ -286,6 +315,9 @@ local out = {}
 for i = 8, #ARGV, 4 do
   out[#out + 1] = decide(ARGV[i], ARGV[i + 1], tonumber(ARGV[i + 2]), ARGV[i + 3])
 end
-if tat_changed then redis.call('SET', KEYS[2], fmt(tat)) end
+if tat_changed then
+  redis.call('SET', KEYS[2], fmt(tat))
+  if cfg[4] ~= cfg[1] then redis.call('HSET', KEYS[1], 'tat_rate', cfg[1]) end
+end
 redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', '(' .. now)
 return out

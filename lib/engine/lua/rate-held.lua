@@ -6,7 +6,7 @@
 -- set grows with its backlog: one member per job held, see limit.lua).
 -- Each key's wake is a snapshot: its first visit renames its set to its waking copy, which the
 -- pages go through (ZREMRANGEBYRANK: the ranks read). Jobs held after that (those woken and
--- held again, by the old tat, before the rest) go to a fresh set this wake leaves alone.
+-- held again, by the key's next slot, before the rest) go to a fresh set this wake leaves alone.
 -- A copy's member whose due time has passed is dropped unnamed: that job came back on its own,
 -- and may wait in the delayed set for another reason now (a retry's back-off).
 -- The place is kept as the key's name and score (limit:keys loses listings whose time passed

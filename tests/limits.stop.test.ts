@@ -1,0 +1,83 @@
+// The wake of a key's next waiter is not lost (docs/internals.md, "Rate limits"): a graceful
+// stop waits for the running slots its ended jobs freed, and their waiters' wakes, before it
+// closes the connection they go through; a wake that fails gives the waiter its place back
+// unwoken, so the next free wakes it first. Otherwise the waiter waits for its fallback (the
+// first running slot's expiry, minutes) and runs after the waiters behind it. Against the real
+// Redis of tests/preload.ts.
+import { expect, test } from "bun:test";
+import { Admin } from "../lib/admin/admin.ts";
+import { freeAndWake } from "../lib/engine/key-wake.ts";
+import { limitKeys, queueKeys } from "../lib/engine/keys.ts";
+import { freeSlots, reserveSlots } from "../lib/engine/limit.ts";
+import { writeLimits } from "../lib/engine/limits.ts";
+import { defineTask } from "../lib/types.ts";
+import { type EngineQueue, engineQueue } from "./fixtures/plant.ts";
+import {
+  logRecorder,
+  oneShardFile,
+  openQueue,
+  rawRedis,
+  redisUrl,
+  startWorker,
+  testPrefix,
+  until,
+} from "./helpers.ts";
+
+oneShardFile();
+
+const PREFIX_OF = (v: EngineQueue) => v.k.meta.slice(0, v.k.meta.indexOf(":{"));
+const o = { horizonMs: 1000, shard: 0 };
+const ask = (jobId: string) => ({ jobId, limitKey: "h", slotMs: 186_000 });
+
+test("a wake that fails leaves its waiter unwoken, first in line for the next free", async () => {
+  await using v = await engineQueue();
+  await writeLimits(v.client, PREFIX_OF(v), "q", { keyConcurrency: 1 });
+  const lk = limitKeys(PREFIX_OF(v), "q");
+  const got = await reserveSlots(v.client, lk, o, ["A", "B", "C"].map(ask));
+  expect(got.map((g) => g.kind)).toEqual(["start", "hold", "hold"]);
+  // The shard's delayed set holds another type: wake.lua fails (a shard refusing the wake).
+  await v.r.sendCommand(["SET", v.k.delayed, "not a zset"]);
+  const ended = [{ jobId: "A", limitKey: "h" }];
+  await expect(freeAndWake(v.client, lk, () => v.k, { ended })).rejects.toThrow(/WRONGTYPE/);
+  expect(Number(await v.r.sendCommand(["ZSCORE", lk.waiting("h"), "0|B"]))).toBeGreaterThan(0);
+  // The next free (the delayed set usable again) wakes B, not C behind it.
+  await v.r.sendCommand(["DEL", v.k.delayed]);
+  expect(await freeSlots(v.client, lk, [], [], undefined, ["h"])).toEqual([
+    { shard: 0, jobId: "B", limitKey: "h" },
+  ]);
+});
+
+test("a graceful stop wakes the next waiter of the key its last job freed before it closes", async () => {
+  const prefix = testPrefix();
+  // The first job runs till the stop aborts it; the second waits for its key's one slot.
+  const job = defineTask<{ hang: boolean }, null>({
+    name: "job",
+    run: async (p, ctx) => {
+      if (p.hang) await new Promise((end) => ctx.signal.addEventListener("abort", end));
+      return null;
+    },
+  });
+  await using queue = await openQueue({ prefix, queue: "q" });
+  await using r = await rawRedis();
+  const admin = await Admin.connect({ redisUrl: redisUrl(), prefix, queue: "q" });
+  await admin.setLimits({ keyConcurrency: 1 });
+  await admin.close();
+  const first = await queue.enqueue(job, { hang: true }, { limitKey: "k" });
+  const log = logRecorder();
+  const worker = await startWorker({
+    ...{ prefix, queue: "q", tasks: [job], concurrency: 4, logger: log },
+    shutdownGraceMs: 100,
+  });
+  await until(async () => (await queue.getJob(first))?.status === "started", "the first job");
+  const second = await queue.enqueue(job, { hang: false }, { limitKey: "k" });
+  const k = queueKeys(prefix, "q");
+  await until(async () => (await r.sendCommand(["ZSCORE", k.delayed, second])) !== null, "held");
+  // As after a Redis restart: every script is loaded again, the frees' two among them.
+  await r.sendCommand(["SCRIPT", "FLUSH"]);
+  await worker.stop(100);
+  // Woken before the stop ended: back in its stream, not left till the slot's expiry (186 s).
+  expect(await r.sendCommand(["ZSCORE", k.delayed, second])).toBeNull();
+  expect(log.events()).not.toContain(
+    "could not free rate-limit slots (they free themselves later)",
+  );
+});
