@@ -30,3 +30,21 @@ test("a failed value whose end is past 2^63 gives the requeued run's start in di
   expect(Number(start)).toBe(Number(huge) - 7);
   expect(rec["h:1:e"]).toBe(`${huge} failed`);
 });
+
+// A letter written by hand whose id no job may have (`../x`): it made `job:../x` and a stream
+// entry of it (R-190). Kept now, and said unreadable; nothing written for it.
+test("a letter naming no job id Courier takes is unreadable: nothing written, the letter kept", async () => {
+  await using v = await engineQueue();
+  const letter = String(
+    await v.r.sendCommand(["XADD", v.k.dead, "*", "id", "../x", "task", "", "payload", "{bad"]),
+  );
+  const [reply] = await requeueLetters(v.client, v.k, [{ letter, id: null }], 3);
+  expect(reply).toEqual({
+    id: "../x",
+    verdict: "unreadable",
+    reason: `courier: dead letter ${letter} names no job: its id is not one Courier takes`,
+  });
+  expect(await v.r.sendCommand(["XLEN", v.k.stream])).toBe(0);
+  expect(await v.r.sendCommand(["EXISTS", `${v.k.recordPrefix}../x`])).toBe(0);
+  expect(await v.r.sendCommand(["XLEN", v.k.dead])).toBe(1);
+});

@@ -304,6 +304,8 @@ export const mutants: Mutant[] = [
     "(p[1] and p[1][2] == consumer) or (not p[1] and orphaned(ARGV[i]))", "(p[1] and p[1][2] == consumer)", [T("engine.claim"), T("worker.orphaned")]),
   m("lease-orphan-outcome-ignored", "lib/engine/lua/lease.lua", "an entry pending on no one whose job has an outcome is lost, not taken back",
     "  if redis.call('TYPE', ARGV[3] .. id).ok ~= 'none' then return false end\n", "", [T("engine.claim")]),
+  m("requeue-invalid-id-taken", "lib/engine/lua/requeue.lua", "a dead letter whose id no job may have is unreadable, never made a key and an entry",
+    "  elseif not valid_id(j.id) then", "  elseif false then", [T("engine.requeue.numbers")]),
   m("settle-oom-split", SETTLE, "an outcome refused for lack of memory is retried whole, never given up",
     "return /^(ERR|WRONGTYPE)\\b/.test(err.message) && !/^ERR courier: key /.test(err.message);",
     "return true;", [T("worker.settle"), T("redis-full.settle")]),

@@ -19,7 +19,8 @@
 -- another job), 'active' (the job is not failed, or an earlier letter of the same job in this
 -- call requeues it: one job, one entry; the later letter is kept), or {job id, 'unreadable',
 -- 'courier: key … holds a …, not a …'} (its record or failed value is a key of another type:
--- nothing of it written, its letter kept; the other pairs go on). Or an error reply
+-- nothing of it written, its letter kept; the other pairs go on), or {job id, 'unreadable',
+-- 'courier: dead letter … names no job: …'} (its id is not one a job may have: likewise). Or an error reply
 -- `ERR courier: key … holds a …` (a queue-wide key: nothing written).
 --- @include wrongtype
 --- @include counters
@@ -47,6 +48,11 @@ for i = 4, #ARGV, 2 do
   j.id = j.letter.id
   if not j.id or (j.want ~= '' and j.id ~= j.want) then
     j.verdict = 'missing'
+  elseif not valid_id(j.id) then
+    -- A letter written by hand whose id no job may have (`../x`, a space, 200 characters): no
+    -- key is built from it, nor an entry (R-190 made `job:../x` and an entry of it); kept.
+    j.verdict = 'unreadable'
+    j.reason = 'courier: dead letter ' .. j.entry .. ' names no job: its id is not one Courier takes'
   else
     local vok, v = pcall(redis.call, 'GET', rprefix .. j.id)
     local rok, flat = pcall(redis.call, 'HGETALL', jprefix .. j.id)
