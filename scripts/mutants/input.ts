@@ -237,4 +237,11 @@ export const inputMutants: Mutant[] = [
     "Math.max(1, o.bytes ?? MOVE_BYTES));", "o.bytes ?? MOVE_BYTES);", [T("engine.moves.bytes")]),
   m("claim-bytes-zero-skips", "lib/engine/claim.ts", "a claim bound of 0 is 1: each entry taken alone, none passed over",
     "start, Math.max(1, o.bytes ?? MOVE_BYTES));", "start, o.bytes ?? MOVE_BYTES);", [T("engine.moves.bytes")]),
+  // a slow reader holds a long output back (lib/cli/write-out.ts).
+  m("write-out-need-drain", "lib/cli/write-out.ts", "a write stdout did not take waits for drain (Bun's writableNeedDrain never turns true)",
+    "if (!process.stdout.write(text)) await once(process.stdout, \"drain\");", "process.stdout.write(text);\n  if (process.stdout.writableNeedDrain) await once(process.stdout, \"drain\");", [T("cli.slow-reader")]),
+  m("cancel-out-unheld", "bin/cancel.ts", "cancel - reads no further chunk while stdout is unread",
+    "if (out !== \"\") await writeOut(out);", "if (out !== \"\") process.stdout.write(out);", [T("cli.slow-reader")]),
+  m("schedule-list-unheld", "bin/schedule.ts", "schedule list reads no further page while stdout is unread",
+    "await writeSchedules(s.pages(queue), Boolean(args.json), writeOut);", "await writeSchedules(s.pages(queue), Boolean(args.json), (t) => process.stdout.write(t));", [T("cli.slow-reader")]),
 ];
