@@ -243,5 +243,14 @@ export const inputMutants: Mutant[] = [
   m("cancel-out-unheld", "bin/cancel.ts", "cancel - reads no further chunk while stdout is unread",
     "if (out !== \"\") await writeOut(out);", "if (out !== \"\") process.stdout.write(out);", [T("cli.slow-reader")]),
   m("schedule-list-unheld", "bin/schedule.ts", "schedule list reads no further page while stdout is unread",
-    "await writeSchedules(s.pages(queue), Boolean(args.json), writeOut);", "await writeSchedules(s.pages(queue), Boolean(args.json), (t) => process.stdout.write(t));", [T("cli.slow-reader")]),
+    "await listSchedules(s, queue, Boolean(args.json), writeOut);", "await listSchedules(s, queue, Boolean(args.json), (t) => process.stdout.write(t));", [T("cli.slow-reader")]),
+  // R-192: one queue's key of schedules of another type leaves that queue out of a listing.
+  m("schedule-list-next-unskipped", "lib/schedule/read.ts", "a queue whose next runs' key holds another type is left out of schedule list, not ending it",
+    "const got = await orSkip(read, skip, queue, k.next(queue));", "const got = await read;", [T("schedule.list.unreadable")]),
+  m("schedule-list-names-unskipped", "lib/schedule/read.ts", "a queue whose names index holds another type is left out of schedule list --queue, named",
+    "const names = await orSkip(read, skip, queue, k.names(queue));", "const names = await read;", [T("schedule.list.unreadable")]),
+  m("schedule-list-skipped-listed", "lib/schedule/read.ts", "a schedule of a queue skipped is not listed",
+    "if (text === null || text === undefined || score === undefined) return undefined;", "if (text === null || text === undefined) return undefined;", [T("schedule.list.unreadable")]),
+  m("schedule-list-skipped-exit-0", "bin/schedule.ts", "schedule list exits 6 when it left a queue out",
+    "if (skipped.length > 0) process.exitCode = EXIT.connect;", "", [T("schedule.list.unreadable")]),
 ];
