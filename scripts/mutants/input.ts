@@ -253,4 +253,15 @@ export const inputMutants: Mutant[] = [
     "if (text === null || text === undefined || score === undefined) return undefined;", "if (text === null || text === undefined) return undefined;", [T("schedule.list.unreadable")]),
   m("schedule-list-skipped-exit-0", "bin/schedule.ts", "schedule list exits 6 when it left a queue out",
     "if (skipped.length > 0) process.exitCode = EXIT.connect;", "", [T("schedule.list.unreadable")]),
+  // info --watch goes on past a queue it cannot read, and says so when that changes.
+  m("info-watch-stops-unreadable", "bin/info.ts", "info --watch keeps refreshing while a queue is unreadable",
+    "process.exitCode = unreadable.size > 0 ? EXIT.connect : EXIT.ok;", "process.exitCode = unreadable.size > 0 ? EXIT.connect : EXIT.ok;\n        if (unreadable.size > 0) stop.abort();", [T("info.watch.unreadable")]),
+  m("info-watch-unreadable-unsaid", "bin/info.ts", "info --watch says on stderr that a queue is unreadable",
+    "for (const line of change.lines)", "for (const line of [] as string[])", [T("info.watch.unreadable")]),
+  m("info-watch-said-every-tick", "lib/cli/info-watch.ts", "info --watch says a queue is unreadable once, not every tick",
+    "if (before.get(queue) !== why)", "if (true)", [T("info.watch.unreadable")]),
+  m("info-watch-readable-again-unsaid", "lib/cli/info-watch.ts", "info --watch says a queue that was unreadable reads again",
+    "if (readable.has(queue)) lines.push(", "if (false) lines.push(", [T("info.watch.unreadable")]),
+  m("info-watch-exit-0", "bin/info.ts", "info --watch stopped while a queue is unreadable exits 6",
+    "unreadable.size > 0 ? EXIT.connect : EXIT.ok", "EXIT.ok", [T("info.watch.unreadable")]),
 ];
