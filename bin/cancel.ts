@@ -61,20 +61,17 @@ const command = defineCommand({
 });
 
 /**
- * A chunk's lines, its stdout part in one write: a slow reader holds the next chunk back, so
- * memory stays one chunk however many ids a pipe feeds in.
+ * A chunk's lines in input order: a slow reader holds the rest back (and so the next chunk),
+ * so memory stays one chunk however many ids a pipe feeds in.
  */
 async function print(verdicts: CancelVerdict[], where: string, json: boolean | undefined) {
-  let out = "";
   for (const v of verdicts) {
-    if (json) out += `${safeJson(cancelJson(v))}\n`;
-    else {
-      const line = cancelLine(v, where);
-      if (line.out) out += `${line.text}\n`;
-      else process.stderr.write(`cancel: ${line.text}\n`);
-    }
+    const { out, text } = json
+      ? { out: true, text: safeJson(cancelJson(v)) }
+      : cancelLine(v, where);
+    if (out) await writeOut(`${text}\n`);
+    else process.stderr.write(`cancel: ${text}\n`);
   }
-  if (out !== "") await writeOut(out);
 }
 
 export { command };

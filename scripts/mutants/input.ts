@@ -241,7 +241,7 @@ export const inputMutants: Mutant[] = [
   m("write-out-need-drain", "lib/cli/write-out.ts", "a write stdout did not take waits for drain (Bun's writableNeedDrain never turns true)",
     "if (!process.stdout.write(text)) await once(process.stdout, \"drain\");", "process.stdout.write(text);\n  if (process.stdout.writableNeedDrain) await once(process.stdout, \"drain\");", [T("cli.slow-reader")]),
   m("cancel-out-unheld", "bin/cancel.ts", "cancel - reads no further chunk while stdout is unread",
-    "if (out !== \"\") await writeOut(out);", "if (out !== \"\") process.stdout.write(out);", [T("cli.slow-reader")]),
+    "if (out) await writeOut(", "if (out) void writeOut(", [T("cli.slow-reader")]),
   m("schedule-list-unheld", "bin/schedule.ts", "schedule list reads no further page while stdout is unread",
     "await listSchedules(s, queue, Boolean(args.json), writeOut);", "await listSchedules(s, queue, Boolean(args.json), (t) => process.stdout.write(t));", [T("cli.slow-reader")]),
   // one queue's key of schedules of another type leaves that queue out of a listing.
