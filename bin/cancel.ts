@@ -1,6 +1,5 @@
 #!/usr/bin/env bun
 // Cancel jobs: `--jobid ID [ID…] | ID… | -` (ids on stdin, one a line) `[--json]`.
-import { once } from "node:events";
 import { defineCommand } from "citty";
 import { Admin } from "../lib/admin/admin.ts";
 import {
@@ -11,8 +10,10 @@ import {
   tallyOf,
 } from "../lib/cli/cancel.ts";
 import { badIdLine, idChunks } from "../lib/cli/cancel-input.ts";
+import { writeOut } from "../lib/cli/write-out.ts";
 import type { CancelVerdict } from "../lib/queue/cancel.ts";
-import { commonArgs, EXIT, printJson, queueArgs, runCli } from "./_cli.ts";
+import { safeJson } from "../lib/safe-text.ts";
+import { commonArgs, EXIT, queueArgs, runCli } from "./_cli.ts";
 
 const command = defineCommand({
   meta: {
@@ -59,16 +60,18 @@ const command = defineCommand({
   },
 });
 
-/** A chunk's lines, waiting for stdout to drain: memory stays bounded. */
+/**
+ * A chunk's lines in input order: a slow reader holds the rest back (and so the next chunk),
+ * so memory stays one chunk however many ids a pipe feeds in.
+ */
 async function print(verdicts: CancelVerdict[], where: string, json: boolean | undefined) {
   for (const v of verdicts) {
-    if (json) printJson(cancelJson(v));
-    else {
-      const { out, text } = cancelLine(v, where);
-      (out ? process.stdout : process.stderr).write(`${out ? "" : "cancel: "}${text}\n`);
-    }
+    const { out, text } = json
+      ? { out: true, text: safeJson(cancelJson(v)) }
+      : cancelLine(v, where);
+    if (out) await writeOut(`${text}\n`);
+    else process.stderr.write(`cancel: ${text}\n`);
   }
-  if (process.stdout.writableNeedDrain) await once(process.stdout, "drain");
 }
 
 export { command };

@@ -4,6 +4,7 @@ import { defineCommand } from "citty";
 import { Admin } from "../lib/admin/admin.ts";
 import { allReadable, type InfoReport, infoReader } from "../lib/admin/info.ts";
 import { formatInfo, watchFailureLine } from "../lib/cli/info-text.ts";
+import { type Unreadable, unreadableChanges } from "../lib/cli/info-watch.ts";
 import { describeRefusal } from "../lib/cli/refusal.ts";
 import { repeat } from "../lib/cli/repeat.ts";
 import { CourierError } from "../lib/errors.ts";
@@ -23,7 +24,8 @@ const command = defineCommand({
     },
     watch: {
       type: "boolean",
-      description: "Refresh until Ctrl-C (in place on a terminal; one report per interval else)",
+      description:
+        "Refresh until Ctrl-C (in place on a terminal; one report per interval else). A queue it cannot read is shown so in each report and said on stderr when that changes; stopped then, exit 6",
     },
     interval: {
       type: "string",
@@ -72,13 +74,16 @@ const command = defineCommand({
         if (describeRefusal(err)) throw err;
         process.stderr.write(`${watchFailureLine(admin.options.redisUrl, err)}\n`);
       };
+      // A queue it cannot read is shown so in each report, said on stderr when that changes,
+      // and the watch goes on; stopped, it exits as its last report would (6 if any unreadable).
+      let unreadable: Unreadable = new Map();
       const tick = async () => {
         const report = await read();
         show(report);
-        if (!allReadable(report)) {
-          process.exitCode = EXIT.connect;
-          stop.abort(); // a broken key stays broken: watching on would repeat it
-        }
+        const change = unreadableChanges(unreadable, report);
+        unreadable = change.now;
+        for (const line of change.lines) process.stderr.write(`${line}\n`);
+        process.exitCode = unreadable.size > 0 ? EXIT.connect : EXIT.ok;
       };
       await repeat(tick, everyS * 1_000, stop.signal, onError);
     } finally {

@@ -1,9 +1,9 @@
 #!/usr/bin/env bun
 // Recurring schedules: `add NAME`, `list`, `remove NAME`, `pause NAME`, `resume NAME`, `run`,
 // each a citty subcommand with its own options and --help. Workers fire them (and `run`).
-import { once } from "node:events";
 import { defineCommand } from "citty";
-import { addSpec, scheduleJson, writeSchedules } from "../lib/cli/schedule.ts";
+import { addSpec, listSchedules, scheduleJson } from "../lib/cli/schedule.ts";
+import { writeOut } from "../lib/cli/write-out.ts";
 import { defaults } from "../lib/config.ts";
 import { CourierError, InputError } from "../lib/errors.ts";
 import { createLogger, type LogFormat } from "../lib/log.ts";
@@ -102,7 +102,7 @@ const listCommand = defineCommand({
   meta: {
     name: "list",
     description:
-      "The recurring schedules: queue, when, task, missed-tick policy and next run (UTC; `paused` while paused). Printed a page (500) at a time as read: a queue's by name (--queue), every queue's in pages of no order, each page by name.",
+      "The recurring schedules: queue, when, task, missed-tick policy and next run (UTC; `paused` while paused). Printed a page (500) at a time as read: a queue's by name (--queue), every queue's in pages of no order, each page by name; a slow reader holds the next page back. A queue whose key of schedules holds another type (another program's) is left out, the others listed: a line on stderr names the key, exit 6.",
   },
   args: {
     json: {
@@ -117,11 +117,10 @@ const listCommand = defineCommand({
     await withSchedules(args, async (s) => {
       const queue = args.queue === undefined || args.queue === "" ? undefined : args.queue;
       // Printed a page at a time as read: a million schedules never sit in memory at once.
-      await writeSchedules(s.pages(queue), Boolean(args.json), async (t) => {
-        process.stdout.write(t);
-        // A slow reader (a pager, a pipe) holds the next page back: memory stays one page.
-        if (process.stdout.writableNeedDrain) await once(process.stdout, "drain");
-      });
+      // A slow reader (a pager, a pipe) holds the next page back: memory stays one page.
+      const skipped = await listSchedules(s, queue, Boolean(args.json), writeOut);
+      for (const line of skipped) process.stderr.write(`schedule: ${line}\n`);
+      if (skipped.length > 0) process.exitCode = EXIT.connect; // as a WRONGTYPE refusal is
     });
   },
 });

@@ -72,7 +72,12 @@ export {
   type SchedulerConfig,
   startScheduler,
 } from "./schedule/scheduler.ts";
-export { type ScheduleInfo, Schedules, type SchedulesConfig } from "./schedule/schedules.ts";
+export {
+  type ScheduleInfo,
+  Schedules,
+  type SchedulesConfig,
+  type SkipQueue,
+} from "./schedule/schedules.ts";
 export type { MissedPolicy, ScheduleDef, ScheduleSpec } from "./schedule/spec.ts";
 export {
   createWordCountTask,

@@ -169,12 +169,7 @@ export function spawnCli(
   const proc = Bun.spawn({
     cmd: [...cliCommand(name, options.env), ...args],
     cwd: ROOT,
-    env: {
-      ...process.env,
-      REDIS_URL: redisUrl(),
-      ...(testShards() === undefined ? {} : { COURIER_SHARDS: String(testShards()) }),
-      ...options.env,
-    },
+    env: cliEnv(options.env),
     stdin: "pipe",
     stdout: "pipe",
     stderr: "pipe",
@@ -184,6 +179,50 @@ export function spawnCli(
   const c = track(`process bin/${name}.ts`, () => proc.kill("SIGKILL"));
   void proc.exited.then(() => open.delete(c));
   return proc;
+}
+
+/** A CLI's environment: the test Redis, and the shard count a sharded run tests with. */
+function cliEnv(env: Record<string, string> = {}): Record<string, string | undefined> {
+  return {
+    ...process.env,
+    REDIS_URL: redisUrl(),
+    ...(testShards() === undefined ? {} : { COURIER_SHARDS: String(testShards()) }),
+    ...env,
+  };
+}
+
+/**
+ * Starts `bin/<name>.ts …args`, standard input from `stdinFile`, its standard output into a pipe
+ * nobody reads until `release()` (a stalled reader: a pager, a full pipe). A pipe Bun.spawn
+ * makes is read by Bun as the child writes, whether the test reads it or not, so a shell
+ * holds this one: its `cat` starts once a line comes on the shell's own standard input. `code`
+ * is the CLI's exit code (pipefail: `cat` exits 0); stderr is the CLI's.
+ */
+export function spawnCliUnread(
+  name: string,
+  args: string[],
+  stdinFile = "/dev/null",
+): { proc: Subprocess<"pipe", "pipe", "pipe">; release: () => void } {
+  const script = 'set -o pipefail; exec 3<&0; "$@" <"$IN" | { read -r _ <&3; exec cat; }';
+  const proc = Bun.spawn({
+    cmd: ["bash", "-c", script, "bash", ...cliCommand(name), ...args],
+    cwd: ROOT,
+    env: { ...cliEnv(), IN: stdinFile },
+    stdin: "pipe",
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  let released = false;
+  const release = () => {
+    if (released) return;
+    released = true;
+    proc.stdin.write("\n");
+    proc.stdin.end();
+  };
+  // Released, the CLI runs to its end on its own (killing the shell would leave it stalled).
+  const c = track(`process bin/${name}.ts (stdout unread)`, release);
+  void proc.exited.then(() => open.delete(c));
+  return { proc, release };
 }
 
 /** Resolves when `predicate` holds, checking after each `tick()`; fails after `timeoutMs`. */

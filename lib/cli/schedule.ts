@@ -3,7 +3,7 @@
 import { formatDuration } from "../admin/duration.ts";
 import { InputError } from "../errors.ts";
 import { safeJson, safeText } from "../safe-text.ts";
-import type { ScheduleInfo } from "../schedule/schedules.ts";
+import type { ScheduleInfo, Schedules } from "../schedule/schedules.ts";
 import { type MissedPolicy, type ScheduleSpec, whenText } from "../schedule/spec.ts";
 import { validatePayload } from "../tasks/wordcount/index.ts";
 import { WORDCOUNT_TASK } from "../tasks/wordcount/name.ts";
@@ -93,8 +93,9 @@ export async function writeSchedules(
 ): Promise<void> {
   let widths: number[] | null = null;
   let any = false;
-  // Nothing is written before the first page is read: an error there (a key of another type)
-  // leaves stdout empty; one on a later page leaves the output cut short.
+  // Nothing is written before the first page is read: an error there (Redis gone, a key of all
+  // queues' of another type) leaves stdout empty; one on a later page leaves the output cut
+  // short. One queue's key of another type is no error (listSchedules skips that queue).
   for await (const page of pages) {
     if (page.length === 0) continue;
     if (json) {
@@ -110,6 +111,29 @@ export async function writeSchedules(
   }
   if (json) await write(any ? "]}\n" : '{"schedules":[]}\n');
   else if (!any) await write("no schedules\n");
+}
+
+/**
+ * `list`: the schedules as writeSchedules writes them, but for a queue whose key of schedules
+ * holds another type (another program's key): left out, never stalling the others nor cutting
+ * the output short. Returns a line for each key so skipped, once each (stderr; exit 6).
+ */
+export async function listSchedules(
+  s: Schedules,
+  queue: string | undefined,
+  json: boolean,
+  write: (text: string) => unknown,
+): Promise<string[]> {
+  const skipped = new Map<string, string>(); // key → its queue
+  await writeSchedules(
+    s.pages(queue, undefined, (q, key) => skipped.set(key, q)),
+    json,
+    write,
+  );
+  return [...skipped].map(
+    ([key, q]) =>
+      `queue ${safeText(q)} not listed: key ${safeText(key)} holds another type than Courier writes (WRONGTYPE); another program uses these keys: give Courier its own --prefix, or delete that key`,
+  );
 }
 
 export function scheduleRow(s: ScheduleInfo): string[] {

@@ -1,7 +1,6 @@
 // `trigger`'s output: the ids of each batch as Redis acknowledges it, the note for an id that
 // existed already, and how a run ends: stopped part-way (what was enqueued, where to resume),
 // interrupted while waiting, its standard output closed, or `--wait`'s results printed.
-import { once } from "node:events";
 import { writeSync } from "node:fs";
 import { ConnectError, describeError, LostReplyError, RedisFullError } from "../errors.ts";
 import type { Queue } from "../queue/queue.ts";
@@ -14,16 +13,12 @@ import { jobProgressLine, progressBar } from "./progress.ts";
 import { type EnqueuedLine, lostReplyHint, stoppedLine, type TriggerReport } from "./trigger.ts";
 import { type Existing, existedJson, existedLine } from "./trigger-existing.ts";
 import { timedOutLine, type WaitedJobs, waitForAll } from "./trigger-wait.ts";
+import { writeOut } from "./write-out.ts";
 
 /** Exit codes this part decides (bin/_cli.ts EXIT). */
 const EXIT = { failed: 1, timeout: 5, connect: 6, full: 7 } as const;
 
 type Job = EnqueuedLine<unknown>;
-
-/** One JSON document on stdout, as bin/_cli.ts printJson writes it. */
-function printJson(value: unknown): void {
-  process.stdout.write(`${safeJson(value)}\n`);
-}
 
 /** Prints a batch's ids (or JSON lines), waiting for stdout to drain: memory stays bounded. */
 export async function printEnqueued(
@@ -42,7 +37,7 @@ export async function printEnqueued(
         .map((e) => safeJson({ line: e.line, id: e.id, ...what(e), created: e.created }))
         .join("\n")
     : jobs.map((e) => e.id).join("\n");
-  if (!process.stdout.write(`${text}\n`)) await once(process.stdout, "drain");
+  await writeOut(`${text}\n`);
 }
 
 /**
@@ -147,14 +142,14 @@ export async function waitAndPrint(
   let i = 0;
   const print = async (page: WaitedJobs) => {
     ended();
-    for (const { id, record } of page) {
+    // The page in one write: a slow reader holds the next page back.
+    const lines = page.map(({ id, record }) => {
       const line = jobs[i++]!.line;
-      if (json) printJson(record ? { line, ...jobJson(record) } : { line, id, status: null });
-      else if (!record) process.stdout.write(`${id}  unknown (record expired)\n`);
-      else
-        process.stdout.write(`${ids.length === 1 ? formatJob(record) : formatJobLine(record)}\n`);
-    }
-    if (process.stdout.writableNeedDrain) await once(process.stdout, "drain");
+      if (json) return safeJson(record ? { line, ...jobJson(record) } : { line, id, status: null });
+      if (!record) return `${id}  unknown (record expired)`;
+      return ids.length === 1 ? formatJob(record) : formatJobLine(record);
+    });
+    if (lines.length > 0) await writeOut(`${lines.join("\n")}\n`);
   };
   const waited = await waitForAll(queue, ids, seconds, print, bar.update, onJobProgress).finally(
     ended,

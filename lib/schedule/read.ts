@@ -6,6 +6,7 @@
 import type { ScheduleKeys } from "../engine/keys.ts";
 import { runScript, scripts } from "../engine/lua.ts";
 import { isOomError } from "../errors.ts";
+import { isWrongType } from "../redis/cause.ts";
 import type { Redis } from "../redis/connect.ts";
 import { parseDef, type ScheduleDef } from "./spec.ts";
 
@@ -21,6 +22,30 @@ export interface ScheduleInfo {
    * backed off after failing to fire; null when paused or ended.
    */
   next: number | null;
+}
+
+/**
+ * Told of a queue whose key of schedules (its `names` index or its `next` runs) holds another
+ * type than Courier writes (another program's key): a listing given one leaves that queue's
+ * schedules out and goes on with the others, as the scheduler skips that queue; given none, the
+ * WRONGTYPE is thrown. Told once per page that meets it.
+ */
+export type SkipQueue = (queue: string, key: string) => void;
+
+/** `call`'s reply, or undefined once `skip` was told of `queue`'s `key` it could not read. */
+async function orSkip<T>(
+  call: Promise<T>,
+  skip: SkipQueue | undefined,
+  queue: string,
+  key: string,
+): Promise<T | undefined> {
+  try {
+    return await call;
+  } catch (err) {
+    if (skip === undefined || !isWrongType(err)) throw err;
+    skip(queue, key);
+    return undefined;
+  }
 }
 
 /**
@@ -57,12 +82,14 @@ export async function* namePages(
   k: ScheduleKeys,
   queue: string,
   page = READ_PAGE,
+  skip?: SkipQueue,
 ): AsyncGenerator<string[]> {
   let from = "-";
   for (;;) {
-    const names = await client.sendCommand<string[]>([
-      ...["ZRANGE", k.names(queue), from, "+", "BYLEX", "LIMIT", "0", String(page)],
-    ]);
+    const range = ["ZRANGE", k.names(queue), from, "+", "BYLEX", "LIMIT", "0", String(page)];
+    const read = client.sendCommand<string[]>(range);
+    const names = await orSkip(read, skip, queue, k.names(queue));
+    if (names === undefined) return;
     if (names.length > 0) yield names;
     if (names.length < page) return;
     from = `(${names.at(-1)}`;
@@ -74,18 +101,22 @@ export function countNames(client: Redis, k: ScheduleKeys, queue: string): Promi
   return client.sendCommand<number>(["ZCARD", k.names(queue)]);
 }
 
-/** `queue`'s schedules a page at a time, by name (the index must be whole: ensureIndex). */
+/**
+ * `queue`'s schedules a page at a time, by name (the index must be whole: ensureIndex); none,
+ * `skip` told, when a key of the queue's holds another type.
+ */
 export async function* queuePages(
   client: Redis,
   k: ScheduleKeys,
   queue: string,
   page = READ_PAGE,
+  skip?: SkipQueue,
 ): AsyncGenerator<ScheduleInfo[]> {
-  for await (const names of namePages(client, k, queue, page)) {
+  for await (const names of namePages(client, k, queue, page, skip)) {
     // A name whose definition is gone was removed between the two reads: left out; so is one
     // whose definition names another queue (moved by a Courier from before the index, which
     // leaves the index as it was: docs/internals.md, "Recurring schedules").
-    const got = await readNamed(client, k, names);
+    const got = await readNamed(client, k, names, undefined, skip);
     yield got.filter(
       (s): s is ScheduleInfo => s !== undefined && (s.def === null || s.def.queue === queue),
     );
@@ -118,35 +149,41 @@ export async function* defPages(
 
 /**
  * Definitions and next runs of `names` (at most a page; `defs` when read already), a name
- * without a definition undefined there. A schedule backed off after failing to fire shows its
- * retry time: `info` marks it OVERDUE only once nothing retries it.
+ * without a definition undefined there, and one of a queue skipped (`skip`: its next runs'
+ * key holds another type). A schedule backed off after failing to fire shows its retry time:
+ * `info` marks it OVERDUE only once nothing retries it.
  */
 export async function readNamed(
   client: Redis,
   k: ScheduleKeys,
   names: readonly string[],
   defs?: readonly (string | null)[],
+  skip?: SkipQueue,
 ): Promise<(ScheduleInfo | undefined)[]> {
   if (names.length === 0) return [];
   const hmget = (key: string) => client.sendCommand<(string | null)[]>(["HMGET", key, ...names]);
   const [texts, queues] = await Promise.all([defs ?? hmget(k.defs), hmget(k.where)]);
-  const scores = await nextRuns(client, k, names, queues);
+  const scores = await nextRuns(client, k, names, queues, skip);
   return names.map((name, i) => {
     const text = texts[i];
-    if (text === null || text === undefined) return undefined;
     const score = scores[i];
-    const next = score === null || score === undefined ? null : Number(score);
+    if (text === null || text === undefined || score === undefined) return undefined;
+    const next = score === null ? null : Number(score);
     return { name, def: parseDef(text), next };
   });
 }
 
-/** Next runs: one ZMSCORE per queue (its schedules' zset), not a call per schedule. */
+/**
+ * Next runs: one ZMSCORE per queue (its schedules' zset), not a call per schedule; undefined
+ * for each of a queue skipped.
+ */
 async function nextRuns(
   client: Redis,
   k: ScheduleKeys,
   names: readonly string[],
   queues: readonly (string | null)[],
-): Promise<(string | null)[]> {
+  skip?: SkipQueue,
+): Promise<(string | null | undefined)[]> {
   const byQueue = new Map<string, number[]>();
   queues.forEach((queue, i) => {
     if (!queue) return;
@@ -154,16 +191,17 @@ async function nextRuns(
     if (at) at.push(i);
     else byQueue.set(queue, [i]);
   });
-  const scores: (string | null)[] = names.map(() => null);
+  const scores: (string | null | undefined)[] = names.map(() => null);
   await Promise.all(
     [...byQueue].map(async ([queue, at]) => {
-      const got = await client.sendCommand<(string | null)[]>([
+      const read = client.sendCommand<(string | null)[]>([
         "ZMSCORE",
         k.next(queue),
         ...at.map((i) => names[i]!),
       ]);
+      const got = await orSkip(read, skip, queue, k.next(queue));
       at.forEach((i, j) => {
-        scores[i] = got[j] ?? null;
+        scores[i] = got === undefined ? undefined : (got[j] ?? null);
       });
     }),
   );

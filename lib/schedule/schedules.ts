@@ -20,11 +20,12 @@ import {
   READ_PAGE,
   readNamed,
   type ScheduleInfo,
+  type SkipQueue,
 } from "./read.ts";
 import { checkSpec, parseDef, type ScheduleDef, type ScheduleSpec } from "./spec.ts";
 import { firstTick } from "./ticks.ts";
 
-export type { ScheduleInfo } from "./read.ts";
+export type { ScheduleInfo, SkipQueue } from "./read.ts";
 
 export interface SchedulesConfig {
   redisUrl?: string;
@@ -115,9 +116,10 @@ export class Schedules {
   /**
    * The schedules a page at a time (at most `size`): `queue`'s by name, read by its `names`
    * index (no other queue's schedule is read); without a queue, every one, in no order but
-   * each page by name (HSCAN of the definitions).
+   * each page by name (HSCAN of the definitions). Given `skip`, a queue whose `names` or
+   * `next` key holds another type is left out and told there; else its WRONGTYPE is thrown.
    */
-  async *pages(queue?: string, size = READ_PAGE): AsyncGenerator<ScheduleInfo[]> {
+  async *pages(queue?: string, size = READ_PAGE, skip?: SkipQueue): AsyncGenerator<ScheduleInfo[]> {
     const k = this.#keys;
     if (queue === undefined) {
       for await (const pairs of defPages(this.client, k, size)) {
@@ -126,13 +128,14 @@ export class Schedules {
           k,
           pairs.map(([name]) => name),
           pairs.map(([, def]) => def),
+          skip,
         );
         yield got.filter((s): s is ScheduleInfo => s !== undefined);
       }
       return;
     }
     await ensureIndex(this.client, k);
-    yield* queuePages(this.client, k, queue, size);
+    yield* queuePages(this.client, k, queue, size, skip);
   }
 
   /** How many schedules `queue` has (paused ones too), from its index: one call. */
