@@ -43,6 +43,9 @@ export async function runCli<T extends ArgsDef>(
     checkArgs(found.own, (await resolveValue(found.target.args)) as ArgDefs);
     await runCommand(cmd, { rawArgs: found.ordered });
   } catch (err) {
+    // A write that failed as standard output closed: the closed pipe's handler below says so
+    // and exits 141; this one must not race it with an "unexpected error".
+    if (stdoutClosed && !ownPipeHandling && isClosedOutput(err)) return await new Promise(() => {});
     const [code, described] = describeFailure(err);
     const message = described + urlSourceHint(err, rawArgs);
     // A bug's report keeps its stack whole; any other line is bounded, whatever it quotes.
@@ -74,6 +77,8 @@ async function exitAfterError(code: number, text: string): Promise<never> {
 }
 
 let ownPipeHandling = false;
+/** Standard output was found closed (quietOnClosedPipe). */
+let stdoutClosed = false;
 
 /**
  * For a command that reports a closed standard output itself (`trigger` says how far it got):
@@ -93,11 +98,10 @@ export function handleClosedPipeInCommand(): void {
  * canceled 1,000): it says so and exits 141, never 0, which would say it all went well (R-192).
  */
 function quietOnClosedPipe(): void {
-  let closed = false;
   process.stdout.on("error", (err: NodeJS.ErrnoException) => {
     if (!isClosedOutput(err)) throw err;
-    if (closed || ownPipeHandling) return;
-    closed = true;
+    if (stdoutClosed || ownPipeHandling) return;
+    stdoutClosed = true;
     if (process.listenerCount("SIGTERM") > 0) {
       process.kill(process.pid, "SIGTERM");
       return;
