@@ -3,6 +3,7 @@
 import { defineCommand } from "citty";
 import { Admin } from "../lib/admin/admin.ts";
 import { allReadable, type InfoReport, infoReader } from "../lib/admin/info.ts";
+import { queuesWithSchedules } from "../lib/admin/info-schedules.ts";
 import { formatInfo, watchFailureLine } from "../lib/cli/info-text.ts";
 import { type Unreadable, unreadableChanges } from "../lib/cli/info-watch.ts";
 import { describeRefusal } from "../lib/cli/refusal.ts";
@@ -55,7 +56,12 @@ const command = defineCommand({
     };
     try {
       // A queue named that does not exist is a mistake (a typo): not a report of zeros.
-      if (given && !(await admin.exists())) {
+      // One with schedules but no key yet (no job so far) is there: its schedules are shown.
+      const scheduled = async () =>
+        (await queuesWithSchedules(admin.client, admin.options.prefix)).includes(
+          admin.options.queue,
+        );
+      if (given && !(await admin.exists()) && !(await scheduled())) {
         const { queue, prefix } = admin.options;
         throw new CourierError("ENOTFOUND", `no queue ${queue} under prefix ${prefix}`);
       }

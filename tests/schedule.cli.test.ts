@@ -297,6 +297,38 @@ test("info shows each queue's schedules and their next runs; OVERDUE when nothin
   expect(text).toMatch(/ {4}daily\s+cron 0 6 \* \* \*\s+t\s+\d{4}-\d\d-\d\dT06:00:00\.000Z\n/);
 }, 30_000);
 
+// A schedule whose queue has no key yet (no job so far: a mistyped queue, no worker): `info`
+// left it out, and `info --queue ops` said "no queue ops" (exit 4), though the README says
+// info marks a schedule nothing fires OVERDUE (R-191).
+test("a schedule of a queue with no key yet: info shows it, OVERDUE once late", async () => {
+  const prefix = testPrefix();
+  const gone = JSON.parse(
+    (
+      await sched(prefix, [
+        "add",
+        "ping",
+        "--every",
+        "1s",
+        "--task",
+        "t",
+        "--queue",
+        "ops",
+        "--json",
+      ])
+    ).stdout,
+  );
+  await using r = await rawRedis();
+  const past = Date.parse(gone.next) - LATE_MS - 2_000;
+  await r.sendCommand(["ZADD", scheduleKeys(prefix).next("ops"), "XX", String(past), "ping"]);
+  for (const args of [[], ["--queue", "ops"]]) {
+    const run = await runCli("info", ["--prefix", prefix, ...args, "--json"]);
+    expect(run.code).toBe(0);
+    const ops = JSON.parse(run.stdout).queues.find((q: { queue: string }) => q.queue === "ops");
+    expect(ops?.schedulesOverdue).toBe(1);
+    expect(ops?.schedules?.[0]).toMatchObject({ name: "ping", overdue: true });
+  }
+});
+
 test("a schedules key of another type: info shows the queue (no schedules), exit 0", async () => {
   const prefix = testPrefix();
   await using q = await openQueue({ prefix });

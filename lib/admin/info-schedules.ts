@@ -31,6 +31,21 @@ export interface ScheduleReport {
   overdue: boolean;
 }
 
+/**
+ * The queues that have a schedule due to fire (the prefix's `queues` set, what a scheduler of
+ * every queue reads), whether or not any key of theirs exists yet: a schedule whose queue has
+ * had no job (a mistyped queue, no worker yet) is still shown by `info`, OVERDUE once late.
+ * A set of another type gives none (the queues found otherwise are still shown).
+ */
+export async function queuesWithSchedules(client: Redis, prefix: string): Promise<string[]> {
+  const key = scheduleKeys(prefix).queues;
+  const got = await client.sendCommand<string[]>(["SMEMBERS", key]).catch((err: unknown) => {
+    if (isWrongType(err)) return [];
+    throw err;
+  });
+  return got.map(String);
+}
+
 /** Schedules of a queue that info, /metrics and the dashboard list: a queue may have thousands. */
 export const SCHEDULES_SHOWN = 20;
 

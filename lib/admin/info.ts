@@ -9,7 +9,12 @@ import type { RedisMemory } from "../redis/memory.ts";
 import { readMemoryOfNodes } from "../redis/memory-nodes.ts";
 import type { Admin } from "./admin.ts";
 import type { Placement } from "./discover.ts";
-import { readQueueSchedules, type ScheduleReport, scheduleReports } from "./info-schedules.ts";
+import {
+  queuesWithSchedules,
+  readQueueSchedules,
+  type ScheduleReport,
+  scheduleReports,
+} from "./info-schedules.ts";
 import type { LimitsView } from "./limits-view.ts";
 import type { QueueCounts } from "./stats.ts";
 import type { WorkerInfo } from "./workers.ts";
@@ -59,7 +64,11 @@ export function infoReader(admin: Admin, queues: readonly string[]): () => Promi
   let foundAt = Number.NEGATIVE_INFINITY;
   return async () => {
     if (queues.length === 0 && Date.now() - foundAt >= REDISCOVER_MS) {
-      known = await admin.findQueues();
+      const [found, scheduled] = await Promise.all([
+        admin.findQueues(),
+        queuesWithSchedules(admin.client, admin.options.prefix),
+      ]);
+      known = [...new Set([...found, ...scheduled])].sort();
       foundAt = Date.now();
     }
     let redis: RedisMemory | null = null;

@@ -45,4 +45,8 @@ export const scheduleMutants: Mutant[] = [
     "    if (queues.some((q) => q.trim() === \"\")) {", "    if (false) {", ["tests/schedule.cli.test.ts"]),
   m("ticks-outage-jumps-to-latest", "lib/schedule/ticks.ts", "after an outage each tick within 5 s gets its job in turn, not the latest alone",
     "  if (firstOnTime !== null && firstOnTime <= nowMs) {", "  if (false) {", ["tests/schedule.ticks.test.ts"]),
+  m("info-scheduled-queue-unlisted", "lib/admin/info.ts", "info lists a queue that has a schedule but no key yet",
+    "known = [...new Set([...found, ...scheduled])].sort();", "known = [...found].sort();", ["tests/schedule.cli.test.ts"]),
+  m("info-scheduled-queue-not-found", "bin/info.ts", "info --queue of a queue with a schedule but no key yet shows it, not exit 4",
+    "if (given && !(await admin.exists()) && !(await scheduled())) {", "if (given && !(await admin.exists())) {", ["tests/schedule.cli.test.ts"]),
 ];
