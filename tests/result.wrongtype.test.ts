@@ -37,6 +37,37 @@ describe("result and a job's key of another type", () => {
     });
   }
 
+  // Keys of the right type whose content is garbled read as unknown too ("no job", exit 4,
+  // which says the job never was) while `queue jobs` still listed the job (R-192).
+  test("an outcome key holding a string that is no outcome: said, exit 6", async () => {
+    const prefix = testPrefix();
+    await using q = await openQueue({ prefix, shards: 1 });
+    const keys = shardKeys(prefix, "default", 1)[0]!;
+    await using r = await rawRedis();
+    await r.sendCommand(["SET", keys.result("k2"), "garbage"]);
+    const out = await runCli("result", ["k2", "--prefix", prefix]);
+    expect(out.stderr).toBe(
+      `result: job k2 cannot be read: key ${keys.result("k2")} holds a string that is no outcome\n`,
+    );
+    expect(out.code).toBe(6);
+    expect(await q.mustGetJob("k2").catch((e: unknown) => e)).toBeInstanceOf(RedisRefusedError);
+  });
+
+  test("a record whose fields are garbled (nowhere the job is): said, exit 6", async () => {
+    const prefix = testPrefix();
+    await using q = await openQueue({ prefix, shards: 1 });
+    await q.enqueue("t", 1, { id: "k3" });
+    const keys = shardKeys(prefix, "default", 1)[0]!;
+    await using r = await rawRedis();
+    await r.sendCommand(["XTRIM", keys.stream, "MAXLEN", "0"]); // its entry gone, by hand
+    await r.sendCommand(["HSET", keys.record("k3"), "e", "garbage", "q", "x"]);
+    const out = await runCli("result", ["k3", "--prefix", prefix]);
+    expect(out.stderr).toBe(
+      `result: job k3 cannot be read: its record ${keys.record("k3")} is there but says nowhere the job is (its fields garbled)\n`,
+    );
+    expect(out.code).toBe(6);
+  });
+
   test("an unknown id is still unknown, exit 4", async () => {
     const prefix = testPrefix();
     const out = await runCli("result", ["nope", "--prefix", prefix]);

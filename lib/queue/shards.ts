@@ -50,7 +50,9 @@ export async function getJobsOnShards(
 /**
  * Why a job that reads as unknown may not be: status.lua reads a key of another type as absent,
  * so a job whose failed value or record on its shard holds another type (a hand edit, another
- * program) is said so, in one line; null when neither does (the id is unknown).
+ * program) is said so, in one line; so is an outcome key holding a string that is no outcome,
+ * and a record that is there but says nowhere the job is (its fields garbled): R-192, each read
+ * as "no such job", exit 4, which says the job never was. null when none (the id is unknown).
  */
 export async function unreadableJob(
   client: Redis,
@@ -64,8 +66,17 @@ export async function unreadableJob(
     [k.record(id), "hash"],
   ] as const) {
     const type = await client.sendCommand<string>(["TYPE", key]);
-    if (type === "none" || type === want) continue;
-    return `job ${safeText(id)} ${cannotBeRead(key, type, want)}`;
+    if (type === "none") continue;
+    if (type !== want) return `job ${safeText(id)} ${cannotBeRead(key, type, want)}`;
+    if (want === "string") {
+      // Two bytes tell an outcome (lib/engine/outcome.ts: F, X or C, then its end's digits).
+      const head = String(await client.sendCommand(["GETRANGE", key, "0", "1"]));
+      if (!/^[FXC]\d/.test(head)) {
+        return `job ${safeText(id)} cannot be read: key ${safeText(key)} holds a string that is no outcome`;
+      }
+    } else {
+      return `job ${safeText(id)} cannot be read: its record ${safeText(key)} is there but says nowhere the job is (its fields garbled)`;
+    }
   }
   return null;
 }
