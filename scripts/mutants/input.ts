@@ -33,7 +33,7 @@ export const inputMutants: Mutant[] = [
   m("route-id-decoded-twice", "lib/dashboard/routes.ts", "a route's id is percent-decoded once: %2541 is \"%41\"",
     "id = decodeURIComponent(raw);", "id = decodeURIComponent(decodeURIComponent(raw));", [T("dashboard.routes")]),
   m("route-method-404", "lib/dashboard/routes.ts", "a method a route does not take is 405 with Allow, not 404",
-    "if (!allow) return api.json({ error: \"not found\" }, 404);", "return api.json({ error: \"not found\" }, 404);", [T("dashboard.routes")]),
+    "if (!allow || rewritten) return api.json({ error: \"not found\" }, 404);", "return api.json({ error: \"not found\" }, 404);", [T("dashboard.routes")]),
   m("url-query-taken", URL_TS, "a Redis URL with a query or a fragment is refused",
     "if (cut !== -1) {", "if (false) {", [T("redis.url")]),
   m("url-stray-at-taken", URL_TS, "a Redis URL with an @ after its authority is refused, unshown",
@@ -235,4 +235,8 @@ export const inputMutants: Mutant[] = [
     "Math.max(1, o.bytes ?? MOVE_BYTES));", "o.bytes ?? MOVE_BYTES);", [T("engine.moves.bytes")]),
   m("claim-bytes-zero-skips", "lib/engine/claim.ts", "a claim bound of 0 is 1: each entry taken alone, none passed over",
     "start, Math.max(1, o.bytes ?? MOVE_BYTES));", "start, o.bytes ?? MOVE_BYTES);", [T("engine.moves.bytes")]),
+  m("route-id-dot-normalised", "lib/dashboard/routes.ts", "an id is never read from a path URL normalising rewrote (/api/schedules/%2e/pause is not schedule pause)",
+    "    if (id !== req.params.id) return api.json({ error: REWRITTEN_PATH }, 400);\n", "", [T("dashboard.dots")]),
+  m("route-rewritten-405", "lib/dashboard/routes.ts", "a path that reaches a route only once normalised (/x/../api/pause) is 404, not a 405 naming its own method",
+    "if (!allow || rewritten) return", "if (!allow) return", [T("dashboard.dots")]),
 ];
