@@ -239,4 +239,10 @@ export const inputMutants: Mutant[] = [
     "    if (id !== req.params.id) return api.json({ error: REWRITTEN_PATH }, 400);\n", "", [T("dashboard.dots")]),
   m("route-rewritten-405", "lib/dashboard/routes.ts", "a path that reaches a route only once normalised (/x/../api/pause) is 404, not a 405 naming its own method",
     "if (!allow || rewritten) return", "if (!allow) return", [T("dashboard.dots")]),
+  m("schedule-name-dot-taken", "lib/schedule/spec.ts", "a schedule named . or .. is refused (the dashboard's Pause on `..` paused the queue)",
+    "if (isDotSegment(spec.name)) {", "if (false) {", [T("names.dots")]),
+  m("job-id-dot-taken", "lib/engine/keys.ts", "a caller's job id . or .. is refused (no URL path carries it)",
+    "  if (isDotSegment(id)) return", "  if (false) return", [T("names.dots")]),
+  m("dot-segment-one-dot", "lib/dot-segment.ts", "both . and .. are dot segments",
+    "return name === \".\" || name === \"..\";", "return name === \"..\";", [T("names.dots")]),
 ];
