@@ -245,4 +245,8 @@ export const inputMutants: Mutant[] = [
     "  if (isDotSegment(id)) return", "  if (false) return", [T("names.dots")]),
   m("dot-segment-one-dot", "lib/dot-segment.ts", "both . and .. are dot segments",
     "return name === \".\" || name === \"..\";", "return name === \"..\";", [T("names.dots")]),
+  m("client-dot-path-built", "lib/dashboard/client/dom.ts", "the page builds no action path for . or .. (the browser resolves /api/schedules/../pause to /api/pause)",
+    "if (name === \".\" || name === \"..\") return null;", "if (false) return null;", [T("dashboard.dots.browser")]),
+  m("client-schedule-dot-button", "lib/dashboard/client/schedules.ts", "a schedule named .. shows its action as unavailable, not a button",
+    "  if (!path) return text(NO_PATH, \"unavailable\");\n", "", [T("dashboard.dots.browser")]),
 ];

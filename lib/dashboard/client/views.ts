@@ -3,7 +3,22 @@
 // Types only (erased when transpiled): the page reads exactly what the server sends.
 import type { Snapshot } from "../api-reads.ts";
 import { drawChart } from "./chart.js";
-import { $, act, ago, api, el, failed, fill, jobLink, type Row, say, text, time } from "./dom.js";
+import {
+  $,
+  act,
+  ago,
+  api,
+  el,
+  failed,
+  fill,
+  idPath,
+  jobLink,
+  NO_PATH,
+  type Row,
+  say,
+  text,
+  time,
+} from "./dom.js";
 import { renderSchedules } from "./schedules.js";
 
 export type { Snapshot };
@@ -118,35 +133,39 @@ export async function loadDead(cursor: string | null): Promise<void> {
   $("dead-total").textContent = `${page.total} kept`;
   fill(
     "dead",
-    letters.map((l) => {
-      const buttons = el("td");
-      for (const [label, verb] of [
-        ["Requeue", "requeue"],
-        ["Delete", "delete"],
-      ] as const) {
-        const b = el("button", label, "action") as HTMLButtonElement;
-        b.type = "button";
-        b.disabled = !state.actions;
-        b.dataset.verb = verb;
-        b.addEventListener("click", async () => {
-          const done = await act(`/api/dead/${encodeURIComponent(String(l.id))}/${verb}`);
-          if (done) say(`${verb === "requeue" ? "Requeued" : "Deleted"} ${l.id}`);
-        });
-        buttons.append(b, " ");
-      }
-      return [
-        text(time(l.deadAt)),
-        jobLink(l.id),
-        text(l.task),
-        text(l.attempts ?? "-"),
-        text(l.error, "error"),
-        buttons,
-      ];
-    }),
+    letters.map((l) => [
+      text(time(l.deadAt)),
+      jobLink(l.id),
+      text(l.task),
+      text(l.attempts ?? "-"),
+      text(l.error, "error"),
+      letterActions(String(l.id)),
+    ]),
     "no dead letters",
   );
   ($("dead-older") as HTMLButtonElement).disabled = !page.next;
   ($("dead-older") as HTMLButtonElement).dataset.next = String(page.next ?? "");
+}
+
+/** A dead letter's Requeue and Delete; for an id no path can carry (`..`), a cell saying so. */
+function letterActions(id: string): Node {
+  if (!idPath("dead", id)) return text(NO_PATH, "unavailable");
+  const buttons = el("td");
+  for (const [label, verb] of [
+    ["Requeue", "requeue"],
+    ["Delete", "delete"],
+  ] as const) {
+    const b = el("button", label, "action") as HTMLButtonElement;
+    b.type = "button";
+    b.disabled = !state.actions;
+    b.dataset.verb = verb;
+    b.addEventListener("click", async () => {
+      const done = await act(idPath("dead", id, verb)!);
+      if (done) say(`${verb === "requeue" ? "Requeued" : "Deleted"} ${id}`);
+    });
+    buttons.append(b, " ");
+  }
+  return buttons;
 }
 
 /** A running job's progress (`ctx.progress`): `42%`, or an object's JSON; none once it ended. */
@@ -168,7 +187,8 @@ export function refreshJob(): void {
 export async function showJob(id: string): Promise<void> {
   $("job-title").textContent = id;
   shownJob = id;
-  const job = await api(`/api/jobs/${encodeURIComponent(id)}`).catch(failed);
+  const path = idPath("jobs", id);
+  const job = path ? await api(path).catch(failed) : failed(new Error(`job ${id}: ${NO_PATH}`));
   if (shownJob !== id) return;
   const ended = ["finished", "failed", "canceled"].includes(String(job?.status));
   openJob = job && !ended ? id : null;
