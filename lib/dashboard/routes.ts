@@ -61,7 +61,9 @@ function scoped(d: RouteDeps, route: Route): Handler {
   return async (req) => {
     const admin = await d.queues.resolve(new URL(req.url));
     if ("error" in admin) return api.json({ error: admin.error }, admin.status);
-    return route(req, apiFor(d.queues, admin, d));
+    // A key of the queue holding another type: 409 naming it (as `info` names it), not a 500.
+    const answer = await admin.settle(route(req, apiFor(d.queues, admin, d)));
+    return answer instanceof Response ? answer : api.json({ error: answer.unreadable }, 409);
   };
 }
 

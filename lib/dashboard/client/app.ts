@@ -39,7 +39,8 @@ function connect(): void {
       badge("live", "live");
       $("token-needed").hidden = true;
       // The snapshot's time on the badge: each update is visible, to tests as well.
-      live.dataset.at = (data as Snapshot).overview.time;
+      const { overview } = data as Snapshot;
+      live.dataset.at = "time" in overview ? overview.time : new Date().toISOString();
       render(data as Snapshot);
       // A running job's page follows it (its progress, its end) at the snapshots' pace.
       if (!$("job-view").hidden) refreshJob();

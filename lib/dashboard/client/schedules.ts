@@ -1,11 +1,11 @@
 // The schedules panel: the queue's recurring schedules with their next runs (Redis' clock), and
 // a Pause or Resume button each (actions, with the token: the server checks it).
-import type { Snapshot } from "../api-reads.ts";
 import { $, act, dateTime, el, fill, idPath, NO_PATH, say, text } from "./dom.js";
+import type { Part } from "./overview.js";
 
-type Shown = Snapshot["schedules"]["shown"][number];
+type Shown = Part<"schedules">["shown"][number];
 
-export function renderSchedules(all: Snapshot["schedules"], actions: boolean): void {
+export function renderSchedules(all: Part<"schedules">, actions: boolean): void {
   const { total, shown } = all;
   const more = total > shown.length ? ` (the first ${shown.length} by name shown)` : "";
   $("schedules-total").textContent =

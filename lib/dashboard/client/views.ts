@@ -2,7 +2,6 @@
 // page at a time, with their actions) and a job.
 // Types only (erased when transpiled): the page reads exactly what the server sends.
 import type { Snapshot } from "../api-reads.ts";
-import { drawChart } from "./chart.js";
 import {
   $,
   act,
@@ -19,85 +18,35 @@ import {
   text,
   time,
 } from "./dom.js";
+import { type Part, renderFailures, renderOverview, renderWorkers } from "./overview.js";
 import { renderSchedules } from "./schedules.js";
 
 export type { Snapshot };
 
 export const state = { actions: false, deadCursors: [] as (string | null)[], deadKey: "" };
 
-/** "7.9 of 8.0 MB, FULL": a full Redis refuses new jobs (see the README's operations section). */
-function memoryText(m: Snapshot["overview"]["memory"]): string {
-  if (!m) return "–";
-  const mb = (n: number) => (n / 1_048_576).toFixed(1);
-  // On a cluster, the fullest master's (each has its own maxmemory), named.
-  const on = m.node === undefined ? "" : ` on ${m.node}`;
-  if (m.maxBytes === 0) return `${mb(m.usedBytes)} MB${on} (no limit)`;
-  return `${mb(m.usedBytes)} of ${mb(m.maxBytes)} MB${on}${m.full ? ", FULL" : ""}`;
-}
+/** A part of the snapshot that could be read (one whose key holds another type is not). */
+const readable = <T extends object>(part: T | { unreadable: string }): part is T =>
+  !("unreadable" in part);
 
 export function render(s: Snapshot): void {
-  const c = s.overview.counts;
-  state.actions = s.overview.actions;
-  const set = (id: string, v: unknown) => ($(`count-${id}`).textContent = String(v));
-  set("waiting", c.waiting);
-  set("in-flight", c.inFlight);
-  set("delayed", c.delayed);
-  // Said once a high or low level has work (a queue without levels shows what it always did).
-  const by = c.byPriority;
-  const leveled =
-    by !== undefined && [by.high, by.low].some((l) => l.waiting + l.inFlight + l.delayed > 0);
-  $("priority-card").hidden = !leveled;
-  if (by)
-    set(
-      "priority",
-      `high ${by.high.waiting} · normal ${by.normal.waiting} · low ${by.low.waiting}`,
-    );
-  set("dead", c.dead);
-  set("finished-minute", c.finished.lastMinute);
-  set("failed-minute", c.failed.lastMinute);
-  set("finished-hour", c.finished.lastHour);
-  set("throughput", c.throughputPerS);
-  set("oldest", ago(c.oldestWaitingMs));
-  set("finished-total", c.totals.finished ?? 0);
-  set("memory", memoryText(s.overview.memory));
-  set("shards", s.overview.shards); // the counts above are the shards' sums
-  $("paused").hidden = !s.overview.paused;
+  // A part whose key holds another type is named in one line; the rest are shown as usual.
+  const why = Object.values(s).flatMap((p) => (readable(p) ? [] : [p.unreadable]));
+  $("unreadable").hidden = why.length === 0;
+  $("unreadable").textContent = [...new Set(why)].join(" · ");
+  if (readable(s.overview)) {
+    state.actions = s.overview.actions;
+    renderOverview(s.overview);
+  }
   $("actions-off").hidden = state.actions;
   for (const b of document.querySelectorAll<HTMLButtonElement>(".action"))
     b.disabled = !state.actions;
-  drawChart(s.overview.series);
-  renderSchedules(s.schedules, state.actions);
-  renderLimits(s.limits);
-  fill(
-    "workers",
-    s.workers.workers.map((w) =>
-      [
-        w.name,
-        w.host,
-        w.pid,
-        w.concurrency,
-        w.inFlight,
-        w.processed,
-        w.failed,
-        `${ago(Number(w.lastHeartbeatMs))} ago`,
-      ]
-        .map((v) => text(v))
-        .concat(text(w.unreadable ? `unreadable: ${w.unreadable}` : w.state, `state-${w.state}`)),
-    ),
-    "no workers",
-  );
-  fill(
-    "failures",
-    s.failures.failures.map((f) => [
-      text(time(f.at)),
-      jobLink(f.id),
-      text(f.task),
-      text(f.attempt),
-      text(f.runAt ? `${f.outcome}, at ${time(f.runAt)}` : f.outcome),
-      text(f.error, "error"),
-    ]),
-    "no failures",
-  );
+  if (readable(s.schedules)) renderSchedules(s.schedules, state.actions);
+  if (readable(s.limits)) renderLimits(s.limits);
+  if (readable(s.workers)) renderWorkers(s.workers);
+  if (readable(s.failures)) renderFailures(s.failures);
+  if (!readable(s.overview)) return;
+  const c = s.overview.counts;
   const deadKey = `${c.dead}:${c.totals.requeued ?? 0}:${c.totals.dead ?? 0}`;
   if (deadKey !== state.deadKey) {
     state.deadKey = deadKey;
@@ -106,7 +55,7 @@ export function render(s: Snapshot): void {
 }
 
 /** The limits panel, shown once the queue has a limit or a held key: held keys, next slot. */
-function renderLimits(l: Snapshot["limits"]): void {
+function renderLimits(l: Part<"limits">): void {
   $("limits-panel").hidden = !l.used;
   if (!l.used) return;
   $("limits-settings").textContent = l.settings;
