@@ -1,11 +1,10 @@
-// What the page shows: the overview (counts, chart, workers, failures), the dead letters (one
-// page at a time, with their actions) and a job.
+// What the page shows: each snapshot's parts (drawn by overview.ts, schedules.ts and the limits
+// panel here), the dead letters (one page at a time, with their actions) and a job.
 // Types only (erased when transpiled): the page reads exactly what the server sends.
 import type { Snapshot } from "../api-reads.ts";
 import {
   $,
   act,
-  ago,
   api,
   el,
   failed,
