@@ -261,4 +261,6 @@ export const inputMutants: Mutant[] = [
     "for (const [part, why] of q.unreadable ?? []) out.push(", "for (const [part, why] of []) out.push(", [T("dashboard.unreadable")]),
   m("unreadable-key-unnamed", "lib/admin/unreadable-keys.ts", "the key of another type is named",
     "if (type !== \"none\" && type !== want)", "if (false)", [T("dashboard.unreadable")]),
+  m("token-reads-env-lenient", "bin/dashboard.ts", "COURIER_DASHBOARD_TOKEN_READS=on is refused (exit 2), not read as off",
+    "  if (/^(0|false|no|)$/i.test(value ?? \"\")) return false;\n  throw", "  return false;\n  throw", [T("dashboard.env")]),
 ];
