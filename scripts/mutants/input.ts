@@ -263,4 +263,8 @@ export const inputMutants: Mutant[] = [
     "if (type !== \"none\" && type !== want)", "if (false)", [T("dashboard.unreadable")]),
   m("token-reads-env-lenient", "bin/dashboard.ts", "COURIER_DASHBOARD_TOKEN_READS=on is refused (exit 2), not read as off",
     "  if (/^(0|false|no|)$/i.test(value ?? \"\")) return false;\n  throw", "  return false;\n  throw", [T("dashboard.env")]),
+  m("host-malformed-taken", "lib/dashboard/auth.ts", "a malformed Host header (localhost:abc) is a 400, not a 500 logged per request",
+    "  if (name === null && host !== \"\") return { ok: false, status: 400, error: MALFORMED_HOST };\n", "", [T("dashboard.host")]),
+  m("host-port-unbounded", "lib/dashboard/auth.ts", "a Host port past 65535 is malformed",
+    "return m && URL.canParse(", "return m && Boolean(", [T("dashboard.host")]),
 ];
