@@ -4,8 +4,9 @@
 // spelling (`LOCALHOST`, `::ffff:127.0.0.1`, `0:0:0:0:0:0:0:1`, `[::1]`): taken for another
 // address, the dashboard warned and turned its Host check off (DNS rebinding then worked).
 import { afterEach, describe, expect, test } from "bun:test";
-import { hostName } from "../lib/dashboard/auth.ts";
+import { hostName, isLoopback } from "../lib/dashboard/auth.ts";
 import { type Dashboard, startDashboard } from "../lib/dashboard/server.ts";
+import { hostPort } from "../lib/worker/health.ts";
 import { redisUrl, testPrefix } from "./helpers.ts";
 
 const running: Dashboard[] = [];
@@ -64,5 +65,58 @@ describe("a malformed Host header", () => {
     ["", null],
   ])("hostName(%p) is %p", (header, name) => {
     expect(hostName(header)).toBe(name);
+  });
+});
+
+describe("loopback in any spelling", () => {
+  test.each([
+    ["127.0.0.1", true],
+    ["127.8.9.10", true],
+    ["localhost", true],
+    ["LOCALHOST", true],
+    ["LocalHost", true],
+    ["::1", true],
+    ["[::1]", true],
+    ["0:0:0:0:0:0:0:1", true],
+    ["[0:0:0:0:0:0:0:1]", true],
+    ["::ffff:127.0.0.1", true],
+    ["[::FFFF:127.1.2.3]", true],
+    ["::ffff:7f00:1", true],
+    ["0.0.0.0", false],
+    ["::", false],
+    ["::ffff:10.0.0.1", false],
+    ["127.0.0.256", false],
+    ["128.0.0.1", false],
+    ["localhost.evil.example", false],
+    ["10.0.0.1", false],
+    ["example.org", false],
+  ])("isLoopback(%p) is %p", (host, loopback) => {
+    expect(isLoopback(host)).toBe(loopback);
+  });
+
+  test.each([
+    ["127.0.0.1", "127.0.0.1:80"],
+    ["::1", "[::1]:80"],
+    ["[::1]", "[::1]:80"],
+    ["localhost", "localhost:80"],
+  ])("hostPort(%p, 80) is %p", (host, shown) => {
+    expect(hostPort(host, 80)).toBe(shown);
+  });
+
+  test("--host LOCALHOST: loopback, and the Host check is on", async () => {
+    const d = await dashboard("LOCALHOST");
+    expect(d.loopback).toBe(true);
+    const res = await fetch(`http://127.0.0.1:${d.port}/api/overview`, {
+      headers: { host: "evil.example" },
+    });
+    expect(res.status).toBe(421);
+  });
+
+  test("--host [::1]: the URL has one pair of brackets, and the Host check is on", async () => {
+    const d = await dashboard("[::1]");
+    expect(d.url).toBe(`http://[::1]:${d.port}`);
+    expect(d.loopback).toBe(true);
+    const res = await fetch(`${d.url}/api/overview`, { headers: { host: "evil.example" } });
+    expect(res.status).toBe(421);
   });
 });

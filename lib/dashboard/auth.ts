@@ -4,6 +4,7 @@
 // (`Authorization: Bearer <token>` or `X-Courier-Token`). A header, not a cookie: a page on
 // another site cannot make the browser send it, so no CSRF token is needed.
 import { timingSafeEqual } from "node:crypto";
+import { isIPv4, isIPv6 } from "node:net";
 
 export type Verdict = { ok: true } | { ok: false; status: number; error: string };
 
@@ -34,10 +35,20 @@ function bearer(header: string | null): string | null {
   return m ? m[1]!.trim() : null;
 }
 
-const LOOPBACK_NAMES = new Set(["127.0.0.1", "localhost", "[::1]", "::1"]);
-
+/**
+ * A loopback address or name in any spelling: `localhost` in any case, 127.0.0.0/8, and IPv6's
+ * `::1` however written (`0:0:0:0:0:0:0:1`, in brackets) or an IPv4-mapped 127.x
+ * (`::ffff:127.0.0.1`). One taken for another address turned the Host check off.
+ */
 export function isLoopback(host: string): boolean {
-  return LOOPBACK_NAMES.has(host) || /^127\.\d+\.\d+\.\d+$/.test(host);
+  const name = host.toLowerCase().replace(/^\[(.*)\]$/, "$1");
+  if (name === "localhost") return true;
+  if (isIPv4(name)) return name.startsWith("127.");
+  if (!isIPv6(name)) return false;
+  // The URL parser writes an IPv6 address one way: `::1`, `::ffff:7f00:1` (mapped 127.0.0.1).
+  const canonical = new URL(`http://[${name}]/`).hostname.slice(1, -1);
+  const mapped = /^::ffff:([0-9a-f]{1,4}):[0-9a-f]{1,4}$/.exec(canonical);
+  return canonical === "::1" || (mapped !== null && Number.parseInt(mapped[1]!, 16) >> 8 === 127);
 }
 
 /** A Host header: a name or IPv4 address, or an IPv6 one in brackets; then `:port`, or none. */

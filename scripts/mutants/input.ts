@@ -267,4 +267,12 @@ export const inputMutants: Mutant[] = [
     "  if (name === null && host !== \"\") return { ok: false, status: 400, error: MALFORMED_HOST };\n", "", [T("dashboard.host")]),
   m("host-port-unbounded", "lib/dashboard/auth.ts", "a Host port past 65535 is malformed",
     "return m && URL.canParse(", "return m && Boolean(", [T("dashboard.host")]),
+  m("loopback-case-sensitive", "lib/dashboard/auth.ts", "--host LOCALHOST is loopback (the Host check stays on)",
+    "const name = host.toLowerCase().replace(", "const name = host.replace(", [T("dashboard.host")]),
+  m("loopback-v6-spelling", "lib/dashboard/auth.ts", "0:0:0:0:0:0:0:1 is loopback, as ::1 is",
+    "return canonical === \"::1\" ||", "return name === \"::1\" ||", [T("dashboard.host")]),
+  m("loopback-mapped-v4", "lib/dashboard/auth.ts", "::ffff:127.0.0.1 is loopback",
+    "(mapped !== null && Number.parseInt(mapped[1]!, 16) >> 8 === 127)", "false", [T("dashboard.host")]),
+  m("hostport-brackets-twice", "lib/worker/health.ts", "--host [::1] is shown http://[::1]:PORT, not [[::1]]",
+    "const bare = hostname.includes(\":\") && !hostname.startsWith(\"[\");", "const bare = hostname.includes(\":\");", [T("dashboard.host")]),
 ];
