@@ -9,12 +9,15 @@ import type { ScheduleInfo } from "../schedule/schedules.ts";
 import { LATE_MS } from "../schedule/ticks.ts";
 import type { QueueSchedules } from "./info-schedules.ts";
 import { type LimitsView, perSecond } from "./limits-view.ts";
-import { type Counter, type Durations, isCount, type QueueCounts } from "./stats.ts";
+import {
+  type Counter,
+  DURATION_BOUNDS_MS,
+  type Durations,
+  isCount,
+  type QueueCounts,
+} from "./stats.ts";
 
-/** Histogram bounds in ms; lib/engine/lua/finish.lua counts with the same list (a test checks they agree). */
-export const DURATION_BOUNDS_MS = [
-  5, 10, 25, 50, 100, 250, 500, 1_000, 2_500, 5_000, 10_000, 30_000, 60_000,
-] as const;
+export { DURATION_BOUNDS_MS };
 
 export interface QueueMetrics {
   /** The queue's label (default: counts.queue). */
