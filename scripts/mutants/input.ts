@@ -277,4 +277,6 @@ export const inputMutants: Mutant[] = [
     "const bare = hostname.includes(\":\") && !hostname.startsWith(\"[\");", "const bare = hostname.includes(\":\");", [T("dashboard.host")]),
   m("durations-stray-field-counted", "lib/admin/stats.ts", "a stray field in stats:durations is no bucket and not counted (_count equals the +Inf bucket)",
     "const bound = BUCKET_FIELDS.get(name);", "const bound = BUCKET_FIELDS.get(name) ?? Number(name);", [T("metrics.durations")]),
+  m("shard-counter-negative-summed", "lib/admin/shards.ts", "one shard's corrupt counter (-5) leaves the queue's total unknown, never lower than before",
+    "values.every(isCount) ? values.reduce((n, v) => n + v, 0) : Number.NaN", "values.reduce((n, v) => n + v, 0)", [T("admin.shards.merge")]),
 ];
