@@ -279,4 +279,6 @@ export const inputMutants: Mutant[] = [
     "const bound = BUCKET_FIELDS.get(name);", "const bound = BUCKET_FIELDS.get(name) ?? Number(name);", [T("metrics.durations")]),
   m("shard-counter-negative-summed", "lib/admin/shards.ts", "one shard's corrupt counter (-5) leaves the queue's total unknown, never lower than before",
     "values.every(isCount) ? values.reduce((n, v) => n + v, 0) : Number.NaN", "values.reduce((n, v) => n + v, 0)", [T("admin.shards.merge")]),
+  m("format-refusal-503", "lib/dashboard/api.ts", "a data format refusal is a 409 with its own line, not 503 Redis unavailable",
+    "  if (err instanceof RedisRefusedError) return { status: 409, error: err.message };\n", "", [T("dashboard.format")]),
 ];
