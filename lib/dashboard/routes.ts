@@ -67,9 +67,14 @@ function scoped(d: RouteDeps, route: Route): Handler {
   };
 }
 
-/** An action: the token, then a body of at most bodyMaxBytes (413 beyond). */
+/**
+ * An action: the token, the queue's data format checked again (one HGET a shard: another
+ * Courier may have taken the queue since it was last read; a refusal is a 409, nothing
+ * written), then a body of at most bodyMaxBytes (413 beyond).
+ */
 function action(d: RouteDeps, fn: (req: Req, ctx: api.Api, body: string) => Promise<Response>) {
   const withBody: Route = async (req, ctx) => {
+    await ctx.admin.checkFormat();
     const body = await readBody(req, dashboardDefaults.bodyMaxBytes);
     return typeof body === "string" ? fn(req, ctx, body) : body;
   };

@@ -281,4 +281,10 @@ export const inputMutants: Mutant[] = [
     "values.every(isCount) ? values.reduce((n, v) => n + v, 0) : Number.NaN", "values.reduce((n, v) => n + v, 0)", [T("admin.shards.merge")]),
   m("format-refusal-503", "lib/dashboard/api.ts", "a data format refusal is a 409 with its own line, not 503 Redis unavailable",
     "  if (err instanceof RedisRefusedError) return { status: 409, error: err.message };\n", "", [T("dashboard.format")]),
+  m("action-format-unchecked", "lib/dashboard/routes.ts", "an action checks the queue's data format again: one changed since is refused, nothing written",
+    "    await ctx.admin.checkFormat();\n", "", [T("dashboard.format")]),
+  m("format-cache-forever", "lib/dashboard/queues.ts", "reads trust a format check for FORMAT_RECHECK_MS, not for ever",
+    "< FORMAT_RECHECK_MS", "< Number.POSITIVE_INFINITY", [T("dashboard.format")]),
+  m("own-queue-format-unchecked", "lib/dashboard/queues.ts", "the dashboard's own queue's format is checked again too",
+    "if (name === this.name) return this.#checked(this.admin);", "if (name === this.name) return this.admin;", [T("dashboard.format")]),
 ];
