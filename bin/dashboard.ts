@@ -13,7 +13,7 @@ const command = defineCommand({
   meta: {
     name: "dashboard",
     description:
-      "Serve a live dashboard of the queues under the prefix (counts, throughput, workers, failures, dead letters, jobs; --queue is the one it opens on), its JSON API under /api/ and Prometheus metrics at /metrics. Actions (requeue, delete, trigger) are off unless a token is given; requests must then carry it. Stops on SIGINT/SIGTERM.",
+      "Serve a live dashboard of the queues under the prefix (counts, throughput, workers, failures, dead letters, jobs; --queue is the one it opens on), its JSON API under /api/ and Prometheus metrics at /metrics. Actions (requeue, delete and requeue all dead jobs, cancel a job, trigger a URL, pause, resume and empty the queue, a schedule's pause and resume) are off unless a token is given; requests must then carry it. Stops on SIGINT/SIGTERM.",
   },
   args: {
     host: {

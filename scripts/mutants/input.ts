@@ -287,4 +287,6 @@ export const inputMutants: Mutant[] = [
     "< FORMAT_RECHECK_MS", "< Number.POSITIVE_INFINITY", [T("dashboard.format")]),
   m("own-queue-format-unchecked", "lib/dashboard/queues.ts", "the dashboard's own queue's format is checked again too",
     "if (name === this.name) return this.#checked(this.admin);", "if (name === this.name) return this.admin;", [T("dashboard.format")]),
+  m("dashboard-help-actions-short", "bin/dashboard.ts", "dashboard --help names every action, not only requeue, delete, trigger",
+    "Actions (requeue, delete and requeue all dead jobs, cancel a job, trigger a URL, pause, resume and empty the queue, a schedule's pause and resume)", "Actions (requeue, delete, trigger)", [T("dashboard.docs")]),
 ];
