@@ -289,4 +289,6 @@ export const inputMutants: Mutant[] = [
     "if (name === this.name) return this.#checked(this.admin);", "if (name === this.name) return this.admin;", [T("dashboard.format")]),
   m("dashboard-help-actions-short", "bin/dashboard.ts", "dashboard --help names every action, not only requeue, delete, trigger",
     "Actions (requeue, delete and requeue all dead jobs, cancel a job, trigger a URL, pause, resume and empty the queue, a schedule's pause and resume)", "Actions (requeue, delete, trigger)", [T("dashboard.docs")]),
+  m("page-unreadable-unsaid", "lib/dashboard/client/views.ts", "the page names a part it could not read",
+    "$(\"unreadable\").hidden = why.length === 0;", "$(\"unreadable\").hidden = true;", [T("dashboard.unreadable.browser")]),
 ];
