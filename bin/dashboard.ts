@@ -5,6 +5,7 @@ import { isIPv4 } from "node:net";
 import { defineCommand } from "citty";
 import { dashboardDefaults } from "../lib/dashboard/options.ts";
 import { startDashboard } from "../lib/dashboard/server.ts";
+import { shownInput } from "../lib/safe-text.ts";
 import { withPortHint } from "../lib/worker/health.ts";
 import { commonArgs, intArgOrEnv, queueArgs, runCli, UsageError } from "./_cli.ts";
 
@@ -12,7 +13,7 @@ const command = defineCommand({
   meta: {
     name: "dashboard",
     description:
-      "Serve a live dashboard of the queues under the prefix (counts, throughput, workers, failures, dead letters, jobs; --queue is the one it opens on), its JSON API under /api/ and Prometheus metrics at /metrics. Actions (requeue, delete, trigger) are off unless a token is given; requests must then carry it. Stops on SIGINT/SIGTERM.",
+      "Serve a live dashboard of the queues under the prefix (counts, throughput, workers, failures, dead letters, jobs; --queue is the one it opens on), its JSON API under /api/ and Prometheus metrics at /metrics. Actions (requeue, delete and requeue all dead jobs, cancel a job, trigger a URL, pause, resume and empty the queue, a schedule's pause and resume) are off unless a token is given; requests must then carry it. Stops on SIGINT/SIGTERM.",
   },
   args: {
     host: {
@@ -31,7 +32,7 @@ const command = defineCommand({
     "token-reads": {
       type: "boolean",
       description:
-        "Reads need the token too: the API, live updates and /metrics answer 403 without it, and the page asks for it (env COURIER_DASHBOARD_TOKEN_READS=1; needs --token; default: reads open)",
+        "Reads need the token too: the API, live updates and /metrics answer 403 without it, and the page asks for it (env COURIER_DASHBOARD_TOKEN_READS=1, true or yes; 0, false, no or empty is off, another value exits 2; needs --token; default: reads open)",
     },
     "max-live": {
       type: "string",
@@ -48,8 +49,8 @@ const command = defineCommand({
       host,
       port,
       token: args.token || env.COURIER_DASHBOARD_TOKEN || undefined,
-      tokenReads:
-        args["token-reads"] || /^(1|true|yes)$/i.test(env.COURIER_DASHBOARD_TOKEN_READS ?? ""),
+      // The env checked even with --token-reads: a bad value is refused either way.
+      tokenReads: envSwitch(env.COURIER_DASHBOARD_TOKEN_READS) || args["token-reads"],
       maxLive: intArgOrEnv(args["max-live"], "max-live", "COURIER_DASHBOARD_MAX_LIVE", 1, 100_000),
     }).catch((err) => {
       throw withPortHint(err, "give another --port or COURIER_DASHBOARD_PORT");
@@ -80,6 +81,18 @@ function listenHost(host: string | undefined): string | undefined {
     );
   }
   return host;
+}
+
+/**
+ * COURIER_DASHBOARD_TOKEN_READS: 1, true or yes is on; 0, false, no or empty off. Anything else
+ * is refused: read as off, a typo (`on`) left every read open while the operator thought not.
+ */
+function envSwitch(value: string | undefined): boolean {
+  if (/^(1|true|yes)$/i.test(value ?? "")) return true;
+  if (/^(0|false|no|)$/i.test(value ?? "")) return false;
+  throw new UsageError(
+    `COURIER_DASHBOARD_TOKEN_READS must be 1, true or yes (reads need the token) or 0, false, no or empty (reads open), got "${shownInput(value!)}"`,
+  );
 }
 
 export { command };

@@ -1,7 +1,7 @@
 // How the readings of a queue's shards merge into one (lib/admin/shards.ts): tables, no Redis.
 import { describe, expect, test } from "bun:test";
 import { byShard, mergeWorkers, sumCounts, sumSeries } from "../lib/admin/shards.ts";
-import type { QueueCounts } from "../lib/admin/stats.ts";
+import { isCount, type QueueCounts } from "../lib/admin/stats.ts";
 import type { WorkerInfo, WorkerState } from "../lib/admin/workers.ts";
 
 function worker(state: WorkerState, o: Partial<WorkerInfo> = {}): WorkerInfo {
@@ -64,8 +64,14 @@ test("series added minute by minute; shards a minute apart give the latest minut
   ]);
 });
 
-test("counts: sums, the oldest waiting job of any shard, parked jobs by task", () => {
-  const c = (waiting: number, oldest: number | null, parked: number): QueueCounts => ({
+/** A shard's counts: `waiting`, its oldest waiting job, jobs parked for task t, `finished` in total. */
+function shardCounts(
+  waiting: number,
+  oldest: number | null,
+  parked: number,
+  finished = 1,
+): QueueCounts {
+  return {
     queue: "shard",
     waiting,
     inFlight: 1,
@@ -79,7 +85,7 @@ test("counts: sums, the oldest waiting job of any shard, parked jobs by task", (
     totals: {
       enqueued: 1,
       started: 1,
-      finished: 1,
+      finished,
       failed: 0,
       retried: 0,
       dead: 0,
@@ -89,7 +95,11 @@ test("counts: sums, the oldest waiting job of any shard, parked jobs by task", (
       canceled: 1,
     },
     unservedTasks: parked === 0 ? [] : [{ task: "t", jobs: parked }],
-  });
+  };
+}
+
+test("counts: sums, the oldest waiting job of any shard, parked jobs by task", () => {
+  const c = shardCounts;
   const sum = sumCounts("q", [c(3, null, 0), c(4, 9_000, 2), c(0, 2_000, 5)]);
   expect(sum).toMatchObject({
     queue: "q",
@@ -103,6 +113,18 @@ test("counts: sums, the oldest waiting job of any shard, parked jobs by task", (
   expect(sum.totals.dead_trimmed).toBeNaN(); // one shard's corrupt counter: unknown, not a number
   expect(sum.unservedTasks).toEqual([{ task: "t", jobs: 7 }]);
 });
+
+test.each([[-5], [1.5], [Number.POSITIVE_INFINITY]])(
+  "one shard's counter of %p (corrupt) leaves the sum unknown, as on one shard: never a count that went back",
+  (bad) => {
+    const shard = (finished: number) => shardCounts(0, null, 0, finished);
+    const one = sumCounts("q", [shard(bad)]);
+    const two = sumCounts("q", [shard(bad), shard(10)]);
+    expect(isCount(one.totals.finished)).toBe(false);
+    expect(isCount(two.totals.finished)).toBe(false);
+    expect(sumCounts("q", [shard(3), shard(10)]).totals.finished).toBe(13);
+  },
+);
 
 test("ids go to their shard; an auto id of no shard of the queue goes nowhere", () => {
   const groups = byShard(["1-0:4", "1-0:0", "2-0:4", "1-0", "1-0:9"], 6);

@@ -202,16 +202,18 @@ describe("bad input never reaches Redis raw", () => {
     }
   });
 
-  test("a Redis error is a 500 that does not repeat it", async () => {
+  test("a key of another type is a 409 naming it, not Redis' own words", async () => {
     const prefix = testPrefix();
     const d = await dashboard({ prefix });
     await using redis = await rawRedis();
     // A list where the dead stream should be: every read of it fails with WRONGTYPE.
     await redis.sendCommand(["RPUSH", `${prefix}:{default}:dead`, "garbage"]);
     const res = await fetch(`${d.url}/api/dead`);
-    expect(res.status).toBe(500);
-    expect(await res.json()).toEqual({
-      error: "internal error: the dashboard's log has the details",
-    });
+    expect(res.status).toBe(409);
+    const { error } = await res.json();
+    expect(error).toStartWith(
+      `queue default cannot be read: key ${prefix}:{default}:dead holds a list where Courier keeps a stream;`,
+    );
+    expect(error).not.toContain("WRONGTYPE");
   });
 });

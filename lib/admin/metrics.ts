@@ -4,21 +4,33 @@
 // them into text (tested with tables).
 
 import type { RedisMemory } from "../redis/memory.ts";
+import { safeText } from "../safe-text.ts";
 import type { ScheduleInfo } from "../schedule/schedules.ts";
 import { LATE_MS } from "../schedule/ticks.ts";
 import type { QueueSchedules } from "./info-schedules.ts";
 import { type LimitsView, perSecond } from "./limits-view.ts";
-import { type Counter, type Durations, isCount, type QueueCounts } from "./stats.ts";
+import {
+  type Counter,
+  DURATION_BOUNDS_MS,
+  type Durations,
+  isCount,
+  type QueueCounts,
+} from "./stats.ts";
 
-/** Histogram bounds in ms; lib/engine/lua/finish.lua counts with the same list (a test checks they agree). */
-export const DURATION_BOUNDS_MS = [
-  5, 10, 25, 50, 100, 250, 500, 1_000, 2_500, 5_000, 10_000, 30_000, 60_000,
-] as const;
+export { DURATION_BOUNDS_MS };
 
 export interface QueueMetrics {
-  counts: QueueCounts;
-  liveWorkers: number;
-  durations: Durations;
+  /** The queue's label (default: counts.queue). */
+  queue?: string;
+  /** Null (as liveWorkers, durations): unreadable, its families left out (`unreadable` says why). */
+  counts: QueueCounts | null;
+  liveWorkers: number | null;
+  durations: Durations | null;
+  /**
+   * The parts left out because a key of theirs holds another type: `[part, why]`, each told in
+   * a comment line and counted in `courier_queue_unreadable` (0 when none).
+   */
+  unreadable?: [string, string][];
   /** The queue's shard count (its numbers above are the shards' sums); no sample when not given. */
   shards?: number;
   /** The queue is paused (`queue.ts pause`); no sample when not given. */
@@ -89,40 +101,51 @@ export function renderMetrics(
     for (const q of queues) {
       // A counter field that holds no whole number (corrupt, or written by hand) is left out:
       // no sample rather than NaN, which would read as a reset (or break a rate).
-      const value = q.counts.totals[counter];
-      if (isCount(value))
-        out.push(sample(`jobs_${counter}_total`, { queue: q.counts.queue }, value));
+      const value = q.counts?.totals[counter] ?? Number.NaN; // NaN: counts unreadable
+      if (isCount(value)) out.push(sample(`jobs_${counter}_total`, { queue: label(q) }, value));
     }
   }
   for (const [name, help, get] of GAUGES) {
     family(name, "gauge", help);
-    for (const q of queues) out.push(sample(name, { queue: q.counts.queue }, get(q.counts)));
+    for (const q of queues) {
+      if (q.counts) out.push(sample(name, { queue: label(q) }, get(q.counts)));
+    }
   }
   family("jobs_waiting_priority", "gauge", "Jobs waiting to be read, per priority level.");
   for (const q of queues) {
-    for (const [priority, l] of Object.entries(q.counts.byPriority ?? {})) {
-      out.push(sample("jobs_waiting_priority", { queue: q.counts.queue, priority }, l.waiting));
+    for (const [priority, l] of Object.entries(q.counts?.byPriority ?? {})) {
+      out.push(sample("jobs_waiting_priority", { queue: label(q), priority }, l.waiting));
     }
   }
   family("workers_live", "gauge", "Workers whose last heartbeat is recent.");
-  for (const q of queues)
-    out.push(sample("workers_live", { queue: q.counts.queue }, q.liveWorkers));
+  for (const q of queues) {
+    if (q.liveWorkers !== null)
+      out.push(sample("workers_live", { queue: label(q) }, q.liveWorkers));
+  }
   family("queue_shards", "gauge", "Shards the queue is split into (its numbers are their sums).");
   for (const q of queues) {
-    if (q.shards !== undefined)
-      out.push(sample("queue_shards", { queue: q.counts.queue }, q.shards));
+    if (q.shards !== undefined) out.push(sample("queue_shards", { queue: label(q) }, q.shards));
   }
   family("queue_paused", "gauge", "1 while the queue is paused: workers start no new job.");
   for (const q of queues) {
     if (q.paused !== undefined)
-      out.push(sample("queue_paused", { queue: q.counts.queue }, q.paused ? 1 : 0));
+      out.push(sample("queue_paused", { queue: label(q) }, q.paused ? 1 : 0));
   }
   out.push(...limitFamilies(queues));
   out.push(...scheduleFamilies(queues));
   family("job_duration_seconds", "histogram", "Run time of finished jobs, start to finish.");
-  for (const q of queues) out.push(...histogram(q.counts.queue, q.durations));
+  for (const q of queues) if (q.durations) out.push(...histogram(label(q), q.durations));
+  family("queue_unreadable", "gauge", "Parts left out above: a key of theirs holds another type.");
+  for (const q of queues) {
+    // Why, in a comment line each (a scraper ignores it; a person reading the page sees it),
+    // its control characters escaped: a newline would end the comment.
+    for (const [part, why] of q.unreadable ?? []) out.push(`# ${part} left out: ${safeText(why)}`);
+    out.push(sample("queue_unreadable", { queue: label(q) }, q.unreadable?.length ?? 0));
+  }
   return `${out.join("\n")}\n`;
 }
+
+const label = (q: QueueMetrics): string => q.queue ?? q.counts?.queue ?? "";
 
 /**
  * The limits: settings as gauges (no sample for a limit not set), the held keys' count, and for
@@ -133,7 +156,7 @@ function limitFamilies(queues: readonly QueueMetrics[]): string[] {
   const out: string[] = [];
   const gauge = (name: string, help: string, each: (q: string, v: LimitsView) => string[]) => {
     out.push(`# HELP courier_${name} ${help}`, `# TYPE courier_${name} gauge`);
-    for (const q of queues) if (q.limits) out.push(...each(q.counts.queue, q.limits));
+    for (const q of queues) if (q.limits) out.push(...each(label(q), q.limits));
   };
   gauge("limit_rate_per_second", "The queue's limit on starts, per second.", (queue, v) =>
     v.rate ? [sample("limit_rate_per_second", { queue }, perSecond(v.rate))] : [],
@@ -183,7 +206,7 @@ function scheduleFamilies(queues: readonly QueueMetrics[]): string[] {
   const count = (name: string, help: string, value: (s: QueueSchedules) => number) => {
     out.push(`# HELP courier_${name} ${help}`, `# TYPE courier_${name} gauge`);
     for (const q of queues) {
-      if (q.schedules) out.push(sample(name, { queue: q.counts.queue }, value(q.schedules)));
+      if (q.schedules) out.push(sample(name, { queue: label(q) }, value(q.schedules)));
     }
   };
   count("schedules", "Recurring schedules of the queue, paused ones too.", (s) => s.total);
@@ -201,7 +224,7 @@ function scheduleFamilies(queues: readonly QueueMetrics[]): string[] {
     for (const q of queues) {
       for (const s of q.schedules?.shown ?? []) {
         const v = s.def === null ? null : value(s, q.schedules!.nowMs);
-        if (v !== null) out.push(sample(name, { queue: q.counts.queue, schedule: s.name }, v));
+        if (v !== null) out.push(sample(name, { queue: label(q), schedule: s.name }, v));
       }
     }
   };

@@ -23,6 +23,7 @@ import type { LimitsView } from "./limits-view.ts";
 import { QueueShards } from "./queue-shards.ts";
 import type { Overview, RecentFailure } from "./queue-view.ts";
 import * as view from "./queue-view.ts";
+import { settle, type Unreadable } from "./unreadable-keys.ts";
 import type { WorkerInfo } from "./workers.ts";
 
 const JOBS_QUERY_KEYS = keysOf<JobsQuery>()(["state", "limit", "cursor", "oldest"]);
@@ -179,6 +180,14 @@ export class QueueReader {
   async recentFailures(limit = 20): Promise<RecentFailure[]> {
     checkCount(limit, "recentFailures' limit", 1, PAGE_MAX);
     return view.recentFailures(this.queueShards, limit);
+  }
+
+  /**
+   * `read`'s value, or `{ unreadable }` naming the key when Redis refused one of this queue's
+   * keys as another type: one part of a page shown as such, the rest served.
+   */
+  settle<T>(read: Promise<T>): Promise<T | Unreadable> {
+    return settle(this.queueShards, read);
   }
 
   /** Prometheus text for this queue: its shards' sums. */

@@ -18,6 +18,7 @@ import { renderMetrics } from "./metrics.ts";
 import type { QueueShards } from "./queue-shards.ts";
 import { mergeWorkers, sumCounts, sumDurations, sumSeries } from "./shards.ts";
 import { type QueueCounts, readCounts, readDurations } from "./stats.ts";
+import { isUnreadable, settle, type Unreadable } from "./unreadable-keys.ts";
 import type { MinutePoint } from "./window.ts";
 import { isLive, readWorkers, type WorkerInfo } from "./workers.ts";
 
@@ -118,28 +119,37 @@ export async function recentFailures(s: QueueShards, limit: number): Promise<Rec
 
 /** Prometheus text for the queue: its shards' sums (`own`: the keys under the queue's tag). */
 export async function metricsText(s: QueueShards, own: QueueKeys): Promise<string> {
+  // Each read on its own: a key of another type leaves out its part's families (said in the
+  // text), not the whole page. Limits and schedules say so themselves.
   const [overview, workers, durations, limits, read] = await Promise.all([
-    readOverview(s),
-    workersOf(s, false),
-    s.each((keys) => readDurations(s.client, keys)),
+    settle(s, readOverview(s)),
+    settle(s, workersOf(s, false)),
+    settle(
+      s,
+      s.each((keys) => readDurations(s.client, keys)),
+    ),
     limitsView(s, own),
     readQueueSchedules(s.client, s.prefix, s.queue),
   ]);
-  const { counts, memory, shards, paused } = overview;
-  const liveWorkers = workers.filter(isLive).length;
-  const schedules = read ?? undefined;
-  return renderMetrics(
-    [
-      {
-        counts,
-        liveWorkers,
-        durations: sumDurations(durations),
-        shards,
-        paused,
-        limits,
-        schedules,
-      },
-    ],
-    memory,
-  );
+  const unreadable: [string, string][] = [];
+  const ok = <T>(part: string, v: T | Unreadable): T | null => {
+    if (!isUnreadable(v)) return v;
+    unreadable.push([part, v.unreadable]);
+    return null;
+  };
+  const o = ok("counts, shards and paused", overview);
+  const w = ok("workers", workers);
+  const d = ok("durations", durations);
+  const queueMetrics = {
+    queue: s.queue,
+    counts: o?.counts ?? null,
+    liveWorkers: w ? w.filter(isLive).length : null,
+    durations: d ? sumDurations(d) : null,
+    shards: o?.shards,
+    paused: o?.paused,
+    limits,
+    schedules: read ?? undefined,
+    unreadable,
+  };
+  return renderMetrics([queueMetrics], o?.memory ?? null);
 }

@@ -7,6 +7,7 @@ import {
   COUNTERS,
   type Counter,
   type Durations,
+  isCount,
   type LevelCounts,
   type QueueCounts,
   throughputPerS,
@@ -46,8 +47,7 @@ export function sumCounts(queue: string, parts: readonly QueueCounts[]): QueueCo
     failed,
     retried: recent("retried"),
     throughputPerS: throughputPerS(finished.lastMinute, failed.lastMinute),
-    // A corrupt counter in one shard (NaN) makes the sum NaN: shown as unknown, as for one shard.
-    totals: Object.fromEntries(COUNTERS.map((k) => [k, sum((c) => c.totals[k])])) as Record<
+    totals: Object.fromEntries(COUNTERS.map((k) => [k, sumOfCounts(parts, k)])) as Record<
       Counter,
       number
     >,
@@ -58,6 +58,16 @@ export function sumCounts(queue: string, parts: readonly QueueCounts[]): QueueCo
       (u) => u.jobs,
     ).map(([task, jobs]) => ({ task, jobs })),
   };
+}
+
+/**
+ * A counter over the shards, or NaN (unknown, no sample) when a shard's is no count: a corrupt
+ * one (`-5`, `abc`) is left out on one shard, and summed it would show a total lower than the
+ * last scrape's (a counter gone back reads as a reset).
+ */
+function sumOfCounts(parts: readonly QueueCounts[], k: Counter): number {
+  const values = parts.map((c) => c.totals[k]);
+  return values.every(isCount) ? values.reduce((n, v) => n + v, 0) : Number.NaN;
 }
 
 /** The shards' per-minute series added minute by minute (each read on its own shard's clock). */

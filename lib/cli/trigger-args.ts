@@ -47,7 +47,7 @@ export const jobArgs = {
   id: {
     type: "string",
     description:
-      "The job's id, an idempotency key (1-128 of A-Z a-z 0-9 _ . : -): while a job with this id exists, a trigger with it enqueues nothing, prints that id and says the stored job's status and task on stderr (exit 0; --json: created false, status, task). With --task or --url",
+      "The job's id, an idempotency key (1-128 of A-Z a-z 0-9 _ . : -, not . or ..): while a job with this id exists, a trigger with it enqueues nothing, prints that id and says the stored job's status and task on stderr (exit 0; --json: created false, status, task). With --task or --url",
   },
 } as const satisfies ArgsDef;
 

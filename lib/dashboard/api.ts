@@ -6,7 +6,7 @@
 // the reads are api-reads.ts, the actions api-actions.ts.
 
 import type { Admin } from "../admin/admin.ts";
-import { ConnectError, isOomError } from "../errors.ts";
+import { ConnectError, isOomError, RedisRefusedError } from "../errors.ts";
 import type { Queue } from "../queue/queue.ts";
 import { describeCause } from "../redis/cause.ts";
 import { safeJson } from "../safe-text.ts";
@@ -26,7 +26,8 @@ export function json(body: unknown, status = 200): Response {
 
 /**
  * What a page or an API client is told of a failure, and the status: a full Redis (507: the
- * action wrote nothing and works once there is room), Redis away (503); anything else is a 500
+ * action wrote nothing and works once there is room), a refusal for good (409: another data
+ * format, NOPERM), Redis away (503); anything else is a 500
  * that only points to the log, where the details go (never Redis' own message to the client).
  */
 export function publicFailure(err: unknown): { status: number; error: string } {
@@ -35,6 +36,9 @@ export function publicFailure(err: unknown): { status: number; error: string } {
       "Redis is out of memory (maxmemory reached): it refused this and wrote nothing; free memory (purge dead letters) or raise maxmemory, then try again";
     return { status: 507, error };
   }
+  // Refused for good (another data format, NOPERM): its own line, which names no secret; before
+  // the class-name test below, which its name (RedisRefusedError) would match as Redis away.
+  if (err instanceof RedisRefusedError) return { status: 409, error: err.message };
   const name = (err as Error)?.constructor?.name ?? "";
   // A ConnectError: Redis stopped answering (NoAnswerError, lib/redis/answer.ts), among others.
   if (

@@ -12,6 +12,8 @@ import jobs from "./client/jobs.ts" with { type: "text" };
 // @ts-expect-error imported as text by Bun
 import live from "./client/live.ts" with { type: "text" };
 // @ts-expect-error imported as text by Bun
+import overview from "./client/overview.ts" with { type: "text" };
+// @ts-expect-error imported as text by Bun
 import schedules from "./client/schedules.ts" with { type: "text" };
 // @ts-expect-error imported as text by Bun
 import views from "./client/views.ts" with { type: "text" };
@@ -43,6 +45,7 @@ export function loadAssets(): Map<string, Asset> {
     ["/views.js", js(views)],
     ["/jobs.js", js(jobs)],
     ["/live.js", js(live)],
+    ["/overview.js", js(overview)],
     ["/schedules.js", js(schedules)],
     // SVG at the path browsers ask for by default: an envelope, the queue's courier.
     ["/favicon.ico", { body: FAVICON, type: "image/svg+xml" }],

@@ -4,6 +4,7 @@
 // (`Authorization: Bearer <token>` or `X-Courier-Token`). A header, not a cookie: a page on
 // another site cannot make the browser send it, so no CSRF token is needed.
 import { timingSafeEqual } from "node:crypto";
+import { isIPv4, isIPv6 } from "node:net";
 
 export type Verdict = { ok: true } | { ok: false; status: number; error: string };
 
@@ -34,20 +35,46 @@ function bearer(header: string | null): string | null {
   return m ? m[1]!.trim() : null;
 }
 
-const LOOPBACK_NAMES = new Set(["127.0.0.1", "localhost", "[::1]", "::1"]);
-
+/**
+ * A loopback address or name in any spelling: `localhost` in any case, 127.0.0.0/8, and IPv6's
+ * `::1` however written (`0:0:0:0:0:0:0:1`, in brackets) or an IPv4-mapped 127.x
+ * (`::ffff:127.0.0.1`). One taken for another address turned the Host check off.
+ */
 export function isLoopback(host: string): boolean {
-  return LOOPBACK_NAMES.has(host) || /^127\.\d+\.\d+\.\d+$/.test(host);
+  const name = host.toLowerCase().replace(/^\[(.*)\]$/, "$1");
+  if (name === "localhost") return true;
+  if (isIPv4(name)) return name.startsWith("127.");
+  if (!isIPv6(name)) return false;
+  // The URL parser writes an IPv6 address one way: `::1`, `::ffff:7f00:1` (mapped 127.0.0.1).
+  const canonical = new URL(`http://[${name}]/`).hostname.slice(1, -1);
+  const mapped = /^::ffff:([0-9a-f]{1,4}):[0-9a-f]{1,4}$/.exec(canonical);
+  return canonical === "::1" || (mapped !== null && Number.parseInt(mapped[1]!, 16) >> 8 === 127);
 }
 
+/** A Host header: a name or IPv4 address, or an IPv6 one in brackets; then `:port`, or none. */
+const HOST_HEADER = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+)(?::\d{1,5})?$/;
+
 /**
- * On a loopback address, refuses requests whose Host header names another host: a web page
+ * The host a Host header names, or null when it is malformed (`localhost:abc`, `[::1]x`, a port
+ * past 65535, a path): the request's URL is made from it, and would not parse.
+ */
+export function hostName(header: string): string | null {
+  const m = HOST_HEADER.exec(header);
+  // The URL parser judges the rest as the request's URL will be: a port past 65535, `[zz]`.
+  return m && URL.canParse(`http://${header}/`) ? m[1]! : null;
+}
+
+const MALFORMED_HOST = "malformed Host header: a host name or address, and a port from 0 to 65535";
+
+/**
+ * Refuses a malformed Host header (400, before anything reads the request's URL). On a
+ * loopback address, refuses requests whose Host header names another host: a web page
  * that points its own domain at 127.0.0.1 (DNS rebinding) cannot read the dashboard.
  */
 export function checkHost(req: Request, boundHost: string): Verdict {
-  if (!isLoopback(boundHost)) return { ok: true };
   const host = req.headers.get("host") ?? "";
-  const name = host.startsWith("[") ? host.slice(0, host.indexOf("]") + 1) : host.split(":")[0]!;
-  if (isLoopback(name)) return { ok: true };
+  const name = hostName(host);
+  if (name === null && host !== "") return { ok: false, status: 400, error: MALFORMED_HOST };
+  if (!isLoopback(boundHost) || (name !== null && isLoopback(name))) return { ok: true };
   return { ok: false, status: 421, error: `this dashboard answers to localhost only, not ${host}` };
 }

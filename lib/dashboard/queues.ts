@@ -6,14 +6,21 @@ import { QUEUE_NAME } from "../config.ts";
 import { RedisRefusedError } from "../errors.ts";
 import { Queue } from "../queue/queue.ts";
 
+/** How long a queue's data format, once checked, is trusted by reads (actions check each time). */
+export const FORMAT_RECHECK_MS = 10_000;
+
 /** Why a request's queue is refused. */
 export type Refusal = { ok: false; status: number; error: string };
 
 export class Queues {
   /** Producers for the queues triggered into, connected on first use. */
   #producers = new Map<string, Promise<Queue>>();
-  /** Queues whose data format was found to be this Courier's (checked once, not per request). */
-  #readable = new Set<string>();
+  /**
+   * When each queue's data format was last found to be this Courier's (its `now`, ms). Reads
+   * trust it for FORMAT_RECHECK_MS, so a format changed later (another Courier took the queue)
+   * is refused within that time, without an HGET per request; actions check every time.
+   */
+  #readableAt = new Map<string, number>();
 
   constructor(readonly admin: Admin) {}
 
@@ -24,7 +31,7 @@ export class Queues {
   /** The Admin of the queue the request names, or why not (400 bad name, 404 no such queue). */
   async resolve(url: URL): Promise<Admin | Refusal> {
     const name = url.searchParams.get("queue") || this.name;
-    if (name === this.name) return this.admin;
+    if (name === this.name) return this.#checked(this.admin);
     if (!QUEUE_NAME.test(name)) {
       return { ok: false, status: 400, error: "a queue name is 1-100 letters, digits or _.:-" };
     }
@@ -33,15 +40,26 @@ export class Queues {
       const prefix = this.admin.options.prefix;
       return { ok: false, status: 404, error: `no queue named ${name} under prefix ${prefix}` };
     }
-    if (!this.#readable.has(name)) {
-      // Another data format: refused (409) before anything of it is read, as the CLIs do.
-      const refused = await view.checkFormat().then(
-        () => null,
-        (err: unknown) => (err instanceof RedisRefusedError ? err : Promise.reject(err)),
-      );
-      if (refused) return { ok: false, status: 409, error: refused.message };
-      this.#readable.add(name);
+    return this.#checked(view);
+  }
+
+  /** The queue's Admin once its data format is this Courier's (409 otherwise, as the CLIs refuse it). */
+  async #checked(view: Admin): Promise<Admin | Refusal> {
+    const name = view.options.queue;
+    const now = this.admin.options.now();
+    if (now - (this.#readableAt.get(name) ?? Number.NEGATIVE_INFINITY) < FORMAT_RECHECK_MS) {
+      return view;
     }
+    // Another data format: refused before anything of it is read.
+    const refused = await view.checkFormat().then(
+      () => null,
+      (err: unknown) => (err instanceof RedisRefusedError ? err : Promise.reject(err)),
+    );
+    if (refused) {
+      this.#readableAt.delete(name);
+      return { ok: false, status: 409, error: refused.message };
+    }
+    this.#readableAt.set(name, now);
     return view;
   }
 

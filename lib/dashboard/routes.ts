@@ -61,13 +61,20 @@ function scoped(d: RouteDeps, route: Route): Handler {
   return async (req) => {
     const admin = await d.queues.resolve(new URL(req.url));
     if ("error" in admin) return api.json({ error: admin.error }, admin.status);
-    return route(req, apiFor(d.queues, admin, d));
+    // A key of the queue holding another type: 409 naming it (as `info` names it), not a 500.
+    const answer = await admin.settle(route(req, apiFor(d.queues, admin, d)));
+    return answer instanceof Response ? answer : api.json({ error: answer.unreadable }, 409);
   };
 }
 
-/** An action: the token, then a body of at most bodyMaxBytes (413 beyond). */
+/**
+ * An action: the token, the queue's data format checked again (one HGET a shard: another
+ * Courier may have taken the queue since it was last read; a refusal is a 409, nothing
+ * written), then a body of at most bodyMaxBytes (413 beyond).
+ */
 function action(d: RouteDeps, fn: (req: Req, ctx: api.Api, body: string) => Promise<Response>) {
   const withBody: Route = async (req, ctx) => {
+    await ctx.admin.checkFormat();
     const body = await readBody(req, dashboardDefaults.bodyMaxBytes);
     return typeof body === "string" ? fn(req, ctx, body) : body;
   };
@@ -91,6 +98,11 @@ function events(d: RouteDeps): Route {
  * segment), percent-decoded once, from the raw path: Bun's params are decoded already (decoding
  * them again read `%2541` as `A` and failed on `%25zz`), and turn a malformed escape (`%zz`)
  * into U+FFFD silently. A malformed one is 400.
+ *
+ * Bun routes the path as sent, but req.url is the normalised one: a `.` or `..` segment
+ * (`%2e` too) resolved, a backslash made a slash. Its third segment is then another id
+ * (`/api/schedules/%2e/pause` read as schedule `pause`), so an id that is not the one routed
+ * (the param) is refused, nothing done.
  */
 function byId(fn: (ctx: api.Api, id: string) => Promise<Response>): Route {
   return async (req, ctx) => {
@@ -101,9 +113,13 @@ function byId(fn: (ctx: api.Api, id: string) => Promise<Response>): Route {
     } catch {
       return api.json({ error: "the id in the path is not percent-encoded text" }, 400);
     }
+    if (id !== req.params.id) return api.json({ error: REWRITTEN_PATH }, 400);
     return fn(ctx, id);
   };
 }
+
+const REWRITTEN_PATH =
+  "the path has a . or .. segment or a raw backslash, which URLs rewrite: no id is read from it";
 
 /** Bun.serve's `routes` and `fetch` (404 for anything else). */
 export function routes(d: RouteDeps) {
@@ -147,7 +163,10 @@ export function routes(d: RouteDeps) {
   };
   const unrouted = checked(d, async (req) => {
     const allow = allowedMethods(table, new URL(req.url).pathname);
-    if (!allow) return api.json({ error: "not found" }, 404);
+    // The router saw the path as sent; req.url is normalised. A route that takes this method
+    // there means the path only reached it through a `.`/`..` segment or a backslash: no route.
+    const rewritten = allow?.split(", ").includes(req.method);
+    if (!allow || rewritten) return api.json({ error: "not found" }, 404);
     const error = `method ${req.method} not allowed here: use ${allow}`;
     const res = api.json({ error }, 405);
     res.headers.set("allow", allow);

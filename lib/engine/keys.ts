@@ -3,6 +3,7 @@
 // Cluster slot and multi-key scripts work there too. Nothing here assumes one stream per queue:
 // scripts take one shard's keys, and `shardOf` says which shard an id lives in.
 
+import { DOT_SEGMENT_REASON, isDotSegment } from "../dot-segment.ts";
 import { keySlot, SLOTS } from "../redis/slot.ts";
 import { shownInput } from "../safe-text.ts";
 import { dateMs } from "../time.ts";
@@ -316,6 +317,7 @@ export const SCHEDULE_ID_PREFIX = "sched:";
  */
 export function callerIdProblem(id: string, scheduler = false): string | null {
   if (!isValidJobId(id)) return `job id "${shownInput(id)}" must be 1-128 letters, digits or _.:-`;
+  if (isDotSegment(id)) return `job id "${id}" must not be . or ..: ${DOT_SEGMENT_REASON}`;
   if (AUTO_ID.test(id)) {
     return `job id "${id}" has the form of an id Courier makes (digits-digits): add a letter`;
   }

@@ -4,6 +4,7 @@
 import { Cron } from "croner";
 import { parseDuration } from "../admin/duration.ts";
 import { QUEUE_NAME } from "../config.ts";
+import { DOT_SEGMENT_REASON, isDotSegment } from "../dot-segment.ts";
 import { InputError } from "../errors.ts";
 import { kind } from "../option-keys.ts";
 import { payloadJson } from "../queue/payload-json.ts";
@@ -71,6 +72,9 @@ export function checkSpec(
     throw new InputError(
       `schedule name must be 1-64 letters, digits or _.-, got ${kind(spec.name)}`,
     );
+  }
+  if (isDotSegment(spec.name)) {
+    throw new InputError(`schedule name must not be . or ..: ${DOT_SEGMENT_REASON}`);
   }
   // Only undefined is "not given" (as for every option): null or 123 is no queue name.
   const queue = spec.queue === undefined ? defaultQueue : spec.queue;

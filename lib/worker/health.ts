@@ -84,7 +84,8 @@ export function withPortHint(err: unknown, hint: string): unknown {
   return new UnavailableError(`${err.message}; ${hint}`, { cause: err.cause });
 }
 
-/** `host:port`, an IPv6 address in brackets (`[::1]:9090`). */
+/** `host:port`, an IPv6 address in brackets (`[::1]:9090`), once (`--host [::1]` has them). */
 export function hostPort(hostname: string, port: number): string {
-  return `${hostname.includes(":") ? `[${hostname}]` : hostname}:${port}`;
+  const bare = hostname.includes(":") && !hostname.startsWith("[");
+  return `${bare ? `[${hostname}]` : hostname}:${port}`;
 }

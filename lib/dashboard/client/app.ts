@@ -2,7 +2,19 @@
 // each transpiled from TypeScript when the server starts, no build step and no framework. Live
 // numbers arrive as server-sent events, one snapshot a second. The queue shown is the page's
 // `?queue=` (the dashboard's own without it), picked from the queues under the prefix.
-import { $, act, api, el, pageQueue, type Row, say, TOKEN_KEY } from "./dom.js";
+import {
+  $,
+  act,
+  api,
+  el,
+  failed,
+  idPath,
+  NO_PATH,
+  pageQueue,
+  type Row,
+  say,
+  TOKEN_KEY,
+} from "./dom.js";
 import { wireJobs } from "./jobs.js";
 import { follow } from "./live.js";
 import { loadDead, refreshJob, render, type Snapshot, showJob, state } from "./views.js";
@@ -27,7 +39,8 @@ function connect(): void {
       badge("live", "live");
       $("token-needed").hidden = true;
       // The snapshot's time on the badge: each update is visible, to tests as well.
-      live.dataset.at = (data as Snapshot).overview.time;
+      const { overview } = data as Snapshot;
+      live.dataset.at = "time" in overview ? overview.time : new Date().toISOString();
       render(data as Snapshot);
       // A running job's page follows it (its progress, its end) at the snapshots' pace.
       if (!$("job-view").hidden) refreshJob();
@@ -86,7 +99,8 @@ function wire(): void {
   });
   $("job-cancel").addEventListener("click", async () => {
     const id = $("job-title").textContent ?? "";
-    const done = await act(`/api/jobs/${encodeURIComponent(id)}/cancel`);
+    const path = idPath("jobs", id, "cancel");
+    const done = path ? await act(path) : failed(new Error(`job ${id}: ${NO_PATH}`));
     if (!done) return;
     say(done.verdict === "canceled" ? `Canceled ${id}` : `${id} had ended (${done.status})`);
     void showJob(id);

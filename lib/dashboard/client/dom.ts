@@ -50,6 +50,20 @@ export function jobLink(id: unknown): Node {
   return a;
 }
 
+/**
+ * `/api/<what>/<name>[/<verb>]` with the name as one escaped segment, or null for `.` and `..`:
+ * URL resolution removes those, escaped or not (`/api/schedules/../pause` is `/api/pause`, so
+ * Pause on a schedule `..` paused the queue). Such a name is refused when made; one made
+ * before, or by hand, gets no action here (the CLI still acts on it).
+ */
+export function idPath(what: string, name: string, verb?: string): string | null {
+  if (name === "." || name === "..") return null;
+  return `/api/${what}/${encodeURIComponent(name)}${verb ? `/${verb}` : ""}`;
+}
+
+/** Said in place of an action that idPath cannot address. */
+export const NO_PATH = "unavailable here: . and .. cannot be in a URL (use the CLI)";
+
 export function say(message: string, bad = false): void {
   const m = $("message");
   m.textContent = message;

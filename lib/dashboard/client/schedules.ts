@@ -1,9 +1,11 @@
 // The schedules panel: the queue's recurring schedules with their next runs (Redis' clock), and
 // a Pause or Resume button each (actions, with the token: the server checks it).
-import type { Snapshot } from "../api-reads.ts";
-import { $, act, dateTime, el, fill, say, text } from "./dom.js";
+import { $, act, dateTime, el, fill, idPath, NO_PATH, say, text } from "./dom.js";
+import type { Part } from "./overview.js";
 
-export function renderSchedules(all: Snapshot["schedules"], actions: boolean): void {
+type Shown = Part<"schedules">["shown"][number];
+
+export function renderSchedules(all: Part<"schedules">, actions: boolean): void {
   const { total, shown } = all;
   const more = total > shown.length ? ` (the first ${shown.length} by name shown)` : "";
   $("schedules-total").textContent =
@@ -11,15 +13,6 @@ export function renderSchedules(all: Snapshot["schedules"], actions: boolean): v
   fill(
     "schedules",
     shown.map((s) => {
-      const verb = s.paused ? "resume" : "pause";
-      const b = el("button", s.paused ? "Resume" : "Pause", "action") as HTMLButtonElement;
-      b.type = "button";
-      b.disabled = !actions;
-      b.dataset.schedule = s.name;
-      b.addEventListener("click", async () => {
-        const done = await act(`/api/schedules/${encodeURIComponent(s.name)}/${verb}`);
-        if (done) say(`Schedule ${s.name} ${verb === "pause" ? "paused" : "resumed"}`);
-      });
       const next = s.paused ? "–" : s.next ? dateTime(s.next) : "none";
       return [
         text(s.name),
@@ -27,9 +20,25 @@ export function renderSchedules(all: Snapshot["schedules"], actions: boolean): v
         text(s.task),
         text(next),
         text(s.paused ? "paused" : "running"),
-        b,
+        pauseButton(s, actions),
       ];
     }),
     "no schedules",
   );
+}
+
+/** Pause or Resume; for a name no path can carry (`..`), a cell saying so instead. */
+function pauseButton(s: Shown, actions: boolean): Node {
+  const verb = s.paused ? "resume" : "pause";
+  const path = idPath("schedules", s.name, verb);
+  if (!path) return text(NO_PATH, "unavailable");
+  const b = el("button", s.paused ? "Resume" : "Pause", "action") as HTMLButtonElement;
+  b.type = "button";
+  b.disabled = !actions;
+  b.dataset.schedule = s.name;
+  b.addEventListener("click", async () => {
+    const done = await act(path);
+    if (done) say(`Schedule ${s.name} ${verb === "pause" ? "paused" : "resumed"}`);
+  });
+  return b;
 }

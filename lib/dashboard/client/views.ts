@@ -1,88 +1,51 @@
-// What the page shows: the overview (counts, chart, workers, failures), the dead letters (one
-// page at a time, with their actions) and a job.
+// What the page shows: each snapshot's parts (drawn by overview.ts, schedules.ts and the limits
+// panel here), the dead letters (one page at a time, with their actions) and a job.
 // Types only (erased when transpiled): the page reads exactly what the server sends.
 import type { Snapshot } from "../api-reads.ts";
-import { drawChart } from "./chart.js";
-import { $, act, ago, api, el, failed, fill, jobLink, type Row, say, text, time } from "./dom.js";
+import {
+  $,
+  act,
+  api,
+  el,
+  failed,
+  fill,
+  idPath,
+  jobLink,
+  NO_PATH,
+  type Row,
+  say,
+  text,
+  time,
+} from "./dom.js";
+import { type Part, renderFailures, renderOverview, renderWorkers } from "./overview.js";
 import { renderSchedules } from "./schedules.js";
 
 export type { Snapshot };
 
 export const state = { actions: false, deadCursors: [] as (string | null)[], deadKey: "" };
 
-/** "7.9 of 8.0 MB, FULL": a full Redis refuses new jobs (see the README's operations section). */
-function memoryText(m: Snapshot["overview"]["memory"]): string {
-  if (!m) return "–";
-  const mb = (n: number) => (n / 1_048_576).toFixed(1);
-  // On a cluster, the fullest master's (each has its own maxmemory), named.
-  const on = m.node === undefined ? "" : ` on ${m.node}`;
-  if (m.maxBytes === 0) return `${mb(m.usedBytes)} MB${on} (no limit)`;
-  return `${mb(m.usedBytes)} of ${mb(m.maxBytes)} MB${on}${m.full ? ", FULL" : ""}`;
-}
+/** A part of the snapshot that could be read (one whose key holds another type is not). */
+const readable = <T extends object>(part: T | { unreadable: string }): part is T =>
+  !("unreadable" in part);
 
 export function render(s: Snapshot): void {
-  const c = s.overview.counts;
-  state.actions = s.overview.actions;
-  const set = (id: string, v: unknown) => ($(`count-${id}`).textContent = String(v));
-  set("waiting", c.waiting);
-  set("in-flight", c.inFlight);
-  set("delayed", c.delayed);
-  // Said once a high or low level has work (a queue without levels shows what it always did).
-  const by = c.byPriority;
-  const leveled =
-    by !== undefined && [by.high, by.low].some((l) => l.waiting + l.inFlight + l.delayed > 0);
-  $("priority-card").hidden = !leveled;
-  if (by)
-    set(
-      "priority",
-      `high ${by.high.waiting} · normal ${by.normal.waiting} · low ${by.low.waiting}`,
-    );
-  set("dead", c.dead);
-  set("finished-minute", c.finished.lastMinute);
-  set("failed-minute", c.failed.lastMinute);
-  set("finished-hour", c.finished.lastHour);
-  set("throughput", c.throughputPerS);
-  set("oldest", ago(c.oldestWaitingMs));
-  set("finished-total", c.totals.finished ?? 0);
-  set("memory", memoryText(s.overview.memory));
-  set("shards", s.overview.shards); // the counts above are the shards' sums
-  $("paused").hidden = !s.overview.paused;
+  // A part whose key holds another type is named in one line; the rest are shown as usual.
+  const why = Object.values(s).flatMap((p) => (readable(p) ? [] : [p.unreadable]));
+  $("unreadable").hidden = why.length === 0;
+  $("unreadable").textContent = [...new Set(why)].join(" · ");
+  if (readable(s.overview)) {
+    state.actions = s.overview.actions;
+    renderOverview(s.overview);
+  }
   $("actions-off").hidden = state.actions;
   for (const b of document.querySelectorAll<HTMLButtonElement>(".action"))
     b.disabled = !state.actions;
-  drawChart(s.overview.series);
-  renderSchedules(s.schedules, state.actions);
-  renderLimits(s.limits);
-  fill(
-    "workers",
-    s.workers.workers.map((w) =>
-      [
-        w.name,
-        w.host,
-        w.pid,
-        w.concurrency,
-        w.inFlight,
-        w.processed,
-        w.failed,
-        `${ago(Number(w.lastHeartbeatMs))} ago`,
-      ]
-        .map((v) => text(v))
-        .concat(text(w.unreadable ? `unreadable: ${w.unreadable}` : w.state, `state-${w.state}`)),
-    ),
-    "no workers",
-  );
-  fill(
-    "failures",
-    s.failures.failures.map((f) => [
-      text(time(f.at)),
-      jobLink(f.id),
-      text(f.task),
-      text(f.attempt),
-      text(f.runAt ? `${f.outcome}, at ${time(f.runAt)}` : f.outcome),
-      text(f.error, "error"),
-    ]),
-    "no failures",
-  );
+  if (readable(s.schedules)) renderSchedules(s.schedules, state.actions);
+  if (readable(s.limits)) renderLimits(s.limits);
+  if (readable(s.workers)) renderWorkers(s.workers);
+  if (readable(s.failures)) renderFailures(s.failures);
+  if (!readable(s.overview)) return;
+  const c = s.overview.counts;
   const deadKey = `${c.dead}:${c.totals.requeued ?? 0}:${c.totals.dead ?? 0}`;
   if (deadKey !== state.deadKey) {
     state.deadKey = deadKey;
@@ -91,7 +54,7 @@ export function render(s: Snapshot): void {
 }
 
 /** The limits panel, shown once the queue has a limit or a held key: held keys, next slot. */
-function renderLimits(l: Snapshot["limits"]): void {
+function renderLimits(l: Part<"limits">): void {
   $("limits-panel").hidden = !l.used;
   if (!l.used) return;
   $("limits-settings").textContent = l.settings;
@@ -118,35 +81,39 @@ export async function loadDead(cursor: string | null): Promise<void> {
   $("dead-total").textContent = `${page.total} kept`;
   fill(
     "dead",
-    letters.map((l) => {
-      const buttons = el("td");
-      for (const [label, verb] of [
-        ["Requeue", "requeue"],
-        ["Delete", "delete"],
-      ] as const) {
-        const b = el("button", label, "action") as HTMLButtonElement;
-        b.type = "button";
-        b.disabled = !state.actions;
-        b.dataset.verb = verb;
-        b.addEventListener("click", async () => {
-          const done = await act(`/api/dead/${encodeURIComponent(String(l.id))}/${verb}`);
-          if (done) say(`${verb === "requeue" ? "Requeued" : "Deleted"} ${l.id}`);
-        });
-        buttons.append(b, " ");
-      }
-      return [
-        text(time(l.deadAt)),
-        jobLink(l.id),
-        text(l.task),
-        text(l.attempts ?? "-"),
-        text(l.error, "error"),
-        buttons,
-      ];
-    }),
+    letters.map((l) => [
+      text(time(l.deadAt)),
+      jobLink(l.id),
+      text(l.task),
+      text(l.attempts ?? "-"),
+      text(l.error, "error"),
+      letterActions(String(l.id)),
+    ]),
     "no dead letters",
   );
   ($("dead-older") as HTMLButtonElement).disabled = !page.next;
   ($("dead-older") as HTMLButtonElement).dataset.next = String(page.next ?? "");
+}
+
+/** A dead letter's Requeue and Delete; for an id no path can carry (`..`), a cell saying so. */
+function letterActions(id: string): Node {
+  if (!idPath("dead", id)) return text(NO_PATH, "unavailable");
+  const buttons = el("td");
+  for (const [label, verb] of [
+    ["Requeue", "requeue"],
+    ["Delete", "delete"],
+  ] as const) {
+    const b = el("button", label, "action") as HTMLButtonElement;
+    b.type = "button";
+    b.disabled = !state.actions;
+    b.dataset.verb = verb;
+    b.addEventListener("click", async () => {
+      const done = await act(idPath("dead", id, verb)!);
+      if (done) say(`${verb === "requeue" ? "Requeued" : "Deleted"} ${id}`);
+    });
+    buttons.append(b, " ");
+  }
+  return buttons;
 }
 
 /** A running job's progress (`ctx.progress`): `42%`, or an object's JSON; none once it ended. */
@@ -168,7 +135,8 @@ export function refreshJob(): void {
 export async function showJob(id: string): Promise<void> {
   $("job-title").textContent = id;
   shownJob = id;
-  const job = await api(`/api/jobs/${encodeURIComponent(id)}`).catch(failed);
+  const path = idPath("jobs", id);
+  const job = path ? await api(path).catch(failed) : failed(new Error(`job ${id}: ${NO_PATH}`));
   if (shownJob !== id) return;
   const ended = ["finished", "failed", "canceled"].includes(String(job?.status));
   openJob = job && !ended ? id : null;

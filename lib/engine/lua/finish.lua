@@ -72,7 +72,7 @@ if not wrong then
 end
 if wrong then return wrong end
 local now = clock_ms()
--- Histogram bounds in ms; keep in step with DURATION_BOUNDS_MS in lib/admin/metrics.ts. Their
+-- Histogram bounds in ms; keep in step with DURATION_BOUNDS_MS in lib/admin/stats.ts. Their
 -- field names are written out (tests/metrics.test.ts checks both): 13 tostring() calls at every
 -- call cost more than anything else in a batch of one's Lua (docs/performance.md, "Where a
 -- script's time goes").

@@ -1,0 +1,122 @@
+// The Host header and the address the dashboard listens on. A malformed Host (a port that is
+// no port, text after the address) is a 400, logged nowhere: it passed the loopback check and
+// then failed the request's URL, a 500 with a log line per request. Loopback is told in any
+// spelling (`LOCALHOST`, `::ffff:127.0.0.1`, `0:0:0:0:0:0:0:1`, `[::1]`): taken for another
+// address, the dashboard warned and turned its Host check off (DNS rebinding then worked).
+import { afterEach, describe, expect, test } from "bun:test";
+import { hostName, isLoopback } from "../lib/dashboard/auth.ts";
+import { type Dashboard, startDashboard } from "../lib/dashboard/server.ts";
+import { hostPort } from "../lib/worker/health.ts";
+import { redisUrl, testPrefix } from "./helpers.ts";
+
+const running: Dashboard[] = [];
+afterEach(async () => {
+  await Promise.all(running.splice(0).map((d) => d.stop()));
+});
+
+async function dashboard(host?: string): Promise<Dashboard> {
+  const d = await startDashboard({ redisUrl: redisUrl(), prefix: testPrefix(), port: 0, host });
+  running.push(d);
+  return d;
+}
+
+describe("a malformed Host header", () => {
+  test.each([
+    ["localhost:abc"],
+    ["127.0.0.1:99999"],
+    ["[::1]x"],
+    ["localhost:9411/x"],
+    ["localhost:"],
+    ["[::1"],
+    ["[zz]:80"],
+    ["local host"],
+    ["a@localhost"],
+  ])("Host: %p is 400, nothing logged", async (host) => {
+    const d = await dashboard();
+    const logged: string[] = [];
+    const write = process.stderr.write;
+    process.stderr.write = ((chunk: string) => logged.push(String(chunk)) > 0) as typeof write;
+    try {
+      for (const path of ["/api/overview", "/nowhere", "/"]) {
+        const res = await fetch(d.url + path, { headers: { host } });
+        expect({ path, status: res.status, body: await res.json() }).toEqual({
+          path,
+          status: 400,
+          body: {
+            error: "malformed Host header: a host name or address, and a port from 0 to 65535",
+          },
+        });
+      }
+    } finally {
+      process.stderr.write = write;
+    }
+    expect(logged).toEqual([]);
+  });
+
+  test.each([
+    ["localhost", "localhost"],
+    ["LOCALHOST:9181", "LOCALHOST"],
+    ["127.0.0.1:1", "127.0.0.1"],
+    ["[::1]:65535", "[::1]"],
+    ["my_host.example", "my_host.example"],
+    ["localhost:9411/x", null],
+    ["[::1]x", null],
+    ["localhost:99999", null],
+    ["", null],
+  ])("hostName(%p) is %p", (header, name) => {
+    expect(hostName(header)).toBe(name);
+  });
+});
+
+describe("loopback in any spelling", () => {
+  test.each([
+    ["127.0.0.1", true],
+    ["127.8.9.10", true],
+    ["localhost", true],
+    ["LOCALHOST", true],
+    ["LocalHost", true],
+    ["::1", true],
+    ["[::1]", true],
+    ["0:0:0:0:0:0:0:1", true],
+    ["[0:0:0:0:0:0:0:1]", true],
+    ["::ffff:127.0.0.1", true],
+    ["[::FFFF:127.1.2.3]", true],
+    ["::ffff:7f00:1", true],
+    ["0.0.0.0", false],
+    ["::", false],
+    ["::ffff:10.0.0.1", false],
+    ["127.0.0.256", false],
+    ["128.0.0.1", false],
+    ["localhost.evil.example", false],
+    ["10.0.0.1", false],
+    ["example.org", false],
+  ])("isLoopback(%p) is %p", (host, loopback) => {
+    expect(isLoopback(host)).toBe(loopback);
+  });
+
+  test.each([
+    ["127.0.0.1", "127.0.0.1:80"],
+    ["::1", "[::1]:80"],
+    ["[::1]", "[::1]:80"],
+    ["localhost", "localhost:80"],
+  ])("hostPort(%p, 80) is %p", (host, shown) => {
+    expect(hostPort(host, 80)).toBe(shown);
+  });
+
+  test("--host LOCALHOST: loopback, and the Host check is on", async () => {
+    const d = await dashboard("LOCALHOST");
+    expect(d.loopback).toBe(true);
+    const res = await fetch(`http://127.0.0.1:${d.port}/api/overview`, {
+      headers: { host: "evil.example" },
+    });
+    expect(res.status).toBe(421);
+  });
+
+  test("--host [::1]: the URL has one pair of brackets, and the Host check is on", async () => {
+    const d = await dashboard("[::1]");
+    expect(d.url).toBe(`http://[::1]:${d.port}`);
+    expect(d.loopback).toBe(true);
+    const res = await fetch(`${d.url}/api/overview`, { headers: { host: "evil.example" } });
+    expect(res.status).toBe(421);
+  });
+});

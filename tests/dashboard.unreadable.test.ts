@@ -1,0 +1,80 @@
+// One key of the wrong type under a queue (a hand edit, another program) no longer fails the
+// whole page: the dashboard's live snapshot sends the part that key feeds as `{ unreadable }`,
+// naming the key, and the other parts as usual; a read endpoint of that part is a 409 naming
+// it (not a 500); /metrics leaves that part's families out, says why in a comment line, and
+// counts it in courier_queue_unreadable.
+import { afterEach, expect, test } from "bun:test";
+import { type Dashboard, startDashboard } from "../lib/dashboard/server.ts";
+import { queueKeys } from "../lib/engine/keys.ts";
+import { firstSnapshot } from "./fixtures/dashboard.ts";
+import { oneShardFile, openQueue, redisUrl, testPrefix } from "./helpers.ts";
+
+oneShardFile(); // the keys corrupted are a one-shard queue's
+
+const running: Dashboard[] = [];
+afterEach(async () => {
+  await Promise.all(running.splice(0).map((d) => d.stop()));
+});
+
+/** A queue with a job, `key` of it made a string, and a dashboard on it. */
+async function corrupted(key: "stats" | "workers" | "events" | "durations") {
+  const prefix = testPrefix();
+  await using q = await openQueue({ prefix });
+  await q.enqueue("t", null);
+  const k = queueKeys(prefix, "default")[key];
+  await q.client.sendCommand(["DEL", k]);
+  await q.client.sendCommand(["SET", k, "not Courier's"]);
+  const d = await startDashboard({ redisUrl: redisUrl(), prefix, port: 0 });
+  running.push(d);
+  const why = `queue default cannot be read: key ${k} holds a string where Courier keeps a`;
+  return { d, k, why };
+}
+
+test.each([
+  ["stats", "overview", "/api/overview"],
+  ["workers", "workers", "/api/workers"],
+  ["events", "failures", "/api/failures"],
+] as const)(
+  "a %s key of another type: the snapshot's %s unreadable, the rest sent; %s 409",
+  async (key, part, path) => {
+    const { d, why } = await corrupted(key);
+    const { data } = await firstSnapshot(`${d.url}/api/events`);
+    expect(Object.keys(data[part])).toEqual(["unreadable"]);
+    expect(data[part].unreadable).toStartWith(why);
+    for (const other of ["overview", "workers", "failures", "schedules", "limits"]) {
+      if (other !== part) expect(data[other].unreadable).toBeUndefined();
+    }
+    const res = await fetch(d.url + path);
+    expect(res.status).toBe(409);
+    expect((await res.json()).error).toStartWith(why);
+  },
+);
+
+test.each([
+  ["stats", "counts, shards and paused", "courier_jobs_waiting{", "courier_workers_live{"],
+  ["workers", "workers", "courier_workers_live{", "courier_jobs_waiting{"],
+  ["durations", "durations", "courier_job_duration_seconds_count{", "courier_jobs_waiting{"],
+] as const)(
+  "/metrics with a %s key of another type: %s left out, said why; the rest served",
+  async (key, part, gone, kept) => {
+    const { d, why } = await corrupted(key);
+    const res = await fetch(`${d.url}/metrics`);
+    expect(res.status).toBe(200);
+    const text = await res.text();
+    expect(text).not.toContain(gone);
+    expect(text).toContain(kept);
+    expect(text).toContain(`# ${part} left out: ${why}`);
+    expect(text).toContain('courier_queue_unreadable{queue="default"} 1');
+  },
+);
+
+test("/metrics of a sound queue: courier_queue_unreadable 0", async () => {
+  const prefix = testPrefix();
+  await using q = await openQueue({ prefix });
+  await q.enqueue("t", null);
+  const d = await startDashboard({ redisUrl: redisUrl(), prefix, port: 0 });
+  running.push(d);
+  const text = await (await fetch(`${d.url}/metrics`)).text();
+  expect(text).toContain('courier_queue_unreadable{queue="default"} 0');
+  expect(text).not.toMatch(/^# [a-z ,]+ left out:/m);
+});

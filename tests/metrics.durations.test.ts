@@ -1,0 +1,30 @@
+// The run-time histogram read from `stats:durations`: only Courier's buckets (its bounds, `inf`)
+// are buckets and counted; a stray field (`junk 2`, written by hand) is passed over. Counted, it
+// made `_count` differ from the `+Inf` bucket: an invalid Prometheus histogram.
+import { expect, test } from "bun:test";
+import { renderMetrics } from "../lib/admin/metrics.ts";
+import { readDurations } from "../lib/admin/stats.ts";
+import { queueKeys } from "../lib/engine/keys.ts";
+import { oneShardFile, openQueue, testPrefix } from "./helpers.ts";
+
+oneShardFile(); // the durations key written is a one-shard queue's
+
+test("a stray field in stats:durations is no bucket and not counted", async () => {
+  const prefix = testPrefix();
+  await using q = await openQueue({ prefix });
+  const key = queueKeys(prefix, "default").durations;
+  await q.client.sendCommand(["HSET", key, "100", "3", "inf", "1", "sum_ms", "250"]);
+  await q.client.sendCommand(["HSET", key, "junk", "2", "7", "5", "count", "9"]);
+  const d = await readDurations(q.client, queueKeys(prefix, "default"));
+  expect({ count: d.count, sumMs: d.sumMs, buckets: [...d.buckets] }).toEqual({
+    count: 4,
+    sumMs: 250,
+    buckets: [
+      [100, 3],
+      [Number.POSITIVE_INFINITY, 1],
+    ],
+  });
+  const text = renderMetrics([{ counts: null, liveWorkers: null, durations: d, queue: "default" }]);
+  expect(text).toContain('courier_job_duration_seconds_bucket{queue="default",le="+Inf"} 4');
+  expect(text).toContain('courier_job_duration_seconds_count{queue="default"} 4');
+});
