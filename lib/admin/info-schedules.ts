@@ -4,7 +4,7 @@
 // the dashboard's snapshot.
 
 import { scheduleKeys } from "../engine/keys.ts";
-import { isWrongType } from "../redis/cause.ts";
+import { isNoPerm, isWrongType } from "../redis/cause.ts";
 import { redisNowMs } from "../redis/clock.ts";
 import type { Redis } from "../redis/connect.ts";
 import { safeText } from "../safe-text.ts";
@@ -35,12 +35,13 @@ export interface ScheduleReport {
  * The queues that have a schedule due to fire (the prefix's `queues` set, what a scheduler of
  * every queue reads), whether or not any key of theirs exists yet: a schedule whose queue has
  * had no job (a mistyped queue, no worker yet) is still shown by `info`, OVERDUE once late.
- * A set of another type gives none (the queues found otherwise are still shown).
+ * A set of another type gives none (the queues found otherwise are still shown), and so does a
+ * user whose rules predate it (no +smembers: the README's admin rules have it now).
  */
 export async function queuesWithSchedules(client: Redis, prefix: string): Promise<string[]> {
   const key = scheduleKeys(prefix).queues;
   const got = await client.sendCommand<string[]>(["SMEMBERS", key]).catch((err: unknown) => {
-    if (isWrongType(err)) return [];
+    if (isWrongType(err) || isNoPerm(err)) return [];
     throw err;
   });
   return got.map(String);
