@@ -31,7 +31,8 @@ export function unknownKeyProblem(given: object, allowed: readonly string[]): st
  * misspelling: for objects whose other keys are the caller's own (a job spec carries them).
  */
 export function respelt(key: string, allowed: readonly string[]): string | undefined {
-  const k = key.toLowerCase().replace(/[_-]/g, "");
+  // Only between letters or digits: `_id`, a key of the caller's own (MongoDB's), is no `id`.
+  const k = key.toLowerCase().replace(/(?<=[a-z0-9])[_-]+(?=[a-z0-9])/g, "");
   return allowed.find((a) => {
     if (a === key) return false;
     const c = a.toLowerCase();

@@ -180,6 +180,9 @@ describe("a job spec's keys", () => {
       ["ids", undefined],
       ["tasks", undefined],
       ["line", undefined],
+      ["_id", undefined], // a key of the caller's own (RR2), not `id`
+      ["__payload", undefined],
+      ["id-", undefined],
       ["delayed", undefined],
     ];
     for (const [key, meant] of cases) {

@@ -83,7 +83,8 @@ function parentsFromOutside(
 
 /**
  * The batch's jobs (streamed: `enqueue` yields them as they are acknowledged), then the
- * callback waiting for all of them. The callback's spec (its own parents too) is checked before any job is sent; a
+ * callback waiting for all of them. The callback's spec is checked before any job is sent (its
+ * own parents when it is sent: they may be jobs of the batch, by their caller ids); a
  * batch of more than MAX_PARENTS jobs throws once past it (the jobs sent stay, no callback).
  */
 export async function sendBatch(
@@ -93,8 +94,6 @@ export async function sendBatch(
 ): Promise<EnqueuedBatchWithCallback> {
   const spec: JobSpec = { ...then, onParentFailure: then.onParentFailure ?? "run" };
   const checked = prepareWithParents(s, { ...spec, dependsOn: spec.dependsOn ?? [] });
-  // The callback's own parents exist, before any job of the batch is sent.
-  await s.checkParents(checked.parents ?? []);
   const ids: string[] = [];
   for await (const batch of enqueue) {
     for (const job of batch.jobs) ids.push(job.id);

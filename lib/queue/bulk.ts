@@ -29,9 +29,9 @@ export interface EnqueueStreamOptions {
    */
   inFlight?: number;
   /**
-   * How long a batch waits for the source's next job before it is sent short (default 10 ms, 0
-   * to 60,000): a source that yields a few jobs and then waits (a cursor, a pipe, a stream of
-   * events) has them enqueued then, not once it has yielded `enqueueBatchSize` more. A sync
+   * How long a batch's first job waits for the rest before the batch is sent short (default 10
+   * ms, 0 to 60,000): a source that yields a few jobs and then waits (a cursor, a pipe, a stream
+   * of events) has them enqueued then, not once it has yielded `enqueueBatchSize` more. A sync
    * source, or an array, never waits.
    */
   lingerMs?: number;

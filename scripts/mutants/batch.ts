@@ -39,8 +39,6 @@ export const batchMutants: Mutant[] = [
     "const lingers = Symbol.asyncIterator in specs;", "const lingers = false;", [T("queue.enqueue.linger")]),
   m("many-parents-checked-late", "lib/queue/batch.ts", "enqueueMany with an unknown parent enqueues nothing, not the jobs listed before it",
     "  await s.checkParents(parentsFromOutside(prepared));\n", "", [T("flows.engine")]),
-  m("batch-callback-parents-late", "lib/queue/batch.ts", "a batch whose callback has an unknown parent enqueues none of its jobs",
-    "  await s.checkParents(checked.parents ?? []);\n", "", [T("flows.engine")]),
   m("many-earlier-parent-unknown", "lib/queue/batch.ts", "a parent listed before its child in the same call is known by the time the child goes",
     "    if (p.job.id !== undefined) given.add(p.job.id);\n", "", [T("flows.engine")]),
   m("callback-exit-ignores-failed-pages", BATCH, "--summary --wait exits 1 when a page was not counted",

@@ -10,7 +10,6 @@ const W = "tests/limits.worker.test.ts";
 const HP = "tests/limits.held.place.test.ts";
 const HS = "tests/limits.held.stale.test.ts";
 const CH = "tests/limits.change.test.ts";
-const HF = "tests/limits.held.freed.test.ts";
 const ST = "tests/limits.stop.test.ts";
 
 // biome-ignore format: a table, one mutant to three lines
@@ -143,12 +142,6 @@ export const limitMutants: Mutant[] = [
   m("limit-done-keys-ignored", "lib/engine/limit.ts", "a key named for its waiters only (a key concurrency changed) has them woken to its free slots",
     'for (const key of keys) args.push("", key);',
     "", [CH]),
-  m("limit-freed-key-listed", LUA("limit-done"), "a key no job waits for a running slot of is not listed as held back",
-    "  if not waiter then unlist(key) end\n",
-    "", [HF]),
-  m("limit-freed-key-hold-dropped", LUA("limit-done"), "a key no job waits for stays listed till a hold on it ends",
-    "local left = math.ceil(math.max(tonumber(h[1]) or 0, tonumber(h[2]) or 0))",
-    "local left = 0", [HF]),
   m("limit-stop-frees-unawaited", "lib/worker/shard-wiring.ts", "a graceful stop makes the frees (and wakes) of its ended jobs before it closes their connection",
     "...(limits && { freeing: () => limits.settled() }),",
     "", [ST]),

@@ -299,7 +299,7 @@ export const mutants: Mutant[] = [
   m("minutes-garbage-trimmed-kept", "lib/engine/lua/include/minutes.lua", "a per-minute hash whose trimmed is no minute, or far ahead, is started again, not left to grow",
     "  if seen and not (trimmed and trimmed == math.floor(trimmed) and trimmed <= minute + kept) then", "  if false then", [T("engine.finish")]),
   m("finish-garbage-outcome-duplicate", "lib/engine/lua/finish.lua", "a result key holding a string that is no outcome dead-letters the job, never drops its result as a duplicate's",
-    "  elseif not string.match(redis.call('GET', key), '^[FXC]%d') then", "  elseif false then", [T("engine.finish")]),
+    "  elseif not string.match(redis.call('GETRANGE', key, 0, 1), '^[FXC]%d') then", "  elseif false then", [T("engine.finish")]),
   m("lease-orphan-given-up", "lib/engine/lua/lease.lua", "a running job's entry pending on no one (its consumer deleted) is taken back, not given up for ever",
     "(p[1] and p[1][2] == consumer) or (not p[1] and orphaned(ARGV[i]))", "(p[1] and p[1][2] == consumer)", [T("engine.claim"), T("worker.orphaned")]),
   m("lease-orphan-outcome-ignored", "lib/engine/lua/lease.lua", "an entry pending on no one whose job has an outcome is lost, not taken back",

@@ -9,12 +9,8 @@
 -- A run frees only its own running member (its token: limit.lua); the key hash's `run|<job id>`
 -- goes with it only while it names that run (a claimer's ask may have re-keyed it).
 --
--- A key no job waits for any more (every waiter woken) is no longer held back by its running
--- slots: its listing in limit:keys (made by limit.lua with the first running slot's expiry)
--- comes down to what still holds it (a hold's end, its rate holds' schedule) or goes, so
--- `info` and /metrics list the keys held back now, not those whose jobs ended minutes ago.
---
--- KEYS[1] layout (hash: key_concurrency)  KEYS[2] held keys (zset: limit:keys)
+-- KEYS[1] layout (hash: key_concurrency)  KEYS[2] held keys (zset: limit:keys; checked only: a
+--   key stays listed till its slot's expiry, as rate-held.lua walks the list for held jobs)
 -- ARGV[1] running prefix  ARGV[2] waiting prefix  ARGV[3] key hash prefix
 -- ARGV[4] the number E of ended runs
 -- ARGV[5..4+3E] triples: the run's token, limit key, job id
@@ -46,19 +42,6 @@ local function usable(key)
   return not problems[key]
 end
 
--- Lowers a key's listing to what else holds it back (a hold, rate holds), or drops it.
-local function unlist(key)
-  local listed = tonumber(redis.call('ZSCORE', KEYS[2], key))
-  if not listed then return end
-  local h = redis.call('HMGET', ARGV[3] .. key, 'held_until', 'hold_next')
-  local left = math.ceil(math.max(tonumber(h[1]) or 0, tonumber(h[2]) or 0))
-  if left <= now then
-    redis.call('ZREM', KEYS[2], key)
-  elseif left < listed then
-    redis.call('ZADD', KEYS[2], left, key)
-  end
-end
-
 for i = 5, last, 3 do
   local token, key, id = ARGV[i], ARGV[i + 1], ARGV[i + 2]
   if usable(key) then
@@ -87,8 +70,6 @@ for key in pairs(keys) do
       woken[#woken + 1] = key
     end
   end
-  local waiter = redis.call('ZRANGEBYSCORE', waiting, '(0', '+inf', 'LIMIT', 0, 1)[1]
-  if not waiter then unlist(key) end
 end
 for _, problem in pairs(problems) do
   if problem then woken[#woken + 1], woken[#woken + 2] = '!', problem end
