@@ -48,3 +48,23 @@ test("a letter naming no job id Courier takes is unreadable: nothing written, th
   expect(await v.r.sendCommand(["EXISTS", `${v.k.recordPrefix}../x`])).toBe(0);
   expect(await v.r.sendCommand(["XLEN", v.k.dead])).toBe(1);
 });
+
+// A stream that can take no more ids (its last id written by hand at 2^64-1): the requeue's XADD
+// failed after the letter's XDEL, and Redis kept the deletion: the job lost to a record saying
+// `queued` (R-193's promote case). Refused before anything is written now, the letter kept.
+test("a stream with no ids left: the requeue is refused whole, the letter kept", async () => {
+  await using v = await engineQueue();
+  const entry = await plant(v, { t: "echo", p: '"x"', a: 2, m: 3 });
+  await deliver(v, "w1");
+  const failed = { entry, id: null, hasRecord: false, runNo: 1, runMs: 7, retryInMs: null };
+  await failJobs(v.client, v.k, OPTS, [{ ...failed, error: "broke" }]);
+  const letters = (await v.r.sendCommand(["XRANGE", v.k.dead, "-", "+"])) as [string, string[]][];
+  const MAX = "18446744073709551615-18446744073709551615";
+  await v.r.sendCommand(["XADD", v.k.stream, MAX, "x", "1"]);
+  const err = await requeueLetters(v.client, v.k, [{ letter: letters[0]![0], id: null }], 3).catch(
+    (e: unknown) => e,
+  );
+  expect(String(err)).toContain(`stream ${v.k.stream} has no ids left`);
+  expect(await v.r.sendCommand(["XLEN", v.k.dead])).toBe(1);
+  expect(await v.r.sendCommand(["EXISTS", v.k.recordPrefix + entry])).toBe(0);
+});

@@ -306,6 +306,8 @@ export const mutants: Mutant[] = [
     "  if redis.call('TYPE', ARGV[3] .. id).ok ~= 'none' then return false end\n", "", [T("engine.claim")]),
   m("requeue-invalid-id-taken", "lib/engine/lua/requeue.lua", "a dead letter whose id no job may have is unreadable, never made a key and an entry",
     "  elseif not valid_id(j.id) then", "  elseif false then", [T("engine.requeue.numbers")]),
+  m("requeue-full-stream-taken", "lib/engine/lua/requeue.lua", "a requeue into a stream with no ids left is refused before any letter is deleted",
+    "  if ms == ID_MAX_PART and seq == ID_MAX_PART then\n    return redis.error_reply('ERR courier: stream ' .. KEYS[2] .. ' has no ids left", "  if false then\n    return redis.error_reply('ERR courier: stream ' .. KEYS[2] .. ' has no ids left", [T("engine.requeue.numbers")]),
   m("settle-oom-split", SETTLE, "an outcome refused for lack of memory is retried whole, never given up",
     "return /^(ERR|WRONGTYPE)\\b/.test(err.message) && !/^ERR courier: key /.test(err.message);",
     "return true;", [T("worker.settle"), T("redis-full.settle")]),

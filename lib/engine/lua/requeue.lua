@@ -77,9 +77,6 @@ for i = 4, #ARGV, 2 do
   end
   jobs[#jobs + 1] = j
 end
--- HSETNX: a write Redis checks against maxmemory that adds nothing, and that no corrupt
--- counter value can make fail (HINCRBY 0 could: the whole requeue refused).
-if creates then redis.call('HSETNX', KEYS[3], 'requeued', 0) end
 
 -- The run that failed for good, as the record's next history run.
 local function last_run(j, runs)
@@ -162,6 +159,23 @@ local function requeue(j)
   return 'requeued'
 end
 
+-- The stream must take an entry before any letter is deleted: with no ids left (its last id
+-- 2^64-1 in both parts, written by hand) the XADD would fail after the letter's XDEL, and Redis
+-- keeps what a script wrote: the job lost to a `queued` record (R-193's promote case, here).
+local function requeues()
+  for _, j in ipairs(jobs) do if not j.verdict then return true end end
+  return false
+end
+if requeues() then
+  local ms, seq = last_issued(KEYS[2])
+  if ms == ID_MAX_PART and seq == ID_MAX_PART then
+    return redis.error_reply('ERR courier: stream ' .. KEYS[2] .. ' has no ids left (its last id ' ..
+      'is ' .. ID_MAX_PART .. '-' .. ID_MAX_PART .. '): nothing requeued')
+  end
+end
+-- HSETNX: a write Redis checks against maxmemory that adds nothing, and that no corrupt
+-- counter value can make fail (HINCRBY 0 could: the whole requeue refused).
+if creates then redis.call('HSETNX', KEYS[3], 'requeued', 0) end
 for _, j in ipairs(jobs) do
   out[#out + 1] = { j.verdict == 'missing' and j.want or j.id, j.verdict or requeue(j), j.reason }
 end
