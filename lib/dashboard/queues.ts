@@ -9,6 +9,13 @@ import { Queue } from "../queue/queue.ts";
 /** How long a queue's data format, once checked, is trusted by reads (actions check each time). */
 export const FORMAT_RECHECK_MS = 10_000;
 
+/**
+ * How long the queues found by a scan are listed again: every page load asks for them, and a
+ * SCAN of a keyspace of a million keys takes a second and more (R-190: 6 tabs loading at once
+ * timed out). Requests under way meanwhile share one scan.
+ */
+export const QUEUES_FRESH_MS = 5_000;
+
 /** Why a request's queue is refused. */
 export type Refusal = { ok: false; status: number; error: string };
 
@@ -21,6 +28,8 @@ export class Queues {
    * is refused within that time, without an HGET per request; actions check every time.
    */
   #readableAt = new Map<string, number>();
+  /** The last scan for queues (its `now`, ms), or under way: served for QUEUES_FRESH_MS. */
+  #listed: { atMs: number; names: Promise<string[]> } | null = null;
 
   constructor(readonly admin: Admin) {}
 
@@ -64,11 +73,25 @@ export class Queues {
   }
 
   /**
-   * Every queue under the prefix, the dashboard's own included (it may have no keys yet). A
-   * key whose name no queue may have (another program's key) is left out, as resolve()
-   * refuses it (400).
+   * Every queue under the prefix, the dashboard's own included (it may have no keys yet), as
+   * found by a scan at most QUEUES_FRESH_MS old (a queue made since shows up within it). A key
+   * whose name no queue may have (another program's key) is left out, as resolve() refuses it
+   * (400).
    */
-  async list(): Promise<string[]> {
+  list(): Promise<string[]> {
+    const now = this.admin.options.now();
+    if (this.#listed === null || now - this.#listed.atMs >= QUEUES_FRESH_MS) {
+      const names = this.#scan();
+      this.#listed = { atMs: now, names };
+      // A failed scan is not served again: the next request scans anew.
+      names.catch(() => {
+        if (this.#listed?.names === names) this.#listed = null;
+      });
+    }
+    return this.#listed.names;
+  }
+
+  async #scan(): Promise<string[]> {
     const found = (await this.admin.findQueues()).filter((name) => QUEUE_NAME.test(name));
     return found.includes(this.name) ? found : [this.name, ...found].sort();
   }
