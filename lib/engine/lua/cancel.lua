@@ -107,7 +107,8 @@ for i = 12, #ARGV do
   local rkey, jkey = rprefix .. id, jprefix .. id
   local rtype = redis.call('TYPE', rkey).ok
   local jtype = redis.call('TYPE', jkey).ok
-  local kind = rtype == 'string' and ENDED[string.sub(redis.call('GET', rkey), 1, 1)]
+  -- One byte tells an outcome's kind: GET would copy a whole result into Lua.
+  local kind = rtype == 'string' and ENDED[redis.call('GETRANGE', rkey, 0, 0)]
   if kind then
     out[#out + 1] = { 'ended', kind }
   elseif rtype ~= 'none' or (jtype ~= 'none' and jtype ~= 'hash') then
