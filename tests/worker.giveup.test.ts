@@ -13,43 +13,71 @@ import type { Redis } from "../lib/redis/connect.ts";
 import { sortClaimed } from "../lib/worker/entries.ts";
 import { BURIED, type Outcome, Outcomes, UNRECORDED } from "../lib/worker/outcomes.ts";
 import { asClient, enqueue, freshQueue, jobs, pendingCount, take } from "./fixtures/engine.ts";
-import { pinShards, rawRedis } from "./helpers.ts";
+import { pinShards, type RawRedis, rawRedis } from "./helpers.ts";
 
 pinShards(1); // a queue built by hand (freshQueue)
+
+/** One job enqueued (with caller id `id`, or an auto id) and delivered to worker `w`. */
+async function delivered(r: RawRedis, id?: string) {
+  const keys = await freshQueue(r);
+  const [queued] = await enqueue(r, keys, jobs(1, id === undefined ? {} : { id }));
+  const [[entry]] = (await take(r, keys, "w", 1)) as [[string, string[]]];
+  return { keys, entry, jobId: queued!.id };
+}
+
+/**
+ * Writes the job's outcome of `kind` (its result or error `text`) through a worker's Outcomes on
+ * a connection that refuses the calls `refused` picks with `reply`; returns what it reported.
+ */
+async function writeRefused(
+  r: RawRedis,
+  d: Awaited<ReturnType<typeof delivered>>,
+  o: { kind: "finish" | "fail"; hasRecord: boolean; text: string },
+  refused: (args: string[]) => boolean,
+  reply: string,
+): Promise<number[]> {
+  const refusing = {
+    sendCommand: (args: string[]) =>
+      refused(args) ? Promise.reject(new ErrorReply(reply)) : r.sendCommand(args),
+  } as unknown as Redis;
+  const replies: number[] = [];
+  const options = resolveOptions({ name: "w", reconnectMaxMs: 10 });
+  const onWritten = (_: Outcome, code: number) => replies.push(code);
+  const outcomes = new Outcomes(
+    () => [refusing],
+    d.keys,
+    options,
+    onWritten,
+    () => {},
+  );
+  const job = {
+    ...{ entryId: d.entry, jobId: d.jobId, task: "t", payload: "null", attempt: 1 },
+    ...{ maxAttempts: 3, runNo: 1, hasRecord: o.hasRecord, deliveries: 1 },
+  };
+  const base = { entryId: d.entry, jobId: d.jobId, job, runMs: 1 };
+  outcomes.add(
+    o.kind === "finish"
+      ? { ...base, kind: "finish", result: o.text }
+      : { ...base, kind: "fail", error: o.text, retryInMs: 0 },
+  );
+  await outcomes.drained();
+  return replies;
+}
 
 for (const kind of ["finish", "fail"] as const) {
   test(`a ${kind} given up over its record: the next run is a claim's, attempt and fence one up`, async () => {
     await using r = await rawRedis();
-    const keys = await freshQueue(r);
-    const [queued] = await enqueue(r, keys, jobs(1, { id: "kept-1" }));
-    const [[entry]] = (await take(r, keys, "w", 1)) as [[string, string[]]];
-    expect(await r.sendCommand(["TYPE", keys.record(queued!.id)])).toBe("hash");
+    const d = await delivered(r, "kept-1");
+    const { keys, entry } = d;
+    expect(await r.sendCommand(["TYPE", keys.record(d.jobId)])).toBe("hash");
     // Redis refuses this job's outcome call over its record, every time.
-    const refusing = {
-      sendCommand: (args: string[]) =>
-        args[0] === "EVALSHA" && args.includes(entry)
-          ? Promise.reject(new ErrorReply("ERR user_script:1: attempt to index a nil value"))
-          : r.sendCommand(args),
-    } as unknown as Redis;
-    const replies: number[] = [];
-    const o = resolveOptions({ name: "w", reconnectMaxMs: 10 });
-    const outcomes = new Outcomes(
-      () => [refusing],
-      keys,
-      o,
-      (_, reply) => replies.push(reply),
-      () => {},
+    const replies = await writeRefused(
+      r,
+      d,
+      { kind, hasRecord: true, text: kind === "finish" ? "null" : "x" },
+      (args) => args[0] === "EVALSHA" && args.includes(entry),
+      "ERR user_script:1: attempt to index a nil value",
     );
-    const job = {
-      ...{ entryId: entry, jobId: queued!.id, task: "t", payload: "null", attempt: 1 },
-      ...{ maxAttempts: 3, runNo: 1, hasRecord: true, deliveries: 1 },
-    };
-    const given: Outcome =
-      kind === "finish"
-        ? { kind, entryId: entry, jobId: job.jobId, job, runMs: 1, result: "null" }
-        : { kind, entryId: entry, jobId: job.jobId, job, runMs: 1, error: "x", retryInMs: 0 };
-    outcomes.add(given);
-    await outcomes.drained();
     expect(replies).toEqual([UNRECORDED]);
     // Not the worker's own any more: its own read finds nothing, its claim takes it.
     const c = asClient(r);
@@ -78,43 +106,24 @@ for (const kind of ["finish", "fail"] as const) {
 for (const kind of ["finish", "fail"] as const) {
   test(`a ${kind} refused over a job with no record: dead-lettered with the refusal`, async () => {
     await using r = await rawRedis();
-    const keys = await freshQueue(r);
-    const [queued] = await enqueue(r, keys, jobs(1));
-    const [[entry]] = (await take(r, keys, "w", 1)) as [[string, string[]]];
-    expect(await r.sendCommand(["TYPE", keys.record(queued!.id)])).toBe("none");
+    const d = await delivered(r);
+    const { keys } = d;
+    expect(await r.sendCommand(["TYPE", keys.record(d.jobId)])).toBe("none");
     // The outcome's own call is refused (its text carries the outcome); a burial is not.
-    const refusing = {
-      sendCommand: (args: string[]) =>
-        args[0] === "EVALSHA" && args.some((a) => a.includes("poison"))
-          ? Promise.reject(new ErrorReply("ERR string exceeds maximum allowed size"))
-          : r.sendCommand(args),
-    } as unknown as Redis;
-    const replies: number[] = [];
-    const o = resolveOptions({ name: "w", reconnectMaxMs: 10 });
-    const outcomes = new Outcomes(
-      () => [refusing],
-      keys,
-      o,
-      (_, reply) => replies.push(reply),
-      () => {},
+    const replies = await writeRefused(
+      r,
+      d,
+      { kind, hasRecord: false, text: kind === "finish" ? '"poison"' : "poison" },
+      (args) => args[0] === "EVALSHA" && args.some((a) => a.includes("poison")),
+      "ERR string exceeds maximum allowed size",
     );
-    const job = {
-      ...{ entryId: entry, jobId: queued!.id, task: "t", payload: "null", attempt: 1 },
-      ...{ maxAttempts: 3, runNo: 1, hasRecord: false, deliveries: 1 },
-    };
-    const given: Outcome =
-      kind === "finish"
-        ? { kind, entryId: entry, jobId: job.jobId, job, runMs: 1, result: '"poison"' }
-        : { kind, entryId: entry, jobId: job.jobId, job, runMs: 1, error: "poison", retryInMs: 0 };
-    outcomes.add(given);
-    await outcomes.drained();
     expect(replies).toEqual([BURIED]);
     const letters = (await r.sendCommand(["XRANGE", keys.dead, "-", "+"])) as [string, string[]][];
     expect(letters).toHaveLength(1);
     const fields = Object.fromEntries(
       letters[0]![1].flatMap((v, i, a) => (i % 2 === 0 ? [[v, a[i + 1]]] : [])),
     );
-    expect(fields).toMatchObject({ id: queued!.id, task: "t" });
+    expect(fields).toMatchObject({ id: d.jobId, task: "t" });
     expect(fields.error).toBe(
       "corrupt record: outcome not recorded: ERR string exceeds maximum allowed size",
     );
@@ -126,38 +135,15 @@ for (const kind of ["finish", "fail"] as const) {
 // claim, not acknowledged.
 test("a refused outcome whose burial is refused too: the entry is kept for a claim", async () => {
   await using r = await rawRedis();
-  const keys = await freshQueue(r);
-  const [queued] = await enqueue(r, keys, jobs(1));
-  const [[entry]] = (await take(r, keys, "w", 1)) as [[string, string[]]];
-  const refusing = {
-    sendCommand: (args: string[]) =>
-      args[0] === "EVALSHA" && args.includes(entry)
-        ? Promise.reject(new ErrorReply("ERR courier: stream dead has no ids left"))
-        : r.sendCommand(args),
-  } as unknown as Redis;
-  const replies: number[] = [];
-  const o = resolveOptions({ name: "w", reconnectMaxMs: 10 });
-  const outcomes = new Outcomes(
-    () => [refusing],
-    keys,
-    o,
-    (_, reply) => replies.push(reply),
-    () => {},
+  const d = await delivered(r);
+  const { keys, entry } = d;
+  const replies = await writeRefused(
+    r,
+    d,
+    { kind: "fail", hasRecord: false, text: "x" },
+    (args) => args[0] === "EVALSHA" && args.includes(entry),
+    "ERR courier: stream dead has no ids left",
   );
-  const job = {
-    ...{ entryId: entry, jobId: queued!.id, task: "t", payload: "null", attempt: 1 },
-    ...{ maxAttempts: 3, runNo: 1, hasRecord: false, deliveries: 1 },
-  };
-  outcomes.add({
-    kind: "fail",
-    entryId: entry,
-    jobId: job.jobId,
-    job,
-    runMs: 1,
-    error: "x",
-    retryInMs: 0,
-  });
-  await outcomes.drained();
   expect(replies).toEqual([UNRECORDED]);
   const pending = (await r.sendCommand(["XPENDING", keys.stream, GROUP, "-", "+", "10"])) as [
     string,
