@@ -66,6 +66,12 @@ describe("result and a job's key of another type", () => {
       `result: job k3 cannot be read: its record ${keys.record("k3")} is there but says nowhere the job is (its fields garbled)\n`,
     );
     expect(out.code).toBe(6);
+    // cancel says it is corrupt, too, not unknown (exit 6, nothing written).
+    const canceled = await runCli("cancel", ["k3", "--prefix", prefix]);
+    expect(canceled.stderr).toBe(
+      "cancel: k3: not canceled: its outcome or record key holds a hash that says nowhere the job is, not what Courier writes (another program uses these keys)\n",
+    );
+    expect(canceled.code).toBe(6);
   });
 
   test("an unknown id is still unknown, exit 4", async () => {

@@ -33,7 +33,8 @@
 -- Returns per id {verdict, detail}: 'canceled' and where it was (queued, scheduled, retrying,
 -- parked, started, waiting-for-parents); 'ended' and how (finished, failed, canceled);
 -- 'unknown' and ''; 'corrupt' and the type r:<id> or the record holds, `string` for an r:<id>
--- that is no outcome (nothing written for that id).
+-- that is no outcome, `hash that says nowhere the job is` for a garbled record (nothing written
+-- for that id).
 --- @include wrongtype
 --- @include counters
 --- @include clock
@@ -116,7 +117,11 @@ for i = 12, #ARGV do
   else
     local record = to_map(redis.call('HGETALL', jkey))
     local at = take_out(id, record)
-    if not at then
+    if not at and jtype == 'hash' then
+      -- A record that says nowhere the job is (its fields garbled by hand, R-192): not unknown,
+      -- which would say the job never was.
+      out[#out + 1] = { 'corrupt', 'hash that says nowhere the job is' }
+    elseif not at then
       out[#out + 1] = { 'unknown', '' }
     else
       local enqueued = auto_ms(id) or record.q
