@@ -14,6 +14,7 @@ import {
   mustExist,
   pauseLine,
 } from "../lib/cli/queue.ts";
+import { writeOut } from "../lib/cli/write-out.ts";
 import { QUEUE_NAME } from "../lib/config.ts";
 import { Queue } from "../lib/queue/queue.ts";
 import { safeText } from "../lib/safe-text.ts";
@@ -168,8 +169,9 @@ const eventsCommand = defineCommand({
           from: args.from === undefined ? "now" : String(args.from),
           json: Boolean(args.json),
           signal: stop.signal,
-          write: (line) => {
-            print(line);
+          // Waits for stdout to drain: a slow reader holds the reads back (R-192, C1's note).
+          write: async (line) => {
+            await writeOut(`${line}\n`);
             if (count !== undefined && ++printed >= count) stop.abort();
           },
         });

@@ -5,9 +5,17 @@
 import { expect, test } from "bun:test";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { scheduleKeys } from "../lib/engine/keys.ts";
+import { scheduleKeys, shardKeys } from "../lib/engine/keys.ts";
 import { Schedules } from "../lib/schedule/schedules.ts";
-import { commandCalls, openQueue, rawRedis, spawnCliUnread, testPrefix, until } from "./helpers.ts";
+import {
+  commandCalls,
+  openQueue,
+  rawRedis,
+  spawnCliUnread,
+  testPrefix,
+  testShards,
+  until,
+} from "./helpers.ts";
 
 /**
  * `count()` once it has stopped changing. A stalled producer cannot be seen, only the absence of
@@ -92,4 +100,43 @@ test("schedule list --json: an unread stdout holds the next page back; once read
   const listed = JSON.parse(out).schedules.map((x: { name: string }) => x.name);
   expect(listed).toEqual(names);
   expect(await pages()).toBe(n / 500 + 1); // the last, empty, says the end
+});
+
+// `queue events --from start` of a long events stream wrote each line with no wait (C1's note):
+// a stalled reader let it read every page into memory. It waits for stdout's drain now, so its
+// reads (100 entries an XRANGE) stop with the pipe.
+test("queue events --from start: an unread stdout holds the reads back; once read, every event", async () => {
+  const prefix = testPrefix();
+  await using q = await openQueue({ prefix });
+  await q.enqueue("t", null); // the queue exists
+  await using r = await rawRedis();
+  const events = shardKeys(prefix, "default", testShards() ?? 1)[0]!.events;
+  // 20,000 events of one job each (a finish names its batch's jobs): a JSON line of ~150 bytes.
+  const n = 20_000;
+  for (let i = 0; i < n; i += 1_000) {
+    const adds = Array.from({ length: 1_000 }, (_, k) => [
+      "XADD",
+      events,
+      "*",
+      "type",
+      "finished",
+      "ids",
+      `job-${i + k}`,
+    ]);
+    await Promise.all(adds.map((a) => r.sendCommand(a)));
+  }
+  const before = await commandCalls(r, "xrange", events);
+  const reads = async () => (await commandCalls(r, "xrange", events)) - before;
+  const args = ["events", "default", "--from", "start", "--json", "--count", String(n)];
+  const { proc, release } = spawnCliUnread("queue", [...args, "--prefix", prefix]);
+  await until(async () => (await reads()) >= 1, "the first read");
+  const held = await whenStill(reads);
+  expect(held).toBeLessThan(n / 100 / 3);
+  expect(proc.exitCode).toBeNull();
+  release();
+  const [out, code] = await Promise.all([text(proc.stdout), proc.exited]);
+  expect(code).toBe(0);
+  const lines = out.trimEnd().split("\n");
+  expect(lines).toHaveLength(n);
+  expect(JSON.parse(lines.at(-1)!)).toMatchObject({ type: "finished", id: `job-${n - 1}` });
 });

@@ -13,7 +13,8 @@ export interface PrintEventsOptions {
   json?: boolean;
   /** Stops printing (Ctrl-C): the iterator's connections are closed. */
   signal?: AbortSignal;
-  write: (line: string) => void;
+  /** Writes a line; the next event is read once it resolves (a slow reader holds reads back). */
+  write: (line: string) => void | Promise<void>;
 }
 
 /**
@@ -28,7 +29,7 @@ export async function printEvents(queue: Queue, o: PrintEventsOptions): Promise<
   let printed = 0;
   try {
     for await (const e of events) {
-      o.write(o.json ? safeJson({ ...e, at: isoOrNull(e.at) }) : eventLine(e, queue.shards));
+      await o.write(o.json ? safeJson({ ...e, at: isoOrNull(e.at) }) : eventLine(e, queue.shards));
       printed++;
     }
   } finally {

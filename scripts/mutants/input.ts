@@ -261,6 +261,8 @@ export const inputMutants: Mutant[] = [
     "if (this.#listed === null || now - this.#listed.atMs >= QUEUES_FRESH_MS) {", "if (true) {", [T("dashboard.queues")]),
   m("cancel-garbled-unknown", "lib/engine/lua/cancel.lua", "cancel of a job whose record is garbled says it is corrupt (exit 6), not unknown",
     "    if not at and jtype == 'hash' then", "    if false then", [T("result.wrongtype")]),
+  m("events-print-unheld", "lib/cli/events.ts", "queue events waits for each line's write: a slow reader holds its reads back",
+    "      await o.write(", "      void o.write(", [T("cli.slow-reader")]),
   m("release-bytes-zero-loops", "lib/engine/release.ts", "a release bound of 0 is 1: every call releases one, so releaseAll ends",
     "Math.max(1, o.bytes ?? MOVE_BYTES));", "o.bytes ?? MOVE_BYTES);", [T("engine.moves.bytes")]),
   m("claim-bytes-zero-skips", "lib/engine/claim.ts", "a claim bound of 0 is 1: each entry taken alone, none passed over",
