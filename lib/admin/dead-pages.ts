@@ -7,7 +7,7 @@
 import { type QueueKeys, U64_MAX } from "../engine/keys.ts";
 import { compareStreamIds } from "../queue/recent.ts";
 import type { Redis } from "../redis/connect.ts";
-import { type DeadPage, deadFrom, listDead } from "./letters.ts";
+import { DEAD_PAGE_BYTES, type DeadPage, deadFrom, listDead } from "./letters.ts";
 
 /** `<ms>-<seq>` (a one-shard cursor), or `<ms>-<seq>:<shard>` (a sharded one). */
 const CURSOR = /^((\d{1,20})-(\d{1,20}))(?::(\d{1,5}))?$/;
@@ -41,18 +41,31 @@ export async function listDeadShards(
         // A shard ordered after the last letter shown (a lower one) still owes its letter
         // of that same entry id: its start is inclusive.
         const from = after === null ? "+" : s < after.shard ? after.entry : `(${after.entry}`;
-        return deadFrom(client, keys, from, limit + 1);
+        // The page's bytes shared out: every shard's read is bounded (DEAD_PAGE_BYTES).
+        return deadFrom(client, keys, from, limit + 1, DEAD_PAGE_BYTES / shards.length);
       }),
     ),
   ]);
+  const newestFirst = (
+    a: { letter: { entryId: string }; s: number },
+    b: { letter: { entryId: string }; s: number },
+  ) => compareStreamIds(b.letter.entryId, a.letter.entryId) || b.s - a.s;
   const merged = pages
-    .flatMap((letters, s) => letters.map((letter) => ({ letter, s })))
-    .sort((a, b) => compareStreamIds(b.letter.entryId, a.letter.entryId) || b.s - a.s);
-  const shown = merged.slice(0, limit);
+    .flatMap((page, s) => page.letters.map((letter) => ({ letter, s })))
+    .sort(newestFirst);
+  // A shard cut by bytes may hold letters older than its last one read but newer than other
+  // shards' letters: the page stops at the newest of the cut shards' last letters.
+  const frontiers = pages.flatMap((page, s) =>
+    page.cut && page.letters.length > 0 ? [{ letter: page.letters.at(-1)!, s }] : [],
+  );
+  const frontier = frontiers.sort(newestFirst)[0];
+  const before = frontier ? merged.filter((x) => newestFirst(x, frontier) <= 0) : merged;
+  const shown = before.slice(0, limit);
   const last = shown.at(-1);
+  const more = merged.length > shown.length || frontier !== undefined;
   return {
     total: totals.reduce((n, t) => n + Number(t), 0),
     letters: shown.map((x) => x.letter),
-    next: merged.length > limit && last ? `${last.letter.entryId}:${last.s}` : null,
+    next: more && last ? `${last.letter.entryId}:${last.s}` : null,
   };
 }

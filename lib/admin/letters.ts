@@ -1,6 +1,7 @@
 // Dead letters: list them page by page (newest first), requeue or delete them (one script each,
 // atomic per letter), purge them by age. One found by job id: dead-find.ts.
 
+import { MOVE_BYTES } from "../config.ts";
 import type { QueueKeys } from "../engine/keys.ts";
 import {
   type DiscardReply,
@@ -60,27 +61,47 @@ export async function listDead(
     client.sendCommand<number>(["XLEN", keys.dead]),
     deadFrom(client, keys, from, limit + 1),
   ]);
-  const letters = read.slice(0, limit);
-  const next = read.length > limit ? (letters.at(-1)?.entryId ?? null) : null;
-  return { total: Number(total), letters, next };
+  const letters = read.letters.slice(0, limit);
+  const more = read.letters.length > limit || read.cut;
+  return { total: Number(total), letters, next: more ? (letters.at(-1)?.entryId ?? null) : null };
 }
 
-/** Letters newest first from `from` (an XREVRANGE start: `+`, `<id>` or `(<id>`), at most `count`. */
+/**
+ * The bytes of letters a page holds at most, the letter that crosses it included (a larger one
+ * is a page alone): 300 letters of 1 MB made one page of 300 MB (986 MB of RSS, R-190).
+ */
+export const DEAD_PAGE_BYTES = 4 * MOVE_BYTES;
+/** Letters read per call while a page fills: its bytes are known only once read. */
+const DEAD_READ_STEP = 16;
+
+/**
+ * Letters newest first from `from` (an XREVRANGE start: `+`, `<id>` or `(<id>`), at most
+ * `count`, and at most `bytes` of them (the letter that crosses it included): `cut` when the
+ * bytes stopped it, older letters then may follow.
+ */
 export async function deadFrom(
   client: Redis,
   keys: QueueKeys,
   from: string,
   count: number,
-): Promise<DeadLetter[]> {
-  const entries = await client.sendCommand<RawEntry[]>([
-    "XREVRANGE",
-    keys.dead,
-    from,
-    "-",
-    "COUNT",
-    String(count),
-  ]);
-  return entries.map(toLetter);
+  bytes = DEAD_PAGE_BYTES,
+): Promise<{ letters: DeadLetter[]; cut: boolean }> {
+  const letters: DeadLetter[] = [];
+  let start = from;
+  let weight = 0;
+  while (letters.length < count) {
+    const step = Math.min(DEAD_READ_STEP, count - letters.length);
+    const range = ["XREVRANGE", keys.dead, start, "-", "COUNT", String(step)];
+    const entries = await client.sendCommand<RawEntry[]>(range);
+    for (const entry of entries) {
+      letters.push(toLetter(entry));
+      for (const f of entry[1]) weight += f.length;
+      if (weight >= bytes && letters.length < count) return { letters, cut: true };
+    }
+    if (entries.length < step) break;
+    start = `(${entries.at(-1)![0]}`;
+  }
+  return { letters, cut: false };
 }
 
 /**
