@@ -31,6 +31,31 @@ function brief(c: Claimed) {
 }
 
 describe("claim.lua, others mode", () => {
+  // A delivery count set by hand near 2^63 (XCLAIM … RETRYCOUNT): the letter said `attempts
+  // 9.2233720368547758e+18` and the log a negative attempt (R-193). Digits now, as every count.
+  test("a delivery count past 2^53: buried, its letter's attempts in digits", async () => {
+    await using v = await engineQueue();
+    const entry = await plant(v, { t: "kill", p: "1", a: 0, m: 3 });
+    await deliver(v, "k0");
+    const huge = "9223372036854775807";
+    await v.r.sendCommand([
+      "XCLAIM",
+      v.k.stream,
+      GROUP,
+      "ghost",
+      "0",
+      entry,
+      "RETRYCOUNT",
+      huge,
+      "JUSTID",
+    ]);
+    const { claimed } = await claimAs(v, "k1");
+    expect(claimed.map(brief)).toEqual([["buried", Number(huge)]]);
+    const letters = (await v.r.sendCommand(["XRANGE", v.k.dead, "-", "+"])) as [string, string[]][];
+    const f = letters[0]![1];
+    expect(f[f.indexOf("attempts") + 1]).toMatch(/^\d{19}$/);
+  });
+
   test("a job that kills every worker runs as attempts 1, 2, 3, then is buried as abandoned", async () => {
     await using v = await engineQueue();
     const entry = await plant(v, { t: "kill", p: "1", a: 0, m: 3 });

@@ -308,6 +308,8 @@ export const mutants: Mutant[] = [
     "  elseif not valid_id(j.id) then", "  elseif false then", [T("engine.requeue.numbers")]),
   m("requeue-full-stream-taken", "lib/engine/lua/requeue.lua", "a requeue into a stream with no ids left is refused before any letter is deleted",
     "  if ms == ID_MAX_PART and seq == ID_MAX_PART then\n    return redis.error_reply('ERR courier: stream ' .. KEYS[2] .. ' has no ids left", "  if false then\n    return redis.error_reply('ERR courier: stream ' .. KEYS[2] .. ' has no ids left", [T("engine.requeue.numbers")]),
+  m("claim-huge-count-float", "lib/engine/lua/claim.lua", "a delivery count past 2^53 is written in digits in the letter, not 9.2e+18",
+    "a = int(used), m = f.m", "a = used, m = f.m", [T("engine.claim")]),
   m("settle-oom-split", SETTLE, "an outcome refused for lack of memory is retried whole, never given up",
     "return /^(ERR|WRONGTYPE)\\b/.test(err.message) && !/^ERR courier: key /.test(err.message);",
     "return true;", [T("worker.settle"), T("redis-full.settle")]),

@@ -99,7 +99,8 @@ local function bury(entry, f, p, used)
   if earlier[1] then err = err .. ' (earlier error: ' .. earlier[1] .. ')' end
   -- The run that killed its worker ended at its last lease renewal; how long it ran is unknown.
   local _, code = fail_for_good({ dead = KEYS[2], dead_max = ARGV[10], id = id,
-    f = { t = f.t, p = f.p, a = used, m = f.m, k = f.k }, err = err, ttl = ARGV[9], now = now - p[3],
+    -- int(): a count past 2^53 (a delivery count set by hand) is written in digits, not 9.2e+18.
+    f = { t = f.t, p = f.p, a = int(used), m = f.m, k = f.k }, err = err, ttl = ARGV[9], now = now - p[3],
     result_key = rprefix .. id, record_key = ok and key or nil, attempt = used, worker = ran_by(p[2]),
     enqueued = earlier[2] or auto_ms(id) })
   if code == 1 and ok and redis.call('EXISTS', key) == 1 then
@@ -109,7 +110,7 @@ local function bury(entry, f, p, used)
   acks[#acks + 1] = entry
   buried = buried + 1
   ended[#ended + 1] = id
-  out[#out + 1] = { entry, 'buried', used, id }
+  out[#out + 1] = { entry, 'buried', int(used), id }
 end
 
 -- Writes the run the previous owner abandoned; the claimed entry runs as the next attempt.
