@@ -4,6 +4,8 @@
 // it (not a 500); /metrics leaves that part's families out, says why in a comment line, and
 // counts it in courier_queue_unreadable.
 import { afterEach, expect, test } from "bun:test";
+import { QueueShards } from "../lib/admin/queue-shards.ts";
+import { unreadableLine } from "../lib/admin/unreadable-keys.ts";
 import { type Dashboard, startDashboard } from "../lib/dashboard/server.ts";
 import { queueKeys } from "../lib/engine/keys.ts";
 import { firstSnapshot } from "./fixtures/dashboard.ts";
@@ -77,4 +79,16 @@ test("/metrics of a sound queue: courier_queue_unreadable 0", async () => {
   const text = await (await fetch(`${d.url}/metrics`)).text();
   expect(text).toContain('courier_queue_unreadable{queue="default"} 0');
   expect(text).not.toMatch(/^# [a-z ,]+ left out:/m);
+});
+
+// Every key the check names is read as the type Courier writes it: the `canceled` stream (a
+// cancel's) was taken for a sorted set, so any refusal whose key had been mended meanwhile was
+// said to be `canceled`'s, a key that was sound.
+test("a queue with cancels and no key of another type: no key named", async () => {
+  const prefix = testPrefix();
+  await using q = await openQueue({ prefix });
+  const id = await q.enqueue("t", null);
+  expect((await q.cancel([id]))[0]).toMatchObject({ verdict: "canceled" });
+  const line = await unreadableLine(new QueueShards(q.client, prefix, "default"));
+  expect(line).toBe("queue default: a key held another type than Courier writes; read again");
 });

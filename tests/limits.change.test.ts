@@ -123,10 +123,10 @@ describe("a worker, when the rate changes", () => {
 });
 
 /**
- * Key concurrency 1: a long job of key `k` runs (till the test lets it end), five more of `k`
- * wait for its slot; then the key concurrency becomes `to`.
+ * Key concurrency 1: a long job of each of `keyCount` keys runs (till the test lets it end),
+ * `perKey` more of each key wait for its slot; then the key concurrency becomes `to`.
  */
-async function raised(to: number | null) {
+async function raised(to: number | null, keyCount = 1, perKey = 5) {
   const prefix = testPrefix();
   let release = () => {};
   const held = new Promise<void>((resolve) => {
@@ -143,26 +143,34 @@ async function raised(to: number | null) {
   await using r = await rawRedis();
   const admin = await Admin.connect({ redisUrl: redisUrl(), prefix, queue: "q" });
   await admin.setLimits({ ...none, keyConcurrency: 1 });
-  const long = await queue.enqueue(job, { long: true }, { limitKey: "k" });
+  const keys = Array.from({ length: keyCount }, (_, i) => `k${i}`);
+  const spec = (limitKey: string, long: boolean) => ({ task: job, payload: { long }, limitKey });
+  const longs = (await queue.enqueueMany(keys.map((k) => spec(k, true)))).map((j) => j.id);
   const worker = await startWorker({
-    ...{ prefix, queue: "q", tasks: [job], concurrency: 8 },
+    ...{ prefix, queue: "q", tasks: [job], concurrency: keyCount * (perKey + 1) + 8 },
     pauseCheckMs: 50,
   });
+  const started = async () => (await queue.getJobs(longs)).every((j) => j?.status === "started");
   try {
-    await until(async () => (await queue.getJob(long))?.status === "started", "the long job");
+    await until(started, "the long jobs' starts", 30_000);
     const short = await queue.enqueueMany(
-      Array.from({ length: 5 }, () => ({ task: job, payload: { long: false }, limitKey: "k" })),
+      keys.flatMap((k) => Array.from({ length: perKey }, () => spec(k, false))),
     );
-    const waiting = limitKeys(prefix, "q").waiting("k");
-    await until(async () => (await r.sendCommand(["ZCARD", waiting])) === 5, "five waiting");
+    const lk = limitKeys(prefix, "q");
+    const waiting = async () => {
+      let n = 0;
+      for (const k of keys) n += Number(await r.sendCommand(["ZCARD", lk.waiting(k)]));
+      return n === keyCount * perKey;
+    };
+    await until(waiting, "every short job waiting for its key's slot", 30_000);
     await admin.setLimits({ keyConcurrency: to });
-    // While the long job still runs (its slot would free itself only past its 180 s limit).
+    // While the long jobs still run (a slot would free itself only past its 180 s limit).
     const done = await queue.waitForJobs(
       short.map((j) => j.id),
       { timeoutMs: 10_000 },
     );
     expect(done.pending).toEqual([]);
-    expect((await queue.getJob(long))?.status).toBe("started");
+    expect(await started()).toBe(true);
   } finally {
     release();
     await worker.stop(1000);
@@ -173,4 +181,9 @@ async function raised(to: number | null) {
 describe("a key concurrency raised or removed", () => {
   test("wakes the jobs waiting for a running slot of their key (raised)", () => raised(10), 20_000);
   test("wakes them (removed)", () => raised(null), 20_000);
+  // However many keys wait (RR1): the wake pages limit:keys, and a first version of this
+  // release took each key off that list as its waiters were woken, so the list shrank under the
+  // page's offset and every key past the first 200 was skipped (waiting minutes for its
+  // fallback, the running slot's expiry).
+  test("wakes the waiters of all 250 held keys (raised)", () => raised(2, 250, 1), 90_000);
 });

@@ -21,7 +21,7 @@ const TYPES: [(k: QueueKeys) => string, string][] = [
   [(k) => k.stats, "hash"],
   [(k) => k.minutes, "hash"],
   [(k) => k.durations, "hash"],
-  [(k) => k.canceled, "zset"],
+  [(k) => k.canceled, "stream"],
 ];
 
 /** The first of the queue's keys of another type, in `cannotBeRead`'s words. */

@@ -59,8 +59,9 @@ export interface QueueKeys {
    */
   durations: string;
   /**
-   * Sorted set of job ids canceled lately, scored by Redis' ms (cancel.lua adds and trims by
-   * age): what workers running jobs read to abort a canceled job's signal (lib/worker/cancels.ts).
+   * Stream of the job ids canceled lately, an entry per cancel call (cancel.lua adds, trimmed by
+   * length): what workers running jobs read to abort a canceled job's signal
+   * (lib/worker/cancels.ts, canceledAfter).
    */
   canceled: string;
   /** `r:<id>`: a string holding the job's outcome (lib/engine/outcome.ts), with a TTL. */

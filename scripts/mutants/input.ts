@@ -267,6 +267,8 @@ export const inputMutants: Mutant[] = [
     "      if (weight >= bytes && letters.length < count) return { letters, cut: true };\n", "", [T("dead.pages.bytes")]),
   m("dead-page-shards-past-frontier", "lib/admin/dead-pages.ts", "a sharded page stops at the newest letter a shard was cut at: none lost, none twice, newest first",
     "const before = frontier", "const before = false", [T("dead.pages.bytes")]),
+  m("unreadable-canceled-as-zset", "lib/admin/unreadable-keys.ts", "the unreadable check reads the canceled stream as the stream it is, never naming a sound key",
+    "[(k) => k.canceled, \"stream\"],", "[(k) => k.canceled, \"zset\"],", [T("dashboard.unreadable")]),
   m("release-bytes-zero-loops", "lib/engine/release.ts", "a release bound of 0 is 1: every call releases one, so releaseAll ends",
     "Math.max(1, o.bytes ?? MOVE_BYTES));", "o.bytes ?? MOVE_BYTES);", [T("engine.moves.bytes")]),
   m("claim-bytes-zero-skips", "lib/engine/claim.ts", "a claim bound of 0 is 1: each entry taken alone, none passed over",
