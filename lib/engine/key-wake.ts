@@ -107,10 +107,17 @@ export async function wakeKeyWaiters(
   shards: readonly QueueKeys[],
   unreadable: (problem: string) => void = () => {},
 ): Promise<void> {
+  // Every page read first, then woken: the list may shrink meanwhile (limit.lua drops listings
+  // whose time passed), and paging by offset while it shrinks would skip keys.
+  const keys: string[] = [];
   for (let at = 0; ; at += KEYS_PER_CALL) {
     const page = ["ZRANGE", lk.keys, String(at), String(at + KEYS_PER_CALL - 1)];
-    const keys = (await client.sendCommand<string[]>(page)).map(String);
-    if (keys.length > 0) await freeAndWake(client, lk, (s) => shards[s], { keys }, unreadable);
-    if (keys.length < KEYS_PER_CALL) return;
+    const got = (await client.sendCommand<string[]>(page)).map(String);
+    keys.push(...got);
+    if (got.length < KEYS_PER_CALL) break;
+  }
+  for (let at = 0; at < keys.length; at += KEYS_PER_CALL) {
+    const chunk = keys.slice(at, at + KEYS_PER_CALL);
+    await freeAndWake(client, lk, (s) => shards[s], { keys: chunk }, unreadable);
   }
 }
