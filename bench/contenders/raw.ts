@@ -1,7 +1,10 @@
 // The raw limit: a minimal hand-written Streams loop on node-redis (the client Courier uses).
 // Producer: XADD, pipelined for bulk. Worker: XREADGROUP COUNT min(concurrency, 100), then
 // XACK + HSET of a result per entry, pipelined. No job hash, no lease, no retries: the ceiling
-// for any Streams queue on this machine.
+// for any Streams queue on this machine. For the latency workload (spec.notify) the worker also
+// pushes each result onto a list of the job's own, which the producer's waiter pops with a
+// blocking `BLPOP`: the least a waiter can cost (no cursor, no events stream, one message each
+// way), so the raw loop's waiter latency is the floor Courier's and BullMQ's are read against.
 import { createClient } from "redis";
 import type { ContenderImpl, StartWorker } from "./types.ts";
 import { bunWorkerCommand } from "./types.ts";
@@ -12,6 +15,8 @@ const keys = (queue: string) => ({
   stream: `raw:{${queue}}:stream`,
   results: `raw:{${queue}}:results`,
 });
+/** The list a job's result is pushed onto for its waiter (latency workload only). */
+const doneKey = (queue: string, id: string) => `raw:{${queue}}:done:${id}`;
 
 async function client(url: string) {
   const c = createClient({ url, RESP: 2 });
@@ -25,6 +30,8 @@ export const raw: ContenderImpl = {
   async producer(url, queue) {
     const c = await client(url);
     const { stream } = keys(queue);
+    // The waiter's own connection: a blocking pop holds it (waits are one at a time here).
+    const w = await client(url);
     return {
       enqueueOne: (p) => c.sendCommand<string>(["XADD", stream, "*", "p", JSON.stringify(p)]),
       async enqueueBulk(payloads) {
@@ -36,7 +43,13 @@ export const raw: ContenderImpl = {
           );
         }
       },
-      close: async () => c.destroy(),
+      waitFor: async (id) => {
+        await w.sendCommand(["BLPOP", doneKey(queue, id), "0"]);
+      },
+      close: async () => {
+        c.destroy();
+        w.destroy();
+      },
     };
   },
   workerCommand: (spec) => bunWorkerCommand("raw", spec),
@@ -70,6 +83,7 @@ export const startWorker: StartWorker = async (spec, onDone) => {
       const writes = entries.flatMap(([id]) => [
         c.sendCommand(["XACK", stream, GROUP, id]),
         c.sendCommand(["HSET", results, id, "null"]).then(() => onDone?.(id)),
+        ...(spec.notify ? [c.sendCommand(["RPUSH", doneKey(spec.queue, id), "null"])] : []),
       ]);
       await Promise.all(writes);
     }
