@@ -356,4 +356,12 @@ export const inputMutants: Mutant[] = [
     "Actions (requeue, delete and requeue all dead jobs, cancel a job, trigger a URL, pause, resume and empty the queue, a schedule's pause and resume)", "Actions (requeue, delete, trigger)", [T("dashboard.docs")]),
   m("page-unreadable-unsaid", "lib/dashboard/client/views.ts", "the page names a part it could not read",
     "$(\"unreadable\").hidden = why.length === 0;", "$(\"unreadable\").hidden = true;", [T("dashboard.unreadable.browser")]),
+  m("live-old-snapshots-queued", "lib/dashboard/live-feed.ts", "a live reader that is behind gets the newest snapshot next, not the oldest it missed",
+    "this.#next = { bytes, tick, last };", "this.#next ??= { bytes, tick, last };", [T("dashboard.live")]),
+  m("live-whole-snapshot-handed", "lib/dashboard/live-feed.ts", "a snapshot reaches a live connection's socket a slice at a time, not whole",
+    "const end = Math.min(s.at + this.sliceBytes, s.bytes.byteLength);", "const end = s.bytes.byteLength;", [T("dashboard.live")]),
+  m("live-stalled-kept", "lib/dashboard/live.ts", "a live reader behindMax snapshots behind is dropped",
+    "if (feed.behind(tick) >= this.behindMax) this.#drop(c, true);", "if (false) this.#drop(c, true);", [T("dashboard.live")]),
+  m("workers-host-uncut", "lib/dashboard/api-reads.ts", "a worker's host is cut to shownFieldMaxChars in the dashboard's snapshot and /api/workers",
+    "host: w.host === null ? null : cut(w.host),", "host: w.host,", [T("dashboard.live")]),
 ];
