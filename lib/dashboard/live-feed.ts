@@ -11,9 +11,7 @@ export class Feed {
   /** The event being sent, how much of it is handed over, and the tick that made it. */
   #sending: { bytes: Uint8Array; at: number; tick: number } | null;
   /** The newest event, not started yet. */
-  #next: { bytes: Uint8Array; tick: number; last: boolean } | null = null;
-  /** Whether the event being sent is the last (the stream closes after it). */
-  #last = false;
+  #next: { bytes: Uint8Array; tick: number } | null = null;
   /** The tick since which the feed has waited for its reader (see behind()). */
   #since: number;
   /** Wakes the pull that waits for something to send. */
@@ -30,10 +28,20 @@ export class Feed {
     this.#since = ticks();
   }
 
-  /** Offers an event made at `tick`; `last`: the stream ends once it is sent. */
-  offer(bytes: Uint8Array, tick: number, last = false): void {
-    this.#next = { bytes, tick, last };
+  /** Offers an event made at `tick`. */
+  offer(bytes: Uint8Array, tick: number): void {
+    this.#next = { bytes, tick };
     this.#wake?.();
+  }
+
+  /** Ends the stream after the event part-way sent, with `bytes` (a short last word). */
+  end(bytes: Uint8Array): void {
+    const s = this.#sending;
+    if (s !== null) this.controller.enqueue(s.bytes.subarray(s.at)); // never an event cut in half
+    this.#sending = null;
+    this.#next = null;
+    this.controller.enqueue(bytes);
+    this.controller.close();
   }
 
   /**
@@ -62,7 +70,6 @@ export class Feed {
     if (end < s.bytes.byteLength) return;
     this.#sending = null;
     this.#since = this.ticks();
-    if (this.#last) this.controller.close();
   }
 
   /** Starts the newest event; false when there is none. */
@@ -71,7 +78,6 @@ export class Feed {
     if (next === null) return false;
     this.#next = null;
     this.#sending = { bytes: next.bytes, at: 0, tick: next.tick };
-    this.#last = next.last;
     return true;
   }
 }

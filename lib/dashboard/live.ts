@@ -5,6 +5,7 @@
 // its socket takes them, a reader that is behind gets the newest snapshot next, never a queue
 // of old ones (lib/dashboard/live-feed.ts), and one that is `behindMax` snapshots behind is
 // dropped.
+import { RedisRefusedError } from "../errors.ts";
 import { publicFailure } from "./api.ts";
 import { Feed } from "./live-feed.ts";
 import { dashboardDefaults } from "./options.ts";
@@ -78,8 +79,10 @@ export class Live {
     this.#timer ??= setInterval(() => void this.#tick(), this.everyMs);
   }
 
-  /** Ends a stream: closed after what it holds is sent, or, when `stalled`, at once. */
-  #drop(controller: Controller | undefined, stalled = false): void {
+  /**
+   * Ends a stream: closed (by `close`, else at once), or, when `stalled`, aborted.
+   */
+  #drop(controller: Controller | undefined, stalled = false, close = () => controller?.close()) {
     if (!controller || !this.#subscribers.delete(controller)) return;
     try {
       // error() aborts the response at once; close() would wait for a reader that is not
@@ -87,7 +90,7 @@ export class Live {
       if (stalled) {
         controller.error(new Error("live connection stalled: its reader stopped"));
         this.#onStalled.get(controller)?.();
-      } else controller.close();
+      } else close();
     } catch {
       // already closed by the client
     }
@@ -101,11 +104,16 @@ export class Live {
     if (this.#busy || this.#subscribers.size === 0) return; // a slow Redis: skip, do not pile up
     this.#busy = true;
     let event: string;
+    let refused = false;
     try {
       event = `event: snapshot\ndata: ${JSON.stringify(await this.snapshot())}\n\n`;
     } catch (err) {
-      // As the API says it (lib/dashboard/api.ts): never Redis' own message to every page.
-      event = `event: failure\ndata: ${JSON.stringify({ error: publicFailure(err).error })}\n\n`;
+      // As the API says it (lib/dashboard/api.ts): never Redis' own message to every page. A
+      // refusal for good (the queue's data format changed since the page connected) is the
+      // page's last event: said as the actions say it, then the stream ends.
+      refused = err instanceof RedisRefusedError;
+      const data = JSON.stringify({ error: publicFailure(err).error });
+      event = `event: ${refused ? "refused" : "failure"}\ndata: ${data}\n\n`;
     } finally {
       this.#busy = false;
     }
@@ -113,6 +121,7 @@ export class Live {
     const tick = ++this.#ticks;
     for (const [c, feed] of this.#subscribers) {
       if (feed.behind(tick) >= this.behindMax) this.#drop(c, true);
+      else if (refused) this.#drop(c, false, () => feed.end(bytes));
       else feed.offer(bytes, tick);
     }
   }
