@@ -99,7 +99,8 @@ export async function snapshot(api: Api) {
     part(schedules(api)),
     part(limits(api)),
   ]);
-  return { overview: o, workers: w, failures: f, schedules: s, limits: l };
+  // `actions` on its own too: a page whose overview is unreadable still knows they are on.
+  return { actions: api.actions, overview: o, workers: w, failures: f, schedules: s, limits: l };
 }
 
 /**

@@ -372,4 +372,8 @@ export const inputMutants: Mutant[] = [
     "if (name === \"refused\") return", "if (false) return", [T("dashboard.format.browser")]),
   m("page-refusal-409-retried", "lib/dashboard/client/live.ts", "a page whose live connection is refused with 409 stops there, saying why, without retrying",
     "      if (res.status === 409) return on.refused(await refusal(res));\n", "", [T("dashboard.format.browser")]),
+  m("page-actions-from-overview", "lib/dashboard/client/views.ts", "a page whose overview is unreadable still turns its actions on (the snapshot says whether they are)",
+    "  state.actions = actions;\n", "  if (readable(s.overview)) state.actions = s.overview.actions;\n", [T("dashboard.unreadable.browser")]),
+  m("snapshot-actions-unsaid", "lib/dashboard/api-reads.ts", "the live snapshot says whether actions are on, apart from its overview",
+    "return { actions: api.actions, overview: o,", "return { overview: o,", [T("dashboard.unreadable")]),
 ];
