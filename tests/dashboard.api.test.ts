@@ -218,7 +218,14 @@ describe("dashboard over HTTP", () => {
     const d = await dashboard(testPrefix());
     const { headers, data } = await firstSnapshot(`${d.url}/api/events`);
     expect(headers.get("content-type")).toBe("text/event-stream; charset=utf-8");
-    expect(Object.keys(data)).toEqual(["overview", "workers", "failures", "schedules", "limits"]);
+    expect(Object.keys(data)).toEqual([
+      "actions",
+      "overview",
+      "workers",
+      "failures",
+      "schedules",
+      "limits",
+    ]);
     expect(data.overview.counts.waiting).toBe(0);
   });
 

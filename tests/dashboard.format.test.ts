@@ -6,7 +6,7 @@ import { afterEach, expect, test } from "bun:test";
 import { FORMAT_RECHECK_MS } from "../lib/dashboard/queues.ts";
 import { type Dashboard, startDashboard } from "../lib/dashboard/server.ts";
 import { queueKeys } from "../lib/engine/keys.ts";
-import { oneShardFile, openQueue, redisUrl, testPrefix } from "./helpers.ts";
+import { oneShardFile, openQueue, readUntil, redisUrl, testPrefix } from "./helpers.ts";
 
 oneShardFile(); // the meta key written is a one-shard queue's
 
@@ -80,5 +80,41 @@ test.each([["default"], ["other"]])(
     now += 1;
     expect(await read()).toBe(409);
     expect(await read()).toBe(409); // a refusal is not trusted as a pass
+  },
+);
+
+test.each([["default"], ["other"]])(
+  "a live stream of queue %s whose format changed ends with the actions' refusal; a new one is a 409",
+  async (queue) => {
+    const prefix = testPrefix();
+    await using q = await openQueue({ prefix, queue });
+    await q.enqueue("t", null);
+    let now = 1_000_000;
+    const d = await startDashboard({ redisUrl: redisUrl(), prefix, port: 0, now: () => now });
+    running.push(d);
+    const events = `${d.url}/api/events?queue=${queue}`;
+    const controller = new AbortController();
+    const res = await fetch(events, { signal: controller.signal });
+    const reader = res.body!.getReader();
+    try {
+      await readUntil(reader, (t) => t.includes("event: snapshot\n"));
+      await q.client.sendCommand(["HSET", queueKeys(prefix, queue).meta, "format", "999"]);
+      now += FORMAT_RECHECK_MS;
+      const refusal = REFUSAL.replace('"default"', `"${queue}"`);
+      // The refusal, or three snapshots more (a stream that never says it: fail, not hang).
+      const said = await readUntil(
+        reader,
+        (t) => t.includes("event: refused\n") || t.split("event: snapshot").length > 4,
+      );
+      expect(said).toEndWith(`event: refused\ndata: ${JSON.stringify({ error: refusal })}\n\n`);
+      expect((await reader.read()).done).toBe(true); // the stream ends there
+      const again = await fetch(events);
+      expect({ status: again.status, body: await again.json() }).toEqual({
+        status: 409,
+        body: { error: refusal },
+      });
+    } finally {
+      controller.abort();
+    }
   },
 );

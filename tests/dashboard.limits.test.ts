@@ -66,7 +66,7 @@ const eventsRequest = (port: number) =>
   `GET /api/events HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n\r\n`;
 
 describe("live connections", () => {
-  test("a connection that stops reading is dropped once its queue is full; a reader is kept", async () => {
+  test("a connection that stops reading is dropped once it is behind; a reader is kept", async () => {
     // Big snapshots, fast: the stalled sockets' kernel buffers fill within a second or two.
     const big = "x".repeat(256 * 1024);
     let sent = 0;

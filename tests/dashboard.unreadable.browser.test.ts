@@ -34,3 +34,28 @@ test("a counters key of another type: the page names it and shows the rest", asy
     await d.stop();
   }
 }, 60_000);
+
+test("a counters key of another type from the first snapshot: the actions are on all the same", async () => {
+  const prefix = testPrefix();
+  await using q = await openQueue({ prefix });
+  await q.enqueue("t", null);
+  const stats = queueKeys(prefix, "default").stats;
+  await q.client.sendCommand(["DEL", stats]);
+  await q.client.sendCommand(["SET", stats, "not Courier's"]);
+  const token = "unreadable-browser-token-01";
+  const d = await startDashboard({ redisUrl: redisUrl(), prefix, port: 0, token });
+  const browser = await launch();
+  try {
+    const page = await browser.context.newPage();
+    await page.goto(d.url);
+    await textIs(page, "#live", "live");
+    await page.waitForSelector("#unreadable:not([hidden])");
+    // The overview (where `actions` was read from) is unreadable; the actions are not off.
+    expect(await page.isEnabled("#pause")).toBe(true);
+    expect(await page.isEnabled("#requeue-all")).toBe(true);
+    expect(await page.isHidden("#actions-off")).toBe(true);
+  } finally {
+    await browser.close();
+    await d.stop();
+  }
+}, 60_000);

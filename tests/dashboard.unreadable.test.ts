@@ -29,7 +29,7 @@ async function corrupted(key: "stats" | "workers" | "events" | "durations") {
   const d = await startDashboard({ redisUrl: redisUrl(), prefix, port: 0 });
   running.push(d);
   const why = `queue default cannot be read: key ${k} holds a string where Courier keeps a`;
-  return { d, k, why };
+  return { d: Object.assign(d, { prefix }), k, why };
 }
 
 test.each([
@@ -51,6 +51,21 @@ test.each([
     expect((await res.json()).error).toStartWith(why);
   },
 );
+
+test("the snapshot says whether actions are on whatever part is unreadable", async () => {
+  const { d } = await corrupted("stats"); // no token: off
+  expect((await firstSnapshot(`${d.url}/api/events`)).data.actions).toBe(false);
+  const on = await startDashboard({
+    redisUrl: redisUrl(),
+    prefix: d.prefix,
+    port: 0,
+    token: "unreadable-test-token-0001",
+  });
+  running.push(on);
+  const { data } = await firstSnapshot(`${on.url}/api/events`);
+  expect(Object.keys(data.overview)).toEqual(["unreadable"]);
+  expect(data.actions).toBe(true);
+});
 
 test.each([
   ["stats", "counts, shards and paused", "courier_jobs_waiting{", "courier_workers_live{"],

@@ -14,6 +14,7 @@ import { CourierError } from "../errors.ts";
 import { isoOrNull } from "../time.ts";
 import type { JobStatus } from "../types.ts";
 import { type Api, json } from "./api.ts";
+import { dashboardDefaults } from "./options.ts";
 import { schedules } from "./schedules.ts";
 
 export async function overview(api: Api) {
@@ -23,8 +24,23 @@ export async function overview(api: Api) {
   return { queue, time, actions: api.actions, counts, shards, series, memory, paused };
 }
 
+/**
+ * The workers, each record's free text cut (dashboardDefaults.shownFieldMaxChars, at most
+ * shownTasksMax task names): a record can hold any string, and 1,000 workers with hosts of 20
+ * KB made a snapshot of 20 MB every second. A name or host Courier writes is shown whole.
+ */
 export async function workers(api: Api) {
-  return { workers: await api.admin.workers({ prune: true }) };
+  const { shownFieldMaxChars: max, shownTasksMax } = dashboardDefaults;
+  const cut = (text: string) => (text.length > max ? `${text.slice(0, max - 1)}…` : text);
+  const all = await api.admin.workers({ prune: true });
+  return {
+    workers: all.map((w) => ({
+      ...w,
+      name: cut(w.name),
+      host: w.host === null ? null : cut(w.host),
+      tasks: w.tasks.slice(0, shownTasksMax).map(cut),
+    })),
+  };
 }
 
 export async function failures(api: Api) {
@@ -83,7 +99,8 @@ export async function snapshot(api: Api) {
     part(schedules(api)),
     part(limits(api)),
   ]);
-  return { overview: o, workers: w, failures: f, schedules: s, limits: l };
+  // `actions` on its own too: a page whose overview is unreadable still knows they are on.
+  return { actions: api.actions, overview: o, workers: w, failures: f, schedules: s, limits: l };
 }
 
 /**

@@ -1,9 +1,13 @@
 // Live updates over server-sent events. However many pages are open, one snapshot per queue is
 // read from Redis per interval (never more than once a second) and sent to all of them; nothing
-// is read while no page listens. Memory stays bounded whoever connects: the connections are
-// capped (the next one gets 503), and a connection whose reader has stopped reading is dropped
-// once `queuedMax` snapshots wait unsent for it, instead of queueing them for ever.
+// is read while no page listens. Memory stays bounded whoever connects and however big the
+// snapshot: the connections are capped (the next one gets 503), each is fed a slice at a time as
+// its socket takes them, a reader that is behind gets the newest snapshot next, never a queue
+// of old ones (lib/dashboard/live-feed.ts), and one that is `behindMax` snapshots behind is
+// dropped.
+import { RedisRefusedError } from "../errors.ts";
 import { publicFailure } from "./api.ts";
+import { Feed } from "./live-feed.ts";
 import { dashboardDefaults } from "./options.ts";
 
 export type Snapshot = () => Promise<unknown>;
@@ -17,15 +21,18 @@ const HEADERS = {
 };
 
 export class Live {
-  #subscribers = new Set<Controller>();
+  #subscribers = new Map<Controller, Feed>();
   #onStalled = new WeakMap<Controller, () => void>();
   #timer: ReturnType<typeof setInterval> | undefined;
   #busy = false;
+  /** Events made so far: how far behind a reader is is counted in them. */
+  #ticks = 0;
 
   constructor(
     private readonly snapshot: Snapshot,
     private readonly everyMs: number,
-    private readonly queuedMax: number = dashboardDefaults.liveQueuedMax,
+    private readonly behindMax: number = dashboardDefaults.liveBehindMax,
+    private readonly sliceBytes: number = dashboardDefaults.liveSliceBytes,
   ) {}
 
   /**
@@ -35,22 +42,25 @@ export class Live {
    */
   subscribe(signal: AbortSignal, onStalled?: () => void): Response {
     let self: Controller | undefined;
-    // The queue counts events not yet taken by the socket: desiredSize reaches 0 when
-    // `queuedMax` of them wait (the socket's own buffer is full: nobody reads at the other end).
-    const strategy = new CountQueuingStrategy({ highWaterMark: this.queuedMax });
+    const retry = ENCODER.encode(`retry: ${this.everyMs}\n\n`);
     const stream = new ReadableStream<Uint8Array>(
       {
         start: (controller) => {
           self = controller;
-          this.#subscribers.add(controller);
+          this.#subscribers.set(
+            controller,
+            new Feed(controller, this.sliceBytes, () => this.#ticks, retry),
+          );
           if (onStalled) this.#onStalled.set(controller, onStalled);
-          controller.enqueue(ENCODER.encode(`retry: ${this.everyMs}\n\n`));
           this.#start();
           void this.#tick(); // the first snapshot at once, not after an interval
         },
+        // Called when the socket took the last slice (and at once for the first).
+        pull: (controller) => this.#subscribers.get(controller)?.pull(),
         cancel: () => this.#drop(self),
       },
-      strategy,
+      // Nothing queued ahead of the socket: a slice is made when it asks for one.
+      { highWaterMark: 0 },
     );
     signal.addEventListener("abort", () => this.#drop(self), { once: true });
     return new Response(stream, { headers: HEADERS });
@@ -62,23 +72,25 @@ export class Live {
 
   /** Ends every stream (the server is stopping). */
   close(): void {
-    for (const c of this.#subscribers) this.#drop(c);
+    for (const c of [...this.#subscribers.keys()]) this.#drop(c);
   }
 
   #start(): void {
     this.#timer ??= setInterval(() => void this.#tick(), this.everyMs);
   }
 
-  /** Ends a stream: closed after what it holds is sent, or, when `stalled`, at once. */
-  #drop(controller: Controller | undefined, stalled = false): void {
+  /**
+   * Ends a stream: closed (by `close`, else at once), or, when `stalled`, aborted.
+   */
+  #drop(controller: Controller | undefined, stalled = false, close = () => controller?.close()) {
     if (!controller || !this.#subscribers.delete(controller)) return;
     try {
-      // error() discards the queued events and aborts the response; close() would keep them
-      // (and their memory) until a reader that is not reading takes them.
+      // error() aborts the response at once; close() would wait for a reader that is not
+      // reading to take what the socket holds.
       if (stalled) {
         controller.error(new Error("live connection stalled: its reader stopped"));
         this.#onStalled.get(controller)?.();
-      } else controller.close();
+      } else close();
     } catch {
       // already closed by the client
     }
@@ -92,25 +104,25 @@ export class Live {
     if (this.#busy || this.#subscribers.size === 0) return; // a slow Redis: skip, do not pile up
     this.#busy = true;
     let event: string;
+    let refused = false;
     try {
       event = `event: snapshot\ndata: ${JSON.stringify(await this.snapshot())}\n\n`;
     } catch (err) {
-      // As the API says it (lib/dashboard/api.ts): never Redis' own message to every page.
-      event = `event: failure\ndata: ${JSON.stringify({ error: publicFailure(err).error })}\n\n`;
+      // As the API says it (lib/dashboard/api.ts): never Redis' own message to every page. A
+      // refusal for good (the queue's data format changed since the page connected) is the
+      // page's last event: said as the actions say it, then the stream ends.
+      refused = err instanceof RedisRefusedError;
+      const data = JSON.stringify({ error: publicFailure(err).error });
+      event = `event: ${refused ? "refused" : "failure"}\ndata: ${data}\n\n`;
     } finally {
       this.#busy = false;
     }
     const bytes = ENCODER.encode(event);
-    for (const c of this.#subscribers) {
-      if ((c.desiredSize ?? 0) <= 0) {
-        this.#drop(c, true);
-        continue;
-      }
-      try {
-        c.enqueue(bytes);
-      } catch {
-        this.#drop(c);
-      }
+    const tick = ++this.#ticks;
+    for (const [c, feed] of this.#subscribers) {
+      if (feed.behind(tick) >= this.behindMax) this.#drop(c, true);
+      else if (refused) this.#drop(c, false, () => feed.end(bytes));
+      else feed.offer(bytes, tick);
     }
   }
 }
@@ -123,7 +135,7 @@ export class LiveHub {
     private readonly snapshotOf: (queue: string) => Snapshot,
     private readonly everyMs: number,
     private readonly max: number,
-    private readonly queuedMax?: number,
+    private readonly behindMax?: number,
   ) {}
 
   get listeners(): number {
@@ -138,7 +150,7 @@ export class LiveHub {
     for (const [name, live] of this.#lives) if (live.listeners === 0) this.#lives.delete(name);
     let live = this.#lives.get(queue);
     if (!live) {
-      live = new Live(this.snapshotOf(queue), this.everyMs, this.queuedMax);
+      live = new Live(this.snapshotOf(queue), this.everyMs, this.behindMax);
       this.#lives.set(queue, live);
     }
     return live.subscribe(signal, onStalled);

@@ -32,14 +32,29 @@ export const dashboardDefaults = {
   refreshMs: 1_000,
   /**
    * Live connections (`/api/events`) served at once; the next one gets 503. Each costs a
-   * socket and up to `liveQueuedMax` snapshots of memory: a hundred open pages is a lot.
+   * socket and a slice of a snapshot (`liveSliceBytes`): a hundred open pages is a lot.
    */
   maxLive: 100,
   /**
-   * Snapshots a live connection may have waiting unsent (its reader is not reading) before it
-   * is dropped: memory per connection stays bounded, and a page that was only slow reconnects.
+   * Snapshots a live connection may fall behind by (its reader takes nothing meanwhile, or is
+   * still on a snapshot that old) before it is dropped; a reader that is behind gets the newest
+   * snapshot next, never a queue of old ones. A page that was only slow reconnects.
    */
-  liveQueuedMax: 8,
+  liveBehindMax: 8,
+  /**
+   * A snapshot is handed to a connection's socket in pieces of at most this many bytes, the
+   * next once the socket took the last: what the server copies for a socket nobody reads is
+   * one piece, not a whole snapshot (1,000 workers make a snapshot of megabytes).
+   */
+  liveSliceBytes: 64 * 1024,
+  /**
+   * A worker's host and each of its task names, as the dashboard shows them: longer ones are
+   * cut, ending in `…` (a record can hold any string; 1,000 hosts of 20 KB made a 20 MB
+   * snapshot a second). 255: the longest host name DNS allows, with room to spare.
+   */
+  shownFieldMaxChars: 256,
+  /** The task names shown per worker; the rest are left out (a record can list any number). */
+  shownTasksMax: 50,
   /** Largest action body (JSON, `{ "url": … }` at most): anything bigger is refused with 413. */
   bodyMaxBytes: 64 * 1024,
 } as const;

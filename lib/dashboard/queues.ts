@@ -54,22 +54,26 @@ export class Queues {
 
   /** The queue's Admin once its data format is this Courier's (409 otherwise, as the CLIs refuse it). */
   async #checked(view: Admin): Promise<Admin | Refusal> {
-    const name = view.options.queue;
-    const now = this.admin.options.now();
-    if (now - (this.#readableAt.get(name) ?? Number.NEGATIVE_INFINITY) < FORMAT_RECHECK_MS) {
-      return view;
-    }
     // Another data format: refused before anything of it is read.
-    const refused = await view.checkFormat().then(
+    const refused = await this.readable(view).then(
       () => null,
       (err: unknown) => (err instanceof RedisRefusedError ? err : Promise.reject(err)),
     );
-    if (refused) {
-      this.#readableAt.delete(name);
-      return { ok: false, status: 409, error: refused.message };
-    }
+    return refused ? { ok: false, status: 409, error: refused.message } : view;
+  }
+
+  /**
+   * Throws the RedisRefusedError of a queue whose data format is not this Courier's, checked
+   * again once the last pass is FORMAT_RECHECK_MS old: every read, and each live snapshot (a
+   * page open on the queue stops with the refusal the actions give).
+   */
+  async readable(view: Admin): Promise<void> {
+    const name = view.options.queue;
+    const now = this.admin.options.now();
+    if (now - (this.#readableAt.get(name) ?? Number.NEGATIVE_INFINITY) < FORMAT_RECHECK_MS) return;
+    this.#readableAt.delete(name); // a refusal is not trusted as a pass
+    await view.checkFormat();
     this.#readableAt.set(name, now);
-    return view;
   }
 
   /**

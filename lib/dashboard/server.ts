@@ -59,8 +59,13 @@ export async function startDashboard(options: DashboardOptions = {}): Promise<Da
   }
   const everyMs = refreshEveryMs(options.refreshMs);
   const queues = new Queues(await Admin.connect(queueOptions(options)));
-  const snapshotOf = (name: string) => () =>
-    reads.snapshot(apiFor(queues, queues.admin.forQueue(name), options));
+  const snapshotOf = (name: string) => {
+    const admin = name === queues.name ? queues.admin : queues.admin.forQueue(name);
+    return async () => {
+      await queues.readable(admin); // a format changed since: the streams end with the refusal
+      return reads.snapshot(apiFor(queues, admin, options));
+    };
+  };
   const hub = new LiveHub(snapshotOf, everyMs, maxLive);
   const wantPort = options.port ?? dashboardDefaults.port;
   let server: Server<undefined>;

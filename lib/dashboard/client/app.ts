@@ -51,6 +51,12 @@ function connect(): void {
       $("token-needed").hidden = false;
       $("token-needed-why").textContent = error;
     },
+    // The queue's data format changed (another Courier took it): the page stops, saying so.
+    refused(error) {
+      badge("stopped", "down");
+      $("unreadable").hidden = false;
+      $("unreadable").textContent = error;
+    },
   });
 }
 

@@ -1,6 +1,8 @@
 // Live updates: the server-sent events of /api/events, read with fetch rather than
 // EventSource, which cannot send the token that a dashboard that asks a token for reads wants.
-// Reconnects after the interval the server gives (`retry:`) when the stream ends or fails.
+// Reconnects after the interval the server gives (`retry:`) when the stream ends or fails,
+// except after a refusal for good (the queue's data format changed: a `refused` event, or a
+// 409 on connecting), which no retry mends.
 import { authHeaders, scoped } from "./dom.js";
 
 export interface LiveHandlers {
@@ -10,6 +12,8 @@ export interface LiveHandlers {
   down(why: string): void;
   /** The server wants the token (403): no retry until the page connects again. */
   locked(error: string): void;
+  /** The queue is refused for good (another data format): said as the actions say it, no retry. */
+  refused(error: string): void;
 }
 
 let current: AbortController | undefined;
@@ -28,8 +32,10 @@ async function run(on: LiveHandlers, signal: AbortSignal): Promise<void> {
     try {
       const res = await fetch(scoped("/api/events"), { headers: authHeaders(), signal });
       if (res.status === 403) return on.locked(await refusal(res));
+      if (res.status === 409) return on.refused(await refusal(res));
       if (!res.ok || !res.body) throw new Error(await refusal(res));
-      await read(res.body, on, retry);
+      const last = await read(res.body, on, retry);
+      if (last !== undefined) return on.refused(last);
       on.down("reconnecting…");
     } catch (err) {
       if (signal.aborted) return;
@@ -44,8 +50,15 @@ async function refusal(res: Response): Promise<string> {
   return String(body.error ?? `${res.status} ${res.statusText}`);
 }
 
-/** Reads `event:`/`data:`/`retry:` blocks (separated by a blank line) until the stream ends. */
-async function read(body: ReadableStream<Uint8Array>, on: LiveHandlers, retry: { ms: number }) {
+/**
+ * Reads `event:`/`data:`/`retry:` blocks (separated by a blank line) until the stream ends;
+ * a `refused` event's error, when that is how it ended.
+ */
+async function read(
+  body: ReadableStream<Uint8Array>,
+  on: LiveHandlers,
+  retry: { ms: number },
+): Promise<string | undefined> {
   const reader = body.getReader();
   const decoder = new TextDecoder();
   let buffer = "";
@@ -63,7 +76,10 @@ async function read(body: ReadableStream<Uint8Array>, on: LiveHandlers, retry: {
       const ms = Number(fields.get("retry"));
       if (ms > 0) retry.ms = ms;
       const data = fields.get("data");
-      if (data !== undefined) on.event(fields.get("event") ?? "message", JSON.parse(data));
+      if (data === undefined) continue;
+      const name = fields.get("event") ?? "message";
+      if (name === "refused") return String((JSON.parse(data) as { error?: unknown }).error);
+      on.event(name, JSON.parse(data));
     }
   }
 }

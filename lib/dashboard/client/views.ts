@@ -30,13 +30,13 @@ const readable = <T extends object>(part: T | { unreadable: string }): part is T
 
 export function render(s: Snapshot): void {
   // A part whose key holds another type is named in one line; the rest are shown as usual.
-  const why = Object.values(s).flatMap((p) => (readable(p) ? [] : [p.unreadable]));
+  const { actions, ...parts } = s;
+  const why = Object.values(parts).flatMap((p) => (readable(p) ? [] : [p.unreadable]));
   $("unreadable").hidden = why.length === 0;
   $("unreadable").textContent = [...new Set(why)].join(" · ");
-  if (readable(s.overview)) {
-    state.actions = s.overview.actions;
-    renderOverview(s.overview);
-  }
+  // From the snapshot itself, not its overview: an unreadable overview left them off for good.
+  state.actions = actions;
+  if (readable(s.overview)) renderOverview(s.overview);
   $("actions-off").hidden = state.actions;
   for (const b of document.querySelectorAll<HTMLButtonElement>(".action"))
     b.disabled = !state.actions;
