@@ -107,17 +107,15 @@ export async function wakeKeyWaiters(
   shards: readonly QueueKeys[],
   unreadable: (problem: string) => void = () => {},
 ): Promise<void> {
-  // Every page read first, then woken: the list may shrink meanwhile (limit.lua drops listings
-  // whose time passed), and paging by offset while it shrinks would skip keys.
-  const keys: string[] = [];
+  // Paged from the latest listing down, a page woken before the next is read (one page in
+  // memory, however many keys are held): every limit.lua call drops the listings whose time
+  // passed, the earliest ones, which an offset from the start would count and then skip keys.
+  // From the end they are all behind the page read. A key listed again meanwhile (a job of it
+  // asked, under the new limit) moves up: read twice at most, and a wake frees only free slots.
   for (let at = 0; ; at += KEYS_PER_CALL) {
-    const page = ["ZRANGE", lk.keys, String(at), String(at + KEYS_PER_CALL - 1)];
-    const got = (await client.sendCommand<string[]>(page)).map(String);
-    keys.push(...got);
-    if (got.length < KEYS_PER_CALL) break;
-  }
-  for (let at = 0; at < keys.length; at += KEYS_PER_CALL) {
-    const chunk = keys.slice(at, at + KEYS_PER_CALL);
-    await freeAndWake(client, lk, (s) => shards[s], { keys: chunk }, unreadable);
+    const page = ["ZREVRANGE", lk.keys, String(at), String(at + KEYS_PER_CALL - 1)];
+    const keys = (await client.sendCommand<string[]>(page)).map(String);
+    if (keys.length > 0) await freeAndWake(client, lk, (s) => shards[s], { keys }, unreadable);
+    if (keys.length < KEYS_PER_CALL) return;
   }
 }
