@@ -68,6 +68,8 @@ export const limitMutants: Mutant[] = [
   m("key-wake-removed-wakes-100", "lib/engine/key-wake.ts", "a key concurrency removed wakes every waiter of every held key",
     "      if (!removed) break;",
     "      break;", ["tests/limits.held.leave.test.ts"]),
+  m("acl-admin-held-keys-unread", "README.md", "the README's admin rules read held keys (info, /metrics: a ZCOUNT of each key's running set)",
+    " +zcount", "", ["tests/limits.acl.test.ts"]),
   m("limit-start-while-paused", LIMITED, "a job whose slot comes while its queue is paused does not start",
     "    if (action === \"start\" && !this.d.paused() && !full) {",
     "    if (action === \"start\" && !full) {", [W]),
