@@ -94,6 +94,22 @@ test("a key whose rate still holds jobs stays listed when its last waiter starts
   expect(page.members).toEqual(["0|D"]);
 });
 
+test("a key whose jobs a stopped key rate wake left in its waking copy stays listed when its last waiter starts", async () => {
+  await using v = await engineQueue();
+  const lk = await limited(v, { keyConcurrency: 1 });
+  // A wake that stopped between pages left D in h's waking copy, due an hour on, unnamed.
+  const [s] = (await v.r.sendCommand(["TIME"])) as [string];
+  await v.r.sendCommand(["ZADD", lk.rateWaking("h"), String(Number(s) * 1000 + HOUR), "0|D"]);
+  const got = await reserveSlots(v.client, lk, o, [ask("A"), ask("B")]);
+  expect(got.map((g) => g.kind)).toEqual(["start", "hold"]);
+  await freeSlots(v.client, lk, [{ jobId: "A", limitKey: "h" }]);
+  expect((await reserveSlots(v.client, lk, o, [ask("B")]))[0]?.kind).toBe("start");
+  // Listed still: the next key rate change's wake visits h and names D.
+  expect(await v.r.sendCommand(["ZSCORE", lk.keys, "h"])).not.toBeNull();
+  const page = await takeRateHeld(v.client, lk, wakeStart(), 200, 1000);
+  expect(page.members).toEqual(["0|D"]);
+});
+
 test("a key concurrency raised wakes every held key though keys leave the list during its pages", async () => {
   await using v = await engineQueue();
   const lk = await limited(v, { keyConcurrency: 1 });

@@ -219,17 +219,21 @@ end
 -- A job of `key` starts: it waits for a running slot no more. Its key was listed as held while
 -- jobs waited (wait_for_slot: till the first running slot's expiry, minutes on); the last
 -- waiter started, the key leaves the list (info, /metrics) unless its rate holds jobs back
--- (rate-held.lua finds them through the list: it stays, till their due times). A hold never
--- gets here (its jobs are held). Also without a key concurrency (removed while jobs waited:
--- woken, they start here), when the list is not checked for its type: one of another type, or
--- a rate-held set of another type, is left as it is, the key listed.
+-- (rate-held.lua finds them through the list, in its rate-held set or in the waking copy a
+-- stopped wake left: it stays, till their due times). A hold never gets here (its jobs are
+-- held). Also without a key concurrency (removed while jobs waited: woken, they start here),
+-- when the lists are not checked for their type: one of another type is left as it is, the
+-- key listed.
 local function waits_no_more(key, member)
   local waiting = ARGV[3] .. key
   local ok, gone = pcall(redis.call, 'ZREM', waiting, member)
   if not ok or gone == 0 or redis.call('EXISTS', waiting) == 1 then return end
-  local rheld = ARGV[6] .. key
-  local read, later = pcall(redis.call, 'ZRANGEBYSCORE', rheld, '(' .. now, '+inf', 'LIMIT', 0, 1)
-  if read and #later == 0 then redis.call('ZREM', KEYS[4], key) end
+  for _, prefix in ipairs({ ARGV[6], ARGV[7] }) do
+    local read, later = pcall(redis.call, 'ZRANGEBYSCORE', prefix .. key, '(' .. now, '+inf',
+      'LIMIT', 0, 1)
+    if not read or #later > 0 then return end
+  end
+  redis.call('ZREM', KEYS[4], key)
 end
 
 -- Why a limit key's own keys cannot be used (`<key> holds a <type>, not a <type>`), or false:
