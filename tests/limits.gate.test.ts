@@ -156,3 +156,29 @@ test("a job started at its slot is started as of the check of that slot (the mom
   expect(g.startedMono[0]).toBeGreaterThanOrEqual(before);
   expect(g.startedMono[0]).toBeLessThanOrEqual(after);
 });
+
+test("jobs kept to ask again that left meanwhile (canceled) are swept from the gate", async () => {
+  await using v = await engineQueue();
+  // One start a minute: the first job starts, every later one is kept to ask again (`L`).
+  const g = await gateOf(v, {
+    rate: { count: 1, perMs: 60_000 },
+    keyConcurrency: null,
+    keyRate: null,
+  });
+  const base = { task: "echo", payload: "1", attempt: 1, maxAttempts: 3, runNo: 1 };
+  const job = (n: number): Startable => ({
+    ...base,
+    ...{ entryId: `1-${n}`, jobId: `J${n}`, hasRecord: true, deliveries: 1 },
+  });
+  await g.gate.gate([job(0)], "read");
+  expect(g.launched).toEqual(["J0"]);
+  const first = Array.from({ length: 63 }, (_, i) => job(i + 1));
+  await g.gate.gate(first, "read");
+  expect(g.gate.kept).toBe(63);
+  // Canceled while they wait (Jobs.cancel gives each back): the gate is not told.
+  for (const j of first) g.jobs.waits.undefer(j.entryId);
+  await g.gate.gate([job(64)], "read");
+  // The 64th kept sweeps those gone: only the one still waiting stays (with its payload).
+  expect(g.gate.kept).toBe(1);
+  g.jobs.waits.drop(true);
+});

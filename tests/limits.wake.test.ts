@@ -5,10 +5,12 @@
 import { expect, test } from "bun:test";
 import { cancelJobs } from "../lib/engine/cancel.ts";
 import { holdEntries, wakeJobs } from "../lib/engine/hold.ts";
+import { wakeKeyWaiters } from "../lib/engine/key-wake.ts";
 import { limitKeys, limitWokenPrefix } from "../lib/engine/keys.ts";
 import { freeSlots, type LimitVerdict, reserveSlots } from "../lib/engine/limit.ts";
 import { type Limits, writeLimits } from "../lib/engine/limits.ts";
 import { silentLogger } from "../lib/log.ts";
+import type { Redis } from "../lib/redis/connect.ts";
 import { QueueLimits } from "../lib/worker/queue-limits.ts";
 import { deliver, type EngineQueue, engineQueue, streamEntries } from "./fixtures/plant.ts";
 import { until } from "./helpers.ts";
@@ -75,4 +77,39 @@ test("a worker's freed slot reaches the next waiter past a canceled one (not its
   q.ended({ jobId: "A", limitKey: "h" });
   await until(async () => (await inStream(v)).includes("C"), "C woken");
   expect(await v.r.sendCommand(["ZRANGE", v.k.delayed, "0", "-1"])).toEqual([]);
+});
+
+test("a key concurrency raised wakes every held key's waiters though listings drop between pages", async () => {
+  await using v = await engineQueue();
+  await writeLimits(v.client, PREFIX_OF(v), "q", limits);
+  const lk = limitKeys(PREFIX_OF(v), "q");
+  // 250 keys held till far off (more than a page of 200), each with one waiter and no run;
+  // 50 listings whose time passed, which the next limit.lua call drops (any worker's ask).
+  const later = 9_000_000_000_000;
+  const keys = Array.from({ length: 250 }, (_, i) => `k${i}`);
+  for (const [i, k] of keys.entries()) {
+    await v.r.sendCommand(["ZADD", lk.keys, String(later + i), k]);
+    await v.r.sendCommand(["ZADD", lk.waiting(k), "1", `0|${k}-job`]);
+  }
+  for (let i = 0; i < 50; i++) await v.r.sendCommand(["ZADD", lk.keys, "1", `past${i}`]);
+  // A worker's limit.lua call lands right after each page of held keys is read.
+  const client = new Proxy(v.r, {
+    get: (t, name) =>
+      name !== "sendCommand"
+        ? Reflect.get(t, name)
+        : async (args: string[]) => {
+            const got = await t.sendCommand(args);
+            if (/^Z(REV)?RANGE$/.test(args[0] ?? "") && args[1] === lk.keys) {
+              await reserveSlots(v.client, lk, o, []);
+            }
+            return got;
+          },
+  }) as unknown as Redis;
+  await wakeKeyWaiters(client, lk, [v.k]);
+  const unwoken: string[] = [];
+  for (const k of keys) {
+    const score = Number(await v.r.sendCommand(["ZSCORE", lk.waiting(k), `0|${k}-job`]));
+    if (score >= 0) unwoken.push(k); // woken: scored negative (limit-done.lua)
+  }
+  expect(unwoken).toEqual([]);
 });

@@ -51,7 +51,9 @@ export async function setLimits(
   // raised or removed frees slots no run's end announces, so its waiters are woken now.
   if (change.keyConcurrency !== undefined) {
     const unreadable = (problem: string) => tell(`limit key unreadable: ${problem}`);
-    await wakeKeyWaiters(s.client, limitKeys(prefix, queue), await s.shards(), unreadable);
+    const removed = limits.keyConcurrency === null;
+    const lk = limitKeys(prefix, queue);
+    await wakeKeyWaiters(s.client, lk, await s.shards(), unreadable, removed);
   }
   return limits;
 }

@@ -8,6 +8,7 @@ import type { Redis } from "../redis/connect.ts";
 import { wakeJobs } from "./hold.ts";
 import type { LimitKeys, QueueKeys } from "./keys.ts";
 import { freeSlots, type LimitEnded, type Woken } from "./limit.ts";
+import { runScript, scripts } from "./lua.ts";
 
 /** What frees slots: runs ended, waiters gone (ended, canceled), keys whose limit changed. */
 export interface Freed {
@@ -24,7 +25,8 @@ const ROUNDS = 5;
 
 /**
  * Frees what `freed` says and wakes the waiters that frees. `shardKeys`: shard s's keys (its
- * woken jobs are moved there). `unreadable` hears each limit key skipped (freeSlots).
+ * woken jobs are moved there). `unreadable` hears each limit key skipped (freeSlots). Returns
+ * every waiter woken (in all rounds).
  */
 export async function freeAndWake(
   client: Redis,
@@ -32,14 +34,17 @@ export async function freeAndWake(
   shardKeys: (shard: number) => QueueKeys | undefined,
   freed: Freed,
   unreadable: (problem: string) => void = () => {},
-): Promise<void> {
+): Promise<Woken[]> {
   let { ended = [], gone = [], keys = [] } = freed;
+  const all: Woken[] = [];
   for (let round = 0; round < ROUNDS && ended.length + gone.length + keys.length > 0; round++) {
     const woken = await freeSlots(client, lk, ended, gone, unreadable, keys);
+    all.push(...woken);
     ended = [];
     keys = [];
     gone = await wakeWoken(client, lk, shardKeys, woken);
   }
+  return all;
 }
 
 /**
@@ -95,29 +100,57 @@ async function unwake(client: Redis, lk: LimitKeys, ws: readonly Woken[]): Promi
 
 /** Held keys looked at per call (limit:keys grows with the keys held back). */
 const KEYS_PER_CALL = 200;
+/** Waiters of one key limit-done.lua wakes per call when no key concurrency is set. */
+const WAKE_ALL_PER_CALL = 100;
+
+/** Where a walk of the held keys is: the last key read and its score (held-page.lua). */
+interface HeldKeysPlace {
+  key: string;
+  score: string;
+}
+
+/** A page of the held keys from `at` (held-page.lua), and the place to go on from (or null). */
+async function heldPage(
+  client: Redis,
+  lk: LimitKeys,
+  at: HeldKeysPlace,
+  size: number,
+): Promise<{ keys: string[]; next: HeldKeysPlace | null }> {
+  const args = [at.key, at.score, String(size)];
+  const reply = await runScript<string[]>(client, scripts.heldPage, [lk.keys], args);
+  const [more, key, score, ...keys] = reply.map(String);
+  const next = more === "1" ? { key: key ?? "", score: score ?? "-inf" } : null;
+  return { keys, next };
+}
 
 /**
  * A key concurrency raised or removed: the waiters of every held key (those waiting for a
  * running slot are listed in limit:keys) woken to the slots free under it now. Without this
- * they waited for a run's end, or their fallback: the first running slot's expiry.
+ * they waited for a run's end, or their fallback: the first running slot's expiry. `removed`:
+ * the key concurrency was removed, so every waiter of a key is woken, not only a call's 100.
  */
 export async function wakeKeyWaiters(
   client: Redis,
   lk: LimitKeys,
   shards: readonly QueueKeys[],
   unreadable: (problem: string) => void = () => {},
+  removed = false,
 ): Promise<void> {
-  // Every page read first, then woken: the list may shrink meanwhile (limit.lua drops listings
-  // whose time passed), and paging by offset while it shrinks would skip keys.
-  const keys: string[] = [];
-  for (let at = 0; ; at += KEYS_PER_CALL) {
-    const page = ["ZRANGE", lk.keys, String(at), String(at + KEYS_PER_CALL - 1)];
-    const got = (await client.sendCommand<string[]>(page)).map(String);
-    keys.push(...got);
-    if (got.length < KEYS_PER_CALL) break;
-  }
-  for (let at = 0; at < keys.length; at += KEYS_PER_CALL) {
-    const chunk = keys.slice(at, at + KEYS_PER_CALL);
-    await freeAndWake(client, lk, (s) => shards[s], { keys: chunk }, unreadable);
+  // A page is woken before the next is read (one page in memory, however many keys are held).
+  // The list changes meanwhile (listings dropped, keys whose waiters started taken off): the
+  // place is a key and its score, never an index (held-page.lua).
+  for (let at: HeldKeysPlace | null = { key: "", score: "-inf" }; at; ) {
+    const page = await heldPage(client, lk, at, KEYS_PER_CALL);
+    at = page.next;
+    let keys = page.keys;
+    while (keys.length > 0) {
+      const woken = await freeAndWake(client, lk, (s) => shards[s], { keys }, unreadable);
+      if (!removed) break;
+      // No concurrency: limit-done.lua wakes 100 waiters of a key per call, and their starts
+      // free no slot to wake the rest (they waited for their fallback, minutes): again.
+      const count = new Map<string, number>();
+      for (const w of woken) count.set(w.limitKey, (count.get(w.limitKey) ?? 0) + 1);
+      keys = keys.filter((k) => (count.get(k) ?? 0) >= WAKE_ALL_PER_CALL);
+    }
   }
 }

@@ -19,6 +19,7 @@ import giveBackLua from "./lua/give-back.lua" with { type: "text" };
 import groupLua from "./lua/group.lua" with { type: "text" };
 import handoverLua from "./lua/handover.lua" with { type: "text" };
 import heartbeatLua from "./lua/heartbeat.lua" with { type: "text" };
+import heldPageLua from "./lua/held-page.lua" with { type: "text" };
 import holdLua from "./lua/hold.lua" with { type: "text" };
 import holdKeyLua from "./lua/hold-key.lua" with { type: "text" };
 import layoutLua from "./lua/layout.lua" with { type: "text" };
@@ -151,6 +152,7 @@ export const scripts = lazily({
   limitDone: () => script("limitDone", limitDoneLua, 2, "limit-done.lua"),
   holdKey: () => script("holdKey", holdKeyLua, 3, "hold-key.lua"),
   rateHeld: () => script("rateHeld", rateHeldLua, 2, "rate-held.lua"),
+  heldPage: () => script("heldPage", heldPageLua, 1, "held-page.lua"),
   hold: () => script("hold", holdLua, 2),
   wake: () => script("wake", wakeLua, 6),
 });

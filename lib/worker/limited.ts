@@ -107,6 +107,11 @@ export class LimitGate {
     this.#sweepAt = Math.max(SWEEP_MIN, 2 * this.#later.size);
   }
 
+  /** How many jobs are kept to ask again at a change of settings (tests: the sweep). */
+  get kept(): number {
+    return this.#later.size;
+  }
+
   /** The settings changed: every job kept to ask again later asks now (one call). */
   #askAgainNow(): void {
     for (const [entryId, { job, kind }] of this.#later) {

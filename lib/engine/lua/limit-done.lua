@@ -10,7 +10,8 @@
 -- goes with it only while it names that run (a claimer's ask may have re-keyed it).
 --
 -- KEYS[1] layout (hash: key_concurrency)  KEYS[2] held keys (zset: limit:keys; checked only: a
---   key stays listed till its slot's expiry, as rate-held.lua walks the list for held jobs)
+--   key leaves it when its last waiter starts, in limit.lua, never at a wake: a woken waiter
+--   may find its slot taken and wait again, and rate-held.lua walks the list for held jobs)
 -- ARGV[1] running prefix  ARGV[2] waiting prefix  ARGV[3] key hash prefix
 -- ARGV[4] the number E of ended runs
 -- ARGV[5..4+3E] triples: the run's token, limit key, job id
@@ -61,7 +62,8 @@ end
 for key in pairs(keys) do
   local running, waiting = ARGV[1] .. key, ARGV[2] .. key
   redis.call('ZREMRANGEBYSCORE', running, '-inf', now)
-  -- No concurrency any more (the limit was cleared): wake them all, 100 per call.
+  -- No concurrency any more (the limit was cleared): wake them all, 100 per call (a key
+  -- concurrency removed calls again for a key that had more: wakeKeyWaiters).
   local free = kc and (kc - redis.call('ZCARD', running)) or 100
   if free > 0 then
     for _, m in ipairs(redis.call('ZRANGEBYSCORE', waiting, '(0', '+inf', 'LIMIT', 0, free)) do

@@ -16,7 +16,8 @@
 --
 -- KEYS[1] layout (hash; `tat_rate`: the rate KEYS[2] was computed under)
 -- KEYS[2] rate (string: the queue's next free slot)
--- KEYS[3] gaps (zset of free slot ranges `<from>|<to>`, scored by from)  KEYS[4] held keys (zset)
+-- KEYS[3] gaps (zset of free slot ranges `<from>|<to>`, scored by from)  KEYS[4] held keys (zset:
+--   listed while held back, till the listing's time; a key whose last waiter starts leaves it)
 -- ARGV[1] key hash prefix  ARGV[2] running prefix  ARGV[3] waiting prefix  ARGV[4] horizon ms
 -- ARGV[5] the shard's number (waiting members are `<shard>|<job id>`)  ARGV[6] rate-held prefix
 --   (jobs held back by their key's rate, `<shard>|<job id>` -> slot: woken on a key rate change)
@@ -215,6 +216,26 @@ local function wait_for_slot(key, id, running, khash)
   return 'H ' .. due .. ' busy'
 end
 
+-- A job of `key` starts: it waits for a running slot no more. Its key was listed as held while
+-- jobs waited (wait_for_slot: till the first running slot's expiry, minutes on); the last
+-- waiter started, the key leaves the list (info, /metrics) unless its rate holds jobs back
+-- (rate-held.lua finds them through the list, in its rate-held set or in the waking copy a
+-- stopped wake left: it stays, till their due times). A hold never gets here (its jobs are
+-- held). Also without a key concurrency (removed while jobs waited: woken, they start here),
+-- when the lists are not checked for their type: one of another type is left as it is, the
+-- key listed.
+local function waits_no_more(key, member)
+  local waiting = ARGV[3] .. key
+  local ok, gone = pcall(redis.call, 'ZREM', waiting, member)
+  if not ok or gone == 0 or redis.call('EXISTS', waiting) == 1 then return end
+  for _, prefix in ipairs({ ARGV[6], ARGV[7] }) do
+    local read, later = pcall(redis.call, 'ZRANGEBYSCORE', prefix .. key, '(' .. now, '+inf',
+      'LIMIT', 0, 1)
+    if not read or #later > 0 then return end
+  end
+  redis.call('ZREM', KEYS[4], key)
+end
+
 -- Why a limit key's own keys cannot be used (`<key> holds a <type>, not a <type>`), or false:
 -- only those the settings make this call touch, each key checked once per call (this script
 -- only ever writes them with their own type, so the answer holds till it ends).
@@ -303,10 +324,10 @@ local function decide(id, key, hold_ms, token)
     if kc then
       redis.call('ZADD', running, s + hold_ms, token)
       redis.call('HSET', khash, 'run|' .. id, token)
-      redis.call('ZREM', ARGV[3] .. key, ARGV[5] .. '|' .. id)
       touch(running, s + hold_ms)
       touch(khash, s + hold_ms)
     end
+    waits_no_more(key, ARGV[5] .. '|' .. id)
   end
   return 'S ' .. fmt(s - now) .. ' ' .. (late or -1) .. ' ' .. ((kc and key ~= '') and 1 or 0)
 end
