@@ -68,8 +68,8 @@ export class Queue {
     this.client = client;
     this.options = options;
     this.#producer = producer;
-    this.#waiters = new Waiters(() =>
-      connectService(options, "courier-waiter", { blocking: true }),
+    this.#waiters = new Waiters((until) =>
+      connectService(options, "courier-waiter", { blocking: true, until }),
     );
   }
 

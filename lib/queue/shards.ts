@@ -83,7 +83,8 @@ export async function unreadableJob(
 
 /**
  * Runs `wait` with a blocking connection of its own (the Queue keeps them for later waits) for
- * the jobs of `list`, answering them all pending if no connection opens before `deadline` (ms)
+ * the jobs of `list`, answering them all pending if no connection opens before `deadline` (ms,
+ * a connect that hangs given up then)
  * or `signal` aborts (the wait's own: another shard's refusal ends it too).
  */
 export type WithBlocking = (
@@ -111,16 +112,18 @@ export async function waitOnShards(
 ): Promise<WaitResult> {
   // One time limit for the whole wait, the time spent opening a connection included.
   const deadline = Date.now() + options.timeoutMs;
-  const waitOn: WaitOn = (shard, list, o) =>
-    withBlocking(
-      (blocking) => {
-        const left = { ...o, timeoutMs: Math.max(0, deadline - Date.now()) };
-        return waitForJobs(client, blocking, keys[shard]!, list, left, from?.get(shard) ?? null);
-      },
-      list,
-      deadline,
-      o.signal,
-    );
+  const waitOn: WaitOn = (shard, list, o) => {
+    // No time left: the one look needs no blocking connection (whose opening the deadline
+    // bounds: it could not open), only a read of the cursor and the jobs on `client`.
+    if (Date.now() >= deadline) {
+      return waitForJobs(client, client, keys[shard]!, list, { ...o, timeoutMs: 0 });
+    }
+    const wait = (blocking: Redis) => {
+      const left = { ...o, timeoutMs: Math.max(0, deadline - Date.now()) };
+      return waitForJobs(client, blocking, keys[shard]!, list, left, from?.get(shard) ?? null);
+    };
+    return withBlocking(wait, list, deadline, o.signal);
+  };
   // One shard involved (always so for a queue of one shard): the wait as it always was.
   if (keys.length === 1) return waitOn(0, [...ids], options);
   const groups = [...idsByShard(ids, keys.length)];

@@ -63,7 +63,7 @@ export interface WaitResult {
 
 /**
  * Waits until every job has finished or failed. `blocking` must be a connection of its own:
- * XREAD BLOCK holds it. The cursor is read before the jobs are checked (same connection,
+ * XREAD BLOCK holds it (unused by a wait with no time and no `from`: it looks once on `client`). The cursor is read before the jobs are checked (same connection,
  * pipelined in that order), so an event that lands between the check and the first read is
  * still seen. `from`: an events cursor read atomically with the enqueue of every job in `ids`
  * (lib/queue/recent.ts), so that none of them had ended at it: the wait blocks from there at
