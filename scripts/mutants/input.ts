@@ -356,4 +356,8 @@ export const inputMutants: Mutant[] = [
     "Actions (requeue, delete and requeue all dead jobs, cancel a job, trigger a URL, pause, resume and empty the queue, a schedule's pause and resume)", "Actions (requeue, delete, trigger)", [T("dashboard.docs")]),
   m("page-unreadable-unsaid", "lib/dashboard/client/views.ts", "the page names a part it could not read",
     "$(\"unreadable\").hidden = why.length === 0;", "$(\"unreadable\").hidden = true;", [T("dashboard.unreadable.browser")]),
+  m("dead-stdin-dash-as-id", "bin/_dead-answers.ts", "dead requeue|delete - reads ids from stdin, never takes - for a job id",
+    "given.includes(\"-\") ? await idChunks(given) : oneChunk(given)", "oneChunk(given)", [T("dead.stdin")]),
+  m("dead-stdin-bad-line-exit-0", "bin/_dead-answers.ts", "dead requeue - with a line that is no job id exits 2 at the end, the others done",
+    "return bad > 0 ? worse(code, EXIT.usage) : code;", "return code;", [T("dead.stdin")]),
 ];
