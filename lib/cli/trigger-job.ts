@@ -7,6 +7,7 @@ import { stat } from "node:fs/promises";
 import { parseDuration } from "../admin/duration.ts";
 import { InputError } from "../errors.ts";
 import { payloadDepthProblem } from "../queue/payload-depth.ts";
+import { hasNonFinite } from "../queue/payload-numbers.ts";
 import { safeText, shownInput } from "../safe-text.ts";
 import { decodeLines } from "./input.ts";
 import { hugeNumberAt, jsonSyntaxError, lineColumn } from "./json-error.ts";
@@ -57,7 +58,8 @@ export function parsePayload(text: string, from = "--payload"): unknown {
   }
   const tooDeep = payloadDepthProblem(value);
   if (tooDeep) throw new InputError(tooDeep);
-  const huge = hugeNumberAt(text);
+  // A number beyond a double parses as ±Infinity: only then is the text scanned for where.
+  const huge = hasNonFinite(value) ? hugeNumberAt(text) : -1;
   if (huge !== -1) {
     throw new InputError(
       `${from} has a number out of range at ${lineColumn(text, huge)}: JSON numbers must fit a double (about ±1.8e308)`,
@@ -94,16 +96,26 @@ export async function readPayloadFile(path: string): Promise<unknown> {
     if (err instanceof InputError) throw err;
     throw new InputError(`cannot read ${where}: ${String(err)}`, { cause: err });
   }
-  const { lines, notUtf8 } = decodeLines(Buffer.concat(chunks));
-  // Never read with U+FFFD in place of the bytes: the job would run on what was not written.
-  const bad = notUtf8?.values().next().value;
-  if (bad !== undefined) {
-    throw new InputError(`the payload in ${where} is not UTF-8 text: line ${bad + 1}`);
-  }
-  const text = lines.join("\n");
+  const text = utf8Text(Buffer.concat(chunks), where);
   if (text.trim() === "") throw new InputError(`no payload in ${where}: it is empty`);
   return parsePayload(text, `the payload in ${where}`);
 }
+
+/**
+ * The file's text, decoded once. Never read with U+FFFD in place of bytes that are not UTF-8
+ * (the job would run on what was not written): refused naming their line, which only then is
+ * looked for line by line.
+ */
+function utf8Text(bytes: Uint8Array, where: string): string {
+  try {
+    return UTF8.decode(bytes);
+  } catch {
+    const bad = decodeLines(bytes).notUtf8?.values().next().value ?? 0;
+    throw new InputError(`the payload in ${where} is not UTF-8 text: line ${bad + 1}`);
+  }
+}
+
+const UTF8 = new TextDecoder("utf-8", { fatal: true });
 
 /** When a job runs: `delayMs` from now, or `runAt` (ms, Redis' clock); neither = now. */
 export interface Schedule {

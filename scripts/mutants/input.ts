@@ -360,4 +360,10 @@ export const inputMutants: Mutant[] = [
     "given.includes(\"-\") ? await idChunks(given) : oneChunk(given)", "oneChunk(given)", [T("dead.stdin")]),
   m("dead-stdin-bad-line-exit-0", "bin/_dead-answers.ts", "dead requeue - with a line that is no job id exits 2 at the end, the others done",
     "return bad > 0 ? worse(code, EXIT.usage) : code;", "return code;", [T("dead.stdin")]),
+  m("payload-file-split-and-joined", "lib/cli/trigger-job.ts", "trigger --payload-file decodes a valid file once, not split into lines and joined again",
+    "    return UTF8.decode(bytes);", "    return decodeLines(bytes).lines.join(\"\\n\");", [T("trigger.payload-file")]),
+  m("payload-huge-always-scanned", "lib/cli/trigger-job.ts", "a payload's text is scanned for a number beyond a double only when its parse met one",
+    "const huge = hasNonFinite(value) ? hugeNumberAt(text) : -1;", "const huge = hugeNumberAt(text);", [T("trigger.payload-file")]),
+  m("payload-huge-never-scanned", "lib/cli/trigger-job.ts", "a payload with a number beyond a double is refused naming where",
+    "const huge = hasNonFinite(value) ? hugeNumberAt(text) : -1;", "const huge = -1;", [T("trigger.payload-file"), T("payload.numbers")]),
 ];
