@@ -59,7 +59,7 @@ export const inputMutants: Mutant[] = [
   m("trigger-line-error-ignored", "lib/cli/trigger.ts", "a line that is not UTF-8 is refused on its own",
     "if (l.error !== undefined) throw new Error(l.error);", "", [T("input.utf8")]),
   m("payload-file-not-utf8", "lib/cli/trigger-job.ts", "a payload file that is not UTF-8 is refused naming the line",
-    "if (bad !== undefined) {", "if (false) {", [T("input.utf8")]),
+    "const UTF8 = new TextDecoder(\"utf-8\", { fatal: true });", "const UTF8 = new TextDecoder(\"utf-8\");", [T("input.utf8")]),
   m("stack-child-told-to-unset", "lib/cli/url-source.ts", "a stack's child is not told to unset the REDIS_URL the stack set",
     "  if (!fromEnv || env[REDIS_URL_FROM] === \"stack\" || !(err instanceof ConnectError)) return \"\";",
     "  if (!fromEnv || !(err instanceof ConnectError)) return \"\";", ["tests/cli.exitcodes.test.ts"]),
