@@ -366,4 +366,7 @@ export const inputMutants: Mutant[] = [
     "const huge = hasNonFinite(value) ? hugeNumberAt(text) : -1;", "const huge = hugeNumberAt(text);", [T("trigger.payload-file")]),
   m("payload-huge-never-scanned", "lib/cli/trigger-job.ts", "a payload with a number beyond a double is refused naming where",
     "const huge = hasNonFinite(value) ? hugeNumberAt(text) : -1;", "const huge = -1;", [T("trigger.payload-file"), T("payload.numbers")]),
+  m("schedule-json-closed-on-error", "lib/cli/schedule.ts", "schedule list --json cut by a later page's failure is never a document that parses (the error is not swallowed, the document not closed early)",
+    "  for await (const page of pages) {",
+    "  const it = pages[Symbol.asyncIterator]();\n  for (;;) {\n    let r: IteratorResult<ScheduleInfo[]>;\n    try { r = await it.next(); } catch { break; }\n    if (r.done) break;\n    const page = r.value;", [T("schedule.list.unreadable")]),
 ];
