@@ -8,7 +8,8 @@ import { parseDuration } from "../admin/duration.ts";
 import { InputError } from "../errors.ts";
 import { payloadDepthProblem } from "../queue/payload-depth.ts";
 import { hasNonFinite } from "../queue/payload-numbers.ts";
-import { safeText, shownInput } from "../safe-text.ts";
+import { shownInput } from "../safe-text.ts";
+import { taskNameProblem as libraryTaskNameProblem } from "../task-check.ts";
 import { decodeLines } from "./input.ts";
 import { hugeNumberAt, jsonSyntaxError, lineColumn } from "./json-error.ts";
 
@@ -22,19 +23,10 @@ export const PAYLOAD_FILE_MAX_BYTES = 1024 * 1024;
 /** The longest delay, and the furthest --at: a year, as the library allows (JobSpec.delayMs). */
 const YEAR_MS = 365 * 86_400_000;
 
-/** The longest task name (the name is in keys: `parked:<task>`, `alive_until:<task>`). */
-const TASK_NAME_MAX = 100;
-
-/** Why `name` is no task name, or undefined: 1 to 100 characters, no space or control character. */
+/** Why `name` is no task name for `--task`, or undefined: the library's rule (lib/task-check.ts). */
 export function taskNameProblem(name: string): string | undefined {
   if (name === "") return "--task needs a task name";
-  if (name.length > TASK_NAME_MAX) return `a task name is at most ${TASK_NAME_MAX} characters`;
-  // What safeText would escape too (bidi overrides, invisible characters): a name read one way
-  // and stored another (R-192).
-  if (/\s/.test(name) || safeText(name) !== name) {
-    return `"${safeText(name)}" is not a task name: no spaces or control characters`;
-  }
-  return undefined;
+  return libraryTaskNameProblem(name);
 }
 
 /**
