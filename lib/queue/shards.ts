@@ -83,9 +83,9 @@ export async function unreadableJob(
 
 /**
  * Runs `wait` with a blocking connection of its own (the Queue keeps them for later waits) for
- * the jobs of `list`, answering them all pending if no connection opens before `deadline` (ms,
- * a connect that hangs given up then)
- * or `signal` aborts (the wait's own: another shard's refusal ends it too).
+ * the jobs of `list`, answering them all pending if no connection opens before `deadline` (ms;
+ * a connect that hangs is given up then) or `signal` aborts (the wait's own: another shard's
+ * refusal ends it too).
  */
 export type WithBlocking = (
   wait: (blocking: Redis) => Promise<WaitResult>,

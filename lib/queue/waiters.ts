@@ -61,8 +61,8 @@ export class Waiters {
   /**
    * A new connection; with `retry`, each try is given up at its deadline (a connect that hangs
    * ends with the wait's time, not the connect limit's), and a failure to reach Redis (not a
-   * refusal: a wrong password fails at once) is tried again until then or its signal, then null. Closed
-   * meanwhile: `closed()`, as any wait ended by close() is answered.
+   * refusal: a wrong password fails at once) is tried again until then or its signal, then
+   * null. Closed meanwhile: `closed()`, as any wait ended by close() is answered.
    */
   async #opened<T>(closed: () => Error, retry?: OpenRetry<T>): Promise<Redis | null> {
     for (let failures = 0; ; failures++) {

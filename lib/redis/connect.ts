@@ -202,7 +202,7 @@ function listen(client: Redis, options: ConnectOptions, p: Progress): void {
  * A peer that accepts the connection and then never answers (a stalled network) would hang a
  * connect for ever: past a time limit the client is destroyed, which rejects what is pending.
  * A client whose commands must answer sooner than defaults.connectTimeoutMs need not wait
- * longer for its first answers; a caller with a time limit of its own (`until`) no longer than it.
+ * longer for its first answers, nor one with a time limit of its own (`until`) past it.
  */
 function giveUpLater(
   client: Redis,
