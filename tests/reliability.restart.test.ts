@@ -263,7 +263,8 @@ describe("a wait's connection that cannot open", () => {
       ids.push(await q.enqueue("work", 1));
     }
     const [a, b] = [0, 1].map((s) => ids.find((id) => shardOf(id, 2) === s)!);
-    await q.waitForJobs([a!], { timeoutMs: 1 }); // one waiting connection kept: shard 0's
+    // One waiting connection kept: shard 0's (a wait's time bounds its connect: time to open).
+    await q.waitForJobs([a!], { timeoutMs: 300 });
     for (const k of shardKeys(prefix, "h", 2)) {
       await admin.sendCommand(["DEL", k.events]);
       await admin.sendCommand(["SET", k.events, "not a stream"]); // refused for good

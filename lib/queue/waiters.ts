@@ -16,7 +16,7 @@ export interface OpenRetry<T> {
   deadline: number;
   signal: AbortSignal;
   onError?: (err: unknown) => void;
-  gaveUp: () => T;
+  gaveUp: () => T | Promise<T>;
 }
 
 export class Waiters {
