@@ -120,7 +120,8 @@ describe("Redis restart", () => {
     const prefix = testPrefix();
     const q = await Queue.connect({ redisUrl, prefix });
     const id = await q.enqueue("work", 7);
-    await q.waitForJobs([id], { timeoutMs: 1 }); // its waiting connection is kept for the next
+    // Its waiting connection is kept for the next (a wait's time bounds its connect: time to open).
+    await q.waitForJobs([id], { timeoutMs: 300 });
     await server!.stop(2_000);
     const waited = q.waitForJobs([id], { timeoutMs: 15_000 });
     await start();
