@@ -1,6 +1,7 @@
 // A loopback TCP proxy that can cut the network on purpose, for tests and the chaos run:
 // `drop()` closes every connection (the peer sees a reset), `stall()` keeps connections open
 // but silently discards everything in both directions (a cut cable: nothing ever errors),
+// `stallNew()` does so to new connections only (the open ones go on: a connect that hangs),
 // `resume()` lets new connections through again.
 import type { Socket } from "bun";
 
@@ -10,6 +11,7 @@ export interface NetProxy {
   readonly accepted: number;
   drop(): void;
   stall(): void;
+  stallNew(): void;
   resume(): void;
   close(): void;
 }
@@ -117,6 +119,9 @@ export function startProxy(targetPort: number, targetHost = "127.0.0.1"): NetPro
     stall() {
       stalled = true;
       for (const p of pairs) p.stalled = true;
+    },
+    stallNew() {
+      stalled = true;
     },
     resume() {
       stalled = false;

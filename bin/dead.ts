@@ -3,6 +3,7 @@
 // DURATION|--all`, each a citty subcommand with its own options and --help.
 import { defineCommand } from "citty";
 import { Admin } from "../lib/admin/admin.ts";
+import type { DeleteResult, RequeueResult } from "../lib/admin/dead-actions.ts";
 import { isDeadCursor } from "../lib/admin/dead-pages.ts";
 import { formatDuration, parseDuration } from "../lib/admin/duration.ts";
 import {
@@ -12,12 +13,17 @@ import {
   letterJson,
   unreadableLeftLine,
 } from "../lib/cli/dead.ts";
+import { writeOut } from "../lib/cli/write-out.ts";
 import { CourierError, RedisRefusedError } from "../lib/errors.ts";
-import { safeText, shownId } from "../lib/safe-text.ts";
+import { safeJson, safeText, shownId } from "../lib/safe-text.ts";
 import { commonArgs, EXIT, intArg, printJson, queueArgs, runCli, UsageError } from "./_cli.ts";
-import { deletedJson, exitOf, notDone, requeuedJson, stoppedAnswer } from "./_dead-answers.ts";
+import { deletedJson, eachChunk, notDone, requeuedJson, stoppedAnswer } from "./_dead-answers.ts";
 
 const json = { type: "boolean", description: "Print JSON instead of text" } as const;
+
+/** How `-` reads ids, as `cancel -` does (bin/_dead-answers.ts). */
+const STDIN_IDS =
+  "- reads them from stdin, one a line, 1,000 at a time as they come (a line that is no job id is reported with its number, the others done, exit 2 at the end; an id repeated in a later 1,000 is answered again)";
 
 /** Connects, runs `fn`, closes. */
 async function withAdmin(args: Record<string, unknown>, fn: (a: Admin) => Promise<void>) {
@@ -76,7 +82,7 @@ const requeueCommand = defineCommand({
     description: `Run dead jobs again with a fresh attempt count: ID… or --all. Atomic (never both dead and queued); the history keeps the old error. Exit ${EXIT.notFound} when an id has no dead letter; ${EXIT.connect} when Redis refuses one's keys (its shard's, or its job's record or failed value, of another type: its own line, the other ids still done). Letters go in calls of at most 1 MiB: when a later call fails, the ids done are printed and each other one says \`failed: <cause>\` (--all: the count, then why the rest was not requeued), exit that failure's code (${EXIT.full} a full Redis).`,
   },
   args: {
-    ids: { type: "positional", description: "Job ids (or --all)", required: false },
+    ids: { type: "positional", description: `Job ids (or --all); ${STDIN_IDS}`, required: false },
     all: { type: "boolean", description: "Every dead job" },
     json,
     ...commonArgs,
@@ -98,7 +104,7 @@ const deleteCommand = defineCommand({
     description: `Delete dead jobs for good: each letter, and the job's failed outcome and record; an id given twice is deleted and printed once. Exit ${EXIT.notFound} when an id has no dead letter; ${EXIT.connect} when Redis refuses one's keys (its shard's, or its job's record or failed value, of another type: its own line, the other ids still done). When one shard's call fails after another's was done, each of its ids says \`failed: <cause>\`, exit that failure's code.`,
   },
   args: {
-    ids: { type: "positional", description: "Job ids", required: false },
+    ids: { type: "positional", description: `Job ids; ${STDIN_IDS}`, required: false },
     json,
     ...commonArgs,
   },
@@ -185,14 +191,14 @@ async function show(admin: Admin, id: string, json: boolean): Promise<void> {
   if (unreadable !== null) throw new RedisRefusedError(unreadable);
 }
 
-async function requeue(admin: Admin, ids: string[], json: boolean): Promise<void> {
-  const done = await admin.requeue(ids);
-  for (const d of done) {
-    if (json) printJson(requeuedJson(d));
-    else if (d.verdict === "requeued") print(safeText(d.id));
+async function requeue(admin: Admin, given: string[], json: boolean): Promise<void> {
+  // An id given twice (within a chunk of stdin) is requeued, and said, once (Admin.requeue).
+  const say = async (d: RequeueResult) => {
+    if (json) await writeOut(`${safeJson(requeuedJson(d))}\n`);
+    else if (d.verdict === "requeued") await writeOut(`${safeText(d.id)}\n`);
     else notDone(d);
-  }
-  process.exitCode = exitOf(done, "requeued");
+  };
+  process.exitCode = await eachChunk(given, (ids) => admin.requeue(ids), say, "requeued");
 }
 
 async function requeueAll(admin: Admin, json: boolean): Promise<void> {
@@ -215,14 +221,13 @@ async function requeueAll(admin: Admin, json: boolean): Promise<void> {
 }
 
 async function remove(admin: Admin, given: string[], json: boolean): Promise<void> {
-  // An id given twice is deleted, and said, once (Admin.deleteDead, as requeue).
-  const done = await admin.deleteDeadEach(given);
-  for (const d of done) {
-    if (json) printJson(deletedJson(d));
-    else if (d.verdict === "deleted") print(safeText(d.id));
+  // An id given twice (within a chunk of stdin) is deleted, and said, once (Admin.deleteDead).
+  const say = async (d: DeleteResult) => {
+    if (json) await writeOut(`${safeJson(deletedJson(d))}\n`);
+    else if (d.verdict === "deleted") await writeOut(`${safeText(d.id)}\n`);
     else notDone(d);
-  }
-  process.exitCode = exitOf(done, "deleted");
+  };
+  process.exitCode = await eachChunk(given, (ids) => admin.deleteDeadEach(ids), say, "deleted");
 }
 
 async function purge(admin: Admin, olderThan: number | undefined, json: boolean): Promise<void> {

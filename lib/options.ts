@@ -12,10 +12,12 @@ import {
   WORKER_NAME,
   type WorkerOptions,
 } from "./config.ts";
+import { DASHBOARD_KEYS } from "./dashboard/options.ts";
 import { HANDOVER_SUFFIX, MAX_SHARDS } from "./engine/keys.ts";
 import { ConfigError } from "./errors.ts";
 import { checkKeys, kind } from "./option-keys.ts";
 import { shownInput } from "./safe-text.ts";
+import { WORKER_KEYS } from "./worker/worker-config.ts";
 
 // connectTimeoutMs is a default no option sets (ConnectDefaults).
 const { connectTimeoutMs: _notAnOption, ...optionDefaults } = defaults;
@@ -33,10 +35,10 @@ export const OPTION_KEYS: readonly string[] = Object.keys(optionDefaults);
  */
 export const ENTRY_KEYS: readonly string[] = [
   ...Object.keys(defaults),
-  ...["tasks", "logger", "queues", "order", "weights", "onLevels", "schedules"], // Worker.start
+  ...WORKER_KEYS, // Worker.start
   ...["retryConnectS", "waitForMemoryS"], // Queue.connect, Admin.connect
   "onPass", // startScheduler
-  ...["host", "port", "token", "tokenReads", "refreshMs", "maxLive"], // startDashboard
+  ...DASHBOARD_KEYS, // startDashboard
 ];
 
 /**

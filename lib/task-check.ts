@@ -1,11 +1,30 @@
 // A task's definition, checked where it is made (defineTask) and where it is used (Worker.start,
 // runTask), as the CLI checks a task module's: a task a worker could not run, or run under the
-// wrong time limit, is refused at once (ConfigError, one line), not found out job by job.
+// wrong time limit, is refused at once (ConfigError, one line), not found out job by job. And the
+// one rule for a task's name, everywhere one is given (taskNameProblem).
 import { INTERVAL_LIMIT_MS } from "./config.ts";
 import { ConfigError } from "./errors.ts";
 import { kind } from "./option-keys.ts";
-import { shownInput } from "./safe-text.ts";
+import { safeText, shownInput } from "./safe-text.ts";
 import type { Task } from "./types.ts";
+
+/** The longest task name (the name is in keys: `parked:<task>`, `alive_until:<task>`). */
+export const TASK_NAME_MAX = 100;
+
+/**
+ * Why `name` is no task name, or undefined: 1 to 100 characters, no whitespace and nothing
+ * safeText escapes (control characters, bidi marks and overrides, invisible characters: a name
+ * read one way and stored another, R-192). The one rule for the library (defineTask,
+ * Worker.start, runTask, a job's `task`, a schedule's) and the CLI (`trigger --task`, `--then`,
+ * `schedule add --task`): any task the library takes, the CLI can trigger by name.
+ */
+export function taskNameProblem(name: string): string | undefined {
+  if (name.length > TASK_NAME_MAX) return `a task name is at most ${TASK_NAME_MAX} characters`;
+  if (/\s/.test(name) || safeText(name) !== name) {
+    return `"${safeText(name)}" is not a task name: no spaces or control characters`;
+  }
+  return undefined;
+}
 
 /**
  * Refuses a run-time limit (a task's `timeoutMs`, runTask's) that is no whole number from 1 to
@@ -40,6 +59,8 @@ export function checkTask(task: unknown): void {
       throw new ConfigError(`${named}: ${key} must be a function, got ${kind(t[key])}`);
     }
   }
+  const problem = taskNameProblem(t.name);
+  if (problem) throw new ConfigError(`a task's name: ${problem}`);
   checkTimeoutMs(t.timeoutMs, `${named}: timeoutMs`);
 }
 

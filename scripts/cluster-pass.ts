@@ -69,7 +69,7 @@ export const LEFT_OUT: Record<string, string[]> = {
       "dashboard.queue.browser",
     ],
   "a proxy in front of one server that drops replies: a cluster client learns the nodes' own addresses and goes around it":
-    ["enqueue.lost-reply", "guarantees.network", "trigger.batch.lost-reply"],
+    ["enqueue.lost-reply", "guarantees.network", "queue.wait.connect", "trigger.batch.lost-reply"],
   "a connection blip made by CLIENT KILL on the one server (a cluster's worker talks to other nodes too)":
     ["worker.prefetch-race"],
   "already on a real cluster of their own (they kill and restart its nodes, change its config or users)":

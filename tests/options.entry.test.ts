@@ -4,7 +4,8 @@
 import { describe, expect, test } from "bun:test";
 import { ADMIN_KEYS, Admin } from "../lib/admin/admin.ts";
 import { defaults } from "../lib/config.ts";
-import { DASHBOARD_KEYS, startDashboard } from "../lib/dashboard/server.ts";
+import { DASHBOARD_KEYS } from "../lib/dashboard/options.ts";
+import { startDashboard } from "../lib/dashboard/server.ts";
 import { ConfigError } from "../lib/errors.ts";
 import { silentLogger } from "../lib/log.ts";
 import { ENTRY_KEYS, OPTION_KEYS } from "../lib/options.ts";

@@ -120,7 +120,8 @@ describe("Redis restart", () => {
     const prefix = testPrefix();
     const q = await Queue.connect({ redisUrl, prefix });
     const id = await q.enqueue("work", 7);
-    await q.waitForJobs([id], { timeoutMs: 1 }); // its waiting connection is kept for the next
+    // Its waiting connection is kept for the next (a wait's time bounds its connect: time to open).
+    await q.waitForJobs([id], { timeoutMs: 300 });
     await server!.stop(2_000);
     const waited = q.waitForJobs([id], { timeoutMs: 15_000 });
     await start();
@@ -263,7 +264,8 @@ describe("a wait's connection that cannot open", () => {
       ids.push(await q.enqueue("work", 1));
     }
     const [a, b] = [0, 1].map((s) => ids.find((id) => shardOf(id, 2) === s)!);
-    await q.waitForJobs([a!], { timeoutMs: 1 }); // one waiting connection kept: shard 0's
+    // One waiting connection kept: shard 0's (a wait's time bounds its connect: time to open).
+    await q.waitForJobs([a!], { timeoutMs: 300 });
     for (const k of shardKeys(prefix, "h", 2)) {
       await admin.sendCommand(["DEL", k.events]);
       await admin.sendCommand(["SET", k.events, "not a stream"]); // refused for good

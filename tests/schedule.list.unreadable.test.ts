@@ -4,6 +4,7 @@
 // cut off after the pages before that queue's, text stopped there, and the line named no key).
 // The library's pages without a `skip` still throw the WRONGTYPE.
 import { expect, test } from "bun:test";
+import { writeSchedules } from "../lib/cli/schedule.ts";
 import { scheduleKeys } from "../lib/engine/keys.ts";
 import { Schedules } from "../lib/schedule/schedules.ts";
 import { openQueue, runCli, testPrefix } from "./helpers.ts";
@@ -72,4 +73,22 @@ test("a queue whose names index is another program's key: its --queue listing is
   const all = await runCli("schedule", ["list", "--prefix", prefix]);
   expect([all.stderr, all.code]).toEqual(["", 0]);
   expect(all.stdout).toMatch(/^nightly +q +/m);
+});
+
+test("--json cut by a later page's failure (not a foreign key): never a document that parses", async () => {
+  // A page read, then Redis fails (NOPERM, a lost connection): the error goes to the caller
+  // (one line, a non-zero exit), and what was written stays an unclosed document that no
+  // reader takes for a whole one, not one closed early that would parse.
+  const info = { name: "a", def: null, next: null };
+  async function* pages() {
+    yield [info];
+    throw new Error("NOPERM on page 2");
+  }
+  let out = "";
+  const written = writeSchedules(pages(), true, (text) => {
+    out += text;
+  });
+  await expect(written).rejects.toThrow("NOPERM on page 2");
+  expect(out).toBe('{"schedules":[{"name":"a","corrupt":true}');
+  expect(() => JSON.parse(out)).toThrow();
 });

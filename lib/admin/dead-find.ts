@@ -3,6 +3,7 @@
 // of a call at once (R106: a page of 1,000 letters per id, 16 ids at once, took up to 1.5 GB).
 
 import { isAutoId, type QueueKeys } from "../engine/keys.ts";
+import { deadPages } from "../engine/letters.ts";
 import { parseOutcome } from "../engine/outcome.ts";
 import { field } from "../queue/read.ts";
 import type { Redis } from "../redis/connect.ts";
@@ -58,7 +59,8 @@ export const SCAN_MOST = 50;
  * through the dead stream, newest first, for them all; each kept as `keep` makes it (a requeue
  * keeps its weight, not its payload). Pages of PAGE_FIRST letters, then about MOVE_BYTES of
  * letters as large as the last page's (at most SCAN_MOST): a letter holds its job's payload.
- * The stream is capped (deadMaxLen), so this is bounded; it stops once every id is found.
+ * The stream is capped (deadMaxLen), so this is bounded; it stops once every id is found. The
+ * walk is deadPages (lib/engine/letters.ts), as recordsFromLetters'.
  */
 export async function scanDead<T>(
   client: Redis,
@@ -68,20 +70,18 @@ export async function scanDead<T>(
 ): Promise<Map<string, T>> {
   const wanted = new Set(jobIds);
   const found = new Map<string, T>();
-  let from = "+";
-  let count = PAGE_FIRST;
-  while (wanted.size > 0) {
-    const range = ["XREVRANGE", keys.dead, from, "-", "COUNT", String(count)];
-    const page = await client.sendCommand<RawEntry[]>(range);
+  if (wanted.size === 0) return found;
+  const next = (page: RawEntry[]) => {
     let bytes = 0;
+    for (const e of page) bytes += letterBytes(e[1]);
+    return Math.min(SCAN_MOST, nextPageCount(page.length, bytes));
+  };
+  for await (const page of deadPages(client, keys.dead, PAGE_FIRST, next)) {
     for (const e of page) {
-      bytes += letterBytes(e[1]);
       const id = field(e[1], "id");
       if (id !== null && wanted.delete(id)) found.set(id, keep(e, id)); // the newest: first met
     }
-    if (page.length < count) break;
-    count = Math.min(SCAN_MOST, nextPageCount(page.length, bytes));
-    from = `(${page.at(-1)![0]}`;
+    if (wanted.size === 0) break;
   }
   return found;
 }

@@ -95,7 +95,8 @@ export async function writeSchedules(
   let any = false;
   // Nothing is written before the first page is read: an error there (Redis gone, a key of all
   // queues' of another type) leaves stdout empty; one on a later page leaves the output cut
-  // short. One queue's key of another type is no error (listSchedules skips that queue).
+  // short: a JSON document left unclosed, which no reader can parse as whole (never closed in
+  // a `finally`). One queue's key of another type is no error (listSchedules skips that queue).
   for await (const page of pages) {
     if (page.length === 0) continue;
     if (json) {

@@ -7,7 +7,9 @@ import { stat } from "node:fs/promises";
 import { parseDuration } from "../admin/duration.ts";
 import { InputError } from "../errors.ts";
 import { payloadDepthProblem } from "../queue/payload-depth.ts";
-import { safeText, shownInput } from "../safe-text.ts";
+import { hasNonFinite } from "../queue/payload-numbers.ts";
+import { shownInput } from "../safe-text.ts";
+import { taskNameProblem as libraryTaskNameProblem } from "../task-check.ts";
 import { decodeLines } from "./input.ts";
 import { hugeNumberAt, jsonSyntaxError, lineColumn } from "./json-error.ts";
 
@@ -21,19 +23,10 @@ export const PAYLOAD_FILE_MAX_BYTES = 1024 * 1024;
 /** The longest delay, and the furthest --at: a year, as the library allows (JobSpec.delayMs). */
 const YEAR_MS = 365 * 86_400_000;
 
-/** The longest task name (the name is in keys: `parked:<task>`, `alive_until:<task>`). */
-const TASK_NAME_MAX = 100;
-
-/** Why `name` is no task name, or undefined: 1 to 100 characters, no space or control character. */
+/** Why `name` is no task name for `--task`, or undefined: the library's rule (lib/task-check.ts). */
 export function taskNameProblem(name: string): string | undefined {
   if (name === "") return "--task needs a task name";
-  if (name.length > TASK_NAME_MAX) return `a task name is at most ${TASK_NAME_MAX} characters`;
-  // What safeText would escape too (bidi overrides, invisible characters): a name read one way
-  // and stored another (R-192).
-  if (/\s/.test(name) || safeText(name) !== name) {
-    return `"${safeText(name)}" is not a task name: no spaces or control characters`;
-  }
-  return undefined;
+  return libraryTaskNameProblem(name);
 }
 
 /**
@@ -57,7 +50,8 @@ export function parsePayload(text: string, from = "--payload"): unknown {
   }
   const tooDeep = payloadDepthProblem(value);
   if (tooDeep) throw new InputError(tooDeep);
-  const huge = hugeNumberAt(text);
+  // A number beyond a double parses as ±Infinity: only then is the text scanned for where.
+  const huge = hasNonFinite(value) ? hugeNumberAt(text) : -1;
   if (huge !== -1) {
     throw new InputError(
       `${from} has a number out of range at ${lineColumn(text, huge)}: JSON numbers must fit a double (about ±1.8e308)`,
@@ -94,16 +88,26 @@ export async function readPayloadFile(path: string): Promise<unknown> {
     if (err instanceof InputError) throw err;
     throw new InputError(`cannot read ${where}: ${String(err)}`, { cause: err });
   }
-  const { lines, notUtf8 } = decodeLines(Buffer.concat(chunks));
-  // Never read with U+FFFD in place of the bytes: the job would run on what was not written.
-  const bad = notUtf8?.values().next().value;
-  if (bad !== undefined) {
-    throw new InputError(`the payload in ${where} is not UTF-8 text: line ${bad + 1}`);
-  }
-  const text = lines.join("\n");
+  const text = utf8Text(Buffer.concat(chunks), where);
   if (text.trim() === "") throw new InputError(`no payload in ${where}: it is empty`);
   return parsePayload(text, `the payload in ${where}`);
 }
+
+/**
+ * The file's text, decoded once. Never read with U+FFFD in place of bytes that are not UTF-8
+ * (the job would run on what was not written): refused naming their line, which only then is
+ * looked for line by line.
+ */
+function utf8Text(bytes: Uint8Array, where: string): string {
+  try {
+    return UTF8.decode(bytes);
+  } catch {
+    const bad = decodeLines(bytes).notUtf8?.values().next().value ?? 0;
+    throw new InputError(`the payload in ${where} is not UTF-8 text: line ${bad + 1}`);
+  }
+}
+
+const UTF8 = new TextDecoder("utf-8", { fatal: true });
 
 /** When a job runs: `delayMs` from now, or `runAt` (ms, Redis' clock); neither = now. */
 export interface Schedule {

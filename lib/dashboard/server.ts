@@ -10,7 +10,8 @@ import { hostPort, listenError } from "../worker/health.ts";
 import * as reads from "./api-reads.ts";
 import { isLoopback } from "./auth.ts";
 import { LiveHub } from "./live.ts";
-import { checkDashboardToken, dashboardDefaults } from "./options.ts";
+import { checkDashboardToken, DASHBOARD_KEYS, dashboardDefaults } from "./options.ts";
+
 import { Queues } from "./queues.ts";
 import { apiFor, routes } from "./routes.ts";
 
@@ -42,9 +43,6 @@ export interface Dashboard {
   readonly liveListeners: number;
   stop(): Promise<void>;
 }
-
-/** The dashboard's own options; the rest are the Admin's it reads through. */
-export const DASHBOARD_KEYS = ["host", "port", "token", "tokenReads", "refreshMs", "maxLive"];
 
 export async function startDashboard(options: DashboardOptions = {}): Promise<Dashboard> {
   const host = options.host ?? dashboardDefaults.host;

@@ -44,27 +44,57 @@ export async function recordsFromLetters(
 ): Promise<Map<string, JobRecord>> {
   const wanted = new Set(ids);
   const found = new Map<string, JobRecord>();
-  let from = "+";
-  for (let seen = 0; wanted.size > 0 && seen < LETTER_LOOKBACK; seen += LETTER_PAGE) {
-    const count = Math.min(LETTER_PAGE, LETTER_LOOKBACK - seen);
-    const range = ["XREVRANGE", keys.dead, from, "-", "COUNT", String(count)];
-    const page = await client
-      .sendCommand<[string, string[]][]>(range)
-      .catch(wrongTypeAs<[string, string[]][]>([])); // a dead key that is not a stream (corrupt): no letters;
-    for (const entry of page) {
-      const id = field(entry[1], "id");
-      if (id === null || !wanted.has(id)) continue;
-      const dropped = field(entry[1], "record") === "dropped";
-      const corrupt = field(entry[1], "error")?.startsWith(corruptOutcome(keys, id));
-      if (!dropped && !corrupt) continue;
-      wanted.delete(id);
-      found.set(id, letterRecord(id, entry, dropped ? RECORD_GONE_NOTE : CORRUPT_OUTCOME_NOTE));
+  if (wanted.size === 0) return found;
+  const pages = deadPages(client, keys.dead, LETTER_PAGE, () => LETTER_PAGE, LETTER_LOOKBACK);
+  try {
+    for await (const page of pages) {
+      for (const entry of page) {
+        const id = field(entry[1], "id");
+        if (id === null || !wanted.has(id)) continue;
+        const dropped = field(entry[1], "record") === "dropped";
+        const corrupt = field(entry[1], "error")?.startsWith(corruptOutcome(keys, id));
+        if (!dropped && !corrupt) continue;
+        wanted.delete(id);
+        found.set(id, letterRecord(id, entry, dropped ? RECORD_GONE_NOTE : CORRUPT_OUTCOME_NOTE));
+      }
+      if (wanted.size === 0) break;
     }
-    if (page.length < count) break;
-    from = `(${page.at(-1)![0]}`;
+  } catch (err) {
+    wrongTypeAs(null)(err); // a dead key that is not a stream (corrupt): no letters
   }
   return found;
 }
+
+/**
+ * The dead stream's letters, newest first, a page a call: `first` letters, then as many as
+ * `next` says for the page just read (a letter holds its job's payload: a caller sizes pages by
+ * bytes), at most `most` in all; it ends at the stream's end, or when the caller stops (break)
+ * once it has what it looks for. The one walk behind finding letters by job id: here (the
+ * newest LETTER_LOOKBACK) and `dead show|requeue|delete ID` (lib/admin/dead-find.ts, all).
+ */
+export async function* deadPages(
+  client: Redis,
+  dead: string,
+  first: number,
+  next: (page: DeadEntry[]) => number,
+  most = Number.POSITIVE_INFINITY,
+): AsyncGenerator<DeadEntry[]> {
+  let from = "+";
+  let count = first;
+  for (let seen = 0; seen < most; ) {
+    const take = Math.min(count, most - seen);
+    const range = ["XREVRANGE", dead, from, "-", "COUNT", String(take)];
+    const page = await client.sendCommand<DeadEntry[]>(range);
+    yield page;
+    if (page.length < take) return;
+    seen += page.length;
+    count = next(page);
+    from = `(${page.at(-1)![0]}`;
+  }
+}
+
+/** A letter as XRANGE gives it: its entry id and its fields. */
+export type DeadEntry = [string, string[]];
 
 /** How the letter of a job whose r:<id> held another type begins (lib/engine/lua/fail.lua). */
 function corruptOutcome(keys: QueueKeys, id: string): string {

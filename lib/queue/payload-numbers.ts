@@ -26,9 +26,10 @@ export function nonFiniteAt(value: unknown): { path: string; n: number } | undef
 /**
  * Whether serialising `value` meets a NaN or ±Infinity. A plain payload is walked as it is
  * (cheaper than serialising it again); one with a toJSON is asked of the serialiser, which
- * sees what each toJSON returns. Run after the payload was serialised: no cycle, depth bounded.
+ * sees what each toJSON returns. Run after the payload was serialised, or on what JSON.parse
+ * made of a text whose depth was checked (trigger --payload): no cycle, depth bounded.
  */
-function hasNonFinite(value: unknown): boolean {
+export function hasNonFinite(value: unknown): boolean {
   const stack: unknown[] = [value];
   for (let v = stack.pop(); stack.length > 0 || v !== undefined; v = stack.pop()) {
     if (typeof v === "number" && !Number.isFinite(v)) return true;

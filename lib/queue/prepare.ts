@@ -8,6 +8,7 @@ import { type EnqueueJob, RECEIPT_TTL_MS } from "../engine/enqueue.ts";
 import { callerIdProblem, LEVELS, type Level } from "../engine/keys.ts";
 import { limitKeyProblem } from "../engine/limits.ts";
 import { InputError } from "../errors.ts";
+import { taskNameProblem } from "../task-check.ts";
 import { wordCountLimitKey } from "../tasks/wordcount/limit-key.ts";
 import { WORDCOUNT_TASK } from "../tasks/wordcount/name.ts";
 import type { Task } from "../types.ts";
@@ -131,8 +132,16 @@ function taskName(spec: JobSpec): string {
   if (typeof name !== "string" || !name) {
     throw new InputError("a job needs a task name, or the task itself (defineTask)");
   }
+  // A bulk enqueue repeats one name: it is checked once, not once a job.
+  if (name === lastTaskName) return name;
+  const problem = taskNameProblem(name);
+  if (problem) throw new InputError(problem);
+  lastTaskName = name;
   return name;
 }
+
+/** The last task name taskName took (the rule is the same for every Queue). */
+let lastTaskName = "";
 
 /** A caller-given id, if any: a string of the allowed alphabet, not of an auto id's form. */
 function checkId(spec: JobSpec, scheduler: boolean | undefined): void {

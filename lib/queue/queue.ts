@@ -68,8 +68,8 @@ export class Queue {
     this.client = client;
     this.options = options;
     this.#producer = producer;
-    this.#waiters = new Waiters(() =>
-      connectService(options, "courier-waiter", { blocking: true }),
+    this.#waiters = new Waiters((until) =>
+      connectService(options, "courier-waiter", { blocking: true, until }),
     );
   }
 
@@ -245,12 +245,14 @@ export class Queue {
     const closing = producer.closing.signal;
     const signal = options.signal ? AbortSignal.any([options.signal, closing]) : closing;
     const closed = () => producer.closedError();
-    // Opening a wait's connection while Redis is away is retried within the wait's time; out
-    // of time, its jobs are pending, as when the wait's reads fail until then.
+    // Opening a wait's connection while Redis is away (or while a connect hangs) is retried
+    // within the wait's time; out of time, the wait looks once on the queue's connection (its
+    // jobs pending if that fails too, as when the wait's reads fail until then).
     const onError = options.onError;
-    const withBlocking: WithBlocking = (wait, list, deadline, waitSignal) => {
-      const gaveUp = () => ({ ended: new Map(), pending: [...list] });
+    const withBlocking: WithBlocking = (wait, list, deadline, waitSignal, look) => {
       const until = waitSignal ?? signal;
+      // Out of time before a connection opened: one look all the same; ended early: nothing.
+      const gaveUp = () => (until.aborted ? { ended: new Map(), pending: [...list] } : look());
       return this.#waiters.with(wait, closed, { deadline, signal: until, onError, gaveUp });
     };
     const o = { ...options, signal };

@@ -83,14 +83,17 @@ export async function unreadableJob(
 
 /**
  * Runs `wait` with a blocking connection of its own (the Queue keeps them for later waits) for
- * the jobs of `list`, answering them all pending if no connection opens before `deadline` (ms)
- * or `signal` aborts (the wait's own: another shard's refusal ends it too).
+ * the jobs of `list`. If none opens before `deadline` (ms; a connect that hangs is given up
+ * then), the wait answers with `look` (one look on the queue's connection, as a wait with no
+ * time left); if `signal` aborts first (the wait's own: another shard's refusal ends it too),
+ * with every job pending.
  */
 export type WithBlocking = (
   wait: (blocking: Redis) => Promise<WaitResult>,
   list: readonly string[],
   deadline: number,
   signal: AbortSignal | undefined,
+  look: () => Promise<WaitResult>,
 ) => Promise<WaitResult>;
 
 /**
@@ -111,16 +114,18 @@ export async function waitOnShards(
 ): Promise<WaitResult> {
   // One time limit for the whole wait, the time spent opening a connection included.
   const deadline = Date.now() + options.timeoutMs;
-  const waitOn: WaitOn = (shard, list, o) =>
-    withBlocking(
-      (blocking) => {
-        const left = { ...o, timeoutMs: Math.max(0, deadline - Date.now()) };
-        return waitForJobs(client, blocking, keys[shard]!, list, left, from?.get(shard) ?? null);
-      },
-      list,
-      deadline,
-      o.signal,
-    );
+  const waitOn: WaitOn = (shard, list, o) => {
+    // No time left (at the start, or once a connect that hangs is given up): the one look a
+    // wait makes needs no blocking connection, only a read of the cursor and the jobs on
+    // `client`, whose commands are bounded by commandTimeoutMs as any.
+    const look = () => waitForJobs(client, client, keys[shard]!, list, { ...o, timeoutMs: 0 });
+    if (Date.now() >= deadline) return look();
+    const wait = (blocking: Redis) => {
+      const left = { ...o, timeoutMs: Math.max(0, deadline - Date.now()) };
+      return waitForJobs(client, blocking, keys[shard]!, list, left, from?.get(shard) ?? null);
+    };
+    return withBlocking(wait, list, deadline, o.signal, look);
+  };
   // One shard involved (always so for a queue of one shard): the wait as it always was.
   if (keys.length === 1) return waitOn(0, [...ids], options);
   const groups = [...idsByShard(ids, keys.length)];

@@ -16,16 +16,17 @@ export interface OpenRetry<T> {
   deadline: number;
   signal: AbortSignal;
   onError?: (err: unknown) => void;
-  gaveUp: () => T;
+  gaveUp: () => T | Promise<T>;
 }
 
 export class Waiters {
   /** All of them, and those not in use right now. */
   #all = new Set<Redis>();
   #idle: Redis[] = [];
-  readonly #open: () => Promise<Redis>;
+  /** Opens a connection, given up by `until` (ms, this host's clock) when given. */
+  readonly #open: (until?: number) => Promise<Redis>;
 
-  constructor(open: () => Promise<Redis>) {
+  constructor(open: (until?: number) => Promise<Redis>) {
     this.#open = open;
   }
 
@@ -58,14 +59,15 @@ export class Waiters {
   }
 
   /**
-   * A new connection; with `retry`, a failure to reach Redis (not a refusal: a wrong password
-   * fails at once) is tried again until its deadline or its signal, then null. Closed
-   * meanwhile: `closed()`, as any wait ended by close() is answered.
+   * A new connection; with `retry`, each try is given up at its deadline (a connect that hangs
+   * ends with the wait's time, not the connect limit's), and a failure to reach Redis (not a
+   * refusal: a wrong password fails at once) is tried again until then or its signal, then
+   * null. Closed meanwhile: `closed()`, as any wait ended by close() is answered.
    */
   async #opened<T>(closed: () => Error, retry?: OpenRetry<T>): Promise<Redis | null> {
     for (let failures = 0; ; failures++) {
       try {
-        return await this.#open();
+        return await this.#open(retry?.deadline);
       } catch (err) {
         if (this.#closed) throw closed();
         if (retry === undefined || !isRetryableConnect(err)) throw err;

@@ -58,6 +58,11 @@ export interface ConnectOptions {
    */
   timeoutMs?: number;
   /**
+   * Give up (ConnectError) by this time at the latest (ms, this host's clock), whatever the
+   * limits above allow: a caller's own time limit (a wait's, lib/queue/waiters.ts).
+   */
+  until?: number;
+  /**
    * Longest a connected client's command may go unanswered (beyond the BLOCK time of a
    * blocking read) before it is rejected with NoAnswerError, the connection kept (answer.ts).
    * Default defaults.commandTimeoutMs; none for a `watched` client, whose owner replaces it.
@@ -197,7 +202,7 @@ function listen(client: Redis, options: ConnectOptions, p: Progress): void {
  * A peer that accepts the connection and then never answers (a stalled network) would hang a
  * connect for ever: past a time limit the client is destroyed, which rejects what is pending.
  * A client whose commands must answer sooner than defaults.connectTimeoutMs need not wait
- * longer for its first answers.
+ * longer for its first answers, nor one with a time limit of its own (`until`) past it.
  */
 function giveUpLater(
   client: Redis,
@@ -207,7 +212,9 @@ function giveUpLater(
 ): ReturnType<typeof setTimeout> {
   const connectMs = defaults.connectTimeoutMs;
   const firstMs = options.timeoutMs ?? Math.min(connectMs, answerMs ?? connectMs);
-  const limitMs = Math.min(firstMs + (options.retryConnectS ?? 0) * 1_000, TIMER_MAX_MS);
+  const ownMs = firstMs + (options.retryConnectS ?? 0) * 1_000;
+  const callerMs = Math.max(0, (options.until ?? Number.POSITIVE_INFINITY) - Date.now());
+  const limitMs = Math.round(Math.min(ownMs, callerMs, TIMER_MAX_MS));
   return setTimeout(() => {
     p.lastCause = new Error(`no answer within ${limitMs} ms`);
     p.timedOut = true;

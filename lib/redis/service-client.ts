@@ -7,12 +7,13 @@ import { type ConnectOptions, connect, type Redis } from "./connect.ts";
  * Connects for a service: it reconnects in the background (up to `reconnectMaxMs` apart), and
  * while Redis is down its calls fail at once with a clear error instead of hanging (the
  * dashboard answers 503); a command unanswered for `commandTimeoutMs` fails (NoAnswerError).
- * `more`: what differs by client (its retryConnectS, blocking for a blocking reader).
+ * `more`: what differs by client (its retryConnectS, blocking for a blocking reader, the time
+ * limit of a wait that opens it).
  */
 export function connectService(
   options: Pick<QueueOptions, "redisUrl" | "reconnectMaxMs" | "commandTimeoutMs">,
   name: string,
-  more: Pick<ConnectOptions, "retryConnectS" | "blocking"> = {},
+  more: Pick<ConnectOptions, "retryConnectS" | "blocking" | "until"> = {},
 ): Promise<Redis> {
   return connect(options.redisUrl, {
     ...more,

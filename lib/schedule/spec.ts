@@ -9,6 +9,7 @@ import { InputError } from "../errors.ts";
 import { kind } from "../option-keys.ts";
 import { payloadJson } from "../queue/payload-json.ts";
 import { shownInput } from "../safe-text.ts";
+import { taskNameProblem } from "../task-check.ts";
 
 /**
  * What a schedule does with ticks that passed while nothing ran (no worker, no scheduler):
@@ -84,13 +85,11 @@ export function checkSpec(
   if ((spec.every === undefined) === (spec.cron === undefined)) {
     throw new InputError("a schedule needs one of every (e.g. 5m) or cron (e.g. '*/5 * * * *')");
   }
-  if (
-    typeof spec.task !== "string" ||
-    spec.task === "" ||
-    /[\s\u0000-\u001f\u007f-\u009f]/.test(spec.task)
-  ) {
+  if (typeof spec.task !== "string" || spec.task === "") {
     throw new InputError("a schedule needs a task name (no spaces or control characters)");
   }
+  const problem = taskNameProblem(spec.task);
+  if (problem) throw new InputError(`a schedule's task: ${problem}`);
   const bytes = Buffer.byteLength(payloadJson(spec.payload));
   if (bytes > SCHEDULE_PAYLOAD_MAX_BYTES) {
     throw new InputError(

@@ -1,0 +1,48 @@
+// A wait's time limit bounds the whole call, opening its blocking connection included: a
+// connect that hangs (a peer that accepts and never answers) is given up with the wait's
+// deadline, not the connect limit's (lib/queue/waiters.ts), and the wait still looks once at
+// its jobs on the queue's own connection, as a wait with no time left does: a job that has
+// ended is reported ended, one still open pending.
+import { expect, test } from "bun:test";
+import { asClient, runJob } from "./fixtures/engine.ts";
+import { viaProxy } from "./fixtures/proxy.ts";
+import { keysOf } from "./fixtures/queue-shards.ts";
+import { openQueue, rawRedis, testPrefix } from "./helpers.ts";
+
+test("a wait whose connection hangs opening ends at its timeout, having looked once", async () => {
+  const { proxy, url } = viaProxy();
+  try {
+    await using q = await openQueue({ prefix: testPrefix(), redisUrl: url });
+    await using r = await rawRedis();
+    const done = await q.enqueue("t", 1);
+    const open = await q.enqueue("t", 2);
+    await runJob(asClient(r), keysOf(q, done), [{ worker: "w1", result: "4" }]); // the first
+    proxy.stallNew(); // new connections accepted, never answered; the queue's own goes on
+    const started = performance.now();
+    const { ended, pending } = await q.waitForJobs([done, open], { timeoutMs: 300 });
+    const took = performance.now() - started;
+    expect(ended.get(done)).toMatchObject({ status: "finished", result: 4 });
+    expect(pending).toEqual([open]);
+    expect(took).toBeGreaterThanOrEqual(250);
+    expect(took).toBeLessThan(2_000); // not the connect limit's 5 s
+  } finally {
+    proxy.close();
+  }
+});
+
+test("a wait with no time left opens no connection: it looks once on the queue's", async () => {
+  const { proxy, url } = viaProxy();
+  try {
+    await using q = await openQueue({ prefix: testPrefix(), redisUrl: url });
+    await using r = await rawRedis();
+    const id = await q.enqueue("t", 1);
+    await runJob(asClient(r), keysOf(q, id), [{ worker: "w1", result: "4" }]);
+    const before = proxy.accepted;
+    const { ended, pending } = await q.waitForJobs([id], { timeoutMs: 0 });
+    expect(ended.get(id)).toMatchObject({ status: "finished", result: 4 });
+    expect(pending).toEqual([]);
+    expect(proxy.accepted).toBe(before); // no connect begun only to be given up at once
+  } finally {
+    proxy.close();
+  }
+});
