@@ -64,11 +64,11 @@ describe("a running worker whose task's parked set holds another type", () => {
   test("logs the key once, as an error line, and keeps beating", async () => {
     const prefix = testPrefix();
     const keys = queueKeys(prefix, "default");
-    const key = `${keys.parkedPrefix}png\x1b[31m`;
+    const key = `${keys.parkedPrefix}png`;
     await using r = await rawRedis();
     await r.sendCommand(["SET", key, "not a zset"]);
     const log = logRecorder();
-    const png = defineTask({ name: "png\x1b[31m", run: async () => 1 });
+    const png = defineTask({ name: "png", run: async () => 1 });
     const w = await startWorker({ prefix, tasks: [png], logger: log, heartbeatEveryMs: 50 });
     try {
       // Several beats after the first: each rewrites the worker hash's seen_at.
