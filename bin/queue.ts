@@ -4,7 +4,7 @@
 import { defineCommand } from "citty";
 import { Admin } from "../lib/admin/admin.ts";
 import { isJobState, JOB_STATES } from "../lib/admin/jobs.ts";
-import { printEvents } from "../lib/cli/events.ts";
+import { printEvents, readFailedLine } from "../lib/cli/events.ts";
 import { limitsChange, limitsJson, limitsLines } from "../lib/cli/limits.ts";
 import {
   emptiedJson,
@@ -174,6 +174,8 @@ const eventsCommand = defineCommand({
             await writeOut(`${line}\n`);
             if (count !== undefined && ++printed >= count) stop.abort();
           },
+          // Said, not silent: a read failing (Redis unreachable) is tried again with back-off.
+          onError: (err) => process.stderr.write(`queue events: ${readFailedLine(err)}\n`),
         });
       } finally {
         process.off("SIGINT", onSignal);

@@ -3,10 +3,12 @@
 // (finished, failed, retried) and entries written straight into a shard's events stream (a
 // finish batch naming many jobs, types other parts of Courier add, trims).
 import { describe, expect, test } from "bun:test";
-import { printEvents } from "../lib/cli/events.ts";
+import { printEvents, readFailedLine } from "../lib/cli/events.ts";
 import { InputError, PermanentError, RedisRefusedError } from "../lib/errors.ts";
 import type { QueueEvent } from "../lib/queue/event-read.ts";
 import type { EventStream } from "../lib/queue/events.ts";
+import { mastersOf } from "../lib/redis/cluster.ts";
+import type { Redis } from "../lib/redis/connect.ts";
 import { defineTask } from "../lib/types.ts";
 import { shardsOf } from "./fixtures/queue-shards.ts";
 import {
@@ -54,6 +56,17 @@ const clientListOf = async (r: RawRedis) =>
     .split("\n")
     .filter((l) => / name=courier-events /.test(l))
     .join("\n");
+
+/** Each master's events-iterator connections: the node and the connection's id. */
+async function eventsConnectionIds(r: RawRedis): Promise<[RawRedis, string][]> {
+  const out: [RawRedis, string][] = [];
+  for (const node of await mastersOf(r as unknown as Redis)) {
+    const list = String(await node.sendCommand(["CLIENT", "LIST"]));
+    for (const line of list.split("\n").filter((l) => / name=courier-events /.test(l)))
+      out.push([node as unknown as RawRedis, /(?:^| )id=(\d+)/.exec(line)![1]!]);
+  }
+  return out;
+}
 
 const eventConnections = async (r: RawRedis) =>
   (await clientList(r)).split("\n").filter((l) => / name=courier-events /.test(l)).length;
@@ -387,6 +400,43 @@ describe("printEvents (lib/cli/events.ts)", () => {
     }
     await until(async () => (await eventConnections(r)) === 0, "every connection closed");
   });
+});
+
+test("printEvents says each failed read (onError) and goes on once Redis answers", async () => {
+  await using q = await openQueue({ prefix: testPrefix() });
+  await using r = await rawRedis();
+  const k = shardsOf(q)[0]!;
+  const failures: string[] = [];
+  const lines: string[] = [];
+  const stop = new AbortController();
+  const before = await eventsConnectionIds(r);
+  const printing = printEvents(q, {
+    from: "start",
+    signal: stop.signal,
+    write: (line) => {
+      lines.push(line);
+      stop.abort();
+    },
+    onError: (err) => failures.push(readFailedLine(err)),
+  });
+  let mine: [RawRedis, string][] = [];
+  await until(async () => {
+    mine = (await eventsConnectionIds(r)).filter(
+      ([n, id]) => !before.some(([m, b]) => m === n && b === id),
+    );
+    return mine.length > 0;
+  }, "the events connection");
+  // Its connection cut under it (only its own: other files' iterators may share the server):
+  // the read fails, is said, and is tried again.
+  for (const [node, id] of mine) await node.sendCommand(["CLIENT", "KILL", "ID", id]);
+  await until(async () => failures.length > 0, "the failed read said");
+  await r.sendCommand(["XADD", k.events, "*", "type", "finished", "ids", "after"]);
+  expect(await printing).toBe(1);
+  expect(lines[0]).toMatch(/ finished {2}after /);
+  expect(failures[0]).toMatch(/^a read of the events failed, trying again: \S/);
+  expect(readFailedLine(new Error("a\u001b[2J\nsecond line"))).toBe(
+    "a read of the events failed, trying again: a\\x1b[2J",
+  );
 });
 
 const entryOf = (position: string) => position.replace(/\+\d+$/, "");

@@ -15,6 +15,8 @@ export interface PrintEventsOptions {
   signal?: AbortSignal;
   /** Writes a line; the next event is read once it resolves (a slow reader holds reads back). */
   write: (line: string) => void | Promise<void>;
+  /** Told each failed read, which is tried again (Redis unreachable; readFailedLine words it). */
+  onError?: (err: unknown) => void;
 }
 
 /**
@@ -23,7 +25,7 @@ export interface PrintEventsOptions {
  * `from` throws InputError before anything is read (exit 2 by bin/_cli.ts).
  */
 export async function printEvents(queue: Queue, o: PrintEventsOptions): Promise<number> {
-  const events = queue.events({ from: o.from ?? "now" });
+  const events = queue.events({ from: o.from ?? "now", onError: o.onError });
   const stop = () => events.close();
   o.signal?.addEventListener("abort", stop, { once: true });
   let printed = 0;
@@ -37,6 +39,12 @@ export async function printEvents(queue: Queue, o: PrintEventsOptions): Promise<
     events.close();
   }
   return printed;
+}
+
+/** A failed read as one line for stderr: what failed, and that it is tried again. */
+export function readFailedLine(err: unknown): string {
+  const text = err instanceof Error ? err.message : String(err);
+  return safeText(`a read of the events failed, trying again: ${text.split("\n")[0]}`);
 }
 
 /** One event as a line of text; what Redis holds is shown with its control characters escaped. */

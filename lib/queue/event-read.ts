@@ -58,6 +58,7 @@ export async function readShard(
   shard: number,
   at: Position,
   count: number,
+  maxEvents: number,
 ): Promise<{ events: ReadEvent[]; next: Position }> {
   const reply = (await client.sendCommand([
     "XRANGE",
@@ -73,15 +74,22 @@ export async function readShard(
   const first = entries[0];
   if (first && first[0] === at.entry) {
     entries = entries.slice(1);
-    if (at.seen > 0) events.push(...jobEvents(shard, first, at.seen));
     next = { entry: at.entry, seen: 0 };
+    if (at.seen > 0) {
+      const cut = jobEvents(shard, first, at.seen, maxEvents, events);
+      if (cut !== null) return { events, next: cut };
+    }
   } else if (first && at.entry !== "0-0") {
     // Its entry is gone: the rest of a half-seen entry is lost, or entries before `first` may be.
     if (at.seen > 0 || first[0] !== nextEntry(at.entry)) events.push(gap(shard, at, first[0]));
   }
-  for (const entry of entries) events.push(...jobEvents(shard, entry, 0));
-  const last = entries.at(-1);
-  if (last) next = { entry: last[0], seen: 0 };
+  for (const entry of entries) {
+    // A read gives at most maxEvents: an entry naming more jobs (a batch's `ids`, or a corrupt
+    // one of millions) is cut there, the position half-way through it, and read on next time.
+    const cut = jobEvents(shard, entry, 0, maxEvents - events.length, events);
+    if (cut !== null) return { events, next: cut };
+    next = { entry: entry[0], seen: 0 };
+  }
   return { events, next };
 }
 
@@ -93,24 +101,48 @@ function gap(shard: number, at: Position, first: string): ReadEvent {
   };
 }
 
-/** One event per job the entry names (`ids a,b,…` or `id`), from its `from`-th on. */
-function jobEvents(shard: number, [entry, fields]: Entry, from: number): ReadEvent[] {
+/**
+ * Adds to `out` one event per job the entry names (`ids a,b,…` or `id`), from its `from`-th on,
+ * at most `max` (at least one); returns the position to read on from when it stopped short,
+ * else null. The ids are walked in place, not split: an entry of a million ids makes no array.
+ */
+function jobEvents(
+  shard: number,
+  [entry, fields]: Entry,
+  from: number,
+  max: number,
+  out: ReadEvent[],
+): Position | null {
   let type = "";
-  let ids: string[] = [""];
+  // `ids` a comma-separated list; `id` (or no field: "") one id, commas and all.
+  let ids = "";
+  let one = true;
   // No prototype: a field named __proto__ (Redis holds any name) stays a plain field.
   const extra: Record<string, unknown> = Object.create(null);
   for (const [name, value] of pairs(fields)) {
     if (name === "type") type = value;
-    else if (name === "ids") ids = value.split(",");
-    else if (name === "id") ids = [value];
+    else if (name === "ids" || name === "id") [ids, one] = [value, name === "id"];
     else extra[name] = name === "value" ? parseJson(value) : value;
   }
   const at = entryMs(entry);
-  return ids.slice(from).map((id, i) => {
-    const seen = from + i + 1;
-    const position = { entry, seen: seen < ids.length ? seen : 0 };
-    return { event: { ...extra, type, id, at, shard }, position };
-  });
+  /** Where the id after the one ending at `start` begins: -1 past the last. */
+  const after = (start: number) => {
+    const comma = one ? -1 : ids.indexOf(",", start);
+    return comma === -1 ? -1 : comma + 1;
+  };
+  let start = 0;
+  for (let skip = 0; skip < from && start !== -1; skip++) start = after(start);
+  for (let seen = from; start !== -1; seen++) {
+    if (seen - from >= Math.max(1, max)) return { entry, seen };
+    const next = after(start);
+    const id = ids.slice(start, next === -1 ? ids.length : next - 1);
+    start = next;
+    out.push({
+      event: { ...extra, type, id, at, shard },
+      position: { entry, seen: next === -1 ? 0 : seen + 1 },
+    });
+  }
+  return null;
 }
 
 function entryMs(entry: string): number {

@@ -24,6 +24,9 @@ import {
 
 /** Entries read per shard and read: a finish entry names a whole batch of jobs. */
 const READ_COUNT = 100;
+/** At most this many events a read: an entry naming more jobs (a corrupt one of millions) is
+ * read in parts, its position half-way through it (a finish names one batch, far fewer). */
+const READ_EVENTS_MAX = 100_000;
 
 export interface EventsOptions {
   /**
@@ -180,7 +183,7 @@ export class EventStream implements AsyncIterableIterator<QueueEvent> {
   async #readOnce(g: Group): Promise<ReadEvent[] | null> {
     const { keys } = this.#source;
     const reads = g.shards.map((s) =>
-      readShard(g.client, keys[s]!.events, s, this.#read[s]!, READ_COUNT),
+      readShard(g.client, keys[s]!.events, s, this.#read[s]!, READ_COUNT, READ_EVENTS_MAX),
     );
     const done = await Promise.all(reads);
     done.forEach((r, i) => {
