@@ -40,7 +40,9 @@ test("the endpoint table names every route of the API and /metrics", () => {
 test("/api/events names every part of a snapshot", () => {
   // The snapshot's parts, as lib/dashboard/api-reads.ts sends them.
   const source = readFileSync(resolve(ROOT, "lib/dashboard/api-reads.ts"), "utf8");
-  const parts = /return \{ ((?:actions: [^,]+, )?overview: o, [^}]+) \};/.exec(source)![1]!.split(", ");
+  const parts = /return \{ ((?:actions: [^,]+, )?overview: o, [^}]+) \};/
+    .exec(source)![1]!
+    .split(", ");
   const events = row("GET /api/events");
   for (const part of parts.map((p) => p.split(":")[0]!))
     expect({ part, named: events.includes(part) }).toEqual({ part, named: true });
