@@ -1,7 +1,7 @@
 // A task's definition, checked where it is made (defineTask) and where it is used (Worker.start,
 // runTask), as the CLI checks a task module's: a task a worker could not run, or run under the
 // wrong time limit, is refused at once (ConfigError, one line), not found out job by job. And the
-// one rule for a task's name, everywhere one is given (taskNameProblem).
+// rule for a new job's task name (taskNameProblem).
 import { INTERVAL_LIMIT_MS } from "./config.ts";
 import { ConfigError } from "./errors.ts";
 import { kind } from "./option-keys.ts";
@@ -12,11 +12,14 @@ import type { Task } from "./types.ts";
 export const TASK_NAME_MAX = 100;
 
 /**
- * Why `name` is no task name, or undefined: 1 to 100 characters, no whitespace and nothing
- * safeText escapes (control characters, bidi marks and overrides, invisible characters: a name
- * read one way and stored another, R-192). The one rule for the library (defineTask,
- * Worker.start, runTask, a job's `task`, a schedule's) and the CLI (`trigger --task`, `--then`,
- * `schedule add --task`): any task the library takes, the CLI can trigger by name.
+ * Why `name` is no name for a new job's task, or undefined: 1 to 100 characters, no whitespace
+ * and nothing safeText escapes (control characters, bidi marks and overrides, invisible
+ * characters: a name read one way and stored another, R-192). The rule of what is made from now
+ * on, the library's and the CLI's alike: a job enqueued (Queue.enqueue and the bulk calls), a
+ * schedule saved (Schedules.add), `trigger --task`, `--then`, `schedule add --task`. A worker
+ * serves any name (defineTask, Worker.start, runTask take any non-empty one), and a schedule
+ * saved before fires under its name: jobs and schedules an earlier Courier took are never
+ * stranded by it.
  */
 export function taskNameProblem(name: string): string | undefined {
   if (name.length > TASK_NAME_MAX) return `a task name is at most ${TASK_NAME_MAX} characters`;
@@ -59,8 +62,6 @@ export function checkTask(task: unknown): void {
       throw new ConfigError(`${named}: ${key} must be a function, got ${kind(t[key])}`);
     }
   }
-  const problem = taskNameProblem(t.name);
-  if (problem) throw new ConfigError(`a task's name: ${problem}`);
   checkTimeoutMs(t.timeoutMs, `${named}: timeoutMs`);
 }
 

@@ -1,17 +1,26 @@
-// One rule for a task's name (lib/task-check.ts), the library's and the CLI's alike: a task the
-// library takes (defineTask, Worker.start, runTask), a job it enqueues and a schedule it saves
-// can be triggered by name from the CLI (`trigger --task`, `--then`, `schedule add --task`), and
-// a name the CLI refuses (a space, a bidi mark, an invisible character: read one way and stored
-// another, R-192; over 100 characters) the library refuses too.
+// The rule for a new job's task name (lib/task-check.ts), the library's and the CLI's alike: a
+// job the library enqueues and a schedule it saves can be triggered by name from the CLI
+// (`trigger --task`, `--then`, `schedule add --task`), and a name the CLI refuses (a space, a
+// bidi mark, an invisible character: read one way and stored another, R-192; over 100
+// characters) the library refuses for them too. A worker serves any name, and a schedule saved
+// before fires under its own: what an earlier Courier took is never stranded (RR).
 import { describe, expect, test } from "bun:test";
 import { taskNameProblem as cliProblem } from "../lib/cli/trigger-job.ts";
+import { scheduleKeys } from "../lib/engine/keys.ts";
+import { openLayout } from "../lib/engine/layout.ts";
 import { prepareJob } from "../lib/queue/prepare.ts";
+import { TickEnqueuer } from "../lib/schedule/enqueue.ts";
+import { firePass } from "../lib/schedule/fire.ts";
+import { Schedules } from "../lib/schedule/schedules.ts";
 import { checkSpec } from "../lib/schedule/spec.ts";
 import { defineTask } from "../lib/types.ts";
+import { enqueue } from "./fixtures/engine.ts";
+import { shardsOf } from "./fixtures/queue-shards.ts";
+import { openQueue, type RawRedis, startWorker, testPrefix, until } from "./helpers.ts";
 
 const run = async () => null;
 
-/** Whether each of the library's doors takes `name`: defineTask, enqueue, a schedule. */
+/** Whether each of the library's doors for new work takes `name`: enqueue, a schedule. */
 function libraryTakes(name: string): boolean[] {
   const takes = (f: () => unknown) => {
     try {
@@ -22,7 +31,6 @@ function libraryTakes(name: string): boolean[] {
     }
   };
   return [
-    takes(() => defineTask({ name, run })),
     takes(() => prepareJob({ task: name, payload: null }, { maxAttempts: 3 })),
     takes(() => checkSpec({ name: "s", every: "5m", task: name }, "q")),
   ];
@@ -48,8 +56,61 @@ describe("a task name: the library takes what the CLI takes, and no other", () =
   for (const [what, name] of names) {
     test(what, () => {
       const cli = cliProblem(name) === undefined;
-      expect(libraryTakes(name)).toEqual([cli, cli, cli]);
-      expect(libraryTakes(name)).toEqual([cli, cli, cli]); // the same answer the second time
+      expect(libraryTakes(name)).toEqual([cli, cli]);
+      expect(libraryTakes(name)).toEqual([cli, cli]); // the same answer the second time
+      // A worker serves it whatever the rule says (a job of it may be queued already).
+      expect(defineTask({ name, run }).name).toBe(name);
     });
   }
+});
+
+test("a job queued under a name the rule refuses now is served by a worker defining it", async () => {
+  const prefix = testPrefix();
+  await using q = await openQueue({ prefix });
+  // As an earlier Courier enqueued it (its enqueue took any name).
+  const [job] = await enqueue(q.client as unknown as RawRedis, shardsOf(q)[0]!, [
+    { task: "send mail", payload: "{}", maxAttempts: 1 },
+  ]);
+  const w = await startWorker({
+    prefix,
+    tasks: [defineTask({ name: "send mail", run: async () => 7 })],
+  });
+  try {
+    await until(async () => (await q.getJob(job!.id))?.status === "finished", "the job served");
+    expect((await q.getJob(job!.id))?.result).toBe(7);
+  } finally {
+    await w.stop();
+  }
+});
+
+test("a schedule saved before under a name the rule refuses now still fires", async () => {
+  const prefix = testPrefix();
+  await using q = await openQueue({ prefix });
+  await openLayout(q.client, prefix, "default", q.shards, true);
+  const schedules = new Schedules(q.client, prefix, "default");
+  const { def } = await schedules.add({ name: "old", every: "1h", task: "t" });
+  // Its definition as an earlier Courier stored it: Schedules.add took the name then.
+  const sk = scheduleKeys(prefix);
+  await q.client.sendCommand([
+    "HSET",
+    sk.defs,
+    "old",
+    JSON.stringify({ ...def!, task: "a\u200eb" }),
+  ]);
+  await q.client.sendCommand(["ZADD", sk.next("default"), String(def!.created_at), "old"]);
+  await firePass({
+    client: q.client,
+    prefix,
+    enqueuer: new TickEnqueuer(q.client, prefix),
+    queues: [],
+  });
+  const tasks: string[] = [];
+  for (const k of shardsOf(q)) {
+    const entries = (await q.client.sendCommand(["XRANGE", k.stream, "-", "+"])) as [
+      string,
+      string[],
+    ][];
+    for (const [, fields] of entries) tasks.push(fields[fields.indexOf("t") + 1]!);
+  }
+  expect(tasks).toEqual(["a\u200eb"]);
 });

@@ -97,7 +97,7 @@ export function prepareJob(
   o: { maxAttempts: number; scheduler?: boolean },
 ): Prepared {
   checkSpec(spec);
-  const name = taskName(spec);
+  const name = taskName(spec, o.scheduler);
   const payload =
     typeof spec.task !== "string" && spec.task.validate
       ? spec.task.validate(spec.payload)
@@ -125,15 +125,16 @@ export function prepareJob(
 }
 
 /** The spec's task name: the name given, or the task's own. */
-function taskName(spec: JobSpec): string {
+function taskName(spec: JobSpec, scheduler: boolean | undefined): string {
   const { task } = spec;
   // null, a number: refused here, not a TypeError where `.name` is read.
   const name = typeof task === "object" && task !== null ? task.name : task;
   if (typeof name !== "string" || !name) {
     throw new InputError("a job needs a task name, or the task itself (defineTask)");
   }
-  // A bulk enqueue repeats one name: it is checked once, not once a job.
-  if (name === lastTaskName) return name;
+  // A bulk enqueue repeats one name: it is checked once, not once a job. A schedule's tick is
+  // not checked: a schedule saved by an earlier Courier fires under the name it was saved with.
+  if (name === lastTaskName || scheduler) return name;
   const problem = taskNameProblem(name);
   if (problem) throw new InputError(problem);
   lastTaskName = name;
