@@ -46,3 +46,24 @@ test("a wait with no time left opens no connection: it looks once on the queue's
     proxy.close();
   }
 });
+
+test("a wait whose Redis hangs altogether ends at its timeout, its jobs pending", async () => {
+  const { proxy, url } = viaProxy();
+  try {
+    // Commands wait a minute for a reply: the look after the deadline must not wait that long.
+    await using q = await openQueue({
+      prefix: testPrefix(),
+      redisUrl: url,
+      commandTimeoutMs: 60_000,
+    });
+    const id = await q.enqueue("t", 1);
+    proxy.stall(); // every connection, the queue's own too: nothing answers, nothing errors
+    const started = performance.now();
+    const { ended, pending } = await q.waitForJobs([id], { timeoutMs: 300 });
+    const took = performance.now() - started;
+    expect({ ended: ended.size, pending }).toEqual({ ended: 0, pending: [id] });
+    expect(took).toBeLessThan(5_000); // the deadline and LAST_LOOK_MS, not the command limit
+  } finally {
+    proxy.close();
+  }
+});

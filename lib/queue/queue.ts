@@ -7,6 +7,7 @@ import { JobNotFoundError, RedisRefusedError } from "../errors.ts";
 import { closeClient } from "../redis/close.ts";
 import type { ConnectOptions, Redis } from "../redis/connect.ts";
 import { connectService } from "../redis/service-client.ts";
+import { valueWithin } from "../time.ts";
 import type { JobRecord, Task } from "../types.ts";
 import {
   type BatchOptions,
@@ -42,7 +43,7 @@ import { Producer } from "./producer.ts";
 import { getJobsOnShards, unreadableJob, type WithBlocking, waitOnShards } from "./shards.ts";
 import { untilAborted } from "./until-aborted.ts";
 import type { WaitOptions, WaitResult } from "./wait.ts";
-import { Waiters } from "./waiters.ts";
+import { LAST_LOOK_MS, Waiters } from "./waiters.ts";
 
 export type QueueConfig = Partial<ProducerOptions> &
   Pick<ConnectOptions, "retryConnectS"> & {
@@ -251,8 +252,12 @@ export class Queue {
     const onError = options.onError;
     const withBlocking: WithBlocking = (wait, list, deadline, waitSignal, look) => {
       const until = waitSignal ?? signal;
-      // Out of time before a connection opened: one look all the same; ended early: nothing.
-      const gaveUp = () => (until.aborted ? { ended: new Map(), pending: [...list] } : look());
+      // Out of time before a connection opened: one look all the same, bounded too (a Redis
+      // that hangs holds the queue's connection as well: the jobs are then pending, answered
+      // LAST_LOOK_MS after the deadline, not at commandTimeoutMs); ended early: nothing.
+      const allPending = () => ({ ended: new Map(), pending: [...list] });
+      const gaveUp = async () =>
+        until.aborted ? allPending() : ((await valueWithin(look(), LAST_LOOK_MS)) ?? allPending());
       return this.#waiters.with(wait, closed, { deadline, signal: until, onError, gaveUp });
     };
     const o = { ...options, signal };

@@ -19,6 +19,13 @@ export interface OpenRetry<T> {
   gaveUp: () => T | Promise<T>;
 }
 
+/**
+ * The longest the one look a wait makes once its time ran out before its connection opened may
+ * take (ms): a Redis that hangs holds the queue's own connection too, and the wait's time bounds
+ * the call (its jobs are then answered pending).
+ */
+export const LAST_LOOK_MS = 250;
+
 export class Waiters {
   /** All of them, and those not in use right now. */
   #all = new Set<Redis>();
