@@ -92,10 +92,10 @@ export class Link {
     }
   }
 
-  /** Closes the client (replies still pending are awaited, a few seconds at most). */
-  async close(): Promise<void> {
+  /** Closes the client (replies still pending are awaited, `waitMs` at most). */
+  async close(waitMs = 5_000): Promise<void> {
     this.#closed = true;
-    await closeClient(this.#client);
+    await closeClient(this.#client, waitMs);
   }
 
   destroy(): void {
