@@ -176,4 +176,10 @@ export const outageMutants: Mutant[] = [
     "closeClient(this.client, undefined, this.gate.close())", "closeClient(this.client)", ["tests/close.calls.test.ts"]),
   m("schedules-calls-unmapped", "lib/schedule/schedules.ts", "a Schedules' call fails as a Queue's: ConnectError naming the URL while Redis is away",
     "    if (url === undefined) return this.#gate.try(fn);", "    return this.#gate.try(fn);", ["tests/close.calls.test.ts"]),
+  m("link-reconnect-not-aborted", "lib/redis/link.ts", "a link closed while it reconnects aborts the connect under way (no socket left opening)",
+    "{ ...this.options, persistent: true, signal }", "{ ...this.options, persistent: true }", ["tests/link.close.test.ts"]),
+  m("connect-signal-ignored", "lib/redis/connect.ts", "an aborted connect destroys its client at once",
+    "  options.signal?.addEventListener(\"abort\", abort, { once: true });\n", "", ["tests/link.close.test.ts"]),
+  m("watchdog-replaces-while-stopping", "lib/worker/shard-wiring.ts", "a stopping worker's watchdog opens no replacement connection",
+    "    if (this.shutdown.stopping) return;\n", "", ["tests/link.close.test.ts"]),
 ];
