@@ -9,6 +9,8 @@ export interface NetProxy {
   readonly port: number;
   /** Connections accepted so far. */
   readonly accepted: number;
+  /** Connections open now (accepted and not closed). */
+  readonly open: number;
   drop(): void;
   stall(): void;
   stallNew(): void;
@@ -112,6 +114,9 @@ export function startProxy(targetPort: number, targetHost = "127.0.0.1"): NetPro
     port: server.port,
     get accepted() {
       return accepted;
+    },
+    get open() {
+      return pairs.size;
     },
     drop() {
       for (const p of [...pairs]) closePair(p);

@@ -117,7 +117,10 @@ export interface WorkerOptions extends QueueOptions {
    * Default 500.
    */
   cancelCheckMs: number;
-  /** How long a stopping worker lets in-flight jobs run before releasing them. */
+  /**
+   * How long a stopping worker lets in-flight jobs run before releasing them. The whole stop
+   * ends by this plus 2 s (STOP_MARGIN_MS, lib/worker/stop.ts), whatever Redis does.
+   */
   shutdownGraceMs: number;
   /** Seconds a finished job's record (and result) is kept. */
   resultTtlS: number;
@@ -199,7 +202,7 @@ export const defaults = {
   pauseCheckMs: 500,
   heartbeatEveryMs: 5_000,
   cancelCheckMs: 500,
-  shutdownGraceMs: 25_000, // under the 30 s most orchestrators wait before SIGKILL
+  shutdownGraceMs: 25_000, // + 2 s margin: under the 30 s most orchestrators wait before SIGKILL
   resultTtlS: 3_600, // the seed's result_ttl
   failureTtlS: 7 * 24 * 3_600,
   backoffBaseMs: 1_000,

@@ -15,6 +15,7 @@ import { checkIds, checkObject, keysOf, kindOf } from "../queue/call-args.ts";
 import { type CancelVerdict, cancelOnShards } from "../queue/cancel.ts";
 import { closeClient } from "../redis/close.ts";
 import type { Redis } from "../redis/connect.ts";
+import { CallGate } from "../redis/gate.ts";
 import { connectService } from "../redis/service-client.ts";
 import * as control from "./controls.ts";
 import * as dead from "./dead-actions.ts";
@@ -39,8 +40,8 @@ export const ADMIN_KEYS = ["retryConnectS"];
 export class Admin extends QueueReader {
   #owner: boolean;
 
-  private constructor(client: Redis, options: AdminOptions, owner: boolean) {
-    super(client, options);
+  private constructor(client: Redis, options: AdminOptions, owner: boolean, gate?: CallGate) {
+    super(client, options, gate ?? new CallGate("Admin", "Admin.connect"));
     this.#owner = owner;
   }
 
@@ -72,13 +73,13 @@ export class Admin extends QueueReader {
   async createQueue({ shards = this.options.shards }: { shards?: number } = {}): Promise<number> {
     // A count out of range: ConfigError, as connect's.
     resolveOptions({ ...this.options, shards }, ADMIN_KEYS);
-    return this.queueShards.layout(true, shards);
+    return this.call(() => this.queueShards.layout(true, shards));
   }
 
   /** The same view of another queue, on this connection (closing it closes nothing). */
   forQueue(queue: string): Admin {
     const options = resolveOptions({ ...this.options, queue }, ADMIN_KEYS);
-    return new Admin(this.client, options, false);
+    return new Admin(this.client, options, false, this.gate);
   }
 
   /**
@@ -87,12 +88,12 @@ export class Admin extends QueueReader {
    * was paused already (nothing changed).
    */
   pause(): Promise<boolean> {
-    return control.setPaused(this.queueShards, true);
+    return this.call(() => control.setPaused(this.queueShards, true));
   }
 
   /** Resumes a paused queue; false when it was not paused. */
   resume(): Promise<boolean> {
-    return control.setPaused(this.queueShards, false);
+    return this.call(() => control.setPaused(this.queueShards, false));
   }
 
   /**
@@ -103,7 +104,7 @@ export class Admin extends QueueReader {
    */
   async setLimits(change: LimitsChange, tell?: (line: string) => void): Promise<Limits> {
     checkObject(change, "setLimits", LIMITS_KEYS);
-    return control.setLimits(this.queueShards, change, tell);
+    return this.call(() => control.setLimits(this.queueShards, change, tell));
   }
 
   /**
@@ -111,7 +112,7 @@ export class Admin extends QueueReader {
    * until then, on any worker. Returns the hold's end (Redis' ms).
    */
   holdKey(key: string, holdMs: number): Promise<number> {
-    return control.holdLimitKey(this.queueShards, key, holdMs);
+    return this.call(() => control.holdLimitKey(this.queueShards, key, holdMs));
   }
 
   /**
@@ -120,7 +121,7 @@ export class Admin extends QueueReader {
    * ends canceled, as Admin.cancel would. Returns how many went.
    */
   empty(): Promise<Emptied> {
-    return control.emptyQueue(this.queueShards, defaults.failureTtlS);
+    return this.call(() => control.emptyQueue(this.queueShards, defaults.failureTtlS));
   }
 
   /**
@@ -132,7 +133,7 @@ export class Admin extends QueueReader {
    */
   async requeue(given: readonly string[]): Promise<dead.RequeueResult[]> {
     checkIds(given, "requeue");
-    return dead.requeueDead(this.queueShards, given, this.#o());
+    return this.call(() => dead.requeueDead(this.queueShards, given, this.#o()));
   }
 
   /**
@@ -150,7 +151,7 @@ export class Admin extends QueueReader {
    * is a key of another type (`unreadable`), the first of them named (`first`: id, reason).
    */
   requeueAllTally(): Promise<RequeueAllTally> {
-    return dead.requeueAllDead(this.queueShards, this.#o());
+    return this.call(() => dead.requeueAllDead(this.queueShards, this.#o()));
   }
 
   /**
@@ -169,7 +170,7 @@ export class Admin extends QueueReader {
    */
   async deleteDeadEach(given: readonly string[]): Promise<dead.DeleteResult[]> {
     checkIds(given, "deleteDead");
-    return dead.deleteDead(this.queueShards, given);
+    return this.call(() => dead.deleteDead(this.queueShards, given));
   }
 
   /** Deletes dead letters older than `olderThanMs` (all when not given); returns how many. */
@@ -182,18 +183,20 @@ export class Admin extends QueueReader {
         `purgeDead's olderThanMs must be a number of ms, 0 or more, got ${kindOf(age)}`,
       );
     }
-    return dead.purgeDead(this.queueShards, olderThanMs);
+    return this.call(() => dead.purgeDead(this.queueShards, olderThanMs));
   }
 
   /** Cancels jobs (Queue.cancel, for the dashboard): per id, what became of it. */
   async cancel(ids: readonly string[]): Promise<CancelVerdict[]> {
     checkIds(ids, "cancel");
     const o = { failureTtlS: defaults.failureTtlS, eventsMaxLen: defaults.eventsMaxLen };
-    return cancelOnShards(this.client, await this.shards(), ids, o);
+    const shards = () => this.queueShards.shards();
+    return this.call(async () => cancelOnShards(this.client, await shards(), ids, o));
   }
 
   async close(): Promise<void> {
-    if (this.#owner) await closeClient(this.client);
+    // Calls refused from now; those under way get their replies (lib/redis/gate.ts).
+    if (this.#owner) await closeClient(this.client, undefined, this.gate.close());
   }
 
   #o() {

@@ -10,9 +10,11 @@ import { type QueueKeys, queueKeys } from "../engine/keys.ts";
 import type { Limits } from "../engine/limits.ts";
 import { InputError } from "../errors.ts";
 import { checkCount, checkObject, keysOf, kindOf } from "../queue/call-args.ts";
+import { asOutage } from "../redis/calls.ts";
 import { redisNowMs } from "../redis/clock.ts";
 import { mastersOf } from "../redis/cluster.ts";
 import type { Redis } from "../redis/connect.ts";
+import type { CallGate } from "../redis/gate.ts";
 import type { JobRecord } from "../types.ts";
 import * as control from "./controls.ts";
 import * as dead from "./dead-actions.ts";
@@ -44,12 +46,26 @@ export class QueueReader {
   readonly keys: QueueKeys;
   /** The queue's shards: their keys, clocks, and which one an id lives in. */
   protected readonly queueShards: QueueShards;
+  /** Closed by close() (the views of forQueue share their owner's): calls refused after it. */
+  protected readonly gate: CallGate;
 
-  protected constructor(client: Redis, options: AdminOptions) {
+  protected constructor(client: Redis, options: AdminOptions, gate: CallGate) {
     this.client = client;
     this.options = options;
+    this.gate = gate;
     this.keys = queueKeys(options.prefix, options.queue);
     this.queueShards = new QueueShards(client, options.prefix, options.queue);
+  }
+
+  /**
+   * Runs one call (not retried): Redis unreachable is a ConnectError naming the URL (password
+   * masked), as a Queue's (lib/redis/calls.ts); after close() an InputError ("this Admin is
+   * closed"), a call made before it getting its reply (lib/redis/gate.ts).
+   */
+  protected call<T>(fn: () => Promise<T>): Promise<T> {
+    return this.gate.try(fn).catch((err: unknown) => {
+      throw asOutage(this.options.redisUrl, err);
+    });
   }
 
   /**
@@ -57,7 +73,10 @@ export class QueueReader {
    * Courier's: read, it would be misread. One HGET; a queue without a format yet passes.
    */
   async checkFormat(): Promise<void> {
-    await Promise.all((await this.shards()).map((keys) => checkFormat(this.client, keys)));
+    await this.call(async () => {
+      const shards = await this.queueShards.shards();
+      await Promise.all(shards.map((keys) => checkFormat(this.client, keys)));
+    });
   }
 
   /**
@@ -65,12 +84,13 @@ export class QueueReader {
    * a queue with none yet is read as one shard, and looked at again next time).
    */
   shards(): Promise<QueueKeys[]> {
-    return this.queueShards.shards();
+    return this.call(() => this.queueShards.shards());
   }
 
   /** Each shard's slot and node (info's placement). */
-  async placement(): Promise<Placement[]> {
-    return placement(this.client, await this.shards(), serverOf(this.options.redisUrl));
+  placement(): Promise<Placement[]> {
+    const server = serverOf(this.options.redisUrl);
+    return this.call(async () => placement(this.client, await this.queueShards.shards(), server));
   }
 
   /**
@@ -78,8 +98,8 @@ export class QueueReader {
    * and the counters outlive its jobs, so an empty queue exists). A key of another type is a queue all the
    * same, reported as unreadable rather than unknown.
    */
-  async exists(): Promise<boolean> {
-    return queueExists(this.client, await this.shards());
+  exists(): Promise<boolean> {
+    return this.call(async () => queueExists(this.client, await this.queueShards.shards()));
   }
 
   /**
@@ -89,36 +109,39 @@ export class QueueReader {
    * shards by its layout and one of its shards' keys, never as its shards' tags (discover.ts).
    * `nodes`: the servers to scan (every master of a cluster), this one by default.
    */
-  async findQueues(nodes?: readonly Redis[]): Promise<string[]> {
+  findQueues(nodes?: readonly Redis[]): Promise<string[]> {
     // On a cluster every master holds some queues' keys: SCAN each.
-    return findQueues(this.client, this.options.prefix, nodes ?? (await mastersOf(this.client)));
+    const { prefix } = this.options;
+    return this.call(async () =>
+      findQueues(this.client, prefix, nodes ?? (await mastersOf(this.client))),
+    );
   }
 
   /** Redis' time, ms: the clock heartbeats, letters and history are written with (one TIME). */
   redisNow(): Promise<number> {
-    return redisNowMs(this.client);
+    return this.call(() => redisNowMs(this.client));
   }
 
   /** The queue's counts and minutes (sums over its shards), Redis' memory, and paused. */
   overview(): Promise<Overview> {
-    return view.readOverview(this.queueShards);
+    return this.call(() => view.readOverview(this.queueShards));
   }
 
   /** The queue's rate limits (docs/internals.md, "Rate limits"; one HMGET). */
   limits(): Promise<Limits> {
-    return control.limitsOf(this.queueShards);
+    return this.call(() => control.limitsOf(this.queueShards));
   }
 
   /** The limit keys held back now, latest next slot first, with their running counts. */
   async heldKeys(count = 50): Promise<HeldKey[]> {
     // -1 would be Redis' "no limit": every held key in one reply.
     checkCount(count, "heldKeys' count", 1, PAGE_MAX);
-    return control.heldKeys(this.queueShards, count);
+    return this.call(() => control.heldKeys(this.queueShards, count));
   }
 
   /** Whether the queue is paused (one HGET). */
   paused(): Promise<boolean> {
-    return control.isPaused(this.queueShards);
+    return this.call(() => control.isPaused(this.queueShards));
   }
 
   /**
@@ -126,7 +149,7 @@ export class QueueReader {
    * dashboard show them (lib/admin/limits.ts).
    */
   limitsView(): Promise<LimitsView> {
-    return control.limitsView(this.queueShards, this.keys);
+    return this.call(() => control.limitsView(this.queueShards, this.keys));
   }
 
   /**
@@ -141,7 +164,7 @@ export class QueueReader {
       );
     }
     checkCount(q.limit, "jobs' limit", 1, PAGE_MAX);
-    return view.jobsPage(this.queueShards, q);
+    return this.call(() => view.jobsPage(this.queueShards, q));
   }
 
   /**
@@ -149,23 +172,23 @@ export class QueueReader {
    * `prune`, those gone are removed from each shard's set afterwards.
    */
   workers({ prune = false } = {}): Promise<WorkerInfo[]> {
-    return view.workersOf(this.queueShards, prune);
+    return this.call(() => view.workersOf(this.queueShards, prune));
   }
 
   /** A page of dead letters, newest first over every shard (dead-pages.ts: the cursor). */
   async deadLetters(page: { cursor?: string | null; limit?: number } = {}): Promise<DeadPage> {
     checkObject(page, "deadLetters", ["cursor", "limit"]);
     if (page.limit !== undefined) checkCount(page.limit, "deadLetters' limit", 1, PAGE_MAX);
-    return dead.deadLetters(this.queueShards, page);
+    return this.call(() => dead.deadLetters(this.queueShards, page));
   }
 
   /** A job's dead letter, from the one shard its id lives in. */
   deadLetter(jobId: string): Promise<DeadLetter | null> {
-    return dead.deadLetter(this.queueShards, jobId);
+    return this.call(() => dead.deadLetter(this.queueShards, jobId));
   }
 
   job(id: string): Promise<JobRecord | null> {
-    return view.jobOf(this.queueShards, id);
+    return this.call(() => view.jobOf(this.queueShards, id));
   }
 
   /**
@@ -173,13 +196,13 @@ export class QueueReader {
    * key of another type (one line, as `result` says it); null when neither is.
    */
   unreadableJob(id: string): Promise<string | null> {
-    return view.unreadableJobOf(this.queueShards, id);
+    return this.call(() => view.unreadableJobOf(this.queueShards, id));
   }
 
   /** The latest failed attempts (from each shard's events), newest first, one per job. */
   async recentFailures(limit = 20): Promise<RecentFailure[]> {
     checkCount(limit, "recentFailures' limit", 1, PAGE_MAX);
-    return view.recentFailures(this.queueShards, limit);
+    return this.call(() => view.recentFailures(this.queueShards, limit));
   }
 
   /**
@@ -192,6 +215,6 @@ export class QueueReader {
 
   /** Prometheus text for this queue: its shards' sums. */
   metrics(): Promise<string> {
-    return view.metricsText(this.queueShards, this.keys);
+    return this.call(() => view.metricsText(this.queueShards, this.keys));
   }
 }

@@ -9,6 +9,7 @@ import { checkWindowS, resolveOptions } from "../options.ts";
 import { type RetryPolicy, withRetries } from "../redis/calls.ts";
 import { destroy } from "../redis/close.ts";
 import type { Redis } from "../redis/connect.ts";
+import { CallGate } from "../redis/gate.ts";
 import { connectService } from "../redis/service-client.ts";
 import type { ChildSender } from "./batch.ts";
 import { enqueuePreparedMany } from "./bulk.ts";
@@ -36,8 +37,9 @@ export class Producer {
   /** Jobs just enqueued here, with the events cursor a wait for them may start from. */
   readonly recent = new RecentJobs();
 
-  /** Aborted by Queue.close(): every call after it is refused, and the waits under way end. */
-  readonly closing = new AbortController();
+  /** Closed by Queue.close(): every call after it is refused, and the waits under way end. */
+  readonly gate = new CallGate("Queue", "Queue.connect");
+  readonly closing = this.gate.closing;
 
   #retryConnectS: number;
   #waitForMemoryS: number;
@@ -176,19 +178,16 @@ export class Producer {
       unsure,
     };
     // Checked before each try: a call under way when the Queue closes is not tried again (its
-    // client is gone: "unreachable" would be false).
-    return withRetries(this.client, policy, () => {
-      this.refuseIfClosed();
-      return fn();
-    });
+    // client is gone: "unreachable" would be false); a try under way gets its reply (gate.ts).
+    return withRetries(this.client, policy, () => this.gate.try(fn));
   }
 
   /** Throws when the Queue was closed: its connections are gone, a call cannot be made. */
   refuseIfClosed(): void {
-    if (this.closing.signal.aborted) throw this.closedError();
+    this.gate.refuseIfClosed();
   }
 
   closedError(): InputError {
-    return new InputError("this Queue is closed: connect a new one (Queue.connect)");
+    return this.gate.closedError();
   }
 }

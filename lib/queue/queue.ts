@@ -285,8 +285,9 @@ export class Queue {
    * few seconds at most).
    */
   async close(): Promise<void> {
-    this.#producer.closing.abort(); // calls refused from now; waits under way end
+    // Calls refused from now, waits under way end; the tries under way get their replies.
+    const pending = this.#producer.gate.close();
     this.#events.closeAll();
-    await Promise.all([closeClient(this.client), this.#waiters.close()]);
+    await Promise.all([closeClient(this.client, undefined, pending), this.#waiters.close()]);
   }
 }

@@ -80,7 +80,22 @@ function neverSent(err: unknown): boolean {
   return err instanceof ClientOfflineError || err instanceof ClientClosedError;
 }
 
-function connectError(policy: RetryPolicy, err: unknown, maybeDone: boolean): ConnectError {
+/**
+ * One try's failure as withRetries says its last one, with no retry: Redis unreachable is a
+ * ConnectError naming the URL (password masked); anything else (a full Redis, a refusal, our
+ * own verdict) as it is. For an Admin's and a Schedules' calls, which are not retried.
+ */
+export function asOutage(redisUrl: string, err: unknown): unknown {
+  if (err instanceof ConfigError || err instanceof InputError) return err;
+  if (isOomError(err) || !isTransient(err)) return err;
+  return connectError({ redisUrl }, err, false);
+}
+
+function connectError(
+  policy: Pick<RetryPolicy, "redisUrl" | "unsure">,
+  err: unknown,
+  maybeDone: boolean,
+): ConnectError {
   // Tried again while a replica might attach (a master just promoted has none): as it was.
   if (err instanceof NotReplicatedError) return err;
   // No answer within the client's limit (answer.ts): a read as it was; a write may be done.

@@ -41,14 +41,21 @@ export function destroy(client: Redis): void {
 
 /**
  * Closes a client, letting replies still pending land for up to `waitMs`, then destroys it.
- * A client that is not connected (Redis away, reconnecting) is destroyed at once: node-redis'
- * close() would wait for replies that cannot come, or leave the reconnection running; so would
- * it for a client whose Redis stopped answering (a command past its limit: answer.ts).
+ * `pending`: calls made before the close that may not have sent their commands yet (a script
+ * loaded first: lib/redis/gate.ts), waited for within the same `waitMs` before the client stops
+ * taking commands. A client that is not connected (Redis away, reconnecting) is destroyed at
+ * once: node-redis' close() would wait for replies that cannot come, or leave the reconnection
+ * running; so would it for a client whose Redis stopped answering (a command past its limit:
+ * answer.ts).
  */
-export async function closeClient(client: Redis, waitMs = 5_000): Promise<void> {
+export async function closeClient(
+  client: Redis,
+  waitMs = 5_000,
+  pending: Promise<unknown> = Promise.resolve(),
+): Promise<void> {
   if (client.isReady && !stalled.has(client))
     await within(
-      client.close().catch(() => {}),
+      pending.then(() => client.close()).catch(() => {}),
       waitMs,
     );
   destroy(client);

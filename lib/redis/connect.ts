@@ -58,6 +58,11 @@ export interface ConnectOptions {
    */
   timeoutMs?: number;
   /**
+   * Aborted: the connect is given up at once, its client destroyed (ConnectError): a Link
+   * closed while it reconnects (link.ts) leaves no connection opening behind it.
+   */
+  signal?: AbortSignal;
+  /**
    * Give up (ConnectError) by this time at the latest (ms, this host's clock), whatever the
    * limits above allow: a caller's own time limit (a wait's, lib/queue/waiters.ts).
    */
@@ -105,10 +110,17 @@ export async function connect(url: string, options: ConnectOptions = {}): Promis
   const client = createFor(url, options, strategy, deadline, answerMs);
   listen(client, options, p);
   const limit = giveUpLater(client, options, answerMs, p);
+  const abort = () => {
+    p.lastCause ??= new Error("closed while connecting");
+    destroy(client);
+  };
+  options.signal?.addEventListener("abort", abort, { once: true });
+  if (options.signal?.aborted) abort();
   try {
     await client.connect();
   } catch (err) {
     clearTimeout(limit);
+    options.signal?.removeEventListener("abort", abort);
     destroy(client);
     const cause = p.lastCause ?? err;
     throw new ConnectError(
@@ -121,6 +133,11 @@ export async function connect(url: string, options: ConnectOptions = {}): Promis
     await checkReady(client, url, options, p);
   } finally {
     clearTimeout(limit);
+    options.signal?.removeEventListener("abort", abort);
+  }
+  if (options.signal?.aborted) {
+    destroy(client);
+    throw new ConnectError(`cannot connect to Redis at ${maskUrl(url)}: closed while connecting`);
   }
   return client;
 }

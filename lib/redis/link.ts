@@ -2,7 +2,7 @@
 // closes, but not when it stalls (see watchdog.ts); then the stalled client is destroyed and
 // a fresh one opened. Calls made meanwhile fail fast and are retried by their owners.
 import type { WorkerOptions } from "../config.ts";
-import { exponentialMs } from "../time.ts";
+import { exponentialMs, pause } from "../time.ts";
 import { closeClient, destroy } from "./close.ts";
 import { onNodeOf, scopeEvents } from "./cluster.ts";
 import { type ConnectOptions, connect, type Redis } from "./connect.ts";
@@ -13,7 +13,12 @@ export class Link {
   #view: Redis;
   #home: string | null = null;
   #replacing = false;
-  #closed = false;
+  /** Aborted by close() and destroy(): a reconnect under way is given up, its connect too. */
+  readonly #closing = new AbortController();
+
+  get #closed(): boolean {
+    return this.#closing.signal.aborted;
+  }
 
   /**
    * Connects a worker's connection: reconnecting for ever, each attempt time-limited.
@@ -74,32 +79,39 @@ export class Link {
     });
   }
 
+  /**
+   * Connects the replacement, trying again until it is connected or the link closed. Closing
+   * aborts it: the connect under way is destroyed (no socket left to keep the process alive),
+   * the back-off ends, and onReady is not told of a connection no one will use.
+   */
   async #reconnect(): Promise<void> {
+    const signal = this.#closing.signal;
     for (let failures = 0; !this.#closed; failures++) {
       try {
-        const fresh = await connect(this.url, { ...this.options, persistent: true });
-        if (this.#closed) destroy(fresh);
-        else {
-          this.#client = fresh;
-          this.#view = fresh;
-          if (this.#home !== null) this.homeAt(this.#home);
+        const fresh = await connect(this.url, { ...this.options, persistent: true, signal });
+        if (this.#closed) {
+          destroy(fresh);
+          return;
         }
+        this.#client = fresh;
+        this.#view = fresh;
+        if (this.#home !== null) this.homeAt(this.#home);
         this.options.onReady?.();
         return;
       } catch {
-        await Bun.sleep(exponentialMs(100, failures, this.options.reconnectMaxMs));
+        await pause(exponentialMs(100, failures, this.options.reconnectMaxMs), signal);
       }
     }
   }
 
-  /** Closes the client (replies still pending are awaited, a few seconds at most). */
-  async close(): Promise<void> {
-    this.#closed = true;
-    await closeClient(this.#client);
+  /** Closes the client (replies still pending are awaited, `waitMs` at most). */
+  async close(waitMs = 5_000): Promise<void> {
+    this.#closing.abort();
+    await closeClient(this.#client, waitMs);
   }
 
   destroy(): void {
-    this.#closed = true;
+    this.#closing.abort();
     destroy(this.#client);
   }
 }

@@ -7,9 +7,11 @@ import { scheduleKeys } from "../engine/keys.ts";
 import { saveSchedule } from "../engine/schedule.ts";
 import { CourierError, InputError } from "../errors.ts";
 import { resolveOptions } from "../options.ts";
+import { asOutage } from "../redis/calls.ts";
 import { redisNowMs } from "../redis/clock.ts";
 import { closeClient } from "../redis/close.ts";
 import type { Redis } from "../redis/connect.ts";
+import { CallGate } from "../redis/gate.ts";
 import { connectService } from "../redis/service-client.ts";
 import { shownId } from "../safe-text.ts";
 import {
@@ -50,6 +52,10 @@ const SWAP_TRIES = 5;
 export class Schedules {
   readonly #keys;
   #owner = false;
+  /** Closed by close(): calls refused after it, those under way get their replies. */
+  readonly #gate = new CallGate("Schedules", "Schedules.connect");
+  /** Its own connection's URL: calls then fail as a Queue's do (ConnectError naming it). */
+  #url?: string;
 
   /** On a connection of yours (an Admin's, a Queue's): close() leaves it open. */
   constructor(
@@ -71,6 +77,7 @@ export class Schedules {
     const client = await connectService(o, "courier-schedules");
     const s = new Schedules(client, o.prefix, o.queue);
     s.#owner = true;
+    s.#url = url;
     return s;
   }
 
@@ -84,6 +91,14 @@ export class Schedules {
     o: { replace?: boolean } = {},
   ): Promise<ScheduleInfo & { created: boolean }> {
     const checked = checkSpec(spec, this.queue);
+    return this.#call(() => this.#add(spec, checked, o));
+  }
+
+  async #add(
+    spec: ScheduleSpec,
+    checked: ReturnType<typeof checkSpec>,
+    o: { replace?: boolean },
+  ): Promise<ScheduleInfo & { created: boolean }> {
     const now = await redisNowMs(this.client);
     const def: ScheduleDef = { ...checked, created_at: now };
     const next = firstTick(def, now);
@@ -120,6 +135,19 @@ export class Schedules {
    * `next` key holds another type is left out and told there; else its WRONGTYPE is thrown.
    */
   async *pages(queue?: string, size = READ_PAGE, skip?: SkipQueue): AsyncGenerator<ScheduleInfo[]> {
+    const read = this.#pages(queue, size, skip);
+    for (;;) {
+      const page = await this.#call(() => read.next());
+      if (page.done) return;
+      yield page.value;
+    }
+  }
+
+  async *#pages(
+    queue?: string,
+    size = READ_PAGE,
+    skip?: SkipQueue,
+  ): AsyncGenerator<ScheduleInfo[]> {
     const k = this.#keys;
     if (queue === undefined) {
       for await (const pairs of defPages(this.client, k, size)) {
@@ -139,25 +167,29 @@ export class Schedules {
   }
 
   /** How many schedules `queue` has (paused ones too), from its index: one call. */
-  async count(queue: string): Promise<number> {
-    await ensureIndex(this.client, this.#keys);
-    return countNames(this.client, this.#keys, queue);
+  count(queue: string): Promise<number> {
+    return this.#call(async () => {
+      await ensureIndex(this.client, this.#keys);
+      return countNames(this.client, this.#keys, queue);
+    });
   }
 
   /** One schedule, or null. */
-  async get(name: string): Promise<ScheduleInfo | null> {
-    const [found] = await readNamed(this.client, this.#keys, [name]);
-    return found ?? null;
+  get(name: string): Promise<ScheduleInfo | null> {
+    return this.#call(async () => {
+      const [found] = await readNamed(this.client, this.#keys, [name]);
+      return found ?? null;
+    });
   }
 
   /** Removes a schedule; false when there was none. Jobs it enqueued are left alone. */
   remove(name: string): Promise<boolean> {
-    return saveSchedule(this.client, this.#keys, name, { op: "remove" });
+    return this.#call(() => saveSchedule(this.client, this.#keys, name, { op: "remove" }));
   }
 
   /** Pauses a schedule (no tick fires until resumed); false when it was paused already. */
   pause(name: string): Promise<boolean> {
-    return this.#setPaused(name, true);
+    return this.#call(() => this.#setPaused(name, true));
   }
 
   /**
@@ -165,11 +197,20 @@ export class Schedules {
    * false when it was running already.
    */
   resume(name: string): Promise<boolean> {
-    return this.#setPaused(name, false);
+    return this.#call(() => this.#setPaused(name, false));
   }
 
   async close(): Promise<void> {
-    if (this.#owner) await closeClient(this.client);
+    if (this.#owner) await closeClient(this.client, undefined, this.#gate.close());
+  }
+
+  /** One call: refused once closed; on its own connection, mapped as a Queue's (calls.ts). */
+  #call<T>(fn: () => Promise<T>): Promise<T> {
+    const url = this.#url;
+    if (url === undefined) return this.#gate.try(fn);
+    return this.#gate.try(fn).catch((err: unknown) => {
+      throw asOutage(url, err);
+    });
   }
 
   async #setPaused(name: string, paused: boolean): Promise<boolean> {

@@ -190,10 +190,12 @@ export class Jobs extends AttemptEnds {
   }
 
   /**
-   * The worker is stopping: running jobs get `graceMs` to end, then are given up; then waits
-   * (up to graceMs plus one reconnect) for the outcomes to be written.
+   * The worker is stopping: running jobs may run until `graceEnd`, then are given up; then
+   * waits until `end` at most for the outcomes to be written (performance.now() times: the
+   * stop's one deadline, lib/worker/stop.ts).
    */
-  async windDown(graceMs: number, reconnectMaxMs: number): Promise<void> {
+  async windDown(graceEnd: number, end: number): Promise<void> {
+    const graceMs = Math.max(0, graceEnd - performance.now());
     // Not started yet: nothing to wait for; the stop releases their entries (no attempt spent).
     this.waits.drop();
     if (this.size > 0) {
@@ -205,6 +207,6 @@ export class Jobs extends AttemptEnds {
     }
     this.giveUpAll("shutdown");
     this.close();
-    await within(this.outcomes.drained(), graceMs + reconnectMaxMs);
+    await within(this.outcomes.drained(), Math.max(0, end - performance.now()));
   }
 }

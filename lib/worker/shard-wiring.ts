@@ -242,6 +242,9 @@ export abstract class ShardWiring {
   }
 
   #stalled(connection: keyof Links): void {
+    // Stopping: the stop closes every link by its deadline; a replacement opened now would be
+    // no one's, and keep the process alive after stop() resolved.
+    if (this.shutdown.stopping) return;
     this.#log.log("warn", "redis connection stalled; reconnecting", { connection });
     this.links[connection]?.replace();
   }

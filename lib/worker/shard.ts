@@ -101,7 +101,7 @@ export class ShardWorker extends ShardWiring {
   }
 
   /** Graceful stop of this shard (docs/internals.md, "8. Shutdown"). Safe to call more than once. */
-  stop(graceMs: number): Promise<void> {
-    return this.shutdown.stop(graceMs);
+  stop(graceMs: number, from?: number): Promise<void> {
+    return this.shutdown.stop(graceMs, from);
   }
 }

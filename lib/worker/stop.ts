@@ -16,6 +16,15 @@ import { forgetName, leave } from "./presence.ts";
 import type { Jobs } from "./running.ts";
 import type { Upkeep } from "./upkeep.ts";
 
+/**
+ * The most a stop takes past its grace period to write outcomes, release, free slots and close:
+ * its one deadline is the grace period plus this, whatever Redis does (away, stalled), so the
+ * default 25 s grace stops in 27 s, under the 30 s most orchestrators wait before SIGKILL. Each
+ * step's own bound (commandTimeoutMs) is cut to what is left of it. What is not done by then
+ * (a release Redis did not answer) is claimed by other workers after claimIdleMs.
+ */
+export const STOP_MARGIN_MS = 2_000;
+
 /** What a stop winds down; read when it runs (the worker replaces stalled connections). */
 export interface StopParts {
   o: WorkerOptions;
@@ -100,36 +109,46 @@ export class Stop {
     this.#failure ??= failure;
   }
 
-  /** Worker.stop(): the graceful stop, once; a second call waits for the first. */
-  async stop(graceMs: number): Promise<void> {
+  /**
+   * Worker.stop(): the graceful stop, once; a second call waits for the first. `from`: when the
+   * worker's stop began (performance.now()): the grace period counts from then, and the whole
+   * stop ends by its grace plus STOP_MARGIN_MS.
+   */
+  async stop(graceMs: number, from = performance.now()): Promise<void> {
     if (this.#stopping) return this.stopped;
     this.#stopping = true;
     this.p.onStopping?.();
     const { o, log, jobs, links } = this.p;
+    const graceEnd = from + graceMs;
+    const end = graceEnd + STOP_MARGIN_MS;
+    /** A step's own bound, cut to what is left of the stop's. */
+    const left = (ms: number) => Math.max(0, Math.min(ms, end - performance.now()));
     this.p.upkeep.stop();
     // Interrupts the blocking read; anything it was delivered is released below.
     links.blocking.destroy();
     this.p.loops.wake();
-    await within(this.p.looping(), o.commandTimeoutMs); // a start in flight lands first
+    await within(this.p.looping(), left(o.commandTimeoutMs)); // a start in flight lands first
     // Held, never started (Jobs.close forgets them): given back without a run written.
     const held = [...jobs.held.keys()];
-    await jobs.windDown(graceMs, o.reconnectMaxMs);
+    await jobs.windDown(graceEnd, end);
     this.p.upkeep.stopLeases();
     this.p.upkeep.stopCancels();
     // Taken: nothing is released (it is the other start's); this process may start the name again.
     if (this.#taken) forgetName(this.p.keys, o.name);
-    else await this.#release(held);
+    else await this.#release(held, left(o.commandTimeoutMs));
     // The running slots its ended (and dropped) jobs freed, with the wakes of their keys' next
     // waiters, go through the connection closed below: made first. Bounded as the release is.
     const freeing = this.p.freeing?.();
-    if (freeing && !(await within(freeing, o.commandTimeoutMs))) {
+    if (freeing && !(await within(freeing, left(o.commandTimeoutMs)))) {
       log.log("warn", "could not free rate-limit slots in time (they free themselves later)");
     }
     // Outcomes still unwritten (Redis away past the grace period): their entries stay pending
     // and other workers claim them after claimIdleMs.
     const unwritten = jobs.outcomes.close();
     if (unwritten > 0) log.log("warn", "stopped with unwritten outcomes", { count: unwritten });
-    await Promise.all([links.commands.close(), links.lane?.close()]);
+    // Replies still pending on them are waited for within what is left of the deadline.
+    const closeMs = left(5_000);
+    await Promise.all([links.commands.close(closeMs), links.lane?.close(closeMs)]);
     this.#resolveStopped(); // the worker logs `worker stopped` once every shard has
   }
 
@@ -139,13 +158,13 @@ export class Stop {
    * other workers after claimIdleMs. A name taken by a later start before this stop found out
    * (a stalled process stopped before its next heartbeat) releases nothing: release.lua checks.
    */
-  async #release(held: string[]): Promise<void> {
+  async #release(held: string[], withinMs: number): Promise<void> {
     const { o, log } = this.p;
     const released = this.#giveBack(held)
       .then(() => leave(this.p.client(), this.p.keys, o.name, this.p.start))
       .then((n) => this.#released(n))
       .catch((err) => log.log("warn", "could not release jobs", { error: describeCause(err) }));
-    if (!(await within(released, o.commandTimeoutMs))) {
+    if (!(await within(released, withinMs))) {
       log.log("warn", "could not release jobs", { error: "Redis did not answer in time" });
     }
   }

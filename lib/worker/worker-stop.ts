@@ -39,6 +39,8 @@ export abstract class WorkerStop extends WorkerParts {
   async stop(graceMs = this.options.shutdownGraceMs): Promise<void> {
     if (!this.stopping) {
       this.stopping = true;
+      // One deadline for the whole stop: the grace counts from here (lib/worker/stop.ts).
+      const from = performance.now();
       // No job starts from here on, not while the schedule loop's pass ends below.
       for (const shard of this.shardWorkers) shard.halt();
       this.health?.stop();
@@ -50,7 +52,7 @@ export abstract class WorkerStop extends WorkerParts {
       const bound = new Promise((resolve) => (timer = setTimeout(resolve, 1_000)));
       await Promise.race([this.schedules?.stop(), bound]);
       clearTimeout(timer);
-      await Promise.all(this.shardWorkers.map((s) => s.stop(graceMs)));
+      await Promise.all(this.shardWorkers.map((s) => s.stop(graceMs, from)));
     }
     return this.stopped;
   }

@@ -629,6 +629,9 @@ export const mutants: Mutant[] = [
   m("release-skipped", "lib/worker/stop.ts", "a stopping worker releases what it could not finish",
     ".then(() => leave(this.p.client(), this.p.keys, o.name, this.p.start))",
     ".then(() => 0)", [T("worker.shutdown")]),
+  m("stop-bounds-add-up", "lib/worker/stop.ts", "a stop ends by its grace plus STOP_MARGIN_MS: its steps' bounds are cut to one deadline, not added up",
+    "    const left = (ms: number) => Math.max(0, Math.min(ms, end - performance.now()));",
+    "    const left = (ms: number) => ms;", [T("worker.stop.deadline")]),
   // Operating: pruning, requeue, discard.
   m("prune-drops-pending", "lib/engine/lua/prune.lua", "a pruned worker's consumer is kept while it holds pending entries",
     "    if ok and #pending == 0 then",
