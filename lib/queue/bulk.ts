@@ -120,6 +120,15 @@ export async function* enqueueBatches<S extends JobSpec>(
 /** The most batches in flight at most: far past what fills a link (DEFAULT_IN_FLIGHT is 8). */
 const IN_FLIGHT_MAX = 1_000;
 
+/**
+ * `inFlight` and `lingerMs`, checked at the call (enqueueMany, which does not linger, too):
+ * InputError for a value that cannot work.
+ */
+export function checkStreamOptions(options: EnqueueStreamOptions | undefined): void {
+  inFlightOf(options);
+  lingerOf(options);
+}
+
 /** `inFlight`, checked (InputError naming it, not the window's own words). */
 function inFlightOf(options: EnqueueStreamOptions | undefined): number {
   const n = options?.inFlight ?? DEFAULT_IN_FLIGHT;

@@ -398,4 +398,12 @@ export const inputMutants: Mutant[] = [
     "  lastTaskName = name;\n  const problem = taskNameProblem(name);\n  if (problem) throw new InputError(problem);", [T("task.names")]),
   m("task-name-rule-not-in-schedule", "lib/schedule/spec.ts", "a schedule's task name follows the one rule",
     "  const problem = taskNameProblem(spec.task);", "  const problem = undefined;", [T("task.names")]),
+  m("wait-keep-records-unchecked", "lib/queue/call-args.ts", "waitForJobs refuses a keepRecords that is no boolean (\"no\" would read as true)",
+    "  checkBoolean(o.keepRecords, \"waitForJobs' keepRecords\");\n", "", [T("queue.call-args")]),
+  m("events-from-unchecked", "lib/queue/call-args.ts", "events refuses a from that is no string with an InputError, not a TypeError from the cursor parse",
+    "if (o.from !== undefined && typeof o.from !== \"string\") {", "if (false) {", [T("queue.call-args")]),
+  m("callback-kind-unchecked", "lib/queue/call-args.ts", "a call's callback option (onProgress, onError) that is no function is refused",
+    "if (value !== undefined && typeof value !== \"function\") {", "if (false) {", [T("queue.call-args")]),
+  m("stop-grace-unchecked", "lib/worker/worker-stop.ts", "worker.stop refuses a graceMs that is no whole number of ms",
+    "    checkCount(graceMs, \"stop's graceMs\", 0, INTERVAL_LIMIT_MS);\n", "", [T("queue.call-args")]),
 ];
