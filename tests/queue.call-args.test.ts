@@ -147,6 +147,29 @@ describe("every option of a call is checked, not its keys only", () => {
   });
 });
 
+describe("a value of the wrong kind is named by its kind, not shown as the number it looks like", () => {
+  test.each([
+    [
+      { delayMs: "5000" },
+      `delayMs must be a number of milliseconds up to 31536000000 (one year), got the string "5000"`,
+    ],
+    [
+      { maxAttempts: "3" },
+      `maxAttempts must be a whole number from 1 to 1000000, got the string "3"`,
+    ],
+    [
+      { runAt: "tomorrow" },
+      `runAt must be a time (ms since the epoch, or a Date) at most one year ahead, got the string "tomorrow"`,
+    ],
+    [{ runAt: new Date("x") }, "at most one year ahead, got the Date Invalid Date"],
+    [{ id: 5 }, "job id must be a string, got the number 5"],
+    [{ limitKey: 5 }, "limitKey must be a string, got the number 5"],
+  ])("enqueue %p: InputError", async (options, message) => {
+    await using q = await openQueue({ prefix: testPrefix() });
+    await expect(q.enqueue("t", 1, bad(options))).rejects.toThrow(message);
+  });
+});
+
 describe("specs, tasks and options", () => {
   test.each([
     ["enqueue(null task)", (q: Queue) => q.enqueue(bad(null), 1), "a job needs a task name"],

@@ -5,7 +5,7 @@
 
 import { defaults } from "../config.ts";
 import { InputError } from "../errors.ts";
-import { kindOf } from "./call-args.ts";
+import { kindOf } from "../option-keys.ts";
 import { type Cut, cutBatches, jobBytes } from "./cut.ts";
 import type { Enqueued, JobSpec, Prepared } from "./prepare.ts";
 import { PartialBatchError } from "./route.ts";

@@ -5,7 +5,7 @@
 
 import { INTERVAL_LIMIT_MS } from "../config.ts";
 import { InputError } from "../errors.ts";
-import { respelt, unknownKeyProblem } from "../option-keys.ts";
+import { kindOf, respelt, unknownKeyProblem } from "../option-keys.ts";
 import { shownInput } from "../safe-text.ts";
 import type { BatchOptions } from "./batch.ts";
 import type { EnqueueStreamOptions } from "./bulk.ts";
@@ -179,15 +179,6 @@ export function checkBoolean(value: unknown, what: string): void {
   if (value !== undefined && typeof value !== "boolean") {
     throw new InputError(`${what} must be true or false, got ${kindOf(value)}`);
   }
-}
-
-/** What a value is, for a message: its type, and a short text of a primitive. */
-export function kindOf(value: unknown): string {
-  if (value === null || value === undefined) return String(value);
-  if (typeof value === "string") return `the string "${shownInput(value, 40)}"`;
-  if (typeof value === "object") return Array.isArray(value) ? "an array" : "an object";
-  if (typeof value === "number") return `the number ${value}`;
-  return `a ${typeof value}`;
 }
 
 /** A whole number from `min` to `max` (a page's limit: bounded, as Redis' reply is held). */
