@@ -416,4 +416,8 @@ export const inputMutants: Mutant[] = [
     "if (value instanceof Date) ", "if (false) ", [T("queue.call-args")]),
   m("workers-prune-unchecked", "lib/admin/queue-reader.ts", "Admin.workers refuses a prune that is no boolean (\"no\" would prune)",
     "    checkBoolean(options.prune, \"workers' prune\");", "", [T("admin.args")]),
+  m("mask-url-query-shown", URL_TS, "maskUrl masks a query and a fragment (a host app's ?password=…, #secret)",
+    "  const cut = rest.search(/[?#]/);", "  const cut = -1 as number;", [T("redis.url")]),
+  m("mask-url-query-value-shown", URL_TS, "maskUrl masks each query value, not only the fragment",
+    "p.includes(\"=\") ?", "p.includes(\"=\") ? p : false ?", [T("redis.url")]),
 ];
