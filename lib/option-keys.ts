@@ -51,6 +51,19 @@ export function kind(v: unknown): string {
 }
 
 /**
+ * What a value is, for a call's message (InputError): its kind, and a short text of a primitive
+ * or a Date, so "5000" is never shown as the number it looks like (`got the string "5000"`).
+ */
+export function kindOf(value: unknown): string {
+  if (value === null || value === undefined) return String(value);
+  if (typeof value === "string") return `the string "${shownInput(value, 40)}"`;
+  if (value instanceof Date) return `the Date ${String(value)}`;
+  if (typeof value === "object") return Array.isArray(value) ? "an array" : "an object";
+  if (typeof value === "number") return `the number ${value}`;
+  return `a ${typeof value}`;
+}
+
+/**
  * The allowed key closest to `key`, when it is a likely misspelling: 2 edits or fewer, the
  * unit at its end aside.
  */

@@ -6,6 +6,7 @@ import { describeError, JobTimeoutError, PermanentError } from "./errors.ts";
 import { fenceOf, isFence } from "./fence/fence.ts";
 import type { LogLevel } from "./log.ts";
 import { checkKeys } from "./option-keys.ts";
+import { checkedJson } from "./queue/payload-json.ts";
 import { checkTask, checkTimeoutMs } from "./task-check.ts";
 import type { ParentOutcome, ProgressValue, Task } from "./types.ts";
 import { guardOnAbort, makeContext } from "./worker/context.ts";
@@ -141,11 +142,13 @@ function settle(
 
 /** The result as a worker stores and `result` reads it; a PermanentError when it cannot be. */
 function toJson(value: unknown): unknown {
-  let json: string | undefined;
+  if (value == null) return null;
+  let checked: ReturnType<typeof checkedJson>;
   try {
-    json = JSON.stringify(value ?? null);
+    checked = checkedJson(value, "result");
   } catch (err) {
-    throw new PermanentError(`result is not JSON-serialisable: ${describeError(err)}`);
+    throw new PermanentError(`the result cannot be written as JSON: ${describeError(err)}`);
   }
-  return JSON.parse(json ?? "null");
+  if ("problem" in checked) throw new PermanentError(checked.problem);
+  return JSON.parse(checked.json);
 }

@@ -47,6 +47,38 @@ test.each([
   ["requeue 'abc'", (a: Admin) => a.requeue(bad("abc")), "requeue takes an array of job ids"],
   ["deleteDead [42]", (a: Admin) => a.deleteDead(bad([42])), "deleteDead: each job id must be"],
   ["cancel 'abc'", (a: Admin) => a.cancel(bad("abc")), "cancel takes an array of job ids"],
+  // Every option checked by value, its kind named (a truthy "no" would prune).
+  [
+    "workers prune 'no'",
+    (a: Admin) => a.workers(bad({ prune: "no" })),
+    `workers' prune must be true or false, got the string "no"`,
+  ],
+  [
+    "deadLetters cursor 5",
+    (a: Admin) => a.deadLetters(bad({ cursor: 5 })),
+    "deadLetters' cursor must be a string (a page's next), got the number 5",
+  ],
+  [
+    "setLimits tell 5",
+    (a: Admin) => a.setLimits({}, bad(5)),
+    "setLimits' tell must be a function, got the number 5",
+  ],
+  [
+    "deadLetter 5",
+    (a: Admin) => a.deadLetter(bad(5)),
+    "deadLetter: each job id must be a string, got the number 5",
+  ],
+  ["job 5", (a: Admin) => a.job(bad(5)), "job: each job id must be a string, got the number 5"],
+  [
+    "holdKey 'x'",
+    (a: Admin) => a.holdKey("k", bad("x")),
+    `a hold must be a number of milliseconds from 0, got the string "x"`,
+  ],
+  [
+    "holdKey key 5",
+    (a: Admin) => a.holdKey(bad(5), 10),
+    "limitKey must be a string, got the number 5",
+  ],
 ] as [string, (a: Admin) => Promise<unknown>, string][])(
   "%s: InputError",
   async (_name, call, message) => {

@@ -6,7 +6,7 @@
 import { describe, expect, test } from "bun:test";
 import { ConfigError, InputError } from "../lib/errors.ts";
 import { Queue } from "../lib/queue/queue.ts";
-import { openQueue, testPrefix } from "./helpers.ts";
+import { openQueue, startWorker, testPrefix } from "./helpers.ts";
 
 // biome-ignore lint/suspicious/noExplicitAny: the calls are given what their types forbid
 const bad = (v: unknown) => v as any;
@@ -55,6 +55,118 @@ describe("waitForJobs' options", () => {
     await using q = await openQueue({ prefix: testPrefix() });
     const { ended } = await q.waitForJobs(["nope"], { timeoutMs: Number.POSITIVE_INFINITY });
     expect(ended.get("nope")).toBeNull();
+  });
+});
+
+describe("every option of a call is checked, not its keys only", () => {
+  const wait = (options: object) => (q: Queue) =>
+    q.waitForJobs(["1-1"], bad({ timeoutMs: 10, ...options }));
+  const events = (options: object) => async (q: Queue) => {
+    const it = q.events(bad(options));
+    await it.return(); // taken: close its connection
+  };
+  test.each([
+    [
+      "wait signal",
+      wait({ signal: "x" }),
+      `waitForJobs' signal must be an AbortSignal, got the string "x"`,
+    ],
+    [
+      "wait blockMs",
+      wait({ blockMs: "x" }),
+      `waitForJobs' blockMs must be a whole number from 1 to 1000000000, got the string "x"`,
+    ],
+    [
+      "wait recheckMs",
+      wait({ recheckMs: -5 }),
+      "waitForJobs' recheckMs must be a whole number from 0 to 1000000000, got the number -5",
+    ],
+    [
+      "wait keepRecords",
+      wait({ keepRecords: "no" }),
+      `waitForJobs' keepRecords must be true or false, got the string "no"`,
+    ],
+    [
+      "wait onProgress",
+      wait({ onProgress: 5 }),
+      "waitForJobs' onProgress must be a function, got the number 5",
+    ],
+    [
+      "wait onJobProgress",
+      wait({ onJobProgress: {} }),
+      "waitForJobs' onJobProgress must be a function, got an object",
+    ],
+    [
+      "wait onError",
+      wait({ onError: "x" }),
+      `waitForJobs' onError must be a function, got the string "x"`,
+    ],
+    [
+      "events from",
+      events({ from: 5 }),
+      `events' from must be "now", "start" or a cursor an event carried, got the number 5`,
+    ],
+    [
+      "events blockMs",
+      events({ blockMs: "x" }),
+      `events' blockMs must be a whole number from 1 to 1000000000, got the string "x"`,
+    ],
+    [
+      "events blockMs 0",
+      events({ blockMs: 0 }),
+      "events' blockMs must be a whole number from 1 to 1000000000, got the number 0",
+    ],
+    [
+      "events onError",
+      events({ onError: "x" }),
+      `events' onError must be a function, got the string "x"`,
+    ],
+    [
+      "enqueueMany lingerMs",
+      (q: Queue) => q.enqueueMany([{ task: "t" }], bad({ lingerMs: -1 })),
+      "lingerMs must be a whole number from 0 to",
+    ],
+  ])("%s: InputError naming it, nothing sent", async (_name, call, message) => {
+    await using q = await openQueue({ prefix: testPrefix() });
+    const err = await (async () => call(q))().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(InputError);
+    expect((err as Error).message).toContain(message);
+    expect(await q.getJobs(["1-1"])).toEqual([null]);
+  });
+
+  test.each([
+    [-5, "stop's graceMs must be a whole number from 0 to 1000000000, got the number -5"],
+    ["x", `stop's graceMs must be a whole number from 0 to 1000000000, got the string "x"`],
+  ])("worker.stop(%p): InputError, the worker still runs", async (graceMs, message) => {
+    const prefix = testPrefix();
+    const worker = await startWorker({ prefix, tasks: [] });
+    const err = await worker.stop(bad(graceMs)).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(InputError);
+    expect((err as Error).message).toBe(message);
+    await worker.stop(0);
+  });
+});
+
+describe("a value of the wrong kind is named by its kind, not shown as the number it looks like", () => {
+  test.each([
+    [
+      { delayMs: "5000" },
+      `delayMs must be a number of milliseconds up to 31536000000 (one year), got the string "5000"`,
+    ],
+    [
+      { maxAttempts: "3" },
+      `maxAttempts must be a whole number from 1 to 1000000, got the string "3"`,
+    ],
+    [
+      { runAt: "tomorrow" },
+      `runAt must be a time (ms since the epoch, or a Date) at most one year ahead, got the string "tomorrow"`,
+    ],
+    [{ runAt: new Date("x") }, "at most one year ahead, got the Date Invalid Date"],
+    [{ id: 5 }, "job id must be a string, got the number 5"],
+    [{ limitKey: 5 }, "limitKey must be a string, got the number 5"],
+  ])("enqueue %p: InputError", async (options, message) => {
+    await using q = await openQueue({ prefix: testPrefix() });
+    await expect(q.enqueue("t", 1, bad(options))).rejects.toThrow(message);
   });
 });
 

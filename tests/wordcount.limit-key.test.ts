@@ -91,7 +91,7 @@ describe("limitKeyProblem", () => {
     ["a\tb", "limitKey may not hold control characters"],
     ["a\u007f", "limitKey may not hold control characters"],
     ["a\u0085", "limitKey may not hold control characters"],
-    [7, "limitKey must be a string, got number"],
+    [7, "limitKey must be a string, got the number 7"],
   ])("%j: %j", (key, problem) => {
     expect(limitKeyProblem(key)).toBe(problem);
   });

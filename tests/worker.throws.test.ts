@@ -90,7 +90,7 @@ describe("a task that throws what cannot be printed", () => {
       UNPRINTABLE,
       UNPRINTABLE,
       "[object Object]",
-      `result is not JSON-serialisable: ${UNPRINTABLE}`,
+      `the result cannot be written as JSON: ${UNPRINTABLE}`,
       UNPRINTABLE,
       "finished",
     ]);

@@ -10,8 +10,9 @@ import { defaults, type QueueOptions } from "../config.ts";
 import type { Emptied } from "../engine/empty.ts";
 import type { Limits, LimitsChange } from "../engine/limits.ts";
 import { InputError } from "../errors.ts";
+import { kindOf } from "../option-keys.ts";
 import { checkWindowS, resolveOptions } from "../options.ts";
-import { checkIds, checkObject, keysOf, kindOf } from "../queue/call-args.ts";
+import { checkFunction, checkIds, checkObject, keysOf } from "../queue/call-args.ts";
 import { type CancelVerdict, cancelOnShards } from "../queue/cancel.ts";
 import { closeClient } from "../redis/close.ts";
 import type { Redis } from "../redis/connect.ts";
@@ -104,6 +105,7 @@ export class Admin extends QueueReader {
    */
   async setLimits(change: LimitsChange, tell?: (line: string) => void): Promise<Limits> {
     checkObject(change, "setLimits", LIMITS_KEYS);
+    checkFunction(tell, "setLimits' tell");
     return this.call(() => control.setLimits(this.queueShards, change, tell));
   }
 

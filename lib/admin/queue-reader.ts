@@ -9,7 +9,8 @@ import type { HeldKey } from "../engine/held-keys.ts";
 import { type QueueKeys, queueKeys } from "../engine/keys.ts";
 import type { Limits } from "../engine/limits.ts";
 import { InputError } from "../errors.ts";
-import { checkCount, checkObject, keysOf, kindOf } from "../queue/call-args.ts";
+import { kindOf } from "../option-keys.ts";
+import { checkBoolean, checkCount, checkIds, checkObject, keysOf } from "../queue/call-args.ts";
 import { asOutage } from "../redis/calls.ts";
 import { redisNowMs } from "../redis/clock.ts";
 import { mastersOf } from "../redis/cluster.ts";
@@ -171,23 +172,33 @@ export class QueueReader {
    * Workers by heartbeat, merged by name over the shards (a worker beats in each); with
    * `prune`, those gone are removed from each shard's set afterwards.
    */
-  workers({ prune = false } = {}): Promise<WorkerInfo[]> {
-    return this.call(() => view.workersOf(this.queueShards, prune));
+  async workers(options: { prune?: boolean } = {}): Promise<WorkerInfo[]> {
+    checkObject(options, "workers", ["prune"]);
+    checkBoolean(options.prune, "workers' prune"); // "no" would read as true: prune
+    return this.call(() => view.workersOf(this.queueShards, options.prune ?? false));
   }
 
   /** A page of dead letters, newest first over every shard (dead-pages.ts: the cursor). */
   async deadLetters(page: { cursor?: string | null; limit?: number } = {}): Promise<DeadPage> {
     checkObject(page, "deadLetters", ["cursor", "limit"]);
     if (page.limit !== undefined) checkCount(page.limit, "deadLetters' limit", 1, PAGE_MAX);
+    const { cursor } = page as { cursor?: unknown };
+    if (cursor !== undefined && cursor !== null && typeof cursor !== "string") {
+      throw new InputError(
+        `deadLetters' cursor must be a string (a page's next), got ${kindOf(cursor)}`,
+      );
+    }
     return this.call(() => dead.deadLetters(this.queueShards, page));
   }
 
   /** A job's dead letter, from the one shard its id lives in. */
-  deadLetter(jobId: string): Promise<DeadLetter | null> {
+  async deadLetter(jobId: string): Promise<DeadLetter | null> {
+    checkIds([jobId], "deadLetter");
     return this.call(() => dead.deadLetter(this.queueShards, jobId));
   }
 
-  job(id: string): Promise<JobRecord | null> {
+  async job(id: string): Promise<JobRecord | null> {
+    checkIds([id], "job");
     return this.call(() => view.jobOf(this.queueShards, id));
   }
 
@@ -195,7 +206,8 @@ export class QueueReader {
    * Why `job(id)` read null when it is not for want of a job: its failed value or record is a
    * key of another type (one line, as `result` says it); null when neither is.
    */
-  unreadableJob(id: string): Promise<string | null> {
+  async unreadableJob(id: string): Promise<string | null> {
+    checkIds([id], "unreadableJob");
     return this.call(() => view.unreadableJobOf(this.queueShards, id));
   }
 

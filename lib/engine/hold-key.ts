@@ -1,6 +1,7 @@
 // Holding a limit key (a host's 429 or 503 with Retry-After): owns hold-key.lua's KEYS/ARGV
 // order and reply. docs/internals.md, "Rate limits".
 import { InputError } from "../errors.ts";
+import { kindOf } from "../option-keys.ts";
 import type { Redis } from "../redis/connect.ts";
 import type { LimitKeys } from "./keys.ts";
 import { limitKeyProblem } from "./limits.ts";
@@ -23,8 +24,8 @@ export async function holdKey(
 ): Promise<number> {
   const problem = limitKeyProblem(key);
   if (problem) throw new InputError(problem);
-  if (!Number.isFinite(holdMs) || holdMs < 0) {
-    throw new InputError(`a hold must be a number of milliseconds from 0, got ${holdMs}`);
+  if (typeof holdMs !== "number" || !Number.isFinite(holdMs) || holdMs < 0) {
+    throw new InputError(`a hold must be a number of milliseconds from 0, got ${kindOf(holdMs)}`);
   }
   const ms = Math.min(HOLD_MAX_MS, Math.ceil(holdMs));
   const keys = [lk.key(key), lk.keys, lk.layout];

@@ -7,6 +7,7 @@
 // uses a stale setting. Also: the limit key's form, and `holds` (the latest hold's end). A
 // rate's text form is rates.ts; the keys held back now, held-keys.ts.
 import { InputError } from "../errors.ts";
+import { kindOf } from "../option-keys.ts";
 import type { Redis } from "../redis/connect.ts";
 import { layoutKey } from "./keys.ts";
 import { type Rate, rateProblem } from "./rates.ts";
@@ -161,7 +162,7 @@ export function limitKeyProblem(key: unknown): string | null {
   // The common key (a host) is short printable ASCII: its length is its size in bytes, and it
   // needs no encoding to tell (this runs for every job a bulk enqueue prepares).
   if (typeof key === "string" && PLAIN_KEY.test(key)) return null;
-  if (typeof key !== "string") return `limitKey must be a string, got ${typeof key}`;
+  if (typeof key !== "string") return `limitKey must be a string, got ${kindOf(key)}`;
   const bytes = new TextEncoder().encode(key).length;
   if (bytes < 1 || bytes > LIMIT_KEY_MAX_BYTES) {
     return `limitKey must be 1 to ${LIMIT_KEY_MAX_BYTES} bytes, got ${bytes}`;

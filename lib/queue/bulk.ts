@@ -5,7 +5,7 @@
 
 import { defaults } from "../config.ts";
 import { InputError } from "../errors.ts";
-import { kindOf } from "./call-args.ts";
+import { kindOf } from "../option-keys.ts";
 import { type Cut, cutBatches, jobBytes } from "./cut.ts";
 import type { Enqueued, JobSpec, Prepared } from "./prepare.ts";
 import { PartialBatchError } from "./route.ts";
@@ -119,6 +119,15 @@ export async function* enqueueBatches<S extends JobSpec>(
 
 /** The most batches in flight at most: far past what fills a link (DEFAULT_IN_FLIGHT is 8). */
 const IN_FLIGHT_MAX = 1_000;
+
+/**
+ * `inFlight` and `lingerMs`, checked at the call (enqueueMany, which does not linger, too):
+ * InputError for a value that cannot work.
+ */
+export function checkStreamOptions(options: EnqueueStreamOptions | undefined): void {
+  inFlightOf(options);
+  lingerOf(options);
+}
 
 /** `inFlight`, checked (InputError naming it, not the window's own words). */
 function inFlightOf(options: EnqueueStreamOptions | undefined): number {

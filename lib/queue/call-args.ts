@@ -3,8 +3,9 @@
 // and "c"), a missing options object or a timeout that is no number would throw a TypeError
 // from deep inside, or wait for ever (NaN never passes a deadline).
 
+import { INTERVAL_LIMIT_MS } from "../config.ts";
 import { InputError } from "../errors.ts";
-import { respelt, unknownKeyProblem } from "../option-keys.ts";
+import { kindOf, respelt, unknownKeyProblem } from "../option-keys.ts";
 import { shownInput } from "../safe-text.ts";
 import type { BatchOptions } from "./batch.ts";
 import type { EnqueueStreamOptions } from "./bulk.ts";
@@ -122,29 +123,62 @@ export function checkSpec(spec: unknown): void {
   checkSpecKeys(spec);
 }
 
-/** waitForJobs' options: an object whose timeoutMs is a number (Infinity: no limit). */
+/**
+ * waitForJobs' options: an object whose timeoutMs is a number (Infinity: no limit), and whose
+ * other options, when given, are of their kind (a `keepRecords: "no"` would read as true, a
+ * `signal: "x"` throw a TypeError from deep inside).
+ */
 export function checkWaitOptions(options: unknown): WaitOptions {
   if (typeof options !== "object" || options === null) {
     throw new InputError(`waitForJobs needs options { timeoutMs }, got ${kindOf(options)}`);
   }
   checkCallOptions(options, "waitForJobs", WAIT_KEYS);
-  const t = (options as { timeoutMs?: unknown }).timeoutMs;
+  const o = options as { [key in keyof WaitOptions]?: unknown };
+  const t = o.timeoutMs;
   // NaN: a deadline that never passes, so the wait would never time out.
   if (typeof t !== "number" || Number.isNaN(t)) {
     throw new InputError(
       `waitForJobs' timeoutMs must be a number of milliseconds, got ${kindOf(t)}`,
     );
   }
+  for (const key of ["onProgress", "onJobProgress", "onError"] as const) {
+    checkFunction(o[key], `waitForJobs' ${key}`);
+  }
+  if (o.recheckMs !== undefined)
+    checkCount(o.recheckMs, "waitForJobs' recheckMs", 0, INTERVAL_LIMIT_MS);
+  if (o.blockMs !== undefined) checkCount(o.blockMs, "waitForJobs' blockMs", 1, INTERVAL_LIMIT_MS);
+  checkBoolean(o.keepRecords, "waitForJobs' keepRecords");
+  if (o.signal !== undefined && !(o.signal instanceof AbortSignal)) {
+    throw new InputError(`waitForJobs' signal must be an AbortSignal, got ${kindOf(o.signal)}`);
+  }
   return options as WaitOptions;
 }
 
-/** What a value is, for a message: its type, and a short text of a primitive. */
-export function kindOf(value: unknown): string {
-  if (value === null || value === undefined) return String(value);
-  if (typeof value === "string") return `the string "${shownInput(value, 40)}"`;
-  if (typeof value === "object") return Array.isArray(value) ? "an array" : "an object";
-  if (typeof value === "number") return `the number ${value}`;
-  return `a ${typeof value}`;
+/** events' options: known keys, `from` a string (a cursor is parsed later), of their kind. */
+export function checkEventsOptions(options: unknown): void {
+  checkCallOptions(options, "events", EVENTS_OPTION_KEYS);
+  const o = (options ?? {}) as { [key in keyof EventsOptions]?: unknown };
+  if (o.from !== undefined && typeof o.from !== "string") {
+    throw new InputError(
+      `events' from must be "now", "start" or a cursor an event carried, got ${kindOf(o.from)}`,
+    );
+  }
+  if (o.blockMs !== undefined) checkCount(o.blockMs, "events' blockMs", 1, INTERVAL_LIMIT_MS);
+  checkFunction(o.onError, "events' onError");
+}
+
+/** A callback option: absent or a function (InputError naming `what`). */
+export function checkFunction(value: unknown, what: string): void {
+  if (value !== undefined && typeof value !== "function") {
+    throw new InputError(`${what} must be a function, got ${kindOf(value)}`);
+  }
+}
+
+/** A flag option: absent, true or false (a string would be truthy; InputError naming `what`). */
+export function checkBoolean(value: unknown, what: string): void {
+  if (value !== undefined && typeof value !== "boolean") {
+    throw new InputError(`${what} must be true or false, got ${kindOf(value)}`);
+  }
 }
 
 /** A whole number from `min` to `max` (a page's limit: bounded, as Redis' reply is held). */

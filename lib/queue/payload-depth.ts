@@ -3,18 +3,22 @@
 // where exactly depends on the stack left; a worker's task would do no better. A fixed bound,
 // far above any real payload, refuses such a payload the same way wherever it is checked.
 
+import type { JsonWhat } from "./payload-json.ts";
+
 /** The most levels of arrays and objects a payload may have. */
 export const PAYLOAD_DEPTH_MAX = 1000;
 
 /** The refusal: too deep, or it contains itself (JSON.stringify finds either). */
-export const TOO_DEEP = `the payload nests too deeply: more than ${PAYLOAD_DEPTH_MAX} levels of arrays and objects (or it contains itself)`;
+export const tooDeep = (what: JsonWhat) =>
+  `the ${what} nests too deeply: more than ${PAYLOAD_DEPTH_MAX} levels of arrays and objects (or it contains itself)`;
+export const TOO_DEEP = tooDeep("payload");
 
 /**
  * The refusal for a payload already serialised as `json`, or undefined: its text is what is
  * stored, and what a toJSON made of the value (a 5,000-deep array) is only in the text. Cheap
  * for most payloads: a text shorter than two brackets a level cannot be too deep.
  */
-export function jsonDepthProblem(json: string): string | undefined {
+export function jsonDepthProblem(json: string, what: JsonWhat = "payload"): string | undefined {
   if (json.length <= 2 * PAYLOAD_DEPTH_MAX) return undefined;
   let depth = 0;
   for (let i = 0; i < json.length; i++) {
@@ -22,7 +26,7 @@ export function jsonDepthProblem(json: string): string | undefined {
     // A string's brackets are no level.
     if (c === 34) i = stringEnd(json, i);
     else if (c === 91 || c === 123) {
-      if (++depth > PAYLOAD_DEPTH_MAX) return TOO_DEEP;
+      if (++depth > PAYLOAD_DEPTH_MAX) return tooDeep(what);
     } else if (c === 93 || c === 125) depth--;
   }
   return undefined;

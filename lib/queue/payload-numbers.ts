@@ -1,13 +1,19 @@
 // Numbers JSON cannot carry. JSON.stringify writes NaN and ±Infinity as null, and JSON.parse
 // reads a number beyond a double (`1e999`) as Infinity: either way a payload would be stored
-// with a null where a number was given, and the job run on it. Refused instead (InputError).
+// with a null where a number was given, and the job run on it. Refused instead (InputError;
+// a task's result so is a PermanentError).
+
+import type { JsonWhat } from "./payload-json.ts";
 
 /**
  * The first NaN or ±Infinity in `value` as JSON.stringify serialises it (after each toJSON,
  * whose results are all that is stored) and where it is (`payload.items[2].price`), or
  * undefined. Run after the payload was serialised once, so it cannot throw.
  */
-export function nonFiniteAt(value: unknown): { path: string; n: number } | undefined {
+export function nonFiniteAt(
+  value: unknown,
+  root: JsonWhat = "payload",
+): { path: string; n: number } | undefined {
   const paths = new Map<unknown, string>();
   let found: { path: string; n: number } | undefined;
   // The replacer sees each value after its toJSON, with its holder as `this`.
@@ -15,7 +21,7 @@ export function nonFiniteAt(value: unknown): { path: string; n: number } | undef
     if (found) return undefined; // found: the rest is not walked
     const at = paths.get(this);
     const path =
-      at === undefined ? "payload" : Array.isArray(this) ? `${at}[${key}]` : `${at}${member(key)}`;
+      at === undefined ? root : Array.isArray(this) ? `${at}[${key}]` : `${at}${member(key)}`;
     if (typeof v === "number" && !Number.isFinite(v)) found = { path, n: v };
     else if (typeof v === "object" && v !== null) paths.set(v, path);
     return v;
@@ -53,9 +59,13 @@ function member(key: string): string {
  * The refusal for a payload already serialised as `json`, or undefined. Cheap for most
  * payloads: a NaN or Infinity is written as null, so only a text with a null is walked.
  */
-export function nonFiniteProblem(value: unknown, json: string): string | undefined {
+export function nonFiniteProblem(
+  value: unknown,
+  json: string,
+  what: JsonWhat = "payload",
+): string | undefined {
   if (!json.includes("null") || !hasNonFinite(value)) return undefined;
-  const found = nonFiniteAt(value);
+  const found = nonFiniteAt(value, what);
   if (found === undefined) return undefined;
-  return `the payload holds a number JSON cannot carry (${found.n}) at ${found.path}: it would be stored as null`;
+  return `the ${what} holds a number JSON cannot carry (${found.n}) at ${found.path}: it would be stored as null`;
 }

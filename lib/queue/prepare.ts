@@ -8,6 +8,7 @@ import { type EnqueueJob, RECEIPT_TTL_MS } from "../engine/enqueue.ts";
 import { callerIdProblem, LEVELS, type Level } from "../engine/keys.ts";
 import { limitKeyProblem } from "../engine/limits.ts";
 import { InputError } from "../errors.ts";
+import { kindOf } from "../option-keys.ts";
 import { taskNameProblem } from "../task-check.ts";
 import { wordCountLimitKey } from "../tasks/wordcount/limit-key.ts";
 import { WORDCOUNT_TASK } from "../tasks/wordcount/name.ts";
@@ -149,7 +150,7 @@ function checkId(spec: JobSpec, scheduler: boolean | undefined): void {
   if (spec.id !== undefined) {
     // A string only: 123 would be stored as "123", and the job read back under another type.
     if (typeof spec.id !== "string") {
-      throw new InputError(`job id must be a string, got ${typeof spec.id} ${String(spec.id)}`);
+      throw new InputError(`job id must be a string, got ${kindOf(spec.id)}`);
     }
     const problem = callerIdProblem(spec.id, scheduler);
     if (problem) throw new InputError(problem);
@@ -162,7 +163,7 @@ function checkMaxAttempts(max: number): number {
   // enqueued, then dead-lettered as a corrupt entry at its first delivery.
   if (!Number.isInteger(max) || max < 1 || max > MAX_ATTEMPTS_LIMIT) {
     throw new InputError(
-      `maxAttempts must be a whole number from 1 to ${MAX_ATTEMPTS_LIMIT}, got ${max}`,
+      `maxAttempts must be a whole number from 1 to ${MAX_ATTEMPTS_LIMIT}, got ${kindOf(max)}`,
     );
   }
   return max;
@@ -173,7 +174,7 @@ function checkDelay(delay: number): number {
   // Infinity (or NaN) would park the job forever; a year is far past any back-off or schedule.
   if (typeof delay !== "number" || !Number.isFinite(delay) || delay > DELAY_LIMIT_MS) {
     throw new InputError(
-      `delayMs must be a number of milliseconds up to ${DELAY_LIMIT_MS} (one year), got ${delay}`,
+      `delayMs must be a number of milliseconds up to ${DELAY_LIMIT_MS} (one year), got ${kindOf(delay)}`,
     );
   }
   return delay;
@@ -218,7 +219,7 @@ function checkRunAt(spec: JobSpec): number | undefined {
     at > Date.now() + DELAY_LIMIT_MS
   ) {
     throw new InputError(
-      `runAt must be a time (ms since the epoch, or a Date) at most one year ahead, got ${String(spec.runAt)}`,
+      `runAt must be a time (ms since the epoch, or a Date) at most one year ahead, got ${kindOf(spec.runAt)}`,
     );
   }
   return Math.round(at);

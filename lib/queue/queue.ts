@@ -18,6 +18,7 @@ import {
 } from "./batch.ts";
 import {
   type BatchOutcome,
+  checkStreamOptions,
   type EnqueuedBatch,
   type EnqueueStreamOptions,
   enqueueBatches,
@@ -28,11 +29,11 @@ import {
 import {
   BATCH_OPTION_KEYS,
   checkCallOptions,
+  checkEventsOptions,
   checkIds,
   checkSpecList,
   checkWaitOptions,
   ENQUEUE_OPTION_KEYS,
-  EVENTS_OPTION_KEYS,
   STREAM_OPTION_KEYS,
 } from "./call-args.ts";
 import { type CancelVerdict, cancelOnShards } from "./cancel.ts";
@@ -137,6 +138,7 @@ export class Queue {
   ): Promise<Enqueued[]> {
     checkSpecList(specs);
     checkCallOptions(options, "enqueueMany", STREAM_OPTION_KEYS);
+    checkStreamOptions(options);
     this.#producer.refuseIfClosed(); // an empty list too: every call of a closed Queue says so
     if (specs.some((s) => s.dependsOn !== undefined)) {
       if (specs.length > 0) await this.#producer.recordLayout();
@@ -274,7 +276,7 @@ export class Queue {
    * or close(). README, "Reacting to jobs (events)".
    */
   events(options: EventsOptions = {}): EventStream {
-    checkCallOptions(options, "events", EVENTS_OPTION_KEYS);
+    checkEventsOptions(options);
     this.#producer.refuseIfClosed();
     const { keys } = this.#producer.layout.current;
     return this.#events.open(this.client, keys, this.options, options);

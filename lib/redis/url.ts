@@ -16,18 +16,41 @@ import { describeCause } from "./cause.ts";
  * `#`), as node-redis reads them, so the host shown is the host dialled: an `@` in a query or a
  * fragment is not one. An `@` after the authority may still end a password with an unencoded
  * `/`, `?` or `#` in it (validateUrl refuses such a URL): all after the scheme is masked then.
- * A cluster URL's credentials are up to its last `@`, as parseClusterUrl reads them.
+ * A cluster URL's credentials are up to its last `@`, as parseClusterUrl reads them. Every
+ * query value and the fragment are masked too (restMasked).
  */
 export function maskUrl(url: string): string {
   const head = /^[a-z][\w+.-]*:\/\//i.exec(url)?.[0];
   if (!head) return "***";
   const at = url.lastIndexOf("@");
-  if (at < head.length) return trailingSlashOff(url, head);
+  if (at < head.length)
+    return trailingSlashOff(`${head}${restMasked(url.slice(head.length))}`, head);
   if (!isClusterUrl(url) && at >= authorityEnd(url, head.length)) return `${head}***`;
   const credentials = url.slice(head.length, at);
   const colon = credentials.indexOf(":");
   const masked = colon === -1 ? "***" : `${credentials.slice(0, colon)}:***`;
-  return trailingSlashOff(`${head}${masked}@${url.slice(at + 1)}`, head);
+  return trailingSlashOff(`${head}${masked}@${restMasked(url.slice(at + 1))}`, head);
+}
+
+/**
+ * The host and path after the credentials, with every query value and the fragment masked
+ * (`?password=***`, `#***`): Courier refuses such a URL (validateUrl), but a host application
+ * showing its own URL through maskUrl may keep a password there (`?password=…`, a client's
+ * `#secret`). A query part with no `=` may be the secret itself: masked whole.
+ */
+function restMasked(rest: string): string {
+  const cut = rest.search(/[?#]/);
+  if (cut === -1) return rest;
+  const hash = rest.indexOf("#", cut);
+  let out = rest.slice(0, cut);
+  if (rest[cut] === "?") {
+    const parts = rest.slice(cut + 1, hash === -1 ? rest.length : hash).split("&");
+    const shown = parts.map((p) =>
+      p.includes("=") ? `${p.slice(0, p.indexOf("="))}=***` : p && "***",
+    );
+    out += `?${shown.join("&")}`;
+  }
+  return hash === -1 ? out : `${out}#***`;
 }
 
 /** Where the authority after `scheme://` (at `from`) ends: its first `/`, `?` or `#`, or the end. */

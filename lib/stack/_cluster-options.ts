@@ -3,6 +3,7 @@
 import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { ConfigError } from "../errors.ts";
+import { kind } from "../option-keys.ts";
 import { findFreePort, type RedisServerOptions } from "./redis-server.ts";
 
 export const clusterDefaults = { masters: 3, nodeTimeoutMs: 1_000, timeoutMs: 30_000 } as const;
@@ -96,7 +97,7 @@ export function checkNewCluster(options: ClusterOptions): number {
   const masters = options.masters ?? clusterDefaults.masters;
   if (!Number.isInteger(masters) || masters < 1 || masters > MAX_MASTERS) {
     throw new ConfigError(
-      `masters must be a whole number from 1 to ${MAX_MASTERS}, got ${masters}`,
+      `masters must be a whole number from 1 to ${MAX_MASTERS}, got ${kind(masters)}`,
     );
   }
   const dir = options.dir;

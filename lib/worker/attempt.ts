@@ -11,6 +11,7 @@ import {
   PermanentError,
   RetryableError,
 } from "../errors.ts";
+import { checkedJson } from "../queue/payload-json.ts";
 import type { JobInfo, Task } from "../types.ts";
 import { type ContextSinks, guardOnAbort, makeContext } from "./context.ts";
 
@@ -101,13 +102,24 @@ export function runAttempt(
   );
 }
 
+/**
+ * The attempt's outcome for what its task returned: the result as JSON under the payload's rule
+ * (checkedJson), undefined stored as null. A value JSON cannot carry as given (a function, a
+ * Symbol, NaN or ±Infinity anywhere in it, a BigInt, a cycle, too deep) fails the attempt for
+ * good, naming where: stored, it would read back as null, which is no result the task gave.
+ */
 function succeeded(value: unknown): AttemptResult {
   // The common no-result task (null or undefined) needs no serialiser.
   if (value == null) return { ok: true, result: "null" };
   try {
-    return { ok: true, result: JSON.stringify(value) ?? "null" };
+    const checked = checkedJson(value, "result");
+    if ("json" in checked) return { ok: true, result: checked.json };
+    return failure(new PermanentError(checked.problem));
   } catch (err) {
-    return failure(new PermanentError(`result is not JSON-serialisable: ${describeError(err)}`));
+    // A getter or toJSON that throws on a second look: the outcome is still reported.
+    return failure(
+      new PermanentError(`the result cannot be written as JSON: ${describeError(err)}`),
+    );
   }
 }
 

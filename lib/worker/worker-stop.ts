@@ -2,7 +2,9 @@
 // lib/worker/worker-parts.ts): told to, drained in burst mode, refused for good by Redis, or
 // its name taken by another start; every shard then stops (lib/worker/stop.ts).
 
+import { INTERVAL_LIMIT_MS } from "../config.ts";
 import { type CourierError, UnavailableError } from "../errors.ts";
+import { checkCount } from "../queue/call-args.ts";
 import { WorkerParts } from "./worker-parts.ts";
 
 export abstract class WorkerStop extends WorkerParts {
@@ -35,8 +37,11 @@ export abstract class WorkerStop extends WorkerParts {
    * Graceful stop of every shard: no new reads or claims; in-flight jobs get `graceMs` to
    * finish; what is still running then is given up and released at once to other workers; the
    * worker then leaves each shard's group and closes its connections. Safe to call more than once.
+   * A `graceMs` that is no whole number of ms (shutdownGraceMs' range) rejects with InputError
+   * and stops nothing.
    */
   async stop(graceMs = this.options.shutdownGraceMs): Promise<void> {
+    checkCount(graceMs, "stop's graceMs", 0, INTERVAL_LIMIT_MS);
     if (!this.stopping) {
       this.stopping = true;
       // One deadline for the whole stop: the grace counts from here (lib/worker/stop.ts).

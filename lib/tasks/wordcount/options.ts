@@ -1,6 +1,7 @@
 // The word-count task's options and their defaults, in one place.
 
 import { ConfigError } from "../../errors.ts";
+import { kind } from "../../option-keys.ts";
 import { type Cidr, type LookupFn, parseCidr } from "./guard.ts";
 import { serverLookup, systemLookup } from "./resolve.ts";
 
@@ -81,7 +82,7 @@ export function resolveOptions(options: WordCountOptions): ResolvedOptions {
     const least = name === "maxRedirects" ? 0 : 1;
     if (!Number.isSafeInteger(value) || value < least) {
       throw new ConfigError(
-        `wordcount option ${name} must be a whole number >= ${least}, got ${value}`,
+        `wordcount option ${name} must be a whole number >= ${least}, got ${kind(value)}`,
       );
     }
   }
