@@ -242,7 +242,7 @@ describe("a user lacking a command: one line naming it, exit 6", () => {
     expectRefused(
       r,
       "result",
-      /inside Courier's status script \(NOPERM\): the Redis user needs all of \+get \+hgetall \+time \+xpending \+xrange \+zscore; see "Redis ACL"/,
+      /inside Courier's status script \(NOPERM\): the Redis user needs all of \+get \+getrange \+hgetall \+hkeys \+hmget \+time \+xpending \+xrange \+zscore; see "Redis ACL"/,
     );
   });
 

@@ -20,8 +20,8 @@ function recording(r: RawRedis | Redis, slowMs = 0) {
       if (prop !== "sendCommand") return Reflect.get(target, prop, receiver);
       return async (args: readonly string[]) => {
         if (args[0] === "EVALSHA" && args[1] === scripts.status.sha) {
-          // EVALSHA sha numkeys, the keys (the levels' too), 4 ARGV, then the ids
-          calls.push(args.length - 3 - Number(args[2]) - 4);
+          // EVALSHA sha numkeys, the keys (the levels' too), 5 ARGV, then the ids
+          calls.push(args.length - 3 - Number(args[2]) - 5);
           if (slowMs > 0) await Bun.sleep(slowMs); // a slow call: stands for a loaded Redis
         }
         return target.sendCommand(args as string[]);

@@ -10,6 +10,7 @@ import {
   type RequeueVerdict,
   requeueLetters as requeue,
 } from "../engine/requeue.ts";
+import { readStreamPage } from "../engine/stream-page.ts";
 import { field } from "../queue/read.ts";
 import type { Redis } from "../redis/connect.ts";
 import {
@@ -71,13 +72,13 @@ export async function listDead(
  * is a page alone): 300 letters of 1 MB made one page of 300 MB (986 MB of RSS, R-190).
  */
 export const DEAD_PAGE_BYTES = 4 * MOVE_BYTES;
-/** Letters read per call while a page fills: its bytes are known only once read. */
-const DEAD_READ_STEP = 16;
 
 /**
  * Letters newest first from `from` (an XREVRANGE start: `+`, `<id>` or `(<id>`), at most
  * `count`, and at most `bytes` of them (the letter that crosses it included): `cut` when the
- * bytes stopped it, older letters then may follow.
+ * bytes stopped it, older letters then may follow. Weighed in Redis, one letter at a time
+ * (stream-page.lua): read 16 at a time and weighed here, 20 letters of 20 MB took `dead list`
+ * to 669 MB for one row.
  */
 export async function deadFrom(
   client: Redis,
@@ -86,22 +87,9 @@ export async function deadFrom(
   count: number,
   bytes = DEAD_PAGE_BYTES,
 ): Promise<{ letters: DeadLetter[]; cut: boolean }> {
-  const letters: DeadLetter[] = [];
-  let start = from;
-  let weight = 0;
-  while (letters.length < count) {
-    const step = Math.min(DEAD_READ_STEP, count - letters.length);
-    const range = ["XREVRANGE", keys.dead, start, "-", "COUNT", String(step)];
-    const entries = await client.sendCommand<RawEntry[]>(range);
-    for (const entry of entries) {
-      letters.push(toLetter(entry));
-      for (const f of entry[1]) weight += f.length;
-      if (weight >= bytes && letters.length < count) return { letters, cut: true };
-    }
-    if (entries.length < step) break;
-    start = `(${entries.at(-1)![0]}`;
-  }
-  return { letters, cut: false };
+  const q = { reverse: true, from, to: "-", count, bytes };
+  const { entries, cut } = await readStreamPage(client, keys.dead, q);
+  return { letters: entries.map(toLetter), cut };
 }
 
 /**
@@ -133,20 +121,17 @@ export async function requeueAllLetters(
   o: { maxAttempts: number; bytes?: number },
   tally: RequeueAllTally = { requeued: 0, unreadable: 0, first: null },
 ): Promise<RequeueAllTally> {
-  const [last] = await client.sendCommand<RawEntry[]>([
-    "XREVRANGE",
-    keys.dead,
-    "+",
-    "-",
-    "COUNT",
-    "1",
-  ]);
+  // The newest letter's id only (its payload may be large): the requeue stops there.
+  const newest = { reverse: true, from: "+", to: "-", count: 1, fields: ["id"] };
+  const [last] = (await readStreamPage(client, keys.dead, newest)).entries;
   if (!last) return tally;
+  const bytes = o.bytes ?? MOVE_BYTES;
   let from = "-";
   let most = PAGE_FIRST;
   for (;;) {
-    const range = ["XRANGE", keys.dead, from, last[0], "COUNT", String(most)];
-    const page = await client.sendCommand<RawEntry[]>(range);
+    // At most `most` letters and about `bytes` of them, weighed in Redis (stream-page.lua).
+    const range = { reverse: false, from, to: last[0], count: most, bytes };
+    const page: RawEntry[] = (await readStreamPage(client, keys.dead, range)).entries;
     if (page.length === 0) return tally;
     // Each letter weighed once: for its runs, and the page's total for the next page's size.
     const weights = new Map(page.map((e) => [e, letterBytes(e[1])]));

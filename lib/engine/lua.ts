@@ -42,6 +42,7 @@ import scheduleIndexLua from "./lua/schedule-index.lua" with { type: "text" };
 import scheduleSaveLua from "./lua/schedule-save.lua" with { type: "text" };
 import serveLua from "./lua/serve.lua" with { type: "text" };
 import statusLua from "./lua/status.lua" with { type: "text" };
+import streamPageLua from "./lua/stream-page.lua" with { type: "text" };
 import wakeLua from "./lua/wake.lua" with { type: "text" };
 import { expandIncludes, mapLines, type SourceLine } from "./lua-includes.ts";
 
@@ -111,6 +112,8 @@ export const scripts = lazily({
   giveBack: () => script("giveBack", giveBackLua, 2, "give-back.lua"),
   // Where each job is now (read only).
   status: () => script("status", statusLua, 6),
+  // A page of a stream bounded in bytes, only the fields asked for (lib/engine/stream-page.ts).
+  streamPage: () => script("streamPage", streamPageLua, 1, "stream-page.lua"),
   // A running job's progress and its event (lib/worker/progress.ts coalesces the calls).
   progress: () => script("progress", progressLua, 3),
   // A running job's lease kept: its entry's idle time reset.

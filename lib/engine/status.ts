@@ -31,16 +31,25 @@ type Found = [
 export const STATUS_CHUNK = 100;
 
 /**
+ * The longest value a brief read takes, in bytes (status.lua's ARGV[5]): 4 KiB, more than any
+ * error Courier keeps (1,000 bytes, lib/errors.ts clipError), so an error reads whole.
+ */
+export const BRIEF_VALUE_BYTES = 4_096;
+
+/**
  * The jobs' records, in the order of `ids`; null for an id Redis knows nothing of. `goOn` is
  * asked before each call after the first: once it says no, the records read so far are returned
  * (a shorter list), so a reader with a deadline stops there. The first call is always made: a
- * wait with no time left still looks once (a job that has ended is reported as ended).
+ * wait with no time left still looks once (a job that has ended is reported as ended). `brief`:
+ * no payload, result or progress, the other values cut to BRIEF_VALUE_BYTES (an error longer
+ * than that reads as its last part, `…` first): what a list of many jobs, read often, shows.
  */
 export async function readStatuses(
   client: Redis,
   keys: QueueKeys,
   ids: readonly string[],
   goOn: () => boolean = () => true,
+  brief = false,
 ): Promise<(JobRecord | null)[]> {
   const out: (JobRecord | null)[] = [];
   for (let at = 0; at < ids.length && (at === 0 || goOn()); at += STATUS_CHUNK) {
@@ -53,12 +62,19 @@ export async function readStatuses(
             client,
             scripts.status,
             [keys.stream, keys.delayed, ...levelStreams(keys)],
-            [keys.resultPrefix, keys.recordPrefix, GROUP, keys.progressPrefix, ...sent],
+            [
+              ...[keys.resultPrefix, keys.recordPrefix, GROUP, keys.progressPrefix],
+              brief ? BRIEF_VALUE_BYTES : 0,
+              ...sent,
+            ],
           );
     const found = new Map(sent.map((id, n) => [id, reply[n]]));
     for (const id of chunk) {
       const f = found.get(id);
-      out.push(f ? withLevel(toRecord(id, f), f[1]) : null);
+      const r = f ? withLevel(toRecord(id, f), f[1]) : null;
+      // A brief read's payload is `null` and its result a cut: neither is the job's.
+      if (r && brief) [r.payload, r.result] = [null, null];
+      out.push(r);
     }
   }
   return out;

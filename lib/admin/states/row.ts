@@ -3,6 +3,7 @@
 // parsers every reader shares: an entry's fields, an entry id as a sort key, a count.
 
 import type { QueueKeys } from "../../engine/keys.ts";
+import { readStreamPage } from "../../engine/stream-page.ts";
 import type { Redis } from "../../redis/connect.ts";
 
 export interface JobRow {
@@ -32,6 +33,27 @@ export type StateReader = (
   count: number,
   oldest: boolean,
 ) => Promise<Placed[]>;
+
+/**
+ * The longest value a row's read keeps, in bytes: more than any id (128) or task name (100
+ * characters) Courier writes, so only a corrupt field is cut (a row shows it cut).
+ */
+export const ROW_VALUE_BYTES = 1_024;
+
+/**
+ * Up to `count` entries of a stream from `from` to `to` (XRANGE's bounds, or XREVRANGE's when
+ * `reverse`), only the `fields` a row shows, each cut to ROW_VALUE_BYTES: an entry's payload is
+ * never read into the process (stream-page.lua).
+ */
+export async function rowEntries(
+  client: Redis,
+  stream: string,
+  range: { reverse: boolean; from: string; to: string; count: number },
+  fields: readonly string[],
+): Promise<Entry[]> {
+  const q = { ...range, valueBytes: ROW_VALUE_BYTES, fields };
+  return (await readStreamPage(client, stream, q)).entries;
+}
 
 /** A stream entry as XRANGE returns it (fields null: deleted since). */
 export type Entry = [string, string[] | null];

@@ -6,7 +6,7 @@ import { autoIdMs, GROUP, type QueueKeys } from "../../engine/keys.ts";
 import { compareStreamIds } from "../../queue/recent.ts";
 import type { Redis } from "../../redis/connect.ts";
 import { readGroup } from "../stats.ts";
-import { type Entry, entryKey, fieldsOf, num, type StateReader } from "./row.ts";
+import { entryKey, fieldsOf, num, rowEntries, type StateReader } from "./row.ts";
 
 /** A job from its entry: its id (`i`, else the entry id and the shard's suffix), task, `a`. */
 function entryJob(keys: QueueKeys, entryId: string, flat: readonly string[] | null) {
@@ -21,6 +21,9 @@ async function lastDelivered(client: Redis, keys: QueueKeys): Promise<string | n
   return (await readGroup(client, keys))?.lastDeliveredId ?? null;
 }
 
+/** The entry fields a row shows: job id, task, attempts used (never the payload, `p`). */
+const ROW = ["i", "t", "a"];
+
 const earlier = (a: string, b: string) => (compareStreamIds(a, b) <= 0 ? a : b);
 const later = (a: string, b: string) => (compareStreamIds(a, b) >= 0 ? a : b);
 
@@ -28,9 +31,9 @@ export const waiting: StateReader = async (client, keys, pos, count, oldest) => 
   const last = await lastDelivered(client, keys);
   const floor = last === null ? "-" : `(${last}`;
   const range = oldest
-    ? ["XRANGE", keys.stream, pos && last ? `(${later(pos, last)}` : pos ? `(${pos}` : floor, "+"]
-    : ["XREVRANGE", keys.stream, pos ? `(${pos}` : "+", floor];
-  const entries = await client.sendCommand<Entry[]>([...range, "COUNT", String(count)]);
+    ? { from: pos && last ? `(${later(pos, last)}` : pos ? `(${pos}` : floor, to: "+" }
+    : { from: pos ? `(${pos}` : "+", to: floor };
+  const entries = await rowEntries(client, keys.stream, { ...range, reverse: !oldest, count }, ROW);
   return entries.map(([entryId, flat]) => {
     const j = entryJob(keys, entryId, flat);
     const row = { id: j.id, task: j.task, at: j.at, attempt: j.used === null ? null : j.used + 1 };
@@ -45,7 +48,9 @@ export const running: StateReader = async (client, keys, pos, count, oldest) => 
     ? await pendingFrom(client, keys, pos, count)
     : await pendingNewest(client, keys, pos, count);
   const entries = await Promise.all(
-    shown.map(([id]) => client.sendCommand<Entry[]>(["XRANGE", keys.stream, id, id])),
+    shown.map(([id]) =>
+      rowEntries(client, keys.stream, { reverse: false, from: id, to: id, count: 1 }, ROW),
+    ),
   );
   return shown.flatMap(([entryId, consumer, , deliveries], i) => {
     const flat = entries[i]?.[0]?.[1];
@@ -77,8 +82,9 @@ async function pendingNewest(client: Redis, keys: QueueKeys, pos: string | null,
   const last = await lastDelivered(client, keys);
   if (last === null) return [];
   const top = pos ? `(${earlier(pos, last)}` : last;
-  const cmd = ["XREVRANGE", keys.stream, top, "-", "COUNT", String(count)];
-  const entries = await client.sendCommand<Entry[]>(cmd).catch(noGroup);
+  // Entry ids only: the fields a row shows are read with each pending row's entry below.
+  const range = { reverse: true, from: top, to: "-", count };
+  const entries = await rowEntries(client, keys.stream, range, ["i"]).catch(noGroup);
   const rows = await Promise.all(
     entries.map(([id]) =>
       client.sendCommand<PendingRow[]>(["XPENDING", keys.stream, GROUP, id, id, "1"]),

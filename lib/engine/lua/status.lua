@@ -11,7 +11,12 @@
 -- KEYS[5] stream:low  KEYS[6] delayed:low (a job whose record says `priority high|low` is looked
 --   for in its level's stream and delayed set; lib/engine/keys.ts levelKeys)
 -- ARGV[1] result key prefix  ARGV[2] record key prefix  ARGV[3] group  ARGV[4] progress key
---   prefix  ARGV[5..] job ids (an
+--   prefix  ARGV[5] brief: a value's bytes at most, 0 for whole values (the dashboard's failures
+--   list, lib/admin/queue-view.ts: a job's payload may be many MB, read every second): an
+--   outcome longer than twice that is its first two lines, `null` for the payload, and its last
+--   part from the value's last that many bytes (`…` first when that part is longer); the
+--   record and the entry without their payload (`p`), each other value cut; no progress
+--   ARGV[6..] job ids (an
 --   auto id of a queue of several shards carries its shard's suffix, `<entry id>:<s>`: only ids
 --   of this shard are sent, lib/engine/status.ts)
 -- Returns per id { outcome or false, record (HGETALL, flat), pending [entry, owner, idle ms,
@@ -34,13 +39,71 @@ local function read(...)
   error(v)
 end
 
+local brief = tonumber(ARGV[5]) or 0
+
+-- A value cut to `brief` bytes (brief reads only).
+local function cut(v)
+  if #v > brief then return string.sub(v, 1, brief) end
+  return v
+end
+
+-- The outcome value; brief: without its payload. The payload holds no raw newline (outcome.ts
+-- oneLine), so the first newline of the value's tail ends it, unless the last part (result,
+-- error, where a canceled job was) is longer than the tail: then the tail is shown, `…` first.
+local function outcome_of(key)
+  if brief == 0 then return read('GET', key) end
+  local head = read('GETRANGE', key, 0, 2 * brief - 1)
+  if not head or head == '' or #head < 2 * brief then return head and read('GET', key) end
+  local first = string.find(head, '\n', 1, true)
+  local task_end = first and string.find(head, '\n', first + 1, true)
+  if not task_end then return cut(head) end -- no task line in its head: read as corrupt
+  local tail = redis.call('GETRANGE', key, -brief, -1)
+  local at = string.find(tail, '\n', 1, true)
+  local last = at and string.sub(tail, at + 1) or ('\226\128\166' .. tail)
+  return string.sub(head, 1, task_end) .. 'null\n' .. last
+end
+
+-- Flat fields; brief: without the payload (`p`), each other value cut.
+local function briefly(flat)
+  if brief == 0 or not flat then return flat end
+  local kept = {}
+  for j = 1, #flat - 1, 2 do
+    if flat[j] ~= 'p' then
+      kept[#kept + 1] = flat[j]
+      kept[#kept + 1] = cut(flat[j + 1])
+    end
+  end
+  return kept
+end
+
+-- The record (HGETALL); brief: its field names first, then every value but the payload's.
+local function record_of(key)
+  if brief == 0 then return read('HGETALL', key) end
+  local names = read('HKEYS', key)
+  if not names then return false end
+  local wanted = {}
+  for _, name in ipairs(names) do
+    if name ~= 'p' then wanted[#wanted + 1] = name end
+  end
+  if #wanted == 0 then return {} end
+  local values = redis.call('HMGET', key, unpack(wanted))
+  local flat = {}
+  for j, name in ipairs(wanted) do
+    if values[j] then
+      flat[#flat + 1] = name
+      flat[#flat + 1] = cut(values[j])
+    end
+  end
+  return flat
+end
+
 local out, now = {}, nil
 local AT = { high = { KEYS[3], KEYS[4] }, low = { KEYS[5], KEYS[6] } }
-for i = 5, #ARGV do
+for i = 6, #ARGV do
   local id = ARGV[i]
-  local outcome = read('GET', ARGV[1] .. id)
+  local outcome = outcome_of(ARGV[1] .. id)
   -- The record holds the history of earlier runs, for an ended job too.
-  local record = read('HGETALL', ARGV[2] .. id) or {}
+  local record = record_of(ARGV[2] .. id) or {}
   if outcome then
     out[#out + 1] = { outcome, record, false, false, false, false }
   else
@@ -58,9 +121,9 @@ for i = 5, #ARGV do
     if is_entry(e) then
       local p = read('XPENDING', stream, ARGV[3], e, e, 1)
       pending = p and p[1] or false
-      if pending then progress = read('GET', ARGV[4] .. id) or false end
+      if pending and brief == 0 then progress = read('GET', ARGV[4] .. id) or false end
       local r = read('XRANGE', stream, e, e)
-      fields = r and r[1] and r[1][2] or false
+      fields = briefly(r and r[1] and r[1][2]) or false
     end
     local due = read('ZSCORE', delayed, id) or false
     if due then now = now or clock_ms() end
