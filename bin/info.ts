@@ -2,8 +2,9 @@
 // Show every queue's numbers and workers, like `rq info`: `[--json] [--watch]`.
 import { defineCommand } from "citty";
 import { Admin } from "../lib/admin/admin.ts";
-import { allReadable, type InfoReport, infoReader } from "../lib/admin/info.ts";
+import { type InfoReport, infoReader, infoStream } from "../lib/admin/info.ts";
 import { queuesWithSchedules } from "../lib/admin/info-schedules.ts";
+import { writeInfo } from "../lib/cli/info-out.ts";
 import { formatInfo, watchFailureLine } from "../lib/cli/info-text.ts";
 import { type Unreadable, unreadableChanges } from "../lib/cli/info-watch.ts";
 import { describeRefusal } from "../lib/cli/refusal.ts";
@@ -66,9 +67,10 @@ const command = defineCommand({
         throw new CourierError("ENOTFOUND", `no queue ${queue} under prefix ${prefix}`);
       }
       if (!args.watch) {
-        const report = await read();
-        show(report);
-        if (!allReadable(report)) process.exitCode = EXIT.connect; // as a WRONGTYPE refusal is
+        // Written queue by queue as read: never the whole report held (lib/cli/info-out.ts).
+        const stream = await infoStream(admin, given ? [admin.options.queue] : []);
+        const readable = await writeInfo(stream, Boolean(args.json), admin.options.prefix);
+        if (!readable) process.exitCode = EXIT.connect; // as a WRONGTYPE refusal is
         return;
       }
       const stop = new AbortController();

@@ -39,7 +39,7 @@ export function formatInfo(report: InfoReport, prefix?: string): string {
 }
 
 /** One line on Redis' memory; a full Redis says what that means for the queue. */
-function formatMemory(m: RedisMemory): string {
+export function formatMemory(m: RedisMemory): string {
   // On a cluster, the fullest master's figures: each master has its own maxmemory.
   const where =
     m.node === undefined ? "" : ` on ${safeText(m.node)} (fullest of ${m.nodes} masters)`;
@@ -82,7 +82,7 @@ function canceledLine(n: number): string[] {
 }
 
 /** One queue's block: its numbers, limits, shards, schedules and workers (or why unreadable). */
-function formatQueue(q: QueueReport | UnreadableQueue): string {
+export function formatQueue(q: QueueReport | UnreadableQueue): string {
   if ("unreadable" in q)
     return `queue ${safeText(q.queue)}\n  unreadable: ${safeText(q.unreadable)}`;
   const oldest = q.oldestWaitingMs === null ? "-" : formatDuration(q.oldestWaitingMs);

@@ -860,6 +860,17 @@ export const mutants: Mutant[] = [
     "    if (isNoPerm(err)) return null;\n", "", [T("redis.noperm")]),
   m("info-schedules-index-unbuilt", "lib/admin/info-schedules.ts", "info's read of a queue's schedules builds a deleted names index again",
     "ensureIndex(client, k).then(() => countNames(client, k, queue))", "countNames(client, k, queue)", [T("schedule.list")]),
+  // G2: info over many queues holds a few queues' reads at once, and writes each as it is read.
+  m("info-queues-all-at-once", "lib/admin/info.ts", "info reads at most adminDefaults.queuesReadAtOnce queues at once (memory bounded however many queues)",
+    "inOrderWindow(names, read, adminDefaults.queuesReadAtOnce)", "inOrderWindow(names, read, Math.max(1, names.length))", [T("info.many")]),
+  m("discover-layouts-all-at-once", "lib/admin/discover.ts", "finding queues reads at most adminDefaults.queuesReadAtOnce layouts at once",
+    "inOrderWindow(metas, count, adminDefaults.queuesReadAtOnce)", "inOrderWindow(metas, count, Math.max(1, metas.size))", [T("info.many")]),
+  m("info-text-held-whole", "lib/cli/info-out.ts", "a one-off info writes each queue's text block as it is read, never the whole report held",
+    "  for await (const q of stream.queues) {\n    if (\"unreadable\" in q) readable = false;\n    queues++;",
+    "  for (const q of await Array.fromAsync(stream.queues)) {\n    if (\"unreadable\" in q) readable = false;\n    queues++;", [T("info.many")]),
+  m("info-json-held-whole", "lib/cli/info-out.ts", "a one-off info --json writes each queue's object as it is read, never the whole report held",
+    "    for await (const q of stream.queues) {\n      if (\"unreadable\" in q) readable = false;",
+    "    for (const q of await Array.fromAsync(stream.queues)) {\n      if (\"unreadable\" in q) readable = false;", [T("info.many")]),
 ];
 
 // The engine's mutants (scripts/mutants/engine.ts).
