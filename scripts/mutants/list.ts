@@ -871,6 +871,23 @@ export const mutants: Mutant[] = [
   m("info-json-held-whole", "lib/cli/info-out.ts", "a one-off info --json writes each queue's object as it is read, never the whole report held",
     "    for await (const q of stream.queues) {\n      if (\"unreadable\" in q) readable = false;",
     "    for (const q of await Array.fromAsync(stream.queues)) {\n      if (\"unreadable\" in q) readable = false;", [T("info.many")]),
+  // G2: the unserved tasks of a snapshot and of info: the first 20 by name, and the total.
+  m("unserved-uncapped", "lib/admin/workers.ts", "info and the dashboard's snapshot list the first UNSERVED_TASKS_SHOWN unserved tasks by name, never all",
+    "    if (kept.length > this.most) kept.pop();\n", "", [T("info.unserved")]),
+  m("unserved-total-uncounted", "lib/admin/workers.ts", "the unserved tasks' total counts those not listed",
+    "      total++;\n", "", [T("info.unserved")]),
+  m("unserved-live-listed", "lib/admin/workers.ts", "a parked task that a live worker has is not unserved",
+    "if (Number(until[i] ?? Number.NEGATIVE_INFINITY) >= now) return;", "if (false) return;", [T("info.unserved")]),
+  m("unserved-one-page", "lib/admin/workers.ts", "the tasks hash is read to its end, a page at a time",
+    "  } while (cursor !== \"0\");\n  return { shown: first.list(), total };", "  } while (false);\n  return { shown: first.list(), total };", [T("info.unserved")]),
+  m("unserved-shards-uncapped", "lib/admin/shards.ts", "a sharded queue's unserved tasks are the first UNSERVED_TASKS_SHOWN of all its shards'",
+    "summed.slice(0, UNSERVED_TASKS_SHOWN)", "summed", [T("info.unserved")]),
+  m("unserved-shards-counted-twice", "lib/admin/shards.ts", "a task two shards both list counts once in the sharded queue's total",
+    "unservedTasksTotal: total - (listed.length - summed.length),", "unservedTasksTotal: total,", [T("info.unserved")]),
+  m("unserved-more-unsaid-info", "lib/cli/info-text.ts", "info says how many more unserved tasks there are than it lists",
+    "  if (more <= 0) return lines;", "  if (more <= 0 || more > 0) return lines;", [T("info.unserved")]),
+  m("unserved-more-unsaid-dashboard", "lib/dashboard/client/overview.ts", "the dashboard's card says how many more unserved tasks there are than the snapshot lists",
+    "const more = c.unservedTasksTotal - c.unservedTasks.length;", "const more = 0;", [T("dashboard.unserved")]),
 ];
 
 // The engine's mutants (scripts/mutants/engine.ts).
