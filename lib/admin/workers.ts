@@ -215,7 +215,7 @@ export async function readUnservedTasks(
 }
 
 /** The first `most` tasks by name of those offered (a name offered twice is kept once). */
-export class FirstByName {
+class FirstByName {
   #kept: UnservedTask[] = [];
 
   constructor(private readonly most: number) {}

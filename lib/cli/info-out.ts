@@ -1,7 +1,9 @@
 // A one-off `info` (not --watch) written as it is read: each queue's block, or its JSON, goes
 // out once read and is dropped, so the output of 100,000 queues is never held whole
 // (lib/admin/info.ts infoStream). The text and the JSON are those of formatInfo and of the
-// whole report printed at once, byte for byte.
+// whole report printed at once, byte for byte. Nothing is written before the first queue is
+// read: a refusal there (NOPERM) leaves stdout empty, as before; a failure further on cuts the
+// output there (the JSON then does not parse), its line on stderr.
 import type { InfoStream } from "../admin/info.ts";
 import { safeJson, safeText } from "../safe-text.ts";
 import { formatMemory, formatQueue } from "./info-text.ts";
@@ -17,25 +19,25 @@ export async function writeInfo(
   let count = 0;
   if (json) {
     // `{"time":…,"redis":…}` opened up for the queues: the order of InfoReport's keys.
-    const head = safeJson({ time: stream.time, redis: stream.redis });
-    await writeOut(`${head.slice(0, -1)},"queues":[`);
+    const head = `${safeJson({ time: stream.time, redis: stream.redis }).slice(0, -1)},"queues":[`;
     for await (const q of stream.queues) {
       if ("unreadable" in q) readable = false;
-      await writeOut(`${count++ === 0 ? "" : ","}${safeJson(q)}`);
+      await writeOut(`${count++ === 0 ? head : ","}${safeJson(q)}`);
     }
-    await writeOut("]}\n");
+    await writeOut(`${count === 0 ? head : ""}]}\n`);
     return readable;
   }
-  // Blocks one blank line apart, as formatInfo joins them.
-  const part = (text: string) => writeOut(`${count++ === 0 ? "" : "\n\n"}${text}`);
-  if (stream.redis) await part(formatMemory(stream.redis));
-  let queues = 0;
+  // Blocks one blank line apart, as formatInfo joins them; the memory line goes with the first.
+  const memory = stream.redis ? [formatMemory(stream.redis)] : [];
+  const part = (text: string) => {
+    const blocks = count++ === 0 ? [...memory, text] : ["", text];
+    return writeOut(blocks.join("\n\n"));
+  };
   for await (const q of stream.queues) {
     if ("unreadable" in q) readable = false;
-    queues++;
     await part(formatQueue(q));
   }
-  if (queues === 0) await part(`no queue under prefix ${safeText(prefix)}`);
+  if (count === 0) await part(`no queue under prefix ${safeText(prefix)}`);
   await writeOut("\n");
   return readable;
 }
