@@ -61,7 +61,7 @@ const REDISCOVER_MS = 10_000;
  * (those that exist: none on a Redis that has had no job). Gone workers are shown once and pruned.
  */
 export function infoReader(admin: Admin, queues: readonly string[]): () => Promise<InfoReport> {
-  const names = queueNames(admin, queues);
+  const names = queueLister(admin, queues);
   return async () => {
     const known = await names();
     let redis: RedisMemory | null = null;
@@ -82,19 +82,25 @@ export interface InfoStream extends Omit<InfoReport, "queues"> {
 }
 
 /**
- * The report as a stream, for a one-off `info`: Redis' memory first, then each queue's report
- * in name order as soon as it (and those before it) are read, none kept once handed on: the
- * output of 100,000 queues is written as it goes, never held whole.
+ * The report as a stream: Redis' memory first, then each queue's report in name order as soon
+ * as it (and those before it) are read, none kept once handed on: the output of 100,000 queues
+ * is written as it goes, never held whole. `names`: a queueLister's.
  */
-export async function infoStream(admin: Admin, queues: readonly string[]): Promise<InfoStream> {
-  const known = await queueNames(admin, queues)();
+export async function infoStream(
+  admin: Admin,
+  names: () => Promise<string[]>,
+): Promise<InfoStream> {
+  const known = await names();
   const redis = await readMemoryOfNodes(admin.client);
   const time = new Date(admin.options.now()).toISOString();
   return { time, redis, queues: queueReports(admin, known, () => {}) };
 }
 
-/** The names to read: those given, or the queues found under the prefix (found again now and then). */
-function queueNames(admin: Admin, queues: readonly string[]): () => Promise<string[]> {
+/**
+ * The names to read, each time asked: those given, or the queues found under the prefix (found
+ * again at most every REDISCOVER_MS).
+ */
+export function queueLister(admin: Admin, queues: readonly string[]): () => Promise<string[]> {
   let known: string[] = [...queues];
   let foundAt = Number.NEGATIVE_INFINITY;
   return async () => {

@@ -9,23 +9,37 @@ import { safeJson, safeText } from "../safe-text.ts";
 import { formatMemory, formatQueue } from "./info-text.ts";
 import { writeOut } from "./write-out.ts";
 
-/** Writes the report to stdout as text (or one JSON object); whether every queue was readable. */
+/** A queue as `info --watch` remembers it between reports: its name, and why it is unreadable. */
+export interface QueueSeen {
+  queue: string;
+  unreadable?: string;
+}
+
+/**
+ * Writes the report to stdout as text (or one JSON object, one line); the queues as seen (name,
+ * and why unreadable), for whether all were readable and for --watch's changes.
+ */
 export async function writeInfo(
   stream: InfoStream,
   json: boolean,
   prefix: string,
-): Promise<boolean> {
-  let readable = true;
+): Promise<QueueSeen[]> {
+  const seen: QueueSeen[] = [];
+  const saw = (q: QueueSeen) => {
+    seen.push(
+      "unreadable" in q ? { queue: q.queue, unreadable: q.unreadable } : { queue: q.queue },
+    );
+  };
   let count = 0;
   if (json) {
     // `{"time":…,"redis":…}` opened up for the queues: the order of InfoReport's keys.
     const head = `${safeJson({ time: stream.time, redis: stream.redis }).slice(0, -1)},"queues":[`;
     for await (const q of stream.queues) {
-      if ("unreadable" in q) readable = false;
+      saw(q);
       await writeOut(`${count++ === 0 ? head : ","}${safeJson(q)}`);
     }
     await writeOut(`${count === 0 ? head : ""}]}\n`);
-    return readable;
+    return seen;
   }
   // Blocks one blank line apart, as formatInfo joins them; the memory line goes with the first.
   const memory = stream.redis ? [formatMemory(stream.redis)] : [];
@@ -34,10 +48,10 @@ export async function writeInfo(
     return writeOut(blocks.join("\n\n"));
   };
   for await (const q of stream.queues) {
-    if ("unreadable" in q) readable = false;
+    saw(q);
     await part(formatQueue(q));
   }
   if (count === 0) await part(`no queue under prefix ${safeText(prefix)}`);
   await writeOut("\n");
-  return readable;
+  return seen;
 }

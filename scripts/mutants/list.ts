@@ -866,14 +866,14 @@ export const mutants: Mutant[] = [
   m("discover-layouts-all-at-once", "lib/admin/discover.ts", "finding queues reads at most adminDefaults.queuesReadAtOnce layouts at once",
     "inOrderWindow(metas, count, adminDefaults.queuesReadAtOnce)", "inOrderWindow(metas, count, Math.max(1, metas.size))", [T("info.many")]),
   m("info-text-held-whole", "lib/cli/info-out.ts", "a one-off info writes each queue's text block as it is read, never the whole report held",
-    "  for await (const q of stream.queues) {\n    if (\"unreadable\" in q) readable = false;\n    await part(",
-    "  for (const q of await Array.fromAsync(stream.queues)) {\n    if (\"unreadable\" in q) readable = false;\n    await part(", [T("info.many")]),
+    "  for await (const q of stream.queues) {\n    saw(q);\n    await part(",
+    "  for (const q of await Array.fromAsync(stream.queues)) {\n    saw(q);\n    await part(", [T("info.many")]),
   m("info-memory-before-first-queue", "lib/cli/info-out.ts", "info writes nothing before its first queue is read: a refusal there leaves stdout empty",
-    "  for await (const q of stream.queues) {\n    if (\"unreadable\" in q) readable = false;",
-    "  if (memory.length > 0) await writeOut(memory.splice(0).join(\"\") + \"\\n\\n\");\n  for await (const q of stream.queues) {\n    if (\"unreadable\" in q) readable = false;", [T("cli.acl")]),
+    "  for await (const q of stream.queues) {\n    saw(q);",
+    "  if (memory.length > 0) await writeOut(memory.splice(0).join(\"\") + \"\\n\\n\");\n  for await (const q of stream.queues) {\n    saw(q);", [T("cli.acl")]),
   m("info-json-held-whole", "lib/cli/info-out.ts", "a one-off info --json writes each queue's object as it is read, never the whole report held",
-    "    for await (const q of stream.queues) {\n      if (\"unreadable\" in q) readable = false;",
-    "    for (const q of await Array.fromAsync(stream.queues)) {\n      if (\"unreadable\" in q) readable = false;", [T("info.many")]),
+    "    for await (const q of stream.queues) {\n      saw(q);",
+    "    for (const q of await Array.fromAsync(stream.queues)) {\n      saw(q);", [T("info.many")]),
   // G2: the unserved tasks of a snapshot and of info: the first 20 by name, and the total.
   m("unserved-uncapped", "lib/admin/workers.ts", "info and the dashboard's snapshot list the first UNSERVED_TASKS_SHOWN unserved tasks by name, never all",
     "    if (kept.length > this.most) kept.pop();\n", "", [T("info.unserved")]),
@@ -891,6 +891,8 @@ export const mutants: Mutant[] = [
     "  if (more <= 0) return lines;", "  if (more <= 0 || more > 0) return lines;", [T("info.unserved")]),
   m("unserved-more-unsaid-dashboard", "lib/dashboard/client/overview.ts", "the dashboard's card says how many more unserved tasks there are than the snapshot lists",
     "const more = c.unservedTasksTotal - c.unservedTasks.length;", "const more = 0;", [T("dashboard.unserved")]),
+  m("info-watch-closed-pipe-unreachable", "bin/info.ts", "info --watch | head ends quietly, exit 0, never taking the closed pipe for Redis unreachable",
+    "        if (isClosedOutput(err)) return;\n", "", [T("cli.hardening")]),
 ];
 
 // The engine's mutants (scripts/mutants/engine.ts).
