@@ -1,9 +1,9 @@
-// A one-off `info` (not --watch) written as it is read: each queue's block, or its JSON, goes
-// out once read and is dropped, so the output of 100,000 queues is never held whole
-// (lib/admin/info.ts infoStream). The text and the JSON are those of formatInfo and of the
-// whole report printed at once, byte for byte. Nothing is written before the first queue is
-// read: a refusal there (NOPERM) leaves stdout empty, as before; a failure further on cuts the
-// output there (the JSON then does not parse), its line on stderr.
+// `info`'s report (a one-off, or each refresh of --watch) written as it is read: each queue's
+// block, or its JSON, goes out once read and is dropped, so the output of 100,000 queues is
+// never held whole (lib/admin/info.ts infoStream). The text and the JSON are those of
+// formatInfo and of the whole report printed at once, byte for byte. Nothing is written before
+// the first queue is read: a refusal there (NOPERM) leaves stdout empty, as before; a failure
+// further on cuts the output there (the JSON then does not parse), its line on stderr.
 import type { InfoStream } from "../admin/info.ts";
 import { safeJson, safeText } from "../safe-text.ts";
 import { formatMemory, formatQueue } from "./info-text.ts";
