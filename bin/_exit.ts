@@ -3,6 +3,7 @@
 // only an unexpected error (a bug) shows its stack, asking to be reported.
 import { describeRefusal } from "../lib/cli/refusal.ts";
 import { CourierError, causes, type ErrorCode, isOomError } from "../lib/errors.ts";
+import { noAnswerLine } from "../lib/redis/cause.ts";
 
 /** Exit codes, the same for every command (documented in README.md). */
 export const EXIT = {
@@ -70,6 +71,9 @@ export function failureText(err: unknown): [number, string] {
     if (code !== undefined) return [code, err.message];
   }
   if (causes(err).some(isOomError)) return [EXIT.full, OUT_OF_MEMORY];
+  // node-redis' TimeoutError says nothing (an empty message): Redis did not answer.
+  const late = noAnswerLine(err);
+  if (late) return [EXIT.connect, late];
   const text = err instanceof Error ? (err.stack ?? err.message) : String(err);
   return [EXIT.internal, `unexpected error (please report it): ${text}`];
 }

@@ -2,20 +2,23 @@
 // Show every queue's numbers and workers, like `rq info`: `[--json] [--watch]`.
 import { defineCommand } from "citty";
 import { Admin } from "../lib/admin/admin.ts";
-import { allReadable, type InfoReport, infoReader } from "../lib/admin/info.ts";
+import { infoStream, queueLister } from "../lib/admin/info.ts";
 import { queuesWithSchedules } from "../lib/admin/info-schedules.ts";
-import { formatInfo, watchFailureLine } from "../lib/cli/info-text.ts";
+import { isClosedOutput } from "../lib/cli/closed-stdout.ts";
+import { type QueueSeen, writeInfo } from "../lib/cli/info-out.ts";
+import { watchFailureLine } from "../lib/cli/info-text.ts";
 import { type Unreadable, unreadableChanges } from "../lib/cli/info-watch.ts";
 import { describeRefusal } from "../lib/cli/refusal.ts";
 import { repeat } from "../lib/cli/repeat.ts";
+import { writeOut } from "../lib/cli/write-out.ts";
 import { CourierError } from "../lib/errors.ts";
-import { commonArgs, EXIT, intArg, printJson, queueArgs, runCli, UsageError } from "./_cli.ts";
+import { commonArgs, EXIT, intArg, queueArgs, runCli, UsageError } from "./_cli.ts";
 
 const command = defineCommand({
   meta: {
     name: "info",
     description:
-      "Redis' used and max memory (FULL when at maxmemory: new jobs are refused). Per queue: jobs waiting, in flight, delayed (retry back-off) and dead; finished and failed in the last minute and hour, and attempts retried; dead letters dropped while Redis was full (`trimmed`, when any); throughput; the oldest waiting job's age; tasks whose jobs wait because no live worker has them; its recurring schedules: how many, how many are OVERDUE (nothing fires them), and the first 20 by name with their next runs; and its workers. Without --queue (or COURIER_QUEUE), every queue under the prefix that exists (none: `no queue under prefix P`, exit 0); a queue named that does not exist (no key of it, nor a schedule) exits 4. Workers that stopped heart-beating are shown as gone and pruned. A queue of several shards is listed once: its numbers are the shards' sums, each worker one row, and a SHARD SLOT NODE table says where each shard lives.",
+      "Redis' used and max memory (FULL when at maxmemory: new jobs are refused). Per queue: jobs waiting, in flight, delayed (retry back-off) and dead; finished and failed in the last minute and hour, and attempts retried; dead letters dropped while Redis was full (`trimmed`, when any); throughput; the oldest waiting job's age; tasks whose jobs wait because no live worker has them (the first 20 by name, then how many more); its recurring schedules: how many, how many are OVERDUE (nothing fires them), and the first 20 by name with their next runs; and its workers. Without --queue (or COURIER_QUEUE), every queue under the prefix that exists (none: `no queue under prefix P`, exit 0); a queue named that does not exist (no key of it, nor a schedule) exits 4. Workers that stopped heart-beating are shown as gone and pruned. A queue of several shards is listed once: its numbers are the shards' sums, each worker one row, and a SHARD SLOT NODE table says where each shard lives.",
   },
   args: {
     json: {
@@ -45,14 +48,18 @@ const command = defineCommand({
     }
     const given = args.queue || process.env.COURIER_QUEUE;
     const admin = await Admin.connect(queueArgs(args));
-    const read = infoReader(admin, given ? [admin.options.queue] : []);
-    const show = (report: InfoReport) => {
-      if (args.json) return printJson(report);
-      const clear = args.watch && process.stdout.isTTY ? "\x1b[H\x1b[2J" : "";
-      const heading = args.watch ? `${report.time}  (every ${everyS} s, Ctrl-C to stop)\n\n` : "";
-      process.stdout.write(
-        `${clear}${heading}${formatInfo(report, admin.options.prefix)}\n${args.watch ? "\n" : ""}`,
-      );
+    const names = queueLister(admin, given ? [admin.options.queue] : []);
+    // Each report written queue by queue as it is read, never held whole (lib/cli/info-out.ts):
+    // the queues as seen are returned (names, and why unreadable).
+    const show = async (): Promise<QueueSeen[]> => {
+      const stream = await infoStream(admin, names);
+      if (args.watch && !args.json) {
+        const clear = process.stdout.isTTY ? "\x1b[H\x1b[2J" : "";
+        await writeOut(`${clear}${stream.time}  (every ${everyS} s, Ctrl-C to stop)\n\n`);
+      }
+      const seen = await writeInfo(stream, Boolean(args.json), admin.options.prefix);
+      if (args.watch && !args.json) await writeOut("\n");
+      return seen;
     };
     try {
       // A queue named that does not exist is a mistake (a typo): not a report of zeros.
@@ -66,9 +73,9 @@ const command = defineCommand({
         throw new CourierError("ENOTFOUND", `no queue ${queue} under prefix ${prefix}`);
       }
       if (!args.watch) {
-        const report = await read();
-        show(report);
-        if (!allReadable(report)) process.exitCode = EXIT.connect; // as a WRONGTYPE refusal is
+        const seen = await show();
+        // As a WRONGTYPE refusal is.
+        if (seen.some((q) => q.unreadable !== undefined)) process.exitCode = EXIT.connect;
         return;
       }
       const stop = new AbortController();
@@ -77,6 +84,8 @@ const command = defineCommand({
       // Redis away: say so and try again. Redis refusing (ACL, WRONGTYPE) will not change by
       // trying again: that ends the watch with its one line and exit 6.
       const onError = (err: unknown) => {
+        // A closed stdout (`| head`): the closed pipe's handler (_cli.ts) stops the watch.
+        if (isClosedOutput(err)) return;
         if (describeRefusal(err)) throw err;
         process.stderr.write(`${watchFailureLine(admin.options.redisUrl, err)}\n`);
       };
@@ -84,9 +93,7 @@ const command = defineCommand({
       // and the watch goes on; stopped, it exits as its last report would (6 if any unreadable).
       let unreadable: Unreadable = new Map();
       const tick = async () => {
-        const report = await read();
-        show(report);
-        const change = unreadableChanges(unreadable, report);
+        const change = unreadableChanges(unreadable, await show());
         unreadable = change.now;
         for (const line of change.lines) process.stderr.write(`${line}\n`);
         process.exitCode = unreadable.size > 0 ? EXIT.connect : EXIT.ok;

@@ -60,6 +60,17 @@ export interface ConnectDefaults {
   connectTimeoutMs: number;
 }
 
+/** What reading every queue under a prefix may hold at once (`info`, the dashboard's list). */
+export interface AdminDefaults {
+  /**
+   * Queues read at the same time (lib/admin/info.ts, discover.ts), in queues: a queue's report
+   * is about 25 commands, so 32 keep ~800 commands out. Reading all of them at once, 20,000
+   * queues queued 1.5 million commands (2.4 GB) and the last ones passed the command timeout;
+   * more at once reads a few faster, each one more is memory held.
+   */
+  queuesReadAtOnce: number;
+}
+
 export interface ProducerOptions extends QueueOptions {
   /** Attempts a job gets before it is dead-lettered (1 = no retry). */
   maxAttempts: number;
@@ -221,6 +232,11 @@ export const defaults = {
   now: Date.now,
   random: Math.random,
 } satisfies ProducerOptions & WorkerOptions & ConnectDefaults;
+
+/** Reading queues in bulk: no option sets these (AdminDefaults). */
+export const adminDefaults: AdminDefaults = {
+  queuesReadAtOnce: 32,
+};
 
 /**
  * The largest an interval option may be (ms: 11 days; the TTLs and lengths beside them too):

@@ -95,6 +95,7 @@ function shardCounts(
       canceled: 1,
     },
     unservedTasks: parked === 0 ? [] : [{ task: "t", jobs: parked }],
+    unservedTasksTotal: parked === 0 ? 0 : 1,
   };
 }
 

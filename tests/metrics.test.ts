@@ -24,6 +24,7 @@ function counts(queue: string): QueueCounts {
     throughputPerS: 0,
     totals: Object.fromEntries(COUNTERS.map((c, i) => [c, i + 1])) as QueueCounts["totals"],
     unservedTasks: [],
+    unservedTasksTotal: 0,
   };
 }
 

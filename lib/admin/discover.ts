@@ -4,7 +4,9 @@
 // tag is another's shard's): those are no queues of their own. It is found by its layout key
 // `{q}:meta` (field `shards`) together with a key of one of its shards.
 
+import { adminDefaults } from "../config.ts";
 import { layoutKey, type QueueKeys, shardTag } from "../engine/keys.ts";
+import { inOrderWindow } from "../queue/window.ts";
 import type { Redis } from "../redis/connect.ts";
 import { keySlot } from "../redis/slot.ts";
 
@@ -47,10 +49,12 @@ export async function findQueues(
       if (m) (key.endsWith(":meta") ? metas : tags).add(m[1]!);
     }
   }
-  const layouts = await Promise.all(
-    [...metas].map(async (q) => ({ q, n: await shardCount(client, prefix, q) })),
-  );
-  for (const { q, n } of layouts) {
+  // A few layouts read at once (adminDefaults.queuesReadAtOnce): one HGET per queue, and all at
+  // once 100,000 queues held 100,000 commands and their promises together.
+  const count = (q: string) => shardCount(client, prefix, q);
+  for await (const o of inOrderWindow(metas, count, adminDefaults.queuesReadAtOnce)) {
+    if (!o.ok) throw o.error;
+    const [q, n] = [o.batch, o.value];
     if (n <= 1) continue;
     const own = Array.from({ length: n }, (_, s) => shardTag(q, s, n));
     // Found when one of its shards has a key that says so, as a one-shard queue is.

@@ -13,7 +13,7 @@ import {
   throughputPerS,
 } from "./stats.ts";
 import type { MinutePoint } from "./window.ts";
-import type { WorkerInfo, WorkerState } from "./workers.ts";
+import { UNSERVED_TASKS_SHOWN, type WorkerInfo, type WorkerState } from "./workers.ts";
 
 /** Each level's numbers summed over the shards. */
 function sumLevels(parts: readonly QueueCounts[]): QueueCounts["byPriority"] {
@@ -52,11 +52,29 @@ export function sumCounts(queue: string, parts: readonly QueueCounts[]): QueueCo
       number
     >,
     byPriority: sumLevels(parts),
-    unservedTasks: sumBy(
-      parts.flatMap((c) => c.unservedTasks),
-      (u) => u.task,
-      (u) => u.jobs,
-    ).map(([task, jobs]) => ({ task, jobs })),
+    ...sumUnserved(parts),
+  };
+}
+
+/**
+ * The shards' unserved tasks as the queue's: the first UNSERVED_TASKS_SHOWN by name of them all
+ * (each among its shards' first that many, so its jobs summed over them are all its jobs), and
+ * their total less the tasks two shards both listed: exact when each shard listed all of its
+ * own, else at most that (a task unserved on two shards, unlisted on both, counts twice).
+ */
+function sumUnserved(
+  parts: readonly QueueCounts[],
+): Pick<QueueCounts, "unservedTasks" | "unservedTasksTotal"> {
+  const listed = parts.flatMap((c) => c.unservedTasks);
+  const summed = sumBy(
+    listed,
+    (u) => u.task,
+    (u) => u.jobs,
+  );
+  const total = parts.reduce((n, c) => n + c.unservedTasksTotal, 0);
+  return {
+    unservedTasks: summed.slice(0, UNSERVED_TASKS_SHOWN).map(([task, jobs]) => ({ task, jobs })),
+    unservedTasksTotal: total - (listed.length - summed.length),
   };
 }
 

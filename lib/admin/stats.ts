@@ -69,8 +69,13 @@ export interface QueueCounts {
   /** Jobs ended (finished or failed for good) per second, over the last minute. */
   throughputPerS: number;
   totals: Record<Counter, number>;
-  /** Tasks whose jobs wait because no live worker has them, with how many wait. */
+  /**
+   * Tasks whose jobs wait because no live worker has them, with how many wait: the first
+   * UNSERVED_TASKS_SHOWN by name (lib/admin/workers.ts).
+   */
   unservedTasks: UnservedTask[];
+  /** Such tasks in all (`unservedTasks` may list fewer). */
+  unservedTasksTotal: number;
   /** Waiting, in flight and delayed per priority level (their sums are the numbers above). */
   byPriority?: Record<Level, LevelCounts>;
 }
@@ -89,7 +94,7 @@ export async function readCounts(
   now: number,
 ): Promise<{ counts: QueueCounts; series: MinutePoint[] }> {
   const fields = minuteFields(now, 60);
-  const [group, len, delayed, dead, totals, minutes, unservedTasks, high, low] = await Promise.all([
+  const [group, len, delayed, dead, totals, minutes, unserved, high, low] = await Promise.all([
     readGroup(client, keys),
     client.sendCommand<number>(["XLEN", keys.stream]),
     client.sendCommand<number>(["ZCARD", keys.delayed]),
@@ -127,7 +132,8 @@ export async function readCounts(
       Counter,
       number
     >,
-    unservedTasks,
+    unservedTasks: unserved.shown,
+    unservedTasksTotal: unserved.total,
     byPriority: { high, normal, low },
   };
   counts.throughputPerS = throughputPerS(counts.finished.lastMinute, counts.failed.lastMinute);

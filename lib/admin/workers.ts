@@ -144,33 +144,94 @@ function parseTasks(value: string | undefined): string[] {
   }
 }
 
+/**
+ * Unserved tasks listed per queue (info, the dashboard's snapshot): the first this many by name,
+ * with how many there are in all; a task name is anyone's, and 100,000 of them made every
+ * snapshot 11 MB.
+ */
+export const UNSERVED_TASKS_SHOWN = 20;
+
 /** Jobs waiting for a task that no live worker has (parked: see lib/engine/lua/leave.lua). */
 export interface UnservedTask {
   task: string;
   jobs: number;
 }
 
+/** The tasks no live worker has: the first UNSERVED_TASKS_SHOWN by name, and how many in all. */
+export interface UnservedTasks {
+  shown: UnservedTask[];
+  total: number;
+}
+
+/** Fields of the tasks hash read per call (HSCAN's COUNT hint). */
+const TASKS_PAGE = 1_000;
+
 /**
- * Tasks with parked jobs and no live worker that has them, from the queue's tasks hash: one
- * HGETALL, whose size grows with the number of task names, not of jobs.
+ * Tasks with parked jobs and no live worker that has them, from the queue's tasks hash, a page
+ * at a time (HSCAN of its `parked:` fields, then one HMGET of those tasks' `alive_until:`):
+ * the first UNSERVED_TASKS_SHOWN by name are kept and the others counted, so what is held stays
+ * a page however many task names jobs were parked for. (HSCAN may return a field twice while
+ * Redis rehashes the hash: the total may then count a task twice; the list never shows one twice.)
  */
 export async function readUnservedTasks(
   client: Redis,
   keys: QueueKeys,
   now: number,
-): Promise<UnservedTask[]> {
-  const flat = await client.sendCommand<string[]>(["HGETALL", keys.tasks]);
-  const aliveUntil = new Map<string, number>();
-  const parked = new Map<string, number>();
-  for (let i = 0; i + 1 < flat.length; i += 2) {
-    const [name, value] = [flat[i]!, Number(flat[i + 1])];
-    if (name.startsWith("alive_until:")) aliveUntil.set(name.slice(12), value);
-    else if (name.startsWith("parked:")) parked.set(name.slice(7), value);
+  most = UNSERVED_TASKS_SHOWN,
+): Promise<UnservedTasks> {
+  const first = new FirstByName(most);
+  let total = 0;
+  let cursor = "0";
+  do {
+    const [next, flat] = await client.sendCommand<[string, string[]]>([
+      "HSCAN",
+      keys.tasks,
+      cursor,
+      "MATCH",
+      "parked:*",
+      "COUNT",
+      String(TASKS_PAGE),
+    ]);
+    cursor = next;
+    const parked: UnservedTask[] = [];
+    for (let i = 0; i + 1 < flat.length; i += 2) {
+      const jobs = Number(flat[i + 1]);
+      if (jobs > 0) parked.push({ task: flat[i]!.slice(7), jobs });
+    }
+    if (parked.length === 0) continue;
+    const until = await client.sendCommand<(string | null)[]>([
+      "HMGET",
+      keys.tasks,
+      ...parked.map((p) => `alive_until:${p.task}`),
+    ]);
+    // Both Redis' time: the until was written by serve.lua from TIME and its worker's interval.
+    parked.forEach((p, i) => {
+      if (Number(until[i] ?? Number.NEGATIVE_INFINITY) >= now) return;
+      total++;
+      first.offer(p);
+    });
+  } while (cursor !== "0");
+  return { shown: first.list(), total };
+}
+
+/** The first `most` tasks by name of those offered (a name offered twice is kept once). */
+class FirstByName {
+  #kept: UnservedTask[] = [];
+
+  constructor(private readonly most: number) {}
+
+  offer(t: UnservedTask): void {
+    const kept = this.#kept;
+    if (this.most === 0) return;
+    const last = kept[kept.length - 1];
+    if (kept.length >= this.most && last && last.task.localeCompare(t.task) <= 0) return;
+    if (kept.some((k) => k.task === t.task)) return;
+    const at = kept.findIndex((k) => k.task.localeCompare(t.task) > 0);
+    kept.splice(at === -1 ? kept.length : at, 0, t);
+    if (kept.length > this.most) kept.pop();
   }
-  // Both Redis' time: the until was written by serve.lua from TIME and its worker's interval.
-  const live = (task: string) => (aliveUntil.get(task) ?? Number.NEGATIVE_INFINITY) >= now;
-  return [...parked]
-    .filter(([task, jobs]) => jobs > 0 && !live(task))
-    .map(([task, jobs]) => ({ task, jobs }))
-    .sort((a, b) => a.task.localeCompare(b.task));
+
+  list(): UnservedTask[] {
+    return [...this.#kept];
+  }
 }

@@ -39,7 +39,7 @@ export function formatInfo(report: InfoReport, prefix?: string): string {
 }
 
 /** One line on Redis' memory; a full Redis says what that means for the queue. */
-function formatMemory(m: RedisMemory): string {
+export function formatMemory(m: RedisMemory): string {
   // On a cluster, the fullest master's figures: each master has its own maxmemory.
   const where =
     m.node === undefined ? "" : ` on ${safeText(m.node)} (fullest of ${m.nodes} masters)`;
@@ -82,7 +82,7 @@ function canceledLine(n: number): string[] {
 }
 
 /** One queue's block: its numbers, limits, shards, schedules and workers (or why unreadable). */
-function formatQueue(q: QueueReport | UnreadableQueue): string {
+export function formatQueue(q: QueueReport | UnreadableQueue): string {
   if ("unreadable" in q)
     return `queue ${safeText(q.queue)}\n  unreadable: ${safeText(q.unreadable)}`;
   const oldest = q.oldestWaitingMs === null ? "-" : formatDuration(q.oldestWaitingMs);
@@ -100,12 +100,22 @@ function formatQueue(q: QueueReport | UnreadableQueue): string {
     ...(q.limits ? formatLimits(q.limits, table) : []),
     ...formatPlacement(q),
     ...schedulesLines(q, table),
-    ...q.unservedTasks.map(
-      (u) =>
-        `  no live worker has task "${safeText(u.task)}": ${u.jobs} ${u.jobs === 1 ? "job waits" : "jobs wait"} for one`,
-    ),
+    ...unservedLines(q),
   ];
   return [...lines, ...workersLines(q.workers)].join("\n");
+}
+
+/** Tasks whose jobs wait for a live worker: the first ones listed, then how many more. */
+function unservedLines(q: QueueReport): string[] {
+  const lines = q.unservedTasks.map(
+    (u) =>
+      `  no live worker has task "${safeText(u.task)}": ${u.jobs} ${u.jobs === 1 ? "job waits" : "jobs wait"} for one`,
+  );
+  const more = q.unservedTasksTotal - q.unservedTasks.length;
+  if (more <= 0) return lines;
+  const tasks = more === 1 ? "task" : "tasks";
+  const shown = `the first ${q.unservedTasks.length} by name shown`;
+  return [...lines, `  and ${more} more ${tasks} no live worker has (${shown})`];
 }
 
 /** The queue's workers: how many live, then one row each (gone ones once, as pruned). */

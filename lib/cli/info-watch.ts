@@ -3,21 +3,21 @@
 // report shows that queue as unreadable, and stderr says so when it changes (a queue turns
 // unreadable, or its reason changes, or it reads again), not every tick: a key that stays
 // broken would bury the reports in the same line.
-import type { InfoReport } from "../admin/info.ts";
 import { safeText } from "../safe-text.ts";
+import type { QueueSeen } from "./info-out.ts";
 
 /** Each unreadable queue's reason, by queue. */
 export type Unreadable = ReadonlyMap<string, string>;
 
-/** What `report` cannot read, and a stderr line for each change since `before`. */
+/** Which of `queues` (a report's) are unreadable, and a stderr line for each change since `before`. */
 export function unreadableChanges(
   before: Unreadable,
-  report: InfoReport,
+  queues: readonly QueueSeen[],
 ): { now: Unreadable; lines: string[] } {
   const now = new Map<string, string>();
   const readable = new Set<string>();
-  for (const q of report.queues) {
-    if ("unreadable" in q) now.set(q.queue, q.unreadable);
+  for (const q of queues) {
+    if (q.unreadable !== undefined) now.set(q.queue, q.unreadable);
     else readable.add(q.queue);
   }
   const lines: string[] = [];

@@ -8,7 +8,7 @@
 import type { Admin } from "../admin/admin.ts";
 import { ConnectError, isOomError, RedisRefusedError } from "../errors.ts";
 import type { Queue } from "../queue/queue.ts";
-import { describeCause } from "../redis/cause.ts";
+import { describeCause, noAnswerLine } from "../redis/cause.ts";
 import { safeJson } from "../safe-text.ts";
 
 export interface Api {
@@ -43,7 +43,8 @@ export function publicFailure(err: unknown): { status: number; error: string } {
   // A ConnectError: Redis stopped answering (NoAnswerError, lib/redis/answer.ts), among others.
   if (
     err instanceof ConnectError ||
-    /Client|Socket|Connect|Reconnect|Redis|Offline|Closed/.test(name)
+    /Client|Socket|Connect|Reconnect|Redis|Offline|Closed/.test(name) ||
+    noAnswerLine(err) !== null
   ) {
     return { status: 503, error: `Redis unavailable: ${describeCause(err)}` };
   }

@@ -14,6 +14,29 @@ import {
 } from "@redis/client";
 import { ConnectError, CourierError, causes } from "../errors.ts";
 
+/**
+ * node-redis' own limit on a command waiting to be sent (its `commandOptions.timeout`, 5000 ms
+ * by default, left as it is: lib/redis/single.ts): past it the command is rejected with a
+ * TimeoutError whose message is empty.
+ */
+export const CLIENT_SEND_TIMEOUT_MS = 5_000;
+
+/** Why a command goes unsent that long. */
+const UNSENT =
+  "the command waited that long to be sent: Redis or the network stalled, or too many commands were out at once";
+const NO_ANSWER = `no answer within ${CLIENT_SEND_TIMEOUT_MS} ms (${UNSENT})`;
+
+/**
+ * The line for node-redis' TimeoutError found in `err` or its causes (its own message is
+ * empty); null when there is none.
+ */
+export function noAnswerLine(err: unknown): string | null {
+  const timeout = causes(err).find((e) => e instanceof TimeoutError);
+  if (!timeout) return null;
+  if (timeout.message) return `Redis did not answer: ${timeout.message}`;
+  return `Redis did not answer within ${CLIENT_SEND_TIMEOUT_MS} ms (${UNSENT})`;
+}
+
 /** One line for a low-level connection error; AggregateErrors (IPv4+IPv6) are flattened. */
 export function describeCause(err: unknown): string {
   if (err instanceof AggregateError && err.errors.length > 0) return describeCause(err.errors[0]);
@@ -22,9 +45,8 @@ export function describeCause(err: unknown): string {
   if (err instanceof Error) {
     // Courier's own codes (ECONNECT) say nothing its message does not.
     const code = err instanceof CourierError ? undefined : (err as { code?: string }).code;
-    // node-redis' TimeoutError (a command unanswered past its timeout) has no message.
-    const msg =
-      err.message || (err.constructor.name === "TimeoutError" ? "no reply in time" : err.name);
+    // node-redis' TimeoutError (a command unsent past its timeout) has no message.
+    const msg = err.message || (err instanceof TimeoutError ? NO_ANSWER : err.name);
     return (code && !msg.includes(code) ? `${code} ${msg}` : msg) + dbHint(msg);
   }
   return String(err);

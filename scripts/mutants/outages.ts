@@ -184,4 +184,9 @@ export const outageMutants: Mutant[] = [
     "  options.signal?.addEventListener(\"abort\", abort, { once: true });\n", "", ["tests/link.close.test.ts"]),
   m("watchdog-replaces-while-stopping", "lib/worker/shard-wiring.ts", "a stopping worker's watchdog opens no replacement connection",
     "    if (this.shutdown.stopping) return;\n", "", ["tests/link.close.test.ts"]),
+  // G2: node-redis' TimeoutError (an empty message) told as what it means, not "unexpected error".
+  m("no-answer-timeout-unexpected", "bin/_exit.ts", "a command node-redis timed out is one line (Redis did not answer within N ms), exit 6, not an unexpected error",
+    "  if (late) return [EXIT.connect, late];", "  if (false) return [EXIT.connect, late];", ["tests/redis.timeout-line.test.ts"]),
+  m("no-answer-timeout-dashboard-500", "lib/dashboard/api.ts", "the dashboard answers a command node-redis timed out with 503 (Redis unavailable), not 500",
+    "    noAnswerLine(err) !== null", "    false", ["tests/redis.timeout-line.test.ts"]),
 ];

@@ -43,7 +43,19 @@ export function renderOverview(o: Part<"overview">): void {
   set("memory", memoryText(o.memory));
   set("shards", o.shards); // the counts above are the shards' sums
   $("paused").hidden = !o.paused;
+  // Tasks whose jobs wait for a live worker: said once there is one (the first by name, then how many more).
+  $("unserved-card").hidden = c.unservedTasks.length === 0;
+  set("unserved", unservedText(c));
   drawChart(o.series);
+}
+
+/** "resize (3 jobs), thumb (1 job), and 25 more": the snapshot lists the first by name only. */
+export function unservedText(c: Part<"overview">["counts"]): string {
+  const listed = c.unservedTasks.map(
+    (u) => `${u.task} (${u.jobs} ${u.jobs === 1 ? "job" : "jobs"})`,
+  );
+  const more = c.unservedTasksTotal - c.unservedTasks.length;
+  return more > 0 ? `${listed.join(", ")}, and ${more} more` : listed.join(", ");
 }
 
 export function renderWorkers(w: Part<"workers">): void {
