@@ -2,7 +2,9 @@
 // `drop()` closes every connection (the peer sees a reset), `stall()` keeps connections open
 // but silently discards everything in both directions (a cut cable: nothing ever errors),
 // `stallNew()` does so to new connections only (the open ones go on: a connect that hangs),
-// `resume()` lets new connections through again.
+// `resume()` lets new connections through again. `hold()` keeps what both sides send back (a
+// Redis that is slow, not gone: nothing is lost, nothing errors) until `release()` sends it on;
+// a connection closed meanwhile loses what it held, as a stalled command's client does.
 import type { Socket } from "bun";
 
 export interface NetProxy {
@@ -15,6 +17,8 @@ export interface NetProxy {
   stall(): void;
   stallNew(): void;
   resume(): void;
+  hold(): void;
+  release(): void;
   close(): void;
 }
 
@@ -23,6 +27,9 @@ interface Pair {
   upstream: Socket<unknown> | null;
   pending: Uint8Array[];
   stalled: boolean;
+  /** What hold() kept back, each way, sent in order on release(). */
+  held: Uint8Array[];
+  heldUp: Uint8Array[];
   /** Bytes a socket did not take yet (Bun's sockets write what fits, the rest is ours). */
   backlog: Map<Socket<unknown>, Uint8Array[]>;
 }
@@ -54,6 +61,7 @@ function flush(pair: Pair, socket: Socket<unknown>): void {
 export function startProxy(targetPort: number, targetHost = "127.0.0.1"): NetProxy {
   const pairs = new Set<Pair>();
   let stalled = false;
+  let holding = false;
   let accepted = 0;
   const closePair = (p: Pair) => {
     pairs.delete(p);
@@ -66,7 +74,15 @@ export function startProxy(targetPort: number, targetHost = "127.0.0.1"): NetPro
     socket: {
       open(client) {
         accepted++;
-        const pair: Pair = { client, upstream: null, pending: [], stalled, backlog: new Map() };
+        const pair: Pair = {
+          client,
+          upstream: null,
+          pending: [],
+          stalled,
+          held: [],
+          heldUp: [],
+          backlog: new Map(),
+        };
         client.data = pair;
         pairs.add(pair);
         if (pair.stalled) return; // a cut network: the connection goes nowhere
@@ -79,7 +95,9 @@ export function startProxy(targetPort: number, targetHost = "127.0.0.1"): NetPro
               for (const chunk of pair.pending.splice(0)) send(pair, up, chunk);
             },
             data(_up, chunk) {
-              if (!pair.stalled) send(pair, pair.client, chunk);
+              if (pair.stalled) return;
+              if (holding) pair.held.push(new Uint8Array(chunk));
+              else send(pair, pair.client, chunk);
             },
             drain(up) {
               flush(pair, up);
@@ -96,7 +114,8 @@ export function startProxy(targetPort: number, targetHost = "127.0.0.1"): NetPro
       data(client, chunk) {
         const pair = client.data;
         if (pair.stalled) return;
-        if (pair.upstream) send(pair, pair.upstream, chunk);
+        if (holding) pair.heldUp.push(new Uint8Array(chunk));
+        else if (pair.upstream) send(pair, pair.upstream, chunk);
         else pair.pending.push(new Uint8Array(chunk));
       },
       drain(client) {
@@ -130,6 +149,19 @@ export function startProxy(targetPort: number, targetHost = "127.0.0.1"): NetPro
     },
     resume() {
       stalled = false;
+    },
+    hold() {
+      holding = true;
+    },
+    release() {
+      holding = false;
+      for (const p of pairs) {
+        for (const chunk of p.heldUp.splice(0)) {
+          if (p.upstream) send(p, p.upstream, chunk);
+          else p.pending.push(chunk);
+        }
+        for (const chunk of p.held.splice(0)) send(p, p.client, chunk);
+      }
     },
     close() {
       for (const p of [...pairs]) closePair(p);

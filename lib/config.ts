@@ -130,7 +130,8 @@ export interface WorkerOptions extends QueueOptions {
   cancelCheckMs: number;
   /**
    * How long a stopping worker lets in-flight jobs run before releasing them. The whole stop
-   * ends by this plus 2 s (STOP_MARGIN_MS, lib/worker/stop.ts), whatever Redis does.
+   * ends by this plus 4 s (STOP_MARGIN_MS, lib/worker/stop.ts), whatever Redis does: the outcomes
+   * of jobs that ended get that margin to be written.
    */
   shutdownGraceMs: number;
   /** Seconds a finished job's record (and result) is kept. */
@@ -213,7 +214,7 @@ export const defaults = {
   pauseCheckMs: 500,
   heartbeatEveryMs: 5_000,
   cancelCheckMs: 500,
-  shutdownGraceMs: 25_000, // + 2 s margin: under the 30 s most orchestrators wait before SIGKILL
+  shutdownGraceMs: 25_000, // + 4 s margin: under the 30 s most orchestrators wait before SIGKILL
   resultTtlS: 3_600, // the seed's result_ttl
   failureTtlS: 7 * 24 * 3_600,
   backoffBaseMs: 1_000,

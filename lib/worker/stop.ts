@@ -19,11 +19,11 @@ import type { Upkeep } from "./upkeep.ts";
 /**
  * The most a stop takes past its grace period to write outcomes, release, free slots and close:
  * its one deadline is the grace period plus this, whatever Redis does (away, stalled), so the
- * default 25 s grace stops in 27 s, under the 30 s most orchestrators wait before SIGKILL. Each
+ * default 25 s grace stops in 29 s, under the 30 s most orchestrators wait before SIGKILL. Each
  * step's own bound (commandTimeoutMs) is cut to what is left of it. What is not done by then
  * (a release Redis did not answer) is claimed by other workers after claimIdleMs.
  */
-export const STOP_MARGIN_MS = 2_000;
+export const STOP_MARGIN_MS = 4_000;
 
 /** What a stop winds down; read when it runs (the worker replaces stalled connections). */
 export interface StopParts {
