@@ -19,6 +19,8 @@ export interface NetProxy {
   resume(): void;
   hold(): void;
   release(): void;
+  /** Chunks hold() keeps back now, both ways. */
+  readonly heldChunks: number;
   close(): void;
 }
 
@@ -136,6 +138,11 @@ export function startProxy(targetPort: number, targetHost = "127.0.0.1"): NetPro
     },
     get open() {
       return pairs.size;
+    },
+    get heldChunks() {
+      let n = 0;
+      for (const p of pairs) n += p.held.length + p.heldUp.length;
+      return n;
     },
     drop() {
       for (const p of [...pairs]) closePair(p);

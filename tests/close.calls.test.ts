@@ -12,7 +12,8 @@ import { ConnectError, InputError } from "../lib/errors.ts";
 import { CallGate } from "../lib/redis/gate.ts";
 import { Schedules } from "../lib/schedule/schedules.ts";
 import { findFreePort, type RedisServer, startRedisServer } from "../lib/stack/redis-server.ts";
-import { openQueue, redisUrl, testPrefix, testShards } from "./helpers.ts";
+import { viaProxy } from "./fixtures/proxy.ts";
+import { onOneServer, openQueue, redisUrl, testPrefix, testShards, until } from "./helpers.ts";
 
 /** How a call ended: "ok", or the error's class, code and message. */
 const outcome = (p: Promise<unknown>) =>
@@ -105,3 +106,29 @@ test("a try refused by our own close is refused as closed, not as an outage", as
     new CallGate("Admin", "Admin.connect").try(() => Promise.reject(new ClientClosedError())),
   ).rejects.toBeInstanceOf(ClientClosedError);
 });
+
+// One server only: the proxy fronts one server (a cluster client would go around it).
+test.if(onOneServer)(
+  "close() while an enqueue waits to try again after a lost reply: said maybe done, not refused",
+  async () => {
+    const { proxy, url } = viaProxy();
+    try {
+      const q = await openQueue({
+        prefix: testPrefix(),
+        redisUrl: url,
+        retryConnectS: 60,
+        commandTimeoutMs: 300,
+      });
+      await q.enqueue("t", 1); // connected, layout read, script loaded
+      proxy.hold(); // Redis slow: the next enqueue's reply does not come in time
+      const enqueued = outcome(q.enqueue("t", 2));
+      await until(() => proxy.heldChunks > 0, "the enqueue sent");
+      // The try under way is let finish (commandTimeoutMs: no reply, its fate unknown); the
+      // next, after the back-off, finds the Queue closed.
+      await q.close();
+      expect(await enqueued).toMatch(/^LostReplyError\(.*\): .*may or may not/);
+    } finally {
+      proxy.close();
+    }
+  },
+);

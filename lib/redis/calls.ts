@@ -59,8 +59,20 @@ export async function withRetries<T>(
     } catch (err) {
       // Our own verdict (a queue's shard count that contradicts the option): no retry, and
       // no "unreachable" around it.
-      // (InputError: an enqueue's verdict on its input after a read, e.g. an unknown parent.)
-      if (err instanceof ConfigError || err instanceof InputError) throw err;
+      // (InputError: an enqueue's verdict on its input after a read, e.g. an unknown parent;
+      // or the Queue closed during the back-off.) After a try whose reply was lost, the call
+      // may be done all the same: said so, never a plain refusal (RR2).
+      if (err instanceof ConfigError || err instanceof InputError) {
+        if (maybeDone && policy.unsure) {
+          throw new LostReplyError(
+            `${err.message}, after a try whose reply was lost: ${policy.unsure}`,
+            {
+              cause: err,
+            },
+          );
+        }
+        throw err;
+      }
       const full = isOomError(err);
       if (!full && !isTransient(err)) throw err;
       maybeDone ||= !full && !neverSent(err);
