@@ -141,3 +141,36 @@ describe("a one-off info writes each queue as it is read", () => {
     }
   });
 });
+
+test("--watch closes a report cut by a failed read: its JSON line parses, saying so; the text too", async () => {
+  for (const json of [false, true]) {
+    const out: string[] = [];
+    async function* queues(): AsyncGenerator<UnreadableQueue> {
+      yield { queue: "a", unreadable: "x" };
+      throw new Error("Redis did not answer\nsecond line");
+    }
+    const real = process.stdout.write;
+    process.stdout.write = ((chunk: string) => out.push(chunk) > 0) as typeof real;
+    let failure: unknown;
+    try {
+      await writeInfo({ time: "t", redis: null, queues: queues() }, json, "p", true);
+    } catch (err) {
+      failure = err;
+    } finally {
+      process.stdout.write = real;
+    }
+    expect(String(failure)).toContain("Redis did not answer"); // still thrown: said on stderr
+    const whole = out.join("");
+    expect(whole.endsWith("\n")).toBe(true); // the next refresh starts a line of its own
+    if (json) {
+      expect(JSON.parse(whole)).toEqual({
+        time: "t",
+        redis: null,
+        queues: [{ queue: "a", unreadable: "x" }],
+        incomplete: "Redis did not answer",
+      });
+    } else {
+      expect(whole).toBe("queue a\n  unreadable: x\n\n(report cut short: Redis did not answer)\n");
+    }
+  }
+});

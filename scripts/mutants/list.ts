@@ -631,6 +631,8 @@ export const mutants: Mutant[] = [
     ".then(() => 0)", [T("worker.shutdown")]),
   m("closed-after-lost-reply-refused", "lib/redis/calls.ts", "a call closed during its back-off after a lost reply is said maybe done (LostReplyError), not refused as if nothing was sent",
     "      if (err instanceof ConfigError || err instanceof InputError) {\n        if (maybeDone && policy.unsure) {", "      if (err instanceof ConfigError || err instanceof InputError) {\n        if (false) {", [T("close.calls")]),
+  m("info-watch-cut-left-open", "lib/cli/info-out.ts", "info --watch closes a refresh cut by a failed read (its JSON line parses, saying incomplete), so the next starts a line of its own",
+    "    if (closeCut && count > 0 && !isClosedOutput(err)) {", "    if (false) {", [T("info.many")]),
   m("stop-margin-cuts-outcomes", "lib/worker/stop.ts", "a job that ended as Redis slowed has its outcome written within the stop's margin (not run again by another worker)",
     "export const STOP_MARGIN_MS = 4_000;", "export const STOP_MARGIN_MS = 2_000;", [T("worker.stop.deadline")]),
   m("stop-bounds-add-up", "lib/worker/stop.ts", "a stop ends by its grace plus STOP_MARGIN_MS: its steps' bounds are cut to one deadline, not added up",
