@@ -57,7 +57,12 @@ const command = defineCommand({
         const clear = process.stdout.isTTY ? "\x1b[H\x1b[2J" : "";
         await writeOut(`${clear}${stream.time}  (every ${everyS} s, Ctrl-C to stop)\n\n`);
       }
-      const seen = await writeInfo(stream, Boolean(args.json), admin.options.prefix, Boolean(args.watch));
+      const seen = await writeInfo(
+        stream,
+        Boolean(args.json),
+        admin.options.prefix,
+        Boolean(args.watch),
+      );
       if (args.watch && !args.json) await writeOut("\n");
       return seen;
     };
