@@ -165,13 +165,19 @@ describe("cutBatches with a linger", () => {
     expect(returned).toBe(1);
 
     let asked = 0;
+    // The step after the first fails only once the first item's batch went out (by the linger):
+    // no race between a sleep and the linger's timer on a busy machine.
+    let sawFirst!: () => void;
+    const firstOut = new Promise<void>((resolve) => {
+      sawFirst = resolve;
+    });
     const failing: AsyncIterable<{ n: number }> = {
       [Symbol.asyncIterator]: () => {
         let k = 0;
         return {
           next: async () => {
             if (k++ === 0) return { done: false, value: { n: 0 } };
-            await Bun.sleep(30); // past the linger: the first item's batch goes out first
+            await firstOut;
             throw new Error("cursor lost");
           },
           return: async () => {
@@ -191,6 +197,7 @@ describe("cutBatches with a linger", () => {
         10,
       )) {
         seen.push(c.items.length);
+        sawFirst();
       }
     })();
     await expect(run).rejects.toThrow("cursor lost");
