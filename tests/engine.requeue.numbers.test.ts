@@ -49,6 +49,25 @@ test("a letter naming no job id Courier takes is unreadable: nothing written, th
   expect(await v.r.sendCommand(["XLEN", v.k.dead])).toBe(1);
 });
 
+// A letter with no id field at all, met by `requeue --all` (no id asked for): answered missing,
+// it was counted nowhere, and `requeue --all` said fewer letters left than stayed (RR2).
+test("a letter with no id field is unreadable to requeue --all: kept, and said", async () => {
+  await using v = await engineQueue();
+  const letter = String(await v.r.sendCommand(["XADD", v.k.dead, "*", "junk", "1"]));
+  const [reply] = await requeueLetters(v.client, v.k, [{ letter, id: null }], 3);
+  expect(reply).toEqual({
+    id: "",
+    verdict: "unreadable",
+    reason: `courier: dead letter ${letter} names no job: it has no id`,
+  });
+  expect(await v.r.sendCommand(["XLEN", v.k.dead])).toBe(1);
+  expect(await v.r.sendCommand(["XLEN", v.k.stream])).toBe(0);
+  // Asked for by a job id, the same letter is that job's no more than any other's: missing.
+  expect(await requeueLetters(v.client, v.k, [{ letter, id: "1-1" }], 3)).toEqual([
+    { id: "1-1", verdict: "missing" },
+  ]);
+});
+
 // A stream that can take no more ids (its last id written by hand at 2^64-1): the requeue's XADD
 // failed after the letter's XDEL, and Redis kept the deletion: the job lost to a record saying
 // `queued` (R-193's promote case). Refused before anything is written now, the letter kept.

@@ -633,6 +633,8 @@ export const mutants: Mutant[] = [
     "      if (err instanceof ConfigError || err instanceof InputError) {\n        if (maybeDone && policy.unsure) {", "      if (err instanceof ConfigError || err instanceof InputError) {\n        if (false) {", [T("close.calls")]),
   m("info-watch-cut-left-open", "lib/cli/info-out.ts", "info --watch closes a refresh cut by a failed read (its JSON line parses, saying incomplete), so the next starts a line of its own",
     "    if (closeCut && count > 0 && !isClosedOutput(err)) {", "    if (false) {", [T("info.many")]),
+  m("requeue-all-idless-letter-uncounted", "lib/engine/lua/requeue.lua", "a dead letter with no id field is said unreadable to requeue --all (kept and counted), not answered missing",
+    "  if found and not j.id and j.want == '' then", "  if false then", [T("engine.requeue.numbers")]),
   m("stop-margin-cuts-outcomes", "lib/worker/stop.ts", "a job that ended as Redis slowed has its outcome written within the stop's margin (not run again by another worker)",
     "export const STOP_MARGIN_MS = 4_000;", "export const STOP_MARGIN_MS = 2_000;", [T("worker.stop.deadline")]),
   m("stop-bounds-add-up", "lib/worker/stop.ts", "a stop ends by its grace plus STOP_MARGIN_MS: its steps' bounds are cut to one deadline, not added up",

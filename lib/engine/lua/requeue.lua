@@ -44,9 +44,15 @@ end
 
 -- Reads first: each pair's letter, failed value and record, and the verdict.
 for i = 4, #ARGV, 2 do
-  local j = { entry = ARGV[i], want = ARGV[i + 1], letter = entry_at(KEYS[1], ARGV[i]) or {} }
+  local found = entry_at(KEYS[1], ARGV[i])
+  local j = { entry = ARGV[i], want = ARGV[i + 1], letter = found or {} }
   j.id = j.letter.id
-  if not j.id or (j.want ~= '' and j.id ~= j.want) then
+  if found and not j.id and j.want == '' then
+    -- A letter with no id field at all (written by hand), met by `requeue --all`: said and
+    -- kept, counted as left (RR2: it was answered missing, and no count said it stayed).
+    j.id, j.verdict = '', 'unreadable'
+    j.reason = 'courier: dead letter ' .. j.entry .. ' names no job: it has no id'
+  elseif not j.id or (j.want ~= '' and j.id ~= j.want) then
     j.verdict = 'missing'
   elseif not valid_id(j.id) then
     -- A letter written by hand whose id no job may have (`../x`, a space, 200 characters): no
