@@ -16,6 +16,7 @@ import history from "./lua/include/history.lua" with { type: "text" };
 import ids from "./lua/include/ids.lua" with { type: "text" };
 import memory from "./lua/include/memory.lua" with { type: "text" };
 import minutes from "./lua/include/minutes.lua" with { type: "text" };
+import place from "./lua/include/place.lua" with { type: "text" };
 import readd from "./lua/include/readd.lua" with { type: "text" };
 import wrongtype from "./lua/include/wrongtype.lua" with { type: "text" };
 
@@ -35,6 +36,7 @@ export const includes: Readonly<Record<string, string>> = {
   ids,
   memory,
   minutes,
+  place,
   readd,
   wrongtype,
 };

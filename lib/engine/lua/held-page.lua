@@ -12,18 +12,11 @@
 -- Returns { more (1: call again from the place), place key, place score, then the keys }. Or
 -- an error reply `ERR courier: key … holds a …` when KEYS[1] holds another type.
 --- @include wrongtype
+--- @include place
 local refused = wrong_type({ KEYS[1], 'zset' })
 if refused then return refused end
 local at_key, at_score, size = ARGV[1], ARGV[2], tonumber(ARGV[3])
-local start = 0
-if at_key ~= '' then
-  local score = redis.call('ZSCORE', KEYS[1], at_key)
-  if score and tonumber(score) == tonumber(at_score) then
-    start = redis.call('ZRANK', KEYS[1], at_key) + 1
-  else
-    start = redis.call('ZCOUNT', KEYS[1], '-inf', '(' .. at_score)
-  end
-end
+local start = after_place(KEYS[1], at_key, at_score)
 local got = redis.call('ZRANGE', KEYS[1], start, start + size - 1, 'WITHSCORES')
 local out = { #got < 2 * size and 0 or 1, at_key, at_score }
 for i = 1, #got, 2 do

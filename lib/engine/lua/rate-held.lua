@@ -35,6 +35,7 @@
 -- KEYS[2] holds another type (nothing written: include/wrongtype.lua).
 --- @include clock
 --- @include wrongtype
+--- @include place
 local refused = wrong_type({ KEYS[1], 'zset', KEYS[2], 'hash' })
 if refused then return refused end
 local rprefix, hprefix, wprefix, token = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
@@ -129,16 +130,8 @@ local function visit(khash)
   return true
 end
 
-local start = 0
-if at_key ~= '' then
-  if take(at_key) then return out end
-  local score = redis.call('ZSCORE', KEYS[1], at_key)
-  if score and tonumber(score) == tonumber(at_score) then
-    start = redis.call('ZRANK', KEYS[1], at_key) + 1
-  else
-    start = redis.call('ZCOUNT', KEYS[1], '-inf', '(' .. at_score)
-  end
-end
+if at_key ~= '' and take(at_key) then return out end
+local start = after_place(KEYS[1], at_key, at_score)
 local keys = redis.call('ZRANGE', KEYS[1], start, start + size - 1, 'WITHSCORES')
 for i = 1, #keys, 2 do
   local key, khash = keys[i], hprefix .. keys[i]
