@@ -3,6 +3,7 @@
 // (finished, failed, retried) and entries written straight into a shard's events stream (a
 // finish batch naming many jobs, types other parts of Courier add, trims).
 import { describe, expect, test } from "bun:test";
+import { TimeoutError } from "@redis/client";
 import { printEvents, readFailedLine } from "../lib/cli/events.ts";
 import { InputError, PermanentError, RedisRefusedError } from "../lib/errors.ts";
 import type { QueueEvent } from "../lib/queue/event-read.ts";
@@ -417,6 +418,8 @@ test("printEvents says each failed read (onError) and goes on once Redis answers
   expect(readFailedLine(new Error("a\u001b[2J\nsecond line"))).toBe(
     "a read of the events failed, trying again: a\\x1b[2J",
   );
+  // node-redis' command timeout has no message: said all the same.
+  expect(readFailedLine(new TimeoutError())).toMatch(/trying again: no answer within \d+ ms/);
 });
 
 const entryOf = (position: string) => position.replace(/\+\d+$/, "");

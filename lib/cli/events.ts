@@ -4,6 +4,7 @@
 
 import type { QueueEvent } from "../queue/event-read.ts";
 import type { Queue } from "../queue/queue.ts";
+import { describeCause } from "../redis/cause.ts";
 import { safeJson, safeText } from "../safe-text.ts";
 import { isoOrNull } from "../time.ts";
 
@@ -43,8 +44,9 @@ export async function printEvents(queue: Queue, o: PrintEventsOptions): Promise<
 
 /** A failed read as one line for stderr: what failed, and that it is tried again. */
 export function readFailedLine(err: unknown): string {
-  const text = err instanceof Error ? err.message : String(err);
-  return safeText(`a read of the events failed, trying again: ${text.split("\n")[0]}`);
+  // describeCause: node-redis' TimeoutError has no message, an offline client says so.
+  const text = describeCause(err).split("\n")[0];
+  return safeText(`a read of the events failed, trying again: ${text}`);
 }
 
 /** One event as a line of text; what Redis holds is shown with its control characters escaped. */

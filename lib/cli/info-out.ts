@@ -8,6 +8,7 @@
 // starts a line of its own: `],"incomplete":"<why>"}` ends the JSON object (one per line, each
 // one parses), `(report cut short: <why>)` the text.
 import type { InfoStream } from "../admin/info.ts";
+import { describeCause } from "../redis/cause.ts";
 import { safeJson, safeText } from "../safe-text.ts";
 import { isClosedOutput } from "./closed-stdout.ts";
 import { formatMemory, formatQueue } from "./info-text.ts";
@@ -40,7 +41,8 @@ export async function writeInfo(
     return await write();
   } catch (err) {
     if (closeCut && count > 0 && !isClosedOutput(err)) {
-      const why = err instanceof Error ? err.message.split("\n")[0]! : String(err);
+      // describeCause: node-redis' TimeoutError, the likely cut here, has no message.
+      const why = describeCause(err).split("\n")[0]!;
       await writeOut(
         json ? `],"incomplete":${safeJson(why)}}\n` : `\n\n(report cut short: ${safeText(why)})\n`,
       );
