@@ -34,6 +34,16 @@ test("an entry naming more jobs than a read gives is read in parts, each job onc
     [[], { entry: e2, seen: 0 }],
     [[], { entry: e2, seen: 0 }],
   ]);
+  // Full at an entry's end: the next entries wait for the next read (the bound holds).
+  const k2 = queueKeys(testPrefix(), "q").events;
+  const singles: string[] = [];
+  for (const id of ["s1", "s2", "s3"])
+    singles.push(String(await r.sendCommand(["XADD", k2, "*", "type", "finished", "id", id])));
+  const full = await readShard(asClient(r), k2, 0, { entry: "0-0", seen: 0 }, 100, 2);
+  expect([full.events.map((e) => e.event.id), full.next]).toEqual([
+    ["s1", "s2"],
+    { entry: singles[1], seen: 0 },
+  ]);
   // Each event's own position: half-way (the jobs seen so far) until the entry's last job.
   const { events } = await readShard(asClient(r), key, 0, { entry: "0-0", seen: 0 }, 100, 8);
   expect(events.map((e) => e.position)).toEqual([

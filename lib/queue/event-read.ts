@@ -85,7 +85,9 @@ export async function readShard(
   }
   for (const entry of entries) {
     // A read gives at most maxEvents: an entry naming more jobs (a batch's `ids`, or a corrupt
-    // one of millions) is cut there, the position half-way through it, and read on next time.
+    // one of millions) is cut there, the position half-way through it, and read on next time;
+    // the entries after it wait for the next read whole.
+    if (events.length >= maxEvents) break;
     const cut = jobEvents(shard, entry, 0, maxEvents - events.length, events);
     if (cut !== null) return { events, next: cut };
     next = { entry: entry[0], seen: 0 };
