@@ -4,7 +4,8 @@
 import { defineCommand } from "citty";
 import { Admin } from "../lib/admin/admin.ts";
 import { isJobState, JOB_STATES } from "../lib/admin/jobs.ts";
-import { printEvents, readFailedLine } from "../lib/cli/events.ts";
+import { printEvents } from "../lib/cli/events.ts";
+import { failedReadLine } from "../lib/cli/info-text.ts";
 import { limitsChange, limitsJson, limitsLines } from "../lib/cli/limits.ts";
 import {
   emptiedJson,
@@ -175,7 +176,10 @@ const eventsCommand = defineCommand({
             if (count !== undefined && ++printed >= count) stop.abort();
           },
           // Said, not silent: a read failing (Redis unreachable) is tried again with back-off.
-          onError: (err) => process.stderr.write(`queue events: ${readFailedLine(err)}\n`),
+          onError: (err) =>
+            process.stderr.write(
+              `${failedReadLine("queue events", queue.options.redisUrl, err)}\n`,
+            ),
         });
       } finally {
         process.off("SIGINT", onSignal);

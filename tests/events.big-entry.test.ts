@@ -42,7 +42,7 @@ test("an entry naming more jobs than a read gives is read in parts, each job onc
   const full = await readShard(asClient(r), k2, 0, { entry: "0-0", seen: 0 }, 100, 2);
   expect([full.events.map((e) => e.event.id), full.next]).toEqual([
     ["s1", "s2"],
-    { entry: singles[1], seen: 0 },
+    { entry: singles[1]!, seen: 0 },
   ]);
   // Each event's own position: half-way (the jobs seen so far) until the entry's last job.
   const { events } = await readShard(asClient(r), key, 0, { entry: "0-0", seen: 0 }, 100, 8);

@@ -4,7 +4,8 @@
 // finish batch naming many jobs, types other parts of Courier add, trims).
 import { describe, expect, test } from "bun:test";
 import { TimeoutError } from "@redis/client";
-import { printEvents, readFailedLine } from "../lib/cli/events.ts";
+import { printEvents } from "../lib/cli/events.ts";
+import { failedReadLine } from "../lib/cli/info-text.ts";
 import { InputError, PermanentError, RedisRefusedError } from "../lib/errors.ts";
 import type { QueueEvent } from "../lib/queue/event-read.ts";
 import type { EventStream } from "../lib/queue/events.ts";
@@ -398,7 +399,7 @@ test("printEvents says each failed read (onError) and goes on once Redis answers
       lines.push(line);
       stop.abort();
     },
-    onError: (err) => failures.push(readFailedLine(err)),
+    onError: (err) => failures.push(failedReadLine("queue events", "redis://u:pw@h:1", err)),
   });
   let mine: [RawRedis, string][] = [];
   await until(async () => {
@@ -414,12 +415,15 @@ test("printEvents says each failed read (onError) and goes on once Redis answers
   await r.sendCommand(["XADD", k.events, "*", "type", "finished", "ids", "after"]);
   expect(await printing).toBe(1);
   expect(lines[0]).toMatch(/ finished {2}after /);
-  expect(failures[0]).toMatch(/^a read of the events failed, trying again: \S/);
-  expect(readFailedLine(new Error("a\u001b[2J\nsecond line"))).toBe(
-    "a read of the events failed, trying again: a\\x1b[2J",
+  expect(failures[0]).toMatch(
+    /^queue events: Redis at redis:\/\/u:\*\*\*@h:1 is unreachable: \S.* \(trying again\)$/,
+  );
+  const line = (err: unknown) => failedReadLine("queue events", "redis://h:1", err);
+  expect(line(new Error("a\u001b[2J\nsecond line"))).toBe(
+    "queue events: Redis at redis://h:1 is unreachable: a\\x1b[2J (trying again)",
   );
   // node-redis' command timeout has no message: said all the same.
-  expect(readFailedLine(new TimeoutError())).toMatch(/trying again: no answer within \d+ ms/);
+  expect(line(new TimeoutError())).toMatch(/unreachable: no answer within \d+ ms/);
 });
 
 const entryOf = (position: string) => position.replace(/\+\d+$/, "");

@@ -4,7 +4,6 @@
 
 import type { QueueEvent } from "../queue/event-read.ts";
 import type { Queue } from "../queue/queue.ts";
-import { describeCause } from "../redis/cause.ts";
 import { safeJson, safeText } from "../safe-text.ts";
 import { isoOrNull } from "../time.ts";
 
@@ -16,7 +15,7 @@ export interface PrintEventsOptions {
   signal?: AbortSignal;
   /** Writes a line; the next event is read once it resolves (a slow reader holds reads back). */
   write: (line: string) => void | Promise<void>;
-  /** Told each failed read, which is tried again (Redis unreachable; readFailedLine words it). */
+  /** Told each failed read, which is tried again (Redis unreachable; failedReadLine words it). */
   onError?: (err: unknown) => void;
 }
 
@@ -40,13 +39,6 @@ export async function printEvents(queue: Queue, o: PrintEventsOptions): Promise<
     events.close();
   }
   return printed;
-}
-
-/** A failed read as one line for stderr: what failed, and that it is tried again. */
-export function readFailedLine(err: unknown): string {
-  // describeCause: node-redis' TimeoutError has no message, an offline client says so.
-  const text = describeCause(err).split("\n")[0];
-  return safeText(`a read of the events failed, trying again: ${text}`);
 }
 
 /** One event as a line of text; what Redis holds is shown with its control characters escaped. */

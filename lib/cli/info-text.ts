@@ -17,15 +17,21 @@ import { safeText } from "../safe-text.ts";
 import { table } from "./table.ts";
 
 /**
- * `info --watch`'s line for a read that failed and will be tried again. Courier's own errors
- * name the URL already; a lost connection's (node-redis' own words) gets it, as a command's.
+ * A command's line for a read that failed and will be tried again (`info --watch`, `queue
+ * events`). Courier's own errors name the URL already; a lost connection's (node-redis' own
+ * words, or none: its TimeoutError) gets it, as a command's. One line, escaped.
  */
-export function watchFailureLine(redisUrl: string, err: unknown): string {
+export function failedReadLine(command: string, redisUrl: string, err: unknown): string {
   const why =
     err instanceof CourierError
       ? err.message
       : `Redis at ${maskUrl(redisUrl)} is unreachable: ${describeCause(err)}`;
-  return `info: ${safeText(why)} (trying again)`;
+  return `${command}: ${safeText(why.split("\n")[0]!)} (trying again)`;
+}
+
+/** `info --watch`'s failedReadLine. */
+export function watchFailureLine(redisUrl: string, err: unknown): string {
+  return failedReadLine("info", redisUrl, err);
 }
 
 /** The report as aligned text: one block per queue, its workers in a table. */
