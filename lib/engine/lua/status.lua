@@ -53,7 +53,9 @@ end
 local function outcome_of(key)
   if brief == 0 then return read('GET', key) end
   local head = read('GETRANGE', key, 0, 2 * brief - 1)
-  if not head or head == '' or #head < 2 * brief then return head and read('GET', key) end
+  if not head then return nil end
+  if head == '' then return read('GET', key) end -- missing (nil) or empty: GET tells which
+  if #head < 2 * brief then return head end -- the whole value already
   local first = string.find(head, '\n', 1, true)
   local task_end = first and string.find(head, '\n', first + 1, true)
   if not task_end then return cut(head) end -- no task line in its head: read as corrupt
