@@ -1,7 +1,8 @@
 // Which of a queue's keys holds another type than Courier writes, for a read that Redis
 // refused with WRONGTYPE (a hand edit, another program's key under the prefix): the dashboard
 // and /metrics then show that part as unreadable, naming the key, and serve the rest, as `info`
-// shows such a queue and `result` such a job. Asked only after a refusal: a TYPE per key.
+// shows such a queue and `result` such a job. Asked only after a refusal: a TYPE per key, all
+// sent at once.
 import { LEVELS, levelKeys, type QueueKeys } from "../engine/keys.ts";
 import { cannotBeRead } from "../engine/unreadable-text.ts";
 import { describeError } from "../errors.ts";
@@ -32,8 +33,11 @@ export async function unreadableLine(s: QueueShards): Promise<string> {
       for (const [key, want] of TYPES) wanted.set(key(keys), want);
     }
   }
-  for (const [key, want] of wanted) {
-    const type = await s.client.sendCommand<string>(["TYPE", key]);
+  // Sent at once (a few dozen TYPEs a shard, pipelined), judged in order: the first named.
+  const keys = [...wanted];
+  const types = await Promise.all(keys.map(([key]) => s.client.sendCommand<string>(["TYPE", key])));
+  for (const [i, [key, want]] of keys.entries()) {
+    const type = types[i]!;
     if (type !== "none" && type !== want)
       return `queue ${s.queue} ${cannotBeRead(key, type, want)}`;
   }
