@@ -11,7 +11,6 @@ import type { Limits } from "../engine/limits.ts";
 import { InputError } from "../errors.ts";
 import { kindOf } from "../option-keys.ts";
 import { checkBoolean, checkCount, checkIds, checkObject, keysOf } from "../queue/call-args.ts";
-import { asOutage } from "../redis/calls.ts";
 import { redisNowMs } from "../redis/clock.ts";
 import { mastersOf } from "../redis/cluster.ts";
 import type { Redis } from "../redis/connect.ts";
@@ -64,9 +63,7 @@ export class QueueReader {
    * closed"), a call made before it getting its reply (lib/redis/gate.ts).
    */
   protected call<T>(fn: () => Promise<T>): Promise<T> {
-    return this.gate.try(fn).catch((err: unknown) => {
-      throw asOutage(this.options.redisUrl, err);
-    });
+    return this.gate.call(fn, this.options.redisUrl);
   }
 
   /**

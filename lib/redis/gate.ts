@@ -5,6 +5,7 @@
 // "unreachable": it is our close, not an outage.
 import { ClientClosedError } from "@redis/client";
 import { InputError } from "../errors.ts";
+import { asOutage } from "./calls.ts";
 
 export class CallGate {
   /** Aborted by close(): every call after it is refused, and the waits under way end. */
@@ -43,6 +44,17 @@ export class CallGate {
     } finally {
       this.#inFlight.delete(p);
     }
+  }
+
+  /**
+   * One call not retried (an Admin's, a Schedules'): `try`, and Redis unreachable said as a
+   * Queue's last try says it, a ConnectError naming `redisUrl` (masked; none given: as it came).
+   */
+  call<T>(fn: () => Promise<T>, redisUrl?: string): Promise<T> {
+    if (redisUrl === undefined) return this.try(fn);
+    return this.try(fn).catch((err: unknown) => {
+      throw asOutage(redisUrl, err);
+    });
   }
 
   /** Begins closing: calls are refused from now; resolves once the tries under way settled. */

@@ -7,7 +7,6 @@ import { scheduleKeys } from "../engine/keys.ts";
 import { saveSchedule } from "../engine/schedule.ts";
 import { CourierError, InputError } from "../errors.ts";
 import { resolveOptions } from "../options.ts";
-import { asOutage } from "../redis/calls.ts";
 import { redisNowMs } from "../redis/clock.ts";
 import { closeClient } from "../redis/close.ts";
 import type { Redis } from "../redis/connect.ts";
@@ -206,11 +205,7 @@ export class Schedules {
 
   /** One call: refused once closed; on its own connection, mapped as a Queue's (calls.ts). */
   #call<T>(fn: () => Promise<T>): Promise<T> {
-    const url = this.#url;
-    if (url === undefined) return this.#gate.try(fn);
-    return this.#gate.try(fn).catch((err: unknown) => {
-      throw asOutage(url, err);
-    });
+    return this.#gate.call(fn, this.#url);
   }
 
   async #setPaused(name: string, paused: boolean): Promise<boolean> {
