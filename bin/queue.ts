@@ -140,7 +140,7 @@ const jobsCommand = defineCommand({
 const eventsCommand = defineCommand({
   meta: {
     name: "events",
-    description: `Print a queue's events as workers write them, one line each, until Ctrl-C (or --count): finished, failed, retried, canceled, progress, and \`gap\` when events after --from were trimmed before they were read. Each line ends with the cursor to resume from right after it (--from). Exit ${EXIT.notFound} for no such queue, ${EXIT.usage} for a cursor that is not one this queue's events printed.`,
+    description: `Print a queue's events as workers write them, one line each, until Ctrl-C (or --count): finished, failed, retried, canceled, progress, and \`gap\` when events after --from were trimmed before they were read. Each line ends with the cursor to resume from right after it (--from). A read that fails (Redis unreachable) is said on stderr, one line, and tried again. Exit ${EXIT.notFound} for no such queue, ${EXIT.usage} for a cursor that is not one this queue's events printed.`,
   },
   args: {
     name,
