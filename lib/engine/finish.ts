@@ -3,7 +3,7 @@
 // entries for the worker's free slots (one call per job at concurrency 1).
 import { defaults } from "../config.ts";
 import type { Redis } from "../redis/connect.ts";
-import { GROUP, MINUTES_KEPT, type QueueKeys } from "./keys.ts";
+import { callerIdOf, GROUP, MINUTES_KEPT, type QueueKeys } from "./keys.ts";
 import { scriptCommand, scripts, sendScript } from "./lua.ts";
 import { runTail } from "./outcome.ts";
 
@@ -94,7 +94,7 @@ function writeItem(
 ): number {
   command[at] = entryId;
   // An auto id goes as '' (the script appends the suffix to the entry id): fewer bytes per job.
-  command[at + 1] = jobId === entryId + keys.idSuffix ? "" : jobId;
+  command[at + 1] = callerIdOf(keys, entryId, jobId) ?? "";
   command[at + 2] = hasRecord ? "1" : "0";
   command[at + 3] = String(Math.max(0, Math.round(runMs)));
   return at + 4;

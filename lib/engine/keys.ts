@@ -351,6 +351,14 @@ export function shardOf(id: string, shards: number): number {
   return s < shards ? s : -1;
 }
 
+/**
+ * A job's caller id, or null for an auto id (its entry's id and the shard's suffix): the scripts
+ * are given the caller's id only, an auto id being the entry's.
+ */
+export function callerIdOf(keys: QueueKeys, entryId: string, jobId: string): string | null {
+  return jobId === entryId + keys.idSuffix ? null : jobId;
+}
+
 /** What a shard appends to an entry id to make a job's auto id: nothing for one shard. */
 export function idSuffix(shard: number, shards: number): string {
   return shards === 1 ? "" : `:${shard}`;

@@ -4,7 +4,7 @@ import { ErrorReply } from "@redis/client";
 import type { WorkerOptions } from "../config.ts";
 import { buryEntries } from "../engine/bury.ts";
 import { failJobs } from "../engine/fail.ts";
-import { GROUP, HANDOVER_SUFFIX, type QueueKeys } from "../engine/keys.ts";
+import { callerIdOf, GROUP, HANDOVER_SUFFIX, type QueueKeys } from "../engine/keys.ts";
 import { clipError } from "../errors.ts";
 import { describeCause } from "../redis/cause.ts";
 import type { Redis } from "../redis/connect.ts";
@@ -67,7 +67,7 @@ export async function failBatch(
 ): Promise<number[]> {
   const failures = items.map((f) => ({
     entry: f.entryId,
-    id: f.jobId === f.entryId + keys.idSuffix ? null : f.jobId,
+    id: callerIdOf(keys, f.entryId, f.jobId),
     hasRecord: f.job.hasRecord,
     runNo: f.job.runNo,
     runMs: f.runMs,
@@ -145,7 +145,7 @@ export async function buryIfNoRecord(
   if (String(type) === "hash") return null;
   const burial = {
     entryId,
-    id: jobId === entryId + keys.idSuffix ? "" : jobId,
+    id: callerIdOf(keys, entryId, jobId) ?? "",
     problem: `outcome not recorded: ${clipError(describeCause(refusal))}`,
   };
   const bo = { consumer: o.name, failureTtlS: item.compact ? 0 : o.failureTtlS };
