@@ -30,6 +30,17 @@ import type { WorkerInfo } from "./workers.ts";
 
 const JOBS_QUERY_KEYS = keysOf<JobsQuery>()(["state", "limit", "cursor", "oldest"]);
 
+/** Admin.workers' options, and Admin.deadLetters' page: their keys checked by the compiler. */
+interface WorkersQuery {
+  prune?: boolean;
+}
+interface DeadLettersQuery {
+  cursor?: string | null;
+  limit?: number;
+}
+const WORKERS_KEYS = keysOf<WorkersQuery>()(["prune"]);
+const DEAD_LETTERS_KEYS = keysOf<DeadLettersQuery>()(["cursor", "limit"]);
+
 /** The most rows one read returns (the CLI's and the dashboard's bound too). */
 const PAGE_MAX = 500;
 
@@ -169,15 +180,15 @@ export class QueueReader {
    * Workers by heartbeat, merged by name over the shards (a worker beats in each); with
    * `prune`, those gone are removed from each shard's set afterwards.
    */
-  async workers(options: { prune?: boolean } = {}): Promise<WorkerInfo[]> {
-    checkObject(options, "workers", ["prune"]);
+  async workers(options: WorkersQuery = {}): Promise<WorkerInfo[]> {
+    checkObject(options, "workers", WORKERS_KEYS);
     checkBoolean(options.prune, "workers' prune"); // "no" would read as true: prune
     return this.call(() => view.workersOf(this.queueShards, options.prune ?? false));
   }
 
   /** A page of dead letters, newest first over every shard (dead-pages.ts: the cursor). */
-  async deadLetters(page: { cursor?: string | null; limit?: number } = {}): Promise<DeadPage> {
-    checkObject(page, "deadLetters", ["cursor", "limit"]);
+  async deadLetters(page: DeadLettersQuery = {}): Promise<DeadPage> {
+    checkObject(page, "deadLetters", DEAD_LETTERS_KEYS);
     if (page.limit !== undefined) checkCount(page.limit, "deadLetters' limit", 1, PAGE_MAX);
     const { cursor } = page as { cursor?: unknown };
     if (cursor !== undefined && cursor !== null && typeof cursor !== "string") {
