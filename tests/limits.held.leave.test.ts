@@ -5,12 +5,14 @@
 // wake pages the list by place, so keys leaving it meanwhile make it skip none, and a key
 // concurrency removed wakes every waiter of a key, not 100. Against the real Redis of
 // tests/preload.ts.
+
 import { expect, test } from "bun:test";
 import { Admin } from "../lib/admin/admin.ts";
 import { wakeKeyWaiters } from "../lib/engine/key-wake.ts";
 import { limitKeys } from "../lib/engine/keys.ts";
 import { freeSlots, type LimitAsk, reserveSlots } from "../lib/engine/limit.ts";
 import { type LimitsChange, writeLimits } from "../lib/engine/limits.ts";
+import { scripts } from "../lib/engine/lua.ts";
 import { takeRateHeld, wakeStart } from "../lib/engine/rate-held.ts";
 import type { Redis } from "../lib/redis/connect.ts";
 import { type EngineQueue, engineQueue } from "./fixtures/plant.ts";
@@ -127,7 +129,8 @@ test("a key concurrency raised wakes every held key though keys leave the list d
         ? Reflect.get(t, name)
         : async (args: string[]) => {
             const got = await t.sendCommand(args);
-            if (args[2] === "2" && args[3] === lk.layout && args[4] === lk.keys) {
+            // limit-done.lua's call, by its hash (EVALSHA) or its text (EVAL after a NOSCRIPT).
+            if (args[1] === scripts.limitDone.sha || args[1] === scripts.limitDone.source) {
               const pairs = (got as string[]).flatMap((m, i) =>
                 i % 2 === 0 && m !== "!" ? [ask(m.slice(2), (got as string[])[i + 1])] : [],
               );

@@ -107,7 +107,7 @@ export async function freeSlots(
   for (const e of ended) args.push(e.run ?? e.jobId, e.limitKey, e.jobId);
   for (const g of gone) args.push(`${g.shard}|${g.jobId}`, g.limitKey);
   for (const key of keys) args.push("", key);
-  const reply = await runScript<string[]>(client, scripts.limitDone, [lk.layout, lk.keys], args);
+  const reply = await runScript<string[]>(client, scripts.limitDone, [lk.layout], args);
   const woken: Woken[] = [];
   for (let i = 0; i + 1 < reply.length; i += 2) {
     const m = String(reply[i]);

@@ -9,9 +9,9 @@
 -- A run frees only its own running member (its token: limit.lua); the key hash's `run|<job id>`
 -- goes with it only while it names that run (a claimer's ask may have re-keyed it).
 --
--- KEYS[1] layout (hash: key_concurrency)  KEYS[2] held keys (zset: limit:keys; checked only: a
---   key leaves it when its last waiter starts, in limit.lua, never at a wake: a woken waiter
---   may find its slot taken and wait again, and rate-held.lua walks the list for held jobs)
+-- KEYS[1] layout (hash: key_concurrency). The held keys (limit:keys) are not this script's: a key
+--   leaves them when its last waiter starts, in limit.lua, never at a wake (a woken waiter may
+--   find its slot taken and wait again, and rate-held.lua walks the list for held jobs).
 -- ARGV[1] running prefix  ARGV[2] waiting prefix  ARGV[3] key hash prefix
 -- ARGV[4] the number E of ended runs
 -- ARGV[5..4+3E] triples: the run's token, limit key, job id
@@ -25,7 +25,7 @@
 -- Or an error reply `ERR courier: key … holds a …` for the layout key (nothing written).
 --- @include clock
 --- @include wrongtype
-local refused = wrong_type({ KEYS[1], 'hash', KEYS[2], 'zset' })
+local refused = wrong_type({ KEYS[1], 'hash' })
 if refused then return refused end
 local now = clock_ms()
 local kc = tonumber(redis.call('HGET', KEYS[1], 'key_concurrency'))
