@@ -14,7 +14,9 @@ import {
 } from "../lib/admin/letter-runs.ts";
 import { requeueAllLetters } from "../lib/admin/letters.ts";
 import { QueueShards } from "../lib/admin/queue-shards.ts";
+import { MOVE_BYTES } from "../lib/config.ts";
 import { buryEntries } from "../lib/engine/bury.ts";
+import { deadPages } from "../lib/engine/letters.ts";
 import { scripts } from "../lib/engine/lua.ts";
 import { deliver, type EngineQueue, engineQueue, plant } from "./fixtures/plant.ts";
 
@@ -66,7 +68,7 @@ function watch(v: EngineQueue) {
     // A page of letters read up to its bytes (stream-page.lua): its count.
     const page = args[0] === "EVALSHA" && args[1] === scripts.streamPage.sha;
     if (page && args[4] === "XRANGE") seen.pages.push(Number(args[7]));
-    if (args[0] === "XREVRANGE") seen.scans.push(Number(args[5]));
+    if (page && args[4] === "XREVRANGE") seen.scans.push(Number(args[7]));
     // A letter found by id: its failed value read, then the letter (findDead).
     const letterRead = args[0] === "GET" && args[1]!.startsWith(v.k.resultPrefix);
     if (letterRead) seen.mostRead = Math.max(seen.mostRead, ++seen.reading);
@@ -145,6 +147,18 @@ describe("dead letters found by a scan", () => {
     // 40 letters of 100 KB, read once: 16, then 10 a page (1 MiB of them).
     expect(seen.scans).toEqual([PAGE_FIRST, 10, 10, 10]);
     expect(Math.max(...seen.scans)).toBeLessThanOrEqual(SCAN_MOST);
+  });
+
+  test("a page of big letters ends at its bytes, not only its count (deadPages)", async () => {
+    await using v = await engineQueue();
+    await letters(v, 12, 600_000); // 16 of them would be 9.6 MB in one reply
+    const weights: number[] = [];
+    for await (const page of deadPages(v.client, v.k.dead, PAGE_FIRST, () => PAGE_FIRST)) {
+      weights.push(page.reduce((n, e) => n + letterBytes(e[1]), 0));
+    }
+    expect(weights.length).toBeGreaterThan(1); // cut by bytes, and read on past the cut
+    // Each page at most MOVE_BYTES and the letter that crossed it.
+    for (const w of weights) expect(w).toBeLessThan(MOVE_BYTES + 700_000);
   });
 
   test("small letters: pages of at most SCAN_MOST; a letter at the stream's end is found", async () => {

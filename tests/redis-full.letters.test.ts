@@ -3,9 +3,11 @@
 // "failed", from the letter: `result`, `trigger --wait` and a library waiter woken by the
 // batched `failed` event; never "unknown id". The dashboard's reads, which anyone may send and
 // which run every second, do not look through letters (its dead-letter list shows the job).
+
 import { afterEach, describe, expect, test } from "bun:test";
 import { type Dashboard, startDashboard } from "../lib/dashboard/server.ts";
 import { LETTER_LOOKBACK, LETTER_PAGE, recordsFromLetters } from "../lib/engine/letters.ts";
+import { scripts } from "../lib/engine/lua.ts";
 import { PermanentError } from "../lib/errors.ts";
 import { WORDCOUNT_TASK } from "../lib/tasks/wordcount/name.ts";
 import { defineTask } from "../lib/types.ts";
@@ -135,7 +137,9 @@ describe("a job that failed while Redis was full (no record, only its dead lette
     const counts: number[] = [];
     const counting = {
       sendCommand: (args: string[]) => {
-        if (args[0] === "XREVRANGE") counts.push(Number(args[5]));
+        // A page of letters (stream-page.lua, newest first): its count.
+        const page = args[0] === "EVALSHA" && args[1] === scripts.streamPage.sha;
+        if (page && args[4] === "XREVRANGE") counts.push(Number(args[7]));
         return r.sendCommand(args);
       },
     } as unknown as Parameters<typeof recordsFromLetters>[0];

@@ -7,11 +7,13 @@
 // another type (fail.lua, finish.lua: `corrupt record: key … holds a …`) has no outcome either,
 // and is read from its letter the same way.
 
+import { MOVE_BYTES } from "../config.ts";
 import { wrongTypeAs } from "../redis/cause.ts";
 import type { Redis } from "../redis/connect.ts";
 import { field } from "../redis/reply.ts";
 import type { JobRecord } from "../types.ts";
 import type { QueueKeys } from "./keys.ts";
+import { readStreamPage } from "./stream-page.ts";
 
 /**
  * How many of the newest dead letters are looked through for jobs whose record is gone. No
@@ -67,10 +69,12 @@ export async function recordsFromLetters(
 
 /**
  * The dead stream's letters, newest first, a page a call: `first` letters, then as many as
- * `next` says for the page just read (a letter holds its job's payload: a caller sizes pages by
- * bytes), at most `most` in all; it ends at the stream's end, or when the caller stops (break)
- * once it has what it looks for. The one walk behind finding letters by job id: here (the
- * newest LETTER_LOOKBACK) and `dead show|requeue|delete ID` (lib/admin/dead-find.ts, all).
+ * `next` says for the page just read, at most `most` in all; a page also ends at the letter
+ * that reaches MOVE_BYTES (weighed in Redis as it reads them, stream-page.lua: a letter holds
+ * its job's payload, so a count alone bounds nothing); it ends at the stream's end, or when the
+ * caller stops (break) once it has what it looks for. The one walk behind finding letters by
+ * job id: here (the newest LETTER_LOOKBACK) and `dead show|requeue|delete ID`
+ * (lib/admin/dead-find.ts, all).
  */
 export async function* deadPages(
   client: Redis,
@@ -83,10 +87,10 @@ export async function* deadPages(
   let count = first;
   for (let seen = 0; seen < most; ) {
     const take = Math.min(count, most - seen);
-    const range = ["XREVRANGE", dead, from, "-", "COUNT", String(take)];
-    const page = await client.sendCommand<DeadEntry[]>(range);
+    const q = { reverse: true, from, to: "-", count: take, bytes: MOVE_BYTES };
+    const { entries: page, cut } = await readStreamPage(client, dead, q);
     yield page;
-    if (page.length < take) return;
+    if (page.length === 0 || (page.length < take && !cut)) return;
     seen += page.length;
     count = next(page);
     from = `(${page.at(-1)![0]}`;
