@@ -102,7 +102,8 @@ for (const kind of ["finish", "fail"] as const) {
 // over that job alone (a result too large for Redis, a failure whose letter a key refused): it
 // is dead-lettered from its entry, the letter saying why, never acknowledged unlettered. Its
 // entry was acknowledged and deleted, and the log said "see dead letters" of a letter never
-// written (R-193).
+// written (R-193). Its failed value is written under the job's id, auto or not: an auto id
+// sent as none left the job unknown to `result` and to waits, whatever the letter said.
 for (const kind of ["finish", "fail"] as const) {
   test(`a ${kind} refused over a job with no record: dead-lettered with the refusal`, async () => {
     await using r = await rawRedis();
@@ -128,6 +129,12 @@ for (const kind of ["finish", "fail"] as const) {
       "corrupt record: outcome not recorded: ERR string exceeds maximum allowed size",
     );
     expect(await pendingCount(r, keys)).toBe(0);
+    // The job failed for good under its auto id, as a buried entry's does: `result ID` says
+    // failed and waitForJobs sees it end, where only a letter was written and the job read
+    // back as unknown.
+    const failed = String(await r.sendCommand(["GET", keys.result(d.jobId)]));
+    expect(failed.startsWith("X")).toBe(true);
+    expect(failed).toContain("outcome not recorded");
   });
 }
 

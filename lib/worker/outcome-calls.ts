@@ -145,7 +145,9 @@ export async function buryIfNoRecord(
   if (String(type) === "hash") return null;
   const burial = {
     entryId,
-    id: callerIdOf(keys, entryId, jobId) ?? "",
+    // The job's id, an auto one too: bury.lua writes its failed value under it (r:<id>), so
+    // `result` and waits see the job end; '' (no id known) writes the letter only.
+    id: jobId,
     problem: `outcome not recorded: ${clipError(describeCause(refusal))}`,
   };
   const bo = { consumer: o.name, failureTtlS: item.compact ? 0 : o.failureTtlS };
