@@ -124,7 +124,8 @@ for (const kind of ["finish", "fail"] as const) {
     const fields = Object.fromEntries(
       letters[0]![1].flatMap((v, i, a) => (i % 2 === 0 ? [[v, a[i + 1]]] : [])),
     );
-    expect(fields).toMatchObject({ id: d.jobId, task: "t" });
+    // The attempt that ran (the entry's `a` is the attempts used before it: 0).
+    expect(fields).toMatchObject({ id: d.jobId, task: "t", attempts: "1" });
     expect(fields.error).toBe(
       "corrupt record: outcome not recorded: ERR string exceeds maximum allowed size",
     );
@@ -134,6 +135,7 @@ for (const kind of ["finish", "fail"] as const) {
     // back as unknown.
     const failed = String(await r.sendCommand(["GET", keys.result(d.jobId)]));
     expect(failed.startsWith("X")).toBe(true);
+    expect(failed.split(" ")[2]).toBe("1"); // the outcome's attempt (lib/engine/outcome.ts)
     expect(failed).toContain("outcome not recorded");
   });
 }

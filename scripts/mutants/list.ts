@@ -276,6 +276,8 @@ export const mutants: Mutant[] = [
     "const codes = await ackAndDelete(client, keys, entryId).then(() => [1]);", [T("worker.giveup")]),
   m("giveup-auto-id-unfailed", SETTLE, "an outcome refused over an auto-id job fails it under its id: result and waits see it end",
     "    id: jobId,\n", "    id: callerIdOf(keys, entryId, jobId) ?? \"\",\n", [T("worker.giveup")]),
+  m("giveup-attempt-unsaid", "lib/engine/lua/bury.lua", "a job lettered over a refused outcome says the attempt that ran, not the attempts before it",
+    "    if ARGV[i + 3] ~= '' then f.a = ARGV[i + 3] end\n", "", [T("worker.giveup")]),
   m("giveup-burial-refused-acked", SETTLE, "a job whose burial is refused too is kept pending for a claim",
     "  if (codes === null) return null;\n", "  if (codes === null) return BURIED;\n", [T("worker.giveup")]),
   m("setaside-refusal-retried", "lib/worker/set-aside.ts", "a set-aside refused for good stops the worker, not looked at again for ever",
