@@ -102,7 +102,8 @@ for (const kind of ["finish", "fail"] as const) {
 // over that job alone (a result too large for Redis, a failure whose letter a key refused): it
 // is dead-lettered from its entry, the letter saying why, never acknowledged unlettered. Its
 // entry was acknowledged and deleted, and the log said "see dead letters" of a letter never
-// written (R-193).
+// written (R-193). Its failed value is written under the job's id, auto or not: an auto id
+// sent as none left the job unknown to `result` and to waits, whatever the letter said.
 for (const kind of ["finish", "fail"] as const) {
   test(`a ${kind} refused over a job with no record: dead-lettered with the refusal`, async () => {
     await using r = await rawRedis();
@@ -123,11 +124,19 @@ for (const kind of ["finish", "fail"] as const) {
     const fields = Object.fromEntries(
       letters[0]![1].flatMap((v, i, a) => (i % 2 === 0 ? [[v, a[i + 1]]] : [])),
     );
-    expect(fields).toMatchObject({ id: d.jobId, task: "t" });
+    // The attempt that ran (the entry's `a` is the attempts used before it: 0).
+    expect(fields).toMatchObject({ id: d.jobId, task: "t", attempts: "1" });
     expect(fields.error).toBe(
       "corrupt record: outcome not recorded: ERR string exceeds maximum allowed size",
     );
     expect(await pendingCount(r, keys)).toBe(0);
+    // The job failed for good under its auto id, as a buried entry's does: `result ID` says
+    // failed and waitForJobs sees it end, where only a letter was written and the job read
+    // back as unknown.
+    const failed = String(await r.sendCommand(["GET", keys.result(d.jobId)]));
+    expect(failed.startsWith("X")).toBe(true);
+    expect(failed.split(" ")[2]).toBe("1"); // the outcome's attempt (lib/engine/outcome.ts)
+    expect(failed).toContain("outcome not recorded");
   });
 }
 

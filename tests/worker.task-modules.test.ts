@@ -32,6 +32,15 @@ const MODULES: Record<string, string> = {
   "throws.ts": "throw Object.create(null);\n",
   "getter.ts": `export default { get name() { throw Object.create(null); }, run: async () => 1 };\n`,
   "proxy.ts": `export default new Proxy({}, { ownKeys() { throw new Error("no keys"); } });\n`,
+  // Errors thrown outside the task's promise: from a timer it set, and a rejection it left.
+  "strays.ts": [
+    "const wait = (ms) => new Promise((r) => setTimeout(r, ms));",
+    "export const timer = { name: 'timer', async run() {",
+    "  setTimeout(() => { throw new Error('\\u001b]0;title\\u0007\\u001b[2Jfrom a timer'); }, 5);",
+    "  await wait(200); return 'timer ok'; } };",
+    "export const loose = { name: 'loose', async run() {",
+    "  Promise.reject(new Error('left unhandled \\u001b[31m')); await wait(200); return 'loose ok'; } };",
+  ].join("\n"),
 };
 
 beforeAll(() => {
@@ -110,6 +119,31 @@ describe("worker --tasks", () => {
     expect(lines).toContainEqual(
       expect.objectContaining({ event: "shouting", text: "hi", job: ids.shout, task: "shout" }),
     );
+  }, 30_000);
+
+  // Bun printed such an error raw on stderr, a source excerpt and a stack trace with it, its
+  // control characters reaching the terminal; and the worker went on only because the CLI
+  // awaits at the top level. One log line now, escaped as every line; the jobs finish.
+  test("an error a task throws from a timer, or a rejection it leaves: one log line, jobs go on", async () => {
+    const prefix = testPrefix();
+    await using q = await openQueue({ prefix, maxAttempts: 1 });
+    const ids = [await q.enqueue("timer", null), await q.enqueue("loose", null)];
+    const run = await worker([
+      ...["--tasks", "./strays.ts", "--burst", "--prefix", prefix, "--log-format", "json"],
+    ]);
+    expect(run).toMatchObject({ code: 0, stderr: "" });
+    const { ended } = await q.waitForJobs(ids, { timeoutMs: 10_000 });
+    expect(ids.map((id) => ended.get(id)?.result)).toEqual(["timer ok", "loose ok"]);
+    expect(run.stdout).not.toContain("\u001b");
+    const lines = run.stdout
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
+    const stray = lines.filter((l) => l.event === "uncaught error; the worker goes on");
+    expect(stray.map((l) => [l.level, l.error]).sort()).toEqual([
+      ["error", "\u001b]0;title\u0007\u001b[2Jfrom a timer"],
+      ["error", "left unhandled \u001b[31m"],
+    ]);
   }, 30_000);
 
   // Refused before Redis is reached (the modules load first): nothing a cluster changes, so

@@ -137,6 +137,43 @@ describe("an abort listener (or ctx.onabort) that throws", () => {
     await w.stop();
   });
 
+  // A task that makes `onabort` its own property, a getter that throws (over a handler set
+  // through the runtime's own setter) or a value that cannot be set: the guard threw inside the
+  // abort, so the attempt never ended (the job "started" for good, its lease renewed), the
+  // deadline ticker threw every tick, and stop() never returned.
+  const hidesOnabort = defineTask({
+    name: "hides-onabort",
+    timeoutMs: 30,
+    run: async (payload: string, ctx: TaskContext) => {
+      const runtime = Object.getOwnPropertyDescriptor(AbortSignal.prototype, "onabort")!;
+      runtime.set!.call(ctx, () => {
+        throw new Error("onabort boom");
+      });
+      const own =
+        payload === "getter"
+          ? {
+              get() {
+                throw new Error("onabort getter boom");
+              },
+            }
+          : { value: () => {}, writable: false };
+      Object.defineProperty(ctx, "onabort", own);
+      return never();
+    },
+  });
+
+  test("an onabort the task hid behind its own property: the attempt times out as ever", async () => {
+    const prefix = testPrefix();
+    await using q = await openQueue({ prefix, maxAttempts: 1 });
+    const w = await startWorker({ prefix, tasks: [hidesOnabort] });
+    const ids = [await q.enqueue("hides-onabort", "getter"), await q.enqueue("hides-onabort", "")];
+    const { ended } = await q.waitForJobs(ids, { timeoutMs: 10_000 });
+    for (const id of ids) {
+      expect(ended.get(id)).toMatchObject({ status: "failed", error: "timed out after 30 ms" });
+    }
+    await w.stop();
+  });
+
   test("in runTask: the run ends with the abort's reason, the host is told of nothing", async () => {
     const stop = new AbortController();
     const task = defineTask({

@@ -3,6 +3,7 @@
 // the leases then lapse so other workers claim the jobs as after a crash. A queue it serves that
 // gets its first high or low priority job meanwhile makes it stop gracefully and start again,
 // the new start reading the queue's levels (lib/worker/levels-watch.ts).
+import { clipError, describeError } from "../errors.ts";
 import { createLogger, type LogFormat } from "../log.ts";
 import type { Task } from "../types.ts";
 import { Worker, type WorkerConfig } from "../worker/worker.ts";
@@ -36,8 +37,19 @@ export async function runWorker(options: RunWorkerOptions): Promise<Worker> {
     logger.log("info", "stopping (send the signal again to exit at once)", { signal });
     if (worker) void worker.stop();
   };
+  // What a task's code throws outside its promise (from a timer it set, a rejection it left
+  // unhandled) reaches no attempt: one log line, escaped as every line, and the worker goes on
+  // with its other jobs. The runtime printed it raw on stderr (its control characters reaching
+  // the terminal), with a stack trace.
+  const onStray = (err: unknown) => {
+    logger.log("error", "uncaught error; the worker goes on", {
+      error: clipError(describeError(err)),
+    });
+  };
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
+  process.on("uncaughtException", onStray);
+  process.on("unhandledRejection", onStray);
   try {
     for (;;) {
       let levels = false;
@@ -57,5 +69,7 @@ export async function runWorker(options: RunWorkerOptions): Promise<Worker> {
   } finally {
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);
+    process.off("uncaughtException", onStray);
+    process.off("unhandledRejection", onStray);
   }
 }

@@ -10,6 +10,11 @@ export interface Burial {
   id: string;
   /** What is wrong: the letter says `corrupt record: <problem>`. */
   problem: string;
+  /**
+   * The attempt that ran, when one did (an outcome Redis refused); else the entry's `a` (the
+   * attempts used before it) is what the letter and the failed value say.
+   */
+  attempt?: number;
 }
 
 export interface BuryOptions {
@@ -41,7 +46,7 @@ export async function buryEntries(
     MINUTES_KEPT,
     keys.idSuffix, // an id-less letter names the entry's auto id, which names its shard
   ];
-  for (const b of burials) args.push(b.entryId, b.id, b.problem);
+  for (const b of burials) args.push(b.entryId, b.id, b.problem, b.attempt ?? "");
   const reply = await runScript<number[]>(
     client,
     scripts.bury,

@@ -21,7 +21,7 @@ export async function promoteSome(
   bytes = MOVE_BYTES,
 ): Promise<Promoted> {
   const keys = [k.delayed, k.stream];
-  const args = [k.recordPrefix, most, Math.max(1, bytes)]; // at least 1: each call moves one
+  const args = [k.recordPrefix, most, Math.max(1, bytes), k.resultPrefix]; // bytes ≥ 1: one a call
   const [moved, more] = await runScript<[number, number]>(client, scripts.promote, keys, args);
   return { moved, more: more === 1 };
 }

@@ -26,7 +26,8 @@ export async function serveTasks(
   most = 1000,
   bytes = MOVE_BYTES,
 ): Promise<Served> {
-  const args = [k.parkedPrefix, k.recordPrefix, Math.round(aliveMs), most, bytes, ...tasks];
+  const args = [k.parkedPrefix, k.recordPrefix, Math.round(aliveMs), most, bytes, k.resultPrefix];
+  args.push(...tasks);
   const keys = [k.tasks, k.stream];
   type Reply = [number, string[], number];
   const [moved, corrupt, more] = await runScript<Reply>(client, scripts.serve, keys, args);

@@ -82,6 +82,10 @@ type Listener = EventListenerOrEventListenerObject;
 const guards = new WeakMap<object, EventListener>();
 const add = AbortSignal.prototype.addEventListener;
 const remove = AbortSignal.prototype.removeEventListener;
+const onabort = Object.getOwnPropertyDescriptor(AbortSignal.prototype, "onabort") as {
+  get: (this: AbortSignal) => unknown;
+  set: (this: AbortSignal, handler: unknown) => void;
+};
 
 function guardOf(listener: Listener): EventListener {
   let guard = guards.get(listener);
@@ -99,10 +103,13 @@ function guardOf(listener: Listener): EventListener {
 /**
  * Guards a handler the task set as `ctx.onabort` (an accessor of the runtime's, so it is
  * guarded when the signal is about to fire, not on every context). Call before aborting.
+ * Read and set through the runtime's own accessor, never the property: a task may hide it
+ * behind one of its own (a getter that throws, a value that cannot be set), and a throw here
+ * would leave the attempt unended, its job running for good.
  */
 export function guardOnAbort(signal: AbortSignal): void {
-  const handler = signal.onabort;
-  if (typeof handler === "function") signal.onabort = guardOf(handler) as typeof handler;
+  const handler = onabort.get.call(signal);
+  if (typeof handler === "function") onabort.set.call(signal, guardOf(handler as Listener));
 }
 
 function addGuarded(this: AbortSignal, type: string, listener: Listener | null, options?: unknown) {

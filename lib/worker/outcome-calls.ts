@@ -137,7 +137,7 @@ export async function buryIfNoRecord(
   client: Redis,
   keys: QueueKeys,
   o: WorkerOptions,
-  item: { entryId: string; jobId: string; compact: boolean },
+  item: { entryId: string; jobId: string; attempt: number; compact: boolean },
   refusal: unknown,
 ): Promise<number | null> {
   const { entryId, jobId } = item;
@@ -145,8 +145,11 @@ export async function buryIfNoRecord(
   if (String(type) === "hash") return null;
   const burial = {
     entryId,
-    id: callerIdOf(keys, entryId, jobId) ?? "",
+    // The job's id, an auto one too: bury.lua writes its failed value under it (r:<id>), so
+    // `result` and waits see the job end; '' (no id known) writes the letter only.
+    id: jobId,
     problem: `outcome not recorded: ${clipError(describeCause(refusal))}`,
+    attempt: item.attempt, // the attempt that ran (the entry's `a` counts those before it)
   };
   const bo = { consumer: o.name, failureTtlS: item.compact ? 0 : o.failureTtlS };
   const limits = { deadMaxLen: o.deadMaxLen, eventsMaxLen: o.eventsMaxLen };

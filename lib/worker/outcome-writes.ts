@@ -103,7 +103,7 @@ export abstract class OutcomeWrites {
       client,
       this.keys,
       this.o,
-      { entryId: item.entryId, jobId: item.jobId, compact },
+      { entryId: item.entryId, jobId: item.jobId, attempt: item.job.attempt, compact },
       refusal,
     );
     if (settled === null) await handOverForClaim(client, this.keys, this.o.name, item.entryId);

@@ -12,8 +12,9 @@
 --   letter dropped for it as include/dead.lua says, counted `dead_trimmed`)
 -- ARGV[6] dead max len  ARGV[7] events max len  ARGV[8] minutes of counts kept
 -- ARGV[9] the shard's id suffix (keys.ts idSuffix: '' for one shard, `:<s>` of N > 1)
--- ARGV[10..] triples: entry id, job id ('' = not known: the letter names the entry's auto id,
---   the entry id and the suffix, so that an id-less letter still names its shard)
+-- ARGV[10..] quadruples: entry id, job id ('' = not known: the letter names the entry's auto id,
+--   the entry id and the suffix, so that an id-less letter still names its shard), problem,
+--   the attempt that ran ('' = none ran: the letter and the failed value say the entry's `a`)
 -- Returns one integer per entry: 1 buried, 0 not buried: not pending to this consumer (left
 -- alone), or its job has an outcome already (a duplicate entry: acknowledged and deleted, no
 -- letter, no count: the job is not failed), -2 buried but r:<id> holds another type (no
@@ -32,7 +33,7 @@ if wrong then return wrong end
 local group, consumer = ARGV[3], ARGV[4]
 local out, fields, entries, ids = {}, {}, {}, {}
 
-for i = 10, #ARGV, 3 do
+for i = 10, #ARGV, 4 do
   local entry = ARGV[i]
   local p = redis.call('XPENDING', KEYS[1], group, entry, entry, 1, consumer)[1]
   local f = nil
@@ -47,13 +48,14 @@ for i = 10, #ARGV, 3 do
 end
 local now = clock_ms()
 redis.call('PERSIST', KEYS[1]) -- a write that takes no memory: a full Redis still buries
-for i = 10, #ARGV, 3 do
-  local n = (i - 7) / 3
+for i = 10, #ARGV, 4 do
+  local n = (i - 6) / 4
   local f = fields[n]
   if not f then
     out[n] = 0
   else
     local id, err = ARGV[i + 1], 'corrupt record: ' .. ARGV[i + 2]
+    if ARGV[i + 3] ~= '' then f.a = ARGV[i + 3] end
     local code = 1
     if id == '' then
       -- No id to keep an outcome under: the letter, named by the entry's auto id, is all there is.

@@ -13,7 +13,8 @@
 --
 -- KEYS[1] delayed (zset)  KEYS[2] stream
 -- ARGV[1] record prefix  ARGV[2] most jobs moved per call
--- ARGV[3] most record bytes read per call
+-- ARGV[3] most record bytes read per call  ARGV[4] result key prefix (a job that has its
+--   outcome already is not re-added: include/readd.lua ended_meanwhile)
 -- Returns: { moved, more }: the jobs moved, and 1 when more may be due (the call stopped at a
 -- bound) else 0. Or an error reply `ERR courier: key … holds a …` (nothing written): a
 -- WRONGTYPE from the XADD would come after the ZREM, losing a job per call. Or `ERR courier:
@@ -50,7 +51,8 @@ for i = 1, #due, 2 do
     bytes = bytes + flat_bytes(flat)
     local f = to_map(flat)
     -- A record that expired or was deleted while waiting, or ended, has nothing left to run.
-    if f.status == 'retrying' or f.status == 'queued' then
+    if (f.status == 'retrying' or f.status == 'queued') and
+        not ended_meanwhile(ARGV[4] .. id, key) then
       local entry, refused = added_or_put_back(KEYS[1], score, id, KEYS[2], function()
         return readd(KEYS[2], id, f, f.a, f.n)
       end)

@@ -8,7 +8,8 @@
 -- ARGV[1] parked prefix  ARGV[2] record prefix  ARGV[3] alive window ms
 -- ARGV[4] most jobs moved per task and call  ARGV[5] most record bytes read per call (the record
 -- that crosses it included: records hold payloads, and a call copies them all, as promote.lua)
--- ARGV[6..] the worker's tasks
+-- ARGV[6] result key prefix (a job that has its outcome already is not re-added:
+--   include/readd.lua ended_meanwhile)  ARGV[7..] the worker's tasks
 -- Returns: {jobs moved, tasks whose parked key holds another type, 1 when there may be more (a
 -- task's set gave ARGV[4] jobs, or the bytes bound stopped the call with jobs left) else 0};
 -- the caller then calls again. A parked key of another type is skipped (its task is still
@@ -42,6 +43,7 @@ local function back(id, parked, score)
   bytes = bytes + flat_bytes(flat)
   local f = to_map(flat)
   if f.status ~= 'queued' then return 0 end -- gone (expired, deleted) or ended meanwhile
+  if ended_meanwhile(ARGV[6] .. id, key) then return 0 end
   local e, refused = added_or_put_back(parked, score, id, KEYS[2], function()
     return readd(KEYS[2], id, f, f.a, f.n)
   end)
@@ -66,7 +68,7 @@ local function take(parked)
   return taken
 end
 
-for i = 6, #ARGV do
+for i = 7, #ARGV do
   local task = ARGV[i]
   local field, want = 'alive_until:' .. task, now + tonumber(ARGV[3])
   local current = tonumber(redis.call('HGET', KEYS[1], field))

@@ -47,6 +47,19 @@ local function readd(stream, id, f, attempts, runs, at)
   return redis.call(unpack(args))
 end
 
+-- Whether the job a script took out of a set (promote's delayed set, serve's parked one) to
+-- re-add it has its outcome already: a stalled run, taken over, finished after the newer run
+-- was retried or left (the first finisher's outcome wins). Re-added, it ran once more after it
+-- had finished. Its record, which that finish did not know of (it expired none), then goes with
+-- the outcome. TYPE, not EXISTS: r:<id> of another type is no outcome (the job runs, and its
+-- end dead-letters it as corrupt).
+local function ended_meanwhile(result_key, record_key)
+  if redis.call('TYPE', result_key).ok ~= 'string' then return false end
+  local ttl = redis.call('PTTL', result_key)
+  if ttl > 0 then redis.call('PEXPIRE', record_key, ttl) end
+  return true
+end
+
 -- For a script that took a job out of a set (promote's delayed set, serve's parked one) before
 -- re-adding it: `add()` under pcall, and when Redis refuses it (a stream with no ids left) the
 -- job goes back into `set` at `score` and the call fails naming it, so a refused XADD never
