@@ -41,6 +41,8 @@ const MODULES: Record<string, string> = {
     "export const loose = { name: 'loose', async run() {",
     "  Promise.reject(new Error('left unhandled \\u001b[31m')); await wait(200); return 'loose ok'; } };",
   ].join("\n"),
+  // A task that ends the worker's process, as if it were done.
+  "exits.ts": "export default { name: 'quit', async run() { process.exit(0); } };\n",
 };
 
 beforeAll(() => {
@@ -144,6 +146,25 @@ describe("worker --tasks", () => {
       ["error", "\u001b]0;title\u0007\u001b[2Jfrom a timer"],
       ["error", "left unhandled \u001b[31m"],
     ]);
+  }, 30_000);
+
+  // Exit 0 told a supervisor that restarts on failure only that the worker ended well, its job
+  // still started (claimed by another worker only after the claim timeout).
+  test("a task that calls process.exit(0): exit 70 and one line saying why", async () => {
+    const prefix = testPrefix();
+    await using q = await openQueue({ prefix, maxAttempts: 1 });
+    const id = await q.enqueue("quit", null);
+    const run = await worker([
+      ...["--tasks", "./exits.ts", "--burst", "--prefix", prefix, "--log-format", "json"],
+    ]);
+    expect(run.code).toBe(70);
+    const lines = run.stdout
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
+    expect(lines.at(-1)).toMatchObject({ level: "error" });
+    expect(lines.at(-1).event).toStartWith("the process is exiting while the worker runs");
+    expect((await q.getJob(id))?.status).toBe("started");
   }, 30_000);
 
   // Refused before Redis is reached (the modules load first): nothing a cluster changes, so

@@ -46,8 +46,21 @@ export async function runWorker(options: RunWorkerOptions): Promise<Worker> {
       error: clipError(describeError(err)),
     });
   };
+  // A task's code that ends the process (`process.exit()`) while the worker runs leaves its
+  // running jobs to be claimed by others after claimIdleMs; exit 0 there would tell a
+  // supervisor that restarts on failure only that the worker ended well: 70 instead, said.
+  const onExit = (code: number) => {
+    if (code !== 0) return;
+    logger.log(
+      "error",
+      "the process is exiting while the worker runs (a task called process.exit?); exit 70: its running jobs are claimed by other workers after the claim timeout",
+      {},
+    );
+    process.exitCode = 70;
+  };
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
+  process.on("exit", onExit);
   process.on("uncaughtException", onStray);
   process.on("unhandledRejection", onStray);
   try {
@@ -69,6 +82,7 @@ export async function runWorker(options: RunWorkerOptions): Promise<Worker> {
   } finally {
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);
+    process.off("exit", onExit);
     process.off("uncaughtException", onStray);
     process.off("unhandledRejection", onStray);
   }

@@ -141,6 +141,8 @@ export const inputMutants: Mutant[] = [
     "  process.on(\"uncaughtException\", onStray);\n", "", [T("worker.task-modules")]),
   m("worker-cli-stray-rejection-raw", "lib/cli/worker.ts", "a rejection a task leaves unhandled is one escaped log line, not the runtime's raw print",
     "  process.on(\"unhandledRejection\", onStray);\n", "", [T("worker.task-modules")]),
+  m("worker-cli-task-exit-zero", "lib/cli/worker.ts", "a task that ends the worker's process with exit 0 makes it exit 70, said in one line",
+    "    process.exitCode = 70;\n", "", [T("worker.task-modules")]),
   m("worker-cli-own-option-passed", "lib/cli/worker.ts", "the worker CLI passes no option of its own (logFormat) to Worker.start",
     "worker = await Worker.start({ ...config, logger, onLevels });", "worker = await Worker.start({ ...options, logger, onLevels });", [T("options.entry")]),
   m("queues-not-array-taken", "lib/worker/order.ts", "a worker's or a scheduler's queues that are no array are refused",
