@@ -446,4 +446,8 @@ export const inputMutants: Mutant[] = [
     "    return failure(new PermanentError(checked.problem));", "    return failure(new Error(checked.problem));", [T("worker.result")]),
   m("runtask-result-rule-skipped", "lib/testing.ts", "runTask holds a result to the worker's rule",
     "    checked = checkedJson(value, \"result\");", "    checked = { json: JSON.stringify(value) ?? \"null\" };", [T("worker.result")]),
+  m("mask-url-port-password-shown", URL_TS, "maskUrl masks a port that is no port (redis://:PASSWORD, host:PASSWORD)",
+    "/^\\d*$/.test(digits) ? port : \":***\"", "true ? port : \":***\"", [T("redis.url"), T("cluster.url")]),
+  m("cluster-seed-shown-raw", URL_TS, "a refused cluster seed is shown masked (its ?password=, #secret, :PASSWORD)",
+    "hostsMasked(text)}", "text}", [T("cluster.url")]),
 ];
