@@ -89,7 +89,9 @@ function events(d: RouteDeps): Route {
     const stream = d.hub.subscribe(ctx.admin.options.queue, req.signal, onStalled);
     if (stream) return stream;
     const error = `too many live connections (${d.maxLive}): close a dashboard page, or raise --max-live`;
-    return Response.json({ error }, { status: 503, headers: { "retry-after": "5" } });
+    const res = api.json({ error }, 503);
+    res.headers.set("retry-after", "5");
+    return res;
   };
 }
 
