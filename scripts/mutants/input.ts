@@ -456,4 +456,6 @@ export const inputMutants: Mutant[] = [
     "/^\\d*$/.test(digits) ? port : \":***\"", "true ? port : \":***\"", [T("redis.url"), T("cluster.url")]),
   m("cluster-seed-shown-raw", URL_TS, "a refused cluster seed is shown masked (its ?password=, #secret, :PASSWORD)",
     "hostsMasked(text)}", "text}", [T("cluster.url")]),
+  m("schedule-wordcount-payload-unchecked", "lib/cli/schedule.ts", "schedule add --task wordcount checks its payload as trigger --task wordcount does",
+    "payload: task === WORDCOUNT_TASK ? wordCountPayload(payload) : payload", "payload", [T("schedule.cli")]),
 ];
