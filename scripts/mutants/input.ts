@@ -458,4 +458,8 @@ export const inputMutants: Mutant[] = [
     "hostsMasked(text)}", "text}", [T("cluster.url")]),
   m("schedule-wordcount-payload-unchecked", "lib/cli/schedule.ts", "schedule add --task wordcount checks its payload as trigger --task wordcount does",
     "payload: task === WORDCOUNT_TASK ? wordCountPayload(payload) : payload", "payload", [T("schedule.cli")]),
+  m("dashboard-host-name-by-spelling", "lib/dashboard/auth.ts", "--host NAME resolving to loopback only keeps the Host check on (DNS rebinding)",
+    "const loopback = addresses.length > 0 && addresses.every((a) => isLoopback(a.address));", "const loopback = false;", [T("dashboard.host")]),
+  m("dashboard-host-some-loopback", "lib/dashboard/auth.ts", "a --host NAME with a non-loopback address among its own is not loopback",
+    "addresses.every((a) => isLoopback(a.address))", "addresses.some((a) => isLoopback(a.address))", [T("dashboard.host")]),
 ];
