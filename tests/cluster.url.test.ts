@@ -45,9 +45,13 @@ describe("parseClusterUrl", () => {
     ["redis+cluster://a:99999", '"a:99999" is not host:port'],
     ["redis+cluster://a:0", '"a:0" is not host:port'],
     ["redis+cluster://a:1/0", '"a:1/0" is not host:port'],
-    ["redis+cluster://a:1?x=1", '"a:1?x=1" is not host:port'],
+    ["redis+cluster://a:1?x=1", '"a:1?x=***" is not host:port'],
+    // A seed's query, fragment or a port that is no port may hold a password: masked.
+    ["redis+cluster://a:1?password=hunter2", '"a:1?password=***" is not host:port'],
+    ["redis+cluster://a:1,b:2#hunter2", '"b:2#***" is not host:port'],
+    ["redis+cluster://:hunter2", '":***" is not host:port'],
     ["redis+cluster://a b:1", '"a b:1" is not host:port'],
-    ["redis+cluster://bob:hunter2@a:x", '"a:x" is not host:port'],
+    ["redis+cluster://bob:hunter2@a:x", '"a:***" is not host:port'],
     ["redis+cluster://bob:%E0%A4%A@a:1", "not percent-encoded"],
   ])("%s is refused: %s", (url, why) => {
     const err = catchError(() => validateUrl(url));

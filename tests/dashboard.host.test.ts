@@ -4,7 +4,9 @@
 // spelling (`LOCALHOST`, `::ffff:127.0.0.1`, `0:0:0:0:0:0:0:1`, `[::1]`): taken for another
 // address, the dashboard warned and turned its Host check off (DNS rebinding then worked).
 import { afterEach, describe, expect, test } from "bun:test";
-import { hostName, isLoopback } from "../lib/dashboard/auth.ts";
+import { lookup } from "node:dns/promises";
+import { hostname } from "node:os";
+import { hostName, isLoopback, listenAddress } from "../lib/dashboard/auth.ts";
 import { type Dashboard, startDashboard } from "../lib/dashboard/server.ts";
 import { hostPort } from "../lib/worker/health.ts";
 import { redisUrl, testPrefix } from "./helpers.ts";
@@ -117,6 +119,63 @@ describe("loopback in any spelling", () => {
     expect(d.url).toBe(`http://[::1]:${d.port}`);
     expect(d.loopback).toBe(true);
     const res = await fetch(`${d.url}/api/overview`, { headers: { host: "evil.example" } });
+    expect(res.status).toBe(421);
+  });
+});
+
+// A name that resolves to loopback only (Debian's /etc/hosts maps the machine's own name to
+// 127.0.1.1) was judged by its spelling: not loopback, so the dashboard warned and turned its
+// Host check off while it listened on 127.0.0.1 (DNS rebinding then read every payload).
+const own = hostname();
+const ownIsLoopback = await lookup(own, { all: true }).then(
+  (a) => a.length > 0 && a.every((x) => isLoopback(x.address)),
+  () => false,
+);
+
+describe("--host NAME that resolves to loopback", () => {
+  const answers =
+    (...addresses: string[]) =>
+    async () =>
+      addresses.map((address) => ({ address }));
+  test.each([
+    [["127.0.1.1"], { hostname: "127.0.1.1", loopback: true }],
+    [["::1", "127.0.0.1"], { hostname: "::1", loopback: true }],
+    [["127.0.0.1", "192.168.1.5"], { hostname: "box", loopback: false }],
+    [["10.0.0.7"], { hostname: "box", loopback: false }],
+    [[], { hostname: "box", loopback: false }],
+  ])("resolving to %j: listens on %j", async (addresses, where) => {
+    expect(await listenAddress("box", answers(...addresses))).toEqual(where);
+  });
+
+  test.each([
+    ["127.0.0.1", true],
+    ["LOCALHOST", true],
+    ["[::1]", true],
+    ["0.0.0.0", false],
+    ["10.0.0.1", false],
+  ])("%p is listened on as given, never looked up", async (host, loopback) => {
+    const never = async () => {
+      throw new Error("looked up");
+    };
+    expect(await listenAddress(host, never)).toEqual({ hostname: host, loopback });
+  });
+
+  test("a name that does not resolve is listened on as given (Bun.serve says why it cannot)", async () => {
+    const fails = async () => {
+      throw Object.assign(new Error("nope"), { code: "ENOTFOUND" });
+    };
+    expect(await listenAddress("nowhere.invalid", fails)).toEqual({
+      hostname: "nowhere.invalid",
+      loopback: false,
+    });
+  });
+
+  test.skipIf(!ownIsLoopback)("--host <this machine's name>: loopback, Host check on", async () => {
+    const d = await dashboard(own);
+    expect(d.loopback).toBe(true);
+    const res = await fetch(`http://127.0.0.1:${d.port}/api/overview`, {
+      headers: { host: "evil.example" },
+    });
     expect(res.status).toBe(421);
   });
 });

@@ -85,6 +85,8 @@ describe("renderMetrics", () => {
     // A control character as the text \x1b: its backslash escaped, as any other.
     ["a\u001b]0;x\u0007b", "a\\\\x1b]0;x\\\\x07b"],
     ["a\rb\u009b", "a\\\\x0db\\\\x9b"],
+    // Bidi controls and what shows nothing or breaks a line unseen (a limit key may hold them).
+    ["k\u202eey\u2028x\u200by\u{e0041}é", "k\\\\u202eey\\\\u2028x\\\\u200by\\\\u{e0041}é"],
   ])("label value %p is written %p", (value, written) => {
     expect(escapeLabel(value)).toBe(written);
   });

@@ -43,6 +43,15 @@ describe("maskUrl: the authority's credentials only", () => {
     ["rediss://:pw@h", "rediss://:***@h"],
     // A cluster URL's credentials go up to its last @, as its parser reads them.
     ["redis+cluster://u:p/w@a:1,b:2", "redis+cluster://u:***@a:1,b:2"],
+    // No `@`: a port that is no port is where a password went (`redis://:PASSWORD`, its `@host`
+    // forgotten, or `host:PASSWORD`), masked; a real port, an IPv6 address, shown.
+    ["redis://:hunter2", "redis://:***"],
+    ["redis://127.0.0.1:hunter2/0", "redis://127.0.0.1:***/0"],
+    ["redis://h: hunter2", "redis://h:***"],
+    ["redis://[::1]:6379/2", "redis://[::1]:6379/2"],
+    ["redis://h:", "redis://h:"],
+    ["redis+cluster://a:1,b:hunter2,[::1]:3", "redis+cluster://a:1,b:***,[::1]:3"],
+    ["redis+cluster://:hunter2", "redis+cluster://:***"],
   ])("%s → %s", (url, masked) => {
     expect(maskUrl(url)).toBe(masked);
   });
@@ -87,6 +96,20 @@ describe("the commands", () => {
     const r = await runCli("info", ["--redis-url", "redis://127.0.0.1:6492#@127.0.0.1:6491"]);
     expect(r.code).toBe(2);
     expect(r.stderr).toBe(`info: ${HIDDEN}\nRun with --help to see the options.\n`);
+  });
+
+  test.each([
+    "redis://:hunter2",
+    "redis://127.0.0.1:hunter2",
+    "redis+cluster://:hunter2",
+    "redis+cluster://127.0.0.1:7001?password=hunter2",
+    "redis+cluster://127.0.0.1:7001,127.0.0.1:7002#hunter2",
+    "redis+cluster://127.0.0.1:7001/?password=hunter2",
+  ])("%s is refused (exit 2), its password not shown", async (url) => {
+    const r = await runCli("info", ["--redis-url", url]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toStartWith("info: invalid Redis URL");
+    expect(r.stderr).not.toContain("hunter2");
   });
 
   test("?password= is refused, and not shown", async () => {

@@ -44,6 +44,25 @@ describe("add", () => {
     ],
     [["add", "n", "--every", "5m", "--task", "t", "--payload", "{"], "--payload is not JSON"],
     [["add", "n", "--every", "5m", "--url", "ftp://e.org/"], "invalid URL"],
+    // The word-count task by name: its payload checked as --url and `trigger --task` check it
+    // (a URL with a password was stored, shown by `list --json`, and failed every tick).
+    [
+      [
+        "add",
+        "n",
+        "--every",
+        "5m",
+        "--task",
+        "wordcount",
+        "--payload",
+        '{"url":"http://u:pw@e.org/"}',
+      ],
+      'invalid URL "http://***@e.org/": it contains a user name or password',
+    ],
+    [
+      ["add", "n", "--every", "5m", "--task", "wordcount", "--payload", '{"nourl":1}'],
+      'task wordcount takes the payload {"url": "…"} (or use --url)',
+    ],
     [["add", "a/b", "--every", "5m", "--task", "t"], "schedule name must be"],
     [
       ["add", "n", "--every", "5m", "--task", "t", "--missed", "never"],

@@ -270,8 +270,14 @@ export function escapeLabel(value: string): string {
   const escaped = value.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n");
   // Other control characters are never raw (a terminal reading the page would obey them): as
   // the text `\x1b`, its backslash escaped, since the format knows no other escape.
-  return escaped.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => {
+  const c0c1 = escaped.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => {
     return `\\\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`;
+  });
+  // Bidi controls and what shows nothing or breaks a line unseen (a limit key may hold them):
+  // as safeText spells them (`\u202e`), their backslash escaped too. Labels are mostly ASCII.
+  return c0c1.replace(/[^\u0000-\u007f]/gu, (c) => {
+    const shown = safeText(c);
+    return shown === c ? c : `\\${shown}`;
   });
 }
 

@@ -9,6 +9,7 @@ import { validatePayload } from "../tasks/wordcount/index.ts";
 import { WORDCOUNT_TASK } from "../tasks/wordcount/name.ts";
 import { isoOrNull } from "../time.ts";
 import { columnWidths, padRows } from "./table.ts";
+import { wordCountPayload } from "./trigger-args.ts";
 import { parsePayload, taskNameProblem } from "./trigger-job.ts";
 
 export interface AddArgs {
@@ -43,10 +44,7 @@ export function addSpec(a: AddArgs): ScheduleSpec {
   const job =
     a.url !== undefined
       ? { task: WORDCOUNT_TASK, payload: validatePayload({ url: a.url }) }
-      : {
-          task: checkedTask(a.task as string),
-          payload: a.payload === undefined ? null : parsePayload(a.payload),
-        };
+      : taskJob(checkedTask(a.task as string), a.payload);
   return {
     name: a.name,
     ...(a.every !== undefined ? { every: a.every } : { cron: a.cron, tz: a.tz }),
@@ -54,6 +52,15 @@ export function addSpec(a: AddArgs): ScheduleSpec {
     queue: a.queue,
     missed: a.missed as MissedPolicy | undefined,
   };
+}
+
+/**
+ * `--task NAME [--payload JSON]`; the word-count task by name has its payload checked as
+ * `trigger --task wordcount` checks it (a URL with a password was stored, then failed each tick).
+ */
+function taskJob(task: string, text: string | undefined): { task: string; payload: unknown } {
+  const payload = text === undefined ? null : parsePayload(text);
+  return { task, payload: task === WORDCOUNT_TASK ? wordCountPayload(payload) : payload };
 }
 
 function checkedTask(task: string): string {

@@ -20,8 +20,14 @@ export interface Api {
   actions: boolean;
 }
 
+/**
+ * A JSON answer. safeJson, not Response.json: JSON.stringify leaves DEL, C1 (U+009B is a
+ * terminal's CSI), bidi controls and line separators raw, and `curl …/api/jobs/ID` on a
+ * terminal would obey a job's error or payload; the same value, those spelled as \u escapes.
+ */
 export function json(body: unknown, status = 200): Response {
-  return Response.json(body, { status, headers: { "cache-control": "no-store" } });
+  const headers = { "content-type": "application/json;charset=utf-8", "cache-control": "no-store" };
+  return new Response(safeJson(body), { status, headers });
 }
 
 /**

@@ -4,7 +4,8 @@
 // (`Authorization: Bearer <token>` or `X-Courier-Token`). A header, not a cookie: a page on
 // another site cannot make the browser send it, so no CSRF token is needed.
 import { timingSafeEqual } from "node:crypto";
-import { isIPv4, isIPv6 } from "node:net";
+import { lookup } from "node:dns/promises";
+import { isIP, isIPv4, isIPv6 } from "node:net";
 
 export type Verdict = { ok: true } | { ok: false; status: number; error: string };
 
@@ -51,6 +52,30 @@ export function isLoopback(host: string): boolean {
   return canonical === "::1" || (mapped !== null && Number.parseInt(mapped[1]!, 16) >> 8 === 127);
 }
 
+/** Resolves a name to all its addresses (`dns.lookup(name, { all: true })`'s shape). */
+export type HostLookup = (host: string) => Promise<readonly { address: string }[]>;
+
+const systemLookup: HostLookup = (host) => lookup(host, { all: true });
+
+/**
+ * Where the dashboard listens, and whether that is loopback (its Host check on). An address, or
+ * `localhost`, as given. Another name is resolved once: when every address is loopback (a
+ * machine's own name, which Debian's /etc/hosts maps to 127.0.1.1), it listens on the first,
+ * the one judged. Judged by its spelling, such a name turned the Host check off on a loopback
+ * server, and DNS rebinding read every payload. A name with another address, or none, is
+ * listened on as given (Bun.serve resolves it, or says why it cannot): not loopback.
+ */
+export async function listenAddress(
+  host: string,
+  resolve: HostLookup = systemLookup,
+): Promise<{ hostname: string; loopback: boolean }> {
+  const bare = host.replace(/^\[(.*)\]$/, "$1");
+  if (isLoopback(host) || isIP(bare) !== 0) return { hostname: host, loopback: isLoopback(host) };
+  const addresses = await resolve(host).catch(() => []);
+  const loopback = addresses.length > 0 && addresses.every((a) => isLoopback(a.address));
+  return loopback ? { hostname: addresses[0]!.address, loopback } : { hostname: host, loopback };
+}
+
 /** A Host header: a name or IPv4 address, or an IPv6 one in brackets; then `:port`, or none. */
 const HOST_HEADER = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+)(?::\d{1,5})?$/;
 
@@ -67,14 +92,14 @@ export function hostName(header: string): string | null {
 const MALFORMED_HOST = "malformed Host header: a host name or address, and a port from 0 to 65535";
 
 /**
- * Refuses a malformed Host header (400, before anything reads the request's URL). On a
- * loopback address, refuses requests whose Host header names another host: a web page
+ * Refuses a malformed Host header (400, before anything reads the request's URL). Listening on
+ * loopback (listenAddress), refuses requests whose Host header names another host: a web page
  * that points its own domain at 127.0.0.1 (DNS rebinding) cannot read the dashboard.
  */
-export function checkHost(req: Request, boundHost: string): Verdict {
+export function checkHost(req: Request, loopback: boolean): Verdict {
   const host = req.headers.get("host") ?? "";
   const name = hostName(host);
   if (name === null && host !== "") return { ok: false, status: 400, error: MALFORMED_HOST };
-  if (!isLoopback(boundHost) || (name !== null && isLoopback(name))) return { ok: true };
+  if (!loopback || (name !== null && isLoopback(name))) return { ok: true };
   return { ok: false, status: 421, error: `this dashboard answers to localhost only, not ${host}` };
 }

@@ -6,6 +6,7 @@
 // of old ones (lib/dashboard/live-feed.ts), and one that is `behindMax` snapshots behind is
 // dropped.
 import { RedisRefusedError } from "../errors.ts";
+import { safeJson } from "../safe-text.ts";
 import { publicFailure } from "./api.ts";
 import { Feed } from "./live-feed.ts";
 import { dashboardDefaults } from "./options.ts";
@@ -106,13 +107,14 @@ export class Live {
     let event: string;
     let refused = false;
     try {
-      event = `event: snapshot\ndata: ${JSON.stringify(await this.snapshot())}\n\n`;
+      // safeJson, as the API's answers (api.ts json): no raw control character in the data.
+      event = `event: snapshot\ndata: ${safeJson(await this.snapshot())}\n\n`;
     } catch (err) {
       // As the API says it (lib/dashboard/api.ts): never Redis' own message to every page. A
       // refusal for good (the queue's data format changed since the page connected) is the
       // page's last event: said as the actions say it, then the stream ends.
       refused = err instanceof RedisRefusedError;
-      const data = JSON.stringify({ error: publicFailure(err).error });
+      const data = safeJson({ error: publicFailure(err).error });
       event = `event: ${refused ? "refused" : "failure"}\ndata: ${data}\n\n`;
     } finally {
       this.#busy = false;

@@ -28,7 +28,8 @@ type Handler = (req: Req) => Promise<Response>;
 type Route = (req: Req, ctx: api.Api) => Promise<Response>;
 
 export interface RouteDeps {
-  host: string;
+  /** Listening on loopback only (listenAddress): the Host check is on. */
+  loopback: boolean;
   token?: string;
   tokenReads?: boolean;
   queues: Queues;
@@ -46,7 +47,7 @@ export function apiFor(queues: Queues, admin: Admin, o: { token?: string }): api
 /** Host check, errors as JSON (503 while Redis is unreachable), security headers. */
 function checked(d: RouteDeps, handler: Handler, token?: "action" | "read"): Handler {
   return async (req) => {
-    const checks = [checkHost(req, d.host), token ? checkToken(req, d.token, token) : null];
+    const checks = [checkHost(req, d.loopback), token ? checkToken(req, d.token, token) : null];
     const denied = checks.find((v): v is Verdict & { ok: false } => v !== null && !v.ok);
     const res = denied
       ? api.json({ error: denied.error }, denied.status)
@@ -89,7 +90,9 @@ function events(d: RouteDeps): Route {
     const stream = d.hub.subscribe(ctx.admin.options.queue, req.signal, onStalled);
     if (stream) return stream;
     const error = `too many live connections (${d.maxLive}): close a dashboard page, or raise --max-live`;
-    return Response.json({ error }, { status: 503, headers: { "retry-after": "5" } });
+    const res = api.json({ error }, 503);
+    res.headers.set("retry-after", "5");
+    return res;
   };
 }
 

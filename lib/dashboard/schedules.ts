@@ -6,7 +6,7 @@ import { readQueueSchedules } from "../admin/info-schedules.ts";
 import { Schedules } from "../schedule/schedules.ts";
 import { SCHEDULE_NAME, whenText } from "../schedule/spec.ts";
 import { isoOrNull } from "../time.ts";
-import type { Api } from "./api.ts";
+import { type Api, json } from "./api.ts";
 
 function of(api: Api): Schedules {
   return new Schedules(api.admin.client, api.admin.options.prefix, api.admin.options.queue);
@@ -41,13 +41,11 @@ export async function schedules(api: Api) {
 
 /** Pauses or resumes one of the queue's schedules: 404 for none of that name in this queue. */
 export async function setSchedulePaused(api: Api, name: string, paused: boolean) {
-  const reply = (body: unknown, status = 200) =>
-    Response.json(body, { status, headers: { "cache-control": "no-store" } });
   const s = of(api);
   const found = SCHEDULE_NAME.test(name) ? await s.get(name) : null;
   if (found?.def?.queue !== api.admin.options.queue) {
-    return reply({ error: `no schedule ${name.slice(0, 64)} in this queue` }, 404);
+    return json({ error: `no schedule ${name.slice(0, 64)} in this queue` }, 404);
   }
   const changed = paused ? await s.pause(name) : await s.resume(name);
-  return reply({ name, paused, changed });
+  return json({ name, paused, changed });
 }

@@ -8,7 +8,7 @@ import { ConfigError } from "../errors.ts";
 import { kind } from "../option-keys.ts";
 import { hostPort, listenError } from "../worker/health.ts";
 import * as reads from "./api-reads.ts";
-import { isLoopback } from "./auth.ts";
+import { listenAddress } from "./auth.ts";
 import { LiveHub } from "./live.ts";
 import { checkDashboardToken, DASHBOARD_KEYS, dashboardDefaults } from "./options.ts";
 
@@ -66,10 +66,11 @@ export async function startDashboard(options: DashboardOptions = {}): Promise<Da
   };
   const hub = new LiveHub(snapshotOf, everyMs, maxLive);
   const wantPort = options.port ?? dashboardDefaults.port;
+  const { hostname, loopback } = await listenAddress(host);
   let server: Server<undefined>;
   try {
-    const table = routes({ ...options, host, queues, hub, maxLive, server: () => server });
-    server = Bun.serve({ hostname: host, port: wantPort, ...table });
+    const table = routes({ ...options, loopback, queues, hub, maxLive, server: () => server });
+    server = Bun.serve({ hostname, port: wantPort, ...table });
   } catch (err) {
     await queues.close();
     throw listenError(err, host, wantPort); // one wording for every command (exit 2)
@@ -80,7 +81,7 @@ export async function startDashboard(options: DashboardOptions = {}): Promise<Da
     port,
     actions: Boolean(options.token),
     tokenReads: Boolean(options.tokenReads),
-    loopback: isLoopback(host),
+    loopback,
     get liveListeners() {
       return hub.listeners;
     },

@@ -24,7 +24,7 @@ export function maskUrl(url: string): string {
   if (!head) return "***";
   const at = url.lastIndexOf("@");
   if (at < head.length)
-    return trailingSlashOff(`${head}${restMasked(url.slice(head.length))}`, head);
+    return trailingSlashOff(`${head}${hostsMasked(url.slice(head.length))}`, head);
   if (!isClusterUrl(url) && at >= authorityEnd(url, head.length)) return `${head}***`;
   const credentials = url.slice(head.length, at);
   const colon = credentials.indexOf(":");
@@ -51,6 +51,20 @@ function restMasked(rest: string): string {
     out += `?${shown.join("&")}`;
   }
   return hash === -1 ? out : `${out}#***`;
+}
+
+/**
+ * Hosts without credentials, then the path: each `:port` that is no port masked (`:***`), then
+ * restMasked. With no `@`, a password lands where a port goes: `redis://:PASSWORD` (its `@host`
+ * forgotten), `host:PASSWORD`. A port of digits and an IPv6 address's colons are shown.
+ */
+function hostsMasked(text: string): string {
+  const cut = text.search(/[/?#]/);
+  const hosts = cut === -1 ? text : text.slice(0, cut);
+  const masked = hosts.replace(/:([^,:\]]*)(?=,|$)/g, (port, digits: string) =>
+    /^\d*$/.test(digits) ? port : ":***",
+  );
+  return cut === -1 ? masked : `${masked}${restMasked(text.slice(cut))}`;
 }
 
 /** Where the authority after `scheme://` (at `from`) ends: its first `/`, `?` or `#`, or the end. */
@@ -167,7 +181,8 @@ export function parseClusterUrl(url: string): ClusterUrl {
   const seeds = hosts.split(",").map((text) => {
     const m = SEED.exec(text);
     const port = Number(m?.[3] ?? 6379);
-    if (!m || port < 1 || port > 65_535) throw bad(`"${text}" is not host:port`);
+    // Shown as maskUrl shows hosts: a query, a fragment or a "port" may be a password.
+    if (!m || port < 1 || port > 65_535) throw bad(`"${hostsMasked(text)}" is not host:port`);
     return { host: m[1] ?? m[2]!, port };
   });
   const parsed: ClusterUrl = { seeds, tls: match[1]!.toLowerCase() === "rediss" };
