@@ -692,6 +692,12 @@ export const mutants: Mutant[] = [
     "  if (o.name.endsWith(HANDOVER_SUFFIX)) {", "  if (o.name === HANDOVER_SUFFIX) {", [T("worker.name")]),
   m("cli-worker-handover-name", "bin/worker.ts", "worker --name refuses a name ending in ~gone",
     "  if (name?.endsWith(HANDOVER_SUFFIX)) {", "  if (name === HANDOVER_SUFFIX) {", [T("worker.name")]),
+  // A worker name held by a process of this host in another pid namespace (a sibling container,
+  // pid 1 too): its pid cannot be probed from here; only its silence frees the name.
+  m("name-other-pidns-probed", "lib/worker/name-holder.ts", "a live worker of another pid namespace with our host name and pid is refused, not taken over",
+    "  if (held.pidNs === (PID_NS || null)) return", "  if (true) return", [T("worker.name")]),
+  m("name-holder-no-wait", "lib/worker/presence.ts", "a holder of another pid namespace that beat just now is waited for, not taken over at once",
+    "    if (goneInMs === 0) {", "    if (goneInMs !== null) {", [T("worker.name")]),
   // A stream under the prefix whose name is no queue name: unreadable in info, left out by the dashboard.
   m("info-bad-name-fails", "lib/admin/info.ts", "info shows a stream whose name is no queue name as unreadable, and the others",
     "  if (!QUEUE_NAME.test(name)) return { queue: name, unreadable: BAD_NAME };\n", "", [T("info.badname")]),
