@@ -11,7 +11,7 @@ import { ConfigError } from "../lib/errors.ts";
 import { resolveOptions } from "../lib/options.ts";
 import type { Redis } from "../lib/redis/connect.ts";
 import { claimName, forgetName } from "../lib/worker/presence.ts";
-import { type RawRedis, rawRedis, runCli, startWorker, testPrefix } from "./helpers.ts";
+import { pinShards, type RawRedis, rawRedis, runCli, startWorker, testPrefix } from "./helpers.ts";
 
 describe("a worker name held with our own pid", () => {
   test("left by an earlier process of this pid namespace: taken back at once", async () => {
@@ -90,6 +90,7 @@ async function beatNow(r: RawRedis, key: string, agoMs = 0): Promise<void> {
 }
 
 describe("a worker name held with our host and pid from another pid namespace", () => {
+  pinShards(1); // one worker hash, the one written here
   // Two containers with one host name (host networking, a fixed hostname) both run as pid 1:
   // neither can see the other's process, so a kill(pid, 0) says nothing about it.
   test("a sibling that beats: refused, its hash left as it was", async () => {
