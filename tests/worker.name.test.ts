@@ -6,12 +6,20 @@
 import { describe, expect, test } from "bun:test";
 import { readlinkSync } from "node:fs";
 import { hostname } from "node:os";
-import { queueKeys } from "../lib/engine/keys.ts";
+import { GROUP, levelKeys, queueKeys } from "../lib/engine/keys.ts";
 import { ConfigError } from "../lib/errors.ts";
 import { resolveOptions } from "../lib/options.ts";
 import type { Redis } from "../lib/redis/connect.ts";
 import { claimName, forgetName } from "../lib/worker/presence.ts";
-import { pinShards, type RawRedis, rawRedis, runCli, startWorker, testPrefix } from "./helpers.ts";
+import {
+  openQueue,
+  pinShards,
+  type RawRedis,
+  rawRedis,
+  runCli,
+  startWorker,
+  testPrefix,
+} from "./helpers.ts";
 
 describe("a worker name held with our own pid", () => {
   test("left by an earlier process of this pid namespace: taken back at once", async () => {
@@ -128,6 +136,49 @@ describe("a worker name held with our host and pid from another pid namespace", 
     const w = await startWorker({ prefix, tasks: [], name: "late" });
     expect(performance.now() - since).toBeGreaterThanOrEqual(250);
     await w.stop(0);
+  });
+});
+
+describe("a worker name a live worker holds, on a queue with priority levels", () => {
+  pinShards(1); // the hash and the high stream written here are the worker's
+  // Refused starts leave the live worker's jobs alone: a level's view hands a predecessor's
+  // entries over only once the shard's normal view holds the name (it was done at once, beside
+  // the claim: the live worker's high jobs went to <name>~gone, and its next lease renewal gave
+  // them up, to run again after claimIdleMs).
+  test("its running high job stays pending on it", async () => {
+    const prefix = testPrefix();
+    await using q = await openQueue({ prefix });
+    await q.enqueueMany([{ task: "slow", priority: "high" }]);
+    await using r = await rawRedis();
+    const keys = queueKeys(prefix, "default");
+    const high = levelKeys(keys, "high");
+    // The live holder: another host's worker, beating, that runs the high job.
+    await r.sendCommand(["HSET", keys.worker("lv"), "host", "elsewhere", "pid", "7"]);
+    await beatNow(r, keys.worker("lv"));
+    await r.sendCommand(["PEXPIRE", keys.worker("lv"), "60000"]);
+    await r.sendCommand(["XGROUP", "CREATE", high.stream, GROUP, "0", "MKSTREAM"]);
+    await r.sendCommand([
+      "XREADGROUP",
+      "GROUP",
+      GROUP,
+      "lv",
+      "COUNT",
+      "1",
+      "STREAMS",
+      high.stream,
+      ">",
+    ]);
+    const second = startWorker({ prefix, tasks: [], name: "lv" });
+    await expect(second).rejects.toThrow(/a worker named "lv" is already running/);
+    const pending = (await r.sendCommand([
+      "XPENDING",
+      high.stream,
+      GROUP,
+      "-",
+      "+",
+      "10",
+    ])) as string[][];
+    expect(pending.map((row) => row[1])).toEqual(["lv"]);
   });
 });
 

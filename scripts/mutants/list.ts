@@ -698,6 +698,8 @@ export const mutants: Mutant[] = [
     "  if (held.pidNs === (PID_NS || null)) return", "  if (true) return", [T("worker.name")]),
   m("name-holder-no-wait", "lib/worker/presence.ts", "a holder of another pid namespace that beat just now is waited for, not taken over at once",
     "    if (goneInMs === 0) {", "    if (goneInMs !== null) {", [T("worker.name")]),
+  m("name-levels-open-first", "lib/worker/worker.ts", "a start refused its name leaves a live worker's high and low jobs pending on it (levels' views open after the name is claimed)",
+    "(s.keys.level !== undefined) === levels ? s.open(", "!levels ? s.open(", [T("worker.name")]),
   // A stream under the prefix whose name is no queue name: unreadable in info, left out by the dashboard.
   m("info-bad-name-fails", "lib/admin/info.ts", "info shows a stream whose name is no queue name as unreadable, and the others",
     "  if (!QUEUE_NAME.test(name)) return { queue: name, unreadable: BAD_NAME };\n", "", [T("info.badname")]),
