@@ -200,7 +200,9 @@ function shardLog(
   const named = {
     ...(queue === null ? {} : { queue }),
     ...(shard === null ? {} : { shard }),
-    ...(level === "normal" ? {} : { level }),
+    // `priority`, not `level`: a JSON line's `level` is the log level (warn, error), and a
+    // high job's lines said "high" there, hidden from a filter on errors.
+    ...(level === "normal" ? {} : { priority: level }),
   };
   return { log: (level, event, fields) => log.log(level, event, { ...fields, ...named }) };
 }

@@ -700,6 +700,11 @@ export const mutants: Mutant[] = [
     "    if (goneInMs === 0) {", "    if (goneInMs !== null) {", [T("worker.name")]),
   m("name-levels-open-first", "lib/worker/worker.ts", "a start refused its name leaves a live worker's high and low jobs pending on it (levels' views open after the name is claimed)",
     "(s.keys.level !== undefined) === levels ? s.open(", "!levels ? s.open(", [T("worker.name")]),
+  // A JSON log line's `level` is the log level: a high job's lines said "high" there.
+  m("log-priority-as-level", "lib/worker/worker-parts.ts", "a high or low job's log lines keep their log level, the job's level named priority",
+    "{ priority: level }", "{ level }", [T("priority.levels")]),
+  m("log-fields-replace-own", "lib/log.ts", "a caller's field named level or time does not replace a JSON line's own",
+    "Object.assign({ ...own }, fields, own)", "{ ...own, ...fields }", [T("priority.levels")]),
   // A stream under the prefix whose name is no queue name: unreadable in info, left out by the dashboard.
   m("info-bad-name-fails", "lib/admin/info.ts", "info shows a stream whose name is no queue name as unreadable, and the others",
     "  if (!QUEUE_NAME.test(name)) return { queue: name, unreadable: BAD_NAME };\n", "", [T("info.badname")]),
