@@ -141,7 +141,7 @@ export abstract class WorkerParts {
             s.level,
           ),
           links: links[k] as Links,
-          onStopping: () => void this.stop(),
+          onStopping: () => this.joinStop(),
           start,
           onNameTaken: () => this.nameTaken(),
           queueKeys: shardKeys(o.prefix, s.queue, s.shards),
@@ -163,6 +163,8 @@ export abstract class WorkerParts {
 
   /** Graceful stop of every shard (lib/worker/worker-stop.ts). */
   abstract stop(graceMs?: number): Promise<void>;
+  /** A shard began stopping: the worker stops too, unless it is (its grace left as it is). */
+  protected abstract joinStop(): void;
 
   /** A shard found the worker's name held by another start (lib/worker/worker-stop.ts). */
   protected abstract nameTaken(): void;

@@ -624,7 +624,7 @@ export const mutants: Mutant[] = [
     "#id >= 1 and #id <= 128 and",
     "#id >= 1 and", [E("release"), E("leave"), E("claim")]),
   m("stop-no-grace", "lib/worker/running.ts", "a graceful stop lets jobs in flight finish within the grace period",
-    "      await within(this.empty(), graceMs);",
+    "      await grace.until(this.empty());",
     "", [T("worker.shutdown")]),
   m("release-skipped", "lib/worker/stop.ts", "a stopping worker releases what it could not finish",
     ".then(() => leave(this.p.client(), this.p.keys, o.name, this.p.start))",
@@ -642,8 +642,8 @@ export const mutants: Mutant[] = [
   m("stop-margin-cuts-outcomes", "lib/worker/stop.ts", "a job that ended as Redis slowed has its outcome written within the stop's margin (not run again by another worker)",
     "export const STOP_MARGIN_MS = 4_000;", "export const STOP_MARGIN_MS = 2_000;", [T("worker.stop.deadline")]),
   m("stop-bounds-add-up", "lib/worker/stop.ts", "a stop ends by its grace plus STOP_MARGIN_MS: its steps' bounds are cut to one deadline, not added up",
-    "    const left = (ms: number) => Math.max(0, Math.min(ms, end - performance.now()));",
-    "    const left = (ms: number) => ms;", [T("worker.stop.deadline")]),
+    "      Math.max(0, Math.min(ms, grace.end + STOP_MARGIN_MS - performance.now()));",
+    "      ms;", [T("worker.stop.deadline")]),
   // Operating: pruning, requeue, discard.
   m("prune-drops-pending", "lib/engine/lua/prune.lua", "a pruned worker's consumer is kept while it holds pending entries",
     "    if ok and #pending == 0 then",
@@ -705,6 +705,13 @@ export const mutants: Mutant[] = [
     "{ priority: level }", "{ level }", [T("priority.levels")]),
   m("log-fields-replace-own", "lib/log.ts", "a caller's field named level or time does not replace a JSON line's own",
     "Object.assign({ ...own }, fields, own)", "{ ...own, ...fields }", [T("priority.levels")]),
+  // The restart for a queue's levels lets running jobs finish; a SIGTERM meanwhile cuts it.
+  m("stop-grace-never-cut", "lib/worker/grace.ts", "a later stop with a shorter grace period cuts a long one",
+    "    if (!(at < this.#end)) return;", "    return;", [T("worker.shutdown")]),
+  m("levels-restart-usual-grace", "lib/cli/worker.ts", "the CLI's restart for the levels lets a job running past --shutdown-grace-ms finish",
+    "void worker.stop(untilRunsEndMs(worker, config.tasks));", "void worker.stop();", [T("priority.levels.cli")]),
+  m("shard-stop-cuts-grace", "lib/worker/worker-stop.ts", "a shard's own stop does not cut the worker's grace period",
+    "    if (!this.stopping) void this.stop();", "    void this.stop();", [T("priority.levels.cli")]),
   // A stream under the prefix whose name is no queue name: unreadable in info, left out by the dashboard.
   m("info-bad-name-fails", "lib/admin/info.ts", "info shows a stream whose name is no queue name as unreadable, and the others",
     "  if (!QUEUE_NAME.test(name)) return { queue: name, unreadable: BAD_NAME };\n", "", [T("info.badname")]),
