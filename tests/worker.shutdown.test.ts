@@ -120,6 +120,49 @@ describe("graceful stop", () => {
     expect(await within(w.stop(600_000), 1_000)).toBe(true);
   });
 
+  test("a stop longer than the worker's heartbeat expiry keeps beating while its jobs run", async () => {
+    // The restart for a queue's levels waits for jobs as long as their time limit: its hash
+    // (6 beats) must not expire meanwhile (info would show the worker gone, its name free).
+    const prefix = testPrefix();
+    await using q = await openQueue({ prefix });
+    await using r = await rawRedis();
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let started = false;
+    const slow = defineTask({
+      name: "slow",
+      run: async () => {
+        started = true;
+        await gate;
+        return 1;
+      },
+    });
+    const log = logRecorder();
+    const w = await startWorker({
+      prefix,
+      tasks: [slow],
+      name: "beating",
+      heartbeatEveryMs: 50,
+      logger: log,
+    });
+    const id = await q.enqueue("slow", null);
+    await until(() => started, "the job to start");
+    const stopping = w.stop(600_000);
+    await until(
+      () => log.events().includes("stopping: waiting for jobs in flight"),
+      "the worker to wait for its job",
+    );
+    const [k] = shardsOf(q).filter((s) => s.shard === 0);
+    const seen = async () => Number(await r.sendCommand(["HGET", k!.worker("beating"), "seen_at"]));
+    const before = await seen();
+    await until(async () => (await seen()) > before + 300, "beats through the stop's wait");
+    release();
+    await stopping;
+    expect(await q.getJob(id)).toMatchObject({ status: "finished", attempts: 1 });
+  });
+
   test("stop is idempotent and resolves `stopped`", async () => {
     const prefix = testPrefix();
     const w = await startWorker({ prefix, tasks: [] });

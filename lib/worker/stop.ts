@@ -141,7 +141,7 @@ export class Stop {
     // Held, never started (Jobs.close forgets them): given back without a run written.
     const held = [...jobs.held.keys()];
     await jobs.windDown(grace, STOP_MARGIN_MS);
-    this.p.upkeep.stopLeases();
+    await within(this.p.upkeep.stopLeases(), left(o.commandTimeoutMs)); // a beat in flight lands
     this.p.upkeep.stopCancels();
     // Taken: nothing is released (it is the other start's); this process may start the name again.
     if (this.#taken) forgetName(this.p.keys, o.name);

@@ -712,6 +712,9 @@ export const mutants: Mutant[] = [
     "void worker.stop(untilRunsEndMs(worker, config.tasks));", "void worker.stop();", [T("priority.levels.cli")]),
   m("shard-stop-cuts-grace", "lib/worker/worker-stop.ts", "a shard's own stop does not cut the worker's grace period",
     "    if (!this.stopping) void this.stop();", "    void this.stop();", [T("priority.levels.cli")]),
+  m("stop-beats-stop-early", "lib/worker/upkeep.ts", "a stopping worker beats while its jobs wind down (its hash outlives a long grace)",
+    "    this.#beatTimer = every(o.heartbeatEveryMs, () => this.#beat(), this.d.onRedisError);",
+    "    this.#every(o.heartbeatEveryMs, () => this.#beat());", [T("worker.shutdown")]),
   // A stream under the prefix whose name is no queue name: unreadable in info, left out by the dashboard.
   m("info-bad-name-fails", "lib/admin/info.ts", "info shows a stream whose name is no queue name as unreadable, and the others",
     "  if (!QUEUE_NAME.test(name)) return { queue: name, unreadable: BAD_NAME };\n", "", [T("info.badname")]),
