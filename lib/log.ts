@@ -21,7 +21,10 @@ export function createLogger(
     log(level, event, fields = {}) {
       const time = new Date(now()).toISOString();
       if (format === "json") {
-        write(safeJson({ time, level, event, ...fields }));
+        // The line's own three fields first and kept: a caller's field of the same name (a
+        // task's ctx.log fields) does not replace them.
+        const own = { time, level, event };
+        write(safeJson(Object.assign({ ...own }, fields, own)));
         return;
       }
       const parts = Object.entries(fields)

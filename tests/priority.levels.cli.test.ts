@@ -254,6 +254,31 @@ describe("trigger --priority", () => {
     s.stop();
   }, 60_000);
 
+  test("the restart for the levels lets a job running past --shutdown-grace-ms finish, not run again", async () => {
+    const prefix = testPrefix();
+    const s = site();
+    const first = await trigger(prefix, s.url("/normal"));
+    const w = backgroundWorker(prefix, "--concurrency", "2", "--shutdown-grace-ms", "100");
+    await w.logged("finished", first);
+    const long = await trigger(prefix, s.url("/slow/long"));
+    await until(() => s.held.length === 1, "the long job running");
+    const high = await trigger(prefix, s.url("/high"), "--priority", "high");
+    await w.logged("stopping: waiting for jobs in flight", undefined, 30_000);
+    // The wait is the job's time limit (180 s) and a second, not --shutdown-grace-ms: the job,
+    // cut at 100 ms, was released and ran again from its start.
+    const waiting = w.events().find((e) => e.event === "stopping: waiting for jobs in flight");
+    expect(Number(waiting?.graceMs)).toBeGreaterThan(180_000);
+    s.held.shift()?.();
+    await w.logged("finished", long);
+    await w.logged("finished", high, 30_000);
+    expect(w.events().some((e) => e.event === "released unfinished jobs")).toBe(false);
+    expect(s.order.filter((p) => p === "/slow/long")).toHaveLength(1);
+    expect(await resultJson(prefix, long)).toMatchObject({ status: "finished", attempts: 1 });
+    w.proc.kill("SIGTERM");
+    expect((await w.ended()).code).toBe(0);
+    s.stop();
+  }, 60_000);
+
   // Refused before Redis is reached: nothing a cluster changes (not in the cluster pass).
   test.skipIf(!onOneServer)("a bad --priority: exit 2, one line", async () => {
     const r = await runCli("trigger", [

@@ -5,6 +5,7 @@ import { describe, expect, test } from "bun:test";
 import { Admin } from "../lib/admin/admin.ts";
 import { levelKeys, shardKeys, shardOf } from "../lib/engine/keys.ts";
 import { InputError } from "../lib/errors.ts";
+import { createLogger } from "../lib/log.ts";
 import type { JobSpec } from "../lib/queue/prepare.ts";
 import { defineTask } from "../lib/types.ts";
 import {
@@ -191,4 +192,26 @@ test("a worker's heartbeat counts the jobs of every level it ran", async () => {
     await admin.close();
     await w.stop();
   }
+});
+
+test("a high job's log lines keep their log level, the job's level said as priority", async () => {
+  const prefix = testPrefix();
+  const t = defineTask({ name: "t", run: async (n: number) => n });
+  await using q = await openQueue({ prefix });
+  const [made] = await q.enqueueMany([{ task: "t", payload: 1, priority: "high" }]);
+  const lines: string[] = [];
+  const logger = createLogger("json", (line) => lines.push(line));
+  const w = await startWorker({ prefix, tasks: [t], logger });
+  try {
+    await q.waitForJobs([made!.id], { timeoutMs: 10_000 });
+    await until(async () => lines.some((l) => l.includes('"finished"')), "the finished line");
+    const finished = lines.map((l) => JSON.parse(l)).find((l) => l.event === "finished");
+    expect(finished).toMatchObject({ level: "info", priority: "high", job: made!.id });
+  } finally {
+    await w.stop();
+  }
+  // The logger's own fields are its own, whatever a caller's fields are named.
+  createLogger("json", (line) => lines.push(line)).log("warn", "x", { level: "high", time: 1 });
+  expect(JSON.parse(lines.at(-1)!)).toMatchObject({ level: "warn", event: "x" });
+  expect(JSON.parse(lines.at(-1)!).time).not.toBe(1);
 });

@@ -1,6 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { GROUP, type QueueKeys, shardKeys } from "../lib/engine/keys.ts";
 import type { Queue } from "../lib/queue/queue.ts";
+import { within } from "../lib/time.ts";
 import { defineTask } from "../lib/types.ts";
 import type { RawRedis } from "./helpers.ts";
 import { logRecorder, openQueue, rawRedis, startWorker, testPrefix, until } from "./helpers.ts";
@@ -86,6 +87,80 @@ describe("graceful stop", () => {
     const { ended } = await q.waitForJobs([id], { timeoutMs: 5_000 });
     expect(ended.get(id)).toMatchObject({ status: "finished", result: "second", attempts: 1 });
     await w2.stop();
+  });
+
+  test("a later stop with a shorter grace period cuts a long one (a SIGTERM during a restart)", async () => {
+    const prefix = testPrefix();
+    await using q = await openQueue({ prefix });
+    let runs = 0;
+    const endless = defineTask({
+      name: "job",
+      run: (_p: null, signal) => {
+        runs++;
+        return new Promise<string>((resolve) =>
+          signal.addEventListener("abort", () => resolve("x")),
+        );
+      },
+    });
+    const log = logRecorder();
+    const w = await startWorker({ prefix, tasks: [endless], logger: log });
+    const id = await q.enqueue("job", null);
+    await until(() => runs === 1, "the job to start");
+    const long = w.stop(600_000);
+    await until(
+      () => log.events().includes("stopping: waiting for jobs in flight"),
+      "the worker to wait for its job",
+    );
+    // Cut to 50 ms from now: the job is given up and released, the stop ends (it waited for
+    // the first call's 600 s).
+    expect(await within(w.stop(50), 5_000)).toBe(true);
+    expect(await within(long, 1_000)).toBe(true);
+    expect(await q.getJob(id)).toMatchObject({ status: "queued", attempts: 0 });
+    // A later call with a longer grace changes nothing (stopped already, at once).
+    expect(await within(w.stop(600_000), 1_000)).toBe(true);
+  });
+
+  test("a stop longer than the worker's heartbeat expiry keeps beating while its jobs run", async () => {
+    // The restart for a queue's levels waits for jobs as long as their time limit: its hash
+    // (6 beats) must not expire meanwhile (info would show the worker gone, its name free).
+    const prefix = testPrefix();
+    await using q = await openQueue({ prefix });
+    await using r = await rawRedis();
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let started = false;
+    const slow = defineTask({
+      name: "slow",
+      run: async () => {
+        started = true;
+        await gate;
+        return 1;
+      },
+    });
+    const log = logRecorder();
+    const w = await startWorker({
+      prefix,
+      tasks: [slow],
+      name: "beating",
+      heartbeatEveryMs: 50,
+      logger: log,
+    });
+    const id = await q.enqueue("slow", null);
+    await until(() => started, "the job to start");
+    const stopping = w.stop(600_000);
+    await until(
+      () => log.events().includes("stopping: waiting for jobs in flight"),
+      "the worker to wait for its job",
+    );
+    const [k] = shardsOf(q).filter((s) => s.shard === 0);
+    const seen = async () => Number(await r.sendCommand(["HGET", k!.worker("beating"), "seen_at"]));
+    const before = await seen();
+    await until(async () => (await seen()) > before + 300, "beats through the stop's wait");
+    release();
+    await stopping;
+    expect(await q.getJob(id)).toMatchObject({ status: "finished", attempts: 1 });
   });
 
   test("stop is idempotent and resolves `stopped`", async () => {

@@ -2,7 +2,10 @@
 // gracefully (in-flight jobs may finish, the rest are released); a second exits at once, and
 // the leases then lapse so other workers claim the jobs as after a crash. A queue it serves that
 // gets its first high or low priority job meanwhile makes it stop gracefully and start again,
-// the new start reading the queue's levels (lib/worker/levels-watch.ts).
+// the new start reading the queue's levels (lib/worker/levels-watch.ts): that stop lets every
+// running job finish, however long (a job cut at the grace period would run again from its
+// start, for nothing an operator asked), and a signal meanwhile cuts it to the usual grace.
+import { INTERVAL_LIMIT_MS } from "../config.ts";
 import { clipError, describeError } from "../errors.ts";
 import { createLogger, type LogFormat } from "../log.ts";
 import type { Task } from "../types.ts";
@@ -12,6 +15,15 @@ export interface RunWorkerOptions extends Omit<WorkerConfig, "tasks" | "logger">
   // biome-ignore lint/suspicious/noExplicitAny: tasks of any payload type live side by side
   tasks: readonly Task<any, any>[];
   logFormat: LogFormat | "auto";
+}
+
+/**
+ * A grace period every running job ends within: the longest time limit of an attempt (the
+ * task's own, else jobTimeoutMs; the attempt ends at its abort), and a second for its outcome.
+ */
+function untilRunsEndMs(worker: Worker, tasks: RunWorkerOptions["tasks"]): number {
+  const limits = tasks.map((t) => t.timeoutMs ?? 0);
+  return Math.min(Math.max(worker.options.jobTimeoutMs, ...limits) + 1_000, INTERVAL_LIMIT_MS);
 }
 
 /** Starts a worker, wires the signals, and resolves when it has stopped. */
@@ -68,7 +80,7 @@ export async function runWorker(options: RunWorkerOptions): Promise<Worker> {
       let levels = false;
       const onLevels = () => {
         levels = true;
-        if (worker) void worker.stop();
+        if (worker && signals === 0) void worker.stop(untilRunsEndMs(worker, config.tasks));
       };
       worker = await Worker.start({ ...config, logger, onLevels });
       if (signals > 0) void worker.stop();

@@ -1,6 +1,5 @@
 // A worker's presence in the queue: its heartbeat in the workers set (for `info` and the
 // dashboard), the tasks it serves, and leaving cleanly at shutdown.
-import { hostname } from "node:os";
 import type { WorkerOptions } from "../config.ts";
 import { dropEmptyHandover } from "../engine/handover.ts";
 import { beat } from "../engine/heartbeat.ts";
@@ -10,8 +9,7 @@ import { releaseAll } from "../engine/release.ts";
 import { serveTasks as serve } from "../engine/serve.ts";
 import { UnavailableError } from "../errors.ts";
 import type { Redis } from "../redis/connect.ts";
-
-const HOST = hostname();
+import { HOLDER_WAIT_MAX_MS, HOST, holderGoneInMs, PID_NS } from "./name-holder.ts";
 
 export interface WorkerCounts {
   inFlight: number;
@@ -51,6 +49,7 @@ export async function heartbeat(
   const fields = {
     host: HOST,
     pid: process.pid,
+    pid_ns: PID_NS,
     concurrency: o.concurrency,
     in_flight: counts.inFlight,
     processed: counts.processed,
@@ -149,18 +148,36 @@ export async function handOverPredecessor(
 }
 
 async function claim(client: Redis, key: string, o: WorkerOptions, start: string): Promise<void> {
-  const name = { host: HOST, pid: process.pid, ttlMs: goneAfterMs(o), start };
-  for (let tries = 0; ; tries++) {
+  const beatMs = o.heartbeatEveryMs;
+  const name = {
+    host: HOST,
+    pid: process.pid,
+    ttlMs: goneAfterMs(o),
+    start,
+    pidNs: PID_NS,
+    beatMs,
+  };
+  // One wait for a holder we cannot see to fall silent, one takeover: a holder met after either
+  // is alive (it beat meanwhile, or took the name as we deleted the dead one's hash).
+  let waited = false;
+  for (let deleted = false; ; ) {
     const held = await holdName(client, key, name);
     if (held === null) {
       RUNNING.add(key);
       return;
     }
-    const { host, pid, agoMs } = held;
-    if (tries === 0 && host === HOST && pid && !processAlive(Number(pid), key)) {
+    const goneInMs = deleted ? null : holderGoneInMs(held, (pid) => processAlive(pid, key), beatMs);
+    if (goneInMs === 0) {
       await client.sendCommand(["DEL", key]);
+      deleted = true;
       continue;
     }
+    if (goneInMs !== null && !waited && goneInMs <= HOLDER_WAIT_MAX_MS) {
+      waited = true;
+      await Bun.sleep(goneInMs + 50); // past its second missed beat, by Redis' clock or close
+      continue;
+    }
+    const { host, pid, agoMs } = held;
     const ago = agoMs === null ? "" : `, last heartbeat ${agoMs} ms ago`;
     throw new UnavailableError(
       `a worker named "${o.name}" is already running (host ${host ?? "?"}, pid ${pid ?? "?"}${ago}): give this one another --name, or stop that one`,

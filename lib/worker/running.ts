@@ -8,12 +8,12 @@ import { CanceledError } from "../errors.ts";
 import { fenceOf } from "../fence/fence.ts";
 import type { Logger } from "../log.ts";
 import type { Redis } from "../redis/connect.ts";
-import { within } from "../time.ts";
 import type { ParentOutcome, Task } from "../types.ts";
 import { Attempt, GivenUp, runAttempt } from "./attempt.ts";
 import { AttemptEnds } from "./attempt-ends.ts";
 import { RecentIds } from "./cancels.ts";
 import type { Startable } from "./entries.ts";
+import type { Grace } from "./grace.ts";
 import { ProgressWriter, RunSinks } from "./progress.ts";
 import { type RunningJob, runningJob } from "./running-job.ts";
 
@@ -190,12 +190,12 @@ export class Jobs extends AttemptEnds {
   }
 
   /**
-   * The worker is stopping: running jobs may run until `graceEnd`, then are given up; then
-   * waits until `end` at most for the outcomes to be written (performance.now() times: the
-   * stop's one deadline, lib/worker/stop.ts).
+   * The worker is stopping: running jobs may run until the grace period ends, then are given
+   * up; then waits until `pastMs` after it at most for the outcomes to be written (the stop's
+   * one deadline, lib/worker/stop.ts). A later stop that cuts the grace applies to both waits.
    */
-  async windDown(graceEnd: number, end: number): Promise<void> {
-    const graceMs = Math.max(0, graceEnd - performance.now());
+  async windDown(grace: Grace, pastMs: number): Promise<void> {
+    const graceMs = Math.max(0, grace.end - performance.now());
     // Not started yet: nothing to wait for; the stop releases their entries (no attempt spent).
     this.waits.drop();
     if (this.size > 0) {
@@ -203,10 +203,10 @@ export class Jobs extends AttemptEnds {
         inFlight: this.size,
         graceMs,
       });
-      await within(this.empty(), graceMs);
+      await grace.until(this.empty());
     }
     this.giveUpAll("shutdown");
     this.close();
-    await within(this.outcomes.drained(), Math.max(0, end - performance.now()));
+    await grace.until(this.outcomes.drained(), pastMs);
   }
 }

@@ -104,4 +104,9 @@ export class ShardWorker extends ShardWiring {
   stop(graceMs: number, from?: number): Promise<void> {
     return this.shutdown.stop(graceMs, from);
   }
+
+  /** A later stop's grace period, ending at `at` (performance.now()) if sooner (Stop.cut). */
+  cut(at: number): void {
+    this.shutdown.cut(at);
+  }
 }

@@ -10,6 +10,7 @@ import type { Logger } from "../log.ts";
 import { describeCause } from "../redis/cause.ts";
 import type { Redis } from "../redis/connect.ts";
 import { within } from "../time.ts";
+import { Grace } from "./grace.ts";
 import type { Links } from "./links.ts";
 import type { Lanes } from "./loops.ts";
 import { forgetName, leave } from "./presence.ts";
@@ -54,6 +55,8 @@ export class Stop {
   /** Another start holds the worker's name: what is pending on it is that start's, kept. */
   #taken = false;
   #resolveStopped!: () => void;
+  /** The grace period: set by the first stop(), cut by a later one that ends it sooner. */
+  readonly #grace = new Grace();
 
   constructor(private readonly p: StopParts) {
     this.stopped = new Promise((resolve) => {
@@ -104,25 +107,32 @@ export class Stop {
    * It does not leave: the entries pending on the name, the hash and the place in `workers`
    * are the other start's (docs/internals.md, "A name taken over").
    */
+  /** Ends the grace period at `at` (performance.now()) if sooner: a later, shorter stop. */
+  cut(at: number): void {
+    this.#grace.cut(at);
+  }
+
   nameTaken(failure: CourierError): void {
     this.#taken = true;
     this.#failure ??= failure;
   }
 
   /**
-   * Worker.stop(): the graceful stop, once; a second call waits for the first. `from`: when the
-   * worker's stop began (performance.now()): the grace period counts from then, and the whole
-   * stop ends by its grace plus STOP_MARGIN_MS.
+   * Worker.stop(): the graceful stop, once; a second call waits for the first, its grace period
+   * cut to end `graceMs` after `from` if that is sooner (cut). `from`: when the worker's stop
+   * began (performance.now()): the grace period counts from then, and the whole stop ends by its
+   * grace plus STOP_MARGIN_MS.
    */
   async stop(graceMs: number, from = performance.now()): Promise<void> {
+    this.cut(from + graceMs);
     if (this.#stopping) return this.stopped;
     this.#stopping = true;
     this.p.onStopping?.();
     const { o, log, jobs, links } = this.p;
-    const graceEnd = from + graceMs;
-    const end = graceEnd + STOP_MARGIN_MS;
+    const grace = this.#grace;
     /** A step's own bound, cut to what is left of the stop's. */
-    const left = (ms: number) => Math.max(0, Math.min(ms, end - performance.now()));
+    const left = (ms: number) =>
+      Math.max(0, Math.min(ms, grace.end + STOP_MARGIN_MS - performance.now()));
     this.p.upkeep.stop();
     // Interrupts the blocking read; anything it was delivered is released below.
     links.blocking.destroy();
@@ -130,8 +140,8 @@ export class Stop {
     await within(this.p.looping(), left(o.commandTimeoutMs)); // a start in flight lands first
     // Held, never started (Jobs.close forgets them): given back without a run written.
     const held = [...jobs.held.keys()];
-    await jobs.windDown(graceEnd, end);
-    this.p.upkeep.stopLeases();
+    await jobs.windDown(grace, STOP_MARGIN_MS);
+    await within(this.p.upkeep.stopLeases(), left(o.commandTimeoutMs)); // a beat in flight lands
     this.p.upkeep.stopCancels();
     // Taken: nothing is released (it is the other start's); this process may start the name again.
     if (this.#taken) forgetName(this.p.keys, o.name);

@@ -48,6 +48,9 @@ export class Upkeep {
   #leaseTimer: ReturnType<typeof setInterval> | undefined;
   #memoryRead: Promise<void> | null = null;
   #cancelTimer: (() => void) | null = null;
+  #beatTimer: (() => void) | null = null;
+  /** The heartbeat in flight (its failure is the timer's to report). */
+  #beating: Promise<void> = Promise.resolve();
   /** Parked sets of another type the last heartbeat found (each logged once, when first found). */
   #corrupt = new Set<string>();
   /** Stopped: a promotion loop under way ends after its current call. */
@@ -75,7 +78,9 @@ export class Upkeep {
       const promote = promoteAll(once, () => this.#stopped);
       return Promise.all([promote, probe]);
     });
-    this.#every(o.heartbeatEveryMs, () => this.#heartbeat());
+    // Not in #timers either: the hash lives 6 beats, and a stop may wait longer for its jobs
+    // (the restart for a queue's levels: their time limit); stopLeases ends it.
+    this.#beatTimer = every(o.heartbeatEveryMs, () => this.#beat(), this.d.onRedisError);
     // Dependencies: one read of an (in the common case empty) set per shard and tick, never per job.
     const flows = this.d.flows;
     if (flows) this.#every(o.promoteEveryMs, () => flows.drain());
@@ -88,17 +93,27 @@ export class Upkeep {
       this.d.memory.fullSince === null ? Promise.resolve() : this.readMemory(),
     );
     this.#leaseTimer = setInterval(() => void this.#renewLeases(), this.d.leases.everyMs);
-    void this.#heartbeat().catch(this.d.onRedisError);
+    void this.#beat().catch(this.d.onRedisError);
   }
 
-  /** Stops the timers; leases are renewed until stopLeases (jobs may still be finishing). */
+  /**
+   * Stops the timers; leases are renewed, and heartbeats sent, until stopLeases (jobs may still
+   * be finishing).
+   */
   stop(): void {
     this.#stopped = true;
     for (const stopTimer of this.#timers.splice(0)) stopTimer();
   }
 
-  stopLeases(): void {
+  /**
+   * Resolves once a heartbeat in flight has landed: the release that follows deletes the hash,
+   * which a beat landing after it would write again (a worker shown for 6 beats after it left).
+   */
+  stopLeases(): Promise<void> {
     clearInterval(this.#leaseTimer);
+    this.#beatTimer?.();
+    this.#beatTimer = null;
+    return this.#beating;
   }
 
   /** Stops the look for canceled jobs: after the stop's wind-down, when none runs any more. */
@@ -123,6 +138,12 @@ export class Upkeep {
 
   #renewLeases(): Promise<void> {
     return this.d.leases.renew(this.d.name, this.d.jobs.entryIds()).catch(this.d.onRedisError);
+  }
+
+  #beat(): Promise<void> {
+    const beat = this.#heartbeat();
+    this.#beating = beat.catch(() => {});
+    return beat;
   }
 
   /** Beats, and reads Redis' memory: the one place a worker learns that Redis is full again. */

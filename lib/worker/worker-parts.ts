@@ -141,7 +141,7 @@ export abstract class WorkerParts {
             s.level,
           ),
           links: links[k] as Links,
-          onStopping: () => void this.stop(),
+          onStopping: () => this.joinStop(),
           start,
           onNameTaken: () => this.nameTaken(),
           queueKeys: shardKeys(o.prefix, s.queue, s.shards),
@@ -163,6 +163,8 @@ export abstract class WorkerParts {
 
   /** Graceful stop of every shard (lib/worker/worker-stop.ts). */
   abstract stop(graceMs?: number): Promise<void>;
+  /** A shard began stopping: the worker stops too, unless it is (its grace left as it is). */
+  protected abstract joinStop(): void;
 
   /** A shard found the worker's name held by another start (lib/worker/worker-stop.ts). */
   protected abstract nameTaken(): void;
@@ -200,7 +202,9 @@ function shardLog(
   const named = {
     ...(queue === null ? {} : { queue }),
     ...(shard === null ? {} : { shard }),
-    ...(level === "normal" ? {} : { level }),
+    // `priority`, not `level`: a JSON line's `level` is the log level (warn, error), and a
+    // high job's lines said "high" there, hidden from a filter on errors.
+    ...(level === "normal" ? {} : { priority: level }),
   };
   return { log: (level, event, fields) => log.log(level, event, { ...fields, ...named }) };
 }

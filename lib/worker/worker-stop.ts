@@ -36,7 +36,9 @@ export abstract class WorkerStop extends WorkerParts {
   /**
    * Graceful stop of every shard: no new reads or claims; in-flight jobs get `graceMs` to
    * finish; what is still running then is given up and released at once to other workers; the
-   * worker then leaves each shard's group and closes its connections. Safe to call more than once.
+   * worker then leaves each shard's group and closes its connections. Safe to call more than once:
+   * a later call whose grace period (counted from that call) ends sooner cuts it to that (a
+   * SIGTERM during a long graceful restart); one that ends later changes nothing.
    * A `graceMs` that is no whole number of ms (shutdownGraceMs' range) rejects with InputError
    * and stops nothing.
    */
@@ -58,8 +60,15 @@ export abstract class WorkerStop extends WorkerParts {
       await Promise.race([this.schedules?.stop(), bound]);
       clearTimeout(timer);
       await Promise.all(this.shardWorkers.map((s) => s.stop(graceMs, from)));
+    } else {
+      const at = performance.now() + graceMs;
+      for (const shard of this.shardWorkers) shard.cut(at);
     }
     return this.stopped;
+  }
+
+  protected joinStop(): void {
+    if (!this.stopping) void this.stop();
   }
 
   /**

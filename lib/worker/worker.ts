@@ -20,6 +20,7 @@ import { destroyLinks, homeLinks, type Links, openLinks } from "./links.ts";
 import { type OrderOptions, orderOptions, type QueueOrder, queueList } from "./order.ts";
 import { forgetName } from "./presence.ts";
 import { openQueues, rankOrder, type ServedShard } from "./queues.ts";
+import type { ShardWorker } from "./shard.ts";
 import type { Slots } from "./slots.ts";
 import { checkWorkerConfig, WORKER_KEYS } from "./worker-config.ts";
 import { WorkerStop } from "./worker-stop.ts";
@@ -117,9 +118,16 @@ export class Worker extends WorkerStop {
     // again. A worker never claims its own entries: nothing else would run them while it lives.
     // Only the shard whose connection it is (on a cluster, each hears of its own node only).
     outage.onReady = (name) => shards[shardOfLink(name)]?.readLost();
-    // Every shard readied before any fails the start, so start()'s cleanup sees every claim.
-    const opened = await Promise.allSettled(shards.map((s, k) => s.open(served[k]!.shards > 1)));
-    for (const r of opened) if (r.status === "rejected") throw r.reason;
+    // Every shard readied before any fails the start, so start()'s cleanup sees every claim. The
+    // levels' views after the normal ones: a view hands over the entries pending on the name,
+    // which only its shard's normal view claims, and a name refused (a live worker has it) must
+    // leave that worker's high and low jobs pending on it, not give them to `<name>~gone`.
+    for (const levels of [false, true]) {
+      const open = (s: ShardWorker, k: number) =>
+        (s.keys.level !== undefined) === levels ? s.open(served[k]!.shards > 1) : undefined;
+      const opened = await Promise.allSettled(shards.map(open));
+      for (const r of opened) if (r.status === "rejected") throw r.reason;
+    }
     // Before any log line: a port in use is a usage error, said alone (exit 2).
     // Started during a pause: no job is taken before it ends.
     await Promise.all([...worker.pauses.values()].map((p) => p.read()));
