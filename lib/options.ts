@@ -16,6 +16,7 @@ import { DASHBOARD_KEYS } from "./dashboard/options.ts";
 import { HANDOVER_SUFFIX, MAX_SHARDS } from "./engine/keys.ts";
 import { ConfigError } from "./errors.ts";
 import { checkKeys, kind } from "./option-keys.ts";
+import { maskUrl } from "./redis/url.ts";
 import { shownInput } from "./safe-text.ts";
 import { WORKER_KEYS } from "./worker/worker-config.ts";
 
@@ -83,6 +84,18 @@ export function resolveOptions<T extends Partial<ProducerOptions & WorkerOptions
     );
   }
   checkNumbers(o);
+  return maskedWhenShown(o);
+}
+
+/**
+ * The options as they are printed (console.log, util.inspect, JSON.stringify of them or of the
+ * Queue, Worker or Admin holding them): the Redis URL with its password masked, so a service
+ * that logs its Queue logs no secret. Read as a property, `redisUrl` is the URL as given.
+ */
+function maskedWhenShown<T extends { redisUrl: string }>(o: T): T {
+  const shown = () => ({ ...o, redisUrl: maskUrl(o.redisUrl) });
+  Object.defineProperty(o, Symbol.for("nodejs.util.inspect.custom"), { value: shown });
+  Object.defineProperty(o, "toJSON", { value: shown });
   return o;
 }
 

@@ -87,6 +87,18 @@ export class Shared {
   /** Node connections that have been ready: one not ready now was lost (see isReady). */
   readonly #wasReady = new WeakSet<NodeClient>();
 
+  /**
+   * Printed (console.log or JSON.stringify of a Queue, Admin or Worker on a cluster), it shows
+   * none of node-redis' cluster, whose options hold the Redis password.
+   */
+  [Symbol.for("nodejs.util.inspect.custom")](): string {
+    return "Shared { cluster: [node-redis cluster] }";
+  }
+
+  toJSON(): Record<string, never> {
+    return {};
+  }
+
   /** The limit on each command's answer from its node (ClusterClientOptions.answered). */
   get answered(): Answered | undefined {
     return this.options.answered;

@@ -44,11 +44,15 @@ export class Link {
     return new Link(await connect(o.redisUrl, options), o.redisUrl, options);
   }
 
+  /** A private field, not a property: printed (console.log of a Worker), it would show the password. */
+  readonly #url: string;
+
   constructor(
     client: Redis,
-    private readonly url: string,
+    url: string,
     private readonly options: ConnectOptions & { timeoutMs: number; reconnectMaxMs: number },
   ) {
+    this.#url = url;
     this.#client = client;
     this.#view = client;
   }
@@ -88,7 +92,7 @@ export class Link {
     const signal = this.#closing.signal;
     for (let failures = 0; !this.#closed; failures++) {
       try {
-        const fresh = await connect(this.url, { ...this.options, persistent: true, signal });
+        const fresh = await connect(this.#url, { ...this.options, persistent: true, signal });
         if (this.#closed) {
           destroy(fresh);
           return;
