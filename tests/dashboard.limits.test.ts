@@ -197,9 +197,13 @@ describe("bad input never reaches Redis raw", () => {
     const d = await dashboard();
     const max = "18446744073709551615-18446744073709551615";
     expect((await fetch(`${d.url}/api/dead?cursor=${max}`)).status).toBe(200);
-    for (const limit of ["0", "501", "1.5", "x"]) {
+    // Number() also read hex, exponents, a sign, blanks and a decimal point (s1): 400s, as
+    // `dead list --limit` refuses them.
+    for (const limit of ["0", "501", "1.5", "x", "0x10", "1e2", "+5", "%205", "1.0", "05"]) {
       expect((await fetch(`${d.url}/api/dead?limit=${limit}`)).status).toBe(400);
+      expect((await fetch(`${d.url}/api/jobs?state=dead&limit=${limit}`)).status).toBe(400);
     }
+    expect((await fetch(`${d.url}/api/jobs?state=dead&limit=500`)).status).toBe(200);
   });
 
   test("a key of another type is a 409 naming it, not Redis' own words", async () => {

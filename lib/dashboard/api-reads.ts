@@ -126,8 +126,17 @@ export async function limits(api: Api) {
   };
 }
 
+/**
+ * A page's `limit` (default 20), digits only as `dead list --limit` takes it: Number() read hex,
+ * exponents, a sign and blanks too. NaN for anything else (the caller's 400).
+ */
+function pageLimit(url: URL): number {
+  const given = url.searchParams.get("limit") || "20";
+  return /^[1-9]\d{0,2}$/.test(given) ? Number(given) : Number.NaN;
+}
+
 export async function deadPage(api: Api, url: URL): Promise<Response> {
-  const limit = Number(url.searchParams.get("limit") || 20);
+  const limit = pageLimit(url);
   const cursor = url.searchParams.get("cursor") || null;
   // Checked here, before Redis: a garbage id is the caller's mistake (400), not a server error.
   if (cursor !== null && !isDeadCursor(cursor)) {
@@ -152,7 +161,7 @@ export async function deadPage(api: Api, url: URL): Promise<Response> {
  */
 export async function jobsPage(api: Api, url: URL): Promise<Response> {
   const state = url.searchParams.get("state") ?? "";
-  const limit = Number(url.searchParams.get("limit") || 20);
+  const limit = pageLimit(url);
   const cursor = url.searchParams.get("cursor") || null;
   const oldest = url.searchParams.get("oldest") === "1";
   if (!isJobState(state))

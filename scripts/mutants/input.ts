@@ -147,6 +147,8 @@ export const inputMutants: Mutant[] = [
     "  return maskedWhenShown(o);\n", "  return o;\n", [T("secrets.printed")]),
   m("link-url-property", "lib/redis/link.ts", "a worker's connections keep the Redis URL in a private field, not a printed property",
     "    this.#url = url;\n", "    this.#url = url;\n    Object.assign(this, { url });\n", [T("secrets.printed")]),
+  m("dashboard-limit-number-parse", "lib/dashboard/api-reads.ts", "a dashboard page's limit is digits only (no hex, exponent, sign or blanks): a 400 otherwise",
+    "return /^[1-9]\\d{0,2}$/.test(given) ? Number(given) : Number.NaN;", "return Number(given);", [T("dashboard.limits")]),
   m("worker-cli-own-option-passed", "lib/cli/worker.ts", "the worker CLI passes no option of its own (logFormat) to Worker.start",
     "worker = await Worker.start({ ...config, logger, onLevels });", "worker = await Worker.start({ ...options, logger, onLevels });", [T("options.entry")]),
   m("queues-not-array-taken", "lib/worker/order.ts", "a worker's or a scheduler's queues that are no array are refused",
