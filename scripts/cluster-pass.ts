@@ -86,6 +86,7 @@ export const LEFT_OUT: Record<string, string[]> = {
       "cluster.outage.events",
       "cluster.outage.take",
       "cluster.outage.worker",
+      "cluster.plain-url",
       "cluster.promoted",
       "cluster.routing",
       "cluster.schedule.failover",

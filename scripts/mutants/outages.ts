@@ -189,4 +189,8 @@ export const outageMutants: Mutant[] = [
     "  if (late) return [EXIT.connect, late];", "  if (false) return [EXIT.connect, late];", ["tests/redis.timeout-line.test.ts"]),
   m("no-answer-timeout-dashboard-500", "lib/dashboard/api.ts", "the dashboard answers a command node-redis timed out with 503 (Redis unavailable), not 500",
     "    noAnswerLine(err) !== null", "    false", ["tests/redis.timeout-line.test.ts"]),
+  m("cluster-node-taken-as-server", "lib/redis/server.ts", "a redis:// URL of a node of a cluster of several masters is refused in one line, not MOVED on each command",
+    "if (masters.size === 1) return;", "return;", ["tests/cluster.plain-url.test.ts"]),
+  m("cluster-single-master-refused", "lib/redis/server.ts", "a cluster of one master, which serves every key, is still taken through redis://",
+    "if (masters.size === 1) return;", "", ["tests/cluster.plain-url.test.ts"]),
 ];
