@@ -193,4 +193,6 @@ export const outageMutants: Mutant[] = [
     "if (masters.size === 1) return;", "return;", ["tests/cluster.plain-url.test.ts"]),
   m("cluster-single-master-refused", "lib/redis/server.ts", "a cluster of one master, which serves every key, is still taken through redis://",
     "if (masters.size === 1) return;", "", ["tests/cluster.plain-url.test.ts"]),
+  m("dashboard-idle-timeout-default", "lib/dashboard/server.ts", "a dashboard read Redis leaves unanswered past Bun's idle timeout gets its 503, not a closed connection",
+    "port: wantPort, idleTimeout, ...table", "port: wantPort, ...table", ["tests/dashboard.slow-answer.test.ts"]),
 ];
