@@ -5,7 +5,7 @@ import { resolve } from "node:path";
 import { ConfigError, ConnectError, InputError, UnavailableError } from "../errors.ts";
 import { connect } from "../redis/connect.ts";
 import { listenError } from "../worker/health.ts";
-import { refuseSharedDataDir } from "./_data-dir.ts";
+import { ensureDataDir, refuseSharedDataDir } from "./_data-dir.ts";
 import { type LocalRedis, serverRedis, startStackCluster } from "./_local-redis.ts";
 import type { Output } from "./_output.ts";
 import { isCompiled, scriptOf } from "./_self.ts";
@@ -34,6 +34,7 @@ export async function startOwnRedis(
 /** What can be checked before anything starts. */
 export async function preflight(options: StackOptions): Promise<void> {
   if (!options.redisUrl && !findRedisServer()) throw new ConnectError(REDIS_NOT_INSTALLED);
+  if (!options.redisUrl) ensureDataDir(options.dataDir);
   // Compiled, the workers are this executable; from a checkout, its bin/ files.
   if (isCompiled()) return;
   for (const script of [scriptOf("worker"), scriptOf("dashboard")]) {

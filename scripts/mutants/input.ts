@@ -446,4 +446,6 @@ export const inputMutants: Mutant[] = [
     "    return failure(new PermanentError(checked.problem));", "    return failure(new Error(checked.problem));", [T("worker.result")]),
   m("runtask-result-rule-skipped", "lib/testing.ts", "runTask holds a result to the worker's rule",
     "    checked = checkedJson(value, \"result\");", "    checked = { json: JSON.stringify(value) ?? \"null\" };", [T("worker.result")]),
+  m("stack-data-dir-unchecked", "lib/stack/_stack-redis.ts", "a --data-dir that is a file is one line and exit 2 before anything starts, not a stack trace",
+    "if (!options.redisUrl) ensureDataDir(options.dataDir);", "", ["tests/stack.test.ts"]),
 ];
