@@ -93,7 +93,7 @@ export const LEFT_OUT: Record<string, string[]> = {
     ],
   "a server and replica of their own (durability: WAIT with a stopped replica)": ["durability"],
   "the stack on one server's URL (a cluster it runs only as its own: stack --cluster, in stack.cluster)":
-    ["stack.final", "stack.cluster"],
+    ["stack.final", "stack.cluster", "stack.compiled-alone"],
 };
 
 /** The test files of the cluster pass, `tests/<name>.test.ts`, sorted. */

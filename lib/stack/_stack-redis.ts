@@ -8,7 +8,7 @@ import { listenError } from "../worker/health.ts";
 import { ensureDataDir, refuseSharedDataDir } from "./_data-dir.ts";
 import { type LocalRedis, serverRedis, startStackCluster } from "./_local-redis.ts";
 import type { Output } from "./_output.ts";
-import { isCompiled, scriptOf } from "./_self.ts";
+import { isCompiled, runsOwnCommands, scriptOf } from "./_self.ts";
 import type { StackOptions } from "./options.ts";
 import {
   findRedisServer,
@@ -33,9 +33,14 @@ export async function startOwnRedis(
 
 /** What can be checked before anything starts. */
 export async function preflight(options: StackOptions): Promise<void> {
+  // Compiled, the workers are this executable; from a checkout, its bin/ files.
+  if (!runsOwnCommands()) {
+    throw new UnavailableError(
+      `${process.execPath} is the stack alone: it cannot run its workers and dashboard, which are subcommands of the whole build; run "bun run build", then "dist/courier stack"`,
+    );
+  }
   if (!options.redisUrl && !findRedisServer()) throw new ConnectError(REDIS_NOT_INSTALLED);
   if (!options.redisUrl) ensureDataDir(options.dataDir);
-  // Compiled, the workers are this executable; from a checkout, its bin/ files.
   if (isCompiled()) return;
   for (const script of [scriptOf("worker"), scriptOf("dashboard")]) {
     if (!(await Bun.file(script).exists())) {

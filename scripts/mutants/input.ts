@@ -448,4 +448,6 @@ export const inputMutants: Mutant[] = [
     "    checked = checkedJson(value, \"result\");", "    checked = { json: JSON.stringify(value) ?? \"null\" };", [T("worker.result")]),
   m("stack-data-dir-unchecked", "lib/stack/_stack-redis.ts", "a --data-dir that is a file is one line and exit 2 before anything starts, not a stack trace",
     "if (!options.redisUrl) ensureDataDir(options.dataDir);", "", ["tests/stack.test.ts"]),
+  m("stack-alone-compiled-runs", "lib/stack/_self.ts", "a stack compiled alone (no worker subcommand) refuses to start in one line, not a stack of dying workers",
+    "return !compiled || courier;", "return true;", ["tests/stack.compiled-alone.test.ts"]),
 ];
