@@ -195,4 +195,6 @@ export const outageMutants: Mutant[] = [
     "if (masters.size === 1) return;", "", ["tests/cluster.plain-url.test.ts"]),
   m("dashboard-idle-timeout-default", "lib/dashboard/server.ts", "a dashboard read Redis leaves unanswered past Bun's idle timeout gets its 503, not a closed connection",
     "port: wantPort, idleTimeout, ...table", "port: wantPort, ...table", ["tests/dashboard.slow-answer.test.ts"]),
+  m("info-full-says-workers-drain", "lib/cli/info-text.ts", "info's FULL line says workers drain only up to their headroom, then wait for room",
+    ", then wait for room`;", "`;", ["tests/redis-full.info.test.ts"]),
 ];
