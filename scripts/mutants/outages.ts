@@ -197,4 +197,6 @@ export const outageMutants: Mutant[] = [
     "port: wantPort, idleTimeout, ...table", "port: wantPort, ...table", ["tests/dashboard.slow-answer.test.ts"]),
   m("info-full-says-workers-drain", "lib/cli/info-text.ts", "info's FULL line says workers drain only up to their headroom, then wait for room",
     ", then wait for room`;", "`;", ["tests/redis-full.info.test.ts"]),
+  m("cluster-node-view-offline-sent", "lib/redis/cluster.ts", "a keyless command to a master whose connection is reconnecting waits for it, then names it, not \"not connected\"",
+    "if (client?.isReady) return client;\n      if (this.shared.isDestroyed", "if (client) return client;\n      if (this.shared.isDestroyed", ["tests/cluster.outage.test.ts"]),
 ];
