@@ -199,4 +199,6 @@ export const outageMutants: Mutant[] = [
     ", then wait for room`;", "`;", ["tests/redis-full.info.test.ts"]),
   m("cluster-node-view-offline-sent", "lib/redis/cluster.ts", "a keyless command to a master whose connection is reconnecting waits for it, then names it, not \"not connected\"",
     "if (client?.isReady) return client;\n      if (this.shared.isDestroyed", "if (client) return client;\n      if (this.shared.isDestroyed", ["tests/cluster.outage.test.ts"]),
+  m("stack-stop-counts-dead-nodes", "lib/stack/_local-redis.ts", "a cluster stack stopping says how many nodes it stops: those still running, not every node it started",
+    "livePorts.length} cluster nodes still running", "nodes.length} cluster nodes still running", ["tests/stack.cluster.test.ts"]),
 ];
