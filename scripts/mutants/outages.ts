@@ -201,4 +201,6 @@ export const outageMutants: Mutant[] = [
     "if (client?.isReady) return client;\n      if (this.shared.isDestroyed", "if (client) return client;\n      if (this.shared.isDestroyed", ["tests/cluster.outage.test.ts"]),
   m("stack-stop-counts-dead-nodes", "lib/stack/_local-redis.ts", "a cluster stack stopping says how many nodes it stops: those still running, not every node it started",
     "livePorts.length} cluster nodes still running", "nodes.length} cluster nodes still running", ["tests/stack.cluster.test.ts"]),
+  m("retry-window-cut-short", "lib/redis/calls.ts", "waitForMemoryS (and retryConnectS) tries again for the whole window, not until a doubled wait would pass its end",
+    "if (leftMs <= 0) {", "if (leftMs < exponentialMs(100, failures, policy.reconnectMaxMs)) {", ["tests/queue.enqueue.full.test.ts"]),
 ];
