@@ -46,6 +46,7 @@ export const LEFT_OUT: Record<string, string[]> = {
     "bench.secrets",
     "chaos",
     "cli.full",
+    "connect.sentinel",
     "reliability.restart",
     "reliability.restart-lost-writes",
     "stack",

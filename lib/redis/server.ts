@@ -11,8 +11,8 @@ import { clusterUrlOf, maskUrl } from "./url.ts";
 const MIN_REDIS_VERSION = "6.2.0";
 
 /**
- * Throws ConnectError when the server refuses INFO, is too old, or (`single`: a client of one
- * server) is a node of a Redis Cluster of several masters; connect() closes the client.
+ * Throws ConnectError when the server refuses INFO, is too old, is a Sentinel, or (`single`: a
+ * client of one server) is a node of a Redis Cluster of several masters; connect() closes it.
  */
 export async function preflight(client: Redis, url: string, single = false): Promise<void> {
   let info: string;
@@ -28,6 +28,12 @@ export async function preflight(client: Redis, url: string, single = false): Pro
   if (compareVersions(version, MIN_REDIS_VERSION) < 0) {
     throw new ConnectError(
       `Redis at ${maskUrl(url)} is version ${version}; Courier needs ${MIN_REDIS_VERSION} or newer (XPENDING IDLE)`,
+    );
+  }
+  if (/^redis_mode:sentinel\s*$/m.test(info)) {
+    // Its replies to Courier's commands would be "unknown command", each an unexpected error.
+    throw new ConnectError(
+      `Redis at ${maskUrl(url)} is a Sentinel, not a Redis server: give the address of the master it watches (SENTINEL GET-MASTER-ADDR-BY-NAME <name> names it)`,
     );
   }
   if (single && /^redis_mode:cluster\s*$/m.test(info)) await refuseClusterNode(client, url);

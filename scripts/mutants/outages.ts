@@ -203,4 +203,6 @@ export const outageMutants: Mutant[] = [
     "livePorts.length} cluster nodes still running", "nodes.length} cluster nodes still running", ["tests/stack.cluster.test.ts"]),
   m("retry-window-cut-short", "lib/redis/calls.ts", "waitForMemoryS (and retryConnectS) tries again for the whole window, not until a doubled wait would pass its end",
     "if (leftMs <= 0) {", "if (leftMs < exponentialMs(100, failures, policy.reconnectMaxMs)) {", ["tests/queue.enqueue.full.test.ts"]),
+  m("sentinel-taken-as-server", "lib/redis/server.ts", "a Sentinel given as the Redis is refused in one line, not an unexpected error per command",
+    "if (/^redis_mode:sentinel", "if (false && /^redis_mode:sentinel", ["tests/connect.sentinel.test.ts"]),
 ];
