@@ -205,4 +205,6 @@ export const outageMutants: Mutant[] = [
     "if (leftMs <= 0) {", "if (leftMs < exponentialMs(100, failures, policy.reconnectMaxMs)) {", ["tests/queue.enqueue.full.test.ts"]),
   m("sentinel-taken-as-server", "lib/redis/server.ts", "a Sentinel given as the Redis is refused in one line, not an unexpected error per command",
     "if (/^redis_mode:sentinel", "if (false && /^redis_mode:sentinel", ["tests/connect.sentinel.test.ts"]),
+  m("readonly-replica-unexpected", "lib/cli/refusal.ts", "a write refused READONLY (a replica's address given) is one line and exit 6, not an unexpected error",
+    "if (!reply || !/^READONLY\\b/.test(reply.message)) return null;", "return null;", ["tests/connect.replica.test.ts", "tests/cli.text.test.ts"]),
 ];
