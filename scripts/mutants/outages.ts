@@ -207,4 +207,6 @@ export const outageMutants: Mutant[] = [
     "if (/^redis_mode:sentinel", "if (false && /^redis_mode:sentinel", ["tests/connect.sentinel.test.ts"]),
   m("readonly-replica-unexpected", "lib/cli/refusal.ts", "a write refused READONLY (a replica's address given) is one line and exit 6, not an unexpected error",
     "if (!reply || !/^READONLY\\b/.test(reply.message)) return null;", "return null;", ["tests/connect.replica.test.ts", "tests/cli.text.test.ts"]),
+  m("cluster-connect-window-cut-short", "lib/redis/cluster-life.ts", "an unreachable cluster is tried for the whole of retryConnectS, as one server is",
+    "if (this.#destroyed || leftMs <= 0) throw err;", "if (this.#destroyed || leftMs <= exponentialMs(100, failures, 1_000)) throw err;", ["tests/cluster.client.test.ts"]),
 ];
