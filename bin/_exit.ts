@@ -1,7 +1,7 @@
 // The one place where errors become exit codes, the same for every command (README.md lists
 // them): a user mistake is one line and exit 2, Redis away or refusing 6, a full Redis 7, and
 // only an unexpected error (a bug) shows its stack, asking to be reported.
-import { describeRefusal } from "../lib/cli/refusal.ts";
+import { describeRefusal, readOnlyLine } from "../lib/cli/refusal.ts";
 import { CourierError, causes, type ErrorCode, isOomError } from "../lib/errors.ts";
 import { noAnswerLine } from "../lib/redis/cause.ts";
 
@@ -64,7 +64,7 @@ export function failureText(err: unknown): [number, string] {
   if ((err as { code?: string })?.code === "EARG") {
     return [EXIT.usage, (err as Error).message.replace(CITTY_COLOURS, "")];
   }
-  const refused = describeRefusal(err);
+  const refused = describeRefusal(err) ?? readOnlyLine(err);
   if (refused) return [EXIT.connect, refused];
   if (err instanceof CourierError) {
     const code = CODE_EXITS[err.code];

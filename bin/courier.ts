@@ -5,6 +5,7 @@
 // dashboard as `courier worker` and `courier dashboard`.
 import { type CommandDef, defineCommand } from "citty";
 import { shownInput } from "../lib/safe-text.ts";
+import { ranAsCourier } from "../lib/stack/_self.ts";
 import pkg from "../package.json" with { type: "json" };
 import { EXIT, optionalValue, runCli } from "./_cli.ts";
 import { command as cancel } from "./cancel.ts";
@@ -84,6 +85,7 @@ export async function runCourier(argv = process.argv.slice(2)): Promise<void> {
     process.stderr.write(`courier: ${what}\n${usage()}`);
     process.exit(EXIT.usage);
   }
+  ranAsCourier(); // `courier stack` runs its workers as `courier worker`
   const args = OPTIONAL_WAIT.has(name) ? optionalValue(rest, "wait", "forever") : rest;
   // Run as a subcommand of "courier", so its --help reads `courier trigger`, not `trigger`.
   const subCommands = { [name]: COMMANDS[name] };

@@ -15,7 +15,7 @@ const command = defineCommand({
     description:
       "Run Redis, workers and the dashboard in the foreground (--cluster: a local 3+3 Redis Cluster instead of one redis-server). Ctrl-C/SIGTERM: workers drain (up to 30 s), then Redis writes its AOF and stops; Ctrl-C again, a second or more later, kills everything. " +
       `The dashboard listens on COURIER_DASHBOARD_HOST (default ${dashboardDefaults.host}) port COURIER_DASHBOARD_PORT (default ${dashboardDefaults.port}; skipped if that port is busy); COURIER_DASHBOARD_TOKEN turns its actions on. ` +
-      "Exits 2 on a bad option, a Redis port it cannot listen on, or a data folder another stack's Redis uses; 5 when the cluster is not ready within 30 s; 6 when redis-server is missing, the Redis given does not answer, or Redis (every node of the cluster) dies.",
+      "Exits 2 on a bad option, a Redis port it cannot listen on, or a data folder another stack's Redis uses or that it cannot keep data in (a file); 5 when the cluster is not ready within 30 s; 6 when redis-server is missing, the Redis given does not answer, or Redis (every node of the cluster) dies.",
   },
   args: {
     workers: {

@@ -46,6 +46,7 @@ export const LEFT_OUT: Record<string, string[]> = {
     "bench.secrets",
     "chaos",
     "cli.full",
+    "connect.sentinel",
     "reliability.restart",
     "reliability.restart-lost-writes",
     "stack",
@@ -86,13 +87,14 @@ export const LEFT_OUT: Record<string, string[]> = {
       "cluster.outage.events",
       "cluster.outage.take",
       "cluster.outage.worker",
+      "cluster.plain-url",
       "cluster.promoted",
       "cluster.routing",
       "cluster.schedule.failover",
     ],
   "a server and replica of their own (durability: WAIT with a stopped replica)": ["durability"],
   "the stack on one server's URL (a cluster it runs only as its own: stack --cluster, in stack.cluster)":
-    ["stack.final", "stack.cluster"],
+    ["stack.final", "stack.cluster", "stack.compiled-alone"],
 };
 
 /** The test files of the cluster pass, `tests/<name>.test.ts`, sorted. */

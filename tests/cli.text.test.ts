@@ -2,8 +2,9 @@
 // raw control character, argument checks with "did you mean", Redis refusals in one line, and
 // listen failures as usage errors.
 import { describe, expect, test } from "bun:test";
+import { ErrorReply } from "@redis/client";
 import { checkArgs, editDistance, suggest } from "../lib/cli/args.ts";
-import { refusalLine } from "../lib/cli/refusal.ts";
+import { readOnlyLine, refusalLine } from "../lib/cli/refusal.ts";
 import { ConfigError } from "../lib/errors.ts";
 import { safeJson, safeText } from "../lib/safe-text.ts";
 import { listenError } from "../lib/worker/health.ts";
@@ -154,6 +155,17 @@ describe("refusalLine", () => {
     const shown = refusalLine(reply);
     expect(shown).toMatch(line);
     expect(shown).not.toContain("\n");
+  });
+
+  test("READONLY is no refusal for good (a worker tries again), but a command's one line", () => {
+    const reply = new ErrorReply(
+      "READONLY You can't write against a read only replica. script: 7e60fa0ec31fe149792786286f969272d9a26523, on @user_script:258. (at enqueue.lua:139)",
+    );
+    expect(refusalLine(reply.message)).toBeNull();
+    expect(readOnlyLine(new Error("enqueue failed", { cause: reply }))).toBe(
+      "Redis refused a write (READONLY): this Redis is a read-only replica; give its master's address",
+    );
+    expect(readOnlyLine(new ErrorReply("ERR syntax error"))).toBeNull();
   });
 
   test.each([["ERR syntax error"], ["BUSYGROUP Consumer Group name already exists"]])(

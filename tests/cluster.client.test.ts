@@ -172,6 +172,16 @@ describe("connecting", () => {
     expect(err.message).not.toContain("\n");
   });
 
+  test("an unreachable cluster is tried for the whole of retryConnectS", async () => {
+    // The seeds' back-off doubles to 1 s: it gave up once the next wait would end past the
+    // window, 1.5 s into 2 (`--retry-connect 3`: 2.4 s), where one server's waits it all.
+    const url = `redis+cluster://127.0.0.1:${await findFreePort()}`;
+    const started = Date.now();
+    const err = await connect(url, { retryConnectS: 2 }).catch((e) => e);
+    expect(err).toBeInstanceOf(ConnectError);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1_900);
+  });
+
   // The cluster pass's Redis is a cluster: no server without cluster support to point at.
   test.skipIf(!onOneServer)(
     "a server that is no cluster node is named as such, in one line",

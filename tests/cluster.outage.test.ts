@@ -3,6 +3,7 @@
 // when it has no replica, fail in one line naming it; no process hangs. One failover per fresh
 // cluster, so each test starts its own.
 import { afterEach, expect, test } from "bun:test";
+import { Admin } from "../lib/admin/admin.ts";
 import { layoutKey, shardKeys } from "../lib/engine/keys.ts";
 import { Queue } from "../lib/queue/queue.ts";
 import { type LocalCluster, startCluster } from "../lib/stack/cluster.ts";
@@ -113,4 +114,25 @@ test("a master down with no replica: a command fails in one line naming it, no h
   const w = await worker;
   expect(w.code).toBe(6);
   expect(w.stderr).toContain(`node 127.0.0.1:${victim} (master of slot`);
+}, 90_000);
+
+test("a master down with no replica: a long-lived reader's scan of every master names it, each time", async () => {
+  // info --watch and the dashboard keep one client: once the master's connection had failed,
+  // the SCAN sent to each master (queues are found on every one) was refused at once by the
+  // reconnecting connection, "Redis … is unreachable: not connected", every refresh, naming no
+  // node. It waits for the node as a keyed command does, then names it.
+  const { cluster, jobs, layoutPort } = await setUp();
+  const admin = await Admin.connect({ redisUrl: cluster.seedUrl, prefix: testPrefix() });
+  try {
+    const victim = jobs.find((j) => j.port !== layoutPort)!.port;
+    const index = cluster.nodes.findIndex((n) => n.port === victim);
+    await killNode(cluster, cluster.nodes[index + cluster.masters]!.port);
+    await killNode(cluster, victim);
+    for (let i = 0; i < 2; i++) {
+      const err = await admin.findQueues().catch((e: Error) => e);
+      expect(String((err as Error).message)).toContain(`node 127.0.0.1:${victim} did not answer`);
+    }
+  } finally {
+    await admin.close();
+  }
 }, 90_000);

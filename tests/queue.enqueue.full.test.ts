@@ -125,6 +125,21 @@ describe("a full Redis", () => {
     const id = await pending;
     expect(await streamIds(q)).toEqual([id]);
   });
+
+  test("waitForMemoryS: a Redis that stays full is tried again for the whole window, then RedisFullError", async () => {
+    // The back-off doubles (0.1, 0.2, 0.4, 0.8 s, …): it gave up as soon as the next wait would
+    // end past the window, so `--wait-for-memory 3` gave up after 1.5 s, and 10 after 6.3 s.
+    await using q = await smallQueue({ waitForMemoryS: 3 });
+    await small.fill(-256 * 1024);
+    try {
+      const started = Date.now();
+      const err = await q.enqueue("t", { n: 1 }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(RedisFullError);
+      expect(Date.now() - started).toBeGreaterThanOrEqual(2_900);
+    } finally {
+      await small.free();
+    }
+  });
 });
 
 describe("a command timeout", () => {

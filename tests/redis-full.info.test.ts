@@ -41,6 +41,12 @@ describe("a full Redis, as operators see it", () => {
     expect(text.stdout).toMatch(
       /^redis memory [\d.]+ [kM]B used of [\d.]+ [kM]B \(\d+%\) {3}FULL: /m,
     );
+    // What workers do: they drain only so far past maxmemory, then stop starting jobs (README,
+    // "A full Redis"); "workers keep draining" beside an idle worker and a queue that waits
+    // for an hour misled.
+    expect(text.stdout).toContain(
+      "FULL: new jobs are refused until results expire or dead letters are purged; workers start jobs only up to their memoryHeadroomPct (10% by default) past maxmemory, then wait for room\n",
+    );
     await redis.raise(0);
     const after = JSON.parse(
       (await runCli("info", ["--prefix", prefix, "--json"], { env })).stdout,

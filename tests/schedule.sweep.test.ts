@@ -97,7 +97,7 @@ test("one sweep of passes fires every due schedule once, a page fuller than a pa
 test("the loop of every queue carries the cursor: each queue's due schedule fires", async () => {
   await using s = await setup();
   const loop = new ScheduleLoop({
-    ...{ client: s.q.client, prefix: s.prefix, queues: [], log: silentLogger },
+    ...{ client: () => s.q.client, prefix: s.prefix, queues: [], log: silentLogger },
     queuesPage: PAGE,
   });
   loop.start();

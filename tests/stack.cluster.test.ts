@@ -191,7 +191,9 @@ test("stack --cluster runs a ready 3+3 cluster, refuses a second stack on its fo
   expect(await exitCodeWithin(proc, 30_000, out)).toBe(0);
   const at = (s: string) => out.text.indexOf(s);
   expect(at("SIGTERM to workers")).toBeGreaterThan(0);
-  expect(at("SIGTERM to the 6 cluster nodes")).toBeGreaterThan(at("SIGTERM to workers"));
+  expect(at("SIGTERM to the 6 cluster nodes still running")).toBeGreaterThan(
+    at("SIGTERM to workers"),
+  );
   expect(at(`cluster stopped, its data kept in ${dir}`)).toBeGreaterThan(at("SIGTERM to the 6"));
   expect(out.text).not.toContain("SIGKILL");
   expect(nodes.filter((n) => processOf(n.pid, n.port) !== "gone")).toEqual([]);
@@ -255,6 +257,18 @@ test("a node that dies is said and the stack runs on; a stack killed outright ta
     "the nodes to exit",
     15_000,
   );
+}, 60_000);
+
+test("a stack stopped after a node died says how many nodes it stops: those still running", async () => {
+  const proc = await spawnStack(join(tempDir(), "nodes"));
+  const out = await whenReady(proc);
+  const replica = banner(out.text).nodes.find((n) => n.role === "replica")!;
+  process.kill(replica.pid, "SIGKILL");
+  await waitFor(out, /exited on its own/, 15_000, "the node's death said");
+  proc.kill("SIGINT");
+  expect(await exitCodeWithin(proc, 30_000, out)).toBe(0);
+  // It said "the 6 cluster nodes", one of them gone for a while already.
+  expect(out.text).toContain("SIGTERM to the 5 cluster nodes still running");
 }, 60_000);
 
 test("every node dying under the stack stops the workers and exits 6, as one Redis dying does", async () => {

@@ -374,6 +374,23 @@ describe("bin/stack.ts", () => {
     expect(await pingRedis(port)).toBe(true);
   });
 
+  test.each([["one server"], ["--cluster"]])(
+    "a data folder that is a file is bad usage (exit 2), one line, nothing started (%s)",
+    async (mode) => {
+      const file = join(tempDir(), "not-a-folder");
+      writeFileSync(file, "");
+      const port = await findFreePort();
+      const where = mode === "--cluster" ? ["--cluster"] : ["--redis-port", String(port)];
+      const proc = runStackBin([...where, "--data-dir", file]);
+      expect(await exitCodeWithin(proc, 10_000)).toBe(2);
+      expect(await new Response(proc.stderr).text()).toBe(
+        `stack: cannot keep Redis' data in ${file}: it is a file, not a folder; give --data-dir DIR\n`,
+      );
+      expect(await new Response(proc.stdout).text()).toBe("");
+      expect(await isPortFree(port)).toBe(true);
+    },
+  );
+
   test("no redis-server on PATH: one line with the install command, exit 6", async () => {
     const proc = runStackBin([], { PATH: dirname(process.execPath) });
     expect(await exitCodeWithin(proc, 10_000)).toBe(6);

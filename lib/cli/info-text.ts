@@ -9,6 +9,7 @@ import { schedulesLines } from "../admin/info-schedules.ts";
 import { formatLimits } from "../admin/limits-view.ts";
 import { isCount, type LevelCounts } from "../admin/stats.ts";
 import { isLive, type WorkerInfo } from "../admin/workers.ts";
+import { defaults } from "../config.ts";
 import { CourierError } from "../errors.ts";
 import { describeCause } from "../redis/cause.ts";
 import { formatBytes, type RedisMemory } from "../redis/memory.ts";
@@ -55,7 +56,10 @@ export function formatMemory(m: RedisMemory): string {
   if (!m.full) return share;
   if (m.policy !== "noeviction")
     return `${share}   FULL: Redis evicts keys (${safeText(m.policy)}): jobs may be lost`;
-  return `${share}   FULL: new jobs are refused until results expire or dead letters are purged; workers keep draining`;
+  // Workers drain only so far (lib/redis/memory.ts): each starts jobs up to its headroom past
+  // maxmemory, then waits for room, its jobs left queued.
+  const headroom = `their memoryHeadroomPct (${defaults.memoryHeadroomPct}% by default) past maxmemory`;
+  return `${share}   FULL: new jobs are refused until results expire or dead letters are purged; workers start jobs only up to ${headroom}, then wait for room`;
 }
 
 /** Letters dropped for newer ones on a full Redis (lib/engine/lua/include/dead.lua): said once any were. */

@@ -1,7 +1,7 @@
 // Commands Redis refuses for good, as one line that says what the user needs: NOPERM (the ACL
 // user lacks a command or a key pattern; README.md "Redis ACL" lists what each role needs) and
 // WRONGTYPE (a key under Courier's prefix holds something Courier did not write, found by Redis
-// or by a script's own check before its first write).
+// or by a script's own check before its first write). And, for a command's exit only, READONLY.
 import { ErrorReply } from "@redis/client";
 import { type Script, scripts } from "../engine/lua.ts";
 import { causes, RedisRefusedError } from "../errors.ts";
@@ -53,6 +53,17 @@ export function refusalLine(text: string): string | null {
     return `Redis refused a command${where} (WRONGTYPE): a key under Courier's prefix holds a value of another type than Courier writes; another program uses these keys: give Courier its own --prefix, or delete that key`;
   }
   return null;
+}
+
+/**
+ * A write refused READONLY, as a command's one line (exit 6): the address of a replica given
+ * where its master's was meant. Not a refusal for good to a worker, whose master may be
+ * demoted for a moment by a failover (its reads go on being tried), only to a command's exit.
+ */
+export function readOnlyLine(err: unknown): string | null {
+  const reply = findReply(err);
+  if (!reply || !/^READONLY\b/.test(reply.message)) return null;
+  return "Redis refused a write (READONLY): this Redis is a read-only replica; give its master's address";
 }
 
 function findReply(err: unknown): Error | null {

@@ -60,4 +60,10 @@ export const dashboardDefaults = {
   shownTasksMax: 50,
   /** Largest action body (JSON, `{ "url": … }` at most): anything bigger is refused with 413. */
   bodyMaxBytes: 64 * 1024,
+  /**
+   * How long past the longest wait for Redis (commandTimeoutMs, or a cluster master's
+   * NODE_WAIT_MS) a connection may stay silent before the server closes it: a request is silent
+   * while its read waits, and closed first it would get no answer, not its 503.
+   */
+  idleMarginS: 5,
 } as const;

@@ -3,9 +3,10 @@
 // reads when it is started with `tokenReads`.
 import type { Server } from "bun";
 import { Admin } from "../admin/admin.ts";
-import { INTERVAL_LIMIT_MS, type QueueOptions } from "../config.ts";
+import { defaults, INTERVAL_LIMIT_MS, type QueueOptions } from "../config.ts";
 import { ConfigError } from "../errors.ts";
 import { kind } from "../option-keys.ts";
+import { NODE_WAIT_MS } from "../redis/cluster.ts";
 import { hostPort, listenError } from "../worker/health.ts";
 import * as reads from "./api-reads.ts";
 import { listenAddress } from "./auth.ts";
@@ -70,7 +71,8 @@ export async function startDashboard(options: DashboardOptions = {}): Promise<Da
   let server: Server<undefined>;
   try {
     const table = routes({ ...options, loopback, queues, hub, maxLive, server: () => server });
-    server = Bun.serve({ hostname, port: wantPort, ...table });
+    const idleTimeout = idleTimeoutS(options.commandTimeoutMs ?? defaults.commandTimeoutMs);
+    server = Bun.serve({ hostname, port: wantPort, idleTimeout, ...table });
   } catch (err) {
     await queues.close();
     throw listenError(err, host, wantPort); // one wording for every command (exit 2)
@@ -92,6 +94,19 @@ export async function startDashboard(options: DashboardOptions = {}): Promise<Da
     },
   };
 }
+
+/**
+ * Bun.serve's idleTimeout, in seconds (Bun's default, 10, is no longer than a read's own limit:
+ * a read Redis left unanswered had its connection closed, with no answer, before its 503):
+ * past the longest a read waits for Redis, by dashboardDefaults.idleMarginS; at most Bun's 255.
+ */
+export function idleTimeoutS(commandTimeoutMs: number): number {
+  const waitMs = Math.max(commandTimeoutMs, NODE_WAIT_MS);
+  return Math.min(IDLE_TIMEOUT_MAX_S, Math.ceil(waitMs / 1_000) + dashboardDefaults.idleMarginS);
+}
+
+/** The longest idleTimeout Bun takes. */
+const IDLE_TIMEOUT_MAX_S = 255;
 
 /** The options the dashboard's Admin connects with: its own left out (Admin knows none). */
 function queueOptions(options: DashboardOptions): Partial<QueueOptions> {

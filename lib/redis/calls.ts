@@ -77,12 +77,14 @@ export async function withRetries<T>(
       if (!full && !isTransient(err)) throw err;
       maybeDone ||= !full && !neverSent(err);
       const budgetS = full ? policy.waitForMemoryS : policy.retryConnectS;
-      const waitMs = exponentialMs(100, failures, policy.reconnectMaxMs);
-      if (Date.now() + waitMs > started + budgetS * 1_000) {
+      // The window is used to its end: the last wait is cut to what is left, and the last try
+      // made then (giving up once the next wait ended past it cut `--wait-for-memory 3` to 1.5 s).
+      const leftMs = started + budgetS * 1_000 - Date.now();
+      if (leftMs <= 0) {
         if (full) throw await redisFullError(client, policy, err);
         throw connectError(policy, err, maybeDone);
       }
-      await Bun.sleep(waitMs);
+      await Bun.sleep(Math.min(exponentialMs(100, failures, policy.reconnectMaxMs), leftMs));
     }
   }
 }

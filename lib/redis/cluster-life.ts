@@ -193,9 +193,10 @@ export class Shared {
         await Promise.race([connecting, this.#closed.promise]);
         break;
       } catch (err) {
-        const waitMs = exponentialMs(100, failures, 1_000);
-        if (this.#destroyed || Date.now() + waitMs >= this.options.deadline) throw err;
-        await Bun.sleep(waitMs);
+        // Up to the deadline itself: the last wait cut to what is left, then a last try.
+        const leftMs = this.options.deadline - Date.now();
+        if (this.#destroyed || leftMs <= 0) throw err;
+        await Bun.sleep(Math.min(exponentialMs(100, failures, 1_000), leftMs));
       }
     }
     this.#connected = true;

@@ -83,9 +83,18 @@ export class ClusterRedis implements Redis {
     const { target } = this;
     if (target.kind === "key") return nodeFor(this.shared, target.key);
     const { node } = target as { node: { address: string } };
-    const client = await valueWithin(this.shared.cluster.nodeClient(node), NODE_WAIT_MS);
-    if (client) return client;
-    throw new NodeDownError(node.address, null);
+    const deadline = Date.now() + NODE_WAIT_MS;
+    for (;;) {
+      const pending = this.shared.cluster.nodeClient(node);
+      const client = await valueWithin(pending, deadline - Date.now());
+      // One reconnecting would refuse the command at once ("not connected"), naming no node:
+      // wait for it as nodeFor does, then say which node did not come back.
+      if (client?.isReady) return client;
+      if (this.shared.isDestroyed || Date.now() >= deadline) {
+        throw new NodeDownError(node.address, null);
+      }
+      await Bun.sleep(100);
+    }
   }
 
   get isReady(): boolean {

@@ -1,7 +1,8 @@
 // Redis' memory as Courier sees it: used and max bytes (INFO memory), and whether Redis is
 // full. With maxmemory-policy noeviction (the policy a queue needs) a full Redis refuses every
 // command that may take memory: producers get RedisFullError; workers keep draining (their
-// scripts write first with a command that takes no memory: lib/engine/lua/include/memory.lua).
+// scripts write first with a command that takes no memory: lib/engine/lua/include/memory.lua)
+// up to their memoryHeadroomPct past maxmemory, then wait for room (MemoryWatch, below).
 
 import { isOomError } from "../errors.ts";
 import type { Logger } from "../log.ts";

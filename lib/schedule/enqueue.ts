@@ -29,7 +29,7 @@ export class TickEnqueuer {
   #layouts = new Map<string, Promise<ProducerLayout>>();
 
   constructor(
-    private readonly client: Redis,
+    readonly client: Redis,
     private readonly prefix: string,
     /**
      * Durability "replicated": a tick's job counts as enqueued once a replica has it (WAIT 1, up

@@ -15,7 +15,11 @@ import { firePass, type PassResult } from "./fire.ts";
 export const WAIT_MAX_MS = 1_000;
 
 export interface LoopOptions {
-  client: Redis;
+  /**
+   * The connection, read at each pass: a worker's command connection is replaced when it
+   * stalls (lib/redis/link.ts), and a loop that kept the first one would fire nothing again.
+   */
+  client: () => Redis;
   prefix: string;
   /** Empty: every queue's schedules. */
   queues: readonly string[];
@@ -32,7 +36,8 @@ export class ScheduleLoop {
   #stopped = false;
   #wake: (() => void) | null = null;
   #done: Promise<void> | null = null;
-  #enqueuer: TickEnqueuer;
+  /** The producer of ticks' jobs, made again when the connection was replaced. */
+  #enqueuer: TickEnqueuer | null = null;
   /** Where the next pass reads `queues` from, and the earliest tick seen in this sweep. */
   #sweep: { cursor: string; readAgain: boolean; earliest: number | null } = {
     cursor: "0",
@@ -40,9 +45,7 @@ export class ScheduleLoop {
     earliest: null,
   };
 
-  constructor(private readonly o: LoopOptions) {
-    this.#enqueuer = new TickEnqueuer(o.client, o.prefix, o.replicaWaitMs);
-  }
+  constructor(private readonly o: LoopOptions) {}
 
   start(): void {
     this.#done ??= this.#run();
@@ -62,7 +65,9 @@ export class ScheduleLoop {
       let waitMs = WAIT_MAX_MS;
       try {
         const { cursor, readAgain } = this.#sweep;
-        const r = await firePass({ ...this.o, enqueuer: this.#enqueuer, cursor, readAgain });
+        const client = this.o.client();
+        const enqueuer = this.#enqueuerOn(client);
+        const r = await firePass({ ...this.o, client, enqueuer, cursor, readAgain });
         for (const s of r.stuck) stuck({ schedule: s.name, error: s.why });
         for (const queue of r.broken) {
           const key = scheduleKeys(this.o.prefix).next(queue);
@@ -75,6 +80,14 @@ export class ScheduleLoop {
       }
       if (waitMs > 0 && !this.#stopped) await this.#sleep(waitMs);
     }
+  }
+
+  /** The enqueuer on `client`: a new one (its layouts read again) once the client changed. */
+  #enqueuerOn(client: Redis): TickEnqueuer {
+    if (this.#enqueuer?.client !== client) {
+      this.#enqueuer = new TickEnqueuer(client, this.o.prefix, this.o.replicaWaitMs);
+    }
+    return this.#enqueuer;
   }
 
   /**

@@ -43,7 +43,7 @@ export async function startScheduler(config: SchedulerConfig = {}): Promise<Sche
   // Persistent and queueing while Redis is away: the loop's next pass simply waits for it.
   const client = await connect(url, { name: "courier-scheduler", persistent: true });
   const loop = new ScheduleLoop({
-    client,
+    client: () => client,
     prefix,
     queues,
     log: guardedLogger(config.logger ?? silentLogger),

@@ -1,7 +1,7 @@
 // One redis-server per data folder: two servers appending to the same AOF files corrupt each
 // other's data without a word, so each server we start writes its pid to `redis.pid` there
 // (redis-server --pidfile) and a second start on that folder is refused while that pid lives.
-import { existsSync, readFileSync, realpathSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, realpathSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { UnavailableError } from "../errors.ts";
 
@@ -10,6 +10,26 @@ export const PIDFILE = "redis.pid";
 /** `--pidfile <dataDir>/redis.pid`: Redis writes it at start and removes it on a clean exit. */
 export function pidfileArgs(dataDir: string): string[] {
   return ["--pidfile", join(dataDir, PIDFILE)];
+}
+
+/**
+ * Makes the data folder, before anything starts; a path that is a file, or a folder that
+ * cannot be made (no permission, under a file), is bad usage: UnavailableError (exit 2, the
+ * way out in its one line, as for a folder in use).
+ */
+export function ensureDataDir(dataDir: string): void {
+  const refuse = (why: string, cause?: unknown) =>
+    new UnavailableError(`cannot keep Redis' data in ${dataDir}: ${why}; give --data-dir DIR`, {
+      cause,
+    });
+  if (existsSync(dataDir) && !statSync(dataDir).isDirectory()) {
+    throw refuse("it is a file, not a folder");
+  }
+  try {
+    mkdirSync(dataDir, { recursive: true });
+  } catch (err) {
+    throw refuse((err as Error).message ?? String(err), err);
+  }
 }
 
 /**

@@ -106,7 +106,6 @@ export async function startStackCluster(
 }
 
 function clusterRedis(cluster: LocalCluster, shards: number, exited: Promise<number>): LocalRedis {
-  const nodes = cluster.nodes.length;
   return {
     url: cluster.seedUrl,
     env: clusterChildEnv(cluster.seedUrl, shards),
@@ -124,7 +123,10 @@ function clusterRedis(cluster: LocalCluster, shards: number, exited: Promise<num
       ];
     },
     async stop(say) {
-      say(`SIGTERM to the ${nodes} cluster nodes (each writes its AOF)`);
+      // Those still running: a node that died meanwhile was said when it did.
+      say(
+        `SIGTERM to the ${cluster.livePorts.length} cluster nodes still running (each writes its AOF)`,
+      );
       await cluster.stop();
       say(`cluster stopped, its data kept in ${cluster.dir}`);
     },

@@ -8,6 +8,22 @@ export const REPO_ROOT = resolve(import.meta.dir, "../..");
 
 export type OwnCommand = "worker" | "dashboard" | "trigger" | "result";
 
+/** Set by bin/courier.ts: this process is `courier <command>`, which has every subcommand. */
+let asCourier = false;
+
+/** Told by bin/courier.ts that it runs the command: its own commands are subcommands of it. */
+export function ranAsCourier(): void {
+  asCourier = true;
+}
+
+/**
+ * Whether the stack can run its own commands: from a checkout (bin/ files), or compiled as the
+ * whole `courier` (subcommands). A `bun build --compile` of bin/stack.ts alone has neither.
+ */
+export function runsOwnCommands(compiled = isCompiled(), courier = asCourier): boolean {
+  return !compiled || courier;
+}
+
 /** True inside an executable made by `bun build --compile` (dist/courier). */
 export function isCompiled(main = Bun.main): boolean {
   return main.startsWith("/$bunfs/") || main.includes("~BUN");

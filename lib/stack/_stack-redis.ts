@@ -5,10 +5,10 @@ import { resolve } from "node:path";
 import { ConfigError, ConnectError, InputError, UnavailableError } from "../errors.ts";
 import { connect } from "../redis/connect.ts";
 import { listenError } from "../worker/health.ts";
-import { refuseSharedDataDir } from "./_data-dir.ts";
+import { ensureDataDir, refuseSharedDataDir } from "./_data-dir.ts";
 import { type LocalRedis, serverRedis, startStackCluster } from "./_local-redis.ts";
 import type { Output } from "./_output.ts";
-import { isCompiled, scriptOf } from "./_self.ts";
+import { isCompiled, runsOwnCommands, scriptOf } from "./_self.ts";
 import type { StackOptions } from "./options.ts";
 import {
   findRedisServer,
@@ -33,8 +33,14 @@ export async function startOwnRedis(
 
 /** What can be checked before anything starts. */
 export async function preflight(options: StackOptions): Promise<void> {
-  if (!options.redisUrl && !findRedisServer()) throw new ConnectError(REDIS_NOT_INSTALLED);
   // Compiled, the workers are this executable; from a checkout, its bin/ files.
+  if (!runsOwnCommands()) {
+    throw new UnavailableError(
+      `${process.execPath} is the stack alone: it cannot run its workers and dashboard, which are subcommands of the whole build; run "bun run build", then "dist/courier stack"`,
+    );
+  }
+  if (!options.redisUrl && !findRedisServer()) throw new ConnectError(REDIS_NOT_INSTALLED);
+  if (!options.redisUrl) ensureDataDir(options.dataDir);
   if (isCompiled()) return;
   for (const script of [scriptOf("worker"), scriptOf("dashboard")]) {
     if (!(await Bun.file(script).exists())) {

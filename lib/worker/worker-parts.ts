@@ -95,7 +95,7 @@ export abstract class WorkerParts {
   #newSchedules(client: () => Redis): ScheduleLoop {
     const o = this.options;
     return new ScheduleLoop({
-      client: client(),
+      client,
       prefix: o.prefix,
       queues: this.queues,
       log: this.log,

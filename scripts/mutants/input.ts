@@ -476,4 +476,8 @@ export const inputMutants: Mutant[] = [
     "const loopback = addresses.length > 0 && addresses.every((a) => isLoopback(a.address));", "const loopback = false;", [T("dashboard.host")]),
   m("dashboard-host-some-loopback", "lib/dashboard/auth.ts", "a --host NAME with a non-loopback address among its own is not loopback",
     "addresses.every((a) => isLoopback(a.address))", "addresses.some((a) => isLoopback(a.address))", [T("dashboard.host")]),
+  m("stack-data-dir-unchecked", "lib/stack/_stack-redis.ts", "a --data-dir that is a file is one line and exit 2 before anything starts, not a stack trace",
+    "if (!options.redisUrl) ensureDataDir(options.dataDir);", "", ["tests/stack.test.ts"]),
+  m("stack-alone-compiled-runs", "lib/stack/_self.ts", "a stack compiled alone (no worker subcommand) refuses to start in one line, not a stack of dying workers",
+    "return !compiled || courier;", "return true;", ["tests/stack.compiled-alone.test.ts"]),
 ];

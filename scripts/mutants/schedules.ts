@@ -49,4 +49,6 @@ export const scheduleMutants: Mutant[] = [
     "known = [...new Set([...found, ...scheduled])].sort();", "known = [...found].sort();", ["tests/schedule.cli.test.ts"]),
   m("info-scheduled-queue-not-found", "bin/info.ts", "info --queue of a queue with a schedule but no key yet shows it, not exit 4",
     "if (given && !(await admin.exists()) && !(await scheduled())) {", "if (given && !(await admin.exists())) {", ["tests/schedule.cli.test.ts"]),
+  m("schedule-loop-keeps-first-client", "lib/schedule/loop.ts", "a worker's schedules fire again once its stalled command connection was replaced",
+    "const client = this.o.client();", "const client = (this.first ??= this.o.client());", ["tests/worker.schedules.stall.test.ts"]),
 ];
