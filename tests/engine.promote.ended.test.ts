@@ -65,6 +65,20 @@ test("serve: a parked job that finished meanwhile is not put back in the stream"
   expect(await recordTtl(v, id)).toBeGreaterThan(290);
 });
 
+// A string there that is no outcome (a hand edit, another program) is no reason to drop the
+// job: it runs, and its finish dead-letters it as corrupt (r1: the job was in no set, no stream).
+test("a retried or parked job whose result key holds a string that is no outcome is re-added", async () => {
+  await using v = await engineQueue();
+  const id = await staleAndRetried(v);
+  await v.r.sendCommand(["SET", v.k.resultPrefix + id, "hello"]);
+  expect(await promoteSome(v.client, v.k)).toEqual({ moved: 1, more: false });
+  expect(await v.r.sendCommand(["XLEN", v.k.stream])).toBe(1);
+  await v.r.sendCommand(["HSET", v.k.recordPrefix + id, "status", "queued"]);
+  await v.r.sendCommand(["ZADD", `${v.k.parkedPrefix}echo`, "1", id]);
+  expect(await serveTasks(v.client, v.k, ["echo"], 60_000)).toEqual({ moved: 1, more: false });
+  expect(await v.r.sendCommand(["XLEN", v.k.stream])).toBe(2);
+});
+
 test("a retried job with no outcome is promoted as before", async () => {
   await using v = await engineQueue();
   const entry = await plant(v, { t: "echo", p: "1", a: 0, m: 5 });

@@ -224,6 +224,8 @@ export const engineMutants: Mutant[] = [
   m("engine-serve-ended-readded", LUA("serve"), "a parked job that finished meanwhile (a stalled run's finish) is not run again",
     "  if ended_meanwhile(ARGV[6] .. id, key) then return 0 end\n",
     "", [T("engine.promote.ended")]),
+  m("engine-ended-junk-outcome", LUA("include/readd"), "a result key holding a string that is no outcome does not drop a job waiting to be re-added",
+    "  if not string.find(redis.call('GETRANGE', result_key, 0, 1), '^[FXC]%d') then return false end\n", "", [T("engine.promote.ended")]),
   m("engine-ended-record-kept", "lib/engine/lua/include/readd.lua", "the record of a job found ended while waiting goes with its outcome, not kept for ever",
     "  if ttl > 0 then redis.call('PEXPIRE', record_key, ttl) end\n",
     "", [T("engine.promote.ended")]),

@@ -51,10 +51,12 @@ end
 -- re-add it has its outcome already: a stalled run, taken over, finished after the newer run
 -- was retried or left (the first finisher's outcome wins). Re-added, it ran once more after it
 -- had finished. Its record, which that finish did not know of (it expired none), then goes with
--- the outcome. TYPE, not EXISTS: r:<id> of another type is no outcome (the job runs, and its
--- end dead-letters it as corrupt).
+-- the outcome. TYPE and the first two bytes, not EXISTS: r:<id> of another type, or a string
+-- that is no outcome (F, X or C, then its end's digits: lib/engine/outcome.ts), is no outcome:
+-- the job runs, and its end dead-letters it as corrupt, as finish.lua judges it.
 local function ended_meanwhile(result_key, record_key)
   if redis.call('TYPE', result_key).ok ~= 'string' then return false end
+  if not string.find(redis.call('GETRANGE', result_key, 0, 1), '^[FXC]%d') then return false end
   local ttl = redis.call('PTTL', result_key)
   if ttl > 0 then redis.call('PEXPIRE', record_key, ttl) end
   return true
