@@ -139,6 +139,25 @@ describe("a worker name held with our host and pid from another pid namespace", 
   });
 });
 
+describe("a worker name held by an older Courier", () => {
+  pinShards(1); // one worker hash, the one written here
+  // An older Courier wrote no pid_ns (nor beat_ms): its pid is probed as before, not waited
+  // out for two heartbeats (r1: every restart across the upgrade waited ~10 s).
+  test("left by an older Courier (no pid_ns, no beat_ms in its hash): taken back at once", async () => {
+    const prefix = testPrefix();
+    await using r = await rawRedis();
+    const key = queueKeys(prefix, "default").worker("older");
+    await r.sendCommand(["HSET", key, "host", hostname(), "pid", String(process.pid)]);
+    await r.sendCommand(["HSET", key, "seen_at", String(Date.now())]);
+    await r.sendCommand(["PEXPIRE", key, "30000"]);
+    // Two of these beats would be 120 s: past the test's time, were they waited out.
+    const w = await startWorker({ prefix, tasks: [], name: "older", heartbeatEveryMs: 60_000 });
+    expect(w.name).toBe("older");
+    expect(await r.sendCommand(["HGET", key, "pid_ns"])).toBe(OUR_PID_NS);
+    await w.stop(0);
+  });
+});
+
 describe("a worker name a live worker holds, on a queue with priority levels", () => {
   pinShards(1); // the hash and the high stream written here are the worker's
   // Refused starts leave the live worker's jobs alone: a level's view hands a predecessor's

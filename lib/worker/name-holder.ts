@@ -34,9 +34,11 @@ export function holderGoneInMs(
 ): number | null {
   const { host, pid } = held;
   if (host !== HOST || !pid) return null;
-  // The same namespace (or none known on either side: not Linux, an older Courier's hash there):
-  // kill(pid, 0) answers for the holder.
-  if (held.pidNs === (PID_NS || null)) return alive(Number(pid)) ? null : 0;
+  // The same namespace, or none known on either side (not Linux; an older Courier's hash, which
+  // has none: its pid probed as that Courier did, not waited out): kill(pid, 0) answers.
+  if (held.pidNs === null || PID_NS === "" || held.pidNs === PID_NS) {
+    return alive(Number(pid)) ? null : 0;
+  }
   const silentMs = SILENT_BEATS * (held.beatMs ?? ourBeatMs);
   return Math.max(0, silentMs - (held.agoMs ?? 0));
 }
