@@ -6,7 +6,7 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { lookup } from "node:dns/promises";
 import { hostname } from "node:os";
-import { hostName, isLoopback, listenAddress } from "../lib/dashboard/auth.ts";
+import { checkHost, hostName, isLoopback, listenAddress } from "../lib/dashboard/auth.ts";
 import { type Dashboard, startDashboard } from "../lib/dashboard/server.ts";
 import { hostPort } from "../lib/worker/health.ts";
 import { redisUrl, testPrefix } from "./helpers.ts";
@@ -160,6 +160,18 @@ describe("--host NAME that resolves to loopback", () => {
     expect(await listenAddress(host, never)).toEqual({ hostname: host, loopback });
   });
 
+  test.each([
+    ["box:9181", true],
+    ["BOX", true],
+    ["localhost:9181", true],
+    ["127.0.0.1:9181", true],
+    ["evil.example:9181", false],
+    ["box.evil.example", false],
+  ])("listening on loopback as `box`, a Host of %p passes: %p", (host, ok) => {
+    const req = new Request("http://127.0.0.1:9181/api/overview", { headers: { host } });
+    expect(checkHost(req, true, "box").ok).toBe(ok);
+  });
+
   test("a name that does not resolve is listened on as given (Bun.serve says why it cannot)", async () => {
     const fails = async () => {
       throw Object.assign(new Error("nope"), { code: "ENOTFOUND" });
@@ -177,5 +189,11 @@ describe("--host NAME that resolves to loopback", () => {
       headers: { host: "evil.example" },
     });
     expect(res.status).toBe(421);
+    // Its own name passes: the URL it prints works (r1: every request to it was a 421).
+    expect(d.url).toBe(`http://${own}:${d.port}`);
+    const named = await fetch(`http://127.0.0.1:${d.port}/api/overview`, {
+      headers: { host: `${own.toUpperCase()}:${d.port}` },
+    });
+    expect(named.status).toBe(200);
   });
 });

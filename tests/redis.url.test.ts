@@ -52,6 +52,11 @@ describe("maskUrl: the authority's credentials only", () => {
     ["redis://h:", "redis://h:"],
     ["redis+cluster://a:1,b:hunter2,[::1]:3", "redis+cluster://a:1,b:***,[::1]:3"],
     ["redis+cluster://:hunter2", "redis+cluster://:***"],
+    // After the credentials too (r1): `user@host:PASSWORD`, its password where a port goes.
+    ["redis://default@127.0.0.1:pw-secret9", "redis://***@127.0.0.1:***"],
+    ["redis://u:p@h:pw-k/0", "redis://u:***@h:***/0"],
+    ["redis+cluster://u:p@a:1,b:pw-k", "redis+cluster://u:***@a:1,b:***"],
+    ["redis://u:p@[::1]:6379/2", "redis://u:***@[::1]:6379/2"],
   ])("%s → %s", (url, masked) => {
     expect(maskUrl(url)).toBe(masked);
   });

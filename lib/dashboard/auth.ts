@@ -93,13 +93,16 @@ const MALFORMED_HOST = "malformed Host header: a host name or address, and a por
 
 /**
  * Refuses a malformed Host header (400, before anything reads the request's URL). Listening on
- * loopback (listenAddress), refuses requests whose Host header names another host: a web page
- * that points its own domain at 127.0.0.1 (DNS rebinding) cannot read the dashboard.
+ * loopback (listenAddress), refuses requests whose Host header names another host than a
+ * loopback one or `own`, the name it was given (`--host vm`, which resolves to loopback: the
+ * URL it prints): a web page that points its own domain at 127.0.0.1 (DNS rebinding) cannot
+ * read the dashboard.
  */
-export function checkHost(req: Request, loopback: boolean): Verdict {
+export function checkHost(req: Request, loopback: boolean, own = "localhost"): Verdict {
   const host = req.headers.get("host") ?? "";
   const name = hostName(host);
   if (name === null && host !== "") return { ok: false, status: 400, error: MALFORMED_HOST };
-  if (!loopback || (name !== null && isLoopback(name))) return { ok: true };
+  const named = name !== null && (isLoopback(name) || name.toLowerCase() === own.toLowerCase());
+  if (!loopback || named) return { ok: true };
   return { ok: false, status: 421, error: `this dashboard answers to localhost only, not ${host}` };
 }

@@ -30,6 +30,8 @@ type Route = (req: Req, ctx: api.Api) => Promise<Response>;
 export interface RouteDeps {
   /** Listening on loopback only (listenAddress): the Host check is on. */
   loopback: boolean;
+  /** The host it was given (`--host`): a Host header naming it passes the check too. */
+  host: string;
   token?: string;
   tokenReads?: boolean;
   queues: Queues;
@@ -47,7 +49,10 @@ export function apiFor(queues: Queues, admin: Admin, o: { token?: string }): api
 /** Host check, errors as JSON (503 while Redis is unreachable), security headers. */
 function checked(d: RouteDeps, handler: Handler, token?: "action" | "read"): Handler {
   return async (req) => {
-    const checks = [checkHost(req, d.loopback), token ? checkToken(req, d.token, token) : null];
+    const checks = [
+      checkHost(req, d.loopback, d.host),
+      token ? checkToken(req, d.token, token) : null,
+    ];
     const denied = checks.find((v): v is Verdict & { ok: false } => v !== null && !v.ok);
     const res = denied
       ? api.json({ error: denied.error }, denied.status)

@@ -70,7 +70,15 @@ export async function startDashboard(options: DashboardOptions = {}): Promise<Da
   const { hostname, loopback } = await listenAddress(host);
   let server: Server<undefined>;
   try {
-    const table = routes({ ...options, loopback, queues, hub, maxLive, server: () => server });
+    const table = routes({
+      ...options,
+      host,
+      loopback,
+      queues,
+      hub,
+      maxLive,
+      server: () => server,
+    });
     const idleTimeout = idleTimeoutS(options.commandTimeoutMs ?? defaults.commandTimeoutMs);
     server = Bun.serve({ hostname, port: wantPort, idleTimeout, ...table });
   } catch (err) {

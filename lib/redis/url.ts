@@ -29,7 +29,8 @@ export function maskUrl(url: string): string {
   const credentials = url.slice(head.length, at);
   const colon = credentials.indexOf(":");
   const masked = colon === -1 ? "***" : `${credentials.slice(0, colon)}:***`;
-  return trailingSlashOff(`${head}${masked}@${restMasked(url.slice(at + 1))}`, head);
+  // After the credentials too, a password may sit where a port goes (`user@host:PASSWORD`).
+  return trailingSlashOff(`${head}${masked}@${hostsMasked(url.slice(at + 1))}`, head);
 }
 
 /**
