@@ -144,7 +144,7 @@ class Producer {
 
 /** The port of the replica of the master on `port`. */
 async function replicaOf(cluster: LocalCluster, port: number): Promise<number> {
-  const client = await connect(`redis://127.0.0.1:${port}`, { node: true });
+  const client = await connect(`redis://127.0.0.1:${port}`);
   try {
     const info = String(await client.sendCommand(["INFO", "replication"]));
     const replica = /^slave0:.*port=(\d+)/m.exec(info)?.[1];

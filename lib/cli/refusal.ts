@@ -1,7 +1,8 @@
 // Commands Redis refuses for good, as one line that says what the user needs: NOPERM (the ACL
 // user lacks a command or a key pattern; README.md "Redis ACL" lists what each role needs) and
 // WRONGTYPE (a key under Courier's prefix holds something Courier did not write, found by Redis
-// or by a script's own check before its first write). And, for a command's exit only, READONLY.
+// or by a script's own check before its first write), MOVED (a cluster's node given as
+// redis://). And, for a command's exit only, READONLY.
 import { ErrorReply } from "@redis/client";
 import { type Script, scripts } from "../engine/lua.ts";
 import { causes, RedisRefusedError } from "../errors.ts";
@@ -47,6 +48,14 @@ export function refusalLine(text: string): string | null {
   const full = /courier: stream (.+) has no ids left/.exec(text);
   if (full) {
     return `Redis refused Courier's enqueue script: the job stream ${safeText(full[1]!)} has no ids left (its last id is near the largest a stream can hold, 18446744073709551615-18446744073709551615); nothing was enqueued; enqueue into another queue or --prefix`;
+  }
+  // A node of a Redis Cluster given as redis:// (`+cluster` forgotten), or its replica: a key of
+  // a slot another node serves is answered MOVED (ASK while it migrates). Courier follows no
+  // redirection on a client of one server.
+  const moved = /^(MOVED|ASK) (\d+) (\S+)/.exec(text);
+  if (moved) {
+    const [, word, slot, node] = moved;
+    return `Redis answered ${word} (slot ${slot} is served by ${safeText(node!)}): this Redis is a node of a Redis Cluster; give the cluster's nodes as redis+cluster://${safeText(node!)}[,host:port…] (docs/cluster.md)`;
   }
   if (/\bWRONGTYPE\b/.test(text)) {
     const where = script === "unknown" ? "" : ` (in Courier's ${script} script)`;

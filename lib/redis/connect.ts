@@ -79,11 +79,6 @@ export interface ConnectOptions {
    * commands (a bug): one would stall every other command to its node.
    */
   blocking?: boolean;
-  /**
-   * A connection to one node of a Redis Cluster on purpose, through its redis:// URL (its INFO,
-   * its CONFIG): not refused as a cluster's node given in place of the cluster (server.ts).
-   */
-  node?: boolean;
 }
 
 /**
@@ -247,7 +242,7 @@ function giveUpLater(
 /** The checks of a connected client, and its name; a failure destroys it (ConnectError). */
 async function checkReady(client: Redis, url: string, options: ConnectOptions, p: Progress) {
   try {
-    await checkServers(client, url, options.blocking, options.node);
+    await checkServers(client, url, options.blocking);
     // A cluster names each node connection as it opens (cluster.ts).
     if (options.name && !isCluster(client)) await setName(client, options.name);
   } catch (err) {

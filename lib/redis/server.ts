@@ -5,16 +5,18 @@ import { valueWithin, within } from "../time.ts";
 import { describeCause, isTransient } from "./cause.ts";
 import { isCluster, mastersOf, NodeDownError, nodeIsDown } from "./cluster.ts";
 import type { Redis } from "./connect.ts";
-import { clusterUrlOf, maskUrl } from "./url.ts";
+import { maskUrl } from "./url.ts";
 
 /** XPENDING … IDLE (the claim script reads lapsed leases with it) needs Redis 6.2. */
 const MIN_REDIS_VERSION = "6.2.0";
 
 /**
- * Throws ConnectError when the server refuses INFO, is too old, is a Sentinel, or (`single`: a
- * client of one server) is a node of a Redis Cluster of several masters; connect() closes it.
+ * Throws ConnectError when the server refuses INFO, is too old or is a Sentinel; connect()
+ * closes the client. A node of a Redis Cluster given as redis:// is taken: a queue whose slot
+ * it serves works there, and a command for another node's slot is answered MOVED, which a
+ * command's exit says in one line (lib/cli/refusal.ts).
  */
-export async function preflight(client: Redis, url: string, single = false): Promise<void> {
+export async function preflight(client: Redis, url: string): Promise<void> {
   let info: string;
   try {
     info = String(await client.sendCommand(["INFO", "server"]));
@@ -36,32 +38,6 @@ export async function preflight(client: Redis, url: string, single = false): Pro
       `Redis at ${maskUrl(url)} is a Sentinel, not a Redis server: give the address of the master it watches (SENTINEL GET-MASTER-ADDR-BY-NAME <name> names it)`,
     );
   }
-  if (single && /^redis_mode:cluster\s*$/m.test(info)) await refuseClusterNode(client, url);
-}
-
-/**
- * A redis:// URL of one node of a Redis Cluster: each command for a slot of another master
- * would be answered MOVED. Refused in one line naming the URL to give instead, unless the
- * cluster has one master, which serves every key (CLUSTER SLOTS refused: taken as one).
- */
-async function refuseClusterNode(client: Redis, url: string): Promise<void> {
-  let slots: unknown;
-  try {
-    slots = await client.sendCommand(["CLUSTER", "SLOTS"]);
-  } catch (err) {
-    if (isTransient(err)) throw err;
-    return;
-  }
-  const masters = new Set(
-    (Array.isArray(slots) ? slots : []).map((range) => {
-      const master = Array.isArray(range) ? range[2] : null;
-      return Array.isArray(master) ? `${master[0]}:${master[1]}` : "?";
-    }),
-  );
-  if (masters.size === 1) return;
-  throw new ConnectError(
-    `Redis at ${maskUrl(url)} is a node of a Redis Cluster${masters.size > 1 ? ` of ${masters.size} masters` : ""}: give the cluster's nodes as ${maskUrl(clusterUrlOf(url))}[,host:port…] (docs/cluster.md)`,
-  );
 }
 
 export function compareVersions(a: string, b: string): number {
@@ -85,16 +61,10 @@ export const NODE_CHECK_MS = 2_000;
  * The version check on the servers a new client uses: one server; every master of a cluster
  * that answers within NODE_CHECK_MS (at least one must; one known down is not waited for); for
  * a blocking client only the node of its keyless commands (it connects to no other until it
- * reads there; the process' command client checks them all). `node`: a client of one node of a
- * cluster on purpose (ConnectOptions.node), not refused as such.
+ * reads there; the process' command client checks them all).
  */
-export async function checkServers(
-  client: Redis,
-  url: string,
-  blocking = false,
-  node = false,
-): Promise<void> {
-  if (!isCluster(client)) return preflight(client, url, !node);
+export async function checkServers(client: Redis, url: string, blocking = false): Promise<void> {
+  if (!isCluster(client)) return preflight(client, url);
   const masters = blocking ? [client] : await mastersOf(client);
   const nodes = masters.filter((node) => !nodeIsDown(node));
   let answered = blocking;

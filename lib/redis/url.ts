@@ -149,15 +149,6 @@ export function clusterNodeUrl(url: string, node: { host?: string; port?: number
   return `${head}${credentials}${host}:${node.port}`;
 }
 
-/**
- * The cluster URL of a redis:// (rediss://) URL's node, its credentials kept and its database
- * left out (a cluster has one): what to give instead when that node is a cluster's.
- */
-export function clusterUrlOf(url: string): string {
-  const m = /^(rediss?):\/\/([^/?#]*)/i.exec(url);
-  return m ? `${m[1]!.toLowerCase()}+cluster://${m[2]}` : url;
-}
-
 /** A Redis Cluster's URL: redis+cluster:// or rediss+cluster://. */
 export function isClusterUrl(url: string): boolean {
   return /^rediss?\+cluster:\/\//i.test(url);
