@@ -152,7 +152,7 @@ export const inputMutants: Mutant[] = [
   m("dashboard-own-host-refused", "lib/dashboard/auth.ts", "a dashboard given --host NAME (resolving to loopback) answers requests to that name, the URL it prints",
     "(isLoopback(name) || name.toLowerCase() === own.toLowerCase())", "isLoopback(name)", [T("dashboard.host")]),
   m("mask-url-port-after-credentials", URL_TS, "maskUrl masks a password where a port goes after the credentials (user@host:PASSWORD)",
-    "@${hostsMasked(url.slice(at + 1))}", "@${url.slice(at + 1)}", [T("redis.url")]),
+    "hostsMasked(url.slice(at + 1))", "url.slice(at + 1)", [T("redis.url")]),
   m("worker-cli-own-option-passed", "lib/cli/worker.ts", "the worker CLI passes no option of its own (logFormat) to Worker.start",
     "worker = await Worker.start({ ...config, logger, onLevels });", "worker = await Worker.start({ ...options, logger, onLevels });", [T("options.entry")]),
   m("queues-not-array-taken", "lib/worker/order.ts", "a worker's or a scheduler's queues that are no array are refused",
