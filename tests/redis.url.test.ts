@@ -46,7 +46,7 @@ describe("maskUrl: the authority's credentials only", () => {
     // No `@`: a port that is no port is where a password went (`redis://:PASSWORD`, its `@host`
     // forgotten, or `host:PASSWORD`), masked; a real port, an IPv6 address, shown.
     ["redis://:hunter2", "redis://:***"],
-    ["redis://127.0.0.1:hunter2/0", "redis://127.0.0.1:***/0"],
+    ["redis://127.0.0.1:hunter2/0", "redis://127.0.0.1:***/***"],
     ["redis://h: hunter2", "redis://h:***"],
     ["redis://[::1]:6379/2", "redis://[::1]:6379/2"],
     ["redis://h:", "redis://h:"],
@@ -54,9 +54,13 @@ describe("maskUrl: the authority's credentials only", () => {
     ["redis+cluster://:hunter2", "redis+cluster://:***"],
     // After the credentials too (r1): `user@host:PASSWORD`, its password where a port goes.
     ["redis://default@127.0.0.1:pw-secret9", "redis://***@127.0.0.1:***"],
-    ["redis://u:p@h:pw-k/0", "redis://u:***@h:***/0"],
+    ["redis://u:p@h:pw-k/0", "redis://u:***@h:***/***"],
     ["redis+cluster://u:p@a:1,b:pw-k", "redis+cluster://u:***@a:1,b:***"],
     ["redis://u:p@[::1]:6379/2", "redis://u:***@[::1]:6379/2"],
+    // A password with a `/` in it where a port goes (base64): its rest is masked too (r2).
+    ["redis://default@127.0.0.1:Zm9v/YmFyc2VjcmV0+x", "redis://***@127.0.0.1:***/***"],
+    ["redis://127.0.0.1:Zm9v/YmFy?db=1", "redis://127.0.0.1:***/***?db=***"],
+    ["redis://127.0.0.1:6379/0", "redis://127.0.0.1:6379/0"],
   ])("%s → %s", (url, masked) => {
     expect(maskUrl(url)).toBe(masked);
   });

@@ -55,17 +55,27 @@ function restMasked(rest: string): string {
 }
 
 /**
- * Hosts without credentials, then the path: each `:port` that is no port masked (`:***`), then
+ * Hosts, then the path: each `:port` that is no port masked (`:***`, and the path after it), then
  * restMasked. With no `@`, a password lands where a port goes: `redis://:PASSWORD` (its `@host`
  * forgotten), `host:PASSWORD`. A port of digits and an IPv6 address's colons are shown.
  */
 function hostsMasked(text: string): string {
   const cut = text.search(/[/?#]/);
   const hosts = cut === -1 ? text : text.slice(0, cut);
-  const masked = hosts.replace(/:([^,:\]]*)(?=,|$)/g, (port, digits: string) =>
-    /^\d*$/.test(digits) ? port : ":***",
-  );
-  return cut === -1 ? masked : `${masked}${restMasked(text.slice(cut))}`;
+  let noPort = false;
+  const masked = hosts.replace(/:([^,:\]]*)(?=,|$)/g, (port, digits: string) => {
+    if (/^\d*$/.test(digits)) return port;
+    noPort = true;
+    return ":***";
+  });
+  if (cut === -1) return masked;
+  const rest = text.slice(cut);
+  // A port that was no port may be a password going on past a `/` (base64 has them): the path
+  // after it is masked too.
+  const query = rest.search(/[?#]/);
+  if (noPort && rest[0] === "/")
+    return `${masked}/***${query === -1 ? "" : restMasked(rest.slice(query))}`;
+  return `${masked}${restMasked(rest)}`;
 }
 
 /** Where the authority after `scheme://` (at `from`) ends: its first `/`, `?` or `#`, or the end. */

@@ -153,6 +153,8 @@ export const inputMutants: Mutant[] = [
     "(isLoopback(name) || name.toLowerCase() === own.toLowerCase())", "isLoopback(name)", [T("dashboard.host")]),
   m("mask-url-port-after-credentials", URL_TS, "maskUrl masks a password where a port goes after the credentials (user@host:PASSWORD)",
     "hostsMasked(url.slice(at + 1))", "url.slice(at + 1)", [T("redis.url")]),
+  m("mask-url-path-after-bad-port", URL_TS, "maskUrl masks the path after a port that is no port (a password with a `/` in it)",
+    "if (noPort && rest[0] === \"/\")", "if (false)", [T("redis.url")]),
   m("worker-cli-own-option-passed", "lib/cli/worker.ts", "the worker CLI passes no option of its own (logFormat) to Worker.start",
     "worker = await Worker.start({ ...config, logger, onLevels });", "worker = await Worker.start({ ...options, logger, onLevels });", [T("options.entry")]),
   m("queues-not-array-taken", "lib/worker/order.ts", "a worker's or a scheduler's queues that are no array are refused",
