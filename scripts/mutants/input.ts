@@ -473,7 +473,7 @@ export const inputMutants: Mutant[] = [
   m("metrics-label-bidi-raw", "lib/admin/metrics.ts", "a /metrics label shows bidi controls and invisible characters escaped, never raw",
     "    const shown = safeText(c);\n", "    const shown = c;\n", [T("metrics")]),
   m("mask-url-port-password-shown", URL_TS, "maskUrl masks a port that is no port (redis://:PASSWORD, host:PASSWORD)",
-    "/^\\d*$/.test(digits) ? port : \":***\"", "true ? port : \":***\"", [T("redis.url"), T("cluster.url")]),
+    "    if (/^\\d*$/.test(digits)) return port;", "    return port;", [T("redis.url"), T("cluster.url")]),
   m("cluster-seed-shown-raw", URL_TS, "a refused cluster seed is shown masked (its ?password=, #secret, :PASSWORD)",
     "hostsMasked(text)}", "text}", [T("cluster.url")]),
   m("schedule-wordcount-payload-unchecked", "lib/cli/schedule.ts", "schedule add --task wordcount checks its payload as trigger --task wordcount does",
