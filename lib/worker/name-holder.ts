@@ -34,9 +34,10 @@ export function holderGoneInMs(
 ): number | null {
   const { host, pid } = held;
   if (host !== HOST || !pid) return null;
-  // The same namespace, or none known on either side (not Linux; an older Courier's hash, which
-  // has none: its pid probed as that Courier did, not waited out): kill(pid, 0) answers.
-  if (held.pidNs === null || PID_NS === "" || held.pidNs === PID_NS) {
+  // The same namespace, or none in the holder's hash (an older Courier's, or one that could read
+  // none: its pid probed as that Courier did, not waited out): kill(pid, 0) answers. A holder's
+  // namespace this process cannot compare (it reads none of its own) is not probed.
+  if (held.pidNs === null || held.pidNs === PID_NS) {
     return alive(Number(pid)) ? null : 0;
   }
   const silentMs = SILENT_BEATS * (held.beatMs ?? ourBeatMs);

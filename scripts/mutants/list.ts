@@ -699,9 +699,9 @@ export const mutants: Mutant[] = [
   // A worker name held by a process of this host in another pid namespace (a sibling container,
   // pid 1 too): its pid cannot be probed from here; only its silence frees the name.
   m("name-other-pidns-probed", "lib/worker/name-holder.ts", "a live worker of another pid namespace with our host name and pid is refused, not taken over",
-    "  if (held.pidNs === null || PID_NS === \"\" || held.pidNs === PID_NS) {", "  if (true) {", [T("worker.name")]),
+    "  if (held.pidNs === null || held.pidNs === PID_NS) {", "  if (true) {", [T("worker.name")]),
   m("name-older-hash-waited", "lib/worker/name-holder.ts", "an older Courier's worker hash (no pid_ns) of a dead pid on this host is taken at once, not waited out",
-    "  if (held.pidNs === null || PID_NS === \"\" || held.pidNs === PID_NS) {", "  if (PID_NS === \"\" || held.pidNs === PID_NS) {", [T("worker.name")]),
+    "  if (held.pidNs === null || held.pidNs === PID_NS) {", "  if (held.pidNs === PID_NS) {", [T("worker.name")]),
   m("name-holder-no-wait", "lib/worker/presence.ts", "a holder of another pid namespace that beat just now is waited for, not taken over at once",
     "    if (goneInMs === 0) {", "    if (goneInMs !== null) {", [T("worker.name")]),
   m("name-levels-open-first", "lib/worker/worker.ts", "a start refused its name leaves a live worker's high and low jobs pending on it (levels' views open after the name is claimed)",
