@@ -15,6 +15,11 @@ export interface Freed {
   ended?: readonly LimitEnded[];
   gone?: readonly Woken[];
   keys?: readonly string[];
+  /**
+   * Limit keys of a free tried again after it failed (its reply lost, or its wakes failed and
+   * could not be undone): their waiters still marked woken are woken again first.
+   */
+  again?: readonly string[];
 }
 
 /**
@@ -35,13 +40,15 @@ export async function freeAndWake(
   freed: Freed,
   unreadable: (problem: string) => void = () => {},
 ): Promise<Woken[]> {
-  let { ended = [], gone = [], keys = [] } = freed;
+  let { ended = [], gone = [], keys = [], again = [] } = freed;
   const all: Woken[] = [];
-  for (let round = 0; round < ROUNDS && ended.length + gone.length + keys.length > 0; round++) {
-    const woken = await freeSlots(client, lk, ended, gone, unreadable, keys);
+  const more = () => ended.length + gone.length + keys.length + again.length > 0;
+  for (let round = 0; round < ROUNDS && more(); round++) {
+    const woken = await freeSlots(client, lk, ended, gone, unreadable, keys, again);
     all.push(...woken);
     ended = [];
     keys = [];
+    again = [];
     gone = await wakeWoken(client, lk, shardKeys, woken);
   }
   return all;

@@ -94,6 +94,8 @@ export interface Woken {
  * `unreadable` hears each limit key skipped because one of its own keys holds another type
  * (`<key> holds a <type>, not a <type>`); the other keys' slots are freed all the same.
  * `keys`: limit keys whose waiters are woken to the slots free now (a key concurrency raised).
+ * `again`: limit keys of a free tried again after a failure: their waiters marked woken whose
+ * wake may never have been made are named again first (limit-done.lua).
  */
 export async function freeSlots(
   client: Redis,
@@ -102,11 +104,13 @@ export async function freeSlots(
   gone: readonly Woken[] = [],
   unreadable: (problem: string) => void = () => {},
   keys: readonly string[] = [],
+  again: readonly string[] = [],
 ): Promise<Woken[]> {
   const args = [lk.runningPrefix, lk.waitingPrefix, lk.keyPrefix, String(ended.length)];
   for (const e of ended) args.push(e.run ?? e.jobId, e.limitKey, e.jobId);
   for (const g of gone) args.push(`${g.shard}|${g.jobId}`, g.limitKey);
   for (const key of keys) args.push("", key);
+  for (const key of again) args.push("?", key);
   const reply = await runScript<string[]>(client, scripts.limitDone, [lk.layout], args);
   const woken: Woken[] = [];
   for (let i = 0; i + 1 < reply.length; i += 2) {

@@ -13,6 +13,7 @@ import {
   type DueSchedule,
   readDue,
 } from "../engine/schedule.ts";
+import { NoAnswerError } from "../errors.ts";
 import type { Redis } from "../redis/connect.ts";
 import type { TickEnqueuer } from "./enqueue.ts";
 import { parseDef } from "./spec.ts";
@@ -40,6 +41,11 @@ export interface PassResult {
   again: boolean;
   /** Queues whose schedules cannot fire: their `next` key holds another type (readDue). */
   broken: string[];
+  /**
+   * Some due schedule's enqueue got no answer (NoAnswerError: on a cluster, a queue's node may
+   * stall while the schedules' node answers): its connection may be cut.
+   */
+  unanswered: boolean;
   /**
    * Every queue's scheduler: where the next pass reads `queues` from ("0": this pass ended a
    * sweep of every queue). A page whose due schedules filled the pass is read again, once.
@@ -81,6 +87,7 @@ export async function firePass(o: PassOptions): Promise<PassResult> {
     stuck: [],
     again: false,
     broken,
+    unanswered: false,
     cursor,
     readAgain,
   };
@@ -100,6 +107,7 @@ export async function firePass(o: PassOptions): Promise<PassResult> {
         ? String((out.reason as Error)?.message ?? out.reason)
         : "its definition is not one Courier wrote";
     result.stuck.push({ name: d.name, why });
+    if (out.status === "rejected" && out.reason instanceof NoAnswerError) result.unanswered = true;
     // Backed off (its real tick kept): it leaves the front of the due ones, so the next pass,
     // at once, reads the schedules behind it; a back-off that fails too leaves it due.
     backoffs.push(backOffTick(o.client, keys, d, now + backoffMs(d.failures)).catch(() => false));

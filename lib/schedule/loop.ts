@@ -5,6 +5,7 @@
 // still makes exactly one job.
 
 import { scheduleKeys } from "../engine/keys.ts";
+import { NoAnswerError } from "../errors.ts";
 import { type Logger, throttled } from "../log.ts";
 import { describeCause } from "../redis/cause.ts";
 import type { Redis } from "../redis/connect.ts";
@@ -30,6 +31,11 @@ export interface LoopOptions {
   onPass?: (r: PassResult) => void;
   /** Every queue's: queues read per pass (default DUE_QUEUES_PAGE, lib/engine/schedule.ts). */
   queuesPage?: number;
+  /**
+   * Told when a pass got no answer (NoAnswerError): a standalone scheduler's connection, which
+   * nothing else watches, is replaced then; kept, a cut one would fire nothing again.
+   */
+  stalled?: () => void;
 }
 
 export class ScheduleLoop {
@@ -69,6 +75,7 @@ export class ScheduleLoop {
         const enqueuer = this.#enqueuerOn(client);
         const r = await firePass({ ...this.o, client, enqueuer, cursor, readAgain });
         for (const s of r.stuck) stuck({ schedule: s.name, error: s.why });
+        if (r.unanswered) this.o.stalled?.();
         for (const queue of r.broken) {
           const key = scheduleKeys(this.o.prefix).next(queue);
           failed({ queue, error: `key ${key} holds another type than a sorted set` });
@@ -77,6 +84,7 @@ export class ScheduleLoop {
         waitMs = this.#afterPass(r);
       } catch (err) {
         failed({ error: describeCause(err) });
+        if (err instanceof NoAnswerError) this.o.stalled?.();
       }
       if (waitMs > 0 && !this.#stopped) await this.#sleep(waitMs);
     }

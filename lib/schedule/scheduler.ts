@@ -4,8 +4,8 @@
 import { defaults } from "../config.ts";
 import { guardedLogger, type Logger, silentLogger } from "../log.ts";
 import { checkEntryKeys, resolveOptions } from "../options.ts";
-import { closeClient } from "../redis/close.ts";
 import { connect } from "../redis/connect.ts";
+import { Link } from "../redis/link.ts";
 import { queueNames } from "../worker/order.ts";
 import type { PassResult } from "./fire.ts";
 import { ScheduleLoop } from "./loop.ts";
@@ -40,10 +40,19 @@ export async function startScheduler(config: SchedulerConfig = {}): Promise<Sche
   // Checked as a Queue's and a Worker's are: ticks go only where a worker can read them.
   const { prefix } = resolveOptions({ redisUrl: url, prefix: config.prefix });
   const queues = config.queues === undefined ? [] : queueNames(config.queues);
-  // Persistent and queueing while Redis is away: the loop's next pass simply waits for it.
-  const client = await connect(url, { name: "courier-scheduler", persistent: true });
+  // Persistent and queueing while Redis is away: the loop's next pass simply waits for it. A
+  // pass with no answer (a cut network: nothing ever errors) replaces the connection, as a
+  // worker's watchdog does; kept, it would fire nothing again.
+  const options = {
+    name: "courier-scheduler",
+    persistent: true,
+    timeoutMs: defaults.connectTimeoutMs,
+    reconnectMaxMs: defaults.reconnectMaxMs,
+  };
+  const link = new Link(await connect(url, options), url, options);
   const loop = new ScheduleLoop({
-    client: () => client,
+    client: () => link.client,
+    stalled: () => link.replace(),
     prefix,
     queues,
     log: guardedLogger(config.logger ?? silentLogger),
@@ -53,7 +62,7 @@ export async function startScheduler(config: SchedulerConfig = {}): Promise<Sche
   return {
     async stop() {
       await loop.stop();
-      await closeClient(client);
+      await link.close();
     },
   };
 }

@@ -9,13 +9,21 @@ import type { LimitKeys, QueueKeys } from "../engine/keys.ts";
 import type { LimitEnded, Woken } from "../engine/limit.ts";
 import type { Limits } from "../engine/limits.ts";
 import { type Logger, throttled } from "../log.ts";
-import { describeCause } from "../redis/cause.ts";
+import { describeCause, isTransient } from "../redis/cause.ts";
 import type { Redis } from "../redis/connect.ts";
 import type { Startable } from "./entries.ts";
 import { corruptTeller } from "./limit-corrupt.ts";
 
 /** A hold made this long ago (by this host's clock) may still be on (Redis' clock may differ). */
 const HOLD_SKEW_MS = 10 * 60_000;
+
+/**
+ * How soon a free that failed on the connection (lost a moment, being replaced) is tried again:
+ * dropped, its key's next waiter waited for the slot's expiry (the job's time limit + 6 s,
+ * minutes) though Redis was back within a second. Trying again is safe: limit-done.lua frees a
+ * run's own member only, and limit.lua still bounds the starts of a waiter woken twice.
+ */
+export const FREE_RETRY_MS = 1_000;
 
 /** One queue's limits as a worker sees them, shared by the queue's shards and levels. */
 export class QueueLimits {
@@ -26,6 +34,12 @@ export class QueueLimits {
   #onChanged: (() => void)[] = [];
   /** Frees under way (#flush: each settles, never rejects). */
   #flushes = new Set<Promise<void>>();
+  /** Limit keys of frees that failed on the connection: their woken waiters are woken again. */
+  #again = new Set<string>();
+  /** The next try of frees that failed on the connection (FREE_RETRY_MS), if any. */
+  #retry: ReturnType<typeof setTimeout> | null = null;
+  /** A stop waits for the frees (settled): one that fails then is not tried again. */
+  #stopping = false;
   /**
    * Tells the log, once per key, of a limit key whose own keys hold another type (`<key> holds
    * a <type>, not a <type>`: its jobs held by limit.lua, its slots left to free themselves).
@@ -105,7 +119,11 @@ export class QueueLimits {
   }
 
   #soon(): void {
-    if (this.#ended.length + this.#gone.length !== 1) return;
+    if (this.#ended.length + this.#gone.length !== 1 || this.#retry) return;
+    this.#flushNow();
+  }
+
+  #flushNow(): void {
     const flush = new Promise<void>((resolve) => queueMicrotask(() => this.#flush().then(resolve)));
     this.#flushes.add(flush);
     void flush.then(() => this.#flushes.delete(flush));
@@ -117,17 +135,45 @@ export class QueueLimits {
    * its fallback, the first running slot's expiry, and runs out of order).
    */
   async settled(): Promise<void> {
+    this.#stopping = true;
+    if (this.#retry) {
+      clearTimeout(this.#retry);
+      this.#retry = null;
+      this.#flushNow();
+    }
     while (this.#flushes.size > 0) await Promise.all([...this.#flushes]);
   }
 
   async #flush(): Promise<void> {
     const ended = this.#ended.splice(0);
     const gone = this.#gone.splice(0);
+    const again = [...this.#again];
+    this.#again.clear();
+    const freed = { ended, gone, again };
     try {
-      await freeAndWake(this.client(), this.lk, this.shardKeys, { ended, gone }, this.corrupt);
+      await freeAndWake(this.client(), this.lk, this.shardKeys, freed, this.corrupt);
     } catch (err) {
-      // The waiting jobs come back at their fallback time; a slot frees itself at its expiry.
       this.#failed({ error: describeCause(err), jobs: ended.length + gone.length });
+      // A refusal (a key of another type) would be refused again: its waiters come back at
+      // their fallback time, and a slot frees itself at its expiry. A lost connection is not.
+      if (isTransient(err) && !this.#stopping) this.#tryAgain(freed);
     }
+  }
+
+  /**
+   * Puts frees that failed back, first, and tries them again (with any made meanwhile) soon.
+   * Whether the call ran is unknown (a reply lost): the waiters it may have woken, unmoved, are
+   * woken again (`again`), else they would wait for their fallback, the waiters behind first.
+   */
+  #tryAgain(freed: { ended: LimitEnded[]; gone: Woken[]; again: string[] }): void {
+    this.#ended.unshift(...freed.ended);
+    this.#gone.unshift(...freed.gone);
+    for (const x of [...freed.ended, ...freed.gone]) this.#again.add(x.limitKey);
+    for (const key of freed.again) this.#again.add(key);
+    if (this.#retry) return;
+    this.#retry = setTimeout(() => {
+      this.#retry = null;
+      this.#flushNow();
+    }, FREE_RETRY_MS);
   }
 }

@@ -81,6 +81,6 @@ export const limitCorruptMutants: Mutant[] = [
     "if refused then return refused end",
     "", [D]),
   m("limit-done-flush-untold", "lib/worker/queue-limits.ts", "a worker tells the log of a limit key skipped when its slots are freed",
-    "{ ended, gone }, this.corrupt);",
-    "{ ended, gone });", [D]),
+    "freed, this.corrupt);",
+    "freed);", [D]),
 ];

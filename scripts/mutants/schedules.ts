@@ -51,4 +51,12 @@ export const scheduleMutants: Mutant[] = [
     "if (given && !(await admin.exists()) && !(await scheduled())) {", "if (given && !(await admin.exists())) {", ["tests/schedule.cli.test.ts"]),
   m("schedule-loop-keeps-first-client", "lib/schedule/loop.ts", "a worker's schedules fire again once its stalled command connection was replaced",
     "const client = this.o.client();", "const client = (this.first ??= this.o.client());", ["tests/worker.schedules.stall.test.ts"]),
+  m("scheduler-keeps-stalled-client", "lib/schedule/scheduler.ts", "a standalone scheduler fires again once its cut connection was replaced",
+    "stalled: () => link.replace(),", "stalled: () => undefined,", ["tests/schedule.scheduler.stall.test.ts"]),
+  m("schedule-pass-unanswered-unsaid", "lib/schedule/fire.ts", "a pass whose tick's enqueue got no answer says so (its loop's connection replaced)",
+    "result.unanswered = true;", "result.unanswered = false;", ["tests/schedule.scheduler.stall.test.ts"]),
+  m("schedule-loop-unanswered-kept", "lib/schedule/loop.ts", "a loop replaces its connection after a pass whose enqueue got no answer",
+    "if (r.unanswered) this.o.stalled?.();", "", ["tests/schedule.scheduler.stall.test.ts"]),
+  m("schedule-loop-unanswered-pass-kept", "lib/schedule/loop.ts", "a loop replaces its connection after a pass that got no answer",
+    "if (err instanceof NoAnswerError) this.o.stalled?.();", "", ["tests/schedule.scheduler.stall.test.ts"]),
 ];

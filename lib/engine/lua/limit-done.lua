@@ -16,7 +16,12 @@
 -- ARGV[4] the number E of ended runs
 -- ARGV[5..4+3E] triples: the run's token, limit key, job id
 -- ARGV[5+3E..] pairs: waiting member `<shard>|<job id>` gone, limit key; a member '' names a
---   key whose waiters are woken to its free slots only (its key concurrency raised or removed)
+--   key whose waiters are woken to its free slots only (its key concurrency raised or removed);
+--   a member '?' a key of a free tried again (its first call's reply lost, or its wakes failed
+--   and could not be undone): its waiters still marked woken (scored negative, never started)
+--   may never have been moved, so they are named again first, in order, each taking one of the
+--   free slots (a wake of one that was moved only leaves a marker: wake.lua), then the unwoken
+--   ones as usual
 -- Returns pairs: each woken job's waiting member, `<shard>|<job id>`, and its limit key (the
 -- worker moves each from its shard's delayed set to its stream: wake.lua); then, for each key
 -- whose running set, waiting list or hash holds another type (a hand edit), the pair `!`,
@@ -53,9 +58,14 @@ for i = 5, last, 3 do
     keys[key] = true
   end
 end
+local again = {}
 for i = last + 1, #ARGV, 2 do
   if usable(ARGV[i + 1]) then
-    if ARGV[i] ~= '' then redis.call('ZREM', ARGV[2] .. ARGV[i + 1], ARGV[i]) end
+    if ARGV[i] == '?' then
+      again[ARGV[i + 1]] = true
+    elseif ARGV[i] ~= '' then
+      redis.call('ZREM', ARGV[2] .. ARGV[i + 1], ARGV[i])
+    end
     keys[ARGV[i + 1]] = true
   end
 end
@@ -65,6 +75,14 @@ for key in pairs(keys) do
   -- No concurrency any more (the limit was cleared): wake them all, 100 per call (a key
   -- concurrency removed calls again for a key that had more: wakeKeyWaiters).
   local free = kc and (kc - redis.call('ZCARD', running)) or 100
+  if again[key] and free > 0 then
+    -- Scored -place: from the first place on.
+    for _, m in ipairs(redis.call('ZREVRANGEBYSCORE', waiting, '(0', '-inf', 'LIMIT', 0, free)) do
+      woken[#woken + 1] = m
+      woken[#woken + 1] = key
+      free = free - 1
+    end
+  end
   if free > 0 then
     for _, m in ipairs(redis.call('ZRANGEBYSCORE', waiting, '(0', '+inf', 'LIMIT', 0, free)) do
       redis.call('ZADD', waiting, -redis.call('ZSCORE', waiting, m), m)
