@@ -3,8 +3,8 @@
 // that accepts a connection and never replies leaves a command unanswered for ever: node-redis
 // has no read timeout (its command timeout only runs until the command is written). A worker
 // replaces a stalled connection (link.ts, its watchdogs); these clients reject the command
-// instead (NoAnswerError, a ConnectError: exit 6, the dashboard's 503) and keep the connection,
-// so a Redis that resumes answers the next command.
+// instead (NoAnswerError, a ConnectError: exit 6, the dashboard's 503); a persistent client of
+// one server then opens a new one when a new connection answers (single.ts reopenIfCut), a one-shot CLI's keeps its own.
 import { ErrorReply } from "@redis/client";
 import { NoAnswerError } from "../errors.ts";
 import { blockMsOf } from "./route.ts";

@@ -10,7 +10,7 @@ import { describeCause, isConnectionError, isNoPerm } from "./cause.ts";
 import { destroy, markStalled } from "./close.ts";
 import { createClusterClient, isCluster } from "./cluster.ts";
 import { checkServers } from "./server.ts";
-import { createRedisClient, writtenAtOnce } from "./single.ts";
+import { createRedisClient, reopenIfCut, writtenAtOnce } from "./single.ts";
 import { isClusterUrl, maskUrl, tlsCa, tlsHint, validateUrl } from "./url.ts";
 
 /**
@@ -69,7 +69,8 @@ export interface ConnectOptions {
   until?: number;
   /**
    * Longest a connected client's command may go unanswered (beyond the BLOCK time of a
-   * blocking read) before it is rejected with NoAnswerError, the connection kept (answer.ts).
+   * blocking read) before it is rejected with NoAnswerError (answer.ts); a persistent client of
+   * one server then opens a new one when a new connection answers (single.ts reopenIfCut).
    * Default defaults.commandTimeoutMs; none for a `watched` client, whose owner replaces it.
    */
   answerMs?: number;
@@ -176,13 +177,18 @@ function createFor(
   answerMs: number | undefined,
 ): Redis {
   let client: Redis;
+  let single: ReturnType<typeof createRedisClient> | undefined;
+  // A persistent client of one server opens a new connection when its stalled one is found cut
+  // (single.ts reopenIfCut: a new connection answers where it does not).
+  const stalled = () => {
+    markStalled(client, true);
+    if (single && answerMs && options.persistent && !options.watched) {
+      const probe = () => createRedisClient(url, () => new Error("a probe"), true, ca);
+      void reopenIfCut(single, probe, answerMs);
+    }
+  };
   const answered = answerMs
-    ? answerLimit(
-        url,
-        answerMs,
-        () => markStalled(client, true),
-        () => markStalled(client, false),
-      )
+    ? answerLimit(url, answerMs, stalled, () => markStalled(client, false))
     : undefined;
   const ca = tlsCa(url);
   const connectMs = defaults.connectTimeoutMs;
@@ -193,7 +199,7 @@ function createFor(
       client = createClusterClient(url, o);
       return client;
     }
-    const single = createRedisClient(url, strategy, options.failFast, ca);
+    single = createRedisClient(url, strategy, options.failFast, ca);
     if (options.watched) writtenAtOnce(single);
     if (answered) limitAnswers(single, answered);
     client = single;

@@ -2,6 +2,9 @@
 // write timer a watched connection goes without. connect.ts makes and checks it.
 import { createClient } from "@redis/client";
 import { defaults } from "../config.ts";
+import { valueWithin } from "../time.ts";
+import { destroy } from "./close.ts";
+import type { Redis } from "./connect.ts";
 
 /** A client of one server, not connected yet: RESP2, the connect limit, TLS with a private CA. */
 export function createRedisClient(
@@ -42,4 +45,48 @@ export function writtenAtOnce(client: ReturnType<typeof createRedisClient>): voi
   const send = client.sendCommand.bind(client);
   client.sendCommand = ((args, options) =>
     send(args, options ?? (client.isReady ? NO_WRITE_TIMEOUT : undefined))) as typeof send;
+}
+
+/** Clients whose stalled connection is being looked at (reopenIfCut), looked at once at a time. */
+const probing = new WeakSet<object>();
+
+/**
+ * A connection that left a command unanswered past its limit may be cut for good (a NAT or a
+ * firewall that dropped it, a proxy gone silent): the kernel keeps it open for minutes, and
+ * every later command would fail the same way. A new connection (`probe()`, the client's own
+ * URL and TLS) is opened to tell: one that answers a PING within `ms` says Redis is there and
+ * the old connection alone is cut (unless it then answers a PING of its own: Redis has just
+ * resumed), so the client opens a new one (node-redis' own connect, its
+ * strategy's back-off between tries; what was pending on the old one is rejected, as its answer
+ * limit was failing it). One that does not answer says Redis itself is stopped or busy: the
+ * connection is kept, and Redis answers on it as soon as it runs again. Not while the client
+ * opens already, nor once its owner closed it (close.ts destroy() also closes a connection
+ * opened after that).
+ */
+export async function reopenIfCut(
+  client: ReturnType<typeof createRedisClient>,
+  probe: () => ReturnType<typeof createRedisClient>,
+  ms: number,
+): Promise<void> {
+  if (!client.isReady || probing.has(client)) return;
+  probing.add(client);
+  const other = probe();
+  other.on("error", () => {}); // its failure is the answer: no new connection
+  try {
+    const pong = other
+      .connect()
+      .then(() => other.sendCommand(["PING"]))
+      .then(String);
+    if ((await valueWithin(pong, ms)) !== "PONG") return;
+    // Redis answers a new connection: the old one is cut, unless Redis has only just resumed
+    // (it answers there too, behind what was pending: asked again, within the same time).
+    const old = client.sendCommand(["PING"]).then(String, () => null);
+    if ((await valueWithin(old, ms)) !== "PONG" && client.isReady) {
+      client.destroy();
+      client.connect().catch(() => {}); // its failures reach the client's error listeners
+    }
+  } finally {
+    probing.delete(client);
+    destroy(other as unknown as Redis); // a connect still under way is closed once it opens too
+  }
 }
