@@ -9,6 +9,7 @@
 // are not ordered against each other.
 
 import type { QueueKeys } from "../engine/keys.ts";
+import { isRetryableConnect } from "../redis/cause.ts";
 import { destroy } from "../redis/close.ts";
 import type { Redis } from "../redis/connect.ts";
 import { exponentialMs } from "../time.ts";
@@ -38,8 +39,8 @@ export interface EventsOptions {
   /** Longest one blocking read waits before it is made again, ms (default 1,000). */
   blockMs?: number;
   /**
-   * Told when a read fails (Redis down): the iterator keeps trying, with back-off, until it is
-   * closed. A read Redis refuses for good (WRONGTYPE, NOPERM) ends it with a RedisRefusedError.
+   * Told when a read fails (Redis down), or finding where it begins does: the iterator keeps
+   * trying, with back-off, until it is closed. A read Redis refuses for good (WRONGTYPE, NOPERM) ends it with a RedisRefusedError.
    */
   onError?: (err: unknown) => void;
 }
@@ -144,7 +145,25 @@ export class EventStream implements AsyncIterableIterator<QueueEvent> {
     this.#at = 0;
   }
 
+  /**
+   * Finds where it begins and opens its connections; Redis away meanwhile (restarting, a
+   * failover): tried again with back-off until closed, each failure told to `onError`, as a
+   * failed read is. A refusal (a wrong password, WRONGTYPE, NOPERM) ends it at its first next().
+   */
   async #open(start: "now" | Position[]): Promise<void> {
+    for (let failures = 0; !this.#closed; failures++) {
+      try {
+        return await this.#openOnce(start);
+      } catch (err) {
+        if (this.#closed) return;
+        if (!isRetryableConnect(err)) throw err;
+        this.#options.onError?.(err);
+        await Promise.race([Bun.sleep(exponentialMs(100, failures, 2_000)), this.#wake.promise]);
+      }
+    }
+  }
+
+  async #openOnce(start: "now" | Position[]): Promise<void> {
     const { keys, cluster } = this.#source;
     const client = this.#source.client;
     this.#read = start === "now" ? await lastEntries(client, keys).catch(refused) : start;
