@@ -57,6 +57,7 @@ test("Worker.start, Schedules' calls and the parse helpers refuse values of the 
   try {
     const cases: [() => unknown, typeof InputError | typeof ConfigError, string][] = [
       [() => Worker.start(bad(null)), ConfigError, "options must be an object, got null"],
+      [() => Schedules.connect(bad(null)), ConfigError, "options must be an object, got null"],
       [() => s.get(bad(5)), InputError, "get: a schedule name must be a string, got 5"],
       [() => s.remove(bad(null)), InputError, "remove: a schedule name must be a string"],
       [() => s.pause(bad(undefined)), InputError, "pause: a schedule name must be a string"],

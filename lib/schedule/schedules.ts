@@ -6,7 +6,7 @@ import { defaults } from "../config.ts";
 import { scheduleKeys } from "../engine/keys.ts";
 import { saveSchedule } from "../engine/schedule.ts";
 import { CourierError, InputError } from "../errors.ts";
-import { resolveOptions } from "../options.ts";
+import { checkEntryKeys, resolveOptions } from "../options.ts";
 import { redisNowMs } from "../redis/clock.ts";
 import { closeClient } from "../redis/close.ts";
 import type { Redis } from "../redis/connect.ts";
@@ -68,6 +68,7 @@ export class Schedules {
 
   /** Connects (ConnectError naming the URL, password masked, and the cause). */
   static async connect(config: SchedulesConfig = {}): Promise<Schedules> {
+    checkEntryKeys(config); // an object (null: ConfigError, as Admin.connect's), keys known
     const url = config.redisUrl ?? process.env.REDIS_URL ?? defaults.redisUrl;
     // The names and the limit checked as a Queue's are: a prefix outside the rule puts keys
     // beyond every valid prefix (or takes over the hash tag), ticks where no worker reads.
