@@ -4,10 +4,19 @@
 // Before, its first next() threw node-redis' own ClientOfflineError ("The client is offline")
 // from "now", and a ConnectError from "start", at once. (A proxy plays Redis away: one server.)
 import { expect, test } from "bun:test";
+import { join } from "node:path";
 import type { QueueEvent } from "../lib/queue/event-read.ts";
 import { viaProxy } from "./fixtures/proxy.ts";
 import { keysOf } from "./fixtures/queue-shards.ts";
-import { onOneServer, openQueue, rawRedis, testPrefix, until } from "./helpers.ts";
+import {
+  onOneServer,
+  openQueue,
+  ROOT,
+  rawRedis,
+  runProcess,
+  testPrefix,
+  until,
+} from "./helpers.ts";
 
 for (const from of ["now", "start"]) {
   test.if(onOneServer)(
@@ -66,4 +75,17 @@ test.if(onOneServer)(
       proxy.close();
     }
   },
+);
+
+test.if(onOneServer)(
+  "a host whose iterator is closed while Redis is away exits at once",
+  async () => {
+    const script = join(ROOT, "tests/fixtures/events-exit.ts");
+    const { code, stdout } = await runProcess([process.execPath, script, testPrefix()]);
+    expect(code).toBe(0);
+    const { lingeredMs, failures } = JSON.parse(stdout);
+    expect(failures).toBe(6);
+    expect(lingeredMs).toBeLessThan(1_000); // not the 2 s back-off under way
+  },
+  20_000,
 );

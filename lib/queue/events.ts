@@ -12,7 +12,7 @@ import type { QueueKeys } from "../engine/keys.ts";
 import { isRetryableConnect } from "../redis/cause.ts";
 import { destroy } from "../redis/close.ts";
 import type { Redis } from "../redis/connect.ts";
-import { exponentialMs } from "../time.ts";
+import { exponentialMs, pause } from "../time.ts";
 import { encodeCursor, type Position } from "./event-cursor.ts";
 import {
   lastEntries,
@@ -75,7 +75,8 @@ export class EventStream implements AsyncIterableIterator<QueueEvent> {
   #buffer: ReadEvent[] = [];
   #at = 0;
   #closed = false;
-  #wake = Promise.withResolvers<void>();
+  /** Aborted by close(): ends a back-off at once (a timer left would keep the host up). */
+  #stop = new AbortController();
   /** One step at a time: a next() called before the last one resolved waits for it. */
   #turn: Promise<unknown> = Promise.resolve();
 
@@ -112,7 +113,7 @@ export class EventStream implements AsyncIterableIterator<QueueEvent> {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    this.#wake.resolve();
+    this.#stop.abort();
     for (const g of this.#groups) destroy(g.client);
     this.#groups = [];
     this.#source.closed();
@@ -158,7 +159,7 @@ export class EventStream implements AsyncIterableIterator<QueueEvent> {
         if (this.#closed) return;
         if (!isRetryableConnect(err)) throw err;
         this.#options.onError?.(err);
-        await Promise.race([Bun.sleep(exponentialMs(100, failures, 2_000)), this.#wake.promise]);
+        await pause(exponentialMs(100, failures, 2_000), this.#stop.signal);
       }
     }
   }
@@ -191,8 +192,7 @@ export class EventStream implements AsyncIterableIterator<QueueEvent> {
         if (this.#closed) break;
         throwIfRefused(err);
         this.#options.onError?.(err);
-        const pause = Bun.sleep(exponentialMs(100, failures++, 2_000));
-        await Promise.race([pause, this.#wake.promise]);
+        await pause(exponentialMs(100, failures++, 2_000), this.#stop.signal);
       }
     }
     return [];
