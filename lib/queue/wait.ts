@@ -48,8 +48,8 @@ export interface WaitOptions {
    */
   keepRecords?: boolean;
   /**
-   * Ends the wait early once aborted (after the blocking read under way): the jobs not seen
-   * ending are left in `pending`. A wait over several shards stops the others so when one is
+   * Ends the wait early once aborted (after the blocking read under way; at once while its
+   * connection is still opening): the jobs not seen ending are left in `pending`. A wait over several shards stops the others so when one is
    * refused for good (lib/queue/shards.ts).
    */
   signal?: AbortSignal;

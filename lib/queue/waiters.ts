@@ -103,7 +103,13 @@ export class Waiters {
   async #opened<T>(closed: () => Error, retry?: OpenRetry<T>): Promise<Redis | null> {
     for (let failures = 0; ; failures++) {
       try {
-        return await this.#open(retry?.deadline);
+        const opening = this.#open(retry?.deadline);
+        if (retry === undefined) return await opening;
+        // The wait's signal (its own, close()) ends it while a connect hangs, not the connect
+        // limit: the connection, if it opens later, is no one's and is closed.
+        const opened = await unlessAborted(opening, retry.signal);
+        if (opened === null) void opening.then(destroy, () => {});
+        return opened;
       } catch (err) {
         if (this.#closed) throw closed();
         if (retry === undefined || !isRetryableConnect(err)) throw err;
@@ -130,5 +136,20 @@ export class Waiters {
     this.#idle = [];
     for (const c of clients) if (!idle.has(c)) destroy(c);
     await Promise.all(clients.filter((c) => idle.has(c)).map((c) => closeClient(c)));
+  }
+}
+
+/** `promise`'s value, or null as soon as `signal` aborts (its listener removed either way). */
+async function unlessAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T | null> {
+  if (signal.aborted) return null;
+  let stop = () => {};
+  const stopped = new Promise<null>((resolve) => {
+    stop = () => resolve(null);
+  });
+  signal.addEventListener("abort", stop, { once: true });
+  try {
+    return await Promise.race([promise, stopped]);
+  } finally {
+    signal.removeEventListener("abort", stop);
   }
 }
