@@ -16,6 +16,9 @@ export interface NetProxy {
   drop(): void;
   stall(): void;
   stallNew(): void;
+  /** New connections are closed at once (a Redis that is away: each connect fails). */
+  refuseNew(): void;
+  /** Ends stall(), stallNew() and refuseNew() for new connections. */
   resume(): void;
   hold(): void;
   release(): void;
@@ -63,6 +66,7 @@ function flush(pair: Pair, socket: Socket<unknown>): void {
 export function startProxy(targetPort: number, targetHost = "127.0.0.1"): NetProxy {
   const pairs = new Set<Pair>();
   let stalled = false;
+  let refusing = false;
   let holding = false;
   let accepted = 0;
   const closePair = (p: Pair) => {
@@ -76,6 +80,10 @@ export function startProxy(targetPort: number, targetHost = "127.0.0.1"): NetPro
     socket: {
       open(client) {
         accepted++;
+        if (refusing) {
+          client.end();
+          return;
+        }
         const pair: Pair = {
           client,
           upstream: null,
@@ -124,10 +132,10 @@ export function startProxy(targetPort: number, targetHost = "127.0.0.1"): NetPro
         flush(client.data, client);
       },
       close(client) {
-        closePair(client.data);
+        if (client.data) closePair(client.data); // none: refused at its open
       },
       error(client) {
-        closePair(client.data);
+        if (client.data) closePair(client.data);
       },
     },
   });
@@ -154,8 +162,12 @@ export function startProxy(targetPort: number, targetHost = "127.0.0.1"): NetPro
     stallNew() {
       stalled = true;
     },
+    refuseNew() {
+      refusing = true;
+    },
     resume() {
       stalled = false;
+      refusing = false;
     },
     hold() {
       holding = true;

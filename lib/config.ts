@@ -258,6 +258,13 @@ export const PREFETCH_LIMIT = 100;
  */
 export const MOVE_BYTES = 1_048_576;
 
+/**
+ * How long a Queue keeps a wait's blocking connection idle for the next wait before closing it
+ * (ms; lib/queue/waiters.ts): steady waits reuse theirs, while a burst of waits at once (one
+ * connection each) gives its extras back half a minute after it, not at Queue.close().
+ */
+export const WAITER_IDLE_MS = 30_000;
+
 /** What a queue name (and a key prefix) may be: it goes into key names and the `{…}` hash tag. */
 export const QUEUE_NAME = /^[A-Za-z0-9_.:-]{1,100}$/;
 

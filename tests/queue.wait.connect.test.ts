@@ -4,10 +4,11 @@
 // its jobs on the queue's own connection, as a wait with no time left does: a job that has
 // ended is reported ended, one still open pending.
 import { expect, test } from "bun:test";
+import { InputError } from "../lib/errors.ts";
 import { asClient, runJob } from "./fixtures/engine.ts";
 import { viaProxy } from "./fixtures/proxy.ts";
 import { keysOf } from "./fixtures/queue-shards.ts";
-import { openQueue, rawRedis, testPrefix } from "./helpers.ts";
+import { openQueue, rawRedis, testPrefix, until } from "./helpers.ts";
 
 test("a wait whose connection hangs opening ends at its timeout, having looked once", async () => {
   const { proxy, url } = viaProxy();
@@ -63,6 +64,32 @@ test("a wait whose Redis hangs altogether ends at its timeout, its jobs pending"
     const took = performance.now() - started;
     expect({ ended: ended.size, pending }).toEqual({ ended: 0, pending: [id] });
     expect(took).toBeLessThan(5_000); // the deadline and LAST_LOOK_MS, not the command limit
+  } finally {
+    proxy.close();
+  }
+});
+
+test("a wait whose connection hangs opening ends when aborted, not at the connect limit", async () => {
+  const { proxy, url } = viaProxy();
+  try {
+    await using q = await openQueue({ prefix: testPrefix(), redisUrl: url });
+    const id = await q.enqueue("t", 1);
+    proxy.stallNew(); // the wait's connect hangs; the queue's own connection goes on
+    const stop = new AbortController();
+    const started = performance.now();
+    const waiting = q.waitForJobs([id], { timeoutMs: 60_000, signal: stop.signal });
+    await until(() => proxy.accepted > 1, "the wait's connect begun");
+    stop.abort();
+    expect(await waiting).toEqual({ ended: new Map(), pending: [id] });
+    expect(performance.now() - started).toBeLessThan(2_000); // not the connect limit's 5 s
+    // close() ends another such wait as well: rejected as closed, at once.
+    const again = q.waitForJobs([id], { timeoutMs: 60_000 }).catch((err: unknown) => err);
+    const accepted = proxy.accepted;
+    await until(() => proxy.accepted > accepted, "the second wait's connect begun");
+    const closing = performance.now();
+    await q.close();
+    expect(await again).toBeInstanceOf(InputError);
+    expect(performance.now() - closing).toBeLessThan(2_000);
   } finally {
     proxy.close();
   }

@@ -2,6 +2,7 @@
 // Pure: tested with a table.
 
 import { InputError } from "../errors.ts";
+import { kind } from "../option-keys.ts";
 import { shownInput } from "../safe-text.ts";
 
 const UNIT_MS = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
@@ -15,6 +16,8 @@ export function parseDuration(text: string): number {
 
 /** Milliseconds in `text`, a fraction kept (`1.5ms` is 1.5); throws as parseDuration. */
 export function exactDuration(text: string): number {
+  if (typeof text !== "string")
+    throw new InputError(`a duration is text (e.g. 5m), got ${kind(text)}`);
   const input = text.trim().toLowerCase();
   // Zero is zero in any unit: `0` needs none (`dead purge --older-than 0` then says --all).
   if (/^0+(?:\.0+)?$/.test(input)) return 0;

@@ -4,6 +4,7 @@
 
 import { exactDuration } from "../admin/duration.ts";
 import { InputError } from "../errors.ts";
+import { kind } from "../option-keys.ts";
 import { shownInput } from "../safe-text.ts";
 
 /** At most `count` starts per `perMs` milliseconds. */
@@ -22,6 +23,8 @@ const UNITS: Record<string, number> = { s: 1_000, m: 60_000, h: 3_600_000 };
  * (one line: the CLI exits 2). N is a whole number from 1 to RATE_COUNT_MAX.
  */
 export function parseRate(text: string): Rate {
+  if (typeof text !== "string")
+    throw new InputError(`a rate is text (e.g. 100/s), got ${kind(text)}`);
   const m = /^\s*(\d+)\s*\/\s*(\S+)\s*$/.exec(text);
   const bad = () =>
     new InputError(

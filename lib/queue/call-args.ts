@@ -106,6 +106,28 @@ export function checkIds(ids: unknown, call: string): readonly string[] {
   return ids;
 }
 
+/** A source of job specs: any (async) iterable object; InputError naming `call` otherwise. */
+export function checkSource(specs: unknown, call: string): void {
+  const o = specs as object;
+  if (typeof o === "object" && o !== null && (Symbol.asyncIterator in o || Symbol.iterator in o))
+    return;
+  throw new InputError(
+    `${call} takes an iterable of job specs (an array, a generator, a stream), got ${kindOf(specs)}`,
+  );
+}
+
+/** enqueueBatch's arguments: a source, and options with the callback's spec (`then`). */
+export function checkBatchCall(specs: unknown, options: unknown): void {
+  checkSource(specs, "enqueueBatch");
+  checkObject(options, "enqueueBatch", BATCH_OPTION_KEYS);
+  const then = (options as { then?: unknown }).then;
+  if (typeof then !== "object" || then === null || Array.isArray(then)) {
+    throw new InputError(
+      `enqueueBatch needs { then }: the callback's job spec, got ${kindOf(then)}`,
+    );
+  }
+}
+
 /** `specs` when it is an array of objects (enqueueMany); InputError otherwise. */
 export function checkSpecList<S>(specs: unknown): readonly S[] {
   if (!Array.isArray(specs)) {

@@ -9,9 +9,10 @@
 // are not ordered against each other.
 
 import type { QueueKeys } from "../engine/keys.ts";
+import { isRetryableConnect } from "../redis/cause.ts";
 import { destroy } from "../redis/close.ts";
 import type { Redis } from "../redis/connect.ts";
-import { exponentialMs } from "../time.ts";
+import { exponentialMs, pause } from "../time.ts";
 import { encodeCursor, type Position } from "./event-cursor.ts";
 import {
   lastEntries,
@@ -38,8 +39,8 @@ export interface EventsOptions {
   /** Longest one blocking read waits before it is made again, ms (default 1,000). */
   blockMs?: number;
   /**
-   * Told when a read fails (Redis down): the iterator keeps trying, with back-off, until it is
-   * closed. A read Redis refuses for good (WRONGTYPE, NOPERM) ends it with a RedisRefusedError.
+   * Told when a read fails (Redis down), or finding where it begins does: the iterator keeps
+   * trying, with back-off, until it is closed. A read Redis refuses for good (WRONGTYPE, NOPERM) ends it with a RedisRefusedError.
    */
   onError?: (err: unknown) => void;
 }
@@ -74,7 +75,8 @@ export class EventStream implements AsyncIterableIterator<QueueEvent> {
   #buffer: ReadEvent[] = [];
   #at = 0;
   #closed = false;
-  #wake = Promise.withResolvers<void>();
+  /** Aborted by close(): ends a back-off at once (a timer left would keep the host up). */
+  #stop = new AbortController();
   /** One step at a time: a next() called before the last one resolved waits for it. */
   #turn: Promise<unknown> = Promise.resolve();
 
@@ -111,7 +113,7 @@ export class EventStream implements AsyncIterableIterator<QueueEvent> {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    this.#wake.resolve();
+    this.#stop.abort();
     for (const g of this.#groups) destroy(g.client);
     this.#groups = [];
     this.#source.closed();
@@ -144,7 +146,25 @@ export class EventStream implements AsyncIterableIterator<QueueEvent> {
     this.#at = 0;
   }
 
+  /**
+   * Finds where it begins and opens its connections; Redis away meanwhile (restarting, a
+   * failover): tried again with back-off until closed, each failure told to `onError`, as a
+   * failed read is. A refusal (a wrong password, WRONGTYPE, NOPERM) ends it at its first next().
+   */
   async #open(start: "now" | Position[]): Promise<void> {
+    for (let failures = 0; !this.#closed; failures++) {
+      try {
+        return await this.#openOnce(start);
+      } catch (err) {
+        if (this.#closed) return;
+        if (!isRetryableConnect(err)) throw err;
+        this.#options.onError?.(err);
+        await pause(exponentialMs(100, failures, 2_000), this.#stop.signal);
+      }
+    }
+  }
+
+  async #openOnce(start: "now" | Position[]): Promise<void> {
     const { keys, cluster } = this.#source;
     const client = this.#source.client;
     this.#read = start === "now" ? await lastEntries(client, keys).catch(refused) : start;
@@ -172,8 +192,7 @@ export class EventStream implements AsyncIterableIterator<QueueEvent> {
         if (this.#closed) break;
         throwIfRefused(err);
         this.#options.onError?.(err);
-        const pause = Bun.sleep(exponentialMs(100, failures++, 2_000));
-        await Promise.race([pause, this.#wake.promise]);
+        await pause(exponentialMs(100, failures++, 2_000), this.#stop.signal);
       }
     }
     return [];

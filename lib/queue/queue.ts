@@ -27,10 +27,11 @@ import {
   type Specs,
 } from "./bulk.ts";
 import {
-  BATCH_OPTION_KEYS,
+  checkBatchCall,
   checkCallOptions,
   checkEventsOptions,
   checkIds,
+  checkSource,
   checkSpecList,
   checkWaitOptions,
   ENQUEUE_OPTION_KEYS,
@@ -118,7 +119,7 @@ export class Queue {
     specs: AsyncIterable<JobSpec> | Iterable<JobSpec>,
     options: BatchOptions,
   ): Promise<EnqueuedBatchWithCallback> {
-    checkCallOptions(options, "enqueueBatch", BATCH_OPTION_KEYS);
+    checkBatchCall(specs, options);
     await this.#producer.recordLayout();
     const { inFlight, lingerMs } = options;
     const stream = this.enqueueStream(specs, { inFlight, lingerMs });
@@ -164,6 +165,7 @@ export class Queue {
     // each read). close() while it waits on its source (a stalled one would keep it for ever)
     // ends the source: the batches in flight are yielded as answered, then it throws as closed.
     return (async function* () {
+      checkSource(specs, "enqueueStream");
       checkCallOptions(options, "enqueueStream", STREAM_OPTION_KEYS);
       const closed = () => producer.closedError();
       const source = untilAborted(specs, producer.closing.signal, closed);
@@ -183,6 +185,7 @@ export class Queue {
   ): AsyncGenerator<BatchOutcome<S>> {
     const sender = this.#producer.sender();
     return (async function* () {
+      checkSource(specs, "enqueueBatches");
       checkCallOptions(options, "enqueueBatches", STREAM_OPTION_KEYS);
       yield* enqueueBatches(specs, sender, options);
     })();

@@ -9,11 +9,13 @@ import { field } from "../redis/reply.ts";
 import type { WaitOptions } from "./wait.ts";
 
 /**
- * Throws a RedisRefusedError when Redis refused a read for good (WRONGTYPE, NOPERM): retrying
+ * Throws what a caller's callback threw (CallbackThrew), and a RedisRefusedError when Redis
+ * refused a read for good (WRONGTYPE, NOPERM): retrying
  * would wait for ever. Only the events key is read outside a script (the outcomes read a key of
  * another type as absent), so a WRONGTYPE names it.
  */
 export async function refuseForGood(client: Redis, keys: QueueKeys, err: unknown): Promise<void> {
+  if (err instanceof CallbackThrew) throw err.thrown; // the caller's, not Redis': no retry
   const line = describeRefusal(err);
   if (line === null) return;
   const type = /\bWRONGTYPE\b/.test(line)
@@ -44,6 +46,25 @@ export interface JobEvent {
   value?: string;
 }
 
+/**
+ * What a caller's callback (`onProgress`, `onJobProgress`) threw, carried past the catches that
+ * take a failed read for an outage: the wait ends, rejected with the value thrown, instead of
+ * reading again and again until its time is up (for ever with no limit) with each throw told to
+ * `onError` as if Redis had failed.
+ */
+export class CallbackThrew {
+  constructor(readonly thrown: unknown) {}
+}
+
+/** Calls a caller's callback; what it throws comes out as a CallbackThrew. */
+export function callBack<A extends unknown[]>(fn: ((...args: A) => void) | undefined, ...args: A) {
+  try {
+    fn?.(...args);
+  } catch (thrown) {
+    throw new CallbackThrew(thrown);
+  }
+}
+
 /** A progress event of a waited-for job, told (its value parsed) to `tell`. */
 export function tellProgress(
   e: JobEvent,
@@ -58,7 +79,7 @@ export function tellProgress(
   } catch {
     return; // not JSON (written by hand): no progress to tell
   }
-  tell(id, value);
+  callBack(tell, id, value);
 }
 
 export async function readEvents(

@@ -9,6 +9,7 @@ import { type JobRecord, TERMINAL_STATUSES } from "../types.ts";
 import { getJobs, readOutcomes } from "./read.ts";
 import {
   blockLimitMs,
+  callBack,
   lastEventId,
   readEvents,
   refuseForGood,
@@ -21,7 +22,7 @@ export const READ_BEHIND_MAX = 16;
 export interface WaitOptions {
   /** Give up after this long; the jobs still running are left out of the answer. */
   timeoutMs: number;
-  /** Called each time more jobs have ended. */
+  /** Called each time more jobs have ended. A callback here that throws ends the wait with that. */
   onProgress?: (ended: number, total: number) => void;
   /**
    * Called with each progress a waited-for job reports (`ctx.progress`, as written: coalesced),
@@ -47,8 +48,8 @@ export interface WaitOptions {
    */
   keepRecords?: boolean;
   /**
-   * Ends the wait early once aborted (after the blocking read under way): the jobs not seen
-   * ending are left in `pending`. A wait over several shards stops the others so when one is
+   * Ends the wait early once aborted (after the blocking read under way; at once while its
+   * connection is still opening): the jobs not seen ending are left in `pending`. A wait over several shards stops the others so when one is
    * refused for good (lib/queue/shards.ts).
    */
   signal?: AbortSignal;
@@ -176,13 +177,13 @@ function checker(w: Wait): Check {
     records.forEach((r, i) => {
       // A running job's progress as read: the first look tells what it has (its event may be
       // older than the wait's cursor).
-      if (r && r.progress !== null) options.onJobProgress?.(list[i]!, r.progress);
+      if (r && r.progress !== null) callBack(options.onJobProgress, list[i]!, r.progress);
       if (r ? !TERMINAL_STATUSES.has(r.status) : !unknownEnds) return;
       if (options.keepRecords ?? true) ended.set(list[i]!, r);
       waiting.delete(list[i]!);
       w.endedCount++;
     });
-    options.onProgress?.(w.endedCount, ids.length);
+    callBack(options.onProgress, w.endedCount, ids.length);
   };
 }
 

@@ -1,7 +1,9 @@
 // The connections a Queue's waits block on: a blocking read holds its connection, so each wait
 // running at once (and each shard of a wait: lib/queue/shards.ts) gets one of its own, kept
-// afterwards for the next wait.
+// afterwards for the next wait, and closed once it has been idle WAITER_IDLE_MS: a burst of
+// waits at once must not hold that many connections for the Queue's whole life.
 
+import { WAITER_IDLE_MS } from "../config.ts";
 import { isRetryableConnect } from "../redis/cause.ts";
 import { closeClient, destroy } from "../redis/close.ts";
 import type { Redis } from "../redis/connect.ts";
@@ -27,14 +29,18 @@ export interface OpenRetry<T> {
 export const LAST_LOOK_MS = 250;
 
 export class Waiters {
-  /** All of them, and those not in use right now. */
+  /** All of them, and those not in use right now (the last used last), each with its timer. */
   #all = new Set<Redis>();
   #idle: Redis[] = [];
+  #retiring = new Map<Redis, ReturnType<typeof setTimeout>>();
   /** Opens a connection, given up by `until` (ms, this host's clock) when given. */
   readonly #open: (until?: number) => Promise<Redis>;
+  /** How long a connection stays idle before it is closed (ms). */
+  readonly #idleMs: number;
 
-  constructor(open: (until?: number) => Promise<Redis>) {
+  constructor(open: (until?: number) => Promise<Redis>, idleMs = WAITER_IDLE_MS) {
     this.#open = open;
+    this.#idleMs = idleMs;
   }
 
   /** Set by close(): no connection is opened or handed out after it. */
@@ -50,7 +56,7 @@ export class Waiters {
     closed: () => Error,
     retry?: OpenRetry<T>,
   ): Promise<T> {
-    const blocking = this.#idle.pop() ?? (await this.#opened(closed, retry));
+    const blocking = this.#take() ?? (await this.#opened(closed, retry));
     if (blocking === null) return retry!.gaveUp();
     if (this.#closed) {
       destroy(blocking);
@@ -61,8 +67,31 @@ export class Waiters {
       return await wait(blocking);
     } finally {
       // Closed meanwhile (Queue.close): not handed out again.
-      if (this.#all.has(blocking)) this.#idle.push(blocking);
+      if (this.#all.has(blocking)) this.#park(blocking);
     }
+  }
+
+  /** The idle connection used last (the others go on idling towards their close), if any. */
+  #take(): Redis | undefined {
+    const blocking = this.#idle.pop();
+    if (blocking !== undefined) {
+      clearTimeout(this.#retiring.get(blocking));
+      this.#retiring.delete(blocking);
+    }
+    return blocking;
+  }
+
+  /** Kept for the next wait; closed if none takes it within idleMs (the timer keeps no host up). */
+  #park(blocking: Redis): void {
+    this.#idle.push(blocking);
+    const timer = setTimeout(() => {
+      this.#retiring.delete(blocking);
+      this.#idle.splice(this.#idle.indexOf(blocking), 1);
+      this.#all.delete(blocking);
+      void closeClient(blocking).catch(() => {});
+    }, this.#idleMs);
+    timer.unref?.();
+    this.#retiring.set(blocking, timer);
   }
 
   /**
@@ -74,7 +103,13 @@ export class Waiters {
   async #opened<T>(closed: () => Error, retry?: OpenRetry<T>): Promise<Redis | null> {
     for (let failures = 0; ; failures++) {
       try {
-        return await this.#open(retry?.deadline);
+        const opening = this.#open(retry?.deadline);
+        if (retry === undefined) return await opening;
+        // The wait's signal (its own, close()) ends it while a connect hangs, not the connect
+        // limit: the connection, if it opens later, is no one's and is closed.
+        const opened = await unlessAborted(opening, retry.signal);
+        if (opened === null) void opening.then(destroy, () => {});
+        return opened;
       } catch (err) {
         if (this.#closed) throw closed();
         if (retry === undefined || !isRetryableConnect(err)) throw err;
@@ -93,11 +128,28 @@ export class Waiters {
    */
   async close(): Promise<void> {
     this.#closed = true;
+    for (const timer of this.#retiring.values()) clearTimeout(timer);
+    this.#retiring.clear();
     const idle = new Set(this.#idle);
     const clients = [...this.#all];
     this.#all.clear();
     this.#idle = [];
     for (const c of clients) if (!idle.has(c)) destroy(c);
     await Promise.all(clients.filter((c) => idle.has(c)).map((c) => closeClient(c)));
+  }
+}
+
+/** `promise`'s value, or null as soon as `signal` aborts (its listener removed either way). */
+async function unlessAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T | null> {
+  if (signal.aborted) return null;
+  let stop = () => {};
+  const stopped = new Promise<null>((resolve) => {
+    stop = () => resolve(null);
+  });
+  signal.addEventListener("abort", stop, { once: true });
+  try {
+    return await Promise.race([promise, stopped]);
+  } finally {
+    signal.removeEventListener("abort", stop);
   }
 }

@@ -6,7 +6,7 @@ import { defaults } from "../config.ts";
 import { scheduleKeys } from "../engine/keys.ts";
 import { saveSchedule } from "../engine/schedule.ts";
 import { CourierError, InputError } from "../errors.ts";
-import { resolveOptions } from "../options.ts";
+import { checkEntryKeys, resolveOptions } from "../options.ts";
 import { redisNowMs } from "../redis/clock.ts";
 import { closeClient } from "../redis/close.ts";
 import type { Redis } from "../redis/connect.ts";
@@ -23,7 +23,7 @@ import {
   type ScheduleInfo,
   type SkipQueue,
 } from "./read.ts";
-import { checkSpec, parseDef, type ScheduleDef, type ScheduleSpec } from "./spec.ts";
+import { checkName, checkSpec, parseDef, type ScheduleDef, type ScheduleSpec } from "./spec.ts";
 import { firstTick } from "./ticks.ts";
 
 export type { ScheduleInfo, SkipQueue } from "./read.ts";
@@ -68,6 +68,7 @@ export class Schedules {
 
   /** Connects (ConnectError naming the URL, password masked, and the cause). */
   static async connect(config: SchedulesConfig = {}): Promise<Schedules> {
+    checkEntryKeys(config); // an object (null: ConfigError, as Admin.connect's), keys known
     const url = config.redisUrl ?? process.env.REDIS_URL ?? defaults.redisUrl;
     // The names and the limit checked as a Queue's are: a prefix outside the rule puts keys
     // beyond every valid prefix (or takes over the hash tag), ticks where no worker reads.
@@ -174,7 +175,8 @@ export class Schedules {
   }
 
   /** One schedule, or null. */
-  get(name: string): Promise<ScheduleInfo | null> {
+  async get(name: string): Promise<ScheduleInfo | null> {
+    checkName(name, "get");
     return this.#call(async () => {
       const [found] = await readNamed(this.client, this.#keys, [name]);
       return found ?? null;
@@ -182,12 +184,14 @@ export class Schedules {
   }
 
   /** Removes a schedule; false when there was none. Jobs it enqueued are left alone. */
-  remove(name: string): Promise<boolean> {
+  async remove(name: string): Promise<boolean> {
+    checkName(name, "remove");
     return this.#call(() => saveSchedule(this.client, this.#keys, name, { op: "remove" }));
   }
 
   /** Pauses a schedule (no tick fires until resumed); false when it was paused already. */
-  pause(name: string): Promise<boolean> {
+  async pause(name: string): Promise<boolean> {
+    checkName(name, "pause");
     return this.#call(() => this.#setPaused(name, true));
   }
 
@@ -195,7 +199,8 @@ export class Schedules {
    * Resumes a schedule: its next tick is the first after now (ticks of the pause never fire);
    * false when it was running already.
    */
-  resume(name: string): Promise<boolean> {
+  async resume(name: string): Promise<boolean> {
+    checkName(name, "resume");
     return this.#call(() => this.#setPaused(name, false));
   }
 

@@ -64,11 +64,23 @@ export const SCHEDULE_PAYLOAD_MAX_BYTES = 1024 * 1024;
 const EVERY_MIN_MS = 1_000;
 const EVERY_MAX_MS = 366 * 86_400_000;
 
+/** A schedule's name as a call takes it (get, remove, pause, resume): text; InputError otherwise. */
+export function checkName(name: unknown, call: string): string {
+  if (typeof name !== "string") {
+    throw new InputError(`${call}: a schedule name must be a string, got ${kind(name)}`);
+  }
+  return name;
+}
+
 /** Checks a spec; the definition to store (created_at filled by the caller). Throws InputError. */
+
 export function checkSpec(
   spec: ScheduleSpec,
   defaultQueue: string,
 ): Omit<ScheduleDef, "created_at"> {
+  if (typeof spec !== "object" || spec === null || Array.isArray(spec)) {
+    throw new InputError(`a schedule must be an object { name, task, … }, got ${kind(spec)}`);
+  }
   if (typeof spec.name !== "string" || !SCHEDULE_NAME.test(spec.name)) {
     throw new InputError(
       `schedule name must be 1-64 letters, digits or _.-, got ${kind(spec.name)}`,

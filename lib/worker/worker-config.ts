@@ -19,6 +19,9 @@ export const WORKER_KEYS = [
 
 /** Refuses tasks, a logger, onLevels or schedules a worker cannot use (ConfigError, one line). */
 export function checkWorkerConfig(config: Pick<WorkerConfig, "tasks">): void {
+  if (typeof config !== "object" || config === null || Array.isArray(config)) {
+    throw new ConfigError(`options must be an object, got ${kind(config)}`);
+  }
   checkTasks(config.tasks);
   const { logger, onLevels, schedules } = config as { [key: string]: unknown };
   if (logger !== undefined && typeof (logger as { log?: unknown } | null)?.log !== "function") {

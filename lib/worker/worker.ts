@@ -65,11 +65,11 @@ export class Worker extends WorkerStop {
 
   /** Connects, opens the queue's layout, joins every shard's consumer group and starts processing. */
   static async start(config: WorkerConfig): Promise<Worker> {
+    checkWorkerConfig(config);
     const list = queueList(
       config.queue === undefined ? defaults.queue : config.queue,
       config.queues,
     );
-    checkWorkerConfig(config);
     // "" as undefined: no name given, one is made (a null is refused, as for every option).
     const given = config.name;
     const name = given === undefined || given === "" ? defaultWorkerName() : given;

@@ -16,6 +16,15 @@ const MOVES = T("engine.moves.bytes");
 
 // biome-ignore format: a table, one mutant to three lines
 export const inputMutants: Mutant[] = [
+  m("stream-source-unchecked", "lib/queue/call-args.ts", "enqueueStream/enqueueBatches/enqueueBatch given no iterable refuse it with an InputError, not a raw TypeError",
+    "(Symbol.asyncIterator in o || Symbol.iterator in o)",
+    "true", ["tests/api.wrong-kinds.test.ts"]),
+  m("schedules-connect-null-raw", "lib/schedule/schedules.ts", "Schedules.connect(null) is a ConfigError in one line, not a raw TypeError",
+    "    checkEntryKeys(config); // an object (null: ConfigError, as Admin.connect's), keys known\n",
+    "", ["tests/api.wrong-kinds.test.ts"]),
+  m("schedule-name-unchecked", "lib/schedule/schedules.ts", "Schedules.get given a name that is no string refuses it with an InputError, not node-redis' TypeError",
+    "    checkName(name, \"get\");\n",
+    "", ["tests/api.wrong-kinds.test.ts"]),
   m("stack-url-not-in-env", "lib/stack/_supervised.ts", "a stack's children get its Redis URL in REDIS_URL, not on their command line",
     "return { ...parent, ...extra, REDIS_URL: url, [REDIS_URL_FROM]: \"stack\" };", "return { ...parent, ...extra, [REDIS_URL_FROM]: \"stack\" };", [T("stack"), T("stack.secrets")]),
   m("payload-nonfinite-stored", "lib/queue/payload-json.ts", "a payload with NaN or Infinity is refused, not stored with null",
