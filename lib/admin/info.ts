@@ -63,6 +63,7 @@ const REDISCOVER_MS = 10_000;
 export function infoReader(admin: Admin, queues: readonly string[]): () => Promise<InfoReport> {
   const names = queueLister(admin, queues);
   return async () => {
+    const time = new Date(admin.options.now()).toISOString(); // as the report begins
     const known = await names();
     let redis: RedisMemory | null = null;
     const reports: (QueueReport | UnreadableQueue)[] = [];
@@ -72,7 +73,7 @@ export function infoReader(admin: Admin, queues: readonly string[]): () => Promi
     for await (const report of queueReports(admin, known, seen)) reports.push(report);
     // With no queue to read, Redis' memory is still worth showing.
     if (known.length === 0) redis = await readMemoryOfNodes(admin.client);
-    return { time: new Date(admin.options.now()).toISOString(), redis, queues: reports };
+    return { time, redis, queues: reports };
   };
 }
 
@@ -90,9 +91,11 @@ export async function infoStream(
   admin: Admin,
   names: () => Promise<string[]>,
 ): Promise<InfoStream> {
+  // Taken as the report begins: reports of `--watch` are then `--interval` apart, whatever the
+  // finding of queues (a SCAN, redone every so often) adds to one of them.
+  const time = new Date(admin.options.now()).toISOString();
   const known = await names();
   const redis = await readMemoryOfNodes(admin.client);
-  const time = new Date(admin.options.now()).toISOString();
   return { time, redis, queues: queueReports(admin, known, () => {}) };
 }
 

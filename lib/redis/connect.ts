@@ -10,7 +10,7 @@ import { describeCause, isConnectionError, isNoPerm } from "./cause.ts";
 import { destroy, markStalled } from "./close.ts";
 import { createClusterClient, isCluster } from "./cluster.ts";
 import { checkServers } from "./server.ts";
-import { createRedisClient, reopenIfCut, writtenAtOnce } from "./single.ts";
+import { answersPing, createRedisClient, reopenIfCut, writtenAtOnce } from "./single.ts";
 import { isClusterUrl, maskUrl, tlsCa, tlsHint, validateUrl } from "./url.ts";
 
 /**
@@ -183,8 +183,7 @@ function createFor(
   const stalled = () => {
     markStalled(client, true);
     if (single && answerMs && options.persistent && !options.watched) {
-      const probe = () => createRedisClient(url, () => new Error("a probe"), true, ca);
-      void reopenIfCut(single, probe, answerMs);
+      void reopenIfCut(single, () => answersPing(url, ca, answerMs), answerMs);
     }
   };
   const answered = answerMs

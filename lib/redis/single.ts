@@ -1,10 +1,11 @@
 // One server's client (not a cluster's): node-redis' createClient as Courier uses it, and the
 // write timer a watched connection goes without. connect.ts makes and checks it.
+
+import { isIP, connect as netConnect, type Socket } from "node:net";
+import { connect as tlsConnect } from "node:tls";
 import { createClient } from "@redis/client";
 import { defaults } from "../config.ts";
 import { valueWithin } from "../time.ts";
-import { destroy } from "./close.ts";
-import type { Redis } from "./connect.ts";
 
 /** A client of one server, not connected yet: RESP2, the connect limit, TLS with a private CA. */
 export function createRedisClient(
@@ -47,37 +48,62 @@ export function writtenAtOnce(client: ReturnType<typeof createRedisClient>): voi
     send(args, options ?? (client.isReady ? NO_WRITE_TIMEOUT : undefined))) as typeof send;
 }
 
-/** Clients whose stalled connection is being looked at (reopenIfCut), looked at once at a time. */
+/** Clients whose stalled connection is being looked at (reopenIfCut): one look at a time. */
 const probing = new WeakSet<object>();
+
+/**
+ * Whether the server at `url` answers a new connection within `ms`: an inline `PING` on a plain
+ * socket (TLS for rediss://, its CA), any reply counting (`-NOAUTH` too: the server is there).
+ * No client of node-redis: a probe given up while it connects leaves nothing behind.
+ */
+export function answersPing(url: string, ca: string | undefined, ms: number): Promise<boolean> {
+  return new Promise<boolean>((resolve) => {
+    let socket: Socket | undefined;
+    const done = (yes: boolean) => {
+      clearTimeout(timer);
+      socket?.destroy();
+      resolve(yes);
+    };
+    const timer = setTimeout(() => done(false), ms);
+    try {
+      const u = new URL(url);
+      const host = u.hostname.replace(/^\[(.*)\]$/, "$1");
+      const port = Number(u.port || 6379);
+      const tlsOn = u.protocol === "rediss:";
+      socket = tlsOn
+        ? tlsConnect({ host, port, ca, servername: isIP(host) ? undefined : host })
+        : netConnect({ host, port });
+      socket.on(tlsOn ? "secureConnect" : "connect", () => socket?.write("PING\r\n"));
+      socket.on("data", () => done(true));
+      socket.on("error", () => done(false));
+      socket.on("close", () => done(false));
+    } catch {
+      done(false);
+    }
+  });
+}
 
 /**
  * A connection that left a command unanswered past its limit may be cut for good (a NAT or a
  * firewall that dropped it, a proxy gone silent): the kernel keeps it open for minutes, and
- * every later command would fail the same way. A new connection (`probe()`, the client's own
- * URL and TLS) is opened to tell: one that answers a PING within `ms` says Redis is there and
- * the old connection alone is cut (unless it then answers a PING of its own: Redis has just
- * resumed), so the client opens a new one (node-redis' own connect, its
- * strategy's back-off between tries; what was pending on the old one is rejected, as its answer
- * limit was failing it). One that does not answer says Redis itself is stopped or busy: the
- * connection is kept, and Redis answers on it as soon as it runs again. Not while the client
- * opens already, nor once its owner closed it (close.ts destroy() also closes a connection
- * opened after that).
+ * every later command would fail the same way. A new connection tells (answersPing): one that
+ * answers within `ms` says the server is there and the old connection alone is cut (unless it
+ * then answers a PING of its own: Redis has just resumed), so the client opens a new one
+ * (node-redis' own connect, its strategy's back-off between tries; what was pending on the old
+ * one is rejected, as its answer limit was failing it). One that does not answer says Redis
+ * itself is stopped or busy: the connection is kept, and Redis answers on it once it runs
+ * again. Not while the client opens already, nor once its owner closed it (close.ts destroy()
+ * also closes a connection opened after that).
  */
 export async function reopenIfCut(
   client: ReturnType<typeof createRedisClient>,
-  probe: () => ReturnType<typeof createRedisClient>,
+  probe: () => Promise<boolean>,
   ms: number,
 ): Promise<void> {
   if (!client.isReady || probing.has(client)) return;
   probing.add(client);
-  const other = probe();
-  other.on("error", () => {}); // its failure is the answer: no new connection
   try {
-    const pong = other
-      .connect()
-      .then(() => other.sendCommand(["PING"]))
-      .then(String);
-    if ((await valueWithin(pong, ms)) !== "PONG") return;
+    if (!(await probe())) return;
     // Redis answers a new connection: the old one is cut, unless Redis has only just resumed
     // (it answers there too, behind what was pending: asked again, within the same time).
     const old = client.sendCommand(["PING"]).then(String, () => null);
@@ -87,6 +113,5 @@ export async function reopenIfCut(
     }
   } finally {
     probing.delete(client);
-    destroy(other as unknown as Redis); // a connect still under way is closed once it opens too
   }
 }
