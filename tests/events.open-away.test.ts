@@ -89,3 +89,30 @@ test.if(onOneServer)(
   },
   20_000,
 );
+
+// Its "now" found and then its connection refused, the next try read "now" again: an event
+// written in between was skipped, silently (r3). The first "now" is kept across tries.
+test.if(onOneServer)(
+  "events() whose connection opens only on a later try still yields what came after it began",
+  async () => {
+    const { proxy, url } = viaProxy();
+    try {
+      await using q = await openQueue({ prefix: testPrefix(), redisUrl: url, reconnectMaxMs: 50 });
+      await using r = await rawRedis();
+      const k = keysOf(q, "x");
+      proxy.refuseNew(); // the queue's connection goes on; the iterator's own is refused
+      const told: unknown[] = [];
+      const events = q.events({ onError: (err) => told.push(err) });
+      const next = events.next();
+      await until(() => told.length > 0, "its connection refused once");
+      await r.sendCommand(["XADD", k.events, "*", "type", "finished", "ids", "x"]);
+      proxy.resume();
+      await r.sendCommand(["XADD", k.events, "*", "type", "finished", "ids", "y"]);
+      const got = await next;
+      expect((got.value as QueueEvent).id).toBe("x");
+      events.close();
+    } finally {
+      proxy.close();
+    }
+  },
+);

@@ -154,7 +154,9 @@ export class EventStream implements AsyncIterableIterator<QueueEvent> {
   async #open(start: "now" | Position[]): Promise<void> {
     for (let failures = 0; !this.#closed; failures++) {
       try {
-        return await this.#openOnce(start);
+        // "now" once read is kept for the tries after: a later one would skip what was written
+        // between the two (the iterator began at the first).
+        return await this.#openOnce(this.#read.length > 0 ? this.#read : start);
       } catch (err) {
         if (this.#closed) return;
         if (!isRetryableConnect(err)) throw err;

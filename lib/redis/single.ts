@@ -64,7 +64,9 @@ export function answersPing(url: string, ca: string | undefined, ms: number): Pr
       socket?.destroy();
       resolve(yes);
     };
+    // Neither keeps the process alive: a host that closes its clients meanwhile exits.
     const timer = setTimeout(() => done(false), ms);
+    timer.unref();
     try {
       const u = new URL(url);
       const host = u.hostname.replace(/^\[(.*)\]$/, "$1");
@@ -73,6 +75,7 @@ export function answersPing(url: string, ca: string | undefined, ms: number): Pr
       socket = tlsOn
         ? tlsConnect({ host, port, ca, servername: isIP(host) ? undefined : host })
         : netConnect({ host, port });
+      socket.unref();
       socket.on(tlsOn ? "secureConnect" : "connect", () => socket?.write("PING\r\n"));
       socket.on("data", () => done(true));
       socket.on("error", () => done(false));

@@ -204,6 +204,8 @@ export const outageMutants: Mutant[] = [
     "    if (!(await probe())) return;\n", "", ["tests/redis.no-answer.test.ts"]),
   m("service-client-reopens-resumed-redis", "lib/redis/single.ts", "a Queue's connection that answers again (Redis just resumed) is kept, not replaced",
     "if ((await valueWithin(old, ms)) !== \"PONG\" && client.isReady) {", "if (client.isReady) {", ["tests/redis.no-answer.test.ts"]),
+  m("events-open-retry-rereads-now", "lib/queue/events.ts", "an events iterator whose opening is tried again keeps the \"now\" it found first (nothing written between is skipped)",
+    "await this.#openOnce(this.#read.length > 0 ? this.#read : start);", "await this.#openOnce(start);", ["tests/events.open-away.test.ts"]),
   m("cluster-node-moved-unexpected", "lib/cli/refusal.ts", "a redis:// URL of a cluster's node whose queue's slot another node serves exits 6 in one line (MOVED), not a stack trace",
     "const moved = /^(MOVED|ASK) (\\d+) (\\S+)/.exec(text);", "const moved = null;", ["tests/cluster.plain-url.test.ts"]),
   m("dashboard-idle-timeout-default", "lib/dashboard/server.ts", "a dashboard read Redis leaves unanswered past Bun's idle timeout gets its 503, not a closed connection",
