@@ -86,7 +86,8 @@ export class Waiters {
     this.#idle.push(blocking);
     const timer = setTimeout(() => {
       this.#retiring.delete(blocking);
-      this.#idle.splice(this.#idle.indexOf(blocking), 1);
+      const at = this.#idle.indexOf(blocking);
+      if (at >= 0) this.#idle.splice(at, 1); // -1 would take the last one, another's
       this.#all.delete(blocking);
       void closeClient(blocking).catch(() => {});
     }, this.#idleMs);

@@ -166,8 +166,9 @@ export class QueueLimits {
    * woken again (`again`), else they would wait for their fallback, the waiters behind first.
    */
   #tryAgain(freed: { ended: LimitEnded[]; gone: Woken[]; again: string[] }): void {
-    this.#ended.unshift(...freed.ended);
-    this.#gone.unshift(...freed.gone);
+    // concat, not unshift(...): frees held through a long outage may be too many to spread.
+    this.#ended = freed.ended.concat(this.#ended);
+    this.#gone = freed.gone.concat(this.#gone);
     for (const x of [...freed.ended, ...freed.gone]) this.#again.add(x.limitKey);
     for (const key of freed.again) this.#again.add(key);
     if (this.#retry) return;
