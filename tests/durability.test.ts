@@ -1,6 +1,6 @@
 // Durability "replicated" on one server with a replica (the same code path as on a cluster, on
-// the plain client): an enqueue's WAIT 1 goes on the connection that carried its script, right
-// after it; a replica that does not acknowledge (stopped) makes the enqueue fail with
+// the plain client): an enqueue's WAIT 1 goes on the connection that carried its writes, right
+// after them; a replica that does not acknowledge (stopped) makes the enqueue fail with
 // NotReplicatedError (the CLI: one line, exit 6), and a worker's outcome batch log a warning.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -88,22 +88,31 @@ async function monitored(fn: () => Promise<unknown>): Promise<[string, string][]
 }
 
 describe("durability replicated, one server and a replica", () => {
-  test("WAIT 1 goes right after the enqueue script, on its connection", async () => {
+  // An enqueue's writes: the script, or a plain job's XADD and its count (enqueue-plain.ts).
+  const WRITES = new Set([`EVALSHA ${scripts.enqueue.sha}`, "XADD", "HINCRBY"]);
+
+  test("WAIT 1 goes right after the enqueue's writes, on their connection", async () => {
     await using q = await queueOn(testPrefix(), "replicated");
-    await q.enqueue("noop", 1); // the layout recorded, the script cached: one call below
-    const seen = await monitored(() => q.enqueue("noop", 2));
-    const script = seen.findIndex(([, c]) => c === `EVALSHA ${scripts.enqueue.sha}`);
-    expect(script).toBeGreaterThanOrEqual(0);
-    const [from] = seen[script]!;
-    const next = seen.slice(script + 1).find(([addr]) => addr === from);
-    expect(next).toEqual([from, "WAIT"]);
+    await q.enqueue("noop", 1); // the layout recorded, the script cached: one enqueue below
+    for (const opts of [{}, { delayMs: 60_000 }]) {
+      // A plain job (XADD, HINCRBY) and a delayed one (the script).
+      // The commands a script runs are told as the `lua` client's: those sent only.
+      const seen = (await monitored(() => q.enqueue("noop", 2, opts))).filter(
+        ([addr]) => addr !== "lua",
+      );
+      const last = seen.findLastIndex(([, c]) => WRITES.has(c));
+      expect(last).toBeGreaterThanOrEqual(0);
+      const [from] = seen[last]!;
+      const next = seen.slice(last + 1).find(([addr]) => addr === from);
+      expect(next).toEqual([from, "WAIT"]);
+    }
   });
 
   test("async: no WAIT at all", async () => {
     await using q = await queueOn(testPrefix(), "async");
     await q.enqueue("noop", 1);
     const seen = await monitored(() => q.enqueue("noop", 2));
-    expect(seen.some(([, c]) => c === `EVALSHA ${scripts.enqueue.sha}`)).toBe(true);
+    expect(seen.some(([, c]) => WRITES.has(c))).toBe(true);
     expect(seen.some(([, c]) => c === "WAIT")).toBe(false);
   });
 

@@ -21,10 +21,11 @@ export class ProducerLayout {
     readonly client: Redis,
     readonly names: Names,
     layout: Layout,
-    recorded: boolean,
+    /** Per shard, whether it had a format at connect. */
+    readonly formatted: readonly boolean[],
   ) {
     this.#layout = layout;
-    this.#recorded = recorded ? Promise.resolve() : null;
+    this.#recorded = formatted.every(Boolean) ? Promise.resolve() : null;
   }
 
   /**
@@ -35,7 +36,7 @@ export class ProducerLayout {
   static async open(client: Redis, names: Names): Promise<ProducerLayout> {
     const layout = await openLayout(client, names.prefix, names.queue, names.shards, false);
     const formats = await Promise.all(layout.keys.map((k) => checkFormat(client, k)));
-    return new ProducerLayout(client, names, layout, formats.every(Boolean));
+    return new ProducerLayout(client, names, layout, formats);
   }
 
   get current(): Layout {

@@ -43,6 +43,12 @@ export class Producer {
 
   #retryConnectS: number;
   #waitForMemoryS: number;
+  /**
+   * The shards a plain job may be sent to without the script (lib/engine/enqueue-plain.ts):
+   * their format is known written (at connect, or by a batch of this producer's). None when a
+   * retry window may send a call twice: only the script's receipt makes that safe.
+   */
+  readonly #plain = new Set<number>();
 
   private constructor(
     client: Redis,
@@ -55,6 +61,16 @@ export class Producer {
     this.client = client;
     this.options = options;
     this.layout = layout;
+    if (!this.#resends()) {
+      layout.formatted.forEach((known, s) => {
+        if (known) this.#plain.add(s);
+      });
+    }
+  }
+
+  /** Whether a call may be sent again (a retry window): enqueues then go by the script. */
+  #resends(): boolean {
+    return Math.max(this.#retryConnectS, this.#waitForMemoryS) > 0;
   }
 
   /** Connects to Redis (throws ConnectError with the URL, password masked, and the cause). */
@@ -146,7 +162,14 @@ export class Producer {
     };
     const send = shardedSender(this.client, keys, batch, next, {
       receiptTtlMs: receiptTtlFor(window),
-      onReply: (reply, shard) => this.recent.remember(reply, shard),
+      onReply: (reply, shard) => {
+        this.recent.remember(reply, shard);
+        // A created job wrote the shard's format (enqueue.lua); a count refused (a stats key
+        // of another type) sends the next by the script, which refuses the queue as it is.
+        if (reply.uncounted) this.#plain.delete(shard);
+        else if (!this.#resends() && reply.jobs.some((j) => j.created)) this.#plain.add(shard);
+      },
+      plain: (shard) => this.#plain.has(shard),
       replicaWaitMs:
         this.options.durability === "replicated" ? this.options.replicaWaitMs : undefined,
       call: (shard, size, fn) =>

@@ -3,12 +3,8 @@
 // shardOf(id), so dedup by id stays exact. Each shard's part is one script call on that shard's
 // keys (a call never spans two shards: CROSSSLOT on a cluster), all sent at once (pipelined).
 
-import {
-  type EnqueueBatch,
-  type EnqueueReply,
-  enqueueBatch,
-  prepareBatch,
-} from "../engine/enqueue.ts";
+import { type EnqueueBatch, enqueueBatch, prepareBatch } from "../engine/enqueue.ts";
+import { enqueuePlain, isPlain, type PlainReply } from "../engine/enqueue-plain.ts";
 import { LEVELS, type Level, type QueueKeys, shardOf } from "../engine/keys.ts";
 import { NotReplicatedError } from "../errors.ts";
 import type { Redis } from "../redis/connect.ts";
@@ -59,7 +55,12 @@ export function shardedSender(
   options: {
     receiptTtlMs: number;
     call: PartCall;
-    onReply?: (r: EnqueueReply, shard: number) => void;
+    onReply?: (r: PlainReply, shard: number) => void;
+    /**
+     * Whether a part of one plain job (enqueue-plain.ts) may go to `shard` without the script:
+     * the producer sends nothing twice, and knows the shard's format written.
+     */
+    plain?: (shard: number) => boolean;
     /** Durability "replicated": a part is acknowledged once a replica has it, waiting this long. */
     replicaWaitMs?: number;
     /** The batch's id (its receipt's name; default a new UUIDv7): a scheduler names its tick. */
@@ -71,7 +72,12 @@ export function shardedSender(
   const parts = split(prepareBatch(jobs, options.batchId, options.scheduler), keys.length, next);
   const sendPart = (p: Part) =>
     options.call(p.shard, p.batch.jobs.length, async () => {
-      const send = (c: Redis) => enqueueBatch(c, keys[p.shard]!, p.batch, options.receiptTtlMs);
+      const one = p.batch.jobs.length === 1 ? p.batch.jobs[0]! : null;
+      const send = (c: Redis): Promise<PlainReply> => {
+        const script = () => enqueueBatch(c, keys[p.shard]!, p.batch, options.receiptTtlMs);
+        if (one === null || !isPlain(one) || !options.plain?.(p.shard)) return script();
+        return enqueuePlain(c, keys[p.shard]!, one, script);
+      };
       const { replicaWaitMs } = options;
       const reply =
         replicaWaitMs === undefined
@@ -138,8 +144,8 @@ async function sendReplicated(
   keys: readonly QueueKeys[],
   p: Part,
   waitMs: number,
-  send: (c: Redis) => Promise<EnqueueReply>,
-): Promise<EnqueueReply> {
+  send: (c: Redis) => Promise<PlainReply>,
+): Promise<PlainReply> {
   const { value, replicas } = await writeReplicated(client, keys[p.shard]!.stream, waitMs, send);
   if (replicas >= 1) return value;
   const n = p.batch.jobs.length;

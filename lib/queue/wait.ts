@@ -66,7 +66,7 @@ export interface WaitResult {
  * Waits until every job has finished or failed. `blocking` must be a connection of its own:
  * XREAD BLOCK holds it (a wait with no time and no `from` uses none: it looks once on
  * `client`). The cursor is read before the jobs are checked (same connection, pipelined in that
- * order), so an event that lands between the check and the first read is still seen. `from`: an events cursor read atomically with the enqueue of every job in `ids`
+ * order), so an event that lands between the check and the first read is still seen. `from`: an events cursor no event of any job in `ids` comes before (read with its enqueue)
  * (lib/queue/recent.ts), so that none of them had ended at it: the wait blocks from there at
  * once, with no first look (used for at most READ_BEHIND_MAX jobs, whose outcomes are read
  * behind every blocking read). Such a wait reads once whatever its time, and looks once (the

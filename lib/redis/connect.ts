@@ -199,7 +199,7 @@ function createFor(
       return client;
     }
     single = createRedisClient(url, strategy, options.failFast, ca);
-    if (options.watched) writtenAtOnce(single);
+    if (options.watched || answered) writtenAtOnce(single);
     if (answered) limitAnswers(single, answered);
     client = single;
     return client;

@@ -36,11 +36,14 @@ const NO_WRITE_TIMEOUT = { timeout: 0 };
  * node-redis (6.x) gives every command a timeout, 5 s by default, that only runs while the
  * command waits to be written (an `AbortSignal.timeout` and its listener, removed once it is
  * written). A command sent while the connection is ready is usually written on the event loop's
- * next turn: the timer costs a worker about 10 µs per job and never fires. But it can wait
- * longer (a socket whose send buffer is full, Redis stalled with the connection open), and then
- * the timer is what fails it after 5 s. So only a watched connection (a worker's Link, which
- * its watchdogs replace when it stalls, rejecting what it holds) goes without it, and only while
- * ready; a producer's, an admin's or a CLI's keeps it (tests/redis.write-timeout.test.ts).
+ * next turn: the timer costs about 6 µs per command and never fires. But it can wait longer (a
+ * socket whose send buffer is full, Redis stalled with the connection open), and then something
+ * must fail it. A watched connection (a worker's Link) is replaced by its watchdogs when it
+ * stalls, rejecting what it holds; an unwatched one with an answer limit (a producer's, an
+ * admin's, a CLI's: answer.ts) fails every command unanswered within its limit, the time to be
+ * written included (a write then "may or may not have been done", as for any unanswered one).
+ * So those go without it while ready; a command sent while not ready keeps it, and so does a
+ * connection with neither (tests/redis.write-timeout.test.ts).
  */
 export function writtenAtOnce(client: ReturnType<typeof createRedisClient>): void {
   const send = client.sendCommand.bind(client);
