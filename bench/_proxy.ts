@@ -5,6 +5,9 @@
 // `resume()` lets new connections through again. `hold()` keeps what both sides send back (a
 // Redis that is slow, not gone: nothing is lost, nothing errors) until `release()` sends it on;
 // a connection closed meanwhile loses what it held, as a stalled command's client does.
+// `holdCloses()` keeps Redis' side of a connection open when its client closes it (a close Redis
+// has not seen yet: a lost FIN, a proxy that lingers), until `release()`; what Redis sends on
+// it meanwhile is lost, as on any closed connection.
 import type { Socket } from "bun";
 
 export interface NetProxy {
@@ -21,6 +24,9 @@ export interface NetProxy {
   /** Ends stall(), stallNew() and refuseNew() for new connections. */
   resume(): void;
   hold(): void;
+  /** Clients' closes are not passed on to Redis until release(). */
+  holdCloses(): void;
+  /** Sends on what hold() kept, and passes on the closes holdCloses() kept. */
   release(): void;
   /** Chunks hold() keeps back now, both ways. */
   readonly heldChunks: number;
@@ -37,6 +43,8 @@ interface Pair {
   heldUp: Uint8Array[];
   /** Bytes a socket did not take yet (Bun's sockets write what fits, the rest is ours). */
   backlog: Map<Socket<unknown>, Uint8Array[]>;
+  /** The client closed while closes were held: Redis' side stays open until release(). */
+  lingering: boolean;
 }
 
 /** Writes everything, in order: what the socket does not take now waits for its drain. */
@@ -68,11 +76,22 @@ export function startProxy(targetPort: number, targetHost = "127.0.0.1"): NetPro
   let stalled = false;
   let refusing = false;
   let holding = false;
+  let holdingCloses = false;
+  /** Pairs whose client closed while closes were held (holdCloses). */
+  const lingering = new Set<Pair>();
   let accepted = 0;
   const closePair = (p: Pair) => {
+    lingering.delete(p);
     pairs.delete(p);
     p.client.end();
     p.upstream?.end();
+  };
+  /** The client closed: so is Redis' side, unless closes are held. */
+  const clientClosed = (p: Pair) => {
+    if (!holdingCloses || !p.upstream) return closePair(p);
+    p.lingering = true;
+    pairs.delete(p);
+    lingering.add(p);
   };
   const server = Bun.listen<Pair>({
     hostname: "127.0.0.1",
@@ -92,6 +111,7 @@ export function startProxy(targetPort: number, targetHost = "127.0.0.1"): NetPro
           held: [],
           heldUp: [],
           backlog: new Map(),
+          lingering: false,
         };
         client.data = pair;
         pairs.add(pair);
@@ -105,7 +125,7 @@ export function startProxy(targetPort: number, targetHost = "127.0.0.1"): NetPro
               for (const chunk of pair.pending.splice(0)) send(pair, up, chunk);
             },
             data(_up, chunk) {
-              if (pair.stalled) return;
+              if (pair.stalled || pair.lingering) return;
               if (holding) pair.held.push(new Uint8Array(chunk));
               else send(pair, pair.client, chunk);
             },
@@ -132,10 +152,10 @@ export function startProxy(targetPort: number, targetHost = "127.0.0.1"): NetPro
         flush(client.data, client);
       },
       close(client) {
-        if (client.data) closePair(client.data); // none: refused at its open
+        if (client.data) clientClosed(client.data); // none: refused at its open
       },
       error(client) {
-        if (client.data) closePair(client.data);
+        if (client.data) clientClosed(client.data);
       },
     },
   });
@@ -172,8 +192,13 @@ export function startProxy(targetPort: number, targetHost = "127.0.0.1"): NetPro
     hold() {
       holding = true;
     },
+    holdCloses() {
+      holdingCloses = true;
+    },
     release() {
       holding = false;
+      holdingCloses = false;
+      for (const p of [...lingering]) closePair(p);
       for (const p of pairs) {
         for (const chunk of p.heldUp.splice(0)) {
           if (p.upstream) send(p, p.upstream, chunk);
@@ -183,7 +208,7 @@ export function startProxy(targetPort: number, targetHost = "127.0.0.1"): NetPro
       }
     },
     close() {
-      for (const p of [...pairs]) closePair(p);
+      for (const p of [...pairs, ...lingering]) closePair(p);
       server.stop(true);
     },
   };

@@ -11,6 +11,7 @@ import { describeCause } from "../redis/cause.ts";
 import type { Redis } from "../redis/connect.ts";
 import { within } from "../time.ts";
 import { Grace } from "./grace.ts";
+import { giveBackLateReads } from "./late-reads.ts";
 import type { Links } from "./links.ts";
 import type { Lanes } from "./loops.ts";
 import { forgetName, leave } from "./presence.ts";
@@ -172,6 +173,11 @@ export class Stop {
     const { o, log } = this.p;
     const released = this.#giveBack(held)
       .then(() => leave(this.p.client(), this.p.keys, o.name, this.p.start))
+      .then(async (n) => {
+        // What it re-added, a read Redis had not seen closed may have taken (late-reads.ts).
+        if (n !== null && n > 0) await this.#lateReads();
+        return n;
+      })
       .then((n) => this.#released(n))
       .catch((err) => log.log("warn", "could not release jobs", { error: describeCause(err) }));
     if (!(await within(released, withinMs))) {
@@ -196,6 +202,13 @@ export class Stop {
         error: describeCause(err),
       });
     }
+  }
+
+  async #lateReads(): Promise<void> {
+    const { o, log, keys } = this.p;
+    const back = await giveBackLateReads(this.p.client(), keys, o.name, this.p.start);
+    if (back > 0)
+      log.log("info", "jobs a closing read took from the release given back", { count: back });
   }
 
   #released(n: number | null): void {
