@@ -68,5 +68,7 @@ export async function enqueuePlain(
 export function cursorBefore(entryId: string): string {
   const ms = /^(\d+)-\d+$/.exec(entryId)?.[1];
   if (ms === undefined || /^0+$/.test(ms)) return "0-0";
-  return `${BigInt(ms) - 1n}-18446744073709551615`;
+  // Exact as a Number below 2^53 (every real clock); BigInt only past it.
+  const before = ms.length < 16 ? String(Number(ms) - 1) : String(BigInt(ms) - 1n);
+  return `${before}-18446744073709551615`;
 }
