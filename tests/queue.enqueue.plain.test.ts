@@ -1,15 +1,21 @@
 // The common enqueue without a script (lib/engine/enqueue-plain.ts): one auto-id job, due now,
-// at the normal level, from a Queue with no retry window, to a queue whose format it knows
-// written, is its XADD and its count's HINCRBY; anything else goes by enqueue.lua, and so does
-// every refusal.
-import { describe, expect, test } from "bun:test";
+// at the normal level, from a Queue on one server with no retry window, to a queue whose format
+// it knows written, is its XADD and its count's HINCRBY in one MULTI; anything else goes by
+// enqueue.lua (a cluster's every job), and so does every refusal.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { prepareBatch } from "../lib/engine/enqueue.ts";
-import { cursorBefore, enqueuePlain } from "../lib/engine/enqueue-plain.ts";
+import { enqueuePlain } from "../lib/engine/enqueue-plain.ts";
 import type { QueueKeys } from "../lib/engine/keys.ts";
+import { RedisFullError } from "../lib/errors.ts";
 import type { Queue } from "../lib/queue/queue.ts";
-import type { Redis } from "../lib/redis/connect.ts";
+import { connect, type Redis } from "../lib/redis/connect.ts";
+import { findFreePort, type RedisServer, startRedisServer } from "../lib/stack/redis-server.ts";
 import {
   commandCalls,
+  onOneServer,
   openQueue,
   pinShards,
   type RawRedis,
@@ -21,6 +27,19 @@ import {
 pinShards(1);
 
 type Entry = [string, string[]];
+
+// A Redis of its own for the full-Redis case (maxmemory is the server's).
+let dir = "";
+let full: RedisServer | undefined;
+beforeAll(async () => {
+  if (!onOneServer) return;
+  dir = mkdtempSync(join(tmpdir(), "courier-plain-"));
+  full = await startRedisServer({ persistence: false, port: await findFreePort(), dataDir: dir });
+});
+afterAll(async () => {
+  await full?.stop(2_000);
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
 
 /** The enqueue scripts Redis ran and the entries it added while `fn` ran, on q's node. */
 async function counted(r: RawRedis, q: Queue, fn: () => Promise<unknown>) {
@@ -39,7 +58,14 @@ async function counted(r: RawRedis, q: Queue, fn: () => Promise<unknown>) {
 const enqueued = async (r: RawRedis, k: QueueKeys) =>
   Number((await r.sendCommand(["HGET", k.stats, "enqueued"])) ?? 0);
 
-describe("a plain job", () => {
+test.if(!onOneServer)("on a cluster every job goes by the script (its one call)", async () => {
+  await using q = await openQueue({ prefix: testPrefix() });
+  await using r = await rawRedis();
+  await q.enqueue("t", 0);
+  expect((await counted(r, q, () => q.enqueue("t", 1))).scripts).toBe(1);
+});
+
+describe.if(onOneServer)("a plain job", () => {
   test("of a queue with its format goes without the script, its entry as the script writes it", async () => {
     await using q = await openQueue({ prefix: testPrefix() });
     await using r = await rawRedis();
@@ -96,6 +122,60 @@ describe("a plain job", () => {
     expect(String(err)).toContain(`key ${q.keys.stream} holds a string`);
     expect(await enqueued(r, q.keys)).toBe(1);
     expect(await r.sendCommand(["GET", q.keys.stream])).toBe("someone else's");
+    // The next goes by the script, which refuses before any write: the count never moves.
+    const again = await counted(r, q, () => q.enqueue("t", 2).catch(() => {}));
+    expect(again.scripts).toBe(1);
+    expect(await enqueued(r, q.keys)).toBe(1);
+  });
+
+  test("after Redis lost the queue (emptied, restarted without its data): the script writes its format again", async () => {
+    await using q = await openQueue({ prefix: testPrefix() });
+    await using r = await rawRedis();
+    await q.enqueue("t", 0);
+    await r.sendCommand(["DEL", q.keys.stream, q.keys.meta, q.keys.stats]);
+    const back = await counted(r, q, () => q.enqueue("t", 1));
+    expect(back.scripts).toBe(1);
+    expect(await r.sendCommand(["HEXISTS", q.keys.meta, "format"])).toBe(1);
+    expect(await r.sendCommand(["XLEN", q.keys.stream])).toBe(1);
+    expect(await enqueued(r, q.keys)).toBe(1);
+    // Its format written again: plain once more.
+    expect((await counted(r, q, () => q.enqueue("t", 2))).scripts).toBe(0);
+    expect(await enqueued(r, q.keys)).toBe(2);
+  });
+
+  test("after the queue was made again with other shards: refused, nothing left in the stream no worker reads", async () => {
+    await using q = await openQueue({ prefix: testPrefix() });
+    await using r = await rawRedis();
+    await q.enqueue("t", 0);
+    // Lost and made again by another process with 4 shards (its layout key is this meta)...
+    await r.sendCommand(["DEL", q.keys.stream, q.keys.meta, q.keys.stats]);
+    await r.sendCommand(["HSET", q.keys.meta, "shards", "4"]);
+    let err = await q.enqueue("t", 1).catch((e: unknown) => e);
+    expect(String(err)).toContain("was made with 4 shards by another process");
+    expect(await r.sendCommand(["EXISTS", q.keys.stream])).toBe(0);
+    // ... or while its stream was still there: the job taken back, the count too.
+    await r.sendCommand(["DEL", q.keys.meta, q.keys.stats]);
+    await q.enqueue("t", 2);
+    const before = await enqueued(r, q.keys);
+    await r.sendCommand(["HSET", q.keys.meta, "shards", "4"]);
+    err = await q.enqueue("t", 3).catch((e: unknown) => e);
+    expect(String(err)).toContain("was made with 4 shards by another process");
+    expect(await r.sendCommand(["XLEN", q.keys.stream])).toBe(1);
+    expect(await enqueued(r, q.keys)).toBe(before);
+  });
+
+  test("meta of another type after connect: refused as the script refuses it, the job taken back", async () => {
+    await using q = await openQueue({ prefix: testPrefix() });
+    await using r = await rawRedis();
+    await q.enqueue("t", 0);
+    await r.sendCommand(["DEL", q.keys.meta]);
+    await r.sendCommand(["SET", q.keys.meta, "someone else's"]);
+    for (const n of [1, 2]) {
+      const err = await q.enqueue("t", n).catch((e: unknown) => e);
+      expect(String(err)).toContain(`key ${q.keys.meta} holds a string`);
+    }
+    expect(await r.sendCommand(["XLEN", q.keys.stream])).toBe(1);
+    expect(await enqueued(r, q.keys)).toBe(1);
   });
 
   test("whose count is refused (stats of another type) is enqueued; the next goes by the script, which refuses", async () => {
@@ -111,42 +191,53 @@ describe("a plain job", () => {
     expect(await r.sendCommand(["XLEN", q.keys.stream])).toBe(2);
   });
 
-  test("its events cursor comes before any event of the job, one of the same millisecond too", async () => {
+  test("on a full Redis: refused whole (RedisFullError), nothing added or counted", async () => {
+    const url = full!.url;
+    await using q = await openQueue({ prefix: testPrefix(), redisUrl: url });
+    const admin = await connect(url);
+    try {
+      await q.enqueue("t", 0);
+      await admin.sendCommand(["CONFIG", "SET", "maxmemory", "1"]);
+      for (const n of [1, 2]) {
+        expect(await q.enqueue("t", n).catch((e: unknown) => e)).toBeInstanceOf(RedisFullError);
+      }
+      await admin.sendCommand(["CONFIG", "SET", "maxmemory", "0"]);
+      expect(await admin.sendCommand(["XLEN", q.keys.stream])).toBe(1);
+      expect(await admin.sendCommand(["HGET", q.keys.stats, "enqueued"])).toBe("1");
+      // Room again: plain, counted.
+      await q.enqueue("t", 3);
+      expect(await admin.sendCommand(["HGET", q.keys.stats, "enqueued"])).toBe("2");
+    } finally {
+      admin.destroy();
+    }
+  });
+
+  test("its events cursor is the events' last id before its entry, as the script's", async () => {
     await using q = await openQueue({ prefix: testPrefix() });
     await using r = await rawRedis();
     await q.enqueue("t", 0); // the format written: the next is plain
-    // The job's entry late in its millisecond (sequence 5), its event first in the events
-    // stream's (sequence 0): an id-only cursor would skip that event.
     const job = prepareBatch([{ task: "t", payload: "1", maxAttempts: 1 }]).jobs[0]!;
     const client = r as unknown as Redis;
+    const script = { script: () => Promise.reject(new Error("script")), off: () => {} };
+    // No events yet: from the start.
+    const first = await enqueuePlain(client, q.keys, job, script);
+    expect(first.eventsCursor).toBe("0-0");
+    // The job's entry late in a millisecond (sequence 5), and an event before the enqueue:
+    // the cursor is that event (an event of the job, first in the events stream's next
+    // millisecond, comes after it), not the entry's id or its millisecond.
     const ms = String(Date.now() + 60_000);
     for (let s = 0; s < 5; s++)
       await r.sendCommand(["XADD", q.keys.stream, `${ms}-${s}`, "x", "1"]);
-    const reply = await enqueuePlain(client, q.keys, job, () =>
-      Promise.reject(new Error("script")),
-    );
-    const entry = reply.jobs[0]!.entryId!;
-    expect(entry).toBe(`${ms}-5`);
-    await r.sendCommand(["XADD", q.keys.events, `${ms}-0`, "type", "finished", "ids", entry]);
-    const read = (await r.sendCommand([
-      ...["XREAD", "COUNT", "10", "STREAMS", q.keys.events],
-      reply.eventsCursor!,
-    ])) as [string, Entry[]][] | null;
-    expect(read?.[0]?.[1].map(([id]) => id)).toEqual([`${ms}-0`]);
-  });
-});
-
-describe("cursorBefore", () => {
-  test.each([
-    ["1700000000123-7", "1700000000122-18446744073709551615"],
-    ["1-0", "0-18446744073709551615"],
-    ["999999999999999-1", "999999999999998-18446744073709551615"],
-    ["1000000000000000-0", "999999999999999-18446744073709551615"],
-    ["9007199254740993-0", "9007199254740992-18446744073709551615"],
-    ["0-5", "0-0"],
-    ["18446744073709551615-3", "18446744073709551614-18446744073709551615"],
-    ["not an id", "0-0"],
-  ])("%s → %s", (entry, cursor) => {
-    expect(cursorBefore(entry)).toBe(cursor);
+    const before = `${Number(ms) - 1}-3`;
+    await r.sendCommand(["XADD", q.keys.events, before, "type", "finished", "ids", "x"]);
+    const reply = await enqueuePlain(client, q.keys, job, script);
+    expect(reply.jobs[0]!.entryId).toBe(`${ms}-5`);
+    expect(reply.eventsCursor).toBe(before);
+    // The events key of another type: no cursor (the wait looks first), the job enqueued.
+    await r.sendCommand(["DEL", q.keys.events]);
+    await r.sendCommand(["SET", q.keys.events, "x"]);
+    const blind = await enqueuePlain(client, q.keys, job, script);
+    expect(blind.eventsCursor).toBeNull();
+    expect(blind.jobs[0]!.created).toBe(true);
   });
 });

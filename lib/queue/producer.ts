@@ -8,6 +8,7 @@ import { InputError } from "../errors.ts";
 import { checkWindowS, resolveOptions } from "../options.ts";
 import { type RetryPolicy, withRetries } from "../redis/calls.ts";
 import { destroy } from "../redis/close.ts";
+import { isCluster } from "../redis/cluster.ts";
 import type { Redis } from "../redis/connect.ts";
 import { CallGate } from "../redis/gate.ts";
 import { connectService } from "../redis/service-client.ts";
@@ -46,7 +47,8 @@ export class Producer {
   /**
    * The shards a plain job may be sent to without the script (lib/engine/enqueue-plain.ts):
    * their format is known written (at connect, or by a batch of this producer's). None when a
-   * retry window may send a call twice: only the script's receipt makes that safe.
+   * retry window may send a call twice (only the script's receipt makes that safe), nor on a
+   * cluster (its MULTI would need the node's own connection: the script's one call has none).
    */
   readonly #plain = new Set<number>();
 
@@ -68,9 +70,9 @@ export class Producer {
     }
   }
 
-  /** Whether a call may be sent again (a retry window): enqueues then go by the script. */
+  /** Whether enqueues go by the script only: a call may be sent again (a retry window), or a cluster. */
   #resends(): boolean {
-    return Math.max(this.#retryConnectS, this.#waitForMemoryS) > 0;
+    return Math.max(this.#retryConnectS, this.#waitForMemoryS) > 0 || isCluster(this.client);
   }
 
   /** Connects to Redis (throws ConnectError with the URL, password masked, and the cause). */
@@ -162,14 +164,12 @@ export class Producer {
     };
     const send = shardedSender(this.client, keys, batch, next, {
       receiptTtlMs: receiptTtlFor(window),
-      onReply: (reply, shard) => {
-        this.recent.remember(reply, shard);
-        // A created job wrote the shard's format (enqueue.lua); a count refused (a stats key
-        // of another type) sends the next by the script, which refuses the queue as it is.
-        if (reply.uncounted) this.#plain.delete(shard);
-        else if (!this.#resends() && reply.jobs.some((j) => j.created)) this.#plain.add(shard);
-      },
+      onReply: (reply, shard) => this.recent.remember(reply, shard),
       plain: (shard) => this.#plain.has(shard),
+      plainOn: (shard) => {
+        if (!this.#resends()) this.#plain.add(shard);
+      },
+      plainOff: (shard) => this.#plain.delete(shard),
       replicaWaitMs:
         this.options.durability === "replicated" ? this.options.replicaWaitMs : undefined,
       call: (shard, size, fn) =>

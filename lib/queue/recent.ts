@@ -1,6 +1,6 @@
 // The jobs a Queue has just enqueued, each with the events stream's cursor its enqueue read in
-// the same script call (lib/engine/enqueue.ts), or a plain job's, the millisecond before its
-// entry (lib/engine/enqueue-plain.ts): a wait for them starts its blocking read of the
+// the same script call (lib/engine/enqueue.ts), or just before it on the same connection (a
+// plain job's: lib/engine/enqueue-plain.ts): a wait for them starts its blocking read of the
 // events there, skipping its first look at their state (lib/queue/wait.ts, waitForJobs). That
 // look (the cursor read and the status script) runs while a worker runs the job, and on a
 // machine of few cores takes CPU from it: docs/performance.md, "Latency, one job at a time".

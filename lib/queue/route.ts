@@ -3,8 +3,13 @@
 // shardOf(id), so dedup by id stays exact. Each shard's part is one script call on that shard's
 // keys (a call never spans two shards: CROSSSLOT on a cluster), all sent at once (pipelined).
 
-import { type EnqueueBatch, enqueueBatch, prepareBatch } from "../engine/enqueue.ts";
-import { enqueuePlain, isPlain, type PlainReply } from "../engine/enqueue-plain.ts";
+import {
+  type EnqueueBatch,
+  type EnqueueReply,
+  enqueueBatch,
+  prepareBatch,
+} from "../engine/enqueue.ts";
+import { enqueuePlain, isPlain } from "../engine/enqueue-plain.ts";
 import { LEVELS, type Level, type QueueKeys, shardOf } from "../engine/keys.ts";
 import { NotReplicatedError } from "../errors.ts";
 import type { Redis } from "../redis/connect.ts";
@@ -55,12 +60,15 @@ export function shardedSender(
   options: {
     receiptTtlMs: number;
     call: PartCall;
-    onReply?: (r: PlainReply, shard: number) => void;
+    onReply?: (r: EnqueueReply, shard: number) => void;
     /**
      * Whether a part of one plain job (enqueue-plain.ts) may go to `shard` without the script:
-     * the producer sends nothing twice, and knows the shard's format written.
+     * the producer sends nothing twice, and knows the shard's format written (`plainOn`: the
+     * script created a job there); `plainOff`: a plain job found the shard otherwise.
      */
     plain?: (shard: number) => boolean;
+    plainOn?: (shard: number) => void;
+    plainOff?: (shard: number) => void;
     /** Durability "replicated": a part is acknowledged once a replica has it, waiting this long. */
     replicaWaitMs?: number;
     /** The batch's id (its receipt's name; default a new UUIDv7): a scheduler names its tick. */
@@ -73,10 +81,16 @@ export function shardedSender(
   const sendPart = (p: Part) =>
     options.call(p.shard, p.batch.jobs.length, async () => {
       const one = p.batch.jobs.length === 1 ? p.batch.jobs[0]! : null;
-      const send = (c: Redis): Promise<PlainReply> => {
-        const script = () => enqueueBatch(c, keys[p.shard]!, p.batch, options.receiptTtlMs);
+      const send = (c: Redis): Promise<EnqueueReply> => {
+        const script = async () => {
+          const reply = await enqueueBatch(c, keys[p.shard]!, p.batch, options.receiptTtlMs);
+          // A job created: the shard's format is written (enqueue.lua did, or it was there).
+          if (reply.jobs.some((j) => j.created)) options.plainOn?.(p.shard);
+          return reply;
+        };
         if (one === null || !isPlain(one) || !options.plain?.(p.shard)) return script();
-        return enqueuePlain(c, keys[p.shard]!, one, script);
+        const off = () => options.plainOff?.(p.shard);
+        return enqueuePlain(c, keys[p.shard]!, one, { script, off });
       };
       const { replicaWaitMs } = options;
       const reply =
@@ -144,8 +158,8 @@ async function sendReplicated(
   keys: readonly QueueKeys[],
   p: Part,
   waitMs: number,
-  send: (c: Redis) => Promise<PlainReply>,
-): Promise<PlainReply> {
+  send: (c: Redis) => Promise<EnqueueReply>,
+): Promise<EnqueueReply> {
   const { value, replicas } = await writeReplicated(client, keys[p.shard]!.stream, waitMs, send);
   if (replicas >= 1) return value;
   const n = p.batch.jobs.length;
