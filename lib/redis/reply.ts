@@ -19,3 +19,15 @@ export function field(fields: readonly string[] | null | undefined, name: string
   for (const [f, value] of pairs(fields)) if (f === name) return value;
   return null;
 }
+
+/**
+ * A sorted set's score as Redis writes it: a number, or `inf` / `-inf`, which `ZADD` takes (a
+ * hand edit) and `Number` reads as NaN: a NaN tick or sleep made a loop spin.
+ */
+export function scoreOf(text: string): number {
+  const n = Number(text);
+  if (!Number.isNaN(n)) return n;
+  const t = text.toLowerCase();
+  if (t === "inf" || t === "+inf") return Number.POSITIVE_INFINITY;
+  return t === "-inf" ? Number.NEGATIVE_INFINITY : n;
+}
