@@ -8,6 +8,7 @@ const C = "tests/limits.corrupt.test.ts";
 const CW = "tests/limits.corrupt.worker.test.ts";
 const H = "tests/limits.held.corrupt.test.ts";
 const D = "tests/limits.done.corrupt.test.ts";
+const J = "tests/limits.waiting.junk.test.ts";
 
 // biome-ignore format: a table, one mutant to three lines
 export const limitCorruptMutants: Mutant[] = [
@@ -83,4 +84,13 @@ export const limitCorruptMutants: Mutant[] = [
   m("limit-done-flush-untold", "lib/worker/queue-limits.ts", "a worker tells the log of a limit key skipped when its slots are freed",
     "freed, this.corrupt);",
     "freed);", [D]),
+  m("limit-waiting-junk-woken", LUA("limit-done"), "a waiting member naming no job is dropped, not woken in vain ahead of the real waiters",
+    "      if names_job(m) then",
+    "      if true then", [J]),
+  m("limit-waiting-shard-unchecked", LUA("limit-done"), "a waiting member of a shard past the queue's count is dropped, not woken in vain",
+    "return #shard < 6 and tonumber(shard) < shards and valid_id(id)",
+    "return #shard < 6 and valid_id(id)", [J]),
+  m("limit-waiting-junk-untold", LUA("limit-done"), "the waiting members dropped are said, a line per list",
+    "  woken[#woken + 1] = '!'\n",
+    "  do return woken end\n", [J]),
 ];
