@@ -41,9 +41,18 @@ function parseShards(
   if (shards === null || shards === undefined)
     return format === null || format === undefined ? null : 1;
   const n = /^\d{1,5}$/.test(shards) ? Number(shards) : Number.NaN;
+  const key = layoutKey(prefix, queue);
   if (!(n >= 1 && n <= MAX_SHARDS)) {
     throw new ConfigError(
-      `queue "${queue}" (prefix ${prefix}) has an unreadable shard count ${JSON.stringify(shards.slice(0, 20))} in ${layoutKey(prefix, queue)}`,
+      `queue "${queue}" (prefix ${prefix}) has an unreadable shard count ${JSON.stringify(shards.slice(0, 20))} in ${key}`,
+    );
+  }
+  // A format here is a one-shard queue's (its meta is this key; a sharded queue's formats are
+  // in its shards' metas): a count beside it is a hand edit, and read as N shards under other
+  // tags the queue's jobs, in the one-shard keys, would be seen by nothing.
+  if (n > 1 && format !== null && format !== undefined) {
+    throw new ConfigError(
+      `queue "${queue}" (prefix ${prefix}) has a shard count ${n} beside a one-shard queue's data format in ${key}: its jobs are in the one-shard keys (delete the field shards, or use another --queue)`,
     );
   }
   return n;

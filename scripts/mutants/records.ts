@@ -293,4 +293,6 @@ export const recordMutants: Mutant[] = [
     "    this.#producer.refuseIfClosed(); // an empty list too: every call of a closed Queue says so\n", "", [T("queue.closed")]),
   m("closed-empty-stream-taken", "lib/queue/until-aborted.ts", "enqueueStream of a closed Queue is refused at its first step, an empty source too",
     "      if (signal.aborted) throw aborted();\n", "", [T("queue.closed")]),
+  m("layout-format-beside-count", "lib/engine/layout.ts", "a one-shard queue's layout given a count of more than one by hand is refused, not read as N shards that strand its jobs",
+    "if (n > 1 && format !== null && format !== undefined) {", "if (false) {", [T("layout.corrupt")]),
 ];
