@@ -6,9 +6,9 @@
 import { expect, test } from "bun:test";
 import { layoutKey } from "../lib/engine/keys.ts";
 import { openLayout, readShards } from "../lib/engine/layout.ts";
-import { ConfigError } from "../lib/errors.ts";
+import { RedisRefusedError } from "../lib/errors.ts";
 import type { Redis } from "../lib/redis/connect.ts";
-import { openQueue, rawRedis, testPrefix } from "./helpers.ts";
+import { openQueue, rawRedis, runCli, testPrefix } from "./helpers.ts";
 
 test.each([
   ["abc", "unreadable shard count"],
@@ -31,7 +31,7 @@ test.each([
     () => openLayout(client, prefix, "q", undefined, true),
   ]) {
     const err = await read().catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(ConfigError);
+    expect(err).toBeInstanceOf(RedisRefusedError);
     expect(String((err as Error).message)).toContain(said);
     expect(String((err as Error).message)).toContain(key);
   }
@@ -46,4 +46,19 @@ test("a one-shard queue's layout saying shards 1 (a worker made it first) reads 
   const key = layoutKey(prefix, "q");
   await r.sendCommand(["HSET", key, "shards", "1", "format", "2"]);
   expect(await readShards(r as unknown as Redis, prefix, "q")).toBe(1);
+});
+
+test("info shows such a queue unreadable and the other queues as usual, exit 6", async () => {
+  await using r = await rawRedis();
+  const prefix = testPrefix();
+  for (const queue of ["good", "q"]) {
+    await using q = await openQueue({ prefix, queue, shards: 1 });
+    await q.enqueue("t", {});
+  }
+  await r.sendCommand(["HSET", layoutKey(prefix, "q"), "shards", "2"]);
+  const out = await runCli("info", ["--prefix", prefix]);
+  expect(out.code).toBe(6);
+  expect(out.stdout).toMatch(/^queue good\n {2}waiting 1 /m);
+  expect(out.stdout).toContain('queue q\n  unreadable: queue "q" (prefix');
+  expect(out.stdout).toContain("has a shard count 2 beside a one-shard queue's data format");
 });

@@ -295,4 +295,7 @@ export const recordMutants: Mutant[] = [
     "      if (signal.aborted) throw aborted();\n", "", [T("queue.closed")]),
   m("layout-format-beside-count", "lib/engine/layout.ts", "a one-shard queue's layout given a count of more than one by hand is refused, not read as N shards that strand its jobs",
     "if (n > 1 && format !== null && format !== undefined) {", "if (false) {", [T("layout.corrupt")]),
+  m("layout-unreadable-fails-info", "lib/engine/layout.ts", "a queue whose layout cannot be read is shown unreadable by info, the other queues as usual (exit 6)",
+    "if (n > 1 && format !== null && format !== undefined) {\n    throw new RedisRefusedError(",
+    "if (n > 1 && format !== null && format !== undefined) {\n    throw new ConfigError(", [T("layout.corrupt")]),
 ];
