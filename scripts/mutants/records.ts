@@ -298,4 +298,10 @@ export const recordMutants: Mutant[] = [
   m("layout-unreadable-fails-info", "lib/engine/layout.ts", "a queue whose layout cannot be read is shown unreadable by info, the other queues as usual (exit 6)",
     "if (n > 1 && format !== null && format !== undefined) {\n    throw new RedisRefusedError(",
     "if (n > 1 && format !== null && format !== undefined) {\n    throw new ConfigError(", [T("layout.corrupt")]),
+  m("leave-alive-until-unbounded", LUA("leave"), "a task's alive_until past any worker's beat (inf) is no live worker: its jobs park, not bounce for ever",
+    "alive_until(redis.call('HGET', KEYS[3], 'alive_until:' .. task), now)", "tonumber(redis.call('HGET', KEYS[3], 'alive_until:' .. task))", [T("tasks.alive.corrupt")]),
+  m("serve-alive-until-kept", LUA("serve"), "a beat writes its alive_until over one past any worker's beat (inf)",
+    "alive_until(redis.call('HGET', KEYS[1], field), now)", "tonumber(redis.call('HGET', KEYS[1], field))", [T("tasks.alive.corrupt")]),
+  m("unserved-alive-until-unbounded", "lib/admin/workers.ts", "info lists a task whose alive_until is past any worker's beat as unserved",
+    "      if (taskLive(until[i], now)) return;", "      if (Number(until[i] ?? Number.NEGATIVE_INFINITY) >= now) return;", [T("tasks.alive.corrupt")]),
 ];
