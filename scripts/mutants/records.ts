@@ -302,6 +302,10 @@ export const recordMutants: Mutant[] = [
     "alive_until(redis.call('HGET', KEYS[3], 'alive_until:' .. task), now)", "tonumber(redis.call('HGET', KEYS[3], 'alive_until:' .. task))", [T("tasks.alive.corrupt")]),
   m("serve-alive-until-kept", LUA("serve"), "a beat writes its alive_until over one past any worker's beat (inf)",
     "alive_until(redis.call('HGET', KEYS[1], field), now)", "tonumber(redis.call('HGET', KEYS[1], field))", [T("tasks.alive.corrupt")]),
+  m("payload-deep-run", "lib/worker/attempt.ts", "an entry's payload nested past PAYLOAD_DEPTH_MAX fails its job for good before the task runs (not 5 s in JSON.stringify)",
+    "  if (deep !== undefined) throw new PermanentError(deep);\n", "", [T("worker.corrupt")]),
+  m("stored-json-deep-parsed", "lib/engine/ended-record.ts", "stored JSON nested past PAYLOAD_DEPTH_MAX reads back as text (result, dead list --json print it)",
+    "  if (jsonDepthProblem(text) !== undefined) return text;\n", "", [T("json.deep.read")]),
   m("unserved-alive-until-unbounded", "lib/admin/workers.ts", "info lists a task whose alive_until is past any worker's beat as unserved",
     "      if (taskLive(until[i], now)) return;", "      if (Number(until[i] ?? Number.NEGATIVE_INFINITY) >= now) return;", [T("tasks.alive.corrupt")]),
 ];
