@@ -262,6 +262,18 @@ describe("settled alone", () => {
     expect([later.again, later.earliest]).toEqual([false, Number.POSITIVE_INFINITY]);
   });
 
+  test("a definition whose payload nests past any payload's depth is corrupt: backed off, never enqueued", async () => {
+    await using s = await setup();
+    const { def } = await s.addDue("deep");
+    const deep = `${"[".repeat(100_000)}${"]".repeat(100_000)}`;
+    const text = JSON.stringify({ ...def, payload: "P" }).replace('"P"', deep);
+    await s.q.client.sendCommand(["HSET", s.sk.defs, "deep", text]);
+    // Enqueued, its payload took JSON.stringify 5 s (the worker's event loop blocked) to refuse.
+    const r = await s.pass();
+    expect(r.stuck).toEqual([{ name: "deep", why: "its definition is not one Courier wrote" }]);
+    expect((await s.schedules.get("deep"))?.def).toBeNull();
+  });
+
   test("1000 due schedules of a queue nobody serves never starve a worker's own", async () => {
     await using s = await setup();
     const now = await redisTime(s.q.client);
