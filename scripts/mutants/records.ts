@@ -306,6 +306,8 @@ export const recordMutants: Mutant[] = [
     "  if (deep !== undefined) throw new PermanentError(deep);\n", "", [T("worker.corrupt")]),
   m("stored-json-deep-parsed", "lib/engine/ended-record.ts", "stored JSON nested past PAYLOAD_DEPTH_MAX reads back as text (result, dead list --json print it)",
     "  if (jsonDepthProblem(text) !== undefined) return text;\n", "", [T("json.deep.read")]),
+  m("table-cell-uncut", "lib/cli/table.ts", "a table cell past ID_SHOWN_MAX (a 1 MB id written by hand) is cut, not padded into every row of its page",
+    "  if (cell.length <= ID_SHOWN_MAX) return cell;", "  return cell;", [T("cli.table.cells")]),
   m("unserved-alive-until-unbounded", "lib/admin/workers.ts", "info lists a task whose alive_until is past any worker's beat as unserved",
     "      if (taskLive(until[i], now)) return;", "      if (Number(until[i] ?? Number.NEGATIVE_INFINITY) >= now) return;", [T("tasks.alive.corrupt")]),
 ];
