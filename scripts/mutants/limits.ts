@@ -27,7 +27,7 @@ export const limitMutants: Mutant[] = [
     "      x = math.max(x, ktat)",
     "      x = x", [E, W]),
   m("limit-hold-ignored", LUA("limit"), "no job of a held key starts before the hold ends",
-    "if held > now then return 'H ' .. held .. ' held' end",
+    "if held > now and held <= now + HELD_MOST_MS then return 'H ' .. held .. ' held' end",
     "", [E, W]),
   m("limit-gaps-wasted", LUA("limit"), "queue slots a key's job skips over stay free for other jobs",
     "    add_gap(tat, s - sp)\n",
