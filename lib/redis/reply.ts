@@ -13,10 +13,16 @@ export function toMap<T>(flat: readonly T[]): Map<string, T> {
   return map;
 }
 
-/** The value of `name` in a flat [field, value, …] list. */
+/**
+ * The value of `name` in a flat [field, value, …] list; of a name given twice (a stream entry
+ * written by hand), the last, as toMap, the entry check and the scripts (include/fields.lua)
+ * read it: `dead list` showed a letter's first `id` while requeue and delete acted on its last.
+ */
 export function field(fields: readonly string[] | null | undefined, name: string): string | null {
   if (!fields) return null;
-  for (const [f, value] of pairs(fields)) if (f === name) return value;
+  for (let i = fields.length - (fields.length % 2) - 2; i >= 0; i -= 2) {
+    if (fields[i] === name) return fields[i + 1] ?? null;
+  }
   return null;
 }
 
