@@ -309,6 +309,8 @@ export const recordMutants: Mutant[] = [
   m("field-first-wins", "lib/redis/reply.ts", "a stream entry's field given twice reads as its last (as the scripts read it): a letter is listed by the id requeue acts on",
     "  for (let i = fields.length - (fields.length % 2) - 2; i >= 0; i -= 2) {\n    if (fields[i] === name) return fields[i + 1] ?? null;\n  }",
     "  for (const [f, value] of pairs(fields)) if (f === name) return value;", [T("letters.corrupt")]),
+  m("waiting-stale-lag", "lib/admin/stats.ts", "jobs emptied unread are not counted waiting (the group's lag stays at their number)",
+    "  return Math.min(group?.lag ?? held, held);", "  return group?.lag ?? held;", [T("info.waiting.emptied")]),
   m("table-cell-uncut", "lib/cli/table.ts", "a table cell past ID_SHOWN_MAX (a 1 MB id written by hand) is cut, not padded into every row of its page",
     "  if (cell.length <= ID_SHOWN_MAX) return cell;", "  return cell;", [T("cli.table.cells")]),
   m("unserved-alive-until-unbounded", "lib/admin/workers.ts", "info lists a task whose alive_until is past any worker's beat as unserved",
