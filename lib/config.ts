@@ -245,6 +245,13 @@ export const adminDefaults: AdminDefaults = {
  */
 export const INTERVAL_LIMIT_MS = 1_000_000_000;
 
+/**
+ * The latest a task's `alive_until:<task>` can be, past Redis' TIME: the longest window a worker
+ * sends (6 heartbeats of at most INTERVAL_LIMIT_MS, lib/worker/presence.ts). A later one (a hand
+ * edit: `inf`) is no worker's: read as none (include/alive.lua holds the same number).
+ */
+export const ALIVE_WINDOW_MOST_MS = 6 * INTERVAL_LIMIT_MS;
+
 /** The most entries a worker may prefetch (WorkerOptions.prefetch). */
 export const PREFETCH_LIMIT = 100;
 

@@ -130,6 +130,8 @@ describe("limit.lua: per key", () => {
   test("key concurrency: C running, the next waits (busy) in order; freed slots wake waiters in order; a woken job that lost the race keeps its place", async () => {
     await using v = await engineQueue();
     const lk = await limited(v, { keyConcurrency: 2 });
+    // Shard 3 of a queue of 4 (its layout says so: a waiter of a shard past it names no job).
+    await v.r.sendCommand(["HSET", lk.layout, "shards", "4"]);
     const o = { horizonMs: 1000, shard: 3 };
     const got = await reserveSlots(v.client, lk, o, [
       ask("a", "h"),

@@ -116,3 +116,17 @@ describe("unserved tasks, capped", () => {
     expect(complete.unservedTasksTotal).toBe(2);
   });
 });
+
+test("a task name of 1 MB (written by hand) is cut in info's line, not printed whole", async () => {
+  const prefix = testPrefix();
+  await using q = await openQueue({ prefix, queue: "tk" });
+  await q.enqueue("t", null);
+  await using r = await rawRedis();
+  await r.sendCommand(["HSET", q.keys.tasks, `parked:${"A".repeat(1_000_000)}`, "1"]);
+  const out = await runCli("info", ["--prefix", prefix, "--queue", "tk"]);
+  expect(out.code).toBe(0);
+  expect(out.stdout.length).toBeLessThan(5_000);
+  expect(out.stdout).toContain(
+    `no live worker has task "${"A".repeat(200)}…": 1 job waits for one`,
+  );
+});

@@ -2,6 +2,7 @@
 // letter whose attempts show as a dash (never NaN), and a caller id that is not a string is
 // refused before anything is sent.
 import { describe, expect, test } from "bun:test";
+import { Admin } from "../lib/admin/admin.ts";
 import { listDead } from "../lib/admin/letters.ts";
 import { formatDeadLetter, formatDeadPage, letterJson } from "../lib/cli/dead.ts";
 import { buryEntries } from "../lib/engine/bury.ts";
@@ -9,6 +10,8 @@ import { parseEntry } from "../lib/engine/entry.ts";
 import { InputError } from "../lib/errors.ts";
 import { prepareJob } from "../lib/queue/prepare.ts";
 import { deliver, engineQueue } from "./fixtures/plant.ts";
+import { keysOf } from "./fixtures/queue-shards.ts";
+import { openQueue, rawRedis, redisUrl, testPrefix } from "./helpers.ts";
 
 const O = { consumer: "w1", failureTtlS: 900, deadMaxLen: 1000, eventsMaxLen: 1000 };
 
@@ -40,5 +43,25 @@ describe("a caller id that is not a string", () => {
     const spec = { task: "echo", payload: {}, id: id as unknown as string };
     expect(() => prepareJob(spec, { maxAttempts: 3 })).toThrow(InputError);
     expect(() => prepareJob(spec, { maxAttempts: 3 })).toThrow(/job id must be a string/);
+  });
+});
+
+describe("a letter with a field given twice (a hand edit)", () => {
+  test("listed by its last id, the one requeue and delete act on, as the scripts read it", async () => {
+    const prefix = testPrefix();
+    await using q = await openQueue({ prefix });
+    await q.enqueue("echo", null); // the queue's layout recorded (6 shards in the cluster pass)
+    await using r = await rawRedis();
+    const letter = ["id", "first", "task", "echo", "error", "e", "attempts", "1", "payload", "1"];
+    const k = keysOf(q, "last");
+    await r.sendCommand(["XADD", k.dead, "*", ...letter, "max_attempts", "3", "id", "last"]);
+    const admin = await Admin.connect({ redisUrl: redisUrl(), prefix });
+    try {
+      expect((await admin.deadLetters()).letters.map((l) => l.id)).toEqual(["last"]);
+      expect((await admin.requeue(["last"])).map((x) => x.verdict)).toEqual(["requeued"]);
+      expect(await q.getJob("last")).toMatchObject({ status: "queued", task: "echo" });
+    } finally {
+      await admin.close();
+    }
   });
 });

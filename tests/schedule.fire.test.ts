@@ -244,6 +244,36 @@ describe("settled alone", () => {
     expect((await s.schedules.get("spoilt"))?.next).toBe(r3.now + 1_000);
   });
 
+  test("a next tick stored as -inf or inf (a hand edit) fires once or waits; no pass spins", async () => {
+    await using s = await setup();
+    const { def, next } = await s.schedules.add({ name: "odd", every: "1h", task: "t" });
+    await s.q.client.sendCommand(["ZADD", s.sk.next("q"), "-inf", "odd"]);
+    await s.q.client.sendCommand(["SADD", s.sk.queues, "q"]);
+    // Missed (`once`): one job, for the latest tick; then advanced by the compare and set,
+    // which a NaN read never matched (the tick was fired again at every pass, at once).
+    const r = await s.pass();
+    expect(r.fired).toBe(1);
+    expect(await s.q.getJob(scheduleJobId("odd", def!.created_at))).not.toBeNull();
+    expect(await s.score("odd")).toBe(next);
+    expect((await s.pass()).again).toBe(false);
+    // Never due: the earliest tick is far off, not NaN (a NaN sleep was 1 ms: a pass a ms).
+    await s.q.client.sendCommand(["ZADD", s.sk.next("q"), "inf", "odd"]);
+    const later = await s.pass();
+    expect([later.again, later.earliest]).toEqual([false, Number.POSITIVE_INFINITY]);
+  });
+
+  test("a definition whose payload nests past any payload's depth is corrupt: backed off, never enqueued", async () => {
+    await using s = await setup();
+    const { def } = await s.addDue("deep");
+    const deep = `${"[".repeat(100_000)}${"]".repeat(100_000)}`;
+    const text = JSON.stringify({ ...def, payload: "P" }).replace('"P"', deep);
+    await s.q.client.sendCommand(["HSET", s.sk.defs, "deep", text]);
+    // Enqueued, its payload took JSON.stringify 5 s (the worker's event loop blocked) to refuse.
+    const r = await s.pass();
+    expect(r.stuck).toEqual([{ name: "deep", why: "its definition is not one Courier wrote" }]);
+    expect((await s.schedules.get("deep"))?.def).toBeNull();
+  });
+
   test("1000 due schedules of a queue nobody serves never starve a worker's own", async () => {
     await using s = await setup();
     const now = await redisTime(s.q.client);

@@ -94,6 +94,12 @@ const TABLE: Corruption[] = [
     end: { dead: /payload is not valid JSON/ },
   },
   {
+    // JSON.parse takes it; given to the task, its result took JSON.stringify 5 s to refuse.
+    name: "payload nested 100,000 deep",
+    make: fields({ p: `${"[".repeat(100_000)}${"]".repeat(100_000)}` }),
+    end: { dead: /^the payload nests too deeply/ },
+  },
+  {
     name: "unparsable JSON payload",
     make: fields({ p: "{not json" }),
     end: { dead: /payload is not valid JSON/ },
@@ -216,7 +222,9 @@ describe("corrupt records, mixed into batches with good jobs", () => {
       const checked = TABLE.filter(
         (c) =>
           "buried" in c.end ||
-          ("dead" in c.end && !/JSON/.test(c.end.dead.source) && c.end.dead !== notAnOutcome),
+          ("dead" in c.end &&
+            !/JSON|deeply/.test(c.end.dead.source) &&
+            c.end.dead !== notAnOutcome),
       ).length;
       expect(count(log.events(), /^corrupt record: dead-lettered$/)).toBe(checked);
       // Bounded: no read or write was retried over a bad record.

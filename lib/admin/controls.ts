@@ -50,7 +50,8 @@ export async function setLimits(
   // Jobs waiting for a running slot of their key wait for a run's end: a key concurrency
   // raised or removed frees slots no run's end announces, so its waiters are woken now.
   if (change.keyConcurrency !== undefined) {
-    const unreadable = (problem: string) => tell(`limit key unreadable: ${problem}`);
+    const unreadable = (problem: string) =>
+      tell(problem.includes(" holds a ") ? `limit key unreadable: ${problem}` : problem);
     const removed = limits.keyConcurrency === null;
     const lk = limitKeys(prefix, queue);
     await wakeKeyWaiters(s.client, lk, await s.shards(), unreadable, removed);

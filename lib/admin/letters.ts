@@ -2,6 +2,7 @@
 // atomic per letter), purge them by age. One found by job id: dead-find.ts.
 
 import { MOVE_BYTES } from "../config.ts";
+import { json } from "../engine/ended-record.ts";
 import type { QueueKeys } from "../engine/keys.ts";
 import {
   type DiscardReply,
@@ -185,13 +186,7 @@ export async function purgeLetters(
 }
 
 export function toLetter([entryId, fields]: RawEntry): DeadLetter {
-  const payload = field(fields, "payload");
-  let parsed: unknown = payload;
-  try {
-    parsed = payload === null ? null : JSON.parse(payload);
-  } catch {
-    // shown as text
-  }
+  const parsed = json(field(fields, "payload"));
   return {
     entryId,
     id: field(fields, "id") ?? "",

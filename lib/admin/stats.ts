@@ -106,10 +106,7 @@ export async function readCounts(
     readLevel(client, levelKeys(keys, "low")),
   ]);
   const inFlight = group?.pending ?? 0;
-  // lag is Redis 7's count of entries not yet delivered; it is null when Redis cannot tell
-  // (and absent before 7). Acknowledged entries are deleted, so the stream holds exactly the
-  // waiting and the in-flight ones: XLEN minus pending is the same number.
-  const waiting = group?.lag ?? Math.max(0, Number(len) - inFlight);
+  const waiting = waitingOf(group, len);
   const oldest = waiting > 0 ? await oldestWaiting(client, keys, group?.lastDeliveredId) : null;
   const buckets = bucketsFrom(fields, minutes);
   const recent = (name: "finished" | "failed" | "retried") => ({
@@ -148,8 +145,19 @@ async function readLevel(client: Redis, keys: QueueKeys): Promise<LevelCounts> {
     client.sendCommand<number>(["ZCARD", keys.delayed]),
   ]);
   const inFlight = group?.pending ?? 0;
-  const waiting = group?.lag ?? Math.max(0, Number(len) - inFlight);
-  return { waiting, inFlight, delayed: Number(delayed) };
+  return { waiting: waitingOf(group, len), inFlight, delayed: Number(delayed) };
+}
+
+/**
+ * Entries not yet delivered. `lag` is Redis 7's count (entries added minus entries read): null
+ * when Redis cannot tell, absent before 7, and too high for good once entries are deleted
+ * unread (`queue empty`: they were never read, so it stayed at the number emptied). The stream
+ * holds the waiting entries and the in-flight ones (acknowledged entries are deleted, or
+ * trimmed soon after), so XLEN minus pending bounds it, and stands in for it when it is absent.
+ */
+function waitingOf(group: GroupInfo | null, len: number): number {
+  const held = Math.max(0, Number(len) - (group?.pending ?? 0));
+  return Math.min(group?.lag ?? held, held);
 }
 
 /** The group's pending count, last delivered id and lag; null when there is no stream yet. */

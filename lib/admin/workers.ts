@@ -5,7 +5,7 @@
 // once as such and pruned (prune.lua), so the set does not grow with every crash. A worker's
 // key of another type (another program's, or corrupt) is that worker's row alone, unreadable.
 
-import { defaults, INTERVAL_LIMIT_MS } from "../config.ts";
+import { ALIVE_WINDOW_MOST_MS, defaults, INTERVAL_LIMIT_MS } from "../config.ts";
 import type { QueueKeys } from "../engine/keys.ts";
 import { pruneGone } from "../engine/prune.ts";
 import { wrongTypeAs } from "../redis/cause.ts";
@@ -206,12 +206,22 @@ export async function readUnservedTasks(
     ]);
     // Both Redis' time: the until was written by serve.lua from TIME and its worker's interval.
     parked.forEach((p, i) => {
-      if (Number(until[i] ?? Number.NEGATIVE_INFINITY) >= now) return;
+      if (taskLive(until[i], now)) return;
       total++;
       first.offer(p);
     });
   } while (cursor !== "0");
   return { shown: first.list(), total };
+}
+
+/**
+ * Whether a task's `alive_until:<task>` says a live worker has it at `now` (Redis' ms): a time
+ * not past, and not past any worker's beat (ALIVE_WINDOW_MOST_MS: a hand edit's `inf` or year
+ * 3000 is no worker's), as leave.lua reads it (include/alive.lua).
+ */
+export function taskLive(until: string | null | undefined, now: number): boolean {
+  const at = Number(until ?? Number.NaN);
+  return at >= now && at <= now + ALIVE_WINDOW_MOST_MS;
 }
 
 /** The first `most` tasks by name of those offered (a name offered twice is kept once). */

@@ -14,7 +14,7 @@ import { CourierError } from "../errors.ts";
 import { describeCause } from "../redis/cause.ts";
 import { formatBytes, type RedisMemory } from "../redis/memory.ts";
 import { maskUrl } from "../redis/url.ts";
-import { safeText } from "../safe-text.ts";
+import { safeText, shownId } from "../safe-text.ts";
 import { table } from "./table.ts";
 
 /**
@@ -119,7 +119,8 @@ export function formatQueue(q: QueueReport | UnreadableQueue): string {
 function unservedLines(q: QueueReport): string[] {
   const lines = q.unservedTasks.map(
     (u) =>
-      `  no live worker has task "${safeText(u.task)}": ${u.jobs} ${u.jobs === 1 ? "job waits" : "jobs wait"} for one`,
+      // A name past any task's (one parked by hand) is cut: 20 of 1 MB each made 20 MB lines.
+      `  no live worker has task "${shownId(u.task)}": ${u.jobs} ${u.jobs === 1 ? "job waits" : "jobs wait"} for one`,
   );
   const more = q.unservedTasksTotal - q.unservedTasks.length;
   if (more <= 0) return lines;

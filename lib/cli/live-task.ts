@@ -1,5 +1,6 @@
 // Whether a live worker of the queue has a task, for trigger's note on stderr: a job (or a
 // batch's callback) of a task no worker has waits unseen, and a --wait for it would not end.
+import { taskLive } from "../admin/workers.ts";
 import type { Queue } from "../queue/queue.ts";
 import { redisNowMs } from "../redis/clock.ts";
 import { safeText } from "../safe-text.ts";
@@ -14,7 +15,7 @@ export async function liveWorkerHas(queue: Queue, task: string): Promise<boolean
   try {
     const field = `alive_until:${task}`;
     const until = await queue.client.sendCommand<string | null>(["HGET", queue.keys.tasks, field]);
-    return until !== null && Number(until) >= (await redisNowMs(queue.client));
+    return taskLive(until, await redisNowMs(queue.client));
   } catch {
     return true; // a note, not a check: nothing is said when it cannot be known
   }

@@ -1,5 +1,6 @@
 // An ended job's record (finished, failed or canceled), read by lib/engine/status.ts: its
 // outcome value, with the earlier runs its record keeps; and the field parsers both share.
+import { jsonDepthProblem } from "../queue/payload-depth.ts";
 import type { AttemptRecord, JobRecord } from "../types.ts";
 import { autoIdMs } from "./keys.ts";
 import type { OutcomeValue } from "./outcome.ts";
@@ -8,9 +9,15 @@ import { parseHistory } from "./record.ts";
 /** A job's record or stream entry, field by field. */
 export type Fields = ReadonlyMap<string, string>;
 
-/** A JSON field's value; text that is not JSON as the text itself. */
-export function json(text: string | undefined): unknown {
-  if (text === undefined) return null;
+/**
+ * A JSON field's value; text that is not JSON as the text itself, and so is JSON nested deeper
+ * than any payload may be (PAYLOAD_DEPTH_MAX: a hand edit, no enqueue takes one): JSON.parse
+ * reads it, but every printing of it (`result`, `dead list --json`, the dashboard) took
+ * JSON.stringify 5 s to fail with a RangeError, a stack trace.
+ */
+export function json(text: string | null | undefined): unknown {
+  if (text === undefined || text === null) return null;
+  if (jsonDepthProblem(text) !== undefined) return text;
   try {
     return JSON.parse(text);
   } catch {

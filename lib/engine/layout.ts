@@ -1,7 +1,7 @@
 // A queue's layout: how many shards it has (field `shards` of `{queue}:meta`, layoutKey), and
 // their keys. Written once, by the first producer or worker of a queue, and fixed afterwards:
 // a job's shard follows from its id and N (keys.ts, shardOf), so changing N would lose jobs.
-import { ConfigError } from "../errors.ts";
+import { ConfigError, RedisRefusedError } from "../errors.ts";
 import type { Redis } from "../redis/connect.ts";
 import { layoutKey, MAX_SHARDS, type QueueKeys, shardKeys } from "./keys.ts";
 import { runScript, scripts } from "./lua.ts";
@@ -41,9 +41,20 @@ function parseShards(
   if (shards === null || shards === undefined)
     return format === null || format === undefined ? null : 1;
   const n = /^\d{1,5}$/.test(shards) ? Number(shards) : Number.NaN;
+  const key = layoutKey(prefix, queue);
+  // Refusals of data in Redis (exit 6, as another data format is), not of an option: `info`
+  // shows the queue unreadable and the others all the same.
   if (!(n >= 1 && n <= MAX_SHARDS)) {
-    throw new ConfigError(
-      `queue "${queue}" (prefix ${prefix}) has an unreadable shard count ${JSON.stringify(shards.slice(0, 20))} in ${layoutKey(prefix, queue)}`,
+    throw new RedisRefusedError(
+      `queue "${queue}" (prefix ${prefix}) has an unreadable shard count ${JSON.stringify(shards.slice(0, 20))} in ${key}`,
+    );
+  }
+  // A format here is a one-shard queue's (its meta is this key; a sharded queue's formats are
+  // in its shards' metas): a count beside it is a hand edit, and read as N shards under other
+  // tags the queue's jobs, in the one-shard keys, would be seen by nothing.
+  if (n > 1 && format !== null && format !== undefined) {
+    throw new RedisRefusedError(
+      `queue "${queue}" (prefix ${prefix}) has a shard count ${n} beside a one-shard queue's data format in ${key}: its jobs are in the one-shard keys (delete the field shards, or use another --queue)`,
     );
   }
   return n;

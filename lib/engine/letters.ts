@@ -12,6 +12,7 @@ import { wrongTypeAs } from "../redis/cause.ts";
 import type { Redis } from "../redis/connect.ts";
 import { field } from "../redis/reply.ts";
 import type { JobRecord } from "../types.ts";
+import { json } from "./ended-record.ts";
 import type { QueueKeys } from "./keys.ts";
 import { readStreamPage } from "./stream-page.ts";
 
@@ -106,13 +107,7 @@ function corruptOutcome(keys: QueueKeys, id: string): string {
 }
 
 function letterRecord(id: string, [entryId, fields]: [string, string[]], note: string): JobRecord {
-  const raw = field(fields, "payload");
-  let payload: unknown = raw;
-  try {
-    payload = raw === null ? null : JSON.parse(raw);
-  } catch {
-    // shown as text
-  }
+  const payload = json(field(fields, "payload"));
   const maxAttempts = Number(field(fields, "max_attempts"));
   return {
     id,

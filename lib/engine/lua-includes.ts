@@ -2,6 +2,7 @@
 // in place of the first such line (a helper may include others; each goes in once per script).
 // Redis numbers the lines of the text it was sent, so the expansion keeps a line map: which
 // file and line each line of the sent text came from, to point an error reply at the source.
+import alive from "./lua/include/alive.lua" with { type: "text" };
 import canceled from "./lua/include/canceled.lua" with { type: "text" };
 import clip from "./lua/include/clip.lua" with { type: "text" };
 import clock from "./lua/include/clock.lua" with { type: "text" };
@@ -22,6 +23,7 @@ import wrongtype from "./lua/include/wrongtype.lua" with { type: "text" };
 
 /** The helpers a script may include, by name (imported as text: `bun build` embeds them). */
 export const includes: Readonly<Record<string, string>> = {
+  alive,
   canceled,
   clip,
   clock,

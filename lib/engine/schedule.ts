@@ -1,6 +1,7 @@
 // Recurring schedules in Redis (docs/internals.md, "Recurring schedules"): the typed owner of
 // schedule-due.lua, schedule-advance.lua and schedule-save.lua (their KEYS/ARGV and replies).
 import type { Redis } from "../redis/connect.ts";
+import { scoreOf } from "../redis/reply.ts";
 import type { ScheduleKeys } from "./keys.ts";
 import { runScript, scripts } from "./lua.ts";
 
@@ -57,7 +58,7 @@ export async function readDue(
   >(client, scripts.scheduleDue, [k.defs, k.queues, k.failing], argv);
   const due: DueSchedule[] = [];
   for (let i = 0; i + 4 < flat.length; i += 5) {
-    const score = Number(flat[i + 1]);
+    const score = scoreOf(String(flat[i + 1]));
     const failing = /^(\d+) (\d+)$/.exec(flat[i + 4] ?? "");
     due.push({
       name: String(flat[i]),
@@ -68,7 +69,7 @@ export async function readDue(
       def: flat[i + 3] ?? null,
     });
   }
-  const at = earliest === "" ? null : Number(earliest);
+  const at = earliest === "" ? null : scoreOf(earliest);
   const gone = (broken ?? []).map(String);
   return { now: Number(now), due, earliest: at, broken: gone, cursor: String(cursor ?? "0") };
 }

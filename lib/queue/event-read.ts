@@ -3,6 +3,7 @@
 // the reader had not seen were trimmed away (the stream keeps about `eventsMaxLen` jobs).
 
 import { describeRefusal } from "../cli/refusal.ts";
+import { json } from "../engine/ended-record.ts";
 import type { QueueKeys } from "../engine/keys.ts";
 import { RedisRefusedError } from "../errors.ts";
 import type { Redis } from "../redis/connect.ts";
@@ -124,7 +125,7 @@ function jobEvents(
   for (const [name, value] of pairs(fields)) {
     if (name === "type") type = value;
     else if (name === "ids" || name === "id") [ids, one] = [value, name === "id"];
-    else extra[name] = name === "value" ? parseJson(value) : value;
+    else extra[name] = name === "value" ? json(value) : value; // a progress value, as status reads one
   }
   const at = entryMs(entry);
   /** Where the id after the one ending at `start` begins: -1 past the last. */
@@ -149,15 +150,6 @@ function jobEvents(
 
 function entryMs(entry: string): number {
   return Number(entry.slice(0, entry.indexOf("-")));
-}
-
-/** A progress value as written (JSON), or the text itself when it is not JSON. */
-function parseJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return text;
-  }
 }
 
 /**

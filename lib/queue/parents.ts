@@ -1,6 +1,8 @@
 // A child's parents and how each ended (TaskContext.parents(), docs/internals.md, "Dependencies
 // and batches"): the ids from the child's `parents:<child>` list, a page at a time, and their
 // outcomes `r:<id>` read on their shards. Memory stays one page whatever the batch's size.
+
+import { json } from "../engine/ended-record.ts";
 import { type QueueKeys, shardOf } from "../engine/keys.ts";
 import { parseOutcome } from "../engine/outcome.ts";
 import type { Redis } from "../redis/connect.ts";
@@ -8,14 +10,6 @@ import type { ParentOutcome } from "../types.ts";
 
 /** Parents read per page. */
 export const PARENTS_PAGE = 100;
-
-function json(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return text;
-  }
-}
 
 /** One parent's outcome from its `r:<id>` value (null: expired, or not an outcome). */
 export function parentOutcome(id: string, value: string | null): ParentOutcome {

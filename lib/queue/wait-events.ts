@@ -2,6 +2,7 @@
 // blocking reads, the progress events it tells, and a read Redis refuses for good.
 
 import { describeRefusal } from "../cli/refusal.ts";
+import { json } from "../engine/ended-record.ts";
 import type { QueueKeys } from "../engine/keys.ts";
 import { RedisRefusedError } from "../errors.ts";
 import type { Redis } from "../redis/connect.ts";
@@ -73,12 +74,10 @@ export function tellProgress(
 ): void {
   const id = e.jobIds[0] ?? "";
   if (!tell || !waiting.has(id) || e.value === undefined) return;
-  let value: unknown;
-  try {
-    value = JSON.parse(e.value);
-  } catch {
-    return; // not JSON (written by hand): no progress to tell
-  }
+  const value = json(e.value);
+  // Not JSON, or nested past any payload's depth (written by hand: json keeps such text as it
+  // is): no progress to tell.
+  if (value === e.value) return;
   callBack(tell, id, value);
 }
 

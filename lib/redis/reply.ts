@@ -13,9 +13,27 @@ export function toMap<T>(flat: readonly T[]): Map<string, T> {
   return map;
 }
 
-/** The value of `name` in a flat [field, value, …] list. */
+/**
+ * The value of `name` in a flat [field, value, …] list; of a name given twice (a stream entry
+ * written by hand), the last, as toMap, the entry check and the scripts (include/fields.lua)
+ * read it: `dead list` showed a letter's first `id` while requeue and delete acted on its last.
+ */
 export function field(fields: readonly string[] | null | undefined, name: string): string | null {
   if (!fields) return null;
-  for (const [f, value] of pairs(fields)) if (f === name) return value;
+  for (let i = fields.length - (fields.length % 2) - 2; i >= 0; i -= 2) {
+    if (fields[i] === name) return fields[i + 1] ?? null;
+  }
   return null;
+}
+
+/**
+ * A sorted set's score as Redis writes it: a number, or `inf` / `-inf`, which `ZADD` takes (a
+ * hand edit) and `Number` reads as NaN: a NaN tick or sleep made a loop spin.
+ */
+export function scoreOf(text: string): number {
+  const n = Number(text);
+  if (!Number.isNaN(n)) return n;
+  const t = text.toLowerCase();
+  if (t === "inf" || t === "+inf") return Number.POSITIVE_INFINITY;
+  return t === "-inf" ? Number.NEGATIVE_INFINITY : n;
 }

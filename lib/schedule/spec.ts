@@ -7,6 +7,7 @@ import { QUEUE_NAME } from "../config.ts";
 import { DOT_SEGMENT_REASON, isDotSegment } from "../dot-segment.ts";
 import { InputError } from "../errors.ts";
 import { kind } from "../option-keys.ts";
+import { jsonDepthProblem } from "../queue/payload-depth.ts";
 import { payloadJson } from "../queue/payload-json.ts";
 import { shownInput } from "../safe-text.ts";
 import { taskNameProblem } from "../task-check.ts";
@@ -190,6 +191,9 @@ export function cronOf(expression: string, tz: string | undefined): Cron {
 /** A stored definition, or null when it is not one (a corrupt value is skipped alone). */
 export function parseDef(text: string | null | undefined): ScheduleDef | null {
   if (typeof text !== "string") return null;
+  // Nested past any payload's depth (a hand edit: saving refuses it), its tick's enqueue took
+  // JSON.stringify 5 s to refuse, the worker's event loop blocked, and listing it threw.
+  if (jsonDepthProblem(text) !== undefined) return null;
   let v: Partial<ScheduleDef>;
   try {
     v = JSON.parse(text);

@@ -11,6 +11,7 @@ import {
   PermanentError,
   RetryableError,
 } from "../errors.ts";
+import { jsonDepthProblem } from "../queue/payload-depth.ts";
 import { checkedJson } from "../queue/payload-json.ts";
 import type { JobInfo, Task } from "../types.ts";
 import { type ContextSinks, guardOnAbort, makeContext } from "./context.ts";
@@ -155,6 +156,10 @@ function classified(
 }
 
 function parsePayload(json: string): unknown {
+  // Too deep (an entry written by hand: no enqueue takes one) fails at once: JSON.parse reads
+  // it, but the task's result, or any printing of it, took JSON.stringify 5 s to refuse.
+  const deep = jsonDepthProblem(json);
+  if (deep !== undefined) throw new PermanentError(deep);
   try {
     return JSON.parse(json);
   } catch {

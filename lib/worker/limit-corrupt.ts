@@ -7,7 +7,10 @@ import type { Logger } from "../log.ts";
 /** Keys told of at most: past that the set starts again (a key may then be told twice). */
 const MOST_TOLD = 1_000;
 
-/** Tells `log` of each problem (`<key> holds a <type>, not a <type>`) the first time it is seen. */
+/**
+ * Tells `log` of each problem (`<key> holds a <type>, not a <type>`, or a waiting list's members
+ * that named no job, dropped) the first time it is seen.
+ */
 export function corruptTeller(log: Logger): (problem: string) => void {
   const told = new Set<string>();
   return (problem) => {
@@ -15,6 +18,11 @@ export function corruptTeller(log: Logger): (problem: string) => void {
     if (told.size >= MOST_TOLD) told.clear();
     told.add(problem);
     const at = problem.lastIndexOf(" holds a ");
+    if (at === -1) {
+      // limit-done.lua's other problem: `<waiting list>: <n> members naming no job … dropped`.
+      log.log("warn", "limit key waiting list: members naming no job dropped", { problem });
+      return;
+    }
     log.log("warn", "limit key unreadable: its jobs held a minute at a time until it is deleted", {
       key: problem.slice(0, at),
       problem: problem.slice(at + 1),

@@ -8,6 +8,8 @@ const C = "tests/limits.corrupt.test.ts";
 const CW = "tests/limits.corrupt.worker.test.ts";
 const H = "tests/limits.held.corrupt.test.ts";
 const D = "tests/limits.done.corrupt.test.ts";
+const J = "tests/limits.waiting.junk.test.ts";
+const S = "tests/limits.next-slot.corrupt.test.ts";
 
 // biome-ignore format: a table, one mutant to three lines
 export const limitCorruptMutants: Mutant[] = [
@@ -83,4 +85,19 @@ export const limitCorruptMutants: Mutant[] = [
   m("limit-done-flush-untold", "lib/worker/queue-limits.ts", "a worker tells the log of a limit key skipped when its slots are freed",
     "freed, this.corrupt);",
     "freed);", [D]),
+  m("limit-rate-slot-unbounded", LUA("limit"), "a queue's next slot no rate gave (inf, 1e300) is read as none, not kept for ever from every job",
+    "local tat = slot_or_none(redis.call('GET', KEYS[2]))", "local tat = tonumber(redis.call('GET', KEYS[2])) or 0", [S]),
+  m("limit-key-slot-unbounded", LUA("limit"), "a key's next slot no key rate gave (inf, 1e300) is read as none",
+    "      local ktat = slot_or_none(kt[1])", "      local ktat = tonumber(kt[1]) or 0", [S]),
+  m("limit-held-until-unbounded", LUA("limit"), "a key's held_until past any hold (inf, 1e300) holds nothing",
+    "if held > now and held <= now + HELD_MOST_MS then", "if held > now then", [S]),
+  m("limit-waiting-junk-woken", LUA("limit-done"), "a waiting member naming no job is dropped, not woken in vain ahead of the real waiters",
+    "      if names_job(m) then",
+    "      if true then", [J]),
+  m("limit-waiting-shard-unchecked", LUA("limit-done"), "a waiting member of a shard past the queue's count is dropped, not woken in vain",
+    "return #shard < 6 and tonumber(shard) < shards and valid_id(id)",
+    "return #shard < 6 and valid_id(id)", [J]),
+  m("limit-waiting-junk-untold", LUA("limit-done"), "the waiting members dropped are said, a line per list",
+    "  woken[#woken + 1] = '!'\n",
+    "  do return woken end\n", [J]),
 ];

@@ -936,7 +936,7 @@ export const mutants: Mutant[] = [
   m("unserved-total-uncounted", "lib/admin/workers.ts", "the unserved tasks' total counts those not listed",
     "      total++;\n", "", [T("info.unserved")]),
   m("unserved-live-listed", "lib/admin/workers.ts", "a parked task that a live worker has is not unserved",
-    "if (Number(until[i] ?? Number.NEGATIVE_INFINITY) >= now) return;", "if (false) return;", [T("info.unserved")]),
+    "if (taskLive(until[i], now)) return;", "if (false) return;", [T("info.unserved")]),
   m("unserved-one-page", "lib/admin/workers.ts", "the tasks hash is read to its end, a page at a time",
     "  } while (cursor !== \"0\");\n  return { shown: first.list(), total };", "  } while (false);\n  return { shown: first.list(), total };", [T("info.unserved")]),
   m("unserved-shards-uncapped", "lib/admin/shards.ts", "a sharded queue's unserved tasks are the first UNSERVED_TASKS_SHOWN of all its shards'",

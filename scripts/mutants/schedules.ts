@@ -59,4 +59,10 @@ export const scheduleMutants: Mutant[] = [
     "if (r.unanswered) this.o.stalled?.();", "", ["tests/schedule.scheduler.stall.test.ts"]),
   m("schedule-loop-unanswered-pass-kept", "lib/schedule/loop.ts", "a loop replaces its connection after a pass that got no answer",
     "if (err instanceof NoAnswerError) this.o.stalled?.();", "", ["tests/schedule.scheduler.stall.test.ts"]),
+  m("schedule-def-deep-taken", "lib/schedule/spec.ts", "a definition whose payload nests past any payload's depth is corrupt (backed off), not enqueued after 5 s of JSON.stringify",
+    "  if (jsonDepthProblem(text) !== undefined) return null;\n", "", ["tests/schedule.fire.test.ts"]),
+  m("schedule-due-inf-score-nan", "lib/engine/schedule.ts", "a due tick stored as -inf fires once and is advanced, not fired at every pass",
+    "const score = scoreOf(String(flat[i + 1]));", "const score = Number(flat[i + 1]);", ["tests/schedule.fire.test.ts"]),
+  m("schedule-due-inf-earliest-nan", "lib/engine/schedule.ts", "a next tick stored as inf makes the loop wait, not pass again every ms",
+    "const at = earliest === \"\" ? null : scoreOf(earliest);", "const at = earliest === \"\" ? null : Number(earliest);", ["tests/schedule.fire.test.ts"]),
 ];

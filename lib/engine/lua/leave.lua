@@ -29,6 +29,7 @@
 --- @include wrongtype
 --- @include clock
 --- @include readd
+--- @include alive
 local wrong = wrong_type({ KEYS[1], 'stream', KEYS[2], 'zset', KEYS[3], 'hash' })
 if wrong then return wrong end
 local jprefix, pprefix, group, me, rprefix = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
@@ -46,7 +47,7 @@ local function alive(task)
   -- A parked set of the wrong type (rare path: checked here, not per batch) would fail the
   -- script: the job is deferred instead, and comes back until someone repairs the key.
   local t = redis.call('TYPE', pprefix .. task).ok
-  local until_ms = tonumber(redis.call('HGET', KEYS[3], 'alive_until:' .. task))
+  local until_ms = alive_until(redis.call('HGET', KEYS[3], 'alive_until:' .. task), now)
   alive_tasks[task] = (t ~= 'none' and t ~= 'zset') or (until_ms ~= nil and until_ms >= now)
   return alive_tasks[task]
 end

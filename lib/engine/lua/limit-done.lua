@@ -26,14 +26,23 @@
 -- worker moves each from its shard's delayed set to its stream: wake.lua); then, for each key
 -- whose running set, waiting list or hash holds another type (a hand edit), the pair `!`,
 -- `<key> holds a <type>, not a <type>`: nothing of that key is read or written (its slots free
--- themselves at their expiry; limit.lua holds its jobs meanwhile), the other keys' are freed.
+-- themselves at their expiry; limit.lua holds its jobs meanwhile), the other keys' are freed;
+-- for each waiting list that held members naming no job of the queue (a hand edit: no
+-- `<shard>|<job id>` as limit.lua writes it, a shard past the layout's count, an id no job may
+-- have), the pair `!`, `<waiting list>: <n> members naming no job of the queue dropped, the
+-- first "<member>"`: woken, each would take a free slot in vain (never started, so never
+-- dropped), and the waiters behind it would wait for their fallback.
 -- Or an error reply `ERR courier: key … holds a …` for the layout key (nothing written).
 --- @include clock
 --- @include wrongtype
+--- @include readd
 local refused = wrong_type({ KEYS[1], 'hash' })
 if refused then return refused end
 local now = clock_ms()
-local kc = tonumber(redis.call('HGET', KEYS[1], 'key_concurrency'))
+local layout = redis.call('HMGET', KEYS[1], 'key_concurrency', 'shards')
+local kc = tonumber(layout[1])
+-- A one-shard queue's layout has no count (layout.lua).
+local shards = count(layout[2]) or 1
 local last = 4 + 3 * tonumber(ARGV[4])
 local woken, keys = {}, {}
 
@@ -69,6 +78,38 @@ for i = last + 1, #ARGV, 2 do
     keys[ARGV[i + 1]] = true
   end
 end
+-- Whether a waiting member names a job: `<shard>|<job id>` (limit.lua's `o.shard`: digits as
+-- a number prints them, below the shard count) with an id a job may have (valid_id).
+local function names_job(m)
+  local shard, id = string.match(m, '^(%d+)|(.*)$')
+  if not shard or (#shard > 1 and string.sub(shard, 1, 1) == '0') then return false end
+  return #shard < 6 and tonumber(shard) < shards and valid_id(id)
+end
+local dropped = {}
+-- The first `want` members of `waiting` in the score range `from`..`to` (first to last place)
+-- that name a job, the others met on the way dropped. `mark`: each taken is marked woken
+-- (scored -place), which takes it out of the range; else the pages step past those taken.
+local function first_waiters(waiting, from, to, want, mark)
+  local got = {}
+  while #got < want do
+    local offset = mark and 0 or #got
+    local cmd = mark and 'ZRANGEBYSCORE' or 'ZREVRANGEBYSCORE'
+    local page = redis.call(cmd, waiting, from, to, 'LIMIT', offset, want - #got)
+    if #page == 0 then break end
+    for _, m in ipairs(page) do
+      if names_job(m) then
+        if mark then redis.call('ZADD', waiting, -redis.call('ZSCORE', waiting, m), m) end
+        got[#got + 1] = m
+      else
+        redis.call('ZREM', waiting, m)
+        local d = dropped[waiting] or { n = 0, first = m }
+        d.n = d.n + 1
+        dropped[waiting] = d
+      end
+    end
+  end
+  return got
+end
 for key in pairs(keys) do
   local running, waiting = ARGV[1] .. key, ARGV[2] .. key
   redis.call('ZREMRANGEBYSCORE', running, '-inf', now)
@@ -77,15 +118,14 @@ for key in pairs(keys) do
   local free = kc and (kc - redis.call('ZCARD', running)) or 100
   if again[key] and free > 0 then
     -- Scored -place: from the first place on.
-    for _, m in ipairs(redis.call('ZREVRANGEBYSCORE', waiting, '(0', '-inf', 'LIMIT', 0, free)) do
+    for _, m in ipairs(first_waiters(waiting, '(0', '-inf', free, false)) do
       woken[#woken + 1] = m
       woken[#woken + 1] = key
       free = free - 1
     end
   end
   if free > 0 then
-    for _, m in ipairs(redis.call('ZRANGEBYSCORE', waiting, '(0', '+inf', 'LIMIT', 0, free)) do
-      redis.call('ZADD', waiting, -redis.call('ZSCORE', waiting, m), m)
+    for _, m in ipairs(first_waiters(waiting, '(0', '+inf', free, true)) do
       woken[#woken + 1] = m
       woken[#woken + 1] = key
     end
@@ -93,5 +133,10 @@ for key in pairs(keys) do
 end
 for _, problem in pairs(problems) do
   if problem then woken[#woken + 1], woken[#woken + 2] = '!', problem end
+end
+for waiting, d in pairs(dropped) do
+  local first = cjson.encode(string.sub(d.first, 1, 100))
+  woken[#woken + 1] = '!'
+  woken[#woken + 1] = waiting .. ': ' .. d.n .. ' members naming no job of the queue dropped, the first ' .. first
 end
 return woken

@@ -82,10 +82,26 @@ local function retimed(tat, was, is, r)
   return tat - old.spacing + old.late + r.spacing
 end
 
+-- A stored next slot (the queue's `limit:rate`, a key's `tat`), or 0 (none) when no rate gave
+-- it: a slot is taken only within the horizon and the next is one spacing on, at most
+-- RATE_PER_MAX_MS (7 days, lib/engine/rates.ts) and its lateness; SLOT_MOST_MS allows a day
+-- more (another node's clock after a failover). Past that, or no number (a hand edit: `inf`,
+-- `nan`, `1e300`), it is read as none, as text that is no number was: read as it was, `inf`
+-- kept every job of the queue (or of the key) from starting again, nothing said.
+local SLOT_MOST_MS = 8 * 86400000
+local function slot_or_none(v)
+  local t = tonumber(v)
+  if t and t >= 0 and t <= now + horizon + SLOT_MOST_MS then return t end
+  return 0
+end
+-- A key's `held_until` is a hold while it is at most HOLD_MAX_MS (a day, lib/engine/hold-key.ts)
+-- and a day for another node's clock ahead: past that (`inf`, `1e300`) no hold gave it.
+local HELD_MOST_MS = 2 * 86400000
+
 local qr, kr = rate_of(cfg[1]), rate_of(cfg[3])
 local kc = tonumber(cfg[2])
 if kc and kc < 1 then kc = nil end
-local tat = tonumber(redis.call('GET', KEYS[2])) or 0
+local tat = slot_or_none(redis.call('GET', KEYS[2]))
 local tat_changed = false
 if qr and cfg[4] and cfg[4] ~= cfg[1] then
   -- The queue's rate changed: its next slot is retimed, and the free slots the old spacing left
@@ -263,7 +279,7 @@ local function decide(id, key, hold_ms, token)
     khash, running = ARGV[1] .. key, ARGV[2] .. key
     kt = redis.call('HMGET', khash, 'tat', 'held_until', 'hold_next', 'tat_rate')
     local held = tonumber(kt[2]) or 0
-    if held > now then return 'H ' .. held .. ' held' end
+    if held > now and held <= now + HELD_MOST_MS then return 'H ' .. held .. ' held' end
     if kc then
       redis.call('ZREMRANGEBYSCORE', running, '-inf', now)
       local prev = redis.call('HGET', khash, 'run|' .. id)
@@ -274,7 +290,7 @@ local function decide(id, key, hold_ms, token)
       if prev and prev ~= token then redis.call('ZREM', running, prev) end
     end
     if kr then
-      local ktat = tonumber(kt[1]) or 0
+      local ktat = slot_or_none(kt[1])
       local hold_next = tonumber(kt[3])
       if kt[4] and kt[4] ~= cfg[3] then
         -- The key rate changed since its next slot was set: retimed (as the queue's), and the

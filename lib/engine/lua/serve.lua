@@ -20,6 +20,7 @@
 --- @include wrongtype
 --- @include clock
 --- @include readd
+--- @include alive
 local wrong = wrong_type({ KEYS[1], 'hash', KEYS[2], 'stream' })
 if wrong then return wrong end
 -- A write that takes no memory first: a full Redis still takes the few fields of a heartbeat.
@@ -71,7 +72,7 @@ end
 for i = 7, #ARGV do
   local task = ARGV[i]
   local field, want = 'alive_until:' .. task, now + tonumber(ARGV[3])
-  local current = tonumber(redis.call('HGET', KEYS[1], field))
+  local current = alive_until(redis.call('HGET', KEYS[1], field), now)
   if not current or current < want then redis.call('HSET', KEYS[1], field, want) end
   local parked = ARGV[1] .. task
   local t = redis.call('TYPE', parked).ok
