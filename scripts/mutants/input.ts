@@ -268,6 +268,8 @@ export const inputMutants: Mutant[] = [
     "void exitAfterError(EXIT.closedOutput,", "void ((_c: number, _t: string) => process.exit(EXIT.ok))(EXIT.closedOutput,", [T("cli.hardening")]),
   m("task-module-throw-unprintable", "lib/cli/task-modules.ts", "a task module throwing a value String() cannot print fails with one line, not a stack trace",
     "    // describeError: a module may throw any value (one String() cannot print, R-192).\n    const why = safeText(describeError(err)", "    const why = String((err as Error)?.message ?? err); void (0 as unknown as [string]);\n    void safeText(describeError(err)", [T("worker.task-modules")]),
+  m("task-module-folder-said-missing", "lib/cli/task-modules.ts", "a folder given to --tasks is said to be a directory, not a missing file",
+    "    return info.isDirectory() ? \"it is a directory, not a file\" : \"it is not a regular file\";", "    return \"no such file\";", [T("worker.task-modules")]),
   m("task-module-exports-unguarded", "lib/cli/task-modules.ts", "exports that throw when read fail with one line, not a stack trace",
     "    if (err instanceof ConfigError) throw err;\n", "    throw err;\n", [T("worker.task-modules")]),
   m("safe-text-invisible-raw", "lib/safe-text.ts", "a zero-width space, a BOM, line separators and tag characters never reach a terminal raw",
