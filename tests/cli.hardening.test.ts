@@ -414,6 +414,32 @@ describe("standard error closed: the exit code stays the command's", () => {
   });
 });
 
+// Standard input that is a directory (`cancel - < somedir`): its first read fails with EISDIR,
+// which was shown raw and named "-" (`cannot read -: Error: EISDIR: illegal operation on a
+// directory, fstat`); a file argument that is a directory already said `it is a directory`.
+describe("standard input a directory: one line saying so, exit 2", () => {
+  test.each([
+    ["cancel", ["-"]],
+    ["trigger", ["--file", "-"]],
+    ["trigger", ["--task", "t", "--payload-file", "-"]],
+    ["dead", ["requeue", "-"]],
+  ])("%s %p", async (name, args) => {
+    const dir = mkdtempSync(join(tmpdir(), "courier-stdin-dir-"));
+    try {
+      const r = await runProcess(
+        ["bash", "-c", '"$0" "$@" < "$DIR"', process.execPath, `bin/${name}.ts`, ...args],
+        { env: { ...process.env, REDIS_URL: redisUrl(), DIR: dir } },
+      );
+      expect(r.stderr.split("\n")[0]).toBe(
+        `${name}: cannot read standard input: it is a directory`,
+      );
+      expect(r.code).toBe(2);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe("info says what each count counts", () => {
   test("jobs finished and failed for good, attempts retried; per worker too", async () => {
     const prefix = testPrefix();

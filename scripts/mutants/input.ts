@@ -268,6 +268,8 @@ export const inputMutants: Mutant[] = [
     "void exitAfterError(EXIT.closedOutput,", "void ((_c: number, _t: string) => process.exit(EXIT.ok))(EXIT.closedOutput,", [T("cli.hardening")]),
   m("closed-stderr-exit-one", "bin/_cli.ts", "a command whose standard error closes keeps its own exit code (4, 2), never Bun's 1 (a failed job's)",
     "  process.stderr.on(\"error\", (err: NodeJS.ErrnoException) => {\n    if (!isClosedOutput(err)) throw err;\n  });\n", "", [T("cli.hardening")]),
+  m("stdin-directory-raw", "lib/cli/input.ts", "standard input that is a directory is said so in one line, not as a raw EISDIR",
+    "  if (code === \"EISDIR\") return \"it is a directory\";\n", "", [T("cli.hardening")]),
   m("task-module-throw-unprintable", "lib/cli/task-modules.ts", "a task module throwing a value String() cannot print fails with one line, not a stack trace",
     "    // describeError: a module may throw any value (one String() cannot print, R-192).\n    const why = safeText(describeError(err)", "    const why = String((err as Error)?.message ?? err); void (0 as unknown as [string]);\n    void safeText(describeError(err)", [T("worker.task-modules")]),
   m("task-module-folder-said-missing", "lib/cli/task-modules.ts", "a folder given to --tasks is said to be a directory, not a missing file",
