@@ -205,6 +205,21 @@ describe("Schedules.connect and startScheduler", () => {
     await refused(() => startScheduler({ redisUrl: url, queues }), "queues must be an array");
     await refused(() => startScheduler({ redisUrl: url, queues: ["{x}"] }), "queue name");
   });
+
+  // Taken unchecked: every line of the logger lost, and onPass threw after each pass (failed).
+  test("startScheduler refuses a logger or onPass it cannot call, before connecting", async () => {
+    const url = "redis://127.0.0.1:1"; // nothing answers: a later check would fail as unreachable
+    const logger = 5 as never;
+    await refused(
+      () => startScheduler({ redisUrl: url, logger }),
+      "logger must be an object with a log function, got 5",
+    );
+    const onPass = "yes" as never;
+    await refused(
+      () => startScheduler({ redisUrl: url, onPass }),
+      'onPass must be a function, got "yes"',
+    );
+  });
 });
 
 describe("startDashboard", () => {

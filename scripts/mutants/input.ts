@@ -55,6 +55,8 @@ export const inputMutants: Mutant[] = [
     "  if (parsed.port === \"0\") {", "  if (false) {", [T("redis.url")]),
   m("dashboard-options-unchecked", "lib/dashboard/server.ts", "startDashboard refuses a port, host, token or tokenReads of the wrong kind with one ConfigError, before connecting",
     "  checkDashboardOptions(options);\n", "", [T("options.entry")]),
+  m("scheduler-callbacks-unchecked", "lib/schedule/scheduler.ts", "startScheduler refuses a logger or onPass it cannot call, before connecting",
+    "  checkCallbacks(config);\n", "", [T("options.entry")]),
   m("url-db-number", URL_TS, "the URL's database is decimal digits: not 0x1 or 1e1",
     "if (db === \"\" || (/^\\d{1,10}$/.test(db) && Number(db) <= DB_MAX)) return;", "if (db === \"\" || !Number.isNaN(Number(db))) return;", [T("redis.url")]),
   m("url-db-hint-lost", "lib/redis/cause.ts", "SELECT's refusal names the databases setting",
