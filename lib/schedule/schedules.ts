@@ -23,7 +23,14 @@ import {
   type ScheduleInfo,
   type SkipQueue,
 } from "./read.ts";
-import { checkName, checkSpec, parseDef, type ScheduleDef, type ScheduleSpec } from "./spec.ts";
+import {
+  checkName,
+  checkPagesArgs,
+  checkSpec,
+  parseDef,
+  type ScheduleDef,
+  type ScheduleSpec,
+} from "./spec.ts";
 import { firstTick } from "./ticks.ts";
 
 export type { ScheduleInfo, SkipQueue } from "./read.ts";
@@ -135,6 +142,7 @@ export class Schedules {
    * `next` key holds another type is left out and told there; else its WRONGTYPE is thrown.
    */
   async *pages(queue?: string, size = READ_PAGE, skip?: SkipQueue): AsyncGenerator<ScheduleInfo[]> {
+    checkPagesArgs(queue, size, skip, READ_PAGE);
     const read = this.#pages(queue, size, skip);
     for (;;) {
       const page = await this.#call(() => read.next());

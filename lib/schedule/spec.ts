@@ -64,6 +64,23 @@ export const SCHEDULE_PAYLOAD_MAX_BYTES = 1024 * 1024;
 const EVERY_MIN_MS = 1_000;
 const EVERY_MAX_MS = 366 * 86_400_000;
 
+/**
+ * `pages`' arguments, before anything is read: a size of 0 reached Redis as `COUNT 0` (a raw
+ * syntax error), a queue of 5 or a skip that is no function were taken. At most `most` a page,
+ * as every paged read of Courier's.
+ */
+export function checkPagesArgs(queue: unknown, size: unknown, skip: unknown, most: number): void {
+  if (queue !== undefined && (typeof queue !== "string" || !QUEUE_NAME.test(queue))) {
+    throw new InputError(`pages: ${kind(queue)} is no queue name (1-100 letters, digits or _.:-)`);
+  }
+  if (!Number.isInteger(size) || (size as number) < 1 || (size as number) > most) {
+    throw new InputError(`pages' size must be a whole number from 1 to ${most}, got ${kind(size)}`);
+  }
+  if (skip !== undefined && typeof skip !== "function") {
+    throw new InputError(`pages' skip must be a function, got ${kind(skip)}`);
+  }
+}
+
 /** A schedule's name as a call takes it (get, remove, pause, resume): text; InputError otherwise. */
 export function checkName(name: unknown, call: string): string {
   if (typeof name !== "string") {

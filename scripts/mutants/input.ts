@@ -59,6 +59,8 @@ export const inputMutants: Mutant[] = [
     "  checkCallbacks(config);\n", "", [T("options.entry")]),
   m("run-task-options-unchecked", "lib/testing.ts", "runTask refuses an id, attempt, maxAttempts, signal or parents of the wrong kind with one ConfigError line",
     "  checkRunOptions(options);\n", "", [T("testing.runtask")]),
+  m("schedule-pages-args-unchecked", "lib/schedule/schedules.ts", "Schedules.pages refuses a size outside 1-500, a queue that is no name or a skip that is no function, in one InputError",
+    "    checkPagesArgs(queue, size, skip, READ_PAGE);\n", "", [T("schedule.list")]),
   m("url-db-number", URL_TS, "the URL's database is decimal digits: not 0x1 or 1e1",
     "if (db === \"\" || (/^\\d{1,10}$/.test(db) && Number(db) <= DB_MAX)) return;", "if (db === \"\" || !Number.isNaN(Number(db))) return;", [T("redis.url")]),
   m("url-db-hint-lost", "lib/redis/cause.ts", "SELECT's refusal names the databases setting",
