@@ -101,9 +101,17 @@ describe("task definitions", () => {
     [{ name: "x", run, timeoutMs: 1.5 }, "got 1.5"],
     [{ name: "x", run, timeoutMs: 1e12 }, "got 1000000000000"],
     [{ name: "x", run, timeoutMs: "200" }, 'got "200"'],
+    // A key spelling a task's key another way was dropped unsaid: 180 s, not the 5 s meant.
+    [{ name: "x", run, timeoutMS: 5000 }, 'task "x" has timeoutMS: did you mean timeoutMs?'],
+    [{ name: "x", run, timeout: 5000 }, 'task "x" has timeout: did you mean timeoutMs?'],
+    [{ name: "x", run, limit_key: () => "k" }, 'task "x" has limit_key: did you mean limitKey?'],
   ])("checkTask refuses %j", (task, message) => {
     refuses(() => checkTask(task), message);
     refuses(() => defineTask(task as never), message);
+  });
+
+  test("a task may carry keys of its own (a description, a helper)", () => {
+    checkTask({ name: "x", run, description: "resizes", retries: 2, _id: 1 });
   });
 
   test("a task with a limit from 1 ms to INTERVAL_LIMIT_MS is taken", () => {
