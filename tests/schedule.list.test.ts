@@ -215,3 +215,13 @@ test.each([
   };
   await expect(read()).rejects.toThrow(new InputError(message));
 });
+
+// count(5) and count() answered 0, as for a queue with no schedules.
+test.each([5, undefined, "a b"])("Schedules.count(%j) is refused", async (queue) => {
+  const prefix = testPrefix();
+  await using q = await openQueue({ prefix });
+  const schedules = new Schedules(q.client, prefix, "q");
+  const counted = schedules.count(queue as never);
+  await expect(counted).rejects.toThrow(InputError);
+  await expect(counted).rejects.toThrow(/^count: .* is no queue name/);
+});

@@ -26,6 +26,7 @@ import {
 import {
   checkName,
   checkPagesArgs,
+  checkQueueArg,
   checkSpec,
   parseDef,
   type ScheduleDef,
@@ -175,7 +176,8 @@ export class Schedules {
   }
 
   /** How many schedules `queue` has (paused ones too), from its index: one call. */
-  count(queue: string): Promise<number> {
+  async count(queue: string): Promise<number> {
+    checkQueueArg(queue, "count");
     return this.#call(async () => {
       await ensureIndex(this.client, this.#keys);
       return countNames(this.client, this.#keys, queue);

@@ -70,14 +70,22 @@ const EVERY_MAX_MS = 366 * 86_400_000;
  * as every paged read of Courier's.
  */
 export function checkPagesArgs(queue: unknown, size: unknown, skip: unknown, most: number): void {
-  if (queue !== undefined && (typeof queue !== "string" || !QUEUE_NAME.test(queue))) {
-    throw new InputError(`pages: ${kind(queue)} is no queue name (1-100 letters, digits or _.:-)`);
-  }
+  if (queue !== undefined) checkQueueArg(queue, "pages");
   if (!Number.isInteger(size) || (size as number) < 1 || (size as number) > most) {
     throw new InputError(`pages' size must be a whole number from 1 to ${most}, got ${kind(size)}`);
   }
   if (skip !== undefined && typeof skip !== "function") {
     throw new InputError(`pages' skip must be a function, got ${kind(skip)}`);
+  }
+}
+
+/** A queue's name as a call takes it (`pages`, `count`): InputError otherwise (5 read nothing). */
+export function checkQueueArg(queue: unknown, call: string): void {
+  const named = typeof queue === "string" && QUEUE_NAME.test(queue);
+  if (!named) {
+    throw new InputError(
+      `${call}: ${kind(queue)} is no queue name (1-100 letters, digits or _.:-)`,
+    );
   }
 }
 
