@@ -192,6 +192,12 @@ describe("schedule specs", () => {
     [{ name: "n", task: "t", cron: 5 }, "cron must be a cron expression (a string), got 5"],
     [{ name: "n", task: "t", cron: "* * * * *", tz: 5 }, "tz must be a time zone name, got 5"],
     [{ name: "n", task: "t", cron: "* * * * *", tz: "Mars\u001b" }, 'tz "Mars\\x1b" is not'],
+    // Dropped unsaid before: `timezone` ran the cron in UTC, `replace` in the spec replaced nothing.
+    [
+      { name: "n", task: "t", cron: "30 2 * * *", timezone: "Europe/Paris" },
+      "a schedule has no timezone: it takes name, queue, every, cron, tz, task, payload, missed",
+    ],
+    [{ ...spec, replace: true }, "(replace goes in add's options: add(spec, { replace: true }))"],
   ])("checkSpec refuses %j", (s, message) => {
     refuses(() => checkSpec(s as never, "default"), message, InputError);
   });

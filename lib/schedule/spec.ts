@@ -56,6 +56,8 @@ export interface ScheduleSpec {
 }
 
 export const SCHEDULE_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
+/** ScheduleSpec's keys: a schedule stores these only. */
+const SPEC_KEYS = ["name", "queue", "every", "cron", "tz", "task", "payload", "missed"];
 /**
  * The largest payload a schedule stores (its JSON), as `trigger --payload-file` takes: every
  * tick copies it into a job, and every scheduler's pass that fires it reads it.
@@ -105,6 +107,16 @@ export function checkSpec(
 ): Omit<ScheduleDef, "created_at"> {
   if (typeof spec !== "object" || spec === null || Array.isArray(spec)) {
     throw new InputError(`a schedule must be an object { name, task, … }, got ${kind(spec)}`);
+  }
+  // Stored without it, a key Courier does not know was dropped unsaid: `timezone` for `tz` ran
+  // the cron in UTC. (`replace` is add's second argument.)
+  const unknown = Object.keys(spec).find((key) => !SPEC_KEYS.includes(key));
+  if (unknown !== undefined) {
+    const where =
+      unknown === "replace" ? " (replace goes in add's options: add(spec, { replace: true }))" : "";
+    throw new InputError(
+      `a schedule has no ${shownInput(unknown)}: it takes ${SPEC_KEYS.join(", ")}${where}`,
+    );
   }
   if (typeof spec.name !== "string" || !SCHEDULE_NAME.test(spec.name)) {
     throw new InputError(

@@ -69,6 +69,8 @@ export const inputMutants: Mutant[] = [
     "    const meant = TASK_KEYS.includes(key) ? undefined : respelt(key, TASK_KEYS);", "    const meant = undefined as string | undefined; void key;", [T("options.checks")]),
   m("schedule-count-queue-unchecked", "lib/schedule/schedules.ts", "Schedules.count refuses a queue that is no name (5 answered 0)",
     "    checkQueueArg(queue, \"count\");\n", "", [T("schedule.list")]),
+  m("schedule-spec-unknown-key-taken", "lib/schedule/spec.ts", "a schedule spec with a key Courier does not know (timezone for tz) is refused, not stored without it",
+    "  const unknown = Object.keys(spec).find((key) => !SPEC_KEYS.includes(key));", "  const unknown = undefined as string | undefined;", [T("options.checks")]),
   m("url-db-number", URL_TS, "the URL's database is decimal digits: not 0x1 or 1e1",
     "if (db === \"\" || (/^\\d{1,10}$/.test(db) && Number(db) <= DB_MAX)) return;", "if (db === \"\" || !Number.isNaN(Number(db))) return;", [T("redis.url")]),
   m("url-db-hint-lost", "lib/redis/cause.ts", "SELECT's refusal names the databases setting",
