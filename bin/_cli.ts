@@ -98,6 +98,12 @@ export function handleClosedPipeInCommand(): void {
  * canceled 1,000): it says so and exits 141, never 0, which would say it all went well (R-192).
  */
 function quietOnClosedPipe(): void {
+  // Standard error closed (`2>&1 >ids.txt | head -1`, head gone): nothing more can be said
+  // there, and the exit code still says how the command ended. Unheard, the error made Bun end
+  // the process with 1, a failed job's code, whatever the command's own (4, 2).
+  process.stderr.on("error", (err: NodeJS.ErrnoException) => {
+    if (!isClosedOutput(err)) throw err;
+  });
   process.stdout.on("error", (err: NodeJS.ErrnoException) => {
     if (!isClosedOutput(err)) throw err;
     if (stdoutClosed || ownPipeHandling) return;

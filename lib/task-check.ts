@@ -4,7 +4,7 @@
 // rule for a new job's task name (taskNameProblem).
 import { INTERVAL_LIMIT_MS } from "./config.ts";
 import { ConfigError } from "./errors.ts";
-import { kind } from "./option-keys.ts";
+import { kind, respelt } from "./option-keys.ts";
 import { safeText, shownInput } from "./safe-text.ts";
 import type { Task } from "./types.ts";
 
@@ -63,6 +63,31 @@ export function checkTask(task: unknown): void {
     }
   }
   checkTimeoutMs(t.timeoutMs, `${named}: timeoutMs`);
+  const meant = respeltKey(t);
+  if (meant)
+    throw new ConfigError(`${named} has ${shownInput(meant[0])}: did you mean ${meant[1]}?`);
+}
+
+/** A task's own keys; it may carry others of its owner's (a description, a helper). */
+const TASK_KEYS = ["name", "run", "validate", "timeoutMs", "limitKey"];
+
+/**
+ * The first key of `t` that spells one of TASK_KEYS another way (`timeoutMS`, `timeout`,
+ * `limit_key`), with the key meant: dropped unsaid, the task ran under the default limit. Keys
+ * that cannot be listed (a Proxy) are not looked at: the task's name and run were read already.
+ */
+function respeltKey(t: object): [string, string] | undefined {
+  let keys: string[];
+  try {
+    keys = Object.keys(t);
+  } catch {
+    return undefined;
+  }
+  for (const key of keys) {
+    const meant = TASK_KEYS.includes(key) ? undefined : respelt(key, TASK_KEYS);
+    if (meant !== undefined) return [key, meant];
+  }
+  return undefined;
 }
 
 /** Refuses a worker's task list that is no array, holds a non-task, or a name twice. */

@@ -2,10 +2,11 @@
 // without Redis, the way a worker would: the payload and the result go through JSON, the task
 // gets the same context (lib/worker/context.ts), a time limit or an abort ends the run at once
 // with its reason as the error. Every progress report and log line is captured, none coalesced.
-import { describeError, JobTimeoutError, PermanentError } from "./errors.ts";
+import { MAX_ATTEMPTS_LIMIT } from "./config.ts";
+import { ConfigError, describeError, JobTimeoutError, PermanentError } from "./errors.ts";
 import { fenceOf, isFence } from "./fence/fence.ts";
 import type { LogLevel } from "./log.ts";
-import { checkKeys } from "./option-keys.ts";
+import { checkKeys, kind } from "./option-keys.ts";
 import { checkedJson } from "./queue/payload-json.ts";
 import { checkTask, checkTimeoutMs } from "./task-check.ts";
 import type { ParentOutcome, ProgressValue, Task } from "./types.ts";
@@ -65,6 +66,7 @@ export async function runTask<P, R>(
   options: RunTaskOptions = {},
 ): Promise<TaskRun> {
   checkKeys(options, RUN_TASK_KEYS);
+  checkRunOptions(options);
   checkTask(task);
   // One rule with the worker's: a limit the worker would refuse is refused here too.
   checkTimeoutMs(options.timeoutMs, "runTask's timeoutMs");
@@ -95,6 +97,32 @@ export async function runTask<P, R>(
     return toJson(value);
   });
   return { ...outcome, progress, logs };
+}
+
+/**
+ * The options' kinds, as a worker's values are (one ConfigError line naming the option): taken
+ * as given, `id: 5` or `attempt: 0` made a run no worker makes, and `signal: "x"` failed inside.
+ */
+function checkRunOptions(o: RunTaskOptions): void {
+  const refuse = (what: string, v: unknown) => new ConfigError(`runTask's ${what}, got ${kind(v)}`);
+  if (o.id !== undefined && (typeof o.id !== "string" || o.id === "")) {
+    throw refuse("id must be a non-empty string", o.id);
+  }
+  for (const key of ["attempt", "maxAttempts"] as const) {
+    const n = o[key];
+    if (n !== undefined && !(Number.isInteger(n) && n >= 1 && n <= MAX_ATTEMPTS_LIMIT)) {
+      throw refuse(`${key} must be a whole number from 1 to ${MAX_ATTEMPTS_LIMIT}`, n);
+    }
+  }
+  if (o.signal !== undefined && !(o.signal instanceof AbortSignal)) {
+    throw refuse("signal must be an AbortSignal", o.signal);
+  }
+  const p = o.parents as unknown;
+  const iterable =
+    typeof p === "object" && p !== null && (Symbol.iterator in p || Symbol.asyncIterator in p);
+  if (p !== undefined && !iterable) {
+    throw refuse("parents must be a list or an (async) iterable of outcomes", p);
+  }
 }
 
 /** The given parents, each a copy through JSON (as read from Redis), in order. */

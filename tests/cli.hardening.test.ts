@@ -2,6 +2,9 @@
 // characters from a page never reach the terminal raw, mistakes get one line and exit 2,
 // secrets are never echoed, and `result --json --wait` says where the job stands on timeout.
 import { describe, expect, test } from "bun:test";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { shardKeys } from "../lib/engine/keys.ts";
 import { findFreePort } from "../lib/stack/redis-server.ts";
 import { HTML, pages, triggerOne, workerArgs } from "./fixtures/cli/harness.ts";
@@ -374,6 +377,67 @@ test("cancel - with its standard output closed part-way: says it stopped, exit 1
   const [code, err] = await Promise.all([proc.exited, new Response(proc.stderr).text()]);
   expect(err).toBe("cancel: standard output closed; stopped there\n");
   expect(code).toBe(141);
+});
+
+// Standard error closed (`2>&1 >ids.txt | head -1` once head has gone): Bun ended the process
+// with 1, a failed job's code, whatever the command's own (cancel of an unknown id exited 1, not
+// 4; trigger --file with a bad line 1, not 2). The reader is gone before the command starts
+// (its process substitution waited for), so its first line to stderr meets a closed pipe.
+describe("standard error closed: the exit code stays the command's", () => {
+  const withClosedStderr = (args: string[]) =>
+    runProcess(
+      ["bash", "-c", 'exec 3> >(exec 0<&-); wait $!; "$0" "$@" 2>&3', process.execPath, ...args],
+      { env: { ...process.env, REDIS_URL: redisUrl() } },
+    );
+
+  test("cancel of an unknown id beside a queued one: exit 4, the queued one canceled", async () => {
+    const prefix = testPrefix();
+    await using q = await openQueue({ prefix });
+    const id = await q.enqueue("t", 1);
+    const r = await withClosedStderr(["bin/cancel.ts", "--prefix", prefix, "unknown-1", id]);
+    expect(r.stdout).toBe(`${id}: canceled (was queued)\n`);
+    expect(r.code).toBe(4);
+  });
+
+  test("trigger --file with a bad line: exit 2, the good line enqueued", async () => {
+    const prefix = testPrefix();
+    const dir = mkdtempSync(join(tmpdir(), "courier-stderr-"));
+    try {
+      const file = join(dir, "urls.txt");
+      writeFileSync(file, "not a url\nhttps://example.org/\n");
+      const r = await withClosedStderr(["bin/trigger.ts", "--prefix", prefix, "--file", file]);
+      expect(r.stdout.trim().split("\n")).toHaveLength(1);
+      expect(r.code).toBe(2);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+// Standard input that is a directory (`cancel - < somedir`): its first read fails with EISDIR,
+// which was shown raw and named "-" (`cannot read -: Error: EISDIR: illegal operation on a
+// directory, fstat`); a file argument that is a directory already said `it is a directory`.
+describe("standard input a directory: one line saying so, exit 2", () => {
+  test.each([
+    ["cancel", ["-"]],
+    ["trigger", ["--file", "-"]],
+    ["trigger", ["--task", "t", "--payload-file", "-"]],
+    ["dead", ["requeue", "-"]],
+  ])("%s %p", async (name, args) => {
+    const dir = mkdtempSync(join(tmpdir(), "courier-stdin-dir-"));
+    try {
+      const r = await runProcess(
+        ["bash", "-c", '"$0" "$@" < "$DIR"', process.execPath, `bin/${name}.ts`, ...args],
+        { env: { ...process.env, REDIS_URL: redisUrl(), DIR: dir } },
+      );
+      expect(r.stderr.split("\n")[0]).toBe(
+        `${name}: cannot read standard input: it is a directory`,
+      );
+      expect(r.code).toBe(2);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
 
 describe("info says what each count counts", () => {

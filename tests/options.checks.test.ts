@@ -101,9 +101,17 @@ describe("task definitions", () => {
     [{ name: "x", run, timeoutMs: 1.5 }, "got 1.5"],
     [{ name: "x", run, timeoutMs: 1e12 }, "got 1000000000000"],
     [{ name: "x", run, timeoutMs: "200" }, 'got "200"'],
+    // A key spelling a task's key another way was dropped unsaid: 180 s, not the 5 s meant.
+    [{ name: "x", run, timeoutMS: 5000 }, 'task "x" has timeoutMS: did you mean timeoutMs?'],
+    [{ name: "x", run, timeout: 5000 }, 'task "x" has timeout: did you mean timeoutMs?'],
+    [{ name: "x", run, limit_key: () => "k" }, 'task "x" has limit_key: did you mean limitKey?'],
   ])("checkTask refuses %j", (task, message) => {
     refuses(() => checkTask(task), message);
     refuses(() => defineTask(task as never), message);
+  });
+
+  test("a task may carry keys of its own (a description, a helper)", () => {
+    checkTask({ name: "x", run, description: "resizes", retries: 2, _id: 1 });
   });
 
   test("a task with a limit from 1 ms to INTERVAL_LIMIT_MS is taken", () => {
@@ -184,6 +192,12 @@ describe("schedule specs", () => {
     [{ name: "n", task: "t", cron: 5 }, "cron must be a cron expression (a string), got 5"],
     [{ name: "n", task: "t", cron: "* * * * *", tz: 5 }, "tz must be a time zone name, got 5"],
     [{ name: "n", task: "t", cron: "* * * * *", tz: "Mars\u001b" }, 'tz "Mars\\x1b" is not'],
+    // Dropped unsaid before: `timezone` ran the cron in UTC, `replace` in the spec replaced nothing.
+    [
+      { name: "n", task: "t", cron: "30 2 * * *", timezone: "Europe/Paris" },
+      "a schedule has no timezone: it takes name, queue, every, cron, tz, task, payload, missed",
+    ],
+    [{ ...spec, replace: true }, "(replace goes in add's options: add(spec, { replace: true }))"],
   ])("checkSpec refuses %j", (s, message) => {
     refuses(() => checkSpec(s as never, "default"), message, InputError);
   });

@@ -205,12 +205,46 @@ describe("Schedules.connect and startScheduler", () => {
     await refused(() => startScheduler({ redisUrl: url, queues }), "queues must be an array");
     await refused(() => startScheduler({ redisUrl: url, queues: ["{x}"] }), "queue name");
   });
+
+  // Taken unchecked: every line of the logger lost, and onPass threw after each pass (failed).
+  test("startScheduler refuses a logger or onPass it cannot call, before connecting", async () => {
+    const url = "redis://127.0.0.1:1"; // nothing answers: a later check would fail as unreachable
+    const logger = 5 as never;
+    await refused(
+      () => startScheduler({ redisUrl: url, logger }),
+      "logger must be an object with a log function, got 5",
+    );
+    const onPass = "yes" as never;
+    await refused(
+      () => startScheduler({ redisUrl: url, onPass }),
+      'onPass must be a function, got "yes"',
+    );
+  });
 });
 
 describe("startDashboard", () => {
   test.each([Number.NaN, -1, 1.5, "1000", 2e9])("refuses refreshMs %j", async (refreshMs) => {
     const given = { redisUrl: redisUrl(), prefix: testPrefix(), port: 0, refreshMs };
     await refused(() => startDashboard(given as never), "refreshMs must be a whole number of ms");
+  });
+
+  // They reached Bun.serve unchecked, after the Admin had connected: a raw RangeError
+  // (`The value of "options.port" is out of range`), `host.replace is not a function`, a
+  // string port or tokenReads taken as given.
+  test.each([
+    [{ port: -1 }, "port must be a whole number from 0 to 65535, got the number -1"],
+    [{ port: 70_000 }, "port must be a whole number from 0 to 65535, got the number 70000"],
+    [{ port: 1.5 }, "port must be a whole number from 0 to 65535, got the number 1.5"],
+    [{ port: "9181" }, 'port must be a whole number from 0 to 65535, got the string "9181"'],
+    [{ port: null }, "port must be a whole number from 0 to 65535, got null"],
+    [{ port: 0, host: 5 }, "host must be an address or a host name, got the number 5"],
+    [{ port: 0, host: "" }, 'host must be an address or a host name, got the string ""'],
+    [{ port: 0, token: 5 }, "token must be a string, got the number 5"],
+    [{ port: 0, tokenReads: "yes" }, 'tokenReads must be true or false, got the string "yes"'],
+  ])("refuses %j before connecting", async (bad, message) => {
+    // Nothing answers there: a check after connecting would fail as unreachable instead.
+    const given = { redisUrl: "redis://127.0.0.1:1", prefix: testPrefix(), ...bad };
+    await refused(() => startDashboard(given as never), message);
   });
 });
 

@@ -13,6 +13,11 @@ const HIDDEN =
   "invalid Redis URL (not shown: it may hold a password): an @ comes after a /, ? or #, so where a password would end is unclear; in a user or password write / ? # @ as %2F %3F %23 %40";
 const QUERY = (shown: string) =>
   `invalid Redis URL "${shown}": it has a ?query or #fragment, which Redis URLs do not take (a password goes before the host: redis://:PASSWORD@host)`;
+// No host (node-redis then dialled 127.0.0.1:6379, a Redis the URL never named) or port 0.
+const NO_HOST = (shown: string) =>
+  `invalid Redis URL "${shown}": it names no host (this machine is redis://127.0.0.1), expected redis://[user:password@]host[:port][/db]`;
+const PORT_0 = (shown: string) =>
+  `invalid Redis URL "${shown}": the port must be from 1 to 65535, expected redis://[user:password@]host[:port][/db]`;
 const DB = (shown: string) =>
   `invalid Redis URL "${shown}": the database after the host must be a whole number (/0, /1, …), expected redis://[user:password@]host[:port][/db]`;
 
@@ -83,6 +88,10 @@ describe("validateUrl", () => {
     ["redis://h:1/%31", DB("redis://h:1/%31")],
     ["redis://h:1/1/2", DB("redis://h:1/1/2")],
     ["redis://:pw@h:1/2147483648", DB("redis://:***@h:1/2147483648")],
+    ["redis://", NO_HOST("redis://")],
+    ["rediss:///0", NO_HOST("rediss:///0")],
+    ["redis://h:0", PORT_0("redis://h:0")],
+    ["redis://[::1]:00/1", PORT_0("redis://[::1]:00/1")],
   ])("%s is refused", (url, message) => {
     expect(() => validateUrl(url)).toThrow(new ConfigError(message));
   });

@@ -5,6 +5,7 @@
 import { expect, test } from "bun:test";
 import { readQueueSchedules } from "../lib/admin/info-schedules.ts";
 import { scheduleKeys } from "../lib/engine/keys.ts";
+import { InputError } from "../lib/errors.ts";
 import type { Redis } from "../lib/redis/connect.ts";
 import { Schedules } from "../lib/schedule/schedules.ts";
 import { openQueue, testPrefix } from "./helpers.ts";
@@ -194,4 +195,33 @@ test("info's read of a queue's schedules checks the index once, and every read c
   const again = await readQueueSchedules(client, prefix, "q");
   expect([again?.total, again?.shown.map((s) => s.name)]).toEqual([3, names]);
   expect(checks()).toBe(2);
+});
+
+// A size of 0 reached Redis as `COUNT 0` (a raw `ERR syntax error`); a queue of 5 or a skip
+// that is no function were taken. One InputError line each, nothing read.
+test.each([
+  [[undefined, 0], "pages' size must be a whole number from 1 to 500, got 0"],
+  [[undefined, 501], "pages' size must be a whole number from 1 to 500, got 501"],
+  [[undefined, 1.5], "pages' size must be a whole number from 1 to 500, got 1.5"],
+  [[5], "pages: 5 is no queue name (1-100 letters, digits or _.:-)"],
+  [["a b"], 'pages: "a b" is no queue name (1-100 letters, digits or _.:-)'],
+  [[undefined, 10, "skip"], 'pages\' skip must be a function, got "skip"'],
+])("Schedules.pages(%j) is refused", async (args, message) => {
+  const prefix = testPrefix();
+  await using q = await openQueue({ prefix });
+  const schedules = new Schedules(q.client, prefix, "q");
+  const read = async () => {
+    for await (const _ of schedules.pages(...(args as [never, never, never]))) return;
+  };
+  await expect(read()).rejects.toThrow(new InputError(message));
+});
+
+// count(5) and count() answered 0, as for a queue with no schedules.
+test.each([5, undefined, "a b"])("Schedules.count(%j) is refused", async (queue) => {
+  const prefix = testPrefix();
+  await using q = await openQueue({ prefix });
+  const schedules = new Schedules(q.client, prefix, "q");
+  const counted = schedules.count(queue as never);
+  await expect(counted).rejects.toThrow(InputError);
+  await expect(counted).rejects.toThrow(/^count: .* is no queue name/);
 });

@@ -1,6 +1,12 @@
 // runTask (lib/testing.ts): a task run once in-process, without Redis, as a worker would run it.
 import { describe, expect, test } from "bun:test";
-import { JobTimeoutError, PermanentError, runTask, type TaskContext } from "../lib/index.ts";
+import {
+  ConfigError,
+  JobTimeoutError,
+  PermanentError,
+  runTask,
+  type TaskContext,
+} from "../lib/index.ts";
 import { defineTask } from "../lib/types.ts";
 
 const never = () => new Promise<never>(() => {});
@@ -137,5 +143,30 @@ describe("runTask", () => {
     await expect(runTask(fence, null, { fence: "01" })).rejects.toThrow(
       'runTask: not a fence: "01"',
     );
+  });
+
+  // Taken as given, they made a run no worker makes (`ctx.id` a number, attempt 0, a
+  // maxAttempts of "3"), a signal of "x" a raw TypeError from inside, parents of 5 a failed run.
+  test.each([
+    [{ id: 5 }, "runTask's id must be a non-empty string, got 5"],
+    [{ id: "" }, 'runTask\'s id must be a non-empty string, got ""'],
+    [{ attempt: 0 }, "runTask's attempt must be a whole number from 1 to 1000000, got 0"],
+    [{ attempt: 1.5 }, "runTask's attempt must be a whole number from 1 to 1000000, got 1.5"],
+    [
+      { maxAttempts: "3" },
+      'runTask\'s maxAttempts must be a whole number from 1 to 1000000, got "3"',
+    ],
+    [{ signal: "x" }, 'runTask\'s signal must be an AbortSignal, got "x"'],
+    [{ parents: 5 }, "runTask's parents must be a list or an (async) iterable of outcomes, got 5"],
+    [
+      { parents: "ab" },
+      'runTask\'s parents must be a list or an (async) iterable of outcomes, got "ab"',
+    ],
+  ])("refuses %j with one ConfigError line, the task not run", async (options, message) => {
+    let ran = false;
+    const task = defineTask({ name: "t", run: async () => (ran = true) });
+    const run = runTask(task, null, options as never);
+    await expect(run).rejects.toThrow(new ConfigError(message));
+    expect(ran).toBe(false);
   });
 });

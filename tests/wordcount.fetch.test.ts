@@ -3,6 +3,7 @@ import type { Socket, TCPSocketListener } from "bun";
 import { ConfigError, HeldError, PermanentError, RetryableError } from "../lib/errors.ts";
 import { fetchPage, MAX_RETRY_AFTER_MS, parseRetryAfter } from "../lib/tasks/wordcount/fetch.ts";
 import type { LookupFn } from "../lib/tasks/wordcount/guard.ts";
+import { createWordCountTask } from "../lib/tasks/wordcount/index.ts";
 import { formatBytes } from "../lib/tasks/wordcount/read-body.ts";
 
 const KiB = 1024;
@@ -325,6 +326,25 @@ describe("fetchPage address guard", () => {
     expect(err.message).toBe(
       'wordcount option allowAddresses: "10.0.0.0/33" is not an address or a CIDR block like 10.0.0.0/8',
     );
+  });
+
+  // `allowPrivate: "false"` (an environment variable passed on) is truthy: it turned the
+  // address checks off, and the loopback page was fetched. A misspelt key was dropped unsaid
+  // (`allowprivate`), a string of blocks a raw `.map is not a function`.
+  test.each([
+    [{ allowPrivate: "false" }, 'wordcount option allowPrivate must be true or false, got "false"'],
+    [{ allowPrivate: 1 }, "wordcount option allowPrivate must be true or false, got 1"],
+    [{ allowprivate: true }, "wordcount: unknown option allowprivate (did you mean allowPrivate?)"],
+    [
+      { allowAddresses: "10.0.0.0/8" },
+      'wordcount option allowAddresses must be a list of addresses or CIDR blocks, got "10.0.0.0/8"',
+    ],
+    [{ lookup: 5 }, "wordcount option lookup must be a function, got 5"],
+  ])("%j is a ConfigError, and nothing is fetched", async (options, message) => {
+    const err = await failure(fetchPage(`${base}/ok`, options as never));
+    expect(err).toBeInstanceOf(ConfigError);
+    expect(err.message).toBe(message);
+    expect(() => createWordCountTask(options as never)).toThrow(new ConfigError(message));
   });
 });
 

@@ -2,7 +2,7 @@
 // worker by a path relative to the current directory, next to the built-in word count; and the
 // one-line errors for modules it cannot use.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { USER_TASKS } from "./fixtures/user-tasks.ts";
@@ -48,6 +48,7 @@ const MODULES: Record<string, string> = {
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), "courier-tasks-"));
   for (const [name, text] of Object.entries(MODULES)) writeFileSync(join(dir, name), text);
+  mkdirSync(join(dir, "folder.ts")); // a directory given as the module: said so, not "no such file"
 });
 
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -171,6 +172,10 @@ describe("worker --tasks", () => {
   // not in the cluster pass.
   test.skipIf(!onOneServer).each([
     ["missing.ts", `--tasks missing.ts: no such file (looked for ${"<dir>"}/missing.ts)`],
+    [
+      "folder.ts",
+      `--tasks folder.ts: it is a directory, not a file (looked for ${"<dir>"}/folder.ts)`,
+    ],
     ["broken.ts", "--tasks broken.ts: could not load it as a module: "],
     [
       "empty.ts",

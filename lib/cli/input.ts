@@ -55,7 +55,8 @@ export async function* streamLines(path: string, skip = 0): AsyncGenerator<Line[
     }
   } catch (err) {
     if (err instanceof InputError) throw err;
-    throw new InputError(`cannot read ${path}: ${String(err)}`, { cause: err });
+    const where = path === "-" ? "standard input" : path;
+    throw new InputError(`cannot read ${where}: ${readFailure(err)}`, { cause: err });
   }
   const last = keepLines(decodeLines(rest), lineNo, skip);
   if (last.length > 0) yield last;
@@ -104,10 +105,20 @@ export function decodeLines(bytes: Uint8Array): Decoded {
 const UTF8 = new TextDecoder("utf-8", { fatal: true });
 const LENIENT = new TextDecoder();
 
+/**
+ * Why a file or standard input could not be read, in words for the common cases: a directory
+ * (`--file -` or `cancel -` given `< somedir` fails its first read with EISDIR), none there.
+ */
+export function readFailure(err: unknown): string {
+  const code = (err as { code?: unknown } | null)?.code;
+  if (code === "EISDIR") return "it is a directory";
+  if (code === "ENOENT") return "no such file";
+  return String(err);
+}
+
 async function checkReadable(path: string): Promise<void> {
-  const info = await stat(path).catch((err: { code?: string }) => {
-    const why = err.code === "ENOENT" ? "no such file" : String(err);
-    throw new InputError(`cannot read ${path}: ${why}`, { cause: err });
+  const info = await stat(path).catch((err: unknown) => {
+    throw new InputError(`cannot read ${path}: ${readFailure(err)}`, { cause: err });
   });
   if (info.isDirectory()) throw new InputError(`cannot read ${path}: it is a directory`);
 }

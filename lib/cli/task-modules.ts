@@ -4,7 +4,7 @@
 // string `name` and a function `run`. Other named exports (helpers, constants) are left alone.
 // Paths are relative to the current directory; the compiled executable (`bun run build`) loads
 // them too, by absolute path.
-import { existsSync, statSync } from "node:fs";
+import { statSync } from "node:fs";
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { ConfigError, describeError } from "../errors.ts";
@@ -55,8 +55,11 @@ export async function loadTaskModules(
 /** One module's tasks, each once (a task exported both by default and by name counts once). */
 async function tasksOf(path: string, shown: string): Promise<AnyTask[]> {
   const file = resolve(process.cwd(), path);
-  if (!existsSync(file) || !statSync(file).isFile()) {
-    throw new ConfigError(`${shown}: no such file (looked for ${safeText(file)})`);
+  const kind = fileKind(file);
+  if (kind !== "file") {
+    // A folder (`--tasks ./`, `--tasks src`) is there: saying "no such file" would send the
+    // reader looking for a typo.
+    throw new ConfigError(`${shown}: ${kind} (looked for ${safeText(file)})`);
   }
   let module: Record<string, unknown>;
   try {
@@ -73,6 +76,17 @@ async function tasksOf(path: string, shown: string): Promise<AnyTask[]> {
     // Exports that throw when read (a getter, a Proxy): one line, as a module that does not load.
     const why = safeText(describeError(err).split("\n")[0] ?? "");
     throw new ConfigError(`${shown}: could not read its exports: ${why}`);
+  }
+}
+
+/** "file" for a regular file at `file`, else what to say of what is there (or is not). */
+function fileKind(file: string): string {
+  try {
+    const info = statSync(file);
+    if (info.isFile()) return "file";
+    return info.isDirectory() ? "it is a directory, not a file" : "it is not a regular file";
+  } catch {
+    return "no such file"; // ENOENT, or ENOTDIR/EACCES on the way: nothing loadable there
   }
 }
 

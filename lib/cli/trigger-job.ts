@@ -10,7 +10,7 @@ import { payloadDepthProblem } from "../queue/payload-depth.ts";
 import { hasNonFinite } from "../queue/payload-numbers.ts";
 import { shownInput } from "../safe-text.ts";
 import { taskNameProblem as libraryTaskNameProblem } from "../task-check.ts";
-import { decodeLines } from "./input.ts";
+import { decodeLines, readFailure } from "./input.ts";
 import { hugeNumberAt, jsonSyntaxError, lineColumn } from "./json-error.ts";
 
 /**
@@ -64,9 +64,8 @@ export function parsePayload(text: string, from = "--payload"): unknown {
 export async function readPayloadFile(path: string): Promise<unknown> {
   const where = path === "-" ? "standard input" : path;
   if (path !== "-") {
-    const info = await stat(path).catch((err: { code?: string }) => {
-      const why = err.code === "ENOENT" ? "no such file" : String(err);
-      throw new InputError(`cannot read ${path}: ${why}`, { cause: err });
+    const info = await stat(path).catch((err: unknown) => {
+      throw new InputError(`cannot read ${path}: ${readFailure(err)}`, { cause: err });
     });
     if (info.isDirectory()) throw new InputError(`cannot read ${path}: it is a directory`);
   }
@@ -86,7 +85,7 @@ export async function readPayloadFile(path: string): Promise<unknown> {
     }
   } catch (err) {
     if (err instanceof InputError) throw err;
-    throw new InputError(`cannot read ${where}: ${String(err)}`, { cause: err });
+    throw new InputError(`cannot read ${where}: ${readFailure(err)}`, { cause: err });
   }
   const text = utf8Text(Buffer.concat(chunks), where);
   if (text.trim() === "") throw new InputError(`no payload in ${where}: it is empty`);

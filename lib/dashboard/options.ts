@@ -1,5 +1,6 @@
 // The dashboard's defaults, apart from the server so `bun run stack` can read them cheaply.
 import { ConfigError } from "../errors.ts";
+import { kindOf } from "../option-keys.ts";
 
 /** The dashboard's own options; the rest are the Admin's it reads through (and in ENTRY_KEYS). */
 export const DASHBOARD_KEYS = ["host", "port", "token", "tokenReads", "refreshMs", "maxLive"];
@@ -67,3 +68,31 @@ export const dashboardDefaults = {
    */
   idleMarginS: 5,
 } as const;
+
+/**
+ * The dashboard's own options of the right kind, checked before anything connects (as every
+ * entry point's): Bun.serve met them after the Admin had connected, and a port of -1 was a raw
+ * RangeError, a host of 5 `host.replace is not a function`.
+ */
+export function checkDashboardOptions(o: {
+  host?: unknown;
+  port?: unknown;
+  token?: unknown;
+  tokenReads?: unknown;
+}): void {
+  const refuse = (what: string, v: unknown) => new ConfigError(`${what}, got ${kindOf(v)}`);
+  if (o.host !== undefined && (typeof o.host !== "string" || o.host === "")) {
+    throw refuse("host must be an address or a host name", o.host);
+  }
+  const port = o.port;
+  const portOk = typeof port === "number" && Number.isInteger(port) && port >= 0 && port <= 65_535;
+  if (port !== undefined && !portOk) {
+    throw refuse("port must be a whole number from 0 to 65535", port);
+  }
+  if (o.token !== undefined && typeof o.token !== "string") {
+    throw refuse("token must be a string", o.token);
+  }
+  if (o.tokenReads !== undefined && typeof o.tokenReads !== "boolean") {
+    throw refuse("tokenReads must be true or false", o.tokenReads);
+  }
+}

@@ -11,7 +11,12 @@ import { hostPort, listenError } from "../worker/health.ts";
 import * as reads from "./api-reads.ts";
 import { listenAddress } from "./auth.ts";
 import { LiveHub } from "./live.ts";
-import { checkDashboardToken, DASHBOARD_KEYS, dashboardDefaults } from "./options.ts";
+import {
+  checkDashboardOptions,
+  checkDashboardToken,
+  DASHBOARD_KEYS,
+  dashboardDefaults,
+} from "./options.ts";
 
 import { Queues } from "./queues.ts";
 import { apiFor, routes } from "./routes.ts";
@@ -46,6 +51,7 @@ export interface Dashboard {
 }
 
 export async function startDashboard(options: DashboardOptions = {}): Promise<Dashboard> {
+  checkDashboardOptions(options);
   const host = options.host ?? dashboardDefaults.host;
   if (options.tokenReads && !options.token) {
     throw new ConfigError("--token-reads needs a token: give --token (or COURIER_DASHBOARD_TOKEN)");

@@ -118,6 +118,18 @@ export function validateUrl(url: string): void {
   } catch {
     throw new ConfigError(`invalid Redis URL "${maskUrl(url)}": ${URL_FORM}`);
   }
+  // `redis://` parses with no host, and node-redis then dials 127.0.0.1:6379: a Redis the URL
+  // never named (an unfilled `REDIS_URL=redis://${HOST}`). Port 0 is no port to dial.
+  if (parsed.hostname === "") {
+    throw new ConfigError(
+      `invalid Redis URL "${maskUrl(url)}": it names no host (this machine is redis://127.0.0.1), ${URL_FORM}`,
+    );
+  }
+  if (parsed.port === "0") {
+    throw new ConfigError(
+      `invalid Redis URL "${maskUrl(url)}": the port must be from 1 to 65535, ${URL_FORM}`,
+    );
+  }
   checkPathAndQuery(url, parsed);
 }
 

@@ -2,7 +2,9 @@
 // the schedule loop over every queue's schedules (or some). Any number of them, beside workers
 // that run the loop too, still make exactly one job per tick (lib/schedule/fire.ts).
 import { defaults } from "../config.ts";
+import { ConfigError } from "../errors.ts";
 import { guardedLogger, type Logger, silentLogger } from "../log.ts";
+import { kind } from "../option-keys.ts";
 import { checkEntryKeys, resolveOptions } from "../options.ts";
 import { connect } from "../redis/connect.ts";
 import { Link } from "../redis/link.ts";
@@ -40,6 +42,7 @@ export async function startScheduler(config: SchedulerConfig = {}): Promise<Sche
   // Checked as a Queue's and a Worker's are: ticks go only where a worker can read them.
   const { prefix } = resolveOptions({ redisUrl: url, prefix: config.prefix });
   const queues = config.queues === undefined ? [] : queueNames(config.queues);
+  checkCallbacks(config);
   // Persistent and queueing while Redis is away: the loop's next pass simply waits for it. A
   // pass with no answer (a cut network: nothing ever errors) replaces the connection, as a
   // worker's watchdog does; kept, it would fire nothing again.
@@ -65,4 +68,18 @@ export async function startScheduler(config: SchedulerConfig = {}): Promise<Sche
       await link.close();
     },
   };
+}
+
+/**
+ * A logger or onPass the loop cannot call: one ConfigError line, as Worker.start's. Taken, the
+ * logger's calls failed quietly (it is guarded: every line lost), and onPass threw after each
+ * pass, which then counted as failed, its pacing skipped.
+ */
+function checkCallbacks({ logger, onPass }: SchedulerConfig): void {
+  if (logger !== undefined && typeof (logger as { log?: unknown } | null)?.log !== "function") {
+    throw new ConfigError(`logger must be an object with a log function, got ${kind(logger)}`);
+  }
+  if (onPass !== undefined && typeof onPass !== "function") {
+    throw new ConfigError(`onPass must be a function, got ${kind(onPass)}`);
+  }
 }

@@ -23,7 +23,15 @@ import {
   type ScheduleInfo,
   type SkipQueue,
 } from "./read.ts";
-import { checkName, checkSpec, parseDef, type ScheduleDef, type ScheduleSpec } from "./spec.ts";
+import {
+  checkName,
+  checkPagesArgs,
+  checkQueueArg,
+  checkSpec,
+  parseDef,
+  type ScheduleDef,
+  type ScheduleSpec,
+} from "./spec.ts";
 import { firstTick } from "./ticks.ts";
 
 export type { ScheduleInfo, SkipQueue } from "./read.ts";
@@ -135,6 +143,7 @@ export class Schedules {
    * `next` key holds another type is left out and told there; else its WRONGTYPE is thrown.
    */
   async *pages(queue?: string, size = READ_PAGE, skip?: SkipQueue): AsyncGenerator<ScheduleInfo[]> {
+    checkPagesArgs(queue, size, skip, READ_PAGE);
     const read = this.#pages(queue, size, skip);
     for (;;) {
       const page = await this.#call(() => read.next());
@@ -167,7 +176,8 @@ export class Schedules {
   }
 
   /** How many schedules `queue` has (paused ones too), from its index: one call. */
-  count(queue: string): Promise<number> {
+  async count(queue: string): Promise<number> {
+    checkQueueArg(queue, "count");
     return this.#call(async () => {
       await ensureIndex(this.client, this.#keys);
       return countNames(this.client, this.#keys, queue);

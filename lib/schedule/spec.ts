@@ -57,6 +57,8 @@ export interface ScheduleSpec {
 }
 
 export const SCHEDULE_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
+/** ScheduleSpec's keys: a schedule stores these only. */
+const SPEC_KEYS = ["name", "queue", "every", "cron", "tz", "task", "payload", "missed"];
 /**
  * The largest payload a schedule stores (its JSON), as `trigger --payload-file` takes: every
  * tick copies it into a job, and every scheduler's pass that fires it reads it.
@@ -64,6 +66,31 @@ export const SCHEDULE_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
 export const SCHEDULE_PAYLOAD_MAX_BYTES = 1024 * 1024;
 const EVERY_MIN_MS = 1_000;
 const EVERY_MAX_MS = 366 * 86_400_000;
+
+/**
+ * `pages`' arguments, before anything is read: a size of 0 reached Redis as `COUNT 0` (a raw
+ * syntax error), a queue of 5 or a skip that is no function were taken. At most `most` a page,
+ * as every paged read of Courier's.
+ */
+export function checkPagesArgs(queue: unknown, size: unknown, skip: unknown, most: number): void {
+  if (queue !== undefined) checkQueueArg(queue, "pages");
+  if (!Number.isInteger(size) || (size as number) < 1 || (size as number) > most) {
+    throw new InputError(`pages' size must be a whole number from 1 to ${most}, got ${kind(size)}`);
+  }
+  if (skip !== undefined && typeof skip !== "function") {
+    throw new InputError(`pages' skip must be a function, got ${kind(skip)}`);
+  }
+}
+
+/** A queue's name as a call takes it (`pages`, `count`): InputError otherwise (5 read nothing). */
+export function checkQueueArg(queue: unknown, call: string): void {
+  const named = typeof queue === "string" && QUEUE_NAME.test(queue);
+  if (!named) {
+    throw new InputError(
+      `${call}: ${kind(queue)} is no queue name (1-100 letters, digits or _.:-)`,
+    );
+  }
+}
 
 /** A schedule's name as a call takes it (get, remove, pause, resume): text; InputError otherwise. */
 export function checkName(name: unknown, call: string): string {
@@ -81,6 +108,16 @@ export function checkSpec(
 ): Omit<ScheduleDef, "created_at"> {
   if (typeof spec !== "object" || spec === null || Array.isArray(spec)) {
     throw new InputError(`a schedule must be an object { name, task, … }, got ${kind(spec)}`);
+  }
+  // Stored without it, a key Courier does not know was dropped unsaid: `timezone` for `tz` ran
+  // the cron in UTC. (`replace` is add's second argument.)
+  const unknown = Object.keys(spec).find((key) => !SPEC_KEYS.includes(key));
+  if (unknown !== undefined) {
+    const where =
+      unknown === "replace" ? " (replace goes in add's options: add(spec, { replace: true }))" : "";
+    throw new InputError(
+      `a schedule has no ${shownInput(unknown)}: it takes ${SPEC_KEYS.join(", ")}${where}`,
+    );
   }
   if (typeof spec.name !== "string" || !SCHEDULE_NAME.test(spec.name)) {
     throw new InputError(

@@ -1,7 +1,7 @@
 // The word-count task's options and their defaults, in one place.
 
 import { ConfigError } from "../../errors.ts";
-import { kind } from "../../option-keys.ts";
+import { kind, unknownKeyProblem } from "../../option-keys.ts";
 import { type Cidr, type LookupFn, parseCidr } from "./guard.ts";
 import { serverLookup, systemLookup } from "./resolve.ts";
 
@@ -66,8 +66,43 @@ export interface ResolvedOptions {
   allowed: Cidr[];
 }
 
+/** WordCountOptions' keys: any other is a misspelling, dropped unsaid otherwise. */
+const WORDCOUNT_KEYS = [
+  "allowPrivate",
+  "timeoutMs",
+  "maxBytes",
+  "maxRedirects",
+  "lookup",
+  "dnsServers",
+  "allowAddresses",
+];
+
+/**
+ * The options' keys and kinds: `allowPrivate: "false"` (an environment variable passed on) is
+ * truthy and turned the address checks off; `allowprivate` was dropped without a word.
+ */
+function checkKinds(o: WordCountOptions): void {
+  if (typeof o !== "object" || o === null || Array.isArray(o)) {
+    throw new ConfigError(`wordcount options must be an object, got ${kind(o)}`);
+  }
+  const unknown = unknownKeyProblem(o, WORDCOUNT_KEYS);
+  if (unknown !== undefined) throw new ConfigError(`wordcount: ${unknown}`);
+  const bad = (what: string, v: unknown) =>
+    new ConfigError(`wordcount option ${what}, got ${kind(v)}`);
+  if (o.allowPrivate !== undefined && typeof o.allowPrivate !== "boolean") {
+    throw bad("allowPrivate must be true or false", o.allowPrivate);
+  }
+  if (o.lookup !== undefined && typeof o.lookup !== "function") {
+    throw bad("lookup must be a function", o.lookup);
+  }
+  if (o.allowAddresses !== undefined && !Array.isArray(o.allowAddresses)) {
+    throw bad("allowAddresses must be a list of addresses or CIDR blocks", o.allowAddresses);
+  }
+}
+
 /** Fills in defaults; throws ConfigError for a limit that is not a positive whole number. */
 export function resolveOptions(options: WordCountOptions): ResolvedOptions {
+  checkKinds(options);
   const resolved = {
     allowPrivate: options.allowPrivate ?? wordCountDefaults.allowPrivate,
     timeoutMs: options.timeoutMs ?? wordCountDefaults.fetchTimeoutMs,
