@@ -272,6 +272,14 @@ export const MOVE_BYTES = 1_048_576;
  */
 export const WAITER_IDLE_MS = 30_000;
 
+/**
+ * A producer sends a plain job without the script (lib/engine/enqueue-plain.ts) for this long
+ * after the script last checked the shard (its format, its layout, its keys' types), then sends
+ * the next by the script again: a queue changed by hand under a running producer is refused
+ * within this time.
+ */
+export const PLAIN_RECHECK_MS = 1_000;
+
 /** What a queue name (and a key prefix) may be: it goes into key names and the `{…}` hash tag. */
 export const QUEUE_NAME = /^[A-Za-z0-9_.:-]{1,100}$/;
 

@@ -2,7 +2,7 @@
 // connected, the queue's layout read), the call every read and write of the Queue goes through
 // (retried while Redis is away or full), and the senders its enqueues go through.
 
-import { defaults, type ProducerOptions } from "../config.ts";
+import { defaults, PLAIN_RECHECK_MS, type ProducerOptions } from "../config.ts";
 import { layoutKey } from "../engine/keys.ts";
 import { InputError } from "../errors.ts";
 import { checkWindowS, resolveOptions } from "../options.ts";
@@ -45,12 +45,13 @@ export class Producer {
   #retryConnectS: number;
   #waitForMemoryS: number;
   /**
-   * The shards a plain job may be sent to without the script (lib/engine/enqueue-plain.ts):
-   * their format is known written (at connect, or by a batch of this producer's). None when a
-   * retry window may send a call twice (only the script's receipt makes that safe), nor on a
-   * cluster (its MULTI would need the node's own connection: the script's one call has none).
+   * The shards a plain job may be sent to without the script (lib/engine/enqueue-plain.ts), each
+   * with the time (ms, this host's monotonic clock) the script (or the connect) last checked it:
+   * its format, layout and key types. Past PLAIN_RECHECK_MS the next job goes by the script,
+   * which checks again. None when a retry window may send a call twice (only the script's
+   * receipt makes that safe), nor on a cluster (its one call per shard is kept).
    */
-  readonly #plain = new Set<number>();
+  readonly #plain = new Map<number, number>();
 
   private constructor(
     client: Redis,
@@ -64,8 +65,9 @@ export class Producer {
     this.options = options;
     this.layout = layout;
     if (!this.#resends()) {
+      const now = performance.now();
       layout.formatted.forEach((known, s) => {
-        if (known) this.#plain.add(s);
+        if (known) this.#plain.set(s, now);
       });
     }
   }
@@ -165,9 +167,10 @@ export class Producer {
     const send = shardedSender(this.client, keys, batch, next, {
       receiptTtlMs: receiptTtlFor(window),
       onReply: (reply, shard) => this.recent.remember(reply, shard),
-      plain: (shard) => this.#plain.has(shard),
+      plain: (shard) =>
+        performance.now() - (this.#plain.get(shard) ?? -Infinity) < PLAIN_RECHECK_MS,
       plainOn: (shard) => {
-        if (!this.#resends()) this.#plain.add(shard);
+        if (!this.#resends()) this.#plain.set(shard, performance.now());
       },
       plainOff: (shard) => this.#plain.delete(shard),
       replicaWaitMs:
