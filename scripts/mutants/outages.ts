@@ -224,4 +224,7 @@ export const outageMutants: Mutant[] = [
     "if (!reply || !/^READONLY\\b/.test(reply.message)) return null;", "return null;", ["tests/connect.replica.test.ts", "tests/cli.text.test.ts"]),
   m("cluster-connect-window-cut-short", "lib/redis/cluster-life.ts", "an unreachable cluster is tried for the whole of retryConnectS, as one server is",
     "if (this.#destroyed || leftMs <= 0) throw err;", "if (this.#destroyed || leftMs <= exponentialMs(100, failures, 1_000)) throw err;", ["tests/cluster.client.test.ts"]),
+  // d: a worker of N shards computed the N shards' keys N times as it started.
+  m("worker-shard-keys-per-shard", "lib/worker/queues.ts", "a worker computes its queue's shard keys once, not once per shard",
+    "queueKeys: layout.keys };", "queueKeys: layout.keys.slice() };", ["tests/worker.shards.test.ts"]),
 ];
