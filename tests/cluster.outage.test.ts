@@ -136,3 +136,35 @@ test("a master down with no replica: a long-lived reader's scan of every master 
     await admin.close();
   }
 }, 90_000);
+
+test("a master down with no replica: a client given one live seed connects, and serves a queue on a live master", async () => {
+  // node-redis connected to every master as it learned the layout and waited for all of them:
+  // with one seed in the URL (the usual form), every process (trigger, worker, result, info)
+  // failed "gave up connecting" while any master was down for good, even for a queue whose
+  // keys all live on healthy masters (full coverage off: the cluster serves them).
+  const cluster = await startCluster({ fullCoverage: false });
+  clusters.push(cluster);
+  const prefix = testPrefix();
+  const masters = cluster.nodes.slice(0, cluster.masters).map((n) => n.port);
+  let queue = "q0";
+  for (let i = 1; (await cluster.masterOf(layoutKey(prefix, queue))).port !== masters[0]; i++) {
+    queue = `q${i}`;
+  }
+  const victim = masters[1]!;
+  await killNode(cluster, cluster.nodes[1 + cluster.masters]!.port); // its replica first
+  await killNode(cluster, victim);
+  const redisUrl = `redis+cluster://127.0.0.1:${masters[0]}`;
+  const q = await Queue.connect({ redisUrl, prefix, queue });
+  try {
+    const id = await q.enqueue("t", 1);
+    expect((await q.getJob(id))?.status).toBe("queued");
+  } finally {
+    await q.close();
+  }
+  const r = await runCli("result", ["--prefix", prefix, "--queue", queue, "nope"], {
+    env: { REDIS_URL: redisUrl },
+    timeoutMs: 40_000,
+  });
+  expect(r.stderr).not.toContain("gave up connecting");
+  expect(r.code).toBe(4); // unknown job: the queue was read
+}, 90_000);

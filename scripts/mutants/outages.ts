@@ -227,4 +227,8 @@ export const outageMutants: Mutant[] = [
   // d: a worker of N shards computed the N shards' keys N times as it started.
   m("worker-shard-keys-per-shard", "lib/worker/queues.ts", "a worker computes its queue's shard keys once, not once per shard",
     "queueKeys: layout.keys };", "queueKeys: layout.keys.slice() };", ["tests/worker.shards.test.ts"]),
+  // d: a master down for good (full coverage off) kept every new client from connecting, and a
+  // wait for jobs on it took that node's 10 s whatever its time limit.
+  m("cluster-connect-every-master", "lib/redis/cluster.ts", "a cluster client given one live seed connects while another master is down for good",
+    "    minimizeConnections: true,", "    minimizeConnections: options.blocking ?? false,", ["tests/cluster.outage.test.ts"]),
 ];
