@@ -231,4 +231,8 @@ export const outageMutants: Mutant[] = [
   // wait for jobs on it took that node's 10 s whatever its time limit.
   m("cluster-connect-every-master", "lib/redis/cluster.ts", "a cluster client given one live seed connects while another master is down for good",
     "    minimizeConnections: true,", "    minimizeConnections: options.blocking ?? false,", ["tests/cluster.outage.test.ts"]),
+  m("wait-past-deadline-dead-master", "lib/queue/shards.ts", "a wait for jobs on a master down for good answers at its time limit, not after the node's 10 s",
+    "const answer = await valueWithin(wait(o, view), limitMs);", "const answer = await wait(o, view);", ["tests/cluster.outage.test.ts"]),
+  m("wait-unlimited-cut", "lib/queue/shards.ts", "a wait with no time limit (trigger --wait) is not cut by an overflowing timer",
+    "  if (!(limitMs <= TIMER_MAX_MS)) return wait(options, view);", "  if (!Number.isFinite(deadline)) return wait(options, view);", ["tests/queue.wait.wrongtype.test.ts"]),
 ];
