@@ -235,4 +235,6 @@ export const outageMutants: Mutant[] = [
     "const answer = await valueWithin(wait(o, view), limitMs);", "const answer = await wait(o, view);", ["tests/cluster.outage.test.ts"]),
   m("wait-unlimited-cut", "lib/queue/shards.ts", "a wait with no time limit (trigger --wait) is not cut by an overflowing timer",
     "  if (!(limitMs <= TIMER_MAX_MS)) return wait(options, view);", "  if (!Number.isFinite(deadline)) return wait(options, view);", ["tests/queue.wait.wrongtype.test.ts"]),
+  m("shard-links-check-every-master", "lib/redis/server.ts", "a worker's shard connections on a cluster go to their shard's master only (two per shard)",
+    "const one = home === undefined ? (blocking ? client : null) : onNodeOf(client, home);", "const one = blocking ? client : null;", ["tests/cluster.routing.test.ts"]),
 ];
