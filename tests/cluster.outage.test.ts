@@ -48,7 +48,7 @@ async function setUp() {
     });
   // The queue's layout (its shard count) is on one master: every command reads it there.
   const layoutPort = (await cluster.masterOf(layoutKey(prefix, "q"))).port;
-  return { cluster, jobs, cli, layoutPort };
+  return { cluster, jobs, cli, layoutPort, prefix };
 }
 
 function pidOf(cluster: LocalCluster, port: number): number {
@@ -134,5 +134,59 @@ test("a master down with no replica: a long-lived reader's scan of every master 
     }
   } finally {
     await admin.close();
+  }
+}, 90_000);
+
+test("a master down with no replica: a client given one live seed connects, and serves a queue on a live master", async () => {
+  // node-redis connected to every master as it learned the layout and waited for all of them:
+  // with one seed in the URL (the usual form), every process (trigger, worker, result, info)
+  // failed "gave up connecting" while any master was down for good, even for a queue whose
+  // keys all live on healthy masters (full coverage off: the cluster serves them).
+  const cluster = await startCluster({ fullCoverage: false });
+  clusters.push(cluster);
+  const prefix = testPrefix();
+  const masters = cluster.nodes.slice(0, cluster.masters).map((n) => n.port);
+  let queue = "q0";
+  for (let i = 1; (await cluster.masterOf(layoutKey(prefix, queue))).port !== masters[0]; i++) {
+    queue = `q${i}`;
+  }
+  const victim = masters[1]!;
+  await killNode(cluster, cluster.nodes[1 + cluster.masters]!.port); // its replica first
+  await killNode(cluster, victim);
+  const redisUrl = `redis+cluster://127.0.0.1:${masters[0]}`;
+  const q = await Queue.connect({ redisUrl, prefix, queue });
+  try {
+    const id = await q.enqueue("t", 1);
+    expect((await q.getJob(id))?.status).toBe("queued");
+  } finally {
+    await q.close();
+  }
+  const r = await runCli("result", ["--prefix", prefix, "--queue", queue, "nope"], {
+    env: { REDIS_URL: redisUrl },
+    timeoutMs: 40_000,
+  });
+  expect(r.stderr).not.toContain("gave up connecting");
+  expect(r.code).toBe(4); // unknown job: the queue was read
+}, 90_000);
+
+test("a master down with no replica: a wait for jobs on it ends at its time limit, not after the node's 10 s", async () => {
+  // Each command for the dead master's slots waits NODE_WAIT_MS (10 s) for a node to serve
+  // them: a wait's first look did, so waitForJobs({ timeoutMs: 1000 }) (result --wait 1)
+  // answered after 10 s.
+  const { cluster, jobs, layoutPort, prefix } = await setUp();
+  const q = await Queue.connect({ redisUrl: cluster.seedUrl, prefix, queue: "q" });
+  try {
+    const victim = jobs.find((j) => j.port !== layoutPort)!.port;
+    const index = cluster.nodes.findIndex((n) => n.port === victim);
+    await killNode(cluster, cluster.nodes[index + cluster.masters]!.port);
+    await killNode(cluster, victim);
+    const ids = [jobs.find((j) => j.port === victim)!.id, jobs.find((j) => j.port !== victim)!.id];
+    const started = performance.now();
+    const { ended, pending } = await q.waitForJobs(ids, { timeoutMs: 1_000 });
+    expect(performance.now() - started).toBeLessThan(4_000);
+    expect(pending).toEqual(ids);
+    expect(ended.size).toBe(0);
+  } finally {
+    await q.close();
   }
 }, 90_000);

@@ -204,3 +204,22 @@ test("1,000 awaited enqueues go through while a worker of the same process block
     await worker.stop();
   }
 }, 60_000);
+
+test("a worker of 6 shards holds two connections per shard, each to its shard's master", async () => {
+  // Each shard's command connection checked the version of every master, so opened one to
+  // each: a worker of 6 shards held 28 connections on this cluster, not the 12 (plus the first
+  // shard's checks of every master) docs/internals.md says.
+  const prefix = testPrefix();
+  const name = `conns-${prefix}`;
+  const idle = defineTask({ name: "idle", run: async () => {} });
+  const base = { redisUrl: cluster.seedUrl, prefix, shards: 6, concurrency: 4 };
+  const worker = await Worker.start({ ...base, queue: "conns", tasks: [idle], name });
+  try {
+    const lists = await Promise.all(masters.map((p) => onPort(p, ["CLIENT", "LIST"])));
+    const mine = lists.flatMap((l) => String(l).split("\n")).filter((l) => l.includes(`-${name} `));
+    // The first shard's command connection checks every master (3 here) as the worker starts.
+    expect(mine.length).toBeLessThanOrEqual(2 * 6 + 2);
+  } finally {
+    await worker.stop();
+  }
+}, 60_000);

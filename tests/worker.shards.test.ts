@@ -2,12 +2,14 @@
 // lib/worker/shard.ts) under one concurrency limit (lib/worker/slots.ts). Shards work on one
 // standalone Redis (their tags only matter on a cluster), so the test Redis has six.
 import { describe, expect, test } from "bun:test";
+import type { WorkerOptions } from "../lib/config.ts";
 import type { EnqueueJob } from "../lib/engine/enqueue.ts";
 import { GROUP, type QueueKeys, shardKeys } from "../lib/engine/keys.ts";
 import { RetryableError } from "../lib/errors.ts";
 import { mastersOf } from "../lib/redis/cluster.ts";
 import type { Redis } from "../lib/redis/connect.ts";
 import { defineTask, type JobInfo } from "../lib/types.ts";
+import { openQueues } from "../lib/worker/queues.ts";
 import { workerArgs } from "./fixtures/cli/harness.ts";
 import { enqueue } from "./fixtures/engine.ts";
 import {
@@ -304,4 +306,18 @@ describe("a worker of a six-shard queue", () => {
       `worker: queue "default" (prefix ${prefix}) has 6 shards, not 3: the count is fixed when a queue is created (leave out --shards, or use another --queue)\n`,
     );
   });
+});
+
+test("a worker's shards share the queue's keys, computed once for the queue", async () => {
+  // Each shard's worker computed every shard's keys again (a shard tag costs a search): a
+  // worker of N shards spent N² searches starting, 15 s of CPU at 192 shards, about half an
+  // hour at 1,024.
+  const { prefix, keys } = sharded();
+  await using r = await rawRedis();
+  const o = { prefix, name: "w1", shards: SHARDS } as WorkerOptions;
+  const served = await openQueues(r as unknown as Redis, o, ["default"]);
+  expect(served).toHaveLength(SHARDS);
+  const shared = served[0]!.queueKeys;
+  expect(shared.map((k) => k.stream)).toEqual(keys.map((k) => k.stream));
+  for (const s of served) expect(s.queueKeys).toBe(shared);
 });

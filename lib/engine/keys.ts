@@ -4,7 +4,7 @@
 // scripts take one shard's keys, and `shardOf` says which shard an id lives in.
 
 import { DOT_SEGMENT_REASON, isDotSegment } from "../dot-segment.ts";
-import { keySlot, SLOTS } from "../redis/slot.ts";
+import { crc16Digits, crc16Text, SLOTS } from "../redis/slot.ts";
 import { shownInput } from "../safe-text.ts";
 import { dateMs } from "../time.ts";
 import { isValidJobId } from "./record.ts";
@@ -236,9 +236,14 @@ export function shardTag(queue: string, shard: number, shards: number): string {
   const width = SLOTS / shards;
   const low = shard * width + width / 4;
   const high = shard * width + (3 * width) / 4;
+  const head = `${queue}${SHARD_TAG_SEP}${shard}${SHARD_TAG_SEP}`;
+  // The tags differ in their last digits only: the head's CRC once, then each j's digits from
+  // it (a search takes 2N tries on average: at 1,024 shards the keys took 1.6 s of CPU). The
+  // whole tag is the hash tag: no queue name has a brace (QUEUE_NAME) to cut it short.
+  const headCrc = crc16Text(head);
   for (let j = 0; ; j++) {
-    const tag = `${queue}${SHARD_TAG_SEP}${shard}${SHARD_TAG_SEP}${j}`;
-    const slot = keySlot(`{${tag}}`);
+    const tag = `${head}${j}`;
+    const slot = crc16Digits(headCrc, j) % SLOTS;
     if (slot >= low && slot < high) return tag;
     // Past 1024 shards a slot range is under one slot wide: take the first tag in the range.
     if (width < 4 && slot >= shard * width && slot < (shard + 1) * width) return tag;

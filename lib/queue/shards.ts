@@ -5,11 +5,14 @@
 
 import { type QueueKeys, shardOf } from "../engine/keys.ts";
 import { cannotBeRead } from "../engine/unreadable-text.ts";
+import { TIMER_MAX_MS } from "../redis/answer.ts";
 import type { Redis } from "../redis/connect.ts";
 import { safeText } from "../safe-text.ts";
+import { valueWithin } from "../time.ts";
 import type { JobRecord } from "../types.ts";
 import { getJobs } from "./read.ts";
-import { type WaitOptions, type WaitResult, waitForJobs } from "./wait.ts";
+import { type WaitOptions, type WaitResult, type WaitView, waitForJobs } from "./wait.ts";
+import { LAST_LOOK_MS } from "./waiters.ts";
 
 /**
  * Positions of `ids` by the shard each lives in; shard -1 holds the ids that name no shard of
@@ -114,18 +117,20 @@ export async function waitOnShards(
 ): Promise<WaitResult> {
   // One time limit for the whole wait, the time spent opening a connection included.
   const deadline = Date.now() + options.timeoutMs;
-  const waitOn: WaitOn = (shard, list, o) => {
-    // No time left (at the start, or once a connect that hangs is given up): the one look a
-    // wait makes needs no blocking connection, only a read of the cursor and the jobs on
-    // `client`, whose commands are bounded by commandTimeoutMs as any.
-    const look = () => waitForJobs(client, client, keys[shard]!, list, { ...o, timeoutMs: 0 });
-    if (Date.now() >= deadline) return look();
-    const wait = (blocking: Redis) => {
-      const left = { ...o, timeoutMs: Math.max(0, deadline - Date.now()) };
-      return waitForJobs(client, blocking, keys[shard]!, list, left, from?.get(shard) ?? null);
-    };
-    return withBlocking(wait, list, deadline, o.signal, look);
-  };
+  const waitOn: WaitOn = (shard, list, shardOptions) =>
+    byDeadline(deadline, list, shardOptions, (o, view) => {
+      // No time left (at the start, or once a connect that hangs is given up): the one look a
+      // wait makes needs no blocking connection, only a read of the cursor and the jobs on
+      // `client`, whose commands are bounded by commandTimeoutMs as any.
+      const k = keys[shard]!;
+      const look = () => waitForJobs(client, client, k, list, { ...o, timeoutMs: 0 }, null, view);
+      if (Date.now() >= deadline) return look();
+      const wait = (blocking: Redis) => {
+        const left = { ...o, timeoutMs: Math.max(0, deadline - Date.now()) };
+        return waitForJobs(client, blocking, k, list, left, from?.get(shard) ?? null, view);
+      };
+      return withBlocking(wait, list, deadline, o.signal, look);
+    });
   // One shard involved (always so for a queue of one shard): the wait as it always was.
   if (keys.length === 1) return waitOn(0, [...ids], options);
   const groups = [...idsByShard(ids, keys.length)];
@@ -135,6 +140,41 @@ export async function waitOnShards(
   for (const id of unknown) if (options.keepRecords ?? true) ended.set(id, null);
   const waits = waitEachShard(groups, ids, options, unknown.length, waitOn);
   return merged(await Promise.allSettled(waits), ids, ended);
+}
+
+/**
+ * One shard's wait, answered by `deadline` + LAST_LOOK_MS at the latest: a command for a
+ * cluster master that is down (no replica to take over) waits NODE_WAIT_MS (10 s) for a node
+ * to serve it, past the wait's time. The answer is then what the wait found so far (the rest
+ * pending), and the wait is told to stop (it ends once that command does); nothing it finds
+ * later is told to the caller.
+ */
+async function byDeadline(
+  deadline: number,
+  list: readonly string[],
+  options: WaitOptions,
+  wait: (o: WaitOptions, view: WaitView) => Promise<WaitResult>,
+): Promise<WaitResult> {
+  const view: WaitView = {};
+  const limitMs = deadline + LAST_LOOK_MS - Date.now();
+  // No time limit to keep (Infinity, or past what a timer can hold: `--wait` with no limit).
+  if (!(limitMs <= TIMER_MAX_MS)) return wait(options, view);
+  const late = new AbortController();
+  const told = <A extends unknown[]>(f?: (...args: A) => void) =>
+    f && ((...args: A) => late.signal.aborted || f(...args));
+  const o: WaitOptions = {
+    ...options,
+    signal: options.signal ? AbortSignal.any([options.signal, late.signal]) : late.signal,
+    onProgress: told(options.onProgress),
+    onJobProgress: told(options.onJobProgress),
+    onError: told(options.onError),
+  };
+  const answer = await valueWithin(wait(o, view), limitMs);
+  if (answer !== null) return answer;
+  late.abort();
+  const { state } = view;
+  const ended = new Map(state?.ended ?? []);
+  return { ended, pending: list.filter((id) => state?.waiting.has(id) ?? true) };
 }
 
 /** One shard's wait for `list`, on a blocking connection of its own. */

@@ -80,8 +80,10 @@ export async function waitForJobs(
   ids: readonly string[],
   options: WaitOptions,
   from: string | null = null,
+  view?: WaitView,
 ): Promise<WaitResult> {
   const w = newWait(client, blocking, keys, ids, options, from);
+  if (view) view.state = w;
   const { waiting, ended, deadline } = w;
   const check = checker(w);
   // From an enqueue's cursor the first blocking read reads once whatever the time.
@@ -114,6 +116,14 @@ export async function waitForJobs(
 /** A pause after a failed read, ended early by the signal (Queue.close() aborts it too). */
 function backOff(options: WaitOptions, ms: number): Promise<void> {
   return options.signal ? pause(ms, options.signal) : Bun.sleep(ms);
+}
+
+/**
+ * What a wait has found so far (its state, once it began): for a caller that answers before
+ * the wait does (lib/queue/shards.ts, a shard whose master is down past the wait's time).
+ */
+export interface WaitView {
+  state?: { ended: Map<string, JobRecord | null>; waiting: Set<string> };
 }
 
 /** One wait's state, shared by its steps below. */

@@ -49,7 +49,7 @@ export interface ClusterClientOptions {
   failFast?: boolean;
   /** CA certificates (PEM) for rediss+cluster:// (REDIS_TLS_CA). */
   ca?: string;
-  /** For blocking reads: node connections opened lazily, only to the nodes read from. */
+  /** For blocking reads: a client that may send them (its node connections open lazily, as every client's). */
   blocking?: boolean;
   /** CLIENT SETNAME on each node connection (an ACL user without it goes unnamed). */
   name?: string;
@@ -167,8 +167,8 @@ export class Shared {
 
   /**
    * Connected, and no node this client tells of is down (every node, when not scoped). A
-   * blocking client opens a node's connection when a read first reaches it: one still opening
-   * for the first time is no lost connection, or a worker reading every shard would read as not
+   * node's connection opens when a command first needs it (cluster.ts): one still opening for
+   * the first time is no lost connection, or a worker reading every shard would read as not
    * ready (/healthz 503) now and then for nothing.
    */
   get isReady(): boolean {
@@ -176,7 +176,7 @@ export class Shared {
     if (this.#scope !== null) return true;
     return this.#clients().every((c) => {
       if (c.isReady) this.#wasReady.add(c);
-      return c.isReady || (this.blocking && !this.#wasReady.has(c));
+      return c.isReady || !this.#wasReady.has(c);
     });
   }
 

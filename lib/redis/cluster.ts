@@ -143,9 +143,11 @@ export function createClusterClient(url: string, options: ClusterClientOptions):
       disableOfflineQueue: options.failFast ?? false,
     },
     RESP: 2,
-    // A blocking read holds its node's connection: its own cluster client, connected only to
-    // the nodes it reads from, one connection each (docs/cluster.md).
-    minimizeConnections: options.blocking ?? false,
+    // Node connections open as commands first need them, never all as the layout is learned:
+    // node-redis would wait there for every master, so while one is down for good (full
+    // coverage off) no client could connect, for queues on healthy masters too. A blocking
+    // read's client thus connects only to the nodes it reads from (docs/cluster.md).
+    minimizeConnections: true,
     // Asked by Shared instead (cluster-nodes.ts): also for nodes never reached, with back-off.
     topologyRefreshOnReconnectionAttemptStrategy: false,
   }) as unknown as NodeRedisCluster;

@@ -80,6 +80,13 @@ export interface ConnectOptions {
    * commands (a bug): one would stall every other command to its node.
    */
   blocking?: boolean;
+  /**
+   * On a Redis Cluster, the key whose node this connection is for (a worker's shard:
+   * lib/worker/links.ts): its version check asks that node only. The process' first
+   * connection checked every master, and each shard's checking them all again would open a
+   * connection to every master per shard.
+   */
+  home?: string;
 }
 
 /**
@@ -247,7 +254,7 @@ function giveUpLater(
 /** The checks of a connected client, and its name; a failure destroys it (ConnectError). */
 async function checkReady(client: Redis, url: string, options: ConnectOptions, p: Progress) {
   try {
-    await checkServers(client, url, options.blocking);
+    await checkServers(client, url, options.blocking, options.home);
     // A cluster names each node connection as it opens (cluster.ts).
     if (options.name && !isCluster(client)) await setName(client, options.name);
   } catch (err) {

@@ -30,11 +30,13 @@ export class Link {
     onError: (message: string) => void,
     onReady?: () => void,
     blocking = false,
+    home?: string,
   ): Promise<Link> {
     const options = {
       persistent: true,
       watched: true,
       blocking,
+      home,
       reconnectMaxMs: o.reconnectMaxMs,
       timeoutMs: o.commandTimeoutMs,
       onError,

@@ -3,7 +3,7 @@
 import { ConnectError } from "../errors.ts";
 import { valueWithin, within } from "../time.ts";
 import { describeCause, isTransient } from "./cause.ts";
-import { isCluster, mastersOf, NodeDownError, nodeIsDown } from "./cluster.ts";
+import { isCluster, mastersOf, NodeDownError, nodeIsDown, onNodeOf } from "./cluster.ts";
 import type { Redis } from "./connect.ts";
 import { maskUrl } from "./url.ts";
 
@@ -61,13 +61,20 @@ export const NODE_CHECK_MS = 2_000;
  * The version check on the servers a new client uses: one server; every master of a cluster
  * that answers within NODE_CHECK_MS (at least one must; one known down is not waited for); for
  * a blocking client only the node of its keyless commands (it connects to no other until it
- * reads there; the process' command client checks them all).
+ * reads there; the process' command client checks them all), one given a `home` key (a
+ * worker's shard) only that key's node; either opens with that node down (skipped).
  */
-export async function checkServers(client: Redis, url: string, blocking = false): Promise<void> {
+export async function checkServers(
+  client: Redis,
+  url: string,
+  blocking = false,
+  home?: string,
+): Promise<void> {
   if (!isCluster(client)) return preflight(client, url);
-  const masters = blocking ? [client] : await mastersOf(client);
+  const one = home === undefined ? (blocking ? client : null) : onNodeOf(client, home);
+  const masters = one ? [one] : await mastersOf(client);
   const nodes = masters.filter((node) => !nodeIsDown(node));
-  let answered = blocking;
+  let answered = one !== null;
   let silent: unknown;
   const check = async (node: Redis) => {
     try {

@@ -25,6 +25,24 @@ export function crc16(bytes: Uint8Array): number {
 }
 
 /**
+ * The CRC16 of some bytes followed by the ASCII digits of `n` (a whole number), from those
+ * bytes' CRC (`headCrc`): a CRC goes on from where it stopped (lib/engine/keys.ts shardTag).
+ */
+export function crc16Digits(headCrc: number, n: number): number {
+  const digits = String(n);
+  let crc = headCrc;
+  for (let i = 0; i < digits.length; i++) {
+    crc = ((crc << 8) & 0xffff) ^ TABLE[((crc >> 8) ^ digits.charCodeAt(i)) & 0xff]!;
+  }
+  return crc;
+}
+
+/** The CRC16 of a string's UTF-8 bytes. */
+export function crc16Text(text: string): number {
+  return crc16(UTF8.encode(text));
+}
+
+/**
  * The slot of a key: only the part between the first `{` and the next `}` counts when that
  * part is not empty (the cluster specification's hash tags), else the whole key.
  */

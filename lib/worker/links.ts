@@ -16,15 +16,21 @@ export interface Links {
 
 /**
  * Opens the connections of a worker's shard; on failure, closes those already open and throws.
- * `shard` names them (`courier-worker-s3`) when the queue has several.
+ * `shard` names them (`courier-worker-s3`) when the queue has several; `home`, one of its keys,
+ * says its node (on a cluster, each connection checks that node only: ConnectOptions.home).
  */
-export async function openLinks(o: WorkerOptions, outage: Outage, shard = ""): Promise<Links> {
+export async function openLinks(
+  o: WorkerOptions,
+  outage: Outage,
+  shard = "",
+  home?: string,
+): Promise<Links> {
   const opened: Link[] = [];
   const open = async (role: string, blocking = false) => {
     const name = `${role}${shard}`;
     const lost = (cause: string) => outage.lost(name, cause);
     const back = () => outage.back(name);
-    const link = await Link.open(o, `${name}-${o.name}`, lost, back, blocking);
+    const link = await Link.open(o, `${name}-${o.name}`, lost, back, blocking, home);
     opened.push(link);
     return link;
   };

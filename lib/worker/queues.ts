@@ -23,6 +23,12 @@ export interface ServedShard {
   /** The queue's shard count (its shards check their own permissions when above 1). */
   shards: number;
   keys: QueueKeys;
+  /**
+   * Every shard's keys of the queue (its layout's, shard s at index s): one array for all its
+   * shards, computed once (a shard tag costs a search: per shard, a worker of N shards spent
+   * N² searches starting, minutes at 1,024).
+   */
+  queueKeys: readonly QueueKeys[];
 }
 
 /**
@@ -44,7 +50,7 @@ export async function openQueues(
     const levels = (await hasLevels(client, layout.keys)) ? LEVELS : (["normal"] as const);
     for (const level of levels) {
       for (const k of layout.keys) {
-        const at = { queue, place, rank, level, shards: layout.shards };
+        const at = { queue, place, rank, level, shards: layout.shards, queueKeys: layout.keys };
         served.push({ ...at, keys: levelKeys(k, level) });
       }
       rank++;

@@ -4,7 +4,7 @@
 // recurring schedules; normal views beating for their level views. Made once at its start.
 
 import type { WorkerOptions } from "../config.ts";
-import { type Level, limitKeys, type QueueKeys, shardKeys } from "../engine/keys.ts";
+import { type Level, limitKeys, type QueueKeys } from "../engine/keys.ts";
 import { type Logger, silentLogger } from "../log.ts";
 import type { Redis } from "../redis/connect.ts";
 import { ScheduleLoop } from "../schedule/loop.ts";
@@ -108,8 +108,7 @@ export abstract class WorkerParts {
     const o = this.options;
     return new Map(
       this.queues.map((queue) => {
-        const shards = served.find((s) => s.queue === queue)!.shards;
-        const keys = shardKeys(o.prefix, queue, shards);
+        const keys = served.find((s) => s.queue === queue)!.queueKeys;
         const watch = this.pauses.get(queue)!;
         const lk = limitKeys(o.prefix, queue);
         const limits = new QueueLimits(lk, watch, (s) => keys[s], client, this.log);
@@ -144,7 +143,7 @@ export abstract class WorkerParts {
           onStopping: () => this.joinStop(),
           start,
           onNameTaken: () => this.nameTaken(),
-          queueKeys: shardKeys(o.prefix, s.queue, s.shards),
+          queueKeys: s.queueKeys,
           limits: limitsOf.get(s.queue)!,
         }),
     );

@@ -205,7 +205,7 @@ async function openShardLinks(
   // The shards' connections open at once (one after another, a worker of many shards waited
   // for each handshake in turn); those that opened are closed by start() if one did not.
   const rest = Array.from({ length: served.length - 1 }, (_, i) =>
-    openLinks(o, outage, `-s${i + 1}`),
+    openLinks(o, outage, `-s${i + 1}`, served[i + 1]!.keys.meta),
   );
   const linked = await Promise.allSettled(rest);
   for (const r of linked) if (r.status === "fulfilled") links.push(r.value);

@@ -224,4 +224,22 @@ export const outageMutants: Mutant[] = [
     "if (!reply || !/^READONLY\\b/.test(reply.message)) return null;", "return null;", ["tests/connect.replica.test.ts", "tests/cli.text.test.ts"]),
   m("cluster-connect-window-cut-short", "lib/redis/cluster-life.ts", "an unreachable cluster is tried for the whole of retryConnectS, as one server is",
     "if (this.#destroyed || leftMs <= 0) throw err;", "if (this.#destroyed || leftMs <= exponentialMs(100, failures, 1_000)) throw err;", ["tests/cluster.client.test.ts"]),
+  // d: a worker of N shards computed the N shards' keys N times as it started.
+  m("worker-shard-keys-per-shard", "lib/worker/queues.ts", "a worker computes its queue's shard keys once, not once per shard",
+    "queueKeys: layout.keys };", "queueKeys: layout.keys.slice() };", ["tests/worker.shards.test.ts"]),
+  // d: a master down for good (full coverage off) kept every new client from connecting, and a
+  // wait for jobs on it took that node's 10 s whatever its time limit.
+  m("cluster-connect-every-master", "lib/redis/cluster.ts", "a cluster client given one live seed connects while another master is down for good",
+    "    minimizeConnections: true,", "    minimizeConnections: options.blocking ?? false,", ["tests/cluster.outage.test.ts"]),
+  m("wait-past-deadline-dead-master", "lib/queue/shards.ts", "a wait for jobs on a master down for good answers at its time limit, not after the node's 10 s",
+    "const answer = await valueWithin(wait(o, view), limitMs);", "const answer = await wait(o, view);", ["tests/cluster.outage.test.ts"]),
+  m("wait-unlimited-cut", "lib/queue/shards.ts", "a wait with no time limit (trigger --wait) is not cut by an overflowing timer",
+    "  if (!(limitMs <= TIMER_MAX_MS)) return wait(options, view);", "  if (!Number.isFinite(deadline)) return wait(options, view);", ["tests/queue.wait.wrongtype.test.ts"]),
+  m("shard-links-check-every-master", "lib/redis/server.ts", "a worker's shard connections on a cluster go to their shard's master only (two per shard)",
+    "const one = home === undefined ? (blocking ? client : null) : onNodeOf(client, home);", "const one = blocking ? client : null;", ["tests/cluster.routing.test.ts"]),
+  // d: the keys of a queue of 1,024 shards took 1.6 s of CPU (each try hashed its whole tag).
+  m("shard-tag-whole-hash", "lib/engine/keys.ts", "a queue's shard keys are found hashing each try's last digits only (1,024 shards in well under a second)",
+    "const slot = crc16Digits(headCrc, j) % SLOTS;", "const slot = crc16Text(tag) % SLOTS;", ["tests/shards.tags.test.ts"]),
+  m("shard-tag-fast-differs", "lib/engine/keys.ts", "the fast shard-tag search finds the tags of the whole-tag search",
+    "const slot = crc16Digits(headCrc, j) % SLOTS;", "const slot = crc16Digits(headCrc, j + 1) % SLOTS;", ["tests/shards.tags.test.ts"]),
 ];
