@@ -53,6 +53,7 @@ export const LEFT_OUT: Record<string, string[]> = {
     "stack.signals",
     "worker.outage",
     "worker.stop.backoff",
+    "enqueue.refused-busy",
     // A small server of their own, filled, with their queues pinned to one shard (pinShards):
     // the cluster pass would run them again unchanged.
     "redis-full.dead",

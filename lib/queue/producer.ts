@@ -181,6 +181,8 @@ export class Producer {
           size === 1 ? "job not enqueued" : `batch of ${size} jobs not enqueued`,
           `${size === 1 ? "the job" : `the batch of ${size} jobs`} may or may not have been enqueued`,
           keys[shard]?.stream,
+          // One script per part (a plain job: one write, then the script if nothing was added).
+          true,
         ),
     });
     return send();
@@ -192,10 +194,18 @@ export class Producer {
    * RedisFullError) naming the URL and the cause; a LostReplyError saying `unsure` when a
    * write may have been done, its reply lost.
    */
-  call<T>(fn: () => Promise<T>, what = "nothing read", unsure?: string, key?: string): Promise<T> {
-    // `key`: a key the call writes, whose node's memory a refusal reports (on a cluster).
+  call<T>(
+    fn: () => Promise<T>,
+    what = "nothing read",
+    unsure?: string,
+    key?: string,
+    oneCall = false,
+  ): Promise<T> {
+    // `key`: a key the call writes, whose node's memory a refusal reports (on a cluster);
+    // `oneCall`: fn is one command or script (RetryPolicy.oneCall).
     const policy: RetryPolicy = {
       key,
+      oneCall,
       redisUrl: this.options.redisUrl,
       retryConnectS: this.#retryConnectS,
       waitForMemoryS: this.#waitForMemoryS,

@@ -1,7 +1,7 @@
 // How a producer's calls fail and are retried: while Redis is unreachable (`retryConnectS`) or
 // full (`waitForMemoryS`), with back-off; then one typed error that names the URL (password
 // masked) and the cause: ConnectError, or RedisFullError with the server's limit and policy.
-import { ClientClosedError, ClientOfflineError, TimeoutError } from "@redis/client";
+import { ClientClosedError, ClientOfflineError, ErrorReply, TimeoutError } from "@redis/client";
 import {
   ConfigError,
   ConnectError,
@@ -41,6 +41,12 @@ export interface RetryPolicy {
    * enqueued"). Unset for reads, which a lost reply leaves as they were.
    */
   unsure?: string;
+  /**
+   * The call sends one command or one script: an error reply, a transient one too (LOADING,
+   * BUSY, TRYAGAIN, CLUSTERDOWN, MASTERDOWN), means Redis did not run it, so it is not done.
+   * Unset: a call of several commands may have run some before one was refused.
+   */
+  oneCall?: boolean;
 }
 
 /** Runs `fn`, retrying as the policy allows; throws ConnectError, RedisFullError or fn's own. */
@@ -75,7 +81,7 @@ export async function withRetries<T>(
       }
       const full = isOomError(err);
       if (!full && !isTransient(err)) throw err;
-      maybeDone ||= !full && !neverSent(err);
+      maybeDone ||= !full && !neverSent(err) && !(policy.oneCall && err instanceof ErrorReply);
       const budgetS = full ? policy.waitForMemoryS : policy.retryConnectS;
       // The window is used to its end: the last wait is cut to what is left, and the last try
       // made then (giving up once the next wait ended past it cut `--wait-for-memory 3` to 1.5 s).

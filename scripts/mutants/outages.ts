@@ -242,4 +242,6 @@ export const outageMutants: Mutant[] = [
     "const slot = crc16Digits(headCrc, j) % SLOTS;", "const slot = crc16Text(tag) % SLOTS;", ["tests/shards.tags.test.ts"]),
   m("shard-tag-fast-differs", "lib/engine/keys.ts", "the fast shard-tag search finds the tags of the whole-tag search",
     "const slot = crc16Digits(headCrc, j) % SLOTS;", "const slot = crc16Digits(headCrc, j + 1) % SLOTS;", ["tests/shards.tags.test.ts"]),
+  m("refused-call-maybe-done", "lib/redis/calls.ts", "an enqueue Redis refused with a transient error reply (BUSY, LOADING, TRYAGAIN) is said not done, not 'may or may not'",
+    " && !(policy.oneCall && err instanceof ErrorReply);", ";", ["tests/enqueue.refused-busy.test.ts"]),
 ];
