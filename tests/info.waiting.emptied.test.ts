@@ -23,7 +23,8 @@ test("emptied waiting jobs are not counted waiting (the group's lag is stale the
     await r.sendCommand(["XACK", k.stream, GROUP, entry]);
     await r.sendCommand(["XDEL", k.stream, entry]);
   }
-  const ids = [await q.enqueue("echo", 1), await q.enqueue("echo", 2)];
+  await q.enqueue("echo", 1);
+  await q.enqueue("echo", 2);
   const admin = await Admin.connect({ redisUrl: redisUrl(), prefix });
   try {
     expect((await admin.overview()).counts.waiting).toBe(2);
@@ -35,5 +36,4 @@ test("emptied waiting jobs are not counted waiting (the group's lag is stale the
   } finally {
     await admin.close();
   }
-  expect(ids.length).toBe(2);
 });

@@ -274,6 +274,18 @@ describe("settled alone", () => {
     expect((await s.schedules.get("deep"))?.def).toBeNull();
   });
 
+  test("a definition whose payload nests as deep as a payload may (1,000 levels) is read, and fires", async () => {
+    await using s = await setup();
+    const payload = JSON.parse(`${"[".repeat(1_000)}1${"]".repeat(1_000)}`);
+    const spec = { name: "limit", every: "1s", task: "t", payload };
+    const { def } = await s.schedules.add(spec);
+    expect((await s.schedules.get("limit"))?.def?.payload).toEqual(payload);
+    // The same definition again: a no-op, not "exists with another definition".
+    await s.schedules.add(spec);
+    await s.q.client.sendCommand(["ZADD", s.sk.next("q"), String(def!.created_at - 1), "limit"]);
+    expect((await s.pass()).fired).toBe(1);
+  });
+
   test("1000 due schedules of a queue nobody serves never starve a worker's own", async () => {
     await using s = await setup();
     const now = await redisTime(s.q.client);

@@ -18,15 +18,20 @@ export const TOO_DEEP = tooDeep("payload");
  * stored, and what a toJSON made of the value (a 5,000-deep array) is only in the text. Cheap
  * for most payloads: a text shorter than two brackets a level cannot be too deep.
  */
-export function jsonDepthProblem(json: string, what: JsonWhat = "payload"): string | undefined {
-  if (json.length <= 2 * PAYLOAD_DEPTH_MAX) return undefined;
+export function jsonDepthProblem(
+  json: string,
+  what: JsonWhat = "payload",
+  /** The levels allowed: one more for a text that wraps a payload in an object of its own. */
+  most = PAYLOAD_DEPTH_MAX,
+): string | undefined {
+  if (json.length <= 2 * most) return undefined;
   let depth = 0;
   for (let i = 0; i < json.length; i++) {
     const c = json.charCodeAt(i);
     // A string's brackets are no level.
     if (c === 34) i = stringEnd(json, i);
     else if (c === 91 || c === 123) {
-      if (++depth > PAYLOAD_DEPTH_MAX) return tooDeep(what);
+      if (++depth > most) return tooDeep(what);
     } else if (c === 93 || c === 125) depth--;
   }
   return undefined;

@@ -7,7 +7,7 @@ import { QUEUE_NAME } from "../config.ts";
 import { DOT_SEGMENT_REASON, isDotSegment } from "../dot-segment.ts";
 import { InputError } from "../errors.ts";
 import { kind } from "../option-keys.ts";
-import { jsonDepthProblem } from "../queue/payload-depth.ts";
+import { jsonDepthProblem, PAYLOAD_DEPTH_MAX } from "../queue/payload-depth.ts";
 import { payloadJson } from "../queue/payload-json.ts";
 import { shownInput } from "../safe-text.ts";
 import { taskNameProblem } from "../task-check.ts";
@@ -229,8 +229,9 @@ export function cronOf(expression: string, tz: string | undefined): Cron {
 export function parseDef(text: string | null | undefined): ScheduleDef | null {
   if (typeof text !== "string") return null;
   // Nested past any payload's depth (a hand edit: saving refuses it), its tick's enqueue took
-  // JSON.stringify 5 s to refuse, the worker's event loop blocked, and listing it threw.
-  if (jsonDepthProblem(text) !== undefined) return null;
+  // JSON.stringify 5 s to refuse, the worker's event loop blocked, and listing it threw. The
+  // definition wraps its payload in one object: a payload at the limit is one level deeper here.
+  if (jsonDepthProblem(text, "payload", PAYLOAD_DEPTH_MAX + 1) !== undefined) return null;
   let v: Partial<ScheduleDef>;
   try {
     v = JSON.parse(text);
