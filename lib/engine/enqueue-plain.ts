@@ -1,17 +1,18 @@
-// The common enqueue, with no script (docs/internals.md, "1. Enqueue"): one auto-id job, due
-// now, at the normal level, from a producer on one server that never sends a call twice (no
-// retry window: no receipt is ever looked for) to a queue whose format, layout and key types
-// the script checked less than PLAIN_RECHECK_MS ago. One write: the events cursor's `XREVRANGE`,
-// the `enqueued` count's `HINCRBY` and the job's `XADD … NOMKSTREAM`. enqueue.lua does the rest
-// (receipts, ids, delays, levels, a fresh queue's format) and says every refusal.
+// The common enqueue in one small script call (enqueue-one.lua; docs/internals.md, "1. Enqueue"):
+// one auto-id job, due now, at the normal level, from a producer on one server that never sends
+// a call twice (no retry window: no receipt is ever looked for) to a queue whose format, layout
+// and key types enqueue.lua checked less than PLAIN_RECHECK_MS ago: the events cursor, the
+// job's `XADD … NOMKSTREAM` and its count, nothing else. enqueue.lua does the rest (receipts,
+// ids, delays, levels, a fresh queue's format) and says every refusal.
 import { ErrorReply } from "@redis/client";
 import type { Redis } from "../redis/connect.ts";
 import type { EnqueueReply, PreparedJob } from "./enqueue.ts";
 import type { QueueKeys } from "./keys.ts";
+import { scriptCommand, scripts, sendScript } from "./lua.ts";
 
 /**
- * Whether `job` can go without the script: an auto id at the normal level (due now: a delayed
- * job, and a high or low one, always has an id, prepareBatch's if not the caller's).
+ * Whether `job` can go this way: an auto id at the normal level (due now: a delayed job, and a
+ * high or low one, always has an id, prepareBatch's if not the caller's).
  */
 export function isPlain(job: PreparedJob): boolean {
   return job.id === "" && job.level === "normal";
@@ -19,22 +20,20 @@ export function isPlain(job: PreparedJob): boolean {
 
 /** What a plain enqueue falls back on, and tells. */
 export interface PlainHooks {
-  /** The script, for the same job: it refuses as every enqueue does, or enqueues the job. */
+  /** enqueue.lua, for the same job: it refuses as every enqueue does, or enqueues the job. */
   script: () => Promise<EnqueueReply>;
-  /** This shard's next jobs go by the script (something failed: it checks the queue first). */
+  /** This shard's next jobs go by enqueue.lua (something failed: it checks the queue first). */
   off: () => void;
 }
 
+type OneReply = [string | null, string | null, number];
+
 /**
- * Sends `job` (isPlain). The count goes just before the entry, so the two see the same Redis
- * (a full one refuses both: a command's memory check, and nothing of another client's runs
- * between two commands of one write). No entry added (a stream key of another type, a full
- * Redis, no stream: Redis emptied or restarted without its data since the check): the script
- * sends the job (writing a lost queue's format again, checking its layout) or refuses it; a
- * count made for it is taken back only when the queue was lost (its counter starts again
- * anyway), else kept: a counter that goes down reads as a reset. Added with its count refused
- * (`stats` of another type): kept, uncounted. Either way the shard goes by the script until it
- * has checked the queue again: a count is off by one at most once per such failure.
+ * Sends `job` (isPlain). Nothing written (an error reply: a stream key of another type, a full
+ * Redis, no ids left; or no stream: Redis emptied or restarted without its data since the check):
+ * enqueue.lua sends the job (writing a lost queue's format again, checking its layout) or
+ * refuses it. Added with its count refused (`stats` of another type): the job is in, uncounted.
+ * Either way the shard goes by enqueue.lua until it has checked the queue again.
  */
 export async function enqueuePlain(
   client: Redis,
@@ -42,31 +41,32 @@ export async function enqueuePlain(
   job: PreparedJob,
   hooks: PlainHooks,
 ): Promise<EnqueueReply> {
+  const s = scripts.enqueueOne;
+  const fields = 8 + (job.options === "" ? 0 : 2) + (job.limitKey === "" ? 0 : 2);
+  const { command, at } = scriptCommand(s, [keys.stream, keys.stats, keys.events], fields);
   // The fields in the order enqueue.lua writes a batch's first job's.
-  const xadd = ["XADD", keys.stream, "NOMKSTREAM", "*", "t", job.task, "p", job.payload];
-  xadd.push("a", "0", "m", job.maxAttempts);
-  if (job.options !== "") xadd.push("o", job.options);
-  if (job.limitKey !== "") xadd.push("k", job.limitKey);
-  // Sent in one turn, so written together and run in this order. The cursor before the entry:
-  // no event of the job can come before it (as enqueue.lua reads it).
-  const [cursor, count, entry] = await Promise.allSettled([
-    client.sendCommand<[string, string[]][]>(["XREVRANGE", keys.events, "+", "-", "COUNT", "1"]),
-    client.sendCommand(["HINCRBY", keys.stats, "enqueued", "1"]),
-    client.sendCommand<string | null>(xadd),
-  ]);
-  if (entry.status === "rejected" && !(entry.reason instanceof ErrorReply)) throw entry.reason;
-  if (entry.status === "rejected" || entry.value === null) {
+  let i = at;
+  for (const v of ["t", job.task, "p", job.payload, "a", "0", "m", job.maxAttempts])
+    command[i++] = v;
+  if (job.options !== "") [command[i++], command[i++]] = ["o", job.options];
+  if (job.limitKey !== "") [command[i++], command[i++]] = ["k", job.limitKey];
+  let reply: OneReply;
+  try {
+    reply = await sendScript<OneReply>(client, s, command);
+  } catch (err) {
+    if (!(err instanceof ErrorReply)) throw err; // no reply: it may have been added
     hooks.off();
-    if (entry.status === "fulfilled" && count.status === "fulfilled") {
-      await client.sendCommand(["HINCRBY", keys.stats, "enqueued", "-1"]);
-    }
     return hooks.script();
   }
-  if (count.status === "rejected") hooks.off();
-  const entryId = entry.value;
+  const [entry, cursor, counted] = reply;
+  if (entry === null) {
+    hooks.off();
+    return hooks.script();
+  }
+  if (counted !== 1) hooks.off();
   return {
-    jobs: [{ id: entryId + keys.idSuffix, entryId, created: true }],
-    // None when the events key is not a stream: the wait then looks first (as the script's).
-    eventsCursor: cursor.status === "fulfilled" ? (cursor.value[0]?.[0] ?? "0-0") : null,
+    jobs: [{ id: entry + keys.idSuffix, entryId: entry, created: true }],
+    // None when the events key is not a stream: the wait then looks first (as enqueue.lua's).
+    eventsCursor: cursor,
   };
 }

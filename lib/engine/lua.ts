@@ -13,6 +13,7 @@ import discardLua from "./lua/discard.lua" with { type: "text" };
 import emptyLua from "./lua/empty.lua" with { type: "text" };
 import endedLua from "./lua/ended.lua" with { type: "text" };
 import enqueueLua from "./lua/enqueue.lua" with { type: "text" };
+import enqueueOneLua from "./lua/enqueue-one.lua" with { type: "text" };
 import failLua from "./lua/fail.lua" with { type: "text" };
 import finishLua from "./lua/finish.lua" with { type: "text" };
 import giveBackLua from "./lua/give-back.lua" with { type: "text" };
@@ -94,6 +95,7 @@ export const scripts = lazily({
   // Each is called by one typed function in lib/engine/<name>.ts (discard's is in requeue.ts),
   // which owns its KEYS and ARGV order. The common path first: enqueue, finish.
   enqueue: () => script("enqueue", enqueueLua, 6),
+  enqueueOne: () => script("enqueue-one", enqueueOneLua, 3),
   finish: () => script("finish", finishLua, 8),
   // Failed attempts (retry or dead letter), and retries and delayed jobs brought back when due.
   fail: () => script("fail", failLua, 8),

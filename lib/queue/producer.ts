@@ -45,11 +45,11 @@ export class Producer {
   #retryConnectS: number;
   #waitForMemoryS: number;
   /**
-   * The shards a plain job may be sent to without the script (lib/engine/enqueue-plain.ts), each
-   * with the time (ms, this host's monotonic clock) the script (or the connect) last checked it:
-   * its format, layout and key types. Past PLAIN_RECHECK_MS the next job goes by the script,
-   * which checks again. None when a retry window may send a call twice (only the script's
-   * receipt makes that safe), nor on a cluster (its one call per shard is kept).
+   * The shards a plain job may be sent to by enqueue-one.lua (lib/engine/enqueue-plain.ts), each
+   * with the time (ms, this host's monotonic clock) enqueue.lua last created a job there, having
+   * checked its format, layout and key types: a Queue's first job on a shard goes by enqueue.lua,
+   * and past PLAIN_RECHECK_MS the next does again. None when a retry window may send a call
+   * twice (only enqueue.lua's receipt makes that safe), nor on a cluster (kept as it was).
    */
   readonly #plain = new Map<number, number>();
 
@@ -64,12 +64,6 @@ export class Producer {
     this.client = client;
     this.options = options;
     this.layout = layout;
-    if (!this.#resends()) {
-      const now = performance.now();
-      layout.formatted.forEach((known, s) => {
-        if (known) this.#plain.set(s, now);
-      });
-    }
   }
 
   /** Whether enqueues go by the script only: a call may be sent again (a retry window), or a cluster. */
