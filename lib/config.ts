@@ -273,10 +273,11 @@ export const MOVE_BYTES = 1_048_576;
 export const WAITER_IDLE_MS = 30_000;
 
 /**
- * A producer sends a plain job without the script (lib/engine/enqueue-plain.ts) for this long
- * after the script last checked the shard (its format, its layout, its keys' types), then sends
- * the next by the script again: a queue changed by hand under a running producer is refused
- * within this time.
+ * A producer sends a plain job by enqueue-one.lua (lib/engine/enqueue-plain.ts) for this long
+ * after enqueue.lua last created a job on the shard (checking its keys' types and, on a queue of
+ * one shard, its shard count), then sends the next by enqueue.lua again: a key of the queue
+ * given another type, or a one-shard queue made again with other shards, under a running
+ * producer is refused within this time.
  */
 export const PLAIN_RECHECK_MS = 1_000;
 

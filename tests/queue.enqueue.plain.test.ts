@@ -1,7 +1,8 @@
-// The common enqueue without a script (lib/engine/enqueue-plain.ts): one auto-id job, due now,
-// at the normal level, from a Queue on one server with no retry window, to a queue whose format
-// the script checked less than PLAIN_RECHECK_MS ago, is its cursor read, count and XADD in one
-// write; anything else goes by enqueue.lua (a cluster's every job), and so does every refusal.
+// The common enqueue in one small call (lib/engine/enqueue-plain.ts, enqueue-one.lua): one
+// auto-id job, due now, at the normal level, from a Queue on one server with no retry window,
+// to a shard where enqueue.lua created a job less than PLAIN_RECHECK_MS ago, is its cursor
+// read, XADD and count; anything else goes by enqueue.lua (a cluster's every job), and so does
+// every refusal.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";

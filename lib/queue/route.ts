@@ -62,9 +62,9 @@ export function shardedSender(
     call: PartCall;
     onReply?: (r: EnqueueReply, shard: number) => void;
     /**
-     * Whether a part of one plain job (enqueue-plain.ts) may go to `shard` without the script:
-     * the producer sends nothing twice, and knows the shard's format written (`plainOn`: the
-     * script created a job there); `plainOff`: a plain job found the shard otherwise.
+     * Whether a part of one plain job may go to `shard` by enqueue-one.lua (enqueue-plain.ts):
+     * the producer sends nothing twice, and enqueue.lua created a job there lately (`plainOn`:
+     * it just did); `plainOff`: a plain job found the shard otherwise.
      */
     plain?: (shard: number) => boolean;
     plainOn?: (shard: number) => void;
