@@ -159,7 +159,11 @@ describe("graceful shutdown", () => {
       a.proc.kill("SIGTERM");
       await a.logged("stopping: waiting for jobs in flight");
       a.proc.kill("SIGTERM");
-      expect((await a.ended()).code).toBe(130);
+      const ended = await a.ended();
+      expect(ended.code).toBe(130);
+      // The worker's own exit, said by its warning alone: not as a task's process.exit.
+      const events = logEvents(ended.stdout).map((e) => e.event);
+      expect(events.at(-1)).toStartWith("second signal: exiting now");
       await expectLeftByA(prefix, id);
       await using redis = await rawRedis();
       expect(await pendingCount(redis, prefix)).toBe(1);

@@ -43,6 +43,7 @@ const MODULES: Record<string, string> = {
   ].join("\n"),
   // A task that ends the worker's process, as if it were done.
   "exits.ts": "export default { name: 'quit', async run() { process.exit(0); } };\n",
+  "exits3.ts": "export default { name: 'quit3', async run() { process.exit(3); } };\n",
 };
 
 beforeAll(() => {
@@ -164,6 +165,25 @@ describe("worker --tasks", () => {
       .split("\n")
       .map((l) => JSON.parse(l));
     expect(lines.at(-1)).toMatchObject({ level: "error" });
+    expect(lines.at(-1).event).toStartWith("the process is exiting while the worker runs");
+    expect((await q.getJob(id))?.status).toBe("started");
+  }, 30_000);
+
+  // A code of its own is kept (a supervisor sees a failure), but nothing said why the worker
+  // ended: its log stopped mid-run.
+  test("a task that calls process.exit(3): exit 3 and one line saying why", async () => {
+    const prefix = testPrefix();
+    await using q = await openQueue({ prefix, maxAttempts: 1 });
+    const id = await q.enqueue("quit3", null);
+    const run = await worker([
+      ...["--tasks", "./exits3.ts", "--burst", "--prefix", prefix, "--log-format", "json"],
+    ]);
+    expect(run.code).toBe(3);
+    const lines = run.stdout
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
+    expect(lines.at(-1)).toMatchObject({ level: "error", code: 3 });
     expect(lines.at(-1).event).toStartWith("the process is exiting while the worker runs");
     expect((await q.getJob(id))?.status).toBe("started");
   }, 30_000);

@@ -44,6 +44,7 @@ export async function runWorker(options: RunWorkerOptions): Promise<Worker> {
       logger.log("warn", "second signal: exiting now; unfinished jobs will be claimed by others", {
         signal,
       });
+      process.off("exit", onExit); // this exit is ours, said above
       process.exit(130);
     }
     logger.log("info", "stopping (send the signal again to exit at once)", { signal });
@@ -61,15 +62,16 @@ export async function runWorker(options: RunWorkerOptions): Promise<Worker> {
   // A task's code that ends the process (`process.exit()`) while the worker runs leaves its
   // running jobs to be claimed by others after claimIdleMs; exit 0 there would tell a
   // supervisor that restarts on failure only that the worker ended well: 70 instead, said.
-  const onExit = (code: number) => {
-    if (code !== 0) return;
+  // Another code is kept, and said too: else the log just stopped mid-run.
+  function onExit(code: number) {
+    const exit = code === 0 ? 70 : code;
     logger.log(
       "error",
-      "the process is exiting while the worker runs (a task called process.exit?); exit 70: its running jobs are claimed by other workers after the claim timeout",
-      {},
+      `the process is exiting while the worker runs (a task called process.exit?); exit ${exit}: its running jobs are claimed by other workers after the claim timeout`,
+      { code: exit },
     );
-    process.exitCode = 70;
-  };
+    process.exitCode = exit;
+  }
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
   process.on("exit", onExit);
