@@ -61,6 +61,22 @@ test("a server that accepts and never answers: every command exits 6 with one li
   }
 }, 30_000);
 
+// README: connecting gives up after 5 s, every command's; a worker's took its command bound
+// (10 s) for it. The defaults themselves: no COURIER_COMMAND_TIMEOUT_MS here.
+test("a worker gives up connecting to a silent server after the connect bound, 5 s", async () => {
+  const silent = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
+  try {
+    const url = `redis://127.0.0.1:${silent.port}`;
+    const r = await runCli("worker", ["--redis-url", url], { timeoutMs: 15_000 });
+    expect(r.stderr.trim()).toBe(
+      `worker: cannot connect to Redis at ${url}: no answer within 5000 ms`,
+    );
+    expect(r.code).toBe(6);
+  } finally {
+    silent.stop(true);
+  }
+}, 30_000);
+
 test("a worker's connection says it got no answer, not that the socket closed", async () => {
   const silent = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
   try {

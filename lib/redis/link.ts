@@ -1,7 +1,7 @@
 // A worker's connection that can be replaced. node-redis reconnects by itself when a socket
 // closes, but not when it stalls (see watchdog.ts); then the stalled client is destroyed and
 // a fresh one opened. Calls made meanwhile fail fast and are retried by their owners.
-import type { WorkerOptions } from "../config.ts";
+import { defaults, type WorkerOptions } from "../config.ts";
 import { exponentialMs, pause } from "../time.ts";
 import { closeClient, destroy } from "./close.ts";
 import { onNodeOf, scopeEvents } from "./cluster.ts";
@@ -38,7 +38,9 @@ export class Link {
       blocking,
       home,
       reconnectMaxMs: o.reconnectMaxMs,
-      timeoutMs: o.commandTimeoutMs,
+      // Connecting gives up as every command's does (README): the connect bound, or the command
+      // bound when that is shorter; never the longer command bound (10 s) alone.
+      timeoutMs: Math.min(o.commandTimeoutMs, defaults.connectTimeoutMs),
       onError,
       onReady,
       name,

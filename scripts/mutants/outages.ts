@@ -189,6 +189,8 @@ export const outageMutants: Mutant[] = [
     "return this.#gate.call(fn, this.#url);", "return this.#gate.call(fn);", ["tests/close.calls.test.ts"]),
   m("link-reconnect-not-aborted", "lib/redis/link.ts", "a link closed while it reconnects aborts the connect under way (no socket left opening)",
     "{ ...this.options, persistent: true, signal }", "{ ...this.options, persistent: true }", ["tests/link.close.test.ts"]),
+  m("link-connect-command-bound", "lib/redis/link.ts", "a worker gives up connecting to a silent server after the connect bound (5 s), as every command",
+    "timeoutMs: Math.min(o.commandTimeoutMs, defaults.connectTimeoutMs),", "timeoutMs: o.commandTimeoutMs,", [T]),
   m("connect-signal-ignored", "lib/redis/connect.ts", "an aborted connect destroys its client at once",
     "  options.signal?.addEventListener(\"abort\", abort, { once: true });\n", "", ["tests/link.close.test.ts"]),
   m("watchdog-replaces-while-stopping", "lib/worker/shard-wiring.ts", "a stopping worker's watchdog opens no replacement connection",
