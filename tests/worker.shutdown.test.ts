@@ -48,6 +48,9 @@ describe("graceful stop", () => {
       () => log.events().includes("stopping: waiting for jobs in flight"),
       "the worker to wait for its job",
     );
+    // Its grace in whole ms (a monotonic clock's difference read 497.35703999999987).
+    const waiting = log.records.find((x) => x.event === "stopping: waiting for jobs in flight");
+    expect(Number.isInteger(waiting?.fields.graceMs)).toBe(true);
     finish();
     await stopping;
     expect(await q.getJob(id)).toMatchObject({ status: "finished", result: "done", attempts: 1 });

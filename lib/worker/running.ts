@@ -201,7 +201,7 @@ export class Jobs extends AttemptEnds {
     if (this.size > 0) {
       this.log.log("info", "stopping: waiting for jobs in flight", {
         inFlight: this.size,
-        graceMs,
+        graceMs: Math.round(graceMs),
       });
       await grace.until(this.empty());
     }

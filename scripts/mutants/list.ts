@@ -949,6 +949,8 @@ export const mutants: Mutant[] = [
     "const more = c.unservedTasksTotal - c.unservedTasks.length;", "const more = 0;", [T("dashboard.unserved")]),
   m("info-watch-closed-pipe-unreachable", "bin/info.ts", "info --watch | head ends quietly, exit 0, never taking the closed pipe for Redis unreachable",
     "        if (isClosedOutput(err)) return;\n", "", [T("cli.hardening")]),
+  m("stop-grace-log-float", "lib/worker/running.ts", "the stop's log line gives its grace in whole ms",
+    "        graceMs: Math.round(graceMs),", "        graceMs,", [T("worker.shutdown")]),
 ];
 
 // The engine's mutants (scripts/mutants/engine.ts).
