@@ -79,6 +79,8 @@ export const inputMutants: Mutant[] = [
     "  return at === -1 ? message : `", "  return at !== -2 ? message : `", [T("connect.args-echo")]),
   m("auth-echo-kept-in-cause", "lib/redis/connect.ts", "a connect error's cause keeps no password a Redis without AUTH echoed",
     "    argsEchoOffIn(cause); // kept as the cause", "    // kept as the cause", [T("connect.args-echo")]),
+  m("token-not-ascii-taken", "lib/dashboard/options.ts", "a dashboard token that is not printable ASCII (no header sends it as typed) is refused",
+    "if (/[^\\x20-\\x7e]/.test(token)) {", "if (false) {", [T("dashboard.token")]),
   m("token-whitespace-taken", "lib/dashboard/options.ts", "a dashboard token with whitespace at either end is refused",
     "if (token !== token.trim()) {", "if (false) {", [T("dashboard.token")]),
   m("duration-unit-twice", "lib/admin/duration.ts", "a duration gives each unit once, largest first",
