@@ -27,7 +27,7 @@ const command = defineCommand({
     token: {
       type: "string",
       description:
-        "Turns actions on; at least 16 characters (e.g. `openssl rand -hex 16`); the page asks for it, API calls send it as Authorization: Bearer or X-Courier-Token (env COURIER_DASHBOARD_TOKEN; default: actions off)",
+        "Turns actions on; at least 16 characters of printable ASCII (e.g. `openssl rand -hex 16`); the page asks for it, API calls send it as Authorization: Bearer or X-Courier-Token (env COURIER_DASHBOARD_TOKEN; default: actions off)",
     },
     "token-reads": {
       type: "boolean",

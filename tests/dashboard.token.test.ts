@@ -1,5 +1,6 @@
 // A dashboard token with a space, tab or newline at either end: every request's header is read
-// without them, so no action could ever be allowed. Refused at start (exit 2, one line, the
+// without them, so no action could ever be allowed; nor with a character that is not printable
+// ASCII (`é`: curl sends UTF-8, read as Latin-1; a browser sends none beyond Latin-1). Refused at start (exit 2, one line, the
 // token never shown), by the dashboard and by the stack that would start it.
 import { describe, expect, test } from "bun:test";
 import { checkDashboardToken } from "../lib/dashboard/options.ts";
@@ -12,6 +13,9 @@ const GOOD = "0123456789abcdef0123";
 const UNSENDABLE =
   "the dashboard token (--token or COURIER_DASHBOARD_TOKEN) starts or ends with a space, tab or newline: no request could send it; remove them";
 
+const NOT_ASCII =
+  "the dashboard token (--token or COURIER_DASHBOARD_TOKEN) holds a character that is not printable ASCII (a letter with an accent, a control character): no request could send it as typed; use ASCII letters, digits and punctuation (`openssl rand -hex 16`)";
+
 describe("checkDashboardToken", () => {
   test.each([`${GOOD} `, ` ${GOOD}`, `${GOOD}\n`, `\t${GOOD}`, " short "])(
     "refuses %p",
@@ -20,9 +24,19 @@ describe("checkDashboardToken", () => {
     },
   );
 
-  test.each([GOOD, "0123456789 abcdef", undefined])("takes %p", (token) => {
-    expect(() => checkDashboardToken(token)).not.toThrow();
-  });
+  test.each(["é".repeat(18), `${GOOD}\u00a0x`, `${GOOD}\x01x`, `${GOOD}\nx`, `${GOOD}\u200bx`])(
+    "refuses %p: not printable ASCII, which no header sends as typed",
+    (token) => {
+      expect(() => checkDashboardToken(token)).toThrow(new ConfigError(NOT_ASCII));
+    },
+  );
+
+  test.each([GOOD, "0123456789 abcdef", "!#$%&'()*+,-./:;<=>?@[]^_`{|}~", undefined])(
+    "takes %p",
+    (token) => {
+      expect(() => checkDashboardToken(token)).not.toThrow();
+    },
+  );
 });
 
 test("dashboard: a token from the environment with a trailing space exits 2, not shown", async () => {
@@ -31,6 +45,13 @@ test("dashboard: a token from the environment with a trailing space exits 2, not
   expect(r.code).toBe(2);
   expect(r.stderr).toBe(`dashboard: ${UNSENDABLE}\nRun with --help to see the options.\n`);
   expect(r.stdout).toBe("");
+});
+
+test("dashboard: a token with a letter not ASCII exits 2: no request could match it", async () => {
+  const env = { COURIER_DASHBOARD_TOKEN: "é".repeat(18) };
+  const r = await runCli("dashboard", ["--prefix", testPrefix(), "--port", "0"], { env });
+  expect(r.code).toBe(2);
+  expect(r.stderr).toBe(`dashboard: ${NOT_ASCII}\nRun with --help to see the options.\n`);
 });
 
 test("dashboard --token with a leading space, in process", async () => {

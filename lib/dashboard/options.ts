@@ -21,6 +21,14 @@ export function checkDashboardToken(token: string | undefined): void {
       "the dashboard token (--token or COURIER_DASHBOARD_TOKEN) starts or ends with a space, tab or newline: no request could send it; remove them",
     );
   }
+  // A header carries bytes: a browser refuses to send one beyond Latin-1, curl sends UTF-8 that
+  // the server reads as Latin-1, and a control character ends or breaks the header. Such a
+  // token started the dashboard, and no action was ever allowed (403 wrong token).
+  if (/[^\x20-\x7e]/.test(token)) {
+    throw new ConfigError(
+      "the dashboard token (--token or COURIER_DASHBOARD_TOKEN) holds a character that is not printable ASCII (a letter with an accent, a control character): no request could send it as typed; use ASCII letters, digits and punctuation (`openssl rand -hex 16`)",
+    );
+  }
   if (token.length >= TOKEN_MIN_CHARS) return;
   throw new ConfigError(
     `the dashboard token (--token or COURIER_DASHBOARD_TOKEN) must be at least ${TOKEN_MIN_CHARS} characters, got ${token.length}: make one with \`openssl rand -hex 16\``,

@@ -46,10 +46,33 @@ export function describeCause(err: unknown): string {
     // Courier's own codes (ECONNECT) say nothing its message does not.
     const code = err instanceof CourierError ? undefined : (err as { code?: string }).code;
     // node-redis' TimeoutError (a command unsent past its timeout) has no message.
-    const msg = err.message || (err instanceof TimeoutError ? NO_ANSWER : err.name);
+    const msg = argsEchoOff(err.message) || (err instanceof TimeoutError ? NO_ANSWER : err.name);
     return (code && !msg.includes(code) ? `${code} ${msg}` : msg) + dbHint(msg);
   }
   return String(err);
+}
+
+/** Where Redis' reply to an unknown command starts echoing its arguments. */
+const ARGS_ECHO = ", with args beginning with:";
+
+/**
+ * `message` without Redis' echo of an unknown command's arguments ("ERR unknown command 'AUTH',
+ * with args beginning with: 'PASSWORD'"): a Redis without AUTH (renamed away, or a proxy) echoes
+ * the URL's password, which was printed. Said instead: "(its arguments not shown)".
+ */
+export function argsEchoOff(message: string): string {
+  const at = message.indexOf(ARGS_ECHO);
+  return at === -1 ? message : `${message.slice(0, at)} (its arguments not shown)`;
+}
+
+/**
+ * The same, in the error itself (and its causes): a connect error keeps it as its cause, and a
+ * program that logs that error whole printed the password.
+ */
+export function argsEchoOffIn(err: unknown): void {
+  for (const e of causes(err)) {
+    if (e instanceof Error && e.message.includes(ARGS_ECHO)) e.message = argsEchoOff(e.message);
+  }
 }
 
 /**

@@ -6,7 +6,7 @@ import { defaults } from "../config.ts";
 import { ConfigError, ConnectError } from "../errors.ts";
 import { exponentialMs } from "../time.ts";
 import { answerLimit, limitAnswers, TIMER_MAX_MS } from "./answer.ts";
-import { describeCause, isConnectionError, isNoPerm } from "./cause.ts";
+import { argsEchoOffIn, describeCause, isConnectionError, isNoPerm } from "./cause.ts";
 import { destroy, markStalled } from "./close.ts";
 import { createClusterClient, isCluster } from "./cluster.ts";
 import { checkServers } from "./server.ts";
@@ -131,6 +131,7 @@ export async function connect(url: string, options: ConnectOptions = {}): Promis
     options.signal?.removeEventListener("abort", abort);
     destroy(client);
     const cause = p.lastCause ?? err;
+    argsEchoOffIn(cause); // kept as the cause: never with a password a Redis echoed
     throw new ConnectError(
       `cannot connect to Redis at ${maskUrl(url)}: ${describeCause(cause)}${tlsHint(cause)}`,
       { cause },
