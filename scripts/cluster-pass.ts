@@ -54,6 +54,7 @@ export const LEFT_OUT: Record<string, string[]> = {
     "worker.outage",
     "worker.stop.backoff",
     "enqueue.refused-busy",
+    "connect.args-echo",
     // A small server of their own, filled, with their queues pinned to one shard (pinShards):
     // the cluster pass would run them again unchanged.
     "redis-full.dead",
