@@ -21,11 +21,10 @@ export class ProducerLayout {
     readonly client: Redis,
     readonly names: Names,
     layout: Layout,
-    /** Per shard, whether it had a format at connect. */
-    readonly formatted: readonly boolean[],
+    recorded: boolean,
   ) {
     this.#layout = layout;
-    this.#recorded = formatted.every(Boolean) ? Promise.resolve() : null;
+    this.#recorded = recorded ? Promise.resolve() : null;
   }
 
   /**
@@ -36,7 +35,7 @@ export class ProducerLayout {
   static async open(client: Redis, names: Names): Promise<ProducerLayout> {
     const layout = await openLayout(client, names.prefix, names.queue, names.shards, false);
     const formats = await Promise.all(layout.keys.map((k) => checkFormat(client, k)));
-    return new ProducerLayout(client, names, layout, formats);
+    return new ProducerLayout(client, names, layout, formats.every(Boolean));
   }
 
   get current(): Layout {

@@ -47,8 +47,8 @@ export class Producer {
   /**
    * The shards a plain job may be sent to by enqueue-one.lua (lib/engine/enqueue-plain.ts), each
    * with the time (ms, this host's monotonic clock) enqueue.lua last created a job there, having
-   * checked its format, layout and key types: a Queue's first job on a shard goes by enqueue.lua,
-   * and past PLAIN_RECHECK_MS the next does again. None when a retry window may send a call
+   * checked its keys' types and, on a queue of one shard, its shard count: a Queue's first job on
+   * a shard goes by enqueue.lua, and past PLAIN_RECHECK_MS the next does again. None when a retry window may send a call
    * twice (only enqueue.lua's receipt makes that safe), nor on a cluster (kept as it was).
    */
   readonly #plain = new Map<number, number>();
