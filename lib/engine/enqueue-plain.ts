@@ -42,14 +42,14 @@ export async function enqueuePlain(
   hooks: PlainHooks,
 ): Promise<EnqueueReply> {
   const s = scripts.enqueueOne;
-  const fields = 8 + (job.options === "" ? 0 : 2) + (job.limitKey === "" ? 0 : 2);
-  const { command, at } = scriptCommand(s, [keys.stream, keys.stats, keys.events], fields);
   // The fields in the order enqueue.lua writes a batch's first job's.
-  let i = at;
-  for (const v of ["t", job.task, "p", job.payload, "a", "0", "m", job.maxAttempts])
-    command[i++] = v;
-  if (job.options !== "") [command[i++], command[i++]] = ["o", job.options];
-  if (job.limitKey !== "") [command[i++], command[i++]] = ["k", job.limitKey];
+  const fields = ["t", job.task, "p", job.payload, "a", "0", "m", job.maxAttempts];
+  if (job.options !== "") fields.push("o", job.options);
+  if (job.limitKey !== "") fields.push("k", job.limitKey);
+  const { command, at } = scriptCommand(s, [keys.stream, keys.stats, keys.events], fields.length);
+  fields.forEach((v, k) => {
+    command[at + k] = v;
+  });
   let reply: OneReply;
   try {
     reply = await sendScript<OneReply>(client, s, command);
