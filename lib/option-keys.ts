@@ -97,3 +97,10 @@ function distance(a: string, b: string): number {
   }
   return prev[b.length]!;
 }
+
+/** A logger a worker or a scheduler can call: an object with a log function (ConfigError). */
+export function checkLogger(logger: unknown): void {
+  if (logger !== undefined && typeof (logger as { log?: unknown } | null)?.log !== "function") {
+    throw new ConfigError(`logger must be an object with a log function, got ${kind(logger)}`);
+  }
+}

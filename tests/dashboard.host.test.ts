@@ -172,6 +172,17 @@ describe("--host NAME that resolves to loopback", () => {
     expect(checkHost(req, true, "box").ok).toBe(ok);
   });
 
+  test("the refusal names the hosts it answers to: its own name too", () => {
+    const req = new Request("http://127.0.0.1:9181/", { headers: { host: "evil.example" } });
+    expect(checkHost(req, true, "box")).toMatchObject({
+      status: 421,
+      error: "this dashboard answers to localhost or box only, not evil.example",
+    });
+    expect(checkHost(req, true, "127.0.0.1")).toMatchObject({
+      error: "this dashboard answers to localhost only, not evil.example",
+    });
+  });
+
   test("a name that does not resolve is listened on as given (Bun.serve says why it cannot)", async () => {
     const fails = async () => {
       throw Object.assign(new Error("nope"), { code: "ENOTFOUND" });

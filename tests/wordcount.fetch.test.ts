@@ -340,6 +340,10 @@ describe("fetchPage address guard", () => {
       'wordcount option allowAddresses must be a list of addresses or CIDR blocks, got "10.0.0.0/8"',
     ],
     [{ lookup: 5 }, "wordcount option lookup must be a function, got 5"],
+    [
+      { allowAddresses: [5] },
+      "wordcount option allowAddresses: each entry must be text, got the number 5",
+    ],
   ])("%j is a ConfigError, and nothing is fetched", async (options, message) => {
     const err = await failure(fetchPage(`${base}/ok`, options as never));
     expect(err).toBeInstanceOf(ConfigError);

@@ -161,7 +161,12 @@ describe("graceful stop", () => {
     const k = shardsOf(q)[Math.max(0, shardOf(id, q.shards))];
     const seen = async () => Number(await r.sendCommand(["HGET", k!.worker("beating"), "seen_at"]));
     const before = await seen();
+    // ... but serves its tasks no more: it reads nothing now, so its tasks are not kept live
+    // (nor parked jobs brought back to a stream it will not read).
+    const alive = () => r.sendCommand(["HGET", k!.tasks, "alive_until:slow"]);
+    const aliveThen = await alive();
     await until(async () => (await seen()) > before + 300, "beats through the stop's wait");
+    expect(await alive()).toBe(aliveThen);
     release();
     await stopping;
     expect(await q.getJob(id)).toMatchObject({ status: "finished", attempts: 1 });

@@ -116,7 +116,8 @@ export function readFailure(err: unknown): string {
   return String(err);
 }
 
-async function checkReadable(path: string): Promise<void> {
+/** Refuses, in one line, a path that is no readable file (missing, a directory). */
+export async function checkReadable(path: string): Promise<void> {
   const info = await stat(path).catch((err: unknown) => {
     throw new InputError(`cannot read ${path}: ${readFailure(err)}`, { cause: err });
   });

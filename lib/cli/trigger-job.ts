@@ -3,14 +3,13 @@
 // contacted: a mistake is one line and exit 2, with nothing enqueued.
 
 import { createReadStream } from "node:fs";
-import { stat } from "node:fs/promises";
 import { parseDuration } from "../admin/duration.ts";
 import { InputError } from "../errors.ts";
 import { payloadDepthProblem } from "../queue/payload-depth.ts";
 import { hasNonFinite } from "../queue/payload-numbers.ts";
 import { shownInput } from "../safe-text.ts";
 import { taskNameProblem as libraryTaskNameProblem } from "../task-check.ts";
-import { decodeLines, readFailure } from "./input.ts";
+import { checkReadable, decodeLines, readFailure } from "./input.ts";
 import { hugeNumberAt, jsonSyntaxError, lineColumn } from "./json-error.ts";
 
 /**
@@ -63,12 +62,7 @@ export function parsePayload(text: string, from = "--payload"): unknown {
 /** The payload in a file (`-` = standard input), at most PAYLOAD_FILE_MAX_BYTES, parsed. */
 export async function readPayloadFile(path: string): Promise<unknown> {
   const where = path === "-" ? "standard input" : path;
-  if (path !== "-") {
-    const info = await stat(path).catch((err: unknown) => {
-      throw new InputError(`cannot read ${path}: ${readFailure(err)}`, { cause: err });
-    });
-    if (info.isDirectory()) throw new InputError(`cannot read ${path}: it is a directory`);
-  }
+  if (path !== "-") await checkReadable(path);
   const source = path === "-" ? process.stdin : createReadStream(path);
   const chunks: Uint8Array[] = [];
   let size = 0;

@@ -98,11 +98,13 @@ const MALFORMED_HOST = "malformed Host header: a host name or address, and a por
  * URL it prints): a web page that points its own domain at 127.0.0.1 (DNS rebinding) cannot
  * read the dashboard.
  */
-export function checkHost(req: Request, loopback: boolean, own = "localhost"): Verdict {
+export function checkHost(req: Request, loopback: boolean, own: string): Verdict {
   const host = req.headers.get("host") ?? "";
   const name = hostName(host);
   if (name === null && host !== "") return { ok: false, status: 400, error: MALFORMED_HOST };
   const named = name !== null && (isLoopback(name) || name.toLowerCase() === own.toLowerCase());
   if (!loopback || named) return { ok: true };
-  return { ok: false, status: 421, error: `this dashboard answers to localhost only, not ${host}` };
+  const names =
+    own.toLowerCase() === "localhost" || isLoopback(own) ? "localhost" : `localhost or ${own}`;
+  return { ok: false, status: 421, error: `this dashboard answers to ${names} only, not ${host}` };
 }

@@ -32,7 +32,8 @@ type OneReply = [string | null, string | null, number];
  * Sends `job` (isPlain). Nothing written (an error reply: a stream key of another type, a full
  * Redis, no ids left; or no stream: Redis emptied or restarted without its data since the check):
  * enqueue.lua sends the job (writing a lost queue's format again, checking its layout) or
- * refuses it. Added with its count refused (`stats` of another type): the job is in, uncounted.
+ * refuses it. Added with its count refused (`stats` of another type, or an `enqueued` that is no
+ * integer): the job is in, uncounted.
  * Either way the shard goes by enqueue.lua until it has checked the queue again.
  */
 export async function enqueuePlain(

@@ -52,6 +52,8 @@ export class Producer {
    * twice (only enqueue.lua's receipt makes that safe), nor on a cluster (kept as it was).
    */
   readonly #plain = new Map<number, number>();
+  /** Whether plain jobs may go by enqueue-one.lua at all: no retry window, one server. */
+  readonly #plainOk: boolean;
 
   private constructor(
     client: Redis,
@@ -61,14 +63,10 @@ export class Producer {
   ) {
     this.#retryConnectS = config.retryConnectS ?? 0;
     this.#waitForMemoryS = config.waitForMemoryS ?? 0;
+    this.#plainOk = Math.max(this.#retryConnectS, this.#waitForMemoryS) === 0 && !isCluster(client);
     this.client = client;
     this.options = options;
     this.layout = layout;
-  }
-
-  /** Whether enqueues go by the script only: a call may be sent again (a retry window), or a cluster. */
-  #resends(): boolean {
-    return Math.max(this.#retryConnectS, this.#waitForMemoryS) > 0 || isCluster(this.client);
   }
 
   /** Connects to Redis (throws ConnectError with the URL, password masked, and the cause). */
@@ -161,12 +159,7 @@ export class Producer {
     const send = shardedSender(this.client, keys, batch, next, {
       receiptTtlMs: receiptTtlFor(window),
       onReply: (reply, shard) => this.recent.remember(reply, shard),
-      plain: (shard) =>
-        performance.now() - (this.#plain.get(shard) ?? -Infinity) < PLAIN_RECHECK_MS,
-      plainOn: (shard) => {
-        if (!this.#resends()) this.#plain.set(shard, performance.now());
-      },
-      plainOff: (shard) => this.#plain.delete(shard),
+      ...(this.#plainOk ? this.#plainHooks() : {}),
       replicaWaitMs:
         this.options.durability === "replicated" ? this.options.replicaWaitMs : undefined,
       call: (shard, size, fn) =>
@@ -180,6 +173,16 @@ export class Producer {
         ),
     });
     return send();
+  }
+
+  /** shardedSender's hooks for plain jobs (#plain). */
+  #plainHooks() {
+    return {
+      plain: (shard: number) =>
+        performance.now() - (this.#plain.get(shard) ?? -Infinity) < PLAIN_RECHECK_MS,
+      plainOn: (shard: number) => void this.#plain.set(shard, performance.now()),
+      plainOff: (shard: number) => void this.#plain.delete(shard),
+    };
   }
 
   /**

@@ -20,9 +20,13 @@ const TABLE = (() => {
 /** CRC16/XMODEM (polynomial 0x1021, initial 0) of bytes: the checksum Redis Cluster uses. */
 export function crc16(bytes: Uint8Array): number {
   let crc = 0;
-  for (const byte of bytes) crc = ((crc << 8) & 0xffff) ^ TABLE[((crc >> 8) ^ byte) & 0xff]!;
+  for (const byte of bytes) crc = crcStep(crc, byte);
   return crc;
 }
+
+/** The CRC after one more byte. */
+const crcStep = (crc: number, byte: number) =>
+  ((crc << 8) & 0xffff) ^ TABLE[((crc >> 8) ^ byte) & 0xff]!;
 
 /**
  * The CRC16 of some bytes followed by the ASCII digits of `n` (a whole number), from those
@@ -31,9 +35,7 @@ export function crc16(bytes: Uint8Array): number {
 export function crc16Digits(headCrc: number, n: number): number {
   const digits = String(n);
   let crc = headCrc;
-  for (let i = 0; i < digits.length; i++) {
-    crc = ((crc << 8) & 0xffff) ^ TABLE[((crc >> 8) ^ digits.charCodeAt(i)) & 0xff]!;
-  }
+  for (let i = 0; i < digits.length; i++) crc = crcStep(crc, digits.charCodeAt(i));
   return crc;
 }
 
@@ -53,5 +55,5 @@ export function keySlot(key: string): number {
     const close = key.indexOf("}", open + 1);
     if (close > open + 1) hashed = key.slice(open + 1, close);
   }
-  return crc16(UTF8.encode(hashed)) % SLOTS;
+  return crc16Text(hashed) % SLOTS;
 }

@@ -4,7 +4,7 @@
 import { defaults } from "../config.ts";
 import { ConfigError } from "../errors.ts";
 import { guardedLogger, type Logger, silentLogger } from "../log.ts";
-import { kind } from "../option-keys.ts";
+import { checkLogger, kind } from "../option-keys.ts";
 import { checkEntryKeys, resolveOptions } from "../options.ts";
 import { connect } from "../redis/connect.ts";
 import { Link } from "../redis/link.ts";
@@ -76,9 +76,7 @@ export async function startScheduler(config: SchedulerConfig = {}): Promise<Sche
  * pass, which then counted as failed, its pacing skipped.
  */
 function checkCallbacks({ logger, onPass }: SchedulerConfig): void {
-  if (logger !== undefined && typeof (logger as { log?: unknown } | null)?.log !== "function") {
-    throw new ConfigError(`logger must be an object with a log function, got ${kind(logger)}`);
-  }
+  checkLogger(logger);
   if (onPass !== undefined && typeof onPass !== "function") {
     throw new ConfigError(`onPass must be a function, got ${kind(onPass)}`);
   }

@@ -93,15 +93,13 @@ export function checkQueueArg(queue: unknown, call: string): void {
 }
 
 /** A schedule's name as a call takes it (get, remove, pause, resume): text; InputError otherwise. */
-export function checkName(name: unknown, call: string): string {
+export function checkName(name: unknown, call: string): asserts name is string {
   if (typeof name !== "string") {
     throw new InputError(`${call}: a schedule name must be a string, got ${kind(name)}`);
   }
-  return name;
 }
 
 /** Checks a spec; the definition to store (created_at filled by the caller). Throws InputError. */
-
 export function checkSpec(
   spec: ScheduleSpec,
   defaultQueue: string,

@@ -43,6 +43,11 @@ export async function heartbeat(
   o: WorkerOptions & { start: string },
   counts: WorkerCounts,
   tasks: readonly string[],
+  /**
+   * Serve the tasks too (false once the worker stops: it reads no more, so it must neither mark
+   * its tasks live nor bring parked jobs back to a stream, while its beats keep its hash alive).
+   */
+  serving = true,
 ): Promise<Beat> {
   // seen_at and the score are Redis' time (heartbeat.lua); beat_ms lets `info` judge this
   // worker by its own interval.
@@ -62,7 +67,7 @@ export async function heartbeat(
   // answer (the name taken?) never depends on serving: a failure there comes with it.
   const [beaten, served] = await Promise.allSettled([
     keys.level ? true : beat(client, keys, { ...beatOf(o), fields }),
-    serveTasks(client, keys, tasks, goneAfterMs(o)),
+    serving ? serveTasks(client, keys, tasks, goneAfterMs(o)) : { corrupt: [] },
   ]);
   if (beaten.status === "rejected") throw beaten.reason;
   if (served.status === "rejected") {

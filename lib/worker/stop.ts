@@ -100,6 +100,11 @@ export class Stop {
     return true;
   }
 
+  /** Ends the grace period at `at` (performance.now()) if sooner: a later, shorter stop. */
+  cut(at: number): void {
+    this.#grace.cut(at);
+  }
+
   /**
    * The worker's name was taken by another start while this process stalled (heartbeat.lua,
    * claim.lua own mode): marked here, then the worker stops every shard (Worker), which stops
@@ -108,11 +113,6 @@ export class Stop {
    * It does not leave: the entries pending on the name, the hash and the place in `workers`
    * are the other start's (docs/internals.md, "A name taken over").
    */
-  /** Ends the grace period at `at` (performance.now()) if sooner: a later, shorter stop. */
-  cut(at: number): void {
-    this.#grace.cut(at);
-  }
-
   nameTaken(failure: CourierError): void {
     this.#taken = true;
     this.#failure ??= failure;

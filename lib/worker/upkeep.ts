@@ -159,7 +159,7 @@ export class Upkeep {
     const o = { ...this.d.o, start: this.d.start };
     // Settled apart: the beat's answer is acted on whatever the memory read or serving met.
     const [beat, memory] = await Promise.allSettled([
-      heartbeat(this.#client, this.d.keys, o, counts, this.d.tasks),
+      heartbeat(this.#client, this.d.keys, o, counts, this.d.tasks, !this.#stopped),
       this.readMemory(),
     ]);
     if (beat.status === "rejected") throw beat.reason;

@@ -2,7 +2,7 @@
 // before anything connects: a logger without `log` would throw at the first line logged, far
 // from the call, and `schedules: "false"` (a string, so truthy) would fire the schedules.
 import { ConfigError } from "../errors.ts";
-import { kind } from "../option-keys.ts";
+import { checkLogger, kind } from "../option-keys.ts";
 import { checkTasks } from "../task-check.ts";
 import type { WorkerConfig } from "./worker.ts";
 
@@ -24,9 +24,7 @@ export function checkWorkerConfig(config: Pick<WorkerConfig, "tasks">): void {
   }
   checkTasks(config.tasks);
   const { logger, onLevels, schedules } = config as { [key: string]: unknown };
-  if (logger !== undefined && typeof (logger as { log?: unknown } | null)?.log !== "function") {
-    throw new ConfigError(`logger must be an object with a log function, got ${kind(logger)}`);
-  }
+  checkLogger(logger);
   if (onLevels !== undefined && typeof onLevels !== "function") {
     throw new ConfigError(`onLevels must be a function, got ${kind(onLevels)}`);
   }

@@ -402,7 +402,7 @@ export const engineMutants: Mutant[] = [
   m("enqueue-plain-never", "lib/queue/route.ts", "a plain job goes without the script",
     "if (one === null || !isPlain(one) || !options.plain?.(p.shard)) return script();", "return script();", [T("queue.enqueue.plain")]),
   m("enqueue-plain-resends", "lib/queue/producer.ts", "a Queue with a retry window enqueues by the script (its receipt)",
-    "return Math.max(this.#retryConnectS, this.#waitForMemoryS) > 0 || isCluster(this.client);", "return isCluster(this.client);", [T("queue.enqueue.plain")]),
+    "this.#plainOk = Math.max(this.#retryConnectS, this.#waitForMemoryS) === 0 && !isCluster(client);", "this.#plainOk = !isCluster(client);", [T("queue.enqueue.plain")]),
   m("enqueue-plain-uncounted-kept", "lib/engine/enqueue-plain.ts", "a queue whose count was refused is refused by enqueue.lua next",
     "  if (counted !== 1) hooks.off();", "", [T("queue.enqueue.plain")]),
   m("enqueue-plain-refused-kept", "lib/engine/enqueue-plain.ts", "a plain job refused sends the next by enqueue.lua",

@@ -167,7 +167,7 @@ export const inputMutants: Mutant[] = [
   m("worker-tasks-unchecked", "lib/worker/worker-config.ts", "Worker.start checks its task definitions (missing, null, no run, a name twice, a bad timeoutMs)",
     "  checkTasks(config.tasks);", "", [T("options.entry")]),
   m("worker-logger-unchecked", "lib/worker/worker-config.ts", "Worker.start refuses a logger without a log function (a TypeError at the first line logged)",
-    "if (logger !== undefined && typeof (logger as { log?: unknown } | null)?.log !== \"function\") {", "if (false) {", [T("options.checks"), T("options.entry")]),
+    "  checkLogger(logger);\n  if (onLevels", "  if (onLevels", [T("options.checks"), T("options.entry")]),
   m("worker-on-levels-unchecked", "lib/worker/worker-config.ts", "Worker.start refuses an onLevels that is no function",
     "if (onLevels !== undefined && typeof onLevels !== \"function\") {", "if (false) {", [T("options.checks")]),
   m("worker-schedules-unchecked", "lib/worker/worker-config.ts", "Worker.start refuses a schedules that is no boolean (\"false\" would fire them)",
@@ -533,4 +533,8 @@ export const inputMutants: Mutant[] = [
     "if (!options.redisUrl) ensureDataDir(options.dataDir);", "", ["tests/stack.test.ts"]),
   m("stack-alone-compiled-runs", "lib/stack/_self.ts", "a stack compiled alone (no worker subcommand) refuses to start in one line, not a stack of dying workers",
     "return !compiled || courier;", "return true;", ["tests/stack.compiled-alone.test.ts"]),
+  m("wordcount-address-entry-unchecked", "lib/tasks/wordcount/options.ts", "an allowAddresses entry that is no text is one ConfigError line, not a raw TypeError",
+    '  if (typeof text !== "string") {\n    throw new ConfigError(\n      `wordcount option allowAddresses: each entry', '  if (false) {\n    throw new ConfigError(\n      `wordcount option allowAddresses: each entry', ["tests/wordcount.fetch.test.ts"]),
+  m("dashboard-421-names-localhost-only", "lib/dashboard/auth.ts", "a refused Host is told every host the dashboard answers to, its own --host name too",
+    'own.toLowerCase() === "localhost" || isLoopback(own) ? "localhost" :', 'true ? "localhost" :', [T("dashboard.host")]),
 ];

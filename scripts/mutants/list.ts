@@ -951,6 +951,8 @@ export const mutants: Mutant[] = [
     "        if (isClosedOutput(err)) return;\n", "", [T("cli.hardening")]),
   m("stop-grace-log-float", "lib/worker/running.ts", "the stop's log line gives its grace in whole ms",
     "        graceMs: Math.round(graceMs),", "        graceMs,", [T("worker.shutdown")]),
+  m("stopping-worker-serves", "lib/worker/upkeep.ts", "a stopping worker's beats keep its hash alive but serve its tasks no more (not kept live, no parked job brought back)",
+    "heartbeat(this.#client, this.d.keys, o, counts, this.d.tasks, !this.#stopped),", "heartbeat(this.#client, this.d.keys, o, counts, this.d.tasks, true),", [T("worker.shutdown")]),
 ];
 
 // The engine's mutants (scripts/mutants/engine.ts).

@@ -11,7 +11,8 @@
 -- KEYS[1] stream  KEYS[2] stats  KEYS[3] events (read only)
 -- ARGV the entry's fields and values, in enqueue.lua's order (t p a m [o] [k])
 -- Returns { entry id or false (no stream: nothing written), cursor or false (the events key is
--- not a stream), 1 counted or 0 (stats holds another type: the job is in, uncounted) }.
+-- not a stream), 1 counted or 0 (stats holds another type, or its `enqueued` is no integer: the
+-- job is in, uncounted; enqueue.lua, which the producer then sends by, mends or refuses it) }.
 -- Or an error reply (the stream key of another type, a full Redis, a stream with no ids left,
 -- an ACL): nothing written.
 local ok, last = pcall(redis.call, 'XREVRANGE', KEYS[3], '+', '-', 'COUNT', '1')

@@ -1,7 +1,8 @@
 // The word-count task's options and their defaults, in one place.
 
 import { ConfigError } from "../../errors.ts";
-import { kind, unknownKeyProblem } from "../../option-keys.ts";
+import { kind, kindOf, unknownKeyProblem } from "../../option-keys.ts";
+import { shownInput } from "../../safe-text.ts";
 import { type Cidr, type LookupFn, parseCidr } from "./guard.ts";
 import { serverLookup, systemLookup } from "./resolve.ts";
 
@@ -136,11 +137,16 @@ function dnsLookup(servers: readonly string[]): LookupFn {
   return lookup;
 }
 
-function allowedBlock(text: string): Cidr {
+function allowedBlock(text: unknown): Cidr {
+  if (typeof text !== "string") {
+    throw new ConfigError(
+      `wordcount option allowAddresses: each entry must be text, got ${kindOf(text)}`,
+    );
+  }
   const block = parseCidr(text);
   if (block === null) {
     throw new ConfigError(
-      `wordcount option allowAddresses: "${text}" is not an address or a CIDR block like 10.0.0.0/8`,
+      `wordcount option allowAddresses: ${JSON.stringify(shownInput(text))} is not an address or a CIDR block like 10.0.0.0/8`,
     );
   }
   return block;
