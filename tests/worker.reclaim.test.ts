@@ -90,8 +90,12 @@ describe("claiming a dead worker's jobs", () => {
     await w.stop();
   });
 
-  /** Long enough that a busy test process still renews in time; short enough to lapse often. */
-  const LEASE_MS = 400;
+  /**
+   * Long enough that a busy test process still renews in time (400 ms lapsed once in a full run
+   * beside the browser tests: worker a's event loop held past it, which loses a lease by design);
+   * short enough to lapse several times while b scans 40 times.
+   */
+  const LEASE_MS = 1_000;
   test("a long job whose worker is alive is not taken over (its lease is renewed)", async () => {
     const prefix = testPrefix();
     // One shard: the claim scans counted below are those of this queue's one shard.
