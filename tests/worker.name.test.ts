@@ -8,6 +8,7 @@ import { readlinkSync } from "node:fs";
 import { hostname } from "node:os";
 import { GROUP, levelKeys, queueKeys } from "../lib/engine/keys.ts";
 import { ConfigError } from "../lib/errors.ts";
+import { type LogLevel, silentLogger } from "../lib/log.ts";
 import { resolveOptions } from "../lib/options.ts";
 import type { Redis } from "../lib/redis/connect.ts";
 import { claimName, forgetName } from "../lib/worker/presence.ts";
@@ -71,8 +72,8 @@ describe("a worker name held with our own pid", () => {
         return reply;
       },
     } as unknown as Redis;
-    const a = claimName(slowFirst, keys, o, "a");
-    const b = claimName(slowFirst, keys, o, "b").finally(release);
+    const a = claimName(slowFirst, keys, o, "a", silentLogger);
+    const b = claimName(slowFirst, keys, o, "b", silentLogger).finally(release);
     const results = await Promise.allSettled([a, b]);
     forgetName(keys, "racer");
     expect(results.filter((x) => x.status === "fulfilled")).toHaveLength(1);
@@ -133,8 +134,16 @@ describe("a worker name held with our host and pid from another pid namespace", 
     const key = queueKeys(prefix, "default").worker("late");
     await sibling(r, key, 150, 0);
     const since = performance.now();
-    const w = await startWorker({ prefix, tasks: [], name: "late" });
+    const lines: [LogLevel, string, Record<string, unknown> | undefined][] = [];
+    const logger = { log: (...line: (typeof lines)[number]) => void lines.push(line) };
+    const w = await startWorker({ prefix, tasks: [], name: "late", logger });
     expect(performance.now() - since).toBeGreaterThanOrEqual(250);
+    // The wait is said, not silent: a start that waits up to a minute would read as hung.
+    const said = lines.find(([, event]) => /holder to fall silent/.test(event));
+    expect(said?.[2]).toMatchObject({
+      worker: "late",
+      holder: `${hostname()} pid ${process.pid} (another pid namespace)`,
+    });
     await w.stop(0);
   });
 });

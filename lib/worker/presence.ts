@@ -8,6 +8,7 @@ import { holdName } from "../engine/name.ts";
 import { releaseAll } from "../engine/release.ts";
 import { serveTasks as serve } from "../engine/serve.ts";
 import { UnavailableError } from "../errors.ts";
+import type { Logger } from "../log.ts";
 import type { Redis } from "../redis/connect.ts";
 import { HOLDER_WAIT_MAX_MS, HOST, holderGoneInMs, PID_NS } from "./name-holder.ts";
 
@@ -91,6 +92,7 @@ export async function claimName(
   keys: QueueKeys,
   o: WorkerOptions,
   start: string,
+  log: Logger,
 ): Promise<void> {
   if (keys.level) return; // the shard's normal view claims it: name.lua would refuse a second
   const key = keys.worker(o.name);
@@ -103,7 +105,7 @@ export async function claimName(
   }
   CLAIMING.add(key);
   try {
-    await claim(client, key, o, start);
+    await claim(client, key, o, start, log);
   } finally {
     CLAIMING.delete(key);
   }
@@ -152,7 +154,13 @@ export async function handOverPredecessor(
   return moved;
 }
 
-async function claim(client: Redis, key: string, o: WorkerOptions, start: string): Promise<void> {
+async function claim(
+  client: Redis,
+  key: string,
+  o: WorkerOptions,
+  start: string,
+  log: Logger,
+): Promise<void> {
   const beatMs = o.heartbeatEveryMs;
   const name = {
     host: HOST,
@@ -179,6 +187,12 @@ async function claim(client: Redis, key: string, o: WorkerOptions, start: string
     }
     if (goneInMs !== null && !waited && goneInMs <= HOLDER_WAIT_MAX_MS) {
       waited = true;
+      // A wait of up to HOLDER_WAIT_MAX_MS with nothing said would read as a hung start.
+      log.log("info", "waiting for the name's holder to fall silent", {
+        worker: o.name,
+        holder: `${held.host ?? "?"} pid ${held.pid ?? "?"} (another pid namespace)`,
+        wait_ms: goneInMs + 50,
+      });
       await Bun.sleep(goneInMs + 50); // past its second missed beat, by Redis' clock or close
       continue;
     }

@@ -69,6 +69,10 @@ export abstract class ShardWiring {
   protected readonly links: Links;
   #jobs: Jobs;
 
+  /** The worker's logger (this shard's). */
+  protected get log(): Logger {
+    return this.#log;
+  }
   /** This shard's jobs (a level view's, for its normal view's heartbeat). */
   get jobs(): Jobs {
     return this.#jobs;

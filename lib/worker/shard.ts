@@ -28,7 +28,7 @@ export class ShardWorker extends ShardWiring {
     if (check) await checkPermissions(this.client, workerCommands(keys, o.name), o.prefix);
     await stampFormat(this.client, keys); // before anything is written there
     await ensureGroup(this.client, keys);
-    await claimName(this.client, keys, o, this.start);
+    await claimName(this.client, keys, o, this.start, this.log);
     this.claimed = !keys.level; // a level's view claims nothing (presence.ts)
     await handOverPredecessor(this.client, keys, o.name);
     await this.upkeep.readMemory();
