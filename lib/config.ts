@@ -234,6 +234,9 @@ export const defaults = {
   random: Math.random,
 } satisfies ProducerOptions & WorkerOptions & ConnectDefaults;
 
+/** The keys of `defaults`: an entry point's options beside these are its own (keysOf). */
+export type DefaultKey = keyof typeof defaults;
+
 /** Reading queues in bulk: no option sets these (AdminDefaults). */
 export const adminDefaults: AdminDefaults = {
   queuesReadAtOnce: 32,

@@ -5,6 +5,17 @@
 import { ConfigError } from "./errors.ts";
 import { shownInput } from "./safe-text.ts";
 
+/**
+ * `keys`, checked by the compiler to name every key of T: a key list kept beside its interface
+ * cannot miss one added later.
+ */
+export const keysOf =
+  <T>() =>
+  <const K extends readonly (keyof T & string)[]>(
+    keys: K & ([keyof T] extends [K[number]] ? unknown : "a key of the type is missing"),
+  ): readonly string[] =>
+    keys;
+
 /** Refuses `given` unless it is an object whose every key is in `allowed` (ConfigError). */
 export function checkKeys(given: unknown, allowed: readonly string[], what = "options"): void {
   if (typeof given !== "object" || given === null || Array.isArray(given)) {

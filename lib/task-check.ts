@@ -4,7 +4,7 @@
 // rule for a new job's task name (taskNameProblem).
 import { INTERVAL_LIMIT_MS } from "./config.ts";
 import { ConfigError } from "./errors.ts";
-import { kind, respelt } from "./option-keys.ts";
+import { keysOf, kind, respelt } from "./option-keys.ts";
 import { safeText, shownInput } from "./safe-text.ts";
 import type { Task } from "./types.ts";
 
@@ -69,7 +69,7 @@ export function checkTask(task: unknown): void {
 }
 
 /** A task's own keys; it may carry others of its owner's (a description, a helper). */
-const TASK_KEYS = ["name", "run", "validate", "timeoutMs", "limitKey"];
+const TASK_KEYS = keysOf<Task>()(["name", "run", "validate", "timeoutMs", "limitKey"]);
 
 /**
  * The first key of `t` that spells one of TASK_KEYS another way (`timeoutMS`, `timeout`,

@@ -6,13 +6,13 @@
 // controls.ts, the reads in queue-view.ts, and the shards each call spreads over (keys, clocks)
 // in queue-shards.ts.
 
-import { defaults, type QueueOptions } from "../config.ts";
+import { type DefaultKey, defaults, type QueueOptions } from "../config.ts";
 import type { Emptied } from "../engine/empty.ts";
 import type { Limits, LimitsChange } from "../engine/limits.ts";
 import { InputError } from "../errors.ts";
-import { kindOf } from "../option-keys.ts";
+import { keysOf, kindOf } from "../option-keys.ts";
 import { checkWindowS, resolveOptions } from "../options.ts";
-import { checkFunction, checkIds, checkObject, keysOf } from "../queue/call-args.ts";
+import { checkFunction, checkIds, checkObject } from "../queue/call-args.ts";
 import { type CancelVerdict, cancelOnShards } from "../queue/cancel.ts";
 import { closeClient } from "../redis/close.ts";
 import type { Redis } from "../redis/connect.ts";
@@ -36,7 +36,7 @@ export interface AdminConfig extends Partial<QueueOptions> {
 }
 
 /** An Admin's options beside resolveOptions' own (AdminConfig). */
-export const ADMIN_KEYS = ["retryConnectS"];
+export const ADMIN_KEYS = keysOf<Omit<AdminConfig, DefaultKey>>()(["retryConnectS"]);
 
 export class Admin extends QueueReader {
   #owner: boolean;

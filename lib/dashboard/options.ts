@@ -1,9 +1,19 @@
 // The dashboard's defaults, apart from the server so `bun run stack` can read them cheaply.
+
+import type { DefaultKey } from "../config.ts";
 import { ConfigError } from "../errors.ts";
-import { kindOf } from "../option-keys.ts";
+import { keysOf, kindOf } from "../option-keys.ts";
+import type { DashboardOptions } from "./server.ts";
 
 /** The dashboard's own options; the rest are the Admin's it reads through (and in ENTRY_KEYS). */
-export const DASHBOARD_KEYS = ["host", "port", "token", "tokenReads", "refreshMs", "maxLive"];
+export const DASHBOARD_KEYS = keysOf<Omit<DashboardOptions, DefaultKey>>()([
+  "host",
+  "port",
+  "token",
+  "tokenReads",
+  "refreshMs",
+  "maxLive",
+]);
 
 /** The shortest token the dashboard takes: a short one is guessed. */
 export const TOKEN_MIN_CHARS = 16;

@@ -5,24 +5,13 @@
 
 import { INTERVAL_LIMIT_MS } from "../config.ts";
 import { InputError } from "../errors.ts";
-import { kindOf, respelt, unknownKeyProblem } from "../option-keys.ts";
+import { keysOf, kindOf, respelt, unknownKeyProblem } from "../option-keys.ts";
 import { shownInput } from "../safe-text.ts";
 import type { BatchOptions } from "./batch.ts";
 import type { EnqueueStreamOptions } from "./bulk.ts";
 import type { EventsOptions } from "./events.ts";
 import type { JobSpec } from "./prepare.ts";
 import type { WaitOptions } from "./wait.ts";
-
-/**
- * `keys`, checked by the compiler to name every key of T: a key list kept beside its interface
- * cannot miss one added later.
- */
-export const keysOf =
-  <T>() =>
-  <const K extends readonly (keyof T & string)[]>(
-    keys: K & ([keyof T] extends [K[number]] ? unknown : "a key of the type is missing"),
-  ): readonly string[] =>
-    keys;
 
 /** A job spec's keys (lib/queue/prepare.ts JobSpec). */
 export const SPEC_KEYS = keysOf<JobSpec>()([

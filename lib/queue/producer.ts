@@ -2,9 +2,10 @@
 // connected, the queue's layout read), the call every read and write of the Queue goes through
 // (retried while Redis is away or full), and the senders its enqueues go through.
 
-import { defaults, PLAIN_RECHECK_MS, type ProducerOptions } from "../config.ts";
+import { type DefaultKey, defaults, PLAIN_RECHECK_MS, type ProducerOptions } from "../config.ts";
 import { layoutKey } from "../engine/keys.ts";
 import { InputError } from "../errors.ts";
+import { keysOf } from "../option-keys.ts";
 import { checkWindowS, resolveOptions } from "../options.ts";
 import { type RetryPolicy, withRetries } from "../redis/calls.ts";
 import { destroy } from "../redis/close.ts";
@@ -23,7 +24,10 @@ import { RecentJobs } from "./recent.ts";
 import { shardedSender } from "./route.ts";
 
 /** A Queue's options beside resolveOptions' own (QueueConfig). */
-export const QUEUE_KEYS = ["retryConnectS", "waitForMemoryS"];
+export const QUEUE_KEYS = keysOf<Omit<QueueConfig, DefaultKey>>()([
+  "retryConnectS",
+  "waitForMemoryS",
+]);
 
 export class Producer {
   readonly options: ProducerOptions;

@@ -6,7 +6,7 @@ import { parseDuration } from "../admin/duration.ts";
 import { QUEUE_NAME } from "../config.ts";
 import { DOT_SEGMENT_REASON, isDotSegment } from "../dot-segment.ts";
 import { InputError } from "../errors.ts";
-import { kind } from "../option-keys.ts";
+import { keysOf, kind } from "../option-keys.ts";
 import { jsonDepthProblem, PAYLOAD_DEPTH_MAX } from "../queue/payload-depth.ts";
 import { payloadJson } from "../queue/payload-json.ts";
 import { shownInput } from "../safe-text.ts";
@@ -58,7 +58,16 @@ export interface ScheduleSpec {
 
 export const SCHEDULE_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
 /** ScheduleSpec's keys: a schedule stores these only. */
-const SPEC_KEYS = ["name", "queue", "every", "cron", "tz", "task", "payload", "missed"];
+const SPEC_KEYS = keysOf<ScheduleSpec>()([
+  "name",
+  "queue",
+  "every",
+  "cron",
+  "tz",
+  "task",
+  "payload",
+  "missed",
+]);
 /**
  * The largest payload a schedule stores (its JSON), as `trigger --payload-file` takes: every
  * tick copies it into a job, and every scheduler's pass that fires it reads it.

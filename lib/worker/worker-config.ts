@@ -1,13 +1,15 @@
 // A Worker's own options (WorkerConfig's, beside resolveOptions' own), checked at Worker.start
 // before anything connects: a logger without `log` would throw at the first line logged, far
 // from the call, and `schedules: "false"` (a string, so truthy) would fire the schedules.
+
+import type { DefaultKey } from "../config.ts";
 import { ConfigError } from "../errors.ts";
-import { checkLogger, kind } from "../option-keys.ts";
+import { checkLogger, keysOf, kind } from "../option-keys.ts";
 import { checkTasks } from "../task-check.ts";
 import type { WorkerConfig } from "./worker.ts";
 
 /** WorkerConfig's keys that are no option of resolveOptions. */
-export const WORKER_KEYS = [
+export const WORKER_KEYS = keysOf<Omit<WorkerConfig, DefaultKey>>()([
   "tasks",
   "logger",
   "queues",
@@ -15,7 +17,7 @@ export const WORKER_KEYS = [
   "weights",
   "onLevels",
   "schedules",
-];
+]);
 
 /** Refuses tasks, a logger, onLevels or schedules a worker cannot use (ConfigError, one line). */
 export function checkWorkerConfig(config: Pick<WorkerConfig, "tasks">): void {

@@ -1,7 +1,7 @@
 // The word-count task's options and their defaults, in one place.
 
 import { ConfigError } from "../../errors.ts";
-import { kind, kindOf, unknownKeyProblem } from "../../option-keys.ts";
+import { keysOf, kind, kindOf, unknownKeyProblem } from "../../option-keys.ts";
 import { shownInput } from "../../safe-text.ts";
 import { type Cidr, type LookupFn, parseCidr } from "./guard.ts";
 import { serverLookup, systemLookup } from "./resolve.ts";
@@ -68,7 +68,7 @@ export interface ResolvedOptions {
 }
 
 /** WordCountOptions' keys: any other is a misspelling, dropped unsaid otherwise. */
-const WORDCOUNT_KEYS = [
+const WORDCOUNT_KEYS = keysOf<WordCountOptions>()([
   "allowPrivate",
   "timeoutMs",
   "maxBytes",
@@ -76,7 +76,7 @@ const WORDCOUNT_KEYS = [
   "lookup",
   "dnsServers",
   "allowAddresses",
-];
+]);
 
 /**
  * The options' keys and kinds: `allowPrivate: "false"` (an environment variable passed on) is
