@@ -5,7 +5,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { decodeLines, type Line, NOT_UTF8, streamLines } from "../lib/cli/input.ts";
+import { decodeLines, type Line, NOT_UTF8, streamLines, TOO_LONG } from "../lib/cli/input.ts";
 import { openQueue, runCli, testPrefix } from "./helpers.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "courier-utf8-"));
@@ -58,11 +58,28 @@ describe("streamLines", () => {
     expect((await all(path, 2))[0]).toEqual({ line: 3, text: "x.org" });
   });
 
-  test("a very long line of 2-byte characters is cut between characters, not judged not UTF-8", async () => {
+  test.each([
+    ["65,536 characters: read", "x".repeat(65_536), undefined],
+    ["65,537 characters: too long", "x".repeat(65_537), TOO_LONG],
+    ["8 MiB with its end in a later read: too long", "x".repeat(8 * 1024 * 1024), TOO_LONG],
+    ["90,000 3-byte characters, cut at 256 KiB: too long", "語".repeat(90_000), TOO_LONG],
+  ])("a line of %s", async (_, line, error) => {
+    const path = file("len.txt", "a.org\n", line, "\nb.org\n");
+    const lines = await all(path);
+    expect(lines.map((l) => [l.line, l.error])).toEqual([
+      [1, undefined],
+      [2, error],
+      [3, undefined],
+    ]);
+    // What is kept of the line is bounded, whatever its length.
+    expect(lines[1]!.text.length).toBeLessThanOrEqual(65_536);
+  });
+
+  test("a very long line of 2-byte characters, cut inside a character, is refused as too long, not as not UTF-8", async () => {
     // One byte first: the cut at 256 KiB falls inside a character.
     const path = file("long.txt", "a", "é".repeat(200_000), "\nok.org\n");
     const lines = await all(path);
-    expect(lines[0]!.error).toBeUndefined();
+    expect(lines[0]!.error).toBe(TOO_LONG);
     expect(lines[0]!.text).toBe(`a${"é".repeat(64 * 1024 - 1)}`);
     expect(lines[1]).toEqual({ line: 2, text: "ok.org" });
   });

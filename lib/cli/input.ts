@@ -11,12 +11,17 @@ export interface Line {
   /** 1-based line number in the input. */
   line: number;
   text: string;
-  /** Why the line cannot be read (it is not UTF-8 text; U+FFFD then stands in `text`). */
+  /**
+   * Why the line cannot be read: it is not UTF-8 text (U+FFFD then stands in `text`), or it is
+   * longer than LINE_MAX characters (`text` holds its first LINE_MAX).
+   */
   error?: string;
 }
 
 /** A line whose bytes are not UTF-8: refused on its own, never read with U+FFFD in it. */
 export const NOT_UTF8 = "the line is not UTF-8 text";
+/** A line past LINE_MAX characters: refused on its own, its length unknown (it was cut). */
+export const TOO_LONG = "the line is longer than 65,536 characters";
 
 /**
  * Non-blank lines that are not `#` comments, numbered as in the input; `-` reads stdin.
@@ -45,8 +50,10 @@ export async function* streamLines(path: string, skip = 0): AsyncGenerator<Line[
       const bytes = rest.length > 0 ? Buffer.concat([rest, data]) : data;
       const end = bytes.lastIndexOf(NEWLINE);
       const tail = end === -1 ? bytes : bytes.subarray(end + 1);
-      cutOff = tail.length > LINE_MAX_BYTES;
-      rest = cutOff ? cut(tail) : new Uint8Array(tail); // a copy: the chunk is let go
+      cutOff = tail.length > KEPT_BYTES;
+      // A copy either way: the chunk is let go. A cut line is refused as too long (keepLines),
+      // so where the cut falls (inside a character, even) changes nothing.
+      rest = tail.slice(0, KEPT_BYTES);
       if (end === -1) continue;
       const parts = decodeLines(bytes.subarray(0, end));
       const out = keepLines(parts, lineNo, skip);
@@ -63,15 +70,11 @@ export async function* streamLines(path: string, skip = 0): AsyncGenerator<Line[
 }
 
 const NEWLINE = 0x0a;
-/** Bytes of an unfinished line kept: LINE_MAX characters of up to 4 bytes each. */
-const LINE_MAX_BYTES = 4 * LINE_MAX;
-
-/** The first LINE_MAX_BYTES of an overlong line, cut between two characters. */
-function cut(bytes: Uint8Array): Uint8Array {
-  let at = LINE_MAX_BYTES;
-  while (at > 0 && (bytes[at]! & 0xc0) === 0x80) at--; // not inside a character
-  return bytes.slice(0, at);
-}
+/**
+ * Bytes of an unfinished line kept. A UTF-16 unit (a string's length counts them) takes 3 bytes
+ * at most, so a cut line always decodes to more than LINE_MAX (and is refused as too long).
+ */
+const KEPT_BYTES = 4 * LINE_MAX;
 
 /** Lines' texts, and which of them (by index) are not UTF-8: U+FFFD then stands in their text. */
 interface Decoded {
@@ -129,9 +132,11 @@ function keepLines({ lines, notUtf8 }: Decoded, before: number, skip: number): L
   for (let i = 0; i < lines.length; i++) {
     const line = before + i + 1;
     if (line <= skip) continue;
-    const t = lines[i]!.slice(0, LINE_MAX).trim();
+    const t = lines[i]!.trim();
     if (t === "" || t.startsWith("#")) continue; // a comment is skipped, whatever its bytes
-    out.push(notUtf8?.has(i) ? { line, text: t, error: NOT_UTF8 } : { line, text: t });
+    // Too long first: a cut line's text is no input to judge (`(65536)` was shown as its length).
+    if (t.length > LINE_MAX) out.push({ line, text: t.slice(0, LINE_MAX), error: TOO_LONG });
+    else out.push(notUtf8?.has(i) ? { line, text: t, error: NOT_UTF8 } : { line, text: t });
   }
   return out;
 }
