@@ -276,8 +276,10 @@ export const WAITER_IDLE_MS = 30_000;
  * A producer sends a plain job by enqueue-one.lua (lib/engine/enqueue-plain.ts) for this long
  * after enqueue.lua last created a job on the shard (checking its keys' types and, on a queue of
  * one shard, its shard count), then sends the next by enqueue.lua again: a key of the queue
- * given another type, or a one-shard queue made again with other shards, under a running
- * producer is refused within this time.
+ * given another type under a running producer is refused within this time, and a one-shard
+ * queue made again with other shards is sent to those within it. A producer of several shards
+ * that read its layout less than this long ago may make a shard with no meta
+ * (lib/queue/layout.ts, mayCreate).
  */
 export const PLAIN_RECHECK_MS = 1_000;
 

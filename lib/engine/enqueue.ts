@@ -137,8 +137,19 @@ export async function enqueueBatch(
   keys: QueueKeys,
   batch: EnqueueBatch,
   receiptTtlMs = RECEIPT_TTL_MS,
-  /** The shared layout (ARGV[5] 3); tests pass false to compare it with the per-job one. */
-  shared = sharesFields(batch.jobs),
+  {
+    shared = sharesFields(batch.jobs),
+    create = true,
+  }: {
+    /** The shared layout (ARGV[5] 3); tests pass false to compare it with the per-job one. */
+    shared?: boolean;
+    /**
+     * Whether a shard with no meta may be made (its format written): false from a producer of
+     * several shards that has not just read the queue's layout, which enqueue.lua then refuses
+     * (isLayoutRefusal): the queue may have been emptied and made again with other shards.
+     */
+    create?: boolean;
+  } = {},
 ): Promise<EnqueueReply> {
   const level = batch.level ?? "normal";
   const at = levelKeys(keys, level);
@@ -155,7 +166,7 @@ export async function enqueueBatch(
   let i = from;
   command[i++] = keys.recordPrefix;
   command[i++] = String(receiptTtlMs);
-  command[i++] = String(DATA_FORMAT);
+  command[i++] = create ? String(DATA_FORMAT) : "";
   command[i++] = level === "normal" ? "" : level;
   command[i++] = String(fields);
   // Written in place, copied once: node-redis encodes each argument on its own (a length, a

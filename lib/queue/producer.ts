@@ -4,6 +4,7 @@
 
 import { defaults, PLAIN_RECHECK_MS, type ProducerOptions } from "../config.ts";
 import { layoutKey } from "../engine/keys.ts";
+import type { Layout } from "../engine/layout.ts";
 import { InputError } from "../errors.ts";
 import { checkWindowS, resolveOptions } from "../options.ts";
 import { type RetryPolicy, withRetries } from "../redis/calls.ts";
@@ -149,8 +150,11 @@ export class Producer {
    * receipt.
    */
   #send(batch: readonly Prepared[]) {
+    return this.layout.sending((layout) => this.#sendBy(batch, layout));
+  }
+
+  #sendBy(batch: readonly Prepared[], { shards, keys }: Layout) {
     const window = Math.max(this.#retryConnectS, this.#waitForMemoryS);
-    const { shards, keys } = this.layout.current;
     const next = () => {
       const shard = this.#next % shards;
       this.#next = shard + 1;
@@ -159,6 +163,7 @@ export class Producer {
     const send = shardedSender(this.client, keys, batch, next, {
       receiptTtlMs: receiptTtlFor(window),
       onReply: (reply, shard) => this.recent.remember(reply, shard),
+      layout: this.layout.hooks(shards),
       ...(this.#plainOk ? this.#plainHooks() : {}),
       replicaWaitMs:
         this.options.durability === "replicated" ? this.options.replicaWaitMs : undefined,

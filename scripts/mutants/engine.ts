@@ -417,4 +417,13 @@ export const engineMutants: Mutant[] = [
     "if (reply.jobs.some((j) => j.created)) options.plainOn?.(p.shard);", "", [T("queue.enqueue.plain")]),
   m("enqueue-plain-cursor-entry", "lib/engine/enqueue-plain.ts", "a plain job's cursor is the events' last id before its entry",
     "    eventsCursor: cursor,", "    eventsCursor: entry,", [T("queue.enqueue.plain")]),
+  // A queue emptied and made again with other shards under a producer (tests/layout.remade).
+  m("enqueue-fresh-shard-made", LUA("enqueue"), "a shard with no meta is made only by a producer that has just read the layout: no job goes to a shard of a layout since replaced",
+    "elseif ARGV[3] == '' then", "elseif false then", [T("layout.remade")]),
+  m("enqueue-fresh-shard-always", "lib/queue/layout.ts", "a producer that read its layout long ago makes no shard with no meta",
+    "return shards === 1 || performance.now() - this.#readAt < PLAIN_RECHECK_MS;", "return true;", [T("layout.remade")]),
+  m("enqueue-layout-never-sent-again", "lib/queue/layout.ts", "a batch refused for a layout replaced meanwhile is sent by the new one",
+    "if (!isLayoutRefusal(err) || this.#layout.shards === layout.shards) throw err;", "throw err;", [T("layout.remade")]),
+  m("enqueue-emptied-layout-not-recorded", "lib/queue/layout.ts", "a producer whose queue was emptied records its count again with its next jobs",
+    "await this.#use(await openLayout(this.client, prefix, queue, wanted, true, n));", "await this.#use(await openLayout(this.client, prefix, queue, wanted, false, n));", [T("layout.remade")]),
 ];

@@ -15,6 +15,11 @@
 -- a worker): a separate call after this one would be lost with a lost reply, leaving jobs in a
 -- queue with no format. It is written when `meta` is missing (its TYPE, read for the type check
 -- anyway, says so: no call per batch once it exists). The producer checked the format at connect.
+-- A shard of a queue of several shards cannot see the queue's layout (`{queue}:meta`, another
+-- tag): its missing meta may be a queue emptied (FLUSHALL, a restart without data) and made
+-- again with other shards, whose workers read none of this shard's keys. So such a shard is
+-- made only by a producer that has just read the layout (ARGV[3] the format); one that has not
+-- sends '' and is refused, nothing written, and reads the layout again (lib/queue/layout.ts).
 --
 -- The reply also carries the events stream's last id (the cursor), read in the same call: no
 -- event after it can be of a job this batch added, and every event of theirs comes after it, so
@@ -24,6 +29,7 @@
 -- KEYS[1] stream  KEYS[2] delayed (zset)  KEYS[3] stats (hash)  KEYS[4] receipt (string)
 -- KEYS[5] meta (hash: format, created_at)  KEYS[6] events (stream; read only)
 -- ARGV[1] record key prefix  ARGV[2] receipt TTL (ms)  ARGV[3] the format this Courier writes
+--   on a fresh shard (no meta), or '': a fresh shard is refused (`courier: shard … has no meta`)
 -- ARGV[4] the batch's priority level ('' = normal; 'high' or 'low': KEYS[1] and KEYS[2] are that
 --   level's, every job has an id, and its record says `priority <level>`, so status, cancel and
 --   requeue find its entry; meta gets `levels 1`, which tells workers to read the levels)
@@ -42,6 +48,8 @@
 -- cursor `-` when no job was created or the events key is not a stream; a receipt's reply (the
 -- batch sent before) has ` replay` after it.
 -- Or an error reply `ERR courier: key … holds a …` (nothing written: wrong_type, _wrongtype.lua),
+-- `courier: shard … has no meta` or `courier: queue … was made with N shards` (nothing written:
+-- the producer reads the queue's layout again and sends the jobs where it says),
 -- or `ERR courier: stream … has no ids left` (its last id is near 2^64 - 1 in both parts: the
 -- batch's entries would not fit; nothing written but the stream's last id).
 --- @include wrongtype
@@ -92,6 +100,8 @@ if types[KEYS[5]] == 'hash' then
   if shards and shards ~= '1' then
     return redis.error_reply('courier: queue ' .. KEYS[5] .. ' was made with ' .. shards .. ' shards by another process: connect again')
   end
+elseif ARGV[3] == '' then
+  return redis.error_reply('courier: shard ' .. KEYS[5] .. ' has no meta: read the layout again')
 end
 local prefix, level = ARGV[1], ARGV[4]
 local first, ms, seq, now = '', nil, nil, nil

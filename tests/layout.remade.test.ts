@@ -1,0 +1,154 @@
+// A queue emptied under a running producer (Redis flushed, or restarted without its data) and
+// made again with another shard count: the producer's next jobs go to the shards the queue now
+// has, never into a stale shard no worker reads (enqueue.lua refuses a shard with no meta to a
+// producer that has not just read the layout; lib/queue/layout.ts reads it again).
+import { expect, test } from "bun:test";
+import { Admin } from "../lib/admin/admin.ts";
+import { PLAIN_RECHECK_MS } from "../lib/config.ts";
+import { DATA_FORMAT, layoutKey, type QueueKeys, shardKeys } from "../lib/engine/keys.ts";
+import { openLayout } from "../lib/engine/layout.ts";
+import { TickEnqueuer } from "../lib/schedule/enqueue.ts";
+import type { ScheduleDef } from "../lib/schedule/spec.ts";
+import { asClient } from "./fixtures/engine.ts";
+import { openQueue, type RawRedis, rawRedis, redisUrl, testPrefix } from "./helpers.ts";
+
+/** What FLUSHALL does to one queue: every key of its shards, and its layout, gone. */
+async function empty(r: RawRedis, prefix: string, shards: number): Promise<void> {
+  for (const keys of shardKeys(prefix, "q", shards)) {
+    // One shard's keys share a tag: one DEL each (a cluster refuses a DEL across slots).
+    const names = Object.values(keys).filter((v): v is string => typeof v === "string");
+    await r.sendCommand(["DEL", ...names.filter((k) => k.includes("}:"))]);
+  }
+  await r.sendCommand(["DEL", layoutKey(prefix, "q")]);
+}
+
+/**
+ * `fn` run with this host's monotonic clock PLAIN_RECHECK_MS ahead: the producer read its
+ * layout longer ago than a shard may be made by that read (ProducerLayout.mayCreate).
+ */
+async function later<T>(fn: () => Promise<T>): Promise<T> {
+  const now = performance.now.bind(performance);
+  performance.now = () => now() + PLAIN_RECHECK_MS;
+  try {
+    return await fn();
+  } finally {
+    performance.now = now;
+  }
+}
+
+async function lengths(r: RawRedis, keys: readonly QueueKeys[]): Promise<number> {
+  let n = 0;
+  for (const k of keys) n += Number(await r.sendCommand(["XLEN", k.stream]));
+  return n;
+}
+
+test("a 4-shard producer whose queue was emptied and made again with 2 enqueues into those 2", async () => {
+  await using r = await rawRedis();
+  const prefix = testPrefix();
+  await openLayout(asClient(r), prefix, "q", 4, true);
+  // No `shards`: the producer takes the queue's 4.
+  await using q = await openQueue({ prefix, queue: "q", shards: undefined });
+  for (let i = 0; i < 8; i++) await q.enqueue("t", i); // every shard has its meta, plain path on
+  expect(await lengths(r, shardKeys(prefix, "q", 4))).toBe(8);
+  await empty(r, prefix, 4);
+  const admin = await Admin.connect({ redisUrl: redisUrl(), prefix, queue: "q" });
+  expect(await admin.createQueue({ shards: 2 })).toBe(2); // `courier queue create --shards 2`
+  await admin.close();
+  const ids = await later(async () => {
+    const ids: string[] = [];
+    for (let i = 0; i < 6; i++) ids.push(await q.enqueue("t", i));
+    const many = await q.enqueueMany([1, 2, 3, 4, 5].map((i) => ({ task: "t", payload: i })));
+    return [...ids, ...many.map((j) => j.id)];
+  });
+  // Shard 0's tag is the same in both layouts (shardTag): the 4 shards' others hold nothing.
+  const now = shardKeys(prefix, "q", 2);
+  const stale = shardKeys(prefix, "q", 4).filter((k) => !now.some((n) => n.stream === k.stream));
+  expect(stale.length).toBe(3);
+  expect(await lengths(r, stale)).toBe(0);
+  expect(await lengths(r, now)).toBe(11);
+  for (const id of ids) expect(id).toMatch(/:[01]$/);
+  expect(await r.sendCommand(["HGET", layoutKey(prefix, "q"), "shards"])).toBe(String(DATA_FORMAT));
+});
+
+test("a 4-shard producer whose queue was emptied and not made again records its 4 shards again", async () => {
+  await using r = await rawRedis();
+  const prefix = testPrefix();
+  await openLayout(asClient(r), prefix, "q", 4, true);
+  await using q = await openQueue({ prefix, queue: "q", shards: undefined });
+  for (let i = 0; i < 4; i++) await q.enqueue("t", i);
+  await empty(r, prefix, 4);
+  await later(async () => {
+    for (let i = 0; i < 4; i++) await q.enqueue("t", i);
+  });
+  // A worker started now (no --shards) reads the 4 shards the jobs are in, not a one-shard queue.
+  expect(await r.sendCommand(["HGET", layoutKey(prefix, "q"), "shards"])).toBe("4");
+  expect(await lengths(r, shardKeys(prefix, "q", 4))).toBe(4);
+});
+
+test("a one-shard producer whose queue was emptied and made again with 3 enqueues into those 3", async () => {
+  await using r = await rawRedis();
+  const prefix = testPrefix();
+  await using q = await openQueue({ prefix, queue: "q", shards: undefined });
+  await q.enqueue("t", 0);
+  await empty(r, prefix, 1);
+  await openLayout(asClient(r), prefix, "q", 3, true);
+  await later(async () => {
+    for (let i = 0; i < 3; i++) await q.enqueue("t", i);
+  });
+  expect(await lengths(r, shardKeys(prefix, "q", 3))).toBe(3);
+});
+
+test("a batch over every shard, first after the queue was made again with 3: sent by those 3", async () => {
+  await using r = await rawRedis();
+  const prefix = testPrefix();
+  await openLayout(asClient(r), prefix, "q", 6, true);
+  await using q = await openQueue({ prefix, queue: "q", shards: undefined });
+  await q.enqueueMany([0, 1, 2, 3, 4, 5].map((i) => ({ task: "t", payload: i })));
+  await empty(r, prefix, 6);
+  await openLayout(asClient(r), prefix, "q", 3, true);
+  const jobs = await later(() =>
+    q.enqueueMany([0, 1, 2, 3, 4, 5].map((i) => ({ task: "t", payload: i }))),
+  );
+  expect(jobs.map((j) => j.id.replace(/^.*:/, "")).sort()).toEqual(["0", "0", "1", "1", "2", "2"]);
+  expect(await lengths(r, shardKeys(prefix, "q", 3))).toBe(6);
+  expect(q.shards).toBe(3);
+});
+
+test("a new queue of 4 shards: a shard first written long after connect is made then", async () => {
+  await using r = await rawRedis();
+  const prefix = testPrefix();
+  await using q = await openQueue({ prefix, queue: "q", shards: 4 });
+  await q.enqueue("t", 0); // the layout recorded, one shard made
+  // The others' first jobs come past the window: each is refused once, the layout read again
+  // (still 4), and made.
+  await later(async () => {
+    for (let i = 1; i < 8; i++) await q.enqueue("t", i);
+  });
+  expect(await lengths(r, shardKeys(prefix, "q", 4))).toBe(8);
+  for (const k of shardKeys(prefix, "q", 4)) {
+    expect(await r.sendCommand(["HGET", k.meta, "format"])).toBe(String(DATA_FORMAT));
+  }
+});
+
+test("a scheduler's tick, after its queue of 4 shards was emptied and made again with 2: in those 2", async () => {
+  await using r = await rawRedis();
+  const prefix = testPrefix();
+  await openLayout(asClient(r), prefix, "q", 4, true);
+  const enqueuer = new TickEnqueuer(asClient(r), prefix);
+  const def: ScheduleDef = {
+    ...{ queue: "q", every_ms: 1_000, task: "t", payload: null },
+    ...{ missed: "skip", paused: false, created_at: 0 },
+  };
+  // Enough ticks for every shard (a caller id, as a tick's is, goes to its hash's shard).
+  const ticks = Array.from({ length: 40 }, (_, i) => (i + 1) * 1_000);
+  for (const t of ticks.slice(0, 4)) expect(await enqueuer.enqueue("s", def, t)).toBe(true);
+  await empty(r, prefix, 4);
+  await openLayout(asClient(r), prefix, "q", 2, true);
+  await later(async () => {
+    for (const t of ticks.slice(4)) expect(await enqueuer.enqueue("s", def, t)).toBe(true);
+  });
+  const now = shardKeys(prefix, "q", 2);
+  const stale = shardKeys(prefix, "q", 4).filter((k) => !now.some((n) => n.stream === k.stream));
+  expect(await lengths(r, stale)).toBe(0);
+  expect(await lengths(r, now)).toBe(36);
+});
