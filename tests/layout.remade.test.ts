@@ -7,6 +7,7 @@ import { Admin } from "../lib/admin/admin.ts";
 import { PLAIN_RECHECK_MS } from "../lib/config.ts";
 import { DATA_FORMAT, layoutKey, type QueueKeys, shardKeys } from "../lib/engine/keys.ts";
 import { openLayout } from "../lib/engine/layout.ts";
+import { RedisRefusedError } from "../lib/errors.ts";
 import { TickEnqueuer } from "../lib/schedule/enqueue.ts";
 import type { ScheduleDef } from "../lib/schedule/spec.ts";
 import { asClient } from "./fixtures/engine.ts";
@@ -151,4 +152,22 @@ test("a scheduler's tick, after its queue of 4 shards was emptied and made again
   const stale = shardKeys(prefix, "q", 4).filter((k) => !now.some((n) => n.stream === k.stream));
   expect(await lengths(r, stale)).toBe(0);
   expect(await lengths(r, now)).toBe(36);
+});
+
+test("a queue given another data format under a running producer: its next batch is refused, nothing written", async () => {
+  await using r = await rawRedis();
+  const prefix = testPrefix();
+  await using q = await openQueue({ prefix, queue: "q" });
+  await q.enqueue("t", 0);
+  const shards = shardKeys(prefix, "q", q.shards);
+  // Emptied and made again by a Courier of another format (its workers stamp it first), or
+  // the format changed by hand: this producer's jobs would be misread, or read by no worker.
+  await empty(r, prefix, q.shards);
+  for (const k of shards) await r.sendCommand(["HSET", k.meta, "format", "3"]);
+  const err = await later(() => q.enqueue("t", 1).catch((e: unknown) => e));
+  expect(err).toBeInstanceOf(RedisRefusedError);
+  expect((err as Error).message).toMatch(
+    `has data format 3, this Courier reads format ${DATA_FORMAT}: upgrade Courier (or use another --queue/--prefix)`,
+  );
+  expect(await lengths(r, shards)).toBe(0);
 });

@@ -4,6 +4,7 @@
 import { InputError } from "../errors.ts";
 import type { Redis } from "../redis/connect.ts";
 import { writePerJob, writeShared } from "./enqueue-args.ts";
+import { formatRefusal } from "./format.ts";
 import {
   callerIdProblem,
   DATA_FORMAT,
@@ -166,14 +167,16 @@ export async function enqueueBatch(
   let i = from;
   command[i++] = keys.recordPrefix;
   command[i++] = String(receiptTtlMs);
-  command[i++] = create ? String(DATA_FORMAT) : "";
+  command[i++] = create ? String(DATA_FORMAT) : `${DATA_FORMAT}?`;
   command[i++] = level === "normal" ? "" : level;
   command[i++] = String(fields);
   // Written in place, copied once: node-redis encodes each argument on its own (a length, a
   // string, a copy), so a batch of 500 jobs in 1,009 arguments, not 3,505, costs it far less.
   if (shared) writeShared(command, i, jobs, ids);
   else writePerJob(command, i, jobs, fields);
-  const reply = await sendScript<string>(client, scripts.enqueue, command);
+  const reply = await sendScript<string>(client, scripts.enqueue, command).catch((err) => {
+    throw formatRefusal(keys, err);
+  });
   return readReply(String(reply), batch.jobs, keys.idSuffix);
 }
 

@@ -419,7 +419,11 @@ export const engineMutants: Mutant[] = [
     "    eventsCursor: cursor,", "    eventsCursor: entry,", [T("queue.enqueue.plain")]),
   // A queue emptied and made again with other shards under a producer (tests/layout.remade).
   m("enqueue-fresh-shard-made", LUA("enqueue"), "a shard with no meta is made only by a producer that has just read the layout: no job goes to a shard of a layout since replaced",
-    "elseif ARGV[3] == '' then", "elseif false then", [T("layout.remade")]),
+    "elseif format ~= ARGV[3] then", "elseif false then", [T("layout.remade")]),
+  m("enqueue-other-format-written", LUA("enqueue"), "a batch to a queue whose meta says another data format is refused, nothing written (not only at connect)",
+    "  if has and has ~= format then", "  if false then", [T("layout.remade")]),
+  m("enqueue-other-format-raw", "lib/engine/format.ts", "enqueue.lua's refusal of another format is said as checkFormat says it (RedisRefusedError, exit 6)",
+    "  return (format !== undefined && otherFormat(keys, format)) || err;", "  return err;", [T("layout.remade")]),
   m("enqueue-fresh-shard-always", "lib/queue/layout.ts", "a producer that read its layout long ago makes no shard with no meta",
     "return shards === 1 || performance.now() - this.#readAt < PLAIN_RECHECK_MS;", "return true;", [T("layout.remade")]),
   m("enqueue-layout-never-sent-again", "lib/queue/layout.ts", "a batch refused for a layout replaced meanwhile is sent by the new one",

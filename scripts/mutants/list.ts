@@ -678,8 +678,8 @@ export const mutants: Mutant[] = [
     "now + tonumber(ARGV[3])",
     "now + 60", [T("clock.skew"), T("worker.tasks"), E("leave")]),
   m("format-unchecked", "lib/engine/format.ts", "a queue of another data format is refused, not misread",
-    "  if (format === null || format === String(DATA_FORMAT)) return;",
-    "  return;", [T("format.version")]),
+    "  if (format === null || format === String(DATA_FORMAT)) return null;",
+    "  return null;", [T("format.version")]),
   // Times past a Date's range read as unknown (lib/time.ts), never RangeError.
   m("date-range-unchecked", "lib/time.ts", "a time past a Date's range (8.64e15 ms) reads as unknown",
     "Number.isFinite(ms) && Math.abs(ms) <= DATE_MAX_MS ? ms : null",
