@@ -584,8 +584,8 @@ export const mutants: Mutant[] = [
   // Shards (lib/worker/slots.ts): one limit over every shard, idle shards wait holding no slot,
   // a shard that never runs dry takes turns with the others.
   m("shard-slots-apart", "lib/worker/worker-parts.ts", "a worker of several shards runs at most its concurrency over all of them",
-    "...{ o, keys: s.keys, tasks: this.tasks, slots: this.slots, rank: s.rank },",
-    "...{ o, keys: s.keys, tasks: this.tasks, slots: new Slots(o.concurrency), rank: s.rank },", [T("worker.shards")]),
+    "...{ o, queue: s.queue, keys: s.keys, tasks: this.tasks, slots: this.slots },",
+    "...{ o, queue: s.queue, keys: s.keys, tasks: this.tasks, slots: new Slots(o.concurrency) },", [T("worker.shards")]),
   m("shard-held-started-at-once", "lib/worker/slots.ts", "what an idle shard's read brings while every slot is busy waits for a slot",
     "if (this.#held.length === 0 && this.free(rank) > 0 && start()) return;",
     "if (start()) return;", [T("worker.shards")]),
