@@ -53,7 +53,7 @@ test("a 4-shard producer whose queue was emptied and made again with 2 enqueues 
   expect(await lengths(r, shardKeys(prefix, "q", 4))).toBe(8);
   await empty(r, prefix, 4);
   const admin = await Admin.connect({ redisUrl: redisUrl(), prefix, queue: "q" });
-  expect(await admin.createQueue({ shards: 2 })).toBe(2); // `courier queue create --shards 2`
+  expect(await admin.createQueue({ shards: 2 })).toBe(2); // as a `worker --shards 2` would
   await admin.close();
   const ids = await later(async () => {
     const ids: string[] = [];

@@ -41,7 +41,7 @@ test("a worker of 4 shards whose queue was emptied records them again: its jobs 
     async () => (await r.sendCommand(["HGET", layoutKey(prefix, "q"), "shards"])) === "4",
     "the worker's count recorded again",
   );
-  // A deploy's `queue create --shards 2` now is refused, not obeyed beside a worker of 4.
+  // A deploy's createQueue({ shards: 2 }) (or `worker --shards 2`) now is refused, not obeyed beside a worker of 4.
   const admin = await Admin.connect({ redisUrl: redisUrl(), prefix, queue: "q" });
   const err = await admin.createQueue({ shards: 2 }).catch((e: unknown) => e);
   await admin.close();
@@ -58,7 +58,7 @@ test("a worker of 4 shards whose queue was made again with 2 stops, saying so", 
   await using r = await rawRedis();
   const prefix = testPrefix();
   const w = await startWorker({ prefix, queue: "q", tasks: [task], shards: 4 });
-  // The layout made again first (`queue create --shards 2` after a restart), then the shards'
+  // The layout made again first (a `worker --shards 2` started after a restart), then the shards'
   // keys gone: the worker's next read meets NOGROUP and finds 2 shards recorded.
   await r.sendCommand(["DEL", layoutKey(prefix, "q")]);
   await openLayout(asClient(r), prefix, "q", 2, true);

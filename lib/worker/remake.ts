@@ -1,7 +1,7 @@
 // A shard whose stream vanished under a running worker (NOGROUP: Redis emptied, or restarted
 // without its data): the queue is made again as the worker opened it, its shard count, then the
 // shard's format, before its group (lib/worker/loops.ts). A worker that only made its group
-// again left the queue with no layout: a `queue create --shards M` (or a worker started with
+// again left the queue with no layout: a worker started with `--shards M` (or Admin.createQueue with
 // another count) then made it of M shards beside it, and the jobs sent there waited for a worker
 // of M while this one read shards nothing was sent to. Recorded again, the count refuses such a
 // create (ConfigError), and producers still connected send where this worker reads
