@@ -171,3 +171,45 @@ test("a queue given another data format under a running producer: its next batch
   );
   expect(await lengths(r, shards)).toBe(0);
 });
+
+test.each([
+  ["01", true],
+  ["1", true],
+  ["x", false],
+])(
+  "a one-shard queue's count written %p by hand: a job enqueued, or refused in one line",
+  async (count, ok) => {
+    await using r = await rawRedis();
+    const prefix = testPrefix();
+    await using q = await openQueue({ prefix, queue: "q", shards: 1 });
+    await q.enqueue("t", 0);
+    await r.sendCommand(["HSET", layoutKey(prefix, "q"), "shards", count]);
+    const got = await later(() => q.enqueue("t", 1).catch((e: unknown) => e));
+    if (ok) expect(got).toMatch(/^\d+-\d+$/);
+    else {
+      expect(got).toBeInstanceOf(RedisRefusedError);
+      expect((got as Error).message).toBe(
+        `queue "q" (prefix ${prefix}) has an unreadable shard count "x" in ${layoutKey(prefix, "q")}`,
+      );
+    }
+  },
+);
+
+test("a shard's meta of a 3-shard queue given a count by hand: refused in one line, nothing written", async () => {
+  await using r = await rawRedis();
+  const prefix = testPrefix();
+  await using q = await openQueue({ prefix, queue: "q", shards: 3 });
+  const ids = await q.enqueueMany([0, 1, 2].map((i) => ({ task: "t", payload: i })));
+  const shard = shardKeys(prefix, "q", 3)[Number(ids[0]!.id.split(":")[1])]!;
+  await r.sendCommand(["HSET", shard.meta, "shards", "7"]);
+  const errs = await later(async () => {
+    const out: unknown[] = [];
+    for (let i = 0; i < 3; i++) out.push(await q.enqueue("t", i).catch((e: unknown) => e));
+    return out;
+  });
+  const refused = errs.filter((e) => e instanceof RedisRefusedError) as Error[];
+  expect(refused.length).toBe(1);
+  expect(refused[0]!.message).toBe(
+    `${shard.meta} holds a shard count "7", which a shard's meta never has (a hand edit: delete its field shards)`,
+  );
+});

@@ -169,14 +169,15 @@ describe.if(onOneServer)("a plain job", () => {
     // No `shards`: the queue's count, whatever it is (a `shards` it contradicts is refused).
     await using q = await openQueue({ prefix, shards: undefined });
     await using r = await rawRedis();
+    const keys = q.keys;
     await q.enqueue("t", 0);
     // Lost and made again by another process with 4 shards (its layout key is this meta): no
     // stream, so the job goes by the script, which refuses it; the layout is read again.
-    await r.sendCommand(["DEL", q.keys.stream, q.keys.meta, q.keys.stats]);
-    await r.sendCommand(["HSET", q.keys.meta, "shards", "4"]);
+    await r.sendCommand(["DEL", keys.stream, keys.meta, keys.stats]);
+    await r.sendCommand(["HSET", keys.meta, "shards", "4"]);
     expect(await q.enqueue("t", 1)).toMatch(/:[0-3]$/);
     expect(q.shards).toBe(4);
-    expect(await r.sendCommand(["EXISTS", q.keys.stream])).toBe(0);
+    expect(await r.sendCommand(["EXISTS", keys.stream])).toBe(0);
   });
 
   test("made again with other shards while its stream was still there: the job goes to those once the script checks again", async () => {

@@ -102,6 +102,24 @@ export async function openLayout(
 export function isLayoutRefusal(err: unknown): boolean {
   return (
     err instanceof ErrorReply &&
-    /^courier: (shard \S+ has no meta|queue \S+ was made with \d+ shards)/.test(err.message)
+    /^courier: (shard \S+ has no meta|queue \S+ was made with [\s\S]* shards by another)/.test(
+      err.message,
+    )
+  );
+}
+
+/**
+ * A layout refusal (isLayoutRefusal) met again once the layout was read again and said the
+ * part's shard is the queue's: a shard's meta given a count by hand (only a one-shard queue's
+ * meta, the layout key, has one). Said in one line; else `err`.
+ */
+export function unreadableLayout(err: unknown): unknown {
+  if (!isLayoutRefusal(err)) return err;
+  const m = /^courier: queue (\S+) was made with ([\s\S]*) shards by another process/.exec(
+    (err as Error).message,
+  );
+  if (!m) return err;
+  return new RedisRefusedError(
+    `${m[1]} holds a shard count ${JSON.stringify(m[2])}, which a shard's meta never has (a hand edit: delete its field shards)`,
   );
 }

@@ -11,7 +11,7 @@ import {
 } from "../engine/enqueue.ts";
 import { enqueuePlain, isPlain } from "../engine/enqueue-plain.ts";
 import { LEVELS, type Level, type QueueKeys, shardOf } from "../engine/keys.ts";
-import { isLayoutRefusal } from "../engine/layout.ts";
+import { isLayoutRefusal, unreadableLayout } from "../engine/layout.ts";
 import { NotReplicatedError } from "../errors.ts";
 import type { Redis } from "../redis/connect.ts";
 import { writeReplicated } from "../redis/replicated.ts";
@@ -97,7 +97,9 @@ export function shardedSender(
           const create = layout?.mayCreate() ?? true;
           const reply = await enqueueBatch(c, k, p.batch, ttl, { create }).catch(async (err) => {
             if (!layout || !isLayoutRefusal(err) || !(await layout.reread())) throw err;
-            return enqueueBatch(c, k, p.batch, ttl);
+            return enqueueBatch(c, k, p.batch, ttl).catch((again) => {
+              throw unreadableLayout(again);
+            });
           });
           // A job created: the shard's format is written (enqueue.lua did, or it was there).
           if (reply.jobs.some((j) => j.created)) options.plainOn?.(p.shard);

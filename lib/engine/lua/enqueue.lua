@@ -106,8 +106,10 @@ if types[KEYS[5]] == 'hash' then
   if has and has ~= format then
     return redis.error_reply('courier: meta ' .. KEYS[5] .. ' has data format ' .. string.sub(has, 1, 40))
   end
-  if shards and shards ~= '1' then
-    return redis.error_reply('courier: queue ' .. KEYS[5] .. ' was made with ' .. shards .. ' shards by another process: connect again')
+  -- One as the readers read it (`01` too: lib/engine/layout.ts, parseShards).
+  if shards and not string.match(shards, '^0*1$') then
+    return redis.error_reply('courier: queue ' .. KEYS[5] .. ' was made with ' ..
+      string.sub(shards, 1, 20) .. ' shards by another process: connect again')
   end
 elseif format ~= ARGV[3] then
   return redis.error_reply('courier: shard ' .. KEYS[5] .. ' has no meta: read the layout again')
