@@ -24,12 +24,13 @@ async function empty(r: RawRedis, prefix: string, shards: number): Promise<void>
 }
 
 /**
- * `fn` run with this host's monotonic clock PLAIN_RECHECK_MS ahead: the producer read its
- * layout longer ago than a shard may be made by that read (ProducerLayout.mayCreate).
+ * `fn` run with this host's monotonic clock `ms` ahead: the producer read its layout longer
+ * ago than a shard may be made by that read (LAYOUT_READ_FRESH_MS), and its shards' plain
+ * windows (PLAIN_RECHECK_MS) are over.
  */
-async function later<T>(fn: () => Promise<T>): Promise<T> {
+async function later<T>(fn: () => Promise<T>, ms = PLAIN_RECHECK_MS): Promise<T> {
   const now = performance.now.bind(performance);
-  performance.now = () => now() + PLAIN_RECHECK_MS;
+  performance.now = () => now() + ms;
   try {
     return await fn();
   } finally {
@@ -212,4 +213,28 @@ test("a shard's meta of a 3-shard queue given a count by hand: refused in one li
   expect(refused[0]!.message).toBe(
     `${shard.meta} holds a shard count "7", which a shard's meta never has (a hand edit: delete its field shards)`,
   );
+});
+
+test("emptied twice in a row: the second time, right after the layout was read again, still no stale shard made", async () => {
+  await using r = await rawRedis();
+  const prefix = testPrefix();
+  await openLayout(asClient(r), prefix, "q", 4, true);
+  await using q = await openQueue({ prefix, queue: "q", shards: undefined });
+  for (let i = 0; i < 4; i++) await q.enqueue("t", i); // the layout read before the first
+  await empty(r, prefix, 4);
+  await later(async () => {
+    // Each shard refused, the layout read again (none: 4 recorded again), the job sent again.
+    for (let i = 0; i < 4; i++) await q.enqueue("t", i);
+  });
+  // Right after that read (50 ms on): emptied again and made with 2. The read made for the
+  // refused parts licenses no shard with no meta for the batches after it.
+  await empty(r, prefix, 4);
+  await openLayout(asClient(r), prefix, "q", 2, true);
+  await later(async () => {
+    for (let i = 0; i < 4; i++) await q.enqueue("t", i);
+  }, PLAIN_RECHECK_MS + 50);
+  const now = shardKeys(prefix, "q", 2);
+  const stale = shardKeys(prefix, "q", 4).filter((k) => !now.some((n) => n.stream === k.stream));
+  expect(await lengths(r, stale)).toBe(0);
+  expect(await lengths(r, now)).toBe(4);
 });

@@ -1,7 +1,7 @@
 // A producer's view of its queue's layout (lib/engine/layout.ts): read at connect, recorded
 // before the first enqueue when the queue had none (docs/internals.md, "1. Enqueue").
 
-import { PLAIN_RECHECK_MS } from "../config.ts";
+import { LAYOUT_READ_FRESH_MS } from "../config.ts";
 import { checkFormat } from "../engine/format.ts";
 import { isLayoutRefusal, type Layout, openLayout } from "../engine/layout.ts";
 import type { Redis } from "../redis/connect.ts";
@@ -17,7 +17,11 @@ export class ProducerLayout {
   #layout: Layout;
   /** Done: the queue had a format at connect, or the record below was made. */
   #recorded: Promise<void> | null;
-  /** When the layout was last read (this host's monotonic ms): see mayCreate. */
+  /**
+   * When the layout was read at connect, or by the record before the first enqueue (this
+   * host's monotonic ms): see mayCreate. Not by reread: that read licenses the part it was
+   * made for only (sent again at once), never the batches after it.
+   */
   #readAt = performance.now();
   /** A read again under way (reread), shared by the parts refused meanwhile. */
   #rereading: Promise<void> | null = null;
@@ -62,6 +66,7 @@ export class ProducerLayout {
       const { prefix, queue, shards: wanted } = this.names;
       const several = this.#layout.shards > 1;
       await this.#use(await openLayout(this.client, prefix, queue, wanted, several));
+      this.#readAt = performance.now();
     }).catch((err: unknown) => {
       this.#recorded = null;
       throw err;
@@ -73,13 +78,14 @@ export class ProducerLayout {
    * Whether a part sent by a layout of `shards` may make a shard that has no meta
    * (enqueueBatch's `create`): never when that layout was replaced since; always on a queue of
    * one shard (its meta is the layout, which enqueue.lua reads); else only within
-   * PLAIN_RECHECK_MS of reading the layout. A shard of several cannot see the layout: its
+   * LAYOUT_READ_FRESH_MS of the read at connect or before the first enqueue (a new queue's first
+   * batch in one call). A shard of several cannot see the layout: its
    * missing meta may be the queue emptied (FLUSHALL, a restart without data) and made again
    * with other shards, and jobs written there would be read by no worker.
    */
   mayCreate(shards: number): boolean {
     if (shards !== this.#layout.shards) return false; // a part sent by a layout since replaced
-    return shards === 1 || performance.now() - this.#readAt < PLAIN_RECHECK_MS;
+    return shards === 1 || performance.now() - this.#readAt < LAYOUT_READ_FRESH_MS;
   }
 
   /**
@@ -127,6 +133,5 @@ export class ProducerLayout {
       await Promise.all(layout.keys.map((k) => checkFormat(this.client, k)));
       this.#layout = layout;
     }
-    this.#readAt = performance.now();
   }
 }
