@@ -69,3 +69,19 @@ test("a worker of 4 shards whose queue was made again with 2 stops, saying so", 
   );
   await w.stopped;
 });
+
+test("a worker whose queue was made again by a Courier of another format stops, saying so", async () => {
+  await using r = await rawRedis();
+  const prefix = testPrefix();
+  const w = await startWorker({ prefix, queue: "q", tasks: [task], shards: 2 });
+  // Its shards' metas made again first (format 3), then the rest of their keys gone.
+  const shards = shardKeys(prefix, "q", 2);
+  for (const k of shards) {
+    await r.sendCommand(["DEL", k.meta]);
+    await r.sendCommand(["HSET", k.meta, "format", "3"]);
+  }
+  for (const k of shards) await r.sendCommand(["DEL", k.stream]);
+  await until(() => w.failure !== null, "the worker refused");
+  expect(w.failure?.message).toMatch(/has data format 3, this Courier reads format \d+/);
+  await w.stopped;
+});

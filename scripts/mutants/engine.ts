@@ -434,6 +434,8 @@ export const engineMutants: Mutant[] = [
     "              throw unreadableLayout(again);", "              throw again;", [T("layout.remade")]),
   m("enqueue-reread-licenses-later", "lib/queue/layout.ts", "a layout read again after a refusal makes only the part it was read for: a queue emptied and made again right after is not given a stale shard",
     "      this.#layout = layout;\n    }\n  }", "      this.#layout = layout;\n    }\n    this.#readAt = performance.now();\n  }", [T("layout.remade")]),
+  m("worker-nogroup-format-unread", "lib/worker/remake.ts", "a worker whose queue was made again by a Courier of another format stops, not misreading its jobs",
+    "  await stampFormat(client, keys);\n", "", [T("worker.layout.remade")]),
   m("enqueue-fresh-shard-always", "lib/queue/layout.ts", "a producer that read its layout long ago makes no shard with no meta",
     "return shards === 1 || performance.now() - this.#readAt < LAYOUT_READ_FRESH_MS;", "return true;", [T("layout.remade")]),
   m("enqueue-layout-never-sent-again", "lib/queue/layout.ts", "a batch refused for a layout replaced meanwhile is sent by the new one",
