@@ -1,5 +1,7 @@
 // A producer's view of its queue's layout (lib/engine/layout.ts): read at connect, recorded
-// before the first enqueue when the queue had none (docs/internals.md, "1. Enqueue").
+// before the first enqueue when the queue had none, read again when a shard refuses a part for
+// its layout (a queue emptied and made again under the producer: docs/internals.md, "A queue
+// of N > 1 shards").
 
 import { LAYOUT_READ_FRESH_MS } from "../config.ts";
 import { checkFormat } from "../engine/format.ts";
