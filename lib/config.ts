@@ -279,10 +279,20 @@ export const WAITER_IDLE_MS = 30_000;
  * A producer sends a plain job by enqueue-one.lua (lib/engine/enqueue-plain.ts) for this long
  * after enqueue.lua last created a job on the shard (checking its keys' types and, on a queue of
  * one shard, its shard count), then sends the next by enqueue.lua again: a key of the queue
- * given another type, or a one-shard queue made again with other shards, under a running
- * producer is refused within this time.
+ * given another type under a running producer is refused within this time, and a one-shard
+ * queue made again with other shards is sent to those within it.
  */
 export const PLAIN_RECHECK_MS = 1_000;
+
+/**
+ * A producer of several shards makes a shard with no meta (writes its format with its first
+ * jobs) within this long of reading the queue's layout at connect or before its first enqueue
+ * (lib/queue/layout.ts, mayCreate): a new queue's first batch in one call. Past it, such a
+ * shard is refused and the layout read again first (one more call, once per shard): its
+ * missing meta may be the queue emptied and made again with other shards. Short: a queue
+ * emptied and made again within it is the one case a stale shard can still be made.
+ */
+export const LAYOUT_READ_FRESH_MS = 100;
 
 /** What a queue name (and a key prefix) may be: it goes into key names and the `{…}` hash tag. */
 export const QUEUE_NAME = /^[A-Za-z0-9_.:-]{1,100}$/;

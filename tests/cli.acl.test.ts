@@ -231,7 +231,7 @@ describe("a user lacking a command: one line naming it, exit 6", () => {
     expectRefused(
       r,
       "trigger",
-      /inside Courier's enqueue script \(NOPERM\): the Redis user needs all of \+exists \+get \+hget \+hincrby \+hset \+set \+time \+type \+xadd \+xdel \+xrevrange \+zadd; see "Redis ACL"/,
+      /inside Courier's enqueue script \(NOPERM\): the Redis user needs all of \+exists \+get \+hincrby \+hmget \+hset \+set \+time \+type \+xadd \+xdel \+xrevrange \+zadd; see "Redis ACL"/,
     );
   });
 

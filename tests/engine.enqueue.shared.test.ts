@@ -82,8 +82,8 @@ describe("enqueue.lua's shared layout", () => {
     }
     const batch = { ...prepareBatch(make()), level };
     expect(sharesFields(batch.jobs)).toBe(true);
-    const a = await enqueueBatch(asClient(r), shared, batch, 60_000, true);
-    const b = await enqueueBatch(asClient(r), each, batch, 60_000, false);
+    const a = await enqueueBatch(asClient(r), shared, batch, 60_000, { shared: true });
+    const b = await enqueueBatch(asClient(r), each, batch, 60_000, { shared: false });
     expect(a.jobs.map((j) => j.created)).toEqual(b.jobs.map((j) => j.created));
     // Ids alike but for the entry ids of auto-id jobs (the streams differ in time).
     const given = (js: typeof a.jobs) => js.map((j) => (j.entryId === j.id ? "" : j.id));
@@ -96,7 +96,9 @@ describe("enqueue.lua's shared layout", () => {
       expect(await due(shared)).toEqual(await due(each));
     }
     // Sent again: the receipt's reply, both ways.
-    expect((await enqueueBatch(asClient(r), shared, batch, 60_000, true)).replayed).toBe(true);
+    expect(
+      (await enqueueBatch(asClient(r), shared, batch, 60_000, { shared: true })).replayed,
+    ).toBe(true);
   });
 
   test("an entry carries its job's limit key (`k`, last), both ways", async () => {
@@ -104,7 +106,7 @@ describe("enqueue.lua's shared layout", () => {
     const keys = await freshQueue(r);
     const specs = jobs(4).map((j, n) => ({ ...j, limitKey: n % 2 ? "h.example" : undefined }));
     for (const shared of [true, false]) {
-      await enqueueBatch(asClient(r), keys, prepareBatch(specs), 60_000, shared);
+      await enqueueBatch(asClient(r), keys, prepareBatch(specs), 60_000, { shared });
     }
     const entries = (await r.sendCommand(["XRANGE", keys.stream, "-", "+"])) as [
       string,
@@ -122,7 +124,7 @@ describe("enqueue.lua's shared layout", () => {
       const keys = await freshQueue(r);
       await r.sendCommand(["SET", keys.delayed, "oops"]);
       const batch = prepareBatch([...jobs(2, { delayMs: 1_000 })]);
-      const call = enqueueBatch(asClient(r), keys, batch, 60_000, shared);
+      const call = enqueueBatch(asClient(r), keys, batch, 60_000, { shared });
       await expect(call).rejects.toThrow(`ERR courier: key ${keys.delayed} holds a string`);
       expect(await r.sendCommand(["EXISTS", keys.receipt(batch.batchId)])).toBe(0);
       expect(await r.sendCommand(["KEYS", `${keys.recordPrefix}*`])).toEqual([]);
@@ -134,7 +136,7 @@ describe("enqueue.lua's shared layout", () => {
     const keys = await freshQueue(r);
     const t0 = await redisTime(r);
     const batch = prepareBatch(jobs(3, { delayMs: 5_000 }));
-    await enqueueBatch(asClient(r), keys, batch, 60_000, true);
+    await enqueueBatch(asClient(r), keys, batch, 60_000, { shared: true });
     const t1 = await redisTime(r);
     const scores = (await r.sendCommand([
       "ZRANGE",

@@ -4,6 +4,7 @@
 import { InputError } from "../errors.ts";
 import type { Redis } from "../redis/connect.ts";
 import { writePerJob, writeShared } from "./enqueue-args.ts";
+import { formatRefusal } from "./format.ts";
 import {
   callerIdProblem,
   DATA_FORMAT,
@@ -137,8 +138,19 @@ export async function enqueueBatch(
   keys: QueueKeys,
   batch: EnqueueBatch,
   receiptTtlMs = RECEIPT_TTL_MS,
-  /** The shared layout (ARGV[5] 3); tests pass false to compare it with the per-job one. */
-  shared = sharesFields(batch.jobs),
+  {
+    shared = sharesFields(batch.jobs),
+    create = true,
+  }: {
+    /** The shared layout (ARGV[5] 3); tests pass false to compare it with the per-job one. */
+    shared?: boolean;
+    /**
+     * Whether a shard with no meta may be made (its format written): false from a producer of
+     * several shards that has not just read the queue's layout, which enqueue.lua then refuses
+     * (isLayoutRefusal): the queue may have been emptied and made again with other shards.
+     */
+    create?: boolean;
+  } = {},
 ): Promise<EnqueueReply> {
   const level = batch.level ?? "normal";
   const at = levelKeys(keys, level);
@@ -155,14 +167,16 @@ export async function enqueueBatch(
   let i = from;
   command[i++] = keys.recordPrefix;
   command[i++] = String(receiptTtlMs);
-  command[i++] = String(DATA_FORMAT);
+  command[i++] = create ? String(DATA_FORMAT) : `${DATA_FORMAT}?`;
   command[i++] = level === "normal" ? "" : level;
   command[i++] = String(fields);
   // Written in place, copied once: node-redis encodes each argument on its own (a length, a
   // string, a copy), so a batch of 500 jobs in 1,009 arguments, not 3,505, costs it far less.
   if (shared) writeShared(command, i, jobs, ids);
   else writePerJob(command, i, jobs, fields);
-  const reply = await sendScript<string>(client, scripts.enqueue, command);
+  const reply = await sendScript<string>(client, scripts.enqueue, command).catch((err) => {
+    throw formatRefusal(keys, err);
+  });
   return readReply(String(reply), batch.jobs, keys.idSuffix);
 }
 

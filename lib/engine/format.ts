@@ -1,6 +1,8 @@
 // The queue's data format (its `meta` hash, DATA_FORMAT): a process meeting a queue written in
 // another format refuses it with one line, before it reads or writes anything else there, rather
-// than misread it. Checked once per process, never per job.
+// than misread it. Checked once per process, never per job; a producer's enqueue.lua also
+// refuses a batch to a meta of another format (formatRefusal says it as checkFormat does).
+import { ErrorReply } from "@redis/client";
 import { RedisRefusedError } from "../errors.ts";
 import type { Redis } from "../redis/connect.ts";
 import { DATA_FORMAT, type QueueKeys } from "./keys.ts";
@@ -29,10 +31,25 @@ export async function stampFormat(client: Redis, keys: QueueKeys): Promise<void>
 }
 
 function refuseOther(keys: QueueKeys, format: string | null): void {
-  if (format === null || format === String(DATA_FORMAT)) return;
+  const refusal = otherFormat(keys, format);
+  if (refusal) throw refusal;
+}
+
+function otherFormat(keys: QueueKeys, format: string | null): RedisRefusedError | null {
+  if (format === null || format === String(DATA_FORMAT)) return null;
   const queue = /\{(.*)\}:meta$/.exec(keys.meta)?.[1] ?? "?";
   const shown = /^\d{1,6}$/.test(format) ? format : JSON.stringify(format.slice(0, 20));
-  throw new RedisRefusedError(
+  return new RedisRefusedError(
     `queue "${queue}" has data format ${shown}, this Courier reads format ${DATA_FORMAT}: upgrade Courier (or use another --queue/--prefix)`,
   );
+}
+
+/**
+ * enqueue.lua's refusal of a batch (nothing written) to a shard whose meta says another format
+ * (changed since the producer checked it at connect) as checkFormat says it; else `err`.
+ */
+export function formatRefusal(keys: QueueKeys, err: unknown): unknown {
+  if (!(err instanceof ErrorReply)) return err;
+  const format = /^courier: meta \S+ has data format ([\s\S]*)$/.exec(err.message)?.[1];
+  return (format !== undefined && otherFormat(keys, format)) || err;
 }

@@ -1,6 +1,7 @@
 // A queue's layout: how many shards it has (field `shards` of `{queue}:meta`, layoutKey), and
 // their keys. Written once, by the first producer or worker of a queue, and fixed afterwards:
 // a job's shard follows from its id and N (keys.ts, shardOf), so changing N would lose jobs.
+import { ErrorReply } from "@redis/client";
 import { ConfigError, RedisRefusedError } from "../errors.ts";
 import type { Redis } from "../redis/connect.ts";
 import { layoutKey, MAX_SHARDS, type QueueKeys, shardKeys } from "./keys.ts";
@@ -73,13 +74,15 @@ export async function openLayout(
   queue: string,
   wanted: number | undefined,
   write: boolean,
+  /** The count a queue with none is recorded with (a producer whose queue was emptied: its own). */
+  fresh = wanted ?? 1,
 ): Promise<Layout> {
   let shards = await readShards(client, prefix, queue);
   if (shards === null && write) {
     // In one script: a one-shard queue whose first jobs (and format) landed since the read
     // above keeps its one shard (layout.lua).
     const key = layoutKey(prefix, queue);
-    const reply = await runScript<(string | null)[]>(client, scripts.layout, [key], [wanted ?? 1]);
+    const reply = await runScript<(string | null)[]>(client, scripts.layout, [key], [fresh]);
     shards = parseShards(reply, prefix, queue);
   }
   const n = shards ?? wanted ?? 1;
@@ -89,4 +92,34 @@ export async function openLayout(
     );
   }
   return { shards: n, keys: shardKeys(prefix, queue, n) };
+}
+
+/**
+ * enqueue.lua's refusal of a batch (nothing written) to a shard the producer's layout may no
+ * longer hold: a shard with no meta it was not allowed to make, or a one-shard queue made
+ * again with several. The producer reads the queue's layout again (lib/queue/layout.ts).
+ */
+export function isLayoutRefusal(err: unknown): boolean {
+  return (
+    err instanceof ErrorReply &&
+    /^courier: (shard \S+ has no meta|queue \S+ was made with [\s\S]* shards by another)/.test(
+      err.message,
+    )
+  );
+}
+
+/**
+ * A layout refusal (isLayoutRefusal) met again once the layout was read again and said the
+ * part's shard is the queue's: a shard's meta given a count by hand (only a one-shard queue's
+ * meta, the layout key, has one). Said in one line; else `err`.
+ */
+export function unreadableLayout(err: unknown): unknown {
+  if (!isLayoutRefusal(err)) return err;
+  const m = /^courier: queue (\S+) was made with ([\s\S]*) shards by another process/.exec(
+    (err as Error).message,
+  );
+  if (!m) return err;
+  return new RedisRefusedError(
+    `${m[1]} holds a shard count ${JSON.stringify(m[2])}, which a shard's meta never has (a hand edit: delete its field shards)`,
+  );
 }

@@ -1,8 +1,11 @@
 // A producer's view of its queue's layout (lib/engine/layout.ts): read at connect, recorded
-// before the first enqueue when the queue had none (docs/internals.md, "1. Enqueue").
+// before the first enqueue when the queue had none, read again when a shard refuses a part for
+// its layout (a queue emptied and made again under the producer: docs/internals.md, "A queue
+// of N > 1 shards").
 
+import { LAYOUT_READ_FRESH_MS } from "../config.ts";
 import { checkFormat } from "../engine/format.ts";
-import { type Layout, openLayout } from "../engine/layout.ts";
+import { isLayoutRefusal, type Layout, openLayout } from "../engine/layout.ts";
 import type { Redis } from "../redis/connect.ts";
 
 interface Names {
@@ -16,6 +19,14 @@ export class ProducerLayout {
   #layout: Layout;
   /** Done: the queue had a format at connect, or the record below was made. */
   #recorded: Promise<void> | null;
+  /**
+   * When the layout was read at connect, or by the record before the first enqueue (this
+   * host's monotonic ms): see mayCreate. Not by reread: that read licenses the part it was
+   * made for only (sent again at once), never the batches after it.
+   */
+  #readAt = performance.now();
+  /** A read again under way (reread), shared by the parts refused meanwhile. */
+  #rereading: Promise<void> | null = null;
 
   private constructor(
     readonly client: Redis,
@@ -56,16 +67,73 @@ export class ProducerLayout {
     this.#recorded ??= call(async () => {
       const { prefix, queue, shards: wanted } = this.names;
       const several = this.#layout.shards > 1;
-      const layout = await openLayout(this.client, prefix, queue, wanted, several);
-      if (layout.shards !== this.#layout.shards) {
-        // Another process made the queue meanwhile, with another count: use the queue's.
-        await Promise.all(layout.keys.map((k) => checkFormat(this.client, k)));
-        this.#layout = layout;
-      }
+      await this.#use(await openLayout(this.client, prefix, queue, wanted, several));
+      this.#readAt = performance.now();
     }).catch((err: unknown) => {
       this.#recorded = null;
       throw err;
     });
     return this.#recorded;
+  }
+
+  /**
+   * Whether a part sent by a layout of `shards` may make a shard that has no meta
+   * (enqueueBatch's `create`): never when that layout was replaced since; always on a queue of
+   * one shard (its meta is the layout, which enqueue.lua reads); else only within
+   * LAYOUT_READ_FRESH_MS of the read at connect or before the first enqueue (a new queue's first
+   * batch in one call). A shard of several cannot see the layout: its
+   * missing meta may be the queue emptied (FLUSHALL, a restart without data) and made again
+   * with other shards, and jobs written there would be read by no worker.
+   */
+  mayCreate(shards: number): boolean {
+    if (shards !== this.#layout.shards) return false; // a part sent by a layout since replaced
+    return shards === 1 || performance.now() - this.#readAt < LAYOUT_READ_FRESH_MS;
+  }
+
+  /**
+   * After enqueue.lua refused a part (isLayoutRefusal: nothing written): reads the layout
+   * again, recording this producer's count on a queue that has none (emptied, not made again:
+   * its jobs are then where its next workers read), taking another count the queue was made
+   * with meanwhile (a `shards` option it contradicts: ConfigError). Returns whether `shards`
+   * (the count the part was sent by) still holds: the part may then make its shard.
+   */
+  async reread(shards: number): Promise<boolean> {
+    this.#rereading ??= (async () => {
+      const { prefix, queue, shards: wanted } = this.names;
+      const n = this.#layout.shards;
+      await this.#use(await openLayout(this.client, prefix, queue, wanted, true, n));
+    })().finally(() => {
+      this.#rereading = null;
+    });
+    await this.#rereading;
+    return this.#layout.shards === shards;
+  }
+
+  /**
+   * Sends a batch by the current layout (`send`); when every part was refused for a layout
+   * that changed meanwhile (nothing written: reread took the new one), once more by the new.
+   */
+  async sending<T>(send: (layout: Layout) => Promise<T>): Promise<T> {
+    const layout = this.#layout;
+    try {
+      return await send(layout);
+    } catch (err) {
+      if (!isLayoutRefusal(err) || this.#layout.shards === layout.shards) throw err;
+      return send(this.#layout);
+    }
+  }
+
+  /** shardedSender's `layout` hooks, for the parts of a batch sent by a layout of `shards`. */
+  hooks(shards: number) {
+    return { mayCreate: () => this.mayCreate(shards), reread: () => this.reread(shards) };
+  }
+
+  /** A layout just read: kept (its formats checked first when it is another count). */
+  async #use(layout: Layout): Promise<void> {
+    if (layout.shards !== this.#layout.shards) {
+      // Another process made the queue meanwhile, with another count: use the queue's.
+      await Promise.all(layout.keys.map((k) => checkFormat(this.client, k)));
+      this.#layout = layout;
+    }
   }
 }

@@ -4,6 +4,7 @@
 
 import { type DefaultKey, defaults, PLAIN_RECHECK_MS, type ProducerOptions } from "../config.ts";
 import { layoutKey } from "../engine/keys.ts";
+import type { Layout } from "../engine/layout.ts";
 import { InputError } from "../errors.ts";
 import { keysOf } from "../option-keys.ts";
 import { checkWindowS, resolveOptions } from "../options.ts";
@@ -153,8 +154,11 @@ export class Producer {
    * receipt.
    */
   #send(batch: readonly Prepared[]) {
+    return this.layout.sending((layout) => this.#sendBy(batch, layout));
+  }
+
+  #sendBy(batch: readonly Prepared[], { shards, keys }: Layout) {
     const window = Math.max(this.#retryConnectS, this.#waitForMemoryS);
-    const { shards, keys } = this.layout.current;
     const next = () => {
       const shard = this.#next % shards;
       this.#next = shard + 1;
@@ -163,6 +167,7 @@ export class Producer {
     const send = shardedSender(this.client, keys, batch, next, {
       receiptTtlMs: receiptTtlFor(window),
       onReply: (reply, shard) => this.recent.remember(reply, shard),
+      layout: this.layout.hooks(shards),
       ...(this.#plainOk ? this.#plainHooks() : {}),
       replicaWaitMs:
         this.options.durability === "replicated" ? this.options.replicaWaitMs : undefined,

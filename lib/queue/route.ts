@@ -11,6 +11,7 @@ import {
 } from "../engine/enqueue.ts";
 import { enqueuePlain, isPlain } from "../engine/enqueue-plain.ts";
 import { LEVELS, type Level, type QueueKeys, shardOf } from "../engine/keys.ts";
+import { isLayoutRefusal, unreadableLayout } from "../engine/layout.ts";
 import { NotReplicatedError } from "../errors.ts";
 import type { Redis } from "../redis/connect.ts";
 import { writeReplicated } from "../redis/replicated.ts";
@@ -69,6 +70,14 @@ export function shardedSender(
     plain?: (shard: number) => boolean;
     plainOn?: (shard: number) => void;
     plainOff?: (shard: number) => void;
+    /**
+     * The producer's layout (lib/queue/layout.ts): whether a part may make a shard with no meta,
+     * and, after enqueue.lua refused a part for its layout (nothing written), the layout read
+     * again: true, it holds (the part is sent again, making its shard); false, another count
+     * (the refusal is thrown: ProducerLayout.sending sends the batch again by the new one).
+     * Absent: a shard is always made (a caller that has just read the layout).
+     */
+    layout?: { mayCreate: () => boolean; reread: () => Promise<boolean> };
     /** Durability "replicated": a part is acknowledged once a replica has it, waiting this long. */
     replicaWaitMs?: number;
     /** The batch's id (its receipt's name; default a new UUIDv7): a scheduler names its tick. */
@@ -83,7 +92,15 @@ export function shardedSender(
       const one = p.batch.jobs.length === 1 ? p.batch.jobs[0]! : null;
       const send = (c: Redis): Promise<EnqueueReply> => {
         const script = async () => {
-          const reply = await enqueueBatch(c, keys[p.shard]!, p.batch, options.receiptTtlMs);
+          const { layout, receiptTtlMs: ttl } = options;
+          const k = keys[p.shard]!;
+          const create = layout?.mayCreate() ?? true;
+          const reply = await enqueueBatch(c, k, p.batch, ttl, { create }).catch(async (err) => {
+            if (!layout || !isLayoutRefusal(err) || !(await layout.reread())) throw err;
+            return enqueueBatch(c, k, p.batch, ttl).catch((again) => {
+              throw unreadableLayout(again);
+            });
+          });
           // A job created: the shard's format is written (enqueue.lua did, or it was there).
           if (reply.jobs.some((j) => j.created)) options.plainOn?.(p.shard);
           return reply;
@@ -106,8 +123,13 @@ export function shardedSender(
     const out: (Enqueued | null)[] = new Array(jobs.length).fill(null);
     let error: { cause: unknown } | undefined;
     settled.forEach((s, n) => {
-      if (s.status === "rejected") error ??= { cause: s.reason };
-      else for (const [k, i] of parts[n]!.at.entries()) out[i] = s.value[k]!;
+      // A layout refusal is said only when no part failed otherwise (ProducerLayout.sending
+      // sends a batch again only when nothing of it may have been written).
+      if (s.status === "rejected") {
+        if (!error || (isLayoutRefusal(error.cause) && !isLayoutRefusal(s.reason))) {
+          error = { cause: s.reason };
+        }
+      } else for (const [k, i] of parts[n]!.at.entries()) out[i] = s.value[k]!;
     });
     if (!error) return out as Enqueued[];
     if (out.every((j) => j === null)) throw error.cause;

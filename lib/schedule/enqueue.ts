@@ -53,19 +53,22 @@ export class TickEnqueuer {
       { maxAttempts: defaults.maxAttempts, scheduler: true },
     );
     await layout.record((fn) => fn());
-    const { keys } = layout.current;
     let replayed = false;
-    const send = shardedSender(this.client, keys, [job], () => 0, {
-      receiptTtlMs: tickReceiptTtlMs(def, tickMs),
-      call: (_shard, _size, fn) => fn(),
-      replicaWaitMs: this.replicaWaitMs,
-      batchId: id,
-      scheduler: true,
-      onReply: (r) => {
-        replayed ||= r.replayed === true;
-      },
-    });
-    const [done] = await send();
+    // By the queue's layout as read, or as read again when a shard refused it (emptied and made
+    // again with other shards: lib/queue/layout.ts).
+    const [done] = await layout.sending(({ keys, shards }) =>
+      shardedSender(this.client, keys, [job], () => 0, {
+        receiptTtlMs: tickReceiptTtlMs(def, tickMs),
+        call: (_shard, _size, fn) => fn(),
+        replicaWaitMs: this.replicaWaitMs,
+        batchId: id,
+        scheduler: true,
+        layout: layout.hooks(shards),
+        onReply: (r) => {
+          replayed ||= r.replayed === true;
+        },
+      })(),
+    );
     return done?.created === true && !replayed;
   }
 

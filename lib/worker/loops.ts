@@ -33,6 +33,11 @@ export interface LaneDeps {
   log: Logger;
   /** The command connection (for re-creating the group, and burst mode's exit test). */
   client: () => Redis;
+  /**
+   * The stream vanished (NOGROUP): the queue made again as the worker opened it, before its
+   * group (lib/worker/remake.ts); a refusal (made again otherwise) stops the worker.
+   */
+  remake?: () => Promise<void>;
   stopping: () => boolean;
   /**
    * How many of `n` jobs may start now, taken from the memory budget (lib/redis/memory.ts); 0 =
@@ -196,9 +201,12 @@ export class Lanes extends LaneStarts {
     const message = describeCause(err);
     if (message.startsWith("NOGROUP")) {
       // The stream (and its group) vanished: a FLUSHALL, or a restart without persistence.
-      // Made again: read at once; not made (Redis away): wait below, never spin.
-      const made = ensureGroup(this.d.client(), this.d.keys);
-      if (await made.then(() => true).catch(() => false)) return;
+      // Made again: read at once; not made (Redis away): wait below, never spin; the queue
+      // made again by another (another count or format): the worker stops (refused).
+      const made = (this.d.remake?.() ?? Promise.resolve())
+        .then(() => ensureGroup(this.d.client(), this.d.keys))
+        .then(() => true);
+      if (await made.catch((e: unknown) => this.d.refused(e) && false)) return;
     }
     const waitMs = this.d.retryMs(failures);
     this.d.log.log("warn", "read failed, retrying", { error: message, retryInMs: waitMs });

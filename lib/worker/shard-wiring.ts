@@ -20,6 +20,7 @@ import { LimitGate } from "./limited.ts";
 import { type Links, lanesOf } from "./links.ts";
 import { LANE_MIN_CONCURRENCY, Lanes } from "./loops.ts";
 import type { QueueLimits } from "./queue-limits.ts";
+import { remakeQueue } from "./remake.ts";
 import { Jobs } from "./running.ts";
 import type { Slots } from "./slots.ts";
 import { Stop } from "./stop.ts";
@@ -29,6 +30,7 @@ import { Upkeep, watchMemory } from "./upkeep.ts";
 /** What a shard's worker is given by its Worker. */
 export interface ShardParts {
   o: WorkerOptions;
+  queue: string;
   keys: QueueKeys;
   tasks: ReadonlyMap<string, Task>;
   /** The worker's logger; with several shards, one that names this shard in every line. */
@@ -156,6 +158,7 @@ export abstract class ShardWiring {
   /** The read loops (lib/worker/loops.ts). */
   #newLoops(p: ShardParts, client: () => Redis): Lanes {
     const { o } = p;
+    const names = { prefix: o.prefix, queue: p.queue, shards: p.queueKeys?.length ?? 1 };
     return new Lanes({
       o,
       keys: this.keys,
@@ -163,6 +166,7 @@ export abstract class ShardWiring {
       source: this.source,
       log: this.#log,
       client,
+      remake: () => remakeQueue(client(), names, this.keys),
       stopping: () => this.shutdown.stopping,
       // Paused: no slot is granted, so nothing is read, claimed, taken by a finish or started.
       take: (n) => (p.paused() ? 0 : this.memory.take(n)),

@@ -131,7 +131,8 @@ export abstract class WorkerParts {
     return served.map(
       (s, k) =>
         new ShardWorker({
-          ...{ o, keys: s.keys, tasks: this.tasks, slots: this.slots, rank: s.rank },
+          ...{ o, queue: s.queue, keys: s.keys, tasks: this.tasks, slots: this.slots },
+          rank: s.rank,
           paused: this.pausedOf[k]!,
           log: shardLog(
             this.log,

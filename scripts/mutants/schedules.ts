@@ -67,4 +67,6 @@ export const scheduleMutants: Mutant[] = [
     "const score = scoreOf(String(flat[i + 1]));", "const score = Number(flat[i + 1]);", ["tests/schedule.fire.test.ts"]),
   m("schedule-due-inf-earliest-nan", "lib/engine/schedule.ts", "a next tick stored as inf makes the loop wait, not pass again every ms",
     "const at = earliest === \"\" ? null : scoreOf(earliest);", "const at = earliest === \"\" ? null : Number(earliest);", ["tests/schedule.fire.test.ts"]),
+  m("schedule-tick-stale-shard", "lib/schedule/enqueue.ts", "a tick after its queue was emptied and made again with other shards goes to those shards",
+    "        layout: layout.hooks(shards),\n", "", ["tests/layout.remade.test.ts"]),
 ];

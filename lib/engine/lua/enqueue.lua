@@ -15,6 +15,14 @@
 -- a worker): a separate call after this one would be lost with a lost reply, leaving jobs in a
 -- queue with no format. It is written when `meta` is missing (its TYPE, read for the type check
 -- anyway, says so: no call per batch once it exists). The producer checked the format at connect.
+-- A shard of a queue of several shards cannot see the queue's layout (`{queue}:meta`, another
+-- tag): its missing meta may be a queue emptied (FLUSHALL, a restart without data) and made
+-- again with other shards, whose workers read none of this shard's keys. So such a shard is
+-- made only by a producer that has just read the layout; one that has not (`?` after ARGV[3]'s
+-- format) is refused, nothing written, and reads the layout again (lib/queue/layout.ts).
+-- A meta of another format (a queue emptied and made again by another Courier, or changed by
+-- hand) refuses the batch: its workers would misread the jobs, or none would read them. Read
+-- with the count, in the same HMGET: no call more.
 --
 -- The reply also carries the events stream's last id (the cursor), read in the same call: no
 -- event after it can be of a job this batch added, and every event of theirs comes after it, so
@@ -24,6 +32,8 @@
 -- KEYS[1] stream  KEYS[2] delayed (zset)  KEYS[3] stats (hash)  KEYS[4] receipt (string)
 -- KEYS[5] meta (hash: format, created_at)  KEYS[6] events (stream; read only)
 -- ARGV[1] record key prefix  ARGV[2] receipt TTL (ms)  ARGV[3] the format this Courier writes
+--   and reads (a meta of another: `courier: meta … has data format …`), written on a fresh shard
+--   (no meta); with `?` after it (`2?`) a fresh shard is refused (`courier: shard … has no meta`)
 -- ARGV[4] the batch's priority level ('' = normal; 'high' or 'low': KEYS[1] and KEYS[2] are that
 --   level's, every job has an id, and its record says `priority <level>`, so status, cancel and
 --   requeue find its entry; meta gets `levels 1`, which tells workers to read the levels)
@@ -42,6 +52,8 @@
 -- cursor `-` when no job was created or the events key is not a stream; a receipt's reply (the
 -- batch sent before) has ` replay` after it.
 -- Or an error reply `ERR courier: key … holds a …` (nothing written: wrong_type, _wrongtype.lua),
+-- `courier: shard … has no meta` or `courier: queue … was made with N shards` (nothing written:
+-- the producer reads the queue's layout again and sends the jobs where it says),
 -- or `ERR courier: stream … has no ids left` (its last id is near 2^64 - 1 in both parts: the
 -- batch's entries would not fit; nothing written but the stream's last id).
 --- @include wrongtype
@@ -87,11 +99,20 @@ if wrong then return wrong end
 -- A one-shard queue's meta is also the queue's layout (lib/engine/layout.ts): a queue another
 -- process has just made of N shards is not written as one (its jobs would go to a stream that
 -- no worker of it reads). Shards of an N-shard queue have a meta of their own, with no count.
+local format = string.match(ARGV[3], '^[^?]*')
 if types[KEYS[5]] == 'hash' then
-  local shards = redis.call('HGET', KEYS[5], 'shards')
-  if shards and shards ~= '1' then
-    return redis.error_reply('courier: queue ' .. KEYS[5] .. ' was made with ' .. shards .. ' shards by another process: connect again')
+  local read = redis.call('HMGET', KEYS[5], 'shards', 'format')
+  local shards, has = read[1], read[2]
+  if has and has ~= format then
+    return redis.error_reply('courier: meta ' .. KEYS[5] .. ' has data format ' .. string.sub(has, 1, 40))
   end
+  -- One as the readers read it (`01` too: lib/engine/layout.ts, parseShards).
+  if shards and not string.match(shards, '^0*1$') then
+    return redis.error_reply('courier: queue ' .. KEYS[5] .. ' was made with ' ..
+      string.sub(shards, 1, 20) .. ' shards by another process: connect again')
+  end
+elseif format ~= ARGV[3] then
+  return redis.error_reply('courier: shard ' .. KEYS[5] .. ' has no meta: read the layout again')
 end
 local prefix, level = ARGV[1], ARGV[4]
 local first, ms, seq, now = '', nil, nil, nil
@@ -219,7 +240,7 @@ local cursor = '-'
 if added > 0 then
   add_count(KEYS[3], 'enqueued', added)
   if types[KEYS[5]] == 'none' then
-    redis.call('HSET', KEYS[5], 'format', ARGV[3], 'created_at', clock_ms())
+    redis.call('HSET', KEYS[5], 'format', format, 'created_at', clock_ms())
   end
   if level ~= '' then redis.call('HSET', KEYS[5], 'levels', '1') end
   -- Under pcall: the events key is not this script's to check (a wrong type there costs the

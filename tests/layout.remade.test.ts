@@ -1,0 +1,240 @@
+// A queue emptied under a running producer (Redis flushed, or restarted without its data) and
+// made again with another shard count: the producer's next jobs go to the shards the queue now
+// has, never into a stale shard no worker reads (enqueue.lua refuses a shard with no meta to a
+// producer that has not just read the layout; lib/queue/layout.ts reads it again).
+import { expect, test } from "bun:test";
+import { Admin } from "../lib/admin/admin.ts";
+import { PLAIN_RECHECK_MS } from "../lib/config.ts";
+import { DATA_FORMAT, layoutKey, type QueueKeys, shardKeys } from "../lib/engine/keys.ts";
+import { openLayout } from "../lib/engine/layout.ts";
+import { RedisRefusedError } from "../lib/errors.ts";
+import { TickEnqueuer } from "../lib/schedule/enqueue.ts";
+import type { ScheduleDef } from "../lib/schedule/spec.ts";
+import { asClient } from "./fixtures/engine.ts";
+import { openQueue, type RawRedis, rawRedis, redisUrl, testPrefix } from "./helpers.ts";
+
+/** What FLUSHALL does to one queue: every key of its shards, and its layout, gone. */
+async function empty(r: RawRedis, prefix: string, shards: number): Promise<void> {
+  for (const keys of shardKeys(prefix, "q", shards)) {
+    // One shard's keys share a tag: one DEL each (a cluster refuses a DEL across slots).
+    const names = Object.values(keys).filter((v): v is string => typeof v === "string");
+    await r.sendCommand(["DEL", ...names.filter((k) => k.includes("}:"))]);
+  }
+  await r.sendCommand(["DEL", layoutKey(prefix, "q")]);
+}
+
+/**
+ * `fn` run with this host's monotonic clock `ms` ahead: the producer read its layout longer
+ * ago than a shard may be made by that read (LAYOUT_READ_FRESH_MS), and its shards' plain
+ * windows (PLAIN_RECHECK_MS) are over.
+ */
+async function later<T>(fn: () => Promise<T>, ms = PLAIN_RECHECK_MS): Promise<T> {
+  const now = performance.now.bind(performance);
+  performance.now = () => now() + ms;
+  try {
+    return await fn();
+  } finally {
+    performance.now = now;
+  }
+}
+
+async function lengths(r: RawRedis, keys: readonly QueueKeys[]): Promise<number> {
+  let n = 0;
+  for (const k of keys) n += Number(await r.sendCommand(["XLEN", k.stream]));
+  return n;
+}
+
+test("a 4-shard producer whose queue was emptied and made again with 2 enqueues into those 2", async () => {
+  await using r = await rawRedis();
+  const prefix = testPrefix();
+  await openLayout(asClient(r), prefix, "q", 4, true);
+  // No `shards`: the producer takes the queue's 4.
+  await using q = await openQueue({ prefix, queue: "q", shards: undefined });
+  for (let i = 0; i < 8; i++) await q.enqueue("t", i); // every shard has its meta, plain path on
+  expect(await lengths(r, shardKeys(prefix, "q", 4))).toBe(8);
+  await empty(r, prefix, 4);
+  const admin = await Admin.connect({ redisUrl: redisUrl(), prefix, queue: "q" });
+  expect(await admin.createQueue({ shards: 2 })).toBe(2); // as a `worker --shards 2` would
+  await admin.close();
+  const ids = await later(async () => {
+    const ids: string[] = [];
+    for (let i = 0; i < 6; i++) ids.push(await q.enqueue("t", i));
+    const many = await q.enqueueMany([1, 2, 3, 4, 5].map((i) => ({ task: "t", payload: i })));
+    return [...ids, ...many.map((j) => j.id)];
+  });
+  // Shard 0's tag is the same in both layouts (shardTag): the 4 shards' others hold nothing.
+  const now = shardKeys(prefix, "q", 2);
+  const stale = shardKeys(prefix, "q", 4).filter((k) => !now.some((n) => n.stream === k.stream));
+  expect(stale.length).toBe(3);
+  expect(await lengths(r, stale)).toBe(0);
+  expect(await lengths(r, now)).toBe(11);
+  for (const id of ids) expect(id).toMatch(/:[01]$/);
+  expect(await r.sendCommand(["HGET", layoutKey(prefix, "q"), "shards"])).toBe(String(DATA_FORMAT));
+});
+
+test("a 4-shard producer whose queue was emptied and not made again records its 4 shards again", async () => {
+  await using r = await rawRedis();
+  const prefix = testPrefix();
+  await openLayout(asClient(r), prefix, "q", 4, true);
+  await using q = await openQueue({ prefix, queue: "q", shards: undefined });
+  for (let i = 0; i < 4; i++) await q.enqueue("t", i);
+  await empty(r, prefix, 4);
+  await later(async () => {
+    for (let i = 0; i < 4; i++) await q.enqueue("t", i);
+  });
+  // A worker started now (no --shards) reads the 4 shards the jobs are in, not a one-shard queue.
+  expect(await r.sendCommand(["HGET", layoutKey(prefix, "q"), "shards"])).toBe("4");
+  expect(await lengths(r, shardKeys(prefix, "q", 4))).toBe(4);
+});
+
+test("a one-shard producer whose queue was emptied and made again with 3 enqueues into those 3", async () => {
+  await using r = await rawRedis();
+  const prefix = testPrefix();
+  await using q = await openQueue({ prefix, queue: "q", shards: undefined });
+  await q.enqueue("t", 0);
+  await empty(r, prefix, 1);
+  await openLayout(asClient(r), prefix, "q", 3, true);
+  await later(async () => {
+    for (let i = 0; i < 3; i++) await q.enqueue("t", i);
+  });
+  expect(await lengths(r, shardKeys(prefix, "q", 3))).toBe(3);
+});
+
+test("a batch over every shard, first after the queue was made again with 3: sent by those 3", async () => {
+  await using r = await rawRedis();
+  const prefix = testPrefix();
+  await openLayout(asClient(r), prefix, "q", 6, true);
+  await using q = await openQueue({ prefix, queue: "q", shards: undefined });
+  await q.enqueueMany([0, 1, 2, 3, 4, 5].map((i) => ({ task: "t", payload: i })));
+  await empty(r, prefix, 6);
+  await openLayout(asClient(r), prefix, "q", 3, true);
+  const jobs = await later(() =>
+    q.enqueueMany([0, 1, 2, 3, 4, 5].map((i) => ({ task: "t", payload: i }))),
+  );
+  expect(jobs.map((j) => j.id.replace(/^.*:/, "")).sort()).toEqual(["0", "0", "1", "1", "2", "2"]);
+  expect(await lengths(r, shardKeys(prefix, "q", 3))).toBe(6);
+  expect(q.shards).toBe(3);
+});
+
+test("a new queue of 4 shards: a shard first written long after connect is made then", async () => {
+  await using r = await rawRedis();
+  const prefix = testPrefix();
+  await using q = await openQueue({ prefix, queue: "q", shards: 4 });
+  await q.enqueue("t", 0); // the layout recorded, one shard made
+  // The others' first jobs come past the window: each is refused once, the layout read again
+  // (still 4), and made.
+  await later(async () => {
+    for (let i = 1; i < 8; i++) await q.enqueue("t", i);
+  });
+  expect(await lengths(r, shardKeys(prefix, "q", 4))).toBe(8);
+  for (const k of shardKeys(prefix, "q", 4)) {
+    expect(await r.sendCommand(["HGET", k.meta, "format"])).toBe(String(DATA_FORMAT));
+  }
+});
+
+test("a scheduler's tick, after its queue of 4 shards was emptied and made again with 2: in those 2", async () => {
+  await using r = await rawRedis();
+  const prefix = testPrefix();
+  await openLayout(asClient(r), prefix, "q", 4, true);
+  const enqueuer = new TickEnqueuer(asClient(r), prefix);
+  const def: ScheduleDef = {
+    ...{ queue: "q", every_ms: 1_000, task: "t", payload: null },
+    ...{ missed: "skip", paused: false, created_at: 0 },
+  };
+  // Enough ticks for every shard (a caller id, as a tick's is, goes to its hash's shard).
+  const ticks = Array.from({ length: 40 }, (_, i) => (i + 1) * 1_000);
+  for (const t of ticks.slice(0, 4)) expect(await enqueuer.enqueue("s", def, t)).toBe(true);
+  await empty(r, prefix, 4);
+  await openLayout(asClient(r), prefix, "q", 2, true);
+  await later(async () => {
+    for (const t of ticks.slice(4)) expect(await enqueuer.enqueue("s", def, t)).toBe(true);
+  });
+  const now = shardKeys(prefix, "q", 2);
+  const stale = shardKeys(prefix, "q", 4).filter((k) => !now.some((n) => n.stream === k.stream));
+  expect(await lengths(r, stale)).toBe(0);
+  expect(await lengths(r, now)).toBe(36);
+});
+
+test("a queue given another data format under a running producer: its next batch is refused, nothing written", async () => {
+  await using r = await rawRedis();
+  const prefix = testPrefix();
+  await using q = await openQueue({ prefix, queue: "q" });
+  await q.enqueue("t", 0);
+  const shards = shardKeys(prefix, "q", q.shards);
+  // Emptied and made again by a Courier of another format (its workers stamp it first), or
+  // the format changed by hand: this producer's jobs would be misread, or read by no worker.
+  await empty(r, prefix, q.shards);
+  for (const k of shards) await r.sendCommand(["HSET", k.meta, "format", "3"]);
+  const err = await later(() => q.enqueue("t", 1).catch((e: unknown) => e));
+  expect(err).toBeInstanceOf(RedisRefusedError);
+  expect((err as Error).message).toMatch(
+    `has data format 3, this Courier reads format ${DATA_FORMAT}: upgrade Courier (or use another --queue/--prefix)`,
+  );
+  expect(await lengths(r, shards)).toBe(0);
+});
+
+test.each([
+  ["01", true],
+  ["1", true],
+  ["x", false],
+])(
+  "a one-shard queue's count written %p by hand: a job enqueued, or refused in one line",
+  async (count, ok) => {
+    await using r = await rawRedis();
+    const prefix = testPrefix();
+    await using q = await openQueue({ prefix, queue: "q", shards: 1 });
+    await q.enqueue("t", 0);
+    await r.sendCommand(["HSET", layoutKey(prefix, "q"), "shards", count]);
+    const got = await later(() => q.enqueue("t", 1).catch((e: unknown) => e));
+    if (ok) expect(got).toMatch(/^\d+-\d+$/);
+    else {
+      expect(got).toBeInstanceOf(RedisRefusedError);
+      expect((got as Error).message).toBe(
+        `queue "q" (prefix ${prefix}) has an unreadable shard count "x" in ${layoutKey(prefix, "q")}`,
+      );
+    }
+  },
+);
+
+test("a shard's meta of a 3-shard queue given a count by hand: refused in one line, nothing written", async () => {
+  await using r = await rawRedis();
+  const prefix = testPrefix();
+  await using q = await openQueue({ prefix, queue: "q", shards: 3 });
+  const ids = await q.enqueueMany([0, 1, 2].map((i) => ({ task: "t", payload: i })));
+  const shard = shardKeys(prefix, "q", 3)[Number(ids[0]!.id.split(":")[1])]!;
+  await r.sendCommand(["HSET", shard.meta, "shards", "7"]);
+  const errs = await later(async () => {
+    const out: unknown[] = [];
+    for (let i = 0; i < 3; i++) out.push(await q.enqueue("t", i).catch((e: unknown) => e));
+    return out;
+  });
+  const refused = errs.filter((e) => e instanceof RedisRefusedError) as Error[];
+  expect(refused.length).toBe(1);
+  expect(refused[0]!.message).toBe(
+    `${shard.meta} holds a shard count "7", which a shard's meta never has (a hand edit: delete its field shards)`,
+  );
+});
+
+test("emptied twice in a row: the second time, right after the layout was read again, still no stale shard made", async () => {
+  await using r = await rawRedis();
+  const prefix = testPrefix();
+  await openLayout(asClient(r), prefix, "q", 4, true);
+  await using q = await openQueue({ prefix, queue: "q", shards: undefined });
+  for (let i = 0; i < 4; i++) await q.enqueue("t", i); // the layout read before the first
+  await empty(r, prefix, 4);
+  await later(async () => {
+    // Each shard refused, the layout read again (none: 4 recorded again), the job sent again.
+    for (let i = 0; i < 4; i++) await q.enqueue("t", i);
+  });
+  // Right after that read (50 ms on): emptied again and made with 2. The read made for the
+  // refused parts licenses no shard with no meta for the batches after it.
+  await empty(r, prefix, 4);
+  await openLayout(asClient(r), prefix, "q", 2, true);
+  await later(async () => {
+    for (let i = 0; i < 4; i++) await q.enqueue("t", i);
+  }, PLAIN_RECHECK_MS + 50);
+  const now = shardKeys(prefix, "q", 2);
+  const stale = shardKeys(prefix, "q", 4).filter((k) => !now.some((n) => n.stream === k.stream));
+  expect(await lengths(r, stale)).toBe(0);
+  expect(await lengths(r, now)).toBe(4);
+});
