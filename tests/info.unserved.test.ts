@@ -4,9 +4,19 @@
 import { describe, expect, test } from "bun:test";
 import { Admin } from "../lib/admin/admin.ts";
 import { sumCounts } from "../lib/admin/shards.ts";
-import { UNSERVED_TASKS_SHOWN } from "../lib/admin/workers.ts";
+import { readUnservedTasks, UNSERVED_TASKS_SHOWN } from "../lib/admin/unserved.ts";
+import { queueKeys } from "../lib/engine/keys.ts";
+import type { Redis } from "../lib/redis/connect.ts";
 import { quietCounts } from "./fixtures/counts.ts";
-import { openQueue, pinShards, rawRedis, redisUrl, runCli, testPrefix } from "./helpers.ts";
+import {
+  openQueue,
+  pinShards,
+  rawRedis,
+  redisTime,
+  redisUrl,
+  runCli,
+  testPrefix,
+} from "./helpers.ts";
 
 // The tasks hash planted is one shard's.
 pinShards(1);
@@ -66,6 +76,19 @@ describe("unserved tasks, capped", () => {
     } finally {
       await admin.close();
     }
+  });
+
+  test("one tasks hash read: only its first UNSERVED_TASKS_SHOWN kept, the others counted", async () => {
+    // Past a listpack's 128 fields: HSCAN then answers in no order.
+    const { prefix, queue } = await parkedQueue(2_500);
+    await using r = await rawRedis();
+    const read = await readUnservedTasks(
+      r as unknown as Redis,
+      queueKeys(prefix, queue),
+      await redisTime(r),
+    );
+    expect(read.shown).toEqual(FIRST);
+    expect(read.total).toBe(2_500);
   });
 
   test("info: the first ones' lines, then how many more; --json the same", async () => {

@@ -25,6 +25,7 @@ function counts(queue: string): QueueCounts {
     totals: Object.fromEntries(COUNTERS.map((c, i) => [c, i + 1])) as QueueCounts["totals"],
     unservedTasks: [],
     unservedTasksTotal: 0,
+    parked: 4,
   };
 }
 
@@ -53,6 +54,7 @@ describe("renderMetrics", () => {
     ['courier_jobs_in_flight{queue="default"} 2'],
     ['courier_jobs_delayed{queue="default"} 1'],
     ['courier_jobs_dead{queue="default"} 3'],
+    ['courier_jobs_parked{queue="default"} 4'],
     ['courier_oldest_waiting_seconds{queue="default"} 1.5'],
     ['courier_workers_live{queue="default"} 2'],
     ['courier_job_duration_seconds_bucket{queue="default",le="0.005"} 2'],

@@ -64,6 +64,11 @@ const GAUGES: [string, string, (c: QueueCounts) => number][] = [
   ["jobs_delayed", "Jobs waiting for a retry back-off or a delayed start.", (c) => c.delayed],
   ["jobs_dead", "Dead letters kept.", (c) => c.dead],
   [
+    "jobs_parked",
+    "Jobs set aside until a live worker has their task (in no number above).",
+    (c) => c.parked,
+  ],
+  [
     "oldest_waiting_seconds",
     "Age of the oldest job waiting to be read (0 when none waits).",
     (c) => (c.oldestWaitingMs ?? 0) / 1_000,

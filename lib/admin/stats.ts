@@ -2,9 +2,10 @@
 // delivered id), XLEN, ZCARD, the counters hash, one HMGET of the per-minute counts, and one
 // XRANGE … COUNT 1 for the oldest waiting job. Cost does not grow with the queue's length.
 
-import { GROUP, type Level, levelKeys, type QueueKeys } from "../engine/keys.ts";
+import { GROUP, LEVELS, type Level, levelKeys, type QueueKeys } from "../engine/keys.ts";
 import type { Redis } from "../redis/connect.ts";
 import { pairs, toMap } from "../redis/reply.ts";
+import { mergeUnserved, readUnservedTasks, type UnservedTask } from "./unserved.ts";
 import {
   bucketsFrom,
   type MinutePoint,
@@ -12,7 +13,6 @@ import {
   minuteSeries,
   windowCount,
 } from "./window.ts";
-import { readUnservedTasks, type UnservedTask } from "./workers.ts";
 
 /** The counters hash: totals since the queue began. */
 export const COUNTERS = [
@@ -71,11 +71,16 @@ export interface QueueCounts {
   totals: Record<Counter, number>;
   /**
    * Tasks whose jobs wait because no live worker has them, with how many wait: the first
-   * UNSERVED_TASKS_SHOWN by name (lib/admin/workers.ts).
+   * UNSERVED_TASKS_SHOWN by name (lib/admin/unserved.ts).
    */
   unservedTasks: UnservedTask[];
   /** Such tasks in all (`unservedTasks` may list fewer). */
   unservedTasksTotal: number;
+  /**
+   * Jobs parked (set aside in `parked:<task>`, every level's) until a live worker has their
+   * task: in no stream or delayed set, so in none of the numbers above.
+   */
+  parked: number;
   /** Waiting, in flight and delayed per priority level (their sums are the numbers above). */
   byPriority?: Record<Level, LevelCounts>;
 }
@@ -94,19 +99,21 @@ export async function readCounts(
   now: number,
 ): Promise<{ counts: QueueCounts; series: MinutePoint[] }> {
   const fields = minuteFields(now, 60);
-  const [group, len, delayed, dead, totals, minutes, unserved, high, low] = await Promise.all([
+  const [group, len, delayed, dead, totals, minutes, levels, high, low] = await Promise.all([
     readGroup(client, keys),
     client.sendCommand<number>(["XLEN", keys.stream]),
     client.sendCommand<number>(["ZCARD", keys.delayed]),
     client.sendCommand<number>(["XLEN", keys.dead]),
     client.sendCommand<(string | null)[]>(["HMGET", keys.stats, ...COUNTERS]),
     client.sendCommand<(string | null)[]>(["HMGET", keys.minutes, ...fields]),
-    readUnservedTasks(client, keys, now),
+    // Each level parks in its own sets, counted in its own tasks hash (levelKeys).
+    Promise.all(LEVELS.map((l) => readUnservedTasks(client, levelKeys(keys, l), now))),
     readLevel(client, levelKeys(keys, "high")),
     readLevel(client, levelKeys(keys, "low")),
   ]);
   const inFlight = group?.pending ?? 0;
   const waiting = waitingOf(group, len);
+  const unserved = mergeUnserved(levels);
   const oldest = waiting > 0 ? await oldestWaiting(client, keys, group?.lastDeliveredId) : null;
   const buckets = bucketsFrom(fields, minutes);
   const recent = (name: "finished" | "failed" | "retried") => ({
@@ -131,6 +138,7 @@ export async function readCounts(
     >,
     unservedTasks: unserved.shown,
     unservedTasksTotal: unserved.total,
+    parked: unserved.parked,
     byPriority: { high, normal, low },
   };
   counts.throughputPerS = throughputPerS(counts.finished.lastMinute, counts.failed.lastMinute);
