@@ -65,15 +65,13 @@ export async function readWorkers(
   const names: [string, number][] = [];
   for (let i = 0; i + 1 < flat.length; i += 2) names.push([flat[i]!, Number(flat[i + 1])]);
   // One worker's key of another type is its own row (unreadable), never the whole list's.
-  const hashes = await Promise.all(
-    names.map(([name]) =>
-      client.sendCommand<string[] | null>(["HGETALL", keys.worker(name)]).catch(wrongTypeAs(null)),
-    ),
+  const records = await Promise.all(
+    names.map(([name]) => readRecord(client, keys.worker(name)).catch(wrongTypeAs(null))),
   );
   const workers = names.map(([name, beat], i) => {
-    const flat = hashes[i];
-    if (flat === null) return unreadableWorker(name, keys.worker(name), Math.max(0, now - beat));
-    return toWorker(name, beat, flat ?? [], now);
+    const record = records[i];
+    if (!record) return unreadableWorker(name, keys.worker(name), Math.max(0, now - beat));
+    return toWorker(name, beat, record, now);
   });
   const gone = workers.filter((w) => w.state === "gone").map((w) => w.name);
   if (prune && gone.length > 0) {
@@ -84,9 +82,42 @@ export async function readWorkers(
   );
 }
 
-function toWorker(name: string, beat: number, flat: string[], now: number): WorkerInfo {
-  const h = new Map<string, string>();
-  for (let i = 0; i + 1 < flat.length; i += 2) h.set(flat[i]!, flat[i + 1]!);
+/** The record's fields a row shows (lib/worker/presence.ts writes them). */
+const SHOWN_FIELDS = [
+  "host",
+  "pid",
+  "concurrency",
+  "in_flight",
+  "processed",
+  "failed",
+  "beat_ms",
+  "tasks",
+] as const;
+
+/** A worker's record: the fields a row shows, and whether its hash exists. */
+interface WorkerRecord {
+  fields: Map<string, string>;
+  exists: boolean;
+}
+
+/**
+ * The fields a row shows (HMGET), not the whole hash: a record written by hand can hold any
+ * field of any size, and HGETALL read a 10 MB one into every dashboard snapshot. A record with
+ * none of them is asked whether it exists (one EXISTS): gone only when it does not.
+ */
+async function readRecord(client: Redis, key: string): Promise<WorkerRecord> {
+  const values = await client.sendCommand<(string | null)[]>(["HMGET", key, ...SHOWN_FIELDS]);
+  const fields = new Map<string, string>();
+  SHOWN_FIELDS.forEach((f, i) => {
+    const v = values[i];
+    if (v !== null && v !== undefined) fields.set(f, v);
+  });
+  if (fields.size > 0) return { fields, exists: true };
+  return { fields, exists: (await client.sendCommand<number>(["EXISTS", key])) === 1 };
+}
+
+function toWorker(name: string, beat: number, record: WorkerRecord, now: number): WorkerInfo {
+  const h = record.fields;
   // A field that holds no whole number (written by hand, or corrupt) is unknown: never NaN.
   const num = (k: string) => {
     const v = h.get(k);
@@ -99,8 +130,13 @@ function toWorker(name: string, beat: number, flat: string[], now: number): Work
   const beatMs = Math.min(num("beat_ms") || defaults.heartbeatEveryMs, INTERVAL_LIMIT_MS);
   const late = Math.abs(now - beat) > LATE_BEATS * beatMs;
   // No hash: it expired, six of the worker's own beats after its last one.
-  const state: WorkerState =
-    h.size === 0 ? "gone" : late ? "late" : (inFlight ?? 0) > 0 ? "busy" : "idle";
+  const state: WorkerState = !record.exists
+    ? "gone"
+    : late
+      ? "late"
+      : (inFlight ?? 0) > 0
+        ? "busy"
+        : "idle";
   return {
     name,
     host: h.get("host") ?? null,

@@ -741,6 +741,11 @@ export const mutants: Mutant[] = [
     "Math.min(num(\"beat_ms\") || defaults.heartbeatEveryMs, INTERVAL_LIMIT_MS)", "(num(\"beat_ms\") || defaults.heartbeatEveryMs)", [T("info.workers.corrupt")]),
   m("info-worker-future-beat", "lib/admin/workers.ts", "a beat far in the future is late, as one far in the past",
     "Math.abs(now - beat) > LATE_BEATS", "now - beat > LATE_BEATS", [T("info.workers.corrupt")]),
+  m("worker-record-whole", "lib/admin/workers.ts", "info, /metrics and the dashboard read the fields a worker's row shows, never its whole record",
+    "  const values = await client.sendCommand<(string | null)[]>([\"HMGET\", key, ...SHOWN_FIELDS]);",
+    "  const all = await client.sendCommand<string[]>([\"HGETALL\", key]);\n  const values = SHOWN_FIELDS.map((f) => (all.includes(f) ? all[all.indexOf(f) + 1]! : null));", [T("info.workers.bytes")]),
+  m("worker-record-exists-unasked", "lib/admin/workers.ts", "a worker record holding none of the fields a row shows is not gone (nor pruned)",
+    "exists: (await client.sendCommand<number>([\"EXISTS\", key])) === 1", "exists: false", [T("info.workers.bytes")]),
   // Counters that hold no whole number: info shows ?, /metrics leaves the sample out (no NaN).
   m("info-trimmed-bad-number", "lib/cli/info-text.ts", "a dead_trimmed counter that is no whole number shows ?",
     '!isCount(n) ? "? dead letters" : ', "", [T("metrics.corrupt")]),
