@@ -47,6 +47,22 @@ export async function queuesWithSchedules(client: Redis, prefix: string): Promis
   return got.map(String);
 }
 
+/**
+ * Whether `queue` has a schedule due to fire (is in the `queues` set), for `info --queue Q` of
+ * a queue with no key yet: its one member asked (SMISMEMBER, which the admin rules have for
+ * cancel), never the set, a name per queue with a schedule (300,000 took 40 MB more). None, as
+ * queuesWithSchedules says, for a set of another type or a user without the command.
+ */
+export async function hasSchedules(client: Redis, prefix: string, queue: string): Promise<boolean> {
+  const key = scheduleKeys(prefix).queues;
+  const ask = client.sendCommand<number[]>(["SMISMEMBER", key, queue]);
+  const [member] = await ask.catch((err: unknown) => {
+    if (isWrongType(err) || isNoPerm(err)) return [0];
+    throw err;
+  });
+  return Number(member) === 1;
+}
+
 /** Schedules of a queue that info, /metrics and the dashboard list: a queue may have thousands. */
 export const SCHEDULES_SHOWN = 20;
 

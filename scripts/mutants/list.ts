@@ -921,6 +921,9 @@ export const mutants: Mutant[] = [
     "    if (isNoPerm(err)) return null;\n", "", [T("redis.noperm")]),
   m("info-schedules-index-unbuilt", "lib/admin/info-schedules.ts", "info's read of a queue's schedules builds a deleted names index again",
     "ensureIndex(client, k).then(() => countNames(client, k, queue))", "countNames(client, k, queue)", [T("schedule.list")]),
+  m("info-queue-schedules-set-whole", "lib/admin/info-schedules.ts", "info --queue asks the queues set for its one queue, never reads the set whole",
+    "  const ask = client.sendCommand<number[]>([\"SMISMEMBER\", key, queue]);",
+    "  const all = client.sendCommand<string[]>([\"SMEMBERS\", key]);\n  const ask = all.then((names) => [names.includes(queue) ? 1 : 0]);", [T("info.schedules.bytes")]),
   // G2: info over many queues holds a few queues' reads at once, and writes each as it is read.
   m("info-queues-all-at-once", "lib/admin/info.ts", "info reads at most adminDefaults.queuesReadAtOnce queues at once (memory bounded however many queues)",
     "inOrderWindow(names, read, adminDefaults.queuesReadAtOnce)", "inOrderWindow(names, read, Math.max(1, names.length))", [T("info.many")]),
