@@ -4,6 +4,7 @@
 // the dashboard's snapshot.
 
 import { scheduleKeys } from "../engine/keys.ts";
+import { cannotBeRead } from "../engine/unreadable-text.ts";
 import { isNoPerm, isWrongType } from "../redis/cause.ts";
 import { redisNowMs } from "../redis/clock.ts";
 import type { Redis } from "../redis/connect.ts";
@@ -106,6 +107,31 @@ export async function readQueueSchedules(
     if (isWrongType(err)) return null;
     throw err;
   }
+}
+
+/**
+ * Why `queue`'s schedules could not be read (readQueueSchedules' null), for /metrics' comment
+ * line: its first schedules key of another type, in cannotBeRead's words (a TYPE each, asked
+ * only after a refusal).
+ */
+export async function schedulesUnreadableLine(
+  client: Redis,
+  prefix: string,
+  queue: string,
+): Promise<string> {
+  const k = scheduleKeys(prefix);
+  const wanted: [string, string][] = [
+    [k.names(queue), "zset"],
+    [k.next(queue), "zset"],
+    [k.defs, "hash"],
+    [k.where, "hash"],
+  ];
+  const types = await Promise.all(wanted.map(([key]) => client.sendCommand<string>(["TYPE", key])));
+  const at = wanted.findIndex(([, want], i) => types[i] !== "none" && types[i] !== want);
+  if (at === -1)
+    return `queue ${queue}: a schedules key held another type than Courier writes; read again`;
+  const [key, want] = wanted[at]!;
+  return `queue ${queue} ${cannotBeRead(key, types[at]!, want)}`;
 }
 
 /** The report of `info` for the schedules read (undefined: none, or not readable). */

@@ -13,7 +13,7 @@ import { readMemoryOfNodes } from "../redis/memory-nodes.ts";
 import type { JobRecord } from "../types.ts";
 import { isPaused, limitsView } from "./controls.ts";
 import { recentFailed } from "./failures.ts";
-import { readQueueSchedules } from "./info-schedules.ts";
+import { readQueueSchedules, schedulesUnreadableLine } from "./info-schedules.ts";
 import { decodeJobsCursor, type JobsPage, type JobsQuery, listJobs } from "./jobs.ts";
 import { renderMetrics } from "./metrics.ts";
 import type { QueueShards } from "./queue-shards.ts";
@@ -136,7 +136,7 @@ async function briefJobOf(s: QueueShards, id: string): Promise<JobRecord | null>
 /** Prometheus text for the queue: its shards' sums (`own`: the keys under the queue's tag). */
 export async function metricsText(s: QueueShards, own: QueueKeys): Promise<string> {
   // Each read on its own: a key of another type leaves out its part's families (said in the
-  // text), not the whole page. Limits and schedules say so themselves.
+  // text), not the whole page. Limits say so themselves.
   const [overview, workers, durations, limits, read] = await Promise.all([
     settle(s, readOverview(s)),
     settle(s, workersOf(s, false)),
@@ -153,6 +153,10 @@ export async function metricsText(s: QueueShards, own: QueueKeys): Promise<strin
     unreadable.push([part, v.unreadable]);
     return null;
   };
+  // Schedules of another type are no sample (readQueueSchedules' null): said and counted too.
+  if (read === null) {
+    unreadable.push(["schedules", await schedulesUnreadableLine(s.client, s.prefix, s.queue)]);
+  }
   const o = ok("counts, shards and paused", overview);
   const w = ok("workers", workers);
   const d = ok("durations", durations);

@@ -921,6 +921,8 @@ export const mutants: Mutant[] = [
     "    if (isNoPerm(err)) return null;\n", "", [T("redis.noperm")]),
   m("info-schedules-index-unbuilt", "lib/admin/info-schedules.ts", "info's read of a queue's schedules builds a deleted names index again",
     "ensureIndex(client, k).then(() => countNames(client, k, queue))", "countNames(client, k, queue)", [T("schedule.list")]),
+  m("metrics-schedules-unreadable-unsaid", "lib/admin/queue-view.ts", "/metrics says and counts the schedules left out because a key of theirs holds another type",
+    "  if (read === null) {\n", "  if (read === undefined) {\n", [T("metrics.schedules")]),
   m("info-queue-schedules-set-whole", "lib/admin/info-schedules.ts", "info --queue asks the queues set for its one queue, never reads the set whole",
     "  const ask = client.sendCommand<number[]>([\"SMISMEMBER\", key, queue]);",
     "  const all = client.sendCommand<string[]>([\"SMEMBERS\", key]);\n  const ask = all.then((names) => [names.includes(queue) ? 1 : 0]);", [T("info.schedules.bytes")]),
