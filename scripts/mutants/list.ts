@@ -921,6 +921,8 @@ export const mutants: Mutant[] = [
     "    if (isNoPerm(err)) return null;\n", "", [T("redis.noperm")]),
   m("info-schedules-index-unbuilt", "lib/admin/info-schedules.ts", "info's read of a queue's schedules builds a deleted names index again",
     "ensureIndex(client, k).then(() => countNames(client, k, queue))", "countNames(client, k, queue)", [T("schedule.list")]),
+  m("layout-wrongtype-unnamed", "lib/engine/layout.ts", "a queue's layout key of another type is refused in one line naming it (info, the dashboard's 409)",
+    "      if (!isWrongType(err)) throw err;\n", "      throw err;\n", [T("layout.corrupt")]),
   m("metrics-schedules-unreadable-unsaid", "lib/admin/queue-view.ts", "/metrics says and counts the schedules left out because a key of theirs holds another type",
     "  if (read === null) {\n", "  if (read === undefined) {\n", [T("metrics.schedules")]),
   m("info-queue-schedules-set-whole", "lib/admin/info-schedules.ts", "info --queue asks the queues set for its one queue, never reads the set whole",
