@@ -923,6 +923,8 @@ export const mutants: Mutant[] = [
     "ensureIndex(client, k).then(() => countNames(client, k, queue))", "countNames(client, k, queue)", [T("schedule.list")]),
   m("layout-wrongtype-unnamed", "lib/engine/layout.ts", "a queue's layout key of another type is refused in one line naming it (info, the dashboard's 409)",
     "      if (!isWrongType(err)) throw err;\n", "      throw err;\n", [T("layout.corrupt")]),
+  m("dashboard-schedules-unreadable-unsaid", "lib/dashboard/schedules.ts", "the dashboard's snapshot says its schedules part is unreadable (a key of another type), naming the key",
+    "    return { unreadable: await schedulesUnreadableLine(client, options.prefix, options.queue) };", "    return { total: 0, shown: [] };", [T("dashboard.unreadable")]),
   m("metrics-schedules-unreadable-unsaid", "lib/admin/queue-view.ts", "/metrics says and counts the schedules left out because a key of theirs holds another type",
     "  if (read === null) {\n", "  if (read === undefined) {\n", [T("metrics.schedules")]),
   m("info-queue-schedules-set-whole", "lib/admin/info-schedules.ts", "info --queue asks the queues set for its one queue, never reads the set whole",
