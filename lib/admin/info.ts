@@ -21,7 +21,10 @@ import type { QueueCounts } from "./stats.ts";
 import type { WorkerInfo } from "./workers.ts";
 
 export interface QueueReport extends QueueCounts {
+  /** The latest WORKERS_READ heartbeats' workers (workers.ts). */
   workers: WorkerInfo[];
+  /** Live workers past those listed (absent: none). */
+  workersBeyond?: number;
   /** Shards the queue is split into (its counts are their sums). */
   shards: number;
   /** Each shard's slot and node. */
@@ -151,10 +154,11 @@ async function queueReport(
   const view = admin.forQueue(name);
   try {
     await view.checkFormat();
-    const [{ counts, memory, shards, paused }, workers, placement, limits, read] =
+    const [{ counts, memory, shards, paused }, [workers, beyond], placement, limits, read] =
       await Promise.all([
         view.overview(),
-        view.workers({ prune: true }),
+        // The beyond counted once the rows' prune is done: the gone ones it removed not asked.
+        view.workers({ prune: true }).then(async (w) => [w, await view.workersBeyond()] as const),
         view.placement(),
         view.limitsView(),
         // The queue's own schedules only: never every schedule of the prefix.
@@ -166,6 +170,7 @@ async function queueReport(
       ...counts,
       paused,
       workers,
+      ...(beyond > 0 ? { workersBeyond: beyond } : {}),
       shards,
       placement,
       limits,

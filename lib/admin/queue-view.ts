@@ -21,7 +21,7 @@ import { mergeWorkers, sumCounts, sumDurations, sumSeries } from "./shards.ts";
 import { type QueueCounts, readCounts, readDurations } from "./stats.ts";
 import { isUnreadable, settle, type Unreadable } from "./unreadable-keys.ts";
 import type { MinutePoint } from "./window.ts";
-import { isLive, readWorkers, type WorkerInfo } from "./workers.ts";
+import { isLive, readWorkers, type WorkerInfo, workersBeyond } from "./workers.ts";
 
 export interface Overview {
   /** The queue's counts: the sums over its shards. */
@@ -95,6 +95,15 @@ export async function workersOf(s: QueueShards, prune: boolean): Promise<WorkerI
   return mergeWorkers(lists);
 }
 
+/**
+ * Live workers past the rows workersOf lists (workers.ts workersBeyond): the most of any shard,
+ * every worker beating in every shard.
+ */
+export async function workersBeyondOf(s: QueueShards): Promise<number> {
+  const counts = await s.each((keys) => workersBeyond(s.client, keys));
+  return Math.max(0, ...counts);
+}
+
 /** A job's record, from the one shard its id lives in; null when there is none. */
 export async function jobOf(s: QueueShards, id: string): Promise<JobRecord | null> {
   const keys = await s.shardOf(id);
@@ -139,7 +148,7 @@ export async function metricsText(s: QueueShards, own: QueueKeys): Promise<strin
   // text), not the whole page. Limits say so themselves.
   const [overview, workers, durations, limits, read] = await Promise.all([
     settle(s, readOverview(s)),
-    settle(s, workersOf(s, false)),
+    settle(s, Promise.all([workersOf(s, false), workersBeyondOf(s)])),
     settle(
       s,
       s.each((keys) => readDurations(s.client, keys)),
@@ -163,7 +172,7 @@ export async function metricsText(s: QueueShards, own: QueueKeys): Promise<strin
   const queueMetrics = {
     queue: s.queue,
     counts: o?.counts ?? null,
-    liveWorkers: w ? w.filter(isLive).length : null,
+    liveWorkers: w ? w[0].filter(isLive).length + w[1] : null,
     durations: d ? sumDurations(d) : null,
     shards: o?.shards,
     paused: o?.paused,

@@ -42,6 +42,12 @@ export function isLive(w: WorkerInfo): boolean {
   return w.state !== "gone" && w.state !== "unreadable";
 }
 
+/**
+ * Workers a read lists (its rows: the latest heartbeats first); those past them are counted,
+ * not listed (workersBeyond), so a read stays bounded however many beat.
+ */
+export const WORKERS_READ = 1_000;
+
 /** A worker is late after two missed beats of its own interval. */
 const LATE_BEATS = 2;
 /**
@@ -58,7 +64,7 @@ export async function readWorkers(
     "ZRANGE",
     keys.workers,
     "0",
-    "999",
+    String(WORKERS_READ - 1),
     "REV",
     "WITHSCORES",
   ]);
@@ -77,6 +83,7 @@ export async function readWorkers(
   if (prune && gone.length > 0) {
     await pruneGone(client, keys, gone);
   }
+  if (prune && names.length === WORKERS_READ) await pruneOldest(client, keys);
   return workers.sort(
     (a, b) => (b.inFlight ?? 0) - (a.inFlight ?? 0) || a.name.localeCompare(b.name),
   );
@@ -114,6 +121,39 @@ async function readRecord(client: Redis, key: string): Promise<WorkerRecord> {
   });
   if (fields.size > 0) return { fields, exists: true };
   return { fields, exists: (await client.sendCommand<number>(["EXISTS", key])) === 1 };
+}
+
+/** The oldest heartbeats looked at per read for gone workers past the rows (pruneOldest). */
+const PRUNE_OLDEST = 100;
+
+/**
+ * Past the rows (a set of WORKERS_READ or more) the oldest heartbeats, which the rows never
+ * reach, are handed to prune.lua, which removes those whose record is gone: else, with a
+ * thousand workers beating, gone ones were never pruned and the set (and the group's
+ * consumers) grew with every restart under new names.
+ */
+async function pruneOldest(client: Redis, keys: QueueKeys): Promise<void> {
+  const range = ["ZRANGE", keys.workers, "0", String(PRUNE_OLDEST - 1)];
+  const oldest = await client.sendCommand<string[]>(range);
+  if (oldest.length > 0) await pruneGone(client, keys, oldest);
+}
+
+/**
+ * Live workers past a read's rows (WORKERS_READ, the latest heartbeats): those whose record
+ * exists, counted a page of names at a time (one EXISTS of the page's records), so that
+ * `info` and courier_workers_live count every worker, not the first 1,000. 0 when the rows
+ * hold them all.
+ */
+export async function workersBeyond(client: Redis, keys: QueueKeys): Promise<number> {
+  let live = 0;
+  for (let from = WORKERS_READ; ; from += WORKERS_READ) {
+    const to = String(from + WORKERS_READ - 1);
+    const range = ["ZRANGE", keys.workers, String(from), to, "REV"];
+    const names = await client.sendCommand<string[]>(range);
+    if (names.length === 0) return live;
+    live += await client.sendCommand<number>(["EXISTS", ...names.map((n) => keys.worker(n))]);
+    if (names.length < WORKERS_READ) return live;
+  }
 }
 
 function toWorker(name: string, beat: number, record: WorkerRecord, now: number): WorkerInfo {
