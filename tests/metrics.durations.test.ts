@@ -3,7 +3,7 @@
 // made `_count` differ from the `+Inf` bucket: an invalid Prometheus histogram.
 import { expect, test } from "bun:test";
 import { renderMetrics } from "../lib/admin/metrics.ts";
-import { readDurations } from "../lib/admin/stats.ts";
+import { readDurations } from "../lib/admin/run-times.ts";
 import { queueKeys } from "../lib/engine/keys.ts";
 import { oneShardFile, openQueue, testPrefix } from "./helpers.ts";
 

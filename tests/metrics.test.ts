@@ -3,7 +3,8 @@
 import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { DURATION_BOUNDS_MS, escapeLabel, renderMetrics } from "../lib/admin/metrics.ts";
-import { COUNTERS, type Durations, type QueueCounts } from "../lib/admin/stats.ts";
+import type { Durations } from "../lib/admin/run-times.ts";
+import { COUNTERS, type QueueCounts } from "../lib/admin/stats.ts";
 import { minuteFields, minuteSeries, windowCount } from "../lib/admin/window.ts";
 import { MINUTES_KEPT } from "../lib/engine/keys.ts";
 import { defineTask } from "../lib/types.ts";

@@ -9,13 +9,8 @@ import type { ScheduleInfo } from "../schedule/schedules.ts";
 import { LATE_MS } from "../schedule/ticks.ts";
 import type { QueueSchedules } from "./info-schedules.ts";
 import { type LimitsView, perSecond } from "./limits-view.ts";
-import {
-  type Counter,
-  DURATION_BOUNDS_MS,
-  type Durations,
-  isCount,
-  type QueueCounts,
-} from "./stats.ts";
+import { DURATION_BOUNDS_MS, type Durations } from "./run-times.ts";
+import { type Counter, isCount, type QueueCounts } from "./stats.ts";
 
 export { DURATION_BOUNDS_MS };
 

@@ -17,8 +17,9 @@ import { readQueueSchedules, schedulesUnreadableLine } from "./info-schedules.ts
 import { decodeJobsCursor, type JobsPage, type JobsQuery, listJobs } from "./jobs.ts";
 import { renderMetrics } from "./metrics.ts";
 import type { QueueShards } from "./queue-shards.ts";
+import { readDurations } from "./run-times.ts";
 import { mergeWorkers, sumCounts, sumDurations, sumSeries } from "./shards.ts";
-import { type QueueCounts, readCounts, readDurations } from "./stats.ts";
+import { type QueueCounts, readCounts } from "./stats.ts";
 import { isUnreadable, settle, type Unreadable } from "./unreadable-keys.ts";
 import type { MinutePoint } from "./window.ts";
 import { isLive, readWorkers, type WorkerInfo, workersBeyond } from "./workers.ts";

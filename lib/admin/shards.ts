@@ -3,10 +3,10 @@
 // sums. Pure: admin.ts reads each shard, these merge the readings (tested with tables).
 
 import { type Level, shardOf } from "../engine/keys.ts";
+import type { Durations } from "./run-times.ts";
 import {
   COUNTERS,
   type Counter,
-  type Durations,
   isCount,
   type LevelCounts,
   type QueueCounts,

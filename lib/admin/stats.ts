@@ -4,7 +4,7 @@
 
 import { GROUP, LEVELS, type Level, levelKeys, type QueueKeys } from "../engine/keys.ts";
 import type { Redis } from "../redis/connect.ts";
-import { pairs, toMap } from "../redis/reply.ts";
+import { toMap } from "../redis/reply.ts";
 import { mergeUnserved, readUnservedTasks, type UnservedTask } from "./unserved.ts";
 import {
   bucketsFrom,
@@ -114,13 +114,18 @@ export async function readCounts(
   const inFlight = group?.pending ?? 0;
   const waiting = waitingOf(group, len);
   const unserved = mergeUnserved(levels);
-  const oldest = waiting > 0 ? await oldestWaiting(client, keys, group?.lastDeliveredId) : null;
+  const normalOldest =
+    waiting > 0 ? await oldestWaiting(client, keys, group?.lastDeliveredId) : null;
+  // The oldest of every level's: a high or low job waits as long as a normal one does.
+  const added = [normalOldest, high.oldest, low.oldest].filter((t): t is number => t !== null);
+  const oldest = added.length === 0 ? null : Math.min(...added);
   const buckets = bucketsFrom(fields, minutes);
   const recent = (name: "finished" | "failed" | "retried") => ({
     lastMinute: windowCount(buckets, name, now, 1),
     lastHour: windowCount(buckets, name, now, 60),
   });
   const normal = { waiting, inFlight, delayed: Number(delayed) };
+  const level = ({ oldest: _, ...l }: LevelRead): LevelCounts => l;
   const counts: QueueCounts = {
     queue,
     waiting: waiting + high.waiting + low.waiting,
@@ -139,21 +144,29 @@ export async function readCounts(
     unservedTasks: unserved.shown,
     unservedTasksTotal: unserved.total,
     parked: unserved.parked,
-    byPriority: { high, normal, low },
+    byPriority: { high: level(high), normal, low: level(low) },
   };
   counts.throughputPerS = throughputPerS(counts.finished.lastMinute, counts.failed.lastMinute);
   return { counts, series: minuteSeries(buckets, now, 60) };
 }
 
-/** A high or low level's waiting, in-flight and delayed jobs (all 0 for a queue without levels). */
-async function readLevel(client: Redis, keys: QueueKeys): Promise<LevelCounts> {
+/** A level's counts, and when its oldest waiting job was added (ms; null when none waits). */
+type LevelRead = LevelCounts & { oldest: number | null };
+
+/**
+ * A high or low level's waiting, in-flight and delayed jobs (all 0 for a queue without levels),
+ * and its oldest waiting job's time (the queue's oldest is the oldest of every level's).
+ */
+async function readLevel(client: Redis, keys: QueueKeys): Promise<LevelRead> {
   const [group, len, delayed] = await Promise.all([
     readGroup(client, keys),
     client.sendCommand<number>(["XLEN", keys.stream]),
     client.sendCommand<number>(["ZCARD", keys.delayed]),
   ]);
   const inFlight = group?.pending ?? 0;
-  return { waiting: waitingOf(group, len), inFlight, delayed: Number(delayed) };
+  const waiting = waitingOf(group, len);
+  const oldest = waiting > 0 ? await oldestWaiting(client, keys, group?.lastDeliveredId) : null;
+  return { waiting, inFlight, delayed: Number(delayed), oldest };
 }
 
 /**
@@ -206,44 +219,6 @@ async function oldestWaiting(
   ]);
   const id = reply[0]?.[0];
   return id ? Number(id.split("-")[0]) : null;
-}
-
-/**
- * Run-time histogram of finished jobs: counts per upper bound (ms, or Infinity), sum, and count,
- * the sum of the buckets (finish.lua writes no count field: one call per batch less; a `count`
- * field an earlier Courier wrote is ignored).
- */
-export interface Durations {
-  buckets: Map<number, number>;
-  sumMs: number;
-  count: number;
-}
-
-/** Histogram bounds in ms; lib/engine/lua/finish.lua counts with the same list (a test checks they agree). */
-export const DURATION_BOUNDS_MS = [
-  5, 10, 25, 50, 100, 250, 500, 1_000, 2_500, 5_000, 10_000, 30_000, 60_000,
-] as const;
-
-/** The durations hash's bucket fields (finish.lua writes no other), and their bounds. */
-const BUCKET_FIELDS = new Map<string, number>([
-  ...DURATION_BOUNDS_MS.map((b): [string, number] => [String(b), b]),
-  ["inf", Number.POSITIVE_INFINITY],
-]);
-
-export async function readDurations(client: Redis, keys: QueueKeys): Promise<Durations> {
-  const flat = await client.sendCommand<string[]>(["HGETALL", keys.durations]);
-  const d: Durations = { buckets: new Map(), sumMs: 0, count: 0 };
-  for (const [name, raw] of pairs(flat)) {
-    const value = Number(raw);
-    if (name === "sum_ms") d.sumMs = value;
-    const bound = BUCKET_FIELDS.get(name);
-    // A field finish.lua never writes (`count`, or one added by hand) is no bucket: counted,
-    // it would make `_count` differ from the `+Inf` bucket, an invalid histogram.
-    if (bound === undefined) continue;
-    d.buckets.set(bound, value);
-    d.count += value;
-  }
-  return d;
 }
 
 /** Jobs ended per second over the last minute (finished and failed), to two decimals. */

@@ -425,7 +425,7 @@ export const inputMutants: Mutant[] = [
     "(mapped !== null && Number.parseInt(mapped[1]!, 16) >> 8 === 127)", "false", [T("dashboard.host")]),
   m("hostport-brackets-twice", "lib/worker/health.ts", "--host [::1] is shown http://[::1]:PORT, not [[::1]]",
     "const bare = hostname.includes(\":\") && !hostname.startsWith(\"[\");", "const bare = hostname.includes(\":\");", [T("dashboard.host")]),
-  m("durations-stray-field-counted", "lib/admin/stats.ts", "a stray field in stats:durations is no bucket and not counted (_count equals the +Inf bucket)",
+  m("durations-stray-field-counted", "lib/admin/run-times.ts", "a stray field in stats:durations is no bucket and not counted (_count equals the +Inf bucket)",
     "const bound = BUCKET_FIELDS.get(name);", "const bound = BUCKET_FIELDS.get(name) ?? Number(name);", [T("metrics.durations")]),
   m("shard-counter-negative-summed", "lib/admin/shards.ts", "one shard's corrupt counter (-5) leaves the queue's total unknown, never lower than before",
     "values.every(isCount) ? values.reduce((n, v) => n + v, 0) : Number.NaN", "values.reduce((n, v) => n + v, 0)", [T("admin.shards.merge")]),

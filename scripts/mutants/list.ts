@@ -931,6 +931,8 @@ export const mutants: Mutant[] = [
     "workers.filter(isLive).length + beyond", "workers.filter(isLive).length", [T("info.workers.many")]),
   m("workers-oldest-unpruned", "lib/admin/workers.ts", "gone workers past the 1,000 a read lists are pruned, the oldest first",
     "  if (prune && names.length === WORKERS_READ) await pruneOldest(client, keys);\n", "", [T("info.workers.many")]),
+  m("oldest-waiting-normal-only", "lib/admin/stats.ts", "the oldest waiting job is the oldest of every priority level's",
+    "[normalOldest, high.oldest, low.oldest]", "[normalOldest]", [T("info.oldest.levels")]),
   m("metrics-schedules-unreadable-unsaid", "lib/admin/queue-view.ts", "/metrics says and counts the schedules left out because a key of theirs holds another type",
     "  if (read === null) {\n", "  if (read === undefined) {\n", [T("metrics.schedules")]),
   m("info-queue-schedules-set-whole", "lib/admin/info-schedules.ts", "info --queue asks the queues set for its one queue, never reads the set whole",
