@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { DURATION_BOUNDS_MS, escapeLabel, renderMetrics } from "../lib/admin/metrics.ts";
 import type { Durations } from "../lib/admin/run-times.ts";
 import { COUNTERS, type QueueCounts } from "../lib/admin/stats.ts";
-import { minuteFields, minuteSeries, windowCount } from "../lib/admin/window.ts";
+import { bucketsFrom, minuteFields, minuteSeries, windowCount } from "../lib/admin/window.ts";
 import { MINUTES_KEPT } from "../lib/engine/keys.ts";
 import { defineTask } from "../lib/types.ts";
 import { openQueue, ROOT, rawRedis, redisTime, startWorker, testPrefix } from "./helpers.ts";
@@ -137,6 +137,21 @@ describe("per-minute window", () => {
       { at: minute * 60_000, finished: 4, failed: 2, retried: 0 },
     ]);
   });
+
+  // A minute's count written by hand (or corrupt): read as such, `info` said "Infinity jobs in
+  // the last minute" and its JSON null where a number goes.
+  test.each(["1e400", "2.5", "-3", "abc", "99999999999999999999", "0x10"])(
+    "a minute's count of %p is no count: left out of every window",
+    (bad) => {
+      const fields = minuteFields(at(0, 10), 1);
+      const values = fields.map((f) =>
+        f === `${minute}:finished` ? bad : f.endsWith(":failed") ? "2" : null,
+      );
+      const read = bucketsFrom(fields, values);
+      expect(windowCount(read, "finished", at(0, 10), 1)).toBe(0);
+      expect(windowCount(read, "failed", at(0, 10), 1)).toBe(4); // 2 + 2 * 50/60, rounded
+    },
+  );
 
   test("the fields read cover the window and the minute before it", () => {
     const fields = minuteFields(at(0, 10), 60);

@@ -933,6 +933,8 @@ export const mutants: Mutant[] = [
     "  if (prune && names.length === WORKERS_READ) await pruneOldest(client, keys);\n", "", [T("info.workers.many")]),
   m("oldest-waiting-normal-only", "lib/admin/stats.ts", "the oldest waiting job is the oldest of every priority level's",
     "[normalOldest, high.oldest, low.oldest]", "[normalOldest]", [T("info.oldest.levels")]),
+  m("minute-count-unchecked", "lib/admin/window.ts", "a per-minute count that is no whole number (1e400 by hand) is left out, never Infinity",
+    "typeof v === \"string\" && /^\\d{1,15}$/.test(v) ? Number(v) : 0", "Number(v ?? 0)", [T("metrics")]),
   m("metrics-schedules-unreadable-unsaid", "lib/admin/queue-view.ts", "/metrics says and counts the schedules left out because a key of theirs holds another type",
     "  if (read === null) {\n", "  if (read === undefined) {\n", [T("metrics.schedules")]),
   m("info-queue-schedules-set-whole", "lib/admin/info-schedules.ts", "info --queue asks the queues set for its one queue, never reads the set whole",
