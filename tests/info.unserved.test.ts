@@ -153,3 +153,22 @@ test("a task name of 1 MB (written by hand) is cut in info's line, not printed w
     `no live worker has task "${"A".repeat(200)}…": 1 job waits for one`,
   );
 });
+
+test.each(["1e400", "2.5", "0x10"])(
+  "a parked count written by hand (%p) is no count: the task left out, never Infinity jobs",
+  async (bad) => {
+    const prefix = testPrefix();
+    await using q = await openQueue({ prefix, queue: "tk" });
+    await q.enqueue("t", null);
+    await using r = await rawRedis();
+    await r.sendCommand(["HSET", q.keys.tasks, "parked:bad", bad, "parked:ok", "2"]);
+    const admin = await Admin.connect({ redisUrl: redisUrl(), prefix, queue: "tk" });
+    try {
+      const { counts } = await admin.overview();
+      expect(counts.unservedTasks).toEqual([{ task: "ok", jobs: 2 }]);
+      expect([counts.unservedTasksTotal, counts.parked]).toEqual([1, 2]);
+    } finally {
+      await admin.close();
+    }
+  },
+);

@@ -62,10 +62,13 @@ export async function readUnservedTasks(
     cursor = next;
     const parked: UnservedTask[] = [];
     for (let i = 0; i + 1 < flat.length; i += 2) {
-      const jobs = Number(flat[i + 1]);
-      if (jobs > 0) parked.push({ task: flat[i]!.slice(7), jobs });
-      // A count no script writes (by hand: `1e400`, `2.5`) is left out of the sum: never Infinity.
-      if (jobs > 0 && Number.isSafeInteger(jobs)) parkedJobs += jobs;
+      // A count no script writes (by hand: `1e400`, `2.5`, `0x10`) is no count: its task left
+      // out, as `abc`'s always was (read as a number, `info` said "Infinity jobs wait").
+      const raw = flat[i + 1]!;
+      const jobs = /^\d{1,15}$/.test(raw) ? Number(raw) : 0;
+      if (jobs === 0) continue;
+      parked.push({ task: flat[i]!.slice(7), jobs });
+      parkedJobs += jobs;
     }
     if (parked.length === 0) continue;
     const until = await client.sendCommand<(string | null)[]>([
