@@ -60,7 +60,7 @@ const GAUGES: [string, string, (c: QueueCounts) => number][] = [
   ["jobs_dead", "Dead letters kept.", (c) => c.dead],
   [
     "jobs_parked",
-    "Jobs set aside until a live worker has their task (in no number above).",
+    "Jobs parked until a live worker has their task (in no other jobs gauge).",
     (c) => c.parked,
   ],
   [
