@@ -73,7 +73,7 @@ export interface QueueSchedules {
   total: number;
   /** Of them, those whose next run is over LATE_MS past (nothing fires them). */
   overdue: number;
-  /** The first SCHEDULES_SHOWN (or `most`) by name. */
+  /** The first SCHEDULES_SHOWN (or `most`) by name, their payloads not read (null). */
   shown: ScheduleInfo[];
   /** Redis' time of the read (ms). */
   nowMs: number;
@@ -100,7 +100,8 @@ export async function readQueueSchedules(
     if (total === 0) return { total, overdue: 0, shown: [], nowMs };
     const [overdue, first] = await Promise.all([
       client.sendCommand<number>(["ZCOUNT", k.next(queue), "-inf", `(${nowMs - LATE_MS}`]),
-      queuePages(client, k, queue, most).next(),
+      // Without their payloads (up to 1 MiB each), which none of these show.
+      queuePages(client, k, queue, most, undefined, true).next(),
     ]);
     return { total, overdue, shown: first.value ?? [], nowMs };
   } catch (err) {
