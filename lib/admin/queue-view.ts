@@ -22,7 +22,7 @@ import { mergeWorkers, sumCounts, sumDurations, sumSeries } from "./shards.ts";
 import { type QueueCounts, readCounts } from "./stats.ts";
 import { isUnreadable, settle, type Unreadable } from "./unreadable-keys.ts";
 import type { MinutePoint } from "./window.ts";
-import { isLive, readWorkers, type WorkerInfo, workersBeyond } from "./workers.ts";
+import { isLive, readWorkers, WORKERS_READ, type WorkerInfo, workersBeyond } from "./workers.ts";
 
 export interface Overview {
   /** The queue's counts: the sums over its shards. */
@@ -105,6 +105,17 @@ export async function workersBeyondOf(s: QueueShards): Promise<number> {
   return Math.max(0, ...counts);
 }
 
+/**
+ * The rows and the live workers past them: none to count when the rows are fewer than a read
+ * lists (no shard's set held more), so most queues pay no call more.
+ */
+function withBeyond(s: QueueShards) {
+  return async (rows: WorkerInfo[]): Promise<[WorkerInfo[], number]> => [
+    rows,
+    rows.length < WORKERS_READ ? 0 : await workersBeyondOf(s),
+  ];
+}
+
 /** A job's record, from the one shard its id lives in; null when there is none. */
 export async function jobOf(s: QueueShards, id: string): Promise<JobRecord | null> {
   const keys = await s.shardOf(id);
@@ -149,7 +160,7 @@ export async function metricsText(s: QueueShards, own: QueueKeys): Promise<strin
   // text), not the whole page. Limits say so themselves.
   const [overview, workers, durations, limits, read] = await Promise.all([
     settle(s, readOverview(s)),
-    settle(s, Promise.all([workersOf(s, false), workersBeyondOf(s)])),
+    settle(s, workersOf(s, false).then(withBeyond(s))),
     settle(
       s,
       s.each((keys) => readDurations(s.client, keys)),
