@@ -935,6 +935,8 @@ export const mutants: Mutant[] = [
     "[normalOldest, high.oldest, low.oldest]", "[normalOldest]", [T("info.oldest.levels")]),
   m("minute-count-unchecked", "lib/admin/window.ts", "a per-minute count that is no whole number (1e400 by hand) is left out, never Infinity",
     "typeof v === \"string\" && /^\\d{1,15}$/.test(v) ? Number(v) : 0", "Number(v ?? 0)", [T("metrics")]),
+  m("schedules-add-replace-unchecked", "lib/schedule/schedules.ts", "Schedules.add's replace is true or false: \"no\" is refused, never read as true",
+    "    checkBoolean(o.replace, \"add's replace\");\n", "", [T("api.wrong-kinds")]),
   m("metrics-schedules-unreadable-unsaid", "lib/admin/queue-view.ts", "/metrics says and counts the schedules left out because a key of theirs holds another type",
     "  if (read === null) {\n", "  if (read === undefined) {\n", [T("metrics.schedules")]),
   m("info-queue-schedules-set-whole", "lib/admin/info-schedules.ts", "info --queue asks the queues set for its one queue, never reads the set whole",
