@@ -3,7 +3,7 @@
 import { defineCommand } from "citty";
 import { Admin } from "../lib/admin/admin.ts";
 import { infoStream, queueLister } from "../lib/admin/info.ts";
-import { queuesWithSchedules } from "../lib/admin/info-schedules.ts";
+import { hasSchedules } from "../lib/admin/info-schedules.ts";
 import { isClosedOutput } from "../lib/cli/closed-stdout.ts";
 import { type QueueSeen, writeInfo } from "../lib/cli/info-out.ts";
 import { watchFailureLine } from "../lib/cli/info-text.ts";
@@ -69,10 +69,7 @@ const command = defineCommand({
     try {
       // A queue named that does not exist is a mistake (a typo): not a report of zeros.
       // One with schedules but no key yet (no job so far) is there: its schedules are shown.
-      const scheduled = async () =>
-        (await queuesWithSchedules(admin.client, admin.options.prefix)).includes(
-          admin.options.queue,
-        );
+      const scheduled = () => hasSchedules(admin.client, admin.options.prefix, admin.options.queue);
       if (given && !(await admin.exists()) && !(await scheduled())) {
         const { queue, prefix } = admin.options;
         throw new CourierError("ENOTFOUND", `no queue ${queue} under prefix ${prefix}`);

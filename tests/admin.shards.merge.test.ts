@@ -96,6 +96,7 @@ function shardCounts(
     },
     unservedTasks: parked === 0 ? [] : [{ task: "t", jobs: parked }],
     unservedTasksTotal: parked === 0 ? 0 : 1,
+    parked,
   };
 }
 
@@ -113,6 +114,7 @@ test("counts: sums, the oldest waiting job of any shard, parked jobs by task", (
   expect(sum.totals.enqueued).toBe(3);
   expect(sum.totals.dead_trimmed).toBeNaN(); // one shard's corrupt counter: unknown, not a number
   expect(sum.unservedTasks).toEqual([{ task: "t", jobs: 7 }]);
+  expect(sum.parked).toBe(7);
 });
 
 test.each([[-5], [1.5], [Number.POSITIVE_INFINITY]])(

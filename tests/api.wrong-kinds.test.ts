@@ -75,3 +75,30 @@ test("Worker.start, Schedules' calls and the parse helpers refuse values of the 
     await s.close();
   }
 });
+
+// add's options: `replace: "no"` (or the string "yes" in their place, whose `replace` is a
+// String method) read as true and replaced the schedule; null threw a TypeError.
+test("Schedules.add's options refuse what is not { replace: boolean }, nothing replaced", async () => {
+  const prefix = testPrefix();
+  const s = await Schedules.connect({ redisUrl: redisUrl(), prefix });
+  try {
+    await s.add({ name: "a", every: "1h", task: "t" });
+    const cases: [unknown, string][] = [
+      [{ replace: "no" }, "add's replace must be true or false, got "],
+      ["yes", "add takes an object, got "],
+      [null, "add takes an object, got null"],
+      [{ repalce: true }, "add: "],
+    ];
+    for (const [o, line] of cases) {
+      const err = await refusal(() => s.add({ name: "a", every: "2h", task: "t" }, bad(o)));
+      expect(err).toBeInstanceOf(InputError);
+      expect((err as Error).message).toStartWith(line);
+    }
+    expect((await s.get("a"))?.def?.every_ms).toBe(3_600_000);
+    expect((await s.add({ name: "a", every: "2h", task: "t" }, { replace: true })).created).toBe(
+      true,
+    );
+  } finally {
+    await s.close();
+  }
+});

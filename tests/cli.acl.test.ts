@@ -362,3 +362,15 @@ test("the admin rules are enough for schedule.ts; the worker's to fire a schedul
     expect(ended.stdout).not.toMatch(/NOPERM|refused|could not fire/);
   }
 });
+
+// `info --queue Q` of a queue known by its schedule alone asks for Q with SMISMEMBER (the admin
+// rules have it, for cancel), not the whole set of queues with schedules.
+test("the admin rules are enough for info --queue of a queue with a schedule and no key", async () => {
+  const prefix = testPrefix();
+  const admin = ["--prefix", prefix, "--redis-url", await aclUser("admin", prefix)];
+  const add = ["add", "s", "--every", "1h", "--task", "t", "--queue", "ops", ...admin];
+  expect((await runCli("schedule", add)).code).toBe(0);
+  const r = await runCli("info", ["--queue", "ops", ...admin]);
+  expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: "" });
+  expect(r.stdout).toContain("  schedules  1 (schedule.ts list)");
+});

@@ -7,7 +7,8 @@ import { afterEach, expect, test } from "bun:test";
 import { QueueShards } from "../lib/admin/queue-shards.ts";
 import { unreadableLine } from "../lib/admin/unreadable-keys.ts";
 import { type Dashboard, startDashboard } from "../lib/dashboard/server.ts";
-import { queueKeys } from "../lib/engine/keys.ts";
+import { queueKeys, scheduleKeys } from "../lib/engine/keys.ts";
+import { Schedules } from "../lib/schedule/schedules.ts";
 import { firstSnapshot } from "./fixtures/dashboard.ts";
 import { oneShardFile, openQueue, redisUrl, testPrefix } from "./helpers.ts";
 
@@ -106,4 +107,25 @@ test("a queue with cancels and no key of another type: no key named", async () =
   expect((await q.cancel([id]))[0]).toMatchObject({ verdict: "canceled" });
   const line = await unreadableLine(new QueueShards(q.client, prefix, "default"));
   expect(line).toBe("queue default: a key held another type than Courier writes; read again");
+});
+
+// The queue's schedules index of another type: the panel's part was sent as no schedules at
+// all (`{ total: 0 }`), the page silent; now `{ unreadable }` naming the key, as the others.
+test("the schedules' index of another type: the snapshot's schedules unreadable, the rest sent", async () => {
+  const prefix = testPrefix();
+  await using q = await openQueue({ prefix });
+  await q.enqueue("t", null);
+  await new Schedules(q.client, prefix).add({ name: "s1", every: "1h", task: "t" });
+  const key = scheduleKeys(prefix).names("default");
+  await q.client.sendCommand(["DEL", key]);
+  await q.client.sendCommand(["SET", key, "not Courier's"]);
+  const d = await startDashboard({ redisUrl: redisUrl(), prefix, port: 0 });
+  running.push(d);
+  const { data } = await firstSnapshot(`${d.url}/api/events`);
+  expect(data.schedules).toEqual({
+    unreadable: `queue default cannot be read: key ${key} holds a string where Courier keeps a zset; another program uses these keys: give Courier its own --prefix, or delete that key`,
+  });
+  for (const other of ["overview", "workers", "failures", "limits"]) {
+    expect(data[other].unreadable).toBeUndefined();
+  }
 });

@@ -1,5 +1,5 @@
 // The overview's card of tasks no live worker has: the snapshot carries the first
-// UNSERVED_TASKS_SHOWN by name and the total (lib/admin/workers.ts), the card says how many more.
+// UNSERVED_TASKS_SHOWN by name and the total (lib/admin/unserved.ts), the card says how many more.
 import { expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";

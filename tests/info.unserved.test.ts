@@ -4,9 +4,19 @@
 import { describe, expect, test } from "bun:test";
 import { Admin } from "../lib/admin/admin.ts";
 import { sumCounts } from "../lib/admin/shards.ts";
-import { UNSERVED_TASKS_SHOWN } from "../lib/admin/workers.ts";
+import { readUnservedTasks, UNSERVED_TASKS_SHOWN } from "../lib/admin/unserved.ts";
+import { queueKeys } from "../lib/engine/keys.ts";
+import type { Redis } from "../lib/redis/connect.ts";
 import { quietCounts } from "./fixtures/counts.ts";
-import { openQueue, pinShards, rawRedis, redisUrl, runCli, testPrefix } from "./helpers.ts";
+import {
+  openQueue,
+  pinShards,
+  rawRedis,
+  redisTime,
+  redisUrl,
+  runCli,
+  testPrefix,
+} from "./helpers.ts";
 
 // The tasks hash planted is one shard's.
 pinShards(1);
@@ -66,6 +76,19 @@ describe("unserved tasks, capped", () => {
     } finally {
       await admin.close();
     }
+  });
+
+  test("one tasks hash read: only its first UNSERVED_TASKS_SHOWN kept, the others counted", async () => {
+    // Past a listpack's 128 fields: HSCAN then answers in no order.
+    const { prefix, queue } = await parkedQueue(2_500);
+    await using r = await rawRedis();
+    const read = await readUnservedTasks(
+      r as unknown as Redis,
+      queueKeys(prefix, queue),
+      await redisTime(r),
+    );
+    expect(read.shown).toEqual(FIRST);
+    expect(read.total).toBe(2_500);
   });
 
   test("info: the first ones' lines, then how many more; --json the same", async () => {
@@ -130,3 +153,22 @@ test("a task name of 1 MB (written by hand) is cut in info's line, not printed w
     `no live worker has task "${"A".repeat(200)}…": 1 job waits for one`,
   );
 });
+
+test.each(["1e400", "2.5", "0x10"])(
+  "a parked count written by hand (%p) is no count: the task left out, never Infinity jobs",
+  async (bad) => {
+    const prefix = testPrefix();
+    await using q = await openQueue({ prefix, queue: "tk" });
+    await q.enqueue("t", null);
+    await using r = await rawRedis();
+    await r.sendCommand(["HSET", q.keys.tasks, "parked:bad", bad, "parked:ok", "2"]);
+    const admin = await Admin.connect({ redisUrl: redisUrl(), prefix, queue: "tk" });
+    try {
+      const { counts } = await admin.overview();
+      expect(counts.unservedTasks).toEqual([{ task: "ok", jobs: 2 }]);
+      expect([counts.unservedTasksTotal, counts.parked]).toEqual([1, 2]);
+    } finally {
+      await admin.close();
+    }
+  },
+);

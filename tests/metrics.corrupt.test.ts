@@ -4,7 +4,8 @@
 // reads as a counter reset.
 import { describe, expect, test } from "bun:test";
 import { renderMetrics } from "../lib/admin/metrics.ts";
-import { type Durations, type QueueCounts, readCounts } from "../lib/admin/stats.ts";
+import type { Durations } from "../lib/admin/run-times.ts";
+import { type QueueCounts, readCounts } from "../lib/admin/stats.ts";
 import { quietCounts } from "./fixtures/counts.ts";
 import { openQueue, rawRedis, redisTime, runCli, testPrefix } from "./helpers.ts";
 

@@ -130,3 +130,32 @@ test("many schedules: /metrics and info give the count, the overdue count and th
   expect(report!.schedules!.map((x) => x.name)).toEqual(names.slice(0, SCHEDULES_SHOWN));
   expect([report!.schedulesTotal, report!.schedulesOverdue]).toEqual([names.length, 1]);
 });
+
+// A key of the queue's schedules of another type (another program's): the families were left
+// out unsaid, `courier_queue_unreadable` 0, so an alert on overdue schedules went quiet for good.
+test.each([
+  ["names", "zset"],
+  ["next", "zset"],
+  ["defs", "hash"],
+  ["where", "hash"],
+])(
+  "the schedules' %s key of another type: said in a comment, counted unreadable",
+  async (part, want) => {
+    await using s = await setup();
+    await s.schedules.add({ name: "s1", every: "1h", task: "t" });
+    const key =
+      part === "names"
+        ? s.sk.names("q")
+        : part === "next"
+          ? s.sk.next("q")
+          : s.sk[part as "defs" | "where"];
+    await s.q.client.sendCommand(["DEL", key]);
+    await s.q.client.sendCommand(["SET", key, "junk"]);
+    const lines = await s.metrics();
+    expect(lines.filter((l) => l.startsWith("courier_schedule"))).toEqual([]);
+    expect(lines).toContain(
+      `# schedules left out: queue q cannot be read: key ${key} holds a string where Courier keeps a ${want}; another program uses these keys: give Courier its own --prefix, or delete that key`,
+    );
+    expect(lines).toContain('courier_queue_unreadable{queue="q"} 1');
+  },
+);

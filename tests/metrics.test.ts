@@ -3,8 +3,9 @@
 import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { DURATION_BOUNDS_MS, escapeLabel, renderMetrics } from "../lib/admin/metrics.ts";
-import { COUNTERS, type Durations, type QueueCounts } from "../lib/admin/stats.ts";
-import { minuteFields, minuteSeries, windowCount } from "../lib/admin/window.ts";
+import type { Durations } from "../lib/admin/run-times.ts";
+import { COUNTERS, type QueueCounts } from "../lib/admin/stats.ts";
+import { bucketsFrom, minuteFields, minuteSeries, windowCount } from "../lib/admin/window.ts";
 import { MINUTES_KEPT } from "../lib/engine/keys.ts";
 import { defineTask } from "../lib/types.ts";
 import { openQueue, ROOT, rawRedis, redisTime, startWorker, testPrefix } from "./helpers.ts";
@@ -25,6 +26,7 @@ function counts(queue: string): QueueCounts {
     totals: Object.fromEntries(COUNTERS.map((c, i) => [c, i + 1])) as QueueCounts["totals"],
     unservedTasks: [],
     unservedTasksTotal: 0,
+    parked: 4,
   };
 }
 
@@ -53,6 +55,7 @@ describe("renderMetrics", () => {
     ['courier_jobs_in_flight{queue="default"} 2'],
     ['courier_jobs_delayed{queue="default"} 1'],
     ['courier_jobs_dead{queue="default"} 3'],
+    ['courier_jobs_parked{queue="default"} 4'],
     ['courier_oldest_waiting_seconds{queue="default"} 1.5'],
     ['courier_workers_live{queue="default"} 2'],
     ['courier_job_duration_seconds_bucket{queue="default",le="0.005"} 2'],
@@ -134,6 +137,21 @@ describe("per-minute window", () => {
       { at: minute * 60_000, finished: 4, failed: 2, retried: 0 },
     ]);
   });
+
+  // A minute's count written by hand (or corrupt): read as such, `info` said "Infinity jobs in
+  // the last minute" and its JSON null where a number goes.
+  test.each(["1e400", "2.5", "-3", "abc", "99999999999999999999", "0x10"])(
+    "a minute's count of %p is no count: left out of every window",
+    (bad) => {
+      const fields = minuteFields(at(0, 10), 1);
+      const values = fields.map((f) =>
+        f === `${minute}:finished` ? bad : f.endsWith(":failed") ? "2" : null,
+      );
+      const read = bucketsFrom(fields, values);
+      expect(windowCount(read, "finished", at(0, 10), 1)).toBe(0);
+      expect(windowCount(read, "failed", at(0, 10), 1)).toBe(4); // 2 + 2 * 50/60, rounded
+    },
+  );
 
   test("the fields read cover the window and the minute before it", () => {
     const fields = minuteFields(at(0, 10), 60);

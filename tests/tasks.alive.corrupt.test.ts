@@ -5,7 +5,7 @@
 // time) instead of parking; serve.lua never wrote a real beat over it; `info` and trigger's
 // note said nothing. Now read as no live worker, and replaced by the next real beat.
 import { expect, test } from "bun:test";
-import { readUnservedTasks } from "../lib/admin/workers.ts";
+import { readUnservedTasks } from "../lib/admin/unserved.ts";
 import { ALIVE_WINDOW_MOST_MS, INTERVAL_LIMIT_MS } from "../lib/config.ts";
 import { leaveForOthers } from "../lib/engine/leave.ts";
 import { serveTasks } from "../lib/engine/serve.ts";
@@ -29,7 +29,7 @@ test.each(FAR)(
     );
     expect(left).toEqual(["parked"]);
     const unserved = await readUnservedTasks(v.client, v.k, await redisNow(v));
-    expect(unserved).toEqual({ shown: [{ task: "png", jobs: 1 }], total: 1 });
+    expect(unserved).toEqual({ shown: [{ task: "png", jobs: 1 }], total: 1, parked: 1 });
     // A worker with the task beats: its window replaces the value, and the job goes back.
     const before = await redisNow(v);
     expect((await serveTasks(v.client, v.k, ["png"], 30_000)).moved).toBe(1);

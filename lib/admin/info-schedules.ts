@@ -4,6 +4,7 @@
 // the dashboard's snapshot.
 
 import { scheduleKeys } from "../engine/keys.ts";
+import { cannotBeRead } from "../engine/unreadable-text.ts";
 import { isNoPerm, isWrongType } from "../redis/cause.ts";
 import { redisNowMs } from "../redis/clock.ts";
 import type { Redis } from "../redis/connect.ts";
@@ -47,6 +48,22 @@ export async function queuesWithSchedules(client: Redis, prefix: string): Promis
   return got.map(String);
 }
 
+/**
+ * Whether `queue` has a schedule due to fire (is in the `queues` set), for `info --queue Q` of
+ * a queue with no key yet: its one member asked (SMISMEMBER, which the admin rules have for
+ * cancel), never the set, a name per queue with a schedule (300,000 took 40 MB more). None, as
+ * queuesWithSchedules says, for a set of another type or a user without the command.
+ */
+export async function hasSchedules(client: Redis, prefix: string, queue: string): Promise<boolean> {
+  const key = scheduleKeys(prefix).queues;
+  const ask = client.sendCommand<number[]>(["SMISMEMBER", key, queue]);
+  const [member] = await ask.catch((err: unknown) => {
+    if (isWrongType(err) || isNoPerm(err)) return [0];
+    throw err;
+  });
+  return Number(member) === 1;
+}
+
 /** Schedules of a queue that info, /metrics and the dashboard list: a queue may have thousands. */
 export const SCHEDULES_SHOWN = 20;
 
@@ -56,7 +73,7 @@ export interface QueueSchedules {
   total: number;
   /** Of them, those whose next run is over LATE_MS past (nothing fires them). */
   overdue: number;
-  /** The first SCHEDULES_SHOWN (or `most`) by name. */
+  /** The first SCHEDULES_SHOWN (or `most`) by name, their payloads not read (null). */
   shown: ScheduleInfo[];
   /** Redis' time of the read (ms). */
   nowMs: number;
@@ -83,13 +100,39 @@ export async function readQueueSchedules(
     if (total === 0) return { total, overdue: 0, shown: [], nowMs };
     const [overdue, first] = await Promise.all([
       client.sendCommand<number>(["ZCOUNT", k.next(queue), "-inf", `(${nowMs - LATE_MS}`]),
-      queuePages(client, k, queue, most).next(),
+      // Without their payloads (up to 1 MiB each), which none of these show.
+      queuePages(client, k, queue, most, undefined, true).next(),
     ]);
     return { total, overdue, shown: first.value ?? [], nowMs };
   } catch (err) {
     if (isWrongType(err)) return null;
     throw err;
   }
+}
+
+/**
+ * Why `queue`'s schedules could not be read (readQueueSchedules' null), for /metrics' comment
+ * line: its first schedules key of another type, in cannotBeRead's words (a TYPE each, asked
+ * only after a refusal).
+ */
+export async function schedulesUnreadableLine(
+  client: Redis,
+  prefix: string,
+  queue: string,
+): Promise<string> {
+  const k = scheduleKeys(prefix);
+  const wanted: [string, string][] = [
+    [k.names(queue), "zset"],
+    [k.next(queue), "zset"],
+    [k.defs, "hash"],
+    [k.where, "hash"],
+  ];
+  const types = await Promise.all(wanted.map(([key]) => client.sendCommand<string>(["TYPE", key])));
+  const at = wanted.findIndex(([, want], i) => types[i] !== "none" && types[i] !== want);
+  if (at === -1)
+    return `queue ${queue}: a schedules key held another type than Courier writes; read again`;
+  const [key, want] = wanted[at]!;
+  return `queue ${queue} ${cannotBeRead(key, types[at]!, want)}`;
 }
 
 /** The report of `info` for the schedules read (undefined: none, or not readable). */

@@ -18,10 +18,13 @@ import {
 } from "./info-schedules.ts";
 import type { LimitsView } from "./limits-view.ts";
 import type { QueueCounts } from "./stats.ts";
-import type { WorkerInfo } from "./workers.ts";
+import { WORKERS_READ, type WorkerInfo } from "./workers.ts";
 
 export interface QueueReport extends QueueCounts {
+  /** The latest WORKERS_READ heartbeats' workers (workers.ts). */
   workers: WorkerInfo[];
+  /** Live workers past those listed (absent: none). */
+  workersBeyond?: number;
   /** Shards the queue is split into (its counts are their sums). */
   shards: number;
   /** Each shard's slot and node. */
@@ -151,10 +154,15 @@ async function queueReport(
   const view = admin.forQueue(name);
   try {
     await view.checkFormat();
-    const [{ counts, memory, shards, paused }, workers, placement, limits, read] =
+    const [{ counts, memory, shards, paused }, [workers, beyond], placement, limits, read] =
       await Promise.all([
         view.overview(),
-        view.workers({ prune: true }),
+        // The beyond counted once the rows' prune is done (the gone ones it removed not asked),
+        // and only when the rows are all a read lists (else no shard holds more).
+        view.workers({ prune: true }).then(async (w) => {
+          const beyond = w.length < WORKERS_READ ? 0 : await view.workersBeyond();
+          return [w, beyond] as const;
+        }),
         view.placement(),
         view.limitsView(),
         // The queue's own schedules only: never every schedule of the prefix.
@@ -166,6 +174,7 @@ async function queueReport(
       ...counts,
       paused,
       workers,
+      ...(beyond > 0 ? { workersBeyond: beyond } : {}),
       shards,
       placement,
       limits,

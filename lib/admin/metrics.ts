@@ -9,13 +9,8 @@ import type { ScheduleInfo } from "../schedule/schedules.ts";
 import { LATE_MS } from "../schedule/ticks.ts";
 import type { QueueSchedules } from "./info-schedules.ts";
 import { type LimitsView, perSecond } from "./limits-view.ts";
-import {
-  type Counter,
-  DURATION_BOUNDS_MS,
-  type Durations,
-  isCount,
-  type QueueCounts,
-} from "./stats.ts";
+import { DURATION_BOUNDS_MS, type Durations } from "./run-times.ts";
+import { type Counter, isCount, type QueueCounts } from "./stats.ts";
 
 export { DURATION_BOUNDS_MS };
 
@@ -63,6 +58,11 @@ const GAUGES: [string, string, (c: QueueCounts) => number][] = [
   ["jobs_in_flight", "Jobs read by a worker and not yet acknowledged.", (c) => c.inFlight],
   ["jobs_delayed", "Jobs waiting for a retry back-off or a delayed start.", (c) => c.delayed],
   ["jobs_dead", "Dead letters kept.", (c) => c.dead],
+  [
+    "jobs_parked",
+    "Jobs parked until a live worker has their task (in no other jobs gauge).",
+    (c) => c.parked,
+  ],
   [
     "oldest_waiting_seconds",
     "Age of the oldest job waiting to be read (0 when none waits).",

@@ -186,6 +186,14 @@ export class QueueReader {
     return this.call(() => view.workersOf(this.queueShards, options.prune ?? false));
   }
 
+  /**
+   * Live workers past the rows `workers()` lists (its WORKERS_READ latest heartbeats): counted,
+   * their records' existence asked a page at a time; 0 when the rows hold them all.
+   */
+  workersBeyond(): Promise<number> {
+    return this.call(() => view.workersBeyondOf(this.queueShards));
+  }
+
   /** A page of dead letters, newest first over every shard (dead-pages.ts: the cursor). */
   async deadLetters(page: DeadLettersQuery = {}): Promise<DeadPage> {
     checkObject(page, "deadLetters", DEAD_LETTERS_KEYS);

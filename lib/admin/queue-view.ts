@@ -13,15 +13,16 @@ import { readMemoryOfNodes } from "../redis/memory-nodes.ts";
 import type { JobRecord } from "../types.ts";
 import { isPaused, limitsView } from "./controls.ts";
 import { recentFailed } from "./failures.ts";
-import { readQueueSchedules } from "./info-schedules.ts";
+import { readQueueSchedules, schedulesUnreadableLine } from "./info-schedules.ts";
 import { decodeJobsCursor, type JobsPage, type JobsQuery, listJobs } from "./jobs.ts";
 import { renderMetrics } from "./metrics.ts";
 import type { QueueShards } from "./queue-shards.ts";
+import { readDurations } from "./run-times.ts";
 import { mergeWorkers, sumCounts, sumDurations, sumSeries } from "./shards.ts";
-import { type QueueCounts, readCounts, readDurations } from "./stats.ts";
+import { type QueueCounts, readCounts } from "./stats.ts";
 import { isUnreadable, settle, type Unreadable } from "./unreadable-keys.ts";
 import type { MinutePoint } from "./window.ts";
-import { isLive, readWorkers, type WorkerInfo } from "./workers.ts";
+import { isLive, readWorkers, WORKERS_READ, type WorkerInfo, workersBeyond } from "./workers.ts";
 
 export interface Overview {
   /** The queue's counts: the sums over its shards. */
@@ -95,6 +96,26 @@ export async function workersOf(s: QueueShards, prune: boolean): Promise<WorkerI
   return mergeWorkers(lists);
 }
 
+/**
+ * Live workers past the rows workersOf lists (workers.ts workersBeyond): the most of any shard,
+ * every worker beating in every shard.
+ */
+export async function workersBeyondOf(s: QueueShards): Promise<number> {
+  const counts = await s.each((keys) => workersBeyond(s.client, keys));
+  return Math.max(0, ...counts);
+}
+
+/**
+ * The rows and the live workers past them: none to count when the rows are fewer than a read
+ * lists (no shard's set held more), so most queues pay no call more.
+ */
+function withBeyond(s: QueueShards) {
+  return async (rows: WorkerInfo[]): Promise<[WorkerInfo[], number]> => [
+    rows,
+    rows.length < WORKERS_READ ? 0 : await workersBeyondOf(s),
+  ];
+}
+
 /** A job's record, from the one shard its id lives in; null when there is none. */
 export async function jobOf(s: QueueShards, id: string): Promise<JobRecord | null> {
   const keys = await s.shardOf(id);
@@ -136,10 +157,10 @@ async function briefJobOf(s: QueueShards, id: string): Promise<JobRecord | null>
 /** Prometheus text for the queue: its shards' sums (`own`: the keys under the queue's tag). */
 export async function metricsText(s: QueueShards, own: QueueKeys): Promise<string> {
   // Each read on its own: a key of another type leaves out its part's families (said in the
-  // text), not the whole page. Limits and schedules say so themselves.
+  // text), not the whole page. Limits say so themselves.
   const [overview, workers, durations, limits, read] = await Promise.all([
     settle(s, readOverview(s)),
-    settle(s, workersOf(s, false)),
+    settle(s, workersOf(s, false).then(withBeyond(s))),
     settle(
       s,
       s.each((keys) => readDurations(s.client, keys)),
@@ -153,13 +174,17 @@ export async function metricsText(s: QueueShards, own: QueueKeys): Promise<strin
     unreadable.push([part, v.unreadable]);
     return null;
   };
+  // Schedules of another type are no sample (readQueueSchedules' null): said and counted too.
+  if (read === null) {
+    unreadable.push(["schedules", await schedulesUnreadableLine(s.client, s.prefix, s.queue)]);
+  }
   const o = ok("counts, shards and paused", overview);
   const w = ok("workers", workers);
   const d = ok("durations", durations);
   const queueMetrics = {
     queue: s.queue,
     counts: o?.counts ?? null,
-    liveWorkers: w ? w.filter(isLive).length : null,
+    liveWorkers: w ? w[0].filter(isLive).length + w[1] : null,
     durations: d ? sumDurations(d) : null,
     shards: o?.shards,
     paused: o?.paused,

@@ -3,17 +3,18 @@
 // sums. Pure: admin.ts reads each shard, these merge the readings (tested with tables).
 
 import { type Level, shardOf } from "../engine/keys.ts";
+import type { Durations } from "./run-times.ts";
 import {
   COUNTERS,
   type Counter,
-  type Durations,
   isCount,
   type LevelCounts,
   type QueueCounts,
   throughputPerS,
 } from "./stats.ts";
+import { mergeUnserved } from "./unserved.ts";
 import type { MinutePoint } from "./window.ts";
-import { UNSERVED_TASKS_SHOWN, type WorkerInfo, type WorkerState } from "./workers.ts";
+import type { WorkerInfo, WorkerState } from "./workers.ts";
 
 /** Each level's numbers summed over the shards. */
 function sumLevels(parts: readonly QueueCounts[]): QueueCounts["byPriority"] {
@@ -56,26 +57,14 @@ export function sumCounts(queue: string, parts: readonly QueueCounts[]): QueueCo
   };
 }
 
-/**
- * The shards' unserved tasks as the queue's: the first UNSERVED_TASKS_SHOWN by name of them all
- * (each among its shards' first that many, so its jobs summed over them are all its jobs), and
- * their total less the tasks two shards both listed: exact when each shard listed all of its
- * own, else at most that (a task unserved on two shards, unlisted on both, counts twice).
- */
+/** The shards' unserved tasks and parked jobs as the queue's (mergeUnserved). */
 function sumUnserved(
   parts: readonly QueueCounts[],
-): Pick<QueueCounts, "unservedTasks" | "unservedTasksTotal"> {
-  const listed = parts.flatMap((c) => c.unservedTasks);
-  const summed = sumBy(
-    listed,
-    (u) => u.task,
-    (u) => u.jobs,
+): Pick<QueueCounts, "unservedTasks" | "unservedTasksTotal" | "parked"> {
+  const merged = mergeUnserved(
+    parts.map((c) => ({ shown: c.unservedTasks, total: c.unservedTasksTotal, parked: c.parked })),
   );
-  const total = parts.reduce((n, c) => n + c.unservedTasksTotal, 0);
-  return {
-    unservedTasks: summed.slice(0, UNSERVED_TASKS_SHOWN).map(([task, jobs]) => ({ task, jobs })),
-    unservedTasksTotal: total - (listed.length - summed.length),
-  };
+  return { unservedTasks: merged.shown, unservedTasksTotal: merged.total, parked: merged.parked };
 }
 
 /**
@@ -169,10 +158,4 @@ export function byShard(ids: readonly string[], shards: number): Map<number, str
     else groups.set(s, [id]);
   }
   return groups;
-}
-
-function sumBy<T>(items: readonly T[], key: (t: T) => string, value: (t: T) => number) {
-  const sums = new Map<string, number>();
-  for (const t of items) sums.set(key(t), (sums.get(key(t)) ?? 0) + value(t));
-  return [...sums].sort((a, b) => a[0].localeCompare(b[0]));
 }

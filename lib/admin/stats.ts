@@ -2,9 +2,10 @@
 // delivered id), XLEN, ZCARD, the counters hash, one HMGET of the per-minute counts, and one
 // XRANGE … COUNT 1 for the oldest waiting job. Cost does not grow with the queue's length.
 
-import { GROUP, type Level, levelKeys, type QueueKeys } from "../engine/keys.ts";
+import { GROUP, LEVELS, type Level, levelKeys, type QueueKeys } from "../engine/keys.ts";
 import type { Redis } from "../redis/connect.ts";
-import { pairs, toMap } from "../redis/reply.ts";
+import { toMap } from "../redis/reply.ts";
+import { mergeUnserved, readUnservedTasks, type UnservedTask } from "./unserved.ts";
 import {
   bucketsFrom,
   type MinutePoint,
@@ -12,7 +13,6 @@ import {
   minuteSeries,
   windowCount,
 } from "./window.ts";
-import { readUnservedTasks, type UnservedTask } from "./workers.ts";
 
 /** The counters hash: totals since the queue began. */
 export const COUNTERS = [
@@ -71,11 +71,16 @@ export interface QueueCounts {
   totals: Record<Counter, number>;
   /**
    * Tasks whose jobs wait because no live worker has them, with how many wait: the first
-   * UNSERVED_TASKS_SHOWN by name (lib/admin/workers.ts).
+   * UNSERVED_TASKS_SHOWN by name (lib/admin/unserved.ts).
    */
   unservedTasks: UnservedTask[];
   /** Such tasks in all (`unservedTasks` may list fewer). */
   unservedTasksTotal: number;
+  /**
+   * Jobs parked (set aside in `parked:<task>`, every level's) until a live worker has their
+   * task: in no stream or delayed set, so in none of the numbers above.
+   */
+  parked: number;
   /** Waiting, in flight and delayed per priority level (their sums are the numbers above). */
   byPriority?: Record<Level, LevelCounts>;
 }
@@ -94,26 +99,33 @@ export async function readCounts(
   now: number,
 ): Promise<{ counts: QueueCounts; series: MinutePoint[] }> {
   const fields = minuteFields(now, 60);
-  const [group, len, delayed, dead, totals, minutes, unserved, high, low] = await Promise.all([
+  const [group, len, delayed, dead, totals, minutes, levels, high, low] = await Promise.all([
     readGroup(client, keys),
     client.sendCommand<number>(["XLEN", keys.stream]),
     client.sendCommand<number>(["ZCARD", keys.delayed]),
     client.sendCommand<number>(["XLEN", keys.dead]),
     client.sendCommand<(string | null)[]>(["HMGET", keys.stats, ...COUNTERS]),
     client.sendCommand<(string | null)[]>(["HMGET", keys.minutes, ...fields]),
-    readUnservedTasks(client, keys, now),
+    // Each level parks in its own sets, counted in its own tasks hash (levelKeys).
+    Promise.all(LEVELS.map((l) => readUnservedTasks(client, levelKeys(keys, l), now))),
     readLevel(client, levelKeys(keys, "high")),
     readLevel(client, levelKeys(keys, "low")),
   ]);
   const inFlight = group?.pending ?? 0;
   const waiting = waitingOf(group, len);
-  const oldest = waiting > 0 ? await oldestWaiting(client, keys, group?.lastDeliveredId) : null;
+  const unserved = mergeUnserved(levels);
+  const normalOldest =
+    waiting > 0 ? await oldestWaiting(client, keys, group?.lastDeliveredId) : null;
+  // The oldest of every level's: a high or low job waits as long as a normal one does.
+  const added = [normalOldest, high.oldest, low.oldest].filter((t): t is number => t !== null);
+  const oldest = added.length === 0 ? null : Math.min(...added);
   const buckets = bucketsFrom(fields, minutes);
   const recent = (name: "finished" | "failed" | "retried") => ({
     lastMinute: windowCount(buckets, name, now, 1),
     lastHour: windowCount(buckets, name, now, 60),
   });
   const normal = { waiting, inFlight, delayed: Number(delayed) };
+  const level = ({ oldest: _, ...l }: LevelRead): LevelCounts => l;
   const counts: QueueCounts = {
     queue,
     waiting: waiting + high.waiting + low.waiting,
@@ -131,21 +143,30 @@ export async function readCounts(
     >,
     unservedTasks: unserved.shown,
     unservedTasksTotal: unserved.total,
-    byPriority: { high, normal, low },
+    parked: unserved.parked,
+    byPriority: { high: level(high), normal, low: level(low) },
   };
   counts.throughputPerS = throughputPerS(counts.finished.lastMinute, counts.failed.lastMinute);
   return { counts, series: minuteSeries(buckets, now, 60) };
 }
 
-/** A high or low level's waiting, in-flight and delayed jobs (all 0 for a queue without levels). */
-async function readLevel(client: Redis, keys: QueueKeys): Promise<LevelCounts> {
+/** A level's counts, and when its oldest waiting job was added (ms; null when none waits). */
+type LevelRead = LevelCounts & { oldest: number | null };
+
+/**
+ * A high or low level's waiting, in-flight and delayed jobs (all 0 for a queue without levels),
+ * and its oldest waiting job's time (the queue's oldest is the oldest of every level's).
+ */
+async function readLevel(client: Redis, keys: QueueKeys): Promise<LevelRead> {
   const [group, len, delayed] = await Promise.all([
     readGroup(client, keys),
     client.sendCommand<number>(["XLEN", keys.stream]),
     client.sendCommand<number>(["ZCARD", keys.delayed]),
   ]);
   const inFlight = group?.pending ?? 0;
-  return { waiting: waitingOf(group, len), inFlight, delayed: Number(delayed) };
+  const waiting = waitingOf(group, len);
+  const oldest = waiting > 0 ? await oldestWaiting(client, keys, group?.lastDeliveredId) : null;
+  return { waiting, inFlight, delayed: Number(delayed), oldest };
 }
 
 /**
@@ -198,44 +219,6 @@ async function oldestWaiting(
   ]);
   const id = reply[0]?.[0];
   return id ? Number(id.split("-")[0]) : null;
-}
-
-/**
- * Run-time histogram of finished jobs: counts per upper bound (ms, or Infinity), sum, and count,
- * the sum of the buckets (finish.lua writes no count field: one call per batch less; a `count`
- * field an earlier Courier wrote is ignored).
- */
-export interface Durations {
-  buckets: Map<number, number>;
-  sumMs: number;
-  count: number;
-}
-
-/** Histogram bounds in ms; lib/engine/lua/finish.lua counts with the same list (a test checks they agree). */
-export const DURATION_BOUNDS_MS = [
-  5, 10, 25, 50, 100, 250, 500, 1_000, 2_500, 5_000, 10_000, 30_000, 60_000,
-] as const;
-
-/** The durations hash's bucket fields (finish.lua writes no other), and their bounds. */
-const BUCKET_FIELDS = new Map<string, number>([
-  ...DURATION_BOUNDS_MS.map((b): [string, number] => [String(b), b]),
-  ["inf", Number.POSITIVE_INFINITY],
-]);
-
-export async function readDurations(client: Redis, keys: QueueKeys): Promise<Durations> {
-  const flat = await client.sendCommand<string[]>(["HGETALL", keys.durations]);
-  const d: Durations = { buckets: new Map(), sumMs: 0, count: 0 };
-  for (const [name, raw] of pairs(flat)) {
-    const value = Number(raw);
-    if (name === "sum_ms") d.sumMs = value;
-    const bound = BUCKET_FIELDS.get(name);
-    // A field finish.lua never writes (`count`, or one added by hand) is no bucket: counted,
-    // it would make `_count` differ from the `+Inf` bucket, an invalid histogram.
-    if (bound === undefined) continue;
-    d.buckets.set(bound, value);
-    d.count += value;
-  }
-  return d;
 }
 
 /** Jobs ended per second over the last minute (finished and failed), to two decimals. */

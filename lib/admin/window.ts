@@ -21,14 +21,19 @@ export function minuteFields(now: number, minutes: number): string[] {
   return fields;
 }
 
-/** Per-minute counts by name, from the fields and the HMGET reply (missing = 0). */
+/**
+ * Per-minute counts by name, from the fields and the HMGET reply (missing = 0). A value that is
+ * no count the scripts write (decimal digits: `1e400`, `2.5`, `0x10` by hand) is left out: read
+ * as a number, `info` said "Infinity jobs in the last minute" and its JSON null.
+ */
 export function bucketsFrom(
   fields: readonly string[],
   values: readonly (string | null)[],
 ): Map<string, number> {
   const buckets = new Map<string, number>();
   fields.forEach((f, i) => {
-    const n = Number(values[i] ?? 0);
+    const v = values[i];
+    const n = typeof v === "string" && /^\d{1,15}$/.test(v) ? Number(v) : 0;
     if (n > 0) buckets.set(f, n);
   });
   return buckets;

@@ -5,7 +5,7 @@
 // once as such and pruned (prune.lua), so the set does not grow with every crash. A worker's
 // key of another type (another program's, or corrupt) is that worker's row alone, unreadable.
 
-import { ALIVE_WINDOW_MOST_MS, defaults, INTERVAL_LIMIT_MS } from "../config.ts";
+import { defaults, INTERVAL_LIMIT_MS } from "../config.ts";
 import type { QueueKeys } from "../engine/keys.ts";
 import { pruneGone } from "../engine/prune.ts";
 import { wrongTypeAs } from "../redis/cause.ts";
@@ -42,6 +42,12 @@ export function isLive(w: WorkerInfo): boolean {
   return w.state !== "gone" && w.state !== "unreadable";
 }
 
+/**
+ * Workers a read lists (its rows: the latest heartbeats first); those past them are counted,
+ * not listed (workersBeyond), so a read stays bounded however many beat.
+ */
+export const WORKERS_READ = 1_000;
+
 /** A worker is late after two missed beats of its own interval. */
 const LATE_BEATS = 2;
 /**
@@ -58,35 +64,100 @@ export async function readWorkers(
     "ZRANGE",
     keys.workers,
     "0",
-    "999",
+    String(WORKERS_READ - 1),
     "REV",
     "WITHSCORES",
   ]);
   const names: [string, number][] = [];
   for (let i = 0; i + 1 < flat.length; i += 2) names.push([flat[i]!, Number(flat[i + 1])]);
   // One worker's key of another type is its own row (unreadable), never the whole list's.
-  const hashes = await Promise.all(
-    names.map(([name]) =>
-      client.sendCommand<string[] | null>(["HGETALL", keys.worker(name)]).catch(wrongTypeAs(null)),
-    ),
+  const records = await Promise.all(
+    names.map(([name]) => readRecord(client, keys.worker(name)).catch(wrongTypeAs(null))),
   );
   const workers = names.map(([name, beat], i) => {
-    const flat = hashes[i];
-    if (flat === null) return unreadableWorker(name, keys.worker(name), Math.max(0, now - beat));
-    return toWorker(name, beat, flat ?? [], now);
+    const record = records[i];
+    if (!record) return unreadableWorker(name, keys.worker(name), Math.max(0, now - beat));
+    return toWorker(name, beat, record, now);
   });
   const gone = workers.filter((w) => w.state === "gone").map((w) => w.name);
   if (prune && gone.length > 0) {
     await pruneGone(client, keys, gone);
   }
+  if (prune && names.length === WORKERS_READ) await pruneOldest(client, keys);
   return workers.sort(
     (a, b) => (b.inFlight ?? 0) - (a.inFlight ?? 0) || a.name.localeCompare(b.name),
   );
 }
 
-function toWorker(name: string, beat: number, flat: string[], now: number): WorkerInfo {
-  const h = new Map<string, string>();
-  for (let i = 0; i + 1 < flat.length; i += 2) h.set(flat[i]!, flat[i + 1]!);
+/** The record's fields a row shows (lib/worker/presence.ts writes them). */
+const SHOWN_FIELDS = [
+  "host",
+  "pid",
+  "concurrency",
+  "in_flight",
+  "processed",
+  "failed",
+  "beat_ms",
+  "tasks",
+] as const;
+
+/** A worker's record: the fields a row shows, and whether its hash exists. */
+interface WorkerRecord {
+  fields: Map<string, string>;
+  exists: boolean;
+}
+
+/**
+ * The fields a row shows (HMGET), not the whole hash: a record written by hand can hold any
+ * field of any size, and HGETALL read a 10 MB one into every dashboard snapshot. A record with
+ * none of them is asked whether it exists (one EXISTS): gone only when it does not.
+ */
+async function readRecord(client: Redis, key: string): Promise<WorkerRecord> {
+  const values = await client.sendCommand<(string | null)[]>(["HMGET", key, ...SHOWN_FIELDS]);
+  const fields = new Map<string, string>();
+  SHOWN_FIELDS.forEach((f, i) => {
+    const v = values[i];
+    if (v !== null && v !== undefined) fields.set(f, v);
+  });
+  if (fields.size > 0) return { fields, exists: true };
+  return { fields, exists: (await client.sendCommand<number>(["EXISTS", key])) === 1 };
+}
+
+/** The oldest heartbeats looked at per read for gone workers past the rows (pruneOldest). */
+const PRUNE_OLDEST = 100;
+
+/**
+ * Past the rows (a set of WORKERS_READ or more) the oldest heartbeats, which the rows never
+ * reach, are handed to prune.lua, which removes those whose record is gone: else, with a
+ * thousand workers beating, gone ones were never pruned and the set (and the group's
+ * consumers) grew with every restart under new names.
+ */
+async function pruneOldest(client: Redis, keys: QueueKeys): Promise<void> {
+  const range = ["ZRANGE", keys.workers, "0", String(PRUNE_OLDEST - 1)];
+  const oldest = await client.sendCommand<string[]>(range);
+  if (oldest.length > 0) await pruneGone(client, keys, oldest);
+}
+
+/**
+ * Live workers past a read's rows (WORKERS_READ, the latest heartbeats): those whose record
+ * exists, counted a page of names at a time (one EXISTS of the page's records), so that
+ * `info` and courier_workers_live count every worker, not the first 1,000. 0 when the rows
+ * hold them all.
+ */
+export async function workersBeyond(client: Redis, keys: QueueKeys): Promise<number> {
+  let live = 0;
+  for (let from = WORKERS_READ; ; from += WORKERS_READ) {
+    const to = String(from + WORKERS_READ - 1);
+    const range = ["ZRANGE", keys.workers, String(from), to, "REV"];
+    const names = await client.sendCommand<string[]>(range);
+    if (names.length === 0) return live;
+    live += await client.sendCommand<number>(["EXISTS", ...names.map((n) => keys.worker(n))]);
+    if (names.length < WORKERS_READ) return live;
+  }
+}
+
+function toWorker(name: string, beat: number, record: WorkerRecord, now: number): WorkerInfo {
+  const h = record.fields;
   // A field that holds no whole number (written by hand, or corrupt) is unknown: never NaN.
   const num = (k: string) => {
     const v = h.get(k);
@@ -99,8 +170,13 @@ function toWorker(name: string, beat: number, flat: string[], now: number): Work
   const beatMs = Math.min(num("beat_ms") || defaults.heartbeatEveryMs, INTERVAL_LIMIT_MS);
   const late = Math.abs(now - beat) > LATE_BEATS * beatMs;
   // No hash: it expired, six of the worker's own beats after its last one.
-  const state: WorkerState =
-    h.size === 0 ? "gone" : late ? "late" : (inFlight ?? 0) > 0 ? "busy" : "idle";
+  const state: WorkerState = !record.exists
+    ? "gone"
+    : late
+      ? "late"
+      : (inFlight ?? 0) > 0
+        ? "busy"
+        : "idle";
   return {
     name,
     host: h.get("host") ?? null,
@@ -141,107 +217,5 @@ function parseTasks(value: string | undefined): string[] {
     return Array.isArray(tasks) ? tasks.filter((t) => typeof t === "string") : [];
   } catch {
     return [];
-  }
-}
-
-/**
- * Unserved tasks listed per queue (info, the dashboard's snapshot): the first this many by name,
- * with how many there are in all; a task name is anyone's, and 100,000 of them made every
- * snapshot 11 MB.
- */
-export const UNSERVED_TASKS_SHOWN = 20;
-
-/** Jobs waiting for a task that no live worker has (parked: see lib/engine/lua/leave.lua). */
-export interface UnservedTask {
-  task: string;
-  jobs: number;
-}
-
-/** The tasks no live worker has: the first UNSERVED_TASKS_SHOWN by name, and how many in all. */
-export interface UnservedTasks {
-  shown: UnservedTask[];
-  total: number;
-}
-
-/** Fields of the tasks hash read per call (HSCAN's COUNT hint). */
-const TASKS_PAGE = 1_000;
-
-/**
- * Tasks with parked jobs and no live worker that has them, from the queue's tasks hash, a page
- * at a time (HSCAN of its `parked:` fields, then one HMGET of those tasks' `alive_until:`):
- * the first UNSERVED_TASKS_SHOWN by name are kept and the others counted, so what is held stays
- * a page however many task names jobs were parked for. (HSCAN may return a field twice while
- * Redis rehashes the hash: the total may then count a task twice; the list never shows one twice.)
- */
-export async function readUnservedTasks(
-  client: Redis,
-  keys: QueueKeys,
-  now: number,
-  most = UNSERVED_TASKS_SHOWN,
-): Promise<UnservedTasks> {
-  const first = new FirstByName(most);
-  let total = 0;
-  let cursor = "0";
-  do {
-    const [next, flat] = await client.sendCommand<[string, string[]]>([
-      "HSCAN",
-      keys.tasks,
-      cursor,
-      "MATCH",
-      "parked:*",
-      "COUNT",
-      String(TASKS_PAGE),
-    ]);
-    cursor = next;
-    const parked: UnservedTask[] = [];
-    for (let i = 0; i + 1 < flat.length; i += 2) {
-      const jobs = Number(flat[i + 1]);
-      if (jobs > 0) parked.push({ task: flat[i]!.slice(7), jobs });
-    }
-    if (parked.length === 0) continue;
-    const until = await client.sendCommand<(string | null)[]>([
-      "HMGET",
-      keys.tasks,
-      ...parked.map((p) => `alive_until:${p.task}`),
-    ]);
-    // Both Redis' time: the until was written by serve.lua from TIME and its worker's interval.
-    parked.forEach((p, i) => {
-      if (taskLive(until[i], now)) return;
-      total++;
-      first.offer(p);
-    });
-  } while (cursor !== "0");
-  return { shown: first.list(), total };
-}
-
-/**
- * Whether a task's `alive_until:<task>` says a live worker has it at `now` (Redis' ms): a time
- * not past, and not past any worker's beat (ALIVE_WINDOW_MOST_MS: a hand edit's `inf` or year
- * 3000 is no worker's), as leave.lua reads it (include/alive.lua).
- */
-export function taskLive(until: string | null | undefined, now: number): boolean {
-  const at = Number(until ?? Number.NaN);
-  return at >= now && at <= now + ALIVE_WINDOW_MOST_MS;
-}
-
-/** The first `most` tasks by name of those offered (a name offered twice is kept once). */
-class FirstByName {
-  #kept: UnservedTask[] = [];
-
-  constructor(private readonly most: number) {}
-
-  offer(t: UnservedTask): void {
-    const kept = this.#kept;
-    if (this.most === 0) return;
-    const last = kept[kept.length - 1];
-    if (kept.length >= this.most && last && last.task.localeCompare(t.task) <= 0) return;
-    if (kept.some((k) => k.task === t.task)) return;
-    const at = kept.findIndex((k) => k.task.localeCompare(t.task) > 0);
-    kept.splice(at === -1 ? kept.length : at, 0, t);
-    if (kept.length > this.most) kept.pop();
-  }
-
-  list(): UnservedTask[] {
-    return [...this.#kept];
   }
 }

@@ -112,7 +112,7 @@ export function formatQueue(q: QueueReport | UnreadableQueue): string {
     ...schedulesLines(q, table),
     ...unservedLines(q),
   ];
-  return [...lines, ...workersLines(q.workers)].join("\n");
+  return [...lines, ...workersLines(q)].join("\n");
 }
 
 /** Tasks whose jobs wait for a live worker: the first ones listed, then how many more. */
@@ -129,8 +129,12 @@ function unservedLines(q: QueueReport): string[] {
   return [...lines, `  and ${more} more ${tasks} no live worker has (${shown})`];
 }
 
-/** The queue's workers: how many live, then one row each (gone ones once, as pruned). */
-function workersLines(workers: readonly WorkerInfo[]): string[] {
+/**
+ * The queue's workers: how many live (those past the rows listed too), then one row each (gone
+ * ones once, as pruned).
+ */
+function workersLines(q: QueueReport): string[] {
+  const { workers } = q;
   if (workers.length === 0) return ["  workers: none"];
   const header = [
     "NAME",
@@ -155,8 +159,10 @@ function workersLines(workers: readonly WorkerInfo[]): string[] {
     String(w.failed),
     stateCell(w),
   ]);
+  const beyond = q.workersBeyond ?? 0;
+  const listed = beyond > 0 ? ` (the ${workers.length} latest heartbeats listed)` : "";
   return [
-    `  workers: ${workers.filter(isLive).length} live`,
+    `  workers: ${workers.filter(isLive).length + beyond} live${listed}`,
     ...table([header, ...rows]).map((l) => `    ${l}`),
   ];
 }

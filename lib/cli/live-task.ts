@@ -1,6 +1,6 @@
 // Whether a live worker of the queue has a task, for trigger's note on stderr: a job (or a
 // batch's callback) of a task no worker has waits unseen, and a --wait for it would not end.
-import { taskLive } from "../admin/workers.ts";
+import { taskLive } from "../admin/unserved.ts";
 import type { Queue } from "../queue/queue.ts";
 import { redisNowMs } from "../redis/clock.ts";
 import { safeText } from "../safe-text.ts";

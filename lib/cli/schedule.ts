@@ -9,7 +9,7 @@ import { validatePayload } from "../tasks/wordcount/index.ts";
 import { WORDCOUNT_TASK } from "../tasks/wordcount/name.ts";
 import { isoOrNull } from "../time.ts";
 import { columnWidths, padRows } from "./table.ts";
-import { wordCountPayload } from "./trigger-args.ts";
+import { wordCountArg } from "./trigger-args.ts";
 import { parsePayload, taskNameProblem } from "./trigger-job.ts";
 
 export interface AddArgs {
@@ -60,7 +60,7 @@ export function addSpec(a: AddArgs): ScheduleSpec {
  */
 function taskJob(task: string, text: string | undefined): { task: string; payload: unknown } {
   const payload = text === undefined ? null : parsePayload(text);
-  return { task, payload: task === WORDCOUNT_TASK ? wordCountPayload(payload) : payload };
+  return { task, payload: task === WORDCOUNT_TASK ? wordCountArg(payload) : payload };
 }
 
 function checkedTask(task: string): string {

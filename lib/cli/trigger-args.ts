@@ -4,7 +4,7 @@ import type { ArgsDef } from "citty";
 import { callerIdProblem, type Level } from "../engine/keys.ts";
 import { InputError } from "../errors.ts";
 import { WORDCOUNT_TASK } from "../tasks/wordcount/name.ts";
-import { normaliseUrl } from "../tasks/wordcount/url.ts";
+import { wordCountPayload } from "../tasks/wordcount/payload.ts";
 import {
   PAYLOAD_FILE_MAX_BYTES,
   parsePayload,
@@ -90,7 +90,7 @@ export async function jobOf(args: Record<string, unknown>, input: JobInput): Pro
       : text !== undefined
         ? parsePayload(text)
         : null;
-  const checked = input.task === WORDCOUNT_TASK ? wordCountPayload(payload) : payload;
+  const checked = input.task === WORDCOUNT_TASK ? wordCountArg(payload) : payload;
   return { task: input.task, payload: checked, id, schedule, fromStdin: file === "-" };
 }
 
@@ -121,14 +121,9 @@ function idOf(args: Record<string, unknown>, input: JobInput): string | undefine
   return id;
 }
 
-/** The built-in task by name: its payload checked as --url checks it (`{ "url": … }`). */
-export function wordCountPayload(payload: unknown, from = "--payload"): { url: string } {
-  const url = (payload as { url?: unknown } | null)?.url;
-  if (typeof url !== "string") {
-    const or = from === "--payload" ? " (or use --url)" : "";
-    throw new InputError(`task ${WORDCOUNT_TASK} takes the payload {"url": "…"}${or}`);
-  }
-  return { url: normaliseUrl(url) };
+/** The built-in task by name, its payload from --payload: checked as --url checks it. */
+export function wordCountArg(payload: unknown): { url: string } {
+  return wordCountPayload(payload, " (or use --url)");
 }
 
 function str(v: unknown): string | undefined {

@@ -6,7 +6,7 @@
 import type { ArgsDef } from "citty";
 import { InputError } from "../errors.ts";
 import { WORDCOUNT_SUMMARY_TASK, WORDCOUNT_TASK } from "../tasks/wordcount/name.ts";
-import { wordCountPayload } from "./trigger-args.ts";
+import { wordCountPayload } from "../tasks/wordcount/payload.ts";
 import { parsePayload, taskNameProblem } from "./trigger-job.ts";
 
 export const thenArgs = {
@@ -61,7 +61,7 @@ export function thenOf(
   const payload = text === undefined ? null : parsePayload(text, "--then-payload");
   // The built-in tasks by name: their payloads checked as their own options check them.
   if (then === WORDCOUNT_TASK) {
-    return { task: then, payload: wordCountPayload(payload, "--then-payload"), summary: false };
+    return { task: then, payload: wordCountPayload(payload), summary: false };
   }
   return { task: then!, payload, summary: then === WORDCOUNT_SUMMARY_TASK };
 }

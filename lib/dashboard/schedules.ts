@@ -2,9 +2,10 @@
 // and the first SCHEDULES_SHOWN with their next runs in each snapshot, and pause/resume actions (POST, with the token, as every
 // action) like `schedule.ts pause|resume NAME`.
 import { formatDuration } from "../admin/duration.ts";
-import { readQueueSchedules } from "../admin/info-schedules.ts";
+import { readQueueSchedules, schedulesUnreadableLine } from "../admin/info-schedules.ts";
+import type { Unreadable } from "../admin/unreadable-keys.ts";
 import { Schedules } from "../schedule/schedules.ts";
-import { SCHEDULE_NAME, whenText } from "../schedule/spec.ts";
+import { type MissedPolicy, SCHEDULE_NAME, whenText } from "../schedule/spec.ts";
 import { isoOrNull } from "../time.ts";
 import { type Api, json } from "./api.ts";
 
@@ -12,17 +13,33 @@ function of(api: Api): Schedules {
   return new Schedules(api.admin.client, api.admin.options.prefix, api.admin.options.queue);
 }
 
+/** The snapshot's schedules: how many, and the first SCHEDULES_SHOWN as the panel lists them. */
+export interface SchedulesPart {
+  total: number;
+  shown: {
+    name: string;
+    when: string;
+    task: string;
+    missed: MissedPolicy;
+    paused: boolean;
+    next: string | null;
+  }[];
+}
+
 /**
  * The queue's schedules: how many, and the first SCHEDULES_SHOWN by name with when, task,
  * paused, next run (ISO, Redis' clock). Read from the queue's own index every second per open
  * page: a few bounded calls however many schedules there are.
  */
-export async function schedules(api: Api) {
+export async function schedules(api: Api): Promise<SchedulesPart | Unreadable> {
   const { client, options } = api.admin;
-  // A schedules key of another type hides the panel's rows, never the page (`schedule.ts list`
-  // names the problem).
-  const read = await readQueueSchedules(client, options.prefix, options.queue).catch(() => null);
-  const shown = (read?.shown ?? []).flatMap((s) =>
+  // A schedules key of another type makes the part `{ unreadable }` naming it, as a queue key
+  // does for the others (the page says it and shows the rest); it was sent as no schedules.
+  const read = await readQueueSchedules(client, options.prefix, options.queue);
+  if (read === null) {
+    return { unreadable: await schedulesUnreadableLine(client, options.prefix, options.queue) };
+  }
+  const shown = read.shown.flatMap((s) =>
     s.def === null
       ? []
       : [
@@ -36,7 +53,7 @@ export async function schedules(api: Api) {
           },
         ],
   );
-  return { total: read?.total ?? 0, shown };
+  return { total: read.total, shown };
 }
 
 /** Pauses or resumes one of the queue's schedules: 404 for none of that name in this queue. */

@@ -3,9 +3,11 @@
 // a job's shard follows from its id and N (keys.ts, shardOf), so changing N would lose jobs.
 import { ErrorReply } from "@redis/client";
 import { ConfigError, RedisRefusedError } from "../errors.ts";
+import { isWrongType } from "../redis/cause.ts";
 import type { Redis } from "../redis/connect.ts";
 import { layoutKey, MAX_SHARDS, type QueueKeys, shardKeys } from "./keys.ts";
 import { runScript, scripts } from "./lua.ts";
+import { cannotBeRead } from "./unreadable-text.ts";
 
 export interface Layout {
   /** Shards of the queue (1: today's one-tag layout). */
@@ -24,12 +26,17 @@ export async function readShards(
   prefix: string,
   queue: string,
 ): Promise<number | null> {
-  const reply = await client.sendCommand<(string | null)[]>([
-    "HMGET",
-    layoutKey(prefix, queue),
-    "shards",
-    "format",
-  ]);
+  const key = layoutKey(prefix, queue);
+  const reply = await client
+    .sendCommand<(string | null)[]>(["HMGET", key, "shards", "format"])
+    .catch(async (err: unknown) => {
+      if (!isWrongType(err)) throw err;
+      // Another program's key: refused naming it (a raw WRONGTYPE named none, and the
+      // dashboard answered it with a 500), as a count that cannot be read is.
+      const type = await client.sendCommand<string>(["TYPE", key]);
+      const why = `queue "${queue}" (prefix ${prefix}) ${cannotBeRead(key, type, "hash")}`;
+      throw new RedisRefusedError(why, { cause: err });
+    });
   return parseShards(reply, prefix, queue);
 }
 

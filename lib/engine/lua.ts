@@ -38,6 +38,7 @@ import rateHeldLua from "./lua/rate-held.lua" with { type: "text" };
 import releaseLua from "./lua/release.lua" with { type: "text" };
 import requeueLua from "./lua/requeue.lua" with { type: "text" };
 import scheduleAdvanceLua from "./lua/schedule-advance.lua" with { type: "text" };
+import scheduleBriefLua from "./lua/schedule-brief.lua" with { type: "text" };
 import scheduleDueLua from "./lua/schedule-due.lua" with { type: "text" };
 import scheduleIndexLua from "./lua/schedule-index.lua" with { type: "text" };
 import scheduleSaveLua from "./lua/schedule-save.lua" with { type: "text" };
@@ -150,6 +151,8 @@ export const scripts = lazily({
   scheduleSave: () => script("schedule-save", scheduleSaveLua, 4),
   // The per-queue `names` index built a page at a time for schedules saved before it.
   scheduleIndex: () => script("schedule-index", scheduleIndexLua, 2),
+  // Definitions without their payloads, for the lists that never show one.
+  scheduleBrief: () => script("schedule-brief", scheduleBriefLua, 1),
   // Rate limits (docs/internals.md, "Rate limits"): the limiter under the queue's tag (slots
   // reserved for a batch read, running slots freed, a key held), and per shard a job given its
   // slot away (hold) and a waiting job woken.

@@ -1,5 +1,6 @@
 // Recurring schedules in Redis (docs/internals.md, "Recurring schedules"): the typed owner of
-// schedule-due.lua, schedule-advance.lua and schedule-save.lua (their KEYS/ARGV and replies).
+// schedule-due.lua, schedule-advance.lua, schedule-save.lua and schedule-brief.lua (their
+// KEYS/ARGV and replies).
 import type { Redis } from "../redis/connect.ts";
 import { scoreOf } from "../redis/reply.ts";
 import type { ScheduleKeys } from "./keys.ts";
@@ -138,4 +139,27 @@ export async function saveSchedule(
   const keys = [k.defs, k.where, k.queues, k.failing];
   const argv = [...args, k.nextPrefix, k.namesPrefix];
   return (await runScript<number>(client, scripts.scheduleSave, keys, argv)) === 1;
+}
+
+/** A definition longer than this is read without its payload by the lists (readBriefDefs). */
+export const BRIEF_DEF_MAX_BYTES = 16 * 1024;
+
+/**
+ * `names`' definitions as the lists that never show a payload read them (schedule-brief.lua):
+ * whole up to BRIEF_DEF_MAX_BYTES, else with `"payload":null` (one Courier did not write: cut,
+ * so it parses as none); null for a name without one.
+ */
+export async function readBriefDefs(
+  client: Redis,
+  k: ScheduleKeys,
+  names: readonly string[],
+): Promise<(string | null)[]> {
+  const args = [String(BRIEF_DEF_MAX_BYTES), ...names];
+  const reply = await runScript<(string | false | null)[]>(
+    client,
+    scripts.scheduleBrief,
+    [k.defs],
+    args,
+  );
+  return reply.map((d) => (typeof d === "string" ? d : null));
 }

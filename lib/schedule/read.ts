@@ -5,6 +5,7 @@
 // schedules other queues have, and a caller holds one page at a time.
 import type { ScheduleKeys } from "../engine/keys.ts";
 import { runScript, scripts } from "../engine/lua.ts";
+import { readBriefDefs } from "../engine/schedule.ts";
 import { isOomError } from "../errors.ts";
 import { isWrongType } from "../redis/cause.ts";
 import type { Redis } from "../redis/connect.ts";
@@ -103,7 +104,8 @@ export function countNames(client: Redis, k: ScheduleKeys, queue: string): Promi
 
 /**
  * `queue`'s schedules a page at a time, by name (the index must be whole: ensureIndex); none,
- * `skip` told, when a key of the queue's holds another type.
+ * `skip` told, when a key of the queue's holds another type. `brief`: each definition read
+ * without its payload (null there; readBriefDefs), for the lists that never show one.
  */
 export async function* queuePages(
   client: Redis,
@@ -111,12 +113,14 @@ export async function* queuePages(
   queue: string,
   page = READ_PAGE,
   skip?: SkipQueue,
+  brief = false,
 ): AsyncGenerator<ScheduleInfo[]> {
   for await (const names of namePages(client, k, queue, page, skip)) {
     // A name whose definition is gone was removed between the two reads: left out; so is one
     // whose definition names another queue (moved by a Courier from before the index, which
     // leaves the index as it was: docs/internals.md, "Recurring schedules").
-    const got = await readNamed(client, k, names, undefined, skip);
+    const defs = brief ? await readBriefDefs(client, k, names) : undefined;
+    const got = await readNamed(client, k, names, defs, skip);
     yield got.filter(
       (s): s is ScheduleInfo => s !== undefined && (s.def === null || s.def.queue === queue),
     );

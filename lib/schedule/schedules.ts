@@ -7,6 +7,7 @@ import { scheduleKeys } from "../engine/keys.ts";
 import { saveSchedule } from "../engine/schedule.ts";
 import { CourierError, InputError } from "../errors.ts";
 import { checkEntryKeys, resolveOptions } from "../options.ts";
+import { checkBoolean, checkObject } from "../queue/call-args.ts";
 import { redisNowMs } from "../redis/clock.ts";
 import { closeClient } from "../redis/close.ts";
 import type { Redis } from "../redis/connect.ts";
@@ -99,6 +100,9 @@ export class Schedules {
     o: { replace?: boolean } = {},
   ): Promise<ScheduleInfo & { created: boolean }> {
     const checked = checkSpec(spec, this.queue);
+    // `replace: "no"` (or "yes" for the options: a String has .replace) replaced the schedule.
+    checkObject(o, "add", ["replace"]);
+    checkBoolean(o.replace, "add's replace");
     return this.#call(() => this.#add(spec, checked, o));
   }
 

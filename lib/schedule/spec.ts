@@ -11,6 +11,8 @@ import { jsonDepthProblem, PAYLOAD_DEPTH_MAX } from "../queue/payload-depth.ts";
 import { payloadJson } from "../queue/payload-json.ts";
 import { shownInput } from "../safe-text.ts";
 import { taskNameProblem } from "../task-check.ts";
+import { WORDCOUNT_TASK } from "../tasks/wordcount/name.ts";
+import { wordCountPayload } from "../tasks/wordcount/payload.ts";
 
 /**
  * What a schedule does with ticks that passed while nothing ran (no worker, no scheduler):
@@ -161,7 +163,10 @@ export function checkSpec(
     spec.every !== undefined
       ? { every_ms: everyMs(spec.every, spec.tz) }
       : { cron: checkCron(spec.cron as string, spec.tz), ...(spec.tz ? { tz: spec.tz } : {}) };
-  return { queue, ...when, task: spec.task, payload: spec.payload ?? null, missed, paused: false };
+  // The built-in task by name: its payload checked and normalised as the CLI's (payload.ts).
+  const payload =
+    spec.task === WORDCOUNT_TASK ? wordCountPayload(spec.payload) : (spec.payload ?? null);
+  return { queue, ...when, task: spec.task, payload, missed, paused: false };
 }
 
 function everyMs(every: number | string, tz: string | undefined): number {

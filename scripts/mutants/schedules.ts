@@ -10,6 +10,10 @@ const METRICS = "tests/metrics.schedules.test.ts";
 
 // biome-ignore format: a table, one mutant to three lines
 export const scheduleMutants: Mutant[] = [
+  m("schedule-brief-unused", "lib/admin/info-schedules.ts", "info, /metrics and the dashboard read the schedules they show without their payloads",
+    "queuePages(client, k, queue, most, undefined, true)", "queuePages(client, k, queue, most)", ["tests/schedule.brief.test.ts"]),
+  m("schedule-brief-first-missed", LUA("schedule-brief"), "a brief definition keeps its own tail, not a payload's `,\"missed\":`",
+    "      last = at\n", "      last = last or at\n", ["tests/schedule.brief.test.ts"]),
   m("schedule-names-not-added", LUA("schedule-save"), "a saved schedule is in its queue's names index",
     "redis.call('ZADD', names .. queue, 0, name)", "", [LIST, METRICS]),
   m("schedule-names-move-kept", LUA("schedule-save"), "a schedule replaced into another queue leaves the old queue's index",
@@ -26,7 +30,7 @@ export const scheduleMutants: Mutant[] = [
   m("schedule-names-one-page", "lib/schedule/read.ts", "a queue's listing goes on past its first page",
     "    if (names.length < page) return;", "    return;", [LIST]),
   m("schedule-shown-uncapped", "lib/admin/info-schedules.ts", "info and /metrics list at most SCHEDULES_SHOWN schedules of a queue",
-    "queuePages(client, k, queue, most).next()", "queuePages(client, k, queue).next()", [METRICS]),
+    "queuePages(client, k, queue, most, undefined, true).next()", "queuePages(client, k, queue, undefined, undefined, true).next()", [METRICS]),
   m("schedule-due-all-queues", LUA("schedule-due"), "a due read of every queue walks a page of queues, not all",
     "'COUNT', tonumber(ARGV[4]))", "'COUNT', 1000000)", [SWEEP]),
   m("schedule-due-earliest-only", LUA("schedule-due"), "a queue whose earliest schedule is due has its due ones read",
