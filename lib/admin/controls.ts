@@ -7,6 +7,7 @@ import { type HeldKey, readHeldKeys } from "../engine/held-keys.ts";
 import { holdKey } from "../engine/hold-key.ts";
 import { wakeKeyWaiters } from "../engine/key-wake.ts";
 import { LEVELS, levelKeys, limitKeys, type QueueKeys } from "../engine/keys.ts";
+import type { LimitProblemKind } from "../engine/limit.ts";
 import { type Limits, type LimitsChange, readLimits, writeLimits } from "../engine/limits.ts";
 import { readPaused, writePaused } from "../engine/pause.ts";
 import { heldWakeProblems, wakeRateHeld } from "../engine/rate-held.ts";
@@ -50,8 +51,8 @@ export async function setLimits(
   // Jobs waiting for a running slot of their key wait for a run's end: a key concurrency
   // raised or removed frees slots no run's end announces, so its waiters are woken now.
   if (change.keyConcurrency !== undefined) {
-    const unreadable = (problem: string) =>
-      tell(problem.includes(" holds a ") ? `limit key unreadable: ${problem}` : problem);
+    const unreadable = (problem: string, kind: LimitProblemKind) =>
+      tell(kind === "unreadable" ? `limit key unreadable: ${problem}` : problem);
     const removed = limits.keyConcurrency === null;
     const lk = limitKeys(prefix, queue);
     await wakeKeyWaiters(s.client, lk, await s.shards(), unreadable, removed);

@@ -7,7 +7,7 @@
 import type { Redis } from "../redis/connect.ts";
 import { wakeJobs } from "./hold.ts";
 import type { LimitKeys, QueueKeys } from "./keys.ts";
-import { freeSlots, type LimitEnded, type Woken } from "./limit.ts";
+import { freeSlots, type LimitEnded, type LimitProblemKind, type Woken } from "./limit.ts";
 import { runScript, scripts } from "./lua.ts";
 
 /** What frees slots: runs ended, waiters gone (ended, canceled), keys whose limit changed. */
@@ -38,7 +38,7 @@ export async function freeAndWake(
   lk: LimitKeys,
   shardKeys: (shard: number) => QueueKeys | undefined,
   freed: Freed,
-  unreadable: (problem: string) => void = () => {},
+  unreadable: (problem: string, kind: LimitProblemKind) => void = () => {},
 ): Promise<Woken[]> {
   let { ended = [], gone = [], keys = [], again = [] } = freed;
   const all: Woken[] = [];
@@ -140,7 +140,7 @@ export async function wakeKeyWaiters(
   client: Redis,
   lk: LimitKeys,
   shards: readonly QueueKeys[],
-  unreadable: (problem: string) => void = () => {},
+  unreadable: (problem: string, kind: LimitProblemKind) => void = () => {},
   removed = false,
 ): Promise<void> {
   // A page is woken before the next is read (one page in memory, however many keys are held).

@@ -24,14 +24,16 @@
 --   ones as usual
 -- Returns pairs: each woken job's waiting member, `<shard>|<job id>`, and its limit key (the
 -- worker moves each from its shard's delayed set to its stream: wake.lua); then, for each key
--- whose running set, waiting list or hash holds another type (a hand edit), the pair `!`,
--- `<key> holds a <type>, not a <type>`: nothing of that key is read or written (its slots free
--- themselves at their expiry; limit.lua holds its jobs meanwhile), the other keys' are freed;
--- for each waiting list that held members naming no job of the queue (a hand edit: no
--- `<shard>|<job id>` as limit.lua writes it, a shard past the layout's count, an id no job may
--- have), the pair `!`, `<waiting list>: <n> members naming no job of the queue dropped, the
--- first "<member>"`: woken, each would take a free slot in vain (never started, so never
--- dropped), and the waiters behind it would wait for their fallback.
+-- whose running set, waiting list or hash holds another type (a hand edit), the pair
+-- `!unreadable`, `<key> holds a <type>, not a <type>`: nothing of that key is read or written
+-- (its slots free themselves at their expiry; limit.lua holds its jobs meanwhile), the other
+-- keys' are freed; for each waiting list that held members naming no job of the queue (a hand
+-- edit: no `<shard>|<job id>` as limit.lua writes it, a shard past the layout's count, an id no
+-- job may have), the pair `!dropped`, `<waiting list>: <n> members naming no job of the queue
+-- dropped, the first "<member>"`: woken, each would take a free slot in vain (never started, so
+-- never dropped), and the waiters behind it would wait for their fallback. Two markers, not
+-- one: a key's or a member's text may hold any words (` holds a ` too), so the text never says
+-- which problem it is.
 -- Or an error reply `ERR courier: key … holds a …` for the layout key (nothing written).
 --- @include clock
 --- @include wrongtype
@@ -132,11 +134,11 @@ for key in pairs(keys) do
   end
 end
 for _, problem in pairs(problems) do
-  if problem then woken[#woken + 1], woken[#woken + 2] = '!', problem end
+  if problem then woken[#woken + 1], woken[#woken + 2] = '!unreadable', problem end
 end
 for waiting, d in pairs(dropped) do
   local first = cjson.encode(string.sub(d.first, 1, 100))
-  woken[#woken + 1] = '!'
+  woken[#woken + 1] = '!dropped'
   woken[#woken + 1] = waiting .. ': ' .. d.n .. ' members naming no job of the queue dropped, the first ' .. first
 end
 return woken
