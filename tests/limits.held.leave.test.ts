@@ -8,6 +8,7 @@
 
 import { expect, test } from "bun:test";
 import { Admin } from "../lib/admin/admin.ts";
+import { holdKey } from "../lib/engine/hold-key.ts";
 import { wakeKeyWaiters } from "../lib/engine/key-wake.ts";
 import { limitKeys } from "../lib/engine/keys.ts";
 import { freeSlots, type LimitAsk, reserveSlots } from "../lib/engine/limit.ts";
@@ -178,4 +179,40 @@ test("a key concurrency removed wakes every waiter of a key, not only a call's 1
   } finally {
     await admin.close();
   }
+});
+
+test("a key whose last waiter was canceled leaves the held keys when its free drops it", async () => {
+  await using v = await engineQueue();
+  const lk = await limited(v, { keyConcurrency: 1 });
+  const got = await reserveSlots(v.client, lk, o, [ask("A"), ask("B")]);
+  expect(got.map((g) => g.kind)).toEqual(["start", "hold"]);
+  // B canceled: A's end wakes it, its wake finds it ended, and the next free drops it (gone).
+  const gone = [{ shard: 0, jobId: "B", limitKey: "h" }];
+  expect(await freeSlots(v.client, lk, [{ jobId: "A", limitKey: "h" }], gone)).toEqual([]);
+  expect(await v.r.sendCommand(["EXISTS", lk.waiting("h")])).toBe(0);
+  // Nothing of h is held back: not listed (info showed it till B's fallback, 186 s on).
+  expect(await v.r.sendCommand(["ZSCORE", lk.keys, "h"])).toBeNull();
+});
+
+test("a key whose last waiter was canceled stays listed while a hold or its rate holds it", async () => {
+  await using v = await engineQueue();
+  const lk = await limited(v, { keyConcurrency: 1 });
+  const got = await reserveSlots(v.client, lk, o, [ask("A"), ask("B"), ask("C", "r")]);
+  expect(got.map((g) => g.kind)).toEqual(["start", "hold", "start"]);
+  await reserveSlots(v.client, lk, o, [ask("D", "r")]);
+  // h is held by a task's hold; r's rate holds E (a rate-held member due an hour on).
+  await holdKey(v.client, lk, "h", HOUR);
+  const [s] = (await v.r.sendCommand(["TIME"])) as [string];
+  await v.r.sendCommand(["ZADD", lk.rateHeld("r"), String(Number(s) * 1000 + HOUR), "0|E"]);
+  const ended = [
+    { jobId: "A", limitKey: "h" },
+    { jobId: "C", limitKey: "r" },
+  ];
+  const gone = [
+    { shard: 0, jobId: "B", limitKey: "h" },
+    { shard: 0, jobId: "D", limitKey: "r" },
+  ];
+  expect(await freeSlots(v.client, lk, ended, gone)).toEqual([]);
+  expect(await v.r.sendCommand(["ZSCORE", lk.keys, "h"])).not.toBeNull();
+  expect(await v.r.sendCommand(["ZSCORE", lk.keys, "r"])).not.toBeNull();
 });

@@ -121,11 +121,12 @@ export async function freeSlots(
   again: readonly string[] = [],
 ): Promise<Woken[]> {
   const args = [lk.runningPrefix, lk.waitingPrefix, lk.keyPrefix, String(ended.length)];
+  args.push(lk.rateHeldPrefix, lk.rateWakingPrefix);
   for (const e of ended) args.push(e.run ?? e.jobId, e.limitKey, e.jobId);
   for (const g of gone) args.push(`${g.shard}|${g.jobId}`, g.limitKey);
   for (const key of keys) args.push("", key);
   for (const key of again) args.push("?", key);
-  const reply = await runScript<string[]>(client, scripts.limitDone, [lk.layout], args);
+  const reply = await runScript<string[]>(client, scripts.limitDone, [lk.layout, lk.keys], args);
   const woken: Woken[] = [];
   for (let i = 0; i + 1 < reply.length; i += 2) {
     const m = String(reply[i]);

@@ -9,13 +9,17 @@
 -- A run frees only its own running member (its token: limit.lua); the key hash's `run|<job id>`
 -- goes with it only while it names that run (a claimer's ask may have re-keyed it).
 --
--- KEYS[1] layout (hash: key_concurrency). The held keys (limit:keys) are not this script's: a key
---   leaves them when its last waiter starts, in limit.lua, never at a wake (a woken waiter may
---   find its slot taken and wait again, and rate-held.lua walks the list for held jobs).
+-- KEYS[1] layout (hash: key_concurrency)  KEYS[2] held keys (limit:keys): a key whose last
+--   waiter is dropped here (canceled, ended) leaves them, as limit.lua takes off a key whose
+--   last waiter starts, unless a hold (`held_until`) or its rate (a rate-held or rate-waking
+--   member due later: rate-held.lua walks the list for them) still holds it back; left, info
+--   showed it held, none waiting, till its listing's time (the first running slot's expiry,
+--   186 s by default). Never at a wake: a woken waiter keeps its place in the list (it may find
+--   its slot taken and wait again).
 -- ARGV[1] running prefix  ARGV[2] waiting prefix  ARGV[3] key hash prefix
--- ARGV[4] the number E of ended runs
--- ARGV[5..4+3E] triples: the run's token, limit key, job id
--- ARGV[5+3E..] pairs: waiting member `<shard>|<job id>` gone, limit key; a member '' names a
+-- ARGV[4] the number E of ended runs  ARGV[5] rate-held prefix  ARGV[6] rate-waking prefix
+-- ARGV[7..6+3E] triples: the run's token, limit key, job id
+-- ARGV[7+3E..] pairs: waiting member `<shard>|<job id>` gone, limit key; a member '' names a
 --   key whose waiters are woken to its free slots only (its key concurrency raised or removed);
 --   a member '?' a key of a free tried again (its first call's reply lost, or its wakes failed
 --   and could not be undone): its waiters still marked woken (scored negative, never started)
@@ -45,7 +49,7 @@ local layout = redis.call('HMGET', KEYS[1], 'key_concurrency', 'shards')
 local kc = tonumber(layout[1])
 -- A one-shard queue's layout has no count (layout.lua).
 local shards = count(layout[2]) or 1
-local last = 4 + 3 * tonumber(ARGV[4])
+local last = 6 + 3 * tonumber(ARGV[4])
 local woken, keys = {}, {}
 
 -- Whether a limit key's own keys are usable (each key checked once per call); one that is not
@@ -59,7 +63,7 @@ local function usable(key)
   return not problems[key]
 end
 
-for i = 5, last, 3 do
+for i = 7, last, 3 do
   local token, key, id = ARGV[i], ARGV[i + 1], ARGV[i + 2]
   if usable(key) then
     redis.call('ZREM', ARGV[1] .. key, token)
@@ -112,6 +116,19 @@ local function first_waiters(waiting, from, to, want, mark)
   end
   return got
 end
+-- Takes `key` off the held keys when it has no waiter left and nothing else holds it back (see
+-- KEYS[2]); a rate-held or rate-waking set of another type keeps it listed (limit.lua's way).
+local function unlist_if_free(key, waiting)
+  if not redis.call('ZSCORE', KEYS[2], key) or redis.call('EXISTS', waiting) == 1 then return end
+  local held = tonumber(redis.call('HGET', ARGV[3] .. key, 'held_until'))
+  if held and held > now then return end
+  for _, prefix in ipairs({ ARGV[5], ARGV[6] }) do
+    local read, later = pcall(redis.call, 'ZRANGEBYSCORE', prefix .. key, '(' .. now, '+inf',
+      'LIMIT', 0, 1)
+    if not read or #later > 0 then return end
+  end
+  redis.call('ZREM', KEYS[2], key)
+end
 for key in pairs(keys) do
   local running, waiting = ARGV[1] .. key, ARGV[2] .. key
   redis.call('ZREMRANGEBYSCORE', running, '-inf', now)
@@ -132,6 +149,7 @@ for key in pairs(keys) do
       woken[#woken + 1] = key
     end
   end
+  unlist_if_free(key, waiting)
 end
 for _, problem in pairs(problems) do
   if problem then woken[#woken + 1], woken[#woken + 2] = '!unreadable', problem end
