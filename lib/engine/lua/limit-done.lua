@@ -51,6 +51,9 @@ local kc = tonumber(layout[1])
 local shards = count(layout[2]) or 1
 local last = 6 + 3 * tonumber(ARGV[4])
 local woken, keys = {}, {}
+-- A running member expiring past any slot limit.lua gives (its RUNNING_MOST_MS: `inf`, a hand
+-- edit) is dropped as an expired one: kept, it took one of the key's free slots for ever.
+local RUNNING_MOST_MS = 1000000000 + 2 * 86400000
 
 -- Whether a limit key's own keys are usable (each key checked once per call); one that is not
 -- is said once at the end of the reply.
@@ -132,6 +135,7 @@ end
 for key in pairs(keys) do
   local running, waiting = ARGV[1] .. key, ARGV[2] .. key
   redis.call('ZREMRANGEBYSCORE', running, '-inf', now)
+  redis.call('ZREMRANGEBYSCORE', running, '(' .. (now + RUNNING_MOST_MS), '+inf')
   -- No concurrency any more (the limit was cleared): wake them all, 100 per call (a key
   -- concurrency removed calls again for a key that had more: wakeKeyWaiters).
   local free = kc and (kc - redis.call('ZCARD', running)) or 100

@@ -97,6 +97,12 @@ end
 -- A key's `held_until` is a hold while it is at most HOLD_MAX_MS (a day, lib/engine/hold-key.ts)
 -- and a day for another node's clock ahead: past that (`inf`, `1e300`) no hold gave it.
 local HELD_MOST_MS = 2 * 86400000
+-- A running slot expires at most the longest time limit (INTERVAL_LIMIT_MS, lib/config.ts: a
+-- task of no limit is held that long, runningSlotMs), the horizon and a margin after its start;
+-- RUNNING_MOST_MS allows two days for those and another node's clock. A member past that (`inf`,
+-- `1e300`: a hand edit, or a slot an earlier Courier took for a task of no limit) is dropped
+-- as an expired one is: kept, it held one of the key's slots for ever.
+local RUNNING_MOST_MS = 1000000000 + 2 * 86400000
 
 local qr, kr = rate_of(cfg[1]), rate_of(cfg[3])
 local kc = tonumber(cfg[2])
@@ -282,6 +288,7 @@ local function decide(id, key, hold_ms, token)
     if held > now and held <= now + HELD_MOST_MS then return 'H ' .. held .. ' held' end
     if kc then
       redis.call('ZREMRANGEBYSCORE', running, '-inf', now)
+      redis.call('ZREMRANGEBYSCORE', running, '(' .. (now + RUNNING_MOST_MS), '+inf')
       local prev = redis.call('HGET', khash, 'run|' .. id)
       local mine = redis.call('ZSCORE', running, token) or (prev and redis.call('ZSCORE', running, prev))
       if not mine and redis.call('ZCARD', running) >= kc then
