@@ -6,6 +6,11 @@
 -- wake.lua could not move them, or whose hold found them ended) leave the list here, and the
 -- next are woken in their place: a gone waiter never swallows a wake.
 --
+-- The first write takes no memory (a run's ZREM, a gone waiter's, or the expired slots'
+-- ZREMRANGEBYSCORE): Redis checks maxmemory only before a script's first write, so a full
+-- Redis still frees slots (a write that takes memory first would have the free refused, OOM,
+-- and the key's waiters left to their fallback).
+--
 -- A run frees only its own running member (its token: limit.lua); the key hash's `run|<job id>`
 -- goes with it only while it names that run (a claimer's ask may have re-keyed it).
 --
