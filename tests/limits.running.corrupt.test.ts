@@ -5,6 +5,7 @@
 // free woke a waiter. limit.lua and limit-done.lua drop it as they drop an expired one. Against
 // the real Redis of tests/preload.ts.
 import { expect, test } from "bun:test";
+import { INTERVAL_LIMIT_MS } from "../lib/config.ts";
 import { limitKeys } from "../lib/engine/keys.ts";
 import { freeSlots, type LimitAsk, reserveSlots } from "../lib/engine/limit.ts";
 import { writeLimits } from "../lib/engine/limits.ts";
@@ -42,3 +43,11 @@ test.each(BAD)(
     expect(woken.map((w) => w.jobId)).toEqual(["B"]);
   },
 );
+
+test("the bound is past any slot a worker takes (runningSlotMs), by two days", async () => {
+  for (const name of ["limit", "limit-done"]) {
+    const lua = await Bun.file(new URL(`../lib/engine/lua/${name}.lua`, import.meta.url)).text();
+    expect(lua).toContain("local RUNNING_MOST_MS = 1000000000 + 2 * 86400000\n");
+  }
+  expect(1_000_000_000).toBe(INTERVAL_LIMIT_MS);
+});

@@ -298,7 +298,11 @@ local function decide(id, key, hold_ms, token)
     end
     if kr then
       local ktat = slot_or_none(kt[1])
+      -- The last rate hold's due time; one no hold could write (`inf`, `nan`, past 2^53: a hand
+      -- edit) is none: read as it was, `inf` raised after the call's first writes (PEXPIRE of
+      -- inf), failing every call with a job of the key, and a huge one held its jobs for ages.
       local hold_next = tonumber(kt[3])
+      if hold_next and not (hold_next < 2 ^ 53) then hold_next = nil end
       if kt[4] and kt[4] ~= cfg[3] then
         -- The key rate changed since its next slot was set: retimed (as the queue's), and the
         -- schedule of its held jobs, spaced by the old rate, starts again.
