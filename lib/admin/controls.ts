@@ -53,9 +53,8 @@ export async function setLimits(
   if (change.keyConcurrency !== undefined) {
     const unreadable = (problem: string, kind: LimitProblemKind) =>
       tell(kind === "unreadable" ? `limit key unreadable: ${problem}` : problem);
-    const removed = limits.keyConcurrency === null;
     const lk = limitKeys(prefix, queue);
-    await wakeKeyWaiters(s.client, lk, await s.shards(), unreadable, removed);
+    await wakeKeyWaiters(s.client, lk, await s.shards(), unreadable);
   }
   return limits;
 }
