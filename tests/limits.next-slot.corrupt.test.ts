@@ -77,6 +77,21 @@ test.each(["inf", "1e300", "nan", "9007199254740993"])(
   },
 );
 
+test.each(["inf", "1e300"])(
+  "a held key listed till %p (no slot or hold gives it) leaves the list",
+  async (bad) => {
+    await using v = await engineQueue();
+    const prefix = PREFIX_OF(v);
+    await writeLimits(v.client, prefix, "q", { keyConcurrency: 1 });
+    const lk = limitKeys(prefix, "q");
+    // Left by an earlier Courier's endless slot (a task of no time limit), or a hand edit: info
+    // showed the key held "in Infinityd" for ever.
+    await v.r.sendCommand(["ZADD", lk.keys, bad, "h"]);
+    await reserveSlots(v.client, lk, o, [ask("a", "other")]);
+    expect(await v.r.sendCommand(["ZSCORE", lk.keys, "h"])).toBeNull();
+  },
+);
+
 test("the bounds are past any slot a rate gives and any hold, by a day", async () => {
   const lua = await Bun.file(new URL("../lib/engine/lua/limit.lua", import.meta.url)).text();
   // The longest spacing is one start per RATE_PER_MAX_MS (and at most 20 ms of lateness).

@@ -368,4 +368,8 @@ if tat_changed then
   if cfg[4] ~= cfg[1] then redis.call('HSET', KEYS[1], 'tat_rate', cfg[1]) end
 end
 redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', '(' .. now)
+-- And those past any time a listing is given (a slot, a hold, a rate hold: below 2^53, as
+-- hold_next is read): `inf` from an earlier Courier's endless slot, or a hand edit, listed the
+-- key for ever (info: "in Infinityd").
+redis.call('ZREMRANGEBYSCORE', KEYS[4], '(' .. 2 ^ 53, '+inf')
 return out
