@@ -7,7 +7,12 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { cancelJobs } from "../lib/engine/cancel.ts";
 import { claimLapsed } from "../lib/engine/claim.ts";
 import { failJobs } from "../lib/engine/fail.ts";
+import { holdEntries } from "../lib/engine/hold.ts";
+import { freeAndWake } from "../lib/engine/key-wake.ts";
+import { limitKeys } from "../lib/engine/keys.ts";
 import { leaveForOthers } from "../lib/engine/leave.ts";
+import { reserveSlots } from "../lib/engine/limit.ts";
+import { writeLimits } from "../lib/engine/limits.ts";
 import { releaseAll } from "../lib/engine/release.ts";
 import { requeueLetters } from "../lib/engine/requeue.ts";
 import { deliver, type EngineQueue, engineQueue, pendingRow, plant } from "./fixtures/plant.ts";
@@ -114,5 +119,34 @@ describe("the rare path on a full Redis", () => {
     expect(String(await v.r.sendCommand(["GET", `${v.k.resultPrefix}${entries[1]}`]))).toMatch(
       /^C/,
     );
+  });
+
+  test("a key's running slot is freed and its waiter woken into its stream (first writes take no memory)", async () => {
+    small = await startSmallRedis(0);
+    const v = await engineQueue(small.redis);
+    const prefix = v.k.meta.slice(0, v.k.meta.indexOf(":{"));
+    await writeLimits(v.client, prefix, "q", { keyConcurrency: 1 });
+    const lk = limitKeys(prefix, "q");
+    for (const id of ["A", "B"]) {
+      await plant(v, { t: "t", p: `"${"x".repeat(500)}"`, i: id });
+      await v.r.sendCommand(["HSET", v.k.record(id), "k", "h"]);
+    }
+    const [, entryB] = await deliver(v, "w1");
+    const ask = (jobId: string) => ({ jobId, limitKey: "h", slotMs: 186_000 });
+    const got = await reserveSlots(v.client, lk, { horizonMs: 1000, shard: 0 }, [
+      ask("A"),
+      ask("B"),
+    ]);
+    expect(got.map((g) => g.kind)).toEqual(["start", "hold"]);
+    const dueMs = (got[1] as { dueMs: number }).dueMs;
+    expect(await holdEntries(v.client, v.k, "w1", [{ entryId: entryB!, dueMs }])).toEqual(["held"]);
+    await small.capBelowUsed();
+    const woken = await freeAndWake(v.client, lk, () => v.k, {
+      ended: [{ jobId: "A", limitKey: "h" }],
+    });
+    expect(woken.map((w) => w.jobId)).toEqual(["B"]);
+    expect(await v.r.sendCommand(["ZCARD", lk.running("h")])).toBe(0);
+    expect(await v.r.sendCommand(["ZCARD", v.k.delayed])).toBe(0);
+    expect(await v.r.sendCommand(["XLEN", v.k.stream])).toBe(2); // A's entry, and B's again
   });
 });

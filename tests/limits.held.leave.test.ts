@@ -8,6 +8,7 @@
 
 import { expect, test } from "bun:test";
 import { Admin } from "../lib/admin/admin.ts";
+import { holdKey } from "../lib/engine/hold-key.ts";
 import { wakeKeyWaiters } from "../lib/engine/key-wake.ts";
 import { limitKeys } from "../lib/engine/keys.ts";
 import { freeSlots, type LimitAsk, reserveSlots } from "../lib/engine/limit.ts";
@@ -16,7 +17,7 @@ import { scripts } from "../lib/engine/lua.ts";
 import { takeRateHeld, wakeStart } from "../lib/engine/rate-held.ts";
 import type { Redis } from "../lib/redis/connect.ts";
 import { type EngineQueue, engineQueue } from "./fixtures/plant.ts";
-import { openQueue, rawRedis, redisUrl, testPrefix } from "./helpers.ts";
+import { openQueue, rawRedis, redisTime, redisUrl, testPrefix } from "./helpers.ts";
 
 const PREFIX_OF = (v: EngineQueue) => v.k.meta.slice(0, v.k.meta.indexOf(":{"));
 const o = { horizonMs: 1000, shard: 0 };
@@ -132,7 +133,9 @@ test("a key concurrency raised wakes every held key though keys leave the list d
             // limit-done.lua's call, by its hash (EVALSHA) or its text (EVAL after a NOSCRIPT).
             if (args[1] === scripts.limitDone.sha || args[1] === scripts.limitDone.source) {
               const pairs = (got as string[]).flatMap((m, i) =>
-                i % 2 === 0 && m !== "!" ? [ask(m.slice(2), (got as string[])[i + 1])] : [],
+                i % 2 === 0 && !m.startsWith("!")
+                  ? [ask(m.slice(2), (got as string[])[i + 1])]
+                  : [],
               );
               await reserveSlots(v.client, lk, o, pairs);
             }
@@ -158,8 +161,9 @@ test("a key concurrency removed wakes every waiter of a key, not only a call's 1
     await admin.setLimits({ keyConcurrency: 1 });
     const lk = limitKeys(prefix, "q");
     // 150 jobs of h wait for the slot of a run that takes minutes.
-    await r.sendCommand(["ZADD", lk.running("h"), "9000000000000", "0|1-0|1"]);
-    await r.sendCommand(["ZADD", lk.keys, "9000000000000", "h"]);
+    const later = String((await redisTime(r)) + 600_000);
+    await r.sendCommand(["ZADD", lk.running("h"), later, "0|1-0|1"]);
+    await r.sendCommand(["ZADD", lk.keys, later, "h"]);
     const waiters = Array.from({ length: 150 }, (_, i) => [String(i + 1), `0|w${i}`]);
     await r.sendCommand(["ZADD", lk.waiting("h"), ...waiters.flat()]);
     await admin.setLimits({ keyConcurrency: null });
@@ -176,4 +180,95 @@ test("a key concurrency removed wakes every waiter of a key, not only a call's 1
   } finally {
     await admin.close();
   }
+});
+
+test("a key whose last waiter was canceled leaves the held keys when its free drops it", async () => {
+  await using v = await engineQueue();
+  const lk = await limited(v, { keyConcurrency: 1 });
+  const got = await reserveSlots(v.client, lk, o, [ask("A"), ask("B")]);
+  expect(got.map((g) => g.kind)).toEqual(["start", "hold"]);
+  // B canceled: A's end wakes it, its wake finds it ended, and the next free drops it (gone).
+  const gone = [{ shard: 0, jobId: "B", limitKey: "h" }];
+  expect(await freeSlots(v.client, lk, [{ jobId: "A", limitKey: "h" }], gone)).toEqual([]);
+  expect(await v.r.sendCommand(["EXISTS", lk.waiting("h")])).toBe(0);
+  // Nothing of h is held back: not listed (info showed it till B's fallback, 186 s on).
+  expect(await v.r.sendCommand(["ZSCORE", lk.keys, "h"])).toBeNull();
+});
+
+test("a key whose last waiter was canceled stays listed while a hold or its rate holds it", async () => {
+  await using v = await engineQueue();
+  const lk = await limited(v, { keyConcurrency: 1 });
+  const got = await reserveSlots(v.client, lk, o, [ask("A"), ask("B"), ask("C", "r")]);
+  expect(got.map((g) => g.kind)).toEqual(["start", "hold", "start"]);
+  await reserveSlots(v.client, lk, o, [ask("D", "r")]);
+  // h is held by a task's hold; r's rate holds E (a rate-held member due an hour on).
+  await holdKey(v.client, lk, "h", HOUR);
+  const [s] = (await v.r.sendCommand(["TIME"])) as [string];
+  await v.r.sendCommand(["ZADD", lk.rateHeld("r"), String(Number(s) * 1000 + HOUR), "0|E"]);
+  const ended = [
+    { jobId: "A", limitKey: "h" },
+    { jobId: "C", limitKey: "r" },
+  ];
+  const gone = [
+    { shard: 0, jobId: "B", limitKey: "h" },
+    { shard: 0, jobId: "D", limitKey: "r" },
+  ];
+  expect(await freeSlots(v.client, lk, ended, gone)).toEqual([]);
+  expect(await v.r.sendCommand(["ZSCORE", lk.keys, "h"])).not.toBeNull();
+  expect(await v.r.sendCommand(["ZSCORE", lk.keys, "r"])).not.toBeNull();
+});
+
+/** `client`, recording how many waiters each limit-done.lua call woke. */
+function countingWakes(client: Redis, calls: number[]): Redis {
+  return new Proxy(client, {
+    get: (t, name) =>
+      name !== "sendCommand"
+        ? Reflect.get(t, name)
+        : async (args: string[]) => {
+            const got = await t.sendCommand(args);
+            if (args[1] === scripts.limitDone.sha || args[1] === scripts.limitDone.source) {
+              calls.push(
+                (got as string[]).filter((m, i) => i % 2 === 0 && !m.startsWith("!")).length,
+              );
+            }
+            return got;
+          },
+  }) as unknown as Redis;
+}
+
+/** Key concurrency 1: A runs in h's slot, `n` jobs of h wait for it (listed, as limit.lua lists). */
+async function aRunsAndWaiters(v: EngineQueue, n: number) {
+  const lk = await limited(v, { keyConcurrency: 1 });
+  expect((await reserveSlots(v.client, lk, o, [ask("A"), ask("B")])).map((g) => g.kind)).toEqual([
+    "start",
+    "hold",
+  ]);
+  const waiters = Array.from({ length: n - 1 }, (_, i) => [String(i + 10), `0|w${i}`]);
+  await v.r.sendCommand(["ZADD", lk.waiting("h"), ...waiters.flat()]);
+  return lk;
+}
+
+const wokenOf = async (v: EngineQueue, waiting: string) =>
+  Number(await v.r.sendCommand(["ZCOUNT", waiting, "-inf", "(0"]));
+
+test("a key concurrency raised far wakes a key's waiters 100 a call, not all in one", async () => {
+  await using v = await engineQueue();
+  const lk = await aRunsAndWaiters(v, 250);
+  await writeLimits(v.client, PREFIX_OF(v), "q", { keyConcurrency: 1_000_000 });
+  const calls: number[] = [];
+  await wakeKeyWaiters(countingWakes(v.client, calls), lk, [v.k]);
+  // Before, one call woke all 250 (100,000 waiters: 2.6 s of Redis in two scripts).
+  expect(Math.max(...calls)).toBeLessThanOrEqual(100);
+  expect(await wokenOf(v, lk.waiting("h"))).toBe(250);
+});
+
+test("a key concurrency raised wakes as many waiters as it frees slots, over its calls", async () => {
+  await using v = await engineQueue();
+  const lk = await aRunsAndWaiters(v, 250);
+  await writeLimits(v.client, PREFIX_OF(v), "q", { keyConcurrency: 150 });
+  await wakeKeyWaiters(v.client, lk, [v.k]);
+  // A runs: 149 slots free, 149 woken (the first, in order), the others wait on.
+  expect(await wokenOf(v, lk.waiting("h"))).toBe(149);
+  const first = (await v.r.sendCommand(["ZRANGE", lk.waiting("h"), "0", "0"])) as string[];
+  expect(first).toEqual(["0|w147"]);
 });

@@ -58,6 +58,40 @@ test.each(["inf", "nan", "1e300"])(
   },
 );
 
+test.each(["inf", "1e300", "nan", "9007199254740993"])(
+  "a key's hold_next %p under a key rate: its job is held a spacing on, the call's others decided",
+  async (bad) => {
+    await using v = await engineQueue();
+    const prefix = PREFIX_OF(v);
+    await writeLimits(v.client, prefix, "q", { keyRate: { count: 1, perMs: 3_600_000 } });
+    const lk = limitKeys(prefix, "q");
+    expect((await reserveSlots(v.client, lk, o, [ask("a", "h")]))[0]!.kind).toBe("start");
+    await v.r.sendCommand(["HSET", lk.key("h"), "hold_next", bad]);
+    // Read as it was, `inf` raised after the call's first writes (PEXPIRE of inf): every call
+    // with a job of h failed, the others' jobs with it, for ever.
+    const got = await reserveSlots(v.client, lk, o, [ask("x", "other"), ask("b", "h")]);
+    expect(got.map((g) => g.kind)).toEqual(["start", "hold"]);
+    const [s] = (await v.r.sendCommand(["TIME"])) as [string];
+    const due = (got[1] as { dueMs: number }).dueMs;
+    expect(due).toBeLessThanOrEqual(Number(s) * 1000 + 2 * 3_600_000);
+  },
+);
+
+test.each(["inf", "1e300"])(
+  "a held key listed till %p (no slot or hold gives it) leaves the list",
+  async (bad) => {
+    await using v = await engineQueue();
+    const prefix = PREFIX_OF(v);
+    await writeLimits(v.client, prefix, "q", { keyConcurrency: 1 });
+    const lk = limitKeys(prefix, "q");
+    // Left by an earlier Courier's endless slot (a task of no time limit), or a hand edit: info
+    // showed the key held "in Infinityd" for ever.
+    await v.r.sendCommand(["ZADD", lk.keys, bad, "h"]);
+    await reserveSlots(v.client, lk, o, [ask("a", "other")]);
+    expect(await v.r.sendCommand(["ZSCORE", lk.keys, "h"])).toBeNull();
+  },
+);
+
 test("the bounds are past any slot a rate gives and any hold, by a day", async () => {
   const lua = await Bun.file(new URL("../lib/engine/lua/limit.lua", import.meta.url)).text();
   // The longest spacing is one start per RATE_PER_MAX_MS (and at most 20 ms of lateness).

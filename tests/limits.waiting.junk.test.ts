@@ -5,6 +5,7 @@
 // waited for its fallback, the first running slot's expiry (186 s by default). Against the
 // real Redis of tests/preload.ts.
 import { expect, test } from "bun:test";
+import { Admin } from "../lib/admin/admin.ts";
 import { holdEntries } from "../lib/engine/hold.ts";
 import { freeAndWake } from "../lib/engine/key-wake.ts";
 import { limitKeys } from "../lib/engine/keys.ts";
@@ -12,7 +13,7 @@ import { type LimitVerdict, reserveSlots } from "../lib/engine/limit.ts";
 import { writeLimits } from "../lib/engine/limits.ts";
 import { corruptTeller } from "../lib/worker/limit-corrupt.ts";
 import { deliver, type EngineQueue, engineQueue, streamEntries } from "./fixtures/plant.ts";
-import { logRecorder } from "./helpers.ts";
+import { logRecorder, redisUrl } from "./helpers.ts";
 
 const PREFIX_OF = (v: EngineQueue) => v.k.meta.slice(0, v.k.meta.indexOf(":{"));
 const ask = (jobId: string) => ({ jobId, limitKey: "h", slotMs: 186_000 });
@@ -57,8 +58,8 @@ test("members naming no job ahead of a waiter are dropped, and the freed slot wa
   expect(told).toEqual([line]);
   const log = logRecorder();
   const tell = corruptTeller(log);
-  tell(line);
-  tell(line);
+  tell(line, "dropped");
+  tell(line, "dropped");
   expect(log.records.map((r) => [r.event, r.fields])).toEqual([
     ["limit key waiting list: members naming no job dropped", { problem: line }],
   ]);
@@ -74,4 +75,36 @@ test("one marked woken before (a free tried again) is dropped too, not woken aga
   const woken = await freeAndWake(v.client, lk, shardKeys, freed);
   expect(woken.map((w) => w.jobId)).toEqual(["B"]);
   expect(await v.r.sendCommand(["ZRANGE", lk.waiting("h"), "0", "-1"])).toEqual(["0|B"]);
+});
+
+test("a dropped member whose text holds ' holds a ' is told as dropped, not as a key unreadable", async () => {
+  await using v = await engineQueue();
+  const lk = await aRunsBWaits(v);
+  const place = Number(await v.r.sendCommand(["ZSCORE", lk.waiting("h"), "0|B"]));
+  const junk = "x holds a string, not a zset";
+  await v.r.sendCommand(["ZADD", lk.waiting("h"), String(place - 0.5), junk]);
+  const log = logRecorder();
+  const shardKeys = (s: number) => (s === 0 ? v.k : undefined);
+  await freeAndWake(v.client, lk, shardKeys, { ended: [ask("A")] }, corruptTeller(log));
+  const line = `${lk.waiting("h")}: 1 members naming no job of the queue dropped, the first ${JSON.stringify(junk)}`;
+  expect(log.records.map((r) => [r.event, r.fields])).toEqual([
+    ["limit key waiting list: members naming no job dropped", { problem: line }],
+  ]);
+});
+
+test("`queue limit` says a dropped member as it is, not as a key unreadable, whatever its text", async () => {
+  await using v = await engineQueue();
+  const lk = await aRunsBWaits(v);
+  const place = Number(await v.r.sendCommand(["ZSCORE", lk.waiting("h"), "0|B"]));
+  const junk = "x holds a string, not a zset";
+  await v.r.sendCommand(["ZADD", lk.waiting("h"), String(place - 0.5), junk]);
+  const admin = await Admin.connect({ redisUrl: redisUrl(), prefix: PREFIX_OF(v), queue: "q" });
+  const told: string[] = [];
+  try {
+    await admin.setLimits({ keyConcurrency: 2 }, (line) => told.push(line));
+  } finally {
+    await admin.close();
+  }
+  const line = `${lk.waiting("h")}: 1 members naming no job of the queue dropped, the first ${JSON.stringify(junk)}`;
+  expect(told).toEqual([line]);
 });

@@ -2,11 +2,12 @@
 // limits and held limit keys, and emptying its waiting work. Workers follow a change within
 // pauseCheckMs; nothing here runs on a job's hot path.
 
-import { type Emptied, emptyShard } from "../engine/empty.ts";
+import { type Emptied, type EmptiedKeyed, emptyShard } from "../engine/empty.ts";
 import { type HeldKey, readHeldKeys } from "../engine/held-keys.ts";
 import { holdKey } from "../engine/hold-key.ts";
-import { wakeKeyWaiters } from "../engine/key-wake.ts";
+import { freeAndWake, wakeKeyWaiters } from "../engine/key-wake.ts";
 import { LEVELS, levelKeys, limitKeys, type QueueKeys } from "../engine/keys.ts";
+import type { LimitProblemKind } from "../engine/limit.ts";
 import { type Limits, type LimitsChange, readLimits, writeLimits } from "../engine/limits.ts";
 import { readPaused, writePaused } from "../engine/pause.ts";
 import { heldWakeProblems, wakeRateHeld } from "../engine/rate-held.ts";
@@ -50,11 +51,10 @@ export async function setLimits(
   // Jobs waiting for a running slot of their key wait for a run's end: a key concurrency
   // raised or removed frees slots no run's end announces, so its waiters are woken now.
   if (change.keyConcurrency !== undefined) {
-    const unreadable = (problem: string) =>
-      tell(problem.includes(" holds a ") ? `limit key unreadable: ${problem}` : problem);
-    const removed = limits.keyConcurrency === null;
+    const unreadable = (problem: string, kind: LimitProblemKind) =>
+      tell(kind === "unreadable" ? `limit key unreadable: ${problem}` : problem);
     const lk = limitKeys(prefix, queue);
-    await wakeKeyWaiters(s.client, lk, await s.shards(), unreadable, removed);
+    await wakeKeyWaiters(s.client, lk, await s.shards(), unreadable);
   }
   return limits;
 }
@@ -79,13 +79,23 @@ export async function limitsView(s: QueueShards, keys: QueueKeys): Promise<Limit
 
 /**
  * Removes every waiting, delayed and parked job, shard by shard; returns how many went. A
- * removed job other jobs wait for ends canceled, its outcome kept `failureTtlS`.
+ * removed job other jobs wait for ends canceled, its outcome kept `failureTtlS`. A removed job
+ * with a limit key leaves its key's waiting list (freeAndWake: a gone waiter), so a free wakes
+ * a job still there rather than it, in vain, and the waiters after it their fallback.
  */
 export async function emptyQueue(s: QueueShards, failureTtlS: number): Promise<Emptied> {
   // Every level's waiting work (a queue without levels has no such keys: nothing to remove).
   const levels = (keys: QueueKeys) => LEVELS.map((l) => levelKeys(keys, l));
+  const lk = limitKeys(s.prefix, s.queue);
+  const shards = await s.shards();
+  const leave = (shard: number) => async (keyed: EmptiedKeyed[]) => {
+    const gone = keyed.map((j) => ({ shard, jobId: j.jobId, limitKey: j.limitKey }));
+    await freeAndWake(s.client, lk, (n) => shards[n], { gone });
+  };
   const each = (keys: QueueKeys) =>
-    Promise.all(levels(keys).map((k) => emptyShard(s.client, k, failureTtlS)));
+    Promise.all(
+      levels(keys).map((k) => emptyShard(s.client, k, failureTtlS, undefined, leave(keys.shard))),
+    );
   const parts = (await s.each(each)).flat();
   const sum = (k: keyof Emptied) => parts.reduce((n, p) => n + p[k], 0);
   return { waiting: sum("waiting"), delayed: sum("delayed"), parked: sum("parked") };

@@ -7,7 +7,13 @@
 import type { Redis } from "../redis/connect.ts";
 import { wakeJobs } from "./hold.ts";
 import type { LimitKeys, QueueKeys } from "./keys.ts";
-import { freeSlots, type LimitEnded, type Woken } from "./limit.ts";
+import {
+  freeSlots,
+  type LimitEnded,
+  type LimitProblemKind,
+  WAKE_MOST_PER_CALL,
+  type Woken,
+} from "./limit.ts";
 import { runScript, scripts } from "./lua.ts";
 
 /** What frees slots: runs ended, waiters gone (ended, canceled), keys whose limit changed. */
@@ -20,6 +26,8 @@ export interface Freed {
    * could not be undone): their waiters still marked woken are woken again first.
    */
   again?: readonly string[];
+  /** Per key of `keys`, the waiters this wake's earlier calls woke (freeSlots' `before`). */
+  before?: ReadonlyMap<string, number>;
 }
 
 /**
@@ -31,25 +39,26 @@ const ROUNDS = 5;
 /**
  * Frees what `freed` says and wakes the waiters that frees. `shardKeys`: shard s's keys (its
  * woken jobs are moved there). `unreadable` hears each limit key skipped (freeSlots). Returns
- * every waiter woken (in all rounds).
+ * every waiter woken (in all rounds) but those their wake found ended (they take no slot).
  */
 export async function freeAndWake(
   client: Redis,
   lk: LimitKeys,
   shardKeys: (shard: number) => QueueKeys | undefined,
   freed: Freed,
-  unreadable: (problem: string) => void = () => {},
+  unreadable: (problem: string, kind: LimitProblemKind) => void = () => {},
 ): Promise<Woken[]> {
   let { ended = [], gone = [], keys = [], again = [] } = freed;
   const all: Woken[] = [];
   const more = () => ended.length + gone.length + keys.length + again.length > 0;
   for (let round = 0; round < ROUNDS && more(); round++) {
-    const woken = await freeSlots(client, lk, ended, gone, unreadable, keys, again);
-    all.push(...woken);
+    const woken = await freeSlots(client, lk, ended, gone, unreadable, keys, again, freed.before);
     ended = [];
     keys = [];
     again = [];
     gone = await wakeWoken(client, lk, shardKeys, woken);
+    const vain = new Set(gone.map((g) => `${g.shard}|${g.jobId}`));
+    for (const w of woken) if (!vain.has(`${w.shard}|${w.jobId}`)) all.push(w);
   }
   return all;
 }
@@ -66,8 +75,14 @@ async function wakeWoken(
   shardKeys: (shard: number) => QueueKeys | undefined,
   woken: Woken[],
 ): Promise<Woken[]> {
+  // Grouped in place: a copy per waiter (spread into a new array) took 28 s for a key
+  // concurrency raised over 100,000 waiters (quadratic).
   const byShard = new Map<number, Woken[]>();
-  for (const w of woken) byShard.set(w.shard, [...(byShard.get(w.shard) ?? []), w]);
+  for (const w of woken) {
+    const group = byShard.get(w.shard);
+    if (group) group.push(w);
+    else byShard.set(w.shard, [w]);
+  }
   const tries = await Promise.allSettled(
     [...byShard].map(async ([shard, ws]) => {
       const keys = shardKeys(shard);
@@ -78,7 +93,8 @@ async function wakeWoken(
           keys,
           ws.map((w) => w.jobId),
         );
-        return ws.filter((w) => ended.includes(w.jobId));
+        const gone = new Set(ended);
+        return ws.filter((w) => gone.has(w.jobId));
       } catch (err) {
         await unwake(client, lk, ws);
         throw err;
@@ -107,8 +123,6 @@ async function unwake(client: Redis, lk: LimitKeys, ws: readonly Woken[]): Promi
 
 /** Held keys looked at per call (limit:keys grows with the keys held back). */
 const KEYS_PER_CALL = 200;
-/** Waiters of one key limit-done.lua wakes per call when no key concurrency is set. */
-const WAKE_ALL_PER_CALL = 100;
 
 /** Where a walk of the held keys is: the last key read and its score (held-page.lua). */
 interface HeldKeysPlace {
@@ -132,16 +146,15 @@ async function heldPage(
 
 /**
  * A key concurrency raised or removed: the waiters of every held key (those waiting for a
- * running slot are listed in limit:keys) woken to the slots free under it now. Without this
- * they waited for a run's end, or their fallback: the first running slot's expiry. `removed`:
- * the key concurrency was removed, so every waiter of a key is woken, not only a call's 100.
+ * running slot are listed in limit:keys) woken to the slots free under it now (every one when
+ * it was removed). Without this they waited for a run's end, or their fallback: the first
+ * running slot's expiry.
  */
 export async function wakeKeyWaiters(
   client: Redis,
   lk: LimitKeys,
   shards: readonly QueueKeys[],
-  unreadable: (problem: string) => void = () => {},
-  removed = false,
+  unreadable: (problem: string, kind: LimitProblemKind) => void = () => {},
 ): Promise<void> {
   // A page is woken before the next is read (one page in memory, however many keys are held).
   // The list changes meanwhile (listings dropped, keys whose waiters started taken off): the
@@ -150,14 +163,17 @@ export async function wakeKeyWaiters(
     const page = await heldPage(client, lk, at, KEYS_PER_CALL);
     at = page.next;
     let keys = page.keys;
+    const before = new Map<string, number>();
     while (keys.length > 0) {
-      const woken = await freeAndWake(client, lk, (s) => shards[s], { keys }, unreadable);
-      if (!removed) break;
-      // No concurrency: limit-done.lua wakes 100 waiters of a key per call, and their starts
-      // free no slot to wake the rest (they waited for their fallback, minutes): again.
+      const freed = { keys, before };
+      const woken = await freeAndWake(client, lk, (s) => shards[s], freed, unreadable);
+      // limit-done.lua wakes WAKE_MOST_PER_CALL waiters of a key a call, and their starts free
+      // no slot to wake the rest (they waited for their fallback, minutes on): a key that woke
+      // that many is called again, the waiters woken so far counted against its free slots.
       const count = new Map<string, number>();
       for (const w of woken) count.set(w.limitKey, (count.get(w.limitKey) ?? 0) + 1);
-      keys = keys.filter((k) => (count.get(k) ?? 0) >= WAKE_ALL_PER_CALL);
+      for (const [k, n] of count) before.set(k, (before.get(k) ?? 0) + n);
+      keys = keys.filter((k) => (count.get(k) ?? 0) >= WAKE_MOST_PER_CALL);
     }
   }
 }

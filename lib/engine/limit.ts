@@ -80,6 +80,9 @@ export interface LimitEnded {
   run?: string;
 }
 
+/** Waiters of one key limit-done.lua wakes per call at most, however many slots are free. */
+export const WAKE_MOST_PER_CALL = 100;
+
 /** A job waiting for a running slot of its key: its shard, id and key (the waiting list's). */
 export interface Woken {
   shard: number;
@@ -88,12 +91,28 @@ export interface Woken {
 }
 
 /**
+ * What limit-done.lua says it settled on its own, by its reply's marker (never by the text: a
+ * key or a member may hold any words): `unreadable`, a limit key skipped because one of its own
+ * keys holds another type (`<key> holds a <type>, not a <type>`); `dropped`, a waiting list's
+ * members that named no job (`<list>: <n> members naming no job of the queue dropped, …`).
+ */
+export type LimitProblemKind = "unreadable" | "dropped";
+
+/** limit-done.lua's markers of a problem pair, by kind. */
+const PROBLEM_MARKERS: ReadonlyMap<string, LimitProblemKind> = new Map([
+  ["!unreadable", "unreadable"],
+  ["!dropped", "dropped"],
+]);
+
+/**
  * Frees the running slots of `ended` and drops the waiters of `gone` (ended or canceled: one
  * call), and names the waiting jobs woken, in order, one per slot now free: the caller moves
  * each to its stream (wakeJobs, lib/engine/hold.ts) and hands back those it could not move.
- * `unreadable` hears each limit key skipped because one of its own keys holds another type
- * (`<key> holds a <type>, not a <type>`); the other keys' slots are freed all the same.
- * `keys`: limit keys whose waiters are woken to the slots free now (a key concurrency raised).
+ * `unreadable` hears each problem the call settled on its own, with its kind
+ * (LimitProblemKind); the other keys' slots are freed all the same.
+ * `keys`: limit keys whose waiters are woken to the slots free now (a key concurrency raised),
+ * less `before`'s count for the key (waiters an earlier call of the same wake woke: not started
+ * yet, their slots are as good as taken); at most WAKE_MOST_PER_CALL of a key per call.
  * `again`: limit keys of a free tried again after a failure: their waiters marked woken whose
  * wake may never have been made are named again first (limit-done.lua).
  */
@@ -102,21 +121,24 @@ export async function freeSlots(
   lk: LimitKeys,
   ended: readonly LimitEnded[],
   gone: readonly Woken[] = [],
-  unreadable: (problem: string) => void = () => {},
+  unreadable: (problem: string, kind: LimitProblemKind) => void = () => {},
   keys: readonly string[] = [],
   again: readonly string[] = [],
+  before: ReadonlyMap<string, number> = new Map(),
 ): Promise<Woken[]> {
   const args = [lk.runningPrefix, lk.waitingPrefix, lk.keyPrefix, String(ended.length)];
+  args.push(lk.rateHeldPrefix, lk.rateWakingPrefix);
   for (const e of ended) args.push(e.run ?? e.jobId, e.limitKey, e.jobId);
   for (const g of gone) args.push(`${g.shard}|${g.jobId}`, g.limitKey);
-  for (const key of keys) args.push("", key);
+  for (const key of keys) args.push(String(before.get(key) ?? ""), key);
   for (const key of again) args.push("?", key);
-  const reply = await runScript<string[]>(client, scripts.limitDone, [lk.layout], args);
+  const reply = await runScript<string[]>(client, scripts.limitDone, [lk.layout, lk.keys], args);
   const woken: Woken[] = [];
   for (let i = 0; i + 1 < reply.length; i += 2) {
     const m = String(reply[i]);
-    if (m === "!") {
-      unreadable(String(reply[i + 1]));
+    const kind = PROBLEM_MARKERS.get(m);
+    if (kind) {
+      unreadable(String(reply[i + 1]), kind);
       continue;
     }
     const bar = m.indexOf("|");

@@ -157,7 +157,7 @@ export const scripts = lazily({
   // reserved for a batch read, running slots freed, a key held), and per shard a job given its
   // slot away (hold) and a waiting job woken.
   limit: () => script("limit", limitLua, 4),
-  limitDone: () => script("limitDone", limitDoneLua, 1, "limit-done.lua"),
+  limitDone: () => script("limitDone", limitDoneLua, 2, "limit-done.lua"),
   holdKey: () => script("holdKey", holdKeyLua, 3, "hold-key.lua"),
   rateHeld: () => script("rateHeld", rateHeldLua, 2, "rate-held.lua"),
   heldPage: () => script("heldPage", heldPageLua, 1, "held-page.lua"),

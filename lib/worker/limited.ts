@@ -17,7 +17,7 @@ import { type Logger, throttled } from "../log.ts";
 import { describeCause } from "../redis/cause.ts";
 import type { Redis } from "../redis/connect.ts";
 import type { Startable } from "./entries.ts";
-import { type Slot, slotAction } from "./limit-slot.ts";
+import { runningSlotMs, type Slot, slotAction } from "./limit-slot.ts";
 import type { QueueLimits } from "./queue-limits.ts";
 import type { Jobs } from "./running.ts";
 
@@ -29,8 +29,6 @@ import type { Jobs } from "./running.ts";
 export const LIMIT_HORIZON_MS = 1_000;
 /** Jobs kept to ask again (LimitGate.#later) before it is first swept of those gone. */
 const SWEEP_MIN = 64;
-/** A running slot outlives its attempt's time limit by this much (the outcome's write). */
-const SLOT_MARGIN_MS = 5_000;
 
 /** What a shard's gate needs of its worker. */
 export interface GateDeps {
@@ -168,7 +166,7 @@ export class LimitGate {
       jobs.map((j) => ({
         jobId: j.jobId,
         run: runToken(this.d.keys.shard, j.entryId, j.deliveries),
-        slotMs: this.d.limitMsOf(j.task) + LIMIT_HORIZON_MS + SLOT_MARGIN_MS,
+        slotMs: runningSlotMs(this.d.limitMsOf(j.task), LIMIT_HORIZON_MS),
         ...(j.limitKey !== undefined && { limitKey: j.limitKey }),
       })),
     ).finally(() => {

@@ -6,7 +6,7 @@
 import { holdKey } from "../engine/hold-key.ts";
 import { freeAndWake } from "../engine/key-wake.ts";
 import type { LimitKeys, QueueKeys } from "../engine/keys.ts";
-import type { LimitEnded, Woken } from "../engine/limit.ts";
+import type { LimitEnded, LimitProblemKind, Woken } from "../engine/limit.ts";
 import type { Limits } from "../engine/limits.ts";
 import { type Logger, throttled } from "../log.ts";
 import { describeCause, isTransient } from "../redis/cause.ts";
@@ -42,9 +42,10 @@ export class QueueLimits {
   #stopping = false;
   /**
    * Tells the log, once per key, of a limit key whose own keys hold another type (`<key> holds
-   * a <type>, not a <type>`: its jobs held by limit.lua, its slots left to free themselves).
+   * a <type>, not a <type>`: its jobs held by limit.lua, its slots left to free themselves), or
+   * of a waiting list's members that named no job, dropped (kind `dropped`).
    */
-  readonly corrupt: (problem: string) => void;
+  readonly corrupt: (problem: string, kind?: LimitProblemKind) => void;
 
   constructor(
     readonly lk: LimitKeys,

@@ -19,8 +19,12 @@
 -- ARGV[1] record prefix  ARGV[2] result prefix  ARGV[3] parked prefix  ARGV[4] group
 -- ARGV[5] the shard's id suffix (keys.ts idSuffix)  ARGV[6] most jobs removed per call
 -- ARGV[7] failure TTL (s): a removed parent's canceled outcome's
--- Returns {waiting, delayed, parked} removed by this call. Or an error reply `ERR courier: key
--- … holds a …` (nothing written).
+-- Returns {waiting, delayed, parked} removed by this call, and {id, limit key, …}: the removed
+-- jobs that had a limit key (their record's `k`): the caller drops them from
+-- their keys' waiting lists (under the queue's tag: another slot), where each would otherwise
+-- be woken in vain by a free (wake.lua finds no outcome to tell it ended), the real waiters
+-- behind left to their fallback. Or an error reply `ERR courier: key … holds a …` (nothing
+-- written).
 --- @include wrongtype
 --- @include counters
 --- @include clock
@@ -138,7 +142,15 @@ if left > 0 then
 end
 
 end_parents(gone)
+-- Each removed job's limit key, read before its record goes: a job that waited for a running
+-- slot was given away (hold.lua), so it has a record keeping its entry's `k` (one of another
+-- type has none).
+local keyed = {}
+for _, g in ipairs(gone) do
+  local ok, k = pcall(redis.call, 'HGET', ARGV[1] .. g[1], 'k')
+  if ok and type(k) == 'string' and k ~= '' then keyed[#keyed + 1], keyed[#keyed + 2] = g[1], k end
+end
 for _, g in ipairs(gone) do forget(g[1]) end
 local removed = waiting + delayed + parked
 if removed > 0 then add_count(KEYS[4], 'emptied', removed) end
-return { waiting, delayed, parked }
+return { waiting, delayed, parked, keyed }

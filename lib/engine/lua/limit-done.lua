@@ -6,17 +6,28 @@
 -- wake.lua could not move them, or whose hold found them ended) leave the list here, and the
 -- next are woken in their place: a gone waiter never swallows a wake.
 --
+-- The first write takes no memory (a run's ZREM, a gone waiter's, or the expired slots'
+-- ZREMRANGEBYSCORE): Redis checks maxmemory only before a script's first write, so a full
+-- Redis still frees slots (a write that takes memory first would have the free refused, OOM,
+-- and the key's waiters left to their fallback).
+--
 -- A run frees only its own running member (its token: limit.lua); the key hash's `run|<job id>`
 -- goes with it only while it names that run (a claimer's ask may have re-keyed it).
 --
--- KEYS[1] layout (hash: key_concurrency). The held keys (limit:keys) are not this script's: a key
---   leaves them when its last waiter starts, in limit.lua, never at a wake (a woken waiter may
---   find its slot taken and wait again, and rate-held.lua walks the list for held jobs).
+-- KEYS[1] layout (hash: key_concurrency)  KEYS[2] held keys (limit:keys): a key whose last
+--   waiter is dropped here (canceled, ended) leaves them, as limit.lua takes off a key whose
+--   last waiter starts, unless a hold (`held_until`) or its rate (a rate-held or rate-waking
+--   member due later: rate-held.lua walks the list for them) still holds it back; left, info
+--   showed it held, none waiting, till its listing's time (the first running slot's expiry,
+--   186 s by default). Never at a wake: a woken waiter keeps its place in the list (it may find
+--   its slot taken and wait again).
 -- ARGV[1] running prefix  ARGV[2] waiting prefix  ARGV[3] key hash prefix
--- ARGV[4] the number E of ended runs
--- ARGV[5..4+3E] triples: the run's token, limit key, job id
--- ARGV[5+3E..] pairs: waiting member `<shard>|<job id>` gone, limit key; a member '' names a
---   key whose waiters are woken to its free slots only (its key concurrency raised or removed);
+-- ARGV[4] the number E of ended runs  ARGV[5] rate-held prefix  ARGV[6] rate-waking prefix
+-- ARGV[7..6+3E] triples: the run's token, limit key, job id
+-- ARGV[7+3E..] pairs: waiting member `<shard>|<job id>` gone, limit key; a member '' or a
+--   count names a key whose waiters are woken to its free slots only (its key concurrency
+--   raised or removed), the count being the waiters its earlier calls woke (not started yet:
+--   their slots are as good as taken, so they are not woken to twice);
 --   a member '?' a key of a free tried again (its first call's reply lost, or its wakes failed
 --   and could not be undone): its waiters still marked woken (scored negative, never started)
 --   may never have been moved, so they are named again first, in order, each taking one of the
@@ -24,14 +35,16 @@
 --   ones as usual
 -- Returns pairs: each woken job's waiting member, `<shard>|<job id>`, and its limit key (the
 -- worker moves each from its shard's delayed set to its stream: wake.lua); then, for each key
--- whose running set, waiting list or hash holds another type (a hand edit), the pair `!`,
--- `<key> holds a <type>, not a <type>`: nothing of that key is read or written (its slots free
--- themselves at their expiry; limit.lua holds its jobs meanwhile), the other keys' are freed;
--- for each waiting list that held members naming no job of the queue (a hand edit: no
--- `<shard>|<job id>` as limit.lua writes it, a shard past the layout's count, an id no job may
--- have), the pair `!`, `<waiting list>: <n> members naming no job of the queue dropped, the
--- first "<member>"`: woken, each would take a free slot in vain (never started, so never
--- dropped), and the waiters behind it would wait for their fallback.
+-- whose running set, waiting list or hash holds another type (a hand edit), the pair
+-- `!unreadable`, `<key> holds a <type>, not a <type>`: nothing of that key is read or written
+-- (its slots free themselves at their expiry; limit.lua holds its jobs meanwhile), the other
+-- keys' are freed; for each waiting list that held members naming no job of the queue (a hand
+-- edit: no `<shard>|<job id>` as limit.lua writes it, a shard past the layout's count, an id no
+-- job may have), the pair `!dropped`, `<waiting list>: <n> members naming no job of the queue
+-- dropped, the first "<member>"`: woken, each would take a free slot in vain (never started, so
+-- never dropped), and the waiters behind it would wait for their fallback. Two markers, not
+-- one: a key's or a member's text may hold any words (` holds a ` too), so the text never says
+-- which problem it is.
 -- Or an error reply `ERR courier: key … holds a …` for the layout key (nothing written).
 --- @include clock
 --- @include wrongtype
@@ -43,8 +56,13 @@ local layout = redis.call('HMGET', KEYS[1], 'key_concurrency', 'shards')
 local kc = tonumber(layout[1])
 -- A one-shard queue's layout has no count (layout.lua).
 local shards = count(layout[2]) or 1
-local last = 4 + 3 * tonumber(ARGV[4])
+local last = 6 + 3 * tonumber(ARGV[4])
 local woken, keys = {}, {}
+-- A running member expiring past any slot limit.lua gives (its RUNNING_MOST_MS: `inf`, a hand
+-- edit) is dropped as an expired one: kept, it took one of the key's free slots for ever.
+local RUNNING_MOST_MS = 1000000000 + 2 * 86400000
+-- Waiters of one key woken per call at most (WAKE_MOST_PER_CALL, lib/engine/key-wake.ts).
+local WAKE_MOST = 100
 
 -- Whether a limit key's own keys are usable (each key checked once per call); one that is not
 -- is said once at the end of the reply.
@@ -57,7 +75,7 @@ local function usable(key)
   return not problems[key]
 end
 
-for i = 5, last, 3 do
+for i = 7, last, 3 do
   local token, key, id = ARGV[i], ARGV[i + 1], ARGV[i + 2]
   if usable(key) then
     redis.call('ZREM', ARGV[1] .. key, token)
@@ -67,12 +85,15 @@ for i = 5, last, 3 do
     keys[key] = true
   end
 end
-local again = {}
+local again, before = {}, {}
 for i = last + 1, #ARGV, 2 do
   if usable(ARGV[i + 1]) then
+    local count = string.match(ARGV[i], '^%d*$')
     if ARGV[i] == '?' then
       again[ARGV[i + 1]] = true
-    elseif ARGV[i] ~= '' then
+    elseif count then
+      before[ARGV[i + 1]] = tonumber(count) or 0
+    else
       redis.call('ZREM', ARGV[2] .. ARGV[i + 1], ARGV[i])
     end
     keys[ARGV[i + 1]] = true
@@ -110,12 +131,29 @@ local function first_waiters(waiting, from, to, want, mark)
   end
   return got
 end
+-- Takes `key` off the held keys when it has no waiter left and nothing else holds it back (see
+-- KEYS[2]); a rate-held or rate-waking set of another type keeps it listed (limit.lua's way).
+local function unlist_if_free(key, waiting)
+  if not redis.call('ZSCORE', KEYS[2], key) or redis.call('EXISTS', waiting) == 1 then return end
+  local held = tonumber(redis.call('HGET', ARGV[3] .. key, 'held_until'))
+  if held and held > now then return end
+  for _, prefix in ipairs({ ARGV[5], ARGV[6] }) do
+    local read, later = pcall(redis.call, 'ZRANGEBYSCORE', prefix .. key, '(' .. now, '+inf',
+      'LIMIT', 0, 1)
+    if not read or #later > 0 then return end
+  end
+  redis.call('ZREM', KEYS[2], key)
+end
 for key in pairs(keys) do
   local running, waiting = ARGV[1] .. key, ARGV[2] .. key
   redis.call('ZREMRANGEBYSCORE', running, '-inf', now)
-  -- No concurrency any more (the limit was cleared): wake them all, 100 per call (a key
-  -- concurrency removed calls again for a key that had more: wakeKeyWaiters).
-  local free = kc and (kc - redis.call('ZCARD', running)) or 100
+  redis.call('ZREMRANGEBYSCORE', running, '(' .. (now + RUNNING_MOST_MS), '+inf')
+  -- No concurrency any more (the limit was cleared): wake them all. At most WAKE_MOST a key
+  -- per call, however many slots are free (a key concurrency raised far or removed over a
+  -- backlog: 100,000 woken in one call held Redis 2.6 s and made a reply of 200,000 strings);
+  -- wakeKeyWaiters calls again for a key that woke that many, with the count woken so far.
+  local free = kc and (kc - redis.call('ZCARD', running) - (before[key] or 0)) or WAKE_MOST
+  if free > WAKE_MOST then free = WAKE_MOST end
   if again[key] and free > 0 then
     -- Scored -place: from the first place on.
     for _, m in ipairs(first_waiters(waiting, '(0', '-inf', free, false)) do
@@ -130,13 +168,14 @@ for key in pairs(keys) do
       woken[#woken + 1] = key
     end
   end
+  unlist_if_free(key, waiting)
 end
 for _, problem in pairs(problems) do
-  if problem then woken[#woken + 1], woken[#woken + 2] = '!', problem end
+  if problem then woken[#woken + 1], woken[#woken + 2] = '!unreadable', problem end
 end
 for waiting, d in pairs(dropped) do
   local first = cjson.encode(string.sub(d.first, 1, 100))
-  woken[#woken + 1] = '!'
+  woken[#woken + 1] = '!dropped'
   woken[#woken + 1] = waiting .. ': ' .. d.n .. ' members naming no job of the queue dropped, the first ' .. first
 end
 return woken

@@ -97,6 +97,12 @@ end
 -- A key's `held_until` is a hold while it is at most HOLD_MAX_MS (a day, lib/engine/hold-key.ts)
 -- and a day for another node's clock ahead: past that (`inf`, `1e300`) no hold gave it.
 local HELD_MOST_MS = 2 * 86400000
+-- A running slot expires at most the longest time limit (INTERVAL_LIMIT_MS, lib/config.ts: a
+-- task of no limit is held that long, runningSlotMs), the horizon and a margin after its start;
+-- RUNNING_MOST_MS allows two days for those and another node's clock. A member past that (`inf`,
+-- `1e300`: a hand edit, or a slot an earlier Courier took for a task of no limit) is dropped
+-- as an expired one is: kept, it held one of the key's slots for ever.
+local RUNNING_MOST_MS = 1000000000 + 2 * 86400000
 
 local qr, kr = rate_of(cfg[1]), rate_of(cfg[3])
 local kc = tonumber(cfg[2])
@@ -282,6 +288,7 @@ local function decide(id, key, hold_ms, token)
     if held > now and held <= now + HELD_MOST_MS then return 'H ' .. held .. ' held' end
     if kc then
       redis.call('ZREMRANGEBYSCORE', running, '-inf', now)
+      redis.call('ZREMRANGEBYSCORE', running, '(' .. (now + RUNNING_MOST_MS), '+inf')
       local prev = redis.call('HGET', khash, 'run|' .. id)
       local mine = redis.call('ZSCORE', running, token) or (prev and redis.call('ZSCORE', running, prev))
       if not mine and redis.call('ZCARD', running) >= kc then
@@ -291,7 +298,11 @@ local function decide(id, key, hold_ms, token)
     end
     if kr then
       local ktat = slot_or_none(kt[1])
+      -- The last rate hold's due time; one no hold could write (`inf`, `nan`, past 2^53: a hand
+      -- edit) is none: read as it was, `inf` raised after the call's first writes (PEXPIRE of
+      -- inf), failing every call with a job of the key, and a huge one held its jobs for ages.
       local hold_next = tonumber(kt[3])
+      if hold_next and not (hold_next < 2 ^ 53) then hold_next = nil end
       if kt[4] and kt[4] ~= cfg[3] then
         -- The key rate changed since its next slot was set: retimed (as the queue's), and the
         -- schedule of its held jobs, spaced by the old rate, starts again.
@@ -357,4 +368,8 @@ if tat_changed then
   if cfg[4] ~= cfg[1] then redis.call('HSET', KEYS[1], 'tat_rate', cfg[1]) end
 end
 redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', '(' .. now)
+-- And those past any time a listing is given (a slot, a hold, a rate hold: below 2^53, as
+-- hold_next is read): `inf` from an earlier Courier's endless slot, or a hand edit, listed the
+-- key for ever (info: "in Infinityd").
+redis.call('ZREMRANGEBYSCORE', KEYS[4], '(' .. 2 ^ 53, '+inf')
 return out
