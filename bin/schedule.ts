@@ -3,6 +3,7 @@
 // each a citty subcommand with its own options and --help. Workers fire them (and `run`).
 import { defineCommand } from "citty";
 import { addSpec, listSchedules, scheduleJson } from "../lib/cli/schedule.ts";
+import { onStopSignals } from "../lib/cli/stop-signals.ts";
 import { writeOut } from "../lib/cli/write-out.ts";
 import { defaults } from "../lib/config.ts";
 import { CourierError, InputError } from "../lib/errors.ts";
@@ -156,7 +157,7 @@ const runCommand = defineCommand({
   meta: {
     name: "run",
     description:
-      "Run a standalone scheduler until SIGINT/SIGTERM: it fires every queue's schedules (or those of --queue), as workers do for their queues. Any number of schedulers and workers fire a tick once.",
+      "Run a standalone scheduler until SIGINT/SIGTERM/SIGHUP: it fires every queue's schedules (or those of --queue), as workers do for their queues. Any number of schedulers and workers fire a tick once.",
   },
   args: {
     ...connection,
@@ -185,12 +186,13 @@ const runCommand = defineCommand({
         "--queue: a queue name in the list is empty (give names, comma-separated)",
       );
     }
+    // Listening before the start: a signal meanwhile stops it once started, where the default
+    // action killed it (one sent on seeing "scheduler started" could still find no handler).
+    const stopped = new Promise<void>((resolve) => {
+      onStopSignals(() => resolve(), { once: true });
+    });
     const scheduler = await startScheduler({ redisUrl, prefix, queues, logger });
     logger.log("info", "scheduler started", { queues: queues.join(",") || "all" });
-    const stopped = new Promise<void>((resolve) => {
-      process.once("SIGINT", () => resolve());
-      process.once("SIGTERM", () => resolve());
-    });
     await stopped;
     await scheduler.stop();
     logger.log("info", "scheduler stopped", {});

@@ -184,6 +184,8 @@ export const inputMutants: Mutant[] = [
     "    const exit = code === 0 ? 70 : code;\n", "    if (code !== 0) return;\n    const exit = 70;\n", [T("worker.task-modules")]),
   m("worker-cli-second-signal-told-as-task-exit", "lib/cli/worker.ts", "a second signal's exit 130 is the worker's own, not told as a task's process.exit",
     "      process.off(\"exit\", onExit); // this exit is ours, said above\n", "", [T("cli.crash")]),
+  m("stop-signals-no-sighup", "lib/cli/stop-signals.ts", "SIGHUP (a terminal closed) stops a worker, scheduler or dashboard gracefully, exit 0, not at once (129)",
+    "[\"SIGINT\", \"SIGTERM\", \"SIGHUP\"] as const", "[\"SIGINT\", \"SIGTERM\"] as const", [T("worker.sighup")]),
   m("options-url-printed", "lib/options.ts", "a Queue, Admin or Worker printed (console.log, JSON.stringify) shows its Redis URL masked",
     "  return maskedWhenShown(o);\n", "  return o;\n", [T("secrets.printed")]),
   m("link-url-property", "lib/redis/link.ts", "a worker's connections keep the Redis URL in a private field, not a printed property",
