@@ -41,6 +41,10 @@ export async function runCli<T extends ArgsDef>(
       process.exit(EXIT.ok);
     }
     checkArgs(found.own, (await resolveValue(found.target.args)) as ArgDefs);
+    // Closed before we started (`>&-`): told as a closed pipe is, at the first write, by every
+    // command whose output is its answer. It went to the runtime's stand-in /dev/null: `result`
+    // exited 0 or 3 having shown nothing, `cancel` 0 without the ids it canceled.
+    if (!LOGGERS.has(found.target) && stdoutClosedAtStart()) failStdoutWrites();
     await runCommand(cmd, { rawArgs: found.ordered });
   } catch (err) {
     // A write that failed as standard output closed: the closed pipe's handler below says so
@@ -86,8 +90,18 @@ let stdoutClosed = false;
  */
 export function handleClosedPipeInCommand(): void {
   ownPipeHandling = true;
-  // Closed before we started (`>&-`): told as a closed pipe is, at the first write.
-  if (stdoutClosedAtStart()) failStdoutWrites();
+}
+
+/** The long-running commands whose output is a log (runsWithStdoutClosed). */
+const LOGGERS = new WeakSet<CommandDef>();
+
+/**
+ * A command whose standard output is its log (a worker, a scheduler, the dashboard, the
+ * stack) runs on with it closed at start (`worker >&- &`), its lines going nowhere, as before:
+ * the first would otherwise stop it at once.
+ */
+export function runsWithStdoutClosed<T extends ArgsDef>(cmd: CommandDef<T>): void {
+  LOGGERS.add(cmd as CommandDef);
 }
 
 /**

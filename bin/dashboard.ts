@@ -8,7 +8,14 @@ import { dashboardDefaults } from "../lib/dashboard/options.ts";
 import { startDashboard } from "../lib/dashboard/server.ts";
 import { shownInput } from "../lib/safe-text.ts";
 import { withPortHint } from "../lib/worker/health.ts";
-import { commonArgs, intArgOrEnv, queueArgs, runCli, UsageError } from "./_cli.ts";
+import {
+  commonArgs,
+  intArgOrEnv,
+  queueArgs,
+  runCli,
+  runsWithStdoutClosed,
+  UsageError,
+} from "./_cli.ts";
 
 const command = defineCommand({
   meta: {
@@ -75,6 +82,7 @@ const command = defineCommand({
     await dashboard.stop();
   },
 });
+runsWithStdoutClosed(command); // its output is a log
 
 /** An address of digits and dots must be a real IPv4 address (256.1.1.1 is not one). */
 function listenHost(host: string | undefined): string | undefined {

@@ -12,7 +12,15 @@ import { safeText, shownId } from "../lib/safe-text.ts";
 import { startScheduler } from "../lib/schedule/scheduler.ts";
 import { Schedules } from "../lib/schedule/schedules.ts";
 import { checkSpec } from "../lib/schedule/spec.ts";
-import { commonArgs, EXIT, printJson, queueArgs, runCli, UsageError } from "./_cli.ts";
+import {
+  commonArgs,
+  EXIT,
+  printJson,
+  queueArgs,
+  runCli,
+  runsWithStdoutClosed,
+  UsageError,
+} from "./_cli.ts";
 
 const json = { type: "boolean", description: "Print JSON instead of text" } as const;
 const name = { type: "positional", description: "The schedule's name", required: true } as const;
@@ -198,6 +206,7 @@ const runCommand = defineCommand({
     logger.log("info", "scheduler stopped", {});
   },
 });
+runsWithStdoutClosed(runCommand); // its output is a log
 
 const command = defineCommand({
   meta: {

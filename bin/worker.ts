@@ -19,6 +19,7 @@ import {
   intArg,
   queueArgs,
   runCli,
+  runsWithStdoutClosed,
   shardsArg,
   shardsArgs,
   UsageError,
@@ -140,6 +141,7 @@ const command = defineCommand({
     process.exit(0);
   },
 });
+runsWithStdoutClosed(command); // its output is a log
 
 /** The health server's port and address: an address alone would be ignored (no server), so it is refused. */
 function healthArgs(args: { "health-port"?: string; "health-host"?: string }) {

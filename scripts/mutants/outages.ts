@@ -108,9 +108,11 @@ export const outageMutants: Mutant[] = [
     "  const n = typeof value === \"string\" && /^\\d+$/.test(value) ? Number(value) : Number.NaN;",
     "  const n = Number(value);", [T]),
   // trigger with stdout closed before it started (lib/cli/closed-stdout.ts).
-  m("closed-stdout-unchecked", "bin/_cli.ts", "trigger >&- says how far it got, exit 141, as for a closed pipe",
-    "  if (stdoutClosedAtStart()) failStdoutWrites();",
+  m("closed-stdout-unchecked", "bin/_cli.ts", "a command run with stdout closed (>&-) says so, exit 141 (trigger: how far it got), as for a closed pipe",
+    "    if (!LOGGERS.has(found.target) && stdoutClosedAtStart()) failStdoutWrites();",
     "", [C]),
+  m("closed-stdout-stops-loggers", "bin/_cli.ts", "a worker run with stdout closed (>&-) works on, its log going nowhere",
+    "!LOGGERS.has(found.target) && stdoutClosedAtStart()", "stdoutClosedAtStart()", [C]),
   m("closed-stdout-ebadf-unhandled", "lib/cli/closed-stdout.ts", "a write to a closed descriptor (EBADF) is a closed output",
     "  return code === \"EPIPE\" || code === \"EBADF\";",
     "  return code === \"EPIPE\";", [C]),
