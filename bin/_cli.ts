@@ -49,7 +49,14 @@ export async function runCli<T extends ArgsDef>(
   } catch (err) {
     // A write that failed as standard output closed: the closed pipe's handler below says so
     // and exits 141; this one must not race it with an "unexpected error".
-    if (stdoutClosed && !ownPipeHandling && isClosedOutput(err)) return await new Promise(() => {});
+    if (stdoutClosed && !ownPipeHandling && isClosedOutput(err)) {
+      // Sent SIGTERM there (it stops gracefully): the failed write ended it as the stop would
+      // have, with its own code (process.exitCode; the output it could not write keeps the
+      // process up). Left waiting for an exit nobody made, `queue events | head -1` never
+      // ended, and spun a core.
+      if (stoppedByClosedPipe) process.exit();
+      return await new Promise(() => {});
+    }
     const [code, described] = describeFailure(err);
     const message = described + urlSourceHint(err, rawArgs);
     // A bug's report keeps its stack whole; any other line is bounded, whatever it quotes.
@@ -83,6 +90,8 @@ async function exitAfterError(code: number, text: string): Promise<never> {
 let ownPipeHandling = false;
 /** Standard output was found closed (quietOnClosedPipe). */
 let stdoutClosed = false;
+/** …and the command was sent SIGTERM for it, to stop as on Ctrl-C. */
+let stoppedByClosedPipe = false;
 
 /**
  * For a command that reports a closed standard output itself (`trigger` says how far it got):
@@ -123,6 +132,7 @@ function quietOnClosedPipe(): void {
     if (stdoutClosed || ownPipeHandling) return;
     stdoutClosed = true;
     if (process.listenerCount("SIGTERM") > 0) {
+      stoppedByClosedPipe = true;
       process.kill(process.pid, "SIGTERM");
       return;
     }

@@ -111,6 +111,8 @@ export const outageMutants: Mutant[] = [
   m("closed-stdout-unchecked", "bin/_cli.ts", "a command run with stdout closed (>&-) says so, exit 141 (trigger: how far it got), as for a closed pipe",
     "    if (!LOGGERS.has(found.target) && stdoutClosedAtStart()) failStdoutWrites();",
     "", [C]),
+  m("closed-pipe-graceful-end-waits", "bin/_cli.ts", "queue events | head -1 ends at the next event (exit 0), not waits for ever spinning a core",
+    "      if (stoppedByClosedPipe) process.exit();\n", "", ["tests/queue.events.cli.test.ts"]),
   m("closed-stdout-stops-loggers", "bin/_cli.ts", "a worker run with stdout closed (>&-) works on, its log going nowhere",
     "!LOGGERS.has(found.target) && stdoutClosedAtStart()", "stdoutClosedAtStart()", [C]),
   m("closed-stdout-ebadf-unhandled", "lib/cli/closed-stdout.ts", "a write to a closed descriptor (EBADF) is a closed output",
