@@ -5,6 +5,7 @@
 import { type ArgsDef, type CommandDef, renderUsage, runCommand } from "citty";
 import { type ArgDefs, checkArgs } from "../lib/cli/args.ts";
 import { failStdoutWrites, isClosedOutput, stdoutClosedAtStart } from "../lib/cli/closed-stdout.ts";
+import { stopSelf } from "../lib/cli/stop-signals.ts";
 import { urlSourceHint } from "../lib/cli/url-source.ts";
 import { UnavailableError } from "../lib/errors.ts";
 import { safeJson, safeText, shownInput } from "../lib/safe-text.ts";
@@ -133,7 +134,7 @@ function quietOnClosedPipe(): void {
     stdoutClosed = true;
     if (process.listenerCount("SIGTERM") > 0) {
       stoppedByClosedPipe = true;
-      process.kill(process.pid, "SIGTERM");
+      stopSelf();
       return;
     }
     const [, line] = describeFailure(new UsageError("standard output closed; stopped there"));

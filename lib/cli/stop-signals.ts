@@ -22,3 +22,24 @@ export function onStopSignals(
     for (const name of STOP_SIGNALS) process.off(name, handler);
   };
 }
+
+/** SIGTERMs this process sent itself (stopSelf) and no handler has taken yet. */
+let selfSent = 0;
+
+/**
+ * Stops the command as a SIGTERM does, told apart from one sent from outside: its output's
+ * reader gone (`worker | tee log`, tee ended by the same Ctrl-C or hang-up), the worker's
+ * "stopping" line met the closed pipe, and this SIGTERM counted as a second signal: exit 130
+ * at once, its running jobs left to lapsed leases.
+ */
+export function stopSelf(): void {
+  selfSent++;
+  process.kill(process.pid, "SIGTERM");
+}
+
+/** Whether the SIGTERM being handled is one stopSelf sent (each is answered once). */
+export function sentBySelf(signal: NodeJS.Signals): boolean {
+  if (signal !== "SIGTERM" || selfSent === 0) return false;
+  selfSent--;
+  return true;
+}

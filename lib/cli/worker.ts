@@ -10,7 +10,7 @@ import { clipError, describeError } from "../errors.ts";
 import { createLogger, type LogFormat } from "../log.ts";
 import type { Task } from "../types.ts";
 import { Worker, type WorkerConfig } from "../worker/worker.ts";
-import { onStopSignals } from "./stop-signals.ts";
+import { onStopSignals, sentBySelf } from "./stop-signals.ts";
 
 export interface RunWorkerOptions extends Omit<WorkerConfig, "tasks" | "logger"> {
   // biome-ignore lint/suspicious/noExplicitAny: tasks of any payload type live side by side
@@ -40,6 +40,8 @@ export async function runWorker(options: RunWorkerOptions): Promise<Worker> {
   let worker: Worker | null = null;
   let signals = 0;
   const onSignal = (signal: NodeJS.Signals) => {
+    // Its output closed (stopSelf): a stop, never the second signal that gives up on the drain.
+    if (sentBySelf(signal) && signals > 0) return;
     signals++;
     if (signals > 1) {
       logger.log("warn", "second signal: exiting now; unfinished jobs will be claimed by others", {

@@ -186,6 +186,8 @@ export const inputMutants: Mutant[] = [
     "      process.off(\"exit\", onExit); // this exit is ours, said above\n", "", [T("cli.crash")]),
   m("stop-signals-no-sighup", "lib/cli/stop-signals.ts", "SIGHUP (a terminal closed) stops a worker, scheduler or dashboard gracefully, exit 0, not at once (129)",
     "[\"SIGINT\", \"SIGTERM\", \"SIGHUP\"] as const", "[\"SIGINT\", \"SIGTERM\"] as const", [T("worker.sighup")]),
+  m("closed-pipe-stop-counted-second", "lib/cli/worker.ts", "a worker whose log's reader goes with the signal (worker | tee, Ctrl-C) still stops gracefully, not exit 130",
+    "    if (sentBySelf(signal) && signals > 0) return;\n", "", [T("worker.sighup")]),
   m("options-url-printed", "lib/options.ts", "a Queue, Admin or Worker printed (console.log, JSON.stringify) shows its Redis URL masked",
     "  return maskedWhenShown(o);\n", "  return o;\n", [T("secrets.printed")]),
   m("link-url-property", "lib/redis/link.ts", "a worker's connections keep the Redis URL in a private field, not a printed property",
