@@ -2,9 +2,33 @@
 // events`, the stack) stops gracefully on: SIGINT (Ctrl-C), SIGTERM (a supervisor) and SIGHUP
 // (its terminal closed: an ssh session dropped). Left to its default action, SIGHUP ended a
 // worker at once (exit 129), its running jobs claimed by others only after their leases lapsed.
+// A process started with SIGHUP ignored (`nohup`) keeps it ignored.
 
-export const STOP_SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
-export type StopSignal = (typeof STOP_SIGNALS)[number];
+import { readFileSync } from "node:fs";
+
+export type StopSignal = "SIGINT" | "SIGTERM" | "SIGHUP";
+
+/**
+ * Whether SIGHUP was ignored when the process started (`nohup courier worker &`): the SigIgn
+ * mask of /proc/self/status (SIGHUP, signal 1, its lowest bit), read before any handler is
+ * installed, since one replaces the ignore: the worker then stopped when the session it was
+ * meant to outlive ended. Linux, where /proc says; elsewhere false.
+ */
+export function hangupIgnored(status = "/proc/self/status"): boolean {
+  let text: string;
+  try {
+    text = readFileSync(status, "utf8");
+  } catch {
+    return false; // no /proc: not known, taken as not ignored
+  }
+  const mask = /^SigIgn:\s*([0-9a-f]+)$/m.exec(text)?.[1];
+  return mask !== undefined && (Number.parseInt(mask.slice(-1), 16) & 1) === 1;
+}
+
+/** Read once at load, before this module's handlers can replace an ignored SIGHUP. */
+export const STOP_SIGNALS: readonly StopSignal[] = hangupIgnored()
+  ? ["SIGINT", "SIGTERM"]
+  : ["SIGINT", "SIGTERM", "SIGHUP"];
 
 /**
  * Calls `handler` on each stop signal (`once`: on the first of each name only); returns the
