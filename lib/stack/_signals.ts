@@ -40,7 +40,7 @@ export interface Signals {
   dispose(): void;
 }
 
-/** Listens for SIGINT, SIGTERM and SIGHUP until dispose(). */
+/** Listens for SIGINT, SIGTERM and SIGHUP (not when ignored at start: `nohup`) until dispose(). */
 export function listenForSignals(now: () => number = () => performance.now()): Signals {
   const first = Promise.withResolvers<SignalName>();
   const second = Promise.withResolvers<SignalName>();
