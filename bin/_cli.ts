@@ -45,7 +45,10 @@ export async function runCli<T extends ArgsDef>(
     // Closed before we started (`>&-`): told as a closed pipe is, at the first write, by every
     // command whose output is its answer. It went to the runtime's stand-in /dev/null: `result`
     // exited 0 or 3 having shown nothing, `cancel` 0 without the ids it canceled.
-    if (!LOGGERS.has(found.target) && stdoutClosedAtStart()) failStdoutWrites();
+    if (!LOGGERS.has(found.target) && stdoutClosedAtStart()) {
+      closedAtStart = true;
+      failStdoutWrites();
+    }
     await runCommand(cmd, { rawArgs: found.ordered });
   } catch (err) {
     // A write that failed as standard output closed: the closed pipe's handler below says so
@@ -91,6 +94,8 @@ async function exitAfterError(code: number, text: string): Promise<never> {
 let ownPipeHandling = false;
 /** Standard output was found closed (quietOnClosedPipe). */
 let stdoutClosed = false;
+/** Closed before the command started (`>&-`): no reader that had seen enough, a mistake. */
+let closedAtStart = false;
 /** …and the command was sent SIGTERM for it, to stop as on Ctrl-C. */
 let stoppedByClosedPipe = false;
 
@@ -132,7 +137,9 @@ function quietOnClosedPipe(): void {
     if (!isClosedOutput(err)) throw err;
     if (stdoutClosed || ownPipeHandling) return;
     stdoutClosed = true;
-    if (process.listenerCount("SIGTERM") > 0) {
+    // Closed at start, a command that repeats (`info --watch >&-`) ended as on Ctrl-C, exit 0,
+    // having shown nothing: said as any other command's, exit 141.
+    if (!closedAtStart && process.listenerCount("SIGTERM") > 0) {
       stoppedByClosedPipe = true;
       stopSelf();
       return;

@@ -88,6 +88,7 @@ test.each([
   ["result", (id: string) => ["--json", id]],
   ["cancel", (id: string) => [id]],
   ["info", () => ["--json"]],
+  ["info", () => ["--watch"]], // it ended as on Ctrl-C, exit 0, having shown nothing
   ["dead", () => ["list"]],
   ["queue", () => ["jobs", "default", "--state", "waiting"]],
   ["schedule", () => ["list"]],

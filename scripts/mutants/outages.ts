@@ -109,10 +109,11 @@ export const outageMutants: Mutant[] = [
     "  const n = Number(value);", [T]),
   // trigger with stdout closed before it started (lib/cli/closed-stdout.ts).
   m("closed-stdout-unchecked", "bin/_cli.ts", "a command run with stdout closed (>&-) says so, exit 141 (trigger: how far it got), as for a closed pipe",
-    "    if (!LOGGERS.has(found.target) && stdoutClosedAtStart()) failStdoutWrites();",
-    "", [C]),
+    "      failStdoutWrites();\n", "", [C]),
   m("closed-pipe-graceful-end-waits", "bin/_cli.ts", "queue events | head -1 ends at the next event (exit 0), not waits for ever spinning a core",
     "      if (stoppedByClosedPipe) process.exit();\n", "", ["tests/queue.events.cli.test.ts"]),
+  m("closed-stdout-watch-ends-quiet", "bin/_cli.ts", "info --watch >&- says its stdout is closed, exit 141, not ends as on Ctrl-C (exit 0)",
+    "!closedAtStart && process.listenerCount", "process.listenerCount", [C]),
   m("closed-stdout-stops-loggers", "bin/_cli.ts", "a worker run with stdout closed (>&-) works on, its log going nowhere",
     "!LOGGERS.has(found.target) && stdoutClosedAtStart()", "stdoutClosedAtStart()", [C]),
   m("closed-stdout-ebadf-unhandled", "lib/cli/closed-stdout.ts", "a write to a closed descriptor (EBADF) is a closed output",
