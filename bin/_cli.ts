@@ -5,6 +5,7 @@
 import { type ArgsDef, type CommandDef, renderUsage, runCommand } from "citty";
 import { type ArgDefs, checkArgs } from "../lib/cli/args.ts";
 import { failStdoutWrites, isClosedOutput, stdoutClosedAtStart } from "../lib/cli/closed-stdout.ts";
+import { stopSelf } from "../lib/cli/stop-signals.ts";
 import { urlSourceHint } from "../lib/cli/url-source.ts";
 import { UnavailableError } from "../lib/errors.ts";
 import { safeJson, safeText, shownInput } from "../lib/safe-text.ts";
@@ -41,11 +42,25 @@ export async function runCli<T extends ArgsDef>(
       process.exit(EXIT.ok);
     }
     checkArgs(found.own, (await resolveValue(found.target.args)) as ArgDefs);
+    // Closed before we started (`>&-`): told as a closed pipe is, at the first write, by every
+    // command whose output is its answer. It went to the runtime's stand-in /dev/null: `result`
+    // exited 0 or 3 having shown nothing, `cancel` 0 without the ids it canceled.
+    if (!LOGGERS.has(found.target) && stdoutClosedAtStart()) {
+      closedAtStart = true;
+      failStdoutWrites();
+    }
     await runCommand(cmd, { rawArgs: found.ordered });
   } catch (err) {
     // A write that failed as standard output closed: the closed pipe's handler below says so
     // and exits 141; this one must not race it with an "unexpected error".
-    if (stdoutClosed && !ownPipeHandling && isClosedOutput(err)) return await new Promise(() => {});
+    if (stdoutClosed && !ownPipeHandling && isClosedOutput(err)) {
+      // Sent SIGTERM there (it stops gracefully): the failed write ended it as the stop would
+      // have, with its own code (process.exitCode; the output it could not write keeps the
+      // process up). Left waiting for an exit nobody made, `queue events | head -1` never
+      // ended, and spun a core.
+      if (stoppedByClosedPipe) process.exit();
+      return await new Promise(() => {});
+    }
     const [code, described] = describeFailure(err);
     const message = described + urlSourceHint(err, rawArgs);
     // A bug's report keeps its stack whole; any other line is bounded, whatever it quotes.
@@ -79,6 +94,10 @@ async function exitAfterError(code: number, text: string): Promise<never> {
 let ownPipeHandling = false;
 /** Standard output was found closed (quietOnClosedPipe). */
 let stdoutClosed = false;
+/** Closed before the command started (`>&-`): no reader that had seen enough, a mistake. */
+let closedAtStart = false;
+/** …and the command was sent SIGTERM for it, to stop as on Ctrl-C. */
+let stoppedByClosedPipe = false;
 
 /**
  * For a command that reports a closed standard output itself (`trigger` says how far it got):
@@ -86,8 +105,18 @@ let stdoutClosed = false;
  */
 export function handleClosedPipeInCommand(): void {
   ownPipeHandling = true;
-  // Closed before we started (`>&-`): told as a closed pipe is, at the first write.
-  if (stdoutClosedAtStart()) failStdoutWrites();
+}
+
+/** The long-running commands whose output is a log (runsWithStdoutClosed). */
+const LOGGERS = new WeakSet<CommandDef>();
+
+/**
+ * A command whose standard output is its log (a worker, a scheduler, the dashboard, the
+ * stack) runs on with it closed at start (`worker >&- &`), its lines going nowhere, as before:
+ * the first would otherwise stop it at once.
+ */
+export function runsWithStdoutClosed<T extends ArgsDef>(cmd: CommandDef<T>): void {
+  LOGGERS.add(cmd as CommandDef);
 }
 
 /**
@@ -108,8 +137,11 @@ function quietOnClosedPipe(): void {
     if (!isClosedOutput(err)) throw err;
     if (stdoutClosed || ownPipeHandling) return;
     stdoutClosed = true;
-    if (process.listenerCount("SIGTERM") > 0) {
-      process.kill(process.pid, "SIGTERM");
+    // Closed at start, a command that repeats (`info --watch >&-`) ended as on Ctrl-C, exit 0,
+    // having shown nothing: said as any other command's, exit 141.
+    if (!closedAtStart && process.listenerCount("SIGTERM") > 0) {
+      stoppedByClosedPipe = true;
+      stopSelf();
       return;
     }
     const [, line] = describeFailure(new UsageError("standard output closed; stopped there"));

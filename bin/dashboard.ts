@@ -3,17 +3,25 @@
 // [--max-live N]`.
 import { isIPv4 } from "node:net";
 import { defineCommand } from "citty";
+import { onStopSignals } from "../lib/cli/stop-signals.ts";
 import { dashboardDefaults } from "../lib/dashboard/options.ts";
 import { startDashboard } from "../lib/dashboard/server.ts";
 import { shownInput } from "../lib/safe-text.ts";
 import { withPortHint } from "../lib/worker/health.ts";
-import { commonArgs, intArgOrEnv, queueArgs, runCli, UsageError } from "./_cli.ts";
+import {
+  commonArgs,
+  intArgOrEnv,
+  queueArgs,
+  runCli,
+  runsWithStdoutClosed,
+  UsageError,
+} from "./_cli.ts";
 
 const command = defineCommand({
   meta: {
     name: "dashboard",
     description:
-      "Serve a live dashboard of the queues under the prefix (counts, throughput, workers, failures, dead letters, jobs; --queue is the one it opens on), its JSON API under /api/ and Prometheus metrics at /metrics. Actions (requeue, delete and requeue all dead jobs, cancel a job, trigger a URL, pause, resume and empty the queue, a schedule's pause and resume) are off unless a token is given; requests must then carry it. Stops on SIGINT/SIGTERM.",
+      "Serve a live dashboard of the queues under the prefix (counts, throughput, workers, failures, dead letters, jobs; --queue is the one it opens on), its JSON API under /api/ and Prometheus metrics at /metrics. Actions (requeue, delete and requeue all dead jobs, cancel a job, trigger a URL, pause, resume and empty the queue, a schedule's pause and resume) are off unless a token is given; requests must then carry it. Stops on SIGINT/SIGTERM/SIGHUP.",
   },
   args: {
     host: {
@@ -55,6 +63,11 @@ const command = defineCommand({
     }).catch((err) => {
       throw withPortHint(err, "give another --port or COURIER_DASHBOARD_PORT");
     });
+    // Listening before the line that says it serves: a signal sent on seeing that line (a
+    // supervisor, a test) found no handler yet, and its default action killed the process.
+    const stopped = new Promise<void>((resolve) => {
+      onStopSignals(() => resolve(), { once: true });
+    });
     const actions = dashboard.actions ? "actions on, with the token" : "actions off: no token";
     const reads = dashboard.tokenReads ? "; reads need the token too" : "";
     process.stdout.write(
@@ -65,13 +78,11 @@ const command = defineCommand({
         "dashboard: warning: not on a loopback address: whoever reaches this port can read every job's payload\n",
       );
     }
-    await new Promise<void>((resolve) => {
-      process.once("SIGINT", resolve);
-      process.once("SIGTERM", resolve);
-    });
+    await stopped;
     await dashboard.stop();
   },
 });
+runsWithStdoutClosed(command); // its output is a log
 
 /** An address of digits and dots must be a real IPv4 address (256.1.1.1 is not one). */
 function listenHost(host: string | undefined): string | undefined {

@@ -10,6 +10,7 @@ import { watchFailureLine } from "../lib/cli/info-text.ts";
 import { type Unreadable, unreadableChanges } from "../lib/cli/info-watch.ts";
 import { describeRefusal } from "../lib/cli/refusal.ts";
 import { repeat } from "../lib/cli/repeat.ts";
+import { onStopSignals } from "../lib/cli/stop-signals.ts";
 import { writeOut } from "../lib/cli/write-out.ts";
 import { CourierError } from "../lib/errors.ts";
 import { commonArgs, EXIT, intArg, queueArgs, runCli, UsageError } from "./_cli.ts";
@@ -81,8 +82,7 @@ const command = defineCommand({
         return;
       }
       const stop = new AbortController();
-      process.once("SIGINT", () => stop.abort());
-      process.once("SIGTERM", () => stop.abort());
+      onStopSignals(() => stop.abort(), { once: true });
       // Redis away: say so and try again. Redis refusing (ACL, WRONGTYPE) will not change by
       // trying again: that ends the watch with its one line and exit 6.
       const onError = (err: unknown) => {

@@ -15,6 +15,7 @@ import {
   mustExist,
   pauseLine,
 } from "../lib/cli/queue.ts";
+import { onStopSignals } from "../lib/cli/stop-signals.ts";
 import { writeOut } from "../lib/cli/write-out.ts";
 import { QUEUE_NAME } from "../lib/config.ts";
 import { Queue } from "../lib/queue/queue.ts";
@@ -162,8 +163,7 @@ const eventsCommand = defineCommand({
       const queue = await Queue.connect({ ...queueArgs(args), queue: admin.options.queue });
       const stop = new AbortController();
       const onSignal = () => stop.abort();
-      process.once("SIGINT", onSignal);
-      process.once("SIGTERM", onSignal);
+      const offSignals = onStopSignals(onSignal, { once: true });
       let printed = 0;
       try {
         await printEvents(queue, {
@@ -182,8 +182,7 @@ const eventsCommand = defineCommand({
             ),
         });
       } finally {
-        process.off("SIGINT", onSignal);
-        process.off("SIGTERM", onSignal);
+        offSignals();
         await queue.close();
       }
     });

@@ -3,6 +3,7 @@
 // each a citty subcommand with its own options and --help. Workers fire them (and `run`).
 import { defineCommand } from "citty";
 import { addSpec, listSchedules, scheduleJson } from "../lib/cli/schedule.ts";
+import { onStopSignals } from "../lib/cli/stop-signals.ts";
 import { writeOut } from "../lib/cli/write-out.ts";
 import { defaults } from "../lib/config.ts";
 import { CourierError, InputError } from "../lib/errors.ts";
@@ -11,7 +12,15 @@ import { safeText, shownId } from "../lib/safe-text.ts";
 import { startScheduler } from "../lib/schedule/scheduler.ts";
 import { Schedules } from "../lib/schedule/schedules.ts";
 import { checkSpec } from "../lib/schedule/spec.ts";
-import { commonArgs, EXIT, printJson, queueArgs, runCli, UsageError } from "./_cli.ts";
+import {
+  commonArgs,
+  EXIT,
+  printJson,
+  queueArgs,
+  runCli,
+  runsWithStdoutClosed,
+  UsageError,
+} from "./_cli.ts";
 
 const json = { type: "boolean", description: "Print JSON instead of text" } as const;
 const name = { type: "positional", description: "The schedule's name", required: true } as const;
@@ -156,7 +165,7 @@ const runCommand = defineCommand({
   meta: {
     name: "run",
     description:
-      "Run a standalone scheduler until SIGINT/SIGTERM: it fires every queue's schedules (or those of --queue), as workers do for their queues. Any number of schedulers and workers fire a tick once.",
+      "Run a standalone scheduler until SIGINT/SIGTERM/SIGHUP: it fires every queue's schedules (or those of --queue), as workers do for their queues. Any number of schedulers and workers fire a tick once.",
   },
   args: {
     ...connection,
@@ -185,17 +194,19 @@ const runCommand = defineCommand({
         "--queue: a queue name in the list is empty (give names, comma-separated)",
       );
     }
+    // Listening before the start: a signal meanwhile stops it once started, where the default
+    // action killed it (one sent on seeing "scheduler started" could still find no handler).
+    const stopped = new Promise<void>((resolve) => {
+      onStopSignals(() => resolve(), { once: true });
+    });
     const scheduler = await startScheduler({ redisUrl, prefix, queues, logger });
     logger.log("info", "scheduler started", { queues: queues.join(",") || "all" });
-    const stopped = new Promise<void>((resolve) => {
-      process.once("SIGINT", () => resolve());
-      process.once("SIGTERM", () => resolve());
-    });
     await stopped;
     await scheduler.stop();
     logger.log("info", "scheduler stopped", {});
   },
 });
+runsWithStdoutClosed(runCommand); // its output is a log
 
 const command = defineCommand({
   meta: {

@@ -7,7 +7,7 @@ import { defaults } from "../lib/config.ts";
 import { dashboardDefaults } from "../lib/dashboard/options.ts";
 import { parseStackArgs, stackDefaults } from "../lib/stack/options.ts";
 import { runStack, type StackEnd } from "../lib/stack/stack.ts";
-import { commonArgs, EXIT, runCli } from "./_cli.ts";
+import { commonArgs, EXIT, runCli, runsWithStdoutClosed } from "./_cli.ts";
 
 const command = defineCommand({
   meta: {
@@ -57,6 +57,7 @@ const command = defineCommand({
     process.exit(STACK_EXITS[await runStack(parseStackArgs(args))]);
   },
 });
+runsWithStdoutClosed(command); // its output is a log
 
 // A stack that could not start throws, and bin/_cli.ts maps the error like any command's.
 const STACK_EXITS: Record<StackEnd, number> = {

@@ -19,6 +19,7 @@ import {
   intArg,
   queueArgs,
   runCli,
+  runsWithStdoutClosed,
   shardsArg,
   shardsArgs,
   UsageError,
@@ -29,7 +30,7 @@ const command = defineCommand({
   meta: {
     name: "worker",
     description:
-      "Process jobs until stopped. SIGINT/SIGTERM: finish in-flight jobs (up to --shutdown-grace-ms), release the rest, exit 0; a second signal exits at once.",
+      "Process jobs until stopped. SIGINT/SIGTERM/SIGHUP: finish in-flight jobs (up to --shutdown-grace-ms), release the rest, exit 0; a second signal exits at once.",
   },
   args: {
     concurrency: {
@@ -70,7 +71,7 @@ const command = defineCommand({
     },
     "shutdown-grace-ms": {
       type: "string",
-      description: `On SIGINT/SIGTERM, how long in-flight jobs may run before they are released (default ${defaults.shutdownGraceMs})`,
+      description: `On SIGINT/SIGTERM/SIGHUP, how long in-flight jobs may run before they are released (default ${defaults.shutdownGraceMs})`,
     },
     "allow-private": {
       type: "boolean",
@@ -140,6 +141,7 @@ const command = defineCommand({
     process.exit(0);
   },
 });
+runsWithStdoutClosed(command); // its output is a log
 
 /** The health server's port and address: an address alone would be ignored (no server), so it is refused. */
 function healthArgs(args: { "health-port"?: string; "health-host"?: string }) {

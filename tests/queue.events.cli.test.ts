@@ -4,7 +4,7 @@
 import { expect, test } from "bun:test";
 import { queueTag } from "../lib/queue/event-cursor.ts";
 import { defineTask } from "../lib/types.ts";
-import { openQueue, runCli, startWorker, testPrefix } from "./helpers.ts";
+import { openQueue, runCli, spawnCli, startWorker, testPrefix, until } from "./helpers.ts";
 
 const noop = defineTask({ name: "noop", run: async (p: { n: number }) => p.n });
 
@@ -84,3 +84,31 @@ test("events of no such queue: exit 4", async () => {
   expect(r.code).toBe(4);
   expect(r.stderr).toMatch(/no queue/);
 });
+
+// Its reader gone (`| head -1`), it ends as on Ctrl-C, exit 0, as `info --watch` does: the write
+// that failed ended its loop, and runCli then waited for an exit the closed pipe's handler had
+// left to the SIGTERM it sent; it never ended, spinning a core.
+test("events with the reader gone: ends at the next event, exit 0", async () => {
+  const prefix = testPrefix();
+  await using q = await openQueue({ prefix });
+  const w = await startWorker({ prefix, tasks: [noop] });
+  try {
+    const first = await q.enqueue(noop, { n: 0 });
+    await q.waitForJobs([first], { timeoutMs: 10_000 });
+    const proc = spawnCli("queue", ["events", "default", "--prefix", prefix, "--from", "start"]);
+    const reader = proc.stdout.getReader();
+    await reader.read(); // the first event, then the reader goes away
+    await reader.cancel();
+    const stderr = new Response(proc.stderr).text();
+    // Each event written now meets the closed pipe; the first of them ends it.
+    await until(async () => {
+      if (proc.exitCode !== null) return true;
+      await q.enqueue(noop, { n: 1 });
+      return false;
+    }, "queue events to end once its reader has gone");
+    expect(await proc.exited).toBe(0);
+    expect(await stderr).toBe("");
+  } finally {
+    await w.stop();
+  }
+}, 30_000);

@@ -6,10 +6,10 @@ import { rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { stdoutClosedAtStart } from "../lib/cli/closed-stdout.ts";
-import { ROOT, redisUrl, testPrefix, testShards } from "./helpers.ts";
+import { openQueue, ROOT, redisUrl, testPrefix, testShards } from "./helpers.ts";
 
-/** Runs `bun bin/trigger.ts …args` from a shell with stdout redirected as `redirect` says. */
-async function trigger(redirect: string, args: string[], stdin = "") {
+/** Runs `bun bin/<name>.ts …args` from a shell with stdout redirected as `redirect` says. */
+async function cli(name: string, redirect: string, args: string[], stdin = "") {
   const proc = Bun.spawn({
     cmd: [
       "sh",
@@ -17,7 +17,7 @@ async function trigger(redirect: string, args: string[], stdin = "") {
       `exec "$@" ${redirect}`,
       "sh",
       process.execPath,
-      resolve(ROOT, "bin/trigger.ts"),
+      resolve(ROOT, `bin/${name}.ts`),
       ...args,
     ],
     cwd: ROOT,
@@ -33,6 +33,9 @@ async function trigger(redirect: string, args: string[], stdin = "") {
   const [code, stderr] = await Promise.all([proc.exited, new Response(proc.stderr).text()]);
   return { code, stderr };
 }
+
+const trigger = (redirect: string, args: string[], stdin = "") =>
+  cli("trigger", redirect, args, stdin);
 
 const closedLine = (n: number) =>
   `trigger: standard output closed; lines up to ${n} enqueued (${n} jobs, not every id printed), later lines not read; to resume, run again with --skip ${n}\n`;
@@ -76,4 +79,34 @@ test.each([
 
 test("stdoutClosedAtStart: no /proc to ask is taken as open", () => {
   expect(stdoutClosedAtStart(join(tmpdir(), `courier-no-such-${testPrefix()}`))).toBe(false);
+});
+
+// Every other command whose output is its answer: it went to the runtime's stand-in /dev/null,
+// `result` exiting 3 and `cancel` 0 having shown nothing. Said as a closed pipe is, exit 141.
+test.each([
+  ["result", (id: string) => [id]],
+  ["result", (id: string) => ["--json", id]],
+  ["cancel", (id: string) => [id]],
+  ["info", () => ["--json"]],
+  ["info", () => ["--watch"]], // it ended as on Ctrl-C, exit 0, having shown nothing
+  ["dead", () => ["list"]],
+  ["queue", () => ["jobs", "default", "--state", "waiting"]],
+  ["schedule", () => ["list"]],
+] as const)("%s, stdout closed: one line, exit 141", async (name, args) => {
+  const prefix = testPrefix();
+  await using q = await openQueue({ prefix });
+  const id = await q.enqueue("t", null);
+  const r = await cli(name, ">&-", ["--prefix", prefix, ...args(id)]);
+  expect(r.stderr).toBe(`${name}: standard output closed; stopped there\n`);
+  expect(r.code).toBe(141);
+});
+
+// A worker's output is its log: with it closed it works on, its lines going nowhere.
+test("worker --burst, stdout closed: runs its jobs, exit 0", async () => {
+  const prefix = testPrefix();
+  await using q = await openQueue({ prefix });
+  const id = await q.enqueue("wordcount-summary", { jobs: [] });
+  const r = await cli("worker", ">&-", ["--prefix", prefix, "--burst"]);
+  expect(r).toEqual({ code: 0, stderr: "" });
+  expect((await q.getJob(id))?.status).not.toBe("queued");
 });

@@ -1,4 +1,4 @@
-// `worker`: run a worker until it is told to stop. The first SIGINT/SIGTERM stops it
+// `worker`: run a worker until it is told to stop. The first SIGINT/SIGTERM/SIGHUP stops it
 // gracefully (in-flight jobs may finish, the rest are released); a second exits at once, and
 // the leases then lapse so other workers claim the jobs as after a crash. A queue it serves that
 // gets its first high or low priority job meanwhile makes it stop gracefully and start again,
@@ -10,6 +10,7 @@ import { clipError, describeError } from "../errors.ts";
 import { createLogger, type LogFormat } from "../log.ts";
 import type { Task } from "../types.ts";
 import { Worker, type WorkerConfig } from "../worker/worker.ts";
+import { onStopSignals, sentBySelf } from "./stop-signals.ts";
 
 export interface RunWorkerOptions extends Omit<WorkerConfig, "tasks" | "logger"> {
   // biome-ignore lint/suspicious/noExplicitAny: tasks of any payload type live side by side
@@ -39,6 +40,8 @@ export async function runWorker(options: RunWorkerOptions): Promise<Worker> {
   let worker: Worker | null = null;
   let signals = 0;
   const onSignal = (signal: NodeJS.Signals) => {
+    // Its output closed (stopSelf): a stop, never the second signal that gives up on the drain.
+    if (sentBySelf(signal) && signals > 0) return;
     signals++;
     if (signals > 1) {
       logger.log("warn", "second signal: exiting now; unfinished jobs will be claimed by others", {
@@ -72,8 +75,7 @@ export async function runWorker(options: RunWorkerOptions): Promise<Worker> {
     );
     process.exitCode = exit;
   }
-  process.on("SIGINT", onSignal);
-  process.on("SIGTERM", onSignal);
+  const offSignals = onStopSignals(onSignal);
   process.on("exit", onExit);
   process.on("uncaughtException", onStray);
   process.on("unhandledRejection", onStray);
@@ -94,8 +96,7 @@ export async function runWorker(options: RunWorkerOptions): Promise<Worker> {
       logger.log("info", "starting again, to serve the queue's priority levels", {});
     }
   } finally {
-    process.off("SIGINT", onSignal);
-    process.off("SIGTERM", onSignal);
+    offSignals();
     process.off("exit", onExit);
     process.off("uncaughtException", onStray);
     process.off("unhandledRejection", onStray);

@@ -4,10 +4,12 @@
 // person pressing Ctrl-C again to give up on the drain does so seconds later. So a signal counts
 // as the second only when it comes at least REPEAT_WINDOW_MS after the first.
 
+import { STOP_SIGNALS, type StopSignal } from "../cli/stop-signals.ts";
+
 /** Copies of one keypress arrive within a few ms; a deliberate second press takes longer. */
 export const REPEAT_WINDOW_MS = 1_000;
 
-export type SignalName = "SIGINT" | "SIGTERM" | "SIGHUP";
+export type SignalName = StopSignal;
 export type Verdict = "first" | "repeat" | "second" | "later";
 
 /** Classifies signals by their arrival time in ms on a monotonic clock. Pure: table-tested. */
@@ -38,23 +40,22 @@ export interface Signals {
   dispose(): void;
 }
 
-/** Listens for SIGINT, SIGTERM and SIGHUP until dispose(). */
+/** Listens for SIGINT, SIGTERM and SIGHUP (not when ignored at start: `nohup`) until dispose(). */
 export function listenForSignals(now: () => number = () => performance.now()): Signals {
   const first = Promise.withResolvers<SignalName>();
   const second = Promise.withResolvers<SignalName>();
   const counter = new SignalCounter();
-  const names = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
   const handler = (name: NodeJS.Signals) => {
     const verdict = counter.classify(now());
     if (verdict === "first") first.resolve(name as SignalName);
     if (verdict === "second") second.resolve(name as SignalName);
   };
-  for (const name of names) process.on(name, handler);
+  for (const name of STOP_SIGNALS) process.on(name, handler);
   return {
     first: first.promise,
     second: second.promise,
     dispose: () => {
-      for (const name of names) process.off(name, handler);
+      for (const name of STOP_SIGNALS) process.off(name, handler);
     },
   };
 }

@@ -1,4 +1,4 @@
-// How a worker stops: told to (stop(), SIGINT/SIGTERM through lib/cli/worker.ts), or by itself
+// How a worker stops: told to (stop(), SIGINT/SIGTERM/SIGHUP through lib/cli/worker.ts), or by itself
 // when Redis refuses its reads for good. The steps are told in docs/internals.md, "8. Shutdown".
 
 import { describeRefusal } from "../cli/refusal.ts";

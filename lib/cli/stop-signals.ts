@@ -1,0 +1,69 @@
+// The signals a long-running command (worker, scheduler, dashboard, `info --watch`, `queue
+// events`, the stack) stops gracefully on: SIGINT (Ctrl-C), SIGTERM (a supervisor) and SIGHUP
+// (its terminal closed: an ssh session dropped). Left to its default action, SIGHUP ended a
+// worker at once (exit 129), its running jobs claimed by others only after their leases lapsed.
+// A process started with SIGHUP ignored (`nohup`) keeps it ignored.
+
+import { readFileSync } from "node:fs";
+
+export type StopSignal = "SIGINT" | "SIGTERM" | "SIGHUP";
+
+/**
+ * Whether SIGHUP was ignored when the process started (`nohup courier worker &`): the SigIgn
+ * mask of /proc/self/status (SIGHUP, signal 1, its lowest bit), read before any handler is
+ * installed, since one replaces the ignore: the worker then stopped when the session it was
+ * meant to outlive ended. Linux, where /proc says; elsewhere false.
+ */
+export function hangupIgnored(status = "/proc/self/status"): boolean {
+  let text: string;
+  try {
+    text = readFileSync(status, "utf8");
+  } catch {
+    return false; // no /proc: not known, taken as not ignored
+  }
+  const mask = /^SigIgn:\s*([0-9a-f]+)$/m.exec(text)?.[1];
+  return mask !== undefined && (Number.parseInt(mask.slice(-1), 16) & 1) === 1;
+}
+
+/** Read once at load, before this module's handlers can replace an ignored SIGHUP. */
+export const STOP_SIGNALS: readonly StopSignal[] = hangupIgnored()
+  ? ["SIGINT", "SIGTERM"]
+  : ["SIGINT", "SIGTERM", "SIGHUP"];
+
+/**
+ * Calls `handler` on each stop signal (`once`: on the first of each name only); returns the
+ * function that removes it.
+ */
+export function onStopSignals(
+  handler: (signal: NodeJS.Signals) => void,
+  options: { once?: boolean } = {},
+): () => void {
+  for (const name of STOP_SIGNALS) {
+    if (options.once) process.once(name, handler);
+    else process.on(name, handler);
+  }
+  return () => {
+    for (const name of STOP_SIGNALS) process.off(name, handler);
+  };
+}
+
+/** SIGTERMs this process sent itself (stopSelf) and no handler has taken yet. */
+let selfSent = 0;
+
+/**
+ * Stops the command as a SIGTERM does, told apart from one sent from outside: its output's
+ * reader gone (`worker | tee log`, tee ended by the same Ctrl-C or hang-up), the worker's
+ * "stopping" line met the closed pipe, and this SIGTERM counted as a second signal: exit 130
+ * at once, its running jobs left to lapsed leases.
+ */
+export function stopSelf(): void {
+  selfSent++;
+  process.kill(process.pid, "SIGTERM");
+}
+
+/** Whether the SIGTERM being handled is one stopSelf sent (each is answered once). */
+export function sentBySelf(signal: NodeJS.Signals): boolean {
+  if (signal !== "SIGTERM" || selfSent === 0) return false;
+  selfSent--;
+  return true;
+}
