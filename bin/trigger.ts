@@ -6,6 +6,7 @@
 // file's jobs a batch with a callback (lib/cli/trigger-then.ts, trigger-batch.ts). Its input
 // checks and lines: lib/cli/trigger-input.ts; what it prints and how it ends: trigger-output.ts.
 import { defineCommand } from "citty";
+import { onStopSignals } from "../lib/cli/stop-signals.ts";
 import { type EnqueuedLine, enqueueLines, idFromUrl } from "../lib/cli/trigger.ts";
 import { jobArgs, jobOf } from "../lib/cli/trigger-args.ts";
 import { BatchIds, finishBatch, noCallbackLine, skipNote } from "../lib/cli/trigger-batch.ts";
@@ -130,7 +131,7 @@ const command = defineCommand({
     const kept: Job[] | undefined = wait === undefined || then ? undefined : [];
     const batch = then ? new BatchIds() : undefined;
     if (then && skip > 0) process.stderr.write(`${skipNote(skip, idFromUrls)}\n`);
-    if (kept) process.once("SIGINT", () => interrupted(kept, args.json));
+    if (kept) onStopSignals((signal) => interrupted(kept, args.json, signal), { once: true });
     try {
       const report = await enqueueLines<unknown>(queue, lines, {
         task: job.task ?? WORDCOUNT_TASK,

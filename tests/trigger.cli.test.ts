@@ -120,25 +120,34 @@ describe("waiting", () => {
     expect(Object.keys(records[0]).sort()).toEqual(["line", ...Object.keys(shown.job)].sort());
   });
 
-  test("Ctrl-C while waiting for one job: its id was printed first, and is printed again", async () => {
-    const prefix = testPrefix();
-    const proc = spawnCli("trigger", ["--prefix", prefix, "--url", A, "--wait"]);
-    const line = await waitForLine(proc.stderr, /job \S+ enqueued, waiting/);
-    const id = /job (\S+) enqueued/.exec(line)![1]!;
-    expect(id).toMatch(AUTO_ID);
-    proc.kill("SIGINT");
-    const [code, out, err] = await Promise.all([
-      proc.exited,
-      new Response(proc.stdout).text(),
-      rest(proc.stderr), // waitForLine read its start: the rest, with a reader of its own
-    ]);
-    expect(code).toBe(130);
-    expect(out).toBe(`${id}\n`);
-    expect(err).toContain(
-      "trigger: interrupted; 1 job enqueued goes on without this wait (ids printed; result ID shows each)\n",
-    );
-    expect((await showJob(prefix, id)).job.status).toBe("queued");
-  });
+  // Ctrl-C, a supervisor's SIGTERM, a closed terminal's SIGHUP: each prints the ids (they were
+  // killed unprinted by the last two, 143 and 129), with the exit status of the signal.
+  test.each([
+    ["SIGINT", 130],
+    ["SIGTERM", 143],
+    ["SIGHUP", 129],
+  ] as const)(
+    "%s while waiting for one job: its id was printed first, and is printed again",
+    async (signal, status) => {
+      const prefix = testPrefix();
+      const proc = spawnCli("trigger", ["--prefix", prefix, "--url", A, "--wait"]);
+      const line = await waitForLine(proc.stderr, /job \S+ enqueued, waiting/);
+      const id = /job (\S+) enqueued/.exec(line)![1]!;
+      expect(id).toMatch(AUTO_ID);
+      proc.kill(signal);
+      const [code, out, err] = await Promise.all([
+        proc.exited,
+        new Response(proc.stdout).text(),
+        rest(proc.stderr), // waitForLine read its start: the rest, with a reader of its own
+      ]);
+      expect(code).toBe(status);
+      expect(out).toBe(`${id}\n`);
+      expect(err).toContain(
+        "trigger: interrupted; 1 job enqueued goes on without this wait (ids printed; result ID shows each)\n",
+      );
+      expect((await showJob(prefix, id)).job.status).toBe("queued");
+    },
+  );
 
   // --json: the ids printed at Ctrl-C are JSON lines too (bare ids broke a reader's parse, R-192).
   test("Ctrl-C while waiting, --json: the job printed as a JSON line", async () => {

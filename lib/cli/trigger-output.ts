@@ -2,6 +2,7 @@
 // existed already, and how a run ends: stopped part-way (what was enqueued, where to resume),
 // interrupted while waiting, its standard output closed, or `--wait`'s results printed.
 import { writeSync } from "node:fs";
+import { constants } from "node:os";
 import { ConnectError, describeError, LostReplyError, RedisFullError } from "../errors.ts";
 import type { Queue } from "../queue/queue.ts";
 import { safeJson, safeText } from "../safe-text.ts";
@@ -86,11 +87,15 @@ export async function stopped(
 }
 
 /**
- * Ctrl-C with --wait: only the wait stops; the jobs enqueued so far (queued, running or already
+ * Ctrl-C (or SIGTERM, SIGHUP) with --wait: only the wait stops; the jobs enqueued so far (queued, running or already
  * ended) go on in Redis, so their ids must not be lost.
  * Written synchronously: process.exit() would drop what a pipe has not taken yet.
  */
-export function interrupted(jobs: Job[], json: boolean | undefined): never {
+export function interrupted(
+  jobs: Job[],
+  json: boolean | undefined,
+  signal: NodeJS.Signals = "SIGINT",
+): never {
   // --json: the lines stay JSON, one object a job (bare ids broke a reader's parse, R-192).
   const line = json
     ? (j: Job) => safeJson({ line: j.line, id: j.id, created: j.created })
@@ -100,7 +105,8 @@ export function interrupted(jobs: Job[], json: boolean | undefined): never {
     2,
     `trigger: interrupted; ${jobs.length === 1 ? "1 job enqueued goes" : `${jobs.length} jobs enqueued go`} on without this wait (ids printed; result ID shows each)\n`,
   );
-  process.exit(130);
+  // As a shell reports a process the signal ended: 130 Ctrl-C, 143 SIGTERM, 129 SIGHUP.
+  process.exit(128 + (constants.signals[signal] ?? 2));
 }
 
 /**
