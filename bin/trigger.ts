@@ -11,12 +11,14 @@ import { type EnqueuedLine, enqueueLines, idFromUrl } from "../lib/cli/trigger.t
 import { jobArgs, jobOf } from "../lib/cli/trigger-args.ts";
 import { BatchIds, finishBatch, noCallbackLine, skipNote } from "../lib/cli/trigger-batch.ts";
 import { existingOf } from "../lib/cli/trigger-existing.ts";
-import { inputOf, nonEmpty, oneLine } from "../lib/cli/trigger-input.ts";
+import { cutOnStop, inputOf, nonEmpty, oneLine } from "../lib/cli/trigger-input.ts";
 import {
+  cutShort,
   existedNote,
   interrupted,
   outputClosed,
   printEnqueued,
+  signalStatus,
   stopped,
   waitAndPrint,
 } from "../lib/cli/trigger-output.ts";
@@ -131,9 +133,24 @@ const command = defineCommand({
     const kept: Job[] | undefined = wait === undefined || then ? undefined : [];
     const batch = then ? new BatchIds() : undefined;
     if (then && skip > 0) process.stderr.write(`${skipNote(skip, idFromUrls)}\n`);
-    if (kept) onStopSignals((signal) => interrupted(kept, args.json, signal), { once: true });
+    // The first stop signal ends --file's input where it is (the lines taken are enqueued and
+    // printed, cutShort says where to resume); one job is enqueued all the same; during --wait,
+    // or a second one, it ends at once.
+    let signal: NodeJS.Signals | undefined;
+    let waiting = false;
+    let stop = () => {};
+    const stopSignalled = new Promise<void>((resolve) => {
+      stop = resolve;
+    });
+    const cutInput = input.file === undefined ? null : cutOnStop(lines, stopSignalled);
+    onStopSignals((s) => {
+      if (kept && (waiting || signal)) return interrupted(kept, args.json, s);
+      if (waiting || signal) process.exit(signalStatus(s));
+      signal = s;
+      stop();
+    });
     try {
-      const report = await enqueueLines<unknown>(queue, lines, {
+      const report = await enqueueLines<unknown>(queue, cutInput?.lines ?? lines, {
         task: job.task ?? WORDCOUNT_TASK,
         // A URL's job carries its host as limit key (`queue limit`), from the same parse; a
         // task named by --task gets its default key, if any, from prepareJob.
@@ -159,7 +176,9 @@ const command = defineCommand({
         onRefused: (bad) =>
           process.stderr.write(`trigger: line ${bad.line}: ${safeText(bad.error)}\n`),
       });
-      if (then && (report.stopped || (report.halted && !BatchIds.isFull(report.halted.error)))) {
+      const cut = report.stopped || report.halted ? null : (cutInput?.cutAfter() ?? null);
+      const halted = report.halted && !BatchIds.isFull(report.halted.error);
+      if (then && (report.stopped || halted || cut !== null)) {
         process.stderr.write(`${noCallbackLine(idFromUrls)}\n`);
       }
       if (report.stopped) {
@@ -169,6 +188,10 @@ const command = defineCommand({
         return stopped(report, how, kept, args.json);
       }
       if (report.halted) return outputClosed(report, input.file !== undefined);
+      if (cut !== null) return cutShort(report, cut, kept, args.json, signal!);
+      // A stop with every line taken: the run ends as it would, but for a wait, which it ends.
+      if (signal && kept) return interrupted(kept, args.json, signal);
+      waiting = true;
       const usage = report.refused > 0 ? EXIT.usage : EXIT.ok;
       if (then) {
         const { priority } = job.schedule;

@@ -258,6 +258,40 @@ describe("the line after a run stopped part-way", () => {
   });
 });
 
+// A supervisor's SIGTERM (or Ctrl-C, a closed terminal) while `--file -` reads a pipe that stays
+// open: the input ends where it is, every job enqueued has its id printed, and stderr says where
+// to resume (it was killed where it stood, with no word of how far it got).
+test("a stop signal while --file - waits for more input: ids printed, where to resume said, exit 143", async () => {
+  const prefix = testPrefix();
+  const urls = Array.from({ length: 1_200 }, (_, i) => `https://example.org/p${i}`);
+  const proc = spawnCli("trigger", ["--prefix", prefix, "--file", "-"], {
+    stdin: `${urls.join("\n")}\n`,
+    openStdin: true,
+  });
+  const reader = proc.stdout.getReader();
+  let out = "";
+  while (out.split("\n").length <= urls.length) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    out += new TextDecoder().decode(value);
+  }
+  proc.kill("SIGTERM");
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    out += new TextDecoder().decode(value);
+  }
+  const [code, err] = await Promise.all([proc.exited, new Response(proc.stderr).text()]);
+  expect(code).toBe(143);
+  expect(err).toBe(
+    "trigger: interrupted; lines up to 1200 enqueued (1200 jobs, ids printed), later lines not read; to resume, run again with --skip 1200\n",
+  );
+  const ids = out.trimEnd().split("\n");
+  expect(ids).toHaveLength(1_200);
+  await using raw = await rawRedis();
+  expect(await streamLength(raw, prefix)).toBe(1_200);
+});
+
 test("a line of megabytes with no URL in it is refused on its own; its neighbours are enqueued", async () => {
   const prefix = testPrefix();
   const file = join(tmpdir(), `courier-long-line-${prefix}.txt`);

@@ -55,3 +55,37 @@ export async function nonEmpty(
     yield* it;
   })();
 }
+
+/** The input, cut short by a stop signal (cutOnStop). */
+export interface CutInput {
+  lines: AsyncIterable<Line[]>;
+  /** The last line taken before a stop cut the input short; null when it was not cut. */
+  cutAfter(): number | null;
+}
+
+/**
+ * `source` until `stop` resolves (the first stop signal), then ended as a shorter input would
+ * be, even while a read is pending (standard input a pipe that stays open): the lines taken so
+ * far are enqueued and their ids printed, so the run can be resumed with `--skip` after them.
+ */
+export function cutOnStop(source: AsyncIterable<Line[]>, stop: Promise<void>): CutInput {
+  let last = 0;
+  let cut: number | null = null;
+  const stopped = stop.then(() => "stopped" as const);
+  const lines = (async function* () {
+    const it = source[Symbol.asyncIterator]();
+    for (;;) {
+      const step = it.next();
+      step.catch(() => {}); // a read left pending at the stop fails once stdin is destroyed
+      const next = await Promise.race([step, stopped]);
+      if (next === "stopped") {
+        cut = last;
+        return;
+      }
+      if (next.done) return;
+      last = next.value.at(-1)?.line ?? last;
+      yield next.value;
+    }
+  })();
+  return { lines, cutAfter: () => cut };
+}

@@ -87,26 +87,57 @@ export async function stopped(
 }
 
 /**
- * Ctrl-C (or SIGTERM, SIGHUP) with --wait: only the wait stops; the jobs enqueued so far (queued, running or already
- * ended) go on in Redis, so their ids must not be lost.
- * Written synchronously: process.exit() would drop what a pipe has not taken yet.
+ * The ids of jobs kept for --wait, on stdout before a stop exits. Written synchronously:
+ * process.exit() would drop what a pipe has not taken yet.
+ */
+function writeKept(jobs: Job[], json: boolean | undefined): void {
+  // --json: the lines stay JSON, one object a job (bare ids broke a reader's parse, R-192).
+  const line = json
+    ? (j: Job) => safeJson({ line: j.line, id: j.id, created: j.created })
+    : (j: Job) => j.id;
+  if (jobs.length > 0) writeSync(1, `${jobs.map(line).join("\n")}\n`);
+}
+
+/**
+ * Ctrl-C (or SIGTERM, SIGHUP) with --wait: only the wait stops; the jobs enqueued so far
+ * (queued, running or already ended) go on in Redis, so their ids must not be lost.
  */
 export function interrupted(
   jobs: Job[],
   json: boolean | undefined,
   signal: NodeJS.Signals = "SIGINT",
 ): never {
-  // --json: the lines stay JSON, one object a job (bare ids broke a reader's parse, R-192).
-  const line = json
-    ? (j: Job) => safeJson({ line: j.line, id: j.id, created: j.created })
-    : (j: Job) => j.id;
-  if (jobs.length > 0) writeSync(1, `${jobs.map(line).join("\n")}\n`);
+  writeKept(jobs, json);
   writeSync(
     2,
     `trigger: interrupted; ${jobs.length === 1 ? "1 job enqueued goes" : `${jobs.length} jobs enqueued go`} on without this wait (ids printed; result ID shows each)\n`,
   );
-  // As a shell reports a process the signal ended: 130 Ctrl-C, 143 SIGTERM, 129 SIGHUP.
-  process.exit(128 + (constants.signals[signal] ?? 2));
+  process.exit(signalStatus(signal));
+}
+
+/** As a shell reports a process the signal ended: 130 Ctrl-C, 143 SIGTERM, 129 SIGHUP. */
+export function signalStatus(signal: NodeJS.Signals): number {
+  return 128 + (constants.signals[signal] ?? 2);
+}
+
+/**
+ * A stop signal cut `--file`'s input short: the lines taken were enqueued and their ids printed
+ * (with --wait, printed now), the rest not read; said with where to resume. Exits as the signal.
+ */
+export function cutShort(
+  report: TriggerReport,
+  after: number,
+  kept: Job[] | undefined,
+  json: boolean | undefined,
+  signal: NodeJS.Signals,
+): never {
+  if (kept) writeKept(kept, json);
+  const n = report.enqueued === 1 ? "1 job" : `${report.enqueued} jobs`;
+  writeSync(
+    2,
+    `trigger: interrupted; lines up to ${after} enqueued (${n}, ids printed), later lines not read; to resume, run again with --skip ${after}\n`,
+  );
+  process.exit(signalStatus(signal));
 }
 
 /**

@@ -21,7 +21,7 @@ export const batchMutants: Mutant[] = [
     'const page = outcome.status === "finished" ? wordCountOf(outcome.result) : null;',
     "const page = wordCountOf(outcome.result);", [T("wordcount.summary")]),
   m("callback-after-stop", "bin/trigger.ts", "a batch stopped part-way says it has no callback",
-    "if (then && (report.stopped || (report.halted && !BatchIds.isFull(report.halted.error)))) {",
+    "if (then && (report.stopped || halted || cut !== null)) {",
     "if (false) {", [T("trigger.batch.full")]),
   m("batch-reads-past-bound", "bin/trigger.ts", "trigger stops reading a batch's lines once past the most a callback waits for",
     "batch?.check();", "", [T("trigger.batch.cli")]),
