@@ -3,7 +3,10 @@
 // as U+FFFD (or broke the output's UTF-8), and a base letter kept without its accent read as
 // another letter. Pure logic, by a table.
 import { describe, expect, test } from "bun:test";
+import { formatDeadPage } from "../lib/cli/dead.ts";
+import { jobProgressLine } from "../lib/cli/progress.ts";
 import { table } from "../lib/cli/table.ts";
+import { shardCountProblem } from "../lib/engine/keys.ts";
 import { cutText, ID_SHOWN_MAX, SHOWN_MAX, shownInput } from "../lib/safe-text.ts";
 
 /** A lone surrogate: half a character, which no output can encode. */
@@ -48,4 +51,39 @@ describe("cutText", () => {
     for (let i = 0; i < 1_000; i++) cutText("😀".repeat(500_000), SHOWN_MAX);
     expect(performance.now() - started).toBeLessThan(5_000);
   });
+});
+
+test("dead list's error column is cut between characters, as every other cut", () => {
+  for (let pad = 97; pad < 101; pad++) {
+    const letter = {
+      entryId: "1-0",
+      id: "j1",
+      task: "t",
+      error: y(pad) + "😀".repeat(10),
+      attempts: 1,
+      payload: null,
+      deadAt: 0,
+    };
+    const text = formatDeadPage({ total: 1, letters: [letter], next: null }, 1_000);
+    expect(text).not.toMatch(LONE);
+    expect(text).not.toContain("\\ud83d"); // half an emoji, escaped
+    expect(text).toContain("…");
+  }
+});
+
+test("COURIER_SHARDS quoted in its error is cut between characters", () => {
+  const problem = shardCountProblem(`${"1".repeat(19)}😀😀`);
+  expect(problem).not.toMatch(LONE);
+  expect(problem).toContain(`got "${"1".repeat(19)}…"`);
+});
+
+test("a waited-for job's progress line is cut between characters, and stays 80 wide", () => {
+  for (let pad = 60; pad < 72; pad++) {
+    const written: string[] = [];
+    const line = jobProgressLine({ isTTY: true, write: (s: string) => written.push(s) });
+    line.show({ m: y(pad) + "😀".repeat(20) });
+    const [drawn] = written;
+    expect(drawn).not.toMatch(LONE);
+    expect(drawn!.replace(/^\r/, "").replace(/\x1b\[K$/, "").length).toBeLessThanOrEqual(80);
+  }
 });

@@ -4,7 +4,7 @@
 // them into text (tested with tables).
 
 import type { RedisMemory } from "../redis/memory.ts";
-import { safeText } from "../safe-text.ts";
+import { cutText, ID_SHOWN_MAX, safeText } from "../safe-text.ts";
 import type { ScheduleInfo } from "../schedule/schedules.ts";
 import { LATE_MS } from "../schedule/ticks.ts";
 import type { QueueSchedules } from "./info-schedules.ts";
@@ -258,9 +258,13 @@ function histogram(queue: string, d: Durations): string[] {
   return lines;
 }
 
+/**
+ * One sample line. A label value is cut past ID_SHOWN_MAX (cutText), longer than any name or
+ * limit key Courier takes: a schedule name of 1 MB written by hand made each of its lines 1 MB.
+ */
 function sample(name: string, labels: Record<string, string>, value: number): string {
   const text = Object.entries(labels)
-    .map(([k, v]) => `${k}="${escapeLabel(v)}"`)
+    .map(([k, v]) => `${k}="${escapeLabel(cutText(v, ID_SHOWN_MAX))}"`)
     .join(",");
   return `courier_${name}{${text}} ${formatValue(value)}`;
 }

@@ -3,7 +3,7 @@
 
 import { formatDuration } from "../admin/duration.ts";
 import type { DeadLetter, DeadPage, RequeueAllTally } from "../admin/letters.ts";
-import { safeText } from "../safe-text.ts";
+import { cutText, safeText } from "../safe-text.ts";
 import { dateMs, isoOrNull } from "../time.ts";
 import type { JobRecord } from "../types.ts";
 import { attemptJson, formatAttempt, jobJson } from "./format.ts";
@@ -79,5 +79,5 @@ export function unreadableLeftLine(t: RequeueAllTally): string | null {
 
 function oneLine(text: string, max: number): string {
   const flat = text.replace(/\s+/g, " ").trim();
-  return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
+  return flat.length > max ? cutText(flat, max - 1) : flat;
 }
