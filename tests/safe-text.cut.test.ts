@@ -4,9 +4,11 @@
 // another letter. Pure logic, by a table.
 import { describe, expect, test } from "bun:test";
 import { formatDeadPage } from "../lib/cli/dead.ts";
+import { eventLine } from "../lib/cli/events.ts";
 import { jobProgressLine } from "../lib/cli/progress.ts";
 import { table } from "../lib/cli/table.ts";
 import { shardCountProblem } from "../lib/engine/keys.ts";
+import type { QueueEvent } from "../lib/queue/event-read.ts";
 import { cutText, ID_SHOWN_MAX, SHOWN_MAX, shownInput } from "../lib/safe-text.ts";
 
 /** A lone surrogate: half a character, which no output can encode. */
@@ -86,4 +88,19 @@ test("a waited-for job's progress line is cut between characters, and stays 80 w
     expect(drawn).not.toMatch(LONE);
     expect(drawn!.replace(/^\r/, "").replace(/\x1b\[K$/, "").length).toBeLessThanOrEqual(80);
   }
+});
+
+test("queue events' text line is bounded whatever an event written by hand holds", () => {
+  const huge = "E".repeat(1_000_000);
+  const at = Date.UTC(2026, 0, 1);
+  const failed = { type: huge, id: huge, at, shard: 0, cursor: "v1:x:1-0", error: huge };
+  const line = eventLine(failed as unknown as QueueEvent, 1);
+  expect(line.length).toBeLessThan(3_000);
+  expect(line).toContain(`${"E".repeat(ID_SHOWN_MAX)}…`);
+  expect(line).toEndWith("  cursor=v1:x:1-0");
+  const progress = { type: "progress", id: "j1", at, shard: 0, cursor: "c", value: { m: huge } };
+  expect(eventLine(progress as unknown as QueueEvent, 1).length).toBeLessThan(3_000);
+  // What a worker writes (an error of ERROR_MAX_BYTES) is shown whole.
+  const real = { type: "failed", id: "j1", at, shard: 0, cursor: "c", error: "e".repeat(1_000) };
+  expect(eventLine(real as unknown as QueueEvent, 1)).toContain("e".repeat(1_000));
 });
