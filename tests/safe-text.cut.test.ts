@@ -3,7 +3,7 @@
 // as U+FFFD (or broke the output's UTF-8), and a base letter kept without its accent read as
 // another letter. Pure logic, by a table.
 import { describe, expect, test } from "bun:test";
-import { formatDeadPage } from "../lib/cli/dead.ts";
+import { formatDeadPage, unreadableLeftLine } from "../lib/cli/dead.ts";
 import { eventLine } from "../lib/cli/events.ts";
 import { jobProgressLine } from "../lib/cli/progress.ts";
 import { table } from "../lib/cli/table.ts";
@@ -103,4 +103,12 @@ test("queue events' text line is bounded whatever an event written by hand holds
   // What a worker writes (an error of ERROR_MAX_BYTES) is shown whole.
   const real = { type: "failed", id: "j1", at, shard: 0, cursor: "c", error: "e".repeat(1_000) };
   expect(eventLine(real as unknown as QueueEvent, 1)).toContain("e".repeat(1_000));
+});
+
+test("dead requeue --all names its first unreadable letter's id cut, as any id (a 1 MB one)", () => {
+  const id = "I".repeat(1_000_000);
+  const first = { id, reason: "courier: dead letter 1-0 names no job" };
+  const line = unreadableLeftLine({ requeued: 0, unreadable: 1, first })!;
+  expect(line.length).toBeLessThan(1_000);
+  expect(line).toContain(`the first, ${"I".repeat(ID_SHOWN_MAX)}…: courier: dead letter`);
 });

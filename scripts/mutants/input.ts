@@ -547,6 +547,8 @@ export const inputMutants: Mutant[] = [
     "cutText(id, ID_SHOWN_MAX) || \"-\"", "id || \"-\"", [T("safe-text.cut")]),
   m("worker-log-task-uncut", "lib/worker/set-aside.ts", "a worker logs a task name written by hand (1 MB) cut, when it leaves or parks its job",
     "task: cutText(l.task, ID_SHOWN_MAX) }", "task: l.task }", [T("worker.log.names")]),
+  m("requeue-all-first-id-uncut", "lib/cli/dead.ts", "dead requeue --all names its first unreadable letter's id cut past any id, not a 1 MB line",
+    "shownId(t.first.id)", "safeText(t.first.id)", [T("safe-text.cut")]),
   m("dead-error-cut-splits", "lib/cli/dead.ts", "dead list's error column is cut between characters (cutText), never inside an emoji",
     "cutText(flat, max - 1)", "flat.slice(0, max - 1) + \"…\"", [T("safe-text.cut")]),
   m("mask-url-port-password-shown", URL_TS, "maskUrl masks a port that is no port (redis://:PASSWORD, host:PASSWORD)",
