@@ -549,6 +549,8 @@ export const inputMutants: Mutant[] = [
     "task: cutText(l.task, ID_SHOWN_MAX) }", "task: l.task }", [T("worker.log.names")]),
   m("requeue-all-first-id-uncut", "lib/cli/dead.ts", "dead requeue --all names its first unreadable letter's id cut past any id, not a 1 MB line",
     "shownId(t.first.id)", "safeText(t.first.id)", [T("safe-text.cut")]),
+  m("worker-unreadable-key-uncut", "lib/admin/workers.ts", "a worker record of another type names its key with the name cut (a 1 MB name written by hand is not a 1 MB info row or snapshot)",
+    "keys.worker(cutText(name, ID_SHOWN_MAX))", "keys.worker(name)", [T("info.workers.unreadable")]),
   m("dead-error-cut-splits", "lib/cli/dead.ts", "dead list's error column is cut between characters (cutText), never inside an emoji",
     "cutText(flat, max - 1)", "flat.slice(0, max - 1) + \"…\"", [T("safe-text.cut")]),
   m("mask-url-port-password-shown", URL_TS, "maskUrl masks a port that is no port (redis://:PASSWORD, host:PASSWORD)",
