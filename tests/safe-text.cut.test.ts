@@ -7,6 +7,7 @@ import { formatDeadPage, unreadableLeftLine } from "../lib/cli/dead.ts";
 import { eventLine } from "../lib/cli/events.ts";
 import { jobProgressLine } from "../lib/cli/progress.ts";
 import { table } from "../lib/cli/table.ts";
+import { existedLine } from "../lib/cli/trigger-existing.ts";
 import { shardCountProblem } from "../lib/engine/keys.ts";
 import type { QueueEvent } from "../lib/queue/event-read.ts";
 import { cutText, ID_SHOWN_MAX, SHOWN_MAX, shownInput } from "../lib/safe-text.ts";
@@ -111,4 +112,10 @@ test("dead requeue --all names its first unreadable letter's id cut, as any id (
   const line = unreadableLeftLine({ requeued: 0, unreadable: 1, first })!;
   expect(line.length).toBeLessThan(1_000);
   expect(line).toContain(`the first, ${"I".repeat(ID_SHOWN_MAX)}…: courier: dead letter`);
+});
+
+test("trigger of an id that exists quotes the stored job's task cut, as any name (a 1 MB one)", () => {
+  const line = existedLine("j1", { status: "queued", task: "T".repeat(1_000_000) });
+  expect(line.length).toBeLessThan(1_000);
+  expect(line).toContain(`(queued, task ${"T".repeat(ID_SHOWN_MAX)}…)`);
 });

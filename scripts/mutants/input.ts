@@ -551,6 +551,8 @@ export const inputMutants: Mutant[] = [
     "shownId(t.first.id)", "safeText(t.first.id)", [T("safe-text.cut")]),
   m("worker-unreadable-key-uncut", "lib/admin/workers.ts", "a worker record of another type names its key with the name cut (a 1 MB name written by hand is not a 1 MB info row or snapshot)",
     "keys.worker(cutText(name, ID_SHOWN_MAX))", "keys.worker(name)", [T("info.workers.unreadable")]),
+  m("existed-task-uncut", "lib/cli/trigger-existing.ts", "trigger of an id that exists quotes the stored job's task cut past any name (a 1 MB one written by hand)",
+    "shownId(existing.task)", "safeText(existing.task)", [T("safe-text.cut")]),
   m("dead-error-cut-splits", "lib/cli/dead.ts", "dead list's error column is cut between characters (cutText), never inside an emoji",
     "cutText(flat, max - 1)", "flat.slice(0, max - 1) + \"…\"", [T("safe-text.cut")]),
   m("mask-url-port-password-shown", URL_TS, "maskUrl masks a port that is no port (redis://:PASSWORD, host:PASSWORD)",
