@@ -23,8 +23,10 @@ const SHAPING = String.raw`\u200c\u200d\u180b-\u180d\u180f\ufe00-\ufe0f\u{e0100}
 // a lookahead before each character.)
 const UNSAFE_SOURCE = (breaks: string) =>
   String.raw`[[${breaks}\u000b-\u001f\u007f-\u009f\u2028\u2029\ud800-\udfff${HIDDEN}]--[${SHAPING}]]`;
-const UNSAFE = new RegExp(UNSAFE_SOURCE(String.raw`\u0000-\u0008`), "gv");
-const UNSAFE_WITH_BREAKS = new RegExp(UNSAFE_SOURCE(String.raw`\u0000-\u000a`), "gv");
+const KEEP_BREAKS = String.raw`\u0000-\u0008`;
+const ALL_C0 = String.raw`\u0000-\u000a`;
+const UNSAFE = new RegExp(UNSAFE_SOURCE(KEEP_BREAKS), "gv");
+const UNSAFE_WITH_BREAKS = new RegExp(UNSAFE_SOURCE(ALL_C0), "gv");
 const HIDDEN_ANY = new RegExp(`[${HIDDEN}]`, "u");
 
 export interface SafeTextOptions {
@@ -106,6 +108,24 @@ function visible(c: string): string {
   if (code > 0xffff) return `\\u{${code.toString(16)}}`; // a tag character
   const hex = code.toString(16).padStart(code > 0xff ? 4 : 2, "0");
   return code > 0xff ? `\\u${hex}` : `\\x${hex}`;
+}
+
+/**
+ * safeText as a module's source, for the dashboard's page (assets.ts serves it as
+ * /safe-text.js): the same list and the same escapes, so a name reads alike on a page and on a
+ * terminal. Built here, not bundled as text: a file the server imports cannot be bundled as
+ * text too. `visible` uses nothing but its argument, so its source stands alone.
+ */
+export function safeTextModule(): string {
+  const re = (c0: string) => `new RegExp(${JSON.stringify(UNSAFE_SOURCE(c0))}, "gv")`;
+  return [
+    `const UNSAFE = ${re(KEEP_BREAKS)};`,
+    `const UNSAFE_WITH_BREAKS = ${re(ALL_C0)};`,
+    `const visible = ${visible.toString()};`,
+    "export function safeText(text, options = {}) {",
+    "  return text.replace(options.multiline ? UNSAFE : UNSAFE_WITH_BREAKS, visible);",
+    "}",
+  ].join("\n");
 }
 
 // JSON.stringify escapes C0 and lone surrogates but passes DEL, C1, bidi controls and the

@@ -2,11 +2,14 @@
 // raw control character, argument checks with "did you mean", Redis refusals in one line, and
 // listen failures as usage errors.
 import { describe, expect, test } from "bun:test";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { ErrorReply } from "@redis/client";
 import { checkArgs, editDistance, suggest } from "../lib/cli/args.ts";
 import { readOnlyLine, refusalLine } from "../lib/cli/refusal.ts";
 import { ConfigError } from "../lib/errors.ts";
-import { safeJson, safeText } from "../lib/safe-text.ts";
+import { safeJson, safeText, safeTextModule } from "../lib/safe-text.ts";
 import { listenError } from "../lib/worker/health.ts";
 
 /**
@@ -203,4 +206,22 @@ describe("listenError", () => {
     const other = new Error("boom");
     expect(listenError(other, "h", 1)).toBe(other);
   });
+});
+
+test("safeTextModule (the dashboard page's /safe-text.js) escapes as safeText does", async () => {
+  const file = join(mkdtempSync(join(tmpdir(), "courier-safe-text-")), "safe-text.js");
+  writeFileSync(file, safeTextModule());
+  const page = (await import(file)) as { safeText: typeof safeText };
+  const texts = [
+    "plain",
+    "a\u202eb\u3164\u00ad",
+    "\x1b]0;x\x07",
+    "two\nlines\t",
+    "❤\ufe0f 👩\u200d💻",
+    "a\ud800b\u{e0041}",
+  ];
+  for (const text of texts) {
+    expect(page.safeText(text)).toBe(safeText(text));
+    expect(page.safeText(text, { multiline: true })).toBe(safeText(text, { multiline: true }));
+  }
 });
