@@ -6,6 +6,7 @@ import { describe, expect, test } from "bun:test";
 import { formatDeadPage, unreadableLeftLine } from "../lib/cli/dead.ts";
 import { eventLine } from "../lib/cli/events.ts";
 import { jobProgressLine } from "../lib/cli/progress.ts";
+import { formatJobsPage } from "../lib/cli/queue.ts";
 import { table } from "../lib/cli/table.ts";
 import { existedLine } from "../lib/cli/trigger-existing.ts";
 import { shardCountProblem } from "../lib/engine/keys.ts";
@@ -118,4 +119,12 @@ test("trigger of an id that exists quotes the stored job's task cut, as any name
   const line = existedLine("j1", { status: "queued", task: "T".repeat(1_000_000) });
   expect(line.length).toBeLessThan(1_000);
   expect(line).toContain(`(queued, task ${"T".repeat(ID_SHOWN_MAX)}…)`);
+});
+
+test("queue jobs --state running cuts a worker name written by hand in its last column", () => {
+  const worker = "C".repeat(1_000_000);
+  const row = { id: "run1", task: "ok", at: 0, attempt: 1, worker };
+  const text = formatJobsPage({ state: "running", jobs: [row], next: null });
+  expect(text.length).toBeLessThan(1_000);
+  expect(text).toContain(`${"C".repeat(ID_SHOWN_MAX)}…`);
 });
