@@ -23,10 +23,10 @@ const SHAPING = String.raw`\u200c\u200d\u180b-\u180d\u180f\ufe00-\ufe0f\u{e0100}
 // a lookahead before each character.)
 const UNSAFE_SOURCE = (breaks: string) =>
   String.raw`[[${breaks}\u000b-\u001f\u007f-\u009f\u2028\u2029\ud800-\udfff${HIDDEN}]--[${SHAPING}]]`;
-const KEEP_BREAKS = String.raw`\u0000-\u0008`;
-const ALL_C0 = String.raw`\u0000-\u000a`;
-const UNSAFE = new RegExp(UNSAFE_SOURCE(KEEP_BREAKS), "gv");
-const UNSAFE_WITH_BREAKS = new RegExp(UNSAFE_SOURCE(ALL_C0), "gv");
+const C0_KEEPING_BREAKS = String.raw`\u0000-\u0008`;
+const C0_WITH_BREAKS = String.raw`\u0000-\u000a`;
+const UNSAFE = new RegExp(UNSAFE_SOURCE(C0_KEEPING_BREAKS), "gv");
+const UNSAFE_WITH_BREAKS = new RegExp(UNSAFE_SOURCE(C0_WITH_BREAKS), "gv");
 const HIDDEN_ANY = new RegExp(`[${HIDDEN}]`, "u");
 
 export interface SafeTextOptions {
@@ -119,8 +119,8 @@ function visible(c: string): string {
 export function safeTextModule(): string {
   const re = (c0: string) => `new RegExp(${JSON.stringify(UNSAFE_SOURCE(c0))}, "gv")`;
   return [
-    `const UNSAFE = ${re(KEEP_BREAKS)};`,
-    `const UNSAFE_WITH_BREAKS = ${re(ALL_C0)};`,
+    `const UNSAFE = ${re(C0_KEEPING_BREAKS)};`,
+    `const UNSAFE_WITH_BREAKS = ${re(C0_WITH_BREAKS)};`,
     `const visible = ${visible.toString()};`,
     "export function safeText(text, options = {}) {",
     "  return text.replace(options.multiline ? UNSAFE : UNSAFE_WITH_BREAKS, visible);",

@@ -73,10 +73,12 @@ export async function readWorkers(
   );
   const workers = names.map(([name, beat], i) => {
     const flat = hashes[i];
-    // The key said with its name cut past any worker's (a 1 MB name written by hand made info's
-    // row and each dashboard snapshot 1 MB).
-    const said = () => keys.worker(cutText(name, ID_SHOWN_MAX));
-    if (flat === null) return unreadableWorker(name, said(), Math.max(0, now - beat));
+    if (flat === null) {
+      // The key said with its name cut past any worker's (a 1 MB name written by hand made
+      // info's row and each dashboard snapshot 1 MB).
+      const key = keys.worker(cutText(name, ID_SHOWN_MAX));
+      return unreadableWorker(name, key, Math.max(0, now - beat));
+    }
     return toWorker(name, beat, flat ?? [], now);
   });
   const gone = workers.filter((w) => w.state === "gone").map((w) => w.name);
