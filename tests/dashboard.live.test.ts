@@ -6,7 +6,7 @@
 import { expect, test } from "bun:test";
 import { Live } from "../lib/dashboard/live.ts";
 import { dashboardDefaults, startDashboard } from "../lib/dashboard/server.ts";
-import { queueKeys, scheduleKeys } from "../lib/engine/keys.ts";
+import { limitKeys, queueKeys, scheduleKeys } from "../lib/engine/keys.ts";
 import { firstSnapshot } from "./fixtures/dashboard.ts";
 import { oneShardFile, rawRedis, redisUrl, testPrefix, until } from "./helpers.ts";
 
@@ -123,6 +123,24 @@ test("a task name waiting for a worker and a schedule's name and task are shorte
     const [shown] = data.schedules.shown;
     expect(shown.name).toBe(`S${"T".repeat(max - 2)}…`);
     expect(shown.task).toBe(`${"T".repeat(max - 1)}…`);
+    expect(JSON.stringify(data).length).toBeLessThan(20_000);
+  } finally {
+    await d.stop();
+  }
+});
+
+test("a held limit key written by hand is shortened in the snapshot", async () => {
+  // Courier takes no limit key over 256 bytes; 20 keys of 1 MB made each snapshot 20 MB.
+  const prefix = testPrefix();
+  const lk = limitKeys(prefix, "default");
+  await using redis = await rawRedis();
+  const now = Number(((await redis.sendCommand(["TIME"])) as string[])[0]) * 1000;
+  await redis.sendCommand(["ZADD", lk.keys, String(now + 3_600_000), "K".repeat(1_000_000)]);
+  const d = await startDashboard({ redisUrl: redisUrl(), prefix, port: 0 });
+  try {
+    const max = dashboardDefaults.shownFieldMaxChars;
+    const { data } = await firstSnapshot(`${d.url}/api/events`);
+    expect(data.limits.held[0].key).toBe(`${"K".repeat(max - 1)}…`);
     expect(JSON.stringify(data).length).toBeLessThan(20_000);
   } finally {
     await d.stop();

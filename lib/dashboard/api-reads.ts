@@ -119,7 +119,7 @@ export async function limits(api: Api) {
     keyRate: v.keyRate,
     heldTotal: v.heldTotal,
     held: v.held.map((h) => ({
-      key: h.key,
+      key: shownField(h.key), // a limit key Courier takes is at most 256 bytes: shown whole
       nextSlot: isoOrNull(h.nextMs),
       next: nextSlotText(h.nextMs - v.nowMs),
       running: h.running,
