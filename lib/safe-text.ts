@@ -27,7 +27,7 @@ const C0_KEEPING_BREAKS = String.raw`\u0000-\u0008`;
 const C0_WITH_BREAKS = String.raw`\u0000-\u000a`;
 const UNSAFE = new RegExp(UNSAFE_SOURCE(C0_KEEPING_BREAKS), "gv");
 const UNSAFE_WITH_BREAKS = new RegExp(UNSAFE_SOURCE(C0_WITH_BREAKS), "gv");
-const HIDDEN_ANY = new RegExp(`[${HIDDEN}]`, "u");
+const HIDDEN_ALL = new RegExp(`[${HIDDEN}]`, "gu");
 
 export interface SafeTextOptions {
   /** Keep line breaks and tabs (a block of text meant to span lines); default: escape them. */
@@ -83,12 +83,20 @@ export function cutText(text: string, max: number): string {
 }
 
 /**
+ * A name (a task's) as a refusal shows it: safeText, and the joiners and variation selectors
+ * escaped too (SHAPING), since a name holding one is refused (nameShowsAll) for what it hides.
+ */
+export function safeName(name: string): string {
+  return safeText(name).replace(HIDDEN_ALL, visible);
+}
+
+/**
  * Whether `name` (a task's) shows all it is: none of what safeText escapes, and none of what
- * shows nothing, the joiners and variation selectors included (SHAPING): a name read one way
- * and stored another (R-192) cannot be told apart from the name it imitates in a listing.
+ * shows nothing, the joiners and variation selectors included: a name read one way and stored
+ * another (R-192) cannot be told apart from the name it imitates in a listing.
  */
 export function nameShowsAll(name: string): boolean {
-  return safeText(name) === name && !HIDDEN_ANY.test(name);
+  return safeName(name) === name;
 }
 
 /**

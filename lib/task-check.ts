@@ -5,7 +5,7 @@
 import { INTERVAL_LIMIT_MS } from "./config.ts";
 import { ConfigError } from "./errors.ts";
 import { kind, respelt } from "./option-keys.ts";
-import { nameShowsAll, safeText, shownInput } from "./safe-text.ts";
+import { nameShowsAll, safeName, shownInput } from "./safe-text.ts";
 import type { Task } from "./types.ts";
 
 /** The longest task name (the name is in keys: `parked:<task>`, `alive_until:<task>`). */
@@ -25,7 +25,7 @@ export const TASK_NAME_MAX = 100;
 export function taskNameProblem(name: string): string | undefined {
   if (name.length > TASK_NAME_MAX) return `a task name is at most ${TASK_NAME_MAX} characters`;
   if (/\s/.test(name) || !nameShowsAll(name)) {
-    return `"${safeText(name)}" is not a task name: no spaces or control characters`;
+    return `"${safeName(name)}" is not a task name: no spaces or control characters`;
   }
   return undefined;
 }

@@ -88,6 +88,12 @@ describe("a task name that looks like another is refused: nothing in it shows as
       expect(libraryTakes(name)).toEqual([taken, taken]);
     });
   }
+
+  test("the refusal shows what the name hides, joiners and variation selectors too", () => {
+    expect(cliProblem("send\u200dmail")).toStartWith('"send\\u200dmail" is not a task name');
+    expect(cliProblem("ok\ufe0f")).toStartWith('"ok\\ufe0f" is not a task name');
+    expect(cliProblem("a\u3164")).toStartWith('"a\\u3164" is not a task name');
+  });
 });
 
 test("a job queued under a name the rule refuses now is served by a worker defining it", async () => {
