@@ -21,8 +21,10 @@ const SHAPING = String.raw`\u200c\u200d\u180b-\u180d\u180f\ufe00-\ufe0f\u{e0100}
 // character, which no output can encode), and HIDDEN but SHAPING.
 // (One class, SHAPING taken out of it by the `v` flag's set difference: four times as fast as
 // a lookahead before each character.)
-const UNSAFE_SOURCE = (breaks: string) =>
-  String.raw`[[${breaks}\u000b-\u001f\u007f-\u009f\u2028\u2029\ud800-\udfff${HIDDEN}]--[${SHAPING}]]`;
+const CONTROLS = String.raw`\u000b-\u001f\u007f-\u009f\u2028\u2029\ud800-\udfff`;
+const UNSAFE_SOURCE = (breaks: string) => `[[${breaks}${CONTROLS}${HIDDEN}]--[${SHAPING}]]`;
+/** The same set with the `u` flag (a lookahead for the difference), for browsers before `v`. */
+const UNSAFE_SOURCE_U = (breaks: string) => `(?![${SHAPING}])[${breaks}${CONTROLS}${HIDDEN}]`;
 const C0_KEEPING_BREAKS = String.raw`\u0000-\u0008`;
 const C0_WITH_BREAKS = String.raw`\u0000-\u000a`;
 const UNSAFE = new RegExp(UNSAFE_SOURCE(C0_KEEPING_BREAKS), "gv");
@@ -122,11 +124,20 @@ function visible(c: string): string {
  * safeText as a module's source, for the dashboard's page (assets.ts serves it as
  * /safe-text.js): the same list and the same escapes, so a name reads alike on a page and on a
  * terminal. Built here, not bundled as text: a file the server imports cannot be bundled as
- * text too. `visible` uses nothing but its argument, so its source stands alone.
+ * text too. `visible` uses nothing but its argument, so its source stands alone. A browser
+ * without the `v` flag (before 2023) gets the `u` form (UNSAFE_SOURCE_U), not a broken page.
  */
 export function safeTextModule(): string {
-  const re = (c0: string) => `new RegExp(${JSON.stringify(UNSAFE_SOURCE(c0))}, "gv")`;
+  const re = (c0: string) =>
+    `pattern(${JSON.stringify(UNSAFE_SOURCE(c0))}, ${JSON.stringify(UNSAFE_SOURCE_U(c0))})`;
   return [
+    "function pattern(v, u) {",
+    "  try {",
+    '    return new RegExp(v, "gv");',
+    "  } catch {",
+    '    return new RegExp(u, "gu");',
+    "  }",
+    "}",
     `const UNSAFE = ${re(C0_KEEPING_BREAKS)};`,
     `const UNSAFE_WITH_BREAKS = ${re(C0_WITH_BREAKS)};`,
     `const visible = ${visible.toString()};`,

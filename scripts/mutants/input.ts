@@ -571,6 +571,8 @@ export const inputMutants: Mutant[] = [
     "schedule: cutText(s.name, ID_SHOWN_MAX)", "schedule: s.name", [T("schedule.log.names")]),
   m("dashboard-held-key-uncut", "lib/dashboard/api-reads.ts", "a held limit key written by hand (1 MB) is cut in the dashboard's snapshot",
     "key: shownField(h.key),", "key: h.key,", [T("dashboard.live")]),
+  m("safe-text-module-u-differs", "lib/safe-text.ts", "the page's safeText on a browser without the v flag (its u form) escapes as the CLI's does",
+    "(?![", "(?!x[", [T("cli.text")]),
   m("dead-error-cut-splits", "lib/cli/dead.ts", "dead list's error column is cut between characters (cutText), never inside an emoji",
     "cutText(flat, max - 1)", "flat.slice(0, max - 1) + \"…\"", [T("safe-text.cut")]),
   m("mask-url-port-password-shown", URL_TS, "maskUrl masks a port that is no port (redis://:PASSWORD, host:PASSWORD)",
