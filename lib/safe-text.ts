@@ -5,17 +5,31 @@
 // So every such string passes through `safeText` before it is printed, and shows its control
 // characters as visible escapes instead.
 
-// C0 except \n and \t (kept or not as the caller says), DEL, C1, and the bidi overrides and
-// isolates (U+202A–U+202E, U+2066–U+2069), and the marks that steer bidi text (U+061C, U+200E,
-// U+200F); and what shows nothing or breaks a line where none is seen (R-192): the line and
-// paragraph separators (U+2028, U+2029), the zero-width space, the word joiner and the byte
-// order mark (U+200B, U+2060, U+FEFF), and the tag characters (U+E0000–U+E007F, a surrogate
-// pair each: \uDB40\uDC00–\uDB40\uDC7F). The zero-width (non-)joiners stay: words and emoji
-// are made of them.
-const UNSAFE =
-  /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u200b\u200e\u200f\u2028\u2029\u202a-\u202e\u2060\u2066-\u2069\ufeff]|\udb40[\udc00-\udc7f]/g;
-const UNSAFE_WITH_BREAKS =
-  /[\u0000-\u001f\u007f-\u009f\u061c\u200b\u200e\u200f\u2028\u2029\u202a-\u202e\u2060\u2066-\u2069\ufeff]|\udb40[\udc00-\udc7f]/g;
+// What shows nothing, one list (R-192, then every format character): each format character
+// (Unicode Cf: the bidi overrides, isolates and marks, U+00AD the soft hyphen, U+200B the
+// zero-width space, U+2060-U+2064 the word joiner and invisible operators, U+FEFF the byte order
+// mark, the tag characters U+E0000-U+E007F, …) and each default-ignorable code point (what a
+// font draws as nothing: the Hangul fillers U+115F, U+1160, U+3164, U+FFA0, U+180E, U+034F, …).
+// Two names that differ only by one of these read as one name in a listing.
+const HIDDEN = String.raw`\p{Cf}\p{Default_Ignorable_Code_Point}`;
+// Of those, what shapes the visible characters beside it: the zero-width (non-)joiners and the
+// variation selectors (words and emoji are made of them: 👩‍💻, ❤️). Shown as they are in text,
+// refused in a name (nameShowsAll).
+const SHAPING = String.raw`\u200c\u200d\u180b-\u180d\u180f\ufe00-\ufe0f\u{e0100}-\u{e01ef}`;
+// C0 except \n and \t (kept or not as the caller says), DEL, C1, the line and paragraph
+// separators (U+2028, U+2029: a line break no one sees coming), a lone surrogate (half a
+// character, which no output can encode), and HIDDEN but SHAPING.
+// (One class, SHAPING taken out of it by the `v` flag's set difference: four times as fast as
+// a lookahead before each character.)
+const CONTROLS = String.raw`\u000b-\u001f\u007f-\u009f\u2028\u2029\ud800-\udfff`;
+const UNSAFE_SOURCE = (breaks: string) => `[[${breaks}${CONTROLS}${HIDDEN}]--[${SHAPING}]]`;
+/** The same set with the `u` flag (a lookahead for the difference), for browsers before `v`. */
+const UNSAFE_SOURCE_U = (breaks: string) => `(?![${SHAPING}])[${breaks}${CONTROLS}${HIDDEN}]`;
+const C0_KEEPING_BREAKS = String.raw`\u0000-\u0008`;
+const C0_WITH_BREAKS = String.raw`\u0000-\u000a`;
+const UNSAFE = new RegExp(UNSAFE_SOURCE(C0_KEEPING_BREAKS), "gv");
+const UNSAFE_WITH_BREAKS = new RegExp(UNSAFE_SOURCE(C0_WITH_BREAKS), "gv");
+const HIDDEN_ALL = new RegExp(`[${HIDDEN}]`, "gu");
 
 export interface SafeTextOptions {
   /** Keep line breaks and tabs (a block of text meant to span lines); default: escape them. */
@@ -38,7 +52,53 @@ export const ID_SHOWN_MAX = 200;
 
 /** A caller's text in an error line: cut to `max` characters (then …), control characters escaped. */
 export function shownInput(text: string, max = SHOWN_MAX): string {
-  return safeText(text.length > max ? `${text.slice(0, max)}…` : text);
+  return safeText(cutText(text, max));
+}
+
+/** How far back from a cut cutText looks for the start of a character (a bound on its work). */
+const CUT_LOOKBACK = 64;
+const graphemes = new Intl.Segmenter(undefined, { granularity: "grapheme" });
+
+/**
+ * `text` cut to at most `max` UTF-16 units (then …), the one cut of all shown text (an error
+ * line's quote, a table's cell): never inside a character as a reader sees it (a surrogate pair,
+ * a letter and its accents, a joined emoji), so no half character is printed (U+FFFD, or output
+ * that is no UTF-8) and no letter shown without its accent. One character longer than
+ * CUT_LOOKBACK (a letter under hundreds of accents) is cut between its code points.
+ */
+export function cutText(text: string, max: number): string {
+  if (text.length <= max) return text;
+  const from = Math.max(0, max - CUT_LOOKBACK);
+  // A boundary at `max` depends on the code point after it: two units past.
+  let start = 0;
+  for (const { index } of graphemes.segment(text.slice(from, max + 2))) {
+    if (index > max - from) break;
+    start = index;
+  }
+  let end = from + start;
+  if (start === 0) {
+    // No character starts in the window past its first unit: cut between code points.
+    const last = text.charCodeAt(max - 1);
+    end = last >= 0xd800 && last <= 0xdbff ? max - 1 : max;
+  }
+  return `${text.slice(0, end)}…`;
+}
+
+/**
+ * A name (a task's) as a refusal shows it: safeText, and the joiners and variation selectors
+ * escaped too (SHAPING), since a name holding one is refused (nameShowsAll) for what it hides.
+ */
+export function safeName(name: string): string {
+  return safeText(name).replace(HIDDEN_ALL, visible);
+}
+
+/**
+ * Whether `name` (a task's) shows all it is: none of what safeText escapes, and none of what
+ * shows nothing, the joiners and variation selectors included: a name read one way and stored
+ * another (R-192) cannot be told apart from the name it imitates in a listing.
+ */
+export function nameShowsAll(name: string): boolean {
+  return safeName(name) === name;
 }
 
 /**
@@ -60,10 +120,37 @@ function visible(c: string): string {
   return code > 0xff ? `\\u${hex}` : `\\x${hex}`;
 }
 
-// JSON.stringify escapes C0 but passes DEL, C1 and bidi controls through raw: JSON printed to
-// a terminal gets them as \u escapes too (the same JSON value, only spelled differently).
-const JSON_UNSAFE =
-  /[\u007f-\u009f\u061c\u200b\u200e\u200f\u202a-\u202e\u2060\u2066-\u2069\u2028\u2029\ufeff]|\udb40[\udc00-\udc7f]/g;
+/**
+ * safeText as a module's source, for the dashboard's page (assets.ts serves it as
+ * /safe-text.js): the same list and the same escapes, so a name reads alike on a page and on a
+ * terminal. Built here, not bundled as text: a file the server imports cannot be bundled as
+ * text too. `visible` uses nothing but its argument, so its source stands alone. A browser
+ * without the `v` flag (before 2023) gets the `u` form (UNSAFE_SOURCE_U), not a broken page.
+ */
+export function safeTextModule(): string {
+  const re = (c0: string) =>
+    `pattern(${JSON.stringify(UNSAFE_SOURCE(c0))}, ${JSON.stringify(UNSAFE_SOURCE_U(c0))})`;
+  return [
+    "function pattern(v, u) {",
+    "  try {",
+    '    return new RegExp(v, "gv");',
+    "  } catch {",
+    '    return new RegExp(u, "gu");',
+    "  }",
+    "}",
+    `const UNSAFE = ${re(C0_KEEPING_BREAKS)};`,
+    `const UNSAFE_WITH_BREAKS = ${re(C0_WITH_BREAKS)};`,
+    `const visible = ${visible.toString()};`,
+    "export function safeText(text, options = {}) {",
+    "  return text.replace(options.multiline ? UNSAFE : UNSAFE_WITH_BREAKS, visible);",
+    "}",
+  ].join("\n");
+}
+
+// JSON.stringify escapes C0 and lone surrogates but passes DEL, C1, bidi controls and the
+// rest of UNSAFE through raw: JSON printed to a terminal gets them as \u escapes too (the same
+// JSON value, only spelled differently).
+const JSON_UNSAFE = UNSAFE_WITH_BREAKS;
 
 /** JSON.stringify(value) with no raw control character left in it. */
 export function safeJson(value: unknown): string {

@@ -5,7 +5,7 @@
 import { INTERVAL_LIMIT_MS } from "./config.ts";
 import { ConfigError } from "./errors.ts";
 import { keysOf, kind, respelt } from "./option-keys.ts";
-import { safeText, shownInput } from "./safe-text.ts";
+import { nameShowsAll, safeName, shownInput } from "./safe-text.ts";
 import type { Task } from "./types.ts";
 
 /** The longest task name (the name is in keys: `parked:<task>`, `alive_until:<task>`). */
@@ -13,8 +13,9 @@ export const TASK_NAME_MAX = 100;
 
 /**
  * Why `name` is no name for a new job's task, or undefined: 1 to 100 characters, no whitespace
- * and nothing safeText escapes (control characters, bidi marks and overrides, invisible
- * characters: a name read one way and stored another, R-192). The rule of what is made from now
+ * and nothing safeText escapes or that shows nothing (control characters, bidi marks and
+ * overrides, invisible characters, joiners: a name read one way and stored another, R-192;
+ * nameShowsAll). The rule of what is made from now
  * on, the library's and the CLI's alike: a job enqueued (Queue.enqueue and the bulk calls), a
  * schedule saved (Schedules.add), `trigger --task`, `--then`, `schedule add --task`. A worker
  * serves any name (defineTask, Worker.start, runTask take any non-empty one), and a schedule
@@ -23,8 +24,8 @@ export const TASK_NAME_MAX = 100;
  */
 export function taskNameProblem(name: string): string | undefined {
   if (name.length > TASK_NAME_MAX) return `a task name is at most ${TASK_NAME_MAX} characters`;
-  if (/\s/.test(name) || safeText(name) !== name) {
-    return `"${safeText(name)}" is not a task name: no spaces or control characters`;
+  if (/\s/.test(name) || !nameShowsAll(name)) {
+    return `"${safeName(name)}" is not a task name: no spaces or control characters`;
   }
   return undefined;
 }

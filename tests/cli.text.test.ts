@@ -2,11 +2,14 @@
 // raw control character, argument checks with "did you mean", Redis refusals in one line, and
 // listen failures as usage errors.
 import { describe, expect, test } from "bun:test";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { ErrorReply } from "@redis/client";
 import { checkArgs, editDistance, suggest } from "../lib/cli/args.ts";
 import { readOnlyLine, refusalLine } from "../lib/cli/refusal.ts";
 import { ConfigError } from "../lib/errors.ts";
-import { safeJson, safeText } from "../lib/safe-text.ts";
+import { safeJson, safeText, safeTextModule } from "../lib/safe-text.ts";
 import { listenError } from "../lib/worker/health.ts";
 
 /**
@@ -15,7 +18,7 @@ import { listenError } from "../lib/worker/health.ts";
  * terminal raw.
  */
 const RAW_CONTROL =
-  /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u061c\u200b\u200e\u200f\u2028\u2029\u202a-\u202e\u2060\u2066-\u2069\ufeff]|\udb40[\udc00-\udc7f]/;
+  /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u2028\u2029\u115f\u1160\u3164\uffa0\ud800-\udfff]|(?!\u200c|\u200d|[\ufe00-\ufe0f])[\p{Cf}\p{Default_Ignorable_Code_Point}]/u;
 
 describe("safeText", () => {
   test.each([
@@ -36,6 +39,17 @@ describe("safeText", () => {
     ["line and paragraph separators", "a\u2028b\u2029", "a\\u2028b\\u2029"],
     ["tag characters", "a\u{e0041}\u{e007f}b", "a\\u{e0041}\\u{e007f}b"],
     ["joiners stay (emoji, scripts)", "👩\u200d💻 می\u200cخواهم", "👩\u200d💻 می\u200cخواهم"],
+    ["variation selectors stay (emoji)", "❤\ufe0f", "❤\ufe0f"],
+    // Every other format character (Unicode Cf) and what else shows nothing.
+    ["a soft hyphen", "pay\u00adpal", "pay\\xadpal"],
+    ["invisible operators", "a\u2061b\u2062c\u2063d\u2064", "a\\u2061b\\u2062c\\u2063d\\u2064"],
+    ["Hangul fillers", "\u115f\u1160\u3164\uffa0", "\\u115f\\u1160\\u3164\\uffa0"],
+    ["a Mongolian vowel separator", "a\u180eb", "a\\u180eb"],
+    ["deprecated format characters", "a\u206ab\u206f", "a\\u206ab\\u206f"],
+    ["interlinear annotation", "\ufff9a\ufffab\ufffb", "\\ufff9a\\ufffab\\ufffb"],
+    ["a combining grapheme joiner", "a\u034fb", "a\\u034fb"],
+    ["musical format characters", "a\u{1d173}b", "a\\u{1d173}b"],
+    ["a lone surrogate (half a character)", "a\ud800b\udc00", "a\\ud800b\\udc00"],
     ["C1 neighbours are kept", "\u00a0\u00ff", "\u00a0\u00ff"],
   ] as [string, string, string][])("%s", (_what, text, shown) => {
     expect(safeText(text)).toBe(shown);
@@ -60,6 +74,7 @@ describe("safeJson", () => {
     ["line separators", { t: "\u2028\u2029" }],
     ["invisible characters", { t: "\u200b\u2060\ufeff" }],
     ["tag characters", { t: "a\u{e0041}b" }],
+    ["soft hyphen, invisible operators, Hangul fillers", { t: "\u00ad\u2061\u3164\uffa0" }],
   ])("%s: no raw control character, and the same value parsed back", (_what, value) => {
     const text = safeJson(value);
     expect(text).not.toMatch(RAW_CONTROL);
@@ -192,3 +207,28 @@ describe("listenError", () => {
     expect(listenError(other, "h", 1)).toBe(other);
   });
 });
+
+test.each([
+  ["with the v flag", (source: string) => source],
+  // A browser before the v flag (2023): the u form, the same escapes.
+  ["without it", (source: string) => source.replace('new RegExp(v, "gv")', "undefined.v")],
+])(
+  "safeTextModule (the dashboard page's /safe-text.js) escapes as safeText does, %s",
+  async (_what, as) => {
+    const file = join(mkdtempSync(join(tmpdir(), "courier-safe-text-")), "safe-text.js");
+    writeFileSync(file, as(safeTextModule()));
+    const page = (await import(file)) as { safeText: typeof safeText };
+    const texts = [
+      "plain",
+      "a\u202eb\u3164\u00ad",
+      "\x1b]0;x\x07",
+      "two\nlines\t",
+      "❤\ufe0f 👩\u200d💻",
+      "a\ud800b\u{e0041}",
+    ];
+    for (const text of texts) {
+      expect(page.safeText(text)).toBe(safeText(text));
+      expect(page.safeText(text, { multiline: true })).toBe(safeText(text, { multiline: true }));
+    }
+  },
+);

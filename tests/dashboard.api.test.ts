@@ -57,7 +57,7 @@ describe("dashboard over HTTP", () => {
     expect(page.type).toStartWith("text/html");
     expect(page.body).toContain('<script type="module" src="/app.js"></script>');
     expect(page.headers.get("content-security-policy")).toContain("script-src 'self'");
-    for (const path of ["/app.js", "/dom.js", "/chart.js", "/views.js"]) {
+    for (const path of ["/app.js", "/dom.js", "/chart.js", "/views.js", "/safe-text.js"]) {
       const js = await get(d, path);
       expect(js.type).toStartWith("text/javascript");
       expect(js.body).not.toMatch(/:\s*(string|number|Row)\b[,)]/); // types are gone

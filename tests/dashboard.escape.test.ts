@@ -42,6 +42,23 @@ describe("page DOM helpers", () => {
     expect(link.getAttribute("href")).toBe(`#/jobs/${encodeURIComponent(value)}`);
   });
 
+  // A name that reads one way and is another (a right-to-left override, what shows nothing)
+  // is shown as the CLI shows it: escaped (safeText, the same list), line breaks kept.
+  test.each([
+    ["invoice\u202efdp.exe", "invoice\\u202efdp.exe"],
+    ["send\u3164mail\u00ad", "send\\u3164mail\\xad"],
+    ["a\x1b[31mb\u009b", "a\\x1b[31mb\\x9b"],
+    ["two\nlines", "two\nlines"],
+  ])("a table cell shows %p escaped", (value, shown) => {
+    dom.fill("t", [[dom.text(value), dom.jobLink(value)]], "none");
+    const cells = document.querySelectorAll("#t tbody td");
+    expect(cells[0]!.textContent).toBe(shown);
+    expect(cells[1]!.querySelector("a")!.textContent).toBe(shown);
+    expect(cells[1]!.querySelector("a")!.getAttribute("href")).toBe(
+      `#/jobs/${encodeURIComponent(value)}`,
+    );
+  });
+
   test("an empty table says so across every column", () => {
     dom.fill("t", [], "no rows");
     const td = document.querySelector("#t tbody td")!;

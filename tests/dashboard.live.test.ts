@@ -6,7 +6,7 @@
 import { expect, test } from "bun:test";
 import { Live } from "../lib/dashboard/live.ts";
 import { dashboardDefaults, startDashboard } from "../lib/dashboard/server.ts";
-import { queueKeys } from "../lib/engine/keys.ts";
+import { limitKeys, queueKeys, scheduleKeys } from "../lib/engine/keys.ts";
 import { firstSnapshot } from "./fixtures/dashboard.ts";
 import { oneShardFile, rawRedis, redisUrl, testPrefix, until } from "./helpers.ts";
 
@@ -86,6 +86,62 @@ test("a worker's host and tasks are shortened in the snapshot and in /api/worker
       expect(w.tasks).toHaveLength(dashboardDefaults.shownTasksMax);
       expect(w.tasks[0]).toBe(`${"t".repeat(max - 1)}…`);
     }
+  } finally {
+    await d.stop();
+  }
+});
+
+test("a task name waiting for a worker and a schedule's name and task are shortened in the snapshot", async () => {
+  // Written by hand (Courier takes no task name over 100 characters, no schedule name over 64):
+  // whole, each snapshot, every second per open page, carried 2 MB.
+  const prefix = testPrefix();
+  const keys = queueKeys(prefix, "default");
+  const sk = scheduleKeys(prefix);
+  await using redis = await rawRedis();
+  const now = Number(((await redis.sendCommand(["TIME"])) as string[])[0]) * 1000;
+  const huge = "T".repeat(1_000_000);
+  await redis.sendCommand(["HSET", keys.tasks, `parked:${huge}`, "1"]);
+  const def = { queue: "default", every_ms: 3_600_000, task: huge, payload: null, missed: "once" };
+  const name = `S${huge}`;
+  await redis.sendCommand([
+    "HSET",
+    sk.defs,
+    name,
+    JSON.stringify({ ...def, paused: false, created_at: now }),
+  ]);
+  await redis.sendCommand(["HSET", sk.where, name, "default"]);
+  await redis.sendCommand(["ZADD", sk.names("default"), "0", name]);
+  await redis.sendCommand(["ZADD", sk.next("default"), String(now + 3_600_000), name]);
+  const d = await startDashboard({ redisUrl: redisUrl(), prefix, port: 0 });
+  try {
+    const max = dashboardDefaults.shownFieldMaxChars;
+    const overview = await (await fetch(`${d.url}/api/overview`)).json();
+    const { data } = await firstSnapshot(`${d.url}/api/events`);
+    for (const o of [overview, data.overview]) {
+      expect(o.counts.unservedTasks[0].task).toBe(`${"T".repeat(max - 1)}…`);
+    }
+    const [shown] = data.schedules.shown;
+    expect(shown.name).toBe(`S${"T".repeat(max - 2)}…`);
+    expect(shown.task).toBe(`${"T".repeat(max - 1)}…`);
+    expect(JSON.stringify(data).length).toBeLessThan(20_000);
+  } finally {
+    await d.stop();
+  }
+});
+
+test("a held limit key written by hand is shortened in the snapshot", async () => {
+  // Courier takes no limit key over 256 bytes; 20 keys of 1 MB made each snapshot 20 MB.
+  const prefix = testPrefix();
+  const lk = limitKeys(prefix, "default");
+  await using redis = await rawRedis();
+  const now = Number(((await redis.sendCommand(["TIME"])) as string[])[0]) * 1000;
+  await redis.sendCommand(["ZADD", lk.keys, String(now + 3_600_000), "K".repeat(1_000_000)]);
+  const d = await startDashboard({ redisUrl: redisUrl(), prefix, port: 0 });
+  try {
+    const max = dashboardDefaults.shownFieldMaxChars;
+    const { data } = await firstSnapshot(`${d.url}/api/events`);
+    expect(data.limits.held[0].key).toBe(`${"K".repeat(max - 1)}…`);
+    expect(JSON.stringify(data).length).toBeLessThan(20_000);
   } finally {
     await d.stop();
   }

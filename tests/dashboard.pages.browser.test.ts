@@ -98,6 +98,11 @@ test("the job page shows hostile strings in every field as text, creating no ele
     expect(await page.textContent("#job-title")).toBe(hostile("id"));
     expect(await injected(page)).toEqual([]);
     expect(await page.title()).toBe("Courier");
+
+    // A right-to-left override or a character that shows nothing in a link's address: the
+    // title reads as what it is, escaped as the CLI shows it, not reordered or hidden.
+    await page.goto(`${d.url}/#/jobs/${encodeURIComponent("invoice\u202efdp.exe\u3164")}`);
+    await textIs(page, "#job-title", "invoice\\u202efdp.exe\\u3164");
     await page.close();
   });
 }, 30_000);

@@ -7,6 +7,7 @@ import { mergeWorkers } from "../lib/admin/shards.ts";
 import type { WorkerInfo, WorkerState } from "../lib/admin/workers.ts";
 import { type Dashboard, startDashboard } from "../lib/dashboard/server.ts";
 import { queueKeys } from "../lib/engine/keys.ts";
+import { ID_SHOWN_MAX } from "../lib/safe-text.ts";
 import {
   oneShardFile,
   rawRedis,
@@ -94,6 +95,29 @@ describe("a worker record of another type", () => {
     expect(first.event).toBe("snapshot");
     expect((first.data as { workers: { workers: unknown[] } }).workers.workers).toHaveLength(2);
   });
+});
+
+test("a 1 MB worker name written by hand over a key of another type: its row and snapshot stay narrow", async () => {
+  // The row's STATE named the whole key (the name in it): info printed a 1 MB row, and the
+  // dashboard's snapshot carried it every second.
+  const prefix = testPrefix();
+  const keys = queueKeys(prefix, "default");
+  const huge = "W".repeat(1_000_000);
+  await using r = await rawRedis();
+  const now = await redisTime(r);
+  await r.sendCommand(["XGROUP", "CREATE", keys.stream, "workers", "0", "MKSTREAM"]);
+  await r.sendCommand(["ZADD", keys.workers, String(now), huge]);
+  await r.sendCommand(["SET", keys.worker(huge), "junk"]);
+  const text = await runCli("info", ["--prefix", prefix]);
+  expect(text.code).toBe(0);
+  expect(text.stdout.length).toBeLessThan(5_000);
+  expect(text.stdout).toContain(
+    `unreadable: key ${keys.worker(`${"W".repeat(ID_SHOWN_MAX)}…`)} holds`,
+  );
+  const d = await startDashboard({ redisUrl: redisUrl(), prefix, port: 0 });
+  running.push(d);
+  const first = await firstEvent(`${d.url}/api/events`);
+  expect(JSON.stringify(first.data).length).toBeLessThan(20_000);
 });
 
 describe("a worker unreadable in one shard, merged with its other shards", () => {

@@ -6,6 +6,7 @@ import { Admin } from "../lib/admin/admin.ts";
 import { infoReader, type QueueReport } from "../lib/admin/info.ts";
 import { SCHEDULES_SHOWN } from "../lib/admin/info-schedules.ts";
 import { scheduleKeys } from "../lib/engine/keys.ts";
+import { LIMIT_KEY_MAX_BYTES } from "../lib/engine/limits.ts";
 import { Schedules } from "../lib/schedule/schedules.ts";
 import { openQueue, redisTime, redisUrl, testPrefix } from "./helpers.ts";
 
@@ -94,6 +95,22 @@ test("a schedule name with a quote, backslashes, a newline and ESC is escaped as
   const bad = lines.filter((l) => l !== "" && !l.startsWith("# ") && !sampleLine.test(l));
   expect(bad).toEqual([]);
   expect(lines.filter((l) => l.includes('schedule="'))).toHaveLength(6);
+});
+
+test("a schedule name of 1 MB written by hand is one label cut past any name or limit key, not 1 MB a line", async () => {
+  await using s = await setup();
+  await s.schedules.add({ name: "plain", every: "1h", task: "t" });
+  const huge = `${"S".repeat(LIMIT_KEY_MAX_BYTES - 1)}😀${"S".repeat(1_000_000)}`;
+  const c = s.q.client;
+  const def = await c.sendCommand<string>(["HGET", s.sk.defs, "plain"]);
+  await c.sendCommand(["HSET", s.sk.defs, huge, def]);
+  await c.sendCommand(["HSET", s.sk.where, huge, "q"]);
+  await c.sendCommand(["ZADD", s.sk.names("q"), "0", huge]);
+  await c.sendCommand(["ZADD", s.sk.next("q"), "1700000000000", huge]);
+  const lines = await s.metrics();
+  const label = `schedule="${"S".repeat(LIMIT_KEY_MAX_BYTES - 1)}…"`;
+  expect(lines).toContain(`courier_schedule_next_run_seconds{queue="q",${label}} 1700000000`);
+  expect(Math.max(...lines.map((l) => l.length))).toBeLessThan(LIMIT_KEY_MAX_BYTES + 100);
 });
 
 test("a queue without schedules: the families' HELP and TYPE, no sample", async () => {

@@ -64,6 +64,38 @@ describe("a task name: the library takes what the CLI takes, and no other", () =
   }
 });
 
+describe("a task name that looks like another is refused: nothing in it shows as nothing", () => {
+  // biome-ignore format: a table
+  const names: [string, string, boolean][] = [
+    ["a plain name", "send-mail", true],
+    ["accents and other scripts", "émettre.日本.отправить", true],
+    ["a soft hyphen (U+00AD)", "send\u00admail", false],
+    ["an invisible operator (U+2061-U+2064)", "send\u2063mail", false],
+    ["a Hangul filler (U+3164)", "send\u3164", false],
+    ["a halfwidth Hangul filler (U+FFA0)", "\uffa0send", false],
+    ["a Hangul choseong filler (U+115F)", "send\u115f", false],
+    ["a Mongolian vowel separator (U+180E)", "send\u180email", false],
+    ["a zero-width joiner (U+200D)", "send\u200dmail", false],
+    ["a zero-width non-joiner (U+200C)", "send\u200cmail", false],
+    ["a variation selector (U+FE0F)", "send\ufe0f", false],
+    ["a combining grapheme joiner (U+034F)", "send\u034fmail", false],
+    ["a language tag (U+E0001)", "send\u{e0001}", false],
+    ["a lone surrogate", "send\ud800", false],
+  ];
+  for (const [what, name, taken] of names) {
+    test(what, () => {
+      expect(cliProblem(name) === undefined).toBe(taken);
+      expect(libraryTakes(name)).toEqual([taken, taken]);
+    });
+  }
+
+  test("the refusal shows what the name hides, joiners and variation selectors too", () => {
+    expect(cliProblem("send\u200dmail")).toStartWith('"send\\u200dmail" is not a task name');
+    expect(cliProblem("ok\ufe0f")).toStartWith('"ok\\ufe0f" is not a task name');
+    expect(cliProblem("a\u3164")).toStartWith('"a\\u3164" is not a task name');
+  });
+});
+
 test("a job queued under a name the rule refuses now is served by a worker defining it", async () => {
   const prefix = testPrefix();
   await using q = await openQueue({ prefix });

@@ -3,8 +3,9 @@
 // histogram of finished jobs. Pure: queue-view.ts (metricsText) reads the numbers, this turns
 // them into text (tested with tables).
 
+import { LIMIT_KEY_MAX_BYTES } from "../engine/limits.ts";
 import type { RedisMemory } from "../redis/memory.ts";
-import { safeText } from "../safe-text.ts";
+import { cutText, ID_SHOWN_MAX, safeText } from "../safe-text.ts";
 import type { ScheduleInfo } from "../schedule/schedules.ts";
 import { LATE_MS } from "../schedule/ticks.ts";
 import type { QueueSchedules } from "./info-schedules.ts";
@@ -258,9 +259,19 @@ function histogram(queue: string, d: Durations): string[] {
   return lines;
 }
 
+/**
+ * The longest label value shown whole: longer than any name (ID_SHOWN_MAX) or limit key
+ * (LIMIT_KEY_MAX_BYTES) Courier takes, so two of them never share a series.
+ */
+const LABEL_SHOWN_MAX = Math.max(ID_SHOWN_MAX, LIMIT_KEY_MAX_BYTES);
+
+/**
+ * One sample line. A label value is cut past LABEL_SHOWN_MAX (cutText): a schedule name of 1 MB
+ * written by hand made each of its lines 1 MB.
+ */
 function sample(name: string, labels: Record<string, string>, value: number): string {
   const text = Object.entries(labels)
-    .map(([k, v]) => `${k}="${escapeLabel(v)}"`)
+    .map(([k, v]) => `${k}="${escapeLabel(cutText(v, LABEL_SHOWN_MAX))}"`)
     .join(",");
   return `courier_${name}{${text}} ${formatValue(value)}`;
 }

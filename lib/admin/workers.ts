@@ -10,6 +10,7 @@ import type { QueueKeys } from "../engine/keys.ts";
 import { pruneGone } from "../engine/prune.ts";
 import { wrongTypeAs } from "../redis/cause.ts";
 import type { Redis } from "../redis/connect.ts";
+import { cutText, ID_SHOWN_MAX } from "../safe-text.ts";
 
 /** unreadable: its record's key holds another type than Courier writes (`unreadable` says which). */
 export type WorkerState = "busy" | "idle" | "late" | "gone" | "unreadable";
@@ -76,7 +77,12 @@ export async function readWorkers(
   );
   const workers = names.map(([name, beat], i) => {
     const record = records[i];
-    if (!record) return unreadableWorker(name, keys.worker(name), Math.max(0, now - beat));
+    if (!record) {
+      // The key said with its name cut past any worker's (a 1 MB name written by hand made
+      // info's row and each dashboard snapshot 1 MB).
+      const key = keys.worker(cutText(name, ID_SHOWN_MAX));
+      return unreadableWorker(name, key, Math.max(0, now - beat));
+    }
     return toWorker(name, beat, record, now);
   });
   const gone = workers.filter((w) => w.state === "gone").map((w) => w.name);

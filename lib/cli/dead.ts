@@ -3,7 +3,7 @@
 
 import { formatDuration } from "../admin/duration.ts";
 import type { DeadLetter, DeadPage, RequeueAllTally } from "../admin/letters.ts";
-import { safeText } from "../safe-text.ts";
+import { cutText, safeText, shownId } from "../safe-text.ts";
 import { dateMs, isoOrNull } from "../time.ts";
 import type { JobRecord } from "../types.ts";
 import { attemptJson, formatAttempt, jobJson } from "./format.ts";
@@ -73,11 +73,12 @@ export function unreadableLeftLine(t: RequeueAllTally): string | null {
   if (t.first === null) return null;
   const jobs = `${t.unreadable} dead job${t.unreadable === 1 ? "" : "s"}`;
   const whose = t.unreadable === 1 ? "its" : "their";
-  const which = `the first, ${safeText(t.first.id)}: ${safeText(t.first.reason)}`;
+  // shownId: a letter written by hand may name a 1 MB id (the line was 1 MB).
+  const which = `the first, ${shownId(t.first.id)}: ${safeText(t.first.reason)}`;
   return `${jobs} not requeued, ${whose} keys unreadable (dead requeue ID says each); ${which}`;
 }
 
 function oneLine(text: string, max: number): string {
   const flat = text.replace(/\s+/g, " ").trim();
-  return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
+  return flat.length > max ? cutText(flat, max - 1) : flat;
 }

@@ -2,9 +2,10 @@
 // as they come, one line each, until stopped. The command is a thin citty command around
 // `printEvents`; the reading is Queue.events().
 
+import { ERROR_MAX_BYTES } from "../errors.ts";
 import type { QueueEvent } from "../queue/event-read.ts";
 import type { Queue } from "../queue/queue.ts";
-import { safeJson, safeText } from "../safe-text.ts";
+import { cutText, ID_SHOWN_MAX, safeJson, safeText } from "../safe-text.ts";
 import { isoOrNull } from "../time.ts";
 
 export interface PrintEventsOptions {
@@ -41,14 +42,28 @@ export async function printEvents(queue: Queue, o: PrintEventsOptions): Promise<
   return printed;
 }
 
-/** One event as a line of text; what Redis holds is shown with its control characters escaped. */
+/**
+ * The most of an event's value or error a text line shows: twice what a worker writes (an error
+ * of ERROR_MAX_BYTES, a progress of PROGRESS_MAX_BYTES), so only an event written by hand is cut.
+ */
+const EVENT_TEXT_SHOWN_MAX = 2 * ERROR_MAX_BYTES;
+
+/**
+ * One event as a line of text; what Redis holds is shown with its control characters escaped,
+ * and cut (cutText) past what Courier writes: an event of 1 MB written by hand is not a 1 MB line.
+ */
 export function eventLine(e: QueueEvent, shards: number): string {
   const { type, id, at, shard, cursor, ...rest } = e;
-  const parts = [isoOrNull(at) ?? "-", type, id || "-"];
+  const cut = (text: string) => cutText(text, EVENT_TEXT_SHOWN_MAX);
+  const parts = [
+    isoOrNull(at) ?? "-",
+    cutText(type, ID_SHOWN_MAX),
+    cutText(id, ID_SHOWN_MAX) || "-",
+  ];
   if (shards > 1) parts.push(`shard ${shard}`);
   if (type === "gap") parts.push(`events lost after ${rest.after}, resuming at ${rest.resumesAt}`);
-  else if ("value" in rest) parts.push(JSON.stringify(rest.value));
-  else if ("error" in rest) parts.push(String(rest.error));
+  else if ("value" in rest) parts.push(cut(JSON.stringify(rest.value)));
+  else if ("error" in rest) parts.push(cut(String(rest.error)));
   parts.push(`cursor=${cursor}`);
   return safeText(parts.join("  "));
 }

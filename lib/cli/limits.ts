@@ -3,7 +3,7 @@
 import type { Limits, LimitsChange } from "../engine/limits.ts";
 import { formatRate, parseRate } from "../engine/rates.ts";
 import { InputError } from "../errors.ts";
-import { safeText } from "../safe-text.ts";
+import { safeText, shownInput } from "../safe-text.ts";
 
 /** The flags as citty gives them (strings, or undefined when absent). */
 export interface LimitFlags {
@@ -39,7 +39,7 @@ function concurrency(text: string): number | null {
   const n = /^\d{1,7}$/.test(text) ? Number(text) : 0;
   if (n < 1) {
     throw new InputError(
-      `--key-concurrency must be a whole number from 1 to 1000000 (or off), got "${safeText(text.slice(0, 20))}"`,
+      `--key-concurrency must be a whole number from 1 to 1000000 (or off), got "${shownInput(text, 20)}"`,
     );
   }
   return n;

@@ -1,6 +1,6 @@
 // A progress bar on stderr, drawn only on a terminal (scripts and pipes get nothing).
 
-import { safeText } from "../safe-text.ts";
+import { cutText, safeText } from "../safe-text.ts";
 import { formatProgress } from "./format.ts";
 
 export function progressBar(out: { isTTY?: boolean; write(s: string): unknown } = process.stderr): {
@@ -43,9 +43,10 @@ export function jobProgressLine(
       // A wait may tell one value twice (lib/queue/wait.ts onJobProgress): drawn once.
       if (!out.isTTY || text === "" || text === last) return;
       last = text;
-      // Cut, so a long object never wraps (a wrapped line is not redrawn by `\r`); cleared to
-      // the end of the line, so a shorter value leaves nothing of a longer one.
-      out.write(`\rprogress: ${safeText(text).slice(0, 70)}\x1b[K`);
+      // Cut (between characters, then …: 80 in all), so a long object never wraps (a wrapped
+      // line is not redrawn by `\r`); cleared to the end of the line, so a shorter value leaves
+      // nothing of a longer one.
+      out.write(`\rprogress: ${cutText(safeText(text), 69)}\x1b[K`);
       drawn = true;
     },
     end() {

@@ -5,7 +5,7 @@ import type { Admin } from "../admin/admin.ts";
 import type { JobRow, JobState, JobsPage } from "../admin/jobs.ts";
 import type { Emptied } from "../engine/empty.ts";
 import { CourierError } from "../errors.ts";
-import { safeText } from "../safe-text.ts";
+import { cutText, ID_SHOWN_MAX, safeText } from "../safe-text.ts";
 import { isoOrNull } from "../time.ts";
 import { table } from "./table.ts";
 
@@ -68,7 +68,8 @@ export function formatJobsPage(page: JobsPage): string {
     r.task || "-",
     isoOrNull(r.at) ?? "-",
     r.attempt === null ? "-" : String(r.attempt),
-    ...(running ? [r.worker ?? "-"] : []),
+    // The last column, not cut by table(): a consumer name written by hand may be 1 MB.
+    ...(running ? [cutText(r.worker ?? "-", ID_SHOWN_MAX)] : []),
   ]);
   const lines = table([header, ...rows]);
   if (page.next !== null) lines.push(`… more: --cursor ${page.next} for the next page`);

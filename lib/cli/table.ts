@@ -1,6 +1,6 @@
 // Text tables for the CLI's reports (info, dead, queue, schedule): columns padded to their
 // widest cell. Cells are shown as given: callers pass them through safeText first.
-import { ID_SHOWN_MAX } from "../safe-text.ts";
+import { cutText, ID_SHOWN_MAX } from "../safe-text.ts";
 
 /** Columns padded to their widest cell; the last column is not padded. */
 export function table(rows: readonly string[][]): string[] {
@@ -33,12 +33,9 @@ export function padRows(rows: readonly string[][], widths: readonly number[]): s
 
 /**
  * A padded column's cell: cut (…) past ID_SHOWN_MAX, longer than any id or name Courier takes,
- * and never inside a surrogate pair. Padded whole, one cell written by hand (a 1 MB job id or
+ * never inside a character (cutText). Padded whole, one cell written by hand (a 1 MB job id or
  * worker name) made every row of its page that wide: 63 MB for a page of 500.
  */
 function shownCell(cell: string): string {
-  if (cell.length <= ID_SHOWN_MAX) return cell;
-  const last = cell.charCodeAt(ID_SHOWN_MAX - 1);
-  const end = last >= 0xd800 && last <= 0xdbff ? ID_SHOWN_MAX - 1 : ID_SHOWN_MAX;
-  return `${cell.slice(0, end)}…`;
+  return cutText(cell, ID_SHOWN_MAX);
 }

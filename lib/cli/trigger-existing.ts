@@ -2,7 +2,7 @@
 // is printed is the existing job, as stored: its status and its task (which may not be the task
 // given, nor still queued: a canceled job keeps its id until its record expires).
 
-import { safeText } from "../safe-text.ts";
+import { safeText, shownId } from "../safe-text.ts";
 import type { JobStatus } from "../types.ts";
 
 /** The stored job behind an id that was not enqueued again; null: its record expired since. */
@@ -32,7 +32,7 @@ export async function existingOf(
 /** The stderr line for one job that exists already. */
 export function existedLine(id: string, existing: Existing | null | undefined): string {
   const what = existing
-    ? ` (${existing.status}, task ${safeText(existing.task)})`
+    ? ` (${existing.status}, task ${shownId(existing.task)})`
     : " (its record expired since)";
   return `trigger: job ${safeText(id)} exists already${what}: nothing enqueued (result ${safeText(id)} shows it)`;
 }

@@ -13,12 +13,15 @@ import { isValidJobId } from "../engine/record.ts";
 import { CourierError } from "../errors.ts";
 import { isoOrNull } from "../time.ts";
 import type { JobStatus } from "../types.ts";
-import { type Api, json } from "./api.ts";
+import { type Api, json, shownField } from "./api.ts";
 import { dashboardDefaults } from "./options.ts";
 import { schedules } from "./schedules.ts";
 
 export async function overview(api: Api) {
-  const { counts, shards, series, memory, paused } = await api.admin.overview();
+  const { counts: read, shards, series, memory, paused } = await api.admin.overview();
+  // A task name written by hand (Courier takes none over 100 characters) is cut: see shownField.
+  const unservedTasks = read.unservedTasks.map((u) => ({ ...u, task: shownField(u.task) }));
+  const counts = { ...read, unservedTasks };
   const time = new Date(api.admin.options.now()).toISOString();
   const { queue } = api.admin.options;
   return { queue, time, actions: api.actions, counts, shards, series, memory, paused };
@@ -30,15 +33,14 @@ export async function overview(api: Api) {
  * KB made a snapshot of 20 MB every second. A name or host Courier writes is shown whole.
  */
 export async function workers(api: Api) {
-  const { shownFieldMaxChars: max, shownTasksMax } = dashboardDefaults;
-  const cut = (text: string) => (text.length > max ? `${text.slice(0, max - 1)}…` : text);
+  const { shownTasksMax } = dashboardDefaults;
   const all = await api.admin.workers({ prune: true });
   return {
     workers: all.map((w) => ({
       ...w,
-      name: cut(w.name),
-      host: w.host === null ? null : cut(w.host),
-      tasks: w.tasks.slice(0, shownTasksMax).map(cut),
+      name: shownField(w.name),
+      host: w.host === null ? null : shownField(w.host),
+      tasks: w.tasks.slice(0, shownTasksMax).map(shownField),
     })),
   };
 }
@@ -117,7 +119,7 @@ export async function limits(api: Api) {
     keyRate: v.keyRate,
     heldTotal: v.heldTotal,
     held: v.held.map((h) => ({
-      key: h.key,
+      key: shownField(h.key), // a limit key Courier takes is at most 256 bytes: shown whole
       nextSlot: isoOrNull(h.nextMs),
       next: nextSlotText(h.nextMs - v.nowMs),
       running: h.running,

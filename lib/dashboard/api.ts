@@ -9,7 +9,8 @@ import type { Admin } from "../admin/admin.ts";
 import { ConnectError, isOomError, RedisRefusedError } from "../errors.ts";
 import type { Queue } from "../queue/queue.ts";
 import { describeCause, noAnswerLine } from "../redis/cause.ts";
-import { safeJson } from "../safe-text.ts";
+import { cutText, safeJson } from "../safe-text.ts";
+import { dashboardDefaults } from "./options.ts";
 
 export interface Api {
   /** The queue this request is about. */
@@ -18,6 +19,16 @@ export interface Api {
   producer: () => Promise<Queue>;
   /** Actions are on only when there is a token. */
   actions: boolean;
+}
+
+/**
+ * A record's free text as a snapshot carries it (a worker's host, a task or schedule name): cut
+ * past dashboardDefaults.shownFieldMaxChars. Redis can hold any string, and each snapshot goes
+ * to every open page every second; what Courier writes is shown whole.
+ */
+export function shownField(text: string): string {
+  const max = dashboardDefaults.shownFieldMaxChars;
+  return text.length > max ? cutText(text, max - 1) : text;
 }
 
 /**

@@ -1,6 +1,7 @@
 // The page and its scripts, embedded as text (so `bun build --compile` carries them) and the
 // scripts transpiled from TypeScript once, when the dashboard starts: no build step.
 // TypeScript types a `.ts` import as the module, not as its text: hence the expect-errors.
+import { safeTextModule } from "../safe-text.ts";
 // @ts-expect-error imported as text by Bun
 import app from "./client/app.ts" with { type: "text" };
 // @ts-expect-error imported as text by Bun
@@ -47,6 +48,8 @@ export function loadAssets(): Map<string, Asset> {
     ["/live.js", js(live)],
     ["/overview.js", js(overview)],
     ["/schedules.js", js(schedules)],
+    // The one list of what is shown escaped, for the page too (client/safe-text.ts).
+    ["/safe-text.js", { body: safeTextModule(), type: "text/javascript; charset=utf-8" }],
     // SVG at the path browsers ask for by default: an envelope, the queue's courier.
     ["/favicon.ico", { body: FAVICON, type: "image/svg+xml" }],
   ]);

@@ -7,7 +7,7 @@ import type { Unreadable } from "../admin/unreadable-keys.ts";
 import { Schedules } from "../schedule/schedules.ts";
 import { type MissedPolicy, SCHEDULE_NAME, whenText } from "../schedule/spec.ts";
 import { isoOrNull } from "../time.ts";
-import { type Api, json } from "./api.ts";
+import { type Api, json, shownField } from "./api.ts";
 
 function of(api: Api): Schedules {
   return new Schedules(api.admin.client, api.admin.options.prefix, api.admin.options.queue);
@@ -44,9 +44,10 @@ export async function schedules(api: Api): Promise<SchedulesPart | Unreadable> {
       ? []
       : [
           {
-            name: s.name,
+            // Cut past any name Courier takes (shownField): pause and resume refuse such a name.
+            name: shownField(s.name),
             when: whenText(s.def, formatDuration),
-            task: s.def.task,
+            task: shownField(s.def.task),
             missed: s.def.missed,
             paused: s.def.paused,
             next: isoOrNull(s.next),

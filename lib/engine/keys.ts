@@ -5,7 +5,7 @@
 
 import { DOT_SEGMENT_REASON, isDotSegment } from "../dot-segment.ts";
 import { crc16Digits, crc16Text, SLOTS } from "../redis/slot.ts";
-import { shownInput } from "../safe-text.ts";
+import { cutText, shownInput } from "../safe-text.ts";
 import { dateMs } from "../time.ts";
 import { isValidJobId } from "./record.ts";
 
@@ -195,7 +195,7 @@ export const MAX_SHARDS = 1024;
 export function shardCountProblem(text: string): string | null {
   const n = /^\d{1,9}$/.test(text) ? Number(text) : Number.NaN;
   if (n >= 1 && n <= MAX_SHARDS) return null;
-  return `COURIER_SHARDS must be a whole number from 1 to ${MAX_SHARDS}, got "${text.slice(0, 20)}"`;
+  return `COURIER_SHARDS must be a whole number from 1 to ${MAX_SHARDS}, got "${cutText(text, 20)}"`;
 }
 
 /**

@@ -9,6 +9,7 @@ import { NoAnswerError } from "../errors.ts";
 import { type Logger, throttled } from "../log.ts";
 import { describeCause } from "../redis/cause.ts";
 import type { Redis } from "../redis/connect.ts";
+import { cutText, ID_SHOWN_MAX } from "../safe-text.ts";
 import { TickEnqueuer } from "./enqueue.ts";
 import { firePass, type PassResult } from "./fire.ts";
 
@@ -74,7 +75,8 @@ export class ScheduleLoop {
         const client = this.o.client();
         const enqueuer = this.#enqueuerOn(client);
         const r = await firePass({ ...this.o, client, enqueuer, cursor, readAgain });
-        for (const s of r.stuck) stuck({ schedule: s.name, error: s.why });
+        // A name written by hand may be 1 MB: cut past any Courier takes.
+        for (const s of r.stuck) stuck({ schedule: cutText(s.name, ID_SHOWN_MAX), error: s.why });
         if (r.unanswered) this.o.stalled?.();
         for (const queue of r.broken) {
           const key = scheduleKeys(this.o.prefix).next(queue);

@@ -10,6 +10,7 @@ import { leaveForOthers } from "../engine/leave.ts";
 import { type Logger, throttled } from "../log.ts";
 import { describeCause } from "../redis/cause.ts";
 import type { Redis } from "../redis/connect.ts";
+import { cutText, ID_SHOWN_MAX } from "../safe-text.ts";
 import { exponentialMs } from "../time.ts";
 import { type BadEntry, type Sorted, type Startable, sortFresh } from "./entries.ts";
 import { deferralDelaysMs } from "./retry-policy.ts";
@@ -112,7 +113,8 @@ export abstract class SetAside {
     const unusable: BadEntry[] = [];
     for (const [i, l] of s.lacked.entries()) {
       const v = verdicts[i];
-      const fields = { job: l.jobId, entry: l.entryId, task: l.task };
+      // A name written by hand may be 1 MB: cut past any Courier takes (logged each hand-round).
+      const fields = { job: l.jobId, entry: l.entryId, task: cutText(l.task, ID_SHOWN_MAX) };
       if (v === "deferred") this.log.log("info", LEFT.deferred, fields);
       else if (v === "parked") this.log.log("warn", LEFT.parked, fields);
       else if (v === "unusable") {

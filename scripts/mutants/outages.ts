@@ -127,8 +127,8 @@ export const outageMutants: Mutant[] = [
     "    return true; // no /proc", [C]),
   // Errors quote what they were given cut, in a bounded line, written whole before the exit.
   m("shown-input-uncut", "lib/safe-text.ts", "an error quotes a caller's text in at most SHOWN_MAX characters",
-    "text.slice(0, max)}…",
-    "text}", [L]),
+    "return safeText(cutText(text, max));",
+    "return safeText(text);", [L]),
   m("result-id-full", "bin/result.ts", "result quotes a malformed id cut",
     "shownInput(id)}\" is not a job id",
     "id}\" is not a job id", [L]),

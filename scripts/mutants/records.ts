@@ -314,7 +314,7 @@ export const recordMutants: Mutant[] = [
   m("info-unserved-name-uncut", "lib/cli/info-text.ts", "info cuts a task name past any task's (a 1 MB name parked by hand) in its unserved line",
     "import { safeText, shownId } from \"../safe-text.ts\";", "import { safeText, safeText as shownId } from \"../safe-text.ts\";", [T("info.unserved")]),
   m("table-cell-uncut", "lib/cli/table.ts", "a table cell past ID_SHOWN_MAX (a 1 MB id written by hand) is cut, not padded into every row of its page",
-    "  if (cell.length <= ID_SHOWN_MAX) return cell;", "  return cell;", [T("cli.table.cells")]),
+    "  return cutText(cell, ID_SHOWN_MAX);", "  return cell;", [T("cli.table.cells")]),
   m("unserved-alive-until-unbounded", "lib/admin/unserved.ts", "info lists a task whose alive_until is past any worker's beat as unserved",
     "      if (taskLive(until[i], now)) return;", "      if (Number(until[i] ?? Number.NEGATIVE_INFINITY) >= now) return;", [T("tasks.alive.corrupt")]),
 ];

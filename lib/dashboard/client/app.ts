@@ -13,6 +13,7 @@ import {
   pageQueue,
   type Row,
   say,
+  shown,
   TOKEN_KEY,
 } from "./dom.js";
 import { wireJobs } from "./jobs.js";
@@ -29,7 +30,7 @@ function route(): void {
 function connect(): void {
   const live = $("live");
   const badge = (text: string, kind: string) => {
-    live.textContent = text;
+    live.textContent = shown(text);
     live.className = `badge ${kind}`;
   };
   follow({
@@ -49,13 +50,13 @@ function connect(): void {
     locked(error) {
       badge("token needed", "down");
       $("token-needed").hidden = false;
-      $("token-needed-why").textContent = error;
+      $("token-needed-why").textContent = shown(error);
     },
     // The queue's data format changed (another Courier took it): the page stops, saying so.
     refused(error) {
       badge("stopped", "down");
       $("unreadable").hidden = false;
-      $("unreadable").textContent = error;
+      $("unreadable").textContent = shown(error);
     },
   });
 }

@@ -1,5 +1,8 @@
 // The page's DOM and HTTP helpers. Values reach the page through textContent and attributes
-// only, never as HTML: this is what keeps a hostile error message or URL inert.
+// only, never as HTML: this is what keeps a hostile error message or URL inert. Text is shown
+// through `shown` (safeText, line breaks kept): a right-to-left override or a character that
+// shows nothing makes a name read as another, on a page as on a terminal.
+import { safeText } from "./safe-text.js";
 
 export type Row = Record<string, unknown>;
 
@@ -7,9 +10,12 @@ export const TOKEN_KEY = "courier-token";
 export const $ = <T extends HTMLElement = HTMLElement>(id: string) =>
   document.getElementById(id) as T;
 
+/** `value` as text to show: control, bidi and invisible characters escaped (lib/safe-text.ts). */
+export const shown = (value: unknown): string => safeText(String(value), { multiline: true });
+
 export function el(tag: string, text?: unknown, className?: string): HTMLElement {
   const node = document.createElement(tag);
-  if (text !== undefined && text !== null) node.textContent = String(text);
+  if (text !== undefined && text !== null) node.textContent = shown(text);
   if (className) node.className = className;
   return node;
 }
@@ -66,10 +72,11 @@ export const NO_PATH = "unavailable here: . and .. cannot be in a URL (use the C
 
 export function say(message: string, bad = false): void {
   const m = $("message");
-  m.textContent = message;
+  const text = shown(message);
+  m.textContent = text;
   m.className = bad ? "bad" : "";
   setTimeout(() => {
-    if (m.textContent === message) m.textContent = "";
+    if (m.textContent === text) m.textContent = "";
   }, 6000);
 }
 

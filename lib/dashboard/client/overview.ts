@@ -2,7 +2,7 @@
 // Each is drawn on its own: a part the server could not read is left as it was (views.ts).
 import type { Snapshot } from "../api-reads.ts";
 import { drawChart } from "./chart.js";
-import { $, ago, fill, jobLink, text, time } from "./dom.js";
+import { $, ago, fill, jobLink, shown, text, time } from "./dom.js";
 
 /** A part of the snapshot as read (not `{ unreadable }`). */
 export type Part<K extends keyof Snapshot> = Exclude<Snapshot[K], { unreadable: string }>;
@@ -19,7 +19,7 @@ function memoryText(m: Part<"overview">["memory"]): string {
 
 export function renderOverview(o: Part<"overview">): void {
   const c = o.counts;
-  const set = (id: string, v: unknown) => ($(`count-${id}`).textContent = String(v));
+  const set = (id: string, v: unknown) => ($(`count-${id}`).textContent = shown(v));
   set("waiting", c.waiting);
   set("in-flight", c.inFlight);
   set("delayed", c.delayed);

@@ -14,6 +14,7 @@ import {
   NO_PATH,
   type Row,
   say,
+  shown,
   text,
   time,
 } from "./dom.js";
@@ -33,7 +34,7 @@ export function render(s: Snapshot): void {
   const { actions, ...parts } = s;
   const why = Object.values(parts).flatMap((p) => (readable(p) ? [] : [p.unreadable]));
   $("unreadable").hidden = why.length === 0;
-  $("unreadable").textContent = [...new Set(why)].join(" · ");
+  $("unreadable").textContent = shown([...new Set(why)].join(" · "));
   // From the snapshot itself, not its overview: an unreadable overview left them off for good.
   state.actions = actions;
   if (readable(s.overview)) renderOverview(s.overview);
@@ -57,7 +58,7 @@ export function render(s: Snapshot): void {
 function renderLimits(l: Part<"limits">): void {
   $("limits-panel").hidden = !l.used;
   if (!l.used) return;
-  $("limits-settings").textContent = l.settings;
+  $("limits-settings").textContent = shown(l.settings);
   const more = l.heldTotal > l.held.length ? ` (the ${l.held.length} latest shown)` : "";
   $("limits-held-total").textContent =
     `${l.heldTotal} held ${l.heldTotal === 1 ? "key" : "keys"}${more}`;
@@ -133,7 +134,7 @@ export function refreshJob(): void {
 }
 
 export async function showJob(id: string): Promise<void> {
-  $("job-title").textContent = id;
+  $("job-title").textContent = shown(id); // from the address: anyone's link
   shownJob = id;
   const path = idPath("jobs", id);
   const job = path ? await api(path).catch(failed) : failed(new Error(`job ${id}: ${NO_PATH}`));
@@ -154,16 +155,16 @@ export async function showJob(id: string): Promise<void> {
     "endedAt",
     "error",
   ];
-  const shown = (f: string) => (f === "progress" ? progressText(job?.progress) : job?.[f]);
+  const value = (f: string) => (f === "progress" ? progressText(job?.progress) : job?.[f]);
   $("job-fields").replaceChildren(
-    ...(job ? fields.flatMap((f) => [el("dt", f), el("dd", shown(f) ?? "–")]) : []),
+    ...(job ? fields.flatMap((f) => [el("dt", f), el("dd", value(f) ?? "–")]) : []),
   );
   // Cancel only a job that has not ended (the server answers an ended one as a no-op anyway).
   const cancel = $<HTMLButtonElement>("job-cancel");
   cancel.hidden = !job || ["finished", "failed", "canceled"].includes(String(job.status));
   cancel.disabled = !state.actions;
-  $("job-payload").textContent = job ? JSON.stringify(job.payload, null, 2) : "";
-  $("job-result").textContent = job ? JSON.stringify(job.result, null, 2) : "";
+  $("job-payload").textContent = job ? shown(JSON.stringify(job.payload, null, 2)) : "";
+  $("job-result").textContent = job ? shown(JSON.stringify(job.result, null, 2)) : "";
   const history = (job?.history ?? []) as Row[];
   fill(
     "job-attempts",
