@@ -15,7 +15,8 @@ test.if(onOneServer)(
     const { proxy, url } = viaProxy();
     try {
       let ready = 0;
-      // A connect limit far past the test's: only an abort ends the hanging connect in time.
+      // The connect's own limit (5 s, the connect bound) is past the 2 s this test waits for the
+      // connection to close: only the abort ends the hanging connect in time.
       const o = { redisUrl: url, reconnectMaxMs: 100, commandTimeoutMs: 60_000 };
       const link = await Link.open(
         o,
@@ -27,7 +28,7 @@ test.if(onOneServer)(
       link.replace();
       await until(() => proxy.accepted === 2, "the replacement's connection");
       await link.close();
-      await until(() => proxy.open === 0, "the replacement's connection closed");
+      await until(() => proxy.open === 0, "the replacement's connection closed", 2_000);
       proxy.resume();
       expect(ready).toBe(0);
       expect(proxy.accepted).toBe(2);
@@ -46,8 +47,9 @@ test.if(onOneServer)(
         prefix: testPrefix(),
         redisUrl: url,
         tasks: [defineTask({ name: "t", run: async () => null })],
-        // The watchdog fires well within the stop's margin: commands stall during it.
-        commandTimeoutMs: 200,
+        // The watchdog fires well within the stop's margin: commands stall during it. (200 ms
+        // also bounded the start's connect, which a loaded full run once took longer than.)
+        commandTimeoutMs: 1_000,
         reconnectMaxMs: 100,
         shutdownGraceMs: 0,
         schedules: false,
