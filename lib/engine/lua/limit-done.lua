@@ -61,7 +61,7 @@ local woken, keys = {}, {}
 -- A running member expiring past any slot limit.lua gives (its RUNNING_MOST_MS: `inf`, a hand
 -- edit) is dropped as an expired one: kept, it took one of the key's free slots for ever.
 local RUNNING_MOST_MS = 1000000000 + 2 * 86400000
--- Waiters of one key woken per call at most (WAKE_MOST_PER_CALL, lib/engine/key-wake.ts).
+-- Waiters of one key woken per call at most (WAKE_MOST_PER_CALL, lib/engine/limit.ts).
 local WAKE_MOST = 100
 
 -- Whether a limit key's own keys are usable (each key checked once per call); one that is not
