@@ -26,8 +26,6 @@ export interface Freed {
    * could not be undone): their waiters still marked woken are woken again first.
    */
   again?: readonly string[];
-  /** Per key of `keys`, the waiters this wake's earlier calls woke (freeSlots' `before`). */
-  before?: ReadonlyMap<string, number>;
 }
 
 /**
@@ -52,7 +50,7 @@ export async function freeAndWake(
   const all: Woken[] = [];
   const more = () => ended.length + gone.length + keys.length + again.length > 0;
   for (let round = 0; round < ROUNDS && more(); round++) {
-    const woken = await freeSlots(client, lk, ended, gone, unreadable, keys, again, freed.before);
+    const woken = await freeSlots(client, lk, ended, gone, unreadable, keys, again);
     ended = [];
     keys = [];
     again = [];
@@ -163,16 +161,15 @@ export async function wakeKeyWaiters(
     const page = await heldPage(client, lk, at, KEYS_PER_CALL);
     at = page.next;
     let keys = page.keys;
-    const before = new Map<string, number>();
     while (keys.length > 0) {
-      const freed = { keys, before };
-      const woken = await freeAndWake(client, lk, (s) => shards[s], freed, unreadable);
+      const woken = await freeAndWake(client, lk, (s) => shards[s], { keys }, unreadable);
       // limit-done.lua wakes WAKE_MOST_PER_CALL waiters of a key a call, and their starts free
       // no slot to wake the rest (they waited for their fallback, minutes on): a key that woke
-      // that many is called again, the waiters woken so far counted against its free slots.
+      // that many is called again. The script counts the waiters woken and not started yet
+      // against its free slots; a count of all woken so far, sent from here, also took off
+      // those started meanwhile (in its running set too): 1 to 250 over 400 waiters ran 150.
       const count = new Map<string, number>();
       for (const w of woken) count.set(w.limitKey, (count.get(w.limitKey) ?? 0) + 1);
-      for (const [k, n] of count) before.set(k, (before.get(k) ?? 0) + n);
       keys = keys.filter((k) => (count.get(k) ?? 0) >= WAKE_MOST_PER_CALL);
     }
   }

@@ -111,8 +111,8 @@ const PROBLEM_MARKERS: ReadonlyMap<string, LimitProblemKind> = new Map([
  * `unreadable` hears each problem the call settled on its own, with its kind
  * (LimitProblemKind); the other keys' slots are freed all the same.
  * `keys`: limit keys whose waiters are woken to the slots free now (a key concurrency raised),
- * less `before`'s count for the key (waiters an earlier call of the same wake woke: not started
- * yet, their slots are as good as taken); at most WAKE_MOST_PER_CALL of a key per call.
+ * less those woken and not started yet (an earlier call's: their slots are as good as taken);
+ * at most WAKE_MOST_PER_CALL of a key per call.
  * `again`: limit keys of a free tried again after a failure: their waiters marked woken whose
  * wake may never have been made are named again first (limit-done.lua).
  */
@@ -124,13 +124,12 @@ export async function freeSlots(
   unreadable: (problem: string, kind: LimitProblemKind) => void = () => {},
   keys: readonly string[] = [],
   again: readonly string[] = [],
-  before: ReadonlyMap<string, number> = new Map(),
 ): Promise<Woken[]> {
   const args = [lk.runningPrefix, lk.waitingPrefix, lk.keyPrefix, String(ended.length)];
   args.push(lk.rateHeldPrefix, lk.rateWakingPrefix);
   for (const e of ended) args.push(e.run ?? e.jobId, e.limitKey, e.jobId);
   for (const g of gone) args.push(`${g.shard}|${g.jobId}`, g.limitKey);
-  for (const key of keys) args.push(String(before.get(key) ?? ""), key);
+  for (const key of keys) args.push("", key);
   for (const key of again) args.push("?", key);
   const reply = await runScript<string[]>(client, scripts.limitDone, [lk.layout, lk.keys], args);
   const woken: Woken[] = [];

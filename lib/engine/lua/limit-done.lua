@@ -24,10 +24,10 @@
 -- ARGV[1] running prefix  ARGV[2] waiting prefix  ARGV[3] key hash prefix
 -- ARGV[4] the number E of ended runs  ARGV[5] rate-held prefix  ARGV[6] rate-waking prefix
 -- ARGV[7..6+3E] triples: the run's token, limit key, job id
--- ARGV[7+3E..] pairs: waiting member `<shard>|<job id>` gone, limit key; a member '' or a
---   count names a key whose waiters are woken to its free slots only (its key concurrency
---   raised or removed), the count being the waiters its earlier calls woke (not started yet:
---   their slots are as good as taken, so they are not woken to twice);
+-- ARGV[7+3E..] pairs: waiting member `<shard>|<job id>` gone, limit key; a member '' names a
+--   key whose waiters are woken to its free slots only (its key concurrency raised or
+--   removed), its waiters woken and not started yet (scored negative: an earlier call's of the
+--   same wake, or a free's) counted against them, as their slots are as good as taken;
 --   a member '?' a key of a free tried again (its first call's reply lost, or its wakes failed
 --   and could not be undone): its waiters still marked woken (scored negative, never started)
 --   may never have been moved, so they are named again first, in order, each taking one of the
@@ -61,7 +61,7 @@ local woken, keys = {}, {}
 -- A running member expiring past any slot limit.lua gives (its RUNNING_MOST_MS: `inf`, a hand
 -- edit) is dropped as an expired one: kept, it took one of the key's free slots for ever.
 local RUNNING_MOST_MS = 1000000000 + 2 * 86400000
--- Waiters of one key woken per call at most (WAKE_MOST_PER_CALL, lib/engine/key-wake.ts).
+-- Waiters of one key woken per call at most (WAKE_MOST_PER_CALL, lib/engine/limit.ts).
 local WAKE_MOST = 100
 
 -- Whether a limit key's own keys are usable (each key checked once per call); one that is not
@@ -85,14 +85,13 @@ for i = 7, last, 3 do
     keys[key] = true
   end
 end
-local again, before = {}, {}
+local again, raised = {}, {}
 for i = last + 1, #ARGV, 2 do
   if usable(ARGV[i + 1]) then
-    local count = string.match(ARGV[i], '^%d*$')
     if ARGV[i] == '?' then
       again[ARGV[i + 1]] = true
-    elseif count then
-      before[ARGV[i + 1]] = tonumber(count) or 0
+    elseif ARGV[i] == '' then
+      raised[ARGV[i + 1]] = true
     else
       redis.call('ZREM', ARGV[2] .. ARGV[i + 1], ARGV[i])
     end
@@ -151,8 +150,13 @@ for key in pairs(keys) do
   -- No concurrency any more (the limit was cleared): wake them all. At most WAKE_MOST a key
   -- per call, however many slots are free (a key concurrency raised far or removed over a
   -- backlog: 100,000 woken in one call held Redis 2.6 s and made a reply of 200,000 strings);
-  -- wakeKeyWaiters calls again for a key that woke that many, with the count woken so far.
-  local free = kc and (kc - redis.call('ZCARD', running) - (before[key] or 0)) or WAKE_MOST
+  -- wakeKeyWaiters calls again for a key that woke that many. A raised key's woken waiters
+  -- not started yet take slots too (else each call woke to the slots its earlier ones had);
+  -- counted here, not by the caller: those started between its calls are in `running` (a
+  -- count of all it woke took them off twice, and left as many slots idle). Only a raised
+  -- key's: a free tried again names its woken waiters again to its free slots (`again`).
+  local free = kc and (kc - redis.call('ZCARD', running)) or WAKE_MOST
+  if kc and raised[key] then free = free - redis.call('ZCOUNT', waiting, '-inf', '(0') end
   if free > WAKE_MOST then free = WAKE_MOST end
   if again[key] and free > 0 then
     -- Scored -place: from the first place on.
