@@ -597,6 +597,8 @@ export const inputMutants: Mutant[] = [
     "payload: task === WORDCOUNT_TASK ? wordCountArg(payload) : payload", "payload", [T("schedule.cli")]),
   m("schedules-add-wordcount-unchecked", "lib/schedule/spec.ts", "Schedules.add checks a word-count payload as schedule add --task wordcount does (one check)",
     "spec.task === WORDCOUNT_TASK ? wordCountPayload(spec.payload) : (spec.payload ?? null)", "spec.payload ?? null", [T("schedule.wordcount")]),
+  m("schedules-readd-stored-unnormalised", "lib/schedule/same.ts", "re-adding a word-count schedule stored before its URL was normalised is the same definition, not refused",
+    "strip({ ...stored, payload: asStoredNow(stored) })", "strip(stored)", [T("schedule.wordcount")]),
   m("dashboard-host-name-by-spelling", "lib/dashboard/auth.ts", "--host NAME resolving to loopback only keeps the Host check on (DNS rebinding)",
     "const loopback = addresses.length > 0 && addresses.every((a) => isLoopback(a.address));", "const loopback = false;", [T("dashboard.host")]),
   m("dashboard-host-some-loopback", "lib/dashboard/auth.ts", "a --host NAME with a non-loopback address among its own is not loopback",
