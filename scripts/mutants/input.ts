@@ -429,7 +429,7 @@ export const inputMutants: Mutant[] = [
   m("metrics-counts-together", "lib/admin/queue-view.ts", "/metrics with a counters key of another type serves the rest",
     "    settle(s, readOverview(s)),", "    readOverview(s),", [T("dashboard.unreadable")]),
   m("metrics-workers-together", "lib/admin/queue-view.ts", "/metrics with a workers key of another type serves the rest",
-    "    settle(s, workersOf(s, false).then(withBeyond(s))),", "    workersOf(s, false).then(withBeyond(s)),", [T("dashboard.unreadable")]),
+    "    settle(s, workersCountedOf(s, false)),", "    workersCountedOf(s, false),", [T("dashboard.unreadable")]),
   m("metrics-unreadable-unsaid", "lib/admin/metrics.ts", "/metrics says why a part is left out",
     "for (const [part, why] of q.unreadable ?? []) out.push(", "for (const [part, why] of []) out.push(", [T("dashboard.unreadable")]),
   m("unreadable-key-unnamed", "lib/admin/unreadable-keys.ts", "the key of another type is named",
