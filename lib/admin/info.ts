@@ -18,7 +18,7 @@ import {
 } from "./info-schedules.ts";
 import type { LimitsView } from "./limits-view.ts";
 import type { QueueCounts } from "./stats.ts";
-import { WORKERS_READ, type WorkerInfo } from "./workers.ts";
+import type { WorkerInfo } from "./workers.ts";
 
 export interface QueueReport extends QueueCounts {
   /** The latest WORKERS_READ heartbeats' workers (workers.ts). */
