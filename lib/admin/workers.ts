@@ -52,6 +52,7 @@ export const WORKERS_READ = 1_000;
 
 /** A worker is late after two missed beats of its own interval. */
 const LATE_BEATS = 2;
+
 /** A read of a queue's (shard's) workers: its rows, and the live workers past them. */
 export interface WorkersRead {
   rows: WorkerInfo[];
