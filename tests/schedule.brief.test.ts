@@ -83,3 +83,48 @@ test("a long definition Courier did not write is shown as such, not misread", as
   expect(read?.total).toBe(1);
   expect(read?.shown.map((x) => [x.name, x.def])).toEqual([["odd", null]]);
 });
+
+/** A long definition `text` of schedule `name` in queue q, as a hand edit leaves it. */
+async function plantDef(r: RawRedis, prefix: string, name: string, text: string): Promise<void> {
+  const k = scheduleKeys(prefix);
+  await r.sendCommand(["HSET", k.defs, name, text]);
+  await r.sendCommand(["HSET", k.where, name, "q"]);
+  await r.sendCommand(["ZADD", k.names("q"), "0", name]);
+}
+
+test.each([
+  ["paused before missed", '"paused":true,"missed":"once","created_at":1}'],
+  ["a key after created_at", '"missed":"once","paused":false,"created_at":1,"paused":true}'],
+  ["the payload's own tail", '"missed":"once","paused":false,"created_at":1}}'],
+])(
+  "a long definition whose keys past the payload are not Courier's (%s) reads as none, never misread",
+  async (_, tail) => {
+    const prefix = testPrefix();
+    await using r = await rawRedis();
+    const client = r as unknown as Redis;
+    const payload = JSON.stringify({ big: "x".repeat(20_000) });
+    await plantDef(
+      r,
+      prefix,
+      "s1",
+      `{"queue":"q","every_ms":60000,"task":"t","payload":${payload},${tail}`,
+    );
+    const read = await readQueueSchedules(client, prefix, "q");
+    // It was read with the key before "missed" dropped: not paused, where `schedule list` (and
+    // JSON) says paused.
+    expect(read?.shown.map((x) => [x.name, x.def])).toEqual([["s1", null]]);
+  },
+);
+
+test("a definition of 5 MB before its payload (a task written by hand) is read cut, not whole", async () => {
+  const prefix = testPrefix();
+  await using r = await rawRedis();
+  const client = r as unknown as Redis;
+  const task = "x".repeat(5_000_000);
+  const text = `{"queue":"q","every_ms":60000,"task":"${task}","payload":1,"missed":"once","paused":false,"created_at":1}`;
+  await plantDef(r, prefix, "s1", text);
+  const seen = spy(r);
+  const read = await readQueueSchedules(client, prefix, "q");
+  expect(seen.total).toBeLessThan(100_000);
+  expect(read?.shown.map((x) => [x.name, x.def])).toEqual([["s1", null]]);
+});

@@ -4,6 +4,7 @@
 // non-http one or no URL at all failed at every tick, for as long as the schedule lived.
 import { expect, test } from "bun:test";
 import { scheduleKeys } from "../lib/engine/keys.ts";
+import { saveSchedule } from "../lib/engine/schedule.ts";
 import { CourierError, InputError, InvalidUrlError } from "../lib/errors.ts";
 import { Schedules } from "../lib/schedule/schedules.ts";
 import { rawRedis, runCli, testPrefix } from "./helpers.ts";
@@ -55,4 +56,28 @@ test("Schedules.add of wordcount: the URL stored normalised, as the CLI stores i
     ...["--payload", JSON.stringify({ url })],
   ]);
   expect((await s.get("cli"))?.def?.payload).toEqual(added.def?.payload);
+});
+
+test("Schedules.add of wordcount again, over a definition stored before the URL was normalised: nothing changed", async () => {
+  const prefix = testPrefix();
+  await using r = await rawRedis();
+  const s = new Schedules(r as never, prefix, "q");
+  const k = scheduleKeys(prefix);
+  // What the library stored before it normalised the URL: the payload as given.
+  const url = "https://example.com";
+  const old = { queue: "q", every_ms: 3_600_000, task: "wordcount", payload: { url } };
+  const json = JSON.stringify({ ...old, missed: "once", paused: false, created_at: 1 });
+  await saveSchedule(r as never, k, "crawl", { op: "add", json, next: 2, queue: "q" });
+  // A program adding its schedules at every start: the same call after the upgrade. It threw
+  // "exists with another definition" (the stored URL compared with the normalised one).
+  const again = await s.add({ name: "crawl", every: "1h", task: "wordcount", payload: { url } });
+  expect(again.created).toBe(false);
+  expect(await r.sendCommand(["HGET", k.defs, "crawl"])).toBe(json);
+  // Another URL is still another definition; the line names the option and the flag.
+  const other = { name: "crawl", every: "1h", task: "wordcount", payload: { url: `${url}/a` } };
+  const err = await s.add(other).catch((e: unknown) => e);
+  expect(err).toBeInstanceOf(InputError);
+  expect((err as Error).message).toBe(
+    "schedule crawl exists with another definition: remove it first, or replace it (add's replace: true, schedule add --replace)",
+  );
 });

@@ -18,7 +18,7 @@ import {
 } from "./info-schedules.ts";
 import type { LimitsView } from "./limits-view.ts";
 import type { QueueCounts } from "./stats.ts";
-import { WORKERS_READ, type WorkerInfo } from "./workers.ts";
+import type { WorkerInfo } from "./workers.ts";
 
 export interface QueueReport extends QueueCounts {
   /** The latest WORKERS_READ heartbeats' workers (workers.ts). */
@@ -157,12 +157,8 @@ async function queueReport(
     const [{ counts, memory, shards, paused }, [workers, beyond], placement, limits, read] =
       await Promise.all([
         view.overview(),
-        // The beyond counted once the rows' prune is done (the gone ones it removed not asked),
-        // and only when the rows are all a read lists (else no shard holds more).
-        view.workers({ prune: true }).then(async (w) => {
-          const beyond = w.length < WORKERS_READ ? 0 : await view.workersBeyond();
-          return [w, beyond] as const;
-        }),
+        // The live workers past the rows counted in the same read, before its prune.
+        view.workersCounted({ prune: true }),
         view.placement(),
         view.limitsView(),
         // The queue's own schedules only: never every schedule of the prefix.

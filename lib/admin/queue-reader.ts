@@ -187,11 +187,21 @@ export class QueueReader {
   }
 
   /**
-   * Live workers past the rows `workers()` lists (its WORKERS_READ latest heartbeats): counted,
-   * their records' existence asked a page at a time; 0 when the rows hold them all.
+   * Live workers past the rows `workers()` lists (its WORKERS_READ latest heartbeats): counted
+   * in a few calls (workers-beyond.ts); 0 when the rows hold them all.
    */
-  workersBeyond(): Promise<number> {
-    return this.call(() => view.workersBeyondOf(this.queueShards));
+  async workersBeyond(): Promise<number> {
+    return (await this.workersCounted())[1];
+  }
+
+  /**
+   * `workers(options)` and `workersBeyond()` of one read: the live workers past the rows counted
+   * before the rows' prune (counted after it, some of them were missed).
+   */
+  async workersCounted(options: WorkersQuery = {}): Promise<[WorkerInfo[], number]> {
+    checkObject(options, "workersCounted", WORKERS_KEYS);
+    checkBoolean(options.prune, "workersCounted's prune");
+    return this.call(() => view.workersCountedOf(this.queueShards, options.prune ?? false));
   }
 
   /** A page of dead letters, newest first over every shard (dead-pages.ts: the cursor). */

@@ -22,7 +22,7 @@ import { mergeWorkers, sumCounts, sumDurations, sumSeries } from "./shards.ts";
 import { type QueueCounts, readCounts } from "./stats.ts";
 import { isUnreadable, settle, type Unreadable } from "./unreadable-keys.ts";
 import type { MinutePoint } from "./window.ts";
-import { isLive, readWorkers, WORKERS_READ, type WorkerInfo, workersBeyond } from "./workers.ts";
+import { isLive, readWorkersCounted, type WorkerInfo } from "./workers.ts";
 
 export interface Overview {
   /** The queue's counts: the sums over its shards. */
@@ -92,28 +92,23 @@ export async function jobsPage(s: QueueShards, q: JobsQuery): Promise<JobsPage> 
 
 /** Workers by heartbeat, merged by name over the shards; `prune` removes those gone. */
 export async function workersOf(s: QueueShards, prune: boolean): Promise<WorkerInfo[]> {
-  const lists = await s.each((keys, now) => readWorkers(s.client, keys, now, prune));
-  return mergeWorkers(lists);
+  return (await workersCountedOf(s, prune))[0];
 }
 
 /**
- * Live workers past the rows workersOf lists (workers.ts workersBeyond): the most of any shard,
- * every worker beating in every shard.
+ * The rows and the live workers past them (workers-beyond.ts, counted in each shard's read
+ * before its prune): the most of any shard, every worker beating in every shard. None to count
+ * when a shard's rows are fewer than a read lists, so most queues pay no call more.
  */
-export async function workersBeyondOf(s: QueueShards): Promise<number> {
-  const counts = await s.each((keys) => workersBeyond(s.client, keys));
-  return Math.max(0, ...counts);
-}
-
-/**
- * The rows and the live workers past them: none to count when the rows are fewer than a read
- * lists (no shard's set held more), so most queues pay no call more.
- */
-function withBeyond(s: QueueShards) {
-  return async (rows: WorkerInfo[]): Promise<[WorkerInfo[], number]> => [
-    rows,
-    rows.length < WORKERS_READ ? 0 : await workersBeyondOf(s),
-  ];
+export async function workersCountedOf(
+  s: QueueShards,
+  prune: boolean,
+): Promise<[WorkerInfo[], number]> {
+  const reads = await s.each((keys, now) =>
+    readWorkersCounted(s.client, keys, now, { prune, count: true }),
+  );
+  const beyond = Math.max(0, ...reads.map((r) => r.beyond));
+  return [mergeWorkers(reads.map((r) => r.rows)), beyond];
 }
 
 /** A job's record, from the one shard its id lives in; null when there is none. */
@@ -160,7 +155,7 @@ export async function metricsText(s: QueueShards, own: QueueKeys): Promise<strin
   // text), not the whole page. Limits say so themselves.
   const [overview, workers, durations, limits, read] = await Promise.all([
     settle(s, readOverview(s)),
-    settle(s, workersOf(s, false).then(withBeyond(s))),
+    settle(s, workersCountedOf(s, false)),
     settle(
       s,
       s.each((keys) => readDurations(s.client, keys)),

@@ -11,6 +11,7 @@ import { pruneGone } from "../engine/prune.ts";
 import { wrongTypeAs } from "../redis/cause.ts";
 import type { Redis } from "../redis/connect.ts";
 import { cutText, ID_SHOWN_MAX } from "../safe-text.ts";
+import { workersBeyond } from "./workers-beyond.ts";
 
 /** unreadable: its record's key holds another type than Courier writes (`unreadable` says which). */
 export type WorkerState = "busy" | "idle" | "late" | "gone" | "unreadable";
@@ -51,16 +52,25 @@ export const WORKERS_READ = 1_000;
 
 /** A worker is late after two missed beats of its own interval. */
 const LATE_BEATS = 2;
+
+/** A read of a queue's (shard's) workers: its rows, and the live workers past them. */
+export interface WorkersRead {
+  rows: WorkerInfo[];
+  /** Live workers past the rows (workers-beyond.ts); 0 unless counted and the rows are full. */
+  beyond: number;
+}
+
 /**
- * Lists the workers (busiest first); with `prune`, gone ones are removed afterwards. `now`:
- * Redis' time (lib/redis/clock.ts), the clock the beats were written with.
+ * Lists the workers (busiest first); with `count`, the live ones past the rows counted too;
+ * with `prune`, gone ones are removed afterwards. `now`: Redis' time (lib/redis/clock.ts), the
+ * clock the beats were written with.
  */
-export async function readWorkers(
+export async function readWorkersCounted(
   client: Redis,
   keys: QueueKeys,
   now: number,
-  prune: boolean,
-): Promise<WorkerInfo[]> {
+  o: { prune: boolean; count: boolean },
+): Promise<WorkersRead> {
   const flat = await client.sendCommand<string[]>([
     "ZRANGE",
     keys.workers,
@@ -85,14 +95,31 @@ export async function readWorkers(
     }
     return toWorker(name, beat, record, now);
   });
+  const full = names.length === WORKERS_READ;
+  // Counted before the prune: counted after it, by index, the names that moved up into the
+  // pruned rows' places were skipped (info said 1040 live of 1200).
+  const beyond = o.count && full ? await workersBeyond(client, keys, workers, now) : 0;
   const gone = workers.filter((w) => w.state === "gone").map((w) => w.name);
-  if (prune && gone.length > 0) {
+  if (o.prune && gone.length > 0) {
     await pruneGone(client, keys, gone);
   }
-  if (prune && names.length === WORKERS_READ) await pruneOldest(client, keys);
-  return workers.sort(
+  // Past the rows, never listed (so never "shown once"): by every read, /metrics' too, which
+  // prunes no row; else a queue only scraped kept every gone name for ever.
+  if (full) await pruneOldest(client, keys, new Set(names.map(([name]) => name)));
+  const rows = workers.sort(
     (a, b) => (b.inFlight ?? 0) - (a.inFlight ?? 0) || a.name.localeCompare(b.name),
   );
+  return { rows, beyond };
+}
+
+/** The rows of readWorkersCounted alone (none past them counted). */
+export async function readWorkers(
+  client: Redis,
+  keys: QueueKeys,
+  now: number,
+  prune: boolean,
+): Promise<WorkerInfo[]> {
+  return (await readWorkersCounted(client, keys, now, { prune, count: false })).rows;
 }
 
 /** The record's fields a row shows (lib/worker/presence.ts writes them). */
@@ -136,30 +163,14 @@ const PRUNE_OLDEST = 100;
  * Past the rows (a set of WORKERS_READ or more) the oldest heartbeats, which the rows never
  * reach, are handed to prune.lua, which removes those whose record is gone: else, with a
  * thousand workers beating, gone ones were never pruned and the set (and the group's
- * consumers) grew with every restart under new names.
+ * consumers) grew with every restart under new names. Each read prunes at most this many, so
+ * a set of 300,000 stale names shrinks over many reads, each bounded.
  */
-async function pruneOldest(client: Redis, keys: QueueKeys): Promise<void> {
+async function pruneOldest(client: Redis, keys: QueueKeys, rows: Set<string>): Promise<void> {
   const range = ["ZRANGE", keys.workers, "0", String(PRUNE_OLDEST - 1)];
-  const oldest = await client.sendCommand<string[]>(range);
+  // A row is not among them (a set of barely more than the rows): its read shows it gone once.
+  const oldest = (await client.sendCommand<string[]>(range)).filter((n) => !rows.has(n));
   if (oldest.length > 0) await pruneGone(client, keys, oldest);
-}
-
-/**
- * Live workers past a read's rows (WORKERS_READ, the latest heartbeats): those whose record
- * exists, counted a page of names at a time (one EXISTS of the page's records), so that
- * `info` and courier_workers_live count every worker, not the first 1,000. 0 when the rows
- * hold them all.
- */
-export async function workersBeyond(client: Redis, keys: QueueKeys): Promise<number> {
-  let live = 0;
-  for (let from = WORKERS_READ; ; from += WORKERS_READ) {
-    const to = String(from + WORKERS_READ - 1);
-    const range = ["ZRANGE", keys.workers, String(from), to, "REV"];
-    const names = await client.sendCommand<string[]>(range);
-    if (names.length === 0) return live;
-    live += await client.sendCommand<number>(["EXISTS", ...names.map((n) => keys.worker(n))]);
-    if (names.length < WORKERS_READ) return live;
-  }
 }
 
 function toWorker(name: string, beat: number, record: WorkerRecord, now: number): WorkerInfo {

@@ -24,6 +24,7 @@ import {
   type ScheduleInfo,
   type SkipQueue,
 } from "./read.ts";
+import { sameSchedule } from "./same.ts";
 import {
   checkName,
   checkPagesArgs,
@@ -123,7 +124,7 @@ export class Schedules {
     if (old?.def && sameSchedule(old.def, def)) return { ...old, created: false };
     if (!o.replace) {
       throw new InputError(
-        `schedule ${spec.name} exists with another definition: remove it first, or replace it (--replace)`,
+        `schedule ${spec.name} exists with another definition: remove it first, or replace it (add's replace: true, schedule add --replace)`,
       );
     }
     await saveSchedule(this.client, this.#keys, spec.name, { op: "put", json, next, queue });
@@ -247,10 +248,4 @@ export class Schedules {
       `schedule ${shownId(name)} kept changing while it was ${paused ? "paused" : "resumed"}: try again`,
     );
   }
-}
-
-/** The same schedule but for when it was made and whether it is paused. */
-function sameSchedule(a: ScheduleDef, b: ScheduleDef): boolean {
-  const strip = ({ created_at: _c, paused: _p, ...rest }: ScheduleDef) => JSON.stringify(rest);
-  return strip(a) === strip(b);
 }
