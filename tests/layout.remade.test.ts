@@ -3,11 +3,15 @@
 // has, never into a stale shard no worker reads (enqueue.lua refuses a shard with no meta to a
 // producer that has not just read the layout; lib/queue/layout.ts reads it again).
 import { expect, test } from "bun:test";
+import { ErrorReply } from "@redis/client";
 import { Admin } from "../lib/admin/admin.ts";
 import { PLAIN_RECHECK_MS } from "../lib/config.ts";
+import { stampFormat } from "../lib/engine/format.ts";
 import { DATA_FORMAT, layoutKey, type QueueKeys, shardKeys } from "../lib/engine/keys.ts";
 import { openLayout } from "../lib/engine/layout.ts";
 import { RedisRefusedError } from "../lib/errors.ts";
+import { ProducerLayout } from "../lib/queue/layout.ts";
+import { PartialBatchError } from "../lib/queue/route.ts";
 import { TickEnqueuer } from "../lib/schedule/enqueue.ts";
 import type { ScheduleDef } from "../lib/schedule/spec.ts";
 import { asClient } from "./fixtures/engine.ts";
@@ -237,4 +241,59 @@ test("emptied twice in a row: the second time, right after the layout was read a
   const stale = shardKeys(prefix, "q", 4).filter((k) => !now.some((n) => n.stream === k.stream));
   expect(await lengths(r, stale)).toBe(0);
   expect(await lengths(r, now)).toBe(4);
+});
+
+test("a batch refused in part (shard 0 is the same in both layouts): the refused jobs sent again by the new layout, the rest once", async () => {
+  await using r = await rawRedis();
+  const prefix = testPrefix();
+  await openLayout(asClient(r), prefix, "q", 4, true);
+  await using q = await openQueue({ prefix, queue: "q", shards: undefined });
+  for (let i = 0; i < 8; i++) await q.enqueue("t", i); // every shard has its meta
+  await empty(r, prefix, 4);
+  // Made again with 2 by a worker, which stamps its shards: shard 0's meta is the 4 shards' too.
+  const now = (await openLayout(asClient(r), prefix, "q", 2, true)).keys;
+  for (const k of now) await stampFormat(asClient(r), k);
+  const specs = Array.from({ length: 20 }, (_, i) =>
+    i % 2 ? { task: "t", payload: i, id: `job-${i}` } : { task: "t", payload: i },
+  );
+  const jobs = await later(() => q.enqueueMany(specs));
+  specs.forEach((s, i) => {
+    if (s.id !== undefined) expect(jobs[i]!.id).toBe(s.id);
+    else expect(jobs[i]!.id).toMatch(/^\d+-\d+:[01]$/);
+  });
+  expect(new Set(jobs.map((j) => j.id)).size).toBe(20);
+  const stale = shardKeys(prefix, "q", 4).filter((k) => !now.some((n) => n.stream === k.stream));
+  expect(await lengths(r, stale)).toBe(0);
+  expect(await lengths(r, now)).toBe(20); // each job once
+  expect(q.shards).toBe(2);
+});
+
+test("a batch refused in part twice (made again once more meanwhile): one line naming the jobs not enqueued", async () => {
+  await using r = await rawRedis();
+  const prefix = testPrefix();
+  await openLayout(asClient(r), prefix, "q", 4, true);
+  const names = { prefix, queue: "q", shards: undefined };
+  const layout = await ProducerLayout.open(asClient(r), names);
+  const accepted = { id: "a", created: true };
+  const refusal = new ErrorReply("courier: shard x:meta has no meta: read the layout again");
+  const sent: number[][] = [];
+  const err = await layout
+    .sending([1, 2, 3], async (jobs, { shards }) => {
+      sent.push([...jobs]);
+      // The queue made again with another count, which reread finds, as route.ts's would.
+      await empty(r, prefix, shards);
+      await openLayout(asClient(r), prefix, "q", shards === 4 ? 2 : 3, true);
+      await layout.reread(shards);
+      const done = jobs.map((j) => (j === 1 || j === 3 ? { ...accepted, id: `j${j}` } : null));
+      throw new PartialBatchError(done, refusal);
+    })
+    .catch((e: unknown) => e);
+  expect(sent).toEqual([[1, 2, 3], [2]]);
+  expect(err).toBeInstanceOf(PartialBatchError);
+  const partial = err as PartialBatchError;
+  expect(partial.jobs).toEqual([{ id: "j1", created: true }, null, { id: "j3", created: true }]);
+  expect(partial.error).toBeInstanceOf(RedisRefusedError);
+  expect((partial.error as Error).message).toBe(
+    `queue "q" (prefix ${prefix}) was emptied and made again with other shards (now 3) while jobs were sent to it: 1 not enqueued, send them again`,
+  );
 });

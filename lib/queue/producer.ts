@@ -154,7 +154,7 @@ export class Producer {
    * receipt.
    */
   #send(batch: readonly Prepared[]) {
-    return this.layout.sending((layout) => this.#sendBy(batch, layout));
+    return this.layout.sending(batch, (jobs, layout) => this.#sendBy(jobs, layout));
   }
 
   #sendBy(batch: readonly Prepared[], { shards, keys }: Layout) {

@@ -74,7 +74,8 @@ export function shardedSender(
      * The producer's layout (lib/queue/layout.ts): whether a part may make a shard with no meta,
      * and, after enqueue.lua refused a part for its layout (nothing written), the layout read
      * again: true, it holds (the part is sent again, making its shard); false, another count
-     * (the refusal is thrown: ProducerLayout.sending sends the batch again by the new one).
+     * (the refusal is thrown, in a PartialBatchError when other parts were enqueued:
+     * ProducerLayout.sending sends the refused jobs again by the new one).
      * Absent: a shard is always made (a caller that has just read the layout).
      */
     layout?: { mayCreate: () => boolean; reread: () => Promise<boolean> };

@@ -439,7 +439,11 @@ export const engineMutants: Mutant[] = [
   m("enqueue-fresh-shard-always", "lib/queue/layout.ts", "a producer that read its layout long ago makes no shard with no meta",
     "return shards === 1 || performance.now() - this.#readAt < LAYOUT_READ_FRESH_MS;", "return true;", [T("layout.remade")]),
   m("enqueue-layout-never-sent-again", "lib/queue/layout.ts", "a batch refused for a layout replaced meanwhile is sent by the new one",
-    "if (!isLayoutRefusal(err) || this.#layout.shards === layout.shards) throw err;", "throw err;", [T("layout.remade")]),
+    "if (this.#layout === layout) throw this.#refusal(out, err);", "throw err;", [T("layout.remade")]),
+  m("enqueue-partial-refusal-not-sent-again", "lib/queue/layout.ts", "the jobs of a batch refused in part for a layout replaced meanwhile are sent by the new one, the accepted part never twice",
+    "if (err instanceof PartialBatchError && isLayoutRefusal(err.error)) return [...err.jobs];", "", [T("layout.remade")]),
+  m("enqueue-twice-refused-raw", "lib/queue/layout.ts", "a batch refused again by the layout read again is said in one line (RedisRefusedError), never the raw reply",
+    "    if (isLayoutRefusal(err)) {\n      const { prefix, queue } = this.names;", "    if (false) {\n      const { prefix, queue } = this.names;", [T("layout.remade")]),
   m("enqueue-emptied-layout-not-recorded", "lib/queue/layout.ts", "a producer whose queue was emptied records its count again with its next jobs",
     "await this.#use(await openLayout(this.client, prefix, queue, wanted, true, n));", "await this.#use(await openLayout(this.client, prefix, queue, wanted, false, n));", [T("layout.remade")]),
 ];
