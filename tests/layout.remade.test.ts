@@ -7,7 +7,7 @@ import { ErrorReply } from "@redis/client";
 import { Admin } from "../lib/admin/admin.ts";
 import { PLAIN_RECHECK_MS } from "../lib/config.ts";
 import { stampFormat } from "../lib/engine/format.ts";
-import { DATA_FORMAT, layoutKey, type QueueKeys, shardKeys } from "../lib/engine/keys.ts";
+import { DATA_FORMAT, layoutKey, type QueueKeys, shardKeys, shardOf } from "../lib/engine/keys.ts";
 import { openLayout } from "../lib/engine/layout.ts";
 import { RedisRefusedError } from "../lib/errors.ts";
 import { ProducerLayout } from "../lib/queue/layout.ts";
@@ -132,7 +132,8 @@ test("a new queue of 4 shards: a shard first written long after connect is made 
   });
   expect(await lengths(r, shardKeys(prefix, "q", 4))).toBe(8);
   for (const k of shardKeys(prefix, "q", 4)) {
-    expect(await r.sendCommand(["HGET", k.meta, "format"])).toBe(String(DATA_FORMAT));
+    const meta = ["HMGET", k.meta, "format", "of"];
+    expect(await r.sendCommand(meta)).toEqual([String(DATA_FORMAT), "4"]);
   }
 });
 
@@ -250,9 +251,10 @@ test("a batch refused in part (shard 0 is the same in both layouts): the refused
   await using q = await openQueue({ prefix, queue: "q", shards: undefined });
   for (let i = 0; i < 8; i++) await q.enqueue("t", i); // every shard has its meta
   await empty(r, prefix, 4);
-  // Made again with 2 by a worker, which stamps its shards: shard 0's meta is the 4 shards' too.
+  // Made again with 2, its shards given their format by a Courier that wrote no count in a
+  // shard's meta (before `of`): shard 0's meta, the 4 shards' too, takes the stale producer's part.
   const now = (await openLayout(asClient(r), prefix, "q", 2, true)).keys;
-  for (const k of now) await stampFormat(asClient(r), k);
+  for (const k of now) await r.sendCommand(["HSET", k.meta, "format", String(DATA_FORMAT)]);
   const specs = Array.from({ length: 20 }, (_, i) =>
     i % 2 ? { task: "t", payload: i, id: `job-${i}` } : { task: "t", payload: i },
   );
@@ -296,4 +298,45 @@ test("a batch refused in part twice (made again once more meanwhile): one line n
   expect((partial.error as Error).message).toBe(
     `queue "q" (prefix ${prefix}) was emptied and made again with other shards (now 3) while jobs were sent to it: 1 not enqueued, send them again`,
   );
+});
+
+test("a stale 2-shard producer's caller ids after the queue was made again with 4: each in its id's shard of 4, dedup exact", async () => {
+  await using r = await rawRedis();
+  const prefix = testPrefix();
+  await openLayout(asClient(r), prefix, "q", 2, true);
+  await using q = await openQueue({ prefix, queue: "q", shards: undefined });
+  await q.enqueueMany([0, 1, 2, 3].map((i) => ({ task: "t", payload: i })));
+  await empty(r, prefix, 2);
+  // Made again with 4 by a worker, which stamps its shards: shard 0's meta is the 2 shards' too.
+  const four = (await openLayout(asClient(r), prefix, "q", 4, true)).keys;
+  for (const k of four) await stampFormat(asClient(r), k);
+  // Ids of shard 2 of 4 and of shard 0 of 2: the stale layout sends them to the shared shard 0.
+  const ids = Array.from({ length: 400 }, (_, i) => `order-${i}`)
+    .filter((id) => shardOf(id, 4) === 2 && shardOf(id, 2) === 0)
+    .slice(0, 3);
+  expect(ids.length).toBe(3);
+  await later(async () => {
+    for (const id of ids) expect(await q.enqueue("t", id, { id })).toBe(id);
+  });
+  expect(await lengths(r, [four[0]!])).toBe(0);
+  expect(await lengths(r, [four[2]!])).toBe(3);
+  await using fresh = await openQueue({ prefix, queue: "q", shards: undefined });
+  const again = await fresh.enqueueMany(ids.map((id) => ({ task: "t", payload: id, id })));
+  expect(again.map((j) => j.created)).toEqual([false, false, false]);
+});
+
+test("a shard's meta given another count (a stale producer's): the queue's producer writes its own there, its jobs in", async () => {
+  await using r = await rawRedis();
+  const prefix = testPrefix();
+  await openLayout(asClient(r), prefix, "q", 4, true);
+  const four = shardKeys(prefix, "q", 4);
+  for (const k of four) await stampFormat(asClient(r), k);
+  await r.sendCommand(["HSET", four[0]!.meta, "of", "2"]);
+  await using q = await openQueue({ prefix, queue: "q", shards: undefined });
+  await later(async () => {
+    for (let i = 0; i < 8; i++) await q.enqueue("t", i);
+  });
+  expect(await lengths(r, four)).toBe(8);
+  expect(await r.sendCommand(["HGET", four[0]!.meta, "of"])).toBe("4");
+  expect(q.shards).toBe(4);
 });

@@ -103,13 +103,13 @@ export async function openLayout(
 
 /**
  * enqueue.lua's refusal of a batch (nothing written) to a shard the producer's layout may no
- * longer hold: a shard with no meta it was not allowed to make, or a one-shard queue made
- * again with several. The producer reads the queue's layout again (lib/queue/layout.ts).
+ * longer hold: a shard with no meta it was not allowed to make, a shard whose meta says
+ * another count (a tag two layouts share), or a one-shard queue made again with several. The producer reads the queue's layout again (lib/queue/layout.ts).
  */
 export function isLayoutRefusal(err: unknown): boolean {
   return (
     err instanceof ErrorReply &&
-    /^courier: (shard \S+ has no meta|queue \S+ was made with [\s\S]* shards by another)/.test(
+    /^courier: (shard \S+ (has no meta|is one of)|queue \S+ was made with [\s\S]* shards by another)/.test(
       err.message,
     )
   );

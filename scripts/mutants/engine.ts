@@ -419,7 +419,7 @@ export const engineMutants: Mutant[] = [
     "    eventsCursor: cursor,", "    eventsCursor: entry,", [T("queue.enqueue.plain")]),
   // A queue emptied and made again with other shards under a producer (tests/layout.remade).
   m("enqueue-fresh-shard-made", LUA("enqueue"), "a shard with no meta is made only by a producer that has just read the layout: no job goes to a shard of a layout since replaced",
-    "elseif format ~= ARGV[3] then", "elseif false then", [T("layout.remade")]),
+    "elseif ask ~= '' then", "elseif false then", [T("layout.remade")]),
   m("enqueue-other-format-written", LUA("enqueue"), "a batch to a queue whose meta says another data format is refused, nothing written (not only at connect)",
     "  if has and has ~= format then", "  if false then", [T("layout.remade")]),
   m("enqueue-other-format-raw", "lib/engine/format.ts", "enqueue.lua's refusal of another format is said as checkFormat says it (RedisRefusedError, exit 6)",
@@ -444,6 +444,14 @@ export const engineMutants: Mutant[] = [
     "if (err instanceof PartialBatchError && isLayoutRefusal(err.error)) return [...err.jobs];", "", [T("layout.remade")]),
   m("enqueue-twice-refused-raw", "lib/queue/layout.ts", "a batch refused again by the layout read again is said in one line (RedisRefusedError), never the raw reply",
     "    if (isLayoutRefusal(err)) {\n      const { prefix, queue } = this.names;", "    if (false) {\n      const { prefix, queue } = this.names;", [T("layout.remade")]),
+  m("enqueue-shard-count-unchecked", LUA("enqueue"), "a shard whose meta says another layout's count (a tag two layouts share) refuses a stale producer's jobs: a caller id goes to its shard of the queue's layout, dedup exact",
+    "  if count ~= '' and of ~= count then", "  if false then", [T("layout.remade")]),
+  m("enqueue-shard-count-not-written", LUA("enqueue"), "a shard made by enqueue.lua records its layout's count",
+    "'created_at', clock_ms(), 'of', count)", "'created_at', clock_ms())", [T("layout.remade")]),
+  m("enqueue-shard-count-not-owned", LUA("enqueue"), "a producer that has just read the layout writes its count over a stale one in its shard's meta",
+    "    own = ask == ''", "    own = false", [T("layout.remade")]),
+  m("meta-shard-count-not-written", LUA("meta"), "a shard a worker stamps records its layout's count",
+    "  if ARGV[2] then redis.call('HSET', KEYS[1], 'of', ARGV[2]) end\n", "", [T("layout.remade")]),
   m("enqueue-emptied-layout-not-recorded", "lib/queue/layout.ts", "a producer whose queue was emptied records its count again with its next jobs",
     "await this.#use(await openLayout(this.client, prefix, queue, wanted, true, n));", "await this.#use(await openLayout(this.client, prefix, queue, wanted, false, n));", [T("layout.remade")]),
 ];
