@@ -340,3 +340,32 @@ test("a shard's meta given another count (a stale producer's): the queue's produ
   expect(await r.sendCommand(["HGET", four[0]!.meta, "of"])).toBe("4");
   expect(q.shards).toBe(4);
 });
+
+test.each([
+  ["4 shards made again with 2: the child's shard 1 of 4 is no shard of 2", 4, 2, 1],
+  ["2 shards made again with 4: the child's shard 0 of 2 is shard 0 of 4 too", 2, 4, 2],
+])(
+  "a stale producer's child, its queue of %s: written in its shard of the queue's layout",
+  async (_, from, to, shard) => {
+    await using r = await rawRedis();
+    const prefix = testPrefix();
+    const old = (await openLayout(asClient(r), prefix, "q", from, true)).keys;
+    for (const k of old) await stampFormat(asClient(r), k);
+    await using stale = await openQueue({ prefix, queue: "q", shards: undefined });
+    await empty(r, prefix, from);
+    const now = (await openLayout(asClient(r), prefix, "q", to, true)).keys;
+    for (const k of now) await stampFormat(asClient(r), k); // as its workers do
+    // The parent in shard 0, which both layouts share; the child in `shard` of the new layout.
+    const ids = Array.from({ length: 400 }, (_, i) => `job-${i}`);
+    const parent = ids.find((id) => shardOf(id, 4) === 0)!;
+    const child = ids.find((id) => shardOf(id, to) === shard && shardOf(id, from) !== shard)!;
+    await using fresh = await openQueue({ prefix, queue: "q", shards: undefined });
+    await fresh.enqueue("t", "parent", { id: parent });
+    const got = await later(() => stale.enqueue("t", "child", { id: child, dependsOn: [parent] }));
+    expect(got).toBe(child);
+    const record = (k: QueueKeys) => r.sendCommand(["HGET", k.record(child), "status"]);
+    expect(await record(old[shardOf(child, from)]!)).toBe(null);
+    expect(await record(now[shard]!)).toBe("waiting-for-parents");
+    expect(stale.shards).toBe(to);
+  },
+);

@@ -13,6 +13,7 @@ import {
 } from "../engine/child.ts";
 import { dependOn, LOOK_MOST_MS, type ParentMark } from "../engine/depend.ts";
 import { type QueueKeys, shardOf } from "../engine/keys.ts";
+import { isLayoutRefusal, unreadableLayout } from "../engine/layout.ts";
 import { type ParentEnded, type TellOptions, tellChildren } from "../engine/parent-ended.ts";
 import { isValidJobId } from "../engine/record.ts";
 import { ConnectError, InputError } from "../errors.ts";
@@ -224,14 +225,23 @@ export async function enqueueChild(
   keys: readonly QueueKeys[],
   c: ChildJob,
   o: TellOptions,
+  /** The producer's layout hooks, as route.ts's (shardedSender's `layout`): absent, made. */
+  layout?: { mayCreate: () => boolean; reread: () => Promise<boolean> },
 ): Promise<Enqueued> {
   await checkParentsKnown(client, keys, c.parents);
   const id = c.job.id ?? Bun.randomUUIDv7();
   const k = keys[shardOf(id, keys.length)]!;
   const hash = parentsHash(c.parents);
-  const made = await createChild(client, k, { ...c.job, id }, c.onParentFailure, {
-    count: c.parents.length,
-    hash,
+  const parents = { count: c.parents.length, hash };
+  const create = (may: boolean) =>
+    createChild(client, k, { ...c.job, id }, c.onParentFailure, parents, may);
+  // Refused for its layout (nothing written): made once the layout read again holds, else the
+  // refusal is thrown (ProducerLayout.sending sends the child by the new layout).
+  const made = await create(layout?.mayCreate() ?? true).catch(async (err: unknown) => {
+    if (!layout || !isLayoutRefusal(err) || !(await layout.reread())) throw err;
+    return create(true).catch((again: unknown) => {
+      throw unreadableLayout(again);
+    });
   });
   if (!made.created && made.status !== "waiting-for-parents") return { id, created: false };
   if (!made.created && made.parentsHash !== "" && made.parentsHash !== hash) {

@@ -452,6 +452,12 @@ export const engineMutants: Mutant[] = [
     "    own = ask == ''", "    own = false", [T("layout.remade")]),
   m("meta-shard-count-not-written", LUA("meta"), "a shard a worker stamps records its layout's count",
     "  if ARGV[2] then redis.call('HSET', KEYS[1], 'of', ARGV[2]) end\n", "", [T("layout.remade")]),
+  m("child-fresh-shard-made", LUA("child"), "a child goes to a shard with no meta only from a producer that has just read the layout: never into a shard of a layout since replaced",
+    "  elseif not meta and ask ~= '' then", "  elseif false then", [T("layout.remade")]),
+  m("child-shard-count-unchecked", LUA("child"), "a child sent by a stale count to a shard two layouts share is refused and sent to its shard of the queue's layout",
+    "    if of and of ~= count and ask ~= '' then", "    if false then", [T("layout.remade")]),
+  m("child-layout-never-read-again", "lib/queue/producer.ts", "a child refused for its layout is sent by the layout read again",
+    "await enqueueChild(this.client, keys, child, tell, this.layout.hooks(shards)),", "await enqueueChild(this.client, keys, child, tell),", [T("layout.remade")]),
   m("enqueue-emptied-layout-not-recorded", "lib/queue/layout.ts", "a producer whose queue was emptied records its count again with its next jobs",
     "await this.#use(await openLayout(this.client, prefix, queue, wanted, true, n));", "await this.#use(await openLayout(this.client, prefix, queue, wanted, false, n));", [T("layout.remade")]),
 ];

@@ -19,7 +19,12 @@
 -- create: ARGV[6] task  ARGV[7] payload JSON  ARGV[8] max attempts  ARGV[9] options JSON ('' =
 --   none)  ARGV[10] level ('' = normal, 'high', 'low')  ARGV[11] on parent failure: 'fail'|'run'
 --   ARGV[12] how many parents  ARGV[13] the hash of their list  ARGV[14] limit key ('' = none:
---   "Rate limits"), kept as the record's `k` for the entry
+--   "Rate limits"), kept as the record's `k` for the entry  ARGV[15] the producer's layout, as
+--   enqueue.lua's ARGV[3] (`2`, `2?`, `2?/4`; '' = none checked): a shard with no meta is made
+--   (its format written, and `of`) only without `?`, and a meta whose `of` is another count is
+--   refused with `?` (`courier: shard … has no meta` / `… is one of M shards`, nothing
+--   written: the producer reads the layout again), else given the producer's count: a child
+--   written in a shard of another layout than the queue's would be found by no worker
 --   Returns { 1 created | 0 existed, listed, status, parents_hash }: an existing record is left
 --   as it is.
 -- add: ARGV[6] offset (how many ids earlier calls listed)  ARGV[7..] parent ids
@@ -36,7 +41,7 @@
 --- @include wrongtype
 --- @include clock
 --- @include counters
-local wrong = wrong_type({ KEYS[1], 'zset', KEYS[2], 'hash', KEYS[3], 'hash', KEYS[4], 'zset' })
+local wrong, types = wrong_type({ KEYS[1], 'zset', KEYS[2], 'hash', KEYS[3], 'hash', KEYS[4], 'zset' })
 if wrong then return wrong end
 local id = ARGV[4]
 local key = ARGV[1] .. id
@@ -62,6 +67,20 @@ if ARGV[5] == 'stale' then
   return out
 end
 if ARGV[5] == 'create' then
+  local format, ask, count = string.match(ARGV[15] or '', '^([^?/]*)(%??)/?(%d*)$')
+  local meta = types[KEYS[2]] == 'hash'
+  local own = false -- the meta is given the producer's count (`of`) with the child
+  if meta and count ~= '' then
+    -- Only a child of a queue of several shards pays this read (not the common enqueue).
+    local of = redis.call('HGET', KEYS[2], 'of')
+    if of and of ~= count and ask ~= '' then
+      return redis.error_reply('courier: shard ' .. KEYS[2] .. ' is one of ' ..
+        string.sub(of, 1, 20) .. ' shards: read the layout again')
+    end
+    own = of ~= count and ask == ''
+  elseif not meta and ask ~= '' then
+    return redis.error_reply('courier: shard ' .. KEYS[2] .. ' has no meta: read the layout again')
+  end
   local t = redis.call('TYPE', key).ok
   if t ~= 'none' then
     local f = t == 'hash' and redis.call('HMGET', key, 'listed', 'status', 'parents_hash') or {}
@@ -78,6 +97,10 @@ if ARGV[5] == 'create' then
     redis.call('HSET', KEYS[2], 'levels', 1)
   end
   redis.call('HSET', key, unpack(fields))
+  if not meta and format ~= '' then
+    redis.call('HSET', KEYS[2], 'format', format, 'created_at', now)
+  end
+  if (own or not meta) and count ~= '' then redis.call('HSET', KEYS[2], 'of', count) end
   redis.call('ZADD', KEYS[1], now, id)
   redis.call('ZADD', KEYS[4], now, id)
   -- The record is written: a stats field that is not an integer must not fail the call now.
