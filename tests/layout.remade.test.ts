@@ -369,3 +369,38 @@ test.each([
     expect(stale.shards).toBe(to);
   },
 );
+
+test("a one-shard producer's child after its queue was emptied and made again with 3: written in its shard of 3", async () => {
+  await using r = await rawRedis();
+  const prefix = testPrefix();
+  await using stale = await openQueue({ prefix, queue: "q", shards: undefined });
+  await stale.enqueue("t", 0);
+  await empty(r, prefix, 1);
+  const now = (await openLayout(asClient(r), prefix, "q", 3, true)).keys;
+  for (const k of now) await stampFormat(asClient(r), k);
+  await using fresh = await openQueue({ prefix, queue: "q", shards: undefined });
+  const parent = await fresh.enqueue("t", "parent", { id: "parent" });
+  const child = await later(() => stale.enqueue("t", "child", { dependsOn: [parent] }));
+  const one = shardKeys(prefix, "q", 1)[0]!;
+  expect(await r.sendCommand(["EXISTS", one.record(child)])).toBe(0);
+  const k = now[shardOf(child, 3)]!;
+  expect(await r.sendCommand(["HGET", k.record(child), "status"])).toBe("waiting-for-parents");
+  expect(stale.shards).toBe(3);
+});
+
+test("a one-shard queue's meta given a count of 3 by hand: a child refused in one line, as a job is", async () => {
+  await using r = await rawRedis();
+  const prefix = testPrefix();
+  await using q = await openQueue({ prefix, queue: "q", shards: 1 });
+  const parent = await q.enqueue("t", "parent", { id: "parent" });
+  await r.sendCommand(["HSET", layoutKey(prefix, "q"), "shards", "3"]);
+  const err = await later(() =>
+    q.enqueue("t", "child", { id: "child", dependsOn: [parent] }).catch((e: unknown) => e),
+  );
+  expect(err).toBeInstanceOf(RedisRefusedError);
+  expect((err as Error).message).toContain(
+    "has a shard count 3 beside a one-shard queue's data format",
+  );
+  const one = shardKeys(prefix, "q", 1)[0]!;
+  expect(await r.sendCommand(["EXISTS", one.record("child")])).toBe(0);
+});

@@ -102,11 +102,19 @@ export async function openLayout(
 }
 
 /**
+ * Nothing written, and the layout read again found replaced (another count): sent by the new
+ * one as after a layout refusal. A child whose parent its stale layout did not find
+ * (lib/queue/depends.ts): the parent may be in its shard of the new layout.
+ */
+export class LayoutReplaced extends Error {}
+
+/**
  * enqueue.lua's refusal of a batch (nothing written) to a shard the producer's layout may no
  * longer hold: a shard with no meta it was not allowed to make, a shard whose meta says
  * another count (a tag two layouts share), or a one-shard queue made again with several. The producer reads the queue's layout again (lib/queue/layout.ts).
  */
 export function isLayoutRefusal(err: unknown): boolean {
+  if (err instanceof LayoutReplaced) return true;
   return (
     err instanceof ErrorReply &&
     /^courier: (shard \S+ (has no meta|is one of)|queue \S+ was made with [\s\S]* shards by another)/.test(

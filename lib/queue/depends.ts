@@ -13,7 +13,7 @@ import {
 } from "../engine/child.ts";
 import { dependOn, LOOK_MOST_MS, type ParentMark } from "../engine/depend.ts";
 import { type QueueKeys, shardOf } from "../engine/keys.ts";
-import { isLayoutRefusal, unreadableLayout } from "../engine/layout.ts";
+import { isLayoutRefusal, LayoutReplaced, unreadableLayout } from "../engine/layout.ts";
 import { type ParentEnded, type TellOptions, tellChildren } from "../engine/parent-ended.ts";
 import { isValidJobId } from "../engine/record.ts";
 import { ConnectError, InputError } from "../errors.ts";
@@ -228,7 +228,12 @@ export async function enqueueChild(
   /** The producer's layout hooks, as route.ts's (shardedSender's `layout`): absent, made. */
   layout?: { mayCreate: () => boolean; reread: () => Promise<boolean> },
 ): Promise<Enqueued> {
-  await checkParentsKnown(client, keys, c.parents);
+  await checkParentsKnown(client, keys, c.parents).catch(async (err: unknown) => {
+    // A parent its layout does not find may be in its shard of a layout that replaced it (the
+    // queue emptied and made again with another count): read again (this failure only).
+    if (!layout || !(err instanceof InputError) || (await layout.reread())) throw err;
+    throw new LayoutReplaced("the queue's layout was replaced", { cause: err });
+  });
   const id = c.job.id ?? Bun.randomUUIDv7();
   const k = keys[shardOf(id, keys.length)]!;
   const hash = parentsHash(c.parents);

@@ -12,7 +12,8 @@
 -- the producer's last step ('registered'); workers finish the steps of a child left there by a
 -- producer that stopped ('stale', lib/worker/orphans.ts).
 --
--- KEYS[1] children (zset)  KEYS[2] meta (hash: `levels 1` for a high or low child)
+-- KEYS[1] children (zset)  KEYS[2] meta (hash: `levels 1` for a high or low child; a fresh
+--   shard's format, created_at and, of N > 1 shards, `of`)
 -- KEYS[3] stats (hash: `enqueued`)  KEYS[4] registering (zset)
 -- ARGV[1] record prefix  ARGV[2] waits prefix  ARGV[3] parents prefix  ARGV[4] child id
 -- ARGV[5] mode: 'create', 'add', 'registered' or 'stale'
@@ -22,8 +23,9 @@
 --   "Rate limits"), kept as the record's `k` for the entry  ARGV[15] the producer's layout, as
 --   enqueue.lua's ARGV[3] (`2`, `2?`, `2?/4`; '' = none checked): a shard with no meta is made
 --   (its format written, and `of`) only without `?`, and a meta whose `of` is another count is
---   refused with `?` (`courier: shard … has no meta` / `… is one of M shards`, nothing
---   written: the producer reads the layout again), else given the producer's count: a child
+--   refused with `?` (`courier: shard … has no meta` / `… is one of M shards`; a one-shard
+--   queue's meta saying other shards, `courier: queue … was made with N shards`: nothing
+--   written, the producer reads the layout again), else given the producer's count: a child
 --   written in a shard of another layout than the queue's would be found by no worker
 --   Returns { 1 created | 0 existed, listed, status, parents_hash }: an existing record is left
 --   as it is.
@@ -70,14 +72,20 @@ if ARGV[5] == 'create' then
   local format, ask, count = string.match(ARGV[15] or '', '^([^?/]*)(%??)/?(%d*)$')
   local meta = types[KEYS[2]] == 'hash'
   local own = false -- the meta is given the producer's count (`of`) with the child
-  if meta and count ~= '' then
-    -- Only a child of a queue of several shards pays this read (not the common enqueue).
-    local of = redis.call('HGET', KEYS[2], 'of')
-    if of and of ~= count and ask ~= '' then
+  if meta and format ~= '' then
+    -- A child pays this read (a batch reads the same in its one HMGET): a one-shard queue's
+    -- meta (its layout key) saying other shards, as enqueue.lua refuses it.
+    local read = redis.call('HMGET', KEYS[2], 'shards', 'of')
+    local shards, of = read[1], read[2]
+    if shards and not string.match(shards, '^0*1$') then
+      return redis.error_reply('courier: queue ' .. KEYS[2] .. ' was made with ' ..
+        string.sub(shards, 1, 20) .. ' shards by another process: connect again')
+    end
+    if count ~= '' and of and of ~= count and ask ~= '' then
       return redis.error_reply('courier: shard ' .. KEYS[2] .. ' is one of ' ..
         string.sub(of, 1, 20) .. ' shards: read the layout again')
     end
-    own = of ~= count and ask == ''
+    own = count ~= '' and of ~= count and ask == ''
   elseif not meta and ask ~= '' then
     return redis.error_reply('courier: shard ' .. KEYS[2] .. ' has no meta: read the layout again')
   end

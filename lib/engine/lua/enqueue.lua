@@ -36,7 +36,8 @@
 -- (lib/queue/wait.ts, waitForJobs).
 --
 -- KEYS[1] stream  KEYS[2] delayed (zset)  KEYS[3] stats (hash)  KEYS[4] receipt (string)
--- KEYS[5] meta (hash: format, created_at)  KEYS[6] events (stream; read only)
+-- KEYS[5] meta (hash: format, created_at, and `of` N in a shard of N > 1)  KEYS[6] events
+--   (stream; read only)
 -- ARGV[1] record key prefix  ARGV[2] receipt TTL (ms)  ARGV[3] the format this Courier writes
 --   and reads (a meta of another: `courier: meta … has data format …`), written on a fresh shard
 --   (no meta); with `?` after it (`2?`) a fresh shard is refused (`courier: shard … has no meta`);
