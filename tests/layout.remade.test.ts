@@ -404,3 +404,25 @@ test("a one-shard queue's meta given a count of 3 by hand: a child refused in on
   const one = shardKeys(prefix, "q", 1)[0]!;
   expect(await r.sendCommand(["EXISTS", one.record("child")])).toBe(0);
 });
+
+test("a stale 4-shard producer's enqueueMany of a child whose parent is in its shard of 2: enqueued there", async () => {
+  await using r = await rawRedis();
+  const prefix = testPrefix();
+  const old = (await openLayout(asClient(r), prefix, "q", 4, true)).keys;
+  for (const k of old) await stampFormat(asClient(r), k);
+  await using stale = await openQueue({ prefix, queue: "q", shards: undefined });
+  await empty(r, prefix, 4);
+  const now = (await openLayout(asClient(r), prefix, "q", 2, true)).keys;
+  for (const k of now) await stampFormat(asClient(r), k);
+  const ids = Array.from({ length: 400 }, (_, i) => `job-${i}`);
+  // A parent the 4 shards' keys do not hold: in shard 1 of 2, whose tag is no shard of 4's.
+  const parent = ids.find((id) => shardOf(id, 2) === 1)!;
+  await using fresh = await openQueue({ prefix, queue: "q", shards: undefined });
+  await fresh.enqueue("t", "parent", { id: parent });
+  const [job] = await later(() =>
+    stale.enqueueMany([{ task: "t", payload: "child", id: "child", dependsOn: [parent] }]),
+  );
+  expect(job!.id).toBe("child");
+  const k = now[shardOf("child", 2)]!;
+  expect(await r.sendCommand(["HGET", k.record("child"), "status"])).toBe("waiting-for-parents");
+});

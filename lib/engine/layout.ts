@@ -138,3 +138,29 @@ export function unreadableLayout(err: unknown): unknown {
     `${m[1]} holds a shard count ${JSON.stringify(m[2])}, which a shard's meta never has (a hand edit: delete its field shards)`,
   );
 }
+
+/** A producer's layout, for a part sent by it (lib/queue/layout.ts, ProducerLayout.hooks). */
+export interface LayoutHooks {
+  /** Whether the part may make a shard with no meta. */
+  mayCreate: () => boolean;
+  /** After a layout refusal: the layout read again; whether the part's count still holds. */
+  reread: () => Promise<boolean>;
+}
+
+/**
+ * `send(create)`, `create` as `hooks` allow (absent: true, a caller that has just read the
+ * layout). Refused for its layout (nothing written): sent again making its shard when the
+ * layout read again holds, else the refusal is thrown (ProducerLayout.sending sends the jobs by
+ * the new layout); refused again after a read that holds: unreadableLayout's line.
+ */
+export function sendByLayout<T>(
+  hooks: LayoutHooks | undefined,
+  send: (create: boolean) => Promise<T>,
+): Promise<T> {
+  return send(hooks?.mayCreate() ?? true).catch(async (err: unknown) => {
+    if (!hooks || !isLayoutRefusal(err) || !(await hooks.reread())) throw err;
+    return send(true).catch((again: unknown) => {
+      throw unreadableLayout(again);
+    });
+  });
+}

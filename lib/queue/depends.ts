@@ -13,7 +13,7 @@ import {
 } from "../engine/child.ts";
 import { dependOn, LOOK_MOST_MS, type ParentMark } from "../engine/depend.ts";
 import { type QueueKeys, shardOf } from "../engine/keys.ts";
-import { isLayoutRefusal, LayoutReplaced, unreadableLayout } from "../engine/layout.ts";
+import { type LayoutHooks, LayoutReplaced, sendByLayout } from "../engine/layout.ts";
 import { type ParentEnded, type TellOptions, tellChildren } from "../engine/parent-ended.ts";
 import { isValidJobId } from "../engine/record.ts";
 import { ConnectError, InputError } from "../errors.ts";
@@ -225,12 +225,11 @@ export async function enqueueChild(
   keys: readonly QueueKeys[],
   c: ChildJob,
   o: TellOptions,
-  /** The producer's layout hooks, as route.ts's (shardedSender's `layout`): absent, made. */
-  layout?: { mayCreate: () => boolean; reread: () => Promise<boolean> },
+  /** The producer's layout (shardedSender's `layout`): absent, the child's shard is made. */
+  layout?: LayoutHooks,
 ): Promise<Enqueued> {
   await checkParentsKnown(client, keys, c.parents).catch(async (err: unknown) => {
-    // A parent its layout does not find may be in its shard of a layout that replaced it (the
-    // queue emptied and made again with another count): read again (this failure only).
+    // A parent may be in a layout that replaced this one (read again on this failure only).
     if (!layout || !(err instanceof InputError) || (await layout.reread())) throw err;
     throw new LayoutReplaced("the queue's layout was replaced", { cause: err });
   });
@@ -238,16 +237,9 @@ export async function enqueueChild(
   const k = keys[shardOf(id, keys.length)]!;
   const hash = parentsHash(c.parents);
   const parents = { count: c.parents.length, hash };
-  const create = (may: boolean) =>
-    createChild(client, k, { ...c.job, id }, c.onParentFailure, parents, may);
-  // Refused for its layout (nothing written): made once the layout read again holds, else the
-  // refusal is thrown (ProducerLayout.sending sends the child by the new layout).
-  const made = await create(layout?.mayCreate() ?? true).catch(async (err: unknown) => {
-    if (!layout || !isLayoutRefusal(err) || !(await layout.reread())) throw err;
-    return create(true).catch((again: unknown) => {
-      throw unreadableLayout(again);
-    });
-  });
+  const made = await sendByLayout(layout, (create) =>
+    createChild(client, k, { ...c.job, id }, c.onParentFailure, parents, create),
+  );
   if (!made.created && made.status !== "waiting-for-parents") return { id, created: false };
   if (!made.created && made.parentsHash !== "" && made.parentsHash !== hash) {
     throw new InputError(

@@ -6,7 +6,7 @@
 import { LAYOUT_READ_FRESH_MS } from "../config.ts";
 import { checkFormat } from "../engine/format.ts";
 import { isLayoutRefusal, type Layout, openLayout } from "../engine/layout.ts";
-import { RedisRefusedError } from "../errors.ts";
+import { InputError, RedisRefusedError } from "../errors.ts";
 import type { Redis } from "../redis/connect.ts";
 import type { Enqueued } from "./prepare.ts";
 import { PartialBatchError } from "./route.ts";
@@ -171,6 +171,19 @@ export class ProducerLayout {
       );
     }
     return out.every((j) => j === null) ? error : new PartialBatchError([...out], error);
+  }
+
+  /**
+   * `look` by the current layout; an InputError (a parent it did not find) looked again by
+   * the layout read again when that replaced it: a queue emptied and made again with another
+   * count may hold it in a shard of its own. The read is made on that failure only.
+   */
+  async findAgain(look: (layout: Layout) => Promise<void>): Promise<void> {
+    const layout = this.#layout;
+    await look(layout).catch(async (err: unknown) => {
+      if (!(err instanceof InputError) || (await this.reread(layout.shards))) throw err;
+      await look(this.#layout);
+    });
   }
 
   /** shardedSender's `layout` hooks, for the parts of a batch sent by a layout of `shards`. */

@@ -108,8 +108,9 @@ export class Producer {
       sendMany: (jobs) => enqueuePreparedMany(jobs, this.sender()),
       checkParents: async (parents) => {
         if (parents.length === 0) return;
-        const { keys } = this.layout.current;
-        await this.call(() => checkParentsKnown(this.client, keys, parents));
+        await this.layout.findAgain(({ keys }) =>
+          this.call(() => checkParentsKnown(this.client, keys, parents)),
+        );
       },
       sendChild: (prepared, parents, onParentFailure) => {
         // The id is made once, before the first try: a try again after a lost reply goes on

@@ -11,7 +11,7 @@ import {
 } from "../engine/enqueue.ts";
 import { enqueuePlain, isPlain } from "../engine/enqueue-plain.ts";
 import { LEVELS, type Level, type QueueKeys, shardOf } from "../engine/keys.ts";
-import { isLayoutRefusal, unreadableLayout } from "../engine/layout.ts";
+import { isLayoutRefusal, type LayoutHooks, sendByLayout } from "../engine/layout.ts";
 import { NotReplicatedError } from "../errors.ts";
 import type { Redis } from "../redis/connect.ts";
 import { writeReplicated } from "../redis/replicated.ts";
@@ -78,7 +78,7 @@ export function shardedSender(
      * ProducerLayout.sending sends the refused jobs again by the new one).
      * Absent: a shard is always made (a caller that has just read the layout).
      */
-    layout?: { mayCreate: () => boolean; reread: () => Promise<boolean> };
+    layout?: LayoutHooks;
     /** Durability "replicated": a part is acknowledged once a replica has it, waiting this long. */
     replicaWaitMs?: number;
     /** The batch's id (its receipt's name; default a new UUIDv7): a scheduler names its tick. */
@@ -95,13 +95,9 @@ export function shardedSender(
         const script = async () => {
           const { layout, receiptTtlMs: ttl } = options;
           const k = keys[p.shard]!;
-          const create = layout?.mayCreate() ?? true;
-          const reply = await enqueueBatch(c, k, p.batch, ttl, { create }).catch(async (err) => {
-            if (!layout || !isLayoutRefusal(err) || !(await layout.reread())) throw err;
-            return enqueueBatch(c, k, p.batch, ttl).catch((again) => {
-              throw unreadableLayout(again);
-            });
-          });
+          const reply = await sendByLayout(layout, (create) =>
+            enqueueBatch(c, k, p.batch, ttl, { create }),
+          );
           // A job created: the shard's format is written (enqueue.lua did, or it was there).
           if (reply.jobs.some((j) => j.created)) options.plainOn?.(p.shard);
           return reply;
