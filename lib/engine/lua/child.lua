@@ -43,7 +43,8 @@
 --- @include wrongtype
 --- @include clock
 --- @include counters
-local wrong, types = wrong_type({ KEYS[1], 'zset', KEYS[2], 'hash', KEYS[3], 'hash', KEYS[4], 'zset' })
+local wrong, types = wrong_type({ KEYS[1], 'zset', KEYS[2], 'hash', KEYS[3], 'hash',
+  KEYS[4], 'zset' })
 if wrong then return wrong end
 local id = ARGV[4]
 local key = ARGV[1] .. id

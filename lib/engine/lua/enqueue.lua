@@ -108,7 +108,8 @@ local wrong, types = wrong_type(expected)
 if wrong then return wrong end
 -- A one-shard queue's meta is also the queue's layout (lib/engine/layout.ts): a queue another
 -- process has just made of N shards is not written as one (its jobs would go to a stream that
--- no worker of it reads). Shards of an N-shard queue have a meta of their own, with no count.
+-- no worker of it reads). Shards of an N-shard queue have a meta of their own, with no `shards`
+-- (their layout's count is `of`).
 local format, ask, count = string.match(ARGV[3], '^([^?/]*)(%??)/?(%d*)$')
 local own = false -- the meta is given the producer's count (`of`) with the jobs
 if types[KEYS[5]] == 'hash' then
