@@ -3,46 +3,20 @@
 // has, never into a stale shard no worker reads (enqueue.lua refuses a shard with no meta to a
 // producer that has not just read the layout; lib/queue/layout.ts reads it again).
 import { expect, test } from "bun:test";
+import { ErrorReply } from "@redis/client";
 import { Admin } from "../lib/admin/admin.ts";
 import { PLAIN_RECHECK_MS } from "../lib/config.ts";
-import { DATA_FORMAT, layoutKey, type QueueKeys, shardKeys } from "../lib/engine/keys.ts";
+import { stampFormat } from "../lib/engine/format.ts";
+import { DATA_FORMAT, layoutKey, shardKeys, shardOf } from "../lib/engine/keys.ts";
 import { openLayout } from "../lib/engine/layout.ts";
 import { RedisRefusedError } from "../lib/errors.ts";
+import { ProducerLayout } from "../lib/queue/layout.ts";
+import { PartialBatchError } from "../lib/queue/route.ts";
 import { TickEnqueuer } from "../lib/schedule/enqueue.ts";
 import type { ScheduleDef } from "../lib/schedule/spec.ts";
 import { asClient } from "./fixtures/engine.ts";
-import { openQueue, type RawRedis, rawRedis, redisUrl, testPrefix } from "./helpers.ts";
-
-/** What FLUSHALL does to one queue: every key of its shards, and its layout, gone. */
-async function empty(r: RawRedis, prefix: string, shards: number): Promise<void> {
-  for (const keys of shardKeys(prefix, "q", shards)) {
-    // One shard's keys share a tag: one DEL each (a cluster refuses a DEL across slots).
-    const names = Object.values(keys).filter((v): v is string => typeof v === "string");
-    await r.sendCommand(["DEL", ...names.filter((k) => k.includes("}:"))]);
-  }
-  await r.sendCommand(["DEL", layoutKey(prefix, "q")]);
-}
-
-/**
- * `fn` run with this host's monotonic clock `ms` ahead: the producer read its layout longer
- * ago than a shard may be made by that read (LAYOUT_READ_FRESH_MS), and its shards' plain
- * windows (PLAIN_RECHECK_MS) are over.
- */
-async function later<T>(fn: () => Promise<T>, ms = PLAIN_RECHECK_MS): Promise<T> {
-  const now = performance.now.bind(performance);
-  performance.now = () => now() + ms;
-  try {
-    return await fn();
-  } finally {
-    performance.now = now;
-  }
-}
-
-async function lengths(r: RawRedis, keys: readonly QueueKeys[]): Promise<number> {
-  let n = 0;
-  for (const k of keys) n += Number(await r.sendCommand(["XLEN", k.stream]));
-  return n;
-}
+import { empty, later, lengths } from "./fixtures/remade.ts";
+import { openQueue, rawRedis, redisUrl, testPrefix } from "./helpers.ts";
 
 test("a 4-shard producer whose queue was emptied and made again with 2 enqueues into those 2", async () => {
   await using r = await rawRedis();
@@ -128,7 +102,8 @@ test("a new queue of 4 shards: a shard first written long after connect is made 
   });
   expect(await lengths(r, shardKeys(prefix, "q", 4))).toBe(8);
   for (const k of shardKeys(prefix, "q", 4)) {
-    expect(await r.sendCommand(["HGET", k.meta, "format"])).toBe(String(DATA_FORMAT));
+    const meta = ["HMGET", k.meta, "format", "of"];
+    expect(await r.sendCommand(meta)).toEqual([String(DATA_FORMAT), "4"]);
   }
 });
 
@@ -237,4 +212,101 @@ test("emptied twice in a row: the second time, right after the layout was read a
   const stale = shardKeys(prefix, "q", 4).filter((k) => !now.some((n) => n.stream === k.stream));
   expect(await lengths(r, stale)).toBe(0);
   expect(await lengths(r, now)).toBe(4);
+});
+
+test("a batch refused in part (shard 0 is the same in both layouts): the refused jobs sent again by the new layout, the rest once", async () => {
+  await using r = await rawRedis();
+  const prefix = testPrefix();
+  await openLayout(asClient(r), prefix, "q", 4, true);
+  await using q = await openQueue({ prefix, queue: "q", shards: undefined });
+  for (let i = 0; i < 8; i++) await q.enqueue("t", i); // every shard has its meta
+  await empty(r, prefix, 4);
+  // Made again with 2, its shards given their format by a Courier that wrote no count in a
+  // shard's meta (before `of`): shard 0's meta, the 4 shards' too, takes the stale producer's part.
+  const now = (await openLayout(asClient(r), prefix, "q", 2, true)).keys;
+  for (const k of now) await r.sendCommand(["HSET", k.meta, "format", String(DATA_FORMAT)]);
+  const specs = Array.from({ length: 20 }, (_, i) =>
+    i % 2 ? { task: "t", payload: i, id: `job-${i}` } : { task: "t", payload: i },
+  );
+  const jobs = await later(() => q.enqueueMany(specs));
+  specs.forEach((s, i) => {
+    if (s.id !== undefined) expect(jobs[i]!.id).toBe(s.id);
+    else expect(jobs[i]!.id).toMatch(/^\d+-\d+:[01]$/);
+  });
+  expect(new Set(jobs.map((j) => j.id)).size).toBe(20);
+  const stale = shardKeys(prefix, "q", 4).filter((k) => !now.some((n) => n.stream === k.stream));
+  expect(await lengths(r, stale)).toBe(0);
+  expect(await lengths(r, now)).toBe(20); // each job once
+  expect(q.shards).toBe(2);
+});
+
+test("a batch refused in part twice (made again once more meanwhile): one line naming the jobs not enqueued", async () => {
+  await using r = await rawRedis();
+  const prefix = testPrefix();
+  await openLayout(asClient(r), prefix, "q", 4, true);
+  const names = { prefix, queue: "q", shards: undefined };
+  const layout = await ProducerLayout.open(asClient(r), names);
+  const accepted = { id: "a", created: true };
+  const refusal = new ErrorReply("courier: shard x:meta has no meta: read the layout again");
+  const sent: number[][] = [];
+  const err = await layout
+    .sending([1, 2, 3], async (jobs, { shards }) => {
+      sent.push([...jobs]);
+      // The queue made again with another count, which reread finds, as route.ts's would.
+      await empty(r, prefix, shards);
+      await openLayout(asClient(r), prefix, "q", shards === 4 ? 2 : 3, true);
+      await layout.reread(shards);
+      const done = jobs.map((j) => (j === 1 || j === 3 ? { ...accepted, id: `j${j}` } : null));
+      throw new PartialBatchError(done, refusal);
+    })
+    .catch((e: unknown) => e);
+  expect(sent).toEqual([[1, 2, 3], [2]]);
+  expect(err).toBeInstanceOf(PartialBatchError);
+  const partial = err as PartialBatchError;
+  expect(partial.jobs).toEqual([{ id: "j1", created: true }, null, { id: "j3", created: true }]);
+  expect(partial.error).toBeInstanceOf(RedisRefusedError);
+  expect((partial.error as Error).message).toBe(
+    `queue "q" (prefix ${prefix}) was emptied and made again with other shards (now 3) while jobs were sent to it: 1 not enqueued, send them again`,
+  );
+});
+
+test("a stale 2-shard producer's caller ids after the queue was made again with 4: each in its id's shard of 4, dedup exact", async () => {
+  await using r = await rawRedis();
+  const prefix = testPrefix();
+  await openLayout(asClient(r), prefix, "q", 2, true);
+  await using q = await openQueue({ prefix, queue: "q", shards: undefined });
+  await q.enqueueMany([0, 1, 2, 3].map((i) => ({ task: "t", payload: i })));
+  await empty(r, prefix, 2);
+  // Made again with 4 by a worker, which stamps its shards: shard 0's meta is the 2 shards' too.
+  const four = (await openLayout(asClient(r), prefix, "q", 4, true)).keys;
+  for (const k of four) await stampFormat(asClient(r), k);
+  // Ids of shard 2 of 4 and of shard 0 of 2: the stale layout sends them to the shared shard 0.
+  const ids = Array.from({ length: 400 }, (_, i) => `order-${i}`)
+    .filter((id) => shardOf(id, 4) === 2 && shardOf(id, 2) === 0)
+    .slice(0, 3);
+  expect(ids.length).toBe(3);
+  await later(async () => {
+    for (const id of ids) expect(await q.enqueue("t", id, { id })).toBe(id);
+  });
+  expect(await lengths(r, [four[0]!])).toBe(0);
+  expect(await lengths(r, [four[2]!])).toBe(3);
+  await using fresh = await openQueue({ prefix, queue: "q", shards: undefined });
+  const again = await fresh.enqueueMany(ids.map((id) => ({ task: "t", payload: id, id })));
+  expect(again.map((j) => j.created)).toEqual([false, false, false]);
+});
+
+test("a shard's meta given another count (a stale producer's): the queue's producer writes its own there, its jobs in", async () => {
+  await using r = await rawRedis();
+  const prefix = testPrefix();
+  await openLayout(asClient(r), prefix, "q", 4, true);
+  const four = shardKeys(prefix, "q", 4);
+  for (const k of four) await stampFormat(asClient(r), k);
+  await r.sendCommand(["HSET", four[0]!.meta, "of", "2"]);
+  await using q = await openQueue({ prefix, queue: "q", shards: undefined });
+  await later(async () => {
+    for (let i = 0; i < 8; i++) await q.enqueue("t", i);
+  });
+  expect(await lengths(r, four)).toBe(8);
+  expect(await r.sendCommand(["HGET", four[0]!.meta, "of"])).toBe("4");
+  expect(q.shards).toBe(4);
 });

@@ -2,7 +2,7 @@
 // batches"): the typed owner of child.lua's KEYS/ARGV and reply.
 import type { Redis } from "../redis/connect.ts";
 import type { EnqueueJob } from "./enqueue.ts";
-import type { QueueKeys } from "./keys.ts";
+import { DATA_FORMAT, type QueueKeys } from "./keys.ts";
 import { runScript, scripts } from "./lua.ts";
 
 /** What a child does when a parent fails (or is canceled): fail too (default), or run anyway. */
@@ -43,10 +43,14 @@ export async function createChild(
   job: EnqueueJob & { id: string },
   onParentFailure: OnParentFailure,
   parents: { count: number; hash: string },
+  /** Whether a shard with no meta may be made (enqueueBatch's `create`: a producer's layout). */
+  create = true,
 ): Promise<ChildCreated> {
   const args = [...prefixes(k, job.id), "create", job.task, job.payload, job.maxAttempts];
   args.push(job.options ?? "", job.level ?? "", onParentFailure, parents.count, parents.hash);
-  args.push(job.limitKey ?? "");
+  // The layout as enqueue.lua is given it: a shard of another layout refuses the child.
+  const of = k.shards > 1 ? `/${k.shards}` : "";
+  args.push(job.limitKey ?? "", `${DATA_FORMAT}${create ? "" : "?"}${of}`);
   const [created, listed, status, hash] = await runScript<[number, string, string, string]>(
     client,
     scripts.child,

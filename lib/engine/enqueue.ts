@@ -167,7 +167,9 @@ export async function enqueueBatch(
   let i = from;
   command[i++] = keys.recordPrefix;
   command[i++] = String(receiptTtlMs);
-  command[i++] = create ? String(DATA_FORMAT) : `${DATA_FORMAT}?`;
+  // The count of the shard's layout (N > 1): a meta of another is a shard of another layout.
+  const of = keys.shards > 1 ? `/${keys.shards}` : "";
+  command[i++] = `${DATA_FORMAT}${create ? "" : "?"}${of}`;
   command[i++] = level === "normal" ? "" : level;
   command[i++] = String(fields);
   // Written in place, copied once: node-redis encodes each argument on its own (a length, a

@@ -14,7 +14,8 @@ const UTF8 = new TextEncoder();
 export interface QueueKeys {
   /**
    * Hash: `format` (the data format the queue's keys are written in, DATA_FORMAT) and
-   * `created_at` (Redis' ms), written once by the first worker or producer (meta.lua).
+   * `created_at` (Redis' ms), written once by the first worker or producer (meta.lua); a shard
+   * of N > 1 also `of` N (`shards` below).
    */
   meta: string;
   /** The shard's stream: one entry per delivery of a job (fields: lib/engine/entry.ts). */
@@ -121,6 +122,13 @@ export interface QueueKeys {
   /** Which shard of its queue these keys are (0 for a one-shard queue). */
   shard: number;
   /**
+   * How many shards the layout these keys are of has (1 for a one-shard queue). A shard's meta
+   * of N > 1 records it (field `of`, written with its format): a shard's tag does not say its
+   * count, and two layouts may share one (shard 0 of `q` is `{q#0#3}` with 2 and with 4), so
+   * enqueue.lua tells a shard of another layout by it.
+   */
+  shards: number;
+  /**
    * What this shard appends to an entry id to make a job's auto id (idSuffix): "" for a
    * one-shard queue, `:<shard>` otherwise. Every script that takes a job id from an entry id
    * gets it, so a job's id names its shard.
@@ -205,7 +213,7 @@ export function shardCountProblem(text: string): string | null {
  */
 export function shardKeys(prefix: string, queue: string, shards: number): QueueKeys[] {
   return Array.from({ length: shards }, (_, s) =>
-    tagKeys(prefix, shardTag(queue, s, shards), s, idSuffix(s, shards)),
+    tagKeys(prefix, shardTag(queue, s, shards), s, idSuffix(s, shards), shards),
   );
 }
 
@@ -251,7 +259,13 @@ export function shardTag(queue: string, shard: number, shards: number): string {
 }
 
 /** The keys under one hash tag: `<prefix>:{<tag>}:…`. */
-export function tagKeys(prefix: string, tag: string, shard = 0, suffix = ""): QueueKeys {
+export function tagKeys(
+  prefix: string,
+  tag: string,
+  shard = 0,
+  suffix = "",
+  shards = 1,
+): QueueKeys {
   const base = `${prefix}:{${tag}}`;
   const recordPrefix = `${base}:job:`;
   const workerPrefix = `${base}:worker:`;
@@ -290,6 +304,7 @@ export function tagKeys(prefix: string, tag: string, shard = 0, suffix = ""): Qu
     waitsPrefix: `${base}:waits:`,
     parentsPrefix: `${base}:parents:`,
     shard,
+    shards,
     idSuffix: suffix,
   };
 }

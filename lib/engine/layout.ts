@@ -102,14 +102,22 @@ export async function openLayout(
 }
 
 /**
+ * Nothing written, and the layout read again found replaced (another count): sent by the new
+ * one as after a layout refusal. A child whose parent its stale layout did not find
+ * (lib/queue/depends.ts): the parent may be in its shard of the new layout.
+ */
+export class LayoutReplaced extends Error {}
+
+/**
  * enqueue.lua's refusal of a batch (nothing written) to a shard the producer's layout may no
- * longer hold: a shard with no meta it was not allowed to make, or a one-shard queue made
- * again with several. The producer reads the queue's layout again (lib/queue/layout.ts).
+ * longer hold: a shard with no meta it was not allowed to make, a shard whose meta says
+ * another count (a tag two layouts share), or a one-shard queue made again with several. The producer reads the queue's layout again (lib/queue/layout.ts).
  */
 export function isLayoutRefusal(err: unknown): boolean {
+  if (err instanceof LayoutReplaced) return true;
   return (
     err instanceof ErrorReply &&
-    /^courier: (shard \S+ has no meta|queue \S+ was made with [\s\S]* shards by another)/.test(
+    /^courier: (shard \S+ (has no meta|is one of)|queue \S+ was made with [\s\S]* shards by another)/.test(
       err.message,
     )
   );
@@ -129,4 +137,30 @@ export function unreadableLayout(err: unknown): unknown {
   return new RedisRefusedError(
     `${m[1]} holds a shard count ${JSON.stringify(m[2])}, which a shard's meta never has (a hand edit: delete its field shards)`,
   );
+}
+
+/** A producer's layout, for a part sent by it (lib/queue/layout.ts, ProducerLayout.hooks). */
+export interface LayoutHooks {
+  /** Whether the part may make a shard with no meta. */
+  mayCreate: () => boolean;
+  /** After a layout refusal: the layout read again; whether the part's count still holds. */
+  reread: () => Promise<boolean>;
+}
+
+/**
+ * `send(create)`, `create` as `hooks` allow (absent: true, a caller that has just read the
+ * layout). Refused for its layout (nothing written): sent again making its shard when the
+ * layout read again holds, else the refusal is thrown (ProducerLayout.sending sends the jobs by
+ * the new layout); refused again after a read that holds: unreadableLayout's line.
+ */
+export function sendByLayout<T>(
+  hooks: LayoutHooks | undefined,
+  send: (create: boolean) => Promise<T>,
+): Promise<T> {
+  return send(hooks?.mayCreate() ?? true).catch(async (err: unknown) => {
+    if (!hooks || !isLayoutRefusal(err) || !(await hooks.reread())) throw err;
+    return send(true).catch((again: unknown) => {
+      throw unreadableLayout(again);
+    });
+  });
 }

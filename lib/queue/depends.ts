@@ -13,6 +13,7 @@ import {
 } from "../engine/child.ts";
 import { dependOn, LOOK_MOST_MS, type ParentMark } from "../engine/depend.ts";
 import { type QueueKeys, shardOf } from "../engine/keys.ts";
+import { type LayoutHooks, LayoutReplaced, sendByLayout } from "../engine/layout.ts";
 import { type ParentEnded, type TellOptions, tellChildren } from "../engine/parent-ended.ts";
 import { isValidJobId } from "../engine/record.ts";
 import { ConnectError, InputError } from "../errors.ts";
@@ -224,15 +225,21 @@ export async function enqueueChild(
   keys: readonly QueueKeys[],
   c: ChildJob,
   o: TellOptions,
+  /** The producer's layout (shardedSender's `layout`): absent, the child's shard is made. */
+  layout?: LayoutHooks,
 ): Promise<Enqueued> {
-  await checkParentsKnown(client, keys, c.parents);
+  await checkParentsKnown(client, keys, c.parents).catch(async (err: unknown) => {
+    // A parent may be in a layout that replaced this one (read again on this failure only).
+    if (!layout || !(err instanceof InputError) || (await layout.reread())) throw err;
+    throw new LayoutReplaced("the queue's layout was replaced", { cause: err });
+  });
   const id = c.job.id ?? Bun.randomUUIDv7();
   const k = keys[shardOf(id, keys.length)]!;
   const hash = parentsHash(c.parents);
-  const made = await createChild(client, k, { ...c.job, id }, c.onParentFailure, {
-    count: c.parents.length,
-    hash,
-  });
+  const parents = { count: c.parents.length, hash };
+  const made = await sendByLayout(layout, (create) =>
+    createChild(client, k, { ...c.job, id }, c.onParentFailure, parents, create),
+  );
   if (!made.created && made.status !== "waiting-for-parents") return { id, created: false };
   if (!made.created && made.parentsHash !== "" && made.parentsHash !== hash) {
     throw new InputError(

@@ -6,7 +6,10 @@
 import { LAYOUT_READ_FRESH_MS } from "../config.ts";
 import { checkFormat } from "../engine/format.ts";
 import { isLayoutRefusal, type Layout, openLayout } from "../engine/layout.ts";
+import { InputError, RedisRefusedError } from "../errors.ts";
 import type { Redis } from "../redis/connect.ts";
+import type { Enqueued } from "./prepare.ts";
+import { PartialBatchError } from "./route.ts";
 
 interface Names {
   prefix: string;
@@ -110,17 +113,77 @@ export class ProducerLayout {
   }
 
   /**
-   * Sends a batch by the current layout (`send`); when every part was refused for a layout
-   * that changed meanwhile (nothing written: reread took the new one), once more by the new.
+   * Sends a batch by the current layout (`send`, results in input order). Jobs refused for a
+   * layout that changed meanwhile (nothing of theirs written: reread took the new one), the
+   * whole batch or some shards' parts of it (PartialBatchError), are sent once more by the new
+   * layout, those jobs only: a part accepted (a shard both layouts share) is never sent twice.
+   * Refused again (the queue made again once more meanwhile): RedisRefusedError, one line, in
+   * a PartialBatchError naming the jobs enqueued when some were.
    */
-  async sending<T>(send: (layout: Layout) => Promise<T>): Promise<T> {
+  async sending<J>(
+    jobs: readonly J[],
+    send: (jobs: readonly J[], layout: Layout) => Promise<Enqueued[]>,
+  ): Promise<Enqueued[]> {
     const layout = this.#layout;
+    const refused = await send(jobs, layout).then(
+      (done) => ({ done }),
+      (err: unknown) => ({ err }),
+    );
+    if ("done" in refused) return refused.done;
+    const { err } = refused;
+    const out = layoutRefused(err, jobs.length);
+    if (out === null) throw err;
+    if (this.#layout === layout) throw this.#refusal(out, err);
+    const at = out.flatMap((j, i) => (j === null ? [i] : []));
     try {
-      return await send(layout);
-    } catch (err) {
-      if (!isLayoutRefusal(err) || this.#layout.shards === layout.shards) throw err;
-      return send(this.#layout);
+      const again = await send(
+        at.map((i) => jobs[i]!),
+        this.#layout,
+      );
+      at.forEach((i, k) => {
+        out[i] = again[k]!;
+      });
+      return out as Enqueued[];
+    } catch (again) {
+      if (again instanceof PartialBatchError) {
+        at.forEach((i, k) => {
+          out[i] = again.jobs[k]!;
+        });
+        throw this.#refusal(out, again.error);
+      }
+      throw this.#refusal(out, again);
     }
+  }
+
+  /**
+   * `err` for jobs `out` (null: not enqueued), a layout refusal said in one line: the queue was
+   * made again under the producer faster than it could follow (RedisRefusedError). Thrown as
+   * it is when nothing was enqueued, else in a PartialBatchError.
+   */
+  #refusal(out: readonly (Enqueued | null)[], err: unknown): unknown {
+    let error = err;
+    if (isLayoutRefusal(err)) {
+      const { prefix, queue } = this.names;
+      const n = this.#layout.shards;
+      error = new RedisRefusedError(
+        `queue "${queue}" (prefix ${prefix}) was emptied and made again with other shards (now ${n}) while jobs were sent to it: ${out.filter((j) => j === null).length} not enqueued, send them again`,
+        { cause: err },
+      );
+    }
+    return out.every((j) => j === null) ? error : new PartialBatchError([...out], error);
+  }
+
+  /**
+   * `look` by the current layout; an InputError (a parent it did not find) looked again by
+   * the layout read again when that replaced it: a queue emptied and made again with another
+   * count may hold it in a shard of its own. The read is made on that failure only.
+   */
+  async findAgain(look: (layout: Layout) => Promise<void>): Promise<void> {
+    const layout = this.#layout;
+    await look(layout).catch(async (err: unknown) => {
+      if (!(err instanceof InputError) || (await this.reread(layout.shards))) throw err;
+      await look(this.#layout);
+    });
   }
 
   /** shardedSender's `layout` hooks, for the parts of a batch sent by a layout of `shards`. */
@@ -136,4 +199,16 @@ export class ProducerLayout {
       this.#layout = layout;
     }
   }
+}
+
+/**
+ * The jobs of a batch refused for its layout (nothing of theirs written): each enqueued one, and
+ * null for those refused, the whole batch (a layout refusal) or some parts (a PartialBatchError
+ * whose cause is one: route.ts says a layout refusal only when no part failed otherwise). null
+ * for any other failure.
+ */
+function layoutRefused(err: unknown, n: number): (Enqueued | null)[] | null {
+  if (isLayoutRefusal(err)) return new Array(n).fill(null);
+  if (err instanceof PartialBatchError && isLayoutRefusal(err.error)) return [...err.jobs];
+  return null;
 }

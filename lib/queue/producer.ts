@@ -100,7 +100,6 @@ export class Producer {
 
   /** Children (jobs with `dependsOn`) and plain jobs, for lib/queue/batch.ts. */
   children(): ChildSender {
-    const { keys } = this.layout.current;
     // The producer tells a child only of finished parents (lib/queue/depends.ts): nothing it
     // tells fails a child, so this failure TTL is never written.
     const tell = { failureTtlS: defaults.failureTtlS, eventsMaxLen: defaults.eventsMaxLen };
@@ -109,19 +108,30 @@ export class Producer {
       sendMany: (jobs) => enqueuePreparedMany(jobs, this.sender()),
       checkParents: async (parents) => {
         if (parents.length === 0) return;
-        await this.call(() => checkParentsKnown(this.client, keys, parents));
+        await this.layout.findAgain(({ keys }) =>
+          this.call(() => checkParentsKnown(this.client, keys, parents)),
+        );
       },
       sendChild: (prepared, parents, onParentFailure) => {
         // The id is made once, before the first try: a try again after a lost reply goes on
         // with the same child (lib/queue/depends.ts), never makes a second.
         const job = { ...prepared, id: prepared.id ?? Bun.randomUUIDv7() };
+        const child = { job, parents, onParentFailure };
+        // By the layout as read, or as read again when its shard refused it (a queue emptied
+        // and made again with other shards: lib/queue/layout.ts), as any batch is.
+        const send = async () => {
+          const [done] = await this.layout.sending([job], async (_, { keys, shards }) => [
+            await enqueueChild(this.client, keys, child, tell, this.layout.hooks(shards)),
+          ]);
+          return done!;
+        };
         return this.call(
-          () => enqueueChild(this.client, keys, { job, parents, onParentFailure }, tell),
+          send,
           // Either way: a step may have been done before the one that failed. The id is said:
           // a caller that let the library make it can find the job, or send it again.
           `job ${job.id} may or may not have been enqueued`,
           `job ${job.id} may or may not have been enqueued`,
-          keys[0]?.stream,
+          this.layout.current.keys[0]?.stream,
         );
       },
     };
@@ -154,7 +164,7 @@ export class Producer {
    * receipt.
    */
   #send(batch: readonly Prepared[]) {
-    return this.layout.sending((layout) => this.#sendBy(batch, layout));
+    return this.layout.sending(batch, (jobs, layout) => this.#sendBy(jobs, layout));
   }
 
   #sendBy(batch: readonly Prepared[], { shards, keys }: Layout) {

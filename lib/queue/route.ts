@@ -11,7 +11,7 @@ import {
 } from "../engine/enqueue.ts";
 import { enqueuePlain, isPlain } from "../engine/enqueue-plain.ts";
 import { LEVELS, type Level, type QueueKeys, shardOf } from "../engine/keys.ts";
-import { isLayoutRefusal, unreadableLayout } from "../engine/layout.ts";
+import { isLayoutRefusal, type LayoutHooks, sendByLayout } from "../engine/layout.ts";
 import { NotReplicatedError } from "../errors.ts";
 import type { Redis } from "../redis/connect.ts";
 import { writeReplicated } from "../redis/replicated.ts";
@@ -74,10 +74,11 @@ export function shardedSender(
      * The producer's layout (lib/queue/layout.ts): whether a part may make a shard with no meta,
      * and, after enqueue.lua refused a part for its layout (nothing written), the layout read
      * again: true, it holds (the part is sent again, making its shard); false, another count
-     * (the refusal is thrown: ProducerLayout.sending sends the batch again by the new one).
+     * (the refusal is thrown, in a PartialBatchError when other parts were enqueued:
+     * ProducerLayout.sending sends the refused jobs again by the new one).
      * Absent: a shard is always made (a caller that has just read the layout).
      */
-    layout?: { mayCreate: () => boolean; reread: () => Promise<boolean> };
+    layout?: LayoutHooks;
     /** Durability "replicated": a part is acknowledged once a replica has it, waiting this long. */
     replicaWaitMs?: number;
     /** The batch's id (its receipt's name; default a new UUIDv7): a scheduler names its tick. */
@@ -94,13 +95,9 @@ export function shardedSender(
         const script = async () => {
           const { layout, receiptTtlMs: ttl } = options;
           const k = keys[p.shard]!;
-          const create = layout?.mayCreate() ?? true;
-          const reply = await enqueueBatch(c, k, p.batch, ttl, { create }).catch(async (err) => {
-            if (!layout || !isLayoutRefusal(err) || !(await layout.reread())) throw err;
-            return enqueueBatch(c, k, p.batch, ttl).catch((again) => {
-              throw unreadableLayout(again);
-            });
-          });
+          const reply = await sendByLayout(layout, (create) =>
+            enqueueBatch(c, k, p.batch, ttl, { create }),
+          );
           // A job created: the shard's format is written (enqueue.lua did, or it was there).
           if (reply.jobs.some((j) => j.created)) options.plainOn?.(p.shard);
           return reply;

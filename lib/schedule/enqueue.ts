@@ -56,8 +56,8 @@ export class TickEnqueuer {
     let replayed = false;
     // By the queue's layout as read, or as read again when a shard refused it (emptied and made
     // again with other shards: lib/queue/layout.ts).
-    const [done] = await layout.sending(({ keys, shards }) =>
-      shardedSender(this.client, keys, [job], () => 0, {
+    const [done] = await layout.sending([job], (jobs, { keys, shards }) =>
+      shardedSender(this.client, keys, jobs, () => 0, {
         receiptTtlMs: tickReceiptTtlMs(def, tickMs),
         call: (_shard, _size, fn) => fn(),
         replicaWaitMs: this.replicaWaitMs,

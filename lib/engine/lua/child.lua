@@ -12,14 +12,21 @@
 -- the producer's last step ('registered'); workers finish the steps of a child left there by a
 -- producer that stopped ('stale', lib/worker/orphans.ts).
 --
--- KEYS[1] children (zset)  KEYS[2] meta (hash: `levels 1` for a high or low child)
+-- KEYS[1] children (zset)  KEYS[2] meta (hash: `levels 1` for a high or low child; a fresh
+--   shard's format, created_at and, of N > 1 shards, `of`)
 -- KEYS[3] stats (hash: `enqueued`)  KEYS[4] registering (zset)
 -- ARGV[1] record prefix  ARGV[2] waits prefix  ARGV[3] parents prefix  ARGV[4] child id
 -- ARGV[5] mode: 'create', 'add', 'registered' or 'stale'
 -- create: ARGV[6] task  ARGV[7] payload JSON  ARGV[8] max attempts  ARGV[9] options JSON ('' =
 --   none)  ARGV[10] level ('' = normal, 'high', 'low')  ARGV[11] on parent failure: 'fail'|'run'
 --   ARGV[12] how many parents  ARGV[13] the hash of their list  ARGV[14] limit key ('' = none:
---   "Rate limits"), kept as the record's `k` for the entry
+--   "Rate limits"), kept as the record's `k` for the entry  ARGV[15] the producer's layout, as
+--   enqueue.lua's ARGV[3] (`2`, `2?`, `2?/4`; '' = none checked): a shard with no meta is made
+--   (its format written, and `of`) only without `?`, and a meta whose `of` is another count is
+--   refused with `?` (`courier: shard … has no meta` / `… is one of M shards`; a one-shard
+--   queue's meta saying other shards, `courier: queue … was made with N shards`: nothing
+--   written, the producer reads the layout again), else given the producer's count: a child
+--   written in a shard of another layout than the queue's would be found by no worker
 --   Returns { 1 created | 0 existed, listed, status, parents_hash }: an existing record is left
 --   as it is.
 -- add: ARGV[6] offset (how many ids earlier calls listed)  ARGV[7..] parent ids
@@ -36,7 +43,8 @@
 --- @include wrongtype
 --- @include clock
 --- @include counters
-local wrong = wrong_type({ KEYS[1], 'zset', KEYS[2], 'hash', KEYS[3], 'hash', KEYS[4], 'zset' })
+local wrong, types = wrong_type({ KEYS[1], 'zset', KEYS[2], 'hash', KEYS[3], 'hash',
+  KEYS[4], 'zset' })
 if wrong then return wrong end
 local id = ARGV[4]
 local key = ARGV[1] .. id
@@ -62,6 +70,26 @@ if ARGV[5] == 'stale' then
   return out
 end
 if ARGV[5] == 'create' then
+  local format, ask, count = string.match(ARGV[15] or '', '^([^?/]*)(%??)/?(%d*)$')
+  local meta = types[KEYS[2]] == 'hash'
+  local own = false -- the meta is given the producer's count (`of`) with the child
+  if meta and format ~= '' then
+    -- A child pays this read (a batch reads the same in its one HMGET): a one-shard queue's
+    -- meta (its layout key) saying other shards, as enqueue.lua refuses it.
+    local read = redis.call('HMGET', KEYS[2], 'shards', 'of')
+    local shards, of = read[1], read[2]
+    if shards and not string.match(shards, '^0*1$') then
+      return redis.error_reply('courier: queue ' .. KEYS[2] .. ' was made with ' ..
+        string.sub(shards, 1, 20) .. ' shards by another process: connect again')
+    end
+    if count ~= '' and of and of ~= count and ask ~= '' then
+      return redis.error_reply('courier: shard ' .. KEYS[2] .. ' is one of ' ..
+        string.sub(of, 1, 20) .. ' shards: read the layout again')
+    end
+    own = count ~= '' and of ~= count and ask == ''
+  elseif not meta and ask ~= '' then
+    return redis.error_reply('courier: shard ' .. KEYS[2] .. ' has no meta: read the layout again')
+  end
   local t = redis.call('TYPE', key).ok
   if t ~= 'none' then
     local f = t == 'hash' and redis.call('HMGET', key, 'listed', 'status', 'parents_hash') or {}
@@ -78,6 +106,10 @@ if ARGV[5] == 'create' then
     redis.call('HSET', KEYS[2], 'levels', 1)
   end
   redis.call('HSET', key, unpack(fields))
+  if not meta and format ~= '' then
+    redis.call('HSET', KEYS[2], 'format', format, 'created_at', now)
+  end
+  if (own or not meta) and count ~= '' then redis.call('HSET', KEYS[2], 'of', count) end
   redis.call('ZADD', KEYS[1], now, id)
   redis.call('ZADD', KEYS[4], now, id)
   -- The record is written: a stats field that is not an integer must not fail the call now.

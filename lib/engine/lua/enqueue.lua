@@ -20,6 +20,12 @@
 -- again with other shards, whose workers read none of this shard's keys. So such a shard is
 -- made only by a producer that has just read the layout; one that has not (`?` after ARGV[3]'s
 -- format) is refused, nothing written, and reads the layout again (lib/queue/layout.ts).
+-- A shard's meta records its layout's count (`of`, written with its format): two layouts may
+-- share a shard's tag (shard 0 of `q` is `{q#0#3}` with 2 shards and with 4), so a shard that
+-- has a meta may still be of another layout than the producer's, whose jobs with an id would
+-- go where the queue's readers never look for that id. A meta of another count is refused to
+-- a producer that may not make a shard (`?`), as a missing one is; one that has just read the
+-- layout writes its own count there (the other was a stale producer's). Read in the same HMGET.
 -- A meta of another format (a queue emptied and made again by another Courier, or changed by
 -- hand) refuses the batch: its workers would misread the jobs, or none would read them. Read
 -- with the count, in the same HMGET: no call more.
@@ -30,10 +36,13 @@
 -- (lib/queue/wait.ts, waitForJobs).
 --
 -- KEYS[1] stream  KEYS[2] delayed (zset)  KEYS[3] stats (hash)  KEYS[4] receipt (string)
--- KEYS[5] meta (hash: format, created_at)  KEYS[6] events (stream; read only)
+-- KEYS[5] meta (hash: format, created_at, and `of` N in a shard of N > 1)  KEYS[6] events
+--   (stream; read only)
 -- ARGV[1] record key prefix  ARGV[2] receipt TTL (ms)  ARGV[3] the format this Courier writes
 --   and reads (a meta of another: `courier: meta … has data format …`), written on a fresh shard
---   (no meta); with `?` after it (`2?`) a fresh shard is refused (`courier: shard … has no meta`)
+--   (no meta); with `?` after it (`2?`) a fresh shard is refused (`courier: shard … has no meta`);
+--   then `/N` for a shard of a layout of N > 1 shards (`2?/4`): a meta whose `of` is another
+--   count is refused with `?` (`courier: shard … is one of M shards`), else given `of N`
 -- ARGV[4] the batch's priority level ('' = normal; 'high' or 'low': KEYS[1] and KEYS[2] are that
 --   level's, every job has an id, and its record says `priority <level>`, so status, cancel and
 --   requeue find its entry; meta gets `levels 1`, which tells workers to read the levels)
@@ -52,7 +61,8 @@
 -- cursor `-` when no job was created or the events key is not a stream; a receipt's reply (the
 -- batch sent before) has ` replay` after it.
 -- Or an error reply `ERR courier: key … holds a …` (nothing written: wrong_type, _wrongtype.lua),
--- `courier: shard … has no meta` or `courier: queue … was made with N shards` (nothing written:
+-- `courier: shard … has no meta`, `courier: shard … is one of M shards` or
+-- `courier: queue … was made with N shards` (nothing written:
 -- the producer reads the queue's layout again and sends the jobs where it says),
 -- or `ERR courier: stream … has no ids left` (its last id is near 2^64 - 1 in both parts: the
 -- batch's entries would not fit; nothing written but the stream's last id).
@@ -98,11 +108,13 @@ local wrong, types = wrong_type(expected)
 if wrong then return wrong end
 -- A one-shard queue's meta is also the queue's layout (lib/engine/layout.ts): a queue another
 -- process has just made of N shards is not written as one (its jobs would go to a stream that
--- no worker of it reads). Shards of an N-shard queue have a meta of their own, with no count.
-local format = string.match(ARGV[3], '^[^?]*')
+-- no worker of it reads). Shards of an N-shard queue have a meta of their own, with no `shards`
+-- (their layout's count is `of`).
+local format, ask, count = string.match(ARGV[3], '^([^?/]*)(%??)/?(%d*)$')
+local own = false -- the meta is given the producer's count (`of`) with the jobs
 if types[KEYS[5]] == 'hash' then
-  local read = redis.call('HMGET', KEYS[5], 'shards', 'format')
-  local shards, has = read[1], read[2]
+  local read = redis.call('HMGET', KEYS[5], 'shards', 'format', 'of')
+  local shards, has, of = read[1], read[2], read[3]
   if has and has ~= format then
     return redis.error_reply('courier: meta ' .. KEYS[5] .. ' has data format ' .. string.sub(has, 1, 40))
   end
@@ -111,7 +123,14 @@ if types[KEYS[5]] == 'hash' then
     return redis.error_reply('courier: queue ' .. KEYS[5] .. ' was made with ' ..
       string.sub(shards, 1, 20) .. ' shards by another process: connect again')
   end
-elseif format ~= ARGV[3] then
+  if count ~= '' and of ~= count then
+    if of and ask ~= '' then
+      return redis.error_reply('courier: shard ' .. KEYS[5] .. ' is one of ' ..
+        string.sub(of, 1, 20) .. ' shards: read the layout again')
+    end
+    own = ask == ''
+  end
+elseif ask ~= '' then
   return redis.error_reply('courier: shard ' .. KEYS[5] .. ' has no meta: read the layout again')
 end
 local prefix, level = ARGV[1], ARGV[4]
@@ -239,8 +258,12 @@ end
 local cursor = '-'
 if added > 0 then
   add_count(KEYS[3], 'enqueued', added)
-  if types[KEYS[5]] == 'none' then
+  if types[KEYS[5]] == 'none' and count ~= '' then
+    redis.call('HSET', KEYS[5], 'format', format, 'created_at', clock_ms(), 'of', count)
+  elseif types[KEYS[5]] == 'none' then
     redis.call('HSET', KEYS[5], 'format', format, 'created_at', clock_ms())
+  elseif own then
+    redis.call('HSET', KEYS[5], 'of', count)
   end
   if level ~= '' then redis.call('HSET', KEYS[5], 'levels', '1') end
   -- Under pcall: the events key is not this script's to check (a wrong type there costs the
