@@ -6,7 +6,7 @@
 // note said nothing. Now read as no live worker, and replaced by the next real beat.
 import { expect, test } from "bun:test";
 import { readUnservedTasks } from "../lib/admin/unserved.ts";
-import { ALIVE_WINDOW_MOST_MS, INTERVAL_LIMIT_MS } from "../lib/config.ts";
+import { ALIVE_WINDOW_MOST_MS } from "../lib/config.ts";
 import { leaveForOthers } from "../lib/engine/leave.ts";
 import { serveTasks } from "../lib/engine/serve.ts";
 import { deliver, engineQueue, plant, redisNow } from "./fixtures/plant.ts";
