@@ -9,6 +9,7 @@ import { connect } from "../lib/redis/connect.ts";
 import { REPO_ROOT } from "../lib/stack/options.ts";
 import { findFreePort, startRedisServer } from "../lib/stack/redis-server.ts";
 import { collect, exitCodeWithin, waitFor } from "./fixtures/output.ts";
+import { until } from "./helpers.ts";
 
 const PASSWORD = "S3cretPW-stack";
 const cleanups: (() => unknown)[] = [];
@@ -42,7 +43,11 @@ test("stack passes the Redis password to its workers and dashboard in REDIS_URL,
   const pids = [...out.text.matchAll(/(worker\.1|dashboard) started \(pid (\d+)/g)];
   expect(pids.map((m) => m[1]).sort()).toEqual(["dashboard", "worker.1"]);
   for (const [, , pid] of pids) {
-    const argv = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
+    // Printed when spawned: under load the child may still be between setpriv and its exec of
+    // bun, when /proc shows an empty command line (a full run read one so once).
+    const cmdline = () => readFileSync(`/proc/${pid}/cmdline`, "utf8");
+    await until(() => cmdline().includes("bin/"), `pid ${pid} running its bin/ command`, 10_000);
+    const argv = cmdline().split("\0");
     expect(argv.join(" ")).toContain("bin/");
     expect(argv.join(" ")).not.toContain(PASSWORD);
     expect(argv).not.toContain("--redis-url");
