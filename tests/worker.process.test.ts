@@ -180,40 +180,6 @@ describe("worker", () => {
     await w.stop();
   });
 
-  // The deadline ticker cannot fire while a task holds the thread; the end it then reports is
-  // past the limit all the same: a timeout, as a late end after the ticker fired is. It was
-  // recorded finished, a throw failed with its own error.
-  test.each([
-    ["returns", (): string => "late result"],
-    [
-      "throws",
-      (): string => {
-        throw new PermanentError("late failure");
-      },
-    ],
-  ] as const)(
-    "a task that blocks the thread past its time limit and then %s timed out",
-    async (_, end) => {
-      const prefix = testPrefix();
-      await using q = await openQueue({ prefix, maxAttempts: 1 });
-      const busy = defineTask({
-        name: "busy",
-        timeoutMs: 50,
-        // async: its body still holds the thread to the end (it awaits nothing)
-        run: async () => {
-          const until = performance.now() + 100; // twice its limit, the thread held throughout
-          while (performance.now() < until) {}
-          return end();
-        },
-      });
-      const w = await startWorker({ prefix, tasks: [busy] });
-      const id = await q.enqueue("busy", null);
-      const { ended } = await q.waitForJobs([id], { timeoutMs: 5_000 });
-      expect(ended.get(id)).toMatchObject({ status: "failed", error: "timed out after 50 ms" });
-      await w.stop();
-    },
-  );
-
   test("never runs more jobs at once than its concurrency", async () => {
     const prefix = testPrefix();
     await using q = await openQueue({ prefix });

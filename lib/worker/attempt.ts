@@ -66,16 +66,6 @@ export class Attempt {
     this.abort(new JobTimeoutError(this.limitMs));
   }
 
-  /**
-   * The task's own end (its value or error). Past the deadline it is a timeout, as the ticker
-   * makes of an end that comes later still: a task that held the thread (a synchronous loop)
-   * kept the ticker from firing, and its end was recorded as it came, `finished` included.
-   */
-  ended(r: AttemptResult): void {
-    if (this.#done && performance.now() >= this.deadline) this.timeOut();
-    else this.report(r);
-  }
-
   /** Reports the outcome; only the first report counts. */
   report(r: AttemptResult): void {
     const done = this.#done;
@@ -104,12 +94,12 @@ export function runAttempt(
     const ctx = makeContext(attempt.controller.signal, job, sinks);
     running = Promise.resolve(task.run(parsePayload(payloadJson), ctx, job));
   } catch (err) {
-    attempt.ended(failure(err)); // a task that throws before returning its promise
+    attempt.report(failure(err)); // a task that throws before returning its promise
     return;
   }
   running.then(
-    (value) => attempt.ended(succeeded(value)),
-    (err) => attempt.ended(failure(err)),
+    (value) => attempt.report(succeeded(value)),
+    (err) => attempt.report(failure(err)),
   );
 }
 
