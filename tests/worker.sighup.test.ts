@@ -44,6 +44,27 @@ test("SIGHUP stops a worker gracefully: the running job finishes, exit 0", async
   expect((await q.getJob(id))?.status).toBe("finished");
 }, 40_000);
 
+// A terminal closing sends a foreground worker SIGHUP twice within milliseconds (the kernel's,
+// then the shell's passed on to its jobs): the copy counted as a second signal gave up the drain
+// (exit 130, the running job left started until its lease lapsed).
+test("a hang-up's two copies at once: one graceful stop, the running job finishes, exit 0", async () => {
+  const prefix = testPrefix();
+  await using q = await openQueue({ prefix });
+  const id = await q.enqueue("linger", 1_500);
+  const args = ["--prefix", prefix, "--tasks", join(dir, "linger.js"), "--log-format", "json"];
+  const proc = spawnCli("worker", args);
+  const out = collect(proc.stdout);
+  const err = collect(proc.stderr);
+  await waitFor(out, /"lingering"/, 20_000);
+  proc.kill("SIGHUP");
+  // The copy comes once the first is taken (two sent at once are merged into one pending).
+  await waitFor(out, /"stopping/, 10_000);
+  proc.kill("SIGHUP");
+  expect(await exitCodeWithin(proc, 20_000, out, err)).toBe(0);
+  expect(out.text).not.toContain("second signal");
+  expect((await q.getJob(id))?.status).toBe("finished");
+}, 40_000);
+
 // `worker | tee log` and an ssh session dropped (or Ctrl-C): tee ends with the worker's signal,
 // the worker's "stopping" line meets the closed pipe, and the SIGTERM that the closed pipe's
 // handler sends counted as a second signal: exit 130 at once, the running job left pending.

@@ -5,6 +5,7 @@
 // A process started with SIGHUP ignored (`nohup`) keeps it ignored.
 
 import { readFileSync } from "node:fs";
+import { constants } from "node:os";
 
 export type StopSignal = "SIGINT" | "SIGTERM" | "SIGHUP";
 
@@ -30,20 +31,56 @@ export const STOP_SIGNALS: readonly StopSignal[] = hangupIgnored()
   ? ["SIGINT", "SIGTERM"]
   : ["SIGINT", "SIGTERM", "SIGHUP"];
 
+/** Copies of one keypress arrive within a few ms; a deliberate second press takes longer. */
+export const REPEAT_WINDOW_MS = 1_000;
+
+export type Verdict = "first" | "repeat" | "second" | "later";
+
+/** Classifies signals by their arrival time in ms on a monotonic clock. Pure: table-tested. */
+export class SignalCounter {
+  #firstAtMs: number | undefined;
+  #sawSecond = false;
+
+  constructor(readonly windowMs = REPEAT_WINDOW_MS) {}
+
+  /** "first"; "repeat" (a copy of the first, ignored); "second"; "later" (after the second). */
+  classify(atMs: number): Verdict {
+    if (this.#firstAtMs === undefined) {
+      this.#firstAtMs = atMs;
+      return "first";
+    }
+    if (this.#sawSecond) return "later";
+    if (atMs - this.#firstAtMs < this.windowMs) return "repeat";
+    this.#sawSecond = true;
+    return "second";
+  }
+}
+
 /**
- * Calls `handler` on each stop signal (`once`: on the first of each name only); returns the
- * function that removes it.
+ * Calls `handler` on each stop signal but the copies of the first: a hang-up reaches a
+ * foreground process twice within milliseconds (from the kernel, and from the shell passing its
+ * own on), Ctrl-C once from the terminal and again from `npm run`/`bun run`; counted as a second
+ * signal, a copy gave up the drain at once (exit 130, a job left started). `once`: the first
+ * only; a second (REPEAT_WINDOW_MS or more later) then exits at once, 128 + its number, as its
+ * default action did. Returns the function that removes it.
  */
 export function onStopSignals(
   handler: (signal: NodeJS.Signals) => void,
   options: { once?: boolean } = {},
 ): () => void {
-  for (const name of STOP_SIGNALS) {
-    if (options.once) process.once(name, handler);
-    else process.on(name, handler);
-  }
+  const counter = new SignalCounter();
+  const listener = (signal: NodeJS.Signals) => {
+    const verdict = counter.classify(performance.now());
+    if (verdict === "repeat") {
+      sentBySelf(signal); // a SIGTERM of stopSelf's taken here is answered
+      return;
+    }
+    if (options.once && verdict !== "first") process.exit(128 + (constants.signals[signal] ?? 0));
+    handler(signal);
+  };
+  for (const name of STOP_SIGNALS) process.on(name, listener);
   return () => {
-    for (const name of STOP_SIGNALS) process.off(name, handler);
+    for (const name of STOP_SIGNALS) process.off(name, listener);
   };
 }
 

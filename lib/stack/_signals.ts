@@ -4,33 +4,11 @@
 // person pressing Ctrl-C again to give up on the drain does so seconds later. So a signal counts
 // as the second only when it comes at least REPEAT_WINDOW_MS after the first.
 
-import { STOP_SIGNALS, type StopSignal } from "../cli/stop-signals.ts";
+import { SignalCounter, STOP_SIGNALS, type StopSignal } from "../cli/stop-signals.ts";
 
-/** Copies of one keypress arrive within a few ms; a deliberate second press takes longer. */
-export const REPEAT_WINDOW_MS = 1_000;
+export { REPEAT_WINDOW_MS, SignalCounter } from "../cli/stop-signals.ts";
 
 export type SignalName = StopSignal;
-export type Verdict = "first" | "repeat" | "second" | "later";
-
-/** Classifies signals by their arrival time in ms on a monotonic clock. Pure: table-tested. */
-export class SignalCounter {
-  #firstAtMs: number | undefined;
-  #sawSecond = false;
-
-  constructor(readonly windowMs = REPEAT_WINDOW_MS) {}
-
-  /** "first"; "repeat" (a copy of the first, ignored); "second"; "later" (after the second). */
-  classify(atMs: number): Verdict {
-    if (this.#firstAtMs === undefined) {
-      this.#firstAtMs = atMs;
-      return "first";
-    }
-    if (this.#sawSecond) return "later";
-    if (atMs - this.#firstAtMs < this.windowMs) return "repeat";
-    this.#sawSecond = true;
-    return "second";
-  }
-}
 
 export interface Signals {
   /** The name of the first SIGINT, SIGTERM or SIGHUP. */

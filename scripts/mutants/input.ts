@@ -98,6 +98,8 @@ export const inputMutants: Mutant[] = [
     "    onStopSignals((s) => {\n", "    process.on(\"SIGINT\", (s: NodeJS.Signals) => {\n", [T("trigger.cli")]),
   m("trigger-stop-read-uncut", "lib/cli/trigger-input.ts", "a stop signal ends trigger --file's input even while a read of a pipe that stays open is pending, and says where to resume",
     "const next = await Promise.race([step, stopped]);", "const next = await step;", [T("trigger.cli")]),
+  m("stop-signal-copies-counted", "lib/cli/stop-signals.ts", "a hang-up's (or Ctrl-C's) copies within a second are one signal: the worker drains, never exits 130 on the copy",
+    "    if (verdict === \"repeat\") {\n", "    if (verdict === \"repeat\" && false) {\n", [T("worker.sighup")]),
   m("trigger-line-error-ignored", "lib/cli/trigger.ts", "a line that is not UTF-8 is refused on its own",
     "if (l.error !== undefined) throw new Error(l.error);", "", [T("input.utf8")]),
   m("payload-file-not-utf8", "lib/cli/trigger-job.ts", "a payload file that is not UTF-8 is refused naming the line",
