@@ -188,7 +188,10 @@ const command = defineCommand({
         return stopped(report, how, kept, args.json);
       }
       if (report.halted) return outputClosed(report, input.file !== undefined);
-      if (cut !== null) return cutShort(report, cut, kept, args.json, signal!);
+      if (cut !== null) {
+        const unprinted = then && wait !== undefined ? batch!.ids : undefined;
+        return cutShort(report, cut, kept, args.json, signal!, unprinted);
+      }
       // A stop with every line taken: the run ends as it would, but for a wait, which it ends.
       if (signal && kept) return interrupted(kept, args.json, signal);
       waiting = true;

@@ -19,6 +19,7 @@ import {
   spawnCli,
   testPrefix,
   testShards,
+  until,
   waitForLine,
 } from "./helpers.ts";
 
@@ -290,6 +291,30 @@ test("a stop signal while --file - waits for more input: ids printed, where to r
   expect(ids).toHaveLength(1_200);
   await using raw = await rawRedis();
   expect(await streamLength(raw, prefix)).toBe(1_200);
+});
+
+// With --summary --wait no id is printed as the batch goes (the callback's result is the output):
+// cut short, the jobs enqueued had their ids nowhere, though stderr said "ids printed".
+test("a stop signal cuts a --summary --wait batch: the ids enqueued are printed then", async () => {
+  const prefix = testPrefix();
+  const urls = Array.from({ length: 600 }, (_, i) => `https://example.org/s${i}`);
+  const proc = spawnCli("trigger", ["--prefix", prefix, "--file", "-", "--summary", "--wait"], {
+    stdin: `${urls.join("\n")}\n`,
+    openStdin: true,
+  });
+  await using raw = await rawRedis();
+  await until(async () => (await streamLength(raw, prefix)) === urls.length, "600 enqueued");
+  proc.kill("SIGTERM");
+  const [code, out, err] = await Promise.all([
+    proc.exited,
+    new Response(proc.stdout).text(),
+    new Response(proc.stderr).text(),
+  ]);
+  expect(code).toBe(143);
+  expect(err).toContain("interrupted; lines up to 600 enqueued (600 jobs, ids printed)");
+  const ids = out.trimEnd().split("\n");
+  expect(new Set(ids).size).toBe(600);
+  for (const id of ids) expect(id).toMatch(AUTO_ID);
 });
 
 test("a line of megabytes with no URL in it is refused on its own; its neighbours are enqueued", async () => {

@@ -130,8 +130,14 @@ export function cutShort(
   kept: Job[] | undefined,
   json: boolean | undefined,
   signal: NodeJS.Signals,
+  unprinted?: readonly string[],
 ): never {
   if (kept) writeKept(kept, json);
+  // A batch waited for (--then/--summary with --wait) prints no job's id as it goes: now.
+  if (unprinted && unprinted.length > 0) {
+    const line = json ? (id: string) => safeJson({ id }) : (id: string) => id;
+    writeSync(1, `${unprinted.map(line).join("\n")}\n`);
+  }
   const n = report.enqueued === 1 ? "1 job" : `${report.enqueued} jobs`;
   writeSync(
     2,

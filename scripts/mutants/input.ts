@@ -100,6 +100,8 @@ export const inputMutants: Mutant[] = [
     "const next = await Promise.race([step, stopped]);", "const next = await step;", [T("trigger.cli")]),
   m("stop-signal-copies-counted", "lib/cli/stop-signals.ts", "a hang-up's (or Ctrl-C's) copies within a second are one signal: the worker drains, never exits 130 on the copy",
     "    if (verdict === \"repeat\") {\n", "    if (verdict === \"repeat\" && false) {\n", [T("worker.sighup")]),
+  m("trigger-cut-batch-ids-unprinted", "bin/trigger.ts", "trigger --summary --wait cut by a stop signal prints the ids it enqueued (none went out as it went)",
+    "const unprinted = then && wait !== undefined ? batch!.ids : undefined;", "const unprinted = undefined;", [T("trigger.cli")]),
   m("trigger-line-error-ignored", "lib/cli/trigger.ts", "a line that is not UTF-8 is refused on its own",
     "if (l.error !== undefined) throw new Error(l.error);", "", [T("input.utf8")]),
   m("payload-file-not-utf8", "lib/cli/trigger-job.ts", "a payload file that is not UTF-8 is refused naming the line",
