@@ -93,12 +93,13 @@ export function safeName(name: string): string {
 }
 
 /**
- * Whether `name` (a task's) shows all it is: none of what safeText escapes, and none of what
- * shows nothing, the joiners and variation selectors included: a name read one way and stored
- * another (R-192) cannot be told apart from the name it imitates in a listing.
+ * Whether `name` (a task's) shows all it is: none of what safeText escapes (a name read one way
+ * and stored another, R-192, cannot be told apart from the name it imitates in a listing). The
+ * joiners and variation selectors emoji and scripts are made of are kept, as every Courier
+ * before took them (`upload-☁️`): a name refused now would strand its producers and schedules.
  */
 export function nameShowsAll(name: string): boolean {
-  return safeName(name) === name;
+  return safeText(name) === name;
 }
 
 /**

@@ -14,8 +14,8 @@ export const TASK_NAME_MAX = 100;
 /**
  * Why `name` is no name for a new job's task, or undefined: 1 to 100 characters, no whitespace
  * and nothing safeText escapes or that shows nothing (control characters, bidi marks and
- * overrides, invisible characters, joiners: a name read one way and stored another, R-192;
- * nameShowsAll). The rule of what is made from now
+ * overrides, invisible characters: a name read one way and stored another, R-192;
+ * nameShowsAll; the joiners and variation selectors emoji are made of are names' as before). The rule of what is made from now
  * on, the library's and the CLI's alike: a job enqueued (Queue.enqueue and the bulk calls), a
  * schedule saved (Schedules.add), `trigger --task`, `--then`, `schedule add --task`. A worker
  * serves any name (defineTask, Worker.start, runTask take any non-empty one), and a schedule
