@@ -21,6 +21,16 @@ describe("countWords", () => {
     expect(countWords(text).words).toBe(words);
   });
 
+  test("a soft hyphen (&shy;) inside a word is no part of it: one word, counted with its plain spelling", () => {
+    expect(countWords("Zusammen\u00adarbeit und zusammenarbeit")).toEqual({
+      words: 3,
+      topWords: [
+        { word: "zusammenarbeit", count: 2 },
+        { word: "und", count: 1 },
+      ],
+    });
+  });
+
   test("top words are case-folded and counted", () => {
     expect(countWords("The cat saw the THE dog; the cat").topWords).toEqual([
       { word: "the", count: 4 },

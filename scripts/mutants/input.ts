@@ -102,6 +102,8 @@ export const inputMutants: Mutant[] = [
     "    if (verdict === \"repeat\") {\n", "    if (verdict === \"repeat\" && false) {\n", [T("worker.sighup")]),
   m("trigger-cut-batch-ids-unprinted", "bin/trigger.ts", "trigger --summary --wait cut by a stop signal prints the ids it enqueued (none went out as it went)",
     "const unprinted = then && wait !== undefined ? batch!.ids : undefined;", "const unprinted = undefined;", [T("trigger.cli")]),
+  m("wordcount-soft-hyphen-kept", "lib/tasks/wordcount/count.ts", "a soft hyphen inside a word is no part of it: the word is counted with its plain spelling",
+    "text.includes(\"\\u00ad\") ? text.replaceAll(\"\\u00ad\", \"\") : text", "text", [T("wordcount.count")]),
   m("trigger-line-error-ignored", "lib/cli/trigger.ts", "a line that is not UTF-8 is refused on its own",
     "if (l.error !== undefined) throw new Error(l.error);", "", [T("input.utf8")]),
   m("payload-file-not-utf8", "lib/cli/trigger-job.ts", "a payload file that is not UTF-8 is refused naming the line",

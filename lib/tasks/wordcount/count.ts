@@ -29,7 +29,10 @@ export function countWords(text: string): WordCount {
     words += 1;
     // toLowerCase, not toLocaleLowerCase: the same on every host (no Turkish dotless i), and
     // several times faster on a long page.
-    const word = segment.segment.toLowerCase();
+    // A soft hyphen (U+00AD, `&shy;`) is a hyphenation hint, shown only at a line's end: the
+    // word is the same without it (counted apart, and shown escaped as `zusammen\xadarbeit`).
+    const text = segment.segment;
+    const word = (text.includes("\u00ad") ? text.replaceAll("\u00ad", "") : text).toLowerCase();
     counts.set(word, (counts.get(word) ?? 0) + 1);
   }
   return { words, topWords: top(counts, TOP_WORDS) };
