@@ -3,6 +3,7 @@
 // a running job finish; a second SIGTERM exits at once; SIGTERM with a short grace releases the
 // job at once, uncounted, for the next worker.
 import { describe, expect, test } from "bun:test";
+import { REPEAT_WINDOW_MS } from "../lib/cli/stop-signals.ts";
 import {
   backgroundWorker,
   deadLetters,
@@ -158,6 +159,9 @@ describe("graceful shutdown", () => {
       const { id, a } = await startOnA(prefix, url, site);
       a.proc.kill("SIGTERM");
       await a.logged("stopping: waiting for jobs in flight");
+      // A second signal is one sent a second or more after the first (closer, it is a copy of
+      // the first: a hang-up's, or Ctrl-C's through npm run): as a person gives up on a drain.
+      await Bun.sleep(REPEAT_WINDOW_MS + 100);
       a.proc.kill("SIGTERM");
       const ended = await a.ended();
       expect(ended.code).toBe(130);
