@@ -6,27 +6,10 @@ import { expect, test } from "bun:test";
 import { hasSchedules } from "../lib/admin/info-schedules.ts";
 import { scheduleKeys } from "../lib/engine/keys.ts";
 import type { Redis } from "../lib/redis/connect.ts";
-import { type RawRedis, rawRedis, runCli, testPrefix } from "./helpers.ts";
+import { spy } from "./fixtures/reply-bytes.ts";
+import { rawRedis, runCli, testPrefix } from "./helpers.ts";
 
 const QUEUES = 20_000;
-
-/** Bytes of strings in a reply, however nested. */
-function weigh(v: unknown): number {
-  if (typeof v === "string") return v.length;
-  if (Array.isArray(v)) return v.reduce((n: number, x) => n + weigh(x), 0);
-  return 0;
-}
-
-function spy(r: RawRedis) {
-  const seen = { total: 0 };
-  const send = r.sendCommand.bind(r);
-  r.sendCommand = async (args: readonly string[]) => {
-    const reply = await send(args);
-    seen.total += weigh(reply);
-    return reply;
-  };
-  return seen;
-}
 
 test("whether a queue has schedules: its one member asked, not the set of every queue's", async () => {
   const prefix = testPrefix();

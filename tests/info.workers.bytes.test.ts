@@ -6,27 +6,10 @@ import { expect, test } from "bun:test";
 import { readWorkers } from "../lib/admin/workers.ts";
 import { queueKeys } from "../lib/engine/keys.ts";
 import { asClient, redisTime } from "./fixtures/engine.ts";
-import { type RawRedis, rawRedis, testPrefix } from "./helpers.ts";
+import { spy } from "./fixtures/reply-bytes.ts";
+import { rawRedis, testPrefix } from "./helpers.ts";
 
 const MB = 1_000_000;
-
-/** Bytes of strings in a reply, however nested. */
-function weigh(v: unknown): number {
-  if (typeof v === "string") return v.length;
-  if (Array.isArray(v)) return v.reduce((n: number, x) => n + weigh(x), 0);
-  return 0;
-}
-
-function spy(r: RawRedis) {
-  const seen = { total: 0 };
-  const send = r.sendCommand.bind(r);
-  r.sendCommand = async (args: readonly string[]) => {
-    const reply = await send(args);
-    seen.total += weigh(reply);
-    return reply;
-  };
-  return seen;
-}
 
 test("a record with a 10 MB field no row shows: the row read as before, not the 10 MB", async () => {
   const keys = queueKeys(testPrefix(), "q");

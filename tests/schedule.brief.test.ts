@@ -9,25 +9,8 @@ import { scheduleKeys } from "../lib/engine/keys.ts";
 import type { Redis } from "../lib/redis/connect.ts";
 import { Schedules } from "../lib/schedule/schedules.ts";
 import { SCHEDULE_PAYLOAD_MAX_BYTES } from "../lib/schedule/spec.ts";
+import { spy } from "./fixtures/reply-bytes.ts";
 import { type RawRedis, rawRedis, testPrefix } from "./helpers.ts";
-
-/** Bytes of strings in a reply, however nested. */
-function weigh(v: unknown): number {
-  if (typeof v === "string") return v.length;
-  if (Array.isArray(v)) return v.reduce((n: number, x) => n + weigh(x), 0);
-  return 0;
-}
-
-function spy(r: RawRedis) {
-  const seen = { total: 0 };
-  const send = r.sendCommand.bind(r);
-  r.sendCommand = async (args: readonly string[]) => {
-    const reply = await send(args);
-    seen.total += weigh(reply);
-    return reply;
-  };
-  return seen;
-}
 
 /** A payload of about 1 MiB whose own keys are those of a definition. */
 function bigPayload(): Record<string, unknown> {
