@@ -6,7 +6,7 @@
 // file's jobs a batch with a callback (lib/cli/trigger-then.ts, trigger-batch.ts). Its input
 // checks and lines: lib/cli/trigger-input.ts; what it prints and how it ends: trigger-output.ts.
 import { defineCommand } from "citty";
-import { onStopSignals } from "../lib/cli/stop-signals.ts";
+import { onStopSignals, signalStatus } from "../lib/cli/stop-signals.ts";
 import { type EnqueuedLine, enqueueLines, idFromUrl } from "../lib/cli/trigger.ts";
 import { jobArgs, jobOf } from "../lib/cli/trigger-args.ts";
 import { BatchIds, finishBatch, noCallbackLine, skipNote } from "../lib/cli/trigger-batch.ts";
@@ -18,7 +18,6 @@ import {
   interrupted,
   outputClosed,
   printEnqueued,
-  signalStatus,
   stopped,
   waitAndPrint,
 } from "../lib/cli/trigger-output.ts";

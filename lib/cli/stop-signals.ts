@@ -75,13 +75,18 @@ export function onStopSignals(
       sentBySelf(signal); // a SIGTERM of stopSelf's taken here is answered
       return;
     }
-    if (options.once && verdict !== "first") process.exit(128 + (constants.signals[signal] ?? 0));
+    if (options.once && verdict !== "first") process.exit(signalStatus(signal));
     handler(signal);
   };
   for (const name of STOP_SIGNALS) process.on(name, listener);
   return () => {
     for (const name of STOP_SIGNALS) process.off(name, listener);
   };
+}
+
+/** As a shell reports a process the signal ended: 130 Ctrl-C, 143 SIGTERM, 129 SIGHUP. */
+export function signalStatus(signal: NodeJS.Signals): number {
+  return 128 + (constants.signals[signal] ?? 2);
 }
 
 /** SIGTERMs this process sent itself (stopSelf) and no handler has taken yet. */

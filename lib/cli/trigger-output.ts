@@ -2,7 +2,6 @@
 // existed already, and how a run ends: stopped part-way (what was enqueued, where to resume),
 // interrupted while waiting, its standard output closed, or `--wait`'s results printed.
 import { writeSync } from "node:fs";
-import { constants } from "node:os";
 import { ConnectError, describeError, LostReplyError, RedisFullError } from "../errors.ts";
 import type { Queue } from "../queue/queue.ts";
 import { safeJson, safeText } from "../safe-text.ts";
@@ -11,6 +10,7 @@ import { isClosedOutput } from "./closed-stdout.ts";
 import { formatJob, formatJobLine, jobJson } from "./format.ts";
 import { noLiveWorkerNote } from "./live-task.ts";
 import { jobProgressLine, progressBar } from "./progress.ts";
+import { signalStatus } from "./stop-signals.ts";
 import { type EnqueuedLine, lostReplyHint, stoppedLine, type TriggerReport } from "./trigger.ts";
 import { type Existing, existedJson, existedLine } from "./trigger-existing.ts";
 import { timedOutLine, type WaitedJobs, waitForAll } from "./trigger-wait.ts";
@@ -113,11 +113,6 @@ export function interrupted(
     `trigger: interrupted; ${jobs.length === 1 ? "1 job enqueued goes" : `${jobs.length} jobs enqueued go`} on without this wait (ids printed; result ID shows each)\n`,
   );
   process.exit(signalStatus(signal));
-}
-
-/** As a shell reports a process the signal ended: 130 Ctrl-C, 143 SIGTERM, 129 SIGHUP. */
-export function signalStatus(signal: NodeJS.Signals): number {
-  return 128 + (constants.signals[signal] ?? 2);
 }
 
 /**

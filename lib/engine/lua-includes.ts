@@ -18,6 +18,7 @@ import ids from "./lua/include/ids.lua" with { type: "text" };
 import memory from "./lua/include/memory.lua" with { type: "text" };
 import minutes from "./lua/include/minutes.lua" with { type: "text" };
 import place from "./lua/include/place.lua" with { type: "text" };
+import rates from "./lua/include/rates.lua" with { type: "text" };
 import readd from "./lua/include/readd.lua" with { type: "text" };
 import wrongtype from "./lua/include/wrongtype.lua" with { type: "text" };
 
@@ -39,6 +40,7 @@ export const includes: Readonly<Record<string, string>> = {
   memory,
   minutes,
   place,
+  rates,
   readd,
   wrongtype,
 };

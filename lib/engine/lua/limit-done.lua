@@ -49,6 +49,7 @@
 --- @include clock
 --- @include wrongtype
 --- @include readd
+--- @include rates
 local refused = wrong_type({ KEYS[1], 'hash' })
 if refused then return refused end
 local now = clock_ms()
@@ -136,11 +137,7 @@ local function unlist_if_free(key, waiting)
   if not redis.call('ZSCORE', KEYS[2], key) or redis.call('EXISTS', waiting) == 1 then return end
   local held = tonumber(redis.call('HGET', ARGV[3] .. key, 'held_until'))
   if held and held > now then return end
-  for _, prefix in ipairs({ ARGV[5], ARGV[6] }) do
-    local read, later = pcall(redis.call, 'ZRANGEBYSCORE', prefix .. key, '(' .. now, '+inf',
-      'LIMIT', 0, 1)
-    if not read or #later > 0 then return end
-  end
+  if rate_holds_later({ ARGV[5], ARGV[6] }, key, now) then return end
   redis.call('ZREM', KEYS[2], key)
 end
 for key in pairs(keys) do

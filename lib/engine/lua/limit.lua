@@ -47,6 +47,7 @@
 -- Redis' clock to the microsecond (clock_ms floors it): a slot is then known to the worker
 -- within its round trip alone, not a millisecond more.
 --- @include wrongtype
+--- @include rates
 local function now_exact()
   local t = redis.call('TIME')
   return tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
@@ -250,11 +251,7 @@ local function waits_no_more(key, member)
   local waiting = ARGV[3] .. key
   local ok, gone = pcall(redis.call, 'ZREM', waiting, member)
   if not ok or gone == 0 or redis.call('EXISTS', waiting) == 1 then return end
-  for _, prefix in ipairs({ ARGV[6], ARGV[7] }) do
-    local read, later = pcall(redis.call, 'ZRANGEBYSCORE', prefix .. key, '(' .. now, '+inf',
-      'LIMIT', 0, 1)
-    if not read or #later > 0 then return end
-  end
+  if rate_holds_later({ ARGV[6], ARGV[7] }, key, now) then return end
   redis.call('ZREM', KEYS[4], key)
 end
 
