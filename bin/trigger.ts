@@ -85,7 +85,7 @@ const command = defineCommand({
     skip: {
       type: "string",
       description:
-        "With --file: pass over the first N lines of the input (to resume a run that stopped; default 0)",
+        "With --file: pass over the first N lines of the input (to resume a run that stopped or was interrupted: it says where; default 0)",
     },
     "id-from-url": {
       type: "boolean",

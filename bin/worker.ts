@@ -30,7 +30,7 @@ const command = defineCommand({
   meta: {
     name: "worker",
     description:
-      "Process jobs until stopped. SIGINT/SIGTERM/SIGHUP: finish in-flight jobs (up to --shutdown-grace-ms), release the rest, exit 0; a second signal exits at once.",
+      "Process jobs until stopped. SIGINT/SIGTERM/SIGHUP: finish in-flight jobs (up to --shutdown-grace-ms), release the rest, exit 0; a second signal (a second or more after the first: copies of one hang-up or Ctrl-C count once) exits at once.",
   },
   args: {
     concurrency: {
