@@ -11,11 +11,17 @@ import { startTestServers, type TestServers } from "./_test-servers.ts";
 import { clusterPassFiles } from "./cluster-pass.ts";
 
 interface Pass {
+  name: string;
   passed: number;
   failed: number;
   code: number;
   crossSlot: number;
+  /** The `(fail)` lines bun printed, in order (repeated at the end: a cut log keeps its tail). */
+  failures: string[];
 }
+
+/** At most this many failure lines are kept a pass (a broken tree fails thousands). */
+const FAILURES_SHOWN_MAX = 50;
 
 // Several files at a time: four in the first pass, three in the cluster pass
 // (COURIER_TEST_PARALLEL=N for N in both, 1 for one at a time). Most of a file's time is spent
@@ -117,12 +123,20 @@ async function testPass(
   running = { proc, servers };
   let summary = "";
   let crossSlot = 0;
+  const failures: string[] = [];
   const pump = async (stream: ReadableStream<Uint8Array>, out: NodeJS.WriteStream) => {
     const decoder = new TextDecoder();
     let tail = ""; // a word split across two chunks is still found
+    let line = ""; // the line being received, for the `(fail)` lines
     for await (const chunk of stream) {
       const text = decoder.decode(chunk, { stream: true });
       out.write(text);
+      const lines = (line + text).split("\n");
+      line = lines.pop() ?? "";
+      for (const l of lines) {
+        if (l.startsWith("(fail) ") && failures.length < FAILURES_SHOWN_MAX) failures.push(l);
+      }
+      if (line.length > 4_000) line = ""; // a (fail) line is short; a long line is not one
       crossSlot += (tail + text).match(/CROSSSLOT/g)?.length ?? 0;
       crossSlot -= tail.match(/CROSSSLOT/g)?.length ?? 0;
       tail = text.slice(-16);
@@ -142,7 +156,7 @@ async function testPass(
   crossSlot += errorsLine.match(/CROSSSLOT/g)?.length ?? 0;
   const count = (word: string) =>
     Number(new RegExp(`^\\s*(\\d+) ${word}$`, "m").exec(summary)?.[1] ?? 0);
-  const pass = { passed: count("pass"), failed: count("fail"), code, crossSlot };
+  const pass = { name, passed: count("pass"), failed: count("fail"), code, crossSlot, failures };
   const secs = ((performance.now() - since) / 1_000).toFixed(0);
   process.stdout.write(`== ${name}: ${pass.passed} passed, ${pass.failed} failed in ${secs} s\n`);
   return pass;
@@ -184,5 +198,8 @@ if (clusterArgs.length > 0) {
 }
 if (passes.some((p) => p.code !== 0)) failed = true;
 const sum = (get: (p: Pass) => number) => passes.reduce((n, p) => n + get(p), 0);
+for (const pass of passes.filter((p) => p.failures.length > 0)) {
+  process.stdout.write(`\n== ${pass.name}: what failed\n${pass.failures.join("\n")}\n`);
+}
 process.stdout.write(`\n${sum((p) => p.passed)} passed, ${sum((p) => p.failed)} failed\n`);
 process.exit(failed ? 1 : 0);
