@@ -121,6 +121,8 @@ describe("trigger --file", () => {
       const path = join(tmp, `${prefix}.txt`);
       await Bun.write(path, `${urls.join("\n")}\n`);
 
+      // Started: its tasks are live, so trigger says nothing of a missing worker.
+      await worker.logged("worker started");
       const text = await runCli("trigger", ["--prefix", prefix, "--file", path, "--wait", "30"]);
       expect(text.code).toBe(0);
       expect(text.stderr).toBe("");

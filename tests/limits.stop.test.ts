@@ -7,7 +7,7 @@
 import { expect, test } from "bun:test";
 import { Admin } from "../lib/admin/admin.ts";
 import { freeAndWake } from "../lib/engine/key-wake.ts";
-import { limitKeys, queueKeys } from "../lib/engine/keys.ts";
+import { limitKeys, queueKeys, shardKeys, shardOf } from "../lib/engine/keys.ts";
 import { freeSlots, reserveSlots } from "../lib/engine/limit.ts";
 import { writeLimits } from "../lib/engine/limits.ts";
 import { defineTask } from "../lib/types.ts";
@@ -80,4 +80,49 @@ test("a graceful stop wakes the next waiter of the key its last job freed before
   expect(log.events()).not.toContain(
     "could not free rate-limit slots (they free themselves later)",
   );
+});
+
+test("a stop frees through the shared connection after every shard's jobs ended: a job on shard 1 outlives shard 0's stop", async () => {
+  const prefix = testPrefix();
+  const job = defineTask<{ hang: boolean }, null>({
+    name: "job",
+    run: async (p, ctx) => {
+      if (p.hang) await new Promise((end) => ctx.signal.addEventListener("abort", end));
+      return null;
+    },
+  });
+  // Two shards: the frees of both go through shard 0's command connection (the worker's shared
+  // one), which shard 0's stop closed at once, having no job, before shard 1's job ended.
+  await using queue = await openQueue({ prefix, queue: "q", shards: 2 });
+  await using r = await rawRedis();
+  const admin = await Admin.connect({ redisUrl: redisUrl(), prefix, queue: "q" });
+  await admin.setLimits({ keyConcurrency: 1 });
+  await admin.close();
+  const onShard1 = ["a", "b", "c", "d", "e", "f"].find((id) => shardOf(id, 2) === 1)!;
+  const first = await queue.enqueue(job, { hang: true }, { limitKey: "k", id: onShard1 });
+  const [shard0, shard1] = shardKeys(prefix, "q", 2);
+  expect([
+    await r.sendCommand(["XLEN", shard0!.stream]),
+    await r.sendCommand(["XLEN", shard1!.stream]),
+  ]).toEqual([0, 1]);
+  const log = logRecorder();
+  const worker = await startWorker({
+    ...{ prefix, queue: "q", tasks: [job], concurrency: 4, logger: log, shards: 2 },
+    shutdownGraceMs: 100,
+  });
+  await until(async () => (await queue.getJob(first))?.status === "started", "the first job");
+  const second = await queue.enqueue(job, { hang: false }, { limitKey: "k" });
+  const held = async () => {
+    for (const k of [shard0!, shard1!]) {
+      if ((await r.sendCommand(["ZSCORE", k.delayed, second])) !== null) return true;
+    }
+    return false;
+  };
+  await until(held, "the second job held for the key's slot");
+  await worker.stop(100);
+  expect(log.events()).not.toContain(
+    "could not free rate-limit slots (they free themselves later)",
+  );
+  // Woken before the stop ended, not left till the first job's slot expires (186 s).
+  expect(await held()).toBe(false);
 });

@@ -70,6 +70,32 @@ describe("any task from the command line", () => {
     );
   });
 
+  test("a wait for a word count with no worker running says so, and result --wait too; with one, nothing", async () => {
+    const prefix = testPrefix();
+    const url = "http://127.0.0.1:9/page";
+    const r = await trigger(prefix, ["--url", url, "--wait", "0"]);
+    expect(r.code).toBe(5);
+    const note =
+      'no live worker has task "wordcount" now: the job waits for one (start one: worker)';
+    expect(r.stderr).toContain(`trigger: ${note}\n`);
+    const id = r.stdout.split("\n")[0]!.replace(/^id: +/, "");
+    const waited = await result(prefix, [id, "--wait", "0"]);
+    expect(waited.code).toBe(5);
+    expect(waited.stderr).toStartWith(`result: ${note}\n`);
+    // Another queue is named in the hint; a queued job read without --wait says nothing.
+    const other = await trigger(prefix, ["--url", url, "--wait", "0", "--queue", "other"]);
+    expect(other.stderr).toContain("waits for one (start one: worker --queue other)\n");
+    expect((await result(prefix, [id])).stderr).toBe("");
+    // A live worker that has the task (the word count, in the tasks hash as CLI workers write it).
+    await using queue = await openQueue({ prefix });
+    const aliveUntil = (await redisTime(queue.client)) + 60_000;
+    const field = "alive_until:wordcount";
+    await queue.client.sendCommand(["HSET", queue.keys.tasks, field, String(aliveUntil)]);
+    const served = await trigger(prefix, ["--url", url, "--wait", "0"]);
+    expect(served.stderr).not.toContain("no live worker");
+    expect((await result(prefix, [id, "--wait", "0"])).stderr).not.toContain("no live worker");
+  });
+
   test("--payload-file from a file and from stdin; no payload is null", async () => {
     const prefix = testPrefix();
     const file = join(tmpdir(), `${prefix}.json`);

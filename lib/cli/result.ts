@@ -2,6 +2,7 @@
 import { JobNotFoundError, WaitTimeoutError } from "../errors.ts";
 import type { Queue } from "../queue/queue.ts";
 import { type JobRecord, TERMINAL_STATUSES } from "../types.ts";
+import { noLiveWorkerNote } from "./live-task.ts";
 
 /** Gave up waiting; `record` is the job as it was then (printed before exiting 5). */
 export class JobWaitTimeoutError extends WaitTimeoutError {
@@ -27,6 +28,14 @@ export async function fetchResult(
 ): Promise<JobRecord> {
   const job = await queue.mustGetJob(id);
   if (waitS === undefined || TERMINAL_STATUSES.has(job.status)) return job;
+  // A job no worker has taken: say so when no live worker has its task (the wait would not end).
+  if (job.status !== "started") {
+    await noLiveWorkerNote(queue, job.task, {
+      command: "result",
+      waits: "the job waits",
+      waiting: true,
+    });
+  }
   const timeoutMs = Number.isFinite(waitS) ? waitS * 1_000 : 2 ** 31;
   const { ended } = await queue.waitForJobs([id], {
     timeoutMs,

@@ -193,7 +193,11 @@ export async function finishBatch(
   const jobs = new Set(ids).size;
   if (end.json && end.wait === undefined) process.stdout.write(`${callbackJson(id, then, jobs)}\n`);
   else process.stderr.write(`${callbackNote(id, then, jobs)}\n`);
-  await noLiveWorkerNote(queue, then.task, { job: "the callback", flag: "--then" });
+  await noLiveWorkerNote(queue, then.task, {
+    command: "trigger",
+    waits: "the callback waits",
+    flag: "--then",
+  });
   if (end.wait === undefined) return end.usage;
   const code = await waitForCallback(queue, id, end.wait, end.json);
   return code === EXIT.ok ? end.usage : code;

@@ -6,6 +6,7 @@ import { ConnectError, describeError, LostReplyError, RedisFullError } from "../
 import type { Queue } from "../queue/queue.ts";
 import { safeJson, safeText } from "../safe-text.ts";
 import type { WordCountPayload } from "../tasks/wordcount/index.ts";
+import { WORDCOUNT_TASK } from "../tasks/wordcount/name.ts";
 import { isClosedOutput } from "./closed-stdout.ts";
 import { formatJob, formatJobLine, jobJson } from "./format.ts";
 import { noLiveWorkerNote } from "./live-task.ts";
@@ -163,12 +164,21 @@ export async function waitAndPrint(
   seconds: number,
   json: boolean | undefined,
   usage: number,
-  /** The task `--task` named: a wait for a task no live worker has would not end, so say so. */
+  /**
+   * The task `--task` named (else the word count): a wait for a task no live worker has would not
+   * end until one starts, so say so.
+   */
   task?: string,
 ): Promise<number> {
   const ids = jobs.map((e) => e.id);
   if (ids.length === 1) process.stderr.write(`trigger: job ${ids[0]} enqueued, waiting for it\n`);
-  if (task !== undefined) await noLiveWorkerNote(queue, task, { job: "the job", flag: "--task" });
+  const note = {
+    command: "trigger",
+    waits: ids.length === 1 ? "the job waits" : "its jobs wait",
+    waiting: true,
+  };
+  const flag = task === undefined ? {} : { flag: "--task" };
+  if (ids.length > 0) await noLiveWorkerNote(queue, task ?? WORDCOUNT_TASK, { ...note, ...flag });
   const bar = progressBar();
   // One job: its own progress (`ctx.progress`) on a terminal, as `result --wait` draws it.
   const progress = jobProgressLine();

@@ -52,6 +52,8 @@ export interface ShardParts {
   queueKeys?: readonly QueueKeys[];
   /** Its queue's rate limits (lib/worker/limited.ts). */
   limits?: QueueLimits;
+  /** The first shard's (its connection is the worker's shared one): see StopParts. */
+  othersEnded?: () => Promise<void>;
 }
 
 /** What the shard's constructor made before its timers, for them (#newUpkeep). */
@@ -221,6 +223,7 @@ export abstract class ShardWiring {
       onStopping: p.onStopping,
       start: p.start,
       ...(limits && { freeing: () => limits.settled() }),
+      othersEnded: p.othersEnded,
     });
   }
 

@@ -57,6 +57,11 @@ export class ShardWorker extends ShardWiring {
     return this.shutdown.stopped;
   }
 
+  /** Resolves once its stop has ended its jobs (or given them up), or it has stopped. */
+  get ended(): Promise<void> {
+    return this.shutdown.ended;
+  }
+
   get processed(): number {
     return this.jobs.processed;
   }

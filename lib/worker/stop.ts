@@ -46,6 +46,12 @@ export interface StopParts {
   start: string;
   /** Resolves once its queue's running slots freed by jobs that ended are (queue-limits.ts). */
   freeing?: () => Promise<void>;
+  /**
+   * The first shard's: its command connection is the worker's shared one, through which every
+   * shard's running slots are freed (lib/worker/worker-parts.ts): resolves once the other
+   * shards' jobs have ended, so that their frees are asked for before it closes.
+   */
+  othersEnded?: () => Promise<void>;
 }
 
 export class Stop {
@@ -56,6 +62,11 @@ export class Stop {
   /** Another start holds the worker's name: what is pending on it is that start's, kept. */
   #taken = false;
   #resolveStopped!: () => void;
+  #resolveEnded!: () => void;
+  /** Resolves once this shard's jobs have ended or been given up (or it has stopped). */
+  readonly ended = new Promise<void>((resolve) => {
+    this.#resolveEnded = resolve;
+  });
   /** The grace period: set by the first stop(), cut by a later one that ends it sooner. */
   readonly #grace = new Grace();
 
@@ -142,6 +153,7 @@ export class Stop {
     // Held, never started (Jobs.close forgets them): given back without a run written.
     const held = [...jobs.held.keys()];
     await jobs.windDown(grace, STOP_MARGIN_MS);
+    this.#resolveEnded();
     await within(this.p.upkeep.stopLeases(), left(o.commandTimeoutMs)); // a beat in flight lands
     this.p.upkeep.stopCancels();
     // Taken: nothing is released (it is the other start's); this process may start the name again.
@@ -149,6 +161,9 @@ export class Stop {
     else await this.#release(held, left(o.commandTimeoutMs));
     // The running slots its ended (and dropped) jobs freed, with the wakes of their keys' next
     // waiters, go through the connection closed below: made first. Bounded as the release is.
+    // The shared connection's shard waits for the other shards' jobs first (their frees use it).
+    const others = this.p.othersEnded?.();
+    if (others) await within(others, left(Number.POSITIVE_INFINITY));
     const freeing = this.p.freeing?.();
     if (freeing && !(await within(freeing, left(o.commandTimeoutMs)))) {
       log.log("warn", "could not free rate-limit slots in time (they free themselves later)");
@@ -160,6 +175,7 @@ export class Stop {
     // Replies still pending on them are waited for within what is left of the deadline.
     const closeMs = left(5_000);
     await Promise.all([links.commands.close(closeMs), links.lane?.close(closeMs)]);
+    this.#resolveEnded();
     this.#resolveStopped(); // the worker logs `worker stopped` once every shard has
   }
 

@@ -146,8 +146,15 @@ export abstract class WorkerParts {
           onNameTaken: () => this.nameTaken(),
           queueKeys: s.queueKeys,
           limits: limitsOf.get(s.queue)!,
+          // Its connection is the shared one (limits' frees): it closes after the others' jobs end.
+          ...(k === 0 && { othersEnded: () => this.#othersEnded() }),
         }),
     );
+  }
+
+  /** Resolves once every shard but the first has ended its jobs in its stop. */
+  async #othersEnded(): Promise<void> {
+    await Promise.all(this.shardWorkers.slice(1).map((s) => s.ended));
   }
 
   /** Each shard's normal view beats for its level views (lib/worker/upkeep.ts). */
