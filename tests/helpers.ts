@@ -294,6 +294,24 @@ export async function waitForLine(
   throw new Error(`no line matching ${match} in output:\n${buf}`);
 }
 
+/**
+ * A line of `proc`'s stdout matching `match` (waitForLine); when none comes, the error says how
+ * the process ended and what it wrote on stderr, not only that stdout had no such line.
+ */
+export async function stdoutLine(
+  proc: Subprocess<"pipe" | "ignore", "pipe", "pipe">,
+  match: RegExp,
+  timeoutMs = 10_000,
+): Promise<string> {
+  try {
+    return await waitForLine(proc.stdout, match, timeoutMs);
+  } catch (err) {
+    proc.kill("SIGKILL");
+    const [code, stderr] = await Promise.all([proc.exited, new Response(proc.stderr).text()]);
+    throw new Error(`${(err as Error).message}\n(exit ${code}; stderr: ${stderr})`);
+  }
+}
+
 /** A logger that keeps what it is told, for assertions on log events. */
 export interface Recorded {
   at: number;

@@ -15,7 +15,15 @@ import { answerLimit } from "../lib/redis/answer.ts";
 import { closeClient } from "../lib/redis/close.ts";
 import { connect } from "../lib/redis/connect.ts";
 import { findFreePort, type RedisServer, startRedisServer } from "../lib/stack/redis-server.ts";
-import { onOneServer, redisUrl, runCli, spawnCli, testPrefix, waitForLine } from "./helpers.ts";
+import {
+  onOneServer,
+  redisUrl,
+  runCli,
+  spawnCli,
+  stdoutLine,
+  testPrefix,
+  waitForLine,
+} from "./helpers.ts";
 
 /** Small bounds through the environment: no test waits for the 10 s default. */
 const LIMIT_MS = 300;
@@ -97,7 +105,7 @@ test("info --watch: a Redis that went away is named, unreachable, and the watch 
   const args = ["--watch", "--json", "--redis-url", server.url, "--prefix", testPrefix()];
   const proc = spawnCli("info", args, { env });
   try {
-    await waitForLine(proc.stdout, /"queues"/);
+    await stdoutLine(proc, /"queues"/);
     await server.stop(2_000);
     // Courier's words with the URL, not node-redis' ("The client is offline").
     const said = await waitForLine(proc.stderr, /\(trying again\)$/);
