@@ -294,6 +294,12 @@ export const PLAIN_RECHECK_MS = 1_000;
  */
 export const LAYOUT_READ_FRESH_MS = 100;
 
+/**
+ * How long `worker --tasks FILE` waits for a module to load before it says so on stderr (and
+ * waits on): a top-level `await` that never settles would otherwise hang the start unseen.
+ */
+export const TASK_MODULE_SLOW_MS = 10_000;
+
 /** What a queue name (and a key prefix) may be: it goes into key names and the `{…}` hash tag. */
 export const QUEUE_NAME = /^[A-Za-z0-9_.:-]{1,100}$/;
 

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { loadTaskModules } from "../lib/cli/task-modules.ts";
 import { USER_TASKS } from "./fixtures/user-tasks.ts";
 import {
   onOneServer,
@@ -15,6 +16,7 @@ import {
   runProcess,
   testPrefix,
   testShards,
+  until,
 } from "./helpers.ts";
 
 let dir = "";
@@ -44,6 +46,9 @@ const MODULES: Record<string, string> = {
   // A task that ends the worker's process, as if it were done.
   "exits.ts": "export default { name: 'quit', async run() { process.exit(0); } };\n",
   "exits3.ts": "export default { name: 'quit3', async run() { process.exit(3); } };\n",
+  // A top-level await that never settles (a connection the module waits for that never comes).
+  "hangs.ts":
+    "await new Promise(() => {});\nexport default { name: 'late', run: async () => 1 };\n",
 };
 
 beforeAll(() => {
@@ -67,6 +72,28 @@ function worker(args: string[]) {
 }
 
 describe("worker --tasks", () => {
+  test("a module still loading past the bound (a top-level await unsettled) is said once, and waited for", async () => {
+    const said: string[] = [];
+    const slow = { afterMs: 50, say: (line: string) => said.push(line) };
+    const path = join(dir, "hangs.ts");
+    let settled = false;
+    void loadTaskModules([path], [], slow).finally(() => (settled = true));
+    await until(() => said.length > 0, "the line saying the module is still loading");
+    expect(said).toEqual([
+      `worker: --tasks ${path} has not finished loading after 0.05 s (a top-level await that does not settle?); still waiting`,
+    ]);
+    expect(settled).toBe(false);
+    // A module that loads in time is not said, not even once its bound has passed.
+    const quick: string[] = [];
+    const loaded = await loadTaskModules([join(dir, "more.ts")], [], {
+      afterMs: 30,
+      say: (line) => quick.push(line),
+    });
+    expect(loaded.map((t) => t.name)).toEqual(["half"]);
+    await Bun.sleep(100); // past the bound: a timer left running would have said it by now
+    expect(quick).toEqual([]);
+  });
+
   test("end to end through the CLIs: trigger --task, worker --tasks, result", async () => {
     const prefix = testPrefix();
     const env = testShards() === undefined ? {} : { env: { COURIER_SHARDS: String(testShards()) } };

@@ -7,6 +7,7 @@
 import { statSync } from "node:fs";
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
+import { TASK_MODULE_SLOW_MS } from "../config.ts";
 import { ConfigError, describeError } from "../errors.ts";
 import { safeText } from "../safe-text.ts";
 import type { Task } from "../types.ts";
@@ -25,20 +26,33 @@ export function isTask(v: unknown): v is AnyTask {
   }
 }
 
+/** What a module slow to load is told by: after `afterMs`, `say` gets one line (stderr). */
+export interface SlowLoad {
+  afterMs: number;
+  say: (line: string) => void;
+}
+
+const SLOW_LOAD: SlowLoad = {
+  afterMs: TASK_MODULE_SLOW_MS,
+  say: (line) => process.stderr.write(`${line}\n`),
+};
+
 /**
  * The tasks of the modules at `paths`, after `builtIn` (which they may not rename): one line
  * (ConfigError, exit 2) for a file missing, a module that does not load or exports no task, a
- * default export holding something else, and two tasks of one name.
+ * default export holding something else, and two tasks of one name. A module still loading
+ * after `slow.afterMs` (a top-level `await` that has not settled) is said, and waited for.
  */
 export async function loadTaskModules(
   paths: readonly string[],
   builtIn: readonly AnyTask[] = [],
+  slow: SlowLoad = SLOW_LOAD,
 ): Promise<AnyTask[]> {
   const from = new Map<string, string>(builtIn.map((t) => [t.name, "the built-in tasks"]));
   const tasks = [...builtIn];
   for (const path of paths) {
     const shown = `--tasks ${safeText(path)}`;
-    for (const task of await tasksOf(path, shown)) {
+    for (const task of await tasksOf(path, shown, slow)) {
       const other = from.get(task.name);
       if (other !== undefined) {
         throw new ConfigError(
@@ -53,7 +67,7 @@ export async function loadTaskModules(
 }
 
 /** One module's tasks, each once (a task exported both by default and by name counts once). */
-async function tasksOf(path: string, shown: string): Promise<AnyTask[]> {
+async function tasksOf(path: string, shown: string, slow: SlowLoad): Promise<AnyTask[]> {
   const file = resolve(process.cwd(), path);
   const kind = fileKind(file);
   if (kind !== "file") {
@@ -62,12 +76,17 @@ async function tasksOf(path: string, shown: string): Promise<AnyTask[]> {
     throw new ConfigError(`${shown}: ${kind} (looked for ${safeText(file)})`);
   }
   let module: Record<string, unknown>;
+  const seconds = slow.afterMs / 1_000;
+  const line = `worker: ${shown} has not finished loading after ${seconds} s (a top-level await that does not settle?); still waiting`;
+  const timer = setTimeout(() => slow.say(line), slow.afterMs);
   try {
     module = await import(pathToFileURL(file).href);
   } catch (err) {
     // describeError: a module may throw any value (one String() cannot print, R-192).
     const why = safeText(describeError(err).split("\n")[0] ?? "");
     throw new ConfigError(`${shown}: could not load it as a module: ${why}`);
+  } finally {
+    clearTimeout(timer);
   }
   try {
     return exportedTasks(module, shown);
