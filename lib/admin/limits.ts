@@ -6,8 +6,9 @@
 // shows as no limit rather than failing the report; a limiter key of another type shows as
 // unreadable (one key's running count, or the whole view) and the caller's other numbers stand.
 import { readHeldKeys } from "../engine/held-keys.ts";
-import { limitKeys } from "../engine/keys.ts";
+import { layoutKey, limitKeys } from "../engine/keys.ts";
 import { NO_LIMITS, readLimits } from "../engine/limits.ts";
+import { cannotBeRead } from "../engine/unreadable-text.ts";
 import { describeCause } from "../redis/cause.ts";
 import type { Redis } from "../redis/connect.ts";
 import { HELD_SHOWN, type LimitsView } from "./limits-view.ts";
@@ -34,5 +35,31 @@ export async function readLimitsView(
     heldTotal: held.status === "fulfilled" ? Number(held.value[1]) : 0,
   };
   const failed = [settings, held].find((r) => r.status === "rejected");
-  return failed ? { ...view, unreadable: describeCause(failed.reason) } : view;
+  if (!failed) return view;
+  const keys: [string, string][] = [
+    [lk.keys, "zset"],
+    [layoutKey(prefix, queue), "hash"],
+  ];
+  return { ...view, unreadable: await whyUnreadable(client, failed.reason, keys) };
+}
+
+/**
+ * Why the view could not be read: for a WRONGTYPE refusal, which of `keys` holds another type
+ * than Courier keeps there (a TYPE each, asked only then), in `cannotBeRead`'s words; else the
+ * cause as it came. Never throws.
+ */
+async function whyUnreadable(
+  client: Redis,
+  reason: unknown,
+  keys: [string, string][],
+): Promise<string> {
+  const cause = describeCause(reason);
+  if (!/\bWRONGTYPE\b/.test(cause)) return cause;
+  try {
+    const types = await Promise.all(keys.map(([key]) => client.sendCommand<string>(["TYPE", key])));
+    const i = keys.findIndex(([, want], k) => types[k] !== "none" && types[k] !== want);
+    return i < 0 ? cause : cannotBeRead(keys[i]![0], types[i]!, keys[i]![1]);
+  } catch {
+    return cause;
+  }
 }

@@ -13,6 +13,9 @@ const S = "tests/limits.next-slot.corrupt.test.ts";
 
 // biome-ignore format: a table, one mutant to three lines
 export const limitCorruptMutants: Mutant[] = [
+  m("limits-unreadable-key-unnamed", "lib/admin/limits.ts", "limits unreadable names the key of another type, not Redis' bare WRONGTYPE",
+    "return i < 0 ? cause : cannotBeRead(keys[i]![0], types[i]!, keys[i]![1]);",
+    "return cause;", ["tests/limits.unreadable.test.ts"]),
   m("limit-corrupt-unchecked", LUA("limit"), "a limit key's own key of another type fails only its own jobs, not the call",
     "if key ~= '' and problem_of(key) then",
     "if false then", [C, CW]),
