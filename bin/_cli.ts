@@ -48,6 +48,8 @@ export async function runCli<T extends ArgsDef>(
     if (!LOGGERS.has(found.target) && stdoutClosedAtStart()) {
       closedAtStart = true;
       failStdoutWrites();
+      // A command that only prints, and may wait long for its first line: said now.
+      if (PRINTERS.has(found.target)) process.stdout.write("");
     }
     await runCommand(cmd, { rawArgs: found.ordered });
   } catch (err) {
@@ -117,6 +119,18 @@ const LOGGERS = new WeakSet<CommandDef>();
  */
 export function runsWithStdoutClosed<T extends ArgsDef>(cmd: CommandDef<T>): void {
   LOGGERS.add(cmd as CommandDef);
+}
+
+/** The commands that only print, and may wait long before their first line (waitsToPrint). */
+const PRINTERS = new WeakSet<CommandDef>();
+
+/**
+ * A command whose only work is what it prints, and whose first line may be long in coming
+ * (`queue events` waits for the next event): with standard output closed at start it stops at
+ * once, as a closed output is told at a first write (exit 141), not at its first event.
+ */
+export function waitsToPrint<T extends ArgsDef>(cmd: CommandDef<T>): void {
+  PRINTERS.add(cmd as CommandDef);
 }
 
 /**

@@ -20,7 +20,16 @@ import { writeOut } from "../lib/cli/write-out.ts";
 import { QUEUE_NAME } from "../lib/config.ts";
 import { Queue } from "../lib/queue/queue.ts";
 import { safeText } from "../lib/safe-text.ts";
-import { commonArgs, EXIT, intArg, printJson, queueArgs, runCli, UsageError } from "./_cli.ts";
+import {
+  commonArgs,
+  EXIT,
+  intArg,
+  printJson,
+  queueArgs,
+  runCli,
+  UsageError,
+  waitsToPrint,
+} from "./_cli.ts";
 
 const json = { type: "boolean", description: "Print JSON instead of text" } as const;
 const name = { type: "positional", description: "The queue's name", required: true } as const;
@@ -249,4 +258,5 @@ function print(text: string): void {
 
 export { command };
 
+waitsToPrint(eventsCommand); // with stdout closed at start, it stops before its first event
 if (import.meta.main) await runCli(command);

@@ -92,6 +92,7 @@ test.each([
   ["dead", () => ["list"]],
   ["queue", () => ["jobs", "default", "--state", "waiting"]],
   ["schedule", () => ["list"]],
+  ["queue", () => ["events", "default"]], // it waited for an event before it found out
 ] as const)("%s, stdout closed: one line, exit 141", async (name, args) => {
   const prefix = testPrefix();
   await using q = await openQueue({ prefix });

@@ -114,6 +114,8 @@ export const outageMutants: Mutant[] = [
     "      if (stoppedByClosedPipe) process.exit();\n", "", ["tests/queue.events.cli.test.ts"]),
   m("closed-stdout-watch-ends-quiet", "bin/_cli.ts", "info --watch >&- says its stdout is closed, exit 141, not ends as on Ctrl-C (exit 0)",
     "!closedAtStart && process.listenerCount", "process.listenerCount", [C]),
+  m("closed-stdout-events-waits", "bin/_cli.ts", "queue events >&- says its stdout is closed at once, exit 141, not at its first event",
+    "      if (PRINTERS.has(found.target)) process.stdout.write(\"\");\n", "", [C]),
   m("closed-stdout-stops-loggers", "bin/_cli.ts", "a worker run with stdout closed (>&-) works on, its log going nowhere",
     "!LOGGERS.has(found.target) && stdoutClosedAtStart()", "stdoutClosedAtStart()", [C]),
   m("closed-stdout-ebadf-unhandled", "lib/cli/closed-stdout.ts", "a write to a closed descriptor (EBADF) is a closed output",
