@@ -3,7 +3,7 @@
 // wrong time limit, is refused at once (ConfigError, one line), not found out job by job. And the
 // rule for a new job's task name (taskNameProblem).
 import { INTERVAL_LIMIT_MS } from "./config.ts";
-import { ConfigError } from "./errors.ts";
+import { callQuietly, ConfigError, InputError } from "./errors.ts";
 import { keysOf, kind, respelt } from "./option-keys.ts";
 import { nameShowsAll, safeName, shownInput } from "./safe-text.ts";
 import type { Task } from "./types.ts";
@@ -108,4 +108,24 @@ export function checkTasks(tasks: unknown): void {
     }
     names.set(name, task);
   }
+}
+
+/**
+ * What a task's `validate` or `limitKey` returned, refused when it is a promise (an async
+ * function): both run at the enqueue, which goes on at once. Taken as given, the promise was
+ * enqueued as the payload (`{}`: every job's data lost) and its rejection, the refusal, reached
+ * no one (an unhandled rejection, which ends a process). That rejection is caught here.
+ */
+export function synchronous<T>(value: T, task: string, what: "validate" | "limitKey"): T {
+  let then: unknown;
+  try {
+    then = (value as { then?: unknown } | null)?.then;
+  } catch {
+    return value; // a Proxy that throws: the payload's JSON check refuses it
+  }
+  if (typeof then !== "function") return value;
+  callQuietly(() => then.call(value, undefined, () => {}));
+  throw new InputError(
+    `task "${shownInput(task)}": ${what} returned a promise (an async function?): it runs at the enqueue and must return its answer, or throw, without awaiting`,
+  );
 }
