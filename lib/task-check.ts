@@ -3,7 +3,7 @@
 // wrong time limit, is refused at once (ConfigError, one line), not found out job by job. And the
 // rule for a new job's task name (taskNameProblem).
 import { INTERVAL_LIMIT_MS } from "./config.ts";
-import { callQuietly, ConfigError, InputError } from "./errors.ts";
+import { ConfigError, callQuietly, InputError } from "./errors.ts";
 import { keysOf, kind, respelt } from "./option-keys.ts";
 import { nameShowsAll, safeName, shownInput } from "./safe-text.ts";
 import type { Task } from "./types.ts";
