@@ -201,6 +201,11 @@ export class Admin extends QueueReader {
     if (this.#owner) await closeClient(this.client, undefined, this.gate.close());
   }
 
+  /** `await using admin = await Admin.connect(…)`: closed as the block ends. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
   #o() {
     return { maxAttempts: this.options.maxAttempts };
   }

@@ -3,6 +3,7 @@
 import { type Mutant, m } from "./mutant.ts";
 
 const T = (name: string) => `tests/${name}.test.ts`;
+const D = "[Symbol.asyncDispose](): Promise<void> {\n    return ";
 
 // biome-ignore format: a table, one mutant to three lines
 export const libraryMutants: Mutant[] = [
@@ -22,4 +23,16 @@ export const libraryMutants: Mutant[] = [
     "    while (ancestors.length > 0 && ancestors.at(-1) !== this) ancestors.pop();\n", "", [T("log.fields")]),
   m("log-line-lost-on-throwing-field", "lib/log.ts", "a field that cannot be written (a getter that throws) leaves the event's line written",
     "        text = line(level, event, { fields: `not written: ", "        throw err;\n        text = line(level, event, { fields: `not written: ", [T("log.fields")]),
+  m("dispose-queue-open", "lib/queue/queue.ts", "`await using` a Queue closes it as the block ends",
+    `${D}this.close();`, `${D}Promise.resolve();`, [T("library.dispose")]),
+  m("dispose-admin-open", "lib/admin/admin.ts", "`await using` an Admin closes it as the block ends",
+    `${D}this.close();`, `${D}Promise.resolve();`, [T("library.dispose")]),
+  m("dispose-schedules-open", "lib/schedule/schedules.ts", "`await using` a Schedules closes it as the block ends",
+    `${D}this.close();`, `${D}Promise.resolve();`, [T("library.dispose")]),
+  m("dispose-worker-running", "lib/worker/worker-stop.ts", "`await using` a Worker stops it as the block ends",
+    `${D}this.stop();`, `${D}Promise.resolve();`, [T("library.dispose")]),
+  m("dispose-scheduler-running", "lib/schedule/scheduler.ts", "`await using` a scheduler stops it as the block ends",
+    "return { stop, [Symbol.asyncDispose]: stop };", "return { stop, [Symbol.asyncDispose]: async () => {} };", [T("library.dispose")]),
+  m("dispose-dashboard-serving", "lib/dashboard/server.ts", "`await using` a dashboard stops it as the block ends",
+    "    [Symbol.asyncDispose]: stop,", "    [Symbol.asyncDispose]: async () => {},", [T("library.dispose")]),
 ];
