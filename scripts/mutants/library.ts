@@ -35,4 +35,8 @@ export const libraryMutants: Mutant[] = [
     "return { stop, [Symbol.asyncDispose]: stop };", "return { stop, [Symbol.asyncDispose]: async () => {} };", [T("library.dispose")]),
   m("dispose-dashboard-serving", "lib/dashboard/server.ts", "`await using` a dashboard stops it as the block ends",
     "    [Symbol.asyncDispose]: stop,", "    [Symbol.asyncDispose]: async () => {},", [T("library.dispose")]),
+  m("task-elsewhere-key-taken", "lib/task-check.ts", "a job's or a worker's key on a task (maxAttempts, concurrency) is refused, not dropped for the queue's default",
+    "  const elsewhere = elsewhereKey(t);", "  const elsewhere = undefined as [string, string] | undefined;", [T("options.checks")]),
+  m("task-elsewhere-respelt-taken", "lib/task-check.ts", "a job's key on a task spelt another way (max_attempts, delay) is refused too",
+    "ELSEWHERE_KEYS.includes(key) ? key : respelt(key, ELSEWHERE_KEYS);", "ELSEWHERE_KEYS.includes(key) ? key : undefined;", [T("options.checks")]),
 ];
