@@ -39,4 +39,6 @@ export const libraryMutants: Mutant[] = [
     "  const elsewhere = elsewhereKey(t);", "  const elsewhere = undefined as [string, string] | undefined;", [T("options.checks")]),
   m("task-elsewhere-respelt-taken", "lib/task-check.ts", "a job's key on a task spelt another way (max_attempts, delay) is refused too",
     "ELSEWHERE_KEYS.includes(key) ? key : respelt(key, ELSEWHERE_KEYS);", "ELSEWHERE_KEYS.includes(key) ? key : undefined;", [T("options.checks")]),
+  m("create-queue-keys-unchecked", "lib/admin/admin.ts", "Admin.createQueue refuses a key it does not take ({ shard: 6 } made a queue of one shard, for good)",
+    "    checkCallOptions(options, \"createQueue\", [\"shards\"]);\n", "", [T("admin.create")]),
 ];
