@@ -1,7 +1,8 @@
 // Worker logs: one line per event, human-readable on a terminal or JSON lines for machines.
 // Fields carry text from outside (URLs, errors, page titles): no control character is written
 // raw, in either format (lib/safe-text.ts).
-import { callQuietly, describeError } from "./errors.ts";
+import { ConfigError, callQuietly, describeError } from "./errors.ts";
+import { kind } from "./option-keys.ts";
 import { safeJson, safeText } from "./safe-text.ts";
 
 export type LogFormat = "human" | "json";
@@ -17,6 +18,18 @@ export function createLogger(
   write: (line: string) => void = (line) => process.stdout.write(`${line}\n`),
   now: () => number = Date.now,
 ): Logger {
+  // "JSON" (a LOG_FORMAT=JSON) wrote human lines unsaid; a write that is no function threw at
+  // the first line, inside a guarded logger: every line lost without a word.
+  if (format !== "human" && format !== "json") {
+    throw new ConfigError(`log format must be human or json, got ${kind(format)}`);
+  }
+  for (const [what, f] of [
+    ["write", write],
+    ["now", now],
+  ] as const) {
+    if (typeof f !== "function")
+      throw new ConfigError(`${what} must be a function, got ${kind(f)}`);
+  }
   const line = (level: LogLevel, event: string, fields: Record<string, unknown>) => {
     const time = new Date(now()).toISOString();
     if (format === "json") {

@@ -1,8 +1,8 @@
 // createLogger (lib/log.ts), the CLI worker's logger and a library's: a field of any value a task
 // logs (`ctx.log("warn", "parse failed", { err })`) is written, in both formats, and no field
-// loses its line.
+// loses its line; a format it does not write, or a write that is no function, is refused.
 import { describe, expect, test } from "bun:test";
-import { createLogger } from "../lib/index.ts";
+import { ConfigError, createLogger } from "../lib/index.ts";
 
 const circular: Record<string, unknown> = { a: 1 };
 circular.self = circular;
@@ -63,5 +63,25 @@ describe("createLogger writes every field", () => {
     expect(lines[0]).toEndWith(` WARN event ${human}`);
     const { time: _time, ...rest } = JSON.parse(lines[1]!);
     expect(rest).toEqual({ level: "warn", event: "event", ...json });
+  });
+});
+
+describe("createLogger's arguments", () => {
+  test.each([
+    [["JSON"], 'log format must be human or json, got "JSON"'],
+    [["text"], 'log format must be human or json, got "text"'],
+    [["json", "stdout"], 'write must be a function, got "stdout"'],
+    [["json", undefined, 5], "now must be a function, got 5"],
+  ])("refuses %j: a ConfigError, not human lines unsaid or every line lost", (args, message) => {
+    const create = createLogger as (...a: unknown[]) => unknown;
+    const err = (() => {
+      try {
+        create(...args);
+      } catch (e) {
+        return e;
+      }
+    })();
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as Error).message).toBe(message);
   });
 });

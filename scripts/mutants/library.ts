@@ -43,4 +43,8 @@ export const libraryMutants: Mutant[] = [
     "    checkCallOptions(options, \"createQueue\", [\"shards\"]);\n", "", [T("admin.create")]),
   m("thrown-object-message-lost", "lib/errors.ts", "a plain object thrown ({ code, message }) is described by its message, not [object Object]",
     "    return text === \"[object Object]\" ? (messageOf(err) ?? text) : text;", "    return text;", [T("worker.throws")]),
+  m("log-format-unchecked", "lib/log.ts", "createLogger refuses a format it does not write (\"JSON\" wrote human lines unsaid)",
+    "  if (format !== \"human\" && format !== \"json\") {", "  if (false) {", [T("log.fields")]),
+  m("log-write-unchecked", "lib/log.ts", "createLogger refuses a write or now that is no function (every line lost in a guarded logger)",
+    "    if (typeof f !== \"function\")\n", "    if (false)\n", [T("log.fields")]),
 ];
