@@ -219,9 +219,22 @@ export const UNPRINTABLE = "a thrown value that cannot be printed";
 export function describeError(err: unknown): string {
   try {
     if (err instanceof Error) return String(err.message || err.name);
-    return String(err);
+    const text = String(err);
+    // A plain object thrown as an error (`{ code, message }`: what some libraries reject with)
+    // says nothing as "[object Object]": its message, when it has one.
+    return text === "[object Object]" ? (messageOf(err) ?? text) : text;
   } catch {
     return UNPRINTABLE;
+  }
+}
+
+/** The non-empty string `message` of a thrown object, if it has one (a getter may throw). */
+function messageOf(err: unknown): string | undefined {
+  try {
+    const message = (err as { message?: unknown }).message;
+    return typeof message === "string" && message !== "" ? message : undefined;
+  } catch {
+    return undefined;
   }
 }
 

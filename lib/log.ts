@@ -1,7 +1,8 @@
 // Worker logs: one line per event, human-readable on a terminal or JSON lines for machines.
 // Fields carry text from outside (URLs, errors, page titles): no control character is written
 // raw, in either format (lib/safe-text.ts).
-import { callQuietly } from "./errors.ts";
+import { ConfigError, callQuietly, describeError } from "./errors.ts";
+import { kind } from "./option-keys.ts";
 import { safeJson, safeText } from "./safe-text.ts";
 
 export type LogFormat = "human" | "json";
@@ -17,29 +18,83 @@ export function createLogger(
   write: (line: string) => void = (line) => process.stdout.write(`${line}\n`),
   now: () => number = Date.now,
 ): Logger {
+  // "JSON" (a LOG_FORMAT=JSON) wrote human lines unsaid; a write that is no function threw at
+  // the first line, inside a guarded logger: every line lost without a word.
+  if (format !== "human" && format !== "json") {
+    throw new ConfigError(`log format must be human or json, got ${kind(format)}`);
+  }
+  for (const [what, f] of [
+    ["write", write],
+    ["now", now],
+  ] as const) {
+    if (typeof f !== "function")
+      throw new ConfigError(`${what} must be a function, got ${kind(f)}`);
+  }
+  const line = (level: LogLevel, event: string, fields: Record<string, unknown>) => {
+    const time = new Date(now()).toISOString();
+    if (format === "json") {
+      // The line's own three fields first and kept: a caller's field of the same name (a
+      // task's ctx.log fields) does not replace them.
+      const own = { time, level, event };
+      return safeJson(Object.assign({ ...own }, fields, own), fieldReplacer());
+    }
+    const parts = Object.entries(fields)
+      .filter(([, v]) => v !== undefined && v !== null && v !== "")
+      .map(([k, v]) => `${k}=${formatValue(v)}`);
+    const tag = level === "info" ? "" : `${level.toUpperCase()} `;
+    return safeText(
+      `${time.slice(11, 23)} ${tag}${event}${parts.length ? ` ${parts.join(" ")}` : ""}`,
+    );
+  };
   return {
     log(level, event, fields = {}) {
-      const time = new Date(now()).toISOString();
-      if (format === "json") {
-        // The line's own three fields first and kept: a caller's field of the same name (a
-        // task's ctx.log fields) does not replace them.
-        const own = { time, level, event };
-        write(safeJson(Object.assign({ ...own }, fields, own)));
-        return;
+      let text: string;
+      try {
+        text = line(level, event, fields);
+      } catch (err) {
+        // A field that cannot be written (a getter or toJSON that throws): the event still is.
+        text = line(level, event, { fields: `not written: ${describeError(err)}` });
       }
-      const parts = Object.entries(fields)
-        .filter(([, v]) => v !== undefined && v !== null && v !== "")
-        .map(([k, v]) => `${k}=${formatValue(v)}`);
-      const tag = level === "info" ? "" : `${level.toUpperCase()} `;
-      const line = `${time.slice(11, 23)} ${tag}${event}${parts.length ? ` ${parts.join(" ")}` : ""}`;
-      write(safeText(line));
+      write(text);
     },
   };
 }
 
 function formatValue(v: unknown): string {
-  const s = typeof v === "string" ? v : JSON.stringify(v);
+  const json = typeof v === "string" ? v : JSON.stringify(v, fieldReplacer());
+  // An Error, a Date or a BigInt is text: shown as such, not as a JSON string in quotes.
+  const s = typeof v !== "string" && json?.startsWith('"') ? (JSON.parse(json) as string) : json;
   return /[\s"]/.test(s) ? JSON.stringify(s) : s;
+}
+
+/**
+ * A log field's value as its reader needs it, where JSON.stringify would write `{}` or throw and
+ * lose the line: an Error as its one line of text (`TypeError: …`), a BigInt (a database's row
+ * count) as its digits, an object that contains itself as `[Circular]` where it recurs.
+ */
+function fieldReplacer(): (this: unknown, key: string, value: unknown) => unknown {
+  const ancestors: unknown[] = [];
+  return function (this: unknown, _key: string, value: unknown) {
+    if (typeof value === "bigint") return value.toString();
+    if (value instanceof Error) return errorText(value);
+    if (typeof value !== "object" || value === null) return value;
+    // `this` is the object holding `value`: the path down to it is the ancestors up to `this`.
+    while (ancestors.length > 0 && ancestors.at(-1) !== this) ancestors.pop();
+    if (ancestors.includes(value)) return "[Circular]";
+    ancestors.push(value);
+    return value;
+  };
+}
+
+/** An Error as one line: `SyntaxError: …`, or its message alone for a plain Error. */
+function errorText(err: Error): string {
+  const message = describeError(err);
+  try {
+    const name = String(err.name);
+    return name && name !== "Error" && name !== message ? `${name}: ${message}` : message;
+  } catch {
+    return message;
+  }
 }
 
 /** A logger that drops everything (library default). */

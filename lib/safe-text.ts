@@ -153,9 +153,12 @@ export function safeTextModule(): string {
 // JSON value, only spelled differently).
 const JSON_UNSAFE = UNSAFE_WITH_BREAKS;
 
-/** JSON.stringify(value) with no raw control character left in it. */
-export function safeJson(value: unknown): string {
-  return JSON.stringify(value).replace(JSON_UNSAFE, (c) =>
+/** JSON.stringify(value, replacer) with no raw control character left in it. */
+export function safeJson(
+  value: unknown,
+  replacer?: (this: unknown, key: string, value: unknown) => unknown,
+): string {
+  return JSON.stringify(value, replacer).replace(JSON_UNSAFE, (c) =>
     [...Array(c.length).keys()]
       .map((i) => `\\u${c.charCodeAt(i).toString(16).padStart(4, "0")}`)
       .join(""),

@@ -3,7 +3,7 @@
 // wrong time limit, is refused at once (ConfigError, one line), not found out job by job. And the
 // rule for a new job's task name (taskNameProblem).
 import { INTERVAL_LIMIT_MS } from "./config.ts";
-import { ConfigError } from "./errors.ts";
+import { ConfigError, callQuietly, InputError } from "./errors.ts";
 import { keysOf, kind, respelt } from "./option-keys.ts";
 import { nameShowsAll, safeName, shownInput } from "./safe-text.ts";
 import type { Task } from "./types.ts";
@@ -67,6 +67,51 @@ export function checkTask(task: unknown): void {
   const meant = respeltKey(t);
   if (meant)
     throw new ConfigError(`${named} has ${shownInput(meant[0])}: did you mean ${meant[1]}?`);
+  const elsewhere = elsewhereKey(t);
+  if (elsewhere) {
+    const [key, whose] = elsewhere;
+    throw new ConfigError(
+      `${named} has ${shownInput(key)}, which a task does not take: it is ${whose}`,
+    );
+  }
+}
+
+/**
+ * Courier's keys that a task might be given but are set elsewhere, and where. Taken as a key of
+ * the owner's own, `defineTask({ name: "charge", maxAttempts: 1, run })` ran its jobs under the
+ * queue's 3 attempts: a payment meant to be tried once was tried three times.
+ */
+const ELSEWHERE: Record<string, string> = {
+  maxAttempts: "a job's: enqueue's options (or Queue.connect's default for its jobs)",
+  priority: "a job's: enqueue's options",
+  delayMs: "a job's: enqueue's options",
+  runAt: "a job's: enqueue's options",
+  dependsOn: "a job's: enqueue's options",
+  onParentFailure: "a job's: enqueue's options",
+  concurrency: "a worker's: Worker.start's options",
+  jobTimeoutMs: "a worker's: Worker.start's options (a task's own limit is timeoutMs)",
+  backoffBaseMs: "a worker's: Worker.start's options",
+  backoffMaxMs: "a worker's: Worker.start's options",
+  maxHolds: "a worker's: Worker.start's options",
+};
+const ELSEWHERE_KEYS = Object.keys(ELSEWHERE);
+
+/** The first key of `t` that is one of ELSEWHERE (as it is, or spelt another way), and whose it is. */
+function elsewhereKey(t: object): [string, string] | undefined {
+  for (const key of ownKeys(t)) {
+    const meant = ELSEWHERE_KEYS.includes(key) ? key : respelt(key, ELSEWHERE_KEYS);
+    if (meant !== undefined) return [key, ELSEWHERE[meant]!];
+  }
+  return undefined;
+}
+
+/** `Object.keys(t)`, none for a Proxy that cannot list them (its name and run were read already). */
+function ownKeys(t: object): string[] {
+  try {
+    return Object.keys(t);
+  } catch {
+    return [];
+  }
 }
 
 /** A task's own keys; it may carry others of its owner's (a description, a helper). */
@@ -78,13 +123,7 @@ const TASK_KEYS = keysOf<Task>()(["name", "run", "validate", "timeoutMs", "limit
  * that cannot be listed (a Proxy) are not looked at: the task's name and run were read already.
  */
 function respeltKey(t: object): [string, string] | undefined {
-  let keys: string[];
-  try {
-    keys = Object.keys(t);
-  } catch {
-    return undefined;
-  }
-  for (const key of keys) {
+  for (const key of ownKeys(t)) {
     const meant = TASK_KEYS.includes(key) ? undefined : respelt(key, TASK_KEYS);
     if (meant !== undefined) return [key, meant];
   }
@@ -108,4 +147,24 @@ export function checkTasks(tasks: unknown): void {
     }
     names.set(name, task);
   }
+}
+
+/**
+ * What a task's `validate` or `limitKey` returned, refused when it is a promise (an async
+ * function): both run at the enqueue, which goes on at once. Taken as given, the promise was
+ * enqueued as the payload (`{}`: every job's data lost) and its rejection, the refusal, reached
+ * no one (an unhandled rejection, which ends a process). That rejection is caught here.
+ */
+export function synchronous<T>(value: T, task: string, what: "validate" | "limitKey"): T {
+  let then: unknown;
+  try {
+    then = (value as { then?: unknown } | null)?.then;
+  } catch {
+    return value; // a Proxy that throws: the payload's JSON check refuses it
+  }
+  if (typeof then !== "function") return value;
+  callQuietly(() => then.call(value, undefined, () => {}));
+  throw new InputError(
+    `task "${shownInput(task)}": ${what} returned a promise (an async function?): it runs at the enqueue and must return its answer, or throw, without awaiting`,
+  );
 }

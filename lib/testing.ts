@@ -7,8 +7,8 @@ import { ConfigError, describeError, JobTimeoutError, PermanentError } from "./e
 import { fenceOf, isFence } from "./fence/fence.ts";
 import type { LogLevel } from "./log.ts";
 import { checkKeys, kind } from "./option-keys.ts";
-import { checkedJson } from "./queue/payload-json.ts";
-import { checkTask, checkTimeoutMs } from "./task-check.ts";
+import { checkedJson, payloadJson } from "./queue/payload-json.ts";
+import { checkTask, checkTimeoutMs, synchronous } from "./task-check.ts";
 import type { ParentOutcome, ProgressValue, Task } from "./types.ts";
 import { guardOnAbort, makeContext } from "./worker/context.ts";
 
@@ -92,8 +92,11 @@ export async function runTask<P, R>(
     parents: () => givenParents(options.parents ?? []),
   });
   const outcome = await settle(controller, options, task.timeoutMs, async () => {
-    const checked = task.validate ? task.validate(payload) : payload;
-    const value = await task.run(JSON.parse(JSON.stringify(checked ?? null)), ctx, job);
+    const checked = task.validate
+      ? synchronous(task.validate(payload), task.name, "validate")
+      : payload;
+    // The enqueue's rule: a payload no enqueue takes (NaN, a BigInt, a function) is its InputError.
+    const value = await task.run(JSON.parse(payloadJson(checked)), ctx, job);
     return toJson(value);
   });
   return { ...outcome, progress, logs };

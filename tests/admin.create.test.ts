@@ -6,7 +6,7 @@ import { expect, test } from "bun:test";
 import { Admin } from "../lib/admin/admin.ts";
 import { layoutKey } from "../lib/engine/keys.ts";
 import { readShards } from "../lib/engine/layout.ts";
-import { ConfigError } from "../lib/errors.ts";
+import { ConfigError, InputError } from "../lib/errors.ts";
 import { Queue } from "../lib/queue/queue.ts";
 import { asClient } from "./fixtures/engine.ts";
 import { rawRedis, redisUrl, testPrefix } from "./helpers.ts";
@@ -54,4 +54,24 @@ test("Admin.connect({ shards }) creates with that count, and refuses another on 
   // Without a count, or with its own, it connects.
   const same = await Admin.connect({ redisUrl: redisUrl(), prefix, queue: "q", shards: 4 });
   await same.close();
+});
+
+test("createQueue refuses a key it does not take, or no object, and writes nothing", async () => {
+  const prefix = testPrefix();
+  await using r = await rawRedis();
+  const admin = await Admin.connect({ redisUrl: redisUrl(), prefix, queue: "typo" });
+  try {
+    // `{ shard: 6 }` made a queue of one shard, for good.
+    for (const [options, message] of [
+      [{ shard: 6 }, "createQueue: unknown option shard (did you mean shards?)"],
+      [null, "createQueue: options must be an object, got null"],
+    ] as const) {
+      const err = await admin.createQueue(options as never).catch((e) => e);
+      expect(err).toBeInstanceOf(InputError);
+      expect(err.message).toBe(message);
+    }
+    expect(await r.sendCommand(["EXISTS", layoutKey(prefix, "typo")])).toBe(0);
+  } finally {
+    await admin.close();
+  }
 });

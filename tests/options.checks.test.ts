@@ -105,6 +105,23 @@ describe("task definitions", () => {
     [{ name: "x", run, timeoutMS: 5000 }, 'task "x" has timeoutMS: did you mean timeoutMs?'],
     [{ name: "x", run, timeout: 5000 }, 'task "x" has timeout: did you mean timeoutMs?'],
     [{ name: "x", run, limit_key: () => "k" }, 'task "x" has limit_key: did you mean limitKey?'],
+    // A job's or a worker's key on a task was dropped unsaid: a task meant to be tried once
+    // was tried three times.
+    [
+      { name: "x", run, maxAttempts: 1 },
+      `task "x" has maxAttempts, which a task does not take: it is a job's: enqueue's options (or Queue.connect's default for its jobs)`,
+    ],
+    [{ name: "x", run, max_attempts: 1 }, 'task "x" has max_attempts, which a task does not take'],
+    [
+      { name: "x", run, priority: "high" },
+      "has priority, which a task does not take: it is a job's",
+    ],
+    [{ name: "x", run, delay: 5000 }, "has delay, which a task does not take: it is a job's"],
+    [
+      { name: "x", run, concurrency: 2 },
+      "has concurrency, which a task does not take: it is a worker's",
+    ],
+    [{ name: "x", run, jobTimeoutMs: 5 }, "(a task's own limit is timeoutMs)"],
   ])("checkTask refuses %j", (task, message) => {
     refuses(() => checkTask(task), message);
     refuses(() => defineTask(task as never), message);

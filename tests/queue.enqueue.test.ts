@@ -123,6 +123,39 @@ describe("enqueue", () => {
     expect((await q.getJob(id))?.payload).toBe(9);
   });
 
+  test("a validate or limitKey that returns a promise is refused: nothing sent, its rejection caught", async () => {
+    await using q = await openQueue({ prefix: testPrefix() });
+    await using r = await rawRedis();
+    // An async validate: taken as given, every job's payload was the promise (`{}`), and its
+    // refusal an unhandled rejection.
+    const checked = defineTask({
+      name: "checked",
+      validate: async (p: unknown) => {
+        if (p === null) throw new InputError("need a payload");
+        return p;
+      },
+      run: async (p: unknown) => p,
+    });
+    // As plain JavaScript writes it: TypeScript refuses an async limitKey.
+    const keyed = defineTask({
+      name: "keyed",
+      limitKey: (async () => "host") as never,
+      run: async () => 1,
+    });
+    for (const [task, payload, what] of [
+      [checked, { n: 1 }, "validate"],
+      [checked, null, "validate"],
+      [keyed, null, "limitKey"],
+    ] as const) {
+      const err = await q.enqueue(task, payload).catch((e) => e);
+      expect(err).toBeInstanceOf(InputError);
+      expect(err.message).toBe(
+        `task "${task.name}": ${what} returned a promise (an async function?): it runs at the enqueue and must return its answer, or throw, without awaiting`,
+      );
+    }
+    expect(await r.sendCommand(["XLEN", q.keys.stream])).toBe(0);
+  });
+
   test("getJob of an unknown id is null; mustGetJob says it may have expired", async () => {
     await using q = await openQueue({ prefix: testPrefix() });
     expect(await q.getJob("nope")).toBeNull();

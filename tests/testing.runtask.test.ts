@@ -2,6 +2,7 @@
 import { describe, expect, test } from "bun:test";
 import {
   ConfigError,
+  InputError,
   JobTimeoutError,
   PermanentError,
   runTask,
@@ -127,6 +128,28 @@ describe("runTask", () => {
     expect(await runTask(task, 4)).toMatchObject({ ok: true, result: 8 });
     const run = await runTask(task, "4");
     expect(run.ok === false && (run.error as Error).message).toBe("a number, please");
+  });
+
+  test("a validate that returns a promise, or a payload no enqueue takes, is the enqueue's InputError", async () => {
+    const task = defineTask({
+      name: "checked",
+      validate: async (p: unknown) => p,
+      run: async (p: unknown) => p,
+    });
+    const run = await runTask(task, { n: 1 });
+    expect(run.ok === false && run.error).toBeInstanceOf(InputError);
+    expect(run.ok === false && (run.error as Error).message).toStartWith(
+      'task "checked": validate returned a promise',
+    );
+    for (const [payload, message] of [
+      [{ n: Number.NaN }, "payload.n"],
+      [{ n: 1n }, "BigInt"],
+      [() => 1, "no JSON value"],
+    ] as const) {
+      const refused = await runTask(tasks.echo, payload);
+      expect(refused.ok === false && refused.error).toBeInstanceOf(InputError);
+      expect(refused.ok === false && (refused.error as Error).message).toContain(message);
+    }
   });
 
   test("the task gets a fence: the attempt by default (a later attempt, a higher one), or the one given", async () => {

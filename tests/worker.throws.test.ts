@@ -109,6 +109,33 @@ describe("a task that throws what cannot be printed", () => {
   });
 });
 
+describe("a plain object thrown as an error", () => {
+  test("the job's error is its message (not [object Object]); its code steers it as an Error's", async () => {
+    const prefix = testPrefix();
+    await using q = await openQueue({ prefix });
+    // What some libraries reject with: `{ code, message }`, no Error.
+    const tasks = [
+      throwing("upstream", () => ({ code: "E_UPSTREAM", message: "upstream said no" })),
+      throwing("permanent", () => ({ code: "EPERMANENT", message: "bad input" })),
+      throwing("bare", () => ({ status: 500 })),
+    ];
+    const ids = (
+      await q.enqueueMany(tasks.map((t) => ({ task: t.name, payload: null, maxAttempts: 1 })))
+    ).map((j) => j.id);
+    const late = await q.enqueue(tasks[1]!.name, null, { maxAttempts: 3 });
+    const w = await startWorker({ prefix, tasks });
+    const { ended } = await q.waitForJobs([...ids, late], { timeoutMs: 10_000 });
+    expect(ids.map((id) => ended.get(id)?.error)).toEqual([
+      "upstream said no",
+      "bad input",
+      "[object Object]",
+    ]);
+    // EPERMANENT by its code: failed for good at its first attempt of three.
+    expect(ended.get(late)).toMatchObject({ status: "failed", attempts: 1, error: "bad input" });
+    await w.stop();
+  });
+});
+
 describe("an abort listener (or ctx.onabort) that throws", () => {
   const listens = defineTask({
     name: "listens",

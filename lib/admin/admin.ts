@@ -12,7 +12,7 @@ import type { Limits, LimitsChange } from "../engine/limits.ts";
 import { InputError } from "../errors.ts";
 import { keysOf, kindOf } from "../option-keys.ts";
 import { checkWindowS, resolveOptions } from "../options.ts";
-import { checkFunction, checkIds, checkObject } from "../queue/call-args.ts";
+import { checkCallOptions, checkFunction, checkIds, checkObject } from "../queue/call-args.ts";
 import { type CancelVerdict, cancelOnShards } from "../queue/cancel.ts";
 import { closeClient } from "../redis/close.ts";
 import type { Redis } from "../redis/connect.ts";
@@ -71,7 +71,10 @@ export class Admin extends QueueReader {
    * A queue that exists keeps its count: another `shards` throws a ConfigError (nothing is
    * written). Returns the queue's shard count.
    */
-  async createQueue({ shards = this.options.shards }: { shards?: number } = {}): Promise<number> {
+  async createQueue(options: { shards?: number } = {}): Promise<number> {
+    // `{ shard: 6 }` made a queue of 1 shard, for good: a key it does not take is an InputError.
+    checkCallOptions(options, "createQueue", ["shards"]);
+    const shards = options.shards ?? this.options.shards;
     // A count out of range: ConfigError, as connect's.
     resolveOptions({ ...this.options, shards }, ADMIN_KEYS);
     return this.call(() => this.queueShards.layout(true, shards));
@@ -199,6 +202,11 @@ export class Admin extends QueueReader {
   async close(): Promise<void> {
     // Calls refused from now; those under way get their replies (lib/redis/gate.ts).
     if (this.#owner) await closeClient(this.client, undefined, this.gate.close());
+  }
+
+  /** `await using admin = await Admin.connect(…)`: closed as the block ends. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
   }
 
   #o() {

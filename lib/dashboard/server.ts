@@ -36,7 +36,8 @@ export interface DashboardOptions extends Partial<QueueOptions> {
   maxLive?: number;
 }
 
-export interface Dashboard {
+/** Also `await using`: stopped as the block ends. */
+export interface Dashboard extends AsyncDisposable {
   url: string;
   port: number;
   /** Whether requeue, delete and trigger are on. */
@@ -92,6 +93,11 @@ export async function startDashboard(options: DashboardOptions = {}): Promise<Da
     throw listenError(err, host, wantPort); // one wording for every command (exit 2)
   }
   const port = server.port ?? 0;
+  const stop = async () => {
+    hub.close();
+    await server.stop(true);
+    await queues.close();
+  };
   return {
     url: `http://${hostPort(host, port)}`,
     port,
@@ -101,11 +107,8 @@ export async function startDashboard(options: DashboardOptions = {}): Promise<Da
     get liveListeners() {
       return hub.listeners;
     },
-    async stop() {
-      hub.close();
-      await server.stop(true);
-      await queues.close();
-    },
+    stop,
+    [Symbol.asyncDispose]: stop,
   };
 }
 

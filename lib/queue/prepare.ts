@@ -9,7 +9,7 @@ import { callerIdProblem, LEVELS, type Level } from "../engine/keys.ts";
 import { limitKeyProblem } from "../engine/limits.ts";
 import { InputError } from "../errors.ts";
 import { kindOf } from "../option-keys.ts";
-import { taskNameProblem } from "../task-check.ts";
+import { synchronous, taskNameProblem } from "../task-check.ts";
 import { wordCountLimitKey } from "../tasks/wordcount/limit-key.ts";
 import { WORDCOUNT_TASK } from "../tasks/wordcount/name.ts";
 import type { Task } from "../types.ts";
@@ -101,7 +101,7 @@ export function prepareJob(
   const name = taskName(spec, o.scheduler);
   const payload =
     typeof spec.task !== "string" && spec.task.validate
-      ? spec.task.validate(spec.payload)
+      ? synchronous(spec.task.validate(spec.payload), name, "validate")
       : spec.payload;
   checkId(spec, o.scheduler);
   const max = checkMaxAttempts(spec.maxAttempts ?? o.maxAttempts);
@@ -196,9 +196,12 @@ function checkLevel(level: Level): Level {
 function limitKeyOf(spec: JobSpec, payload: unknown): string | undefined {
   const byName = (name: string) =>
     name === WORDCOUNT_TASK ? wordCountLimitKey(payload) : undefined;
+  const { task } = spec;
   const key =
     spec.limitKey ??
-    (typeof spec.task === "string" ? byName(spec.task) : spec.task.limitKey?.(payload));
+    (typeof task === "string"
+      ? byName(task)
+      : synchronous(task.limitKey?.(payload), task.name, "limitKey"));
   if (key === undefined) return undefined;
   const problem = limitKeyProblem(key);
   if (problem) throw new InputError(problem);

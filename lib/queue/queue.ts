@@ -295,4 +295,9 @@ export class Queue {
     this.#events.closeAll();
     await Promise.all([closeClient(this.client, undefined, pending), this.#waiters.close()]);
   }
+
+  /** `await using queue = await Queue.connect(…)`: closed as the block ends. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
 }

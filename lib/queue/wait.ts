@@ -58,7 +58,10 @@ export interface WaitOptions {
 export interface WaitResult {
   /** Jobs that ended (finished or failed), and ids that are unknown (null). */
   ended: Map<string, JobRecord | null>;
-  /** Ids still not ended when the time ran out. */
+  /**
+   * Ids still not ended when the time ran out, or not read by then: the first look reads 100
+   * jobs a call and stops at the time limit (`timeoutMs: 0` reads the first 100 only).
+   */
   pending: string[];
 }
 

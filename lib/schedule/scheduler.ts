@@ -22,7 +22,8 @@ export interface SchedulerConfig {
   onPass?: (r: PassResult) => void;
 }
 
-export interface Scheduler {
+/** Also `await using`: stopped as the block ends. */
+export interface Scheduler extends AsyncDisposable {
   /** Ends the loop after its current pass and closes the connection. */
   stop(): Promise<void>;
 }
@@ -62,12 +63,11 @@ export async function startScheduler(config: SchedulerConfig = {}): Promise<Sche
     onPass: config.onPass,
   });
   loop.start();
-  return {
-    async stop() {
-      await loop.stop();
-      await link.close();
-    },
+  const stop = async () => {
+    await loop.stop();
+    await link.close();
   };
+  return { stop, [Symbol.asyncDispose]: stop };
 }
 
 /**

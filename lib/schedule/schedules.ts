@@ -223,6 +223,11 @@ export class Schedules {
     if (this.#owner) await closeClient(this.client, undefined, this.#gate.close());
   }
 
+  /** `await using schedules = await Schedules.connect(…)`: closed as the block ends. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
   /** One call: refused once closed; on its own connection, mapped as a Queue's (calls.ts). */
   #call<T>(fn: () => Promise<T>): Promise<T> {
     return this.#gate.call(fn, this.#url);

@@ -67,6 +67,11 @@ export abstract class WorkerStop extends WorkerParts {
     return this.stopped;
   }
 
+  /** `await using worker = await Worker.start(…)`: stopped (its grace, shutdownGraceMs) as the block ends. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.stop();
+  }
+
   protected joinStop(): void {
     if (!this.stopping) void this.stop();
   }

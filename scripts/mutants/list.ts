@@ -7,6 +7,7 @@
 import { batchMutants } from "./batch.ts";
 import { engineMutants } from "./engine.ts";
 import { inputMutants } from "./input.ts";
+import { libraryMutants } from "./library.ts";
 import { limitMutants } from "./limits.ts";
 import { limitCorruptMutants } from "./limits-corrupt.ts";
 
@@ -1020,3 +1021,5 @@ mutants.push(...scheduleMutants);
 mutants.push(...inputMutants);
 // A Redis that stops answering (scripts/mutants/outages.ts).
 mutants.push(...outageMutants);
+// Courier embedded as a library, misused (scripts/mutants/library.ts).
+mutants.push(...libraryMutants);

@@ -1,0 +1,87 @@
+// createLogger (lib/log.ts), the CLI worker's logger and a library's: a field of any value a task
+// logs (`ctx.log("warn", "parse failed", { err })`) is written, in both formats, and no field
+// loses its line; a format it does not write, or a write that is no function, is refused.
+import { describe, expect, test } from "bun:test";
+import { ConfigError, createLogger } from "../lib/index.ts";
+
+const circular: Record<string, unknown> = { a: 1 };
+circular.self = circular;
+const shared = { n: 1 };
+const throwing = {
+  get value() {
+    throw new Error("getter boom");
+  },
+};
+
+// [what, fields, the human line's fields, the JSON line's fields]
+const cases: [string, Record<string, unknown>, string, Record<string, unknown>][] = [
+  ["an Error", { err: new Error("boom") }, "err=boom", { err: "boom" }],
+  [
+    "an Error of a class",
+    { err: new SyntaxError("bad JSON") },
+    'err="SyntaxError: bad JSON"',
+    { err: "SyntaxError: bad JSON" },
+  ],
+  [
+    "a BigInt",
+    { rows: 12345678901234567890n },
+    "rows=12345678901234567890",
+    { rows: "12345678901234567890" },
+  ],
+  [
+    "an object that contains itself",
+    { req: circular },
+    'req="{\\"a\\":1,\\"self\\":\\"[Circular]\\"}"',
+    { req: { a: 1, self: "[Circular]" } },
+  ],
+  [
+    "one object twice, which is no cycle",
+    { pair: { a: shared, b: shared } },
+    'pair="{\\"a\\":{\\"n\\":1},\\"b\\":{\\"n\\":1}}"',
+    { pair: { a: { n: 1 }, b: { n: 1 } } },
+  ],
+  [
+    "a Date",
+    { at: new Date(0) },
+    "at=1970-01-01T00:00:00.000Z",
+    { at: "1970-01-01T00:00:00.000Z" },
+  ],
+  [
+    "a getter that throws",
+    { bad: throwing },
+    'fields="not written: getter boom"',
+    { fields: "not written: getter boom" },
+  ],
+];
+
+describe("createLogger writes every field", () => {
+  test.each(cases)("%s", (_, fields, human, json) => {
+    const lines: string[] = [];
+    createLogger("human", (l) => lines.push(l)).log("warn", "event", fields);
+    createLogger("json", (l) => lines.push(l)).log("warn", "event", fields);
+    expect(lines).toHaveLength(2);
+    expect(lines[0]).toEndWith(` WARN event ${human}`);
+    const { time: _time, ...rest } = JSON.parse(lines[1]!);
+    expect(rest).toEqual({ level: "warn", event: "event", ...json });
+  });
+});
+
+describe("createLogger's arguments", () => {
+  test.each([
+    [["JSON"], 'log format must be human or json, got "JSON"'],
+    [["text"], 'log format must be human or json, got "text"'],
+    [["json", "stdout"], 'write must be a function, got "stdout"'],
+    [["json", undefined, 5], "now must be a function, got 5"],
+  ])("refuses %j: a ConfigError, not human lines unsaid or every line lost", (args, message) => {
+    const create = createLogger as (...a: unknown[]) => unknown;
+    const err = (() => {
+      try {
+        create(...args);
+      } catch (e) {
+        return e;
+      }
+    })();
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as Error).message).toBe(message);
+  });
+});
