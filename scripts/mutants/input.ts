@@ -623,4 +623,8 @@ export const inputMutants: Mutant[] = [
     '  if (typeof text !== "string") {\n    throw new ConfigError(\n      `wordcount option allowAddresses: each entry', '  if (false) {\n    throw new ConfigError(\n      `wordcount option allowAddresses: each entry', ["tests/wordcount.fetch.test.ts"]),
   m("dashboard-421-names-localhost-only", "lib/dashboard/auth.ts", "a refused Host is told every host the dashboard answers to, its own --host name too",
     'own.toLowerCase() === "localhost" || isLoopback(own) ? "localhost" :', 'true ? "localhost" :', [T("dashboard.host")]),
+  m("health-path-by-url", "lib/worker/health.ts", "a health probe with no Host header (HTTP/1.0) or a malformed one is answered by its path, not a 500",
+    "const path = pathOf(req.url);", "const path = new URL(req.url).pathname;", [T("worker.health")]),
+  m("health-error-page", "lib/worker/health.ts", "a health request that throws is a bare 500, never Bun's error page with the source and stack",
+    "Bun.serve({ hostname, port, fetch, error: internalError })", "Bun.serve({ hostname, port, fetch })", [T("worker.health")]),
 ];
