@@ -627,4 +627,7 @@ export const inputMutants: Mutant[] = [
     "const path = pathOf(req.url);", "const path = new URL(req.url).pathname;", [T("worker.health")]),
   m("health-error-page", "lib/worker/health.ts", "a health request that throws is a bare 500, never Bun's error page with the source and stack",
     "Bun.serve({ hostname, port, fetch, error: internalError })", "Bun.serve({ hostname, port, fetch })", [T("worker.health")]),
+  m("dashboard-no-host-500", "lib/dashboard/auth.ts", "a request with no Host header (HTTP/1.0) is a 400 saying so, not a 500 and an internal error in the log",
+    "  if (name === null) return { ok: false, status: 400, error: host ? MALFORMED_HOST : NO_HOST };\n  const named = isLoopback(name) || name.toLowerCase() === own.toLowerCase();",
+    "  if (name === null && host !== \"\") return { ok: false, status: 400, error: MALFORMED_HOST };\n  const named = name !== null && (isLoopback(name) || name.toLowerCase() === own.toLowerCase());", [T("dashboard.host")]),
 ];
