@@ -630,4 +630,6 @@ export const inputMutants: Mutant[] = [
   m("dashboard-no-host-500", "lib/dashboard/auth.ts", "a request with no Host header (HTTP/1.0) is a 400 saying so, not a 500 and an internal error in the log",
     "  if (name === null) return { ok: false, status: 400, error: host ? MALFORMED_HOST : NO_HOST };\n  const named = isLoopback(name) || name.toLowerCase() === own.toLowerCase();",
     "  if (name === null && host !== \"\") return { ok: false, status: 400, error: MALFORMED_HOST };\n  const named = name !== null && (isLoopback(name) || name.toLowerCase() === own.toLowerCase());", [T("dashboard.host")]),
+  m("dashboard-hash-id-throws", "lib/dashboard/client/app.ts", "a page whose #/jobs/ id is no percent-encoding (%zz) still connects, not `connecting…` for ever",
+    "  try {\n    return decodeURIComponent(raw);\n  } catch {\n    return raw;\n  }", "  return decodeURIComponent(raw);", [T("dashboard.pages.browser")]),
 ];
