@@ -632,4 +632,6 @@ export const inputMutants: Mutant[] = [
     "  if (name === null && host !== \"\") return { ok: false, status: 400, error: MALFORMED_HOST };\n  const named = name !== null && (isLoopback(name) || name.toLowerCase() === own.toLowerCase());", [T("dashboard.host")]),
   m("dashboard-hash-id-throws", "lib/dashboard/client/app.ts", "a page whose #/jobs/ id is no percent-encoding (%zz) still connects, not `connecting…` for ever",
     "  try {\n    return decodeURIComponent(raw);\n  } catch {\n    return raw;\n  }", "  return decodeURIComponent(raw);", [T("dashboard.pages.browser")]),
+  m("dashboard-metrics-cached", "lib/dashboard/api-reads.ts", "/metrics is no-store as every API answer: with --token-reads no cache serves it to whoever has no token",
+    "      \"cache-control\": \"no-store\",\n", "", [T("dashboard.auth")]),
 ];
