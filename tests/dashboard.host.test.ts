@@ -6,11 +6,11 @@
 // No Host at all (HTTP/1.0 allows it) is a 400 too: off loopback it was a 500 and a log line.
 import { afterEach, describe, expect, test } from "bun:test";
 import { lookup } from "node:dns/promises";
-import net from "node:net";
 import { hostname } from "node:os";
 import { checkHost, hostName, isLoopback, listenAddress } from "../lib/dashboard/auth.ts";
 import { type Dashboard, startDashboard } from "../lib/dashboard/server.ts";
 import { hostPort } from "../lib/worker/health.ts";
+import { rawRequest } from "./fixtures/raw-http.ts";
 import { redisUrl, testPrefix } from "./helpers.ts";
 
 const running: Dashboard[] = [];
@@ -72,20 +72,6 @@ describe("a malformed Host header", () => {
   });
 });
 
-/** Sends a raw request and resolves with all the server answers until it closes. */
-function rawGet(port: number, request: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let answer = "";
-    const s = net.connect(port, "127.0.0.1", () => s.write(request));
-    s.setEncoding("utf8");
-    s.on("data", (chunk) => {
-      answer += chunk;
-    });
-    s.on("error", reject);
-    s.on("close", () => resolve(answer));
-  });
-}
-
 describe("no Host header (HTTP/1.0)", () => {
   test.each([["127.0.0.1"], ["0.0.0.0"]])(
     "--host %s: 400 saying so, nothing logged",
@@ -96,7 +82,7 @@ describe("no Host header (HTTP/1.0)", () => {
       process.stderr.write = ((chunk: string) => logged.push(String(chunk)) > 0) as typeof write;
       try {
         for (const path of ["/api/overview", "/metrics", "/nowhere"]) {
-          const answer = await rawGet(d.port, `GET ${path} HTTP/1.0\r\n\r\n`);
+          const answer = await rawRequest(d.port, `GET ${path} HTTP/1.0\r\n\r\n`);
           expect({
             path,
             head: answer.split("\r\n")[0],

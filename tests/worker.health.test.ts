@@ -1,11 +1,11 @@
 // Operations: /livez and /healthz for orchestrators, and warnings about Redis settings that
 // put jobs at risk.
 import { describe, expect, spyOn, test } from "bun:test";
-import net from "node:net";
 import { mastersOf } from "../lib/redis/cluster.ts";
 import type { Redis } from "../lib/redis/connect.ts";
 import { findFreePort } from "../lib/stack/redis-server.ts";
 import { serveHealth } from "../lib/worker/health.ts";
+import { rawRequest } from "./fixtures/raw-http.ts";
 import { logRecorder, rawRedis, startWorker, testPrefix } from "./helpers.ts";
 
 describe("health endpoints", () => {
@@ -36,20 +36,6 @@ describe("health endpoints", () => {
   });
 });
 
-/** Sends a raw request and resolves with all the server answers until it closes. */
-function rawGet(port: number, request: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let answer = "";
-    const s = net.connect(port, "127.0.0.1", () => s.write(request));
-    s.setEncoding("utf8");
-    s.on("data", (chunk) => {
-      answer += chunk;
-    });
-    s.on("error", reject);
-    s.on("close", () => resolve(answer));
-  });
-}
-
 describe("health requests without a usable Host", () => {
   // Bun makes req.url from the Host header: with none, or a malformed one, it does not parse.
   test.each([
@@ -65,7 +51,7 @@ describe("health requests without a usable Host", () => {
       healthHost: "127.0.0.1",
     });
     try {
-      const answer = await rawGet(w.healthPort, `${head}Connection: close\r\n\r\n`);
+      const answer = await rawRequest(w.healthPort, `${head}Connection: close\r\n\r\n`);
       expect(answer).toStartWith(`HTTP/1.1 ${status}`);
       expect(answer.split("\r\n\r\n")[1]).toBe(body);
     } finally {
