@@ -45,7 +45,7 @@ export function serveHealth(source: HealthSource, port: number, hostname: string
  * 65535) has a URL that does not parse. `new URL` threw on it: a 500 to the probe, and Bun's
  * error page (the source around the line, its path, the stack) to whoever sent it.
  */
-export function pathOf(url: string): string {
+function pathOf(url: string): string {
   return url.replace(/^[a-z][a-z\d+.-]*:\/\/[^/?#]*/i, "").split(/[?#]/)[0] || "/";
 }
 
