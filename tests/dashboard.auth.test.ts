@@ -170,7 +170,7 @@ describe("--token-reads", () => {
     "/metrics",
   ];
 
-  test("every read needs the token; the page, its scripts and the icon do not", async () => {
+  test("every read needs the token, its answer stored by no cache; the page, its scripts and the icon do not", async () => {
     const d = await dashboard(testPrefix(), true);
     for (const path of READS) {
       for (const headers of [{}, { "x-courier-token": "wrong" }] as Record<string, string>[]) {
@@ -189,9 +189,12 @@ describe("--token-reads", () => {
         headers: { authorization: `Bearer ${TOKEN}` },
         signal: controller.signal,
       });
-      expect({ path, status: res.status }).toEqual({
+      // What the token let through is stored by no cache (a proxy's served it to anyone).
+      const cache = res.headers.get("cache-control");
+      expect({ path, status: res.status, cache }).toEqual({
         path,
         status: path.startsWith("/api/jobs/") ? 404 : 200,
+        cache: "no-store",
       });
       controller.abort();
     }

@@ -3,12 +3,14 @@
 // then failed the request's URL, a 500 with a log line per request. Loopback is told in any
 // spelling (`LOCALHOST`, `::ffff:127.0.0.1`, `0:0:0:0:0:0:0:1`, `[::1]`): taken for another
 // address, the dashboard warned and turned its Host check off (DNS rebinding then worked).
+// No Host at all (HTTP/1.0 allows it) is a 400 too: off loopback it was a 500 and a log line.
 import { afterEach, describe, expect, test } from "bun:test";
 import { lookup } from "node:dns/promises";
 import { hostname } from "node:os";
 import { checkHost, hostName, isLoopback, listenAddress } from "../lib/dashboard/auth.ts";
 import { type Dashboard, startDashboard } from "../lib/dashboard/server.ts";
 import { hostPort } from "../lib/worker/health.ts";
+import { rawRequest } from "./fixtures/raw-http.ts";
 import { redisUrl, testPrefix } from "./helpers.ts";
 
 const running: Dashboard[] = [];
@@ -68,6 +70,35 @@ describe("a malformed Host header", () => {
   ])("hostName(%p) is %p", (header, name) => {
     expect(hostName(header)).toBe(name);
   });
+});
+
+describe("no Host header (HTTP/1.0)", () => {
+  test.each([["127.0.0.1"], ["0.0.0.0"]])(
+    "--host %s: 400 saying so, nothing logged",
+    async (host) => {
+      const d = await dashboard(host);
+      const logged: string[] = [];
+      const write = process.stderr.write;
+      process.stderr.write = ((chunk: string) => logged.push(String(chunk)) > 0) as typeof write;
+      try {
+        for (const path of ["/api/overview", "/metrics", "/nowhere"]) {
+          const answer = await rawRequest(d.port, `GET ${path} HTTP/1.0\r\n\r\n`);
+          expect({
+            path,
+            head: answer.split("\r\n")[0],
+            body: answer.split("\r\n\r\n")[1],
+          }).toEqual({
+            path,
+            head: "HTTP/1.1 400 Bad Request",
+            body: '{"error":"no Host header: send the dashboard\'s host name or address in one"}',
+          });
+        }
+      } finally {
+        process.stderr.write = write;
+      }
+      expect(logged).toEqual([]);
+    },
+  );
 });
 
 describe("loopback in any spelling", () => {

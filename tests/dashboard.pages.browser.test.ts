@@ -107,6 +107,17 @@ test("the job page shows hostile strings in every field as text, creating no ele
   });
 }, 30_000);
 
+test("a link whose job id is no percent-encoding (%zz) still goes live; the id is refused as text", async () => {
+  await withDashboard(testPrefix(), async (d) => {
+    const page = await browser.context.newPage();
+    await page.goto(`${d.url}/#/jobs/%zz`);
+    await textIs(page, "#message", '"%zz" is not a job id');
+    await textIs(page, "#live", "live");
+    expect(await page.textContent("#job-title")).toBe("%zz");
+    await page.close();
+  });
+}, 30_000);
+
 test("the job page of a job not yet due says scheduled and when it runs", async () => {
   const prefix = testPrefix();
   await using q = await openQueue({ prefix });

@@ -1,9 +1,11 @@
 // Operations: /livez and /healthz for orchestrators, and warnings about Redis settings that
 // put jobs at risk.
-import { describe, expect, test } from "bun:test";
+import { describe, expect, spyOn, test } from "bun:test";
 import { mastersOf } from "../lib/redis/cluster.ts";
 import type { Redis } from "../lib/redis/connect.ts";
 import { findFreePort } from "../lib/stack/redis-server.ts";
+import { serveHealth } from "../lib/worker/health.ts";
+import { rawRequest } from "./fixtures/raw-http.ts";
 import { logRecorder, rawRedis, startWorker, testPrefix } from "./helpers.ts";
 
 describe("health endpoints", () => {
@@ -31,6 +33,48 @@ describe("health endpoints", () => {
     await w.stop();
     expect(w.ready()).toBe(false);
     await expect(get("/healthz")).rejects.toThrow(); // the server is gone with the worker
+  });
+});
+
+describe("health requests without a usable Host", () => {
+  // Bun makes req.url from the Host header: with none, or a malformed one, it does not parse.
+  test.each([
+    ["no Host (HTTP/1.0)", "GET /livez HTTP/1.0\r\n", "200", "ok live\n"],
+    ["Host: a b", "GET /healthz HTTP/1.1\r\nHost: a b\r\n", "200", "ok ready\n"],
+    ["Host: [zz", "GET /livez?x=1 HTTP/1.1\r\nHost: [zz\r\n", "200", "ok live\n"],
+    ["a port past 65535", "GET /nope HTTP/1.1\r\nHost: h:99999\r\n", "404", "not found\n"],
+  ])("%s: answered by the path, no error page", async (_, head, status, body) => {
+    const w = await startWorker({
+      prefix: testPrefix(),
+      tasks: [],
+      healthPort: await findFreePort(),
+      healthHost: "127.0.0.1",
+    });
+    try {
+      const answer = await rawRequest(w.healthPort, `${head}Connection: close\r\n\r\n`);
+      expect(answer).toStartWith(`HTTP/1.1 ${status}`);
+      expect(answer.split("\r\n\r\n")[1]).toBe(body);
+    } finally {
+      await w.stop();
+    }
+  });
+
+  test("a check that throws is a bare 500: the error in the log, never to the client", async () => {
+    const fail = () => {
+      throw new Error("boom \u009b31m");
+    };
+    const server = serveHealth({ ready: fail, live: fail }, 0, "127.0.0.1");
+    const log = spyOn(process.stderr, "write").mockImplementation(() => true);
+    try {
+      const res = await fetch(`http://127.0.0.1:${server.port}/livez`);
+      expect([res.status, await res.text()]).toEqual([500, "internal error\n"]);
+      expect(log.mock.calls.map((c) => String(c[0]))).toEqual([
+        'health: internal error: "boom \\u009b31m"\n',
+      ]);
+    } finally {
+      log.mockRestore();
+      server.stop();
+    }
   });
 });
 

@@ -193,8 +193,12 @@ export async function job(api: Api, id: string): Promise<Response> {
   return json({ error: `no job ${id}: unknown id, or its record has expired` }, 404);
 }
 
+/** The queue's Prometheus text; no-store as every API answer (with --token-reads, the token's). */
 export async function metrics(api: Api): Promise<Response> {
   return new Response(await api.admin.metrics(), {
-    headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8" },
+    headers: {
+      "content-type": "text/plain; version=0.0.4; charset=utf-8",
+      "cache-control": "no-store",
+    },
   });
 }

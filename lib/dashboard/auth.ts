@@ -90,9 +90,12 @@ export function hostName(header: string): string | null {
 }
 
 const MALFORMED_HOST = "malformed Host header: a host name or address, and a port from 0 to 65535";
+const NO_HOST = "no Host header: send the dashboard's host name or address in one";
 
 /**
- * Refuses a malformed Host header (400, before anything reads the request's URL). Listening on
+ * Refuses a missing or malformed Host header (400, before anything reads the request's URL:
+ * Bun builds it from the header, and without one, as HTTP/1.0 allows, it did not parse: a 500
+ * and an `internal error` in the log for each such request). Listening on
  * loopback (listenAddress), refuses requests whose Host header names another host than a
  * loopback one or `own`, the name it was given (`--host vm`, which resolves to loopback: the
  * URL it prints): a web page that points its own domain at 127.0.0.1 (DNS rebinding) cannot
@@ -101,8 +104,8 @@ const MALFORMED_HOST = "malformed Host header: a host name or address, and a por
 export function checkHost(req: Request, loopback: boolean, own: string): Verdict {
   const host = req.headers.get("host") ?? "";
   const name = hostName(host);
-  if (name === null && host !== "") return { ok: false, status: 400, error: MALFORMED_HOST };
-  const named = name !== null && (isLoopback(name) || name.toLowerCase() === own.toLowerCase());
+  if (name === null) return { ok: false, status: 400, error: host ? MALFORMED_HOST : NO_HOST };
+  const named = isLoopback(name) || name.toLowerCase() === own.toLowerCase();
   if (!loopback || named) return { ok: true };
   const names =
     own.toLowerCase() === "localhost" || isLoopback(own) ? "localhost" : `localhost or ${own}`;

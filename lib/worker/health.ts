@@ -2,6 +2,8 @@
 // /healthz (connected to Redis and reading: send it work; 503 with a JSON reason, e.g. Redis
 // out of memory, when not). No details that matter to an attacker.
 import { ConfigError, UnavailableError } from "../errors.ts";
+import { describeCause } from "../redis/cause.ts";
+import { safeJson } from "../safe-text.ts";
 
 export interface HealthSource {
   /** Connected to Redis and reading jobs. */
@@ -24,7 +26,7 @@ export function serveHealth(source: HealthSource, port: number, hostname: string
       headers: { "content-type": "text/plain; charset=utf-8", "cache-control": "no-store" },
     });
   const server = listen(hostname, port, (req) => {
-    const path = new URL(req.url).pathname;
+    const path = pathOf(req.url);
     if (path === "/livez") return answer(source.live(), "live");
     if (path === "/healthz" || path === "/readyz") {
       const problem = source.problem?.() ?? (source.ready() ? null : "not ready");
@@ -37,6 +39,29 @@ export function serveHealth(source: HealthSource, port: number, hostname: string
   return { port: server.port ?? port, stop: () => server.stop(true) };
 }
 
+/**
+ * A request's path, read without the URL parser: Bun builds req.url from the Host header, and a
+ * request with none (HTTP/1.0, a probe by hand) or a malformed one (`a b`, `[zz`, a port past
+ * 65535) has a URL that does not parse. `new URL` threw on it: a 500 to the probe, and Bun's
+ * error page (the source around the line, its path, the stack) to whoever sent it.
+ */
+function pathOf(url: string): string {
+  return url.replace(/^[a-z][a-z\d+.-]*:\/\/[^/?#]*/i, "").split(/[?#]/)[0] || "/";
+}
+
+/**
+ * What a request that threw is answered: nothing of the error, which goes to stderr in one
+ * escaped line. Without it, Bun answers its development error page (the code around the throw,
+ * file paths, the stack) to any client.
+ */
+function internalError(err: unknown): Response {
+  process.stderr.write(`health: internal error: ${safeJson(describeCause(err))}\n`);
+  return new Response("internal error\n", {
+    status: 500,
+    headers: { "cache-control": "no-store" },
+  });
+}
+
 /** Bun.serve, with a port in use or an address this machine lacks as one ConfigError line. */
 export function listen(
   hostname: string,
@@ -44,7 +69,7 @@ export function listen(
   fetch: (req: Request) => Response | Promise<Response>,
 ): ReturnType<typeof Bun.serve> {
   try {
-    return Bun.serve({ hostname, port, fetch });
+    return Bun.serve({ hostname, port, fetch, error: internalError });
   } catch (err) {
     throw listenError(err, hostname, port);
   }

@@ -24,7 +24,20 @@ function route(): void {
   const m = /^#\/jobs\/(.+)$/.exec(location.hash);
   $("overview-view").hidden = Boolean(m);
   $("job-view").hidden = !m;
-  if (m) void showJob(decodeURIComponent(m[1]!));
+  if (m) void showJob(hashId(m[1]!));
+}
+
+/**
+ * The id in a `#/jobs/ID` address, percent-decoded; as written when it is no percent-encoding
+ * (`%zz`: anyone's link). decodeURIComponent threw on it, and the page's script stopped before
+ * it connected: a page that said `connecting…` for ever. The API refuses such an id as text.
+ */
+function hashId(raw: string): string {
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    return raw;
+  }
 }
 
 function connect(): void {
