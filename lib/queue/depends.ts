@@ -152,6 +152,12 @@ export interface ChildJob {
   job: Prepared;
   parents: string[];
   onParentFailure: OnParentFailure;
+  /**
+   * Parents this producer saw Redis acknowledge (a batch's jobs, for its callback): not checked,
+   * as one whose outcome expired while the batch was still being sent (a stream of input over
+   * `resultTtlS`) is no typo. It reads as ended, its outcome unreadable (depend.lua 'add': `?`).
+   */
+  acknowledged?: ReadonlySet<string>;
 }
 
 /** The hash of a child's parents list, kept in its record: a send again is told apart. */
@@ -228,7 +234,9 @@ export async function enqueueChild(
   /** The producer's layout (shardedSender's `layout`): absent, the child's shard is made. */
   layout?: LayoutHooks,
 ): Promise<Enqueued> {
-  await checkParentsKnown(client, keys, c.parents).catch(async (err: unknown) => {
+  const seen = c.acknowledged;
+  const check = seen ? c.parents.filter((p) => !seen.has(p)) : c.parents;
+  await checkParentsKnown(client, keys, check).catch(async (err: unknown) => {
     // A parent may be in a layout that replaced this one (read again on this failure only).
     if (!layout || !(err instanceof InputError) || (await layout.reread())) throw err;
     throw new LayoutReplaced("the queue's layout was replaced", { cause: err });
