@@ -62,9 +62,12 @@ test("trigger --then's callback over its file's jobs, one of them expired: enque
   ).map((e) => e.id);
   await endedAndExpired(q, a!);
   const then = { task: "cb", payload: null, summary: false };
-  const id = await enqueueCallback(q, then, [a!, b!], { id: "the-callback" });
+  // Each id a line gave, so twice when the file names a URL twice (--id-from-url): counted once.
+  const lines = [...Array<string>(60_000).fill(a!), ...Array<string>(60_000).fill(b!)];
+  const id = await enqueueCallback(q, then, lines, { id: "the-callback" });
   expect(id).toBe("the-callback");
   expect((await q.getJob(id))?.status).toBe("waiting-for-parents");
+  expect(await statuses(q, id)).toEqual(["unknown", "unknown"]); // b not ended: not read yet
   // The callback's own dependsOn is still checked: a typo there is refused, nothing written.
   // biome-ignore lint/suspicious/noThenProperty: the option's name; a JobSpec, never a function
   const typo = q.enqueueBatch([], { then: { task: "cb", dependsOn: ["no-such-job"] } });

@@ -125,7 +125,8 @@ export function checkBatchCall(specs: unknown, options: unknown): void {
   // Not checked against Redis (they were acknowledged): each must still be a job id.
   const enqueued = (options as { enqueued?: unknown }).enqueued;
   if (enqueued === undefined) return;
-  if (!Array.isArray(enqueued) || enqueued.length > MAX_PARENTS) {
+  // Repeats count once, as in dependsOn (`trigger --id-from-url` given a URL twice).
+  if (!Array.isArray(enqueued) || new Set(enqueued).size > MAX_PARENTS) {
     throw new InputError(
       `enqueueBatch's enqueued must be an array of at most ${MAX_PARENTS} job ids, got ${kindOf(enqueued)}`,
     );
