@@ -88,3 +88,11 @@ test.each([
   await expect(call).rejects.toThrow(message);
   expect(await q.client.sendCommand(["XLEN", q.keys.stream])).toBe(0);
 });
+
+test("enqueued: an id of no shard of the queue is still refused (no shard would tell the callback)", async () => {
+  await using q = await openQueue({ prefix: testPrefix(), shards: 2 });
+  // biome-ignore lint/suspicious/noThenProperty: the option's name; a JobSpec, never a function
+  const call = q.enqueueBatch([], { then: { task: "cb", id: "cb" }, enqueued: ["1-0:7"] });
+  await expect(call).rejects.toThrow("dependsOn: job 1-0:7 is unknown in this queue");
+  expect(await q.getJob("cb")).toBeNull();
+});

@@ -152,11 +152,7 @@ export interface ChildJob {
   job: Prepared;
   parents: string[];
   onParentFailure: OnParentFailure;
-  /**
-   * Parents this producer saw Redis acknowledge (a batch's jobs, for its callback): not checked,
-   * as one whose outcome expired while the batch was still being sent (a stream of input over
-   * `resultTtlS`) is no typo. It reads as ended, its outcome unreadable (depend.lua 'add': `?`).
-   */
+  /** Parents Redis acknowledged (a batch's jobs): unchecked, one expired reads ended (`?`). */
   acknowledged?: ReadonlySet<string>;
 }
 
@@ -234,8 +230,11 @@ export async function enqueueChild(
   /** The producer's layout (shardedSender's `layout`): absent, the child's shard is made. */
   layout?: LayoutHooks,
 ): Promise<Enqueued> {
+  // An acknowledged parent's outcome may have expired since (input streamed over resultTtlS):
+  // no typo. An id of no shard (`enqueued` given by hand) no shard would tell: still checked.
   const seen = c.acknowledged;
-  const check = seen ? c.parents.filter((p) => !seen.has(p)) : c.parents;
+  const told = (p: string) => seen?.has(p) === true && shardOf(p, keys.length) >= 0;
+  const check = seen ? c.parents.filter((p) => !told(p)) : c.parents;
   await checkParentsKnown(client, keys, check).catch(async (err: unknown) => {
     // A parent may be in a layout that replaced this one (read again on this failure only).
     if (!layout || !(err instanceof InputError) || (await layout.reread())) throw err;
