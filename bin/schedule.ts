@@ -80,7 +80,8 @@ const addCommand = defineCommand({
     },
     replace: {
       type: "boolean",
-      description: "Replace a schedule of that name (its ticks count from now)",
+      description:
+        "Replace a schedule of that name (its ticks count from now; a paused one stays paused until resume)",
     },
     json,
     ...commonArgs,
@@ -96,10 +97,13 @@ const addCommand = defineCommand({
     await withSchedules(args, async (s) => {
       const added = await s.add(spec, { replace: Boolean(args.replace) });
       if (args.json) return printJson({ ...scheduleJson(added), created: added.created });
+      const resume = `schedule.ts resume ${safeText(added.name)} runs it`;
       const what = added.created
-        ? "added"
+        ? added.def?.paused
+          ? `replaced, and still paused (${resume})`
+          : "added"
         : added.def?.paused
-          ? `exists already, unchanged, and paused (schedule.ts resume ${safeText(added.name)} runs it)`
+          ? `exists already, unchanged, and paused (${resume})`
           : "exists already, unchanged";
       const next = added.next === null ? "none" : new Date(added.next).toISOString();
       print(`schedule ${safeText(added.name)} ${what}; next run ${next}`);

@@ -8,7 +8,7 @@ import { readParents } from "../lib/queue/parents.ts";
 import type { Queue } from "../lib/queue/queue.ts";
 import { deliverJob, drainAll, failJob, finishJob, TELL } from "./fixtures/flows.ts";
 import { keysOf, shardsOf } from "./fixtures/queue-shards.ts";
-import { openQueue, rawRedis, redisUrl, testPrefix, testShards } from "./helpers.ts";
+import { openQueue, rawRedis, redisUrl, testPrefix, testShards, until } from "./helpers.ts";
 
 const client = (r: unknown) => r as Parameters<typeof drainAll>[0];
 
@@ -130,4 +130,27 @@ test("a child over a parent that failed already is failed by the drain, with the
   const left = await ttlOf(q, "doomed");
   expect(left).toBeGreaterThan(0);
   expect(left).toBeLessThanOrEqual(TELL.failureTtlS * 1000);
+});
+
+test("a dead-lettered child keeps its parents' outcomes as long as its own: a requeue reads them", async () => {
+  const prefix = testPrefix();
+  await using q = await openQueue({ prefix });
+  await using r = await rawRedis();
+  const p = await q.enqueue("t", {});
+  await q.enqueue("cb", {}, { id: "dead-cb", dependsOn: [p] });
+  await finish(q, p); // releases the callback
+  const d = await deliverJob(client(r), q, "dead-cb");
+  const DAY_S = 86_400; // the callback's failed outcome, and its letter's requeue, last a day
+  await failJob(client(r), d.k, d.entry, DAY_S);
+  await until(async () => {
+    await drainAll(client(r), q); // sees the callback ended, then lets go
+    return (await ttlOf(q, p)) > 0;
+  }, "the callback to let go of its parent");
+  // Its own TTL (TELL.resultTtlS, 10 minutes) expired the parent long before a requeue.
+  expect(await ttlOf(q, p)).toBeGreaterThan(TELL.resultTtlS * 1000);
+  const admin = await Admin.connect({ redisUrl: redisUrl(), prefix, shards: testShards() });
+  await admin.requeue(["dead-cb"]).finally(() => admin.close());
+  const seen: string[] = [];
+  for await (const o of readParents(client(r), shardsOf(q), "dead-cb")) seen.push(o.status);
+  expect(seen).toEqual(["finished"]);
 });

@@ -116,6 +116,22 @@ describe("add", () => {
     );
   });
 
+  test("a paused schedule replaced stays paused: no tick fires until resume", async () => {
+    const prefix = testPrefix();
+    expect((await sched(prefix, ["add", "n", "--every", "5m", "--task", "t"])).code).toBe(0);
+    expect((await sched(prefix, ["pause", "n"])).code).toBe(0);
+    const replaced = await sched(prefix, ["add", "n", "--every", "1m", "--task", "t", "--replace"]);
+    expect({ code: replaced.code, out: replaced.stdout }).toEqual({
+      code: 0,
+      out: "schedule n replaced, and still paused (schedule.ts resume n runs it); next run none\n",
+    });
+    const [s] = JSON.parse((await sched(prefix, ["list", "--json"])).stdout).schedules;
+    expect(s).toMatchObject({ name: "n", every_ms: 60_000, paused: true, next: null });
+    expect((await sched(prefix, ["resume", "n"])).code).toBe(0);
+    const [resumed] = JSON.parse((await sched(prefix, ["list", "--json"])).stdout).schedules;
+    expect(resumed).toMatchObject({ every_ms: 60_000, paused: false, next: expect.any(String) });
+  });
+
   test("the same definition again changes nothing; another is refused unless --replace", async () => {
     const prefix = testPrefix();
     const add = ["add", "n", "--every", "5m", "--task", "t", "--payload", '{"a":1}'];

@@ -62,6 +62,17 @@ describe("tickAfter", () => {
     // 2026-10-25, Paris falls back at 03:00 → 02:00: 02:30 happens twice; it runs once.
     ["30 2 * * *", "Europe/Paris", "2026-10-24T12:00:00Z", "2026-10-25T00:30:00.000Z"],
     ["30 2 * * *", "Europe/Paris", "2026-10-25T00:30:00Z", "2026-10-26T01:30:00.000Z"],
+    // A list or range of times is fixed times too (Vixie cron's rule): 02:00 and 02:30 of the
+    // spring day both run at 03:00, once (they were skipped); each runs once in the fall.
+    ["0,30 2 * * *", "Europe/Paris", "2026-03-28T12:00:00Z", "2026-03-29T01:00:00.000Z"],
+    ["0,30 2 * * *", "Europe/Paris", "2026-03-29T01:00:00Z", "2026-03-30T00:00:00.000Z"],
+    ["0,30 2 * * *", "Europe/Paris", "2026-10-25T00:30:00Z", "2026-10-26T01:00:00.000Z"],
+    ["0 2,3 * * *", "Europe/Paris", "2026-10-25T00:00:00Z", "2026-10-25T02:00:00.000Z"],
+    ["30 1-3 * * *", "Europe/Paris", "2026-03-29T00:30:00Z", "2026-03-29T01:00:00.000Z"],
+    ["30 1-3 * * *", "Europe/Paris", "2026-10-25T00:30:00Z", "2026-10-25T02:30:00.000Z"],
+    // A wildcard or step is an interval: it runs through the repeated hour, both times.
+    ["*/20 2 * * *", "Europe/Paris", "2026-10-25T00:40:00Z", "2026-10-25T01:00:00.000Z"],
+    ["0 * * * *", "Europe/Paris", "2026-10-25T00:00:00Z", "2026-10-25T01:00:00.000Z"],
     // New York, the same rule a month apart from Europe.
     ["0 12 * * *", "America/New_York", "2026-03-07T18:00:00Z", "2026-03-08T16:00:00.000Z"],
   ])("cron %s in %s after %s: %s", (expr, tz, after, want) => {

@@ -85,8 +85,10 @@ export function callbackIdOf(
 
 /**
  * Enqueues the callback `id` of the batch `ids` (enqueued already, streamed by enqueueLines so
- * each batch's ids are printed as Redis acknowledges them): the library's batch with no more
- * jobs, its callback waiting for `ids`, so it runs once all have ended, whatever their outcomes.
+ * each batch's ids are printed as Redis acknowledges them): the library's batch of those jobs
+ * (`enqueued`: not checked again, so a job that ended over `resultTtlS` before the last line was
+ * read, `--file -` fed slowly, reads as unknown rather than refuse the callback), no more, its
+ * callback waiting for `ids`, so it runs once all have ended, whatever their outcomes.
  */
 export async function enqueueCallback(
   queue: Queue,
@@ -94,9 +96,9 @@ export async function enqueueCallback(
   ids: readonly string[],
   options: { id: string; maxAttempts?: number; priority?: Level },
 ): Promise<string> {
-  const callback = { task: then.task, payload: then.payload, dependsOn: ids, ...options };
+  const callback = { task: then.task, payload: then.payload, ...options };
   // biome-ignore lint/suspicious/noThenProperty: the library's option; its value is a job spec, no function
-  const { callbackId } = await queue.enqueueBatch([], { then: callback });
+  const { callbackId } = await queue.enqueueBatch([], { then: callback, enqueued: ids });
   return callbackId;
 }
 

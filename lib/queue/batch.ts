@@ -12,8 +12,13 @@ export interface ChildSender {
   prepare: (spec: JobSpec) => Prepared;
   /** Plain jobs, in batches. */
   sendMany: (jobs: readonly Prepared[]) => Promise<Enqueued[]>;
-  /** One job waiting for `parents` (at least one). */
-  sendChild: (job: Prepared, parents: string[], onFailure: OnParentFailure) => Promise<Enqueued>;
+  /** One job waiting for `parents` (at least one; those `acknowledged` are not checked). */
+  sendChild: (
+    job: Prepared,
+    parents: string[],
+    onFailure: OnParentFailure,
+    acknowledged?: ReadonlySet<string>,
+  ) => Promise<Enqueued>;
   /** Refuses (InputError) parents unknown in this queue; reads only. */
   checkParents: (parents: readonly string[]) => Promise<void>;
 }
@@ -56,6 +61,14 @@ export interface BatchOptions extends EnqueueStreamOptions {
    * its task reads them with `ctx.parents()`. Its own `dependsOn`, if any, is added to the batch.
    */
   then: JobSpec;
+  /**
+   * Ids of jobs this caller enqueued itself for the batch, as Redis acknowledged them (e.g.
+   * `enqueueBatches`' ids, a reader printing each as it goes), put before `specs`' jobs: unlike
+   * the callback's `dependsOn` they are not checked, so one whose outcome expired while the
+   * batch was still being sent (input streamed over `resultTtlS`) reads as `unknown` rather
+   * than refuse the callback.
+   */
+  enqueued?: readonly string[];
 }
 
 export interface EnqueuedBatchWithCallback {
@@ -91,10 +104,11 @@ export async function sendBatch(
   s: ChildSender,
   enqueue: AsyncIterable<EnqueuedBatch>,
   then: JobSpec,
+  enqueued: readonly string[] = [],
 ): Promise<EnqueuedBatchWithCallback> {
   const spec: JobSpec = { ...then, onParentFailure: then.onParentFailure ?? "run" };
   const checked = prepareWithParents(s, { ...spec, dependsOn: spec.dependsOn ?? [] });
-  const ids: string[] = [];
+  const ids: string[] = [...enqueued];
   for await (const batch of enqueue) {
     for (const job of batch.jobs) ids.push(job.id);
     // Past the most a callback may wait for: stop reading (no more is sent) and say what was.
@@ -115,6 +129,8 @@ export async function sendBatch(
     const [done] = await s.sendMany([checked.job]);
     return { ids, callbackId: done!.id };
   }
-  const done = await s.sendChild(checked.job, parents, checked.onFailure);
+  // The batch's jobs are not checked: one that ended over `resultTtlS` before the last was sent
+  // (a long stream of input) refused the callback of the whole batch.
+  const done = await s.sendChild(checked.job, parents, checked.onFailure, new Set(ids));
   return { ids, callbackId: done.id };
 }

@@ -4,11 +4,13 @@
 // from deep inside, or wait for ever (NaN never passes a deadline).
 
 import { INTERVAL_LIMIT_MS } from "../config.ts";
+import { isValidJobId } from "../engine/record.ts";
 import { InputError } from "../errors.ts";
 import { keysOf, kindOf, respelt, unknownKeyProblem } from "../option-keys.ts";
 import { shownInput } from "../safe-text.ts";
 import type { BatchOptions } from "./batch.ts";
 import type { EnqueueStreamOptions } from "./bulk.ts";
+import { MAX_PARENTS } from "./depends.ts";
 import type { EventsOptions } from "./events.ts";
 import type { JobSpec } from "./prepare.ts";
 import type { WaitOptions } from "./wait.ts";
@@ -41,7 +43,12 @@ export const WAIT_KEYS = keysOf<WaitOptions>()([
 
 /** Bulk enqueue's options (enqueueMany, enqueueStream, enqueueBatches). */
 export const STREAM_OPTION_KEYS = keysOf<EnqueueStreamOptions>()(["inFlight", "lingerMs"]);
-export const BATCH_OPTION_KEYS = keysOf<BatchOptions>()(["then", "inFlight", "lingerMs"]);
+export const BATCH_OPTION_KEYS = keysOf<BatchOptions>()([
+  "then",
+  "inFlight",
+  "lingerMs",
+  "enqueued",
+]);
 export const EVENTS_OPTION_KEYS = keysOf<EventsOptions>()(["from", "blockMs", "onError"]);
 
 /**
@@ -113,6 +120,21 @@ export function checkBatchCall(specs: unknown, options: unknown): void {
   if (typeof then !== "object" || then === null || Array.isArray(then)) {
     throw new InputError(
       `enqueueBatch needs { then }: the callback's job spec, got ${kindOf(then)}`,
+    );
+  }
+  // Not checked against Redis (they were acknowledged): each must still be a job id.
+  const enqueued = (options as { enqueued?: unknown }).enqueued;
+  if (enqueued === undefined) return;
+  // Repeats count once, as in dependsOn (`trigger --id-from-url` given a URL twice).
+  if (!Array.isArray(enqueued) || new Set(enqueued).size > MAX_PARENTS) {
+    throw new InputError(
+      `enqueueBatch's enqueued must be an array of at most ${MAX_PARENTS} job ids, got ${kindOf(enqueued)}`,
+    );
+  }
+  const bad = enqueued.find((id) => typeof id !== "string" || !isValidJobId(id));
+  if (bad !== undefined) {
+    throw new InputError(
+      `enqueueBatch's enqueued: ${JSON.stringify(bad).slice(0, 140)} is not a job id`,
     );
   }
 }

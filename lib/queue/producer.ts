@@ -112,11 +112,11 @@ export class Producer {
           this.call(() => checkParentsKnown(this.client, keys, parents)),
         );
       },
-      sendChild: (prepared, parents, onParentFailure) => {
+      sendChild: (prepared, parents, onParentFailure, acknowledged) => {
         // The id is made once, before the first try: a try again after a lost reply goes on
         // with the same child (lib/queue/depends.ts), never makes a second.
         const job = { ...prepared, id: prepared.id ?? Bun.randomUUIDv7() };
-        const child = { job, parents, onParentFailure };
+        const child = { job, parents, onParentFailure, acknowledged };
         // By the layout as read, or as read again when its shard refused it (a queue emptied
         // and made again with other shards: lib/queue/layout.ts), as any batch is.
         const send = async () => {

@@ -123,7 +123,7 @@ export class Queue {
     await this.#producer.recordLayout();
     const { inFlight, lingerMs } = options;
     const stream = this.enqueueStream(specs, { inFlight, lingerMs });
-    return sendBatch(this.#producer.children(), stream, options.then);
+    return sendBatch(this.#producer.children(), stream, options.then, options.enqueued);
   }
 
   /**

@@ -24,6 +24,7 @@ import {
   type ScheduleInfo,
   type SkipQueue,
 } from "./read.ts";
+import { replaceSchedule } from "./replace.ts";
 import { sameSchedule } from "./same.ts";
 import {
   checkName,
@@ -94,7 +95,7 @@ export class Schedules {
   /**
    * Adds a schedule (checked first: InputError, nothing written). `created` false: one of that
    * name existed with the same definition (nothing changed); with another one it is refused
-   * unless `replace` (its ticks then count from now).
+   * unless `replace` (its ticks then count from now; a paused one stays paused).
    */
   async add(
     spec: ScheduleSpec,
@@ -127,8 +128,7 @@ export class Schedules {
         `schedule ${spec.name} exists with another definition: remove it first, or replace it (add's replace: true, schedule add --replace)`,
       );
     }
-    await saveSchedule(this.client, this.#keys, spec.name, { op: "put", json, next, queue });
-    return { name: spec.name, def, next, created: true };
+    return replaceSchedule(this.client, this.#keys, spec.name, def, SWAP_TRIES);
   }
 
   /**

@@ -232,9 +232,15 @@ function checkTimeZone(tz: string): void {
   }
 }
 
-/** A croner job that never runs by itself (we only ask it for times), in `tz` or UTC. */
+/**
+ * A croner job that never runs by itself (we only ask it for times), in `tz` or UTC. Across DST,
+ * times with no wildcard or step in seconds, minutes and hours (lists and ranges too: `0,30 2`)
+ * are fixed, as in Vixie cron: one in the skipped hour runs at its end, one repeated runs once
+ * (croner's default, one value a field, gave `0,30 2 * * *` no job in spring and two in autumn).
+ */
 export function cronOf(expression: string, tz: string | undefined): Cron {
-  return new Cron(expression, { paused: true, timezone: tz ?? "UTC" });
+  const o = { paused: true, timezone: tz ?? "UTC", fixedTimeRule: "no-wildcard" } as const;
+  return new Cron(expression, o);
 }
 
 /** A stored definition, or null when it is not one (a corrupt value is skipped alone). */

@@ -7,8 +7,31 @@
 import { type KeptTtls, letGoOf } from "../engine/depend.ts";
 import { letGone } from "../engine/ended.ts";
 import { type QueueKeys, shardOf } from "../engine/keys.ts";
+import { parseOutcome } from "../engine/outcome.ts";
+import { wrongTypeAs } from "../redis/cause.ts";
 import type { Redis } from "../redis/connect.ts";
 import { PARENTS_PAGE, parentPages } from "./orphans.ts";
+
+/** Enough of a failed value to read its head up to its letter (lib/engine/outcome.ts). */
+const HEAD_BYTES = 256;
+
+/**
+ * The TTLs `child`'s parents get back. A child dead-lettered may be requeued (`dead requeue`)
+ * while its failed outcome lasts, and then reads its parents again: they are kept at least as
+ * long as it (its parents list has its TTL: ended.lua). With their own TTLs, a callback requeued
+ * an hour later read every finished parent as `unknown`.
+ */
+async function keptFor(client: Redis, k: QueueKeys, child: string, o: KeptTtls) {
+  const key = k.resultPrefix + child;
+  const [head, ttlMs] = await Promise.all([
+    client.sendCommand<string>(["GETRANGE", key, "0", String(HEAD_BYTES - 1)]),
+    client.sendCommand<number>(["PTTL", key]),
+  ]).catch(wrongTypeAs<[string, number]>(["", -2]));
+  const letter = parseOutcome(`${head}\n\n\n`)?.letter;
+  if (!letter || Number(ttlMs) <= 0) return o;
+  const s = Math.ceil(Number(ttlMs) / 1000);
+  return { resultTtlS: Math.max(o.resultTtlS, s), failureTtlS: Math.max(o.failureTtlS, s) };
+}
 
 /**
  * `child` lets go of its parents a page at a time (each page's parents grouped by shard, one
@@ -23,6 +46,7 @@ async function letGoOne(
   o: KeptTtls,
   page: number,
 ): Promise<void> {
+  const kept = await keptFor(client, k, child, o);
   for await (const parents of parentPages(client, k, child, page)) {
     const byShard = new Map<number, string[]>();
     for (const p of parents) {
@@ -32,7 +56,7 @@ async function letGoOne(
       list.push(p);
       byShard.set(s, list);
     }
-    await Promise.all([...byShard].map(([s, ids]) => letGoOf(client, all[s]!, child, ids, o)));
+    await Promise.all([...byShard].map(([s, ids]) => letGoOf(client, all[s]!, child, ids, kept)));
   }
 }
 

@@ -77,4 +77,8 @@ export const scheduleMutants: Mutant[] = [
     "const at = earliest === \"\" ? null : scoreOf(earliest);", "const at = earliest === \"\" ? null : Number(earliest);", ["tests/schedule.fire.test.ts"]),
   m("schedule-tick-stale-shard", "lib/schedule/enqueue.ts", "a tick after its queue was emptied and made again with other shards goes to those shards",
     "        layout: layout.hooks(shards),\n", "", ["tests/layout.remade.test.ts"]),
+  m("schedule-dst-lists-interval", "lib/schedule/spec.ts", "a list or range of cron times is fixed times across DST: a skipped one runs at the gap's end, a repeated one once",
+    'fixedTimeRule: "no-wildcard"', 'fixedTimeRule: "single-value"', ["tests/schedule.ticks.test.ts"]),
+  m("schedule-replace-resumes", "lib/schedule/replace.ts", "a paused schedule replaced stays paused: no tick fires until resume",
+    "paused: parseDef(stored)?.paused === true", "paused: false", ["tests/schedule.cli.test.ts"]),
 ];

@@ -1,0 +1,98 @@
+// A batch whose jobs ended long before its last was sent (input streamed over `resultTtlS`, a
+// slow `trigger --file -`): a job whose outcome expired meanwhile was refused as unknown, and
+// the whole batch got no callback. The batch's own jobs were acknowledged by Redis: they are
+// not checked again, and one whose outcome is gone reads as `unknown` (the drain tells it).
+import { expect, test } from "bun:test";
+import { enqueueCallback } from "../lib/cli/trigger-batch.ts";
+import { InputError } from "../lib/errors.ts";
+import { readParents } from "../lib/queue/parents.ts";
+import type { Queue } from "../lib/queue/queue.ts";
+import type { Redis } from "../lib/redis/connect.ts";
+import { deliverJob, drainAll, finishJob } from "./fixtures/flows.ts";
+import { keysOf, shardsOf } from "./fixtures/queue-shards.ts";
+import { openQueue, rawRedis, testPrefix, until } from "./helpers.ts";
+
+const client = (r: unknown) => r as Redis;
+
+/** `id` delivered and finished, then its outcome gone, as its TTL would take it. */
+async function endedAndExpired(q: Queue, id: string): Promise<void> {
+  await using r = await rawRedis();
+  const { k, entry } = await deliverJob(client(r), q, id);
+  await finishJob(client(r), k, entry);
+  await drainAll(client(r), q);
+  const keys = keysOf(q, id);
+  await r.sendCommand(["DEL", keys.resultPrefix + id, keys.recordPrefix + id]);
+}
+
+async function statuses(q: Queue, callback: string): Promise<string[]> {
+  await using r = await rawRedis();
+  const seen: string[] = [];
+  for await (const o of readParents(client(r), shardsOf(q), callback)) seen.push(o.status);
+  return seen;
+}
+
+test("enqueueBatch: a job whose outcome expired before the last was sent reads as unknown", async () => {
+  await using q = await openQueue({ prefix: testPrefix() });
+  async function* slow() {
+    yield { task: "t", payload: 1, id: "early" };
+    await until(async () => (await q.getJob("early")) !== null, "the first job to be sent");
+    await endedAndExpired(q, "early");
+    yield { task: "t", payload: 2, id: "late" };
+  }
+  // biome-ignore lint/suspicious/noThenProperty: the option's name; a JobSpec, never a function
+  const { ids, callbackId } = await q.enqueueBatch(slow(), { then: { task: "cb" } });
+  expect(ids).toEqual(["early", "late"]);
+  await using r = await rawRedis();
+  await drainAll(client(r), q); // tells the callback its expired parent ended
+  expect((await q.getJob(callbackId))?.status).toBe("waiting-for-parents");
+  const { k, entry } = await deliverJob(client(r), q, "late");
+  await finishJob(client(r), k, entry);
+  await drainAll(client(r), q);
+  expect((await q.getJob(callbackId))?.status).toBe("queued");
+  expect(await statuses(q, callbackId)).toEqual(["unknown", "finished"]);
+});
+
+test("trigger --then's callback over its file's jobs, one of them expired: enqueued", async () => {
+  await using q = await openQueue({ prefix: testPrefix() });
+  const [a, b] = (
+    await q.enqueueMany([
+      { task: "t", payload: 1 },
+      { task: "t", payload: 2 },
+    ])
+  ).map((e) => e.id);
+  await endedAndExpired(q, a!);
+  const then = { task: "cb", payload: null, summary: false };
+  // Each id a line gave, so twice when the file names a URL twice (--id-from-url): counted once.
+  const lines = [...Array<string>(60_000).fill(a!), ...Array<string>(60_000).fill(b!)];
+  const id = await enqueueCallback(q, then, lines, { id: "the-callback" });
+  expect(id).toBe("the-callback");
+  expect((await q.getJob(id))?.status).toBe("waiting-for-parents");
+  expect(await statuses(q, id)).toEqual(["unknown", "unknown"]); // b not ended: not read yet
+  // The callback's own dependsOn is still checked: a typo there is refused, nothing written.
+  // biome-ignore lint/suspicious/noThenProperty: the option's name; a JobSpec, never a function
+  const typo = q.enqueueBatch([], { then: { task: "cb", dependsOn: ["no-such-job"] } });
+  await expect(typo).rejects.toBeInstanceOf(InputError);
+});
+
+test.each([
+  ["a string", "1-0", "enqueueBatch's enqueued must be an array of at most 100000 job ids"],
+  ["a number in it", [1], "enqueueBatch's enqueued: 1 is not a job id"],
+  ["an id with a space", ["a b"], 'enqueueBatch\'s enqueued: "a b" is not a job id'],
+])("enqueued as %s is refused before anything is sent", async (_, enqueued, message) => {
+  await using q = await openQueue({ prefix: testPrefix() });
+  const call = q.enqueueBatch([{ task: "t", payload: 1 }], {
+    // biome-ignore lint/suspicious/noThenProperty: the option's name; a JobSpec, never a function
+    then: { task: "cb" },
+    enqueued,
+  } as never);
+  await expect(call).rejects.toThrow(message);
+  expect(await q.client.sendCommand(["XLEN", q.keys.stream])).toBe(0);
+});
+
+test("enqueued: an id of no shard of the queue is still refused (no shard would tell the callback)", async () => {
+  await using q = await openQueue({ prefix: testPrefix(), shards: 2 });
+  // biome-ignore lint/suspicious/noThenProperty: the option's name; a JobSpec, never a function
+  const call = q.enqueueBatch([], { then: { task: "cb", id: "cb" }, enqueued: ["1-0:7"] });
+  await expect(call).rejects.toThrow("dependsOn: job 1-0:7 is unknown in this queue");
+  expect(await q.getJob("cb")).toBeNull();
+});
