@@ -64,8 +64,8 @@ test("trigger --then's callback over its file's jobs, one of them expired: enque
   const then = { task: "cb", payload: null, summary: false };
   // Each id a line gave, so twice when the file names a URL twice (--id-from-url): counted once.
   const lines = [...Array<string>(60_000).fill(a!), ...Array<string>(60_000).fill(b!)];
-  const id = await enqueueCallback(q, then, lines, { id: "the-callback" });
-  expect(id).toBe("the-callback");
+  const { id, created } = await enqueueCallback(q, then, lines, { id: "the-callback" });
+  expect([id, created]).toEqual(["the-callback", true]);
   expect((await q.getJob(id))?.status).toBe("waiting-for-parents");
   expect(await statuses(q, id)).toEqual(["unknown", "unknown"]); // b not ended: not read yet
   // The callback's own dependsOn is still checked: a typo there is refused, nothing written.

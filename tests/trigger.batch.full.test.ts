@@ -55,6 +55,7 @@ describe("a batch stopped part-way", () => {
         callback: expect.any(String),
         task: "wordcount-summary",
         jobs: LINES,
+        created: true,
       });
       expect(out.map((j) => j.url)).toEqual(urls);
       expect(out.filter((j) => !j.created).map((j) => j.id)).toEqual(enqueued.map((j) => j.id));

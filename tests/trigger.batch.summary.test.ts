@@ -89,6 +89,7 @@ describe("trigger --file - --summary", () => {
         callback: expect.any(String),
         task: "wordcount-summary",
         jobs: PAGES,
+        created: true,
       });
 
       // Both held pages are being fetched, by two workers (one job at a time each): the callback

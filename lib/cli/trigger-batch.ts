@@ -8,7 +8,7 @@ import { InputError } from "../errors.ts";
 import { MAX_PARENTS } from "../queue/depends.ts";
 import type { Queue } from "../queue/queue.ts";
 import { safeJson, safeText } from "../safe-text.ts";
-import type { JobRecord } from "../types.ts";
+import { type JobRecord, TERMINAL_STATUSES } from "../types.ts";
 import { formatJob, jobJson } from "./format.ts";
 import { noLiveWorkerNote } from "./live-task.ts";
 import { jobProgressLine } from "./progress.ts";
@@ -95,21 +95,36 @@ export async function enqueueCallback(
   then: ThenJob,
   ids: readonly string[],
   options: { id: string; maxAttempts?: number; priority?: Level },
-): Promise<string> {
+): Promise<{ id: string; created: boolean }> {
   const callback = { task: then.task, payload: then.payload, ...options };
   // biome-ignore lint/suspicious/noThenProperty: the library's option; its value is a job spec, no function
-  const { callbackId } = await queue.enqueueBatch([], { then: callback, enqueued: ids });
-  return callbackId;
+  const batch = await queue.enqueueBatch([], { then: callback, enqueued: ids });
+  return { id: batch.callbackId, created: batch.callbackCreated };
 }
 
-/** The line (stderr) or JSON object (stdout, --json) that names the callback. */
-export function callbackNote(id: string, then: ThenJob, jobs: number): string {
+/**
+ * The line (stderr) or JSON object (stdout, --json) that names the callback. `earlier`: the
+ * callback an earlier run made with the same id (--id-from-url), as it stands; it is not added
+ * again, so it does not run again once it has ended.
+ */
+export function callbackNote(
+  id: string,
+  then: ThenJob,
+  jobs: number,
+  earlier?: { status: string } | null,
+): string {
   const n = jobs === 1 ? "the job has" : `all ${jobs} jobs have`;
-  return `trigger: callback ${id} (${safeText(then.task)}) runs once ${n} ended`;
+  const named = `trigger: callback ${id} (${safeText(then.task)})`;
+  if (earlier === undefined) return `${named} runs once ${n} ended`;
+  if (earlier === null || !TERMINAL_STATUSES.has(earlier.status as JobRecord["status"])) {
+    return `${named}, from an earlier run of this batch, waits for that run's jobs; none is added`;
+  }
+  const again = earlier.status === "failed" ? `; dead requeue ${id} runs it again` : "";
+  return `${named}, from an earlier run of this batch, has ended (${safeText(earlier.status)}): it does not run again${again}`;
 }
 
-export function callbackJson(id: string, then: ThenJob, jobs: number): string {
-  return safeJson({ callback: id, task: then.task, jobs });
+export function callbackJson(id: string, then: ThenJob, jobs: number, created = true): string {
+  return safeJson({ callback: id, task: then.task, jobs, created });
 }
 
 /**
@@ -183,7 +198,7 @@ export async function finishBatch(
   const { maxAttempts, priority } = end;
   const chosen = callbackIdOf(ids, end.idFromUrls, then);
   const options = { id: chosen, maxAttempts, priority };
-  const id = await enqueueCallback(queue, then, ids, options).catch((err) => {
+  const { id, created } = await enqueueCallback(queue, then, ids, options).catch((err) => {
     // The cause follows (bin/_cli.ts); first, that the jobs are there, and the callback maybe.
     const refused = err instanceof InputError;
     process.stderr.write(
@@ -193,8 +208,11 @@ export async function finishBatch(
   });
   // A URL given twice with --id-from-url is one job: the callback waits for it once.
   const jobs = new Set(ids).size;
-  if (end.json && end.wait === undefined) process.stdout.write(`${callbackJson(id, then, jobs)}\n`);
-  else process.stderr.write(`${callbackNote(id, then, jobs)}\n`);
+  // The same id as an earlier run's (--id-from-url): that callback stands, as it is.
+  const earlier = created ? undefined : await queue.getJob(id);
+  if (end.json && end.wait === undefined) {
+    process.stdout.write(`${callbackJson(id, then, jobs, created)}\n`);
+  } else process.stderr.write(`${callbackNote(id, then, jobs, earlier)}\n`);
   await noLiveWorkerNote(queue, then.task, {
     command: "trigger",
     waits: "the callback waits",

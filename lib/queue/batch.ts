@@ -75,6 +75,11 @@ export interface EnqueuedBatchWithCallback {
   /** The batch's jobs' ids, in input order. */
   ids: string[];
   callbackId: string;
+  /**
+   * false when a job with the callback's id already existed (a caller id given again: an
+   * earlier run's callback, which is not added again, and whatever it waits for stays as it was).
+   */
+  callbackCreated: boolean;
 }
 
 /**
@@ -127,10 +132,10 @@ export async function sendBatch(
   }
   if (parents.length === 0) {
     const [done] = await s.sendMany([checked.job]);
-    return { ids, callbackId: done!.id };
+    return { ids, callbackId: done!.id, callbackCreated: done!.created };
   }
   // The batch's jobs are not checked: one that ended over `resultTtlS` before the last was sent
   // (a long stream of input) refused the callback of the whole batch.
   const done = await s.sendChild(checked.job, parents, checked.onFailure, new Set(ids));
-  return { ids, callbackId: done.id };
+  return { ids, callbackId: done.id, callbackCreated: done.created };
 }

@@ -9,6 +9,12 @@ const BATCH = "lib/cli/trigger-batch.ts";
 
 // biome-ignore format: a table, one mutant to three lines
 export const batchMutants: Mutant[] = [
+  m("callback-earlier-said-runs", BATCH, "a run again of an --id-from-url batch says how the earlier run's callback stands, not that it runs",
+    "const earlier = created ? undefined : await queue.getJob(id);", "const earlier = undefined;", [T("trigger.batch.callback-id")]),
+  m("callback-earlier-json-created", BATCH, "--json says created false for the earlier run's callback",
+    "return safeJson({ callback: id, task: then.task, jobs, created });", "return safeJson({ callback: id, task: then.task, jobs, created: true });", [T("trigger.batch.callback-id")]),
+  m("batch-callback-created-always", "lib/queue/batch.ts", "enqueueBatch says whether its callback was added or already existed",
+    "return { ids, callbackId: done.id, callbackCreated: done.created };", "return { ids, callbackId: done.id, callbackCreated: true };", [T("trigger.batch.callback-id")]),
   m("window-source-error-drops-flight", "lib/queue/window.ts", "a source that throws still has the batches in flight reported before its error",
     "(e: unknown) => ({ pullFailed: e })", "(e: unknown) => Promise.reject(e)", ["tests/queue.enqueue.window.test.ts"]),
   m("summary-merge-prune-drops-only", MERGE, "a bounded merge never loses a word counted more than W/(capacity+1)",
