@@ -51,9 +51,10 @@ export function createLogger(
       let text: string;
       try {
         text = line(level, event, fields);
-      } catch (err) {
-        // A field that cannot be written (a getter or toJSON that throws): the event still is.
-        text = line(level, event, { fields: `not written: ${describeError(err)}` });
+      } catch {
+        // A field that cannot be written (a getter or toJSON that throws): the event still is,
+        // with the other fields (a ctx.log's job and task).
+        text = line(level, event, writableFields(fields));
       }
       write(text);
     },
@@ -95,6 +96,30 @@ function errorText(err: Error): string {
   } catch {
     return message;
   }
+}
+
+/**
+ * `fields` read one by one: each that cannot be read or written (a getter or a toJSON that
+ * throws) is why, as its value (`bad="not written: …"`); the others are kept as written.
+ */
+export function writableFields(fields: unknown): Record<string, unknown> {
+  const notWritten = (err: unknown) => `not written: ${describeError(err)}`;
+  let keys: string[];
+  try {
+    keys = Object.keys(fields as object);
+  } catch (err) {
+    return { fields: notWritten(err) };
+  }
+  const out: Record<string, unknown> = Object.create(null);
+  for (const key of keys) {
+    try {
+      const json = JSON.stringify((fields as Record<string, unknown>)[key], fieldReplacer());
+      out[key] = json === undefined ? undefined : JSON.parse(json);
+    } catch (err) {
+      out[key] = notWritten(err);
+    }
+  }
+  return out;
 }
 
 /** A logger that drops everything (library default). */

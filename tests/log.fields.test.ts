@@ -49,8 +49,14 @@ const cases: [string, Record<string, unknown>, string, Record<string, unknown>][
   [
     "a getter that throws",
     { bad: throwing },
-    'fields="not written: getter boom"',
-    { fields: "not written: getter boom" },
+    'bad="not written: getter boom"',
+    { bad: "not written: getter boom" },
+  ],
+  [
+    "a getter that throws beside other fields: they are kept (a ctx.log's job and task)",
+    { job: "1-0", bad: throwing, n: 10n },
+    'job=1-0 bad="not written: getter boom" n=10',
+    { job: "1-0", bad: "not written: getter boom", n: "10" },
   ],
 ];
 
