@@ -77,14 +77,30 @@ function fieldReplacer(): (this: unknown, key: string, value: unknown) => unknow
   const ancestors: unknown[] = [];
   return function (this: unknown, _key: string, value: unknown) {
     if (typeof value === "bigint") return value.toString();
-    if (value instanceof Error) return errorText(value);
     if (typeof value !== "object" || value === null) return value;
     // `this` is the object holding `value`: the path down to it is the ancestors up to `this`.
     while (ancestors.length > 0 && ancestors.at(-1) !== this) ancestors.pop();
     if (ancestors.includes(value)) return "[Circular]";
+    if (value instanceof Error) {
+      const shown = errorShown(value);
+      // Its fields are written next, held by `shown`: the error is their ancestor too.
+      if (typeof shown !== "string") ancestors.push(value, shown);
+      return shown;
+    }
     ancestors.push(value);
     return value;
   };
+}
+
+/**
+ * An Error as its text, or, when it has fields of its own (a database's `code` and `detail`, a
+ * failed fetch's `code`, which JSON wrote alone before), `{ message: text, ...fields }`.
+ */
+function errorShown(err: Error): string | Record<string, unknown> {
+  const text = errorText(err);
+  return Object.keys(err).length === 0
+    ? text
+    : { ...(Object.assign({ message: text }, err) as object), message: text };
 }
 
 /** An Error as one line: `SyntaxError: …`, or its message alone for a plain Error. */
@@ -103,6 +119,7 @@ function errorText(err: Error): string {
  * throws) is why, as its value (`bad="not written: …"`); the others are kept as written.
  */
 export function writableFields(fields: unknown): Record<string, unknown> {
+  if (fields === null || fields === undefined) return {}; // none given, as in a JSON line
   const notWritten = (err: unknown) => `not written: ${describeError(err)}`;
   let keys: string[];
   try {

@@ -7,6 +7,10 @@ import { ConfigError, createLogger } from "../lib/index.ts";
 const circular: Record<string, unknown> = { a: 1 };
 circular.self = circular;
 const shared = { n: 1 };
+// A database's error: its code and detail are fields of its own, beside the message.
+const dbError = Object.assign(new Error("duplicate key"), { code: "23505", detail: "id=1" });
+const selfError: Error & { self?: unknown } = new RangeError("loop");
+selfError.self = selfError;
 const throwing = {
   get value() {
     throw new Error("getter boom");
@@ -27,6 +31,18 @@ const cases: [string, Record<string, unknown>, string, Record<string, unknown>][
     { rows: 12345678901234567890n },
     "rows=12345678901234567890",
     { rows: "12345678901234567890" },
+  ],
+  [
+    "an Error with fields of its own (a code): kept beside its text",
+    { err: dbError },
+    'err="{\\"message\\":\\"duplicate key\\",\\"code\\":\\"23505\\",\\"detail\\":\\"id=1\\"}"',
+    { err: { message: "duplicate key", code: "23505", detail: "id=1" } },
+  ],
+  [
+    "an Error that contains itself",
+    { err: selfError },
+    'err="{\\"message\\":\\"RangeError: loop\\",\\"self\\":\\"[Circular]\\"}"',
+    { err: { message: "RangeError: loop", self: "[Circular]" } },
   ],
   [
     "an object that contains itself",
@@ -70,6 +86,15 @@ describe("createLogger writes every field", () => {
     const { time: _time, ...rest } = JSON.parse(lines[1]!);
     expect(rest).toEqual({ level: "warn", event: "event", ...json });
   });
+});
+
+test("no fields (null) is a line with none, in either format", () => {
+  const lines: string[] = [];
+  const log = (f: "human" | "json") => createLogger(f, (l) => lines.push(l));
+  for (const f of ["human", "json"] as const) log(f).log("warn", "event", null as never);
+  expect(lines[0]).toEndWith(" WARN event");
+  expect(JSON.parse(lines[1]!)).toMatchObject({ level: "warn", event: "event" });
+  expect(Object.keys(JSON.parse(lines[1]!))).toEqual(["time", "level", "event"]);
 });
 
 describe("createLogger's arguments", () => {
