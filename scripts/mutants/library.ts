@@ -51,6 +51,8 @@ export const libraryMutants: Mutant[] = [
     "ELSEWHERE_KEYS.includes(key) ? key : respelt(key, ELSEWHERE_KEYS);", "ELSEWHERE_KEYS.includes(key) ? key : undefined;", [T("options.checks")]),
   m("create-queue-keys-unchecked", "lib/admin/admin.ts", "Admin.createQueue refuses a key it does not take ({ shard: 6 } made a queue of one shard, for good)",
     "    checkCallOptions(options, \"createQueue\", [\"shards\"]);\n", "", [T("admin.create")]),
+  m("create-queue-null-shards-default", "lib/admin/admin.ts", "Admin.createQueue({ shards: null }) is a ConfigError, not a queue of the default count, for good",
+    "options.shards === undefined ? this.options.shards : options.shards;", "options.shards ?? this.options.shards;", [T("admin.create")]),
   m("thrown-object-message-lost", "lib/errors.ts", "a plain object thrown ({ code, message }) is described by its message, not [object Object]",
     "    return text === \"[object Object]\" ? (messageOf(err) ?? text) : text;", "    return text;", [T("worker.throws")]),
   m("log-format-unchecked", "lib/log.ts", "createLogger refuses a format it does not write (\"JSON\" wrote human lines unsaid)",
