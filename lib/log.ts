@@ -51,9 +51,10 @@ export function createLogger(
       let text: string;
       try {
         text = line(level, event, fields);
-      } catch (err) {
-        // A field that cannot be written (a getter or toJSON that throws): the event still is.
-        text = line(level, event, { fields: `not written: ${describeError(err)}` });
+      } catch {
+        // A field that cannot be written (a getter or toJSON that throws): the event still is,
+        // with the other fields (a ctx.log's job and task).
+        text = line(level, event, writableFields(fields));
       }
       write(text);
     },
@@ -76,14 +77,30 @@ function fieldReplacer(): (this: unknown, key: string, value: unknown) => unknow
   const ancestors: unknown[] = [];
   return function (this: unknown, _key: string, value: unknown) {
     if (typeof value === "bigint") return value.toString();
-    if (value instanceof Error) return errorText(value);
     if (typeof value !== "object" || value === null) return value;
     // `this` is the object holding `value`: the path down to it is the ancestors up to `this`.
     while (ancestors.length > 0 && ancestors.at(-1) !== this) ancestors.pop();
     if (ancestors.includes(value)) return "[Circular]";
+    if (value instanceof Error) {
+      const shown = errorShown(value);
+      // Its fields are written next, held by `shown`: the error is their ancestor too.
+      if (typeof shown !== "string") ancestors.push(value, shown);
+      return shown;
+    }
     ancestors.push(value);
     return value;
   };
+}
+
+/**
+ * An Error as its text, or, when it has fields of its own (a database's `code` and `detail`, a
+ * failed fetch's `code`, which JSON wrote alone before), `{ message: text, ...fields }`.
+ */
+function errorShown(err: Error): string | Record<string, unknown> {
+  const text = errorText(err);
+  return Object.keys(err).length === 0
+    ? text
+    : { ...(Object.assign({ message: text }, err) as object), message: text };
 }
 
 /** An Error as one line: `SyntaxError: …`, or its message alone for a plain Error. */
@@ -95,6 +112,31 @@ function errorText(err: Error): string {
   } catch {
     return message;
   }
+}
+
+/**
+ * `fields` read one by one: each that cannot be read or written (a getter or a toJSON that
+ * throws) is why, as its value (`bad="not written: …"`); the others are kept as written.
+ */
+export function writableFields(fields: unknown): Record<string, unknown> {
+  if (fields === null || fields === undefined) return {}; // none given, as in a JSON line
+  const notWritten = (err: unknown) => `not written: ${describeError(err)}`;
+  let keys: string[];
+  try {
+    keys = Object.keys(fields as object);
+  } catch (err) {
+    return { fields: notWritten(err) };
+  }
+  const out: Record<string, unknown> = Object.create(null);
+  for (const key of keys) {
+    try {
+      const json = JSON.stringify((fields as Record<string, unknown>)[key], fieldReplacer());
+      out[key] = json === undefined ? undefined : JSON.parse(json);
+    } catch (err) {
+      out[key] = notWritten(err);
+    }
+  }
+  return out;
 }
 
 /** A logger that drops everything (library default). */

@@ -70,6 +70,10 @@ test("createQueue refuses a key it does not take, or no object, and writes nothi
       expect(err).toBeInstanceOf(InputError);
       expect(err.message).toBe(message);
     }
+    // A null count is refused as connect's is, not taken for the default (1 shard, for good).
+    const nulled = await admin.createQueue({ shards: null } as never).catch((e) => e);
+    expect(nulled).toBeInstanceOf(ConfigError);
+    expect(nulled.message).toBe("shards must be a whole number from 1 to 1024, got null");
     expect(await r.sendCommand(["EXISTS", layoutKey(prefix, "typo")])).toBe(0);
   } finally {
     await admin.close();

@@ -7,6 +7,10 @@ import { ConfigError, createLogger } from "../lib/index.ts";
 const circular: Record<string, unknown> = { a: 1 };
 circular.self = circular;
 const shared = { n: 1 };
+// A database's error: its code and detail are fields of its own, beside the message.
+const dbError = Object.assign(new Error("duplicate key"), { code: "23505", detail: "id=1" });
+const selfError: Error & { self?: unknown } = new RangeError("loop");
+selfError.self = selfError;
 const throwing = {
   get value() {
     throw new Error("getter boom");
@@ -29,6 +33,18 @@ const cases: [string, Record<string, unknown>, string, Record<string, unknown>][
     { rows: "12345678901234567890" },
   ],
   [
+    "an Error with fields of its own (a code): kept beside its text",
+    { err: dbError },
+    'err="{\\"message\\":\\"duplicate key\\",\\"code\\":\\"23505\\",\\"detail\\":\\"id=1\\"}"',
+    { err: { message: "duplicate key", code: "23505", detail: "id=1" } },
+  ],
+  [
+    "an Error that contains itself",
+    { err: selfError },
+    'err="{\\"message\\":\\"RangeError: loop\\",\\"self\\":\\"[Circular]\\"}"',
+    { err: { message: "RangeError: loop", self: "[Circular]" } },
+  ],
+  [
     "an object that contains itself",
     { req: circular },
     'req="{\\"a\\":1,\\"self\\":\\"[Circular]\\"}"',
@@ -49,8 +65,14 @@ const cases: [string, Record<string, unknown>, string, Record<string, unknown>][
   [
     "a getter that throws",
     { bad: throwing },
-    'fields="not written: getter boom"',
-    { fields: "not written: getter boom" },
+    'bad="not written: getter boom"',
+    { bad: "not written: getter boom" },
+  ],
+  [
+    "a getter that throws beside other fields: they are kept (a ctx.log's job and task)",
+    { job: "1-0", bad: throwing, n: 10n },
+    'job=1-0 bad="not written: getter boom" n=10',
+    { job: "1-0", bad: "not written: getter boom", n: "10" },
   ],
 ];
 
@@ -64,6 +86,15 @@ describe("createLogger writes every field", () => {
     const { time: _time, ...rest } = JSON.parse(lines[1]!);
     expect(rest).toEqual({ level: "warn", event: "event", ...json });
   });
+});
+
+test("no fields (null) is a line with none, in either format", () => {
+  const lines: string[] = [];
+  const log = (f: "human" | "json") => createLogger(f, (l) => lines.push(l));
+  for (const f of ["human", "json"] as const) log(f).log("warn", "event", null as never);
+  expect(lines[0]).toEndWith(" WARN event");
+  expect(JSON.parse(lines[1]!)).toMatchObject({ level: "warn", event: "event" });
+  expect(Object.keys(JSON.parse(lines[1]!))).toEqual(["time", "level", "event"]);
 });
 
 describe("createLogger's arguments", () => {

@@ -130,6 +130,30 @@ describe("runTask", () => {
     expect(run.ok === false && (run.error as Error).message).toBe("a number, please");
   });
 
+  test("ctx.log given a field whose getter throws logs the others: the task goes on", async () => {
+    const task = defineTask({
+      name: "logs",
+      run: async (_: unknown, ctx) => {
+        ctx.log("warn", "odd", {
+          n: 1,
+          get bad(): number {
+            throw new Error("getter boom");
+          },
+        });
+        return "ran";
+      },
+    });
+    const run = await runTask(task, null, { id: "j-1" });
+    expect(run.ok && run.result).toBe("ran");
+    expect(run.logs).toEqual([
+      {
+        level: "warn",
+        event: "odd",
+        fields: { n: 1, bad: "not written: getter boom", job: "j-1", task: "logs" },
+      },
+    ]);
+  });
+
   test("a validate that returns a promise, or a payload no enqueue takes, is the enqueue's InputError", async () => {
     const task = defineTask({
       name: "checked",

@@ -74,7 +74,8 @@ export class Admin extends QueueReader {
   async createQueue(options: { shards?: number } = {}): Promise<number> {
     // `{ shard: 6 }` made a queue of 1 shard, for good: a key it does not take is an InputError.
     checkCallOptions(options, "createQueue", ["shards"]);
-    const shards = options.shards ?? this.options.shards;
+    // Only undefined is "not given": a null count is refused below, as connect's.
+    const shards = options.shards === undefined ? this.options.shards : options.shards;
     // A count out of range: ConfigError, as connect's.
     resolveOptions({ ...this.options, shards }, ADMIN_KEYS);
     return this.call(() => this.queueShards.layout(true, shards));

@@ -3,7 +3,7 @@
 // signal it always got. Shared by the worker (lib/worker/attempt.ts) and runTask
 // (lib/testing.ts), so a task sees the same object, and the same TypeErrors, in both.
 import { callQuietly } from "../errors.ts";
-import type { Logger } from "../log.ts";
+import { type Logger, writableFields } from "../log.ts";
 import type { JobInfo, ParentOutcome, ProgressValue, TaskContext } from "../types.ts";
 
 /** Largest progress value, as UTF-8 JSON: it is written to Redis and shown on every poll. */
@@ -64,8 +64,16 @@ export function makeContext(signal: AbortSignal, job: JobInfo, sinks: ContextSin
   ctx.maxAttempts = maxAttempts;
   ctx.fence = fence;
   ctx.progress = (value: ProgressValue) => sinks.progress(value, progressJson(value));
-  ctx.log = (level: Parameters<Logger["log"]>[0], event: string, fields = {}) =>
-    sinks.log.log(level, event, { ...fields, job: id, task });
+  ctx.log = (level: Parameters<Logger["log"]>[0], event: string, fields = {}) => {
+    let bound: Record<string, unknown>;
+    try {
+      bound = { ...fields, job: id, task };
+    } catch {
+      // A getter that throws is its field's "not written", not the task's failure.
+      bound = { ...writableFields(fields), job: id, task };
+    }
+    sinks.log.log(level, event, bound);
+  };
   const parents = sinks.parents;
   ctx.parents = parents ? () => parents(id) : noParents;
   ctx.addEventListener = addGuarded;
