@@ -216,6 +216,14 @@ test.each([
   await expect(read()).rejects.toThrow(new InputError(message));
 });
 
+test.each([5, null, "a b"])("Schedules.list(%j) is refused, naming list", async (queue) => {
+  const prefix = testPrefix();
+  await using q = await openQueue({ prefix });
+  const listed = new Schedules(q.client, prefix, "q").list(queue as never);
+  await expect(listed).rejects.toThrow(InputError);
+  await expect(listed).rejects.toThrow(/^list: .* is no queue name/);
+});
+
 // count(5) and count() answered 0, as for a queue with no schedules.
 test.each([5, undefined, "a b"])("Schedules.count(%j) is refused", async (queue) => {
   const prefix = testPrefix();

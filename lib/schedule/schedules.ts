@@ -136,6 +136,7 @@ export class Schedules {
    * array: its memory grows with the count (`pages` holds a page at a time).
    */
   async list(queue?: string): Promise<ScheduleInfo[]> {
+    if (queue !== undefined) checkQueueArg(queue, "list"); // named as this call, not pages'
     const all: ScheduleInfo[] = [];
     for await (const page of this.pages(queue)) all.push(...page);
     return queue === undefined ? all.sort((a, b) => (a.name < b.name ? -1 : 1)) : all;

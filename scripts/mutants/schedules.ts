@@ -10,6 +10,8 @@ const METRICS = "tests/metrics.schedules.test.ts";
 
 // biome-ignore format: a table, one mutant to three lines
 export const scheduleMutants: Mutant[] = [
+  m("schedules-list-named-pages", "lib/schedule/schedules.ts", "Schedules.list refuses a queue that is no name naming list, not pages",
+    'if (queue !== undefined) checkQueueArg(queue, "list");', "", ["tests/schedule.list.test.ts"]),
   m("schedule-brief-unused", "lib/admin/info-schedules.ts", "info, /metrics and the dashboard read the schedules they show without their payloads",
     "queuePages(client, k, queue, most, undefined, true)", "queuePages(client, k, queue, most)", ["tests/schedule.brief.test.ts"]),
   m("schedule-brief-first-missed", LUA("schedule-brief"), "a brief definition keeps its own tail, not a payload's `,\"missed\":`",
