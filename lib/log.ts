@@ -75,19 +75,27 @@ function formatValue(v: unknown): string {
  */
 function fieldReplacer(): (this: unknown, key: string, value: unknown) => unknown {
   const ancestors: unknown[] = [];
+  // The same objects, to look one up in constant time (a deep object's line stays linear).
+  const onPath = new Set<unknown>();
+  const push = (...values: unknown[]) => {
+    for (const v of values) {
+      ancestors.push(v);
+      onPath.add(v);
+    }
+  };
   return function (this: unknown, _key: string, value: unknown) {
     if (typeof value === "bigint") return value.toString();
     if (typeof value !== "object" || value === null) return value;
     // `this` is the object holding `value`: the path down to it is the ancestors up to `this`.
-    while (ancestors.length > 0 && ancestors.at(-1) !== this) ancestors.pop();
-    if (ancestors.includes(value)) return "[Circular]";
+    while (ancestors.length > 0 && ancestors.at(-1) !== this) onPath.delete(ancestors.pop());
+    if (onPath.has(value)) return "[Circular]";
     if (value instanceof Error) {
       const shown = errorShown(value);
       // Its fields are written next, held by `shown`: the error is their ancestor too.
-      if (typeof shown !== "string") ancestors.push(value, shown);
+      if (typeof shown !== "string") push(value, shown);
       return shown;
     }
-    ancestors.push(value);
+    push(value);
     return value;
   };
 }
