@@ -43,6 +43,8 @@ describe("health requests without a usable Host", () => {
     ["Host: a b", "GET /healthz HTTP/1.1\r\nHost: a b\r\n", "200", "ok ready\n"],
     ["Host: [zz", "GET /livez?x=1 HTTP/1.1\r\nHost: [zz\r\n", "200", "ok live\n"],
     ["a port past 65535", "GET /nope HTTP/1.1\r\nHost: h:99999\r\n", "404", "not found\n"],
+    // A fragment is no part of the path (the URL parser dropped it): raw, with no Host to parse.
+    ["a fragment, no Host", "GET /healthz#probe HTTP/1.0\r\n", "200", "ok ready\n"],
   ])("%s: answered by the path, no error page", async (_, head, status, body) => {
     const w = await startWorker({
       prefix: testPrefix(),

@@ -630,6 +630,8 @@ export const inputMutants: Mutant[] = [
     'own.toLowerCase() === "localhost" || isLoopback(own) ? "localhost" :', 'true ? "localhost" :', [T("dashboard.host")]),
   m("health-path-by-url", "lib/worker/health.ts", "a health probe with no Host header (HTTP/1.0) or a malformed one is answered by its path, not a 500",
     "const path = pathOf(req.url);", "const path = new URL(req.url).pathname;", [T("worker.health")]),
+  m("health-path-fragment-kept", "lib/worker/health.ts", "a health probe's fragment (`/healthz#x`) is no part of its path, as the URL parser had it",
+    ".split(/[?#]/)[0]", ".split(/[?]/)[0]", [T("worker.health")]),
   m("health-error-page", "lib/worker/health.ts", "a health request that throws is a bare 500, never Bun's error page with the source and stack",
     "Bun.serve({ hostname, port, fetch, error: internalError })", "Bun.serve({ hostname, port, fetch })", [T("worker.health")]),
   m("dashboard-no-host-500", "lib/dashboard/auth.ts", "a request with no Host header (HTTP/1.0) is a 400 saying so, not a 500 and an internal error in the log",
