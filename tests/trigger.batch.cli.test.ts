@@ -42,6 +42,7 @@ describe("trigger --summary --wait, --then TASK", () => {
     const server = smallSite();
     const worker = backgroundWorker(prefix);
     try {
+      await worker.logged("worker started"); // live: trigger has no note to add
       const input = ["/a", "/missing", "/b"].map((p) => server.url(p)).join("\n");
       const r = await runCli(
         "trigger",
