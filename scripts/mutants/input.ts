@@ -138,6 +138,8 @@ export const inputMutants: Mutant[] = [
     "if (builtIn(task) && !what.waiting) return;", "if (builtIn(task)) return;", [T("trigger.task")]),
   m("result-wait-unnoted", "lib/cli/result.ts", "result --wait says when no live worker has the job's task (the wait would not end)",
     'if (job.status !== "started") {', "if (false) {", [T("trigger.task")]),
+  m("check-failures-recap-taken", "scripts/_failed-tests.ts", "bun run check lists each failed test once: bun's recap at its end is not taken again",
+    "    if (this.#recap) return;\n", "", [T("check.failures")]),
   m("batch-wait-unnoted", "lib/cli/trigger-batch.ts", "trigger --file --then/--summary --wait says when no live worker has the batch's word counts (the wait would not end)",
     "if (end.wait !== undefined) {", "if (false) {", [T("trigger.task")]),
   m("wait-note-hint-queue", "lib/cli/live-task.ts", "the note's hint names the queue a worker must read",
