@@ -93,21 +93,6 @@ describe("any task from the command line", () => {
     await queue.client.sendCommand(["HSET", queue.keys.tasks, field, String(aliveUntil)]);
     const served = await trigger(prefix, ["--url", url, "--wait", "0"]);
     expect(served.stderr).not.toContain("no live worker");
-    // A batch's wait (its callback's) is a wait for its word counts first: said when no worker
-    // has them, --summary's built-in callback or not; said of nothing once one has.
-    const file = join(tmpdir(), `${prefix}.urls`);
-    writeFileSync(file, `${url}\n`);
-    try {
-      const other = ["--wait", "0", "--queue", "other"];
-      const summary = await trigger(prefix, ["--file", file, "--summary", ...other]);
-      expect(summary.stderr).toContain(
-        'trigger: no live worker has task "wordcount" now: the batch\'s job waits for one (start one: worker --queue other)\n',
-      );
-      const batch = await trigger(prefix, ["--file", file, "--summary", "--wait", "0"]);
-      expect(batch.stderr).not.toContain("no live worker");
-    } finally {
-      rmSync(file, { force: true });
-    }
     expect((await result(prefix, [id, "--wait", "0"])).stderr).not.toContain("no live worker");
   });
 

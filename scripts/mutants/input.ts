@@ -141,7 +141,7 @@ export const inputMutants: Mutant[] = [
   m("check-failures-recap-taken", "scripts/_failed-tests.ts", "bun run check lists each failed test once: bun's recap at its end is not taken again",
     "    if (this.#recap) return;\n", "", [T("check.failures")]),
   m("batch-wait-unnoted", "lib/cli/trigger-batch.ts", "trigger --file --then/--summary --wait says when no live worker has the batch's word counts (the wait would not end)",
-    "if (end.wait !== undefined) {", "if (false) {", [T("trigger.task")]),
+    "if (end.wait !== undefined) {", "if (false) {", [T("trigger.batch.cli")]),
   m("wait-note-hint-queue", "lib/cli/live-task.ts", "the note's hint names the queue a worker must read",
     '`start one: worker${queue.options.queue === "default"', '`start one: worker${true', [T("trigger.task")]),
   m("live-task-note-always", "lib/cli/live-task.ts", "trigger says no live worker has a task only when none has it",
