@@ -6,6 +6,7 @@
 // output, or the nodes' own count of error replies printed last: scripts/_test-servers.ts, or
 // tests/preload.ts when the tests run one file at a time).
 import { resolve } from "node:path";
+import { FAILURES_SHOWN_MAX, FailedTests } from "./_failed-tests.ts";
 import { buildTestClis, type TestClis } from "./_test-clis.ts";
 import { startTestServers, type TestServers } from "./_test-servers.ts";
 import { clusterPassFiles } from "./cluster-pass.ts";
@@ -16,12 +17,9 @@ interface Pass {
   failed: number;
   code: number;
   crossSlot: number;
-  /** The `(fail)` lines bun printed, in order (repeated at the end: a cut log keeps its tail). */
+  /** The `(fail)` lines bun printed, each once with its file (repeated at the end: a cut log keeps its tail). */
   failures: string[];
 }
-
-/** At most this many failure lines are kept a pass (a broken tree fails thousands). */
-const FAILURES_SHOWN_MAX = 50;
 
 // Several files at a time: four in the first pass, three in the cluster pass
 // (COURIER_TEST_PARALLEL=N for N in both, 1 for one at a time). Most of a file's time is spent
@@ -123,20 +121,18 @@ async function testPass(
   running = { proc, servers };
   let summary = "";
   let crossSlot = 0;
-  const failures: string[] = [];
-  const pump = async (stream: ReadableStream<Uint8Array>, out: NodeJS.WriteStream) => {
+  const failed = [new FailedTests(), new FailedTests()];
+  const pump = async (
+    stream: ReadableStream<Uint8Array>,
+    out: NodeJS.WriteStream,
+    failures: FailedTests,
+  ) => {
     const decoder = new TextDecoder();
     let tail = ""; // a word split across two chunks is still found
-    let line = ""; // the line being received, for the `(fail)` lines
     for await (const chunk of stream) {
       const text = decoder.decode(chunk, { stream: true });
       out.write(text);
-      const lines = (line + text).split("\n");
-      line = lines.pop() ?? "";
-      for (const l of lines) {
-        if (l.startsWith("(fail) ") && failures.length < FAILURES_SHOWN_MAX) failures.push(l);
-      }
-      if (line.length > 4_000) line = ""; // a (fail) line is short; a long line is not one
+      failures.feed(text);
       crossSlot += (tail + text).match(/CROSSSLOT/g)?.length ?? 0;
       crossSlot -= tail.match(/CROSSSLOT/g)?.length ?? 0;
       tail = text.slice(-16);
@@ -146,7 +142,10 @@ async function testPass(
   let code: number;
   let errorsLine = "";
   try {
-    await Promise.all([pump(proc.stdout, process.stdout), pump(proc.stderr, process.stderr)]);
+    await Promise.all([
+      pump(proc.stdout, process.stdout, failed[0]!),
+      pump(proc.stderr, process.stderr, failed[1]!),
+    ]);
     code = await proc.exited;
   } finally {
     errorsLine = (await servers?.stop()) ?? "";
@@ -156,6 +155,7 @@ async function testPass(
   crossSlot += errorsLine.match(/CROSSSLOT/g)?.length ?? 0;
   const count = (word: string) =>
     Number(new RegExp(`^\\s*(\\d+) ${word}$`, "m").exec(summary)?.[1] ?? 0);
+  const failures = failed.flatMap((f) => f.lines).slice(0, FAILURES_SHOWN_MAX);
   const pass = { name, passed: count("pass"), failed: count("fail"), code, crossSlot, failures };
   const secs = ((performance.now() - since) / 1_000).toFixed(0);
   process.stdout.write(`== ${name}: ${pass.passed} passed, ${pass.failed} failed in ${secs} s\n`);

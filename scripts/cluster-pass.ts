@@ -9,6 +9,7 @@ export const LEFT_OUT: Record<string, string[]> = {
   "no Redis: pure functions and tables, fakes, pages in linkedom": [
     "admin.shards.merge",
     "backoff",
+    "check.failures",
     "cli.text",
     "cluster.url",
     "config",

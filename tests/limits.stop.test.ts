@@ -126,3 +126,37 @@ test("a stop frees through the shared connection after every shard's jobs ended:
   // Woken before the stop ended, not left till the first job's slot expires (186 s).
   expect(await held()).toBe(false);
 });
+
+test("a worker of several queues frees another queue's slots before the shared connection closes", async () => {
+  const prefix = testPrefix();
+  const job = defineTask<{ hang: boolean }, null>({
+    name: "job",
+    run: async (p, ctx) => {
+      if (p.hang) await new Promise((end) => ctx.signal.addEventListener("abort", end));
+      return null;
+    },
+  });
+  // Queue a's shard is the worker's first: its command connection frees q's slots too, and
+  // its stop (no job of its own) closed it before q's job ended.
+  await using queue = await openQueue({ prefix, queue: "q" });
+  await using r = await rawRedis();
+  const admin = await Admin.connect({ redisUrl: redisUrl(), prefix, queue: "q" });
+  await admin.setLimits({ keyConcurrency: 1 });
+  await admin.close();
+  const first = await queue.enqueue(job, { hang: true }, { limitKey: "k" });
+  const log = logRecorder();
+  const worker = await startWorker({
+    ...{ prefix, queue: "a,q", tasks: [job], concurrency: 4, logger: log },
+    shutdownGraceMs: 100,
+  });
+  await until(async () => (await queue.getJob(first))?.status === "started", "the first job");
+  const second = await queue.enqueue(job, { hang: false }, { limitKey: "k" });
+  const k = queueKeys(prefix, "q");
+  await until(async () => (await r.sendCommand(["ZSCORE", k.delayed, second])) !== null, "held");
+  await worker.stop(100);
+  expect(log.events()).not.toContain(
+    "could not free rate-limit slots (they free themselves later)",
+  );
+  // Woken before the stop ended, not left till the first job's slot expires (186 s).
+  expect(await r.sendCommand(["ZSCORE", k.delayed, second])).toBeNull();
+});

@@ -42,6 +42,7 @@ describe("trigger --summary --wait, --then TASK", () => {
     const server = smallSite();
     const worker = backgroundWorker(prefix);
     try {
+      await worker.logged("worker started"); // live: trigger has no note to add
       const input = ["/a", "/missing", "/b"].map((p) => server.url(p)).join("\n");
       const r = await runCli(
         "trigger",
@@ -142,6 +143,18 @@ describe("trigger --summary --wait, --then TASK", () => {
       task: "nosuch",
       status: "waiting-for-parents",
     });
+  });
+
+  test("--summary --wait with no worker: says that no live worker has the batch's word counts", async () => {
+    const prefix = testPrefix();
+    // The callback's wait is a wait for its word counts first, which no worker runs: said, though
+    // --summary's callback is built in; not the callback as well (every CLI worker has both).
+    const args = ["--prefix", prefix, "--file", "-", "--summary", "--wait", "0", "--queue", "o"];
+    const r = await runCli("trigger", args, { stdin: "https://example.org/a\n" });
+    expect(r.code).toBe(5);
+    expect(r.stderr).toMatch(
+      /^trigger: callback \S+ \(wordcount-summary\) runs once the job has ended\ntrigger: no live worker has task "wordcount" now: the batch's job waits for one \(start one: worker --queue o\)\ntrigger: job \S+ is still waiting-for-parents after waiting 0 s\n$/,
+    );
   });
 
   test(`a batch over ${MAX_PARENTS} jobs: trigger stops reading past the bound, no callback, said on stderr`, async () => {

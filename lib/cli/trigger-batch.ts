@@ -8,6 +8,7 @@ import { InputError } from "../errors.ts";
 import { MAX_PARENTS } from "../queue/depends.ts";
 import type { Queue } from "../queue/queue.ts";
 import { safeJson, safeText } from "../safe-text.ts";
+import { WORDCOUNT_TASK } from "../tasks/wordcount/name.ts";
 import { type JobRecord, TERMINAL_STATUSES } from "../types.ts";
 import { formatJob, jobJson } from "./format.ts";
 import { noLiveWorkerNote } from "./live-task.ts";
@@ -213,6 +214,11 @@ export async function finishBatch(
   if (end.json && end.wait === undefined) {
     process.stdout.write(`${callbackJson(id, then, jobs, created)}\n`);
   } else process.stderr.write(`${callbackNote(id, then, jobs, earlier)}\n`);
+  // Waited for: the callback ends only after its word counts, which wait for a worker too.
+  if (end.wait !== undefined) {
+    const waits = jobs === 1 ? "the batch's job waits" : "the batch's jobs wait";
+    await noLiveWorkerNote(queue, WORDCOUNT_TASK, { command: "trigger", waits, waiting: true });
+  }
   await noLiveWorkerNote(queue, then.task, {
     command: "trigger",
     waits: "the callback waits",

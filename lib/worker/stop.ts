@@ -49,7 +49,8 @@ export interface StopParts {
   /**
    * The first shard's: its command connection is the worker's shared one, through which every
    * shard's running slots are freed (lib/worker/worker-parts.ts): resolves once the other
-   * shards' jobs have ended, so that their frees are asked for before it closes.
+   * shards' jobs have ended, so that their frees are asked for before it closes, and the other
+   * queues' frees (a worker of several) are made.
    */
   othersEnded?: () => Promise<void>;
 }

@@ -147,14 +147,20 @@ export abstract class WorkerParts {
           queueKeys: s.queueKeys,
           limits: limitsOf.get(s.queue)!,
           // Its connection is the shared one (limits' frees): it closes after the others' jobs end.
-          ...(k === 0 && { othersEnded: () => this.#othersEnded() }),
+          ...(k === 0 && { othersEnded: () => this.#othersEnded(s.queue, limitsOf) }),
         }),
     );
   }
 
-  /** Resolves once every shard but the first has ended its jobs in its stop. */
-  async #othersEnded(): Promise<void> {
+  /**
+   * Resolves once every shard but the first has ended its jobs in its stop, and the frees of
+   * the other queues served (their shards' stops free only their own queue's) are made: they
+   * too go through the first shard's connection.
+   */
+  async #othersEnded(first: string, limitsOf: Map<string, QueueLimits>): Promise<void> {
     await Promise.all(this.shardWorkers.slice(1).map((s) => s.ended));
+    const others = [...limitsOf].filter(([queue]) => queue !== first);
+    await Promise.all(others.map(([, limits]) => limits.settled()));
   }
 
   /** Each shard's normal view beats for its level views (lib/worker/upkeep.ts). */
