@@ -147,6 +147,8 @@ export const mutants: Mutant[] = [
     "const check = seen ? c.parents : c.parents;", [T("flows.batch.expired")]),
   m("flow-enqueued-no-shard-taken", "lib/queue/depends.ts", "an enqueued id of no shard is still refused: no shard would ever tell the callback, which would wait for ever",
     "seen?.has(p) === true && shardOf(p, keys.length) >= 0", "seen?.has(p) === true", [T("flows.batch.expired")]),
+  m("flow-enqueued-repeats-counted", "lib/queue/batch.ts", "enqueued's repeats count once toward a batch's bound, with jobs of its own too: no job sent without its callback",
+    "if (distinct.size > MAX_PARENTS) {", "if (ids.length > MAX_PARENTS) {", [T("flows.batch.expired")]),
   m("flow-cli-callback-checks-file", "lib/cli/trigger-batch.ts", "trigger --then's callback takes its file's jobs as acknowledged: one expired meanwhile does not refuse it",
     "{ then: callback, enqueued: ids }",
     "{ then: { ...callback, dependsOn: ids } }", [T("flows.batch.expired")]),
