@@ -155,6 +155,8 @@ export const mutants: Mutant[] = [
   m("flow-dead-child-lets-go-early", "lib/worker/holds.ts", "a dead-lettered child keeps its parents' outcomes as long as its own: a requeue reads them",
     "letGoOf(client, all[s]!, child, ids, kept)",
     "letGoOf(client, all[s]!, child, ids, o)", [T("flows.kept")]),
+  m("flow-dead-parent-child-lets-go-early", "lib/worker/holds.ts", "a dead-lettered child held by children of its own keeps its parents' outcomes for a requeue too",
+    "Number(ttlMs) > 0 ? Math.ceil(Number(ttlMs) / 1000) : o.failureTtlS", "Number(ttlMs) > 0 ? Math.ceil(Number(ttlMs) / 1000) : 0", [T("flows.kept")]),
   m("flow-other-parents-rewire", "lib/queue/depends.ts", "a caller id sent again with another dependsOn leaves the waiting child as it is",
     "made.parentsHash !== hash",
     "false", [T("flows.registration")]),
