@@ -112,3 +112,14 @@ test("enqueued's repeats count once toward a batch's 100,000, with jobs of its o
   expect((await q.getJob(callbackId))?.status).toBe("waiting-for-parents");
   expect(await statuses(q, callbackId)).toEqual(["unknown", "unknown", "unknown"]);
 });
+
+test("enqueued naming the callback's own id is refused: the callback would wait for itself", async () => {
+  await using q = await openQueue({ prefix: testPrefix() });
+  const a = await q.enqueue("t", 1);
+  // biome-ignore lint/suspicious/noThenProperty: the option's name; a JobSpec, never a function
+  const call = q.enqueueBatch([], { then: { task: "cb", id: "self" }, enqueued: [a, "self"] });
+  await expect(call).rejects.toThrow(
+    "enqueueBatch's enqueued names the callback's own id self: it would wait for itself",
+  );
+  expect(await q.getJob("self")).toBeNull();
+});

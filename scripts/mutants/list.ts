@@ -149,6 +149,8 @@ export const mutants: Mutant[] = [
     "seen?.has(p) === true && shardOf(p, keys.length) >= 0", "seen?.has(p) === true", [T("flows.batch.expired")]),
   m("flow-enqueued-repeats-counted", "lib/queue/batch.ts", "enqueued's repeats count once toward a batch's bound, with jobs of its own too: no job sent without its callback",
     "if (distinct.size > MAX_PARENTS) {", "if (ids.length > MAX_PARENTS) {", [T("flows.batch.expired")]),
+  m("flow-enqueued-own-id-taken", "lib/queue/call-args.ts", "enqueued naming the callback's own id is refused: the callback would wait for itself for ever",
+    'if (typeof own === "string" && enqueued.includes(own)) {', "if (false) {", [T("flows.batch.expired")]),
   m("flow-cli-callback-checks-file", "lib/cli/trigger-batch.ts", "trigger --then's callback takes its file's jobs as acknowledged: one expired meanwhile does not refuse it",
     "{ then: callback, enqueued: ids }",
     "{ then: { ...callback, dependsOn: ids } }", [T("flows.batch.expired")]),
