@@ -96,3 +96,30 @@ test("enqueued: an id of no shard of the queue is still refused (no shard would 
   await expect(call).rejects.toThrow("dependsOn: job 1-0:7 is unknown in this queue");
   expect(await q.getJob("cb")).toBeNull();
 });
+
+test("enqueued's repeats count once toward a batch's 100,000, with jobs of its own too", async () => {
+  await using q = await openQueue({ prefix: testPrefix() });
+  const [a, b] = (
+    await q.enqueueMany([
+      { task: "t", payload: 1 },
+      { task: "t", payload: 2 },
+    ])
+  ).map((e) => e.id);
+  const enqueued = [...Array<string>(60_000).fill(a!), ...Array<string>(60_000).fill(b!)];
+  const specs = [{ task: "t", payload: 3, id: "own" }];
+  // biome-ignore lint/suspicious/noThenProperty: the option's name; a JobSpec, never a function
+  const { callbackId } = await q.enqueueBatch(specs, { then: { task: "cb" }, enqueued });
+  expect((await q.getJob(callbackId))?.status).toBe("waiting-for-parents");
+  expect(await statuses(q, callbackId)).toEqual(["unknown", "unknown", "unknown"]);
+});
+
+test("enqueued naming the callback's own id is refused: the callback would wait for itself", async () => {
+  await using q = await openQueue({ prefix: testPrefix() });
+  const a = await q.enqueue("t", 1);
+  // biome-ignore lint/suspicious/noThenProperty: the option's name; a JobSpec, never a function
+  const call = q.enqueueBatch([], { then: { task: "cb", id: "self" }, enqueued: [a, "self"] });
+  await expect(call).rejects.toThrow(
+    "enqueueBatch's enqueued names the callback's own id self: it would wait for itself",
+  );
+  expect(await q.getJob("self")).toBeNull();
+});

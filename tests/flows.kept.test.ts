@@ -154,3 +154,22 @@ test("a dead-lettered child keeps its parents' outcomes as long as its own: a re
   for await (const o of readParents(client(r), shardsOf(q), "dead-cb")) seen.push(o.status);
   expect(seen).toEqual(["finished"]);
 });
+
+test("a dead-lettered child that is itself a parent still keeps its parents' outcomes for a requeue", async () => {
+  const prefix = testPrefix();
+  await using q = await openQueue({ prefix });
+  await using r = await rawRedis();
+  const p = await q.enqueue("t", {});
+  await q.enqueue("t", {}, { id: "mid", dependsOn: [p] });
+  // A callback over `mid` that runs whatever its outcome: it holds mid's failed outcome (no TTL).
+  await q.enqueue("cb", {}, { id: "last", dependsOn: ["mid"], onParentFailure: "run" });
+  await finish(q, p);
+  const d = await deliverJob(client(r), q, "mid");
+  await failJob(client(r), d.k, d.entry, 86_400);
+  await until(async () => {
+    await drainAll(client(r), q);
+    return (await ttlOf(q, p)) > 0;
+  }, "mid to let go of its parent");
+  expect(await ttlOf(q, "mid")).toBe(-1); // held by `last`
+  expect(await ttlOf(q, p)).toBeGreaterThan(TELL.resultTtlS * 1000);
+});

@@ -114,7 +114,7 @@ async function advance(
 }
 
 export type SaveOp =
-  | { op: "add" | "put"; json: string; next: number | null; queue: string }
+  | { op: "add"; json: string; next: number | null; queue: string }
   | { op: "swap"; json: string; next: number | null; queue: string; expected: string }
   | { op: "remove" };
 

@@ -114,20 +114,25 @@ export async function sendBatch(
   const spec: JobSpec = { ...then, onParentFailure: then.onParentFailure ?? "run" };
   const checked = prepareWithParents(s, { ...spec, dependsOn: spec.dependsOn ?? [] });
   const ids: string[] = [...enqueued];
+  // Repeats count once (`enqueued` may name a job twice: checkBatchCall counts it so).
+  const distinct = new Set(ids);
   for await (const batch of enqueue) {
-    for (const job of batch.jobs) ids.push(job.id);
+    for (const job of batch.jobs) {
+      ids.push(job.id);
+      distinct.add(job.id);
+    }
     // Past the most a callback may wait for: stop reading (no more is sent) and say what was.
-    if (ids.length > MAX_PARENTS) {
+    if (distinct.size > MAX_PARENTS) {
       throw new InputError(
-        `a batch holds at most ${MAX_PARENTS} jobs: ${ids.length} were enqueued, with no callback`,
+        `a batch holds at most ${MAX_PARENTS} jobs: ${distinct.size} were enqueued, with no callback`,
       );
     }
   }
-  const parents = [...new Set([...(checked.parents ?? []), ...ids])];
+  const parents = [...new Set([...(checked.parents ?? []), ...distinct])];
   // The callback's own dependsOn and the batch were each within the bound; together they may not.
   if (parents.length > MAX_PARENTS) {
     throw new InputError(
-      `a callback waits for at most ${MAX_PARENTS} jobs: its dependsOn and the batch's ${ids.length} jobs make ${parents.length}; the jobs were enqueued, with no callback`,
+      `a callback waits for at most ${MAX_PARENTS} jobs: its dependsOn and the batch's ${distinct.size} jobs make ${parents.length}; the jobs were enqueued, with no callback`,
     );
   }
   if (parents.length === 0) {
@@ -136,6 +141,6 @@ export async function sendBatch(
   }
   // The batch's jobs are not checked: one that ended over `resultTtlS` before the last was sent
   // (a long stream of input) refused the callback of the whole batch.
-  const done = await s.sendChild(checked.job, parents, checked.onFailure, new Set(ids));
+  const done = await s.sendChild(checked.job, parents, checked.onFailure, distinct);
   return { ids, callbackId: done.id, callbackCreated: done.created };
 }

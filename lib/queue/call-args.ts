@@ -137,6 +137,13 @@ export function checkBatchCall(specs: unknown, options: unknown): void {
       `enqueueBatch's enqueued: ${JSON.stringify(bad).slice(0, 140)} is not a job id`,
     );
   }
+  // Unchecked, the callback's own id made it its own parent: waiting for itself, for ever.
+  const own = (then as { id?: unknown }).id;
+  if (typeof own === "string" && enqueued.includes(own)) {
+    throw new InputError(
+      `enqueueBatch's enqueued names the callback's own id ${own}: it would wait for itself`,
+    );
+  }
 }
 
 /** `specs` when it is an array of objects (enqueueMany); InputError otherwise. */

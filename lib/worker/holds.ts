@@ -18,8 +18,9 @@ const HEAD_BYTES = 256;
 /**
  * The TTLs `child`'s parents get back. A child dead-lettered may be requeued (`dead requeue`)
  * while its failed outcome lasts, and then reads its parents again: they are kept at least as
- * long as it (its parents list has its TTL: ended.lua). With their own TTLs, a callback requeued
- * an hour later read every finished parent as `unknown`.
+ * long as it (its parents list has its TTL: ended.lua; failureTtlS while children of its own
+ * hold its outcome). With their own TTLs, a callback requeued an hour later read every
+ * finished parent as `unknown`.
  */
 async function keptFor(client: Redis, k: QueueKeys, child: string, o: KeptTtls) {
   const key = k.resultPrefix + child;
@@ -28,8 +29,9 @@ async function keptFor(client: Redis, k: QueueKeys, child: string, o: KeptTtls) 
     client.sendCommand<number>(["PTTL", key]),
   ]).catch(wrongTypeAs<[string, number]>(["", -2]));
   const letter = parseOutcome(`${head}\n\n\n`)?.letter;
-  if (!letter || Number(ttlMs) <= 0) return o;
-  const s = Math.ceil(Number(ttlMs) / 1000);
+  if (!letter) return o;
+  // No TTL: children of its own hold it (its parents list has its record's, failureTtlS).
+  const s = Number(ttlMs) > 0 ? Math.ceil(Number(ttlMs) / 1000) : o.failureTtlS;
   return { resultTtlS: Math.max(o.resultTtlS, s), failureTtlS: Math.max(o.failureTtlS, s) };
 }
 

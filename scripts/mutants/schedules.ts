@@ -81,6 +81,8 @@ export const scheduleMutants: Mutant[] = [
     "        layout: layout.hooks(shards),\n", "", ["tests/layout.remade.test.ts"]),
   m("schedule-dst-lists-interval", "lib/schedule/spec.ts", "a list or range of cron times is fixed times across DST: a skipped one runs at the gap's end, a repeated one once",
     'fixedTimeRule: "no-wildcard"', 'fixedTimeRule: "single-value"', ["tests/schedule.ticks.test.ts"]),
+  m("schedule-replace-overwrites", "lib/schedule/replace.ts", "a replace is a compare and set: a pause landing while it is under way is read again and holds",
+    ': { op: "swap" as const, json, next, queue, expected: stored };', ': { op: "put" as "add", json, next, queue };', ["tests/schedule.replace.test.ts"]),
   m("schedule-replace-resumes", "lib/schedule/replace.ts", "a paused schedule replaced stays paused: no tick fires until resume",
     "paused: parseDef(stored)?.paused === true", "paused: false", ["tests/schedule.cli.test.ts"]),
 ];

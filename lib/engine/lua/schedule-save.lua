@@ -9,9 +9,9 @@
 --
 -- KEYS[1] defs (hash name -> JSON)  KEYS[2] where (hash name -> queue)  KEYS[3] queues (set)
 -- KEYS[4] failing (hash name -> '<tick> <failures>')
--- ARGV[1] op: 'add' (only if the name is new), 'put' (add or replace), 'swap' (replace only
---   if the stored JSON is still ARGV[5]: a pause or resume racing another change loses, and is
---   told), 'remove'
+-- ARGV[1] op: 'add' (only if the name is new), 'swap' (replace only
+--   if the stored JSON is still ARGV[5]: a pause, resume or replace racing another change loses,
+--   and is told), 'remove'
 -- ARGV[2] name  ARGV[3] definition JSON  ARGV[4] next tick ms ('' = none: paused, or it ends)
 -- ARGV[5] the stored JSON a swap expects  ARGV[6] the schedule's queue
 -- ARGV[7] what a queue's `next` key starts with (the queue is appended; same tag)
