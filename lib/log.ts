@@ -106,9 +106,11 @@ function fieldReplacer(): (this: unknown, key: string, value: unknown) => unknow
  */
 function errorShown(err: Error): string | Record<string, unknown> {
   const text = errorText(err);
-  return Object.keys(err).length === 0
-    ? text
-    : { ...(Object.assign({ message: text }, err) as object), message: text };
+  // `message` first in the line, and the text's, whatever an own `message` field holds.
+  if (Object.keys(err).length === 0) return text;
+  return Object.assign<Record<string, unknown>, Error, object>({ message: text }, err, {
+    message: text,
+  });
 }
 
 /** An Error as one line: `SyntaxError: …`, or its message alone for a plain Error. */

@@ -24,6 +24,21 @@ async function endedAndExpired(q: Queue, id: string): Promise<void> {
   await r.sendCommand(["DEL", keys.resultPrefix + id, keys.recordPrefix + id]);
 }
 
+/** Two jobs of task t, queued. */
+async function twoJobs(q: Queue): Promise<string[]> {
+  const sent = await q.enqueueMany([
+    { task: "t", payload: 1 },
+    { task: "t", payload: 2 },
+  ]);
+  return sent.map((e) => e.id);
+}
+
+/** 120,000 ids naming `a` and `b` 60,000 times each: past a batch's 100,000, but for repeats. */
+const eachTwice = (a: string, b: string) => [
+  ...Array<string>(60_000).fill(a),
+  ...Array<string>(60_000).fill(b),
+];
+
 async function statuses(q: Queue, callback: string): Promise<string[]> {
   await using r = await rawRedis();
   const seen: string[] = [];
@@ -54,16 +69,11 @@ test("enqueueBatch: a job whose outcome expired before the last was sent reads a
 
 test("trigger --then's callback over its file's jobs, one of them expired: enqueued", async () => {
   await using q = await openQueue({ prefix: testPrefix() });
-  const [a, b] = (
-    await q.enqueueMany([
-      { task: "t", payload: 1 },
-      { task: "t", payload: 2 },
-    ])
-  ).map((e) => e.id);
+  const [a, b] = await twoJobs(q);
   await endedAndExpired(q, a!);
   const then = { task: "cb", payload: null, summary: false };
   // Each id a line gave, so twice when the file names a URL twice (--id-from-url): counted once.
-  const lines = [...Array<string>(60_000).fill(a!), ...Array<string>(60_000).fill(b!)];
+  const lines = eachTwice(a!, b!);
   const { id, created } = await enqueueCallback(q, then, lines, { id: "the-callback" });
   expect([id, created]).toEqual(["the-callback", true]);
   expect((await q.getJob(id))?.status).toBe("waiting-for-parents");
@@ -78,6 +88,9 @@ test.each([
   ["a string", "1-0", "enqueueBatch's enqueued must be an array of at most 100000 job ids"],
   ["a number in it", [1], "enqueueBatch's enqueued: 1 is not a job id"],
   ["an id with a space", ["a b"], 'enqueueBatch\'s enqueued: "a b" is not a job id'],
+  // find() found no such element in these, and they passed: the callback's parents unchecked.
+  ["a hole", [undefined], "enqueueBatch's enqueued: undefined is not a job id"],
+  ["a function in it", [() => "1-0"], "enqueueBatch's enqueued: a function is not a job id"],
 ])("enqueued as %s is refused before anything is sent", async (_, enqueued, message) => {
   await using q = await openQueue({ prefix: testPrefix() });
   const call = q.enqueueBatch([{ task: "t", payload: 1 }], {
@@ -99,13 +112,8 @@ test("enqueued: an id of no shard of the queue is still refused (no shard would 
 
 test("enqueued's repeats count once toward a batch's 100,000, with jobs of its own too", async () => {
   await using q = await openQueue({ prefix: testPrefix() });
-  const [a, b] = (
-    await q.enqueueMany([
-      { task: "t", payload: 1 },
-      { task: "t", payload: 2 },
-    ])
-  ).map((e) => e.id);
-  const enqueued = [...Array<string>(60_000).fill(a!), ...Array<string>(60_000).fill(b!)];
+  const [a, b] = await twoJobs(q);
+  const enqueued = eachTwice(a!, b!);
   const specs = [{ task: "t", payload: 3, id: "own" }];
   // biome-ignore lint/suspicious/noThenProperty: the option's name; a JobSpec, never a function
   const { callbackId } = await q.enqueueBatch(specs, { then: { task: "cb" }, enqueued });

@@ -7,9 +7,10 @@
 import { expect, test } from "bun:test";
 import { Admin } from "../lib/admin/admin.ts";
 import { freeAndWake } from "../lib/engine/key-wake.ts";
-import { limitKeys, queueKeys, shardKeys, shardOf } from "../lib/engine/keys.ts";
+import { limitKeys, shardKeys, shardOf } from "../lib/engine/keys.ts";
 import { freeSlots, reserveSlots } from "../lib/engine/limit.ts";
 import { writeLimits } from "../lib/engine/limits.ts";
+import type { Queue } from "../lib/queue/queue.ts";
 import { defineTask } from "../lib/types.ts";
 import { type EngineQueue, engineQueue } from "./fixtures/plant.ts";
 import {
@@ -47,116 +48,92 @@ test("a wake that fails leaves its waiter unwoken, first in line for the next fr
   ]);
 });
 
-test("a graceful stop wakes the next waiter of the key its last job freed before it closes", async () => {
-  const prefix = testPrefix();
-  // The first job runs till the stop aborts it; the second waits for its key's one slot.
-  const job = defineTask<{ hang: boolean }, null>({
-    name: "job",
-    run: async (p, ctx) => {
-      if (p.hang) await new Promise((end) => ctx.signal.addEventListener("abort", end));
-      return null;
-    },
-  });
-  await using queue = await openQueue({ prefix, queue: "q" });
-  await using r = await rawRedis();
-  const admin = await Admin.connect({ redisUrl: redisUrl(), prefix, queue: "q" });
-  await admin.setLimits({ keyConcurrency: 1 });
-  await admin.close();
-  const first = await queue.enqueue(job, { hang: true }, { limitKey: "k" });
-  const log = logRecorder();
-  const worker = await startWorker({
-    ...{ prefix, queue: "q", tasks: [job], concurrency: 4, logger: log },
-    shutdownGraceMs: 100,
-  });
-  await until(async () => (await queue.getJob(first))?.status === "started", "the first job");
-  const second = await queue.enqueue(job, { hang: false }, { limitKey: "k" });
-  const k = queueKeys(prefix, "q");
-  await until(async () => (await r.sendCommand(["ZSCORE", k.delayed, second])) !== null, "held");
-  // As after a Redis restart: every script is loaded again, the frees' two among them.
-  await r.sendCommand(["SCRIPT", "FLUSH"]);
-  await worker.stop(100);
-  // Woken before the stop ended: back in its stream, not left till the slot's expiry (186 s).
-  expect(await r.sendCommand(["ZSCORE", k.delayed, second])).toBeNull();
-  expect(log.events()).not.toContain(
-    "could not free rate-limit slots (they free themselves later)",
-  );
+/** The first job runs till the stop aborts it; the second waits for its key's one slot. */
+const job = defineTask<{ hang: boolean }, null>({
+  name: "job",
+  run: async (p, ctx) => {
+    if (p.hang) await new Promise((end) => ctx.signal.addEventListener("abort", end));
+    return null;
+  },
 });
 
-test("a stop frees through the shared connection after every shard's jobs ended: a job on shard 1 outlives shard 0's stop", async () => {
-  const prefix = testPrefix();
-  const job = defineTask<{ hang: boolean }, null>({
-    name: "job",
-    run: async (p, ctx) => {
-      if (p.hang) await new Promise((end) => ctx.signal.addEventListener("abort", end));
-      return null;
-    },
-  });
-  // Two shards: the frees of both go through shard 0's command connection (the worker's shared
-  // one), which shard 0's stop closed at once, having no job, before shard 1's job ended.
-  await using queue = await openQueue({ prefix, queue: "q", shards: 2 });
-  await using r = await rawRedis();
+const NOT_FREED = "could not free rate-limit slots (they free themselves later)";
+
+/** Queue "q" (of `shards`) with a key concurrency of 1. */
+async function keyedQueue(prefix: string, shards?: number): Promise<Queue> {
+  const queue = await openQueue({ prefix, queue: "q", ...(shards && { shards }) });
   const admin = await Admin.connect({ redisUrl: redisUrl(), prefix, queue: "q" });
   await admin.setLimits({ keyConcurrency: 1 });
   await admin.close();
-  const onShard1 = ["a", "b", "c", "d", "e", "f"].find((id) => shardOf(id, 2) === 1)!;
-  const first = await queue.enqueue(job, { hang: true }, { limitKey: "k", id: onShard1 });
-  const [shard0, shard1] = shardKeys(prefix, "q", 2);
-  expect([
-    await r.sendCommand(["XLEN", shard0!.stream]),
-    await r.sendCommand(["XLEN", shard1!.stream]),
-  ]).toEqual([0, 1]);
+  return queue;
+}
+
+/**
+ * A worker (`worker`'s queue and shards) running `first`, a job of key k that hangs, and the
+ * second job of k it then holds for the key's slot; `held` says whether it still waits.
+ */
+async function secondHeld(queue: Queue, first: string, worker: { queue: string; shards?: number }) {
+  const prefix = queue.options.prefix;
   const log = logRecorder();
-  const worker = await startWorker({
-    ...{ prefix, queue: "q", tasks: [job], concurrency: 4, logger: log, shards: 2 },
-    shutdownGraceMs: 100,
+  const w = await startWorker({
+    ...{ prefix, tasks: [job], concurrency: 4, logger: log, shutdownGraceMs: 100 },
+    ...worker,
   });
   await until(async () => (await queue.getJob(first))?.status === "started", "the first job");
   const second = await queue.enqueue(job, { hang: false }, { limitKey: "k" });
+  const keys = shardKeys(prefix, "q", worker.shards ?? 1);
   const held = async () => {
-    for (const k of [shard0!, shard1!]) {
-      if ((await r.sendCommand(["ZSCORE", k.delayed, second])) !== null) return true;
+    for (const k of keys) {
+      const score = await queue.client.sendCommand(["ZSCORE", k.delayed, second]);
+      if (score !== null) return true;
     }
     return false;
   };
   await until(held, "the second job held for the key's slot");
+  return { worker: w, log, held };
+}
+
+test("a graceful stop wakes the next waiter of the key its last job freed before it closes", async () => {
+  await using queue = await keyedQueue(testPrefix());
+  const first = await queue.enqueue(job, { hang: true }, { limitKey: "k" });
+  const { worker, log, held } = await secondHeld(queue, first, { queue: "q" });
+  // As after a Redis restart: every script is loaded again, the frees' two among them.
+  await using r = await rawRedis();
+  await r.sendCommand(["SCRIPT", "FLUSH"]);
   await worker.stop(100);
-  expect(log.events()).not.toContain(
-    "could not free rate-limit slots (they free themselves later)",
-  );
+  // Woken before the stop ended: back in its stream, not left till the slot's expiry (186 s).
+  expect(await held()).toBe(false);
+  expect(log.events()).not.toContain(NOT_FREED);
+});
+
+test("a stop frees through the shared connection after every shard's jobs ended: a job on shard 1 outlives shard 0's stop", async () => {
+  const prefix = testPrefix();
+  // Two shards: the frees of both go through shard 0's command connection (the worker's shared
+  // one), which shard 0's stop closed at once, having no job, before shard 1's job ended.
+  await using queue = await keyedQueue(prefix, 2);
+  const onShard1 = ["a", "b", "c", "d", "e", "f"].find((id) => shardOf(id, 2) === 1)!;
+  const first = await queue.enqueue(job, { hang: true }, { limitKey: "k", id: onShard1 });
+  const [shard0, shard1] = shardKeys(prefix, "q", 2);
+  await using r = await rawRedis();
+  expect([
+    await r.sendCommand(["XLEN", shard0!.stream]),
+    await r.sendCommand(["XLEN", shard1!.stream]),
+  ]).toEqual([0, 1]);
+  const { worker, log, held } = await secondHeld(queue, first, { queue: "q", shards: 2 });
+  await worker.stop(100);
+  expect(log.events()).not.toContain(NOT_FREED);
   // Woken before the stop ended, not left till the first job's slot expires (186 s).
   expect(await held()).toBe(false);
 });
 
 test("a worker of several queues frees another queue's slots before the shared connection closes", async () => {
-  const prefix = testPrefix();
-  const job = defineTask<{ hang: boolean }, null>({
-    name: "job",
-    run: async (p, ctx) => {
-      if (p.hang) await new Promise((end) => ctx.signal.addEventListener("abort", end));
-      return null;
-    },
-  });
   // Queue a's shard is the worker's first: its command connection frees q's slots too, and
   // its stop (no job of its own) closed it before q's job ended.
-  await using queue = await openQueue({ prefix, queue: "q" });
-  await using r = await rawRedis();
-  const admin = await Admin.connect({ redisUrl: redisUrl(), prefix, queue: "q" });
-  await admin.setLimits({ keyConcurrency: 1 });
-  await admin.close();
+  await using queue = await keyedQueue(testPrefix());
   const first = await queue.enqueue(job, { hang: true }, { limitKey: "k" });
-  const log = logRecorder();
-  const worker = await startWorker({
-    ...{ prefix, queue: "a,q", tasks: [job], concurrency: 4, logger: log },
-    shutdownGraceMs: 100,
-  });
-  await until(async () => (await queue.getJob(first))?.status === "started", "the first job");
-  const second = await queue.enqueue(job, { hang: false }, { limitKey: "k" });
-  const k = queueKeys(prefix, "q");
-  await until(async () => (await r.sendCommand(["ZSCORE", k.delayed, second])) !== null, "held");
+  const { worker, log, held } = await secondHeld(queue, first, { queue: "a,q" });
   await worker.stop(100);
-  expect(log.events()).not.toContain(
-    "could not free rate-limit slots (they free themselves later)",
-  );
+  expect(log.events()).not.toContain(NOT_FREED);
   // Woken before the stop ended, not left till the first job's slot expires (186 s).
-  expect(await r.sendCommand(["ZSCORE", k.delayed, second])).toBeNull();
+  expect(await held()).toBe(false);
 });

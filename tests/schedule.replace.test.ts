@@ -1,4 +1,4 @@
-// A replace (lib/schedule/replace.ts) is a compare and set: a pause landing between its read of
+// A replace (lib/schedule/replace.ts, as pause and resume) is a compare and set: a pause landing between its read of
 // the stored definition and its write is read again, so the schedule stays paused; a write
 // that overwrote whatever was there (the `put` it replaced) ran the schedule again.
 import { expect, test } from "bun:test";
@@ -26,7 +26,7 @@ test("a pause landing while a replace is under way holds: the replace reads agai
   } as unknown as Redis;
   const stored = parseDef(await q.client.sendCommand<string>(["HGET", k.defs, "n"]))!;
   const def = { ...stored, every_ms: 60_000, created_at: Date.now() };
-  const replaced = await replaceSchedule(racing, k, "n", def, 5);
+  const replaced = await replaceSchedule(racing, k, "n", def);
   expect(reads).toBe(2);
   expect(replaced).toMatchObject({ next: null, def: { every_ms: 60_000, paused: true } });
   const now = await schedules.get("n");

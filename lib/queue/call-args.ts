@@ -6,7 +6,7 @@
 import { INTERVAL_LIMIT_MS } from "../config.ts";
 import { isValidJobId } from "../engine/record.ts";
 import { InputError } from "../errors.ts";
-import { keysOf, kindOf, respelt, unknownKeyProblem } from "../option-keys.ts";
+import { keysOf, kind, kindOf, respelt, unknownKeyProblem } from "../option-keys.ts";
 import { shownInput } from "../safe-text.ts";
 import type { BatchOptions } from "./batch.ts";
 import type { EnqueueStreamOptions } from "./bulk.ts";
@@ -131,11 +131,11 @@ export function checkBatchCall(specs: unknown, options: unknown): void {
       `enqueueBatch's enqueued must be an array of at most ${MAX_PARENTS} job ids, got ${kindOf(enqueued)}`,
     );
   }
-  const bad = enqueued.find((id) => typeof id !== "string" || !isValidJobId(id));
-  if (bad !== undefined) {
-    throw new InputError(
-      `enqueueBatch's enqueued: ${JSON.stringify(bad).slice(0, 140)} is not a job id`,
-    );
+  // By index: a hole or an undefined is found too (find() answered it as "none"), and any
+  // value is shown as `kind` shows it (JSON.stringify of a function is no text).
+  const at = enqueued.findIndex((id) => typeof id !== "string" || !isValidJobId(id));
+  if (at >= 0) {
+    throw new InputError(`enqueueBatch's enqueued: ${kind(enqueued[at])} is not a job id`);
   }
   // Unchecked, the callback's own id made it its own parent: waiting for itself, for ever.
   const own = (then as { id?: unknown }).id;

@@ -24,7 +24,7 @@ import {
   type ScheduleInfo,
   type SkipQueue,
 } from "./read.ts";
-import { replaceSchedule } from "./replace.ts";
+import { replaceSchedule, swapSchedule } from "./replace.ts";
 import { sameSchedule } from "./same.ts";
 import {
   checkName,
@@ -55,9 +55,6 @@ export const SCHEDULES_KEYS: readonly (keyof SchedulesConfig)[] = [
   "queue",
   "commandTimeoutMs",
 ];
-
-/** How many times a pause or resume reads again after losing a race with another change. */
-const SWAP_TRIES = 5;
 
 export class Schedules {
   readonly #keys;
@@ -128,7 +125,7 @@ export class Schedules {
         `schedule ${spec.name} exists with another definition: remove it first, or replace it (add's replace: true, schedule add --replace)`,
       );
     }
-    return replaceSchedule(this.client, this.#keys, spec.name, def, SWAP_TRIES);
+    return replaceSchedule(this.client, this.#keys, spec.name, def);
   }
 
   /**
@@ -235,23 +232,19 @@ export class Schedules {
   }
 
   async #setPaused(name: string, paused: boolean): Promise<boolean> {
-    for (let i = 0; i < SWAP_TRIES; i++) {
-      const stored = await this.client.sendCommand<string | null>(["HGET", this.#keys.defs, name]);
-      const def = parseDef(stored);
+    const doing = paused ? "paused" : "resumed";
+    const done = await swapSchedule(this.client, this.#keys, name, doing, async (stored) => {
       if (stored === null)
         throw new CourierError("ENOTFOUND", `no schedule ${shownId(name)} (prefix ${this.prefix})`);
+      const def = parseDef(stored);
       if (def === null)
         throw new InputError(
           `schedule ${shownId(name)} has a definition Courier did not write: remove it`,
         );
-      if (def.paused === paused) return false;
+      if (def.paused === paused) return null;
       const next = paused ? null : firstTick(def, await redisNowMs(this.client));
-      const json = JSON.stringify({ ...def, paused });
-      const op = { op: "swap" as const, json, next, queue: def.queue, expected: stored };
-      if (await saveSchedule(this.client, this.#keys, name, op)) return true;
-    }
-    throw new InputError(
-      `schedule ${shownId(name)} kept changing while it was ${paused ? "paused" : "resumed"}: try again`,
-    );
+      return { json: JSON.stringify({ ...def, paused }), next, queue: def.queue };
+    });
+    return done !== null;
   }
 }

@@ -9,6 +9,8 @@ const BATCH = "lib/cli/trigger-batch.ts";
 
 // biome-ignore format: a table, one mutant to three lines
 export const batchMutants: Mutant[] = [
+  m("batch-enqueued-hole-taken", "lib/queue/call-args.ts", "enqueueBatch's enqueued holding undefined (a hole) is refused, not taken as no parent",
+    "enqueued.findIndex((id) => typeof id !== \"string\" ||", "enqueued.findIndex((id) => id !== undefined && typeof id !== \"string\" ||", [T("flows.batch.expired")]),
   m("callback-earlier-said-runs", BATCH, "a run again of an --id-from-url batch says how the earlier run's callback stands, not that it runs",
     "const earlier = created ? undefined : await queue.getJob(id);", "const earlier = undefined;", [T("trigger.batch.callback-id")]),
   m("callback-earlier-json-created", BATCH, "--json says created false for the earlier run's callback",

@@ -16,7 +16,7 @@ export const libraryMutants: Mutant[] = [
   m("log-field-error-empty", "lib/log.ts", "an Error in a log field is written as its text, not as JSON's `{}`",
     "    if (value instanceof Error) {\n", "    if (false) {\n", [T("log.fields")]),
   m("log-error-fields-dropped", "lib/log.ts", "an Error's own fields (a database's code and detail) are written beside its text, not dropped",
-    "  return Object.keys(err).length === 0\n", "  return true\n", [T("log.fields")]),
+    "  if (Object.keys(err).length === 0) return text;", "  return text;", [T("log.fields")]),
   m("log-error-cycle-unseen", "lib/log.ts", "an Error with fields of its own that contains itself is written with [Circular], not the field lost",
     "if (typeof shown !== \"string\") push(value, shown);", "if (typeof shown !== \"string\") push(shown);", [T("log.fields")]),
   m("log-null-fields-not-written", "lib/log.ts", "no fields (null) is a line with none, not a human line saying its fields were not written",
